@@ -1,0 +1,143 @@
+"""Configuration: the example passes; every kind of mistake names file, line and key path."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from whmcs_bridge.config import Duration, Secret, load_config, parse_config
+from whmcs_bridge.errors import ConfigError
+from tests.conftest import WEBHOOK_SECRET
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = {
+    "WHMCS_API_IDENTIFIER": "ident",
+    "WHMCS_API_SECRET": "s3cret",
+    "WHMCS_BRIDGE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+}
+
+MINIMAL = """\
+whmcs:
+  url: https://billing.example.com/
+  identifier: ${WHMCS_API_IDENTIFIER}
+  secret: ${WHMCS_API_SECRET}
+receiver:
+  secret: ${WHMCS_BRIDGE_WEBHOOK_SECRET}
+state:
+  path: state.db
+"""
+
+
+def parse(text: str, env: dict[str, str] | None = None):
+    return parse_config(text, Path("/etc/whmcs-bridge/bridge.yaml"), ENV if env is None else env)
+
+
+def test_example_config_is_valid_and_complete():
+    config = load_config(ROOT / "config.example.yaml", environ=ENV)
+    assert config.whmcs.api_url == "https://billing.example.com/includes/api.php"
+    assert config.whmcs.secret.reveal() == "s3cret"
+    assert config.receiver.port == 8787
+    assert config.poll.every == timedelta(minutes=5)
+
+
+def test_minimal_config_gets_defaults_and_resolves_relative_paths():
+    config = parse(MINIMAL)
+    assert config.whmcs.timeout_s == 20.0
+    assert config.whmcs.verify_tls is True
+    assert config.receiver.listen == "127.0.0.1:8787"
+    assert config.state.path == Path("/etc/whmcs-bridge/state.db")
+    assert config.delegation.roles["technical"].support_authority is True
+
+
+def test_secrets_are_never_in_repr():
+    config = parse(MINIMAL)
+    assert "s3cret" not in repr(config)
+    assert "s3cret" not in str(config.whmcs.secret)
+    assert isinstance(config.whmcs.secret, Secret)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        (MINIMAL.replace("  secret: ${WHMCS_API_SECRET}", "  secert: ${WHMCS_API_SECRET}"), 4,
+         "whmcs.secert: expected one of url, identifier, secret"),
+        (MINIMAL.replace("secret: ${WHMCS_API_SECRET}", "secret: ${WHMCS_API_SECRET}\n  timeout_s: soon"), 5,
+         "whmcs.timeout_s: expected a number, found 'soon'"),
+        (MINIMAL + "poll:\n  every: 5 minutes\n", 10,
+         "poll.every: expected a duration such as 30s, 5m, 1h or 2d, found '5 minutes'"),
+        (MINIMAL + "poll:\n  enabled: maybe\n", 10, "poll.enabled: expected true or false, found 'maybe'"),
+        (MINIMAL.replace("https://billing.example.com/", "billing.example.com"), 2,
+         "whmcs.url: expected an http:// or https:// URL"),
+        (MINIMAL.replace("state:\n  path: state.db\n", ""), 1, "state: expected this key (it is required), found it missing"),
+        (MINIMAL + "logging:\n  format: xml\n", 10, "logging.format: expected one of 'text', 'json', found 'xml'"),
+        (MINIMAL + "delegation:\n  roles:\n    technical:\n      copy_emails: [product, invoices]\n", 12,
+         "delegation.roles.technical.copy_emails[1]: expected one of"),
+        (MINIMAL.replace("${WHMCS_API_SECRET}", "plain-text-secret"), 4,
+         "whmcs.secret: expected a ${VARIABLE} reference to an environment variable (secrets never live in the YAML), found a literal value"),
+        (MINIMAL.replace("  path: state.db", "  path: [a, b]"), 8, "state.path: expected a file path, found a list"),
+        (MINIMAL + "whmcs: {}\n", 9, "whmcs: expected each key once, found it repeated"),
+        (MINIMAL.replace("receiver:\n", "receiver:\n  listen: localhost\n"), 6, "receiver.listen: expected HOST:PORT"),
+    ],
+)
+def test_mistakes_name_file_line_and_key(text: str, line: int, message: str):
+    with pytest.raises(ConfigError) as caught:
+        parse(text)
+    text_out = str(caught.value)
+    assert text_out.startswith(f"/etc/whmcs-bridge/bridge.yaml:{line}: "), text_out
+    assert message in text_out
+
+
+def test_missing_secret_variable_is_named():
+    env = {k: v for k, v in ENV.items() if k != "WHMCS_API_SECRET"}
+    with pytest.raises(ConfigError, match=r"bridge.yaml:4: whmcs.secret: expected environment variable WHMCS_API_SECRET to be set"):
+        parse(MINIMAL, env)
+
+
+def test_bad_webhook_secret_format():
+    with pytest.raises(ConfigError, match=r":6: receiver.secret: expected a Standard Webhooks secret"):
+        parse(MINIMAL, {**ENV, "WHMCS_BRIDGE_WEBHOOK_SECRET": "hunter2"})
+
+
+def test_unknown_key_suggests_the_close_one():
+    with pytest.raises(ConfigError, match=r"did you mean 'timeout_s'\?"):
+        parse(MINIMAL.replace("  secret: ${WHMCS_API_SECRET}", "  secret: ${WHMCS_API_SECRET}\n  timeout: 5"))
+
+
+def test_yaml_syntax_error_has_line():
+    with pytest.raises(ConfigError, match=r"bridge.yaml:3: the file is not valid YAML"):
+        parse("whmcs:\n  url: x\n  - y\n")
+
+
+def test_empty_file():
+    with pytest.raises(ConfigError, match="the file is empty"):
+        parse("")
+
+
+def test_dotenv_beside_the_config_is_read(tmp_path: Path):
+    shutil.copy(ROOT / "config.example.yaml", tmp_path / "bridge.yaml")
+    (tmp_path / ".env").write_text("".join(f"{k}={v}\n" for k, v in ENV.items()))
+    config = load_config(tmp_path / "bridge.yaml", environ={"WHMCS_API_SECRET": "from-environment"})
+    assert config.whmcs.identifier.reveal() == "ident"
+    assert config.whmcs.secret.reveal() == "from-environment"  # the environment wins over .env
+
+
+def test_missing_file():
+    with pytest.raises(ConfigError, match="configuration file not found"):
+        load_config("/nonexistent/bridge.yaml", environ={})
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("30s", 30), ("5m", 300), ("1h30m", 5400), ("2d", 172800), ("1w", 604800), ("45", 45)],
+)
+def test_durations(text: str, seconds: int):
+    assert Duration.parse(text).total_seconds() == seconds
+
+
+@pytest.mark.parametrize("text", ["", "5 minutes", "m5", "1h x", "-3m"])
+def test_bad_durations(text: str):
+    with pytest.raises(ValueError):
+        Duration.parse(text)

@@ -1,0 +1,217 @@
+"""The whmcs-bridge command line: load config, build objects, call one function, print. Errors become one sentence."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any, Callable, NoReturn, TypeVar
+
+import click
+
+from whmcs_bridge import __version__
+from whmcs_bridge.config import Config, load_config
+from whmcs_bridge.errors import BridgeError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Context:
+    def __init__(self, config_path: str | None) -> None:
+        self.config_path = config_path
+        self._config: Config | None = None
+
+    def resolved_path(self) -> Path:
+        if self.config_path:
+            return Path(self.config_path)
+        if os.environ.get("WHMCS_BRIDGE_CONFIG"):
+            return Path(os.environ["WHMCS_BRIDGE_CONFIG"])
+        return Path("whmcs-bridge.yaml")
+
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.resolved_path())
+        return self._config
+
+
+def fail(exc: BridgeError) -> NoReturn:
+    click.echo(f"error: {exc}", err=True)
+    sys.exit(exc.exit_code)
+
+
+def user_errors(fn: F) -> F:
+    """Turn BridgeError into one line on stderr and its exit code; no traceback for user errors."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except BridgeError as exc:
+            fail(exc)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def setup_logging(verbose: int) -> None:
+    level = logging.DEBUG if verbose > 1 else logging.INFO if verbose == 1 else logging.WARNING
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="Configuration file [default: $WHMCS_BRIDGE_CONFIG, then ./whmcs-bridge.yaml]. "
+    "A .env file beside it is read for secrets.",
+)
+@click.option("-v", "--verbose", count=True, help="More log output on stderr (-v info, -vv debug).")
+@click.version_option(__version__, prog_name="whmcs-bridge")
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None, verbose: int) -> None:
+    """whmcs-bridge: rules for contact delegation, overdue reseller escalation and ownership changes,
+    applied beside WHMCS through its API."""
+    setup_logging(verbose)
+    ctx.obj = Context(config_path)
+
+
+# --- check --------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--online", is_flag=True, help="Also call WHMCS: test the credentials and which needed API actions the role allows.")
+@click.pass_obj
+@user_errors
+def check(obj: Context, online: bool) -> None:
+    """Validate the configuration file (exit 0 valid, 2 invalid)."""
+    config = obj.config()
+    click.echo(f"{config.source}: configuration is valid")
+    click.echo(f"  WHMCS API:  {config.whmcs.api_url}")
+    click.echo(f"  receiver:   http://{config.receiver.listen}/hooks/whmcs")
+    click.echo(f"  state:      {config.state.path}")
+    click.echo(f"  poll every: {config.poll.every}" + ("" if config.poll.enabled else " (disabled)"))
+    families = [name for name in ("delegation", "escalation", "ownership") if getattr(config, name).enabled]
+    click.echo(f"  families:   {', '.join(families) or 'none enabled'}")
+    if online:
+        from whmcs_bridge.probe import probe_actions
+
+        denied = probe_actions(config, echo=click.echo)
+        if denied:
+            raise BridgeError(
+                f"the API credential's role does not allow {len(denied)} action(s) the bridge needs: "
+                f"{', '.join(denied)}; add them to the API role in WHMCS (System Settings > API Roles)"
+            )
+        click.echo("WHMCS: credentials accepted; every action the bridge needs is allowed")
+
+
+# --- sandbox ------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8780, show_default=True, type=int, help="Port to listen on (0 picks a free one).")
+@click.option(
+    "--scenario",
+    type=click.Choice(["empty", "reseller-overdue", "agency", "vendor-dispute", "scale"]),
+    default="reseller-overdue",
+    show_default=True,
+    help="The WHMCS world to load.",
+)
+@click.option("--clients", type=int, default=None, help="Number of clients for the scale scenario [default: 100000].")
+@click.option("--identifier", envvar="WHMCS_API_IDENTIFIER", default="sandbox-identifier", show_default=True, help="API identifier to accept [env WHMCS_API_IDENTIFIER].")
+@click.option("--secret", envvar="WHMCS_API_SECRET", default="sandbox-secret", show_default=False, help="API secret to accept [env WHMCS_API_SECRET; default sandbox-secret].")
+@click.option("--hook-url", default=None, help="Send signed hook events here when the sandbox's state changes.")
+@click.option("--hook-secret", envvar="WHMCS_BRIDGE_WEBHOOK_SECRET", default=None, help="Standard Webhooks secret for --hook-url [env WHMCS_BRIDGE_WEBHOOK_SECRET].")
+def sandbox(host: str, port: int, scenario: str, clients: int | None, identifier: str, secret: str, hook_url: str | None, hook_secret: str | None) -> None:
+    """Run the bundled WHMCS API emulator (includes/api.php plus a /_sandbox/ control API) until stopped."""
+    from whmcs_bridge.sandbox import scenarios
+    from whmcs_bridge.sandbox.server import SandboxApp, serve
+
+    app = SandboxApp(identifier, secret)
+    summary = scenarios.load(app.state, scenario, clients=clients)
+    try:
+        server = serve(app, host, port)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    url = f"http://{host}:{server.effective_port}/"
+    app.hooks.whmcs_url = url
+    if hook_url:
+        if not hook_secret:
+            raise click.UsageError("--hook-url needs --hook-secret (or WHMCS_BRIDGE_WEBHOOK_SECRET)")
+        app.hooks.url, app.hooks.secret = hook_url, hook_secret
+    click.echo(f"WHMCS sandbox at {url} (API: {url}includes/api.php), scenario {summary['scenario']}", err=True)
+    click.echo(json.dumps(summary), err=True)
+
+    def stop(*_: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+        app.hooks.close()
+
+
+# --- audit --------------------------------------------------------------------------------------
+
+
+@main.group()
+def audit() -> None:
+    """The hash-chained audit log."""
+
+
+@audit.command("verify")
+@click.pass_obj
+@user_errors
+def audit_verify(obj: Context) -> None:
+    """Recompute the audit chain; exit 1 and name the first broken row if any row was edited or deleted."""
+    from whmcs_bridge.store import audit as audit_log
+    from whmcs_bridge.store.db import Database
+
+    with Database(obj.config().state.path) as db:
+        count = audit_log.verify(db)
+    click.echo(f"audit chain intact: {count} entr{'y' if count == 1 else 'ies'}")
+
+
+@audit.command("show")
+@click.option("--client", "client_id", type=int, help="Only entries about this WHMCS client id.")
+@click.option("--case", "case_id", help="Only entries of this case.")
+@click.option("--action", help="Only this action (or prefix, e.g. 'escalation.').")
+@click.option("--limit", type=int, default=None, help="Only the last N matching entries.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.pass_obj
+@user_errors
+def audit_show(obj: Context, client_id: int | None, case_id: str | None, action: str | None, limit: int | None, as_json: bool) -> None:
+    """List audit entries, oldest first."""
+    from whmcs_bridge.store import audit as audit_log
+    from whmcs_bridge.store.db import Database
+
+    with Database(obj.config().state.path) as db:
+        for entry in audit_log.entries(db, client_id=client_id, case_id=case_id, action=action, limit=limit):
+            if as_json:
+                click.echo(json.dumps(entry.__dict__, sort_keys=True, default=str))
+            else:
+                who = f" client {entry.client_id}" if entry.client_id is not None else ""
+                case = f" case {entry.case_id}" if entry.case_id else ""
+                detail = json.dumps(entry.detail, sort_keys=True, default=str)
+                click.echo(f"#{entry.id} {entry.at} {entry.actor} {entry.action}{who}{case} {detail}")
+
+
+# --- demo ---------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--workdir", type=click.Path(file_okay=False), default=None, help="Keep the demo's config and state here [default: a temporary folder].")
+@user_errors
+def demo(workdir: str | None) -> None:
+    """Start the sandbox on a free loopback port, point a bridge config at it, and walk the seed stories."""
+    from whmcs_bridge.demo import run_demo
+
+    run_demo(Path(workdir) if workdir else None, echo=click.echo)

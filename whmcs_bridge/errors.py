@@ -1,0 +1,67 @@
+"""The BridgeError family: every error a user can cause or meet, as one clear sentence."""
+
+from __future__ import annotations
+
+
+class BridgeError(Exception):
+    """Base of every error whmcs-bridge raises on purpose; its text is shown to the user as is."""
+
+    exit_code = 1
+
+
+class ConfigError(BridgeError):
+    """The configuration file is invalid; the message names file, line and key path."""
+
+    exit_code = 2
+
+
+class WhmcsApiError(BridgeError):
+    """WHMCS answered `result: error` for an action."""
+
+    def __init__(self, action: str, message: str, *, status: int | None = None) -> None:
+        self.action = action
+        self.whmcs_message = message
+        self.status = status
+        super().__init__(f"WHMCS refused {action}: {message}")
+
+
+class WhmcsAuthError(WhmcsApiError):
+    """HTTP 403: bad credentials, IP not allowed, or action not allowed by the API role. Never retried."""
+
+    def __init__(self, action: str, message: str) -> None:
+        super().__init__(action, message, status=403)
+        self.args = (
+            f"WHMCS denied {action} (HTTP 403): {message}. Check the API credential, the API role's "
+            "allowed actions and the IP allow-list (General Settings > Security).",
+        )
+
+
+class WhmcsUnavailableError(BridgeError):
+    """WHMCS could not be reached or kept failing (connection errors, timeouts, 5xx, 429) after retries."""
+
+    def __init__(self, action: str, reason: str, attempts: int) -> None:
+        self.action = action
+        self.reason = reason
+        self.attempts = attempts
+        super().__init__(f"WHMCS did not answer {action} after {attempts} attempt(s): {reason}")
+
+
+class WhmcsProtocolError(BridgeError):
+    """WHMCS answered something that is not a WHMCS API response (not JSON, no result field)."""
+
+
+class StoreError(BridgeError):
+    """The state database cannot be opened or migrated."""
+
+
+class AuditChainError(BridgeError):
+    """The audit chain does not verify; the message names the first broken row."""
+
+    def __init__(self, row_id: int, reason: str) -> None:
+        self.row_id = row_id
+        self.reason = reason
+        super().__init__(f"audit chain broken at row {row_id}: {reason}")
+
+
+class SignatureError(BridgeError):
+    """A webhook's Standard Webhooks headers or signature do not verify."""

@@ -1,0 +1,1 @@
+"""How events come in: webhook signing and verification, the receiver, the poller."""

@@ -1,0 +1,319 @@
+"""The sandbox's HTTP face: WHMCS's includes/api.php, a small control API under /_sandbox/, and a hook sender.
+
+Control endpoints (JSON in, JSON out; for tests and the demo, not part of WHMCS):
+  POST /_sandbox/scenario  {"name": "reseller-overdue", "clients": 1000}   load a scenario
+  GET  /_sandbox/clock      POST /_sandbox/clock {"advance": "3d"} | {"set": "2026-11-22T10:00:00"}
+  GET  /_sandbox/calls?since=N                      API calls received (auth fields removed)
+  POST /_sandbox/faults    {"status": 500, "count": 3} | {"delay_s": 5, "count": 1}   fail the next calls
+  POST /_sandbox/role      {"allowed": ["GetClients", ...]} | {"allowed": null}  the API role
+  POST /_sandbox/hooks     {"url": "http://127.0.0.1:8787/hooks/whmcs", "secret": "whsec_..."}
+  GET  /_sandbox/hooks                              hook deliveries and their outcome
+  POST /_sandbox/act       {"action": "AddInvoicePayment", ...}   staff acting in WHMCS (not logged as an API call)
+  GET  /_sandbox/query?table=services&id=3          read a row, for assertions
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Iterable
+from urllib.parse import parse_qsl
+
+import requests
+
+from whmcs_bridge.config import Duration
+from whmcs_bridge.intake import signing
+from whmcs_bridge.sandbox import scenarios
+from whmcs_bridge.sandbox.actions import BY_LOWER, ApiFail, Hook, Params
+from whmcs_bridge.sandbox.state import SandboxState
+
+log = logging.getLogger("whmcs_bridge.sandbox")
+
+StartResponse = Callable[..., Any]
+MAX_BODY = 8 * 1024 * 1024
+READ_TABLES = {"clients", "services", "invoices", "transactions", "emails", "tickets", "ticket_notes", "client_notes", "module_commands", "activity", "domains", "contacts", "orders"}
+
+
+@dataclass
+class Faults:
+    status: int = 0
+    delay_s: float = 0.0
+    count: int = 0
+    actions: set[str] = field(default_factory=set)
+
+    def take(self, action: str) -> tuple[int, float] | None:
+        if self.count <= 0 or (self.actions and action not in self.actions):
+            return None
+        self.count -= 1
+        return self.status, self.delay_s
+
+
+class HookSender:
+    """Delivers hook events in order from one thread, signed as hooks/whmcs_bridge.php signs them."""
+
+    def __init__(self, whmcs_url: str) -> None:
+        self.whmcs_url = whmcs_url
+        self.url: str | None = None
+        self.secret: str | None = None
+        self.deliveries: list[dict[str, Any]] = []
+        self._queue: queue.Queue[tuple[str, bytes] | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="sandbox-hooks", daemon=True)
+        self._thread.start()
+        self._session = requests.Session()
+
+    def emit(self, hook: Hook, occurred_at: datetime) -> None:
+        if not self.url or not self.secret:
+            return
+        body = {
+            "type": hook.type,
+            "occurred_at": occurred_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "source": {"whmcs_url": self.whmcs_url, "hook_version": 1},
+            "data": hook.data,
+        }
+        msg_id = "msg_" + uuid.uuid4().hex
+        self._queue.put((msg_id, json.dumps(body, separators=(",", ":")).encode()))
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            msg_id, body = item
+            outcome = "failed"
+            for attempt in range(3):
+                url, secret = self.url, self.secret
+                if not url or not secret:
+                    break
+                try:
+                    headers = signing.headers(secret, msg_id, int(time.time()), body)
+                    response = self._session.post(url, data=body, headers=headers, timeout=2.0)
+                    outcome = f"HTTP {response.status_code}"
+                    if response.status_code < 500:
+                        break
+                except requests.RequestException as exc:
+                    outcome = type(exc).__name__
+                time.sleep(0.2 * (attempt + 1))
+            self.deliveries.append({"id": msg_id, "type": json.loads(body)["type"], "outcome": outcome})
+            self._queue.task_done()
+
+    def drain(self, timeout: float = 5.0) -> None:
+        deadline = time.monotonic() + timeout
+        while self._queue.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    def close(self) -> None:
+        self._queue.put(None)
+
+
+class SandboxApp:
+    """The WSGI application. One lock serialises every API call, as one WHMCS database would."""
+
+    def __init__(self, identifier: str, secret: str, *, whmcs_url: str = "http://127.0.0.1/") -> None:
+        self.identifier = identifier
+        self.secret = secret
+        self.state = SandboxState()
+        self.faults = Faults()
+        self.allowed: set[str] | None = None
+        self.calls: list[dict[str, Any]] = []
+        self.hooks = HookSender(whmcs_url)
+
+    # --- WSGI --------------------------------------------------------------------------------
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        method = environ.get("REQUEST_METHOD", "GET")
+        try:
+            if path.rstrip("/").endswith("/includes/api.php"):
+                if method != "POST":
+                    return self._json(start_response, 405, {"result": "error", "message": "POST required"})
+                return self._api(environ, start_response)
+            if path.startswith("/_sandbox/"):
+                return self._control(path[len("/_sandbox/") :], method, environ, start_response)
+            return self._json(start_response, 404, {"result": "error", "message": "Not Found"})
+        except Exception:  # the sandbox must never hang a test on an unexpected error
+            log.exception("sandbox error on %s", path)
+            return self._json(start_response, 500, {"result": "error", "message": "Internal sandbox error"})
+
+    @staticmethod
+    def _json(start_response: StartResponse, status: int, body: Any) -> list[bytes]:
+        data = json.dumps(body).encode()
+        reason = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 500: "Internal Server Error", 503: "Service Unavailable"}.get(status, "Error")
+        start_response(f"{status} {reason}", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+        return [data]
+
+    @staticmethod
+    def _body(environ: dict[str, Any]) -> bytes:
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        return environ["wsgi.input"].read(min(length, MAX_BODY)) if length > 0 else b""
+
+    def _api(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+        form = dict(parse_qsl(self._body(environ).decode("utf-8", "replace"), keep_blank_values=True))
+        ident = form.pop("identifier", None) or form.pop("username", None)
+        secret = form.pop("secret", None) or form.pop("password", None)
+        form.pop("accesskey", None)
+        action_raw = form.pop("action", "")
+        form.pop("responsetype", None)
+        found = BY_LOWER.get(action_raw.lower())
+        name = found[0] if found else action_raw
+        record = {"seq": len(self.calls) + 1, "action": name, "params": form, "at": time.time()}
+        if ident != self.identifier or secret != self.secret:
+            record["outcome"] = "403"
+            self.calls.append(record)
+            return self._json(start_response, 403, {"result": "error", "message": "Authentication Failed"})
+        if self.allowed is not None and name not in self.allowed:
+            record["outcome"] = "403"
+            self.calls.append(record)
+            message = f'Invalid Permissions: API action "{action_raw.lower()}" is not allowed'
+            return self._json(start_response, 403, {"result": "error", "message": message})
+        with self.state.lock:
+            fault = self.faults.take(name)
+        if fault:
+            status, delay = fault
+            record["outcome"] = f"fault {status or ''} delay {delay}"
+            self.calls.append(record)
+            if delay:
+                time.sleep(delay)
+            if status:
+                return self._json(start_response, status, {"result": "error", "message": "Injected fault"})
+        if not found:
+            record["outcome"] = "error"
+            self.calls.append(record)
+            return self._json(start_response, 200, {"result": "error", "message": "Command Not Found"})
+        answer, hooks = self.run(name, form)
+        record["outcome"] = answer.get("result", answer.get("status"))
+        self.calls.append(record)
+        for hook in hooks:
+            self.hooks.emit(hook, datetime.now(timezone.utc))
+        return self._json(start_response, 200, answer)
+
+    def run(self, action: str, form: dict[str, str]) -> tuple[dict[str, Any], list[Hook]]:
+        """Run one action against the state, atomically; return its answer and the hooks it fired."""
+        name, handler = BY_LOWER[action.lower()]
+        params = Params(form)
+        with self.state.lock:
+            self.state.db.execute("BEGIN")
+            try:
+                answer = {"result": "success", **handler(self.state, params)}
+                self.state.db.execute("COMMIT")
+            except ApiFail as fail:
+                self.state.db.execute("ROLLBACK")
+                return {fail.key: "error", "message": fail.message}, []
+            except BaseException:
+                self.state.db.execute("ROLLBACK")
+                raise
+        return answer, params.hooks
+
+    # --- control -----------------------------------------------------------------------------
+
+    def _control(self, name: str, method: str, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+        query = dict(parse_qsl(environ.get("QUERY_STRING", "")))
+        body: dict[str, Any] = {}
+        if method == "POST":
+            try:
+                body = json.loads(self._body(environ) or b"{}")
+            except ValueError:
+                return self._json(start_response, 400, {"error": "body must be JSON"})
+        if name == "scenario" and method == "POST":
+            with self.state.lock:
+                summary = scenarios.load(self.state, str(body.get("name", "empty")), clients=body.get("clients"))
+            self.calls.clear()
+            return self._json(start_response, 200, summary)
+        if name == "clock":
+            with self.state.lock:
+                if "advance" in body:
+                    self.state.clock_offset += Duration.parse(str(body["advance"]))
+                if "set" in body:
+                    target = datetime.fromisoformat(str(body["set"])).replace(tzinfo=None)
+                    self.state.frozen_at = target
+                    self.state.clock_offset = timedelta(0)
+                return self._json(start_response, 200, {"now": self.state.now().isoformat()})
+        if name == "calls":
+            since = int(query.get("since", "0") or 0)
+            return self._json(start_response, 200, {"calls": [c for c in self.calls if c["seq"] > since]})
+        if name == "faults" and method == "POST":
+            with self.state.lock:
+                self.faults = Faults(
+                    status=int(body.get("status", 0)),
+                    delay_s=float(body.get("delay_s", 0)),
+                    count=int(body.get("count", 1)),
+                    actions=set(body.get("actions") or []),
+                )
+            return self._json(start_response, 200, {"ok": True})
+        if name == "role" and method == "POST":
+            allowed = body.get("allowed")
+            self.allowed = None if allowed is None else set(allowed)
+            return self._json(start_response, 200, {"ok": True})
+        if name == "hooks":
+            if method == "POST":
+                self.hooks.url = body.get("url")
+                self.hooks.secret = body.get("secret")
+                return self._json(start_response, 200, {"ok": True})
+            self.hooks.drain()
+            return self._json(start_response, 200, {"deliveries": self.hooks.deliveries})
+        if name == "act" and method == "POST":
+            action = str(body.pop("action", ""))
+            if action.lower() not in BY_LOWER:
+                return self._json(start_response, 400, {"error": f"unknown action {action}"})
+            answer, hooks = self.run(action, {k: str(v) for k, v in body.items()})
+            for hook in hooks:
+                self.hooks.emit(hook, datetime.now(timezone.utc))
+            return self._json(start_response, 200, answer)
+        if name == "query":
+            table = query.get("table", "")
+            if table not in READ_TABLES:
+                return self._json(start_response, 400, {"error": f"table must be one of {sorted(READ_TABLES)}"})
+            where, args = [], []
+            for key in ("id", "client_id", "service_id", "ticket_id", "invoice_id"):
+                if key in query:
+                    where.append(f"{key} = ?")
+                    args.append(int(query[key]))
+            sql = f"SELECT * FROM {table}" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id LIMIT 1000"
+            with self.state.lock:
+                rows = [dict(r) for r in self.state.all(sql, args)]
+            return self._json(start_response, 200, {"rows": rows})
+        return self._json(start_response, 404, {"error": f"no control endpoint {method} /_sandbox/{name}"})
+
+
+def serve(app: SandboxApp, host: str, port: int, *, ready: Callable[[int], None] | None = None) -> Any:
+    """Create a waitress server for the app (port 0 picks a free port); `ready` gets the real port."""
+    from waitress.server import create_server
+
+    server = create_server(app, host=host, port=port, threads=8, ident="WHMCS", clear_untrusted_proxy_headers=True)
+    real_port = server.effective_port  # type: ignore[union-attr]
+    if ready:
+        ready(int(real_port))
+    return server
+
+
+class RunningSandbox:
+    """A sandbox served from a background thread: for the demo and the tests."""
+
+    def __init__(self, identifier: str, secret: str, *, scenario: str = "empty", clients: int | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.app = SandboxApp(identifier, secret)
+        if scenario != "empty":
+            scenarios.load(self.app.state, scenario, clients=clients)
+        self.server = serve(self.app, host, port)
+        self.port = int(self.server.effective_port)
+        self.url = f"http://{host}:{self.port}/"
+        self.app.hooks.whmcs_url = self.url
+        self._thread = threading.Thread(target=self.server.run, name="sandbox", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self.server.close()
+        self.app.hooks.close()
+
+    def __enter__(self) -> RunningSandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

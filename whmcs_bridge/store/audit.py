@@ -1,0 +1,174 @@
+"""The audit log: append-only, each row hash-chained to the one before, and a verifier that names the first break."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from whmcs_bridge.errors import AuditChainError
+from whmcs_bridge.store.db import Database, utcnow
+
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    at: str
+    actor: str
+    action: str
+    client_id: int | None
+    case_id: str | None
+    subject: str | None
+    detail: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+def canonical(content: dict[str, Any]) -> str:
+    """The exact text that is hashed: sorted keys, no spaces, UTF-8, Decimal/date as strings."""
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def row_hash(prev_hash: str, content: dict[str, Any]) -> str:
+    return hashlib.sha256((prev_hash + canonical(content)).encode("utf-8")).hexdigest()
+
+
+def _content(
+    row_id: int,
+    at: str,
+    actor: str,
+    action: str,
+    client_id: int | None,
+    case_id: str | None,
+    subject: str | None,
+    detail: dict[str, Any],
+) -> dict[str, Any]:
+    return {
+        "id": row_id,
+        "at": at,
+        "actor": actor,
+        "action": action,
+        "client_id": client_id,
+        "case_id": case_id,
+        "subject": subject,
+        "detail": detail,
+    }
+
+
+def append(
+    db: Database,
+    action: str,
+    *,
+    actor: str = "bridge",
+    client_id: int | None = None,
+    case_id: str | None = None,
+    subject: str | None = None,
+    detail: dict[str, Any] | None = None,
+    at: str | None = None,
+) -> AuditEntry:
+    """Add one entry at the end of the chain (inside the caller's transaction, if any)."""
+    at = at or utcnow()
+    # Round-trip the detail so what is stored is exactly what is hashed.
+    detail = json.loads(canonical(detail or {}))
+    with db.atomic() as conn:
+        head = conn.execute("SELECT last_id, last_hash FROM audit_head WHERE one = 1").fetchone()
+        last_id, prev = (head["last_id"], head["last_hash"]) if head else (0, GENESIS)
+        row_id = last_id + 1
+        content = _content(row_id, at, actor, action, client_id, case_id, subject, detail)
+        digest = row_hash(prev, content)
+        conn.execute(
+            "INSERT INTO audit_log (id, at, actor, action, client_id, case_id, subject, detail, prev_hash, hash)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (row_id, at, actor, action, client_id, case_id, subject, canonical(detail), prev, digest),
+        )
+        conn.execute(
+            "INSERT INTO audit_head (one, last_id, last_hash) VALUES (1, ?, ?)"
+            " ON CONFLICT (one) DO UPDATE SET last_id = excluded.last_id, last_hash = excluded.last_hash",
+            (row_id, digest),
+        )
+    return AuditEntry(row_id, at, actor, action, client_id, case_id, subject, detail, prev, digest)
+
+
+def _entry(row: sqlite3.Row) -> AuditEntry:
+    try:
+        detail = json.loads(row["detail"])
+    except ValueError:
+        detail = {"unparseable": row["detail"]}
+    return AuditEntry(
+        row["id"],
+        row["at"],
+        row["actor"],
+        row["action"],
+        row["client_id"],
+        row["case_id"],
+        row["subject"],
+        detail,
+        row["prev_hash"],
+        row["hash"],
+    )
+
+
+def verify(db: Database) -> int:
+    """Recompute the whole chain; return the number of rows, or raise AuditChainError at the first break."""
+    prev = GENESIS
+    expected_id = 1
+    count = 0
+    for row in db.conn.execute("SELECT * FROM audit_log ORDER BY id"):
+        if row["id"] != expected_id:
+            raise AuditChainError(expected_id, f"row {expected_id} is missing (next row is {row['id']})")
+        if row["prev_hash"] != prev:
+            raise AuditChainError(row["id"], "it does not link to the previous row's hash")
+        try:
+            detail = json.loads(row["detail"])
+        except ValueError:
+            raise AuditChainError(row["id"], "its detail is not valid JSON") from None
+        content = _content(
+            row["id"], row["at"], row["actor"], row["action"], row["client_id"], row["case_id"],
+            row["subject"], detail,
+        )
+        if canonical(detail) != row["detail"] or row_hash(prev, content) != row["hash"]:
+            raise AuditChainError(row["id"], "its content does not match its hash (edited)")
+        prev = row["hash"]
+        expected_id += 1
+        count += 1
+    head = db.conn.execute("SELECT last_id, last_hash FROM audit_head WHERE one = 1").fetchone()
+    head_id, head_hash = (head["last_id"], head["last_hash"]) if head else (0, GENESIS)
+    if head_id != count or head_hash != prev:
+        raise AuditChainError(
+            count + 1 if head_id > count else head_id,
+            f"the chain head records {head_id} row(s) but {count} remain (rows deleted from the end)",
+        )
+    return count
+
+
+def entries(
+    db: Database,
+    *,
+    client_id: int | None = None,
+    case_id: str | None = None,
+    action: str | None = None,
+    limit: int | None = None,
+) -> Iterator[AuditEntry]:
+    """Entries oldest first, filtered; `action` matches exactly or as a prefix ending in '.'."""
+    where, args = [], []  # type: list[str], list[Any]
+    if client_id is not None:
+        where.append("client_id = ?")
+        args.append(client_id)
+    if case_id is not None:
+        where.append("case_id = ?")
+        args.append(case_id)
+    if action is not None:
+        where.append("(action = ? OR action LIKE ?)")
+        args.extend([action, action.rstrip(".") + ".%"])
+    sql = "SELECT * FROM audit_log"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    if limit is not None:
+        sql = f"SELECT * FROM ({sql} ORDER BY id DESC LIMIT {int(limit)})"
+    sql += " ORDER BY id"
+    for row in db.conn.execute(sql, args):
+        yield _entry(row)

@@ -1,0 +1,263 @@
+"""Typed WHMCS API methods: the only way the rest of the bridge reads or changes WHMCS."""
+
+from __future__ import annotations
+
+import base64
+from datetime import date
+from decimal import Decimal
+from typing import Any, Iterator
+
+from whmcs_bridge.whmcs import normalize as n
+from whmcs_bridge.whmcs.client import WhmcsClient
+
+# The actions the bridge uses: `check --online` probes them and the README lists them as the
+# minimal API role. Keep this list in step with the methods below.
+READ_ACTIONS = (
+    "GetClients",
+    "GetClientsDetails",
+    "GetContacts",
+    "GetUsers",
+    "GetClientsProducts",
+    "GetInvoices",
+    "GetInvoice",
+    "GetEmails",
+    "GetTickets",
+    "GetTicket",
+    "GetOrders",
+    "GetActivityLog",
+    "GetClientsDomains",
+    "DomainGetWhoisInfo",
+)
+WRITE_ACTIONS = (
+    "UpdateClient",
+    "AddClientNote",
+    "AddContact",
+    "UpdateClientProduct",
+    "ModuleSuspend",
+    "ModuleUnsuspend",
+    "ModuleTerminate",
+    "ModuleChangePw",
+    "ModuleCustom",
+    "CreateInvoice",
+    "UpdateInvoice",
+    "AddInvoicePayment",
+    "SendEmail",
+    "OpenTicket",
+    "AddTicketNote",
+    "LogActivity",
+    "DomainUpdateWhoisInfo",
+)
+NEEDED_ACTIONS = READ_ACTIONS + WRITE_ACTIONS
+
+
+def php_serialize_strings(values: dict[str, str]) -> str:
+    """base64(serialize(array)) of a flat string map, as `customvars`/`customfields` expect
+    (DD:api-reference/sendemail.md). PHP string lengths count bytes."""
+    parts = []
+    for key, value in values.items():
+        for item in (str(key), str(value)):
+            raw = item.encode("utf-8")
+            parts.append(f's:{len(raw)}:"{item}";')
+    body = f"a:{len(values)}:{{{''.join(parts)}}}"
+    return base64.b64encode(body.encode("utf-8")).decode("ascii")
+
+
+class WhmcsApi:
+    def __init__(self, client: WhmcsClient) -> None:
+        self.client = client
+
+    # --- reads --------------------------------------------------------------------------------
+
+    def clients(self, *, status: str | None = None, search: str | None = None) -> Iterator[n.ClientSummary]:
+        params = {"status": status, "search": search, "orderby": "id", "sorting": "ASC"}
+        for raw in self.client.iterate("GetClients", "clients", "client", params):
+            yield n.client_summary(raw)
+
+    def client_details(self, client_id: int, *, stats: bool = False) -> n.ClientDetails:
+        return n.client_details(
+            self.client.call("GetClientsDetails", {"clientid": client_id, "stats": stats})
+        )
+
+    def contacts(self, client_id: int) -> Iterator[n.Contact]:
+        for raw in self.client.iterate("GetContacts", "contacts", "contact", {"userid": client_id}):
+            yield n.contact(raw)
+
+    def users(self, *, search: str | None = None) -> Iterator[n.User]:
+        for raw in self.client.iterate("GetUsers", "users", None, {"search": search}):
+            yield n.user(raw)
+
+    def services(
+        self, *, client_id: int | None = None, service_id: int | None = None, pid: int | None = None
+    ) -> Iterator[n.Service]:
+        params = {"clientid": client_id, "serviceid": service_id, "pid": pid}
+        for raw in self.client.iterate("GetClientsProducts", "products", "product", params):
+            yield n.service(raw)
+
+    def service(self, service_id: int) -> n.Service | None:
+        return next(self.services(service_id=service_id), None)
+
+    def invoices(
+        self, *, client_id: int | None = None, status: str | None = None, newest_first: bool = False
+    ) -> Iterator[n.Invoice]:
+        params = {
+            "userid": client_id,
+            "status": status,
+            "orderby": "id",
+            "order": "desc" if newest_first else "asc",
+        }
+        for raw in self.client.iterate("GetInvoices", "invoices", "invoice", params):
+            yield n.invoice(raw)
+
+    def invoice(self, invoice_id: int) -> n.Invoice:
+        return n.invoice(self.client.call("GetInvoice", {"invoiceid": invoice_id}))
+
+    def emails(self, client_id: int, *, subject: str | None = None) -> Iterator[n.Email]:
+        params = {"clientid": client_id, "subject": subject}
+        for raw in self.client.iterate("GetEmails", "emails", "email", params):
+            yield n.email(raw)
+
+    def tickets(
+        self, *, client_id: int | None = None, status: str | None = None, subject: str | None = None
+    ) -> Iterator[n.Ticket]:
+        params = {"clientid": client_id, "status": status, "subject": subject, "ignore_dept_assignments": True}
+        for raw in self.client.iterate("GetTickets", "tickets", "ticket", params):
+            yield n.ticket(raw)
+
+    def ticket(self, ticket_id: int) -> n.Ticket:
+        return n.ticket(self.client.call("GetTicket", {"ticketid": ticket_id}))
+
+    def orders(
+        self, *, order_id: int | None = None, client_id: int | None = None, requestor_id: int | None = None
+    ) -> Iterator[n.Order]:
+        params = {"id": order_id, "userid": client_id, "requestor_id": requestor_id}
+        for raw in self.client.iterate("GetOrders", "orders", "order", params):
+            yield n.order(raw)
+
+    def activity(self, *, client_id: int | None = None, description: str | None = None) -> Iterator[n.ActivityEntry]:
+        params = {"clientid": client_id, "description": description}
+        for raw in self.client.iterate("GetActivityLog", "activity", "entry", params):
+            yield n.activity_entry(raw)
+
+    def domains(self, *, client_id: int | None = None, domain_id: int | None = None) -> Iterator[n.Domain]:
+        params = {"clientid": client_id, "domainid": domain_id}
+        for raw in self.client.iterate("GetClientsDomains", "domains", "domain", params):
+            yield n.domain(raw)
+
+    def whois(self, domain_id: int) -> n.WhoisInfo:
+        return n.whois_info(self.client.call("DomainGetWhoisInfo", {"domainid": domain_id}))
+
+    # --- writes -------------------------------------------------------------------------------
+
+    def update_client(self, client_id: int, **fields: Any) -> None:
+        self.client.call("UpdateClient", {"clientid": client_id, **fields})
+
+    def add_client_note(self, client_id: int, text: str, *, sticky: bool = False) -> int:
+        answer = self.client.call("AddClientNote", {"userid": client_id, "notes": text, "sticky": sticky})
+        return n.ids(answer.get("noteid"))
+
+    def add_contact(self, client_id: int, **fields: Any) -> int:
+        answer = self.client.call("AddContact", {"clientid": client_id, **fields})
+        return n.ids(answer.get("contactid"))
+
+    def update_service(self, service_id: int, **fields: Any) -> None:
+        self.client.call("UpdateClientProduct", {"serviceid": service_id, **fields})
+
+    def suspend(self, service_id: int, reason: str | None = None) -> None:
+        self.client.call("ModuleSuspend", {"serviceid": service_id, "suspendreason": reason})
+
+    def unsuspend(self, service_id: int) -> None:
+        self.client.call("ModuleUnsuspend", {"serviceid": service_id})
+
+    def terminate(self, service_id: int) -> None:
+        self.client.call("ModuleTerminate", {"serviceid": service_id})
+
+    def change_password(self, service_id: int, new_password: str | None = None) -> None:
+        self.client.call("ModuleChangePw", {"serviceid": service_id, "servicepassword": new_password})
+
+    def module_command(self, service_id: int, function: str) -> None:
+        # DD:api-reference/modulecustom.md names the service `accountid`, not `serviceid`.
+        self.client.call("ModuleCustom", {"accountid": service_id, "func_name": function})
+
+    def create_invoice(
+        self,
+        client_id: int,
+        lines: list[tuple[str, Decimal]],
+        *,
+        duedate: date | None = None,
+        notes: str = "",
+        send: bool = False,
+        paymentmethod: str | None = None,
+    ) -> int:
+        params: dict[str, Any] = {
+            "userid": client_id,
+            "duedate": duedate,
+            "notes": notes,
+            "sendinvoice": send,
+            "paymentmethod": paymentmethod,
+        }
+        for i, (description, amount) in enumerate(lines, start=1):
+            params[f"itemdescription{i}"] = description
+            params[f"itemamount{i}"] = amount
+        return n.ids(self.client.call("CreateInvoice", params).get("invoiceid"))
+
+    def update_invoice(self, invoice_id: int, **fields: Any) -> None:
+        self.client.call("UpdateInvoice", {"invoiceid": invoice_id, **fields})
+
+    def add_invoice_payment(
+        self, invoice_id: int, transid: str, gateway: str, amount: Decimal | None = None
+    ) -> None:
+        params = {"invoiceid": invoice_id, "transid": transid, "gateway": gateway, "amount": amount}
+        self.client.call("AddInvoicePayment", params)
+
+    def send_email(
+        self,
+        related_id: int,
+        *,
+        template: str | None = None,
+        custom_type: str = "general",
+        subject: str | None = None,
+        html: str | None = None,
+        merge: dict[str, str] | None = None,
+    ) -> None:
+        params: dict[str, Any] = {"id": related_id}
+        if template:
+            params["messagename"] = template
+        else:
+            params.update(customtype=custom_type, customsubject=subject, custommessage=html)
+        if merge:
+            params["customvars"] = php_serialize_strings(merge)
+        self.client.call("SendEmail", params)
+
+    def open_ticket(
+        self,
+        *,
+        deptid: int,
+        subject: str,
+        message: str,
+        client_id: int | None = None,
+        service_id: int | None = None,
+        domain_id: int | None = None,
+        priority: str = "Medium",
+        notify: bool = True,
+    ) -> tuple[int, str]:
+        params = {
+            "deptid": deptid,
+            "subject": subject,
+            "message": message,
+            "clientid": client_id,
+            "serviceid": service_id,
+            "domainid": domain_id,
+            "priority": priority,
+            "noemail": not notify,
+        }
+        answer = self.client.call("OpenTicket", params)
+        return n.ids(answer.get("id")), n.to_str(answer.get("tid"))
+
+    def add_ticket_note(self, ticket_id: int, message: str) -> None:
+        self.client.call("AddTicketNote", {"ticketid": ticket_id, "message": message})
+
+    def log_activity(self, description: str, client_id: int | None = None) -> None:
+        self.client.call("LogActivity", {"description": description, "clientid": client_id})
+
+    def update_whois(self, domain_id: int, xml: str) -> None:
+        self.client.call("DomainUpdateWhoisInfo", {"domainid": domain_id, "xml": xml})

@@ -1,0 +1,297 @@
+"""The WHMCS API transport: form-encoded POSTs to includes/api.php, one retry policy, lazy pagination.
+
+Retry rule (one policy, built once): connection failures before the request left, and HTTP 429,
+are retried for every action; read timeouts, dropped connections and 5xx are retried only for
+read-only actions (Get*, DomainGet*), because a write that timed out may already have happened in
+WHMCS. Repeating a write is the executor's decision, after it has reconciled with WHMCS.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Callable, Iterator, Mapping
+
+import requests
+import urllib3.exceptions
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+
+from whmcs_bridge.errors import (
+    WhmcsApiError,
+    WhmcsAuthError,
+    WhmcsProtocolError,
+    WhmcsUnavailableError,
+)
+from whmcs_bridge.whmcs import normalize
+
+log = logging.getLogger("whmcs_bridge.whmcs")
+
+Params = Mapping[str, Any]
+
+
+def is_read_only(action: str) -> bool:
+    return action.startswith("Get") or action.startswith("DomainGet") or action == "DomainWhois"
+
+
+@dataclass
+class TransientError(Exception):
+    """A failure worth another attempt. `sent` says whether WHMCS may have seen the request."""
+
+    reason: str
+    sent: bool
+    retry_after: float | None = None
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+def is_retryable(exc: BaseException, action: str) -> bool:
+    if not isinstance(exc, TransientError):
+        return False
+    return not exc.sent or is_read_only(action)
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential backoff with jitter: min(cap, initial * 2**(n-1)) + jitter() * jitter_s seconds."""
+
+    initial_s: float = 1.0
+    cap_s: float = 30.0
+    jitter_s: float = 1.0
+    retry_after_cap_s: float = 300.0
+
+    def delay(self, attempt: int, jitter: float, retry_after: float | None = None) -> float:
+        base = min(self.cap_s, self.initial_s * 2 ** (attempt - 1)) + jitter * self.jitter_s
+        if retry_after is not None:
+            base = max(base, min(retry_after, self.retry_after_cap_s))
+        return base
+
+
+def encode_params(params: Params, prefix: str = "") -> list[tuple[str, str]]:
+    """PHP form encoding: nested dicts and lists become `key[sub]` and `key[0]` fields; None is left out."""
+    out: list[tuple[str, str]] = []
+    for key, value in params.items():
+        name = f"{prefix}[{key}]" if prefix else str(key)
+        if value is None:
+            continue
+        if isinstance(value, Mapping):
+            out.extend(encode_params(value, name))
+        elif isinstance(value, (list, tuple)):
+            out.extend(encode_params({str(i): v for i, v in enumerate(value)}, name))
+        elif isinstance(value, bool):
+            out.append((name, "1" if value else "0"))
+        elif isinstance(value, datetime):
+            out.append((name, value.strftime("%Y-%m-%d %H:%M:%S")))
+        elif isinstance(value, (date, Decimal, int, float)):
+            out.append((name, str(value)))
+        else:
+            out.append((name, str(value)))
+    return out
+
+
+class WhmcsClient:
+    """Talks to one WHMCS. Thread-safe for calls from one thread at a time (one requests.Session)."""
+
+    def __init__(
+        self,
+        api_url: str,
+        identifier: str,
+        secret: str,
+        *,
+        access_key: str | None = None,
+        connect_timeout_s: float = 5.0,
+        timeout_s: float = 20.0,
+        verify_tls: bool = True,
+        max_attempts: int = 5,
+        page_size: int = 250,
+        backoff: Backoff = Backoff(),
+        sleep: Callable[[float], None] = time.sleep,
+        jitter: Callable[[], float] = random.random,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.api_url = api_url
+        self._auth = {"identifier": identifier, "secret": secret}
+        if access_key:
+            self._auth["accesskey"] = access_key
+        self._secrets = [s for s in (identifier, secret, access_key) if s]
+        self.timeout = (connect_timeout_s, timeout_s)
+        self.verify_tls = verify_tls
+        self.max_attempts = max_attempts
+        self.page_size = page_size
+        self.backoff = backoff
+        self._sleep = sleep
+        self._jitter = jitter
+        self.session = session or requests.Session()
+        self.session.headers["User-Agent"] = "whmcs-bridge"
+        self.calls = 0  # HTTP requests made, for benchmarks and `check --online`
+
+    @classmethod
+    def from_config(cls, section: Any, **kwargs: Any) -> WhmcsClient:
+        return cls(
+            section.api_url,
+            section.identifier.reveal(),
+            section.secret.reveal(),
+            access_key=section.access_key.reveal() if section.access_key else None,
+            connect_timeout_s=section.connect_timeout_s,
+            timeout_s=section.timeout_s,
+            verify_tls=section.verify_tls,
+            max_attempts=section.max_attempts,
+            page_size=section.page_size,
+            **kwargs,
+        )
+
+    def redact(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    # --- one call ---------------------------------------------------------------------------
+
+    def call(self, action: str, params: Params | None = None) -> dict[str, Any]:
+        """Run one API action; return its JSON answer with flattened keys rebuilt.
+
+        Raises WhmcsApiError (result: error), WhmcsAuthError (HTTP 403), WhmcsUnavailableError
+        (retries exhausted) or WhmcsProtocolError (not a WHMCS answer).
+        """
+
+        def wait(state: RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            retry_after = exc.retry_after if isinstance(exc, TransientError) else None
+            return self.backoff.delay(state.attempt_number, self._jitter(), retry_after)
+
+        def before_sleep(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            log.warning(
+                "WHMCS %s attempt %d failed (%s); retrying in %.1fs",
+                action,
+                state.attempt_number,
+                self.redact(str(exc)),
+                state.upcoming_sleep,
+            )
+
+        retrying = Retrying(
+            stop=stop_after_attempt(self.max_attempts),
+            wait=wait,
+            retry=retry_if_exception(lambda e: is_retryable(e, action)),
+            sleep=self._sleep,
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        try:
+            return retrying(self._attempt, action, params or {})
+        except TransientError as exc:
+            attempts = retrying.statistics.get("attempt_number", 1)
+            raise WhmcsUnavailableError(action, self.redact(exc.reason), attempts) from None
+
+    def _attempt(self, action: str, params: Params) -> dict[str, Any]:
+        body = encode_params({**params, "action": action, "responsetype": "json"}) + list(
+            self._auth.items()
+        )
+        started = time.monotonic()
+        self.calls += 1
+        try:
+            response = self.session.post(
+                self.api_url, data=body, timeout=self.timeout, verify=self.verify_tls
+            )
+        except requests.exceptions.SSLError as exc:
+            raise WhmcsProtocolError(
+                f"TLS verification of {self.api_url} failed for {action}: {self.redact(str(exc))}"
+            ) from None
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+            raise TransientError(
+                f"{type(exc).__name__}: {self.redact(str(exc))}", sent=not _never_sent(exc)
+            ) from None
+        elapsed_ms = (time.monotonic() - started) * 1000
+        log.debug("WHMCS %s -> HTTP %d in %.0f ms", action, response.status_code, elapsed_ms)
+        return self._answer(action, response)
+
+    def _answer(self, action: str, response: requests.Response) -> dict[str, Any]:
+        status = response.status_code
+        data: Any = None
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        message = self.redact(str(data.get("message", ""))) if isinstance(data, dict) else ""
+        if status == 403:
+            raise WhmcsAuthError(action, message or self.redact(response.text[:200].strip()))
+        if status == 429:
+            raise TransientError("HTTP 429 Too Many Requests", sent=False, retry_after=_seconds(response))
+        if status >= 500:
+            raise TransientError(f"HTTP {status} from WHMCS", sent=True, retry_after=_seconds(response))
+        if status != 200 and not isinstance(data, dict):
+            raise WhmcsProtocolError(
+                f"WHMCS answered {action} with HTTP {status}; check that whmcs.url is the WHMCS root "
+                f"(the API is at {self.api_url})"
+            )
+        if not isinstance(data, dict):
+            snippet = self.redact(response.text[:80].strip())
+            raise WhmcsProtocolError(
+                f"WHMCS answered {action} with something that is not JSON ({snippet!r}); check that "
+                f"whmcs.url is the WHMCS root (the API is at {self.api_url})"
+            )
+        # Most actions answer `result`; a few (GetPermissionsList, GetEmails errors) use `status`.
+        outcome = data.get("result", data.get("status"))
+        if outcome == "error":
+            raise WhmcsApiError(action, message or "no message", status=status)
+        if outcome != "success":
+            raise WhmcsProtocolError(f"WHMCS answered {action} without a result field")
+        return normalize.unflatten(data)
+
+    # --- lists --------------------------------------------------------------------------------
+
+    def pages(
+        self,
+        action: str,
+        plural: str,
+        singular: str | None,
+        params: Params | None = None,
+        *,
+        page_size: int | None = None,
+        start: int = 0,
+    ) -> Iterator[normalize.Page]:
+        """Walk a list action page by page, lazily: the next page is fetched only when asked for."""
+        size = page_size or self.page_size
+        offset = start
+        while True:
+            raw = self.call(action, {**(params or {}), "limitstart": offset, "limitnum": size})
+            current = normalize.page(raw, plural, singular)
+            yield current
+            if current.returned <= 0 or not current.items:
+                return
+            offset += current.returned
+            if offset >= current.total:
+                return
+
+    def iterate(
+        self,
+        action: str,
+        plural: str,
+        singular: str | None,
+        params: Params | None = None,
+        *,
+        page_size: int | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        for current in self.pages(action, plural, singular, params, page_size=page_size):
+            yield from current.items
+
+
+def _never_sent(exc: Exception) -> bool:
+    """True when the request certainly did not reach WHMCS (no connection could be made)."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    if isinstance(exc, requests.exceptions.ConnectionError) and exc.args:
+        reason = getattr(exc.args[0], "reason", exc.args[0])
+        return isinstance(
+            reason, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError)
+        )
+    return False
+
+
+def _seconds(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After", "")
+    return float(value) if value.strip().isdigit() else None
