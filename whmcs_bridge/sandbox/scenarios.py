@@ -146,6 +146,13 @@ def _paying_clients(w: World, first_id: int, count: int) -> None:
         for month in range(4, 0, -1):
             w.invoice(cid, -30 * month + 12, w.monthly_lines(sid, "Starter", "9.95", -30 * month + 12), status="Paid", paid_days_after_due=-2)
         w.invoice(cid, 12, w.monthly_lines(sid, "Starter", "9.95", 12))
+        if i == 3:  # staff suspended this one by hand, for a reason that has nothing to do with money
+            sb_update_service(w, sid, status="Suspended", suspensionreason="Abuse: outgoing spam (ticket #480111)")
+
+
+def sb_update_service(w: World, sid: int, **values: str) -> None:
+    w.sb.update("services", sid, **values)
+    w.sb.log(f"Module Suspend Successful - Service ID: {sid}", w.sb.scalar("SELECT client_id FROM services WHERE id = ?", [sid]), username="admin")
 
 
 def reseller_overdue(sb: SandboxState) -> dict[str, Any]:
@@ -169,6 +176,8 @@ def reseller_overdue(sb: SandboxState) -> dict[str, Any]:
     w.email(cid, "First Invoice Overdue Notice", "<p>Your invoice is overdue.</p>", 150)
     w.email(cid, "Second Invoice Overdue Notice", "<p>Your invoice is now 2 weeks overdue.</p>", 140)
     w.email(cid, "Third Invoice Overdue Notice", "<p>Your invoice is now 3 weeks overdue.</p>", 130)
+    for days_ago, text in ((150, "First Invoice Overdue Notice"), (140, "Second Invoice Overdue Notice"), (130, "Third Invoice Overdue Notice")):
+        sb.insert("activity", client_id=cid, date=w.day(-days_ago) + " 09:00:03", description=f"Cron Job: Sending {text} to Hans Mulder (Invoice ID: 1)", username="System")
     _paying_clients(w, 2, 5)
     return {"reseller_client_id": cid, "services": [reseller, dedicated]}
 
@@ -192,6 +201,7 @@ def agency(sb: SandboxState) -> dict[str, Any]:
         w.invoice(cid, 25, w.monthly_lines(sid, "Business", "14.95", 25))
         w.email(cid, "New Account Information", f"<p>Your hosting for {domain} is ready. Username: {domain[:8]}</p>", 590)
         out["end_clients"].append({"client_id": cid, "service_id": sid, "domain_id": did, "domain": domain})
+    sb.insert("contacts", client_id=11, firstname="Paul", lastname="Dupont", email="compta@boulangerie-dupont.fr", country="FR", invoiceemails=1, generalemails=1, created_at=w.stamp, updated_at=w.stamp)
     # The agency's user is an authorised (non-owner) user on client 12 and placed an order for it.
     w.link_user(agency_user, 12)
     new_sid = w.service(121, 12, 3, "martin-notaires.fr", "9.95", due=30, order_id=1, regdate=-1)

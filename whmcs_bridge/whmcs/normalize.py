@@ -29,10 +29,17 @@ _TRUE = {"1", "true", "on", "yes", "y"}
 _MONEY = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 
 
-def unflatten(raw: Raw) -> dict[str, Any]:
-    """Turn flattened `a[b][0][c]` keys (the NVP form some docs print) into nested dicts and lists."""
+def unflatten(raw: Raw | list[Any]) -> dict[str, Any]:
+    """Turn flattened `a[b][0][c]` keys (the NVP form some docs print) into nested dicts and lists.
+
+    Keys are stripped (GetProject's example has `"projectinfo[notes] "`); an answer that is a bare
+    list (GetRegistrars' example is `[]`) becomes `{"items": [...]}`.
+    """
+    if not isinstance(raw, Mapping):
+        return {"items": list(raw)} if raw else {}
     out: dict[str, Any] = {}
     for key, value in raw.items():
+        key = key.strip() if isinstance(key, str) else key
         match = _FLAT_KEY.match(key) if isinstance(key, str) else None
         if not match:
             out[key] = value

@@ -1,0 +1,205 @@
+"""The WHMCS client over real HTTP against the sandbox: errors, retries and their schedule, pagination, secrets."""
+
+from __future__ import annotations
+
+import logging
+import math
+import socket
+from decimal import Decimal
+
+import pytest
+from urllib.parse import parse_qsl
+import responses
+
+from whmcs_bridge.errors import WhmcsApiError, WhmcsAuthError, WhmcsProtocolError, WhmcsUnavailableError
+from whmcs_bridge.whmcs.api import WhmcsApi
+from whmcs_bridge.whmcs.client import Backoff, encode_params
+from tests.conftest import IDENTIFIER, SECRET, Sandbox, make_client
+
+
+class Sleeps(list):
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+def test_call_and_error_envelope(sandbox: Sandbox):
+    sandbox.load("reseller-overdue")
+    client = make_client(sandbox.api_url)
+    answer = client.call("GetClientsDetails", {"clientid": 1})
+    assert answer["client"]["companyname"] == "SnelHost V.O.F."
+    with pytest.raises(WhmcsApiError) as caught:
+        client.call("GetClientsDetails", {"clientid": 999})
+    assert caught.value.action == "GetClientsDetails"
+    assert str(caught.value) == "WHMCS refused GetClientsDetails: Client Not Found"
+
+
+def test_unknown_action_and_status_envelope(sandbox: Sandbox):
+    client = make_client(sandbox.api_url)
+    with pytest.raises(WhmcsApiError, match="Command Not Found"):
+        client.call("GetToDoList")
+    with pytest.raises(WhmcsApiError, match="Client ID Not Found"):
+        client.call("GetEmails", {"clientid": 5})  # answers `status: error`, not `result`
+
+
+def test_bad_credentials_are_403_and_not_retried(sandbox: Sandbox):
+    sleeps = Sleeps()
+    client = make_client(sandbox.api_url, sleep=sleeps)
+    client._auth["secret"] = "wrong"
+    before = len(sandbox.calls())
+    with pytest.raises(WhmcsAuthError, match=r"WHMCS denied GetClients \(HTTP 403\): Authentication Failed"):
+        client.call("GetClients")
+    assert len(sandbox.calls()) == before + 1
+    assert sleeps == []
+
+
+def test_action_not_allowed_by_role(sandbox: Sandbox):
+    sandbox.control("role", {"allowed": ["GetClients"]})
+    client = make_client(sandbox.api_url)
+    client.call("GetClients")
+    with pytest.raises(WhmcsAuthError, match='Invalid Permissions: API action "getinvoices" is not allowed'):
+        client.call("GetInvoices")
+
+
+def test_retry_schedule_for_5xx_on_reads(sandbox: Sandbox):
+    sandbox.load("reseller-overdue")
+    sandbox.control("faults", {"status": 500, "count": 3})
+    sleeps = Sleeps()
+    client = make_client(sandbox.api_url, sleep=sleeps, jitter=lambda: 0.5, backoff=Backoff(initial_s=1, cap_s=30, jitter_s=1))
+    answer = client.call("GetClients")
+    assert answer["totalresults"] == 6
+    assert sleeps == [1.5, 2.5, 4.5]  # 1, 2, 4 seconds plus half of the 1 s jitter
+
+
+def test_retries_exhausted_fail_clearly(sandbox: Sandbox):
+    sandbox.control("faults", {"status": 503, "count": 10})
+    sleeps = Sleeps()
+    client = make_client(sandbox.api_url, sleep=sleeps, jitter=lambda: 0.0, max_attempts=5, backoff=Backoff(initial_s=2, cap_s=10, jitter_s=1))
+    with pytest.raises(WhmcsUnavailableError) as caught:
+        client.call("GetInvoices")
+    assert sleeps == [2, 4, 8, 10]  # capped at 10
+    assert caught.value.attempts == 5
+    assert str(caught.value) == "WHMCS did not answer GetInvoices after 5 attempt(s): HTTP 503 from WHMCS"
+
+
+def test_writes_are_not_repeated_after_a_5xx(sandbox: Sandbox):
+    sandbox.load("reseller-overdue")
+    sandbox.control("faults", {"status": 500, "count": 1})
+    sleeps = Sleeps()
+    client = make_client(sandbox.api_url, sleep=sleeps)
+    before = len(sandbox.calls())
+    with pytest.raises(WhmcsUnavailableError) as caught:
+        client.call("ModuleSuspend", {"serviceid": 101})
+    assert caught.value.attempts == 1 and sleeps == []
+    assert len(sandbox.calls()) == before + 1
+
+
+def test_read_timeout_is_retried(sandbox: Sandbox):
+    sandbox.load("reseller-overdue")
+    sandbox.control("faults", {"delay_s": 1.0, "count": 1, "actions": ["GetClients"]})
+    sleeps = Sleeps()
+    client = make_client(sandbox.api_url, sleep=sleeps, timeout_s=0.3, jitter=lambda: 0.0)
+    assert client.call("GetClients")["totalresults"] == 6
+    assert sleeps == [1.0]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_connection_refused_is_retried_even_for_writes_then_fails():
+    sleeps = Sleeps()
+    client = make_client(f"http://127.0.0.1:{free_port()}/includes/api.php", sleep=sleeps, max_attempts=3, jitter=lambda: 0.0)
+    with pytest.raises(WhmcsUnavailableError, match="after 3 attempt"):
+        client.call("ModuleSuspend", {"serviceid": 1})
+    assert sleeps == [1.0, 2.0]
+
+
+@responses.activate
+def test_429_honours_retry_after_for_writes():
+    url = "https://billing.example.com/includes/api.php"
+    responses.post(url, status=429, headers={"Retry-After": "7"}, json={"result": "error", "message": "slow down"})
+    responses.post(url, status=200, json={"result": "success"})
+    sleeps = Sleeps()
+    client = make_client(url, sleep=sleeps, jitter=lambda: 0.0)
+    assert client.call("SendEmail", {"id": 1}) == {"result": "success"}
+    assert sleeps == [7.0]
+
+
+@responses.activate
+@pytest.mark.parametrize("body", ["<html>Login</html>", "", "[]", '{"no": "result"}'])
+def test_garbage_answers_are_protocol_errors(body: str):
+    url = "https://billing.example.com/includes/api.php"
+    responses.post(url, status=200, body=body)
+    with pytest.raises(WhmcsProtocolError, match="GetClients"):
+        make_client(url).call("GetClients")
+
+
+@responses.activate
+def test_http_404_names_the_url():
+    url = "https://billing.example.com/includes/api.php"
+    responses.post(url, status=404, body="Not here")
+    with pytest.raises(WhmcsProtocolError, match="check that whmcs.url is the WHMCS root"):
+        make_client(url).call("GetClients")
+
+
+def test_requests_are_form_encoded_with_json_responsetype(sandbox: Sandbox):
+    with responses.RequestsMock() as mock:
+        mock.post("https://x.example/includes/api.php", json={"result": "success"})
+        make_client("https://x.example/includes/api.php").call("UpdateClient", {"clientid": 3, "email_preferences": {"general": True, "domain": False}})
+        sent = mock.calls[0].request
+    assert sent.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    fields = dict(parse_qsl(sent.body))
+    assert fields["action"] == "UpdateClient" and fields["responsetype"] == "json"
+    assert fields["email_preferences[general]"] == "1" and fields["email_preferences[domain]"] == "0"
+    assert fields["identifier"] == IDENTIFIER
+
+
+def test_encode_params_php_brackets():
+    assert encode_params({"a": [1, 2], "b": {"c": None, "d": Decimal("1.50")}, "e": None}) == [("a[0]", "1"), ("a[1]", "2"), ("b[d]", "1.50")]
+
+
+def test_pagination_walks_every_page_lazily(sandbox: Sandbox):
+    summary = sandbox.load("reseller-overdue")
+    assert summary["reseller_client_id"] == 1
+    client = make_client(sandbox.api_url, page_size=4)
+    before = len(sandbox.calls())
+    pages = client.pages("GetInvoices", "invoices", "invoice")
+    first = next(pages)
+    assert len(sandbox.calls()) == before + 1  # nothing fetched ahead
+    rest = list(pages)
+    invoices = first.items + [i for p in rest for i in p.items]
+    assert len(invoices) == first.total == len({i["id"] for i in invoices})
+    assert 1 + len(rest) == math.ceil(first.total / 4)
+
+
+def test_activity_log_pagination_without_numreturned(sandbox: Sandbox):
+    client = make_client(sandbox.api_url, page_size=2)
+    for i in range(5):
+        client.call("LogActivity", {"description": f"line {i}"})
+    entries = list(WhmcsApi(client).activity())
+    assert len(entries) == 5 and len({e.id for e in entries}) == 5
+
+
+def test_secrets_never_in_logs_or_errors(sandbox: Sandbox, caplog: pytest.LogCaptureFixture):
+    caplog.set_level(logging.DEBUG)
+    errors: list[str] = []
+    sandbox.control("faults", {"status": 500, "count": 2})
+    client = make_client(sandbox.api_url, max_attempts=2)
+    for attempt in (
+        lambda: client.call("GetClients"),
+        lambda: make_client(f"http://127.0.0.1:{free_port()}/includes/api.php", max_attempts=2).call("GetClients"),
+        lambda: client.call("GetClientsDetails", {"clientid": 77}),
+    ):
+        with pytest.raises(Exception) as caught:
+            attempt()
+        errors.append(str(caught.value))
+    bad = make_client(sandbox.api_url)
+    bad._auth["identifier"] = IDENTIFIER + "x"
+    with pytest.raises(WhmcsAuthError) as caught:
+        bad.call("GetClients")
+    errors.append(str(caught.value))
+    text = caplog.text + "\n".join(errors)
+    assert "retrying" in caplog.text  # the retries were logged
+    assert SECRET not in text and IDENTIFIER not in text
