@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -29,7 +30,9 @@ class Sandbox:
         self.api_url = running.url + "includes/api.php"
 
     def load(self, name: str, **extra: Any) -> dict[str, Any]:
-        answer: dict[str, Any] = requests.post(self.url + "_sandbox/scenario", json={"name": name, **extra}, timeout=120).json()
+        answer: dict[str, Any] = requests.post(
+            self.url + "_sandbox/scenario", json={"name": name, **extra}, timeout=120
+        ).json()
         requests.post(self.url + "_sandbox/role", json={"allowed": None}, timeout=5)
         requests.post(self.url + "_sandbox/faults", json={"count": 0}, timeout=5)
         return answer

@@ -6,15 +6,15 @@ import logging
 import math
 import socket
 from decimal import Decimal
+from urllib.parse import parse_qsl
 
 import pytest
-from urllib.parse import parse_qsl
 import responses
 
+from tests.conftest import IDENTIFIER, SECRET, Sandbox, make_client
 from whmcs_bridge.errors import WhmcsApiError, WhmcsAuthError, WhmcsProtocolError, WhmcsUnavailableError
 from whmcs_bridge.whmcs.api import WhmcsApi
 from whmcs_bridge.whmcs.client import Backoff, encode_params
-from tests.conftest import IDENTIFIER, SECRET, Sandbox, make_client
 
 
 class Sleeps(list):
@@ -64,7 +64,9 @@ def test_retry_schedule_for_5xx_on_reads(sandbox: Sandbox):
     sandbox.load("reseller-overdue")
     sandbox.control("faults", {"status": 500, "count": 3})
     sleeps = Sleeps()
-    client = make_client(sandbox.api_url, sleep=sleeps, jitter=lambda: 0.5, backoff=Backoff(initial_s=1, cap_s=30, jitter_s=1))
+    client = make_client(
+        sandbox.api_url, sleep=sleeps, jitter=lambda: 0.5, backoff=Backoff(initial_s=1, cap_s=30, jitter_s=1)
+    )
     answer = client.call("GetClients")
     assert answer["totalresults"] == 6
     assert sleeps == [1.5, 2.5, 4.5]  # 1, 2, 4 seconds plus half of the 1 s jitter
@@ -73,7 +75,13 @@ def test_retry_schedule_for_5xx_on_reads(sandbox: Sandbox):
 def test_retries_exhausted_fail_clearly(sandbox: Sandbox):
     sandbox.control("faults", {"status": 503, "count": 10})
     sleeps = Sleeps()
-    client = make_client(sandbox.api_url, sleep=sleeps, jitter=lambda: 0.0, max_attempts=5, backoff=Backoff(initial_s=2, cap_s=10, jitter_s=1))
+    client = make_client(
+        sandbox.api_url,
+        sleep=sleeps,
+        jitter=lambda: 0.0,
+        max_attempts=5,
+        backoff=Backoff(initial_s=2, cap_s=10, jitter_s=1),
+    )
     with pytest.raises(WhmcsUnavailableError) as caught:
         client.call("GetInvoices")
     assert sleeps == [2, 4, 8, 10]  # capped at 10
@@ -110,7 +118,9 @@ def free_port() -> int:
 
 def test_connection_refused_is_retried_even_for_writes_then_fails():
     sleeps = Sleeps()
-    client = make_client(f"http://127.0.0.1:{free_port()}/includes/api.php", sleep=sleeps, max_attempts=3, jitter=lambda: 0.0)
+    client = make_client(
+        f"http://127.0.0.1:{free_port()}/includes/api.php", sleep=sleeps, max_attempts=3, jitter=lambda: 0.0
+    )
     with pytest.raises(WhmcsUnavailableError, match="after 3 attempt"):
         client.call("ModuleSuspend", {"serviceid": 1})
     assert sleeps == [1.0, 2.0]
@@ -147,7 +157,9 @@ def test_http_404_names_the_url():
 def test_requests_are_form_encoded_with_json_responsetype(sandbox: Sandbox):
     with responses.RequestsMock() as mock:
         mock.post("https://x.example/includes/api.php", json={"result": "success"})
-        make_client("https://x.example/includes/api.php").call("UpdateClient", {"clientid": 3, "email_preferences": {"general": True, "domain": False}})
+        make_client("https://x.example/includes/api.php").call(
+            "UpdateClient", {"clientid": 3, "email_preferences": {"general": True, "domain": False}}
+        )
         sent = mock.calls[0].request
     assert sent.headers["Content-Type"] == "application/x-www-form-urlencoded"
     fields = dict(parse_qsl(sent.body))
@@ -157,7 +169,11 @@ def test_requests_are_form_encoded_with_json_responsetype(sandbox: Sandbox):
 
 
 def test_encode_params_php_brackets():
-    assert encode_params({"a": [1, 2], "b": {"c": None, "d": Decimal("1.50")}, "e": None}) == [("a[0]", "1"), ("a[1]", "2"), ("b[d]", "1.50")]
+    assert encode_params({"a": [1, 2], "b": {"c": None, "d": Decimal("1.50")}, "e": None}) == [
+        ("a[0]", "1"),
+        ("a[1]", "2"),
+        ("b[d]", "1.50"),
+    ]
 
 
 def test_pagination_walks_every_page_lazily(sandbox: Sandbox):

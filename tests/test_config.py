@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import WEBHOOK_SECRET
 from whmcs_bridge.config import Duration, Secret, load_config, parse_config
 from whmcs_bridge.errors import ConfigError
-from tests.conftest import WEBHOOK_SECRET
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {
@@ -62,21 +62,43 @@ def test_secrets_are_never_in_repr():
 @pytest.mark.parametrize(
     ("text", "line", "message"),
     [
-        (MINIMAL.replace("  secret: ${WHMCS_API_SECRET}", "  secert: ${WHMCS_API_SECRET}"), 4,
-         "whmcs.secert: expected one of url, identifier, secret"),
-        (MINIMAL.replace("secret: ${WHMCS_API_SECRET}", "secret: ${WHMCS_API_SECRET}\n  timeout_s: soon"), 5,
-         "whmcs.timeout_s: expected a number, found 'soon'"),
-        (MINIMAL + "poll:\n  every: 5 minutes\n", 10,
-         "poll.every: expected a duration such as 30s, 5m, 1h or 2d, found '5 minutes'"),
+        (
+            MINIMAL.replace("  secret: ${WHMCS_API_SECRET}", "  secert: ${WHMCS_API_SECRET}"),
+            4,
+            "whmcs.secert: expected one of url, identifier, secret",
+        ),
+        (
+            MINIMAL.replace("secret: ${WHMCS_API_SECRET}", "secret: ${WHMCS_API_SECRET}\n  timeout_s: soon"),
+            5,
+            "whmcs.timeout_s: expected a number, found 'soon'",
+        ),
+        (
+            MINIMAL + "poll:\n  every: 5 minutes\n",
+            10,
+            "poll.every: expected a duration such as 30s, 5m, 1h or 2d, found '5 minutes'",
+        ),
         (MINIMAL + "poll:\n  enabled: maybe\n", 10, "poll.enabled: expected true or false, found 'maybe'"),
-        (MINIMAL.replace("https://billing.example.com/", "billing.example.com"), 2,
-         "whmcs.url: expected an http:// or https:// URL"),
-        (MINIMAL.replace("state:\n  path: state.db\n", ""), 1, "state: expected this key (it is required), found it missing"),
+        (
+            MINIMAL.replace("https://billing.example.com/", "billing.example.com"),
+            2,
+            "whmcs.url: expected an http:// or https:// URL",
+        ),
+        (
+            MINIMAL.replace("state:\n  path: state.db\n", ""),
+            1,
+            "state: expected this key (it is required), found it missing",
+        ),
         (MINIMAL + "logging:\n  format: xml\n", 10, "logging.format: expected one of 'text', 'json', found 'xml'"),
-        (MINIMAL + "delegation:\n  roles:\n    technical:\n      copy_emails: [product, invoices]\n", 12,
-         "delegation.roles.technical.copy_emails[1]: expected one of"),
-        (MINIMAL.replace("${WHMCS_API_SECRET}", "plain-text-secret"), 4,
-         "whmcs.secret: expected a ${VARIABLE} reference to an environment variable (secrets never live in the YAML), found a literal value"),
+        (
+            MINIMAL + "delegation:\n  roles:\n    technical:\n      copy_emails: [product, invoices]\n",
+            12,
+            "delegation.roles.technical.copy_emails[1]: expected one of",
+        ),
+        (
+            MINIMAL.replace("${WHMCS_API_SECRET}", "plain-text-secret"),
+            4,
+            "whmcs.secret: expected a ${VARIABLE} reference to an environment variable (secrets never live in the YAML), found a literal value",
+        ),
         (MINIMAL.replace("  path: state.db", "  path: [a, b]"), 8, "state.path: expected a file path, found a list"),
         (MINIMAL + "whmcs: {}\n", 9, "whmcs: expected each key once, found it repeated"),
         (MINIMAL.replace("receiver:\n", "receiver:\n  listen: localhost\n"), 6, "receiver.listen: expected HOST:PORT"),
@@ -92,7 +114,9 @@ def test_mistakes_name_file_line_and_key(text: str, line: int, message: str):
 
 def test_missing_secret_variable_is_named():
     env = {k: v for k, v in ENV.items() if k != "WHMCS_API_SECRET"}
-    with pytest.raises(ConfigError, match=r"bridge.yaml:4: whmcs.secret: expected environment variable WHMCS_API_SECRET to be set"):
+    with pytest.raises(
+        ConfigError, match=r"bridge.yaml:4: whmcs.secret: expected environment variable WHMCS_API_SECRET to be set"
+    ):
         parse(MINIMAL, env)
 
 

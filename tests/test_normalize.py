@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from whmcs_bridge.whmcs import normalize as n
 from tests.conftest import SHARED
+from whmcs_bridge.whmcs import normalize as n
 
 EXAMPLES = SHARED / "reference" / "whmcs-examples"
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.json"))
@@ -101,7 +101,15 @@ def test_list_shapes(value, inner, expected):
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("0000-00-00", None), ("0000-00-00 00:00:00", None), ("", None), (None, None), ("2016-01-08", date(2016, 1, 8)), ("2016-01-08 14:06:34", date(2016, 1, 8)), ("garbage", None)],
+    [
+        ("0000-00-00", None),
+        ("0000-00-00 00:00:00", None),
+        ("", None),
+        (None, None),
+        ("2016-01-08", date(2016, 1, 8)),
+        ("2016-01-08 14:06:34", date(2016, 1, 8)),
+        ("garbage", None),
+    ],
 )
 def test_dates(value, expected):
     assert n.to_date(value) == expected
@@ -115,7 +123,15 @@ def test_datetimes():
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("15.95", Decimal("15.95")), (15.95, Decimal("15.95")), ("$2645.80 USD", Decimal("2645.80")), ("€1,234.50 EUR", Decimal("1234.50")), ("", None), (None, None), ("-3.00", Decimal("-3.00"))],
+    [
+        ("15.95", Decimal("15.95")),
+        (15.95, Decimal("15.95")),
+        ("$2645.80 USD", Decimal("2645.80")),
+        ("€1,234.50 EUR", Decimal("1234.50")),
+        ("", None),
+        (None, None),
+        ("-3.00", Decimal("-3.00")),
+    ],
 )
 def test_money_is_decimal(value, expected):
     assert n.to_decimal(value) == expected
@@ -123,7 +139,19 @@ def test_money_is_decimal(value, expected):
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("1", True), ("on", True), (True, True), (1, True), ("true", True), ("0", False), ("", False), ("off", False), (None, False), (False, False), (0, False)],
+    [
+        ("1", True),
+        ("on", True),
+        (True, True),
+        (1, True),
+        ("true", True),
+        ("0", False),
+        ("", False),
+        ("off", False),
+        (None, False),
+        (False, False),
+        (0, False),
+    ],
 )
 def test_booleans(value, expected):
     assert n.to_bool(value) is expected

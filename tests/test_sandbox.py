@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 import requests
 
+from tests.conftest import SHARED, WEBHOOK_SECRET, Sandbox
 from whmcs_bridge.intake import signing
 from whmcs_bridge.whmcs import normalize as n
-from tests.conftest import SHARED, WEBHOOK_SECRET, Sandbox
 
 EXAMPLES = SHARED / "reference" / "whmcs-examples"
 
@@ -21,10 +21,18 @@ CASES: dict[str, tuple[str, dict[str, Any], tuple[str, str | None] | None]] = {
     "UpdateClient": ("reseller-overdue", {"clientid": 2, "companyname": "Renamed"}, None),
     "AddClientNote": ("reseller-overdue", {"userid": 1, "notes": "Called the client"}, None),
     "GetContacts": ("agency", {"userid": 11}, ("contacts", "contact")),
-    "AddContact": ("agency", {"clientid": 11, "firstname": "Web", "lastname": "Master", "email": "web@pixelwerk.agency"}, None),
+    "AddContact": (
+        "agency",
+        {"clientid": 11, "firstname": "Web", "lastname": "Master", "email": "web@pixelwerk.agency"},
+        None,
+    ),
     "GetUsers": ("agency", {}, ("users", None)),
     "GetClientsProducts": ("reseller-overdue", {"clientid": 1}, ("products", "product")),
-    "UpdateClientProduct": ("reseller-overdue", {"serviceid": 101, "overideautosuspend": "on", "overidesuspenduntil": "2027-01-01"}, None),
+    "UpdateClientProduct": (
+        "reseller-overdue",
+        {"serviceid": 101, "overideautosuspend": "on", "overidesuspenduntil": "2027-01-01"},
+        None,
+    ),
     "ModuleSuspend": ("reseller-overdue", {"serviceid": 101, "suspendreason": "Administrative reasons"}, None),
     "ModuleUnsuspend": ("reseller-overdue", {"serviceid": 50}, None),  # suspended by staff in the scenario
     "ModuleTerminate": ("reseller-overdue", {"serviceid": 102}, None),
@@ -32,10 +40,23 @@ CASES: dict[str, tuple[str, dict[str, Any], tuple[str, str | None] | None]] = {
     "ModuleCustom": ("reseller-overdue", {"accountid": 101, "func_name": "lock_reseller"}, None),
     "GetInvoices": ("reseller-overdue", {"userid": 1}, ("invoices", "invoice")),
     "GetInvoice": ("reseller-overdue", {"invoiceid": 1}, None),
-    "CreateInvoice": ("agency", {"userid": 10, "itemdescription1": "Renewal of boulangerie-dupont.fr", "itemamount1": "14.95"}, None),
+    "CreateInvoice": (
+        "agency",
+        {"userid": 10, "itemdescription1": "Renewal of boulangerie-dupont.fr", "itemamount1": "14.95"},
+        None,
+    ),
     "UpdateInvoice": ("reseller-overdue", {"invoiceid": 1, "status": "Collections"}, None),
     "AddInvoicePayment": ("reseller-overdue", {"invoiceid": 1, "transid": "BANK-42", "gateway": "banktransfer"}, None),
-    "SendEmail": ("reseller-overdue", {"id": 1, "customtype": "general", "customsubject": "Final notice", "custommessage": "<p>Pay within 5 working days.</p>"}, None),
+    "SendEmail": (
+        "reseller-overdue",
+        {
+            "id": 1,
+            "customtype": "general",
+            "customsubject": "Final notice",
+            "custommessage": "<p>Pay within 5 working days.</p>",
+        },
+        None,
+    ),
     "GetEmails": ("reseller-overdue", {"clientid": 1}, ("emails", "email")),
     "OpenTicket": ("agency", {"deptid": 1, "clientid": 11, "subject": "Hello", "message": "Question"}, None),
     "AddTicketNote": ("agency", {"ticketid": 1, "message": "Staff only"}, None),
@@ -46,7 +67,14 @@ CASES: dict[str, tuple[str, dict[str, Any], tuple[str, str | None] | None]] = {
     "GetActivityLog": ("reseller-overdue", {}, ("activity", "entry")),
     "GetClientsDomains": ("agency", {"clientid": 11}, ("domains", "domain")),
     "DomainGetWhoisInfo": ("agency", {"domainid": 11}, None),
-    "DomainUpdateWhoisInfo": ("agency", {"domainid": 11, "xml": "<contactdetails><Registrant><First_Name>Marie</First_Name></Registrant></contactdetails>"}, None),
+    "DomainUpdateWhoisInfo": (
+        "agency",
+        {
+            "domainid": 11,
+            "xml": "<contactdetails><Registrant><First_Name>Marie</First_Name></Registrant></contactdetails>",
+        },
+        None,
+    ),
 }
 
 # Keys the documented example has that depend on data the example happens to carry.
@@ -77,7 +105,9 @@ def test_documented_keys(sandbox: Sandbox, action: str):
         assert set(answer) >= set(documented)
         assert json.loads(answer["Registrant"])["First_Name"] == "Marie"
         return
-    assert set(answer) == set(documented), f"{action}: extra {set(answer) - set(documented)}, missing {set(documented) - set(answer)}"
+    assert set(answer) == set(documented), (
+        f"{action}: extra {set(answer) - set(documented)}, missing {set(documented) - set(answer)}"
+    )
     if action == "GetClientsDetails":
         assert set(answer["client"]) >= set(documented["client"]) - {"customfields1"}
         assert set(answer["stats"]) <= set(documented["stats"])
@@ -103,7 +133,9 @@ def test_value_types_follow_the_docs(sandbox: Sandbox):
 
 
 def test_bad_credentials_403(sandbox: Sandbox):
-    response = requests.post(sandbox.api_url, data={"action": "GetClients", "identifier": "x", "secret": "y"}, timeout=5)
+    response = requests.post(
+        sandbox.api_url, data={"action": "GetClients", "identifier": "x", "secret": "y"}, timeout=5
+    )
     assert response.status_code == 403
     assert response.json() == {"result": "error", "message": "Authentication Failed"}
 
@@ -132,7 +164,11 @@ def test_action_names_are_case_insensitive(sandbox: Sandbox):
         ("CreateInvoice", {"userid": 999}, "Client ID Not Found"),
         ("AddInvoicePayment", {"invoiceid": 999, "transid": "x", "gateway": "y"}, "Invoice ID Not Found"),
         ("SendEmail", {"messagename": "No Such Template", "id": 1}, "Email Template not found"),
-        ("SendEmail", {"customtype": "product", "customsubject": "s", "custommessage": "m", "id": 999}, "Sending Failed"),
+        (
+            "SendEmail",
+            {"customtype": "product", "customsubject": "s", "custommessage": "m", "id": 999},
+            "Sending Failed",
+        ),
         ("OpenTicket", {"deptid": 99, "subject": "s", "message": "m", "clientid": 1}, "Department ID not found"),
         ("OpenTicket", {"deptid": 1, "subject": "", "message": "m", "clientid": 1}, "Subject is required"),
         ("AddTicketNote", {"ticketid": 999, "message": "m"}, "Ticket ID Not Found"),
@@ -173,7 +209,14 @@ def test_state_changes(sandbox: Sandbox):
     partial = sandbox.post("GetInvoice", invoiceid=2).json()
     assert partial["status"] == "Unpaid" and partial["balance"] == "39.95"
     # SendEmail lands in the email log; GetTicket shows notes; the custom module command is recorded.
-    sandbox.post("SendEmail", id=1, customtype="general", customsubject="Notice {$ref}", custommessage="<p>x</p>", customvars="YToxOntzOjM6InJlZiI7czozOiJBQkMiO30=")
+    sandbox.post(
+        "SendEmail",
+        id=1,
+        customtype="general",
+        customsubject="Notice {$ref}",
+        custommessage="<p>x</p>",
+        customvars="YToxOntzOjM6InJlZiI7czozOiJBQkMiO30=",
+    )
     assert sandbox.post("GetEmails", clientid=1).json()["emails"]["email"][0]["subject"] == "Notice ABC"
     sandbox.post("ModuleCustom", accountid=101, func_name="lock_reseller")
     assert sandbox.rows("module_commands", service_id=101)[0]["command"] == "lock_reseller"
@@ -213,7 +256,9 @@ def test_scenarios_match_the_seed_stories(sandbox: Sandbox):
         for field in product["customfields"]["customfield"]:
             totals[field["name"]] = totals.get(field["name"], 0) + int(field["value"])
     assert totals == {"Hosted domains": 104, "Hosted users": 88, "Sub-resellers": 4}
-    oldest = min(i["duedate"] for i in sandbox.post("GetInvoices", status="Overdue", limitnum=50).json()["invoices"]["invoice"])
+    oldest = min(
+        i["duedate"] for i in sandbox.post("GetInvoices", status="Overdue", limitnum=50).json()["invoices"]["invoice"]
+    )
     today = sandbox.control("clock")["now"][:10]
     from datetime import date
 
@@ -266,9 +311,13 @@ def test_hook_events_are_signed_like_the_php_hook(sandbox: Sandbox):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         sandbox.load("reseller-overdue")
-        sandbox.control("hooks", {"url": f"http://127.0.0.1:{server.server_port}/hooks/whmcs", "secret": WEBHOOK_SECRET})
+        sandbox.control(
+            "hooks", {"url": f"http://127.0.0.1:{server.server_port}/hooks/whmcs", "secret": WEBHOOK_SECRET}
+        )
         sandbox.post("ModuleSuspend", serviceid=101, suspendreason="Administrative reasons")
-        sandbox.control("act", {"action": "AddInvoicePayment", "invoiceid": 1, "transid": "X1", "gateway": "banktransfer"})
+        sandbox.control(
+            "act", {"action": "AddInvoicePayment", "invoiceid": 1, "transid": "X1", "gateway": "banktransfer"}
+        )
         deliveries = sandbox.control("hooks")["deliveries"]
         assert [d["type"] for d in deliveries] == ["AfterModuleSuspend", "AddInvoicePayment", "InvoicePaid"]
     finally:

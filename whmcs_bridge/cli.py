@@ -7,8 +7,9 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -83,7 +84,9 @@ def main(ctx: click.Context, config_path: str | None, verbose: int) -> None:
 
 
 @main.command()
-@click.option("--online", is_flag=True, help="Also call WHMCS: test the credentials and which needed API actions the role allows.")
+@click.option(
+    "--online", is_flag=True, help="Also call WHMCS: test the credentials and which needed API actions the role allows."
+)
 @click.pass_obj
 @user_errors
 def check(obj: Context, online: bool) -> None:
@@ -122,11 +125,37 @@ def check(obj: Context, online: bool) -> None:
     help="The WHMCS world to load.",
 )
 @click.option("--clients", type=int, default=None, help="Number of clients for the scale scenario [default: 100000].")
-@click.option("--identifier", envvar="WHMCS_API_IDENTIFIER", default="sandbox-identifier", show_default=True, help="API identifier to accept [env WHMCS_API_IDENTIFIER].")
-@click.option("--secret", envvar="WHMCS_API_SECRET", default="sandbox-secret", show_default=False, help="API secret to accept [env WHMCS_API_SECRET; default sandbox-secret].")
+@click.option(
+    "--identifier",
+    envvar="WHMCS_API_IDENTIFIER",
+    default="sandbox-identifier",
+    show_default=True,
+    help="API identifier to accept [env WHMCS_API_IDENTIFIER].",
+)
+@click.option(
+    "--secret",
+    envvar="WHMCS_API_SECRET",
+    default="sandbox-secret",
+    show_default=False,
+    help="API secret to accept [env WHMCS_API_SECRET; default sandbox-secret].",
+)
 @click.option("--hook-url", default=None, help="Send signed hook events here when the sandbox's state changes.")
-@click.option("--hook-secret", envvar="WHMCS_BRIDGE_WEBHOOK_SECRET", default=None, help="Standard Webhooks secret for --hook-url [env WHMCS_BRIDGE_WEBHOOK_SECRET].")
-def sandbox(host: str, port: int, scenario: str, clients: int | None, identifier: str, secret: str, hook_url: str | None, hook_secret: str | None) -> None:
+@click.option(
+    "--hook-secret",
+    envvar="WHMCS_BRIDGE_WEBHOOK_SECRET",
+    default=None,
+    help="Standard Webhooks secret for --hook-url [env WHMCS_BRIDGE_WEBHOOK_SECRET].",
+)
+def sandbox(
+    host: str,
+    port: int,
+    scenario: str,
+    clients: int | None,
+    identifier: str,
+    secret: str,
+    hook_url: str | None,
+    hook_secret: str | None,
+) -> None:
     """Run the bundled WHMCS API emulator (includes/api.php plus a /_sandbox/ control API) until stopped."""
     from whmcs_bridge.sandbox import scenarios
     from whmcs_bridge.sandbox.server import SandboxApp, serve
@@ -188,7 +217,9 @@ def audit_verify(obj: Context) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.pass_obj
 @user_errors
-def audit_show(obj: Context, client_id: int | None, case_id: str | None, action: str | None, limit: int | None, as_json: bool) -> None:
+def audit_show(
+    obj: Context, client_id: int | None, case_id: str | None, action: str | None, limit: int | None, as_json: bool
+) -> None:
     """List audit entries, oldest first."""
     from whmcs_bridge.store import audit as audit_log
     from whmcs_bridge.store.db import Database
@@ -208,7 +239,12 @@ def audit_show(obj: Context, client_id: int | None, case_id: str | None, action:
 
 
 @main.command()
-@click.option("--workdir", type=click.Path(file_okay=False), default=None, help="Keep the demo's config and state here [default: a temporary folder].")
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Keep the demo's config and state here [default: a temporary folder].",
+)
 @user_errors
 def demo(workdir: str | None) -> None:
     """Start the sandbox on a free loopback port, point a bridge config at it, and walk the seed stories."""

@@ -14,10 +14,11 @@ import difflib
 import re
 import types
 import typing
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Callable, Literal, Mapping
+from typing import Any, Literal
 
 import yaml
 
@@ -167,9 +168,7 @@ class RoleRights:
 
 def _default_roles() -> dict[str, RoleRights]:
     return {
-        "technical": RoleRights(
-            copy_emails=["product", "domain"], support_authority=True, renew=True
-        ),
+        "technical": RoleRights(copy_emails=["product", "domain"], support_authority=True, renew=True),
         "administrative": RoleRights(order_for_owner=True),
     }
 
@@ -239,9 +238,7 @@ class _Reader:
                 where = "the environment"
                 if self.env_file is not None:
                     where += f" or {self.env_file}"
-                raise self.fail(
-                    node, key_path, f"environment variable {name} to be set (in {where})", "it unset"
-                )
+                raise self.fail(node, key_path, f"environment variable {name} to be set (in {where})", "it unset")
             return self.environ[name]
 
         return _VAR.sub(repl, str(node.value))
@@ -263,9 +260,7 @@ class _Reader:
         if origin is dict:
             if not isinstance(node, yaml.MappingNode):
                 raise self.fail(node, key_path, "a mapping", self.describe(node))
-            return {
-                str(k.value): self.read(v, args[1], f"{key_path}.{k.value}") for k, v in node.value
-            }
+            return {str(k.value): self.read(v, args[1], f"{key_path}.{k.value}") for k, v in node.value}
         if not isinstance(node, yaml.ScalarNode):
             raise self.fail(node, key_path, self.expected_phrase(hint), self.describe(node))
         return self.read_scalar(node, hint, key_path)
@@ -293,9 +288,7 @@ class _Reader:
         if hint is Secret:
             match = _VAR.fullmatch(raw.strip())
             if not match or match.group(1) is None:
-                raise self.fail(
-                    node, key_path, expected + " (secrets never live in the YAML)", "a literal value"
-                )
+                raise self.fail(node, key_path, expected + " (secrets never live in the YAML)", "a literal value")
             return Secret(match.group(1), self.substitute(node, key_path))
         text = self.substitute(node, key_path)
         if typing.get_origin(hint) is Literal:
@@ -347,9 +340,7 @@ class _Reader:
             if name not in fields:
                 close = difflib.get_close_matches(name, list(fields), n=1)
                 hint_text = f" (did you mean '{close[0]}'?)" if close else ""
-                raise self.fail(
-                    key_node, child, "one of " + ", ".join(fields) + hint_text, "unknown key"
-                )
+                raise self.fail(key_node, child, "one of " + ", ".join(fields) + hint_text, "unknown key")
             value = self.read(value_node, hints[name], child)
             checker = fields[name].metadata.get("check")
             problem = checker(value) if checker and value is not None else None
@@ -386,9 +377,7 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
     return parse_config(text, path, merged, env_file if env_file.is_file() else None)
 
 
-def parse_config(
-    text: str, path: Path, environ: Mapping[str, str], env_file: Path | None = None
-) -> Config:
+def parse_config(text: str, path: Path, environ: Mapping[str, str], env_file: Path | None = None) -> Config:
     """Parse configuration text (pure: no file or environment access)."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)

@@ -7,10 +7,10 @@ import re
 import secrets
 import tempfile
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Callable
 
 import requests
 
@@ -47,8 +47,7 @@ def write_config(folder: Path, url: str, identifier: str, secret: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     webhook_secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
     (folder / ".env").write_text(
-        f"WHMCS_API_IDENTIFIER={identifier}\nWHMCS_API_SECRET={secret}\n"
-        f"WHMCS_BRIDGE_WEBHOOK_SECRET={webhook_secret}\n",
+        f"WHMCS_API_IDENTIFIER={identifier}\nWHMCS_API_SECRET={secret}\nWHMCS_BRIDGE_WEBHOOK_SECRET={webhook_secret}\n",
         encoding="utf-8",
     )
     path = folder / "whmcs-bridge.yaml"
@@ -78,7 +77,9 @@ def run_demo(workdir: Path | None, echo: Echo) -> None:
                 story(api, db, config, echo, date.fromisoformat(summary["today"]))
             count = audit.verify(db)
         echo("")
-        echo(f"{client.calls} WHMCS API calls; audit chain of {count} entries verified intact ({config.state.path.name}).")
+        echo(
+            f"{client.calls} WHMCS API calls; audit chain of {count} entries verified intact ({config.state.path.name})."
+        )
 
 
 def reseller_story(api: WhmcsApi, db: Database, config: Config, echo: Echo, today: date) -> None:
@@ -97,7 +98,9 @@ def reseller_story(api: WhmcsApi, db: Database, config: Config, echo: Echo, toda
         total = sum((i.total for i in invoices), Decimal("0"))
         grand_total += total
         oldest = min(i.duedate for i in invoices if i.duedate)
-        echo(f"  #{summary.id} {name}: {len(invoices)} overdue invoices, EUR {total} overdue, oldest due {oldest} ({(today - oldest).days} days)")
+        echo(
+            f"  #{summary.id} {name}: {len(invoices)} overdue invoices, EUR {total} overdue, oldest due {oldest} ({(today - oldest).days} days)"
+        )
         impact: dict[str, int] = defaultdict(int)
         services = list(api.services(client_id=summary.id))
         for service in services:
@@ -105,7 +108,13 @@ def reseller_story(api: WhmcsApi, db: Database, config: Config, echo: Echo, toda
                 impact[label] += int(service.customfields.get(field, "0") or 0)
         described = ", ".join(f"{impact[label]} {label}" for label in DOWNSTREAM_FIELDS.values())
         echo(f"     downstream on {len(services)} services: {described} (their customers are never contacted)")
-        audit.append(db, "demo.observed_overdue", actor="demo", client_id=summary.id, detail={"invoices": len(invoices), "total": str(total), "oldest_due": oldest.isoformat()})
+        audit.append(
+            db,
+            "demo.observed_overdue",
+            actor="demo",
+            client_id=summary.id,
+            detail={"invoices": len(invoices), "total": str(total), "oldest_due": oldest.isoformat()},
+        )
     echo(f"Overdue across WHMCS: EUR {grand_total}")
 
 
@@ -125,19 +134,34 @@ def agency_story(api: WhmcsApi, db: Database, config: Config, echo: Echo, today:
         role = "the account owner" if owner_link and owner_link.is_owner else "not the owner"
         home = [owners.get(c.client_id, "?") for c in placed_by.clients if c.is_owner] if placed_by else []
         who = f"{placed_by.firstname} {placed_by.lastname}" if placed_by else f"user {order.requestor_id}"
-        echo(f"  order {order.ordernum} for {owners.get(order.client_id)} was placed by {who} ({role}; owner of {', '.join(home) or 'no account'})")
+        echo(
+            f"  order {order.ordernum} for {owners.get(order.client_id)} was placed by {who} ({role}; owner of {', '.join(home) or 'no account'})"
+        )
         for line in order.lines:
             echo(f"     {line.type}: {line.product} {line.domain}")
     for ticket in api.tickets():
         full = api.ticket(ticket.id)
         text = f"{full.subject} {' '.join(r.message for r in full.replies)}".lower()
         named = sorted({d for d in domains if re.search(rf"\b{re.escape(d)}\b", text)})
-        echo(f"  ticket #{full.tid} from {owners.get(full.client_id)} ({full.requestor_name}, {full.requestor_type}): {full.subject!r}")
+        echo(
+            f"  ticket #{full.tid} from {owners.get(full.client_id)} ({full.requestor_name}, {full.requestor_type}): {full.subject!r}"
+        )
         for domain_name in named:
             owner_id, product = domains[domain_name]
-            relation = "its own service" if owner_id == full.client_id else f"a service of {owners.get(owner_id)} (client #{owner_id})"
+            relation = (
+                "its own service"
+                if owner_id == full.client_id
+                else f"a service of {owners.get(owner_id)} (client #{owner_id})"
+            )
             echo(f"     names {domain_name}: {product}, {relation}")
-        audit.append(db, "demo.observed_ticket", actor="demo", client_id=full.client_id, subject=f"ticket:{full.id}", detail={"names": named})
+        audit.append(
+            db,
+            "demo.observed_ticket",
+            actor="demo",
+            client_id=full.client_id,
+            subject=f"ticket:{full.id}",
+            detail={"names": named},
+        )
 
 
 def vendor_story(api: WhmcsApi, db: Database, config: Config, echo: Echo, today: date) -> None:
@@ -147,14 +171,27 @@ def vendor_story(api: WhmcsApi, db: Database, config: Config, echo: Echo, today:
             holders[domain.domainname.lower()] = (summary.id, domain.id)
     for ticket in api.tickets():
         requester = api.client_details(ticket.client_id)
-        echo(f"  ticket #{ticket.tid} from {requester.display_name} (client #{requester.id}, account {((today - requester_created(api, requester.id)).days)} days old): {ticket.subject!r}")
+        echo(
+            f"  ticket #{ticket.tid} from {requester.display_name} (client #{requester.id}, account {((today - requester_created(api, requester.id)).days)} days old): {ticket.subject!r}"
+        )
         for name, (holder_id, domain_id) in holders.items():
             if name in ticket.subject.lower():
                 holder = api.client_details(holder_id)
                 whois = api.whois(domain_id).contacts.get("Registrant", {})
-                echo(f"     {name} is held by {holder.display_name} (client #{holder_id}); WHOIS registrant: {whois.get('Organisation_Name') or whois.get('First_Name', '?')}")
-                echo(f"     services of the holder on that name: {[s.name for s in api.services(client_id=holder_id) if s.domain == name]}")
-                audit.append(db, "demo.observed_ownership_request", actor="demo", client_id=requester.id, subject=f"domain:{domain_id}", detail={"holder": holder_id, "ticket": ticket.id})
+                echo(
+                    f"     {name} is held by {holder.display_name} (client #{holder_id}); WHOIS registrant: {whois.get('Organisation_Name') or whois.get('First_Name', '?')}"
+                )
+                echo(
+                    f"     services of the holder on that name: {[s.name for s in api.services(client_id=holder_id) if s.domain == name]}"
+                )
+                audit.append(
+                    db,
+                    "demo.observed_ownership_request",
+                    actor="demo",
+                    client_id=requester.id,
+                    subject=f"domain:{domain_id}",
+                    detail={"holder": holder_id, "ticket": ticket.id},
+                )
 
 
 def requester_created(api: WhmcsApi, client_id: int) -> date:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from whmcs_bridge.config import Config
 from whmcs_bridge.errors import WhmcsApiError, WhmcsAuthError

@@ -11,7 +11,7 @@ import base64
 import binascii
 import hashlib
 import hmac
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from whmcs_bridge.errors import SignatureError
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable
+from typing import Any
 
 from whmcs_bridge.sandbox.state import EMAIL_CATEGORIES, SandboxState
 
@@ -45,14 +46,14 @@ class Params:
     def has(self, key: str) -> bool:
         return self.values.get(key, "") != ""
 
-    def str(self, key: str, default: str = "") -> str:
+    def text(self, key: str, default: str = "") -> str:
         return self.values.get(key, default)
 
-    def int(self, key: str, default: int = 0) -> int:
+    def num(self, key: str, default: int = 0) -> int:
         text = self.values.get(key, "").strip()
         return int(text) if re.fullmatch(r"-?\d+", text) else default
 
-    def bool(self, key: str) -> bool:
+    def flag(self, key: str) -> bool:
         return self.values.get(key, "").strip().lower() in ("1", "true", "on", "yes")
 
     def money(self, key: str) -> Decimal | None:
@@ -71,8 +72,8 @@ class Params:
         return out
 
     def paging(self) -> tuple[int, int]:
-        start = max(0, self.int("limitstart", 0))
-        num = self.int("limitnum", 25)
+        start = max(0, self.num("limitstart", 0))
+        num = self.num("limitnum", 25)
         return start, (25 if num <= 0 else num)
 
 
@@ -80,7 +81,9 @@ def money(value: Any) -> str:
     return f"{Decimal(str(value or '0')):.2f}"
 
 
-def listing(sb: SandboxState, p: Params, base_sql: str, args: list[Any], order: str = "id ASC") -> tuple[int, int, list[Any]]:
+def listing(
+    sb: SandboxState, p: Params, base_sql: str, args: list[Any], order: str = "id ASC"
+) -> tuple[int, int, list[Any]]:
     start, num = p.paging()
     total = sb.scalar(f"SELECT COUNT(*) FROM ({base_sql})", args)
     rows = sb.all(f"{base_sql} ORDER BY {order} LIMIT ? OFFSET ?", [*args, num, start])
@@ -94,18 +97,18 @@ def get_clients(sb: SandboxState, p: Params) -> dict[str, Any]:
     where, args = ["1=1"], []  # type: list[str], list[Any]
     if p.has("status"):
         where.append("status = ?")
-        args.append(p.str("status"))
+        args.append(p.text("status"))
     if p.has("search"):
-        term = p.str("search") + "%"
+        term = p.text("search") + "%"
         where.append(
             "(email LIKE ? OR firstname LIKE ? OR lastname LIKE ? OR companyname LIKE ?"
             " OR (firstname || ' ' || lastname) LIKE ?)"
         )
         args.extend([term] * 5)
-    orderby = p.str("orderby", "id")
+    orderby = p.text("orderby", "id")
     if orderby not in ("id", "firstname", "lastname", "companyname", "email", "groupid", "datecreated", "status"):
         orderby = "id"
-    direction = "DESC" if p.str("sorting").upper() == "DESC" else "ASC"
+    direction = "DESC" if p.text("sorting").upper() == "DESC" else "ASC"
     total, start, rows = listing(
         sb, p, "SELECT * FROM clients WHERE " + " AND ".join(where), args, f"{orderby} {direction}, id {direction}"
     )
@@ -132,7 +135,7 @@ def get_clients(sb: SandboxState, p: Params) -> dict[str, Any]:
 
 
 def _client_row(sb: SandboxState, p: Params, id_key: str = "clientid", message: str = "Client ID Not Found") -> Any:
-    row = sb.one("SELECT * FROM clients WHERE id = ?", [p.int(id_key)])
+    row = sb.one("SELECT * FROM clients WHERE id = ?", [p.num(id_key)])
     if row is None:
         raise ApiFail(message)
     return row
@@ -157,7 +160,14 @@ def _stats(sb: SandboxState, client_id: int) -> dict[str, Any]:
     stats.update(numdueinvoices=n, dueinvoicesbalance=s)
     n, s = count_sum("status = 'Unpaid' AND duedate < ?", [today])
     stats.update(numoverdueinvoices=n, overdueinvoicesbalance=s)
-    for status, key in (("Unpaid", "unpaid"), ("Paid", "paid"), ("Cancelled", "cancelled"), ("Refunded", "refunded"), ("Collections", "collections"), ("Payment Pending", "paymentpending")):
+    for status, key in (
+        ("Unpaid", "unpaid"),
+        ("Paid", "paid"),
+        ("Cancelled", "cancelled"),
+        ("Refunded", "refunded"),
+        ("Collections", "collections"),
+        ("Payment Pending", "paymentpending"),
+    ):
         n, s = count_sum("status = ?", [status])
         stats[f"num{key}invoices"] = n
         stats[f"{key}invoicesamount" if key != "unpaid" else "unpaidinvoicesamount"] = s
@@ -168,22 +178,31 @@ def _stats(sb: SandboxState, client_id: int) -> dict[str, Any]:
     ):
         total, active = by_type.get(r["type"], (0, 0))
         by_type[r["type"]] = (total + 1, active + (r["status"] == "Active"))
-    for ptype, key in (("hostingaccount", "hosting"), ("reselleraccount", "reseller"), ("server", "servers"), ("other", "other")):
+    for ptype, key in (
+        ("hostingaccount", "hosting"),
+        ("reselleraccount", "reseller"),
+        ("server", "servers"),
+        ("other", "other"),
+    ):
         total, active = by_type.get(ptype, (0, 0))
         stats[f"productsnumactive{key}"] = active
         stats[f"productsnum{key}"] = total
     stats["numdomains"] = sb.scalar("SELECT COUNT(*) FROM domains WHERE client_id = ?", [client_id])
-    stats["numactivedomains"] = sb.scalar("SELECT COUNT(*) FROM domains WHERE client_id = ? AND status = 'Active'", [client_id])
+    stats["numactivedomains"] = sb.scalar(
+        "SELECT COUNT(*) FROM domains WHERE client_id = ? AND status = 'Active'", [client_id]
+    )
     stats["numtickets"] = sb.scalar("SELECT COUNT(*) FROM tickets WHERE client_id = ?", [client_id])
-    stats["numactivetickets"] = sb.scalar("SELECT COUNT(*) FROM tickets WHERE client_id = ? AND status != 'Closed'", [client_id])
+    stats["numactivetickets"] = sb.scalar(
+        "SELECT COUNT(*) FROM tickets WHERE client_id = ? AND status != 'Closed'", [client_id]
+    )
     return stats
 
 
 def get_clients_details(sb: SandboxState, p: Params) -> dict[str, Any]:
     if p.has("clientid"):
-        row = sb.one("SELECT * FROM clients WHERE id = ?", [p.int("clientid")])
+        row = sb.one("SELECT * FROM clients WHERE id = ?", [p.num("clientid")])
     elif p.has("email"):
-        row = sb.one("SELECT * FROM clients WHERE email = ?", [p.str("email")])
+        row = sb.one("SELECT * FROM clients WHERE email = ?", [p.text("email")])
     else:
         raise ApiFail("Either clientid Or email Is Required")
     if row is None:
@@ -194,7 +213,12 @@ def get_clients_details(sb: SandboxState, p: Params) -> dict[str, Any]:
         for r in sb.all("SELECT * FROM client_customfields WHERE client_id = ? ORDER BY field_id", [cid])
     ]
     users = [
-        {"id": r["id"], "name": f"{r['firstname']} {r['lastname']}", "email": r["email"], "is_owner": bool(r["is_owner"])}
+        {
+            "id": r["id"],
+            "name": f"{r['firstname']} {r['lastname']}",
+            "email": r["email"],
+            "is_owner": bool(r["is_owner"]),
+        }
         for r in sb.all(
             "SELECT u.*, uc.is_owner FROM users u JOIN user_clients uc ON uc.user_id = u.id WHERE uc.client_id = ? ORDER BY u.id",
             [cid],
@@ -254,31 +278,47 @@ def get_clients_details(sb: SandboxState, p: Params) -> dict[str, Any]:
     for cf in customfields:
         client[f"customfields{cf['id']}"] = cf["value"]
     answer: dict[str, Any] = {"client": client}
-    if p.bool("stats"):
+    if p.flag("stats"):
         answer["stats"] = _stats(sb, cid)
     return answer
 
 
 def update_client(sb: SandboxState, p: Params) -> dict[str, Any]:
     if p.has("clientid"):
-        row = sb.one("SELECT * FROM clients WHERE id = ?", [p.int("clientid")])
+        row = sb.one("SELECT * FROM clients WHERE id = ?", [p.num("clientid")])
     else:
-        row = sb.one("SELECT * FROM clients WHERE email = ?", [p.str("clientemail")])
+        row = sb.one("SELECT * FROM clients WHERE email = ?", [p.text("clientemail")])
     if row is None:
         raise ApiFail("Client ID Not Found")
     changes: dict[str, Any] = {}
-    for key in ("firstname", "lastname", "companyname", "email", "address1", "city", "state", "postcode", "country", "phonenumber", "status", "notes", "language"):
+    for key in (
+        "firstname",
+        "lastname",
+        "companyname",
+        "email",
+        "address1",
+        "city",
+        "state",
+        "postcode",
+        "country",
+        "phonenumber",
+        "status",
+        "notes",
+        "language",
+    ):
         if key in p.values:
-            changes[key] = p.str(key)
+            changes[key] = p.text(key)
     if "groupid" in p.values:
-        changes["groupid"] = p.int("groupid")
+        changes["groupid"] = p.num("groupid")
     for key in ("latefeeoveride", "overideduenotices"):
         if key in p.values:
-            changes[key] = int(p.bool(key))
+            changes[key] = int(p.flag(key))
     prefs = p.sub("email_preferences")
     if prefs:
         current = _prefs(row)
-        current.update({k: "1" if v.strip().lower() in ("1", "true", "on") else "0" for k, v in prefs.items() if k in current})
+        current.update(
+            {k: "1" if v.strip().lower() in ("1", "true", "on") else "0" for k, v in prefs.items() if k in current}
+        )
         if current["domain"] == "0" and not sb.scalar(
             "SELECT COUNT(*) FROM contacts WHERE client_id = ? AND domainemails = 1", [row["id"]]
         ):
@@ -290,17 +330,21 @@ def update_client(sb: SandboxState, p: Params) -> dict[str, Any]:
         changes["email_prefs"] = "".join(current[c] for c in EMAIL_CATEGORIES)
     if changes:
         sb.update("clients", row["id"], **changes)
-        p.hooks.append(Hook("ClientEdit", {"userid": row["id"], **{k: v for k, v in changes.items() if k != "email_prefs"}}))
+        p.hooks.append(
+            Hook("ClientEdit", {"userid": row["id"], **{k: v for k, v in changes.items() if k != "email_prefs"}})
+        )
     return {"clientid": str(row["id"])}
 
 
 def add_client_note(sb: SandboxState, p: Params) -> dict[str, Any]:
-    row = sb.one("SELECT id FROM clients WHERE id = ?", [p.int("userid")])
+    row = sb.one("SELECT id FROM clients WHERE id = ?", [p.num("userid")])
     if row is None:
         raise ApiFail("Client ID not found")
-    if not p.str("notes").strip():
+    if not p.text("notes").strip():
         raise ApiFail("Notes can not be empty")
-    note_id = sb.insert("client_notes", client_id=row["id"], note=p.str("notes"), sticky=int(p.bool("sticky")), created=sb.stamp())
+    note_id = sb.insert(
+        "client_notes", client_id=row["id"], note=p.text("notes"), sticky=int(p.flag("sticky")), created=sb.stamp()
+    )
     return {"noteid": str(note_id)}
 
 
@@ -308,11 +352,11 @@ def get_contacts(sb: SandboxState, p: Params) -> dict[str, Any]:
     where, args = ["1=1"], []  # type: list[str], list[Any]
     if p.has("userid"):
         where.append("client_id = ?")
-        args.append(p.int("userid"))
+        args.append(p.num("userid"))
     for key in ("firstname", "lastname", "companyname", "email", "city", "country", "phonenumber"):
         if p.has(key):
             where.append(f"{key} = ?")
-            args.append(p.str(key))
+            args.append(p.text(key))
     total, start, rows = listing(sb, p, "SELECT * FROM contacts WHERE " + " AND ".join(where), args)
     return {
         "totalresults": total,
@@ -333,7 +377,10 @@ def get_contacts(sb: SandboxState, p: Params) -> dict[str, Any]:
                     "postcode": r["postcode"],
                     "country": r["country"],
                     "phonenumber": r["phonenumber"],
-                    **{f"{c}emails": bool(r[f"{c}emails"]) for c in ("domain", "general", "invoice", "product", "support", "affiliate")},
+                    **{
+                        f"{c}emails": bool(r[f"{c}emails"])
+                        for c in ("domain", "general", "invoice", "product", "support", "affiliate")
+                    },
                     "created_at": r["created_at"] or ZERO_DATETIME,
                     "updated_at": r["updated_at"] or ZERO_DATETIME,
                 }
@@ -345,38 +392,54 @@ def get_contacts(sb: SandboxState, p: Params) -> dict[str, Any]:
 
 def add_contact(sb: SandboxState, p: Params) -> dict[str, Any]:
     client = _client_row(sb, p)
-    if p.has("email") and sb.one("SELECT id FROM contacts WHERE client_id = ? AND email = ?", [client["id"], p.str("email")]):
+    if p.has("email") and sb.one(
+        "SELECT id FROM contacts WHERE client_id = ? AND email = ?", [client["id"], p.text("email")]
+    ):
         raise ApiFail("Duplicate Email Address")
     prefs = p.sub("email_preferences")
-    values = {f"{c}emails": int(prefs.get(c, p.str(f"{c}emails", "0")).strip().lower() in ("1", "true", "on")) for c in EMAIL_CATEGORIES}
+    values = {
+        f"{c}emails": int(prefs.get(c, p.text(f"{c}emails", "0")).strip().lower() in ("1", "true", "on"))
+        for c in EMAIL_CATEGORIES
+    }
     contact_id = sb.insert(
         "contacts",
         client_id=client["id"],
-        firstname=p.str("firstname"),
-        lastname=p.str("lastname"),
-        companyname=p.str("companyname"),
-        email=p.str("email"),
-        address1=p.str("address1"),
-        city=p.str("city"),
-        state=p.str("state"),
-        postcode=p.str("postcode"),
-        country=p.str("country"),
-        phonenumber=p.str("phonenumber"),
+        firstname=p.text("firstname"),
+        lastname=p.text("lastname"),
+        companyname=p.text("companyname"),
+        email=p.text("email"),
+        address1=p.text("address1"),
+        city=p.text("city"),
+        state=p.text("state"),
+        postcode=p.text("postcode"),
+        country=p.text("country"),
+        phonenumber=p.text("phonenumber"),
         created_at=sb.stamp(),
         updated_at=sb.stamp(),
         **values,
     )
-    p.hooks.append(Hook("ContactAdd", {"userid": client["id"], "contactid": contact_id, "firstname": p.str("firstname"), "lastname": p.str("lastname"), "email": p.str("email")}))
+    p.hooks.append(
+        Hook(
+            "ContactAdd",
+            {
+                "userid": client["id"],
+                "contactid": contact_id,
+                "firstname": p.text("firstname"),
+                "lastname": p.text("lastname"),
+                "email": p.text("email"),
+            },
+        )
+    )
     return {"contactid": str(contact_id)}
 
 
 def get_users(sb: SandboxState, p: Params) -> dict[str, Any]:
     where, args = ["1=1"], []  # type: list[str], list[Any]
     if p.has("search"):
-        term = p.str("search") + "%"
+        term = p.text("search") + "%"
         where.append("(email LIKE ? OR firstname LIKE ? OR lastname LIKE ? OR (firstname || ' ' || lastname) LIKE ?)")
         args.extend([term] * 4)
-    direction = "DESC" if p.str("sorting").upper() == "DESC" else "ASC"
+    direction = "DESC" if p.text("sorting").upper() == "DESC" else "ASC"
     total, start, rows = listing(sb, p, "SELECT * FROM users WHERE " + " AND ".join(where), args, f"id {direction}")
     users = []
     for r in rows:
@@ -445,7 +508,8 @@ def _service_dict(sb: SandboxState, r: Any) -> dict[str, Any]:
         "lastupdate": r["lastupdate"],
         "customfields": {
             "customfield": [
-                {"id": str(f["field_id"]), "name": f["name"], "translated_name": f["name"], "value": f["value"]} for f in fields
+                {"id": str(f["field_id"]), "name": f["name"], "translated_name": f["name"], "value": f["value"]}
+                for f in fields
             ]
         },
         "configoptions": {"configoption": []},
@@ -457,17 +521,17 @@ def get_clients_products(sb: SandboxState, p: Params) -> dict[str, Any]:
     for key, col in (("clientid", "client_id"), ("serviceid", "id"), ("pid", "pid")):
         if p.has(key):
             where.append(f"{col} = ?")
-            args.append(p.int(key))
+            args.append(p.num(key))
     for key, col in (("domain", "domain"), ("username2", "username")):
         if p.has(key):
             where.append(f"{col} = ?")
-            args.append(p.str(key))
+            args.append(p.text(key))
     total, start, rows = listing(sb, p, "SELECT * FROM services WHERE " + " AND ".join(where), args)
     return {
-        "clientid": p.str("clientid") or None,
-        "serviceid": p.str("serviceid") or None,
-        "pid": p.str("pid") or None,
-        "domain": p.str("domain") or None,
+        "clientid": p.text("clientid") or None,
+        "serviceid": p.text("serviceid") or None,
+        "pid": p.text("pid") or None,
+        "domain": p.text("domain") or None,
         "totalresults": str(total),
         "startnumber": start,
         "numreturned": len(rows),
@@ -476,7 +540,7 @@ def get_clients_products(sb: SandboxState, p: Params) -> dict[str, Any]:
 
 
 def _service_row(sb: SandboxState, p: Params, key: str = "serviceid") -> Any:
-    sid = p.int(key) or p.int("accountid")  # `accountid` was the name before 7.7 and is still accepted
+    sid = p.num(key) or p.num("accountid")  # `accountid` was the name before 7.7 and is still accepted
     if not sid:
         raise ApiFail("Service ID is required")
     row = sb.one("SELECT * FROM services WHERE id = ?", [sid])
@@ -486,21 +550,30 @@ def _service_row(sb: SandboxState, p: Params, key: str = "serviceid") -> Any:
 
 
 def update_client_product(sb: SandboxState, p: Params) -> dict[str, Any]:
-    row = sb.one("SELECT * FROM services WHERE id = ?", [p.int("serviceid")])
+    row = sb.one("SELECT * FROM services WHERE id = ?", [p.num("serviceid")])
     if row is None:
         raise ApiFail("Service ID Not Found")
     changes: dict[str, Any] = {}
-    for key in ("domain", "nextduedate", "regdate", "billingcycle", "status", "notes", "paymentmethod", "overidesuspenduntil"):
+    for key in (
+        "domain",
+        "nextduedate",
+        "regdate",
+        "billingcycle",
+        "status",
+        "notes",
+        "paymentmethod",
+        "overidesuspenduntil",
+    ):
         if key in p.values:
-            changes[key] = p.str(key)
+            changes[key] = p.text(key)
     if "suspendreason" in p.values:
-        changes["suspensionreason"] = p.str("suspendreason")
+        changes["suspensionreason"] = p.text("suspendreason")
     if "recurringamount" in p.values:
         changes["recurringamount"] = money(p.money("recurringamount"))
     if "overideautosuspend" in p.values:
-        changes["overideautosuspend"] = int(p.bool("overideautosuspend"))
+        changes["overideautosuspend"] = int(p.flag("overideautosuspend"))
     if "serviceusername" in p.values:
-        changes["username"] = p.str("serviceusername")
+        changes["username"] = p.text("serviceusername")
     for key in p.sub("unset").values():
         column = {"suspendreason": "suspensionreason", "serviceusername": "username"}.get(key, key)
         if column in ("domain", "suspensionreason", "username", "notes"):
@@ -543,10 +616,12 @@ def module_suspend(sb: SandboxState, p: Params) -> dict[str, Any]:
         raise ApiFail("Service is already suspended")
     if row["status"] not in ("Active",):
         raise ApiFail(f"Service status is {row['status']}: only active services can be suspended")
-    reason = p.str("suspendreason")
+    reason = p.text("suspendreason")
     sb.update("services", row["id"], status="Suspended", suspensionreason=reason, lastupdate=sb.stamp())
     sb.log(f"Module Suspend Successful - Service ID: {row['id']}", row["client_id"])
-    p.hooks.append(Hook("AfterModuleSuspend", _module_params(sb, sb.one("SELECT * FROM services WHERE id = ?", [row["id"]]))))
+    p.hooks.append(
+        Hook("AfterModuleSuspend", _module_params(sb, sb.one("SELECT * FROM services WHERE id = ?", [row["id"]])))
+    )
     return {}
 
 
@@ -557,7 +632,9 @@ def module_unsuspend(sb: SandboxState, p: Params) -> dict[str, Any]:
         raise ApiFail("Service is not suspended")
     sb.update("services", row["id"], status="Active", suspensionreason="", lastupdate=sb.stamp())
     sb.log(f"Module Unsuspend Successful - Service ID: {row['id']}", row["client_id"])
-    p.hooks.append(Hook("AfterModuleUnsuspend", _module_params(sb, sb.one("SELECT * FROM services WHERE id = ?", [row["id"]]))))
+    p.hooks.append(
+        Hook("AfterModuleUnsuspend", _module_params(sb, sb.one("SELECT * FROM services WHERE id = ?", [row["id"]])))
+    )
     return {}
 
 
@@ -568,14 +645,16 @@ def module_terminate(sb: SandboxState, p: Params) -> dict[str, Any]:
         raise ApiFail("Service is already terminated")
     sb.update("services", row["id"], status="Terminated", lastupdate=sb.stamp())
     sb.log(f"Module Terminate Successful - Service ID: {row['id']}", row["client_id"])
-    p.hooks.append(Hook("AfterModuleTerminate", _module_params(sb, sb.one("SELECT * FROM services WHERE id = ?", [row["id"]]))))
+    p.hooks.append(
+        Hook("AfterModuleTerminate", _module_params(sb, sb.one("SELECT * FROM services WHERE id = ?", [row["id"]])))
+    )
     return {}
 
 
 def module_change_pw(sb: SandboxState, p: Params) -> dict[str, Any]:
     row = _service_row(sb, p)
     _needs_module(sb, row)
-    password = p.str("servicepassword") or secrets.token_urlsafe(12)
+    password = p.text("servicepassword") or secrets.token_urlsafe(12)
     sb.update("services", row["id"], password=password, lastupdate=sb.stamp())
     sb.log(f"Module Change Password Successful - Service ID: {row['id']}", row["client_id"])
     return {}
@@ -584,7 +663,7 @@ def module_change_pw(sb: SandboxState, p: Params) -> dict[str, Any]:
 def module_custom(sb: SandboxState, p: Params) -> dict[str, Any]:
     row = _service_row(sb, p, "accountid")
     _needs_module(sb, row)
-    command = p.str("func_name")
+    command = p.text("func_name")
     if not command:
         raise ApiFail("Function name is required")
     sb.insert("module_commands", service_id=row["id"], command=command, at=sb.stamp())
@@ -632,28 +711,32 @@ def get_invoices(sb: SandboxState, p: Params) -> dict[str, Any]:
     where, args = ["1=1"], []  # type: list[str], list[Any]
     if p.has("userid"):
         where.append("client_id = ?")
-        args.append(p.int("userid"))
-    status = p.str("status")
+        args.append(p.num("userid"))
+    status = p.text("status")
     if status == "Overdue":  # a derived filter, not a stored status
         where.append("status = 'Unpaid' AND duedate < ?")
         args.append(sb.today().isoformat())
     elif status:
         where.append("status = ?")
         args.append(status)
-    orderby = p.str("orderby", "id")
+    orderby = p.text("orderby", "id")
     column = {"invoicenumber": "invoicenum"}.get(orderby, orderby)
     if column not in ("id", "invoicenum", "date", "duedate", "total", "status"):
         column = "id"
-    direction = "DESC" if p.str("order").lower() == "desc" else "ASC"
+    direction = "DESC" if p.text("order").lower() == "desc" else "ASC"
     total, start, rows = listing(
         sb, p, "SELECT * FROM invoices WHERE " + " AND ".join(where), args, f"{column} {direction}, id {direction}"
     )
-    clients = {
-        r["id"]: r
-        for r in sb.all(
-            f"SELECT * FROM clients WHERE id IN ({','.join('?' * len(rows))})", [r["client_id"] for r in rows]
-        )
-    } if rows else {}
+    clients = (
+        {
+            r["id"]: r
+            for r in sb.all(
+                f"SELECT * FROM clients WHERE id IN ({','.join('?' * len(rows))})", [r["client_id"] for r in rows]
+            )
+        }
+        if rows
+        else {}
+    )
     return {
         "totalresults": total,
         "startnumber": start,
@@ -663,12 +746,14 @@ def get_invoices(sb: SandboxState, p: Params) -> dict[str, Any]:
 
 
 def _balance(sb: SandboxState, invoice: Any) -> Decimal:
-    paid = sb.scalar("SELECT COALESCE(SUM(CAST(amountin AS REAL)), 0) FROM transactions WHERE invoice_id = ?", [invoice["id"]])
+    paid = sb.scalar(
+        "SELECT COALESCE(SUM(CAST(amountin AS REAL)), 0) FROM transactions WHERE invoice_id = ?", [invoice["id"]]
+    )
     return (Decimal(invoice["total"]) - Decimal(str(paid))).quantize(Decimal("0.01"))
 
 
 def get_invoice(sb: SandboxState, p: Params) -> dict[str, Any]:
-    r = sb.one("SELECT * FROM invoices WHERE id = ?", [p.int("invoiceid")])
+    r = sb.one("SELECT * FROM invoices WHERE id = ?", [p.num("invoiceid")])
     if r is None:
         raise ApiFail("Invoice ID Not Found")
     items = sb.all("SELECT * FROM invoice_items WHERE invoice_id = ? ORDER BY id", [r["id"]])
@@ -695,7 +780,14 @@ def get_invoice(sb: SandboxState, p: Params) -> dict[str, Any]:
         "ccgateway": False,
         "items": {
             "item": [
-                {"id": i["id"], "type": i["type"], "relid": i["relid"], "description": i["description"], "amount": money(i["amount"]), "taxed": i["taxed"]}
+                {
+                    "id": i["id"],
+                    "type": i["type"],
+                    "relid": i["relid"],
+                    "description": i["description"],
+                    "amount": money(i["amount"]),
+                    "taxed": i["taxed"],
+                }
                 for i in items
             ]
         },
@@ -719,17 +811,21 @@ def get_invoice(sb: SandboxState, p: Params) -> dict[str, Any]:
                 }
                 for t in txs
             ]
-        } if txs else "",
+        }
+        if txs
+        else "",
     }
 
 
 def create_invoice(sb: SandboxState, p: Params) -> dict[str, Any]:
-    client = sb.one("SELECT id FROM clients WHERE id = ?", [p.int("userid")])
+    client = sb.one("SELECT id FROM clients WHERE id = ?", [p.num("userid")])
     if client is None:
         raise ApiFail("Client ID Not Found")
-    if p.bool("draft") and p.bool("sendinvoice"):
-        raise ApiFail("Cannot create and send a draft invoice in a single API request. Please create and send separately.")
-    status = "Draft" if p.bool("draft") else (p.str("status") or "Unpaid")
+    if p.flag("draft") and p.flag("sendinvoice"):
+        raise ApiFail(
+            "Cannot create and send a draft invoice in a single API request. Please create and send separately."
+        )
+    status = "Draft" if p.flag("draft") else (p.text("status") or "Unpaid")
     if status not in INVOICE_STATUSES:
         raise ApiFail(f"Invalid status {status}")
     lines = []
@@ -737,36 +833,46 @@ def create_invoice(sb: SandboxState, p: Params) -> dict[str, Any]:
         match = re.fullmatch(r"itemdescription(\d+)", key)
         if match:
             n = match.group(1)
-            lines.append((p.str(key), p.money(f"itemamount{n}") or Decimal("0"), int(p.bool(f"itemtaxed{n}"))))
+            lines.append((p.text(key), p.money(f"itemamount{n}") or Decimal("0"), int(p.flag(f"itemtaxed{n}"))))
     total = sum((amount for _, amount, _ in lines), Decimal("0"))
     today = sb.today().isoformat()
     invoice_id = sb.insert(
         "invoices",
         client_id=client["id"],
-        date=p.str("date") or today,
-        duedate=p.str("duedate") or today,
+        date=p.text("date") or today,
+        duedate=p.text("duedate") or today,
         subtotal=money(total),
         total=money(total),
         status=status,
-        paymentmethod=p.str("paymentmethod") or "banktransfer",
-        notes=p.str("notes"),
+        paymentmethod=p.text("paymentmethod") or "banktransfer",
+        notes=p.text("notes"),
         created_at=sb.stamp(),
         updated_at=sb.stamp(),
     )
     for description, amount, taxed in lines:
-        sb.insert("invoice_items", invoice_id=invoice_id, type="", relid=0, description=description, amount=money(amount), taxed=taxed)
+        sb.insert(
+            "invoice_items",
+            invoice_id=invoice_id,
+            type="",
+            relid=0,
+            description=description,
+            amount=money(amount),
+            taxed=taxed,
+        )
     if status != "Draft":
-        p.hooks.append(Hook("InvoiceCreated", {"source": "api", "user": "system", "invoiceid": invoice_id, "status": status}))
+        p.hooks.append(
+            Hook("InvoiceCreated", {"source": "api", "user": "system", "invoiceid": invoice_id, "status": status})
+        )
     return {"invoiceid": str(invoice_id), "status": status}
 
 
 def update_invoice(sb: SandboxState, p: Params) -> dict[str, Any]:
-    r = sb.one("SELECT * FROM invoices WHERE id = ?", [p.int("invoiceid")])
+    r = sb.one("SELECT * FROM invoices WHERE id = ?", [p.num("invoiceid")])
     if r is None:
         raise ApiFail("Invoice ID Not Found")
     changes: dict[str, Any] = {}
     if p.has("status"):
-        status = p.str("status")
+        status = p.text("status")
         if status not in INVOICE_STATUSES:
             raise ApiFail(f"Invalid status {status}")
         changes["status"] = status
@@ -776,20 +882,25 @@ def update_invoice(sb: SandboxState, p: Params) -> dict[str, Any]:
             changes["datepaid"] = sb.stamp()
     for key in ("duedate", "date", "notes", "paymentmethod"):
         if key in p.values:
-            changes[key] = p.str(key)
+            changes[key] = p.text(key)
     if changes:
         changes["updated_at"] = sb.stamp()
         sb.update("invoices", r["id"], **changes)
         new_status = changes.get("status")
         if new_status and new_status != r["status"]:
-            hook = {"Cancelled": "InvoiceCancelled", "Unpaid": "InvoiceUnpaid", "Paid": "InvoicePaid", "Refunded": "InvoiceRefunded"}.get(new_status)
+            hook = {
+                "Cancelled": "InvoiceCancelled",
+                "Unpaid": "InvoiceUnpaid",
+                "Paid": "InvoicePaid",
+                "Refunded": "InvoiceRefunded",
+            }.get(new_status)
             if hook:
                 p.hooks.append(Hook(hook, {"invoiceid": r["id"]}))
     return {"invoiceid": str(r["id"])}
 
 
 def add_invoice_payment(sb: SandboxState, p: Params) -> dict[str, Any]:
-    r = sb.one("SELECT * FROM invoices WHERE id = ?", [p.int("invoiceid")])
+    r = sb.one("SELECT * FROM invoices WHERE id = ?", [p.num("invoiceid")])
     if r is None:
         raise ApiFail("Invoice ID Not Found")
     if r["status"] == "Cancelled":
@@ -804,9 +915,9 @@ def add_invoice_payment(sb: SandboxState, p: Params) -> dict[str, Any]:
         "transactions",
         invoice_id=r["id"],
         client_id=r["client_id"],
-        gateway=p.str("gateway"),
-        transid=p.str("transid"),
-        date=p.str("date") or sb.stamp(),
+        gateway=p.text("gateway"),
+        transid=p.text("transid"),
+        date=p.text("date") or sb.stamp(),
         amountin=money(amount),
         fees=money(p.money("fees") or 0),
     )
@@ -850,7 +961,13 @@ TEMPLATES = {
 
 def _related_client(sb: SandboxState, kind: str, related_id: int) -> tuple[int, str] | None:
     """The client an email goes to, by the related id's type (DD:api-reference/sendemail.md)."""
-    table = {"general": ("clients", "id"), "product": ("services", "client_id"), "domain": ("domains", "client_id"), "invoice": ("invoices", "client_id"), "support": ("tickets", "client_id")}.get(kind)
+    table = {
+        "general": ("clients", "id"),
+        "product": ("services", "client_id"),
+        "domain": ("domains", "client_id"),
+        "invoice": ("invoices", "client_id"),
+        "support": ("tickets", "client_id"),
+    }.get(kind)
     if table is None:
         return None
     row = sb.one(f"SELECT {table[1]} AS cid FROM {table[0]} WHERE id = ?", [related_id])
@@ -864,50 +981,65 @@ def _related_client(sb: SandboxState, kind: str, related_id: int) -> tuple[int, 
 
 def send_email(sb: SandboxState, p: Params) -> dict[str, Any]:
     if p.has("messagename"):
-        template = TEMPLATES.get(p.str("messagename"))
+        template = TEMPLATES.get(p.text("messagename"))
         if template is None:
             raise ApiFail("Email Template not found")
         kind, subject = template
         body = f"<p>{subject}</p>"
     else:
-        kind = p.str("customtype")
+        kind = p.text("customtype")
         if kind not in ("general", "product", "domain", "invoice", "support", "affiliate"):
             raise ApiFail("A valid custom type is required")
-        subject, body = p.str("customsubject"), p.str("custommessage")
+        subject, body = p.text("customsubject"), p.text("custommessage")
         if not subject or not body:
             raise ApiFail("Sending Failed")
     if p.has("customvars"):
         import base64
 
         try:
-            vars_text = base64.b64decode(p.str("customvars"), validate=True).decode("utf-8")
+            vars_text = base64.b64decode(p.text("customvars"), validate=True).decode("utf-8")
         except ValueError:
             raise ApiFail("The custom variables you provided are invalid.") from None
         for name, value in re.findall(r's:\d+:"([^"]*)";s:\d+:"([^"]*)";', vars_text):
             subject = subject.replace("{$" + name + "}", value)
             body = body.replace("{$" + name + "}", value)
-    target = _related_client(sb, kind, p.int("id"))
+    target = _related_client(sb, kind, p.num("id"))
     if target is None:
         raise ApiFail("Sending Failed")
     client_id, to = target
     email_id = sb.insert("emails", client_id=client_id, subject=subject, message=body, date=sb.stamp(), to_addr=to)
     sb.log(f"Email Sent to {to} ({subject})", client_id)
-    p.hooks.append(Hook("EmailPreLog", {"userid": client_id, "date": sb.stamp(), "to": to, "cc": "", "bcc": "", "subject": subject, "message": body, "attachments": "", "emailid": email_id}))
+    p.hooks.append(
+        Hook(
+            "EmailPreLog",
+            {
+                "userid": client_id,
+                "date": sb.stamp(),
+                "to": to,
+                "cc": "",
+                "bcc": "",
+                "subject": subject,
+                "message": body,
+                "attachments": "",
+                "emailid": email_id,
+            },
+        )
+    )
     return {}
 
 
 def get_emails(sb: SandboxState, p: Params) -> dict[str, Any]:
-    client = sb.one("SELECT id FROM clients WHERE id = ?", [p.int("clientid")])
+    client = sb.one("SELECT id FROM clients WHERE id = ?", [p.num("clientid")])
     if client is None:
         # GetEmails answers errors with `status`, not `result` (WHMCS/developer-docs issue #80).
         raise ApiFail("Client ID Not Found", key="status")
     where, args = ["client_id = ?"], [client["id"]]  # type: list[str], list[Any]
     if p.has("subject"):
         where.append("subject LIKE ?")
-        args.append(f"%{p.str('subject')}%")
+        args.append(f"%{p.text('subject')}%")
     if p.has("date"):
         where.append("date LIKE ?")
-        args.append(p.str("date") + "%")
+        args.append(p.text("date") + "%")
     total, start, rows = listing(sb, p, "SELECT * FROM emails WHERE " + " AND ".join(where), args, "id DESC")
     return {
         "totalresults": total,
@@ -945,9 +1077,16 @@ def get_emails(sb: SandboxState, p: Params) -> dict[str, Any]:
 
 def _requestor(sb: SandboxState, user_id: int, client_id: int, name: str, email: str) -> tuple[str, str, str]:
     if user_id:
-        user = sb.one("SELECT u.*, uc.is_owner FROM users u LEFT JOIN user_clients uc ON uc.user_id = u.id AND uc.client_id = ? WHERE u.id = ?", [client_id, user_id])
+        user = sb.one(
+            "SELECT u.*, uc.is_owner FROM users u LEFT JOIN user_clients uc ON uc.user_id = u.id AND uc.client_id = ? WHERE u.id = ?",
+            [client_id, user_id],
+        )
         if user:
-            kind = "Owner" if user["is_owner"] else ("Authorized User" if user["is_owner"] is not None else "Registered User")
+            kind = (
+                "Owner"
+                if user["is_owner"]
+                else ("Authorized User" if user["is_owner"] is not None else "Registered User")
+            )
             return f"{user['firstname']} {user['lastname']}", user["email"], kind
     if client_id:
         client = sb.one("SELECT * FROM clients WHERE id = ?", [client_id])
@@ -957,29 +1096,29 @@ def _requestor(sb: SandboxState, user_id: int, client_id: int, name: str, email:
 
 
 def open_ticket(sb: SandboxState, p: Params) -> dict[str, Any]:
-    if not sb.one("SELECT id FROM departments WHERE id = ?", [p.int("deptid")]):
+    if not sb.one("SELECT id FROM departments WHERE id = ?", [p.num("deptid")]):
         raise ApiFail("Department ID not found")
-    if not p.str("subject").strip():
+    if not p.text("subject").strip():
         raise ApiFail("Subject is required")
-    if not p.str("message").strip():
+    if not p.text("message").strip():
         raise ApiFail("Message is required")
-    client_id = p.int("clientid")
+    client_id = p.num("clientid")
     if client_id and not sb.one("SELECT id FROM clients WHERE id = ?", [client_id]):
         raise ApiFail("Client ID Not Found")
-    user_id = p.int("userid")
+    user_id = p.num("userid")
     if user_id and not sb.one("SELECT id FROM users WHERE id = ?", [user_id]):
         raise ApiFail("The system cannot find the provided user ID.")
     if not client_id and not (p.has("name") and p.has("email")):
         raise ApiFail("Name and email address are required if not a client")
     service = ""
     if p.has("serviceid"):
-        if not sb.one("SELECT id FROM services WHERE id = ?", [p.int("serviceid")]):
+        if not sb.one("SELECT id FROM services WHERE id = ?", [p.num("serviceid")]):
             raise ApiFail("Service ID Not Found")
-        service = f"S{p.int('serviceid')}"
+        service = f"S{p.num('serviceid')}"
     elif p.has("domainid"):
-        if not sb.one("SELECT id FROM domains WHERE id = ?", [p.int("domainid")]):
+        if not sb.one("SELECT id FROM domains WHERE id = ?", [p.num("domainid")]):
             raise ApiFail("Domain ID Not Found")
-        service = f"D{p.int('domainid')}"
+        service = f"D{p.num('domainid')}"
     tid = str(100000 + int(sb.scalar("SELECT COALESCE(MAX(id), 0) FROM tickets") or 0) * 7 + 3)
     c = secrets.token_urlsafe(6)[:8]
     stamp = sb.stamp()
@@ -987,25 +1126,43 @@ def open_ticket(sb: SandboxState, p: Params) -> dict[str, Any]:
         "tickets",
         tid=tid,
         c=c,
-        deptid=p.int("deptid"),
+        deptid=p.num("deptid"),
         client_id=client_id,
-        contact_id=p.int("contactid"),
+        contact_id=p.num("contactid"),
         requestor_user_id=user_id,
-        name=p.str("name"),
-        email=p.str("email"),
-        subject=p.str("subject"),
+        name=p.text("name"),
+        email=p.text("email"),
+        subject=p.text("subject"),
         status="Open",
-        priority=p.str("priority") or "Medium",
+        priority=p.text("priority") or "Medium",
         date=stamp,
         lastreply=stamp,
         service=service,
     )
-    sb.insert("ticket_replies", ticket_id=ticket_id, client_id=client_id, requestor_user_id=user_id, name=p.str("name"), email=p.str("email"), date=stamp, message=p.str("message"))
-    dept = sb.one("SELECT name FROM departments WHERE id = ?", [p.int("deptid")])
+    sb.insert(
+        "ticket_replies",
+        ticket_id=ticket_id,
+        client_id=client_id,
+        requestor_user_id=user_id,
+        name=p.text("name"),
+        email=p.text("email"),
+        date=stamp,
+        message=p.text("message"),
+    )
+    dept = sb.one("SELECT name FROM departments WHERE id = ?", [p.num("deptid")])
     p.hooks.append(
         Hook(
             "TicketOpen",
-            {"ticketid": ticket_id, "ticketmask": tid, "userid": client_id, "deptid": p.int("deptid"), "deptname": dept["name"] if dept else "", "subject": p.str("subject"), "message": p.str("message"), "priority": p.str("priority") or "Medium"},
+            {
+                "ticketid": ticket_id,
+                "ticketmask": tid,
+                "userid": client_id,
+                "deptid": p.num("deptid"),
+                "deptname": dept["name"] if dept else "",
+                "subject": p.text("subject"),
+                "message": p.text("message"),
+                "priority": p.text("priority") or "Medium",
+            },
         )
     )
     return {"id": str(ticket_id), "tid": tid, "c": c}
@@ -1013,9 +1170,9 @@ def open_ticket(sb: SandboxState, p: Params) -> dict[str, Any]:
 
 def _ticket_row(sb: SandboxState, p: Params) -> Any:
     if p.has("ticketid"):
-        row = sb.one("SELECT * FROM tickets WHERE id = ?", [p.int("ticketid")])
+        row = sb.one("SELECT * FROM tickets WHERE id = ?", [p.num("ticketid")])
     elif p.has("ticketnum"):
-        row = sb.one("SELECT * FROM tickets WHERE tid = ?", [p.str("ticketnum")])
+        row = sb.one("SELECT * FROM tickets WHERE tid = ?", [p.text("ticketnum")])
     else:
         raise ApiFail("Ticket ID Not Found")
     if row is None:
@@ -1025,9 +1182,9 @@ def _ticket_row(sb: SandboxState, p: Params) -> Any:
 
 def add_ticket_note(sb: SandboxState, p: Params) -> dict[str, Any]:
     row = _ticket_row(sb, p)
-    if not p.str("message").strip():
+    if not p.text("message").strip():
         raise ApiFail("Message is required")
-    sb.insert("ticket_notes", ticket_id=row["id"], admin="API Admin", date=sb.stamp(), message=p.str("message"))
+    sb.insert("ticket_notes", ticket_id=row["id"], admin="API Admin", date=sb.stamp(), message=p.text("message"))
     return {}
 
 
@@ -1066,17 +1223,17 @@ def get_tickets(sb: SandboxState, p: Params) -> dict[str, Any]:
     where, args = ["1=1"], []  # type: list[str], list[Any]
     if p.has("clientid"):
         where.append("client_id = ?")
-        args.append(p.int("clientid"))
+        args.append(p.num("clientid"))
     if p.has("deptid"):
         where.append("deptid = ?")
-        args.append(p.int("deptid"))
+        args.append(p.num("deptid"))
     if p.has("email"):
         where.append("email = ?")
-        args.append(p.str("email"))
+        args.append(p.text("email"))
     if p.has("subject"):
         where.append("subject LIKE ?")
-        args.append(f"%{p.str('subject')}%")
-    status = p.str("status")
+        args.append(f"%{p.text('subject')}%")
+    status = p.text("status")
     if status == "All Active Tickets":
         where.append("status NOT IN ('Closed')")
     elif status == "Awaiting Reply":
@@ -1097,12 +1254,14 @@ def get_ticket(sb: SandboxState, p: Params) -> dict[str, Any]:
     r = _ticket_row(sb, p)
     summary = _ticket_summary(sb, r)
     dept = sb.one("SELECT name FROM departments WHERE id = ?", [r["deptid"]])
-    replies = []
+    replies: list[dict[str, Any]] = []
     for reply in sb.all("SELECT * FROM ticket_replies WHERE ticket_id = ? ORDER BY id", [r["id"]]):
         if reply["admin"]:
             rname, remail, rtype = reply["admin"], "", "Operator"
         else:
-            rname, remail, rtype = _requestor(sb, reply["requestor_user_id"], reply["client_id"], reply["name"], reply["email"])
+            rname, remail, rtype = _requestor(
+                sb, reply["requestor_user_id"], reply["client_id"], reply["name"], reply["email"]
+            )
         replies.append(
             {
                 "replyid": str(len(replies)),
@@ -1123,7 +1282,15 @@ def get_ticket(sb: SandboxState, p: Params) -> dict[str, Any]:
             }
         )
     notes = [
-        {"noteid": str(n["id"]), "date": n["date"], "message": n["message"], "attachment": "", "attachments": [[]], "attachments_removed": False, "admin": n["admin"]}
+        {
+            "noteid": str(n["id"]),
+            "date": n["date"],
+            "message": n["message"],
+            "attachment": "",
+            "attachments": [[]],
+            "attachments_removed": False,
+            "admin": n["admin"],
+        }
         for n in sb.all("SELECT * FROM ticket_notes WHERE ticket_id = ? ORDER BY id", [r["id"]])
     ]
     return {
@@ -1158,10 +1325,10 @@ def get_orders(sb: SandboxState, p: Params) -> dict[str, Any]:
     for key, col in (("id", "id"), ("userid", "client_id"), ("requestor_id", "requestor_id")):
         if p.has(key):
             where.append(f"{col} = ?")
-            args.append(p.int(key))
+            args.append(p.num(key))
     if p.has("status"):
         where.append("status = ?")
-        args.append(p.str("status"))
+        args.append(p.text("status"))
     total, start, rows = listing(sb, p, "SELECT * FROM orders WHERE " + " AND ".join(where), args, "id DESC")
     orders = []
     for r in rows:
@@ -1170,13 +1337,36 @@ def get_orders(sb: SandboxState, p: Params) -> dict[str, Any]:
         lines = []
         for li in sb.all("SELECT * FROM order_lines WHERE order_id = ?", [r["id"]]):
             if li["type"] == "product":
-                svc = sb.one("SELECT s.*, p.name AS pname, p.type AS ptype FROM services s JOIN products p ON p.id = s.pid WHERE s.id = ?", [li["relid"]])
+                svc = sb.one(
+                    "SELECT s.*, p.name AS pname, p.type AS ptype FROM services s JOIN products p ON p.id = s.pid WHERE s.id = ?",
+                    [li["relid"]],
+                )
                 product, domain, status = (svc["pname"], svc["domain"], svc["status"]) if svc else ("", "", "")
-                ptype = {"hostingaccount": "Shared Hosting", "reselleraccount": "Reseller Hosting", "server": "Dedicated/VPS Server"}.get(svc["ptype"] if svc else "", "Other Product/Service")
+                ptype = {
+                    "hostingaccount": "Shared Hosting",
+                    "reselleraccount": "Reseller Hosting",
+                    "server": "Dedicated/VPS Server",
+                }.get(svc["ptype"] if svc else "", "Other Product/Service")
             else:
                 dom = sb.one("SELECT * FROM domains WHERE id = ?", [li["relid"]])
-                product, domain, status, ptype = "Domain Registration", dom["domainname"] if dom else "", dom["status"] if dom else "", "Domain"
-            lines.append({"type": li["type"], "relid": li["relid"], "producttype": ptype, "product": product, "domain": domain, "billingcycle": li["billingcycle"], "amount": money(li["amount"]), "status": status})
+                product, domain, status, ptype = (
+                    "Domain Registration",
+                    dom["domainname"] if dom else "",
+                    dom["status"] if dom else "",
+                    "Domain",
+                )
+            lines.append(
+                {
+                    "type": li["type"],
+                    "relid": li["relid"],
+                    "producttype": ptype,
+                    "product": product,
+                    "domain": domain,
+                    "billingcycle": li["billingcycle"],
+                    "amount": money(li["amount"]),
+                    "status": status,
+                }
+            )
         orders.append(
             {
                 "id": r["id"],
@@ -1216,28 +1406,28 @@ def get_orders(sb: SandboxState, p: Params) -> dict[str, Any]:
 
 
 def log_activity(sb: SandboxState, p: Params) -> dict[str, Any]:
-    if not p.str("description").strip():
+    if not p.text("description").strip():
         raise ApiFail("Description is required")
-    client_id = p.int("clientid") or p.int("userid")
-    sb.log(p.str("description"), client_id)
+    client_id = p.num("clientid") or p.num("userid")
+    sb.log(p.text("description"), client_id)
     return {}
 
 
 def get_activity_log(sb: SandboxState, p: Params) -> dict[str, Any]:
     where, args = ["1=1"], []  # type: list[str], list[Any]
-    client_id = p.int("clientid") or p.int("userid")
+    client_id = p.num("clientid") or p.num("userid")
     if client_id:
         where.append("client_id = ?")
         args.append(client_id)
     if p.has("description"):
         where.append("description LIKE ?")
-        args.append(f"%{p.str('description')}%")
+        args.append(f"%{p.text('description')}%")
     if p.has("user"):
         where.append("username = ?")
-        args.append(p.str("user"))
+        args.append(p.text("user"))
     if p.has("ipaddress"):
         where.append("ipaddress = ?")
-        args.append(p.str("ipaddress"))
+        args.append(p.text("ipaddress"))
     total, start, rows = listing(sb, p, "SELECT * FROM activity WHERE " + " AND ".join(where), args, "id DESC")
     # GetActivityLog documents no numreturned (DD:api-reference/getactivitylog.md).
     return {
@@ -1245,7 +1435,17 @@ def get_activity_log(sb: SandboxState, p: Params) -> dict[str, Any]:
         "startnumber": start,
         "activity": {
             "entry": [
-                {"id": r["id"], "clientId": r["client_id"], "userId": r["user_id"], "adminId": r["admin_id"], "date": r["date"], "description": r["description"], "username": r["username"], "ipaddress": r["ipaddress"], "userid": r["client_id"]}
+                {
+                    "id": r["id"],
+                    "clientId": r["client_id"],
+                    "userId": r["user_id"],
+                    "adminId": r["admin_id"],
+                    "date": r["date"],
+                    "description": r["description"],
+                    "username": r["username"],
+                    "ipaddress": r["ipaddress"],
+                    "userid": r["client_id"],
+                }
                 for r in rows
             ]
         },
@@ -1256,17 +1456,17 @@ def get_clients_domains(sb: SandboxState, p: Params) -> dict[str, Any]:
     where, args = ["1=1"], []  # type: list[str], list[Any]
     if p.has("clientid"):
         where.append("client_id = ?")
-        args.append(p.int("clientid"))
+        args.append(p.num("clientid"))
     if p.has("domainid"):
         where.append("id = ?")
-        args.append(p.int("domainid"))
+        args.append(p.num("domainid"))
     if p.has("domain"):
         where.append("domainname = ?")
-        args.append(p.str("domain"))
+        args.append(p.text("domain"))
     total, start, rows = listing(sb, p, "SELECT * FROM domains WHERE " + " AND ".join(where), args)
     return {
-        "clientid": p.str("clientid"),
-        "domainid": p.str("domainid"),
+        "clientid": p.text("clientid"),
+        "domainid": p.text("domainid"),
         "totalresults": str(total),
         "startnumber": str(start),
         "numreturned": str(len(rows)),
@@ -1303,7 +1503,7 @@ def get_clients_domains(sb: SandboxState, p: Params) -> dict[str, Any]:
 
 
 def _domain_row(sb: SandboxState, p: Params) -> Any:
-    row = sb.one("SELECT * FROM domains WHERE id = ?", [p.int("domainid")])
+    row = sb.one("SELECT * FROM domains WHERE id = ?", [p.num("domainid")])
     if row is None:
         raise ApiFail("Domain ID Not Found")
     return row
@@ -1318,7 +1518,7 @@ def domain_get_whois_info(sb: SandboxState, p: Params) -> dict[str, Any]:
 
 def domain_update_whois_info(sb: SandboxState, p: Params) -> dict[str, Any]:
     row = _domain_row(sb, p)
-    xml = p.str("xml")
+    xml = p.text("xml")
     if not xml.strip():
         raise ApiFail("XML Required")
     import xml.etree.ElementTree as ET

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import random
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 from whmcs_bridge.sandbox.state import SandboxState
 
@@ -31,8 +32,22 @@ class World:
     def day(self, offset: int) -> str:
         return (self.today + timedelta(days=offset)).isoformat()
 
-    def client(self, cid: int, first: str, last: str, email: str, company: str = "", *, groupid: int = 0, country: str = "NL", created: int = -900, fields: dict[int, str] | None = None) -> int:
-        uid = self.sb.insert("users", firstname=first, lastname=last, email=email, datecreated=self.day(created) + " 10:00:00")
+    def client(
+        self,
+        cid: int,
+        first: str,
+        last: str,
+        email: str,
+        company: str = "",
+        *,
+        groupid: int = 0,
+        country: str = "NL",
+        created: int = -900,
+        fields: dict[int, str] | None = None,
+    ) -> int:
+        uid = self.sb.insert(
+            "users", firstname=first, lastname=last, email=email, datecreated=self.day(created) + " 10:00:00"
+        )
         self.sb.insert(
             "clients",
             id=cid,
@@ -54,7 +69,20 @@ class World:
     def link_user(self, user_id: int, client_id: int) -> None:
         self.sb.insert("user_clients", user_id=user_id, client_id=client_id, is_owner=0)
 
-    def service(self, sid: int, cid: int, pid: int, domain: str, amount: str, *, due: int = 20, status: str = "Active", fields: dict[str, str] | None = None, order_id: int = 0, regdate: int = -700) -> int:
+    def service(
+        self,
+        sid: int,
+        cid: int,
+        pid: int,
+        domain: str,
+        amount: str,
+        *,
+        due: int = 20,
+        status: str = "Active",
+        fields: dict[str, str] | None = None,
+        order_id: int = 0,
+        regdate: int = -700,
+    ) -> int:
         self.sb.insert(
             "services",
             id=sid,
@@ -74,7 +102,9 @@ class World:
             self.sb.insert("service_customfields", service_id=sid, field_id=i, name=name, value=value)
         return sid
 
-    def domain(self, did: int, cid: int, name: str, *, registrant: dict[str, str] | None = None, order_id: int = 0) -> int:
+    def domain(
+        self, did: int, cid: int, name: str, *, registrant: dict[str, str] | None = None, order_id: int = 0
+    ) -> int:
         whois = {"Registrant": registrant} if registrant else {}
         self.sb.insert(
             "domains",
@@ -89,7 +119,15 @@ class World:
         )
         return did
 
-    def invoice(self, cid: int, due: int, lines: list[tuple[str, int, str, str]], *, status: str = "Unpaid", paid_days_after_due: int = 0) -> int:
+    def invoice(
+        self,
+        cid: int,
+        due: int,
+        lines: list[tuple[str, int, str, str]],
+        *,
+        status: str = "Unpaid",
+        paid_days_after_due: int = 0,
+    ) -> int:
         total = sum((Decimal(amount) for _, _, _, amount in lines), Decimal("0"))
         created = self.day(due - 7)
         datepaid = "0000-00-00 00:00:00"
@@ -108,20 +146,62 @@ class World:
             updated_at=created + " 00:05:00",
         )
         for kind, relid, description, amount in lines:
-            self.sb.insert("invoice_items", invoice_id=iid, type=kind, relid=relid, description=description, amount=amount)
+            self.sb.insert(
+                "invoice_items", invoice_id=iid, type=kind, relid=relid, description=description, amount=amount
+            )
         if status == "Paid":
-            self.sb.insert("transactions", invoice_id=iid, client_id=cid, gateway="banktransfer", transid=f"BANK-{iid:06d}", date=datepaid, amountin=f"{total:.2f}")
+            self.sb.insert(
+                "transactions",
+                invoice_id=iid,
+                client_id=cid,
+                gateway="banktransfer",
+                transid=f"BANK-{iid:06d}",
+                date=datepaid,
+                amountin=f"{total:.2f}",
+            )
         return iid
 
     def email(self, cid: int, subject: str, message: str, days_ago: int) -> int:
         client = self.sb.one("SELECT * FROM clients WHERE id = ?", [cid])
         to = f"{client['firstname']} {client['lastname']} <{client['email']}>" if client else ""
-        return self.sb.insert("emails", client_id=cid, subject=subject, message=message, date=self.day(-days_ago) + " 08:00:00", to_addr=to)
+        return self.sb.insert(
+            "emails",
+            client_id=cid,
+            subject=subject,
+            message=message,
+            date=self.day(-days_ago) + " 08:00:00",
+            to_addr=to,
+        )
 
-    def ticket(self, tid: int, cid: int, subject: str, message: str, *, user_id: int = 0, service: str = "", days_ago: int = 1, deptid: int = 1) -> int:
+    def ticket(
+        self,
+        tid: int,
+        cid: int,
+        subject: str,
+        message: str,
+        *,
+        user_id: int = 0,
+        service: str = "",
+        days_ago: int = 1,
+        deptid: int = 1,
+    ) -> int:
         stamp = self.day(-days_ago) + " 14:12:00"
-        self.sb.insert("tickets", id=tid, tid=str(480000 + tid * 37), c=f"c{tid:07d}", deptid=deptid, client_id=cid, requestor_user_id=user_id, subject=subject, date=stamp, lastreply=stamp, service=service)
-        self.sb.insert("ticket_replies", ticket_id=tid, client_id=cid, requestor_user_id=user_id, date=stamp, message=message)
+        self.sb.insert(
+            "tickets",
+            id=tid,
+            tid=str(480000 + tid * 37),
+            c=f"c{tid:07d}",
+            deptid=deptid,
+            client_id=cid,
+            requestor_user_id=user_id,
+            subject=subject,
+            date=stamp,
+            lastreply=stamp,
+            service=service,
+        )
+        self.sb.insert(
+            "ticket_replies", ticket_id=tid, client_id=cid, requestor_user_id=user_id, date=stamp, message=message
+        )
         return tid
 
     def monthly_lines(self, service_id: int, product: str, amount: str, due: int) -> list[tuple[str, int, str, str]]:
@@ -137,14 +217,26 @@ def _products(sb: SandboxState) -> None:
 
 def _paying_clients(w: World, first_id: int, count: int) -> None:
     """Ordinary clients who pay on time: paid history, one open invoice not yet due."""
-    people = [("Sanne", "de Vries", "sanne@devries-fotografie.nl", "De Vries Fotografie"), ("Pieter", "Jansen", "pieter@jansen-advies.nl", "Jansen Advies"), ("Anouk", "Bakker", "anouk@bakkerij-bakker.nl", "Bakkerij Bakker"), ("Joost", "Visser", "joost@vissersport.nl", ""), ("Femke", "Smit", "femke@smit-design.nl", "Smit Design")]
+    people = [
+        ("Sanne", "de Vries", "sanne@devries-fotografie.nl", "De Vries Fotografie"),
+        ("Pieter", "Jansen", "pieter@jansen-advies.nl", "Jansen Advies"),
+        ("Anouk", "Bakker", "anouk@bakkerij-bakker.nl", "Bakkerij Bakker"),
+        ("Joost", "Visser", "joost@vissersport.nl", ""),
+        ("Femke", "Smit", "femke@smit-design.nl", "Smit Design"),
+    ]
     for i in range(count):
         first, last, email, company = people[i % len(people)]
         cid = first_id + i
         w.client(cid, first, last, email if i < len(people) else f"client{cid}@example.net", company)
         sid = w.service(cid * 10, cid, 3 + i % 2, email.split("@")[1], "9.95" if i % 2 == 0 else "19.95", due=12)
         for month in range(4, 0, -1):
-            w.invoice(cid, -30 * month + 12, w.monthly_lines(sid, "Starter", "9.95", -30 * month + 12), status="Paid", paid_days_after_due=-2)
+            w.invoice(
+                cid,
+                -30 * month + 12,
+                w.monthly_lines(sid, "Starter", "9.95", -30 * month + 12),
+                status="Paid",
+                paid_days_after_due=-2,
+            )
         w.invoice(cid, 12, w.monthly_lines(sid, "Starter", "9.95", 12))
         if i == 3:  # staff suspended this one by hand, for a reason that has nothing to do with money
             sb_update_service(w, sid, status="Suspended", suspensionreason="Abuse: outgoing spam (ticket #480111)")
@@ -152,7 +244,11 @@ def _paying_clients(w: World, first_id: int, count: int) -> None:
 
 def sb_update_service(w: World, sid: int, **values: str) -> None:
     w.sb.update("services", sid, **values)
-    w.sb.log(f"Module Suspend Successful - Service ID: {sid}", w.sb.scalar("SELECT client_id FROM services WHERE id = ?", [sid]), username="admin")
+    w.sb.log(
+        f"Module Suspend Successful - Service ID: {sid}",
+        w.sb.scalar("SELECT client_id FROM services WHERE id = ?", [sid]),
+        username="admin",
+    )
 
 
 def reseller_overdue(sb: SandboxState) -> dict[str, Any]:
@@ -160,9 +256,36 @@ def reseller_overdue(sb: SandboxState) -> dict[str, Any]:
     w = World(sb)
     _products(sb)
     cid = 1
-    w.client(cid, "Hans", "Mulder", "hans@snelhost.nl", "SnelHost V.O.F.", groupid=2, created=-1400, fields={1: "KvK 61234567"})
-    reseller = w.service(101, cid, 1, "snelhost.nl", "49.95", due=-155, fields={"Hosted domains": "64", "Hosted users": "52", "Sub-resellers": "4"}, regdate=-1300)
-    dedicated = w.service(102, cid, 2, "srv1.snelhost.nl", "129.00", due=-150, fields={"Hosted domains": "40", "Hosted users": "36", "Sub-resellers": "0"}, regdate=-900)
+    w.client(
+        cid,
+        "Hans",
+        "Mulder",
+        "hans@snelhost.nl",
+        "SnelHost V.O.F.",
+        groupid=2,
+        created=-1400,
+        fields={1: "KvK 61234567"},
+    )
+    reseller = w.service(
+        101,
+        cid,
+        1,
+        "snelhost.nl",
+        "49.95",
+        due=-155,
+        fields={"Hosted domains": "64", "Hosted users": "52", "Sub-resellers": "4"},
+        regdate=-1300,
+    )
+    dedicated = w.service(
+        102,
+        cid,
+        2,
+        "srv1.snelhost.nl",
+        "129.00",
+        due=-150,
+        fields={"Hosted domains": "40", "Hosted users": "36", "Sub-resellers": "0"},
+        regdate=-900,
+    )
     # Six monthly reseller invoices (oldest ~155 days overdue) and five for the server: 11 unpaid.
     for month in range(6):
         due = -155 + 30 * month
@@ -172,12 +295,24 @@ def reseller_overdue(sb: SandboxState) -> dict[str, Any]:
         w.invoice(cid, due, w.monthly_lines(dedicated, "Dedicated E-2236", "129.00", due))
     for month in range(6, 0, -1):
         due = -155 - 30 * month
-        w.invoice(cid, due, w.monthly_lines(reseller, "Reseller Pro", "49.95", due), status="Paid", paid_days_after_due=3)
+        w.invoice(
+            cid, due, w.monthly_lines(reseller, "Reseller Pro", "49.95", due), status="Paid", paid_days_after_due=3
+        )
     w.email(cid, "First Invoice Overdue Notice", "<p>Your invoice is overdue.</p>", 150)
     w.email(cid, "Second Invoice Overdue Notice", "<p>Your invoice is now 2 weeks overdue.</p>", 140)
     w.email(cid, "Third Invoice Overdue Notice", "<p>Your invoice is now 3 weeks overdue.</p>", 130)
-    for days_ago, text in ((150, "First Invoice Overdue Notice"), (140, "Second Invoice Overdue Notice"), (130, "Third Invoice Overdue Notice")):
-        sb.insert("activity", client_id=cid, date=w.day(-days_ago) + " 09:00:03", description=f"Cron Job: Sending {text} to Hans Mulder (Invoice ID: 1)", username="System")
+    for days_ago, text in (
+        (150, "First Invoice Overdue Notice"),
+        (140, "Second Invoice Overdue Notice"),
+        (130, "Third Invoice Overdue Notice"),
+    ):
+        sb.insert(
+            "activity",
+            client_id=cid,
+            date=w.day(-days_ago) + " 09:00:03",
+            description=f"Cron Job: Sending {text} to Hans Mulder (Invoice ID: 1)",
+            username="System",
+        )
     _paying_clients(w, 2, 5)
     return {"reseller_client_id": cid, "services": [reseller, dedicated]}
 
@@ -196,23 +331,88 @@ def agency(sb: SandboxState) -> dict[str, Any]:
     for cid, first, last, email, company, domain in ends:
         w.client(cid, first, last, email, company, country="FR", created=-600)
         sid = w.service(cid * 10, cid, 4, domain, "14.95", due=25)
-        did = w.domain(cid, cid, domain, registrant={"First_Name": first, "Last_Name": last, "Organisation_Name": company, "Email": email, "Country": "FR"})
+        did = w.domain(
+            cid,
+            cid,
+            domain,
+            registrant={
+                "First_Name": first,
+                "Last_Name": last,
+                "Organisation_Name": company,
+                "Email": email,
+                "Country": "FR",
+            },
+        )
         w.invoice(cid, -5, w.monthly_lines(sid, "Business", "14.95", -5), status="Paid")
         w.invoice(cid, 25, w.monthly_lines(sid, "Business", "14.95", 25))
-        w.email(cid, "New Account Information", f"<p>Your hosting for {domain} is ready. Username: {domain[:8]}</p>", 590)
+        w.email(
+            cid, "New Account Information", f"<p>Your hosting for {domain} is ready. Username: {domain[:8]}</p>", 590
+        )
         out["end_clients"].append({"client_id": cid, "service_id": sid, "domain_id": did, "domain": domain})
-    sb.insert("contacts", client_id=11, firstname="Paul", lastname="Dupont", email="compta@boulangerie-dupont.fr", country="FR", invoiceemails=1, generalemails=1, created_at=w.stamp, updated_at=w.stamp)
+    sb.insert(
+        "contacts",
+        client_id=11,
+        firstname="Paul",
+        lastname="Dupont",
+        email="compta@boulangerie-dupont.fr",
+        country="FR",
+        invoiceemails=1,
+        generalemails=1,
+        created_at=w.stamp,
+        updated_at=w.stamp,
+    )
     # The agency's user is an authorised (non-owner) user on client 12 and placed an order for it.
     w.link_user(agency_user, 12)
     new_sid = w.service(121, 12, 3, "martin-notaires.fr", "9.95", due=30, order_id=1, regdate=-1)
-    new_did = w.domain(121, 12, "martin-notaires.fr", order_id=1, registrant={"First_Name": "Claire", "Last_Name": "Martin", "Organisation_Name": "Cabinet Martin Avocats", "Email": "claire@cabinet-martin.fr", "Country": "FR"})
-    invoice = w.invoice(12, 0, w.monthly_lines(new_sid, "Starter", "9.95", 0) + [("DomainRegister", new_did, "Domain Registration - martin-notaires.fr - 1 Year", "11.95")])
-    sb.insert("orders", id=1, ordernum="7264919934", client_id=12, requestor_id=agency_user, date=w.day(-1) + " 11:04:00", amount="21.90", invoice_id=invoice, status="Pending")
+    new_did = w.domain(
+        121,
+        12,
+        "martin-notaires.fr",
+        order_id=1,
+        registrant={
+            "First_Name": "Claire",
+            "Last_Name": "Martin",
+            "Organisation_Name": "Cabinet Martin Avocats",
+            "Email": "claire@cabinet-martin.fr",
+            "Country": "FR",
+        },
+    )
+    invoice = w.invoice(
+        12,
+        0,
+        w.monthly_lines(new_sid, "Starter", "9.95", 0)
+        + [("DomainRegister", new_did, "Domain Registration - martin-notaires.fr - 1 Year", "11.95")],
+    )
+    sb.insert(
+        "orders",
+        id=1,
+        ordernum="7264919934",
+        client_id=12,
+        requestor_id=agency_user,
+        date=w.day(-1) + " 11:04:00",
+        amount="21.90",
+        invoice_id=invoice,
+        status="Pending",
+    )
     sb.insert("order_lines", order_id=1, type="product", relid=new_sid, amount="9.95", billingcycle="Monthly")
     sb.insert("order_lines", order_id=1, type="domain", relid=new_did, amount="11.95", billingcycle="1 Year(s)")
     # Tickets from the agency's own account about an end client's service.
-    w.ticket(1, 10, "cPanel password for boulangerie-dupont.fr", "Hello, please reset the cPanel password of boulangerie-dupont.fr, we manage this site for our client. Lena", user_id=agency_user, days_ago=1)
-    w.ticket(2, 10, "SSL expired on garage-leroy.fr", "The certificate on garage-leroy.fr expired this morning, can you check AutoSSL?", user_id=agency_user, days_ago=0)
+    w.ticket(
+        1,
+        10,
+        "cPanel password for boulangerie-dupont.fr",
+        "Hello, please reset the cPanel password of boulangerie-dupont.fr, we manage this site for our client. Lena",
+        user_id=agency_user,
+        days_ago=1,
+    )
+    w.ticket(
+        2,
+        10,
+        "SSL expired on garage-leroy.fr",
+        "The certificate on garage-leroy.fr expired this morning, can you check AutoSSL?",
+        user_id=agency_user,
+        days_ago=0,
+    )
     out["order_id"] = 1
     return out
 
@@ -223,12 +423,36 @@ def vendor_dispute(sb: SandboxState) -> dict[str, Any]:
     _products(sb)
     w.client(20, "Budi", "Santoso", "budi@kreatifstudio.id", "Kreatif Studio", country="ID", created=-1500)
     sid = w.service(201, 20, 4, "majumakmur.co.id", "150000.00", due=40)
-    did = w.domain(20, 20, "majumakmur.co.id", registrant={"First_Name": "Budi", "Last_Name": "Santoso", "Organisation_Name": "Kreatif Studio", "Email": "budi@kreatifstudio.id", "Country": "ID"})
-    w.domain(21, 20, "kreatifstudio.id", registrant={"First_Name": "Budi", "Last_Name": "Santoso", "Organisation_Name": "Kreatif Studio", "Email": "budi@kreatifstudio.id", "Country": "ID"})
+    did = w.domain(
+        20,
+        20,
+        "majumakmur.co.id",
+        registrant={
+            "First_Name": "Budi",
+            "Last_Name": "Santoso",
+            "Organisation_Name": "Kreatif Studio",
+            "Email": "budi@kreatifstudio.id",
+            "Country": "ID",
+        },
+    )
+    w.domain(
+        21,
+        20,
+        "kreatifstudio.id",
+        registrant={
+            "First_Name": "Budi",
+            "Last_Name": "Santoso",
+            "Organisation_Name": "Kreatif Studio",
+            "Email": "budi@kreatifstudio.id",
+            "Country": "ID",
+        },
+    )
     for month in range(3):
         due = -80 + 30 * month
         w.invoice(20, due, w.monthly_lines(sid, "Business", "150000.00", due), status="Paid")
-    company_user = w.client(21, "Siti", "Rahmawati", "siti.rahmawati@majumakmur.co.id", "PT Maju Makmur", country="ID", created=-3)
+    company_user = w.client(
+        21, "Siti", "Rahmawati", "siti.rahmawati@majumakmur.co.id", "PT Maju Makmur", country="ID", created=-3
+    )
     w.ticket(
         1,
         21,
@@ -252,7 +476,18 @@ def scale(sb: SandboxState, clients: int = 100_000) -> dict[str, Any]:
     invoice_id = 0
     for cid in range(1, clients + 1):
         user_rows.append((cid, f"First{cid}", f"Last{cid}", f"client{cid}@example.net", day[0] + " 10:00:00"))
-        client_rows.append((cid, f"First{cid}", f"Last{cid}", f"Company {cid}" if cid % 3 == 0 else "", f"client{cid}@example.net", day[0], cid, 2 if cid % 5 == 0 else 0))
+        client_rows.append(
+            (
+                cid,
+                f"First{cid}",
+                f"Last{cid}",
+                f"Company {cid}" if cid % 3 == 0 else "",
+                f"client{cid}@example.net",
+                day[0],
+                cid,
+                2 if cid % 5 == 0 else 0,
+            )
+        )
         link_rows.append((cid, cid, 1))
         pid = 1 if cid % 50 == 0 else (2 if cid % 97 == 0 else 3)
         service_rows.append((cid, cid, pid, day[0], f"site{cid}.example", "Active", day[420], "9.95", "9.95"))
@@ -268,15 +503,39 @@ def scale(sb: SandboxState, clients: int = 100_000) -> dict[str, Any]:
                 status, datepaid = "Unpaid", "0000-00-00 00:00:00"
             elif rng.random() < 0.01:
                 status, datepaid = "Cancelled", "0000-00-00 00:00:00"
-            invoice_rows.append((invoice_id, cid, day[max(0, due - 7)], day[due], datepaid, "9.95", "9.95", status, day[max(0, due - 7)] + " 00:05:00", day[max(0, due - 7)] + " 00:05:00"))
+            invoice_rows.append(
+                (
+                    invoice_id,
+                    cid,
+                    day[max(0, due - 7)],
+                    day[due],
+                    datepaid,
+                    "9.95",
+                    "9.95",
+                    status,
+                    day[max(0, due - 7)] + " 00:05:00",
+                    day[max(0, due - 7)] + " 00:05:00",
+                )
+            )
             item_rows.append((invoice_id, "Hosting", cid, "Starter (monthly)", "9.95"))
     db = sb.db
     db.executemany("INSERT INTO users (id, firstname, lastname, email, datecreated) VALUES (?, ?, ?, ?, ?)", user_rows)
-    db.executemany("INSERT INTO clients (id, firstname, lastname, companyname, email, datecreated, owner_user_id, groupid) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", client_rows)
+    db.executemany(
+        "INSERT INTO clients (id, firstname, lastname, companyname, email, datecreated, owner_user_id, groupid) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        client_rows,
+    )
     db.executemany("INSERT INTO user_clients (user_id, client_id, is_owner) VALUES (?, ?, ?)", link_rows)
-    db.executemany("INSERT INTO services (id, client_id, pid, regdate, domain, status, nextduedate, firstpaymentamount, recurringamount) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", service_rows)
-    db.executemany("INSERT INTO invoices (id, client_id, date, duedate, datepaid, subtotal, total, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", invoice_rows)
-    db.executemany("INSERT INTO invoice_items (invoice_id, type, relid, description, amount) VALUES (?, ?, ?, ?, ?)", item_rows)
+    db.executemany(
+        "INSERT INTO services (id, client_id, pid, regdate, domain, status, nextduedate, firstpaymentamount, recurringamount) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        service_rows,
+    )
+    db.executemany(
+        "INSERT INTO invoices (id, client_id, date, duedate, datepaid, subtotal, total, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        invoice_rows,
+    )
+    db.executemany(
+        "INSERT INTO invoice_items (invoice_id, type, relid, description, amount) VALUES (?, ?, ?, ?, ?)", item_rows
+    )
     return {"clients": clients, "invoices": invoice_id}
 
 

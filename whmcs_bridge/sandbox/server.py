@@ -20,9 +20,10 @@ import queue
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import parse_qsl
 
 import requests
@@ -37,7 +38,21 @@ log = logging.getLogger("whmcs_bridge.sandbox")
 
 StartResponse = Callable[..., Any]
 MAX_BODY = 8 * 1024 * 1024
-READ_TABLES = {"clients", "services", "invoices", "transactions", "emails", "tickets", "ticket_notes", "client_notes", "module_commands", "activity", "domains", "contacts", "orders"}
+READ_TABLES = {
+    "clients",
+    "services",
+    "invoices",
+    "transactions",
+    "emails",
+    "tickets",
+    "ticket_notes",
+    "client_notes",
+    "module_commands",
+    "activity",
+    "domains",
+    "contacts",
+    "orders",
+}
 
 
 @dataclass
@@ -143,7 +158,15 @@ class SandboxApp:
     @staticmethod
     def _json(start_response: StartResponse, status: int, body: Any) -> list[bytes]:
         data = json.dumps(body).encode()
-        reason = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 500: "Internal Server Error", 503: "Service Unavailable"}.get(status, "Error")
+        reason = {
+            200: "OK",
+            400: "Bad Request",
+            403: "Forbidden",
+            404: "Not Found",
+            405: "Method Not Allowed",
+            500: "Internal Server Error",
+            503: "Service Unavailable",
+        }.get(status, "Error")
         start_response(f"{status} {reason}", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
         return [data]
 
@@ -192,7 +215,7 @@ class SandboxApp:
         record["outcome"] = answer.get("result", answer.get("status"))
         self.calls.append(record)
         for hook in hooks:
-            self.hooks.emit(hook, datetime.now(timezone.utc))
+            self.hooks.emit(hook, datetime.now(UTC))
         return self._json(start_response, 200, answer)
 
     def run(self, action: str, form: dict[str, str]) -> tuple[dict[str, Any], list[Hook]]:
@@ -265,7 +288,7 @@ class SandboxApp:
                 return self._json(start_response, 400, {"error": f"unknown action {action}"})
             answer, hooks = self.run(action, {k: str(v) for k, v in body.items()})
             for hook in hooks:
-                self.hooks.emit(hook, datetime.now(timezone.utc))
+                self.hooks.emit(hook, datetime.now(UTC))
             return self._json(start_response, 200, answer)
         if name == "query":
             table = query.get("table", "")
@@ -276,7 +299,11 @@ class SandboxApp:
                 if key in query:
                     where.append(f"{key} = ?")
                     args.append(int(query[key]))
-            sql = f"SELECT * FROM {table}" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id LIMIT 1000"
+            sql = (
+                f"SELECT * FROM {table}"
+                + (" WHERE " + " AND ".join(where) if where else "")
+                + " ORDER BY id LIMIT 1000"
+            )
             with self.state.lock:
                 rows = [dict(r) for r in self.state.all(sql, args)]
             return self._json(start_response, 200, {"rows": rows})
@@ -288,7 +315,7 @@ def serve(app: SandboxApp, host: str, port: int, *, ready: Callable[[int], None]
     from waitress.server import create_server
 
     server = create_server(app, host=host, port=port, threads=8, ident="WHMCS", clear_untrusted_proxy_headers=True)
-    real_port = server.effective_port  # type: ignore[union-attr]
+    real_port = server.effective_port
     if ready:
         ready(int(real_port))
     return server
@@ -297,7 +324,16 @@ def serve(app: SandboxApp, host: str, port: int, *, ready: Callable[[int], None]
 class RunningSandbox:
     """A sandbox served from a background thread: for the demo and the tests."""
 
-    def __init__(self, identifier: str, secret: str, *, scenario: str = "empty", clients: int | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        identifier: str,
+        secret: str,
+        *,
+        scenario: str = "empty",
+        clients: int | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
         self.app = SandboxApp(identifier, secret)
         if scenario != "empty":
             scenarios.load(self.app.state, scenario, clients=clients)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from datetime import date, datetime, timedelta, timezone
-from typing import Any, Iterable
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 SCHEMA = """
 CREATE TABLE clients (
@@ -124,7 +125,7 @@ class SandboxState:
     # --- the clock: the WHMCS server's local time, movable by the control endpoint ------------
 
     def now(self) -> datetime:
-        base = self.frozen_at or datetime.now(timezone.utc).replace(tzinfo=None)
+        base = self.frozen_at or datetime.now(UTC).replace(tzinfo=None)
         return (base + self.clock_offset).replace(microsecond=0)
 
     def today(self) -> date:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from whmcs_bridge.errors import AuditChainError
 from whmcs_bridge.store.db import Database, utcnow
@@ -127,8 +128,14 @@ def verify(db: Database) -> int:
         except ValueError:
             raise AuditChainError(row["id"], "its detail is not valid JSON") from None
         content = _content(
-            row["id"], row["at"], row["actor"], row["action"], row["client_id"], row["case_id"],
-            row["subject"], detail,
+            row["id"],
+            row["at"],
+            row["actor"],
+            row["action"],
+            row["client_id"],
+            row["case_id"],
+            row["subject"],
+            detail,
         )
         if canonical(detail) != row["detail"] or row_hash(prev, content) != row["hash"]:
             raise AuditChainError(row["id"], "its content does not match its hash (edited)")

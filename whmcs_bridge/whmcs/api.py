@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
-from typing import Any, Iterator
+from typing import Any
 
 from whmcs_bridge.whmcs import normalize as n
 from whmcs_bridge.whmcs.client import WhmcsClient
@@ -74,9 +75,7 @@ class WhmcsApi:
             yield n.client_summary(raw)
 
     def client_details(self, client_id: int, *, stats: bool = False) -> n.ClientDetails:
-        return n.client_details(
-            self.client.call("GetClientsDetails", {"clientid": client_id, "stats": stats})
-        )
+        return n.client_details(self.client.call("GetClientsDetails", {"clientid": client_id, "stats": stats}))
 
     def contacts(self, client_id: int) -> Iterator[n.Contact]:
         for raw in self.client.iterate("GetContacts", "contacts", "contact", {"userid": client_id}):
@@ -203,9 +202,7 @@ class WhmcsApi:
     def update_invoice(self, invoice_id: int, **fields: Any) -> None:
         self.client.call("UpdateInvoice", {"invoiceid": invoice_id, **fields})
 
-    def add_invoice_payment(
-        self, invoice_id: int, transid: str, gateway: str, amount: Decimal | None = None
-    ) -> None:
+    def add_invoice_payment(self, invoice_id: int, transid: str, gateway: str, amount: Decimal | None = None) -> None:
         params = {"invoiceid": invoice_id, "transid": transid, "gateway": gateway, "amount": amount}
         self.client.call("AddInvoicePayment", params)
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 import requests
 import urllib3.exceptions
@@ -188,23 +189,17 @@ class WhmcsClient:
             raise WhmcsUnavailableError(action, self.redact(exc.reason), attempts) from None
 
     def _attempt(self, action: str, params: Params) -> dict[str, Any]:
-        body = encode_params({**params, "action": action, "responsetype": "json"}) + list(
-            self._auth.items()
-        )
+        body = encode_params({**params, "action": action, "responsetype": "json"}) + list(self._auth.items())
         started = time.monotonic()
         self.calls += 1
         try:
-            response = self.session.post(
-                self.api_url, data=body, timeout=self.timeout, verify=self.verify_tls
-            )
+            response = self.session.post(self.api_url, data=body, timeout=self.timeout, verify=self.verify_tls)
         except requests.exceptions.SSLError as exc:
             raise WhmcsProtocolError(
                 f"TLS verification of {self.api_url} failed for {action}: {self.redact(str(exc))}"
             ) from None
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
-            raise TransientError(
-                f"{type(exc).__name__}: {self.redact(str(exc))}", sent=not _never_sent(exc)
-            ) from None
+            raise TransientError(f"{type(exc).__name__}: {self.redact(str(exc))}", sent=not _never_sent(exc)) from None
         elapsed_ms = (time.monotonic() - started) * 1000
         log.debug("WHMCS %s -> HTTP %d in %.0f ms", action, response.status_code, elapsed_ms)
         return self._answer(action, response)
@@ -286,9 +281,7 @@ def _never_sent(exc: Exception) -> bool:
         return True
     if isinstance(exc, requests.exceptions.ConnectionError) and exc.args:
         reason = getattr(exc.args[0], "reason", exc.args[0])
-        return isinstance(
-            reason, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError)
-        )
+        return isinstance(reason, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError))
     return False
 
 

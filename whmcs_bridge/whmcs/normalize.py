@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 Raw = Mapping[str, Any]
+Day = date  # for records that have a field named `date`
 
 # --- primitives ---------------------------------------------------------------------------------
 
@@ -45,13 +47,14 @@ def unflatten(raw: Raw | list[Any]) -> dict[str, Any]:
             out[key] = value
             continue
         parts = [match.group(1)] + re.findall(r"\[([^\[\]]*)\]", match.group(2))
-        node: Any = out
-        for part, nxt in zip(parts, parts[1:]):
-            if isinstance(node, dict):
-                node = node.setdefault(part, {})
-            else:  # pragma: no cover - lists are rebuilt below from digit-keyed dicts
-                node = node[int(part)]
-        node[parts[-1]] = value
+        node: dict[str, Any] = out
+        for part in parts[:-1]:  # digit keys stay dict keys here; _digits_to_lists makes them lists
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):  # a plain key and a flattened one collide: keep the plain one
+                break
+            node = child
+        else:
+            node[parts[-1]] = value
     return _digits_to_lists(out)
 
 
@@ -306,8 +309,8 @@ class Invoice:
     id: int
     client_id: int
     invoicenum: str
-    date: date | None
-    duedate: date | None
+    date: Day | None
+    duedate: Day | None
     datepaid: datetime | None
     subtotal: Decimal
     credit: Decimal
@@ -462,7 +465,7 @@ def page(raw: Raw, plural: str, singular: str | None) -> Page:
     return Page(
         total=to_int(data.get("totalresults")) or 0,
         start=to_int(data.get("startnumber")) or 0,
-        returned=to_int(data.get("numreturned")) if "numreturned" in data else len(items),
+        returned=(to_int(data.get("numreturned")) or 0) if "numreturned" in data else len(items),
         items=items,
     )
 
@@ -486,7 +489,8 @@ def client_summary(r: Raw) -> ClientSummary:
 
 def client_details(raw: Raw) -> ClientDetails:
     data = unflatten(raw)
-    r = data.get("client") if isinstance(data.get("client"), dict) else data
+    inner = data.get("client")
+    r: dict[str, Any] = inner if isinstance(inner, dict) else data
     customfields: dict[int, str] = {}
     for cf in as_list(r.get("customfields"), "customfield"):
         if to_int(cf.get("id")) is not None:

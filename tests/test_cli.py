@@ -1,0 +1,251 @@
+"""The command line: exit codes, one-sentence errors, help on every command, audit verify/show, demo."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from tests.conftest import IDENTIFIER, SECRET, WEBHOOK_SECRET, Sandbox
+from whmcs_bridge import cli
+from whmcs_bridge.store import audit
+from whmcs_bridge.store.db import Database
+from whmcs_bridge.whmcs.api import NEEDED_ACTIONS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def write_config(
+    folder: Path, url: str = "https://billing.example.com/", extra: str = "", env: dict[str, str] | None = None
+) -> Path:
+    env = (
+        {"WHMCS_API_IDENTIFIER": IDENTIFIER, "WHMCS_API_SECRET": SECRET, "WHMCS_BRIDGE_WEBHOOK_SECRET": WEBHOOK_SECRET}
+        if env is None
+        else env
+    )
+    (folder / ".env").write_text("".join(f"{k}={v}\n" for k, v in env.items()))
+    path = folder / "bridge.yaml"
+    path.write_text(
+        f"whmcs:\n  url: {url}\n  identifier: ${{WHMCS_API_IDENTIFIER}}\n  secret: ${{WHMCS_API_SECRET}}\n"
+        f"  max_attempts: 1\nreceiver:\n  secret: ${{WHMCS_BRIDGE_WEBHOOK_SECRET}}\nstate:\n  path: state.db\n{extra}"
+    )
+    return path
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli.main, list(args), catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_check_example_config(tmp_path: Path):
+    env = {"WHMCS_API_IDENTIFIER": "a", "WHMCS_API_SECRET": "b", "WHMCS_BRIDGE_WEBHOOK_SECRET": WEBHOOK_SECRET}
+    (tmp_path / "config.example.yaml").write_text((ROOT / "config.example.yaml").read_text())
+    (tmp_path / ".env").write_text("".join(f"{k}={v}\n" for k, v in env.items()))
+    code, out, err = run("--config", str(tmp_path / "config.example.yaml"), "check")
+    assert code == 0, err
+    assert "configuration is valid" in out
+
+
+@pytest.mark.parametrize(
+    ("extra", "env_drop", "expected"),
+    [
+        (
+            "poll:\n  evry: 5m\n",
+            None,
+            "bridge.yaml:11: poll.evry: expected one of enabled, every (did you mean 'every'?), found unknown key",
+        ),
+        ("poll:\n  every: 5\n  enabled: 3\n", None, "bridge.yaml:12: poll.enabled: expected true or false, found '3'"),
+        ("poll:\n  every: soon\n", None, "bridge.yaml:11: poll.every: expected a duration"),
+        (
+            "",
+            "WHMCS_API_SECRET",
+            "bridge.yaml:4: whmcs.secret: expected environment variable WHMCS_API_SECRET to be set",
+        ),
+    ],
+)
+def test_check_bad_config_exits_2_with_file_line_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, extra: str, env_drop: str | None, expected: str
+):
+    env = {
+        "WHMCS_API_IDENTIFIER": IDENTIFIER,
+        "WHMCS_API_SECRET": SECRET,
+        "WHMCS_BRIDGE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+    }
+    if env_drop:
+        env.pop(env_drop)
+        monkeypatch.delenv(env_drop, raising=False)
+    path = write_config(tmp_path, extra=extra, env=env)
+    code, out, err = run("--config", str(path), "check")
+    assert code == 2
+    assert err.startswith("error: ") and expected in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_config_from_environment_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("WHMCS_BRIDGE_CONFIG", str(write_config(tmp_path)))
+    code, out, _ = run("check")
+    assert code == 0 and str(tmp_path) in out
+
+
+def test_missing_default_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("WHMCS_BRIDGE_CONFIG", raising=False)
+    code, _, err = run("check")
+    assert code == 2 and "whmcs-bridge.yaml: configuration file not found" in err
+
+
+def test_check_online_all_allowed(tmp_path: Path, sandbox: Sandbox):
+    code, out, err = run("--config", str(write_config(tmp_path, sandbox.url)), "check", "--online")
+    assert code == 0, err
+    assert "every action the bridge needs is allowed" in out
+    probed = {c["action"] for c in sandbox.calls()}
+    assert probed == set(NEEDED_ACTIONS)
+    # the probes changed nothing but one activity line
+    assert sandbox.rows("client_notes") == [] and sandbox.rows("invoices") == []
+
+
+def test_check_online_reports_missing_role_actions(tmp_path: Path, sandbox: Sandbox):
+    sandbox.control("role", {"allowed": [a for a in NEEDED_ACTIONS if a not in ("ModuleTerminate", "SendEmail")]})
+    code, out, err = run("--config", str(write_config(tmp_path, sandbox.url)), "check", "--online")
+    assert code == 1
+    assert "ModuleTerminate: NOT ALLOWED" in out
+    assert "does not allow 2 action(s) the bridge needs: ModuleTerminate, SendEmail" in err
+
+
+def test_check_online_bad_credentials(tmp_path: Path, sandbox: Sandbox):
+    env = {
+        "WHMCS_API_IDENTIFIER": IDENTIFIER,
+        "WHMCS_API_SECRET": "wrong",
+        "WHMCS_BRIDGE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+    }
+    code, _, err = run("--config", str(write_config(tmp_path, sandbox.url, env=env)), "check", "--online")
+    assert code == 1
+    assert "WHMCS denied GetClients (HTTP 403): Authentication Failed" in err
+    assert "wrong" not in err
+
+
+def test_audit_verify_and_show(tmp_path: Path):
+    path = write_config(tmp_path)
+    with Database(tmp_path / "state.db") as db:
+        audit.append(db, "escalation.stage_reached", client_id=1, detail={"stage": "reminder"})
+        audit.append(db, "ownership.case_opened", case_id="OC-1", client_id=21)
+    code, out, _ = run("--config", str(path), "audit", "verify")
+    assert code == 0 and "audit chain intact: 2 entries" in out
+    code, out, _ = run("--config", str(path), "audit", "show", "--case", "OC-1")
+    assert code == 0 and "ownership.case_opened" in out and "escalation" not in out
+    code, out, _ = run("--config", str(path), "audit", "show", "--client", "1", "--json")
+    assert '"action": "escalation.stage_reached"' in out
+    with Database(tmp_path / "state.db") as db:
+        db.conn.execute("DROP TRIGGER audit_log_no_update")
+        db.conn.execute("UPDATE audit_log SET client_id = 2 WHERE id = 1")
+    code, _, err = run("--config", str(path), "audit", "verify")
+    assert code == 1 and "audit chain broken at row 1" in err
+
+
+def all_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], click.Command]]:
+    found = []
+    for name, command in group.commands.items():
+        found.append((prefix + (name,), command))
+        if isinstance(command, click.Group):
+            found.extend(all_commands(command, prefix + (name,)))
+    return found
+
+
+@pytest.mark.parametrize(
+    ("path", "command"), all_commands(cli.main), ids=lambda v: " ".join(v) if isinstance(v, tuple) else ""
+)
+def test_every_command_has_help(path: tuple[str, ...], command: click.Command):
+    assert command.help and len(command.help) > 15
+    code, out, _ = run(*path, "--help")
+    assert code == 0 and "Usage:" in out
+    for param in command.params:
+        if isinstance(param, click.Option):
+            assert param.help, f"{' '.join(path)} {param.opts} has help"
+
+
+def test_readme_lists_the_minimal_api_role():
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("### Minimal WHMCS API role", 1)[1].split("##", 1)[0]
+    for action in NEEDED_ACTIONS:
+        assert action in section, f"README's API role lists {action}"
+
+
+def test_readme_starts_with_the_two_commands():
+    lines = [line for line in (ROOT / "README.md").read_text().splitlines() if line.startswith("make ")]
+    assert lines[:2] == [line for line in lines[:2] if line.split()[1] in ("demo", "test")] and len(lines) >= 2
+
+
+def test_demo_runs_to_the_end(tmp_path: Path):
+    code, out, err = run("demo", "--workdir", str(tmp_path / "demo"))
+    assert code == 0, err
+    assert "SnelHost V.O.F.: 11 overdue invoices" in out
+    assert "104 domains, 88 users, 4 sub-resellers" in out
+    assert "placed by Lena Vogel (not the owner" in out
+    assert "majumakmur.co.id is held by Kreatif Studio" in out
+    assert "verified intact" in out
+
+
+def test_sandbox_command_serves_until_sigterm(tmp_path: Path):
+    import json
+    import signal
+    import socket
+    import time
+
+    import requests
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "WHMCS_API_IDENTIFIER": "cli-id", "WHMCS_API_SECRET": "cli-secret"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "whmcs_bridge", "sandbox", "--port", str(port), "--scenario", "vendor-dispute"],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                answer = requests.post(
+                    f"http://127.0.0.1:{port}/includes/api.php",
+                    data={
+                        "action": "GetClients",
+                        "identifier": "cli-id",
+                        "secret": "cli-secret",
+                        "responsetype": "json",
+                    },
+                    timeout=2,
+                ).json()
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline, "sandbox did not start"
+                time.sleep(0.1)
+        assert answer["totalresults"] == 2
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0
+    assert json.loads(err.strip().splitlines()[1])["scenario"] == "vendor-dispute"
+
+
+def test_sandbox_port_in_use_is_one_sentence():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "whmcs_bridge", "sandbox", "--port", str(port), "--scenario", "empty"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    assert result.returncode == 1
+    assert "cannot listen on 127.0.0.1" in result.stderr and "Traceback" not in result.stderr
