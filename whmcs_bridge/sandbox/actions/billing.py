@@ -1,0 +1,288 @@
+"""Invoices and payments: GetInvoices, GetInvoice, CreateInvoice, UpdateInvoice, AddInvoicePayment."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+from whmcs_bridge.sandbox.actions.base import (
+    INVOICE_STATUSES,
+    ZERO_DATETIME,
+    ApiFail,
+    Hook,
+    Params,
+    listing,
+    money,
+)
+from whmcs_bridge.sandbox.state import SandboxState
+
+
+def _invoice_summary(r: Any, client: Any) -> dict[str, Any]:
+    return {
+        "id": r["id"],
+        "userid": r["client_id"],
+        "firstname": client["firstname"] if client else "",
+        "lastname": client["lastname"] if client else "",
+        "companyname": client["companyname"] if client else "",
+        "invoicenum": r["invoicenum"],
+        "date": r["date"],
+        "duedate": r["duedate"],
+        "datepaid": r["datepaid"],
+        "last_capture_attempt": ZERO_DATETIME,
+        "date_refunded": ZERO_DATETIME,
+        "date_cancelled": r["date_cancelled"],
+        "subtotal": money(r["subtotal"]),
+        "credit": money(r["credit"]),
+        "tax": money(r["tax"]),
+        "tax2": "0.00",
+        "total": money(r["total"]),
+        "taxrate": "0.000",
+        "taxrate2": "0.000",
+        "status": r["status"],
+        "paymentmethod": r["paymentmethod"],
+        "paymethodid": None,
+        "notes": r["notes"],
+        "created_at": r["created_at"],
+        "updated_at": r["updated_at"],
+        "currencycode": "EUR",
+        "currencyprefix": "€",
+        "currencysuffix": " EUR",
+    }
+
+
+def get_invoices(sb: SandboxState, p: Params) -> dict[str, Any]:
+    where, args = ["1=1"], []  # type: list[str], list[Any]
+    if p.has("userid"):
+        where.append("client_id = ?")
+        args.append(p.num("userid"))
+    status = p.text("status")
+    if status == "Overdue":  # a derived filter, not a stored status
+        where.append("status = 'Unpaid' AND duedate < ?")
+        args.append(sb.today().isoformat())
+    elif status:
+        where.append("status = ?")
+        args.append(status)
+    orderby = p.text("orderby", "id")
+    column = {"invoicenumber": "invoicenum"}.get(orderby, orderby)
+    if column not in ("id", "invoicenum", "date", "duedate", "total", "status"):
+        column = "id"
+    direction = "DESC" if p.text("order").lower() == "desc" else "ASC"
+    total, start, rows = listing(
+        sb, p, "SELECT * FROM invoices WHERE " + " AND ".join(where), args, f"{column} {direction}, id {direction}"
+    )
+    clients = (
+        {
+            r["id"]: r
+            for r in sb.all(
+                f"SELECT * FROM clients WHERE id IN ({','.join('?' * len(rows))})", [r["client_id"] for r in rows]
+            )
+        }
+        if rows
+        else {}
+    )
+    return {
+        "totalresults": total,
+        "startnumber": start,
+        "numreturned": len(rows),
+        "invoices": {"invoice": [_invoice_summary(r, clients.get(r["client_id"])) for r in rows]},
+    }
+
+
+def _balance(sb: SandboxState, invoice: Any) -> Decimal:
+    paid = sb.scalar(
+        "SELECT COALESCE(SUM(CAST(amountin AS REAL)), 0) FROM transactions WHERE invoice_id = ?", [invoice["id"]]
+    )
+    return (Decimal(invoice["total"]) - Decimal(str(paid))).quantize(Decimal("0.01"))
+
+
+def get_invoice(sb: SandboxState, p: Params) -> dict[str, Any]:
+    r = sb.one("SELECT * FROM invoices WHERE id = ?", [p.num("invoiceid")])
+    if r is None:
+        raise ApiFail("Invoice ID Not Found")
+    items = sb.all("SELECT * FROM invoice_items WHERE invoice_id = ? ORDER BY id", [r["id"]])
+    txs = sb.all("SELECT * FROM transactions WHERE invoice_id = ? ORDER BY id", [r["id"]])
+    return {
+        "invoiceid": r["id"],
+        "invoicenum": r["invoicenum"],
+        "userid": r["client_id"],
+        "date": r["date"],
+        "duedate": r["duedate"],
+        "datepaid": r["datepaid"],
+        "lastcaptureattempt": ZERO_DATETIME,
+        "subtotal": money(r["subtotal"]),
+        "credit": money(r["credit"]),
+        "tax": money(r["tax"]),
+        "tax2": "0.00",
+        "total": money(r["total"]),
+        "balance": money(_balance(sb, r)),
+        "taxrate": "0.000",
+        "taxrate2": "0.000",
+        "status": r["status"],
+        "paymentmethod": r["paymentmethod"],
+        "notes": r["notes"],
+        "ccgateway": False,
+        "items": {
+            "item": [
+                {
+                    "id": i["id"],
+                    "type": i["type"],
+                    "relid": i["relid"],
+                    "description": i["description"],
+                    "amount": money(i["amount"]),
+                    "taxed": i["taxed"],
+                }
+                for i in items
+            ]
+        },
+        # No transactions is an empty string, not an empty list (DD:api-reference/getinvoice.md).
+        "transactions": {
+            "transaction": [
+                {
+                    "id": t["id"],
+                    "userid": t["client_id"],
+                    "currency": 0,
+                    "gateway": t["gateway"],
+                    "date": t["date"],
+                    "description": t["description"],
+                    "amountin": money(t["amountin"]),
+                    "fees": money(t["fees"]),
+                    "amountout": "0.00",
+                    "rate": "1.00000",
+                    "transid": t["transid"],
+                    "invoiceid": t["invoice_id"],
+                    "refundid": 0,
+                }
+                for t in txs
+            ]
+        }
+        if txs
+        else "",
+    }
+
+
+def create_invoice(sb: SandboxState, p: Params) -> dict[str, Any]:
+    client = sb.one("SELECT id FROM clients WHERE id = ?", [p.num("userid")])
+    if client is None:
+        raise ApiFail("Client ID Not Found")
+    if p.flag("draft") and p.flag("sendinvoice"):
+        raise ApiFail(
+            "Cannot create and send a draft invoice in a single API request. Please create and send separately."
+        )
+    status = "Draft" if p.flag("draft") else (p.text("status") or "Unpaid")
+    if status not in INVOICE_STATUSES:
+        raise ApiFail(f"Invalid status {status}")
+    lines = []
+    for key in sorted(p.values):
+        match = re.fullmatch(r"itemdescription(\d+)", key)
+        if match:
+            n = match.group(1)
+            lines.append((p.text(key), p.money(f"itemamount{n}") or Decimal("0"), int(p.flag(f"itemtaxed{n}"))))
+    total = sum((amount for _, amount, _ in lines), Decimal("0"))
+    today = sb.today().isoformat()
+    invoice_id = sb.insert(
+        "invoices",
+        client_id=client["id"],
+        date=p.text("date") or today,
+        duedate=p.text("duedate") or today,
+        subtotal=money(total),
+        total=money(total),
+        status=status,
+        paymentmethod=p.text("paymentmethod") or "banktransfer",
+        notes=p.text("notes"),
+        created_at=sb.stamp(),
+        updated_at=sb.stamp(),
+    )
+    for description, amount, taxed in lines:
+        sb.insert(
+            "invoice_items",
+            invoice_id=invoice_id,
+            type="",
+            relid=0,
+            description=description,
+            amount=money(amount),
+            taxed=taxed,
+        )
+    if status != "Draft":
+        p.hooks.append(
+            Hook("InvoiceCreated", {"source": "api", "user": "system", "invoiceid": invoice_id, "status": status})
+        )
+    return {"invoiceid": str(invoice_id), "status": status}
+
+
+def update_invoice(sb: SandboxState, p: Params) -> dict[str, Any]:
+    r = sb.one("SELECT * FROM invoices WHERE id = ?", [p.num("invoiceid")])
+    if r is None:
+        raise ApiFail("Invoice ID Not Found")
+    changes: dict[str, Any] = {}
+    if p.has("status"):
+        status = p.text("status")
+        if status not in INVOICE_STATUSES:
+            raise ApiFail(f"Invalid status {status}")
+        changes["status"] = status
+        if status == "Cancelled":
+            changes["date_cancelled"] = sb.stamp()
+        if status == "Paid" and r["datepaid"].startswith("0000"):
+            changes["datepaid"] = sb.stamp()
+    for key in ("duedate", "date", "notes", "paymentmethod"):
+        if key in p.values:
+            changes[key] = p.text(key)
+    if changes:
+        changes["updated_at"] = sb.stamp()
+        sb.update("invoices", r["id"], **changes)
+        new_status = changes.get("status")
+        if new_status and new_status != r["status"]:
+            hook = {
+                "Cancelled": "InvoiceCancelled",
+                "Unpaid": "InvoiceUnpaid",
+                "Paid": "InvoicePaid",
+                "Refunded": "InvoiceRefunded",
+            }.get(new_status)
+            if hook:
+                p.hooks.append(Hook(hook, {"invoiceid": r["id"]}))
+    return {"invoiceid": str(r["id"])}
+
+
+def add_invoice_payment(sb: SandboxState, p: Params) -> dict[str, Any]:
+    r = sb.one("SELECT * FROM invoices WHERE id = ?", [p.num("invoiceid")])
+    if r is None:
+        raise ApiFail("Invoice ID Not Found")
+    if r["status"] == "Cancelled":
+        raise ApiFail("It is not possible to add a payment to an invoice that is Cancelled")
+    for key in ("transid", "gateway"):
+        if not p.has(key):
+            raise ApiFail(f"{key} is required")
+    amount = p.money("amount")
+    if amount is None:
+        amount = _balance(sb, r)
+    sb.insert(
+        "transactions",
+        invoice_id=r["id"],
+        client_id=r["client_id"],
+        gateway=p.text("gateway"),
+        transid=p.text("transid"),
+        date=p.text("date") or sb.stamp(),
+        amountin=money(amount),
+        fees=money(p.money("fees") or 0),
+    )
+    sb.log(f"Added Invoice Payment - Invoice ID: {r['id']}", r["client_id"])
+    p.hooks.append(Hook("AddInvoicePayment", {"invoiceid": r["id"]}))
+    if _balance(sb, r) <= 0 and r["status"] in ("Unpaid", "Collections", "Payment Pending", "Draft"):
+        sb.update("invoices", r["id"], status="Paid", datepaid=sb.stamp(), updated_at=sb.stamp())
+        _mark_services_paid(sb, r["id"])
+        p.hooks.append(Hook("InvoicePaid", {"invoiceid": r["id"]}))
+    return {}
+
+
+def _mark_services_paid(sb: SandboxState, invoice_id: int) -> None:
+    """WHMCS's renewal logic: paying a service's invoice moves its next due date one cycle on."""
+    for item in sb.all("SELECT relid FROM invoice_items WHERE invoice_id = ? AND type = 'Hosting'", [invoice_id]):
+        service = sb.one("SELECT * FROM services WHERE id = ?", [item["relid"]])
+        if service and service["nextduedate"]:
+            from datetime import date as _date
+
+            due = _date.fromisoformat(service["nextduedate"])
+            month = due.month % 12 + 1
+            year = due.year + (due.month == 12)
+            nxt = due.replace(year=year, month=month, day=min(due.day, 28))
+            sb.update("services", service["id"], nextduedate=nxt.isoformat())

@@ -1,0 +1,381 @@
+"""Clients, users and contacts: GetClients, GetClientsDetails, UpdateClient, AddClientNote, GetContacts, AddContact, GetUsers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from whmcs_bridge.sandbox.actions.base import (
+    ZERO_DATETIME,
+    ApiFail,
+    Hook,
+    Params,
+    listing,
+    money,
+)
+from whmcs_bridge.sandbox.state import EMAIL_CATEGORIES, SandboxState
+
+
+def get_clients(sb: SandboxState, p: Params) -> dict[str, Any]:
+    where, args = ["1=1"], []  # type: list[str], list[Any]
+    if p.has("status"):
+        where.append("status = ?")
+        args.append(p.text("status"))
+    if p.has("search"):
+        term = p.text("search") + "%"
+        where.append(
+            "(email LIKE ? OR firstname LIKE ? OR lastname LIKE ? OR companyname LIKE ?"
+            " OR (firstname || ' ' || lastname) LIKE ?)"
+        )
+        args.extend([term] * 5)
+    orderby = p.text("orderby", "id")
+    if orderby not in ("id", "firstname", "lastname", "companyname", "email", "groupid", "datecreated", "status"):
+        orderby = "id"
+    direction = "DESC" if p.text("sorting").upper() == "DESC" else "ASC"
+    total, start, rows = listing(
+        sb, p, "SELECT * FROM clients WHERE " + " AND ".join(where), args, f"{orderby} {direction}, id {direction}"
+    )
+    return {
+        "totalresults": total,
+        "startnumber": start,
+        "numreturned": len(rows),
+        "clients": {
+            "client": [
+                {
+                    "id": r["id"],
+                    "firstname": r["firstname"],
+                    "lastname": r["lastname"],
+                    "companyname": r["companyname"],
+                    "email": r["email"],
+                    "datecreated": r["datecreated"],
+                    "groupid": r["groupid"],
+                    "status": r["status"],
+                }
+                for r in rows
+            ]
+        },
+    }
+
+
+def _client_row(sb: SandboxState, p: Params, id_key: str = "clientid", message: str = "Client ID Not Found") -> Any:
+    row = sb.one("SELECT * FROM clients WHERE id = ?", [p.num(id_key)])
+    if row is None:
+        raise ApiFail(message)
+    return row
+
+
+def _prefs(row: Any) -> dict[str, str]:
+    flags = (row["email_prefs"] or "111111").ljust(6, "1")
+    return {cat: flags[i] for i, cat in enumerate(EMAIL_CATEGORIES)}
+
+
+def _stats(sb: SandboxState, client_id: int) -> dict[str, Any]:
+    def count_sum(where: str, args: list[Any]) -> tuple[int, str]:
+        row = sb.one(
+            f"SELECT COUNT(*) AS n, COALESCE(SUM(CAST(total AS REAL)), 0) AS s FROM invoices WHERE client_id = ? AND {where}",
+            [client_id, *args],
+        )
+        return int(row["n"]) if row else 0, f"€{money(row['s'] if row else 0)} EUR"
+
+    today = sb.today().isoformat()
+    stats: dict[str, Any] = {}
+    n, s = count_sum("status = 'Unpaid'", [])
+    stats.update(numdueinvoices=n, dueinvoicesbalance=s)
+    n, s = count_sum("status = 'Unpaid' AND duedate < ?", [today])
+    stats.update(numoverdueinvoices=n, overdueinvoicesbalance=s)
+    for status, key in (
+        ("Unpaid", "unpaid"),
+        ("Paid", "paid"),
+        ("Cancelled", "cancelled"),
+        ("Refunded", "refunded"),
+        ("Collections", "collections"),
+        ("Payment Pending", "paymentpending"),
+    ):
+        n, s = count_sum("status = ?", [status])
+        stats[f"num{key}invoices"] = n
+        stats[f"{key}invoicesamount" if key != "unpaid" else "unpaidinvoicesamount"] = s
+    by_type: dict[str, tuple[int, int]] = {}
+    for r in sb.all(
+        "SELECT p.type AS type, s.status AS status FROM services s JOIN products p ON p.id = s.pid WHERE s.client_id = ?",
+        [client_id],
+    ):
+        total, active = by_type.get(r["type"], (0, 0))
+        by_type[r["type"]] = (total + 1, active + (r["status"] == "Active"))
+    for ptype, key in (
+        ("hostingaccount", "hosting"),
+        ("reselleraccount", "reseller"),
+        ("server", "servers"),
+        ("other", "other"),
+    ):
+        total, active = by_type.get(ptype, (0, 0))
+        stats[f"productsnumactive{key}"] = active
+        stats[f"productsnum{key}"] = total
+    stats["numdomains"] = sb.scalar("SELECT COUNT(*) FROM domains WHERE client_id = ?", [client_id])
+    stats["numactivedomains"] = sb.scalar(
+        "SELECT COUNT(*) FROM domains WHERE client_id = ? AND status = 'Active'", [client_id]
+    )
+    stats["numtickets"] = sb.scalar("SELECT COUNT(*) FROM tickets WHERE client_id = ?", [client_id])
+    stats["numactivetickets"] = sb.scalar(
+        "SELECT COUNT(*) FROM tickets WHERE client_id = ? AND status != 'Closed'", [client_id]
+    )
+    return stats
+
+
+def get_clients_details(sb: SandboxState, p: Params) -> dict[str, Any]:
+    if p.has("clientid"):
+        row = sb.one("SELECT * FROM clients WHERE id = ?", [p.num("clientid")])
+    elif p.has("email"):
+        row = sb.one("SELECT * FROM clients WHERE email = ?", [p.text("email")])
+    else:
+        raise ApiFail("Either clientid Or email Is Required")
+    if row is None:
+        raise ApiFail("Client Not Found")
+    cid = row["id"]
+    customfields = [
+        {"id": r["field_id"], "value": r["value"]}
+        for r in sb.all("SELECT * FROM client_customfields WHERE client_id = ? ORDER BY field_id", [cid])
+    ]
+    users = [
+        {
+            "id": r["id"],
+            "name": f"{r['firstname']} {r['lastname']}",
+            "email": r["email"],
+            "is_owner": bool(r["is_owner"]),
+        }
+        for r in sb.all(
+            "SELECT u.*, uc.is_owner FROM users u JOIN user_clients uc ON uc.user_id = u.id WHERE uc.client_id = ? ORDER BY u.id",
+            [cid],
+        )
+    ]
+    client: dict[str, Any] = {
+        "client_id": cid,
+        "owner_user_id": row["owner_user_id"],
+        "userid": cid,
+        "id": cid,
+        "uuid": row["uuid"],
+        "firstname": row["firstname"],
+        "lastname": row["lastname"],
+        "fullname": f"{row['firstname']} {row['lastname']}",
+        "companyname": row["companyname"],
+        "email": row["email"],
+        "address1": row["address1"],
+        "address2": "",
+        "city": row["city"],
+        "fullstate": row["state"],
+        "state": row["state"],
+        "postcode": row["postcode"],
+        "countrycode": row["country"],
+        "country": row["country"],
+        "phonenumber": row["phonenumber"],
+        "tax_id": "",
+        "email_preferences": _prefs(row),
+        "statecode": row["state"],
+        "countryname": row["country"],
+        "phonecc": "31",
+        "phonenumberformatted": row["phonenumber"],
+        "telephoneNumber": row["phonenumber"],
+        "billingcid": 0,
+        "notes": row["notes"],
+        "currency": 1,
+        "defaultgateway": "",
+        "groupid": row["groupid"],
+        "status": row["status"],
+        "credit": money(row["credit"]),
+        "taxexempt": False,
+        "latefeeoveride": bool(row["latefeeoveride"]),
+        "overideduenotices": bool(row["overideduenotices"]),
+        "separateinvoices": False,
+        "disableautocc": False,
+        "emailoptout": False,
+        "marketing_emails_opt_in": False,
+        "overrideautoclose": False,
+        "allowSingleSignOn": 1,
+        "email_verified": True,
+        "language": row["language"],
+        "isOptedInToMarketingEmails": False,
+        "lastlogin": "No Login Logged",
+        "currency_code": row["currency_code"],
+        "customfields": customfields,
+        "users": {"user": users},
+    }
+    for cf in customfields:
+        client[f"customfields{cf['id']}"] = cf["value"]
+    answer: dict[str, Any] = {"client": client}
+    if p.flag("stats"):
+        answer["stats"] = _stats(sb, cid)
+    return answer
+
+
+def update_client(sb: SandboxState, p: Params) -> dict[str, Any]:
+    if p.has("clientid"):
+        row = sb.one("SELECT * FROM clients WHERE id = ?", [p.num("clientid")])
+    else:
+        row = sb.one("SELECT * FROM clients WHERE email = ?", [p.text("clientemail")])
+    if row is None:
+        raise ApiFail("Client ID Not Found")
+    changes: dict[str, Any] = {}
+    for key in (
+        "firstname",
+        "lastname",
+        "companyname",
+        "email",
+        "address1",
+        "city",
+        "state",
+        "postcode",
+        "country",
+        "phonenumber",
+        "status",
+        "notes",
+        "language",
+    ):
+        if key in p.values:
+            changes[key] = p.text(key)
+    if "groupid" in p.values:
+        changes["groupid"] = p.num("groupid")
+    for key in ("latefeeoveride", "overideduenotices"):
+        if key in p.values:
+            changes[key] = int(p.flag(key))
+    prefs = p.sub("email_preferences")
+    if prefs:
+        current = _prefs(row)
+        current.update(
+            {k: "1" if v.strip().lower() in ("1", "true", "on") else "0" for k, v in prefs.items() if k in current}
+        )
+        if current["domain"] == "0" and not sb.scalar(
+            "SELECT COUNT(*) FROM contacts WHERE client_id = ? AND domainemails = 1", [row["id"]]
+        ):
+            raise ApiFail(
+                "You must have at least one email address enabled to receive domain related notifications "
+                "as required by ICANN. To disable domain notifications, please create an alternative contact "
+                "that is set to receive them"
+            )
+        changes["email_prefs"] = "".join(current[c] for c in EMAIL_CATEGORIES)
+    if changes:
+        sb.update("clients", row["id"], **changes)
+        p.hooks.append(
+            Hook("ClientEdit", {"userid": row["id"], **{k: v for k, v in changes.items() if k != "email_prefs"}})
+        )
+    return {"clientid": str(row["id"])}
+
+
+def add_client_note(sb: SandboxState, p: Params) -> dict[str, Any]:
+    row = sb.one("SELECT id FROM clients WHERE id = ?", [p.num("userid")])
+    if row is None:
+        raise ApiFail("Client ID not found")
+    if not p.text("notes").strip():
+        raise ApiFail("Notes can not be empty")
+    note_id = sb.insert(
+        "client_notes", client_id=row["id"], note=p.text("notes"), sticky=int(p.flag("sticky")), created=sb.stamp()
+    )
+    return {"noteid": str(note_id)}
+
+
+def get_contacts(sb: SandboxState, p: Params) -> dict[str, Any]:
+    where, args = ["1=1"], []  # type: list[str], list[Any]
+    if p.has("userid"):
+        where.append("client_id = ?")
+        args.append(p.num("userid"))
+    for key in ("firstname", "lastname", "companyname", "email", "city", "country", "phonenumber"):
+        if p.has(key):
+            where.append(f"{key} = ?")
+            args.append(p.text(key))
+    total, start, rows = listing(sb, p, "SELECT * FROM contacts WHERE " + " AND ".join(where), args)
+    return {
+        "totalresults": total,
+        "startnumber": start,
+        "numreturned": len(rows),
+        "contacts": {
+            "contact": [
+                {
+                    "id": r["id"],
+                    "userid": r["client_id"],
+                    "firstname": r["firstname"],
+                    "lastname": r["lastname"],
+                    "email": r["email"],
+                    "address1": r["address1"],
+                    "address2": r["address2"],
+                    "city": r["city"],
+                    "state": r["state"],
+                    "postcode": r["postcode"],
+                    "country": r["country"],
+                    "phonenumber": r["phonenumber"],
+                    **{
+                        f"{c}emails": bool(r[f"{c}emails"])
+                        for c in ("domain", "general", "invoice", "product", "support", "affiliate")
+                    },
+                    "created_at": r["created_at"] or ZERO_DATETIME,
+                    "updated_at": r["updated_at"] or ZERO_DATETIME,
+                }
+                for r in rows
+            ]
+        },
+    }
+
+
+def add_contact(sb: SandboxState, p: Params) -> dict[str, Any]:
+    client = _client_row(sb, p)
+    if p.has("email") and sb.one(
+        "SELECT id FROM contacts WHERE client_id = ? AND email = ?", [client["id"], p.text("email")]
+    ):
+        raise ApiFail("Duplicate Email Address")
+    prefs = p.sub("email_preferences")
+    values = {
+        f"{c}emails": int(prefs.get(c, p.text(f"{c}emails", "0")).strip().lower() in ("1", "true", "on"))
+        for c in EMAIL_CATEGORIES
+    }
+    contact_id = sb.insert(
+        "contacts",
+        client_id=client["id"],
+        firstname=p.text("firstname"),
+        lastname=p.text("lastname"),
+        companyname=p.text("companyname"),
+        email=p.text("email"),
+        address1=p.text("address1"),
+        city=p.text("city"),
+        state=p.text("state"),
+        postcode=p.text("postcode"),
+        country=p.text("country"),
+        phonenumber=p.text("phonenumber"),
+        created_at=sb.stamp(),
+        updated_at=sb.stamp(),
+        **values,
+    )
+    p.hooks.append(
+        Hook(
+            "ContactAdd",
+            {
+                "userid": client["id"],
+                "contactid": contact_id,
+                "firstname": p.text("firstname"),
+                "lastname": p.text("lastname"),
+                "email": p.text("email"),
+            },
+        )
+    )
+    return {"contactid": str(contact_id)}
+
+
+def get_users(sb: SandboxState, p: Params) -> dict[str, Any]:
+    where, args = ["1=1"], []  # type: list[str], list[Any]
+    if p.has("search"):
+        term = p.text("search") + "%"
+        where.append("(email LIKE ? OR firstname LIKE ? OR lastname LIKE ? OR (firstname || ' ' || lastname) LIKE ?)")
+        args.extend([term] * 4)
+    direction = "DESC" if p.text("sorting").upper() == "DESC" else "ASC"
+    total, start, rows = listing(sb, p, "SELECT * FROM users WHERE " + " AND ".join(where), args, f"id {direction}")
+    users = []
+    for r in rows:
+        links = sb.all("SELECT client_id, is_owner FROM user_clients WHERE user_id = ? ORDER BY client_id", [r["id"]])
+        users.append(
+            {
+                "id": r["id"],
+                "firstname": r["firstname"],
+                "lastname": r["lastname"],
+                "email": r["email"],
+                "datecreated": r["datecreated"],
+                "validationdata": "",
+                "clients": [{"id": link["client_id"], "isOwner": bool(link["is_owner"])} for link in links],
+            }
+        )
+    # GetUsers is the one list action without the plural -> singular wrapper (DD:api-reference/getusers.md).
+    return {"totalresults": total, "startnumber": start, "numreturned": len(users), "users": users}

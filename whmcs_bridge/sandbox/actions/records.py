@@ -1,0 +1,229 @@
+"""Orders, the activity log and domains: GetOrders, LogActivity, GetActivityLog, GetClientsDomains, DomainGet/UpdateWhoisInfo."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from whmcs_bridge.sandbox.actions.base import (
+    ApiFail,
+    Params,
+    listing,
+    money,
+)
+from whmcs_bridge.sandbox.state import SandboxState
+
+
+def get_orders(sb: SandboxState, p: Params) -> dict[str, Any]:
+    where, args = ["1=1"], []  # type: list[str], list[Any]
+    for key, col in (("id", "id"), ("userid", "client_id"), ("requestor_id", "requestor_id")):
+        if p.has(key):
+            where.append(f"{col} = ?")
+            args.append(p.num(key))
+    if p.has("status"):
+        where.append("status = ?")
+        args.append(p.text("status"))
+    total, start, rows = listing(sb, p, "SELECT * FROM orders WHERE " + " AND ".join(where), args, "id DESC")
+    orders = []
+    for r in rows:
+        client = sb.one("SELECT * FROM clients WHERE id = ?", [r["client_id"]])
+        invoice = sb.one("SELECT status FROM invoices WHERE id = ?", [r["invoice_id"]])
+        lines = []
+        for li in sb.all("SELECT * FROM order_lines WHERE order_id = ?", [r["id"]]):
+            if li["type"] == "product":
+                svc = sb.one(
+                    "SELECT s.*, p.name AS pname, p.type AS ptype FROM services s JOIN products p ON p.id = s.pid WHERE s.id = ?",
+                    [li["relid"]],
+                )
+                product, domain, status = (svc["pname"], svc["domain"], svc["status"]) if svc else ("", "", "")
+                ptype = {
+                    "hostingaccount": "Shared Hosting",
+                    "reselleraccount": "Reseller Hosting",
+                    "server": "Dedicated/VPS Server",
+                }.get(svc["ptype"] if svc else "", "Other Product/Service")
+            else:
+                dom = sb.one("SELECT * FROM domains WHERE id = ?", [li["relid"]])
+                product, domain, status, ptype = (
+                    "Domain Registration",
+                    dom["domainname"] if dom else "",
+                    dom["status"] if dom else "",
+                    "Domain",
+                )
+            lines.append(
+                {
+                    "type": li["type"],
+                    "relid": li["relid"],
+                    "producttype": ptype,
+                    "product": product,
+                    "domain": domain,
+                    "billingcycle": li["billingcycle"],
+                    "amount": money(li["amount"]),
+                    "status": status,
+                }
+            )
+        orders.append(
+            {
+                "id": r["id"],
+                "ordernum": int(r["ordernum"]),
+                "userid": r["client_id"],
+                "contactid": r["contact_id"],
+                "requestor_id": r["requestor_id"],
+                "admin_requestor_id": r["admin_requestor_id"],
+                "date": r["date"],
+                "nameservers": "",
+                "transfersecret": "",
+                "renewals": "",
+                "renewalsByType": {"domains": [], "services": [], "addons": []},
+                "promocode": "",
+                "promotype": "",
+                "promovalue": "",
+                "orderdata": "[]",
+                "amount": money(r["amount"]),
+                "paymentmethod": r["paymentmethod"],
+                "invoiceid": r["invoice_id"],
+                "status": r["status"],
+                "ipaddress": r["ipaddress"],
+                "fraudmodule": "",
+                "fraudoutput": "",
+                "notes": r["notes"],
+                "paymentmethodname": "Bank Transfer",
+                "paymentstatus": invoice["status"] if invoice else "",
+                "name": f"{client['firstname']} {client['lastname']}" if client else "",
+                "currencyprefix": "€",
+                "currencysuffix": "EUR",
+                "frauddata": "",
+                "validationdata": "",
+                "lineitems": {"lineitem": lines},
+            }
+        )
+    return {"totalresults": total, "startnumber": start, "numreturned": len(orders), "orders": {"order": orders}}
+
+
+def log_activity(sb: SandboxState, p: Params) -> dict[str, Any]:
+    if not p.text("description").strip():
+        raise ApiFail("Description is required")
+    client_id = p.num("clientid") or p.num("userid")
+    sb.log(p.text("description"), client_id)
+    return {}
+
+
+def get_activity_log(sb: SandboxState, p: Params) -> dict[str, Any]:
+    where, args = ["1=1"], []  # type: list[str], list[Any]
+    client_id = p.num("clientid") or p.num("userid")
+    if client_id:
+        where.append("client_id = ?")
+        args.append(client_id)
+    if p.has("description"):
+        where.append("description LIKE ?")
+        args.append(f"%{p.text('description')}%")
+    if p.has("user"):
+        where.append("username = ?")
+        args.append(p.text("user"))
+    if p.has("ipaddress"):
+        where.append("ipaddress = ?")
+        args.append(p.text("ipaddress"))
+    total, start, rows = listing(sb, p, "SELECT * FROM activity WHERE " + " AND ".join(where), args, "id DESC")
+    # GetActivityLog documents no numreturned (DD:api-reference/getactivitylog.md).
+    return {
+        "totalresults": total,
+        "startnumber": start,
+        "activity": {
+            "entry": [
+                {
+                    "id": r["id"],
+                    "clientId": r["client_id"],
+                    "userId": r["user_id"],
+                    "adminId": r["admin_id"],
+                    "date": r["date"],
+                    "description": r["description"],
+                    "username": r["username"],
+                    "ipaddress": r["ipaddress"],
+                    "userid": r["client_id"],
+                }
+                for r in rows
+            ]
+        },
+    }
+
+
+def get_clients_domains(sb: SandboxState, p: Params) -> dict[str, Any]:
+    where, args = ["1=1"], []  # type: list[str], list[Any]
+    if p.has("clientid"):
+        where.append("client_id = ?")
+        args.append(p.num("clientid"))
+    if p.has("domainid"):
+        where.append("id = ?")
+        args.append(p.num("domainid"))
+    if p.has("domain"):
+        where.append("domainname = ?")
+        args.append(p.text("domain"))
+    total, start, rows = listing(sb, p, "SELECT * FROM domains WHERE " + " AND ".join(where), args)
+    return {
+        "clientid": p.text("clientid"),
+        "domainid": p.text("domainid"),
+        "totalresults": str(total),
+        "startnumber": str(start),
+        "numreturned": str(len(rows)),
+        "domains": {
+            "domain": [
+                {
+                    "id": str(r["id"]),
+                    "userid": str(r["client_id"]),
+                    "orderid": str(r["order_id"]),
+                    "regtype": r["regtype"],
+                    "domainname": r["domainname"],
+                    "registrar": r["registrar"],
+                    "regperiod": str(r["regperiod"]),
+                    "firstpaymentamount": money(r["recurringamount"]),
+                    "recurringamount": money(r["recurringamount"]),
+                    "paymentmethod": "banktransfer",
+                    "paymentmethodname": "Bank Transfer",
+                    "regdate": r["regdate"],
+                    "expirydate": r["expirydate"],
+                    "nextduedate": r["nextduedate"],
+                    "status": r["status"],
+                    "subscriptionid": "",
+                    "promoid": "0",
+                    "dnsmanagement": "0",
+                    "emailforwarding": "0",
+                    "idprotection": str(r["idprotection"]),
+                    "donotrenew": str(r["donotrenew"]),
+                    "notes": r["notes"],
+                }
+                for r in rows
+            ]
+        },
+    }
+
+
+def _domain_row(sb: SandboxState, p: Params) -> Any:
+    row = sb.one("SELECT * FROM domains WHERE id = ?", [p.num("domainid")])
+    if row is None:
+        raise ApiFail("Domain ID Not Found")
+    return row
+
+
+def domain_get_whois_info(sb: SandboxState, p: Params) -> dict[str, Any]:
+    row = _domain_row(sb, p)
+    contacts = json.loads(row["whois"] or "{}")
+    # The documented example carries each contact block as a JSON-encoded string.
+    return {kind: json.dumps(block) for kind, block in contacts.items()}
+
+
+def domain_update_whois_info(sb: SandboxState, p: Params) -> dict[str, Any]:
+    row = _domain_row(sb, p)
+    xml = p.text("xml")
+    if not xml.strip():
+        raise ApiFail("XML Required")
+    import xml.etree.ElementTree as ET
+
+    try:
+        root = ET.fromstring(xml)
+    except ET.ParseError:
+        raise ApiFail("Invalid XML") from None
+    contacts = json.loads(row["whois"] or "{}")
+    for block in root:
+        contacts[block.tag] = {child.tag: (child.text or "") for child in block}
+    sb.update("domains", row["id"], whois=json.dumps(contacts))
+    sb.log(f"Domain Contact Details Updated - Domain ID: {row['id']}", row["client_id"])
+    return {}

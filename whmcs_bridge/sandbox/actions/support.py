@@ -1,0 +1,385 @@
+"""Email and tickets: SendEmail, GetEmails, OpenTicket, AddTicketNote, GetTickets, GetTicket."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import Any
+
+from whmcs_bridge.sandbox.actions.base import (
+    ApiFail,
+    Hook,
+    Params,
+    listing,
+)
+from whmcs_bridge.sandbox.state import SandboxState
+
+TEMPLATES = {
+    "Hosting Account Welcome Email": ("product", "New Account Information"),
+    "Service Suspension Notification": ("product", "Service Suspension Notification"),
+    "Service Unsuspension Notification": ("product", "Service Unsuspension Notification"),
+    "Invoice Payment Reminder": ("invoice", "Invoice Payment Reminder"),
+    "First Invoice Overdue Notice": ("invoice", "First Invoice Overdue Notice"),
+    "Second Invoice Overdue Notice": ("invoice", "Second Invoice Overdue Notice"),
+    "Third Invoice Overdue Notice": ("invoice", "Third Invoice Overdue Notice"),
+    "Client Signup Email": ("general", "Welcome"),
+    "Domain Renewal Notice": ("domain", "Domain Renewal Notice"),
+}
+
+
+def _related_client(sb: SandboxState, kind: str, related_id: int) -> tuple[int, str] | None:
+    """The client an email goes to, by the related id's type (DD:api-reference/sendemail.md)."""
+    table = {
+        "general": ("clients", "id"),
+        "product": ("services", "client_id"),
+        "domain": ("domains", "client_id"),
+        "invoice": ("invoices", "client_id"),
+        "support": ("tickets", "client_id"),
+    }.get(kind)
+    if table is None:
+        return None
+    row = sb.one(f"SELECT {table[1]} AS cid FROM {table[0]} WHERE id = ?", [related_id])
+    if row is None:
+        return None
+    client = sb.one("SELECT * FROM clients WHERE id = ?", [row["cid"]])
+    if client is None:
+        return None
+    return client["id"], f"{client['firstname']} {client['lastname']} <{client['email']}>"
+
+
+def send_email(sb: SandboxState, p: Params) -> dict[str, Any]:
+    if p.has("messagename"):
+        template = TEMPLATES.get(p.text("messagename"))
+        if template is None:
+            raise ApiFail("Email Template not found")
+        kind, subject = template
+        body = f"<p>{subject}</p>"
+    else:
+        kind = p.text("customtype")
+        if kind not in ("general", "product", "domain", "invoice", "support", "affiliate"):
+            raise ApiFail("A valid custom type is required")
+        subject, body = p.text("customsubject"), p.text("custommessage")
+        if not subject or not body:
+            raise ApiFail("Sending Failed")
+    if p.has("customvars"):
+        import base64
+
+        try:
+            vars_text = base64.b64decode(p.text("customvars"), validate=True).decode("utf-8")
+        except ValueError:
+            raise ApiFail("The custom variables you provided are invalid.") from None
+        for name, value in re.findall(r's:\d+:"([^"]*)";s:\d+:"([^"]*)";', vars_text):
+            subject = subject.replace("{$" + name + "}", value)
+            body = body.replace("{$" + name + "}", value)
+    target = _related_client(sb, kind, p.num("id"))
+    if target is None:
+        raise ApiFail("Sending Failed")
+    client_id, to = target
+    email_id = sb.insert("emails", client_id=client_id, subject=subject, message=body, date=sb.stamp(), to_addr=to)
+    sb.log(f"Email Sent to {to} ({subject})", client_id)
+    p.hooks.append(
+        Hook(
+            "EmailPreLog",
+            {
+                "userid": client_id,
+                "date": sb.stamp(),
+                "to": to,
+                "cc": "",
+                "bcc": "",
+                "subject": subject,
+                "message": body,
+                "attachments": "",
+                "emailid": email_id,
+            },
+        )
+    )
+    return {}
+
+
+def get_emails(sb: SandboxState, p: Params) -> dict[str, Any]:
+    client = sb.one("SELECT id FROM clients WHERE id = ?", [p.num("clientid")])
+    if client is None:
+        # GetEmails answers errors with `status`, not `result` (WHMCS/developer-docs issue #80).
+        raise ApiFail("Client ID Not Found", key="status")
+    where, args = ["client_id = ?"], [client["id"]]  # type: list[str], list[Any]
+    if p.has("subject"):
+        where.append("subject LIKE ?")
+        args.append(f"%{p.text('subject')}%")
+    if p.has("date"):
+        where.append("date LIKE ?")
+        args.append(p.text("date") + "%")
+    total, start, rows = listing(sb, p, "SELECT * FROM emails WHERE " + " AND ".join(where), args, "id DESC")
+    return {
+        "totalresults": total,
+        "startnumber": start,
+        "numreturned": len(rows),
+        "emails": {
+            "email": [
+                {
+                    "id": r["id"],
+                    "userid": r["client_id"],
+                    "subject": r["subject"],
+                    "message": r["message"],
+                    "date": r["date"],
+                    "to": r["to_addr"],
+                    "cc": r["cc"],
+                    "bcc": r["bcc"],
+                    "attachments": None,
+                    "pending": 0,
+                    "message_data": None,
+                    "failed": 0,
+                    "failure_reason": "",
+                    "retry_count": 0,
+                    "created_at": None,
+                    "updated_at": None,
+                    "campaign_id": 0,
+                }
+                for r in rows
+            ]
+        },
+    }
+
+
+# --- tickets ------------------------------------------------------------------------------------
+
+
+def _requestor(sb: SandboxState, user_id: int, client_id: int, name: str, email: str) -> tuple[str, str, str]:
+    if user_id:
+        user = sb.one(
+            "SELECT u.*, uc.is_owner FROM users u LEFT JOIN user_clients uc ON uc.user_id = u.id AND uc.client_id = ? WHERE u.id = ?",
+            [client_id, user_id],
+        )
+        if user:
+            kind = (
+                "Owner"
+                if user["is_owner"]
+                else ("Authorized User" if user["is_owner"] is not None else "Registered User")
+            )
+            return f"{user['firstname']} {user['lastname']}", user["email"], kind
+    if client_id:
+        client = sb.one("SELECT * FROM clients WHERE id = ?", [client_id])
+        if client:
+            return f"{client['firstname']} {client['lastname']}", client["email"], "Owner"
+    return name, email, "Guest"
+
+
+def open_ticket(sb: SandboxState, p: Params) -> dict[str, Any]:
+    if not sb.one("SELECT id FROM departments WHERE id = ?", [p.num("deptid")]):
+        raise ApiFail("Department ID not found")
+    if not p.text("subject").strip():
+        raise ApiFail("Subject is required")
+    if not p.text("message").strip():
+        raise ApiFail("Message is required")
+    client_id = p.num("clientid")
+    if client_id and not sb.one("SELECT id FROM clients WHERE id = ?", [client_id]):
+        raise ApiFail("Client ID Not Found")
+    user_id = p.num("userid")
+    if user_id and not sb.one("SELECT id FROM users WHERE id = ?", [user_id]):
+        raise ApiFail("The system cannot find the provided user ID.")
+    if not client_id and not (p.has("name") and p.has("email")):
+        raise ApiFail("Name and email address are required if not a client")
+    service = ""
+    if p.has("serviceid"):
+        if not sb.one("SELECT id FROM services WHERE id = ?", [p.num("serviceid")]):
+            raise ApiFail("Service ID Not Found")
+        service = f"S{p.num('serviceid')}"
+    elif p.has("domainid"):
+        if not sb.one("SELECT id FROM domains WHERE id = ?", [p.num("domainid")]):
+            raise ApiFail("Domain ID Not Found")
+        service = f"D{p.num('domainid')}"
+    tid = str(100000 + int(sb.scalar("SELECT COALESCE(MAX(id), 0) FROM tickets") or 0) * 7 + 3)
+    c = secrets.token_urlsafe(6)[:8]
+    stamp = sb.stamp()
+    ticket_id = sb.insert(
+        "tickets",
+        tid=tid,
+        c=c,
+        deptid=p.num("deptid"),
+        client_id=client_id,
+        contact_id=p.num("contactid"),
+        requestor_user_id=user_id,
+        name=p.text("name"),
+        email=p.text("email"),
+        subject=p.text("subject"),
+        status="Open",
+        priority=p.text("priority") or "Medium",
+        date=stamp,
+        lastreply=stamp,
+        service=service,
+    )
+    sb.insert(
+        "ticket_replies",
+        ticket_id=ticket_id,
+        client_id=client_id,
+        requestor_user_id=user_id,
+        name=p.text("name"),
+        email=p.text("email"),
+        date=stamp,
+        message=p.text("message"),
+    )
+    dept = sb.one("SELECT name FROM departments WHERE id = ?", [p.num("deptid")])
+    p.hooks.append(
+        Hook(
+            "TicketOpen",
+            {
+                "ticketid": ticket_id,
+                "ticketmask": tid,
+                "userid": client_id,
+                "deptid": p.num("deptid"),
+                "deptname": dept["name"] if dept else "",
+                "subject": p.text("subject"),
+                "message": p.text("message"),
+                "priority": p.text("priority") or "Medium",
+            },
+        )
+    )
+    return {"id": str(ticket_id), "tid": tid, "c": c}
+
+
+def _ticket_row(sb: SandboxState, p: Params) -> Any:
+    if p.has("ticketid"):
+        row = sb.one("SELECT * FROM tickets WHERE id = ?", [p.num("ticketid")])
+    elif p.has("ticketnum"):
+        row = sb.one("SELECT * FROM tickets WHERE tid = ?", [p.text("ticketnum")])
+    else:
+        raise ApiFail("Ticket ID Not Found")
+    if row is None:
+        raise ApiFail("Ticket ID Not Found")
+    return row
+
+
+def add_ticket_note(sb: SandboxState, p: Params) -> dict[str, Any]:
+    row = _ticket_row(sb, p)
+    if not p.text("message").strip():
+        raise ApiFail("Message is required")
+    sb.insert("ticket_notes", ticket_id=row["id"], admin="API Admin", date=sb.stamp(), message=p.text("message"))
+    return {}
+
+
+def _ticket_summary(sb: SandboxState, r: Any) -> dict[str, Any]:
+    client = sb.one("SELECT * FROM clients WHERE id = ?", [r["client_id"]]) if r["client_id"] else None
+    owner = f"{client['firstname']} {client['lastname']}" if client else ""
+    rname, remail, rtype = _requestor(sb, r["requestor_user_id"], r["client_id"], r["name"], r["email"])
+    return {
+        "id": str(r["id"]),
+        "tid": r["tid"],
+        "deptid": str(r["deptid"]),
+        "userid": str(r["client_id"]),
+        "name": r["name"] or owner,
+        "owner_name": owner,
+        "email": r["email"] or (client["email"] if client else ""),
+        "requestor_name": rname,
+        "requestor_email": remail,
+        "requestor_type": rtype,
+        "cc": "",
+        "c": r["c"],
+        "date": r["date"],
+        "subject": r["subject"],
+        "status": r["status"],
+        "priority": r["priority"],
+        "admin": "",
+        "attachment": "",
+        "attachments": [],
+        "attachments_removed": False,
+        "lastreply": r["lastreply"],
+        "flag": str(r["flag"]),
+        "service": r["service"],
+    }
+
+
+def get_tickets(sb: SandboxState, p: Params) -> dict[str, Any]:
+    where, args = ["1=1"], []  # type: list[str], list[Any]
+    if p.has("clientid"):
+        where.append("client_id = ?")
+        args.append(p.num("clientid"))
+    if p.has("deptid"):
+        where.append("deptid = ?")
+        args.append(p.num("deptid"))
+    if p.has("email"):
+        where.append("email = ?")
+        args.append(p.text("email"))
+    if p.has("subject"):
+        where.append("subject LIKE ?")
+        args.append(f"%{p.text('subject')}%")
+    status = p.text("status")
+    if status == "All Active Tickets":
+        where.append("status NOT IN ('Closed')")
+    elif status == "Awaiting Reply":
+        where.append("status IN ('Open', 'Customer-Reply')")
+    elif status:
+        where.append("status = ?")
+        args.append(status)
+    total, start, rows = listing(sb, p, "SELECT * FROM tickets WHERE " + " AND ".join(where), args, "id DESC")
+    return {
+        "totalresults": str(total),
+        "startnumber": start,
+        "numreturned": len(rows),
+        "tickets": {"ticket": [_ticket_summary(sb, r) for r in rows]},
+    }
+
+
+def get_ticket(sb: SandboxState, p: Params) -> dict[str, Any]:
+    r = _ticket_row(sb, p)
+    summary = _ticket_summary(sb, r)
+    dept = sb.one("SELECT name FROM departments WHERE id = ?", [r["deptid"]])
+    replies: list[dict[str, Any]] = []
+    for reply in sb.all("SELECT * FROM ticket_replies WHERE ticket_id = ? ORDER BY id", [r["id"]]):
+        if reply["admin"]:
+            rname, remail, rtype = reply["admin"], "", "Operator"
+        else:
+            rname, remail, rtype = _requestor(
+                sb, reply["requestor_user_id"], reply["client_id"], reply["name"], reply["email"]
+            )
+        replies.append(
+            {
+                "replyid": str(len(replies)),
+                "userid": str(reply["client_id"]),
+                "contactid": str(reply["contact_id"]),
+                "name": reply["name"],
+                "email": reply["email"],
+                "requestor_name": rname,
+                "requestor_email": remail,
+                "requestor_type": rtype,
+                "date": reply["date"],
+                "message": reply["message"],
+                "attachment": "",
+                "attachments": [[]],
+                "attachments_removed": False,
+                "admin": reply["admin"],
+                "rating": "0",
+            }
+        )
+    notes = [
+        {
+            "noteid": str(n["id"]),
+            "date": n["date"],
+            "message": n["message"],
+            "attachment": "",
+            "attachments": [[]],
+            "attachments_removed": False,
+            "admin": n["admin"],
+        }
+        for n in sb.all("SELECT * FROM ticket_notes WHERE ticket_id = ? ORDER BY id", [r["id"]])
+    ]
+    return {
+        "ticketid": str(r["id"]),
+        "tid": r["tid"],
+        "c": r["c"],
+        "deptid": str(r["deptid"]),
+        "deptname": dept["name"] if dept else "",
+        "userid": str(r["client_id"]),
+        "contactid": str(r["contact_id"]),
+        "name": summary["name"],
+        "email": summary["email"],
+        "cc": "",
+        "date": r["date"],
+        "subject": r["subject"],
+        "status": r["status"],
+        "priority": r["priority"],
+        "admin": "",
+        "lastreply": r["lastreply"],
+        "flag": str(r["flag"]),
+        "service": r["service"],
+        "replies": {"reply": replies},
+        "notes": {"note": notes},
+    }
