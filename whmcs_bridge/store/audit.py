@@ -99,17 +99,12 @@ def _entry(row: sqlite3.Row) -> AuditEntry:
         detail = json.loads(row["detail"])
     except ValueError:
         detail = {"unparseable": row["detail"]}
-    return AuditEntry(
-        row["id"],
-        row["at"],
-        row["actor"],
-        row["action"],
-        row["client_id"],
-        row["case_id"],
-        row["subject"],
-        detail,
-        row["prev_hash"],
-        row["hash"],
+    return AuditEntry(**{**_content_of(row, detail), "prev_hash": row["prev_hash"], "hash": row["hash"]})
+
+
+def _content_of(row: sqlite3.Row, detail: dict[str, Any]) -> dict[str, Any]:
+    return _content(
+        row["id"], row["at"], row["actor"], row["action"], row["client_id"], row["case_id"], row["subject"], detail
     )
 
 
@@ -127,16 +122,7 @@ def verify(db: Database) -> int:
             detail = json.loads(row["detail"])
         except ValueError:
             raise AuditChainError(row["id"], "its detail is not valid JSON") from None
-        content = _content(
-            row["id"],
-            row["at"],
-            row["actor"],
-            row["action"],
-            row["client_id"],
-            row["case_id"],
-            row["subject"],
-            detail,
-        )
+        content = _content_of(row, detail)
         if canonical(detail) != row["detail"] or row_hash(prev, content) != row["hash"]:
             raise AuditChainError(row["id"], "its content does not match its hash (edited)")
         prev = row["hash"]

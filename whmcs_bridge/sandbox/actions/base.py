@@ -69,6 +69,37 @@ class Params:
         return start, (25 if num <= 0 else num)
 
 
+@dataclass
+class Where:
+    """A WHERE clause built from request parameters: a parameter that is given filters on its column."""
+
+    clauses: list[str] = field(default_factory=lambda: ["1=1"])
+    args: list[Any] = field(default_factory=list)
+
+    def add(self, clause: str, *args: Any) -> None:
+        self.clauses.append(clause)
+        self.args.extend(args)
+
+    def ids(self, p: Params, **columns: str) -> None:
+        for param, column in columns.items():
+            if p.has(param):
+                self.add(f"{column} = ?", p.num(param))
+
+    def texts(self, p: Params, **columns: str) -> None:
+        for param, column in columns.items():
+            if p.has(param):
+                self.add(f"{column} = ?", p.text(param))
+
+    def contains(self, p: Params, **columns: str) -> None:
+        for param, column in columns.items():
+            if p.has(param):
+                self.add(f"{column} LIKE ?", f"%{p.text(param)}%")
+
+    @property
+    def sql(self) -> str:
+        return " AND ".join(self.clauses)
+
+
 def money(value: Any) -> str:
     return f"{Decimal(str(value or '0')):.2f}"
 

@@ -12,6 +12,7 @@ from whmcs_bridge.sandbox.actions.base import (
     ApiFail,
     Hook,
     Params,
+    Where,
     listing,
     money,
 )
@@ -52,24 +53,22 @@ def _invoice_summary(r: Any, client: Any) -> dict[str, Any]:
 
 
 def get_invoices(sb: SandboxState, p: Params) -> dict[str, Any]:
-    where, args = ["1=1"], []  # type: list[str], list[Any]
-    if p.has("userid"):
-        where.append("client_id = ?")
-        args.append(p.num("userid"))
+    where = Where()
+    where.ids(p, userid="client_id")
     status = p.text("status")
     if status == "Overdue":  # a derived filter, not a stored status
-        where.append("status = 'Unpaid' AND duedate < ?")
-        args.append(sb.today().isoformat())
+        where.clauses.append("status = 'Unpaid' AND duedate < ?")
+        where.args.append(sb.today().isoformat())
     elif status:
-        where.append("status = ?")
-        args.append(status)
+        where.clauses.append("status = ?")
+        where.args.append(status)
     orderby = p.text("orderby", "id")
     column = {"invoicenumber": "invoicenum"}.get(orderby, orderby)
     if column not in ("id", "invoicenum", "date", "duedate", "total", "status"):
         column = "id"
     direction = "DESC" if p.text("order").lower() == "desc" else "ASC"
     total, start, rows = listing(
-        sb, p, "SELECT * FROM invoices WHERE " + " AND ".join(where), args, f"{column} {direction}, id {direction}"
+        sb, p, "SELECT * FROM invoices WHERE " + where.sql, where.args, f"{column} {direction}, id {direction}"
     )
     clients = (
         {

@@ -9,6 +9,7 @@ from whmcs_bridge.sandbox.actions.base import (
     ApiFail,
     Hook,
     Params,
+    Where,
     listing,
     money,
 )
@@ -16,23 +17,21 @@ from whmcs_bridge.sandbox.state import EMAIL_CATEGORIES, SandboxState
 
 
 def get_clients(sb: SandboxState, p: Params) -> dict[str, Any]:
-    where, args = ["1=1"], []  # type: list[str], list[Any]
-    if p.has("status"):
-        where.append("status = ?")
-        args.append(p.text("status"))
+    where = Where()
+    where.texts(p, status="status")
     if p.has("search"):
         term = p.text("search") + "%"
-        where.append(
+        where.clauses.append(
             "(email LIKE ? OR firstname LIKE ? OR lastname LIKE ? OR companyname LIKE ?"
             " OR (firstname || ' ' || lastname) LIKE ?)"
         )
-        args.extend([term] * 5)
+        where.args.extend([term] * 5)
     orderby = p.text("orderby", "id")
     if orderby not in ("id", "firstname", "lastname", "companyname", "email", "groupid", "datecreated", "status"):
         orderby = "id"
     direction = "DESC" if p.text("sorting").upper() == "DESC" else "ASC"
     total, start, rows = listing(
-        sb, p, "SELECT * FROM clients WHERE " + " AND ".join(where), args, f"{orderby} {direction}, id {direction}"
+        sb, p, "SELECT * FROM clients WHERE " + where.sql, where.args, f"{orderby} {direction}, id {direction}"
     )
     return {
         "totalresults": total,
@@ -271,15 +270,11 @@ def add_client_note(sb: SandboxState, p: Params) -> dict[str, Any]:
 
 
 def get_contacts(sb: SandboxState, p: Params) -> dict[str, Any]:
-    where, args = ["1=1"], []  # type: list[str], list[Any]
-    if p.has("userid"):
-        where.append("client_id = ?")
-        args.append(p.num("userid"))
-    for key in ("firstname", "lastname", "companyname", "email", "city", "country", "phonenumber"):
-        if p.has(key):
-            where.append(f"{key} = ?")
-            args.append(p.text(key))
-    total, start, rows = listing(sb, p, "SELECT * FROM contacts WHERE " + " AND ".join(where), args)
+    where = Where()
+    where.ids(p, userid="client_id")
+    names = ("firstname", "lastname", "companyname", "email", "city", "country", "phonenumber")
+    where.texts(p, **{name: name for name in names})
+    total, start, rows = listing(sb, p, "SELECT * FROM contacts WHERE " + where.sql, where.args)
     return {
         "totalresults": total,
         "startnumber": start,
@@ -356,13 +351,15 @@ def add_contact(sb: SandboxState, p: Params) -> dict[str, Any]:
 
 
 def get_users(sb: SandboxState, p: Params) -> dict[str, Any]:
-    where, args = ["1=1"], []  # type: list[str], list[Any]
+    where = Where()
     if p.has("search"):
         term = p.text("search") + "%"
-        where.append("(email LIKE ? OR firstname LIKE ? OR lastname LIKE ? OR (firstname || ' ' || lastname) LIKE ?)")
-        args.extend([term] * 4)
+        where.clauses.append(
+            "(email LIKE ? OR firstname LIKE ? OR lastname LIKE ? OR (firstname || ' ' || lastname) LIKE ?)"
+        )
+        where.args.extend([term] * 4)
     direction = "DESC" if p.text("sorting").upper() == "DESC" else "ASC"
-    total, start, rows = listing(sb, p, "SELECT * FROM users WHERE " + " AND ".join(where), args, f"id {direction}")
+    total, start, rows = listing(sb, p, "SELECT * FROM users WHERE " + where.sql, where.args, f"id {direction}")
     users = []
     for r in rows:
         links = sb.all("SELECT client_id, is_owner FROM user_clients WHERE user_id = ? ORDER BY client_id", [r["id"]])

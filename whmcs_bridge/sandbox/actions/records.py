@@ -8,6 +8,7 @@ from typing import Any
 from whmcs_bridge.sandbox.actions.base import (
     ApiFail,
     Params,
+    Where,
     listing,
     money,
 )
@@ -15,15 +16,10 @@ from whmcs_bridge.sandbox.state import SandboxState
 
 
 def get_orders(sb: SandboxState, p: Params) -> dict[str, Any]:
-    where, args = ["1=1"], []  # type: list[str], list[Any]
-    for key, col in (("id", "id"), ("userid", "client_id"), ("requestor_id", "requestor_id")):
-        if p.has(key):
-            where.append(f"{col} = ?")
-            args.append(p.num(key))
-    if p.has("status"):
-        where.append("status = ?")
-        args.append(p.text("status"))
-    total, start, rows = listing(sb, p, "SELECT * FROM orders WHERE " + " AND ".join(where), args, "id DESC")
+    where = Where()
+    where.ids(p, id="id", userid="client_id", requestor_id="requestor_id")
+    where.texts(p, status="status")
+    total, start, rows = listing(sb, p, "SELECT * FROM orders WHERE " + where.sql, where.args, "id DESC")
     orders = []
     for r in rows:
         client = sb.one("SELECT * FROM clients WHERE id = ?", [r["client_id"]])
@@ -108,21 +104,15 @@ def log_activity(sb: SandboxState, p: Params) -> dict[str, Any]:
 
 
 def get_activity_log(sb: SandboxState, p: Params) -> dict[str, Any]:
-    where, args = ["1=1"], []  # type: list[str], list[Any]
+    where = Where()
     client_id = p.num("clientid") or p.num("userid")
     if client_id:
-        where.append("client_id = ?")
-        args.append(client_id)
-    if p.has("description"):
-        where.append("description LIKE ?")
-        args.append(f"%{p.text('description')}%")
-    if p.has("user"):
-        where.append("username = ?")
-        args.append(p.text("user"))
-    if p.has("ipaddress"):
-        where.append("ipaddress = ?")
-        args.append(p.text("ipaddress"))
-    total, start, rows = listing(sb, p, "SELECT * FROM activity WHERE " + " AND ".join(where), args, "id DESC")
+        where.clauses.append("client_id = ?")
+        where.args.append(client_id)
+    where.contains(p, description="description")
+    where.texts(p, user="username")
+    where.texts(p, ipaddress="ipaddress")
+    total, start, rows = listing(sb, p, "SELECT * FROM activity WHERE " + where.sql, where.args, "id DESC")
     # GetActivityLog documents no numreturned (DD:api-reference/getactivitylog.md).
     return {
         "totalresults": total,
@@ -147,17 +137,11 @@ def get_activity_log(sb: SandboxState, p: Params) -> dict[str, Any]:
 
 
 def get_clients_domains(sb: SandboxState, p: Params) -> dict[str, Any]:
-    where, args = ["1=1"], []  # type: list[str], list[Any]
-    if p.has("clientid"):
-        where.append("client_id = ?")
-        args.append(p.num("clientid"))
-    if p.has("domainid"):
-        where.append("id = ?")
-        args.append(p.num("domainid"))
-    if p.has("domain"):
-        where.append("domainname = ?")
-        args.append(p.text("domain"))
-    total, start, rows = listing(sb, p, "SELECT * FROM domains WHERE " + " AND ".join(where), args)
+    where = Where()
+    where.ids(p, clientid="client_id")
+    where.ids(p, domainid="id")
+    where.texts(p, domain="domainname")
+    total, start, rows = listing(sb, p, "SELECT * FROM domains WHERE " + where.sql, where.args)
     return {
         "clientid": p.text("clientid"),
         "domainid": p.text("domainid"),

@@ -9,6 +9,7 @@ from whmcs_bridge.sandbox.actions.base import (
     ApiFail,
     Hook,
     Params,
+    Where,
     listing,
     money,
 )
@@ -70,16 +71,10 @@ def _service_dict(sb: SandboxState, r: Any) -> dict[str, Any]:
 
 
 def get_clients_products(sb: SandboxState, p: Params) -> dict[str, Any]:
-    where, args = ["1=1"], []  # type: list[str], list[Any]
-    for key, col in (("clientid", "client_id"), ("serviceid", "id"), ("pid", "pid")):
-        if p.has(key):
-            where.append(f"{col} = ?")
-            args.append(p.num(key))
-    for key, col in (("domain", "domain"), ("username2", "username")):
-        if p.has(key):
-            where.append(f"{col} = ?")
-            args.append(p.text(key))
-    total, start, rows = listing(sb, p, "SELECT * FROM services WHERE " + " AND ".join(where), args)
+    where = Where()
+    where.ids(p, clientid="client_id", serviceid="id", pid="pid")
+    where.texts(p, domain="domain", username2="username")
+    total, start, rows = listing(sb, p, "SELECT * FROM services WHERE " + where.sql, where.args)
     return {
         "clientid": p.text("clientid") or None,
         "serviceid": p.text("serviceid") or None,
@@ -162,46 +157,49 @@ def _needs_module(sb: SandboxState, row: Any) -> None:
         raise ApiFail("Service not assigned to a module")
 
 
-def module_suspend(sb: SandboxState, p: Params) -> dict[str, Any]:
+def _transition(
+    sb: SandboxState,
+    p: Params,
+    *,
+    to: str,
+    allowed_from: tuple[str, ...],
+    verb: str,
+    hook: str,
+    reason: str | None = None,
+) -> dict[str, Any]:
+    """A module command that moves a service from one status to another, as WHMCS logs and hooks it."""
     row = _service_row(sb, p)
     _needs_module(sb, row)
-    if row["status"] == "Suspended":
-        raise ApiFail("Service is already suspended")
-    if row["status"] not in ("Active",):
-        raise ApiFail(f"Service status is {row['status']}: only active services can be suspended")
-    reason = p.text("suspendreason")
-    sb.update("services", row["id"], status="Suspended", suspensionreason=reason, lastupdate=sb.stamp())
-    sb.log(f"Module Suspend Successful - Service ID: {row['id']}", row["client_id"])
-    p.hooks.append(
-        Hook("AfterModuleSuspend", _module_params(sb, sb.one("SELECT * FROM services WHERE id = ?", [row["id"]])))
-    )
+    if row["status"] == to:
+        raise ApiFail(f"Service is already {to.lower()}")
+    if row["status"] not in allowed_from:
+        raise ApiFail(f"Service status is {row['status']}: cannot {verb.lower()} it")
+    changes: dict[str, Any] = {"status": to, "lastupdate": sb.stamp()}
+    if reason is not None:
+        changes["suspensionreason"] = reason
+    sb.update("services", row["id"], **changes)
+    sb.log(f"Module {verb} Successful - Service ID: {row['id']}", row["client_id"])
+    updated = sb.one("SELECT * FROM services WHERE id = ?", [row["id"]])
+    p.hooks.append(Hook(hook, _module_params(sb, updated)))
     return {}
+
+
+def module_suspend(sb: SandboxState, p: Params) -> dict[str, Any]:
+    reason = p.text("suspendreason")
+    return _transition(
+        sb, p, to="Suspended", allowed_from=("Active",), verb="Suspend", hook="AfterModuleSuspend", reason=reason
+    )
 
 
 def module_unsuspend(sb: SandboxState, p: Params) -> dict[str, Any]:
-    row = _service_row(sb, p)
-    _needs_module(sb, row)
-    if row["status"] != "Suspended":
-        raise ApiFail("Service is not suspended")
-    sb.update("services", row["id"], status="Active", suspensionreason="", lastupdate=sb.stamp())
-    sb.log(f"Module Unsuspend Successful - Service ID: {row['id']}", row["client_id"])
-    p.hooks.append(
-        Hook("AfterModuleUnsuspend", _module_params(sb, sb.one("SELECT * FROM services WHERE id = ?", [row["id"]])))
+    return _transition(
+        sb, p, to="Active", allowed_from=("Suspended",), verb="Unsuspend", hook="AfterModuleUnsuspend", reason=""
     )
-    return {}
 
 
 def module_terminate(sb: SandboxState, p: Params) -> dict[str, Any]:
-    row = _service_row(sb, p)
-    _needs_module(sb, row)
-    if row["status"] == "Terminated":
-        raise ApiFail("Service is already terminated")
-    sb.update("services", row["id"], status="Terminated", lastupdate=sb.stamp())
-    sb.log(f"Module Terminate Successful - Service ID: {row['id']}", row["client_id"])
-    p.hooks.append(
-        Hook("AfterModuleTerminate", _module_params(sb, sb.one("SELECT * FROM services WHERE id = ?", [row["id"]])))
-    )
-    return {}
+    allowed = ("Active", "Suspended", "Pending")
+    return _transition(sb, p, to="Terminated", allowed_from=allowed, verb="Terminate", hook="AfterModuleTerminate")
 
 
 def module_change_pw(sb: SandboxState, p: Params) -> dict[str, Any]:

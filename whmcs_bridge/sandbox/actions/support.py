@@ -10,6 +10,7 @@ from whmcs_bridge.sandbox.actions.base import (
     ApiFail,
     Hook,
     Params,
+    Where,
     listing,
 )
 from whmcs_bridge.sandbox.state import SandboxState
@@ -101,14 +102,12 @@ def get_emails(sb: SandboxState, p: Params) -> dict[str, Any]:
     if client is None:
         # GetEmails answers errors with `status`, not `result` (WHMCS/developer-docs issue #80).
         raise ApiFail("Client ID Not Found", key="status")
-    where, args = ["client_id = ?"], [client["id"]]  # type: list[str], list[Any]
-    if p.has("subject"):
-        where.append("subject LIKE ?")
-        args.append(f"%{p.text('subject')}%")
+    where = Where()
+    where.add("client_id = ?", client["id"])
+    where.contains(p, subject="subject")
     if p.has("date"):
-        where.append("date LIKE ?")
-        args.append(p.text("date") + "%")
-    total, start, rows = listing(sb, p, "SELECT * FROM emails WHERE " + " AND ".join(where), args, "id DESC")
+        where.add("date LIKE ?", p.text("date") + "%")
+    total, start, rows = listing(sb, p, "SELECT * FROM emails WHERE " + where.sql, where.args, "id DESC")
     return {
         "totalresults": total,
         "startnumber": start,
@@ -288,28 +287,20 @@ def _ticket_summary(sb: SandboxState, r: Any) -> dict[str, Any]:
 
 
 def get_tickets(sb: SandboxState, p: Params) -> dict[str, Any]:
-    where, args = ["1=1"], []  # type: list[str], list[Any]
-    if p.has("clientid"):
-        where.append("client_id = ?")
-        args.append(p.num("clientid"))
-    if p.has("deptid"):
-        where.append("deptid = ?")
-        args.append(p.num("deptid"))
-    if p.has("email"):
-        where.append("email = ?")
-        args.append(p.text("email"))
-    if p.has("subject"):
-        where.append("subject LIKE ?")
-        args.append(f"%{p.text('subject')}%")
+    where = Where()
+    where.ids(p, clientid="client_id")
+    where.ids(p, deptid="deptid")
+    where.texts(p, email="email")
+    where.contains(p, subject="subject")
     status = p.text("status")
     if status == "All Active Tickets":
-        where.append("status NOT IN ('Closed')")
+        where.clauses.append("status NOT IN ('Closed')")
     elif status == "Awaiting Reply":
-        where.append("status IN ('Open', 'Customer-Reply')")
+        where.clauses.append("status IN ('Open', 'Customer-Reply')")
     elif status:
-        where.append("status = ?")
-        args.append(status)
-    total, start, rows = listing(sb, p, "SELECT * FROM tickets WHERE " + " AND ".join(where), args, "id DESC")
+        where.clauses.append("status = ?")
+        where.args.append(status)
+    total, start, rows = listing(sb, p, "SELECT * FROM tickets WHERE " + where.sql, where.args, "id DESC")
     return {
         "totalresults": str(total),
         "startnumber": start,
