@@ -125,6 +125,17 @@ def test_bad_webhook_secret_format():
         parse(MINIMAL, {**ENV, "WHMCS_BRIDGE_WEBHOOK_SECRET": "hunter2"})
 
 
+def test_previous_webhook_secrets_for_rotation():
+    env = {**ENV, "OLD_SECRET": WEBHOOK_SECRET.replace("MDEy", "OTk5")}
+    config = parse(MINIMAL.replace("receiver:\n", "receiver:\n  previous_secrets:\n    - ${OLD_SECRET}\n"), env)
+    assert config.receiver.all_secrets == [WEBHOOK_SECRET, env["OLD_SECRET"]]
+    with pytest.raises(ConfigError, match=r":7: receiver.previous_secrets\[0\]: expected a Standard Webhooks secret"):
+        parse(
+            MINIMAL.replace("receiver:\n", "receiver:\n  previous_secrets:\n    - ${OLD_SECRET}\n"),
+            {**env, "OLD_SECRET": "nope"},
+        )
+
+
 def test_unknown_key_suggests_the_close_one():
     with pytest.raises(ConfigError, match=r"did you mean 'timeout_s'\?"):
         parse(MINIMAL.replace("  secret: ${WHMCS_API_SECRET}", "  secret: ${WHMCS_API_SECRET}\n  timeout: 5"))

@@ -96,9 +96,22 @@ def _positive(value: float) -> str | None:
     return None if value > 0 else "a number greater than 0"
 
 
-def check(fn: Callable[[Any], str | None], default: Any = dataclasses.MISSING, doc: str = "") -> Any:
-    """A dataclass field with a validation function (and optionally a default)."""
-    return field(default=default, metadata={"check": fn, "doc": doc})
+def check(
+    fn: Callable[[Any], str | None],
+    default: Any = dataclasses.MISSING,
+    *,
+    factory: Callable[[], Any] | None = None,
+    each: bool = False,
+    doc: str = "",
+) -> Any:
+    """A dataclass field with a validation function (and optionally a default or default factory).
+
+    With `each=True` the field is a list and the function checks every item (errors name the item).
+    """
+    metadata = {"check": fn, "doc": doc, "each": each}
+    if factory is not None:
+        return field(default_factory=factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
 
 
 # --- the sections -------------------------------------------------------------------------------
@@ -125,8 +138,14 @@ class WhmcsSection:
 class ReceiverSection:
     listen: str = check(_listen_address, "127.0.0.1:8787")
     secret: Secret = check(lambda s: _webhook_secret(s.reveal()))
+    # Secrets still accepted while the PHP hook is switched to a new one (rotation).
+    previous_secrets: list[Secret] = check(lambda s: _webhook_secret(s.reveal()), factory=list, each=True)
     max_body_kib: int = check(_positive, 256)
     tolerance: Duration = Duration(minutes=5)
+
+    @property
+    def all_secrets(self) -> list[str]:
+        return [self.secret.reveal()] + [s.reveal() for s in self.previous_secrets]
 
     @property
     def host(self) -> str:
@@ -343,9 +362,15 @@ class _Reader:
                 raise self.fail(key_node, child, "one of " + ", ".join(fields) + hint_text, "unknown key")
             value = self.read(value_node, hints[name], child)
             checker = fields[name].metadata.get("check")
-            problem = checker(value) if checker and value is not None else None
-            if problem:
-                raise self.fail(value_node, child, problem, self.describe(value_node))
+            if checker and fields[name].metadata.get("each") and isinstance(value_node, yaml.SequenceNode):
+                for i, (item, item_node) in enumerate(zip(value, value_node.value, strict=True)):
+                    problem = checker(item)
+                    if problem:
+                        raise self.fail(item_node, f"{child}[{i}]", problem, self.describe(item_node))
+            elif checker and value is not None:
+                problem = checker(value)
+                if problem:
+                    raise self.fail(value_node, child, problem, self.describe(value_node))
             values[name] = value
         for name, f in fields.items():
             if name in values:

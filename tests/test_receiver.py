@@ -1,0 +1,299 @@
+"""The webhook receiver over real HTTP: reference-library signatures accepted, every bad input a clean 4xx, events durable."""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from standardwebhooks.webhooks import Webhook
+
+from tests.conftest import WEBHOOK_SECRET
+from whmcs_bridge.intake import signing
+from whmcs_bridge.intake.receiver import Receiver, serve
+from whmcs_bridge.store.db import Database
+
+OLD_SECRET = "whsec_" + base64.b64encode(b"the-previous-secret-32-bytes-lon").decode()
+EVENT = {
+    "type": "InvoicePaid",
+    "occurred_at": "2026-11-22T10:15:00Z",
+    "source": {"whmcs_url": "https://billing.example.com/", "hook_version": 1},
+    "data": {"invoiceid": 1234},
+}
+
+
+class Server:
+    def __init__(self, tmp: Path, **kwargs: Any) -> None:
+        self.db_path = tmp / "state.db"
+        self.app = Receiver(self.db_path, [WEBHOOK_SECRET, OLD_SECRET], **kwargs)
+        self.server = serve(self.app, "127.0.0.1", 0, max_body_bytes=kwargs.get("max_body_bytes", 256 * 1024))
+        self.url = f"http://127.0.0.1:{self.server.effective_port}"
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+
+    def send(self, body: bytes, headers: dict[str, str]) -> requests.Response:
+        return requests.post(self.url + "/hooks/whmcs", data=body, headers=headers, timeout=10)
+
+    def rows(self) -> list[dict[str, Any]]:
+        with Database(self.db_path, migrate=False) as db:
+            return [dict(r) for r in db.conn.execute("SELECT * FROM inbox ORDER BY id")]
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    running = Server(tmp_path)
+    yield running
+    running.server.close()
+
+
+def reference_signed(
+    body: bytes, msg_id: str = "msg_2a7Yd", secret: str = WEBHOOK_SECRET, at: datetime | None = None
+) -> dict[str, str]:
+    at = at or datetime.now(UTC)
+    signature = Webhook(secret).sign(msg_id, at, body.decode())
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(at.timestamp())),
+        "webhook-signature": signature,
+        "content-type": "application/json",
+    }
+
+
+def test_reference_library_signature_is_accepted_and_stored(server: Server):
+    body = json.dumps(EVENT).encode()
+    response = server.send(body, reference_signed(body))
+    assert response.status_code == 202
+    assert response.json() == {"status": "stored", "id": "msg_2a7Yd"}
+    rows = server.rows()
+    assert len(rows) == 1 and rows[0]["type"] == "InvoicePaid" and rows[0]["source"] == "webhook"
+    assert json.loads(rows[0]["body"]) == EVENT
+
+
+def test_our_signer_matches_the_reference(server: Server):
+    body = json.dumps(EVENT).encode()
+    now = int(time.time())
+    assert signing.sign(WEBHOOK_SECRET, "msg_x", now, body) == Webhook(WEBHOOK_SECRET).sign(
+        "msg_x", datetime.fromtimestamp(now, UTC), body.decode()
+    )
+
+
+def test_duplicate_webhook_id_is_stored_once(server: Server):
+    body = json.dumps(EVENT).encode()
+    assert server.send(body, reference_signed(body)).status_code == 202
+    again = server.send(body, reference_signed(body))
+    assert again.status_code == 200 and again.json()["status"] == "duplicate"
+    assert len(server.rows()) == 1
+
+
+def test_rotated_secret_and_several_signatures(server: Server):
+    body = json.dumps(EVENT).encode()
+    headers = reference_signed(body, "msg_rot", secret=OLD_SECRET)
+    assert server.send(body, headers).status_code == 202
+    headers = reference_signed(body, "msg_multi")
+    headers["webhook-signature"] = "v1,AAAA v2,whatever " + headers["webhook-signature"]
+    assert server.send(body, headers).status_code == 202
+
+
+def tampered(headers: dict[str, str], **changes: str | None) -> dict[str, str]:
+    out = {**headers}
+    for key, value in changes.items():
+        key = key.replace("_", "-")
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = value
+    return out
+
+
+BODY = json.dumps(EVENT).encode()
+OTHER_SECRET = "whsec_" + base64.b64encode(b"x" * 32).decode()
+
+
+@pytest.mark.parametrize(
+    ("make", "status", "reason"),
+    [
+        (lambda: (BODY.replace(b"1234", b"9999"), reference_signed(BODY)), 401, "signature"),
+        (lambda: (BODY, reference_signed(BODY, secret=OTHER_SECRET)), 401, "signature"),
+        (lambda: (BODY, reference_signed(BODY, at=datetime.fromtimestamp(time.time() - 600, UTC))), 401, "signature"),
+        (lambda: (BODY, reference_signed(BODY, at=datetime.fromtimestamp(time.time() + 600, UTC))), 401, "signature"),
+        (lambda: (BODY, tampered(reference_signed(BODY), webhook_id=None)), 401, "signature"),
+        (lambda: (BODY, tampered(reference_signed(BODY), webhook_timestamp=None)), 401, "signature"),
+        (lambda: (BODY, tampered(reference_signed(BODY), webhook_signature=None)), 401, "signature"),
+        (lambda: (BODY, tampered(reference_signed(BODY), webhook_signature="v1")), 401, "signature"),
+        (lambda: (BODY, tampered(reference_signed(BODY), webhook_signature="garbage-without-comma")), 401, "signature"),
+        (lambda: (BODY, tampered(reference_signed(BODY), webhook_signature="v1,!!!not base64!!!")), 401, "signature"),
+        (lambda: (BODY, tampered(reference_signed(BODY), webhook_timestamp="yesterday")), 401, "signature"),
+        (lambda: (BODY, tampered(reference_signed(BODY), content_type="text/plain")), 415, "content_type"),
+        (lambda: (BODY, tampered(reference_signed(BODY), content_type=None)), 415, "content_type"),
+        (lambda: (b"not json", reference_signed(b"not json")), 400, "json"),
+        (lambda: (b"[1, 2]", reference_signed(b"[1, 2]")), 400, "shape"),
+        (lambda: (b'{"type": "InvoicePaid"}', reference_signed(b'{"type": "InvoicePaid"}')), 400, "shape"),
+        (lambda: (b'{"type": "x y", "data": {}}', reference_signed(b'{"type": "x y", "data": {}}')), 400, "shape"),
+        (lambda: (b"\xff\xfe{}", reference_signed(b"{}")), 401, "signature"),
+    ],
+)
+def test_bad_requests_get_the_right_4xx(server: Server, make: Any, status: int, reason: str):
+    body, headers = make()
+    response = server.send(body, headers)
+    assert response.status_code == status, response.text
+    assert response.json()["error"] == reason and response.json()["message"]
+    assert server.rows() == []
+
+
+def test_oversize_body_is_413(tmp_path: Path):
+    running = Server(tmp_path, max_body_bytes=1024)
+    try:
+        event = {**EVENT, "data": {"message": "x" * 5000}}
+        body = json.dumps(event).encode()
+        response = running.send(body, reference_signed(body))
+        assert response.status_code == 413
+        assert running.rows() == []
+    finally:
+        running.server.close()
+
+
+def test_healthz_and_metrics(server: Server):
+    body = json.dumps(EVENT).encode()
+    server.send(body, reference_signed(body))
+    server.send(body, tampered(reference_signed(body), webhook_signature="v1,AAAA"))
+    health = requests.get(server.url + "/healthz", timeout=5).json()
+    assert health["status"] == "ok" and health["inbox"]["pending"] == 1
+    metrics = requests.get(server.url + "/metrics", timeout=5).text
+    assert 'whmcs_bridge_events_received_total{type="InvoicePaid"} 1' in metrics
+    assert 'whmcs_bridge_events_rejected_total{reason="signature"} 1' in metrics
+    assert 'whmcs_bridge_inbox_events{status="pending"} 1' in metrics
+
+
+def test_wrong_method_and_path(server: Server):
+    assert requests.get(server.url + "/hooks/whmcs", timeout=5).status_code == 405
+    assert requests.post(server.url + "/elsewhere", data=b"{}", timeout=5).status_code == 404
+
+
+def test_store_failure_is_503_not_500(server: Server):
+    with Database(server.db_path, migrate=False) as db:
+        db.conn.execute("DROP TABLE inbox")
+    body = json.dumps(EVENT).encode()
+    response = server.send(body, reference_signed(body))
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+
+
+def raw_request(url: str, data: bytes) -> int:
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(data)
+        answer = sock.recv(200)
+    return int(answer.split(b" ")[1]) if answer.startswith(b"HTTP/1.") else 0
+
+
+def test_huge_headers_and_slow_junk_are_refused_cleanly(server: Server):
+    headers = b"POST /hooks/whmcs HTTP/1.1\r\nHost: x\r\nwebhook-id: " + b"a" * 100_000 + b"\r\n\r\n"
+    assert 400 <= raw_request(server.url, headers) < 500
+    garbage = b"POST /hooks/whmcs HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n"
+    assert 400 <= raw_request(server.url, garbage) < 500
+
+
+header_text = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=80)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    body=st.one_of(
+        st.binary(max_size=400),
+        st.builds(
+            lambda d: json.dumps(d).encode(),
+            st.dictionaries(
+                st.text(max_size=10), st.one_of(st.none(), st.integers(), st.text(max_size=20)), max_size=5
+            ),
+        ),
+    ),
+    webhook_id=st.one_of(st.none(), header_text),
+    timestamp=st.one_of(st.none(), header_text, st.integers(-(10**12), 10**13).map(str)),
+    signature=st.one_of(
+        st.none(),
+        header_text,
+        st.lists(header_text, max_size=4).map(" ".join),
+        st.binary(max_size=40).map(lambda b: "v1," + base64.b64encode(b).decode()),
+    ),
+    content_type=st.sampled_from(
+        [None, "application/json", "application/json; charset=utf-8", "text/plain", "", "APPLICATION/JSON"]
+    ),
+)
+def test_fuzz_never_5xx(
+    tmp_path_factory: pytest.TempPathFactory,
+    body: bytes,
+    webhook_id: str | None,
+    timestamp: str | None,
+    signature: str | None,
+    content_type: str | None,
+):
+    app = fuzz_app(tmp_path_factory)
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/hooks/whmcs",
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": __import__("io").BytesIO(body),
+    }
+    for key, value in (
+        ("HTTP_WEBHOOK_ID", webhook_id),
+        ("HTTP_WEBHOOK_TIMESTAMP", timestamp),
+        ("HTTP_WEBHOOK_SIGNATURE", signature),
+        ("CONTENT_TYPE", content_type),
+    ):
+        if value is not None:
+            environ[key] = value
+    statuses: list[str] = []
+    app(environ, lambda status, headers: statuses.append(status))
+    assert statuses and 400 <= int(statuses[0].split()[0]) < 500
+
+
+def test_fuzz_signed_bodies_never_5xx(tmp_path: Path):
+    """Correctly signed but arbitrary bodies: stored or refused with 400, never a 5xx."""
+    app = Receiver(tmp_path / "f.db", [WEBHOOK_SECRET])
+    import io
+    import random
+
+    rng = random.Random(7)
+    samples = [
+        b"",
+        b"{}",
+        b"null",
+        b'{"type": 1, "data": {}}',
+        b'{"type": "A", "data": []}',
+        b'{"type": "A", "data": {}, "occurred_at": 5}',
+        b'{"type": "' + b"A" * 200 + b'", "data": {}}',
+    ]
+    samples += [bytes(rng.randrange(256) for _ in range(rng.randrange(60))) for _ in range(100)]
+    for i, body in enumerate(samples):
+        headers = signing.headers(WEBHOOK_SECRET, f"msg_{i}", int(time.time()), body)
+        environ = {
+            "REQUEST_METHOD": "POST",
+            "PATH_INFO": "/hooks/whmcs",
+            "CONTENT_LENGTH": str(len(body)),
+            "CONTENT_TYPE": "application/json",
+            "wsgi.input": io.BytesIO(body),
+        }
+        environ.update(
+            {"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items() if k.startswith("webhook")}
+        )
+        statuses: list[str] = []
+        app(environ, lambda status, hdrs, seen=statuses: seen.append(status))
+        assert int(statuses[0].split()[0]) in (202, 400), (body, statuses)
+
+
+_FUZZ_APP: dict[str, Receiver] = {}
+
+
+def fuzz_app(factory: pytest.TempPathFactory) -> Receiver:
+    if "app" not in _FUZZ_APP:
+        _FUZZ_APP["app"] = Receiver(factory.mktemp("fuzz") / "state.db", [WEBHOOK_SECRET])
+    return _FUZZ_APP["app"]

@@ -1,0 +1,244 @@
+"""The webhook receiver (WSGI): verify, store in the inbox durably, and only then answer 2xx.
+
+POST /hooks/whmcs   202 stored | 200 duplicate | 400 bad body | 401 signature, timestamp or headers
+                    | 405 | 413 too large | 415 not JSON | 503 the store is unavailable (retry later)
+GET  /healthz       200 with backlog figures
+GET  /metrics       Prometheus text
+
+Nothing a client sends can produce a 500: every verification failure is a SignatureError (401) and
+every body problem is answered before the store is touched.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from whmcs_bridge.errors import SignatureError
+from whmcs_bridge.intake import signing
+from whmcs_bridge.metrics import Registry
+from whmcs_bridge.store.db import Database
+
+log = logging.getLogger("whmcs_bridge.receiver")
+
+StartResponse = Callable[..., Any]
+HOOK_PATH = "/hooks/whmcs"
+MAX_TYPE_LENGTH = 100
+REASONS = {
+    200: "OK",
+    202: "Accepted",
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    413: "Payload Too Large",
+    415: "Unsupported Media Type",
+    503: "Service Unavailable",
+}
+
+
+class Rejected(Exception):
+    def __init__(self, status: int, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
+        self.message = message
+
+
+def backlog(db: Database) -> dict[str, Any]:
+    inbox = {row[0]: row[1] for row in db.conn.execute("SELECT status, COUNT(*) FROM inbox GROUP BY status")}
+    outbox = {row[0]: row[1] for row in db.conn.execute("SELECT status, COUNT(*) FROM outbox GROUP BY status")}
+    oldest = db.conn.execute("SELECT MIN(received_at) FROM inbox WHERE status = 'pending'").fetchone()[0]
+    return {
+        "inbox": {"pending": inbox.get("pending", 0), "parked": inbox.get("parked", 0), "done": inbox.get("done", 0)},
+        "outbox": outbox,
+        "oldest_pending_event": oldest,
+    }
+
+
+class Receiver:
+    def __init__(
+        self,
+        db_path: str | Path,
+        secrets: Sequence[str],
+        *,
+        max_body_bytes: int = 256 * 1024,
+        tolerance_s: float = 300.0,
+        clock: Callable[[], float] = time.time,
+        metrics: Registry | None = None,
+    ) -> None:
+        if not secrets:
+            raise ValueError("the receiver needs at least one webhook secret")
+        for secret in secrets:
+            signing.secret_key(secret)  # fail at start, not on the first request
+        self.db_path = Path(db_path)
+        Database(self.db_path).close()  # create and migrate once, before serving
+        self._local = threading.local()
+        self.secrets = list(secrets)
+        self.max_body_bytes = max_body_bytes
+        self.tolerance_s = tolerance_s
+        self.clock = clock
+        self.metrics = metrics or Registry()
+        self.received = self.metrics.counter(
+            "whmcs_bridge_events_received_total", "Webhook events stored, by hook type.", "type"
+        )
+        self.duplicates = self.metrics.counter(
+            "whmcs_bridge_events_duplicate_total", "Webhook events already stored (same webhook-id)."
+        )
+        self.rejected = self.metrics.counter(
+            "whmcs_bridge_events_rejected_total", "Webhook requests refused, by reason.", "reason"
+        )
+        self.metrics.gauge_sources.append(self._gauges)
+
+    @property
+    def db(self) -> Database:
+        """One connection per server thread: SQLite connections are not shared across threads here."""
+        db: Database | None = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = Database(self.db_path, migrate=False)
+        return db
+
+    # --- WSGI --------------------------------------------------------------------------------
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        method = environ.get("REQUEST_METHOD", "")
+        try:
+            if path == HOOK_PATH:
+                if method != "POST":
+                    raise Rejected(405, "method", "use POST")
+                status, body = self.accept(environ)
+                return self._reply(start_response, status, body)
+            if path == "/healthz" and method in ("GET", "HEAD"):
+                return self._reply(start_response, 200, {"status": "ok", **backlog(self.db)})
+            if path == "/metrics" and method in ("GET", "HEAD"):
+                text = self.metrics.render().encode()
+                start_response(
+                    "200 OK", [("Content-Type", "text/plain; version=0.0.4"), ("Content-Length", str(len(text)))]
+                )
+                return [text]
+            raise Rejected(404, "path", f"nothing at {path[:80]}")
+        except Rejected as rejected:
+            self.rejected.inc(rejected.reason)
+            log.info("webhook rejected (%s): %s", rejected.reason, rejected.message)
+            return self._reply(start_response, rejected.status, {"error": rejected.reason, "message": rejected.message})
+        except sqlite3.Error as exc:
+            # Our storage failed, not the client: 503 tells the PHP hook to spool and resend later.
+            self.rejected.inc("store")
+            log.error("cannot store webhook event: %s", exc)
+            return self._reply(
+                start_response,
+                503,
+                {"error": "store", "message": "the event could not be stored; retry later"},
+                retry_after=5,
+            )
+
+    @staticmethod
+    def _reply(
+        start_response: StartResponse, status: int, body: dict[str, Any], retry_after: int | None = None
+    ) -> list[bytes]:
+        data = json.dumps(body).encode()
+        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
+        if retry_after:
+            headers.append(("Retry-After", str(retry_after)))
+        start_response(f"{status} {REASONS.get(status, 'Error')}", headers)
+        return [data]
+
+    # --- one webhook ---------------------------------------------------------------------------
+
+    def read_body(self, environ: dict[str, Any]) -> bytes:
+        declared = environ.get("CONTENT_LENGTH") or ""
+        if declared:
+            if not declared.isdigit():
+                raise Rejected(400, "length", "Content-Length is not a number")
+            if int(declared) > self.max_body_bytes:
+                raise Rejected(413, "too_large", f"the body is larger than {self.max_body_bytes} bytes")
+        stream = environ.get("wsgi.input")
+        body = stream.read(self.max_body_bytes + 1) if stream is not None else b""
+        if len(body) > self.max_body_bytes:
+            raise Rejected(413, "too_large", f"the body is larger than {self.max_body_bytes} bytes")
+        return body
+
+    def accept(self, environ: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        content_type = (environ.get("CONTENT_TYPE") or "").split(";")[0].strip().lower()
+        body = self.read_body(environ)
+        if content_type != "application/json":
+            raise Rejected(415, "content_type", "Content-Type must be application/json")
+        headers = {
+            "webhook-id": environ.get("HTTP_WEBHOOK_ID", ""),
+            "webhook-timestamp": environ.get("HTTP_WEBHOOK_TIMESTAMP", ""),
+            "webhook-signature": environ.get("HTTP_WEBHOOK_SIGNATURE", ""),
+        }
+        try:
+            event_id = signing.verify(self.secrets, headers, body, now=self.clock(), tolerance_s=self.tolerance_s)
+        except SignatureError as exc:
+            raise Rejected(401, "signature", str(exc)) from None
+        event = self.parse(body)
+        return self.store(event_id, event, body)
+
+    @staticmethod
+    def parse(body: bytes) -> dict[str, Any]:
+        try:
+            event = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            raise Rejected(400, "json", "the body is not valid JSON") from None
+        if not isinstance(event, dict):
+            raise Rejected(400, "shape", "the body must be a JSON object")
+        kind = event.get("type")
+        if not isinstance(kind, str) or not kind or len(kind) > MAX_TYPE_LENGTH or not kind.isidentifier():
+            raise Rejected(400, "shape", "the body needs a `type`: the WHMCS hook point name")
+        if not isinstance(event.get("data"), dict):
+            raise Rejected(400, "shape", "the body needs a `data` object")
+        occurred = event.get("occurred_at")
+        if occurred is not None and not isinstance(occurred, str):
+            raise Rejected(400, "shape", "`occurred_at` must be an ISO-8601 string")
+        return event
+
+    def store(self, event_id: str, event: dict[str, Any], body: bytes) -> tuple[int, dict[str, Any]]:
+        received_at = datetime.fromtimestamp(self.clock(), UTC).isoformat(timespec="seconds")
+        with self.db.atomic() as conn:
+            cursor = conn.execute(
+                "INSERT INTO inbox (event_id, type, source, occurred_at, received_at, body) VALUES (?, ?, 'webhook', ?, ?, ?)"
+                " ON CONFLICT (event_id) DO NOTHING",
+                (event_id, event["type"], event.get("occurred_at"), received_at, body.decode("utf-8")),
+            )
+            stored = cursor.rowcount == 1
+        if stored:
+            self.received.inc(event["type"])
+            log.info("event %s %s stored", event_id, event["type"])
+            return 202, {"status": "stored", "id": event_id}
+        self.duplicates.inc()
+        return 200, {"status": "duplicate", "id": event_id}
+
+    def _gauges(self) -> Iterable[tuple[str, str, dict[str, str], float]]:
+        figures = backlog(self.db)
+        for status, count in figures["inbox"].items():
+            yield "whmcs_bridge_inbox_events", "Inbox events by status.", {"status": status}, float(count)
+        for status, count in figures["outbox"].items():
+            yield "whmcs_bridge_outbox_actions", "Outbox actions by status.", {"status": status}, float(count)
+
+
+def serve(
+    app: Callable[..., Iterable[bytes]], host: str, port: int, *, threads: int = 8, max_body_bytes: int = 256 * 1024
+) -> Any:
+    """A waitress server for the receiver; slow or oversize clients are cut off by waitress itself."""
+    from waitress.server import create_server
+
+    return create_server(
+        app,
+        host=host,
+        port=port,
+        threads=threads,
+        max_request_body_size=max_body_bytes + 1024,
+        max_request_header_size=64 * 1024,
+        channel_timeout=30,
+        ident="whmcs-bridge",
+        clear_untrusted_proxy_headers=True,
+    )
