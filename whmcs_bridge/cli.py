@@ -111,6 +111,39 @@ def check(obj: Context, online: bool) -> None:
         click.echo("WHMCS: credentials accepted; every action the bridge needs is allowed")
 
 
+# --- install-hook -------------------------------------------------------------------------------
+
+
+@main.command("install-hook")
+@click.option(
+    "--whmcs-root",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="The WHMCS installation folder (holding includes/hooks/).",
+)
+@click.option(
+    "--url", default=None, help="Where the hook posts events [default: http://<receiver.listen>/hooks/whmcs]."
+)
+@click.option(
+    "--spool-dir",
+    default=None,
+    help="Where the hook keeps events while the daemon is unreachable [default: the PHP temp folder].",
+)
+@click.pass_obj
+@user_errors
+def install_hook(obj: Context, whmcs_root: str, url: str | None, spool_dir: str | None) -> None:
+    """Copy the PHP hook into WHMCS's includes/hooks/ with the receiver URL and webhook secret filled in."""
+    from whmcs_bridge.install import default_url
+    from whmcs_bridge.install import install_hook as install
+
+    config = obj.config()
+    target = install(config, Path(whmcs_root), url=url, spool_dir=spool_dir)
+    click.echo(
+        f"installed {target} (mode 0640; it holds the webhook secret): events go to {url or default_url(config)}"
+    )
+    click.echo("Make sure the web server's user can read it and that the daemon listens there (whmcs-bridge run).")
+
+
 # --- sandbox ------------------------------------------------------------------------------------
 
 

@@ -1,0 +1,316 @@
+<?php
+/**
+ * whmcs-bridge hook for WHMCS: signs billing events and POSTs them to the whmcs-bridge daemon.
+ *
+ * Install: `whmcs-bridge install-hook --whmcs-root /path/to/whmcs` copies this file to
+ * includes/hooks/whmcs_bridge.php with the URL and secret filled in (or set the environment
+ * variables WHMCS_BRIDGE_URL and WHMCS_BRIDGE_WEBHOOK_SECRET for the PHP process).
+ *
+ * Guarantees:
+ * - Only allow-listed variables leave WHMCS, per hook: never passwords, server passwords or access
+ *   hashes, 2FA data, card data or model objects. (Variables: WHMCS/developer-docs hooks-reference.)
+ *   EmailPreLog forwards the rendered message: contact delegation copies it to delegates.
+ * - WHMCS is never blocked for more than about 2 seconds, and nothing here throws into WHMCS.
+ * - When the daemon is unreachable, events are spooled to a private folder and resent oldest first
+ *   (on AfterCronJob, and before any newer event), keeping their webhook-id so the daemon dedupes.
+ *   A resend is signed again with a fresh timestamp (the daemon refuses timestamps older than 5 minutes).
+ */
+
+if (!defined('WHMCS')) {
+    die('This file cannot be accessed directly');
+}
+
+const WHMCS_BRIDGE_HOOK_VERSION = 1;
+
+function whmcs_bridge_config()
+{
+    static $config = null;
+    if ($config === null) {
+        $config = array(
+            'url' => getenv('WHMCS_BRIDGE_URL') ?: '__WHMCS_BRIDGE_URL__',
+            'secret' => getenv('WHMCS_BRIDGE_WEBHOOK_SECRET') ?: '__WHMCS_BRIDGE_SECRET__',
+            'spool_dir' => getenv('WHMCS_BRIDGE_SPOOL_DIR') ?: '__WHMCS_BRIDGE_SPOOL_DIR__',
+            // Seconds one hook may spend talking to the daemon; AfterCronJob gets longer to drain the spool.
+            'budget' => 2.0,
+            'cron_budget' => 25.0,
+        );
+        if (strpos($config['spool_dir'], '__WHMCS_BRIDGE') === 0) {
+            $config['spool_dir'] = rtrim(sys_get_temp_dir(), '/') . '/whmcs-bridge-spool';
+        }
+    }
+    return $config;
+}
+
+/** Per hook: the variables that may leave WHMCS. A nested array allow-lists the keys of that variable. */
+function whmcs_bridge_allowed()
+{
+    $client = array('userid', 'client_id', 'user_id', 'firstname', 'lastname', 'companyname', 'email',
+        'country', 'groupid', 'status', 'language', 'uuid');
+    $contact = array('userid', 'contactid', 'firstname', 'lastname', 'companyname', 'email',
+        'generalemails', 'productemails', 'domainemails', 'invoiceemails', 'supportemails', 'affiliateemails');
+    $module = array('params' => array('serviceid', 'userid', 'pid', 'serverid', 'domain', 'username',
+        'producttype', 'moduletype', 'customfields' => '*', 'configoptions' => '*'));
+    return array(
+        'InvoicePaid' => array('invoiceid'),
+        'InvoiceUnpaid' => array('invoiceid'),
+        'InvoiceCreated' => array('source', 'user', 'invoiceid', 'status'),
+        'InvoiceCancelled' => array('invoiceid'),
+        'InvoiceRefunded' => array('invoiceid'),
+        'InvoicePaymentReminder' => array('invoiceid', 'type'),
+        'AddInvoiceLateFee' => array('invoiceid'),
+        'AddInvoicePayment' => array('invoiceid'),
+        'AfterModuleSuspend' => $module,
+        'AfterModuleUnsuspend' => $module,
+        'AfterModuleTerminate' => $module,
+        'ClientAdd' => $client,
+        'ClientEdit' => array_merge($client, array('olddata' => $client)),
+        'ContactAdd' => $contact,
+        'ContactEdit' => array_merge($contact, array('olddata' => $contact)),
+        'UserAdd' => array('user_id', 'firstname', 'lastname', 'email', 'language'),
+        'AcceptOrder' => array('orderid'),
+        'AfterShoppingCartCheckout' => array('OrderID', 'OrderNumber', 'ServiceIDs' => '*', 'AddonIDs' => '*',
+            'DomainIDs' => '*', 'RenewalIDs' => '*', 'InvoiceID', 'TotalDue', 'PaymentMethod'),
+        'TicketOpen' => array('ticketid', 'ticketmask', 'userid', 'deptid', 'deptname', 'subject', 'message', 'priority'),
+        'TicketUserReply' => array('ticketid', 'replyid', 'userid', 'deptid', 'deptname', 'subject', 'message',
+            'priority', 'status'),
+        'ServiceEdit' => array('userid', 'serviceid'),
+        'EmailPreLog' => array('userid', 'date', 'to', 'cc', 'bcc', 'subject', 'message'),
+        'DailyCronJob' => array(),
+        'AfterCronJob' => array(),
+    );
+}
+
+/** Keep only allow-listed keys; '*' keeps a list or map of scalars; objects are never forwarded. */
+function whmcs_bridge_filter($vars, $allowed)
+{
+    $out = array();
+    if (!is_array($vars)) {
+        return $out;
+    }
+    foreach ($allowed as $key => $rule) {
+        if (is_int($key)) {
+            $key = $rule;
+            $rule = null;
+        }
+        if (!array_key_exists($key, $vars)) {
+            continue;
+        }
+        $value = $vars[$key];
+        if ($rule === null) {
+            if (is_scalar($value) || $value === null) {
+                $out[$key] = $value;
+            }
+        } elseif ($rule === '*') {
+            if (is_array($value)) {
+                $out[$key] = array_filter($value, function ($item) {
+                    return is_scalar($item) || $item === null;
+                });
+            }
+        } elseif (is_array($value)) {
+            $out[$key] = whmcs_bridge_filter($value, $rule);
+        }
+    }
+    return $out;
+}
+
+/** Who caused the event (WHMCS 8 CurrentUser), when known: ids only. */
+function whmcs_bridge_actor()
+{
+    $actor = array();
+    try {
+        if (class_exists('\WHMCS\Authentication\CurrentUser')) {
+            $current = new \WHMCS\Authentication\CurrentUser();
+            if ($current->isAuthenticatedAdmin() && $current->admin()) {
+                $actor['admin_id'] = (int) $current->admin()->id;
+            }
+            if ($current->isAuthenticatedUser() && $current->user()) {
+                $actor['user_id'] = (int) $current->user()->id;
+            }
+            if ($current->client()) {
+                $actor['client_id'] = (int) $current->client()->id;
+            }
+            $actor['masquerading'] = (bool) $current->isMasqueradingAdmin();
+        }
+    } catch (\Throwable $e) {
+        return array();
+    }
+    return $actor;
+}
+
+function whmcs_bridge_system_url()
+{
+    global $CONFIG;
+    return (is_array($CONFIG) && isset($CONFIG['SystemURL'])) ? (string) $CONFIG['SystemURL'] : '';
+}
+
+function whmcs_bridge_body($hook, $vars)
+{
+    $allowed = whmcs_bridge_allowed();
+    $event = array(
+        'type' => $hook,
+        'occurred_at' => gmdate('Y-m-d\TH:i:s\Z'),
+        'source' => array('whmcs_url' => whmcs_bridge_system_url(), 'hook_version' => WHMCS_BRIDGE_HOOK_VERSION),
+        'data' => (object) whmcs_bridge_filter($vars, isset($allowed[$hook]) ? $allowed[$hook] : array()),
+    );
+    $actor = whmcs_bridge_actor();
+    if ($actor) {
+        $event['actor'] = $actor;
+    }
+    $json = json_encode($event, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_INVALID_UTF8_SUBSTITUTE);
+    return $json === false ? null : $json;
+}
+
+function whmcs_bridge_sign($secret, $id, $timestamp, $body)
+{
+    $key = base64_decode(strpos($secret, 'whsec_') === 0 ? substr($secret, 6) : $secret, true);
+    return 'v1,' . base64_encode(hash_hmac('sha256', $id . '.' . $timestamp . '.' . $body, (string) $key, true));
+}
+
+/** POST one event; returns 'ok', 'drop' (refused for good: bad body) or 'retry'. */
+function whmcs_bridge_post($id, $body, $seconds)
+{
+    $config = whmcs_bridge_config();
+    if (!function_exists('curl_init') || $seconds <= 0.05) {
+        return 'retry';
+    }
+    $timestamp = time();
+    $ch = curl_init($config['url']);
+    curl_setopt_array($ch, array(
+        CURLOPT_POST => true,
+        CURLOPT_POSTFIELDS => $body,
+        CURLOPT_RETURNTRANSFER => true,
+        CURLOPT_NOSIGNAL => true,
+        CURLOPT_CONNECTTIMEOUT_MS => (int) min(1000, $seconds * 1000),
+        CURLOPT_TIMEOUT_MS => (int) ($seconds * 1000),
+        CURLOPT_HTTPHEADER => array(
+            'Content-Type: application/json',
+            'webhook-id: ' . $id,
+            'webhook-timestamp: ' . $timestamp,
+            'webhook-signature: ' . whmcs_bridge_sign($config['secret'], $id, $timestamp, $body),
+        ),
+    ));
+    curl_exec($ch);
+    $status = (int) curl_getinfo($ch, CURLINFO_HTTP_CODE);
+    curl_close($ch);
+    if ($status >= 200 && $status < 300) {
+        return 'ok';
+    }
+    if (in_array($status, array(400, 413, 415), true)) {
+        whmcs_bridge_log("event $id refused by the daemon (HTTP $status); not resent");
+        return 'drop';
+    }
+    return 'retry';  // unreachable, timeout, 401 (secret being fixed), 5xx: keep it
+}
+
+function whmcs_bridge_log($message)
+{
+    if (function_exists('logActivity')) {
+        try {
+            logActivity('whmcs-bridge: ' . $message);
+        } catch (\Throwable $e) {
+        }
+    }
+}
+
+function whmcs_bridge_spool_dir()
+{
+    $dir = whmcs_bridge_config()['spool_dir'];
+    if (!is_dir($dir)) {
+        @mkdir($dir, 0700, true);
+    }
+    return is_dir($dir) && is_writable($dir) ? $dir : null;
+}
+
+function whmcs_bridge_spool($id, $body)
+{
+    $dir = whmcs_bridge_spool_dir();
+    if ($dir === null) {
+        whmcs_bridge_log("cannot spool event $id: the spool folder is not writable");
+        return;
+    }
+    // File names sort oldest first: time with microseconds, a counter, then the webhook id.
+    static $counter = 0;
+    $counter++;
+    $name = sprintf('%017.6f-%06d-%s.json', microtime(true), $counter, preg_replace('/[^A-Za-z0-9_]/', '', $id));
+    $tmp = $dir . '/.' . $name . '.tmp';
+    if (@file_put_contents($tmp, $body, LOCK_EX) !== false) {
+        @chmod($tmp, 0600);
+        @rename($tmp, $dir . '/' . $name);
+    }
+}
+
+function whmcs_bridge_spooled()
+{
+    $dir = whmcs_bridge_spool_dir();
+    if ($dir === null) {
+        return array();
+    }
+    $files = glob($dir . '/*.json') ?: array();
+    sort($files, SORT_STRING);
+    return $files;
+}
+
+/** Resend spooled events oldest first until one fails or the time budget is spent. */
+function whmcs_bridge_flush($deadline)
+{
+    $dir = whmcs_bridge_spool_dir();
+    if ($dir === null) {
+        return true;
+    }
+    $lock = @fopen($dir . '/.lock', 'c');
+    if ($lock === false || !flock($lock, LOCK_EX | LOCK_NB)) {
+        return false;  // another WHMCS process is flushing; keep order by not racing it
+    }
+    $drained = true;
+    foreach (whmcs_bridge_spooled() as $file) {
+        $left = $deadline - microtime(true);
+        $body = @file_get_contents($file);
+        if ($body === false) {
+            continue;
+        }
+        $id = preg_replace('/^[0-9.]+-[0-9]+-/', '', basename($file, '.json'));
+        $outcome = whmcs_bridge_post($id, $body, min(2.0, $left));
+        if ($outcome === 'retry') {
+            $drained = false;
+            break;
+        }
+        @unlink($file);
+    }
+    flock($lock, LOCK_UN);
+    fclose($lock);
+    return $drained;
+}
+
+function whmcs_bridge_emit($hook, $vars)
+{
+    try {
+        $config = whmcs_bridge_config();
+        $started = microtime(true);
+        $budget = $hook === 'AfterCronJob' ? $config['cron_budget'] : $config['budget'];
+        $deadline = $started + $budget;
+        $body = whmcs_bridge_body($hook, $vars);
+        if ($body === null) {
+            whmcs_bridge_log("cannot encode the $hook event");
+            return;
+        }
+        $id = 'msg_' . bin2hex(random_bytes(16));
+        if (whmcs_bridge_spooled()) {
+            // Older events wait: queue this one behind them, then try to drain in order.
+            whmcs_bridge_spool($id, $body);
+            whmcs_bridge_flush($deadline);
+            return;
+        }
+        if (whmcs_bridge_post($id, $body, $deadline - microtime(true)) === 'retry') {
+            whmcs_bridge_spool($id, $body);
+        }
+    } catch (\Throwable $e) {
+        whmcs_bridge_log('hook error: ' . $e->getMessage());
+    }
+}
+
+foreach (array_keys(whmcs_bridge_allowed()) as $whmcs_bridge_hook) {
+    add_hook($whmcs_bridge_hook, 1, function ($vars) use ($whmcs_bridge_hook) {
+        whmcs_bridge_emit($whmcs_bridge_hook, $vars);
+    });
+}
+unset($whmcs_bridge_hook);

@@ -1,0 +1,27 @@
+<?php
+// Loads hooks/whmcs_bridge.php as WHMCS would (stub add_hook and logActivity), then fires the hooks
+// given as JSON on stdin: [{"hook": "InvoicePaid", "vars": {...}}, ...]. Prints what was registered.
+define('WHMCS', true);
+$CONFIG = array('SystemURL' => 'https://billing.example.com/');
+$GLOBALS['CONFIG'] = $CONFIG;
+$registered = array();
+function add_hook($name, $priority, $fn)
+{
+    global $registered;
+    $registered[$name][] = $fn;
+}
+function logActivity($message)
+{
+    fwrite(STDERR, "activity: $message\n");
+}
+require getenv('WHMCS_BRIDGE_HOOK_FILE');
+$fired = json_decode(stream_get_contents(STDIN), true) ?: array();
+$seconds = array();
+foreach ($fired as $event) {
+    $started = microtime(true);
+    foreach (isset($registered[$event['hook']]) ? $registered[$event['hook']] : array() as $fn) {
+        $fn($event['vars']);
+    }
+    $seconds[] = round(microtime(true) - $started, 3);
+}
+echo json_encode(array('registered' => array_keys($registered), 'seconds' => $seconds));
