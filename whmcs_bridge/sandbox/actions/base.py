@@ -54,6 +54,10 @@ class Params:
         except InvalidOperation:
             raise ApiFail(f"Invalid amount for {key}") from None
 
+    def given(self, *keys: str) -> dict[str, str]:
+        """The named parameters that the request carries (empty strings included: they clear a field)."""
+        return {key: self.values[key] for key in keys if key in self.values}
+
     def sub(self, prefix: str) -> dict[str, str]:
         """`prefix[a]=1&prefix[b]=0` -> {"a": "1", "b": "0"}."""
         out = {}

@@ -212,23 +212,23 @@ def update_client(sb: SandboxState, p: Params) -> dict[str, Any]:
     if row is None:
         raise ApiFail("Client ID Not Found")
     changes: dict[str, Any] = {}
-    for key in (
-        "firstname",
-        "lastname",
-        "companyname",
-        "email",
-        "address1",
-        "city",
-        "state",
-        "postcode",
-        "country",
-        "phonenumber",
-        "status",
-        "notes",
-        "language",
-    ):
-        if key in p.values:
-            changes[key] = p.text(key)
+    changes.update(
+        p.given(
+            "firstname",
+            "lastname",
+            "companyname",
+            "email",
+            "address1",
+            "city",
+            "state",
+            "postcode",
+            "country",
+            "phonenumber",
+            "status",
+            "notes",
+            "language",
+        )
+    )
     if "groupid" in p.values:
         changes["groupid"] = p.num("groupid")
     for key in ("latefeeoveride", "overideduenotices"):

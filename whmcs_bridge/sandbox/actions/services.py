@@ -102,18 +102,18 @@ def update_client_product(sb: SandboxState, p: Params) -> dict[str, Any]:
     if row is None:
         raise ApiFail("Service ID Not Found")
     changes: dict[str, Any] = {}
-    for key in (
-        "domain",
-        "nextduedate",
-        "regdate",
-        "billingcycle",
-        "status",
-        "notes",
-        "paymentmethod",
-        "overidesuspenduntil",
-    ):
-        if key in p.values:
-            changes[key] = p.text(key)
+    changes.update(
+        p.given(
+            "domain",
+            "nextduedate",
+            "regdate",
+            "billingcycle",
+            "status",
+            "notes",
+            "paymentmethod",
+            "overidesuspenduntil",
+        )
+    )
     if "suspendreason" in p.values:
         changes["suspensionreason"] = p.text("suspendreason")
     if "recurringamount" in p.values:
