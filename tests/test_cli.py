@@ -147,6 +147,12 @@ def test_audit_verify_and_show(tmp_path: Path):
     assert code == 1 and "audit chain broken at row 1" in err
 
 
+def test_audit_on_a_missing_database_does_not_create_one(tmp_path: Path):
+    code, _, err = run("--config", str(write_config(tmp_path)), "audit", "verify")
+    assert code == 1 and "there is no state database at" in err
+    assert not (tmp_path / "state.db").exists()
+
+
 def all_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], click.Command]]:
     found = []
     for name, command in group.commands.items():

@@ -221,6 +221,16 @@ def sandbox(
         app.hooks.close()
 
 
+def existing_state(config: Config) -> Path:
+    """The state database for read-only commands: never create an empty one by mistake."""
+    from whmcs_bridge.errors import StoreError
+
+    path = config.state.path
+    if not path.is_file():
+        raise StoreError(f"there is no state database at {path} (state.path in {config.source})")
+    return path
+
+
 # --- audit --------------------------------------------------------------------------------------
 
 
@@ -237,7 +247,7 @@ def audit_verify(obj: Context) -> None:
     from whmcs_bridge.store import audit as audit_log
     from whmcs_bridge.store.db import Database
 
-    with Database(obj.config().state.path) as db:
+    with Database(existing_state(obj.config())) as db:
         count = audit_log.verify(db)
     click.echo(f"audit chain intact: {count} entr{'y' if count == 1 else 'ies'}")
 
@@ -257,7 +267,7 @@ def audit_show(
     from whmcs_bridge.store import audit as audit_log
     from whmcs_bridge.store.db import Database
 
-    with Database(obj.config().state.path) as db:
+    with Database(existing_state(obj.config())) as db:
         for entry in audit_log.entries(db, client_id=client_id, case_id=case_id, action=action, limit=limit):
             if as_json:
                 click.echo(json.dumps(entry.__dict__, sort_keys=True, default=str))
