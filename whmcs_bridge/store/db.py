@@ -41,10 +41,15 @@ MIGRATIONS: list[tuple[str, str]] = [
             subject TEXT,
             params TEXT NOT NULL,
             destructive INTEGER NOT NULL DEFAULT 0,
+            guard TEXT,
+            needs_approval INTEGER NOT NULL DEFAULT 0,
             status TEXT NOT NULL DEFAULT 'planned' CHECK (status IN (
-                'planned', 'awaiting_approval', 'in_flight', 'done', 'cancelled', 'failed', 'parked')),
+                'planned', 'awaiting_approval', 'in_flight', 'done', 'cancelled', 'rejected', 'parked')),
             attempts INTEGER NOT NULL DEFAULT 0,
             not_before TEXT,
+            started_at TEXT,
+            finished_at TEXT,
+            decided_by TEXT,
             result TEXT,
             error TEXT,
             event_id TEXT,
@@ -57,8 +62,17 @@ MIGRATIONS: list[tuple[str, str]] = [
             family TEXT NOT NULL,
             key TEXT NOT NULL,
             state TEXT NOT NULL,
+            due_at TEXT,
             updated_at TEXT NOT NULL,
             PRIMARY KEY (family, key)
+        );
+        CREATE INDEX family_state_due ON family_state (due_at);
+
+        -- Safety switches (the circuit breaker): name -> JSON value.
+        CREATE TABLE switches (
+            name TEXT PRIMARY KEY,
+            value TEXT NOT NULL,
+            updated_at TEXT NOT NULL
         );
 
         CREATE TABLE poll_cursor (

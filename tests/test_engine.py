@@ -1,0 +1,134 @@
+"""The engine: events in order through pure decide(), state and outbox in one transaction, timers, parking."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from whmcs_bridge.actions import Action, Decision, Event, action_key
+from whmcs_bridge.engine import Engine
+from whmcs_bridge.store import audit
+from whmcs_bridge.store.db import Database
+
+NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+
+
+class Reminders:
+    """A tiny family: an unpaid invoice gets a reminder email now and a second one after 3 days."""
+
+    name = "reminders"
+
+    def route(self, event: Event) -> Sequence[str]:
+        if event.type in ("InvoiceCreated", "InvoicePaid", "Boom"):
+            return [str(event.data["invoiceid"])]
+        return []
+
+    def decide(self, state: dict[str, Any], event: Event, now: datetime) -> Decision:
+        if event.type == "Boom":
+            raise RuntimeError("rule bug")
+        invoice = state.get("invoice") or event.data.get("invoiceid")
+        if event.type == "InvoicePaid":
+            return Decision(state=None)
+        sent = int(state.get("sent", 0))
+        if sent >= 2:
+            return Decision(state={**state, "sent": sent})
+        action = Action(
+            key=action_key(self.name, f"invoice:{invoice}", "reminder", str(sent + 1)),
+            family=self.name,
+            kind="email",
+            params={"related_id": invoice, "subject": f"Reminder {sent + 1}"},
+            client_id=1,
+            subject=f"invoice:{invoice}",
+        )
+        return Decision(state={"invoice": invoice, "sent": sent + 1}, actions=[action], due_at=now + timedelta(days=3))
+
+
+def add_event(db: Database, event_id: str, kind: str, data: dict[str, Any]) -> None:
+    with db.atomic() as conn:
+        conn.execute(
+            "INSERT INTO inbox (event_id, type, source, received_at, body) VALUES (?, ?, 'webhook', ?, ?)",
+            (event_id, kind, NOW.isoformat(), json.dumps({"type": kind, "data": data})),
+        )
+
+
+def outbox(db: Database) -> list[dict[str, Any]]:
+    return [dict(r) for r in db.conn.execute("SELECT * FROM outbox ORDER BY id")]
+
+
+def test_event_plans_actions_and_state_in_one_go(db: Database):
+    add_event(db, "msg_1", "InvoiceCreated", {"invoiceid": 7})
+    report = Engine(db, [Reminders()]).run_once(NOW)
+    assert report.events == 1 and len(report.planned) == 1
+    rows = outbox(db)
+    assert rows[0]["kind"] == "email" and rows[0]["status"] == "planned" and rows[0]["event_id"] == "msg_1"
+    state = db.conn.execute("SELECT * FROM family_state").fetchone()
+    assert json.loads(state["state"]) == {"invoice": 7, "sent": 1}
+    assert state["due_at"] == (NOW + timedelta(days=3)).isoformat(timespec="seconds")
+    assert db.conn.execute("SELECT status FROM inbox").fetchone()[0] == "done"
+    assert [e.action for e in audit.entries(db)] == ["engine.action_planned"]
+
+
+def test_timers_fire_once_per_deadline(db: Database):
+    engine = Engine(db, [Reminders()])
+    add_event(db, "msg_1", "InvoiceCreated", {"invoiceid": 7})
+    engine.run_once(NOW)
+    assert engine.run_once(NOW + timedelta(days=1)).planned == []  # not due yet
+    later = NOW + timedelta(days=3, minutes=1)
+    report = engine.run_once(later)
+    assert report.timers == 1 and [a.params["subject"] for a in report.planned] == ["Reminder 2"]
+    assert engine.run_once(later).timers == 0  # the same deadline is not queued again
+    much_later = NOW + timedelta(days=10)
+    assert engine.run_once(much_later).planned == []  # the family stops after two reminders
+    assert len(outbox(db)) == 2
+
+
+def test_the_same_decision_twice_plans_once(db: Database):
+    add_event(db, "msg_1", "InvoiceCreated", {"invoiceid": 7})
+    engine = Engine(db, [Reminders()])
+    engine.run_once(NOW)
+    db.conn.execute("DELETE FROM family_state")  # state lost: the rule decides the same again
+    add_event(db, "msg_2", "InvoiceCreated", {"invoiceid": 7})
+    assert engine.run_once(NOW).planned == []
+    assert len(outbox(db)) == 1
+
+
+def test_a_failing_event_is_parked_and_the_others_go_on(db: Database):
+    add_event(db, "msg_1", "Boom", {"invoiceid": 1})
+    add_event(db, "msg_2", "InvoiceCreated", {"invoiceid": 2})
+    report = Engine(db, [Reminders()]).run_once(NOW)
+    assert report.parked == 1 and len(report.planned) == 1
+    rows = {r["event_id"]: r for r in db.conn.execute("SELECT * FROM inbox")}
+    assert rows["msg_1"]["status"] == "parked" and "RuntimeError: rule bug" in rows["msg_1"]["error"]
+    assert rows["msg_2"]["status"] == "done"
+    assert db.conn.execute("SELECT COUNT(*) FROM family_state WHERE key = '1'").fetchone()[0] == 0  # rolled back
+    assert any(e.action == "engine.event_parked" for e in audit.entries(db))
+
+
+def test_payment_deletes_the_state(db: Database):
+    add_event(db, "msg_1", "InvoiceCreated", {"invoiceid": 7})
+    add_event(db, "msg_2", "InvoicePaid", {"invoiceid": 7})
+    Engine(db, [Reminders()]).run_once(NOW)
+    assert db.conn.execute("SELECT COUNT(*) FROM family_state").fetchone()[0] == 0
+
+
+def test_plan_changes_nothing(db: Database):
+    add_event(db, "msg_1", "InvoiceCreated", {"invoiceid": 7})
+    report = Engine(db, [Reminders()]).plan(NOW)
+    assert len(report.planned) == 1
+    assert outbox(db) == [] and db.conn.execute("SELECT status FROM inbox").fetchone()[0] == "pending"
+    assert audit.verify(db) == 0
+
+
+def test_events_without_a_family_are_consumed(db: Database):
+    add_event(db, "msg_1", "TicketOpen", {"ticketid": 1})
+    assert Engine(db, []).run_once(NOW).events == 1
+    assert db.conn.execute("SELECT status FROM inbox").fetchone()[0] == "done"
+
+
+def test_unknown_action_kind_is_a_rule_error():
+    with pytest.raises(ValueError, match="unknown action kind"):
+        Action(key="k", family="f", kind="explode", params={})

@@ -1,0 +1,32 @@
+"""The rule families: pure `decide(state, event, now, rules)` functions and their routing.
+
+A family names the state keys an event concerns (`route`), and for each key returns a Decision: the
+new state, the actions to plan, and its next deadline (a timer). No I/O, no clock: `now` is given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from whmcs_bridge.actions import Decision, Event
+from whmcs_bridge.config import Config
+
+
+class Family(Protocol):
+    name: str
+
+    def route(self, event: Event) -> Sequence[str]:
+        """The state keys this event concerns (e.g. the client id), or none."""
+        ...
+
+    def decide(self, state: dict[str, Any], event: Event, now: datetime) -> Decision:
+        """Pure: the new state and the actions for one key."""
+        ...
+
+
+def families_for(config: Config) -> list[Family]:
+    """The enabled families. The rule families register here as they land (escalation, delegation,
+    ownership); until then the pipeline runs with none and every event is simply consumed."""
+    return []
