@@ -168,6 +168,16 @@ class PollSection:
 
 
 @dataclass(frozen=True, kw_only=True)
+class SafetySection:
+    # The circuit breaker: destructive actions (suspend, terminate, collections...) that ran in the
+    # last hour plus those due now may not exceed this; past it, all of them wait for staff.
+    max_destructive_per_hour: int = check(_positive, 10)
+    # Where the bridge opens tickets to staff (breaker tripped, approvals waiting), and as whom.
+    staff_department_id: int | None = None
+    staff_email: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class LoggingSection:
     level: Literal["debug", "info", "warning", "error"] = "info"
     format: Literal["text", "json"] = "text"
@@ -216,6 +226,7 @@ class Config:
     state: StateSection
     poll: PollSection = field(default_factory=PollSection)
     logging: LoggingSection = field(default_factory=LoggingSection)
+    safety: SafetySection = field(default_factory=SafetySection)
     delegation: DelegationSection = field(default_factory=DelegationSection)
     escalation: EscalationSection = field(default_factory=EscalationSection)
     ownership: OwnershipSection = field(default_factory=OwnershipSection)

@@ -201,11 +201,12 @@ class SandboxApp:
             fault = self.faults.take(name)
         if fault:
             status, delay = fault
-            record["outcome"] = f"fault {status or ''} delay {delay}"
-            self.calls.append(record)
+            record["fault"] = {"status": status, "delay_s": delay}
             if delay:
                 time.sleep(delay)
             if status:
+                record["outcome"] = f"fault {status}"
+                self.calls.append(record)
                 return self._json(start_response, status, {"result": "error", "message": "Injected fault"})
         if not found:
             record["outcome"] = "error"

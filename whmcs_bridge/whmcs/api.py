@@ -236,8 +236,13 @@ class WhmcsApi:
         domain_id: int | None = None,
         priority: str = "Medium",
         notify: bool = True,
+        name: str | None = None,
+        email: str | None = None,
     ) -> tuple[int, str]:
+        """Open a ticket for a client, or (with name and email, WHMCS's rule) for no client, e.g. to staff."""
         params = {
+            "name": name,
+            "email": email,
             "deptid": deptid,
             "subject": subject,
             "message": message,

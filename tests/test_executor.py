@@ -1,0 +1,217 @@
+"""The executor against the sandbox over real HTTP: guards, exactly once across interruptions, retry vs park, breaker."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tests.conftest import Sandbox, make_client
+from whmcs_bridge.actions import Action, Event, action_key, marker
+from whmcs_bridge.engine import Engine
+from whmcs_bridge.executor import Executor, reset_breaker
+from whmcs_bridge.store import audit
+from whmcs_bridge.store.db import Database
+from whmcs_bridge.whmcs.api import WhmcsApi
+
+NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+
+
+def wait_until(condition: Any, attempts: int = 200) -> None:
+    import time
+
+    for _ in range(attempts):
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition never held")
+
+
+def plan(db: Database, *actions: Action) -> None:
+    """Put actions in the outbox the way the engine does."""
+    Engine(db, []).enqueue(list(actions), Event(id="test", type="Test", data={}), NOW)
+
+
+def action(kind: str, purpose: str, params: dict[str, Any], **extra: Any) -> Action:
+    return Action(
+        key=action_key("test", "client:1", purpose),
+        family="test",
+        kind=kind,
+        params=params,
+        client_id=1,
+        subject="client:1",
+        **extra,
+    )
+
+
+def status(db: Database, key: str) -> dict[str, Any]:
+    return dict(db.conn.execute("SELECT * FROM outbox WHERE action_key = ?", (key,)).fetchone())
+
+
+def calls(sandbox: Sandbox, name: str) -> int:
+    return sum(1 for c in sandbox.calls() if c["action"] == name and c.get("outcome") == "success")
+
+
+@pytest.fixture
+def world(sandbox: Sandbox) -> Sandbox:
+    sandbox.load("reseller-overdue")
+    return sandbox
+
+
+def test_actions_run_and_leave_a_trace(world: Sandbox, db: Database, api: WhmcsApi):
+    email = action(
+        "email",
+        "notice",
+        {"related_id": 1, "type": "general", "subject": "Final notice", "html": "<p>Pay within 5 working days.</p>"},
+    )
+    note = action("client_note", "note", {"text": "Final notice sent"})
+    plan(db, email, note)
+    report = Executor(db, api).run_once(NOW)
+    assert report.done == [email.key, note.key]
+    emails = world.rows("emails", client_id=1)
+    assert marker(email.key) in emails[-1]["message"]
+    assert marker(note.key) in world.rows("client_notes", client_id=1)[0]["note"]
+    assert any(
+        f"whmcs-bridge: test email client:1 done {marker(email.key)}" in a["description"]
+        for a in world.rows("activity", client_id=1)
+    )
+    assert status(db, email.key)["status"] == "done"
+    assert [e.action for e in audit.entries(db, action="executor.")] == ["executor.done", "executor.done"]
+    assert audit.verify(db) >= 4
+
+
+def test_guard_cancels_a_suspension_when_the_invoice_was_paid(world: Sandbox, db: Database, api: WhmcsApi):
+    suspend = action(
+        "suspend", "suspend", {"service_id": 101, "reason": "Administrative reasons"}, guard={"invoices_open": [1, 2]}
+    )
+    plan(db, suspend)
+    world.control(
+        "act", {"action": "AddInvoicePayment", "invoiceid": 2, "transid": "BANK-9", "gateway": "banktransfer"}
+    )
+    report = Executor(db, api).run_once(NOW)
+    assert report.cancelled == [suspend.key]
+    row = status(db, suspend.key)
+    assert row["status"] == "cancelled" and "invoice 2 is now Paid" in row["error"]
+    assert calls(world, "ModuleSuspend") == 0
+    assert world.rows("services", id=101)[0]["status"] == "Active"
+
+
+def test_guard_passes_when_still_unpaid(world: Sandbox, db: Database, api: WhmcsApi):
+    suspend = action(
+        "suspend",
+        "suspend",
+        {"service_id": 101, "reason": "Administrative reasons"},
+        guard={"invoices_open": [1, 2], "service_status": {"id": 101, "in": ["Active"]}},
+    )
+    plan(db, suspend)
+    assert Executor(db, api).run_once(NOW).done == [suspend.key]
+    assert world.rows("services", id=101)[0]["status"] == "Suspended"
+
+
+def test_a_write_that_timed_out_after_whmcs_acted_is_not_repeated(world: Sandbox, db: Database):
+    """WHMCS suspends, but the answer comes too late: the executor reconciles instead of suspending twice."""
+    api = WhmcsApi(make_client(world.api_url, timeout_s=0.3))
+    suspend = action("suspend", "suspend", {"service_id": 101, "reason": "Administrative reasons"})
+    plan(db, suspend)
+    world.control("faults", {"delay_s": 1.0, "count": 1, "actions": ["ModuleSuspend"]})
+    executor = Executor(db, api)
+    first = executor.run_once(NOW)
+    assert first.retrying == [suspend.key] and status(db, suspend.key)["status"] == "in_flight"
+    assert executor.run_once(NOW).done == []  # waits for not_before
+    wait_until(lambda: world.rows("services", id=101)[0]["status"] == "Suspended")  # the slow WHMCS finishes
+    second = executor.run_once(NOW + timedelta(minutes=2))
+    assert second.reconciled == [suspend.key]
+    assert status(db, suspend.key)["status"] == "done"
+    assert sum(1 for c in world.calls() if c["action"] == "ModuleSuspend") == 1
+
+
+def test_whmcs_down_delays_and_loses_nothing(world: Sandbox, db: Database, api: WhmcsApi):
+    email = action("email", "notice", {"related_id": 1, "subject": "Reminder", "html": "<p>x</p>"})
+    plan(db, email)
+    world.control("faults", {"status": 503, "count": 1, "actions": ["SendEmail"]})
+    executor = Executor(db, api)
+    assert executor.run_once(NOW).retrying == [email.key]
+    later = executor.run_once(NOW + timedelta(minutes=5))
+    assert later.done == [email.key]
+    assert len([e for e in world.rows("emails", client_id=1) if marker(email.key) in e["message"]]) == 1
+
+
+@pytest.mark.parametrize("effect_happened", [True, False])
+def test_crash_between_in_flight_and_done(world: Sandbox, db: Database, api: WhmcsApi, effect_happened: bool):
+    """The process died after marking in flight: with or without the effect in WHMCS, it ends done, once."""
+    settle = action("settle_invoice", "settle", {"invoice_id": 3, "gateway": "banktransfer"})
+    plan(db, settle)
+    db.conn.execute("UPDATE outbox SET status = 'in_flight', attempts = 1")
+    if effect_happened:
+        world.post("AddInvoicePayment", invoiceid=3, transid=settle.key, gateway="banktransfer")
+    report = Executor(db, api).run_once(NOW)
+    assert (report.reconciled if effect_happened else report.done) == [settle.key]
+    transactions = [t for t in world.rows("transactions", invoice_id=3) if t["transid"] == settle.key]
+    assert len(transactions) == 1
+
+
+def test_unobservable_actions_after_a_crash(world: Sandbox, db: Database, api: WhmcsApi):
+    change = action("credential_change", "pw", {"service_id": 101})
+    lock = action("module_command", "lock", {"service_id": 101, "function": "lock_reseller"})
+    plan(db, change, lock)
+    db.conn.execute("UPDATE outbox SET status = 'in_flight', attempts = 1")
+    report = Executor(db, api).run_once(NOW)
+    assert report.parked == [change.key]  # never repeated automatically
+    assert report.done == [lock.key]  # module commands must be idempotent: repeated
+    assert "cannot tell whether it ran" in status(db, change.key)["error"]
+    assert calls(world, "ModuleChangePw") == 0
+
+
+def test_permanent_errors_park_the_action(world: Sandbox, db: Database, api: WhmcsApi):
+    bad = action("suspend", "ghost", {"service_id": 999})
+    ok = action("activity", "line", {"text": "hello"})
+    plan(db, bad, ok)
+    report = Executor(db, api).run_once(NOW)
+    assert report.parked == [bad.key] and report.done == [ok.key]
+    assert "Service ID not found" in status(db, bad.key)["error"]
+
+
+def test_ticket_and_invoice_keys_are_found_after_a_crash(world: Sandbox, db: Database, api: WhmcsApi):
+    ticket = action(
+        "ticket", "letter", {"deptid": 2, "subject": "Send a registered letter", "message": "Tracking number: ..."}
+    )
+    invoice = action(
+        "create_invoice", "renewal", {"lines": [["Renewal of snelhost.nl", "49.95"]], "notes": "renewal by delegate"}
+    )
+    plan(db, ticket, invoice)
+    executor = Executor(db, api)
+    executor.run_once(NOW)
+    first = {k: json.loads(status(db, k)["result"]) for k in (ticket.key, invoice.key)}
+    db.conn.execute("UPDATE outbox SET status = 'in_flight'")  # as if the 'done' write had been lost
+    report = executor.run_once(NOW)
+    assert sorted(report.reconciled) == sorted([ticket.key, invoice.key])
+    assert {k: json.loads(status(db, k)["result"]) for k in (ticket.key, invoice.key)} == first
+    assert calls(world, "OpenTicket") == 1 and calls(world, "CreateInvoice") == 1
+
+
+def test_circuit_breaker_holds_destructive_actions(world: Sandbox, db: Database, api: WhmcsApi):
+    suspends = [action("suspend", f"s{sid}", {"service_id": sid, "reason": "x"}) for sid in (101, 102, 20, 30)]
+    note = action("client_note", "note", {"text": "still fine"})
+    plan(db, *suspends, note)
+    executor = Executor(db, api, max_destructive_per_hour=3, staff_department_id=1, staff_email="robot@example.com")
+    report = executor.run_once(NOW)
+    assert report.held == [a.key for a in suspends] and report.done == [note.key]
+    assert calls(world, "ModuleSuspend") == 0
+    assert executor.breaker_state()["due"] == 4
+    staff = [t for t in world.rows("tickets") if "destructive actions on hold" in t["subject"]]
+    assert len(staff) == 1
+    assert reset_breaker(db, "staff:alice", NOW)
+    # 4 still due > 3: it trips again rather than running some of them
+    assert executor.run_once(NOW).held and calls(world, "ModuleSuspend") == 0
+    reset_breaker(db, "staff:alice", NOW)
+    db.conn.execute("UPDATE outbox SET status = 'cancelled' WHERE action_key = ?", (suspends[3].key,))
+    assert len(executor.run_once(NOW).done) == 3
+
+
+def test_dry_run_lists_without_calling(world: Sandbox, db: Database, api: WhmcsApi):
+    plan(db, action("activity", "line", {"text": "hello"}))
+    before = len(world.calls())
+    report = Executor(db, api).run_once(NOW, dry_run=True)
+    assert [r["kind"] for r in report.would_run] == ["activity"] and len(world.calls()) == before
