@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -24,6 +25,8 @@ class Context:
     def __init__(self, config_path: str | None) -> None:
         self.config_path = config_path
         self._config: Config | None = None
+        self.verbose = 0
+        self.log_format: str | None = None
 
     def resolved_path(self) -> Path:
         if self.config_path:
@@ -35,6 +38,7 @@ class Context:
     def config(self) -> Config:
         if self._config is None:
             self._config = load_config(self.resolved_path())
+            setup_logging(self.verbose, self.log_format or self._config.logging.format, self._config.logging.level)
         return self._config
 
 
@@ -57,9 +61,32 @@ def user_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def setup_logging(verbose: int) -> None:
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "at": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
+
+
+def setup_logging(verbose: int, log_format: str = "text", level_name: str | None = None) -> None:
     level = logging.DEBUG if verbose > 1 else logging.INFO if verbose == 1 else logging.WARNING
-    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    if level_name and not verbose:
+        level = getattr(logging, level_name.upper())
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        JsonFormatter()
+        if log_format == "json"
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -71,13 +98,21 @@ def setup_logging(verbose: int) -> None:
     "A .env file beside it is read for secrets.",
 )
 @click.option("-v", "--verbose", count=True, help="More log output on stderr (-v info, -vv debug).")
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default=None,
+    help="Log lines as text or as one JSON object each [default: logging.format of the config, else text].",
+)
 @click.version_option(__version__, prog_name="whmcs-bridge")
 @click.pass_context
-def main(ctx: click.Context, config_path: str | None, verbose: int) -> None:
+def main(ctx: click.Context, config_path: str | None, verbose: int, log_format: str | None) -> None:
     """whmcs-bridge: rules for contact delegation, overdue reseller escalation and ownership changes,
     applied beside WHMCS through its API."""
-    setup_logging(verbose)
+    setup_logging(verbose, log_format or "text")
     ctx.obj = Context(config_path)
+    ctx.obj.verbose = verbose
+    ctx.obj.log_format = log_format
 
 
 # --- check --------------------------------------------------------------------------------------
@@ -109,6 +144,247 @@ def check(obj: Context, online: bool) -> None:
                 f"{', '.join(denied)}; add them to the API role in WHMCS (System Settings > API Roles)"
             )
         click.echo("WHMCS: credentials accepted; every action the bridge needs is allowed")
+
+
+# --- the pipeline -------------------------------------------------------------------------------
+
+
+def parse_at(value: str | None) -> datetime:
+    from whmcs_bridge.daemon import utcnow
+
+    if not value:
+        return utcnow()
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an ISO-8601 date and time such as 2026-11-22T10:00:00Z") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def pass_lines(report: Any) -> list[dict[str, Any]]:
+    """A pass as one JSON-able object per decision or action."""
+    lines: list[dict[str, Any]] = []
+    for action in report.engine.planned:
+        lines.append(
+            {
+                "what": "planned",
+                "key": action.key,
+                "family": action.family,
+                "kind": action.kind,
+                "client_id": action.client_id,
+                "subject": action.subject,
+                "params": action.params,
+                "needs_approval": action.needs_approval,
+            }
+        )
+    for outcome in ("done", "reconciled", "cancelled", "retrying", "parked", "held"):
+        for key in getattr(report.executor, outcome):
+            lines.append({"what": outcome, "key": key})
+    for row in report.executor.would_run:
+        lines.append({"what": "would_run", **row})
+    return lines
+
+
+def echo_pass(report: Any, as_json: bool, heading: str) -> None:
+    lines = pass_lines(report)
+    if as_json:
+        for line in lines:
+            click.echo(json.dumps(line, sort_keys=True, default=str))
+        return
+    engine = report.engine
+    click.echo(
+        f"{heading} at {report.at.isoformat()}: {engine.events} event(s), {engine.timers} timer(s), {engine.parked} parked, {len(engine.planned)} action(s) planned"
+    )
+    for line in lines:
+        detail = f"{line.get('kind', '')} {line.get('subject') or ''}".strip()
+        click.echo(f"  {line['what']:<10} {line['key']} {detail}")
+
+
+@main.command()
+@click.option(
+    "--dry-run", is_flag=True, help="Receive and store events, but decide and do nothing (log what a pass would plan)."
+)
+@click.pass_obj
+@user_errors
+def run(obj: Context, dry_run: bool) -> None:
+    """The daemon: the webhook receiver, the engine and the executor in one process.
+    SIGTERM/SIGINT finishes the current action and exits 0; a second signal exits at once."""
+    from whmcs_bridge.daemon import Daemon
+
+    daemon = Daemon(obj.config(), dry_run=dry_run)
+    sys.exit(daemon.run())
+
+
+@main.command()
+@click.option(
+    "--at", "at", default=None, help="The instant of the pass, ISO-8601 [default: now]. Lets staff see a deadline pass."
+)
+@click.option("--dry-run", is_flag=True, help="Decide and list, but change nothing and call no write action.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.pass_obj
+@user_errors
+def tick(obj: Context, at: str | None, dry_run: bool, as_json: bool) -> None:
+    """One pass (decide on pending events and due timers, run due actions) at the given instant, then exit."""
+    from whmcs_bridge.daemon import Bridge
+
+    bridge = Bridge(obj.config())
+    try:
+        echo_pass(bridge.run_once(parse_at(at), dry_run=dry_run), as_json, "dry run" if dry_run else "pass")
+    finally:
+        bridge.close()
+
+
+@main.command()
+@click.option("--at", "at", default=None, help="The instant to plan for, ISO-8601 [default: now].")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.pass_obj
+@user_errors
+def plan(obj: Context, at: str | None, as_json: bool) -> None:
+    """What a pass would do at that instant, doing nothing."""
+    from whmcs_bridge.daemon import Bridge
+
+    bridge = Bridge(obj.config())
+    try:
+        echo_pass(bridge.run_once(parse_at(at), dry_run=True), as_json, "plan")
+    finally:
+        bridge.close()
+
+
+@main.group()
+def approvals() -> None:
+    """Actions held for a staff decision (needing approval, or parked after a failure)."""
+
+
+@approvals.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.pass_obj
+@user_errors
+def approvals_list(obj: Context, as_json: bool) -> None:
+    """List the actions waiting for a decision."""
+    from whmcs_bridge import staff
+    from whmcs_bridge.store.db import Database
+
+    with Database(existing_state(obj.config())) as db:
+        rows = staff.awaiting(db)
+    for row in rows:
+        if as_json:
+            click.echo(json.dumps(row, sort_keys=True, default=str))
+        else:
+            why = "needs approval" if row["status"] == "awaiting_approval" else f"parked: {row['error']}"
+            click.echo(
+                f"#{row['id']} {row['family']} {row['kind']} {row['subject'] or ''} {json.dumps(row['params'], sort_keys=True)} ({why})"
+            )
+    if not rows and not as_json:
+        click.echo("nothing is waiting for a decision")
+
+
+def _decide(obj: Context, action_id: int, approve: bool, by: str, reason: str) -> None:
+    from whmcs_bridge import staff
+    from whmcs_bridge.daemon import utcnow
+    from whmcs_bridge.store.db import Database
+
+    with Database(existing_state(obj.config())) as db:
+        result = staff.decide(db, action_id, approve=approve, by=by, reason=reason, now=utcnow())
+    click.echo(f"action #{result['id']} {result['key']} is now {result['status']}")
+
+
+@approvals.command("approve")
+@click.argument("action_id", type=int)
+@click.option("--by", required=True, help="Who approves (recorded in the audit chain).")
+@click.option("--reason", default="", help="Why (recorded in the audit chain).")
+@click.pass_obj
+@user_errors
+def approvals_approve(obj: Context, action_id: int, by: str, reason: str) -> None:
+    """Approve a held action: it runs on the next pass."""
+    _decide(obj, action_id, True, by, reason)
+
+
+@approvals.command("reject")
+@click.argument("action_id", type=int)
+@click.option("--by", required=True, help="Who rejects (recorded in the audit chain).")
+@click.option("--reason", required=True, help="Why (recorded in the audit chain).")
+@click.pass_obj
+@user_errors
+def approvals_reject(obj: Context, action_id: int, by: str, reason: str) -> None:
+    """Reject a held action: it never runs."""
+    _decide(obj, action_id, False, by, reason)
+
+
+@main.group()
+def events() -> None:
+    """Inbox events a rule failed on (parked), and retrying them."""
+
+
+@events.command("parked")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.pass_obj
+@user_errors
+def events_parked(obj: Context, as_json: bool) -> None:
+    """List parked events with the error that parked them."""
+    from whmcs_bridge import staff
+    from whmcs_bridge.store.db import Database
+
+    with Database(existing_state(obj.config())) as db:
+        rows = staff.parked_events(db)
+    for row in rows:
+        click.echo(
+            json.dumps(row, sort_keys=True)
+            if as_json
+            else f"#{row['id']} {row['type']} {row['event_id']} ({row['received_at']}): {row['error']}"
+        )
+    if not rows and not as_json:
+        click.echo("no parked events")
+
+
+@events.command("retry")
+@click.argument("event_id", type=int)
+@click.option("--by", required=True, help="Who asks for the retry (recorded in the audit chain).")
+@click.pass_obj
+@user_errors
+def events_retry(obj: Context, event_id: int, by: str) -> None:
+    """Put a parked event back in the queue (after fixing the rule or the config)."""
+    from whmcs_bridge import staff
+    from whmcs_bridge.daemon import utcnow
+    from whmcs_bridge.store.db import Database
+
+    with Database(existing_state(obj.config())) as db:
+        staff.retry_event(db, event_id, by=by, now=utcnow())
+    click.echo(f"event #{event_id} is pending again")
+
+
+@main.group()
+def breaker() -> None:
+    """The circuit breaker that holds destructive actions."""
+
+
+@breaker.command("status")
+@click.pass_obj
+@user_errors
+def breaker_status(obj: Context) -> None:
+    """Say whether destructive actions are held, and why."""
+    from whmcs_bridge.store.db import Database
+
+    with Database(existing_state(obj.config())) as db:
+        row = db.conn.execute("SELECT value FROM switches WHERE name = 'breaker'").fetchone()
+    if row is None:
+        click.echo(f"closed: destructive actions run (limit {obj.config().safety.max_destructive_per_hour} an hour)")
+    else:
+        click.echo(f"TRIPPED: destructive actions are held: {row[0]}")
+
+
+@breaker.command("reset")
+@click.option("--by", required=True, help="Who resets it (recorded in the audit chain).")
+@click.pass_obj
+@user_errors
+def breaker_reset(obj: Context, by: str) -> None:
+    """Let destructive actions run again (after checking the rules and the outbox)."""
+    from whmcs_bridge.daemon import utcnow
+    from whmcs_bridge.executor import reset_breaker
+    from whmcs_bridge.store.db import Database
+
+    with Database(existing_state(obj.config())) as db:
+        changed = reset_breaker(db, by, utcnow())
+    click.echo("breaker reset: destructive actions run again" if changed else "the breaker was not tripped")
 
 
 # --- install-hook -------------------------------------------------------------------------------

@@ -56,10 +56,12 @@ def backlog(db: Database) -> dict[str, Any]:
     inbox = {row[0]: row[1] for row in db.conn.execute("SELECT status, COUNT(*) FROM inbox GROUP BY status")}
     outbox = {row[0]: row[1] for row in db.conn.execute("SELECT status, COUNT(*) FROM outbox GROUP BY status")}
     oldest = db.conn.execute("SELECT MIN(received_at) FROM inbox WHERE status = 'pending'").fetchone()[0]
+    breaker = db.conn.execute("SELECT value FROM switches WHERE name = 'breaker'").fetchone()
     return {
         "inbox": {"pending": inbox.get("pending", 0), "parked": inbox.get("parked", 0), "done": inbox.get("done", 0)},
         "outbox": outbox,
         "oldest_pending_event": oldest,
+        "breaker": json.loads(breaker[0]) if breaker else None,
     }
 
 
@@ -73,6 +75,7 @@ class Receiver:
         tolerance_s: float = 300.0,
         clock: Callable[[], float] = time.time,
         metrics: Registry | None = None,
+        on_stored: Callable[[], None] | None = None,
     ) -> None:
         if not secrets:
             raise ValueError("the receiver needs at least one webhook secret")
@@ -86,6 +89,7 @@ class Receiver:
         self.tolerance_s = tolerance_s
         self.clock = clock
         self.metrics = metrics or Registry()
+        self.on_stored = on_stored
         self.received = self.metrics.counter(
             "whmcs_bridge_events_received_total", "Webhook events stored, by hook type.", "type"
         )
@@ -212,6 +216,8 @@ class Receiver:
             stored = cursor.rowcount == 1
         if stored:
             self.received.inc(event["type"])
+            if self.on_stored:
+                self.on_stored()
             log.info("event %s %s stored", event_id, event["type"])
             return 202, {"status": "stored", "id": event_id}
         self.duplicates.inc()
@@ -223,6 +229,12 @@ class Receiver:
             yield "whmcs_bridge_inbox_events", "Inbox events by status.", {"status": status}, float(count)
         for status, count in figures["outbox"].items():
             yield "whmcs_bridge_outbox_actions", "Outbox actions by status.", {"status": status}, float(count)
+        yield (
+            "whmcs_bridge_breaker_tripped",
+            "1 while the circuit breaker holds destructive actions.",
+            {},
+            float(figures["breaker"] is not None),
+        )
 
 
 def serve(

@@ -1,0 +1,144 @@
+"""One process: the receiver on its port, and a loop of engine and executor passes, with warm/cold shutdown."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from whmcs_bridge.config import Config
+from whmcs_bridge.engine import Engine, EngineReport
+from whmcs_bridge.executor import Executor, ExecutorReport
+from whmcs_bridge.intake.receiver import Receiver, serve
+from whmcs_bridge.metrics import Registry
+from whmcs_bridge.rules import families_for
+from whmcs_bridge.store.db import Database
+from whmcs_bridge.whmcs.api import WhmcsApi
+from whmcs_bridge.whmcs.client import WhmcsClient
+
+log = logging.getLogger("whmcs_bridge.daemon")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+@dataclass
+class PassReport:
+    at: datetime
+    engine: EngineReport
+    executor: ExecutorReport
+
+
+class Bridge:
+    """Everything a pass needs, built from the configuration."""
+
+    def __init__(self, config: Config, *, metrics: Registry | None = None) -> None:
+        self.config = config
+        self.metrics = metrics or Registry()
+        self.db = Database(config.state.path)
+        self.api = WhmcsApi(WhmcsClient.from_config(config.whmcs))
+        self.engine = Engine(self.db, families_for(config))
+        self.executor = Executor(
+            self.db,
+            self.api,
+            max_destructive_per_hour=config.safety.max_destructive_per_hour,
+            staff_department_id=config.safety.staff_department_id,
+            staff_email=config.safety.staff_email,
+            metrics=self.metrics,
+        )
+
+    def run_once(self, now: datetime, *, dry_run: bool = False, stop: Callable[[], bool] = lambda: False) -> PassReport:
+        """One pass: decide on pending events and due timers, then run due actions. `tick` and the tests drive it."""
+        engine = self.engine.plan(now) if dry_run else self.engine.run_once(now)
+        executor = self.executor.run_once(now, dry_run=dry_run, stop=stop)
+        return PassReport(now, engine, executor)
+
+    def close(self) -> None:
+        self.db.close()
+
+
+class Daemon:
+    """`whmcs-bridge run`. Signal handlers only set flags: the first SIGTERM/SIGINT lets the current
+    action finish and exits 0; a second one exits at once."""
+
+    def __init__(self, config: Config, *, idle_s: float = 1.0, dry_run: bool = False) -> None:
+        self.config = config
+        self.idle_s = idle_s
+        self.dry_run = dry_run
+        self.stop = threading.Event()
+        self.wake = threading.Event()
+        self.bridge = Bridge(config)
+        self.receiver = Receiver(
+            config.state.path,
+            config.receiver.all_secrets,
+            max_body_bytes=config.receiver.max_body_kib * 1024,
+            tolerance_s=config.receiver.tolerance.total_seconds(),
+            metrics=self.bridge.metrics,
+            on_stored=self.wake.set,
+        )
+        self.server: Any = None
+        self._signals = 0
+
+    def handle_signal(self, signum: int, frame: object) -> None:
+        self._signals += 1
+        if self._signals > 1:
+            log.warning("second signal: exiting now")
+            raise SystemExit(1)
+        log.info("signal %d: finishing the current action, then exiting", signum)
+        self.stop.set()
+        self.wake.set()
+
+    def dry_pass(self) -> None:
+        pending = self.bridge.db.conn.execute("SELECT COUNT(*) FROM inbox WHERE status = 'pending'").fetchone()[0]
+        if pending != getattr(self, "_last_pending", None):
+            self._last_pending = pending
+            report = self.bridge.run_once(utcnow(), dry_run=True)
+            log.info(
+                "dry run: %d pending event(s) would plan %d action(s); %d due action(s) would run",
+                pending,
+                len(report.engine.planned),
+                len(report.executor.would_run),
+            )
+
+    def run(self) -> int:
+        self.server = serve(
+            self.receiver,
+            self.config.receiver.host,
+            self.config.receiver.port,
+            max_body_bytes=self.config.receiver.max_body_kib * 1024,
+        )
+        port = self.server.effective_port
+        signal.signal(signal.SIGTERM, self.handle_signal)
+        signal.signal(signal.SIGINT, self.handle_signal)
+        threading.Thread(target=self.server.run, name="receiver", daemon=True).start()
+        log.info(
+            "listening on http://%s:%s/hooks/whmcs; state in %s",
+            self.config.receiver.host,
+            port,
+            self.config.state.path,
+        )
+        try:
+            while not self.stop.is_set():
+                try:
+                    if self.dry_run:
+                        self.dry_pass()
+                        busy = False
+                    else:
+                        report = self.bridge.run_once(utcnow(), stop=self.stop.is_set)
+                        busy = bool(report.engine.events or report.executor.done or report.executor.retrying)
+                except Exception:  # one bad pass must not end the daemon; it is logged and retried
+                    log.exception("pass failed; retrying shortly")
+                    busy = False
+                if not busy:
+                    self.wake.wait(self.idle_s)
+                    self.wake.clear()
+        finally:
+            self.server.close()
+            self.bridge.close()
+        log.info("stopped")
+        return 0

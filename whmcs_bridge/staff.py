@@ -1,0 +1,82 @@
+"""Staff decisions recorded in the store: approvals of held actions, parked events, the breaker switch."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from whmcs_bridge.errors import BridgeError
+from whmcs_bridge.store import audit
+from whmcs_bridge.store.db import Database
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds")
+
+
+def awaiting(db: Database) -> list[dict[str, Any]]:
+    """Actions waiting for a staff decision: those that need approval, and parked ones."""
+    rows = db.conn.execute(
+        "SELECT id, action_key, family, kind, client_id, subject, params, status, error, created_at FROM outbox"
+        " WHERE status IN ('awaiting_approval', 'parked') ORDER BY id"
+    ).fetchall()
+    return [{**dict(r), "params": json.loads(r["params"])} for r in rows]
+
+
+def decide(db: Database, action_id: int, *, approve: bool, by: str, reason: str, now: datetime) -> dict[str, Any]:
+    """Approve (the action runs on the next pass) or reject (it never runs) one held or parked action."""
+    if not by.strip():
+        raise BridgeError("say who decides (--by NAME): approvals are recorded in the audit chain")
+    with db.atomic() as conn:
+        row = conn.execute("SELECT * FROM outbox WHERE id = ?", (action_id,)).fetchone()
+        if row is None:
+            raise BridgeError(f"there is no action {action_id}; `whmcs-bridge approvals list` shows the waiting ones")
+        if row["status"] not in ("awaiting_approval", "parked"):
+            raise BridgeError(f"action {action_id} is {row['status']}, not waiting for a decision")
+        status = "planned" if approve else "rejected"
+        conn.execute(
+            "UPDATE outbox SET status = ?, decided_by = ?, not_before = NULL, error = ?, updated_at = ? WHERE id = ?",
+            (status, by, row["error"] if approve else f"rejected by {by}: {reason}", iso(now), action_id),
+        )
+        audit.append(
+            db,
+            "staff.approved" if approve else "staff.rejected",
+            actor=f"staff:{by}",
+            client_id=row["client_id"],
+            subject=row["subject"],
+            detail={
+                "action": action_id,
+                "key": row["action_key"],
+                "kind": row["kind"],
+                "reason": reason,
+                "was": row["status"],
+            },
+            at=iso(now),
+        )
+    return {"id": action_id, "key": row["action_key"], "status": status}
+
+
+def parked_events(db: Database) -> list[dict[str, Any]]:
+    return [
+        dict(r)
+        for r in db.conn.execute(
+            "SELECT id, event_id, type, source, received_at, error FROM inbox WHERE status = 'parked' ORDER BY id"
+        )
+    ]
+
+
+def retry_event(db: Database, inbox_id: int, *, by: str, now: datetime) -> None:
+    with db.atomic() as conn:
+        row = conn.execute("SELECT * FROM inbox WHERE id = ?", (inbox_id,)).fetchone()
+        if row is None or row["status"] != "parked":
+            raise BridgeError(f"event {inbox_id} is not parked; `whmcs-bridge events parked` lists the parked ones")
+        conn.execute("UPDATE inbox SET status = 'pending', error = NULL WHERE id = ?", (inbox_id,))
+        audit.append(
+            db,
+            "staff.event_retried",
+            actor=f"staff:{by}",
+            subject=f"event:{row['event_id']}",
+            detail={"type": row["type"], "error": row["error"]},
+            at=iso(now),
+        )
