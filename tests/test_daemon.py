@@ -153,7 +153,7 @@ def test_sigkill_mid_burst_loses_no_acknowledged_event(world: Sandbox, tmp_path:
         for i in range(400):
             event_id = f"msg_burst_{n}_{i}"
             try:
-                status = daemon.send(event_id, "InvoicePaid", {"invoiceid": i})
+                status = daemon.send(event_id, "InvoicePaid", {"invoiceid": n * 1000 + i})
             except requests.RequestException:
                 return
             if status in (200, 202):

@@ -99,9 +99,18 @@ def test_rotated_secret_and_several_signatures(server: Server):
     body = json.dumps(EVENT).encode()
     headers = reference_signed(body, "msg_rot", secret=OLD_SECRET)
     assert server.send(body, headers).status_code == 202
-    headers = reference_signed(body, "msg_multi")
+    other = json.dumps({**EVENT, "data": {"invoiceid": 4321}}).encode()
+    headers = reference_signed(other, "msg_multi")
     headers["webhook-signature"] = "v1,AAAA v2,whatever " + headers["webhook-signature"]
-    assert server.send(body, headers).status_code == 202
+    assert server.send(other, headers).status_code == 202
+
+
+def test_the_same_fact_under_another_webhook_id_is_stored_once(server: Server):
+    body = json.dumps(EVENT).encode()
+    assert server.send(body, reference_signed(body, "msg_a")).status_code == 202
+    again = server.send(body, reference_signed(body, "msg_b"))
+    assert again.status_code == 200 and again.json()["status"] == "duplicate"
+    assert [r["fact"] for r in server.rows()] == ["invoice:1234:paid"]
 
 
 def tampered(headers: dict[str, str], **changes: str | None) -> dict[str, str]:

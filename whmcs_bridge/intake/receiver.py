@@ -23,6 +23,7 @@ from typing import Any
 
 from whmcs_bridge.errors import SignatureError
 from whmcs_bridge.intake import signing
+from whmcs_bridge.intake.facts import fact_of
 from whmcs_bridge.metrics import Registry
 from whmcs_bridge.store.db import Database
 
@@ -208,10 +209,18 @@ class Receiver:
     def store(self, event_id: str, event: dict[str, Any], body: bytes) -> tuple[int, dict[str, Any]]:
         received_at = datetime.fromtimestamp(self.clock(), UTC).isoformat(timespec="seconds")
         with self.db.atomic() as conn:
+            # A repeated webhook-id, or a fact the poller already reported, is stored once.
             cursor = conn.execute(
-                "INSERT INTO inbox (event_id, type, source, occurred_at, received_at, body) VALUES (?, ?, 'webhook', ?, ?, ?)"
-                " ON CONFLICT (event_id) DO NOTHING",
-                (event_id, event["type"], event.get("occurred_at"), received_at, body.decode("utf-8")),
+                "INSERT INTO inbox (event_id, fact, type, source, occurred_at, received_at, body)"
+                " VALUES (?, ?, ?, 'webhook', ?, ?, ?) ON CONFLICT DO NOTHING",
+                (
+                    event_id,
+                    fact_of(event["type"], event["data"]),
+                    event["type"],
+                    event.get("occurred_at"),
+                    received_at,
+                    body.decode("utf-8"),
+                ),
             )
             stored = cursor.rowcount == 1
         if stored:

@@ -20,6 +20,9 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE TABLE inbox (
             id INTEGER PRIMARY KEY,
             event_id TEXT NOT NULL UNIQUE,
+            -- The one-time fact an event reports (e.g. invoice:12:paid), the same whether it came
+            -- from the PHP hook or the poller, so the two dedupe each other. NULL for repeatable facts.
+            fact TEXT UNIQUE,
             type TEXT NOT NULL,
             source TEXT NOT NULL CHECK (source IN ('webhook', 'poll', 'timer', 'cli')),
             occurred_at TEXT,
@@ -74,6 +77,16 @@ MIGRATIONS: list[tuple[str, str]] = [
             value TEXT NOT NULL,
             updated_at TEXT NOT NULL
         );
+
+        -- The poller's snapshot of open invoices, to see payments and cancellations it was not told about.
+        CREATE TABLE poll_open_invoice (
+            id INTEGER PRIMARY KEY,
+            client_id INTEGER NOT NULL,
+            duedate TEXT,
+            total TEXT NOT NULL,
+            seen_at TEXT NOT NULL
+        );
+        CREATE INDEX poll_open_invoice_client ON poll_open_invoice (client_id);
 
         CREATE TABLE poll_cursor (
             name TEXT PRIMARY KEY,

@@ -1,0 +1,49 @@
+"""Which one-time fact an event reports, so a webhook and a poll of the same fact are stored once (pure).
+
+Only facts that happen once per WHMCS record get a key: an invoice is created, paid or cancelled
+once; a ticket is opened once; an order is placed and accepted once. Repeatable facts (a service
+suspended, an invoice marked unpaid) get none: the rules are idempotent, so a duplicate costs a
+little work, while a wrongly shared key would lose a real event.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _id(data: dict[str, Any], *names: str) -> str | None:
+    for name in names:
+        value = data.get(name)
+        if isinstance(value, (int, str)) and str(value).strip().isdigit():
+            return str(int(str(value).strip()))
+    return None
+
+
+FACTS: dict[str, tuple[str, tuple[str, ...], str]] = {
+    # event type: (record, id field names, what happened)
+    "InvoiceCreated": ("invoice", ("invoiceid",), "created"),
+    "InvoicePaid": ("invoice", ("invoiceid",), "paid"),
+    "InvoiceCancelled": ("invoice", ("invoiceid",), "cancelled"),
+    "TicketOpen": ("ticket", ("ticketid",), "opened"),
+    "AcceptOrder": ("order", ("orderid",), "accepted"),
+    "AfterShoppingCartCheckout": ("order", ("OrderID", "orderid"), "placed"),
+    "OrderPlaced": ("order", ("orderid",), "placed"),
+}
+
+
+def fact_of(kind: str, data: dict[str, Any]) -> str | None:
+    if kind == "TicketUserReply":
+        ticket, reply = _id(data, "ticketid"), _id(data, "replyid")
+        return f"ticket:{ticket}:reply:{reply}" if ticket and reply else None
+    if kind == "InvoiceOverdue":  # once per invoice and due date (a due date can be moved)
+        invoice = _id(data, "invoiceid")
+        return f"invoice:{invoice}:overdue:{data.get('duedate')}" if invoice and data.get("duedate") else None
+    if kind == "ActivityLogged":
+        entry = _id(data, "id")
+        return f"activity:{entry}" if entry else None
+    spec = FACTS.get(kind)
+    if spec is None:
+        return None
+    record, names, happened = spec
+    identifier = _id(data, *names)
+    return f"{record}:{identifier}:{happened}" if identifier else None
