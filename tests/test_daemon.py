@@ -131,8 +131,14 @@ def test_run_receives_acts_and_stops_on_sigterm(world: Sandbox, tmp_path: Path):
         assert daemon.send("msg_e2e_1", "InvoicePaid", {"invoiceid": 1}) == 202
         wait_until(lambda: any(marker(note(1).key) in a["description"] for a in world.rows("activity")))
         health = requests.get(daemon.url + "/healthz", timeout=5).json()
-        wait_until(lambda: requests.get(daemon.url + "/healthz", timeout=5).json()["inbox"]["done"] == 1)
         assert health["status"] == "ok"
+
+        def processed() -> bool:
+            with Database(tmp_path / "state.db") as db:
+                row = db.conn.execute("SELECT status FROM inbox WHERE event_id = 'msg_e2e_1'").fetchone()
+            return bool(row and row[0] == "done")
+
+        wait_until(processed)
     finally:
         code, err = daemon.stop()
     assert code == 0, err
@@ -215,7 +221,7 @@ def test_sigkill_while_acting_repeats_no_action(world: Sandbox, tmp_path: Path):
 
 def test_sandbox_errors_for_a_while_delay_but_lose_nothing(world: Sandbox, tmp_path: Path):
     port = free_port()
-    config = configure(tmp_path, world, port)
+    config = configure(tmp_path, world, port, extra="poll:\n  enabled: false\n")
     actions = [note(n) for n in range(5)]
     plan_actions(tmp_path / "state.db", actions)
     world.control("faults", {"status": 500, "count": 5})  # one failure per action

@@ -161,6 +161,17 @@ def parse_at(value: str | None) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def terminal_progress(quiet: bool) -> Any:
+    """Progress of long reads (the first poll of a large WHMCS) on stderr, only on a terminal."""
+    if quiet or not sys.stderr.isatty():
+        return None
+
+    def show(source: str, done: int) -> None:
+        click.echo(f"\r  reading {source}: {done:,} ...", err=True, nl=False)
+
+    return show
+
+
 def pass_lines(report: Any) -> list[dict[str, Any]]:
     """A pass as one JSON-able object per decision or action."""
     lines: list[dict[str, Any]] = []
@@ -192,6 +203,11 @@ def echo_pass(report: Any, as_json: bool, heading: str) -> None:
             click.echo(json.dumps(line, sort_keys=True, default=str))
         return
     engine = report.engine
+    if report.poll is not None and report.poll.error:
+        click.echo(f"poll failed (retried next pass): {report.poll.error}")
+    elif report.poll is not None:
+        swept = " (open invoices swept)" if report.poll.swept else ""
+        click.echo(f"poll: {report.poll.events} new event(s) in {report.poll.calls} WHMCS call(s){swept}")
     click.echo(
         f"{heading} at {report.at.isoformat()}: {engine.events} event(s), {engine.timers} timer(s), {engine.parked} parked, {len(engine.planned)} action(s) planned"
     )
@@ -227,9 +243,13 @@ def tick(obj: Context, at: str | None, dry_run: bool, as_json: bool) -> None:
     """One pass (decide on pending events and due timers, run due actions) at the given instant, then exit."""
     from whmcs_bridge.daemon import Bridge
 
-    bridge = Bridge(obj.config())
+    bridge = Bridge(obj.config(), progress=terminal_progress(as_json))
     try:
-        echo_pass(bridge.run_once(parse_at(at), dry_run=dry_run), as_json, "dry run" if dry_run else "pass")
+        echo_pass(
+            bridge.run_once(parse_at(at), dry_run=dry_run, poll=obj.config().poll.enabled),
+            as_json,
+            "dry run" if dry_run else "pass",
+        )
     finally:
         bridge.close()
 

@@ -165,6 +165,8 @@ class StateSection:
 class PollSection:
     enabled: bool = True
     every: Duration = Duration(minutes=5)
+    # How often the open invoices are re-read in full (the backstop for changes no hint reported).
+    sweep_every: Duration = Duration(hours=6)
 
 
 @dataclass(frozen=True, kw_only=True)

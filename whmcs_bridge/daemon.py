@@ -12,7 +12,9 @@ from typing import Any
 
 from whmcs_bridge.config import Config
 from whmcs_bridge.engine import Engine, EngineReport
+from whmcs_bridge.errors import WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
 from whmcs_bridge.executor import Executor, ExecutorReport
+from whmcs_bridge.intake.poller import Poller, PollReport
 from whmcs_bridge.intake.receiver import Receiver, serve
 from whmcs_bridge.metrics import Registry
 from whmcs_bridge.rules import families_for
@@ -32,17 +34,19 @@ class PassReport:
     at: datetime
     engine: EngineReport
     executor: ExecutorReport
+    poll: PollReport | None = None
 
 
 class Bridge:
     """Everything a pass needs, built from the configuration."""
 
-    def __init__(self, config: Config, *, metrics: Registry | None = None) -> None:
+    def __init__(self, config: Config, *, metrics: Registry | None = None, progress: Any = None) -> None:
         self.config = config
         self.metrics = metrics or Registry()
         self.db = Database(config.state.path)
         self.api = WhmcsApi(WhmcsClient.from_config(config.whmcs))
         self.engine = Engine(self.db, families_for(config))
+        self.poller = Poller(self.db, self.api, sweep_every=config.poll.sweep_every, progress=progress)
         self.executor = Executor(
             self.db,
             self.api,
@@ -52,11 +56,44 @@ class Bridge:
             metrics=self.metrics,
         )
 
-    def run_once(self, now: datetime, *, dry_run: bool = False, stop: Callable[[], bool] = lambda: False) -> PassReport:
-        """One pass: decide on pending events and due timers, then run due actions. `tick` and the tests drive it."""
+    def poll_due(self, now: datetime) -> bool:
+        if not self.config.poll.enabled:
+            return False
+        last = self.poller.cursor("poll.last_run")
+        return last is None or datetime.fromisoformat(last) + self.config.poll.every <= now
+
+    def run_once(
+        self,
+        now: datetime,
+        *,
+        dry_run: bool = False,
+        poll: bool | None = None,
+        stop: Callable[[], bool] = lambda: False,
+    ) -> PassReport:
+        """One pass: poll WHMCS (when due, or when asked), decide on pending events and due timers,
+        then run due actions. `tick` and the tests drive it. A dry run reads nothing new and writes nothing."""
+        polled = None
+        if not dry_run and (self.poll_due(now) if poll is None else poll):
+            try:
+                polled = self.poller.run_once(now)
+            except (WhmcsUnavailableError, WhmcsApiError, WhmcsProtocolError) as exc:
+                # WHMCS unreachable or refusing: the poll waits for the next cycle; nothing is lost
+                # (cursors only move with the events they produced) and the rest of the pass goes on.
+                log.warning("poll failed, retried next cycle: %s", exc)
+                polled = PollReport(error=str(exc))
+                return self._finish(now, dry_run, stop, polled)
+            with self.db.atomic() as conn:
+                conn.execute(
+                    "INSERT INTO poll_cursor (name, value, updated_at) VALUES ('poll.last_run', ?, ?)"
+                    " ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                    (now.isoformat(timespec="seconds"), now.isoformat(timespec="seconds")),
+                )
+        return self._finish(now, dry_run, stop, polled)
+
+    def _finish(self, now: datetime, dry_run: bool, stop: Callable[[], bool], polled: PollReport | None) -> PassReport:
         engine = self.engine.plan(now) if dry_run else self.engine.run_once(now)
         executor = self.executor.run_once(now, dry_run=dry_run, stop=stop)
-        return PassReport(now, engine, executor)
+        return PassReport(now, engine, executor, polled)
 
     def close(self) -> None:
         self.db.close()

@@ -5,6 +5,7 @@ Control endpoints (JSON in, JSON out; for tests and the demo, not part of WHMCS)
   GET  /_sandbox/clock      POST /_sandbox/clock {"advance": "3d"} | {"set": "2026-11-22T10:00:00"}
   GET  /_sandbox/calls?since=N                      API calls received (auth fields removed)
   POST /_sandbox/faults    {"status": 500, "count": 3} | {"delay_s": 5, "count": 1}   fail the next calls
+                           (optional "actions": [...] to fail only those, "skip": N to let N through first)
   POST /_sandbox/role      {"allowed": ["GetClients", ...]} | {"allowed": null}  the API role
   POST /_sandbox/hooks     {"url": "http://127.0.0.1:8787/hooks/whmcs", "secret": "whsec_..."}
   GET  /_sandbox/hooks                              hook deliveries and their outcome
@@ -61,9 +62,13 @@ class Faults:
     delay_s: float = 0.0
     count: int = 0
     actions: set[str] = field(default_factory=set)
+    skip: int = 0  # let this many matching calls through first
 
     def take(self, action: str) -> tuple[int, float] | None:
         if self.count <= 0 or (self.actions and action not in self.actions):
+            return None
+        if self.skip > 0:
+            self.skip -= 1
             return None
         self.count -= 1
         return self.status, self.delay_s
@@ -270,6 +275,7 @@ class SandboxApp:
                     delay_s=float(body.get("delay_s", 0)),
                     count=int(body.get("count", 1)),
                     actions=set(body.get("actions") or []),
+                    skip=int(body.get("skip", 0)),
                 )
             return self._json(start_response, 200, {"ok": True})
         if name == "role" and method == "POST":

@@ -1,0 +1,129 @@
+"""The poller against the sandbox: first cycle records where WHMCS stands, later cycles read only what changed,
+payments and cancellations are reported, webhooks and polls dedupe, a crash mid-walk stores nothing twice."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tests.conftest import Sandbox, make_client
+from whmcs_bridge.errors import WhmcsUnavailableError
+from whmcs_bridge.intake.poller import Poller
+from whmcs_bridge.store.db import Database
+from whmcs_bridge.whmcs.api import WhmcsApi
+
+NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+
+
+def events(db: Database, kind: str | None = None) -> list[dict[str, Any]]:
+    rows = db.conn.execute("SELECT * FROM inbox ORDER BY id").fetchall()
+    return [{**dict(r), "data": json.loads(r["body"])["data"]} for r in rows if kind is None or r["type"] == kind]
+
+
+@pytest.fixture
+def world(sandbox: Sandbox) -> Sandbox:
+    sandbox.load("reseller-overdue")
+    return sandbox
+
+
+@pytest.fixture
+def poller(world: Sandbox, db: Database) -> Poller:
+    return Poller(db, WhmcsApi(make_client(world.api_url)))
+
+
+def today(world: Sandbox) -> date:
+    return date.fromisoformat(world.control("clock")["now"][:10])
+
+
+def test_first_cycle_records_where_whmcs_stands(world: Sandbox, db: Database, poller: Poller):
+    report = poller.run_once(NOW, today(world))
+    assert report.swept
+    assert events(db, "InvoiceCreated") == [] and events(db, "ActivityLogged") == []  # history is not news
+    overdue = events(db, "InvoiceOverdue")
+    assert len(overdue) == 11 and {e["data"]["userid"] for e in overdue} == {1}
+    assert all(e["fact"] == f"invoice:{e['data']['invoiceid']}:overdue:{e['data']['duedate']}" for e in overdue)
+    assert db.conn.execute("SELECT COUNT(*) FROM poll_open_invoice").fetchone()[0] == 16  # 11 overdue + 5 not yet due
+
+
+def test_a_quiet_cycle_costs_four_calls_and_finds_nothing(world: Sandbox, db: Database, poller: Poller):
+    poller.run_once(NOW, today(world))
+    report = poller.run_once(NOW + timedelta(minutes=5), today(world))
+    assert report.events == 0 and not report.swept
+    assert report.calls == 4  # newest invoices, activity, tickets, orders: one page each
+
+
+def test_payment_and_new_invoice_and_ticket_are_reported(world: Sandbox, db: Database, poller: Poller):
+    poller.run_once(NOW, today(world))
+    world.control(
+        "act", {"action": "AddInvoicePayment", "invoiceid": 1, "transid": "BANK-1", "gateway": "banktransfer"}
+    )
+    world.post("CreateInvoice", userid=2, itemdescription1="Extra disk", itemamount1="5.00", duedate="2030-01-01")
+    world.post("OpenTicket", deptid=1, clientid=2, subject="Question", message="Hello")
+    report = poller.run_once(NOW + timedelta(minutes=5), today(world))
+    paid = events(db, "InvoicePaid")
+    assert [e["data"]["invoiceid"] for e in paid] == [1] and paid[0]["fact"] == "invoice:1:paid"
+    assert paid[0]["data"]["datepaid"]
+    created = events(db, "InvoiceCreated")
+    assert len(created) == 1 and created[0]["data"]["userid"] == 2
+    assert [e["data"]["subject"] for e in events(db, "TicketOpen")] == ["Question"]
+    assert any("Invoice ID: 1" in e["data"]["description"] for e in events(db, "ActivityLogged"))
+    assert report.calls == 5  # the four lists plus one GetInvoice for the hinted invoice
+    assert db.conn.execute("SELECT COUNT(*) FROM poll_open_invoice WHERE id = 1").fetchone()[0] == 0
+
+
+def test_webhook_and_poll_of_the_same_payment_dedupe(world: Sandbox, db: Database, poller: Poller):
+    poller.run_once(NOW, today(world))
+    db.conn.execute(
+        "INSERT INTO inbox (event_id, fact, type, source, received_at, body) VALUES ('msg_hook', 'invoice:2:paid', 'InvoicePaid', 'webhook', 'now', '{\"type\":\"InvoicePaid\",\"data\":{\"invoiceid\":2}}')"
+    )
+    world.control(
+        "act", {"action": "AddInvoicePayment", "invoiceid": 2, "transid": "BANK-2", "gateway": "banktransfer"}
+    )
+    poller.run_once(NOW + timedelta(minutes=5), today(world))
+    assert [e["event_id"] for e in events(db, "InvoicePaid")] == ["msg_hook"]
+
+
+def test_the_sweep_catches_what_no_hint_reported(world: Sandbox, db: Database, poller: Poller):
+    poller.run_once(NOW, today(world))
+    world.post("UpdateInvoice", invoiceid=3, status="Cancelled")  # leaves no activity line in the sandbox
+    assert poller.run_once(NOW + timedelta(minutes=5), today(world)).events == 0
+    report = poller.run_once(NOW + timedelta(hours=7), today(world))
+    assert report.swept
+    assert [e["data"]["invoiceid"] for e in events(db, "InvoiceCancelled")] == [3]
+
+
+def test_due_dates_passing_need_no_api_call(world: Sandbox, db: Database, poller: Poller):
+    poller.run_once(NOW, today(world))
+    later = today(world) + timedelta(days=20)
+    report = poller.run_once(NOW + timedelta(minutes=5), later)
+    assert report.calls == 4
+    assert len(events(db, "InvoiceOverdue")) == 16
+
+
+def test_a_crash_mid_walk_stores_nothing_twice(world: Sandbox, db: Database):
+    poller = Poller(db, WhmcsApi(make_client(world.api_url, page_size=100, max_attempts=1)))
+    poller.run_once(NOW, today(world))
+    cursor_before = poller.cursor("invoices.max_id")
+    for n in range(260):
+        world.post(
+            "CreateInvoice", userid=2 + n % 5, itemdescription1=f"item {n}", itemamount1="1.00", duedate="2030-01-01"
+        )
+    world.control("faults", {"status": 500, "count": 1, "skip": 1, "actions": ["GetInvoices"]})  # the 2nd page fails
+    with pytest.raises(WhmcsUnavailableError):
+        poller.run_once(NOW + timedelta(minutes=5), today(world))
+    assert len(events(db, "InvoiceCreated")) <= 260
+    assert poller.cursor("invoices.max_id") == cursor_before  # the walk did not reach it: it will be redone
+    poller.run_once(NOW + timedelta(minutes=10), today(world))
+    created = events(db, "InvoiceCreated")
+    assert len(created) == 260 and len({e["data"]["invoiceid"] for e in created}) == 260
+
+
+def test_first_ticket_after_an_empty_start_is_news(world: Sandbox, db: Database, poller: Poller):
+    poller.run_once(NOW, today(world))
+    assert poller.cursor("tickets.max_id") == "0"
+    world.post("OpenTicket", deptid=1, clientid=2, subject="First ever", message="Hello")
+    poller.run_once(NOW + timedelta(minutes=5), today(world))
+    assert [e["data"]["subject"] for e in events(db, "TicketOpen")] == ["First ever"]
