@@ -305,15 +305,15 @@ class Poller:
 
     def overdue(self, today: date, now: datetime, report: PollReport) -> None:
         """Open invoices past their due date: one InvoiceOverdue per invoice and due date (no API call)."""
-        offset = 0
         while True:
             rows = self.db.conn.execute(
-                "SELECT id, client_id, duedate, total FROM poll_open_invoice WHERE duedate < ? ORDER BY id LIMIT ? OFFSET ?",
-                (today.isoformat(), BATCH, offset),
+                "SELECT id, client_id, duedate, total FROM poll_open_invoice WHERE duedate < ?"
+                " AND (overdue_reported IS NULL OR overdue_reported != duedate) ORDER BY id LIMIT ?",
+                (today.isoformat(), BATCH),
             ).fetchall()
             if not rows:
                 return
-            with self.db.atomic():
+            with self.db.atomic() as conn:
                 self.store(
                     (
                         Found(
@@ -330,4 +330,6 @@ class Poller:
                     now,
                     report,
                 )
-            offset += BATCH
+                conn.executemany(
+                    "UPDATE poll_open_invoice SET overdue_reported = duedate WHERE id = ?", [(r["id"],) for r in rows]
+                )

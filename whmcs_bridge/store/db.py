@@ -84,7 +84,8 @@ MIGRATIONS: list[tuple[str, str]] = [
             client_id INTEGER NOT NULL,
             duedate TEXT,
             total TEXT NOT NULL,
-            seen_at TEXT NOT NULL
+            seen_at TEXT NOT NULL,
+            overdue_reported TEXT  -- the due date an InvoiceOverdue was last stored for
         );
         CREATE INDEX poll_open_invoice_client ON poll_open_invoice (client_id);
 
