@@ -127,3 +127,20 @@ def test_first_ticket_after_an_empty_start_is_news(world: Sandbox, db: Database,
     world.post("OpenTicket", deptid=1, clientid=2, subject="First ever", message="Hello")
     poller.run_once(NOW + timedelta(minutes=5), today(world))
     assert [e["data"]["subject"] for e in events(db, "TicketOpen")] == ["First ever"]
+
+
+def test_services_of_tracked_clients_changed_by_hand(world: Sandbox, db: Database):
+    poller = Poller(db, WhmcsApi(make_client(world.api_url)), tracked_clients=lambda: [1])
+    poller.run_once(NOW, today(world))
+    assert events(db, "ServiceStatusChanged") == []
+    world.control("act", {"action": "ModuleSuspend", "serviceid": 102, "suspendreason": "Abuse"})
+    report = poller.run_once(NOW + timedelta(minutes=5), today(world))
+    changed = events(db, "ServiceStatusChanged")
+    assert [(e["data"]["serviceid"], e["data"]["previous"], e["data"]["status"]) for e in changed] == [
+        (102, "Active", "Suspended")
+    ]
+    assert changed[0]["data"]["suspensionreason"] == "Abuse"
+    assert (
+        report.calls == 6
+    )  # the four lists, the hint-free activity entry costs nothing, one services read... plus the hinted module line
+    assert poller.run_once(NOW + timedelta(minutes=10), today(world)).events == 0

@@ -46,7 +46,13 @@ class Bridge:
         self.db = Database(config.state.path)
         self.api = WhmcsApi(WhmcsClient.from_config(config.whmcs))
         self.engine = Engine(self.db, families_for(config))
-        self.poller = Poller(self.db, self.api, sweep_every=config.poll.sweep_every, progress=progress)
+        self.poller = Poller(
+            self.db,
+            self.api,
+            sweep_every=config.poll.sweep_every,
+            progress=progress,
+            tracked_clients=self.tracked_clients,
+        )
         self.executor = Executor(
             self.db,
             self.api,
@@ -55,6 +61,15 @@ class Bridge:
             staff_email=config.safety.staff_email,
             metrics=self.metrics,
         )
+
+    def tracked_clients(self) -> list[int]:
+        """Client ids that families watching services keep state for."""
+        names = [f.name for f in self.engine.families.values() if getattr(f, "tracks_client_services", False)]
+        if not names:
+            return []
+        marks = ",".join("?" * len(names))
+        rows = self.db.conn.execute(f"SELECT DISTINCT key FROM family_state WHERE family IN ({marks})", names)
+        return [int(r[0]) for r in rows if str(r[0]).isdigit()]
 
     def poll_due(self, now: datetime) -> bool:
         if not self.config.poll.enabled:

@@ -77,11 +77,13 @@ class Poller:
         *,
         sweep_every: timedelta = timedelta(hours=6),
         progress: Progress | None = None,
+        tracked_clients: Callable[[], Iterable[int]] = lambda: (),
     ) -> None:
         self.db = db
         self.api = api
         self.sweep_every = sweep_every
         self.progress = progress
+        self.tracked_clients = tracked_clients
 
     # --- the cycle ----------------------------------------------------------------------------
 
@@ -105,6 +107,7 @@ class Poller:
         self.newest_first("tickets", self.api.tickets(), lambda t: t.id, self._ticket, now, report)
         self.newest_first("orders", self.api.orders(), lambda o: o.id, self._order, now, report)
         self.check_invoices(sorted(hinted), now, report)
+        self.services(now, report)
         if self.sweep_due(now):
             self.sweep(now, report)
         self.overdue(today, now, report)
@@ -272,6 +275,37 @@ class Poller:
                 iso(now),
             ),
         )
+
+    def services(self, now: datetime, report: PollReport) -> None:
+        """The services of tracked clients: a status that changed since the last cycle is reported
+        (e.g. staff suspended or unsuspended by hand). One GetClientsProducts call per tracked client."""
+        for client_id in self.tracked_clients():
+            found: list[Found] = []
+            with self.db.atomic() as conn:
+                known = {
+                    r["id"]: r["status"]
+                    for r in conn.execute("SELECT id, status FROM poll_service WHERE client_id = ?", (client_id,))
+                }
+            services = list(self.api.services(client_id=int(client_id)))
+            with self.db.atomic() as conn:
+                for service in services:
+                    previous = known.get(service.id)
+                    if previous is not None and previous != service.status:
+                        data = {
+                            "serviceid": service.id,
+                            "userid": service.client_id,
+                            "status": service.status,
+                            "previous": previous,
+                            "suspensionreason": service.suspension_reason,
+                            "seen_at": iso(now),
+                        }
+                        found.append(Found("ServiceStatusChanged", data, iso(now)))
+                    conn.execute(
+                        "INSERT INTO poll_service (id, client_id, status, seen_at) VALUES (?, ?, ?, ?)"
+                        " ON CONFLICT (id) DO UPDATE SET client_id = excluded.client_id, status = excluded.status, seen_at = excluded.seen_at",
+                        (service.id, service.client_id, service.status, iso(now)),
+                    )
+                self.store(found, now, report)
 
     def sweep_due(self, now: datetime) -> bool:
         last = self.cursor("invoices.sweep_at")

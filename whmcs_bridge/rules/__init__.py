@@ -16,6 +16,9 @@ from whmcs_bridge.config import Config
 
 class Family(Protocol):
     name: str
+    # True when this family's state keys are WHMCS client ids whose services the poller must watch
+    # (a staff suspension or termination by hand is then reported as ServiceStatusChanged).
+    tracks_client_services: bool
 
     def route(self, event: Event) -> Sequence[str]:
         """The state keys this event concerns (e.g. the client id), or none."""

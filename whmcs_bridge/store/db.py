@@ -89,6 +89,15 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         CREATE INDEX poll_open_invoice_client ON poll_open_invoice (client_id);
 
+        -- The status of the services of clients the rules track, to report changes made by hand.
+        CREATE TABLE poll_service (
+            id INTEGER PRIMARY KEY,
+            client_id INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            seen_at TEXT NOT NULL
+        );
+        CREATE INDEX poll_service_client ON poll_service (client_id);
+
         CREATE TABLE poll_cursor (
             name TEXT PRIMARY KEY,
             value TEXT NOT NULL,
