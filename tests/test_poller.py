@@ -140,7 +140,5 @@ def test_services_of_tracked_clients_changed_by_hand(world: Sandbox, db: Databas
         (102, "Active", "Suspended")
     ]
     assert changed[0]["data"]["suspensionreason"] == "Abuse"
-    assert (
-        report.calls == 6
-    )  # the four lists, the hint-free activity entry costs nothing, one services read... plus the hinted module line
+    assert report.calls == 5  # the four lists and one GetClientsProducts for the tracked client
     assert poller.run_once(NOW + timedelta(minutes=10), today(world)).events == 0
