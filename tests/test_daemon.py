@@ -214,9 +214,18 @@ def test_sigkill_while_acting_repeats_no_action(world: Sandbox, tmp_path: Path):
     finally:
         assert daemon.stop()[0] == 0
     rows = world.rows("activity")
+    log = world.calls()
     for action in actions:
         effects = [r for r in rows if marker(action.key) in r["description"] and r["description"].startswith("note")]
         assert len(effects) == 1, (action.key, effects)
+        made = [
+            c
+            for c in log
+            if c["action"] == "LogActivity"
+            and c.get("outcome") == "success"
+            and c["params"].get("description", "").startswith(f"note {action.params['text'][5:]} {marker(action.key)}")
+        ]
+        assert len(made) == 1, (action.key, made)  # the sandbox's call log: the WHMCS call itself ran once
 
 
 def test_sandbox_errors_for_a_while_delay_but_lose_nothing(world: Sandbox, tmp_path: Path):
