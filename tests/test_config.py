@@ -136,6 +136,83 @@ def test_previous_webhook_secrets_for_rotation():
         )
 
 
+def test_example_ladder_is_the_seed_001_story():
+    config = load_config(ROOT / "config.example.yaml", environ=ENV)
+    policy = config.escalation.policies[0]
+    assert [stage.name for stage in policy.ladder] == [
+        "reminder",
+        "second-reminder",
+        "final-notice",
+        "panel-lock",
+        "sites-off",
+        "mail-off",
+        "grace-then-terminate",
+        "collections",
+    ]
+    assert policy.ladder[2].deadline_days == 5 and policy.ladder[2].business_days
+    assert [a.kind for a in policy.ladder[2].actions] == ["email", "ticket", "staff_task"]
+    assert policy.ladder[3].actions[0].module_command.inverse == "unlock_reseller_panel"
+    assert policy.impact.custom_fields == ["Hosted domains", "Hosted users", "Sub-resellers"]
+    assert str(config.escalation.holidays[0]) == "2026-12-25"
+
+
+LADDER = (
+    MINIMAL
+    + """escalation:
+  policies:
+    - name: p
+      match: {product_ids: [1]}
+      ladder:
+        - name: reminder
+          after_days: 3
+          counted_from: due
+          actions:
+            - email: {subject: s, body: b}
+"""
+)
+
+
+@pytest.mark.parametrize(
+    ("change", "line", "message"),
+    [
+        (
+            ("email: {subject: s, body: b}", "email: {subject: s, body: b}\n              note: also"),
+            18,
+            "escalation.policies[0].ladder[0].actions[0]: expected exactly one of email, ticket",
+        ),
+        (
+            ("email: {subject: s, body: b}", "email: {subject: s}"),
+            18,
+            "escalation.policies[0].ladder[0].actions[0].email: expected either `template`, or both `subject` and `body`",
+        ),
+        (
+            ("counted_from: due", "counted_from: previous"),
+            11,
+            "escalation.policies[0]: expected a first stage counted from the due date",
+        ),
+        (
+            ("escalation:\n", "escalation:\n  holidays: [christmas]\n"),
+            10,
+            "escalation.holidays[0]: expected a date such as 2026-12-25, found 'christmas'",
+        ),
+        (
+            ("escalation:\n", "escalation:\n  guards: {destructive_hours: '17:00-09:00'}\n"),
+            10,
+            "escalation.guards.destructive_hours: expected a time range whose start is before its end",
+        ),
+        (
+            ("escalation:\n", "escalation:\n  guards: {destructive_days: [monday]}\n"),
+            10,
+            "escalation.guards.destructive_days[0]: expected one of 'mon'",
+        ),
+    ],
+)
+def test_ladder_mistakes(change: tuple[str, str], line: int, message: str):
+    with pytest.raises(ConfigError) as caught:
+        parse(LADDER.replace(*change))
+    assert f"bridge.yaml:{line}: {message}" in str(caught.value), str(caught.value)
+
+
 def test_unknown_key_suggests_the_close_one():
     with pytest.raises(ConfigError, match=r"did you mean 'timeout_s'\?"):
         parse(MINIMAL.replace("  secret: ${WHMCS_API_SECRET}", "  secret: ${WHMCS_API_SECRET}\n  timeout: 5"))
