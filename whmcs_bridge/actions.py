@@ -35,6 +35,8 @@ KINDS: dict[str, Kind] = {
         Kind("settle_invoice", destructive=False, observable=True),  # AddInvoicePayment with transid = key
         Kind("registrant_update", destructive=True, observable=True),  # DomainUpdateWhoisInfo
         Kind("credential_change", destructive=True, observable=False),  # ModuleChangePw: never repeated
+        # Read-only: the client's details and services, fed back to the rules as a ClientContext event.
+        Kind("refresh_client", destructive=False, observable=False),
     )
 }
 
@@ -95,3 +97,6 @@ class Decision:
     state: dict[str, Any] | None
     actions: list[Action] = field(default_factory=list)
     due_at: datetime | None = None
+    # What this state is about (e.g. "invoice:12"), so events naming those reach it; None keeps the
+    # previous references.
+    refs: list[str] | None = None

@@ -130,7 +130,20 @@ class Engine:
         if event.type == TICK and event.source == "timer":
             family = self.families.get(str(event.data.get("family")))
             return [(family, str(event.data["key"]))] if family else []
-        return [(family, key) for family in self.families.values() for key in family.route(event)]
+        routed: list[tuple[Family, str]] = []
+        for family in self.families.values():
+            keys = list(dict.fromkeys(family.route(event)))
+            refs = list(family.refs(event)) if hasattr(family, "refs") else []
+            if refs:
+                marks = ",".join("?" * len(refs))
+                for row in self.db.conn.execute(
+                    f"SELECT DISTINCT key FROM family_ref WHERE family = ? AND ref IN ({marks}) ORDER BY key",
+                    (family.name, *refs),
+                ):
+                    if row["key"] not in keys:
+                        keys.append(row["key"])
+            routed.extend((family, key) for key in keys)
+        return routed
 
     def load(self, family: str, key: str) -> dict[str, Any]:
         row = self.db.conn.execute(
@@ -139,6 +152,12 @@ class Engine:
         return json.loads(row["state"]) if row else {}
 
     def save(self, family: str, key: str, decision: Decision, now: datetime) -> None:
+        if decision.refs is not None or decision.state is None:
+            self.db.conn.execute("DELETE FROM family_ref WHERE family = ? AND key = ?", (family, key))
+            self.db.conn.executemany(
+                "INSERT OR IGNORE INTO family_ref (family, ref, key) VALUES (?, ?, ?)",
+                [(family, ref, key) for ref in (decision.refs or [])] if decision.state is not None else [],
+            )
         if decision.state is None:
             self.db.conn.execute("DELETE FROM family_state WHERE family = ? AND key = ?", (family, key))
             return

@@ -30,7 +30,7 @@ from whmcs_bridge.whmcs.api import WhmcsApi
 log = logging.getLogger("whmcs_bridge.executor")
 
 # Kinds whose effect cannot be read back but which may safely run twice.
-REPEAT_SAFE = {"client_note", "module_command"}
+REPEAT_SAFE = {"client_note", "module_command", "refresh_client"}
 OPEN_INVOICE = ("Unpaid", "Collections")
 RETRY_BASE = timedelta(minutes=1)
 RETRY_CAP = timedelta(hours=1)
@@ -95,6 +95,34 @@ GUARDS: dict[str, Callable[[WhmcsApi, Any], str | None]] = {
 
 def _with_marker(text: str, key: str, html: bool = False) -> str:
     return f"{text}\n<!-- {marker(key)} -->" if html else f"{text}\n\n{marker(key)}"
+
+
+def client_context(api: WhmcsApi, client_id: int) -> dict[str, Any]:
+    """What the rules need to know of a client: who it is, its group and custom fields, its services."""
+    details = api.client_details(client_id)
+    services = [
+        {
+            "id": s.id,
+            "pid": s.pid,
+            "group": s.groupname,
+            "name": s.name,
+            "domain": s.domain,
+            "status": s.status,
+            "suspension_reason": s.suspension_reason,
+            "override_until": s.override_suspend_until.isoformat() if s.override_suspend_until else None,
+            "customfields": s.customfields,
+        }
+        for s in api.services(client_id=client_id)
+    ]
+    return {
+        "userid": details.id,
+        "name": f"{details.firstname} {details.lastname}".strip(),
+        "company": details.companyname,
+        "email": details.email,
+        "groupid": details.groupid,
+        "customfields": {str(k): v for k, v in details.customfields.items()},
+        "services": services,
+    }
 
 
 def _client(p: Params, client_id: int | None) -> int:
@@ -178,6 +206,8 @@ def _run(api: WhmcsApi, kind: str, p: Params, key: str, client_id: int | None) -
     if kind == "credential_change":
         api.change_password(int(p["service_id"]))
         return {}
+    if kind == "refresh_client":
+        return {"context": client_context(api, _client(p, client_id))}
     raise ValueError(f"no runner for action kind {kind}")  # the catalogue and this table disagree
 
 
@@ -326,9 +356,11 @@ class Executor:
             self.finish(row, "parked", now, error=str(exc))
             report.parked.append(key)
             return
-        self.finish(row, "done", now, result=result)
+        context = result.pop("context", None)
+        self.finish(row, "done", now, result=result, feed=("ClientContext", context) if context is not None else None)
         report.done.append(key)
-        self.summary_line(row, params)
+        if kind != "refresh_client":
+            self.summary_line(row, params)
 
     # --- bookkeeping --------------------------------------------------------------------------
 
@@ -348,8 +380,24 @@ class Executor:
         result: dict[str, Any] | None = None,
         error: str | None = None,
         note: str | None = None,
+        feed: tuple[str, dict[str, Any]] | None = None,
     ) -> None:
+        """Record the outcome; `feed` puts what a read action learnt into the inbox, in the same transaction."""
         with self.db.atomic() as conn:
+            if feed is not None:
+                body = json.dumps(
+                    {
+                        "type": feed[0],
+                        "occurred_at": iso(now),
+                        "source": {"executor": row["action_key"]},
+                        "data": feed[1],
+                    },
+                    default=str,
+                )
+                conn.execute(
+                    "INSERT INTO inbox (event_id, type, source, occurred_at, received_at, body) VALUES (?, ?, 'poll', ?, ?, ?) ON CONFLICT DO NOTHING",
+                    (f"read:{row['action_key']}", feed[0], iso(now), iso(now), body),
+                )
             conn.execute(
                 "UPDATE outbox SET status = ?, result = ?, error = ?, finished_at = ?, updated_at = ? WHERE id = ?",
                 (status, json.dumps(result) if result is not None else None, error, iso(now), iso(now), row["id"]),

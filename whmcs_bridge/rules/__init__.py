@@ -24,6 +24,11 @@ class Family(Protocol):
         """The state keys this event concerns (e.g. the client id), or none."""
         ...
 
+    def refs(self, event: Event) -> Sequence[str]:
+        """References the event names (e.g. "invoice:12"); the engine adds the keys whose
+        decisions listed them (Decision.refs)."""
+        ...
+
     def decide(self, state: dict[str, Any], event: Event, now: datetime) -> Decision:
         """Pure: the new state and the actions for one key."""
         ...

@@ -71,6 +71,16 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         CREATE INDEX family_state_due ON family_state (due_at);
 
+        -- What a family's state is about (e.g. invoice:12 -> client 1), so an event that names only
+        -- an invoice reaches the right state. Rewritten with each decision.
+        CREATE TABLE family_ref (
+            family TEXT NOT NULL,
+            ref TEXT NOT NULL,
+            key TEXT NOT NULL,
+            PRIMARY KEY (family, ref, key)
+        );
+        CREATE INDEX family_ref_key ON family_ref (family, key);
+
         -- Safety switches (the circuit breaker): name -> JSON value.
         CREATE TABLE switches (
             name TEXT PRIMARY KEY,
