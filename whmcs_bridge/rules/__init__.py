@@ -35,6 +35,10 @@ class Family(Protocol):
 
 
 def families_for(config: Config) -> list[Family]:
-    """The enabled families. The rule families register here as they land (escalation, delegation,
-    ownership); until then the pipeline runs with none and every event is simply consumed."""
-    return []
+    """The enabled families (delegation and ownership register here as they land)."""
+    from whmcs_bridge.rules.escalation import Escalation
+
+    families: list[Family] = []
+    if config.escalation.enabled:
+        families.append(Escalation(config.escalation, staff_email=config.safety.staff_email))
+    return families

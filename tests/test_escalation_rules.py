@@ -1,0 +1,317 @@
+"""The escalation ladder's pure decide(), stage by stage through seed 001, with payments, promises and holds."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.test_config import ENV
+from whmcs_bridge.actions import Action, Event
+from whmcs_bridge.config import EscalationSection, load_config
+from whmcs_bridge.rules import calendar
+from whmcs_bridge.rules.escalation import decide
+
+ROOT = Path(__file__).resolve().parents[1]
+RULES: EscalationSection = dataclasses.replace(
+    load_config(ROOT / "config.example.yaml", environ=ENV).escalation, enabled=True
+)
+MONDAY = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # a Monday, inside the destructive window
+SERVICES = [
+    {
+        "id": 101,
+        "pid": 1,
+        "group": "Reseller Hosting",
+        "name": "Reseller Pro",
+        "domain": "snelhost.nl",
+        "status": "Active",
+        "suspension_reason": "",
+        "override_until": None,
+        "customfields": {"Hosted domains": "64", "Hosted users": "52", "Sub-resellers": "4"},
+    },
+    {
+        "id": 102,
+        "pid": 2,
+        "group": "Dedicated Servers",
+        "name": "Dedicated",
+        "domain": "srv1.snelhost.nl",
+        "status": "Active",
+        "suspension_reason": "",
+        "override_until": None,
+        "customfields": {"Hosted domains": "40", "Hosted users": "36", "Sub-resellers": "0"},
+    },
+]
+CONTEXT = {
+    "userid": 1,
+    "name": "Hans Mulder",
+    "company": "SnelHost V.O.F.",
+    "email": "hans@snelhost.nl",
+    "groupid": 2,
+    "customfields": {},
+    "services": SERVICES,
+}
+
+
+class Story:
+    """Feeds events through decide() like the engine does, keeping state and every planned action."""
+
+    def __init__(self, rules: EscalationSection = RULES, staff_email: str | None = "robot@example.com") -> None:
+        self.rules = rules
+        self.staff_email = staff_email
+        self.state: dict[str, Any] = {}
+        self.actions: list[Action] = []
+        self.due_at: datetime | None = None
+
+    def feed(self, kind: str, data: dict[str, Any], now: datetime) -> list[Action]:
+        decision = decide(
+            self.state,
+            Event(id=f"e{len(self.actions)}", type=kind, data=data),
+            now,
+            self.rules,
+            staff_email=self.staff_email,
+        )
+        self.state = decision.state or {}
+        self.due_at = decision.due_at
+        self.actions.extend(decision.actions)
+        return decision.actions
+
+    def tick(self, now: datetime) -> list[Action]:
+        return self.feed("Tick", {}, now)
+
+    def overdue(self, invoice: int, due: date, now: datetime, total: str = "49.95") -> list[Action]:
+        return self.feed(
+            "InvoiceOverdue", {"invoiceid": invoice, "userid": 1, "duedate": due.isoformat(), "total": total}, now
+        )
+
+    def context(self, now: datetime, services: list[dict[str, Any]] = SERVICES) -> list[Action]:
+        return self.feed("ClientContext", {**CONTEXT, "services": services}, now)
+
+    def stages(self) -> list[str]:
+        return [s["name"] for s in self.state.get("stages", [])]
+
+
+def started(now: datetime = MONDAY, due_days_ago: int = 4) -> Story:
+    story = Story()
+    first = story.overdue(11, (now - timedelta(days=due_days_ago)).date(), now)
+    assert [a.kind for a in first] == ["refresh_client"]  # rules ask for the client's services first
+    story.context(now)
+    return story
+
+
+def test_reminder_once_the_client_is_known_and_in_scope():
+    story = started()
+    assert story.stages() == ["reminder"]
+    email = story.actions[-1]
+    assert email.kind == "email" and email.params["related_id"] == 1 and email.client_id == 1
+    assert "1 unpaid invoice(s), 49.95 due" in email.params["subject"]
+    assert story.state["policy"] == "resellers-and-dedicated"
+    assert story.due_at == datetime(2026, 11, 30, tzinfo=UTC)  # second reminder: 7 days later
+
+
+def test_the_ladder_in_order_with_deadlines_approvals_and_windows():
+    story = started()
+    story.tick(datetime(2026, 11, 30, 10, tzinfo=UTC))
+    assert story.stages() == ["reminder", "second-reminder"]
+    assert [a.kind for a in story.actions[-2:]] == ["email", "client_note"]
+    final = story.tick(datetime(2026, 12, 9, 10, tzinfo=UTC))  # 7 business days after Mon 30 Nov
+    assert story.stages()[-1] == "final-notice"
+    assert [a.kind for a in final] == ["email", "ticket", "ticket"]
+    assert "by 2026-12-16" in final[0].params["html"]  # 5 working days
+    assert final[1].params["client_id"] == 1  # the client's ticket
+    staff = final[2].params
+    assert (
+        staff["client_id"] is None
+        and staff["email"] == "robot@example.com"
+        and staff["subject"] == "Send a registered letter to SnelHost V.O.F."
+    )
+    assert "escalations record-letter 1 --tracking" in staff["message"]
+    lock = story.tick(datetime(2026, 12, 16, 10, tzinfo=UTC))
+    assert story.stages()[-1] == "panel-lock"
+    assert [(a.kind, a.params.get("service_id"), a.params.get("function")) for a in lock[:2]] == [
+        ("module_command", 101, "lock_reseller_panel"),
+        ("module_command", 102, "lock_reseller_panel"),
+    ]
+    assert all(a.needs_approval for a in lock)  # impact 196 > 50
+    assert story.state["stages"][-1]["impact"] == 196
+    sites = story.tick(datetime(2026, 12, 21, 8, tzinfo=UTC))  # 3 business days later, before opening hours
+    assert [a.kind for a in sites] == ["suspend", "suspend"]
+    assert all(a.not_before == datetime(2026, 12, 21, 9, tzinfo=UTC) for a in sites)  # the window opens at 09:00
+    assert all(a.guard["invoices_open"] == [11] for a in sites)
+    assert sites[0].params["reason"] == "Administrative reasons"
+
+
+def test_staff_tasks_without_a_staff_address_become_sticky_admin_notes():
+    story = Story(staff_email=None)
+    story.overdue(11, date(2026, 11, 19), MONDAY)
+    story.context(MONDAY)
+    story.tick(datetime(2026, 11, 30, 10, tzinfo=UTC))
+    final = story.tick(datetime(2026, 12, 9, 10, tzinfo=UTC))
+    assert (
+        final[2].kind == "client_note"
+        and final[2].params["sticky"]
+        and final[2].params["text"].startswith("STAFF TASK: Send a registered letter")
+    )
+
+
+def test_one_stage_per_decision_even_when_long_overdue():
+    story = started(due_days_ago=155)
+    assert story.stages() == ["reminder"]
+    assert story.due_at == datetime(2026, 11, 30, tzinfo=UTC)  # the next one counts from today's stage
+
+
+def test_full_payment_undoes_everything_in_reverse_order_once():
+    story = started()
+    for when in (
+        datetime(2026, 11, 30, 10, tzinfo=UTC),
+        datetime(2026, 12, 9, 10, tzinfo=UTC),
+        datetime(2026, 12, 16, 10, tzinfo=UTC),
+        datetime(2026, 12, 21, 10, tzinfo=UTC),
+        datetime(2026, 12, 22, 10, tzinfo=UTC),
+    ):
+        story.tick(when)
+    assert story.stages()[-1] == "mail-off"
+    undo = story.feed("InvoicePaid", {"invoiceid": 11}, datetime(2026, 12, 23, 10, tzinfo=UTC))
+    kinds = [(a.kind, a.params.get("function"), a.params.get("service_id")) for a in undo]
+    assert kinds == [
+        ("module_command", "enable_mail", 102),
+        ("module_command", "enable_mail", 101),
+        ("unsuspend", None, 102),
+        ("unsuspend", None, 101),
+        ("module_command", "unlock_reseller_panel", 102),
+        ("module_command", "unlock_reseller_panel", 101),
+        ("email", None, None),
+        ("client_note", None, None),
+    ]
+    assert "fully restored" in undo[-2].params["subject"]
+    assert story.state["cycle"] == 2 and story.due_at is None
+    assert story.tick(datetime(2027, 1, 10, tzinfo=UTC)) == []  # closed: nothing more
+
+
+def test_partial_payment_keeps_the_ladder_going():
+    story = started()
+    story.overdue(12, date(2026, 11, 20), MONDAY)
+    story.feed("InvoicePaid", {"invoiceid": 11}, MONDAY)
+    assert story.state["invoices"].keys() == {"12"} and story.stages() == ["reminder"]
+    story.feed("AddInvoicePayment", {"invoiceid": 12}, MONDAY)
+    assert story.state["timeline"][-1]["what"] == "partial payment received"
+    assert story.tick(datetime(2026, 11, 30, 10, tzinfo=UTC))  # second reminder still comes
+
+
+def test_promise_kept_and_broken():
+    story = started()
+    story.feed(
+        "EscalationCommand",
+        {"client_id": 1, "command": "promise", "until": "2026-12-10", "amount": "49.95", "by": "alice"},
+        MONDAY,
+    )
+    assert story.due_at == datetime(2026, 12, 11, tzinfo=UTC)
+    assert story.tick(datetime(2026, 12, 5, 10, tzinfo=UTC)) == []  # paused
+    resumed = story.tick(datetime(2026, 12, 11, 10, tzinfo=UTC))
+    assert story.state["broken_promises"] == 1 and story.stages()[-1] == "second-reminder" and resumed
+    kept = started()
+    kept.feed("EscalationCommand", {"client_id": 1, "command": "promise", "until": "2026-12-10", "by": "alice"}, MONDAY)
+    kept.feed("InvoicePaid", {"invoiceid": 11}, datetime(2026, 12, 8, tzinfo=UTC))
+    assert any(e["what"] == "promise kept" for e in kept.state["timeline"])
+
+
+def test_hold_and_resume():
+    story = started()
+    story.feed(
+        "EscalationCommand",
+        {"client_id": 1, "command": "hold", "reason": "dispute about invoice 11", "by": "bob"},
+        MONDAY,
+    )
+    assert story.due_at is None and story.tick(datetime(2026, 12, 30, tzinfo=UTC)) == []
+    story.feed(
+        "EscalationCommand", {"client_id": 1, "command": "resume", "by": "bob"}, datetime(2026, 12, 30, 10, tzinfo=UTC)
+    )
+    assert story.stages()[-1] == "second-reminder"
+
+
+def test_staff_acting_by_hand_holds_the_ladder():
+    story = started()
+    story.feed(
+        "ServiceStatusChanged", {"serviceid": 102, "userid": 1, "status": "Suspended", "previous": "Active"}, MONDAY
+    )
+    assert story.state["hold"]["reason"] == "service 102 was set to Suspended by hand"
+    assert story.tick(datetime(2026, 12, 30, tzinfo=UTC)) == []
+
+
+def test_our_own_suspension_coming_back_is_not_staff():
+    story = started()
+    for when in (
+        datetime(2026, 11, 30, 10, tzinfo=UTC),
+        datetime(2026, 12, 9, 10, tzinfo=UTC),
+        datetime(2026, 12, 16, 10, tzinfo=UTC),
+        datetime(2026, 12, 21, 10, tzinfo=UTC),
+    ):
+        story.tick(when)
+    story.feed(
+        "AfterModuleSuspend", {"params": {"serviceid": 101, "userid": 1}}, datetime(2026, 12, 21, 11, tzinfo=UTC)
+    )
+    assert "hold" not in story.state
+
+
+def test_service_override_date_defers_its_destructive_steps():
+    services = [dict(SERVICES[0], override_until="2026-12-31"), SERVICES[1]]
+    story = Story()
+    story.overdue(11, date(2026, 11, 19), MONDAY)
+    story.context(MONDAY, services)
+    for when in (
+        datetime(2026, 11, 30, 10, tzinfo=UTC),
+        datetime(2026, 12, 9, 10, tzinfo=UTC),
+        datetime(2026, 12, 16, 10, tzinfo=UTC),
+    ):
+        story.tick(when)
+    sites = story.tick(datetime(2026, 12, 21, 10, tzinfo=UTC))
+    by_service = {a.params["service_id"]: a.not_before for a in sites}
+    assert by_service[102] == datetime(2026, 12, 21, 10, tzinfo=UTC)
+    assert by_service[101] == datetime(2027, 1, 4, 9, tzinfo=UTC)  # after the override, next business morning
+
+
+def test_clients_out_of_scope_are_left_alone():
+    story = Story()
+    story.overdue(50, date(2026, 10, 1), MONDAY)
+    story.context(MONDAY, [dict(SERVICES[0], pid=3, group="Shared Hosting", id=500)])
+    assert story.state["policy"] is None
+    assert [a.kind for a in story.actions] == ["refresh_client"]
+    assert story.tick(datetime(2027, 6, 1, tzinfo=UTC)) == []
+
+
+def test_keys_are_stable_and_differ_between_cycles():
+    first, second = started(), started()
+    assert [a.key for a in first.actions] == [a.key for a in second.actions]
+    first.feed("InvoicePaid", {"invoiceid": 11}, MONDAY)
+    first.overdue(13, date(2026, 11, 19), MONDAY)
+    first.context(MONDAY)
+    assert first.actions[-1].key not in {a.key for a in second.actions}
+
+
+@pytest.mark.parametrize(
+    ("start", "days", "business", "expected"),
+    [
+        (date(2026, 11, 20), 1, True, date(2026, 11, 23)),  # Friday + 1 business day = Monday
+        (date(2026, 11, 20), 5, True, date(2026, 11, 27)),
+        (date(2026, 12, 23), 2, True, date(2026, 12, 28)),  # over Christmas (25th, 26th) and a weekend
+        (date(2026, 12, 23), 2, False, date(2026, 12, 25)),
+        (date(2026, 12, 31), 1, True, date(2027, 1, 4)),  # New Year's Day, then a weekend
+    ],
+)
+def test_business_days(start: date, days: int, business: bool, expected: date):
+    assert calendar.add_days(start, days, business=business, holidays=RULES.holidays) == expected
+
+
+@pytest.mark.parametrize(
+    ("moment", "expected"),
+    [
+        (datetime(2026, 11, 23, 10, tzinfo=UTC), datetime(2026, 11, 23, 10, tzinfo=UTC)),
+        (datetime(2026, 11, 23, 18, tzinfo=UTC), datetime(2026, 11, 24, 9, tzinfo=UTC)),
+        (datetime(2026, 11, 28, 12, tzinfo=UTC), datetime(2026, 11, 30, 9, tzinfo=UTC)),  # Saturday
+        (datetime(2026, 12, 24, 17, 30, tzinfo=UTC), datetime(2026, 12, 28, 9, tzinfo=UTC)),  # Christmas, weekend
+    ],
+)
+def test_destructive_window(moment: datetime, expected: datetime):
+    assert calendar.next_window(moment, ["mon", "tue", "wed", "thu", "fri"], "09:00-17:00", RULES.holidays) == expected
