@@ -281,6 +281,13 @@ def test_clients_out_of_scope_are_left_alone():
     assert story.tick(datetime(2027, 6, 1, tzinfo=UTC)) == []
 
 
+def test_decide_leaves_its_input_alone():
+    story = started()
+    before = __import__("copy").deepcopy(story.state)
+    decide(story.state, Event(id="x", type="InvoicePaid", data={"invoiceid": 11}), MONDAY, RULES)
+    assert story.state == before
+
+
 def test_keys_are_stable_and_differ_between_cycles():
     first, second = started(), started()
     assert [a.key for a in first.actions] == [a.key for a in second.actions]

@@ -14,6 +14,7 @@ step is undone in reverse order and the case closes. Only the client of record i
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -80,7 +81,7 @@ def decide(
     state: dict[str, Any], event: Event, now: datetime, rules: EscalationSection, *, staff_email: str | None = None
 ) -> Decision:
     """Pure: the new state of one client's case and the actions to plan."""
-    case = Case(dict(state), now, rules, staff_email)
+    case = Case(copy.deepcopy(state), now, rules, staff_email)  # never change the caller's state
     case.apply(event)
     return case.decision()
 
@@ -152,7 +153,9 @@ class Case:
         if not client:
             return
         self.s["context_requested"] = self.today.isoformat()
-        self.plan("refresh_client", f"context:{self.s['cycle']}", {"client_id": client})
+        # Keyed by the invoice that started this episode: a later episode asks again (a new key).
+        first = min(int(i) for i in self.s["invoices"])
+        self.plan("refresh_client", f"context:{self.s['cycle']}:{first}", {"client_id": client})
 
     def service_changed(self, event: Event) -> None:
         data = event.data.get("params") if event.type in MODULE_EVENTS else event.data
@@ -550,7 +553,7 @@ class Case:
             if not self.s["stages"]:  # nothing was done: no new cycle, just forget the invoices
                 kept: dict[str, Any] = {
                     k: self.s[k]
-                    for k in ("cycle", "client_id", "history", "timeline", "broken_promises")
+                    for k in ("cycle", "client_id", "history", "timeline", "broken_promises", "context", "policy")
                     if k in self.s
                 }
                 return Decision(state=kept, actions=self.actions, due_at=None, refs=[])
