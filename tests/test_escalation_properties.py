@@ -95,7 +95,7 @@ def test_ladder_properties(rules: EscalationSection, history: list[tuple[int, st
     steps = play(rules, history)
     planned: dict[str, Action] = {}
     names = [s.name for s in rules.policies[0].ladder]
-    for _now, before, actions, after in steps:
+    for _now, _before, actions, after in steps:
         for action in actions:
             assert action.key not in planned, "an action is planned once"  # (c) and (b): no repeats
             planned[action.key] = action
