@@ -29,7 +29,8 @@ class Sandbox:
         self.url = running.url
         self.api_url = running.url + "includes/api.php"
 
-    def load(self, name: str, **extra: Any) -> dict[str, Any]:
+    def load(self, name: str, *, at: str | None = None, **extra: Any) -> dict[str, Any]:
+        requests.post(self.url + "_sandbox/clock", json={"reset": True, **({"set": at} if at else {})}, timeout=5)
         answer: dict[str, Any] = requests.post(
             self.url + "_sandbox/scenario", json={"name": name, **extra}, timeout=120
         ).json()

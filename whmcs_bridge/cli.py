@@ -456,9 +456,10 @@ def demo(workdir: str | None) -> None:
 
 
 def _register_subcommands() -> None:
+    from whmcs_bridge.cli_escalations import escalations
     from whmcs_bridge.cli_staff import approvals, breaker, events
 
-    for group in (approvals, breaker, events):
+    for group in (approvals, breaker, events, escalations):
         main.add_command(group)
 
 

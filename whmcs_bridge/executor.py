@@ -88,6 +88,8 @@ GUARDS: dict[str, Callable[[WhmcsApi, Any], str | None]] = {
     "service_status": _guard_service_status,
     "ticket_exists": _guard_ticket_exists,
 }
+# Guards answered from the bridge's own store rather than WHMCS.
+STORE_GUARDS = {"action_done"}
 
 
 # --- how each kind runs, and how its effect is recognised --------------------------------------
@@ -136,16 +138,18 @@ def _run(api: WhmcsApi, kind: str, p: Params, key: str, client_id: int | None) -
     if kind == "email":
         if p.get("template"):
             api.send_email(int(p["related_id"]), template=p["template"], merge=p.get("merge"))
-        else:
-            html = _with_marker(p["html"], key, html=True)
-            api.send_email(
-                int(p["related_id"]),
-                custom_type=p.get("type", "general"),
-                subject=p["subject"],
-                html=html,
-                merge=p.get("merge"),
-            )
-        return {}
+            return {}
+        html = _with_marker(p["html"], key, html=True)
+        api.send_email(
+            int(p["related_id"]),
+            custom_type=p.get("type", "general"),
+            subject=p["subject"],
+            html=html,
+            merge=p.get("merge"),
+        )
+        # Proof: the email-log id of what was sent, found by the key written into it.
+        found = _email_with(api, client_id, marker(key)) if client_id else None
+        return {"email_id": found} if found else {}
     if kind == "ticket":
         ticket_id, tid = api.open_ticket(
             deptid=int(p["deptid"]),
@@ -156,6 +160,8 @@ def _run(api: WhmcsApi, kind: str, p: Params, key: str, client_id: int | None) -
             domain_id=p.get("domain_id"),
             priority=p.get("priority", "Medium"),
             notify=p.get("notify", True),
+            name=p.get("name"),
+            email=p.get("email"),
         )
         return {"ticket_id": ticket_id, "tid": tid}
     if kind == "ticket_note":
@@ -217,7 +223,8 @@ def _observe(api: WhmcsApi, kind: str, p: Params, key: str, client_id: int | Non
     if kind == "email":
         if p.get("template") or client_id is None:
             return None
-        return {} if any(tag in e.message for e in _recent(api.emails(int(client_id)))) else False
+        found = _email_with(api, client_id, tag)
+        return {"email_id": found} if found else False
     if kind == "ticket":
         for ticket in _recent(api.tickets(client_id=p.get("client_id", client_id), subject=p["subject"])):
             full = api.ticket(ticket.id)
@@ -246,6 +253,10 @@ def _observe(api: WhmcsApi, kind: str, p: Params, key: str, client_id: int | Non
         current = api.whois(int(p["domain_id"])).contacts.get(p.get("contact_type", "Registrant"), {})
         return {} if wanted_contact and all(current.get(k) == v for k, v in wanted_contact.items()) else False
     return None
+
+
+def _email_with(api: WhmcsApi, client_id: int, tag: str) -> int | None:
+    return next((e.id for e in _recent(api.emails(int(client_id))) if tag in e.message), None)
 
 
 def _recent(items: Any, limit: int = 25) -> list[Any]:
@@ -334,7 +345,7 @@ class Executor:
             self.mark_in_flight(row, now)
             guard = json.loads(row["guard"] or "{}")
             for name, value in guard.items():
-                reason = GUARDS[name](self.api, value)
+                reason = self.store_guard(name, value) if name in STORE_GUARDS else GUARDS[name](self.api, value)
                 if reason:
                     self.finish(row, "cancelled", now, error=f"guard {name}: {reason}")
                     report.cancelled.append(key)
@@ -361,6 +372,13 @@ class Executor:
         report.done.append(key)
         if kind != "refresh_client":
             self.summary_line(row, params)
+
+    def store_guard(self, name: str, value: Any) -> str | None:
+        if name == "action_done":  # an undo runs only if the step it undoes really ran
+            row = self.db.conn.execute("SELECT status FROM outbox WHERE action_key = ?", (value,)).fetchone()
+            if row is None or row["status"] != "done":
+                return f"the step it would undo ({value}) did not run"
+        return None
 
     # --- bookkeeping --------------------------------------------------------------------------
 

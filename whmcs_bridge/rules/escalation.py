@@ -335,10 +335,11 @@ class Case:
     ) -> list[Action]:
         client = self.s["client_id"]
         purpose = f"{stage.name}:{n}"
+        # Every ladder step, notices included, is cancelled if the invoices were settled meanwhile.
         guard = {"invoices_open": sorted(int(i) for i in self.s["invoices"])}
         kind = spec.kind
         if kind == "email":
-            return [self.action("email", purpose, email_params(spec.email, client, merge), approval)]  # type: ignore[arg-type]
+            return [self.action("email", purpose, email_params(spec.email, client, merge), approval, guard=guard)]  # type: ignore[arg-type]
         if kind in ("ticket", "staff_task"):
             ticket = spec.ticket if kind == "ticket" else spec.staff_task
             assert ticket is not None
@@ -359,11 +360,14 @@ class Case:
                         purpose,
                         {"text": f"STAFF TASK: {params['subject']}\n{params['message']}", "sticky": True},
                         approval,
+                        guard=guard,
                     )
                 ]
-            return [self.action("ticket", purpose, params, approval)]
+            return [self.action("ticket", purpose, params, approval, guard=guard)]
         if kind == "note":
-            return [self.action("client_note", purpose, {"text": render(spec.note or "", merge)}, approval)]
+            return [
+                self.action("client_note", purpose, {"text": render(spec.note or "", merge)}, approval, guard=guard)
+            ]
         if kind == "invoice_status":
             return [
                 self.action(
@@ -499,6 +503,10 @@ class Case:
                 for service in reversed(self.scoped_services(policy)) if policy else []:
                     service_id = service["id"]
                     purpose = f"undo:{stage.name}:{n}:service:{service_id}"
+                    # An undo runs only if the step it undoes really ran (an outbox check).
+                    forward = action_key(
+                        FAMILY, f"client:{client}", f"{stage.name}:{n}:service:{service_id}", str(self.s["cycle"])
+                    )
                     if spec.kind == "suspend":
                         undo.append(
                             self.action(
@@ -506,7 +514,10 @@ class Case:
                                 purpose,
                                 {"service_id": service_id},
                                 False,
-                                guard={"service_status": {"id": service_id, "in": ["Suspended"]}},
+                                guard={
+                                    "action_done": forward,
+                                    "service_status": {"id": service_id, "in": ["Suspended"]},
+                                },
                             )
                         )
                         self.s.setdefault("expected_service_status", {})[str(service_id)] = "Active"
@@ -517,7 +528,10 @@ class Case:
                                 purpose,
                                 {"service_id": service_id, "function": spec.module_command.inverse},
                                 False,
-                                guard={"service_status": {"id": service_id, "in": list(OPEN_SERVICE)}},
+                                guard={
+                                    "action_done": forward,
+                                    "service_status": {"id": service_id, "in": list(OPEN_SERVICE)},
+                                },
                                 destructive=False,
                             )
                         )
@@ -560,14 +574,19 @@ class Case:
             history = {
                 "cycle": self.s["cycle"],
                 "closed": self.today.isoformat(),
-                "stages": [s["name"] for s in self.s["stages"]],
+                "stages": self.s["stages"],
+                "letters": self.s.get("letters", []),
                 "broken_promises": self.s["broken_promises"],
             }
+            # The case closes but its proof stays (for a dossier exported later); the context is
+            # kept so a new episode starts from what is known.
             closed_state = {
                 "cycle": self.s["cycle"] + 1,
                 "client_id": self.s.get("client_id"),
-                "history": self.s.get("history", []) + ([history] if self.s["stages"] or self.s["timeline"] else []),
-                "timeline": self.s["timeline"][-50:],
+                "context": self.s.get("context"),
+                "policy": self.s.get("policy"),
+                "history": self.s.get("history", []) + [history],
+                "timeline": self.s["timeline"],
             }
             return Decision(state=closed_state, actions=self.actions, due_at=None, refs=[])
         refs = [f"invoice:{i}" for i in sorted(self.s["invoices"], key=int)]

