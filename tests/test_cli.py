@@ -193,7 +193,13 @@ def test_demo_runs_to_the_end(tmp_path: Path):
     assert "104 domains, 88 users, 4 sub-resellers" in out
     assert "placed by Lena Vogel (not the owner" in out
     assert "majumakmur.co.id is held by Kreatif Studio" in out
-    assert "verified intact" in out
+    assert "verifies intact" in out
+    # seed 001 played: stages, the approval for the downstream impact, the payment, the reversal
+    assert "email: Reminder: 11 unpaid invoices, 944.70 due" in out
+    assert "the lock hits 196 downstream domains, users and sub-resellers (threshold 50): staff approval asked" in out
+    assert "suspension on service 101: Administrative reasons" in out
+    assert out.index("unsuspension on service 102") < out.index("module command on service 102: unlock_reseller_panel")
+    assert "emails and notes only to client 1" in out and "module calls only on its services 101, 102" in out
 
 
 def test_sandbox_command_serves_until_sigterm(tmp_path: Path):

@@ -15,6 +15,7 @@ from pathlib import Path
 import requests
 
 from whmcs_bridge.config import Config, load_config
+from whmcs_bridge.demo_ladder import play
 from whmcs_bridge.sandbox.server import RunningSandbox
 from whmcs_bridge.store import audit
 from whmcs_bridge.store.db import Database
@@ -51,7 +52,9 @@ def write_config(folder: Path, url: str, identifier: str, secret: str) -> Path:
         encoding="utf-8",
     )
     path = folder / "whmcs-bridge.yaml"
-    path.write_text(CONFIG_TEMPLATE.format(url=url), encoding="utf-8")
+    from whmcs_bridge.demo_ladder import LADDER_YAML
+
+    path.write_text(CONFIG_TEMPLATE.format(url=url) + LADDER_YAML, encoding="utf-8")
     return path
 
 
@@ -75,10 +78,13 @@ def run_demo(workdir: Path | None, echo: Echo) -> None:
                 echo("")
                 echo(f"== {title} (scenario {scenario}, WHMCS date {summary['today']}) ==")
                 story(api, db, config, echo, date.fromisoformat(summary["today"]))
+            echo("")
+            echo("== Seed 001, played: the overdue ladder day by day, the WHMCS clock moving forward ==")
+            play(config, sandbox.url, echo)
             count = audit.verify(db)
         echo("")
         echo(
-            f"{client.calls} WHMCS API calls; audit chain of {count} entries verified intact ({config.state.path.name})."
+            f"The observations made {client.calls} WHMCS API calls; the audit chain of {count} entries verifies intact ({config.state.path.name})."
         )
 
 
@@ -143,9 +149,9 @@ def agency_story(api: WhmcsApi, db: Database, config: Config, echo: Echo, today:
         full = api.ticket(ticket.id)
         text = f"{full.subject} {' '.join(r.message for r in full.replies)}".lower()
         named = sorted({d for d in domains if re.search(rf"\b{re.escape(d)}\b", text)})
-        echo(
-            f"  ticket #{full.tid} from {owners.get(full.client_id)} ({full.requestor_name}, {full.requestor_type}): {full.subject!r}"
-        )
+        opener = full.replies[0] if full.replies else None  # GetTicket carries the requestor on each reply
+        who = f"{opener.requestor_name}, {opener.requestor_type}" if opener else "unknown"
+        echo(f"  ticket #{full.tid} from {owners.get(full.client_id)} ({who}): {full.subject!r}")
         for domain_name in named:
             owner_id, product = domains[domain_name]
             relation = (
