@@ -246,3 +246,25 @@ def test_breaker_trips_when_a_rule_would_suspend_many_clients(sandbox: Sandbox, 
     status = bridge.run("breaker", "status").output
     assert "TRIPPED" in status
     assert any("destructive actions on hold" in t["subject"] for t in sandbox.rows("tickets"))
+
+
+def test_plan_shows_the_ladders_future_and_changes_nothing(story: Bridge, tmp_path: Path):
+    story.day("2026-11-23T10:00:00Z")
+    from whmcs_bridge.store.db import Database
+
+    with Database(tmp_path / "state.db") as db:
+        before = db.conn.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
+    lines = [
+        json.loads(line) for line in story.run("plan", "--at", "2027-03-01T12:00:00Z", "--json").output.splitlines()
+    ]
+    planned = [line for line in lines if line["what"] == "planned"]
+    days = {line["when"][:10] for line in planned}
+    assert {"2026-11-30", "2026-12-09", "2026-12-16", "2026-12-21", "2026-12-22", "2027-01-05"} <= days
+    kinds = [line["kind"] for line in planned]
+    assert kinds.count("suspend") == 2 and kinds.count("terminate") == 2 and kinds.count("invoice_status") == 11
+    assert all(line["needs_approval"] for line in planned if line["kind"] == "terminate")
+    assert {line["client_id"] for line in planned} == {1}
+    with Database(tmp_path / "state.db") as db:
+        assert db.conn.execute("SELECT COUNT(*) FROM outbox").fetchone()[0] == before
+    readable = story.run("plan", "--at", "2027-03-01T12:00:00Z").output
+    assert "2026-12-16 planned    module_command client:1 lock_reseller_panel (needs approval)" in readable

@@ -175,10 +175,13 @@ def terminal_progress(quiet: bool) -> Any:
 def pass_lines(report: Any) -> list[dict[str, Any]]:
     """A pass as one JSON-able object per decision or action."""
     lines: list[dict[str, Any]] = []
-    for action in report.engine.planned:
+    planned = report.engine.planned
+    whens = report.engine.when if len(report.engine.when) == len(planned) else [report.at] * len(planned)
+    for action, when in zip(planned, whens, strict=True):
         lines.append(
             {
                 "what": "planned",
+                "when": when.isoformat(timespec="minutes"),
                 "key": action.key,
                 "family": action.family,
                 "kind": action.kind,
@@ -213,7 +216,11 @@ def echo_pass(report: Any, as_json: bool, heading: str) -> None:
     )
     for line in lines:
         detail = f"{line.get('kind', '')} {line.get('subject') or ''}".strip()
-        click.echo(f"  {line['what']:<10} {line['key']} {detail}")
+        params = line.get("params") or {}
+        about = params.get("subject") or params.get("function") or params.get("reason") or ""
+        when = f"{line['when'][:10]} " if "when" in line else ""
+        flag = " (needs approval)" if line.get("needs_approval") else ""
+        click.echo(f"  {when}{line['what']:<10} {detail} {about}{flag}".rstrip())
 
 
 @main.command()
@@ -255,17 +262,27 @@ def tick(obj: Context, at: str | None, dry_run: bool, as_json: bool) -> None:
 
 
 @main.command()
-@click.option("--at", "at", default=None, help="The instant to plan for, ISO-8601 [default: now].")
+@click.option(
+    "--at",
+    "at",
+    default=None,
+    help="Project up to this instant, ISO-8601: every deadline until then, as if nobody paid or intervened [default: now].",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.pass_obj
 @user_errors
 def plan(obj: Context, at: str | None, as_json: bool) -> None:
-    """What a pass would do at that instant, doing nothing."""
-    from whmcs_bridge.daemon import Bridge
+    """What the bridge would do from now until --at if nobody paid or intervened (every ladder
+    stage, deadline and action), doing nothing."""
+    from whmcs_bridge.daemon import Bridge, PassReport, utcnow
 
     bridge = Bridge(obj.config())
     try:
-        echo_pass(bridge.run_once(parse_at(at), dry_run=True), as_json, "plan")
+        now = utcnow()
+        until = parse_at(at)
+        engine = bridge.engine.plan(min(now, until), until=until)
+        executor = bridge.executor.run_once(now, dry_run=True)
+        echo_pass(PassReport(until, engine, executor), as_json, "plan")
     finally:
         bridge.close()
 

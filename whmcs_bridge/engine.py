@@ -26,6 +26,8 @@ class EngineReport:
     parked: int = 0
     timers: int = 0
     planned: list[Action] = field(default_factory=list)
+    # When each planned action was decided (a projection by plan(until=...) spans several instants).
+    when: list[datetime] = field(default_factory=list)
 
 
 class _Rollback(Exception):
@@ -49,11 +51,11 @@ class Engine:
         count = 0
         with self.db.atomic() as conn:
             due = conn.execute(
-                "SELECT family, key, due_at FROM family_state WHERE due_at IS NOT NULL AND due_at <= ? ORDER BY due_at",
+                "SELECT family, key, due_at, version FROM family_state WHERE due_at IS NOT NULL AND due_at <= ? ORDER BY due_at",
                 (iso(now),),
             ).fetchall()
             for row in due:
-                event_id = f"tick:{row['family']}:{row['key']}:{row['due_at']}"
+                event_id = f"tick:{row['family']}:{row['key']}:{row['due_at']}:v{row['version']}"
                 body = json.dumps(
                     {"type": TICK, "data": {"family": row["family"], "key": row["key"], "due_at": row["due_at"]}}
                 )
@@ -80,14 +82,34 @@ class Engine:
                 report.parked += 1
             else:
                 report.planned.extend(planned)
+                report.when.extend([now] * len(planned))
         return report
 
-    def plan(self, now: datetime, *, limit: int = 500) -> EngineReport:
-        """What run_once would decide, changing nothing (everything is rolled back)."""
+    def plan(self, now: datetime, *, until: datetime | None = None, limit: int = 500) -> EngineReport:
+        """What the engine would decide at `now`, and then at every deadline up to `until` if nothing
+        else happened (nobody pays, nobody intervenes). Changes nothing: everything is rolled back."""
         report = EngineReport()
         try:
             with self.db.atomic():
                 report = self.run_once(now, limit=limit)
+                moment = now
+                for _ in range(1000):  # bounded: a projection ends even if a rule keeps rescheduling
+                    if until is None:
+                        break
+                    row = self.db.conn.execute(
+                        "SELECT MIN(due_at) FROM family_state WHERE due_at IS NOT NULL AND due_at <= ?", (iso(until),)
+                    ).fetchone()
+                    if row[0] is None:
+                        break
+                    moment = max(moment, datetime.fromisoformat(row[0]))
+                    step = self.run_once(moment, limit=limit)
+                    if not (step.events or step.planned):
+                        break
+                    report.events += step.events
+                    report.timers += step.timers
+                    report.parked += step.parked
+                    report.planned.extend(step.planned)
+                    report.when.extend(step.when)
                 raise _Rollback
         except _Rollback:
             pass
@@ -164,7 +186,7 @@ class Engine:
         self.db.conn.execute(
             "INSERT INTO family_state (family, key, state, due_at, updated_at) VALUES (?, ?, ?, ?, ?)"
             " ON CONFLICT (family, key) DO UPDATE SET state = excluded.state, due_at = excluded.due_at,"
-            " updated_at = excluded.updated_at",
+            " version = family_state.version + 1, updated_at = excluded.updated_at",
             (
                 family,
                 key,

@@ -66,6 +66,9 @@ MIGRATIONS: list[tuple[str, str]] = [
             key TEXT NOT NULL,
             state TEXT NOT NULL,
             due_at TEXT,
+            -- Bumped by every decision: a timer tick names the version it is for, so two deadlines
+            -- at the same instant (a stage 0 days after another) are two ticks, not one.
+            version INTEGER NOT NULL DEFAULT 0,
             updated_at TEXT NOT NULL,
             PRIMARY KEY (family, key)
         );
