@@ -21,8 +21,9 @@ from decimal import Decimal
 from typing import Any
 
 from whmcs_bridge.actions import Action, Decision, Event, action_key
-from whmcs_bridge.config import EmailSpec, EscalationSection, Policy, Stage, StageAction
+from whmcs_bridge.config import EscalationSection, Policy, Stage, StageAction
 from whmcs_bridge.rules.calendar import add_days, next_window
+from whmcs_bridge.rules.ladder import client_matches, email_params, matches, render, service_matches
 
 FAMILY = "escalation"
 OPEN_SERVICE = ("Active", "Suspended")
@@ -593,40 +594,3 @@ class Case:
         refs = [f"invoice:{i}" for i in sorted(self.s["invoices"], key=int)]
         refs += [f"service:{s['id']}" for s in (self.s.get("context") or {}).get("services") or []]
         return Decision(state=self.s, actions=self.actions, due_at=self.next_due_at(), refs=refs)
-
-
-# --- helpers (pure) -------------------------------------------------------------------------------
-
-
-def render(text: str, merge: dict[str, str]) -> str:
-    out = text
-    for name, value in merge.items():
-        out = out.replace("{" + name + "}", value)
-    return out
-
-
-def email_params(spec: EmailSpec, client: int, merge: dict[str, str]) -> dict[str, Any]:
-    if spec.template:
-        return {"related_id": client, "template": spec.template}
-    return {
-        "related_id": client,
-        "type": "general",
-        "subject": render(spec.subject or "", merge),
-        "html": render(spec.body or "", merge),
-    }
-
-
-def service_matches(policy: Policy, service: dict[str, Any]) -> bool:
-    return service.get("pid") in policy.match.product_ids or (service.get("group") or "") in policy.match.product_groups
-
-
-def client_matches(policy: Policy, context: dict[str, Any]) -> bool:
-    match = policy.match
-    if context.get("groupid") in match.client_groups:
-        return True
-    field = match.client_custom_field
-    return bool(field and (context.get("customfields") or {}).get(str(field.id)) == field.equals)
-
-
-def matches(policy: Policy, context: dict[str, Any]) -> bool:
-    return client_matches(policy, context) or any(service_matches(policy, s) for s in context.get("services") or [])

@@ -1,0 +1,260 @@
+"""The generic configuration reader: YAML nodes -> frozen dataclasses, errors as FILE:LINE: key.path: expected X, found Y.
+
+A section is a frozen dataclass; each field's type annotation says how its YAML value is read (str,
+int, float, bool, date, Path, Duration, Secret, Literal[...], X | None, list[X], dict[str, X] or
+another section). `check()` attaches a validation function to a field; a section's `problem()`
+method checks it as a whole. Pure: the text and the environment are parameters.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from whmcs_bridge.errors import ConfigError
+
+
+class Duration(timedelta):
+    """A span of time written as `30s`, `5m`, `1h30m`, `2d` or `1w` (or a whole number of seconds)."""
+
+    _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+    _PATTERN = re.compile(r"(\d+)\s*([smhdw])")
+
+    @classmethod
+    def parse(cls, text: str) -> Duration:
+        compact = text.strip().lower()
+        if compact.isdigit():
+            return cls(seconds=int(compact))
+        parts = cls._PATTERN.findall(compact)
+        if not parts or cls._PATTERN.sub("", compact).strip():
+            raise ValueError(text)
+        return cls(seconds=sum(int(n) * cls._UNITS[u] for n, u in parts))
+
+    def __str__(self) -> str:
+        seconds = int(self.total_seconds())
+        out = ""
+        for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+            if seconds >= size:
+                out += f"{seconds // size}{unit}"
+                seconds %= size
+        return out or "0s"
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A value read from the environment; never printed (repr and str show only the variable name)."""
+
+    variable: str
+    value: str = field(repr=False, compare=False)
+
+    def reveal(self) -> str:
+        return self.value
+
+    def __str__(self) -> str:
+        return f"${{{self.variable}}}"
+
+
+# --- field checks: return an "expected ..." phrase when the value is wrong, else None ---------------
+
+
+def _positive(value: float) -> str | None:
+    return None if value > 0 else "a number greater than 0"
+
+
+def check(
+    fn: Callable[[Any], str | None],
+    default: Any = dataclasses.MISSING,
+    *,
+    factory: Callable[[], Any] | None = None,
+    each: bool = False,
+    doc: str = "",
+) -> Any:
+    """A dataclass field with a validation function (and optionally a default or default factory).
+
+    With `each=True` the field is a list and the function checks every item (errors name the item).
+    """
+    metadata = {"check": fn, "doc": doc, "each": each}
+    if factory is not None:
+        return field(default_factory=factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+# --- the generic reader -------------------------------------------------------------------------
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$\$")
+
+
+class _Reader:
+    def __init__(self, path: Path, environ: Mapping[str, str], env_file: Path | None) -> None:
+        self.path = path
+        self.environ = environ
+        self.env_file = env_file
+
+    def fail(self, node: yaml.Node, key_path: str, expected: str, found: str) -> ConfigError:
+        line = node.start_mark.line + 1
+        return ConfigError(f"{self.path}:{line}: {key_path}: expected {expected}, found {found}")
+
+    @staticmethod
+    def describe(node: yaml.Node) -> str:
+        if isinstance(node, yaml.MappingNode):
+            return "a mapping"
+        if isinstance(node, yaml.SequenceNode):
+            return "a list"
+        if node.tag == "tag:yaml.org,2002:null":
+            return "nothing"
+        text = str(node.value)
+        return repr(text if len(text) <= 60 else text[:57] + "...")
+
+    def substitute(self, node: yaml.ScalarNode, key_path: str) -> str:
+        def repl(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name is None:
+                return "$"
+            if name not in self.environ:
+                where = "the environment"
+                if self.env_file is not None:
+                    where += f" or {self.env_file}"
+                raise self.fail(node, key_path, f"environment variable {name} to be set (in {where})", "it unset")
+            return self.environ[name]
+
+        return _VAR.sub(repl, str(node.value))
+
+    def read(self, node: yaml.Node, hint: Any, key_path: str) -> Any:
+        origin = typing.get_origin(hint)
+        args = typing.get_args(hint)
+        if origin in (typing.Union, types.UnionType):
+            options = [a for a in args if a is not type(None)]
+            if type(None) in args and node.tag == "tag:yaml.org,2002:null":
+                return None
+            return self.read(node, options[0], key_path)
+        if dataclasses.is_dataclass(hint) and hint is not Secret:
+            return self.read_section(node, typing.cast(type, hint), key_path)
+        if origin is list:
+            if not isinstance(node, yaml.SequenceNode):
+                raise self.fail(node, key_path, "a list", self.describe(node))
+            return [self.read(item, args[0], f"{key_path}[{i}]") for i, item in enumerate(node.value)]
+        if origin is dict:
+            if not isinstance(node, yaml.MappingNode):
+                raise self.fail(node, key_path, "a mapping", self.describe(node))
+            return {str(k.value): self.read(v, args[1], f"{key_path}.{k.value}") for k, v in node.value}
+        if not isinstance(node, yaml.ScalarNode):
+            raise self.fail(node, key_path, self.expected_phrase(hint), self.describe(node))
+        return self.read_scalar(node, hint, key_path)
+
+    @staticmethod
+    def expected_phrase(hint: Any) -> str:
+        if typing.get_origin(hint) is Literal:
+            return "one of " + ", ".join(repr(a) for a in typing.get_args(hint))
+        return {
+            str: "a string",
+            int: "a whole number",
+            float: "a number",
+            bool: "true or false",
+            Duration: "a duration such as 30s, 5m, 1h or 2d",
+            Secret: "a ${VARIABLE} reference to an environment variable",
+            Path: "a file path",
+            date: "a date such as 2026-12-25",
+        }.get(hint, str(hint))
+
+    def read_scalar(self, node: yaml.ScalarNode, hint: Any, key_path: str) -> Any:
+        expected = self.expected_phrase(hint)
+        found = self.describe(node)
+        if node.tag == "tag:yaml.org,2002:null":
+            raise self.fail(node, key_path, expected, "nothing")
+        raw = str(node.value)
+        if hint is Secret:
+            match = _VAR.fullmatch(raw.strip())
+            if not match or match.group(1) is None:
+                raise self.fail(node, key_path, expected + " (secrets never live in the YAML)", "a literal value")
+            return Secret(match.group(1), self.substitute(node, key_path))
+        text = self.substitute(node, key_path)
+        if typing.get_origin(hint) is Literal:
+            if text not in typing.get_args(hint):
+                raise self.fail(node, key_path, expected, found)
+            return text
+        if hint is bool:
+            lowered = text.lower()
+            if lowered in ("true", "yes", "on"):
+                return True
+            if lowered in ("false", "no", "off"):
+                return False
+            raise self.fail(node, key_path, expected, found)
+        if hint is int:
+            if not re.fullmatch(r"-?\d+", text):
+                raise self.fail(node, key_path, expected, found)
+            return int(text)
+        if hint is float:
+            try:
+                return float(text)
+            except ValueError:
+                raise self.fail(node, key_path, expected, found) from None
+        if hint is Duration:
+            try:
+                return Duration.parse(text)
+            except ValueError:
+                raise self.fail(node, key_path, expected, found) from None
+        if hint is date:
+            try:
+                return date.fromisoformat(text)
+            except ValueError:
+                raise self.fail(node, key_path, "a date such as 2026-12-25", found) from None
+        if hint is Path:
+            path = Path(text).expanduser()
+            return path if path.is_absolute() else (self.path.parent / path)
+        if hint is str:
+            return text
+        raise TypeError(f"config field type {hint!r} is not supported")  # a programming error
+
+    def read_section(self, node: yaml.Node, cls: type, key_path: str) -> Any:
+        label = key_path or "the top level"
+        if not isinstance(node, yaml.MappingNode):
+            raise self.fail(node, label, "a mapping", self.describe(node))
+        hints = typing.get_type_hints(cls)
+        fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
+        seen: dict[str, yaml.Node] = {}
+        values: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            name = str(key_node.value)
+            child = f"{key_path}.{name}" if key_path else name
+            if name in seen:
+                raise self.fail(key_node, child, "each key once", "it repeated")
+            seen[name] = value_node
+            if name not in fields:
+                close = difflib.get_close_matches(name, list(fields), n=1)
+                hint_text = f" (did you mean '{close[0]}'?)" if close else ""
+                raise self.fail(key_node, child, "one of " + ", ".join(fields) + hint_text, "unknown key")
+            value = self.read(value_node, hints[name], child)
+            checker = fields[name].metadata.get("check")
+            if checker and fields[name].metadata.get("each") and isinstance(value_node, yaml.SequenceNode):
+                for i, (item, item_node) in enumerate(zip(value, value_node.value, strict=True)):
+                    problem = checker(item)
+                    if problem:
+                        raise self.fail(item_node, f"{child}[{i}]", problem, self.describe(item_node))
+            elif checker and value is not None:
+                problem = checker(value)
+                if problem:
+                    raise self.fail(value_node, child, problem, self.describe(value_node))
+            values[name] = value
+        for name, f in fields.items():
+            if name in values:
+                continue
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                child = f"{key_path}.{name}" if key_path else name
+                raise self.fail(node, child, "this key (it is required)", "it missing")
+        section = cls(**values)
+        # A section may check itself as a whole (e.g. "exactly one of ..."): `problem()` returns the
+        # "expected ..." phrase, or None.
+        problem = section.problem() if hasattr(section, "problem") else None
+        if problem:
+            raise self.fail(node, label, problem, "; ".join(sorted(seen)) or "an empty mapping")
+        return section
