@@ -268,3 +268,33 @@ def test_plan_shows_the_ladders_future_and_changes_nothing(story: Bridge, tmp_pa
         assert db.conn.execute("SELECT COUNT(*) FROM outbox").fetchone()[0] == before
     readable = story.run("plan", "--at", "2027-03-01T12:00:00Z").output
     assert "2026-12-16 planned    module_command client:1 lock_reseller_panel (needs approval)" in readable
+
+
+def test_promise_hold_resume_and_show_from_the_command_line(story: Bridge):
+    story.day("2026-11-23T10:00:00Z")
+    promised = story.run(
+        "escalations",
+        "promise",
+        "1",
+        "--until",
+        "2026-12-20",
+        "--amount",
+        "944.70",
+        "--note",
+        "phoned Hans",
+        "--by",
+        "alice",
+    ).output
+    assert "client #1: promise recorded; next: second-reminder on 2026-12-21" in promised
+    assert "promise until 2026-12-20" in story.run("escalations", "list").output
+    assert story.day("2026-11-30T10:00:00Z") == []  # the promise holds the ladder
+    story.run("escalations", "hold", "1", "--reason", "disputes invoice 7", "--by", "bob")
+    assert "HELD: disputes invoice 7" in story.run("escalations", "list").output
+    story.run("escalations", "resume", "1", "--by", "bob")
+    shown = story.run("escalations", "show", "1").output
+    assert "promise to pay" in shown and "ladder held" in shown and "ladder resumed" in shown
+    assert "#2 email" in shown and "email_id=" in shown
+    missing = CliRunner().invoke(
+        cli.main, ["--config", str(story.config), "escalations", "hold", "99", "--reason", "x", "--by", "bob"]
+    )
+    assert missing.exit_code == 1 and "client 99 has no escalation case" in missing.stderr

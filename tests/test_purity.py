@@ -8,7 +8,20 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "whmcs_bridge"
-PURE = ["config.py", "configload.py", "config_escalation.py", "intake/signing.py", "intake/facts.py", "whmcs/normalize.py", "whmcs/records.py", "metrics.py", "actions.py", "rules/escalation.py", "rules/calendar.py", "rules/ladder.py"]
+PURE = [
+    "config.py",
+    "configload.py",
+    "config_escalation.py",
+    "intake/signing.py",
+    "intake/facts.py",
+    "whmcs/normalize.py",
+    "whmcs/records.py",
+    "metrics.py",
+    "actions.py",
+    "rules/escalation.py",
+    "rules/calendar.py",
+    "rules/ladder.py",
+]
 FORBIDDEN = {"requests", "sqlite3", "click", "socket", "time", "urllib3", "http", "waitress", "random"}
 
 
