@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import requests
 
@@ -104,6 +105,11 @@ def play(config: Config, sandbox_url: str, echo: Echo) -> None:
         if waiting:
             echo(f"     {len(waiting)} step(s) wait for staff approval")
 
+    def approve(rows: list[dict[str, Any]], reason: str, when: datetime) -> None:
+        for row in rows:
+            staff.decide(bridge.db, row["id"], approve=True, by="demo-staff", reason=reason, now=when)
+        echo(f"     staff approved {len(rows)} step(s)")
+
     try:
         echo("The bridge polls WHMCS, finds SnelHost's 11 overdue invoices and reads its services:")
         day("2026-11-23T10:00:00", "Monday; the oldest invoice is five months overdue")
@@ -120,27 +126,10 @@ def play(config: Config, sandbox_url: str, echo: Echo) -> None:
             echo(
                 f"     the lock hits {last['impact']} downstream domains, users and sub-resellers (threshold 50): staff approval asked"
             )
-            for row in held:
-                staff.decide(
-                    bridge.db,
-                    row["id"],
-                    approve=True,
-                    by="demo-staff",
-                    reason="the reseller was called; no answer",
-                    now=datetime(2026, 12, 10, 11, tzinfo=UTC),
-                )
-            echo(f"     staff approved {len(held)} step(s)")
+            approve(held, "the reseller was called; no answer", datetime(2026, 12, 10, 11, tzinfo=UTC))
         day("2026-12-10T11:00:00", "after approval", passes=1)
         day("2026-12-15T10:00:00", "still unpaid: websites to a neutral 'administrative reasons' page")
-        for row in staff.awaiting(bridge.db):
-            staff.decide(
-                bridge.db,
-                row["id"],
-                approve=True,
-                by="demo-staff",
-                reason="deadline long passed",
-                now=datetime(2026, 12, 15, 11, tzinfo=UTC),
-            )
+        approve(staff.awaiting(bridge.db), "deadline long passed", datetime(2026, 12, 15, 11, tzinfo=UTC))
         day("2026-12-15T11:00:00", "after approval", passes=1)
         for invoice in range(1, 12):
             requests.post(
