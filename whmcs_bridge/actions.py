@@ -37,6 +37,8 @@ KINDS: dict[str, Kind] = {
         Kind("credential_change", destructive=True, observable=False),  # ModuleChangePw: never repeated
         # Read-only: the client's details and services, fed back to the rules as a ClientContext event.
         Kind("refresh_client", destructive=False, observable=False),
+        # Read-only: who owns the services and domains a ticket names; fed back as TicketResolved.
+        Kind("resolve_ticket", destructive=False, observable=False),
     )
 }
 

@@ -156,6 +156,12 @@ class DelegationSection:
     enabled: bool = False
     roles: dict[str, RoleRights] = field(default_factory=_default_roles)
     default_expiry: Duration | None = None
+    # When a grant is revoked, suggest to the owner that the service's credentials be changed.
+    offer_password_change: bool = True
+
+    def problem(self) -> str | None:
+        unknown = set(self.roles) - {"technical", "administrative"}
+        return f"roles named technical and administrative only (not {', '.join(sorted(unknown))})" if unknown else None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -122,10 +122,10 @@ class Engine:
         try:
             with self.db.atomic() as conn:
                 planned: list[Action] = []
-                for family, key in self.route(event):
-                    decision = family.decide(self.load(family.name, key), event, now)
-                    self.save(family.name, key, decision, now)
-                    planned.extend(self.enqueue(decision.actions, event, now))
+                for family, keys in self.grouped(self.route(event)):
+                    for key, decision in self.decisions(family, keys, event, now):
+                        self.save(family.name, key, decision, now)
+                        planned.extend(self.enqueue(decision.actions, event, now))
                 conn.execute(
                     "UPDATE inbox SET status = 'done', processed_at = ?, error = NULL WHERE id = ?",
                     (iso(now), inbox_id),
@@ -147,6 +147,21 @@ class Engine:
                     at=iso(now),
                 )
             return None
+
+    @staticmethod
+    def grouped(routed: list[tuple[Family, str]]) -> list[tuple[Family, list[str]]]:
+        out: dict[str, tuple[Family, list[str]]] = {}
+        for family, key in routed:
+            out.setdefault(family.name, (family, []))[1].append(key)
+        return list(out.values())
+
+    def decisions(self, family: Family, keys: list[str], event: Event, now: datetime) -> list[tuple[str, Decision]]:
+        """Per key, or, for a family that decides across keys (`decide_all`), once with every routed
+        state in view; such a family may also create new keys."""
+        if hasattr(family, "decide_all"):
+            states = {key: self.load(family.name, key) for key in keys}
+            return list(family.decide_all(states, event, now).items())
+        return [(key, family.decide(self.load(family.name, key), event, now)) for key in keys]
 
     def route(self, event: Event) -> list[tuple[Family, str]]:
         if event.type == TICK and event.source == "timer":

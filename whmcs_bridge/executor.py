@@ -30,7 +30,7 @@ from whmcs_bridge.whmcs.api import WhmcsApi
 log = logging.getLogger("whmcs_bridge.executor")
 
 # Kinds whose effect cannot be read back but which may safely run twice.
-REPEAT_SAFE = {"client_note", "module_command", "refresh_client"}
+REPEAT_SAFE = {"client_note", "module_command", "refresh_client", "resolve_ticket"}
 OPEN_INVOICE = ("Unpaid", "Collections")
 RETRY_BASE = timedelta(minutes=1)
 RETRY_CAP = timedelta(hours=1)
@@ -127,6 +127,32 @@ def client_context(api: WhmcsApi, client_id: int) -> dict[str, Any]:
     }
 
 
+def resolve_ticket(api: WhmcsApi, p: Params) -> dict[str, Any]:
+    """The owners of what a ticket names: its linked service or domain, and the domain names found in it."""
+    items: list[dict[str, Any]] = []
+    seen: set[tuple[str, int]] = set()
+
+    def add(kind: str, item_id: int, name: str, owner: int) -> None:
+        if (kind, item_id) not in seen:
+            seen.add((kind, item_id))
+            items.append({"kind": kind, "id": item_id, "name": name.lower(), "owner": owner})
+
+    link = p.get("link")  # "service:12" or "domain:3"
+    if link:
+        kind, _, raw = str(link).partition(":")
+        if kind == "service" and (service := api.service(int(raw))):
+            add("service", service.id, service.domain, service.client_id)
+        elif kind == "domain":
+            for domain in api.domains(domain_id=int(raw)):
+                add("domain", domain.id, domain.domainname, domain.client_id)
+    for name in p.get("names", []):
+        for found_service in api.services(domain=name):
+            add("service", found_service.id, name, found_service.client_id)
+        for found_domain in api.domains(domain=name):
+            add("domain", found_domain.id, name, found_domain.client_id)
+    return {"ticketid": p["ticket_id"], "writer": p.get("writer"), "items": items}
+
+
 def _client(p: Params, client_id: int | None) -> int:
     value = p.get("client_id", client_id)
     if value is None:
@@ -214,6 +240,8 @@ def _run(api: WhmcsApi, kind: str, p: Params, key: str, client_id: int | None) -
         return {}
     if kind == "refresh_client":
         return {"context": client_context(api, _client(p, client_id))}
+    if kind == "resolve_ticket":
+        return {"feed": ("TicketResolved", resolve_ticket(api, p))}
     raise ValueError(f"no runner for action kind {kind}")  # the catalogue and this table disagree
 
 
@@ -368,9 +396,10 @@ class Executor:
             report.parked.append(key)
             return
         context = result.pop("context", None)
-        self.finish(row, "done", now, result=result, feed=("ClientContext", context) if context is not None else None)
+        feed = result.pop("feed", None) or (("ClientContext", context) if context is not None else None)
+        self.finish(row, "done", now, result=result, feed=feed)
         report.done.append(key)
-        if kind != "refresh_client":
+        if kind not in ("refresh_client", "resolve_ticket"):
             self.summary_line(row, params)
 
     def store_guard(self, name: str, value: Any) -> str | None:
@@ -408,7 +437,7 @@ class Executor:
                         "type": feed[0],
                         "occurred_at": iso(now),
                         "source": {"executor": row["action_key"]},
-                        "data": feed[1],
+                        "data": {**feed[1], "requested_by": row["family"]},  # only the family that asked reacts
                     },
                     default=str,
                 )

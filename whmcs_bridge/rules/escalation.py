@@ -53,7 +53,9 @@ class Escalation:
 
     def route(self, event: Event) -> Sequence[str]:
         data = event.data
-        if event.type in ("InvoiceOverdue", "ClientContext", "ServiceStatusChanged"):
+        if event.type == "ClientContext" and data.get("requested_by") not in (None, FAMILY):
+            client = None  # another family's read
+        elif event.type in ("InvoiceOverdue", "ClientContext", "ServiceStatusChanged"):
             client = _int(data.get("userid"))
         elif event.type == "EscalationCommand":
             client = _int(data.get("client_id"))

@@ -86,9 +86,14 @@ class WhmcsApi:
             yield n.user(raw)
 
     def services(
-        self, *, client_id: int | None = None, service_id: int | None = None, pid: int | None = None
+        self,
+        *,
+        client_id: int | None = None,
+        service_id: int | None = None,
+        pid: int | None = None,
+        domain: str | None = None,
     ) -> Iterator[n.Service]:
-        params = {"clientid": client_id, "serviceid": service_id, "pid": pid}
+        params = {"clientid": client_id, "serviceid": service_id, "pid": pid, "domain": domain}
         for raw in self.client.iterate("GetClientsProducts", "products", "product", params):
             yield n.service(raw)
 
@@ -137,8 +142,10 @@ class WhmcsApi:
         for raw in self.client.iterate("GetActivityLog", "activity", "entry", params):
             yield n.activity_entry(raw)
 
-    def domains(self, *, client_id: int | None = None, domain_id: int | None = None) -> Iterator[n.Domain]:
-        params = {"clientid": client_id, "domainid": domain_id}
+    def domains(
+        self, *, client_id: int | None = None, domain_id: int | None = None, domain: str | None = None
+    ) -> Iterator[n.Domain]:
+        params = {"clientid": client_id, "domainid": domain_id, "domain": domain}
         for raw in self.client.iterate("GetClientsDomains", "domains", "domain", params):
             yield n.domain(raw)
 
