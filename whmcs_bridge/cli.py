@@ -473,10 +473,11 @@ def demo(workdir: str | None) -> None:
 
 
 def _register_subcommands() -> None:
+    from whmcs_bridge.cli_delegations import delegations
     from whmcs_bridge.cli_escalations import escalations
     from whmcs_bridge.cli_staff import approvals, breaker, events
 
-    for group in (approvals, breaker, events, escalations):
+    for group in (approvals, breaker, events, escalations, delegations):
         main.add_command(group)
 
 

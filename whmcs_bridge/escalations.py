@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import html
 import json
-import uuid
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from whmcs_bridge import staff
 from whmcs_bridge.config import Config
-from whmcs_bridge.engine import Engine
 from whmcs_bridge.errors import BridgeError
 from whmcs_bridge.rules import families_for
 from whmcs_bridge.rules.escalation import FAMILY, Case
@@ -80,23 +79,15 @@ def command(config: Config, db: Database, client_id: int, data: dict[str, Any], 
     if not config.escalation.enabled:
         raise BridgeError("escalation is not enabled (escalation.enabled in the configuration)")
     case(db, client_id)  # the client must have a case
-    body = json.dumps(
-        {"type": "EscalationCommand", "occurred_at": now.isoformat(), "data": {"client_id": client_id, **data}}
+    staff.submit(
+        db,
+        families_for(config),
+        "EscalationCommand",
+        {"client_id": client_id, **data},
+        by=data.get("by") or "staff",
+        client_id=client_id,
+        now=now,
     )
-    with db.atomic() as conn:
-        conn.execute(
-            "INSERT INTO inbox (event_id, type, source, occurred_at, received_at, body) VALUES (?, 'EscalationCommand', 'cli', ?, ?, ?)",
-            (f"cli:{uuid.uuid4().hex}", now.isoformat(), now.isoformat(), body),
-        )
-        audit.append(
-            db,
-            f"staff.escalation_{data['command']}",
-            actor=f"staff:{data.get('by') or 'staff'}",
-            client_id=client_id,
-            detail=data,
-            at=now.isoformat(timespec="seconds"),
-        )
-    Engine(db, families_for(config)).run_once(now)
 
 
 def notices(db: Database, client_id: int) -> list[dict[str, Any]]:

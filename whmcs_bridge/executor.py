@@ -124,6 +124,8 @@ def client_context(api: WhmcsApi, client_id: int) -> dict[str, Any]:
         "groupid": details.groupid,
         "customfields": {str(k): v for k, v in details.customfields.items()},
         "services": services,
+        "domains": [{"id": d.id, "name": d.domainname} for d in api.domains(client_id=client_id)],
+        "users": [{"id": u.id, "is_owner": u.is_owner} for u in details.users],
     }
 
 
@@ -150,7 +152,7 @@ def resolve_ticket(api: WhmcsApi, p: Params) -> dict[str, Any]:
             add("service", found_service.id, name, found_service.client_id)
         for found_domain in api.domains(domain=name):
             add("domain", found_domain.id, name, found_domain.client_id)
-    return {"ticketid": p["ticket_id"], "writer": p.get("writer"), "items": items}
+    return {"ticketid": p["ticket_id"], "writer": p.get("writer"), "items": items, "state_key": p.get("state_key")}
 
 
 def _client(p: Params, client_id: int | None) -> int:

@@ -80,3 +80,29 @@ def retry_event(db: Database, inbox_id: int, *, by: str, now: datetime) -> None:
             detail={"type": row["type"], "error": row["error"]},
             at=iso(now),
         )
+
+
+def submit(
+    db: Database, families: list[Any], kind: str, data: dict[str, Any], *, by: str, client_id: int | None, now: datetime
+) -> None:
+    """A staff command goes through the inbox like any event, so the rules decide and the audit chain
+    records it; the engine runs at once so it takes effect now (actions follow on the next pass)."""
+    import uuid
+
+    from whmcs_bridge.engine import Engine
+
+    body = json.dumps({"type": kind, "occurred_at": iso(now), "data": data})
+    with db.atomic() as conn:
+        conn.execute(
+            "INSERT INTO inbox (event_id, type, source, occurred_at, received_at, body) VALUES (?, ?, 'cli', ?, ?, ?)",
+            (f"cli:{uuid.uuid4().hex}", kind, iso(now), iso(now), body),
+        )
+        audit.append(
+            db,
+            f"staff.{kind}.{data.get('command')}",
+            actor=f"staff:{by}",
+            client_id=client_id,
+            detail=data,
+            at=iso(now),
+        )
+    Engine(db, families).run_once(now)

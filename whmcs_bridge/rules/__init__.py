@@ -36,9 +36,12 @@ class Family(Protocol):
 
 def families_for(config: Config) -> list[Family]:
     """The enabled families (delegation and ownership register here as they land)."""
+    from whmcs_bridge.rules.delegation import Delegation
     from whmcs_bridge.rules.escalation import Escalation
 
     families: list[Family] = []
     if config.escalation.enabled:
         families.append(Escalation(config.escalation, staff_email=config.safety.staff_email))
+    if config.delegation.enabled:
+        families.append(Delegation(config.delegation))
     return families

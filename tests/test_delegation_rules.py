@@ -1,0 +1,227 @@
+"""Contact delegation's pure decisions: grants, expiry, revocation, email copies (and no copy loops), ticket notes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from whmcs_bridge.actions import Decision, Event
+from whmcs_bridge.config import DelegationSection
+from whmcs_bridge.rules.delegation import COPY_MARK, category, decide_all, domain_names
+
+RULES = DelegationSection(enabled=True)
+NOW = datetime(2026, 11, 23, 10, tzinfo=UTC)
+CONTEXT = {
+    "userid": 11,
+    "name": "Marie Dupont",
+    "company": "Boulangerie Dupont",
+    "services": [{"id": 110, "domain": "boulangerie-dupont.fr"}],
+    "domains": [{"id": 11, "name": "boulangerie-dupont.fr"}],
+    "requested_by": "delegation",
+}
+
+
+def event(kind: str, **data: Any) -> Event:
+    return Event(id=f"e-{kind}", type=kind, data=data)
+
+
+def granted(**extra: Any) -> dict[str, Any]:
+    command = {
+        "command": "grant",
+        "grant": "g1",
+        "owner": 11,
+        "delegate": 10,
+        "role": "technical",
+        "items": [{"kind": "service", "id": 110}],
+        "by": "alice",
+        "basis": "owner's email",
+        **extra,
+    }
+    decision = decide_all({}, event("DelegationCommand", **command), NOW, RULES)["grant:g1"]
+    named = decide_all({"grant:g1": decision.state or {}}, event("ClientContext", **CONTEXT), NOW, RULES)["grant:g1"]
+    return named.state or {}
+
+
+def test_a_grant_is_announced_to_both_sides_and_mirrored_as_notes():
+    decision = decide_all(
+        {},
+        event(
+            "DelegationCommand",
+            command="grant",
+            grant="g1",
+            owner=11,
+            delegate=10,
+            role="technical",
+            items=[{"kind": "service", "id": 110}],
+            by="alice",
+            basis="owner's email",
+        ),
+        NOW,
+        RULES,
+    )["grant:g1"]
+    assert decision.state and decision.state["status"] == "active"
+    assert [(a.kind, a.client_id) for a in decision.actions] == [
+        ("refresh_client", 11),
+        ("client_note", 11),
+        ("client_note", 10),
+        ("email", 11),
+        ("email", 10),
+    ]
+    assert {"owner:11", "delegate:10", "service:110"} <= set(decision.refs or [])
+
+
+def test_the_owners_context_names_the_granted_items():
+    grant = granted()
+    assert grant["items"][0]["name"] == "boulangerie-dupont.fr" and grant["owner_name"] == "Boulangerie Dupont"
+
+
+def copy_of(grant: dict[str, Any], subject: str, message: str, now: datetime = NOW) -> list[Any]:
+    decisions = decide_all(
+        {"grant:g1": grant},
+        event("EmailPreLog", userid=11, date="2026-11-23 10:00:00", subject=subject, message=message),
+        now,
+        RULES,
+    )
+    return decisions["grant:g1"].actions if "grant:g1" in decisions else []
+
+
+def test_copies_follow_the_roles_rights():
+    grant = granted()
+    (copy,) = copy_of(grant, "SSL certificate renewed", "<p>The SSL of boulangerie-dupont.fr was renewed.</p>")
+    assert (
+        copy.kind == "email"
+        and copy.params["related_id"] == 10
+        and copy.params["subject"] == "[Copy] SSL certificate renewed"
+    )
+    assert COPY_MARK in copy.params["html"] and "Boulangerie Dupont" in copy.params["html"]
+    assert (
+        copy_of(grant, "Invoice Payment Confirmation", "boulangerie-dupont.fr paid") == []
+    )  # invoices are not in technical's copies
+    assert copy_of(grant, "SSL certificate renewed", "<p>about another-site.fr</p>") == []  # not about a granted item
+
+
+def test_the_welcome_email_becomes_a_notice_by_default():
+    (notice,) = copy_of(
+        granted(), "New Account Information", "<p>Domain: boulangerie-dupont.fr Username: boulange Password: s3cret</p>"
+    )
+    assert (
+        "s3cret" not in notice.params["html"]
+        and "has received the access details for boulangerie-dupont.fr" in notice.params["html"]
+    )
+    copying = DelegationSection(
+        enabled=True,
+        roles={
+            "technical": RULES.roles["technical"].__class__(
+                copy_emails=["product"], welcome_email="copy", support_authority=True
+            )
+        },
+    )
+    decisions = decide_all(
+        {"grant:g1": granted()},
+        event(
+            "EmailPreLog",
+            userid=11,
+            date="d",
+            subject="New Account Information",
+            message="boulangerie-dupont.fr Password: s3cret",
+        ),
+        NOW,
+        copying,
+    )
+    assert "s3cret" in decisions["grant:g1"].actions[0].params["html"]
+
+
+def test_no_copy_loops_and_one_copy_per_email():
+    grant = granted()
+    assert copy_of(grant, "[Copy] SSL certificate renewed", f"<p>{COPY_MARK}: boulangerie-dupont.fr</p>") == []
+    first = copy_of(grant, "SSL certificate renewed", "boulangerie-dupont.fr")
+    again = copy_of(grant, "SSL certificate renewed", "boulangerie-dupont.fr")
+    assert first[0].key == again[0].key  # the hook and the poll of one email: one copy (outbox dedupes the key)
+
+
+def test_revocation_stops_copies_and_tells_both_sides():
+    grant = granted()
+    ended = decide_all(
+        {"grant:g1": grant},
+        event("DelegationCommand", command="revoke", grant="g1", by="owner", reason="changed agency"),
+        NOW,
+        RULES,
+    )["grant:g1"]
+    assert ended.state and ended.state["status"] == "revoked"
+    kinds = [(a.kind, a.client_id) for a in ended.actions]
+    assert kinds == [("client_note", 11), ("client_note", 10), ("email", 10), ("email", 11)]
+    assert "recommend changing it" in ended.actions[-1].params["html"]
+    assert copy_of(ended.state, "SSL certificate renewed", "boulangerie-dupont.fr") == []
+
+
+def test_expiry():
+    grant = granted(expires=(NOW + timedelta(days=30)).isoformat())
+    assert (
+        decide_all({"grant:g1": grant}, event("Tick"), NOW + timedelta(days=10), RULES)["grant:g1"].state["status"]
+        == "active"
+    )
+    expired: Decision = decide_all({"grant:g1": grant}, event("Tick"), NOW + timedelta(days=31), RULES)["grant:g1"]
+    assert expired.state and expired.state["status"] == "expired" and expired.actions
+    assert (
+        copy_of(grant, "SSL certificate renewed", "boulangerie-dupont.fr", NOW + timedelta(days=31)) == []
+    )  # past expiry, before the tick
+
+
+def resolved(grants: dict[str, dict[str, Any]], writer: int, owner: int) -> str:
+    data = {
+        "ticketid": 7,
+        "writer": writer,
+        "items": [{"kind": "service", "id": 110, "name": "boulangerie-dupont.fr", "owner": owner}],
+        "state_key": "ticket:7:0",
+        "requested_by": "delegation",
+    }
+    decisions = decide_all({"ticket:7:0": {"ticket": 7}, **grants}, event("TicketResolved", **data), NOW, RULES)
+    (note,) = decisions["ticket:7:0"].actions
+    assert note.kind == "ticket_note" and note.params["ticket_id"] == 7 and decisions["ticket:7:0"].state is None
+    return str(note.params["message"])
+
+
+def test_ticket_notes_verified_owner_or_warning():
+    grant = granted()
+    assert "VERIFIED technical contact of client #11 (grant #g1, since 2026-11-23" in resolved(
+        {"grant:g1": grant}, writer=10, owner=11
+    )
+    assert "written by its owner" in resolved({"grant:g1": grant}, writer=11, owner=11)
+    warning = resolved({}, writer=21, owner=20)
+    assert warning.startswith("whmcs-bridge: ticket writer is NOT authorised") and "client #21 has NO grant" in warning
+
+
+def test_a_ticket_asks_who_owns_what_it_names():
+    decision = decide_all(
+        {},
+        event(
+            "TicketOpen",
+            ticketid=7,
+            userid=10,
+            subject="cPanel password for boulangerie-dupont.fr",
+            message="please reset it",
+        ),
+        NOW,
+        RULES,
+    )["ticket:7:0"]
+    (resolve,) = decision.actions
+    assert (
+        resolve.kind == "resolve_ticket"
+        and resolve.params["names"] == ["boulangerie-dupont.fr"]
+        and resolve.params["writer"] == 10
+    )
+    assert (
+        decide_all(
+            {}, event("TicketOpen", ticketid=8, userid=10, subject="How do I use FTP?", message="thanks"), NOW, RULES
+        )["ticket:8:0"].actions
+        == []
+    )
+
+
+def test_helpers():
+    assert category("New Account Information", "") == ("product", True)
+    assert category("Invoice Payment Reminder", "")[0] == "invoice"
+    assert category("Domain Renewal Notice", "")[0] == "domain"
+    assert domain_names(
+        "visit <a href='https://www.boulangerie-dupont.fr/index.php'>x</a> or mail me@site.com, garage-leroy.fr."
+    ) == ["boulangerie-dupont.fr", "garage-leroy.fr"]

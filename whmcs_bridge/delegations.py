@@ -1,0 +1,102 @@
+"""Staff views and commands for contact delegation: grants listed, shown, granted and revoked (store only)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+from whmcs_bridge import staff
+from whmcs_bridge.config import Config
+from whmcs_bridge.errors import BridgeError
+from whmcs_bridge.rules import families_for
+from whmcs_bridge.rules.delegation import FAMILY
+from whmcs_bridge.store.db import Database
+
+
+def grants(db: Database, *, owner: int | None = None, delegate: int | None = None) -> list[dict[str, Any]]:
+    rows = db.conn.execute(
+        "SELECT state FROM family_state WHERE family = ? AND key LIKE 'grant:%' ORDER BY updated_at", (FAMILY,)
+    )
+    out = [json.loads(r["state"]) for r in rows]
+    return [
+        g for g in out if (owner is None or g["owner"] == owner) and (delegate is None or g["delegate"] == delegate)
+    ]
+
+
+def grant(db: Database, grant_id: str) -> dict[str, Any]:
+    row = db.conn.execute(
+        "SELECT state FROM family_state WHERE family = ? AND key = ?", (FAMILY, f"grant:{grant_id}")
+    ).fetchone()
+    if row is None:
+        raise BridgeError(f"there is no grant {grant_id}; `whmcs-bridge delegations list` shows them")
+    found: dict[str, Any] = json.loads(row["state"])
+    return found
+
+
+def _enabled(config: Config) -> None:
+    if not config.delegation.enabled:
+        raise BridgeError("delegation is not enabled (delegation.enabled in the configuration)")
+
+
+def new_grant(
+    config: Config,
+    db: Database,
+    *,
+    owner: int,
+    delegate: int,
+    role: str,
+    items: list[dict[str, Any]],
+    by: str,
+    basis: str,
+    expires: datetime | None,
+    now: datetime,
+) -> str:
+    _enabled(config)
+    if role not in config.delegation.roles:
+        raise BridgeError(f"role {role!r} is not configured; delegation.roles has {', '.join(config.delegation.roles)}")
+    if owner == delegate:
+        raise BridgeError("a client cannot be its own delegate")
+    if not items:
+        raise BridgeError("name what the grant covers: --service ID, --domain ID or --whole-client")
+    # A stable, short id: the same grant asked twice is the same grant.
+    seed = json.dumps([owner, delegate, role, sorted((i["kind"], i["id"]) for i in items), now.date().isoformat()])
+    grant_id = "g" + hashlib.sha256(seed.encode()).hexdigest()[:7]
+    data = {
+        "command": "grant",
+        "grant": grant_id,
+        "owner": owner,
+        "delegate": delegate,
+        "role": role,
+        "items": items,
+        "by": by,
+        "basis": basis,
+        "expires": expires.isoformat(timespec="seconds") if expires else None,
+    }
+    staff.submit(db, families_for(config), "DelegationCommand", data, by=by, client_id=owner, now=now)
+    return grant_id
+
+
+def revoke(config: Config, db: Database, grant_id: str, *, by: str, reason: str, now: datetime) -> dict[str, Any]:
+    _enabled(config)
+    current = grant(db, grant_id)
+    if current["status"] != "active":
+        raise BridgeError(f"grant {grant_id} is already {current['status']}")
+    staff.submit(
+        db,
+        families_for(config),
+        "DelegationCommand",
+        {"command": "revoke", "grant": grant_id, "by": by, "reason": reason},
+        by=by,
+        client_id=current["owner"],
+        now=now,
+    )
+    return grant(db, grant_id)
+
+
+def line(g: dict[str, Any]) -> str:
+    from whmcs_bridge.rules.delegation import describe
+
+    expiry = f", expires {g['expires'][:10]}" if g.get("expires") else ""
+    return f"{g['id']} {g['status']}: client #{g['delegate']} is {g['role']} contact of client #{g['owner']} for {describe(g)} (since {g['since'][:10]}, by {g['by']}: {g['basis']}{expiry})"

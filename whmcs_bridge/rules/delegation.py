@@ -1,0 +1,492 @@
+"""Contact delegation (SPEC §4.1): per-service technical and administrative contacts, as a pure decide_all().
+
+State keys:
+- `grant:ID`: one grant: a delegate client acting on an owner's services, domains or whole account,
+  with a role, who granted it and on what basis, its status (active, revoked, expired), expiry and
+  history. Indexed by owner, delegate, service and domain, so the events that concern it reach it.
+- `ticket:ID:REPLY`: a ticket message waiting for its resolution (who owns what it names).
+
+Events: DelegationCommand (grant, revoke, from the CLI), ClientContext (names of the owner's
+services and domains), EmailPreLog (copies to delegates), TicketOpen/TicketUserReply then
+TicketResolved (a staff-only note: owner, verified delegate, or a warning), Tick (expiry).
+A copy is never copied again, and nothing is ever sent to a writer who has no grant.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from whmcs_bridge.actions import Action, Decision, Event, action_key
+from whmcs_bridge.config import DelegationSection, RoleRights
+
+FAMILY = "delegation"
+COPY_MARK = "whmcs-bridge delegated copy"
+# A domain name not preceded by "@" (an email address names a mailbox, not a service).
+DOMAIN_NAME = re.compile(r"(?<![@\w.-])((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24})\b", re.IGNORECASE)
+CATEGORY_WORDS = (
+    ("invoice", re.compile(r"invoice|payment|receipt|overdue|credit card", re.IGNORECASE)),
+    ("support", re.compile(r"ticket|support request", re.IGNORECASE)),
+    ("domain", re.compile(r"domain|renewal|expir|transfer|registration|whois", re.IGNORECASE)),
+    ("product", re.compile(r"hosting|service|server|suspen|account|ssl|order", re.IGNORECASE)),
+)
+WELCOME = re.compile(r"new account information|welcome to|account details|your login|hosting account", re.IGNORECASE)
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def category(subject: str, message: str) -> tuple[str, bool]:
+    """(email category, whether it is the welcome email with access details) from its text."""
+    welcome = bool(WELCOME.search(subject))
+    if welcome:
+        return "product", True
+    for name, words in CATEGORY_WORDS:
+        if words.search(subject):
+            return name, False
+    return "general", False
+
+
+def domain_names(*texts: str) -> list[str]:
+    found: list[str] = []
+    for text in texts:
+        for match in DOMAIN_NAME.findall(re.sub(r"[<>\"'=]", " ", text or "")):
+            name = match.lower().rstrip(".").removeprefix("www.")  # the site's name is the service's domain
+            if "@" not in name and name not in found and not name.endswith((".php", ".html", ".png", ".jpg")):
+                found.append(name)
+    return found[:20]
+
+
+class Delegation:
+    name = FAMILY
+    tracks_client_services = False
+
+    def __init__(self, rules: DelegationSection) -> None:
+        self.rules = rules
+
+    def route(self, event: Event) -> Sequence[str]:
+        data = event.data
+        if event.type == "DelegationCommand" and data.get("grant"):
+            return [f"grant:{data['grant']}"]
+        if event.type in ("TicketOpen", "TicketUserReply") and _int(data.get("ticketid")):
+            return [ticket_key(data)]
+        if event.type == "TicketResolved" and data.get("requested_by") == FAMILY and data.get("state_key"):
+            return [str(data["state_key"])]
+        return []
+
+    def refs(self, event: Event) -> Sequence[str]:
+        data = event.data
+        if event.type == "EmailPreLog" and COPY_MARK not in f"{data.get('subject', '')}{data.get('message', '')}":
+            owner = _int(data.get("userid"))
+            return [f"owner:{owner}"] if owner else []
+        if event.type == "ClientContext" and data.get("requested_by") == FAMILY:
+            return [f"owner:{_int(data.get('userid'))}"]
+        if event.type == "TicketResolved" and data.get("requested_by") == FAMILY:
+            refs = [f"delegate:{_int(data.get('writer'))}"]
+            for item in data.get("items") or []:
+                refs.append(f"{item['kind']}:{item['id']}")
+                refs.append(f"domain:{item['name']}")
+            return refs
+        return []
+
+    def decide_all(self, states: dict[str, dict[str, Any]], event: Event, now: datetime) -> dict[str, Decision]:
+        return decide_all(states, event, now, self.rules)
+
+    def decide(self, state: dict[str, Any], event: Event, now: datetime) -> Decision:  # the Family protocol
+        return decide_all({"_": state}, event, now, self.rules).get("_", Decision(state=state))
+
+
+def ticket_key(data: dict[str, Any]) -> str:
+    return f"ticket:{_int(data.get('ticketid'))}:{_int(data.get('replyid')) or 0}"
+
+
+def decide_all(
+    states: dict[str, dict[str, Any]], event: Event, now: datetime, rules: DelegationSection
+) -> dict[str, Decision]:
+    """Pure: decisions for the grants and tickets an event concerns (only keys that change)."""
+    grants = {k: json.loads(json.dumps(v)) for k, v in states.items() if k.startswith("grant:") and v}
+    kind, data = event.type, event.data
+    if kind == "DelegationCommand":
+        key = f"grant:{data['grant']}"
+        return {key: command(json.loads(json.dumps(states.get(key) or {})), data, now, rules)}
+    if kind == "Tick":
+        return {k: expire(g, now, rules) for k, g in grants.items()}
+    if kind == "ClientContext":
+        return {k: Decision(state=g, refs=grant_refs(with_names(g, data))) for k, g in grants.items()}
+    if kind == "EmailPreLog":
+        return {
+            k: Decision(state=g, actions=copies(g, data, event, now, rules))
+            for k, g in grants.items()
+            if g.get("status") == "active"
+        }
+    if kind in ("TicketOpen", "TicketUserReply"):
+        return {ticket_key(data): ticket_opened(data, now)}
+    if kind == "TicketResolved":
+        key = str(data.get("state_key"))
+        return {key: Decision(state=None, actions=ticket_note(list(grants.values()), data, now, rules))}
+    return {}
+
+
+# --- grants ---------------------------------------------------------------------------------------
+
+
+def grant_refs(grant: dict[str, Any]) -> list[str]:
+    refs = [f"owner:{grant['owner']}", f"delegate:{grant['delegate']}"]
+    for item in grant.get("items", []):
+        refs.append(f"{item['kind']}:{item['id']}")
+        if item.get("name"):
+            refs.append(f"domain:{item['name']}")
+    return refs
+
+
+def rights(grant: dict[str, Any], rules: DelegationSection) -> RoleRights:
+    return rules.roles.get(grant["role"]) or RoleRights()
+
+
+def act(
+    grant: dict[str, Any],
+    kind: str,
+    purpose: str,
+    params: dict[str, Any],
+    client: int,
+    guard: dict[str, Any] | None = None,
+) -> Action:
+    return Action(
+        key=action_key(FAMILY, f"grant:{grant['id']}", purpose),
+        family=FAMILY,
+        kind=kind,
+        params=params,
+        client_id=client,
+        subject=f"grant:{grant['id']}",
+        guard=guard or {},
+    )
+
+
+def describe(grant: dict[str, Any]) -> str:
+    items = grant.get("items") or []
+    if any(i["kind"] == "client" for i in items):
+        return f"all services of client #{grant['owner']}"
+    return ", ".join(i.get("name") or f"{i['kind']} #{i['id']}" for i in items)
+
+
+def command(grant: dict[str, Any], data: dict[str, Any], now: datetime, rules: DelegationSection) -> Decision:
+    what = data.get("command")
+    if what == "grant":
+        if grant:
+            return Decision(state=grant)  # the same command twice
+        expires = data.get("expires")
+        if not expires and rules.default_expiry:
+            expires = (now + rules.default_expiry).isoformat(timespec="seconds")
+        grant = {
+            "id": data["grant"],
+            "owner": int(data["owner"]),
+            "delegate": int(data["delegate"]),
+            "role": data.get("role", "technical"),
+            "items": [
+                {"kind": i["kind"], "id": int(i["id"]), "name": (i.get("name") or "").lower() or None}
+                for i in data.get("items", [])
+            ],
+            "by": data.get("by", "staff"),
+            "basis": data.get("basis") or "staff decision",
+            "status": "active",
+            "since": now.isoformat(timespec="seconds"),
+            "expires": expires,
+            "history": [
+                {
+                    "at": now.isoformat(timespec="seconds"),
+                    "what": "granted",
+                    "by": data.get("by"),
+                    "basis": data.get("basis"),
+                }
+            ],
+        }
+        what_for = describe(grant)
+        actions = [
+            act(grant, "refresh_client", "names", {"client_id": grant["owner"]}, grant["owner"]),
+            act(
+                grant,
+                "client_note",
+                "note-owner",
+                {
+                    "text": f"Delegation #{grant['id']}: client #{grant['delegate']} is {grant['role']} contact for {what_for} (by {grant['by']}: {grant['basis']})."
+                },
+                grant["owner"],
+            ),
+            act(
+                grant,
+                "client_note",
+                "note-delegate",
+                {
+                    "text": f"Delegation #{grant['id']}: {grant['role']} contact of client #{grant['owner']} for {what_for}."
+                },
+                grant["delegate"],
+            ),
+            act(
+                grant,
+                "email",
+                "told-owner",
+                notice(
+                    grant["owner"],
+                    f"Client #{grant['delegate']} is now {grant['role']} contact for {what_for}",
+                    f"<p>Client #{grant['delegate']} can now act on {what_for} as your {grant['role']} contact (grant #{grant['id']}). You can revoke this at any time by contacting us.</p>",
+                ),
+                grant["owner"],
+            ),
+            act(
+                grant,
+                "email",
+                "told-delegate",
+                notice(
+                    grant["delegate"],
+                    f"You are now {grant['role']} contact for {what_for}",
+                    f"<p>You can now act on {what_for} for client #{grant['owner']} (grant #{grant['id']}).</p>",
+                ),
+                grant["delegate"],
+            ),
+        ]
+        return Decision(
+            state=grant,
+            actions=actions,
+            due_at=datetime.fromisoformat(expires) if expires else None,
+            refs=grant_refs(grant),
+        )
+    if not grant:
+        raise ValueError(f"there is no grant {data.get('grant')}")
+    if what == "revoke":
+        return end(grant, "revoked", now, rules, by=data.get("by") or "staff", reason=data.get("reason") or "")
+    return Decision(state=grant)
+
+
+def expire(grant: dict[str, Any], now: datetime, rules: DelegationSection) -> Decision:
+    if grant.get("status") == "active" and grant.get("expires") and datetime.fromisoformat(grant["expires"]) <= now:
+        return end(grant, "expired", now, rules, by="bridge", reason="the grant reached its expiry date")
+    return Decision(state=grant)
+
+
+def end(
+    grant: dict[str, Any], status: str, now: datetime, rules: DelegationSection, *, by: str, reason: str
+) -> Decision:
+    if grant.get("status") != "active":
+        return Decision(state=grant)
+    grant["status"] = status
+    grant["ended"] = now.isoformat(timespec="seconds")
+    grant["history"].append({"at": grant["ended"], "what": status, "by": by, "reason": reason})
+    what_for = describe(grant)
+    actions = [
+        act(
+            grant,
+            "client_note",
+            f"{status}-note-owner",
+            {
+                "text": f"Delegation #{grant['id']} {status} ({by}: {reason}): client #{grant['delegate']} no longer acts on {what_for}."
+            },
+            grant["owner"],
+        ),
+        act(
+            grant,
+            "client_note",
+            f"{status}-note-delegate",
+            {
+                "text": f"Delegation #{grant['id']} {status}: no longer {grant['role']} contact of client #{grant['owner']}."
+            },
+            grant["delegate"],
+        ),
+        act(
+            grant,
+            "email",
+            f"{status}-told-delegate",
+            notice(
+                grant["delegate"],
+                f"Your access to {what_for} has ended",
+                f"<p>Your role as {grant['role']} contact for {what_for} ({status}) has ended. You will no longer receive copies or be answered about it.</p>",
+            ),
+            grant["delegate"],
+        ),
+    ]
+    owner_text = f"<p>Client #{grant['delegate']} is no longer your {grant['role']} contact for {what_for}.</p>"
+    if rules.offer_password_change:
+        owner_text += "<p>If they knew your control-panel password, we recommend changing it: reply to this email and we will change it for you.</p>"
+    actions.append(
+        act(
+            grant,
+            "email",
+            f"{status}-told-owner",
+            notice(grant["owner"], f"Delegation for {what_for} {status}", owner_text),
+            grant["owner"],
+        )
+    )
+    return Decision(state=grant, actions=actions, due_at=None, refs=grant_refs(grant))
+
+
+def notice(client: int, subject: str, html: str) -> dict[str, Any]:
+    return {"related_id": client, "type": "general", "subject": subject, "html": html}
+
+
+def with_names(grant: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+    """Fill the domain names of the grant's items from the owner's context."""
+    services = {s["id"]: (s.get("domain") or "").lower() for s in context.get("services") or []}
+    domains = {d["id"]: (d.get("name") or "").lower() for d in context.get("domains") or []}
+    for item in grant.get("items", []):
+        name = (
+            services.get(item["id"])
+            if item["kind"] == "service"
+            else domains.get(item["id"])
+            if item["kind"] == "domain"
+            else None
+        )
+        if name:
+            item["name"] = name
+    grant["owner_name"] = context.get("company") or context.get("name") or grant.get("owner_name")
+    return grant
+
+
+# --- email copies ---------------------------------------------------------------------------------
+
+
+def concerns(grant: dict[str, Any], subject: str, message: str) -> str | None:
+    """The granted item an email is about (by the domain names it mentions), or the whole client."""
+    items = grant.get("items") or []
+    if any(i["kind"] == "client" for i in items):
+        return f"client #{grant['owner']}"
+    text = f"{subject} {message}".lower()
+    for item in items:
+        if item.get("name") and item["name"] in text:
+            return str(item["name"])
+    return None
+
+
+def copies(
+    grant: dict[str, Any], data: dict[str, Any], event: Event, now: datetime, rules: DelegationSection
+) -> list[Action]:
+    subject, message = str(data.get("subject") or ""), str(data.get("message") or "")
+    if COPY_MARK in subject + message:
+        return []  # a copy is never copied
+    if grant.get("expires") and datetime.fromisoformat(grant["expires"]) <= now:
+        return []
+    about = concerns(grant, subject, message)
+    if about is None:
+        return []
+    kind, welcome = category(subject, message)
+    allowed = rights(grant, rules)
+    if welcome and allowed.welcome_email == "none":
+        return []
+    if not welcome and kind not in allowed.copy_emails:
+        return []
+    # The same email reported twice (hook and poll) yields the same key, so one copy.
+    fingerprint = hashlib.sha256(f"{data.get('userid')}|{data.get('date')}|{subject}".encode()).hexdigest()[:16]
+    owner = grant.get("owner_name") or f"client #{grant['owner']}"
+    header = f"<p><em>{COPY_MARK}: sent to {owner} about {about}; you receive it as {grant['role']} contact (grant #{grant['id']}).</em></p><hr>"
+    if welcome and allowed.welcome_email == "notice":
+        body = f"{header}<p>{owner} has received the access details for {about}. Ask them for what you need, or contact us to change the password.</p>"
+    else:
+        body = header + message
+    params = notice(grant["delegate"], f"[Copy] {subject}", body)
+    return [act(grant, "email", f"copy:{fingerprint}", params, grant["delegate"])]
+
+
+# --- support authority ------------------------------------------------------------------------------
+
+
+def ticket_opened(data: dict[str, Any], now: datetime) -> Decision:
+    """Ask WHMCS who owns what the ticket names; the note comes with the answer (TicketResolved)."""
+    link = data.get("service")
+    names = domain_names(str(data.get("subject") or ""), str(data.get("message") or ""))
+    if not link and not names:
+        return Decision(state=None)  # names nothing: a general question
+    key = ticket_key(data)
+    params = {
+        "ticket_id": _int(data.get("ticketid")),
+        "writer": _int(data.get("userid")),
+        "names": names,
+        "link": link,
+        "state_key": key,
+    }
+    resolve = Action(
+        key=action_key(FAMILY, key, "resolve"),
+        family=FAMILY,
+        kind="resolve_ticket",
+        params=params,
+        client_id=_int(data.get("userid")),
+        subject=key,
+    )
+    return Decision(
+        state={"ticket": params["ticket_id"], "asked": now.isoformat(timespec="seconds")}, actions=[resolve]
+    )
+
+
+def ticket_note(
+    grants: list[dict[str, Any]], data: dict[str, Any], now: datetime, rules: DelegationSection
+) -> list[Action]:
+    writer = _int(data.get("writer"))
+    ticket = _int(data.get("ticketid"))
+    lines: list[str] = []
+    warn = False
+    for item in data.get("items") or []:
+        label = f"{item['name'] or item['kind'] + ' #' + str(item['id'])} ({item['kind']} #{item['id']}, owner client #{item['owner']})"
+        if item["owner"] == writer:
+            lines.append(f"- {label}: written by its owner.")
+            continue
+        match = next(
+            (
+                g
+                for g in grants
+                if g.get("status") == "active"
+                and g["delegate"] == writer
+                and g["owner"] == item["owner"]
+                and rights(g, rules).support_authority
+                and any(
+                    i["kind"] == "client"
+                    or (i["kind"] == item["kind"] and i["id"] == item["id"])
+                    or (i.get("name") and i["name"] == item["name"])
+                    for i in g.get("items", [])
+                )
+            ),
+            None,
+        )
+        if match:
+            allowed = rights(match, rules)
+            can = ", ".join(
+                r
+                for r, ok in (
+                    ("renew", allowed.renew),
+                    ("order for the owner", allowed.order_for_owner),
+                    ("copies: " + "/".join(allowed.copy_emails), bool(allowed.copy_emails)),
+                )
+                if ok
+            )
+            lines.append(
+                f"- {label}: VERIFIED {match['role']} contact of client #{match['owner']} (grant #{match['id']}, since {match['since'][:10]}, by {match['by']}; rights: support{', ' + can if can else ''})."
+            )
+        else:
+            warn = True
+            lines.append(
+                f"- {label}: WARNING: client #{writer} has NO grant on this. Do not disclose details or act on it without the owner's confirmation."
+            )
+    if not lines:
+        return []
+    title = (
+        "whmcs-bridge: ticket writer is NOT authorised for something it names"
+        if warn
+        else "whmcs-bridge: ticket writer checked"
+    )
+    message = f"{title}\n" + "\n".join(lines)
+    key = str(data.get("state_key"))
+    return [
+        Action(
+            key=action_key(FAMILY, key, "note"),
+            family=FAMILY,
+            kind="ticket_note",
+            params={"ticket_id": ticket, "message": message},
+            client_id=writer,
+            subject=key,
+            guard={"ticket_exists": ticket},
+        )
+    ]
