@@ -286,8 +286,10 @@ class SandboxApp:
             return self._json(start_response, 200, {"ok": True})
         if name == "hooks":
             if method == "POST":
+                self.hooks.drain()
                 self.hooks.url = body.get("url")
                 self.hooks.secret = body.get("secret")
+                self.hooks.deliveries = []  # a new target starts a new delivery log
                 return self._json(start_response, 200, {"ok": True})
             self.hooks.drain()
             return self._json(start_response, 200, {"deliveries": self.hooks.deliveries})

@@ -1,0 +1,172 @@
+"""Contact delegation end to end: the agency scenario, the sandbox's hook events delivered to the real
+receiver, the bridge's passes; the sandbox's email log and call log show copies, notes and silence."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from tests.conftest import IDENTIFIER, SECRET, WEBHOOK_SECRET, Sandbox
+from whmcs_bridge import cli
+from whmcs_bridge.intake.receiver import Receiver, serve
+
+
+class World:
+    def __init__(self, sandbox: Sandbox, tmp: Path) -> None:
+        self.sandbox = sandbox
+        self.config = tmp / "bridge.yaml"
+        self.config.write_text(
+            f"whmcs:\n  url: {sandbox.url}\n  identifier: ${{WHMCS_API_IDENTIFIER}}\n  secret: ${{WHMCS_API_SECRET}}\n  max_attempts: 2\n"
+            "receiver:\n  secret: ${WHMCS_BRIDGE_WEBHOOK_SECRET}\nstate:\n  path: state.db\n"
+            "safety:\n  staff_department_id: 1\n  staff_email: robot@example.com\ndelegation:\n  enabled: true\n"
+        )
+        (tmp / ".env").write_text(
+            f"WHMCS_API_IDENTIFIER={IDENTIFIER}\nWHMCS_API_SECRET={SECRET}\nWHMCS_BRIDGE_WEBHOOK_SECRET={WEBHOOK_SECRET}\n"
+        )
+        self.receiver = Receiver(tmp / "state.db", [WEBHOOK_SECRET])
+        self.server = serve(self.receiver, "127.0.0.1", 0)
+        threading.Thread(target=self.server.run, daemon=True).start()
+        sandbox.control(
+            "hooks", {"url": f"http://127.0.0.1:{self.server.effective_port}/hooks/whmcs", "secret": WEBHOOK_SECRET}
+        )
+        self.runner = CliRunner()
+
+    def run(self, *args: str) -> Any:
+        result = self.runner.invoke(cli.main, ["--config", str(self.config), *args], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result
+
+    def settle(self, passes: int = 3) -> None:
+        """Let hook deliveries land, then run the bridge's passes."""
+        self.sandbox.control("hooks")  # waits for the sandbox's pending deliveries
+        for _ in range(passes):
+            self.run("tick")
+
+    def emails(self, client: int) -> list[dict[str, Any]]:
+        return self.sandbox.rows("emails", client_id=client)
+
+    def close(self) -> None:
+        self.sandbox.control("hooks", {"url": None, "secret": None})
+        self.server.close()
+
+
+@pytest.fixture
+def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[World]:
+    sandbox.load("agency")
+    w = World(sandbox, tmp_path)
+    w.run("tick")  # the first poll records where WHMCS stands
+    yield w
+    w.close()
+
+
+def test_grant_copies_support_authority_and_revocation(world: World):
+    sandbox = world.sandbox
+    granted = world.run(
+        "delegations",
+        "grant",
+        "--owner",
+        "11",
+        "--delegate",
+        "10",
+        "--service",
+        "110",
+        "--by",
+        "alice",
+        "--basis",
+        "owner's email of 2026-11-20",
+    ).output
+    grant_id = granted.split()[0]
+    world.settle()
+    assert any(f"Delegation #{grant_id}" in n["note"] for n in sandbox.rows("client_notes", client_id=11))
+    assert any(f"Delegation #{grant_id}" in n["note"] for n in sandbox.rows("client_notes", client_id=10))
+    assert any("now technical contact" in e["subject"] for e in world.emails(10))
+    listed = world.run("delegations", "list", "--owner", "11").output
+    assert f"{grant_id} active: client #10 is technical contact of client #11 for boulangerie-dupont.fr" in listed
+
+    # WHMCS emails the owner about the service: the agency gets a marked copy; the copy is not copied on.
+    sandbox.control(
+        "act",
+        {
+            "action": "SendEmail",
+            "id": 110,
+            "customtype": "product",
+            "customsubject": "SSL certificate renewed",
+            "custommessage": "<p>The certificate of boulangerie-dupont.fr was renewed.</p>",
+        },
+    )
+    world.settle()
+    copies = [e for e in world.emails(10) if e["subject"] == "[Copy] SSL certificate renewed"]
+    assert len(copies) == 1 and "delegated copy" in copies[0]["message"]
+    # the welcome email: a notice that the owner has the access details, not the credentials
+    sandbox.control(
+        "act",
+        {
+            "action": "SendEmail",
+            "id": 110,
+            "customtype": "product",
+            "customsubject": "New Account Information",
+            "custommessage": "<p>boulangerie-dupont.fr Username: boulange Password: Xy7-secret</p>",
+        },
+    )
+    world.settle()
+    notice = [e for e in world.emails(10) if e["subject"] == "[Copy] New Account Information"]
+    assert len(notice) == 1 and "Xy7-secret" not in notice[0]["message"] and "access details" in notice[0]["message"]
+
+    # The agency asks support about its client's site: a staff-only note says it is a verified contact.
+    opened = sandbox.post(
+        "OpenTicket",
+        deptid=1,
+        clientid=10,
+        subject="cPanel password for boulangerie-dupont.fr",
+        message="Please reset it, we manage this site.",
+    ).json()
+    world.settle(4)
+    notes = sandbox.rows("ticket_notes", ticket_id=int(opened["id"]))
+    assert len(notes) == 1 and f"VERIFIED technical contact of client #11 (grant #{grant_id}" in notes[0]["message"]
+
+    # Someone with no grant asks about the same site: a warning note, and nothing at all sent to them.
+    stranger = sandbox.post(
+        "OpenTicket",
+        deptid=1,
+        clientid=13,
+        subject="Give me access to boulangerie-dupont.fr",
+        message="I need the FTP password of boulangerie-dupont.fr",
+    ).json()
+    calls_before = len(sandbox.calls())
+    world.settle(4)
+    warning = sandbox.rows("ticket_notes", ticket_id=int(stranger["id"]))
+    assert len(warning) == 1 and "client #13 has NO grant" in warning[0]["message"]
+    to_stranger = [
+        c
+        for c in sandbox.calls()[calls_before:]
+        if c["action"] in ("SendEmail", "AddTicketReply", "OpenTicket")
+        and ("13" in (c["params"].get("id"), c["params"].get("clientid")))
+    ]
+    assert to_stranger == [] and [e for e in world.emails(13) if "boulangerie" in e["message"].lower()] == []
+
+    # The owner revokes: both are told, and copies stop at once.
+    revoked = world.run("delegations", "revoke", grant_id, "--by", "owner", "--reason", "changed agency").output
+    assert "revoked" in revoked
+    world.settle()
+    assert any("has ended" in e["subject"] for e in world.emails(10))
+    assert any("recommend changing it" in e["message"] for e in world.emails(11))
+    sandbox.control(
+        "act",
+        {
+            "action": "SendEmail",
+            "id": 110,
+            "customtype": "product",
+            "customsubject": "Disk space warning",
+            "custommessage": "<p>boulangerie-dupont.fr is at 95% of its disk.</p>",
+        },
+    )
+    world.settle()
+    assert [e for e in world.emails(10) if "Disk space" in e["subject"]] == []
+    shown = world.run("delegations", "show", grant_id).output
+    assert "granted by alice" in shown and "revoked by owner: changed agency" in shown
+    assert world.run("audit", "verify").output.startswith("audit chain intact")
