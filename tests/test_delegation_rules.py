@@ -225,3 +225,75 @@ def test_helpers():
     assert domain_names(
         "visit <a href='https://www.boulangerie-dupont.fr/index.php'>x</a> or mail me@site.com, garage-leroy.fr."
     ) == ["boulangerie-dupont.fr", "garage-leroy.fr"]
+
+
+def renewing() -> tuple[dict[str, Any], list[Any]]:
+    grant = granted()
+    asked = decide_all(
+        {"grant:g1": grant}, event("DelegationCommand", command="renew", grant="g1", by="lena"), NOW, RULES
+    )["grant:g1"]
+    (find,) = asked.actions
+    assert find.kind == "find_open_invoice" and find.params == {
+        "client_id": 11,
+        "service_id": 110,
+        "report": {"grant": "g1", "n": 1},
+    }
+    found = decide_all(
+        {"grant:g1": asked.state or {}},
+        event("OpenInvoiceFound", grant="g1", n=1, invoice_id=42, amount="14.95", requested_by="delegation"),
+        NOW,
+        RULES,
+    )["grant:g1"]
+    (invoice,) = found.actions
+    assert (
+        invoice.kind == "create_invoice"
+        and invoice.params["client_id"] == 10
+        and invoice.params["lines"]
+        == [["Renewal of boulangerie-dupont.fr for Boulangerie Dupont (settles their invoice #42)", "14.95"]]
+    )
+    created = decide_all(
+        {"grant:g1": found.state or {}},
+        event("RenewalInvoiceCreated", grant="g1", n=1, invoice_id=77, requested_by="delegation"),
+        NOW,
+        RULES,
+    )["grant:g1"]
+    assert "invoice:77" in (created.refs or [])
+    return created.state or {}, [find, invoice]
+
+
+def test_delegated_renewal_settles_the_owners_invoice_once():
+    grant, _ = renewing()
+    paid = decide_all({"grant:g1": grant}, event("InvoicePaid", invoiceid=77), NOW, RULES)["grant:g1"]
+    settle = paid.actions[0]
+    assert settle.kind == "settle_invoice" and settle.params == {
+        "invoice_id": 42,
+        "amount": "14.95",
+        "gateway": "delegate-renewal",
+    }
+    assert settle.guard == {"invoices_open": [42]}
+    again = decide_all({"grant:g1": paid.state or {}}, event("InvoicePaid", invoiceid=77), NOW, RULES)["grant:g1"]
+    assert again.actions == []  # the payment reported twice (hook and poll): settled once
+    refunded = decide_all({"grant:g1": paid.state or {}}, event("InvoiceRefunded", invoiceid=77), NOW, RULES)[
+        "grant:g1"
+    ]
+    assert "STAFF TASK" in refunded.actions[0].params["text"] and "#42" in refunded.actions[0].params["text"]
+
+
+def test_delegated_renewal_cancelled_or_nothing_to_renew():
+    grant, _ = renewing()
+    cancelled = decide_all({"grant:g1": grant}, event("InvoiceCancelled", invoiceid=77), NOW, RULES)["grant:g1"]
+    assert cancelled.state["renewals"][0]["status"] == "cancelled"
+    assert (
+        decide_all({"grant:g1": cancelled.state}, event("InvoicePaid", invoiceid=77), NOW, RULES)["grant:g1"].actions
+        == []
+    )
+    asked = decide_all(
+        {"grant:g1": granted()}, event("DelegationCommand", command="renew", grant="g1", by="lena"), NOW, RULES
+    )["grant:g1"]
+    nothing = decide_all(
+        {"grant:g1": asked.state or {}},
+        event("OpenInvoiceFound", grant="g1", n=1, invoice_id=None, requested_by="delegation"),
+        NOW,
+        RULES,
+    )["grant:g1"]
+    assert nothing.actions[0].params["subject"].startswith("Nothing to renew yet")

@@ -39,6 +39,8 @@ KINDS: dict[str, Kind] = {
         Kind("refresh_client", destructive=False, observable=False),
         # Read-only: who owns the services and domains a ticket names; fed back as TicketResolved.
         Kind("resolve_ticket", destructive=False, observable=False),
+        # Read-only: a client's unpaid invoice for a service; fed back as OpenInvoiceFound.
+        Kind("find_open_invoice", destructive=False, observable=False),
     )
 }
 

@@ -137,3 +137,24 @@ def revoke(obj: Context, grant_id: str, by: str, reason: str) -> None:
     config = obj.config()
     with Database(existing_state(config)) as db:
         click.echo(dg.line(dg.revoke(config, db, grant_id, by=by, reason=reason, now=_now())))
+
+
+@delegations.command("renew")
+@click.argument("grant_id")
+@click.option("--service", type=int, default=None, help="Which granted service [default: the grant's first service].")
+@click.option("--by", required=True, help="Who asks (the delegate's contact, or staff for them).")
+@click.pass_obj
+@user_errors
+def renew(obj: Context, grant_id: str, service: int | None, by: str) -> None:
+    """Renew a service for its owner, invoiced to the delegate: when the delegate pays, the owner's
+    open invoice for the service is settled, so WHMCS's own renewal extends the service."""
+    from whmcs_bridge import delegations as dg
+    from whmcs_bridge.store.db import Database
+
+    config = obj.config()
+    with Database(existing_state(config)) as db:
+        g = dg.renew(config, db, grant_id, by=by, service=service, now=_now())
+    last = g.get("renewals", [])[-1]
+    click.echo(
+        f"renewal {last['n']} of grant {grant_id} asked: the delegate will be invoiced for the owner's open invoice (next pass)"
+    )

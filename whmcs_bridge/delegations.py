@@ -95,6 +95,27 @@ def revoke(config: Config, db: Database, grant_id: str, *, by: str, reason: str,
     return grant(db, grant_id)
 
 
+def renew(
+    config: Config, db: Database, grant_id: str, *, by: str, service: int | None, now: datetime
+) -> dict[str, Any]:
+    _enabled(config)
+    current = grant(db, grant_id)
+    if current["status"] != "active":
+        raise BridgeError(f"grant {grant_id} is {current['status']}: it cannot renew")
+    if not config.delegation.roles[current["role"]].renew:
+        raise BridgeError(f"the {current['role']} role may not renew (delegation.roles.{current['role']}.renew)")
+    staff.submit(
+        db,
+        families_for(config),
+        "DelegationCommand",
+        {"command": "renew", "grant": grant_id, "by": by, "service": service},
+        by=by,
+        client_id=current["owner"],
+        now=now,
+    )
+    return grant(db, grant_id)
+
+
 def line(g: dict[str, Any]) -> str:
     from whmcs_bridge.rules.delegation import describe
 

@@ -30,7 +30,7 @@ from whmcs_bridge.whmcs.api import WhmcsApi
 log = logging.getLogger("whmcs_bridge.executor")
 
 # Kinds whose effect cannot be read back but which may safely run twice.
-REPEAT_SAFE = {"client_note", "module_command", "refresh_client", "resolve_ticket"}
+REPEAT_SAFE = {"client_note", "module_command", "refresh_client", "resolve_ticket", "find_open_invoice"}
 OPEN_INVOICE = ("Unpaid", "Collections")
 RETRY_BASE = timedelta(minutes=1)
 RETRY_CAP = timedelta(hours=1)
@@ -127,6 +127,31 @@ def client_context(api: WhmcsApi, client_id: int) -> dict[str, Any]:
         "domains": [{"id": d.id, "name": d.domainname} for d in api.domains(client_id=client_id)],
         "users": [{"id": u.id, "is_owner": u.is_owner} for u in details.users],
     }
+
+
+def _report(params: Params, result: dict[str, Any], key: str) -> tuple[str, dict[str, Any]] | None:
+    """An action that asks for it (`report_as`) has its result fed back to the rules as an event."""
+    if not params.get("report_as"):
+        return None
+    return str(params["report_as"]), {**(params.get("report") or {}), **result, "action_key": key}
+
+
+def find_open_invoice(api: WhmcsApi, p: Params) -> dict[str, Any]:
+    """The client's unpaid invoice that bills a service (its renewal), newest first; none is an answer too."""
+    for summary in _recent(api.invoices(client_id=int(p["client_id"]), status="Unpaid", newest_first=True), 50):
+        invoice = api.invoice(summary.id)
+        if any(
+            item.relid == int(p["service_id"]) and item.type in ("Hosting", "Addon", "Domain", "DomainRenew")
+            for item in invoice.items
+        ):
+            amount = invoice.balance if invoice.balance is not None else invoice.total
+            return {
+                **(p.get("report") or {}),
+                "invoice_id": invoice.id,
+                "amount": str(amount),
+                "duedate": invoice.duedate.isoformat() if invoice.duedate else None,
+            }
+    return {**(p.get("report") or {}), "invoice_id": None}
 
 
 def resolve_ticket(api: WhmcsApi, p: Params) -> dict[str, Any]:
@@ -244,6 +269,8 @@ def _run(api: WhmcsApi, kind: str, p: Params, key: str, client_id: int | None) -
         return {"context": client_context(api, _client(p, client_id))}
     if kind == "resolve_ticket":
         return {"feed": ("TicketResolved", resolve_ticket(api, p))}
+    if kind == "find_open_invoice":
+        return {"feed": ("OpenInvoiceFound", find_open_invoice(api, p))}
     raise ValueError(f"no runner for action kind {kind}")  # the catalogue and this table disagree
 
 
@@ -357,7 +384,14 @@ class Executor:
             if row["status"] == "in_flight":
                 outcome = _observe(self.api, kind, params, key, row["client_id"])
                 if isinstance(outcome, dict):
-                    self.finish(row, "done", now, result=outcome, note="reconciled: already done in WHMCS")
+                    self.finish(
+                        row,
+                        "done",
+                        now,
+                        result=outcome,
+                        note="reconciled: already done in WHMCS",
+                        feed=_report(params, outcome, key),
+                    )
                     report.reconciled.append(key)
                     return
                 if outcome is None and kind not in REPEAT_SAFE:
@@ -398,10 +432,14 @@ class Executor:
             report.parked.append(key)
             return
         context = result.pop("context", None)
-        feed = result.pop("feed", None) or (("ClientContext", context) if context is not None else None)
+        feed = (
+            result.pop("feed", None)
+            or (("ClientContext", context) if context is not None else None)
+            or _report(params, result, key)
+        )
         self.finish(row, "done", now, result=result, feed=feed)
         report.done.append(key)
-        if kind not in ("refresh_client", "resolve_ticket"):
+        if kind not in ("refresh_client", "resolve_ticket", "find_open_invoice"):
             self.summary_line(row, params)
 
     def store_guard(self, name: str, value: Any) -> str | None:

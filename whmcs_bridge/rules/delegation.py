@@ -80,6 +80,12 @@ class Delegation:
             return [ticket_key(data)]
         if event.type == "TicketResolved" and data.get("requested_by") == FAMILY and data.get("state_key"):
             return [str(data["state_key"])]
+        if (
+            event.type in ("OpenInvoiceFound", "RenewalInvoiceCreated")
+            and data.get("requested_by") == FAMILY
+            and data.get("grant")
+        ):
+            return [f"grant:{data['grant']}"]
         return []
 
     def refs(self, event: Event) -> Sequence[str]:
@@ -89,6 +95,8 @@ class Delegation:
             return [f"owner:{owner}"] if owner else []
         if event.type == "ClientContext" and data.get("requested_by") == FAMILY:
             return [f"owner:{_int(data.get('userid'))}"]
+        if event.type in ("InvoicePaid", "InvoiceCancelled", "InvoiceRefunded") and _int(data.get("invoiceid")):
+            return [f"invoice:{_int(data.get('invoiceid'))}"]
         if event.type == "TicketResolved" and data.get("requested_by") == FAMILY:
             refs = [f"delegate:{_int(data.get('writer'))}"]
             for item in data.get("items") or []:
@@ -132,6 +140,11 @@ def decide_all(
     if kind == "TicketResolved":
         key = str(data.get("state_key"))
         return {key: Decision(state=None, actions=ticket_note(list(grants.values()), data, now, rules))}
+    if kind in ("OpenInvoiceFound", "RenewalInvoiceCreated"):
+        key = f"grant:{data['grant']}"
+        return {key: renewal_step(grants[key], kind, data, now)} if key in grants else {}
+    if kind in ("InvoicePaid", "InvoiceCancelled", "InvoiceRefunded"):
+        return {k: d for k, g in grants.items() if (d := renewal_payment(g, kind, data, now)) is not None}
     return {}
 
 
@@ -140,6 +153,7 @@ def decide_all(
 
 def grant_refs(grant: dict[str, Any]) -> list[str]:
     refs = [f"owner:{grant['owner']}", f"delegate:{grant['delegate']}"]
+    refs += [f"invoice:{r['delegate_invoice']}" for r in grant.get("renewals", []) if r.get("delegate_invoice")]
     for item in grant.get("items", []):
         refs.append(f"{item['kind']}:{item['id']}")
         if item.get("name"):
@@ -262,6 +276,8 @@ def command(grant: dict[str, Any], data: dict[str, Any], now: datetime, rules: D
         raise ValueError(f"there is no grant {data.get('grant')}")
     if what == "revoke":
         return end(grant, "revoked", now, rules, by=data.get("by") or "staff", reason=data.get("reason") or "")
+    if what == "renew":
+        return renew(grant, data, now, rules)
     return Decision(state=grant)
 
 
@@ -346,6 +362,134 @@ def with_names(grant: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]
             item["name"] = name
     grant["owner_name"] = context.get("company") or context.get("name") or grant.get("owner_name")
     return grant
+
+
+# --- renewal by the delegate, invoiced to the payer (o2switch's rule) -------------------------------
+
+
+def renew(grant: dict[str, Any], data: dict[str, Any], now: datetime, rules: DelegationSection) -> Decision:
+    """Step 1: find the owner's open invoice for the service (a read), then invoice the delegate."""
+    if grant.get("status") != "active":
+        raise ValueError(f"grant {grant['id']} is {grant.get('status')}: it cannot renew")
+    if not rights(grant, rules).renew:
+        raise ValueError(f"the {grant['role']} role may not renew (delegation.roles.{grant['role']}.renew)")
+    services = [i for i in grant.get("items", []) if i["kind"] == "service"]
+    wanted = _int(data.get("service")) or (services[0]["id"] if services else None)
+    if wanted is None or not any(i["id"] == wanted for i in services):
+        raise ValueError(f"grant {grant['id']} covers no service {wanted or ''} to renew".replace("  ", " "))
+    renewals = grant.setdefault("renewals", [])
+    n = len(renewals) + 1
+    renewals.append(
+        {
+            "n": n,
+            "service": wanted,
+            "status": "looking",
+            "requested": now.isoformat(timespec="seconds"),
+            "by": data.get("by"),
+        }
+    )
+    grant["history"].append(
+        {"at": now.isoformat(timespec="seconds"), "what": f"renewal {n} asked", "by": data.get("by")}
+    )
+    find = act(
+        grant,
+        "find_open_invoice",
+        f"renew:{n}:find",
+        {"client_id": grant["owner"], "service_id": wanted, "report": {"grant": grant["id"], "n": n}},
+        grant["owner"],
+    )
+    return Decision(state=grant, actions=[find], refs=grant_refs(grant))
+
+
+def renewal_step(grant: dict[str, Any], kind: str, data: dict[str, Any], now: datetime) -> Decision:
+    renewal = next((r for r in grant.get("renewals", []) if r["n"] == _int(data.get("n"))), None)
+    if renewal is None:
+        return Decision(state=grant)
+    name = (
+        next((i.get("name") for i in grant["items"] if i["id"] == renewal["service"] and i["kind"] == "service"), None)
+        or f"service #{renewal['service']}"
+    )
+    owner = grant.get("owner_name") or f"client #{grant['owner']}"
+    if kind == "RenewalInvoiceCreated":
+        renewal["delegate_invoice"] = _int(data.get("invoice_id"))
+        return Decision(state=grant, refs=grant_refs(grant))
+    if renewal["status"] != "looking":
+        return Decision(state=grant)
+    if not data.get("invoice_id"):
+        renewal["status"] = "nothing to renew"
+        text = f"<p>{owner} has no open invoice for {name} at the moment, so there is nothing to renew yet. Ask again once the renewal invoice is issued.</p>"
+        return Decision(
+            state=grant,
+            actions=[
+                act(
+                    grant,
+                    "email",
+                    f"renew:{renewal['n']}:nothing",
+                    notice(grant["delegate"], f"Nothing to renew yet for {name}", text),
+                    grant["delegate"],
+                )
+            ],
+        )
+    renewal.update(status="invoiced", owner_invoice=int(data["invoice_id"]), amount=str(data["amount"]))
+    line = f"Renewal of {name} for {owner} (settles their invoice #{renewal['owner_invoice']})"
+    params = {
+        "client_id": grant["delegate"],
+        "lines": [[line, renewal["amount"]]],
+        "notes": f"Delegated renewal, grant {grant['id']}: paying this invoice settles invoice #{renewal['owner_invoice']} of client #{grant['owner']}.",
+        "send": True,
+        "report_as": "RenewalInvoiceCreated",
+        "report": {"grant": grant["id"], "n": renewal["n"]},
+    }
+    return Decision(
+        state=grant,
+        actions=[act(grant, "create_invoice", f"renew:{renewal['n']}:invoice", params, grant["delegate"])],
+        refs=grant_refs(grant),
+    )
+
+
+def renewal_payment(grant: dict[str, Any], kind: str, data: dict[str, Any], now: datetime) -> Decision | None:
+    """Step 2: the delegate's invoice paid settles the owner's, once; cancelled or refunded is handled."""
+    invoice = _int(data.get("invoiceid"))
+    renewal = next((r for r in grant.get("renewals", []) if r.get("delegate_invoice") == invoice), None)
+    if renewal is None:
+        return None
+    n, at = renewal["n"], now.isoformat(timespec="seconds")
+    if kind == "InvoicePaid" and renewal["status"] == "invoiced":
+        renewal.update(status="settled", paid=at)
+        grant["history"].append({"at": at, "what": f"renewal {n} paid by the delegate", "by": "bridge"})
+        settle = act(
+            grant,
+            "settle_invoice",
+            f"renew:{n}:settle",
+            {"invoice_id": renewal["owner_invoice"], "amount": renewal["amount"], "gateway": "delegate-renewal"},
+            grant["owner"],
+            guard={"invoices_open": [renewal["owner_invoice"]]},
+        )
+        note = act(
+            grant,
+            "client_note",
+            f"renew:{n}:note",
+            {
+                "text": f"Invoice #{renewal['owner_invoice']} settled by the renewal that client #{grant['delegate']} paid (its invoice #{invoice}, grant {grant['id']})."
+            },
+            grant["owner"],
+        )
+        return Decision(state=grant, actions=[settle, note], refs=grant_refs(grant))
+    if kind == "InvoiceCancelled" and renewal["status"] == "invoiced":
+        renewal.update(status="cancelled", cancelled=at)
+        return Decision(state=grant, refs=grant_refs(grant))
+    if kind == "InvoiceRefunded" and renewal["status"] == "settled":
+        renewal.update(status="refunded", refunded=at)
+        text = (
+            f"STAFF TASK: client #{grant['delegate']}'s renewal invoice #{invoice} was refunded, but it had settled invoice "
+            f"#{renewal['owner_invoice']} of client #{grant['owner']}. Reopen that invoice or recover the payment."
+        )
+        return Decision(
+            state=grant,
+            actions=[act(grant, "client_note", f"renew:{n}:refunded", {"text": text, "sticky": True}, grant["owner"])],
+            refs=grant_refs(grant),
+        )
+    return Decision(state=grant)
 
 
 # --- email copies ---------------------------------------------------------------------------------
