@@ -21,6 +21,9 @@ PURE = [
     "rules/escalation.py",
     "rules/calendar.py",
     "rules/ladder.py",
+    "rules/delegation.py",
+    "rules/grants.py",
+    "rules/renewal.py",
 ]
 FORBIDDEN = {"requests", "sqlite3", "click", "socket", "time", "urllib3", "http", "waitress", "random"}
 

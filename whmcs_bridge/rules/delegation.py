@@ -22,9 +22,10 @@ from datetime import datetime
 from typing import Any
 
 from whmcs_bridge.actions import Action, Decision, Event, action_key
-from whmcs_bridge.config import DelegationSection, RoleRights
+from whmcs_bridge.config import DelegationSection
+from whmcs_bridge.rules.grants import FAMILY, _int, act, describe, grant_refs, notice, rights
+from whmcs_bridge.rules.renewal import renew, renewal_payment, renewal_step
 
-FAMILY = "delegation"
 COPY_MARK = "whmcs-bridge delegated copy"
 # A domain name not preceded by "@" (an email address names a mailbox, not a service).
 DOMAIN_NAME = re.compile(r"(?<![@\w.-])((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24})\b", re.IGNORECASE)
@@ -35,13 +36,6 @@ CATEGORY_WORDS = (
     ("product", re.compile(r"hosting|service|server|suspen|account|ssl|order", re.IGNORECASE)),
 )
 WELCOME = re.compile(r"new account information|welcome to|account details|your login|hosting account", re.IGNORECASE)
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
 
 
 def category(subject: str, message: str) -> tuple[str, bool]:
@@ -149,46 +143,6 @@ def decide_all(
 
 
 # --- grants ---------------------------------------------------------------------------------------
-
-
-def grant_refs(grant: dict[str, Any]) -> list[str]:
-    refs = [f"owner:{grant['owner']}", f"delegate:{grant['delegate']}"]
-    refs += [f"invoice:{r['delegate_invoice']}" for r in grant.get("renewals", []) if r.get("delegate_invoice")]
-    for item in grant.get("items", []):
-        refs.append(f"{item['kind']}:{item['id']}")
-        if item.get("name"):
-            refs.append(f"domain:{item['name']}")
-    return refs
-
-
-def rights(grant: dict[str, Any], rules: DelegationSection) -> RoleRights:
-    return rules.roles.get(grant["role"]) or RoleRights()
-
-
-def act(
-    grant: dict[str, Any],
-    kind: str,
-    purpose: str,
-    params: dict[str, Any],
-    client: int,
-    guard: dict[str, Any] | None = None,
-) -> Action:
-    return Action(
-        key=action_key(FAMILY, f"grant:{grant['id']}", purpose),
-        family=FAMILY,
-        kind=kind,
-        params=params,
-        client_id=client,
-        subject=f"grant:{grant['id']}",
-        guard=guard or {},
-    )
-
-
-def describe(grant: dict[str, Any]) -> str:
-    items = grant.get("items") or []
-    if any(i["kind"] == "client" for i in items):
-        return f"all services of client #{grant['owner']}"
-    return ", ".join(i.get("name") or f"{i['kind']} #{i['id']}" for i in items)
 
 
 def command(grant: dict[str, Any], data: dict[str, Any], now: datetime, rules: DelegationSection) -> Decision:
@@ -342,10 +296,6 @@ def end(
     return Decision(state=grant, actions=actions, due_at=None, refs=grant_refs(grant))
 
 
-def notice(client: int, subject: str, html: str) -> dict[str, Any]:
-    return {"related_id": client, "type": "general", "subject": subject, "html": html}
-
-
 def with_names(grant: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
     """Fill the domain names of the grant's items from the owner's context."""
     services = {s["id"]: (s.get("domain") or "").lower() for s in context.get("services") or []}
@@ -362,134 +312,6 @@ def with_names(grant: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]
             item["name"] = name
     grant["owner_name"] = context.get("company") or context.get("name") or grant.get("owner_name")
     return grant
-
-
-# --- renewal by the delegate, invoiced to the payer (o2switch's rule) -------------------------------
-
-
-def renew(grant: dict[str, Any], data: dict[str, Any], now: datetime, rules: DelegationSection) -> Decision:
-    """Step 1: find the owner's open invoice for the service (a read), then invoice the delegate."""
-    if grant.get("status") != "active":
-        raise ValueError(f"grant {grant['id']} is {grant.get('status')}: it cannot renew")
-    if not rights(grant, rules).renew:
-        raise ValueError(f"the {grant['role']} role may not renew (delegation.roles.{grant['role']}.renew)")
-    services = [i for i in grant.get("items", []) if i["kind"] == "service"]
-    wanted = _int(data.get("service")) or (services[0]["id"] if services else None)
-    if wanted is None or not any(i["id"] == wanted for i in services):
-        raise ValueError(f"grant {grant['id']} covers no service {wanted or ''} to renew".replace("  ", " "))
-    renewals = grant.setdefault("renewals", [])
-    n = len(renewals) + 1
-    renewals.append(
-        {
-            "n": n,
-            "service": wanted,
-            "status": "looking",
-            "requested": now.isoformat(timespec="seconds"),
-            "by": data.get("by"),
-        }
-    )
-    grant["history"].append(
-        {"at": now.isoformat(timespec="seconds"), "what": f"renewal {n} asked", "by": data.get("by")}
-    )
-    find = act(
-        grant,
-        "find_open_invoice",
-        f"renew:{n}:find",
-        {"client_id": grant["owner"], "service_id": wanted, "report": {"grant": grant["id"], "n": n}},
-        grant["owner"],
-    )
-    return Decision(state=grant, actions=[find], refs=grant_refs(grant))
-
-
-def renewal_step(grant: dict[str, Any], kind: str, data: dict[str, Any], now: datetime) -> Decision:
-    renewal = next((r for r in grant.get("renewals", []) if r["n"] == _int(data.get("n"))), None)
-    if renewal is None:
-        return Decision(state=grant)
-    name = (
-        next((i.get("name") for i in grant["items"] if i["id"] == renewal["service"] and i["kind"] == "service"), None)
-        or f"service #{renewal['service']}"
-    )
-    owner = grant.get("owner_name") or f"client #{grant['owner']}"
-    if kind == "RenewalInvoiceCreated":
-        renewal["delegate_invoice"] = _int(data.get("invoice_id"))
-        return Decision(state=grant, refs=grant_refs(grant))
-    if renewal["status"] != "looking":
-        return Decision(state=grant)
-    if not data.get("invoice_id"):
-        renewal["status"] = "nothing to renew"
-        text = f"<p>{owner} has no open invoice for {name} at the moment, so there is nothing to renew yet. Ask again once the renewal invoice is issued.</p>"
-        return Decision(
-            state=grant,
-            actions=[
-                act(
-                    grant,
-                    "email",
-                    f"renew:{renewal['n']}:nothing",
-                    notice(grant["delegate"], f"Nothing to renew yet for {name}", text),
-                    grant["delegate"],
-                )
-            ],
-        )
-    renewal.update(status="invoiced", owner_invoice=int(data["invoice_id"]), amount=str(data["amount"]))
-    line = f"Renewal of {name} for {owner} (settles their invoice #{renewal['owner_invoice']})"
-    params = {
-        "client_id": grant["delegate"],
-        "lines": [[line, renewal["amount"]]],
-        "notes": f"Delegated renewal, grant {grant['id']}: paying this invoice settles invoice #{renewal['owner_invoice']} of client #{grant['owner']}.",
-        "send": True,
-        "report_as": "RenewalInvoiceCreated",
-        "report": {"grant": grant["id"], "n": renewal["n"]},
-    }
-    return Decision(
-        state=grant,
-        actions=[act(grant, "create_invoice", f"renew:{renewal['n']}:invoice", params, grant["delegate"])],
-        refs=grant_refs(grant),
-    )
-
-
-def renewal_payment(grant: dict[str, Any], kind: str, data: dict[str, Any], now: datetime) -> Decision | None:
-    """Step 2: the delegate's invoice paid settles the owner's, once; cancelled or refunded is handled."""
-    invoice = _int(data.get("invoiceid"))
-    renewal = next((r for r in grant.get("renewals", []) if r.get("delegate_invoice") == invoice), None)
-    if renewal is None:
-        return None
-    n, at = renewal["n"], now.isoformat(timespec="seconds")
-    if kind == "InvoicePaid" and renewal["status"] == "invoiced":
-        renewal.update(status="settled", paid=at)
-        grant["history"].append({"at": at, "what": f"renewal {n} paid by the delegate", "by": "bridge"})
-        settle = act(
-            grant,
-            "settle_invoice",
-            f"renew:{n}:settle",
-            {"invoice_id": renewal["owner_invoice"], "amount": renewal["amount"], "gateway": "delegate-renewal"},
-            grant["owner"],
-            guard={"invoices_open": [renewal["owner_invoice"]]},
-        )
-        note = act(
-            grant,
-            "client_note",
-            f"renew:{n}:note",
-            {
-                "text": f"Invoice #{renewal['owner_invoice']} settled by the renewal that client #{grant['delegate']} paid (its invoice #{invoice}, grant {grant['id']})."
-            },
-            grant["owner"],
-        )
-        return Decision(state=grant, actions=[settle, note], refs=grant_refs(grant))
-    if kind == "InvoiceCancelled" and renewal["status"] == "invoiced":
-        renewal.update(status="cancelled", cancelled=at)
-        return Decision(state=grant, refs=grant_refs(grant))
-    if kind == "InvoiceRefunded" and renewal["status"] == "settled":
-        renewal.update(status="refunded", refunded=at)
-        text = (
-            f"STAFF TASK: client #{grant['delegate']}'s renewal invoice #{invoice} was refunded, but it had settled invoice "
-            f"#{renewal['owner_invoice']} of client #{grant['owner']}. Reopen that invoice or recover the payment."
-        )
-        return Decision(
-            state=grant,
-            actions=[act(grant, "client_note", f"renew:{n}:refunded", {"text": text, "sticky": True}, grant["owner"])],
-            refs=grant_refs(grant),
-        )
-    return Decision(state=grant)
 
 
 # --- email copies ---------------------------------------------------------------------------------
