@@ -174,28 +174,24 @@ def test_grant_copies_support_authority_and_revocation(world: World):
     assert world.run("audit", "verify").output.startswith("audit chain intact")
 
 
+def renewal_asked(world: World, *, owner: int, service: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The agency (client 10) is granted the owner's service and asks to renew it: the owner's open
+    invoice for the service, and the agency's renewal invoices."""
+    sandbox = world.sandbox
+    args = ["delegations", "grant", "--owner", str(owner), "--delegate", "10", "--service", str(service)]
+    grant_id = world.run(*args, "--by", "alice", "--basis", "owner's email").output.split()[0]
+    world.settle()
+    owner_invoice = next(
+        i for i in sandbox.rows("invoices", client_id=owner) if i["status"] == "Unpaid" and i["total"] == "14.95"
+    )
+    assert "renewal 1 of grant" in world.run("delegations", "renew", grant_id, "--by", "lena").output
+    world.settle(4)
+    return owner_invoice, [i for i in sandbox.rows("invoices", client_id=10) if "Delegated renewal" in i["notes"]]
+
+
 def test_delegated_renewal_is_invoiced_to_the_agency_and_settles_the_owner_once(world: World, tmp_path: Path):
     sandbox = world.sandbox
-    grant_id = world.run(
-        "delegations",
-        "grant",
-        "--owner",
-        "11",
-        "--delegate",
-        "10",
-        "--service",
-        "110",
-        "--by",
-        "alice",
-        "--basis",
-        "owner's email",
-    ).output.split()[0]
-    world.settle()
-    owner_invoice = next(i for i in sandbox.rows("invoices", client_id=11) if i["status"] == "Unpaid")
-    asked = world.run("delegations", "renew", grant_id, "--by", "lena").output
-    assert "renewal 1 of grant" in asked
-    world.settle(4)
-    agency_invoices = [i for i in sandbox.rows("invoices", client_id=10) if "Delegated renewal" in i["notes"]]
+    owner_invoice, agency_invoices = renewal_asked(world, owner=11, service=110)
     assert len(agency_invoices) == 1 and agency_invoices[0]["total"] == owner_invoice["total"]
     # The agency pays its invoice; the hook and the poll both report it.
     sandbox.control(
@@ -235,27 +231,8 @@ def test_renewal_settlement_survives_a_crash_between_the_call_and_its_record(wor
     from whmcs_bridge.store.db import Database
 
     sandbox = world.sandbox
-    grant_id = world.run(
-        "delegations",
-        "grant",
-        "--owner",
-        "12",
-        "--delegate",
-        "10",
-        "--service",
-        "120",
-        "--by",
-        "alice",
-        "--basis",
-        "owner's email",
-    ).output.split()[0]
-    world.settle()
-    owner_invoice = next(
-        i for i in sandbox.rows("invoices", client_id=12) if i["status"] == "Unpaid" and i["total"] == "14.95"
-    )
-    world.run("delegations", "renew", grant_id, "--by", "lena")
-    world.settle(4)
-    agency_invoice = next(i for i in sandbox.rows("invoices", client_id=10) if "Delegated renewal" in i["notes"])
+    owner_invoice, agency_invoices = renewal_asked(world, owner=12, service=120)
+    agency_invoice = agency_invoices[0]
     sandbox.control(
         "act",
         {"action": "AddInvoicePayment", "invoiceid": agency_invoice["id"], "transid": "CARD-2", "gateway": "stripe"},
