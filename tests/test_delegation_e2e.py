@@ -267,3 +267,20 @@ def test_renewal_settlement_survives_a_crash_between_the_call_and_its_record(wor
     assert len(payments) == 1
     with Database(tmp_path / "state.db") as db:
         assert db.conn.execute("SELECT status FROM outbox WHERE kind = 'settle_invoice'").fetchone()[0] == "done"
+
+
+def test_an_order_by_the_administrative_contact_grants_technical_contact(world: World, tmp_path: Path):
+    """Seed 002: the agency's user ordered hosting and a domain in client 12's name (order 1 of the
+    scenario); with an administrative grant on client 12, the agency becomes technical contact of both."""
+    from whmcs_bridge.store.db import Database
+
+    sandbox = world.sandbox
+    world.run("delegations", "grant", "--owner", "12", "--delegate", "10", "--whole-client", "--role", "administrative", "--by", "alice", "--basis", "signed mandate")
+    world.settle()
+    with Database(tmp_path / "state.db") as db:  # the order predates the bridge; present it as news
+        db.conn.execute("UPDATE poll_cursor SET value = '0' WHERE name = 'orders.max_id'")
+    world.settle()
+    listed = world.run("delegations", "list", "--delegate", "10").output
+    assert "o1-10 active: client #10 is technical contact of client #12 for martin-notaires.fr, martin-notaires.fr" in listed
+    assert "order #1 placed by user" in listed
+    assert any("Delegation #o1-10" in n["note"] for n in sandbox.rows("client_notes", client_id=12))

@@ -297,3 +297,54 @@ def test_delegated_renewal_cancelled_or_nothing_to_renew():
         RULES,
     )["grant:g1"]
     assert nothing.actions[0].params["subject"].startswith("Nothing to renew yet")
+
+
+def administrative(users: list[int]) -> dict[str, Any]:
+    command = {
+        "command": "grant",
+        "grant": "a1",
+        "owner": 12,
+        "delegate": 10,
+        "role": "administrative",
+        "items": [{"kind": "client", "id": 12}],
+        "by": "alice",
+        "basis": "signed mandate",
+    }
+    made = decide_all({}, event("DelegationCommand", **command), NOW, RULES)["grant:a1"]
+    assert [a.params.get("client_id") for a in made.actions if a.kind == "refresh_client"] == [
+        12,
+        10,
+    ]  # names, and the delegate's users
+    context = {
+        "userid": 10,
+        "name": "Lena Vogel",
+        "company": "Pixelwerk Agency",
+        "users": [{"id": u, "is_owner": u == users[0]} for u in users],
+        "requested_by": "delegation",
+    }
+    return (
+        decide_all({"grant:a1": made.state or {}}, event("ClientContext", **context), NOW, RULES)["grant:a1"].state
+        or {}
+    )
+
+
+def test_an_administrative_contacts_order_makes_it_technical_contact_of_what_it_ordered():
+    admin = administrative([5])
+    order = {
+        "orderid": 1,
+        "userid": 12,
+        "requestor_id": 5,
+        "lines": [
+            {"type": "product", "relid": 121, "domain": "martin-notaires.fr"},
+            {"type": "domain", "relid": 121, "domain": "martin-notaires.fr"},
+        ],
+    }
+    decisions = decide_all({"grant:a1": admin}, event("OrderPlaced", **order), NOW, RULES)
+    new = decisions["grant:o1-10"]
+    assert new.state and new.state["role"] == "technical" and new.state["delegate"] == 10 and new.state["owner"] == 12
+    assert [(i["kind"], i["id"]) for i in new.state["items"]] == [("service", 121), ("domain", 121)]
+    assert "order #1 placed by user #5 of client #10" in new.state["basis"] and new.actions
+    again = decide_all({"grant:a1": admin, "grant:o1-10": new.state}, event("OrderPlaced", **order), NOW, RULES)
+    assert again["grant:o1-10"].actions == [] and again["grant:o1-10"].state == new.state  # seen twice: unchanged
+    stranger = decide_all({"grant:a1": admin}, event("OrderPlaced", **{**order, "requestor_id": 99}), NOW, RULES)
+    assert stranger == {}  # ordered by someone who is not the administrative contact's user

@@ -88,6 +88,8 @@ class Delegation:
             owner = _int(data.get("userid"))
             return [f"owner:{owner}"] if owner else []
         if event.type == "ClientContext" and data.get("requested_by") == FAMILY:
+            return [f"owner:{_int(data.get('userid'))}", f"delegate:{_int(data.get('userid'))}"]
+        if event.type == "OrderPlaced" and _int(data.get("userid")):
             return [f"owner:{_int(data.get('userid'))}"]
         if event.type in ("InvoicePaid", "InvoiceCancelled", "InvoiceRefunded") and _int(data.get("invoiceid")):
             return [f"invoice:{_int(data.get('invoiceid'))}"]
@@ -123,6 +125,8 @@ def decide_all(
         return {k: expire(g, now, rules) for k, g in grants.items()}
     if kind == "ClientContext":
         return {k: Decision(state=g, refs=grant_refs(with_names(g, data))) for k, g in grants.items()}
+    if kind == "OrderPlaced":
+        return ordered(grants, data, now, rules)
     if kind == "EmailPreLog":
         return {
             k: Decision(state=g, actions=copies(g, data, event, now, rules))
@@ -179,6 +183,11 @@ def command(grant: dict[str, Any], data: dict[str, Any], now: datetime, rules: D
         what_for = describe(grant)
         actions = [
             act(grant, "refresh_client", "names", {"client_id": grant["owner"]}, grant["owner"]),
+            *(
+                [act(grant, "refresh_client", "delegate-users", {"client_id": grant["delegate"]}, grant["delegate"])]
+                if grant["role"] == "administrative"
+                else []
+            ),
             act(
                 grant,
                 "client_note",
@@ -233,6 +242,51 @@ def command(grant: dict[str, Any], data: dict[str, Any], now: datetime, rules: D
     if what == "renew":
         return renew(grant, data, now, rules)
     return Decision(state=grant)
+
+
+def ordered(
+    grants: dict[str, dict[str, Any]], data: dict[str, Any], now: datetime, rules: DelegationSection
+) -> dict[str, Decision]:
+    """An administrative contact's user ordered in the owner's name: the delegate becomes technical
+    contact of what was ordered, automatically (and both sides are told)."""
+    requestor = _int(data.get("requestor_id"))
+    owner = _int(data.get("userid"))
+    items = [
+        {
+            "kind": "service" if line.get("type") == "product" else "domain",
+            "id": int(line["relid"]),
+            "name": line.get("domain"),
+        }
+        for line in data.get("lines") or []
+        if line.get("type") in ("product", "domain") and line.get("relid")
+    ]
+    out: dict[str, Decision] = {}
+    for admin in grants.values():
+        if not (
+            admin.get("status") == "active"
+            and admin["role"] == "administrative"
+            and admin["owner"] == owner
+            and rights(admin, rules).order_for_owner
+        ):
+            continue
+        if requestor is None or requestor not in admin.get("delegate_users", []) or not items:
+            continue
+        grant_id = f"o{_int(data.get('orderid'))}-{admin['delegate']}"
+        command_data = {
+            "command": "grant",
+            "grant": grant_id,
+            "owner": owner,
+            "delegate": admin["delegate"],
+            "role": "technical",
+            "items": items,
+            "by": "bridge",
+            "basis": f"order #{data.get('orderid')} placed by user #{requestor} of client #{admin['delegate']}, administrative contact (grant #{admin['id']})",
+        }
+        key = f"grant:{grant_id}"
+        out[key] = command(
+            json.loads(json.dumps(grants.get(key) or {})), command_data, now, rules
+        )  # seen again: unchanged
+    return out
 
 
 def expire(grant: dict[str, Any], now: datetime, rules: DelegationSection) -> Decision:
@@ -297,7 +351,12 @@ def end(
 
 
 def with_names(grant: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
-    """Fill the domain names of the grant's items from the owner's context."""
+    """Fill the domain names of the grant's items from the owner's context, and the delegate's users
+    (who may order for the owner) from the delegate's."""
+    if _int(context.get("userid")) == grant["delegate"]:
+        grant["delegate_users"] = sorted(int(u["id"]) for u in context.get("users") or [])
+        grant["delegate_name"] = context.get("company") or context.get("name")
+        return grant
     services = {s["id"]: (s.get("domain") or "").lower() for s in context.get("services") or []}
     domains = {d["id"]: (d.get("name") or "").lower() for d in context.get("domains") or []}
     for item in grant.get("items", []):
