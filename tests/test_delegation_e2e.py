@@ -24,7 +24,7 @@ class World:
         self.config = tmp / "bridge.yaml"
         self.config.write_text(
             f"whmcs:\n  url: {sandbox.url}\n  identifier: ${{WHMCS_API_IDENTIFIER}}\n  secret: ${{WHMCS_API_SECRET}}\n  max_attempts: 2\n"
-            "receiver:\n  secret: ${WHMCS_BRIDGE_WEBHOOK_SECRET}\nstate:\n  path: state.db\n"
+            "receiver:\n  secret: ${WHMCS_BRIDGE_WEBHOOK_SECRET}\n  public_url: PUBLIC_URL\nstate:\n  path: state.db\n"
             "safety:\n  staff_department_id: 1\n  staff_email: robot@example.com\ndelegation:\n  enabled: true\n"
         )
         (tmp / ".env").write_text(
@@ -32,6 +32,8 @@ class World:
         )
         self.receiver = Receiver(tmp / "state.db", [WEBHOOK_SECRET])
         self.server = serve(self.receiver, "127.0.0.1", 0)
+        self.public = f"http://127.0.0.1:{self.server.effective_port}"
+        self.config.write_text(self.config.read_text().replace("PUBLIC_URL", self.public))
         threading.Thread(target=self.server.run, daemon=True).start()
         sandbox.control(
             "hooks", {"url": f"http://127.0.0.1:{self.server.effective_port}/hooks/whmcs", "secret": WEBHOOK_SECRET}
@@ -275,12 +277,93 @@ def test_an_order_by_the_administrative_contact_grants_technical_contact(world: 
     from whmcs_bridge.store.db import Database
 
     sandbox = world.sandbox
-    world.run("delegations", "grant", "--owner", "12", "--delegate", "10", "--whole-client", "--role", "administrative", "--by", "alice", "--basis", "signed mandate")
+    world.run(
+        "delegations",
+        "grant",
+        "--owner",
+        "12",
+        "--delegate",
+        "10",
+        "--whole-client",
+        "--role",
+        "administrative",
+        "--by",
+        "alice",
+        "--basis",
+        "signed mandate",
+    )
     world.settle()
     with Database(tmp_path / "state.db") as db:  # the order predates the bridge; present it as news
         db.conn.execute("UPDATE poll_cursor SET value = '0' WHERE name = 'orders.max_id'")
     world.settle()
     listed = world.run("delegations", "list", "--delegate", "10").output
-    assert "o1-10 active: client #10 is technical contact of client #12 for martin-notaires.fr, martin-notaires.fr" in listed
+    assert (
+        "o1-10 active: client #10 is technical contact of client #12 for martin-notaires.fr, martin-notaires.fr"
+        in listed
+    )
     assert "order #1 placed by user" in listed
     assert any("Delegation #o1-10" in n["note"] for n in sandbox.rows("client_notes", client_id=12))
+
+
+def test_a_delegates_request_becomes_active_when_the_owner_accepts_through_the_link(world: World, tmp_path: Path):
+    import re
+
+    import requests
+
+    from whmcs_bridge.store import audit
+    from whmcs_bridge.store.db import Database
+
+    asked = world.run(
+        "delegations",
+        "grant",
+        "--request",
+        "--owner",
+        "11",
+        "--delegate",
+        "10",
+        "--service",
+        "110",
+        "--by",
+        "lena",
+        "--basis",
+        "we build their new site",
+    ).output
+    grant_id = asked.split()[0]
+    assert "pending" in asked
+    world.settle()
+    mail = next(e for e in world.emails(11) if e["subject"].startswith("Your consent is needed"))
+    link = re.search(r'href="([^"]+)"', mail["message"]).group(1)
+    assert link.startswith(world.public + "/consent/") and len(link.rsplit("/", 1)[1]) >= 40
+    with Database(tmp_path / "state.db") as db:  # the raw token is nowhere in the bridge's store
+        token = link.rsplit("/", 1)[1]
+        dump = "\n".join(
+            str(tuple(r))
+            for t in ("outbox", "audit_log", "consent_link", "inbox")
+            for r in db.conn.execute(f"SELECT * FROM {t}")
+        )
+        assert token not in dump  # the hook's copy of the email in the inbox is redacted
+    shown = requests.get(link, timeout=5)
+    assert shown.status_code == 200 and "asks to become technical contact for boulangerie-dupont.fr" in shown.text
+    assert shown.headers["Referrer-Policy"] == "no-referrer" and shown.headers["Cache-Control"] == "no-store"
+    done = requests.post(
+        link,
+        data={"decision": "accept", "reason": "yes, they are our agency"},
+        headers={"User-Agent": "Firefox/140"},
+        timeout=5,
+    )
+    assert done.status_code == 200 and "accepted" in done.text
+    again = requests.post(link, data={"decision": "decline"}, timeout=5)
+    assert again.status_code == 410 and "already used" in again.text
+    assert requests.get(world.public + "/consent/not-a-real-token-" + "x" * 30, timeout=5).status_code == 404
+    world.settle()
+    assert f"{grant_id} active" in world.run("delegations", "list", "--owner", "11").output
+    with Database(tmp_path / "state.db") as db:
+        decided = [e for e in audit.entries(db, action="consent.decided")]
+        assert (
+            decided[0].detail["ip"] == "127.0.0.1"
+            and decided[0].detail["user_agent"] == "Firefox/140"
+            and decided[0].detail["decision"] == "accept"
+        )
+        db.conn.execute("UPDATE consent_link SET used_at = NULL, expires_at = '2000-01-01T00:00:00+00:00'")
+    expired = requests.get(link, timeout=5)
+    assert expired.status_code == 410 and "expired" in expired.text

@@ -348,3 +348,69 @@ def test_an_administrative_contacts_order_makes_it_technical_contact_of_what_it_
     assert again["grant:o1-10"].actions == [] and again["grant:o1-10"].state == new.state  # seen twice: unchanged
     stranger = decide_all({"grant:a1": admin}, event("OrderPlaced", **{**order, "requestor_id": 99}), NOW, RULES)
     assert stranger == {}  # ordered by someone who is not the administrative contact's user
+
+
+def test_a_request_waits_for_the_owners_consent():
+    command = {
+        "command": "request",
+        "grant": "r1",
+        "owner": 11,
+        "delegate": 10,
+        "role": "technical",
+        "items": [{"kind": "service", "id": 110}],
+        "by": "lena",
+        "basis": "we build their site",
+    }
+    asked = decide_all({}, event("DelegationCommand", **command), NOW, RULES)["grant:r1"]
+    assert asked.state and asked.state["status"] == "pending"
+    assert not [a for a in asked.actions if a.kind == "email" and a.client_id == 11]  # not before the names are known
+    named = decide_all({"grant:r1": asked.state}, event("ClientContext", **CONTEXT), NOW, RULES)["grant:r1"]
+    email = next(a for a in named.actions if a.kind == "email" and a.client_id == 11)
+    assert "for boulangerie-dupont.fr" in email.params["consent"]["summary"]
+    assert (
+        decide_all({"grant:r1": named.state}, event("ClientContext", **CONTEXT), NOW, RULES)["grant:r1"].actions == []
+    )  # once
+    asked = named
+    assert "{consent_link}" in email.params["html"] and email.params["consent"] == {
+        "purpose": "delegation",
+        "subject": "r1",
+        "summary": email.params["consent"]["summary"],
+        "ttl_s": 7 * 86400,
+    }
+    pending_copy = decide_all(
+        {"grant:r1": asked.state},
+        event("EmailPreLog", userid=11, date="d", subject="SSL renewed", message="service #110"),
+        NOW,
+        RULES,
+    )
+    assert pending_copy == {}  # not active: no copies
+    accepted = decide_all(
+        {"grant:r1": asked.state},
+        event("DelegationCommand", command="consent", grant="r1", decision="accept", ip="192.0.2.7"),
+        NOW,
+        RULES,
+    )["grant:r1"]
+    assert (
+        accepted.state and accepted.state["status"] == "active" and accepted.state["history"][-1]["ip"] == "192.0.2.7"
+    )
+    assert ("email", 10) in [(a.kind, a.client_id) for a in accepted.actions]
+    twice = decide_all(
+        {"grant:r1": accepted.state},
+        event("DelegationCommand", command="consent", grant="r1", decision="decline"),
+        NOW,
+        RULES,
+    )["grant:r1"]
+    assert twice.state == accepted.state and twice.actions == []
+    declined = decide_all(
+        {"grant:r1": asked.state},
+        event("DelegationCommand", command="consent", grant="r1", decision="decline"),
+        NOW,
+        RULES,
+    )["grant:r1"]
+    assert declined.state and declined.state["status"] == "declined"
+
+
+def test_the_bridges_own_emails_are_never_copied():
+    grant = granted()
+    own = "<p>Accept here: https://billing.example.com/bridge/consent/abc for boulangerie-dupont.fr</p>\n<!-- [wb-0123456789abcdef0123] -->"
+    assert copy_of(grant, "Your consent is needed", own) == []

@@ -75,8 +75,15 @@ def show(obj: Context, grant_id: str) -> None:
     show_default=True,
     help="The role, whose rights come from the configuration.",
 )
-@click.option("--by", required=True, help="Staff member granting it.")
-@click.option("--basis", required=True, help="On what basis (e.g. 'owner's email of 2026-11-20').")
+@click.option("--by", required=True, help="Staff member granting it (or, with --request, who asks).")
+@click.option(
+    "--basis", required=True, help="On what basis (e.g. 'owner's email of 2026-11-20'), or the delegate's reason."
+)
+@click.option(
+    "--request",
+    is_flag=True,
+    help="The delegate asks: the grant waits for the owner's consent through a one-time link.",
+)
 @click.option(
     "--expires",
     type=click.DateTime(["%Y-%m-%d"]),
@@ -95,9 +102,11 @@ def grant(
     role: str,
     by: str,
     basis: str,
+    request: bool,
     expires: Any,
 ) -> None:
-    """Make a client the technical or administrative contact of another client's services."""
+    """Make a client the technical or administrative contact of another client's services (with
+    --request: ask the owner, who accepts or declines through a one-time link)."""
     from datetime import UTC
 
     from whmcs_bridge import delegations as dg
@@ -119,6 +128,7 @@ def grant(
             basis=basis,
             expires=expires.replace(tzinfo=UTC) if expires else None,
             now=_now(),
+            request=request,
         )
         click.echo(dg.line(dg.grant(db, grant_id)))
 

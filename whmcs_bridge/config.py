@@ -84,6 +84,9 @@ class WhmcsSection:
 @dataclass(frozen=True, kw_only=True)
 class ReceiverSection:
     listen: str = check(_listen_address, "127.0.0.1:8787")
+    # Where clients reach the daemon's pages (consent links), e.g. through a reverse proxy:
+    # https://billing.example.com/bridge. Without it, no consent link can be sent.
+    public_url: str | None = check(_http_url, None)
     secret: Secret = check(lambda s: _webhook_secret(s.reveal()))
     # Secrets still accepted while the PHP hook is switched to a new one (rotation).
     previous_secrets: list[Secret] = check(lambda s: _webhook_secret(s.reveal()), factory=list, each=True)
@@ -158,6 +161,8 @@ class DelegationSection:
     default_expiry: Duration | None = None
     # When a grant is revoked, suggest to the owner that the service's credentials be changed.
     offer_password_change: bool = True
+    # How long an owner's consent link stays valid.
+    consent_link_ttl: Duration = Duration(days=7)
 
     def problem(self) -> str | None:
         unknown = set(self.roles) - {"technical", "administrative"}

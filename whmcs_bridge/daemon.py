@@ -59,6 +59,7 @@ class Bridge:
             max_destructive_per_hour=config.safety.max_destructive_per_hour,
             staff_department_id=config.safety.staff_department_id,
             staff_email=config.safety.staff_email,
+            consent_base_url=config.receiver.public_url,
             metrics=self.metrics,
         )
 

@@ -52,7 +52,9 @@ def new_grant(
     basis: str,
     expires: datetime | None,
     now: datetime,
+    request: bool = False,
 ) -> str:
+    """A grant by staff (active at once), or a delegate's request (active once the owner consents)."""
     _enabled(config)
     if role not in config.delegation.roles:
         raise BridgeError(f"role {role!r} is not configured; delegation.roles has {', '.join(config.delegation.roles)}")
@@ -63,8 +65,12 @@ def new_grant(
     # A stable, short id: the same grant asked twice is the same grant.
     seed = json.dumps([owner, delegate, role, sorted((i["kind"], i["id"]) for i in items), now.date().isoformat()])
     grant_id = "g" + hashlib.sha256(seed.encode()).hexdigest()[:7]
+    if request and not config.receiver.public_url:
+        raise BridgeError(
+            "a request needs the owner's consent link: set receiver.public_url to where clients reach the daemon"
+        )
     data = {
-        "command": "grant",
+        "command": "request" if request else "grant",
         "grant": grant_id,
         "owner": owner,
         "delegate": delegate,

@@ -187,8 +187,19 @@ def _client(p: Params, client_id: int | None) -> int:
     return int(value)
 
 
-def _run(api: WhmcsApi, kind: str, p: Params, key: str, client_id: int | None) -> dict[str, Any]:
+def _run(
+    api: WhmcsApi,
+    kind: str,
+    p: Params,
+    key: str,
+    client_id: int | None,
+    mint: Callable[[dict[str, Any]], str] | None = None,
+) -> dict[str, Any]:
     if kind == "email":
+        if p.get("consent"):
+            if mint is None:
+                raise ValueError("no consent link can be made here")
+            p = {**p, "html": p["html"].replace("{consent_link}", mint(p["consent"]))}
         if p.get("template"):
             api.send_email(int(p["related_id"]), template=p["template"], merge=p.get("merge"))
             return {}
@@ -334,6 +345,7 @@ class Executor:
         max_destructive_per_hour: int = 10,
         staff_department_id: int | None = None,
         staff_email: str | None = None,
+        consent_base_url: str | None = None,
         metrics: Registry | None = None,
     ) -> None:
         self.db = db
@@ -341,6 +353,7 @@ class Executor:
         self.max_destructive_per_hour = max_destructive_per_hour
         self.staff_department_id = staff_department_id
         self.staff_email = staff_email
+        self.consent_base_url = consent_base_url
         self.metrics = metrics or Registry()
         self.outcomes = self.metrics.counter(
             "whmcs_bridge_actions_total", "Outbox actions finished, by outcome.", "status"
@@ -414,7 +427,9 @@ class Executor:
                     self.finish(row, "cancelled", now, error=f"guard {name}: {reason}")
                     report.cancelled.append(key)
                     return
-            result = _run(self.api, kind, params, key, row["client_id"])
+            result = _run(
+                self.api, kind, params, key, row["client_id"], mint=lambda spec: self.mint_consent_link(spec, now)
+            )
         except WhmcsUnavailableError as exc:
             # Outcome unknown, or WHMCS down: stay in flight, reconcile on the next pass.
             self.api_errors.inc("unavailable")
@@ -441,6 +456,28 @@ class Executor:
         report.done.append(key)
         if kind not in ("refresh_client", "resolve_ticket", "find_open_invoice"):
             self.summary_line(row, params)
+
+    def mint_consent_link(self, spec: dict[str, Any], now: datetime) -> str:
+        """A one-time, expiring, unguessable link; only its hash is stored (the raw token is in the email)."""
+        import hashlib
+        import secrets
+
+        if not self.consent_base_url:
+            raise ValueError("no consent link can be made: set receiver.public_url")
+        token = secrets.token_urlsafe(32)
+        with self.db.atomic() as conn:
+            conn.execute(
+                "INSERT INTO consent_link (token_hash, purpose, subject, summary, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    hashlib.sha256(token.encode()).hexdigest(),
+                    spec["purpose"],
+                    spec["subject"],
+                    spec["summary"],
+                    iso(now + timedelta(seconds=int(spec["ttl_s"]))),
+                    iso(now),
+                ),
+            )
+        return f"{self.consent_base_url.rstrip('/')}/consent/{token}"
 
     def store_guard(self, name: str, value: Any) -> str | None:
         if name == "action_done":  # an undo runs only if the step it undoes really ran

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sqlite3
 import threading
 import time
@@ -31,6 +32,7 @@ log = logging.getLogger("whmcs_bridge.receiver")
 
 StartResponse = Callable[..., Any]
 HOOK_PATH = "/hooks/whmcs"
+CONSENT_TOKEN = re.compile(r"/consent/[A-Za-z0-9_-]{16,}")
 MAX_TYPE_LENGTH = 100
 REASONS = {
     200: "OK",
@@ -101,6 +103,11 @@ class Receiver:
             "whmcs_bridge_events_rejected_total", "Webhook requests refused, by reason.", "reason"
         )
         self.metrics.gauge_sources.append(self._gauges)
+        from whmcs_bridge.web.consent import ConsentPages
+
+        self.consent = ConsentPages(
+            lambda: self.db, clock=lambda: datetime.fromtimestamp(self.clock(), UTC), on_decision=on_stored
+        )
 
     @property
     def db(self) -> Database:
@@ -115,6 +122,8 @@ class Receiver:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "")
+        if path.startswith("/consent/"):
+            return self.consent(environ, start_response)
         try:
             if path == HOOK_PATH:
                 if method != "POST":
@@ -206,7 +215,18 @@ class Receiver:
             raise Rejected(400, "shape", "`occurred_at` must be an ISO-8601 string")
         return event
 
+    @staticmethod
+    def redact(event: dict[str, Any], body: bytes) -> bytes:
+        """Consent links are for their recipient only: never keep one found in a forwarded email."""
+        if event["type"] != "EmailPreLog" or b"/consent/" not in body:
+            return body
+        for key in ("message", "subject"):
+            if isinstance(event["data"].get(key), str):
+                event["data"][key] = CONSENT_TOKEN.sub("/consent/[redacted]", event["data"][key])
+        return json.dumps(event).encode()
+
     def store(self, event_id: str, event: dict[str, Any], body: bytes) -> tuple[int, dict[str, Any]]:
+        body = self.redact(event, body)
         received_at = datetime.fromtimestamp(self.clock(), UTC).isoformat(timespec="seconds")
         with self.db.atomic() as conn:
             # A repeated webhook-id, or a fact the poller already reported, is stored once.

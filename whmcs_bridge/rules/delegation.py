@@ -27,6 +27,7 @@ from whmcs_bridge.rules.grants import FAMILY, _int, act, describe, grant_refs, n
 from whmcs_bridge.rules.renewal import renew, renewal_payment, renewal_step
 
 COPY_MARK = "whmcs-bridge delegated copy"
+OWN_EMAIL = "<!-- [wb-"  # every email the bridge sends carries its action key so
 # A domain name not preceded by "@" (an email address names a mailbox, not a service).
 DOMAIN_NAME = re.compile(r"(?<![@\w.-])((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24})\b", re.IGNORECASE)
 CATEGORY_WORDS = (
@@ -124,7 +125,8 @@ def decide_all(
     if kind == "Tick":
         return {k: expire(g, now, rules) for k, g in grants.items()}
     if kind == "ClientContext":
-        return {k: Decision(state=g, refs=grant_refs(with_names(g, data))) for k, g in grants.items()}
+        named = {k: with_names(g, data) for k, g in grants.items()}
+        return {k: Decision(state=g, actions=ask_consent(g, rules), refs=grant_refs(g)) for k, g in named.items()}
     if kind == "OrderPlaced":
         return ordered(grants, data, now, rules)
     if kind == "EmailPreLog":
@@ -151,97 +153,204 @@ def decide_all(
 
 def command(grant: dict[str, Any], data: dict[str, Any], now: datetime, rules: DelegationSection) -> Decision:
     what = data.get("command")
-    if what == "grant":
+    if what in ("grant", "request"):
         if grant:
             return Decision(state=grant)  # the same command twice
-        expires = data.get("expires")
-        if not expires and rules.default_expiry:
-            expires = (now + rules.default_expiry).isoformat(timespec="seconds")
-        grant = {
-            "id": data["grant"],
-            "owner": int(data["owner"]),
-            "delegate": int(data["delegate"]),
-            "role": data.get("role", "technical"),
-            "items": [
-                {"kind": i["kind"], "id": int(i["id"]), "name": (i.get("name") or "").lower() or None}
-                for i in data.get("items", [])
-            ],
-            "by": data.get("by", "staff"),
-            "basis": data.get("basis") or "staff decision",
-            "status": "active",
-            "since": now.isoformat(timespec="seconds"),
-            "expires": expires,
-            "history": [
-                {
-                    "at": now.isoformat(timespec="seconds"),
-                    "what": "granted",
-                    "by": data.get("by"),
-                    "basis": data.get("basis"),
-                }
-            ],
-        }
-        what_for = describe(grant)
-        actions = [
-            act(grant, "refresh_client", "names", {"client_id": grant["owner"]}, grant["owner"]),
-            *(
-                [act(grant, "refresh_client", "delegate-users", {"client_id": grant["delegate"]}, grant["delegate"])]
-                if grant["role"] == "administrative"
-                else []
-            ),
-            act(
-                grant,
-                "client_note",
-                "note-owner",
-                {
-                    "text": f"Delegation #{grant['id']}: client #{grant['delegate']} is {grant['role']} contact for {what_for} (by {grant['by']}: {grant['basis']})."
-                },
-                grant["owner"],
-            ),
-            act(
-                grant,
-                "client_note",
-                "note-delegate",
-                {
-                    "text": f"Delegation #{grant['id']}: {grant['role']} contact of client #{grant['owner']} for {what_for}."
-                },
-                grant["delegate"],
-            ),
-            act(
-                grant,
-                "email",
-                "told-owner",
-                notice(
-                    grant["owner"],
-                    f"Client #{grant['delegate']} is now {grant['role']} contact for {what_for}",
-                    f"<p>Client #{grant['delegate']} can now act on {what_for} as your {grant['role']} contact (grant #{grant['id']}). You can revoke this at any time by contacting us.</p>",
-                ),
-                grant["owner"],
-            ),
-            act(
-                grant,
-                "email",
-                "told-delegate",
-                notice(
-                    grant["delegate"],
-                    f"You are now {grant['role']} contact for {what_for}",
-                    f"<p>You can now act on {what_for} for client #{grant['owner']} (grant #{grant['id']}).</p>",
-                ),
-                grant["delegate"],
-            ),
-        ]
-        return Decision(
-            state=grant,
-            actions=actions,
-            due_at=datetime.fromisoformat(expires) if expires else None,
-            refs=grant_refs(grant),
-        )
+        grant = create(data, now, rules)
+        if what == "grant":
+            return activated(grant)
+        return requested(grant, now, rules)
     if not grant:
         raise ValueError(f"there is no grant {data.get('grant')}")
+    if what == "consent":
+        return consented(grant, data, now)
     if what == "revoke":
         return end(grant, "revoked", now, rules, by=data.get("by") or "staff", reason=data.get("reason") or "")
     if what == "renew":
         return renew(grant, data, now, rules)
     return Decision(state=grant)
+
+
+def create(data: dict[str, Any], now: datetime, rules: DelegationSection) -> dict[str, Any]:
+    expires = data.get("expires")
+    if not expires and rules.default_expiry:
+        expires = (now + rules.default_expiry).isoformat(timespec="seconds")
+    grant = {
+        "id": data["grant"],
+        "owner": int(data["owner"]),
+        "delegate": int(data["delegate"]),
+        "role": data.get("role", "technical"),
+        "items": [
+            {"kind": i["kind"], "id": int(i["id"]), "name": (i.get("name") or "").lower() or None}
+            for i in data.get("items", [])
+        ],
+        "by": data.get("by", "staff"),
+        "basis": data.get("basis") or "staff decision",
+        "status": "active",
+        "since": now.isoformat(timespec="seconds"),
+        "expires": expires,
+        "history": [
+            {
+                "at": now.isoformat(timespec="seconds"),
+                "what": "granted",
+                "by": data.get("by"),
+                "basis": data.get("basis"),
+            }
+        ],
+    }
+    if data.get("command") == "request":
+        grant["status"] = "pending"
+        grant["history"][0]["what"] = "requested"
+    return grant
+
+
+def activated(grant: dict[str, Any]) -> Decision:
+    """An active grant is announced to both sides and mirrored as a note on both accounts."""
+    what_for = describe(grant)
+    actions = [
+        act(grant, "refresh_client", "names", {"client_id": grant["owner"]}, grant["owner"]),
+        *(
+            [act(grant, "refresh_client", "delegate-users", {"client_id": grant["delegate"]}, grant["delegate"])]
+            if grant["role"] == "administrative"
+            else []
+        ),
+        act(
+            grant,
+            "client_note",
+            "note-owner",
+            {
+                "text": f"Delegation #{grant['id']}: client #{grant['delegate']} is {grant['role']} contact for {what_for} (by {grant['by']}: {grant['basis']})."
+            },
+            grant["owner"],
+        ),
+        act(
+            grant,
+            "client_note",
+            "note-delegate",
+            {"text": f"Delegation #{grant['id']}: {grant['role']} contact of client #{grant['owner']} for {what_for}."},
+            grant["delegate"],
+        ),
+        act(
+            grant,
+            "email",
+            "told-owner",
+            notice(
+                grant["owner"],
+                f"Client #{grant['delegate']} is now {grant['role']} contact for {what_for}",
+                f"<p>Client #{grant['delegate']} can now act on {what_for} as your {grant['role']} contact (grant #{grant['id']}). You can revoke this at any time by contacting us.</p>",
+            ),
+            grant["owner"],
+        ),
+        act(
+            grant,
+            "email",
+            "told-delegate",
+            notice(
+                grant["delegate"],
+                f"You are now {grant['role']} contact for {what_for}",
+                f"<p>You can now act on {what_for} for client #{grant['owner']} (grant #{grant['id']}).</p>",
+            ),
+            grant["delegate"],
+        ),
+    ]
+    expires = grant.get("expires")
+    return Decision(
+        state=grant,
+        actions=actions,
+        due_at=datetime.fromisoformat(expires) if expires else None,
+        refs=grant_refs(grant),
+    )
+
+
+def requested(grant: dict[str, Any], now: datetime, rules: DelegationSection) -> Decision:
+    """A delegate's request waits for the owner: first read the names of what it covers, then (on
+    the owner's context) send the one-time consent link."""
+    what_for = describe(grant)
+    actions = [
+        act(grant, "refresh_client", "names", {"client_id": grant["owner"]}, grant["owner"]),
+        act(
+            grant,
+            "email",
+            "request-sent",
+            notice(
+                grant["delegate"],
+                f"Your request for {what_for} was sent to the owner",
+                "<p>The owner will receive a link to accept or decline. You will hear from us.</p>",
+            ),
+            grant["delegate"],
+        ),
+        act(
+            grant,
+            "client_note",
+            "request-note",
+            {
+                "text": f"Delegation request #{grant['id']}: client #{grant['delegate']} asks to be {grant['role']} contact for {what_for}; owner consent link sent."
+            },
+            grant["owner"],
+        ),
+    ]
+    return Decision(state=grant, actions=actions, refs=grant_refs(grant))
+
+
+def ask_consent(grant: dict[str, Any], rules: DelegationSection) -> list[Action]:
+    """The owner's email with the one-time link (the executor mints the link when it sends it)."""
+    if grant.get("status") != "pending" or grant.get("consent_sent"):
+        return []
+    grant["consent_sent"] = True
+    what_for = describe(grant)
+    summary = (
+        f"{grant.get('delegate_name') or 'Client #' + str(grant['delegate'])} asks to become {grant['role']} contact for {what_for} "
+        f"of your account (client #{grant['owner']}): it would receive copies of the related emails and could speak for them to "
+        f"our support. Reason given: {grant['basis']}."
+    )
+    html_body = f'<p>{summary}</p><p>Accept or decline here (the link works once): <a href="{{consent_link}}">{{consent_link}}</a></p><p>If you did not expect this, decline.</p>'
+    consent = {
+        "purpose": "delegation",
+        "subject": grant["id"],
+        "summary": summary,
+        "ttl_s": int(rules.consent_link_ttl.total_seconds()),
+    }
+    params = {
+        **notice(
+            grant["owner"], f"Your consent is needed: client #{grant['delegate']} asks to act on {what_for}", html_body
+        ),
+        "consent": consent,
+    }
+    return [act(grant, "email", "consent-asked", params, grant["owner"])]
+
+
+def consented(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision:
+    if grant.get("status") != "pending":
+        return Decision(state=grant)  # answered already
+    at = now.isoformat(timespec="seconds")
+    decision = data.get("decision")
+    grant["history"].append(
+        {
+            "at": at,
+            "what": f"owner {decision}ed" if decision == "accept" else "owner declined",
+            "by": "owner (consent link)",
+            "reason": data.get("reason"),
+            "ip": data.get("ip"),
+        }
+    )
+    if decision == "accept":
+        grant["status"] = "active"
+        grant["since"] = at
+        return activated(grant)
+    grant["status"] = "declined"
+    grant["ended"] = at
+    told = act(
+        grant,
+        "email",
+        "declined-told-delegate",
+        notice(
+            grant["delegate"],
+            f"Your request for {describe(grant)} was declined",
+            "<p>The owner declined your request.</p>",
+        ),
+        grant["delegate"],
+    )
+    return Decision(state=grant, actions=[told], refs=grant_refs(grant))
 
 
 def ordered(
@@ -392,8 +501,8 @@ def copies(
     grant: dict[str, Any], data: dict[str, Any], event: Event, now: datetime, rules: DelegationSection
 ) -> list[Action]:
     subject, message = str(data.get("subject") or ""), str(data.get("message") or "")
-    if COPY_MARK in subject + message:
-        return []  # a copy is never copied
+    if COPY_MARK in subject + message or OWN_EMAIL in message:
+        return []  # a copy is never copied, and neither is anything the bridge itself sent (consent links!)
     if grant.get("expires") and datetime.fromisoformat(grant["expires"]) <= now:
         return []
     about = concerns(grant, subject, message)

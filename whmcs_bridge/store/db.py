@@ -84,6 +84,22 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         CREATE INDEX family_ref_key ON family_ref (family, key);
 
+        -- One-time consent links: only the SHA-256 of the token is kept; the raw token exists only in
+        -- the email that carries it.
+        CREATE TABLE consent_link (
+            id INTEGER PRIMARY KEY,
+            token_hash TEXT NOT NULL UNIQUE,
+            purpose TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            summary TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            used_at TEXT,
+            decision TEXT,
+            ip TEXT,
+            user_agent TEXT
+        );
+
         -- Safety switches (the circuit breaker): name -> JSON value.
         CREATE TABLE switches (
             name TEXT PRIMARY KEY,

@@ -1,0 +1,1 @@
+"""Small pages the daemon serves to clients (no framework): one-time consent links."""

@@ -1,0 +1,180 @@
+"""One-time consent pages: GET shows what is asked with Accept / Decline; POST records the decision once
+(time, IP address and user agent into the audit chain) and hands it to the rules as an inbox event.
+Unknown, expired or used links show a clear page and change nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+from whmcs_bridge.store import audit
+from whmcs_bridge.store.db import Database
+
+StartResponse = Callable[..., Any]
+PREFIX = "/consent/"
+EVENTS = {"delegation": "DelegationCommand"}
+HEADERS = [
+    ("Content-Type", "text/html; charset=utf-8"),
+    ("Cache-Control", "no-store"),
+    ("Referrer-Policy", "no-referrer"),  # the token is in the URL: never leak it onwards
+    ("X-Frame-Options", "DENY"),
+    ("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"),
+]
+STYLE = "body{font-family:sans-serif;max-width:36em;margin:3em auto;padding:0 1em;color:#222;line-height:1.5}button{font-size:1em;padding:.5em 1.2em;margin-right:1em}textarea{width:100%}"
+STATUS = {200: "200 OK", 400: "400 Bad Request", 404: "404 Not Found", 405: "405 Method Not Allowed", 410: "410 Gone"}
+
+
+def page(title: str, body: str) -> bytes:
+    return f"<!doctype html><html lang=en><head><meta charset=utf-8><meta name=viewport content='width=device-width'><title>{html.escape(title)}</title><style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>{body}</body></html>\n".encode()
+
+
+class ConsentPages:
+    def __init__(
+        self,
+        db: Callable[[], Database],
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        on_decision: Callable[[], None] | None = None,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.on_decision = on_decision
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        token = environ.get("PATH_INFO", "")[len(PREFIX) :]
+        method = environ.get("REQUEST_METHOD", "GET")
+        if not token or len(token) > 100 or not token.replace("-", "").replace("_", "").isalnum():
+            return self.reply(
+                start_response,
+                404,
+                "This link is not valid",
+                "<p>Check that you copied the whole link from the email.</p>",
+            )
+        row = (
+            self.db()
+            .conn.execute(
+                "SELECT * FROM consent_link WHERE token_hash = ?", (hashlib.sha256(token.encode()).hexdigest(),)
+            )
+            .fetchone()
+        )
+        if row is None:
+            return self.reply(
+                start_response,
+                404,
+                "This link is not valid",
+                "<p>Check that you copied the whole link from the email.</p>",
+            )
+        gone = self.gone(row)
+        if gone:
+            return self.reply(start_response, 410, *gone)
+        if method == "GET":
+            return self.reply(start_response, 200, "Your decision is needed", self.form(row))
+        if method != "POST":
+            return self.reply(start_response, 405, "Not allowed", "<p>Use the link from the email.</p>")
+        return self.decide(environ, start_response, row)
+
+    def gone(self, row: Any) -> tuple[str, str] | None:
+        if row["used_at"]:
+            return (
+                "This link was already used",
+                f"<p>Your decision (<strong>{html.escape(row['decision'])}</strong>) was recorded on {html.escape(row['used_at'][:16].replace('T', ' '))} UTC. Nothing else is needed.</p>",
+            )
+        if datetime.fromisoformat(row["expires_at"]) <= self.clock():
+            return (
+                "This link has expired",
+                f"<p>It was valid until {html.escape(row['expires_at'][:16].replace('T', ' '))} UTC. Contact us if you still want to answer.</p>",
+            )
+        return None
+
+    @staticmethod
+    def form(row: Any) -> str:
+        return (
+            f"<p>{html.escape(row['summary'])}</p>"
+            f"<p>This link works once and expires on {html.escape(row['expires_at'][:10])}.</p>"
+            "<form method=post><p><label>Comment (optional)<br><textarea name=reason rows=3 maxlength=500></textarea></label></p>"
+            "<button type=submit name=decision value=accept>Accept</button><button type=submit name=decision value=decline>Decline</button></form>"
+        )
+
+    def decide(self, environ: dict[str, Any], start_response: StartResponse, row: Any) -> Iterable[bytes]:
+        try:
+            length = min(int(environ.get("CONTENT_LENGTH") or 0), 4096)
+        except ValueError:
+            length = 0
+        form = dict(parse_qsl(environ["wsgi.input"].read(length).decode("utf-8", "replace")))
+        decision = form.get("decision")
+        if decision not in ("accept", "decline"):
+            return self.reply(
+                start_response, 400, "Please choose", "<p>Use the Accept or Decline button.</p>" + self.form(row)
+            )
+        now = self.clock()
+        ip = environ.get("REMOTE_ADDR", "")
+        forwarded = environ.get("HTTP_X_FORWARDED_FOR", "")[:200]
+        agent = environ.get("HTTP_USER_AGENT", "")[:300]
+        reason = form.get("reason", "")[:500]
+        db = self.db()
+        with db.atomic() as conn:
+            claimed = conn.execute(
+                "UPDATE consent_link SET used_at = ?, decision = ?, ip = ?, user_agent = ? WHERE id = ? AND used_at IS NULL AND expires_at > ?",
+                (now.isoformat(timespec="seconds"), decision, ip, agent, row["id"], now.isoformat(timespec="seconds")),
+            ).rowcount
+            if claimed:
+                detail = {
+                    "purpose": row["purpose"],
+                    "subject": row["subject"],
+                    "decision": decision,
+                    "ip": ip,
+                    "forwarded_for": forwarded,
+                    "user_agent": agent,
+                    "reason": reason,
+                    "link": row["id"],
+                }
+                audit.append(
+                    db,
+                    "consent.decided",
+                    actor="link-holder",
+                    subject=f"{row['purpose']}:{row['subject']}",
+                    detail=detail,
+                    at=now.isoformat(timespec="seconds"),
+                )
+                body = json.dumps(
+                    {
+                        "type": EVENTS[row["purpose"]],
+                        "occurred_at": now.isoformat(),
+                        "data": {
+                            "command": "consent",
+                            "grant": row["subject"],
+                            "decision": decision,
+                            "reason": reason,
+                            "ip": ip,
+                            "at": now.isoformat(timespec="seconds"),
+                        },
+                    }
+                )
+                conn.execute(
+                    "INSERT INTO inbox (event_id, type, source, occurred_at, received_at, body) VALUES (?, ?, 'cli', ?, ?, ?)",
+                    (f"consent:{uuid.uuid4().hex}", EVENTS[row["purpose"]], now.isoformat(), now.isoformat(), body),
+                )
+        if not claimed:  # someone was faster with the same link, or it just expired
+            fresh = db.conn.execute("SELECT * FROM consent_link WHERE id = ?", (row["id"],)).fetchone()
+            return self.reply(start_response, 410, *(self.gone(fresh) or ("This link was already used", "")))
+        if self.on_decision:
+            self.on_decision()
+        word = "accepted" if decision == "accept" else "declined"
+        return self.reply(
+            start_response,
+            200,
+            "Thank you",
+            f"<p>You have <strong>{word}</strong>. Your decision is recorded; you may close this page.</p>",
+        )
+
+    @staticmethod
+    def reply(start_response: StartResponse, status: int, title: str, body: str) -> list[bytes]:
+        data = page(title, body)
+        start_response(STATUS[status], [*HEADERS, ("Content-Length", str(len(data)))])
+        return [data]
