@@ -7,7 +7,6 @@ import json
 import shutil
 import socket
 import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import WEBHOOK_SECRET
-from whmcs_bridge.intake.receiver import Receiver, serve
+from whmcs_bridge.intake.receiver import Receiver, run_in_thread, serve
 from whmcs_bridge.store.db import Database
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -176,7 +175,7 @@ class Daemon:
         self.db_path = tmp / "state.db"
         self.server = serve(Receiver(self.db_path, [WEBHOOK_SECRET]), "127.0.0.1", port)
         self.port = int(self.server.effective_port)
-        threading.Thread(target=self.server.run, daemon=True).start()
+        run_in_thread(self.server)
 
     def events(self) -> list[dict[str, Any]]:
         with Database(self.db_path, migrate=False) as db:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -20,7 +19,7 @@ from standardwebhooks.webhooks import Webhook
 
 from tests.conftest import WEBHOOK_SECRET
 from whmcs_bridge.intake import signing
-from whmcs_bridge.intake.receiver import Receiver, serve
+from whmcs_bridge.intake.receiver import Receiver, run_in_thread, serve
 from whmcs_bridge.store.db import Database
 
 OLD_SECRET = "whsec_" + base64.b64encode(b"the-previous-secret-32-bytes-lon").decode()
@@ -38,8 +37,7 @@ class Server:
         self.app = Receiver(self.db_path, [WEBHOOK_SECRET, OLD_SECRET], **kwargs)
         self.server = serve(self.app, "127.0.0.1", 0, max_body_bytes=kwargs.get("max_body_bytes", 256 * 1024))
         self.url = f"http://127.0.0.1:{self.server.effective_port}"
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
+        self.thread = run_in_thread(self.server)
 
     def send(self, body: bytes, headers: dict[str, str]) -> requests.Response:
         return requests.post(self.url + "/hooks/whmcs", data=body, headers=headers, timeout=10)

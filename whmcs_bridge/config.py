@@ -150,7 +150,7 @@ class RoleRights:
 def _default_roles() -> dict[str, RoleRights]:
     return {
         "technical": RoleRights(copy_emails=["product", "domain"], support_authority=True, renew=True),
-        "administrative": RoleRights(order_for_owner=True),
+        "administrative": RoleRights(order_for_owner=True, welcome_email="none"),
     }
 
 

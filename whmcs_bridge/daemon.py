@@ -15,7 +15,7 @@ from whmcs_bridge.engine import Engine, EngineReport
 from whmcs_bridge.errors import WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
 from whmcs_bridge.executor import Executor, ExecutorReport
 from whmcs_bridge.intake.poller import Poller, PollReport
-from whmcs_bridge.intake.receiver import Receiver, serve
+from whmcs_bridge.intake.receiver import Receiver, run_in_thread, serve
 from whmcs_bridge.metrics import Registry
 from whmcs_bridge.rules import families_for
 from whmcs_bridge.store.db import Database
@@ -168,7 +168,7 @@ class Daemon:
         port = self.server.effective_port
         signal.signal(signal.SIGTERM, self.handle_signal)
         signal.signal(signal.SIGINT, self.handle_signal)
-        threading.Thread(target=self.server.run, name="receiver", daemon=True).start()
+        run_in_thread(self.server)
         log.info(
             "listening on http://%s:%s/hooks/whmcs; state in %s",
             self.config.receiver.host,

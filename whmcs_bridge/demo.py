@@ -15,6 +15,7 @@ from pathlib import Path
 import requests
 
 from whmcs_bridge.config import Config, load_config
+from whmcs_bridge.demo_agency import play as play_agency
 from whmcs_bridge.demo_ladder import play
 from whmcs_bridge.sandbox.server import RunningSandbox
 from whmcs_bridge.store import audit
@@ -54,7 +55,7 @@ def write_config(folder: Path, url: str, identifier: str, secret: str) -> Path:
     path = folder / "whmcs-bridge.yaml"
     from whmcs_bridge.demo_ladder import LADDER_YAML
 
-    path.write_text(CONFIG_TEMPLATE.format(url=url) + LADDER_YAML, encoding="utf-8")
+    path.write_text(CONFIG_TEMPLATE.format(url=url) + LADDER_YAML + "delegation:\n  enabled: true\n", encoding="utf-8")
     return path
 
 
@@ -81,11 +82,19 @@ def run_demo(workdir: Path | None, echo: Echo) -> None:
             echo("")
             echo("== Seed 001, played: the overdue ladder day by day, the WHMCS clock moving forward ==")
             play(config, sandbox.url, echo)
-            count = audit.verify(db)
+            echo("")
+            echo("== Seed 002, played: a web agency and its client, with per-service delegation ==")
+            play_agency(config, sandbox.url, echo)
+            chains = []
+            for path in (
+                config.state.path,
+                config.state.path.with_name("ladder-state.db"),
+                config.state.path.with_name("agency-state.db"),
+            ):
+                with Database(path) as story_db:
+                    chains.append(f"{path.name} {audit.verify(story_db)}")
         echo("")
-        echo(
-            f"The observations made {client.calls} WHMCS API calls; the audit chain of {count} entries verifies intact ({config.state.path.name})."
-        )
+        echo(f"Audit chains verified intact (entries): {', '.join(chains)}.")
 
 
 def reseller_story(api: WhmcsApi, db: Database, config: Config, echo: Echo, today: date) -> None:

@@ -3,6 +3,7 @@ with the sandbox's clock moving forward, narrated in plain language."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -85,6 +86,10 @@ def describe(bridge: Bridge, keys: list[str]) -> list[str]:
 
 
 def play(config: Config, sandbox_url: str, echo: Echo) -> None:
+    # Its own state: the sandbox reloads a scenario and reuses WHMCS ids, which a real WHMCS never does.
+    config = dataclasses.replace(
+        config, state=dataclasses.replace(config.state, path=config.state.path.with_name("ladder-state.db"))
+    )
     requests.post(f"{sandbox_url}_sandbox/clock", json={"reset": True, "set": "2026-11-23T10:00:00"}, timeout=10)
     requests.post(f"{sandbox_url}_sandbox/scenario", json={"name": "reseller-overdue"}, timeout=30)
     bridge = Bridge(config)

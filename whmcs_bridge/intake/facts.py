@@ -26,7 +26,9 @@ FACTS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "InvoiceCancelled": ("invoice", ("invoiceid",), "cancelled"),
     "TicketOpen": ("ticket", ("ticketid",), "opened"),
     "AcceptOrder": ("order", ("orderid",), "accepted"),
-    "AfterShoppingCartCheckout": ("order", ("OrderID", "orderid"), "placed"),
+    # The checkout hook and the poller's OrderPlaced report one order but not the same facts: only
+    # the poll carries who placed it (requestor), so they must not swallow each other.
+    "AfterShoppingCartCheckout": ("order", ("OrderID", "orderid"), "checkout"),
     "OrderPlaced": ("order", ("orderid",), "placed"),
 }
 

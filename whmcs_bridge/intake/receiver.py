@@ -283,3 +283,17 @@ def serve(
         ident="whmcs-bridge",
         clear_untrusted_proxy_headers=True,
     )
+
+
+def run_in_thread(server: Any, name: str = "receiver") -> threading.Thread:
+    """Serve from a daemon thread; closing the server from another thread ends it quietly."""
+
+    def run() -> None:
+        try:
+            server.run()
+        except (OSError, ValueError):  # the socket map was closed under select(): a normal shutdown
+            pass
+
+    thread = threading.Thread(target=run, name=name, daemon=True)
+    thread.start()
+    return thread

@@ -523,7 +523,18 @@ def copies(
     else:
         body = header + message
     params = notice(grant["delegate"], f"[Copy] {subject}", body)
-    return [act(grant, "email", f"copy:{fingerprint}", params, grant["delegate"])]
+    # Keyed per delegate, not per grant: two grants to one delegate give one copy.
+    key = action_key(FAMILY, f"delegate:{grant['delegate']}", f"copy:{fingerprint}")
+    return [
+        Action(
+            key=key,
+            family=FAMILY,
+            kind="email",
+            params=params,
+            client_id=grant["delegate"],
+            subject=f"grant:{grant['id']}",
+        )
+    ]
 
 
 # --- support authority ------------------------------------------------------------------------------

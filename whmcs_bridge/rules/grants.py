@@ -54,7 +54,7 @@ def describe(grant: dict[str, Any]) -> str:
     items = grant.get("items") or []
     if any(i["kind"] == "client" for i in items):
         return f"all services of client #{grant['owner']}"
-    return ", ".join(i.get("name") or f"{i['kind']} #{i['id']}" for i in items)
+    return ", ".join(dict.fromkeys(i.get("name") or f"{i['kind']} #{i['id']}" for i in items))
 
 
 def notice(client: int, subject: str, html: str) -> dict[str, Any]:

@@ -539,6 +539,52 @@ def scale(sb: SandboxState, clients: int = 100_000) -> dict[str, Any]:
     return {"clients": clients, "invoices": invoice_id}
 
 
+def checkout(sb: SandboxState, client_id: int, user_id: int, pid: int, domain: str) -> list[Any]:
+    """A client-area checkout by a user for a client: hosting and a domain, their invoice, the order
+    (its requestor is the user), and the AfterShoppingCartCheckout hook."""
+    from whmcs_bridge.sandbox.actions import Hook
+
+    w = World(sb)
+    service_id = int(sb.scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM services"))
+    domain_id = int(sb.scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM domains"))
+    order_id = int(sb.scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM orders"))
+    w.service(service_id, client_id, pid, domain, "9.95", due=30, order_id=order_id, regdate=0)
+    w.domain(domain_id, client_id, domain, order_id=order_id)
+    invoice = w.invoice(
+        client_id,
+        0,
+        w.monthly_lines(service_id, "Starter", "9.95", 0)
+        + [("DomainRegister", domain_id, f"Domain Registration - {domain} - 1 Year", "11.95")],
+    )
+    sb.insert(
+        "orders",
+        id=order_id,
+        ordernum=str(7264919934 + order_id),
+        client_id=client_id,
+        requestor_id=user_id,
+        date=sb.stamp(),
+        amount="21.90",
+        invoice_id=invoice,
+        status="Pending",
+    )
+    sb.insert("order_lines", order_id=order_id, type="product", relid=service_id, amount="9.95", billingcycle="Monthly")
+    sb.insert(
+        "order_lines", order_id=order_id, type="domain", relid=domain_id, amount="11.95", billingcycle="1 Year(s)"
+    )
+    data = {
+        "OrderID": order_id,
+        "OrderNumber": str(7264919934 + order_id),
+        "ServiceIDs": [service_id],
+        "DomainIDs": [domain_id],
+        "AddonIDs": [],
+        "RenewalIDs": [],
+        "InvoiceID": invoice,
+        "TotalDue": "21.90",
+        "PaymentMethod": "banktransfer",
+    }
+    return [Hook("AfterShoppingCartCheckout", data)]
+
+
 LOADERS: dict[str, Callable[..., dict[str, Any]]] = {
     "reseller-overdue": reseller_overdue,
     "agency": agency,

@@ -11,6 +11,7 @@ Control endpoints (JSON in, JSON out; for tests and the demo, not part of WHMCS)
   GET  /_sandbox/hooks                              hook deliveries and their outcome
   POST /_sandbox/act       {"action": "AddInvoicePayment", ...}   staff acting in WHMCS (not logged as an API call)
   GET  /_sandbox/query?table=services&id=3          read a row, for assertions
+  POST /_sandbox/checkout  {"client_id": 12, "user_id": 3, "pid": 3, "domain": "x.fr"}  a client-area order by that user
 """
 
 from __future__ import annotations
@@ -301,6 +302,24 @@ class SandboxApp:
             for hook in hooks:
                 self.hooks.emit(hook, datetime.now(UTC))
             return self._json(start_response, 200, answer)
+        if name == "checkout" and method == "POST":
+            with self.state.lock:
+                self.state.db.execute("BEGIN")
+                try:
+                    hooks = scenarios.checkout(
+                        self.state,
+                        int(body["client_id"]),
+                        int(body["user_id"]),
+                        int(body.get("pid", 3)),
+                        str(body["domain"]),
+                    )
+                    self.state.db.execute("COMMIT")
+                except BaseException:
+                    self.state.db.execute("ROLLBACK")
+                    raise
+            for hook in hooks:
+                self.hooks.emit(hook, datetime.now(UTC))
+            return self._json(start_response, 200, hooks[0].data)
         if name == "query":
             table = query.get("table", "")
             if table not in READ_TABLES:
