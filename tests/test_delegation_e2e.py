@@ -296,10 +296,7 @@ def test_an_order_by_the_administrative_contact_grants_technical_contact(world: 
         db.conn.execute("UPDATE poll_cursor SET value = '0' WHERE name = 'orders.max_id'")
     world.settle()
     listed = world.run("delegations", "list", "--delegate", "10").output
-    assert (
-        "o1-10 active: client #10 is technical contact of client #12 for martin-notaires.fr (since"
-        in listed
-    )
+    assert "o1-10 active: client #10 is technical contact of client #12 for martin-notaires.fr (since" in listed
     assert "order #1 placed by user" in listed
     assert any("Delegation #o1-10" in n["note"] for n in sandbox.rows("client_notes", client_id=12))
 
@@ -366,3 +363,37 @@ def test_a_delegates_request_becomes_active_when_the_owner_accepts_through_the_l
         db.conn.execute("UPDATE consent_link SET used_at = NULL, expires_at = '2000-01-01T00:00:00+00:00'")
     expired = requests.get(link, timeout=5)
     assert expired.status_code == 410 and "expired" in expired.text
+
+
+def test_the_weekly_digest_reaches_the_owner(world: World):
+    sandbox = world.sandbox
+    world.run(
+        "delegations",
+        "grant",
+        "--owner",
+        "11",
+        "--delegate",
+        "10",
+        "--service",
+        "110",
+        "--by",
+        "alice",
+        "--basis",
+        "owner's email",
+    )
+    world.settle()
+    sandbox.control(
+        "act",
+        {
+            "action": "SendEmail",
+            "id": 110,
+            "customtype": "product",
+            "customsubject": "Hosting backup finished",
+            "custommessage": "<p>The backup of boulangerie-dupont.fr finished.</p>",
+        },
+    )
+    world.settle()
+    world.run("tick", "--at", "2099-01-01T00:00:00Z")  # long past the digest's date
+    world.run("tick", "--at", "2099-01-01T00:00:00Z")
+    digests = [e for e in world.emails(11) if e["subject"] == "What your contacts did on your behalf"]
+    assert len(digests) == 1 and "Hosting backup finished" in digests[0]["message"]

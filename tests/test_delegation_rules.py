@@ -414,3 +414,82 @@ def test_the_bridges_own_emails_are_never_copied():
     grant = granted()
     own = "<p>Accept here: https://billing.example.com/bridge/consent/abc for boulangerie-dupont.fr</p>\n<!-- [wb-0123456789abcdef0123] -->"
     assert copy_of(grant, "Your consent is needed", own) == []
+
+
+def test_the_owner_digest_lists_what_each_delegate_did():
+    start = decide_all(
+        {},
+        event(
+            "DelegationCommand",
+            command="grant",
+            grant="g1",
+            owner=11,
+            delegate=10,
+            role="technical",
+            items=[{"kind": "service", "id": 110}],
+            by="alice",
+            basis="b",
+        ),
+        NOW,
+        RULES,
+    )
+    assert start["digest"].due_at == NOW + timedelta(days=7)  # the first grant starts the digest clock
+    assert "digest" not in decide_all(
+        {"digest": {"last": "x"}},
+        event(
+            "DelegationCommand",
+            command="grant",
+            grant="g2",
+            owner=12,
+            delegate=10,
+            role="technical",
+            items=[{"kind": "service", "id": 120}],
+            by="alice",
+            basis="b",
+        ),
+        NOW,
+        RULES,
+    )
+    grant = granted()
+    copied = (
+        decide_all(
+            {"grant:g1": grant},
+            event(
+                "EmailPreLog", userid=11, date="d", subject="SSL certificate renewed", message="boulangerie-dupont.fr"
+            ),
+            NOW,
+            RULES,
+        )["grant:g1"].state
+        or {}
+    )
+    resolved_data = {
+        "ticketid": 7,
+        "writer": 10,
+        "items": [{"kind": "service", "id": 110, "name": "boulangerie-dupont.fr", "owner": 11}],
+        "state_key": "ticket:7:0",
+        "requested_by": "delegation",
+    }
+    after_ticket = (
+        decide_all({"ticket:7:0": {}, "grant:g1": copied}, event("TicketResolved", **resolved_data), NOW, RULES)[
+            "grant:g1"
+        ].state
+        or {}
+    )
+    assert [a["what"][:20] for a in after_ticket["activity"]] == ['received a copy of "', "wrote to support abo"]
+    sent = decide_all(
+        {"digest": {"last": NOW.isoformat()}, "grant:g1": after_ticket},
+        Event(id="t", type="Tick", data={"key": "digest"}, source="timer"),
+        NOW + timedelta(days=7),
+        RULES,
+    )
+    (mail,) = sent["digest"].actions
+    assert mail.params["related_id"] == 11 and mail.params["subject"] == "What your contacts did on your behalf"
+    assert "SSL certificate renewed" in mail.params["html"] and "ticket #7" in mail.params["html"]
+    assert sent["grant:g1"].state["activity"] == [] and sent["digest"].due_at == NOW + timedelta(days=14)
+    quiet = decide_all(
+        {"digest": {"last": "x"}, "grant:g1": sent["grant:g1"].state},
+        Event(id="t2", type="Tick", data={"key": "digest"}, source="timer"),
+        NOW + timedelta(days=14),
+        RULES,
+    )
+    assert quiet["digest"].actions == []  # nothing done: no email

@@ -163,6 +163,9 @@ class DelegationSection:
     offer_password_change: bool = True
     # How long an owner's consent link stays valid.
     consent_link_ttl: Duration = Duration(days=7)
+    # Each owner with grants gets one email this often, listing what each delegate did on their
+    # behalf (copies received, tickets answered as verified contact, renewals); null for none.
+    digest_every: Duration | None = Duration(days=7)
 
     def problem(self) -> str | None:
         unknown = set(self.roles) - {"technical", "administrative"}

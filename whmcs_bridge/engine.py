@@ -166,21 +166,29 @@ class Engine:
     def route(self, event: Event) -> list[tuple[Family, str]]:
         if event.type == TICK and event.source == "timer":
             family = self.families.get(str(event.data.get("family")))
-            return [(family, str(event.data["key"]))] if family else []
+            if family is None:
+                return []
+            # A tick reaches its own key, and whatever that family says the tick refers to.
+            return [(family, str(event.data["key"]))] + [
+                (family, key) for key in self.keys_for_refs(family, event) if key != str(event.data["key"])
+            ]
         routed: list[tuple[Family, str]] = []
         for family in self.families.values():
             keys = list(dict.fromkeys(family.route(event)))
-            refs = list(family.refs(event)) if hasattr(family, "refs") else []
-            if refs:
-                marks = ",".join("?" * len(refs))
-                for row in self.db.conn.execute(
-                    f"SELECT DISTINCT key FROM family_ref WHERE family = ? AND ref IN ({marks}) ORDER BY key",
-                    (family.name, *refs),
-                ):
-                    if row["key"] not in keys:
-                        keys.append(row["key"])
+            keys += [key for key in self.keys_for_refs(family, event) if key not in keys]
             routed.extend((family, key) for key in keys)
         return routed
+
+    def keys_for_refs(self, family: Family, event: Event) -> list[str]:
+        refs = list(family.refs(event)) if hasattr(family, "refs") else []
+        if not refs:
+            return []
+        marks = ",".join("?" * len(refs))
+        rows = self.db.conn.execute(
+            f"SELECT DISTINCT key FROM family_ref WHERE family = ? AND ref IN ({marks}) ORDER BY key",
+            (family.name, *refs),
+        )
+        return [row["key"] for row in rows]
 
     def load(self, family: str, key: str) -> dict[str, Any]:
         row = self.db.conn.execute(

@@ -23,7 +23,7 @@ from typing import Any
 
 from whmcs_bridge.actions import Action, Decision, Event, action_key
 from whmcs_bridge.config import DelegationSection
-from whmcs_bridge.rules.grants import FAMILY, _int, act, describe, grant_refs, notice, rights
+from whmcs_bridge.rules.grants import DIGEST, FAMILY, _int, act, describe, grant_refs, notice, record, rights
 from whmcs_bridge.rules.renewal import renew, renewal_payment, renewal_step
 
 COPY_MARK = "whmcs-bridge delegated copy"
@@ -85,6 +85,10 @@ class Delegation:
 
     def refs(self, event: Event) -> Sequence[str]:
         data = event.data
+        if event.type == "DelegationCommand":
+            return ["digest-timer"]
+        if event.type == "Tick" and data.get("key") == DIGEST:
+            return ["all-grants"]
         if event.type == "EmailPreLog" and COPY_MARK not in f"{data.get('subject', '')}{data.get('message', '')}":
             owner = _int(data.get("userid"))
             return [f"owner:{owner}"] if owner else []
@@ -121,7 +125,16 @@ def decide_all(
     kind, data = event.type, event.data
     if kind == "DelegationCommand":
         key = f"grant:{data['grant']}"
-        return {key: command(json.loads(json.dumps(states.get(key) or {})), data, now, rules)}
+        out = {key: command(json.loads(json.dumps(states.get(key) or {})), data, now, rules)}
+        if rules.digest_every and DIGEST not in states:  # the first grant starts the digest clock
+            out[DIGEST] = Decision(
+                state={"last": now.isoformat(timespec="seconds")},
+                due_at=now + rules.digest_every,
+                refs=["digest-timer"],
+            )
+        return out
+    if kind == "Tick" and data.get("key") == DIGEST:
+        return digest(grants, states.get(DIGEST) or {}, now, rules)
     if kind == "Tick":
         return {k: expire(g, now, rules) for k, g in grants.items()}
     if kind == "ClientContext":
@@ -139,7 +152,12 @@ def decide_all(
         return {ticket_key(data): ticket_opened(data, now)}
     if kind == "TicketResolved":
         key = str(data.get("state_key"))
-        return {key: Decision(state=None, actions=ticket_note(list(grants.values()), data, now, rules))}
+        out = {key: Decision(state=None, actions=ticket_note(list(grants.values()), data, now, rules))}
+        for gkey, g in grants.items():  # the verified grants remember it for the owner's digest
+            if g.get("verified_ticket") == _int(data.get("ticketid")):
+                g.pop("verified_ticket")
+                out[gkey] = Decision(state=g)
+        return out
     if kind in ("OpenInvoiceFound", "RenewalInvoiceCreated"):
         key = f"grant:{data['grant']}"
         return {key: renewal_step(grants[key], kind, data, now)} if key in grants else {}
@@ -398,6 +416,49 @@ def ordered(
     return out
 
 
+def digest(
+    grants: dict[str, dict[str, Any]], timer: dict[str, Any], now: datetime, rules: DelegationSection
+) -> dict[str, Decision]:
+    """One email per owner listing what each delegate did since the last digest; then start over."""
+    out: dict[str, Decision] = {}
+    by_owner: dict[int, list[tuple[str, dict[str, Any]]]] = {}
+    for key, grant in grants.items():
+        if grant.get("activity"):
+            by_owner.setdefault(grant["owner"], []).append((key, grant))
+    actions: list[Action] = []
+    period = timer.get("last", "")[:10]
+    for owner, items in sorted(by_owner.items()):
+        sections = []
+        for key, grant in items:
+            who = grant.get("delegate_name") or f"client #{grant['delegate']}"
+            lines = "".join(f"<li>{e['at'][:10]}: {e['what']}</li>" for e in grant["activity"])
+            sections.append(
+                f"<h3>{who}, {grant['role']} contact for {describe(grant)} (grant #{grant['id']}, {grant['status']})</h3><ul>{lines}</ul>"
+            )
+            grant["activity"] = []
+            out[key] = Decision(state=grant, refs=grant_refs(grant))
+        html_body = f"<p>Since {period}, your contacts acted on your behalf as follows.</p>{''.join(sections)}<p>To end a contact's access, reply to this email.</p>"
+        digest_key = action_key(FAMILY, f"owner:{owner}", f"digest:{now.date().isoformat()}")
+        actions.append(
+            Action(
+                key=digest_key,
+                family=FAMILY,
+                kind="email",
+                params=notice(owner, "What your contacts did on your behalf", html_body),
+                client_id=owner,
+                subject=f"owner:{owner}",
+            )
+        )
+    every = rules.digest_every
+    out[DIGEST] = Decision(
+        state={"last": now.isoformat(timespec="seconds")},
+        actions=actions,
+        due_at=now + every if every else None,
+        refs=["digest-timer"],
+    )
+    return out
+
+
 def expire(grant: dict[str, Any], now: datetime, rules: DelegationSection) -> Decision:
     if grant.get("status") == "active" and grant.get("expires") and datetime.fromisoformat(grant["expires"]) <= now:
         return end(grant, "expired", now, rules, by="bridge", reason="the grant reached its expiry date")
@@ -523,6 +584,7 @@ def copies(
     else:
         body = header + message
     params = notice(grant["delegate"], f"[Copy] {subject}", body)
+    record(grant, now.isoformat(timespec="seconds"), f'received a copy of "{subject}" (about {about})')
     # Keyed per delegate, not per grant: two grants to one delegate give one copy.
     key = action_key(FAMILY, f"delegate:{grant['delegate']}", f"copy:{fingerprint}")
     return [
@@ -597,6 +659,12 @@ def ticket_note(
             None,
         )
         if match:
+            match["verified_ticket"] = ticket
+            record(
+                match,
+                now.isoformat(timespec="seconds"),
+                f"wrote to support about {item['name'] or item['kind'] + ' #' + str(item['id'])} (ticket #{ticket}) and was answered as your contact",
+            )
             allowed = rights(match, rules)
             can = ", ".join(
                 r

@@ -17,8 +17,11 @@ def _int(value: Any) -> int | None:
         return None
 
 
+DIGEST = "digest"  # the one state key that times the owners' digests
+
+
 def grant_refs(grant: dict[str, Any]) -> list[str]:
-    refs = [f"owner:{grant['owner']}", f"delegate:{grant['delegate']}"]
+    refs = ["all-grants", f"owner:{grant['owner']}", f"delegate:{grant['delegate']}"]
     refs += [f"invoice:{r['delegate_invoice']}" for r in grant.get("renewals", []) if r.get("delegate_invoice")]
     for item in grant.get("items", []):
         refs.append(f"{item['kind']}:{item['id']}")
@@ -59,3 +62,8 @@ def describe(grant: dict[str, Any]) -> str:
 
 def notice(client: int, subject: str, html: str) -> dict[str, Any]:
     return {"related_id": client, "type": "general", "subject": subject, "html": html}
+
+
+def record(grant: dict[str, Any], at: str, what: str) -> None:
+    """What the delegate did on the owner's behalf, for the owner's next digest."""
+    grant.setdefault("activity", []).append({"at": at, "what": what})

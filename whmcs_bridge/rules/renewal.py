@@ -9,7 +9,7 @@ from typing import Any
 
 from whmcs_bridge.actions import Decision
 from whmcs_bridge.config import DelegationSection
-from whmcs_bridge.rules.grants import _int, act, grant_refs, notice, rights
+from whmcs_bridge.rules.grants import _int, act, grant_refs, notice, record, rights
 
 
 def renew(grant: dict[str, Any], data: dict[str, Any], now: datetime, rules: DelegationSection) -> Decision:
@@ -101,6 +101,11 @@ def renewal_payment(grant: dict[str, Any], kind: str, data: dict[str, Any], now:
     n, at = renewal["n"], now.isoformat(timespec="seconds")
     if kind == "InvoicePaid" and renewal["status"] == "invoiced":
         renewal.update(status="settled", paid=at)
+        record(
+            grant,
+            at,
+            f"renewed service #{renewal['service']} and paid for it (its invoice #{invoice} settled your invoice #{renewal['owner_invoice']})",
+        )
         grant["history"].append({"at": at, "what": f"renewal {n} paid by the delegate", "by": "bridge"})
         settle = act(
             grant,
