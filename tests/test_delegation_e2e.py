@@ -397,3 +397,51 @@ def test_the_weekly_digest_reaches_the_owner(world: World):
     world.run("tick", "--at", "2099-01-01T00:00:00Z")
     digests = [e for e in world.emails(11) if e["subject"] == "What your contacts did on your behalf"]
     assert len(digests) == 1 and "Hosting backup finished" in digests[0]["message"]
+
+
+def test_after_revocation_the_owner_can_have_the_password_changed_through_a_link(world: World, tmp_path: Path):
+    import re
+
+    import requests
+
+    from whmcs_bridge.store.db import Database
+
+    sandbox = world.sandbox
+    grant_id = world.run(
+        "delegations",
+        "grant",
+        "--owner",
+        "11",
+        "--delegate",
+        "10",
+        "--service",
+        "110",
+        "--by",
+        "alice",
+        "--basis",
+        "owner's email",
+    ).output.split()[0]
+    world.settle()
+    old_password = sandbox.rows("services", id=110)[0]["password"]
+    world.run("delegations", "revoke", grant_id, "--by", "owner", "--reason", "changed agency")
+    world.settle()
+    told = next(e for e in world.emails(11) if e["subject"].startswith("Delegation for"))
+    link = re.search(r'href="([^"]+)"', told["message"]).group(1)
+    page = requests.get(link, timeout=5)
+    assert "Change the control-panel password of boulangerie-dupont.fr" in page.text
+    assert requests.post(link, data={"decision": "accept"}, timeout=5).status_code == 200
+    world.settle()
+    new_password = sandbox.rows("services", id=110)[0]["password"]
+    assert new_password != old_password
+    changes = [c for c in sandbox.calls() if c["action"] == "ModuleChangePw" and c.get("outcome") == "success"]
+    assert len(changes) == 1
+    assert any(
+        e["subject"] == "New Account Information" for e in world.emails(11)
+    )  # WHMCS's own email with the details
+    with Database(tmp_path / "state.db") as db:  # the new password is nowhere in the bridge's store
+        dump = "\n".join(
+            str(tuple(r)) for t in ("outbox", "audit_log", "inbox") for r in db.conn.execute(f"SELECT * FROM {t}")
+        )
+    assert new_password not in dump
+    world.settle()
+    assert len([c for c in sandbox.calls() if c["action"] == "ModuleChangePw"]) == 1  # never repeated

@@ -166,6 +166,8 @@ class DelegationSection:
     # Each owner with grants gets one email this often, listing what each delegate did on their
     # behalf (copies received, tickets answered as verified contact, renewals); null for none.
     digest_every: Duration | None = Duration(days=7)
+    # Not a configuration key: whether one-time links can be sent (receiver.public_url is set).
+    links: bool = field(default=True, metadata={"internal": True})
 
     def problem(self) -> str | None:
         unknown = set(self.roles) - {"technical", "administrative"}

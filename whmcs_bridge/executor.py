@@ -274,7 +274,12 @@ def _run(
         api.update_whois(int(p["domain_id"]), p["xml"])
         return {}
     if kind == "credential_change":
-        api.change_password(int(p["service_id"]))
+        import secrets
+
+        # Made here, sent to WHMCS, never stored or logged: the owner gets it through WHMCS's own email.
+        api.change_password(int(p["service_id"]), secrets.token_urlsafe(15))
+        if p.get("notify_template"):
+            api.send_email(int(p["service_id"]), template=p["notify_template"])
         return {}
     if kind == "refresh_client":
         return {"context": client_context(api, _client(p, client_id))}

@@ -6,6 +6,7 @@ new state, the actions to plan, and its next deadline (a timer). No I/O, no cloc
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
@@ -43,5 +44,5 @@ def families_for(config: Config) -> list[Family]:
     if config.escalation.enabled:
         families.append(Escalation(config.escalation, staff_email=config.safety.staff_email))
     if config.delegation.enabled:
-        families.append(Delegation(config.delegation))
+        families.append(Delegation(dataclasses.replace(config.delegation, links=bool(config.receiver.public_url))))
     return families

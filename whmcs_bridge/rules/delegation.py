@@ -337,7 +337,37 @@ def ask_consent(grant: dict[str, Any], rules: DelegationSection) -> list[Action]
     return [act(grant, "email", "consent-asked", params, grant["owner"])]
 
 
+def password_change(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision:
+    """The owner confirmed: change the password of each service the grant covered, once, and send the
+    owner WHMCS's welcome email with the new details (the executor makes the password; it is never stored)."""
+    if data.get("decision") != "accept" or grant.get("password_changed"):
+        return Decision(state=grant)
+    grant["password_changed"] = now.isoformat(timespec="seconds")
+    grant["history"].append(
+        {
+            "at": grant["password_changed"],
+            "what": "owner asked for a password change",
+            "by": "owner (consent link)",
+            "ip": data.get("ip"),
+        }
+    )
+    actions = [
+        act(
+            grant,
+            "credential_change",
+            f"password:{item['id']}",
+            {"service_id": item["id"], "notify_template": "Hosting Account Welcome Email"},
+            grant["owner"],
+        )
+        for item in grant.get("items", [])
+        if item["kind"] == "service"
+    ]
+    return Decision(state=grant, actions=actions)
+
+
 def consented(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision:
+    if data.get("purpose") == "password-change":
+        return password_change(grant, data, now)
     if grant.get("status") != "pending":
         return Decision(state=grant)  # answered already
     at = now.isoformat(timespec="seconds")
@@ -506,17 +536,26 @@ def end(
         ),
     ]
     owner_text = f"<p>Client #{grant['delegate']} is no longer your {grant['role']} contact for {what_for}.</p>"
-    if rules.offer_password_change:
-        owner_text += "<p>If they knew your control-panel password, we recommend changing it: reply to this email and we will change it for you.</p>"
-    actions.append(
-        act(
-            grant,
-            "email",
-            f"{status}-told-owner",
-            notice(grant["owner"], f"Delegation for {what_for} {status}", owner_text),
-            grant["owner"],
+    owner_email = notice(grant["owner"], f"Delegation for {what_for} {status}", owner_text)
+    services = [i for i in grant.get("items", []) if i["kind"] == "service"]
+    if rules.offer_password_change and not (services and rules.links):
+        owner_email["html"] += (
+            "<p>If they knew your control-panel password, we recommend changing it: reply to this email and we will change it for you.</p>"
         )
-    )
+    elif rules.offer_password_change:
+        owner_email["html"] += (
+            "<p>If they knew your control-panel password, we recommend changing it. To have us change it now "
+            "and send you the new details, confirm here (the link works once): "
+            '<a href="{consent_link}">{consent_link}</a></p>'
+        )
+        summary = f"Change the control-panel password of {what_for} now that client #{grant['delegate']} no longer acts on it. The new details will be emailed to you."
+        owner_email["consent"] = {
+            "purpose": "password-change",
+            "subject": grant["id"],
+            "summary": summary,
+            "ttl_s": int(rules.consent_link_ttl.total_seconds()),
+        }
+    actions.append(act(grant, "email", f"{status}-told-owner", owner_email, grant["owner"]))
     return Decision(state=grant, actions=actions, due_at=None, refs=grant_refs(grant))
 
 

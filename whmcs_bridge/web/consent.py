@@ -18,7 +18,7 @@ from whmcs_bridge.store.db import Database
 
 StartResponse = Callable[..., Any]
 PREFIX = "/consent/"
-EVENTS = {"delegation": "DelegationCommand"}
+EVENTS = {"delegation": "DelegationCommand", "password-change": "DelegationCommand"}
 HEADERS = [
     ("Content-Type", "text/html; charset=utf-8"),
     ("Cache-Control", "no-store"),
@@ -148,6 +148,7 @@ class ConsentPages:
                         "occurred_at": now.isoformat(),
                         "data": {
                             "command": "consent",
+                            "purpose": row["purpose"],
                             "grant": row["subject"],
                             "decision": decision,
                             "reason": reason,
