@@ -445,3 +445,29 @@ def test_after_revocation_the_owner_can_have_the_password_changed_through_a_link
     assert new_password not in dump
     world.settle()
     assert len([c for c in sandbox.calls() if c["action"] == "ModuleChangePw"]) == 1  # never repeated
+
+
+def test_an_agency_user_creating_an_end_clients_account_is_flagged_for_staff(world: World, tmp_path: Path):
+    sandbox = world.sandbox
+    world.run(
+        "delegations",
+        "grant",
+        "--owner",
+        "11",
+        "--delegate",
+        "10",
+        "--service",
+        "110",
+        "--by",
+        "alice",
+        "--basis",
+        "owner's email",
+    )
+    world.settle()
+    agency_user = next(u for u in sandbox.post("GetUsers").json()["users"] if u["email"] == "lena@pixelwerk.agency")[
+        "id"
+    ]
+    sandbox.control("checkout", {"client_id": 13, "user_id": agency_user, "pid": 3, "domain": "garage-leroy-2.fr"})
+    world.settle()
+    flags = [n for n in sandbox.rows("client_notes", client_id=13) if n["note"].startswith("STAFF CHECK")]
+    assert len(flags) == 1 and flags[0]["sticky"] == 1 and "Make Owner" in flags[0]["note"]

@@ -62,6 +62,7 @@ def test_a_grant_is_announced_to_both_sides_and_mirrored_as_notes():
     assert decision.state and decision.state["status"] == "active"
     assert [(a.kind, a.client_id) for a in decision.actions] == [
         ("refresh_client", 11),
+        ("refresh_client", 10),
         ("client_note", 11),
         ("client_note", 10),
         ("email", 11),
@@ -493,3 +494,29 @@ def test_the_owner_digest_lists_what_each_delegate_did():
         RULES,
     )
     assert quiet["digest"].actions == []  # nothing done: no email
+
+
+def test_an_agency_user_ordering_for_a_client_without_a_grant_is_flagged():
+    grant = granted()
+    context = {
+        "userid": 10,
+        "name": "Lena Vogel",
+        "company": "Pixelwerk Agency",
+        "users": [{"id": 5, "is_owner": True}],
+        "requested_by": "delegation",
+    }
+    grant = decide_all({"grant:g1": grant}, event("ClientContext", **context), NOW, RULES)["grant:g1"].state or {}
+    assert grant["delegate_users"] == [5]
+    order = {
+        "orderid": 9,
+        "userid": 40,
+        "requestor_id": 5,
+        "lines": [{"type": "product", "relid": 400, "domain": "newclient.fr"}],
+    }
+    (flag,) = decide_all({"grant:g1": grant}, event("OrderPlaced", **order), NOW, RULES)["grant:g1"].actions
+    assert flag.kind == "client_note" and flag.params["client_id"] == 40 and flag.params["sticky"]
+    assert "Make Owner" in flag.params["text"] and "delegations grant --owner 40 --delegate 10" in flag.params["text"]
+    assert decide_all({"grant:g1": grant}, event("OrderPlaced", **{**order, "requestor_id": 6}), NOW, RULES) == {}
+    assert (
+        decide_all({"grant:g1": grant}, event("OrderPlaced", **{**order, "userid": 11}), NOW, RULES) == {}
+    )  # its own end client

@@ -95,7 +95,7 @@ class Delegation:
         if event.type == "ClientContext" and data.get("requested_by") == FAMILY:
             return [f"owner:{_int(data.get('userid'))}", f"delegate:{_int(data.get('userid'))}"]
         if event.type == "OrderPlaced" and _int(data.get("userid")):
-            return [f"owner:{_int(data.get('userid'))}"]
+            return [f"owner:{_int(data.get('userid'))}", f"user:{_int(data.get('requestor_id'))}"]
         if event.type in ("InvoicePaid", "InvoiceCancelled", "InvoiceRefunded") and _int(data.get("invoiceid")):
             return [f"invoice:{_int(data.get('invoiceid'))}"]
         if event.type == "TicketResolved" and data.get("requested_by") == FAMILY:
@@ -227,11 +227,8 @@ def activated(grant: dict[str, Any]) -> Decision:
     what_for = describe(grant)
     actions = [
         act(grant, "refresh_client", "names", {"client_id": grant["owner"]}, grant["owner"]),
-        *(
-            [act(grant, "refresh_client", "delegate-users", {"client_id": grant["delegate"]}, grant["delegate"])]
-            if grant["role"] == "administrative"
-            else []
-        ),
+        # The delegate's users: who may order for the owner, and who to recognise at checkout.
+        act(grant, "refresh_client", "delegate-users", {"client_id": grant["delegate"]}, grant["delegate"]),
         act(
             grant,
             "client_note",
@@ -443,7 +440,44 @@ def ordered(
         out[key] = command(
             json.loads(json.dumps(grants.get(key) or {})), command_data, now, rules
         )  # seen again: unchanged
+    if not out:
+        out.update(agency_became_owner(grants, data, requestor, owner))
     return out
+
+
+def agency_became_owner(
+    grants: dict[str, dict[str, Any]], data: dict[str, Any], requestor: int | None, owner: int | None
+) -> dict[str, Decision]:
+    """A delegate's user ordered for a client the delegate has no grant on. In WHMCS 8 whoever creates
+    an account at checkout becomes its owner: the agency may now own its end client's account. Flag it
+    for staff with the steps to make the end client the owner."""
+    if requestor is None or owner is None:
+        return {}
+    for key, grant in grants.items():
+        if requestor not in grant.get("delegate_users", []) or grant["delegate"] == owner:
+            continue
+        if any(
+            g["owner"] == owner and g["delegate"] == grant["delegate"] and g.get("status") == "active"
+            for g in grants.values()
+        ):
+            continue
+        delegate = grant["delegate"]
+        text = (
+            f"STAFF CHECK: order #{data.get('orderid')} for client #{owner} was placed by user #{requestor}, a user of client "
+            f"#{delegate} (who acts for other clients through grants). WHMCS makes whoever creates an account at checkout its "
+            f"owner: if user #{requestor} now owns client #{owner}, make the end client the owner: Clients > #{owner} > Users > "
+            f"invite the end client, then Manage User > Make Owner; then, if agreed, give the agency a technical grant: "
+            f'whmcs-bridge delegations grant --owner {owner} --delegate {delegate} --whole-client --by STAFF --basis "...".'
+        )
+        flag = act(
+            grant,
+            "client_note",
+            f"order:{data.get('orderid')}:owner-check",
+            {"client_id": owner, "text": text, "sticky": True},
+            owner,
+        )
+        return {key: Decision(state=grant, actions=[flag])}
+    return {}
 
 
 def digest(

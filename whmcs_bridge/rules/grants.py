@@ -23,6 +23,7 @@ DIGEST = "digest"  # the one state key that times the owners' digests
 def grant_refs(grant: dict[str, Any]) -> list[str]:
     refs = ["all-grants", f"owner:{grant['owner']}", f"delegate:{grant['delegate']}"]
     refs += [f"invoice:{r['delegate_invoice']}" for r in grant.get("renewals", []) if r.get("delegate_invoice")]
+    refs += [f"user:{u}" for u in grant.get("delegate_users", [])]
     for item in grant.get("items", []):
         refs.append(f"{item['kind']}:{item['id']}")
         if item.get("name"):
