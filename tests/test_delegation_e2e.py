@@ -471,3 +471,40 @@ def test_an_agency_user_creating_an_end_clients_account_is_flagged_for_staff(wor
     world.settle()
     flags = [n for n in sandbox.rows("client_notes", client_id=13) if n["note"].startswith("STAFF CHECK")]
     assert len(flags) == 1 and flags[0]["sticky"] == 1 and "Make Owner" in flags[0]["note"]
+
+
+def test_a_verified_delegate_can_ask_for_the_renewal_in_a_ticket(world: World):
+    sandbox = world.sandbox
+    world.run(
+        "delegations",
+        "grant",
+        "--owner",
+        "11",
+        "--delegate",
+        "10",
+        "--service",
+        "110",
+        "--by",
+        "alice",
+        "--basis",
+        "owner's email",
+    )
+    world.settle()
+    ticket = sandbox.post(
+        "OpenTicket",
+        deptid=2,
+        clientid=10,
+        subject="[renew] boulangerie-dupont.fr",
+        message="Please renew boulangerie-dupont.fr for our client, invoice us.",
+    ).json()
+    world.settle(5)
+    note = sandbox.rows("ticket_notes", ticket_id=int(ticket["id"]))[0]["message"]
+    assert "VERIFIED technical contact" in note and "[renew] asked" in note
+    invoices = [i for i in sandbox.rows("invoices", client_id=10) if "Delegated renewal" in i["notes"]]
+    assert len(invoices) == 1
+    stranger = sandbox.post(
+        "OpenTicket", deptid=2, clientid=13, subject="[renew] boulangerie-dupont.fr", message="renew it"
+    ).json()
+    world.settle(5)
+    assert "NO grant" in sandbox.rows("ticket_notes", ticket_id=int(stranger["id"]))[0]["message"]
+    assert [i for i in sandbox.rows("invoices", client_id=13) if "Delegated renewal" in i["notes"]] == []

@@ -177,7 +177,13 @@ def resolve_ticket(api: WhmcsApi, p: Params) -> dict[str, Any]:
             add("service", found_service.id, name, found_service.client_id)
         for found_domain in api.domains(domain=name):
             add("domain", found_domain.id, name, found_domain.client_id)
-    return {"ticketid": p["ticket_id"], "writer": p.get("writer"), "items": items, "state_key": p.get("state_key")}
+    return {
+        "ticketid": p["ticket_id"],
+        "writer": p.get("writer"),
+        "items": items,
+        "state_key": p.get("state_key"),
+        "renew": p.get("renew", False),
+    }
 
 
 def _client(p: Params, client_id: int | None) -> int:

@@ -36,6 +36,7 @@ CATEGORY_WORDS = (
     ("domain", re.compile(r"domain|renewal|expir|transfer|registration|whois", re.IGNORECASE)),
     ("product", re.compile(r"hosting|service|server|suspen|account|ssl|order", re.IGNORECASE)),
 )
+RENEW_KEYWORD = re.compile(r"\[renew\]", re.IGNORECASE)
 WELCOME = re.compile(r"new account information|welcome to|account details|your login|hosting account", re.IGNORECASE)
 
 
@@ -155,8 +156,14 @@ def decide_all(
         out = {key: Decision(state=None, actions=ticket_note(list(grants.values()), data, now, rules))}
         for gkey, g in grants.items():  # the verified grants remember it for the owner's digest
             if g.get("verified_ticket") == _int(data.get("ticketid")):
+                item = g.pop("verified_ticket_item", None)
                 g.pop("verified_ticket")
-                out[gkey] = Decision(state=g)
+                if data.get("renew") and rights(g, rules).renew and item and item["kind"] == "service":
+                    out[gkey] = renew(
+                        g, {"service": item["id"], "by": f"delegate, ticket #{data.get('ticketid')}"}, now, rules
+                    )
+                else:
+                    out[gkey] = Decision(state=g)
         return out
     if kind in ("OpenInvoiceFound", "RenewalInvoiceCreated"):
         key = f"grant:{data['grant']}"
@@ -688,6 +695,8 @@ def ticket_opened(data: dict[str, Any], now: datetime) -> Decision:
         "names": names,
         "link": link,
         "state_key": key,
+        # A delegate may ask for a renewal by writing [renew] in a ticket about the service.
+        "renew": bool(RENEW_KEYWORD.search(f"{data.get('subject') or ''} {data.get('message') or ''}")),
     }
     resolve = Action(
         key=action_key(FAMILY, key, "resolve"),
@@ -733,6 +742,8 @@ def ticket_note(
         )
         if match:
             match["verified_ticket"] = ticket
+            if item["kind"] == "service" or "verified_ticket_item" not in match:  # a service is what renews
+                match["verified_ticket_item"] = {"kind": item["kind"], "id": item["id"]}
             record(
                 match,
                 now.isoformat(timespec="seconds"),
@@ -758,6 +769,8 @@ def ticket_note(
             )
     if not lines:
         return []
+    if data.get("renew") and not warn:
+        lines.append("- [renew] asked: if the writer may renew, the renewal starts now (invoiced to the writer).")
     title = (
         "whmcs-bridge: ticket writer is NOT authorised for something it names"
         if warn
