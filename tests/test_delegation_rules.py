@@ -7,7 +7,8 @@ from typing import Any
 
 from whmcs_bridge.actions import Decision, Event
 from whmcs_bridge.config import DelegationSection
-from whmcs_bridge.rules.delegation import COPY_MARK, category, decide_all, domain_names
+from whmcs_bridge.rules.delegation import decide_all
+from whmcs_bridge.rules.messages import COPY_MARK, category, domain_names
 
 RULES = DelegationSection(enabled=True)
 NOW = datetime(2026, 11, 23, 10, tzinfo=UTC)

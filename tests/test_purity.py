@@ -24,6 +24,7 @@ PURE = [
     "rules/delegation.py",
     "rules/grants.py",
     "rules/renewal.py",
+    "rules/messages.py",
 ]
 FORBIDDEN = {"requests", "sqlite3", "click", "socket", "time", "urllib3", "http", "waitress", "random"}
 

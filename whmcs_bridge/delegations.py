@@ -123,7 +123,7 @@ def renew(
 
 
 def line(g: dict[str, Any]) -> str:
-    from whmcs_bridge.rules.delegation import describe
+    from whmcs_bridge.rules.grants import describe
 
     expiry = f", expires {g['expires'][:10]}" if g.get("expires") else ""
     return f"{g['id']} {g['status']}: client #{g['delegate']} is {g['role']} contact of client #{g['owner']} for {describe(g)} (since {g['since'][:10]}, by {g['by']}: {g['basis']}{expiry})"
