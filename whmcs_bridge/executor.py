@@ -138,7 +138,11 @@ class Executor:
             self.mark_in_flight(row, now)
             guard = json.loads(row["guard"] or "{}")
             for name, value in guard.items():
-                reason = self.store_guard(name, value) if name in STORE_GUARDS else GUARDS[name](self.api, value)
+                reason = (
+                    self.store_guard(name, value)
+                    if name in STORE_GUARDS
+                    else GUARDS[name](self.api, value, row["client_id"])
+                )
                 if reason:
                     self.finish(row, "cancelled", now, error=f"guard {name}: {reason}")
                     report.cancelled.append(key)

@@ -21,15 +21,23 @@ OPEN_INVOICE = ("Unpaid", "Collections")
 # --- guards: a reason to cancel, or None --------------------------------------------------------
 
 
-def _guard_invoices_open(api: WhmcsApi, ids: list[int]) -> str | None:
-    for invoice_id in ids:
-        status = api.invoice(int(invoice_id)).status
+def _guard_invoices_open(api: WhmcsApi, ids: list[int], client_id: int | None = None) -> str | None:
+    """Every listed invoice still unpaid (or in collections); anything paid, payment pending or
+    cancelled meanwhile cancels the action. One listing of the client's invoices, not a read each."""
+    wanted = {int(i) for i in ids}
+    statuses: dict[int, str] = {}
+    if client_id and len(wanted) > 1:
+        for invoice in api.invoices(client_id=client_id):
+            if invoice.id in wanted:
+                statuses[invoice.id] = invoice.status
+    for invoice_id in sorted(wanted):
+        status = statuses.get(invoice_id) or api.invoice(invoice_id).status  # not listed: read it
         if status not in OPEN_INVOICE:
             return f"invoice {invoice_id} is now {status}"
     return None
 
 
-def _guard_service_status(api: WhmcsApi, spec: dict[str, Any]) -> str | None:
+def _guard_service_status(api: WhmcsApi, spec: dict[str, Any], client_id: int | None = None) -> str | None:
     service = api.service(int(spec["id"]))
     if service is None:
         return f"service {spec['id']} no longer exists"
@@ -38,7 +46,7 @@ def _guard_service_status(api: WhmcsApi, spec: dict[str, Any]) -> str | None:
     return None
 
 
-def _guard_ticket_exists(api: WhmcsApi, ticket_id: int) -> str | None:
+def _guard_ticket_exists(api: WhmcsApi, ticket_id: int, client_id: int | None = None) -> str | None:
     try:
         api.ticket(int(ticket_id))
     except WhmcsApiError:
@@ -46,7 +54,7 @@ def _guard_ticket_exists(api: WhmcsApi, ticket_id: int) -> str | None:
     return None
 
 
-GUARDS: dict[str, Callable[[WhmcsApi, Any], str | None]] = {
+GUARDS: dict[str, Callable[[WhmcsApi, Any, int | None], str | None]] = {
     "invoices_open": _guard_invoices_open,
     "service_status": _guard_service_status,
     "ticket_exists": _guard_ticket_exists,
