@@ -123,17 +123,10 @@ def test_seed_001_day_by_day(story: Bridge, tmp_path: Path):
         listing,
     ), listing
 
-    assert story.day("2026-11-30T10:00:00Z") == [] or True  # the second reminder is due this Monday
-    second = [
-        c
-        for c in sandbox.calls()
-        if c["action"] in ("SendEmail", "AddClientNote") and "Second" in json.dumps(c["params"])
-    ]
-    assert second
+    second = story.day("2026-11-30T10:00:00Z")  # the second reminder is due this Monday
+    assert summary(second) == [("SendEmail", "1:Second reminder: 944.70 "), ("AddClientNote", "1:")]
     final = story.day("2026-12-09T10:00:00Z")
-    assert [c["action"] for c in final] == ["SendEmail", "OpenTicket", "OpenTicket"], story.run(
-        "approvals", "list"
-    ).output
+    assert [c["action"] for c in final] == ["SendEmail", "OpenTicket", "OpenTicket"]
     assert "by 2026-12-16" in final[0]["params"]["custommessage"]
     assert (
         final[2]["params"]["email"] == "billing-robot@example.com"
