@@ -58,6 +58,24 @@ class World:
         self.server.close()
 
 
+def grant_agency(world: World) -> Any:
+    """Staff make the agency (client 10) technical contact of client 11's hosting (service 110)."""
+    return world.run(
+        "delegations",
+        "grant",
+        "--owner",
+        "11",
+        "--delegate",
+        "10",
+        "--service",
+        "110",
+        "--by",
+        "alice",
+        "--basis",
+        "owner's email",
+    )
+
+
 @pytest.fixture
 def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[World]:
     sandbox.load("agency")
@@ -367,20 +385,7 @@ def test_a_delegates_request_becomes_active_when_the_owner_accepts_through_the_l
 
 def test_the_weekly_digest_reaches_the_owner(world: World):
     sandbox = world.sandbox
-    world.run(
-        "delegations",
-        "grant",
-        "--owner",
-        "11",
-        "--delegate",
-        "10",
-        "--service",
-        "110",
-        "--by",
-        "alice",
-        "--basis",
-        "owner's email",
-    )
+    grant_agency(world)
     world.settle()
     sandbox.control(
         "act",
@@ -407,20 +412,7 @@ def test_after_revocation_the_owner_can_have_the_password_changed_through_a_link
     from whmcs_bridge.store.db import Database
 
     sandbox = world.sandbox
-    grant_id = world.run(
-        "delegations",
-        "grant",
-        "--owner",
-        "11",
-        "--delegate",
-        "10",
-        "--service",
-        "110",
-        "--by",
-        "alice",
-        "--basis",
-        "owner's email",
-    ).output.split()[0]
+    grant_id = grant_agency(world).output.split()[0]
     world.settle()
     old_password = sandbox.rows("services", id=110)[0]["password"]
     world.run("delegations", "revoke", grant_id, "--by", "owner", "--reason", "changed agency")
@@ -449,20 +441,7 @@ def test_after_revocation_the_owner_can_have_the_password_changed_through_a_link
 
 def test_an_agency_user_creating_an_end_clients_account_is_flagged_for_staff(world: World, tmp_path: Path):
     sandbox = world.sandbox
-    world.run(
-        "delegations",
-        "grant",
-        "--owner",
-        "11",
-        "--delegate",
-        "10",
-        "--service",
-        "110",
-        "--by",
-        "alice",
-        "--basis",
-        "owner's email",
-    )
+    grant_agency(world)
     world.settle()
     agency_user = next(u for u in sandbox.post("GetUsers").json()["users"] if u["email"] == "lena@pixelwerk.agency")[
         "id"
@@ -475,20 +454,7 @@ def test_an_agency_user_creating_an_end_clients_account_is_flagged_for_staff(wor
 
 def test_a_verified_delegate_can_ask_for_the_renewal_in_a_ticket(world: World):
     sandbox = world.sandbox
-    world.run(
-        "delegations",
-        "grant",
-        "--owner",
-        "11",
-        "--delegate",
-        "10",
-        "--service",
-        "110",
-        "--by",
-        "alice",
-        "--basis",
-        "owner's email",
-    )
+    grant_agency(world)
     world.settle()
     ticket = sandbox.post(
         "OpenTicket",
