@@ -58,22 +58,30 @@ class World:
         self.server.close()
 
 
-def grant_agency(world: World) -> Any:
-    """Staff make the agency (client 10) technical contact of client 11's hosting (service 110)."""
-    return world.run(
+def grant_agency(
+    world: World,
+    *extra: str,
+    owner: int = 11,
+    service: int | None = 110,
+    basis: str = "owner's email",
+    by: str = "alice",
+) -> Any:
+    """Make the agency (client 10) a contact of an end client's hosting (default: client 11's service 110)."""
+    covers = ["--service", str(service)] if service is not None else []
+    args = [
         "delegations",
         "grant",
         "--owner",
-        "11",
+        str(owner),
         "--delegate",
         "10",
-        "--service",
-        "110",
+        *covers,
         "--by",
-        "alice",
+        by,
         "--basis",
-        "owner's email",
-    )
+        basis,
+    ]
+    return world.run(*args, *extra)
 
 
 @pytest.fixture
@@ -87,20 +95,7 @@ def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[World]:
 
 def test_grant_copies_support_authority_and_revocation(world: World):
     sandbox = world.sandbox
-    granted = world.run(
-        "delegations",
-        "grant",
-        "--owner",
-        "11",
-        "--delegate",
-        "10",
-        "--service",
-        "110",
-        "--by",
-        "alice",
-        "--basis",
-        "owner's email of 2026-11-20",
-    ).output
+    granted = grant_agency(world, owner=11, service=110, basis="owner's email of 2026-11-20").output
     grant_id = granted.split()[0]
     world.settle()
     assert any(f"Delegation #{grant_id}" in n["note"] for n in sandbox.rows("client_notes", client_id=11))
@@ -197,8 +192,7 @@ def renewal_asked(world: World, *, owner: int, service: int) -> tuple[dict[str, 
     """The agency (client 10) is granted the owner's service and asks to renew it: the owner's open
     invoice for the service, and the agency's renewal invoices."""
     sandbox = world.sandbox
-    args = ["delegations", "grant", "--owner", str(owner), "--delegate", "10", "--service", str(service)]
-    grant_id = world.run(*args, "--by", "alice", "--basis", "owner's email").output.split()[0]
+    grant_id = grant_agency(world, owner=owner, service=service).output.split()[0]
     world.settle()
     owner_invoice = next(
         i for i in sandbox.rows("invoices", client_id=owner) if i["status"] == "Unpaid" and i["total"] == "14.95"
@@ -294,21 +288,7 @@ def test_an_order_by_the_administrative_contact_grants_technical_contact(world: 
     from whmcs_bridge.store.db import Database
 
     sandbox = world.sandbox
-    world.run(
-        "delegations",
-        "grant",
-        "--owner",
-        "12",
-        "--delegate",
-        "10",
-        "--whole-client",
-        "--role",
-        "administrative",
-        "--by",
-        "alice",
-        "--basis",
-        "signed mandate",
-    )
+    grant_agency(world, "--whole-client", "--role", "administrative", owner=12, service=None, basis="signed mandate")
     world.settle()
     with Database(tmp_path / "state.db") as db:  # the order predates the bridge; present it as news
         db.conn.execute("UPDATE poll_cursor SET value = '0' WHERE name = 'orders.max_id'")
@@ -327,21 +307,7 @@ def test_a_delegates_request_becomes_active_when_the_owner_accepts_through_the_l
     from whmcs_bridge.store import audit
     from whmcs_bridge.store.db import Database
 
-    asked = world.run(
-        "delegations",
-        "grant",
-        "--request",
-        "--owner",
-        "11",
-        "--delegate",
-        "10",
-        "--service",
-        "110",
-        "--by",
-        "lena",
-        "--basis",
-        "we build their new site",
-    ).output
+    asked = grant_agency(world, "--request", by="lena", basis="we build their new site").output
     grant_id = asked.split()[0]
     assert "pending" in asked
     world.settle()

@@ -26,7 +26,8 @@ def event(kind: str, **data: Any) -> Event:
     return Event(id=f"e-{kind}", type=kind, data=data)
 
 
-def granted(**extra: Any) -> dict[str, Any]:
+def grant_command(**changes: Any) -> Event:
+    """Staff's command making the agency (client 10) technical contact of client 11's service 110, as grant g1."""
     command = {
         "command": "grant",
         "grant": "g1",
@@ -36,30 +37,18 @@ def granted(**extra: Any) -> dict[str, Any]:
         "items": [{"kind": "service", "id": 110}],
         "by": "alice",
         "basis": "owner's email",
-        **extra,
     }
-    decision = decide_all({}, event("DelegationCommand", **command), NOW, RULES)["grant:g1"]
+    return event("DelegationCommand", **{**command, **changes})
+
+
+def granted(**extra: Any) -> dict[str, Any]:
+    decision = decide_all({}, grant_command(**extra), NOW, RULES)["grant:g1"]
     named = decide_all({"grant:g1": decision.state or {}}, event("ClientContext", **CONTEXT), NOW, RULES)["grant:g1"]
     return named.state or {}
 
 
 def test_a_grant_is_announced_to_both_sides_and_mirrored_as_notes():
-    decision = decide_all(
-        {},
-        event(
-            "DelegationCommand",
-            command="grant",
-            grant="g1",
-            owner=11,
-            delegate=10,
-            role="technical",
-            items=[{"kind": "service", "id": 110}],
-            by="alice",
-            basis="owner's email",
-        ),
-        NOW,
-        RULES,
-    )["grant:g1"]
+    decision = decide_all({}, grant_command(), NOW, RULES)["grant:g1"]
     assert decision.state and decision.state["status"] == "active"
     assert [(a.kind, a.client_id) for a in decision.actions] == [
         ("refresh_client", 11),
@@ -302,17 +291,10 @@ def test_delegated_renewal_cancelled_or_nothing_to_renew():
 
 
 def administrative(users: list[int]) -> dict[str, Any]:
-    command = {
-        "command": "grant",
-        "grant": "a1",
-        "owner": 12,
-        "delegate": 10,
-        "role": "administrative",
-        "items": [{"kind": "client", "id": 12}],
-        "by": "alice",
-        "basis": "signed mandate",
-    }
-    made = decide_all({}, event("DelegationCommand", **command), NOW, RULES)["grant:a1"]
+    command = grant_command(
+        grant="a1", owner=12, role="administrative", items=[{"kind": "client", "id": 12}], basis="signed mandate"
+    )
+    made = decide_all({}, command, NOW, RULES)["grant:a1"]
     assert [a.params.get("client_id") for a in made.actions if a.kind == "refresh_client"] == [
         12,
         10,
@@ -353,17 +335,8 @@ def test_an_administrative_contacts_order_makes_it_technical_contact_of_what_it_
 
 
 def test_a_request_waits_for_the_owners_consent():
-    command = {
-        "command": "request",
-        "grant": "r1",
-        "owner": 11,
-        "delegate": 10,
-        "role": "technical",
-        "items": [{"kind": "service", "id": 110}],
-        "by": "lena",
-        "basis": "we build their site",
-    }
-    asked = decide_all({}, event("DelegationCommand", **command), NOW, RULES)["grant:r1"]
+    command = grant_command(command="request", grant="r1", by="lena", basis="we build their site")
+    asked = decide_all({}, command, NOW, RULES)["grant:r1"]
     assert asked.state and asked.state["status"] == "pending"
     assert not [a for a in asked.actions if a.kind == "email" and a.client_id == 11]  # not before the names are known
     named = decide_all({"grant:r1": asked.state}, event("ClientContext", **CONTEXT), NOW, RULES)["grant:r1"]
@@ -419,39 +392,10 @@ def test_the_bridges_own_emails_are_never_copied():
 
 
 def test_the_owner_digest_lists_what_each_delegate_did():
-    start = decide_all(
-        {},
-        event(
-            "DelegationCommand",
-            command="grant",
-            grant="g1",
-            owner=11,
-            delegate=10,
-            role="technical",
-            items=[{"kind": "service", "id": 110}],
-            by="alice",
-            basis="b",
-        ),
-        NOW,
-        RULES,
-    )
+    start = decide_all({}, grant_command(), NOW, RULES)
     assert start["digest"].due_at == NOW + timedelta(days=7)  # the first grant starts the digest clock
-    assert "digest" not in decide_all(
-        {"digest": {"last": "x"}},
-        event(
-            "DelegationCommand",
-            command="grant",
-            grant="g2",
-            owner=12,
-            delegate=10,
-            role="technical",
-            items=[{"kind": "service", "id": 120}],
-            by="alice",
-            basis="b",
-        ),
-        NOW,
-        RULES,
-    )
+    second = grant_command(grant="g2", owner=12, items=[{"kind": "service", "id": 120}])
+    assert "digest" not in decide_all({"digest": {"last": "x"}}, second, NOW, RULES)
     grant = granted()
     copied = (
         decide_all(

@@ -84,42 +84,40 @@ def new_grant(
     return grant_id
 
 
-def revoke(config: Config, db: Database, grant_id: str, *, by: str, reason: str, now: datetime) -> dict[str, Any]:
-    _enabled(config)
-    current = grant(db, grant_id)
-    if current["status"] != "active":
-        raise BridgeError(f"grant {grant_id} is already {current['status']}")
-    staff.submit(
-        db,
-        families_for(config),
-        "DelegationCommand",
-        {"command": "revoke", "grant": grant_id, "by": by, "reason": reason},
-        by=by,
-        client_id=current["owner"],
-        now=now,
-    )
-    return grant(db, grant_id)
-
-
-def renew(
-    config: Config, db: Database, grant_id: str, *, by: str, service: int | None, now: datetime
+def _on_active(
+    config: Config, db: Database, grant_id: str, data: dict[str, Any], *, by: str, now: datetime, why: str
 ) -> dict[str, Any]:
+    """Submit a staff command about an active grant; return the grant as the rules left it."""
     _enabled(config)
     current = grant(db, grant_id)
     if current["status"] != "active":
-        raise BridgeError(f"grant {grant_id} is {current['status']}: it cannot renew")
-    if not config.delegation.roles[current["role"]].renew:
+        raise BridgeError(f"grant {grant_id} is {current['status']}: {why}")
+    if data["command"] == "renew" and not config.delegation.roles[current["role"]].renew:
         raise BridgeError(f"the {current['role']} role may not renew (delegation.roles.{current['role']}.renew)")
     staff.submit(
         db,
         families_for(config),
         "DelegationCommand",
-        {"command": "renew", "grant": grant_id, "by": by, "service": service},
+        {**data, "grant": grant_id, "by": by},
         by=by,
         client_id=current["owner"],
         now=now,
     )
     return grant(db, grant_id)
+
+
+def revoke(config: Config, db: Database, grant_id: str, *, by: str, reason: str, now: datetime) -> dict[str, Any]:
+    return _on_active(
+        config, db, grant_id, {"command": "revoke", "reason": reason}, by=by, now=now, why="nothing to revoke"
+    )
+
+
+def renew(
+    config: Config, db: Database, grant_id: str, *, by: str, service: int | None, now: datetime
+) -> dict[str, Any]:
+    return _on_active(
+        config, db, grant_id, {"command": "renew", "service": service}, by=by, now=now, why="it cannot renew"
+    )
 
 
 def line(g: dict[str, Any]) -> str:
