@@ -24,6 +24,7 @@ KINDS: dict[str, Kind] = {
         Kind("email", destructive=False, observable=True),  # SendEmail; the key is an HTML comment in the body
         Kind("ticket", destructive=False, observable=True),  # OpenTicket; the key is in the message
         Kind("ticket_note", destructive=False, observable=True),  # AddTicketNote
+        Kind("ticket_reply", destructive=False, observable=True),  # AddTicketReply as staff: mails the party
         Kind("client_note", destructive=False, observable=False),  # AddClientNote: a duplicate note is harmless
         Kind("activity", destructive=False, observable=True),  # LogActivity; the key is in the description
         Kind("suspend", destructive=True, observable=True, reversal="unsuspend"),  # ModuleSuspend
@@ -41,6 +42,10 @@ KINDS: dict[str, Kind] = {
         Kind("resolve_ticket", destructive=False, observable=False),
         # Read-only: a client's unpaid invoice for a service; fed back as OpenInvoiceFound.
         Kind("find_open_invoice", destructive=False, observable=False),
+        # Read-only: who owns each subject of an ownership case now; fed back as OwnershipOwners.
+        Kind("read_owners", destructive=False, observable=False),
+        # No WHMCS call: tells the other families something (e.g. an ownership change ends grants).
+        Kind("announce", destructive=False, observable=False),
     )
 }
 

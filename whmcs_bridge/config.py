@@ -31,6 +31,7 @@ from whmcs_bridge.config_escalation import (  # noqa: F401  (re-exported: the sc
     SuspendSpec,
     TicketSpec,
 )
+from whmcs_bridge.config_ownership import EvidenceRule, OwnershipPolicy, OwnershipSection  # noqa: F401
 from whmcs_bridge.configload import Duration, Secret, _positive, _Reader, check  # noqa: F401
 from whmcs_bridge.errors import ConfigError
 
@@ -172,11 +173,6 @@ class DelegationSection:
     def problem(self) -> str | None:
         unknown = set(self.roles) - {"technical", "administrative"}
         return f"roles named technical and administrative only (not {', '.join(sorted(unknown))})" if unknown else None
-
-
-@dataclass(frozen=True, kw_only=True)
-class OwnershipSection:
-    enabled: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

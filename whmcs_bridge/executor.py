@@ -21,7 +21,7 @@ from typing import Any
 
 from whmcs_bridge.actions import marker
 from whmcs_bridge.errors import WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
-from whmcs_bridge.kinds import GUARDS, REPEAT_SAFE, STORE_GUARDS, _observe, _report, _run
+from whmcs_bridge.kinds import GUARDS, READ_ONLY, REPEAT_SAFE, STORE_GUARDS, _observe, _report, _run
 from whmcs_bridge.metrics import Registry
 from whmcs_bridge.store import audit
 from whmcs_bridge.store.db import Database
@@ -174,7 +174,7 @@ class Executor:
         )
         self.finish(row, "done", now, result=result, feed=feed)
         report.done.append(key)
-        if kind not in ("refresh_client", "resolve_ticket", "find_open_invoice"):
+        if kind not in READ_ONLY:
             self.summary_line(row, params)
 
     def mint_consent_link(self, spec: dict[str, Any], now: datetime) -> str:

@@ -14,7 +14,17 @@ from whmcs_bridge.whmcs.api import WhmcsApi
 Params = dict[str, Any]
 
 # Kinds whose effect cannot be read back but which may safely run twice.
-REPEAT_SAFE = {"client_note", "module_command", "refresh_client", "resolve_ticket", "find_open_invoice"}
+REPEAT_SAFE = {
+    "client_note",
+    "module_command",
+    "refresh_client",
+    "resolve_ticket",
+    "find_open_invoice",
+    "read_owners",
+    "announce",
+}
+# Kinds that only read WHMCS (or call nothing): no summary line in WHMCS's activity log.
+READ_ONLY = {"refresh_client", "resolve_ticket", "find_open_invoice", "read_owners", "announce"}
 OPEN_INVOICE = ("Unpaid", "Collections")
 
 
@@ -157,6 +167,24 @@ def resolve_ticket(api: WhmcsApi, p: Params) -> dict[str, Any]:
     }
 
 
+def read_owners(api: WhmcsApi, subjects: list[dict[str, Any]]) -> dict[str, int | None]:
+    """The client that owns each subject now ("service:12" -> client id; None when it is gone)."""
+    owners: dict[str, int | None] = {}
+    for subject in subjects:
+        kind, item_id = subject["kind"], int(subject["id"])
+        if kind == "service":
+            service = api.service(item_id)
+            owners[f"service:{item_id}"] = service.client_id if service else None
+        elif kind == "domain":
+            domain = next(api.domains(domain_id=item_id), None)
+            owners[f"domain:{item_id}"] = domain.client_id if domain else None
+        else:  # a whole account: its owner user is the one WHMCS's "Make Owner" changes
+            details = api.client_details(item_id)
+            owner = next((u.id for u in details.users if u.is_owner), None)
+            owners[f"client:{item_id}"] = owner
+    return owners
+
+
 def _client(p: Params, client_id: int | None) -> int:
     value = p.get("client_id", client_id)
     if value is None:
@@ -172,11 +200,12 @@ def _run(
     client_id: int | None,
     mint: Callable[[dict[str, Any]], str] | None = None,
 ) -> dict[str, Any]:
+    if p.get("consent"):  # a one-time link, made now, goes into the message (email or ticket)
+        if mint is None:
+            raise ValueError("no consent link can be made here")
+        link = mint(p["consent"])
+        p = {**p, **{f: p[f].replace("{consent_link}", link) for f in ("html", "message") if f in p}}
     if kind == "email":
-        if p.get("consent"):
-            if mint is None:
-                raise ValueError("no consent link can be made here")
-            p = {**p, "html": p["html"].replace("{consent_link}", mint(p["consent"]))}
         if p.get("template"):
             api.send_email(int(p["related_id"]), template=p["template"], merge=p.get("merge"))
             return {}
@@ -207,6 +236,9 @@ def _run(
         return {"ticket_id": ticket_id, "tid": tid}
     if kind == "ticket_note":
         api.add_ticket_note(int(p["ticket_id"]), _with_marker(p["message"], key))
+        return {}
+    if kind == "ticket_reply":
+        api.add_ticket_reply(int(p["ticket_id"]), _with_marker(p["message"], key))
         return {}
     if kind == "client_note":
         return {
@@ -264,6 +296,10 @@ def _run(
         return {"feed": ("TicketResolved", resolve_ticket(api, p))}
     if kind == "find_open_invoice":
         return {"feed": ("OpenInvoiceFound", find_open_invoice(api, p))}
+    if kind == "read_owners":
+        return {"feed": ("OwnershipOwners", {**(p.get("report") or {}), "owners": read_owners(api, p["subjects"])})}
+    if kind == "announce":
+        return {"feed": (str(p["type"]), dict(p["data"]))}
     raise ValueError(f"no runner for action kind {kind}")  # the catalogue and this table disagree
 
 
@@ -283,6 +319,8 @@ def _observe(api: WhmcsApi, kind: str, p: Params, key: str, client_id: int | Non
         return False
     if kind == "ticket_note":
         return {} if any(tag in n.message for n in api.ticket(int(p["ticket_id"])).notes) else False
+    if kind == "ticket_reply":
+        return {} if any(tag in r.message for r in api.ticket(int(p["ticket_id"])).replies) else False
     if kind == "activity":
         return {} if next(api.activity(description=tag), None) else False
     if kind in ("suspend", "unsuspend", "terminate"):

@@ -43,6 +43,7 @@ PROBES: dict[str, dict[str, Any]] = {
     "SendEmail": {"id": 0, "customtype": "general"},
     "OpenTicket": {"deptid": 0},
     "AddTicketNote": {"ticketid": 0},
+    "AddTicketReply": {"ticketid": 0},
     "LogActivity": {"description": "whmcs-bridge check --online: API role probe"},
     "DomainUpdateWhoisInfo": {"domainid": 0},
 }

@@ -36,13 +36,23 @@ class Family(Protocol):
 
 
 def families_for(config: Config) -> list[Family]:
-    """The enabled families (delegation and ownership register here as they land)."""
+    """The enabled families."""
     from whmcs_bridge.rules.delegation import Delegation
     from whmcs_bridge.rules.escalation import Escalation
+    from whmcs_bridge.rules.ownership import Ownership
 
     families: list[Family] = []
     if config.escalation.enabled:
         families.append(Escalation(config.escalation, staff_email=config.safety.staff_email))
     if config.delegation.enabled:
         families.append(Delegation(dataclasses.replace(config.delegation, links=bool(config.receiver.public_url))))
+    if config.ownership.enabled:
+        families.append(
+            Ownership(
+                config.ownership,
+                department_id=config.safety.staff_department_id,
+                staff_email=config.safety.staff_email,
+                links=bool(config.receiver.public_url),
+            )
+        )
     return families

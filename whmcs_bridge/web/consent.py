@@ -18,7 +18,18 @@ from whmcs_bridge.store.db import Database
 
 StartResponse = Callable[..., Any]
 PREFIX = "/consent/"
-EVENTS = {"delegation": "DelegationCommand", "password-change": "DelegationCommand"}
+EVENTS = {
+    "delegation": "DelegationCommand",
+    "password-change": "DelegationCommand",
+    "ownership-holder": "OwnershipCommand",
+    "ownership-requester": "OwnershipCommand",
+}
+# The two answers each purpose offers (accept, decline), as the page words them.
+CHOICES = {
+    "ownership-holder": ("I consent", "I object"),
+    "ownership-requester": ("Yes, I made this request", "No, this was not me"),
+}
+DEFAULT_CHOICES = ("Accept", "Decline")
 HEADERS = [
     ("Content-Type", "text/html; charset=utf-8"),
     ("Cache-Control", "no-store"),
@@ -94,11 +105,12 @@ class ConsentPages:
 
     @staticmethod
     def form(row: Any) -> str:
+        yes, no = (html.escape(c) for c in CHOICES.get(row["purpose"], DEFAULT_CHOICES))
         return (
             f"<p>{html.escape(row['summary'])}</p>"
             f"<p>This link works once and expires on {html.escape(row['expires_at'][:10])}.</p>"
-            "<form method=post><p><label>Comment (optional)<br><textarea name=reason rows=3 maxlength=500></textarea></label></p>"
-            "<button type=submit name=decision value=accept>Accept</button><button type=submit name=decision value=decline>Decline</button></form>"
+            "<form method=post><p><label>Comment or reason (optional)<br><textarea name=reason rows=3 maxlength=500></textarea></label></p>"
+            f"<button type=submit name=decision value=accept>{yes}</button><button type=submit name=decision value=decline>{no}</button></form>"
         )
 
     def decide(self, environ: dict[str, Any], start_response: StartResponse, row: Any) -> Iterable[bytes]:
@@ -110,7 +122,7 @@ class ConsentPages:
         decision = form.get("decision")
         if decision not in ("accept", "decline"):
             return self.reply(
-                start_response, 400, "Please choose", "<p>Use the Accept or Decline button.</p>" + self.form(row)
+                start_response, 400, "Please choose", "<p>Use one of the two buttons.</p>" + self.form(row)
             )
         now = self.clock()
         ip = environ.get("REMOTE_ADDR", "")
@@ -139,6 +151,7 @@ class ConsentPages:
                     "consent.decided",
                     actor="link-holder",
                     subject=f"{row['purpose']}:{row['subject']}",
+                    case_id=row["subject"] if row["purpose"].startswith("ownership") else None,
                     detail=detail,
                     at=now.isoformat(timespec="seconds"),
                 )
@@ -150,7 +163,9 @@ class ConsentPages:
                             "command": "consent",
                             "purpose": row["purpose"],
                             "grant": row["subject"],
+                            "case": row["subject"],
                             "decision": decision,
+                            "user_agent": agent,
                             "reason": reason,
                             "ip": ip,
                             "at": now.isoformat(timespec="seconds"),
@@ -166,12 +181,12 @@ class ConsentPages:
             return self.reply(start_response, 410, *(self.gone(fresh) or ("This link was already used", "")))
         if self.on_decision:
             self.on_decision()
-        word = "accepted" if decision == "accept" else "declined"
+        word = CHOICES.get(row["purpose"], ("accepted", "declined"))[0 if decision == "accept" else 1]
         return self.reply(
             start_response,
             200,
             "Thank you",
-            f"<p>You have <strong>{word}</strong>. Your decision is recorded; you may close this page.</p>",
+            f"<p>Your answer (<strong>{html.escape(word)}</strong>) is recorded; you may close this page.</p>",
         )
 
     @staticmethod

@@ -45,6 +45,7 @@ WRITE_ACTIONS = (
     "SendEmail",
     "OpenTicket",
     "AddTicketNote",
+    "AddTicketReply",
     "LogActivity",
     "DomainUpdateWhoisInfo",
 )
@@ -264,6 +265,10 @@ class WhmcsApi:
 
     def add_ticket_note(self, ticket_id: int, message: str) -> None:
         self.client.call("AddTicketNote", {"ticketid": ticket_id, "message": message})
+
+    def add_ticket_reply(self, ticket_id: int, message: str, *, admin: str = "whmcs-bridge") -> None:
+        """A staff reply on a ticket (WHMCS emails it to the ticket's client, or its name and email)."""
+        self.client.call("AddTicketReply", {"ticketid": ticket_id, "message": message, "adminusername": admin})
 
     def log_activity(self, description: str, client_id: int | None = None) -> None:
         self.client.call("LogActivity", {"description": description, "clientid": client_id})

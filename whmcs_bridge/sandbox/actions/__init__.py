@@ -42,6 +42,7 @@ ACTIONS: dict[str, Handler] = {
     "GetEmails": support.get_emails,
     "OpenTicket": support.open_ticket,
     "AddTicketNote": support.add_ticket_note,
+    "AddTicketReply": support.add_ticket_reply,
     "GetTickets": support.get_tickets,
     "GetTicket": support.get_ticket,
     "GetOrders": records.get_orders,

@@ -255,6 +255,30 @@ def add_ticket_note(sb: SandboxState, p: Params) -> dict[str, Any]:
     return {}
 
 
+def add_ticket_reply(sb: SandboxState, p: Params) -> dict[str, Any]:
+    """A reply on the ticket, as staff (`adminusername`) or as the client; WHMCS emails it to the
+    ticket's client or name/email (DD:api-reference/addticketreply.md)."""
+    row = _ticket_row(sb, p)
+    if not p.text("message").strip():
+        raise ApiFail("Message is required")
+    admin = p.text("adminusername")
+    stamp = sb.stamp()
+    sb.insert(
+        "ticket_replies",
+        ticket_id=row["id"],
+        client_id=0 if admin else (p.num("clientid") or row["client_id"]),
+        name=p.text("name"),
+        email=p.text("email"),
+        admin=admin,
+        date=stamp,
+        message=p.text("message"),
+    )
+    sb.update(
+        "tickets", row["id"], lastreply=stamp, status=p.text("status") or ("Answered" if admin else "Customer-Reply")
+    )
+    return {}
+
+
 def _ticket_summary(sb: SandboxState, r: Any) -> dict[str, Any]:
     client = sb.one("SELECT * FROM clients WHERE id = ?", [r["client_id"]]) if r["client_id"] else None
     owner = f"{client['firstname']} {client['lastname']}" if client else ""
