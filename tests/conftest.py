@@ -9,7 +9,10 @@ from typing import Any
 
 import pytest
 import requests
+from click.testing import CliRunner
 
+from whmcs_bridge import cli
+from whmcs_bridge.intake.receiver import Receiver, run_in_thread, serve
 from whmcs_bridge.sandbox.server import RunningSandbox
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.api import WhmcsApi
@@ -89,3 +92,47 @@ def api(client: WhmcsClient) -> WhmcsApi:
 def db(tmp_path: Path) -> Iterator[Database]:
     with Database(tmp_path / "state.db") as database:
         yield database
+
+
+class BridgeWorld:
+    """A bridge configured against the sandbox, its receiver (webhooks and consent pages) running in
+    a thread, the sandbox's hooks pointed at it, and the CLI to drive it."""
+
+    def __init__(self, sandbox: Sandbox, tmp: Path, sections: str) -> None:
+        self.sandbox = sandbox
+        self.config = tmp / "bridge.yaml"
+        self.config.write_text(
+            f"whmcs:\n  url: {sandbox.url}\n  identifier: ${{WHMCS_API_IDENTIFIER}}\n  secret: ${{WHMCS_API_SECRET}}\n  max_attempts: 2\n"
+            "receiver:\n  secret: ${WHMCS_BRIDGE_WEBHOOK_SECRET}\n  public_url: PUBLIC_URL\nstate:\n  path: state.db\n"
+            "safety:\n  staff_department_id: 1\n  staff_email: robot@example.com\n" + sections
+        )
+        (tmp / ".env").write_text(
+            f"WHMCS_API_IDENTIFIER={IDENTIFIER}\nWHMCS_API_SECRET={SECRET}\nWHMCS_BRIDGE_WEBHOOK_SECRET={WEBHOOK_SECRET}\n"
+        )
+        self.receiver = Receiver(tmp / "state.db", [WEBHOOK_SECRET])
+        self.server = serve(self.receiver, "127.0.0.1", 0)
+        self.public = f"http://127.0.0.1:{self.server.effective_port}"
+        self.config.write_text(self.config.read_text().replace("PUBLIC_URL", self.public))
+        run_in_thread(self.server)
+        sandbox.control(
+            "hooks", {"url": f"http://127.0.0.1:{self.server.effective_port}/hooks/whmcs", "secret": WEBHOOK_SECRET}
+        )
+        self.runner = CliRunner()
+
+    def run(self, *args: str) -> Any:
+        result = self.runner.invoke(cli.main, ["--config", str(self.config), *args], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result
+
+    def settle(self, passes: int = 3) -> None:
+        """Let hook deliveries land, then run the bridge's passes."""
+        self.sandbox.control("hooks")  # waits for the sandbox's pending deliveries
+        for _ in range(passes):
+            self.run("tick")
+
+    def emails(self, client: int) -> list[dict[str, Any]]:
+        return self.sandbox.rows("emails", client_id=client)
+
+    def close(self) -> None:
+        self.sandbox.control("hooks", {"url": None, "secret": None})
+        self.server.close()

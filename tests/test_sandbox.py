@@ -60,6 +60,7 @@ CASES: dict[str, tuple[str, dict[str, Any], tuple[str, str | None] | None]] = {
     "GetEmails": ("reseller-overdue", {"clientid": 1}, ("emails", "email")),
     "OpenTicket": ("agency", {"deptid": 1, "clientid": 11, "subject": "Hello", "message": "Question"}, None),
     "AddTicketNote": ("agency", {"ticketid": 1, "message": "Staff only"}, None),
+    "GetTicketAttachment": ("vendor-dispute", {"relatedid": 1, "type": "ticket", "index": 0}, None),
     "AddTicketReply": ("agency", {"ticketid": 1, "message": "We are on it", "adminusername": "Ann"}, None),
     "GetTickets": ("agency", {}, ("tickets", "ticket")),
     "GetTicket": ("agency", {"ticketid": 1}, None),
@@ -90,7 +91,7 @@ def test_every_listed_action_has_a_case():
     from whmcs_bridge.sandbox.actions import ACTIONS
 
     assert set(CASES) == set(ACTIONS)
-    assert len(ACTIONS) == 32
+    assert len(ACTIONS) == 33
 
 
 @pytest.mark.parametrize("action", sorted(CASES))

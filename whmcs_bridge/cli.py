@@ -475,9 +475,10 @@ def demo(workdir: str | None) -> None:
 def _register_subcommands() -> None:
     from whmcs_bridge.cli_delegations import delegations
     from whmcs_bridge.cli_escalations import escalations
+    from whmcs_bridge.cli_ownership import ownership
     from whmcs_bridge.cli_staff import approvals, breaker, events
 
-    for group in (approvals, breaker, events, escalations, delegations):
+    for group in (approvals, breaker, events, escalations, delegations, ownership):
         main.add_command(group)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from whmcs_bridge import staff
 from whmcs_bridge.config import Config
 from whmcs_bridge.errors import BridgeError
+from whmcs_bridge.ownership import frozen as ownership_freeze
 from whmcs_bridge.rules import families_for
 from whmcs_bridge.rules.delegation import FAMILY
 from whmcs_bridge.store.db import Database
@@ -62,6 +63,9 @@ def new_grant(
         raise BridgeError("a client cannot be its own delegate")
     if not items:
         raise BridgeError("name what the grant covers: --service ID, --domain ID or --whole-client")
+    refusal = ownership_freeze(db, items, now, holder=owner)
+    if refusal:
+        raise BridgeError(f"no new grant: {refusal}")
     # A stable, short id: the same grant asked twice is the same grant.
     seed = json.dumps([owner, delegate, role, sorted((i["kind"], i["id"]) for i in items), now.date().isoformat()])
     grant_id = "g" + hashlib.sha256(seed.encode()).hexdigest()[:7]
@@ -94,6 +98,12 @@ def _on_active(
         raise BridgeError(f"grant {grant_id} is {current['status']}: {why}")
     if data["command"] == "renew" and not config.delegation.roles[current["role"]].renew:
         raise BridgeError(f"the {current['role']} role may not renew (delegation.roles.{current['role']}.renew)")
+    # A revocation only takes access away and stays possible; anything else waits for the case.
+    refusal = (
+        ownership_freeze(db, current["items"], now, holder=current["owner"]) if data["command"] != "revoke" else None
+    )
+    if refusal:
+        raise BridgeError(f"grant {grant_id}: {refusal}")
     staff.submit(
         db,
         families_for(config),

@@ -28,6 +28,7 @@ PROBES: dict[str, dict[str, Any]] = {
     "GetActivityLog": {"limitnum": 1},
     "GetClientsDomains": {"limitnum": 1},
     "DomainGetWhoisInfo": {"domainid": 0},
+    "GetTicketAttachment": {"relatedid": 0, "type": "ticket", "index": 0},
     "UpdateClient": {"clientid": 0},
     "AddClientNote": {"userid": 0, "notes": ""},
     "AddContact": {"clientid": 0},

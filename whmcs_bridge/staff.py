@@ -83,7 +83,15 @@ def retry_event(db: Database, inbox_id: int, *, by: str, now: datetime) -> None:
 
 
 def submit(
-    db: Database, families: list[Any], kind: str, data: dict[str, Any], *, by: str, client_id: int | None, now: datetime
+    db: Database,
+    families: list[Any],
+    kind: str,
+    data: dict[str, Any],
+    *,
+    by: str,
+    client_id: int | None,
+    now: datetime,
+    case_id: str | None = None,
 ) -> None:
     """A staff command goes through the inbox like any event, so the rules decide and the audit chain
     records it; the engine runs at once so it takes effect now (actions follow on the next pass)."""
@@ -102,6 +110,7 @@ def submit(
             f"staff.{kind}.{data.get('command')}",
             actor=f"staff:{by}",
             client_id=client_id,
+            case_id=case_id,
             detail=data,
             at=iso(now),
         )

@@ -217,8 +217,9 @@ class Receiver:
 
     @staticmethod
     def redact(event: dict[str, Any], body: bytes) -> bytes:
-        """Consent links are for their recipient only: never keep one found in a forwarded email."""
-        if event["type"] != "EmailPreLog" or b"/consent/" not in body:
+        """Consent links are for their recipient only: never keep one found in a forwarded email or a
+        ticket message (an outside requester's link travels in its ticket thread)."""
+        if b"/consent/" not in body:
             return body
         for key in ("message", "subject"):
             if isinstance(event["data"].get(key), str):

@@ -64,6 +64,9 @@ class Delegation:
             return [f"owner:{_int(data.get('userid'))}", f"user:{_int(data.get('requestor_id'))}"]
         if event.type in ("InvoicePaid", "InvoiceCancelled", "InvoiceRefunded") and _int(data.get("invoiceid")):
             return [f"invoice:{_int(data.get('invoiceid'))}"]
+        if event.type == "OwnershipChanged":
+            refs = [f"{s['kind']}:{s['id']}" for s in data.get("subjects") or []]
+            return refs + [f"owner:{_int(data.get('holder'))}"]
         if event.type == "TicketResolved" and data.get("requested_by") == FAMILY:
             refs = [f"delegate:{_int(data.get('writer'))}"]
             for item in data.get("items") or []:
@@ -131,7 +134,26 @@ def decide_all(
         return {key: renewal_step(grants[key], kind, data, now)} if key in grants else {}
     if kind in ("InvoicePaid", "InvoiceCancelled", "InvoiceRefunded"):
         return {k: d for k, g in grants.items() if (d := renewal_payment(g, kind, data, now)) is not None}
+    if kind == "OwnershipChanged":
+        return {k: ownership_changed(g, data, now, rules) for k, g in grants.items() if covers(g, data)}
     return {}
+
+
+def covers(grant: dict[str, Any], data: dict[str, Any]) -> bool:
+    """Does an ownership change (its subjects, from its holder) touch this grant?"""
+    if grant.get("status") != "active" or grant["owner"] != _int(data.get("holder")):
+        return False
+    moved = {(s["kind"], int(s["id"])) for s in data.get("subjects") or []}
+    names = {str(s.get("name") or "").lower() for s in data.get("subjects") or []} - {""}
+    for item in grant.get("items", []):
+        if item["kind"] == "client" or (item["kind"], item["id"]) in moved or (item.get("name") or "") in names:
+            return True
+    return False
+
+
+def ownership_changed(grant: dict[str, Any], data: dict[str, Any], now: datetime, rules: DelegationSection) -> Decision:
+    """The subjects changed holder (an ownership case executed): the old holder's grants on them end."""
+    return end(grant, "revoked", now, rules, by=f"ownership case {data.get('case')}", reason="the holder changed")
 
 
 # --- grants ---------------------------------------------------------------------------------------

@@ -635,7 +635,7 @@ def execute(case: dict[str, Any], now: datetime, rules: Rules) -> Decision:
                     "data": {
                         "case": case["id"],
                         "holder": case["holder"]["client"],
-                        "subjects": [{"kind": s["kind"], "id": s["id"]} for s in moving],
+                        "subjects": [{"kind": s["kind"], "id": s["id"], "name": s.get("name")} for s in moving],
                     },
                 },
                 case["holder"]["client"],
@@ -825,7 +825,10 @@ def tick(case: dict[str, Any], now: datetime, rules: Rules) -> Decision:
                     case,
                     "read_owners",
                     f"owners-{case['checks']}",
-                    {"subjects": [{"kind": s["kind"], "id": s["id"]} for s in moving], "report": {"case": case["id"]}},
+                    {
+                        "subjects": [{"kind": s["kind"], "id": s["id"], "name": s.get("name")} for s in moving],
+                        "report": {"case": case["id"]},
+                    },
                     case["holder"]["client"],
                 )
             )
@@ -994,7 +997,13 @@ def tell(
     who = case[party]
     if not who.get("client"):
         return [thread(case, party, rules, subject, body, consent=consent, purpose=purpose)]
-    params: dict[str, Any] = {"related_id": who["client"], "type": "general", "subject": subject, "html": body}
+    link = '<a href="{consent_link}">{consent_link}</a>'
+    params: dict[str, Any] = {
+        "related_id": who["client"],
+        "type": "general",
+        "subject": subject,
+        "html": body.replace("{consent_link}", link),
+    }
     if consent:
         params["consent"] = consent
     actions = [act(case, "email", f"{party}-{purpose}", params, who["client"])]

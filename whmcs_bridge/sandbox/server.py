@@ -11,6 +11,7 @@ Control endpoints (JSON in, JSON out; for tests and the demo, not part of WHMCS)
   GET  /_sandbox/hooks                              hook deliveries and their outcome
   POST /_sandbox/act       {"action": "AddInvoicePayment", ...}   staff acting in WHMCS (not logged as an API call)
   GET  /_sandbox/query?table=services&id=3          read a row, for assertions
+  POST /_sandbox/move      {"service": 3, "client": 12} | {"domain": 4, "client": 12}  staff's admin-area move
   POST /_sandbox/checkout  {"client_id": 12, "user_id": 3, "pid": 3, "domain": "x.fr"}  a client-area order by that user
 """
 
@@ -48,6 +49,7 @@ READ_TABLES = {
     "emails",
     "tickets",
     "ticket_notes",
+    "ticket_replies",
     "client_notes",
     "module_commands",
     "activity",
@@ -320,6 +322,18 @@ class SandboxApp:
             for hook in hooks:
                 self.hooks.emit(hook, datetime.now(UTC))
             return self._json(start_response, 200, hooks[0].data)
+        if name == "move" and method == "POST":
+            # Staff's "Move Product/Service" (or a domain's move) in the admin area: no API does this.
+            table = "services" if "service" in body else "domains"
+            item = int(body.get("service") or body.get("domain") or 0)
+            with self.state.lock:
+                if not self.state.one(f"SELECT id FROM {table} WHERE id = ?", [item]):
+                    return self._json(start_response, 404, {"error": f"no {table[:-1]} {item}"})
+                if not self.state.one("SELECT id FROM clients WHERE id = ?", [int(body["client"])]):
+                    return self._json(start_response, 404, {"error": f"no client {body['client']}"})
+                self.state.update(table, item, client_id=int(body["client"]))
+                self.state.log(f"Moved {table[:-1]} ID: {item} to client ID: {body['client']}", int(body["client"]))
+            return self._json(start_response, 200, {"ok": True})
         if name == "query":
             table = query.get("table", "")
             if table not in READ_TABLES:

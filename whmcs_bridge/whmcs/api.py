@@ -28,6 +28,7 @@ READ_ACTIONS = (
     "GetActivityLog",
     "GetClientsDomains",
     "DomainGetWhoisInfo",
+    "GetTicketAttachment",
 )
 WRITE_ACTIONS = (
     "UpdateClient",
@@ -149,6 +150,12 @@ class WhmcsApi:
         params = {"clientid": client_id, "domainid": domain_id, "domain": domain}
         for raw in self.client.iterate("GetClientsDomains", "domains", "domain", params):
             yield n.domain(raw)
+
+    def ticket_attachment(self, ticket_id: int, index: int) -> tuple[str, str]:
+        """A file attached to a ticket's first message: its name and base64 content
+        (DD:api-reference/getticketattachment.md)."""
+        answer = self.client.call("GetTicketAttachment", {"relatedid": ticket_id, "type": "ticket", "index": index})
+        return str(answer.get("filename") or ""), str(answer.get("data") or "")
 
     def whois(self, domain_id: int) -> n.WhoisInfo:
         return n.whois_info(self.client.call("DomainGetWhoisInfo", {"domainid": domain_id}))

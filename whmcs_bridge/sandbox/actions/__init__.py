@@ -43,6 +43,7 @@ ACTIONS: dict[str, Handler] = {
     "OpenTicket": support.open_ticket,
     "AddTicketNote": support.add_ticket_note,
     "AddTicketReply": support.add_ticket_reply,
+    "GetTicketAttachment": support.get_ticket_attachment,
     "GetTickets": support.get_tickets,
     "GetTicket": support.get_ticket,
     "GetOrders": records.get_orders,

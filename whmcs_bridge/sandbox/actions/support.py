@@ -279,6 +279,21 @@ def add_ticket_reply(sb: SandboxState, p: Params) -> dict[str, Any]:
     return {}
 
 
+def get_ticket_attachment(sb: SandboxState, p: Params) -> dict[str, Any]:
+    """DD:api-reference/getticketattachment.md: filename and base64 data of one attachment (only the
+    ticket's opening message carries attachments here)."""
+    import base64
+
+    if p.text("type") not in ("ticket", "reply", "note"):
+        raise ApiFail("Invalid Type. Must be one of ticket, reply, note")
+    row = sb.one(
+        "SELECT * FROM ticket_attachments WHERE ticket_id = ? AND idx = ?", [p.num("relatedid"), p.num("index")]
+    )
+    if p.text("type") != "ticket" or row is None:
+        raise ApiFail("Invalid Attachment Index")
+    return {"filename": row["filename"], "data": base64.b64encode(row["data"]).decode("ascii")}
+
+
 def _ticket_summary(sb: SandboxState, r: Any) -> dict[str, Any]:
     client = sb.one("SELECT * FROM clients WHERE id = ?", [r["client_id"]]) if r["client_id"] else None
     owner = f"{client['firstname']} {client['lastname']}" if client else ""

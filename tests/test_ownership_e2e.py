@@ -1,0 +1,388 @@
+"""Ownership cases end to end (seed 000): the vendor-dispute scenario, the real receiver serving the
+one-time links, the bridge's passes, staff's move in the sandbox, the dossier and its verification."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.conftest import BridgeWorld, Sandbox
+
+ROOT = Path(__file__).resolve().parents[1]
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PDF = b"%PDF-1.4\n% contract between PT Maju Makmur and Kreatif Studio\n%%EOF\n"
+
+
+def ownership_section() -> str:
+    """The `ownership:` block of config.example.yaml, so the shipped policies are the ones tested."""
+    text = (ROOT / "config.example.yaml").read_text()
+    return text[text.index("\nownership:") + 1 :]
+
+
+class World(BridgeWorld):
+    def __init__(self, sandbox: Sandbox, tmp: Path) -> None:
+        super().__init__(sandbox, tmp, "delegation:\n  enabled: true\n" + ownership_section())
+        self.tmp = tmp
+
+    def fail(self, *args: str) -> str:
+        from click.testing import CliRunner
+
+        from whmcs_bridge import cli
+
+        result = CliRunner().invoke(cli.main, ["--config", str(self.config), *args], catch_exceptions=False)
+        assert result.exit_code != 0, result.output
+        assert "Traceback" not in result.output
+        return result.output
+
+    def later(self, **delta: float) -> None:
+        """A pass of the bridge at a moment after now (deadlines, checks)."""
+        moment = datetime.now(UTC) + timedelta(**delta)
+        self.sandbox.control("hooks")
+        for _ in range(3):
+            self.run("tick", "--at", moment.isoformat(timespec="seconds"))
+
+    def link(self, client: int, subject_part: str) -> str:
+        mail = [e for e in self.emails(client) if subject_part in e["subject"]][-1]
+        found = re.search(r'href="([^"]+/consent/[^"]+)"', mail["message"])
+        assert found, mail["message"]
+        return found.group(1)
+
+    def case(self, case_id: str) -> dict[str, Any]:
+        line = next(
+            line for line in self.run("ownership", "list", "--json").output.splitlines() if f'"{case_id}"' in line
+        )
+        found: dict[str, Any] = json.loads(line)
+        return found
+
+    def file(self, name: str, data: bytes) -> str:
+        path = self.tmp / name
+        path.write_bytes(data)
+        return str(path)
+
+
+@pytest.fixture
+def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[World]:
+    sandbox.load("vendor-dispute")
+    w = World(sandbox, tmp_path)
+    w.run("tick")
+    yield w
+    w.close()
+
+
+def open_and_document(world: World, *subjects: str) -> str:
+    """Open the company's case, confirm it as the requester, attach and check every document."""
+    subject_args = [a for s in subjects for a in ("--subject", s)]
+    out = world.run(
+        "ownership", "open", *subject_args, "--requester", "client:21", "--grounds", "vendor", "--by", "alice"
+    ).output
+    case_id = out.split()[0]
+    assert "collecting" in out and "letterhead-letter (not received)" in out
+    world.settle()
+    answer = requests.post(world.link(21, "Ownership request"), data={"decision": "accept"}, timeout=5)
+    assert answer.status_code == 200 and "Yes, I made this request" in answer.text
+    world.settle()
+    today = datetime.now(UTC).date().isoformat()
+    world.run(
+        "ownership",
+        "attach",
+        case_id,
+        "--ticket",
+        "1",
+        "--kind",
+        "letterhead-letter",
+        "--from",
+        "requester",
+        "--via",
+        "ticket",
+        "--by",
+        "alice",
+    )
+    world.run(
+        "ownership",
+        "attach",
+        case_id,
+        world.file("ahu.pdf", PDF + b"registry"),
+        "--kind",
+        "registry-extract",
+        "--from",
+        "requester",
+        "--via",
+        "email",
+        "--dated",
+        today,
+        "--by",
+        "alice",
+    )
+    world.run(
+        "ownership",
+        "attach",
+        case_id,
+        world.file("ktp.png", PNG),
+        "--kind",
+        "signatory-id",
+        "--from",
+        "requester",
+        "--via",
+        "upload",
+        "--by",
+        "alice",
+    )
+    if "service:201" in subjects:
+        world.run(
+            "ownership",
+            "attach",
+            case_id,
+            world.file("contract.pdf", PDF),
+            "--kind",
+            "vendor-contract",
+            "--from",
+            "requester",
+            "--via",
+            "post",
+            "--by",
+            "alice",
+        )
+    items = len(world.case(case_id)["evidence"])
+    for item in range(1, items + 1):
+        world.run("ownership", "check-evidence", case_id, str(item), "--ok", "--by", "alice", "--note", "original seen")
+    assert world.case(case_id)["status"] == "notified"
+    world.settle()
+    return case_id
+
+
+def test_seed_000_consent_approval_move_and_dossier(world: World, tmp_path: Path):
+    sandbox = world.sandbox
+    # Before the case, the vendor had let the company see the hosting: that grant ends with the move.
+    grant = world.run(
+        "delegations",
+        "grant",
+        "--owner",
+        "20",
+        "--delegate",
+        "21",
+        "--service",
+        "201",
+        "--by",
+        "alice",
+        "--basis",
+        "vendor's ticket",
+    ).output.split()[0]
+    case_id = open_and_document(world, "domain:20", "service:201")
+    case = world.case(case_id)
+    assert {s["policy"] for s in case["subjects"]} == {"company-brand-domain", "vendor-hosting"}
+    assert case["subjects"][0]["registrant_before"]["Organisation_Name"] == "Kreatif Studio"
+
+    # The vendor (client 20) is asked through a one-time link, by email, with a ticket thread.
+    link = world.link(20, "Ownership request")
+    shown = requests.get(link, timeout=5)
+    assert shown.status_code == 200 and "I consent" in shown.text and "I object" in shown.text
+    assert any(t["subject"].startswith(f"Ownership case {case_id}") for t in sandbox.rows("tickets", client_id=20))
+    done = requests.post(
+        link,
+        data={"decision": "accept", "reason": "they paid for it"},
+        headers={"User-Agent": "Chromium/156"},
+        timeout=5,
+    )
+    assert done.status_code == 200 and "I consent" in done.text
+    assert requests.post(link, data={"decision": "decline"}, timeout=5).status_code == 410
+    world.settle()
+    case = world.case(case_id)
+    assert case["status"] == "review" and [s["hand_over"] for s in case["subjects"]] == ["move", "move"]
+    assert any(t["subject"] == f"Review ownership case {case_id}" for t in sandbox.rows("tickets"))
+
+    # Two distinct staff approvals (the hosting policy asks for two); the same person twice is refused.
+    world.run("ownership", "approve", case_id, "--by", "alice", "--note", "documents in order")
+    assert "another member of staff" in world.fail("ownership", "approve", case_id, "--by", "alice")
+    world.run("ownership", "approve", case_id, "--by", "bob")
+    world.settle()
+    whois = json.loads(sandbox.rows("domains", id=20)[0]["whois"])["Registrant"]
+    assert whois["Organisation_Name"] == "PT Maju Makmur" and whois["Email"] == "siti.rahmawati@majumakmur.co.id"
+    assert [c["action"] for c in sandbox.calls() if c["action"] == "ModuleChangePw"] == ["ModuleChangePw"]
+    checklist = next(t for t in sandbox.rows("tickets") if t["subject"].endswith("execute the hand-over"))
+    message = sandbox.rows("ticket_replies", ticket_id=checklist["id"])[0]["message"]
+    assert "Move service #201" in message and "Move domain #20" in message and "commission" in message
+    assert f"{grant} revoked" in world.run("delegations", "list", "--owner", "20").output
+
+    # Nothing moved yet: a check finds the subjects still with the vendor; staff then move them.
+    world.later(hours=2)
+    assert world.case(case_id)["status"] == "executing"
+    sandbox.control("move", {"service": 201, "client": 21})
+    sandbox.control("move", {"domain": 20, "client": 21})
+    world.later(hours=4)
+    case = world.case(case_id)
+    assert case["status"] == "completed" and case["lock_until"] > (datetime.now(UTC) + timedelta(days=59)).isoformat()
+    assert any("completed" in e["subject"] for e in world.emails(21))
+
+    # Locked: no new case and no new delegation on the subjects.
+    refused = world.fail(
+        "ownership",
+        "open",
+        "--subject",
+        "service:201",
+        "--requester",
+        "client:20",
+        "--grounds",
+        "vendor",
+        "--by",
+        "carol",
+    )
+    assert f"ownership case {case_id} completed" in refused and "locked until" in refused
+
+    # The dossier: written, verified (alone and against the live chain), and any change is named.
+    out = tmp_path / "dossier"
+    world.run("ownership", "export", case_id, "--out", str(out))
+    summary = (out / "summary.html").read_text()
+    assert "PT Maju Makmur" in summary and "Chromium/156" in summary and "Move service #201" in summary
+    assert "verifies" in world.run("ownership", "verify-dossier", str(out), "--against-state").output
+    evidence = sorted((out / "evidence").iterdir())
+    assert len(evidence) == 4 and evidence[0].name == "01-letterhead-letter.pdf"
+    assert evidence[0].read_bytes().startswith(b"%PDF")
+
+    original = evidence[1].read_bytes()
+    evidence[1].write_bytes(original + b" ")
+    assert f"evidence/{evidence[1].name}: changed" in world.fail("ownership", "verify-dossier", str(out))
+    evidence[1].write_bytes(original)
+
+    manifest_path = out / "manifest.json"
+    manifest_text = manifest_path.read_text()
+    manifest = json.loads(manifest_text)
+    manifest["case"]["answers"][-1]["ip"] = "203.0.113.9"
+    manifest_path.write_text(json.dumps(manifest))
+    failed = world.fail("ownership", "verify-dossier", str(out))
+    assert "the `case` section was edited" in failed and "holder's answer" in failed
+    manifest_path.write_text(manifest_text)
+    assert "verifies" in world.run("ownership", "verify-dossier", str(out)).output
+
+
+def test_objection_freezes_the_case_until_a_court_order(world: World):
+    case_id = open_and_document(world, "domain:20")
+    link = world.link(20, "Ownership request")
+    answer = requests.post(link, data={"decision": "decline", "reason": "unpaid invoices for the site"}, timeout=5)
+    assert answer.status_code == 200 and "I object" in answer.text
+    world.settle()
+    assert world.case(case_id)["status"] == "disputed"
+    assert any("holder objected" in e["subject"] for e in world.emails(21))
+
+    # Frozen: no approval, no other case, no new delegation on the domain.
+    assert "only a case under review" in world.fail("ownership", "approve", case_id, "--by", "alice")
+    refused = world.fail(
+        "ownership", "open", "--subject", "domain:20", "--requester", "client:21", "--grounds", "brand", "--by", "alice"
+    )
+    assert "disputed" in refused
+    refused = world.fail(
+        "delegations", "grant", "--owner", "20", "--delegate", "21", "--domain", "20", "--by", "alice", "--basis", "x"
+    )
+    assert f"ownership case {case_id} on it is disputed" in refused
+
+    # A court order decides: it must be attached and checked first.
+    assert "attach the court order" in world.fail(
+        "ownership", "resolve", case_id, "--outcome", "court-order", "--by", "alice"
+    )
+    world.run(
+        "ownership",
+        "attach",
+        case_id,
+        world.file("putusan.pdf", PDF + b"court"),
+        "--kind",
+        "court-order",
+        "--from",
+        "requester",
+        "--via",
+        "post",
+        "--by",
+        "alice",
+    )
+    world.run("ownership", "check-evidence", case_id, "4", "--ok", "--by", "alice")
+    world.run(
+        "ownership", "resolve", case_id, "--outcome", "court-order", "--by", "alice", "--note", "PN Jakarta ruling"
+    )
+    case = world.case(case_id)
+    assert case["status"] == "review" and case["subjects"][0]["hand_over"] == "move"
+
+
+def test_window_without_answer_goes_to_review_and_the_reminder_comes_first(world: World):
+    case_id = open_and_document(world, "domain:20")
+    world.later(days=12)  # three days before the 14-day deadline: a reminder with a fresh link
+    assert world.case(case_id)["status"] == "notified"
+    assert any(e["subject"].startswith("Reminder: ownership request") for e in world.emails(20))
+    world.later(days=14, seconds=5)
+    case = world.case(case_id)
+    assert case["status"] == "review" and case["subjects"][0]["hand_over"] == "move"
+
+
+def test_hosting_without_vendor_consent_is_a_backup_only_hand_over(world: World):
+    case_id = open_and_document(world, "service:201")
+    world.later(days=14, seconds=5)
+    case = world.case(case_id)
+    assert case["status"] == "review" and case["subjects"][0]["hand_over"] == "backup-only"
+    world.run("ownership", "approve", case_id, "--by", "alice")
+    world.run("ownership", "approve", case_id, "--by", "bob")
+    world.settle()
+    assert not [c for c in world.sandbox.calls() if c["action"] == "ModuleChangePw"]  # nothing moves
+    show = world.run("ownership", "show", case_id).output
+    assert "Send client #21" not in show and "backup of the site data of service #201" in show
+    world.run("ownership", "complete", case_id, "--by", "alice", "--note", "backup sent by download link")
+    assert world.case(case_id)["status"] == "completed"
+
+
+def test_a_ticket_asking_for_full_access_opens_a_draft(world: World):
+    sandbox = world.sandbox
+    sandbox.control(
+        "act",
+        {
+            "action": "OpenTicket",
+            "clientid": 21,
+            "deptid": 1,
+            "subject": "We want full access to majumakmur.co.id",
+            "message": "Our vendor registered majumakmur.co.id; please give us full control.",
+        },
+    )
+    world.settle(4)
+    drafts = [json.loads(line) for line in world.run("ownership", "list", "--json").output.splitlines()]
+    assert [(d["status"], d["holder"]["client"], d["requester"]["client"]) for d in drafts] == [("draft", 20, 21)]
+    assert sorted(f"{s['kind']}:{s['id']}" for s in drafts[0]["subjects"]) == ["domain:20", "service:201"]
+    draft = drafts[0]["id"]
+    note = [n for n in sandbox.rows("ticket_notes") if draft in n["message"]]
+    assert note, "staff see the draft on the ticket"
+    out = world.run("ownership", "confirm", draft, "--grounds", "brand", "--by", "alice").output
+    assert f"{draft} collecting" in out
+
+
+def test_bad_input_is_a_clear_error(world: World):
+    assert "service:ID, domain:ID or client:ID" in world.fail(
+        "ownership", "open", "--subject", "svc:1", "--requester", "client:21", "--grounds", "vendor", "--by", "a"
+    )
+    assert "does not exist in WHMCS" in world.fail(
+        "ownership", "open", "--subject", "service:999", "--requester", "client:21", "--grounds", "vendor", "--by", "a"
+    )
+    assert "Company name, contact@email" in world.fail(
+        "ownership", "open", "--subject", "domain:20", "--requester", "PT X", "--grounds", "vendor", "--by", "a"
+    )
+    assert "there is no ownership case" in world.fail("ownership", "approve", "onope", "--by", "a")
+    case_id = world.run(
+        "ownership",
+        "open",
+        "--subject",
+        "domain:20",
+        "--requester",
+        "PT Maju Makmur, legal@majumakmur.co.id",
+        "--grounds",
+        "brand",
+        "--by",
+        "a",
+    ).output.split()[0]
+    exe = world.file("setup.exe", b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff")
+    assert "unrecognised type" in world.fail(
+        "ownership", "attach", case_id, exe, "--kind", "other", "--from", "x", "--via", "upload", "--by", "a"
+    )
+    world.settle()
+    # The outside requester has no account: its notices and link travel in a ticket thread to its address.
+    thread = next(t for t in world.sandbox.rows("tickets") if t["email"] == "legal@majumakmur.co.id")
+    assert "/consent/" in world.sandbox.rows("ticket_replies", ticket_id=thread["id"])[0]["message"]
