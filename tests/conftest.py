@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,16 @@ IDENTIFIER = "test-identifier-7f3a"
 SECRET = "test-secret-b91c-never-logged"
 WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+def needs(*tools: str, install: str) -> pytest.MarkDecorator:
+    """Skip, saying why, where a system tool is missing; under CI (WHMCS_BRIDGE_REQUIRE_TOOLS=1, set
+    by .ci/run after installing them) never skip: a missing tool then fails the tests."""
+    missing = [tool for tool in tools if shutil.which(tool) is None]
+    strict = os.environ.get("WHMCS_BRIDGE_REQUIRE_TOOLS") == "1"
+    return pytest.mark.skipif(
+        bool(missing) and not strict, reason=f"{', '.join(missing)} not installed ({install}); CI installs it"
+    )
 
 
 class Sandbox:

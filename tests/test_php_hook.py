@@ -4,7 +4,6 @@ and events spool while the daemon is down, then arrive oldest first with their o
 from __future__ import annotations
 
 import json
-import shutil
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -13,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import WEBHOOK_SECRET
+from tests.conftest import WEBHOOK_SECRET, needs
 from whmcs_bridge.intake.receiver import Receiver, run_in_thread, serve
 from whmcs_bridge.store.db import Database
 
@@ -21,9 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 HOOK = ROOT / "hooks" / "whmcs_bridge.php"
 HARNESS = ROOT / "tests" / "php" / "harness.php"
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("php") is None, reason="php-cli is not installed (apt-get install php-cli php-curl); CI installs it"
-)
+pytestmark = needs("php", install="apt-get install php-cli php-curl")
 
 SECRETS = [
     "hunter2-password",

@@ -1,0 +1,133 @@
+"""The one-time consent pages in a real headless browser (Debian's chromium, driven by selenium):
+consent, objection, an expired link, a reused link and a forged token, against the real receiver."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+
+from tests.conftest import WEBHOOK_SECRET, needs
+from whmcs_bridge.intake.receiver import Receiver, run_in_thread, serve
+from whmcs_bridge.store import audit
+from whmcs_bridge.store.db import Database
+
+pytestmark = needs("chromium", "chromedriver", install="apt-get install chromium chromium-driver")
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[webdriver.Chrome]:
+    options = Options()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(20)
+    yield driver
+    driver.quit()
+
+
+class Site:
+    def __init__(self, tmp: Path) -> None:
+        self.path = tmp / "state.db"
+        Database(self.path).close()
+        self.server = serve(Receiver(self.path, [WEBHOOK_SECRET]), "127.0.0.1", 0)
+        run_in_thread(self.server)
+        self.base = f"http://127.0.0.1:{self.server.effective_port}"
+
+    def link(self, purpose: str, case: str, *, expires_in: timedelta = timedelta(days=14)) -> str:
+        token = secrets.token_urlsafe(32)
+        now = datetime.now(UTC)
+        with Database(self.path) as db, db.atomic() as conn:
+            conn.execute(
+                "INSERT INTO consent_link (token_hash, purpose, subject, summary, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    hashlib.sha256(token.encode()).hexdigest(),
+                    purpose,
+                    case,
+                    "PT Maju Makmur (client #21) asks to become the holder of majumakmur.co.id. Do you consent, or object?",
+                    (now + expires_in).isoformat(timespec="seconds"),
+                    now.isoformat(timespec="seconds"),
+                ),
+            )
+        return f"{self.base}/consent/{token}"
+
+    def events(self) -> list[dict[str, Any]]:
+        with Database(self.path) as db:
+            return [json.loads(r["body"])["data"] for r in db.conn.execute("SELECT body FROM inbox ORDER BY id")]
+
+    def audit(self, case: str) -> list[audit.AuditEntry]:
+        with Database(self.path) as db:
+            return list(audit.entries(db, case_id=case))
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Site]:
+    s = Site(tmp_path)
+    yield s
+    s.server.close()
+
+
+def answer(browser: webdriver.Chrome, link: str, button: str, reason: str) -> str:
+    browser.get(link)
+    browser.find_element(By.NAME, "reason").send_keys(reason)
+    browser.find_element(By.XPATH, f"//button[normalize-space()='{button}']").click()
+    return browser.find_element(By.TAG_NAME, "body").text
+
+
+def test_holder_consents_in_a_browser(browser: webdriver.Chrome, site: Site):
+    link = site.link("ownership-holder", "o1234567")
+    browser.get(link)
+    assert browser.title == "Your decision is needed"
+    assert "asks to become the holder of majumakmur.co.id" in browser.find_element(By.TAG_NAME, "body").text
+    text = answer(browser, link, "I consent", "they are the brand owner")
+    assert "Thank you" in text and "I consent" in text
+    (event,) = site.events()
+    assert event["command"] == "consent" and event["case"] == "o1234567" and event["decision"] == "accept"
+    assert event["reason"] == "they are the brand owner" and event["ip"] == "127.0.0.1"
+    (entry,) = site.audit("o1234567")
+    assert entry.action == "consent.decided" and "HeadlessChrome" in entry.detail["user_agent"]
+
+    # The same link again: a clear page, nothing recorded twice.
+    browser.get(link)
+    assert "This link was already used" in browser.title and "accept" in browser.find_element(By.TAG_NAME, "body").text
+    assert len(site.events()) == 1
+
+
+def test_holder_objects_with_a_reason(browser: webdriver.Chrome, site: Site):
+    text = answer(
+        browser, site.link("ownership-holder", "o7654321"), "I object", "the invoices for the site are unpaid"
+    )
+    assert "I object" in text
+    (event,) = site.events()
+    assert event["decision"] == "decline" and event["reason"] == "the invoices for the site are unpaid"
+
+
+def test_requester_confirms(browser: webdriver.Chrome, site: Site):
+    text = answer(browser, site.link("ownership-requester", "o1111111"), "Yes, I made this request", "")
+    assert "Yes, I made this request" in text
+    assert site.events()[0]["purpose"] == "ownership-requester"
+
+
+def test_expired_and_forged_links_change_nothing(browser: webdriver.Chrome, site: Site):
+    browser.get(site.link("ownership-holder", "o2222222", expires_in=timedelta(seconds=-1)))
+    assert browser.title == "This link has expired"
+    assert browser.find_elements(By.TAG_NAME, "button") == []
+    browser.get(f"{site.base}/consent/{secrets.token_urlsafe(32)}")
+    assert browser.title == "This link is not valid"
+    browser.get(f"{site.base}/consent/x%27%3Cscript%3Ealert(1)%3C%2Fscript%3E")
+    assert browser.title == "This link is not valid"
+    assert site.events() == [] and site.audit("o2222222") == []
