@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -205,6 +206,12 @@ def test_demo_runs_to_the_end(tmp_path: Path):
     assert "suspension on service 101: Administrative reasons" in out
     assert out.index("unsuspension on service 102") < out.index("module command on service 102: unlock_reseller_panel")
     assert "emails and notes only to client 1" in out and "module calls only on its services 101, 102" in out
+    # seed 000 played: policies, documents, both links, two approvals, the API part, the move, lock, dossier
+    assert "majumakmur.co.id (service): vendor-hosting, holder consent required, 2 approval(s)" in out
+    assert "evidence 1: letterhead-letter via ticket" in out and "Kreatif Studio consents" in out
+    assert "the WHOIS registrant is now PT Maju Makmur" in out and "Pay the vendor (client #20)" in out
+    assert "case completed, locked until" in out and "a new claim on the hosting is refused" in out
+    assert re.search(r"dossier exported to dossier-o[0-9a-f]{7}/ \(6 files\) and verified", out)
 
 
 def test_sandbox_command_serves_until_sigterm(tmp_path: Path):

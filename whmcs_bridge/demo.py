@@ -17,6 +17,7 @@ import requests
 from whmcs_bridge.config import Config, load_config
 from whmcs_bridge.demo_agency import play as play_agency
 from whmcs_bridge.demo_ladder import play
+from whmcs_bridge.demo_ownership import play as play_ownership
 from whmcs_bridge.sandbox.server import RunningSandbox
 from whmcs_bridge.store import audit
 from whmcs_bridge.store.db import Database
@@ -54,8 +55,12 @@ def write_config(folder: Path, url: str, identifier: str, secret: str) -> Path:
     )
     path = folder / "whmcs-bridge.yaml"
     from whmcs_bridge.demo_ladder import LADDER_YAML
+    from whmcs_bridge.demo_ownership import OWNERSHIP_YAML
 
-    path.write_text(CONFIG_TEMPLATE.format(url=url) + LADDER_YAML + "delegation:\n  enabled: true\n", encoding="utf-8")
+    path.write_text(
+        CONFIG_TEMPLATE.format(url=url) + LADDER_YAML + "delegation:\n  enabled: true\n" + OWNERSHIP_YAML,
+        encoding="utf-8",
+    )
     return path
 
 
@@ -85,11 +90,15 @@ def run_demo(workdir: Path | None, echo: Echo) -> None:
             echo("")
             echo("== Seed 002, played: a web agency and its client, with per-service delegation ==")
             play_agency(config, sandbox.url, echo)
+            echo("")
+            echo("== Seed 000, played: a company claims its vendor's domain and hosting ==")
+            play_ownership(config, sandbox.url, echo)
             chains = []
             for path in (
                 config.state.path,
                 config.state.path.with_name("ladder-state.db"),
                 config.state.path.with_name("agency-state.db"),
+                config.state.path.with_name("ownership-state.db"),
             ):
                 with Database(path) as story_db:
                     chains.append(f"{path.name} {audit.verify(story_db)}")

@@ -568,7 +568,7 @@ def side_effects(case: dict[str, Any]) -> list[str]:
     for policy in case["policies"].values():
         out.extend(policy["side_effects"])
     lock_days = requirements(case)["lock_s"] // 86400
-    out.append(f"No other ownership change or delegation change on these subjects for {lock_days} days")
+    out.append(f"No other ownership change and no new delegation on these subjects for {lock_days} days")
     return list(dict.fromkeys(out))
 
 
