@@ -17,6 +17,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.conftest import WEBHOOK_SECRET, needs
 from whmcs_bridge.intake.receiver import Receiver, run_in_thread, serve
@@ -85,7 +86,9 @@ def answer(browser: webdriver.Chrome, link: str, button: str, reason: str) -> st
     browser.get(link)
     browser.find_element(By.NAME, "reason").send_keys(reason)
     browser.find_element(By.XPATH, f"//button[normalize-space()='{button}']").click()
-    return browser.find_element(By.TAG_NAME, "body").text
+    # The answer page replaces the form: wait for it (a bound, not a timing assertion).
+    WebDriverWait(browser, 20).until(lambda d: d.title != "Your decision is needed")
+    return WebDriverWait(browser, 20).until(lambda d: d.find_element(By.TAG_NAME, "body")).text
 
 
 def test_holder_consents_in_a_browser(browser: webdriver.Chrome, site: Site):
