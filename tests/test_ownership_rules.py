@@ -1,0 +1,371 @@
+"""The pure ownership rules: every transition and refusal, deadlines at the edge, disputes, locks."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from whmcs_bridge.actions import Decision, Event
+from whmcs_bridge.config import EvidenceRule, OwnershipPolicy, OwnershipSection
+from whmcs_bridge.configload import Duration
+from whmcs_bridge.rules.ownership import Ownership, match_policy, whois_xml
+
+T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+RULES = OwnershipSection(
+    enabled=True,
+    policies={
+        "brand-domain": OwnershipPolicy(
+            subjects=["domain"],
+            requester="company",
+            evidence=[EvidenceRule(kind="letterhead-letter"), EvidenceRule(kind="registry-extract", max_age_days=90)],
+            consent="notice",
+            window=Duration(days=14),
+            lock=Duration(days=60),
+        ),
+        "vendor-hosting": OwnershipPolicy(
+            subjects=["service"],
+            holder="company",
+            evidence=[EvidenceRule(kind="vendor-contract")],
+            consent="required",
+            without_consent="backup-only",
+            approvals=2,
+        ),
+        "strict": OwnershipPolicy(subjects=["domain", "service", "client"], consent="required"),
+    },
+    remind_before=Duration(days=3),
+)
+FAMILY = Ownership(RULES, department_id=1, staff_email="robot@example.com")
+VENDOR = {"client": 20, "name": "Budi Santoso", "company": "Kreatif Studio", "email": "budi@kreatif.id"}
+COMPANY = {"client": 21, "name": "Siti Rahmawati", "company": "PT Maju Makmur", "email": "siti@majumakmur.co.id"}
+DOMAIN = {"kind": "domain", "id": 20, "name": "majumakmur.co.id", "holder_ref": 20}
+SERVICE = {"kind": "service", "id": 201, "name": "majumakmur.co.id", "holder_ref": 20}
+
+
+def run(state: dict[str, Any], data: dict[str, Any], now: datetime = T0, kind: str = "OwnershipCommand") -> Decision:
+    return FAMILY.decide(state, Event(id="e", type=kind, data={"case": "o1", "by": "alice", **data}), now, "case:o1")
+
+
+def opened(*subjects: dict[str, Any]) -> dict[str, Any]:
+    d = run(
+        {},
+        {
+            "command": "open",
+            "subjects": list(subjects or [DOMAIN]),
+            "holder": VENDOR,
+            "requester": COMPANY,
+            "grounds": "vendor",
+        },
+    )
+    assert d.state
+    return d.state
+
+
+def documented(state: dict[str, Any], now: datetime = T0, dated: str = "2026-11-01") -> dict[str, Any]:
+    """The requester confirms and every required document is attached and checked."""
+    state = (
+        run(
+            state,
+            {
+                "command": "consent",
+                "purpose": "ownership-requester",
+                "decision": "accept",
+                "ip": "192.0.2.1",
+                "at": now.isoformat(),
+            },
+            now,
+        ).state
+        or {}
+    )
+    kinds = sorted({e["kind"] for p in state["policies"].values() for e in p["evidence"]})
+    for kind in kinds:
+        state = (
+            run(
+                state,
+                {
+                    "command": "attach",
+                    "sha256": kind[:4] * 16,
+                    "kind": kind,
+                    "from": "requester",
+                    "via": "email",
+                    "dated": dated,
+                },
+                now,
+            ).state
+            or {}
+        )
+        state = run(state, {"command": "check", "item": len(state["evidence"]), "ok": True}, now).state or {}
+    return state
+
+
+def holder_answers(state: dict[str, Any], decision: str, now: datetime = T0) -> Decision:
+    return run(
+        state,
+        {
+            "command": "consent",
+            "purpose": "ownership-holder",
+            "decision": decision,
+            "reason": "r",
+            "ip": "198.51.100.4",
+            "at": now.isoformat(),
+        },
+        now,
+    )
+
+
+def test_policy_matching_by_subject_party_kind_and_grounds():
+    assert match_policy(RULES, "domain", VENDOR, COMPANY, "vendor")[0] == "brand-domain"  # type: ignore[index]
+    person = {**COMPANY, "company": ""}
+    assert match_policy(RULES, "domain", VENDOR, person, "vendor")[0] == "strict"  # type: ignore[index]
+    assert match_policy(RULES, "service", {**VENDOR, "company": ""}, COMPANY, "vendor")[0] == "strict"  # type: ignore[index]
+    empty = OwnershipSection(
+        enabled=True, policies={"only": OwnershipPolicy(subjects=["client"], grounds=["deceased"])}
+    )
+    assert match_policy(empty, "domain", VENDOR, COMPANY, "vendor") is None
+    with pytest.raises(ValueError, match="no ownership policy covers a domain"):
+        Ownership(empty).decide(
+            {},
+            Event(
+                id="e",
+                type="OwnershipCommand",
+                data={
+                    "command": "open",
+                    "case": "o1",
+                    "subjects": [DOMAIN],
+                    "holder": VENDOR,
+                    "requester": COMPANY,
+                    "grounds": "vendor",
+                },
+            ),
+            T0,
+        )
+
+
+def test_open_asks_the_requester_and_waits_for_every_document():
+    d = run({}, {"command": "open", "subjects": [DOMAIN], "holder": VENDOR, "requester": COMPANY, "grounds": "vendor"})
+    assert d.state and d.state["status"] == "collecting" and d.state["policies"].keys() == {"brand-domain"}
+    email = next(a for a in d.actions if a.kind == "email")
+    assert email.client_id == 21 and email.params["consent"]["purpose"] == "ownership-requester"
+    assert [a.kind for a in d.actions] == ["email", "ticket"]  # the link by email, and the case's thread
+    state = (
+        run(
+            d.state,
+            {
+                "command": "consent",
+                "purpose": "ownership-requester",
+                "decision": "accept",
+                "ip": "x",
+                "at": T0.isoformat(),
+            },
+        ).state
+        or {}
+    )
+    state = (
+        run(
+            state, {"command": "attach", "sha256": "a" * 64, "kind": "letterhead-letter", "from": "r", "via": "post"}
+        ).state
+        or {}
+    )
+    assert state["status"] == "collecting"  # attached, not yet checked
+    state = run(state, {"command": "check", "item": 1, "ok": True}).state or {}
+    assert state["status"] == "collecting"  # the registry extract is still missing
+
+
+def test_a_registry_extract_older_than_allowed_does_not_count():
+    state = documented(opened(), dated="2026-08-23")  # 91 days before T0: too old
+    assert state["status"] == "collecting"
+    state = documented(opened(), dated="2026-08-24")  # exactly 90 days: fresh enough
+    assert state["status"] == "notified"
+
+
+def test_notice_deadline_reminder_and_window_edge():
+    state = documented(opened())
+    assert state["status"] == "notified" and state["deadline"] == (T0 + timedelta(days=14)).isoformat()
+    d = holder_answers(state, "accept", T0)  # what a consent does, for comparison below
+    assert d.state and d.state["status"] == "review"
+    tick = FAMILY.decide(state, Event(id="t", type="Tick", data={}, source="timer"), T0 + timedelta(days=11), "case:o1")
+    assert tick.state and tick.state["reminded"] and tick.actions[0].params["consent"]["ttl_s"] == 3 * 86400
+    assert tick.due_at == T0 + timedelta(days=14)
+    early = FAMILY.decide(
+        tick.state, Event(id="t", type="Tick", data={}, source="timer"), T0 + timedelta(days=14, seconds=-1), "case:o1"
+    )
+    assert early.state and early.state["status"] == "notified" and early.actions == []
+    edge = FAMILY.decide(
+        tick.state, Event(id="t", type="Tick", data={}, source="timer"), T0 + timedelta(days=14), "case:o1"
+    )
+    assert edge.state and edge.state["status"] == "review" and edge.state["subjects"][0]["hand_over"] == "move"
+
+
+def test_objection_disputes_and_freezes_until_resolved():
+    d = holder_answers(documented(opened()), "decline")
+    state = d.state or {}
+    assert state["status"] == "disputed" and {a.kind for a in d.actions} >= {"email", "ticket"}
+    for command in ({"command": "approve"}, {"command": "complete"}):
+        with pytest.raises(ValueError):
+            run(state, command)
+    late = holder_answers(state, "accept")  # a second link answer cannot undo the dispute
+    assert late.state and late.state["status"] == "disputed"
+    with pytest.raises(ValueError, match="attach the court order"):
+        run(state, {"command": "resolve", "outcome": "court-order"})
+    withdrawn = run(state, {"command": "resolve", "outcome": "objection-withdrawn"})
+    assert withdrawn.state and withdrawn.state["status"] == "review"
+    cancelled = run(state, {"command": "resolve", "outcome": "request-withdrawn"})
+    assert cancelled.state and cancelled.state["status"] == "cancelled"
+
+
+def test_consent_required_without_answer_gives_only_a_backup_or_nothing():
+    state = documented(opened(SERVICE))
+    review = (
+        FAMILY.decide(
+            state, Event(id="t", type="Tick", data={}, source="timer"), T0 + timedelta(days=15), "case:o1"
+        ).state
+        or {}
+    )
+    assert review["subjects"][0]["hand_over"] == "backup-only"
+    strict = OwnershipSection(enabled=True, policies={"p": OwnershipPolicy(subjects=["service"], consent="required")})
+    family = Ownership(strict)
+    s = (
+        family.decide(
+            {},
+            Event(
+                id="e",
+                type="OwnershipCommand",
+                data={
+                    "command": "open",
+                    "case": "o2",
+                    "subjects": [SERVICE],
+                    "holder": VENDOR,
+                    "requester": COMPANY,
+                    "grounds": "vendor",
+                },
+            ),
+            T0,
+        ).state
+        or {}
+    )
+    s = (
+        family.decide(
+            s,
+            Event(
+                id="e",
+                type="OwnershipCommand",
+                data={"command": "consent", "purpose": "ownership-requester", "decision": "accept", "case": "o2"},
+            ),
+            T0,
+        ).state
+        or {}
+    )
+    assert s["status"] == "notified"  # no evidence required by this policy
+    s = family.decide(s, Event(id="t", type="Tick", data={}, source="timer"), T0 + timedelta(days=15)).state or {}
+    with pytest.raises(ValueError, match="allows no hand-over without it"):
+        family.decide(
+            s, Event(id="e", type="OwnershipCommand", data={"command": "approve", "case": "o2", "by": "a"}), T0
+        )
+
+
+def test_approvals_count_distinct_staff_then_execution_lists_and_acts():
+    state = holder_answers(documented(opened(DOMAIN, SERVICE)), "accept").state or {}
+    one = run(state, {"command": "approve"}).state or {}
+    assert one["status"] == "review"  # the hosting policy needs two
+    with pytest.raises(ValueError, match="another member of staff"):
+        run(one, {"command": "approve"})
+    d = run(one, {"command": "approve", "by": "bob"})
+    case = d.state or {}
+    assert case["status"] == "executing"
+    kinds = [a.kind for a in d.actions]
+    assert kinds.count("registrant_update") == 1 and kinds.count("credential_change") == 1 and "announce" in kinds
+    whois = next(a for a in d.actions if a.kind == "registrant_update")
+    assert whois.params["expect"]["Organisation_Name"] == "PT Maju Makmur" and whois.is_destructive
+    assert not any("commission" in x for x in case["side_effects"])  # this policy pays none
+    assert d.due_at == T0 + RULES.check_every
+
+
+def test_moves_are_detected_then_the_lock_runs_out():
+    state = run(holder_answers(documented(opened(DOMAIN)), "accept").state or {}, {"command": "approve"}).state or {}
+    assert state["status"] == "executing"
+    check = FAMILY.decide(
+        state, Event(id="t", type="Tick", data={}, source="timer"), T0 + timedelta(hours=1), "case:o1"
+    )
+    assert [a.kind for a in check.actions] == ["read_owners"]
+    same = run(check.state or {}, {"owners": {"domain:20": 20}}, T0 + timedelta(hours=1), kind="OwnershipOwners")
+    assert same.state and same.state["status"] == "executing"
+    reminder = FAMILY.decide(
+        same.state, Event(id="t", type="Tick", data={}, source="timer"), T0 + timedelta(days=3), "case:o1"
+    )
+    assert any(a.params.get("subject", "").startswith("Reminder: ownership case") for a in reminder.actions)
+    done = run(
+        reminder.state or {}, {"owners": {"domain:20": 21}}, T0 + timedelta(days=3, hours=1), kind="OwnershipOwners"
+    )
+    case = done.state or {}
+    assert case["status"] == "completed" and done.due_at == T0 + timedelta(days=63, hours=1)
+    with pytest.raises(ValueError, match="completed: nothing more can change"):
+        run(case, {"command": "cancel"})
+    ended = FAMILY.decide(
+        case, Event(id="t", type="Tick", data={}, source="timer"), T0 + timedelta(days=63, hours=1), "case:o1"
+    )
+    assert ended.state and ended.state["lock_ended"] and ended.due_at is None
+
+
+def test_cancel_reject_and_refusals():
+    state = opened()
+    with pytest.raises(ValueError, match="only a case under review can be approved"):
+        run(state, {"command": "approve"})
+    with pytest.raises(ValueError, match="no evidence item 9"):
+        run(state, {"command": "check", "item": 9, "ok": True})
+    assert (run(state, {"command": "reject", "note": "no mandate"}).state or {})["status"] == "rejected"
+    assert (run(state, {"command": "cancel", "note": "settled"}).state or {})["status"] == "cancelled"
+    declined = run(state, {"command": "consent", "purpose": "ownership-requester", "decision": "decline", "ip": "x"})
+    assert declined.state and declined.state["status"] == "cancelled"
+    item = (
+        run(state, {"command": "attach", "sha256": "b" * 64, "kind": "other", "from": "r", "via": "post"}).state or {}
+    )
+    withdrawn = run(item, {"command": "withdraw", "item": 1}).state or {}
+    assert withdrawn["evidence"][0]["status"] == "withdrawn" and len(withdrawn["evidence"]) == 1  # marked, kept
+    with pytest.raises(ValueError, match="was withdrawn"):
+        run(withdrawn, {"command": "check", "item": 1, "ok": True})
+
+
+def test_tickets_asking_for_ownership_route_to_a_draft_but_not_the_bridges_own():
+    asks = Event(
+        id="e",
+        type="TicketOpen",
+        data={"ticketid": 5, "userid": 21, "subject": "Full access please", "message": "to majumakmur.co.id"},
+    )
+    assert FAMILY.route(asks) == ["draft:ticket:5"]
+    own = Event(
+        id="e", type="TicketOpen", data={"ticketid": 6, "subject": "Ownership case o1", "message": "thread [wb-0123]"}
+    )
+    assert FAMILY.route(own) == []
+    plain = Event(
+        id="e", type="TicketOpen", data={"ticketid": 7, "subject": "DNS question", "message": "majumakmur.co.id"}
+    )
+    assert FAMILY.route(plain) == []
+    resolved = FAMILY.decide(
+        {},
+        Event(
+            id="r",
+            type="TicketResolved",
+            data={
+                "ticketid": 5,
+                "writer": 21,
+                "state_key": "draft:ticket:5",
+                "requested_by": "ownership",
+                "items": [
+                    {"kind": "domain", "id": 20, "name": "majumakmur.co.id", "owner": 20},
+                    {"kind": "domain", "id": 30, "name": "own.co.id", "owner": 21},
+                ],
+            },
+        ),
+        T0,
+        "draft:ticket:5",
+    )
+    announce = next(a for a in resolved.actions if a.kind == "announce")
+    assert announce.params["data"]["subjects"] == [{"kind": "domain", "id": 20, "name": "majumakmur.co.id"}]
+
+
+def test_whois_xml_escapes_values():
+    assert (
+        whois_xml({"Organisation_Name": "A & B <Ltd>"})
+        == "<contactdetails><Registrant><Organisation_Name>A &amp; B &lt;Ltd&gt;</Organisation_Name></Registrant></contactdetails>"
+    )
