@@ -386,3 +386,80 @@ def test_bad_input_is_a_clear_error(world: World):
     # The outside requester has no account: its notices and link travel in a ticket thread to its address.
     thread = next(t for t in world.sandbox.rows("tickets") if t["email"] == "legal@majumakmur.co.id")
     assert "/consent/" in world.sandbox.rows("ticket_replies", ticket_id=thread["id"])[0]["message"]
+
+
+def test_objection_path_through_the_running_daemon(sandbox: Sandbox, tmp_path: Path):
+    """The real daemon as a subprocess serves the links and acts; staff use the command line beside it."""
+    from click.testing import CliRunner
+
+    from tests.test_daemon import Running, configure, free_port, wait_until
+    from whmcs_bridge import cli
+
+    sandbox.load("vendor-dispute")
+    port = free_port()
+    config = configure(tmp_path, sandbox, port, extra="poll:\n  every: 1s\n" + ownership_section())
+    config.write_text(
+        config.read_text().replace("receiver:\n", f"receiver:\n  public_url: http://127.0.0.1:{port}\n", 1)
+    )
+
+    def run(*args: str) -> str:
+        result = CliRunner().invoke(cli.main, ["--config", str(config), *args], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    def link(client: int) -> str | None:
+        mails = [e for e in sandbox.rows("emails", client_id=client) if "/consent/" in e["message"]]
+        found = re.search(r'href="([^"]+)"', mails[-1]["message"]) if mails else None
+        return found.group(1) if found else None
+
+    daemon = Running(config, port)
+    try:
+        case_id = run(
+            "ownership",
+            "open",
+            "--subject",
+            "domain:20",
+            "--requester",
+            "client:21",
+            "--grounds",
+            "brand",
+            "--by",
+            "alice",
+        ).split()[0]
+        wait_until(lambda: link(21) is not None)
+        assert requests.post(str(link(21)), data={"decision": "accept"}, timeout=5).status_code == 200
+        for name, data, kind in (
+            ("l.pdf", PDF, "letterhead-letter"),
+            ("r.pdf", PDF + b"r", "registry-extract"),
+            ("id.png", PNG, "signatory-id"),
+        ):
+            (tmp_path / name).write_bytes(data)
+            today = datetime.now(UTC).date().isoformat()
+            run(
+                "ownership",
+                "attach",
+                case_id,
+                str(tmp_path / name),
+                "--kind",
+                kind,
+                "--from",
+                "requester",
+                "--via",
+                "email",
+                "--dated",
+                today,
+                "--by",
+                "alice",
+            )
+        for item in ("1", "2", "3"):
+            run("ownership", "check-evidence", case_id, item, "--ok", "--by", "alice")
+        wait_until(lambda: link(20) is not None)
+        assert (
+            requests.post(str(link(20)), data={"decision": "decline", "reason": "not paid"}, timeout=5).status_code
+            == 200
+        )
+        wait_until(lambda: any("holder objected" in e["subject"] for e in sandbox.rows("emails", client_id=21)))
+        assert f"{case_id} disputed" in run("ownership", "list")
+    finally:
+        code, err = daemon.stop()
+    assert code == 0, err
