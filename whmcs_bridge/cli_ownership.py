@@ -246,37 +246,29 @@ def withdraw_evidence(obj: Context, case_id: str, item: int, by: str, note: str)
     _command(obj, case_id, {"command": "withdraw", "item": item, "note": note}, by)
 
 
-@ownership.command("approve")
-@click.argument("case_id")
-@BY
-@NOTE
-@click.pass_obj
-@user_errors
-def approve(obj: Context, case_id: str, by: str, note: str) -> None:
-    """Approve a case under review; with enough distinct approvals it executes."""
-    _command(obj, case_id, {"command": "approve", "note": note}, by)
+def _simple(name: str, help_text: str) -> None:
+    """A command that takes a case, who acts and why, and submits one step of the case."""
+
+    @ownership.command(name, help=help_text)
+    @click.argument("case_id")
+    @BY
+    @NOTE
+    @click.pass_obj
+    @user_errors
+    def step(obj: Context, case_id: str, by: str, note: str) -> None:
+        _command(obj, case_id, {"command": name, "note": note}, by)
 
 
-@ownership.command("reject")
-@click.argument("case_id")
-@BY
-@NOTE
-@click.pass_obj
-@user_errors
-def reject(obj: Context, case_id: str, by: str, note: str) -> None:
-    """Reject the request; both parties are told."""
-    _command(obj, case_id, {"command": "reject", "note": note}, by)
-
-
-@ownership.command("cancel")
-@click.argument("case_id")
-@BY
-@NOTE
-@click.pass_obj
-@user_errors
-def cancel(obj: Context, case_id: str, by: str, note: str) -> None:
-    """Cancel an open case (e.g. the parties settled it between them)."""
-    _command(obj, case_id, {"command": "cancel", "note": note}, by)
+for _name, _help in (
+    ("approve", "Approve a case under review; with enough distinct approvals it executes."),
+    ("reject", "Reject the request; both parties are told."),
+    ("cancel", "Cancel an open case (e.g. the parties settled it between them)."),
+    (
+        "complete",
+        "Complete an executing case whose checklist has no move left to detect (e.g. a backup-only hand-over).",
+    ),
+):
+    _simple(_name, _help)
 
 
 @ownership.command("resolve")
@@ -294,17 +286,6 @@ def cancel(obj: Context, case_id: str, by: str, note: str) -> None:
 def resolve(obj: Context, case_id: str, outcome: str, by: str, note: str) -> None:
     """End a dispute: a court order or a withdrawn objection goes to staff review; a withdrawn request cancels."""
     _command(obj, case_id, {"command": "resolve", "outcome": outcome, "note": note}, by)
-
-
-@ownership.command("complete")
-@click.argument("case_id")
-@BY
-@NOTE
-@click.pass_obj
-@user_errors
-def complete(obj: Context, case_id: str, by: str, note: str) -> None:
-    """Complete an executing case whose checklist has no move left to detect (e.g. a backup-only hand-over)."""
-    _command(obj, case_id, {"command": "complete", "note": note}, by)
 
 
 def _command(obj: Context, case_id: str, data: dict[str, Any], by: str) -> None:

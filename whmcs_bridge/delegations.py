@@ -17,23 +17,16 @@ from whmcs_bridge.store.db import Database
 
 
 def grants(db: Database, *, owner: int | None = None, delegate: int | None = None) -> list[dict[str, Any]]:
-    rows = db.conn.execute(
-        "SELECT state FROM family_state WHERE family = ? AND key LIKE 'grant:%' ORDER BY updated_at", (FAMILY,)
-    )
-    out = [json.loads(r["state"]) for r in rows]
     return [
-        g for g in out if (owner is None or g["owner"] == owner) and (delegate is None or g["delegate"] == delegate)
+        g
+        for g in staff.states(db, FAMILY, "grant:")
+        if (owner is None or g["owner"] == owner) and (delegate is None or g["delegate"] == delegate)
     ]
 
 
 def grant(db: Database, grant_id: str) -> dict[str, Any]:
-    row = db.conn.execute(
-        "SELECT state FROM family_state WHERE family = ? AND key = ?", (FAMILY, f"grant:{grant_id}")
-    ).fetchone()
-    if row is None:
-        raise BridgeError(f"there is no grant {grant_id}; `whmcs-bridge delegations list` shows them")
-    found: dict[str, Any] = json.loads(row["state"])
-    return found
+    missing = f"there is no grant {grant_id}; `whmcs-bridge delegations list` shows them"
+    return staff.state(db, FAMILY, f"grant:{grant_id}", missing)
 
 
 def _enabled(config: Config) -> None:

@@ -35,20 +35,12 @@ EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
 
 
 def cases(db: Database) -> list[dict[str, Any]]:
-    rows = db.conn.execute(
-        "SELECT state FROM family_state WHERE family = ? AND key LIKE 'case:%' ORDER BY updated_at", (FAMILY,)
-    )
-    return [json.loads(r["state"]) for r in rows]
+    return staff.states(db, FAMILY, "case:")
 
 
 def case(db: Database, case_id: str) -> dict[str, Any]:
-    row = db.conn.execute(
-        "SELECT state FROM family_state WHERE family = ? AND key = ?", (FAMILY, f"case:{case_id}")
-    ).fetchone()
-    if row is None:
-        raise BridgeError(f"there is no ownership case {case_id}; `whmcs-bridge ownership list` shows them")
-    found: dict[str, Any] = json.loads(row["state"])
-    return found
+    missing = f"there is no ownership case {case_id}; `whmcs-bridge ownership list` shows them"
+    return staff.state(db, FAMILY, f"case:{case_id}", missing)
 
 
 def line(c: dict[str, Any]) -> str:

@@ -15,6 +15,24 @@ def iso(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
 
 
+def states(db: Database, family: str, prefix: str) -> list[dict[str, Any]]:
+    """A family's states whose key starts with `prefix` (e.g. every "case:"), oldest change first."""
+    rows = db.conn.execute(
+        "SELECT state FROM family_state WHERE family = ? AND substr(key, 1, ?) = ? ORDER BY updated_at",
+        (family, len(prefix), prefix),
+    )
+    return [json.loads(r["state"]) for r in rows]
+
+
+def state(db: Database, family: str, key: str, missing: str) -> dict[str, Any]:
+    """One family state; `missing` is the error when there is none."""
+    row = db.conn.execute("SELECT state FROM family_state WHERE family = ? AND key = ?", (family, key)).fetchone()
+    if row is None:
+        raise BridgeError(missing)
+    found: dict[str, Any] = json.loads(row["state"])
+    return found
+
+
 def awaiting(db: Database) -> list[dict[str, Any]]:
     """Actions waiting for a staff decision: those that need approval, and parked ones."""
     rows = db.conn.execute(
