@@ -23,7 +23,8 @@ from whmcs_bridge.whmcs.client import WhmcsClient
 IDENTIFIER = "test-identifier-7f3a"
 SECRET = "test-secret-b91c-never-logged"
 WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+EXAMPLES = Path(__file__).resolve().parent / "fixtures" / "whmcs-examples"
+"""WHMCS's documented example responses, one file per API action (see the README there)."""
 
 
 def needs(*tools: str, install: str) -> pytest.MarkDecorator:

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SHARED
+from tests.conftest import EXAMPLES
 from whmcs_bridge.whmcs import normalize as n
 
-EXAMPLES = SHARED / "reference" / "whmcs-examples"
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.json"))
 
 # Which parser applies to the items of each list action, and to whole single-record answers.

@@ -1,4 +1,4 @@
-"""Pure modules stay pure: no network, database, CLI or clock imports (STYLE.md: a pure core in a thin shell)."""
+"""Pure modules stay pure: no network, database, CLI or clock imports (a pure core in a thin shell)."""
 
 from __future__ import annotations
 

@@ -8,11 +8,9 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import SHARED, WEBHOOK_SECRET, Sandbox
+from tests.conftest import EXAMPLES, WEBHOOK_SECRET, Sandbox
 from whmcs_bridge.intake import signing
 from whmcs_bridge.whmcs import normalize as n
-
-EXAMPLES = SHARED / "reference" / "whmcs-examples"
 
 # action -> (scenario, params, list path for item keys or None)
 CASES: dict[str, tuple[str, dict[str, Any], tuple[str, str | None] | None]] = {

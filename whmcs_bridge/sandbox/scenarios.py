@@ -1,4 +1,4 @@
-"""Named WHMCS worlds built from the seed stories (shared/DOMAIN.md), all dates relative to the sandbox clock."""
+"""Named WHMCS worlds modelled on the hosting providers' stories, all dates relative to the sandbox clock."""
 
 from __future__ import annotations
 

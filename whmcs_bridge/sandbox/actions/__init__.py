@@ -1,7 +1,7 @@
 """The emulated WHMCS API actions: parameters, state changes, response shapes and error texts.
 
 Shapes and value types follow each action's page in WHMCS/developer-docs/api-reference (the same
-examples are in shared/reference/whmcs-examples/ and a test compares keys). Where WHMCS itself is
+examples are in tests/fixtures/whmcs-examples/ and a test compares keys). Where WHMCS itself is
 inconsistent (ids as strings in GetClientsProducts, as ints in GetClients) the sandbox is too.
 """
 
