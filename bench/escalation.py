@@ -27,10 +27,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.poll import IDENTIFIER, SECRET, start_sandbox  # noqa: E402
-from whmcs_bridge.actions import Event  # noqa: E402
-from whmcs_bridge.config import load_config  # noqa: E402
+from whmcs_bridge.config.load import load_config  # noqa: E402
 from whmcs_bridge.daemon import Bridge  # noqa: E402
-from whmcs_bridge.rules.escalation import decide  # noqa: E402
+from whmcs_bridge.families.escalation.rules import decide  # noqa: E402
+from whmcs_bridge.model import Event  # noqa: E402
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 

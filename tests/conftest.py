@@ -13,7 +13,7 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from whmcs_bridge import cli
+from whmcs_bridge.cli import app as cli
 from whmcs_bridge.intake.receiver import Receiver, run_in_thread, serve
 from whmcs_bridge.sandbox.server import RunningSandbox
 from whmcs_bridge.store.db import Database

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import WEBHOOK_SECRET
-from whmcs_bridge.config import Duration, Secret, load_config, parse_config
+from whmcs_bridge.config.load import load_config, parse_config
+from whmcs_bridge.config.reader import Duration, Secret
 from whmcs_bridge.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -22,10 +22,10 @@ from click.testing import CliRunner
 
 from tests.conftest import WEBHOOK_SECRET, Sandbox
 from tests.test_cli import write_config
-from whmcs_bridge import cli
-from whmcs_bridge.actions import Action, Event, action_key, marker
+from whmcs_bridge.cli import app as cli
 from whmcs_bridge.engine import Engine
 from whmcs_bridge.intake import signing
+from whmcs_bridge.model import Action, Event, action_key, marker
 from whmcs_bridge.store import audit
 from whmcs_bridge.store.db import Database
 

@@ -215,17 +215,17 @@ def test_renewal_settlement_survives_a_crash_between_the_call_and_its_record(wor
     world.run("tick", "--dry-run")  # nothing written yet
     # Decide (plan the settlement) without executing it, then do in WHMCS what the executor would have done.
     from tests.conftest import make_client
-    from whmcs_bridge.config import load_config
+    from whmcs_bridge import families
+    from whmcs_bridge.config.load import load_config
     from whmcs_bridge.engine import Engine
     from whmcs_bridge.intake.poller import Poller
-    from whmcs_bridge.rules import families_for
     from whmcs_bridge.whmcs.api import WhmcsApi
 
     config = load_config(world.config)
     now = datetime.now(UTC)
     with Database(tmp_path / "state.db") as db:
         Poller(db, WhmcsApi(make_client(sandbox.api_url))).run_once(now)
-        Engine(db, families_for(config)).run_once(now)
+        Engine(db, families.enabled(config)).run_once(now)
         row = db.conn.execute("SELECT * FROM outbox WHERE kind = 'settle_invoice'").fetchone()
         assert row is not None and row["status"] == "planned"
         db.conn.execute("UPDATE outbox SET status = 'in_flight', attempts = 1 WHERE id = ?", (row["id"],))

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from whmcs_bridge.actions import Decision, Event
-from whmcs_bridge.config import DelegationSection
-from whmcs_bridge.rules.delegation import decide_all
-from whmcs_bridge.rules.messages import COPY_MARK, category, domain_names
+from whmcs_bridge.families.delegation.config import DelegationSection
+from whmcs_bridge.families.delegation.copies import COPY_MARK, category
+from whmcs_bridge.families.delegation.rules import decide_all
+from whmcs_bridge.model import Decision, Event
+from whmcs_bridge.names import domain_names
 
 RULES = DelegationSection(enabled=True)
 NOW = datetime(2026, 11, 23, 10, tzinfo=UTC)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from whmcs_bridge.actions import Action, Decision, Event, action_key
 from whmcs_bridge.engine import Engine
+from whmcs_bridge.model import Action, Decision, Event, State, action_key
 from whmcs_bridge.store import audit
 from whmcs_bridge.store.db import Database
 
@@ -21,13 +21,20 @@ class Reminders:
     """A tiny family: an unpaid invoice gets a reminder email now and a second one after 3 days."""
 
     name = "reminders"
+    tracks_client_services = False
 
     def route(self, event: Event) -> Sequence[str]:
         if event.type in ("InvoiceCreated", "InvoicePaid", "Boom"):
             return [str(event.data["invoiceid"])]
         return []
 
-    def decide(self, state: dict[str, Any], event: Event, now: datetime) -> Decision:
+    def refs(self, event: Event) -> Sequence[str]:
+        return []
+
+    def decide(self, states: Mapping[str, State], event: Event, now: datetime) -> dict[str, Decision]:
+        return {key: self.decide_one(state, event, now) for key, state in states.items()}
+
+    def decide_one(self, state: State, event: Event, now: datetime) -> Decision:
         if event.type == "Boom":
             raise RuntimeError("rule bug")
         invoice = state.get("invoice") or event.data.get("invoiceid")

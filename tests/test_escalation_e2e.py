@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import IDENTIFIER, SECRET, WEBHOOK_SECRET, Sandbox
-from whmcs_bridge import cli
+from whmcs_bridge.cli import app as cli
 
 ROOT = Path(__file__).resolve().parents[1]
 WRITES = {

@@ -12,9 +12,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.test_escalation_rules import CONTEXT, RULES
-from whmcs_bridge.actions import Action, Event
-from whmcs_bridge.config import EscalationSection, ModuleCommandSpec, Policy, Selector, Stage, StageAction, SuspendSpec
-from whmcs_bridge.rules.escalation import decide
+from whmcs_bridge.families.escalation.config import (
+    EscalationSection,
+    ModuleCommandSpec,
+    Policy,
+    Selector,
+    Stage,
+    StageAction,
+    SuspendSpec,
+)
+from whmcs_bridge.families.escalation.rules import decide
+from whmcs_bridge.model import Action, Event
 
 START = datetime(2026, 11, 2, 10, tzinfo=UTC)
 CLOSED_WITH_STAGES: list[int] = []  # how many generated stories exercised the reversal check

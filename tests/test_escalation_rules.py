@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 
 from tests.test_config import ENV
-from whmcs_bridge.actions import Action, Event
-from whmcs_bridge.config import EscalationSection, load_config
-from whmcs_bridge.rules import calendar
-from whmcs_bridge.rules.escalation import decide
+from whmcs_bridge.config.load import load_config
+from whmcs_bridge.families.escalation import calendar
+from whmcs_bridge.families.escalation.config import EscalationSection
+from whmcs_bridge.families.escalation.rules import decide
+from whmcs_bridge.model import Action, Event
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES: EscalationSection = dataclasses.replace(

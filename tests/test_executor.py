@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import Sandbox, make_client
-from whmcs_bridge.actions import Action, Event, action_key, marker
 from whmcs_bridge.engine import Engine
-from whmcs_bridge.executor import Executor, reset_breaker
+from whmcs_bridge.executor.loop import Executor, reset_breaker
+from whmcs_bridge.model import Action, Event, action_key, marker
 from whmcs_bridge.store import audit
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.api import WhmcsApi

@@ -34,7 +34,7 @@ class World(BridgeWorld):
     def fail(self, *args: str) -> str:
         from click.testing import CliRunner
 
-        from whmcs_bridge import cli
+        from whmcs_bridge.cli import app as cli
 
         result = CliRunner().invoke(cli.main, ["--config", str(self.config), *args], catch_exceptions=False)
         assert result.exit_code != 0, result.output
@@ -393,7 +393,7 @@ def test_objection_path_through_the_running_daemon(sandbox: Sandbox, tmp_path: P
     from click.testing import CliRunner
 
     from tests.test_daemon import Running, configure, free_port, wait_until
-    from whmcs_bridge import cli
+    from whmcs_bridge.cli import app as cli
 
     sandbox.load("vendor-dispute")
     port = free_port()

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from whmcs_bridge.actions import Decision, Event
-from whmcs_bridge.config import EvidenceRule, OwnershipPolicy, OwnershipSection
-from whmcs_bridge.configload import Duration
-from whmcs_bridge.rules.ownership import Ownership, match_policy, whois_xml
+from whmcs_bridge.config.reader import Duration
+from whmcs_bridge.families.ownership.config import EvidenceRule, OwnershipPolicy, OwnershipSection
+from whmcs_bridge.families.ownership.rules import Ownership, match_policy, whois_xml
+from whmcs_bridge.model import Decision, Event
 
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 RULES = OwnershipSection(
@@ -44,7 +44,7 @@ SERVICE = {"kind": "service", "id": 201, "name": "majumakmur.co.id", "holder_ref
 
 
 def run(state: dict[str, Any], data: dict[str, Any], now: datetime = T0, kind: str = "OwnershipCommand") -> Decision:
-    return FAMILY.decide(state, Event(id="e", type=kind, data={"case": "o1", "by": "alice", **data}), now, "case:o1")
+    return FAMILY.decide_one(state, Event(id="e", type=kind, data={"case": "o1", "by": "alice", **data}), now, "case:o1")
 
 
 def opened(*subjects: dict[str, Any]) -> dict[str, Any]:
@@ -124,7 +124,7 @@ def test_policy_matching_by_subject_party_kind_and_grounds():
     )
     assert match_policy(empty, "domain", VENDOR, COMPANY, "vendor") is None
     with pytest.raises(ValueError, match="no ownership policy covers a domain"):
-        Ownership(empty).decide(
+        Ownership(empty).decide_one(
             {},
             Event(
                 id="e",
@@ -184,14 +184,14 @@ def test_notice_deadline_reminder_and_window_edge():
     assert state["status"] == "notified" and state["deadline"] == (T0 + timedelta(days=14)).isoformat()
     d = holder_answers(state, "accept", T0)  # what a consent does, for comparison below
     assert d.state and d.state["status"] == "review"
-    tick = FAMILY.decide(state, Event(id="t", type="Tick", data={}, source="timer"), T0 + timedelta(days=11), "case:o1")
+    tick = FAMILY.decide_one(state, Event(id="t", type="Tick", data={}, source="timer"), T0 + timedelta(days=11), "case:o1")
     assert tick.state and tick.state["reminded"] and tick.actions[0].params["consent"]["ttl_s"] == 3 * 86400
     assert tick.due_at == T0 + timedelta(days=14)
-    early = FAMILY.decide(
+    early = FAMILY.decide_one(
         tick.state, Event(id="t", type="Tick", data={}, source="timer"), T0 + timedelta(days=14, seconds=-1), "case:o1"
     )
     assert early.state and early.state["status"] == "notified" and early.actions == []
-    edge = FAMILY.decide(
+    edge = FAMILY.decide_one(
         tick.state, Event(id="t", type="Tick", data={}, source="timer"), T0 + timedelta(days=14), "case:o1"
     )
     assert edge.state and edge.state["status"] == "review" and edge.state["subjects"][0]["hand_over"] == "move"
@@ -217,7 +217,7 @@ def test_objection_disputes_and_freezes_until_resolved():
 def test_consent_required_without_answer_gives_only_a_backup_or_nothing():
     state = documented(opened(SERVICE))
     review = (
-        FAMILY.decide(
+        FAMILY.decide_one(
             state, Event(id="t", type="Tick", data={}, source="timer"), T0 + timedelta(days=15), "case:o1"
         ).state
         or {}
@@ -226,7 +226,7 @@ def test_consent_required_without_answer_gives_only_a_backup_or_nothing():
     strict = OwnershipSection(enabled=True, policies={"p": OwnershipPolicy(subjects=["service"], consent="required")})
     family = Ownership(strict)
     s = (
-        family.decide(
+        family.decide_one(
             {},
             Event(
                 id="e",
@@ -245,7 +245,7 @@ def test_consent_required_without_answer_gives_only_a_backup_or_nothing():
         or {}
     )
     s = (
-        family.decide(
+        family.decide_one(
             s,
             Event(
                 id="e",
@@ -257,9 +257,9 @@ def test_consent_required_without_answer_gives_only_a_backup_or_nothing():
         or {}
     )
     assert s["status"] == "notified"  # no evidence required by this policy
-    s = family.decide(s, Event(id="t", type="Tick", data={}, source="timer"), T0 + timedelta(days=15)).state or {}
+    s = family.decide_one(s, Event(id="t", type="Tick", data={}, source="timer"), T0 + timedelta(days=15)).state or {}
     with pytest.raises(ValueError, match="allows no hand-over without it"):
-        family.decide(
+        family.decide_one(
             s, Event(id="e", type="OwnershipCommand", data={"command": "approve", "case": "o2", "by": "a"}), T0
         )
 
@@ -284,13 +284,13 @@ def test_approvals_count_distinct_staff_then_execution_lists_and_acts():
 def test_moves_are_detected_then_the_lock_runs_out():
     state = run(holder_answers(documented(opened(DOMAIN)), "accept").state or {}, {"command": "approve"}).state or {}
     assert state["status"] == "executing"
-    check = FAMILY.decide(
+    check = FAMILY.decide_one(
         state, Event(id="t", type="Tick", data={}, source="timer"), T0 + timedelta(hours=1), "case:o1"
     )
     assert [a.kind for a in check.actions] == ["read_owners"]
     same = run(check.state or {}, {"owners": {"domain:20": 20}}, T0 + timedelta(hours=1), kind="OwnershipOwners")
     assert same.state and same.state["status"] == "executing"
-    reminder = FAMILY.decide(
+    reminder = FAMILY.decide_one(
         same.state, Event(id="t", type="Tick", data={}, source="timer"), T0 + timedelta(days=3), "case:o1"
     )
     assert any(a.params.get("subject", "").startswith("Reminder: ownership case") for a in reminder.actions)
@@ -301,7 +301,7 @@ def test_moves_are_detected_then_the_lock_runs_out():
     assert case["status"] == "completed" and done.due_at == T0 + timedelta(days=63, hours=1)
     with pytest.raises(ValueError, match="completed: nothing more can change"):
         run(case, {"command": "cancel"})
-    ended = FAMILY.decide(
+    ended = FAMILY.decide_one(
         case, Event(id="t", type="Tick", data={}, source="timer"), T0 + timedelta(days=63, hours=1), "case:o1"
     )
     assert ended.state and ended.state["lock_ended"] and ended.due_at is None
@@ -341,7 +341,7 @@ def test_tickets_asking_for_ownership_route_to_a_draft_but_not_the_bridges_own()
         id="e", type="TicketOpen", data={"ticketid": 7, "subject": "DNS question", "message": "majumakmur.co.id"}
     )
     assert FAMILY.route(plain) == []
-    resolved = FAMILY.decide(
+    resolved = FAMILY.decide_one(
         {},
         Event(
             id="r",

@@ -306,7 +306,7 @@ def test_install_hook_fills_in_url_and_secret(tmp_path: Path):
     from click.testing import CliRunner
 
     from tests.test_cli import write_config
-    from whmcs_bridge import cli
+    from whmcs_bridge.cli import app as cli
 
     daemon = Daemon(tmp_path)
     try:
@@ -360,7 +360,7 @@ def test_install_hook_refuses_a_folder_that_is_not_whmcs(tmp_path: Path):
     from click.testing import CliRunner
 
     from tests.test_cli import write_config
-    from whmcs_bridge import cli
+    from whmcs_bridge.cli import app as cli
 
     result = CliRunner().invoke(
         cli.main,

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from whmcs_bridge.errors import AuditChainError, StoreError
-from whmcs_bridge.store import audit
+from whmcs_bridge.model import Hold
+from whmcs_bridge.store import audit, holds
 from whmcs_bridge.store.db import MIGRATIONS, Database
 
 
@@ -156,3 +158,19 @@ def test_append_joins_the_callers_transaction(db: Database):
             audit.append(db, "x")
             raise RuntimeError
     assert audit.verify(db) == 0
+
+
+def test_holds_refuse_changes_until_lifted_or_expired(db: Database):
+    now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    with db.atomic():
+        holds.replace(db, "ownership", "case:o1", [Hold("service:12", "disputed"), Hold("client:5", "disputed")])
+        holds.replace(db, "ownership", "case:o2", [Hold("domain:3", "locked", until=now + timedelta(days=1))])
+    assert holds.refusal(db, ["service:12"], now) == "disputed"
+    assert holds.refusal(db, ["service:13", "client:5"], now) == "disputed"  # the holder's whole account
+    assert holds.refusal(db, ["service:13", "client:6"], now) is None
+    assert holds.refusal(db, ["domain:3"], now) == "locked"
+    assert holds.refusal(db, ["domain:3"], now + timedelta(days=1)) is None  # the lock ended by itself
+    assert holds.refusal(db, [], now) is None
+    with db.atomic():
+        holds.replace(db, "ownership", "case:o1", [])  # the dispute was resolved
+    assert holds.refusal(db, ["service:12", "client:5"], now) is None

@@ -1,5 +1,5 @@
 """Allow `python -m whmcs_bridge`."""
 
-from whmcs_bridge.cli import main
+from whmcs_bridge.cli.app import main
 
 main()

@@ -7,26 +7,24 @@ import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from whmcs_bridge.config import Config
+from whmcs_bridge import families
+from whmcs_bridge.clock import utcnow
+from whmcs_bridge.config.load import Config
 from whmcs_bridge.engine import Engine, EngineReport
 from whmcs_bridge.errors import WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
-from whmcs_bridge.executor import Executor, ExecutorReport
+from whmcs_bridge.executor.loop import Executor, ExecutorReport
 from whmcs_bridge.intake.poller import Poller, PollReport
 from whmcs_bridge.intake.receiver import Receiver, run_in_thread, serve
 from whmcs_bridge.metrics import Registry
-from whmcs_bridge.rules import families_for
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.api import WhmcsApi
 from whmcs_bridge.whmcs.client import WhmcsClient
 
 log = logging.getLogger("whmcs_bridge.daemon")
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
 
 
 @dataclass
@@ -45,7 +43,7 @@ class Bridge:
         self.metrics = metrics or Registry()
         self.db = Database(config.state.path)
         self.api = WhmcsApi(WhmcsClient.from_config(config.whmcs))
-        self.engine = Engine(self.db, families_for(config))
+        self.engine = Engine(self.db, families.enabled(config))
         self.poller = Poller(
             self.db,
             self.api,

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from whmcs_bridge.actions import Action, Decision, Event
-from whmcs_bridge.rules import Family
-from whmcs_bridge.store import audit
+from whmcs_bridge.clock import iso
+from whmcs_bridge.model import Action, Decision, Event, Family
+from whmcs_bridge.store import audit, holds
 from whmcs_bridge.store.db import Database
 
 log = logging.getLogger("whmcs_bridge.engine")
@@ -33,9 +33,6 @@ class EngineReport:
 class _Rollback(Exception):
     pass
 
-
-def iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds")
 
 
 class Engine:
@@ -156,12 +153,9 @@ class Engine:
         return list(out.values())
 
     def decisions(self, family: Family, keys: list[str], event: Event, now: datetime) -> list[tuple[str, Decision]]:
-        """Per key, or, for a family that decides across keys (`decide_all`), once with every routed
-        state in view; such a family may also create new keys."""
-        if hasattr(family, "decide_all"):
-            states = {key: self.load(family.name, key) for key in keys}
-            return list(family.decide_all(states, event, now).items())
-        return [(key, family.decide(self.load(family.name, key), event, now)) for key in keys]
+        """One call with every routed state in view; the family may also create new keys."""
+        states = {key: self.load(family.name, key) for key in keys}
+        return list(family.decide(states, event, now).items())
 
     def route(self, event: Event) -> list[tuple[Family, str]]:
         if event.type == TICK and event.source == "timer":
@@ -180,7 +174,7 @@ class Engine:
         return routed
 
     def keys_for_refs(self, family: Family, event: Event) -> list[str]:
-        refs = list(family.refs(event)) if hasattr(family, "refs") else []
+        refs = list(family.refs(event))
         if not refs:
             return []
         marks = ",".join("?" * len(refs))
@@ -203,6 +197,8 @@ class Engine:
                 "INSERT OR IGNORE INTO family_ref (family, ref, key) VALUES (?, ?, ?)",
                 [(family, ref, key) for ref in (decision.refs or [])] if decision.state is not None else [],
             )
+        if decision.holds is not None or decision.state is None:
+            holds.replace(self.db, family, key, (decision.holds or []) if decision.state is not None else [])
         if decision.state is None:
             self.db.conn.execute("DELETE FROM family_state WHERE family = ? AND key = ?", (family, key))
             return

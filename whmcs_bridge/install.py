@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from whmcs_bridge.config import Config
+from whmcs_bridge.config.load import Config
 from whmcs_bridge.errors import BridgeError
 
 HOOK_NAME = "whmcs_bridge.php"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from whmcs_bridge.config import Config
+from whmcs_bridge.config.load import Config
 from whmcs_bridge.errors import WhmcsApiError, WhmcsAuthError
 from whmcs_bridge.whmcs.api import NEEDED_ACTIONS
 from whmcs_bridge.whmcs.client import WhmcsClient

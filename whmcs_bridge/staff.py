@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import datetime
 from typing import Any
 
+from whmcs_bridge import families
+from whmcs_bridge.clock import iso
+from whmcs_bridge.config.load import Config
+from whmcs_bridge.engine import Engine
 from whmcs_bridge.errors import BridgeError
 from whmcs_bridge.store import audit
 from whmcs_bridge.store.db import Database
-
-
-def iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds")
 
 
 def states(db: Database, family: str, prefix: str) -> list[dict[str, Any]]:
@@ -102,7 +103,7 @@ def retry_event(db: Database, inbox_id: int, *, by: str, now: datetime) -> None:
 
 def submit(
     db: Database,
-    families: list[Any],
+    config: Config,
     kind: str,
     data: dict[str, Any],
     *,
@@ -113,10 +114,6 @@ def submit(
 ) -> None:
     """A staff command goes through the inbox like any event, so the rules decide and the audit chain
     records it; the engine runs at once so it takes effect now (actions follow on the next pass)."""
-    import uuid
-
-    from whmcs_bridge.engine import Engine
-
     body = json.dumps({"type": kind, "occurred_at": iso(now), "data": data})
     with db.atomic() as conn:
         conn.execute(
@@ -132,4 +129,4 @@ def submit(
             detail=data,
             at=iso(now),
         )
-    Engine(db, families).run_once(now)
+    Engine(db, families.enabled(config)).run_once(now)

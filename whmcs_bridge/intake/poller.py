@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from whmcs_bridge.actions import marker
+from whmcs_bridge.clock import iso
 from whmcs_bridge.errors import WhmcsApiError
 from whmcs_bridge.intake.facts import fact_of
+from whmcs_bridge.model import marker
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.api import WhmcsApi
 from whmcs_bridge.whmcs.records import Invoice
@@ -38,9 +39,6 @@ OPEN_STATUSES = ("Unpaid", "Collections")
 INVOICE_HINT = re.compile(r"Invoice ID:? ?#?(\d+)", re.IGNORECASE)
 OWN_TRACE = marker("wb-")[:-1]  # "[wb-": the bridge's own activity lines are not news
 
-
-def iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds")
 
 
 @dataclass

@@ -22,11 +22,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from waitress.server import create_server
+
 from whmcs_bridge.errors import SignatureError
 from whmcs_bridge.intake import signing
 from whmcs_bridge.intake.facts import fact_of
 from whmcs_bridge.metrics import Registry
 from whmcs_bridge.store.db import Database
+from whmcs_bridge.web.consent import ConsentPages
 
 log = logging.getLogger("whmcs_bridge.receiver")
 
@@ -103,7 +106,6 @@ class Receiver:
             "whmcs_bridge_events_rejected_total", "Webhook requests refused, by reason.", "reason"
         )
         self.metrics.gauge_sources.append(self._gauges)
-        from whmcs_bridge.web.consent import ConsentPages
 
         self.consent = ConsentPages(
             lambda: self.db, clock=lambda: datetime.fromtimestamp(self.clock(), UTC), on_decision=on_stored
@@ -271,8 +273,6 @@ def serve(
     app: Callable[..., Iterable[bytes]], host: str, port: int, *, threads: int = 8, max_body_bytes: int = 256 * 1024
 ) -> Any:
     """A waitress server for the receiver; slow or oversize clients are cut off by waitress itself."""
-    from waitress.server import create_server
-
     return create_server(
         app,
         host=host,

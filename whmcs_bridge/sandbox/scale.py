@@ -6,13 +6,13 @@ import random
 from datetime import timedelta
 from typing import Any
 
-from whmcs_bridge.sandbox.scenarios import _products
+from whmcs_bridge.sandbox.catalogue import products
 from whmcs_bridge.sandbox.state import SandboxState
 
 
 def scale(sb: SandboxState, clients: int = 100_000) -> dict[str, Any]:
     """A deterministic WHMCS of `clients` clients, one service and about ten invoices each (for benchmarks)."""
-    _products(sb)
+    products(sb)
     rng = random.Random(20261122)
     today = sb.today()
     day = [(today + timedelta(days=d)).isoformat() for d in range(-400, 40)]

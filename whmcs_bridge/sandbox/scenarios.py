@@ -9,15 +9,13 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from whmcs_bridge.sandbox.actions import Hook
+from whmcs_bridge.sandbox.catalogue import products
+from whmcs_bridge.sandbox.scale import scale
 from whmcs_bridge.sandbox.state import SandboxState
 
 NAMES = ("empty", "reseller-overdue", "agency", "vendor-dispute", "scale")
-PRODUCTS = [
-    (1, "Reseller Pro", "Reseller Hosting", "reselleraccount", "cpanel"),
-    (2, "Dedicated E-2236", "Dedicated Servers", "server", "ipmi"),
-    (3, "Starter", "Shared Hosting", "hostingaccount", "cpanel"),
-    (4, "Business", "Shared Hosting", "hostingaccount", "cpanel"),
-]
+
 
 
 class World:
@@ -209,11 +207,6 @@ class World:
         return [("Hosting", service_id, f"{product} ({start:%d/%m/%Y} - {end:%d/%m/%Y})", amount)]
 
 
-def _products(sb: SandboxState) -> None:
-    for pid, name, group, ptype, module in PRODUCTS:
-        sb.insert("products", id=pid, name=name, groupname=group, type=ptype, module=module)
-
-
 def _paying_clients(w: World, first_id: int, count: int) -> None:
     """Ordinary clients who pay on time: paid history, one open invoice not yet due."""
     people = [
@@ -253,7 +246,7 @@ def sb_update_service(w: World, sid: int, **values: str) -> None:
 def reseller_overdue(sb: SandboxState) -> dict[str, Any]:
     """Seed 001: a reseller with 104 domains, 88 users and 4 sub-resellers downstream, 11 unpaid invoices."""
     w = World(sb)
-    _products(sb)
+    products(sb)
     cid = 1
     w.client(
         cid,
@@ -319,7 +312,7 @@ def reseller_overdue(sb: SandboxState) -> dict[str, Any]:
 def agency(sb: SandboxState) -> dict[str, Any]:
     """Seed 002: a web agency acting for three end clients who own their services."""
     w = World(sb)
-    _products(sb)
+    products(sb)
     agency_user = w.client(10, "Lena", "Vogel", "lena@pixelwerk.agency", "Pixelwerk Agency", created=-1000)
     ends = [
         (11, "Marie", "Dupont", "marie@boulangerie-dupont.fr", "Boulangerie Dupont", "boulangerie-dupont.fr"),
@@ -429,7 +422,7 @@ LETTER = (
 def vendor_dispute(sb: SandboxState) -> dict[str, Any]:
     """Seed 000: a vendor holds a company's branded domain and hosting; the company asks for control."""
     w = World(sb)
-    _products(sb)
+    products(sb)
     w.client(20, "Budi", "Santoso", "budi@kreatifstudio.id", "Kreatif Studio", country="ID", created=-1500)
     sid = w.service(201, 20, 4, "majumakmur.co.id", "150000.00", due=40)
     did = w.domain(
@@ -480,8 +473,6 @@ def vendor_dispute(sb: SandboxState) -> dict[str, Any]:
 def checkout(sb: SandboxState, client_id: int, user_id: int, pid: int, domain: str) -> list[Any]:
     """A client-area checkout by a user for a client: hosting and a domain, their invoice, the order
     (its requestor is the user), and the AfterShoppingCartCheckout hook."""
-    from whmcs_bridge.sandbox.actions import Hook
-
     w = World(sb)
     service_id = int(sb.scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM services"))
     domain_id = int(sb.scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM domains"))
@@ -541,8 +532,6 @@ def load(sb: SandboxState, name: str, *, clients: int | None = None) -> dict[str
             if name == "empty":
                 summary: dict[str, Any] = {}
             elif name == "scale":
-                from whmcs_bridge.sandbox.scale import scale  # it builds on this module's catalogue
-
                 summary = scale(sb, clients or 100_000)
             else:
                 summary = LOADERS[name](sb)

@@ -30,8 +30,9 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import requests
+from waitress.server import create_server
 
-from whmcs_bridge.config import Duration
+from whmcs_bridge.config.reader import Duration
 from whmcs_bridge.intake import signing
 from whmcs_bridge.sandbox import scenarios
 from whmcs_bridge.sandbox.actions import BY_LOWER, ApiFail, Hook, Params
@@ -356,8 +357,6 @@ class SandboxApp:
 
 def serve(app: SandboxApp, host: str, port: int, *, ready: Callable[[int], None] | None = None) -> Any:
     """Create a waitress server for the app (port 0 picks a free port); `ready` gets the real port."""
-    from waitress.server import create_server
-
     server = create_server(app, host=host, port=port, threads=8, ident="WHMCS", clear_untrusted_proxy_headers=True)
     real_port = server.effective_port
     if ready:

@@ -9,8 +9,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from whmcs_bridge.clock import iso, utcnow
 from whmcs_bridge.errors import AuditChainError
-from whmcs_bridge.store.db import Database, utcnow
+from whmcs_bridge.store.db import Database
 
 GENESIS = "0" * 64
 
@@ -72,7 +73,7 @@ def append(
     at: str | None = None,
 ) -> AuditEntry:
     """Add one entry at the end of the chain (inside the caller's transaction, if any)."""
-    at = at or utcnow()
+    at = at or iso(utcnow())
     # Round-trip the detail so what is stored is exactly what is hashed.
     detail = json.loads(canonical(detail or {}))
     with db.atomic() as conn:

@@ -6,9 +6,9 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 
+from whmcs_bridge.clock import iso, utcnow
 from whmcs_bridge.errors import StoreError
 
 # Each migration is applied in the same transaction as its record in schema_migrations.
@@ -162,11 +162,24 @@ MIGRATIONS: list[tuple[str, str]] = [
         BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
         """,
     ),
+    (
+        "0002_subject_hold",
+        """
+        -- Subjects a family's state holds (an ownership dispute or lock): other families refuse to
+        -- start a change on them. Rewritten with each decision that states its holds.
+        CREATE TABLE subject_hold (
+            family TEXT NOT NULL,
+            key TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            until TEXT,
+            PRIMARY KEY (family, key, subject)
+        );
+        CREATE INDEX subject_hold_subject ON subject_hold (subject);
+        """,
+    ),
 ]
 
-
-def utcnow() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class Database:
@@ -255,7 +268,7 @@ class Database:
             with self.atomic() as conn:
                 for statement in _statements(sql):
                     conn.execute(statement)
-                conn.execute("INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)", (name, utcnow()))
+                conn.execute("INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)", (name, iso(utcnow())))
             applied.append(name)
         return applied
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date as _date
 from decimal import Decimal
 from typing import Any
 
@@ -278,8 +279,6 @@ def _mark_services_paid(sb: SandboxState, invoice_id: int) -> None:
     for item in sb.all("SELECT relid FROM invoice_items WHERE invoice_id = ? AND type = 'Hosting'", [invoice_id]):
         service = sb.one("SELECT * FROM services WHERE id = ?", [item["relid"]])
         if service and service["nextduedate"]:
-            from datetime import date as _date
-
             due = _date.fromisoformat(service["nextduedate"])
             month = due.month % 12 + 1
             year = due.year + (due.month == 12)

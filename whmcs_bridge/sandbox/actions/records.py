@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 from typing import Any
 
 from whmcs_bridge.sandbox.actions.base import (
@@ -199,7 +200,6 @@ def domain_update_whois_info(sb: SandboxState, p: Params) -> dict[str, Any]:
     xml = p.text("xml")
     if not xml.strip():
         raise ApiFail("XML Required")
-    import xml.etree.ElementTree as ET
 
     try:
         root = ET.fromstring(xml)

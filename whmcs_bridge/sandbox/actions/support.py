@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import secrets
 from typing import Any
@@ -63,8 +64,6 @@ def send_email(sb: SandboxState, p: Params) -> dict[str, Any]:
         if not subject or not body:
             raise ApiFail("Sending Failed")
     if p.has("customvars"):
-        import base64
-
         try:
             vars_text = base64.b64decode(p.text("customvars"), validate=True).decode("utf-8")
         except ValueError:
@@ -282,8 +281,6 @@ def add_ticket_reply(sb: SandboxState, p: Params) -> dict[str, Any]:
 def get_ticket_attachment(sb: SandboxState, p: Params) -> dict[str, Any]:
     """DD:api-reference/getticketattachment.md: filename and base64 data of one attachment (only the
     ticket's opening message carries attachments here)."""
-    import base64
-
     if p.text("type") not in ("ticket", "reply", "note"):
         raise ApiFail("Invalid Type. Must be one of ticket, reply, note")
     row = sb.one(

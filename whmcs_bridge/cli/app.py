@@ -1,0 +1,373 @@
+"""The whmcs-bridge command line: load config, build objects, call one function, print. Errors become one sentence."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from whmcs_bridge import __version__
+from whmcs_bridge.cli.common import Context, existing_state, parse_at, setup_logging, user_errors
+from whmcs_bridge.cli.staff import approvals, breaker, events
+from whmcs_bridge.clock import utcnow
+from whmcs_bridge.daemon import Bridge, Daemon, PassReport
+from whmcs_bridge.demo import run_demo
+from whmcs_bridge.errors import BridgeError
+from whmcs_bridge.families import FAMILIES
+from whmcs_bridge.install import default_url
+from whmcs_bridge.install import install_hook as install
+from whmcs_bridge.probe import probe_actions
+from whmcs_bridge.sandbox import scenarios
+from whmcs_bridge.sandbox.server import SandboxApp, serve
+from whmcs_bridge.store import audit as audit_log
+from whmcs_bridge.store.db import Database
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="Configuration file [default: $WHMCS_BRIDGE_CONFIG, then ./whmcs-bridge.yaml]. "
+    "A .env file beside it is read for secrets.",
+)
+@click.option("-v", "--verbose", count=True, help="More log output on stderr (-v info, -vv debug).")
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default=None,
+    help="Log lines as text or as one JSON object each [default: logging.format of the config, else text].",
+)
+@click.version_option(__version__, prog_name="whmcs-bridge")
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None, verbose: int, log_format: str | None) -> None:
+    """whmcs-bridge: rules for contact delegation, overdue reseller escalation and ownership changes,
+    applied beside WHMCS through its API."""
+    setup_logging(verbose, log_format or "text")
+    ctx.obj = Context(config_path)
+    ctx.obj.verbose = verbose
+    ctx.obj.log_format = log_format
+
+
+# --- check --------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option(
+    "--online", is_flag=True, help="Also call WHMCS: test the credentials and which needed API actions the role allows."
+)
+@click.pass_obj
+@user_errors
+def check(obj: Context, online: bool) -> None:
+    """Validate the configuration file (exit 0 valid, 2 invalid)."""
+    config = obj.config()
+    click.echo(f"{config.source}: configuration is valid")
+    click.echo(f"  WHMCS API:  {config.whmcs.api_url}")
+    click.echo(f"  receiver:   http://{config.receiver.listen}/hooks/whmcs")
+    click.echo(f"  state:      {config.state.path}")
+    click.echo(f"  poll every: {config.poll.every}" + ("" if config.poll.enabled else " (disabled)"))
+    families = [spec.name for spec in FAMILIES if spec.enabled(config)]
+    click.echo(f"  families:   {', '.join(families) or 'none enabled'}")
+    if online:
+        denied = probe_actions(config, echo=click.echo)
+        if denied:
+            raise BridgeError(
+                f"the API credential's role does not allow {len(denied)} action(s) the bridge needs: "
+                f"{', '.join(denied)}; add them to the API role in WHMCS (System Settings > API Roles)"
+            )
+        click.echo("WHMCS: credentials accepted; every action the bridge needs is allowed")
+
+
+# --- the pipeline -------------------------------------------------------------------------------
+
+
+def terminal_progress(quiet: bool) -> Any:
+    """Progress of long reads (the first poll of a large WHMCS) on stderr, only on a terminal."""
+    if quiet or not sys.stderr.isatty():
+        return None
+
+    def show(source: str, done: int) -> None:
+        click.echo(f"\r  reading {source}: {done:,} ...", err=True, nl=False)
+
+    return show
+
+
+def pass_lines(report: Any) -> list[dict[str, Any]]:
+    """A pass as one JSON-able object per decision or action."""
+    lines: list[dict[str, Any]] = []
+    planned = report.engine.planned
+    whens = report.engine.when if len(report.engine.when) == len(planned) else [report.at] * len(planned)
+    for action, when in zip(planned, whens, strict=True):
+        lines.append(
+            {
+                "what": "planned",
+                "when": when.isoformat(timespec="minutes"),
+                "key": action.key,
+                "family": action.family,
+                "kind": action.kind,
+                "client_id": action.client_id,
+                "subject": action.subject,
+                "params": action.params,
+                "needs_approval": action.needs_approval,
+            }
+        )
+    for outcome in ("done", "reconciled", "cancelled", "retrying", "parked", "held"):
+        for key in getattr(report.executor, outcome):
+            lines.append({"what": outcome, "key": key})
+    for row in report.executor.would_run:
+        lines.append({"what": "would_run", **row})
+    return lines
+
+
+def echo_pass(report: Any, as_json: bool, heading: str) -> None:
+    lines = pass_lines(report)
+    if as_json:
+        for line in lines:
+            click.echo(json.dumps(line, sort_keys=True, default=str))
+        return
+    engine = report.engine
+    if report.poll is not None and report.poll.error:
+        click.echo(f"poll failed (retried next pass): {report.poll.error}")
+    elif report.poll is not None:
+        swept = " (open invoices swept)" if report.poll.swept else ""
+        click.echo(f"poll: {report.poll.events} new event(s) in {report.poll.calls} WHMCS call(s){swept}")
+    click.echo(
+        f"{heading} at {report.at.isoformat()}: {engine.events} event(s), {engine.timers} timer(s), {engine.parked} parked, {len(engine.planned)} action(s) planned"
+    )
+    for line in lines:
+        detail = f"{line.get('kind', '')} {line.get('subject') or ''}".strip()
+        params = line.get("params") or {}
+        about = params.get("subject") or params.get("function") or params.get("reason") or ""
+        when = f"{line['when'][:10]} " if "when" in line else ""
+        flag = " (needs approval)" if line.get("needs_approval") else ""
+        click.echo(f"  {when}{line['what']:<10} {detail} {about}{flag}".rstrip())
+
+
+@main.command()
+@click.option(
+    "--dry-run", is_flag=True, help="Receive and store events, but decide and do nothing (log what a pass would plan)."
+)
+@click.pass_obj
+@user_errors
+def run(obj: Context, dry_run: bool) -> None:
+    """The daemon: the webhook receiver, the engine and the executor in one process.
+    SIGTERM/SIGINT finishes the current action and exits 0; a second signal exits at once."""
+    daemon = Daemon(obj.config(), dry_run=dry_run)
+    sys.exit(daemon.run())
+
+
+@main.command()
+@click.option(
+    "--at", "at", default=None, help="The instant of the pass, ISO-8601 [default: now]. Lets staff see a deadline pass."
+)
+@click.option("--dry-run", is_flag=True, help="Decide and list, but change nothing and call no write action.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.pass_obj
+@user_errors
+def tick(obj: Context, at: str | None, dry_run: bool, as_json: bool) -> None:
+    """One pass (decide on pending events and due timers, run due actions) at the given instant, then exit."""
+    bridge = Bridge(obj.config(), progress=terminal_progress(as_json))
+    try:
+        echo_pass(
+            bridge.run_once(parse_at(at), dry_run=dry_run, poll=obj.config().poll.enabled),
+            as_json,
+            "dry run" if dry_run else "pass",
+        )
+    finally:
+        bridge.close()
+
+
+@main.command()
+@click.option(
+    "--at",
+    "at",
+    default=None,
+    help="Project up to this instant, ISO-8601: every deadline until then, as if nobody paid or intervened [default: now].",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.pass_obj
+@user_errors
+def plan(obj: Context, at: str | None, as_json: bool) -> None:
+    """What the bridge would do from now until --at if nobody paid or intervened (every ladder
+    stage, deadline and action), doing nothing."""
+    bridge = Bridge(obj.config())
+    try:
+        now = utcnow()
+        until = parse_at(at)
+        engine = bridge.engine.plan(min(now, until), until=until)
+        executor = bridge.executor.run_once(now, dry_run=True)
+        echo_pass(PassReport(until, engine, executor), as_json, "plan")
+    finally:
+        bridge.close()
+
+
+# --- install-hook -------------------------------------------------------------------------------
+
+
+@main.command("install-hook")
+@click.option(
+    "--whmcs-root",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="The WHMCS installation folder (holding includes/hooks/).",
+)
+@click.option(
+    "--url", default=None, help="Where the hook posts events [default: http://<receiver.listen>/hooks/whmcs]."
+)
+@click.option(
+    "--spool-dir",
+    default=None,
+    help="Where the hook keeps events while the daemon is unreachable [default: the PHP temp folder].",
+)
+@click.pass_obj
+@user_errors
+def install_hook(obj: Context, whmcs_root: str, url: str | None, spool_dir: str | None) -> None:
+    """Copy the PHP hook into WHMCS's includes/hooks/ with the receiver URL and webhook secret filled in."""
+    config = obj.config()
+    target = install(config, Path(whmcs_root), url=url, spool_dir=spool_dir)
+    click.echo(
+        f"installed {target} (mode 0640; it holds the webhook secret): events go to {url or default_url(config)}"
+    )
+    click.echo("Make sure the web server's user can read it and that the daemon listens there (whmcs-bridge run).")
+
+
+# --- sandbox ------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8780, show_default=True, type=int, help="Port to listen on (0 picks a free one).")
+@click.option(
+    "--scenario",
+    type=click.Choice(["empty", "reseller-overdue", "agency", "vendor-dispute", "scale"]),
+    default="reseller-overdue",
+    show_default=True,
+    help="The WHMCS world to load.",
+)
+@click.option("--clients", type=int, default=None, help="Number of clients for the scale scenario [default: 100000].")
+@click.option(
+    "--identifier",
+    envvar="WHMCS_API_IDENTIFIER",
+    default="sandbox-identifier",
+    show_default=True,
+    help="API identifier to accept [env WHMCS_API_IDENTIFIER].",
+)
+@click.option(
+    "--secret",
+    envvar="WHMCS_API_SECRET",
+    default="sandbox-secret",
+    show_default=False,
+    help="API secret to accept [env WHMCS_API_SECRET; default sandbox-secret].",
+)
+@click.option("--hook-url", default=None, help="Send signed hook events here when the sandbox's state changes.")
+@click.option(
+    "--hook-secret",
+    envvar="WHMCS_BRIDGE_WEBHOOK_SECRET",
+    default=None,
+    help="Standard Webhooks secret for --hook-url [env WHMCS_BRIDGE_WEBHOOK_SECRET].",
+)
+def sandbox(
+    host: str,
+    port: int,
+    scenario: str,
+    clients: int | None,
+    identifier: str,
+    secret: str,
+    hook_url: str | None,
+    hook_secret: str | None,
+) -> None:
+    """Run the bundled WHMCS API emulator (includes/api.php plus a /_sandbox/ control API) until stopped."""
+    app = SandboxApp(identifier, secret)
+    summary = scenarios.load(app.state, scenario, clients=clients)
+    try:
+        server = serve(app, host, port)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    url = f"http://{host}:{server.effective_port}/"
+    app.hooks.whmcs_url = url
+    if hook_url:
+        if not hook_secret:
+            raise click.UsageError("--hook-url needs --hook-secret (or WHMCS_BRIDGE_WEBHOOK_SECRET)")
+        app.hooks.url, app.hooks.secret = hook_url, hook_secret
+    click.echo(f"WHMCS sandbox at {url} (API: {url}includes/api.php), scenario {summary['scenario']}", err=True)
+    click.echo(json.dumps(summary), err=True)
+
+    def stop(*_: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+        app.hooks.close()
+
+
+# --- audit --------------------------------------------------------------------------------------
+
+
+@main.group()
+def audit() -> None:
+    """The hash-chained audit log."""
+
+
+@audit.command("verify")
+@click.pass_obj
+@user_errors
+def audit_verify(obj: Context) -> None:
+    """Recompute the audit chain; exit 1 and name the first broken row if any row was edited or deleted."""
+    with Database(existing_state(obj.config())) as db:
+        count = audit_log.verify(db)
+    click.echo(f"audit chain intact: {count} entr{'y' if count == 1 else 'ies'}")
+
+
+@audit.command("show")
+@click.option("--client", "client_id", type=int, help="Only entries about this WHMCS client id.")
+@click.option("--case", "case_id", help="Only entries of this case.")
+@click.option("--action", help="Only this action (or prefix, e.g. 'escalation.').")
+@click.option("--limit", type=int, default=None, help="Only the last N matching entries.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.pass_obj
+@user_errors
+def audit_show(
+    obj: Context, client_id: int | None, case_id: str | None, action: str | None, limit: int | None, as_json: bool
+) -> None:
+    """List audit entries, oldest first."""
+    with Database(existing_state(obj.config())) as db:
+        for entry in audit_log.entries(db, client_id=client_id, case_id=case_id, action=action, limit=limit):
+            if as_json:
+                click.echo(json.dumps(entry.__dict__, sort_keys=True, default=str))
+            else:
+                who = f" client {entry.client_id}" if entry.client_id is not None else ""
+                case = f" case {entry.case_id}" if entry.case_id else ""
+                detail = json.dumps(entry.detail, sort_keys=True, default=str)
+                click.echo(f"#{entry.id} {entry.at} {entry.actor} {entry.action}{who}{case} {detail}")
+
+
+# --- demo ---------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Keep the demo's config and state here [default: a temporary folder].",
+)
+@user_errors
+def demo(workdir: str | None) -> None:
+    """Start the sandbox on a free loopback port, point a bridge config at it, and walk the seed stories."""
+    run_demo(Path(workdir) if workdir else None, echo=click.echo)
+
+
+for command in (approvals, breaker, events):
+    main.add_command(command)
+for spec in FAMILIES:  # each family's command group: families/<name>/cli.py, `group`
+    main.add_command(importlib.import_module(f"{spec.package}.cli").group)

@@ -1,0 +1,106 @@
+"""What every command shares: the context (config path, logging), one-line user errors, the state database
+for read-only commands, and instants given on the command line."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from whmcs_bridge.clock import utcnow
+from whmcs_bridge.config.load import Config, load_config
+from whmcs_bridge.errors import BridgeError, StoreError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Context:
+    def __init__(self, config_path: str | None) -> None:
+        self.config_path = config_path
+        self._config: Config | None = None
+        self.verbose = 0
+        self.log_format: str | None = None
+
+    def resolved_path(self) -> Path:
+        if self.config_path:
+            return Path(self.config_path)
+        if os.environ.get("WHMCS_BRIDGE_CONFIG"):
+            return Path(os.environ["WHMCS_BRIDGE_CONFIG"])
+        return Path("whmcs-bridge.yaml")
+
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.resolved_path())
+            setup_logging(self.verbose, self.log_format or self._config.logging.format, self._config.logging.level)
+        return self._config
+
+
+def fail(exc: BridgeError) -> NoReturn:
+    click.echo(f"error: {exc}", err=True)
+    sys.exit(exc.exit_code)
+
+
+def user_errors(fn: F) -> F:
+    """Turn BridgeError into one line on stderr and its exit code; no traceback for user errors."""
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except BridgeError as exc:
+            fail(exc)
+
+    return wrapper  # type: ignore[return-value]
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "at": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
+
+
+def setup_logging(verbose: int, log_format: str = "text", level_name: str | None = None) -> None:
+    level = logging.DEBUG if verbose > 1 else logging.INFO if verbose == 1 else logging.WARNING
+    if level_name and not verbose:
+        level = getattr(logging, level_name.upper())
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        JsonFormatter()
+        if log_format == "json"
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+def parse_at(value: str | None) -> datetime:
+    if not value:
+        return utcnow()
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an ISO-8601 date and time such as 2026-11-22T10:00:00Z") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def existing_state(config: Config) -> Path:
+    """The state database for read-only commands: never create an empty one by mistake."""
+    path = config.state.path
+    if not path.is_file():
+        raise StoreError(f"there is no state database at {path} (state.path in {config.source})")
+    return path

@@ -1,0 +1,17 @@
+"""The one place the wall clock is read, and how instants are written in the store and in WHMCS text.
+
+Rules never call `utcnow`: the engine passes `now` in, so a decision is a function of its inputs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def utcnow() -> datetime:
+    """Now, in UTC, to the second (what the store and the audit chain record)."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def iso(moment: datetime) -> str:
+    """An instant as the store writes it: ISO 8601 to the second."""
+    return moment.isoformat(timespec="seconds")

@@ -1,0 +1,174 @@
+"""The configuration schema (SPEC §5.2): the YAML file's sections as frozen dataclasses, and loading it.
+
+Reading and validation are generic (config/reader.py): every error names FILE:LINE, the key path, what
+was expected and what was found. Each rule family declares its own section (families/<name>/config.py); `Config` has a field per family.
+Only `load_config` touches the file system.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from dotenv import dotenv_values
+
+from whmcs_bridge.config.reader import Duration, Secret, _positive, _Reader, check
+from whmcs_bridge.errors import ConfigError
+from whmcs_bridge.families.delegation.config import DelegationSection
+from whmcs_bridge.families.escalation.config import EscalationSection
+from whmcs_bridge.families.ownership.config import OwnershipSection
+
+# --- field checks: return an "expected ..." phrase when the value is wrong, else None ---------------
+
+
+def _http_url(value: str) -> str | None:
+    if not re.match(r"^https?://[^/\s]+(/\S*)?$", value):
+        return "an http:// or https:// URL such as https://billing.example.com/"
+    return None
+
+
+def _listen_address(value: str) -> str | None:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
+        return "HOST:PORT such as 127.0.0.1:8787 (port 0 picks a free port)"
+    return None
+
+
+def _webhook_secret(value: str) -> str | None:
+    body = value.removeprefix("whsec_")
+    try:
+        raw = base64.b64decode(body, validate=True)
+    except (ValueError, TypeError):
+        raw = b""
+    if not value.startswith("whsec_") or len(raw) < 24:
+        return "a Standard Webhooks secret: whsec_ followed by base64 of at least 24 random bytes"
+    return None
+
+
+# --- the sections -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class WhmcsSection:
+    url: str = check(_http_url)
+    identifier: Secret
+    secret: Secret
+    access_key: Secret | None = None
+    timeout_s: float = check(_positive, 20.0)
+    connect_timeout_s: float = check(_positive, 5.0)
+    verify_tls: bool = True
+    max_attempts: int = check(_positive, 5)
+    page_size: int = check(_positive, 250)
+
+    @property
+    def api_url(self) -> str:
+        return self.url.rstrip("/") + "/includes/api.php"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReceiverSection:
+    listen: str = check(_listen_address, "127.0.0.1:8787")
+    # Where clients reach the daemon's pages (consent links), e.g. through a reverse proxy:
+    # https://billing.example.com/bridge. Without it, no consent link can be sent.
+    public_url: str | None = check(_http_url, None)
+    secret: Secret = check(lambda s: _webhook_secret(s.reveal()))
+    # Secrets still accepted while the PHP hook is switched to a new one (rotation).
+    previous_secrets: list[Secret] = check(lambda s: _webhook_secret(s.reveal()), factory=list, each=True)
+    max_body_kib: int = check(_positive, 256)
+    tolerance: Duration = Duration(minutes=5)
+
+    @property
+    def all_secrets(self) -> list[str]:
+        return [self.secret.reveal()] + [s.reveal() for s in self.previous_secrets]
+
+    @property
+    def host(self) -> str:
+        return self.listen.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+
+@dataclass(frozen=True, kw_only=True)
+class StateSection:
+    path: Path
+
+
+@dataclass(frozen=True, kw_only=True)
+class PollSection:
+    enabled: bool = True
+    every: Duration = Duration(minutes=5)
+    # How often the open invoices are re-read in full (the backstop for changes no hint reported).
+    sweep_every: Duration = Duration(hours=6)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SafetySection:
+    # The circuit breaker: destructive actions (suspend, terminate, collections...) that ran in the
+    # last hour plus those due now may not exceed this; past it, all of them wait for staff.
+    max_destructive_per_hour: int = check(_positive, 10)
+    # Where the bridge opens tickets to staff (breaker tripped, approvals waiting), and as whom.
+    staff_department_id: int | None = None
+    staff_email: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoggingSection:
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["text", "json"] = "text"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Config:
+    whmcs: WhmcsSection
+    receiver: ReceiverSection
+    state: StateSection
+    poll: PollSection = field(default_factory=PollSection)
+    logging: LoggingSection = field(default_factory=LoggingSection)
+    safety: SafetySection = field(default_factory=SafetySection)
+    delegation: DelegationSection = field(default_factory=DelegationSection)
+    escalation: EscalationSection = field(default_factory=EscalationSection)
+    ownership: OwnershipSection = field(default_factory=OwnershipSection)
+    source: Path = field(default=Path("<memory>"), metadata={"internal": True})
+
+
+def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> Config:
+    """Read, validate and return the configuration; raise ConfigError naming file and line."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: configuration file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the configuration file ({exc})") from None
+    env_file = path.parent / ".env"
+    merged: dict[str, str] = {}
+    if env_file.is_file():
+        merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    merged.update(os.environ if environ is None else environ)
+    return parse_config(text, path, merged, env_file if env_file.is_file() else None)
+
+
+def parse_config(text: str, path: Path, environ: Mapping[str, str], env_file: Path | None = None) -> Config:
+    """Parse configuration text (pure: no file or environment access)."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        raise ConfigError(f"{path}:{line}: the file is not valid YAML: {exc.problem}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: the file is not valid YAML: {exc}") from None
+    if root is None:
+        raise ConfigError(f"{path}:1: the file is empty; expected the sections whmcs, receiver and state")
+    reader = _Reader(path, environ, env_file)
+    config = reader.read_section(root, Config, "")
+    return dataclasses.replace(config, source=path)

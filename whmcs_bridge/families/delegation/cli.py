@@ -1,0 +1,154 @@
+"""`whmcs-bridge delegations ...`: per-service technical and administrative contacts (registered on the main CLI)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC
+from typing import Any
+
+import click
+
+from whmcs_bridge.cli.common import Context, existing_state, user_errors
+from whmcs_bridge.clock import utcnow
+from whmcs_bridge.families.delegation import staff as dg
+from whmcs_bridge.store.db import Database
+
+
+@click.group()
+def delegations() -> None:
+    """Contact delegation: a webmaster or agency acting on services its end clients own."""
+
+
+@delegations.command("list")
+@click.option("--owner", type=int, default=None, help="Only grants on this client's services.")
+@click.option("--delegate", type=int, default=None, help="Only grants held by this client.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.pass_obj
+@user_errors
+def list_grants(obj: Context, owner: int | None, delegate: int | None, as_json: bool) -> None:
+    """List grants: who acts on what, for whom, since when, and their status."""
+    with Database(existing_state(obj.config())) as db:
+        rows = dg.grants(db, owner=owner, delegate=delegate)
+    for g in rows:
+        click.echo(json.dumps(g, sort_keys=True) if as_json else dg.line(g))
+    if not rows and not as_json:
+        click.echo("no grants")
+
+
+@delegations.command("show")
+@click.argument("grant_id")
+@click.pass_obj
+@user_errors
+def show(obj: Context, grant_id: str) -> None:
+    """One grant with its history."""
+    with Database(existing_state(obj.config())) as db:
+        g = dg.grant(db, grant_id)
+    click.echo(dg.line(g))
+    for entry in g.get("history", []):
+        click.echo(
+            f"  {entry['at'][:16]} {entry['what']} by {entry.get('by')}: {entry.get('basis') or entry.get('reason') or ''}".rstrip(
+                ": "
+            )
+        )
+
+
+@delegations.command("grant")
+@click.option("--owner", type=int, required=True, help="The client who owns the services (the end client).")
+@click.option(
+    "--delegate", type=int, required=True, help="The client who will act on them (the webmaster's own account)."
+)
+@click.option("--service", "services", type=int, multiple=True, help="A service id (repeatable).")
+@click.option("--domain", "domains", type=int, multiple=True, help="A domain id (repeatable).")
+@click.option("--whole-client", is_flag=True, help="Every service and domain of the owner.")
+@click.option(
+    "--role",
+    type=click.Choice(["technical", "administrative"]),
+    default="technical",
+    show_default=True,
+    help="The role, whose rights come from the configuration.",
+)
+@click.option("--by", required=True, help="Staff member granting it (or, with --request, who asks).")
+@click.option(
+    "--basis", required=True, help="On what basis (e.g. 'owner's email of 2026-11-20'), or the delegate's reason."
+)
+@click.option(
+    "--request",
+    is_flag=True,
+    help="The delegate asks: the grant waits for the owner's consent through a one-time link.",
+)
+@click.option(
+    "--expires",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="When the grant ends [default: delegation.default_expiry, else never].",
+)
+@click.pass_obj
+@user_errors
+def grant(
+    obj: Context,
+    owner: int,
+    delegate: int,
+    services: tuple[int, ...],
+    domains: tuple[int, ...],
+    whole_client: bool,
+    role: str,
+    by: str,
+    basis: str,
+    request: bool,
+    expires: Any,
+) -> None:
+    """Make a client the technical or administrative contact of another client's services (with
+    --request: ask the owner, who accepts or declines through a one-time link)."""
+    items = [{"kind": "service", "id": s} for s in services] + [{"kind": "domain", "id": d} for d in domains]
+    if whole_client:
+        items.append({"kind": "client", "id": owner})
+    config = obj.config()
+    with Database(existing_state(config)) as db:
+        grant_id = dg.new_grant(
+            config,
+            db,
+            owner=owner,
+            delegate=delegate,
+            role=role,
+            items=items,
+            by=by,
+            basis=basis,
+            expires=expires.replace(tzinfo=UTC) if expires else None,
+            now=utcnow(),
+            request=request,
+        )
+        click.echo(dg.line(dg.grant(db, grant_id)))
+
+
+@delegations.command("revoke")
+@click.argument("grant_id")
+@click.option("--by", required=True, help="Who revokes it: 'owner' (at the owner's request) or a staff member.")
+@click.option("--reason", required=True, help="Why (recorded, and told to both sides).")
+@click.pass_obj
+@user_errors
+def revoke(obj: Context, grant_id: str, by: str, reason: str) -> None:
+    """End a grant at once: copies and support authority stop; both sides are told."""
+    config = obj.config()
+    with Database(existing_state(config)) as db:
+        click.echo(dg.line(dg.revoke(config, db, grant_id, by=by, reason=reason, now=utcnow())))
+
+
+@delegations.command("renew")
+@click.argument("grant_id")
+@click.option("--service", type=int, default=None, help="Which granted service [default: the grant's first service].")
+@click.option("--by", required=True, help="Who asks (the delegate's contact, or staff for them).")
+@click.pass_obj
+@user_errors
+def renew(obj: Context, grant_id: str, service: int | None, by: str) -> None:
+    """Renew a service for its owner, invoiced to the delegate: when the delegate pays, the owner's
+    open invoice for the service is settled, so WHMCS's own renewal extends the service."""
+    config = obj.config()
+    with Database(existing_state(config)) as db:
+        g = dg.renew(config, db, grant_id, by=by, service=service, now=utcnow())
+    last = g.get("renewals", [])[-1]
+    click.echo(
+        f"renewal {last['n']} of grant {grant_id} asked: the delegate will be invoiced for the owner's open invoice (next pass)"
+    )
+
+
+group = delegations  # what the command line registers (families/__init__.py)

@@ -1,0 +1,46 @@
+"""The delegation section of the configuration: roles, the rights each carries, expiry, links, digest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from whmcs_bridge.config.reader import Duration
+
+EmailCategory = Literal["product", "domain", "invoice", "support", "general"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RoleRights:
+    copy_emails: list[EmailCategory] = field(default_factory=list)
+    welcome_email: Literal["copy", "notice", "none"] = "notice"
+    support_authority: bool = False
+    renew: bool = False
+    order_for_owner: bool = False
+
+
+def _default_roles() -> dict[str, RoleRights]:
+    return {
+        "technical": RoleRights(copy_emails=["product", "domain"], support_authority=True, renew=True),
+        "administrative": RoleRights(order_for_owner=True, welcome_email="none"),
+    }
+
+
+@dataclass(frozen=True, kw_only=True)
+class DelegationSection:
+    enabled: bool = False
+    roles: dict[str, RoleRights] = field(default_factory=_default_roles)
+    default_expiry: Duration | None = None
+    # When a grant is revoked, suggest to the owner that the service's credentials be changed.
+    offer_password_change: bool = True
+    # How long an owner's consent link stays valid.
+    consent_link_ttl: Duration = Duration(days=7)
+    # Each owner with grants gets one email this often, listing what each delegate did on their
+    # behalf (copies received, tickets answered as verified contact, renewals); null for none.
+    digest_every: Duration | None = Duration(days=7)
+    # Not a configuration key: whether one-time links can be sent (receiver.public_url is set).
+    links: bool = field(default=True, metadata={"internal": True})
+
+    def problem(self) -> str | None:
+        unknown = set(self.roles) - {"technical", "administrative"}
+        return f"roles named technical and administrative only (not {', '.join(sorted(unknown))})" if unknown else None

@@ -1,0 +1,209 @@
+"""Contact delegation's email copies and support authority (pure): which email a delegate gets a copy
+of, and the staff-only note a ticket gets (owner, verified delegate, or a warning)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import datetime
+from typing import Any
+
+from whmcs_bridge.families.delegation.config import DelegationSection
+from whmcs_bridge.families.delegation.grants import FAMILY, notice, record, rights
+from whmcs_bridge.model import Action, Decision, Event, action_key, as_int
+from whmcs_bridge.names import domain_names
+
+COPY_MARK = "whmcs-bridge delegated copy"
+OWN_EMAIL = "<!-- [wb-"  # every email the bridge sends carries its action key so
+# A domain name not preceded by "@" (an email address names a mailbox, not a service).
+CATEGORY_WORDS = (
+    ("invoice", re.compile(r"invoice|payment|receipt|overdue|credit card", re.IGNORECASE)),
+    ("support", re.compile(r"ticket|support request", re.IGNORECASE)),
+    ("domain", re.compile(r"domain|renewal|expir|transfer|registration|whois", re.IGNORECASE)),
+    ("product", re.compile(r"hosting|service|server|suspen|account|ssl|order", re.IGNORECASE)),
+)
+RENEW_KEYWORD = re.compile(r"\[renew\]", re.IGNORECASE)
+WELCOME = re.compile(r"new account information|welcome to|account details|your login|hosting account", re.IGNORECASE)
+
+
+def category(subject: str, message: str) -> tuple[str, bool]:
+    """(email category, whether it is the welcome email with access details) from its text."""
+    welcome = bool(WELCOME.search(subject))
+    if welcome:
+        return "product", True
+    for name, words in CATEGORY_WORDS:
+        if words.search(subject):
+            return name, False
+    return "general", False
+
+
+def ticket_key(data: dict[str, Any]) -> str:
+    return f"ticket:{as_int(data.get('ticketid'))}:{as_int(data.get('replyid')) or 0}"
+
+
+# --- email copies ---------------------------------------------------------------------------------
+
+
+def concerns(grant: dict[str, Any], subject: str, message: str) -> str | None:
+    """The granted item an email is about (by the domain names it mentions), or the whole client."""
+    items = grant.get("items") or []
+    if any(i["kind"] == "client" for i in items):
+        return f"client #{grant['owner']}"
+    text = f"{subject} {message}".lower()
+    for item in items:
+        if item.get("name") and item["name"] in text:
+            return str(item["name"])
+    return None
+
+
+def copies(
+    grant: dict[str, Any], data: dict[str, Any], event: Event, now: datetime, rules: DelegationSection
+) -> list[Action]:
+    subject, message = str(data.get("subject") or ""), str(data.get("message") or "")
+    if COPY_MARK in subject + message or OWN_EMAIL in message:
+        return []  # a copy is never copied, and neither is anything the bridge itself sent (consent links!)
+    if grant.get("expires") and datetime.fromisoformat(grant["expires"]) <= now:
+        return []
+    about = concerns(grant, subject, message)
+    if about is None:
+        return []
+    kind, welcome = category(subject, message)
+    allowed = rights(grant, rules)
+    if welcome and allowed.welcome_email == "none":
+        return []
+    if not welcome and kind not in allowed.copy_emails:
+        return []
+    # The same email reported twice (hook and poll) yields the same key, so one copy.
+    fingerprint = hashlib.sha256(f"{data.get('userid')}|{data.get('date')}|{subject}".encode()).hexdigest()[:16]
+    owner = grant.get("owner_name") or f"client #{grant['owner']}"
+    header = f"<p><em>{COPY_MARK}: sent to {owner} about {about}; you receive it as {grant['role']} contact (grant #{grant['id']}).</em></p><hr>"
+    if welcome and allowed.welcome_email == "notice":
+        body = f"{header}<p>{owner} has received the access details for {about}. Ask them for what you need, or contact us to change the password.</p>"
+    else:
+        body = header + message
+    params = notice(grant["delegate"], f"[Copy] {subject}", body)
+    record(grant, now.isoformat(timespec="seconds"), f'received a copy of "{subject}" (about {about})')
+    # Keyed per delegate, not per grant: two grants to one delegate give one copy.
+    key = action_key(FAMILY, f"delegate:{grant['delegate']}", f"copy:{fingerprint}")
+    return [
+        Action(
+            key=key,
+            family=FAMILY,
+            kind="email",
+            params=params,
+            client_id=grant["delegate"],
+            subject=f"grant:{grant['id']}",
+        )
+    ]
+
+
+# --- support authority ------------------------------------------------------------------------------
+
+
+def ticket_opened(data: dict[str, Any], now: datetime) -> Decision:
+    """Ask WHMCS who owns what the ticket names; the note comes with the answer (TicketResolved)."""
+    link = data.get("service")
+    names = domain_names(str(data.get("subject") or ""), str(data.get("message") or ""))
+    if not link and not names:
+        return Decision(state=None)  # names nothing: a general question
+    key = ticket_key(data)
+    params = {
+        "ticket_id": as_int(data.get("ticketid")),
+        "writer": as_int(data.get("userid")),
+        "names": names,
+        "link": link,
+        "state_key": key,
+        # A delegate may ask for a renewal by writing [renew] in a ticket about the service.
+        "renew": bool(RENEW_KEYWORD.search(f"{data.get('subject') or ''} {data.get('message') or ''}")),
+    }
+    resolve = Action(
+        key=action_key(FAMILY, key, "resolve"),
+        family=FAMILY,
+        kind="resolve_ticket",
+        params=params,
+        client_id=as_int(data.get("userid")),
+        subject=key,
+    )
+    return Decision(
+        state={"ticket": params["ticket_id"], "asked": now.isoformat(timespec="seconds")}, actions=[resolve]
+    )
+
+
+def ticket_note(
+    grants: list[dict[str, Any]], data: dict[str, Any], now: datetime, rules: DelegationSection
+) -> list[Action]:
+    writer = as_int(data.get("writer"))
+    ticket = as_int(data.get("ticketid"))
+    lines: list[str] = []
+    warn = False
+    for item in data.get("items") or []:
+        label = f"{item['name'] or item['kind'] + ' #' + str(item['id'])} ({item['kind']} #{item['id']}, owner client #{item['owner']})"
+        if item["owner"] == writer:
+            lines.append(f"- {label}: written by its owner.")
+            continue
+        match = next(
+            (
+                g
+                for g in grants
+                if g.get("status") == "active"
+                and g["delegate"] == writer
+                and g["owner"] == item["owner"]
+                and rights(g, rules).support_authority
+                and any(
+                    i["kind"] == "client"
+                    or (i["kind"] == item["kind"] and i["id"] == item["id"])
+                    or (i.get("name") and i["name"] == item["name"])
+                    for i in g.get("items", [])
+                )
+            ),
+            None,
+        )
+        if match:
+            match["verified_ticket"] = ticket
+            if item["kind"] == "service" or "verified_ticket_item" not in match:  # a service is what renews
+                match["verified_ticket_item"] = {"kind": item["kind"], "id": item["id"]}
+            record(
+                match,
+                now.isoformat(timespec="seconds"),
+                f"wrote to support about {item['name'] or item['kind'] + ' #' + str(item['id'])} (ticket #{ticket}) and was answered as your contact",
+            )
+            allowed = rights(match, rules)
+            can = ", ".join(
+                r
+                for r, ok in (
+                    ("renew", allowed.renew),
+                    ("order for the owner", allowed.order_for_owner),
+                    ("copies: " + "/".join(allowed.copy_emails), bool(allowed.copy_emails)),
+                )
+                if ok
+            )
+            lines.append(
+                f"- {label}: VERIFIED {match['role']} contact of client #{match['owner']} (grant #{match['id']}, since {match['since'][:10]}, by {match['by']}; rights: support{', ' + can if can else ''})."
+            )
+        else:
+            warn = True
+            lines.append(
+                f"- {label}: WARNING: client #{writer} has NO grant on this. Do not disclose details or act on it without the owner's confirmation."
+            )
+    if not lines:
+        return []
+    if data.get("renew") and not warn:
+        lines.append("- [renew] asked: if the writer may renew, the renewal starts now (invoiced to the writer).")
+    title = (
+        "whmcs-bridge: ticket writer is NOT authorised for something it names"
+        if warn
+        else "whmcs-bridge: ticket writer checked"
+    )
+    message = f"{title}\n" + "\n".join(lines)
+    key = str(data.get("state_key"))
+    return [
+        Action(
+            key=action_key(FAMILY, key, "note"),
+            family=FAMILY,
+            kind="ticket_note",
+            params={"ticket_id": ticket, "message": message},
+            client_id=writer,
+            subject=key,
+            guard={"ticket_exists": ticket},
+        )
+    ]

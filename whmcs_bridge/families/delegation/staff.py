@@ -1,0 +1,139 @@
+"""Staff views and commands for contact delegation: grants listed, shown, granted and revoked (store only)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+from whmcs_bridge import staff
+from whmcs_bridge.config.load import Config
+from whmcs_bridge.errors import BridgeError
+from whmcs_bridge.families.delegation.grants import describe
+from whmcs_bridge.families.delegation.rules import FAMILY
+from whmcs_bridge.store import holds
+from whmcs_bridge.store.db import Database
+
+
+def grants(db: Database, *, owner: int | None = None, delegate: int | None = None) -> list[dict[str, Any]]:
+    return [
+        g
+        for g in staff.states(db, FAMILY, "grant:")
+        if (owner is None or g["owner"] == owner) and (delegate is None or g["delegate"] == delegate)
+    ]
+
+
+def grant(db: Database, grant_id: str) -> dict[str, Any]:
+    missing = f"there is no grant {grant_id}; `whmcs-bridge delegations list` shows them"
+    return staff.state(db, FAMILY, f"grant:{grant_id}", missing)
+
+
+def _enabled(config: Config) -> None:
+    if not config.delegation.enabled:
+        raise BridgeError("delegation is not enabled (delegation.enabled in the configuration)")
+
+
+def new_grant(
+    config: Config,
+    db: Database,
+    *,
+    owner: int,
+    delegate: int,
+    role: str,
+    items: list[dict[str, Any]],
+    by: str,
+    basis: str,
+    expires: datetime | None,
+    now: datetime,
+    request: bool = False,
+) -> str:
+    """A grant by staff (active at once), or a delegate's request (active once the owner consents)."""
+    _enabled(config)
+    if role not in config.delegation.roles:
+        raise BridgeError(f"role {role!r} is not configured; delegation.roles has {', '.join(config.delegation.roles)}")
+    if owner == delegate:
+        raise BridgeError("a client cannot be its own delegate")
+    if not items:
+        raise BridgeError("name what the grant covers: --service ID, --domain ID or --whole-client")
+    refusal = holds.refusal(db, held_subjects(items, owner), now)
+    if refusal:
+        raise BridgeError(f"no new grant: {refusal}")
+    # A stable, short id: the same grant asked twice is the same grant.
+    seed = json.dumps([owner, delegate, role, sorted((i["kind"], i["id"]) for i in items), now.date().isoformat()])
+    grant_id = "g" + hashlib.sha256(seed.encode()).hexdigest()[:7]
+    if request and not config.receiver.public_url:
+        raise BridgeError(
+            "a request needs the owner's consent link: set receiver.public_url to where clients reach the daemon"
+        )
+    data = {
+        "command": "request" if request else "grant",
+        "grant": grant_id,
+        "owner": owner,
+        "delegate": delegate,
+        "role": role,
+        "items": items,
+        "by": by,
+        "basis": basis,
+        "expires": expires.isoformat(timespec="seconds") if expires else None,
+    }
+    staff.submit(db, config, "DelegationCommand", data, by=by, client_id=owner, now=now)
+    return grant_id
+
+
+def held_subjects(items: list[dict[str, Any]], owner: int) -> list[str]:
+    """The subjects a grant touches, as holds name them: each item, and the owner's whole account when
+    the grant covers it (a hold on any of the owner's subjects then concerns it too)."""
+    subjects = [f"{i['kind']}:{int(i['id'])}" for i in items]
+    if any(i["kind"] == "client" for i in items):
+        subjects.append(f"client:{owner}")
+    return subjects
+
+
+def _on_active(
+    config: Config, db: Database, grant_id: str, data: dict[str, Any], *, by: str, now: datetime, why: str
+) -> dict[str, Any]:
+    """Submit a staff command about an active grant; return the grant as the rules left it."""
+    _enabled(config)
+    current = grant(db, grant_id)
+    if current["status"] != "active":
+        raise BridgeError(f"grant {grant_id} is {current['status']}: {why}")
+    if data["command"] == "renew" and not config.delegation.roles[current["role"]].renew:
+        raise BridgeError(f"the {current['role']} role may not renew (delegation.roles.{current['role']}.renew)")
+    # A revocation only takes access away and stays possible; anything else waits for the case.
+    refusal = (
+        holds.refusal(db, held_subjects(current["items"], current["owner"]), now)
+        if data["command"] != "revoke"
+        else None
+    )
+    if refusal:
+        raise BridgeError(f"grant {grant_id}: {refusal}")
+    staff.submit(
+        db,
+        config,
+        "DelegationCommand",
+        {**data, "grant": grant_id, "by": by},
+        by=by,
+        client_id=current["owner"],
+        now=now,
+    )
+    return grant(db, grant_id)
+
+
+def revoke(config: Config, db: Database, grant_id: str, *, by: str, reason: str, now: datetime) -> dict[str, Any]:
+    return _on_active(
+        config, db, grant_id, {"command": "revoke", "reason": reason}, by=by, now=now, why="nothing to revoke"
+    )
+
+
+def renew(
+    config: Config, db: Database, grant_id: str, *, by: str, service: int | None, now: datetime
+) -> dict[str, Any]:
+    return _on_active(
+        config, db, grant_id, {"command": "renew", "service": service}, by=by, now=now, why="it cannot renew"
+    )
+
+
+def line(g: dict[str, Any]) -> str:
+    expiry = f", expires {g['expires'][:10]}" if g.get("expires") else ""
+    return f"{g['id']} {g['status']}: client #{g['delegate']} is {g['role']} contact of client #{g['owner']} for {describe(g)} (since {g['since'][:10]}, by {g['by']}: {g['basis']}{expiry})"

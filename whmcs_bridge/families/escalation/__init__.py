@@ -1,0 +1,19 @@
+"""Overdue reseller escalation: a staged, documented, reversible ladder per client."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from whmcs_bridge.families.escalation.rules import FAMILY as NAME
+from whmcs_bridge.families.escalation.rules import Escalation
+from whmcs_bridge.families.spec import FamilySpec
+
+if TYPE_CHECKING:
+    from whmcs_bridge.config.load import Config
+
+
+def build(config: Config) -> Escalation:
+    return Escalation(config.escalation, staff_email=config.safety.staff_email)
+
+
+FAMILY = FamilySpec(NAME, build, __name__)

@@ -1,0 +1,172 @@
+"""`whmcs-bridge escalations ...`: the overdue ladder for staff (registered on the main CLI)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from whmcs_bridge.cli.common import Context, existing_state, user_errors
+from whmcs_bridge.clock import utcnow
+from whmcs_bridge.families.escalation import staff as esc
+from whmcs_bridge.store.db import Database
+
+
+@click.group()
+def escalations() -> None:
+    """The overdue reseller ladder: cases, promises, holds, letters and the collections dossier."""
+
+
+@escalations.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option("--all", "show_all", is_flag=True, help="Also clients whose case is closed.")
+@click.pass_obj
+@user_errors
+def list_cases(obj: Context, as_json: bool, show_all: bool) -> None:
+    """Clients on the ladder: stage, days overdue, amount due, impact, next stage, holds and promises."""
+    config = obj.config()
+    now = utcnow()
+    with Database(existing_state(config)) as db:
+        rows = [
+            esc.summary(config, db, client_id, state, now)
+            for client_id, state in esc.cases(db)
+            if show_all or state.get("invoices")
+        ]
+    for row in rows:
+        if as_json:
+            click.echo(json.dumps(row, sort_keys=True))
+            continue
+        pauses = []
+        if row["hold"]:
+            pauses.append(f"HELD: {row['hold']}")
+        if row["promise_until"]:
+            pauses.append(f"promise until {row['promise_until']}")
+        if row["broken_promises"]:
+            pauses.append(f"{row['broken_promises']} broken promise(s)")
+        if row["pending_approvals"]:
+            pauses.append(f"{row['pending_approvals']} action(s) awaiting approval")
+        nxt = (
+            f"next {row['next_stage']} on {row['next_at']}"
+            if row["next_stage"] and row["next_at"]
+            else "no further stage scheduled"
+        )
+        click.echo(
+            f"#{row['client_id']} {row['client']}: stage {row['stage'] or '-'}, {row['days_overdue']} days overdue, "
+            f"{row['amount_due']} due on {row['invoices']} invoice(s), impact {row['impact'] if row['impact'] is not None else 'unknown'}; {nxt}"
+            + (f" ({'; '.join(pauses)})" if pauses else "")
+        )
+    if not rows and not as_json:
+        click.echo("no client is on the ladder")
+
+
+@escalations.command("show")
+@click.argument("client_id", type=int)
+@click.pass_obj
+@user_errors
+def show(obj: Context, client_id: int) -> None:
+    """One client's timeline and every action with its outcome."""
+    with Database(existing_state(obj.config())) as db:
+        state = esc.case(db, client_id)
+        actions = esc.notices(db, client_id)
+    for entry in state.get("timeline", []):
+        detail = json.dumps(entry.get("detail", {}), sort_keys=True) if entry.get("detail") else ""
+        click.echo(f"{entry['at'][:16]}  {entry['what']} {detail}".rstrip())
+    click.echo("actions:")
+    for action in actions:
+        proof = " ".join(f"{k}={v}" for k, v in action["proof"].items())
+        click.echo(
+            f"  #{action['id']} {action['kind']:<14} {action['status']:<17} {action['what'][:60]} {proof}".rstrip()
+        )
+
+
+def _command(obj: Context, client_id: int, data: dict[str, Any]) -> None:
+    config = obj.config()
+    with Database(existing_state(config)) as db:
+        esc.command(config, db, client_id, data, utcnow())
+        row = esc.summary(config, db, client_id, esc.case(db, client_id), utcnow())
+    click.echo(
+        f"client #{client_id}: {data['command']} recorded; next: {row['next_stage'] or '-'} on {row['next_at'] or '-'}"
+    )
+
+
+@escalations.command("promise")
+@click.argument("client_id", type=int)
+@click.option(
+    "--until",
+    "until",
+    required=True,
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="The date the client promised to pay by (YYYY-MM-DD).",
+)
+@click.option("--amount", default=None, help="The amount promised.")
+@click.option("--note", default="", help="How and by whom the promise was made.")
+@click.option("--by", required=True, help="Staff member recording it.")
+@click.pass_obj
+@user_errors
+def promise(obj: Context, client_id: int, until: Any, amount: str | None, note: str, by: str) -> None:
+    """Hold the ladder until a date; if it passes unpaid the promise is recorded as broken and the ladder resumes."""
+    _command(
+        obj,
+        client_id,
+        {"command": "promise", "until": until.date().isoformat(), "amount": amount, "note": note, "by": by},
+    )
+
+
+@escalations.command("hold")
+@click.argument("client_id", type=int)
+@click.option("--reason", required=True, help="Why (a dispute, a staff decision...).")
+@click.option("--by", required=True, help="Staff member holding it.")
+@click.pass_obj
+@user_errors
+def hold(obj: Context, client_id: int, reason: str, by: str) -> None:
+    """Freeze the ladder for this client until `resume`."""
+    _command(obj, client_id, {"command": "hold", "reason": reason, "by": by})
+
+
+@escalations.command("resume")
+@click.argument("client_id", type=int)
+@click.option("--by", required=True, help="Staff member resuming it.")
+@click.pass_obj
+@user_errors
+def resume(obj: Context, client_id: int, by: str) -> None:
+    """Let a held ladder go on."""
+    _command(obj, client_id, {"command": "resume", "by": by})
+
+
+@escalations.command("record-letter")
+@click.argument("client_id", type=int)
+@click.option("--tracking", required=True, help="The registered letter's tracking number.")
+@click.option("--note", default="", help="Anything else worth keeping (post office, date sent).")
+@click.option("--by", required=True, help="Staff member who sent it.")
+@click.pass_obj
+@user_errors
+def record_letter(obj: Context, client_id: int, tracking: str, note: str, by: str) -> None:
+    """Keep the proof of a registered letter in the case and the dossier."""
+    _command(obj, client_id, {"command": "letter", "tracking": tracking, "note": note, "by": by})
+
+
+@escalations.command("export")
+@click.argument("client_id", type=int)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False),
+    default=".",
+    show_default=True,
+    help="Folder for the dossier files.",
+)
+@click.pass_obj
+@user_errors
+def export(obj: Context, client_id: int, out: str) -> None:
+    """Write the collections dossier (JSON and a readable HTML page): invoices, notices with dates
+    and WHMCS ids, letters, promises, stages, approvals."""
+    config = obj.config()
+    with Database(existing_state(config)) as db:
+        data = esc.dossier(config, db, client_id, utcnow())
+    json_path, html_path = esc.write_dossier(data, Path(out))
+    click.echo(f"wrote {json_path} and {html_path}")
+
+
+group = escalations  # what the command line registers (families/__init__.py)

@@ -1,0 +1,171 @@
+"""The `escalation:` configuration section (SPEC §4.2): policies, ladders, guards, holidays."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal
+
+from whmcs_bridge.config.reader import check
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+def _hours_range(value: str) -> str | None:
+    match = re.fullmatch(r"(\d{2}):(\d{2})-(\d{2}):(\d{2})", value)
+    if not match or not (
+        0 <= int(match[1]) < 24 and 0 <= int(match[3]) <= 24 and int(match[2]) < 60 and int(match[4]) < 60
+    ):
+        return "a time range such as 09:00-17:00"
+    if (int(match[1]), int(match[2])) >= (int(match[3]), int(match[4])):
+        return "a time range whose start is before its end, such as 09:00-17:00"
+    return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class EmailSpec:
+    # Either a WHMCS client email template by name, or a custom subject and HTML body. Merge fields:
+    # {client_name} {company} {amount_due} {invoice_count} {oldest_due} {days_overdue} {deadline}
+    # {stage} {services}
+    template: str | None = None
+    subject: str | None = None
+    body: str | None = None
+
+    def problem(self) -> str | None:
+        if bool(self.template) == bool(self.subject and self.body):
+            return "either `template`, or both `subject` and `body`"
+        return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicketSpec:
+    department_id: int
+    subject: str
+    body: str
+    priority: Literal["Low", "Medium", "High"] = "Medium"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModuleCommandSpec:
+    # A custom module function (ModuleCustom), e.g. lock the reseller's panel. It must be idempotent:
+    # after a crash the bridge cannot tell whether it ran, and runs it again.
+    function: str
+    inverse: str | None = None  # run when the client is current again
+    destructive: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class SuspendSpec:
+    # A neutral reason: the public landing page must not state the debt.
+    reason: str = "Administrative reasons"
+
+
+@dataclass(frozen=True, kw_only=True)
+class StageAction:
+    """Exactly one of these per action."""
+
+    email: EmailSpec | None = None
+    ticket: TicketSpec | None = None  # to the client, in its name
+    note: str | None = None  # a client note in WHMCS
+    staff_task: TicketSpec | None = None  # a ticket to staff, e.g. send a registered letter
+    module_command: ModuleCommandSpec | None = None
+    suspend: SuspendSpec | None = None
+    invoice_status: Literal["Collections"] | None = None
+    terminate: bool | None = None
+
+    KINDS = ("email", "ticket", "note", "staff_task", "module_command", "suspend", "invoice_status", "terminate")
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in self.KINDS if getattr(self, k) not in (None, False))
+
+    def problem(self) -> str | None:
+        chosen = [k for k in self.KINDS if getattr(self, k) not in (None, False)]
+        return None if len(chosen) == 1 else "exactly one of " + ", ".join(self.KINDS)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Stage:
+    name: str
+    # Due this many days after the oldest unpaid invoice's due date, or after the previous stage.
+    after_days: int
+    counted_from: Literal["due", "previous"] = "previous"
+    business_days: bool = False
+    # The deadline announced in this stage's notices ({deadline}), in days of the same kind.
+    deadline_days: int | None = None
+    # Staff approval before the stage's actions run: never, always, or when the downstream impact
+    # is above the policy's approval_impact_threshold.
+    approval: Literal["never", "always", "impact"] = "never"
+    actions: list[StageAction]
+
+
+@dataclass(frozen=True, kw_only=True)
+class CustomFieldMatch:
+    id: int
+    equals: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Selector:
+    # A client is in scope when one of its services matches a product id or product group name, or
+    # the client itself matches a client group or custom field. Empty lists match nothing.
+    product_ids: list[int] = field(default_factory=list)
+    product_groups: list[str] = field(default_factory=list)
+    client_groups: list[int] = field(default_factory=list)
+    client_custom_field: CustomFieldMatch | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Impact:
+    # How many of the client's own customers a cut would hit: the sum of these service custom
+    # fields (e.g. hosted domains and users), a constant, or unknown when both are empty.
+    custom_fields: list[str] = field(default_factory=list)
+    constant: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Policy:
+    name: str
+    match: Selector
+    impact: Impact = field(default_factory=Impact)
+    approval_impact_threshold: int = 50
+    ladder: list[Stage]
+
+    def problem(self) -> str | None:
+        names = [s.name for s in self.ladder]
+        if not names:
+            return "a ladder with at least one stage"
+        if len(set(names)) != len(names):
+            return "stage names that are all different"
+        if self.ladder[0].counted_from != "due":
+            return "a first stage counted from the due date (counted_from: due)"
+        return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class EscalationGuards:
+    # Destructive actions (suspend, module commands marked destructive, collections, terminate)
+    # run only on these days and hours (the bridge's local time), and at least this many days apart.
+    destructive_days: list[Weekday] = field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"])
+    destructive_hours: str = check(_hours_range, "09:00-17:00")
+    min_days_between_destructive: int = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class EscalationSection:
+    enabled: bool = False
+    # Days that are not business days (besides weekends).
+    holidays: list[date] = field(default_factory=list)
+    guards: EscalationGuards = field(default_factory=EscalationGuards)
+    # Sent when the client is current again and every reversible action has been undone.
+    restored_email: EmailSpec = field(
+        default_factory=lambda: EmailSpec(
+            subject="Your services are fully restored",
+            body="<p>Dear {client_name},</p><p>We have received your payment. Your services are fully restored.</p>",
+        )
+    )
+    # Where staff tasks and approval requests go when a stage names no department.
+    staff_department_id: int = 1
+    # First matching policy wins.
+    policies: list[Policy] = field(default_factory=list)

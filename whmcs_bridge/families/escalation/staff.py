@@ -1,0 +1,227 @@
+"""Staff views of the overdue ladder: the case list, one client's timeline, staff commands as inbox
+events, and the collections dossier (JSON and a readable HTML page). Reads the store only."""
+
+from __future__ import annotations
+
+import html
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from whmcs_bridge import staff
+from whmcs_bridge.config.load import Config
+from whmcs_bridge.errors import BridgeError
+from whmcs_bridge.families.escalation.rules import FAMILY, Case
+from whmcs_bridge.store import audit
+from whmcs_bridge.store.db import Database
+
+NOTICE_KINDS = ("email", "ticket", "client_note")
+
+
+def cases(db: Database) -> list[tuple[int, dict[str, Any]]]:
+    rows = db.conn.execute(
+        "SELECT key, state FROM family_state WHERE family = ? ORDER BY CAST(key AS INTEGER)", (FAMILY,)
+    )
+    return [(int(r["key"]), json.loads(r["state"])) for r in rows]
+
+
+def case(db: Database, client_id: int) -> dict[str, Any]:
+    row = db.conn.execute(
+        "SELECT state FROM family_state WHERE family = ? AND key = ?", (FAMILY, str(client_id))
+    ).fetchone()
+    if row is None:
+        raise BridgeError(
+            f"client {client_id} has no escalation case; `whmcs-bridge escalations list` shows the open ones"
+        )
+    state: dict[str, Any] = json.loads(row["state"])
+    return state
+
+
+def summary(config: Config, db: Database, client_id: int, state: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """One line of `escalations list`."""
+    invoices = state.get("invoices") or {}
+    total = sum((Decimal(i["total"]) for i in invoices.values()), Decimal("0"))
+    oldest = min((date.fromisoformat(i["due"]) for i in invoices.values() if i.get("due")), default=None)
+    context = state.get("context") or {}
+    reached = state.get("stages") or []
+    view = Case(json.loads(json.dumps(state)), now, config.escalation, config.safety.staff_email)
+    policy = view.current_policy()
+    next_at = view.next_due_at() if invoices else None
+    next_stage = policy.ladder[len(reached)].name if policy and len(reached) < len(policy.ladder) else None
+    pending = db.conn.execute(
+        "SELECT COUNT(*) FROM outbox WHERE family = ? AND client_id = ? AND status = 'awaiting_approval'",
+        (FAMILY, client_id),
+    ).fetchone()[0]
+    return {
+        "client_id": client_id,
+        "client": context.get("company") or context.get("name") or "",
+        "policy": state.get("policy"),
+        "stage": reached[-1]["name"] if reached else None,
+        "days_overdue": (now.date() - oldest).days if oldest else 0,
+        "amount_due": f"{total:.2f}",
+        "invoices": len(invoices),
+        "impact": view.impact(policy) if policy else None,
+        "next_stage": next_stage,
+        "next_at": next_at.date().isoformat() if next_at else None,
+        "hold": (state.get("hold") or {}).get("reason"),
+        "promise_until": (state.get("promise") or {}).get("until"),
+        "broken_promises": state.get("broken_promises", 0),
+        "pending_approvals": pending,
+    }
+
+
+def command(config: Config, db: Database, client_id: int, data: dict[str, Any], now: datetime) -> None:
+    """A staff command (promise, hold, resume, letter) goes through the inbox like any event, so the
+    rules decide and the audit chain records it; it is applied at once."""
+    if not config.escalation.enabled:
+        raise BridgeError("escalation is not enabled (escalation.enabled in the configuration)")
+    case(db, client_id)  # the client must have a case
+    staff.submit(
+        db,
+        config,
+        "EscalationCommand",
+        {"client_id": client_id, **data},
+        by=data.get("by") or "staff",
+        client_id=client_id,
+        now=now,
+    )
+
+
+def notices(db: Database, client_id: int) -> list[dict[str, Any]]:
+    rows = db.conn.execute(
+        "SELECT * FROM outbox WHERE family = ? AND client_id = ? ORDER BY id", (FAMILY, client_id)
+    ).fetchall()
+    out = []
+    for r in rows:
+        params = json.loads(r["params"])
+        result = json.loads(r["result"]) if r["result"] else {}
+        out.append(
+            {
+                "id": r["id"],
+                "kind": r["kind"],
+                "status": r["status"],
+                "planned": r["created_at"],
+                "done": r["finished_at"] if r["status"] == "done" else None,
+                "what": params.get("subject")
+                or params.get("function")
+                or params.get("text")
+                or params.get("reason")
+                or params.get("status")
+                or "",
+                "channel": {"email": "email", "ticket": "ticket", "client_note": "client note"}.get(
+                    r["kind"], "WHMCS action"
+                ),
+                "proof": {k: v for k, v in result.items() if k in ("email_id", "ticket_id", "tid", "invoice_id")},
+                "approval": r["decided_by"],
+                "error": r["error"],
+            }
+        )
+    return out
+
+
+def dossier(config: Config, db: Database, client_id: int, now: datetime) -> dict[str, Any]:
+    state = case(db, client_id)
+    approvals = [
+        {"at": e.at, "who": e.actor, "what": e.action, "detail": e.detail}
+        for e in audit.entries(db, client_id=client_id)
+        if e.action.startswith("staff.")
+    ]
+    past = state.get("history") or []
+    try:
+        chain = f"intact ({audit.verify(db)} entries)"
+    except BridgeError as exc:
+        chain = f"BROKEN: {exc}"
+    return {
+        "generated_at": now.isoformat(timespec="seconds"),
+        "client": {"id": client_id, **{k: (state.get("context") or {}).get(k) for k in ("name", "company", "email")}},
+        "summary": summary(config, db, client_id, state, now) if state.get("invoices") else None,
+        "unpaid_invoices": [
+            {"id": int(k), **v} for k, v in sorted((state.get("invoices") or {}).items(), key=lambda kv: int(kv[0]))
+        ],
+        "stages": [s for h in past for s in h.get("stages", [])] + (state.get("stages") or []),
+        "notices": notices(db, client_id),
+        "letters": [x for h in past for x in h.get("letters", [])] + (state.get("letters") or []),
+        "promises": {
+            "broken": state.get("broken_promises", 0) + sum(h.get("broken_promises", 0) for h in past),
+            "events": [t for t in state.get("timeline", []) if "promise" in t["what"]],
+        },
+        "approvals": approvals,
+        "timeline": state.get("timeline") or [],
+        "history": [{k: v for k, v in h.items() if k not in ("stages", "letters")} for h in past],
+        "audit_chain": chain,
+    }
+
+
+def write_dossier(data: dict[str, Any], folder: Path) -> tuple[Path, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"collections-dossier-client-{data['client']['id']}"
+    json_path = folder / f"{stem}.json"
+    json_path.write_text(json.dumps(data, indent=2, sort_keys=True, default=str), encoding="utf-8")
+    html_path = folder / f"{stem}.html"
+    html_path.write_text(render_html(data), encoding="utf-8")
+    return json_path, html_path
+
+
+def _table(headers: list[str], rows: list[list[Any]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(c if c is not None else ''))}</td>" for c in row) + "</tr>"
+        for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body or '<tr><td colspan=9>none</td></tr>'}</tbody></table>"
+
+
+def render_html(data: dict[str, Any]) -> str:
+    client = data["client"]
+    title = f"Collections dossier: {client.get('company') or client.get('name') or client['id']}"
+    sections = [
+        f"<h1>{html.escape(title)}</h1>",
+        f"<p>WHMCS client #{client['id']}, {html.escape(str(client.get('email') or ''))}. Generated {html.escape(data['generated_at'])}. Audit chain: {html.escape(data['audit_chain'])}.</p>",
+        "<h2>Unpaid invoices</h2>",
+        _table(["invoice", "due", "total"], [[i["id"], i.get("due"), i.get("total")] for i in data["unpaid_invoices"]]),
+        "<h2>Stages reached</h2>",
+        _table(
+            ["stage", "date", "approval required", "downstream impact"],
+            [[s["name"], s["at"], "yes" if s.get("approval") else "no", s.get("impact")] for s in data["stages"]],
+        ),
+        "<h2>Notices and actions</h2>",
+        _table(
+            ["planned", "done", "channel", "what", "status", "WHMCS proof", "approved by"],
+            [
+                [
+                    n["planned"],
+                    n["done"],
+                    n["channel"],
+                    n["what"],
+                    n["status"],
+                    ", ".join(f"{k} {v}" for k, v in n["proof"].items()),
+                    n["approval"],
+                ]
+                for n in data["notices"]
+            ],
+        ),
+        "<h2>Registered letters</h2>",
+        _table(
+            ["date", "tracking number", "recorded by"],
+            [[letter["at"], letter["tracking"], letter["by"]] for letter in data["letters"]],
+        ),
+        "<h2>Promises to pay</h2>",
+        f"<p>Broken promises: {data['promises']['broken']}.</p>",
+        _table(
+            ["at", "event", "detail"],
+            [[t["at"], t["what"], json.dumps(t.get("detail", {}))] for t in data["promises"]["events"]],
+        ),
+        "<h2>Staff decisions</h2>",
+        _table(
+            ["at", "who", "what", "detail"],
+            [[a["at"], a["who"], a["what"], json.dumps(a["detail"])] for a in data["approvals"]],
+        ),
+        "<h2>Timeline</h2>",
+        _table(
+            ["at", "event", "detail"], [[t["at"], t["what"], json.dumps(t.get("detail", {}))] for t in data["timeline"]]
+        ),
+    ]
+    style = "body{font-family:sans-serif;max-width:70em;margin:2em auto;color:#222}table{border-collapse:collapse;width:100%;margin-bottom:1.5em}th,td{border:1px solid #ccc;padding:.3em .5em;text-align:left;vertical-align:top;font-size:.9em}th{background:#f3f3f3}"
+    return f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{html.escape(title)}</title><style>{style}</style></head><body>{''.join(sections)}</body></html>\n"

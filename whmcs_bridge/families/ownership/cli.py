@@ -1,0 +1,317 @@
+"""`whmcs-bridge ownership ...`: ownership-change cases, their evidence and their dossier."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from whmcs_bridge.cli.common import Context, existing_state, user_errors
+from whmcs_bridge.clock import utcnow
+from whmcs_bridge.families.ownership import dossier
+from whmcs_bridge.families.ownership import staff as own
+from whmcs_bridge.families.ownership.config import EVIDENCE_KINDS, GROUNDS
+from whmcs_bridge.families.ownership.rules import missing_evidence
+from whmcs_bridge.store.db import Database
+from whmcs_bridge.whmcs.api import WhmcsApi
+from whmcs_bridge.whmcs.client import WhmcsClient
+
+
+@contextmanager
+def _store(obj: Context) -> Iterator[tuple[Any, Any]]:
+    config = obj.config()
+    with Database(existing_state(config)) as db:
+        yield config, db
+
+
+def _api(config: Any) -> Any:
+    return WhmcsApi(WhmcsClient.from_config(config.whmcs))
+
+
+def _echo_case(c: dict[str, Any]) -> None:
+    click.echo(own.line(c))
+    if c["status"] == "collecting":
+        missing = missing_evidence(c, utcnow())
+        if missing:
+            click.echo(f"  still needed: {'; '.join(missing)}")
+        if not c.get("requester_confirmed"):
+            click.echo("  waiting for the requester to confirm through its link")
+
+
+BY = click.option("--by", required=True, help="The member of staff acting (recorded in the audit chain).")
+NOTE = click.option("--note", default="", help="Why (recorded, and in the dossier).")
+
+
+@click.group()
+def ownership() -> None:
+    """Ownership-change cases: a company claims a domain or hosting its vendor or ex-employee holds."""
+
+
+@ownership.command("open")
+@click.option(
+    "--subject", "subjects", multiple=True, required=True, help="service:ID, domain:ID or client:ID (repeatable)."
+)
+@click.option("--requester", required=True, help='client:ID, or an outside company: "Company name, contact@email".')
+@click.option("--grounds", type=click.Choice(GROUNDS), required=True, help="Why the requester claims it.")
+@BY
+@NOTE
+@click.pass_obj
+@user_errors
+def open_(obj: Context, subjects: tuple[str, ...], requester: str, grounds: str, by: str, note: str) -> None:
+    """Open a case: the current holder is read from WHMCS, the matching policy says what evidence,
+    consent and approvals it needs, and the requester is asked to confirm."""
+    with _store(obj) as (config, db):
+        c = own.open_case(
+            config,
+            db,
+            _api(config),
+            subjects=list(subjects),
+            requester=requester,
+            grounds=grounds,
+            by=by,
+            note=note,
+            now=utcnow(),
+        )
+    _echo_case(c)
+
+
+@ownership.command("confirm")
+@click.argument("case_id")
+@click.option("--grounds", type=click.Choice(GROUNDS), required=True, help="Why the requester claims it.")
+@BY
+@NOTE
+@click.pass_obj
+@user_errors
+def confirm(obj: Context, case_id: str, grounds: str, by: str, note: str) -> None:
+    """Confirm a draft case opened from a ticket (the holder and parties are read again from WHMCS)."""
+    with _store(obj) as (config, db):
+        draft = own.case(db, case_id)
+        if draft["status"] != "draft":
+            raise own.BridgeError(f"case {case_id} is {draft['status']}, not a draft")
+        subjects = [f"{s['kind']}:{s['id']}" for s in draft["subjects"]]
+        requester = f"client:{draft['requester']['client']}"
+        c = own.open_case(
+            config,
+            db,
+            _api(config),
+            subjects=subjects,
+            requester=requester,
+            grounds=grounds,
+            by=by,
+            note=note,
+            now=utcnow(),
+            draft=draft,
+        )
+    _echo_case(c)
+
+
+@ownership.command("list")
+@click.option("--status", default=None, help="Only cases in this status (e.g. disputed).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.pass_obj
+@user_errors
+def list_(obj: Context, status: str | None, as_json: bool) -> None:
+    """List cases: subjects, holder, requester, status and the next deadline."""
+    with _store(obj) as (_config, db):
+        rows = [c for c in own.cases(db) if status is None or c["status"] == status]
+    for c in rows:
+        click.echo(json.dumps(c, sort_keys=True) if as_json else own.line(c))
+    if not rows and not as_json:
+        click.echo("no ownership cases")
+
+
+@ownership.command("show")
+@click.argument("case_id")
+@click.pass_obj
+@user_errors
+def show(obj: Context, case_id: str) -> None:
+    """One case: its evidence, answers, approvals and timeline."""
+    with _store(obj) as (_config, db):
+        c = own.case(db, case_id)
+    _echo_case(c)
+    for e in c.get("evidence", []):
+        click.echo(
+            f"  evidence {e['item']}: {e['kind']} {e['status']} ({e['name']}, from {e['from']} via {e['via']}"
+            f"{', dated ' + e['dated'] if e.get('dated') else ''}) sha256 {e['sha256']}"
+        )
+    for a in c.get("answers", []):
+        click.echo(f"  {a['party']} answered {a['decision']} at {a['at']} from {a['ip']}: {a.get('reason') or ''}")
+    for a in c.get("approvals", []):
+        click.echo(f"  approved by {a['by']} at {a['at']}: {a['note']}")
+    for line in c.get("checklist", []) if c["status"] == "executing" else []:
+        click.echo(f"  to do: {line}")
+    for h in c.get("history", []):
+        click.echo(f"  {h['at'][:16]} {h['what']} by {h['by']}{': ' + h['why'] if h['why'] else ''}")
+
+
+@ownership.command("attach")
+@click.argument("case_id")
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--ticket", type=int, default=None, help="Take the file from this ticket's attachments instead.")
+@click.option("--index", type=int, default=0, show_default=True, help="Which attachment of the ticket (from 0).")
+@click.option("--kind", type=click.Choice(EVIDENCE_KINDS), required=True, help="What the document is.")
+@click.option("--from", "sender", required=True, help="Who sent it (e.g. 'requester', 'holder', a name).")
+@click.option("--via", type=click.Choice(["email", "ticket", "post", "upload"]), required=True, help="How it came.")
+@click.option("--dated", type=click.DateTime(["%Y-%m-%d"]), default=None, help="The document's own date.")
+@BY
+@click.pass_obj
+@user_errors
+def attach(
+    obj: Context,
+    case_id: str,
+    file: Path | None,
+    ticket: int | None,
+    index: int,
+    kind: str,
+    sender: str,
+    via: str,
+    dated: Any,
+    by: str,
+) -> None:
+    """Add a piece of evidence: kept by its SHA-256, read-only, never overwritten."""
+    if (file is None) == (ticket is None):
+        raise click.UsageError("give either a FILE or --ticket ID")
+    with _store(obj) as (config, db):
+        if ticket is not None:
+            name, data = own.ticket_attachment(_api(config), ticket, index)
+        else:
+            assert file is not None
+            if file.stat().st_size > config.ownership.max_evidence_mb * 1048576:
+                raise own.BridgeError(
+                    f"{file} is larger than {config.ownership.max_evidence_mb} MB (ownership.max_evidence_mb)"
+                )
+            name, data = file.name, file.read_bytes()
+        item = own.attach(
+            config,
+            db,
+            case_id,
+            data,
+            name=name,
+            kind=kind,
+            sender=sender,
+            via=via,
+            dated=dated.date().isoformat() if dated else None,
+            ticket=ticket,
+            by=by,
+            now=utcnow(),
+        )
+        c = own.case(db, case_id)
+    click.echo(f"evidence {item['item']} of case {case_id}: {kind}, sha256 {item['sha256']} (to be checked)")
+    _echo_case(c)
+
+
+@ownership.command("check-evidence")
+@click.argument("case_id")
+@click.argument("item", type=int)
+@click.option("--ok/--reject", "ok", required=True, help="Accept the document, or reject it (the requester is told).")
+@BY
+@NOTE
+@click.pass_obj
+@user_errors
+def check_evidence(obj: Context, case_id: str, item: int, ok: bool, by: str, note: str) -> None:
+    """Record a staff check of one piece of evidence."""
+    _command(obj, case_id, {"command": "check", "item": item, "ok": ok, "note": note}, by)
+
+
+@ownership.command("withdraw-evidence")
+@click.argument("case_id")
+@click.argument("item", type=int)
+@BY
+@NOTE
+@click.pass_obj
+@user_errors
+def withdraw_evidence(obj: Context, case_id: str, item: int, by: str, note: str) -> None:
+    """Mark a piece of evidence withdrawn (it stays in the store and the dossier)."""
+    _command(obj, case_id, {"command": "withdraw", "item": item, "note": note}, by)
+
+
+def _simple(name: str, help_text: str) -> None:
+    """A command that takes a case, who acts and why, and submits one step of the case."""
+
+    @ownership.command(name, help=help_text)
+    @click.argument("case_id")
+    @BY
+    @NOTE
+    @click.pass_obj
+    @user_errors
+    def step(obj: Context, case_id: str, by: str, note: str) -> None:
+        _command(obj, case_id, {"command": name, "note": note}, by)
+
+
+for _name, _help in (
+    ("approve", "Approve a case under review; with enough distinct approvals it executes."),
+    ("reject", "Reject the request; both parties are told."),
+    ("cancel", "Cancel an open case (e.g. the parties settled it between them)."),
+    (
+        "complete",
+        "Complete an executing case whose checklist has no move left to detect (e.g. a backup-only hand-over).",
+    ),
+):
+    _simple(_name, _help)
+
+
+@ownership.command("resolve")
+@click.argument("case_id")
+@click.option(
+    "--outcome",
+    type=click.Choice(["court-order", "objection-withdrawn", "request-withdrawn"]),
+    required=True,
+    help="How the dispute ended (a court order must be attached and checked first).",
+)
+@BY
+@NOTE
+@click.pass_obj
+@user_errors
+def resolve(obj: Context, case_id: str, outcome: str, by: str, note: str) -> None:
+    """End a dispute: a court order or a withdrawn objection goes to staff review; a withdrawn request cancels."""
+    _command(obj, case_id, {"command": "resolve", "outcome": outcome, "note": note}, by)
+
+
+def _command(obj: Context, case_id: str, data: dict[str, Any], by: str) -> None:
+    with _store(obj) as (config, db):
+        c = own.submit(config, db, case_id, data, by=by, now=utcnow())
+    _echo_case(c)
+
+
+@ownership.command("export")
+@click.argument("case_id")
+@click.option(
+    "--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), help="A new, empty folder."
+)
+@click.pass_obj
+@user_errors
+def export(obj: Context, case_id: str, out: Path) -> None:
+    """Write the case's dossier: summary.html, manifest.json, the evidence files and its audit-chain rows."""
+    with _store(obj) as (config, db):
+        manifest = dossier.export(config, db, case_id, out, now=utcnow())
+    click.echo(f"dossier of case {case_id} written to {out}: {len(manifest['files'])} files, seal {manifest['seal']}")
+
+
+@ownership.command("verify-dossier")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--against-state",
+    is_flag=True,
+    help="Also check the audit rows and the export against this bridge's live audit chain.",
+)
+@click.pass_obj
+@user_errors
+def verify_dossier(obj: Context, folder: Path, against_state: bool) -> None:
+    """Recompute every hash of a dossier and name anything that changed (exit 1)."""
+    if against_state:
+        with _store(obj) as (_config, db):
+            manifest = dossier.verify(folder, db)
+    else:
+        manifest = dossier.verify(folder)
+    click.echo(
+        f"dossier of case {manifest['case']['id']} verifies: {len(manifest['files'])} files and "
+        f"{manifest['audit']['rows']} audit rows match their hashes"
+        + (" and the live audit chain" if against_state else "")
+    )
+
+
+group = ownership  # what the command line registers (families/__init__.py)

@@ -1,0 +1,313 @@
+"""An ownership case's dossier: a self-contained folder that can be checked later, without the bridge.
+
+    summary.html     parties, grounds, policy, timeline, evidence with hashes, answers, approvals, execution
+    manifest.json    the case, every file's SHA-256, the links, the actions, and a seal per section
+    evidence/        the evidence files, named by item number and kind (never by the sender's file name)
+    audit.jsonl      the case's rows of the audit chain, each with its hash and its predecessor's
+
+`verify` recomputes every hash and names what changed; given the live store it also checks that the
+audit rows are the chain's own and that the export was recorded there."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import shutil
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from whmcs_bridge.config.load import Config
+from whmcs_bridge.errors import BridgeError
+from whmcs_bridge.families.ownership.rules import party_name, requirements, subjects_text
+from whmcs_bridge.families.ownership.staff import case as load_case
+from whmcs_bridge.families.ownership.staff import evidence_path
+from whmcs_bridge.store import audit
+from whmcs_bridge.store.db import Database
+
+FORMAT = "whmcs-bridge-ownership-dossier/1"
+SECTIONS = ("case", "files", "links", "actions", "audit")
+EXT = {"pdf": "pdf", "png": "png", "jpeg": "jpg", "text": "txt", "eml": "eml"}
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 16), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def seal(value: Any) -> str:
+    return hashlib.sha256(audit.canonical(value).encode("utf-8")).hexdigest()
+
+
+def case_rows(db: Database, case_id: str) -> list[dict[str, Any]]:
+    rows = db.conn.execute(
+        "SELECT * FROM audit_log WHERE case_id = ? OR subject = ? ORDER BY id", (case_id, f"ownership:{case_id}")
+    ).fetchall()
+    out = []
+    for row in rows:
+        item = dict(row)
+        item["detail"] = json.loads(row["detail"])
+        out.append(item)
+    return out
+
+
+def export(config: Config, db: Database, case_id: str, out: Path, *, now: datetime) -> dict[str, Any]:
+    case = load_case(db, case_id)
+    if out.exists() and any(out.iterdir()):
+        raise BridgeError(f"{out} is not empty: a dossier is written to a new folder")
+    (out / "evidence").mkdir(parents=True, exist_ok=True)
+    files: dict[str, str] = {}
+    for item in case.get("evidence", []):
+        source = evidence_path(config, item["sha256"])
+        if not source.is_file():
+            raise BridgeError(f"evidence item {item['item']} ({item['sha256'][:12]}) is missing from {source.parent}")
+        if sha256_file(source) != item["sha256"]:
+            raise BridgeError(f"evidence item {item['item']}: the stored file {source} no longer matches its hash")
+        name = f"evidence/{item['item']:02d}-{item['kind']}.{EXT.get(item.get('media_type') or '', 'bin')}"
+        shutil.copyfile(source, out / name)
+        files[name] = item["sha256"]
+    links = [
+        {k: row[k] for k in ("id", "purpose", "created_at", "expires_at", "used_at", "decision", "ip", "user_agent")}
+        for row in db.conn.execute(
+            "SELECT * FROM consent_link WHERE subject = ? AND purpose LIKE 'ownership-%' ORDER BY id", (case_id,)
+        )
+    ]
+    actions = [
+        {
+            "key": row["action_key"],
+            "kind": row["kind"],
+            "status": row["status"],
+            "created_at": row["created_at"],
+            "finished_at": row["finished_at"],
+            "decided_by": row["decided_by"],
+            "error": row["error"],
+        }
+        for row in db.conn.execute("SELECT * FROM outbox WHERE subject = ? ORDER BY id", (f"ownership:{case_id}",))
+    ]
+    rows = case_rows(db, case_id)
+    (out / "audit.jsonl").write_text("".join(audit.canonical(r) + "\n" for r in rows), encoding="utf-8")
+    files["audit.jsonl"] = sha256_file(out / "audit.jsonl")
+    (out / "summary.html").write_text(summary_html(case, links, actions, rows, files), encoding="utf-8")
+    files["summary.html"] = sha256_file(out / "summary.html")
+    head = db.conn.execute("SELECT last_id, last_hash FROM audit_head WHERE one = 1").fetchone()
+    manifest: dict[str, Any] = {
+        "format": FORMAT,
+        "exported_at": now.isoformat(timespec="seconds"),
+        "case": case,
+        "files": files,
+        "links": links,
+        "actions": actions,
+        "audit": {
+            "file": "audit.jsonl",
+            "rows": len(rows),
+            "chain_head": {"id": head["last_id"], "hash": head["last_hash"]} if head else None,
+        },
+    }
+    manifest["seals"] = {name: seal(manifest[name]) for name in SECTIONS}
+    manifest["seal"] = seal(manifest["seals"])
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    audit.append(
+        db,
+        "ownership.dossier_exported",
+        actor="staff",
+        case_id=case_id,
+        client_id=case["holder"].get("client"),
+        detail={"seal": manifest["seal"], "files": len(files), "audit_rows": len(rows)},
+        at=now.isoformat(timespec="seconds"),
+    )
+    return manifest
+
+
+def verify(folder: Path, db: Database | None = None) -> dict[str, Any]:
+    """Recompute every hash; raise BridgeError naming each thing that changed. With the live store,
+    also check the audit rows against the chain and that this export was recorded."""
+    problems: list[str] = []
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BridgeError(f"{folder}: no manifest.json, not a dossier") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BridgeError(f"{folder}/manifest.json is not valid JSON ({exc})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise BridgeError(f"{folder}/manifest.json is not a {FORMAT} manifest")
+    seals = manifest.get("seals") or {}
+    for name in SECTIONS:
+        if seal(manifest.get(name)) != seals.get(name):
+            problems.append(f"manifest.json: the `{name}` section was edited (its seal does not match)")
+    if seal(seals) != manifest.get("seal"):
+        problems.append("manifest.json: the seals themselves were edited")
+    files: dict[str, str] = manifest.get("files") or {}
+    for name, expected in sorted(files.items()):
+        path = folder / name
+        if ".." in Path(name).parts or not path.is_file():
+            problems.append(f"{name}: missing")
+        elif (actual := sha256_file(path)) != expected:
+            problems.append(f"{name}: changed (SHA-256 {actual[:16]}…, the manifest says {expected[:16]}…)")
+    listed = set(files) | {"manifest.json"}
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        rel = path.relative_to(folder).as_posix()
+        if rel not in listed:
+            problems.append(f"{rel}: not in the manifest (added)")
+    case = manifest.get("case") or {}
+    by_hash = set(files.values())
+    rows = read_rows(folder / "audit.jsonl", problems)
+    attached = {r["detail"].get("sha256") for r in rows if r["action"] == "staff.OwnershipCommand.attach"}
+    for item in case.get("evidence", []):
+        if item.get("sha256") not in by_hash:
+            problems.append(f"evidence item {item.get('item')}: no file with its SHA-256 in the dossier")
+        if item.get("sha256") not in attached:
+            problems.append(f"evidence item {item.get('item')}: its SHA-256 is not in the audit chain (entry edited)")
+    decided = {(r["detail"].get("decision"), r["detail"].get("ip")) for r in rows if r["action"] == "consent.decided"}
+    for answer in case.get("answers", []):
+        if (answer.get("decision"), answer.get("ip")) not in decided:
+            problems.append(
+                f"the {answer.get('party')}'s answer of {answer.get('at')}: not in the audit chain (entry edited)"
+            )
+    if db is not None and not problems:
+        for row in rows:
+            live = db.conn.execute("SELECT hash FROM audit_log WHERE id = ?", (row["id"],)).fetchone()
+            if live is None or live["hash"] != row["hash"]:
+                problems.append(f"audit row {row['id']}: not the same as in the live audit chain")
+        sealed = db.conn.execute(
+            "SELECT 1 FROM audit_log WHERE action = 'ownership.dossier_exported' AND detail LIKE ?",
+            (f'%"seal":"{manifest.get("seal")}"%',),
+        ).fetchone()
+        if sealed is None:
+            problems.append("the live audit chain has no record of exporting this dossier (its seal is unknown)")
+    if problems:
+        raise BridgeError("the dossier does not verify:\n  " + "\n  ".join(problems))
+    return manifest
+
+
+def read_rows(path: Path, problems: list[str]) -> list[dict[str, Any]]:
+    """The audit rows, each re-hashed from its content and its predecessor's hash."""
+    rows: list[dict[str, Any]] = []
+    if not path.is_file():
+        return rows
+    last = 0
+    for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        try:
+            row = json.loads(text)
+            content = {k: row[k] for k in ("id", "at", "actor", "action", "client_id", "case_id", "subject", "detail")}
+        except (ValueError, KeyError, TypeError):
+            problems.append(f"audit.jsonl line {number}: not an audit row")
+            continue
+        if audit.row_hash(row.get("prev_hash", ""), content) != row.get("hash"):
+            problems.append(
+                f"audit.jsonl line {number} (row {row['id']}, {row['action']}): edited (its hash does not match)"
+            )
+        if row["id"] <= last:
+            problems.append(f"audit.jsonl line {number}: rows out of order")
+        last = row["id"]
+        rows.append(row)
+    return rows
+
+
+# --- the readable summary -------------------------------------------------------------------------
+
+
+def _table(head: list[str], rows: list[list[Any]]) -> str:
+    cells = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(c if c is not None else ''))}</td>" for c in r) + "</tr>" for r in rows
+    )
+    return f"<table><tr>{cells}</tr>{body}</table>"
+
+
+def summary_html(
+    case: dict[str, Any],
+    links: list[dict[str, Any]],
+    actions: list[dict[str, Any]],
+    rows: list[dict[str, Any]],
+    files: dict[str, str],
+) -> str:
+    need = requirements(case) if case.get("policies") else {}
+    parts = [
+        f"<h1>Ownership case {html.escape(case['id'])}: {html.escape(case['status'])}</h1>",
+        f"<p>Subjects: {html.escape(subjects_text(case))}</p>",
+        _table(
+            ["", "Party", "Email"],
+            [
+                ["Holder", party_name(case["holder"]), case["holder"].get("email")],
+                ["Requester", party_name(case["requester"]), case["requester"].get("email")],
+            ],
+        ),
+        f"<p>Grounds: {html.escape(case.get('grounds') or '')}. {html.escape(case.get('note') or '')}</p>",
+        "<h2>Policy</h2>",
+        _table(
+            ["Subject", "Policy", "Consent", "Hand-over"],
+            [
+                [
+                    s["kind"] + " #" + str(s["id"]) + " " + (s.get("name") or ""),
+                    s.get("policy"),
+                    case.get("policies", {}).get(s.get("policy"), {}).get("consent"),
+                    s.get("hand_over"),
+                ]
+                for s in case["subjects"]
+            ],
+        ),
+        f"<p>Response window {need.get('window_s', 0) // 86400} days; {need.get('approvals', 0)} approval(s); lock {need.get('lock_s', 0) // 86400} days.</p>",
+        "<h2>Timeline</h2>",
+        _table(
+            ["When (UTC)", "What", "By", "Why"],
+            [[h["at"], h["what"], h["by"], h["why"]] for h in case.get("history", [])],
+        ),
+        "<h2>Evidence</h2>",
+        _table(
+            ["Item", "Kind", "From", "Via", "Dated", "Received", "Status", "Checked by", "SHA-256"],
+            [
+                [
+                    e["item"],
+                    e["kind"],
+                    e.get("from"),
+                    e.get("via"),
+                    e.get("dated"),
+                    e["received"],
+                    e["status"],
+                    ", ".join(c["by"] for c in e.get("checks", [])),
+                    e["sha256"],
+                ]
+                for e in case.get("evidence", [])
+            ],
+        ),
+        "<h2>Answers through one-time links</h2>",
+        _table(
+            ["Party", "Answer", "When (UTC)", "Address", "Browser", "Reason"],
+            [
+                [a.get("party"), a.get("decision"), a.get("at"), a.get("ip"), a.get("user_agent"), a.get("reason")]
+                for a in case.get("answers", [])
+            ],
+        ),
+        _table(
+            ["Link", "Purpose", "Sent", "Expires", "Used"],
+            [[x["id"], x["purpose"], x["created_at"], x["expires_at"], x["used_at"]] for x in links],
+        ),
+        "<h2>Approvals</h2>",
+        _table(["By", "When (UTC)", "Note"], [[a["by"], a["at"], a.get("note")] for a in case.get("approvals", [])]),
+        "<h2>Execution</h2>",
+        "<ul>" + "".join(f"<li>{html.escape(x)}</li>" for x in case.get("side_effects", [])) + "</ul>",
+        "<p>Checklist for staff:</p><ul>"
+        + "".join(f"<li>{html.escape(x)}</li>" for x in case.get("checklist", []))
+        + "</ul>",
+        _table(
+            ["Action", "Kind", "Status", "Done (UTC)", "Approved by", "Error"],
+            [[a["key"], a["kind"], a["status"], a["finished_at"], a["decided_by"], a["error"]] for a in actions],
+        ),
+        "<h2>Registrant before the change</h2>",
+        _table(
+            ["Domain", "Registrant"],
+            [
+                [s.get("name"), json.dumps(s["registrant_before"], sort_keys=True)]
+                for s in case["subjects"]
+                if "registrant_before" in s
+            ],
+        ),
+        f"<h2>Integrity</h2><p>{len(rows)} audit-chain rows in audit.jsonl. Check this folder with <code>whmcs-bridge ownership verify-dossier DIR</code>.</p>",
+        _table(["File", "SHA-256"], [[k, v] for k, v in sorted(files.items())]),
+    ]
+    style = "body{font-family:sans-serif;max-width:60em;margin:2em auto;color:#222}table{border-collapse:collapse;margin:.5em 0 1em}td,th{border:1px solid #bbb;padding:.25em .5em;text-align:left;vertical-align:top;font-size:.9em}td:last-child{word-break:break-all}"
+    return f"<!doctype html><html lang=en><head><meta charset=utf-8><title>Ownership case {html.escape(case['id'])}</title><style>{style}</style></head><body>{''.join(parts)}</body></html>\n"

@@ -1,0 +1,363 @@
+"""Staff commands for ownership cases: open (reading the holder from WHMCS), evidence kept
+content-addressed, decisions, and the freeze that refuses changes on a disputed or locked subject.
+
+Every command goes through the inbox like any event (staff.submit), after a dry run of the pure
+rules on the current state, so a refused transition is a clear error and never a parked event."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from whmcs_bridge import staff
+from whmcs_bridge.config.load import Config
+from whmcs_bridge.errors import BridgeError, WhmcsApiError  # noqa: F401  (BridgeError used by the CLI)
+from whmcs_bridge.executor.kinds import read_owners
+from whmcs_bridge.families.ownership import build
+from whmcs_bridge.families.ownership.config import EVIDENCE_KINDS, GROUNDS
+from whmcs_bridge.families.ownership.rules import FAMILY, FINAL, Ownership, party_name, subjects_text
+from whmcs_bridge.model import Event
+from whmcs_bridge.store.db import Database
+from whmcs_bridge.whmcs.api import WhmcsApi
+
+SUBJECT = re.compile(r"^(service|domain|client):(\d+)$")
+EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
+
+
+# --- reading cases --------------------------------------------------------------------------------
+
+
+def cases(db: Database) -> list[dict[str, Any]]:
+    return staff.states(db, FAMILY, "case:")
+
+
+def case(db: Database, case_id: str) -> dict[str, Any]:
+    missing = f"there is no ownership case {case_id}; `whmcs-bridge ownership list` shows them"
+    return staff.state(db, FAMILY, f"case:{case_id}", missing)
+
+
+def line(c: dict[str, Any]) -> str:
+    extra = ""
+    if c["status"] == "notified":
+        extra = f", answer due {c['deadline'][:10]}"
+    elif c["status"] == "completed" and not c.get("lock_ended"):
+        extra = f", locked until {c['lock_until'][:10]}"
+    return (
+        f"{c['id']} {c['status']}: {subjects_text(c)} held by {party_name(c['holder'])}, asked by "
+        f"{party_name(c['requester'])} ({c.get('grounds') or 'grounds not given'}; opened {c['opened'][:10]}{extra})"
+    )
+
+
+def frozen(
+    db: Database, items: list[dict[str, Any]], now: datetime, *, holder: int | None = None, open_cases: bool = False
+) -> str | None:
+    """Why a change on these subjects is refused now (a disputed case, a lock after a completed one,
+    and with `open_cases` any case still open), or None. `items` are {"kind", "id"}; a whole-client
+    item matches every case whose holder is that client."""
+    wanted = {(i["kind"], int(i["id"])) for i in items}
+    clients = {int(i["id"]) for i in items if i["kind"] == "client"} | ({holder} if holder else set())
+    for c in cases(db):
+        if c["status"] in ("cancelled", "rejected", "draft"):
+            continue
+        if c["status"] == "completed" and (c.get("lock_ended") or datetime.fromisoformat(c["lock_until"]) <= now):
+            continue
+        hit = {(s["kind"], int(s["id"])) for s in c["subjects"]} & wanted or (
+            c["holder"].get("client") in clients and any(i["kind"] == "client" for i in items)
+        )
+        if not hit:
+            continue
+        if c["status"] == "disputed":
+            return f"ownership case {c['id']} on it is disputed: nothing changes until it is resolved"
+        if c["status"] == "completed":
+            return f"ownership case {c['id']} completed on {c['completed'][:10]}: it is locked until {c['lock_until'][:10]}"
+        if open_cases:
+            return f"ownership case {c['id']} on it is open ({c['status']}): finish or cancel it first"
+    return None
+
+
+# --- parties, read from WHMCS ------------------------------------------------------------------------
+
+
+def parse_subject(text: str) -> tuple[str, int]:
+    match = SUBJECT.match(text.strip())
+    if not match:
+        raise BridgeError(f"subject {text!r}: expected service:ID, domain:ID or client:ID")
+    return match[1], int(match[2])
+
+
+@dataclass
+class Requester:
+    client: int | None
+    company: str = ""
+    email: str = ""
+
+
+def parse_requester(text: str) -> Requester:
+    """`client:ID`, or an outside company: "Company name, contact@email"."""
+    text = text.strip()
+    if text.startswith("client:"):
+        _, raw = parse_subject(text)
+        return Requester(client=raw)
+    company, _, email = text.rpartition(",")
+    if not company.strip() or not EMAIL.match(email.strip()):
+        raise BridgeError(f'requester {text!r}: expected client:ID or "Company name, contact@email"')
+    return Requester(client=None, company=company.strip(), email=email.strip())
+
+
+def client_party(api: WhmcsApi, client_id: int) -> dict[str, Any]:
+    try:
+        details = api.client_details(client_id)
+    except WhmcsApiError as exc:
+        raise BridgeError(f"client #{client_id}: WHMCS says {exc.whmcs_message}") from None
+    return {
+        "client": details.id,
+        "name": f"{details.firstname} {details.lastname}".strip(),
+        "company": details.companyname,
+        "email": details.email,
+    }
+
+
+def read_subjects(api: WhmcsApi, subjects: list[tuple[str, int]]) -> tuple[list[dict[str, Any]], int]:
+    """Each subject with its name, current holder (from WHMCS), and for a domain its WHOIS registrant
+    before the change (kept in the dossier). All subjects must have one holder."""
+    out: list[dict[str, Any]] = []
+    owners = read_owners(api, [{"kind": k, "id": i} for k, i in subjects])
+    holders: set[int] = set()
+    for kind, item_id in subjects:
+        ref = owners.get(f"{kind}:{item_id}")
+        if ref is None:
+            raise BridgeError(f"{kind}:{item_id} does not exist in WHMCS")
+        subject: dict[str, Any] = {"kind": kind, "id": item_id, "holder_ref": ref}
+        if kind == "service":
+            service = api.service(item_id)
+            assert service is not None
+            subject["name"] = service.domain or service.name
+            holders.add(service.client_id)
+        elif kind == "domain":
+            domain = next(api.domains(domain_id=item_id))
+            subject["name"] = domain.domainname.lower()
+            holders.add(domain.client_id)
+            try:
+                subject["registrant_before"] = api.whois(item_id).contacts.get("Registrant", {})
+            except WhmcsApiError as exc:  # a registrar may not answer; the dossier says so
+                subject["registrant_before"] = {"unavailable": exc.whmcs_message}
+        else:
+            subject["name"] = f"client account #{item_id}"
+            holders.add(item_id)
+        out.append(subject)
+    if len(holders) != 1:
+        raise BridgeError(
+            f"the subjects belong to {len(holders)} different clients ({', '.join(f'#{h}' for h in sorted(holders))}): open one case per holder"
+        )
+    return out, holders.pop()
+
+
+# --- commands ------------------------------------------------------------------------------------------
+
+
+def _family(config: Config) -> Ownership:
+    if not config.ownership.enabled:
+        raise BridgeError("ownership is not enabled (ownership.enabled in the configuration)")
+    return build(config)
+
+
+def submit(
+    config: Config, db: Database, case_id: str, data: dict[str, Any], *, by: str, now: datetime
+) -> dict[str, Any]:
+    """Dry-run the rules (a refused transition becomes a clear error), then submit through the inbox."""
+    if not by.strip():
+        raise BridgeError("say who acts (--by NAME): every step is recorded in the audit chain")
+    family = _family(config)
+    data = {**data, "case": case_id, "by": by}
+    row = db.conn.execute(
+        "SELECT state FROM family_state WHERE family = ? AND key = ?", (FAMILY, f"case:{case_id}")
+    ).fetchone()
+    state = json.loads(row["state"]) if row else {}
+    try:
+        family.decide_one(state, Event(id="dry-run", type="OwnershipCommand", data=data, source="cli"), now)
+    except ValueError as exc:
+        raise BridgeError(str(exc)) from None
+    holder = (state.get("holder") or data.get("holder") or {}).get("client")
+    staff.submit(db, config, "OwnershipCommand", data, by=by, client_id=holder, now=now, case_id=case_id)
+    return case(db, case_id)
+
+
+def open_case(
+    config: Config,
+    db: Database,
+    api: WhmcsApi,
+    *,
+    subjects: list[str],
+    requester: str,
+    grounds: str,
+    by: str,
+    note: str,
+    now: datetime,
+    draft: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Open a case (or confirm a draft): read the subjects' holder and both parties from WHMCS."""
+    _family(config)
+    if grounds not in GROUNDS:
+        raise BridgeError(f"grounds {grounds!r}: expected one of {', '.join(GROUNDS)}")
+    if not subjects:
+        raise BridgeError("name at least one subject: --subject service:ID, domain:ID or client:ID")
+    parsed = list(dict.fromkeys(parse_subject(s) for s in subjects))
+    read, holder_id = read_subjects(api, parsed)
+    refusal = frozen(db, [{"kind": s["kind"], "id": s["id"]} for s in read], now, open_cases=True)
+    if refusal and not (draft and refusal.startswith(f"ownership case {draft['id']} ")):
+        raise BridgeError(f"a new case on these subjects is refused: {refusal}")
+    who = parse_requester(requester)
+    holder = client_party(api, holder_id)
+    if who.client is not None:
+        if who.client == holder_id:
+            raise BridgeError(f"client #{holder_id} already holds these subjects")
+        party = client_party(api, who.client)
+    else:
+        party = {"client": None, "name": "", "company": who.company, "email": who.email}
+    data = {"subjects": read, "holder": holder, "requester": party, "grounds": grounds, "note": note}
+    if draft:
+        return submit(config, db, draft["id"], {**data, "command": "confirm"}, by=by, now=now)
+    seed = json.dumps([sorted((s["kind"], s["id"]) for s in read), party, now.date().isoformat()])
+    case_id = "o" + hashlib.sha256(seed.encode()).hexdigest()[:7]
+    return submit(config, db, case_id, {**data, "command": "open"}, by=by, now=now)
+
+
+# --- evidence -----------------------------------------------------------------------------------------
+
+
+def evidence_dir(config: Config) -> Path:
+    if config.ownership.evidence_dir:
+        return Path(config.ownership.evidence_dir)
+    return config.state.path.parent / "evidence"
+
+
+def sniff(data: bytes) -> str | None:
+    """The type of a file from its content (never from its name)."""
+    if data.startswith(b"%PDF-"):
+        return "pdf"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if "\x00" in text:
+        return None
+    head = text[:2000].lower()
+    if re.search(r"^(from|received|message-id|subject|date|to):", head, re.M) and "\n\n" in text.replace("\r\n", "\n"):
+        return "eml"
+    return "text"
+
+
+def store_evidence(config: Config, data: bytes) -> tuple[str, str]:
+    """Keep the file content-addressed by SHA-256, read-only, never overwritten; return (hash, type)."""
+    limit = config.ownership.max_evidence_mb * 1024 * 1024
+    if not data:
+        raise BridgeError("the file is empty")
+    if len(data) > limit:
+        raise BridgeError(
+            f"the file is {len(data) / 1048576:.1f} MB; the limit is {config.ownership.max_evidence_mb} MB (ownership.max_evidence_mb)"
+        )
+    kind = sniff(data)
+    if kind is None or kind not in config.ownership.evidence_types:
+        allowed = ", ".join(config.ownership.evidence_types)
+        raise BridgeError(
+            f"the file is {'of an unrecognised type' if kind is None else 'a ' + kind + ' file'}; accepted: {allowed} (ownership.evidence_types)"
+        )
+    digest = hashlib.sha256(data).hexdigest()
+    root = evidence_dir(config)
+    folder = root / digest[:2]
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in (root, folder):
+        os.chmod(path, 0o700)
+    target = folder / digest
+    if target.exists():
+        if hashlib.sha256(target.read_bytes()).hexdigest() != digest:
+            raise BridgeError(
+                f"the stored evidence {target} no longer matches its hash: it was altered; investigate before adding more"
+            )
+        return digest, kind
+    temp = folder / f".{digest}.{uuid.uuid4().hex}.tmp"
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.chmod(temp, 0o400)
+    try:
+        os.link(temp, target)  # fails if it appeared meanwhile: never replaced
+    except FileExistsError:
+        pass
+    finally:
+        temp.unlink()
+    return digest, kind
+
+
+def evidence_path(config: Config, digest: str) -> Path:
+    return evidence_dir(config) / digest[:2] / digest
+
+
+def attach(
+    config: Config,
+    db: Database,
+    case_id: str,
+    data: bytes,
+    *,
+    name: str,
+    kind: str,
+    sender: str,
+    via: str,
+    dated: str | None,
+    ticket: int | None,
+    by: str,
+    now: datetime,
+) -> dict[str, Any]:
+    current = case(db, case_id)
+    if current["status"] in FINAL:
+        raise BridgeError(f"case {case_id} is {current['status']}: no more evidence is taken")
+    if kind not in EVIDENCE_KINDS:
+        raise BridgeError(f"evidence kind {kind!r}: expected one of {', '.join(EVIDENCE_KINDS)}")
+    digest, media = store_evidence(config, data)
+    display = re.sub(r"[^\w.\- ]", "_", os.path.basename(name))[:120] or "file"  # shown, never used as a path
+    submit(
+        config,
+        db,
+        case_id,
+        {
+            "command": "attach",
+            "sha256": digest,
+            "kind": kind,
+            "name": display,
+            "media_type": media,
+            "size": len(data),
+            "from": sender,
+            "via": via,
+            "dated": dated,
+            "ticket": ticket,
+        },
+        by=by,
+        now=now,
+    )
+    return case(db, case_id)["evidence"][-1]
+
+
+def ticket_attachment(api: WhmcsApi, ticket_id: int, index: int) -> tuple[str, bytes]:
+    """A file attached to a ticket's opening message (GetTicketAttachment, base64)."""
+    try:
+        filename, data = api.ticket_attachment(ticket_id, index)
+    except WhmcsApiError as exc:
+        raise BridgeError(f"ticket #{ticket_id} attachment {index}: WHMCS says {exc.whmcs_message}") from None
+    try:
+        return filename or f"ticket-{ticket_id}-{index}", base64.b64decode(data, validate=True)
+    except ValueError:
+        raise BridgeError(f"ticket #{ticket_id} attachment {index}: WHMCS sent data that is not base64") from None
