@@ -3,17 +3,14 @@ planned actions written in one transaction (the transactional outbox). A failing
 
 from __future__ import annotations
 
-import json
 import logging
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from whmcs_bridge.clock import iso
 from whmcs_bridge.model import Action, Decision, Event, Family
-from whmcs_bridge.store import audit, holds
+from whmcs_bridge.store import audit, inbox, outbox, states
 from whmcs_bridge.store.db import Database
 
 log = logging.getLogger("whmcs_bridge.engine")
@@ -46,22 +43,17 @@ class Engine:
         """Put a Tick in the inbox for every state whose deadline has passed. Idempotent: the tick's
         id names the deadline, so a tick already queued (or parked) is not queued again."""
         count = 0
-        with self.db.atomic() as conn:
-            due = conn.execute(
-                "SELECT family, key, due_at, version FROM family_state WHERE due_at IS NOT NULL AND due_at <= ? ORDER BY due_at",
-                (iso(now),),
-            ).fetchall()
-            for row in due:
-                event_id = f"tick:{row['family']}:{row['key']}:{row['due_at']}:v{row['version']}"
-                body = json.dumps(
-                    {"type": TICK, "data": {"family": row["family"], "key": row["key"], "due_at": row["due_at"]}}
+        with self.db.atomic():
+            for due in states.due(self.db, now):
+                count += inbox.add(
+                    self.db,
+                    event_id=f"tick:{due.family}:{due.key}:{due.due_at}:v{due.version}",
+                    type=TICK,
+                    source="timer",
+                    body={"type": TICK, "data": {"family": due.family, "key": due.key, "due_at": due.due_at}},
+                    occurred_at=due.due_at,
+                    received_at=now,
                 )
-                cursor = conn.execute(
-                    "INSERT INTO inbox (event_id, type, source, occurred_at, received_at, body) VALUES (?, ?, 'timer', ?, ?, ?)"
-                    " ON CONFLICT (event_id) DO NOTHING",
-                    (event_id, TICK, row["due_at"], iso(now), body),
-                )
-                count += cursor.rowcount
         return count
 
     # --- events -------------------------------------------------------------------------------
@@ -69,11 +61,8 @@ class Engine:
     def run_once(self, now: datetime, *, limit: int = 500) -> EngineReport:
         """Queue due timers, then decide on up to `limit` pending events, oldest first."""
         report = EngineReport(timers=self.schedule_timers(now))
-        rows = self.db.conn.execute(
-            "SELECT id FROM inbox WHERE status = 'pending' ORDER BY id LIMIT ?", (limit,)
-        ).fetchall()
-        for row in rows:
-            planned = self.process(row["id"], now)
+        for inbox_id in inbox.pending_ids(self.db, limit):
+            planned = self.process(inbox_id, now)
             report.events += 1
             if planned is None:
                 report.parked += 1
@@ -93,12 +82,10 @@ class Engine:
                 for _ in range(1000):  # bounded: a projection ends even if a rule keeps rescheduling
                     if until is None:
                         break
-                    row = self.db.conn.execute(
-                        "SELECT MIN(due_at) FROM family_state WHERE due_at IS NOT NULL AND due_at <= ?", (iso(until),)
-                    ).fetchone()
-                    if row[0] is None:
+                    deadline = states.next_deadline(self.db, until)
+                    if deadline is None:
                         break
-                    moment = max(moment, datetime.fromisoformat(row[0]))
+                    moment = max(moment, deadline)
                     step = self.run_once(moment, limit=limit)
                     if not (step.events or step.planned):
                         break
@@ -114,28 +101,24 @@ class Engine:
 
     def process(self, inbox_id: int, now: datetime) -> list[Action] | None:
         """Decide on one event; return the actions newly planned, or None when the event was parked."""
-        row = self.db.conn.execute("SELECT * FROM inbox WHERE id = ?", (inbox_id,)).fetchone()
-        event = to_event(row)
+        entry = inbox.get(self.db, inbox_id)
+        if entry is None:
+            return None
+        event = entry.event()
         try:
-            with self.db.atomic() as conn:
+            with self.db.atomic():
                 planned: list[Action] = []
                 for family, keys in self.grouped(self.route(event)):
                     for key, decision in self.decisions(family, keys, event, now):
                         self.save(family.name, key, decision, now)
                         planned.extend(self.enqueue(decision.actions, event, now))
-                conn.execute(
-                    "UPDATE inbox SET status = 'done', processed_at = ?, error = NULL WHERE id = ?",
-                    (iso(now), inbox_id),
-                )
+                inbox.mark_done(self.db, inbox_id, now)
             return planned
         except Exception as exc:  # a rule failed on this event: park it with its error, go on with the others
             reason = f"{type(exc).__name__}: {exc}"
             log.error("event %s (%s) parked: %s", event.id, event.type, reason)
-            with self.db.atomic() as conn:
-                conn.execute(
-                    "UPDATE inbox SET status = 'parked', processed_at = ?, error = ? WHERE id = ?",
-                    (iso(now), reason, inbox_id),
-                )
+            with self.db.atomic():
+                inbox.park(self.db, inbox_id, now, reason)
                 audit.append(
                     self.db,
                     "engine.event_parked",
@@ -154,8 +137,8 @@ class Engine:
 
     def decisions(self, family: Family, keys: list[str], event: Event, now: datetime) -> list[tuple[str, Decision]]:
         """One call with every routed state in view; the family may also create new keys."""
-        states = {key: self.load(family.name, key) for key in keys}
-        return list(family.decide(states, event, now).items())
+        seen = {key: states.load(self.db, family.name, key) for key in keys}
+        return list(family.decide(seen, event, now).items())
 
     def route(self, event: Event) -> list[tuple[Family, str]]:
         if event.type == TICK and event.source == "timer":
@@ -174,76 +157,16 @@ class Engine:
         return routed
 
     def keys_for_refs(self, family: Family, event: Event) -> list[str]:
-        refs = list(family.refs(event))
-        if not refs:
-            return []
-        marks = ",".join("?" * len(refs))
-        rows = self.db.conn.execute(
-            f"SELECT DISTINCT key FROM family_ref WHERE family = ? AND ref IN ({marks}) ORDER BY key",
-            (family.name, *refs),
-        )
-        return [row["key"] for row in rows]
-
-    def load(self, family: str, key: str) -> dict[str, Any]:
-        row = self.db.conn.execute(
-            "SELECT state FROM family_state WHERE family = ? AND key = ?", (family, key)
-        ).fetchone()
-        return json.loads(row["state"]) if row else {}
+        return states.keys_for_refs(self.db, family.name, list(family.refs(event)))
 
     def save(self, family: str, key: str, decision: Decision, now: datetime) -> None:
-        if decision.refs is not None or decision.state is None:
-            self.db.conn.execute("DELETE FROM family_ref WHERE family = ? AND key = ?", (family, key))
-            self.db.conn.executemany(
-                "INSERT OR IGNORE INTO family_ref (family, ref, key) VALUES (?, ?, ?)",
-                [(family, ref, key) for ref in (decision.refs or [])] if decision.state is not None else [],
-            )
-        if decision.holds is not None or decision.state is None:
-            holds.replace(self.db, family, key, (decision.holds or []) if decision.state is not None else [])
-        if decision.state is None:
-            self.db.conn.execute("DELETE FROM family_state WHERE family = ? AND key = ?", (family, key))
-            return
-        self.db.conn.execute(
-            "INSERT INTO family_state (family, key, state, due_at, updated_at) VALUES (?, ?, ?, ?, ?)"
-            " ON CONFLICT (family, key) DO UPDATE SET state = excluded.state, due_at = excluded.due_at,"
-            " version = family_state.version + 1, updated_at = excluded.updated_at",
-            (
-                family,
-                key,
-                json.dumps(decision.state, sort_keys=True, default=str),
-                iso(decision.due_at) if decision.due_at else None,
-                iso(now),
-            ),
-        )
+        states.save(self.db, family, key, decision, now)
 
     def enqueue(self, actions: Sequence[Action], event: Event, now: datetime) -> list[Action]:
         """Insert actions into the outbox; an action key already there is not planned twice."""
         planned = []
         for action in actions:
-            try:
-                cursor = self.db.conn.execute(
-                    "INSERT INTO outbox (action_key, family, kind, client_id, subject, params, destructive, guard,"
-                    " needs_approval, status, not_before, event_id, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (action_key) DO NOTHING",
-                    (
-                        action.key,
-                        action.family,
-                        action.kind,
-                        action.client_id,
-                        action.subject,
-                        json.dumps(action.params, sort_keys=True, default=str),
-                        int(action.is_destructive),
-                        json.dumps(action.guard, sort_keys=True, default=str),
-                        int(action.needs_approval),
-                        "awaiting_approval" if action.needs_approval else "planned",
-                        iso(action.not_before) if action.not_before else None,
-                        event.id,
-                        iso(now),
-                        iso(now),
-                    ),
-                )
-            except sqlite3.IntegrityError as exc:
-                raise ValueError(f"action {action.key} cannot be planned: {exc}") from None
-            if cursor.rowcount:
+            if outbox.enqueue(self.db, action, destructive=action.is_destructive, event_id=event.id, now=now):
                 planned.append(action)
                 audit.append(
                     self.db,
@@ -262,14 +185,3 @@ class Engine:
                 )
         return planned
 
-
-def to_event(row: sqlite3.Row) -> Event:
-    body = json.loads(row["body"])
-    data = body.get("data") if isinstance(body, dict) else None
-    return Event(
-        id=row["event_id"],
-        type=row["type"],
-        data=data if isinstance(data, dict) else {},
-        source=row["source"],
-        occurred_at=row["occurred_at"],
-    )

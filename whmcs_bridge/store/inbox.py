@@ -1,0 +1,125 @@
+"""The inbox: every event the rules will see, from the PHP hook, the poller, timers, staff commands,
+consent pages and the executor's reads. One function adds events; the engine takes them in order."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from whmcs_bridge.clock import iso
+from whmcs_bridge.model import Event
+from whmcs_bridge.store.db import Database
+
+Source = Literal["webhook", "poll", "timer", "cli"]
+
+
+@dataclass(frozen=True)
+class InboxEntry:
+    id: int
+    event_id: str
+    type: str
+    source: str
+    occurred_at: str | None
+    received_at: str
+    body: str
+    status: str
+    error: str | None
+
+    def event(self) -> Event:
+        """The event as the pure rules see it: its data, whatever else the body carried."""
+        body = json.loads(self.body)
+        data = body.get("data") if isinstance(body, dict) else None
+        return Event(
+            id=self.event_id,
+            type=self.type,
+            data=data if isinstance(data, dict) else {},
+            source=self.source,
+            occurred_at=self.occurred_at,
+        )
+
+
+def add(
+    db: Database,
+    *,
+    event_id: str,
+    type: str,
+    source: Source,
+    body: Mapping[str, Any] | str,
+    received_at: datetime | str,
+    occurred_at: str | None = None,
+    fact: str | None = None,
+) -> bool:
+    """Store one event unless its id (or the one-time fact it reports) is already there; True if stored.
+
+    `body` is the event as received (the signed bytes of a webhook, decoded) or a mapping to write as JSON."""
+    text = body if isinstance(body, str) else json.dumps(body, default=str)
+    cursor = db.conn.execute(
+        "INSERT INTO inbox (event_id, fact, type, source, occurred_at, received_at, body) VALUES (?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT DO NOTHING",
+        (
+            event_id,
+            fact,
+            type,
+            source,
+            occurred_at,
+            received_at if isinstance(received_at, str) else iso(received_at),
+            text,
+        ),
+    )
+    return cursor.rowcount == 1
+
+
+def pending_ids(db: Database, limit: int) -> list[int]:
+    """The oldest pending events first."""
+    rows = db.conn.execute("SELECT id FROM inbox WHERE status = 'pending' ORDER BY id LIMIT ?", (limit,))
+    return [int(r["id"]) for r in rows]
+
+
+def pending_count(db: Database) -> int:
+    return int(db.conn.execute("SELECT COUNT(*) FROM inbox WHERE status = 'pending'").fetchone()[0])
+
+
+def get(db: Database, inbox_id: int) -> InboxEntry | None:
+    row = db.conn.execute(
+        "SELECT id, event_id, type, source, occurred_at, received_at, body, status, error FROM inbox WHERE id = ?",
+        (inbox_id,),
+    ).fetchone()
+    return InboxEntry(**dict(row)) if row else None
+
+
+def by_event_id(db: Database, event_id: str) -> InboxEntry | None:
+    row = db.conn.execute(
+        "SELECT id, event_id, type, source, occurred_at, received_at, body, status, error FROM inbox WHERE event_id = ?",
+        (event_id,),
+    ).fetchone()
+    return InboxEntry(**dict(row)) if row else None
+
+
+def entries(db: Database, *, status: str | None = None, type: str | None = None) -> list[InboxEntry]:
+    """Events, oldest first, optionally only those of one status or type."""
+    rows = db.conn.execute(
+        "SELECT id, event_id, type, source, occurred_at, received_at, body, status, error FROM inbox"
+        " WHERE (? IS NULL OR status = ?) AND (? IS NULL OR type = ?) ORDER BY id",
+        (status, status, type, type),
+    )
+    return [InboxEntry(**dict(r)) for r in rows]
+
+
+def mark_done(db: Database, inbox_id: int, now: datetime) -> None:
+    db.conn.execute(
+        "UPDATE inbox SET status = 'done', processed_at = ?, error = NULL WHERE id = ?", (iso(now), inbox_id)
+    )
+
+
+def park(db: Database, inbox_id: int, now: datetime, error: str) -> None:
+    db.conn.execute(
+        "UPDATE inbox SET status = 'parked', processed_at = ?, error = ? WHERE id = ?", (iso(now), error, inbox_id)
+    )
+
+
+def requeue(db: Database, inbox_id: int) -> None:
+    """A parked event becomes pending again (staff retry it)."""
+    db.conn.execute("UPDATE inbox SET status = 'pending', error = NULL WHERE id = ?", (inbox_id,))

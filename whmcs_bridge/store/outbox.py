@@ -1,0 +1,123 @@
+"""The outbox: every action the rules planned, in the same transaction as the decision, and what became
+of it (planned, awaiting approval, in flight, done, cancelled, rejected, parked)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from whmcs_bridge.clock import iso
+from whmcs_bridge.model import Action
+from whmcs_bridge.store.db import Database
+
+WAITING = ("awaiting_approval", "parked")  # for a staff decision
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    id: int
+    key: str
+    family: str
+    kind: str
+    client_id: int | None
+    subject: str | None
+    params: dict[str, Any]
+    destructive: bool
+    guard: dict[str, Any]
+    needs_approval: bool
+    status: str
+    attempts: int
+    not_before: str | None
+    started_at: str | None
+    finished_at: str | None
+    decided_by: str | None
+    result: dict[str, Any] | None
+    error: str | None
+    event_id: str | None
+    created_at: str
+    updated_at: str
+
+
+def _entry(row: sqlite3.Row) -> OutboxEntry:
+    values = dict(row)
+    values["key"] = values.pop("action_key")
+    values["params"] = json.loads(values["params"])
+    values["guard"] = json.loads(values["guard"] or "{}")
+    values["result"] = json.loads(values["result"]) if values["result"] is not None else None
+    values["destructive"] = bool(values["destructive"])
+    values["needs_approval"] = bool(values["needs_approval"])
+    return OutboxEntry(**values)
+
+
+def enqueue(db: Database, action: Action, *, destructive: bool, event_id: str, now: datetime) -> bool:
+    """Plan one action; an action key already in the outbox is not planned twice. True if planned."""
+    try:
+        cursor = db.conn.execute(
+            "INSERT INTO outbox (action_key, family, kind, client_id, subject, params, destructive, guard,"
+            " needs_approval, status, not_before, event_id, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (action_key) DO NOTHING",
+            (
+                action.key,
+                action.family,
+                action.kind,
+                action.client_id,
+                action.subject,
+                json.dumps(action.params, sort_keys=True, default=str),
+                int(destructive),
+                json.dumps(action.guard, sort_keys=True, default=str),
+                int(action.needs_approval),
+                "awaiting_approval" if action.needs_approval else "planned",
+                iso(action.not_before) if action.not_before else None,
+                event_id,
+                iso(now),
+                iso(now),
+            ),
+        )
+    except sqlite3.IntegrityError as exc:
+        raise ValueError(f"action {action.key} cannot be planned: {exc}") from None
+    return cursor.rowcount == 1
+
+
+def get(db: Database, action_id: int) -> OutboxEntry | None:
+    row = db.conn.execute("SELECT * FROM outbox WHERE id = ?", (action_id,)).fetchone()
+    return _entry(row) if row else None
+
+
+def by_key(db: Database, key: str) -> OutboxEntry | None:
+    row = db.conn.execute("SELECT * FROM outbox WHERE action_key = ?", (key,)).fetchone()
+    return _entry(row) if row else None
+
+
+def entries(
+    db: Database,
+    *,
+    family: str | None = None,
+    client_id: int | None = None,
+    subject: str | None = None,
+    statuses: Sequence[str] | None = None,
+) -> list[OutboxEntry]:
+    """Actions in the order they were planned, filtered by whatever is given."""
+    clauses, values = [], []
+    for column, value in (("family", family), ("client_id", client_id), ("subject", subject)):
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            values.append(value)
+    if statuses is not None:
+        clauses.append(f"status IN ({','.join('?' * len(statuses))})")
+        values.extend(statuses)
+    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    return [_entry(r) for r in db.conn.execute(f"SELECT * FROM outbox{where} ORDER BY id", values)]
+
+
+def record_decision(db: Database, entry: OutboxEntry, *, approve: bool, by: str, reason: str, now: datetime) -> str:
+    """Staff approved (it runs on the next pass) or rejected (it never runs) a waiting action; its new status."""
+    status = "planned" if approve else "rejected"
+    db.conn.execute(
+        "UPDATE outbox SET status = ?, decided_by = ?, not_before = NULL, error = ?, updated_at = ? WHERE id = ?",
+        (status, by, entry.error if approve else f"rejected by {by}: {reason}", iso(now), entry.id),
+    )
+    return status
