@@ -19,6 +19,7 @@ from whmcs_bridge.executor.loop import Executor, ExecutorReport
 from whmcs_bridge.intake.poller import Poller, PollReport
 from whmcs_bridge.intake.receiver import Receiver, run_in_thread, serve
 from whmcs_bridge.metrics import Registry
+from whmcs_bridge.store import inbox, states
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.api import WhmcsApi
 from whmcs_bridge.whmcs.client import WhmcsClient
@@ -63,12 +64,8 @@ class Bridge:
 
     def tracked_clients(self) -> list[int]:
         """Client ids that families watching services keep state for."""
-        names = [f.name for f in self.engine.families.values() if getattr(f, "tracks_client_services", False)]
-        if not names:
-            return []
-        marks = ",".join("?" * len(names))
-        rows = self.db.conn.execute(f"SELECT DISTINCT key FROM family_state WHERE family IN ({marks})", names)
-        return [int(r[0]) for r in rows if str(r[0]).isdigit()]
+        names = [f.name for f in self.engine.families.values() if f.tracks_client_services]
+        return [int(key) for key in states.keys(self.db, names) if key.isdigit()]
 
     def poll_due(self, now: datetime) -> bool:
         if not self.config.poll.enabled:
@@ -145,7 +142,7 @@ class Daemon:
         self.wake.set()
 
     def dry_pass(self) -> None:
-        pending = self.bridge.db.conn.execute("SELECT COUNT(*) FROM inbox WHERE status = 'pending'").fetchone()[0]
+        pending = inbox.pending_count(self.bridge.db)
         if pending != getattr(self, "_last_pending", None):
             self._last_pending = pending
             report = self.bridge.run_once(utcnow(), dry_run=True)

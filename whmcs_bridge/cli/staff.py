@@ -10,6 +10,7 @@ from whmcs_bridge import staff
 from whmcs_bridge.cli.common import Context, existing_state, user_errors
 from whmcs_bridge.clock import utcnow
 from whmcs_bridge.executor.loop import reset_breaker
+from whmcs_bridge.store import switches
 from whmcs_bridge.store.db import Database
 
 
@@ -28,12 +29,22 @@ def approvals_list(obj: Context, as_json: bool) -> None:
         rows = staff.awaiting(db)
     for row in rows:
         if as_json:
-            click.echo(json.dumps(row, sort_keys=True, default=str))
+            line = {
+                "id": row.id,
+                "action_key": row.key,
+                "family": row.family,
+                "kind": row.kind,
+                "client_id": row.client_id,
+                "subject": row.subject,
+                "params": row.params,
+                "status": row.status,
+                "error": row.error,
+                "created_at": row.created_at,
+            }
+            click.echo(json.dumps(line, sort_keys=True, default=str))
         else:
-            why = "needs approval" if row["status"] == "awaiting_approval" else f"parked: {row['error']}"
-            click.echo(
-                f"#{row['id']} {row['family']} {row['kind']} {row['subject'] or ''} {json.dumps(row['params'], sort_keys=True)} ({why})"
-            )
+            why = "needs approval" if row.status == "awaiting_approval" else f"parked: {row.error}"
+            click.echo(f"#{row.id} {row.family} {row.kind} {row.subject or ''} {json.dumps(row.params, sort_keys=True)} ({why})")
     if not rows and not as_json:
         click.echo("nothing is waiting for a decision")
 
@@ -80,10 +91,11 @@ def events_parked(obj: Context, as_json: bool) -> None:
     with Database(existing_state(obj.config())) as db:
         rows = staff.parked_events(db)
     for row in rows:
+        line = {k: getattr(row, k) for k in ("id", "event_id", "type", "source", "received_at", "error")}
         click.echo(
-            json.dumps(row, sort_keys=True)
+            json.dumps(line, sort_keys=True)
             if as_json
-            else f"#{row['id']} {row['type']} {row['event_id']} ({row['received_at']}): {row['error']}"
+            else f"#{row.id} {row.type} {row.event_id} ({row.received_at}): {row.error}"
         )
     if not rows and not as_json:
         click.echo("no parked events")
@@ -112,11 +124,11 @@ def breaker() -> None:
 def breaker_status(obj: Context) -> None:
     """Say whether destructive actions are held, and why."""
     with Database(existing_state(obj.config())) as db:
-        row = db.conn.execute("SELECT value FROM switches WHERE name = 'breaker'").fetchone()
-    if row is None:
+        tripped = switches.get(db, "breaker")
+    if tripped is None:
         click.echo(f"closed: destructive actions run (limit {obj.config().safety.max_destructive_per_hour} an hour)")
     else:
-        click.echo(f"TRIPPED: destructive actions are held: {row[0]}")
+        click.echo(f"TRIPPED: destructive actions are held: {json.dumps(tripped)}")
 
 
 @breaker.command("reset")

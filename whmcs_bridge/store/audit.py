@@ -166,3 +166,32 @@ def entries(
     sql += " ORDER BY id"
     for row in db.conn.execute(sql, args):
         yield _entry(row)
+
+
+def raw_rows(db: Database, *, case_id: str, subject: str) -> list[dict[str, Any]]:
+    """Every column of the rows of one case (by case id or subject), oldest first, detail parsed: what an
+    exported dossier carries so that each row's hash can be recomputed away from the bridge."""
+    rows = db.conn.execute(
+        "SELECT * FROM audit_log WHERE case_id = ? OR subject = ? ORDER BY id", (case_id, subject)
+    ).fetchall()
+    return [{**dict(row), "detail": json.loads(row["detail"])} for row in rows]
+
+
+def head(db: Database) -> tuple[int, str] | None:
+    """The id and hash of the chain's last row (None while it is empty)."""
+    row = db.conn.execute("SELECT last_id, last_hash FROM audit_head WHERE one = 1").fetchone()
+    return (int(row["last_id"]), str(row["last_hash"])) if row else None
+
+
+def hash_of(db: Database, row_id: int) -> str | None:
+    """The stored hash of one row, None if there is no such row."""
+    row = db.conn.execute("SELECT hash FROM audit_log WHERE id = ?", (row_id,)).fetchone()
+    return str(row["hash"]) if row else None
+
+
+def recorded(db: Database, action: str, detail_fragment: str) -> bool:
+    """Whether a row of this action has a detail containing this exact JSON text."""
+    row = db.conn.execute(
+        "SELECT 1 FROM audit_log WHERE action = ? AND instr(detail, ?) > 0 LIMIT 1", (action, detail_fragment)
+    ).fetchone()
+    return row is not None

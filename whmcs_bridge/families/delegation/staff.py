@@ -19,7 +19,7 @@ from whmcs_bridge.store.db import Database
 def grants(db: Database, *, owner: int | None = None, delegate: int | None = None) -> list[dict[str, Any]]:
     return [
         g
-        for g in staff.states(db, FAMILY, "grant:")
+        for g in staff.states_of(db, FAMILY, "grant:")
         if (owner is None or g["owner"] == owner) and (delegate is None or g["delegate"] == delegate)
     ]
 

@@ -4,21 +4,20 @@ with the sandbox's clock moving forward, narrated in plain language."""
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import requests
 
 from whmcs_bridge import staff
 from whmcs_bridge.config.load import Config
 from whmcs_bridge.daemon import Bridge
-from whmcs_bridge.store import audit
+from whmcs_bridge.store import audit, outbox, states
 from whmcs_bridge.store.db import Database
+from whmcs_bridge.store.outbox import OutboxEntry
 from whmcs_bridge.whmcs.api import WhmcsApi
 
 Echo = Callable[[str], None]
@@ -82,14 +81,14 @@ WHAT = {
 def describe(bridge: Bridge, keys: list[str]) -> list[str]:
     lines = []
     for key in keys:
-        row = bridge.db.conn.execute("SELECT kind, params, result FROM outbox WHERE action_key = ?", (key,)).fetchone()
-        params, result = json.loads(row["params"]), json.loads(row["result"] or "{}")
-        if row["kind"] == "refresh_client":
+        entry = outbox.by_key(bridge.db, key)
+        if entry is None or entry.kind == "refresh_client":
             continue
+        params, result = entry.params, entry.result or {}
         what = params.get("subject") or params.get("function") or params.get("reason") or params.get("text", "")[:60]
         target = f" on service {params['service_id']}" if "service_id" in params else ""
         proof = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in result.items())
-        text = f"     {WHAT.get(row['kind'], row['kind'])}{target}" + (f": {what}" if what else "")
+        text = f"     {WHAT.get(entry.kind, entry.kind)}{target}" + (f": {what}" if what else "")
         lines.append(text + (f" ({proof})" if proof else ""))
     return lines
 
@@ -120,9 +119,9 @@ def play(config: Config, sandbox_url: str, echo: Echo) -> Path:
         if waiting:
             echo(f"     {len(waiting)} step(s) wait for staff approval")
 
-    def approve(rows: list[dict[str, Any]], reason: str, when: datetime) -> None:
+    def approve(rows: list[OutboxEntry], reason: str, when: datetime) -> None:
         for row in rows:
-            staff.decide(bridge.db, row["id"], approve=True, by="demo-staff", reason=reason, now=when)
+            staff.decide(bridge.db, row.id, approve=True, by="demo-staff", reason=reason, now=when)
         echo(f"     staff approved {len(rows)} step(s)")
 
     try:
@@ -133,11 +132,7 @@ def play(config: Config, sandbox_url: str, echo: Echo) -> Path:
         day("2026-12-10T10:00:00", "the deadline has passed: lock the reseller panel, sites keep running")
         held = staff.awaiting(bridge.db)
         if held:
-            last = json.loads(
-                bridge.db.conn.execute(
-                    "SELECT state FROM family_state WHERE family = 'escalation' AND key = '1'"
-                ).fetchone()["state"]
-            )["stages"][-1]
+            last = states.load(bridge.db, "escalation", "1")["stages"][-1]
             echo(
                 f"     the lock hits {last['impact']} downstream domains, users and sub-resellers (threshold 50): staff approval asked"
             )

@@ -14,29 +14,23 @@ from whmcs_bridge import staff
 from whmcs_bridge.config.load import Config
 from whmcs_bridge.errors import BridgeError
 from whmcs_bridge.families.escalation.rules import FAMILY, Case
-from whmcs_bridge.store import audit
+from whmcs_bridge.store import audit, outbox, states
 from whmcs_bridge.store.db import Database
 
 NOTICE_KINDS = ("email", "ticket", "client_note")
 
 
 def cases(db: Database) -> list[tuple[int, dict[str, Any]]]:
-    rows = db.conn.execute(
-        "SELECT key, state FROM family_state WHERE family = ? ORDER BY CAST(key AS INTEGER)", (FAMILY,)
-    )
-    return [(int(r["key"]), json.loads(r["state"])) for r in rows]
+    return sorted((int(key), state) for key, state in states.items(db, FAMILY) if key.isdigit())
 
 
 def case(db: Database, client_id: int) -> dict[str, Any]:
-    row = db.conn.execute(
-        "SELECT state FROM family_state WHERE family = ? AND key = ?", (FAMILY, str(client_id))
-    ).fetchone()
-    if row is None:
-        raise BridgeError(
-            f"client {client_id} has no escalation case; `whmcs-bridge escalations list` shows the open ones"
-        )
-    state: dict[str, Any] = json.loads(row["state"])
-    return state
+    return staff.state(
+        db,
+        FAMILY,
+        str(client_id),
+        f"client {client_id} has no escalation case; `whmcs-bridge escalations list` shows the open ones",
+    )
 
 
 def summary(config: Config, db: Database, client_id: int, state: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -50,10 +44,7 @@ def summary(config: Config, db: Database, client_id: int, state: dict[str, Any],
     policy = view.current_policy()
     next_at = view.next_due_at() if invoices else None
     next_stage = policy.ladder[len(reached)].name if policy and len(reached) < len(policy.ladder) else None
-    pending = db.conn.execute(
-        "SELECT COUNT(*) FROM outbox WHERE family = ? AND client_id = ? AND status = 'awaiting_approval'",
-        (FAMILY, client_id),
-    ).fetchone()[0]
+    pending = len(outbox.entries(db, family=FAMILY, client_id=client_id, statuses=["awaiting_approval"]))
     return {
         "client_id": client_id,
         "client": context.get("company") or context.get("name") or "",
@@ -90,20 +81,16 @@ def command(config: Config, db: Database, client_id: int, data: dict[str, Any], 
 
 
 def notices(db: Database, client_id: int) -> list[dict[str, Any]]:
-    rows = db.conn.execute(
-        "SELECT * FROM outbox WHERE family = ? AND client_id = ? ORDER BY id", (FAMILY, client_id)
-    ).fetchall()
     out = []
-    for r in rows:
-        params = json.loads(r["params"])
-        result = json.loads(r["result"]) if r["result"] else {}
+    for r in outbox.entries(db, family=FAMILY, client_id=client_id):
+        params, result = r.params, r.result or {}
         out.append(
             {
-                "id": r["id"],
-                "kind": r["kind"],
-                "status": r["status"],
-                "planned": r["created_at"],
-                "done": r["finished_at"] if r["status"] == "done" else None,
+                "id": r.id,
+                "kind": r.kind,
+                "status": r.status,
+                "planned": r.created_at,
+                "done": r.finished_at if r.status == "done" else None,
                 "what": params.get("subject")
                 or params.get("function")
                 or params.get("text")
@@ -111,11 +98,11 @@ def notices(db: Database, client_id: int) -> list[dict[str, Any]]:
                 or params.get("status")
                 or "",
                 "channel": {"email": "email", "ticket": "ticket", "client_note": "client note"}.get(
-                    r["kind"], "WHMCS action"
+                    r.kind, "WHMCS action"
                 ),
                 "proof": {k: v for k, v in result.items() if k in ("email_id", "ticket_id", "tid", "invoice_id")},
-                "approval": r["decided_by"],
-                "error": r["error"],
+                "approval": r.decided_by,
+                "error": r.error,
             }
         )
     return out

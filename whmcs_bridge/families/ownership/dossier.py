@@ -23,7 +23,7 @@ from whmcs_bridge.errors import BridgeError
 from whmcs_bridge.families.ownership.rules import party_name, requirements, subjects_text
 from whmcs_bridge.families.ownership.staff import case as load_case
 from whmcs_bridge.families.ownership.staff import evidence_path
-from whmcs_bridge.store import audit
+from whmcs_bridge.store import audit, outbox
 from whmcs_bridge.store.db import Database
 
 FORMAT = "whmcs-bridge-ownership-dossier/1"
@@ -44,15 +44,7 @@ def seal(value: Any) -> str:
 
 
 def case_rows(db: Database, case_id: str) -> list[dict[str, Any]]:
-    rows = db.conn.execute(
-        "SELECT * FROM audit_log WHERE case_id = ? OR subject = ? ORDER BY id", (case_id, f"ownership:{case_id}")
-    ).fetchall()
-    out = []
-    for row in rows:
-        item = dict(row)
-        item["detail"] = json.loads(row["detail"])
-        out.append(item)
-    return out
+    return audit.raw_rows(db, case_id=case_id, subject=f"ownership:{case_id}")
 
 
 def export(config: Config, db: Database, case_id: str, out: Path, *, now: datetime) -> dict[str, Any]:
@@ -78,22 +70,22 @@ def export(config: Config, db: Database, case_id: str, out: Path, *, now: dateti
     ]
     actions = [
         {
-            "key": row["action_key"],
-            "kind": row["kind"],
-            "status": row["status"],
-            "created_at": row["created_at"],
-            "finished_at": row["finished_at"],
-            "decided_by": row["decided_by"],
-            "error": row["error"],
+            "key": entry.key,
+            "kind": entry.kind,
+            "status": entry.status,
+            "created_at": entry.created_at,
+            "finished_at": entry.finished_at,
+            "decided_by": entry.decided_by,
+            "error": entry.error,
         }
-        for row in db.conn.execute("SELECT * FROM outbox WHERE subject = ? ORDER BY id", (f"ownership:{case_id}",))
+        for entry in outbox.entries(db, subject=f"ownership:{case_id}")
     ]
     rows = case_rows(db, case_id)
     (out / "audit.jsonl").write_text("".join(audit.canonical(r) + "\n" for r in rows), encoding="utf-8")
     files["audit.jsonl"] = sha256_file(out / "audit.jsonl")
     (out / "summary.html").write_text(summary_html(case, links, actions, rows, files), encoding="utf-8")
     files["summary.html"] = sha256_file(out / "summary.html")
-    head = db.conn.execute("SELECT last_id, last_hash FROM audit_head WHERE one = 1").fetchone()
+    head = audit.head(db)
     manifest: dict[str, Any] = {
         "format": FORMAT,
         "exported_at": now.isoformat(timespec="seconds"),
@@ -104,7 +96,7 @@ def export(config: Config, db: Database, case_id: str, out: Path, *, now: dateti
         "audit": {
             "file": "audit.jsonl",
             "rows": len(rows),
-            "chain_head": {"id": head["last_id"], "hash": head["last_hash"]} if head else None,
+            "chain_head": {"id": head[0], "hash": head[1]} if head else None,
         },
     }
     manifest["seals"] = {name: seal(manifest[name]) for name in SECTIONS}
@@ -169,14 +161,9 @@ def verify(folder: Path, db: Database | None = None) -> dict[str, Any]:
             )
     if db is not None and not problems:
         for row in rows:
-            live = db.conn.execute("SELECT hash FROM audit_log WHERE id = ?", (row["id"],)).fetchone()
-            if live is None or live["hash"] != row["hash"]:
+            if audit.hash_of(db, row["id"]) != row["hash"]:
                 problems.append(f"audit row {row['id']}: not the same as in the live audit chain")
-        sealed = db.conn.execute(
-            "SELECT 1 FROM audit_log WHERE action = 'ownership.dossier_exported' AND detail LIKE ?",
-            (f'%"seal":"{manifest.get("seal")}"%',),
-        ).fetchone()
-        if sealed is None:
+        if not audit.recorded(db, "ownership.dossier_exported", f'"seal":"{manifest.get("seal")}"'):
             problems.append("the live audit chain has no record of exporting this dossier (its seal is unknown)")
     if problems:
         raise BridgeError("the dossier does not verify:\n  " + "\n  ".join(problems))

@@ -25,6 +25,7 @@ from whmcs_bridge.families.ownership import build
 from whmcs_bridge.families.ownership.config import EVIDENCE_KINDS, GROUNDS
 from whmcs_bridge.families.ownership.rules import FAMILY, FINAL, Ownership, party_name, subjects_text
 from whmcs_bridge.model import Event
+from whmcs_bridge.store import states
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.api import WhmcsApi
 
@@ -36,7 +37,7 @@ EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
 
 
 def cases(db: Database) -> list[dict[str, Any]]:
-    return staff.states(db, FAMILY, "case:")
+    return staff.states_of(db, FAMILY, "case:")
 
 
 def case(db: Database, case_id: str) -> dict[str, Any]:
@@ -177,10 +178,7 @@ def submit(
         raise BridgeError("say who acts (--by NAME): every step is recorded in the audit chain")
     family = _family(config)
     data = {**data, "case": case_id, "by": by}
-    row = db.conn.execute(
-        "SELECT state FROM family_state WHERE family = ? AND key = ?", (FAMILY, f"case:{case_id}")
-    ).fetchone()
-    state = json.loads(row["state"]) if row else {}
+    state = states.load(db, FAMILY, f"case:{case_id}")
     try:
         family.decide_one(state, Event(id="dry-run", type="OwnershipCommand", data=data, source="cli"), now)
     except ValueError as exc:
