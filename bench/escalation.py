@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import base64
 import dataclasses
-import json
 import os
 import sys
 import tempfile
@@ -31,6 +30,7 @@ from whmcs_bridge.config.load import load_config  # noqa: E402
 from whmcs_bridge.daemon import Bridge  # noqa: E402
 from whmcs_bridge.families.escalation.rules import decide  # noqa: E402
 from whmcs_bridge.model import Event  # noqa: E402
+from whmcs_bridge.store import states  # noqa: E402
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
@@ -59,19 +59,16 @@ def build_cases(bridge: Bridge) -> int:
         report = bridge.run_once(NOW, poll=False)
         if not (report.engine.events or report.executor.done):
             break
-    return int(
-        bridge.db.conn.execute(
-            "SELECT COUNT(*) FROM family_state WHERE family = 'escalation' AND state LIKE '%\"policy\": \"resellers%'"
-        ).fetchone()[0]
-    )
+    return sum(1 for _, state in states.items(bridge.db, "escalation") if str(state.get("policy", "")).startswith("resellers"))
 
 
 def pure_projection(bridge: Bridge, until: datetime) -> int:
     """The baseline: the same decisions with no engine, no store, no outbox."""
     rules = bridge.config.escalation
     decisions = 0
-    for row in bridge.db.conn.execute("SELECT state, due_at FROM family_state WHERE family = 'escalation'"):
-        state, due = json.loads(row["state"]), row["due_at"]
+    deadlines = states.deadlines(bridge.db, "escalation")
+    for key, state in states.items(bridge.db, "escalation"):
+        due = deadlines[key].isoformat() if deadlines[key] else None
         while due and datetime.fromisoformat(due) <= until:
             moment = max(NOW, datetime.fromisoformat(due))
             result = decide(state, Event(id="tick", type="Tick", data={}, source="timer"), moment, rules)

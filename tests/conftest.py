@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import os
 import shutil
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,13 @@ SECRET = "test-secret-b91c-never-logged"
 WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
 EXAMPLES = Path(__file__).resolve().parent / "fixtures" / "whmcs-examples"
 """WHMCS's documented example responses, one file per API action (see the README there)."""
+
+
+def sql(db: Database, text: str, *args: Any) -> list[sqlite3.Row]:
+    """The one way a test reaches under the store's functions: to tamper with rows (an expired link, an
+    edited audit row) or to fake what a crash leaves behind. Everything else goes through whmcs_bridge.store."""
+    with db.atomic() as conn:
+        return conn.execute(text, args).fetchall()
 
 
 def needs(*tools: str, install: str) -> pytest.MarkDecorator:

@@ -12,7 +12,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from tests.conftest import IDENTIFIER, SECRET, WEBHOOK_SECRET, Sandbox
+from tests.conftest import IDENTIFIER, SECRET, WEBHOOK_SECRET, Sandbox, sql
 from whmcs_bridge.cli import app as cli
 from whmcs_bridge.store import audit
 from whmcs_bridge.store.db import Database
@@ -142,8 +142,8 @@ def test_audit_verify_and_show(tmp_path: Path):
     code, out, _ = run("--config", str(path), "audit", "show", "--client", "1", "--json")
     assert '"action": "escalation.stage_reached"' in out
     with Database(tmp_path / "state.db") as db:
-        db.conn.execute("DROP TRIGGER audit_log_no_update")
-        db.conn.execute("UPDATE audit_log SET client_id = 2 WHERE id = 1")
+        sql(db, "DROP TRIGGER audit_log_no_update")
+        sql(db, "UPDATE audit_log SET client_id = 2 WHERE id = 1")
     code, _, err = run("--config", str(path), "audit", "verify")
     assert code == 1 and "audit chain broken at row 1" in err
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,8 +10,10 @@ import pytest
 
 from whmcs_bridge.engine import Engine
 from whmcs_bridge.model import Action, Decision, Event, State, action_key
-from whmcs_bridge.store import audit
+from whmcs_bridge.store import audit, inbox, states
+from whmcs_bridge.store import outbox as store_outbox
 from whmcs_bridge.store.db import Database
+from whmcs_bridge.store.outbox import OutboxEntry
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 
@@ -55,15 +56,18 @@ class Reminders:
 
 
 def add_event(db: Database, event_id: str, kind: str, data: dict[str, Any]) -> None:
-    with db.atomic() as conn:
-        conn.execute(
-            "INSERT INTO inbox (event_id, type, source, received_at, body) VALUES (?, ?, 'webhook', ?, ?)",
-            (event_id, kind, NOW.isoformat(), json.dumps({"type": kind, "data": data})),
+    with db.atomic():
+        inbox.add(
+            db, event_id=event_id, type=kind, source="webhook", body={"type": kind, "data": data}, received_at=NOW
         )
 
 
-def outbox(db: Database) -> list[dict[str, Any]]:
-    return [dict(r) for r in db.conn.execute("SELECT * FROM outbox ORDER BY id")]
+def outbox(db: Database) -> list[OutboxEntry]:
+    return store_outbox.entries(db)
+
+
+def inbox_statuses(db: Database) -> dict[str, str]:
+    return {e.event_id: e.status for e in inbox.entries(db)}
 
 
 def test_event_plans_actions_and_state_in_one_go(db: Database):
@@ -71,11 +75,12 @@ def test_event_plans_actions_and_state_in_one_go(db: Database):
     report = Engine(db, [Reminders()]).run_once(NOW)
     assert report.events == 1 and len(report.planned) == 1
     rows = outbox(db)
-    assert rows[0]["kind"] == "email" and rows[0]["status"] == "planned" and rows[0]["event_id"] == "msg_1"
-    state = db.conn.execute("SELECT * FROM family_state").fetchone()
-    assert json.loads(state["state"]) == {"invoice": 7, "sent": 1}
-    assert state["due_at"] == (NOW + timedelta(days=3)).isoformat(timespec="seconds")
-    assert db.conn.execute("SELECT status FROM inbox").fetchone()[0] == "done"
+    assert rows[0].kind == "email" and rows[0].status == "planned" and rows[0].event_id == "msg_1"
+    assert states.items(db, "reminders") == [("7", {"invoice": 7, "sent": 1})]
+    assert states.due(db, NOW + timedelta(days=3, seconds=-1)) == []
+    [due] = states.due(db, NOW + timedelta(days=3))
+    assert (due.key, due.due_at) == ("7", (NOW + timedelta(days=3)).isoformat(timespec="seconds"))
+    assert inbox_statuses(db) == {"msg_1": "done"}
     assert [e.action for e in audit.entries(db)] == ["engine.action_planned"]
 
 
@@ -97,7 +102,7 @@ def test_the_same_decision_twice_plans_once(db: Database):
     add_event(db, "msg_1", "InvoiceCreated", {"invoiceid": 7})
     engine = Engine(db, [Reminders()])
     engine.run_once(NOW)
-    db.conn.execute("DELETE FROM family_state")  # state lost: the rule decides the same again
+    states.save(db, "reminders", "7", Decision(state=None), NOW)  # state lost: the rule decides the same again
     add_event(db, "msg_2", "InvoiceCreated", {"invoiceid": 7})
     assert engine.run_once(NOW).planned == []
     assert len(outbox(db)) == 1
@@ -108,10 +113,10 @@ def test_a_failing_event_is_parked_and_the_others_go_on(db: Database):
     add_event(db, "msg_2", "InvoiceCreated", {"invoiceid": 2})
     report = Engine(db, [Reminders()]).run_once(NOW)
     assert report.parked == 1 and len(report.planned) == 1
-    rows = {r["event_id"]: r for r in db.conn.execute("SELECT * FROM inbox")}
-    assert rows["msg_1"]["status"] == "parked" and "RuntimeError: rule bug" in rows["msg_1"]["error"]
-    assert rows["msg_2"]["status"] == "done"
-    assert db.conn.execute("SELECT COUNT(*) FROM family_state WHERE key = '1'").fetchone()[0] == 0  # rolled back
+    parked = inbox.by_event_id(db, "msg_1")
+    assert parked is not None and parked.status == "parked" and "RuntimeError: rule bug" in (parked.error or "")
+    assert inbox_statuses(db)["msg_2"] == "done"
+    assert states.get(db, "reminders", "1") is None  # rolled back
     assert any(e.action == "engine.event_parked" for e in audit.entries(db))
 
 
@@ -119,21 +124,21 @@ def test_payment_deletes_the_state(db: Database):
     add_event(db, "msg_1", "InvoiceCreated", {"invoiceid": 7})
     add_event(db, "msg_2", "InvoicePaid", {"invoiceid": 7})
     Engine(db, [Reminders()]).run_once(NOW)
-    assert db.conn.execute("SELECT COUNT(*) FROM family_state").fetchone()[0] == 0
+    assert states.items(db, "reminders") == []
 
 
 def test_plan_changes_nothing(db: Database):
     add_event(db, "msg_1", "InvoiceCreated", {"invoiceid": 7})
     report = Engine(db, [Reminders()]).plan(NOW)
     assert len(report.planned) == 1
-    assert outbox(db) == [] and db.conn.execute("SELECT status FROM inbox").fetchone()[0] == "pending"
+    assert outbox(db) == [] and inbox_statuses(db) == {"msg_1": "pending"}
     assert audit.verify(db) == 0
 
 
 def test_events_without_a_family_are_consumed(db: Database):
     add_event(db, "msg_1", "TicketOpen", {"ticketid": 1})
     assert Engine(db, []).run_once(NOW).events == 1
-    assert db.conn.execute("SELECT status FROM inbox").fetchone()[0] == "done"
+    assert inbox_statuses(db) == {"msg_1": "done"}
 
 
 def test_unknown_action_kind_is_a_rule_error():

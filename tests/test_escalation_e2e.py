@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from tests.conftest import IDENTIFIER, SECRET, WEBHOOK_SECRET, Sandbox
 from whmcs_bridge.cli import app as cli
+from whmcs_bridge.store import outbox
 
 ROOT = Path(__file__).resolve().parents[1]
 WRITES = {
@@ -246,7 +247,7 @@ def test_plan_shows_the_ladders_future_and_changes_nothing(story: Bridge, tmp_pa
     from whmcs_bridge.store.db import Database
 
     with Database(tmp_path / "state.db") as db:
-        before = db.conn.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
+        before = len(outbox.entries(db))
     lines = [
         json.loads(line) for line in story.run("plan", "--at", "2027-03-01T12:00:00Z", "--json").output.splitlines()
     ]
@@ -258,7 +259,7 @@ def test_plan_shows_the_ladders_future_and_changes_nothing(story: Bridge, tmp_pa
     assert all(line["needs_approval"] for line in planned if line["kind"] == "terminate")
     assert {line["client_id"] for line in planned} == {1}
     with Database(tmp_path / "state.db") as db:
-        assert db.conn.execute("SELECT COUNT(*) FROM outbox").fetchone()[0] == before
+        assert len(outbox.entries(db)) == before
     readable = story.run("plan", "--at", "2027-03-01T12:00:00Z").output
     assert "2026-12-16 planned    module_command client:1 lock_reseller_panel (needs approval)" in readable
 

@@ -8,16 +8,17 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import sql
 from whmcs_bridge.errors import AuditChainError, StoreError
 from whmcs_bridge.model import Hold
-from whmcs_bridge.store import audit, holds
+from whmcs_bridge.store import audit, holds, inbox, switches
 from whmcs_bridge.store.db import MIGRATIONS, Database
 
 
 def test_wal_and_migrations_recorded(db: Database):
-    assert db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert sql(db, "PRAGMA journal_mode")[0][0] == "wal"
     assert db.applied_migrations() == [name for name, _ in MIGRATIONS]
-    tables = {r[0] for r in db.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    tables = {r[0] for r in sql(db, "SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"inbox", "outbox", "family_state", "poll_cursor", "audit_log", "schema_migrations"} <= tables
 
 
@@ -30,7 +31,7 @@ def test_migrations_apply_once(tmp_path: Path):
 
 def test_newer_database_is_refused(tmp_path: Path):
     with Database(tmp_path / "s.db") as db:
-        db.conn.execute("INSERT INTO schema_migrations VALUES ('9999_future', 'x')")
+        sql(db, "INSERT INTO schema_migrations VALUES ('9999_future', 'x')")
     with pytest.raises(StoreError, match="newer whmcs-bridge"):
         Database(tmp_path / "s.db")
 
@@ -42,30 +43,32 @@ def test_not_a_database(tmp_path: Path):
 
 
 def test_atomic_rolls_back_and_nests(db: Database):
+    now = datetime(2026, 11, 25, tzinfo=UTC)
     with pytest.raises(RuntimeError):
-        with db.atomic() as conn:
-            conn.execute("INSERT INTO poll_cursor VALUES ('a', '1', 'now')")
+        with db.atomic():
+            switches.turn_on(db, "a", {}, now)
             raise RuntimeError("boom")
-    assert db.conn.execute("SELECT COUNT(*) FROM poll_cursor").fetchone()[0] == 0
-    with db.atomic() as conn:
-        conn.execute("INSERT INTO poll_cursor VALUES ('a', '1', 'now')")
+    assert switches.get(db, "a") is None
+    with db.atomic():
+        switches.turn_on(db, "a", {}, now)
         with pytest.raises(RuntimeError):
-            with db.atomic() as inner:
-                inner.execute("INSERT INTO poll_cursor VALUES ('b', '1', 'now')")
+            with db.atomic():
+                switches.turn_on(db, "b", {}, now)
                 raise RuntimeError("inner only")
-    assert [r[0] for r in db.conn.execute("SELECT name FROM poll_cursor")] == ["a"]
+    assert switches.get(db, "a") == {} and switches.get(db, "b") is None
 
 
 def test_idempotency_lives_in_the_schema(db: Database):
-    with db.atomic() as conn:
-        conn.execute(
-            "INSERT INTO inbox (event_id, type, source, received_at, body) VALUES ('msg_1', 'InvoicePaid', 'webhook', 'now', '{}')"
-        )
-    with pytest.raises(sqlite3.IntegrityError):
-        with db.atomic() as conn:
-            conn.execute(
-                "INSERT INTO inbox (event_id, type, source, received_at, body) VALUES ('msg_1', 'InvoicePaid', 'webhook', 'now', '{}')"
-            )
+    event = {"event_id": "msg_1", "type": "InvoicePaid", "source": "webhook", "body": "{}", "received_at": "now"}
+    with db.atomic():
+        assert inbox.add(db, **event)
+    with db.atomic():
+        assert not inbox.add(db, **event)  # the unique event id, not the caller, refuses the second
+        assert inbox.add(db, **{**event, "event_id": "msg_2"})
+    with db.atomic():
+        assert inbox.add(db, **{**event, "event_id": "msg_3", "fact": "invoice:1:paid"})
+        assert not inbox.add(db, **{**event, "event_id": "msg_4", "fact": "invoice:1:paid"})  # the same fact
+    assert [e.event_id for e in inbox.entries(db)] == ["msg_1", "msg_2", "msg_3"]
 
 
 def fill(db: Database, n: int = 5) -> None:
@@ -90,20 +93,20 @@ def test_chain_verifies_and_links(db: Database):
 def test_append_only_triggers(db: Database):
     fill(db, 2)
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-        db.conn.execute("UPDATE audit_log SET actor = 'mallory' WHERE id = 1")
+        sql(db, "UPDATE audit_log SET actor = 'mallory' WHERE id = 1")
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-        db.conn.execute("DELETE FROM audit_log WHERE id = 1")
+        sql(db, "DELETE FROM audit_log WHERE id = 1")
 
 
-def tamper(db: Database, sql: str) -> None:
+def tamper(db: Database, statement: str) -> None:
     """What someone with the database file and plain SQL could do."""
-    db.conn.execute("DROP TRIGGER audit_log_no_update")
-    db.conn.execute("DROP TRIGGER audit_log_no_delete")
-    db.conn.execute(sql)
+    sql(db, "DROP TRIGGER audit_log_no_update")
+    sql(db, "DROP TRIGGER audit_log_no_delete")
+    sql(db, statement)
 
 
 @pytest.mark.parametrize(
-    ("sql", "row", "reason"),
+    ("statement", "row", "reason"),
     [
         ('UPDATE audit_log SET detail = \'{"amount":"0.00","n":2,"text":"héllo"}\' WHERE id = 3', 3, "edited"),
         ("UPDATE audit_log SET actor = 'mallory' WHERE id = 2", 2, "edited"),
@@ -113,9 +116,9 @@ def tamper(db: Database, sql: str) -> None:
         ("UPDATE audit_log SET detail = 'not json' WHERE id = 1", 1, "not valid JSON"),
     ],
 )
-def test_tampering_is_found_and_named(db: Database, sql: str, row: int, reason: str):
+def test_tampering_is_found_and_named(db: Database, statement: str, row: int, reason: str):
     fill(db)
-    tamper(db, sql)
+    tamper(db, statement)
     with pytest.raises(AuditChainError) as caught:
         audit.verify(db)
     assert caught.value.row_id == row
@@ -124,19 +127,19 @@ def test_tampering_is_found_and_named(db: Database, sql: str, row: int, reason: 
 
 def test_rehashing_an_edited_row_breaks_the_next_link(db: Database):
     fill(db)
-    row = db.conn.execute("SELECT * FROM audit_log WHERE id = 2").fetchone()
+    row = next(e for e in audit.entries(db) if e.id == 2)
     content = {
         "id": 2,
-        "at": row["at"],
+        "at": row.at,
         "actor": "mallory",
-        "action": row["action"],
-        "client_id": row["client_id"],
-        "case_id": row["case_id"],
-        "subject": row["subject"],
+        "action": row.action,
+        "client_id": row.client_id,
+        "case_id": row.case_id,
+        "subject": row.subject,
         "detail": {"amount": "49.95", "n": 1, "text": "héllo"},
     }
     tamper(
-        db, f"UPDATE audit_log SET actor = 'mallory', hash = '{audit.row_hash(row['prev_hash'], content)}' WHERE id = 2"
+        db, f"UPDATE audit_log SET actor = 'mallory', hash = '{audit.row_hash(row.prev_hash, content)}' WHERE id = 2"
     )
     with pytest.raises(AuditChainError) as caught:
         audit.verify(db)

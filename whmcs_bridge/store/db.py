@@ -239,6 +239,12 @@ class Database:
             else:
                 self.conn.execute(f"RELEASE sp{self._depth}")
 
+    def all_text(self) -> str:
+        """Every row of every table, as text: what a reader of the database file would find (tests use it
+        to show that no secret is at rest)."""
+        tables = [r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        return "\n".join(str(tuple(row)) for table in tables for row in self.conn.execute(f'SELECT * FROM "{table}"'))
+
     def applied_migrations(self) -> list[str]:
         exists = self.conn.execute(
             "SELECT 1 FROM sqlite_master WHERE type='table' AND name='schema_migrations'"

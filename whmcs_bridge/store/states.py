@@ -108,3 +108,9 @@ def next_deadline(db: Database, until: datetime) -> datetime | None:
         "SELECT MIN(due_at) FROM family_state WHERE due_at IS NOT NULL AND due_at <= ?", (iso(until),)
     ).fetchone()
     return datetime.fromisoformat(row[0]) if row[0] else None
+
+
+def deadlines(db: Database, family: str) -> dict[str, datetime | None]:
+    """Each state key of a family and its next deadline (None: no timer)."""
+    rows = db.conn.execute("SELECT key, due_at FROM family_state WHERE family = ?", (family,))
+    return {str(r["key"]): datetime.fromisoformat(r["due_at"]) if r["due_at"] else None for r in rows}
