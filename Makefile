@@ -24,7 +24,7 @@ test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check whmcs_bridge tests
+	$(BIN)/ruff check whmcs_bridge tests bench
 	$(BIN)/mypy
 
 clean:

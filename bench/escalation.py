@@ -68,7 +68,8 @@ def pure_projection(bridge: Bridge, until: datetime) -> int:
     decisions = 0
     deadlines = states.deadlines(bridge.db, "escalation")
     for key, state in states.items(bridge.db, "escalation"):
-        due = deadlines[key].isoformat() if deadlines[key] else None
+        deadline = deadlines[key]
+        due = deadline.isoformat() if deadline else None
         while due and datetime.fromisoformat(due) <= until:
             moment = max(NOW, datetime.fromisoformat(due))
             result = decide(state, Event(id="tick", type="Tick", data={}, source="timer"), moment, rules)

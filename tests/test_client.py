@@ -162,6 +162,7 @@ def test_requests_are_form_encoded_with_json_responsetype(sandbox: Sandbox):
         )
         sent = mock.calls[0].request
     assert sent.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    assert isinstance(sent.body, str)
     fields = dict(parse_qsl(sent.body))
     assert fields["action"] == "UpdateClient" and fields["responsetype"] == "json"
     assert fields["email_preferences[general]"] == "1" and fields["email_preferences[domain]"] == "0"

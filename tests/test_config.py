@@ -152,7 +152,8 @@ def test_example_ladder_is_the_seed_001_story():
     ]
     assert policy.ladder[2].deadline_days == 5 and policy.ladder[2].business_days
     assert [a.kind for a in policy.ladder[2].actions] == ["email", "ticket", "staff_task"]
-    assert policy.ladder[3].actions[0].module_command.inverse == "unlock_reseller_panel"
+    command = policy.ladder[3].actions[0].module_command
+    assert command is not None and command.inverse == "unlock_reseller_panel"
     assert policy.impact.custom_fields == ["Hosted domains", "Hosted users", "Sub-resellers"]
     assert str(config.escalation.holidays[0]) == "2026-12-25"
 

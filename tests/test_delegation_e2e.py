@@ -278,7 +278,9 @@ def test_a_delegates_request_becomes_active_when_the_owner_accepts_through_the_l
     assert "pending" in asked
     world.settle()
     mail = next(e for e in world.emails(11) if e["subject"].startswith("Your consent is needed"))
-    link = re.search(r'href="([^"]+)"', mail["message"]).group(1)
+    found = re.search(r'href="([^"]+)"', mail["message"])
+    assert found, "the email carries the link"
+    link = found.group(1)
     assert link.startswith(world.public + "/consent/") and len(link.rsplit("/", 1)[1]) >= 40
     with Database(tmp_path / "state.db") as db:  # the raw token is nowhere in the bridge's store
         token = link.rsplit("/", 1)[1]
@@ -345,7 +347,9 @@ def test_after_revocation_the_owner_can_have_the_password_changed_through_a_link
     world.run("delegations", "revoke", grant_id, "--by", "owner", "--reason", "changed agency")
     world.settle()
     told = next(e for e in world.emails(11) if e["subject"].startswith("Delegation for"))
-    link = re.search(r'href="([^"]+)"', told["message"]).group(1)
+    found = re.search(r'href="([^"]+)"', told["message"])
+    assert found, "the notice carries the link"
+    link = found.group(1)
     page = requests.get(link, timeout=5)
     assert "Change the control-panel password of boulangerie-dupont.fr" in page.text
     assert requests.post(link, data={"decision": "accept"}, timeout=5).status_code == 200

@@ -78,7 +78,7 @@ CASES: dict[str, tuple[str, dict[str, Any], tuple[str, str | None] | None]] = {
 }
 
 # Keys the documented example has that depend on data the example happens to carry.
-OPTIONAL_TOP = {"GetClientsDetails": set()}
+OPTIONAL_TOP: dict[str, set[str]] = {"GetClientsDetails": set()}
 
 
 def example(action: str) -> dict[str, Any]:

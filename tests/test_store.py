@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from typing import Any
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -59,7 +60,13 @@ def test_atomic_rolls_back_and_nests(db: Database):
 
 
 def test_idempotency_lives_in_the_schema(db: Database):
-    event = {"event_id": "msg_1", "type": "InvoicePaid", "source": "webhook", "body": "{}", "received_at": "now"}
+    event: dict[str, Any] = {
+        "event_id": "msg_1",
+        "type": "InvoicePaid",
+        "source": "webhook",
+        "body": "{}",
+        "received_at": "now",
+    }
     with db.atomic():
         assert inbox.add(db, **event)
     with db.atomic():
