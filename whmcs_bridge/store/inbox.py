@@ -98,6 +98,15 @@ def by_event_id(db: Database, event_id: str) -> InboxEntry | None:
     return InboxEntry(**dict(row)) if row else None
 
 
+def by_fact(db: Database, fact: str) -> InboxEntry | None:
+    """The event that reported this one-time fact (e.g. invoice:12:paid), whichever way it came in."""
+    row = db.conn.execute(
+        "SELECT id, event_id, type, source, occurred_at, received_at, body, status, error FROM inbox WHERE fact = ?",
+        (fact,),
+    ).fetchone()
+    return InboxEntry(**dict(row)) if row else None
+
+
 def entries(db: Database, *, status: str | None = None, type: str | None = None) -> list[InboxEntry]:
     """Events, oldest first, optionally only those of one status or type."""
     rows = db.conn.execute(
