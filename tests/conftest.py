@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import os
 import shutil
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -105,6 +106,12 @@ def api(client: WhmcsClient) -> WhmcsApi:
 def db(tmp_path: Path) -> Iterator[Database]:
     with Database(tmp_path / "state.db") as database:
         yield database
+
+
+def sql(db: Database, text: str, *args: Any) -> list[sqlite3.Row]:
+    """The one place tests reach inside the store (expire a link, tamper with a row): everything else
+    goes through the store's functions."""
+    return db.conn.execute(text, args).fetchall()
 
 
 class BridgeWorld:
