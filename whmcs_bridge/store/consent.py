@@ -15,6 +15,8 @@ COLUMNS = "id, token_hash, purpose, subject, summary, expires_at, created_at, us
 
 @dataclass(frozen=True)
 class ConsentLink:
+    """One link: what it asks (purpose, subject, summary), until when, and its answer once given."""
+
     id: int
     token_hash: str
     purpose: str
@@ -29,6 +31,7 @@ class ConsentLink:
 
 
 def _link(row: sqlite3.Row | None) -> ConsentLink | None:
+    """The link a row holds, if there is a row."""
     return ConsentLink(**dict(row)) if row else None
 
 
