@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from whmcs_bridge.intake import signing  # noqa: E402
 from whmcs_bridge.intake.receiver import Receiver, serve  # noqa: E402
+from whmcs_bridge.store import inbox  # noqa: E402
 
 SECRET = "whsec_" + base64.b64encode(os.urandom(32)).decode()
 
@@ -103,7 +104,7 @@ def main() -> None:
         run(noop_app, args.senders * 50, args.senders, args.threads, "warmup")
         baseline = run(noop_app, args.events, args.senders, args.threads, "noop")
         measured = run(durable, args.events, args.senders, args.threads, "durable")
-        stored = durable.db.conn.execute("SELECT COUNT(*) FROM inbox").fetchone()[0]
+        stored = sum(inbox.counts(durable.db).values())
     print(f"senders={args.senders} events/server={args.events} waitress threads={args.threads}")
     for label, figures in (("no-op handler", baseline), ("durable receiver", measured)):
         print(

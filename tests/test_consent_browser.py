@@ -4,7 +4,6 @@ consent, objection, an expired link, a reused link and a forged token, against t
 from __future__ import annotations
 
 import hashlib
-import json
 import secrets
 import shutil
 from collections.abc import Iterator
@@ -21,7 +20,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.conftest import WEBHOOK_SECRET, needs
 from whmcs_bridge.intake.receiver import Receiver, run_in_thread, serve
-from whmcs_bridge.store import audit
+from whmcs_bridge.store import audit, consent, inbox
 from whmcs_bridge.store.db import Database
 
 pytestmark = needs("chromium", "chromedriver", install="apt-get install chromium chromium-driver")
@@ -52,23 +51,21 @@ class Site:
     def link(self, purpose: str, case: str, *, expires_in: timedelta = timedelta(days=14)) -> str:
         token = secrets.token_urlsafe(32)
         now = datetime.now(UTC)
-        with Database(self.path) as db, db.atomic() as conn:
-            conn.execute(
-                "INSERT INTO consent_link (token_hash, purpose, subject, summary, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    hashlib.sha256(token.encode()).hexdigest(),
-                    purpose,
-                    case,
-                    "PT Maju Makmur (client #21) asks to become the holder of majumakmur.co.id. Do you consent, or object?",
-                    (now + expires_in).isoformat(timespec="seconds"),
-                    now.isoformat(timespec="seconds"),
-                ),
+        with Database(self.path) as db, db.atomic():
+            consent.create(
+                db,
+                token_hash=hashlib.sha256(token.encode()).hexdigest(),
+                purpose=purpose,
+                subject=case,
+                summary="PT Maju Makmur (client #21) asks to become the holder of majumakmur.co.id. Do you consent, or object?",
+                expires_at=now + expires_in,
+                now=now,
             )
         return f"{self.base}/consent/{token}"
 
     def events(self) -> list[dict[str, Any]]:
         with Database(self.path) as db:
-            return [json.loads(r["body"])["data"] for r in db.conn.execute("SELECT body FROM inbox ORDER BY id")]
+            return [e.event().data for e in inbox.entries(db)]
 
     def audit(self, case: str) -> list[audit.AuditEntry]:
         with Database(self.path) as db:

@@ -20,13 +20,13 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from tests.conftest import WEBHOOK_SECRET, Sandbox
+from tests.conftest import WEBHOOK_SECRET, Sandbox, sql
 from tests.test_cli import write_config
 from whmcs_bridge.cli import app as cli
 from whmcs_bridge.engine import Engine
 from whmcs_bridge.intake import signing
 from whmcs_bridge.model import Action, Event, action_key, marker
-from whmcs_bridge.store import audit
+from whmcs_bridge.store import audit, inbox, outbox
 from whmcs_bridge.store.db import Database
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
@@ -135,8 +135,8 @@ def test_run_receives_acts_and_stops_on_sigterm(world: Sandbox, tmp_path: Path):
 
         def processed() -> bool:
             with Database(tmp_path / "state.db") as db:
-                row = db.conn.execute("SELECT status FROM inbox WHERE event_id = 'msg_e2e_1'").fetchone()
-            return bool(row and row[0] == "done")
+                entry = inbox.by_event_id(db, "msg_e2e_1")
+            return bool(entry and entry.status == "done")
 
         wait_until(processed)
     finally:
@@ -144,7 +144,8 @@ def test_run_receives_acts_and_stops_on_sigterm(world: Sandbox, tmp_path: Path):
     assert code == 0, err
     assert "stopped" in err
     with Database(tmp_path / "state.db") as db:
-        assert db.conn.execute("SELECT status FROM inbox WHERE event_id = 'msg_e2e_1'").fetchone()[0] == "done"
+        entry = inbox.by_event_id(db, "msg_e2e_1")
+        assert entry is not None and entry.status == "done"
         assert audit.verify(db) >= 2
 
 
@@ -175,7 +176,7 @@ def test_sigkill_mid_burst_loses_no_acknowledged_event(world: Sandbox, tmp_path:
     for thread in threads:
         thread.join(timeout=30)
     with Database(tmp_path / "state.db") as db:
-        stored = {r[0] for r in db.conn.execute("SELECT event_id FROM inbox")}
+        stored = {e.event_id for e in inbox.entries(db)}
     assert acked and set(acked) <= stored
     restarted = Running(config, port)
     try:
@@ -210,7 +211,7 @@ def test_sigkill_while_acting_repeats_no_action(world: Sandbox, tmp_path: Path):
             seconds=60,
         )
         with Database(tmp_path / "state.db") as db:
-            wait_until(lambda: db.conn.execute("SELECT COUNT(*) FROM outbox WHERE status != 'done'").fetchone()[0] == 0)
+            wait_until(lambda: all(a.status == "done" for a in outbox.entries(db)))
     finally:
         assert daemon.stop()[0] == 0
     rows = world.rows("activity")
@@ -235,7 +236,7 @@ def test_sandbox_errors_for_a_while_delay_but_lose_nothing(world: Sandbox, tmp_p
     plan_actions(tmp_path / "state.db", actions)
     world.control("faults", {"status": 500, "count": 5})  # one failure per action
     with Database(tmp_path / "state.db") as db:
-        db.conn.execute("UPDATE outbox SET not_before = NULL")
+        sql(db, "UPDATE outbox SET not_before = NULL")
     runner = CliRunner()
     first = runner.invoke(cli.main, ["--config", str(config), "tick", "--json"], catch_exceptions=False)
     assert first.exit_code == 0
@@ -300,10 +301,11 @@ def test_approvals_from_the_command_line(world: Sandbox, tmp_path: Path):
 def test_parked_events_and_breaker_commands(world: Sandbox, tmp_path: Path):
     config = configure(tmp_path, world, free_port())
     with Database(tmp_path / "state.db") as db:
-        db.conn.execute(
-            "INSERT INTO inbox (event_id, type, source, received_at, body, status, error) VALUES ('msg_p', 'InvoicePaid', 'webhook', 'now', '{}', 'parked', 'KeyError: invoiceid')"
-        )
-        db.conn.execute("""INSERT INTO switches VALUES ('breaker', '{"due": 40}', 'now')""")
+        inbox.add(db, event_id="msg_p", type="InvoicePaid", source="webhook", received_at="now", body="{}")
+        parked = inbox.by_event_id(db, "msg_p")
+        assert parked is not None
+        inbox.park(db, parked.id, datetime.now(UTC), "KeyError: invoiceid")
+        sql(db, """INSERT INTO switches VALUES ('breaker', '{"due": 40}', 'now')""")
     runner = CliRunner()
 
     def run(*args: str) -> Any:

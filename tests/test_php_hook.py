@@ -14,6 +14,7 @@ import pytest
 
 from tests.conftest import WEBHOOK_SECRET, needs
 from whmcs_bridge.intake.receiver import Receiver, run_in_thread, serve
+from whmcs_bridge.store import inbox
 from whmcs_bridge.store.db import Database
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -176,10 +177,7 @@ class Daemon:
 
     def events(self) -> list[dict[str, Any]]:
         with Database(self.db_path, migrate=False) as db:
-            return [
-                {"id": r["event_id"], **json.loads(r["body"])}
-                for r in db.conn.execute("SELECT * FROM inbox ORDER BY id")
-            ]
+            return [{"id": e.event_id, **json.loads(e.body)} for e in inbox.entries(db)]
 
     def close(self) -> None:
         self.server.close()

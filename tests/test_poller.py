@@ -3,7 +3,6 @@ payments and cancellations are reported, webhooks and polls dedupe, a crash mid-
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -12,6 +11,7 @@ import pytest
 from tests.conftest import Sandbox, make_client
 from whmcs_bridge.errors import WhmcsUnavailableError
 from whmcs_bridge.intake.poller import Poller
+from whmcs_bridge.store import inbox, poll
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.api import WhmcsApi
 
@@ -19,8 +19,13 @@ NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 
 
 def events(db: Database, kind: str | None = None) -> list[dict[str, Any]]:
-    rows = db.conn.execute("SELECT * FROM inbox ORDER BY id").fetchall()
-    return [{**dict(r), "data": json.loads(r["body"])["data"]} for r in rows if kind is None or r["type"] == kind]
+    return [{"event_id": e.event_id, "data": e.event().data} for e in inbox.entries(db, type=kind)]
+
+
+def reported(db: Database, fact: str, event_id: str) -> bool:
+    """The event that reported this one-time fact is `event_id`."""
+    entry = inbox.by_fact(db, fact)
+    return entry is not None and entry.event_id == event_id
 
 
 @pytest.fixture
@@ -44,8 +49,10 @@ def test_first_cycle_records_where_whmcs_stands(world: Sandbox, db: Database, po
     assert events(db, "InvoiceCreated") == [] and events(db, "ActivityLogged") == []  # history is not news
     overdue = events(db, "InvoiceOverdue")
     assert len(overdue) == 11 and {e["data"]["userid"] for e in overdue} == {1}
-    assert all(e["fact"] == f"invoice:{e['data']['invoiceid']}:overdue:{e['data']['duedate']}" for e in overdue)
-    assert db.conn.execute("SELECT COUNT(*) FROM poll_open_invoice").fetchone()[0] == 16  # 11 overdue + 5 not yet due
+    assert all(
+        reported(db, f"invoice:{e['data']['invoiceid']}:overdue:{e['data']['duedate']}", e["event_id"]) for e in overdue
+    )
+    assert len(poll.open_invoice_ids(db)) == 16  # 11 overdue + 5 not yet due
 
 
 def test_a_quiet_cycle_costs_four_calls_and_finds_nothing(world: Sandbox, db: Database, poller: Poller):
@@ -64,20 +71,26 @@ def test_payment_and_new_invoice_and_ticket_are_reported(world: Sandbox, db: Dat
     world.post("OpenTicket", deptid=1, clientid=2, subject="Question", message="Hello")
     report = poller.run_once(NOW + timedelta(minutes=5), today(world))
     paid = events(db, "InvoicePaid")
-    assert [e["data"]["invoiceid"] for e in paid] == [1] and paid[0]["fact"] == "invoice:1:paid"
+    assert [e["data"]["invoiceid"] for e in paid] == [1] and reported(db, "invoice:1:paid", paid[0]["event_id"])
     assert paid[0]["data"]["datepaid"]
     created = events(db, "InvoiceCreated")
     assert len(created) == 1 and created[0]["data"]["userid"] == 2
     assert [e["data"]["subject"] for e in events(db, "TicketOpen")] == ["Question"]
     assert any("Invoice ID: 1" in e["data"]["description"] for e in events(db, "ActivityLogged"))
     assert report.calls == 5  # the four lists plus one GetInvoice for the hinted invoice
-    assert db.conn.execute("SELECT COUNT(*) FROM poll_open_invoice WHERE id = 1").fetchone()[0] == 0
+    assert 1 not in poll.open_invoice_ids(db)
 
 
 def test_webhook_and_poll_of_the_same_payment_dedupe(world: Sandbox, db: Database, poller: Poller):
     poller.run_once(NOW, today(world))
-    db.conn.execute(
-        "INSERT INTO inbox (event_id, fact, type, source, received_at, body) VALUES ('msg_hook', 'invoice:2:paid', 'InvoicePaid', 'webhook', 'now', '{\"type\":\"InvoicePaid\",\"data\":{\"invoiceid\":2}}')"
+    inbox.add(
+        db,
+        event_id="msg_hook",
+        fact="invoice:2:paid",
+        type="InvoicePaid",
+        source="webhook",
+        received_at="now",
+        body='{"type":"InvoicePaid","data":{"invoiceid":2}}',
     )
     world.control(
         "act", {"action": "AddInvoicePayment", "invoiceid": 2, "transid": "BANK-2", "gateway": "banktransfer"}

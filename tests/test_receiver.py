@@ -17,9 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from standardwebhooks.webhooks import Webhook
 
-from tests.conftest import WEBHOOK_SECRET
+from tests.conftest import WEBHOOK_SECRET, sql
 from whmcs_bridge.intake import signing
 from whmcs_bridge.intake.receiver import Receiver, run_in_thread, serve
+from whmcs_bridge.store import inbox
 from whmcs_bridge.store.db import Database
 
 OLD_SECRET = "whsec_" + base64.b64encode(b"the-previous-secret-32-bytes-lon").decode()
@@ -42,9 +43,15 @@ class Server:
     def send(self, body: bytes, headers: dict[str, str]) -> requests.Response:
         return requests.post(self.url + "/hooks/whmcs", data=body, headers=headers, timeout=10)
 
-    def rows(self) -> list[dict[str, Any]]:
+    def rows(self) -> list[inbox.InboxEntry]:
         with Database(self.db_path, migrate=False) as db:
-            return [dict(r) for r in db.conn.execute("SELECT * FROM inbox ORDER BY id")]
+            return inbox.entries(db)
+
+    def fact_reported_by(self, fact: str) -> str | None:
+        """The id of the event stored for this one-time fact."""
+        with Database(self.db_path, migrate=False) as db:
+            entry = inbox.by_fact(db, fact)
+        return entry.event_id if entry else None
 
 
 @pytest.fixture
@@ -73,8 +80,8 @@ def test_reference_library_signature_is_accepted_and_stored(server: Server):
     assert response.status_code == 202
     assert response.json() == {"status": "stored", "id": "msg_2a7Yd"}
     rows = server.rows()
-    assert len(rows) == 1 and rows[0]["type"] == "InvoicePaid" and rows[0]["source"] == "webhook"
-    assert json.loads(rows[0]["body"]) == EVENT
+    assert len(rows) == 1 and rows[0].type == "InvoicePaid" and rows[0].source == "webhook"
+    assert json.loads(rows[0].body) == EVENT
 
 
 def test_our_signer_matches_the_reference(server: Server):
@@ -108,7 +115,7 @@ def test_the_same_fact_under_another_webhook_id_is_stored_once(server: Server):
     assert server.send(body, reference_signed(body, "msg_a")).status_code == 202
     again = server.send(body, reference_signed(body, "msg_b"))
     assert again.status_code == 200 and again.json()["status"] == "duplicate"
-    assert [r["fact"] for r in server.rows()] == ["invoice:1234:paid"]
+    assert [r.event_id for r in server.rows()] == ["msg_a"] and server.fact_reported_by("invoice:1234:paid") == "msg_a"
 
 
 def tampered(headers: dict[str, str], **changes: str | None) -> dict[str, str]:
@@ -188,7 +195,7 @@ def test_wrong_method_and_path(server: Server):
 
 def test_store_failure_is_503_not_500(server: Server):
     with Database(server.db_path, migrate=False) as db:
-        db.conn.execute("DROP TABLE inbox")
+        sql(db, "DROP TABLE inbox")
     body = json.dumps(EVENT).encode()
     response = server.send(body, reference_signed(body))
     assert response.status_code == 503 and response.headers["Retry-After"] == "5"

@@ -20,6 +20,7 @@ from whmcs_bridge.intake.poller import Poller, PollReport
 from whmcs_bridge.intake.receiver import Receiver, run_in_thread, serve
 from whmcs_bridge.metrics import Registry
 from whmcs_bridge.store import inbox, states
+from whmcs_bridge.store import poll as poll_store
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.api import WhmcsApi
 from whmcs_bridge.whmcs.client import WhmcsClient
@@ -93,12 +94,8 @@ class Bridge:
                 log.warning("poll failed, retried next cycle: %s", exc)
                 polled = PollReport(error=str(exc))
                 return self._finish(now, dry_run, stop, polled)
-            with self.db.atomic() as conn:
-                conn.execute(
-                    "INSERT INTO poll_cursor (name, value, updated_at) VALUES ('poll.last_run', ?, ?)"
-                    " ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                    (now.isoformat(timespec="seconds"), now.isoformat(timespec="seconds")),
-                )
+            with self.db.atomic():
+                poll_store.set_cursor(self.db, "poll.last_run", now.isoformat(timespec="seconds"), now)
         return self._finish(now, dry_run, stop, polled)
 
     def _finish(self, now: datetime, dry_run: bool, stop: Callable[[], bool], polled: PollReport | None) -> PassReport:

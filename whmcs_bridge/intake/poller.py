@@ -27,6 +27,7 @@ from whmcs_bridge.clock import iso
 from whmcs_bridge.errors import WhmcsApiError
 from whmcs_bridge.intake.facts import fact_of
 from whmcs_bridge.model import marker
+from whmcs_bridge.store import inbox, poll
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.api import WhmcsApi
 from whmcs_bridge.whmcs.records import Invoice
@@ -113,14 +114,7 @@ class Poller:
         return report
 
     def cursor(self, name: str) -> str | None:
-        row = self.db.conn.execute("SELECT value FROM poll_cursor WHERE name = ?", (name,)).fetchone()
-        return row["value"] if row else None
-
-    def _set_cursor(self, name: str, value: str, now: datetime) -> None:
-        self.db.conn.execute(
-            "INSERT INTO poll_cursor (name, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-            (name, value, iso(now)),
-        )
+        return poll.cursor(self.db, name)
 
     def store(self, found: Iterable[Found], now: datetime, report: PollReport) -> None:
         """Insert events (inside the caller's transaction); an id or fact already stored is skipped."""
@@ -129,15 +123,17 @@ class Poller:
             event_id = (
                 f"poll:{fact}" if fact else f"poll:{item.type}:{json.dumps(item.data, sort_keys=True, default=str)}"
             )
-            body = json.dumps(
-                {"type": item.type, "occurred_at": item.occurred_at, "source": {"poller": True}, "data": item.data},
-                default=str,
-            )
-            cursor = self.db.conn.execute(
-                "INSERT INTO inbox (event_id, fact, type, source, occurred_at, received_at, body) VALUES (?, ?, ?, 'poll', ?, ?, ?) ON CONFLICT DO NOTHING",
-                (event_id[:500], fact, item.type, item.occurred_at, iso(now), body),
-            )
-            if cursor.rowcount:
+            body = {"type": item.type, "occurred_at": item.occurred_at, "source": {"poller": True}, "data": item.data}
+            if inbox.add(
+                self.db,
+                event_id=event_id[:500],
+                type=item.type,
+                source="poll",
+                body=body,
+                received_at=now,
+                occurred_at=item.occurred_at,
+                fact=fact,
+            ):
                 report.events += 1
                 report.by_type[item.type] = report.by_type.get(item.type, 0) + 1
 
@@ -183,9 +179,9 @@ class Poller:
         with self.db.atomic():
             flush()
             if newest is not None and (last is None or newest > int(last)):
-                self._set_cursor(key, str(newest), now)
+                poll.set_cursor(self.db, key, str(newest), now)
             elif last is None:
-                self._set_cursor(key, "0", now)  # an empty list: everything that comes later is news
+                poll.set_cursor(self.db, key, "0", now)  # an empty list: everything that comes later is news
 
     def _new_invoices(self) -> Iterator[Invoice]:
         return self.api.invoices(newest_first=True)
@@ -243,7 +239,7 @@ class Poller:
                 invoice = self.api.invoice(invoice_id)
             except WhmcsApiError:  # deleted
                 with self.db.atomic():
-                    self.db.conn.execute("DELETE FROM poll_open_invoice WHERE id = ?", (invoice_id,))
+                    poll.forget_open_invoice(self.db, invoice_id)
                 continue
             kind = {
                 "Paid": "InvoicePaid",
@@ -255,23 +251,15 @@ class Poller:
                 if invoice.status in OPEN_STATUSES:
                     self._snapshot(invoice, now)
                 else:
-                    self.db.conn.execute("DELETE FROM poll_open_invoice WHERE id = ?", (invoice_id,))
+                    poll.forget_open_invoice(self.db, invoice_id)
                 if kind and kind != "InvoiceUnpaid":
                     data = invoice_data(invoice)
                     data["datepaid"] = invoice.datepaid.isoformat() if invoice.datepaid else None
                     self.store([Found(kind, data)], now, report)
 
     def _snapshot(self, invoice: Invoice, now: datetime) -> None:
-        self.db.conn.execute(
-            "INSERT INTO poll_open_invoice (id, client_id, duedate, total, seen_at) VALUES (?, ?, ?, ?, ?)"
-            " ON CONFLICT (id) DO UPDATE SET client_id = excluded.client_id, duedate = excluded.duedate, total = excluded.total, seen_at = excluded.seen_at",
-            (
-                invoice.id,
-                invoice.client_id,
-                invoice.duedate.isoformat() if invoice.duedate else None,
-                str(invoice.total),
-                iso(now),
-            ),
+        poll.keep_open_invoice(
+            self.db, invoice.id, client_id=invoice.client_id, duedate=invoice.duedate, total=str(invoice.total), now=now
         )
 
     def services(self, now: datetime, report: PollReport) -> None:
@@ -279,13 +267,10 @@ class Poller:
         (e.g. staff suspended or unsuspended by hand). One GetClientsProducts call per tracked client."""
         for client_id in self.tracked_clients():
             found: list[Found] = []
-            with self.db.atomic() as conn:
-                known = {
-                    r["id"]: r["status"]
-                    for r in conn.execute("SELECT id, status FROM poll_service WHERE client_id = ?", (client_id,))
-                }
+            with self.db.atomic():
+                known = poll.service_statuses(self.db, client_id)
             services = list(self.api.services(client_id=int(client_id)))
-            with self.db.atomic() as conn:
+            with self.db.atomic():
                 for service in services:
                     previous = known.get(service.id)
                     if previous is not None and previous != service.status:
@@ -298,10 +283,8 @@ class Poller:
                             "seen_at": iso(now),
                         }
                         found.append(Found("ServiceStatusChanged", data, iso(now)))
-                    conn.execute(
-                        "INSERT INTO poll_service (id, client_id, status, seen_at) VALUES (?, ?, ?, ?)"
-                        " ON CONFLICT (id) DO UPDATE SET client_id = excluded.client_id, status = excluded.status, seen_at = excluded.seen_at",
-                        (service.id, service.client_id, service.status, iso(now)),
+                    poll.keep_service_status(
+                        self.db, service.id, client_id=service.client_id, status=service.status, now=now
                     )
                 self.store(found, now, report)
 
@@ -324,10 +307,9 @@ class Poller:
                     if self.progress:
                         self.progress("open invoices", seen)
             self._snapshot_many(batch, now)
-        gone = [r["id"] for r in self.db.conn.execute("SELECT id FROM poll_open_invoice WHERE seen_at < ?", (stamp,))]
-        self.check_invoices(gone, now, report)
+        self.check_invoices(poll.open_invoices_unseen_since(self.db, now), now, report)
         with self.db.atomic():
-            self._set_cursor("invoices.sweep_at", stamp, now)
+            poll.set_cursor(self.db, "invoices.sweep_at", stamp, now)
         report.swept = True
 
     def _snapshot_many(self, invoices: list[Invoice], now: datetime) -> None:
@@ -338,30 +320,19 @@ class Poller:
     def overdue(self, today: date, now: datetime, report: PollReport) -> None:
         """Open invoices past their due date: one InvoiceOverdue per invoice and due date (no API call)."""
         while True:
-            rows = self.db.conn.execute(
-                "SELECT id, client_id, duedate, total FROM poll_open_invoice WHERE duedate < ?"
-                " AND (overdue_reported IS NULL OR overdue_reported != duedate) ORDER BY id LIMIT ?",
-                (today.isoformat(), BATCH),
-            ).fetchall()
-            if not rows:
+            invoices = poll.overdue_unreported(self.db, today, BATCH)
+            if not invoices:
                 return
-            with self.db.atomic() as conn:
+            with self.db.atomic():
                 self.store(
                     (
                         Found(
                             "InvoiceOverdue",
-                            {
-                                "invoiceid": r["id"],
-                                "userid": r["client_id"],
-                                "duedate": r["duedate"],
-                                "total": r["total"],
-                            },
+                            {"invoiceid": i.id, "userid": i.client_id, "duedate": i.duedate, "total": i.total},
                         )
-                        for r in rows
+                        for i in invoices
                     ),
                     now,
                     report,
                 )
-                conn.executemany(
-                    "UPDATE poll_open_invoice SET overdue_reported = duedate WHERE id = ?", [(r["id"],) for r in rows]
-                )
+                poll.mark_overdue_reported(self.db, [i.id for i in invoices])

@@ -28,6 +28,7 @@ from whmcs_bridge.errors import SignatureError
 from whmcs_bridge.intake import signing
 from whmcs_bridge.intake.facts import fact_of
 from whmcs_bridge.metrics import Registry
+from whmcs_bridge.store import inbox, outbox, switches
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.web.consent import ConsentPages
 
@@ -59,15 +60,12 @@ class Rejected(Exception):
 
 
 def backlog(db: Database) -> dict[str, Any]:
-    inbox = {row[0]: row[1] for row in db.conn.execute("SELECT status, COUNT(*) FROM inbox GROUP BY status")}
-    outbox = {row[0]: row[1] for row in db.conn.execute("SELECT status, COUNT(*) FROM outbox GROUP BY status")}
-    oldest = db.conn.execute("SELECT MIN(received_at) FROM inbox WHERE status = 'pending'").fetchone()[0]
-    breaker = db.conn.execute("SELECT value FROM switches WHERE name = 'breaker'").fetchone()
+    events = inbox.counts(db)
     return {
-        "inbox": {"pending": inbox.get("pending", 0), "parked": inbox.get("parked", 0), "done": inbox.get("done", 0)},
-        "outbox": outbox,
-        "oldest_pending_event": oldest,
-        "breaker": json.loads(breaker[0]) if breaker else None,
+        "inbox": {status: events.get(status, 0) for status in ("pending", "parked", "done")},
+        "outbox": outbox.counts(db),
+        "oldest_pending_event": inbox.oldest_pending_received_at(db),
+        "breaker": switches.get(db, switches.BREAKER),
     }
 
 
@@ -230,22 +228,19 @@ class Receiver:
 
     def store(self, event_id: str, event: dict[str, Any], body: bytes) -> tuple[int, dict[str, Any]]:
         body = self.redact(event, body)
-        received_at = datetime.fromtimestamp(self.clock(), UTC).isoformat(timespec="seconds")
-        with self.db.atomic() as conn:
+        received_at = datetime.fromtimestamp(self.clock(), UTC)
+        with self.db.atomic():
             # A repeated webhook-id, or a fact the poller already reported, is stored once.
-            cursor = conn.execute(
-                "INSERT INTO inbox (event_id, fact, type, source, occurred_at, received_at, body)"
-                " VALUES (?, ?, ?, 'webhook', ?, ?, ?) ON CONFLICT DO NOTHING",
-                (
-                    event_id,
-                    fact_of(event["type"], event["data"]),
-                    event["type"],
-                    event.get("occurred_at"),
-                    received_at,
-                    body.decode("utf-8"),
-                ),
+            stored = inbox.add(
+                self.db,
+                event_id=event_id,
+                type=event["type"],
+                source="webhook",
+                body=body.decode("utf-8"),  # the text as received (a consent link in it redacted)
+                received_at=received_at,
+                occurred_at=event.get("occurred_at"),
+                fact=fact_of(event["type"], event["data"]),
             )
-            stored = cursor.rowcount == 1
         if stored:
             self.received.inc(event["type"])
             if self.on_stored:

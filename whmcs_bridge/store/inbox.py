@@ -82,6 +82,18 @@ def pending_count(db: Database) -> int:
     return int(db.conn.execute("SELECT COUNT(*) FROM inbox WHERE status = 'pending'").fetchone()[0])
 
 
+def counts(db: Database) -> dict[str, int]:
+    """How many events are in each status (statuses with none are absent)."""
+    rows = db.conn.execute("SELECT status, COUNT(*) FROM inbox GROUP BY status ORDER BY status")
+    return {str(r[0]): int(r[1]) for r in rows}
+
+
+def oldest_pending_received_at(db: Database) -> str | None:
+    """When the oldest event still waiting for the rules was received; None when none waits."""
+    value = db.conn.execute("SELECT MIN(received_at) FROM inbox WHERE status = 'pending'").fetchone()[0]
+    return str(value) if value is not None else None
+
+
 def get(db: Database, inbox_id: int) -> InboxEntry | None:
     row = db.conn.execute(
         "SELECT id, event_id, type, source, occurred_at, received_at, body, status, error FROM inbox WHERE id = ?",
@@ -94,6 +106,15 @@ def by_event_id(db: Database, event_id: str) -> InboxEntry | None:
     row = db.conn.execute(
         "SELECT id, event_id, type, source, occurred_at, received_at, body, status, error FROM inbox WHERE event_id = ?",
         (event_id,),
+    ).fetchone()
+    return InboxEntry(**dict(row)) if row else None
+
+
+def by_fact(db: Database, fact: str) -> InboxEntry | None:
+    """The event that reported this one-time fact (e.g. invoice:12:paid), whichever way it came in."""
+    row = db.conn.execute(
+        "SELECT id, event_id, type, source, occurred_at, received_at, body, status, error FROM inbox WHERE fact = ?",
+        (fact,),
     ).fetchone()
     return InboxEntry(**dict(row)) if row else None
 

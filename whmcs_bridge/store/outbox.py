@@ -113,6 +113,12 @@ def entries(
     return [_entry(r) for r in db.conn.execute(f"SELECT * FROM outbox{where} ORDER BY id", values)]
 
 
+def counts(db: Database) -> dict[str, int]:
+    """How many actions are in each status (statuses with none are absent)."""
+    rows = db.conn.execute("SELECT status, COUNT(*) FROM outbox GROUP BY status ORDER BY status")
+    return {str(r[0]): int(r[1]) for r in rows}
+
+
 def record_decision(db: Database, entry: OutboxEntry, *, approve: bool, by: str, reason: str, now: datetime) -> str:
     """Staff approved (it runs on the next pass) or rejected (it never runs) a waiting action; its new status."""
     status = "planned" if approve else "rejected"

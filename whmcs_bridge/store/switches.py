@@ -9,6 +9,8 @@ from typing import Any
 from whmcs_bridge.clock import iso
 from whmcs_bridge.store.db import Database
 
+BREAKER = "breaker"
+
 
 def get(db: Database, name: str) -> dict[str, Any] | None:
     """The switch's value while it is on, else None."""

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import hashlib
 import html
-import json
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-from whmcs_bridge.store import audit
+from whmcs_bridge.store import audit, consent, inbox
+from whmcs_bridge.store.consent import ConsentLink
 from whmcs_bridge.store.db import Database
 
 StartResponse = Callable[..., Any]
@@ -45,6 +45,21 @@ def page(title: str, body: str) -> bytes:
     return f"<!doctype html><html lang=en><head><meta charset=utf-8><meta name=viewport content='width=device-width'><title>{html.escape(title)}</title><style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>{body}</body></html>\n".encode()
 
 
+def event_data(link: ConsentLink, answer: dict[str, str], now: datetime) -> dict[str, str]:
+    """What the rules see of an answer: a consent command about the link's grant or case."""
+    return {
+        "command": "consent",
+        "purpose": link.purpose,
+        "grant": link.subject,
+        "case": link.subject,
+        "decision": answer["decision"],
+        "user_agent": answer["user_agent"],
+        "reason": answer["reason"],
+        "ip": answer["ip"],
+        "at": now.isoformat(timespec="seconds"),
+    }
+
+
 class ConsentPages:
     def __init__(
         self,
@@ -60,60 +75,53 @@ class ConsentPages:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         token = environ.get("PATH_INFO", "")[len(PREFIX) :]
         method = environ.get("REQUEST_METHOD", "GET")
-        if not token or len(token) > 100 or not token.replace("-", "").replace("_", "").isalnum():
+        link = self.find(token)
+        if link is None:
             return self.reply(
                 start_response,
                 404,
                 "This link is not valid",
                 "<p>Check that you copied the whole link from the email.</p>",
             )
-        row = (
-            self.db()
-            .conn.execute(
-                "SELECT * FROM consent_link WHERE token_hash = ?", (hashlib.sha256(token.encode()).hexdigest(),)
-            )
-            .fetchone()
-        )
-        if row is None:
-            return self.reply(
-                start_response,
-                404,
-                "This link is not valid",
-                "<p>Check that you copied the whole link from the email.</p>",
-            )
-        gone = self.gone(row)
+        gone = self.gone(link)
         if gone:
             return self.reply(start_response, 410, *gone)
         if method == "GET":
-            return self.reply(start_response, 200, "Your decision is needed", self.form(row))
+            return self.reply(start_response, 200, "Your decision is needed", self.form(link))
         if method != "POST":
             return self.reply(start_response, 405, "Not allowed", "<p>Use the link from the email.</p>")
-        return self.decide(environ, start_response, row)
+        return self.decide(environ, start_response, link)
 
-    def gone(self, row: Any) -> tuple[str, str] | None:
-        if row["used_at"]:
+    def find(self, token: str) -> ConsentLink | None:
+        """The link a well-formed token opens; None for a malformed or unknown one."""
+        if not token or len(token) > 100 or not token.replace("-", "").replace("_", "").isalnum():
+            return None
+        return consent.by_token_hash(self.db(), hashlib.sha256(token.encode()).hexdigest())
+
+    def gone(self, link: ConsentLink) -> tuple[str, str] | None:
+        if link.used_at:
             return (
                 "This link was already used",
-                f"<p>Your decision (<strong>{html.escape(row['decision'])}</strong>) was recorded on {html.escape(row['used_at'][:16].replace('T', ' '))} UTC. Nothing else is needed.</p>",
+                f"<p>Your decision (<strong>{html.escape(link.decision or '')}</strong>) was recorded on {html.escape(link.used_at[:16].replace('T', ' '))} UTC. Nothing else is needed.</p>",
             )
-        if datetime.fromisoformat(row["expires_at"]) <= self.clock():
+        if datetime.fromisoformat(link.expires_at) <= self.clock():
             return (
                 "This link has expired",
-                f"<p>It was valid until {html.escape(row['expires_at'][:16].replace('T', ' '))} UTC. Contact us if you still want to answer.</p>",
+                f"<p>It was valid until {html.escape(link.expires_at[:16].replace('T', ' '))} UTC. Contact us if you still want to answer.</p>",
             )
         return None
 
     @staticmethod
-    def form(row: Any) -> str:
-        yes, no = (html.escape(c) for c in CHOICES.get(row["purpose"], DEFAULT_CHOICES))
+    def form(link: ConsentLink) -> str:
+        yes, no = (html.escape(c) for c in CHOICES.get(link.purpose, DEFAULT_CHOICES))
         return (
-            f"<p>{html.escape(row['summary'])}</p>"
-            f"<p>This link works once and expires on {html.escape(row['expires_at'][:10])}.</p>"
+            f"<p>{html.escape(link.summary)}</p>"
+            f"<p>This link works once and expires on {html.escape(link.expires_at[:10])}.</p>"
             "<form method=post><p><label>Comment or reason (optional)<br><textarea name=reason rows=3 maxlength=500></textarea></label></p>"
             f"<button type=submit name=decision value=accept>{yes}</button><button type=submit name=decision value=decline>{no}</button></form>"
         )
 
-    def decide(self, environ: dict[str, Any], start_response: StartResponse, row: Any) -> Iterable[bytes]:
+    def decide(self, environ: dict[str, Any], start_response: StartResponse, link: ConsentLink) -> Iterable[bytes]:
         try:
             length = min(int(environ.get("CONTENT_LENGTH") or 0), 4096)
         except ValueError:
@@ -122,72 +130,60 @@ class ConsentPages:
         decision = form.get("decision")
         if decision not in ("accept", "decline"):
             return self.reply(
-                start_response, 400, "Please choose", "<p>Use one of the two buttons.</p>" + self.form(row)
+                start_response, 400, "Please choose", "<p>Use one of the two buttons.</p>" + self.form(link)
             )
-        now = self.clock()
-        ip = environ.get("REMOTE_ADDR", "")
-        forwarded = environ.get("HTTP_X_FORWARDED_FOR", "")[:200]
-        agent = environ.get("HTTP_USER_AGENT", "")[:300]
-        reason = form.get("reason", "")[:500]
-        db = self.db()
-        with db.atomic() as conn:
-            claimed = conn.execute(
-                "UPDATE consent_link SET used_at = ?, decision = ?, ip = ?, user_agent = ? WHERE id = ? AND used_at IS NULL AND expires_at > ?",
-                (now.isoformat(timespec="seconds"), decision, ip, agent, row["id"], now.isoformat(timespec="seconds")),
-            ).rowcount
-            if claimed:
-                detail = {
-                    "purpose": row["purpose"],
-                    "subject": row["subject"],
-                    "decision": decision,
-                    "ip": ip,
-                    "forwarded_for": forwarded,
-                    "user_agent": agent,
-                    "reason": reason,
-                    "link": row["id"],
-                }
-                audit.append(
-                    db,
-                    "consent.decided",
-                    actor="link-holder",
-                    subject=f"{row['purpose']}:{row['subject']}",
-                    case_id=row["subject"] if row["purpose"].startswith("ownership") else None,
-                    detail=detail,
-                    at=now.isoformat(timespec="seconds"),
-                )
-                body = json.dumps(
-                    {
-                        "type": EVENTS[row["purpose"]],
-                        "occurred_at": now.isoformat(),
-                        "data": {
-                            "command": "consent",
-                            "purpose": row["purpose"],
-                            "grant": row["subject"],
-                            "case": row["subject"],
-                            "decision": decision,
-                            "user_agent": agent,
-                            "reason": reason,
-                            "ip": ip,
-                            "at": now.isoformat(timespec="seconds"),
-                        },
-                    }
-                )
-                conn.execute(
-                    "INSERT INTO inbox (event_id, type, source, occurred_at, received_at, body) VALUES (?, ?, 'cli', ?, ?, ?)",
-                    (f"consent:{uuid.uuid4().hex}", EVENTS[row["purpose"]], now.isoformat(), now.isoformat(), body),
-                )
-        if not claimed:  # someone was faster with the same link, or it just expired
-            fresh = db.conn.execute("SELECT * FROM consent_link WHERE id = ?", (row["id"],)).fetchone()
-            return self.reply(start_response, 410, *(self.gone(fresh) or ("This link was already used", "")))
+        answer = {
+            "decision": decision,
+            "ip": environ.get("REMOTE_ADDR", ""),
+            "forwarded_for": environ.get("HTTP_X_FORWARDED_FOR", "")[:200],
+            "user_agent": environ.get("HTTP_USER_AGENT", "")[:300],
+            "reason": form.get("reason", "")[:500],
+        }
+        if not self.record(link, answer, self.clock()):  # someone was faster with the same link, or it just expired
+            fresh = consent.get(self.db(), link.id)
+            gone = self.gone(fresh) if fresh else None
+            return self.reply(start_response, 410, *(gone or ("This link was already used", "")))
         if self.on_decision:
             self.on_decision()
-        word = CHOICES.get(row["purpose"], ("accepted", "declined"))[0 if decision == "accept" else 1]
+        word = CHOICES.get(link.purpose, ("accepted", "declined"))[0 if decision == "accept" else 1]
         return self.reply(
             start_response,
             200,
             "Thank you",
             f"<p>Your answer (<strong>{html.escape(word)}</strong>) is recorded; you may close this page.</p>",
         )
+
+    def record(self, link: ConsentLink, answer: dict[str, str], now: datetime) -> bool:
+        """Claim the link with this answer, audit it and hand it to the rules, all or nothing; False if too late."""
+        db = self.db()
+        with db.atomic():
+            if not consent.claim(
+                db, link.id, decision=answer["decision"], ip=answer["ip"], user_agent=answer["user_agent"], now=now
+            ):
+                return False
+            audit.append(
+                db,
+                "consent.decided",
+                actor="link-holder",
+                subject=f"{link.purpose}:{link.subject}",
+                case_id=link.subject if link.purpose.startswith("ownership") else None,
+                detail={"purpose": link.purpose, "subject": link.subject, **answer, "link": link.id},
+                at=now.isoformat(timespec="seconds"),
+            )
+            inbox.add(
+                db,
+                event_id=f"consent:{uuid.uuid4().hex}",
+                type=EVENTS[link.purpose],
+                source="cli",
+                body={
+                    "type": EVENTS[link.purpose],
+                    "occurred_at": now.isoformat(),
+                    "data": event_data(link, answer, now),
+                },
+                received_at=now.isoformat(),
+                occurred_at=now.isoformat(),
+            )
+        return True
 
     @staticmethod
     def reply(start_response: StartResponse, status: int, title: str, body: str) -> list[bytes]:

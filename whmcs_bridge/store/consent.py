@@ -1,0 +1,76 @@
+"""One-time consent links: made by the executor when an email carries one, answered once on the consent
+page. Only the SHA-256 of a link's token is kept; the raw token exists only in the email."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+
+from whmcs_bridge.clock import iso
+from whmcs_bridge.store.db import Database
+
+COLUMNS = "id, token_hash, purpose, subject, summary, expires_at, created_at, used_at, decision, ip, user_agent"
+
+
+@dataclass(frozen=True)
+class ConsentLink:
+    """One link: what it asks (purpose, subject, summary), until when, and its answer once given."""
+
+    id: int
+    token_hash: str
+    purpose: str
+    subject: str
+    summary: str
+    expires_at: str
+    created_at: str
+    used_at: str | None
+    decision: str | None
+    ip: str | None
+    user_agent: str | None
+
+
+def _link(row: sqlite3.Row | None) -> ConsentLink | None:
+    """The link a row holds, if there is a row."""
+    return ConsentLink(**dict(row)) if row else None
+
+
+def create(
+    db: Database, *, token_hash: str, purpose: str, subject: str, summary: str, expires_at: datetime, now: datetime
+) -> int:
+    """A new link, unanswered, valid until `expires_at`; its id."""
+    cursor = db.conn.execute(
+        "INSERT INTO consent_link (token_hash, purpose, subject, summary, expires_at, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (token_hash, purpose, subject, summary, iso(expires_at), iso(now)),
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def by_token_hash(db: Database, token_hash: str) -> ConsentLink | None:
+    """The link whose token hashes to this, if any."""
+    return _link(db.conn.execute(f"SELECT {COLUMNS} FROM consent_link WHERE token_hash = ?", (token_hash,)).fetchone())
+
+
+def get(db: Database, link_id: int) -> ConsentLink | None:
+    """One link as it stands now."""
+    return _link(db.conn.execute(f"SELECT {COLUMNS} FROM consent_link WHERE id = ?", (link_id,)).fetchone())
+
+
+def claim(db: Database, link_id: int, *, decision: str, ip: str, user_agent: str, now: datetime) -> bool:
+    """Record the one answer to a link still unanswered and unexpired at `now`; False if it is too late."""
+    cursor = db.conn.execute(
+        "UPDATE consent_link SET used_at = ?, decision = ?, ip = ?, user_agent = ?"
+        " WHERE id = ? AND used_at IS NULL AND expires_at > ?",
+        (iso(now), decision, ip, user_agent, link_id, iso(now)),
+    )
+    return cursor.rowcount == 1
+
+
+def for_subject(db: Database, subject: str, purpose_prefix: str = "") -> list[ConsentLink]:
+    """The links about a subject whose purpose starts with `purpose_prefix`, oldest first."""
+    rows = db.conn.execute(
+        f"SELECT {COLUMNS} FROM consent_link WHERE subject = ? AND substr(purpose, 1, ?) = ? ORDER BY id",
+        (subject, len(purpose_prefix), purpose_prefix),
+    )
+    return [ConsentLink(**dict(r)) for r in rows]
