@@ -1,6 +1,7 @@
 """The executor's table of action kinds (ACTION_KINDS, one row per kind: how it runs against WHMCS, how
 its effect is recognised after an interruption, whether repeating it is harmless, whether it only
-reads), and the guards re-checked just before an action runs."""
+reads, what undoes it), and the guards re-checked just before an action runs. The kind names and
+which are destructive by default are model.KINDS and model.DESTRUCTIVE_KINDS (the pure rules need them)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from whmcs_bridge.errors import WhmcsApiError
-from whmcs_bridge.model import marker
+from whmcs_bridge.model import DESTRUCTIVE_KINDS, marker
 from whmcs_bridge.whmcs.api import WhmcsApi
 
 Params = dict[str, Any]
@@ -437,6 +438,14 @@ class ActionKind:
     repeat_safe: bool = False
     # It only reads WHMCS (or calls nothing): no summary line in WHMCS's activity log.
     read_only: bool = False
+    # The kind that undoes it (the escalation ladder undoes its steps when the client pays).
+    inverse: str | None = None
+
+    @property
+    def destructive(self) -> bool:
+        """Destructive by default (model.DESTRUCTIVE_KINDS, which the pure rules read too); an Action may
+        override it, and the outbox row keeps what was decided."""
+        return self.name in DESTRUCTIVE_KINDS
 
     def run(self, call: Call, mint: Mint | None = None) -> Result:
         """Run it; `mint` makes the one-time consent link an action may ask for."""
@@ -459,11 +468,12 @@ ACTION_KINDS: Mapping[str, ActionKind] = MappingProxyType(
             # AddClientNote: a duplicate note is harmless
             ActionKind("client_note", _run_client_note, repeat_safe=True),
             ActionKind("activity", _run_activity, _observe_activity),  # LogActivity; the key is in the description
-            ActionKind("suspend", _run_suspend, _service_now("Suspended")),  # ModuleSuspend
+            ActionKind("suspend", _run_suspend, _service_now("Suspended"), inverse="unsuspend"),  # ModuleSuspend
             ActionKind("unsuspend", _run_unsuspend, _service_now("Active")),  # ModuleUnsuspend
             ActionKind("terminate", _run_terminate, _service_now("Terminated")),  # ModuleTerminate, irreversible
-            # ModuleCustom: the module's command must be idempotent itself
-            ActionKind("module_command", _run_module_command, repeat_safe=True),
+            # ModuleCustom: the module's command must be idempotent itself; undone by the inverse
+            # command configured for it, if any
+            ActionKind("module_command", _run_module_command, repeat_safe=True, inverse="module_command"),
             ActionKind("invoice_status", _run_invoice_status, _observe_invoice_status),  # UpdateInvoice status=...
             # CreateInvoice; the key is in the notes
             ActionKind("create_invoice", _run_create_invoice, _observe_create_invoice),
