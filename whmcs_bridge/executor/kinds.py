@@ -12,7 +12,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, Literal
 
-from whmcs_bridge.errors import WhmcsApiError
+from whmcs_bridge.errors import BridgeError, WhmcsApiError
 from whmcs_bridge.model import DESTRUCTIVE_KINDS, marker
 from whmcs_bridge.whmcs.api import WhmcsApi
 
@@ -22,6 +22,7 @@ Result = dict[str, Any]
 # absent (run it again), None if WHMCS cannot tell.
 Observed = Result | Literal[False] | None
 Mint = Callable[[dict[str, Any]], str]
+RULE_BUG = "(a rule bug: report it; reject this action with `whmcs-bridge approvals reject`)"
 OPEN_INVOICE = ("Unpaid", "Collections")
 
 
@@ -73,6 +74,19 @@ STORE_GUARDS = {"action_done"}
 # --- one action as its kind sees it ------------------------------------------------------------
 
 
+class ActionError(BridgeError):
+    """An action that cannot run as planned, said as one sentence staff can act on; it parks the action."""
+
+
+def bad_parameters(kind: str, exc: KeyError | TypeError | ValueError) -> ActionError:
+    """A failure inside a kind's runner or observer: the rule planned parameters the kind cannot use."""
+    if isinstance(exc, KeyError):
+        what = f"is missing its parameter {exc.args[0]!r}" if exc.args else "is missing a parameter"
+    else:
+        what = f"has a parameter it cannot use: {exc}"
+    return ActionError(f"{kind} action {what} {RULE_BUG}")
+
+
 @dataclass(frozen=True)
 class Call:
     """One action as its kind's runner and observer see it."""
@@ -95,7 +109,7 @@ class Call:
         """The client the action is for: its own `client_id` parameter, else the action's client."""
         value = self.params.get("client_id", self.client_id)
         if value is None:
-            raise ValueError("the action names no client")
+            raise KeyError("client_id")  # neither the action nor its parameters name one
         return int(value)
 
     def reported(self, result: Result) -> tuple[str, dict[str, Any]] | None:
@@ -110,7 +124,7 @@ def with_consent_link(params: Params, mint: Mint | None) -> Params:
     if not params.get("consent"):
         return params
     if mint is None:
-        raise ValueError("no consent link can be made here")
+        raise ActionError("no consent link can be made here")
     link = mint(params["consent"])
     return {**params, **{f: params[f].replace("{consent_link}", link) for f in ("html", "message") if f in params}}
 
@@ -448,12 +462,21 @@ class ActionKind:
         return self.name in DESTRUCTIVE_KINDS
 
     def run(self, call: Call, mint: Mint | None = None) -> Result:
-        """Run it; `mint` makes the one-time consent link an action may ask for."""
-        return self.runner(replace(call, params=with_consent_link(call.params, mint)))
+        """Run it; `mint` makes the one-time consent link an action may ask for. Parameters it cannot
+        use raise ActionError, naming the kind and what is wrong."""
+        try:
+            return self.runner(replace(call, params=with_consent_link(call.params, mint)))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise bad_parameters(self.name, exc) from exc
 
     def observe(self, call: Call) -> Observed:
         """After an interruption: the result if its effect is in WHMCS, False if absent, None if unknowable."""
-        return None if self.observer is None else self.observer(call)
+        if self.observer is None:
+            return None
+        try:
+            return self.observer(call)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise bad_parameters(self.name, exc) from exc
 
 
 ACTION_KINDS: Mapping[str, ActionKind] = MappingProxyType(

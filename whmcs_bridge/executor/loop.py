@@ -23,7 +23,7 @@ from typing import Any
 
 from whmcs_bridge.clock import iso
 from whmcs_bridge.errors import WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
-from whmcs_bridge.executor.kinds import GUARDS, STORE_GUARDS, ActionKind, Call, action_kind
+from whmcs_bridge.executor.kinds import GUARDS, STORE_GUARDS, ActionError, ActionKind, Call, action_kind
 from whmcs_bridge.metrics import Registry
 from whmcs_bridge.model import marker
 from whmcs_bridge.store import audit
@@ -126,7 +126,7 @@ class Executor:
         except WhmcsUnavailableError as exc:
             self.retry_later(row, now, exc, report)
             return
-        except (WhmcsApiError, WhmcsProtocolError, KeyError, ValueError, TypeError) as exc:
+        except (WhmcsApiError, WhmcsProtocolError, ActionError, KeyError, ValueError, TypeError) as exc:
             self.api_errors.inc(type(exc).__name__)
             self.finish(row, "parked", now, error=str(exc))
             report.parked.append(key)
@@ -200,7 +200,7 @@ class Executor:
     def mint_consent_link(self, spec: dict[str, Any], now: datetime) -> str:
         """A one-time, expiring, unguessable link; only its hash is stored (the raw token is in the email)."""
         if not self.consent_base_url:
-            raise ValueError("no consent link can be made: set receiver.public_url")
+            raise ActionError("no consent link can be made: set receiver.public_url")
         token = secrets.token_urlsafe(32)
         with self.db.atomic() as conn:
             conn.execute(
