@@ -269,7 +269,7 @@ def _run_email(c: Call) -> Result:
 
 def _observe_email(c: Call) -> Observed:
     if c.params.get("template") or c.client_id is None:
-        return None  # a template's text is WHMCS's own: no key in it
+        return None  # a template's text is WHMCS's own (no key in it), or no client's email log to read
     found = _email_with(c.api, c.client_id, c.tag)
     return {"email_id": found} if found else False
 
@@ -483,36 +483,41 @@ ACTION_KINDS: Mapping[str, ActionKind] = MappingProxyType(
     {
         row.name: row
         for row in (
-            ActionKind("email", _run_email, _observe_email),  # SendEmail; the key is an HTML comment in the body
-            ActionKind("ticket", _run_ticket, _observe_ticket),  # OpenTicket; the key is in the message
-            ActionKind("ticket_note", _run_ticket_note, _observe_ticket_note),  # AddTicketNote
-            # AddTicketReply as staff: mails the party
+            # SendEmail; the key is an HTML comment in the body (a WHMCS template's is not: unknowable)
+            ActionKind("email", _run_email, _observe_email),
+            # OpenTicket; the key is in the first message
+            ActionKind("ticket", _run_ticket, _observe_ticket),
+            # AddTicketNote; the key is in the note
+            ActionKind("ticket_note", _run_ticket_note, _observe_ticket_note),
+            # AddTicketReply as staff (mails the party); the key is in the reply
             ActionKind("ticket_reply", _run_ticket_reply, _observe_ticket_reply),
             # AddClientNote: a duplicate note is harmless
             ActionKind("client_note", _run_client_note, repeat_safe=True),
-            ActionKind("activity", _run_activity, _observe_activity),  # LogActivity; the key is in the description
-            ActionKind("suspend", _run_suspend, _service_now("Suspended"), inverse="unsuspend"),  # ModuleSuspend
-            ActionKind("unsuspend", _run_unsuspend, _service_now("Active")),  # ModuleUnsuspend
-            ActionKind("terminate", _run_terminate, _service_now("Terminated")),  # ModuleTerminate, irreversible
-            # ModuleCustom: the module's command must be idempotent itself; undone by the inverse
-            # command configured for it, if any
+            # LogActivity; the key is in the description
+            ActionKind("activity", _run_activity, _observe_activity),
+            # ModuleSuspend, ModuleUnsuspend, ModuleTerminate (irreversible): the service's status tells
+            ActionKind("suspend", _run_suspend, _service_now("Suspended"), inverse="unsuspend"),
+            ActionKind("unsuspend", _run_unsuspend, _service_now("Active")),
+            ActionKind("terminate", _run_terminate, _service_now("Terminated")),
+            # ModuleCustom: the module's command must be idempotent itself; undone by the inverse command
+            # configured for it, if any
             ActionKind("module_command", _run_module_command, repeat_safe=True, inverse="module_command"),
-            ActionKind("invoice_status", _run_invoice_status, _observe_invoice_status),  # UpdateInvoice status=...
+            # UpdateInvoice status=...; the invoice's status tells
+            ActionKind("invoice_status", _run_invoice_status, _observe_invoice_status),
             # CreateInvoice; the key is in the notes
             ActionKind("create_invoice", _run_create_invoice, _observe_create_invoice),
             # AddInvoicePayment with transid = key
             ActionKind("settle_invoice", _run_settle_invoice, _observe_settle_invoice),
-            # DomainUpdateWhoisInfo; recognised by the contact it asked for
+            # DomainUpdateWhoisInfo; the contact it asked for tells
             ActionKind("registrant_update", _run_registrant_update, _observe_registrant_update),
-            # ModuleChangePw: never repeated (a second password would replace the one just mailed)
+            # ModuleChangePw: never repeated without staff
             ActionKind("credential_change", _run_credential_change),
-            # Reads: the client's details and services, fed back to the rules as a ClientContext event;
+            # Reads, fed back to the rules as events: the client's details and services (ClientContext),
+            # who owns what a ticket names (TicketResolved), a client's unpaid invoice for a service
+            # (OpenInvoiceFound), who owns each subject of an ownership case now (OwnershipOwners).
             ActionKind("refresh_client", _run_refresh_client, repeat_safe=True, read_only=True),
-            # who owns the services and domains a ticket names (TicketResolved);
             ActionKind("resolve_ticket", _run_resolve_ticket, repeat_safe=True, read_only=True),
-            # a client's unpaid invoice for a service (OpenInvoiceFound);
             ActionKind("find_open_invoice", _run_find_open_invoice, repeat_safe=True, read_only=True),
-            # who owns each subject of an ownership case now (OwnershipOwners).
             ActionKind("read_owners", _run_read_owners, repeat_safe=True, read_only=True),
             # No WHMCS call: tells the other families something (e.g. an ownership change ends grants).
             ActionKind("announce", _run_announce, repeat_safe=True, read_only=True),
