@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,8 +21,6 @@ NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 
 
 def wait_until(condition: Any, attempts: int = 200) -> None:
-    import time
-
     for _ in range(attempts):
         if condition():
             return
@@ -171,6 +170,42 @@ def test_permanent_errors_park_the_action(world: Sandbox, db: Database, api: Whm
     report = Executor(db, api).run_once(NOW)
     assert report.parked == [bad.key] and report.done == [ok.key]
     assert "Service ID not found" in status(db, bad.key)["error"]
+
+
+RULE_BUG = " (a rule bug: report it; reject this action with `whmcs-bridge approvals reject`)"
+
+
+@pytest.mark.parametrize(
+    ("params", "error"),
+    [
+        ({"reason": "Administrative reasons"}, "suspend action is missing its parameter 'service_id'"),
+        (
+            {"service_id": "one-oh-one"},
+            "suspend action has a parameter it cannot use: invalid literal for int() with base 10: 'one-oh-one'",
+        ),
+        (
+            {"service_id": None},
+            "suspend action has a parameter it cannot use: int() argument must be a string, a bytes-like object"
+            " or a real number, not 'NoneType'",
+        ),
+    ],
+)
+@pytest.mark.parametrize("interrupted", [False, True])
+def test_a_kind_given_bad_parameters_parks_with_a_sentence_for_staff(
+    world: Sandbox, db: Database, api: WhmcsApi, params: dict[str, Any], error: str, interrupted: bool
+):
+    """A rule planned an action its kind cannot use: parked, saying which kind, what is wrong and what
+    staff can do (not a bare 'service_id'); whether found planned or in flight (its effect is looked
+    for first); nothing reaches WHMCS and the next action still runs."""
+    broken = action("suspend", "broken", params)
+    ok = action("activity", "line", {"text": "hello"})
+    plan(db, broken, ok)
+    if interrupted:
+        db.conn.execute("UPDATE outbox SET status = 'in_flight', attempts = 1 WHERE action_key = ?", (broken.key,))
+    report = Executor(db, api).run_once(NOW)
+    assert report.parked == [broken.key] and report.done == [ok.key]
+    assert status(db, broken.key)["error"] == error + RULE_BUG
+    assert calls(world, "ModuleSuspend") == 0
 
 
 def test_ticket_and_invoice_keys_are_found_after_a_crash(world: Sandbox, db: Database, api: WhmcsApi):

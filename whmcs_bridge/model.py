@@ -9,46 +9,37 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-
-@dataclass(frozen=True)
-class Kind:
-    name: str
-    destructive: bool
-    # Can the executor tell, by reading WHMCS, whether an interrupted call happened?
-    observable: bool
-    reversal: str | None = None
-
-
-KINDS: dict[str, Kind] = {
-    k.name: k
-    for k in (
-        Kind("email", destructive=False, observable=True),  # SendEmail; the key is an HTML comment in the body
-        Kind("ticket", destructive=False, observable=True),  # OpenTicket; the key is in the message
-        Kind("ticket_note", destructive=False, observable=True),  # AddTicketNote
-        Kind("ticket_reply", destructive=False, observable=True),  # AddTicketReply as staff: mails the party
-        Kind("client_note", destructive=False, observable=False),  # AddClientNote: a duplicate note is harmless
-        Kind("activity", destructive=False, observable=True),  # LogActivity; the key is in the description
-        Kind("suspend", destructive=True, observable=True, reversal="unsuspend"),  # ModuleSuspend
-        Kind("unsuspend", destructive=False, observable=True),  # ModuleUnsuspend
-        Kind("module_command", destructive=True, observable=False),  # ModuleCustom: must be idempotent itself
-        Kind("invoice_status", destructive=True, observable=True),  # UpdateInvoice status=...
-        Kind("terminate", destructive=True, observable=True),  # ModuleTerminate, irreversible
-        Kind("create_invoice", destructive=False, observable=True),  # CreateInvoice; the key is in the notes
-        Kind("settle_invoice", destructive=False, observable=True),  # AddInvoicePayment with transid = key
-        Kind("registrant_update", destructive=True, observable=True),  # DomainUpdateWhoisInfo
-        Kind("credential_change", destructive=True, observable=False),  # ModuleChangePw: never repeated
-        # Read-only: the client's details and services, fed back to the rules as a ClientContext event.
-        Kind("refresh_client", destructive=False, observable=False),
-        # Read-only: who owns the services and domains a ticket names; fed back as TicketResolved.
-        Kind("resolve_ticket", destructive=False, observable=False),
-        # Read-only: a client's unpaid invoice for a service; fed back as OpenInvoiceFound.
-        Kind("find_open_invoice", destructive=False, observable=False),
-        # Read-only: who owns each subject of an ownership case now; fed back as OwnershipOwners.
-        Kind("read_owners", destructive=False, observable=False),
-        # No WHMCS call: tells the other families something (e.g. an ownership change ends grants).
-        Kind("announce", destructive=False, observable=False),
-    )
-}
+# Every action kind the rules may plan. How each runs, and how its effect is recognised in WHMCS, is the
+# executor's table (executor/kinds.py: ACTION_KINDS), which has a row for exactly these names.
+KINDS = frozenset(
+    {
+        "email",
+        "ticket",
+        "ticket_note",
+        "ticket_reply",
+        "client_note",
+        "activity",
+        "suspend",
+        "unsuspend",
+        "module_command",
+        "invoice_status",
+        "terminate",
+        "create_invoice",
+        "settle_invoice",
+        "registrant_update",
+        "credential_change",
+        "refresh_client",
+        "resolve_ticket",
+        "find_open_invoice",
+        "read_owners",
+        "announce",
+    }
+)
+# The kinds destructive by default: they wait for the circuit breaker and count against its hourly
+# limit. An Action may override the default (a module command is destructive or not per configuration).
+DESTRUCTIVE_KINDS = frozenset(
+    {"suspend", "module_command", "invoice_status", "terminate", "registrant_update", "credential_change"}
+)
 
 
 def as_int(value: Any) -> int | None:
@@ -94,7 +85,7 @@ class Action:
 
     @property
     def is_destructive(self) -> bool:
-        return KINDS[self.kind].destructive if self.destructive is None else self.destructive
+        return self.kind in DESTRUCTIVE_KINDS if self.destructive is None else self.destructive
 
 
 @dataclass(frozen=True)

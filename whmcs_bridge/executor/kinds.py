@@ -1,31 +1,28 @@
-"""How each action kind runs against WHMCS, how its effect is recognised after an interruption, and
-the guards re-checked just before it (the executor's per-kind tables)."""
+"""The executor's table of action kinds (ACTION_KINDS, one row per kind: how it runs against WHMCS, how
+its effect is recognised after an interruption, whether repeating it is harmless, whether it only
+reads, what undoes it), and the guards re-checked just before an action runs. The kind names and
+which are destructive by default are model.KINDS and model.DESTRUCTIVE_KINDS (the pure rules need them)."""
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Literal
 
-from whmcs_bridge.errors import WhmcsApiError
-from whmcs_bridge.model import marker
+from whmcs_bridge.errors import BridgeError, WhmcsApiError
+from whmcs_bridge.model import DESTRUCTIVE_KINDS, marker
 from whmcs_bridge.whmcs.api import WhmcsApi
 
 Params = dict[str, Any]
-
-# Kinds whose effect cannot be read back but which may safely run twice.
-REPEAT_SAFE = {
-    "client_note",
-    "module_command",
-    "refresh_client",
-    "resolve_ticket",
-    "find_open_invoice",
-    "read_owners",
-    "announce",
-}
-# Kinds that only read WHMCS (or call nothing): no summary line in WHMCS's activity log.
-READ_ONLY = {"refresh_client", "resolve_ticket", "find_open_invoice", "read_owners", "announce"}
+Result = dict[str, Any]
+# What an observer finds after an interruption: the result if the effect is in WHMCS, False if it is
+# absent (run it again), None if WHMCS cannot tell.
+Observed = Result | Literal[False] | None
+Mint = Callable[[dict[str, Any]], str]
+RULE_BUG = "(a rule bug: report it; reject this action with `whmcs-bridge approvals reject`)"
 OPEN_INVOICE = ("Unpaid", "Collections")
 
 
@@ -74,11 +71,82 @@ GUARDS: dict[str, Callable[[WhmcsApi, Any, int | None], str | None]] = {
 STORE_GUARDS = {"action_done"}
 
 
-# --- how each kind runs, and how its effect is recognised --------------------------------------
+# --- one action as its kind sees it ------------------------------------------------------------
 
 
-def _with_marker(text: str, key: str, html: bool = False) -> str:
-    return f"{text}\n<!-- {marker(key)} -->" if html else f"{text}\n\n{marker(key)}"
+class ActionError(BridgeError):
+    """An action that cannot run as planned, said as one sentence staff can act on; it parks the action."""
+
+
+def bad_parameters(kind: str, exc: KeyError | TypeError | ValueError) -> ActionError:
+    """A failure inside a kind's runner or observer: the rule planned parameters the kind cannot use."""
+    if isinstance(exc, KeyError):
+        what = f"is missing its parameter {exc.args[0]!r}" if exc.args else "is missing a parameter"
+    else:
+        what = f"has a parameter it cannot use: {exc}"
+    return ActionError(f"{kind} action {what} {RULE_BUG}")
+
+
+@dataclass(frozen=True)
+class Call:
+    """One action as its kind's runner and observer see it."""
+
+    api: WhmcsApi
+    params: Params
+    key: str
+    client_id: int | None
+
+    @property
+    def tag(self) -> str:
+        """How the action's key is written into what it creates in WHMCS."""
+        return marker(self.key)
+
+    def marked(self, text: str, html: bool = False) -> str:
+        """The text with the action's key written into it, to recognise it after a crash."""
+        return f"{text}\n<!-- {self.tag} -->" if html else f"{text}\n\n{self.tag}"
+
+    def client(self) -> int:
+        """The client the action is for: its own `client_id` parameter, else the action's client."""
+        value = self.params.get("client_id", self.client_id)
+        if value is None:
+            raise KeyError("client_id")  # neither the action nor its parameters name one
+        return int(value)
+
+    def reported(self, result: Result) -> tuple[str, dict[str, Any]] | None:
+        """An action that asks for it (`report_as`) has its result fed back to the rules as an event."""
+        if not self.params.get("report_as"):
+            return None
+        return str(self.params["report_as"]), {**(self.params.get("report") or {}), **result, "action_key": self.key}
+
+
+def with_consent_link(params: Params, mint: Mint | None) -> Params:
+    """A one-time link, made now, goes into the message (email or ticket) of an action that asks for it."""
+    if not params.get("consent"):
+        return params
+    if mint is None:
+        raise ActionError("no consent link can be made here")
+    link = mint(params["consent"])
+    return {**params, **{f: params[f].replace("{consent_link}", link) for f in ("html", "message") if f in params}}
+
+
+def _done_if(seen: bool) -> Observed:
+    return {} if seen else False
+
+
+def _email_with(api: WhmcsApi, client_id: int, tag: str) -> int | None:
+    return next((e.id for e in _recent(api.emails(int(client_id))) if tag in e.message), None)
+
+
+def _recent(items: Any, limit: int = 25) -> list[Any]:
+    out = []
+    for item in items:
+        out.append(item)
+        if len(out) >= limit:
+            break
+    return out
+
+
+# --- reads the rules ask for, fed back to them as events ---------------------------------------
 
 
 def client_context(api: WhmcsApi, client_id: int) -> dict[str, Any]:
@@ -109,13 +177,6 @@ def client_context(api: WhmcsApi, client_id: int) -> dict[str, Any]:
         "domains": [{"id": d.id, "name": d.domainname} for d in api.domains(client_id=client_id)],
         "users": [{"id": u.id, "is_owner": u.is_owner} for u in details.users],
     }
-
-
-def _report(params: Params, result: dict[str, Any], key: str) -> tuple[str, dict[str, Any]] | None:
-    """An action that asks for it (`report_as`) has its result fed back to the rules as an event."""
-    if not params.get("report_as"):
-        return None
-    return str(params["report_as"]), {**(params.get("report") or {}), **result, "action_key": key}
 
 
 def find_open_invoice(api: WhmcsApi, p: Params) -> dict[str, Any]:
@@ -186,170 +247,288 @@ def read_owners(api: WhmcsApi, subjects: list[dict[str, Any]]) -> dict[str, int 
     return owners
 
 
-def _client(p: Params, client_id: int | None) -> int:
-    value = p.get("client_id", client_id)
-    if value is None:
-        raise ValueError("the action names no client")
-    return int(value)
+# --- each kind: how it runs, and how its effect is recognised after an interruption -------------
 
 
-def _run(
-    api: WhmcsApi,
-    kind: str,
-    p: Params,
-    key: str,
-    client_id: int | None,
-    mint: Callable[[dict[str, Any]], str] | None = None,
-) -> dict[str, Any]:
-    if p.get("consent"):  # a one-time link, made now, goes into the message (email or ticket)
-        if mint is None:
-            raise ValueError("no consent link can be made here")
-        link = mint(p["consent"])
-        p = {**p, **{f: p[f].replace("{consent_link}", link) for f in ("html", "message") if f in p}}
-    if kind == "email":
-        if p.get("template"):
-            api.send_email(int(p["related_id"]), template=p["template"], merge=p.get("merge"))
-            return {}
-        html = _with_marker(p["html"], key, html=True)
-        api.send_email(
-            int(p["related_id"]),
-            custom_type=p.get("type", "general"),
-            subject=p["subject"],
-            html=html,
-            merge=p.get("merge"),
-        )
-        # Proof: the email-log id of what was sent, found by the key written into it.
-        found = _email_with(api, client_id, marker(key)) if client_id else None
-        return {"email_id": found} if found else {}
-    if kind == "ticket":
-        ticket_id, tid = api.open_ticket(
-            deptid=int(p["deptid"]),
-            subject=p["subject"],
-            message=_with_marker(p["message"], key),
-            client_id=p.get("client_id", client_id),
-            service_id=p.get("service_id"),
-            domain_id=p.get("domain_id"),
-            priority=p.get("priority", "Medium"),
-            notify=p.get("notify", True),
-            name=p.get("name"),
-            email=p.get("email"),
-        )
-        return {"ticket_id": ticket_id, "tid": tid}
-    if kind == "ticket_note":
-        api.add_ticket_note(int(p["ticket_id"]), _with_marker(p["message"], key))
+def _run_email(c: Call) -> Result:
+    p = c.params
+    if p.get("template"):
+        c.api.send_email(int(p["related_id"]), template=p["template"], merge=p.get("merge"))
         return {}
-    if kind == "ticket_reply":
-        api.add_ticket_reply(int(p["ticket_id"]), _with_marker(p["message"], key))
-        return {}
-    if kind == "client_note":
-        return {
-            "note_id": api.add_client_note(
-                _client(p, client_id), _with_marker(p["text"], key), sticky=p.get("sticky", False)
-            )
-        }
-    if kind == "activity":
-        api.log_activity(f"{p['text']} {marker(key)}", p.get("client_id", client_id))
-        return {}
-    if kind == "suspend":
-        api.suspend(int(p["service_id"]), p.get("reason"))
-        return {}
-    if kind == "unsuspend":
-        api.unsuspend(int(p["service_id"]))
-        return {}
-    if kind == "terminate":
-        api.terminate(int(p["service_id"]))
-        return {}
-    if kind == "module_command":
-        api.module_command(int(p["service_id"]), p["function"])
-        return {}
-    if kind == "invoice_status":
-        api.update_invoice(int(p["invoice_id"]), status=p["status"])
-        return {}
-    if kind == "create_invoice":
-        lines = [(str(d), Decimal(str(a))) for d, a in p["lines"]]
-        invoice_id = api.create_invoice(
-            _client(p, client_id),
-            lines,
-            notes=_with_marker(p.get("notes", ""), key),
-            send=p.get("send", False),
-        )
-        return {"invoice_id": invoice_id}
-    if kind == "settle_invoice":
-        amount = Decimal(str(p["amount"])) if p.get("amount") is not None else None
-        api.add_invoice_payment(
-            int(p["invoice_id"]), transid=key, gateway=p.get("gateway", "banktransfer"), amount=amount
-        )
-        return {}
-    if kind == "registrant_update":
-        api.update_whois(int(p["domain_id"]), p["xml"])
-        return {}
-    if kind == "credential_change":
-        # Made here, sent to WHMCS, never stored or logged: the owner gets it through WHMCS's own email.
-        api.change_password(int(p["service_id"]), secrets.token_urlsafe(15))
-        if p.get("notify_template"):
-            api.send_email(int(p["service_id"]), template=p["notify_template"])
-        return {}
-    if kind == "refresh_client":
-        return {"context": client_context(api, _client(p, client_id))}
-    if kind == "resolve_ticket":
-        return {"feed": ("TicketResolved", resolve_ticket(api, p))}
-    if kind == "find_open_invoice":
-        return {"feed": ("OpenInvoiceFound", find_open_invoice(api, p))}
-    if kind == "read_owners":
-        return {"feed": ("OwnershipOwners", {**(p.get("report") or {}), "owners": read_owners(api, p["subjects"])})}
-    if kind == "announce":
-        return {"feed": (str(p["type"]), dict(p["data"]))}
-    raise ValueError(f"no runner for action kind {kind}")  # the catalogue and this table disagree
+    c.api.send_email(
+        int(p["related_id"]),
+        custom_type=p.get("type", "general"),
+        subject=p["subject"],
+        html=c.marked(p["html"], html=True),
+        merge=p.get("merge"),
+    )
+    # Proof: the email-log id of what was sent, found by the key written into it.
+    found = _email_with(c.api, c.client_id, c.tag) if c.client_id else None
+    return {"email_id": found} if found else {}
 
 
-def _observe(api: WhmcsApi, kind: str, p: Params, key: str, client_id: int | None) -> dict[str, Any] | None | bool:
-    """After an interruption: the result if the effect is in WHMCS, False if absent, None if unknowable."""
-    tag = marker(key)
-    if kind == "email":
-        if p.get("template") or client_id is None:
+def _observe_email(c: Call) -> Observed:
+    if c.params.get("template") or c.client_id is None:
+        return None  # a template's text is WHMCS's own (no key in it), or no client's email log to read
+    found = _email_with(c.api, c.client_id, c.tag)
+    return {"email_id": found} if found else False
+
+
+def _run_ticket(c: Call) -> Result:
+    p = c.params
+    ticket_id, tid = c.api.open_ticket(
+        deptid=int(p["deptid"]),
+        subject=p["subject"],
+        message=c.marked(p["message"]),
+        client_id=p.get("client_id", c.client_id),
+        service_id=p.get("service_id"),
+        domain_id=p.get("domain_id"),
+        priority=p.get("priority", "Medium"),
+        notify=p.get("notify", True),
+        name=p.get("name"),
+        email=p.get("email"),
+    )
+    return {"ticket_id": ticket_id, "tid": tid}
+
+
+def _observe_ticket(c: Call) -> Observed:
+    for ticket in _recent(c.api.tickets(client_id=c.params.get("client_id", c.client_id), subject=c.params["subject"])):
+        full = c.api.ticket(ticket.id)
+        if full.replies and c.tag in full.replies[0].message:
+            return {"ticket_id": full.id, "tid": full.tid}
+    return False
+
+
+def _run_ticket_note(c: Call) -> Result:
+    c.api.add_ticket_note(int(c.params["ticket_id"]), c.marked(c.params["message"]))
+    return {}
+
+
+def _observe_ticket_note(c: Call) -> Observed:
+    return _done_if(any(c.tag in n.message for n in c.api.ticket(int(c.params["ticket_id"])).notes))
+
+
+def _run_ticket_reply(c: Call) -> Result:
+    c.api.add_ticket_reply(int(c.params["ticket_id"]), c.marked(c.params["message"]))
+    return {}
+
+
+def _observe_ticket_reply(c: Call) -> Observed:
+    return _done_if(any(c.tag in r.message for r in c.api.ticket(int(c.params["ticket_id"])).replies))
+
+
+def _run_client_note(c: Call) -> Result:
+    note_id = c.api.add_client_note(c.client(), c.marked(c.params["text"]), sticky=c.params.get("sticky", False))
+    return {"note_id": note_id}
+
+
+def _run_activity(c: Call) -> Result:
+    c.api.log_activity(f"{c.params['text']} {c.tag}", c.params.get("client_id", c.client_id))
+    return {}
+
+
+def _observe_activity(c: Call) -> Observed:
+    return _done_if(next(c.api.activity(description=c.tag), None) is not None)
+
+
+def _run_suspend(c: Call) -> Result:
+    c.api.suspend(int(c.params["service_id"]), c.params.get("reason"))
+    return {}
+
+
+def _run_unsuspend(c: Call) -> Result:
+    c.api.unsuspend(int(c.params["service_id"]))
+    return {}
+
+
+def _run_terminate(c: Call) -> Result:
+    c.api.terminate(int(c.params["service_id"]))
+    return {}
+
+
+def _service_now(status: str) -> Callable[[Call], Observed]:
+    """An observer: the action's service is in `status` now."""
+
+    def observe(c: Call) -> Observed:
+        service = c.api.service(int(c.params["service_id"]))
+        return _done_if(service is not None and service.status == status)
+
+    return observe
+
+
+def _run_module_command(c: Call) -> Result:
+    c.api.module_command(int(c.params["service_id"]), c.params["function"])
+    return {}
+
+
+def _run_invoice_status(c: Call) -> Result:
+    c.api.update_invoice(int(c.params["invoice_id"]), status=c.params["status"])
+    return {}
+
+
+def _observe_invoice_status(c: Call) -> Observed:
+    return _done_if(c.api.invoice(int(c.params["invoice_id"])).status == c.params["status"])
+
+
+def _run_create_invoice(c: Call) -> Result:
+    lines = [(str(d), Decimal(str(a))) for d, a in c.params["lines"]]
+    notes = c.marked(c.params.get("notes", ""))
+    return {"invoice_id": c.api.create_invoice(c.client(), lines, notes=notes, send=c.params.get("send", False))}
+
+
+def _observe_create_invoice(c: Call) -> Observed:
+    for invoice in _recent(c.api.invoices(client_id=c.client(), newest_first=True)):
+        if c.tag in invoice.notes:
+            return {"invoice_id": invoice.id}
+    return False
+
+
+def _run_settle_invoice(c: Call) -> Result:
+    p = c.params
+    amount = Decimal(str(p["amount"])) if p.get("amount") is not None else None
+    c.api.add_invoice_payment(
+        int(p["invoice_id"]), transid=c.key, gateway=p.get("gateway", "banktransfer"), amount=amount
+    )
+    return {}
+
+
+def _observe_settle_invoice(c: Call) -> Observed:
+    return _done_if(any(t.transid == c.key for t in c.api.invoice(int(c.params["invoice_id"])).transactions))
+
+
+def _run_registrant_update(c: Call) -> Result:
+    c.api.update_whois(int(c.params["domain_id"]), c.params["xml"])
+    return {}
+
+
+def _observe_registrant_update(c: Call) -> Observed:
+    wanted = {str(k): str(v) for k, v in c.params.get("expect", {}).items()}
+    current = c.api.whois(int(c.params["domain_id"])).contacts.get(c.params.get("contact_type", "Registrant"), {})
+    return _done_if(bool(wanted) and all(current.get(k) == v for k, v in wanted.items()))
+
+
+def _run_credential_change(c: Call) -> Result:
+    # Made here, sent to WHMCS, never stored or logged: the owner gets it through WHMCS's own email.
+    c.api.change_password(int(c.params["service_id"]), secrets.token_urlsafe(15))
+    if c.params.get("notify_template"):
+        c.api.send_email(int(c.params["service_id"]), template=c.params["notify_template"])
+    return {}
+
+
+def _run_refresh_client(c: Call) -> Result:
+    return {"context": client_context(c.api, c.client())}
+
+
+def _run_resolve_ticket(c: Call) -> Result:
+    return {"feed": ("TicketResolved", resolve_ticket(c.api, c.params))}
+
+
+def _run_find_open_invoice(c: Call) -> Result:
+    return {"feed": ("OpenInvoiceFound", find_open_invoice(c.api, c.params))}
+
+
+def _run_read_owners(c: Call) -> Result:
+    owners = read_owners(c.api, c.params["subjects"])
+    return {"feed": ("OwnershipOwners", {**(c.params.get("report") or {}), "owners": owners})}
+
+
+def _run_announce(c: Call) -> Result:
+    return {"feed": (str(c.params["type"]), dict(c.params["data"]))}
+
+
+# --- the table: one row per action kind ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActionKind:
+    """What the executor knows of one action kind."""
+
+    name: str
+    # Runs it against WHMCS; the result is recorded (a "feed" or "context" entry goes back to the rules).
+    runner: Callable[[Call], Result]
+    # After an interruption, tells whether its effect is in WHMCS; None: it cannot be read back.
+    observer: Callable[[Call], Observed] | None = None
+    # Running it twice is harmless: when WHMCS cannot tell whether it ran, it runs again (else it parks).
+    repeat_safe: bool = False
+    # It only reads WHMCS (or calls nothing): no summary line in WHMCS's activity log.
+    read_only: bool = False
+    # The kind that undoes it (the escalation ladder undoes its steps when the client pays).
+    inverse: str | None = None
+
+    @property
+    def destructive(self) -> bool:
+        """Destructive by default (model.DESTRUCTIVE_KINDS, which the pure rules read too); an Action may
+        override it, and the outbox row keeps what was decided."""
+        return self.name in DESTRUCTIVE_KINDS
+
+    def run(self, call: Call, mint: Mint | None = None) -> Result:
+        """Run it; `mint` makes the one-time consent link an action may ask for. Parameters it cannot
+        use raise ActionError, naming the kind and what is wrong."""
+        try:
+            return self.runner(replace(call, params=with_consent_link(call.params, mint)))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise bad_parameters(self.name, exc) from exc
+
+    def observe(self, call: Call) -> Observed:
+        """After an interruption: the result if its effect is in WHMCS, False if absent, None if unknowable."""
+        if self.observer is None:
             return None
-        found = _email_with(api, client_id, tag)
-        return {"email_id": found} if found else False
-    if kind == "ticket":
-        for ticket in _recent(api.tickets(client_id=p.get("client_id", client_id), subject=p["subject"])):
-            full = api.ticket(ticket.id)
-            if full.replies and tag in full.replies[0].message:
-                return {"ticket_id": full.id, "tid": full.tid}
-        return False
-    if kind == "ticket_note":
-        return {} if any(tag in n.message for n in api.ticket(int(p["ticket_id"])).notes) else False
-    if kind == "ticket_reply":
-        return {} if any(tag in r.message for r in api.ticket(int(p["ticket_id"])).replies) else False
-    if kind == "activity":
-        return {} if next(api.activity(description=tag), None) else False
-    if kind in ("suspend", "unsuspend", "terminate"):
-        service = api.service(int(p["service_id"]))
-        wanted = {"suspend": "Suspended", "unsuspend": "Active", "terminate": "Terminated"}[kind]
-        return {} if service is not None and service.status == wanted else False
-    if kind == "invoice_status":
-        return {} if api.invoice(int(p["invoice_id"])).status == p["status"] else False
-    if kind == "create_invoice":
-        for invoice in _recent(api.invoices(client_id=_client(p, client_id), newest_first=True)):
-            if tag in invoice.notes:
-                return {"invoice_id": invoice.id}
-        return False
-    if kind == "settle_invoice":
-        return {} if any(t.transid == key for t in api.invoice(int(p["invoice_id"])).transactions) else False
-    if kind == "registrant_update":
-        wanted_contact = {str(k): str(v) for k, v in p.get("expect", {}).items()}
-        current = api.whois(int(p["domain_id"])).contacts.get(p.get("contact_type", "Registrant"), {})
-        return {} if wanted_contact and all(current.get(k) == v for k, v in wanted_contact.items()) else False
-    return None
+        try:
+            return self.observer(call)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise bad_parameters(self.name, exc) from exc
 
 
-def _email_with(api: WhmcsApi, client_id: int, tag: str) -> int | None:
-    return next((e.id for e in _recent(api.emails(int(client_id))) if tag in e.message), None)
+ACTION_KINDS: Mapping[str, ActionKind] = MappingProxyType(
+    {
+        row.name: row
+        for row in (
+            # SendEmail; the key is an HTML comment in the body (a WHMCS template's is not: unknowable)
+            ActionKind("email", _run_email, _observe_email),
+            # OpenTicket; the key is in the first message
+            ActionKind("ticket", _run_ticket, _observe_ticket),
+            # AddTicketNote; the key is in the note
+            ActionKind("ticket_note", _run_ticket_note, _observe_ticket_note),
+            # AddTicketReply as staff (mails the party); the key is in the reply
+            ActionKind("ticket_reply", _run_ticket_reply, _observe_ticket_reply),
+            # AddClientNote: a duplicate note is harmless
+            ActionKind("client_note", _run_client_note, repeat_safe=True),
+            # LogActivity; the key is in the description
+            ActionKind("activity", _run_activity, _observe_activity),
+            # ModuleSuspend, ModuleUnsuspend, ModuleTerminate (irreversible): the service's status tells
+            ActionKind("suspend", _run_suspend, _service_now("Suspended"), inverse="unsuspend"),
+            ActionKind("unsuspend", _run_unsuspend, _service_now("Active")),
+            ActionKind("terminate", _run_terminate, _service_now("Terminated")),
+            # ModuleCustom: the module's command must be idempotent itself; undone by the inverse command
+            # configured for it, if any
+            ActionKind("module_command", _run_module_command, repeat_safe=True, inverse="module_command"),
+            # UpdateInvoice status=...; the invoice's status tells
+            ActionKind("invoice_status", _run_invoice_status, _observe_invoice_status),
+            # CreateInvoice; the key is in the notes
+            ActionKind("create_invoice", _run_create_invoice, _observe_create_invoice),
+            # AddInvoicePayment with transid = key
+            ActionKind("settle_invoice", _run_settle_invoice, _observe_settle_invoice),
+            # DomainUpdateWhoisInfo; the contact it asked for tells
+            ActionKind("registrant_update", _run_registrant_update, _observe_registrant_update),
+            # ModuleChangePw: never repeated without staff
+            ActionKind("credential_change", _run_credential_change),
+            # Reads, fed back to the rules as events: the client's details and services (ClientContext),
+            # who owns what a ticket names (TicketResolved), a client's unpaid invoice for a service
+            # (OpenInvoiceFound), who owns each subject of an ownership case now (OwnershipOwners).
+            ActionKind("refresh_client", _run_refresh_client, repeat_safe=True, read_only=True),
+            ActionKind("resolve_ticket", _run_resolve_ticket, repeat_safe=True, read_only=True),
+            ActionKind("find_open_invoice", _run_find_open_invoice, repeat_safe=True, read_only=True),
+            ActionKind("read_owners", _run_read_owners, repeat_safe=True, read_only=True),
+            # No WHMCS call: tells the other families something (e.g. an ownership change ends grants).
+            ActionKind("announce", _run_announce, repeat_safe=True, read_only=True),
+        )
+    }
+)
 
 
-def _recent(items: Any, limit: int = 25) -> list[Any]:
-    out = []
-    for item in items:
-        out.append(item)
-        if len(out) >= limit:
-            break
-    return out
+def action_kind(name: str) -> ActionKind:
+    """The table's row for a kind; an outbox row of a kind this version does not know parks."""
+    try:
+        return ACTION_KINDS[name]
+    except KeyError:
+        raise ValueError(f"no runner for action kind {name}") from None

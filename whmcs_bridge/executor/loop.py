@@ -23,7 +23,7 @@ from typing import Any
 
 from whmcs_bridge.clock import iso
 from whmcs_bridge.errors import WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
-from whmcs_bridge.executor.kinds import GUARDS, READ_ONLY, REPEAT_SAFE, STORE_GUARDS, _observe, _report, _run
+from whmcs_bridge.executor.kinds import GUARDS, STORE_GUARDS, ActionError, ActionKind, Call, action_kind
 from whmcs_bridge.metrics import Registry
 from whmcs_bridge.model import marker
 from whmcs_bridge.store import audit
@@ -34,7 +34,6 @@ log = logging.getLogger("whmcs_bridge.executor.loop")
 
 RETRY_BASE = timedelta(minutes=1)
 RETRY_CAP = timedelta(hours=1)
-
 
 
 @dataclass
@@ -107,80 +106,101 @@ class Executor:
         return report
 
     def execute(self, row: Row, now: datetime, report: ExecutorReport) -> None:
-        key, kind = row["action_key"], row["kind"]
+        key = row["action_key"]
         params: Params = json.loads(row["params"])
         try:
-            if row["status"] == "in_flight":
-                outcome = _observe(self.api, kind, params, key, row["client_id"])
-                if isinstance(outcome, dict):
-                    self.finish(
-                        row,
-                        "done",
-                        now,
-                        result=outcome,
-                        note="reconciled: already done in WHMCS",
-                        feed=_report(params, outcome, key),
-                    )
-                    report.reconciled.append(key)
-                    return
-                if outcome is None and kind not in REPEAT_SAFE:
-                    self.finish(
-                        row,
-                        "parked",
-                        now,
-                        error="interrupted, and WHMCS cannot tell whether it ran: check WHMCS, then approve to run it again or reject",
-                    )
-                    report.parked.append(key)
-                    return
+            kind = action_kind(row["kind"])
+            call = Call(self.api, params, key, row["client_id"])
+            if row["status"] == "in_flight" and self.reconcile(row, kind, call, now, report):
+                return
             if row["destructive"] and self.breaker_holds(now):
                 report.held.append(key)
                 return
             self.mark_in_flight(row, now)
-            guard = json.loads(row["guard"] or "{}")
-            for name, value in guard.items():
-                reason = (
-                    self.store_guard(name, value)
-                    if name in STORE_GUARDS
-                    else GUARDS[name](self.api, value, row["client_id"])
-                )
-                if reason:
-                    self.finish(row, "cancelled", now, error=f"guard {name}: {reason}")
-                    report.cancelled.append(key)
-                    return
-            result = _run(
-                self.api, kind, params, key, row["client_id"], mint=lambda spec: self.mint_consent_link(spec, now)
-            )
+            cancel = self.guard_cancels(row)
+            if cancel:
+                self.finish(row, "cancelled", now, error=cancel)
+                report.cancelled.append(key)
+                return
+            result = kind.run(call, mint=lambda consent: self.mint_consent_link(consent, now))
         except WhmcsUnavailableError as exc:
-            # Outcome unknown, or WHMCS down: stay in flight, reconcile on the next pass.
-            self.api_errors.inc("unavailable")
-            delay = min(RETRY_CAP, RETRY_BASE * 2 ** min(int(row["attempts"]), 10))
-            self.db.conn.execute(
-                "UPDATE outbox SET not_before = ?, error = ?, updated_at = ? WHERE id = ?",
-                (iso(now + delay), str(exc), iso(now), row["id"]),
-            )
-            log.warning("action %s (%s) waits %s: %s", key, kind, delay, exc)
-            report.retrying.append(key)
+            self.retry_later(row, now, exc, report)
             return
-        except (WhmcsApiError, WhmcsProtocolError, KeyError, ValueError, TypeError) as exc:
+        except (WhmcsApiError, WhmcsProtocolError, ActionError, KeyError, ValueError, TypeError) as exc:
             self.api_errors.inc(type(exc).__name__)
             self.finish(row, "parked", now, error=str(exc))
             report.parked.append(key)
             return
+        self.record_run(row, kind, call, result, now, report)
+
+    def reconcile(self, row: Row, kind: ActionKind, call: Call, now: datetime, report: ExecutorReport) -> bool:
+        """An action found in flight: True when its effect is found in WHMCS (done), or when WHMCS cannot
+        tell whether it ran and running it again is not harmless (parked); False: run it (again)."""
+        outcome = kind.observe(call)
+        if isinstance(outcome, dict):
+            self.finish(
+                row,
+                "done",
+                now,
+                result=outcome,
+                note="reconciled: already done in WHMCS",
+                feed=call.reported(outcome),
+            )
+            report.reconciled.append(call.key)
+            return True
+        if outcome is None and not kind.repeat_safe:
+            self.finish(
+                row,
+                "parked",
+                now,
+                error="interrupted, and WHMCS cannot tell whether it ran: check WHMCS, then approve to run it again or reject",
+            )
+            report.parked.append(call.key)
+            return True
+        return False
+
+    def guard_cancels(self, row: Row) -> str | None:
+        """Why the action is cancelled now (a fact its guard re-reads has changed), or None."""
+        for name, value in json.loads(row["guard"] or "{}").items():
+            reason = (
+                self.store_guard(name, value)
+                if name in STORE_GUARDS
+                else GUARDS[name](self.api, value, row["client_id"])
+            )
+            if reason:
+                return f"guard {name}: {reason}"
+        return None
+
+    def retry_later(self, row: Row, now: datetime, exc: WhmcsUnavailableError, report: ExecutorReport) -> None:
+        """Outcome unknown, or WHMCS down: stay in flight, reconcile on the next pass."""
+        self.api_errors.inc("unavailable")
+        delay = min(RETRY_CAP, RETRY_BASE * 2 ** min(int(row["attempts"]), 10))
+        self.db.conn.execute(
+            "UPDATE outbox SET not_before = ?, error = ?, updated_at = ? WHERE id = ?",
+            (iso(now + delay), str(exc), iso(now), row["id"]),
+        )
+        log.warning("action %s (%s) waits %s: %s", row["action_key"], row["kind"], delay, exc)
+        report.retrying.append(row["action_key"])
+
+    def record_run(
+        self, row: Row, kind: ActionKind, call: Call, result: dict[str, Any], now: datetime, report: ExecutorReport
+    ) -> None:
+        """Record a run: what a read learnt goes back to the rules; a change leaves a line in WHMCS's log."""
         context = result.pop("context", None)
         feed = (
             result.pop("feed", None)
             or (("ClientContext", context) if context is not None else None)
-            or _report(params, result, key)
+            or call.reported(result)
         )
         self.finish(row, "done", now, result=result, feed=feed)
-        report.done.append(key)
-        if kind not in READ_ONLY:
-            self.summary_line(row, params)
+        report.done.append(call.key)
+        if not kind.read_only:
+            self.summary_line(row, call.params)
 
     def mint_consent_link(self, spec: dict[str, Any], now: datetime) -> str:
         """A one-time, expiring, unguessable link; only its hash is stored (the raw token is in the email)."""
         if not self.consent_base_url:
-            raise ValueError("no consent link can be made: set receiver.public_url")
+            raise ActionError("no consent link can be made: set receiver.public_url")
         token = secrets.token_urlsafe(32)
         with self.db.atomic() as conn:
             conn.execute(
