@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from tests.conftest import Sandbox, make_client
+from tests.conftest import Sandbox, make_client, sql
 from whmcs_bridge.engine import Engine
 from whmcs_bridge.executor.loop import Executor, reset_breaker
 from whmcs_bridge.model import Action, Event, action_key, marker
-from whmcs_bridge.store import audit
+from whmcs_bridge.store import audit, outbox
 from whmcs_bridge.store.db import Database
+from whmcs_bridge.store.outbox import OutboxEntry
 from whmcs_bridge.whmcs.api import WhmcsApi
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
@@ -45,8 +45,10 @@ def action(kind: str, purpose: str, params: dict[str, Any], **extra: Any) -> Act
     )
 
 
-def status(db: Database, key: str) -> dict[str, Any]:
-    return dict(db.conn.execute("SELECT * FROM outbox WHERE action_key = ?", (key,)).fetchone())
+def status(db: Database, key: str) -> OutboxEntry:
+    entry = outbox.by_key(db, key)
+    assert entry is not None, f"{key} is in the outbox"
+    return entry
 
 
 def calls(sandbox: Sandbox, name: str) -> int:
@@ -76,7 +78,7 @@ def test_actions_run_and_leave_a_trace(world: Sandbox, db: Database, api: WhmcsA
         f"whmcs-bridge: test email client:1 done {marker(email.key)}" in a["description"]
         for a in world.rows("activity", client_id=1)
     )
-    assert status(db, email.key)["status"] == "done"
+    assert status(db, email.key).status == "done"
     assert [e.action for e in audit.entries(db, action="executor.")] == ["executor.done", "executor.done"]
     assert audit.verify(db) >= 4
 
@@ -92,7 +94,7 @@ def test_guard_cancels_a_suspension_when_the_invoice_was_paid(world: Sandbox, db
     report = Executor(db, api).run_once(NOW)
     assert report.cancelled == [suspend.key]
     row = status(db, suspend.key)
-    assert row["status"] == "cancelled" and "invoice 2 is now Paid" in row["error"]
+    assert row.status == "cancelled" and "invoice 2 is now Paid" in (row.error or "")
     assert calls(world, "ModuleSuspend") == 0
     assert world.rows("services", id=101)[0]["status"] == "Active"
 
@@ -117,12 +119,12 @@ def test_a_write_that_timed_out_after_whmcs_acted_is_not_repeated(world: Sandbox
     world.control("faults", {"delay_s": 1.0, "count": 1, "actions": ["ModuleSuspend"]})
     executor = Executor(db, api)
     first = executor.run_once(NOW)
-    assert first.retrying == [suspend.key] and status(db, suspend.key)["status"] == "in_flight"
+    assert first.retrying == [suspend.key] and status(db, suspend.key).status == "in_flight"
     assert executor.run_once(NOW).done == []  # waits for not_before
     wait_until(lambda: world.rows("services", id=101)[0]["status"] == "Suspended")  # the slow WHMCS finishes
     second = executor.run_once(NOW + timedelta(minutes=2))
     assert second.reconciled == [suspend.key]
-    assert status(db, suspend.key)["status"] == "done"
+    assert status(db, suspend.key).status == "done"
     assert sum(1 for c in world.calls() if c["action"] == "ModuleSuspend") == 1
 
 
@@ -142,7 +144,7 @@ def test_crash_between_in_flight_and_done(world: Sandbox, db: Database, api: Whm
     """The process died after marking in flight: with or without the effect in WHMCS, it ends done, once."""
     settle = action("settle_invoice", "settle", {"invoice_id": 3, "gateway": "banktransfer"})
     plan(db, settle)
-    db.conn.execute("UPDATE outbox SET status = 'in_flight', attempts = 1")
+    sql(db, "UPDATE outbox SET status = 'in_flight', attempts = 1")  # what a crash mid-call leaves
     if effect_happened:
         world.post("AddInvoicePayment", invoiceid=3, transid=settle.key, gateway="banktransfer")
     report = Executor(db, api).run_once(NOW)
@@ -155,11 +157,11 @@ def test_unobservable_actions_after_a_crash(world: Sandbox, db: Database, api: W
     change = action("credential_change", "pw", {"service_id": 101})
     lock = action("module_command", "lock", {"service_id": 101, "function": "lock_reseller"})
     plan(db, change, lock)
-    db.conn.execute("UPDATE outbox SET status = 'in_flight', attempts = 1")
+    sql(db, "UPDATE outbox SET status = 'in_flight', attempts = 1")  # what a crash mid-call leaves
     report = Executor(db, api).run_once(NOW)
     assert report.parked == [change.key]  # never repeated automatically
     assert report.done == [lock.key]  # module commands must be idempotent: repeated
-    assert "cannot tell whether it ran" in status(db, change.key)["error"]
+    assert "cannot tell whether it ran" in (status(db, change.key).error or "")
     assert calls(world, "ModuleChangePw") == 0
 
 
@@ -169,7 +171,7 @@ def test_permanent_errors_park_the_action(world: Sandbox, db: Database, api: Whm
     plan(db, bad, ok)
     report = Executor(db, api).run_once(NOW)
     assert report.parked == [bad.key] and report.done == [ok.key]
-    assert "Service ID not found" in status(db, bad.key)["error"]
+    assert "Service ID not found" in (status(db, bad.key).error or "")
 
 
 RULE_BUG = " (a rule bug: report it; reject this action with `whmcs-bridge approvals reject`)"
@@ -201,10 +203,10 @@ def test_a_kind_given_bad_parameters_parks_with_a_sentence_for_staff(
     ok = action("activity", "line", {"text": "hello"})
     plan(db, broken, ok)
     if interrupted:
-        db.conn.execute("UPDATE outbox SET status = 'in_flight', attempts = 1 WHERE action_key = ?", (broken.key,))
+        sql(db, "UPDATE outbox SET status = 'in_flight', attempts = 1 WHERE action_key = ?", broken.key)
     report = Executor(db, api).run_once(NOW)
     assert report.parked == [broken.key] and report.done == [ok.key]
-    assert status(db, broken.key)["error"] == error + RULE_BUG
+    assert status(db, broken.key).error == error + RULE_BUG
     assert calls(world, "ModuleSuspend") == 0
 
 
@@ -218,11 +220,11 @@ def test_ticket_and_invoice_keys_are_found_after_a_crash(world: Sandbox, db: Dat
     plan(db, ticket, invoice)
     executor = Executor(db, api)
     executor.run_once(NOW)
-    first = {k: json.loads(status(db, k)["result"]) for k in (ticket.key, invoice.key)}
-    db.conn.execute("UPDATE outbox SET status = 'in_flight'")  # as if the 'done' write had been lost
+    first = {k: status(db, k).result for k in (ticket.key, invoice.key)}
+    sql(db, "UPDATE outbox SET status = 'in_flight'")  # as if the 'done' write had been lost
     report = executor.run_once(NOW)
     assert sorted(report.reconciled) == sorted([ticket.key, invoice.key])
-    assert {k: json.loads(status(db, k)["result"]) for k in (ticket.key, invoice.key)} == first
+    assert {k: status(db, k).result for k in (ticket.key, invoice.key)} == first
     assert calls(world, "OpenTicket") == 1 and calls(world, "CreateInvoice") == 1
 
 
@@ -234,14 +236,15 @@ def test_circuit_breaker_holds_destructive_actions(world: Sandbox, db: Database,
     report = executor.run_once(NOW)
     assert report.held == [a.key for a in suspends] and report.done == [note.key]
     assert calls(world, "ModuleSuspend") == 0
-    assert executor.breaker_state()["due"] == 4
+    tripped = executor.breaker_state()
+    assert tripped is not None and tripped["due"] == 4
     staff = [t for t in world.rows("tickets") if "destructive actions on hold" in t["subject"]]
     assert len(staff) == 1
     assert reset_breaker(db, "staff:alice", NOW)
     # 4 still due > 3: it trips again rather than running some of them
     assert executor.run_once(NOW).held and calls(world, "ModuleSuspend") == 0
     reset_breaker(db, "staff:alice", NOW)
-    db.conn.execute("UPDATE outbox SET status = 'cancelled' WHERE action_key = ?", (suspends[3].key,))
+    sql(db, "UPDATE outbox SET status = 'cancelled' WHERE action_key = ?", suspends[3].key)
     assert len(executor.run_once(NOW).done) == 3
 
 

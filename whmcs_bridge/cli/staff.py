@@ -124,7 +124,7 @@ def breaker() -> None:
 def breaker_status(obj: Context) -> None:
     """Say whether destructive actions are held, and why."""
     with Database(existing_state(obj.config())) as db:
-        tripped = switches.get(db, "breaker")
+        tripped = switches.get(db, switches.BREAKER)
     if tripped is None:
         click.echo(f"closed: destructive actions run (limit {obj.config().safety.max_destructive_per_hour} an hour)")
     else:

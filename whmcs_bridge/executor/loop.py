@@ -12,10 +12,8 @@ are repeated only when repeating is harmless, else parked for staff.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import secrets
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -26,8 +24,9 @@ from whmcs_bridge.errors import WhmcsApiError, WhmcsProtocolError, WhmcsUnavaila
 from whmcs_bridge.executor.kinds import GUARDS, STORE_GUARDS, ActionError, ActionKind, Call, action_kind
 from whmcs_bridge.metrics import Registry
 from whmcs_bridge.model import marker
-from whmcs_bridge.store import audit
+from whmcs_bridge.store import audit, consent, inbox, outbox, switches
 from whmcs_bridge.store.db import Database
+from whmcs_bridge.store.outbox import OutboxEntry
 from whmcs_bridge.whmcs.api import WhmcsApi
 
 log = logging.getLogger("whmcs_bridge.executor.loop")
@@ -47,7 +46,6 @@ class ExecutorReport:
     would_run: list[dict[str, Any]] = field(default_factory=list)
 
 
-Row = sqlite3.Row
 Params = dict[str, Any]
 
 
@@ -83,37 +81,25 @@ class Executor:
         self, now: datetime, *, limit: int = 100, dry_run: bool = False, stop: Callable[[], bool] = lambda: False
     ) -> ExecutorReport:
         report = ExecutorReport()
-        rows = self.db.conn.execute(
-            "SELECT * FROM outbox WHERE status IN ('in_flight', 'planned') AND (not_before IS NULL OR not_before <= ?)"
-            " ORDER BY CASE status WHEN 'in_flight' THEN 0 ELSE 1 END, id LIMIT ?",
-            (iso(now), limit),
-        ).fetchall()
-        for row in rows:
+        for row in outbox.due(self.db, now, limit):
             if stop():
                 break
             if dry_run:
                 report.would_run.append(
-                    {
-                        "id": row["id"],
-                        "key": row["action_key"],
-                        "kind": row["kind"],
-                        "subject": row["subject"],
-                        "params": json.loads(row["params"]),
-                    }
+                    {"id": row.id, "key": row.key, "kind": row.kind, "subject": row.subject, "params": row.params}
                 )
                 continue
             self.execute(row, now, report)
         return report
 
-    def execute(self, row: Row, now: datetime, report: ExecutorReport) -> None:
-        key = row["action_key"]
-        params: Params = json.loads(row["params"])
+    def execute(self, row: OutboxEntry, now: datetime, report: ExecutorReport) -> None:
+        key = row.key
         try:
-            kind = action_kind(row["kind"])
-            call = Call(self.api, params, key, row["client_id"])
-            if row["status"] == "in_flight" and self.reconcile(row, kind, call, now, report):
+            kind = action_kind(row.kind)
+            call = Call(self.api, row.params, key, row.client_id)
+            if row.status == "in_flight" and self.reconcile(row, kind, call, now, report):
                 return
-            if row["destructive"] and self.breaker_holds(now):
+            if row.destructive and self.breaker_holds(now):
                 report.held.append(key)
                 return
             self.mark_in_flight(row, now)
@@ -133,7 +119,7 @@ class Executor:
             return
         self.record_run(row, kind, call, result, now, report)
 
-    def reconcile(self, row: Row, kind: ActionKind, call: Call, now: datetime, report: ExecutorReport) -> bool:
+    def reconcile(self, row: OutboxEntry, kind: ActionKind, call: Call, now: datetime, report: ExecutorReport) -> bool:
         """An action found in flight: True when its effect is found in WHMCS (done), or when WHMCS cannot
         tell whether it ran and running it again is not harmless (parked); False: run it (again)."""
         outcome = kind.observe(call)
@@ -159,31 +145,27 @@ class Executor:
             return True
         return False
 
-    def guard_cancels(self, row: Row) -> str | None:
+    def guard_cancels(self, row: OutboxEntry) -> str | None:
         """Why the action is cancelled now (a fact its guard re-reads has changed), or None."""
-        for name, value in json.loads(row["guard"] or "{}").items():
+        for name, value in row.guard.items():
             reason = (
-                self.store_guard(name, value)
-                if name in STORE_GUARDS
-                else GUARDS[name](self.api, value, row["client_id"])
+                self.store_guard(name, value) if name in STORE_GUARDS else GUARDS[name](self.api, value, row.client_id)
             )
             if reason:
                 return f"guard {name}: {reason}"
         return None
 
-    def retry_later(self, row: Row, now: datetime, exc: WhmcsUnavailableError, report: ExecutorReport) -> None:
+    def retry_later(self, row: OutboxEntry, now: datetime, exc: WhmcsUnavailableError, report: ExecutorReport) -> None:
         """Outcome unknown, or WHMCS down: stay in flight, reconcile on the next pass."""
         self.api_errors.inc("unavailable")
-        delay = min(RETRY_CAP, RETRY_BASE * 2 ** min(int(row["attempts"]), 10))
-        self.db.conn.execute(
-            "UPDATE outbox SET not_before = ?, error = ?, updated_at = ? WHERE id = ?",
-            (iso(now + delay), str(exc), iso(now), row["id"]),
-        )
-        log.warning("action %s (%s) waits %s: %s", row["action_key"], row["kind"], delay, exc)
-        report.retrying.append(row["action_key"])
+        delay = min(RETRY_CAP, RETRY_BASE * 2 ** min(row.attempts, 10))
+        with self.db.atomic():
+            outbox.defer(self.db, row, now + delay, str(exc), now)
+        log.warning("action %s (%s) waits %s: %s", row.key, row.kind, delay, exc)
+        report.retrying.append(row.key)
 
     def record_run(
-        self, row: Row, kind: ActionKind, call: Call, result: dict[str, Any], now: datetime, report: ExecutorReport
+        self, row: OutboxEntry, kind: ActionKind, call: Call, result: dict[str, Any], now: datetime, report: ExecutorReport
     ) -> None:
         """Record a run: what a read learnt goes back to the rules; a change leaves a line in WHMCS's log."""
         context = result.pop("context", None)
@@ -202,39 +184,34 @@ class Executor:
         if not self.consent_base_url:
             raise ActionError("no consent link can be made: set receiver.public_url")
         token = secrets.token_urlsafe(32)
-        with self.db.atomic() as conn:
-            conn.execute(
-                "INSERT INTO consent_link (token_hash, purpose, subject, summary, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    hashlib.sha256(token.encode()).hexdigest(),
-                    spec["purpose"],
-                    spec["subject"],
-                    spec["summary"],
-                    iso(now + timedelta(seconds=int(spec["ttl_s"]))),
-                    iso(now),
-                ),
+        with self.db.atomic():
+            consent.create(
+                self.db,
+                token_hash=hashlib.sha256(token.encode()).hexdigest(),
+                purpose=spec["purpose"],
+                subject=spec["subject"],
+                summary=spec["summary"],
+                expires_at=now + timedelta(seconds=int(spec["ttl_s"])),
+                now=now,
             )
         return f"{self.consent_base_url.rstrip('/')}/consent/{token}"
 
     def store_guard(self, name: str, value: Any) -> str | None:
         if name == "action_done":  # an undo runs only if the step it undoes really ran
-            row = self.db.conn.execute("SELECT status FROM outbox WHERE action_key = ?", (value,)).fetchone()
-            if row is None or row["status"] != "done":
+            undone = outbox.by_key(self.db, str(value))
+            if undone is None or undone.status != "done":
                 return f"the step it would undo ({value}) did not run"
         return None
 
     # --- bookkeeping --------------------------------------------------------------------------
 
-    def mark_in_flight(self, row: Row, now: datetime) -> None:
-        with self.db.atomic() as conn:
-            conn.execute(
-                "UPDATE outbox SET status = 'in_flight', attempts = attempts + 1, started_at = ?, updated_at = ? WHERE id = ?",
-                (iso(now), iso(now), row["id"]),
-            )
+    def mark_in_flight(self, row: OutboxEntry, now: datetime) -> None:
+        with self.db.atomic():
+            outbox.mark_in_flight(self.db, row, now)
 
     def finish(
         self,
-        row: Row,
+        row: OutboxEntry,
         status: str,
         now: datetime,
         *,
@@ -244,30 +221,24 @@ class Executor:
         feed: tuple[str, dict[str, Any]] | None = None,
     ) -> None:
         """Record the outcome; `feed` puts what a read action learnt into the inbox, in the same transaction."""
-        with self.db.atomic() as conn:
+        with self.db.atomic():
             if feed is not None:
-                body = json.dumps(
-                    {
+                inbox.add(
+                    self.db,
+                    event_id=f"read:{row.key}",
+                    type=feed[0],
+                    source="poll",
+                    body={
                         "type": feed[0],
                         "occurred_at": iso(now),
-                        "source": {"executor": row["action_key"]},
-                        "data": {**feed[1], "requested_by": row["family"]},  # only the family that asked reacts
+                        "source": {"executor": row.key},
+                        "data": {**feed[1], "requested_by": row.family},  # only the family that asked reacts
                     },
-                    default=str,
+                    occurred_at=iso(now),
+                    received_at=now,
                 )
-                conn.execute(
-                    "INSERT INTO inbox (event_id, type, source, occurred_at, received_at, body) VALUES (?, ?, 'poll', ?, ?, ?) ON CONFLICT DO NOTHING",
-                    (f"read:{row['action_key']}", feed[0], iso(now), iso(now), body),
-                )
-            conn.execute(
-                "UPDATE outbox SET status = ?, result = ?, error = ?, finished_at = ?, updated_at = ? WHERE id = ?",
-                (status, json.dumps(result) if result is not None else None, error, iso(now), iso(now), row["id"]),
-            )
-            detail: dict[str, Any] = {
-                "key": row["action_key"],
-                "kind": row["kind"],
-                "params": json.loads(row["params"]),
-            }
+            outbox.record_outcome(self.db, row, status, now, result=result, error=error)
+            detail: dict[str, Any] = {"key": row.key, "kind": row.kind, "params": row.params}
             for name, value in (("result", result), ("error", error), ("note", note)):
                 if value is not None:
                     detail[name] = value
@@ -275,46 +246,35 @@ class Executor:
                 self.db,
                 f"executor.{status}",
                 actor="executor",
-                client_id=row["client_id"],
-                subject=row["subject"],
+                client_id=row.client_id,
+                subject=row.subject,
                 detail=detail,
                 at=iso(now),
             )
         self.outcomes.inc(status)
-        log.info("action %s %s %s%s", row["action_key"], row["kind"], status, f": {error}" if error else "")
+        log.info("action %s %s %s%s", row.key, row.kind, status, f": {error}" if error else "")
 
-    def summary_line(self, row: Row, params: Params) -> None:
+    def summary_line(self, row: OutboxEntry, params: Params) -> None:
         """A one-line trace in WHMCS's activity log; never allowed to fail the action it describes."""
-        if row["kind"] == "activity":
+        if row.kind == "activity":
             return
         try:
-            what = row["subject"] or ", ".join(f"{k}={v}" for k, v in params.items() if k.endswith("_id"))
-            self.api.log_activity(
-                f"whmcs-bridge: {row['family']} {row['kind']} {what} done {marker(row['action_key'])}", row["client_id"]
-            )
+            what = row.subject or ", ".join(f"{k}={v}" for k, v in params.items() if k.endswith("_id"))
+            self.api.log_activity(f"whmcs-bridge: {row.family} {row.kind} {what} done {marker(row.key)}", row.client_id)
         except (WhmcsApiError, WhmcsUnavailableError, WhmcsProtocolError) as exc:
-            log.warning("could not write the activity line for %s: %s", row["action_key"], exc)
+            log.warning("could not write the activity line for %s: %s", row.key, exc)
 
     # --- the circuit breaker ------------------------------------------------------------------
 
     def breaker_state(self) -> dict[str, Any] | None:
-        row = self.db.conn.execute("SELECT value FROM switches WHERE name = 'breaker'").fetchone()
-        return json.loads(row["value"]) if row else None
+        return switches.get(self.db, switches.BREAKER)
 
     def breaker_holds(self, now: datetime) -> bool:
         """True when destructive actions must wait: tripped earlier, or what ran in the last hour plus
         what is due now would pass the hourly limit (a bad rule must not suspend half the customers)."""
         if self.breaker_state():
             return True
-        ran = self.db.conn.execute(
-            "SELECT COUNT(*) FROM outbox WHERE destructive = 1 AND status = 'done' AND finished_at > ?",
-            (iso(now - timedelta(hours=1)),),
-        ).fetchone()[0]
-        due = self.db.conn.execute(
-            "SELECT COUNT(*) FROM outbox WHERE destructive = 1 AND status IN ('planned', 'in_flight')"
-            " AND (not_before IS NULL OR not_before <= ?)",
-            (iso(now),),
-        ).fetchone()[0]
+        ran, due = outbox.destructive_load(self.db, now)
         if ran + due <= self.max_destructive_per_hour:
             return False
         self.trip(now, ran, due)
@@ -328,11 +288,8 @@ class Executor:
             "terminate, collections...) are on hold until staff check the rules and the outbox, then run "
             "`whmcs-bridge breaker reset`."
         )
-        with self.db.atomic() as conn:
-            conn.execute(
-                "INSERT INTO switches (name, value, updated_at) VALUES ('breaker', ?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                (json.dumps(state), iso(now)),
-            )
+        with self.db.atomic():
+            switches.turn_on(self.db, switches.BREAKER, state, now)
             audit.append(self.db, "executor.breaker_tripped", actor="executor", detail=state, at=iso(now))
         log.error(message)
         self.metrics.counter("whmcs_bridge_breaker_trips_total", "Times the circuit breaker tripped.").inc()
@@ -352,8 +309,8 @@ class Executor:
 
 
 def reset_breaker(db: Database, by: str, now: datetime) -> bool:
-    with db.atomic() as conn:
-        cursor = conn.execute("DELETE FROM switches WHERE name = 'breaker'")
-        if cursor.rowcount:
+    with db.atomic():
+        was_on = switches.turn_off(db, switches.BREAKER)
+        if was_on:
             audit.append(db, "executor.breaker_reset", actor=by, at=iso(now))
-    return bool(cursor.rowcount)
+    return was_on

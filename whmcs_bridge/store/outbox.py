@@ -7,7 +7,7 @@ import json
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from whmcs_bridge.clock import iso
@@ -127,3 +127,56 @@ def record_decision(db: Database, entry: OutboxEntry, *, approve: bool, by: str,
         (status, by, entry.error if approve else f"rejected by {by}: {reason}", iso(now), entry.id),
     )
     return status
+
+
+# --- the executor's bookkeeping -------------------------------------------------------------------
+
+
+def due(db: Database, now: datetime, limit: int) -> list[OutboxEntry]:
+    """Actions to run now: those found in flight first (to reconcile), then planned ones, oldest first."""
+    rows = db.conn.execute(
+        "SELECT * FROM outbox WHERE status IN ('in_flight', 'planned') AND (not_before IS NULL OR not_before <= ?)"
+        " ORDER BY CASE status WHEN 'in_flight' THEN 0 ELSE 1 END, id LIMIT ?",
+        (iso(now), limit),
+    )
+    return [_entry(r) for r in rows]
+
+
+def mark_in_flight(db: Database, entry: OutboxEntry, now: datetime) -> None:
+    """The call to WHMCS is about to be made (committed before it is)."""
+    db.conn.execute(
+        "UPDATE outbox SET status = 'in_flight', attempts = attempts + 1, started_at = ?, updated_at = ? WHERE id = ?",
+        (iso(now), iso(now), entry.id),
+    )
+
+
+def defer(db: Database, entry: OutboxEntry, until: datetime, error: str, now: datetime) -> None:
+    """Try (or reconcile) again no earlier than `until`, saying why."""
+    db.conn.execute(
+        "UPDATE outbox SET not_before = ?, error = ?, updated_at = ? WHERE id = ?",
+        (iso(until), error, iso(now), entry.id),
+    )
+
+
+def record_outcome(
+    db: Database, entry: OutboxEntry, status: str, now: datetime, *, result: dict[str, Any] | None, error: str | None
+) -> None:
+    """How the action ended: done, cancelled (a guard), or parked (for staff)."""
+    db.conn.execute(
+        "UPDATE outbox SET status = ?, result = ?, error = ?, finished_at = ?, updated_at = ? WHERE id = ?",
+        (status, json.dumps(result) if result is not None else None, error, iso(now), iso(now), entry.id),
+    )
+
+
+def destructive_load(db: Database, now: datetime) -> tuple[int, int]:
+    """(destructive actions done in the hour before `now`, destructive actions due now)."""
+    ran = db.conn.execute(
+        "SELECT COUNT(*) FROM outbox WHERE destructive = 1 AND status = 'done' AND finished_at > ?",
+        (iso(now - timedelta(hours=1)),),
+    ).fetchone()[0]
+    due_now = db.conn.execute(
+        "SELECT COUNT(*) FROM outbox WHERE destructive = 1 AND status IN ('planned', 'in_flight')"
+        " AND (not_before IS NULL OR not_before <= ?)",
+        (iso(now),),
+    ).fetchone()[0]
+    return int(ran), int(due_now)

@@ -23,7 +23,7 @@ from whmcs_bridge.errors import BridgeError
 from whmcs_bridge.families.ownership.rules import party_name, requirements, subjects_text
 from whmcs_bridge.families.ownership.staff import case as load_case
 from whmcs_bridge.families.ownership.staff import evidence_path
-from whmcs_bridge.store import audit, outbox
+from whmcs_bridge.store import audit, consent, outbox
 from whmcs_bridge.store.db import Database
 
 FORMAT = "whmcs-bridge-ownership-dossier/1"
@@ -63,10 +63,8 @@ def export(config: Config, db: Database, case_id: str, out: Path, *, now: dateti
         shutil.copyfile(source, out / name)
         files[name] = item["sha256"]
     links = [
-        {k: row[k] for k in ("id", "purpose", "created_at", "expires_at", "used_at", "decision", "ip", "user_agent")}
-        for row in db.conn.execute(
-            "SELECT * FROM consent_link WHERE subject = ? AND purpose LIKE 'ownership-%' ORDER BY id", (case_id,)
-        )
+        {k: getattr(link, k) for k in ("id", "purpose", "created_at", "expires_at", "used_at", "decision", "ip", "user_agent")}
+        for link in consent.for_subject(db, case_id, "ownership-")
     ]
     actions = [
         {
