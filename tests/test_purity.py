@@ -8,6 +8,7 @@ anyone remembering to add it. A pure module may import only other pure modules o
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -100,3 +101,27 @@ def test_no_family_imports_another():
                 full = [name] + [f"{name}.{n}" for n in names]
                 crossing = [o for o in others if any(f == o or f.startswith(o + ".") for f in full)]
                 assert not crossing, f"{path.relative_to(PACKAGE)} imports {crossing}: families talk through events"
+
+
+SQL = re.compile(r"\b(SELECT\s+[\w*(]|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE\s+TABLE)|\b(conn|cursor|connection)\.execute")
+
+
+def test_only_the_store_speaks_sql():
+    """The store owns its tables: no SQL string outside whmcs_bridge/store/ (the sandbox is a WHMCS
+    emulator with a database of its own), and tests reach under the store only through conftest.sql()."""
+    offenders = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        relative = path.relative_to(PACKAGE)
+        if relative.parts[0] in ("store", "sandbox"):
+            continue
+        offenders += [f"{relative}:{n}" for n, line in enumerate(path.read_text().splitlines(), 1) if SQL.search(line)]
+    tests = PACKAGE.parent / "tests"
+    for path in sorted(tests.glob("*.py")) + sorted((PACKAGE.parent / "bench").glob("*.py")):
+        if path.name in ("conftest.py", "test_purity.py"):
+            continue
+        offenders += [
+            f"{path.relative_to(PACKAGE.parent)}:{n}"
+            for n, line in enumerate(path.read_text().splitlines(), 1)
+            if re.search(r"\b(conn|cursor|connection)\.execute", line)
+        ]
+    assert not offenders, "SQL outside the store:\n" + "\n".join(offenders)
