@@ -22,6 +22,8 @@ import tracemalloc
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import requests
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -89,8 +91,6 @@ def main() -> None:
     args = parser.parse_args()
     proc, url = start_sandbox(args.clients)
     try:
-        import requests
-
         requests.post(url + "_sandbox/clock", json={"set": NOW.isoformat().replace("+00:00", "")}, timeout=10)
         requests.post(url + "_sandbox/scenario", json={"name": "scale", "clients": args.clients}, timeout=600)
         with tempfile.TemporaryDirectory() as tmp:

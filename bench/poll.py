@@ -27,6 +27,11 @@ from pathlib import Path
 
 import requests
 
+from whmcs_bridge.intake.poller import Poller
+from whmcs_bridge.store.db import Database
+from whmcs_bridge.whmcs.api import WhmcsApi
+from whmcs_bridge.whmcs.client import WhmcsClient
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -79,11 +84,6 @@ def api_call(url: str, action: str, **params: object) -> dict:
 
 def child(url: str, db_path: str, today: str) -> None:
     """One poll cycle in this process; prints its figures as JSON."""
-    from whmcs_bridge.intake.poller import Poller
-    from whmcs_bridge.store.db import Database
-    from whmcs_bridge.whmcs.api import WhmcsApi
-    from whmcs_bridge.whmcs.client import WhmcsClient
-
     client = WhmcsClient(url + "includes/api.php", IDENTIFIER, SECRET, page_size=PAGE)
     with Database(db_path) as db:
         poller = Poller(db, WhmcsApi(client))

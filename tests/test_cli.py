@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import click
 import pytest
+import requests
 from click.testing import CliRunner
 
 from tests.conftest import IDENTIFIER, SECRET, WEBHOOK_SECRET, Sandbox, sql
@@ -215,13 +220,6 @@ def test_demo_runs_to_the_end(tmp_path: Path):
 
 
 def test_sandbox_command_serves_until_sigterm(tmp_path: Path):
-    import json
-    import signal
-    import socket
-    import time
-
-    import requests
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -259,8 +257,6 @@ def test_sandbox_command_serves_until_sigterm(tmp_path: Path):
 
 
 def test_sandbox_port_in_use_is_one_sentence():
-    import socket
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         s.listen()

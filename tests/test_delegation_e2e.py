@@ -3,15 +3,23 @@ receiver, the bridge's passes; the sandbox's email log and call log show copies,
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
-from tests.conftest import BridgeWorld, Sandbox, sql
-from whmcs_bridge.store import inbox, outbox
+from tests.conftest import BridgeWorld, Sandbox, make_client, sql
+from whmcs_bridge import families
+from whmcs_bridge.config.load import load_config
+from whmcs_bridge.engine import Engine
+from whmcs_bridge.intake.poller import Poller
+from whmcs_bridge.store import audit, inbox, outbox
+from whmcs_bridge.store.db import Database
+from whmcs_bridge.whmcs.api import WhmcsApi
 
 
 class World(BridgeWorld):
@@ -188,7 +196,6 @@ def test_delegated_renewal_is_invoiced_to_the_agency_and_settles_the_owner_once(
     service = sandbox.rows("services", id=110)[0]
     assert service["nextduedate"] > owner_invoice["duedate"]
     # Reported again later under another id and no fact (an old hook replaying): still one payment.
-    from whmcs_bridge.store.db import Database
 
     with Database(tmp_path / "state.db") as db:
         with db.atomic():
@@ -206,8 +213,6 @@ def test_delegated_renewal_is_invoiced_to_the_agency_and_settles_the_owner_once(
 
 def test_renewal_settlement_survives_a_crash_between_the_call_and_its_record(world: World, tmp_path: Path):
     """The bridge dies after WHMCS recorded the payment but before the outbox did: no second payment."""
-    from whmcs_bridge.store.db import Database
-
     sandbox = world.sandbox
     owner_invoice, agency_invoices = renewal_asked(world, owner=12, service=120)
     agency_invoice = agency_invoices[0]
@@ -218,12 +223,6 @@ def test_renewal_settlement_survives_a_crash_between_the_call_and_its_record(wor
     sandbox.control("hooks")
     world.run("tick", "--dry-run")  # nothing written yet
     # Decide (plan the settlement) without executing it, then do in WHMCS what the executor would have done.
-    from tests.conftest import make_client
-    from whmcs_bridge import families
-    from whmcs_bridge.config.load import load_config
-    from whmcs_bridge.engine import Engine
-    from whmcs_bridge.intake.poller import Poller
-    from whmcs_bridge.whmcs.api import WhmcsApi
 
     config = load_config(world.config)
     now = datetime.now(UTC)
@@ -251,8 +250,6 @@ def test_renewal_settlement_survives_a_crash_between_the_call_and_its_record(wor
 def test_an_order_by_the_administrative_contact_grants_technical_contact(world: World, tmp_path: Path):
     """Seed 002: the agency's user ordered hosting and a domain in client 12's name (order 1 of the
     scenario); with an administrative grant on client 12, the agency becomes technical contact of both."""
-    from whmcs_bridge.store.db import Database
-
     sandbox = world.sandbox
     grant_agency(world, "--whole-client", "--role", "administrative", owner=12, service=None, basis="signed mandate")
     world.settle()
@@ -266,13 +263,6 @@ def test_an_order_by_the_administrative_contact_grants_technical_contact(world: 
 
 
 def test_a_delegates_request_becomes_active_when_the_owner_accepts_through_the_link(world: World, tmp_path: Path):
-    import re
-
-    import requests
-
-    from whmcs_bridge.store import audit
-    from whmcs_bridge.store.db import Database
-
     asked = grant_agency(world, "--request", by="lena", basis="we build their new site").output
     grant_id = asked.split()[0]
     assert "pending" in asked
@@ -334,12 +324,6 @@ def test_the_weekly_digest_reaches_the_owner(world: World):
 
 
 def test_after_revocation_the_owner_can_have_the_password_changed_through_a_link(world: World, tmp_path: Path):
-    import re
-
-    import requests
-
-    from whmcs_bridge.store.db import Database
-
     sandbox = world.sandbox
     grant_id = grant_agency(world).output.split()[0]
     world.settle()

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from tests.conftest import IDENTIFIER, SECRET, WEBHOOK_SECRET, Sandbox
 from whmcs_bridge.cli import app as cli
 from whmcs_bridge.store import outbox
+from whmcs_bridge.store.db import Database
 
 ROOT = Path(__file__).resolve().parents[1]
 WRITES = {
@@ -244,7 +245,6 @@ def test_breaker_trips_when_a_rule_would_suspend_many_clients(sandbox: Sandbox, 
 
 def test_plan_shows_the_ladders_future_and_changes_nothing(story: Bridge, tmp_path: Path):
     story.day("2026-11-23T10:00:00Z")
-    from whmcs_bridge.store.db import Database
 
     with Database(tmp_path / "state.db") as db:
         before = len(outbox.entries(db))

@@ -12,8 +12,11 @@ from typing import Any
 
 import pytest
 import requests
+from click.testing import CliRunner
 
 from tests.conftest import BridgeWorld, Sandbox
+from tests.test_daemon import Running, configure, free_port, wait_until
+from whmcs_bridge.cli import app as cli
 
 ROOT = Path(__file__).resolve().parents[1]
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -32,10 +35,6 @@ class World(BridgeWorld):
         self.tmp = tmp
 
     def fail(self, *args: str) -> str:
-        from click.testing import CliRunner
-
-        from whmcs_bridge.cli import app as cli
-
         result = CliRunner().invoke(cli.main, ["--config", str(self.config), *args], catch_exceptions=False)
         assert result.exit_code != 0, result.output
         assert "Traceback" not in result.output
@@ -390,11 +389,6 @@ def test_bad_input_is_a_clear_error(world: World):
 
 def test_objection_path_through_the_running_daemon(sandbox: Sandbox, tmp_path: Path):
     """The real daemon as a subprocess serves the links and acts; staff use the command line beside it."""
-    from click.testing import CliRunner
-
-    from tests.test_daemon import Running, configure, free_port, wait_until
-    from whmcs_bridge.cli import app as cli
-
     sandbox.load("vendor-dispute")
     port = free_port()
     config = configure(tmp_path, sandbox, port, extra="poll:\n  every: 1s\n" + ownership_section())

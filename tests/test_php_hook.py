@@ -11,8 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from tests.conftest import WEBHOOK_SECRET, needs
+from tests.test_cli import write_config
+from whmcs_bridge.cli import app as cli
 from whmcs_bridge.intake.receiver import Receiver, run_in_thread, serve
 from whmcs_bridge.store import inbox
 from whmcs_bridge.store.db import Database
@@ -301,11 +304,6 @@ def test_a_refused_body_is_not_spooled(daemon: Daemon, tmp_path: Path):
 
 
 def test_install_hook_fills_in_url_and_secret(tmp_path: Path):
-    from click.testing import CliRunner
-
-    from tests.test_cli import write_config
-    from whmcs_bridge.cli import app as cli
-
     daemon = Daemon(tmp_path)
     try:
         whmcs = tmp_path / "whmcs"
@@ -355,11 +353,6 @@ def test_install_hook_fills_in_url_and_secret(tmp_path: Path):
 
 
 def test_install_hook_refuses_a_folder_that_is_not_whmcs(tmp_path: Path):
-    from click.testing import CliRunner
-
-    from tests.test_cli import write_config
-    from whmcs_bridge.cli import app as cli
-
     result = CliRunner().invoke(
         cli.main,
         ["--config", str(write_config(tmp_path)), "install-hook", "--whmcs-root", str(tmp_path)],

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
+import random
 import socket
 import time
 from collections.abc import Iterator
@@ -273,8 +275,6 @@ def test_fuzz_never_5xx(
 def test_fuzz_signed_bodies_never_5xx(tmp_path: Path):
     """Correctly signed but arbitrary bodies: stored or refused with 400, never a 5xx."""
     app = Receiver(tmp_path / "f.db", [WEBHOOK_SECRET])
-    import io
-    import random
 
     rng = random.Random(7)
     samples = [

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
+from datetime import date
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 import pytest
@@ -10,6 +14,7 @@ import requests
 
 from tests.conftest import EXAMPLES, WEBHOOK_SECRET, Sandbox
 from whmcs_bridge.intake import signing
+from whmcs_bridge.sandbox.actions import ACTIONS
 from whmcs_bridge.whmcs import normalize as n
 
 # action -> (scenario, params, list path for item keys or None)
@@ -86,8 +91,6 @@ def example(action: str) -> dict[str, Any]:
 
 
 def test_every_listed_action_has_a_case():
-    from whmcs_bridge.sandbox.actions import ACTIONS
-
     assert set(CASES) == set(ACTIONS)
     assert len(ACTIONS) == 33
 
@@ -260,7 +263,6 @@ def test_scenarios_match_the_seed_stories(sandbox: Sandbox):
         i["duedate"] for i in sandbox.post("GetInvoices", status="Overdue", limitnum=50).json()["invoices"]["invoice"]
     )
     today = sandbox.control("clock")["now"][:10]
-    from datetime import date
 
     assert 140 <= (date.fromisoformat(today) - date.fromisoformat(oldest)).days <= 170
 
@@ -291,10 +293,6 @@ def test_scale_scenario_is_deterministic(sandbox: Sandbox):
 
 def test_hook_events_are_signed_like_the_php_hook(sandbox: Sandbox):
     """The sandbox posts Standard Webhooks-signed events; a tiny receiver here verifies them."""
-    import threading
-    import time
-    from http.server import BaseHTTPRequestHandler, HTTPServer
-
     received: list[tuple[dict[str, str], bytes]] = []
 
     class Handler(BaseHTTPRequestHandler):

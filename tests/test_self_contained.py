@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import EXAMPLES
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # A path that leaves the checkout: the steering folder beside it, a parent of the repository root
@@ -45,7 +47,5 @@ def test_no_tracked_file_refers_outside_the_repository():
 
 
 def test_the_documented_examples_are_the_projects_own():
-    from tests.conftest import EXAMPLES
-
     assert EXAMPLES.is_relative_to(ROOT)
     assert len(list(EXAMPLES.glob("*.json"))) == 162
