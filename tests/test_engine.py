@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -144,3 +145,15 @@ def test_events_without_a_family_are_consumed(db: Database):
 def test_unknown_action_kind_is_a_rule_error():
     with pytest.raises(ValueError, match="unknown action kind"):
         Action(key="k", family="f", kind="explode", params={})
+
+
+@pytest.mark.parametrize("body", ["\ufeff" + json.dumps({"type": "InvoiceCreated", "data": {}}), "not json", "[1, 2]", "{"])
+def test_an_unreadable_event_is_parked_and_the_others_go_on(db: Database, body: str):
+    """Poison is isolated: whatever an inbox row holds, turning it into an Event is inside the per-event
+    error handling (an unreadable body once stopped every pass, for good)."""
+    with db.atomic():
+        inbox.add(db, event_id="bad", type="InvoiceCreated", source="webhook", body=body, received_at=NOW)
+    add_event(db, "msg_2", "InvoiceCreated", {"invoiceid": 2})
+    report = Engine(db, [Reminders()]).run_once(NOW)
+    assert report.events == 2 and report.parked == 1
+    assert inbox_statuses(db)["msg_2"] == "done" and len(report.planned) == 1

@@ -104,8 +104,8 @@ class Engine:
         entry = inbox.get(self.db, inbox_id)
         if entry is None:
             return None
-        event = entry.event()
         try:
+            event = entry.event()  # inside: a body that cannot be read is this event's problem only
             with self.db.atomic():
                 planned: list[Action] = []
                 for family, keys in self.grouped(self.route(event)):
@@ -116,14 +116,14 @@ class Engine:
             return planned
         except Exception as exc:  # a rule failed on this event: park it with its error, go on with the others
             reason = f"{type(exc).__name__}: {exc}"
-            log.error("event %s (%s) parked: %s", event.id, event.type, reason)
+            log.error("event %s (%s) parked: %s", entry.event_id, entry.type, reason)
             with self.db.atomic():
                 inbox.park(self.db, inbox_id, now, reason)
                 audit.append(
                     self.db,
                     "engine.event_parked",
-                    subject=f"event:{event.id}",
-                    detail={"type": event.type, "error": reason},
+                    subject=f"event:{entry.event_id}",
+                    detail={"type": entry.type, "error": reason},
                     at=iso(now),
                 )
             return None
