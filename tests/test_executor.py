@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import Sandbox, make_client, sql
 from whmcs_bridge.engine import Engine
-from whmcs_bridge.executor.loop import Executor, reset_breaker
+from whmcs_bridge.executor.loop import Executor, ExecutorReport, reset_breaker
 from whmcs_bridge.model import Action, Event, action_key, marker
 from whmcs_bridge.store import audit, outbox
 from whmcs_bridge.store.db import Database
@@ -253,3 +253,18 @@ def test_dry_run_lists_without_calling(world: Sandbox, db: Database, api: WhmcsA
     before = len(world.calls())
     report = Executor(db, api).run_once(NOW, dry_run=True)
     assert [r["kind"] for r in report.would_run] == ["activity"] and len(world.calls()) == before
+
+
+def test_an_action_another_executor_took_meanwhile_is_not_run_again(world: Sandbox, tmp_path, api: WhmcsApi):
+    """Two processes on one state database: each selects the due rows, then one of them claims a row
+    first. The claim is a compare-and-set, so the slower one skips the row instead of sending it again."""
+    email = action("email", "claimed", {"related_id": 1, "type": "general", "subject": "Once", "html": "<p>Once</p>"})
+    with Database(tmp_path / "state.db") as first, Database(tmp_path / "state.db") as second:
+        plan(first, email)
+        [stale] = outbox.due(first, NOW, 10)  # the first process selected it...
+        assert Executor(second, api).run_once(NOW).done == [email.key]  # ...the second ran it
+        report = ExecutorReport()
+        Executor(first, api).execute(stale, NOW, report)
+        assert report.done == [] and report.reconciled == []
+        assert calls(world, "SendEmail") == 1
+        assert [e.action for e in audit.entries(first, action="executor.")] == ["executor.done"]

@@ -35,6 +35,10 @@ RETRY_BASE = timedelta(minutes=1)
 RETRY_CAP = timedelta(hours=1)
 
 
+class _TakenMeanwhile(Exception):
+    """Another process changed the action between our read and our write."""
+
+
 @dataclass
 class ExecutorReport:
     done: list[str] = field(default_factory=list)
@@ -102,7 +106,11 @@ class Executor:
             if row.destructive and self.breaker_holds(now):
                 report.held.append(key)
                 return
-            self.mark_in_flight(row, now)
+            claimed = self.claim(row, now)
+            if claimed is None:  # another process took it since it was read: it is theirs
+                log.info("action %s was taken by another process", key)
+                return
+            row = claimed
             cancel = self.guard_cancels(row)
             if cancel:
                 self.finish(row, "cancelled", now, error=cancel)
@@ -160,7 +168,8 @@ class Executor:
         self.api_errors.inc("unavailable")
         delay = min(RETRY_CAP, RETRY_BASE * 2 ** min(row.attempts, 10))
         with self.db.atomic():
-            outbox.defer(self.db, row, now + delay, str(exc), now)
+            if not outbox.defer(self.db, row, now + delay, str(exc), now):
+                return
         log.warning("action %s (%s) waits %s: %s", row.key, row.kind, delay, exc)
         report.retrying.append(row.key)
 
@@ -174,7 +183,8 @@ class Executor:
             or (("ClientContext", context) if context is not None else None)
             or call.reported(result)
         )
-        self.finish(row, "done", now, result=result, feed=feed)
+        if not self.finish(row, "done", now, result=result, feed=feed):
+            return
         report.done.append(call.key)
         if not kind.read_only:
             self.summary_line(row, call.params)
@@ -205,9 +215,9 @@ class Executor:
 
     # --- bookkeeping --------------------------------------------------------------------------
 
-    def mark_in_flight(self, row: OutboxEntry, now: datetime) -> None:
+    def claim(self, row: OutboxEntry, now: datetime) -> OutboxEntry | None:
         with self.db.atomic():
-            outbox.mark_in_flight(self.db, row, now)
+            return outbox.claim(self.db, row, now)
 
     def finish(
         self,
@@ -219,9 +229,32 @@ class Executor:
         error: str | None = None,
         note: str | None = None,
         feed: tuple[str, dict[str, Any]] | None = None,
+    ) -> bool:
+        """Record the outcome; `feed` puts what a read action learnt into the inbox, in the same transaction.
+        Nothing is recorded (False) when another process changed the action since it was read."""
+        try:
+            self._record(row, status, now, result=result, error=error, note=note, feed=feed)
+        except _TakenMeanwhile:
+            log.info("action %s was finished by another process; its outcome stands", row.key)
+            return False
+        self.outcomes.inc(status)
+        log.info("action %s %s %s%s", row.key, row.kind, status, f": {error}" if error else "")
+        return True
+
+    def _record(
+        self,
+        row: OutboxEntry,
+        status: str,
+        now: datetime,
+        *,
+        result: dict[str, Any] | None,
+        error: str | None,
+        note: str | None,
+        feed: tuple[str, dict[str, Any]] | None,
     ) -> None:
-        """Record the outcome; `feed` puts what a read action learnt into the inbox, in the same transaction."""
         with self.db.atomic():
+            if not outbox.record_outcome(self.db, row, status, now, result=result, error=error):
+                raise _TakenMeanwhile  # rolls the transaction back
             if feed is not None:
                 inbox.add(
                     self.db,
@@ -237,7 +270,6 @@ class Executor:
                     occurred_at=iso(now),
                     received_at=now,
                 )
-            outbox.record_outcome(self.db, row, status, now, result=result, error=error)
             detail: dict[str, Any] = {"key": row.key, "kind": row.kind, "params": row.params}
             for name, value in (("result", result), ("error", error), ("note", note)):
                 if value is not None:
@@ -251,8 +283,6 @@ class Executor:
                 detail=detail,
                 at=iso(now),
             )
-        self.outcomes.inc(status)
-        log.info("action %s %s %s%s", row.key, row.kind, status, f": {error}" if error else "")
 
     def summary_line(self, row: OutboxEntry, params: Params) -> None:
         """A one-line trace in WHMCS's activity log; never allowed to fail the action it describes."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -142,30 +142,49 @@ def due(db: Database, now: datetime, limit: int) -> list[OutboxEntry]:
     return [_entry(r) for r in rows]
 
 
-def mark_in_flight(db: Database, entry: OutboxEntry, now: datetime) -> None:
-    """The call to WHMCS is about to be made (committed before it is)."""
-    db.conn.execute(
-        "UPDATE outbox SET status = 'in_flight', attempts = attempts + 1, started_at = ?, updated_at = ? WHERE id = ?",
-        (iso(now), iso(now), entry.id),
+def claim(db: Database, entry: OutboxEntry, now: datetime) -> OutboxEntry | None:
+    """Take the action to call WHMCS now (committed before the call is made): a compare-and-set on the
+    status and attempts read with it, so that an action another process took meanwhile is not taken
+    again. The entry as claimed, or None when it was no longer as read."""
+    cursor = db.conn.execute(
+        "UPDATE outbox SET status = 'in_flight', attempts = attempts + 1, started_at = ?, updated_at = ?"
+        " WHERE id = ? AND status = ? AND attempts = ?",
+        (iso(now), iso(now), entry.id, entry.status, entry.attempts),
     )
+    if cursor.rowcount != 1:
+        return None
+    return replace(entry, status="in_flight", attempts=entry.attempts + 1, started_at=iso(now), updated_at=iso(now))
 
 
-def defer(db: Database, entry: OutboxEntry, until: datetime, error: str, now: datetime) -> None:
-    """Try (or reconcile) again no earlier than `until`, saying why."""
-    db.conn.execute(
-        "UPDATE outbox SET not_before = ?, error = ?, updated_at = ? WHERE id = ?",
-        (iso(until), error, iso(now), entry.id),
+def defer(db: Database, entry: OutboxEntry, until: datetime, error: str, now: datetime) -> bool:
+    """Try (or reconcile) again no earlier than `until`, saying why; False if the action changed meanwhile."""
+    cursor = db.conn.execute(
+        "UPDATE outbox SET not_before = ?, error = ?, updated_at = ? WHERE id = ? AND status = ? AND attempts = ?",
+        (iso(until), error, iso(now), entry.id, entry.status, entry.attempts),
     )
+    return cursor.rowcount == 1
 
 
 def record_outcome(
     db: Database, entry: OutboxEntry, status: str, now: datetime, *, result: dict[str, Any] | None, error: str | None
-) -> None:
-    """How the action ended: done, cancelled (a guard), or parked (for staff)."""
-    db.conn.execute(
-        "UPDATE outbox SET status = ?, result = ?, error = ?, finished_at = ?, updated_at = ? WHERE id = ?",
-        (status, json.dumps(result) if result is not None else None, error, iso(now), iso(now), entry.id),
+) -> bool:
+    """How the action ended: done, cancelled (a guard), or parked (for staff). A compare-and-set like
+    claim(): False when another process changed the action since it was read (nothing is written)."""
+    cursor = db.conn.execute(
+        "UPDATE outbox SET status = ?, result = ?, error = ?, finished_at = ?, updated_at = ?"
+        " WHERE id = ? AND status = ? AND attempts = ?",
+        (
+            status,
+            json.dumps(result) if result is not None else None,
+            error,
+            iso(now),
+            iso(now),
+            entry.id,
+            entry.status,
+            entry.attempts,
+        ),
     )
+    return cursor.rowcount == 1
 
 
 def destructive_load(db: Database, now: datetime) -> tuple[int, int]:
