@@ -350,3 +350,34 @@ def _up(port: int) -> bool:
         return True
     except requests.ConnectionError:
         return False
+
+
+def test_one_daemon_per_state_database(world: Sandbox, tmp_path: Path):
+    """A second `run` on the same state database refuses to start and names the first; `tick`, which
+    would run actions beside it, refuses too (its dry run still works); read-only commands work."""
+    first_dir, second_dir = tmp_path / "a", tmp_path / "b"
+    first_dir.mkdir()
+    second_dir.mkdir()
+    port = free_port()
+    config = configure(first_dir, world, port)
+    running = Running(config, port)
+    try:
+        other = configure(second_dir, world, free_port())
+        other.write_text(other.read_text().replace("path: state.db", f"path: {first_dir / 'state.db'}"))
+        second = subprocess.run(
+            [sys.executable, "-m", "whmcs_bridge", "--config", str(other), "run"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert second.returncode == 1 and "Traceback" not in second.stderr
+        assert f"pid {running.proc.pid}" in second.stderr and "already works on" in second.stderr
+        ticked = CliRunner().invoke(cli.main, ["--config", str(config), "tick"])
+        assert ticked.exit_code == 1 and "already works on" in ticked.stderr
+        assert CliRunner().invoke(cli.main, ["--config", str(config), "tick", "--dry-run"]).exit_code == 0
+        assert CliRunner().invoke(cli.main, ["--config", str(config), "audit", "verify"]).exit_code == 0
+    finally:
+        code, _ = running.stop()
+    assert code == 0
+    # Once it stopped (or died), the database is free again.
+    assert CliRunner().invoke(cli.main, ["--config", str(config), "tick"]).exit_code == 0

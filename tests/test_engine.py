@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -157,3 +158,15 @@ def test_an_unreadable_event_is_parked_and_the_others_go_on(db: Database, body: 
     report = Engine(db, [Reminders()]).run_once(NOW)
     assert report.events == 2 and report.parked == 1
     assert inbox_statuses(db)["msg_2"] == "done" and len(report.planned) == 1
+
+
+def test_an_event_another_process_decided_meanwhile_is_not_decided_again(tmp_path: Path):
+    """Two processes on one state database (a staff command's engine pass beside the daemon's): the
+    event is taken inside the deciding transaction, so only one of them decides it."""
+    with Database(tmp_path / "state.db") as first, Database(tmp_path / "state.db") as second:
+        add_event(first, "msg_1", "InvoiceCreated", {"invoiceid": 7})
+        [pending] = inbox.pending_ids(first, 10)  # the first process saw it pending...
+        assert len(Engine(second, [Reminders()]).run_once(NOW).planned) == 1  # ...the second decided it
+        assert Engine(first, [Reminders()]).process(pending, NOW) == []
+        assert states.items(first, "reminders") == [("7", {"invoice": 7, "sent": 1})]
+        assert len(outbox(first)) == 1

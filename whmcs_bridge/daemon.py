@@ -22,6 +22,7 @@ from whmcs_bridge.metrics import Registry
 from whmcs_bridge.store import inbox, states
 from whmcs_bridge.store import poll as poll_store
 from whmcs_bridge.store.db import Database
+from whmcs_bridge.store.lease import Lease
 from whmcs_bridge.whmcs.api import WhmcsApi
 from whmcs_bridge.whmcs.client import WhmcsClient
 
@@ -151,6 +152,10 @@ class Daemon:
             )
 
     def run(self) -> int:
+        with Lease(self.config.state.path, "whmcs-bridge run") as lease:
+            return self._run(lease)
+
+    def _run(self, lease: Lease) -> int:
         self.server = serve(
             self.receiver,
             self.config.receiver.host,
@@ -158,6 +163,7 @@ class Daemon:
             max_body_bytes=self.config.receiver.max_body_kib * 1024,
         )
         port = self.server.effective_port
+        lease.tell(f"whmcs-bridge run on {self.config.receiver.host}:{port}")
         signal.signal(signal.SIGTERM, self.handle_signal)
         signal.signal(signal.SIGINT, self.handle_signal)
         run_in_thread(self.server)

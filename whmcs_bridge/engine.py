@@ -107,6 +107,9 @@ class Engine:
         try:
             event = entry.event()  # inside: a body that cannot be read is this event's problem only
             with self.db.atomic():
+                current = inbox.get(self.db, inbox_id)  # read again under the write lock
+                if current is None or current.status != "pending":
+                    return []  # another process decided it meanwhile
                 planned: list[Action] = []
                 for family, keys in self.grouped(self.route(event)):
                     for key, decision in self.decisions(family, keys, event, now):

@@ -26,6 +26,7 @@ from whmcs_bridge.sandbox import scenarios
 from whmcs_bridge.sandbox.server import SandboxApp, serve
 from whmcs_bridge.store import audit as audit_log
 from whmcs_bridge.store.db import Database
+from whmcs_bridge.store.lease import Lease
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -171,15 +172,20 @@ def run(obj: Context, dry_run: bool) -> None:
 @user_errors
 def tick(obj: Context, at: str | None, dry_run: bool, as_json: bool) -> None:
     """One pass (decide on pending events and due timers, run due actions) at the given instant, then exit."""
-    bridge = Bridge(obj.config(), progress=terminal_progress(as_json))
+    config = obj.config()
+    # A pass that runs actions holds the database's lease (as `run` does); a dry run changes nothing.
+    lease = None if dry_run else Lease(config.state.path, "whmcs-bridge tick")
+    bridge = Bridge(config, progress=terminal_progress(as_json))
     try:
         echo_pass(
-            bridge.run_once(parse_at(at), dry_run=dry_run, poll=obj.config().poll.enabled),
+            bridge.run_once(parse_at(at), dry_run=dry_run, poll=config.poll.enabled),
             as_json,
             "dry run" if dry_run else "pass",
         )
     finally:
         bridge.close()
+        if lease is not None:
+            lease.release()
 
 
 @main.command()
