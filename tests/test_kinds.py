@@ -35,10 +35,11 @@ def test_reads_change_nothing():
             assert row.repeat_safe and row.observer is None and not row.destructive and row.inverse is None
 
 
-def test_only_a_credential_change_is_neither_observable_nor_repeated():
-    """After an interruption, a kind whose effect cannot be read back is run again, unless that is harmful."""
+def test_what_is_neither_observable_nor_repeated():
+    """After an interruption, a kind whose effect cannot be read back is run again, unless that is harmful:
+    a second password change, or a second note on the client (WHMCS's API has no way to list them)."""
     unknowable = {row.name for row in ACTION_KINDS.values() if row.observer is None and not row.repeat_safe}
-    assert unknowable == {"credential_change"}
+    assert unknowable == {"credential_change", "client_note"}
 
 
 def test_an_inverse_is_a_kind():

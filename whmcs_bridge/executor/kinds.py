@@ -491,8 +491,9 @@ ACTION_KINDS: Mapping[str, ActionKind] = MappingProxyType(
             ActionKind("ticket_note", _run_ticket_note, _observe_ticket_note),
             # AddTicketReply as staff (mails the party); the key is in the reply
             ActionKind("ticket_reply", _run_ticket_reply, _observe_ticket_reply),
-            # AddClientNote: a duplicate note is harmless
-            ActionKind("client_note", _run_client_note, repeat_safe=True),
+            # AddClientNote: WHMCS's API cannot list a client's notes, so an interrupted note is parked for
+            # staff to look at rather than added twice (duplicates piled up after crashes)
+            ActionKind("client_note", _run_client_note),
             # LogActivity; the key is in the description
             ActionKind("activity", _run_activity, _observe_activity),
             # ModuleSuspend, ModuleUnsuspend, ModuleTerminate (irreversible): the service's status tells
