@@ -6,6 +6,7 @@ import base64
 import io
 import json
 import random
+import re
 import socket
 import time
 from collections.abc import Iterator
@@ -21,6 +22,8 @@ from standardwebhooks.webhooks import Webhook
 
 from tests.conftest import WEBHOOK_SECRET, sql
 from whmcs_bridge.intake import signing
+from whmcs_bridge.intake.facts import fact_of
+from whmcs_bridge.intake.hook_types import HOOK_TYPES
 from whmcs_bridge.intake.receiver import Receiver, run_in_thread, serve
 from whmcs_bridge.store import inbox
 from whmcs_bridge.store.db import Database
@@ -311,3 +314,84 @@ def fuzz_app(factory: pytest.TempPathFactory) -> Receiver:
     if "app" not in _FUZZ_APP:
         _FUZZ_APP["app"] = Receiver(factory.mktemp("fuzz") / "state.db", [WEBHOOK_SECRET])
     return _FUZZ_APP["app"]
+
+
+def signed_environ(body: bytes, *, msg_id: str = "msg_hostile", timestamp: str | None = None) -> dict[str, Any]:
+    headers = signing.headers(WEBHOOK_SECRET, msg_id, int(time.time()), body)
+    if timestamp is not None:
+        headers["webhook-timestamp"] = timestamp
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/hooks/whmcs",
+        "CONTENT_LENGTH": str(len(body)),
+        "CONTENT_TYPE": "application/json",
+        "wsgi.input": io.BytesIO(body),
+    }
+    environ.update({"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items() if k.startswith("webhook")})
+    return environ
+
+
+def answer(app: Receiver, environ: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    statuses: list[str] = []
+    body = b"".join(app(environ, lambda status, headers: statuses.append(status)))
+    return int(statuses[0].split()[0]), json.loads(body)
+
+
+def event_bytes(kind: str = "InvoicePaid", data: Any = None) -> bytes:
+    return json.dumps({"type": kind, "data": {"invoiceid": 7} if data is None else data}).encode()
+
+
+HOSTILE = {
+    "UTF-8 BOM": b"\xef\xbb\xbf" + event_bytes(),
+    "UTF-16 without BOM": event_bytes().decode().encode("utf-16-le"),
+    "UTF-16 with BOM": event_bytes().decode().encode("utf-16"),
+    "UTF-32": event_bytes().decode().encode("utf-32"),
+    "UTF-8-encoded surrogate": event_bytes().replace(b"7}", b'"\xed\xa0\x80"}'),
+    "escaped lone surrogate": event_bytes(data={"message": "\ud800"}),
+    "nesting 2,000 deep": b'{"type": "InvoicePaid", "data": {"x": ' + b"[" * 2000 + b"]" * 2000 + b"}}",
+    "nesting 100 deep": b'{"type": "InvoicePaid", "data": {"x": ' + b"[" * 100 + b"]" * 100 + b"}}",
+    "an id of 5,000 digits": b'{"type": "InvoicePaid", "data": {"invoiceid": ' + b"9" * 5000 + b"}}",
+    "a staff command": event_bytes("DelegationCommand", {"command": "grant", "grant": "g1", "by": "alice"}),
+    "an ownership command": event_bytes("OwnershipCommand", {"command": "approve", "case": "o1", "by": "x"}),
+    "an escalation command": event_bytes("EscalationCommand", {"command": "hold", "client_id": 1}),
+    "a type no hook sends": event_bytes("Tick", {"family": "escalation", "key": "1"}),
+}
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_hostile_signed_bodies_get_400_and_nothing_is_stored(tmp_path: Path, name: str):
+    """Signed by the real secret, yet refused: only UTF-8 JSON, bounded, of a type the PHP hook sends."""
+    app = Receiver(tmp_path / "state.db", [WEBHOOK_SECRET])
+    status, reply = answer(app, signed_environ(HOSTILE[name]))
+    assert status == 400 and set(reply) == {"error", "message"}, (status, reply)
+    with Database(tmp_path / "state.db") as db:
+        assert inbox.entries(db) == []
+
+
+def test_an_id_of_superscript_digits_is_no_fact(tmp_path: Path):
+    """`"²³".isdigit()` is true but int() refuses it: such an id names no fact (it once made a 500)."""
+    app = Receiver(tmp_path / "state.db", [WEBHOOK_SECRET])
+    status, _ = answer(app, signed_environ(event_bytes(data={"invoiceid": "\u00b2\u00b3"})))
+    assert status == 202
+    assert fact_of("InvoicePaid", {"invoiceid": "\u00b2\u00b3"}) is None
+    assert fact_of("InvoicePaid", {"invoiceid": " 12 "}) == "invoice:12:paid"
+
+
+@pytest.mark.parametrize("stamp", ["\u00b2", "\u0661\u0662", "１２３", "12 ", "-1", "1e9"])
+def test_a_timestamp_that_is_not_ascii_digits_is_401_without_any_secret(tmp_path: Path, stamp: str):
+    app = Receiver(tmp_path / "state.db", [WEBHOOK_SECRET])
+    status, reply = answer(app, signed_environ(event_bytes(), timestamp=stamp))
+    assert status == 401 and reply["error"] == "signature"
+
+
+def test_every_type_the_php_hook_sends_is_accepted(tmp_path: Path):
+    """The receiver's allow-list is the PHP hook's: the two files agree."""
+    php = (Path(__file__).resolve().parents[1] / "hooks" / "whmcs_bridge.php").read_text()
+    allowed = php[php.index("function whmcs_bridge_allowed()") :]
+    allowed = allowed[: allowed.index("\n}\n")]
+    sent = set(re.findall(r"^ {8}'(\w+)' =>", allowed, re.M))  # the array's own keys, not nested ones
+    assert sent == set(HOOK_TYPES)
+    app = Receiver(tmp_path / "state.db", [WEBHOOK_SECRET])
+    for n, kind in enumerate(sorted(sent)):
+        status, _ = answer(app, signed_environ(event_bytes(kind, {}), msg_id=f"msg_{n}"))
+        assert status == 202, kind

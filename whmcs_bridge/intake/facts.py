@@ -14,8 +14,9 @@ from typing import Any
 def _id(data: dict[str, Any], *names: str) -> str | None:
     for name in names:
         value = data.get(name)
-        if isinstance(value, (int, str)) and str(value).strip().isdigit():
-            return str(int(str(value).strip()))
+        text = str(value).strip() if isinstance(value, (int, str)) else ""
+        if text.isascii() and text.isdigit() and len(text) <= 18:  # "²".isdigit() is true, int() refuses it
+            return str(int(text))
     return None
 
 

@@ -1,6 +1,7 @@
 """The webhook receiver (WSGI): verify, store in the inbox durably, and only then answer 2xx.
 
-POST /hooks/whmcs   202 stored | 200 duplicate | 400 bad body | 401 signature, timestamp or headers
+POST /hooks/whmcs   202 stored | 200 duplicate | 400 bad body (not UTF-8 JSON, too deep, or a type the PHP
+                    hook does not send) | 401 signature, timestamp or headers
                     | 405 | 413 too large | 415 not JSON | 503 the store is unavailable (retry later)
 GET  /healthz       200 with backlog figures
 GET  /metrics       Prometheus text
@@ -27,6 +28,7 @@ from waitress.server import create_server
 from whmcs_bridge.errors import SignatureError
 from whmcs_bridge.intake import signing
 from whmcs_bridge.intake.facts import fact_of
+from whmcs_bridge.intake.hook_types import HOOK_TYPES
 from whmcs_bridge.metrics import Registry
 from whmcs_bridge.store import inbox, outbox, switches
 from whmcs_bridge.store.db import Database
@@ -49,6 +51,28 @@ REASONS = {
     415: "Unsupported Media Type",
     503: "Service Unavailable",
 }
+
+
+MAX_DEPTH = 32  # WHMCS hook variables nest a few levels (custom fields, olddata); nothing needs more
+
+
+def check_nesting(value: Any) -> None:
+    """Refuse bodies nested deeper than MAX_DEPTH, and strings that are not text (an escaped lone
+    surrogate such as \\ud800 parses, but cannot be stored or re-encoded)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise Rejected(400, "json", f"the body is nested more than {MAX_DEPTH} levels deep")
+        if isinstance(item, dict):
+            stack.extend((part, depth + 1) for pair in item.items() for part in pair)
+        elif isinstance(item, list):
+            stack.extend((part, depth + 1) for part in item)
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise Rejected(400, "json", "the body has a string that is not text (a lone surrogate)") from None
 
 
 class Rejected(Exception):
@@ -200,14 +224,23 @@ class Receiver:
     @staticmethod
     def parse(body: bytes) -> dict[str, Any]:
         try:
-            event = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+            text = body.decode("utf-8")  # strict: no other encoding, no lone surrogate
+        except UnicodeDecodeError:
+            raise Rejected(400, "encoding", "the body is not UTF-8") from None
+        if text.startswith("\ufeff"):
+            raise Rejected(400, "encoding", "the body starts with a byte order mark: send plain UTF-8 JSON")
+        try:
+            event = json.loads(text)
+        except (ValueError, RecursionError):
             raise Rejected(400, "json", "the body is not valid JSON") from None
+        check_nesting(event)
         if not isinstance(event, dict):
             raise Rejected(400, "shape", "the body must be a JSON object")
         kind = event.get("type")
         if not isinstance(kind, str) or not kind or len(kind) > MAX_TYPE_LENGTH or not kind.isidentifier():
             raise Rejected(400, "shape", "the body needs a `type`: the WHMCS hook point name")
+        if kind not in HOOK_TYPES:
+            raise Rejected(400, "type", f"{kind[:40]} is not a WHMCS hook point the bridge's PHP hook sends")
         if not isinstance(event.get("data"), dict):
             raise Rejected(400, "shape", "the body needs a `data` object")
         occurred = event.get("occurred_at")

@@ -59,7 +59,7 @@ def verify(
         raise SignatureError("missing webhook-id, webhook-timestamp or webhook-signature header")
     if len(msg_id) > 256 or not msg_id.isprintable():
         raise SignatureError("the webhook-id header is malformed")
-    if not stamp.isdigit() or len(stamp) > 12:
+    if not (stamp.isascii() and stamp.isdigit()) or len(stamp) > 12:  # "²".isdigit() is true
         raise SignatureError("the webhook-timestamp header is not a Unix timestamp")
     timestamp = int(stamp)
     if timestamp < now - tolerance_s:
