@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Sandbox, make_client, sql
+from whmcs_bridge import staff
 from whmcs_bridge.engine import Engine
 from whmcs_bridge.executor.loop import Executor, ExecutorReport, reset_breaker
 from whmcs_bridge.model import Action, Event, action_key, marker
@@ -270,3 +271,34 @@ def test_an_action_another_executor_took_meanwhile_is_not_run_again(world: Sandb
         assert report.done == [] and report.reconciled == []
         assert calls(world, "SendEmail") == 1
         assert [e.action for e in audit.entries(first, action="executor.")] == ["executor.done"]
+
+
+@pytest.mark.parametrize("sent_before", [True, False])
+def test_approving_a_parked_action_reconciles_it_first(world: Sandbox, db: Database, api: WhmcsApi, sent_before: bool):
+    """An action parked after an attempt (an outage, an unknown outcome) may have taken effect: when staff
+    approve it, the executor first looks for its effect in WHMCS and runs it only if it is absent."""
+    email = action("email", "parked", {"related_id": 1, "type": "general", "subject": "Twice?", "html": "<p>x</p>"})
+    plan(db, email)
+    if sent_before:
+        world.post(
+            "SendEmail",
+            id=1,
+            customtype="general",
+            customsubject="Twice?",
+            custommessage=f"<p>x</p>\n<!-- {marker(email.key)} -->",
+        )
+    sql(db, "UPDATE outbox SET status = 'parked', attempts = 1, error = 'WHMCS answered a maintenance page'")
+    staff.decide(db, status(db, email.key).id, approve=True, by="alice", reason="WHMCS is back", now=NOW)
+    report = Executor(db, api).run_once(NOW)
+    assert (report.reconciled if sent_before else report.done) == [email.key]
+    assert calls(world, "SendEmail") == 1 and status(db, email.key).status == "done"
+
+
+def test_approving_an_unknowable_action_runs_it(world: Sandbox, db: Database, api: WhmcsApi):
+    """Where WHMCS cannot tell (a password change), staff's approval after checking is the answer: it runs."""
+    change = action("credential_change", "pw", {"service_id": 101})
+    plan(db, change)
+    sql(db, "UPDATE outbox SET status = 'parked', attempts = 1, error = 'interrupted'")
+    staff.decide(db, status(db, change.key).id, approve=True, by="alice", reason="checked: not changed", now=NOW)
+    assert Executor(db, api).run_once(NOW).done == [change.key]
+    assert calls(world, "ModuleChangePw") == 1

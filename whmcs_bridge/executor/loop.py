@@ -101,7 +101,9 @@ class Executor:
         try:
             kind = action_kind(row.kind)
             call = Call(self.api, row.params, key, row.client_id)
-            if row.status == "in_flight" and self.reconcile(row, kind, call, now, report):
+            # Found in flight (a crash, an unknown outcome), or approved after an attempt: it may have
+            # taken effect, so WHMCS is read for it before anything runs again.
+            if (row.status == "in_flight" or row.attempts > 0) and self.reconcile(row, kind, call, now, report):
                 return
             if row.destructive and self.breaker_holds(now):
                 report.held.append(key)
@@ -128,8 +130,10 @@ class Executor:
         self.record_run(row, kind, call, result, now, report)
 
     def reconcile(self, row: OutboxEntry, kind: ActionKind, call: Call, now: datetime, report: ExecutorReport) -> bool:
-        """An action found in flight: True when its effect is found in WHMCS (done), or when WHMCS cannot
-        tell whether it ran and running it again is not harmless (parked); False: run it (again)."""
+        """An action attempted before: True when its effect is found in WHMCS (done), or, for one found in
+        flight, when WHMCS cannot tell whether it ran and running it again is not harmless (parked); False:
+        run it (again). An action staff approved after it was parked runs when WHMCS cannot tell: the
+        parking asked them to check."""
         outcome = kind.observe(call)
         if isinstance(outcome, dict):
             self.finish(
@@ -142,7 +146,7 @@ class Executor:
             )
             report.reconciled.append(call.key)
             return True
-        if outcome is None and not kind.repeat_safe:
+        if outcome is None and not kind.repeat_safe and row.status == "in_flight":
             self.finish(
                 row,
                 "parked",
