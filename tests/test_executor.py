@@ -225,7 +225,7 @@ def test_ticket_and_invoice_keys_are_found_after_a_crash(world: Sandbox, db: Dat
     executor.run_once(NOW)
     first = {k: status(db, k).result for k in (ticket.key, invoice.key)}
     sql(db, "UPDATE outbox SET status = 'in_flight'")  # as if the 'done' write had been lost
-    report = executor.run_once(NOW)
+    report = executor.run_once(NOW + executor.in_flight_grace)  # once the calls cannot still be running
     assert sorted(report.reconciled) == sorted([ticket.key, invoice.key])
     assert {k: status(db, k).result for k in (ticket.key, invoice.key)} == first
     assert calls(world, "OpenTicket") == 1 and calls(world, "CreateInvoice") == 1
@@ -302,3 +302,23 @@ def test_approving_an_unknowable_action_runs_it(world: Sandbox, db: Database, ap
     staff.decide(db, status(db, change.key).id, approve=True, by="alice", reason="checked: not changed", now=NOW)
     assert Executor(db, api).run_once(NOW).done == [change.key]
     assert calls(world, "ModuleChangePw") == 1
+
+
+def test_an_action_still_possibly_running_in_whmcs_is_not_reconciled_yet(
+    world: Sandbox, db: Database, api: WhmcsApi
+):
+    """kill -9 and an immediate restart: the call made just before may still be running in WHMCS (PHP
+    finishes a request after its client is gone). The action waits until it cannot still be running,
+    then is reconciled: its effect, landed meanwhile, counts; it is not sent a second time."""
+    email = action("email", "slow", {"related_id": 1, "type": "general", "subject": "Slow", "html": "<p>x</p>"})
+    plan(db, email)
+    started = NOW - timedelta(seconds=5)
+    sql(db, "UPDATE outbox SET status = 'in_flight', attempts = 1, started_at = ?", started.isoformat())
+    executor = Executor(db, api, call_timeout=timedelta(seconds=20))
+    first = executor.run_once(NOW)
+    assert first.done == first.reconciled == [] and calls(world, "SendEmail") == 0
+    assert status(db, email.key).status == "in_flight"
+    # ...meanwhile the first call completes in WHMCS.
+    world.post("SendEmail", id=1, customtype="general", customsubject="Slow", custommessage=f"<p>x</p>\n<!-- {marker(email.key)} -->")
+    later = executor.run_once(started + executor.in_flight_grace + timedelta(seconds=1))
+    assert later.reconciled == [email.key] and calls(world, "SendEmail") == 1

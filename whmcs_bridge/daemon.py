@@ -7,7 +7,7 @@ import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from whmcs_bridge import families
@@ -62,6 +62,7 @@ class Bridge:
             staff_email=config.safety.staff_email,
             consent_base_url=config.receiver.public_url,
             metrics=self.metrics,
+            call_timeout=timedelta(seconds=config.whmcs.timeout_s),
         )
 
     def tracked_clients(self) -> list[int]:

@@ -64,6 +64,7 @@ class Executor:
         staff_email: str | None = None,
         consent_base_url: str | None = None,
         metrics: Registry | None = None,
+        call_timeout: timedelta = timedelta(seconds=20),
     ) -> None:
         self.db = db
         self.api = api
@@ -71,6 +72,9 @@ class Executor:
         self.staff_department_id = staff_department_id
         self.staff_email = staff_email
         self.consent_base_url = consent_base_url
+        # An action found in flight is reconciled only once its call cannot still be running in WHMCS: PHP
+        # finishes a request after its client gave up, so it is given as long again as the call's timeout.
+        self.in_flight_grace = 2 * call_timeout
         self.metrics = metrics or Registry()
         self.outcomes = self.metrics.counter(
             "whmcs_bridge_actions_total", "Outbox actions finished, by outcome.", "status"
@@ -101,6 +105,8 @@ class Executor:
         try:
             kind = action_kind(row.kind)
             call = Call(self.api, row.params, key, row.client_id)
+            if self.may_still_run(row, now, report):
+                return
             # Found in flight (a crash, an unknown outcome), or approved after an attempt: it may have
             # taken effect, so WHMCS is read for it before anything runs again.
             if (row.status == "in_flight" or row.attempts > 0) and self.reconcile(row, kind, call, now, report):
@@ -128,6 +134,18 @@ class Executor:
             report.parked.append(key)
             return
         self.record_run(row, kind, call, result, now, report)
+
+    def may_still_run(self, row: OutboxEntry, now: datetime, report: ExecutorReport) -> bool:
+        """An action in flight whose call may still be running in WHMCS waits (its effect may land yet)."""
+        if row.status != "in_flight" or not row.started_at:
+            return False
+        settled = datetime.fromisoformat(row.started_at) + self.in_flight_grace
+        if now >= settled:
+            return False
+        with self.db.atomic():
+            outbox.defer(self.db, row, settled, row.error or "its last call may still be running in WHMCS", now)
+        report.retrying.append(row.key)
+        return True
 
     def reconcile(self, row: OutboxEntry, kind: ActionKind, call: Call, now: datetime, report: ExecutorReport) -> bool:
         """An action attempted before: True when its effect is found in WHMCS (done), or, for one found in
