@@ -691,74 +691,96 @@ def due(case: dict[str, Any]) -> datetime | None:
 
 
 def tick(case: dict[str, Any], now: datetime, rules: Rules) -> Decision:
-    status = case["status"]
-    if status == "notified":
-        deadline = datetime.fromisoformat(case["deadline"])
-        if now >= deadline:
-            consent_needed = any(case["policies"][s["policy"]]["consent"] == "required" for s in case["subjects"])
-            step(case, now, "window ended", "bridge", "no answer from the holder")
-            return to_review(
-                case,
-                now,
-                rules,
-                "the response window ended without an answer"
-                + (" (consent was required)" if consent_needed else " (no objection)"),
-            )
-        if not case.get("reminded"):
-            case["reminded"] = iso(now)
-            step(case, now, "holder reminded", "bridge", f"deadline {case['deadline'][:10]}")
-            actions = tell(
-                case,
-                "holder",
-                "remind",
-                rules,
-                f"Reminder: ownership request {case['id']}",
-                f"<p>We have not heard from you about {subjects_text(case)}. Please answer by {case['deadline'][:10]}: {{consent_link}}</p>",
-                consent=link_spec(
-                    case,
-                    "ownership-holder",
-                    deadline - now,
-                    f"{party_name(case['requester'])} asks to become the holder of {subjects_text(case)}. Do you consent, or object?",
-                ),
-            )
-            return Decision(state=case, actions=actions, due_at=due(case), refs=case_refs(case))
-    if status == "executing":
-        case["checks"] = case.get("checks", 0) + 1
-        case["next_check"] = iso(now + rules.section.check_every)
-        actions = []
-        moving = [s for s in case["subjects"] if s["hand_over"] == "move" and not s.get("moved_to")]
-        if moving:
-            actions.append(
-                act(
-                    case,
-                    "read_owners",
-                    f"owners-{case['checks']}",
-                    {
-                        "subjects": [{"kind": s["kind"], "id": s["id"], "name": s.get("name")} for s in moving],
-                        "report": {"case": case["id"]},
-                    },
-                    case["holder"]["client"],
-                )
-            )
-        overdue = now - datetime.fromisoformat(case["executing"]) >= rules.section.checklist_reminder
-        if overdue and not case.get("checklist_reminded"):
-            case["checklist_reminded"] = iso(now)
-            step(case, now, "checklist reminder", "bridge", "the move in WHMCS is not done yet")
-            todo = "\n".join(f"[ ] {x}" for x in case["checklist"])
-            actions.append(
-                staff_ticket(
-                    case,
-                    rules,
-                    "checklist-reminder",
-                    f"Reminder: ownership case {case['id']} is waiting for the move",
-                    todo,
-                )
-            )
-        return Decision(state=case, actions=actions, due_at=due(case), refs=case_refs(case))
-    if status == "completed" and now >= datetime.fromisoformat(case["lock_until"]):
+    handler = TICKS.get(case["status"])
+    return handler(case, now, rules) if handler else unchanged(case)
+
+
+def unchanged(case: dict[str, Any]) -> Decision:
+    return Decision(state=case, due_at=due(case), refs=case_refs(case))
+
+
+def tick_notified(case: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    """The holder's window: at its end the case goes to review; before it, one reminder."""
+    deadline = datetime.fromisoformat(case["deadline"])
+    if now >= deadline:
+        return window_ended(case, now, rules)
+    if case.get("reminded"):
+        return unchanged(case)
+    return remind_holder(case, now, deadline, rules)
+
+
+def window_ended(case: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    consent_needed = any(case["policies"][s["policy"]]["consent"] == "required" for s in case["subjects"])
+    step(case, now, "window ended", "bridge", "no answer from the holder")
+    why = "the response window ended without an answer" + (
+        " (consent was required)" if consent_needed else " (no objection)"
+    )
+    return to_review(case, now, rules, why)
+
+
+def remind_holder(case: dict[str, Any], now: datetime, deadline: datetime, rules: Rules) -> Decision:
+    case["reminded"] = iso(now)
+    step(case, now, "holder reminded", "bridge", f"deadline {case['deadline'][:10]}")
+    actions = tell(
+        case,
+        "holder",
+        "remind",
+        rules,
+        f"Reminder: ownership request {case['id']}",
+        f"<p>We have not heard from you about {subjects_text(case)}. Please answer by {case['deadline'][:10]}: {{consent_link}}</p>",
+        consent=link_spec(
+            case,
+            "ownership-holder",
+            deadline - now,
+            f"{party_name(case['requester'])} asks to become the holder of {subjects_text(case)}. Do you consent, or object?",
+        ),
+    )
+    return Decision(state=case, actions=actions, due_at=due(case), refs=case_refs(case))
+
+
+def tick_executing(case: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    """While staff move the subjects in WHMCS: read who owns them now, and remind staff once."""
+    case["checks"] = case.get("checks", 0) + 1
+    case["next_check"] = iso(now + rules.section.check_every)
+    actions = [*read_owners(case), *checklist_reminder(case, now, rules)]
+    return Decision(state=case, actions=actions, due_at=due(case), refs=case_refs(case))
+
+
+def read_owners(case: dict[str, Any]) -> list[Action]:
+    moving = [s for s in case["subjects"] if s["hand_over"] == "move" and not s.get("moved_to")]
+    if not moving:
+        return []
+    params = {
+        "subjects": [{"kind": s["kind"], "id": s["id"], "name": s.get("name")} for s in moving],
+        "report": {"case": case["id"]},
+    }
+    return [act(case, "read_owners", f"owners-{case['checks']}", params, case["holder"]["client"])]
+
+
+def checklist_reminder(case: dict[str, Any], now: datetime, rules: Rules) -> list[Action]:
+    overdue = now - datetime.fromisoformat(case["executing"]) >= rules.section.checklist_reminder
+    if not overdue or case.get("checklist_reminded"):
+        return []
+    case["checklist_reminded"] = iso(now)
+    step(case, now, "checklist reminder", "bridge", "the move in WHMCS is not done yet")
+    todo = "\n".join(f"[ ] {x}" for x in case["checklist"])
+    subject = f"Reminder: ownership case {case['id']} is waiting for the move"
+    return [staff_ticket(case, rules, "checklist-reminder", subject, todo)]
+
+
+def tick_completed(case: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    if now >= datetime.fromisoformat(case["lock_until"]):
         case["lock_ended"] = iso(now)
         step(case, now, "lock ended", "bridge", "")
-    return Decision(state=case, due_at=due(case), refs=case_refs(case))
+    return unchanged(case)
+
+
+# What a timer tick does, by the case's status (the other statuses wait for people).
+TICKS: dict[str, Callable[[dict[str, Any], datetime, Rules], Decision]] = {
+    "notified": tick_notified,
+    "executing": tick_executing,
+    "completed": tick_completed,
+}
 
 
 # --- drafts from tickets ----------------------------------------------------------------------------
