@@ -295,17 +295,31 @@ def opened(data: dict[str, Any], now: datetime, rules: Rules, draft: dict[str, A
     }
     case.update(subjects=subjects, holder=holder, requester=requester, grounds=grounds, note=data.get("note") or "")
     if data.get("draft"):
-        case["status"] = "draft"
-        case["ticket"] = data.get("ticket")
-        step(
-            case,
-            now,
-            "draft",
-            "bridge",
-            f"ticket #{data.get('ticket')} asks for {', '.join(label(s) for s in subjects)}",
-        )
-        return Decision(state=case, refs=case_refs(case))
-    case["policies"] = {}
+        return drafted(case, data, now)
+    case["policies"] = policies_for(subjects, holder, requester, grounds, rules)
+    case["status"] = "collecting"
+    case["requester_confirmed"] = None if rules.links else iso(now)
+    step(case, now, "opened", by_whom(data), f"{grounds} grounds; policies {', '.join(case['policies'])}")
+    actions = opening_notice(case, now, rules)
+    out = advance(case, now, rules)
+    return Decision(state=out.state, actions=actions + out.actions, due_at=out.due_at, refs=case_refs(case))
+
+
+def drafted(case: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision:
+    """A case from a ticket waits as a draft until staff confirm it (with the grounds)."""
+    case["status"] = "draft"
+    case["ticket"] = data.get("ticket")
+    names = ", ".join(label(s) for s in case["subjects"])
+    step(case, now, "draft", "bridge", f"ticket #{data.get('ticket')} asks for {names}")
+    return Decision(state=case, refs=case_refs(case))
+
+
+def policies_for(
+    subjects: list[dict[str, Any]], holder: dict[str, Any], requester: dict[str, Any], grounds: str, rules: Rules
+) -> dict[str, Any]:
+    """Each subject's policy (named on the subject), snapshotted by name: later configuration changes
+    do not change an open case."""
+    policies: dict[str, Any] = {}
     for subject in subjects:
         found = match_policy(rules.section, subject["kind"], holder, requester, grounds)
         if found is None:
@@ -313,38 +327,31 @@ def opened(data: dict[str, Any], now: datetime, rules: Rules, draft: dict[str, A
                 f"no ownership policy covers a {subject['kind']} held by a {party_kind(holder)} for a {party_kind(requester)} on {grounds} grounds"
             )
         subject["policy"] = found[0]
-        case["policies"][found[0]] = snapshot(found[1])
-    case["status"] = "collecting"
-    case["requester_confirmed"] = None if rules.links else iso(now)
-    step(
+        policies[found[0]] = snapshot(found[1])
+    return policies
+
+
+def opening_notice(case: dict[str, Any], now: datetime, rules: Rules) -> list[Action]:
+    """The requester hears what is still needed and, with links, gets one to confirm the request."""
+    holder, requester = case["holder"], case["requester"]
+    return tell(
         case,
-        now,
+        "requester",
         "opened",
-        str(data.get("by") or "staff"),
-        f"{grounds} grounds; policies {', '.join(case['policies'])}",
-    )
-    actions = [
-        *tell(
+        rules,
+        f"Ownership request {case['id']}: {subjects_text(case)}",
+        f"<p>We received a request to change the holder of {subjects_text(case)}, currently held by {party_name(holder)}.</p>"
+        f"<p>{needs_text(case, now)}</p>"
+        + ("<p>Please confirm that you made this request: {consent_link}</p>" if rules.links else ""),
+        consent=link_spec(
             case,
-            "requester",
-            "opened",
-            rules,
-            f"Ownership request {case['id']}: {subjects_text(case)}",
-            f"<p>We received a request to change the holder of {subjects_text(case)}, currently held by {party_name(holder)}.</p>"
-            f"<p>{needs_text(case, now)}</p>"
-            + ("<p>Please confirm that you made this request: {consent_link}</p>" if rules.links else ""),
-            consent=link_spec(
-                case,
-                "ownership-requester",
-                rules.section.confirm_link_ttl,
-                f"Confirm that you asked for the holder of {subjects_text(case)} to change to {party_name(requester)}.",
-            )
-            if rules.links
-            else None,
-        ),
-    ]
-    out = advance(case, now, rules)
-    return Decision(state=out.state, actions=actions + out.actions, due_at=out.due_at, refs=case_refs(case))
+            "ownership-requester",
+            rules.section.confirm_link_ttl,
+            f"Confirm that you asked for the holder of {subjects_text(case)} to change to {party_name(requester)}.",
+        )
+        if rules.links
+        else None,
+    )
 
 
 def evidence_item(case: dict[str, Any], number: Any) -> dict[str, Any]:
@@ -402,28 +409,36 @@ def advance(case: dict[str, Any], now: datetime, rules: Rules) -> Decision:
 
 
 def link_answer(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
-    purpose, decision = data.get("purpose"), data.get("decision")
+    party = "requester" if data.get("purpose") == "ownership-requester" else "holder"
     answer = {k: data.get(k) for k in ("decision", "reason", "ip", "user_agent", "at")}
-    if purpose == "ownership-requester":
-        case.setdefault("answers", []).append({"party": "requester", **answer})
-        if case["status"] != "collecting":
-            return Decision(state=case, due_at=due(case))
-        if decision != "accept":
-            case["status"] = "cancelled"
-            step(
-                case,
-                now,
-                "cancelled",
-                "requester",
-                f"the requester's address denied making the request: {data.get('reason') or ''}",
-            )
-            return closed(
-                case, now, rules, "cancelled", "The request was cancelled because the confirmation link was declined."
-            )
-        case["requester_confirmed"] = data.get("at") or iso(now)
-        step(case, now, "requester confirmed", "requester", f"from {data.get('ip')}")
-        return advance(case, now, rules)
-    case.setdefault("answers", []).append({"party": "holder", **answer})
+    case.setdefault("answers", []).append({"party": party, **answer})
+    if party == "requester":
+        return requester_answer(case, data, now, rules)
+    return holder_answer(case, data, now, rules)
+
+
+def requester_answer(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    """The requester confirms the request (the case may move on), or denies making it (cancelled)."""
+    if case["status"] != "collecting":
+        return Decision(state=case, due_at=due(case))
+    if data.get("decision") != "accept":
+        case["status"] = "cancelled"
+        step(
+            case,
+            now,
+            "cancelled",
+            "requester",
+            f"the requester's address denied making the request: {data.get('reason') or ''}",
+        )
+        return closed(case, now, rules, "cancelled", "The request was cancelled because the confirmation link was declined.")
+    case["requester_confirmed"] = data.get("at") or iso(now)
+    step(case, now, "requester confirmed", "requester", f"from {data.get('ip')}")
+    return advance(case, now, rules)
+
+
+def holder_answer(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    """The notified holder consents (review) or objects (disputed); a late answer is only recorded."""
+    decision = data.get("decision")
     if case["status"] != "notified":
         step(case, now, "late answer", "holder", f"{decision} while {case['status']}: recorded, changes nothing")
         return Decision(state=case, due_at=due(case))
@@ -433,8 +448,13 @@ def link_answer(case: dict[str, Any], data: dict[str, Any], now: datetime, rules
         return to_review(case, now, rules, "the holder consented")
     case["status"] = "disputed"
     step(case, now, "disputed", "holder", f"objection from {data.get('ip')}: {data.get('reason') or ''}")
+    return Decision(state=case, actions=objection_notices(case, data, rules), due_at=due(case), refs=case_refs(case))
+
+
+def objection_notices(case: dict[str, Any], data: dict[str, Any], rules: Rules) -> list[Action]:
+    """Both parties hear that the case is frozen; staff get a ticket saying how it can be resolved."""
     reason = html.escape(str(data.get("reason") or "no reason given"))
-    actions = [
+    return [
         *tell(
             case,
             "requester",
@@ -459,7 +479,6 @@ def link_answer(case: dict[str, Any], data: dict[str, Any], now: datetime, rules
             f"The holder objected: {data.get('reason') or 'no reason'}. The case is frozen until `whmcs-bridge ownership resolve {case['id']} --outcome court-order|objection-withdrawn|request-withdrawn`.",
         ),
     ]
-    return Decision(state=case, actions=actions, due_at=due(case), refs=case_refs(case))
 
 
 def resolve_dispute(case: dict[str, Any], outcome: str, by: str, note: str, now: datetime, rules: Rules) -> Decision:
@@ -530,53 +549,7 @@ def approve(case: dict[str, Any], by: str, note: str, now: datetime, rules: Rule
 def execute(case: dict[str, Any], now: datetime, rules: Rules) -> Decision:
     case["side_effects"] = side_effects(case)
     case["checklist"] = checklist(case)
-    requester = case["requester"]
-    actions: list[Action] = []
-    moving = [s for s in case["subjects"] if s["hand_over"] == "move"]
-    for s in moving:
-        if s["kind"] == "domain":
-            contact = registrant(requester)
-            actions.append(
-                act(
-                    case,
-                    "registrant_update",
-                    f"whois-{s['id']}",
-                    {"domain_id": s["id"], "xml": whois_xml(contact), "expect": contact},
-                    case["holder"]["client"],
-                )
-            )
-        if s["kind"] == "service":
-            actions.append(
-                act(case, "credential_change", f"password-{s['id']}", {"service_id": s["id"]}, case["holder"]["client"])
-            )
-    if moving:
-        actions.append(
-            act(
-                case,
-                "announce",
-                "grants-end",
-                {
-                    "type": "OwnershipChanged",
-                    "data": {
-                        "case": case["id"],
-                        "holder": case["holder"]["client"],
-                        "subjects": [{"kind": s["kind"], "id": s["id"], "name": s.get("name")} for s in moving],
-                    },
-                },
-                case["holder"]["client"],
-            )
-        )
-    lines = "\n".join(f"- {x}" for x in case["side_effects"])
-    todo = "\n".join(f"[ ] {x}" for x in case["checklist"])
-    actions.append(
-        staff_ticket(
-            case,
-            rules,
-            "checklist",
-            f"Ownership case {case['id']}: execute the hand-over",
-            f"Approved by {', '.join(a['by'] for a in case['approvals'])}.\n\nSide effects:\n{lines}\n\nTo do in WHMCS (the bridge sees the moves and completes the case):\n{todo}",
-        )
-    )
+    actions = [*hand_over_actions(case), checklist_ticket(case, rules)]
     summary = "".join(f"<li>{html.escape(x)}</li>" for x in case["side_effects"])
     for party in ("requester", "holder"):
         actions += tell(
@@ -590,6 +563,39 @@ def execute(case: dict[str, Any], now: datetime, rules: Rules) -> Decision:
     case["next_check"] = iso(now + rules.section.check_every)
     case["checks"] = 0
     return Decision(state=case, actions=actions, due_at=due(case), refs=case_refs(case))
+
+
+def hand_over_actions(case: dict[str, Any]) -> list[Action]:
+    """What the bridge does itself for the moving subjects: a domain's registrant becomes the
+    requester, a service's password changes, and the other families hear that grants on them end."""
+    holder = case["holder"]["client"]
+    moving = [s for s in case["subjects"] if s["hand_over"] == "move"]
+    actions: list[Action] = []
+    for s in moving:
+        if s["kind"] == "domain":
+            contact = registrant(case["requester"])
+            params = {"domain_id": s["id"], "xml": whois_xml(contact), "expect": contact}
+            actions.append(act(case, "registrant_update", f"whois-{s['id']}", params, holder))
+        if s["kind"] == "service":
+            actions.append(act(case, "credential_change", f"password-{s['id']}", {"service_id": s["id"]}, holder))
+    if moving:
+        subjects = [{"kind": s["kind"], "id": s["id"], "name": s.get("name")} for s in moving]
+        event = {"type": "OwnershipChanged", "data": {"case": case["id"], "holder": holder, "subjects": subjects}}
+        actions.append(act(case, "announce", "grants-end", event, holder))
+    return actions
+
+
+def checklist_ticket(case: dict[str, Any], rules: Rules) -> Action:
+    """Staff's ticket: the side effects, and what only they can do in WHMCS's admin area."""
+    lines = "\n".join(f"- {x}" for x in case["side_effects"])
+    todo = "\n".join(f"[ ] {x}" for x in case["checklist"])
+    return staff_ticket(
+        case,
+        rules,
+        "checklist",
+        f"Ownership case {case['id']}: execute the hand-over",
+        f"Approved by {', '.join(a['by'] for a in case['approvals'])}.\n\nSide effects:\n{lines}\n\nTo do in WHMCS (the bridge sees the moves and completes the case):\n{todo}",
+    )
 
 
 def owners_read(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
