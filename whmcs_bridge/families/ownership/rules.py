@@ -185,7 +185,9 @@ def attach(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rul
         "checks": [],
     }
     case.setdefault("evidence", []).append(item)
-    step(case, now, "evidence received", by, f"item {item['item']}: {item['kind']} from {item['from']} via {item['via']}")
+    step(
+        case, now, "evidence received", by, f"item {item['item']}: {item['kind']} from {item['from']} via {item['via']}"
+    )
     return advance(case, now, rules)
 
 
@@ -215,7 +217,9 @@ def evidence_checked(
     return Decision(state=out.state, actions=actions + out.actions, due_at=out.due_at, refs=out.refs)
 
 
-def evidence_rejected(case: dict[str, Any], item: dict[str, Any], note: str, now: datetime, rules: Rules) -> list[Action]:
+def evidence_rejected(
+    case: dict[str, Any], item: dict[str, Any], note: str, now: datetime, rules: Rules
+) -> list[Action]:
     return tell(
         case,
         "requester",
@@ -430,7 +434,9 @@ def requester_answer(case: dict[str, Any], data: dict[str, Any], now: datetime, 
             "requester",
             f"the requester's address denied making the request: {data.get('reason') or ''}",
         )
-        return closed(case, now, rules, "cancelled", "The request was cancelled because the confirmation link was declined.")
+        return closed(
+            case, now, rules, "cancelled", "The request was cancelled because the confirmation link was declined."
+        )
     case["requester_confirmed"] = data.get("at") or iso(now)
     step(case, now, "requester confirmed", "requester", f"from {data.get('ip')}")
     return advance(case, now, rules)
