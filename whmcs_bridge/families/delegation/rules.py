@@ -633,6 +633,14 @@ def end(
             grant["delegate"],
         ),
     ]
+    actions.append(act(grant, "email", f"{status}-told-owner", owner_end_email(grant, status, rules), grant["owner"]))
+    return Decision(state=grant, actions=actions, due_at=None, refs=grant_refs(grant))
+
+
+def owner_end_email(grant: dict[str, Any], status: str, rules: DelegationSection) -> dict[str, Any]:
+    """The owner hears that the grant ended and, if configured, is offered a password change: by
+    replying, or (for services, with links) through a one-time link."""
+    what_for = describe(grant)
     owner_text = f"<p>Client #{grant['delegate']} is no longer your {grant['role']} contact for {what_for}.</p>"
     owner_email = notice(grant["owner"], f"Delegation for {what_for} {status}", owner_text)
     services = [i for i in grant.get("items", []) if i["kind"] == "service"]
@@ -653,8 +661,7 @@ def end(
             "summary": summary,
             "ttl_s": int(rules.consent_link_ttl.total_seconds()),
         }
-    actions.append(act(grant, "email", f"{status}-told-owner", owner_email, grant["owner"]))
-    return Decision(state=grant, actions=actions, due_at=None, refs=grant_refs(grant))
+    return owner_email
 
 
 def with_names(grant: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
