@@ -125,7 +125,19 @@ def export(config: Config, db: Database, case_id: str, out: Path, *, now: dateti
 def verify(folder: Path, db: Database | None = None) -> dict[str, Any]:
     """Recompute every hash; raise BridgeError naming each thing that changed. With the live store,
     also check the audit rows against the chain and that this export was recorded."""
-    problems: list[str] = []
+    manifest = read_manifest(folder)
+    files: dict[str, str] = manifest.get("files") or {}
+    problems = seal_problems(manifest) + file_problems(folder, files)
+    rows = read_rows(folder / "audit.jsonl", problems)
+    problems += case_problems(manifest.get("case") or {}, files, rows)
+    if db is not None and not problems:
+        problems += live_problems(db, rows, manifest)
+    if problems:
+        raise BridgeError("the dossier does not verify:\n  " + "\n  ".join(problems))
+    return manifest
+
+
+def read_manifest(folder: Path) -> dict[str, Any]:
     try:
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -134,13 +146,25 @@ def verify(folder: Path, db: Database | None = None) -> dict[str, Any]:
         raise BridgeError(f"{folder}/manifest.json is not valid JSON ({exc})") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise BridgeError(f"{folder}/manifest.json is not a {FORMAT} manifest")
+    return manifest
+
+
+def seal_problems(manifest: dict[str, Any]) -> list[str]:
+    """Each section of the manifest against its seal, and the seals against theirs."""
     seals = manifest.get("seals") or {}
-    for name in SECTIONS:
-        if seal(manifest.get(name)) != seals.get(name):
-            problems.append(f"manifest.json: the `{name}` section was edited (its seal does not match)")
+    problems = [
+        f"manifest.json: the `{name}` section was edited (its seal does not match)"
+        for name in SECTIONS
+        if seal(manifest.get(name)) != seals.get(name)
+    ]
     if seal(seals) != manifest.get("seal"):
         problems.append("manifest.json: the seals themselves were edited")
-    files: dict[str, str] = manifest.get("files") or {}
+    return problems
+
+
+def file_problems(folder: Path, files: dict[str, str]) -> list[str]:
+    """Every listed file against its hash, then every file in the folder that is not listed."""
+    problems = []
     for name, expected in sorted(files.items()):
         path = folder / name
         if ".." in Path(name).parts or not path.is_file():
@@ -152,9 +176,13 @@ def verify(folder: Path, db: Database | None = None) -> dict[str, Any]:
         rel = path.relative_to(folder).as_posix()
         if rel not in listed:
             problems.append(f"{rel}: not in the manifest (added)")
-    case = manifest.get("case") or {}
+    return problems
+
+
+def case_problems(case: dict[str, Any], files: dict[str, str], rows: list[dict[str, Any]]) -> list[str]:
+    """The case's evidence and answers against the files and the audit rows that recorded them."""
+    problems = []
     by_hash = set(files.values())
-    rows = read_rows(folder / "audit.jsonl", problems)
     attached = {r["detail"].get("sha256") for r in rows if r["action"] == "staff.OwnershipCommand.attach"}
     for item in case.get("evidence", []):
         if item.get("sha256") not in by_hash:
@@ -167,20 +195,23 @@ def verify(folder: Path, db: Database | None = None) -> dict[str, Any]:
             problems.append(
                 f"the {answer.get('party')}'s answer of {answer.get('at')}: not in the audit chain (entry edited)"
             )
-    if db is not None and not problems:
-        for row in rows:
-            live = db.conn.execute("SELECT hash FROM audit_log WHERE id = ?", (row["id"],)).fetchone()
-            if live is None or live["hash"] != row["hash"]:
-                problems.append(f"audit row {row['id']}: not the same as in the live audit chain")
-        sealed = db.conn.execute(
-            "SELECT 1 FROM audit_log WHERE action = 'ownership.dossier_exported' AND detail LIKE ?",
-            (f'%"seal":"{manifest.get("seal")}"%',),
-        ).fetchone()
-        if sealed is None:
-            problems.append("the live audit chain has no record of exporting this dossier (its seal is unknown)")
-    if problems:
-        raise BridgeError("the dossier does not verify:\n  " + "\n  ".join(problems))
-    return manifest
+    return problems
+
+
+def live_problems(db: Database, rows: list[dict[str, Any]], manifest: dict[str, Any]) -> list[str]:
+    """The dossier's audit rows against the live chain, and the live chain's record of this export."""
+    problems = []
+    for row in rows:
+        live = db.conn.execute("SELECT hash FROM audit_log WHERE id = ?", (row["id"],)).fetchone()
+        if live is None or live["hash"] != row["hash"]:
+            problems.append(f"audit row {row['id']}: not the same as in the live audit chain")
+    sealed = db.conn.execute(
+        "SELECT 1 FROM audit_log WHERE action = 'ownership.dossier_exported' AND detail LIKE ?",
+        (f'%"seal":"{manifest.get("seal")}"%',),
+    ).fetchone()
+    if sealed is None:
+        problems.append("the live audit chain has no record of exporting this dossier (its seal is unknown)")
+    return problems
 
 
 def read_rows(path: Path, problems: list[str]) -> list[dict[str, Any]]:
