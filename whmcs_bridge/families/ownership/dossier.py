@@ -59,35 +59,9 @@ def export(config: Config, db: Database, case_id: str, out: Path, *, now: dateti
     case = load_case(db, case_id)
     if out.exists() and any(out.iterdir()):
         raise BridgeError(f"{out} is not empty: a dossier is written to a new folder")
-    (out / "evidence").mkdir(parents=True, exist_ok=True)
-    files: dict[str, str] = {}
-    for item in case.get("evidence", []):
-        source = evidence_path(config, item["sha256"])
-        if not source.is_file():
-            raise BridgeError(f"evidence item {item['item']} ({item['sha256'][:12]}) is missing from {source.parent}")
-        if sha256_file(source) != item["sha256"]:
-            raise BridgeError(f"evidence item {item['item']}: the stored file {source} no longer matches its hash")
-        name = f"evidence/{item['item']:02d}-{item['kind']}.{EXT.get(item.get('media_type') or '', 'bin')}"
-        shutil.copyfile(source, out / name)
-        files[name] = item["sha256"]
-    links = [
-        {k: row[k] for k in ("id", "purpose", "created_at", "expires_at", "used_at", "decision", "ip", "user_agent")}
-        for row in db.conn.execute(
-            "SELECT * FROM consent_link WHERE subject = ? AND purpose LIKE 'ownership-%' ORDER BY id", (case_id,)
-        )
-    ]
-    actions = [
-        {
-            "key": row["action_key"],
-            "kind": row["kind"],
-            "status": row["status"],
-            "created_at": row["created_at"],
-            "finished_at": row["finished_at"],
-            "decided_by": row["decided_by"],
-            "error": row["error"],
-        }
-        for row in db.conn.execute("SELECT * FROM outbox WHERE subject = ? ORDER BY id", (f"ownership:{case_id}",))
-    ]
+    files = copy_evidence(config, case, out)
+    links = link_rows(db, case_id)
+    actions = action_rows(db, case_id)
     rows = case_rows(db, case_id)
     (out / "audit.jsonl").write_text("".join(audit.canonical(r) + "\n" for r in rows), encoding="utf-8")
     files["audit.jsonl"] = sha256_file(out / "audit.jsonl")
@@ -120,6 +94,49 @@ def export(config: Config, db: Database, case_id: str, out: Path, *, now: dateti
         at=now.isoformat(timespec="seconds"),
     )
     return manifest
+
+
+def copy_evidence(config: Config, case: dict[str, Any], out: Path) -> dict[str, str]:
+    """Each evidence item from the store into evidence/ (named by number and kind), checked against
+    its hash first; the files' hashes by name."""
+    (out / "evidence").mkdir(parents=True, exist_ok=True)
+    files: dict[str, str] = {}
+    for item in case.get("evidence", []):
+        source = evidence_path(config, item["sha256"])
+        if not source.is_file():
+            raise BridgeError(f"evidence item {item['item']} ({item['sha256'][:12]}) is missing from {source.parent}")
+        if sha256_file(source) != item["sha256"]:
+            raise BridgeError(f"evidence item {item['item']}: the stored file {source} no longer matches its hash")
+        name = f"evidence/{item['item']:02d}-{item['kind']}.{EXT.get(item.get('media_type') or '', 'bin')}"
+        shutil.copyfile(source, out / name)
+        files[name] = item["sha256"]
+    return files
+
+
+def link_rows(db: Database, case_id: str) -> list[dict[str, Any]]:
+    """The case's one-time links: when sent, when used, the answer and from where."""
+    return [
+        {k: row[k] for k in ("id", "purpose", "created_at", "expires_at", "used_at", "decision", "ip", "user_agent")}
+        for row in db.conn.execute(
+            "SELECT * FROM consent_link WHERE subject = ? AND purpose LIKE 'ownership-%' ORDER BY id", (case_id,)
+        )
+    ]
+
+
+def action_rows(db: Database, case_id: str) -> list[dict[str, Any]]:
+    """The case's actions in the outbox: what ran, when, approved by whom, with which error."""
+    return [
+        {
+            "key": row["action_key"],
+            "kind": row["kind"],
+            "status": row["status"],
+            "created_at": row["created_at"],
+            "finished_at": row["finished_at"],
+            "decided_by": row["decided_by"],
+            "error": row["error"],
+        }
+        for row in db.conn.execute("SELECT * FROM outbox WHERE subject = ? ORDER BY id", (f"ownership:{case_id}",))
+    ]
 
 
 def verify(folder: Path, db: Database | None = None) -> dict[str, Any]:
@@ -256,8 +273,28 @@ def summary_html(
     rows: list[dict[str, Any]],
     files: dict[str, str],
 ) -> str:
-    need = requirements(case) if case.get("policies") else {}
     parts = [
+        *_parties_html(case),
+        *_policy_html(case),
+        "<h2>Timeline</h2>",
+        _table(
+            ["When (UTC)", "What", "By", "Why"],
+            [[h["at"], h["what"], h["by"], h["why"]] for h in case.get("history", [])],
+        ),
+        *_evidence_html(case),
+        *_answers_html(case, links),
+        "<h2>Approvals</h2>",
+        _table(["By", "When (UTC)", "Note"], [[a["by"], a["at"], a.get("note")] for a in case.get("approvals", [])]),
+        *_execution_html(case, actions),
+        f"<h2>Integrity</h2><p>{len(rows)} audit-chain rows in audit.jsonl. Check this folder with <code>whmcs-bridge ownership verify-dossier DIR</code>.</p>",
+        _table(["File", "SHA-256"], [[k, v] for k, v in sorted(files.items())]),
+    ]
+    style = "body{font-family:sans-serif;max-width:60em;margin:2em auto;color:#222}table{border-collapse:collapse;margin:.5em 0 1em}td,th{border:1px solid #bbb;padding:.25em .5em;text-align:left;vertical-align:top;font-size:.9em}td:last-child{word-break:break-all}"
+    return f"<!doctype html><html lang=en><head><meta charset=utf-8><title>Ownership case {html.escape(case['id'])}</title><style>{style}</style></head><body>{''.join(parts)}</body></html>\n"
+
+
+def _parties_html(case: dict[str, Any]) -> list[str]:
+    return [
         f"<h1>Ownership case {html.escape(case['id'])}: {html.escape(case['status'])}</h1>",
         f"<p>Subjects: {html.escape(subjects_text(case))}</p>",
         _table(
@@ -268,6 +305,12 @@ def summary_html(
             ],
         ),
         f"<p>Grounds: {html.escape(case.get('grounds') or '')}. {html.escape(case.get('note') or '')}</p>",
+    ]
+
+
+def _policy_html(case: dict[str, Any]) -> list[str]:
+    need = requirements(case) if case.get("policies") else {}
+    return [
         "<h2>Policy</h2>",
         _table(
             ["Subject", "Policy", "Consent", "Hand-over"],
@@ -282,11 +325,11 @@ def summary_html(
             ],
         ),
         f"<p>Response window {need.get('window_s', 0) // 86400} days; {need.get('approvals', 0)} approval(s); lock {need.get('lock_s', 0) // 86400} days.</p>",
-        "<h2>Timeline</h2>",
-        _table(
-            ["When (UTC)", "What", "By", "Why"],
-            [[h["at"], h["what"], h["by"], h["why"]] for h in case.get("history", [])],
-        ),
+    ]
+
+
+def _evidence_html(case: dict[str, Any]) -> list[str]:
+    return [
         "<h2>Evidence</h2>",
         _table(
             ["Item", "Kind", "From", "Via", "Dated", "Received", "Status", "Checked by", "SHA-256"],
@@ -305,6 +348,11 @@ def summary_html(
                 for e in case.get("evidence", [])
             ],
         ),
+    ]
+
+
+def _answers_html(case: dict[str, Any], links: list[dict[str, Any]]) -> list[str]:
+    return [
         "<h2>Answers through one-time links</h2>",
         _table(
             ["Party", "Answer", "When (UTC)", "Address", "Browser", "Reason"],
@@ -317,8 +365,12 @@ def summary_html(
             ["Link", "Purpose", "Sent", "Expires", "Used"],
             [[x["id"], x["purpose"], x["created_at"], x["expires_at"], x["used_at"]] for x in links],
         ),
-        "<h2>Approvals</h2>",
-        _table(["By", "When (UTC)", "Note"], [[a["by"], a["at"], a.get("note")] for a in case.get("approvals", [])]),
+    ]
+
+
+def _execution_html(case: dict[str, Any], actions: list[dict[str, Any]]) -> list[str]:
+    """The side effects, staff's checklist, the actions run, and the registrant each domain had."""
+    return [
         "<h2>Execution</h2>",
         "<ul>" + "".join(f"<li>{html.escape(x)}</li>" for x in case.get("side_effects", [])) + "</ul>",
         "<p>Checklist for staff:</p><ul>"
@@ -337,8 +389,4 @@ def summary_html(
                 if "registrant_before" in s
             ],
         ),
-        f"<h2>Integrity</h2><p>{len(rows)} audit-chain rows in audit.jsonl. Check this folder with <code>whmcs-bridge ownership verify-dossier DIR</code>.</p>",
-        _table(["File", "SHA-256"], [[k, v] for k, v in sorted(files.items())]),
     ]
-    style = "body{font-family:sans-serif;max-width:60em;margin:2em auto;color:#222}table{border-collapse:collapse;margin:.5em 0 1em}td,th{border:1px solid #bbb;padding:.25em .5em;text-align:left;vertical-align:top;font-size:.9em}td:last-child{word-break:break-all}"
-    return f"<!doctype html><html lang=en><head><meta charset=utf-8><title>Ownership case {html.escape(case['id'])}</title><style>{style}</style></head><body>{''.join(parts)}</body></html>\n"
