@@ -376,13 +376,20 @@ def advance(case: dict[str, Any], now: datetime, rules: Rules) -> Decision:
     case["notified"] = iso(now)
     case["remind_s"] = int(rules.section.remind_before.total_seconds())
     step(case, now, "holder notified", "bridge", f"answer by {iso(deadline)[:16]}")
+    actions = holder_asked(case, deadline, window, rules)
+    return Decision(state=case, actions=actions, due_at=due(case), refs=case_refs(case))
+
+
+def holder_asked(case: dict[str, Any], deadline: datetime, window: timedelta, rules: Rules) -> list[Action]:
+    """The holder is asked to consent or object by the deadline (with a one-time link); the requester
+    hears that the holder was asked."""
     consent_needed = any(p["consent"] == "required" for p in case["policies"].values())
     ask = (
         "We need your consent before anything changes."
         if consent_needed
         else "If you do not object by the deadline, the change can go ahead after our review."
     )
-    actions = [
+    return [
         *tell(
             case,
             "holder",
@@ -409,7 +416,6 @@ def advance(case: dict[str, Any], now: datetime, rules: Rules) -> Decision:
             f"<p>Your documents are complete. We asked {party_name(case['holder'])} to answer by {iso(deadline)[:10]}.</p>",
         ),
     ]
-    return Decision(state=case, actions=actions, due_at=due(case), refs=case_refs(case))
 
 
 def link_answer(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
@@ -630,14 +636,6 @@ def complete(case: dict[str, Any], now: datetime, rules: Rules, *, by: str) -> D
     case["completed"] = iso(now)
     case["lock_until"] = iso(now + timedelta(seconds=requirements(case)["lock_s"]))
     step(case, now, "completed", by, f"locked until {case['lock_until'][:10]}")
-    wrong = [
-        s
-        for s in case["subjects"]
-        if s.get("moved_to")
-        and case["requester"].get("client")
-        and s["kind"] != "client"
-        and s["moved_to"] != case["requester"]["client"]
-    ]
     actions = [
         *tell(
             case,
@@ -655,21 +653,23 @@ def complete(case: dict[str, Any], now: datetime, rules: Rules, *, by: str) -> D
             f"Ownership change completed (case {case['id']})",
             f"<p>{subjects_text(case)} no longer belong to your account.</p>",
         ),
+        *moved_elsewhere(case, rules),
     ]
-    if wrong:
-        actions.append(
-            staff_ticket(
-                case,
-                rules,
-                "wrong-client",
-                f"Ownership case {case['id']}: moved to another client",
-                "; ".join(
-                    f"{label(s)} went to client #{s['moved_to']}, not the requester #{case['requester']['client']}"
-                    for s in wrong
-                ),
-            )
-        )
     return Decision(state=case, actions=actions, due_at=due(case), refs=case_refs(case))
+
+
+def moved_elsewhere(case: dict[str, Any], rules: Rules) -> list[Action]:
+    """A staff ticket if staff moved a subject to a client other than the requester."""
+    requester = case["requester"].get("client")
+    wrong = [
+        s
+        for s in case["subjects"]
+        if s.get("moved_to") and requester and s["kind"] != "client" and s["moved_to"] != requester
+    ]
+    if not wrong:
+        return []
+    text = "; ".join(f"{label(s)} went to client #{s['moved_to']}, not the requester #{requester}" for s in wrong)
+    return [staff_ticket(case, rules, "wrong-client", f"Ownership case {case['id']}: moved to another client", text)]
 
 
 def closed(case: dict[str, Any], now: datetime, rules: Rules, what: str, text: str) -> Decision:
