@@ -469,25 +469,10 @@ def ordered(
     contact of what was ordered, automatically (and both sides are told)."""
     requestor = as_int(data.get("requestor_id"))
     owner = as_int(data.get("userid"))
-    items = [
-        {
-            "kind": "service" if line.get("type") == "product" else "domain",
-            "id": int(line["relid"]),
-            "name": line.get("domain"),
-        }
-        for line in data.get("lines") or []
-        if line.get("type") in ("product", "domain") and line.get("relid")
-    ]
+    items = ordered_items(data)
     out: dict[str, Decision] = {}
     for admin in grants.values():
-        if not (
-            admin.get("status") == "active"
-            and admin["role"] == "administrative"
-            and admin["owner"] == owner
-            and rights(admin, rules).order_for_owner
-        ):
-            continue
-        if requestor is None or requestor not in admin.get("delegate_users", []) or not items:
+        if not items or not orders_for_owner(admin, owner, requestor, rules):
             continue
         grant_id = f"o{as_int(data.get('orderid'))}-{admin['delegate']}"
         command_data = {
@@ -507,6 +492,31 @@ def ordered(
     if not out:
         out.update(agency_became_owner(grants, data, requestor, owner))
     return out
+
+
+def ordered_items(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The services and domains an order created."""
+    return [
+        {
+            "kind": "service" if line.get("type") == "product" else "domain",
+            "id": int(line["relid"]),
+            "name": line.get("domain"),
+        }
+        for line in data.get("lines") or []
+        if line.get("type") in ("product", "domain") and line.get("relid")
+    ]
+
+
+def orders_for_owner(admin: dict[str, Any], owner: int | None, requestor: int | None, rules: DelegationSection) -> bool:
+    """Is the order's requestor a user of an active administrative contact of the owner that may order for it?"""
+    return (
+        admin.get("status") == "active"
+        and admin["role"] == "administrative"
+        and admin["owner"] == owner
+        and rights(admin, rules).order_for_owner
+        and requestor is not None
+        and requestor in admin.get("delegate_users", [])
+    )
 
 
 def agency_became_owner(
