@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import re
 import types
 import typing
@@ -168,93 +169,115 @@ class _Reader:
 
     def read_scalar(self, node: yaml.ScalarNode, hint: Any, key_path: str) -> Any:
         expected = self.expected_phrase(hint)
-        found = self.describe(node)
         if node.tag == "tag:yaml.org,2002:null":
             raise self.fail(node, key_path, expected, "nothing")
-        raw = str(node.value)
         if hint is Secret:
-            match = _VAR.fullmatch(raw.strip())
-            if not match or match.group(1) is None:
-                raise self.fail(node, key_path, expected + " (secrets never live in the YAML)", "a literal value")
-            return Secret(match.group(1), self.substitute(node, key_path))
+            return self.read_secret(node, key_path)
         text = self.substitute(node, key_path)
-        if typing.get_origin(hint) is Literal:
-            if text not in typing.get_args(hint):
-                raise self.fail(node, key_path, expected, found)
-            return text
-        if hint is bool:
-            lowered = text.lower()
-            if lowered in ("true", "yes", "on"):
-                return True
-            if lowered in ("false", "no", "off"):
-                return False
-            raise self.fail(node, key_path, expected, found)
-        if hint is int:
-            if not re.fullmatch(r"-?\d+", text):
-                raise self.fail(node, key_path, expected, found)
-            return int(text)
-        if hint is float:
-            try:
-                return float(text)
-            except ValueError:
-                raise self.fail(node, key_path, expected, found) from None
-        if hint is Duration:
-            try:
-                return Duration.parse(text)
-            except ValueError:
-                raise self.fail(node, key_path, expected, found) from None
-        if hint is date:
-            try:
-                return date.fromisoformat(text)
-            except ValueError:
-                raise self.fail(node, key_path, "a date such as 2026-12-25", found) from None
         if hint is Path:
             path = Path(text).expanduser()
             return path if path.is_absolute() else (self.path.parent / path)
-        if hint is str:
-            return text
-        raise TypeError(f"config field type {hint!r} is not supported")  # a programming error
+        if typing.get_origin(hint) is Literal:
+            parse: Callable[[str], Any] | None = functools.partial(_one_of, typing.get_args(hint))
+        else:
+            parse = SCALARS.get(hint)
+        if parse is None:
+            raise TypeError(f"config field type {hint!r} is not supported")  # a programming error
+        try:
+            return parse(text)
+        except ValueError:
+            raise self.fail(node, key_path, expected, self.describe(node)) from None
+
+    def read_secret(self, node: yaml.ScalarNode, key_path: str) -> Secret:
+        """A whole `${VARIABLE}` reference, read from the environment: a literal value is refused."""
+        match = _VAR.fullmatch(str(node.value).strip())
+        if not match or match.group(1) is None:
+            expected = self.expected_phrase(Secret) + " (secrets never live in the YAML)"
+            raise self.fail(node, key_path, expected, "a literal value")
+        return Secret(match.group(1), self.substitute(node, key_path))
 
     def read_section(self, node: yaml.Node, cls: type, key_path: str) -> Any:
         label = key_path or "the top level"
         if not isinstance(node, yaml.MappingNode):
             raise self.fail(node, label, "a mapping", self.describe(node))
-        hints = typing.get_type_hints(cls)
         fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
-        seen: dict[str, yaml.Node] = {}
-        values: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            name = str(key_node.value)
-            child = f"{key_path}.{name}" if key_path else name
-            if name in seen:
-                raise self.fail(key_node, child, "each key once", "it repeated")
-            seen[name] = value_node
-            if name not in fields:
-                close = difflib.get_close_matches(name, list(fields), n=1)
-                hint_text = f" (did you mean '{close[0]}'?)" if close else ""
-                raise self.fail(key_node, child, "one of " + ", ".join(fields) + hint_text, "unknown key")
-            value = self.read(value_node, hints[name], child)
-            checker = fields[name].metadata.get("check")
-            if checker and fields[name].metadata.get("each") and isinstance(value_node, yaml.SequenceNode):
-                for i, (item, item_node) in enumerate(zip(value, value_node.value, strict=True)):
-                    problem = checker(item)
-                    if problem:
-                        raise self.fail(item_node, f"{child}[{i}]", problem, self.describe(item_node))
-            elif checker and value is not None:
-                problem = checker(value)
-                if problem:
-                    raise self.fail(value_node, child, problem, self.describe(value_node))
-            values[name] = value
+        values = self.read_fields(node, cls, fields, key_path)
         for name, f in fields.items():
-            if name in values:
-                continue
-            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                child = f"{key_path}.{name}" if key_path else name
-                raise self.fail(node, child, "this key (it is required)", "it missing")
+            if name not in values and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise self.fail(node, _child(key_path, name), "this key (it is required)", "it missing")
         section = cls(**values)
         # A section may check itself as a whole (e.g. "exactly one of ..."): `problem()` returns the
         # "expected ..." phrase, or None.
         problem = section.problem() if hasattr(section, "problem") else None
         if problem:
-            raise self.fail(node, label, problem, "; ".join(sorted(seen)) or "an empty mapping")
+            raise self.fail(node, label, problem, "; ".join(sorted(values)) or "an empty mapping")
         return section
+
+    def read_fields(
+        self, node: yaml.MappingNode, cls: type, fields: dict[str, dataclasses.Field[Any]], key_path: str
+    ) -> dict[str, Any]:
+        """The mapping's values by field name, each read by its type and checked; a repeated or
+        unknown key is an error."""
+        hints = typing.get_type_hints(cls)
+        values: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            name = str(key_node.value)
+            child = _child(key_path, name)
+            if name in values:
+                raise self.fail(key_node, child, "each key once", "it repeated")
+            if name not in fields:
+                close = difflib.get_close_matches(name, list(fields), n=1)
+                hint_text = f" (did you mean '{close[0]}'?)" if close else ""
+                raise self.fail(key_node, child, "one of " + ", ".join(fields) + hint_text, "unknown key")
+            values[name] = self.read(value_node, hints[name], child)
+            self.check_value(fields[name], values[name], value_node, child)
+        return values
+
+    def check_value(self, f: dataclasses.Field[Any], value: Any, node: yaml.Node, key_path: str) -> None:
+        """Run the field's check (see `check()`): on the value, or on each item of a list."""
+        checker = f.metadata.get("check")
+        if checker and f.metadata.get("each") and isinstance(node, yaml.SequenceNode):
+            for i, (item, item_node) in enumerate(zip(value, node.value, strict=True)):
+                problem = checker(item)
+                if problem:
+                    raise self.fail(item_node, f"{key_path}[{i}]", problem, self.describe(item_node))
+        elif checker and value is not None:
+            problem = checker(value)
+            if problem:
+                raise self.fail(node, key_path, problem, self.describe(node))
+
+
+def _child(key_path: str, name: str) -> str:
+    return f"{key_path}.{name}" if key_path else name
+
+
+def _one_of(allowed: tuple[Any, ...], text: str) -> str:
+    if text not in allowed:
+        raise ValueError(text)
+    return text
+
+
+def _bool(text: str) -> bool:
+    lowered = text.lower()
+    if lowered in ("true", "yes", "on"):
+        return True
+    if lowered in ("false", "no", "off"):
+        return False
+    raise ValueError(text)
+
+
+def _int(text: str) -> int:
+    if not re.fullmatch(r"-?\d+", text):
+        raise ValueError(text)
+    return int(text)
+
+
+# How a scalar's text becomes a value of each plain type (ValueError: not one).
+SCALARS: dict[Any, Callable[[str], Any]] = {
+    str: str,
+    bool: _bool,
+    int: _int,
+    float: float,
+    Duration: Duration.parse,
+    date: date.fromisoformat,
+}

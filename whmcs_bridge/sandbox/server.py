@@ -1,6 +1,6 @@
 """The sandbox's HTTP face: WHMCS's includes/api.php, a small control API under /_sandbox/, and a hook sender.
 
-Control endpoints (JSON in, JSON out; for tests and the demo, not part of WHMCS):
+Control endpoints (JSON in, JSON out; for tests and the demo, not part of WHMCS; CONTROL maps each to its handler):
   POST /_sandbox/scenario  {"name": "reseller-overdue", "clients": 1000}   load a scenario
   GET  /_sandbox/clock      POST /_sandbox/clock {"advance": "3d"} | {"set": "2026-11-22T10:00:00"} | {"reset": true}
   GET  /_sandbox/calls?since=N                      API calls received (auth fields removed)
@@ -41,6 +41,7 @@ from whmcs_bridge.sandbox.state import SandboxState
 log = logging.getLogger("whmcs_bridge.sandbox")
 
 StartResponse = Callable[..., Any]
+Reply = tuple[int, Any]  # a control endpoint's HTTP status and JSON answer
 MAX_BODY = 8 * 1024 * 1024
 READ_TABLES = {
     "clients",
@@ -224,8 +225,7 @@ class SandboxApp:
         answer, hooks = self.run(name, form)
         record["outcome"] = answer.get("result", answer.get("status"))
         self.calls.append(record)
-        for hook in hooks:
-            self.hooks.emit(hook, datetime.now(UTC))
+        self._emit(hooks)
         return self._json(start_response, 200, answer)
 
     def run(self, action: str, form: dict[str, str]) -> tuple[dict[str, Any], list[Hook]]:
@@ -245,6 +245,10 @@ class SandboxApp:
                 raise
         return answer, params.hooks
 
+    def _emit(self, hooks: Iterable[Hook]) -> None:
+        for hook in hooks:
+            self.hooks.emit(hook, datetime.now(UTC))
+
     # --- control -----------------------------------------------------------------------------
 
     def _control(self, name: str, method: str, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
@@ -255,104 +259,133 @@ class SandboxApp:
                 body = json.loads(self._body(environ) or b"{}")
             except ValueError:
                 return self._json(start_response, 400, {"error": "body must be JSON"})
-        if name == "scenario" and method == "POST":
-            with self.state.lock:
-                summary = scenarios.load(self.state, str(body.get("name", "empty")), clients=body.get("clients"))
-            self.calls.clear()
-            return self._json(start_response, 200, summary)
-        if name == "clock":
-            with self.state.lock:
-                if body.get("reset"):
-                    self.state.frozen_at, self.state.clock_offset = None, timedelta(0)
-                if "advance" in body:
-                    self.state.clock_offset += Duration.parse(str(body["advance"]))
-                if "set" in body:
-                    target = datetime.fromisoformat(str(body["set"])).replace(tzinfo=None)
-                    self.state.frozen_at = target
-                    self.state.clock_offset = timedelta(0)
-                return self._json(start_response, 200, {"now": self.state.now().isoformat()})
-        if name == "calls":
-            since = int(query.get("since", "0") or 0)
-            return self._json(start_response, 200, {"calls": [c for c in self.calls if c["seq"] > since]})
-        if name == "faults" and method == "POST":
-            with self.state.lock:
-                self.faults = Faults(
-                    status=int(body.get("status", 0)),
-                    delay_s=float(body.get("delay_s", 0)),
-                    count=int(body.get("count", 1)),
-                    actions=set(body.get("actions") or []),
-                    skip=int(body.get("skip", 0)),
-                )
-            return self._json(start_response, 200, {"ok": True})
-        if name == "role" and method == "POST":
-            allowed = body.get("allowed")
-            self.allowed = None if allowed is None else set(allowed)
-            return self._json(start_response, 200, {"ok": True})
-        if name == "hooks":
-            if method == "POST":
-                self.hooks.drain()
-                self.hooks.url = body.get("url")
-                self.hooks.secret = body.get("secret")
-                self.hooks.deliveries = []  # a new target starts a new delivery log
-                return self._json(start_response, 200, {"ok": True})
-            self.hooks.drain()
-            return self._json(start_response, 200, {"deliveries": self.hooks.deliveries})
-        if name == "act" and method == "POST":
-            action = str(body.pop("action", ""))
-            if action.lower() not in BY_LOWER:
-                return self._json(start_response, 400, {"error": f"unknown action {action}"})
-            answer, hooks = self.run(action, {k: str(v) for k, v in body.items()})
-            for hook in hooks:
-                self.hooks.emit(hook, datetime.now(UTC))
-            return self._json(start_response, 200, answer)
-        if name == "checkout" and method == "POST":
-            with self.state.lock:
-                self.state.db.execute("BEGIN")
-                try:
-                    hooks = scenarios.checkout(
-                        self.state,
-                        int(body["client_id"]),
-                        int(body["user_id"]),
-                        int(body.get("pid", 3)),
-                        str(body["domain"]),
-                    )
-                    self.state.db.execute("COMMIT")
-                except BaseException:
-                    self.state.db.execute("ROLLBACK")
-                    raise
-            for hook in hooks:
-                self.hooks.emit(hook, datetime.now(UTC))
-            return self._json(start_response, 200, hooks[0].data)
-        if name == "move" and method == "POST":
-            # Staff's "Move Product/Service" (or a domain's move) in the admin area: no API does this.
-            table = "services" if "service" in body else "domains"
-            item = int(body.get("service") or body.get("domain") or 0)
-            with self.state.lock:
-                if not self.state.one(f"SELECT id FROM {table} WHERE id = ?", [item]):
-                    return self._json(start_response, 404, {"error": f"no {table[:-1]} {item}"})
-                if not self.state.one("SELECT id FROM clients WHERE id = ?", [int(body["client"])]):
-                    return self._json(start_response, 404, {"error": f"no client {body['client']}"})
-                self.state.update(table, item, client_id=int(body["client"]))
-                self.state.log(f"Moved {table[:-1]} ID: {item} to client ID: {body['client']}", int(body["client"]))
-            return self._json(start_response, 200, {"ok": True})
-        if name == "query":
-            table = query.get("table", "")
-            if table not in READ_TABLES:
-                return self._json(start_response, 400, {"error": f"table must be one of {sorted(READ_TABLES)}"})
-            where, args = [], []
-            for key in ("id", "client_id", "service_id", "ticket_id", "invoice_id"):
-                if key in query:
-                    where.append(f"{key} = ?")
-                    args.append(int(query[key]))
-            sql = (
-                f"SELECT * FROM {table}"
-                + (" WHERE " + " AND ".join(where) if where else "")
-                + " ORDER BY id LIMIT 1000"
+        handler = CONTROL.get((method, name)) or CONTROL.get(("*", name))
+        if handler is None:
+            return self._json(start_response, 404, {"error": f"no control endpoint {method} /_sandbox/{name}"})
+        status, answer = handler(self, body, query)
+        return self._json(start_response, status, answer)
+
+    # One handler per control endpoint (see the module's docstring): (app, JSON body, query) -> (status, answer).
+
+    def load_scenario(self, body: dict[str, Any], query: dict[str, str]) -> Reply:
+        with self.state.lock:
+            summary = scenarios.load(self.state, str(body.get("name", "empty")), clients=body.get("clients"))
+        self.calls.clear()
+        return 200, summary
+
+    def set_clock(self, body: dict[str, Any], query: dict[str, str]) -> Reply:
+        with self.state.lock:
+            if body.get("reset"):
+                self.state.frozen_at, self.state.clock_offset = None, timedelta(0)
+            if "advance" in body:
+                self.state.clock_offset += Duration.parse(str(body["advance"]))
+            if "set" in body:
+                target = datetime.fromisoformat(str(body["set"])).replace(tzinfo=None)
+                self.state.frozen_at = target
+                self.state.clock_offset = timedelta(0)
+            return 200, {"now": self.state.now().isoformat()}
+
+    def list_calls(self, body: dict[str, Any], query: dict[str, str]) -> Reply:
+        since = int(query.get("since", "0") or 0)
+        return 200, {"calls": [c for c in self.calls if c["seq"] > since]}
+
+    def set_faults(self, body: dict[str, Any], query: dict[str, str]) -> Reply:
+        with self.state.lock:
+            self.faults = Faults(
+                status=int(body.get("status", 0)),
+                delay_s=float(body.get("delay_s", 0)),
+                count=int(body.get("count", 1)),
+                actions=set(body.get("actions") or []),
+                skip=int(body.get("skip", 0)),
             )
-            with self.state.lock:
-                rows = [dict(r) for r in self.state.all(sql, args)]
-            return self._json(start_response, 200, {"rows": rows})
-        return self._json(start_response, 404, {"error": f"no control endpoint {method} /_sandbox/{name}"})
+        return 200, {"ok": True}
+
+    def set_role(self, body: dict[str, Any], query: dict[str, str]) -> Reply:
+        allowed = body.get("allowed")
+        self.allowed = None if allowed is None else set(allowed)
+        return 200, {"ok": True}
+
+    def set_hooks(self, body: dict[str, Any], query: dict[str, str]) -> Reply:
+        self.hooks.drain()
+        self.hooks.url = body.get("url")
+        self.hooks.secret = body.get("secret")
+        self.hooks.deliveries = []  # a new target starts a new delivery log
+        return 200, {"ok": True}
+
+    def list_hooks(self, body: dict[str, Any], query: dict[str, str]) -> Reply:
+        self.hooks.drain()
+        return 200, {"deliveries": self.hooks.deliveries}
+
+    def staff_act(self, body: dict[str, Any], query: dict[str, str]) -> Reply:
+        action = str(body.pop("action", ""))
+        if action.lower() not in BY_LOWER:
+            return 400, {"error": f"unknown action {action}"}
+        answer, hooks = self.run(action, {k: str(v) for k, v in body.items()})
+        self._emit(hooks)
+        return 200, answer
+
+    def checkout(self, body: dict[str, Any], query: dict[str, str]) -> Reply:
+        with self.state.lock:
+            self.state.db.execute("BEGIN")
+            try:
+                hooks = scenarios.checkout(
+                    self.state,
+                    int(body["client_id"]),
+                    int(body["user_id"]),
+                    int(body.get("pid", 3)),
+                    str(body["domain"]),
+                )
+                self.state.db.execute("COMMIT")
+            except BaseException:
+                self.state.db.execute("ROLLBACK")
+                raise
+        self._emit(hooks)
+        return 200, hooks[0].data
+
+    def move(self, body: dict[str, Any], query: dict[str, str]) -> Reply:
+        """Staff's "Move Product/Service" (or a domain's move) in the admin area: no API does this."""
+        table = "services" if "service" in body else "domains"
+        item = int(body.get("service") or body.get("domain") or 0)
+        with self.state.lock:
+            if not self.state.one(f"SELECT id FROM {table} WHERE id = ?", [item]):
+                return 404, {"error": f"no {table[:-1]} {item}"}
+            if not self.state.one("SELECT id FROM clients WHERE id = ?", [int(body["client"])]):
+                return 404, {"error": f"no client {body['client']}"}
+            self.state.update(table, item, client_id=int(body["client"]))
+            self.state.log(f"Moved {table[:-1]} ID: {item} to client ID: {body['client']}", int(body["client"]))
+        return 200, {"ok": True}
+
+    def read_rows(self, body: dict[str, Any], query: dict[str, str]) -> Reply:
+        table = query.get("table", "")
+        if table not in READ_TABLES:
+            return 400, {"error": f"table must be one of {sorted(READ_TABLES)}"}
+        where, args = [], []
+        for key in ("id", "client_id", "service_id", "ticket_id", "invoice_id"):
+            if key in query:
+                where.append(f"{key} = ?")
+                args.append(int(query[key]))
+        sql = f"SELECT * FROM {table}" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id LIMIT 1000"
+        with self.state.lock:
+            rows = [dict(r) for r in self.state.all(sql, args)]
+        return 200, {"rows": rows}
+
+
+ControlHandler = Callable[[SandboxApp, dict[str, Any], dict[str, str]], Reply]
+
+# (method, endpoint) -> handler; "*" answers any method the endpoint has no entry of its own for.
+CONTROL: dict[tuple[str, str], ControlHandler] = {
+    ("POST", "scenario"): SandboxApp.load_scenario,
+    ("*", "clock"): SandboxApp.set_clock,
+    ("*", "calls"): SandboxApp.list_calls,
+    ("POST", "faults"): SandboxApp.set_faults,
+    ("POST", "role"): SandboxApp.set_role,
+    ("POST", "hooks"): SandboxApp.set_hooks,
+    ("*", "hooks"): SandboxApp.list_hooks,
+    ("POST", "act"): SandboxApp.staff_act,
+    ("POST", "checkout"): SandboxApp.checkout,
+    ("POST", "move"): SandboxApp.move,
+    ("*", "query"): SandboxApp.read_rows,
+}
 
 
 def serve(app: SandboxApp, host: str, port: int, *, ready: Callable[[int], None] | None = None) -> Any:

@@ -132,54 +132,20 @@ def ticket_opened(data: dict[str, Any], now: datetime) -> Decision:
 def ticket_note(
     grants: list[dict[str, Any]], data: dict[str, Any], now: datetime, rules: DelegationSection
 ) -> list[Action]:
+    """The staff-only note on a ticket: for each item it names, written by its owner, by a verified
+    delegate, or a warning that the writer has no grant on it."""
     writer = as_int(data.get("writer"))
     ticket = as_int(data.get("ticketid"))
     lines: list[str] = []
     warn = False
     for item in data.get("items") or []:
-        label = f"{item['name'] or item['kind'] + ' #' + str(item['id'])} ({item['kind']} #{item['id']}, owner client #{item['owner']})"
+        label = f"{item_name(item)} ({item['kind']} #{item['id']}, owner client #{item['owner']})"
         if item["owner"] == writer:
             lines.append(f"- {label}: written by its owner.")
             continue
-        match = next(
-            (
-                g
-                for g in grants
-                if g.get("status") == "active"
-                and g["delegate"] == writer
-                and g["owner"] == item["owner"]
-                and rights(g, rules).support_authority
-                and any(
-                    i["kind"] == "client"
-                    or (i["kind"] == item["kind"] and i["id"] == item["id"])
-                    or (i.get("name") and i["name"] == item["name"])
-                    for i in g.get("items", [])
-                )
-            ),
-            None,
-        )
+        match = verifying_grant(grants, writer, item, rules)
         if match:
-            match["verified_ticket"] = ticket
-            if item["kind"] == "service" or "verified_ticket_item" not in match:  # a service is what renews
-                match["verified_ticket_item"] = {"kind": item["kind"], "id": item["id"]}
-            record(
-                match,
-                now.isoformat(timespec="seconds"),
-                f"wrote to support about {item['name'] or item['kind'] + ' #' + str(item['id'])} (ticket #{ticket}) and was answered as your contact",
-            )
-            allowed = rights(match, rules)
-            can = ", ".join(
-                r
-                for r, ok in (
-                    ("renew", allowed.renew),
-                    ("order for the owner", allowed.order_for_owner),
-                    ("copies: " + "/".join(allowed.copy_emails), bool(allowed.copy_emails)),
-                )
-                if ok
-            )
-            lines.append(
-                f"- {label}: VERIFIED {match['role']} contact of client #{match['owner']} (grant #{match['id']}, since {match['since'][:10]}, by {match['by']}; rights: support{', ' + can if can else ''})."
-            )
+            lines.append(f"- {label}: {verified(match, item, ticket, now, rules)}")
         else:
             warn = True
             lines.append(
@@ -189,6 +155,63 @@ def ticket_note(
         return []
     if data.get("renew") and not warn:
         lines.append("- [renew] asked: if the writer may renew, the renewal starts now (invoiced to the writer).")
+    return [note_action(data, writer, ticket, lines, warn)]
+
+
+def item_name(item: dict[str, Any]) -> str:
+    return str(item["name"] or item["kind"] + " #" + str(item["id"]))
+
+
+def verifying_grant(
+    grants: list[dict[str, Any]], writer: int | None, item: dict[str, Any], rules: DelegationSection
+) -> dict[str, Any] | None:
+    """The writer's active grant with support authority over the item (by kind and id, or name, or the whole client)."""
+    return next(
+        (
+            g
+            for g in grants
+            if g.get("status") == "active"
+            and g["delegate"] == writer
+            and g["owner"] == item["owner"]
+            and rights(g, rules).support_authority
+            and any(
+                i["kind"] == "client"
+                or (i["kind"] == item["kind"] and i["id"] == item["id"])
+                or (i.get("name") and i["name"] == item["name"])
+                for i in g.get("items", [])
+            )
+        ),
+        None,
+    )
+
+
+def verified(
+    grant: dict[str, Any], item: dict[str, Any], ticket: int | None, now: datetime, rules: DelegationSection
+) -> str:
+    """The grant remembers the ticket (and the item, for a renewal) and records the contact; the
+    note says who the writer is and what it may do."""
+    grant["verified_ticket"] = ticket
+    if item["kind"] == "service" or "verified_ticket_item" not in grant:  # a service is what renews
+        grant["verified_ticket_item"] = {"kind": item["kind"], "id": item["id"]}
+    record(
+        grant,
+        now.isoformat(timespec="seconds"),
+        f"wrote to support about {item_name(item)} (ticket #{ticket}) and was answered as your contact",
+    )
+    allowed = rights(grant, rules)
+    can = ", ".join(
+        r
+        for r, ok in (
+            ("renew", allowed.renew),
+            ("order for the owner", allowed.order_for_owner),
+            ("copies: " + "/".join(allowed.copy_emails), bool(allowed.copy_emails)),
+        )
+        if ok
+    )
+    return f"VERIFIED {grant['role']} contact of client #{grant['owner']} (grant #{grant['id']}, since {grant['since'][:10]}, by {grant['by']}; rights: support{', ' + can if can else ''})."
+
+
+def note_action(data: dict[str, Any], writer: int | None, ticket: int | None, lines: list[str], warn: bool) -> Action:
     title = (
         "whmcs-bridge: ticket writer is NOT authorised for something it names"
         if warn
@@ -196,14 +219,12 @@ def ticket_note(
     )
     message = f"{title}\n" + "\n".join(lines)
     key = str(data.get("state_key"))
-    return [
-        Action(
-            key=action_key(FAMILY, key, "note"),
-            family=FAMILY,
-            kind="ticket_note",
-            params={"ticket_id": ticket, "message": message},
-            client_id=writer,
-            subject=key,
-            guard={"ticket_exists": ticket},
-        )
-    ]
+    return Action(
+        key=action_key(FAMILY, key, "note"),
+        family=FAMILY,
+        kind="ticket_note",
+        params={"ticket_id": ticket, "message": message},
+        client_id=writer,
+        subject=key,
+        guard={"ticket_exists": ticket},
+    )

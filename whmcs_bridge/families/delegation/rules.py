@@ -15,7 +15,7 @@ A copy is never copied again, and nothing is ever sent to a writer who has no gr
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -83,57 +83,134 @@ def decide_all(
     states: Mapping[str, State], event: Event, now: datetime, rules: DelegationSection
 ) -> dict[str, Decision]:
     """Pure: decisions for the grants and tickets an event concerns (only keys that change)."""
-    grants = {k: json.loads(json.dumps(v)) for k, v in states.items() if k.startswith("grant:") and v}
-    kind, data = event.type, event.data
-    if kind == "DelegationCommand":
-        key = f"grant:{data['grant']}"
-        out = {key: command(json.loads(json.dumps(states.get(key) or {})), data, now, rules)}
-        if rules.digest_every and DIGEST not in states:  # the first grant starts the digest clock
-            out[DIGEST] = Decision(
-                state={"last": now.isoformat(timespec="seconds")},
-                due_at=now + rules.digest_every,
-                refs=["digest-timer"],
-            )
-        return out
-    if kind == "Tick" and data.get("key") == DIGEST:
-        return digest(grants, states.get(DIGEST) or {}, now, rules)
-    if kind == "Tick":
-        return {k: expire(g, now, rules) for k, g in grants.items()}
-    if kind == "ClientContext":
-        named = {k: with_names(g, data) for k, g in grants.items()}
-        return {k: Decision(state=g, actions=ask_consent(g, rules), refs=grant_refs(g)) for k, g in named.items()}
-    if kind == "OrderPlaced":
-        return ordered(grants, data, now, rules)
-    if kind == "EmailPreLog":
-        return {
-            k: Decision(state=g, actions=copies(g, data, event, now, rules))
-            for k, g in grants.items()
-            if g.get("status") == "active"
-        }
-    if kind in ("TicketOpen", "TicketUserReply"):
-        return {ticket_key(data): ticket_opened(data, now)}
-    if kind == "TicketResolved":
-        key = str(data.get("state_key"))
-        out = {key: Decision(state=None, actions=ticket_note(list(grants.values()), data, now, rules))}
-        for gkey, g in grants.items():  # the verified grants remember it for the owner's digest
-            if g.get("verified_ticket") == as_int(data.get("ticketid")):
-                item = g.pop("verified_ticket_item", None)
-                g.pop("verified_ticket")
-                if data.get("renew") and rights(g, rules).renew and item and item["kind"] == "service":
-                    out[gkey] = renew(
-                        g, {"service": item["id"], "by": f"delegate, ticket #{data.get('ticketid')}"}, now, rules
-                    )
-                else:
-                    out[gkey] = Decision(state=g)
-        return out
-    if kind in ("OpenInvoiceFound", "RenewalInvoiceCreated"):
-        key = f"grant:{data['grant']}"
-        return {key: renewal_step(grants[key], kind, data, now)} if key in grants else {}
-    if kind in ("InvoicePaid", "InvoiceCancelled", "InvoiceRefunded"):
-        return {k: d for k, g in grants.items() if (d := renewal_payment(g, kind, data, now)) is not None}
-    if kind == "OwnershipChanged":
-        return {k: ownership_changed(g, data, now, rules) for k, g in grants.items() if covers(g, data)}
-    return {}
+    if event.type == "Tick" and event.data.get("key") == DIGEST:
+        return digest(grant_copies(states), states.get(DIGEST) or {}, now, rules)
+    handler = EVENTS.get(event.type)
+    return handler(states, event, now, rules) if handler else {}
+
+
+def grant_copies(states: Mapping[str, State]) -> dict[str, dict[str, Any]]:
+    """Copies of the grants among the states (never change the caller's states)."""
+    return {k: json.loads(json.dumps(v)) for k, v in states.items() if k.startswith("grant:") and v}
+
+
+def on_command(
+    states: Mapping[str, State], event: Event, now: datetime, rules: DelegationSection
+) -> dict[str, Decision]:
+    data = event.data
+    key = f"grant:{data['grant']}"
+    out = {key: command(json.loads(json.dumps(states.get(key) or {})), data, now, rules)}
+    if rules.digest_every and DIGEST not in states:  # the first grant starts the digest clock
+        out[DIGEST] = Decision(
+            state={"last": now.isoformat(timespec="seconds")},
+            due_at=now + rules.digest_every,
+            refs=["digest-timer"],
+        )
+    return out
+
+
+def on_tick(states: Mapping[str, State], event: Event, now: datetime, rules: DelegationSection) -> dict[str, Decision]:
+    return {k: expire(g, now, rules) for k, g in grant_copies(states).items()}
+
+
+def on_context(
+    states: Mapping[str, State], event: Event, now: datetime, rules: DelegationSection
+) -> dict[str, Decision]:
+    named = {k: with_names(g, event.data) for k, g in grant_copies(states).items()}
+    return {k: Decision(state=g, actions=ask_consent(g, rules), refs=grant_refs(g)) for k, g in named.items()}
+
+
+def on_order(states: Mapping[str, State], event: Event, now: datetime, rules: DelegationSection) -> dict[str, Decision]:
+    return ordered(grant_copies(states), event.data, now, rules)
+
+
+def on_email(states: Mapping[str, State], event: Event, now: datetime, rules: DelegationSection) -> dict[str, Decision]:
+    return {
+        k: Decision(state=g, actions=copies(g, event.data, event, now, rules))
+        for k, g in grant_copies(states).items()
+        if g.get("status") == "active"
+    }
+
+
+def on_ticket(
+    states: Mapping[str, State], event: Event, now: datetime, rules: DelegationSection
+) -> dict[str, Decision]:
+    return {ticket_key(event.data): ticket_opened(event.data, now)}
+
+
+def on_ticket_resolved(
+    states: Mapping[str, State], event: Event, now: datetime, rules: DelegationSection
+) -> dict[str, Decision]:
+    """The ticket gets its note; the grants it verified remember it for the owner's digest, and a
+    delegate's [renew] starts the renewal of the service it names."""
+    data = event.data
+    grants = grant_copies(states)
+    out = {
+        str(data.get("state_key")): Decision(state=None, actions=ticket_note(list(grants.values()), data, now, rules))
+    }
+    for key, grant in grants.items():
+        if grant.get("verified_ticket") == as_int(data.get("ticketid")):
+            out[key] = verified_on_ticket(grant, data, now, rules)
+    return out
+
+
+def verified_on_ticket(
+    grant: dict[str, Any], data: dict[str, Any], now: datetime, rules: DelegationSection
+) -> Decision:
+    item = grant.pop("verified_ticket_item", None)
+    grant.pop("verified_ticket")
+    if data.get("renew") and rights(grant, rules).renew and item and item["kind"] == "service":
+        return renew(grant, {"service": item["id"], "by": f"delegate, ticket #{data.get('ticketid')}"}, now, rules)
+    return Decision(state=grant)
+
+
+def on_renewal_invoice(
+    states: Mapping[str, State], event: Event, now: datetime, rules: DelegationSection
+) -> dict[str, Decision]:
+    grants = grant_copies(states)
+    key = f"grant:{event.data['grant']}"
+    return {key: renewal_step(grants[key], event.type, event.data, now)} if key in grants else {}
+
+
+def on_invoice_settled(
+    states: Mapping[str, State], event: Event, now: datetime, rules: DelegationSection
+) -> dict[str, Decision]:
+    return {
+        k: d
+        for k, g in grant_copies(states).items()
+        if (d := renewal_payment(g, event.type, event.data, now)) is not None
+    }
+
+
+def on_ownership_changed(
+    states: Mapping[str, State], event: Event, now: datetime, rules: DelegationSection
+) -> dict[str, Decision]:
+    return {
+        k: ownership_changed(g, event.data, now, rules)
+        for k, g in grant_copies(states).items()
+        if covers(g, event.data)
+    }
+
+
+EventHandler = Callable[[Mapping[str, State], Event, datetime, DelegationSection], dict[str, Decision]]
+
+# What each event does (the digest's own Tick is told apart by its key first); others change nothing.
+EVENTS: dict[str, EventHandler] = {
+    "DelegationCommand": on_command,
+    "Tick": on_tick,
+    "ClientContext": on_context,
+    "OrderPlaced": on_order,
+    "EmailPreLog": on_email,
+    "TicketOpen": on_ticket,
+    "TicketUserReply": on_ticket,
+    "TicketResolved": on_ticket_resolved,
+    "OpenInvoiceFound": on_renewal_invoice,
+    "RenewalInvoiceCreated": on_renewal_invoice,
+    "InvoicePaid": on_invoice_settled,
+    "InvoiceCancelled": on_invoice_settled,
+    "InvoiceRefunded": on_invoice_settled,
+    "OwnershipChanged": on_ownership_changed,
+}
 
 
 def covers(grant: dict[str, Any], data: dict[str, Any]) -> bool:
@@ -392,25 +469,10 @@ def ordered(
     contact of what was ordered, automatically (and both sides are told)."""
     requestor = as_int(data.get("requestor_id"))
     owner = as_int(data.get("userid"))
-    items = [
-        {
-            "kind": "service" if line.get("type") == "product" else "domain",
-            "id": int(line["relid"]),
-            "name": line.get("domain"),
-        }
-        for line in data.get("lines") or []
-        if line.get("type") in ("product", "domain") and line.get("relid")
-    ]
+    items = ordered_items(data)
     out: dict[str, Decision] = {}
     for admin in grants.values():
-        if not (
-            admin.get("status") == "active"
-            and admin["role"] == "administrative"
-            and admin["owner"] == owner
-            and rights(admin, rules).order_for_owner
-        ):
-            continue
-        if requestor is None or requestor not in admin.get("delegate_users", []) or not items:
+        if not items or not orders_for_owner(admin, owner, requestor, rules):
             continue
         grant_id = f"o{as_int(data.get('orderid'))}-{admin['delegate']}"
         command_data = {
@@ -430,6 +492,31 @@ def ordered(
     if not out:
         out.update(agency_became_owner(grants, data, requestor, owner))
     return out
+
+
+def ordered_items(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The services and domains an order created."""
+    return [
+        {
+            "kind": "service" if line.get("type") == "product" else "domain",
+            "id": int(line["relid"]),
+            "name": line.get("domain"),
+        }
+        for line in data.get("lines") or []
+        if line.get("type") in ("product", "domain") and line.get("relid")
+    ]
+
+
+def orders_for_owner(admin: dict[str, Any], owner: int | None, requestor: int | None, rules: DelegationSection) -> bool:
+    """Is the order's requestor a user of an active administrative contact of the owner that may order for it?"""
+    return (
+        admin.get("status") == "active"
+        and admin["role"] == "administrative"
+        and admin["owner"] == owner
+        and rights(admin, rules).order_for_owner
+        and requestor is not None
+        and requestor in admin.get("delegate_users", [])
+    )
 
 
 def agency_became_owner(
@@ -556,6 +643,14 @@ def end(
             grant["delegate"],
         ),
     ]
+    actions.append(act(grant, "email", f"{status}-told-owner", owner_end_email(grant, status, rules), grant["owner"]))
+    return Decision(state=grant, actions=actions, due_at=None, refs=grant_refs(grant))
+
+
+def owner_end_email(grant: dict[str, Any], status: str, rules: DelegationSection) -> dict[str, Any]:
+    """The owner hears that the grant ended and, if configured, is offered a password change: by
+    replying, or (for services, with links) through a one-time link."""
+    what_for = describe(grant)
     owner_text = f"<p>Client #{grant['delegate']} is no longer your {grant['role']} contact for {what_for}.</p>"
     owner_email = notice(grant["owner"], f"Delegation for {what_for} {status}", owner_text)
     services = [i for i in grant.get("items", []) if i["kind"] == "service"]
@@ -576,8 +671,7 @@ def end(
             "summary": summary,
             "ttl_s": int(rules.consent_link_ttl.total_seconds()),
         }
-    actions.append(act(grant, "email", f"{status}-told-owner", owner_email, grant["owner"]))
-    return Decision(state=grant, actions=actions, due_at=None, refs=grant_refs(grant))
+    return owner_email
 
 
 def with_names(grant: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:

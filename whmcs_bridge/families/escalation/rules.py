@@ -15,7 +15,8 @@ step is undone in reverse order and the case closes. Only the client of record i
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -70,7 +71,9 @@ class Escalation:
     # --- decide -------------------------------------------------------------------------------
 
     def decide(self, states: Mapping[str, State], event: Event, now: datetime) -> dict[str, Decision]:
-        return {key: decide(state, event, now, self.rules, staff_email=self.staff_email) for key, state in states.items()}
+        return {
+            key: decide(state, event, now, self.rules, staff_email=self.staff_email) for key, state in states.items()
+        }
 
 
 def decide(
@@ -101,46 +104,44 @@ class Case:
     # --- events -------------------------------------------------------------------------------
 
     def apply(self, event: Event) -> None:
-        data = event.data
-        kind = event.type
-        if kind == "InvoiceOverdue":
-            invoice = str(as_int(data.get("invoiceid")))
-            self.s["client_id"] = as_int(data.get("userid"))
-            if invoice not in self.s["invoices"]:
-                self.log(
-                    "invoice overdue", {"invoice": int(invoice), "due": data.get("duedate"), "total": data.get("total")}
-                )
-            self.s["invoices"][invoice] = {"due": data.get("duedate"), "total": str(data.get("total") or "0")}
-            self.request_context()
-        elif kind in ("InvoicePaid", "InvoiceCancelled", "InvoiceRefunded"):
-            invoice = str(as_int(data.get("invoiceid")))
-            if self.s["invoices"].pop(invoice, None) is not None:
-                self.log(
-                    {
-                        "InvoicePaid": "invoice paid",
-                        "InvoiceCancelled": "invoice cancelled (credit note)",
-                        "InvoiceRefunded": "invoice refunded",
-                    }[kind],
-                    {"invoice": int(invoice)},
-                )
-        elif kind == "AddInvoicePayment":
-            self.log("partial payment received", {"invoice": as_int(data.get("invoiceid"))})
-        elif kind == "ClientContext":
-            self.s["client_id"] = as_int(data.get("userid"))
-            self.s["context"] = {
-                k: data.get(k) for k in ("name", "company", "email", "groupid", "customfields", "services")
-            }
-            self.s.pop("context_requested", None)
-            policy = self.policy()
-            if policy is None and self.s.get("policy"):
-                self.log("no longer in scope of any policy", {})
-            self.s["policy"] = policy.name if policy else None
-        elif kind in ("ServiceStatusChanged",) or kind in MODULE_EVENTS:
-            self.service_changed(event)
-        elif kind == "EscalationCommand":
-            self.command(data)
+        handler = EVENTS.get(event.type)
+        if handler is not None:
+            handler(self, event)
         # InvoiceCreated and Ticks need nothing here: the ladder below looks at the clock.
         self.advance()
+
+    def invoice_overdue(self, event: Event) -> None:
+        data = event.data
+        invoice = str(as_int(data.get("invoiceid")))
+        self.s["client_id"] = as_int(data.get("userid"))
+        if invoice not in self.s["invoices"]:
+            self.log(
+                "invoice overdue", {"invoice": int(invoice), "due": data.get("duedate"), "total": data.get("total")}
+            )
+        self.s["invoices"][invoice] = {"due": data.get("duedate"), "total": str(data.get("total") or "0")}
+        self.request_context()
+
+    def invoice_settled(self, event: Event) -> None:
+        """Paid, cancelled by a credit note or refunded: the invoice no longer counts."""
+        invoice = str(as_int(event.data.get("invoiceid")))
+        if self.s["invoices"].pop(invoice, None) is not None:
+            self.log(SETTLED[event.type], {"invoice": int(invoice)})
+
+    def partial_payment(self, event: Event) -> None:
+        self.log("partial payment received", {"invoice": as_int(event.data.get("invoiceid"))})
+
+    def context_read(self, event: Event) -> None:
+        """The client's services, group and custom fields: which policy applies now."""
+        data = event.data
+        self.s["client_id"] = as_int(data.get("userid"))
+        self.s["context"] = {
+            k: data.get(k) for k in ("name", "company", "email", "groupid", "customfields", "services")
+        }
+        self.s.pop("context_requested", None)
+        policy = self.policy()
+        if policy is None and self.s.get("policy"):
+            self.log("no longer in scope of any policy", {})
+        self.s["policy"] = policy.name if policy else None
 
     def request_context(self) -> None:
         """Ask for the client's services once per cycle (a read the executor turns into ClientContext)."""
@@ -172,29 +173,36 @@ class Case:
             }
             self.log("ladder held: staff changed a service by hand", {"service": service, "status": status})
 
-    def command(self, data: dict[str, Any]) -> None:
-        what = data.get("command")
-        by = data.get("by") or "staff"
-        if what == "promise":
-            self.s["promise"] = {
-                "until": data["until"],
-                "amount": data.get("amount"),
-                "note": data.get("note"),
-                "by": by,
-                "made": self.today.isoformat(),
-            }
-            self.log("promise to pay", self.s["promise"])
-        elif what == "hold":
-            self.s["hold"] = {"by": by, "reason": data.get("reason") or "", "at": self.now.isoformat()}
-            self.log("ladder held", self.s["hold"])
-        elif what == "resume":
-            if self.s.pop("hold", None) is not None:
-                self.log("ladder resumed", {"by": by})
-        elif what == "letter":
-            self.log("registered letter sent", {"tracking": data.get("tracking"), "by": by, "note": data.get("note")})
-            self.s.setdefault("letters", []).append(
-                {"tracking": data.get("tracking"), "at": self.today.isoformat(), "by": by}
-            )
+    def command(self, event: Event) -> None:
+        """A staff command from the CLI; an unknown one changes nothing."""
+        data = event.data
+        handler = COMMANDS.get(str(data.get("command")))
+        if handler is not None:
+            handler(self, data, data.get("by") or "staff")
+
+    def promise(self, data: dict[str, Any], by: str) -> None:
+        self.s["promise"] = {
+            "until": data["until"],
+            "amount": data.get("amount"),
+            "note": data.get("note"),
+            "by": by,
+            "made": self.today.isoformat(),
+        }
+        self.log("promise to pay", self.s["promise"])
+
+    def hold(self, data: dict[str, Any], by: str) -> None:
+        self.s["hold"] = {"by": by, "reason": data.get("reason") or "", "at": self.now.isoformat()}
+        self.log("ladder held", self.s["hold"])
+
+    def resume(self, data: dict[str, Any], by: str) -> None:
+        if self.s.pop("hold", None) is not None:
+            self.log("ladder resumed", {"by": by})
+
+    def letter(self, data: dict[str, Any], by: str) -> None:
+        self.log("registered letter sent", {"tracking": data.get("tracking"), "by": by, "note": data.get("note")})
+        self.s.setdefault("letters", []).append(
+            {"tracking": data.get("tracking"), "at": self.today.isoformat(), "by": by}
+        )
 
     # --- the ladder ---------------------------------------------------------------------------
 
@@ -330,99 +338,108 @@ class Case:
     def stage_actions(
         self, policy: Policy, stage: Stage, n: int, spec: StageAction, merge: dict[str, str], approval: bool
     ) -> list[Action]:
-        client = self.s["client_id"]
-        purpose = f"{stage.name}:{n}"
         # Every ladder step, notices included, is cancelled if the invoices were settled meanwhile.
         guard = {"invoices_open": sorted(int(i) for i in self.s["invoices"])}
-        kind = spec.kind
-        if kind == "email":
-            return [self.action("email", purpose, email_params(spec.email, client, merge), approval, guard=guard)]  # type: ignore[arg-type]
-        if kind in ("ticket", "staff_task"):
-            ticket = spec.ticket if kind == "ticket" else spec.staff_task
-            assert ticket is not None
-            params: dict[str, Any] = {
-                "deptid": ticket.department_id,
-                "subject": render(ticket.subject, merge),
-                "message": render(ticket.body, merge),
-                "priority": ticket.priority,
-            }
-            if kind == "ticket":
-                params["client_id"] = client
-            elif self.staff_email:
-                params.update(client_id=None, name="whmcs-bridge", email=self.staff_email, notify=False)
-            else:  # no staff address configured: the task goes to the client's admin notes
-                return [
-                    self.action(
-                        "client_note",
-                        purpose,
-                        {"text": f"STAFF TASK: {params['subject']}\n{params['message']}", "sticky": True},
-                        approval,
-                        guard=guard,
-                    )
-                ]
-            return [self.action("ticket", purpose, params, approval, guard=guard)]
-        if kind == "note":
-            return [
-                self.action("client_note", purpose, {"text": render(spec.note or "", merge)}, approval, guard=guard)
-            ]
-        if kind == "invoice_status":
-            return [
-                self.action(
-                    "invoice_status",
-                    f"{purpose}:{invoice}",
-                    {"invoice_id": int(invoice), "status": spec.invoice_status},
-                    approval,
-                    guard={"invoices_open": [int(invoice)]},
-                    destructive=True,
-                )
-                for invoice in sorted(self.s["invoices"], key=int)
-            ]
+        step = Step(policy, spec, f"{stage.name}:{n}", merge, approval, guard)
+        return STEPS.get(spec.kind, Case.service_steps)(self, step)
+
+    def email_step(self, step: Step) -> list[Action]:
+        params = email_params(step.spec.email, self.s["client_id"], step.merge)  # type: ignore[arg-type]
+        return [self.action("email", step.purpose, params, step.approval, guard=step.guard)]
+
+    def ticket_step(self, step: Step) -> list[Action]:
+        """A ticket to the client, or a task for staff: a ticket from the bridge's staff address, or
+        the client's admin notes when there is none."""
+        kind = step.spec.kind
+        ticket = step.spec.ticket if kind == "ticket" else step.spec.staff_task
+        assert ticket is not None
+        params: dict[str, Any] = {
+            "deptid": ticket.department_id,
+            "subject": render(ticket.subject, step.merge),
+            "message": render(ticket.body, step.merge),
+            "priority": ticket.priority,
+        }
+        if kind == "ticket":
+            params["client_id"] = self.s["client_id"]
+        elif self.staff_email:
+            params.update(client_id=None, name="whmcs-bridge", email=self.staff_email, notify=False)
+        else:  # no staff address configured: the task goes to the client's admin notes
+            note = {"text": f"STAFF TASK: {params['subject']}\n{params['message']}", "sticky": True}
+            return [self.action("client_note", step.purpose, note, step.approval, guard=step.guard)]
+        return [self.action("ticket", step.purpose, params, step.approval, guard=step.guard)]
+
+    def note_step(self, step: Step) -> list[Action]:
+        params = {"text": render(step.spec.note or "", step.merge)}
+        return [self.action("client_note", step.purpose, params, step.approval, guard=step.guard)]
+
+    def invoice_status_step(self, step: Step) -> list[Action]:
+        return [
+            self.action(
+                "invoice_status",
+                f"{step.purpose}:{invoice}",
+                {"invoice_id": int(invoice), "status": step.spec.invoice_status},
+                step.approval,
+                guard={"invoices_open": [int(invoice)]},
+                destructive=True,
+            )
+            for invoice in sorted(self.s["invoices"], key=int)
+        ]
+
+    def service_steps(self, step: Step) -> list[Action]:
+        """A step on each open service in the policy's scope (suspend, terminate, a module command),
+        not before the destructive-action window."""
         actions = []
-        for service in self.scoped_services(policy):
+        build = SERVICE_STEPS.get(step.spec.kind)
+        for service in self.scoped_services(step.policy):
             if service.get("status") not in OPEN_SERVICE:
                 continue
-            service_id = service["id"]
-            service_guard = {**guard, "service_status": {"id": service_id, "in": list(OPEN_SERVICE)}}
-            not_before = self.destructive_time(service)
-            key_purpose = f"{purpose}:service:{service_id}"
-            if kind == "module_command" and spec.module_command:
-                command = spec.module_command
-                actions.append(
-                    self.action(
-                        "module_command",
-                        key_purpose,
-                        {"service_id": service_id, "function": command.function},
-                        approval,
-                        guard=service_guard,
-                        destructive=command.destructive,
-                        not_before=not_before if command.destructive else None,
-                    )
-                )
-            elif kind == "suspend" and spec.suspend:
-                actions.append(
-                    self.action(
-                        "suspend",
-                        key_purpose,
-                        {"service_id": service_id, "reason": spec.suspend.reason},
-                        approval,
-                        guard={**guard, "service_status": {"id": service_id, "in": ["Active"]}},
-                        not_before=not_before,
-                    )
-                )
-                self.s.setdefault("expected_service_status", {})[str(service_id)] = "Suspended"
-            elif kind == "terminate":
-                actions.append(
-                    self.action(
-                        "terminate",
-                        key_purpose,
-                        {"service_id": service_id},
-                        approval,
-                        guard=service_guard,
-                        not_before=not_before,
-                    )
-                )
-                self.s.setdefault("expected_service_status", {})[str(service_id)] = "Terminated"
+            not_before = self.destructive_time(service)  # also spaces the next destructive stage
+            action = build(self, step, service["id"], not_before) if build else None
+            if action is not None:
+                actions.append(action)
         return actions
+
+    def module_command_step(self, step: Step, service_id: int, not_before: datetime) -> Action | None:
+        command = step.spec.module_command
+        if not command:
+            return None
+        return self.action(
+            "module_command",
+            f"{step.purpose}:service:{service_id}",
+            {"service_id": service_id, "function": command.function},
+            step.approval,
+            guard=self.service_guard(step, service_id, list(OPEN_SERVICE)),
+            destructive=command.destructive,
+            not_before=not_before if command.destructive else None,
+        )
+
+    def suspend_step(self, step: Step, service_id: int, not_before: datetime) -> Action | None:
+        if not step.spec.suspend:
+            return None
+        self.s.setdefault("expected_service_status", {})[str(service_id)] = "Suspended"
+        return self.action(
+            "suspend",
+            f"{step.purpose}:service:{service_id}",
+            {"service_id": service_id, "reason": step.spec.suspend.reason},
+            step.approval,
+            guard=self.service_guard(step, service_id, ["Active"]),
+            not_before=not_before,
+        )
+
+    def terminate_step(self, step: Step, service_id: int, not_before: datetime) -> Action | None:
+        self.s.setdefault("expected_service_status", {})[str(service_id)] = "Terminated"
+        return self.action(
+            "terminate",
+            f"{step.purpose}:service:{service_id}",
+            {"service_id": service_id},
+            step.approval,
+            guard=self.service_guard(step, service_id, list(OPEN_SERVICE)),
+            not_before=not_before,
+        )
+
+    @staticmethod
+    def service_guard(step: Step, service_id: int, statuses: list[str]) -> dict[str, Any]:
+        return {**step.guard, "service_status": {"id": service_id, "in": statuses}}
 
     def destructive_time(self, service: dict[str, Any]) -> datetime:
         """The earliest instant a destructive step may run: the allowed days and hours, at least
@@ -482,77 +499,65 @@ class Case:
 
     def close(self) -> None:
         """The client is current: undo every reversible step in reverse order, say so, close the case."""
-        stages = self.s.get("stages") or []
-        if not stages:
-            if self.s.get("promise"):
-                self.log("promise kept", self.s["promise"])
-            self.s["closed"] = True
-            return
-        policy = self.current_policy()
-        client = self.s["client_id"]
-        undo: list[Action] = []
-        for index in range(len(stages) - 1, -1, -1):
-            stage = policy.ladder[index] if policy and index < len(policy.ladder) else None
-            if stage is None:
-                continue
-            for n in range(len(stage.actions) - 1, -1, -1):
-                spec = stage.actions[n]
-                for service in reversed(self.scoped_services(policy)) if policy else []:
-                    service_id = service["id"]
-                    purpose = f"undo:{stage.name}:{n}:service:{service_id}"
-                    # An undo runs only if the step it undoes really ran (an outbox check).
-                    forward = action_key(
-                        FAMILY, f"client:{client}", f"{stage.name}:{n}:service:{service_id}", str(self.s["cycle"])
-                    )
-                    if spec.kind == "suspend":
-                        undo.append(
-                            self.action(
-                                "unsuspend",
-                                purpose,
-                                {"service_id": service_id},
-                                False,
-                                guard={
-                                    "action_done": forward,
-                                    "service_status": {"id": service_id, "in": ["Suspended"]},
-                                },
-                            )
-                        )
-                        self.s.setdefault("expected_service_status", {})[str(service_id)] = "Active"
-                    elif spec.kind == "module_command" and spec.module_command and spec.module_command.inverse:
-                        undo.append(
-                            self.action(
-                                "module_command",
-                                purpose,
-                                {"service_id": service_id, "function": spec.module_command.inverse},
-                                False,
-                                guard={
-                                    "action_done": forward,
-                                    "service_status": {"id": service_id, "in": list(OPEN_SERVICE)},
-                                },
-                                destructive=False,
-                            )
-                        )
-        self.actions.extend(undo)
+        if self.s.get("stages"):
+            undo = self.undo_steps()
+            self.actions.extend(undo)
+            self.keep_promise()
+            self.actions.extend(self.restored_notice(len(undo)))
+            self.log("client current again: case closed", {"undone": [a.kind for a in undo]})
+        else:
+            self.keep_promise()
+        self.s["closed"] = True
+
+    def keep_promise(self) -> None:
         if self.s.get("promise"):
             self.log("promise kept", self.s["promise"])
+
+    def undo_steps(self) -> list[Action]:
+        """The reversible steps reached, last first: each stage's actions and services in reverse."""
+        policy = self.current_policy()
+        if policy is None:
+            return []
+        undo: list[Action] = []
+        for index in reversed(range(min(len(self.s["stages"]), len(policy.ladder)))):
+            stage = policy.ladder[index]
+            for n in reversed(range(len(stage.actions))):
+                for service in reversed(self.scoped_services(policy)):
+                    action = self.undo_step(stage, n, service["id"])
+                    if action is not None:
+                        undo.append(action)
+        return undo
+
+    def undo_step(self, stage: Stage, n: int, service_id: int) -> Action | None:
+        """What undoes a stage's n-th action on a service: unsuspend, or the module command's inverse."""
+        spec = stage.actions[n]
+        purpose = f"undo:{stage.name}:{n}:service:{service_id}"
+        # An undo runs only if the step it undoes really ran (an outbox check).
+        forward = action_key(
+            FAMILY, f"client:{self.s['client_id']}", f"{stage.name}:{n}:service:{service_id}", str(self.s["cycle"])
+        )
+        if spec.kind == "suspend":
+            self.s.setdefault("expected_service_status", {})[str(service_id)] = "Active"
+            guard = {"action_done": forward, "service_status": {"id": service_id, "in": ["Suspended"]}}
+            return self.action("unsuspend", purpose, {"service_id": service_id}, False, guard=guard)
+        if spec.kind == "module_command" and spec.module_command and spec.module_command.inverse:
+            guard = {"action_done": forward, "service_status": {"id": service_id, "in": list(OPEN_SERVICE)}}
+            params = {"service_id": service_id, "function": spec.module_command.inverse}
+            return self.action("module_command", purpose, params, False, guard=guard, destructive=False)
+        return None
+
+    def restored_notice(self, undone: int) -> list[Action]:
+        """The client hears that the account is restored; the client's notes say what was undone."""
+        client = self.s["client_id"]
+        context = self.s.get("context") or {}
         merge = {
-            "client_name": (self.s.get("context") or {}).get("name") or "customer",
-            "company": (self.s.get("context") or {}).get("company") or "",
+            "client_name": context.get("name") or "customer",
+            "company": context.get("company") or "",
             "client_id": str(client),
         }
-        self.actions.append(
-            self.action("email", "restored", email_params(self.rules.restored_email, client, merge), False)
-        )
-        self.actions.append(
-            self.action(
-                "client_note",
-                "restored-note",
-                {"text": f"Escalation closed: client current again; {len(undo)} step(s) undone."},
-                False,
-            )
-        )
-        self.log("client current again: case closed", {"undone": [a.kind for a in undo]})
-        self.s["closed"] = True
+        email = self.action("email", "restored", email_params(self.rules.restored_email, client, merge), False)
+        text = f"Escalation closed: client current again; {undone} step(s) undone."
+        return [email, self.action("client_note", "restored-note", {"text": text}, False)]
 
     # --- the decision -------------------------------------------------------------------------
 
@@ -589,3 +594,54 @@ class Case:
         refs = [f"invoice:{i}" for i in sorted(self.s["invoices"], key=int)]
         refs += [f"service:{s['id']}" for s in (self.s.get("context") or {}).get("services") or []]
         return Decision(state=self.s, actions=self.actions, due_at=self.next_due_at(), refs=refs)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One action of a stage being planned: its spec, the key's purpose, merge fields, approval, guard."""
+
+    policy: Policy
+    spec: StageAction
+    purpose: str
+    merge: dict[str, str]
+    approval: bool
+    guard: dict[str, Any]
+
+
+# What each event does to the case before the ladder looks at the clock (others: nothing).
+EVENTS: dict[str, Callable[[Case, Event], None]] = {
+    "InvoiceOverdue": Case.invoice_overdue,
+    "InvoicePaid": Case.invoice_settled,
+    "InvoiceCancelled": Case.invoice_settled,
+    "InvoiceRefunded": Case.invoice_settled,
+    "AddInvoicePayment": Case.partial_payment,
+    "ClientContext": Case.context_read,
+    "ServiceStatusChanged": Case.service_changed,
+    **dict.fromkeys(MODULE_EVENTS, Case.service_changed),
+    "EscalationCommand": Case.command,
+}
+SETTLED = {
+    "InvoicePaid": "invoice paid",
+    "InvoiceCancelled": "invoice cancelled (credit note)",
+    "InvoiceRefunded": "invoice refunded",
+}
+# Staff commands (EscalationCommand): (case, data, by).
+COMMANDS: dict[str, Callable[[Case, dict[str, Any], str], None]] = {
+    "promise": Case.promise,
+    "hold": Case.hold,
+    "resume": Case.resume,
+    "letter": Case.letter,
+}
+# How a stage's action spec becomes actions, by its kind; other kinds act on each open service.
+STEPS: dict[str, Callable[[Case, Step], list[Action]]] = {
+    "email": Case.email_step,
+    "ticket": Case.ticket_step,
+    "staff_task": Case.ticket_step,
+    "note": Case.note_step,
+    "invoice_status": Case.invoice_status_step,
+}
+SERVICE_STEPS: dict[str, Callable[[Case, Step, int, datetime], Action | None]] = {
+    "module_command": Case.module_command_step,
+    "suspend": Case.suspend_step,
+    "terminate": Case.terminate_step,
+}

@@ -51,33 +51,9 @@ def export(config: Config, db: Database, case_id: str, out: Path, *, now: dateti
     case = load_case(db, case_id)
     if out.exists() and any(out.iterdir()):
         raise BridgeError(f"{out} is not empty: a dossier is written to a new folder")
-    (out / "evidence").mkdir(parents=True, exist_ok=True)
-    files: dict[str, str] = {}
-    for item in case.get("evidence", []):
-        source = evidence_path(config, item["sha256"])
-        if not source.is_file():
-            raise BridgeError(f"evidence item {item['item']} ({item['sha256'][:12]}) is missing from {source.parent}")
-        if sha256_file(source) != item["sha256"]:
-            raise BridgeError(f"evidence item {item['item']}: the stored file {source} no longer matches its hash")
-        name = f"evidence/{item['item']:02d}-{item['kind']}.{EXT.get(item.get('media_type') or '', 'bin')}"
-        shutil.copyfile(source, out / name)
-        files[name] = item["sha256"]
-    links = [
-        {k: getattr(link, k) for k in ("id", "purpose", "created_at", "expires_at", "used_at", "decision", "ip", "user_agent")}
-        for link in consent.for_subject(db, case_id, "ownership-")
-    ]
-    actions = [
-        {
-            "key": entry.key,
-            "kind": entry.kind,
-            "status": entry.status,
-            "created_at": entry.created_at,
-            "finished_at": entry.finished_at,
-            "decided_by": entry.decided_by,
-            "error": entry.error,
-        }
-        for entry in outbox.entries(db, subject=f"ownership:{case_id}")
-    ]
+    files = copy_evidence(config, case, out)
+    links = link_rows(db, case_id)
+    actions = action_rows(db, case_id)
     rows = case_rows(db, case_id)
     (out / "audit.jsonl").write_text("".join(audit.canonical(r) + "\n" for r in rows), encoding="utf-8")
     files["audit.jsonl"] = sha256_file(out / "audit.jsonl")
@@ -112,10 +88,63 @@ def export(config: Config, db: Database, case_id: str, out: Path, *, now: dateti
     return manifest
 
 
+def copy_evidence(config: Config, case: dict[str, Any], out: Path) -> dict[str, str]:
+    """Each evidence item from the store into evidence/ (named by number and kind), checked against
+    its hash first; the files' hashes by name."""
+    (out / "evidence").mkdir(parents=True, exist_ok=True)
+    files: dict[str, str] = {}
+    for item in case.get("evidence", []):
+        source = evidence_path(config, item["sha256"])
+        if not source.is_file():
+            raise BridgeError(f"evidence item {item['item']} ({item['sha256'][:12]}) is missing from {source.parent}")
+        if sha256_file(source) != item["sha256"]:
+            raise BridgeError(f"evidence item {item['item']}: the stored file {source} no longer matches its hash")
+        name = f"evidence/{item['item']:02d}-{item['kind']}.{EXT.get(item.get('media_type') or '', 'bin')}"
+        shutil.copyfile(source, out / name)
+        files[name] = item["sha256"]
+    return files
+
+
+def link_rows(db: Database, case_id: str) -> list[dict[str, Any]]:
+    """The case's one-time links: when sent, when used, the answer and from where."""
+    return [
+        {k: getattr(link, k) for k in ("id", "purpose", "created_at", "expires_at", "used_at", "decision", "ip", "user_agent")}
+        for link in consent.for_subject(db, case_id, "ownership-")
+    ]
+
+
+def action_rows(db: Database, case_id: str) -> list[dict[str, Any]]:
+    """The case's actions in the outbox: what ran, when, approved by whom, with which error."""
+    return [
+        {
+            "key": entry.key,
+            "kind": entry.kind,
+            "status": entry.status,
+            "created_at": entry.created_at,
+            "finished_at": entry.finished_at,
+            "decided_by": entry.decided_by,
+            "error": entry.error,
+        }
+        for entry in outbox.entries(db, subject=f"ownership:{case_id}")
+    ]
+
+
 def verify(folder: Path, db: Database | None = None) -> dict[str, Any]:
     """Recompute every hash; raise BridgeError naming each thing that changed. With the live store,
     also check the audit rows against the chain and that this export was recorded."""
-    problems: list[str] = []
+    manifest = read_manifest(folder)
+    files: dict[str, str] = manifest.get("files") or {}
+    problems = seal_problems(manifest) + file_problems(folder, files)
+    rows = read_rows(folder / "audit.jsonl", problems)
+    problems += case_problems(manifest.get("case") or {}, files, rows)
+    if db is not None and not problems:
+        problems += live_problems(db, rows, manifest)
+    if problems:
+        raise BridgeError("the dossier does not verify:\n  " + "\n  ".join(problems))
+    return manifest
+
+
+def read_manifest(folder: Path) -> dict[str, Any]:
     try:
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -124,13 +153,25 @@ def verify(folder: Path, db: Database | None = None) -> dict[str, Any]:
         raise BridgeError(f"{folder}/manifest.json is not valid JSON ({exc})") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise BridgeError(f"{folder}/manifest.json is not a {FORMAT} manifest")
+    return manifest
+
+
+def seal_problems(manifest: dict[str, Any]) -> list[str]:
+    """Each section of the manifest against its seal, and the seals against theirs."""
     seals = manifest.get("seals") or {}
-    for name in SECTIONS:
-        if seal(manifest.get(name)) != seals.get(name):
-            problems.append(f"manifest.json: the `{name}` section was edited (its seal does not match)")
+    problems = [
+        f"manifest.json: the `{name}` section was edited (its seal does not match)"
+        for name in SECTIONS
+        if seal(manifest.get(name)) != seals.get(name)
+    ]
     if seal(seals) != manifest.get("seal"):
         problems.append("manifest.json: the seals themselves were edited")
-    files: dict[str, str] = manifest.get("files") or {}
+    return problems
+
+
+def file_problems(folder: Path, files: dict[str, str]) -> list[str]:
+    """Every listed file against its hash, then every file in the folder that is not listed."""
+    problems = []
     for name, expected in sorted(files.items()):
         path = folder / name
         if ".." in Path(name).parts or not path.is_file():
@@ -142,9 +183,13 @@ def verify(folder: Path, db: Database | None = None) -> dict[str, Any]:
         rel = path.relative_to(folder).as_posix()
         if rel not in listed:
             problems.append(f"{rel}: not in the manifest (added)")
-    case = manifest.get("case") or {}
+    return problems
+
+
+def case_problems(case: dict[str, Any], files: dict[str, str], rows: list[dict[str, Any]]) -> list[str]:
+    """The case's evidence and answers against the files and the audit rows that recorded them."""
+    problems = []
     by_hash = set(files.values())
-    rows = read_rows(folder / "audit.jsonl", problems)
     attached = {r["detail"].get("sha256") for r in rows if r["action"] == "staff.OwnershipCommand.attach"}
     for item in case.get("evidence", []):
         if item.get("sha256") not in by_hash:
@@ -157,15 +202,18 @@ def verify(folder: Path, db: Database | None = None) -> dict[str, Any]:
             problems.append(
                 f"the {answer.get('party')}'s answer of {answer.get('at')}: not in the audit chain (entry edited)"
             )
-    if db is not None and not problems:
-        for row in rows:
-            if audit.hash_of(db, row["id"]) != row["hash"]:
-                problems.append(f"audit row {row['id']}: not the same as in the live audit chain")
-        if not audit.recorded(db, "ownership.dossier_exported", f'"seal":"{manifest.get("seal")}"'):
-            problems.append("the live audit chain has no record of exporting this dossier (its seal is unknown)")
-    if problems:
-        raise BridgeError("the dossier does not verify:\n  " + "\n  ".join(problems))
-    return manifest
+    return problems
+
+
+def live_problems(db: Database, rows: list[dict[str, Any]], manifest: dict[str, Any]) -> list[str]:
+    """The dossier's audit rows against the live chain, and the live chain's record of this export."""
+    problems = []
+    for row in rows:
+        if audit.hash_of(db, row["id"]) != row["hash"]:
+            problems.append(f"audit row {row['id']}: not the same as in the live audit chain")
+    if not audit.recorded(db, "ownership.dossier_exported", f'"seal":"{manifest.get("seal")}"'):
+        problems.append("the live audit chain has no record of exporting this dossier (its seal is unknown)")
+    return problems
 
 
 def read_rows(path: Path, problems: list[str]) -> list[dict[str, Any]]:
@@ -210,8 +258,28 @@ def summary_html(
     rows: list[dict[str, Any]],
     files: dict[str, str],
 ) -> str:
-    need = requirements(case) if case.get("policies") else {}
     parts = [
+        *_parties_html(case),
+        *_policy_html(case),
+        "<h2>Timeline</h2>",
+        _table(
+            ["When (UTC)", "What", "By", "Why"],
+            [[h["at"], h["what"], h["by"], h["why"]] for h in case.get("history", [])],
+        ),
+        *_evidence_html(case),
+        *_answers_html(case, links),
+        "<h2>Approvals</h2>",
+        _table(["By", "When (UTC)", "Note"], [[a["by"], a["at"], a.get("note")] for a in case.get("approvals", [])]),
+        *_execution_html(case, actions),
+        f"<h2>Integrity</h2><p>{len(rows)} audit-chain rows in audit.jsonl. Check this folder with <code>whmcs-bridge ownership verify-dossier DIR</code>.</p>",
+        _table(["File", "SHA-256"], [[k, v] for k, v in sorted(files.items())]),
+    ]
+    style = "body{font-family:sans-serif;max-width:60em;margin:2em auto;color:#222}table{border-collapse:collapse;margin:.5em 0 1em}td,th{border:1px solid #bbb;padding:.25em .5em;text-align:left;vertical-align:top;font-size:.9em}td:last-child{word-break:break-all}"
+    return f"<!doctype html><html lang=en><head><meta charset=utf-8><title>Ownership case {html.escape(case['id'])}</title><style>{style}</style></head><body>{''.join(parts)}</body></html>\n"
+
+
+def _parties_html(case: dict[str, Any]) -> list[str]:
+    return [
         f"<h1>Ownership case {html.escape(case['id'])}: {html.escape(case['status'])}</h1>",
         f"<p>Subjects: {html.escape(subjects_text(case))}</p>",
         _table(
@@ -222,6 +290,12 @@ def summary_html(
             ],
         ),
         f"<p>Grounds: {html.escape(case.get('grounds') or '')}. {html.escape(case.get('note') or '')}</p>",
+    ]
+
+
+def _policy_html(case: dict[str, Any]) -> list[str]:
+    need = requirements(case) if case.get("policies") else {}
+    return [
         "<h2>Policy</h2>",
         _table(
             ["Subject", "Policy", "Consent", "Hand-over"],
@@ -236,11 +310,11 @@ def summary_html(
             ],
         ),
         f"<p>Response window {need.get('window_s', 0) // 86400} days; {need.get('approvals', 0)} approval(s); lock {need.get('lock_s', 0) // 86400} days.</p>",
-        "<h2>Timeline</h2>",
-        _table(
-            ["When (UTC)", "What", "By", "Why"],
-            [[h["at"], h["what"], h["by"], h["why"]] for h in case.get("history", [])],
-        ),
+    ]
+
+
+def _evidence_html(case: dict[str, Any]) -> list[str]:
+    return [
         "<h2>Evidence</h2>",
         _table(
             ["Item", "Kind", "From", "Via", "Dated", "Received", "Status", "Checked by", "SHA-256"],
@@ -259,6 +333,11 @@ def summary_html(
                 for e in case.get("evidence", [])
             ],
         ),
+    ]
+
+
+def _answers_html(case: dict[str, Any], links: list[dict[str, Any]]) -> list[str]:
+    return [
         "<h2>Answers through one-time links</h2>",
         _table(
             ["Party", "Answer", "When (UTC)", "Address", "Browser", "Reason"],
@@ -271,8 +350,12 @@ def summary_html(
             ["Link", "Purpose", "Sent", "Expires", "Used"],
             [[x["id"], x["purpose"], x["created_at"], x["expires_at"], x["used_at"]] for x in links],
         ),
-        "<h2>Approvals</h2>",
-        _table(["By", "When (UTC)", "Note"], [[a["by"], a["at"], a.get("note")] for a in case.get("approvals", [])]),
+    ]
+
+
+def _execution_html(case: dict[str, Any], actions: list[dict[str, Any]]) -> list[str]:
+    """The side effects, staff's checklist, the actions run, and the registrant each domain had."""
+    return [
         "<h2>Execution</h2>",
         "<ul>" + "".join(f"<li>{html.escape(x)}</li>" for x in case.get("side_effects", [])) + "</ul>",
         "<p>Checklist for staff:</p><ul>"
@@ -291,8 +374,4 @@ def summary_html(
                 if "registrant_before" in s
             ],
         ),
-        f"<h2>Integrity</h2><p>{len(rows)} audit-chain rows in audit.jsonl. Check this folder with <code>whmcs-bridge ownership verify-dossier DIR</code>.</p>",
-        _table(["File", "SHA-256"], [[k, v] for k, v in sorted(files.items())]),
     ]
-    style = "body{font-family:sans-serif;max-width:60em;margin:2em auto;color:#222}table{border-collapse:collapse;margin:.5em 0 1em}td,th{border:1px solid #bbb;padding:.25em .5em;text-align:left;vertical-align:top;font-size:.9em}td:last-child{word-break:break-all}"
-    return f"<!doctype html><html lang=en><head><meta charset=utf-8><title>Ownership case {html.escape(case['id'])}</title><style>{style}</style></head><body>{''.join(parts)}</body></html>\n"

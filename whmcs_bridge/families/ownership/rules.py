@@ -24,7 +24,7 @@ import dataclasses
 import hashlib
 import html
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -144,110 +144,142 @@ def holds(case: State) -> list[Hold]:
 
 def command(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
     what = data.get("command")
-    by = str(data.get("by") or "staff")
     if what == "open":
         if case:
             return Decision(state=case, due_at=due(case))  # the same command twice
         return opened(data, now, rules)
     if not case:
         raise ValueError(f"there is no ownership case {data.get('case')}")
-    status = case["status"]
     if what == "consent":  # a link answer; a link of a case that moved on changes nothing
         return link_answer(case, data, now, rules)
-    if status in FINAL:
-        raise ValueError(f"case {case['id']} is {status}: nothing more can change")
-    if what == "confirm":
-        if status != "draft":
-            raise ValueError(f"case {case['id']} is {status}, not a draft")
-        return opened({**case_data(case), **data}, now, rules, draft=case)
-    if what == "attach":
-        item: dict[str, Any] = {
-            "item": len(case.get("evidence", [])) + 1,
-            **{
-                k: data.get(k)
-                for k in ("sha256", "kind", "name", "media_type", "size", "from", "via", "ticket", "dated")
-            },
-            "received": iso(now),
-            "by": by,
-            "status": "pending",
-            "checks": [],
-        }
-        case.setdefault("evidence", []).append(item)
-        step(
-            case,
-            now,
-            "evidence received",
-            by,
-            f"item {item['item']}: {item['kind']} from {item['from']} via {item['via']}",
-        )
-        return advance(case, now, rules)
-    if what in ("check", "withdraw"):
-        item = evidence_item(case, data.get("item"))
-        if what == "withdraw":
-            item["status"] = "withdrawn"
-        else:
-            if item["status"] == "withdrawn":
-                raise ValueError(f"item {item['item']} was withdrawn")
-            item["status"] = "ok" if data.get("ok") else "rejected"
-        item["checks"].append({"at": iso(now), "by": by, "result": item["status"], "note": data.get("note") or ""})
-        step(
-            case,
-            now,
-            f"evidence {item['status']}",
-            by,
-            f"item {item['item']} ({item['kind']}): {data.get('note') or ''}",
-        )
-        actions = []
-        if item["status"] == "rejected":
-            actions.extend(
-                tell(
-                    case,
-                    "requester",
-                    f"evidence-rejected-{item['item']}",
-                    rules,
-                    f"A document was not accepted (case {case['id']})",
-                    f"<p>We could not accept the {item['kind']} you sent (item {item['item']}): {html.escape(data.get('note') or '')}.</p><p>{needs_text(case, now)}</p>",
-                )
-            )
-        out = advance(case, now, rules)
-        return Decision(state=out.state, actions=actions + out.actions, due_at=out.due_at, refs=out.refs)
-    if what == "approve":
-        return approve(case, by, str(data.get("note") or ""), now, rules)
-    if what == "reject":
-        if status not in ("collecting", "notified", "disputed", "review"):
-            raise ValueError(f"case {case['id']} is {status}: only a case under review can be rejected")
-        case["status"] = "rejected"
-        step(case, now, "rejected", by, str(data.get("note") or ""))
-        return closed(
-            case,
-            now,
-            rules,
-            "rejected",
-            f"Your ownership request was not accepted: {html.escape(str(data.get('note') or ''))}",
-        )
-    if what == "cancel":
-        if status == "executing":
-            raise ValueError(f"case {case['id']} is executing: finish or undo the move in WHMCS first")
-        case["status"] = "cancelled"
-        step(case, now, "cancelled", by, str(data.get("note") or ""))
-        return closed(
-            case,
-            now,
-            rules,
-            "cancelled",
-            f"The ownership case was cancelled: {html.escape(str(data.get('note') or ''))}",
-        )
-    if what == "resolve":
-        return resolve_dispute(case, str(data.get("outcome")), by, str(data.get("note") or ""), now, rules)
-    if what == "complete":
-        if status != "executing":
-            raise ValueError(f"case {case['id']} is {status}, not executing")
-        waiting = [s for s in case["subjects"] if s.get("hand_over") == "move" and not s.get("moved_to")]
-        if waiting:
-            names = ", ".join(label(s) for s in waiting)
-            raise ValueError(f"{names} still belong to the holder in WHMCS: move them, the case completes by itself")
-        return complete(case, now, rules, by=by)
-    raise ValueError(f"unknown ownership command {what!r}")
+    if case["status"] in FINAL:
+        raise ValueError(f"case {case['id']} is {case['status']}: nothing more can change")
+    handler = CASE_COMMANDS.get(str(what))
+    if handler is None:
+        raise ValueError(f"unknown ownership command {what!r}")
+    return handler(case, data, now, rules)
+
+
+def by_whom(data: dict[str, Any]) -> str:
+    return str(data.get("by") or "staff")
+
+
+def note_of(data: dict[str, Any]) -> str:
+    return str(data.get("note") or "")
+
+
+def confirm_draft(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    if case["status"] != "draft":
+        raise ValueError(f"case {case['id']} is {case['status']}, not a draft")
+    return opened({**case_data(case), **data}, now, rules, draft=case)
+
+
+def attach(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    by = by_whom(data)
+    item: dict[str, Any] = {
+        "item": len(case.get("evidence", [])) + 1,
+        **{k: data.get(k) for k in ("sha256", "kind", "name", "media_type", "size", "from", "via", "ticket", "dated")},
+        "received": iso(now),
+        "by": by,
+        "status": "pending",
+        "checks": [],
+    }
+    case.setdefault("evidence", []).append(item)
+    step(
+        case, now, "evidence received", by, f"item {item['item']}: {item['kind']} from {item['from']} via {item['via']}"
+    )
+    return advance(case, now, rules)
+
+
+def check_evidence(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    item = evidence_item(case, data.get("item"))
+    if item["status"] == "withdrawn":
+        raise ValueError(f"item {item['item']} was withdrawn")
+    item["status"] = "ok" if data.get("ok") else "rejected"
+    return evidence_checked(case, item, data, now, rules)
+
+
+def withdraw_evidence(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    item = evidence_item(case, data.get("item"))
+    item["status"] = "withdrawn"
+    return evidence_checked(case, item, data, now, rules)
+
+
+def evidence_checked(
+    case: dict[str, Any], item: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules
+) -> Decision:
+    """An item's new status is recorded; a rejected one is explained to the requester; the case may move on."""
+    by, note = by_whom(data), note_of(data)
+    item["checks"].append({"at": iso(now), "by": by, "result": item["status"], "note": data.get("note") or ""})
+    step(case, now, f"evidence {item['status']}", by, f"item {item['item']} ({item['kind']}): {note}")
+    actions = evidence_rejected(case, item, note, now, rules) if item["status"] == "rejected" else []
+    out = advance(case, now, rules)
+    return Decision(state=out.state, actions=actions + out.actions, due_at=out.due_at, refs=out.refs)
+
+
+def evidence_rejected(
+    case: dict[str, Any], item: dict[str, Any], note: str, now: datetime, rules: Rules
+) -> list[Action]:
+    return tell(
+        case,
+        "requester",
+        f"evidence-rejected-{item['item']}",
+        rules,
+        f"A document was not accepted (case {case['id']})",
+        f"<p>We could not accept the {item['kind']} you sent (item {item['item']}): {html.escape(note)}.</p><p>{needs_text(case, now)}</p>",
+    )
+
+
+def approve_command(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    return approve(case, by_whom(data), note_of(data), now, rules)
+
+
+def reject(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    if case["status"] not in ("collecting", "notified", "disputed", "review"):
+        raise ValueError(f"case {case['id']} is {case['status']}: only a case under review can be rejected")
+    case["status"] = "rejected"
+    step(case, now, "rejected", by_whom(data), note_of(data))
+    return closed(
+        case, now, rules, "rejected", f"Your ownership request was not accepted: {html.escape(note_of(data))}"
+    )
+
+
+def cancel(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    if case["status"] == "executing":
+        raise ValueError(f"case {case['id']} is executing: finish or undo the move in WHMCS first")
+    case["status"] = "cancelled"
+    step(case, now, "cancelled", by_whom(data), note_of(data))
+    return closed(case, now, rules, "cancelled", f"The ownership case was cancelled: {html.escape(note_of(data))}")
+
+
+def resolve_command(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    return resolve_dispute(case, str(data.get("outcome")), by_whom(data), note_of(data), now, rules)
+
+
+def complete_command(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    if case["status"] != "executing":
+        raise ValueError(f"case {case['id']} is {case['status']}, not executing")
+    waiting = [s for s in case["subjects"] if s.get("hand_over") == "move" and not s.get("moved_to")]
+    if waiting:
+        names = ", ".join(label(s) for s in waiting)
+        raise ValueError(f"{names} still belong to the holder in WHMCS: move them, the case completes by itself")
+    return complete(case, now, rules, by=by_whom(data))
+
+
+CaseCommand = Callable[[dict[str, Any], dict[str, Any], datetime, Rules], Decision]
+
+# The commands on an open case (open and consent come first: they may find no case, or a final one).
+CASE_COMMANDS: dict[str, CaseCommand] = {
+    "confirm": confirm_draft,
+    "attach": attach,
+    "check": check_evidence,
+    "withdraw": withdraw_evidence,
+    "approve": approve_command,
+    "reject": reject,
+    "cancel": cancel,
+    "resolve": resolve_command,
+    "complete": complete_command,
+}
 
 
 def case_data(case: dict[str, Any]) -> dict[str, Any]:
@@ -267,17 +299,31 @@ def opened(data: dict[str, Any], now: datetime, rules: Rules, draft: dict[str, A
     }
     case.update(subjects=subjects, holder=holder, requester=requester, grounds=grounds, note=data.get("note") or "")
     if data.get("draft"):
-        case["status"] = "draft"
-        case["ticket"] = data.get("ticket")
-        step(
-            case,
-            now,
-            "draft",
-            "bridge",
-            f"ticket #{data.get('ticket')} asks for {', '.join(label(s) for s in subjects)}",
-        )
-        return Decision(state=case, refs=case_refs(case))
-    case["policies"] = {}
+        return drafted(case, data, now)
+    case["policies"] = policies_for(subjects, holder, requester, grounds, rules)
+    case["status"] = "collecting"
+    case["requester_confirmed"] = None if rules.links else iso(now)
+    step(case, now, "opened", by_whom(data), f"{grounds} grounds; policies {', '.join(case['policies'])}")
+    actions = opening_notice(case, now, rules)
+    out = advance(case, now, rules)
+    return Decision(state=out.state, actions=actions + out.actions, due_at=out.due_at, refs=case_refs(case))
+
+
+def drafted(case: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision:
+    """A case from a ticket waits as a draft until staff confirm it (with the grounds)."""
+    case["status"] = "draft"
+    case["ticket"] = data.get("ticket")
+    names = ", ".join(label(s) for s in case["subjects"])
+    step(case, now, "draft", "bridge", f"ticket #{data.get('ticket')} asks for {names}")
+    return Decision(state=case, refs=case_refs(case))
+
+
+def policies_for(
+    subjects: list[dict[str, Any]], holder: dict[str, Any], requester: dict[str, Any], grounds: str, rules: Rules
+) -> dict[str, Any]:
+    """Each subject's policy (named on the subject), snapshotted by name: later configuration changes
+    do not change an open case."""
+    policies: dict[str, Any] = {}
     for subject in subjects:
         found = match_policy(rules.section, subject["kind"], holder, requester, grounds)
         if found is None:
@@ -285,38 +331,31 @@ def opened(data: dict[str, Any], now: datetime, rules: Rules, draft: dict[str, A
                 f"no ownership policy covers a {subject['kind']} held by a {party_kind(holder)} for a {party_kind(requester)} on {grounds} grounds"
             )
         subject["policy"] = found[0]
-        case["policies"][found[0]] = snapshot(found[1])
-    case["status"] = "collecting"
-    case["requester_confirmed"] = None if rules.links else iso(now)
-    step(
+        policies[found[0]] = snapshot(found[1])
+    return policies
+
+
+def opening_notice(case: dict[str, Any], now: datetime, rules: Rules) -> list[Action]:
+    """The requester hears what is still needed and, with links, gets one to confirm the request."""
+    holder, requester = case["holder"], case["requester"]
+    return tell(
         case,
-        now,
+        "requester",
         "opened",
-        str(data.get("by") or "staff"),
-        f"{grounds} grounds; policies {', '.join(case['policies'])}",
-    )
-    actions = [
-        *tell(
+        rules,
+        f"Ownership request {case['id']}: {subjects_text(case)}",
+        f"<p>We received a request to change the holder of {subjects_text(case)}, currently held by {party_name(holder)}.</p>"
+        f"<p>{needs_text(case, now)}</p>"
+        + ("<p>Please confirm that you made this request: {consent_link}</p>" if rules.links else ""),
+        consent=link_spec(
             case,
-            "requester",
-            "opened",
-            rules,
-            f"Ownership request {case['id']}: {subjects_text(case)}",
-            f"<p>We received a request to change the holder of {subjects_text(case)}, currently held by {party_name(holder)}.</p>"
-            f"<p>{needs_text(case, now)}</p>"
-            + ("<p>Please confirm that you made this request: {consent_link}</p>" if rules.links else ""),
-            consent=link_spec(
-                case,
-                "ownership-requester",
-                rules.section.confirm_link_ttl,
-                f"Confirm that you asked for the holder of {subjects_text(case)} to change to {party_name(requester)}.",
-            )
-            if rules.links
-            else None,
-        ),
-    ]
-    out = advance(case, now, rules)
-    return Decision(state=out.state, actions=actions + out.actions, due_at=out.due_at, refs=case_refs(case))
+            "ownership-requester",
+            rules.section.confirm_link_ttl,
+            f"Confirm that you asked for the holder of {subjects_text(case)} to change to {party_name(requester)}.",
+        )
+        if rules.links
+        else None,
+    )
 
 
 def evidence_item(case: dict[str, Any], number: Any) -> dict[str, Any]:
@@ -337,13 +376,20 @@ def advance(case: dict[str, Any], now: datetime, rules: Rules) -> Decision:
     case["notified"] = iso(now)
     case["remind_s"] = int(rules.section.remind_before.total_seconds())
     step(case, now, "holder notified", "bridge", f"answer by {iso(deadline)[:16]}")
+    actions = holder_asked(case, deadline, window, rules)
+    return Decision(state=case, actions=actions, due_at=due(case), refs=case_refs(case))
+
+
+def holder_asked(case: dict[str, Any], deadline: datetime, window: timedelta, rules: Rules) -> list[Action]:
+    """The holder is asked to consent or object by the deadline (with a one-time link); the requester
+    hears that the holder was asked."""
     consent_needed = any(p["consent"] == "required" for p in case["policies"].values())
     ask = (
         "We need your consent before anything changes."
         if consent_needed
         else "If you do not object by the deadline, the change can go ahead after our review."
     )
-    actions = [
+    return [
         *tell(
             case,
             "holder",
@@ -370,32 +416,41 @@ def advance(case: dict[str, Any], now: datetime, rules: Rules) -> Decision:
             f"<p>Your documents are complete. We asked {party_name(case['holder'])} to answer by {iso(deadline)[:10]}.</p>",
         ),
     ]
-    return Decision(state=case, actions=actions, due_at=due(case), refs=case_refs(case))
 
 
 def link_answer(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
-    purpose, decision = data.get("purpose"), data.get("decision")
+    party = "requester" if data.get("purpose") == "ownership-requester" else "holder"
     answer = {k: data.get(k) for k in ("decision", "reason", "ip", "user_agent", "at")}
-    if purpose == "ownership-requester":
-        case.setdefault("answers", []).append({"party": "requester", **answer})
-        if case["status"] != "collecting":
-            return Decision(state=case, due_at=due(case))
-        if decision != "accept":
-            case["status"] = "cancelled"
-            step(
-                case,
-                now,
-                "cancelled",
-                "requester",
-                f"the requester's address denied making the request: {data.get('reason') or ''}",
-            )
-            return closed(
-                case, now, rules, "cancelled", "The request was cancelled because the confirmation link was declined."
-            )
-        case["requester_confirmed"] = data.get("at") or iso(now)
-        step(case, now, "requester confirmed", "requester", f"from {data.get('ip')}")
-        return advance(case, now, rules)
-    case.setdefault("answers", []).append({"party": "holder", **answer})
+    case.setdefault("answers", []).append({"party": party, **answer})
+    if party == "requester":
+        return requester_answer(case, data, now, rules)
+    return holder_answer(case, data, now, rules)
+
+
+def requester_answer(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    """The requester confirms the request (the case may move on), or denies making it (cancelled)."""
+    if case["status"] != "collecting":
+        return Decision(state=case, due_at=due(case))
+    if data.get("decision") != "accept":
+        case["status"] = "cancelled"
+        step(
+            case,
+            now,
+            "cancelled",
+            "requester",
+            f"the requester's address denied making the request: {data.get('reason') or ''}",
+        )
+        return closed(
+            case, now, rules, "cancelled", "The request was cancelled because the confirmation link was declined."
+        )
+    case["requester_confirmed"] = data.get("at") or iso(now)
+    step(case, now, "requester confirmed", "requester", f"from {data.get('ip')}")
+    return advance(case, now, rules)
+
+
+def holder_answer(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    """The notified holder consents (review) or objects (disputed); a late answer is only recorded."""
+    decision = data.get("decision")
     if case["status"] != "notified":
         step(case, now, "late answer", "holder", f"{decision} while {case['status']}: recorded, changes nothing")
         return Decision(state=case, due_at=due(case))
@@ -405,8 +460,13 @@ def link_answer(case: dict[str, Any], data: dict[str, Any], now: datetime, rules
         return to_review(case, now, rules, "the holder consented")
     case["status"] = "disputed"
     step(case, now, "disputed", "holder", f"objection from {data.get('ip')}: {data.get('reason') or ''}")
+    return Decision(state=case, actions=objection_notices(case, data, rules), due_at=due(case), refs=case_refs(case))
+
+
+def objection_notices(case: dict[str, Any], data: dict[str, Any], rules: Rules) -> list[Action]:
+    """Both parties hear that the case is frozen; staff get a ticket saying how it can be resolved."""
     reason = html.escape(str(data.get("reason") or "no reason given"))
-    actions = [
+    return [
         *tell(
             case,
             "requester",
@@ -431,7 +491,6 @@ def link_answer(case: dict[str, Any], data: dict[str, Any], now: datetime, rules
             f"The holder objected: {data.get('reason') or 'no reason'}. The case is frozen until `whmcs-bridge ownership resolve {case['id']} --outcome court-order|objection-withdrawn|request-withdrawn`.",
         ),
     ]
-    return Decision(state=case, actions=actions, due_at=due(case), refs=case_refs(case))
 
 
 def resolve_dispute(case: dict[str, Any], outcome: str, by: str, note: str, now: datetime, rules: Rules) -> Decision:
@@ -502,53 +561,7 @@ def approve(case: dict[str, Any], by: str, note: str, now: datetime, rules: Rule
 def execute(case: dict[str, Any], now: datetime, rules: Rules) -> Decision:
     case["side_effects"] = side_effects(case)
     case["checklist"] = checklist(case)
-    requester = case["requester"]
-    actions: list[Action] = []
-    moving = [s for s in case["subjects"] if s["hand_over"] == "move"]
-    for s in moving:
-        if s["kind"] == "domain":
-            contact = registrant(requester)
-            actions.append(
-                act(
-                    case,
-                    "registrant_update",
-                    f"whois-{s['id']}",
-                    {"domain_id": s["id"], "xml": whois_xml(contact), "expect": contact},
-                    case["holder"]["client"],
-                )
-            )
-        if s["kind"] == "service":
-            actions.append(
-                act(case, "credential_change", f"password-{s['id']}", {"service_id": s["id"]}, case["holder"]["client"])
-            )
-    if moving:
-        actions.append(
-            act(
-                case,
-                "announce",
-                "grants-end",
-                {
-                    "type": "OwnershipChanged",
-                    "data": {
-                        "case": case["id"],
-                        "holder": case["holder"]["client"],
-                        "subjects": [{"kind": s["kind"], "id": s["id"], "name": s.get("name")} for s in moving],
-                    },
-                },
-                case["holder"]["client"],
-            )
-        )
-    lines = "\n".join(f"- {x}" for x in case["side_effects"])
-    todo = "\n".join(f"[ ] {x}" for x in case["checklist"])
-    actions.append(
-        staff_ticket(
-            case,
-            rules,
-            "checklist",
-            f"Ownership case {case['id']}: execute the hand-over",
-            f"Approved by {', '.join(a['by'] for a in case['approvals'])}.\n\nSide effects:\n{lines}\n\nTo do in WHMCS (the bridge sees the moves and completes the case):\n{todo}",
-        )
-    )
+    actions = [*hand_over_actions(case), checklist_ticket(case, rules)]
     summary = "".join(f"<li>{html.escape(x)}</li>" for x in case["side_effects"])
     for party in ("requester", "holder"):
         actions += tell(
@@ -562,6 +575,39 @@ def execute(case: dict[str, Any], now: datetime, rules: Rules) -> Decision:
     case["next_check"] = iso(now + rules.section.check_every)
     case["checks"] = 0
     return Decision(state=case, actions=actions, due_at=due(case), refs=case_refs(case))
+
+
+def hand_over_actions(case: dict[str, Any]) -> list[Action]:
+    """What the bridge does itself for the moving subjects: a domain's registrant becomes the
+    requester, a service's password changes, and the other families hear that grants on them end."""
+    holder = case["holder"]["client"]
+    moving = [s for s in case["subjects"] if s["hand_over"] == "move"]
+    actions: list[Action] = []
+    for s in moving:
+        if s["kind"] == "domain":
+            contact = registrant(case["requester"])
+            params = {"domain_id": s["id"], "xml": whois_xml(contact), "expect": contact}
+            actions.append(act(case, "registrant_update", f"whois-{s['id']}", params, holder))
+        if s["kind"] == "service":
+            actions.append(act(case, "credential_change", f"password-{s['id']}", {"service_id": s["id"]}, holder))
+    if moving:
+        subjects = [{"kind": s["kind"], "id": s["id"], "name": s.get("name")} for s in moving]
+        event = {"type": "OwnershipChanged", "data": {"case": case["id"], "holder": holder, "subjects": subjects}}
+        actions.append(act(case, "announce", "grants-end", event, holder))
+    return actions
+
+
+def checklist_ticket(case: dict[str, Any], rules: Rules) -> Action:
+    """Staff's ticket: the side effects, and what only they can do in WHMCS's admin area."""
+    lines = "\n".join(f"- {x}" for x in case["side_effects"])
+    todo = "\n".join(f"[ ] {x}" for x in case["checklist"])
+    return staff_ticket(
+        case,
+        rules,
+        "checklist",
+        f"Ownership case {case['id']}: execute the hand-over",
+        f"Approved by {', '.join(a['by'] for a in case['approvals'])}.\n\nSide effects:\n{lines}\n\nTo do in WHMCS (the bridge sees the moves and completes the case):\n{todo}",
+    )
 
 
 def owners_read(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
@@ -590,14 +636,6 @@ def complete(case: dict[str, Any], now: datetime, rules: Rules, *, by: str) -> D
     case["completed"] = iso(now)
     case["lock_until"] = iso(now + timedelta(seconds=requirements(case)["lock_s"]))
     step(case, now, "completed", by, f"locked until {case['lock_until'][:10]}")
-    wrong = [
-        s
-        for s in case["subjects"]
-        if s.get("moved_to")
-        and case["requester"].get("client")
-        and s["kind"] != "client"
-        and s["moved_to"] != case["requester"]["client"]
-    ]
     actions = [
         *tell(
             case,
@@ -615,21 +653,23 @@ def complete(case: dict[str, Any], now: datetime, rules: Rules, *, by: str) -> D
             f"Ownership change completed (case {case['id']})",
             f"<p>{subjects_text(case)} no longer belong to your account.</p>",
         ),
+        *moved_elsewhere(case, rules),
     ]
-    if wrong:
-        actions.append(
-            staff_ticket(
-                case,
-                rules,
-                "wrong-client",
-                f"Ownership case {case['id']}: moved to another client",
-                "; ".join(
-                    f"{label(s)} went to client #{s['moved_to']}, not the requester #{case['requester']['client']}"
-                    for s in wrong
-                ),
-            )
-        )
     return Decision(state=case, actions=actions, due_at=due(case), refs=case_refs(case))
+
+
+def moved_elsewhere(case: dict[str, Any], rules: Rules) -> list[Action]:
+    """A staff ticket if staff moved a subject to a client other than the requester."""
+    requester = case["requester"].get("client")
+    wrong = [
+        s
+        for s in case["subjects"]
+        if s.get("moved_to") and requester and s["kind"] != "client" and s["moved_to"] != requester
+    ]
+    if not wrong:
+        return []
+    text = "; ".join(f"{label(s)} went to client #{s['moved_to']}, not the requester #{requester}" for s in wrong)
+    return [staff_ticket(case, rules, "wrong-client", f"Ownership case {case['id']}: moved to another client", text)]
 
 
 def closed(case: dict[str, Any], now: datetime, rules: Rules, what: str, text: str) -> Decision:
@@ -663,74 +703,96 @@ def due(case: dict[str, Any]) -> datetime | None:
 
 
 def tick(case: dict[str, Any], now: datetime, rules: Rules) -> Decision:
-    status = case["status"]
-    if status == "notified":
-        deadline = datetime.fromisoformat(case["deadline"])
-        if now >= deadline:
-            consent_needed = any(case["policies"][s["policy"]]["consent"] == "required" for s in case["subjects"])
-            step(case, now, "window ended", "bridge", "no answer from the holder")
-            return to_review(
-                case,
-                now,
-                rules,
-                "the response window ended without an answer"
-                + (" (consent was required)" if consent_needed else " (no objection)"),
-            )
-        if not case.get("reminded"):
-            case["reminded"] = iso(now)
-            step(case, now, "holder reminded", "bridge", f"deadline {case['deadline'][:10]}")
-            actions = tell(
-                case,
-                "holder",
-                "remind",
-                rules,
-                f"Reminder: ownership request {case['id']}",
-                f"<p>We have not heard from you about {subjects_text(case)}. Please answer by {case['deadline'][:10]}: {{consent_link}}</p>",
-                consent=link_spec(
-                    case,
-                    "ownership-holder",
-                    deadline - now,
-                    f"{party_name(case['requester'])} asks to become the holder of {subjects_text(case)}. Do you consent, or object?",
-                ),
-            )
-            return Decision(state=case, actions=actions, due_at=due(case), refs=case_refs(case))
-    if status == "executing":
-        case["checks"] = case.get("checks", 0) + 1
-        case["next_check"] = iso(now + rules.section.check_every)
-        actions = []
-        moving = [s for s in case["subjects"] if s["hand_over"] == "move" and not s.get("moved_to")]
-        if moving:
-            actions.append(
-                act(
-                    case,
-                    "read_owners",
-                    f"owners-{case['checks']}",
-                    {
-                        "subjects": [{"kind": s["kind"], "id": s["id"], "name": s.get("name")} for s in moving],
-                        "report": {"case": case["id"]},
-                    },
-                    case["holder"]["client"],
-                )
-            )
-        overdue = now - datetime.fromisoformat(case["executing"]) >= rules.section.checklist_reminder
-        if overdue and not case.get("checklist_reminded"):
-            case["checklist_reminded"] = iso(now)
-            step(case, now, "checklist reminder", "bridge", "the move in WHMCS is not done yet")
-            todo = "\n".join(f"[ ] {x}" for x in case["checklist"])
-            actions.append(
-                staff_ticket(
-                    case,
-                    rules,
-                    "checklist-reminder",
-                    f"Reminder: ownership case {case['id']} is waiting for the move",
-                    todo,
-                )
-            )
-        return Decision(state=case, actions=actions, due_at=due(case), refs=case_refs(case))
-    if status == "completed" and now >= datetime.fromisoformat(case["lock_until"]):
+    handler = TICKS.get(case["status"])
+    return handler(case, now, rules) if handler else unchanged(case)
+
+
+def unchanged(case: dict[str, Any]) -> Decision:
+    return Decision(state=case, due_at=due(case), refs=case_refs(case))
+
+
+def tick_notified(case: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    """The holder's window: at its end the case goes to review; before it, one reminder."""
+    deadline = datetime.fromisoformat(case["deadline"])
+    if now >= deadline:
+        return window_ended(case, now, rules)
+    if case.get("reminded"):
+        return unchanged(case)
+    return remind_holder(case, now, deadline, rules)
+
+
+def window_ended(case: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    consent_needed = any(case["policies"][s["policy"]]["consent"] == "required" for s in case["subjects"])
+    step(case, now, "window ended", "bridge", "no answer from the holder")
+    why = "the response window ended without an answer" + (
+        " (consent was required)" if consent_needed else " (no objection)"
+    )
+    return to_review(case, now, rules, why)
+
+
+def remind_holder(case: dict[str, Any], now: datetime, deadline: datetime, rules: Rules) -> Decision:
+    case["reminded"] = iso(now)
+    step(case, now, "holder reminded", "bridge", f"deadline {case['deadline'][:10]}")
+    actions = tell(
+        case,
+        "holder",
+        "remind",
+        rules,
+        f"Reminder: ownership request {case['id']}",
+        f"<p>We have not heard from you about {subjects_text(case)}. Please answer by {case['deadline'][:10]}: {{consent_link}}</p>",
+        consent=link_spec(
+            case,
+            "ownership-holder",
+            deadline - now,
+            f"{party_name(case['requester'])} asks to become the holder of {subjects_text(case)}. Do you consent, or object?",
+        ),
+    )
+    return Decision(state=case, actions=actions, due_at=due(case), refs=case_refs(case))
+
+
+def tick_executing(case: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    """While staff move the subjects in WHMCS: read who owns them now, and remind staff once."""
+    case["checks"] = case.get("checks", 0) + 1
+    case["next_check"] = iso(now + rules.section.check_every)
+    actions = [*read_owners(case), *checklist_reminder(case, now, rules)]
+    return Decision(state=case, actions=actions, due_at=due(case), refs=case_refs(case))
+
+
+def read_owners(case: dict[str, Any]) -> list[Action]:
+    moving = [s for s in case["subjects"] if s["hand_over"] == "move" and not s.get("moved_to")]
+    if not moving:
+        return []
+    params = {
+        "subjects": [{"kind": s["kind"], "id": s["id"], "name": s.get("name")} for s in moving],
+        "report": {"case": case["id"]},
+    }
+    return [act(case, "read_owners", f"owners-{case['checks']}", params, case["holder"]["client"])]
+
+
+def checklist_reminder(case: dict[str, Any], now: datetime, rules: Rules) -> list[Action]:
+    overdue = now - datetime.fromisoformat(case["executing"]) >= rules.section.checklist_reminder
+    if not overdue or case.get("checklist_reminded"):
+        return []
+    case["checklist_reminded"] = iso(now)
+    step(case, now, "checklist reminder", "bridge", "the move in WHMCS is not done yet")
+    todo = "\n".join(f"[ ] {x}" for x in case["checklist"])
+    subject = f"Reminder: ownership case {case['id']} is waiting for the move"
+    return [staff_ticket(case, rules, "checklist-reminder", subject, todo)]
+
+
+def tick_completed(case: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    if now >= datetime.fromisoformat(case["lock_until"]):
         case["lock_ended"] = iso(now)
         step(case, now, "lock ended", "bridge", "")
-    return Decision(state=case, due_at=due(case), refs=case_refs(case))
+    return unchanged(case)
+
+
+# What a timer tick does, by the case's status (the other statuses wait for people).
+TICKS: dict[str, Callable[[dict[str, Any], datetime, Rules], Decision]] = {
+    "notified": tick_notified,
+    "executing": tick_executing,
+    "completed": tick_completed,
+}
 
 
 # --- drafts from tickets ----------------------------------------------------------------------------

@@ -210,20 +210,19 @@ def create_invoice(sb: SandboxState, p: Params) -> dict[str, Any]:
     return {"invoiceid": str(invoice_id), "status": status}
 
 
+STATUS_HOOKS = {
+    "Cancelled": "InvoiceCancelled",
+    "Unpaid": "InvoiceUnpaid",
+    "Paid": "InvoicePaid",
+    "Refunded": "InvoiceRefunded",
+}
+
+
 def update_invoice(sb: SandboxState, p: Params) -> dict[str, Any]:
     r = sb.one("SELECT * FROM invoices WHERE id = ?", [p.num("invoiceid")])
     if r is None:
         raise ApiFail("Invoice ID Not Found")
-    changes: dict[str, Any] = {}
-    if p.has("status"):
-        status = p.text("status")
-        if status not in INVOICE_STATUSES:
-            raise ApiFail(f"Invalid status {status}")
-        changes["status"] = status
-        if status == "Cancelled":
-            changes["date_cancelled"] = sb.stamp()
-        if status == "Paid" and r["datepaid"].startswith("0000"):
-            changes["datepaid"] = sb.stamp()
+    changes = _status_change(sb, p, r) if p.has("status") else {}
     for key in ("duedate", "date", "notes", "paymentmethod"):
         if key in p.values:
             changes[key] = p.text(key)
@@ -231,16 +230,23 @@ def update_invoice(sb: SandboxState, p: Params) -> dict[str, Any]:
         changes["updated_at"] = sb.stamp()
         sb.update("invoices", r["id"], **changes)
         new_status = changes.get("status")
-        if new_status and new_status != r["status"]:
-            hook = {
-                "Cancelled": "InvoiceCancelled",
-                "Unpaid": "InvoiceUnpaid",
-                "Paid": "InvoicePaid",
-                "Refunded": "InvoiceRefunded",
-            }.get(new_status)
-            if hook:
-                p.hooks.append(Hook(hook, {"invoiceid": r["id"]}))
+        hook = STATUS_HOOKS.get(new_status) if new_status and new_status != r["status"] else None
+        if hook:
+            p.hooks.append(Hook(hook, {"invoiceid": r["id"]}))
     return {"invoiceid": str(r["id"])}
+
+
+def _status_change(sb: SandboxState, p: Params, r: Any) -> dict[str, Any]:
+    """The columns a new status sets: the status, and when it was cancelled or first paid."""
+    status = p.text("status")
+    if status not in INVOICE_STATUSES:
+        raise ApiFail(f"Invalid status {status}")
+    changes: dict[str, Any] = {"status": status}
+    if status == "Cancelled":
+        changes["date_cancelled"] = sb.stamp()
+    if status == "Paid" and r["datepaid"].startswith("0000"):
+        changes["datepaid"] = sb.stamp()
+    return changes
 
 
 def add_invoice_payment(sb: SandboxState, p: Params) -> dict[str, Any]:

@@ -120,6 +120,22 @@ def _stats(sb: SandboxState, client_id: int) -> dict[str, Any]:
 
 
 def get_clients_details(sb: SandboxState, p: Params) -> dict[str, Any]:
+    row = _client_by_id_or_email(sb, p)
+    cid = row["id"]
+    customfields = [
+        {"id": r["field_id"], "value": r["value"]}
+        for r in sb.all("SELECT * FROM client_customfields WHERE client_id = ? ORDER BY field_id", [cid])
+    ]
+    client = _client_details(row, customfields, _client_users(sb, cid))
+    for cf in customfields:
+        client[f"customfields{cf['id']}"] = cf["value"]
+    answer: dict[str, Any] = {"client": client}
+    if p.flag("stats"):
+        answer["stats"] = _stats(sb, cid)
+    return answer
+
+
+def _client_by_id_or_email(sb: SandboxState, p: Params) -> Any:
     if p.has("clientid"):
         row = sb.one("SELECT * FROM clients WHERE id = ?", [p.num("clientid")])
     elif p.has("email"):
@@ -128,12 +144,12 @@ def get_clients_details(sb: SandboxState, p: Params) -> dict[str, Any]:
         raise ApiFail("Either clientid Or email Is Required")
     if row is None:
         raise ApiFail("Client Not Found")
-    cid = row["id"]
-    customfields = [
-        {"id": r["field_id"], "value": r["value"]}
-        for r in sb.all("SELECT * FROM client_customfields WHERE client_id = ? ORDER BY field_id", [cid])
-    ]
-    users = [
+    return row
+
+
+def _client_users(sb: SandboxState, cid: int) -> list[dict[str, Any]]:
+    """The users who may act for the client, the owner marked."""
+    return [
         {
             "id": r["id"],
             "name": f"{r['firstname']} {r['lastname']}",
@@ -145,7 +161,12 @@ def get_clients_details(sb: SandboxState, p: Params) -> dict[str, Any]:
             [cid],
         )
     ]
-    client: dict[str, Any] = {
+
+
+def _client_details(row: Any, customfields: list[dict[str, Any]], users: list[dict[str, Any]]) -> dict[str, Any]:
+    """GetClientsDetails's `client` object (DD:api-reference/getclientsdetails.md), from its row."""
+    cid = row["id"]
+    return {
         "client_id": cid,
         "owner_user_id": row["owner_user_id"],
         "userid": cid,
@@ -196,12 +217,6 @@ def get_clients_details(sb: SandboxState, p: Params) -> dict[str, Any]:
         "customfields": customfields,
         "users": {"user": users},
     }
-    for cf in customfields:
-        client[f"customfields{cf['id']}"] = cf["value"]
-    answer: dict[str, Any] = {"client": client}
-    if p.flag("stats"):
-        answer["stats"] = _stats(sb, cid)
-    return answer
 
 
 def update_client(sb: SandboxState, p: Params) -> dict[str, Any]:

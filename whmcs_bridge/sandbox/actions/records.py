@@ -21,79 +21,83 @@ def get_orders(sb: SandboxState, p: Params) -> dict[str, Any]:
     where.ids(p, id="id", userid="client_id", requestor_id="requestor_id")
     where.texts(p, status="status")
     total, start, rows = listing(sb, p, "SELECT * FROM orders WHERE " + where.sql, where.args, "id DESC")
-    orders = []
-    for r in rows:
-        client = sb.one("SELECT * FROM clients WHERE id = ?", [r["client_id"]])
-        invoice = sb.one("SELECT status FROM invoices WHERE id = ?", [r["invoice_id"]])
-        lines = []
-        for li in sb.all("SELECT * FROM order_lines WHERE order_id = ?", [r["id"]]):
-            if li["type"] == "product":
-                svc = sb.one(
-                    "SELECT s.*, p.name AS pname, p.type AS ptype FROM services s JOIN products p ON p.id = s.pid WHERE s.id = ?",
-                    [li["relid"]],
-                )
-                product, domain, status = (svc["pname"], svc["domain"], svc["status"]) if svc else ("", "", "")
-                ptype = {
-                    "hostingaccount": "Shared Hosting",
-                    "reselleraccount": "Reseller Hosting",
-                    "server": "Dedicated/VPS Server",
-                }.get(svc["ptype"] if svc else "", "Other Product/Service")
-            else:
-                dom = sb.one("SELECT * FROM domains WHERE id = ?", [li["relid"]])
-                product, domain, status, ptype = (
-                    "Domain Registration",
-                    dom["domainname"] if dom else "",
-                    dom["status"] if dom else "",
-                    "Domain",
-                )
-            lines.append(
-                {
-                    "type": li["type"],
-                    "relid": li["relid"],
-                    "producttype": ptype,
-                    "product": product,
-                    "domain": domain,
-                    "billingcycle": li["billingcycle"],
-                    "amount": money(li["amount"]),
-                    "status": status,
-                }
-            )
-        orders.append(
-            {
-                "id": r["id"],
-                "ordernum": int(r["ordernum"]),
-                "userid": r["client_id"],
-                "contactid": r["contact_id"],
-                "requestor_id": r["requestor_id"],
-                "admin_requestor_id": r["admin_requestor_id"],
-                "date": r["date"],
-                "nameservers": "",
-                "transfersecret": "",
-                "renewals": "",
-                "renewalsByType": {"domains": [], "services": [], "addons": []},
-                "promocode": "",
-                "promotype": "",
-                "promovalue": "",
-                "orderdata": "[]",
-                "amount": money(r["amount"]),
-                "paymentmethod": r["paymentmethod"],
-                "invoiceid": r["invoice_id"],
-                "status": r["status"],
-                "ipaddress": r["ipaddress"],
-                "fraudmodule": "",
-                "fraudoutput": "",
-                "notes": r["notes"],
-                "paymentmethodname": "Bank Transfer",
-                "paymentstatus": invoice["status"] if invoice else "",
-                "name": f"{client['firstname']} {client['lastname']}" if client else "",
-                "currencyprefix": "€",
-                "currencysuffix": "EUR",
-                "frauddata": "",
-                "validationdata": "",
-                "lineitems": {"lineitem": lines},
-            }
-        )
+    orders = [_order(sb, r) for r in rows]
     return {"totalresults": total, "startnumber": start, "numreturned": len(orders), "orders": {"order": orders}}
+
+
+PRODUCT_TYPES = {
+    "hostingaccount": "Shared Hosting",
+    "reselleraccount": "Reseller Hosting",
+    "server": "Dedicated/VPS Server",
+}
+
+
+def _order(sb: SandboxState, r: Any) -> dict[str, Any]:
+    client = sb.one("SELECT * FROM clients WHERE id = ?", [r["client_id"]])
+    invoice = sb.one("SELECT status FROM invoices WHERE id = ?", [r["invoice_id"]])
+    lines = [_order_line(sb, li) for li in sb.all("SELECT * FROM order_lines WHERE order_id = ?", [r["id"]])]
+    return {
+        "id": r["id"],
+        "ordernum": int(r["ordernum"]),
+        "userid": r["client_id"],
+        "contactid": r["contact_id"],
+        "requestor_id": r["requestor_id"],
+        "admin_requestor_id": r["admin_requestor_id"],
+        "date": r["date"],
+        "nameservers": "",
+        "transfersecret": "",
+        "renewals": "",
+        "renewalsByType": {"domains": [], "services": [], "addons": []},
+        "promocode": "",
+        "promotype": "",
+        "promovalue": "",
+        "orderdata": "[]",
+        "amount": money(r["amount"]),
+        "paymentmethod": r["paymentmethod"],
+        "invoiceid": r["invoice_id"],
+        "status": r["status"],
+        "ipaddress": r["ipaddress"],
+        "fraudmodule": "",
+        "fraudoutput": "",
+        "notes": r["notes"],
+        "paymentmethodname": "Bank Transfer",
+        "paymentstatus": invoice["status"] if invoice else "",
+        "name": f"{client['firstname']} {client['lastname']}" if client else "",
+        "currencyprefix": "€",
+        "currencysuffix": "EUR",
+        "frauddata": "",
+        "validationdata": "",
+        "lineitems": {"lineitem": lines},
+    }
+
+
+def _order_line(sb: SandboxState, li: Any) -> dict[str, Any]:
+    """One line of an order: a product (its service) or a domain registration."""
+    if li["type"] == "product":
+        svc = sb.one(
+            "SELECT s.*, p.name AS pname, p.type AS ptype FROM services s JOIN products p ON p.id = s.pid WHERE s.id = ?",
+            [li["relid"]],
+        )
+        product, domain, status = (svc["pname"], svc["domain"], svc["status"]) if svc else ("", "", "")
+        ptype = PRODUCT_TYPES.get(svc["ptype"] if svc else "", "Other Product/Service")
+    else:
+        dom = sb.one("SELECT * FROM domains WHERE id = ?", [li["relid"]])
+        product, domain, status, ptype = (
+            "Domain Registration",
+            dom["domainname"] if dom else "",
+            dom["status"] if dom else "",
+            "Domain",
+        )
+    return {
+        "type": li["type"],
+        "relid": li["relid"],
+        "producttype": ptype,
+        "product": product,
+        "domain": domain,
+        "billingcycle": li["billingcycle"],
+        "amount": money(li["amount"]),
+        "status": status,
+    }
 
 
 def log_activity(sb: SandboxState, p: Params) -> dict[str, Any]:

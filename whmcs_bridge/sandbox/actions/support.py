@@ -161,7 +161,8 @@ def _requestor(sb: SandboxState, user_id: int, client_id: int, name: str, email:
     return name, email, "Guest"
 
 
-def open_ticket(sb: SandboxState, p: Params) -> dict[str, Any]:
+def _ticket_writer(sb: SandboxState, p: Params) -> tuple[int, int]:
+    """OpenTicket's checks of the department, text and writer; the writer's client and user ids."""
     if not sb.one("SELECT id FROM departments WHERE id = ?", [p.num("deptid")]):
         raise ApiFail("Department ID not found")
     if not p.text("subject").strip():
@@ -176,15 +177,25 @@ def open_ticket(sb: SandboxState, p: Params) -> dict[str, Any]:
         raise ApiFail("The system cannot find the provided user ID.")
     if not client_id and not (p.has("name") and p.has("email")):
         raise ApiFail("Name and email address are required if not a client")
-    service = ""
+    return client_id, user_id
+
+
+def _ticket_service(sb: SandboxState, p: Params) -> str:
+    """The service (S12) or domain (D4) a ticket is about, or ""."""
     if p.has("serviceid"):
         if not sb.one("SELECT id FROM services WHERE id = ?", [p.num("serviceid")]):
             raise ApiFail("Service ID Not Found")
-        service = f"S{p.num('serviceid')}"
-    elif p.has("domainid"):
+        return f"S{p.num('serviceid')}"
+    if p.has("domainid"):
         if not sb.one("SELECT id FROM domains WHERE id = ?", [p.num("domainid")]):
             raise ApiFail("Domain ID Not Found")
-        service = f"D{p.num('domainid')}"
+        return f"D{p.num('domainid')}"
+    return ""
+
+
+def open_ticket(sb: SandboxState, p: Params) -> dict[str, Any]:
+    client_id, user_id = _ticket_writer(sb, p)
+    service = _ticket_service(sb, p)
     tid = str(100000 + int(sb.scalar("SELECT COALESCE(MAX(id), 0) FROM tickets") or 0) * 7 + 3)
     c = secrets.token_urlsafe(6)[:8]
     stamp = sb.stamp()

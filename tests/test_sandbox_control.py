@@ -1,0 +1,127 @@
+"""The sandbox's control API (/_sandbox/...): which method reaches which endpoint, and its answers.
+
+Called through the WSGI application directly (no server), so every route and refusal is quick to pin.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from whmcs_bridge.sandbox.server import SandboxApp
+
+
+@pytest.fixture()
+def app() -> Iterator[SandboxApp]:
+    application = SandboxApp("id", "secret")
+    yield application
+    application.hooks.close()
+
+
+def call(app: SandboxApp, method: str, path: str, body: Any = None, *, raw: bytes | None = None) -> tuple[int, Any]:
+    name, _, query = path.partition("?")
+    data = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
+    environ = {
+        "PATH_INFO": "/_sandbox/" + name,
+        "REQUEST_METHOD": method,
+        "QUERY_STRING": query,
+        "CONTENT_LENGTH": str(len(data)),
+        "wsgi.input": io.BytesIO(data),
+    }
+    seen: list[str] = []
+    chunks = app(environ, lambda status, headers: seen.append(status))
+    return int(seen[0].split()[0]), json.loads(b"".join(chunks))
+
+
+@pytest.mark.parametrize(
+    "method, name",
+    [
+        ("GET", "scenario"),
+        ("GET", "faults"),
+        ("GET", "role"),
+        ("GET", "act"),
+        ("GET", "checkout"),
+        ("GET", "move"),
+        ("POST", "nothing"),
+        ("GET", "nothing"),
+    ],
+)
+def test_unknown_endpoint_or_method(app: SandboxApp, method: str, name: str):
+    assert call(app, method, name) == (404, {"error": f"no control endpoint {method} /_sandbox/{name}"})
+
+
+def test_a_post_body_must_be_json(app: SandboxApp):
+    assert call(app, "POST", "clock", raw=b"not json") == (400, {"error": "body must be JSON"})
+    assert call(app, "POST", "nothing", raw=b"{") == (400, {"error": "body must be JSON"})
+
+
+def test_clock(app: SandboxApp):
+    status, answer = call(app, "POST", "clock", {"set": "2026-11-22T10:00:00"})
+    assert (status, answer) == (200, {"now": "2026-11-22T10:00:00"})
+    assert call(app, "POST", "clock", {"advance": "1d"})[1]["now"].startswith("2026-11-23T10:00:00")
+    assert call(app, "GET", "clock")[1]["now"].startswith("2026-11-23T10:00:00")
+    assert call(app, "POST", "clock", {"reset": True})[1]["now"] != "2026-11-23T10:00:00"
+
+
+def test_scenario_clears_the_calls(app: SandboxApp):
+    assert call(app, "POST", "scenario", {"name": "empty"})[0] == 200
+    app.calls.append({"seq": 1, "action": "GetClients"})
+    app.calls.append({"seq": 2, "action": "GetInvoices"})
+    assert call(app, "GET", "calls?since=1") == (200, {"calls": [{"seq": 2, "action": "GetInvoices"}]})
+    assert call(app, "POST", "calls")[1]["calls"] == app.calls  # any method reads the calls
+    assert call(app, "POST", "scenario", {"name": "empty"})[0] == 200
+    assert call(app, "GET", "calls") == (200, {"calls": []})
+
+
+def test_faults_and_role(app: SandboxApp):
+    assert call(app, "POST", "faults", {"status": 503, "count": 2, "actions": ["GetClients"], "skip": 1}) == (
+        200,
+        {"ok": True},
+    )
+    assert (app.faults.status, app.faults.count, app.faults.actions, app.faults.skip) == (503, 2, {"GetClients"}, 1)
+    assert call(app, "POST", "faults", {}) == (200, {"ok": True})
+    assert (app.faults.status, app.faults.delay_s, app.faults.count) == (0, 0.0, 1)
+    assert call(app, "POST", "role", {"allowed": ["GetClients"]}) == (200, {"ok": True})
+    assert app.allowed == {"GetClients"}
+    assert call(app, "POST", "role", {"allowed": None}) == (200, {"ok": True})
+    assert app.allowed is None
+
+
+def test_hooks(app: SandboxApp):
+    app.hooks.deliveries.append({"id": "msg_1"})
+    assert call(app, "GET", "hooks") == (200, {"deliveries": [{"id": "msg_1"}]})
+    assert call(app, "POST", "hooks", {"url": "http://127.0.0.1:9/x", "secret": "whsec_x"}) == (200, {"ok": True})
+    assert (app.hooks.url, app.hooks.secret, app.hooks.deliveries) == ("http://127.0.0.1:9/x", "whsec_x", [])
+    app.hooks.url = None  # nothing is delivered to the address above
+
+
+def test_act_query_move_checkout(app: SandboxApp):
+    call(app, "POST", "scenario", {"name": "agency"})
+    assert call(app, "POST", "act", {"action": "NoSuchAction"}) == (400, {"error": "unknown action NoSuchAction"})
+    client = call(app, "GET", "query?table=clients")[1]["rows"][0]
+    status, answer = call(app, "POST", "act", {"action": "addclientnote", "userid": client["id"], "notes": "hello"})
+    assert status == 200 and answer["result"] == "success"
+    assert call(app, "GET", f"query?table=client_notes&client_id={client['id']}")[1]["rows"][-1]["note"] == "hello"
+    assert not app.calls  # staff acting is not an API call
+    status, answer = call(app, "GET", "query?table=nope")
+    assert status == 400 and answer["error"].startswith("table must be one of ['activity'")
+    service = call(app, "GET", "query?table=services")[1]["rows"][0]
+    assert call(app, "GET", f"query?table=services&id={service['id']}&client_id={service['client_id']}") == (
+        200,
+        {"rows": [service]},
+    )
+    assert call(app, "POST", "move", {"service": 999, "client": 1}) == (404, {"error": "no service 999"})
+    assert call(app, "POST", "move", {"domain": 999, "client": 1}) == (404, {"error": "no domain 999"})
+    assert call(app, "POST", "move", {"service": service["id"], "client": 999}) == (404, {"error": "no client 999"})
+    other = next(c["id"] for c in call(app, "GET", "query?table=clients")[1]["rows"] if c["id"] != service["client_id"])
+    assert call(app, "POST", "move", {"service": service["id"], "client": other}) == (200, {"ok": True})
+    assert call(app, "GET", f"query?table=services&id={service['id']}")[1]["rows"][0]["client_id"] == other
+    status, answer = call(
+        app, "POST", "checkout", {"client_id": client["id"], "user_id": client["owner_user_id"], "domain": "new.fr"}
+    )
+    assert status == 200 and answer["TotalDue"] == "21.90"
+    assert call(app, "GET", f"query?table=orders&id={answer['OrderID']}")[1]["rows"][0]["client_id"] == client["id"]
