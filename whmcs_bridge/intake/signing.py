@@ -52,10 +52,21 @@ def verify(
 
     `header_map` keys must be lower-case. Never raises anything but SignatureError for bad input.
     """
+    msg_id, timestamp = _id_and_time(header_map, now, tolerance_s)
+    offered = _offered(header_map.get("webhook-signature", ""))
+    signed = f"{msg_id}.{timestamp}.".encode() + body
+    for secret in secrets:
+        expected = hmac.new(secret_key(secret), signed, hashlib.sha256).digest()
+        if any(hmac.compare_digest(expected, candidate) for candidate in offered):
+            return msg_id
+    raise SignatureError("no webhook signature matches")
+
+
+def _id_and_time(header_map: Mapping[str, str], now: float, tolerance_s: float) -> tuple[str, int]:
+    """The webhook id and timestamp, each well formed, the timestamp within the tolerance of `now`."""
     msg_id = header_map.get("webhook-id", "")
     stamp = header_map.get("webhook-timestamp", "")
-    signatures = header_map.get("webhook-signature", "")
-    if not msg_id or not stamp or not signatures:
+    if not msg_id or not stamp or not header_map.get("webhook-signature", ""):
         raise SignatureError("missing webhook-id, webhook-timestamp or webhook-signature header")
     if len(msg_id) > 256 or not msg_id.isprintable():
         raise SignatureError("the webhook-id header is malformed")
@@ -66,6 +77,11 @@ def verify(
         raise SignatureError("the webhook timestamp is too old")
     if timestamp > now + tolerance_s:
         raise SignatureError("the webhook timestamp is in the future")
+    return msg_id, timestamp
+
+
+def _offered(signatures: str) -> list[bytes]:
+    """The v1 signatures of the header (several during a secret rotation); others are ignored."""
     offered: list[bytes] = []
     for token in signatures.split():
         version, sep, value = token.partition(",")
@@ -77,9 +93,4 @@ def verify(
             continue
     if not offered:
         raise SignatureError("the webhook-signature header has no v1 signature")
-    signed = f"{msg_id}.{timestamp}.".encode() + body
-    for secret in secrets:
-        expected = hmac.new(secret_key(secret), signed, hashlib.sha256).digest()
-        if any(hmac.compare_digest(expected, candidate) for candidate in offered):
-            return msg_id
-    raise SignatureError("no webhook signature matches")
+    return offered
