@@ -9,7 +9,8 @@ import pytest
 
 from whmcs_bridge.config.reader import Duration
 from whmcs_bridge.families.ownership.config import EvidenceRule, OwnershipPolicy, OwnershipSection
-from whmcs_bridge.families.ownership.rules import Ownership, match_policy, whois_xml
+from whmcs_bridge.families.ownership.policies import match_policy, whois_xml
+from whmcs_bridge.families.ownership.rules import Ownership
 from whmcs_bridge.model import Decision, Event
 
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)

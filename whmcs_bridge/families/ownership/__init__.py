@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from whmcs_bridge.families.ownership.rules import FAMILY as NAME
+from whmcs_bridge.families.ownership.policies import FAMILY as NAME
 from whmcs_bridge.families.ownership.rules import Ownership
 from whmcs_bridge.families.spec import FamilySpec
 

@@ -15,7 +15,7 @@ from whmcs_bridge.clock import utcnow
 from whmcs_bridge.families.ownership import dossier
 from whmcs_bridge.families.ownership import staff as own
 from whmcs_bridge.families.ownership.config import EVIDENCE_KINDS, GROUNDS
-from whmcs_bridge.families.ownership.rules import missing_evidence
+from whmcs_bridge.families.ownership.policies import missing_evidence
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.api import WhmcsApi
 from whmcs_bridge.whmcs.client import WhmcsClient

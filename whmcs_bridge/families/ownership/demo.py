@@ -19,7 +19,7 @@ from whmcs_bridge.demo_stage import Stage
 from whmcs_bridge.errors import BridgeError
 from whmcs_bridge.families.ownership import dossier
 from whmcs_bridge.families.ownership import staff as own
-from whmcs_bridge.families.ownership.rules import missing_evidence
+from whmcs_bridge.families.ownership.policies import missing_evidence
 from whmcs_bridge.store import audit
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.api import WhmcsApi

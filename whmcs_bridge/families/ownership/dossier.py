@@ -20,7 +20,7 @@ from typing import Any
 
 from whmcs_bridge.config.load import Config
 from whmcs_bridge.errors import BridgeError
-from whmcs_bridge.families.ownership.rules import party_name, requirements, subjects_text
+from whmcs_bridge.families.ownership.policies import party_name, requirements, subjects_text
 from whmcs_bridge.families.ownership.staff import case as load_case
 from whmcs_bridge.families.ownership.staff import evidence_path
 from whmcs_bridge.store import audit, consent, outbox

@@ -22,8 +22,10 @@ from whmcs_bridge.config.load import Config
 from whmcs_bridge.errors import BridgeError, WhmcsApiError  # noqa: F401  (BridgeError used by the CLI)
 from whmcs_bridge.executor.kinds import read_owners
 from whmcs_bridge.families.ownership import build
+from whmcs_bridge.families.ownership.case import FINAL
 from whmcs_bridge.families.ownership.config import EVIDENCE_KINDS, GROUNDS
-from whmcs_bridge.families.ownership.rules import FAMILY, FINAL, Ownership, party_name, subjects_text
+from whmcs_bridge.families.ownership.policies import FAMILY, party_name, subjects_text
+from whmcs_bridge.families.ownership.rules import Ownership
 from whmcs_bridge.model import Event
 from whmcs_bridge.store import states
 from whmcs_bridge.store.db import Database

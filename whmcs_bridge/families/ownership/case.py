@@ -1,0 +1,76 @@
+"""An ownership case as data, and the small facts every step reads from it (pure)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from whmcs_bridge.families.ownership.policies import (
+    Rules,
+    case_refs,
+    tell,
+)
+from whmcs_bridge.model import Decision, as_int
+
+OPEN = ("draft", "collecting", "notified", "disputed", "review", "approved", "executing")
+
+
+FINAL = ("completed", "rejected", "cancelled")
+
+
+def by_whom(data: dict[str, Any]) -> str:
+    return str(data.get("by") or "staff")
+
+
+def note_of(data: dict[str, Any]) -> str:
+    return str(data.get("note") or "")
+
+
+def case_data(case: dict[str, Any]) -> dict[str, Any]:
+    return {k: case[k] for k in ("id", "subjects", "holder", "requester", "grounds", "note")}
+
+
+def evidence_item(case: dict[str, Any], number: Any) -> dict[str, Any]:
+    for item in case.get("evidence", []):
+        if item["item"] == as_int(number):
+            return item
+    raise ValueError(f"case {case['id']} has no evidence item {number}")
+
+
+def hand_over(case: dict[str, Any], subject: dict[str, Any]) -> str:
+    """move, backup-only or none: what this subject may get given the holder's answer."""
+    policy = case["policies"][subject["policy"]]
+    if policy["consent"] == "notice" or case.get("holder_consent") or case.get("court_order"):
+        return "move"
+    return "backup-only" if policy["without_consent"] == "backup-only" else "none"
+
+
+def due(case: dict[str, Any]) -> datetime | None:
+    status = case.get("status")
+    if status == "notified":
+        deadline = datetime.fromisoformat(case["deadline"])
+        remind = deadline - timedelta(seconds=case.get("remind_s", 0))
+        return (
+            remind
+            if not case.get("reminded") and case.get("remind_s") and remind > datetime.fromisoformat(case["notified"])
+            else deadline
+        )
+    if status == "executing":
+        return datetime.fromisoformat(case["next_check"])
+    if status == "completed" and not case.get("lock_ended"):
+        return datetime.fromisoformat(case["lock_until"])
+    return None
+
+
+def unchanged(case: dict[str, Any]) -> Decision:
+    return Decision(state=case, due_at=due(case), refs=case_refs(case))
+
+
+def closed(case: dict[str, Any], now: datetime, rules: Rules, what: str, text: str) -> Decision:
+    actions = [
+        action
+        for party in ("requester", "holder")
+        if party == "requester" or case.get("notified")
+        for action in tell(case, party, what, rules, f"Ownership case {case['id']} {what}", f"<p>{text}</p>")
+    ]
+    return Decision(state=case, actions=actions, due_at=None, refs=case_refs(case))

@@ -1,0 +1,162 @@
+"""Staff commands on a case (one small handler each) and the answers given through one-time links (pure)."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from whmcs_bridge.families.ownership.case import (
+    FINAL,
+    by_whom,
+    case_data,
+    closed,
+    due,
+    evidence_item,
+    note_of,
+)
+from whmcs_bridge.families.ownership.execution import complete
+from whmcs_bridge.families.ownership.flow import advance, approve, link_answer, opened, resolve_dispute
+from whmcs_bridge.families.ownership.policies import (
+    Rules,
+    iso,
+    label,
+    needs_text,
+    step,
+    tell,
+)
+from whmcs_bridge.model import Action, Decision
+
+
+def command(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    what = data.get("command")
+    if what == "open":
+        if case:
+            return Decision(state=case, due_at=due(case))  # the same command twice
+        return opened(data, now, rules)
+    if not case:
+        raise ValueError(f"there is no ownership case {data.get('case')}")
+    if what == "consent":  # a link answer; a link of a case that moved on changes nothing
+        return link_answer(case, data, now, rules)
+    if case["status"] in FINAL:
+        raise ValueError(f"case {case['id']} is {case['status']}: nothing more can change")
+    handler = CASE_COMMANDS.get(str(what))
+    if handler is None:
+        raise ValueError(f"unknown ownership command {what!r}")
+    return handler(case, data, now, rules)
+
+
+CaseCommand = Callable[[dict[str, Any], dict[str, Any], datetime, Rules], Decision]
+
+
+def confirm_draft(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    if case["status"] != "draft":
+        raise ValueError(f"case {case['id']} is {case['status']}, not a draft")
+    return opened({**case_data(case), **data}, now, rules, draft=case)
+
+
+def attach(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    by = by_whom(data)
+    item: dict[str, Any] = {
+        "item": len(case.get("evidence", [])) + 1,
+        **{k: data.get(k) for k in ("sha256", "kind", "name", "media_type", "size", "from", "via", "ticket", "dated")},
+        "received": iso(now),
+        "by": by,
+        "status": "pending",
+        "checks": [],
+    }
+    case.setdefault("evidence", []).append(item)
+    step(
+        case, now, "evidence received", by, f"item {item['item']}: {item['kind']} from {item['from']} via {item['via']}"
+    )
+    return advance(case, now, rules)
+
+
+def check_evidence(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    item = evidence_item(case, data.get("item"))
+    if item["status"] == "withdrawn":
+        raise ValueError(f"item {item['item']} was withdrawn")
+    item["status"] = "ok" if data.get("ok") else "rejected"
+    return evidence_checked(case, item, data, now, rules)
+
+
+def withdraw_evidence(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    item = evidence_item(case, data.get("item"))
+    item["status"] = "withdrawn"
+    return evidence_checked(case, item, data, now, rules)
+
+
+def evidence_checked(
+    case: dict[str, Any], item: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules
+) -> Decision:
+    """An item's new status is recorded; a rejected one is explained to the requester; the case may move on."""
+    by, note = by_whom(data), note_of(data)
+    item["checks"].append({"at": iso(now), "by": by, "result": item["status"], "note": data.get("note") or ""})
+    step(case, now, f"evidence {item['status']}", by, f"item {item['item']} ({item['kind']}): {note}")
+    actions = evidence_rejected(case, item, note, now, rules) if item["status"] == "rejected" else []
+    out = advance(case, now, rules)
+    return Decision(state=out.state, actions=actions + out.actions, due_at=out.due_at, refs=out.refs)
+
+
+def evidence_rejected(
+    case: dict[str, Any], item: dict[str, Any], note: str, now: datetime, rules: Rules
+) -> list[Action]:
+    return tell(
+        case,
+        "requester",
+        f"evidence-rejected-{item['item']}",
+        rules,
+        f"A document was not accepted (case {case['id']})",
+        f"<p>We could not accept the {item['kind']} you sent (item {item['item']}): {html.escape(note)}.</p><p>{needs_text(case, now)}</p>",
+    )
+
+
+def approve_command(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    return approve(case, by_whom(data), note_of(data), now, rules)
+
+
+def reject(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    if case["status"] not in ("collecting", "notified", "disputed", "review"):
+        raise ValueError(f"case {case['id']} is {case['status']}: only a case under review can be rejected")
+    case["status"] = "rejected"
+    step(case, now, "rejected", by_whom(data), note_of(data))
+    return closed(
+        case, now, rules, "rejected", f"Your ownership request was not accepted: {html.escape(note_of(data))}"
+    )
+
+
+def cancel(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    if case["status"] == "executing":
+        raise ValueError(f"case {case['id']} is executing: finish or undo the move in WHMCS first")
+    case["status"] = "cancelled"
+    step(case, now, "cancelled", by_whom(data), note_of(data))
+    return closed(case, now, rules, "cancelled", f"The ownership case was cancelled: {html.escape(note_of(data))}")
+
+
+def resolve_command(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    return resolve_dispute(case, str(data.get("outcome")), by_whom(data), note_of(data), now, rules)
+
+
+def complete_command(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    if case["status"] != "executing":
+        raise ValueError(f"case {case['id']} is {case['status']}, not executing")
+    waiting = [s for s in case["subjects"] if s.get("hand_over") == "move" and not s.get("moved_to")]
+    if waiting:
+        names = ", ".join(label(s) for s in waiting)
+        raise ValueError(f"{names} still belong to the holder in WHMCS: move them, the case completes by itself")
+    return complete(case, now, rules, by=by_whom(data))
+
+
+# The commands on an open case (open and consent come first: they may find no case, or a final one).
+CASE_COMMANDS: dict[str, CaseCommand] = {
+    "confirm": confirm_draft,
+    "attach": attach,
+    "check": check_evidence,
+    "withdraw": withdraw_evidence,
+    "approve": approve_command,
+    "reject": reject,
+    "cancel": cancel,
+    "resolve": resolve_command,
+    "complete": complete_command,
+}

@@ -1,0 +1,162 @@
+"""Executing an approved case: what the API does, what staff must do in the admin area, reading who owns the subjects until they moved, completion and the lock (pure)."""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime, timedelta
+from typing import Any
+
+from whmcs_bridge.families.ownership.case import due
+from whmcs_bridge.families.ownership.policies import (
+    Rules,
+    act,
+    case_refs,
+    checklist,
+    iso,
+    label,
+    registrant,
+    requirements,
+    side_effects,
+    staff_ticket,
+    step,
+    subjects_text,
+    tell,
+    whois_xml,
+)
+from whmcs_bridge.model import Action, Decision
+
+
+def execute(case: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    case["side_effects"] = side_effects(case)
+    case["checklist"] = checklist(case)
+    actions = [*hand_over_actions(case), checklist_ticket(case, rules)]
+    summary = "".join(f"<li>{html.escape(x)}</li>" for x in case["side_effects"])
+    for party in ("requester", "holder"):
+        actions += tell(
+            case,
+            party,
+            "approved",
+            rules,
+            f"Ownership change approved (case {case['id']})",
+            f"<p>What happens now:</p><ul>{summary}</ul>",
+        )
+    case["next_check"] = iso(now + rules.section.check_every)
+    case["checks"] = 0
+    return Decision(state=case, actions=actions, due_at=due(case), refs=case_refs(case))
+
+
+def hand_over_actions(case: dict[str, Any]) -> list[Action]:
+    """What the bridge does itself for the moving subjects: a domain's registrant becomes the
+    requester, a service's password changes, and the other families hear that grants on them end."""
+    holder = case["holder"]["client"]
+    moving = [s for s in case["subjects"] if s["hand_over"] == "move"]
+    actions: list[Action] = []
+    for s in moving:
+        if s["kind"] == "domain":
+            contact = registrant(case["requester"])
+            params = {"domain_id": s["id"], "xml": whois_xml(contact), "expect": contact}
+            actions.append(act(case, "registrant_update", f"whois-{s['id']}", params, holder))
+        if s["kind"] == "service":
+            actions.append(act(case, "credential_change", f"password-{s['id']}", {"service_id": s["id"]}, holder))
+    if moving:
+        subjects = [{"kind": s["kind"], "id": s["id"], "name": s.get("name")} for s in moving]
+        event = {"type": "OwnershipChanged", "data": {"case": case["id"], "holder": holder, "subjects": subjects}}
+        actions.append(act(case, "announce", "grants-end", event, holder))
+    return actions
+
+
+def checklist_ticket(case: dict[str, Any], rules: Rules) -> Action:
+    """Staff's ticket: the side effects, and what only they can do in WHMCS's admin area."""
+    lines = "\n".join(f"- {x}" for x in case["side_effects"])
+    todo = "\n".join(f"[ ] {x}" for x in case["checklist"])
+    return staff_ticket(
+        case,
+        rules,
+        "checklist",
+        f"Ownership case {case['id']}: execute the hand-over",
+        f"Approved by {', '.join(a['by'] for a in case['approvals'])}.\n\nSide effects:\n{lines}\n\nTo do in WHMCS (the bridge sees the moves and completes the case):\n{todo}",
+    )
+
+
+def owners_read(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    if case["status"] != "executing":
+        return Decision(state=case, due_at=due(case))
+    owners = data.get("owners") or {}
+    for s in case["subjects"]:
+        now_owner = owners.get(f"{s['kind']}:{s['id']}")
+        if (
+            s["hand_over"] == "move"
+            and not s.get("moved_to")
+            and now_owner is not None
+            and now_owner != s["holder_ref"]
+        ):
+            s["moved_to"] = now_owner
+            step(case, now, "moved in WHMCS", "staff", f"{label(s)} now belongs to #{now_owner}")
+    if all(s.get("moved_to") for s in case["subjects"] if s["hand_over"] == "move") and any(
+        s["hand_over"] == "move" for s in case["subjects"]
+    ):
+        return complete(case, now, rules, by="bridge")
+    return Decision(state=case, due_at=due(case), refs=case_refs(case))
+
+
+def complete(case: dict[str, Any], now: datetime, rules: Rules, *, by: str) -> Decision:
+    case["status"] = "completed"
+    case["completed"] = iso(now)
+    case["lock_until"] = iso(now + timedelta(seconds=requirements(case)["lock_s"]))
+    step(case, now, "completed", by, f"locked until {case['lock_until'][:10]}")
+    actions = [
+        *tell(
+            case,
+            "requester",
+            "completed",
+            rules,
+            f"Ownership change completed (case {case['id']})",
+            f"<p>The change is complete. No further ownership change is accepted on {subjects_text(case)} until {case['lock_until'][:10]}.</p>",
+        ),
+        *tell(
+            case,
+            "holder",
+            "completed",
+            rules,
+            f"Ownership change completed (case {case['id']})",
+            f"<p>{subjects_text(case)} no longer belong to your account.</p>",
+        ),
+        *moved_elsewhere(case, rules),
+    ]
+    return Decision(state=case, actions=actions, due_at=due(case), refs=case_refs(case))
+
+
+def moved_elsewhere(case: dict[str, Any], rules: Rules) -> list[Action]:
+    """A staff ticket if staff moved a subject to a client other than the requester."""
+    requester = case["requester"].get("client")
+    wrong = [
+        s
+        for s in case["subjects"]
+        if s.get("moved_to") and requester and s["kind"] != "client" and s["moved_to"] != requester
+    ]
+    if not wrong:
+        return []
+    text = "; ".join(f"{label(s)} went to client #{s['moved_to']}, not the requester #{requester}" for s in wrong)
+    return [staff_ticket(case, rules, "wrong-client", f"Ownership case {case['id']}: moved to another client", text)]
+
+
+def read_owners(case: dict[str, Any]) -> list[Action]:
+    moving = [s for s in case["subjects"] if s["hand_over"] == "move" and not s.get("moved_to")]
+    if not moving:
+        return []
+    params = {
+        "subjects": [{"kind": s["kind"], "id": s["id"], "name": s.get("name")} for s in moving],
+        "report": {"case": case["id"]},
+    }
+    return [act(case, "read_owners", f"owners-{case['checks']}", params, case["holder"]["client"])]
+
+
+def checklist_reminder(case: dict[str, Any], now: datetime, rules: Rules) -> list[Action]:
+    overdue = now - datetime.fromisoformat(case["executing"]) >= rules.section.checklist_reminder
+    if not overdue or case.get("checklist_reminded"):
+        return []
+    case["checklist_reminded"] = iso(now)
+    step(case, now, "checklist reminder", "bridge", "the move in WHMCS is not done yet")
+    todo = "\n".join(f"[ ] {x}" for x in case["checklist"])
+    subject = f"Reminder: ownership case {case['id']} is waiting for the move"
+    return [staff_ticket(case, rules, "checklist-reminder", subject, todo)]

@@ -1,0 +1,286 @@
+"""A case from opening to approval: the opening notice, evidence until complete, the holder asked, the parties answers, a dispute and its resolution, review and approval (pure)."""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime, timedelta
+from typing import Any
+
+from whmcs_bridge.families.ownership.case import by_whom, closed, due, hand_over
+from whmcs_bridge.families.ownership.execution import execute
+from whmcs_bridge.families.ownership.policies import (
+    Rules,
+    case_refs,
+    iso,
+    label,
+    link_spec,
+    match_policy,
+    missing_evidence,
+    needs_text,
+    party_kind,
+    party_name,
+    requirements,
+    snapshot,
+    staff_ticket,
+    step,
+    subjects_text,
+    tell,
+)
+from whmcs_bridge.model import Action, Decision
+
+
+def opened(data: dict[str, Any], now: datetime, rules: Rules, draft: dict[str, Any] | None = None) -> Decision:
+    holder, requester = dict(data["holder"]), dict(data["requester"])
+    grounds = str(data.get("grounds") or "")
+    subjects = [dict(s) for s in data["subjects"]]
+    case: dict[str, Any] = draft or {
+        "id": str(data.get("case") or data.get("id")),
+        "opened": iso(now),
+        "history": [],
+        "evidence": [],
+        "approvals": [],
+    }
+    case.update(subjects=subjects, holder=holder, requester=requester, grounds=grounds, note=data.get("note") or "")
+    if data.get("draft"):
+        return drafted(case, data, now)
+    case["policies"] = policies_for(subjects, holder, requester, grounds, rules)
+    case["status"] = "collecting"
+    case["requester_confirmed"] = None if rules.links else iso(now)
+    step(case, now, "opened", by_whom(data), f"{grounds} grounds; policies {', '.join(case['policies'])}")
+    actions = opening_notice(case, now, rules)
+    out = advance(case, now, rules)
+    return Decision(state=out.state, actions=actions + out.actions, due_at=out.due_at, refs=case_refs(case))
+
+
+def drafted(case: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision:
+    """A case from a ticket waits as a draft until staff confirm it (with the grounds)."""
+    case["status"] = "draft"
+    case["ticket"] = data.get("ticket")
+    names = ", ".join(label(s) for s in case["subjects"])
+    step(case, now, "draft", "bridge", f"ticket #{data.get('ticket')} asks for {names}")
+    return Decision(state=case, refs=case_refs(case))
+
+
+def policies_for(
+    subjects: list[dict[str, Any]], holder: dict[str, Any], requester: dict[str, Any], grounds: str, rules: Rules
+) -> dict[str, Any]:
+    """Each subject's policy (named on the subject), snapshotted by name: later configuration changes
+    do not change an open case."""
+    policies: dict[str, Any] = {}
+    for subject in subjects:
+        found = match_policy(rules.section, subject["kind"], holder, requester, grounds)
+        if found is None:
+            raise ValueError(
+                f"no ownership policy covers a {subject['kind']} held by a {party_kind(holder)} for a {party_kind(requester)} on {grounds} grounds"
+            )
+        subject["policy"] = found[0]
+        policies[found[0]] = snapshot(found[1])
+    return policies
+
+
+def opening_notice(case: dict[str, Any], now: datetime, rules: Rules) -> list[Action]:
+    """The requester hears what is still needed and, with links, gets one to confirm the request."""
+    holder, requester = case["holder"], case["requester"]
+    return tell(
+        case,
+        "requester",
+        "opened",
+        rules,
+        f"Ownership request {case['id']}: {subjects_text(case)}",
+        f"<p>We received a request to change the holder of {subjects_text(case)}, currently held by {party_name(holder)}.</p>"
+        f"<p>{needs_text(case, now)}</p>"
+        + ("<p>Please confirm that you made this request: {consent_link}</p>" if rules.links else ""),
+        consent=link_spec(
+            case,
+            "ownership-requester",
+            rules.section.confirm_link_ttl,
+            f"Confirm that you asked for the holder of {subjects_text(case)} to change to {party_name(requester)}.",
+        )
+        if rules.links
+        else None,
+    )
+
+
+def advance(case: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    """Collecting: once the evidence is complete and the requester confirmed, notify the holder."""
+    if case["status"] != "collecting" or missing_evidence(case, now) or not case.get("requester_confirmed"):
+        return Decision(state=case, due_at=due(case), refs=case_refs(case))
+    window = timedelta(seconds=requirements(case)["window_s"])
+    deadline = now + window
+    case["status"] = "notified"
+    case["deadline"] = iso(deadline)
+    case["notified"] = iso(now)
+    case["remind_s"] = int(rules.section.remind_before.total_seconds())
+    step(case, now, "holder notified", "bridge", f"answer by {iso(deadline)[:16]}")
+    actions = holder_asked(case, deadline, window, rules)
+    return Decision(state=case, actions=actions, due_at=due(case), refs=case_refs(case))
+
+
+def holder_asked(case: dict[str, Any], deadline: datetime, window: timedelta, rules: Rules) -> list[Action]:
+    """The holder is asked to consent or object by the deadline (with a one-time link); the requester
+    hears that the holder was asked."""
+    consent_needed = any(p["consent"] == "required" for p in case["policies"].values())
+    ask = (
+        "We need your consent before anything changes."
+        if consent_needed
+        else "If you do not object by the deadline, the change can go ahead after our review."
+    )
+    return [
+        *tell(
+            case,
+            "holder",
+            "notified",
+            rules,
+            f"Ownership request {case['id']} about {subjects_text(case)}",
+            f"<p>{party_name(case['requester'])} asks to become the holder of {subjects_text(case)}, which you hold "
+            f"({case['grounds']} grounds). Their documents have been checked by our staff.</p>"
+            f"<p>{ask} Please answer by {iso(deadline)[:10]}: {{consent_link}}</p>"
+            "<p>If you object, the case is frozen until you and the requester settle it or a court decides.</p>",
+            consent=link_spec(
+                case,
+                "ownership-holder",
+                window,
+                f"{party_name(case['requester'])} asks to become the holder of {subjects_text(case)}. Do you consent, or object?",
+            ),
+        ),
+        *tell(
+            case,
+            "requester",
+            "notified",
+            rules,
+            f"The holder was asked (case {case['id']})",
+            f"<p>Your documents are complete. We asked {party_name(case['holder'])} to answer by {iso(deadline)[:10]}.</p>",
+        ),
+    ]
+
+
+def link_answer(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    party = "requester" if data.get("purpose") == "ownership-requester" else "holder"
+    answer = {k: data.get(k) for k in ("decision", "reason", "ip", "user_agent", "at")}
+    case.setdefault("answers", []).append({"party": party, **answer})
+    if party == "requester":
+        return requester_answer(case, data, now, rules)
+    return holder_answer(case, data, now, rules)
+
+
+def requester_answer(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    """The requester confirms the request (the case may move on), or denies making it (cancelled)."""
+    if case["status"] != "collecting":
+        return Decision(state=case, due_at=due(case))
+    if data.get("decision") != "accept":
+        case["status"] = "cancelled"
+        step(
+            case,
+            now,
+            "cancelled",
+            "requester",
+            f"the requester's address denied making the request: {data.get('reason') or ''}",
+        )
+        return closed(
+            case, now, rules, "cancelled", "The request was cancelled because the confirmation link was declined."
+        )
+    case["requester_confirmed"] = data.get("at") or iso(now)
+    step(case, now, "requester confirmed", "requester", f"from {data.get('ip')}")
+    return advance(case, now, rules)
+
+
+def holder_answer(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    """The notified holder consents (review) or objects (disputed); a late answer is only recorded."""
+    decision = data.get("decision")
+    if case["status"] != "notified":
+        step(case, now, "late answer", "holder", f"{decision} while {case['status']}: recorded, changes nothing")
+        return Decision(state=case, due_at=due(case))
+    if decision == "accept":
+        case["holder_consent"] = data.get("at") or iso(now)
+        step(case, now, "holder consented", "holder", f"from {data.get('ip')}: {data.get('reason') or ''}")
+        return to_review(case, now, rules, "the holder consented")
+    case["status"] = "disputed"
+    step(case, now, "disputed", "holder", f"objection from {data.get('ip')}: {data.get('reason') or ''}")
+    return Decision(state=case, actions=objection_notices(case, data, rules), due_at=due(case), refs=case_refs(case))
+
+
+def objection_notices(case: dict[str, Any], data: dict[str, Any], rules: Rules) -> list[Action]:
+    """Both parties hear that the case is frozen; staff get a ticket saying how it can be resolved."""
+    reason = html.escape(str(data.get("reason") or "no reason given"))
+    return [
+        *tell(
+            case,
+            "requester",
+            "objected",
+            rules,
+            f"The holder objected (case {case['id']})",
+            f"<p>{party_name(case['holder'])} objected: {reason}.</p><p>Nothing will change while the objection stands. Please settle it with them; we record a court order or a withdrawn objection.</p>",
+        ),
+        *tell(
+            case,
+            "holder",
+            "objected",
+            rules,
+            f"Your objection is recorded (case {case['id']})",
+            f"<p>Your objection is recorded ({reason}). Nothing changes on {subjects_text(case)} while it stands.</p>",
+        ),
+        staff_ticket(
+            case,
+            rules,
+            "disputed",
+            f"Ownership case {case['id']} is disputed",
+            f"The holder objected: {data.get('reason') or 'no reason'}. The case is frozen until `whmcs-bridge ownership resolve {case['id']} --outcome court-order|objection-withdrawn|request-withdrawn`.",
+        ),
+    ]
+
+
+def resolve_dispute(case: dict[str, Any], outcome: str, by: str, note: str, now: datetime, rules: Rules) -> Decision:
+    if case["status"] != "disputed":
+        raise ValueError(f"case {case['id']} is {case['status']}, not disputed")
+    if outcome == "request-withdrawn":
+        case["status"] = "cancelled"
+        step(case, now, "cancelled", by, f"request withdrawn: {note}")
+        return closed(case, now, rules, "cancelled", "The request was withdrawn; nothing changes.")
+    if outcome == "court-order":
+        if not any(e["kind"] == "court-order" and e["status"] == "ok" for e in case.get("evidence", [])):
+            raise ValueError(
+                "attach the court order and check it (ownership attach --kind court-order, then check-evidence --ok) first"
+            )
+        case["court_order"] = iso(now)
+        step(case, now, "court order recorded", by, note)
+        return to_review(case, now, rules, "a court order decides")
+    if outcome == "objection-withdrawn":
+        step(case, now, "objection withdrawn", by, note)
+        return to_review(case, now, rules, "the holder withdrew the objection")
+    raise ValueError(f"unknown outcome {outcome!r}: court-order, objection-withdrawn or request-withdrawn")
+
+
+def to_review(case: dict[str, Any], now: datetime, rules: Rules, why: str) -> Decision:
+    case["status"] = "review"
+    for subject in case["subjects"]:
+        subject["hand_over"] = hand_over(case, subject)
+    step(case, now, "staff review", "bridge", why)
+    plan = "; ".join(f"{label(s)}: {s['hand_over']}" for s in case["subjects"])
+    actions = [
+        staff_ticket(
+            case,
+            rules,
+            "review",
+            f"Review ownership case {case['id']}",
+            f"{why}. What each subject may get: {plan}. Needs {requirements(case)['approvals']} approval(s): `whmcs-bridge ownership approve {case['id']} --by NAME`, or reject.",
+        ),
+    ]
+    return Decision(state=case, actions=actions, due_at=due(case), refs=case_refs(case))
+
+
+def approve(case: dict[str, Any], by: str, note: str, now: datetime, rules: Rules) -> Decision:
+    if case["status"] != "review":
+        raise ValueError(f"case {case['id']} is {case['status']}: only a case under review can be approved")
+    if all(s.get("hand_over") == "none" for s in case["subjects"]):
+        raise ValueError("the holder did not consent and the policy allows no hand-over without it: reject the case")
+    if any(a["by"] == by for a in case["approvals"]):
+        raise ValueError(f"{by} already approved case {case['id']}: another member of staff must approve")
+    case["approvals"].append({"by": by, "at": iso(now), "note": note})
+    needed = requirements(case)["approvals"]
+    step(case, now, "approval", by, f"{len(case['approvals'])} of {needed}: {note}")
+    if len(case["approvals"]) < needed:
+        return Decision(state=case, due_at=due(case), refs=case_refs(case))
+    case["status"] = "executing"
+    case["executing"] = iso(now)
+    step(case, now, "executing", "bridge", "approved")
+    return execute(case, now, rules)

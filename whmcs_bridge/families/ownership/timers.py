@@ -1,0 +1,89 @@
+"""What a case does when its deadline comes: the holder window ends or is reminded, the executing checks, the lock ends (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from whmcs_bridge.families.ownership.case import due, unchanged
+from whmcs_bridge.families.ownership.execution import checklist_reminder, read_owners
+from whmcs_bridge.families.ownership.flow import to_review
+from whmcs_bridge.families.ownership.policies import (
+    Rules,
+    case_refs,
+    iso,
+    link_spec,
+    party_name,
+    step,
+    subjects_text,
+    tell,
+)
+from whmcs_bridge.model import Decision
+
+
+def tick(case: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    handler = TICKS.get(case["status"])
+    return handler(case, now, rules) if handler else unchanged(case)
+
+
+def tick_notified(case: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    """The holder's window: at its end the case goes to review; before it, one reminder."""
+    deadline = datetime.fromisoformat(case["deadline"])
+    if now >= deadline:
+        return window_ended(case, now, rules)
+    if case.get("reminded"):
+        return unchanged(case)
+    return remind_holder(case, now, deadline, rules)
+
+
+def window_ended(case: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    consent_needed = any(case["policies"][s["policy"]]["consent"] == "required" for s in case["subjects"])
+    step(case, now, "window ended", "bridge", "no answer from the holder")
+    why = "the response window ended without an answer" + (
+        " (consent was required)" if consent_needed else " (no objection)"
+    )
+    return to_review(case, now, rules, why)
+
+
+def remind_holder(case: dict[str, Any], now: datetime, deadline: datetime, rules: Rules) -> Decision:
+    case["reminded"] = iso(now)
+    step(case, now, "holder reminded", "bridge", f"deadline {case['deadline'][:10]}")
+    actions = tell(
+        case,
+        "holder",
+        "remind",
+        rules,
+        f"Reminder: ownership request {case['id']}",
+        f"<p>We have not heard from you about {subjects_text(case)}. Please answer by {case['deadline'][:10]}: {{consent_link}}</p>",
+        consent=link_spec(
+            case,
+            "ownership-holder",
+            deadline - now,
+            f"{party_name(case['requester'])} asks to become the holder of {subjects_text(case)}. Do you consent, or object?",
+        ),
+    )
+    return Decision(state=case, actions=actions, due_at=due(case), refs=case_refs(case))
+
+
+def tick_executing(case: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    """While staff move the subjects in WHMCS: read who owns them now, and remind staff once."""
+    case["checks"] = case.get("checks", 0) + 1
+    case["next_check"] = iso(now + rules.section.check_every)
+    actions = [*read_owners(case), *checklist_reminder(case, now, rules)]
+    return Decision(state=case, actions=actions, due_at=due(case), refs=case_refs(case))
+
+
+def tick_completed(case: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    if now >= datetime.fromisoformat(case["lock_until"]):
+        case["lock_ended"] = iso(now)
+        step(case, now, "lock ended", "bridge", "")
+    return unchanged(case)
+
+
+# What a timer tick does, by the case's status (the other statuses wait for people).
+TICKS: dict[str, Callable[[dict[str, Any], datetime, Rules], Decision]] = {
+    "notified": tick_notified,
+    "executing": tick_executing,
+    "completed": tick_completed,
+}
