@@ -1,0 +1,104 @@
+"""Orders placed by a delegate in an owner name: the administrative contact becomes technical contact of what it ordered; an order that made the agency the owner is flagged (pure)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from whmcs_bridge.families.delegation.config import DelegationSection
+from whmcs_bridge.families.delegation.grants import act, rights
+from whmcs_bridge.families.delegation.lifecycle import command
+from whmcs_bridge.model import Decision, as_int
+
+
+def ordered(
+    grants: dict[str, dict[str, Any]], data: dict[str, Any], now: datetime, rules: DelegationSection
+) -> dict[str, Decision]:
+    """An administrative contact's user ordered in the owner's name: the delegate becomes technical
+    contact of what was ordered, automatically (and both sides are told)."""
+    requestor = as_int(data.get("requestor_id"))
+    owner = as_int(data.get("userid"))
+    items = ordered_items(data)
+    out: dict[str, Decision] = {}
+    for admin in grants.values():
+        if not items or not orders_for_owner(admin, owner, requestor, rules):
+            continue
+        grant_id = f"o{as_int(data.get('orderid'))}-{admin['delegate']}"
+        command_data = {
+            "command": "grant",
+            "grant": grant_id,
+            "owner": owner,
+            "delegate": admin["delegate"],
+            "role": "technical",
+            "items": items,
+            "by": "bridge",
+            "basis": f"order #{data.get('orderid')} placed by user #{requestor} of client #{admin['delegate']}, administrative contact (grant #{admin['id']})",
+        }
+        key = f"grant:{grant_id}"
+        out[key] = command(
+            json.loads(json.dumps(grants.get(key) or {})), command_data, now, rules
+        )  # seen again: unchanged
+    if not out:
+        out.update(agency_became_owner(grants, data, requestor, owner))
+    return out
+
+
+def ordered_items(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The services and domains an order created."""
+    return [
+        {
+            "kind": "service" if line.get("type") == "product" else "domain",
+            "id": int(line["relid"]),
+            "name": line.get("domain"),
+        }
+        for line in data.get("lines") or []
+        if line.get("type") in ("product", "domain") and line.get("relid")
+    ]
+
+
+def orders_for_owner(admin: dict[str, Any], owner: int | None, requestor: int | None, rules: DelegationSection) -> bool:
+    """Is the order's requestor a user of an active administrative contact of the owner that may order for it?"""
+    return (
+        admin.get("status") == "active"
+        and admin["role"] == "administrative"
+        and admin["owner"] == owner
+        and rights(admin, rules).order_for_owner
+        and requestor is not None
+        and requestor in admin.get("delegate_users", [])
+    )
+
+
+def agency_became_owner(
+    grants: dict[str, dict[str, Any]], data: dict[str, Any], requestor: int | None, owner: int | None
+) -> dict[str, Decision]:
+    """A delegate's user ordered for a client the delegate has no grant on. In WHMCS 8 whoever creates
+    an account at checkout becomes its owner: the agency may now own its end client's account. Flag it
+    for staff with the steps to make the end client the owner."""
+    if requestor is None or owner is None:
+        return {}
+    for key, grant in grants.items():
+        if requestor not in grant.get("delegate_users", []) or grant["delegate"] == owner:
+            continue
+        if any(
+            g["owner"] == owner and g["delegate"] == grant["delegate"] and g.get("status") == "active"
+            for g in grants.values()
+        ):
+            continue
+        delegate = grant["delegate"]
+        text = (
+            f"STAFF CHECK: order #{data.get('orderid')} for client #{owner} was placed by user #{requestor}, a user of client "
+            f"#{delegate} (who acts for other clients through grants). WHMCS makes whoever creates an account at checkout its "
+            f"owner: if user #{requestor} now owns client #{owner}, make the end client the owner: Clients > #{owner} > Users > "
+            f"invite the end client, then Manage User > Make Owner; then, if agreed, give the agency a technical grant: "
+            f'whmcs-bridge delegations grant --owner {owner} --delegate {delegate} --whole-client --by STAFF --basis "...".'
+        )
+        flag = act(
+            grant,
+            "client_note",
+            f"order:{data.get('orderid')}:owner-check",
+            {"client_id": owner, "text": text, "sticky": True},
+            owner,
+        )
+        return {key: Decision(state=grant, actions=[flag])}
+    return {}
