@@ -10,8 +10,7 @@ from typing import Any
 from whmcs_bridge import staff
 from whmcs_bridge.config.load import Config
 from whmcs_bridge.errors import BridgeError
-from whmcs_bridge.families.delegation.grants import describe
-from whmcs_bridge.families.delegation.grants import FAMILY
+from whmcs_bridge.families.delegation.grants import FAMILY, describe
 from whmcs_bridge.store import holds
 from whmcs_bridge.store.db import Database
 
