@@ -138,20 +138,31 @@ def test_429_honours_retry_after_for_writes():
 
 
 @responses.activate
-@pytest.mark.parametrize("body", ["<html>Login</html>", "", "[]", '{"no": "result"}'])
-def test_garbage_answers_are_protocol_errors(body: str):
+@pytest.mark.parametrize("body", ["<html>Down for maintenance</html>", "", "[]"])
+def test_an_answer_that_is_not_json_is_transient(body: str):
+    """A maintenance page (or an empty answer) is WHMCS being unavailable, not a wrong request: it is
+    retried, and an action waits rather than being parked."""
     url = "https://billing.example.com/includes/api.php"
     responses.post(url, status=200, body=body)
+    with pytest.raises(WhmcsUnavailableError, match="not a WHMCS API answer"):
+        make_client(url).call("GetClients")
+
+
+@responses.activate
+def test_a_json_answer_without_a_result_is_a_protocol_error():
+    url = "https://billing.example.com/includes/api.php"
+    responses.post(url, status=200, body='{"no": "result"}')
     with pytest.raises(WhmcsProtocolError, match="GetClients"):
         make_client(url).call("GetClients")
 
 
 @responses.activate
-def test_http_404_names_the_url():
+def test_http_404_is_transient_and_names_the_url():
     url = "https://billing.example.com/includes/api.php"
     responses.post(url, status=404, body="Not here")
-    with pytest.raises(WhmcsProtocolError, match="check that whmcs.url is the WHMCS root"):
-        make_client(url).call("GetClients")
+    with pytest.raises(WhmcsUnavailableError, match="check that whmcs.url is the WHMCS root"):
+        make_client(url, max_attempts=3).call("SendEmail", {"id": 1})
+    assert len(responses.calls) == 3  # a 404 never reached the API: even a write is retried
 
 
 def test_requests_are_form_encoded_with_json_responsetype(sandbox: Sandbox):

@@ -322,3 +322,36 @@ def test_an_action_still_possibly_running_in_whmcs_is_not_reconciled_yet(
     world.post("SendEmail", id=1, customtype="general", customsubject="Slow", custommessage=f"<p>x</p>\n<!-- {marker(email.key)} -->")
     later = executor.run_once(started + executor.in_flight_grace + timedelta(seconds=1))
     assert later.reconciled == [email.key] and calls(world, "SendEmail") == 1
+
+
+OUTAGES: dict[str, dict[str, Any]] = {
+    "502 page": {"status": 502, "body": "html"},
+    "404 page": {"status": 404, "body": "html"},
+    "maintenance page (200)": {"status": 200, "body": "html"},
+    "timeout": {"delay_s": 1.5},
+}
+
+
+@pytest.mark.parametrize("outage", OUTAGES)
+def test_an_outage_delays_work_and_loses_none(world: Sandbox, db: Database, outage: str):
+    """While WHMCS answers with error pages, or not in time, nothing is parked and nothing runs twice:
+    each action waits and is reconciled or run once WHMCS is back."""
+    api = WhmcsApi(make_client(world.api_url, timeout_s=1.0, max_attempts=1))
+    email = action("email", "o-mail", {"related_id": 1, "type": "general", "subject": "Out", "html": "<p>x</p>"})
+    line = action("activity", "o-line", {"text": "during an outage"})
+    suspend = action("suspend", "o-susp", {"service_id": 101, "reason": "x"}, guard={"invoices_open": [1]})
+    plan(db, email, line, suspend)
+    world.control("faults", {**OUTAGES[outage], "count": 1000})
+    executor = Executor(db, api, call_timeout=timedelta(seconds=1))
+    during = executor.run_once(NOW)
+    assert during.parked == [] and set(during.retrying) == {email.key, line.key, suspend.key}
+    again = executor.run_once(NOW + timedelta(hours=2))  # still down, reconciliation reads fail too
+    assert again.parked == [] and again.done == []
+    world.control("faults", {"count": 0})
+    after = executor.run_once(NOW + timedelta(hours=4))
+    assert after.parked == [] and set(after.done + after.reconciled) == {email.key, line.key, suspend.key}
+    assert {status(db, a.key).status for a in (email, line, suspend)} == {"done"}
+    assert calls(world, "ModuleSuspend") == 1 and calls(world, "SendEmail") == 1
+    emails = [e for e in world.rows("emails", client_id=1) if marker(email.key) in e["message"]]
+    lines = [a for a in world.rows("activity") if a["description"].startswith("during an outage")]
+    assert len(emails) == 1 and len(lines) == 1

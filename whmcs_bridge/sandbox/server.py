@@ -5,7 +5,9 @@ Control endpoints (JSON in, JSON out; for tests and the demo, not part of WHMCS;
   GET  /_sandbox/clock      POST /_sandbox/clock {"advance": "3d"} | {"set": "2026-11-22T10:00:00"} | {"reset": true}
   GET  /_sandbox/calls?since=N                      API calls received (auth fields removed)
   POST /_sandbox/faults    {"status": 500, "count": 3} | {"delay_s": 5, "count": 1}   fail the next calls
-                           (optional "actions": [...] to fail only those, "skip": N to let N through first)
+                           (optional "actions": [...] to fail only those, "skip": N to let N through first,
+                           "body": "html" to answer a web server's page instead of WHMCS's JSON error, as
+                           a proxy's 502, a 404 or a maintenance page with status 200 would)
   POST /_sandbox/role      {"allowed": ["GetClients", ...]} | {"allowed": null}  the API role
   POST /_sandbox/hooks     {"url": "http://127.0.0.1:8787/hooks/whmcs", "secret": "whsec_..."}
   GET  /_sandbox/hooks                              hook deliveries and their outcome
@@ -68,6 +70,7 @@ class Faults:
     count: int = 0
     actions: set[str] = field(default_factory=set)
     skip: int = 0  # let this many matching calls through first
+    body: str = "json"  # or "html": a web server's page, not a WHMCS answer
 
     def take(self, action: str) -> tuple[int, float] | None:
         if self.count <= 0 or (self.actions and action not in self.actions):
@@ -166,6 +169,13 @@ class SandboxApp:
             return self._json(start_response, 500, {"result": "error", "message": "Internal sandbox error"})
 
     @staticmethod
+    def _page(start_response: StartResponse, status: int) -> list[bytes]:
+        """What a web server, a proxy or a maintenance mode answers in WHMCS's place."""
+        data = f"<html><body><h1>{status}</h1><p>Down for maintenance</p></body></html>".encode()
+        start_response(f"{status} Fault", [("Content-Type", "text/html"), ("Content-Length", str(len(data)))])
+        return [data]
+
+    @staticmethod
     def _json(start_response: StartResponse, status: int, body: Any) -> list[bytes]:
         data = json.dumps(body).encode()
         reason = {
@@ -217,6 +227,8 @@ class SandboxApp:
             if status:
                 record["outcome"] = f"fault {status}"
                 self.calls.append(record)
+                if self.faults.body == "html":
+                    return self._page(start_response, status)
                 return self._json(start_response, status, {"result": "error", "message": "Injected fault"})
         if not found:
             record["outcome"] = "error"
@@ -297,6 +309,7 @@ class SandboxApp:
                 count=int(body.get("count", 1)),
                 actions=set(body.get("actions") or []),
                 skip=int(body.get("skip", 0)),
+                body=str(body.get("body", "json")),
             )
         return 200, {"ok": True}
 

@@ -218,16 +218,15 @@ class WhmcsClient:
             raise TransientError("HTTP 429 Too Many Requests", sent=False, retry_after=_seconds(response))
         if status >= 500:
             raise TransientError(f"HTTP {status} from WHMCS", sent=True, retry_after=_seconds(response))
-        if status != 200 and not isinstance(data, dict):
-            raise WhmcsProtocolError(
-                f"WHMCS answered {action} with HTTP {status}; check that whmcs.url is the WHMCS root "
-                f"(the API is at {self.api_url})"
-            )
         if not isinstance(data, dict):
+            # A web server's page, not WHMCS: a maintenance page, a proxy's error, a 404 while WHMCS is
+            # redeployed. Transient: the call is retried later, an action waits (a wrong whmcs.url
+            # shows the same way; `check --online` says so). A 404 never reached the API.
             snippet = self.redact(response.text[:80].strip())
-            raise WhmcsProtocolError(
-                f"WHMCS answered {action} with something that is not JSON ({snippet!r}); check that "
-                f"whmcs.url is the WHMCS root (the API is at {self.api_url})"
+            raise TransientError(
+                f"HTTP {status} from {self.api_url}, not a WHMCS API answer ({snippet!r}); if it lasts, check "
+                "that whmcs.url is the WHMCS root",
+                sent=status != 404,
             )
         # Most actions answer `result`; a few (GetPermissionsList, GetEmails errors) use `status`.
         outcome = data.get("result", data.get("status"))
