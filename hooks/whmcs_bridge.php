@@ -14,6 +14,12 @@
  * - When the daemon is unreachable, events are spooled to a private folder and resent oldest first
  *   (on AfterCronJob, and before any newer event), keeping their webhook-id so the daemon dedupes.
  *   A resend is signed again with a fresh timestamp (the daemon refuses timestamps older than 5 minutes).
+ *   The folder must belong to the PHP user and be private (0700): one another local user made (a
+ *   planted folder under a shared temp dir) is neither read nor written, and the refusal is logged.
+ *   The spool is bounded: at most WHMCS_BRIDGE_SPOOL_MAX_FILES events, none older than
+ *   WHMCS_BRIDGE_SPOOL_MAX_DAYS days; what is dropped is logged in WHMCS's activity log.
+ * - An event larger than the daemon accepts (a long email) is trimmed, its message cut with a marker,
+ *   rather than refused and lost.
  */
 
 if (!defined('WHMCS')) {
@@ -21,6 +27,10 @@ if (!defined('WHMCS')) {
 }
 
 const WHMCS_BRIDGE_HOOK_VERSION = 1;
+// The daemon accepts bodies up to receiver.max_body_kib (256 KiB by default): stay well under it.
+const WHMCS_BRIDGE_MAX_BODY = 200000;
+const WHMCS_BRIDGE_SPOOL_MAX_FILES = 10000;
+const WHMCS_BRIDGE_SPOOL_MAX_DAYS = 30;
 
 function whmcs_bridge_config()
 {
@@ -156,8 +166,32 @@ function whmcs_bridge_body($hook, $vars)
     if ($actor) {
         $event['actor'] = $actor;
     }
+    $json = whmcs_bridge_json($event);
+    if ($json !== null && strlen($json) > WHMCS_BRIDGE_MAX_BODY) {
+        $json = whmcs_bridge_json(whmcs_bridge_trim($event, strlen($json) - WHMCS_BRIDGE_MAX_BODY));
+    }
+    return $json;
+}
+
+function whmcs_bridge_json($event)
+{
     $json = json_encode($event, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_INVALID_UTF8_SUBSTITUTE);
     return $json === false ? null : $json;
+}
+
+/** Cut the event's message by $excess bytes (and a little room for the marker), saying so at its end. */
+function whmcs_bridge_trim($event, $excess)
+{
+    $data = (array) $event['data'];
+    if (!isset($data['message']) || !is_string($data['message'])) {
+        return $event;
+    }
+    $message = $data['message'];
+    $keep = max(0, strlen($message) - $excess - 1024);
+    $cut = function_exists('mb_strcut') ? mb_strcut($message, 0, $keep, 'UTF-8') : substr($message, 0, $keep);
+    $data['message'] = $cut . "\n[whmcs-bridge: message cut, " . strlen($message) . " bytes in all]";
+    $event['data'] = (object) $data;
+    return $event;
 }
 
 function whmcs_bridge_sign($secret, $id, $timestamp, $body)
@@ -212,22 +246,39 @@ function whmcs_bridge_log($message)
     }
 }
 
+/** The spool folder, if it is ours and private; null (and one log line per request) otherwise. */
 function whmcs_bridge_spool_dir()
 {
+    static $refused = false;
     $dir = whmcs_bridge_config()['spool_dir'];
     if (!is_dir($dir)) {
         @mkdir($dir, 0700, true);
     }
-    return is_dir($dir) && is_writable($dir) ? $dir : null;
+    if (!is_dir($dir) || !is_writable($dir)) {
+        return null;
+    }
+    clearstatcache(true, $dir);
+    $me = function_exists('posix_geteuid') ? posix_geteuid() : null;
+    $ours = $me === null || @fileowner($dir) === $me;
+    if ($ours && (@fileperms($dir) & 0077) === 0) {
+        return $dir;
+    }
+    if (!$refused) {
+        $refused = true;
+        whmcs_bridge_log("the spool folder $dir is refused: it must belong to the PHP user and be private (mode 0700); "
+            . 'remove it or set another with install-hook --spool-dir');
+    }
+    return null;
 }
 
 function whmcs_bridge_spool($id, $body)
 {
     $dir = whmcs_bridge_spool_dir();
     if ($dir === null) {
-        whmcs_bridge_log("cannot spool event $id: the spool folder is not writable");
+        whmcs_bridge_log("cannot spool event $id: there is no usable spool folder; the event is lost");
         return;
     }
+    whmcs_bridge_bound_spool($dir);
     // File names sort oldest first: time with microseconds, a counter, then the webhook id.
     static $counter = 0;
     $counter++;
@@ -236,6 +287,25 @@ function whmcs_bridge_spool($id, $body)
     if (@file_put_contents($tmp, $body, LOCK_EX) !== false) {
         @chmod($tmp, 0600);
         @rename($tmp, $dir . '/' . $name);
+    }
+}
+
+/** Keep the spool bounded: drop events past the age limit, then the oldest past the count limit. */
+function whmcs_bridge_bound_spool($dir)
+{
+    $files = glob($dir . '/*.json') ?: array();
+    sort($files, SORT_STRING);
+    $max_files = (int) (getenv('WHMCS_BRIDGE_SPOOL_MAX_FILES') ?: WHMCS_BRIDGE_SPOOL_MAX_FILES);
+    $oldest = time() - 86400 * (int) (getenv('WHMCS_BRIDGE_SPOOL_MAX_DAYS') ?: WHMCS_BRIDGE_SPOOL_MAX_DAYS);
+    $left = count($files);
+    foreach ($files as $file) {
+        $spooled_at = (float) basename($file);
+        if ($spooled_at >= $oldest && $left < $max_files) {
+            break;
+        }
+        @unlink($file);
+        $left--;
+        whmcs_bridge_log('spool full or too old: dropped event ' . basename($file, '.json'));
     }
 }
 

@@ -295,12 +295,52 @@ def test_a_daemon_that_never_answers_costs_about_the_budget(tmp_path: Path):
     assert len(list((tmp_path / "spool").glob("*.json"))) == 1  # gave up after its 2 s budget, did not hang
 
 
-def test_a_refused_body_is_not_spooled(daemon: Daemon, tmp_path: Path):
+def test_an_event_too_large_is_trimmed_not_dropped(daemon: Daemon, tmp_path: Path):
+    """A 300 KB email (a pasted log, an inline image) would be refused by the daemon: its message is cut,
+    with a marker saying so, and the event arrives."""
     result = fire(
         daemon.port, tmp_path / "spool", [{"hook": "EmailPreLog", "vars": {"message": "x" * 300_000, "subject": "big"}}]
     )
     assert result["registered"]
-    assert daemon.events() == [] and not list((tmp_path / "spool").glob("*.json"))
+    [event] = daemon.events()
+    assert event["data"]["subject"] == "big"
+    assert event["data"]["message"].endswith("[whmcs-bridge: message cut, 300000 bytes in all]")
+    assert 100_000 < len(event["data"]["message"]) < 200_000
+    assert not list((tmp_path / "spool").glob("*.json"))
+
+
+def fire_capturing(
+    port: int, spool: Path, events: list[dict[str, Any]], **extra: str
+) -> subprocess.CompletedProcess[str]:
+    env = {
+        **extra,
+        "WHMCS_BRIDGE_HOOK_FILE": str(HOOK),
+        "WHMCS_BRIDGE_URL": f"http://127.0.0.1:{port}/hooks/whmcs",
+        "WHMCS_BRIDGE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "WHMCS_BRIDGE_SPOOL_DIR": str(spool),
+        "PATH": "/usr/bin:/bin",
+    }
+    return subprocess.run(
+        ["php", str(HARNESS)], input=json.dumps(events), capture_output=True, text=True, env=env, timeout=120
+    )
+
+
+def test_a_spool_folder_someone_else_made_is_refused(daemon: Daemon, tmp_path: Path):
+    """A folder another local user created (here: open to all, 0777) with a planted event in it: the hook
+    neither reads nor writes it, and says so in WHMCS's activity log; the real event still arrives."""
+    spool = tmp_path / "planted"
+    spool.mkdir()
+    spool.chmod(0o777)
+    planted = b'{"type": "InvoicePaid", "data": {"invoiceid": 666}}'
+    (spool / "0000000000.000000-000001-msg_planted.json").write_bytes(planted)
+    result = fire_capturing(daemon.port, spool, [{"hook": "InvoicePaid", "vars": {"invoiceid": 1}}])
+    assert result.returncode == 0, result.stderr
+    assert [e["data"]["invoiceid"] for e in daemon.events()] == [1]
+    assert "activity: whmcs-bridge: the spool folder" in result.stderr and "refused" in result.stderr
+    daemon.close()  # and while the daemon is down, nothing is written into it
+    down = fire_capturing(daemon.port, spool, [{"hook": "InvoicePaid", "vars": {"invoiceid": 2}}])
+    assert down.returncode == 0 and [p.name for p in spool.iterdir()] == ["0000000000.000000-000001-msg_planted.json"]
+    assert "cannot spool event" in down.stderr
 
 
 def test_install_hook_fills_in_url_and_secret(tmp_path: Path):
@@ -360,3 +400,15 @@ def test_install_hook_refuses_a_folder_that_is_not_whmcs(tmp_path: Path):
     )
     assert result.exit_code == 1
     assert "does not look like a WHMCS installation" in result.stderr
+
+
+def test_the_spool_is_bounded(tmp_path: Path):
+    """A daemon down for long cannot fill WHMCS's disk: past the limit the oldest events are dropped,
+    each drop logged in WHMCS's activity log."""
+    spool = tmp_path / "spool"
+    events = [{"hook": "InvoicePaid", "vars": {"invoiceid": n}} for n in range(1, 6)]
+    result = fire_capturing(free_port(), spool, events, WHMCS_BRIDGE_SPOOL_MAX_FILES="3")
+    assert result.returncode == 0, result.stderr
+    kept = sorted(spool.glob("*.json"))
+    assert [json.loads(p.read_text())["data"]["invoiceid"] for p in kept] == [3, 4, 5]
+    assert result.stderr.count("spool full or too old: dropped event") == 2
