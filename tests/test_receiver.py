@@ -8,6 +8,7 @@ import json
 import random
 import re
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -395,3 +396,29 @@ def test_every_type_the_php_hook_sends_is_accepted(tmp_path: Path):
     for n, kind in enumerate(sorted(sent)):
         status, _ = answer(app, signed_environ(event_bytes(kind, {}), msg_id=f"msg_{n}"))
         assert status == 202, kind
+
+
+def test_concurrent_webhooks_share_commits_and_each_is_on_disk_when_acknowledged(server: Server):
+    """Group commit: a burst from many senders is stored whole, each sender answered only once its own
+    event is committed (another connection sees it the moment the 2xx arrives)."""
+    seen_late: list[str] = []
+
+    def sender(n: int) -> None:
+        with requests.Session() as session, Database(server.db_path, migrate=False) as reader:
+            for k in range(10):
+                event_id = f"msg_burst_{n}_{k}"
+                body = json.dumps({**EVENT, "data": {"invoiceid": n * 100 + k}}).encode()
+                answer = session.post(
+                    server.url + "/hooks/whmcs", data=body, headers=reference_signed(body, event_id), timeout=30
+                )
+                assert answer.status_code == 202
+                if inbox.by_event_id(reader, event_id) is None:
+                    seen_late.append(event_id)
+
+    threads = [threading.Thread(target=sender, args=(n,)) for n in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert seen_late == []
+    assert len(server.rows()) == 160

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ from whmcs_bridge.errors import AuditChainError, StoreError
 from whmcs_bridge.model import Hold
 from whmcs_bridge.store import audit, holds, inbox, switches
 from whmcs_bridge.store.db import MIGRATIONS, Database
+from whmcs_bridge.store.writer import InboxWriter
 
 
 def test_wal_and_migrations_recorded(db: Database):
@@ -184,3 +187,43 @@ def test_holds_refuse_changes_until_lifted_or_expired(db: Database):
     with db.atomic():
         holds.replace(db, "ownership", "case:o1", [])  # the dispute was resolved
     assert holds.refusal(db, ["service:12", "client:5"], now) is None
+
+
+def test_the_inbox_writer_commits_what_waits_together(tmp_path: Path):
+    """While a commit waits (here: another connection holds the write lock), events queue up; they then
+    go in together, one transaction for all of them, and every caller learns its own outcome."""
+    path = tmp_path / "state.db"
+    Database(path).close()
+    writer = InboxWriter(path)
+    outcomes: list[tuple[str, bool]] = []
+
+    def add(event_id: str) -> None:
+        outcomes.append(
+            (
+                event_id,
+                writer.add(
+                    event_id=event_id,
+                    type="InvoicePaid",
+                    source="webhook",
+                    body="{}",
+                    received_at="2026-11-25T10:00:00+00:00",
+                ),
+            )
+        )
+
+    with Database(path, migrate=False) as blocker:
+        with blocker.atomic():  # holds the write lock
+            threads = [threading.Thread(target=add, args=(f"msg_{n % 20}",)) for n in range(25)]
+            for thread in threads:
+                thread.start()
+            deadline = time.monotonic() + 10
+            while writer._queue.qsize() < 24 and time.monotonic() < deadline:  # the first is in its commit
+                time.sleep(0.01)
+    for thread in threads:
+        thread.join(timeout=30)
+    writer.close()
+    assert writer.commits == 2
+    assert len(outcomes) == 25 and sum(stored for _, stored in outcomes) == 20  # five were sent twice
+    assert {event_id for event_id, stored in outcomes if stored} == {f"msg_{n}" for n in range(20)}
+    with Database(path, migrate=False) as db:
+        assert len(inbox.entries(db)) == 20  # five were the same webhook-id again: stored once

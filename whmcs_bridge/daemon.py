@@ -191,6 +191,7 @@ class Daemon:
                     self.wake.clear()
         finally:
             self.server.close()
+            self.receiver.close()
             self.bridge.close()
         log.info("stopped")
         return 0

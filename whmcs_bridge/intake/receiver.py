@@ -32,6 +32,7 @@ from whmcs_bridge.intake.hook_types import HOOK_TYPES
 from whmcs_bridge.metrics import Registry
 from whmcs_bridge.store import inbox, outbox, switches
 from whmcs_bridge.store.db import Database
+from whmcs_bridge.store.writer import InboxWriter
 from whmcs_bridge.web.consent import ConsentPages
 
 log = logging.getLogger("whmcs_bridge.receiver")
@@ -111,6 +112,7 @@ class Receiver:
             signing.secret_key(secret)  # fail at start, not on the first request
         self.db_path = Path(db_path)
         Database(self.db_path).close()  # create and migrate once, before serving
+        self.writer = InboxWriter(self.db_path)
         self._local = threading.local()
         self.secrets = list(secrets)
         self.max_body_bytes = max_body_bytes
@@ -132,6 +134,10 @@ class Receiver:
         self.consent = ConsentPages(
             lambda: self.db, clock=lambda: datetime.fromtimestamp(self.clock(), UTC), on_decision=on_stored
         )
+
+    def close(self) -> None:
+        """Stop the inbox writer (after the server stopped taking requests)."""
+        self.writer.close()
 
     @property
     def db(self) -> Database:
@@ -262,18 +268,17 @@ class Receiver:
     def store(self, event_id: str, event: dict[str, Any], body: bytes) -> tuple[int, dict[str, Any]]:
         body = self.redact(event, body)
         received_at = datetime.fromtimestamp(self.clock(), UTC)
-        with self.db.atomic():
-            # A repeated webhook-id, or a fact the poller already reported, is stored once.
-            stored = inbox.add(
-                self.db,
-                event_id=event_id,
-                type=event["type"],
-                source="webhook",
-                body=body.decode("utf-8"),  # the text as received (a consent link in it redacted)
-                received_at=received_at,
-                occurred_at=event.get("occurred_at"),
-                fact=fact_of(event["type"], event["data"]),
-            )
+        # A repeated webhook-id, or a fact the poller already reported, is stored once; concurrent
+        # webhooks share one commit, and this answers only once this one is committed.
+        stored = self.writer.add(
+            event_id=event_id,
+            type=event["type"],
+            source="webhook",
+            body=body.decode("utf-8"),  # the text as received (a consent link in it redacted)
+            received_at=received_at,
+            occurred_at=event.get("occurred_at"),
+            fact=fact_of(event["type"], event["data"]),
+        )
         if stored:
             self.received.inc(event["type"])
             if self.on_stored:

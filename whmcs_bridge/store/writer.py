@@ -1,0 +1,90 @@
+"""Group commit for webhooks: one thread writes every incoming event into the inbox, and what arrives
+while a commit is under way joins the next one. A burst (WHMCS's billing-day cron fires InvoiceCreated
+and EmailPreLog for every invoice, and the hook waits for each answer) then costs one fsync per batch
+instead of one per event. Each caller still waits for its own commit: an acknowledged event is on disk
+(synchronous=FULL), and at low load nothing waits for a batch to fill."""
+
+from __future__ import annotations
+
+import queue
+import sqlite3
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from whmcs_bridge.store import inbox
+from whmcs_bridge.store.db import Database
+
+MAX_BATCH = 256
+
+
+@dataclass
+class _Pending:
+    fields: dict[str, Any]
+    done: threading.Event = field(default_factory=threading.Event)
+    stored: bool = False
+    error: sqlite3.Error | None = None
+
+
+class InboxWriter:
+    def __init__(self, db_path: Path) -> None:
+        self.db_path = db_path
+        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
+        self.commits = 0  # transactions committed (events / commits = the mean batch)
+        self._thread = threading.Thread(target=self._run, name="inbox-writer", daemon=True)
+        self._thread.start()
+
+    def add(self, **fields: Any) -> bool:
+        """inbox.add() through the shared commit: True if stored, False if already there. Returns once the
+        event is committed; raises the store's error if the commit failed."""
+        item = _Pending(fields)
+        self._queue.put(item)
+        item.done.wait()
+        if item.error is not None:
+            raise item.error
+        return item.stored
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        db = Database(self.db_path, migrate=False)
+        try:
+            while True:
+                batch, stop = self._gather()
+                if batch:
+                    self._commit(db, batch)
+                if stop:
+                    return
+        finally:
+            db.close()
+
+    def _gather(self) -> tuple[list[_Pending], bool]:
+        """The next event, and every one already waiting behind it (up to MAX_BATCH)."""
+        first = self._queue.get()
+        if first is None:
+            return [], True
+        batch = [first]
+        while len(batch) < MAX_BATCH:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is None:
+                return batch, True
+            batch.append(item)
+        return batch, False
+
+    def _commit(self, db: Database, batch: list[_Pending]) -> None:
+        try:
+            with db.atomic():
+                for item in batch:
+                    item.stored = inbox.add(db, **item.fields)
+            self.commits += 1
+        except sqlite3.Error as exc:  # nothing of the batch is stored: every caller answers 503
+            for item in batch:
+                item.stored, item.error = False, exc
+        for item in batch:
+            item.done.set()
