@@ -94,36 +94,31 @@ def oldest_pending_received_at(db: Database) -> str | None:
     return str(value) if value is not None else None
 
 
-def get(db: Database, inbox_id: int) -> InboxEntry | None:
-    row = db.conn.execute(
-        "SELECT id, event_id, type, source, occurred_at, received_at, body, status, error FROM inbox WHERE id = ?",
-        (inbox_id,),
-    ).fetchone()
+COLUMNS = "id, event_id, type, source, occurred_at, received_at, body, status, error"
+
+
+def _one(db: Database, column: str, value: object) -> InboxEntry | None:
+    row = db.conn.execute(f"SELECT {COLUMNS} FROM inbox WHERE {column} = ?", (value,)).fetchone()
     return InboxEntry(**dict(row)) if row else None
+
+
+def get(db: Database, inbox_id: int) -> InboxEntry | None:
+    return _one(db, "id", inbox_id)
 
 
 def by_event_id(db: Database, event_id: str) -> InboxEntry | None:
-    row = db.conn.execute(
-        "SELECT id, event_id, type, source, occurred_at, received_at, body, status, error FROM inbox WHERE event_id = ?",
-        (event_id,),
-    ).fetchone()
-    return InboxEntry(**dict(row)) if row else None
+    return _one(db, "event_id", event_id)
 
 
 def by_fact(db: Database, fact: str) -> InboxEntry | None:
     """The event that reported this one-time fact (e.g. invoice:12:paid), whichever way it came in."""
-    row = db.conn.execute(
-        "SELECT id, event_id, type, source, occurred_at, received_at, body, status, error FROM inbox WHERE fact = ?",
-        (fact,),
-    ).fetchone()
-    return InboxEntry(**dict(row)) if row else None
+    return _one(db, "fact", fact)
 
 
 def entries(db: Database, *, status: str | None = None, type: str | None = None) -> list[InboxEntry]:
     """Events, oldest first, optionally only those of one status or type."""
     rows = db.conn.execute(
-        "SELECT id, event_id, type, source, occurred_at, received_at, body, status, error FROM inbox"
-        " WHERE (? IS NULL OR status = ?) AND (? IS NULL OR type = ?) ORDER BY id",
+        f"SELECT {COLUMNS} FROM inbox WHERE (? IS NULL OR status = ?) AND (? IS NULL OR type = ?) ORDER BY id",
         (status, status, type, type),
     )
     return [InboxEntry(**dict(r)) for r in rows]

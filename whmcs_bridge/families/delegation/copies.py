@@ -11,7 +11,7 @@ from typing import Any
 from whmcs_bridge.families.delegation.config import DelegationSection
 from whmcs_bridge.families.delegation.grants import FAMILY, notice, record, rights
 from whmcs_bridge.model import Action, Decision, Event, action_key, as_int
-from whmcs_bridge.names import domain_names
+from whmcs_bridge.names import ask_owners, domain_names
 
 COPY_MARK = "whmcs-bridge delegated copy"
 OWN_EMAIL = "<!-- [wb-"  # every email the bridge sends carries its action key so
@@ -106,26 +106,15 @@ def ticket_opened(data: dict[str, Any], now: datetime) -> Decision:
     names = domain_names(str(data.get("subject") or ""), str(data.get("message") or ""))
     if not link and not names:
         return Decision(state=None)  # names nothing: a general question
-    key = ticket_key(data)
-    params = {
-        "ticket_id": as_int(data.get("ticketid")),
-        "writer": as_int(data.get("userid")),
-        "names": names,
-        "link": link,
-        "state_key": key,
+    return ask_owners(
+        FAMILY,
+        ticket_key(data),
+        data,
+        names,
+        now,
+        link=link,
         # A delegate may ask for a renewal by writing [renew] in a ticket about the service.
-        "renew": bool(RENEW_KEYWORD.search(f"{data.get('subject') or ''} {data.get('message') or ''}")),
-    }
-    resolve = Action(
-        key=action_key(FAMILY, key, "resolve"),
-        family=FAMILY,
-        kind="resolve_ticket",
-        params=params,
-        client_id=as_int(data.get("userid")),
-        subject=key,
-    )
-    return Decision(
-        state={"ticket": params["ticket_id"], "asked": now.isoformat(timespec="seconds")}, actions=[resolve]
+        renew=bool(RENEW_KEYWORD.search(f"{data.get('subject') or ''} {data.get('message') or ''}")),
     )
 
 

@@ -10,10 +10,9 @@ from whmcs_bridge.families.ownership.policies import (
     FAMILY,
     Rules,
     act,
-    iso,
 )
-from whmcs_bridge.model import Action, Decision, action_key, as_int
-from whmcs_bridge.names import domain_names
+from whmcs_bridge.model import Decision, as_int
+from whmcs_bridge.names import ask_owners, domain_names
 
 
 def draft_lookup(data: dict[str, Any], key: str, now: datetime) -> Decision:
@@ -21,22 +20,7 @@ def draft_lookup(data: dict[str, Any], key: str, now: datetime) -> Decision:
     names = domain_names(str(data.get("subject") or ""), str(data.get("message") or ""))
     if not names:
         return Decision(state=None)
-    params = {
-        "ticket_id": as_int(data.get("ticketid")),
-        "writer": as_int(data.get("userid")),
-        "names": names,
-        "link": None,
-        "state_key": key,
-    }
-    resolve = Action(
-        key=action_key(FAMILY, key, "resolve"),
-        family=FAMILY,
-        kind="resolve_ticket",
-        params=params,
-        client_id=as_int(data.get("userid")),
-        subject=key,
-    )
-    return Decision(state={"ticket": params["ticket_id"], "asked": iso(now)}, actions=[resolve])
+    return ask_owners(FAMILY, key, data, names, now)
 
 
 def draft_case(data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
