@@ -355,3 +355,37 @@ def test_an_outage_delays_work_and_loses_none(world: Sandbox, db: Database, outa
     emails = [e for e in world.rows("emails", client_id=1) if marker(email.key) in e["message"]]
     lines = [a for a in world.rows("activity") if a["description"].startswith("during an outage")]
     assert len(emails) == 1 and len(lines) == 1
+
+
+def test_the_executor_keeps_its_books_by_the_clock_not_by_the_pass(world: Sandbox, db: Database, api: WhmcsApi):
+    """A pass decides at its instant, but a call starts when it is made: after slow calls earlier in the
+    pass, a killed call's start must not look older than it is (a restart would then reconcile it while
+    it still runs). And a retry after an outage counts from now, not from a pass run for a future date."""
+    first = action("activity", "first", {"text": "one"})
+    second = action("activity", "second", {"text": "two"})
+    plan(db, first, second)
+    moments = iter([NOW + timedelta(seconds=30 * n) for n in range(1, 50)])
+    Executor(db, api, clock=lambda: next(moments)).run_once(NOW)
+    assert status(db, first.key).started_at == (NOW + timedelta(seconds=30)).isoformat()
+    first_row, second_row = status(db, first.key), status(db, second.key)
+    assert first_row.started_at and first_row.finished_at and second_row.started_at
+    assert second_row.started_at > first_row.finished_at > first_row.started_at
+    # An outage during a pass run for a date a month ahead: the retry waits minutes, not a month.
+    late = action("activity", "late", {"text": "three"})
+    plan(db, late)
+    world.control("faults", {"status": 503, "count": 10})
+    Executor(db, api, clock=lambda: NOW).run_once(NOW + timedelta(days=30))
+    assert status(db, late.key).not_before == (NOW + timedelta(minutes=2)).isoformat()  # backoff from now
+
+
+def test_a_call_that_never_left_is_not_an_unknown_outcome(world: Sandbox, db: Database):
+    """WHMCS refused the connection: the request was not carried out, so even a kind whose effect cannot
+    be read back (a client note) is simply tried again later, never parked as 'cannot tell'."""
+    note = action("client_note", "refused", {"text": "while WHMCS was down"})
+    plan(db, note)
+    down = WhmcsApi(make_client("http://127.0.0.1:9/includes/api.php", max_attempts=1, connect_timeout_s=1))
+    first = Executor(db, down).run_once(NOW)
+    assert first.retrying == [note.key] and status(db, note.key).status == "planned"
+    third = Executor(db, WhmcsApi(make_client(world.api_url))).run_once(NOW + timedelta(hours=2))
+    assert third.done == [note.key] and third.parked == []
+    assert calls(world, "AddClientNote") == 1

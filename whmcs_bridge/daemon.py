@@ -63,6 +63,7 @@ class Bridge:
             consent_base_url=config.receiver.public_url,
             metrics=self.metrics,
             call_timeout=timedelta(seconds=config.whmcs.timeout_s),
+            clock=utcnow,
         )
 
     def tracked_clients(self) -> list[int]:

@@ -39,10 +39,13 @@ class WhmcsAuthError(WhmcsApiError):
 class WhmcsUnavailableError(BridgeError):
     """WHMCS could not be reached or kept failing (connection errors, timeouts, 5xx, 429) after retries."""
 
-    def __init__(self, action: str, reason: str, attempts: int) -> None:
+    def __init__(self, action: str, reason: str, attempts: int, *, sent: bool = True) -> None:
         self.action = action
         self.reason = reason
         self.attempts = attempts
+        # False when WHMCS cannot have carried the request out (the connection was refused, WHMCS
+        # answered an error): nothing to reconcile, the action is simply tried again.
+        self.sent = sent
         super().__init__(f"WHMCS did not answer {action} after {attempts} attempt(s): {reason}")
 
 

@@ -35,6 +35,19 @@ RETRY_BASE = timedelta(minutes=1)
 RETRY_CAP = timedelta(hours=1)
 
 
+@dataclass
+class _Attempt:
+    """How far one try of an action got: the row as it stands, whether this try claimed it, and whether
+    its WHMCS call was made."""
+
+    row: OutboxEntry
+    claimed: bool = False
+    calling: bool = False
+
+    def call(self, api: WhmcsApi) -> Call:
+        return Call(api, self.row.params, self.row.key, self.row.client_id)
+
+
 class _TakenMeanwhile(Exception):
     """Another process changed the action between our read and our write."""
 
@@ -65,6 +78,7 @@ class Executor:
         consent_base_url: str | None = None,
         metrics: Registry | None = None,
         call_timeout: timedelta = timedelta(seconds=20),
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.db = db
         self.api = api
@@ -75,6 +89,10 @@ class Executor:
         # An action found in flight is reconciled only once its call cannot still be running in WHMCS: PHP
         # finishes a request after its client gave up, so it is given as long again as the call's timeout.
         self.in_flight_grace = 2 * call_timeout
+        # The executor's books (when a call started and ended, when to retry) follow this clock: a pass
+        # decides which actions are due at its own instant, but each call happens when it happens. None:
+        # the pass's instant (tests that play a fixed timeline).
+        self.clock = clock
         self.metrics = metrics or Registry()
         self.outcomes = self.metrics.counter(
             "whmcs_bridge_actions_total", "Outbox actions finished, by outcome.", "status"
@@ -101,39 +119,45 @@ class Executor:
         return report
 
     def execute(self, row: OutboxEntry, now: datetime, report: ExecutorReport) -> None:
-        key = row.key
+        now = self.clock() if self.clock else now  # when this action is handled, not when the pass began
+        attempt = _Attempt(row)
         try:
-            kind = action_kind(row.kind)
-            call = Call(self.api, row.params, key, row.client_id)
-            if self.may_still_run(row, now, report):
-                return
-            # Found in flight (a crash, an unknown outcome), or approved after an attempt: it may have
-            # taken effect, so WHMCS is read for it before anything runs again.
-            if (row.status == "in_flight" or row.attempts > 0) and self.reconcile(row, kind, call, now, report):
-                return
-            if row.destructive and self.breaker_holds(now):
-                report.held.append(key)
-                return
-            claimed = self.claim(row, now)
-            if claimed is None:  # another process took it since it was read: it is theirs
-                log.info("action %s was taken by another process", key)
-                return
-            row = claimed
-            cancel = self.guard_cancels(row)
-            if cancel:
-                self.finish(row, "cancelled", now, error=cancel)
-                report.cancelled.append(key)
-                return
-            result = kind.run(call, mint=lambda consent: self.mint_consent_link(consent, now))
+            result = self.attempt(attempt, now, report)
         except WhmcsUnavailableError as exc:
-            self.retry_later(row, now, exc, report)
+            self.retry_later(attempt, now, exc, report)
             return
         except (WhmcsApiError, WhmcsProtocolError, ActionError, KeyError, ValueError, TypeError) as exc:
             self.api_errors.inc(type(exc).__name__)
-            self.finish(row, "parked", now, error=str(exc))
-            report.parked.append(key)
+            self.finish(attempt.row, "parked", now, error=str(exc))
+            report.parked.append(row.key)
             return
-        self.record_run(row, kind, call, result, now, report)
+        if result is not None:
+            self.record_run(attempt.row, action_kind(row.kind), attempt.call(self.api), result, now, report)
+
+    def attempt(self, attempt: _Attempt, now: datetime, report: ExecutorReport) -> dict[str, Any] | None:
+        """Reconcile, hold, claim, guard, then run the action; its result, or None when it went no further."""
+        row, kind, call = attempt.row, action_kind(attempt.row.kind), attempt.call(self.api)
+        if self.may_still_run(row, now, report):
+            return None
+        # Found in flight (a crash, an unknown outcome), or approved after an attempt: it may have
+        # taken effect, so WHMCS is read for it before anything runs again.
+        if (row.status == "in_flight" or row.attempts > 0) and self.reconcile(row, kind, call, now, report):
+            return None
+        if row.destructive and self.breaker_holds(now):
+            report.held.append(row.key)
+            return None
+        claimed = self.claim(row, now)
+        if claimed is None:  # another process took it since it was read: it is theirs
+            log.info("action %s was taken by another process", row.key)
+            return None
+        attempt.row, attempt.claimed = claimed, True
+        cancel = self.guard_cancels(claimed)
+        if cancel:
+            self.finish(claimed, "cancelled", now, error=cancel)
+            report.cancelled.append(row.key)
+            return None
+        attempt.calling = True
+        return kind.run(call, mint=lambda consent: self.mint_consent_link(consent, now))
 
     def may_still_run(self, row: OutboxEntry, now: datetime, report: ExecutorReport) -> bool:
         """An action in flight whose call may still be running in WHMCS waits (its effect may land yet)."""
@@ -185,12 +209,17 @@ class Executor:
                 return f"guard {name}: {reason}"
         return None
 
-    def retry_later(self, row: OutboxEntry, now: datetime, exc: WhmcsUnavailableError, report: ExecutorReport) -> None:
-        """Outcome unknown, or WHMCS down: stay in flight, reconcile on the next pass."""
+    def retry_later(self, attempt: _Attempt, now: datetime, exc: WhmcsUnavailableError, report: ExecutorReport) -> None:
+        """WHMCS down or the outcome unknown: try again later. A claimed action whose own call never
+        reached WHMCS (refused, or a guard's read failed first) is given back, to be run rather than
+        reconciled; anything else stays as it is (in flight: reconciled on the next try)."""
         self.api_errors.inc("unavailable")
+        row = attempt.row
         delay = min(RETRY_CAP, RETRY_BASE * 2 ** min(row.attempts, 10))
+        never_left = attempt.claimed and (not attempt.calling or not exc.sent)
         with self.db.atomic():
-            if not outbox.defer(self.db, row, now + delay, str(exc), now):
+            give_back = outbox.release if never_left else outbox.defer
+            if not give_back(self.db, row, now + delay, str(exc), now):
                 return
         log.warning("action %s (%s) waits %s: %s", row.key, row.kind, delay, exc)
         report.retrying.append(row.key)
@@ -254,6 +283,7 @@ class Executor:
     ) -> bool:
         """Record the outcome; `feed` puts what a read action learnt into the inbox, in the same transaction.
         Nothing is recorded (False) when another process changed the action since it was read."""
+        now = self.clock() if self.clock else now  # when it ended
         try:
             self._record(row, status, now, result=result, error=error, note=note, feed=feed)
         except _TakenMeanwhile:

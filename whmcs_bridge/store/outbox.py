@@ -156,6 +156,17 @@ def claim(db: Database, entry: OutboxEntry, now: datetime) -> OutboxEntry | None
     return replace(entry, status="in_flight", attempts=entry.attempts + 1, started_at=iso(now), updated_at=iso(now))
 
 
+def release(db: Database, entry: OutboxEntry, until: datetime, error: str, now: datetime) -> bool:
+    """Give back a claimed action whose call never reached WHMCS: planned again, not before `until`, as
+    if this attempt had not been made (so it is run, not reconciled). False if it changed meanwhile."""
+    cursor = db.conn.execute(
+        "UPDATE outbox SET status = 'planned', attempts = attempts - 1, not_before = ?, error = ?, updated_at = ?"
+        " WHERE id = ? AND status = 'in_flight' AND attempts = ?",
+        (iso(until), error, iso(now), entry.id, entry.attempts),
+    )
+    return cursor.rowcount == 1
+
+
 def defer(db: Database, entry: OutboxEntry, until: datetime, error: str, now: datetime) -> bool:
     """Try (or reconcile) again no earlier than `until`, saying why; False if the action changed meanwhile."""
     cursor = db.conn.execute(

@@ -186,7 +186,7 @@ class WhmcsClient:
             return retrying(self._attempt, action, params or {})
         except TransientError as exc:
             attempts = retrying.statistics.get("attempt_number", 1)
-            raise WhmcsUnavailableError(action, self.redact(exc.reason), attempts) from None
+            raise WhmcsUnavailableError(action, self.redact(exc.reason), attempts, sent=exc.sent) from None
 
     def _attempt(self, action: str, params: Params) -> dict[str, Any]:
         body = encode_params({**params, "action": action, "responsetype": "json"}) + list(self._auth.items())
@@ -216,7 +216,7 @@ class WhmcsClient:
             raise WhmcsAuthError(action, message or self.redact(response.text[:200].strip()))
         if status == 429:
             raise TransientError("HTTP 429 Too Many Requests", sent=False, retry_after=_seconds(response))
-        if status >= 500:
+        if status >= 500:  # the request reached WHMCS, which may have done part of it: outcome unknown
             raise TransientError(f"HTTP {status} from WHMCS", sent=True, retry_after=_seconds(response))
         if not isinstance(data, dict):
             # A web server's page, not WHMCS: a maintenance page, a proxy's error, a 404 while WHMCS is
