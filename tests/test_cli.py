@@ -269,3 +269,22 @@ def test_sandbox_port_in_use_is_one_sentence():
         )
     assert result.returncode == 1
     assert "cannot listen on 127.0.0.1" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["approvals", "approve", "18446744073709551616", "--by", "x"],
+        ["events", "retry", "99999999999999999999", "--by", "x"],
+        ["audit", "show", "--client", "99999999999999999999"],
+        ["delegations", "grant", "--owner", "18446744073709551616", "--delegate", "2", "--service", "1", "--by", "x"],
+        ["tick", "--at", "9999-12-31T23:59:30"],
+        ["escalations", "show", "0"],
+    ],
+)
+def test_out_of_range_ids_and_instants_are_usage_errors(tmp_path: Path, args: list[str]):
+    """Found by a break test: a 64-bit overflow or a year-9999 instant printed a traceback."""
+    config = write_config(tmp_path)
+    result = CliRunner().invoke(cli.main, ["--config", str(config), *args])
+    assert result.exit_code == 2 and "Traceback" not in result.output + result.stderr
+    assert "Invalid value" in result.stderr

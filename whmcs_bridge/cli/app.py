@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from whmcs_bridge import __version__
-from whmcs_bridge.cli.common import Context, existing_state, parse_at, setup_logging, user_errors
+from whmcs_bridge.cli.common import ID, Context, existing_state, parse_at, setup_logging, user_errors
 from whmcs_bridge.cli.staff import approvals, breaker, events
 from whmcs_bridge.clock import utcnow
 from whmcs_bridge.daemon import Bridge, Daemon, PassReport
@@ -247,7 +247,7 @@ def install_hook(obj: Context, whmcs_root: str, url: str | None, spool_dir: str 
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8780, show_default=True, type=int, help="Port to listen on (0 picks a free one).")
+@click.option("--port", default=8780, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on (0 picks a free one).")
 @click.option(
     "--scenario",
     type=click.Choice(["empty", "reseller-overdue", "agency", "vendor-dispute", "scale"]),
@@ -255,7 +255,7 @@ def install_hook(obj: Context, whmcs_root: str, url: str | None, spool_dir: str 
     show_default=True,
     help="The WHMCS world to load.",
 )
-@click.option("--clients", type=int, default=None, help="Number of clients for the scale scenario [default: 100000].")
+@click.option("--clients", type=click.IntRange(1, 10_000_000), default=None, help="Number of clients for the scale scenario [default: 100000].")
 @click.option(
     "--identifier",
     envvar="WHMCS_API_IDENTIFIER",
@@ -335,10 +335,10 @@ def audit_verify(obj: Context) -> None:
 
 
 @audit.command("show")
-@click.option("--client", "client_id", type=int, help="Only entries about this WHMCS client id.")
+@click.option("--client", "client_id", type=ID, help="Only entries about this WHMCS client id.")
 @click.option("--case", "case_id", help="Only entries of this case.")
 @click.option("--action", help="Only this action (or prefix, e.g. 'escalation.').")
-@click.option("--limit", type=int, default=None, help="Only the last N matching entries.")
+@click.option("--limit", type=click.IntRange(1, 1_000_000), default=None, help="Only the last N matching entries.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.pass_obj
 @user_errors

@@ -20,6 +20,9 @@ from whmcs_bridge.config.load import Config, load_config
 from whmcs_bridge.errors import BridgeError, StoreError
 
 F = TypeVar("F", bound=Callable[..., Any])
+# A WHMCS or bridge id: a positive number that fits the store (SQLite's 64-bit integers); anything else
+# is a usage error naming the option, never a traceback.
+ID = click.IntRange(1, 2**63 - 1)
 
 
 class Context:
@@ -95,7 +98,10 @@ def parse_at(value: str | None) -> datetime:
         moment = datetime.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not an ISO-8601 date and time such as 2026-11-22T10:00:00Z") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if not 1970 <= moment.year <= 9000:  # the rules add months to it: 9999-12-31 would overflow
+        raise click.BadParameter(f"{value} is outside the years 1970 to 9000")
+    return moment
 
 
 def existing_state(config: Config) -> Path:

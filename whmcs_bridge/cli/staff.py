@@ -7,7 +7,7 @@ import json
 import click
 
 from whmcs_bridge import staff
-from whmcs_bridge.cli.common import Context, existing_state, user_errors
+from whmcs_bridge.cli.common import ID, Context, existing_state, user_errors
 from whmcs_bridge.clock import utcnow
 from whmcs_bridge.executor.loop import reset_breaker
 from whmcs_bridge.store import switches
@@ -56,7 +56,7 @@ def _decide(obj: Context, action_id: int, approve: bool, by: str, reason: str) -
 
 
 @approvals.command("approve")
-@click.argument("action_id", type=int)
+@click.argument("action_id", type=ID)
 @click.option("--by", required=True, help="Who approves (recorded in the audit chain).")
 @click.option("--reason", default="", help="Why (recorded in the audit chain).")
 @click.pass_obj
@@ -67,7 +67,7 @@ def approvals_approve(obj: Context, action_id: int, by: str, reason: str) -> Non
 
 
 @approvals.command("reject")
-@click.argument("action_id", type=int)
+@click.argument("action_id", type=ID)
 @click.option("--by", required=True, help="Who rejects (recorded in the audit chain).")
 @click.option("--reason", required=True, help="Why (recorded in the audit chain).")
 @click.pass_obj
@@ -102,7 +102,7 @@ def events_parked(obj: Context, as_json: bool) -> None:
 
 
 @events.command("retry")
-@click.argument("event_id", type=int)
+@click.argument("event_id", type=ID)
 @click.option("--by", required=True, help="Who asks for the retry (recorded in the audit chain).")
 @click.pass_obj
 @user_errors

@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
+from math import isfinite
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +59,7 @@ MAX_DEPTH = 32  # WHMCS hook variables nest a few levels (custom fields, olddata
 
 
 def check_nesting(value: Any) -> None:
-    """Refuse bodies nested deeper than MAX_DEPTH, and strings that are not text (an escaped lone
+    """Refuse bodies nested deeper than MAX_DEPTH, numbers past 64 bits (or NaN, Infinity), and strings that are not text (an escaped lone
     surrogate such as \\ud800 parses, but cannot be stored or re-encoded)."""
     stack = [(value, 1)]
     while stack:
@@ -74,6 +75,8 @@ def check_nesting(value: Any) -> None:
                 item.encode("utf-8")
             except UnicodeEncodeError:
                 raise Rejected(400, "json", "the body has a string that is not text (a lone surrogate)") from None
+        elif isinstance(item, int) and not -(2**63) <= item < 2**63 or isinstance(item, float) and not isfinite(item):
+            raise Rejected(400, "json", "the body has a number no WHMCS id or amount can be")
 
 
 class Rejected(Exception):
@@ -311,7 +314,9 @@ def serve(
         host=host,
         port=port,
         threads=threads,
-        max_request_body_size=max_body_bytes + 1024,
+        # Bodies past our limit are answered by the app, in the JSON error shape and counted; waitress's
+        # own plain-text 413 only stops what is far larger.
+        max_request_body_size=4 * max_body_bytes + 1024,
         max_request_header_size=64 * 1024,
         channel_timeout=30,
         ident="whmcs-bridge",

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from whmcs_bridge.cli.common import Context, existing_state, user_errors
+from whmcs_bridge.cli.common import ID, Context, existing_state, user_errors
 from whmcs_bridge.clock import utcnow
 from whmcs_bridge.families.delegation import staff as dg
 from whmcs_bridge.store.db import Database
@@ -20,8 +20,8 @@ def delegations() -> None:
 
 
 @delegations.command("list")
-@click.option("--owner", type=int, default=None, help="Only grants on this client's services.")
-@click.option("--delegate", type=int, default=None, help="Only grants held by this client.")
+@click.option("--owner", type=ID, default=None, help="Only grants on this client's services.")
+@click.option("--delegate", type=ID, default=None, help="Only grants held by this client.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.pass_obj
 @user_errors
@@ -53,12 +53,12 @@ def show(obj: Context, grant_id: str) -> None:
 
 
 @delegations.command("grant")
-@click.option("--owner", type=int, required=True, help="The client who owns the services (the end client).")
+@click.option("--owner", type=ID, required=True, help="The client who owns the services (the end client).")
 @click.option(
-    "--delegate", type=int, required=True, help="The client who will act on them (the webmaster's own account)."
+    "--delegate", type=ID, required=True, help="The client who will act on them (the webmaster's own account)."
 )
-@click.option("--service", "services", type=int, multiple=True, help="A service id (repeatable).")
-@click.option("--domain", "domains", type=int, multiple=True, help="A domain id (repeatable).")
+@click.option("--service", "services", type=ID, multiple=True, help="A service id (repeatable).")
+@click.option("--domain", "domains", type=ID, multiple=True, help="A domain id (repeatable).")
 @click.option("--whole-client", is_flag=True, help="Every service and domain of the owner.")
 @click.option(
     "--role",
@@ -135,7 +135,7 @@ def revoke(obj: Context, grant_id: str, by: str, reason: str) -> None:
 
 @delegations.command("renew")
 @click.argument("grant_id")
-@click.option("--service", type=int, default=None, help="Which granted service [default: the grant's first service].")
+@click.option("--service", type=ID, default=None, help="Which granted service [default: the grant's first service].")
 @click.option("--by", required=True, help="Who asks (the delegate's contact, or staff for them).")
 @click.pass_obj
 @user_errors

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from whmcs_bridge.cli.common import Context, existing_state, user_errors
+from whmcs_bridge.cli.common import ID, Context, existing_state, user_errors
 from whmcs_bridge.clock import utcnow
 from whmcs_bridge.families.escalation import staff as esc
 from whmcs_bridge.store.db import Database
@@ -62,7 +62,7 @@ def list_cases(obj: Context, as_json: bool, show_all: bool) -> None:
 
 
 @escalations.command("show")
-@click.argument("client_id", type=int)
+@click.argument("client_id", type=ID)
 @click.pass_obj
 @user_errors
 def show(obj: Context, client_id: int) -> None:
@@ -92,7 +92,7 @@ def _command(obj: Context, client_id: int, data: dict[str, Any]) -> None:
 
 
 @escalations.command("promise")
-@click.argument("client_id", type=int)
+@click.argument("client_id", type=ID)
 @click.option(
     "--until",
     "until",
@@ -115,7 +115,7 @@ def promise(obj: Context, client_id: int, until: Any, amount: str | None, note: 
 
 
 @escalations.command("hold")
-@click.argument("client_id", type=int)
+@click.argument("client_id", type=ID)
 @click.option("--reason", required=True, help="Why (a dispute, a staff decision...).")
 @click.option("--by", required=True, help="Staff member holding it.")
 @click.pass_obj
@@ -126,7 +126,7 @@ def hold(obj: Context, client_id: int, reason: str, by: str) -> None:
 
 
 @escalations.command("resume")
-@click.argument("client_id", type=int)
+@click.argument("client_id", type=ID)
 @click.option("--by", required=True, help="Staff member resuming it.")
 @click.pass_obj
 @user_errors
@@ -136,7 +136,7 @@ def resume(obj: Context, client_id: int, by: str) -> None:
 
 
 @escalations.command("record-letter")
-@click.argument("client_id", type=int)
+@click.argument("client_id", type=ID)
 @click.option("--tracking", required=True, help="The registered letter's tracking number.")
 @click.option("--note", default="", help="Anything else worth keeping (post office, date sent).")
 @click.option("--by", required=True, help="Staff member who sent it.")
@@ -148,7 +148,7 @@ def record_letter(obj: Context, client_id: int, tracking: str, note: str, by: st
 
 
 @escalations.command("export")
-@click.argument("client_id", type=int)
+@click.argument("client_id", type=ID)
 @click.option(
     "--out",
     "out",

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from whmcs_bridge.cli.common import Context, existing_state, user_errors
+from whmcs_bridge.cli.common import ID, Context, existing_state, user_errors
 from whmcs_bridge.clock import utcnow
 from whmcs_bridge.families.ownership import dossier
 from whmcs_bridge.families.ownership import staff as own
@@ -151,8 +151,8 @@ def show(obj: Context, case_id: str) -> None:
 @ownership.command("attach")
 @click.argument("case_id")
 @click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--ticket", type=int, default=None, help="Take the file from this ticket's attachments instead.")
-@click.option("--index", type=int, default=0, show_default=True, help="Which attachment of the ticket (from 0).")
+@click.option("--ticket", type=ID, default=None, help="Take the file from this ticket's attachments instead.")
+@click.option("--index", type=click.IntRange(0, 1000), default=0, show_default=True, help="Which attachment of the ticket (from 0).")
 @click.option("--kind", type=click.Choice(EVIDENCE_KINDS), required=True, help="What the document is.")
 @click.option("--from", "sender", required=True, help="Who sent it (e.g. 'requester', 'holder', a name).")
 @click.option("--via", type=click.Choice(["email", "ticket", "post", "upload"]), required=True, help="How it came.")
@@ -206,7 +206,7 @@ def attach(
 
 @ownership.command("check-evidence")
 @click.argument("case_id")
-@click.argument("item", type=int)
+@click.argument("item", type=ID)
 @click.option("--ok/--reject", "ok", required=True, help="Accept the document, or reject it (the requester is told).")
 @BY
 @NOTE
@@ -219,7 +219,7 @@ def check_evidence(obj: Context, case_id: str, item: int, ok: bool, by: str, not
 
 @ownership.command("withdraw-evidence")
 @click.argument("case_id")
-@click.argument("item", type=int)
+@click.argument("item", type=ID)
 @BY
 @NOTE
 @click.pass_obj
