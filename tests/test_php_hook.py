@@ -186,17 +186,24 @@ class Daemon:
         self.server.close()
 
 
-def fire(port: int, spool: Path, events: list[dict[str, Any]]) -> dict[str, Any]:
+def fire_capturing(
+    port: int, spool: Path, events: list[dict[str, Any]], **extra: str
+) -> subprocess.CompletedProcess[str]:
     env = {
+        **extra,
         "WHMCS_BRIDGE_HOOK_FILE": str(HOOK),
         "WHMCS_BRIDGE_URL": f"http://127.0.0.1:{port}/hooks/whmcs",
         "WHMCS_BRIDGE_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "WHMCS_BRIDGE_SPOOL_DIR": str(spool),
         "PATH": "/usr/bin:/bin",
     }
-    result = subprocess.run(
+    return subprocess.run(
         ["php", str(HARNESS)], input=json.dumps(events), capture_output=True, text=True, env=env, timeout=120
     )
+
+
+def fire(port: int, spool: Path, events: list[dict[str, Any]]) -> dict[str, Any]:
+    result = fire_capturing(port, spool, events)
     assert result.returncode == 0, result.stderr
     assert "Fatal" not in result.stderr and "Warning" not in result.stderr, result.stderr
     answer: dict[str, Any] = json.loads(result.stdout)
@@ -307,22 +314,6 @@ def test_an_event_too_large_is_trimmed_not_dropped(daemon: Daemon, tmp_path: Pat
     assert event["data"]["message"].endswith("[whmcs-bridge: message cut, 300000 bytes in all]")
     assert 100_000 < len(event["data"]["message"]) < 200_000
     assert not list((tmp_path / "spool").glob("*.json"))
-
-
-def fire_capturing(
-    port: int, spool: Path, events: list[dict[str, Any]], **extra: str
-) -> subprocess.CompletedProcess[str]:
-    env = {
-        **extra,
-        "WHMCS_BRIDGE_HOOK_FILE": str(HOOK),
-        "WHMCS_BRIDGE_URL": f"http://127.0.0.1:{port}/hooks/whmcs",
-        "WHMCS_BRIDGE_WEBHOOK_SECRET": WEBHOOK_SECRET,
-        "WHMCS_BRIDGE_SPOOL_DIR": str(spool),
-        "PATH": "/usr/bin:/bin",
-    }
-    return subprocess.run(
-        ["php", str(HARNESS)], input=json.dumps(events), capture_output=True, text=True, env=env, timeout=120
-    )
 
 
 def test_a_spool_folder_someone_else_made_is_refused(daemon: Daemon, tmp_path: Path):
