@@ -70,18 +70,36 @@ def test_actions_run_and_leave_a_trace(world: Sandbox, db: Database, api: WhmcsA
     )
     note = action("client_note", "note", {"text": "Final notice sent"})
     plan(db, email, note)
-    report = Executor(db, api).run_once(NOW)
+    executor = Executor(db, api)
+    report = executor.run_once(NOW)
     assert report.done == [email.key, note.key]
     emails = world.rows("emails", client_id=1)
     assert marker(email.key) in emails[-1]["message"]
     assert marker(note.key) in world.rows("client_notes", client_id=1)[0]["note"]
+    assert status(db, email.key).status == "done"
+    # Each done action left its trace line to write, as an action of its own: the next pass writes it.
+    assert len(executor.run_once(NOW).done) == 2
     assert any(
         f"whmcs-bridge: test email client:1 done {marker(email.key)}" in a["description"]
         for a in world.rows("activity", client_id=1)
     )
-    assert status(db, email.key).status == "done"
-    assert [e.action for e in audit.entries(db, action="executor.")] == ["executor.done", "executor.done"]
-    assert audit.verify(db) >= 4
+    assert [e.action for e in audit.entries(db, action="executor.")] == ["executor.done"] * 4
+    assert audit.verify(db) >= 6
+
+
+def test_the_trace_line_survives_an_outage(world: Sandbox, db: Database, api: WhmcsApi):
+    """Found by a break test: LogActivity failing once lost the trace line for good."""
+    email = action("email", "traced", {"related_id": 1, "type": "general", "subject": "T", "html": "<p>x</p>"})
+    plan(db, email)
+    world.control("faults", {"status": 503, "count": 100, "actions": ["LogActivity"]})
+    executor = Executor(db, api)
+    executor.run_once(NOW)
+    executor.run_once(NOW + timedelta(minutes=1))
+    world.control("faults", {"count": 0})
+    for hours in (1, 2, 3):
+        executor.run_once(NOW + timedelta(hours=hours))
+    lines = [a for a in world.rows("activity") if f"done {marker(email.key)}" in a["description"]]
+    assert len(lines) == 1 and calls(world, "SendEmail") == 1
 
 
 def test_guard_cancels_a_suspension_when_the_invoice_was_paid(world: Sandbox, db: Database, api: WhmcsApi):

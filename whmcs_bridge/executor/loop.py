@@ -23,7 +23,7 @@ from whmcs_bridge.clock import iso
 from whmcs_bridge.errors import WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
 from whmcs_bridge.executor.kinds import GUARDS, STORE_GUARDS, ActionError, ActionKind, Call, action_kind
 from whmcs_bridge.metrics import Registry
-from whmcs_bridge.model import marker
+from whmcs_bridge.model import Action, action_key, marker
 from whmcs_bridge.store import audit, consent, inbox, outbox, switches
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.store.outbox import OutboxEntry
@@ -237,8 +237,6 @@ class Executor:
         if not self.finish(row, "done", now, result=result, feed=feed):
             return
         report.done.append(call.key)
-        if not kind.read_only:
-            self.summary_line(row, call.params)
 
     def mint_consent_link(self, spec: dict[str, Any], now: datetime) -> str:
         """A one-time, expiring, unguessable link; only its hash is stored (the raw token is in the email)."""
@@ -307,6 +305,8 @@ class Executor:
         with self.db.atomic():
             if not outbox.record_outcome(self.db, row, status, now, result=result, error=error):
                 raise _TakenMeanwhile  # rolls the transaction back
+            if status == "done":
+                self.plan_summary_line(row, now)
             if feed is not None:
                 inbox.add(
                     self.db,
@@ -336,15 +336,21 @@ class Executor:
                 at=iso(now),
             )
 
-    def summary_line(self, row: OutboxEntry, params: Params) -> None:
-        """A one-line trace in WHMCS's activity log; never allowed to fail the action it describes."""
-        if row.kind == "activity":
+    def plan_summary_line(self, row: OutboxEntry, now: datetime) -> None:
+        """A one-line trace in WHMCS's activity log of what was done, planned in the same transaction as
+        the outcome and run like any action: an outage delays it, a crash does not lose or double it."""
+        if row.kind == "activity" or action_kind(row.kind).read_only:
             return
-        try:
-            what = row.subject or ", ".join(f"{k}={v}" for k, v in params.items() if k.endswith("_id"))
-            self.api.log_activity(f"whmcs-bridge: {row.family} {row.kind} {what} done {marker(row.key)}", row.client_id)
-        except (WhmcsApiError, WhmcsUnavailableError, WhmcsProtocolError) as exc:
-            log.warning("could not write the activity line for %s: %s", row.key, exc)
+        what = row.subject or ", ".join(f"{k}={v}" for k, v in row.params.items() if k.endswith("_id"))
+        line = Action(
+            key=action_key("executor", row.key, "summary"),
+            family=row.family,
+            kind="activity",
+            params={"text": f"whmcs-bridge: {row.family} {row.kind} {what} done {marker(row.key)}"},
+            client_id=row.client_id,
+            subject=row.subject,
+        )
+        outbox.enqueue(self.db, line, destructive=False, event_id=f"done:{row.key}", now=now)
 
     # --- the circuit breaker ------------------------------------------------------------------
 
