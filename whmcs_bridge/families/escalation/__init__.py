@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from whmcs_bridge.families.escalation.rules import FAMILY as NAME
 from whmcs_bridge.families.escalation.rules import Escalation
+from whmcs_bridge.families.escalation.steps import FAMILY as NAME
 from whmcs_bridge.families.spec import FamilySpec
 
 if TYPE_CHECKING:

@@ -16,18 +16,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
 from typing import Any
 
-from whmcs_bridge.families.escalation.calendar import add_days, next_window
-from whmcs_bridge.families.escalation.config import EscalationSection, Policy, Stage, StageAction
-from whmcs_bridge.families.escalation.ladder import client_matches, email_params, matches, render, service_matches
+from whmcs_bridge.families.escalation.calendar import add_days
+from whmcs_bridge.families.escalation.config import EscalationSection, Policy, Stage
+from whmcs_bridge.families.escalation.ladder import email_params, matches
+from whmcs_bridge.families.escalation.steps import FAMILY, OPEN_SERVICE, StagePlanner
 from whmcs_bridge.model import Action, Decision, Event, State, action_key, as_int
 
-FAMILY = "escalation"
-OPEN_SERVICE = ("Active", "Suspended")
 MODULE_EVENTS = {
     "AfterModuleSuspend": "Suspended",
     "AfterModuleUnsuspend": "Active",
@@ -86,7 +83,7 @@ def decide(
     return case.decision()
 
 
-class Case:
+class Case(StagePlanner):
     def __init__(self, state: dict[str, Any], now: datetime, rules: EscalationSection, staff_email: str | None) -> None:
         self.s = state
         self.now = now
@@ -240,9 +237,6 @@ class Case:
             return
         self.run_stage(policy, index, stage)
 
-    def oldest_due(self) -> date:
-        return min(date.fromisoformat(i["due"]) for i in self.s["invoices"].values() if i.get("due"))
-
     def stage_date(self, policy: Policy, index: int) -> date | None:
         stage = policy.ladder[index]
         holidays = self.rules.holidays
@@ -281,12 +275,6 @@ class Case:
                 total += as_int((service.get("customfields") or {}).get(name)) or 0
         return total
 
-    def scoped_services(self, policy: Policy) -> list[dict[str, Any]]:
-        services = (self.s.get("context") or {}).get("services") or []
-        chosen = [s for s in services if service_matches(policy, s)]
-        # A client matched by group or custom field: all its services are in scope.
-        return chosen or ([s for s in services] if client_matches(policy, self.s.get("context") or {}) else [])
-
     def run_stage(self, policy: Policy, index: int, stage: Stage) -> None:
         self._stage_earliest = None
         impact = self.impact(policy)
@@ -311,185 +299,6 @@ class Case:
         self.s["stages"].append(record)
         self.log(
             f"stage {stage.name} reached", {"impact": impact, "approval_required": approval, "actions": len(planned)}
-        )
-
-    def merge_fields(self, stage: Stage) -> dict[str, str]:
-        context = self.s.get("context") or {}
-        total = sum((Decimal(i["total"]) for i in self.s["invoices"].values()), Decimal("0"))
-        oldest = self.oldest_due()
-        deadline = ""
-        if stage.deadline_days:
-            deadline = add_days(
-                self.today, stage.deadline_days, business=stage.business_days, holidays=self.rules.holidays
-            ).isoformat()
-        return {
-            "client_id": str(self.s.get("client_id")),
-            "client_name": context.get("name") or "customer",
-            "company": context.get("company") or context.get("name") or "the client",
-            "amount_due": f"{total:.2f}",
-            "invoice_count": str(len(self.s["invoices"])),
-            "oldest_due": oldest.isoformat(),
-            "days_overdue": str((self.today - oldest).days),
-            "deadline": deadline,
-            "stage": stage.name,
-            "services": ", ".join(s.get("domain") or str(s["id"]) for s in (context.get("services") or [])),
-        }
-
-    def stage_actions(
-        self, policy: Policy, stage: Stage, n: int, spec: StageAction, merge: dict[str, str], approval: bool
-    ) -> list[Action]:
-        # Every ladder step, notices included, is cancelled if the invoices were settled meanwhile.
-        guard = {"invoices_open": sorted(int(i) for i in self.s["invoices"])}
-        step = Step(policy, spec, f"{stage.name}:{n}", merge, approval, guard)
-        return STEPS.get(spec.kind, Case.service_steps)(self, step)
-
-    def email_step(self, step: Step) -> list[Action]:
-        params = email_params(step.spec.email, self.s["client_id"], step.merge)  # type: ignore[arg-type]
-        return [self.action("email", step.purpose, params, step.approval, guard=step.guard)]
-
-    def ticket_step(self, step: Step) -> list[Action]:
-        """A ticket to the client, or a task for staff: a ticket from the bridge's staff address, or
-        the client's admin notes when there is none."""
-        kind = step.spec.kind
-        ticket = step.spec.ticket if kind == "ticket" else step.spec.staff_task
-        assert ticket is not None
-        params: dict[str, Any] = {
-            "deptid": ticket.department_id,
-            "subject": render(ticket.subject, step.merge),
-            "message": render(ticket.body, step.merge),
-            "priority": ticket.priority,
-        }
-        if kind == "ticket":
-            params["client_id"] = self.s["client_id"]
-        elif self.staff_email:
-            params.update(client_id=None, name="whmcs-bridge", email=self.staff_email, notify=False)
-        else:  # no staff address configured: the task goes to the client's admin notes
-            note = {"text": f"STAFF TASK: {params['subject']}\n{params['message']}", "sticky": True}
-            return [self.action("client_note", step.purpose, note, step.approval, guard=step.guard)]
-        return [self.action("ticket", step.purpose, params, step.approval, guard=step.guard)]
-
-    def note_step(self, step: Step) -> list[Action]:
-        params = {"text": render(step.spec.note or "", step.merge)}
-        return [self.action("client_note", step.purpose, params, step.approval, guard=step.guard)]
-
-    def invoice_status_step(self, step: Step) -> list[Action]:
-        return [
-            self.action(
-                "invoice_status",
-                f"{step.purpose}:{invoice}",
-                {"invoice_id": int(invoice), "status": step.spec.invoice_status},
-                step.approval,
-                guard={"invoices_open": [int(invoice)]},
-                destructive=True,
-            )
-            for invoice in sorted(self.s["invoices"], key=int)
-        ]
-
-    def service_steps(self, step: Step) -> list[Action]:
-        """A step on each open service in the policy's scope (suspend, terminate, a module command),
-        not before the destructive-action window."""
-        actions = []
-        build = SERVICE_STEPS.get(step.spec.kind)
-        for service in self.scoped_services(step.policy):
-            if service.get("status") not in OPEN_SERVICE:
-                continue
-            not_before = self.destructive_time(service)  # also spaces the next destructive stage
-            action = build(self, step, service["id"], not_before) if build else None
-            if action is not None:
-                actions.append(action)
-        return actions
-
-    def module_command_step(self, step: Step, service_id: int, not_before: datetime) -> Action | None:
-        command = step.spec.module_command
-        if not command:
-            return None
-        return self.action(
-            "module_command",
-            f"{step.purpose}:service:{service_id}",
-            {"service_id": service_id, "function": command.function},
-            step.approval,
-            guard=self.service_guard(step, service_id, list(OPEN_SERVICE)),
-            destructive=command.destructive,
-            not_before=not_before if command.destructive else None,
-        )
-
-    def suspend_step(self, step: Step, service_id: int, not_before: datetime) -> Action | None:
-        if not step.spec.suspend:
-            return None
-        self.s.setdefault("expected_service_status", {})[str(service_id)] = "Suspended"
-        return self.action(
-            "suspend",
-            f"{step.purpose}:service:{service_id}",
-            {"service_id": service_id, "reason": step.spec.suspend.reason},
-            step.approval,
-            guard=self.service_guard(step, service_id, ["Active"]),
-            not_before=not_before,
-        )
-
-    def terminate_step(self, step: Step, service_id: int, not_before: datetime) -> Action | None:
-        self.s.setdefault("expected_service_status", {})[str(service_id)] = "Terminated"
-        return self.action(
-            "terminate",
-            f"{step.purpose}:service:{service_id}",
-            {"service_id": service_id},
-            step.approval,
-            guard=self.service_guard(step, service_id, list(OPEN_SERVICE)),
-            not_before=not_before,
-        )
-
-    @staticmethod
-    def service_guard(step: Step, service_id: int, statuses: list[str]) -> dict[str, Any]:
-        return {**step.guard, "service_status": {"id": service_id, "in": statuses}}
-
-    def destructive_time(self, service: dict[str, Any]) -> datetime:
-        """The earliest instant a destructive step may run: the allowed days and hours, at least
-        `min_days_between_destructive` after the previous destructive stage, and after the
-        service's own "do not suspend until" date (WHMCS's per-service override)."""
-        guards = self.rules.guards
-        if self._stage_earliest is None:
-            earliest = self.now
-            last = self.s.get("last_destructive")
-            if last:
-                earliest = max(
-                    earliest, datetime.fromisoformat(last) + timedelta(days=guards.min_days_between_destructive)
-                )
-            self._stage_earliest = next_window(
-                earliest, guards.destructive_days, guards.destructive_hours, self.rules.holidays
-            )
-        moment = self._stage_earliest
-        override = service.get("override_until")
-        if override and date.fromisoformat(override) >= self.today:
-            after_override = datetime.combine(
-                date.fromisoformat(override) + timedelta(days=1), time(0), self.now.tzinfo
-            )
-            moment = next_window(
-                max(moment, after_override), guards.destructive_days, guards.destructive_hours, self.rules.holidays
-            )
-        return moment
-
-    def action(
-        self,
-        kind: str,
-        purpose: str,
-        params: dict[str, Any],
-        approval: bool,
-        *,
-        guard: dict[str, Any] | None = None,
-        destructive: bool | None = None,
-        not_before: datetime | None = None,
-    ) -> Action:
-        client = self.s["client_id"]
-        return Action(
-            key=action_key(FAMILY, f"client:{client}", purpose, str(self.s["cycle"])),
-            family=FAMILY,
-            kind=kind,
-            params=params,
-            client_id=client,
-            subject=f"client:{client}",
-            guard=guard or {},
-            needs_approval=approval,
-            not_before=not_before,
-            destructive=destructive,
         )
 
     def plan(self, kind: str, purpose: str, params: dict[str, Any]) -> None:
@@ -596,18 +405,6 @@ class Case:
         return Decision(state=self.s, actions=self.actions, due_at=self.next_due_at(), refs=refs)
 
 
-@dataclass(frozen=True)
-class Step:
-    """One action of a stage being planned: its spec, the key's purpose, merge fields, approval, guard."""
-
-    policy: Policy
-    spec: StageAction
-    purpose: str
-    merge: dict[str, str]
-    approval: bool
-    guard: dict[str, Any]
-
-
 # What each event does to the case before the ladder looks at the clock (others: nothing).
 EVENTS: dict[str, Callable[[Case, Event], None]] = {
     "InvoiceOverdue": Case.invoice_overdue,
@@ -631,17 +428,4 @@ COMMANDS: dict[str, Callable[[Case, dict[str, Any], str], None]] = {
     "hold": Case.hold,
     "resume": Case.resume,
     "letter": Case.letter,
-}
-# How a stage's action spec becomes actions, by its kind; other kinds act on each open service.
-STEPS: dict[str, Callable[[Case, Step], list[Action]]] = {
-    "email": Case.email_step,
-    "ticket": Case.ticket_step,
-    "staff_task": Case.ticket_step,
-    "note": Case.note_step,
-    "invoice_status": Case.invoice_status_step,
-}
-SERVICE_STEPS: dict[str, Callable[[Case, Step, int, datetime], Action | None]] = {
-    "module_command": Case.module_command_step,
-    "suspend": Case.suspend_step,
-    "terminate": Case.terminate_step,
 }

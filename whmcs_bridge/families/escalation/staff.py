@@ -13,7 +13,8 @@ from typing import Any
 from whmcs_bridge import staff
 from whmcs_bridge.config.load import Config
 from whmcs_bridge.errors import BridgeError
-from whmcs_bridge.families.escalation.rules import FAMILY, Case
+from whmcs_bridge.families.escalation.rules import Case
+from whmcs_bridge.families.escalation.steps import FAMILY
 from whmcs_bridge.store import audit, outbox, states
 from whmcs_bridge.store.db import Database
 
