@@ -4,8 +4,8 @@ and events spool while the daemon is down, then arrive oldest first with their o
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import socket
 import subprocess
 from collections.abc import Iterator, Sequence
@@ -464,10 +464,20 @@ def test_each_email_of_a_request_gets_its_own_template_or_none(daemon: Daemon, t
         [
             WELCOME_SEND,
             logged(11, "New Dedicated Server Information", "<p>server</p>"),
-            {"hook": "EmailPreSend", "vars": {"messagename": "Invoice Created", "relid": 501, "mergefields": {"client_id": 11}}},
+            {
+                "hook": "EmailPreSend",
+                "vars": {"messagename": "Invoice Created", "relid": 501, "mergefields": {"client_id": 11}},
+            },
             logged(11, "Customer Invoice", "<p>invoice</p>"),
             logged(11, "A message from staff", "<p>custom</p>"),
-            {"hook": "EmailPreSend", "vars": {"messagename": "Hosting Account Welcome Email", "relid": 120, "mergefields": {"client_id": 12}}},
+            {
+                "hook": "EmailPreSend",
+                "vars": {
+                    "messagename": "Hosting Account Welcome Email",
+                    "relid": 120,
+                    "mergefields": {"client_id": 12},
+                },
+            },
             logged(11, "Another custom message", "<p>custom</p>"),
         ],
     )
