@@ -452,6 +452,9 @@ def test_emailpresend_gives_emailprelog_its_template_name_and_related_id(daemon:
     assert event["data"]["messagename"] == "Dedicated/VPS Server Welcome Email" and event["data"]["relid"] == 110
     assert "mergefields" not in event["data"] and "hunter2-password" not in json.dumps(event)
     assert "client_id" not in event["data"]
+    stored = b"".join(p.read_bytes() for p in tmp_path.glob("state.db*"))  # the database file and its WAL
+    assert b"Dedicated/VPS Server Welcome Email" in stored
+    assert b"hunter2-password" not in stored and b"mergefields" not in stored and b"client_password" not in stored
 
 
 def test_each_email_of_a_request_gets_its_own_template_or_none(daemon: Daemon, tmp_path: Path):

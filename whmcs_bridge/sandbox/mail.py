@@ -114,7 +114,7 @@ def template(sb: SandboxState, name: str) -> tuple[str, str, str] | None:
 
 def merge_fields(sb: SandboxState, kind: str, related: Any, client: Any) -> dict[str, str]:
     """What a template of this type can print: the client's fields and the related record's. Secrets
-    WHMCS makes at sending time (a reset key, a new password) are made here, fresh."""
+    WHMCS makes at sending time (a reset key, a new client password) are made here, fresh."""
     fields = {
         "client_id": str(client["id"]),
         "client_name": f"{client['firstname']} {client['lastname']}",
@@ -123,11 +123,15 @@ def merge_fields(sb: SandboxState, kind: str, related: Any, client: Any) -> dict
         "pw_reset_url": "https://billing.example.com/pwreset.php?key=" + secrets.token_hex(16),
     }
     if kind == "product":
+        password = str(related["password"])
+        if not password:  # a service WHMCS provisioned has one: give it one now, kept for later reads
+            password = "Sv!" + secrets.token_hex(5)
+            sb.update("services", int(related["id"]), password=password)
         fields.update(
             service_id=str(related["id"]),
             service_domain=str(related["domain"]),
             service_username=str(related["username"]),
-            service_password=str(related["password"] or "Sv!" + secrets.token_hex(5)),
+            service_password=password,
             service_dedicated_ip="192.0.2." + str(int(related["id"]) % 250 + 1),
         )
     elif kind == "domain":
