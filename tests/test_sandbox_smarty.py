@@ -83,3 +83,13 @@ def test_the_bridge_resends_a_logged_email_intact(box: Sandbox):
     assert LOGGED_EMAIL in sent["message"]
     [call] = [c for c in box.calls() if c["action"] == "SendEmail"]
     assert "{" not in call["params"]["custommessage"].replace("{$", "")  # only variables in the message
+
+
+def test_a_body_that_looks_like_smarty_is_copied_as_text(box: Sandbox):
+    """An owner's email quoting template syntax (a support answer about email templates, say) is text
+    for the copy: even `{/literal}`, `{*` or the bridge's own variable name are not parsed again."""
+    tricky = "<p>{/literal}{$wb_message}{literal}{* not a comment {ldelim} {$client_name} {if $x}</p>"
+    api = WhmcsApi(make_client(box.api_url))
+    api.send_email(1, custom_type="general", subject="[Copy] {$client_name} {literal}", html=tricky)
+    [sent] = [e for e in box.rows("emails", client_id=1) if e["subject"] == "[Copy] {$client_name} {literal}"]
+    assert tricky in sent["message"]
