@@ -475,7 +475,13 @@ if (!function_exists('whmcs_bridge_emit')) {
 }
 
 add_hook('EmailPreSend', 1, function ($vars) {
-    whmcs_bridge_email_template($vars);
+    try {
+        if (is_array($vars)) {
+            whmcs_bridge_email_template($vars);
+        }
+    } catch (\Throwable $e) {
+        whmcs_bridge_log('hook error: ' . $e->getMessage());
+    }
     // Returning nothing: a returned array would become merge fields, or abort the send.
 });
 foreach (array_keys(whmcs_bridge_allowed()) as $whmcs_bridge_hook) {
