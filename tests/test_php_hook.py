@@ -535,7 +535,7 @@ def test_every_function_of_the_hook_is_guarded():
     """A function declared at the file's top level is declared when PHP compiles the file, before any
     check runs: each must sit inside `if (!function_exists(...))`."""
     source = HOOK.read_text()
-    declared = re.findall(r"^(\s*)function (whmcs_bridge_\w+)\(", source, re.MULTILINE)
+    declared = re.findall(r"^([ \t]*)function (whmcs_bridge_\w+)\(", source, re.MULTILINE)
     assert declared
     for indent, name in declared:
         assert indent, f"{name} is declared at the top level"
