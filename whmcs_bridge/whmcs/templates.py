@@ -123,7 +123,9 @@ def identify(
     """The email's identity from its template name and related id, or None when it is unknown. The
     configuration's list (`listed`) comes first: staff may re-mark a default template too."""
     name = messagename.strip() if isinstance(messagename, str) else ""
-    info = (listed or {}).get(name) or DEFAULT_TEMPLATES.get(name) if name else None
+    if not name:
+        return None
+    info = (listed or {}).get(name) or DEFAULT_TEMPLATES.get(name)
     if info is None:
         return None
     record = RELATED[info.type]
