@@ -111,7 +111,7 @@ def test_check_online_all_allowed(tmp_path: Path, sandbox: Sandbox):
     assert "every action the bridge needs is allowed" in out
     probed = {c["action"] for c in sandbox.calls()}
     assert probed == set(NEEDED_ACTIONS)
-    # the probes changed nothing but one activity line
+    # the probes changed nothing (tests/test_whmcs_docs.py checks every table)
     assert sandbox.rows("client_notes") == [] and sandbox.rows("invoices") == []
 
 

@@ -166,9 +166,7 @@ def test_delegated_renewal_is_invoiced_to_the_agency_and_settles_the_owner_once(
     settled = sandbox.rows("invoices", id=owner_invoice["id"])[0]
     assert settled["status"] == "Paid"
     payments = sandbox.rows("transactions", invoice_id=owner_invoice["id"])
-    assert (
-        len(payments) == 1 and payments[0]["transid"].startswith("wb-") and payments[0]["gateway"] == "delegate-renewal"
-    )
+    assert len(payments) == 1 and payments[0]["transid"].startswith("wb-") and payments[0]["gateway"] == "banktransfer"
     # WHMCS's own renewal logic moved the service's due date on.
     service = sandbox.rows("services", id=110)[0]
     assert service["nextduedate"] > owner_invoice["duedate"]
@@ -214,7 +212,8 @@ def test_renewal_settlement_survives_a_crash_between_the_call_and_its_record(wor
             "AddInvoicePayment",
             invoiceid=owner_invoice["id"],
             transid=entry.key,
-            gateway="delegate-renewal",
+            gateway="banktransfer",
+            date="2026-11-22 10:00:00",
             amount="14.95",
         )
     world.settle(2)

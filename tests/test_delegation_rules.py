@@ -287,7 +287,6 @@ def test_delegated_renewal_settles_the_owners_invoice_once():
     assert settle.kind == "settle_invoice" and settle.params == {
         "invoice_id": 42,
         "amount": "14.95",
-        "gateway": "delegate-renewal",
     }
     assert settle.guard == {"invoices_open": [42]}
     again = decide_all({"grant:g1": paid.state or {}}, event("InvoicePaid", invoiceid=77), NOW, RULES)["grant:g1"]

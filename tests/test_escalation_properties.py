@@ -8,7 +8,7 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import given, seed, settings
 from hypothesis import strategies as st
 
 from tests.test_escalation_rules import CONTEXT, RULES
@@ -133,5 +133,5 @@ def test_ladder_properties(rules: EscalationSection, history: list[tuple[int, st
 def test_the_reversal_property_was_exercised():
     """Guard against a generator that never closes a case with steps taken (then (b) would check nothing)."""
     CLOSED_WITH_STAGES.clear()
-    test_ladder_properties()
+    seed(20261125)(test_ladder_properties)()  # a fixed seed: how many examples close a case is not left to luck
     assert len(CLOSED_WITH_STAGES) >= 10

@@ -165,7 +165,9 @@ def test_crash_between_in_flight_and_done(world: Sandbox, db: Database, api: Whm
     plan(db, settle)
     sql(db, "UPDATE outbox SET status = 'in_flight', attempts = 1")  # what a crash mid-call leaves
     if effect_happened:
-        world.post("AddInvoicePayment", invoiceid=3, transid=settle.key, gateway="banktransfer")
+        world.post(
+            "AddInvoicePayment", invoiceid=3, transid=settle.key, gateway="banktransfer", date="2026-11-22 10:00:00"
+        )
     report = Executor(db, api).run_once(NOW)
     assert (report.reconciled if effect_happened else report.done) == [settle.key]
     transactions = [t for t in world.rows("transactions", invoice_id=3) if t["transid"] == settle.key]

@@ -199,10 +199,25 @@ def test_seed_000_consent_approval_move_and_dossier(world: World, tmp_path: Path
     # Two distinct staff approvals (the hosting policy asks for two); the same person twice is refused.
     world.run("ownership", "approve", case_id, "--by", "alice", "--note", "documents in order")
     assert "another member of staff" in world.fail("ownership", "approve", case_id, "--by", "alice")
+    before = json.loads(sandbox.rows("domains", id=20)[0]["whois"])["Registrant"]
     world.run("ownership", "approve", case_id, "--by", "bob")
     world.settle()
+    # Every field the registrant block had is still there, with the new holder's details in place.
     whois = json.loads(sandbox.rows("domains", id=20)[0]["whois"])["Registrant"]
-    assert whois["Organisation_Name"] == "PT Maju Makmur" and whois["Email"] == "siti.rahmawati@majumakmur.co.id"
+    assert list(whois) == list(before) and len(before) == 12
+    assert whois == {
+        **before,
+        "First_Name": "Siti",
+        "Last_Name": "Rahmawati",
+        "Organisation_Name": "PT Maju Makmur",
+        "Email": "siti.rahmawati@majumakmur.co.id",
+        "Address_1": "Jl. Jenderal Sudirman 45",
+        "Address_2": "",
+        "City": "Jakarta",
+        "State": "DKI Jakarta",
+        "Postcode": "10210",
+        "Phone": "+62.215550199",
+    }
     assert [c["action"] for c in sandbox.calls() if c["action"] == "ModuleChangePw"] == ["ModuleChangePw"]
     checklist = next(t for t in sandbox.rows("tickets") if t["subject"].endswith("execute the hand-over"))
     message = sandbox.rows("ticket_replies", ticket_id=checklist["id"])[0]["message"]

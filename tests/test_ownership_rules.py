@@ -9,9 +9,10 @@ import pytest
 
 from whmcs_bridge.config.reader import Duration
 from whmcs_bridge.families.ownership.config import EvidenceRule, OwnershipPolicy, OwnershipSection
-from whmcs_bridge.families.ownership.policies import match_policy, whois_xml
+from whmcs_bridge.families.ownership.policies import match_policy
 from whmcs_bridge.families.ownership.rules import Ownership
 from whmcs_bridge.model import Decision, Event
+from whmcs_bridge.whmcs.whois import contacts_xml
 
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 RULES = OwnershipSection(
@@ -277,7 +278,7 @@ def test_approvals_count_distinct_staff_then_execution_lists_and_acts():
     kinds = [a.kind for a in d.actions]
     assert kinds.count("registrant_update") == 1 and kinds.count("credential_change") == 1 and "announce" in kinds
     whois = next(a for a in d.actions if a.kind == "registrant_update")
-    assert whois.params["expect"]["Organisation_Name"] == "PT Maju Makmur" and whois.is_destructive
+    assert whois.params["holder"]["company"] == "PT Maju Makmur" and whois.is_destructive
     assert not any("commission" in x for x in case["side_effects"])  # this policy pays none
     assert d.due_at == T0 + RULES.check_every
 
@@ -367,6 +368,6 @@ def test_tickets_asking_for_ownership_route_to_a_draft_but_not_the_bridges_own()
 
 def test_whois_xml_escapes_values():
     assert (
-        whois_xml({"Organisation_Name": "A & B <Ltd>"})
+        contacts_xml({"Registrant": {"Organisation_Name": "A & B <Ltd>"}})
         == "<contactdetails><Registrant><Organisation_Name>A &amp; B &lt;Ltd&gt;</Organisation_Name></Registrant></contactdetails>"
     )

@@ -29,6 +29,7 @@ CORE = [
     "whmcs/normalize.py",
     "whmcs/records.py",
     "whmcs/templates.py",
+    "whmcs/whois.py",
     "families/__init__.py",
     "families/spec.py",
 ]

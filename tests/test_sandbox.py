@@ -40,7 +40,7 @@ CASES: dict[str, tuple[str, dict[str, Any], tuple[str, str | None] | None]] = {
     "ModuleUnsuspend": ("reseller-overdue", {"serviceid": 50}, None),  # suspended by staff in the scenario
     "ModuleTerminate": ("reseller-overdue", {"serviceid": 102}, None),
     "ModuleChangePw": ("agency", {"serviceid": 110}, None),
-    "ModuleCustom": ("reseller-overdue", {"accountid": 101, "func_name": "lock_reseller"}, None),
+    "ModuleCustom": ("reseller-overdue", {"serviceid": 101, "func_name": "lock_reseller"}, None),
     "GetInvoices": ("reseller-overdue", {"userid": 1}, ("invoices", "invoice")),
     "GetInvoice": ("reseller-overdue", {"invoiceid": 1}, None),
     "CreateInvoice": (
@@ -49,7 +49,13 @@ CASES: dict[str, tuple[str, dict[str, Any], tuple[str, str | None] | None]] = {
         None,
     ),
     "UpdateInvoice": ("reseller-overdue", {"invoiceid": 1, "status": "Collections"}, None),
-    "AddInvoicePayment": ("reseller-overdue", {"invoiceid": 1, "transid": "BANK-42", "gateway": "banktransfer"}, None),
+    "AddInvoicePayment": (
+        "reseller-overdue",
+        {"invoiceid": 1, "transid": "BANK-42", "gateway": "banktransfer", "date": "2026-11-20 09:30:00"},
+        None,
+    ),
+    "GetPaymentMethods": ("reseller-overdue", {}, ("paymentmethods", "paymentmethod")),
+    "GetTransactions": ("reseller-overdue", {}, None),  # no payments seeded: items checked in test_whmcs_docs
     "SendEmail": (
         "reseller-overdue",
         {
@@ -92,7 +98,7 @@ def example(action: str) -> dict[str, Any]:
 
 def test_every_listed_action_has_a_case():
     assert set(CASES) == set(ACTIONS)
-    assert len(ACTIONS) == 33
+    assert len(ACTIONS) == 35
 
 
 @pytest.mark.parametrize("action", sorted(CASES))
@@ -218,13 +224,20 @@ def test_state_changes(sandbox: Sandbox):
     assert sandbox.rows("services", id=101)[0]["status"] == "Active"
     # Paying the whole balance marks the invoice Paid and moves the service's due date on.
     due_before = sandbox.rows("services", id=101)[0]["nextduedate"]
-    sandbox.post("AddInvoicePayment", invoiceid=1, transid="BANK-1", gateway="banktransfer")
+    sandbox.post("AddInvoicePayment", invoiceid=1, transid="BANK-1", gateway="banktransfer", date="2026-11-20 09:30:00")
     invoice = sandbox.post("GetInvoice", invoiceid=1).json()
     assert invoice["status"] == "Paid" and invoice["balance"] == "0.00"
     assert invoice["transactions"]["transaction"][0]["transid"] == "BANK-1"
     assert sandbox.rows("services", id=101)[0]["nextduedate"] > due_before
     # A partial payment leaves the invoice unpaid with a balance.
-    sandbox.post("AddInvoicePayment", invoiceid=2, transid="BANK-2", gateway="banktransfer", amount="10.00")
+    sandbox.post(
+        "AddInvoicePayment",
+        invoiceid=2,
+        transid="BANK-2",
+        gateway="banktransfer",
+        date="2026-11-20 09:30:00",
+        amount="10.00",
+    )
     partial = sandbox.post("GetInvoice", invoiceid=2).json()
     assert partial["status"] == "Unpaid" and partial["balance"] == "39.95"
     # SendEmail lands in the email log; GetTicket shows notes; the custom module command is recorded.

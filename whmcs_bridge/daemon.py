@@ -25,7 +25,6 @@ from whmcs_bridge.store import poll as poll_store
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.store.lease import Lease
 from whmcs_bridge.whmcs.api import WhmcsApi
-from whmcs_bridge.whmcs.client import WhmcsClient
 
 SWITCH_INTERVAL_S = 0.0005  # see Daemon._run
 
@@ -48,7 +47,7 @@ class Bridge:
         self.config = config
         self.metrics = metrics or Registry()
         self.db = Database(config.state.path)
-        self.api = WhmcsApi(WhmcsClient.from_config(config.whmcs))
+        self.api = WhmcsApi.from_config(config)
         self.engine = Engine(self.db, families.enabled(config))
         self.poller = Poller(
             self.db,

@@ -19,7 +19,6 @@ from whmcs_bridge.sandbox.server import RunningSandbox
 from whmcs_bridge.store import audit
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.api import WhmcsApi
-from whmcs_bridge.whmcs.client import WhmcsClient
 
 Echo = Callable[[str], None]
 
@@ -67,8 +66,7 @@ def run_demo(workdir: Path | None, echo: Echo) -> None:
         echo("whmcs-bridge demo")
         echo(f"  sandbox WHMCS:  {sandbox.url} (includes/api.php over real HTTP)")
         echo(f"  bridge config:  {config.source} (valid)")
-        client = WhmcsClient.from_config(config.whmcs)
-        api = WhmcsApi(client)
+        api = WhmcsApi.from_config(config)
         with Database(config.state.path) as db:
             for story in stories():
                 summary = requests.post(

@@ -9,13 +9,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from whmcs_bridge.clock import iso
-from whmcs_bridge.model import Action, Decision, Event, Family
+from whmcs_bridge.model import Action, Decision, Event, Family, as_int, key_at_end
 from whmcs_bridge.store import audit, inbox, outbox, states
 from whmcs_bridge.store.db import Database
 
 log = logging.getLogger("whmcs_bridge.engine")
 TICK = "Tick"
 BATCH = 50  # events decided per transaction
+# Hook events the bridge's own writes cause, and the action kind that writes each: WHMCS fires TicketOpen
+# for a ticket the API opens (DD:api-reference/openticket.md: "the system still uses the client as the
+# ticket opener") and TicketUserReply for a reply made as the system.
+OWN_WRITES = {"TicketOpen": "ticket", "TicketUserReply": "ticket_reply"}
 
 
 @dataclass
@@ -120,7 +124,10 @@ class Engine:
             event = entry.event()  # inside: a body that cannot be read is this event's problem only
             with self.db.atomic():
                 planned: list[Action] = []
-                for family, keys in self.grouped(self.route(event)):
+                own = self.own_write(event)
+                if own:  # the bridge's own ticket or reply: not a client's, no family decides on it
+                    log.info("event %s (%s) is the bridge's own action %s", entry.event_id, entry.type, own)
+                for family, keys in self.grouped([] if own else self.route(event)):
                     for key, decision in self.decisions(family, keys, event, now):
                         self.save(family.name, key, decision, now)
                         planned.extend(self.enqueue(decision.actions, event, now))
@@ -139,6 +146,21 @@ class Engine:
                     at=iso(now),
                 )
             return None
+
+    def own_write(self, event: Event) -> str | None:
+        """The key of the bridge's action this event reports, if it reports one: the key at the end of the
+        message names an action of the matching kind (a reply made as the system has no client); a polled
+        TicketOpen, which carries no message, is matched by the ticket id the action recorded."""
+        kind = OWN_WRITES.get(event.type)
+        if kind is None or event.source == "timer":
+            return None
+        if "message" not in event.data:
+            return outbox.opened_ticket(self.db, as_int(event.data.get("ticketid")) or 0) if kind == "ticket" else None
+        key = key_at_end(str(event.data.get("message") or ""))
+        if key is None or (kind == "ticket_reply" and as_int(event.data.get("userid"))):
+            return None
+        entry = outbox.by_key(self.db, key)
+        return key if entry is not None and entry.kind == kind else None
 
     @staticmethod
     def grouped(routed: list[tuple[Family, str]]) -> list[tuple[Family, list[str]]]:

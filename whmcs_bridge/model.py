@@ -4,6 +4,7 @@ rule family has. Pure: the families build Actions, the executor runs them."""
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -62,6 +63,16 @@ def action_key(family: str, subject: str, purpose: str, cycle: str = "") -> str:
 def marker(key: str) -> str:
     """How an action's key is written into what it creates in WHMCS, to recognise it after a crash."""
     return f"[{key}]"
+
+
+_KEY_AT_END = re.compile(r"\[(wb-[0-9a-f]{20})\]\s*(?:-->\s*)?$")
+
+
+def key_at_end(text: str) -> str | None:
+    """The action key the bridge wrote at the end of a text it created (see marker()), or None. Only at
+    the end: a client quoting the bridge's message in the middle of its own is still the client's."""
+    found = _KEY_AT_END.search(text)
+    return found.group(1) if found else None
 
 
 @dataclass(frozen=True)

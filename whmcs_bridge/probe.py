@@ -9,14 +9,17 @@ from whmcs_bridge.config.load import Config
 from whmcs_bridge.errors import WhmcsApiError, WhmcsAuthError
 from whmcs_bridge.whmcs.api import NEEDED_ACTIONS
 from whmcs_bridge.whmcs.client import WhmcsClient
+from whmcs_bridge.whmcs.normalize import as_list
 
-# Each probe is harmless: reads ask for one row; writes name id 0, which WHMCS refuses as unknown
-# *after* the role check, so an "ID not found" answer proves the action is allowed and changes nothing.
-# LogActivity is the exception: it writes one activity-log line saying a probe ran.
+# No probe changes anything. Reads ask for one row (or id 0). Each write names id 0, or leaves out a
+# parameter its page marks required, so WHMCS refuses it inside the action, *after* the API role check
+# and before any change: an answer other than "Invalid Permissions" proves the action is allowed.
+# LogActivity's page (DD:api-reference/logactivity.md) marks `description` required but lists no error
+# for it; a WHMCS that accepted an empty description would write one empty activity-log line (the
+# README says so). The README section "What `check --online` does to WHMCS" lists these calls.
 PROBES: dict[str, dict[str, Any]] = {
     "GetClients": {"limitnum": 1},
     "GetClientsDetails": {"clientid": 0},
-    "GetContacts": {"limitnum": 1},
     "GetUsers": {"limitnum": 1},
     "GetClientsProducts": {"limitnum": 1},
     "GetInvoices": {"limitnum": 1},
@@ -29,15 +32,14 @@ PROBES: dict[str, dict[str, Any]] = {
     "GetClientsDomains": {"limitnum": 1},
     "DomainGetWhoisInfo": {"domainid": 0},
     "GetTicketAttachment": {"relatedid": 0, "type": "ticket", "index": 0},
-    "UpdateClient": {"clientid": 0},
+    "GetPaymentMethods": {},
+    "GetTransactions": {"transid": "whmcs-bridge-check"},
     "AddClientNote": {"userid": 0, "notes": ""},
-    "AddContact": {"clientid": 0},
-    "UpdateClientProduct": {"serviceid": 0},
     "ModuleSuspend": {"serviceid": 0},
     "ModuleUnsuspend": {"serviceid": 0},
     "ModuleTerminate": {"serviceid": 0},
     "ModuleChangePw": {"serviceid": 0},
-    "ModuleCustom": {"accountid": 0},
+    "ModuleCustom": {"serviceid": 0},
     "CreateInvoice": {"userid": 0},
     "UpdateInvoice": {"invoiceid": 0},
     "AddInvoicePayment": {"invoiceid": 0},
@@ -45,10 +47,42 @@ PROBES: dict[str, dict[str, Any]] = {
     "OpenTicket": {"deptid": 0},
     "AddTicketNote": {"ticketid": 0},
     "AddTicketReply": {"ticketid": 0},
-    "LogActivity": {"description": "whmcs-bridge check --online: API role probe"},
+    "LogActivity": {"description": ""},
     "DomainUpdateWhoisInfo": {"domainid": 0},
 }
 assert set(PROBES) == set(NEEDED_ACTIONS), "every needed action has a probe"
+
+
+def orders_lack_requestor(orders: list[dict[str, Any]]) -> bool:
+    """GetOrders rows without `requestor_id` (DD:api-reference/getorders.md shows it, older 8.x may not send
+    it): the bridge then cannot tell which user placed an order."""
+    return bool(orders) and any("requestor_id" not in order for order in orders)
+
+
+def requestor_warning(config: Config) -> str | None:
+    client = WhmcsClient.from_config(config.whmcs, sleep=lambda _: None)
+    answer = client.call("GetOrders", {"limitnum": 1})
+    if not orders_lack_requestor(as_list(answer.get("orders"), "order")):
+        return None
+    return (
+        "warning: GetOrders gives no requestor_id on this WHMCS, so the bridge cannot tell which user placed an "
+        "order: orders placed by an administrative contact are flagged for staff instead of granted (README, "
+        "Known WHMCS uncertainties)"
+    )
+
+
+def gateway_problem(config: Config) -> str | None:
+    """Why the configured payment gateway cannot be used, or None: it must be one GetPaymentMethods lists
+    (DD:api-reference/addinvoicepayment.md wants a gateway's system name)."""
+    client = WhmcsClient.from_config(config.whmcs, sleep=lambda _: None)
+    answer = client.call("GetPaymentMethods", {})
+    active = [str(m.get("module")) for m in as_list(answer.get("paymentmethods"), "paymentmethod")]
+    if config.whmcs.payment_gateway in active:
+        return None
+    return (
+        f"whmcs.payment_gateway is {config.whmcs.payment_gateway!r}, which is not an active payment gateway in "
+        f"WHMCS (it lists {', '.join(active) or 'none'}); set it to one of them"
+    )
 
 
 def probe_actions(config: Config, echo: Callable[[str], None]) -> list[str]:

@@ -21,7 +21,7 @@ from whmcs_bridge.errors import BridgeError
 from whmcs_bridge.families import FAMILIES
 from whmcs_bridge.install import default_url
 from whmcs_bridge.install import install_hook as install
-from whmcs_bridge.probe import probe_actions
+from whmcs_bridge.probe import gateway_problem, probe_actions, requestor_warning
 from whmcs_bridge.sandbox import scenarios
 from whmcs_bridge.sandbox.server import SandboxApp, serve
 from whmcs_bridge.store import audit as audit_log
@@ -60,7 +60,9 @@ def main(ctx: click.Context, config_path: str | None, verbose: int, log_format: 
 
 @main.command()
 @click.option(
-    "--online", is_flag=True, help="Also call WHMCS: test the credentials and which needed API actions the role allows."
+    "--online",
+    is_flag=True,
+    help="Also call WHMCS: test the credentials and which needed API actions the role allows; the probes change nothing (README).",
 )
 @click.pass_obj
 @user_errors
@@ -81,6 +83,12 @@ def check(obj: Context, online: bool) -> None:
                 f"the API credential's role does not allow {len(denied)} action(s) the bridge needs: "
                 f"{', '.join(denied)}; add them to the API role in WHMCS (System Settings > API Roles)"
             )
+        problem = gateway_problem(config)
+        if problem:
+            raise BridgeError(problem)
+        warning = requestor_warning(config)
+        if warning:
+            click.echo(warning)
         click.echo("WHMCS: credentials accepted; every action the bridge needs is allowed")
 
 

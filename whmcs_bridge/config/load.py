@@ -52,6 +52,20 @@ def _webhook_secret(value: str) -> str | None:
     return None
 
 
+def _admin_username(value: str) -> str | None:
+    if not value.strip():
+        return "the username of an existing WHMCS admin (remove the key to reply as the system)"
+    return None
+
+
+def _gateway_name(value: str) -> str | None:
+    if not re.fullmatch(r"[a-z0-9_]+", value):
+        return (
+            "a payment gateway's system name such as banktransfer or paypal (lowercase, as GetPaymentMethods lists it)"
+        )
+    return None
+
+
 # --- the sections -------------------------------------------------------------------------------
 
 
@@ -66,6 +80,12 @@ class WhmcsSection:
     verify_tls: bool = True
     max_attempts: int = check(_positive, 5)
     page_size: int = check(_positive, 250)
+    # The WHMCS admin the bridge's ticket replies are made as (AddTicketReply `adminusername`); None:
+    # replies go out as the system, under the name "whmcs-bridge" and safety.staff_email.
+    reply_admin: str | None = check(_admin_username, None)
+    # The gateway payments the bridge records are booked under (AddInvoicePayment `gateway`, a delegate's
+    # renewal settling the owner's invoice): the system name of a gateway active in WHMCS.
+    payment_gateway: str = check(_gateway_name, "banktransfer")
 
     @property
     def api_url(self) -> str:

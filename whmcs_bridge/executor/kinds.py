@@ -12,8 +12,10 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, Literal
 
+from whmcs_bridge.clock import utcnow
 from whmcs_bridge.errors import BridgeError, WhmcsApiError
 from whmcs_bridge.model import DESTRUCTIVE_KINDS, marker
+from whmcs_bridge.whmcs import whois
 from whmcs_bridge.whmcs.api import WhmcsApi
 
 Params = dict[str, Any]
@@ -370,15 +372,31 @@ def _observe_invoice_status(c: Call) -> Observed:
     return _done_if(c.api.invoice(int(c.params["invoice_id"])).status == c.params["status"])
 
 
+def _invoice_lines(c: Call) -> list[tuple[str, Decimal]]:
+    return [(str(d), Decimal(str(a))) for d, a in c.params["lines"]]
+
+
 def _run_create_invoice(c: Call) -> Result:
-    lines = [(str(d), Decimal(str(a))) for d, a in c.params["lines"]]
-    notes = c.marked(c.params.get("notes", ""))
-    return {"invoice_id": c.api.create_invoice(c.client(), lines, notes=notes, send=c.params.get("send", False))}
+    # No key in the invoice: its notes "appear on the created invoice" (DD:api-reference/createinvoice.md)
+    # the client sees, and neither CreateInvoice nor UpdateInvoice has a field the client does not see.
+    notes = str(c.params.get("notes", ""))
+    invoice_id = c.api.create_invoice(c.client(), _invoice_lines(c), notes=notes, send=c.params.get("send", False))
+    return {"invoice_id": invoice_id}
 
 
 def _observe_create_invoice(c: Call) -> Observed:
-    for invoice in _recent(c.api.invoices(client_id=c.client(), newest_first=True)):
-        if c.tag in invoice.notes:
+    """The client's recent invoice with the action's notes and exactly its lines (rules write notes that
+    name what the invoice is for, e.g. which renewal, so they differ between actions); without notes the
+    invoice cannot be told from another: unknowable."""
+    notes = str(c.params.get("notes", "")).strip()
+    if not notes:
+        return None
+    wanted = sorted(_invoice_lines(c))
+    for summary in _recent(c.api.invoices(client_id=c.client(), newest_first=True)):
+        if summary.notes.strip() != notes:
+            continue
+        invoice = c.api.invoice(summary.id)
+        if sorted((item.description, item.amount) for item in invoice.items) == wanted:
             return {"invoice_id": invoice.id}
     return False
 
@@ -386,25 +404,47 @@ def _observe_create_invoice(c: Call) -> Observed:
 def _run_settle_invoice(c: Call) -> Result:
     p = c.params
     amount = Decimal(str(p["amount"])) if p.get("amount") is not None else None
-    c.api.add_invoice_payment(
-        int(p["invoice_id"]), transid=c.key, gateway=p.get("gateway", "banktransfer"), amount=amount
-    )
+    # The gateway is this WHMCS's, not the rule's (older rows named a made-up one): one that GetPaymentMethods
+    # lists, else WHMCS would refuse the payment or book it under a gateway that does not exist.
+    gateway = c.api.payment_gateway
+    active = c.api.payment_methods()
+    if gateway not in active:
+        raise ActionError(
+            f"the payment gateway {gateway!r} (whmcs.payment_gateway) is not active in WHMCS, which lists "
+            f"{', '.join(active) or 'none'}: set whmcs.payment_gateway to one of them, restart, and approve the action again (`whmcs-bridge approvals approve`)"
+        )
+    # The payment is dated when it is recorded (the bridge's clock, UTC).
+    c.api.add_invoice_payment(int(p["invoice_id"]), transid=c.key, gateway=gateway, paid_at=utcnow(), amount=amount)
     return {}
 
 
 def _observe_settle_invoice(c: Call) -> Observed:
-    return _done_if(any(t.transid == c.key for t in c.api.invoice(int(c.params["invoice_id"])).transactions))
+    # DD:api-reference/gettransactions.md filters by `transid`: the key is the payment's transaction id.
+    found = c.api.transactions(transid=c.key)
+    return _done_if(any(t.transid == c.key and t.invoice_id == int(c.params["invoice_id"]) for t in found))
+
+
+def _holder(c: Call) -> dict[str, str]:
+    # `holder`: the new holder's details; rows planned before it carried `expect` in registrar spelling.
+    details = c.params.get("holder") or c.params["expect"]
+    return {str(k): str(v) for k, v in details.items()}
 
 
 def _run_registrant_update(c: Call) -> Result:
-    c.api.update_whois(int(c.params["domain_id"]), c.params["xml"])
+    """Read the domain's contacts, put the holder's details in place, send every block whole: a partial
+    block would wipe the address and phone at a registrar that replaces it (whmcs/whois.py)."""
+    domain_id, kind = int(c.params["domain_id"]), c.params.get("contact_type", "Registrant")
+    contacts = dict(c.api.whois(domain_id).contacts)
+    contacts[kind] = whois.with_holder(contacts.get(kind, {}), _holder(c))
+    c.api.update_whois(domain_id, whois.contacts_xml(contacts))
     return {}
 
 
 def _observe_registrant_update(c: Call) -> Observed:
-    wanted = {str(k): str(v) for k, v in c.params.get("expect", {}).items()}
-    current = c.api.whois(int(c.params["domain_id"])).contacts.get(c.params.get("contact_type", "Registrant"), {})
-    return _done_if(bool(wanted) and all(current.get(k) == v for k, v in wanted.items()))
+    kind = c.params.get("contact_type", "Registrant")
+    current = c.api.whois(int(c.params["domain_id"])).contacts.get(kind, {})
+    # Done when putting the holder in place would change nothing.
+    return _done_if(bool(current) and whois.with_holder(current, _holder(c)) == current)
 
 
 def _run_credential_change(c: Call) -> Result:
@@ -505,7 +545,7 @@ ACTION_KINDS: Mapping[str, ActionKind] = MappingProxyType(
             ActionKind("module_command", _run_module_command, repeat_safe=True, inverse="module_command"),
             # UpdateInvoice status=...; the invoice's status tells
             ActionKind("invoice_status", _run_invoice_status, _observe_invoice_status),
-            # CreateInvoice; the key is in the notes
+            # CreateInvoice; recognised by its notes and lines (no key: the client sees the notes)
             ActionKind("create_invoice", _run_create_invoice, _observe_create_invoice),
             # AddInvoicePayment with transid = key
             ActionKind("settle_invoice", _run_settle_invoice, _observe_settle_invoice),

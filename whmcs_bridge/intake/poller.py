@@ -219,6 +219,12 @@ class Poller:
 
     @staticmethod
     def _order(order: Any) -> Found:
+        if order.requestor_id is None:
+            log.warning(
+                "order #%s: GetOrders gave no requestor_id, so who placed it is unknown; an order by an "
+                "administrative contact is flagged for staff instead of granted (README: Known WHMCS uncertainties)",
+                order.id,
+            )
         data = {
             "orderid": order.id,
             "userid": order.client_id,

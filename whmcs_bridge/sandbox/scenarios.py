@@ -425,6 +425,7 @@ def vendor_dispute(sb: SandboxState) -> dict[str, Any]:
     products(sb)
     w.client(20, "Budi", "Santoso", "budi@kreatifstudio.id", "Kreatif Studio", country="ID", created=-1500)
     sid = w.service(201, 20, 4, "majumakmur.co.id", "150000.00", due=40)
+    # Registrar modules name contact fields their own way: this one as DomainGetWhoisInfo's example does...
     did = w.domain(
         20,
         20,
@@ -433,20 +434,35 @@ def vendor_dispute(sb: SandboxState) -> dict[str, Any]:
             "First_Name": "Budi",
             "Last_Name": "Santoso",
             "Organisation_Name": "Kreatif Studio",
+            "Job_Title": "Owner",
             "Email": "budi@kreatifstudio.id",
+            "Address_1": "Jl. Braga 12",
+            "Address_2": "Lantai 2",
+            "City": "Bandung",
+            "State": "Jawa Barat",
+            "Postcode": "40111",
             "Country": "ID",
+            "Phone": "+62.224201234",
         },
     )
+    # ...and this one as DomainUpdateWhoisInfo's example does.
     w.domain(
         21,
         20,
         "kreatifstudio.id",
         registrant={
-            "First_Name": "Budi",
-            "Last_Name": "Santoso",
-            "Organisation_Name": "Kreatif Studio",
+            "Name": "Budi Santoso",
             "Email": "budi@kreatifstudio.id",
+            "Company": "Kreatif Studio",
+            "Address1": "Jl. Braga 12",
+            "Address2": "Lantai 2",
+            "Address3": "",
+            "City": "Bandung",
+            "State": "Jawa Barat",
+            "Zip": "40111",
             "Country": "ID",
+            "Tel_Country_Code": "62",
+            "Telephone": "224201234",
         },
     )
     for month in range(3):
@@ -455,6 +471,8 @@ def vendor_dispute(sb: SandboxState) -> dict[str, Any]:
     company_user = w.client(
         21, "Siti", "Rahmawati", "siti.rahmawati@majumakmur.co.id", "PT Maju Makmur", country="ID", created=-3
     )
+    sb.update("clients", 21, address1="Jl. Jenderal Sudirman 45", city="Jakarta", state="DKI Jakarta", postcode="10210")
+    sb.update("clients", 21, phonenumber="215550199")
     w.ticket(
         1,
         21,

@@ -92,6 +92,15 @@ def by_key(db: Database, key: str) -> OutboxEntry | None:
     return _entry(row) if row else None
 
 
+def opened_ticket(db: Database, ticket_id: int) -> str | None:
+    """The key of the bridge's action that opened this WHMCS ticket (its recorded result), or None."""
+    row = db.conn.execute(
+        "SELECT action_key FROM outbox WHERE kind = 'ticket' AND json_extract(result, '$.ticket_id') = ?",
+        (ticket_id,),
+    ).fetchone()
+    return str(row["action_key"]) if row else None
+
+
 def entries(
     db: Database,
     *,

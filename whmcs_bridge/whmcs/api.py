@@ -4,19 +4,28 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from whmcs_bridge.whmcs import normalize as n
 from whmcs_bridge.whmcs.client import WhmcsClient
 
-# The actions the bridge uses: `check --online` probes them and the README lists them as the
-# minimal API role. Keep this list in step with the methods below.
+if TYPE_CHECKING:
+    from whmcs_bridge.config.load import Config
+
+SYSTEM_NAME = "whmcs-bridge"
+# DD:api-reference/openticket.md: without `admin` (which needs an admin username, localAPI only) "the system
+# still uses the client as the ticket opener": a ticket the bridge opens for a client shows as written by
+# the client. Its first line says whose message it is.
+OPENED_FOR_CLIENT = "This ticket was opened by our team for you: the message below is from us, not from you."
+
+# The actions the bridge calls, and only those: `check --online` probes them and the README lists them
+# as the minimal API role. tests/test_whmcs_docs.py derives the set from the calls in the methods below
+# (and that every method has a caller), so the list cannot grant more than the code uses.
 READ_ACTIONS = (
     "GetClients",
     "GetClientsDetails",
-    "GetContacts",
     "GetUsers",
     "GetClientsProducts",
     "GetInvoices",
@@ -29,12 +38,11 @@ READ_ACTIONS = (
     "GetClientsDomains",
     "DomainGetWhoisInfo",
     "GetTicketAttachment",
+    "GetPaymentMethods",
+    "GetTransactions",
 )
 WRITE_ACTIONS = (
-    "UpdateClient",
     "AddClientNote",
-    "AddContact",
-    "UpdateClientProduct",
     "ModuleSuspend",
     "ModuleUnsuspend",
     "ModuleTerminate",
@@ -88,8 +96,29 @@ def smarty_safe(subject: str, html: str, merge: dict[str, str]) -> tuple[str, st
 
 
 class WhmcsApi:
-    def __init__(self, client: WhmcsClient) -> None:
+    def __init__(
+        self,
+        client: WhmcsClient,
+        *,
+        reply_admin: str | None = None,
+        reply_from: tuple[str, str] = (SYSTEM_NAME, "whmcs-bridge@localhost"),
+        payment_gateway: str = "banktransfer",
+    ) -> None:
         self.client = client
+        # Ticket replies: as this WHMCS admin, or (None) as the system under this name and email.
+        self.reply_admin = reply_admin
+        self.reply_from = reply_from
+        # The gateway (system name) the bridge's payments are recorded under.
+        self.payment_gateway = payment_gateway
+
+    @classmethod
+    def from_config(cls, config: Config) -> WhmcsApi:
+        return cls(
+            WhmcsClient.from_config(config.whmcs),
+            reply_admin=config.whmcs.reply_admin,
+            reply_from=(SYSTEM_NAME, config.safety.staff_email or "whmcs-bridge@localhost"),
+            payment_gateway=config.whmcs.payment_gateway,
+        )
 
     # --- reads --------------------------------------------------------------------------------
 
@@ -100,10 +129,6 @@ class WhmcsApi:
 
     def client_details(self, client_id: int, *, stats: bool = False) -> n.ClientDetails:
         return n.client_details(self.client.call("GetClientsDetails", {"clientid": client_id, "stats": stats}))
-
-    def contacts(self, client_id: int) -> Iterator[n.Contact]:
-        for raw in self.client.iterate("GetContacts", "contacts", "contact", {"userid": client_id}):
-            yield n.contact(raw)
 
     def users(self, *, search: str | None = None) -> Iterator[n.User]:
         for raw in self.client.iterate("GetUsers", "users", None, {"search": search}):
@@ -179,24 +204,25 @@ class WhmcsApi:
         answer = self.client.call("GetTicketAttachment", {"relatedid": ticket_id, "type": "ticket", "index": index})
         return str(answer.get("filename") or ""), str(answer.get("data") or "")
 
+    def payment_methods(self) -> list[str]:
+        """The system names of the active payment gateways (DD:api-reference/getpaymentmethods.md)."""
+        answer = self.client.call("GetPaymentMethods", {})
+        return [n.to_str(m.get("module")) for m in n.as_list(answer.get("paymentmethods"), "paymentmethod")]
+
+    def transactions(self, *, transid: str) -> list[n.Transaction]:
+        """The payments recorded under a transaction id (DD:api-reference/gettransactions.md: a `transid`
+        filter; the page names no paging parameters, so one call)."""
+        answer = self.client.call("GetTransactions", {"transid": transid})
+        return [n.transaction(t) for t in n.as_list(answer.get("transactions"), "transaction")]
+
     def whois(self, domain_id: int) -> n.WhoisInfo:
         return n.whois_info(self.client.call("DomainGetWhoisInfo", {"domainid": domain_id}))
 
     # --- writes -------------------------------------------------------------------------------
 
-    def update_client(self, client_id: int, **fields: Any) -> None:
-        self.client.call("UpdateClient", {"clientid": client_id, **fields})
-
     def add_client_note(self, client_id: int, text: str, *, sticky: bool = False) -> int:
         answer = self.client.call("AddClientNote", {"userid": client_id, "notes": text, "sticky": sticky})
         return n.ids(answer.get("noteid"))
-
-    def add_contact(self, client_id: int, **fields: Any) -> int:
-        answer = self.client.call("AddContact", {"clientid": client_id, **fields})
-        return n.ids(answer.get("contactid"))
-
-    def update_service(self, service_id: int, **fields: Any) -> None:
-        self.client.call("UpdateClientProduct", {"serviceid": service_id, **fields})
 
     def suspend(self, service_id: int, reason: str | None = None) -> None:
         self.client.call("ModuleSuspend", {"serviceid": service_id, "suspendreason": reason})
@@ -211,8 +237,9 @@ class WhmcsApi:
         self.client.call("ModuleChangePw", {"serviceid": service_id, "servicepassword": new_password})
 
     def module_command(self, service_id: int, function: str) -> None:
-        # DD:api-reference/modulecustom.md names the service `accountid`, not `serviceid`.
-        self.client.call("ModuleCustom", {"accountid": service_id, "func_name": function})
+        # DD:api-reference/modulecustom.md: `serviceid` (renamed from `accountid` in 7.7, which is still
+        # accepted for older versions; the bridge needs 8.x for users and requestors anyway).
+        self.client.call("ModuleCustom", {"serviceid": service_id, "func_name": function})
 
     def create_invoice(
         self,
@@ -239,8 +266,18 @@ class WhmcsApi:
     def update_invoice(self, invoice_id: int, **fields: Any) -> None:
         self.client.call("UpdateInvoice", {"invoiceid": invoice_id, **fields})
 
-    def add_invoice_payment(self, invoice_id: int, transid: str, gateway: str, amount: Decimal | None = None) -> None:
-        params = {"invoiceid": invoice_id, "transid": transid, "gateway": gateway, "amount": amount}
+    def add_invoice_payment(
+        self, invoice_id: int, transid: str, gateway: str, paid_at: datetime, amount: Decimal | None = None
+    ) -> None:
+        """DD:api-reference/addinvoicepayment.md: `date` is required, "YYYY-MM-DD HH:mm:ss"; `gateway` is
+        a system name (`paypal`, `banktransfer`); no amount takes the invoice's balance."""
+        params = {
+            "invoiceid": invoice_id,
+            "transid": transid,
+            "gateway": gateway,
+            "date": paid_at.strftime("%Y-%m-%d %H:%M:%S"),
+            "amount": amount,
+        }
         self.client.call("AddInvoicePayment", params)
 
     def send_email(
@@ -278,7 +315,11 @@ class WhmcsApi:
         name: str | None = None,
         email: str | None = None,
     ) -> tuple[int, str]:
-        """Open a ticket for a client, or (with name and email, WHMCS's rule) for no client, e.g. to staff."""
+        """Open a ticket for a client, or (with name and email, WHMCS's rule) for no client, e.g. to staff.
+        A ticket in a client's (or an outside party's) name starts with OPENED_FOR_CLIENT: WHMCS shows them as
+        its writer. Tickets to staff are opened under SYSTEM_NAME and need no such line."""
+        if client_id or (name and name != SYSTEM_NAME):
+            message = f"{OPENED_FOR_CLIENT}\n\n{message}"
         params = {
             "name": name,
             "email": email,
@@ -297,9 +338,18 @@ class WhmcsApi:
     def add_ticket_note(self, ticket_id: int, message: str) -> None:
         self.client.call("AddTicketNote", {"ticketid": ticket_id, "message": message})
 
-    def add_ticket_reply(self, ticket_id: int, message: str, *, admin: str = "whmcs-bridge") -> None:
-        """A staff reply on a ticket (WHMCS emails it to the ticket's client, or its name and email)."""
-        self.client.call("AddTicketReply", {"ticketid": ticket_id, "message": message, "adminusername": admin})
+    def add_ticket_reply(self, ticket_id: int, message: str) -> None:
+        """A reply on a ticket, as the configured admin or as the system.
+
+        DD:api-reference/addticketreply.md: `adminusername` is "the admin username to associate the reply
+        with" (a made-up name is not an admin), and without an admin or a client WHMCS needs "Name and
+        email address", so a reply as the system carries the bridge's name and staff address."""
+        params: dict[str, Any] = {"ticketid": ticket_id, "message": message}
+        if self.reply_admin:
+            params["adminusername"] = self.reply_admin
+        else:
+            params["name"], params["email"] = self.reply_from
+        self.client.call("AddTicketReply", params)
 
     def log_activity(self, description: str, client_id: int | None = None) -> None:
         self.client.call("LogActivity", {"description": description, "clientid": client_id})

@@ -261,7 +261,24 @@ def client_details(raw: Raw) -> ClientDetails:
         customfields=customfields,
         users=users,
         stats=dict(data.get("stats") or {}) if isinstance(data.get("stats"), dict) else {},
+        postal=_postal(r),
     )
+
+
+def _postal(r: dict[str, Any]) -> dict[str, str]:
+    """A client's address and phone (DD:api-reference/getclientsdetails.md: `phonenumberformatted` is
+    "+44.1234567890", `phonecc` the calling code; `countrycode` is the ISO code where `country` may be a name)."""
+    fields = {
+        "address1": r.get("address1"),
+        "address2": r.get("address2"),
+        "city": r.get("city"),
+        "state": r.get("state"),
+        "postcode": r.get("postcode"),
+        "country": r.get("countrycode") or r.get("country"),
+        "phone_cc": r.get("phonecc"),
+        "phone": r.get("phonenumberformatted") or r.get("phonenumber"),
+    }
+    return {key: to_str(value) for key, value in fields.items() if to_str(value)}
 
 
 def contact(r: Raw) -> Contact:
@@ -345,6 +362,7 @@ def transaction(r: Raw) -> Transaction:
         amountin=to_money(r.get("amountin")),
         amountout=to_money(r.get("amountout")),
         description=to_str(r.get("description")),
+        invoice_id=ids(r.get("invoiceid")),
     )
 
 
@@ -451,7 +469,10 @@ def order(r: Raw) -> Order:
         ordernum=to_str(r.get("ordernum")),
         client_id=ids(r.get("userid")),
         contact_id=ids(r.get("contactid")),
-        requestor_id=ids(r.get("requestor_id")),
+        # DD:api-reference/getorders.md has `requestor_id` only as a filter and in the example, with no
+        # meaning stated; WHMCS before 8.x's users may not send it. Absent is None, never 0: "unknown" is
+        # not "nobody" (README, "Known WHMCS uncertainties").
+        requestor_id=ids(r["requestor_id"]) if "requestor_id" in r else None,
         admin_requestor_id=ids(r.get("admin_requestor_id")),
         date=to_datetime(r.get("date")),
         amount=to_money(r.get("amount")),

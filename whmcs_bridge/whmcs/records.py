@@ -58,6 +58,8 @@ class ClientDetails:
     customfields: dict[int, str]
     users: list[ClientUser]
     stats: dict[str, Any]
+    # address1, address2, city, state, postcode, country, phone_cc, phone: where the client lives
+    postal: dict[str, str] = field(default_factory=dict)
 
     @property
     def display_name(self) -> str:
@@ -137,6 +139,7 @@ class Transaction:
     amountin: Decimal
     amountout: Decimal
     description: str
+    invoice_id: int = 0  # GetTransactions carries it; GetInvoice's own list need not
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,7 +245,7 @@ class Order:
     ordernum: str
     client_id: int
     contact_id: int
-    requestor_id: int
+    requestor_id: int | None  # None: GetOrders did not say (older WHMCS 8)
     admin_requestor_id: int
     date: datetime | None
     amount: Decimal

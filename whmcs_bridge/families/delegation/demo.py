@@ -134,7 +134,8 @@ def renewal(stage: Stage, echo: Echo, technical: str, service_id: int) -> None:
         (
             i
             for i in stage.rows("invoices", client_id=12)
-            if i["status"] == "Paid" and re.search("delegate", str(stage.rows("transactions", invoice_id=i["id"])))
+            if i["status"] == "Paid"
+            and any(t["transid"].startswith("wb-") for t in stage.rows("transactions", invoice_id=i["id"]))
         ),
         None,
     )
@@ -170,7 +171,7 @@ def observe(api: WhmcsApi, db: Database, config: Config, echo: Echo, today: date
                 domains[service.domain.lower()] = (summary.id, service.name)
     users = {u.id: u for u in api.users()}
     for order in api.orders():
-        placed_by = users.get(order.requestor_id)
+        placed_by = users.get(order.requestor_id) if order.requestor_id is not None else None
         owner_link = next((c for c in placed_by.clients if c.client_id == order.client_id), None) if placed_by else None
         role = "the account owner" if owner_link and owner_link.is_owner else "not the owner"
         home = [owners.get(c.client_id, "?") for c in placed_by.clients if c.is_owner] if placed_by else []

@@ -17,9 +17,13 @@ def ordered(
 ) -> dict[str, Decision]:
     """An administrative contact's user ordered in the owner's name: the delegate becomes technical
     contact of what was ordered, automatically (and both sides are told)."""
+    # requestor_id is taken as "the WHMCS user who placed the order"; the docs state no meaning and older
+    # WHMCS 8 versions send none (None here): then nothing is granted on a guess (unknown_requestor).
     requestor = as_int(data.get("requestor_id"))
     owner = as_int(data.get("userid"))
     items = ordered_items(data)
+    if requestor is None:
+        return unknown_requestor(grants, data, owner, items, rules)
     out: dict[str, Decision] = {}
     for admin in grants.values():
         if not items or not orders_for_owner(admin, owner, requestor, rules):
@@ -41,6 +45,43 @@ def ordered(
         )  # seen again: unchanged
     if not out:
         out.update(agency_became_owner(grants, data, requestor, owner))
+    return out
+
+
+def unknown_requestor(
+    grants: dict[str, dict[str, Any]],
+    data: dict[str, Any],
+    owner: int | None,
+    items: list[dict[str, Any]],
+    rules: DelegationSection,
+) -> dict[str, Decision]:
+    """WHMCS did not say who placed the order: an owner with an administrative contact that may order for
+    it gets a staff check on its notes (what to do if the contact placed it), once per order."""
+    out: dict[str, Decision] = {}
+    for key, admin in grants.items():
+        may_order = (
+            admin.get("status") == "active"
+            and admin["role"] == "administrative"
+            and admin["owner"] == owner
+            and rights(admin, rules).order_for_owner
+        )
+        if not items or not may_order or owner is None:
+            continue
+        text = (
+            f"STAFF CHECK: order #{data.get('orderid')} for client #{owner}: WHMCS's GetOrders gave no requestor_id, "
+            f"so the bridge cannot tell whether a user of client #{admin['delegate']} (administrative contact, grant "
+            f"#{admin['id']}) placed it. If one did, give it the technical grant it would have had: "
+            f"whmcs-bridge delegations grant --owner {owner} --delegate {admin['delegate']} --service ID --by STAFF "
+            f'--basis "order #{data.get("orderid")}".'
+        )
+        note = act(
+            admin,
+            "client_note",
+            f"order:{data.get('orderid')}:requestor-unknown",
+            {"client_id": owner, "text": text, "sticky": True},
+            owner,
+        )
+        out[key] = Decision(state=admin, actions=[note])
     return out
 
 

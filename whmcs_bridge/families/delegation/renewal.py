@@ -80,7 +80,8 @@ def renewal_step(grant: dict[str, Any], kind: str, data: dict[str, Any], now: da
     params = {
         "client_id": grant["delegate"],
         "lines": [[line, renewal["amount"]]],
-        "notes": f"Delegated renewal, grant {grant['id']}: paying this invoice settles invoice #{renewal['owner_invoice']} of client #{grant['owner']}.",
+        # The notes (which the client sees) name the renewal: the executor recognises the invoice by them.
+        "notes": f"Delegated renewal {renewal['n']}, grant {grant['id']}: paying this invoice settles invoice #{renewal['owner_invoice']} of client #{grant['owner']}.",
         "send": True,
         "report_as": "RenewalInvoiceCreated",
         "report": {"grant": grant["id"], "n": renewal["n"]},
@@ -111,7 +112,7 @@ def renewal_payment(grant: dict[str, Any], kind: str, data: dict[str, Any], now:
             grant,
             "settle_invoice",
             f"renew:{n}:settle",
-            {"invoice_id": renewal["owner_invoice"], "amount": renewal["amount"], "gateway": "delegate-renewal"},
+            {"invoice_id": renewal["owner_invoice"], "amount": renewal["amount"]},
             grant["owner"],
             guard={"invoices_open": [renewal["owner_invoice"]]},
         )

@@ -10,6 +10,7 @@ from typing import Literal
 from whmcs_bridge.config.reader import check
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+TemplateType = Literal["general", "invoice", "product", "domain"]
 
 
 def _hours_range(value: str) -> str | None:
@@ -29,12 +30,23 @@ class EmailSpec:
     # {client_name} {company} {amount_due} {invoice_count} {oldest_due} {days_overdue} {deadline}
     # {stage} {services}
     template: str | None = None
+    # The template's type, as in WHMCS's email template editor. WHMCS sends a template about a record of
+    # its type (DD:api-reference/sendemail.md, "Related ID"): general -> the client; invoice -> the oldest
+    # unpaid invoice of the case; product -> each service in scope; domain -> each of the client's domains.
+    template_type: TemplateType | None = None
     subject: str | None = None
     body: str | None = None
 
     def problem(self) -> str | None:
         if bool(self.template) == bool(self.subject and self.body):
             return "either `template`, or both `subject` and `body`"
+        if self.template and not self.template_type:
+            return (
+                "`template_type` beside `template`: general, invoice, product or domain, as the template's type "
+                "in WHMCS (it decides which record WHMCS sends the template about)"
+            )
+        if self.template_type and not self.template:
+            return "`template_type` only with `template`"
         return None
 
 

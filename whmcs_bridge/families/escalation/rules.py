@@ -21,7 +21,7 @@ from typing import Any
 
 from whmcs_bridge.families.escalation.calendar import add_days
 from whmcs_bridge.families.escalation.config import EscalationSection, Policy, Stage
-from whmcs_bridge.families.escalation.ladder import email_params, matches
+from whmcs_bridge.families.escalation.ladder import email_params, matches, no_record_note
 from whmcs_bridge.families.escalation.steps import FAMILY, OPEN_SERVICE, StagePlanner
 from whmcs_bridge.model import Action, Decision, Event, State, action_key, as_int
 
@@ -132,7 +132,7 @@ class Case(StagePlanner):
         data = event.data
         self.s["client_id"] = as_int(data.get("userid"))
         self.s["context"] = {
-            k: data.get(k) for k in ("name", "company", "email", "groupid", "customfields", "services")
+            k: data.get(k) for k in ("name", "company", "email", "groupid", "customfields", "services", "domains")
         }
         self.s.pop("context_requested", None)
         policy = self.policy()
@@ -364,9 +364,18 @@ class Case(StagePlanner):
             "company": context.get("company") or "",
             "client_id": str(client),
         }
-        email = self.action("email", "restored", email_params(self.rules.restored_email, client, merge), False)
+        spec = self.rules.restored_email
+        related = {  # the invoices are paid and gone from the case: an invoice template has none to be about
+            "product": [int(s["id"]) for s in context.get("services") or []],
+            "domain": [int(d["id"]) for d in context.get("domains") or []],
+        }
+        emails = email_params(spec, client, merge, related)
+        notices = [
+            self.action("email", "restored" if len(emails) == 1 else f"restored:{p['related_id']}", p, False)
+            for p in emails
+        ] or [self.action("client_note", "restored-template", no_record_note(spec), False)]
         text = f"Escalation closed: client current again; {undone} step(s) undone."
-        return [email, self.action("client_note", "restored-note", {"text": text}, False)]
+        return [*notices, self.action("client_note", "restored-note", {"text": text}, False)]
 
     # --- the decision -------------------------------------------------------------------------
 

@@ -12,7 +12,13 @@ from typing import Any
 
 from whmcs_bridge.families.escalation.calendar import add_days, next_window
 from whmcs_bridge.families.escalation.config import EscalationSection, Policy, Stage, StageAction
-from whmcs_bridge.families.escalation.ladder import client_matches, email_params, render, service_matches
+from whmcs_bridge.families.escalation.ladder import (
+    client_matches,
+    email_params,
+    no_record_note,
+    render,
+    service_matches,
+)
 from whmcs_bridge.model import Action, action_key
 
 FAMILY = "escalation"
@@ -82,8 +88,31 @@ class StagePlanner:
         return STEPS.get(spec.kind, StagePlanner.service_steps)(self, step)
 
     def email_step(self, step: Step) -> list[Action]:
-        params = email_params(step.spec.email, self.s["client_id"], step.merge)  # type: ignore[arg-type]
-        return [self.action("email", step.purpose, params, step.approval, guard=step.guard)]
+        spec = step.spec.email
+        assert spec is not None
+        related = {
+            "invoice": [self.oldest_invoice()],
+            "product": [int(s["id"]) for s in self.scoped_services(step.policy)],
+            "domain": [int(d["id"]) for d in (self.s.get("context") or {}).get("domains") or []],
+        }
+        emails = email_params(spec, self.s["client_id"], step.merge, related)
+        if not emails:
+            return [self.action("client_note", step.purpose, no_record_note(spec), step.approval, guard=step.guard)]
+        # One email keeps the step's key; one per service or domain adds the record to it.
+        return [
+            self.action(
+                "email",
+                step.purpose if len(emails) == 1 else f"{step.purpose}:{p['related_id']}",
+                p,
+                step.approval,
+                guard=step.guard,
+            )
+            for p in emails
+        ]
+
+    def oldest_invoice(self) -> int:
+        """The case's unpaid invoice due first (by id among equals)."""
+        return min((i.get("due") or "9999", int(k)) for k, i in self.s["invoices"].items())[1]
 
     def ticket_step(self, step: Step) -> list[Action]:
         """A ticket to the client, or a task for staff: a ticket from the bridge's staff address, or

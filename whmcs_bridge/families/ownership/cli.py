@@ -18,7 +18,6 @@ from whmcs_bridge.families.ownership.config import EVIDENCE_KINDS, GROUNDS
 from whmcs_bridge.families.ownership.policies import missing_evidence
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.api import WhmcsApi
-from whmcs_bridge.whmcs.client import WhmcsClient
 
 
 @contextmanager
@@ -29,7 +28,7 @@ def _store(obj: Context) -> Iterator[tuple[Any, Any]]:
 
 
 def _api(config: Any) -> Any:
-    return WhmcsApi(WhmcsClient.from_config(config.whmcs))
+    return WhmcsApi.from_config(config)
 
 
 def _echo_case(c: dict[str, Any]) -> None:

@@ -21,7 +21,6 @@ from whmcs_bridge.families.ownership.policies import (
     step,
     subjects_text,
     tell,
-    whois_xml,
 )
 from whmcs_bridge.model import Action, Decision
 
@@ -53,8 +52,8 @@ def hand_over_actions(case: dict[str, Any]) -> list[Action]:
     actions: list[Action] = []
     for s in moving:
         if s["kind"] == "domain":
-            contact = registrant(case["requester"])
-            params = {"domain_id": s["id"], "xml": whois_xml(contact), "expect": contact}
+            # The executor reads the current contacts and keeps every field (whmcs/whois.py).
+            params = {"domain_id": s["id"], "holder": registrant(case["requester"]), "contact_type": "Registrant"}
             actions.append(act(case, "registrant_update", f"whois-{s['id']}", params, holder))
         if s["kind"] == "service":
             actions.append(act(case, "credential_change", f"password-{s['id']}", {"service_id": s["id"]}, holder))

@@ -7,11 +7,11 @@ import html
 import re
 from datetime import datetime, timedelta
 from typing import Any
-from xml.sax.saxutils import escape
 
 from whmcs_bridge.clock import iso
 from whmcs_bridge.families.ownership.config import OwnershipPolicy, OwnershipSection
 from whmcs_bridge.model import Action, action_key
+from whmcs_bridge.whmcs.whois import holder_details
 
 FAMILY = "ownership"
 
@@ -155,6 +155,11 @@ def checklist(case: dict[str, Any]) -> list[str]:
             steps.append(
                 f"Move domain #{s['id']} ({s.get('name') or ''}) to {to}: the domain's page > Move to another client"
             )
+            if not target.get("client"):  # the bridge knows no address or phone of an outside requester
+                steps.append(
+                    f"Enter {party_name(target)}'s postal address and phone in the WHOIS of domain #{s['id']}: "
+                    "the bridge wrote its name and email but kept the previous holder's address and phone"
+                )
         elif s["hand_over"] == "move":
             steps.append(f"Make the requester's user the owner of client #{s['id']}: Users > Make Owner")
         elif s["hand_over"] == "backup-only":
@@ -168,20 +173,9 @@ def checklist(case: dict[str, Any]) -> list[str]:
 
 
 def registrant(party: dict[str, Any]) -> dict[str, str]:
-    first, _, last = (party.get("name") or "").partition(" ")
-    return {
-        "First_Name": first,
-        "Last_Name": last,
-        "Organisation_Name": party.get("company") or "",
-        "Email": party.get("email") or "",
-        **({"Country": party["country"]} if party.get("country") else {}),
-    }
-
-
-def whois_xml(contact: dict[str, str]) -> str:
-    # DD:api-reference/domainupdatewhoisinfo.md: the whole contact block as XML, one element per field.
-    fields = "".join(f"<{k}>{escape(v)}</{k}>" for k, v in contact.items())
-    return f"<contactdetails><Registrant>{fields}</Registrant></contactdetails>"
+    """The new registrant's details (name, company, email, and the address and phone WHMCS has for a
+    client), by detail: the executor writes them into the registrar's own fields."""
+    return holder_details(party)
 
 
 # --- messages and helpers -------------------------------------------------------------------------

@@ -125,6 +125,7 @@ def client_party(api: WhmcsApi, client_id: int) -> dict[str, Any]:
         "name": f"{details.firstname} {details.lastname}".strip(),
         "company": details.companyname,
         "email": details.email,
+        **details.postal,  # the new registrant's address and phone, if a domain moves to it
     }
 
 

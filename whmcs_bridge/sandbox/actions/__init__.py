@@ -38,6 +38,8 @@ ACTIONS: dict[str, Handler] = {
     "CreateInvoice": billing.create_invoice,
     "UpdateInvoice": billing.update_invoice,
     "AddInvoicePayment": billing.add_invoice_payment,
+    "GetPaymentMethods": billing.get_payment_methods,
+    "GetTransactions": billing.get_transactions,
     "SendEmail": support.send_email,
     "GetEmails": support.get_emails,
     "OpenTicket": support.open_ticket,

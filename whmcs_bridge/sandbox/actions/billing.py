@@ -249,15 +249,67 @@ def _status_change(sb: SandboxState, p: Params, r: Any) -> dict[str, Any]:
     return changes
 
 
+# The active gateways (GetPaymentMethods): module system name -> display name.
+PAYMENT_METHODS = {"banktransfer": "Bank Transfer", "mailin": "Mail In Payment", "paypal": "PayPal", "stripe": "Stripe"}
+
+
+def get_payment_methods(sb: SandboxState, p: Params) -> dict[str, Any]:
+    methods = [{"module": module, "displayname": name} for module, name in PAYMENT_METHODS.items()]
+    return {"totalresults": len(methods), "paymentmethods": {"paymentmethod": methods}}
+
+
+def get_transactions(sb: SandboxState, p: Params) -> dict[str, Any]:
+    """DD:api-reference/gettransactions.md: filters invoiceid, clientid, transid; no paging parameters."""
+    where = Where()
+    where.ids(p, invoiceid="invoice_id", clientid="client_id")
+    where.texts(p, transid="transid")
+    rows = sb.all(f"SELECT * FROM transactions WHERE {where.sql} ORDER BY id", where.args)
+    items = [
+        {
+            "id": str(t["id"]),
+            "userid": str(t["client_id"]),
+            "currency": "0",
+            "gateway": t["gateway"],
+            "date": t["date"],
+            "description": t["description"],
+            "amountin": t["amountin"],
+            "fees": t["fees"],
+            "amountout": "0.00",
+            "rate": "1.00000",
+            "transid": t["transid"],
+            "invoiceid": str(t["invoice_id"]),
+            "refundid": "0",
+        }
+        for t in rows
+    ]
+    return {
+        "totalresults": len(items),
+        "startnumber": 0,
+        "numreturned": len(items),
+        "transactions": {"transaction": items} if items else [],
+    }
+
+
+def _payment_checks(p: Params) -> None:
+    """AddInvoicePayment's required parameters (DD:api-reference/addinvoicepayment.md marks transid,
+    gateway and date required; the texts for a missing one are not documented: chosen)."""
+    for key in ("transid", "gateway", "date"):
+        if not p.has(key):
+            raise ApiFail(f"{key} is required")
+    if not re.fullmatch(r"\d{4}-\d\d-\d\d( \d\d:\d\d:\d\d)?", p.text("date")):
+        raise ApiFail("Invalid Date Format")
+    if p.text("gateway") not in PAYMENT_METHODS:
+        # The text WHMCS documents for an unknown payment method (addorder.md, upgradeproduct.md).
+        raise ApiFail(f"Invalid Payment Method. Valid options include {','.join(PAYMENT_METHODS)}")
+
+
 def add_invoice_payment(sb: SandboxState, p: Params) -> dict[str, Any]:
     r = sb.one("SELECT * FROM invoices WHERE id = ?", [p.num("invoiceid")])
     if r is None:
         raise ApiFail("Invoice ID Not Found")
     if r["status"] == "Cancelled":
         raise ApiFail("It is not possible to add a payment to an invoice that is Cancelled")
-    for key in ("transid", "gateway"):
-        if not p.has(key):
-            raise ApiFail(f"{key} is required")
+    _payment_checks(p)
     amount = p.money("amount")
     if amount is None:
         amount = _balance(sb, r)
@@ -267,7 +319,7 @@ def add_invoice_payment(sb: SandboxState, p: Params) -> dict[str, Any]:
         client_id=r["client_id"],
         gateway=p.text("gateway"),
         transid=p.text("transid"),
-        date=p.text("date") or sb.stamp(),
+        date=p.text("date"),
         amountin=money(amount),
         fees=money(p.money("fees") or 0),
     )

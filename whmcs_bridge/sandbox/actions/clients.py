@@ -15,6 +15,8 @@ from whmcs_bridge.sandbox.actions.base import (
 )
 from whmcs_bridge.sandbox.state import EMAIL_CATEGORIES, SandboxState
 
+CALLING_CODES = {"NL": "31", "ID": "62", "GB": "44", "FR": "33", "DE": "49", "BE": "32", "US": "1"}
+
 
 def get_clients(sb: SandboxState, p: Params) -> dict[str, Any]:
     where = Where()
@@ -190,8 +192,10 @@ def _client_details(row: Any, customfields: list[dict[str, Any]], users: list[di
         "email_preferences": _prefs(row),
         "statecode": row["state"],
         "countryname": row["country"],
-        "phonecc": "31",
-        "phonenumberformatted": row["phonenumber"],
+        "phonecc": CALLING_CODES.get(row["country"], "31"),
+        "phonenumberformatted": (
+            f"+{CALLING_CODES.get(row['country'], '31')}.{row['phonenumber']}" if row["phonenumber"] else ""
+        ),
         "telephoneNumber": row["phonenumber"],
         "billingcid": 0,
         "notes": row["notes"],

@@ -211,7 +211,10 @@ def domain_update_whois_info(sb: SandboxState, p: Params) -> dict[str, Any]:
         raise ApiFail("Invalid XML") from None
     contacts = json.loads(row["whois"] or "{}")
     for block in root:
-        contacts[block.tag] = {child.tag: (child.text or "") for child in block}
+        # The registrar replaces the whole block with what it is sent (chosen: BEHAVIOUR.md). A field it
+        # names with spaces ("First Name") arrives as an XML element with underscores.
+        spaced = {name.replace(" ", "_"): name for name in contacts.get(block.tag, {})}
+        contacts[block.tag] = {spaced.get(child.tag, child.tag): (child.text or "") for child in block}
     sb.update("domains", row["id"], whois=json.dumps(contacts))
     sb.log(f"Domain Contact Details Updated - Domain ID: {row['id']}", row["client_id"])
     return {}

@@ -212,7 +212,8 @@ def module_change_pw(sb: SandboxState, p: Params) -> dict[str, Any]:
 
 
 def module_custom(sb: SandboxState, p: Params) -> dict[str, Any]:
-    row = _service_row(sb, p, "accountid")
+    # DD:api-reference/modulecustom.md: `serviceid` since 7.7, `accountid` still accepted.
+    row = _service_row(sb, p)
     _needs_module(sb, row)
     command = p.text("func_name")
     if not command:

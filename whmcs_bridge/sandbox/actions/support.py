@@ -60,6 +60,8 @@ def _message(sb: SandboxState, p: Params) -> tuple[str, str, str, str]:
 
 
 def send_email(sb: SandboxState, p: Params) -> dict[str, Any]:
+    if not p.has("id"):
+        raise ApiFail("A related ID is required")  # DD:api-reference/sendemail.md
     try:
         variables = smarty.custom_vars(p.values)
     except smarty.CustomVarsError:
@@ -275,11 +277,15 @@ def add_ticket_reply(sb: SandboxState, p: Params) -> dict[str, Any]:
     if not p.text("message").strip():
         raise ApiFail("Message is required")
     admin = p.text("adminusername")
+    if p.has("clientid") and not sb.one("SELECT id FROM clients WHERE id = ?", [p.num("clientid")]):
+        raise ApiFail("Client ID Not Found")
+    if not admin and not p.has("clientid") and not (p.has("name") and p.has("email")):
+        raise ApiFail("Name and email address are required if not a client")
     stamp = sb.stamp()
     sb.insert(
         "ticket_replies",
         ticket_id=row["id"],
-        client_id=0 if admin else (p.num("clientid") or row["client_id"]),
+        client_id=0 if admin else p.num("clientid"),
         name=p.text("name"),
         email=p.text("email"),
         admin=admin,

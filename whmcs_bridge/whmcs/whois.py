@@ -1,0 +1,128 @@
+"""A domain's new holder written into its WHOIS contact block without losing the fields it had (pure).
+
+DD:api-reference/domainupdatewhoisinfo.md: the `xml` is the whole contact block ("See DomainGetWhoisInfo"),
+and its example sends every field (Name, Company, Address1-3, City, State, Zip, Country, Tel_Country_Code,
+Telephone); DD:api-reference/domaingetwhoisinfo.md names the same things First_Name, Last_Name,
+Organisation_Name, Address_1, Postcode, Phone. Field names are the registrar module's own. So a change
+starts from the block WHMCS reads back, puts the holder's details into the fields it recognises under any
+of those spellings, keeps every other field as it was, and sends the whole block: a registrar that
+replaces the block must not lose the address and phone.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from xml.sax.saxutils import escape
+
+# A holder's detail -> the spellings registrar modules use for it, compared without case, `_`, `-` or spaces.
+SPELLINGS: dict[str, tuple[str, ...]] = {
+    "first_name": ("firstname", "first", "givenname"),
+    "last_name": ("lastname", "last", "surname", "familyname"),
+    "name": ("name", "fullname", "contactname"),
+    "company": ("organisationname", "organizationname", "organisation", "organization", "company", "companyname"),
+    "email": ("email", "emailaddress"),
+    "address1": ("address1", "address", "street", "street1", "streetaddress"),
+    "address2": ("address2", "street2"),
+    "address3": ("address3", "street3"),
+    "city": ("city", "town"),
+    "state": ("state", "region", "province", "stateprovince", "county"),
+    "postcode": ("postcode", "zip", "zipcode", "postalcode"),
+    "country": ("country", "countrycode"),
+    "phone": ("phone", "phonenumber", "telephonenumber", "fullphone"),
+    "phone_number": ("telephone", "tel"),
+    "phone_cc": ("telcountrycode", "phonecountrycode", "phonecc"),
+}
+# With no block to start from (the registrar returned none), the spellings of the documented example.
+DOCUMENTED = {
+    "name": "Name",
+    "email": "Email",
+    "company": "Company",
+    "address1": "Address1",
+    "address2": "Address2",
+    "city": "City",
+    "state": "State",
+    "postcode": "Zip",
+    "country": "Country",
+    "phone_cc": "Tel_Country_Code",
+    "phone_number": "Telephone",
+}
+_BY_SPELLING = {spelling: detail for detail, names in SPELLINGS.items() for spelling in names}
+# A holder with an address replaces the whole address: a line it does not have is emptied, never left
+# from the previous holder's (a new street with the old postcode is worse than a blank line).
+ADDRESS = ("address1", "address2", "address3", "city", "state", "postcode")
+
+
+def _plain(field_name: str) -> str:
+    return re.sub(r"[\s_\-]", "", field_name).lower()
+
+
+def detail_of(field_name: str) -> str | None:
+    """Which holder detail a registrar's field carries (`Organisation_Name` -> company), or None."""
+    return _BY_SPELLING.get(_plain(field_name))
+
+
+def holder_details(party: dict[str, Any]) -> dict[str, str]:
+    """What the bridge knows of the new holder, by detail. An outside company known only by its name and
+    email still gets a name: the company's (registrars refuse an empty one), in both name fields."""
+    person = str(party.get("name") or "").strip()
+    company = str(party.get("company") or "").strip()
+    email = str(party.get("email") or "").strip()
+    full = person or company or email
+    first, _, last = full.partition(" ") if person else (full, "", full)
+    details = {
+        "name": full,
+        "first_name": first,
+        "last_name": last.strip() or first,  # a one-word name in both, never an empty last name
+        "company": company,
+        "email": email,
+    }
+    for key in ("address1", "address2", "city", "state", "postcode", "country"):
+        if party.get(key):
+            details[key] = str(party[key])
+    details.update(_phone(str(party.get("phone") or ""), str(party.get("phone_cc") or "")))
+    return details
+
+
+def _phone(phone: str, cc: str) -> dict[str, str]:
+    """ "+44.1234567890" (or a national number and its calling code) as the one-field form and the two parts
+    registrars use (DD:api-reference/domaingetwhoisinfo.md `Phone`; domainupdatewhoisinfo.md
+    `Tel_Country_Code`, `Telephone`)."""
+    split = re.fullmatch(r"\+(\d+)\.(\d+)", phone.replace(" ", ""))
+    cc, number = (split.group(1), split.group(2)) if split else (cc.lstrip("+"), phone)
+    if not number:
+        return {}
+    out = {"phone_number": number, "phone": f"+{cc}.{number}" if cc else number}
+    return {**out, "phone_cc": cc} if cc else out
+
+
+def with_holder(block: dict[str, str], details: dict[str, str]) -> dict[str, str]:
+    """The block with the holder's details in every field that carries one; the other fields as they were.
+    A detail given as a registrar's own spelling (`First_Name`) counts as that detail."""
+    wanted = {k if k in SPELLINGS else (detail_of(k) or k): v for k, v in details.items()}
+    if any(wanted.get(line) for line in ADDRESS):
+        wanted = {**dict.fromkeys(ADDRESS, ""), **wanted}
+    if not block:
+        return {DOCUMENTED[d]: v for d, v in wanted.items() if d in DOCUMENTED}
+    out = dict(block)
+    for field_name in block:
+        detail = detail_of(field_name)
+        if detail is not None and detail in wanted:
+            out[field_name] = wanted[detail]
+    return out
+
+
+def _tag(field_name: str) -> str:
+    """An XML element name for a field: registrar fields such as "First Name" travel as First_Name (the
+    spelling DomainGetWhoisInfo's example prints); anything else not allowed in a name becomes `_` too."""
+    tag = re.sub(r"[^A-Za-z0-9_.\-]", "_", field_name.strip())
+    return tag if re.match(r"[A-Za-z_]", tag) else f"_{tag}"
+
+
+def contacts_xml(contacts: dict[str, dict[str, str]]) -> str:
+    """DomainUpdateWhoisInfo's `xml`: every contact block, one element per field, values escaped."""
+    blocks = []
+    for kind, block in contacts.items():
+        fields = "".join(f"<{_tag(name)}>{escape(value)}</{_tag(name)}>" for name, value in block.items())
+        blocks.append(f"<{_tag(kind)}>{fields}</{_tag(kind)}>")
+    return f"<contactdetails>{''.join(blocks)}</contactdetails>"
