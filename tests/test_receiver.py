@@ -7,6 +7,7 @@ import io
 import json
 import random
 import re
+import contextlib
 import socket
 import threading
 import time
@@ -42,7 +43,13 @@ class Server:
     def __init__(self, tmp: Path, **kwargs: Any) -> None:
         self.db_path = tmp / "state.db"
         self.app = Receiver(self.db_path, [WEBHOOK_SECRET, OLD_SECRET], **kwargs)
-        self.server = serve(self.app, "127.0.0.1", 0, max_body_bytes=kwargs.get("max_body_bytes", 256 * 1024))
+        self.server = serve(
+            self.app,
+            "127.0.0.1",
+            0,
+            max_body_bytes=kwargs.get("max_body_bytes", 256 * 1024),
+            on_rejected=self.app.rejected.inc,
+        )
         self.url = f"http://127.0.0.1:{self.server.effective_port}"
         self.thread = run_in_thread(self.server)
 
@@ -217,6 +224,38 @@ def raw_request(url: str, data: bytes) -> int:
         sock.sendall(data)
         answer = sock.recv(200)
     return int(answer.split(b" ")[1]) if answer.startswith(b"HTTP/1.") else 0
+
+
+def raw_answer(url: str, data: bytes) -> tuple[int, dict[str, Any]]:
+    """Status and JSON body of the answer to bytes sent as they are (what requests would not send)."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(data)
+        answer = b""
+        with contextlib.suppress(ConnectionResetError):  # the server closes on what it did not read
+            while chunk := sock.recv(65536):
+                answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return int(head.split(b" ")[1]), json.loads(body)
+
+
+@pytest.mark.parametrize(
+    "request_bytes, status, reason",
+    [
+        (b"POST /hooks/whmcs HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 400, "transfer_encoding"),
+        (b"POST /hooks/whmcs HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n", 400, "http"),
+        (b"POST /hooks/whmcs HTTP/1.1\r\nHost: x\r\nwebhook-id: " + b"a" * 100_000 + b"\r\n\r\n", 431, "headers"),
+    ],
+)
+def test_what_the_server_refuses_before_the_app_gets_the_json_shape_and_is_counted(
+    server: Server, request_bytes: bytes, status: int, reason: str
+):
+    """waitress answers some requests itself (an unsupported transfer coding was a plain-text 501): they
+    get the receiver's JSON error shape, a 4xx, and the rejection counter."""
+    code, body = raw_answer(server.url, request_bytes)
+    assert (code, body["error"]) == (status, reason) and body["message"]
+    metrics = requests.get(server.url + "/metrics", timeout=5).text
+    assert f'whmcs_bridge_events_rejected_total{{reason="{reason}"}} 1' in metrics
 
 
 def test_huge_headers_and_slow_junk_are_refused_cleanly(server: Server):

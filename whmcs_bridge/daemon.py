@@ -170,6 +170,7 @@ class Daemon:
             self.config.receiver.host,
             self.config.receiver.port,
             max_body_bytes=self.config.receiver.max_body_kib * 1024,
+            on_rejected=self.receiver.rejected.inc,
         )
         port = self.server.effective_port
         lease.tell(f"whmcs-bridge run on {self.config.receiver.host}:{port}")

@@ -1,8 +1,9 @@
 """The webhook receiver (WSGI): verify, store in the inbox durably, and only then answer 2xx.
 
 POST /hooks/whmcs   202 stored | 200 duplicate | 400 bad body (not UTF-8 JSON, too deep, or a type the PHP
-                    hook does not send) | 401 signature, timestamp or headers
-                    | 405 | 413 too large | 415 not JSON | 503 the store is unavailable (retry later)
+                    hook does not send; or a malformed request or unsupported transfer coding, which the
+                    server refuses before the app) | 401 signature, timestamp or headers | 405
+                    | 413 too large | 415 not JSON | 431 headers too large | 503 the store is unavailable
 GET  /healthz       200 with backlog figures
 GET  /metrics       Prometheus text
 
@@ -24,7 +25,9 @@ from math import isfinite
 from pathlib import Path
 from typing import Any
 
+from waitress.channel import HTTPChannel
 from waitress.server import create_server
+from waitress.task import ErrorTask
 
 from whmcs_bridge.errors import SignatureError
 from whmcs_bridge.intake import signing
@@ -50,6 +53,7 @@ REASONS = {
     404: "Not Found",
     405: "Method Not Allowed",
     413: "Payload Too Large",
+    431: "Request Header Fields Too Large",
     415: "Unsupported Media Type",
     503: "Service Unavailable",
 }
@@ -305,23 +309,65 @@ class Receiver:
         )
 
 
+# What waitress answers itself, before the app sees a request, in the receiver's terms: an unsupported
+# transfer coding (waitress's 501) is the client's mistake here, a 400 like any other bad request.
+SERVER_REJECTIONS: dict[int, tuple[int, str]] = {
+    400: (400, "http"),
+    413: (413, "too_large"),
+    431: (431, "headers"),
+    501: (400, "transfer_encoding"),
+}
+
+
+def _error_channel(on_rejected: Callable[[str], None] | None) -> type[HTTPChannel]:
+    """waitress's channel, with its own error answers in the JSON error shape, counted like the app's."""
+
+    class JsonErrorTask(ErrorTask):
+        def execute(self) -> None:
+            error = self.request.error
+            status, reason = SERVER_REJECTIONS.get(error.code, (error.code, "http"))
+            if on_rejected is not None:
+                on_rejected(reason)
+            log.info("request refused by the server (%s): %s", reason, error.body)
+            body = json.dumps({"error": reason, "message": f"{error.reason}: {error.body}"}).encode()
+            self.status = f"{status} {REASONS.get(status, error.reason)}"
+            self.response_headers.append(("Content-Type", "application/json"))
+            self.set_close_on_finish()
+            self.content_length = len(body)
+            self.write(body)
+
+    class JsonErrorChannel(HTTPChannel):
+        error_task_class = JsonErrorTask
+
+    return JsonErrorChannel
+
+
 def serve(
-    app: Callable[..., Iterable[bytes]], host: str, port: int, *, threads: int = 16, max_body_bytes: int = 256 * 1024
+    app: Callable[..., Iterable[bytes]],
+    host: str,
+    port: int,
+    *,
+    threads: int = 16,
+    max_body_bytes: int = 256 * 1024,
+    on_rejected: Callable[[str], None] | None = None,
 ) -> Any:
-    """A waitress server for the receiver; slow or oversize clients are cut off by waitress itself."""
-    return create_server(
+    """A waitress server for the receiver; slow or oversize clients are cut off by waitress itself, in the
+    receiver's JSON error shape (`on_rejected` counts them by reason)."""
+    server = create_server(
         app,
         host=host,
         port=port,
         threads=threads,
         # Bodies past our limit are answered by the app, in the JSON error shape and counted; waitress's
-        # own plain-text 413 only stops what is far larger.
+        # own 413 only stops what is far larger.
         max_request_body_size=4 * max_body_bytes + 1024,
         max_request_header_size=64 * 1024,
         channel_timeout=30,
         ident="whmcs-bridge",
         clear_untrusted_proxy_headers=True,
     )
+    server.channel_class = _error_channel(on_rejected)
+    return server
 
 
 def run_in_thread(server: Any, name: str = "receiver") -> threading.Thread:
