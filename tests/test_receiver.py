@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
 import random
 import re
-import contextlib
 import socket
 import threading
 import time
