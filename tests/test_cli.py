@@ -35,6 +35,7 @@ def write_config(
         else env
     )
     (folder / ".env").write_text("".join(f"{k}={v}\n" for k, v in env.items()))
+    (folder / ".env").chmod(0o600)  # it holds secrets: a world-readable .env is refused
     path = folder / "bridge.yaml"
     path.write_text(
         f"whmcs:\n  url: {url}\n  identifier: ${{WHMCS_API_IDENTIFIER}}\n  secret: ${{WHMCS_API_SECRET}}\n"
@@ -52,6 +53,7 @@ def test_check_example_config(tmp_path: Path):
     env = {"WHMCS_API_IDENTIFIER": "a", "WHMCS_API_SECRET": "b", "WHMCS_BRIDGE_WEBHOOK_SECRET": WEBHOOK_SECRET}
     (tmp_path / "config.example.yaml").write_text((ROOT / "config.example.yaml").read_text())
     (tmp_path / ".env").write_text("".join(f"{k}={v}\n" for k, v in env.items()))
+    (tmp_path / ".env").chmod(0o600)  # it holds secrets: a world-readable .env is refused
     code, out, err = run("--config", str(tmp_path / "config.example.yaml"), "check")
     assert code == 0, err
     assert "configuration is valid" in out
@@ -130,7 +132,7 @@ def test_check_online_bad_credentials(tmp_path: Path, sandbox: Sandbox):
         "WHMCS_BRIDGE_WEBHOOK_SECRET": WEBHOOK_SECRET,
     }
     code, _, err = run("--config", str(write_config(tmp_path, sandbox.url, env=env)), "check", "--online")
-    assert code == 1
+    assert code == 5  # WHMCS refused (the README's exit codes)
     assert "WHMCS denied GetClients (HTTP 403): Authentication Failed" in err
     assert "wrong" not in err
 
@@ -155,7 +157,7 @@ def test_audit_verify_and_show(tmp_path: Path):
 
 def test_audit_on_a_missing_database_does_not_create_one(tmp_path: Path):
     code, _, err = run("--config", str(write_config(tmp_path)), "audit", "verify")
-    assert code == 1 and "there is no state database at" in err
+    assert code == 4 and "there is no state database at" in err
     assert not (tmp_path / "state.db").exists()
 
 
@@ -267,7 +269,7 @@ def test_sandbox_port_in_use_is_one_sentence():
             text=True,
             timeout=30,
         )
-    assert result.returncode == 1
+    assert result.returncode == 3  # environment
     assert "cannot listen on 127.0.0.1" in result.stderr and "Traceback" not in result.stderr
 
 

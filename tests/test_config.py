@@ -233,6 +233,7 @@ def test_empty_file():
 def test_dotenv_beside_the_config_is_read(tmp_path: Path):
     shutil.copy(ROOT / "config.example.yaml", tmp_path / "bridge.yaml")
     (tmp_path / ".env").write_text("".join(f"{k}={v}\n" for k, v in ENV.items()))
+    (tmp_path / ".env").chmod(0o600)  # it holds secrets: a world-readable .env is refused
     config = load_config(tmp_path / "bridge.yaml", environ={"WHMCS_API_SECRET": "from-environment"})
     assert config.whmcs.identifier.reveal() == "ident"
     assert config.whmcs.secret.reveal() == "from-environment"  # the environment wins over .env

@@ -373,10 +373,10 @@ def test_one_daemon_per_state_database(world: Sandbox, tmp_path: Path):
             text=True,
             timeout=60,
         )
-        assert second.returncode == 1 and "Traceback" not in second.stderr
+        assert second.returncode == 3 and "Traceback" not in second.stderr
         assert f"pid {running.proc.pid}" in second.stderr and "already works on" in second.stderr
         ticked = CliRunner().invoke(cli.main, ["--config", str(config), "tick"])
-        assert ticked.exit_code == 1 and "already works on" in ticked.stderr
+        assert ticked.exit_code == 3 and "already works on" in ticked.stderr
         assert CliRunner().invoke(cli.main, ["--config", str(config), "tick", "--dry-run"]).exit_code == 0
         assert CliRunner().invoke(cli.main, ["--config", str(config), "audit", "verify"]).exit_code == 0
     finally:

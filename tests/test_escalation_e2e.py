@@ -46,6 +46,7 @@ def configure(tmp: Path, sandbox: Sandbox, extra: str = "") -> Path:
     (tmp / ".env").write_text(
         f"WHMCS_API_IDENTIFIER={IDENTIFIER}\nWHMCS_API_SECRET={SECRET}\nWHMCS_BRIDGE_WEBHOOK_SECRET={WEBHOOK_SECRET}\n"
     )
+    (tmp / ".env").chmod(0o600)  # it holds secrets: a world-readable .env is refused
     return tmp / "bridge.yaml"
 
 

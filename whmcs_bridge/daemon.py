@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 import signal
 import threading
 from collections.abc import Callable
@@ -10,11 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from whmcs_bridge import families
+from whmcs_bridge import families, permissions
 from whmcs_bridge.clock import utcnow
 from whmcs_bridge.config.load import Config
 from whmcs_bridge.engine import Engine, EngineReport
-from whmcs_bridge.errors import WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
+from whmcs_bridge.errors import EnvironmentProblem, WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
 from whmcs_bridge.executor.loop import Executor, ExecutorReport
 from whmcs_bridge.intake.poller import Poller, PollReport
 from whmcs_bridge.intake.receiver import Receiver, run_in_thread, serve
@@ -110,6 +112,23 @@ class Bridge:
         self.db.close()
 
 
+def listen(app: Receiver, config: Config) -> Any:
+    """The receiver's server, or one sentence saying why the port cannot be had."""
+    host, port = config.receiver.host, config.receiver.port
+    try:
+        return serve(app, host, port, max_body_bytes=config.receiver.max_body_kib * 1024)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            why = "the address is already in use (another whmcs-bridge run, or another program: `ss -ltnp` names it)"
+        elif exc.errno == errno.EACCES:
+            why = f"permission denied for user {permissions.user_name()} (ports below 1024 need privileges)"
+        else:
+            why = exc.strerror or str(exc)
+        raise EnvironmentProblem(
+            f"cannot listen on {host}:{port} (receiver.listen in {config.source}): {why}"
+        ) from None
+
+
 class Daemon:
     """`whmcs-bridge run`. Signal handlers only set flags: the first SIGTERM/SIGINT lets the current
     action finish and exits 0; a second one exits at once."""
@@ -154,16 +173,13 @@ class Daemon:
             )
 
     def run(self) -> int:
+        os.umask(0o077)  # what the daemon creates (WAL, lock, evidence, exports) is its user's alone
         with Lease(self.config.state.path, "whmcs-bridge run") as lease:
             return self._run(lease)
 
     def _run(self, lease: Lease) -> int:
-        self.server = serve(
-            self.receiver,
-            self.config.receiver.host,
-            self.config.receiver.port,
-            max_body_bytes=self.config.receiver.max_body_kib * 1024,
-        )
+        self.bridge.db.quick_check()  # a damaged file is said at start, not found by a failing pass later
+        self.server = listen(self.receiver, self.config)
         port = self.server.effective_port
         lease.tell(f"whmcs-bridge run on {self.config.receiver.host}:{port}")
         signal.signal(signal.SIGTERM, self.handle_signal)

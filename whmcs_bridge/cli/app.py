@@ -12,12 +12,12 @@ from typing import Any
 import click
 
 from whmcs_bridge import __version__
-from whmcs_bridge.cli.common import ID, Context, existing_state, parse_at, setup_logging, user_errors
+from whmcs_bridge.cli.common import ID, Context, existing_state, fail, parse_at, setup_logging, user_errors
 from whmcs_bridge.cli.staff import approvals, breaker, events
 from whmcs_bridge.clock import utcnow
 from whmcs_bridge.daemon import Bridge, Daemon, PassReport
 from whmcs_bridge.demo import run_demo
-from whmcs_bridge.errors import BridgeError
+from whmcs_bridge.errors import BridgeError, EnvironmentProblem
 from whmcs_bridge.families import FAMILIES
 from whmcs_bridge.install import default_url
 from whmcs_bridge.install import install_hook as install
@@ -33,7 +33,7 @@ from whmcs_bridge.store.lease import Lease
 @click.option(
     "--config",
     "config_path",
-    type=click.Path(dir_okay=False),
+    type=click.Path(dir_okay=False, readable=False),  # an unreadable file is said by load_config, naming the user
     help="Configuration file [default: $WHMCS_BRIDGE_CONFIG, then ./whmcs-bridge.yaml]. "
     "A .env file beside it is read for secrets.",
 )
@@ -293,7 +293,7 @@ def sandbox(
     try:
         server = serve(app, host, port)
     except OSError as exc:
-        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        fail(EnvironmentProblem(f"cannot listen on {host}:{port}: {exc.strerror or exc}"))
     url = f"http://{host}:{server.effective_port}/"
     app.hooks.whmcs_url = url
     if hook_url:

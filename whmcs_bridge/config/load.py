@@ -19,8 +19,9 @@ from typing import Literal
 import yaml
 from dotenv import dotenv_values
 
+from whmcs_bridge import permissions
 from whmcs_bridge.config.reader import Duration, Secret, _positive, _Reader, check
-from whmcs_bridge.errors import ConfigError
+from whmcs_bridge.errors import ConfigError, EnvironmentProblem
 from whmcs_bridge.families.delegation.config import DelegationSection
 from whmcs_bridge.families.escalation.config import EscalationSection
 from whmcs_bridge.families.ownership.config import OwnershipSection
@@ -147,14 +148,31 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: configuration file not found") from None
+    except PermissionError:
+        raise permissions.denied(path, "read") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read the configuration file ({exc})") from None
     env_file = path.parent / ".env"
     merged: dict[str, str] = {}
     if env_file.is_file():
-        merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+        merged.update(read_env_file(env_file))
     merged.update(os.environ if environ is None else environ)
     return parse_config(text, path, merged, env_file if env_file.is_file() else None)
+
+
+def read_env_file(env_file: Path) -> dict[str, str]:
+    """The secrets of the .env file; refused when every local user may read it."""
+    mode = env_file.stat().st_mode
+    if mode & 0o007:
+        raise EnvironmentProblem(
+            f"{env_file} can be read by every user of this machine (mode {mode & 0o777:04o}) and it holds the "
+            f"WHMCS and webhook secrets; make it private: chmod 600 {env_file}"
+        )
+    try:
+        values = dotenv_values(env_file)
+    except PermissionError:
+        raise permissions.denied(env_file, "read") from None
+    return {k: v for k, v in values.items() if v is not None}
 
 
 def parse_config(text: str, path: Path, environ: Mapping[str, str], env_file: Path | None = None) -> Config:
