@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from whmcs_bridge import families, permissions
+from whmcs_bridge import families, health, permissions
 from whmcs_bridge.clock import utcnow
 from whmcs_bridge.config.load import Config
 from whmcs_bridge.engine import Engine, EngineReport
@@ -22,7 +22,6 @@ from whmcs_bridge.intake.poller import Poller, PollReport
 from whmcs_bridge.intake.receiver import Receiver, run_in_thread, serve
 from whmcs_bridge.metrics import Registry
 from whmcs_bridge.store import inbox, states
-from whmcs_bridge.store import poll as poll_store
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.store.lease import Lease
 from whmcs_bridge.whmcs.api import WhmcsApi
@@ -43,11 +42,20 @@ class PassReport:
 class Bridge:
     """Everything a pass needs, built from the configuration."""
 
-    def __init__(self, config: Config, *, metrics: Registry | None = None, progress: Any = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        metrics: Registry | None = None,
+        progress: Any = None,
+        stop: threading.Event | None = None,
+    ) -> None:
         self.config = config
         self.metrics = metrics or Registry()
         self.db = Database(config.state.path)
-        self.api = WhmcsApi(WhmcsClient.from_config(config.whmcs))
+        # A stop request cuts the client's retry waits short: SIGTERM is not kept waiting by a backoff.
+        interrupt = {"sleep": stop.wait, "stopping": stop.is_set} if stop is not None else {}
+        self.api = WhmcsApi(WhmcsClient.from_config(config.whmcs, **interrupt))
         self.engine = Engine(self.db, families.enabled(config))
         self.poller = Poller(
             self.db,
@@ -55,6 +63,9 @@ class Bridge:
             sweep_every=config.poll.sweep_every,
             progress=progress,
             tracked_clients=self.tracked_clients,
+        )
+        self.api_errors = self.metrics.counter(
+            "whmcs_bridge_api_errors_total", "WHMCS API failures of polls and actions, by kind.", "kind"
         )
         self.executor = Executor(
             self.db,
@@ -74,10 +85,11 @@ class Bridge:
         return [int(key) for key in states.keys(self.db, names) if key.isdigit()]
 
     def poll_due(self, now: datetime) -> bool:
+        """Every poll.every; after failures, that doubled per failure up to poll.max_backoff."""
         if not self.config.poll.enabled:
             return False
-        last = self.poller.cursor("poll.last_run")
-        return last is None or datetime.fromisoformat(last) + self.config.poll.every <= now
+        due = health.PollHealth.read(self.db).next_due(self.config)
+        return due is None or due <= now
 
     def run_once(
         self,
@@ -94,13 +106,18 @@ class Bridge:
             try:
                 polled = self.poller.run_once(now)
             except (WhmcsUnavailableError, WhmcsApiError, WhmcsProtocolError) as exc:
-                # WHMCS unreachable or refusing: the poll waits for the next cycle; nothing is lost
-                # (cursors only move with the events they produced) and the rest of the pass goes on.
-                log.warning("poll failed, retried next cycle: %s", exc)
+                # WHMCS unreachable or refusing: the poll waits (with backoff, health/metrics say so);
+                # nothing is lost (cursors only move with the events they produced) and the pass goes on.
                 polled = PollReport(error=str(exc))
+                if not stop():
+                    self.api_errors.inc(type(exc).__name__)
+                    with self.db.atomic():
+                        health.record_poll(self.db, now, str(exc))
+                    due = health.PollHealth.read(self.db).next_due(self.config)
+                    log.warning("poll failed, tried again at %s: %s", health.stamp(due), exc)
                 return self._finish(now, dry_run, stop, polled)
             with self.db.atomic():
-                poll_store.set_cursor(self.db, "poll.last_run", now.isoformat(timespec="seconds"), now)
+                health.record_poll(self.db, now, None)
         return self._finish(now, dry_run, stop, polled)
 
     def _finish(self, now: datetime, dry_run: bool, stop: Callable[[], bool], polled: PollReport | None) -> PassReport:
@@ -139,7 +156,8 @@ class Daemon:
         self.dry_run = dry_run
         self.stop = threading.Event()
         self.wake = threading.Event()
-        self.bridge = Bridge(config)
+        self.bridge = Bridge(config, stop=self.stop)
+        self.trouble = health.DaemonTrouble()
         self.receiver = Receiver(
             config.state.path,
             config.receiver.all_secrets,
@@ -147,6 +165,10 @@ class Daemon:
             tolerance_s=config.receiver.tolerance.total_seconds(),
             metrics=self.bridge.metrics,
             on_stored=self.wake.set,
+            health=lambda db: health.assess(db, config, utcnow(), self.trouble),
+        )
+        self.bridge.metrics.gauge_sources.append(
+            lambda: health.gauges(self.receiver.db, config, utcnow(), self.trouble)
         )
         self.server: Any = None
         self._signals = 0
@@ -200,8 +222,10 @@ class Daemon:
                     else:
                         report = self.bridge.run_once(utcnow(), stop=self.stop.is_set)
                         busy = bool(report.engine.events or report.executor.done or report.executor.retrying)
-                except Exception:  # one bad pass must not end the daemon; it is logged and retried
+                    self.trouble.cleared()
+                except Exception as exc:  # one bad pass must not end the daemon; it is logged and retried
                     log.exception("pass failed; retrying shortly")
+                    self.trouble.failed(utcnow(), f"{type(exc).__name__}: {exc}")
                     busy = False
                 if not busy:
                     self.wake.wait(self.idle_s)

@@ -72,6 +72,12 @@ class WhmcsProtocolError(BridgeError):
     exit_code = EXIT_WHMCS
 
 
+class PollFailed(BridgeError):
+    """`tick`'s poll of WHMCS failed (the pass went on without it)."""
+
+    exit_code = EXIT_WHMCS
+
+
 class StoreError(BridgeError):
     """The state database cannot be opened or migrated, is damaged, or is missing."""
 

@@ -17,7 +17,7 @@ from whmcs_bridge.cli.staff import approvals, breaker, events
 from whmcs_bridge.clock import utcnow
 from whmcs_bridge.daemon import Bridge, Daemon, PassReport
 from whmcs_bridge.demo import run_demo
-from whmcs_bridge.errors import BridgeError, EnvironmentProblem
+from whmcs_bridge.errors import BridgeError, EnvironmentProblem, PollFailed
 from whmcs_bridge.families import FAMILIES
 from whmcs_bridge.install import default_url
 from whmcs_bridge.install import install_hook as install
@@ -101,6 +101,8 @@ def terminal_progress(quiet: bool) -> Any:
 def pass_lines(report: Any) -> list[dict[str, Any]]:
     """A pass as one JSON-able object per decision or action."""
     lines: list[dict[str, Any]] = []
+    if report.poll is not None and report.poll.error:
+        lines.append({"what": "poll_failed", "error": report.poll.error})
     planned = report.engine.planned
     whens = report.engine.when if len(report.engine.when) == len(planned) else [report.at] * len(planned)
     for action, when in zip(planned, whens, strict=True):
@@ -141,6 +143,8 @@ def echo_pass(report: Any, as_json: bool, heading: str) -> None:
         f"{heading} at {report.at.isoformat()}: {engine.events} event(s), {engine.timers} timer(s), {engine.parked} parked, {len(engine.planned)} action(s) planned"
     )
     for line in lines:
+        if line["what"] == "poll_failed":  # said above
+            continue
         detail = f"{line.get('kind', '')} {line.get('subject') or ''}".strip()
         params = line.get("params") or {}
         about = params.get("subject") or params.get("function") or params.get("reason") or ""
@@ -177,15 +181,14 @@ def tick(obj: Context, at: str | None, dry_run: bool, as_json: bool) -> None:
     lease = None if dry_run else Lease(config.state.path, "whmcs-bridge tick")
     bridge = Bridge(config, progress=terminal_progress(as_json))
     try:
-        echo_pass(
-            bridge.run_once(parse_at(at), dry_run=dry_run, poll=config.poll.enabled),
-            as_json,
-            "dry run" if dry_run else "pass",
-        )
+        report = bridge.run_once(parse_at(at), dry_run=dry_run, poll=config.poll.enabled)
+        echo_pass(report, as_json, "dry run" if dry_run else "pass")
     finally:
         bridge.close()
         if lease is not None:
             lease.release()
+    if report.poll is not None and report.poll.error:  # cron and monitors see it in the exit code
+        fail(PollFailed(f"the poll of WHMCS failed: {report.poll.error}"))
 
 
 @main.command()

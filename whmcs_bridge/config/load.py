@@ -101,6 +101,8 @@ class ReceiverSection:
 @dataclass(frozen=True, kw_only=True)
 class StateSection:
     path: Path
+    # /healthz says "degraded" when the state folder's disk has less than this free.
+    min_free_mb: int = check(_positive, 100)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -109,6 +111,8 @@ class PollSection:
     every: Duration = Duration(minutes=5)
     # How often the open invoices are re-read in full (the backstop for changes no hint reported).
     sweep_every: Duration = Duration(hours=6)
+    # After a failed poll the next waits `every`, then twice that, and so on up to this.
+    max_backoff: Duration = Duration(hours=1)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -119,6 +123,8 @@ class SafetySection:
     # Where the bridge opens tickets to staff (breaker tripped, approvals waiting), and as whom.
     staff_department_id: int | None = None
     staff_email: str | None = None
+    # /healthz says "degraded" while an action has waited for staff approval longer than this.
+    approval_alert_after: Duration = Duration(days=1)
 
 
 @dataclass(frozen=True, kw_only=True)

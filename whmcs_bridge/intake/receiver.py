@@ -3,7 +3,7 @@
 POST /hooks/whmcs   202 stored | 200 duplicate | 400 bad body (not UTF-8 JSON, too deep, or a type the PHP
                     hook does not send) | 401 signature, timestamp or headers
                     | 405 | 413 too large | 415 not JSON | 503 the store is unavailable (retry later)
-GET  /healthz       200 with backlog figures
+GET  /healthz       200 "ok" or 503 "degraded" with the reasons (health.py), and backlog figures
 GET  /metrics       Prometheus text
 
 Nothing a client sends can produce a 500: every verification failure is a SignatureError (401) and
@@ -108,6 +108,7 @@ class Receiver:
         clock: Callable[[], float] = time.time,
         metrics: Registry | None = None,
         on_stored: Callable[[], None] | None = None,
+        health: Callable[[Database], dict[str, Any]] | None = None,
     ) -> None:
         if not secrets:
             raise ValueError("the receiver needs at least one webhook secret")
@@ -123,6 +124,7 @@ class Receiver:
         self.clock = clock
         self.metrics = metrics or Registry()
         self.on_stored = on_stored
+        self.health = health  # the daemon's view (health.assess): "ok", or "degraded" with reasons
         self.received = self.metrics.counter(
             "whmcs_bridge_events_received_total", "Webhook events stored, by hook type.", "type"
         )
@@ -164,7 +166,8 @@ class Receiver:
                 status, body = self.accept(environ)
                 return self._reply(start_response, status, body)
             if path == "/healthz" and method in ("GET", "HEAD"):
-                return self._reply(start_response, 200, {"status": "ok", **backlog(self.db)})
+                report = self.health(self.db) if self.health else {"status": "ok", **backlog(self.db)}
+                return self._reply(start_response, 200 if report["status"] == "ok" else 503, report)
             if path == "/metrics" and method in ("GET", "HEAD"):
                 text = self.metrics.render().encode()
                 start_response(
