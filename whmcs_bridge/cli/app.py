@@ -71,6 +71,8 @@ def check(obj: Context, online: bool) -> None:
     click.echo(f"  WHMCS API:  {config.whmcs.api_url}")
     click.echo(f"  receiver:   http://{config.receiver.listen}/hooks/whmcs")
     click.echo(f"  state:      {config.state.path}")
+    zone = config.timezone or f"{config.machine_timezone} (the machine's; set `timezone:` to choose)"
+    click.echo(f"  timezone:   {zone}")
     click.echo(f"  poll every: {config.poll.every}" + ("" if config.poll.enabled else " (disabled)"))
     families = [spec.name for spec in FAMILIES if spec.enabled(config)]
     click.echo(f"  families:   {', '.join(families) or 'none enabled'}")

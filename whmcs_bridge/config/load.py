@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from dotenv import dotenv_values
@@ -39,6 +40,14 @@ def _listen_address(value: str) -> str | None:
     host, sep, port = value.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
         return "HOST:PORT such as 127.0.0.1:8787 (port 0 picks a free port)"
+    return None
+
+
+def _time_zone(value: str) -> str | None:
+    try:
+        ZoneInfo(value)
+    except (ValueError, ZoneInfoNotFoundError):
+        return "an IANA time zone name such as Europe/Paris, America/New_York or UTC"
     return None
 
 
@@ -138,6 +147,9 @@ class Config:
     whmcs: WhmcsSection
     receiver: ReceiverSection
     state: StateSection
+    # The IANA zone of destructive hours, business days, deadlines and the dates in notices; stored
+    # instants stay UTC. Unset: the machine's zone (load_config fills it in; `check` shows it).
+    timezone: str | None = check(_time_zone, None)
     poll: PollSection = field(default_factory=PollSection)
     logging: LoggingSection = field(default_factory=LoggingSection)
     safety: SafetySection = field(default_factory=SafetySection)
@@ -145,6 +157,15 @@ class Config:
     escalation: EscalationSection = field(default_factory=EscalationSection)
     ownership: OwnershipSection = field(default_factory=OwnershipSection)
     source: Path = field(default=Path("<memory>"), metadata={"internal": True})
+    machine_timezone: str = field(default="UTC", metadata={"internal": True})
+
+    @property
+    def zone_name(self) -> str:
+        return self.timezone or self.machine_timezone
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.zone_name)
 
 
 def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> Config:
@@ -163,7 +184,25 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
     if env_file.is_file():
         merged.update(read_env_file(env_file))
     merged.update(os.environ if environ is None else environ)
-    return parse_config(text, path, merged, env_file if env_file.is_file() else None)
+    config = parse_config(text, path, merged, env_file if env_file.is_file() else None)
+    return config if config.timezone else dataclasses.replace(config, machine_timezone=machine_zone())
+
+
+def machine_zone() -> str:
+    """The machine's IANA zone: $TZ, /etc/timezone, or where /etc/localtime points; else UTC."""
+    candidates = [os.environ.get("TZ", "").lstrip(":")]
+    try:
+        candidates.append(Path("/etc/timezone").read_text(encoding="utf-8").strip())
+    except OSError:
+        pass
+    try:
+        candidates.append(os.readlink("/etc/localtime").partition("zoneinfo/")[2])
+    except OSError:
+        pass
+    for name in candidates:
+        if name and _time_zone(name) is None:
+            return name
+    return "UTC"
 
 
 def read_env_file(env_file: Path) -> dict[str, str]:
