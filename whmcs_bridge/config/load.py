@@ -233,5 +233,5 @@ def parse_config(text: str, path: Path, environ: Mapping[str, str], env_file: Pa
     if root is None:
         raise ConfigError(f"{path}:1: the file is empty; expected the sections whmcs, receiver and state")
     reader = _Reader(path, environ, env_file)
-    config = reader.read_section(root, Config, "")
+    config = reader.read_document(root, Config)
     return dataclasses.replace(config, source=path)
