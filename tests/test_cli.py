@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 from tests.conftest import IDENTIFIER, SECRET, WEBHOOK_SECRET, Sandbox, sql
 from whmcs_bridge.cli import app as cli
-from whmcs_bridge.store import audit
+from whmcs_bridge.store import audit, inbox
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.api import NEEDED_ACTIONS
 
@@ -290,3 +290,60 @@ def test_out_of_range_ids_and_instants_are_usage_errors(tmp_path: Path, args: li
     result = CliRunner().invoke(cli.main, ["--config", str(config), *args])
     assert result.exit_code == 2 and "Traceback" not in result.output + result.stderr
     assert "Invalid value" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["approvals", "list", "--json"],
+        ["events", "parked", "--json"],
+        ["audit", "show", "--json"],
+        ["tick", "--dry-run", "--json"],
+        ["plan", "--json"],
+        ["escalations", "list", "--json"],
+        ["delegations", "list", "--json"],
+        ["ownership", "list", "--json"],
+    ],
+)
+def test_json_lists_print_an_empty_array_rather_than_nothing(tmp_path: Path, args: list[str]):
+    config = write_config(tmp_path, extra="poll:\n  enabled: false\n")
+    Database(tmp_path / "state.db").close()
+    code, out, _ = run("--config", str(config), *args)
+    assert code == 0 and json.loads(out) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "key"),
+    [(["check"], "valid"), (["breaker", "status"], "tripped"), (["audit", "verify"], "entries")],
+)
+def test_status_commands_have_json(tmp_path: Path, args: list[str], key: str):
+    config = write_config(tmp_path)
+    Database(tmp_path / "state.db").close()
+    code, out, _ = run("--config", str(config), *args, "--json")
+    assert code == 0 and key in json.loads(out)
+
+
+def test_lists_of_a_disabled_family_say_so(tmp_path: Path):
+    config = write_config(tmp_path)
+    Database(tmp_path / "state.db").close()
+    code, out, err = run("--config", str(config), "escalations", "list")
+    assert code == 0 and "no client is on the ladder" in out
+    assert f"escalation is not enabled (escalation.enabled in {config})" in err
+
+
+def test_tick_says_how_many_events_remain(tmp_path: Path):
+    config = write_config(tmp_path, extra="poll:\n  enabled: false\n")
+    with Database(tmp_path / "state.db") as db, db.atomic():
+        for n in range(620):
+            inbox.add(
+                db,
+                event_id=f"e{n}",
+                type="InvoiceCreated",
+                source="poll",
+                body={"type": "InvoiceCreated", "data": {"invoiceid": n + 1}},
+                received_at="2026-11-22T10:00:00+00:00",
+            )
+    code, out, _ = run("--config", str(config), "tick")
+    assert code == 0 and "500 event(s)" in out and "120 event(s) still pending (the next pass takes them)" in out
+    code, out, _ = run("--config", str(config), "tick")
+    assert code == 0 and "120 event(s)" in out and "still pending" not in out

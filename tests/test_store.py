@@ -42,7 +42,7 @@ def test_newer_database_is_refused(tmp_path: Path):
 
 def test_not_a_database(tmp_path: Path):
     (tmp_path / "junk.db").write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(StoreError, match="not a usable SQLite database"):
+    with pytest.raises(StoreError, match="not a usable whmcs-bridge state database"):
         Database(tmp_path / "junk.db")
 
 

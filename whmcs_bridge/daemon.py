@@ -37,6 +37,8 @@ class PassReport:
     engine: EngineReport
     executor: ExecutorReport
     poll: PollReport | None = None
+    # Events still waiting for the rules after the pass (a pass decides on at most 500).
+    pending_after: int | None = None
 
 
 class Bridge:
@@ -123,7 +125,7 @@ class Bridge:
     def _finish(self, now: datetime, dry_run: bool, stop: Callable[[], bool], polled: PollReport | None) -> PassReport:
         engine = self.engine.plan(now) if dry_run else self.engine.run_once(now)
         executor = self.executor.run_once(now, dry_run=dry_run, stop=stop)
-        return PassReport(now, engine, executor, polled)
+        return PassReport(now, engine, executor, polled, None if dry_run else inbox.pending_count(self.db))
 
     def close(self) -> None:
         self.db.close()

@@ -13,7 +13,18 @@ import click
 
 from whmcs_bridge import __version__
 from whmcs_bridge.backup import make_backup
-from whmcs_bridge.cli.common import ID, Context, existing_state, fail, parse_at, setup_logging, user_errors
+from whmcs_bridge.cli.common import (
+    ID,
+    JSON_LIST,
+    JSON_OBJECT,
+    Context,
+    echo_json,
+    existing_state,
+    fail,
+    parse_at,
+    setup_logging,
+    user_errors,
+)
 from whmcs_bridge.cli.staff import approvals, breaker, events
 from whmcs_bridge.clock import utcnow
 from whmcs_bridge.daemon import Bridge, Daemon, PassReport
@@ -63,28 +74,48 @@ def main(ctx: click.Context, config_path: str | None, verbose: int, log_format: 
 @click.option(
     "--online", is_flag=True, help="Also call WHMCS: test the credentials and which needed API actions the role allows."
 )
+@click.option("--json", "as_json", is_flag=True, help=JSON_OBJECT)
 @click.pass_obj
 @user_errors
-def check(obj: Context, online: bool) -> None:
-    """Validate the configuration file (exit 0 valid, 2 invalid)."""
+def check(obj: Context, online: bool, as_json: bool) -> None:
+    """Validate the configuration file (exit 0 valid, 2 invalid; see the README's exit codes)."""
     config = obj.config()
-    click.echo(f"{config.source}: configuration is valid")
-    click.echo(f"  WHMCS API:  {config.whmcs.api_url}")
-    click.echo(f"  receiver:   http://{config.receiver.listen}/hooks/whmcs")
-    click.echo(f"  state:      {config.state.path}")
-    zone = config.timezone or f"{config.machine_timezone} (the machine's; set `timezone:` to choose)"
-    click.echo(f"  timezone:   {zone}")
-    click.echo(f"  poll every: {config.poll.every}" + ("" if config.poll.enabled else " (disabled)"))
-    families = [spec.name for spec in FAMILIES if spec.enabled(config)]
-    click.echo(f"  families:   {', '.join(families) or 'none enabled'}")
+    summary = {
+        "config": str(config.source),
+        "valid": True,
+        "whmcs_api": config.whmcs.api_url,
+        "receiver": f"http://{config.receiver.listen}/hooks/whmcs",
+        "state": str(config.state.path),
+        "timezone": config.zone_name,
+        "timezone_from_machine": config.timezone is None,
+        "poll_every": str(config.poll.every) if config.poll.enabled else None,
+        "families": [spec.name for spec in FAMILIES if spec.enabled(config)],
+    }
+    if not as_json:
+        echo_check(summary)
     if online:
-        denied = probe_actions(config, echo=click.echo)
+        denied = probe_actions(config, echo=(lambda *_: None) if as_json else click.echo)
+        summary["denied_actions"] = denied
         if denied:
             raise BridgeError(
                 f"the API credential's role does not allow {len(denied)} action(s) the bridge needs: "
                 f"{', '.join(denied)}; add them to the API role in WHMCS (System Settings > API Roles)"
             )
-        click.echo("WHMCS: credentials accepted; every action the bridge needs is allowed")
+        if not as_json:
+            click.echo("WHMCS: credentials accepted; every action the bridge needs is allowed")
+    if as_json:
+        echo_json(summary)
+
+
+def echo_check(summary: dict[str, Any]) -> None:
+    click.echo(f"{summary['config']}: configuration is valid")
+    click.echo(f"  WHMCS API:  {summary['whmcs_api']}")
+    click.echo(f"  receiver:   {summary['receiver']}")
+    click.echo(f"  state:      {summary['state']}")
+    machine = " (the machine's; set `timezone:` to choose)" if summary["timezone_from_machine"] else ""
+    click.echo(f"  timezone:   {summary['timezone']}{machine}")
+    click.echo(f"  poll every: {summary['poll_every'] or 'never (disabled)'}")
+    click.echo(f"  families:   {', '.join(summary['families']) or 'none enabled'}")
 
 
 # --- the pipeline -------------------------------------------------------------------------------
@@ -127,14 +158,15 @@ def pass_lines(report: Any) -> list[dict[str, Any]]:
             lines.append({"what": outcome, "key": key})
     for row in report.executor.would_run:
         lines.append({"what": "would_run", **row})
+    if getattr(report, "pending_after", None):
+        lines.append({"what": "still_pending", "events": report.pending_after})
     return lines
 
 
 def echo_pass(report: Any, as_json: bool, heading: str) -> None:
     lines = pass_lines(report)
     if as_json:
-        for line in lines:
-            click.echo(json.dumps(line, sort_keys=True, default=str))
+        echo_json(lines)
         return
     engine = report.engine
     if report.poll is not None and report.poll.error:
@@ -142,11 +174,13 @@ def echo_pass(report: Any, as_json: bool, heading: str) -> None:
     elif report.poll is not None:
         swept = " (open invoices swept)" if report.poll.swept else ""
         click.echo(f"poll: {report.poll.events} new event(s) in {report.poll.calls} WHMCS call(s){swept}")
+    remaining = report.pending_after
+    left = f", {remaining:,} event(s) still pending (the next pass takes them)" if remaining else ""
     click.echo(
-        f"{heading} at {report.at.isoformat()}: {engine.events} event(s), {engine.timers} timer(s), {engine.parked} parked, {len(engine.planned)} action(s) planned"
+        f"{heading} at {report.at.isoformat()}: {engine.events} event(s), {engine.timers} timer(s), {engine.parked} parked, {len(engine.planned)} action(s) planned{left}"
     )
     for line in lines:
-        if line["what"] == "poll_failed":  # said above
+        if line["what"] in ("poll_failed", "still_pending"):  # said above
             continue
         detail = f"{line.get('kind', '')} {line.get('subject') or ''}".strip()
         params = line.get("params") or {}
@@ -174,7 +208,7 @@ def run(obj: Context, dry_run: bool) -> None:
     "--at", "at", default=None, help="The instant of the pass, ISO-8601 [default: now]. Lets staff see a deadline pass."
 )
 @click.option("--dry-run", is_flag=True, help="Decide and list, but change nothing and call no write action.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option("--json", "as_json", is_flag=True, help=JSON_LIST)
 @click.pass_obj
 @user_errors
 def tick(obj: Context, at: str | None, dry_run: bool, as_json: bool) -> None:
@@ -201,7 +235,7 @@ def tick(obj: Context, at: str | None, dry_run: bool, as_json: bool) -> None:
     default=None,
     help="Project up to this instant, ISO-8601: every deadline until then, as if nobody paid or intervened [default: now].",
 )
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option("--json", "as_json", is_flag=True, help=JSON_LIST)
 @click.pass_obj
 @user_errors
 def plan(obj: Context, at: str | None, as_json: bool) -> None:
@@ -331,13 +365,17 @@ def audit() -> None:
 
 
 @audit.command("verify")
+@click.option("--json", "as_json", is_flag=True, help=JSON_OBJECT)
 @click.pass_obj
 @user_errors
-def audit_verify(obj: Context) -> None:
+def audit_verify(obj: Context, as_json: bool) -> None:
     """Recompute the audit chain; exit 1 and name the first broken row if any row was edited or deleted."""
     with Database(existing_state(obj.config())) as db:
         count = audit_log.verify(db)
-    click.echo(f"audit chain intact: {count} entr{'y' if count == 1 else 'ies'}")
+    if as_json:
+        echo_json({"intact": True, "entries": count})
+    else:
+        click.echo(f"audit chain intact: {count} entr{'y' if count == 1 else 'ies'}")
 
 
 @audit.command("show")
@@ -345,7 +383,7 @@ def audit_verify(obj: Context) -> None:
 @click.option("--case", "case_id", help="Only entries of this case.")
 @click.option("--action", help="Only this action (or prefix, e.g. 'escalation.').")
 @click.option("--limit", type=click.IntRange(1, 1_000_000), default=None, help="Only the last N matching entries.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option("--json", "as_json", is_flag=True, help=JSON_LIST)
 @click.pass_obj
 @user_errors
 def audit_show(
@@ -353,14 +391,17 @@ def audit_show(
 ) -> None:
     """List audit entries, oldest first."""
     with Database(existing_state(obj.config())) as db:
-        for entry in audit_log.entries(db, client_id=client_id, case_id=case_id, action=action, limit=limit):
-            if as_json:
-                click.echo(json.dumps(entry.__dict__, sort_keys=True, default=str))
-            else:
-                who = f" client {entry.client_id}" if entry.client_id is not None else ""
-                case = f" case {entry.case_id}" if entry.case_id else ""
-                detail = json.dumps(entry.detail, sort_keys=True, default=str)
-                click.echo(f"#{entry.id} {entry.at} {entry.actor} {entry.action}{who}{case} {detail}")
+        found = list(audit_log.entries(db, client_id=client_id, case_id=case_id, action=action, limit=limit))
+    if as_json:
+        echo_json([entry.__dict__ for entry in found])
+        return
+    for entry in found:
+        who = f" client {entry.client_id}" if entry.client_id is not None else ""
+        case = f" case {entry.case_id}" if entry.case_id else ""
+        detail = json.dumps(entry.detail, sort_keys=True, default=str)
+        click.echo(f"#{entry.id} {entry.at} {entry.actor} {entry.action}{who}{case} {detail}")
+    if not found:
+        click.echo("no audit entries match")
 
 
 # --- backup -------------------------------------------------------------------------------------

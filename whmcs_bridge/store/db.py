@@ -184,6 +184,16 @@ MIGRATIONS: list[tuple[str, str]] = [
 
 
 
+def create_private(path: Path) -> None:
+    """Create the database file 0600 before SQLite opens it (SQLite gives its -wal and -shm files the
+    database's mode). Only a new file: closing a descriptor of a file SQLite has open in this process
+    would drop SQLite's POSIX locks on it."""
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass
+
+
 def journal_files(path: Path) -> tuple[Path, Path]:
     return path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")
 
@@ -219,8 +229,8 @@ class Database:
             permissions.check_writable_file(part)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            # Created 0600 before SQLite opens it: SQLite gives its -wal and -shm files the database's mode.
-            os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
+            if not self.path.exists():
+                create_private(self.path)
             return sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None, check_same_thread=False)
         except PermissionError:
             raise permissions.denied(self.path, "open") from None
