@@ -19,6 +19,7 @@ from whmcs_bridge.engine import Engine, EngineReport
 from whmcs_bridge.errors import EnvironmentProblem, WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
 from whmcs_bridge.executor.loop import Executor, ExecutorReport
 from whmcs_bridge.intake.poller import Poller, PollReport
+from whmcs_bridge.intake.proxies import ForwardedFor
 from whmcs_bridge.intake.receiver import Receiver, run_in_thread, serve
 from whmcs_bridge.metrics import Registry
 from whmcs_bridge.store import inbox, states
@@ -134,8 +135,10 @@ class Bridge:
 def listen(app: Receiver, config: Config) -> Any:
     """The receiver's server, or one sentence saying why the port cannot be had."""
     host, port = config.receiver.host, config.receiver.port
+    trusted = config.receiver.trusted_proxies
+    wsgi = ForwardedFor(app, trusted) if trusted else app
     try:
-        return serve(app, host, port, max_body_bytes=config.receiver.max_body_kib * 1024)
+        return serve(wsgi, host, port, max_body_bytes=config.receiver.max_body_kib * 1024, trust_forwarded=bool(trusted))
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             why = "the address is already in use (another whmcs-bridge run, or another program: `ss -ltnp` names it)"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -48,6 +49,14 @@ def _time_zone(value: str) -> str | None:
         ZoneInfo(value)
     except (ValueError, ZoneInfoNotFoundError):
         return "an IANA time zone name such as Europe/Paris, America/New_York or UTC"
+    return None
+
+
+def _address_or_network(value: str) -> str | None:
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        return "an IP address or network such as 127.0.0.1, ::1 or 10.0.0.0/8"
     return None
 
 
@@ -93,6 +102,8 @@ class ReceiverSection:
     previous_secrets: list[Secret] = check(lambda s: _webhook_secret(s.reveal()), factory=list, each=True)
     max_body_kib: int = check(_positive, 256)
     tolerance: Duration = Duration(minutes=5)
+    # Reverse proxies whose X-Forwarded-For is believed (the address a consent decision records).
+    trusted_proxies: list[str] = check(_address_or_network, factory=list, each=True)
 
     @property
     def all_secrets(self) -> list[str]:

@@ -309,7 +309,13 @@ class Receiver:
 
 
 def serve(
-    app: Callable[..., Iterable[bytes]], host: str, port: int, *, threads: int = 8, max_body_bytes: int = 256 * 1024
+    app: Callable[..., Iterable[bytes]],
+    host: str,
+    port: int,
+    *,
+    threads: int = 8,
+    max_body_bytes: int = 256 * 1024,
+    trust_forwarded: bool = False,
 ) -> Any:
     """A waitress server for the receiver; slow or oversize clients are cut off by waitress itself."""
     return create_server(
@@ -323,7 +329,9 @@ def serve(
         max_request_header_size=64 * 1024,
         channel_timeout=30,
         ident="whmcs-bridge",
-        clear_untrusted_proxy_headers=True,
+        # With receiver.trusted_proxies, X-Forwarded-For reaches intake/proxies.py, which believes it only
+        # from those addresses; otherwise waitress drops it.
+        clear_untrusted_proxy_headers=not trust_forwarded,
     )
 
 
