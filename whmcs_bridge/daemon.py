@@ -229,7 +229,10 @@ class Daemon:
                         busy = bool(report.engine.events or report.executor.done or report.executor.retrying)
                     self.trouble.cleared()
                 except Exception as exc:  # one bad pass must not end the daemon; it is logged and retried
-                    log.exception("pass failed; retrying shortly")
+                    if self.trouble.since is None:  # the traceback once, then a line per failing pass
+                        log.exception("pass failed; retrying shortly (/healthz says degraded meanwhile)")
+                    else:
+                        log.error("pass failed again (since %s): %s: %s", self.trouble.since, type(exc).__name__, exc)
                     self.trouble.failed(utcnow(), f"{type(exc).__name__}: {exc}")
                     busy = False
                 if not busy:

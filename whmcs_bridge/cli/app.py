@@ -198,7 +198,8 @@ def echo_pass(report: Any, as_json: bool, heading: str) -> None:
 @user_errors
 def run(obj: Context, dry_run: bool) -> None:
     """The daemon: the webhook receiver, the engine and the executor in one process.
-    SIGTERM/SIGINT finishes the current action and exits 0; a second signal exits at once."""
+    SIGTERM/SIGINT finishes the current action and exits 0; a second signal exits at once. At start it
+    exits 3 when the port is taken or a path is not permitted, 4 when the database is damaged."""
     daemon = Daemon(obj.config(), dry_run=dry_run)
     sys.exit(daemon.run())
 
@@ -212,7 +213,8 @@ def run(obj: Context, dry_run: bool) -> None:
 @click.pass_obj
 @user_errors
 def tick(obj: Context, at: str | None, dry_run: bool, as_json: bool) -> None:
-    """One pass (decide on pending events and due timers, run due actions) at the given instant, then exit."""
+    """One pass (poll WHMCS, decide on pending events and due timers, run due actions) at the given
+    instant, then exit; exit 5 when the poll failed (the rest of the pass still runs)."""
     config = obj.config()
     # A pass that runs actions holds the database's lease (as `run` does); a dry run changes nothing.
     lease = None if dry_run else Lease(config.state.path, "whmcs-bridge tick")
