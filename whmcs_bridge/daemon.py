@@ -8,11 +8,11 @@ import os
 import signal
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from whmcs_bridge import families, health, permissions
+from whmcs_bridge import families, health, permissions, resync
 from whmcs_bridge.clock import utcnow
 from whmcs_bridge.config.load import Config
 from whmcs_bridge.engine import Engine, EngineReport
@@ -40,6 +40,7 @@ class PassReport:
     poll: PollReport | None = None
     # Events still waiting for the rules after the pass (a pass decides on at most 500).
     pending_after: int | None = None
+    resynced: list[str] = field(default_factory=list)  # families re-read from WHMCS (resync.py)
 
 
 class Bridge:
@@ -107,6 +108,7 @@ class Bridge:
         polled = None
         if not dry_run and (self.poll_due(now) if poll is None else poll):
             try:
+                resynced = resync.on_change(self.db, self.api, self.config, now)
                 polled = self.poller.run_once(now)
             except (WhmcsUnavailableError, WhmcsApiError, WhmcsProtocolError) as exc:
                 # WHMCS unreachable or refusing: the poll waits (with backoff, health/metrics say so);
@@ -121,6 +123,9 @@ class Bridge:
                 return self._finish(now, dry_run, stop, polled)
             with self.db.atomic():
                 health.record_poll(self.db, now, None)
+            report = self._finish(now, dry_run, stop, polled)
+            report.resynced = resynced
+            return report
         return self._finish(now, dry_run, stop, polled)
 
     def _finish(self, now: datetime, dry_run: bool, stop: Callable[[], bool], polled: PollReport | None) -> PassReport:

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from whmcs_bridge import __version__
+from whmcs_bridge import __version__, resync
 from whmcs_bridge.backup import make_backup
 from whmcs_bridge.cli.common import (
     ID,
@@ -169,6 +169,8 @@ def echo_pass(report: Any, as_json: bool, heading: str) -> None:
         echo_json(lines)
         return
     engine = report.engine
+    for line in getattr(report, "resynced", []):
+        click.echo(line)
     if report.poll is not None and report.poll.error:
         click.echo(f"poll failed (retried next pass): {report.poll.error}")
     elif report.poll is not None:
@@ -404,6 +406,36 @@ def audit_show(
         click.echo(f"#{entry.id} {entry.at} {entry.actor} {entry.action}{who}{case} {detail}")
     if not found:
         click.echo("no audit entries match")
+
+
+# --- resync -------------------------------------------------------------------------------------
+
+
+@main.command("resync")
+@click.option(
+    "--family",
+    type=click.Choice([spec.name for spec in FAMILIES]),
+    default=None,
+    help="Only this family [default: every enabled family that has facts to re-read].",
+)
+@click.pass_obj
+@user_errors
+def resync_command(obj: Context, family: str | None) -> None:
+    """Re-read from WHMCS the facts a family needs (escalation: the open overdue invoices) and store them
+    as events, as happens by itself when a family is enabled or its rules change; the next pass decides."""
+    config = obj.config()
+    names = [family] if family else resync.enabled_with_reader(config)
+    if not names:
+        raise BridgeError("no enabled family has facts to re-read (escalation is the one that has)")
+    with Lease(config.state.path, "whmcs-bridge resync"):
+        bridge = Bridge(config)
+        try:
+            for name in names:
+                read, stored = resync.resync(bridge.db, bridge.api, config, name, utcnow())
+                what = resync.READERS[name][0]
+                click.echo(f"{name}: {read} {what} re-read from WHMCS, {stored} new event(s); the next pass decides")
+        finally:
+            bridge.close()
 
 
 # --- backup -------------------------------------------------------------------------------------
