@@ -53,13 +53,14 @@ class Bridge:
         metrics: Registry | None = None,
         progress: Any = None,
         stop: threading.Event | None = None,
+        client: WhmcsClient | None = None,
     ) -> None:
         self.config = config
         self.metrics = metrics or Registry()
         self.db = Database(config.state.path)
         # A stop request cuts the client's retry waits short: SIGTERM is not kept waiting by a backoff.
         interrupt = {"sleep": stop.wait, "stopping": stop.is_set} if stop is not None else {}
-        self.api = WhmcsApi(WhmcsClient.from_config(config.whmcs, **interrupt))
+        self.api = WhmcsApi(client or WhmcsClient.from_config(config.whmcs, **interrupt))
         self.engine = Engine(self.db, families.enabled(config))
         self.poller = Poller(
             self.db,

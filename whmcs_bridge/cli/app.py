@@ -33,6 +33,7 @@ from whmcs_bridge.errors import BridgeError, EnvironmentProblem, PollFailed
 from whmcs_bridge.families import FAMILIES
 from whmcs_bridge.install import default_url
 from whmcs_bridge.install import install_hook as install
+from whmcs_bridge.preview import preview as preview_pass
 from whmcs_bridge.probe import probe_actions
 from whmcs_bridge.sandbox import scenarios
 from whmcs_bridge.sandbox.server import SandboxApp, serve
@@ -239,12 +240,22 @@ def tick(obj: Context, at: str | None, dry_run: bool, as_json: bool) -> None:
     default=None,
     help="Project up to this instant, ISO-8601: every deadline until then, as if nobody paid or intervened [default: now].",
 )
+@click.option(
+    "--preview",
+    is_flag=True,
+    help="Read WHMCS first (read-only, on a throwaway copy of the state: nothing stored, no cursor moved, "
+    "nothing sent): on a new install, which clients each family would act on and what it would send first.",
+)
 @click.option("--json", "as_json", is_flag=True, help=JSON_LIST)
 @click.pass_obj
 @user_errors
-def plan(obj: Context, at: str | None, as_json: bool) -> None:
+def plan(obj: Context, at: str | None, preview: bool, as_json: bool) -> None:
     """What the bridge would do from now until --at if nobody paid or intervened (every ladder
     stage, deadline and action), doing nothing."""
+    if preview:
+        now = utcnow()
+        echo_pass(preview_pass(obj.config(), now, max(now, parse_at(at))), as_json, "preview")
+        return
     bridge = Bridge(obj.config())
     try:
         now = utcnow()

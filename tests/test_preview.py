@@ -1,0 +1,29 @@
+"""`plan --preview` on a fresh install: the first emails each family would send, read from WHMCS, with
+nothing sent, stored or moved."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.conftest import Sandbox
+from tests.test_escalation_e2e import WRITES, Bridge, configure
+
+NOW = "2026-11-23T10:00:00"
+
+
+def test_plan_preview_on_a_fresh_install_lists_the_first_emails(sandbox: Sandbox, tmp_path: Path):
+    sandbox.load("reseller-overdue", at=NOW)
+    bridge = Bridge(configure(tmp_path, sandbox), sandbox)
+    before = len(sandbox.calls())
+    shown = bridge.run("plan", "--preview").stdout
+    assert "preview at" in shown
+    assert "email client:1 Reminder: 11 unpaid invoice(s)" in shown, shown
+    lines = json.loads(bridge.run("plan", "--preview", "--json").stdout)
+    emails = [line for line in lines if line.get("kind") == "email"]
+    assert {line["client_id"] for line in emails} == {1}
+    calls = sandbox.calls()[before:]
+    assert calls and not [c for c in calls if c["action"] in WRITES]  # read only
+    assert not (tmp_path / "state.db").exists()  # nothing stored: the copy was thrown away
+    ticked = bridge.run("tick", "--at", NOW + "Z").stdout  # the real first pass still finds everything
+    assert "poll:" in ticked
