@@ -34,9 +34,9 @@ def describe(path: Path) -> str:
     try:
         info = probe.stat()
     except OSError:
-        return "which cannot be inspected"
-    where = "" if probe == path else f"; {probe} is "
-    return f"{where}owner {user_name(info.st_uid)}:{group_name(info.st_gid)}, mode {stat.S_IMODE(info.st_mode):04o}"
+        return "it cannot be inspected"
+    owner = f"owner {user_name(info.st_uid)}:{group_name(info.st_gid)}, mode {stat.S_IMODE(info.st_mode):04o}"
+    return owner if probe == path else f"it does not exist; {probe} has {owner}"
 
 
 def denied(path: Path, doing: str) -> EnvironmentProblem:
