@@ -158,3 +158,16 @@ def test_the_readme_documents_every_exit_code():
     assert len(set(codes.values())) == len(codes)
     for value in codes.values():
         assert re.search(rf"^\| {value} \|", table, re.M), f"exit code {value} is not in the README's table"
+
+
+def test_backup_into_a_folder_the_user_cannot_write_is_a_permission_problem(folder: Path):
+    config = write_config(folder)
+    Database(folder / "state.db").close()
+    user = give_to_service_user(config, folder / ".env", folder / "state.db")
+    shut = folder / "backups"
+    shut.mkdir(mode=0o755)  # root's
+    if not AS_ROOT:
+        shut.chmod(0o555)
+    result = bridge(config, "backup", str(shut / "copy.db"), service_user=True)
+    assert result.returncode == errors.EXIT_ENVIRONMENT
+    assert f"permission denied: user {user} cannot write in {shut}" in one_sentence(result)

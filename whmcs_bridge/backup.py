@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from whmcs_bridge import permissions
 from whmcs_bridge.errors import AuditChainError, BridgeError, StoreError
 from whmcs_bridge.store import audit
 from whmcs_bridge.store.db import Database
@@ -26,6 +27,7 @@ def make_backup(state: Path, target: Path) -> BackupReport:
         raise BridgeError(f"{target} already exists: a backup is written to a new file")
     if not target.parent.is_dir():
         raise BridgeError(f"{target.parent} is not a folder")
+    permissions.check_writable_folder(target.parent)
     partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
     try:
         with Database(state, migrate=False) as live:

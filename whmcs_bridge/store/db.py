@@ -299,10 +299,17 @@ class Database:
     def backup_to(self, target: Path) -> None:
         """A consistent copy of the live database (SQLite's online backup API, in one step: one read
         transaction, so a daemon writing meanwhile neither waits nor makes the copy restart), WAL included."""
-        copy = sqlite3.connect(str(target), isolation_level=None)
+        try:
+            copy = sqlite3.connect(str(target), isolation_level=None)
+        except sqlite3.Error:
+            raise permissions.denied(target, "write") from None
         try:
             with self._lock:
                 self.conn.backup(copy)
+        except sqlite3.Error as exc:
+            if "full" in str(exc) or "I/O" in str(exc):
+                raise EnvironmentProblem(f"cannot write the backup {target}: {exc}; free space on its disk") from None
+            raise StoreError(f"the backup of {self.path} to {target} failed: {exc}") from None
         finally:
             copy.close()
 
