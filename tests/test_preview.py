@@ -27,3 +27,16 @@ def test_plan_preview_on_a_fresh_install_lists_the_first_emails(sandbox: Sandbox
     assert not (tmp_path / "state.db").exists()  # nothing stored: the copy was thrown away
     ticked = bridge.run("tick", "--at", NOW + "Z").stdout  # the real first pass still finds everything
     assert "poll:" in ticked
+
+
+def test_tick_dry_run_reads_whmcs_too_and_moves_nothing(sandbox: Sandbox, tmp_path: Path):
+    sandbox.load("reseller-overdue", at=NOW)
+    bridge = Bridge(configure(tmp_path, sandbox), sandbox)
+    bridge.run("tick", "--at", NOW + "Z")  # a first real pass: cursors exist
+    with_state = (tmp_path / "state.db").stat().st_mtime_ns
+    before = len(sandbox.calls())
+    sandbox.control("act", {"action": "AddInvoicePayment", "invoiceid": 1, "amount": 1, "gateway": "banktransfer"})
+    dry = bridge.run("tick", "--dry-run", "--at", NOW + "Z").stdout
+    assert dry.startswith("poll:") and "dry run at" in dry
+    assert not [c for c in sandbox.calls()[before:] if c["action"] in WRITES]
+    assert (tmp_path / "state.db").stat().st_mtime_ns == with_state  # not even opened for writing

@@ -1,4 +1,4 @@
-"""`plan --preview`: what the bridge would do first, read from WHMCS, before anything is sent.
+"""`plan --preview` and `tick --dry-run`: what the bridge would do, read from WHMCS, before anything is sent.
 
 The poller, the rules and the executor's reads run on a throwaway copy of the state (SQLite's backup
 API), against a WHMCS client that sends no write: nothing is stored, no cursor moves, nobody is told."""
@@ -15,8 +15,9 @@ from typing import Any
 from whmcs_bridge.config.load import Config
 from whmcs_bridge.daemon import Bridge, PassReport
 from whmcs_bridge.engine import EngineReport
-from whmcs_bridge.errors import WhmcsApiError
+from whmcs_bridge.errors import WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
 from whmcs_bridge.executor.loop import ExecutorReport
+from whmcs_bridge.intake.poller import PollReport
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.client import Params, WhmcsClient, is_read_only
 
@@ -51,7 +52,13 @@ def preview(config: Config, now: datetime, until: datetime) -> PassReport:
 
 
 def _walk(bridge: Bridge, now: datetime, until: datetime) -> PassReport:
-    polled = bridge.poller.run_once(now)
+    polled = None
+    if bridge.config.poll.enabled:
+        try:
+            polled = bridge.poller.run_once(now)
+        except (WhmcsUnavailableError, WhmcsApiError, WhmcsProtocolError) as exc:
+            polled = PollReport(error=str(exc))  # what the state already holds is still shown
+    due = bridge.executor.run_once(now, dry_run=True)  # actions already due before this pass
     seen = EngineReport()
     for _ in range(ROUNDS):
         step = bridge.engine.run_once(now)
@@ -66,4 +73,4 @@ def _walk(bridge: Bridge, now: datetime, until: datetime) -> PassReport:
         projected = bridge.engine.plan(now, until=until)
         seen.planned += projected.planned
         seen.when += projected.when
-    return PassReport(now, seen, ExecutorReport(), polled)
+    return PassReport(now, seen, ExecutorReport(would_run=due.would_run), polled)

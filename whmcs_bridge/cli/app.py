@@ -211,7 +211,12 @@ def run(obj: Context, dry_run: bool) -> None:
 @click.option(
     "--at", "at", default=None, help="The instant of the pass, ISO-8601 [default: now]. Lets staff see a deadline pass."
 )
-@click.option("--dry-run", is_flag=True, help="Decide and list, but change nothing and call no write action.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Read WHMCS and decide on a throwaway copy of the state, and list what the pass would do: nothing is "
+    "stored, no cursor moves, no write action is called.",
+)
 @click.option("--json", "as_json", is_flag=True, help=JSON_LIST)
 @click.pass_obj
 @user_errors
@@ -219,16 +224,19 @@ def tick(obj: Context, at: str | None, dry_run: bool, as_json: bool) -> None:
     """One pass (poll WHMCS, decide on pending events and due timers, run due actions) at the given
     instant, then exit; exit 5 when the poll failed (the rest of the pass still runs)."""
     config = obj.config()
-    # A pass that runs actions holds the database's lease (as `run` does); a dry run changes nothing.
-    lease = None if dry_run else Lease(config.state.path, "whmcs-bridge tick")
-    bridge = Bridge(config, progress=terminal_progress(as_json))
-    try:
-        report = bridge.run_once(parse_at(at), dry_run=dry_run, poll=config.poll.enabled)
-        echo_pass(report, as_json, "dry run" if dry_run else "pass")
-    finally:
-        bridge.close()
-        if lease is not None:
-            lease.release()
+    if dry_run:  # on a copy of the state: it needs no lease and changes nothing
+        moment = parse_at(at)
+        report = preview_pass(config, moment, moment)
+        echo_pass(report, as_json, "dry run")
+    else:
+        # A pass that runs actions holds the database's lease (as `run` does).
+        with Lease(config.state.path, "whmcs-bridge tick"):
+            bridge = Bridge(config, progress=terminal_progress(as_json))
+            try:
+                report = bridge.run_once(parse_at(at), poll=config.poll.enabled)
+                echo_pass(report, as_json, "pass")
+            finally:
+                bridge.close()
     if report.poll is not None and report.poll.error:  # cron and monitors see it in the exit code
         fail(PollFailed(f"the poll of WHMCS failed: {report.poll.error}"))
 
