@@ -161,8 +161,17 @@ class Daemon:
     """`whmcs-bridge run`. Signal handlers only set flags: the first SIGTERM/SIGINT lets the current
     action finish and exits 0; a second one exits at once."""
 
-    def __init__(self, config: Config, *, idle_s: float = 1.0, dry_run: bool = False) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        idle_s: float = 1.0,
+        dry_run: bool = False,
+        preview: Callable[[Config, datetime, datetime], PassReport] | None = None,
+    ) -> None:
         self.config = config
+        # A dry run reads WHMCS every poll.every through this (preview.py: a copy of the state, no write sent).
+        self.preview = preview if dry_run else None
         self.idle_s = idle_s
         self.dry_run = dry_run
         self.stop = threading.Event()
@@ -194,6 +203,12 @@ class Daemon:
         self.wake.set()
 
     def dry_pass(self) -> None:
+        now = utcnow()
+        last = getattr(self, "_last_preview", None)
+        if self.preview is not None and (last is None or last + self.config.poll.every <= now):
+            self._last_preview = now
+            self.log_preview(self.preview(self.config, now, now))
+            return
         pending = inbox.pending_count(self.bridge.db)
         if pending != getattr(self, "_last_pending", None):
             self._last_pending = pending
@@ -204,6 +219,16 @@ class Daemon:
                 len(report.engine.planned),
                 len(report.executor.would_run),
             )
+
+    @staticmethod
+    def log_preview(report: PassReport) -> None:
+        if report.poll is not None and report.poll.error:
+            log.warning("dry run: the poll of WHMCS failed: %s", report.poll.error)
+        planned = report.engine.planned
+        log.info("dry run (read from WHMCS on a copy, nothing sent): %d action(s) would be planned", len(planned))
+        for action in planned[:20]:
+            about = action.params.get("subject") or action.params.get("function") or ""
+            log.info("dry run: would %s %s %s", action.kind, action.subject or "", about)
 
     def run(self) -> int:
         os.umask(0o077)  # what the daemon creates (WAL, lock, evidence, exports) is its user's alone

@@ -195,7 +195,10 @@ def echo_pass(report: Any, as_json: bool, heading: str) -> None:
 
 @main.command()
 @click.option(
-    "--dry-run", is_flag=True, help="Receive and store events, but decide and do nothing (log what a pass would plan)."
+    "--dry-run",
+    is_flag=True,
+    help="Receive and store events, but decide and do nothing: log what a pass would plan, reading WHMCS every "
+    "poll.every on a copy of the state (no write sent).",
 )
 @click.pass_obj
 @user_errors
@@ -203,7 +206,7 @@ def run(obj: Context, dry_run: bool) -> None:
     """The daemon: the webhook receiver, the engine and the executor in one process.
     SIGTERM/SIGINT finishes the current action and exits 0; a second signal exits at once. At start it
     exits 3 when the port is taken or a path is not permitted, 4 when the database is damaged."""
-    daemon = Daemon(obj.config(), dry_run=dry_run)
+    daemon = Daemon(obj.config(), dry_run=dry_run, preview=preview_pass)
     sys.exit(daemon.run())
 
 
