@@ -21,6 +21,7 @@ import requests
 
 from tests.conftest import IDENTIFIER, SECRET, WEBHOOK_SECRET, Sandbox, needs
 from tests.test_daemon import free_port, wait_until
+from tests.test_startup import as_service_user as reachable_by_nobody
 
 ROOT = Path(__file__).resolve().parents[1]
 UNIT = ROOT / "systemd" / "whmcs-bridge.service"
@@ -89,6 +90,7 @@ def configure(root: Path, whmcs_url: str, port: int) -> None:
     path.write_text(into(root, text))
 
 
+@reachable_by_nobody
 def test_the_readme_install_runs_and_the_unit_command_starts_as_the_service_user(
     fakeroot: Path, sandbox: Sandbox
 ):

@@ -227,3 +227,26 @@ def test_the_inbox_writer_commits_what_waits_together(tmp_path: Path):
     assert {event_id for event_id, stored in outcomes if stored} == {f"msg_{n}" for n in range(20)}
     with Database(path, migrate=False) as db:
         assert len(inbox.entries(db)) == 20  # five were the same webhook-id again: stored once
+
+
+def test_audit_verify_beside_a_writer_sees_one_snapshot(tmp_path: Path):
+    """Found by the backup test: verify read the rows, then the head, while the daemon appended between."""
+    with Database(tmp_path / "state.db") as db:
+        for n in range(200):
+            audit.append(db, "test.seed", detail={"n": n})
+    stop = threading.Event()
+
+    def writer() -> None:
+        with Database(tmp_path / "state.db") as other:
+            while not stop.is_set():
+                audit.append(other, "test.concurrent", detail={"at": "now"})
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        with Database(tmp_path / "state.db") as reader:
+            counts = [audit.verify(reader) for _ in range(60)]
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    assert counts == sorted(counts) and counts[0] >= 200

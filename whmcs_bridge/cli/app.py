@@ -97,6 +97,8 @@ def check(obj: Context, online: bool, as_json: bool) -> None:
     if online:
         denied = probe_actions(config, echo=(lambda *_: None) if as_json else click.echo)
         summary["denied_actions"] = denied
+        if denied and as_json:
+            echo_json(summary)
         if denied:
             raise BridgeError(
                 f"the API credential's role does not allow {len(denied)} action(s) the bridge needs: "

@@ -296,6 +296,22 @@ class Database:
             else:
                 self.conn.execute(f"RELEASE sp{self._depth}")
 
+    @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction: every statement inside sees the database as of its first read, however a
+        daemon writes meanwhile (WAL readers do not block writers). Nested in atomic(), it is a no-op."""
+        with self._lock:
+            if self._depth:
+                yield self.conn
+                return
+            self.conn.execute("BEGIN DEFERRED")
+            self._depth += 1
+            try:
+                yield self.conn
+            finally:
+                self._depth -= 1
+                self.conn.execute("COMMIT")
+
     def backup_to(self, target: Path) -> None:
         """A consistent copy of the live database (SQLite's online backup API, in one step: one read
         transaction, so a daemon writing meanwhile neither waits nor makes the copy restart), WAL included."""
