@@ -51,6 +51,7 @@ def config_for(url: str, folder: Path) -> Path:
     (folder / ".env").write_text(
         f"WHMCS_API_IDENTIFIER={IDENTIFIER}\nWHMCS_API_SECRET={SECRET}\nWHMCS_BRIDGE_WEBHOOK_SECRET={secret}\n"
     )
+    (folder / ".env").chmod(0o600)  # it holds secrets: a world-readable .env is refused
     return folder / "bridge.yaml"
 
 

@@ -241,6 +241,7 @@ def write_daemon_config(
     (folder / ".env").write_text(
         f"WHMCS_API_IDENTIFIER={api[0]}\nWHMCS_API_SECRET={api[1]}\nWHMCS_BRIDGE_WEBHOOK_SECRET={secret}\n"
     )
+    (folder / ".env").chmod(0o600)  # it holds secrets: a world-readable .env is refused
     path = folder / "bridge.yaml"
     path.write_text(
         f"whmcs:\n  url: {whmcs_url}\n  identifier: ${{WHMCS_API_IDENTIFIER}}\n  secret: ${{WHMCS_API_SECRET}}\n"

@@ -130,6 +130,7 @@ class BridgeWorld:
         (tmp / ".env").write_text(
             f"WHMCS_API_IDENTIFIER={IDENTIFIER}\nWHMCS_API_SECRET={SECRET}\nWHMCS_BRIDGE_WEBHOOK_SECRET={WEBHOOK_SECRET}\n"
         )
+        (tmp / ".env").chmod(0o600)  # it holds secrets: a world-readable .env is refused
         self.receiver = Receiver(tmp / "state.db", [WEBHOOK_SECRET])
         self.server = serve(self.receiver, "127.0.0.1", 0)
         self.public = f"http://127.0.0.1:{self.server.effective_port}"

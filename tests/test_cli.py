@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 from tests.conftest import IDENTIFIER, SECRET, WEBHOOK_SECRET, Sandbox, sql
 from whmcs_bridge.cli import app as cli
-from whmcs_bridge.store import audit
+from whmcs_bridge.store import audit, inbox
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.api import NEEDED_ACTIONS
 
@@ -35,6 +35,7 @@ def write_config(
         else env
     )
     (folder / ".env").write_text("".join(f"{k}={v}\n" for k, v in env.items()))
+    (folder / ".env").chmod(0o600)  # it holds secrets: a world-readable .env is refused
     path = folder / "bridge.yaml"
     path.write_text(
         f"whmcs:\n  url: {url}\n  identifier: ${{WHMCS_API_IDENTIFIER}}\n  secret: ${{WHMCS_API_SECRET}}\n"
@@ -52,6 +53,7 @@ def test_check_example_config(tmp_path: Path):
     env = {"WHMCS_API_IDENTIFIER": "a", "WHMCS_API_SECRET": "b", "WHMCS_BRIDGE_WEBHOOK_SECRET": WEBHOOK_SECRET}
     (tmp_path / "config.example.yaml").write_text((ROOT / "config.example.yaml").read_text())
     (tmp_path / ".env").write_text("".join(f"{k}={v}\n" for k, v in env.items()))
+    (tmp_path / ".env").chmod(0o600)  # it holds secrets: a world-readable .env is refused
     code, out, err = run("--config", str(tmp_path / "config.example.yaml"), "check")
     assert code == 0, err
     assert "configuration is valid" in out
@@ -63,7 +65,7 @@ def test_check_example_config(tmp_path: Path):
         (
             "poll:\n  evry: 5m\n",
             None,
-            "bridge.yaml:11: poll.evry: expected one of enabled, every, sweep_every (did you mean 'every'?), found unknown key",
+            "bridge.yaml:11: poll.evry: expected one of enabled, every, sweep_every, max_backoff (did you mean 'every'?), found unknown key",
         ),
         ("poll:\n  every: 5\n  enabled: 3\n", None, "bridge.yaml:12: poll.enabled: expected true or false, found '3'"),
         ("poll:\n  every: soon\n", None, "bridge.yaml:11: poll.every: expected a duration"),
@@ -130,7 +132,7 @@ def test_check_online_bad_credentials(tmp_path: Path, sandbox: Sandbox):
         "WHMCS_BRIDGE_WEBHOOK_SECRET": WEBHOOK_SECRET,
     }
     code, _, err = run("--config", str(write_config(tmp_path, sandbox.url, env=env)), "check", "--online")
-    assert code == 1
+    assert code == 5  # WHMCS refused (the README's exit codes)
     assert "WHMCS denied GetClients (HTTP 403): Authentication Failed" in err
     assert "wrong" not in err
 
@@ -155,7 +157,7 @@ def test_audit_verify_and_show(tmp_path: Path):
 
 def test_audit_on_a_missing_database_does_not_create_one(tmp_path: Path):
     code, _, err = run("--config", str(write_config(tmp_path)), "audit", "verify")
-    assert code == 1 and "there is no state database at" in err
+    assert code == 4 and "there is no state database at" in err
     assert not (tmp_path / "state.db").exists()
 
 
@@ -267,7 +269,7 @@ def test_sandbox_port_in_use_is_one_sentence():
             text=True,
             timeout=30,
         )
-    assert result.returncode == 1
+    assert result.returncode == 3  # environment
     assert "cannot listen on 127.0.0.1" in result.stderr and "Traceback" not in result.stderr
 
 
@@ -288,3 +290,60 @@ def test_out_of_range_ids_and_instants_are_usage_errors(tmp_path: Path, args: li
     result = CliRunner().invoke(cli.main, ["--config", str(config), *args])
     assert result.exit_code == 2 and "Traceback" not in result.output + result.stderr
     assert "Invalid value" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["approvals", "list", "--json"],
+        ["events", "parked", "--json"],
+        ["audit", "show", "--json"],
+        ["tick", "--dry-run", "--json"],
+        ["plan", "--json"],
+        ["escalations", "list", "--json"],
+        ["delegations", "list", "--json"],
+        ["ownership", "list", "--json"],
+    ],
+)
+def test_json_lists_print_an_empty_array_rather_than_nothing(tmp_path: Path, args: list[str]):
+    config = write_config(tmp_path, extra="poll:\n  enabled: false\n")
+    Database(tmp_path / "state.db").close()
+    code, out, _ = run("--config", str(config), *args)
+    assert code == 0 and json.loads(out) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "key"),
+    [(["check"], "valid"), (["breaker", "status"], "tripped"), (["audit", "verify"], "entries")],
+)
+def test_status_commands_have_json(tmp_path: Path, args: list[str], key: str):
+    config = write_config(tmp_path)
+    Database(tmp_path / "state.db").close()
+    code, out, _ = run("--config", str(config), *args, "--json")
+    assert code == 0 and key in json.loads(out)
+
+
+def test_lists_of_a_disabled_family_say_so(tmp_path: Path):
+    config = write_config(tmp_path)
+    Database(tmp_path / "state.db").close()
+    code, out, err = run("--config", str(config), "escalations", "list")
+    assert code == 0 and "no client is on the ladder" in out
+    assert f"escalation is not enabled (escalation.enabled in {config})" in err
+
+
+def test_tick_says_how_many_events_remain(tmp_path: Path):
+    config = write_config(tmp_path, extra="poll:\n  enabled: false\n")
+    with Database(tmp_path / "state.db") as db, db.atomic():
+        for n in range(620):
+            inbox.add(
+                db,
+                event_id=f"e{n}",
+                type="InvoiceCreated",
+                source="poll",
+                body={"type": "InvoiceCreated", "data": {"invoiceid": n + 1}},
+                received_at="2026-11-22T10:00:00+00:00",
+            )
+    code, out, _ = run("--config", str(config), "tick")
+    assert code == 0 and "500 event(s)" in out and "120 event(s) still pending (the next pass takes them)" in out
+    code, out, _ = run("--config", str(config), "tick")
+    assert code == 0 and "120 event(s)" in out and "still pending" not in out

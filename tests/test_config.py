@@ -244,6 +244,7 @@ def test_empty_file():
 def test_dotenv_beside_the_config_is_read(tmp_path: Path):
     shutil.copy(ROOT / "config.example.yaml", tmp_path / "bridge.yaml")
     (tmp_path / ".env").write_text("".join(f"{k}={v}\n" for k, v in ENV.items()))
+    (tmp_path / ".env").chmod(0o600)  # it holds secrets: a world-readable .env is refused
     config = load_config(tmp_path / "bridge.yaml", environ={"WHMCS_API_SECRET": "from-environment"})
     assert config.whmcs.identifier.reveal() == "ident"
     assert config.whmcs.secret.reveal() == "from-environment"  # the environment wins over .env
@@ -266,3 +267,23 @@ def test_durations(text: str, seconds: int):
 def test_bad_durations(text: str):
     with pytest.raises(ValueError):
         Duration.parse(text)
+
+
+def test_every_mistake_is_reported_at_once_up_to_a_limit():
+    text = MINIMAL + "poll:\n  every: soon\n  sweep_every: 3x\nlogging:\n  format: xml\n  levl: info\n"
+    with pytest.raises(ConfigError) as caught:
+        parse(text)
+    lines = str(caught.value).splitlines()
+    assert lines[0] == "4 mistakes in /etc/whmcs-bridge/bridge.yaml:"
+    assert [line.strip().split(": ")[1] for line in lines[1:]] == [
+        "poll.every",
+        "poll.sweep_every",
+        "logging.format",
+        "logging.levl",
+    ]
+    many = MINIMAL + "poll:\n" + "".join(f"  unknown{n}: 1\n" for n in range(25))
+    with pytest.raises(ConfigError) as caught:
+        parse(many)
+    lines = str(caught.value).splitlines()
+    assert lines[0] == "25 mistakes in /etc/whmcs-bridge/bridge.yaml:" and lines[-1] == "  ... and 5 more"
+    assert len(lines) == 1 + 20 + 1

@@ -54,7 +54,7 @@ class Odd:
 def read(text: str, cls: type = Section, environ: dict[str, str] | None = None) -> Any:
     node = yaml.compose(text)
     assert node is not None, "a test document is never empty"
-    return _Reader(FILE, environ or {"TOKEN": "s3cret"}, None).read_section(node, cls, "")
+    return _Reader(FILE, environ or {"TOKEN": "s3cret"}, None).read_document(node, cls)
 
 
 def test_every_scalar_type():

@@ -240,7 +240,7 @@ def test_sandbox_errors_for_a_while_delay_but_lose_nothing(world: Sandbox, tmp_p
     runner = CliRunner()
     first = runner.invoke(cli.main, ["--config", str(config), "tick", "--json"], catch_exceptions=False)
     assert first.exit_code == 0
-    outcomes = [json.loads(line)["what"] for line in first.stdout.splitlines()]
+    outcomes = [line["what"] for line in json.loads(first.stdout)]
     assert "retrying" in outcomes
     # A call whose outcome is unknown may still be running in WHMCS: it is looked at again only once it
     # cannot be (twice whmcs.timeout_s, 2 s here, after it started), whatever the instant of the pass.
@@ -293,7 +293,7 @@ def test_approvals_from_the_command_line(world: Sandbox, tmp_path: Path):
     again = run("approvals", "approve", "2", "--by", "bob")
     assert again.exit_code == 1 and "is rejected, not waiting" in again.stderr
     plan_out = run("plan", "--json")
-    assert [json.loads(line)["what"] for line in plan_out.stdout.splitlines()] == ["would_run"]
+    assert [line["what"] for line in json.loads(plan_out.stdout)] == ["would_run"]
     assert run("tick").exit_code == 0
     assert world.rows("services", id=102)[0]["status"] == "Terminated"
     assert world.rows("services", id=101)[0]["status"] == "Active"
@@ -373,10 +373,10 @@ def test_one_daemon_per_state_database(world: Sandbox, tmp_path: Path):
             text=True,
             timeout=60,
         )
-        assert second.returncode == 1 and "Traceback" not in second.stderr
+        assert second.returncode == 3 and "Traceback" not in second.stderr
         assert f"pid {running.proc.pid}" in second.stderr and "already works on" in second.stderr
         ticked = CliRunner().invoke(cli.main, ["--config", str(config), "tick"])
-        assert ticked.exit_code == 1 and "already works on" in ticked.stderr
+        assert ticked.exit_code == 3 and "already works on" in ticked.stderr
         assert CliRunner().invoke(cli.main, ["--config", str(config), "tick", "--dry-run"]).exit_code == 0
         assert CliRunner().invoke(cli.main, ["--config", str(config), "audit", "verify"]).exit_code == 0
     finally:

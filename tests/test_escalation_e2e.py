@@ -46,6 +46,7 @@ def configure(tmp: Path, sandbox: Sandbox, extra: str = "") -> Path:
     (tmp / ".env").write_text(
         f"WHMCS_API_IDENTIFIER={IDENTIFIER}\nWHMCS_API_SECRET={SECRET}\nWHMCS_BRIDGE_WEBHOOK_SECRET={WEBHOOK_SECRET}\n"
     )
+    (tmp / ".env").chmod(0o600)  # it holds secrets: a world-readable .env is refused
     return tmp / "bridge.yaml"
 
 
@@ -72,12 +73,12 @@ class Bridge:
         return new
 
     def approve_all(self) -> int:
-        listing = self.run("approvals", "list", "--json").output.splitlines()
-        for line in listing:
+        listing = json.loads(self.run("approvals", "list", "--json").output)
+        for row in listing:
             self.run(
                 "approvals",
                 "approve",
-                str(json.loads(line)["id"]),
+                str(row["id"]),
                 "--by",
                 "alice",
                 "--reason",
@@ -249,9 +250,7 @@ def test_plan_shows_the_ladders_future_and_changes_nothing(story: Bridge, tmp_pa
 
     with Database(tmp_path / "state.db") as db:
         before = len(outbox.entries(db))
-    lines = [
-        json.loads(line) for line in story.run("plan", "--at", "2027-03-01T12:00:00Z", "--json").output.splitlines()
-    ]
+    lines = json.loads(story.run("plan", "--at", "2027-03-01T12:00:00Z", "--json").output)
     planned = [line for line in lines if line["what"] == "planned"]
     days = {line["when"][:10] for line in planned}
     assert {"2026-11-30", "2026-12-09", "2026-12-16", "2026-12-21", "2026-12-22", "2027-01-05"} <= days

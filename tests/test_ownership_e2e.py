@@ -54,10 +54,9 @@ class World(BridgeWorld):
         return found.group(1)
 
     def case(self, case_id: str) -> dict[str, Any]:
-        line = next(
-            line for line in self.run("ownership", "list", "--json").output.splitlines() if f'"{case_id}"' in line
+        found: dict[str, Any] = next(
+            c for c in json.loads(self.run("ownership", "list", "--json").output) if c["id"] == case_id
         )
-        found: dict[str, Any] = json.loads(line)
         return found
 
     def file(self, name: str, data: bytes) -> str:
@@ -359,7 +358,7 @@ def test_a_ticket_asking_for_full_access_opens_a_draft(world: World):
         },
     )
     world.settle(4)
-    drafts = [json.loads(line) for line in world.run("ownership", "list", "--json").output.splitlines()]
+    drafts = json.loads(world.run("ownership", "list", "--json").output)
     assert [(d["status"], d["holder"]["client"], d["requester"]["client"]) for d in drafts] == [("draft", 20, 21)]
     assert sorted(f"{s['kind']}:{s['id']}" for s in drafts[0]["subjects"]) == ["domain:20", "service:201"]
     draft = drafts[0]["id"]

@@ -20,6 +20,7 @@ CORE = [
     "model.py",
     "names.py",
     "errors.py",
+    "permissions.py",
     "metrics.py",
     "config/__init__.py",
     "config/reader.py",

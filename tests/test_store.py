@@ -44,7 +44,7 @@ def test_newer_database_is_refused(tmp_path: Path):
 
 def test_not_a_database(tmp_path: Path):
     (tmp_path / "junk.db").write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(StoreError, match="not a usable SQLite database"):
+    with pytest.raises(StoreError, match="not a usable whmcs-bridge state database"):
         Database(tmp_path / "junk.db")
 
 
@@ -305,3 +305,26 @@ def test_threads_of_one_process_take_turns_at_writing_in_arrival_order(tmp_path:
     impatient.release()
     impatient.acquire()  # the next caller is not left waiting for the one that gave up
     impatient.release()
+
+
+def test_audit_verify_beside_a_writer_sees_one_snapshot(tmp_path: Path):
+    """Found by the backup test: verify read the rows, then the head, while the daemon appended between."""
+    with Database(tmp_path / "state.db") as db:
+        for n in range(200):
+            audit.append(db, "test.seed", detail={"n": n})
+    stop = threading.Event()
+
+    def writer() -> None:
+        with Database(tmp_path / "state.db") as other:
+            while not stop.is_set():
+                audit.append(other, "test.concurrent", detail={"at": "now"})
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        with Database(tmp_path / "state.db") as reader:
+            counts = [audit.verify(reader) for _ in range(60)]
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    assert counts == sorted(counts) and counts[0] >= 200

@@ -2,29 +2,32 @@
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 import signal
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from whmcs_bridge import families
+from whmcs_bridge import families, health, permissions, resync
 from whmcs_bridge.clock import utcnow
 from whmcs_bridge.config.load import Config
 from whmcs_bridge.engine import Engine, EngineReport
-from whmcs_bridge.errors import WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
+from whmcs_bridge.errors import EnvironmentProblem, WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
 from whmcs_bridge.executor.loop import Executor, ExecutorReport
 from whmcs_bridge.intake.poller import Poller, PollReport
+from whmcs_bridge.intake.proxies import ForwardedFor
 from whmcs_bridge.intake.receiver import Receiver, run_in_thread, serve
 from whmcs_bridge.metrics import Registry
 from whmcs_bridge.store import inbox, states
-from whmcs_bridge.store import poll as poll_store
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.store.lease import Lease
 from whmcs_bridge.whmcs.api import WhmcsApi
+from whmcs_bridge.whmcs.client import WhmcsClient
 
 SWITCH_INTERVAL_S = 0.0005  # see Daemon._run
 
@@ -38,16 +41,29 @@ class PassReport:
     engine: EngineReport
     executor: ExecutorReport
     poll: PollReport | None = None
+    # Events still waiting for the rules after the pass (a pass decides on at most 500).
+    pending_after: int | None = None
+    resynced: list[str] = field(default_factory=list)  # families re-read from WHMCS (resync.py)
 
 
 class Bridge:
     """Everything a pass needs, built from the configuration."""
 
-    def __init__(self, config: Config, *, metrics: Registry | None = None, progress: Any = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        metrics: Registry | None = None,
+        progress: Any = None,
+        stop: threading.Event | None = None,
+        client: WhmcsClient | None = None,
+    ) -> None:
         self.config = config
         self.metrics = metrics or Registry()
         self.db = Database(config.state.path)
-        self.api = WhmcsApi.from_config(config)
+        # A stop request cuts the client's retry waits short: SIGTERM is not kept waiting by a backoff.
+        interrupt = {"sleep": stop.wait, "stopping": stop.is_set} if stop is not None else {}
+        self.api = WhmcsApi.from_config(config, client or WhmcsClient.from_config(config.whmcs, **interrupt))
         self.engine = Engine(self.db, families.enabled(config))
         self.poller = Poller(
             self.db,
@@ -55,6 +71,9 @@ class Bridge:
             sweep_every=config.poll.sweep_every,
             progress=progress,
             tracked_clients=self.tracked_clients,
+        )
+        self.api_errors = self.metrics.counter(
+            "whmcs_bridge_api_errors_total", "WHMCS API failures of polls and actions, by kind.", "kind"
         )
         self.executor = Executor(
             self.db,
@@ -74,10 +93,11 @@ class Bridge:
         return [int(key) for key in states.keys(self.db, names) if key.isdigit()]
 
     def poll_due(self, now: datetime) -> bool:
+        """Every poll.every; after failures, that doubled per failure up to poll.max_backoff."""
         if not self.config.poll.enabled:
             return False
-        last = self.poller.cursor("poll.last_run")
-        return last is None or datetime.fromisoformat(last) + self.config.poll.every <= now
+        due = health.PollHealth.read(self.db).next_due(self.config)
+        return due is None or due <= now
 
     def run_once(
         self,
@@ -92,37 +112,82 @@ class Bridge:
         polled = None
         if not dry_run and (self.poll_due(now) if poll is None else poll):
             try:
+                resynced = resync.on_change(self.db, self.api, self.config, now)
                 polled = self.poller.run_once(now)
             except (WhmcsUnavailableError, WhmcsApiError, WhmcsProtocolError) as exc:
-                # WHMCS unreachable or refusing: the poll waits for the next cycle; nothing is lost
-                # (cursors only move with the events they produced) and the rest of the pass goes on.
-                log.warning("poll failed, retried next cycle: %s", exc)
+                # WHMCS unreachable or refusing: the poll waits (with backoff, health/metrics say so);
+                # nothing is lost (cursors only move with the events they produced) and the pass goes on.
                 polled = PollReport(error=str(exc))
+                if not stop():
+                    self.api_errors.inc(type(exc).__name__)
+                    with self.db.atomic():
+                        health.record_poll(self.db, now, str(exc))
+                    due = health.PollHealth.read(self.db).next_due(self.config)
+                    log.warning("poll failed, tried again at %s: %s", health.stamp(due), exc)
                 return self._finish(now, dry_run, stop, polled)
             with self.db.atomic():
-                poll_store.set_cursor(self.db, "poll.last_run", now.isoformat(timespec="seconds"), now)
+                health.record_poll(self.db, now, None)
+            report = self._finish(now, dry_run, stop, polled)
+            report.resynced = resynced
+            return report
         return self._finish(now, dry_run, stop, polled)
 
     def _finish(self, now: datetime, dry_run: bool, stop: Callable[[], bool], polled: PollReport | None) -> PassReport:
         engine = self.engine.plan(now) if dry_run else self.engine.run_once(now)
         executor = self.executor.run_once(now, dry_run=dry_run, stop=stop)
-        return PassReport(now, engine, executor, polled)
+        return PassReport(now, engine, executor, polled, None if dry_run else inbox.pending_count(self.db))
 
     def close(self) -> None:
         self.db.close()
+
+
+def listen(app: Receiver, config: Config) -> Any:
+    """The receiver's server, or one sentence saying why the port cannot be had."""
+    host, port = config.receiver.host, config.receiver.port
+    trusted = config.receiver.trusted_proxies
+    wsgi = ForwardedFor(app, trusted) if trusted else app
+    try:
+        return serve(
+            wsgi,
+            host,
+            port,
+            max_body_bytes=config.receiver.max_body_kib * 1024,
+            trust_forwarded=bool(trusted),
+            on_rejected=app.rejected.inc,
+        )
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            why = "the address is already in use (another whmcs-bridge run, or another program: `ss -ltnp` names it)"
+        elif exc.errno == errno.EACCES:
+            why = f"permission denied for user {permissions.user_name()} (ports below 1024 need privileges)"
+        else:
+            why = exc.strerror or str(exc)
+        raise EnvironmentProblem(
+            f"cannot listen on {host}:{port} (receiver.listen in {config.source}): {why}"
+        ) from None
 
 
 class Daemon:
     """`whmcs-bridge run`. Signal handlers only set flags: the first SIGTERM/SIGINT lets the current
     action finish and exits 0; a second one exits at once."""
 
-    def __init__(self, config: Config, *, idle_s: float = 1.0, dry_run: bool = False) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        idle_s: float = 1.0,
+        dry_run: bool = False,
+        preview: Callable[[Config, datetime, datetime], PassReport] | None = None,
+    ) -> None:
         self.config = config
+        # A dry run reads WHMCS every poll.every through this (preview.py: a copy of the state, no write sent).
+        self.preview = preview if dry_run else None
         self.idle_s = idle_s
         self.dry_run = dry_run
         self.stop = threading.Event()
         self.wake = threading.Event()
-        self.bridge = Bridge(config)
+        self.bridge = Bridge(config, stop=self.stop)
+        self.trouble = health.DaemonTrouble()
         self.receiver = Receiver(
             config.state.path,
             config.receiver.all_secrets,
@@ -130,6 +195,10 @@ class Daemon:
             tolerance_s=config.receiver.tolerance.total_seconds(),
             metrics=self.bridge.metrics,
             on_stored=self.wake.set,
+            health=lambda db: health.assess(db, config, utcnow(), self.trouble),
+        )
+        self.bridge.metrics.gauge_sources.append(
+            lambda: health.gauges(self.receiver.db, config, utcnow(), self.trouble)
         )
         self.server: Any = None
         self._signals = 0
@@ -144,6 +213,12 @@ class Daemon:
         self.wake.set()
 
     def dry_pass(self) -> None:
+        now = utcnow()
+        last = getattr(self, "_last_preview", None)
+        if self.preview is not None and (last is None or last + self.config.poll.every <= now):
+            self._last_preview = now
+            self.log_preview(self.preview(self.config, now, now))
+            return
         pending = inbox.pending_count(self.bridge.db)
         if pending != getattr(self, "_last_pending", None):
             self._last_pending = pending
@@ -155,7 +230,18 @@ class Daemon:
                 len(report.executor.would_run),
             )
 
+    @staticmethod
+    def log_preview(report: PassReport) -> None:
+        if report.poll is not None and report.poll.error:
+            log.warning("dry run: the poll of WHMCS failed: %s", report.poll.error)
+        planned = report.engine.planned
+        log.info("dry run (read from WHMCS on a copy, nothing sent): %d action(s) would be planned", len(planned))
+        for action in planned[:20]:
+            about = action.params.get("subject") or action.params.get("function") or ""
+            log.info("dry run: would %s %s %s", action.kind, action.subject or "", about)
+
     def run(self) -> int:
+        os.umask(0o077)  # what the daemon creates (WAL, lock, evidence, exports) is its user's alone
         with Lease(self.config.state.path, "whmcs-bridge run") as lease:
             return self._run(lease)
 
@@ -165,13 +251,8 @@ class Daemon:
         # the interpreter's switch interval (5 ms by default) for the GIL: a burst of webhooks ran at a
         # quarter of the rate the same writer reaches alone. A shorter interval hands the GIL back sooner.
         sys.setswitchinterval(SWITCH_INTERVAL_S)
-        self.server = serve(
-            self.receiver,
-            self.config.receiver.host,
-            self.config.receiver.port,
-            max_body_bytes=self.config.receiver.max_body_kib * 1024,
-            on_rejected=self.receiver.rejected.inc,
-        )
+        self.bridge.db.quick_check()  # a damaged file is said at start, not found by a failing pass later
+        self.server = listen(self.receiver, self.config)
         port = self.server.effective_port
         lease.tell(f"whmcs-bridge run on {self.config.receiver.host}:{port}")
         signal.signal(signal.SIGTERM, self.handle_signal)
@@ -192,8 +273,13 @@ class Daemon:
                     else:
                         report = self.bridge.run_once(utcnow(), stop=self.stop.is_set)
                         busy = bool(report.engine.events or report.executor.done or report.executor.retrying)
-                except Exception:  # one bad pass must not end the daemon; it is logged and retried
-                    log.exception("pass failed; retrying shortly")
+                    self.trouble.cleared()
+                except Exception as exc:  # one bad pass must not end the daemon; it is logged and retried
+                    if self.trouble.since is None:  # the traceback once, then a line per failing pass
+                        log.exception("pass failed; retrying shortly (/healthz says degraded meanwhile)")
+                    else:
+                        log.error("pass failed again (since %s): %s: %s", self.trouble.since, type(exc).__name__, exc)
+                    self.trouble.failed(utcnow(), f"{type(exc).__name__}: {exc}")
                     busy = False
                 if not busy:
                     self.wake.wait(self.idle_s)

@@ -52,6 +52,7 @@ def write_config(folder: Path, url: str, identifier: str, secret: str) -> Path:
         f"WHMCS_API_IDENTIFIER={identifier}\nWHMCS_API_SECRET={secret}\nWHMCS_BRIDGE_WEBHOOK_SECRET={webhook_secret}\n",
         encoding="utf-8",
     )
+    (folder / ".env").chmod(0o600)  # it holds secrets: a world-readable .env is refused
     path = folder / "whmcs-bridge.yaml"
     sections = "".join(story.CONFIG for story in stories())
     path.write_text(CONFIG_TEMPLATE.format(url=url) + sections, encoding="utf-8")

@@ -2,21 +2,36 @@
 
 from __future__ import annotations
 
+# Exit codes, the same for every command (the README's "Exit codes" table):
+EXIT_REFUSED = 1  # the command was refused, or a check it ran found a problem (audit verify)
+EXIT_CONFIG = 2  # the configuration file or the command line is wrong (click's usage errors are 2 too)
+EXIT_ENVIRONMENT = 3  # the machine: a port in use, a file or folder the user may not read or write
+EXIT_DATABASE = 4  # the state database is missing, damaged or from a newer version
+EXIT_WHMCS = 5  # WHMCS could not be reached or refused the credentials
+
 
 class BridgeError(Exception):
     """Base of every error whmcs-bridge raises on purpose; its text is shown to the user as is."""
 
-    exit_code = 1
+    exit_code = EXIT_REFUSED
 
 
 class ConfigError(BridgeError):
     """The configuration file is invalid; the message names file, line and key path."""
 
-    exit_code = 2
+    exit_code = EXIT_CONFIG
+
+
+class EnvironmentProblem(BridgeError):
+    """Something about the machine stops the command: a port in use, a permission, a full disk."""
+
+    exit_code = EXIT_ENVIRONMENT
 
 
 class WhmcsApiError(BridgeError):
     """WHMCS answered `result: error` for an action."""
+
+    exit_code = EXIT_WHMCS
 
     def __init__(self, action: str, message: str, *, status: int | None = None) -> None:
         self.action = action
@@ -39,6 +54,8 @@ class WhmcsAuthError(WhmcsApiError):
 class WhmcsUnavailableError(BridgeError):
     """WHMCS could not be reached or kept failing (connection errors, timeouts, 5xx, 429) after retries."""
 
+    exit_code = EXIT_WHMCS
+
     def __init__(self, action: str, reason: str, attempts: int, *, sent: bool = True) -> None:
         self.action = action
         self.reason = reason
@@ -52,9 +69,19 @@ class WhmcsUnavailableError(BridgeError):
 class WhmcsProtocolError(BridgeError):
     """WHMCS answered something that is not a WHMCS API response (not JSON, no result field)."""
 
+    exit_code = EXIT_WHMCS
+
+
+class PollFailed(BridgeError):
+    """`tick`'s poll of WHMCS failed (the pass went on without it)."""
+
+    exit_code = EXIT_WHMCS
+
 
 class StoreError(BridgeError):
-    """The state database cannot be opened or migrated."""
+    """The state database cannot be opened or migrated, is damaged, or is missing."""
+
+    exit_code = EXIT_DATABASE
 
 
 class AuditChainError(BridgeError):

@@ -11,16 +11,29 @@ from typing import Any
 
 import click
 
-from whmcs_bridge import __version__
-from whmcs_bridge.cli.common import ID, Context, existing_state, parse_at, setup_logging, user_errors
+from whmcs_bridge import __version__, resync
+from whmcs_bridge.backup import make_backup
+from whmcs_bridge.cli.common import (
+    ID,
+    JSON_LIST,
+    JSON_OBJECT,
+    Context,
+    echo_json,
+    existing_state,
+    fail,
+    parse_at,
+    setup_logging,
+    user_errors,
+)
 from whmcs_bridge.cli.staff import approvals, breaker, events
 from whmcs_bridge.clock import utcnow
 from whmcs_bridge.daemon import Bridge, Daemon, PassReport
 from whmcs_bridge.demo import run_demo
-from whmcs_bridge.errors import BridgeError
+from whmcs_bridge.errors import BridgeError, EnvironmentProblem, PollFailed
 from whmcs_bridge.families import FAMILIES
 from whmcs_bridge.install import default_url
 from whmcs_bridge.install import install_hook as install
+from whmcs_bridge.preview import preview as preview_pass
 from whmcs_bridge.probe import gateway_problem, probe_actions, requestor_warning
 from whmcs_bridge.sandbox import scenarios
 from whmcs_bridge.sandbox.server import SandboxApp, serve
@@ -33,7 +46,7 @@ from whmcs_bridge.store.lease import Lease
 @click.option(
     "--config",
     "config_path",
-    type=click.Path(dir_okay=False),
+    type=click.Path(dir_okay=False, readable=False),  # an unreadable file is said by load_config, naming the user
     help="Configuration file [default: $WHMCS_BRIDGE_CONFIG, then ./whmcs-bridge.yaml]. "
     "A .env file beside it is read for secrets.",
 )
@@ -64,20 +77,30 @@ def main(ctx: click.Context, config_path: str | None, verbose: int, log_format: 
     is_flag=True,
     help="Also call WHMCS: test the credentials and which needed API actions the role allows; the probes change nothing (README).",
 )
+@click.option("--json", "as_json", is_flag=True, help=JSON_OBJECT)
 @click.pass_obj
 @user_errors
-def check(obj: Context, online: bool) -> None:
-    """Validate the configuration file (exit 0 valid, 2 invalid)."""
+def check(obj: Context, online: bool, as_json: bool) -> None:
+    """Validate the configuration file (exit 0 valid, 2 invalid; see the README's exit codes)."""
     config = obj.config()
-    click.echo(f"{config.source}: configuration is valid")
-    click.echo(f"  WHMCS API:  {config.whmcs.api_url}")
-    click.echo(f"  receiver:   http://{config.receiver.listen}/hooks/whmcs")
-    click.echo(f"  state:      {config.state.path}")
-    click.echo(f"  poll every: {config.poll.every}" + ("" if config.poll.enabled else " (disabled)"))
-    families = [spec.name for spec in FAMILIES if spec.enabled(config)]
-    click.echo(f"  families:   {', '.join(families) or 'none enabled'}")
+    summary = {
+        "config": str(config.source),
+        "valid": True,
+        "whmcs_api": config.whmcs.api_url,
+        "receiver": f"http://{config.receiver.listen}/hooks/whmcs",
+        "state": str(config.state.path),
+        "timezone": config.zone_name,
+        "timezone_from_machine": config.timezone is None,
+        "poll_every": str(config.poll.every) if config.poll.enabled else None,
+        "families": [spec.name for spec in FAMILIES if spec.enabled(config)],
+    }
+    if not as_json:
+        echo_check(summary)
     if online:
-        denied = probe_actions(config, echo=click.echo)
+        denied = probe_actions(config, echo=(lambda *_: None) if as_json else click.echo)
+        summary["denied_actions"] = denied
+        if denied and as_json:
+            echo_json(summary)
         if denied:
             raise BridgeError(
                 f"the API credential's role does not allow {len(denied)} action(s) the bridge needs: "
@@ -87,9 +110,24 @@ def check(obj: Context, online: bool) -> None:
         if problem:
             raise BridgeError(problem)
         warning = requestor_warning(config)
-        if warning:
+        summary["warnings"] = [warning] if warning else []
+        if warning and not as_json:
             click.echo(warning)
-        click.echo("WHMCS: credentials accepted; every action the bridge needs is allowed")
+        if not as_json:
+            click.echo("WHMCS: credentials accepted; every action the bridge needs is allowed")
+    if as_json:
+        echo_json(summary)
+
+
+def echo_check(summary: dict[str, Any]) -> None:
+    click.echo(f"{summary['config']}: configuration is valid")
+    click.echo(f"  WHMCS API:  {summary['whmcs_api']}")
+    click.echo(f"  receiver:   {summary['receiver']}")
+    click.echo(f"  state:      {summary['state']}")
+    machine = " (the machine's; set `timezone:` to choose)" if summary["timezone_from_machine"] else ""
+    click.echo(f"  timezone:   {summary['timezone']}{machine}")
+    click.echo(f"  poll every: {summary['poll_every'] or 'never (disabled)'}")
+    click.echo(f"  families:   {', '.join(summary['families']) or 'none enabled'}")
 
 
 # --- the pipeline -------------------------------------------------------------------------------
@@ -109,6 +147,8 @@ def terminal_progress(quiet: bool) -> Any:
 def pass_lines(report: Any) -> list[dict[str, Any]]:
     """A pass as one JSON-able object per decision or action."""
     lines: list[dict[str, Any]] = []
+    if report.poll is not None and report.poll.error:
+        lines.append({"what": "poll_failed", "error": report.poll.error})
     planned = report.engine.planned
     whens = report.engine.when if len(report.engine.when) == len(planned) else [report.at] * len(planned)
     for action, when in zip(planned, whens, strict=True):
@@ -130,25 +170,32 @@ def pass_lines(report: Any) -> list[dict[str, Any]]:
             lines.append({"what": outcome, "key": key})
     for row in report.executor.would_run:
         lines.append({"what": "would_run", **row})
+    if getattr(report, "pending_after", None):
+        lines.append({"what": "still_pending", "events": report.pending_after})
     return lines
 
 
 def echo_pass(report: Any, as_json: bool, heading: str) -> None:
     lines = pass_lines(report)
     if as_json:
-        for line in lines:
-            click.echo(json.dumps(line, sort_keys=True, default=str))
+        echo_json(lines)
         return
     engine = report.engine
+    for line in getattr(report, "resynced", []):
+        click.echo(line)
     if report.poll is not None and report.poll.error:
         click.echo(f"poll failed (retried next pass): {report.poll.error}")
     elif report.poll is not None:
         swept = " (open invoices swept)" if report.poll.swept else ""
         click.echo(f"poll: {report.poll.events} new event(s) in {report.poll.calls} WHMCS call(s){swept}")
+    remaining = report.pending_after
+    left = f", {remaining:,} event(s) still pending (the next pass takes them)" if remaining else ""
     click.echo(
-        f"{heading} at {report.at.isoformat()}: {engine.events} event(s), {engine.timers} timer(s), {engine.parked} parked, {len(engine.planned)} action(s) planned"
+        f"{heading} at {report.at.isoformat()}: {engine.events} event(s), {engine.timers} timer(s), {engine.parked} parked, {len(engine.planned)} action(s) planned{left}"
     )
     for line in lines:
+        if line["what"] in ("poll_failed", "still_pending"):  # said above
+            continue
         detail = f"{line.get('kind', '')} {line.get('subject') or ''}".strip()
         params = line.get("params") or {}
         about = params.get("subject") or params.get("function") or params.get("reason") or ""
@@ -159,14 +206,18 @@ def echo_pass(report: Any, as_json: bool, heading: str) -> None:
 
 @main.command()
 @click.option(
-    "--dry-run", is_flag=True, help="Receive and store events, but decide and do nothing (log what a pass would plan)."
+    "--dry-run",
+    is_flag=True,
+    help="Receive and store events, but decide and do nothing: log what a pass would plan, reading WHMCS every "
+    "poll.every on a copy of the state (no write sent).",
 )
 @click.pass_obj
 @user_errors
 def run(obj: Context, dry_run: bool) -> None:
     """The daemon: the webhook receiver, the engine and the executor in one process.
-    SIGTERM/SIGINT finishes the current action and exits 0; a second signal exits at once."""
-    daemon = Daemon(obj.config(), dry_run=dry_run)
+    SIGTERM/SIGINT finishes the current action and exits 0; a second signal exits at once. At start it
+    exits 3 when the port is taken or a path is not permitted, 4 when the database is damaged."""
+    daemon = Daemon(obj.config(), dry_run=dry_run, preview=preview_pass)
     sys.exit(daemon.run())
 
 
@@ -174,26 +225,34 @@ def run(obj: Context, dry_run: bool) -> None:
 @click.option(
     "--at", "at", default=None, help="The instant of the pass, ISO-8601 [default: now]. Lets staff see a deadline pass."
 )
-@click.option("--dry-run", is_flag=True, help="Decide and list, but change nothing and call no write action.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Read WHMCS and decide on a throwaway copy of the state, and list what the pass would do: nothing is "
+    "stored, no cursor moves, no write action is called.",
+)
+@click.option("--json", "as_json", is_flag=True, help=JSON_LIST)
 @click.pass_obj
 @user_errors
 def tick(obj: Context, at: str | None, dry_run: bool, as_json: bool) -> None:
-    """One pass (decide on pending events and due timers, run due actions) at the given instant, then exit."""
+    """One pass (poll WHMCS, decide on pending events and due timers, run due actions) at the given
+    instant, then exit; exit 5 when the poll failed (the rest of the pass still runs)."""
     config = obj.config()
-    # A pass that runs actions holds the database's lease (as `run` does); a dry run changes nothing.
-    lease = None if dry_run else Lease(config.state.path, "whmcs-bridge tick")
-    bridge = Bridge(config, progress=terminal_progress(as_json))
-    try:
-        echo_pass(
-            bridge.run_once(parse_at(at), dry_run=dry_run, poll=config.poll.enabled),
-            as_json,
-            "dry run" if dry_run else "pass",
-        )
-    finally:
-        bridge.close()
-        if lease is not None:
-            lease.release()
+    if dry_run:  # on a copy of the state: it needs no lease and changes nothing
+        moment = parse_at(at)
+        report = preview_pass(config, moment, moment)
+        echo_pass(report, as_json, "dry run")
+    else:
+        # A pass that runs actions holds the database's lease (as `run` does).
+        with Lease(config.state.path, "whmcs-bridge tick"):
+            bridge = Bridge(config, progress=terminal_progress(as_json))
+            try:
+                report = bridge.run_once(parse_at(at), poll=config.poll.enabled)
+                echo_pass(report, as_json, "pass")
+            finally:
+                bridge.close()
+    if report.poll is not None and report.poll.error:  # cron and monitors see it in the exit code
+        fail(PollFailed(f"the poll of WHMCS failed: {report.poll.error}"))
 
 
 @main.command()
@@ -203,12 +262,22 @@ def tick(obj: Context, at: str | None, dry_run: bool, as_json: bool) -> None:
     default=None,
     help="Project up to this instant, ISO-8601: every deadline until then, as if nobody paid or intervened [default: now].",
 )
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option(
+    "--preview",
+    is_flag=True,
+    help="Read WHMCS first (read-only, on a throwaway copy of the state: nothing stored, no cursor moved, "
+    "nothing sent): on a new install, which clients each family would act on and what it would send first.",
+)
+@click.option("--json", "as_json", is_flag=True, help=JSON_LIST)
 @click.pass_obj
 @user_errors
-def plan(obj: Context, at: str | None, as_json: bool) -> None:
+def plan(obj: Context, at: str | None, preview: bool, as_json: bool) -> None:
     """What the bridge would do from now until --at if nobody paid or intervened (every ladder
     stage, deadline and action), doing nothing."""
+    if preview:
+        now = utcnow()
+        echo_pass(preview_pass(obj.config(), now, max(now, parse_at(at))), as_json, "preview")
+        return
     bridge = Bridge(obj.config())
     try:
         now = utcnow()
@@ -301,7 +370,7 @@ def sandbox(
     try:
         server = serve(app, host, port)
     except OSError as exc:
-        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        fail(EnvironmentProblem(f"cannot listen on {host}:{port}: {exc.strerror or exc}"))
     url = f"http://{host}:{server.effective_port}/"
     app.hooks.whmcs_url = url
     if hook_url:
@@ -333,13 +402,17 @@ def audit() -> None:
 
 
 @audit.command("verify")
+@click.option("--json", "as_json", is_flag=True, help=JSON_OBJECT)
 @click.pass_obj
 @user_errors
-def audit_verify(obj: Context) -> None:
+def audit_verify(obj: Context, as_json: bool) -> None:
     """Recompute the audit chain; exit 1 and name the first broken row if any row was edited or deleted."""
     with Database(existing_state(obj.config())) as db:
         count = audit_log.verify(db)
-    click.echo(f"audit chain intact: {count} entr{'y' if count == 1 else 'ies'}")
+    if as_json:
+        echo_json({"intact": True, "entries": count})
+    else:
+        click.echo(f"audit chain intact: {count} entr{'y' if count == 1 else 'ies'}")
 
 
 @audit.command("show")
@@ -347,7 +420,7 @@ def audit_verify(obj: Context) -> None:
 @click.option("--case", "case_id", help="Only entries of this case.")
 @click.option("--action", help="Only this action (or prefix, e.g. 'escalation.').")
 @click.option("--limit", type=click.IntRange(1, 1_000_000), default=None, help="Only the last N matching entries.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option("--json", "as_json", is_flag=True, help=JSON_LIST)
 @click.pass_obj
 @user_errors
 def audit_show(
@@ -355,14 +428,64 @@ def audit_show(
 ) -> None:
     """List audit entries, oldest first."""
     with Database(existing_state(obj.config())) as db:
-        for entry in audit_log.entries(db, client_id=client_id, case_id=case_id, action=action, limit=limit):
-            if as_json:
-                click.echo(json.dumps(entry.__dict__, sort_keys=True, default=str))
-            else:
-                who = f" client {entry.client_id}" if entry.client_id is not None else ""
-                case = f" case {entry.case_id}" if entry.case_id else ""
-                detail = json.dumps(entry.detail, sort_keys=True, default=str)
-                click.echo(f"#{entry.id} {entry.at} {entry.actor} {entry.action}{who}{case} {detail}")
+        found = list(audit_log.entries(db, client_id=client_id, case_id=case_id, action=action, limit=limit))
+    if as_json:
+        echo_json([entry.__dict__ for entry in found])
+        return
+    for entry in found:
+        who = f" client {entry.client_id}" if entry.client_id is not None else ""
+        case = f" case {entry.case_id}" if entry.case_id else ""
+        detail = json.dumps(entry.detail, sort_keys=True, default=str)
+        click.echo(f"#{entry.id} {entry.at} {entry.actor} {entry.action}{who}{case} {detail}")
+    if not found:
+        click.echo("no audit entries match")
+
+
+# --- resync -------------------------------------------------------------------------------------
+
+
+@main.command("resync")
+@click.option(
+    "--family",
+    type=click.Choice([spec.name for spec in FAMILIES]),
+    default=None,
+    help="Only this family [default: every enabled family that has facts to re-read].",
+)
+@click.pass_obj
+@user_errors
+def resync_command(obj: Context, family: str | None) -> None:
+    """Re-read from WHMCS the facts a family needs (escalation: the open overdue invoices) and store them
+    as events, as happens by itself when a family is enabled or its rules change; the next pass decides."""
+    config = obj.config()
+    names = [family] if family else resync.enabled_with_reader(config)
+    if not names:
+        raise BridgeError("no enabled family has facts to re-read (escalation is the one that has)")
+    with Lease(config.state.path, "whmcs-bridge resync"):
+        bridge = Bridge(config)
+        try:
+            for name in names:
+                read, stored = resync.resync(bridge.db, bridge.api, config, name, utcnow())
+                what = resync.READERS[name][0]
+                click.echo(f"{name}: {read} {what} re-read from WHMCS, {stored} new event(s); the next pass decides")
+        finally:
+            bridge.close()
+
+
+# --- backup -------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("path", type=click.Path(dir_okay=False, writable=False))
+@click.pass_obj
+@user_errors
+def backup(obj: Context, path: str) -> None:
+    """Copy the state database to PATH (a new file) while the daemon runs, with SQLite's online backup,
+    then verify the copy (integrity_check and every audit-chain entry) before giving it its name."""
+    made = make_backup(existing_state(obj.config()), Path(path))
+    click.echo(
+        f"backup written to {made.path} ({made.size / 2**20:.1f} MB, mode 0600): integrity ok, audit chain intact "
+        f"with {made.audit_entries} entr{'y' if made.audit_entries == 1 else 'ies'}, schema {made.migrations[-1] if made.migrations else 'empty'}"
+    )
 
 
 # --- demo ---------------------------------------------------------------------------------------

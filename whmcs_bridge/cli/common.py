@@ -46,6 +46,22 @@ class Context:
         return self._config
 
 
+JSON_LIST = "Print one JSON array of objects ([] when there are none)."
+JSON_OBJECT = "Print one JSON object."
+
+
+def echo_json(value: Any) -> None:
+    """`--json`: one JSON document (an array for a list, an object for a status), never nothing."""
+    click.echo(json.dumps(value, sort_keys=True, default=str))
+
+
+def disabled_note(config: Config, family: str) -> str | None:
+    """A list of a disabled family says so, rather than looking empty."""
+    if getattr(config, family).enabled:
+        return None
+    return f"{family} is not enabled ({family}.enabled in {config.source}): nothing runs for it"
+
+
 def fail(exc: BridgeError) -> NoReturn:
     click.echo(f"error: {exc}", err=True)
     sys.exit(exc.exit_code)

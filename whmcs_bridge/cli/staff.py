@@ -7,7 +7,7 @@ import json
 import click
 
 from whmcs_bridge import staff
-from whmcs_bridge.cli.common import ID, Context, existing_state, user_errors
+from whmcs_bridge.cli.common import ID, JSON_LIST, JSON_OBJECT, Context, echo_json, existing_state, user_errors
 from whmcs_bridge.clock import utcnow
 from whmcs_bridge.executor.loop import reset_breaker
 from whmcs_bridge.store import switches
@@ -20,32 +20,21 @@ def approvals() -> None:
 
 
 @approvals.command("list")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option("--json", "as_json", is_flag=True, help=JSON_LIST)
 @click.pass_obj
 @user_errors
 def approvals_list(obj: Context, as_json: bool) -> None:
     """List the actions waiting for a decision."""
     with Database(existing_state(obj.config())) as db:
         rows = staff.awaiting(db)
+    if as_json:
+        fields = ("id", "key", "family", "kind", "client_id", "subject", "params", "status", "error", "created_at")
+        echo_json([{"action_key" if f == "key" else f: getattr(row, f) for f in fields} for row in rows])
+        return
     for row in rows:
-        if as_json:
-            line = {
-                "id": row.id,
-                "action_key": row.key,
-                "family": row.family,
-                "kind": row.kind,
-                "client_id": row.client_id,
-                "subject": row.subject,
-                "params": row.params,
-                "status": row.status,
-                "error": row.error,
-                "created_at": row.created_at,
-            }
-            click.echo(json.dumps(line, sort_keys=True, default=str))
-        else:
-            why = "needs approval" if row.status == "awaiting_approval" else f"parked: {row.error}"
-            click.echo(f"#{row.id} {row.family} {row.kind} {row.subject or ''} {json.dumps(row.params, sort_keys=True)} ({why})")
-    if not rows and not as_json:
+        why = "needs approval" if row.status == "awaiting_approval" else f"parked: {row.error}"
+        click.echo(f"#{row.id} {row.family} {row.kind} {row.subject or ''} {json.dumps(row.params, sort_keys=True)} ({why})")
+    if not rows:
         click.echo("nothing is waiting for a decision")
 
 
@@ -83,21 +72,19 @@ def events() -> None:
 
 
 @events.command("parked")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option("--json", "as_json", is_flag=True, help=JSON_LIST)
 @click.pass_obj
 @user_errors
 def events_parked(obj: Context, as_json: bool) -> None:
     """List parked events with the error that parked them."""
     with Database(existing_state(obj.config())) as db:
         rows = staff.parked_events(db)
+    if as_json:
+        echo_json([{k: getattr(row, k) for k in ("id", "event_id", "type", "source", "received_at", "error")} for row in rows])
+        return
     for row in rows:
-        line = {k: getattr(row, k) for k in ("id", "event_id", "type", "source", "received_at", "error")}
-        click.echo(
-            json.dumps(line, sort_keys=True)
-            if as_json
-            else f"#{row.id} {row.type} {row.event_id} ({row.received_at}): {row.error}"
-        )
-    if not rows and not as_json:
+        click.echo(f"#{row.id} {row.type} {row.event_id} ({row.received_at}): {row.error}")
+    if not rows:
         click.echo("no parked events")
 
 
@@ -119,14 +106,18 @@ def breaker() -> None:
 
 
 @breaker.command("status")
+@click.option("--json", "as_json", is_flag=True, help=JSON_OBJECT)
 @click.pass_obj
 @user_errors
-def breaker_status(obj: Context) -> None:
+def breaker_status(obj: Context, as_json: bool) -> None:
     """Say whether destructive actions are held, and why."""
     with Database(existing_state(obj.config())) as db:
         tripped = switches.get(db, switches.BREAKER)
-    if tripped is None:
-        click.echo(f"closed: destructive actions run (limit {obj.config().safety.max_destructive_per_hour} an hour)")
+    limit = obj.config().safety.max_destructive_per_hour
+    if as_json:
+        echo_json({"tripped": tripped is not None, "detail": tripped, "max_destructive_per_hour": limit})
+    elif tripped is None:
+        click.echo(f"closed: destructive actions run (limit {limit} an hour)")
     else:
         click.echo(f"TRIPPED: destructive actions are held: {json.dumps(tripped)}")
 

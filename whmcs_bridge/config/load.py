@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from dotenv import dotenv_values
 
+from whmcs_bridge import permissions
 from whmcs_bridge.config.reader import Duration, Secret, _positive, _Reader, check
-from whmcs_bridge.errors import ConfigError
+from whmcs_bridge.errors import ConfigError, EnvironmentProblem
 from whmcs_bridge.families.delegation.config import DelegationSection
 from whmcs_bridge.families.escalation.config import EscalationSection
 from whmcs_bridge.families.ownership.config import OwnershipSection
@@ -38,6 +41,22 @@ def _listen_address(value: str) -> str | None:
     host, sep, port = value.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
         return "HOST:PORT such as 127.0.0.1:8787 (port 0 picks a free port)"
+    return None
+
+
+def _time_zone(value: str) -> str | None:
+    try:
+        ZoneInfo(value)
+    except (ValueError, ZoneInfoNotFoundError):
+        return "an IANA time zone name such as Europe/Paris, America/New_York or UTC"
+    return None
+
+
+def _address_or_network(value: str) -> str | None:
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        return "an IP address or network such as 127.0.0.1, ::1 or 10.0.0.0/8"
     return None
 
 
@@ -103,6 +122,8 @@ class ReceiverSection:
     previous_secrets: list[Secret] = check(lambda s: _webhook_secret(s.reveal()), factory=list, each=True)
     max_body_kib: int = check(_positive, 256)
     tolerance: Duration = Duration(minutes=5)
+    # Reverse proxies whose X-Forwarded-For is believed (the address a consent decision records).
+    trusted_proxies: list[str] = check(_address_or_network, factory=list, each=True)
 
     @property
     def all_secrets(self) -> list[str]:
@@ -120,6 +141,8 @@ class ReceiverSection:
 @dataclass(frozen=True, kw_only=True)
 class StateSection:
     path: Path
+    # /healthz says "degraded" when the state folder's disk has less than this free.
+    min_free_mb: int = check(_positive, 100)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -128,6 +151,8 @@ class PollSection:
     every: Duration = Duration(minutes=5)
     # How often the open invoices are re-read in full (the backstop for changes no hint reported).
     sweep_every: Duration = Duration(hours=6)
+    # After a failed poll the next waits `every`, then twice that, and so on up to this.
+    max_backoff: Duration = Duration(hours=1)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -138,6 +163,8 @@ class SafetySection:
     # Where the bridge opens tickets to staff (breaker tripped, approvals waiting), and as whom.
     staff_department_id: int | None = None
     staff_email: str | None = None
+    # /healthz says "degraded" while an action has waited for staff approval longer than this.
+    approval_alert_after: Duration = Duration(days=1)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -151,6 +178,9 @@ class Config:
     whmcs: WhmcsSection
     receiver: ReceiverSection
     state: StateSection
+    # The IANA zone of destructive hours, business days, deadlines and the dates in notices; stored
+    # instants stay UTC. Unset: the machine's zone (load_config fills it in; `check` shows it).
+    timezone: str | None = check(_time_zone, None)
     poll: PollSection = field(default_factory=PollSection)
     logging: LoggingSection = field(default_factory=LoggingSection)
     safety: SafetySection = field(default_factory=SafetySection)
@@ -158,6 +188,15 @@ class Config:
     escalation: EscalationSection = field(default_factory=EscalationSection)
     ownership: OwnershipSection = field(default_factory=OwnershipSection)
     source: Path = field(default=Path("<memory>"), metadata={"internal": True})
+    machine_timezone: str = field(default="UTC", metadata={"internal": True})
+
+    @property
+    def zone_name(self) -> str:
+        return self.timezone or self.machine_timezone
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.zone_name)
 
 
 def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> Config:
@@ -167,14 +206,49 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: configuration file not found") from None
+    except PermissionError:
+        raise permissions.denied(path, "read") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read the configuration file ({exc})") from None
     env_file = path.parent / ".env"
     merged: dict[str, str] = {}
     if env_file.is_file():
-        merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+        merged.update(read_env_file(env_file))
     merged.update(os.environ if environ is None else environ)
-    return parse_config(text, path, merged, env_file if env_file.is_file() else None)
+    config = parse_config(text, path, merged, env_file if env_file.is_file() else None)
+    return config if config.timezone else dataclasses.replace(config, machine_timezone=machine_zone())
+
+
+def machine_zone() -> str:
+    """The machine's IANA zone: $TZ, /etc/timezone, or where /etc/localtime points; else UTC."""
+    candidates = [os.environ.get("TZ", "").lstrip(":")]
+    try:
+        candidates.append(Path("/etc/timezone").read_text(encoding="utf-8").strip())
+    except OSError:
+        pass
+    try:
+        candidates.append(os.readlink("/etc/localtime").partition("zoneinfo/")[2])
+    except OSError:
+        pass
+    for name in candidates:
+        if name and _time_zone(name) is None:
+            return name
+    return "UTC"
+
+
+def read_env_file(env_file: Path) -> dict[str, str]:
+    """The secrets of the .env file; refused when every local user may read it."""
+    mode = env_file.stat().st_mode
+    if mode & 0o007:
+        raise EnvironmentProblem(
+            f"{env_file} can be read by every user of this machine (mode {mode & 0o777:04o}) and it holds the "
+            f"WHMCS and webhook secrets; make it private: chmod 600 {env_file}"
+        )
+    try:
+        values = dotenv_values(env_file)
+    except PermissionError:
+        raise permissions.denied(env_file, "read") from None
+    return {k: v for k, v in values.items() if v is not None}
 
 
 def parse_config(text: str, path: Path, environ: Mapping[str, str], env_file: Path | None = None) -> Config:
@@ -190,5 +264,5 @@ def parse_config(text: str, path: Path, environ: Mapping[str, str], env_file: Pa
     if root is None:
         raise ConfigError(f"{path}:1: the file is empty; expected the sections whmcs, receiver and state")
     reader = _Reader(path, environ, env_file)
-    config = reader.read_section(root, Config, "")
+    config = reader.read_document(root, Config)
     return dataclasses.replace(config, source=path)

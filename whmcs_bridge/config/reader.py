@@ -95,11 +95,39 @@ def check(
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$\$")
 
 
+MAX_REPORTED = 20  # errors listed at once; past that, how many more
+
+
+class _SectionFailed(Exception):
+    """A section could not be built because of errors already recorded in the reader."""
+
+
 class _Reader:
     def __init__(self, path: Path, environ: Mapping[str, str], env_file: Path | None) -> None:
         self.path = path
         self.environ = environ
         self.env_file = env_file
+        self.errors: list[ConfigError] = []
+
+    def read_document(self, root: yaml.Node, cls: type) -> Any:
+        """The whole file as `cls`; every mistake found (up to MAX_REPORTED) is raised at once."""
+        try:
+            document = self.read_section(root, cls, "")
+        except ConfigError as exc:
+            self.errors.append(exc)
+        except _SectionFailed:
+            pass
+        if not self.errors:
+            return document
+        if len(self.errors) == 1:
+            raise self.errors[0]
+        shown = [str(e) for e in self.errors[:MAX_REPORTED]]
+        more = len(self.errors) - len(shown)
+        raise ConfigError(
+            f"{len(self.errors)} mistakes in {self.path}:\n  "
+            + "\n  ".join(shown)
+            + (f"\n  ... and {more} more" if more else "")
+        )
 
     def fail(self, node: yaml.Node, key_path: str, expected: str, found: str) -> ConfigError:
         line = node.start_mark.line + 1
@@ -201,10 +229,14 @@ class _Reader:
         if not isinstance(node, yaml.MappingNode):
             raise self.fail(node, label, "a mapping", self.describe(node))
         fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
-        values = self.read_fields(node, cls, fields, key_path)
+        values, failed = self.read_fields(node, cls, fields, key_path)
         for name, f in fields.items():
-            if name not in values and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                raise self.fail(node, _child(key_path, name), "this key (it is required)", "it missing")
+            missing = name not in values and name not in failed
+            if missing and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                self.errors.append(self.fail(node, _child(key_path, name), "this key (it is required)", "it missing"))
+                failed.add(name)
+        if failed:
+            raise _SectionFailed
         section = cls(**values)
         # A section may check itself as a whole (e.g. "exactly one of ..."): `problem()` returns the
         # "expected ..." phrase, or None.
@@ -215,23 +247,46 @@ class _Reader:
 
     def read_fields(
         self, node: yaml.MappingNode, cls: type, fields: dict[str, dataclasses.Field[Any]], key_path: str
-    ) -> dict[str, Any]:
-        """The mapping's values by field name, each read by its type and checked; a repeated or
+    ) -> tuple[dict[str, Any], set[str]]:
+        """The mapping's values by field name, each read by its type and checked, and the names that
+        failed (their errors recorded: reading goes on, to report every mistake at once); a repeated or
         unknown key is an error."""
         hints = typing.get_type_hints(cls)
         values: dict[str, Any] = {}
+        failed: set[str] = set()
         for key_node, value_node in node.value:
             name = str(key_node.value)
-            child = _child(key_path, name)
-            if name in values:
-                raise self.fail(key_node, child, "each key once", "it repeated")
-            if name not in fields:
-                close = difflib.get_close_matches(name, list(fields), n=1)
-                hint_text = f" (did you mean '{close[0]}'?)" if close else ""
-                raise self.fail(key_node, child, "one of " + ", ".join(fields) + hint_text, "unknown key")
-            values[name] = self.read(value_node, hints[name], child)
-            self.check_value(fields[name], values[name], value_node, child)
-        return values
+            try:
+                values[name] = self.read_field(key_node, value_node, name in values or name in failed, fields, hints, key_path)
+            except ConfigError as exc:
+                self.errors.append(exc)
+                failed.add(name)
+                # A misspelt key is one mistake, not two: its "did you mean" is not also reported missing.
+                failed.update(difflib.get_close_matches(name, list(fields), n=1) if name not in fields else [])
+            except _SectionFailed:
+                failed.add(name)
+        return {k: v for k, v in values.items() if k not in failed}, failed
+
+    def read_field(
+        self,
+        key_node: yaml.Node,
+        value_node: yaml.Node,
+        seen: bool,
+        fields: dict[str, dataclasses.Field[Any]],
+        hints: dict[str, Any],
+        key_path: str,
+    ) -> Any:
+        name = str(key_node.value)
+        child = _child(key_path, name)
+        if seen:
+            raise self.fail(key_node, child, "each key once", "it repeated")
+        if name not in fields:
+            close = difflib.get_close_matches(name, list(fields), n=1)
+            hint_text = f" (did you mean '{close[0]}'?)" if close else ""
+            raise self.fail(key_node, child, "one of " + ", ".join(fields) + hint_text, "unknown key")
+        value = self.read(value_node, hints[name], child)
+        self.check_value(fields[name], value, value_node, child)
+        return value
 
     def check_value(self, f: dataclasses.Field[Any], value: Any, node: yaml.Node, key_path: str) -> None:
         """Run the field's check (see `check()`): on the value, or on each item of a list."""

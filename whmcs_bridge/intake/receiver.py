@@ -4,7 +4,7 @@ POST /hooks/whmcs   202 stored | 200 duplicate | 400 bad body (not UTF-8 JSON, t
                     hook does not send; or a malformed request or unsupported transfer coding, which the
                     server refuses before the app) | 401 signature, timestamp or headers | 405
                     | 413 too large | 415 not JSON | 431 headers too large | 503 the store is unavailable
-GET  /healthz       200 with backlog figures
+GET  /healthz       200 "ok" or 503 "degraded" with the reasons (health.py), and backlog figures
 GET  /metrics       Prometheus text
 
 Nothing a client sends can produce a 500: every verification failure is a SignatureError (401) and
@@ -112,6 +112,7 @@ class Receiver:
         clock: Callable[[], float] = time.time,
         metrics: Registry | None = None,
         on_stored: Callable[[], None] | None = None,
+        health: Callable[[Database], dict[str, Any]] | None = None,
     ) -> None:
         if not secrets:
             raise ValueError("the receiver needs at least one webhook secret")
@@ -127,6 +128,7 @@ class Receiver:
         self.clock = clock
         self.metrics = metrics or Registry()
         self.on_stored = on_stored
+        self.health = health  # the daemon's view (health.assess): "ok", or "degraded" with reasons
         self.received = self.metrics.counter(
             "whmcs_bridge_events_received_total", "Webhook events stored, by hook type.", "type"
         )
@@ -168,7 +170,8 @@ class Receiver:
                 status, body = self.accept(environ)
                 return self._reply(start_response, status, body)
             if path == "/healthz" and method in ("GET", "HEAD"):
-                return self._reply(start_response, 200, {"status": "ok", **backlog(self.db)})
+                report = self.health(self.db) if self.health else {"status": "ok", **backlog(self.db)}
+                return self._reply(start_response, 200 if report["status"] == "ok" else 503, report)
             if path == "/metrics" and method in ("GET", "HEAD"):
                 text = self.metrics.render().encode()
                 start_response(
@@ -350,6 +353,7 @@ def serve(
     threads: int = 16,
     max_body_bytes: int = 256 * 1024,
     on_rejected: Callable[[str], None] | None = None,
+    trust_forwarded: bool = False,
 ) -> Any:
     """A waitress server for the receiver; slow or oversize clients are cut off by waitress itself, in the
     receiver's JSON error shape (`on_rejected` counts them by reason)."""
@@ -364,7 +368,9 @@ def serve(
         max_request_header_size=64 * 1024,
         channel_timeout=30,
         ident="whmcs-bridge",
-        clear_untrusted_proxy_headers=True,
+        # With receiver.trusted_proxies, X-Forwarded-For reaches intake/proxies.py, which believes it only
+        # from those addresses; otherwise waitress drops it.
+        clear_untrusted_proxy_headers=not trust_forwarded,
     )
     server.channel_class = _error_channel(on_rejected)
     return server

@@ -110,7 +110,13 @@ def _content_of(row: sqlite3.Row, detail: dict[str, Any]) -> dict[str, Any]:
 
 
 def verify(db: Database) -> int:
-    """Recompute the whole chain; return the number of rows, or raise AuditChainError at the first break."""
+    """Recompute the whole chain; return the number of rows, or raise AuditChainError at the first break.
+    Rows and head are read in one snapshot: a daemon appending meanwhile is not a broken chain."""
+    with db.snapshot():
+        return _verify(db)
+
+
+def _verify(db: Database) -> int:
     prev = GENESIS
     expected_id = 1
     count = 0

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from whmcs_bridge import permissions
 from whmcs_bridge.clock import iso, utcnow
-from whmcs_bridge.errors import StoreError
+from whmcs_bridge.errors import EnvironmentProblem, StoreError
 
 # Each migration is applied in the same transaction as its record in schema_migrations.
 # Append only: never edit a migration that has shipped.
@@ -228,18 +230,26 @@ def write_gate(path: Path, timeout_s: float) -> WriteGate:
         return _GATES.setdefault(key, WriteGate(timeout_s))
 
 
+def create_private(path: Path) -> None:
+    """Create the database file 0600 before SQLite opens it (SQLite gives its -wal and -shm files the
+    database's mode). Only a new file: closing a descriptor of a file SQLite has open in this process
+    would drop SQLite's POSIX locks on it."""
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass
+
+
+def journal_files(path: Path) -> tuple[Path, Path]:
+    return path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")
+
+
 class Database:
     """One SQLite file. Use `atomic()` for every write; it nests (inner blocks are savepoints)."""
 
     def __init__(self, path: str | Path, *, migrate: bool = True) -> None:
         self.path = Path(path)
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.conn = sqlite3.connect(
-                str(self.path), timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
-            )
-        except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot open the state database {self.path}: {exc}") from None
+        self.conn = self._connect()
         self.conn.row_factory = sqlite3.Row
         self._lock = threading.RLock()
         self._depth = 0
@@ -250,9 +260,56 @@ class Database:
             self.conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
             self.conn.execute("PRAGMA foreign_keys=ON")
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path} is not a usable SQLite database: {exc}") from None
+            self.conn.close()
+            raise self.problem(exc) from None
         if migrate:
-            self.migrate()
+            try:
+                self.migrate()
+            except sqlite3.DatabaseError as exc:
+                self.conn.close()
+                raise self.problem(exc) from None
+
+    def _connect(self) -> sqlite3.Connection:
+        """Open the file, first saying plainly when the user may not write it or its folder."""
+        permissions.check_writable_folder(self.path.parent)
+        for part in (self.path, *journal_files(self.path)):
+            permissions.check_writable_file(part)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not self.path.exists():
+                create_private(self.path)
+            return sqlite3.connect(
+                str(self.path), timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+            )
+        except PermissionError:
+            raise permissions.denied(self.path, "open") from None
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open the state database {self.path}: {exc}") from None
+
+    def problem(self, exc: sqlite3.Error) -> Exception:
+        """An SQLite failure at open as the user's problem: a permission, a full disk, or a damaged file."""
+        text = str(exc)
+        if "readonly" in text:
+            return permissions.denied(self.path, "write")
+        if "disk is full" in text or "disk I/O" in text:
+            return EnvironmentProblem(f"cannot write the state database {self.path}: {text}; free space on its disk")
+        return StoreError(
+            f"{self.path} is not a usable whmcs-bridge state database ({text}); restore it from a backup "
+            "(README, \"Backup and restore\")"
+        )
+
+    def quick_check(self) -> None:
+        """SQLite's `PRAGMA quick_check`: raise StoreError naming the first problem of a damaged file."""
+        try:
+            rows = [str(r[0]) for r in self.conn.execute("PRAGMA quick_check(1)")]
+        except sqlite3.DatabaseError as exc:
+            rows = [str(exc)]
+        if rows != ["ok"]:
+            first = " ".join(line for line in "\n".join(rows).splitlines() if not line.startswith("***"))
+            raise StoreError(
+                f"the state database {self.path} is damaged (quick_check: {first}); stop the daemon and "
+                "restore it from a backup (README, \"Backup and restore\")"
+            )
 
     def close(self) -> None:
         self.conn.close()
@@ -298,6 +355,43 @@ class Database:
                     self._gate.release()
             else:
                 self.conn.execute(f"RELEASE sp{self._depth}")
+
+    @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction: every statement inside sees the database as of its first read, however a
+        daemon writes meanwhile (WAL readers do not block writers). Nested in atomic(), it is a no-op."""
+        with self._lock:
+            if self._depth:
+                yield self.conn
+                return
+            self.conn.execute("BEGIN DEFERRED")
+            self._depth += 1
+            try:
+                yield self.conn
+            finally:
+                self._depth -= 1
+                self.conn.execute("COMMIT")
+
+    def backup_to(self, target: Path) -> None:
+        """A consistent copy of the live database (SQLite's online backup API, in one step: one read
+        transaction, so a daemon writing meanwhile neither waits nor makes the copy restart), WAL included."""
+        try:
+            copy = sqlite3.connect(str(target), isolation_level=None)
+        except sqlite3.Error:
+            raise permissions.denied(target, "write") from None
+        try:
+            with self._lock:
+                self.conn.backup(copy)
+        except sqlite3.Error as exc:
+            if "full" in str(exc) or "I/O" in str(exc):
+                raise EnvironmentProblem(f"cannot write the backup {target}: {exc}; free space on its disk") from None
+            raise StoreError(f"the backup of {self.path} to {target} failed: {exc}") from None
+        finally:
+            copy.close()
+
+    def integrity_check(self) -> list[str]:
+        """SQLite's full `PRAGMA integrity_check`: ["ok"], or the problems found."""
+        return [str(r[0]) for r in self.conn.execute("PRAGMA integrity_check")]
 
     def all_text(self) -> str:
         """Every row of every table, as text: what a reader of the database file would find (tests use it

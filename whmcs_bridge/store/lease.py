@@ -12,8 +12,9 @@ import os
 from pathlib import Path
 from typing import IO
 
+from whmcs_bridge import permissions
 from whmcs_bridge.clock import iso, utcnow
-from whmcs_bridge.errors import StoreError
+from whmcs_bridge.errors import EnvironmentProblem, StoreError
 
 
 def lock_path(db_path: Path) -> Path:
@@ -29,6 +30,9 @@ class Lease:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.file: IO[str] | None = open(self.path, "a+", encoding="utf-8")  # held for the lease's life
+        except PermissionError:
+            permissions.check_writable_folder(self.path.parent)
+            raise permissions.denied(self.path, "open") from None
         except OSError as exc:
             raise StoreError(f"cannot open {self.path} to lock the state database: {exc.strerror or exc}") from None
         try:
@@ -37,7 +41,7 @@ class Lease:
             holder = describe(self.path)
             self.file.close()
             self.file = None
-            raise StoreError(
+            raise EnvironmentProblem(
                 f"{holder} already works on {db_path}: one process at a time runs actions on a state database "
                 "(stop it first, or let it do the work)"
             ) from None

@@ -219,3 +219,9 @@ def destructive_load(db: Database, now: datetime) -> tuple[int, int]:
         (iso(now),),
     ).fetchone()[0]
     return int(ran), int(due_now)
+
+
+def awaiting_approval_since(db: Database) -> list[str]:
+    """When each action waiting for staff approval started waiting (its last change), oldest first."""
+    rows = db.conn.execute("SELECT updated_at FROM outbox WHERE status = 'awaiting_approval' ORDER BY updated_at")
+    return [str(r[0]) for r in rows]

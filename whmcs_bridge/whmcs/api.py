@@ -112,9 +112,9 @@ class WhmcsApi:
         self.payment_gateway = payment_gateway
 
     @classmethod
-    def from_config(cls, config: Config) -> WhmcsApi:
+    def from_config(cls, config: Config, client: WhmcsClient | None = None) -> WhmcsApi:
         return cls(
-            WhmcsClient.from_config(config.whmcs),
+            client or WhmcsClient.from_config(config.whmcs),
             reply_admin=config.whmcs.reply_admin,
             reply_from=(SYSTEM_NAME, config.safety.staff_email or "whmcs-bridge@localhost"),
             payment_gateway=config.whmcs.payment_gateway,

@@ -20,6 +20,7 @@ from typing import Any
 import requests
 import urllib3.exceptions
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+from tenacity.stop import stop_base
 
 from whmcs_bridge.errors import (
     WhmcsApiError,
@@ -72,6 +73,16 @@ class Backoff:
         return base
 
 
+class stop_when(stop_base):  # noqa: N801 (named like tenacity's own stop conditions)
+    """Stop retrying once `flag()` is true."""
+
+    def __init__(self, flag: Callable[[], bool]) -> None:
+        self.flag = flag
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return self.flag()
+
+
 def encode_params(params: Params, prefix: str = "") -> list[tuple[str, str]]:
     """PHP form encoding: nested dicts and lists become `key[sub]` and `key[0]` fields; None is left out."""
     out: list[tuple[str, str]] = []
@@ -110,9 +121,10 @@ class WhmcsClient:
         max_attempts: int = 5,
         page_size: int = 250,
         backoff: Backoff = Backoff(),
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], object] = time.sleep,
         jitter: Callable[[], float] = random.random,
         session: requests.Session | None = None,
+        stopping: Callable[[], bool] = lambda: False,
     ) -> None:
         self.api_url = api_url
         self._auth = {"identifier": identifier, "secret": secret}
@@ -125,6 +137,8 @@ class WhmcsClient:
         self.page_size = page_size
         self.backoff = backoff
         self._sleep = sleep
+        # True once the process is asked to stop: no further attempt is made (see _attempt).
+        self.stopping = stopping
         self._jitter = jitter
         self.session = session or requests.Session()
         self.session.headers["User-Agent"] = "whmcs-bridge"
@@ -175,10 +189,10 @@ class WhmcsClient:
             )
 
         retrying = Retrying(
-            stop=stop_after_attempt(self.max_attempts),
+            stop=stop_after_attempt(self.max_attempts) | stop_when(self.stopping),
             wait=wait,
             retry=retry_if_exception(lambda e: is_retryable(e, action)),
-            sleep=self._sleep,
+            sleep=lambda seconds: None if self._sleep(seconds) else None,  # Event.wait returns a bool
             before_sleep=before_sleep,
             reraise=True,
         )
@@ -189,6 +203,8 @@ class WhmcsClient:
             raise WhmcsUnavailableError(action, self.redact(exc.reason), attempts, sent=exc.sent) from None
 
     def _attempt(self, action: str, params: Params) -> dict[str, Any]:
+        if self.stopping():  # asked to stop during a retry wait: the request is not sent again
+            raise TransientError("whmcs-bridge is stopping", sent=False)
         body = encode_params({**params, "action": action, "responsetype": "json"}) + list(self._auth.items())
         started = time.monotonic()
         self.calls += 1

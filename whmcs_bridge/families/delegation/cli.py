@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC
 from typing import Any
 
 import click
 
-from whmcs_bridge.cli.common import ID, Context, existing_state, user_errors
+from whmcs_bridge.cli.common import (
+    ID,
+    JSON_LIST,
+    JSON_OBJECT,
+    Context,
+    disabled_note,
+    echo_json,
+    existing_state,
+    user_errors,
+)
 from whmcs_bridge.clock import utcnow
 from whmcs_bridge.families.delegation import staff as dg
 from whmcs_bridge.store.db import Database
@@ -22,27 +30,37 @@ def delegations() -> None:
 @delegations.command("list")
 @click.option("--owner", type=ID, default=None, help="Only grants on this client's services.")
 @click.option("--delegate", type=ID, default=None, help="Only grants held by this client.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option("--json", "as_json", is_flag=True, help=JSON_LIST)
 @click.pass_obj
 @user_errors
 def list_grants(obj: Context, owner: int | None, delegate: int | None, as_json: bool) -> None:
     """List grants: who acts on what, for whom, since when, and their status."""
     with Database(existing_state(obj.config())) as db:
         rows = dg.grants(db, owner=owner, delegate=delegate)
+    note = disabled_note(obj.config(), "delegation")
+    if note:
+        click.echo(note, err=True)
+    if as_json:
+        echo_json(rows)
+        return
     for g in rows:
-        click.echo(json.dumps(g, sort_keys=True) if as_json else dg.line(g))
-    if not rows and not as_json:
+        click.echo(dg.line(g))
+    if not rows:
         click.echo("no grants")
 
 
 @delegations.command("show")
 @click.argument("grant_id")
+@click.option("--json", "as_json", is_flag=True, help=JSON_OBJECT)
 @click.pass_obj
 @user_errors
-def show(obj: Context, grant_id: str) -> None:
+def show(obj: Context, grant_id: str, as_json: bool) -> None:
     """One grant with its history."""
     with Database(existing_state(obj.config())) as db:
         g = dg.grant(db, grant_id)
+    if as_json:
+        echo_json(g)
+        return
     click.echo(dg.line(g))
     for entry in g.get("history", []):
         click.echo(

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 
 def build(config: Config) -> Escalation:
-    return Escalation(config.escalation, staff_email=config.safety.staff_email)
+    return Escalation(config.escalation, staff_email=config.safety.staff_email, zone=config.zone)
 
 
 FAMILY = FamilySpec(NAME, build, __name__)

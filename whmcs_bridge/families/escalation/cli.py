@@ -8,7 +8,16 @@ from typing import Any
 
 import click
 
-from whmcs_bridge.cli.common import ID, Context, existing_state, user_errors
+from whmcs_bridge.cli.common import (
+    ID,
+    JSON_LIST,
+    JSON_OBJECT,
+    Context,
+    disabled_note,
+    echo_json,
+    existing_state,
+    user_errors,
+)
 from whmcs_bridge.clock import utcnow
 from whmcs_bridge.families.escalation import staff as esc
 from whmcs_bridge.store.db import Database
@@ -20,7 +29,7 @@ def escalations() -> None:
 
 
 @escalations.command("list")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option("--json", "as_json", is_flag=True, help=JSON_LIST)
 @click.option("--all", "show_all", is_flag=True, help="Also clients whose case is closed.")
 @click.pass_obj
 @user_errors
@@ -34,10 +43,13 @@ def list_cases(obj: Context, as_json: bool, show_all: bool) -> None:
             for client_id, state in esc.cases(db)
             if show_all or state.get("invoices")
         ]
+    note = disabled_note(config, "escalation")
+    if note:
+        click.echo(note, err=True)
+    if as_json:
+        echo_json(rows)
+        return
     for row in rows:
-        if as_json:
-            click.echo(json.dumps(row, sort_keys=True))
-            continue
         pauses = []
         if row["hold"]:
             pauses.append(f"HELD: {row['hold']}")
@@ -57,19 +69,23 @@ def list_cases(obj: Context, as_json: bool, show_all: bool) -> None:
             f"{row['amount_due']} due on {row['invoices']} invoice(s), impact {row['impact'] if row['impact'] is not None else 'unknown'}; {nxt}"
             + (f" ({'; '.join(pauses)})" if pauses else "")
         )
-    if not rows and not as_json:
+    if not rows:
         click.echo("no client is on the ladder")
 
 
 @escalations.command("show")
 @click.argument("client_id", type=ID)
+@click.option("--json", "as_json", is_flag=True, help=JSON_OBJECT)
 @click.pass_obj
 @user_errors
-def show(obj: Context, client_id: int) -> None:
+def show(obj: Context, client_id: int, as_json: bool) -> None:
     """One client's timeline and every action with its outcome."""
     with Database(existing_state(obj.config())) as db:
         state = esc.case(db, client_id)
         actions = esc.notices(db, client_id)
+    if as_json:
+        echo_json({"client_id": client_id, "timeline": state.get("timeline", []), "actions": actions})
+        return
     for entry in state.get("timeline", []):
         detail = json.dumps(entry.get("detail", {}), sort_keys=True) if entry.get("detail") else ""
         click.echo(f"{entry['at'][:16]}  {entry['what']} {detail}".rstrip())

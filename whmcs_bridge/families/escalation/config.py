@@ -158,7 +158,7 @@ class Policy:
 @dataclass(frozen=True, kw_only=True)
 class EscalationGuards:
     # Destructive actions (suspend, module commands marked destructive, collections, terminate)
-    # run only on these days and hours (the bridge's local time), and at least this many days apart.
+    # run only on these days and hours (in the configuration's `timezone`), and at least this many days apart.
     destructive_days: list[Weekday] = field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"])
     destructive_hours: str = check(_hours_range, "09:00-17:00")
     min_days_between_destructive: int = 1

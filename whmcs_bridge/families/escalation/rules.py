@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from whmcs_bridge.families.escalation.calendar import add_days
@@ -36,9 +36,10 @@ class Escalation:
     name = FAMILY
     tracks_client_services = True
 
-    def __init__(self, rules: EscalationSection, *, staff_email: str | None = None) -> None:
+    def __init__(self, rules: EscalationSection, *, staff_email: str | None = None, zone: tzinfo = UTC) -> None:
         self.rules = rules
         self.staff_email = staff_email
+        self.zone = zone
 
     # --- routing ------------------------------------------------------------------------------
 
@@ -69,25 +70,36 @@ class Escalation:
 
     def decide(self, states: Mapping[str, State], event: Event, now: datetime) -> dict[str, Decision]:
         return {
-            key: decide(state, event, now, self.rules, staff_email=self.staff_email) for key, state in states.items()
+            key: decide(state, event, now, self.rules, staff_email=self.staff_email, zone=self.zone)
+            for key, state in states.items()
         }
 
 
 def decide(
-    state: dict[str, Any], event: Event, now: datetime, rules: EscalationSection, *, staff_email: str | None = None
+    state: dict[str, Any],
+    event: Event,
+    now: datetime,
+    rules: EscalationSection,
+    *,
+    staff_email: str | None = None,
+    zone: tzinfo = UTC,
 ) -> Decision:
-    """Pure: the new state of one client's case and the actions to plan."""
+    """Pure: the new state of one client's case and the actions to plan. `now` is an instant (UTC); days,
+    hours, deadlines and the dates in notices are those of `zone` (the configuration's `timezone`)."""
     # Never change the caller's state. It is plain JSON data: a JSON round-trip copies it ~5x faster than deepcopy.
-    case = Case(json.loads(json.dumps(state)), now, rules, staff_email)
+    case = Case(json.loads(json.dumps(state)), now, rules, staff_email, zone)
     case.apply(event)
     return case.decision()
 
 
 class Case(StagePlanner):
-    def __init__(self, state: dict[str, Any], now: datetime, rules: EscalationSection, staff_email: str | None) -> None:
+    def __init__(
+        self, state: dict[str, Any], now: datetime, rules: EscalationSection, staff_email: str | None, zone: tzinfo = UTC
+    ) -> None:
         self.s = state
         self.now = now
-        self.today = now.date()
+        self.zone = zone
+        self.today = now.astimezone(zone).date()
         self.rules = rules
         self.staff_email = staff_email
         self.actions: list[Action] = []

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -43,6 +43,7 @@ class StagePlanner:
     s: dict[str, Any]
     now: datetime
     today: date
+    zone: tzinfo
     rules: EscalationSection
     staff_email: str | None
     actions: list[Action]
@@ -220,19 +221,21 @@ class StagePlanner:
                 earliest = max(
                     earliest, datetime.fromisoformat(last) + timedelta(days=guards.min_days_between_destructive)
                 )
-            self._stage_earliest = next_window(
-                earliest, guards.destructive_days, guards.destructive_hours, self.rules.holidays
-            )
+            self._stage_earliest = self.window(earliest)
         moment = self._stage_earliest
         override = service.get("override_until")
         if override and date.fromisoformat(override) >= self.today:
-            after_override = datetime.combine(
-                date.fromisoformat(override) + timedelta(days=1), time(0), self.now.tzinfo
-            )
-            moment = next_window(
-                max(moment, after_override), guards.destructive_days, guards.destructive_hours, self.rules.holidays
-            )
+            after_override = datetime.combine(date.fromisoformat(override) + timedelta(days=1), time(0), self.zone)
+            moment = self.window(max(moment, after_override))
         return moment
+
+    def window(self, moment: datetime) -> datetime:
+        """The destructive window's first instant at or after `moment`, reckoned in the configured time
+        zone's days and hours, returned in UTC (what the store keeps)."""
+        guards = self.rules.guards
+        local = moment.astimezone(self.zone)
+        found = next_window(local, guards.destructive_days, guards.destructive_hours, self.rules.holidays)
+        return found.astimezone(UTC)
 
     def action(
         self,

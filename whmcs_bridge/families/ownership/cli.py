@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,7 +9,16 @@ from typing import Any
 
 import click
 
-from whmcs_bridge.cli.common import ID, Context, existing_state, user_errors
+from whmcs_bridge.cli.common import (
+    ID,
+    JSON_LIST,
+    JSON_OBJECT,
+    Context,
+    disabled_note,
+    echo_json,
+    existing_state,
+    user_errors,
+)
 from whmcs_bridge.clock import utcnow
 from whmcs_bridge.families.ownership import dossier
 from whmcs_bridge.families.ownership import staff as own
@@ -110,27 +118,37 @@ def confirm(obj: Context, case_id: str, grounds: str, by: str, note: str) -> Non
 
 @ownership.command("list")
 @click.option("--status", default=None, help="Only cases in this status (e.g. disputed).")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option("--json", "as_json", is_flag=True, help=JSON_LIST)
 @click.pass_obj
 @user_errors
 def list_(obj: Context, status: str | None, as_json: bool) -> None:
     """List cases: subjects, holder, requester, status and the next deadline."""
-    with _store(obj) as (_config, db):
+    with _store(obj) as (config, db):
         rows = [c for c in own.cases(db) if status is None or c["status"] == status]
+    note = disabled_note(config, "ownership")
+    if note:
+        click.echo(note, err=True)
+    if as_json:
+        echo_json(rows)
+        return
     for c in rows:
-        click.echo(json.dumps(c, sort_keys=True) if as_json else own.line(c))
-    if not rows and not as_json:
+        click.echo(own.line(c))
+    if not rows:
         click.echo("no ownership cases")
 
 
 @ownership.command("show")
 @click.argument("case_id")
+@click.option("--json", "as_json", is_flag=True, help=JSON_OBJECT)
 @click.pass_obj
 @user_errors
-def show(obj: Context, case_id: str) -> None:
+def show(obj: Context, case_id: str, as_json: bool) -> None:
     """One case: its evidence, answers, approvals and timeline."""
     with _store(obj) as (_config, db):
         c = own.case(db, case_id)
+    if as_json:
+        echo_json(c)
+        return
     _echo_case(c)
     for e in c.get("evidence", []):
         click.echo(

@@ -1,0 +1,55 @@
+"""`whmcs-bridge backup PATH`: a consistent online copy of the state database, verified before it is kept."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from whmcs_bridge import permissions
+from whmcs_bridge.errors import AuditChainError, BridgeError, StoreError
+from whmcs_bridge.store import audit
+from whmcs_bridge.store.db import Database
+
+
+@dataclass(frozen=True)
+class BackupReport:
+    path: Path
+    size: int
+    audit_entries: int
+    migrations: list[str]
+
+
+def make_backup(state: Path, target: Path) -> BackupReport:
+    """Copy `state` to `target` while the daemon runs, then check the copy (integrity, the whole audit
+    chain) before it takes its name; a failed check leaves nothing at `target`."""
+    if target.exists():
+        raise BridgeError(f"{target} already exists: a backup is written to a new file")
+    if not target.parent.is_dir():
+        raise BridgeError(f"{target.parent} is not a folder")
+    permissions.check_writable_folder(target.parent)
+    partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
+    try:
+        with Database(state, migrate=False) as live:
+            live.backup_to(partial)
+        os.chmod(partial, 0o600)  # it holds what the state holds
+        report = check_copy(partial, target)
+        with open(partial, "rb") as done:
+            os.fsync(done.fileno())
+        os.replace(partial, target)
+        return report
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def check_copy(copy: Path, named: Path) -> BackupReport:
+    with Database(copy, migrate=False) as db:
+        problems = db.integrity_check()
+        if problems != ["ok"]:
+            raise StoreError(f"the copy does not pass integrity_check ({problems[0]}); nothing was written to {named}")
+        try:
+            entries = audit.verify(db)
+        except AuditChainError as exc:
+            raise StoreError(f"the copy's audit chain does not verify ({exc}); nothing was written to {named}") from None
+        migrations = db.applied_migrations()
+    return BackupReport(named, copy.stat().st_size, entries, migrations)
