@@ -136,7 +136,7 @@ def test_a_crash_mid_walk_stores_nothing_twice(world: Sandbox, db: Database):
 
 def test_first_ticket_after_an_empty_start_is_news(world: Sandbox, db: Database, poller: Poller):
     poller.run_once(NOW, today(world))
-    assert poller.cursor("tickets.max_id") == "0"
+    assert poller.cursor("tickets.walked_at") is not None and poll.seen_count(db, "tickets") == 0
     world.post("OpenTicket", deptid=1, clientid=2, subject="First ever", message="Hello")
     poller.run_once(NOW + timedelta(minutes=5), today(world))
     assert [e["data"]["subject"] for e in events(db, "TicketOpen")] == ["First ever"]
@@ -155,3 +155,70 @@ def test_services_of_tracked_clients_changed_by_hand(world: Sandbox, db: Databas
     assert changed[0]["data"]["suspensionreason"] == "Abuse"
     assert report.calls == 5  # the four lists and one GetClientsProducts for the tracked client
     assert poller.run_once(NOW + timedelta(minutes=10), today(world)).events == 0
+
+
+# --- order-independent polling: WHMCS states no order for GetTickets, GetOrders and GetEmails ---------------
+
+SEEDS = range(6)  # between them, every order the sandbox draws from (checked below)
+LATER = NOW + timedelta(minutes=5)
+
+
+def orders_of(world: Sandbox, seed: int) -> dict[str, str]:
+    chosen: dict[str, str] = world.control("orders", {"seed": seed})["orders"]
+    return chosen
+
+
+def test_the_seeds_cover_every_order_the_sandbox_draws(sandbox: Sandbox):
+    from whmcs_bridge.sandbox.orders import CHOICES
+
+    seen: dict[str, set[str]] = {where: set() for where in CHOICES}
+    for seed in SEEDS:
+        for where, choice in orders_of(sandbox, seed).items():
+            seen[where].add(choice)
+    assert seen == {where: set(options) for where, options in CHOICES.items()}
+
+
+def history(world: Sandbox, n: int = 12) -> None:
+    """More tickets, orders and emails than fit on one page of 5."""
+    for i in range(n):
+        world.post("OpenTicket", deptid=1, clientid=2 + i % 3, subject=f"Old question {i}", message="Hello")
+        world.control("checkout", {"client_id": 2, "user_id": 2, "pid": 3, "domain": f"old{i}.example"})
+        world.post(
+            "SendEmail", id=2, customtype="general", customsubject=f"Old news {i}", custommessage="<p>news</p>"
+        )
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_every_new_ticket_order_and_email_is_found_whatever_the_order(world: Sandbox, db: Database, seed: int):
+    world.load("reseller-overdue", seed=seed)
+    history(world)
+    poller = Poller(db, WhmcsApi(make_client(world.api_url, page_size=5)), email_clients=lambda: [2])
+    poller.run_once(NOW, today(world))
+    assert events(db, "TicketOpen") == [] and events(db, "OrderPlaced") == [] and events(db, "EmailLogged") == []
+    world.control("clock", {"advance": "2m"})  # later than every last reply seen so far
+    oldest = min(t["id"] for t in world.rows("tickets"))
+    middle = sorted(t["id"] for t in world.rows("tickets"))[6]
+    world.control("act", {"action": "AddTicketReply", "ticketid": oldest, "message": "Staff answer", "adminusername": "alice"})
+    world.post("AddTicketReply", ticketid=middle, clientid=3, message="Client follow-up")
+    world.post("OpenTicket", deptid=1, clientid=3, subject="New question", message="Hi")
+    world.control("act", {"action": "OpenTicket", "deptid": 2, "clientid": 4, "subject": "Opened by staff", "message": "We called you"})
+    new_orders = [
+        world.control("checkout", {"client_id": 2, "user_id": 2, "pid": 3, "domain": f"new{i}.example"})["OrderID"]
+        for i in range(2)
+    ]
+    for subject in ("New notice", "Another notice"):
+        world.post("SendEmail", id=2, customtype="general", customsubject=subject, custommessage="<p>x</p>")
+
+    poller.run_once(LATER, today(world))
+
+    chosen = orders_of(world, seed)
+    assert sorted(e["data"]["subject"] for e in events(db, "TicketOpen")) == ["New question", "Opened by staff"], chosen
+    assert [(e["data"]["ticketid"], e["data"]["message"]) for e in events(db, "TicketAdminReply")] == [
+        (oldest, "Staff answer")
+    ], chosen
+    assert [(e["data"]["ticketid"], e["data"]["message"]) for e in events(db, "TicketUserReply")] == [
+        (middle, "Client follow-up")
+    ], chosen
+    assert sorted(e["data"]["orderid"] for e in events(db, "OrderPlaced")) == sorted(new_orders), chosen
+    assert sorted(e["data"]["subject"] for e in events(db, "EmailLogged")) == ["Another notice", "New notice"], chosen
+    assert poller.run_once(LATER + timedelta(minutes=5), today(world)).events == 0  # nothing twice

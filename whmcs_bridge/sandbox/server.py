@@ -1,7 +1,9 @@
 """The sandbox's HTTP face: WHMCS's includes/api.php, a small control API under /_sandbox/, and a hook sender.
 
 Control endpoints (JSON in, JSON out; for tests and the demo, not part of WHMCS; CONTROL maps each to its handler):
-  POST /_sandbox/scenario  {"name": "reseller-overdue", "clients": 1000}   load a scenario
+  POST /_sandbox/scenario  {"name": "reseller-overdue", "clients": 1000}   load a scenario ("seed": N also
+                           redraws the list orders the docs leave unstated, see sandbox/orders.py)
+  GET  /_sandbox/orders     POST /_sandbox/orders {"seed": 3}   the seed and the orders drawn from it
   GET  /_sandbox/clock      POST /_sandbox/clock {"advance": "3d"} | {"set": "2026-11-22T10:00:00"} | {"reset": true}
   GET  /_sandbox/calls?since=N                      API calls received (auth fields removed)
   POST /_sandbox/faults    {"status": 500, "count": 3} | {"delay_s": 5, "count": 1}   fail the next calls
@@ -38,6 +40,7 @@ from whmcs_bridge.config.reader import Duration
 from whmcs_bridge.intake import signing
 from whmcs_bridge.sandbox import scenarios
 from whmcs_bridge.sandbox.actions import BY_LOWER, ApiFail, Hook, Params
+from whmcs_bridge.sandbox.orders import Orders
 from whmcs_bridge.sandbox.state import SandboxState
 
 log = logging.getLogger("whmcs_bridge.sandbox")
@@ -281,9 +284,17 @@ class SandboxApp:
 
     def load_scenario(self, body: dict[str, Any], query: dict[str, str]) -> Reply:
         with self.state.lock:
+            if body.get("seed") is not None:
+                self.state.orders = Orders.from_seed(int(body["seed"]))
             summary = scenarios.load(self.state, str(body.get("name", "empty")), clients=body.get("clients"))
         self.calls.clear()
         return 200, summary
+
+    def list_orders(self, body: dict[str, Any], query: dict[str, str]) -> Reply:
+        with self.state.lock:
+            if body.get("seed") is not None:
+                self.state.orders = Orders.from_seed(int(body["seed"]))
+            return 200, self.state.orders.describe()
 
     def set_clock(self, body: dict[str, Any], query: dict[str, str]) -> Reply:
         with self.state.lock:
@@ -398,6 +409,7 @@ CONTROL: dict[tuple[str, str], ControlHandler] = {
     ("POST", "checkout"): SandboxApp.checkout,
     ("POST", "move"): SandboxApp.move,
     ("*", "query"): SandboxApp.read_rows,
+    ("*", "orders"): SandboxApp.list_orders,
 }
 
 

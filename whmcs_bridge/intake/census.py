@@ -1,0 +1,139 @@
+"""Reading the WHMCS lists that come in no stated order (tickets, orders, a client's emails) so that nothing
+new is missed, whatever order WHMCS lists them in.
+
+GetTickets, GetOrders and GetEmails have no sort parameter and state no order (whmcs/api.py
+UNORDERED_LISTS), so a walk may never stop at an id already seen. What the docs do give: `limitstart`,
+`limitnum` and `totalresults`. The census keeps every id seen in each list (store/poll.py poll_seen),
+with a mark for rows that change in place (a ticket's last reply), and reads a list one of two ways:
+
+- **by its ends**: the first and the last page. New rows are stored; then WHMCS's `totalresults` is
+  compared with the number of ids known. Equal: nothing new is hidden elsewhere in the list, whatever
+  its order. Different: a walk. The order only decides how often the ends are enough (new rows at the
+  front or the back), never whether a row is found.
+- **a walk**: every page. Every id seen is stamped with the walk; a complete walk (as many ids as WHMCS
+  counts) forgets the ids it did not find (deleted in WHMCS). A walk that rows shifting under it made
+  incomplete is done again next cycle.
+
+Lists whose rows change in place (tickets: a reply on any ticket, however old, moves its last reply)
+are walked each cycle: without a stated order the changed row can be on any page. Every list is also
+walked every `recheck_every` (and on a cycle after an incomplete one), which bounds the one case the
+count cannot see: ids deleted and as many new ones hidden in the middle between two cycles.
+The first walk of a list records history (no events), except rows above `news_above` (the id a former
+newest-first cursor had reached: an upgrade loses nothing). Events and the ids they report are stored
+in one transaction per page: a crash mid-walk redoes the page and stores nothing twice.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from whmcs_bridge.clock import iso
+from whmcs_bridge.store import poll
+from whmcs_bridge.store.db import Database
+from whmcs_bridge.whmcs.api import WhmcsApi
+
+Store = Callable[[Sequence[Any]], None]  # stores what a page found, inside the census's transaction
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One list as the census reads it, and what its new and changed rows become."""
+
+    name: str  # the census's name for it: "tickets", "orders", "emails:12"
+    what: str  # its key in whmcs/api.py UNORDERED_LISTS
+    new: Callable[[Any], Sequence[Any]]
+    params: dict[str, Any] = field(default_factory=dict)
+    mark: Callable[[Any], str] = lambda row: ""
+    changed: Callable[[Any, str], Sequence[Any]] = lambda row, old_mark: ()
+    walk_each_cycle: bool = False  # rows change in place: a change can be on any page
+    news_above: int | None = None  # first walk: ids above this are news, not history
+
+
+@dataclass
+class CensusReport:
+    walks: int = 0
+    by_ends: int = 0
+
+
+class Census:
+    def __init__(self, db: Database, api: WhmcsApi, *, recheck_every: timedelta, page_size: int) -> None:
+        self.db = db
+        self.api = api
+        self.recheck_every = recheck_every
+        self.page_size = page_size
+        self.report = CensusReport()
+
+    def read(self, listing: Listing, now: datetime, store: Store) -> None:
+        """Find what is new (or changed) in the list since the last cycle, and store it."""
+        with self.db.atomic():
+            walked = poll.cursor(self.db, f"{listing.name}.walked_at")
+            redo = poll.cursor(self.db, f"{listing.name}.incomplete") == "1"
+        if walked is None:
+            self.walk(listing, now, store, history=True)
+        elif listing.walk_each_cycle or redo or datetime.fromisoformat(walked) + self.recheck_every <= now:
+            self.walk(listing, now, store)
+        else:
+            total = self.ends(listing, now, store)
+            with self.db.atomic():
+                known = poll.seen_count(self.db, listing.name)
+            if total != known:  # something new is elsewhere in the list, or something was deleted
+                self.walk(listing, now, store)
+
+    def ends(self, listing: Listing, now: datetime, store: Store) -> int:
+        """Read the first and the last page; return WHMCS's count of rows."""
+        self.report.by_ends += 1
+        size = self.page_size
+        total, rows = self.api.unordered_page(listing.what, 0, size, **listing.params)
+        self.take(listing, rows, "ends", store)
+        if rows and total > len(rows):
+            total, tail = self.api.unordered_page(listing.what, max(len(rows), total - size), size, **listing.params)
+            self.take(listing, tail, "ends", store)
+        return total
+
+    def walk(self, listing: Listing, now: datetime, store: Store, *, history: bool = False) -> None:
+        """Read every page; a complete walk forgets the ids it no longer found."""
+        self.report.walks += 1
+        stamp = f"{iso(now)}/{secrets.token_hex(4)}"
+        news_above = listing.news_above if history else None
+        start = total = 0
+        while True:
+            total, rows = self.api.unordered_page(listing.what, start, self.page_size, **listing.params)
+            self.take(listing, rows, stamp, store, history=history, news_above=news_above)
+            start += len(rows)
+            if not rows or start >= total:
+                break
+        with self.db.atomic():
+            complete = poll.seen_count(self.db, listing.name, walk=stamp) >= total
+            if complete:
+                poll.forget_unseen(self.db, listing.name, stamp)
+                poll.set_cursor(self.db, f"{listing.name}.walked_at", iso(now), now)
+            poll.set_cursor(self.db, f"{listing.name}.incomplete", "0" if complete else "1", now)
+
+    def take(
+        self,
+        listing: Listing,
+        rows: list[Any],
+        stamp: str,
+        store: Store,
+        *,
+        history: bool = False,
+        news_above: int | None = None,
+    ) -> None:
+        """Store what is new or changed among these rows, and remember them, in one transaction."""
+        with self.db.atomic():
+            known = poll.seen_marks(self.db, listing.name, (row.id for row in rows))
+        found: list[Any] = []
+        for row in rows:
+            if row.id in known:
+                if not history and known[row.id] != listing.mark(row):
+                    found.extend(listing.changed(row, known[row.id]))
+            elif not history or (news_above is not None and row.id > news_above):
+                found.extend(listing.new(row))
+            known[row.id] = listing.mark(row)  # a row met twice (rows shifted between pages) counts once
+        with self.db.atomic():
+            store(found)
+            poll.keep_seen(self.db, listing.name, ((row.id, listing.mark(row)) for row in rows), stamp)
