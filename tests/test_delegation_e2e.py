@@ -254,7 +254,7 @@ def test_an_order_by_the_administrative_contact_grants_technical_contact(world: 
     grant_agency(world, "--whole-client", "--role", "administrative", owner=12, service=None, basis="signed mandate")
     world.settle()
     with Database(tmp_path / "state.db") as db:  # the order predates the bridge; present it as news
-        sql(db, "UPDATE poll_cursor SET value = '0' WHERE name = 'orders.max_id'")
+        sql(db, "DELETE FROM poll_seen WHERE list = 'orders'")
     world.settle()
     listed = world.run("delegations", "list", "--delegate", "10").output
     assert "o1-10 active: client #10 is technical contact of client #12 for martin-notaires.fr (since" in listed

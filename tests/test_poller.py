@@ -222,3 +222,80 @@ def test_every_new_ticket_order_and_email_is_found_whatever_the_order(world: San
     assert sorted(e["data"]["orderid"] for e in events(db, "OrderPlaced")) == sorted(new_orders), chosen
     assert sorted(e["data"]["subject"] for e in events(db, "EmailLogged")) == ["Another notice", "New notice"], chosen
     assert poller.run_once(LATER + timedelta(minutes=5), today(world)).events == 0  # nothing twice
+
+
+@pytest.mark.parametrize("seed", [0, 1, 5])
+def test_a_poll_interrupted_mid_walk_repeats_and_loses_nothing(world: Sandbox, db: Database, seed: int):
+    world.load("reseller-overdue", seed=seed)
+    history(world)
+    poller = Poller(db, WhmcsApi(make_client(world.api_url, page_size=5, max_attempts=1)))
+    poller.run_once(NOW, today(world))
+    world.control("clock", {"advance": "2m"})
+    oldest = min(t["id"] for t in world.rows("tickets"))
+    world.control("act", {"action": "AddTicketReply", "ticketid": oldest, "message": "Staff", "adminusername": "bob"})
+    for n in range(6):  # new tickets on more than one page
+        world.post("OpenTicket", deptid=1, clientid=2, subject=f"New {n}", message="Hi")
+    world.control("faults", {"status": 500, "count": 1, "skip": 1, "actions": ["GetTickets"]})  # the 2nd page fails
+    with pytest.raises(WhmcsUnavailableError):
+        poller.run_once(LATER, today(world))
+    poller.run_once(LATER + timedelta(minutes=5), today(world))
+    opened = sorted(e["data"]["subject"] for e in events(db, "TicketOpen"))
+    assert opened == [f"New {n}" for n in range(6)], orders_of(world, seed)
+    assert [e["data"]["ticketid"] for e in events(db, "TicketAdminReply")] == [oldest]
+
+
+def test_a_ticket_gone_between_the_list_and_its_read_is_skipped(world: Sandbox, db: Database):
+    history(world, 3)
+    poller = Poller(db, WhmcsApi(make_client(world.api_url, max_attempts=1)))
+    poller.run_once(NOW, today(world))
+    world.control("clock", {"advance": "2m"})
+    oldest = min(t["id"] for t in world.rows("tickets"))
+    world.post("AddTicketReply", ticketid=oldest, clientid=2, message="Anyone?")
+    world.post("OpenTicket", deptid=1, clientid=3, subject="Still news", message="Hi")
+    # GetTicket answers as for a deleted ticket ("Ticket ID Not Found" is a WHMCS error answer)
+    world.control("faults", {"status": 200, "count": 1, "actions": ["GetTicket"]})
+    poller.run_once(LATER, today(world))
+    assert events(db, "TicketUserReply") == []
+    assert [e["data"]["subject"] for e in events(db, "TicketOpen")] == ["Still news"]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 5])
+def test_deleted_rows_are_forgotten_and_new_ones_next_to_them_found(world: Sandbox, db: Database, seed: int):
+    """Staff delete two known orders, a ticket and the newest email while new ones arrive: the lists are
+    walked where WHMCS's count no longer matches what the census knows, the deleted ids forgotten, the
+    new found, also the email that got the deleted one's id again (the sandbox's SQLite reuses the
+    highest id, as MySQL before 8.0 could after a restart)."""
+    world.load("reseller-overdue", seed=seed)
+    history(world)
+    poller = Poller(db, WhmcsApi(make_client(world.api_url, page_size=5)), email_clients=lambda: [2])
+    poller.run_once(NOW, today(world))
+    world.control("clock", {"advance": "2m"})
+    orders = sorted(o["id"] for o in world.rows("orders"))
+    for order_id in orders[3:5]:
+        world.control("delete", {"order": order_id})
+    world.control("delete", {"ticket": min(t["id"] for t in world.rows("tickets"))})
+    world.control("delete", {"email": max(e["id"] for e in world.rows("emails", client_id=2))})
+    new_order = world.control("checkout", {"client_id": 2, "user_id": 2, "pid": 3, "domain": "fresh.example"})
+    world.post("SendEmail", id=2, customtype="general", customsubject="Fresh", custommessage="<p>x</p>")
+    poller.run_once(LATER, today(world))
+    assert [e["data"]["orderid"] for e in events(db, "OrderPlaced")] == [new_order["OrderID"]]
+    assert [e["data"]["subject"] for e in events(db, "EmailLogged")] == ["Fresh"]
+    assert poll.seen_count(db, "orders") == len(world.rows("orders"))
+    assert poll.seen_count(db, "tickets") == len(world.rows("tickets"))
+    assert poll.seen_count(db, "emails:2") == len(world.rows("emails", client_id=2))
+    quiet = poller.run_once(LATER + timedelta(minutes=5), today(world))
+    assert quiet.events == 0
+
+
+def test_a_quiet_cycle_reads_the_ends_of_orders_and_emails_whatever_their_length(world: Sandbox, db: Database):
+    """The ends and WHMCS's count suffice when nothing changed: the first and last page of each list
+    but tickets, which are walked in full (a reply can move any of them)."""
+    history(world)
+    poller = Poller(db, WhmcsApi(make_client(world.api_url, page_size=5)), email_clients=lambda: [2])
+    poller.run_once(NOW, today(world))
+    since = world.calls()[-1]["seq"]
+    poller.run_once(LATER, today(world))
+    read = [c["action"] for c in world.calls(since) if c["action"] in ("GetTickets", "GetOrders", "GetEmails")]
+    tickets = len(world.rows("tickets"))
+    assert read.count("GetOrders") == 2 and read.count("GetEmails") == 2
+    assert read.count("GetTickets") == -(-tickets // 5)

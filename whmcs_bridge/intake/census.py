@@ -47,7 +47,8 @@ class Listing:
     what: str  # its key in whmcs/api.py UNORDERED_LISTS
     new: Callable[[Any], Sequence[Any]]
     params: dict[str, Any] = field(default_factory=dict)
-    mark: Callable[[Any], str] = lambda row: ""
+    born: Callable[[Any], str] = lambda row: ""  # what never changes for one record (when it was made)
+    mark: Callable[[Any], str] = lambda row: ""  # what changes in place (a ticket's last reply)
     changed: Callable[[Any, str], Sequence[Any]] = lambda row, old_mark: ()
     walk_each_cycle: bool = False  # rows change in place: a change can be on any page
     news_above: int | None = None  # first walk: ids above this are news, not history
@@ -76,23 +77,27 @@ class Census:
             self.walk(listing, now, store, history=True)
         elif listing.walk_each_cycle or redo or datetime.fromisoformat(walked) + self.recheck_every <= now:
             self.walk(listing, now, store)
-        else:
-            total = self.ends(listing, now, store)
-            with self.db.atomic():
-                known = poll.seen_count(self.db, listing.name)
-            if total != known:  # something new is elsewhere in the list, or something was deleted
-                self.walk(listing, now, store)
+        elif not self.ends(listing, store):  # something new is elsewhere in the list, or something was deleted
+            self.walk(listing, now, store)
 
-    def ends(self, listing: Listing, now: datetime, store: Store) -> int:
-        """Read the first and the last page; return WHMCS's count of rows."""
+    def ends(self, listing: Listing, store: Store) -> bool:
+        """Read the first page and the last (both, even when the count matched after the first: a
+        deletion and a new row at the other end cancel out in the count); True when WHMCS's count then
+        matches the ids known (nothing new can be elsewhere, unless as many rows were deleted)."""
         self.report.by_ends += 1
         size = self.page_size
         total, rows = self.api.unordered_page(listing.what, 0, size, **listing.params)
         self.take(listing, rows, "ends", store)
-        if rows and total > len(rows):
-            total, tail = self.api.unordered_page(listing.what, max(len(rows), total - size), size, **listing.params)
-            self.take(listing, tail, "ends", store)
-        return total
+        if not rows or total <= len(rows):
+            return self.complete(listing, total)
+        total, tail = self.api.unordered_page(listing.what, max(len(rows), total - size), size, **listing.params)
+        self.take(listing, tail, "ends", store)
+        return self.complete(listing, total)
+
+    def complete(self, listing: Listing, total: int) -> bool:
+        """WHMCS counts as many rows as the census knows ids."""
+        with self.db.atomic():
+            return poll.seen_count(self.db, listing.name) == total
 
     def walk(self, listing: Listing, now: datetime, store: Store, *, history: bool = False) -> None:
         """Read every page; a complete walk forgets the ids it no longer found."""
@@ -128,12 +133,16 @@ class Census:
             known = poll.seen_marks(self.db, listing.name, (row.id for row in rows))
         found: list[Any] = []
         for row in rows:
-            if row.id in known:
-                if not history and known[row.id] != listing.mark(row):
-                    found.extend(listing.changed(row, known[row.id]))
+            born, mark = listing.born(row), listing.mark(row)
+            old_born, _, old_mark = known.get(row.id, "|").partition("|")
+            if row.id in known and old_born == born:
+                if not history and old_mark != mark:
+                    found.extend(listing.changed(row, old_mark))
+            # not seen, or its id was given again to a newer record (MySQL may reuse the highest id
+            # after a deletion and a restart)
             elif not history or (news_above is not None and row.id > news_above):
                 found.extend(listing.new(row))
-            known[row.id] = listing.mark(row)  # a row met twice (rows shifted between pages) counts once
+            known[row.id] = f"{born}|{mark}"  # a row met twice (rows shifted between pages) counts once
         with self.db.atomic():
             store(found)
-            poll.keep_seen(self.db, listing.name, ((row.id, listing.mark(row)) for row in rows), stamp)
+            poll.keep_seen(self.db, listing.name, ((row.id, known[row.id]) for row in rows), stamp)

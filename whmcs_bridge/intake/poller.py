@@ -47,6 +47,11 @@ OWN_TRACE = marker("wb-")[:-1]  # "[wb-": the bridge's own activity lines are no
 
 
 
+def _born(row: Any) -> str:
+    """When a ticket, order or email was made: the same id with another date is another record."""
+    return iso(row.date) if row.date else ""
+
+
 @dataclass
 class PollReport:
     events: int = 0
@@ -200,15 +205,18 @@ class Poller:
                 "tickets",
                 "tickets",
                 self._new_ticket,
+                born=_born,
                 mark=lambda t: iso(t.lastreply) if t.lastreply else "",
                 changed=self._replies,
                 walk_each_cycle=True,
                 news_above=self._former_cursor("tickets"),
             ),
-            Listing("orders", "orders", lambda o: [self._order(o)], news_above=self._former_cursor("orders")),
+            Listing("orders", "orders", lambda o: [self._order(o)], born=_born, news_above=self._former_cursor("orders")),
         ]
         for client_id in sorted({int(c) for c in self.email_clients()}):
-            out.append(Listing(f"emails:{client_id}", "emails", lambda e: [self._email(e)], {"clientid": client_id}))
+            out.append(
+                Listing(f"emails:{client_id}", "emails", lambda e: [self._email(e)], {"clientid": client_id}, born=_born)
+            )
         return out
 
     def _former_cursor(self, name: str) -> int | None:

@@ -16,6 +16,7 @@ Control endpoints (JSON in, JSON out; for tests and the demo, not part of WHMCS;
   POST /_sandbox/act       {"action": "AddInvoicePayment", ...}   staff acting in WHMCS (not logged as an API call)
   GET  /_sandbox/query?table=services&id=3          read a row, for assertions
   POST /_sandbox/move      {"service": 3, "client": 12} | {"domain": 4, "client": 12}  staff's admin-area move
+  POST /_sandbox/delete    {"ticket": 3} | {"order": 5} | {"email": 9}   staff delete a record in the admin area
   POST /_sandbox/checkout  {"client_id": 12, "user_id": 3, "pid": 3, "domain": "x.fr"}  a client-area order by that user
 """
 
@@ -379,6 +380,22 @@ class SandboxApp:
             self.state.log(f"Moved {table[:-1]} ID: {item} to client ID: {body['client']}", int(body["client"]))
         return 200, {"ok": True}
 
+    def delete(self, body: dict[str, Any], query: dict[str, str]) -> Reply:
+        """Staff delete a ticket (with its replies and notes), an order or an email-log entry."""
+        tables = {"ticket": ("tickets", "ticket_replies", "ticket_notes"), "order": ("orders",), "email": ("emails",)}
+        kind = next((k for k in tables if k in body), None)
+        if kind is None:
+            return 400, {"error": f"name one of {sorted(tables)}"}
+        item = int(body[kind])
+        table, *children = tables[kind]
+        with self.state.lock:
+            if not self.state.one(f"SELECT id FROM {table} WHERE id = ?", [item]):
+                return 404, {"error": f"no {kind} {item}"}
+            self.state.db.execute(f"DELETE FROM {table} WHERE id = ?", (item,))
+            for child in children:
+                self.state.db.execute(f"DELETE FROM {child} WHERE ticket_id = ?", (item,))
+        return 200, {"ok": True}
+
     def read_rows(self, body: dict[str, Any], query: dict[str, str]) -> Reply:
         table = query.get("table", "")
         if table not in READ_TABLES:
@@ -408,6 +425,7 @@ CONTROL: dict[tuple[str, str], ControlHandler] = {
     ("POST", "act"): SandboxApp.staff_act,
     ("POST", "checkout"): SandboxApp.checkout,
     ("POST", "move"): SandboxApp.move,
+    ("POST", "delete"): SandboxApp.delete,
     ("*", "query"): SandboxApp.read_rows,
     ("*", "orders"): SandboxApp.list_orders,
 }
