@@ -99,7 +99,8 @@ def changes(world: World) -> dict[str, set[Any]]:
 def old_walk(world: World, action: str, params: dict[str, Any], cursor: int | None) -> tuple[int, set[int], int | None]:
     """The former poller's walk (newest first assumed, stop at the first id seen): calls, news, new cursor."""
     plural, singular = LISTS[action]
-    calls, start, found, newest = 0, 0, set(), None
+    calls, start, newest = 0, 0, None
+    found: set[int] = set()
     while True:
         answer = world.api(action, limitstart=start, limitnum=PAGE, **params)
         calls += 1
