@@ -287,15 +287,45 @@ def test_deleted_rows_are_forgotten_and_new_ones_next_to_them_found(world: Sandb
     assert quiet.events == 0
 
 
-def test_a_quiet_cycle_reads_the_ends_of_orders_and_emails_whatever_their_length(world: Sandbox, db: Database):
-    """The ends and WHMCS's count suffice when nothing changed: the first and last page of each list
-    but tickets, which are walked in full (a reply can move any of them)."""
+def close(world: Sandbox, ticket_id: int, message: str = "Solved") -> None:
+    world.control(
+        "act",
+        {"action": "AddTicketReply", "ticketid": ticket_id, "message": message, "adminusername": "alice", "status": "Closed"},
+    )
+
+
+def test_a_quiet_cycle_reads_the_active_tickets_and_the_ends_of_each_list(world: Sandbox, db: Database):
+    """The ends and WHMCS's count suffice when nothing changed: the first and last page of each list,
+    and every page of the active tickets (a reply can move any of them)."""
     history(world)
+    for ticket in world.rows("tickets")[:-3]:
+        close(world, ticket["id"])
     poller = Poller(db, WhmcsApi(make_client(world.api_url, page_size=5)), email_clients=lambda: [2])
     poller.run_once(NOW, today(world))
     since = world.calls()[-1]["seq"]
-    poller.run_once(LATER, today(world))
+    assert poller.run_once(LATER, today(world)).events == 0
     read = [c["action"] for c in world.calls(since) if c["action"] in ("GetTickets", "GetOrders", "GetEmails")]
-    tickets = len(world.rows("tickets"))
     assert read.count("GetOrders") == 2 and read.count("GetEmails") == 2
-    assert read.count("GetTickets") == -(-tickets // 5)
+    assert read.count("GetTickets") == 1 + 2  # the 3 active tickets, then the ends of all of them
+
+
+@pytest.mark.parametrize("seed", [0, 1, 5])
+def test_a_staff_reply_that_closes_a_ticket_is_found_by_the_next_recheck(world: Sandbox, db: Database, seed: int):
+    """A reply that leaves its ticket inactive is outside the active tickets walked each cycle: unless the
+    ticket is on a page the cycle reads anyway (the ends), the full walk at the next recheck
+    (poll.sweep_every) finds it, once; a reply that reopens a ticket is found at once."""
+    world.load("reseller-overdue", seed=seed)
+    history(world)
+    tickets = sorted(t["id"] for t in world.rows("tickets"))
+    for ticket_id in tickets:
+        close(world, ticket_id)
+    poller = Poller(db, WhmcsApi(make_client(world.api_url, page_size=5)))
+    poller.run_once(NOW, today(world))
+    world.control("clock", {"advance": "2m"})
+    close(world, tickets[len(tickets) // 2], "Answered and closed")
+    world.control("act", {"action": "AddTicketReply", "ticketid": tickets[1], "message": "Reopened", "adminusername": "bob"})
+    poller.run_once(LATER, today(world))
+    assert "Reopened" in [e["data"]["message"] for e in events(db, "TicketAdminReply")], orders_of(world, seed)
+    poller.run_once(NOW + timedelta(hours=7), today(world))
+    found = sorted(e["data"]["message"] for e in events(db, "TicketAdminReply"))
+    assert found == ["Answered and closed", "Reopened"], orders_of(world, seed)

@@ -14,10 +14,14 @@ with a mark for rows that change in place (a ticket's last reply), and reads a l
   counts) forgets the ids it did not find (deleted in WHMCS). A walk that rows shifting under it made
   incomplete is done again next cycle.
 
-Lists whose rows change in place (tickets: a reply on any ticket, however old, moves its last reply)
-are walked each cycle: without a stated order the changed row can be on any page. Every list is also
-walked every `recheck_every` (and on a cycle after an incomplete one), which bounds the one case the
-count cannot see: ids deleted and as many new ones hidden in the middle between two cycles.
+A list that fitted on one page is simply walked (one call). Lists whose rows change in place
+(tickets: a reply on any ticket, however old, moves its last reply) have the rows that can change
+walked each cycle, by a documented filter (tickets: `status=All Active Tickets`, DD:api-reference/
+gettickets.md; a reply by the client, or by staff with the default status, makes a ticket active):
+without a stated order a changed row can be on any page. Every list is also walked in full every
+`recheck_every` (and on a cycle after an incomplete walk), which bounds the cases the cycle cannot
+see: ids deleted and as many new ones hidden in the middle of a list between two cycles, and a reply
+that left its ticket in an inactive status (staff answering and closing at once).
 The first walk of a list records history (no events), except rows above `news_above` (the id a former
 newest-first cursor had reached: an upgrade loses nothing). Events and the ids they report are stored
 in one transaction per page: a crash mid-walk redoes the page and stores nothing twice.
@@ -50,7 +54,9 @@ class Listing:
     born: Callable[[Any], str] = lambda row: ""  # what never changes for one record (when it was made)
     mark: Callable[[Any], str] = lambda row: ""  # what changes in place (a ticket's last reply)
     changed: Callable[[Any, str], Sequence[Any]] = lambda row, old_mark: ()
-    walk_each_cycle: bool = False  # rows change in place: a change can be on any page
+    # Rows change in place (a reply moves a ticket's last reply), and every row that can change between
+    # two rechecks is among those this filter lists: it is walked each cycle (a change can be on any page).
+    changing: dict[str, Any] | None = None
     news_above: int | None = None  # first walk: ids above this are news, not history
 
 
@@ -75,10 +81,18 @@ class Census:
             redo = poll.cursor(self.db, f"{listing.name}.incomplete") == "1"
         if walked is None:
             self.walk(listing, now, store, history=True)
-        elif listing.walk_each_cycle or redo or datetime.fromisoformat(walked) + self.recheck_every <= now:
+        elif redo or datetime.fromisoformat(walked) + self.recheck_every <= now or self.small(listing):
             self.walk(listing, now, store)
-        elif not self.ends(listing, store):  # something new is elsewhere in the list, or something was deleted
-            self.walk(listing, now, store)
+        else:
+            if listing.changing is not None:
+                self.walk(listing, now, store, only=listing.changing)
+            if not self.ends(listing, store):  # something new is elsewhere in the list, or something was deleted
+                self.walk(listing, now, store)
+
+    def small(self, listing: Listing) -> bool:
+        """The list fitted on one page last time: walking it costs what reading its ends would."""
+        with self.db.atomic():
+            return poll.seen_count(self.db, listing.name) < self.page_size
 
     def ends(self, listing: Listing, store: Store) -> bool:
         """Read the first page and the last (both, even when the count matched after the first: a
@@ -99,18 +113,30 @@ class Census:
         with self.db.atomic():
             return poll.seen_count(self.db, listing.name) == total
 
-    def walk(self, listing: Listing, now: datetime, store: Store, *, history: bool = False) -> None:
-        """Read every page; a complete walk forgets the ids it no longer found."""
+    def walk(
+        self,
+        listing: Listing,
+        now: datetime,
+        store: Store,
+        *,
+        history: bool = False,
+        only: dict[str, Any] | None = None,
+    ) -> None:
+        """Read every page (of the rows the filter `only` lists, when given); a complete walk of the
+        whole list forgets the ids it no longer found."""
         self.report.walks += 1
         stamp = f"{iso(now)}/{secrets.token_hex(4)}"
         news_above = listing.news_above if history else None
+        params = {**listing.params, **(only or {})}
         start = total = 0
         while True:
-            total, rows = self.api.unordered_page(listing.what, start, self.page_size, **listing.params)
+            total, rows = self.api.unordered_page(listing.what, start, self.page_size, **params)
             self.take(listing, rows, stamp, store, history=history, news_above=news_above)
             start += len(rows)
             if not rows or start >= total:
                 break
+        if only is not None:
+            return  # a part of the list: it says nothing of the rest
         with self.db.atomic():
             complete = poll.seen_count(self.db, listing.name, walk=stamp) >= total
             if complete:

@@ -3,9 +3,9 @@
 Per cycle (steady state, a handful of API calls):
 - new invoices: walk the list newest first (GetInvoices sorts as asked) and stop at the last id seen;
 - new tickets, orders and the emails of watched clients, in whatever order WHMCS lists them
-  (intake/census.py): the ends of each list and WHMCS's count, a walk when they disagree; tickets
-  are walked each cycle, so a reply on any ticket (by its client, or by staff in the admin area) and
-  a ticket staff opened are seen;
+  (intake/census.py): the ends of each list and WHMCS's count, a walk when they disagree; active
+  tickets are walked each cycle, so a reply on any ticket (by its client, or by staff in the admin
+  area) and a ticket staff opened are seen;
 - the activity log since the last id seen: each entry is an event, and the invoice ids it names
   (payments, cancellations, refunds) are read once to report their new status;
 - invoices in the open-invoice snapshot whose due date has passed: InvoiceOverdue, no API call.
@@ -208,7 +208,9 @@ class Poller:
                 born=_born,
                 mark=lambda t: iso(t.lastreply) if t.lastreply else "",
                 changed=self._replies,
-                walk_each_cycle=True,
+                # A reply by the client, or by staff with the default status, makes a ticket active: the
+                # active tickets are walked each cycle, the rest at each recheck (DD:api-reference/gettickets.md).
+                changing={"status": "All Active Tickets"},
                 news_above=self._former_cursor("tickets"),
             ),
             Listing("orders", "orders", lambda o: [self._order(o)], born=_born, news_above=self._former_cursor("orders")),
@@ -232,9 +234,9 @@ class Poller:
         return found
 
     def _replies(self, ticket: Any, since: str) -> list[Found]:
-        """A ticket whose last reply moved: its replies from then on, by its client (TicketUserReply) or by
-        staff (TicketAdminReply). A reply at the very second of the old mark is offered again: its fact
-        (ticket:<id>:reply:<id>) keeps it from being stored twice."""
+        """A ticket whose last reply moved: its replies after the last reply seen before, by its client
+        (TicketUserReply) or by staff (TicketAdminReply). WHMCS dates replies to the second: a reply made
+        in the very second of the last reply seen, after the cycle read it, is not told from it."""
         try:
             full = self.api.ticket(ticket.id)  # replies oldest first, the opening message first
         except WhmcsApiError:  # deleted since it was listed
@@ -242,7 +244,7 @@ class Poller:
         after = datetime.fromisoformat(since) if since else None
         found = []
         for reply in full.replies[1:]:
-            if after is not None and reply.date is not None and reply.date < after:
+            if after is not None and reply.date is not None and reply.date <= after:
                 continue
             data = {
                 "ticketid": full.id,
