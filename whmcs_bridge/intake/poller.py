@@ -113,6 +113,8 @@ class Poller:
             report,
             on_item=self._remember_open,
         )
+        # GetActivityLog states no order either (DD:api-reference/getactivitylog.md; its example is newest
+        # first): this walk still relies on it, and the sandbox keeps it fixed (sandbox/BEHAVIOUR.md).
         self.newest_first(
             "activity", self.api.activity(), lambda e: e.id, lambda e: self._activity(e, hinted), now, report
         )
