@@ -7,9 +7,10 @@ UNORDERED_LISTS), so a walk may never stop at an id already seen. What the docs 
 with a mark for rows that change in place (a ticket's last reply), and reads a list one of two ways:
 
 - **by its ends**: the first and the last page. New rows are stored; then WHMCS's `totalresults` is
-  compared with the number of ids known. Equal: nothing new is hidden elsewhere in the list, whatever
-  its order. Different: a walk. The order only decides how often the ends are enough (new rows at the
-  front or the back), never whether a row is found.
+  compared with the number of ids known. Equal: nothing new is elsewhere in the list, whatever its
+  order (unless as many known rows were deleted meanwhile: see the recheck below). Different: a walk.
+  The order only decides how often the ends are enough (new rows at the front or the back), not
+  whether a row is found.
 - **a walk**: every page. Every id seen is stamped with the walk; a complete walk (as many ids as WHMCS
   counts) forgets the ids it did not find (deleted in WHMCS). A walk that rows shifting under it made
   incomplete is done again next cycle.
@@ -60,19 +61,12 @@ class Listing:
     news_above: int | None = None  # first walk: ids above this are news, not history
 
 
-@dataclass
-class CensusReport:
-    walks: int = 0
-    by_ends: int = 0
-
-
 class Census:
     def __init__(self, db: Database, api: WhmcsApi, *, recheck_every: timedelta, page_size: int) -> None:
         self.db = db
         self.api = api
         self.recheck_every = recheck_every
         self.page_size = page_size
-        self.report = CensusReport()
 
     def read(self, listing: Listing, now: datetime, store: Store) -> None:
         """Find what is new (or changed) in the list since the last cycle, and store it."""
@@ -98,7 +92,6 @@ class Census:
         """Read the first page and the last (both, even when the count matched after the first: a
         deletion and a new row at the other end cancel out in the count); True when WHMCS's count then
         matches the ids known (nothing new can be elsewhere, unless as many rows were deleted)."""
-        self.report.by_ends += 1
         size = self.page_size
         total, rows = self.api.unordered_page(listing.what, 0, size, **listing.params)
         self.take(listing, rows, "ends", store)
@@ -124,7 +117,6 @@ class Census:
     ) -> None:
         """Read every page (of the rows the filter `only` lists, when given); a complete walk of the
         whole list forgets the ids it no longer found."""
-        self.report.walks += 1
         stamp = f"{iso(now)}/{secrets.token_hex(4)}"
         news_above = listing.news_above if history else None
         params = {**listing.params, **(only or {})}
