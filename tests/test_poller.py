@@ -329,3 +329,17 @@ def test_a_staff_reply_that_closes_a_ticket_is_found_by_the_next_recheck(world: 
     poller.run_once(NOW + timedelta(hours=7), today(world))
     found = sorted(e["data"]["message"] for e in events(db, "TicketAdminReply"))
     assert found == ["Answered and closed", "Reopened"], orders_of(world, seed)
+
+
+def test_an_upgrade_from_the_newest_first_cursors_loses_no_ticket_or_order(world: Sandbox, db: Database):
+    """A state database written before the census has `tickets.max_id` and `orders.max_id`: the first
+    walk records history, but what came after those cursors is still news."""
+    history(world, 3)
+    with db.atomic():
+        poll.set_cursor(db, "tickets.max_id", str(max(t["id"] for t in world.rows("tickets"))), NOW)
+        poll.set_cursor(db, "orders.max_id", str(max(o["id"] for o in world.rows("orders"))), NOW)
+    world.post("OpenTicket", deptid=1, clientid=2, subject="While upgrading", message="Hi")
+    order = world.control("checkout", {"client_id": 2, "user_id": 2, "pid": 3, "domain": "upgrade.example"})
+    Poller(db, WhmcsApi(make_client(world.api_url, page_size=5))).run_once(NOW, today(world))
+    assert [e["data"]["subject"] for e in events(db, "TicketOpen")] == ["While upgrading"]
+    assert [e["data"]["orderid"] for e in events(db, "OrderPlaced")] == [order["OrderID"]]
