@@ -96,6 +96,17 @@ def test_secrets_are_never_in_repr():
             "delegation.roles.technical.copy_emails[1]: expected one of",
         ),
         (
+            MINIMAL + "delegation:\n  email_templates:\n    Bienvenue VPS:\n      type: product\n",
+            12,
+            "delegation.email_templates.Bienvenue VPS.secret: expected this key (it is required), found it missing",
+        ),
+        (
+            MINIMAL
+            + "delegation:\n  email_templates:\n    Bienvenue VPS:\n      type: product\n      secret: password\n",
+            13,
+            "delegation.email_templates.Bienvenue VPS.secret: expected one of 'none', 'service-access', 'takeover'",
+        ),
+        (
             MINIMAL.replace("${WHMCS_API_SECRET}", "plain-text-secret"),
             4,
             "whmcs.secret: expected a ${VARIABLE} reference to an environment variable (secrets never live in the YAML), found a literal value",

@@ -3,6 +3,7 @@ receiver, the bridge's passes; the sandbox's email log and call log show copies,
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -74,33 +75,17 @@ def test_grant_copies_support_authority_and_revocation(world: World):
     assert f"{grant_id} active: client #10 is technical contact of client #11 for boulangerie-dupont.fr" in listed
 
     # WHMCS emails the owner about the service: the agency gets a marked copy; the copy is not copied on.
-    sandbox.control(
-        "act",
-        {
-            "action": "SendEmail",
-            "id": 110,
-            "customtype": "product",
-            "customsubject": "SSL certificate renewed",
-            "custommessage": "<p>The certificate of boulangerie-dupont.fr was renewed.</p>",
-        },
-    )
+    sandbox.control("act", {"action": "SendEmail", "id": 110, "messagename": "Service Unsuspension Notification"})
     world.settle()
-    copies = [e for e in world.emails(10) if e["subject"] == "[Copy] SSL certificate renewed"]
+    copies = [e for e in world.emails(10) if e["subject"] == "[Copy] Service Unsuspension Notification"]
     assert len(copies) == 1 and "delegated copy" in copies[0]["message"]
     # the welcome email: a notice that the owner has the access details, not the credentials
-    sandbox.control(
-        "act",
-        {
-            "action": "SendEmail",
-            "id": 110,
-            "customtype": "product",
-            "customsubject": "New Account Information",
-            "custommessage": "<p>boulangerie-dupont.fr Username: boulange Password: Xy7-secret</p>",
-        },
-    )
+    sandbox.control("act", {"action": "SendEmail", "id": 110, "messagename": "Hosting Account Welcome Email"})
     world.settle()
+    password = sandbox.rows("services", id=110)[0]["password"]
+    assert any(password in e["message"] for e in world.emails(11))  # the owner got it
     notice = [e for e in world.emails(10) if e["subject"] == "[Copy] New Account Information"]
-    assert len(notice) == 1 and "Xy7-secret" not in notice[0]["message"] and "access details" in notice[0]["message"]
+    assert len(notice) == 1 and password not in notice[0]["message"] and "access details" in notice[0]["message"]
 
     # The agency asks support about its client's site: a staff-only note says it is a verified contact.
     opened = sandbox.post(
@@ -140,18 +125,10 @@ def test_grant_copies_support_authority_and_revocation(world: World):
     world.settle()
     assert any("has ended" in e["subject"] for e in world.emails(10))
     assert any("recommend changing it" in e["message"] for e in world.emails(11))
-    sandbox.control(
-        "act",
-        {
-            "action": "SendEmail",
-            "id": 110,
-            "customtype": "product",
-            "customsubject": "Disk space warning",
-            "custommessage": "<p>boulangerie-dupont.fr is at 95% of its disk.</p>",
-        },
-    )
+    sandbox.control("act", {"action": "SendEmail", "id": 110, "messagename": "Service Suspension Notification"})
     world.settle()
-    assert [e for e in world.emails(10) if "Disk space" in e["subject"]] == []
+    assert any(e["subject"] == "Service Suspension Notification" for e in world.emails(11))
+    assert [e for e in world.emails(10) if "Suspension" in e["subject"]] == []
     shown = world.run("delegations", "show", grant_id).output
     assert "granted by alice" in shown and "revoked by owner: changed agency" in shown
     assert world.run("audit", "verify").output.startswith("audit chain intact")
@@ -306,21 +283,12 @@ def test_the_weekly_digest_reaches_the_owner(world: World):
     sandbox = world.sandbox
     grant_agency(world)
     world.settle()
-    sandbox.control(
-        "act",
-        {
-            "action": "SendEmail",
-            "id": 110,
-            "customtype": "product",
-            "customsubject": "Hosting backup finished",
-            "custommessage": "<p>The backup of boulangerie-dupont.fr finished.</p>",
-        },
-    )
+    sandbox.control("act", {"action": "SendEmail", "id": 110, "messagename": "Service Unsuspension Notification"})
     world.settle()
     world.run("tick", "--at", "2099-01-01T00:00:00Z")  # long past the digest's date
     world.run("tick", "--at", "2099-01-01T00:00:00Z")
     digests = [e for e in world.emails(11) if e["subject"] == "What your contacts did on your behalf"]
-    assert len(digests) == 1 and "Hosting backup finished" in digests[0]["message"]
+    assert len(digests) == 1 and "Service Unsuspension Notification" in digests[0]["message"]
 
 
 def test_after_revocation_the_owner_can_have_the_password_changed_through_a_link(world: World, tmp_path: Path):
@@ -345,9 +313,14 @@ def test_after_revocation_the_owner_can_have_the_password_changed_through_a_link
     assert any(
         e["subject"] == "New Account Information" for e in world.emails(11)
     )  # WHMCS's own email with the details
-    with Database(tmp_path / "state.db") as db:  # the new password is nowhere in the bridge's store
-        dump = db.all_text()
+    with Database(tmp_path / "state.db") as db:  # the bridge keeps the new password nowhere of its own
+        tables = [t[0] for t in sql(db, "SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'inbox'")]
+        dump = "\n".join(str(tuple(r)) for t in tables for r in sql(db, f'SELECT * FROM "{t}"'))
+        reported = [json.loads(e.body)["data"] for e in inbox.entries(db) if new_password in e.body]
     assert new_password not in dump
+    # WHMCS's own welcome email prints it, and the hook reports that email with its rendered message,
+    # which waits in the inbox: scrubbing bodies at rest is issue 16's ("Nothing secret at rest").
+    assert [r.get("messagename") for r in reported] == ["Hosting Account Welcome Email"]
     world.settle()
     assert len([c for c in sandbox.calls() if c["action"] == "ModuleChangePw"]) == 1  # never repeated
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from whmcs_bridge.families.delegation.config import DelegationSection
-from whmcs_bridge.families.delegation.copies import COPY_MARK, category
+import pytest
+
+from whmcs_bridge.families.delegation.config import DelegationSection, RoleRights
+from whmcs_bridge.families.delegation.copies import COPY_MARK
 from whmcs_bridge.families.delegation.rules import decide_all
 from whmcs_bridge.model import Decision, Event
 from whmcs_bridge.names import domain_names
+from whmcs_bridge.whmcs.templates import TemplateInfo
 
 RULES = DelegationSection(enabled=True)
 NOW = datetime(2026, 11, 23, 10, tzinfo=UTC)
@@ -73,13 +76,22 @@ def test_the_owners_context_names_the_granted_items():
     assert grant["items"][0]["name"] == "boulangerie-dupont.fr" and grant["owner_name"] == "Boulangerie Dupont"
 
 
-def copy_of(grant: dict[str, Any], subject: str, message: str, now: datetime = NOW) -> list[Any]:
-    decisions = decide_all(
-        {"grant:g1": grant},
-        event("EmailPreLog", userid=11, date="2026-11-23 10:00:00", subject=subject, message=message),
-        now,
-        RULES,
-    )
+def copy_of(
+    grant: dict[str, Any],
+    subject: str,
+    message: str,
+    now: datetime = NOW,
+    *,
+    template: str | None = "Service Unsuspension Notification",
+    relid: int | None = 110,
+    rules: DelegationSection = RULES,
+) -> list[Any]:
+    """The actions for an email WHMCS logged for the owner (client 11), announced by EmailPreSend with
+    `template` and `relid` as the PHP hook pairs them (None: an email no EmailPreSend announced)."""
+    data: dict[str, Any] = {"userid": 11, "date": "2026-11-23 10:00:00", "subject": subject, "message": message}
+    if template is not None:
+        data.update(messagename=template, relid=relid)
+    decisions = decide_all({"grant:g1": grant}, event("EmailPreLog", **data), now, rules)
     return decisions["grant:g1"].actions if "grant:g1" in decisions else []
 
 
@@ -93,14 +105,24 @@ def test_copies_follow_the_roles_rights():
     )
     assert COPY_MARK in copy.params["html"] and "Boulangerie Dupont" in copy.params["html"]
     assert (
-        copy_of(grant, "Invoice Payment Confirmation", "boulangerie-dupont.fr paid") == []
+        copy_of(
+            grant,
+            "Invoice Payment Confirmation",
+            "boulangerie-dupont.fr paid",
+            template="Invoice Payment Confirmation",
+            relid=501,
+        )
+        == []
     )  # invoices are not in technical's copies
-    assert copy_of(grant, "SSL certificate renewed", "<p>about another-site.fr</p>") == []  # not about a granted item
+    assert copy_of(grant, "SSL certificate renewed", "<p>boulangerie-dupont.fr</p>", relid=111) == []  # another service
 
 
 def test_the_welcome_email_becomes_a_notice_by_default():
     (notice,) = copy_of(
-        granted(), "New Account Information", "<p>Domain: boulangerie-dupont.fr Username: boulange Password: s3cret</p>"
+        granted(),
+        "New Account Information",
+        "<p>Domain: boulangerie-dupont.fr Username: boulange Password: s3cret</p>",
+        template="Hosting Account Welcome Email",
     )
     assert (
         "s3cret" not in notice.params["html"]
@@ -122,6 +144,8 @@ def test_the_welcome_email_becomes_a_notice_by_default():
             date="d",
             subject="New Account Information",
             message="boulangerie-dupont.fr Password: s3cret",
+            messagename="Hosting Account Welcome Email",
+            relid=110,
         ),
         NOW,
         copying,
@@ -217,9 +241,6 @@ def test_a_ticket_asks_who_owns_what_it_names():
 
 
 def test_helpers():
-    assert category("New Account Information", "") == ("product", True)
-    assert category("Invoice Payment Reminder", "")[0] == "invoice"
-    assert category("Domain Renewal Notice", "")[0] == "domain"
     assert domain_names(
         "visit <a href='https://www.boulangerie-dupont.fr/index.php'>x</a> or mail me@site.com, garage-leroy.fr."
     ) == ["boulangerie-dupont.fr", "garage-leroy.fr"]
@@ -361,7 +382,15 @@ def test_a_request_waits_for_the_owners_consent():
     }
     pending_copy = decide_all(
         {"grant:r1": state_of(asked)},
-        event("EmailPreLog", userid=11, date="d", subject="SSL renewed", message="service #110"),
+        event(
+            "EmailPreLog",
+            userid=11,
+            date="d",
+            subject="SSL renewed",
+            message="service #110",
+            messagename="Service Unsuspension Notification",
+            relid=110,
+        ),
         NOW,
         RULES,
     )
@@ -408,7 +437,13 @@ def test_the_owner_digest_lists_what_each_delegate_did():
         decide_all(
             {"grant:g1": grant},
             event(
-                "EmailPreLog", userid=11, date="d", subject="SSL certificate renewed", message="boulangerie-dupont.fr"
+                "EmailPreLog",
+                userid=11,
+                date="d",
+                subject="SSL certificate renewed",
+                message="boulangerie-dupont.fr",
+                messagename="Service Unsuspension Notification",
+                relid=110,
             ),
             NOW,
             RULES,
@@ -472,3 +507,109 @@ def test_an_agency_user_ordering_for_a_client_without_a_grant_is_flagged():
     assert (
         decide_all({"grant:g1": grant}, event("OrderPlaced", **{**order, "userid": 11}), NOW, RULES) == {}
     )  # its own end client
+
+
+# --- what an email is: its template name and related id, never its words (issue 13) -------------------
+
+ROOT_MAIL = "<p>ServerName: boulangerie-dupont.fr<br />Main IP: 192.0.2.7<br />Root pass: R00t-Vault-55</p>"
+COPYING = DelegationSection(
+    enabled=True,
+    roles={
+        "technical": RoleRights(
+            copy_emails=["product", "domain", "invoice", "support", "general"],
+            welcome_email="copy",
+            support_authority=True,
+        )
+    },
+)
+
+
+def test_the_dedicated_server_welcome_email_is_a_notice_by_default():
+    """Its subject ("New Dedicated Server Information") has no welcome word, and "server" made it a
+    product email copied as is, root password included."""
+    (notice,) = copy_of(
+        granted(), "New Dedicated Server Information", ROOT_MAIL, template="Dedicated/VPS Server Welcome Email"
+    )
+    assert "R00t-Vault-55" not in str(notice.params) and "has received the access details" in notice.params["html"]
+
+
+@pytest.mark.parametrize("listed", [True, False])
+def test_a_renamed_or_translated_welcome_template(listed: bool):
+    """Staff made "Bienvenue - hébergement" their hosting welcome email. Listed in the configuration as
+    printing service access: a notice. Not listed: nothing at all, never a copy by guess."""
+    name = "Bienvenue - hébergement"
+    templates = {name: TemplateInfo(type="product", secret="service-access")} if listed else {}
+    rules = DelegationSection(enabled=True, email_templates=templates)
+    sent = copy_of(granted(), "Vos accès", "<p>Mot de passe : Mdp-9931</p>", template=name, rules=rules)
+    assert "Mdp-9931" not in str([a.params for a in sent])
+    assert [("has received the access details" in a.params["html"]) for a in sent] == ([True] if listed else [])
+
+
+@pytest.mark.parametrize(
+    ("template", "subject", "message"),
+    [
+        (
+            "Password Reset Validation",
+            "Password Reset Validation",
+            "https://billing.example.com/pwreset.php?key=9f8e7d",
+        ),
+        ("Automated Password Reset", "Your new password", "<p>Your new client area password is: Cl-7712</p>"),
+        ("Client Signup Email", "Welcome", "<p>Email Address: marie@boulangerie-dupont.fr Password: Cl-7712</p>"),
+        ("Client Email Address Verification", "Confirm Your Registration", "verify.php?token=55aa"),
+    ],
+)
+def test_what_hands_over_the_account_is_never_copied(template: str, subject: str, message: str):
+    """With `welcome_email: copy`, every category copied and a grant on the whole client, the password
+    reset and the client-area password went to the delegate: an account takeover."""
+    whole = granted(items=[{"kind": "client", "id": 11}])
+    assert copy_of(whole, subject, message, template=template, relid=11, rules=COPYING) == []
+    # while a service's welcome email, which staff chose to copy, is copied
+    (copy,) = copy_of(
+        whole,
+        "New Dedicated Server Information",
+        ROOT_MAIL,
+        template="Dedicated/VPS Server Welcome Email",
+        rules=COPYING,
+    )
+    assert "R00t-Vault-55" in copy.params["html"]
+
+
+def test_an_email_without_template_name_is_not_copied():
+    """A custom message, or an event from a hook older than version 2: nothing tells what it carries."""
+    assert copy_of(granted(), "SSL certificate renewed", "<p>boulangerie-dupont.fr</p>", template=None) == []
+    assert copy_of(granted(), "New Account Information", ROOT_MAIL, template=None) == []
+    assert copy_of(granted(), "Some notice", "<p>boulangerie-dupont.fr</p>", template="A Template Nobody Listed") == []
+
+
+def test_the_related_id_says_which_service_or_domain():
+    """A grant on hosting 110 (boulangerie-dupont.fr): the domain of the same name (domain 11) is another
+    thing, and so is another service whose email mentions the name."""
+    grant = granted()
+    assert (
+        copy_of(
+            grant,
+            "Domain Registration Confirmation",
+            "boulangerie-dupont.fr",
+            template="Domain Registration Confirmation",
+            relid=11,
+        )
+        == []
+    )
+    assert (
+        copy_of(
+            grant,
+            "Service Suspension Notification",
+            "about boulangerie-dupont.fr",
+            template="Service Suspension Notification",
+            relid=111,
+        )
+        == []
+    )
+    (copy,) = copy_of(
+        grant,
+        "Service Suspension Notification",
+        "<p>suspended</p>",
+        template="Service Suspension Notification",
+        relid=110,
+    )
+    assert "about boulangerie-dupont.fr" in copy.params["html"]  # named from the grant, not the text

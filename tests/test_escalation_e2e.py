@@ -129,7 +129,8 @@ def test_seed_001_day_by_day(story: Bridge, tmp_path: Path):
     assert summary(second) == [("SendEmail", "1:Second reminder: 944.70 "), ("AddClientNote", "1:")]
     final = story.day("2026-12-09T10:00:00Z")
     assert [c["action"] for c in final] == ["SendEmail", "OpenTicket", "OpenTicket"]
-    assert "by 2026-12-16" in final[0]["params"]["custommessage"]
+    [final_notice] = [e for e in sandbox.rows("emails", client_id=1) if e["subject"].startswith("Final notice")]
+    assert "by 2026-12-16" in final_notice["message"]
     assert (
         final[2]["params"]["email"] == "billing-robot@example.com"
         and "registered letter" in final[2]["params"]["subject"]

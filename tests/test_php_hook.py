@@ -4,9 +4,11 @@ and events spool while the daemon is down, then arrive oldest first with their o
 from __future__ import annotations
 
 import json
+import os
+import re
 import socket
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -187,11 +189,11 @@ class Daemon:
 
 
 def fire_capturing(
-    port: int, spool: Path, events: list[dict[str, Any]], **extra: str
+    port: int, spool: Path, events: list[dict[str, Any]], hooks: Sequence[Path] = (HOOK,), **extra: str
 ) -> subprocess.CompletedProcess[str]:
     env = {
         **extra,
-        "WHMCS_BRIDGE_HOOK_FILE": str(HOOK),
+        "WHMCS_BRIDGE_HOOK_FILE": os.pathsep.join(str(h) for h in hooks),
         "WHMCS_BRIDGE_URL": f"http://127.0.0.1:{port}/hooks/whmcs",
         "WHMCS_BRIDGE_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "WHMCS_BRIDGE_SPOOL_DIR": str(spool),
@@ -202,8 +204,8 @@ def fire_capturing(
     )
 
 
-def fire(port: int, spool: Path, events: list[dict[str, Any]]) -> dict[str, Any]:
-    result = fire_capturing(port, spool, events)
+def fire(port: int, spool: Path, events: list[dict[str, Any]], hooks: Sequence[Path] = (HOOK,)) -> dict[str, Any]:
+    result = fire_capturing(port, spool, events, hooks)
     assert result.returncode == 0, result.stderr
     assert "Fatal" not in result.stderr and "Warning" not in result.stderr, result.stderr
     answer: dict[str, Any] = json.loads(result.stdout)
@@ -230,7 +232,7 @@ def test_every_hook_point_arrives_signed_and_clean(daemon: Daemon, tmp_path: Pat
     events = daemon.events()  # the receiver verified every signature before storing
     assert [e["type"] for e in events] == [e["hook"] for e in FIRED]
     assert all(
-        e["id"].startswith("msg_") and e["source"] == {"whmcs_url": "https://billing.example.com/", "hook_version": 1}
+        e["id"].startswith("msg_") and e["source"] == {"whmcs_url": "https://billing.example.com/", "hook_version": 2}
         for e in events
     )
     everything = json.dumps(events)
@@ -403,3 +405,138 @@ def test_the_spool_is_bounded(tmp_path: Path):
     kept = sorted(spool.glob("*.json"))
     assert [json.loads(p.read_text())["data"]["invoiceid"] for p in kept] == [3, 4, 5]
     assert result.stderr.count("spool full or too old: dropped event") == 2
+
+
+# --- EmailPreSend paired with EmailPreLog; a second copy of the file ----------------------------------
+
+ROOT_PASS = "Root-Pass-9x!"
+WELCOME_SEND = {
+    "hook": "EmailPreSend",
+    "vars": {
+        "messagename": "Dedicated/VPS Server Welcome Email",
+        "relid": 110,
+        # WHMCS's merge fields carry the credentials the template prints: they never leave WHMCS.
+        "mergefields": {"client_id": 11, "service_password": ROOT_PASS, "client_password": "hunter2-password"},
+    },
+}
+
+
+def logged(userid: int, subject: str, message: str) -> dict[str, Any]:
+    return {
+        "hook": "EmailPreLog",
+        "vars": {
+            "userid": userid,
+            "date": "2026-11-25 10:00:00",
+            "to": "marie@boulangerie-dupont.fr",
+            "cc": "",
+            "bcc": "",
+            "subject": subject,
+            "message": message,
+            "attachments": [],
+        },
+    }
+
+
+def test_emailpresend_gives_emailprelog_its_template_name_and_related_id(daemon: Daemon, tmp_path: Path):
+    """EmailPreSend has the template name and related id (hooks-reference/everything-else.md), EmailPreLog
+    the rendered message: the one event carries both, and nothing of the merge fields."""
+    result = fire(
+        daemon.port,
+        tmp_path / "spool",
+        [WELCOME_SEND, logged(11, "New Dedicated Server Information", f"<p>Root pass: {ROOT_PASS}</p>")],
+    )
+    assert "EmailPreSend" in result["registered"]
+    assert result["returned"] == [None, None]  # no merge fields added, nothing aborted
+    [event] = daemon.events()  # EmailPreSend is kept for the request, not sent on its own
+    assert event["type"] == "EmailPreLog"
+    assert event["data"]["messagename"] == "Dedicated/VPS Server Welcome Email" and event["data"]["relid"] == 110
+    assert "mergefields" not in event["data"] and "hunter2-password" not in json.dumps(event)
+    assert "client_id" not in event["data"]
+    stored = b"".join(p.read_bytes() for p in tmp_path.glob("state.db*"))  # the database file and its WAL
+    assert b"Dedicated/VPS Server Welcome Email" in stored
+    assert b"hunter2-password" not in stored and b"mergefields" not in stored and b"client_password" not in stored
+
+
+def test_each_email_of_a_request_gets_its_own_template_or_none(daemon: Daemon, tmp_path: Path):
+    """Two templated emails in one request (a cron run), then an email no EmailPreSend announced, then an
+    EmailPreSend for another client whose email was never logged (a hook aborted it): each EmailPreLog
+    carries only the template that announced it."""
+    fire(
+        daemon.port,
+        tmp_path / "spool",
+        [
+            WELCOME_SEND,
+            logged(11, "New Dedicated Server Information", "<p>server</p>"),
+            {
+                "hook": "EmailPreSend",
+                "vars": {"messagename": "Invoice Created", "relid": 501, "mergefields": {"client_id": 11}},
+            },
+            logged(11, "Customer Invoice", "<p>invoice</p>"),
+            logged(11, "A message from staff", "<p>custom</p>"),
+            {
+                "hook": "EmailPreSend",
+                "vars": {
+                    "messagename": "Hosting Account Welcome Email",
+                    "relid": 120,
+                    "mergefields": {"client_id": 12},
+                },
+            },
+            logged(11, "Another custom message", "<p>custom</p>"),
+        ],
+    )
+    seen = [(e["data"]["subject"], e["data"].get("messagename"), e["data"].get("relid")) for e in daemon.events()]
+    assert seen == [
+        ("New Dedicated Server Information", "Dedicated/VPS Server Welcome Email", 110),
+        ("Customer Invoice", "Invoice Created", 501),
+        ("A message from staff", None, None),
+        ("Another custom message", None, None),
+    ]
+
+
+def test_merge_fields_are_not_spooled_either(tmp_path: Path):
+    spool = tmp_path / "spool"
+    fire(free_port(), spool, [WELCOME_SEND, logged(11, "New Dedicated Server Information", "<p>server</p>")])
+    [spooled] = [p.read_text() for p in spool.glob("*.json")]
+    assert '"messagename":"Dedicated/VPS Server Welcome Email"' in spooled
+    assert ROOT_PASS not in spooled and "hunter2-password" not in spooled and "mergefields" not in spooled
+
+
+OLD_UNGUARDED = """<?php
+function whmcs_bridge_config() { return array(); }
+function whmcs_bridge_emit($hook, $vars) { }
+const WHMCS_BRIDGE_HOOK_VERSION = 1;
+"""
+
+
+@pytest.mark.parametrize("first", ["this file", "an older unguarded copy"])
+def test_a_second_copy_in_includes_hooks_is_harmless(daemon: Daemon, tmp_path: Path, first: str):
+    """WHMCS includes every file of includes/hooks: a second copy (a backup named .php, an older
+    version) was a fatal "Cannot redeclare" on every page. The copy loaded second does nothing, so
+    each event is also sent once."""
+    hooks = tmp_path / "includes" / "hooks"
+    hooks.mkdir(parents=True)
+    copy = hooks / "whmcs_bridge_backup.php"
+    if first == "this file":
+        copy.write_text(HOOK.read_text())
+        files = [HOOK, copy]
+    else:
+        copy.write_text(OLD_UNGUARDED)
+        files = [copy, HOOK]
+    single = fire(daemon.port, tmp_path / "spool1", [], [HOOK])
+    result = fire(daemon.port, tmp_path / "spool2", [{"hook": "InvoicePaid", "vars": {"invoiceid": 7}}], files)
+    if first == "this file":
+        assert result["functions"] == single["functions"]  # hooks registered once, not twice
+        assert [e["data"] for e in daemon.events()] == [{"invoiceid": 7}]
+    else:
+        assert result["functions"] == 0  # the older copy wins the names; this one stands aside
+
+
+def test_every_function_of_the_hook_is_guarded():
+    """A function declared at the file's top level is declared when PHP compiles the file, before any
+    check runs: each must sit inside `if (!function_exists(...))`."""
+    source = HOOK.read_text()
+    declared = re.findall(r"^([ \t]*)function (whmcs_bridge_\w+)\(", source, re.MULTILINE)
+    assert declared
+    for indent, name in declared:
+        assert indent, f"{name} is declared at the top level"
+        assert f"if (!function_exists('{name}')) {{" in source, f"{name} is not guarded"

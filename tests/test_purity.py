@@ -28,6 +28,7 @@ CORE = [
     "intake/facts.py",
     "whmcs/normalize.py",
     "whmcs/records.py",
+    "whmcs/templates.py",
     "families/__init__.py",
     "families/spec.py",
 ]

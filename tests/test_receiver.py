@@ -395,8 +395,8 @@ def test_every_type_the_php_hook_sends_is_accepted(tmp_path: Path):
     """The receiver's allow-list is the PHP hook's: the two files agree."""
     php = (Path(__file__).resolve().parents[1] / "hooks" / "whmcs_bridge.php").read_text()
     allowed = php[php.index("function whmcs_bridge_allowed()") :]
-    allowed = allowed[: allowed.index("\n}\n")]
-    sent = set(re.findall(r"^ {8}'(\w+)' =>", allowed, re.M))  # the array's own keys, not nested ones
+    allowed = allowed[: allowed.index("\n    }\n")]  # functions sit inside `if (!function_exists(...))`
+    sent = set(re.findall(r"^ {12}'(\w+)' =>", allowed, re.M))  # the array's own keys, not nested ones
     assert sent == set(HOOK_TYPES)
     app = Receiver(tmp_path / "state.db", [WEBHOOK_SECRET])
     for n, kind in enumerate(sorted(sent)):

@@ -170,7 +170,23 @@ def test_action_names_are_case_insensitive(sandbox: Sandbox):
         (
             "SendEmail",
             {"customtype": "product", "customsubject": "s", "custommessage": "m", "id": 999},
-            "Sending Failed",
+            "Sending Failed. Please see documentation.",
+        ),
+        (
+            "SendEmail",
+            {"id": 1, "customsubject": "s"},
+            "You must provide either an existing email template name or a custom message type",
+        ),
+        ("SendEmail", {"id": 1, "customtype": "letter"}, "Invalid message type provided"),
+        (
+            "SendEmail",
+            {"id": 1, "customtype": "general", "custommessage": "m"},
+            "A subject is required for a custom message",
+        ),
+        (
+            "SendEmail",
+            {"id": 1, "customtype": "general", "customsubject": "s"},
+            "A message body is required for a custom message",
         ),
         ("OpenTicket", {"deptid": 99, "subject": "s", "message": "m", "clientid": 1}, "Department ID not found"),
         ("OpenTicket", {"deptid": 1, "subject": "", "message": "m", "clientid": 1}, "Subject is required"),
@@ -327,7 +343,7 @@ def test_hook_events_are_signed_like_the_php_hook(sandbox: Sandbox):
         signing.verify([WEBHOOK_SECRET], headers, body, now=time.time())
         events.append(json.loads(body))
     suspend = events[0]
-    assert suspend["source"]["hook_version"] == 1
+    assert suspend["source"]["hook_version"] == 2
     assert suspend["data"]["params"]["serviceid"] == 101
     assert "password" not in suspend["data"]["params"] and "serverpassword" not in suspend["data"]["params"]
     assert events[2] == {**events[2], "type": "InvoicePaid", "data": {"invoiceid": 1}}

@@ -15,8 +15,10 @@ from tests.conftest import sql
 from whmcs_bridge.errors import AuditChainError, StoreError
 from whmcs_bridge.model import Hold
 from whmcs_bridge.store import audit, holds, inbox, switches
-from whmcs_bridge.store.db import MIGRATIONS, Database
+from whmcs_bridge.store.db import BUSY_TIMEOUT_S, MIGRATIONS, Database, WriteGate, write_gate
 from whmcs_bridge.store.writer import InboxWriter
+
+NOW = "2026-11-25T10:00:00+00:00"
 
 
 def test_wal_and_migrations_recorded(db: Database):
@@ -227,3 +229,79 @@ def test_the_inbox_writer_commits_what_waits_together(tmp_path: Path):
     assert {event_id for event_id, stored in outcomes if stored} == {f"msg_{n}" for n in range(20)}
     with Database(path, migrate=False) as db:
         assert len(inbox.entries(db)) == 20  # five were the same webhook-id again: stored once
+
+
+def test_add_many_stores_each_event_once_by_id_and_by_fact(db: Database):
+    """One statement for a batch: an id or a one-time fact already stored, or repeated within the batch,
+    is a duplicate; the answers come back in the batch's order."""
+    with db.atomic():
+        inbox.add(
+            db, event_id="old", type="InvoicePaid", source="poll", body="{}", received_at=NOW, fact="invoice:1:paid"
+        )
+    batch = [
+        {
+            "event_id": "a",
+            "type": "InvoicePaid",
+            "source": "webhook",
+            "body": "{}",
+            "received_at": NOW,
+            "fact": "invoice:1:paid",
+        },
+        {
+            "event_id": "b",
+            "type": "InvoicePaid",
+            "source": "webhook",
+            "body": "{}",
+            "received_at": NOW,
+            "fact": "invoice:2:paid",
+        },
+        {"event_id": "old", "type": "InvoicePaid", "source": "webhook", "body": "{}", "received_at": NOW},
+        {"event_id": "b", "type": "InvoicePaid", "source": "webhook", "body": "{}", "received_at": NOW},
+        {
+            "event_id": "c",
+            "type": "InvoicePaid",
+            "source": "webhook",
+            "body": "{}",
+            "received_at": NOW,
+            "fact": "invoice:2:paid",
+        },
+    ]
+    with db.atomic():
+        assert inbox.add_many(db, batch) == [False, True, False, False, False]
+    assert [e.event_id for e in inbox.entries(db)] == ["old", "b"]
+
+
+def test_threads_of_one_process_take_turns_at_writing_in_arrival_order(tmp_path: Path):
+    """The write gate: a thread that waits for the engine's transaction gets the next turn, in the order
+    the threads came (SQLite's own busy handler sleeps and polls, and a writer that keeps coming back
+    can win every time); one that gives up waiting passes its turn on."""
+    path = tmp_path / "state.db"
+    with Database(path) as first, Database(path, migrate=False) as second, Database(path, migrate=False) as third:
+        order: list[str] = []
+        gate = write_gate(path, BUSY_TIMEOUT_S)
+
+        def write(db: Database, name: str) -> None:
+            with db.atomic():
+                order.append(name)
+
+        with first.atomic():
+            waiting = [
+                threading.Thread(target=write, args=(db, name)) for db, name in ((second, "second"), (third, "third"))
+            ]
+            for thread in waiting:
+                thread.start()
+                deadline = time.monotonic() + 10
+                while gate._next < 2 + waiting.index(thread) and time.monotonic() < deadline:
+                    time.sleep(0.005)
+            order.append("first")
+        for thread in waiting:
+            thread.join(timeout=10)
+        assert order == ["first", "second", "third"]
+
+    impatient = WriteGate(timeout_s=0.05)
+    impatient.acquire()
+    with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+        impatient.acquire()  # gives up: its turn is skipped
+    impatient.release()
+    impatient.acquire()  # the next caller is not left waiting for the one that gave up
+    impatient.release()

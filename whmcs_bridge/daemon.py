@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ from whmcs_bridge.store.db import Database
 from whmcs_bridge.store.lease import Lease
 from whmcs_bridge.whmcs.api import WhmcsApi
 from whmcs_bridge.whmcs.client import WhmcsClient
+
+SWITCH_INTERVAL_S = 0.0005  # see Daemon._run
 
 log = logging.getLogger("whmcs_bridge.daemon")
 
@@ -164,6 +167,11 @@ class Daemon:
             return self._run(lease)
 
     def _run(self, lease: Lease) -> int:
+        # The inbox writer and the engine spend their time in SQLite, which releases the GIL around
+        # each call; with the server's threads busy parsing requests, every return then waits up to
+        # the interpreter's switch interval (5 ms by default) for the GIL: a burst of webhooks ran at a
+        # quarter of the rate the same writer reaches alone. A shorter interval hands the GIL back sooner.
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
         self.server = serve(
             self.receiver,
             self.config.receiver.host,

@@ -62,13 +62,17 @@ class Engine:
     def run_once(self, now: datetime, *, limit: int = 500) -> EngineReport:
         """Queue due timers, then decide on up to `limit` pending events, oldest first."""
         report = EngineReport(timers=self.schedule_timers(now))
-        pending = inbox.pending_ids(self.db, limit)
-        for start in range(0, len(pending), BATCH):
+        while report.events < limit:
             # One commit for a batch of events (each in its own savepoint, so a failing one is parked
             # alone): a burst costs a few fsyncs, and the receiver's writer is not starved of the lock.
+            # The batch is read inside its transaction, under the write lock: an event another process
+            # decided meanwhile is no longer pending here.
             with self.db.atomic():
-                for inbox_id in pending[start : start + BATCH]:
-                    self.count(report, self.process(inbox_id, now), now)
+                batch = inbox.pending(self.db, min(BATCH, limit - report.events))
+                for entry in batch:
+                    self.count(report, self.process(entry, now), now)
+            if len(batch) < BATCH:
+                break
         return report
 
     @staticmethod
@@ -108,17 +112,13 @@ class Engine:
             pass
         return report
 
-    def process(self, inbox_id: int, now: datetime) -> list[Action] | None:
-        """Decide on one event; return the actions newly planned, or None when the event was parked."""
-        entry = inbox.get(self.db, inbox_id)
-        if entry is None:
-            return None
+    def process(self, entry: inbox.InboxEntry, now: datetime) -> list[Action] | None:
+        """Decide on one pending event, read in the caller's transaction; return the actions newly
+        planned, or None when the event was parked."""
+        inbox_id = entry.id
         try:
             event = entry.event()  # inside: a body that cannot be read is this event's problem only
             with self.db.atomic():
-                current = inbox.get(self.db, inbox_id)  # read again under the write lock
-                if current is None or current.status != "pending":
-                    return []  # another process decided it meanwhile
                 planned: list[Action] = []
                 for family, keys in self.grouped(self.route(event)):
                     for key, decision in self.decisions(family, keys, event, now):

@@ -286,7 +286,7 @@ class Receiver:
             self.received.inc(event["type"])
             if self.on_stored:
                 self.on_stored()
-            log.info("event %s %s stored", event_id, event["type"])
+            log.debug("event %s %s stored", event_id, event["type"])
             return 202, {"status": "stored", "id": event_id}
         self.duplicates.inc()
         return 200, {"status": "duplicate", "id": event_id}
@@ -306,7 +306,7 @@ class Receiver:
 
 
 def serve(
-    app: Callable[..., Iterable[bytes]], host: str, port: int, *, threads: int = 8, max_body_bytes: int = 256 * 1024
+    app: Callable[..., Iterable[bytes]], host: str, port: int, *, threads: int = 16, max_body_bytes: int = 256 * 1024
 ) -> Any:
     """A waitress server for the receiver; slow or oversize clients are cut off by waitress itself."""
     return create_server(

@@ -14,6 +14,8 @@ Control endpoints (JSON in, JSON out; for tests and the demo, not part of WHMCS;
   POST /_sandbox/hooks     {"url": "http://127.0.0.1:8787/hooks/whmcs", "secret": "whsec_..."}
   GET  /_sandbox/hooks                              hook deliveries and their outcome
   POST /_sandbox/act       {"action": "AddInvoicePayment", ...}   staff acting in WHMCS (not logged as an API call)
+  POST /_sandbox/template  {"name": "Bienvenue", "type": "product", "subject": "...", "message": "..."}  an email
+                           template staff made or renamed in the admin area (SendEmail's messagename finds it)
   GET  /_sandbox/query?table=services&id=3          read a row, for assertions
   POST /_sandbox/move      {"service": 3, "client": 12} | {"domain": 4, "client": 12}  staff's admin-area move
   POST /_sandbox/delete    {"ticket": 3} | {"order": 5} | {"email": 9}   staff delete a record in the admin area
@@ -105,7 +107,7 @@ class HookSender:
         body = {
             "type": hook.type,
             "occurred_at": occurred_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "source": {"whmcs_url": self.whmcs_url, "hook_version": 1},
+            "source": {"whmcs_url": self.whmcs_url, "hook_version": 2},
             "data": hook.data,
         }
         msg_id = "msg_" + uuid.uuid4().hex
@@ -341,6 +343,14 @@ class SandboxApp:
         self.hooks.drain()
         return 200, {"deliveries": self.hooks.deliveries}
 
+    def add_template(self, body: dict[str, Any], query: dict[str, str]) -> Reply:
+        fields = [str(body.get(k) or "") for k in ("name", "type", "subject", "message")]
+        if not all(fields):
+            return 400, {"error": "name, type, subject and message are required"}
+        with self.state.lock:
+            self.state.db.execute("INSERT OR REPLACE INTO email_templates VALUES (?, ?, ?, ?)", fields)
+        return 200, {"name": fields[0]}
+
     def staff_act(self, body: dict[str, Any], query: dict[str, str]) -> Reply:
         action = str(body.pop("action", ""))
         if action.lower() not in BY_LOWER:
@@ -423,6 +433,7 @@ CONTROL: dict[tuple[str, str], ControlHandler] = {
     ("POST", "hooks"): SandboxApp.set_hooks,
     ("*", "hooks"): SandboxApp.list_hooks,
     ("POST", "act"): SandboxApp.staff_act,
+    ("POST", "template"): SandboxApp.add_template,
     ("POST", "checkout"): SandboxApp.checkout,
     ("POST", "move"): SandboxApp.move,
     ("POST", "delete"): SandboxApp.delete,

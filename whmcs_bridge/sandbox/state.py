@@ -70,6 +70,7 @@ CREATE TABLE transactions (
 );
 CREATE INDEX transactions_invoice ON transactions (invoice_id);
 CREATE TABLE emails (id INTEGER PRIMARY KEY, client_id INTEGER, subject TEXT, message TEXT, date TEXT, to_addr TEXT, cc TEXT DEFAULT '', bcc TEXT DEFAULT '');
+CREATE TABLE email_templates (name TEXT PRIMARY KEY, type TEXT, subject TEXT, message TEXT);
 CREATE INDEX emails_client ON emails (client_id, id);
 CREATE TABLE departments (id INTEGER PRIMARY KEY, name TEXT);
 CREATE TABLE tickets (

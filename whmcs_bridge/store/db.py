@@ -197,6 +197,52 @@ MIGRATIONS: list[tuple[str, str]] = [
 ]
 
 
+BUSY_TIMEOUT_S = 30  # how long a write waits for another writer before it fails
+
+
+class WriteGate:
+    """First come, first served turns at writing one database file, for the threads of this process.
+
+    SQLite's own lock makes a writer that finds the file busy sleep and poll (1, 2, 5 ... 100 ms), so the
+    engine, which takes the lock again as soon as it commits, can starve the webhook writer: requests
+    then wait tens of milliseconds for a commit that takes one. Threads of one process take turns here
+    instead, in arrival order, and meet SQLite's lock only when another process writes (a CLI command
+    beside the daemon), where busy_timeout still applies."""
+
+    def __init__(self, timeout_s: float) -> None:
+        self.timeout_s = timeout_s
+        self._cond = threading.Condition()
+        self._next = 0  # the ticket the next caller takes
+        self._serving = 0  # the ticket whose turn it is
+        self._abandoned: set[int] = set()  # tickets whose holder gave up waiting
+
+    def acquire(self) -> None:
+        with self._cond:
+            ticket = self._next
+            self._next += 1
+            if not self._cond.wait_for(lambda: self._serving == ticket, self.timeout_s):
+                self._abandoned.add(ticket)  # its turn passes to the next caller when it comes
+                raise sqlite3.OperationalError("database is locked: another thread held it too long")
+
+    def release(self) -> None:
+        with self._cond:
+            self._serving += 1
+            while self._serving in self._abandoned:
+                self._abandoned.discard(self._serving)
+                self._serving += 1
+            self._cond.notify_all()
+
+
+_GATES: dict[str, WriteGate] = {}
+_GATES_LOCK = threading.Lock()
+
+
+def write_gate(path: Path, timeout_s: float) -> WriteGate:
+    """The one gate of this process for the database file at `path`."""
+    key = str(path.resolve())
+    with _GATES_LOCK:
+        return _GATES.setdefault(key, WriteGate(timeout_s))
+
 
 class Database:
     """One SQLite file. Use `atomic()` for every write; it nests (inner blocks are savepoints)."""
@@ -205,16 +251,19 @@ class Database:
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.conn = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None, check_same_thread=False)
+            self.conn = sqlite3.connect(
+                str(self.path), timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+            )
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open the state database {self.path}: {exc}") from None
         self.conn.row_factory = sqlite3.Row
         self._lock = threading.RLock()
         self._depth = 0
+        self._gate = write_gate(self.path, BUSY_TIMEOUT_S)
         try:
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=FULL")
-            self.conn.execute("PRAGMA busy_timeout=30000")
+            self.conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
             self.conn.execute("PRAGMA foreign_keys=ON")
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path} is not a usable SQLite database: {exc}") from None
@@ -235,7 +284,12 @@ class Database:
         """BEGIN IMMEDIATE ... COMMIT, or a savepoint when nested; rolls back on any exception."""
         with self._lock:
             if self._depth == 0:
-                self.conn.execute("BEGIN IMMEDIATE")
+                self._gate.acquire()
+                try:
+                    self.conn.execute("BEGIN IMMEDIATE")
+                except BaseException:
+                    self._gate.release()
+                    raise
             else:
                 self.conn.execute(f"SAVEPOINT sp{self._depth}")
             self._depth += 1
@@ -244,14 +298,20 @@ class Database:
             except BaseException:
                 self._depth -= 1
                 if self._depth == 0:
-                    self.conn.execute("ROLLBACK")
+                    try:
+                        self.conn.execute("ROLLBACK")
+                    finally:
+                        self._gate.release()
                 else:
                     self.conn.execute(f"ROLLBACK TO sp{self._depth}")
                     self.conn.execute(f"RELEASE sp{self._depth}")
                 raise
             self._depth -= 1
             if self._depth == 0:
-                self.conn.execute("COMMIT")
+                try:
+                    self.conn.execute("COMMIT")
+                finally:
+                    self._gate.release()
             else:
                 self.conn.execute(f"RELEASE sp{self._depth}")
 

@@ -4,7 +4,7 @@ consent pages and the executor's reads. One function adds events; the engine tak
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -41,6 +41,10 @@ class InboxEntry:
         )
 
 
+INSERT = "INSERT INTO inbox (event_id, fact, type, source, occurred_at, received_at, body) VALUES "
+ROW = "(?, ?, ?, ?, ?, ?, ?)"
+
+
 def add(
     db: Database,
     *,
@@ -55,27 +59,51 @@ def add(
     """Store one event unless its id (or the one-time fact it reports) is already there; True if stored.
 
     `body` is the event as received (the signed bytes of a webhook, decoded) or a mapping to write as JSON."""
+    row = _row(event_id, type, source, body, received_at, occurred_at, fact)
+    return db.conn.execute(f"{INSERT}{ROW} ON CONFLICT DO NOTHING", row).rowcount == 1
+
+
+def add_many(db: Database, events: Sequence[Mapping[str, Any]]) -> list[bool]:
+    """add() for several events (each a mapping of add()'s keyword arguments) in one statement: True for
+    each one stored. One call into SQLite for a whole batch: the webhook writer's group commit."""
+    if not events:
+        return []
+    rows = [_row(**fields) for fields in events]
+    sql = f"{INSERT}{', '.join([ROW] * len(rows))} ON CONFLICT DO NOTHING RETURNING event_id"
+    inserted = {r[0] for r in db.conn.execute(sql, [value for row in rows for value in row]).fetchall()}
+    stored = []
+    for row in rows:  # the same webhook-id twice in one batch: the first is stored, the other a duplicate
+        stored.append(row[0] in inserted)
+        inserted.discard(row[0])
+    return stored
+
+
+def _row(
+    event_id: str,
+    type: str,
+    source: Source,
+    body: Mapping[str, Any] | str,
+    received_at: datetime | str,
+    occurred_at: str | None = None,
+    fact: str | None = None,
+) -> tuple[Any, ...]:
     text = body if isinstance(body, str) else json.dumps(body, default=str)
-    cursor = db.conn.execute(
-        "INSERT INTO inbox (event_id, fact, type, source, occurred_at, received_at, body) VALUES (?, ?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT DO NOTHING",
-        (
-            event_id,
-            fact,
-            type,
-            source,
-            occurred_at,
-            received_at if isinstance(received_at, str) else iso(received_at),
-            text,
-        ),
-    )
-    return cursor.rowcount == 1
+    when = received_at if isinstance(received_at, str) else iso(received_at)
+    return (event_id, fact, type, source, occurred_at, when, text)
 
 
 def pending_ids(db: Database, limit: int) -> list[int]:
     """The oldest pending events first."""
     rows = db.conn.execute("SELECT id FROM inbox WHERE status = 'pending' ORDER BY id LIMIT ?", (limit,))
     return [int(r["id"]) for r in rows]
+
+
+def pending(db: Database, limit: int) -> list[InboxEntry]:
+    """The oldest pending events first, whole: read inside the deciding transaction, one query a batch."""
+    rows = db.conn.execute(
+        f"SELECT {COLUMNS} FROM inbox WHERE status = 'pending' ORDER BY id LIMIT ?", (limit,)
+    ).fetchall()
+    return [InboxEntry(**dict(r)) for r in rows]
 
 
 def pending_count(db: Database) -> int:

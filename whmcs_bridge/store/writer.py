@@ -80,8 +80,9 @@ class InboxWriter:
     def _commit(self, db: Database, batch: list[_Pending]) -> None:
         try:
             with db.atomic():
-                for item in batch:
-                    item.stored = inbox.add(db, **item.fields)
+                stored = inbox.add_many(db, [item.fields for item in batch])
+            for item, was_stored in zip(batch, stored, strict=True):
+                item.stored = was_stored
             self.commits += 1
         except sqlite3.Error as exc:  # nothing of the batch is stored: every caller answers 503
             for item in batch:

@@ -75,6 +75,28 @@ def php_serialize_strings(values: dict[str, str]) -> str:
     return base64.b64encode(body.encode("utf-8")).decode("ascii")
 
 
+# The names under which a custom email's text travels in `customvars` (see smarty_safe).
+SUBJECT_VAR, MESSAGE_VAR = "wb_subject", "wb_message"
+
+
+def smarty_safe(subject: str, html: str, merge: dict[str, str]) -> tuple[str, str]:
+    """The subject and message to send as a custom email, the texts themselves moved into `merge`.
+
+    WHMCS parses a custom email's message as a Smarty template (DD:api-reference/sendemail.md: the
+    example puts `{$custommerge}` in `custommessage` and its value in `customvars`; "Sending Failed ...
+    Email template contains no body content after processing (typically a Smarty error)"), and subjects
+    too (DD:api-reference/getemailtemplates.md: "Your new password for {$company_name}"). A logged email
+    is a whole HTML document with CSS braces (DD:api-reference/getemails.md), which Smarty refuses: so
+    the message is always a variable's value (Smarty inserts a value without parsing it again), and so
+    is a subject that has a brace in it.
+    """
+    merge[MESSAGE_VAR] = html
+    if "{" in subject or "}" in subject:
+        merge[SUBJECT_VAR] = subject
+        subject = "{$" + SUBJECT_VAR + "}"
+    return subject, "{$" + MESSAGE_VAR + "}"
+
+
 class WhmcsApi:
     def __init__(self, client: WhmcsClient) -> None:
         self.client = client
@@ -254,10 +276,12 @@ class WhmcsApi:
         merge: dict[str, str] | None = None,
     ) -> None:
         params: dict[str, Any] = {"id": related_id}
+        merge = dict(merge or {})
         if template:
             params["messagename"] = template
         else:
-            params.update(customtype=custom_type, customsubject=subject, custommessage=html)
+            params["customtype"] = custom_type
+            params["customsubject"], params["custommessage"] = smarty_safe(subject or "", html or "", merge)
         if merge:
             params["customvars"] = php_serialize_strings(merge)
         self.client.call("SendEmail", params)

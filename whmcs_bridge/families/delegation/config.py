@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from whmcs_bridge.config.reader import Duration
+from whmcs_bridge.whmcs.templates import TemplateInfo
 
 EmailCategory = Literal["product", "domain", "invoice", "support", "general"]
 
@@ -38,6 +39,10 @@ class DelegationSection:
     # Each owner with grants gets one email this often, listing what each delegate did on their
     # behalf (copies received, tickets answered as verified contact, renewals); null for none.
     digest_every: Duration | None = Duration(days=7)
+    # Email templates beyond WHMCS's defaults (whmcs/templates.py), by the exact name WHMCS gives
+    # them: a custom template, a renamed or translated default. Each says its type and what secret it
+    # prints. An email whose template is neither a default nor listed here is never copied.
+    email_templates: dict[str, TemplateInfo] = field(default_factory=dict)
     # Not a configuration key: whether one-time links can be sent (receiver.public_url is set).
     links: bool = field(default=True, metadata={"internal": True})
 

@@ -12,29 +12,11 @@ from whmcs_bridge.families.delegation.config import DelegationSection
 from whmcs_bridge.families.delegation.grants import FAMILY, notice, record, rights
 from whmcs_bridge.model import Action, Decision, Event, action_key, as_int
 from whmcs_bridge.names import ask_owners, domain_names
+from whmcs_bridge.whmcs.templates import EmailIdentity, identify
 
 COPY_MARK = "whmcs-bridge delegated copy"
-OWN_EMAIL = "<!-- [wb-"  # every email the bridge sends carries its action key so
-# A domain name not preceded by "@" (an email address names a mailbox, not a service).
-CATEGORY_WORDS = (
-    ("invoice", re.compile(r"invoice|payment|receipt|overdue|credit card", re.IGNORECASE)),
-    ("support", re.compile(r"ticket|support request", re.IGNORECASE)),
-    ("domain", re.compile(r"domain|renewal|expir|transfer|registration|whois", re.IGNORECASE)),
-    ("product", re.compile(r"hosting|service|server|suspen|account|ssl|order", re.IGNORECASE)),
-)
+OWN_EMAIL = "<!-- [wb-"  # every email the bridge sends carries its action key (executor: Call.marked)
 RENEW_KEYWORD = re.compile(r"\[renew\]", re.IGNORECASE)
-WELCOME = re.compile(r"new account information|welcome to|account details|your login|hosting account", re.IGNORECASE)
-
-
-def category(subject: str, message: str) -> tuple[str, bool]:
-    """(email category, whether it is the welcome email with access details) from its text."""
-    welcome = bool(WELCOME.search(subject))
-    if welcome:
-        return "product", True
-    for name, words in CATEGORY_WORDS:
-        if words.search(subject):
-            return name, False
-    return "general", False
 
 
 def ticket_key(data: dict[str, Any]) -> str:
@@ -44,11 +26,17 @@ def ticket_key(data: dict[str, Any]) -> str:
 # --- email copies ---------------------------------------------------------------------------------
 
 
-def concerns(grant: dict[str, Any], subject: str, message: str) -> str | None:
-    """The granted item an email is about (by the domain names it mentions), or the whole client."""
+def concerns(grant: dict[str, Any], email: EmailIdentity, subject: str, message: str) -> str | None:
+    """The granted item an email is about, or the whole client. A product or domain template names its
+    service or domain by the related id: only a grant on that very service or domain matches (a hosting
+    and a domain of the same name are two things). Other types name an invoice, a ticket or the client,
+    not an item: a grant on items falls back to the domain names the email mentions (issue 16 settles it)."""
     items = grant.get("items") or []
     if any(i["kind"] == "client" for i in items):
         return f"client #{grant['owner']}"
+    if email.record in ("service", "domain"):
+        item = next((i for i in items if i["kind"] == email.record and i["id"] == email.record_id), None)
+        return None if item is None else str(item.get("name") or f"{item['kind']} #{item['id']}")
     text = f"{subject} {message}".lower()
     for item in items:
         if item.get("name") and item["name"] in text:
@@ -59,19 +47,26 @@ def concerns(grant: dict[str, Any], subject: str, message: str) -> str | None:
 def copies(
     grant: dict[str, Any], data: dict[str, Any], event: Event, now: datetime, rules: DelegationSection
 ) -> list[Action]:
+    """A delegate's copy (or notice) of an email WHMCS sent the owner. What the email is comes from its
+    template name and related id, never its words; an email whose template is unknown (a custom message,
+    an event from a hook older than version 2, a template name the configuration does not list) is
+    not copied at all: it may carry credentials nobody can tell apart."""
     subject, message = str(data.get("subject") or ""), str(data.get("message") or "")
     if COPY_MARK in subject + message or OWN_EMAIL in message:
         return []  # a copy is never copied, and neither is anything the bridge itself sent (consent links!)
     if grant.get("expires") and datetime.fromisoformat(grant["expires"]) <= now:
         return []
-    about = concerns(grant, subject, message)
+    email = identify(data.get("messagename"), data.get("relid"), data.get("userid"), rules.email_templates)
+    if email is None or email.secret == "takeover":
+        return []  # unknown, or what hands over the account or a domain: never, not even as a notice
+    about = concerns(grant, email, subject, message)
     if about is None:
         return []
-    kind, welcome = category(subject, message)
     allowed = rights(grant, rules)
+    welcome = email.secret == "service-access"
     if welcome and allowed.welcome_email == "none":
         return []
-    if not welcome and kind not in allowed.copy_emails:
+    if not welcome and email.type not in allowed.copy_emails:
         return []
     # The same email reported twice (hook and poll) yields the same key, so one copy.
     fingerprint = hashlib.sha256(f"{data.get('userid')}|{data.get('date')}|{subject}".encode()).hexdigest()[:16]

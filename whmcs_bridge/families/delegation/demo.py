@@ -80,17 +80,12 @@ def mandate_and_order(stage: Stage, echo: Echo) -> tuple[str | None, int]:
 def welcome_and_support(stage: Stage, echo: Echo, service_id: int, last_mail: int) -> None:
     """The welcome email reaches the agency as a notice; support sees who may speak for the site."""
     agency = stage.scenario["agency_client_id"]
-    stage.api(
-        "SendEmail",
-        id=service_id,
-        customtype="product",
-        customsubject="New Account Information",
-        custommessage="<p>Your hosting for martin-avocats.fr is ready. Username: martinav Password: Q8-vault-7</p>",
-    )
+    stage.api("SendEmail", id=service_id, messagename="Hosting Account Welcome Email")
     stage.settle()
+    password = stage.rows("services", id=service_id)[0]["password"]
     for mail in mails_to(stage, agency, last_mail):
         if mail["subject"].startswith("[Copy]"):
-            leaked = "Q8-vault-7" in mail["message"]
+            leaked = bool(password) and password in mail["message"]
             echo(
                 f"  WHMCS sends the owner the welcome email; the agency gets {mail['subject']!r}: {'the credentials' if leaked else 'a notice that the owner has the access details, not the password'}"
             )

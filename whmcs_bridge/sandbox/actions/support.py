@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import base64
-import re
 import secrets
 from typing import Any
 
+from whmcs_bridge.sandbox import mail, smarty
 from whmcs_bridge.sandbox.actions.base import (
     ApiFail,
     Hook,
@@ -14,23 +14,15 @@ from whmcs_bridge.sandbox.actions.base import (
     Where,
     listing,
 )
-from whmcs_bridge.sandbox.state import SandboxState
+from whmcs_bridge.sandbox.state import EMAIL_CATEGORIES, SandboxState
 
-TEMPLATES = {
-    "Hosting Account Welcome Email": ("product", "New Account Information"),
-    "Service Suspension Notification": ("product", "Service Suspension Notification"),
-    "Service Unsuspension Notification": ("product", "Service Unsuspension Notification"),
-    "Invoice Payment Reminder": ("invoice", "Invoice Payment Reminder"),
-    "First Invoice Overdue Notice": ("invoice", "First Invoice Overdue Notice"),
-    "Second Invoice Overdue Notice": ("invoice", "Second Invoice Overdue Notice"),
-    "Third Invoice Overdue Notice": ("invoice", "Third Invoice Overdue Notice"),
-    "Client Signup Email": ("general", "Welcome"),
-    "Domain Renewal Notice": ("domain", "Domain Renewal Notice"),
-}
+# One answer for five causes (DD:api-reference/sendemail.md "Sending Failed"): a bad related id, a
+# message empty after processing (typically a Smarty error), a hook's abort, a mailer error.
+SENDING_FAILED = "Sending Failed. Please see documentation."
 
 
-def _related_client(sb: SandboxState, kind: str, related_id: int) -> tuple[int, str] | None:
-    """The client an email goes to, by the related id's type (DD:api-reference/sendemail.md)."""
+def _related(sb: SandboxState, kind: str, related_id: int) -> tuple[Any, Any] | None:
+    """The record a template's related id names, by its type (DD:api-reference/sendemail.md), and its client."""
     table = {
         "general": ("clients", "id"),
         "product": ("services", "client_id"),
@@ -40,59 +32,70 @@ def _related_client(sb: SandboxState, kind: str, related_id: int) -> tuple[int, 
     }.get(kind)
     if table is None:
         return None
-    row = sb.one(f"SELECT {table[1]} AS cid FROM {table[0]} WHERE id = ?", [related_id])
+    row = sb.one(f"SELECT * FROM {table[0]} WHERE id = ?", [related_id])
     if row is None:
         return None
-    client = sb.one("SELECT * FROM clients WHERE id = ?", [row["cid"]])
-    if client is None:
-        return None
-    return client["id"], f"{client['firstname']} {client['lastname']} <{client['email']}>"
+    client = sb.one("SELECT * FROM clients WHERE id = ?", [row[table[1]]])
+    return None if client is None else (row, client)
+
+
+def _message(sb: SandboxState, p: Params) -> tuple[str, str, str, str]:
+    """(template name or "", type, subject, body) of the email asked for, before processing."""
+    name = p.text("messagename")
+    if name:
+        found = mail.template(sb, name)
+        if found is None:
+            raise ApiFail("Email Template not found")
+        return (name, *found)
+    kind = p.text("customtype")
+    if not kind:
+        raise ApiFail("You must provide either an existing email template name or a custom message type")
+    if kind not in EMAIL_CATEGORIES:
+        raise ApiFail("Invalid message type provided")
+    if not p.has("customsubject"):
+        raise ApiFail("A subject is required for a custom message")
+    if not p.has("custommessage"):
+        raise ApiFail("A message body is required for a custom message")
+    return "", kind, p.text("customsubject"), p.text("custommessage")
 
 
 def send_email(sb: SandboxState, p: Params) -> dict[str, Any]:
-    if p.has("messagename"):
-        template = TEMPLATES.get(p.text("messagename"))
-        if template is None:
-            raise ApiFail("Email Template not found")
-        kind, subject = template
-        body = f"<p>{subject}</p>"
-    else:
-        kind = p.text("customtype")
-        if kind not in ("general", "product", "domain", "invoice", "support", "affiliate"):
-            raise ApiFail("A valid custom type is required")
-        subject, body = p.text("customsubject"), p.text("custommessage")
-        if not subject or not body:
-            raise ApiFail("Sending Failed")
-    if p.has("customvars"):
-        try:
-            vars_text = base64.b64decode(p.text("customvars"), validate=True).decode("utf-8")
-        except ValueError:
-            raise ApiFail("The custom variables you provided are invalid.") from None
-        for name, value in re.findall(r's:\d+:"([^"]*)";s:\d+:"([^"]*)";', vars_text):
-            subject = subject.replace("{$" + name + "}", value)
-            body = body.replace("{$" + name + "}", value)
-    target = _related_client(sb, kind, p.num("id"))
+    try:
+        variables = smarty.custom_vars(p.values)
+    except smarty.CustomVarsError:
+        raise ApiFail("The custom variables you provided are invalid.") from None
+    name, kind, subject, body = _message(sb, p)
+    target = _related(sb, kind, p.num("id"))
     if target is None:
-        raise ApiFail("Sending Failed")
-    client_id, to = target
-    email_id = sb.insert("emails", client_id=client_id, subject=subject, message=body, date=sb.stamp(), to_addr=to)
-    sb.log(f"Email Sent to {to} ({subject})", client_id)
-    p.hooks.append(
-        Hook(
-            "EmailPreLog",
-            {
-                "userid": client_id,
-                "date": sb.stamp(),
-                "to": to,
-                "cc": "",
-                "bcc": "",
-                "subject": subject,
-                "message": body,
-                "attachments": "",
-                "emailid": email_id,
-            },
-        )
+        raise ApiFail(SENDING_FAILED)
+    related, client = target
+    merge = {**mail.merge_fields(sb, kind, related, client), **variables}
+    try:
+        subject, body = smarty.render(subject, merge), smarty.render(body, merge)
+    except smarty.SmartyError:
+        raise ApiFail(SENDING_FAILED) from None
+    if not body.strip():
+        raise ApiFail(SENDING_FAILED)
+    message = mail.framed(body)
+    to = f"{client['firstname']} {client['lastname']} <{client['email']}>"
+    email_id = sb.insert(
+        "emails", client_id=client["id"], subject=subject, message=message, date=sb.stamp(), to_addr=to
     )
+    sb.log(f"Email Sent to {to} ({subject})", client["id"])
+    logged = {
+        "userid": client["id"],
+        "date": sb.stamp(),
+        "to": to,
+        "cc": "",
+        "bcc": "",
+        "subject": subject,
+        "message": message,
+        "attachments": "",
+        "emailid": email_id,
+    }
+    if name:  # the PHP hook pairs EmailPreSend (templated emails only) with EmailPreLog
+        logged.update(messagename=name, relid=p.num("id"))
+    p.hooks.append(Hook("EmailPreLog", logged))
     return {}
 
 

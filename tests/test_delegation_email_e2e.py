@@ -1,0 +1,159 @@
+"""Delegate copies end to end, by template name and related id (issue 13): WHMCS's sandbox sends templated
+emails with their real merge fields (passwords included), the hook events reach the real receiver, the
+bridge's passes decide, and the copies go back through SendEmail, which parses them as Smarty does."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.conftest import EXAMPLES, WEBHOOK_SECRET, BridgeWorld, Sandbox
+from whmcs_bridge.intake import signing
+
+COPYING_ROLE = """  roles:
+    technical:
+      copy_emails: [product, domain, invoice, support, general]
+      welcome_email: copy
+      support_authority: true
+"""
+FRENCH = "Bienvenue - hébergement"
+LISTED = f"""  email_templates:
+    {FRENCH}:
+      type: product
+      secret: service-access
+"""
+
+
+def world_with(sandbox: Sandbox, tmp: Path, extra: str = "") -> BridgeWorld:
+    sandbox.load("agency")
+    world = BridgeWorld(sandbox, tmp, "delegation:\n  enabled: true\n" + extra)
+    world.run("tick")
+    return world
+
+
+@pytest.fixture
+def worlds(sandbox: Sandbox, tmp_path: Path) -> Iterator[list[BridgeWorld]]:
+    made: list[BridgeWorld] = []
+    yield made
+    for world in made:
+        world.close()
+
+
+def grant(world: BridgeWorld, *covers: str) -> str:
+    args = ["delegations", "grant", "--owner", "11", "--delegate", "10", *covers, "--by", "alice", "--basis", "email"]
+    grant_id = str(world.run(*args).output.split()[0])
+    world.settle()
+    return grant_id
+
+
+def send(world: BridgeWorld, template: str, related_id: int) -> dict[str, Any]:
+    """WHMCS sends the owner one of its templates; returns that email as WHMCS logged it."""
+    before = {e["id"] for e in world.emails(11)}
+    world.sandbox.control("act", {"action": "SendEmail", "id": related_id, "messagename": template})
+    world.settle()
+    [sent] = [e for e in world.emails(11) if e["id"] not in before]
+    return sent
+
+
+def copies_to_agency(world: BridgeWorld, subject: str) -> list[dict[str, Any]]:
+    return [e for e in world.emails(10) if e["subject"] == f"[Copy] {subject}"]
+
+
+def test_the_dedicated_server_welcome_email_reaches_the_agency_as_a_notice(sandbox: Sandbox, tmp_path: Path, worlds):
+    world = world_with(sandbox, tmp_path)
+    worlds.append(world)
+    grant(world, "--service", "110")
+    sent = send(world, "Dedicated/VPS Server Welcome Email", 110)
+    password = sandbox.rows("services", id=110)[0]["password"]
+    assert sent["subject"] == "New Dedicated Server Information" and f"Root pass: {password}" in sent["message"]
+    [notice] = copies_to_agency(world, "New Dedicated Server Information")
+    assert password not in notice["message"] and "has received the access details" in notice["message"]
+
+
+@pytest.mark.parametrize("listed", [True, False])
+def test_a_renamed_french_welcome_template(sandbox: Sandbox, tmp_path: Path, worlds, listed: bool):
+    """Staff made their own welcome email. Listed in the configuration: a notice. Not listed: no copy."""
+    world = world_with(sandbox, tmp_path, LISTED if listed else "")
+    worlds.append(world)
+    sandbox.control(
+        "template",
+        {
+            "name": FRENCH,
+            "type": "product",
+            "subject": "Vos accès pour {$service_domain}",
+            "message": "<p>Bonjour {$client_name},</p><p>Mot de passe : {$service_password}</p>",
+        },
+    )
+    grant(world, "--service", "110")
+    sent = send(world, FRENCH, 110)
+    password = sandbox.rows("services", id=110)[0]["password"]
+    assert password in sent["message"]
+    to_agency = [e for e in world.emails(10) if e["subject"].startswith("[Copy]")]
+    assert all(password not in e["message"] for e in to_agency)
+    assert [e["subject"] for e in to_agency] == (["[Copy] Vos accès pour boulangerie-dupont.fr"] if listed else [])
+
+
+def test_with_copy_chosen_for_a_whole_client_grant_the_account_is_still_never_handed_over(
+    sandbox: Sandbox, tmp_path: Path, worlds
+):
+    world = world_with(sandbox, tmp_path, COPYING_ROLE)
+    worlds.append(world)
+    grant(world, "--whole-client")
+    reset = send(world, "Password Reset Validation", 11)
+    new_password = send(world, "Automated Password Reset", 11)
+    assert "pwreset.php?key=" in reset["message"] and "client area password is" in new_password["message"]
+    server = send(world, "Dedicated/VPS Server Welcome Email", 110)
+    to_agency = [e for e in world.emails(10) if e["subject"].startswith("[Copy]")]
+    assert [e["subject"] for e in to_agency] == ["[Copy] New Dedicated Server Information"]  # staff chose to copy it
+    password = sandbox.rows("services", id=110)[0]["password"]
+    assert password in server["message"] and password in to_agency[0]["message"]
+    assert all("pwreset.php" not in e["message"] and "client area password" not in e["message"] for e in to_agency)
+
+
+def test_a_real_logged_email_is_copied_intact_through_smarty(sandbox: Sandbox, tmp_path: Path, worlds):
+    """The getemails.md example (a whole HTML email with its CSS), reported by the hook as the email of a
+    product template about service 110: the agency's copy carries it, braces and all."""
+    world = world_with(sandbox, tmp_path)
+    worlds.append(world)
+    grant(world, "--service", "110")
+    logged = json.loads((EXAMPLES / "GetEmails.json").read_text())["emails"]["email"][0]
+    event = {
+        "type": "EmailPreLog",
+        "occurred_at": "2026-11-25T10:00:00Z",
+        "source": {"whmcs_url": sandbox.url, "hook_version": 2},
+        "data": {
+            "userid": 11,
+            "date": logged["date"],
+            "to": logged["to"],
+            "cc": "",
+            "bcc": "",
+            "subject": logged["subject"],
+            "message": logged["message"],
+            "messagename": "Service Unsuspension Notification",
+            "relid": 110,
+        },
+    }
+    body = json.dumps(event).encode()
+    url = world.public + "/hooks/whmcs"
+    answer = requests.post(
+        url,
+        data=body,
+        headers=signing.headers(WEBHOOK_SECRET, "msg_getemails_example", int(time.time()), body),
+        timeout=10,
+    )
+    assert answer.status_code in (200, 202, 204), answer.text
+    world.settle()
+    [copy] = copies_to_agency(world, logged["subject"])
+    assert logged["message"] in copy["message"]
+    [call] = [
+        c
+        for c in sandbox.calls()
+        if c["action"] == "SendEmail" and c["params"].get("customsubject") == f"[Copy] {logged['subject']}"
+    ]
+    assert call["params"]["custommessage"] == "{$wb_message}"  # the text travels in customvars
