@@ -1,12 +1,19 @@
 """bench/poll: poll cycles against the sandbox's `scale` scenario (about ten invoices per client).
 
-For each size (default 10,000 and 100,000 clients) the sandbox runs in its own process; the poller
-runs in a fresh child process so its peak memory is its own. Prints, per size: the first cycle's API
-calls against the minimum needed, wall time and peak memory; then a steady-state cycle after a few
-payments and new invoices, as a fraction of the first. Finally the memory ratio between sizes
-(flat memory means close to 1). Stops by itself.
+Part `scale`: for each size (default 10,000 and 100,000 clients) the sandbox runs in its own process;
+the poller runs in a fresh child process so its peak memory is its own. Prints, per size: the first
+cycle's API calls against the minimum needed, wall time and peak memory; then a steady-state cycle
+after a few payments and new invoices, as a fraction of the first. Finally the memory ratio between
+sizes (flat memory means close to 1).
 
-    .venv/bin/python bench/poll.py [--sizes 10000,100000] [--changes 5]
+Part `order`: tickets (19 in 20 closed), orders and one client's emails (default 2,000 / 1,000 / 600), listed in each
+order the sandbox draws for lists WHMCS states no order for (one seed per order). After a first cycle,
+new tickets (one opened by staff), a staff reply on the oldest ticket, a client reply on one in the
+middle, new orders and new emails; then a quiet cycle. Prints, per order, the calls per cycle of
+the poller's census, of the former newest-first walk (replayed in the same run, with what it found
+or missed) and of a naive walk of every page. Stops by itself.
+
+    .venv/bin/python bench/poll.py [--part scale|order|all] [--sizes 10000,100000] [--changes 5]
 """
 
 from __future__ import annotations
@@ -153,9 +160,20 @@ def main() -> None:
         child(*sys.argv[2:5])
         return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--part", choices=("scale", "order", "all"), default="all", help="which measurements")
     parser.add_argument("--sizes", default="10000,100000", help="comma-separated client counts")
     parser.add_argument("--changes", type=int, default=5, help="payments and new invoices between the cycles")
+    parser.add_argument("--lists", default="2000,1000,600", help="tickets, orders, emails of client 1 (part order)")
     args = parser.parse_args()
+    if args.part in ("order", "all"):
+        from bench.poll_order import report
+
+        report(*(int(x) for x in args.lists.split(",")))
+    if args.part in ("scale", "all"):
+        scale_part(args)
+
+
+def scale_part(args: argparse.Namespace) -> None:
     results = [measure(int(size), args.changes) for size in args.sizes.split(",")]
     for r in results:
         f, s = r["first"], r["second"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+import random
 import shutil
 import sqlite3
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from click.testing import CliRunner
 
 from whmcs_bridge.cli import app as cli
 from whmcs_bridge.intake.receiver import Receiver, run_in_thread, serve
+from whmcs_bridge.sandbox.orders import SEED_ENV
 from whmcs_bridge.sandbox.server import RunningSandbox
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.api import WhmcsApi
@@ -79,6 +81,15 @@ class Sandbox:
     def post(self, action: str, **params: Any) -> requests.Response:
         data = {"action": action, "identifier": IDENTIFIER, "secret": SECRET, "responsetype": "json", **params}
         return requests.post(self.api_url, data=data, timeout=10)
+
+
+# The sandbox draws the list orders WHMCS's docs leave unstated from this seed (sandbox/orders.py): one
+# per test run, printed in the header; WHMCS_SANDBOX_SEED=<n> repeats a run's orders.
+os.environ.setdefault(SEED_ENV, str(random.SystemRandom().randrange(1_000_000)))
+
+
+def pytest_report_header() -> str:
+    return f"sandbox list-order seed: {os.environ[SEED_ENV]} (repeat with {SEED_ENV}={os.environ[SEED_ENV]})"
 
 
 @pytest.fixture(scope="session")

@@ -230,7 +230,7 @@ def test_an_order_by_the_administrative_contact_grants_technical_contact(world: 
     grant_agency(world, "--whole-client", "--role", "administrative", owner=12, service=None, basis="signed mandate")
     world.settle()
     with Database(tmp_path / "state.db") as db:  # the order predates the bridge; present it as news
-        sql(db, "UPDATE poll_cursor SET value = '0' WHERE name = 'orders.max_id'")
+        sql(db, "DELETE FROM poll_seen WHERE list = 'orders'")
     world.settle()
     listed = world.run("delegations", "list", "--delegate", "10").output
     assert "o1-10 active: client #10 is technical contact of client #12 for martin-notaires.fr (since" in listed
@@ -359,3 +359,16 @@ def test_a_verified_delegate_can_ask_for_the_renewal_in_a_ticket(world: World):
     world.settle(5)
     assert "NO grant" in sandbox.rows("ticket_notes", ticket_id=int(stranger["id"]))[0]["message"]
     assert [i for i in sandbox.rows("invoices", client_id=13) if "Delegated renewal" in i["notes"]] == []
+
+
+def test_an_owners_email_no_hook_reported_is_found_by_the_poll(world: World, tmp_path: Path):
+    """The poller watches the email log of the owners delegation copies for (issue 13): an email whose
+    EmailPreLog never arrived is still found, as EmailLogged."""
+    grant_agency(world)
+    world.settle()
+    world.sandbox.control("hooks", {"url": None, "secret": None})  # the hook is lost
+    world.sandbox.post("SendEmail", id=11, customtype="general", customsubject="Lost hook", custommessage="<p>x</p>")
+    world.settle()
+    with Database(tmp_path / "state.db") as db:
+        found = [e.event().data for e in inbox.entries(db, type="EmailLogged")]
+    assert [(d["userid"], d["subject"]) for d in found if d["subject"] == "Lost hook"] == [(11, "Lost hook")]

@@ -409,3 +409,47 @@ def test_a_call_that_never_left_is_not_an_unknown_outcome(world: Sandbox, db: Da
     third = Executor(db, WhmcsApi(make_client(world.api_url))).run_once(NOW + timedelta(hours=2))
     assert third.done == [note.key] and third.parked == []
     assert calls(world, "AddClientNote") == 1
+
+
+# --- reconciliation where WHMCS states no order (GetEmails, GetTickets, GetTicket's replies) -----------------
+
+SEEDS = range(6)  # between them, both orders of GetEmails and both default orders of GetTicket's replies
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_an_email_is_reconciled_for_a_client_with_40_earlier_emails(sandbox: Sandbox, db: Database, seed: int):
+    sandbox.load("reseller-overdue", seed=seed)
+    for n in range(40):
+        subject = "Final notice" if n % 2 else f"Monthly news {n}"
+        sandbox.post("SendEmail", id=1, customtype="general", customsubject=subject, custommessage=f"<p>{n}</p>")
+    api = WhmcsApi(make_client(sandbox.api_url))
+    email = action("email", "notice", {"related_id": 1, "type": "general", "subject": "Final notice", "html": "<p>Pay</p>"})
+    plan(db, email)
+    executor = Executor(db, api)
+    executor.run_once(NOW)
+    sql(db, "UPDATE outbox SET status = 'in_flight'")  # a crash before the 'done' write
+    report = executor.run_once(NOW + executor.in_flight_grace)
+    chosen = sandbox.control("orders")["orders"]
+    assert report.reconciled == [email.key], chosen
+    assert calls(sandbox, "SendEmail") == 41, chosen
+    assert len([e for e in sandbox.rows("emails", client_id=1) if marker(email.key) in e["message"]]) == 1
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_ticket_is_reconciled_whatever_the_default_order_of_its_replies(
+    sandbox: Sandbox, db: Database, seed: int
+):
+    sandbox.load("reseller-overdue", seed=seed)
+    api = WhmcsApi(make_client(sandbox.api_url))
+    ticket = action("ticket", "letter", {"deptid": 2, "subject": "Send a registered letter", "message": "Tracking: ..."})
+    plan(db, ticket)
+    executor = Executor(db, api)
+    executor.run_once(NOW)
+    opened = (status(db, ticket.key).result or {})["ticket_id"]
+    sandbox.post("AddTicketReply", ticketid=opened, clientid=1, message="I will be away")  # the ticket moved on
+    sandbox.post("AddTicketReply", ticketid=opened, message="Noted", adminusername="alice")
+    sql(db, "UPDATE outbox SET status = 'in_flight'")  # a crash before the 'done' write
+    report = executor.run_once(NOW + executor.in_flight_grace)
+    chosen = sandbox.control("orders")["orders"]
+    assert report.reconciled == [ticket.key], chosen
+    assert calls(sandbox, "OpenTicket") == 1, chosen

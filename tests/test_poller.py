@@ -136,7 +136,7 @@ def test_a_crash_mid_walk_stores_nothing_twice(world: Sandbox, db: Database):
 
 def test_first_ticket_after_an_empty_start_is_news(world: Sandbox, db: Database, poller: Poller):
     poller.run_once(NOW, today(world))
-    assert poller.cursor("tickets.max_id") == "0"
+    assert poller.cursor("tickets.walked_at") is not None and poll.seen_count(db, "tickets") == 0
     world.post("OpenTicket", deptid=1, clientid=2, subject="First ever", message="Hello")
     poller.run_once(NOW + timedelta(minutes=5), today(world))
     assert [e["data"]["subject"] for e in events(db, "TicketOpen")] == ["First ever"]
@@ -155,3 +155,191 @@ def test_services_of_tracked_clients_changed_by_hand(world: Sandbox, db: Databas
     assert changed[0]["data"]["suspensionreason"] == "Abuse"
     assert report.calls == 5  # the four lists and one GetClientsProducts for the tracked client
     assert poller.run_once(NOW + timedelta(minutes=10), today(world)).events == 0
+
+
+# --- order-independent polling: WHMCS states no order for GetTickets, GetOrders and GetEmails ---------------
+
+SEEDS = range(6)  # between them, every order the sandbox draws from (checked below)
+LATER = NOW + timedelta(minutes=5)
+
+
+def orders_of(world: Sandbox, seed: int) -> dict[str, str]:
+    chosen: dict[str, str] = world.control("orders", {"seed": seed})["orders"]
+    return chosen
+
+
+def test_the_seeds_cover_every_order_the_sandbox_draws(sandbox: Sandbox):
+    from whmcs_bridge.sandbox.orders import CHOICES
+
+    seen: dict[str, set[str]] = {where: set() for where in CHOICES}
+    for seed in SEEDS:
+        for where, choice in orders_of(sandbox, seed).items():
+            seen[where].add(choice)
+    assert seen == {where: set(options) for where, options in CHOICES.items()}
+
+
+def history(world: Sandbox, n: int = 12) -> None:
+    """More tickets, orders and emails than fit on one page of 5."""
+    for i in range(n):
+        world.post("OpenTicket", deptid=1, clientid=2 + i % 3, subject=f"Old question {i}", message="Hello")
+        world.control("checkout", {"client_id": 2, "user_id": 2, "pid": 3, "domain": f"old{i}.example"})
+        world.post(
+            "SendEmail", id=2, customtype="general", customsubject=f"Old news {i}", custommessage="<p>news</p>"
+        )
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_every_new_ticket_order_and_email_is_found_whatever_the_order(world: Sandbox, db: Database, seed: int):
+    world.load("reseller-overdue", seed=seed)
+    history(world)
+    poller = Poller(db, WhmcsApi(make_client(world.api_url, page_size=5)), email_clients=lambda: [2])
+    poller.run_once(NOW, today(world))
+    assert events(db, "TicketOpen") == [] and events(db, "OrderPlaced") == [] and events(db, "EmailLogged") == []
+    world.control("clock", {"advance": "2m"})  # later than every last reply seen so far
+    oldest = min(t["id"] for t in world.rows("tickets"))
+    middle = sorted(t["id"] for t in world.rows("tickets"))[6]
+    world.control("act", {"action": "AddTicketReply", "ticketid": oldest, "message": "Staff answer", "adminusername": "alice"})
+    world.post("AddTicketReply", ticketid=middle, clientid=3, message="Client follow-up")
+    world.post("OpenTicket", deptid=1, clientid=3, subject="New question", message="Hi")
+    world.control("act", {"action": "OpenTicket", "deptid": 2, "clientid": 4, "subject": "Opened by staff", "message": "We called you"})
+    new_orders = [
+        world.control("checkout", {"client_id": 2, "user_id": 2, "pid": 3, "domain": f"new{i}.example"})["OrderID"]
+        for i in range(2)
+    ]
+    for subject in ("New notice", "Another notice"):
+        world.post("SendEmail", id=2, customtype="general", customsubject=subject, custommessage="<p>x</p>")
+
+    poller.run_once(LATER, today(world))
+
+    chosen = orders_of(world, seed)
+    assert sorted(e["data"]["subject"] for e in events(db, "TicketOpen")) == ["New question", "Opened by staff"], chosen
+    assert [(e["data"]["ticketid"], e["data"]["message"]) for e in events(db, "TicketAdminReply")] == [
+        (oldest, "Staff answer")
+    ], chosen
+    assert [(e["data"]["ticketid"], e["data"]["message"]) for e in events(db, "TicketUserReply")] == [
+        (middle, "Client follow-up")
+    ], chosen
+    assert sorted(e["data"]["orderid"] for e in events(db, "OrderPlaced")) == sorted(new_orders), chosen
+    assert sorted(e["data"]["subject"] for e in events(db, "EmailLogged")) == ["Another notice", "New notice"], chosen
+    assert poller.run_once(LATER + timedelta(minutes=5), today(world)).events == 0  # nothing twice
+
+
+@pytest.mark.parametrize("seed", [0, 1, 5])
+def test_a_poll_interrupted_mid_walk_repeats_and_loses_nothing(world: Sandbox, db: Database, seed: int):
+    world.load("reseller-overdue", seed=seed)
+    history(world)
+    poller = Poller(db, WhmcsApi(make_client(world.api_url, page_size=5, max_attempts=1)))
+    poller.run_once(NOW, today(world))
+    world.control("clock", {"advance": "2m"})
+    oldest = min(t["id"] for t in world.rows("tickets"))
+    world.control("act", {"action": "AddTicketReply", "ticketid": oldest, "message": "Staff", "adminusername": "bob"})
+    for n in range(6):  # new tickets on more than one page
+        world.post("OpenTicket", deptid=1, clientid=2, subject=f"New {n}", message="Hi")
+    world.control("faults", {"status": 500, "count": 1, "skip": 1, "actions": ["GetTickets"]})  # the 2nd page fails
+    with pytest.raises(WhmcsUnavailableError):
+        poller.run_once(LATER, today(world))
+    poller.run_once(LATER + timedelta(minutes=5), today(world))
+    opened = sorted(e["data"]["subject"] for e in events(db, "TicketOpen"))
+    assert opened == [f"New {n}" for n in range(6)], orders_of(world, seed)
+    assert [e["data"]["ticketid"] for e in events(db, "TicketAdminReply")] == [oldest]
+
+
+def test_a_ticket_gone_between_the_list_and_its_read_is_skipped(world: Sandbox, db: Database):
+    history(world, 3)
+    poller = Poller(db, WhmcsApi(make_client(world.api_url, max_attempts=1)))
+    poller.run_once(NOW, today(world))
+    world.control("clock", {"advance": "2m"})
+    oldest = min(t["id"] for t in world.rows("tickets"))
+    world.post("AddTicketReply", ticketid=oldest, clientid=2, message="Anyone?")
+    world.post("OpenTicket", deptid=1, clientid=3, subject="Still news", message="Hi")
+    # GetTicket answers as for a deleted ticket ("Ticket ID Not Found" is a WHMCS error answer)
+    world.control("faults", {"status": 200, "count": 1, "actions": ["GetTicket"]})
+    poller.run_once(LATER, today(world))
+    assert events(db, "TicketUserReply") == []
+    assert [e["data"]["subject"] for e in events(db, "TicketOpen")] == ["Still news"]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 5])
+def test_deleted_rows_are_forgotten_and_new_ones_next_to_them_found(world: Sandbox, db: Database, seed: int):
+    """Staff delete two known orders, a ticket and the newest email while new ones arrive: the lists are
+    walked where WHMCS's count no longer matches what the census knows, the deleted ids forgotten, the
+    new found, also the email that got the deleted one's id again (the sandbox's SQLite reuses the
+    highest id, as MySQL before 8.0 could after a restart)."""
+    world.load("reseller-overdue", seed=seed)
+    history(world)
+    poller = Poller(db, WhmcsApi(make_client(world.api_url, page_size=5)), email_clients=lambda: [2])
+    poller.run_once(NOW, today(world))
+    world.control("clock", {"advance": "2m"})
+    orders = sorted(o["id"] for o in world.rows("orders"))
+    for order_id in orders[3:5]:
+        world.control("delete", {"order": order_id})
+    world.control("delete", {"ticket": min(t["id"] for t in world.rows("tickets"))})
+    world.control("delete", {"email": max(e["id"] for e in world.rows("emails", client_id=2))})
+    new_order = world.control("checkout", {"client_id": 2, "user_id": 2, "pid": 3, "domain": "fresh.example"})
+    world.post("SendEmail", id=2, customtype="general", customsubject="Fresh", custommessage="<p>x</p>")
+    poller.run_once(LATER, today(world))
+    assert [e["data"]["orderid"] for e in events(db, "OrderPlaced")] == [new_order["OrderID"]]
+    assert [e["data"]["subject"] for e in events(db, "EmailLogged")] == ["Fresh"]
+    assert poll.seen_count(db, "orders") == len(world.rows("orders"))
+    assert poll.seen_count(db, "tickets") == len(world.rows("tickets"))
+    assert poll.seen_count(db, "emails:2") == len(world.rows("emails", client_id=2))
+    quiet = poller.run_once(LATER + timedelta(minutes=5), today(world))
+    assert quiet.events == 0
+
+
+def close(world: Sandbox, ticket_id: int, message: str = "Solved") -> None:
+    world.control(
+        "act",
+        {"action": "AddTicketReply", "ticketid": ticket_id, "message": message, "adminusername": "alice", "status": "Closed"},
+    )
+
+
+def test_a_quiet_cycle_reads_the_active_tickets_and_the_ends_of_each_list(world: Sandbox, db: Database):
+    """The ends and WHMCS's count suffice when nothing changed: the first and last page of each list,
+    and every page of the active tickets (a reply can move any of them)."""
+    history(world)
+    for ticket in world.rows("tickets")[:-3]:
+        close(world, ticket["id"])
+    poller = Poller(db, WhmcsApi(make_client(world.api_url, page_size=5)), email_clients=lambda: [2])
+    poller.run_once(NOW, today(world))
+    since = world.calls()[-1]["seq"]
+    assert poller.run_once(LATER, today(world)).events == 0
+    read = [c["action"] for c in world.calls(since) if c["action"] in ("GetTickets", "GetOrders", "GetEmails")]
+    assert read.count("GetOrders") == 2 and read.count("GetEmails") == 2
+    assert read.count("GetTickets") == 1 + 2  # the 3 active tickets, then the ends of all of them
+
+
+@pytest.mark.parametrize("seed", [0, 1, 5])
+def test_a_staff_reply_that_closes_a_ticket_is_found_by_the_next_recheck(world: Sandbox, db: Database, seed: int):
+    """A reply that leaves its ticket inactive is outside the active tickets walked each cycle: unless the
+    ticket is on a page the cycle reads anyway (the ends), the full walk at the next recheck
+    (poll.sweep_every) finds it, once; a reply that reopens a ticket is found at once."""
+    world.load("reseller-overdue", seed=seed)
+    history(world)
+    tickets = sorted(t["id"] for t in world.rows("tickets"))
+    for ticket_id in tickets:
+        close(world, ticket_id)
+    poller = Poller(db, WhmcsApi(make_client(world.api_url, page_size=5)))
+    poller.run_once(NOW, today(world))
+    world.control("clock", {"advance": "2m"})
+    close(world, tickets[len(tickets) // 2], "Answered and closed")
+    world.control("act", {"action": "AddTicketReply", "ticketid": tickets[1], "message": "Reopened", "adminusername": "bob"})
+    poller.run_once(LATER, today(world))
+    assert "Reopened" in [e["data"]["message"] for e in events(db, "TicketAdminReply")], orders_of(world, seed)
+    poller.run_once(NOW + timedelta(hours=7), today(world))
+    found = sorted(e["data"]["message"] for e in events(db, "TicketAdminReply"))
+    assert found == ["Answered and closed", "Reopened"], orders_of(world, seed)
+
+
+def test_an_upgrade_from_the_newest_first_cursors_loses_no_ticket_or_order(world: Sandbox, db: Database):
+    """A state database written before the census has `tickets.max_id` and `orders.max_id`: the first
+    walk records history, but what came after those cursors is still news."""
+    history(world, 3)
+    with db.atomic():
+        poll.set_cursor(db, "tickets.max_id", str(max(t["id"] for t in world.rows("tickets"))), NOW)
+        poll.set_cursor(db, "orders.max_id", str(max(o["id"] for o in world.rows("orders"))), NOW)
+    world.post("OpenTicket", deptid=1, clientid=2, subject="While upgrading", message="Hi")
+    order = world.control("checkout", {"client_id": 2, "user_id": 2, "pid": 3, "domain": "upgrade.example"})
+    Poller(db, WhmcsApi(make_client(world.api_url, page_size=5))).run_once(NOW, today(world))
+    assert [e["data"]["subject"] for e in events(db, "TicketOpen")] == ["While upgrading"]
+    assert [e["data"]["orderid"] for e in events(db, "OrderPlaced")] == [order["OrderID"]]

@@ -71,6 +71,7 @@ class Bridge:
             sweep_every=config.poll.sweep_every,
             progress=progress,
             tracked_clients=self.tracked_clients,
+            email_clients=self.email_clients,
         )
         self.api_errors = self.metrics.counter(
             "whmcs_bridge_api_errors_total", "WHMCS API failures of polls and actions, by kind.", "kind"
@@ -91,6 +92,11 @@ class Bridge:
         """Client ids that families watching services keep state for."""
         names = [f.name for f in self.engine.families.values() if f.tracks_client_services]
         return [int(key) for key in states.keys(self.db, names) if key.isdigit()]
+
+    def email_clients(self) -> list[int]:
+        """Clients whose email log the poller watches for emails no hook reported: the clients families
+        track, and the owners whose emails delegation copies (their "owner:<id>" references)."""
+        return sorted(set(self.tracked_clients()) | set(states.referenced_ids(self.db, "owner:")))
 
     def poll_due(self, now: datetime) -> bool:
         """Every poll.every; after failures, that doubled per failure up to poll.max_backoff."""

@@ -377,7 +377,11 @@ def sandbox(
         if not hook_secret:
             raise click.UsageError("--hook-url needs --hook-secret (or WHMCS_BRIDGE_WEBHOOK_SECRET)")
         app.hooks.url, app.hooks.secret = hook_url, hook_secret
-    click.echo(f"WHMCS sandbox at {url} (API: {url}includes/api.php), scenario {summary['scenario']}", err=True)
+    click.echo(
+        f"WHMCS sandbox at {url} (API: {url}includes/api.php), scenario {summary['scenario']},"
+        f" list-order seed {app.state.orders.seed} (set WHMCS_SANDBOX_SEED to repeat)",
+        err=True,
+    )
     click.echo(json.dumps(summary), err=True)
 
     def stop(*_: Any) -> None:

@@ -135,8 +135,10 @@ def _done_if(seen: bool) -> Observed:
     return {} if seen else False
 
 
-def _email_with(api: WhmcsApi, client_id: int, tag: str) -> int | None:
-    return next((e.id for e in _recent(api.emails(int(client_id))) if tag in e.message), None)
+def _email_with(api: WhmcsApi, client_id: int, tag: str, subject: str | None = None) -> int | None:
+    """The client's logged email carrying the key, looked for among every email with that subject
+    (GetEmails states no order: the newest is not necessarily on the first page)."""
+    return next((e.id for e in api.emails(int(client_id), subject=subject) if tag in e.message), None)
 
 
 def _recent(items: Any, limit: int = 25) -> list[Any]:
@@ -265,14 +267,14 @@ def _run_email(c: Call) -> Result:
         merge=p.get("merge"),
     )
     # Proof: the email-log id of what was sent, found by the key written into it.
-    found = _email_with(c.api, c.client_id, c.tag) if c.client_id else None
+    found = _email_with(c.api, c.client_id, c.tag, p["subject"]) if c.client_id else None
     return {"email_id": found} if found else {}
 
 
 def _observe_email(c: Call) -> Observed:
     if c.params.get("template") or c.client_id is None:
         return None  # a template's text is WHMCS's own (no key in it), or no client's email log to read
-    found = _email_with(c.api, c.client_id, c.tag)
+    found = _email_with(c.api, c.client_id, c.tag, c.params.get("subject"))
     return {"email_id": found} if found else False
 
 
@@ -294,7 +296,9 @@ def _run_ticket(c: Call) -> Result:
 
 
 def _observe_ticket(c: Call) -> Observed:
-    for ticket in _recent(c.api.tickets(client_id=c.params.get("client_id", c.client_id), subject=c.params["subject"])):
+    # Every ticket with the subject (GetTickets states no order), each read with its opening message
+    # first (api.ticket sends repliessort=ASC).
+    for ticket in c.api.tickets(client_id=c.params.get("client_id", c.client_id), subject=c.params["subject"]):
         full = c.api.ticket(ticket.id)
         if full.replies and c.tag in full.replies[0].message:
             return {"ticket_id": full.id, "tid": full.tid}

@@ -31,11 +31,12 @@ FACTS: dict[str, tuple[str, tuple[str, ...], str]] = {
     # the poll carries who placed it (requestor), so they must not swallow each other.
     "AfterShoppingCartCheckout": ("order", ("OrderID", "orderid"), "checkout"),
     "OrderPlaced": ("order", ("orderid",), "placed"),
+    "EmailLogged": ("email", ("emailid",), "logged"),  # the poller found it in a client's email log
 }
 
 
 def fact_of(kind: str, data: dict[str, Any]) -> str | None:
-    if kind == "TicketUserReply":
+    if kind in ("TicketUserReply", "TicketAdminReply"):
         ticket, reply = _id(data, "ticketid"), _id(data, "replyid")
         return f"ticket:{ticket}:reply:{reply}" if ticket and reply else None
     if kind == "InvoiceOverdue":  # once per invoice and due date (a due date can be moved)

@@ -1,7 +1,11 @@
 """The poller: what changed in WHMCS since the last cycle, as inbox events, without re-reading WHMCS.
 
 Per cycle (steady state, a handful of API calls):
-- new invoices, tickets and orders: walk the list newest first and stop at the last id seen;
+- new invoices: walk the list newest first (GetInvoices sorts as asked) and stop at the last id seen;
+- new tickets, orders and the emails of watched clients, in whatever order WHMCS lists them
+  (intake/census.py): the ends of each list and WHMCS's count, a walk when they disagree; active
+  tickets are walked each cycle, so a reply on any ticket (by its client, or by staff in the admin
+  area) and a ticket staff opened are seen;
 - the activity log since the last id seen: each entry is an event, and the invoice ids it names
   (payments, cancellations, refunds) are read once to report their new status;
 - invoices in the open-invoice snapshot whose due date has passed: InvoiceOverdue, no API call.
@@ -25,6 +29,7 @@ from typing import Any
 
 from whmcs_bridge.clock import iso
 from whmcs_bridge.errors import WhmcsApiError
+from whmcs_bridge.intake.census import Census, Listing
 from whmcs_bridge.intake.facts import fact_of
 from whmcs_bridge.model import marker
 from whmcs_bridge.store import inbox, poll
@@ -40,6 +45,11 @@ OPEN_STATUSES = ("Unpaid", "Collections")
 INVOICE_HINT = re.compile(r"Invoice ID:? ?#?(\d+)", re.IGNORECASE)
 OWN_TRACE = marker("wb-")[:-1]  # "[wb-": the bridge's own activity lines are not news
 
+
+
+def _born(row: Any) -> str:
+    """When a ticket, order or email was made: the same id with another date is another record."""
+    return iso(row.date) if row.date else ""
 
 
 @dataclass
@@ -77,12 +87,15 @@ class Poller:
         sweep_every: timedelta = timedelta(hours=6),
         progress: Progress | None = None,
         tracked_clients: Callable[[], Iterable[int]] = lambda: (),
+        email_clients: Callable[[], Iterable[int]] = lambda: (),
     ) -> None:
         self.db = db
         self.api = api
         self.sweep_every = sweep_every
         self.progress = progress
         self.tracked_clients = tracked_clients
+        self.email_clients = email_clients
+        self.census = Census(db, api, recheck_every=sweep_every, page_size=api.client.page_size)
 
     # --- the cycle ----------------------------------------------------------------------------
 
@@ -100,11 +113,13 @@ class Poller:
             report,
             on_item=self._remember_open,
         )
+        # GetActivityLog states no order either (DD:api-reference/getactivitylog.md; its example is newest
+        # first): this walk still relies on it, and the sandbox keeps it fixed (sandbox/BEHAVIOUR.md).
         self.newest_first(
             "activity", self.api.activity(), lambda e: e.id, lambda e: self._activity(e, hinted), now, report
         )
-        self.newest_first("tickets", self.api.tickets(), lambda t: t.id, self._ticket, now, report)
-        self.newest_first("orders", self.api.orders(), lambda o: o.id, self._order, now, report)
+        for listing in self.listings():
+            self.census.read(listing, now, lambda found: self.store(found, now, report))
         self.check_invoices(sorted(hinted), now, report)
         self.services(now, report)
         if self.sweep_due(now):
@@ -182,6 +197,86 @@ class Poller:
                 poll.set_cursor(self.db, key, str(newest), now)
             elif last is None:
                 poll.set_cursor(self.db, key, "0", now)  # an empty list: everything that comes later is news
+
+    # --- lists in no stated order ------------------------------------------------------------
+
+    def listings(self) -> list[Listing]:
+        """The lists the census reads each cycle: tickets, orders, and each watched client's emails."""
+        out = [
+            Listing(
+                "tickets",
+                "tickets",
+                self._new_ticket,
+                born=_born,
+                mark=lambda t: iso(t.lastreply) if t.lastreply else "",
+                changed=self._replies,
+                # A reply by the client, or by staff with the default status, makes a ticket active: the
+                # active tickets are walked each cycle, the rest at each recheck (DD:api-reference/gettickets.md).
+                changing={"status": "All Active Tickets"},
+                news_above=self._former_cursor("tickets"),
+            ),
+            Listing("orders", "orders", lambda o: [self._order(o)], born=_born, news_above=self._former_cursor("orders")),
+        ]
+        for client_id in sorted({int(c) for c in self.email_clients()}):
+            out.append(
+                Listing(f"emails:{client_id}", "emails", lambda e: [self._email(e)], {"clientid": client_id}, born=_born)
+            )
+        return out
+
+    def _former_cursor(self, name: str) -> int | None:
+        """Where the newest-first walk of a list had got to (before the census): ids above it are news."""
+        value = self.cursor(f"{name}.max_id")
+        return int(value) if value is not None else None
+
+    def _new_ticket(self, ticket: Any) -> list[Found]:
+        """A ticket not seen before: its opening, and the replies it already has (if any)."""
+        found = [self._ticket(ticket)]
+        if ticket.lastreply and ticket.date and ticket.lastreply > ticket.date:
+            found.extend(self._replies(ticket, ""))
+        return found
+
+    def _replies(self, ticket: Any, since: str) -> list[Found]:
+        """A ticket whose last reply moved: its replies after the last reply seen before, by its client
+        (TicketUserReply) or by staff (TicketAdminReply). WHMCS dates replies to the second: a reply made
+        in the very second of the last reply seen, after the cycle read it, is not told from it."""
+        try:
+            full = self.api.ticket(ticket.id)  # replies oldest first, the opening message first
+        except WhmcsApiError:  # deleted since it was listed
+            return []
+        after = datetime.fromisoformat(since) if since else None
+        found = []
+        for reply in full.replies[1:]:
+            if after is not None and reply.date is not None and reply.date <= after:
+                continue
+            data = {
+                "ticketid": full.id,
+                "replyid": reply.id,
+                "userid": full.client_id,
+                "deptid": full.deptid,
+                "subject": full.subject,
+                "message": reply.message,
+                "status": full.status,
+                "admin": reply.admin,
+                "requestor_name": reply.requestor_name,
+                "requestor_email": reply.requestor_email,
+                "requestor_type": reply.requestor_type,
+                "service": f"{full.service_ref[0]}:{full.service_ref[1]}" if full.service_ref else None,
+            }
+            kind = "TicketAdminReply" if reply.admin else "TicketUserReply"
+            found.append(Found(kind, data, reply.date.isoformat() if reply.date else None))
+        return found
+
+    @staticmethod
+    def _email(email: Any) -> Found:
+        data = {
+            "emailid": email.id,
+            "userid": email.client_id,
+            "subject": email.subject,
+            "to": email.to,
+            "cc": email.cc,
+            "failed": email.failed,
+        }
+        return Found("EmailLogged", data, email.date.isoformat() if email.date else None)
 
     def _new_invoices(self) -> Iterator[Invoice]:
         return self.api.invoices(newest_first=True)

@@ -1,7 +1,9 @@
 """The sandbox's HTTP face: WHMCS's includes/api.php, a small control API under /_sandbox/, and a hook sender.
 
 Control endpoints (JSON in, JSON out; for tests and the demo, not part of WHMCS; CONTROL maps each to its handler):
-  POST /_sandbox/scenario  {"name": "reseller-overdue", "clients": 1000}   load a scenario
+  POST /_sandbox/scenario  {"name": "reseller-overdue", "clients": 1000}   load a scenario ("seed": N also
+                           redraws the list orders the docs leave unstated, see sandbox/orders.py)
+  GET  /_sandbox/orders     POST /_sandbox/orders {"seed": 3}   the seed and the orders drawn from it
   GET  /_sandbox/clock      POST /_sandbox/clock {"advance": "3d"} | {"set": "2026-11-22T10:00:00"} | {"reset": true}
   GET  /_sandbox/calls?since=N                      API calls received (auth fields removed)
   POST /_sandbox/faults    {"status": 500, "count": 3} | {"delay_s": 5, "count": 1}   fail the next calls
@@ -16,6 +18,7 @@ Control endpoints (JSON in, JSON out; for tests and the demo, not part of WHMCS;
                            template staff made or renamed in the admin area (SendEmail's messagename finds it)
   GET  /_sandbox/query?table=services&id=3          read a row, for assertions
   POST /_sandbox/move      {"service": 3, "client": 12} | {"domain": 4, "client": 12}  staff's admin-area move
+  POST /_sandbox/delete    {"ticket": 3} | {"order": 5} | {"email": 9}   staff delete a record in the admin area
   POST /_sandbox/checkout  {"client_id": 12, "user_id": 3, "pid": 3, "domain": "x.fr"}  a client-area order by that user
 """
 
@@ -40,6 +43,7 @@ from whmcs_bridge.config.reader import Duration
 from whmcs_bridge.intake import signing
 from whmcs_bridge.sandbox import scenarios
 from whmcs_bridge.sandbox.actions import BY_LOWER, ApiFail, Hook, Params
+from whmcs_bridge.sandbox.orders import Orders
 from whmcs_bridge.sandbox.state import SandboxState
 
 log = logging.getLogger("whmcs_bridge.sandbox")
@@ -283,9 +287,17 @@ class SandboxApp:
 
     def load_scenario(self, body: dict[str, Any], query: dict[str, str]) -> Reply:
         with self.state.lock:
+            if body.get("seed") is not None:
+                self.state.orders = Orders.from_seed(int(body["seed"]))
             summary = scenarios.load(self.state, str(body.get("name", "empty")), clients=body.get("clients"))
         self.calls.clear()
         return 200, summary
+
+    def list_orders(self, body: dict[str, Any], query: dict[str, str]) -> Reply:
+        with self.state.lock:
+            if body.get("seed") is not None:
+                self.state.orders = Orders.from_seed(int(body["seed"]))
+            return 200, self.state.orders.describe()
 
     def set_clock(self, body: dict[str, Any], query: dict[str, str]) -> Reply:
         with self.state.lock:
@@ -380,6 +392,22 @@ class SandboxApp:
             self.state.log(f"Moved {table[:-1]} ID: {item} to client ID: {body['client']}", int(body["client"]))
         return 200, {"ok": True}
 
+    def delete(self, body: dict[str, Any], query: dict[str, str]) -> Reply:
+        """Staff delete a ticket (with its replies and notes), an order or an email-log entry."""
+        tables = {"ticket": ("tickets", "ticket_replies", "ticket_notes"), "order": ("orders",), "email": ("emails",)}
+        kind = next((k for k in tables if k in body), None)
+        if kind is None:
+            return 400, {"error": f"name one of {sorted(tables)}"}
+        item = int(body[kind])
+        table, *children = tables[kind]
+        with self.state.lock:
+            if not self.state.one(f"SELECT id FROM {table} WHERE id = ?", [item]):
+                return 404, {"error": f"no {kind} {item}"}
+            self.state.db.execute(f"DELETE FROM {table} WHERE id = ?", (item,))
+            for child in children:
+                self.state.db.execute(f"DELETE FROM {child} WHERE ticket_id = ?", (item,))
+        return 200, {"ok": True}
+
     def read_rows(self, body: dict[str, Any], query: dict[str, str]) -> Reply:
         table = query.get("table", "")
         if table not in READ_TABLES:
@@ -410,7 +438,9 @@ CONTROL: dict[tuple[str, str], ControlHandler] = {
     ("POST", "template"): SandboxApp.add_template,
     ("POST", "checkout"): SandboxApp.checkout,
     ("POST", "move"): SandboxApp.move,
+    ("POST", "delete"): SandboxApp.delete,
     ("*", "query"): SandboxApp.read_rows,
+    ("*", "orders"): SandboxApp.list_orders,
 }
 
 

@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from whmcs_bridge.sandbox.orders import Orders, seed_from_env
+
 SCHEMA = """
 CREATE TABLE clients (
     id INTEGER PRIMARY KEY, uuid TEXT, firstname TEXT, lastname TEXT, companyname TEXT DEFAULT '',
@@ -110,6 +112,7 @@ class SandboxState:
         self.clock_offset = timedelta(0)
         self.frozen_at: datetime | None = None
         self.scenario = "empty"
+        self.orders = Orders.from_seed(seed_from_env())  # the list orders the docs leave unstated
 
     @staticmethod
     def _fresh() -> sqlite3.Connection:

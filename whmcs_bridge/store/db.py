@@ -180,6 +180,22 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX subject_hold_subject ON subject_hold (subject);
         """,
     ),
+    (
+        "0003_poll_seen",
+        """
+        -- What the poller has seen of each WHMCS list that comes in no stated order (tickets, orders,
+        -- one client's emails): every id with its mark (a ticket's last reply), and the walk that last
+        -- saw it (a complete walk forgets the ids it no longer found: deleted in WHMCS).
+        CREATE TABLE poll_seen (
+            list TEXT NOT NULL,
+            id INTEGER NOT NULL,
+            mark TEXT NOT NULL DEFAULT '',
+            walk TEXT NOT NULL,
+            PRIMARY KEY (list, id)
+        ) WITHOUT ROWID;
+        CREATE INDEX poll_seen_walk ON poll_seen (list, walk);
+        """,
+    ),
 ]
 
 

@@ -1,6 +1,7 @@
 """The poller's memory: named cursors (how far each WHMCS list was read, when the last poll ran), the
-snapshot of open invoices (to see them paid, cancelled or overdue without asking WHMCS) and the last
-seen status of tracked clients' services. Writes happen inside the caller's transaction."""
+snapshot of open invoices (to see them paid, cancelled or overdue without asking WHMCS), the last
+seen status of tracked clients' services, and the ids seen in each list WHMCS gives in no stated
+order (poll_seen). Writes happen inside the caller's transaction."""
 
 from __future__ import annotations
 
@@ -96,3 +97,40 @@ def keep_service_status(db: Database, service_id: int, *, client_id: int, status
         " seen_at = excluded.seen_at",
         (service_id, client_id, status, iso(now)),
     )
+
+
+def seen_marks(db: Database, listing: str, ids: Iterable[int]) -> dict[int, str]:
+    """Of these ids, the ones already seen in `listing`, with the mark each had (e.g. a last reply)."""
+    wanted = sorted({int(i) for i in ids})
+    found: dict[int, str] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        rows = db.conn.execute(
+            f"SELECT id, mark FROM poll_seen WHERE list = ? AND id IN ({marks})", (listing, *chunk)
+        )
+        found.update({int(r["id"]): str(r["mark"]) for r in rows})
+    return found
+
+
+def keep_seen(db: Database, listing: str, items: Iterable[tuple[int, str]], walk: str) -> None:
+    """These ids are in `listing` now, with these marks, as seen by `walk`."""
+    db.conn.executemany(
+        "INSERT INTO poll_seen (list, id, mark, walk) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (list, id) DO UPDATE SET mark = excluded.mark, walk = excluded.walk",
+        [(listing, int(i), mark, walk) for i, mark in items],
+    )
+
+
+def seen_count(db: Database, listing: str, walk: str | None = None) -> int:
+    """How many ids `listing` holds (only those `walk` saw, when given)."""
+    if walk is None:
+        row = db.conn.execute("SELECT COUNT(*) FROM poll_seen WHERE list = ?", (listing,)).fetchone()
+    else:
+        row = db.conn.execute("SELECT COUNT(*) FROM poll_seen WHERE list = ? AND walk = ?", (listing, walk)).fetchone()
+    return int(row[0])
+
+
+def forget_unseen(db: Database, listing: str, walk: str) -> int:
+    """A complete walk is over: ids it did not find are gone from WHMCS. Returns how many were forgotten."""
+    return db.conn.execute("DELETE FROM poll_seen WHERE list = ? AND walk != ?", (listing, walk)).rowcount

@@ -93,6 +93,15 @@ def keys_for_refs(db: Database, family: str, refs: Sequence[str]) -> list[str]:
     return [str(r["key"]) for r in rows]
 
 
+def referenced_ids(db: Database, prefix: str) -> list[int]:
+    """The numbers any family's decisions refer to under `prefix` ("owner:" -> the owner client ids)."""
+    rows = db.conn.execute(
+        "SELECT DISTINCT substr(ref, ?) AS tail FROM family_ref WHERE substr(ref, 1, ?) = ?",
+        (len(prefix) + 1, len(prefix), prefix),
+    )
+    return sorted(int(r["tail"]) for r in rows if str(r["tail"]).isdigit())
+
+
 def due(db: Database, now: datetime) -> list[Due]:
     """The states whose deadline is at or before `now`, earliest first."""
     rows = db.conn.execute(

@@ -61,6 +61,16 @@ WRITE_ACTIONS = (
 NEEDED_ACTIONS = READ_ACTIONS + WRITE_ACTIONS
 
 
+# Lists WHMCS documents with no sort parameter and no stated order (DD:api-reference/gettickets.md,
+# getorders.md, getemails.md; the examples show one row). Read them as sets: never stop at an id
+# already seen, never take the first rows as the newest. `unordered_page` reads one page of one.
+UNORDERED_LISTS: dict[str, tuple[str, str, str, Any, dict[str, Any]]] = {
+    "tickets": ("GetTickets", "tickets", "ticket", n.ticket, {"ignore_dept_assignments": True}),
+    "orders": ("GetOrders", "orders", "order", n.order, {}),
+    "emails": ("GetEmails", "emails", "email", n.email, {}),
+}
+
+
 def php_serialize_strings(values: dict[str, str]) -> str:
     """base64(serialize(array)) of a flat string map, as `customvars`/`customfields` expect
     (DD:api-reference/sendemail.md). PHP string lengths count bytes."""
@@ -164,8 +174,18 @@ class WhmcsApi:
     def invoice(self, invoice_id: int) -> n.Invoice:
         return n.invoice(self.client.call("GetInvoice", {"invoiceid": invoice_id}))
 
+    def unordered_page(self, what: str, start: int, num: int, **params: Any) -> tuple[int, list[Any]]:
+        """One page of a list in no stated order (UNORDERED_LISTS): WHMCS's total count and the rows."""
+        action, plural, singular, normalize_one, fixed = UNORDERED_LISTS[what]
+        answer = self.client.call(action, {**fixed, **params, "limitstart": start, "limitnum": num})
+        page = n.page(answer, plural, singular)
+        return page.total, [normalize_one(raw) for raw in page.items]
+
     def emails(self, client_id: int, *, subject: str | None = None) -> Iterator[n.Email]:
-        params = {"clientid": client_id, "subject": subject}
+        """Every email logged for the client, in no stated order (DD:api-reference/getemails.md): walk
+        them all. `subject` narrows by approximate match; a subject with Smarty tags in it is matched
+        by its longest literal part (what WHMCS logs is the rendered subject)."""
+        params = {"clientid": client_id, "subject": n.subject_filter(subject) if subject else None}
         for raw in self.client.iterate("GetEmails", "emails", "email", params):
             yield n.email(raw)
 
@@ -177,7 +197,9 @@ class WhmcsApi:
             yield n.ticket(raw)
 
     def ticket(self, ticket_id: int) -> n.Ticket:
-        return n.ticket(self.client.call("GetTicket", {"ticketid": ticket_id}))
+        """A ticket with its replies oldest first, so `replies[0]` is the opening message: the default
+        of `repliessort` (ASC or DESC) is unstated, so it is always sent (DD:api-reference/getticket.md)."""
+        return n.ticket(self.client.call("GetTicket", {"ticketid": ticket_id, "repliessort": "ASC"}))
 
     def orders(
         self, *, order_id: int | None = None, client_id: int | None = None, requestor_id: int | None = None

@@ -573,3 +573,12 @@ def generic(raw: Raw) -> dict[str, Any]:
 def items_of(pages: Iterable[Page]) -> Iterable[dict[str, Any]]:
     for p in pages:
         yield from p.items
+
+
+def subject_filter(subject: str) -> str | None:
+    """What to pass as GetEmails' `subject` (approximate match, DD:api-reference/getemails.md) to find
+    an email sent with this subject: WHMCS logs the subject after Smarty rendered it, so `{...}` tags
+    are cut out and the longest literal part is kept; None when nothing literal is left."""
+    parts = [part.strip() for part in re.split(r"\{[^{}]*\}", subject)]
+    longest = max(parts, key=len, default="")
+    return longest if longest and "{" not in longest and "}" not in longest else None

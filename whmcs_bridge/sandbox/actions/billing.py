@@ -53,6 +53,17 @@ def _invoice_summary(r: Any, client: Any) -> dict[str, Any]:
     }
 
 
+def _invoice_order(sb: SandboxState, p: Params) -> str:
+    """`orderby` and `order` are honoured (DD:api-reference/getinvoices.md, 7.7+); their defaults are
+    unstated, so without them the order is the run's choice."""
+    column = {"invoicenumber": "invoicenum"}.get(p.text("orderby"), p.text("orderby"))
+    if column not in ("id", "invoicenum", "date", "duedate", "total", "status"):
+        return sb.orders.sql("GetInvoices")
+    asked = p.text("order").lower()
+    direction = asked.upper() if asked in ("asc", "desc") else sb.orders.sql("GetInvoices.order")
+    return f"{column} {direction}, id {direction}"
+
+
 def get_invoices(sb: SandboxState, p: Params) -> dict[str, Any]:
     where = Where()
     where.ids(p, userid="client_id")
@@ -63,14 +74,7 @@ def get_invoices(sb: SandboxState, p: Params) -> dict[str, Any]:
     elif status:
         where.clauses.append("status = ?")
         where.args.append(status)
-    orderby = p.text("orderby", "id")
-    column = {"invoicenumber": "invoicenum"}.get(orderby, orderby)
-    if column not in ("id", "invoicenum", "date", "duedate", "total", "status"):
-        column = "id"
-    direction = "DESC" if p.text("order").lower() == "desc" else "ASC"
-    total, start, rows = listing(
-        sb, p, "SELECT * FROM invoices WHERE " + where.sql, where.args, f"{column} {direction}, id {direction}"
-    )
+    total, start, rows = listing(sb, p, "SELECT * FROM invoices WHERE " + where.sql, where.args, _invoice_order(sb, p))
     clients = (
         {
             r["id"]: r

@@ -20,7 +20,8 @@ def get_orders(sb: SandboxState, p: Params) -> dict[str, Any]:
     where = Where()
     where.ids(p, id="id", userid="client_id", requestor_id="requestor_id")
     where.texts(p, status="status")
-    total, start, rows = listing(sb, p, "SELECT * FROM orders WHERE " + where.sql, where.args, "id DESC")
+    order = sb.orders.sql("GetOrders")  # no stated order (DD:api-reference/getorders.md): chosen per run
+    total, start, rows = listing(sb, p, "SELECT * FROM orders WHERE " + where.sql, where.args, order)
     orders = [_order(sb, r) for r in rows]
     return {"totalresults": total, "startnumber": start, "numreturned": len(orders), "orders": {"order": orders}}
 

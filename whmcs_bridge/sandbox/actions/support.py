@@ -111,7 +111,8 @@ def get_emails(sb: SandboxState, p: Params) -> dict[str, Any]:
     where.contains(p, subject="subject")
     if p.has("date"):
         where.add("date LIKE ?", p.text("date") + "%")
-    total, start, rows = listing(sb, p, "SELECT * FROM emails WHERE " + where.sql, where.args, "id DESC")
+    order = sb.orders.sql("GetEmails")  # no stated order (DD:api-reference/getemails.md): chosen per run
+    total, start, rows = listing(sb, p, "SELECT * FROM emails WHERE " + where.sql, where.args, order)
     return {
         "totalresults": total,
         "startnumber": start,
@@ -356,7 +357,8 @@ def get_tickets(sb: SandboxState, p: Params) -> dict[str, Any]:
     elif status:
         where.clauses.append("status = ?")
         where.args.append(status)
-    total, start, rows = listing(sb, p, "SELECT * FROM tickets WHERE " + where.sql, where.args, "id DESC")
+    order = sb.orders.sql("GetTickets")  # no stated order (DD:api-reference/gettickets.md): chosen per run
+    total, start, rows = listing(sb, p, "SELECT * FROM tickets WHERE " + where.sql, where.args, order)
     return {
         "totalresults": str(total),
         "startnumber": start,
@@ -370,7 +372,12 @@ def get_ticket(sb: SandboxState, p: Params) -> dict[str, Any]:
     summary = _ticket_summary(sb, r)
     dept = sb.one("SELECT name FROM departments WHERE id = ?", [r["deptid"]])
     replies: list[dict[str, Any]] = []
-    for reply in sb.all("SELECT * FROM ticket_replies WHERE ticket_id = ? ORDER BY id", [r["id"]]):
+    # `repliessort` ASC or DESC is honoured; without it the order is unstated (DD:api-reference/getticket.md).
+    asked = p.text("repliessort").upper()
+    direction = asked if asked in ("ASC", "DESC") else sb.orders.sql("GetTicket.replies")
+    rows = sb.all("SELECT * FROM ticket_replies WHERE ticket_id = ? ORDER BY id", [r["id"]])
+    opening = rows[0]["id"] if rows else None
+    for reply in rows if direction == "ASC" else rows[::-1]:
         if reply["admin"]:
             rname, remail, rtype = reply["admin"], "", "Operator"
         else:
@@ -379,7 +386,7 @@ def get_ticket(sb: SandboxState, p: Params) -> dict[str, Any]:
             )
         replies.append(
             {
-                "replyid": str(len(replies)),
+                "replyid": "0" if reply["id"] == opening else str(reply["id"]),  # stable whatever the sort
                 "userid": str(reply["client_id"]),
                 "contactid": str(reply["contact_id"]),
                 "name": reply["name"],
