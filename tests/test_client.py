@@ -165,6 +165,40 @@ def test_http_404_is_transient_and_names_the_url():
     assert len(responses.calls) == 3  # a 404 never reached the API: even a write is retried
 
 
+@responses.activate
+def test_php_notices_before_the_answer_do_not_hide_it():
+    """A live WHMCS with display_errors on prints warnings before the JSON: the answer is still read (it
+    was a maintenance page for the client, and a write that ran looked as if it had not)."""
+    url = "https://billing.example.com/includes/api.php"
+    noise = "<br />\n<b>Warning</b>: Undefined array key \"x\" in /var/www/whmcs/modules/addon.php on line 7<br />\n"
+    responses.post(url, status=200, body=noise + '{"result": "success", "noteid": 42}')
+    assert make_client(url).call("AddClientNote", {"userid": 1, "notes": "x"}) == {"result": "success", "noteid": 42}
+
+
+@responses.activate
+@pytest.mark.parametrize(
+    "status, body, ran",
+    [
+        (502, "<html><h1>502 Bad Gateway</h1></html>", False),  # the proxy could not reach PHP
+        (503, "<html>Down for maintenance</html>", False),
+        (404, "Not here", False),
+        (200, "<html>Down for maintenance { body: 0 }</html>", False),
+        (500, "<html>Internal Server Error</html>", None),  # a PHP fatal error, maybe half way
+        (504, "<html>Gateway Time-out</html>", None),  # PHP may still be running
+        (503, '{"result": "error", "message": "busy"}', None),  # WHMCS's own answer
+    ],
+)
+def test_a_page_instead_of_the_api_answer_says_whether_the_api_ran(status: int, body: str, ran: bool | None):
+    """A write is repeated at once only when the answer shows the API did not run (a proxy's or web
+    server's page); when it may have run, the outcome is unknown (reconciled later, never repeated here)."""
+    url = "https://billing.example.com/includes/api.php"
+    responses.post(url, status=status, body=body)
+    with pytest.raises(WhmcsUnavailableError) as failed:
+        make_client(url, max_attempts=3, sleep=Sleeps(), jitter=lambda: 0.0).call("AddClientNote", {"userid": 1})
+    assert failed.value.sent is (ran is None)
+    assert len(responses.calls) == (3 if ran is False else 1)
+
+
 def test_requests_are_form_encoded_with_json_responsetype(sandbox: Sandbox):
     with responses.RequestsMock() as mock:
         mock.post("https://x.example/includes/api.php", json={"result": "success"})

@@ -74,6 +74,11 @@ def test_secrets_are_never_in_repr():
             "whmcs.timeout_s: expected a number, found 'soon'",
         ),
         (
+            MINIMAL.replace("secret: ${WHMCS_API_SECRET}", "secret: ${WHMCS_API_SECRET}\n  retry_first: 0s"),
+            5,
+            "whmcs.retry_first: expected a duration greater than 0 (e.g. 30s, 5m), found '0s'",
+        ),
+        (
             MINIMAL + "poll:\n  every: 5 minutes\n",
             10,
             "poll.every: expected a duration such as 30s, 5m, 1h or 2d, found '5 minutes'",

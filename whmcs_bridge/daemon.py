@@ -85,6 +85,7 @@ class Bridge:
             consent_base_url=config.receiver.public_url,
             metrics=self.metrics,
             call_timeout=timedelta(seconds=config.whmcs.timeout_s),
+            retry=(config.whmcs.retry_first, config.whmcs.retry_max),
             clock=utcnow,
         )
 

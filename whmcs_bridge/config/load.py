@@ -88,6 +88,11 @@ def _gateway_name(value: str) -> str | None:
 # --- the sections -------------------------------------------------------------------------------
 
 
+def _some_time(value: Duration) -> str | None:
+    """A wait that is not zero: a zero retry or poll interval would be a hot loop against WHMCS."""
+    return None if value.total_seconds() > 0 else "a duration greater than 0 (e.g. 30s, 5m)"
+
+
 @dataclass(frozen=True, kw_only=True)
 class WhmcsSection:
     url: str = check(_http_url)
@@ -105,6 +110,10 @@ class WhmcsSection:
     # The gateway payments the bridge records are booked under (AddInvoicePayment `gateway`, a delegate's
     # renewal settling the owner's invoice): the system name of a gateway active in WHMCS.
     payment_gateway: str = check(_gateway_name, "banktransfer")
+    # An action WHMCS could not take (down, an error page, no answer in time) waits this long, then
+    # twice that after each further failure, up to retry_max; it is never parked for it.
+    retry_first: Duration = check(_some_time, Duration(minutes=1))
+    retry_max: Duration = check(_some_time, Duration(hours=1))
 
     @property
     def api_url(self) -> str:
@@ -148,11 +157,11 @@ class StateSection:
 @dataclass(frozen=True, kw_only=True)
 class PollSection:
     enabled: bool = True
-    every: Duration = Duration(minutes=5)
+    every: Duration = check(_some_time, Duration(minutes=5))
     # How often the open invoices are re-read in full (the backstop for changes no hint reported).
     sweep_every: Duration = Duration(hours=6)
     # After a failed poll the next waits `every`, then twice that, and so on up to this.
-    max_backoff: Duration = Duration(hours=1)
+    max_backoff: Duration = check(_some_time, Duration(hours=1))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -494,6 +494,10 @@ class ActionKind:
     observer: Callable[[Call], Observed] | None = None
     # Running it twice is harmless: when WHMCS cannot tell whether it ran, it runs again (else it parks).
     repeat_safe: bool = False
+    # When WHMCS cannot tell whether it ran, it counts as done, unconfirmed: its call reached WHMCS, and
+    # PHP finishes a request it received. For what staff read (a client note): a second copy, or staff
+    # asked to check every note after an outage, would be worse than a note that may be missing.
+    assume_ran: bool = False
     # It only reads WHMCS (or calls nothing): no summary line in WHMCS's activity log.
     read_only: bool = False
     # The kind that undoes it (the escalation ladder undoes its steps when the client pays).
@@ -537,7 +541,7 @@ ACTION_KINDS: Mapping[str, ActionKind] = MappingProxyType(
             ActionKind("ticket_reply", _run_ticket_reply, _observe_ticket_reply),
             # AddClientNote: WHMCS's API cannot list a client's notes, so an interrupted note is parked for
             # staff to look at rather than added twice (duplicates piled up after crashes)
-            ActionKind("client_note", _run_client_note),
+            ActionKind("client_note", _run_client_note, assume_ran=True),  # no API reads client notes
             # LogActivity; the key is in the description
             ActionKind("activity", _run_activity, _observe_activity),
             # ModuleSuspend, ModuleUnsuspend, ModuleTerminate (irreversible): the service's status tells

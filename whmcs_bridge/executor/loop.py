@@ -78,6 +78,7 @@ class Executor:
         consent_base_url: str | None = None,
         metrics: Registry | None = None,
         call_timeout: timedelta = timedelta(seconds=20),
+        retry: tuple[timedelta, timedelta] = (RETRY_BASE, RETRY_CAP),
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.db = db
@@ -89,6 +90,7 @@ class Executor:
         # An action found in flight is reconciled only once its call cannot still be running in WHMCS: PHP
         # finishes a request after its client gave up, so it is given as long again as the call's timeout.
         self.in_flight_grace = 2 * call_timeout
+        self.retry_first, self.retry_max = retry  # WHMCS unavailable: wait first, doubling up to max
         # The executor's books (when a call started and ended, when to retry) follow this clock: a pass
         # decides which actions are due at its own instant, but each call happens when it happens. None:
         # the pass's instant (tests that play a fixed timeline).
@@ -188,6 +190,12 @@ class Executor:
             )
             report.reconciled.append(call.key)
             return True
+        if outcome is None and not kind.repeat_safe and row.status == "in_flight" and kind.assume_ran:
+            unconfirmed = {"unconfirmed": "its call reached WHMCS, which cannot tell whether it ran; not repeated"}
+            log.warning("action %s (%s) counted as done, unconfirmed: %s", row.key, row.kind, row.error)
+            self.finish(row, "done", now, result=unconfirmed, note="interrupted: counted as done, unconfirmed")
+            report.reconciled.append(call.key)
+            return True
         if outcome is None and not kind.repeat_safe and row.status == "in_flight":
             self.finish(
                 row,
@@ -215,7 +223,7 @@ class Executor:
         reconciled; anything else stays as it is (in flight: reconciled on the next try)."""
         self.api_errors.inc("unavailable")
         row = attempt.row
-        delay = min(RETRY_CAP, RETRY_BASE * 2 ** min(row.attempts, 10))
+        delay = min(self.retry_max, self.retry_first * 2 ** min(row.attempts, 10))
         never_left = attempt.claimed and (not attempt.calling or not exc.sent)
         with self.db.atomic():
             give_back = outbox.release if never_left else outbox.defer

@@ -8,6 +8,7 @@ WHMCS. Repeating a write is the executor's decision, after it has reconciled wit
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import time
@@ -49,6 +50,25 @@ class TransientError(Exception):
 
     def __str__(self) -> str:
         return self.reason
+
+
+# Statuses a proxy or web server answers itself when PHP did not run the API (a bad gateway, a service
+# unavailable during maintenance, a page not found): with a page that is not the API's JSON, nothing ran.
+NOT_RUN_STATUSES = frozenset({404, 502, 503})
+
+
+def _json_answer(text: str) -> Any:
+    """The API's JSON answer, also when PHP printed notices or warnings before it (display_errors on a
+    live WHMCS): the first '{' from which the rest of the body parses. None when there is none."""
+    start = text.find("{")
+    for _ in range(20):  # a page with braces in its CSS is not searched to the end
+        if start < 0:
+            return None
+        try:
+            return json.loads(text[start:])
+        except ValueError:
+            start = text.find("{", start + 1)
+    return None
 
 
 def is_retryable(exc: BaseException, action: str) -> bool:
@@ -222,27 +242,27 @@ class WhmcsClient:
 
     def _answer(self, action: str, response: requests.Response) -> dict[str, Any]:
         status = response.status_code
-        data: Any = None
-        try:
-            data = response.json()
-        except ValueError:
-            data = None
+        data = _json_answer(response.text)
         message = self.redact(str(data.get("message", ""))) if isinstance(data, dict) else ""
         if status == 403:
             raise WhmcsAuthError(action, message or self.redact(response.text[:200].strip()))
         if status == 429:
             raise TransientError("HTTP 429 Too Many Requests", sent=False, retry_after=_seconds(response))
-        if status >= 500:  # the request reached WHMCS, which may have done part of it: outcome unknown
+        if status >= 500 and (isinstance(data, dict) or status not in NOT_RUN_STATUSES):
+            # The request reached WHMCS, which may have done part of it (a PHP fatal error is a 500; a
+            # proxy's 504 leaves PHP running): outcome unknown.
             raise TransientError(f"HTTP {status} from WHMCS", sent=True, retry_after=_seconds(response))
         if not isinstance(data, dict):
-            # A web server's page, not WHMCS: a maintenance page, a proxy's error, a 404 while WHMCS is
-            # redeployed. Transient: the call is retried later, an action waits (a wrong whmcs.url
-            # shows the same way; `check --online` says so). A 404 never reached the API.
+            # A web server's or proxy's page, not the API's answer: a maintenance page, a 502/503 while
+            # PHP is down, a 404 while WHMCS is redeployed. The API did not run (its answer is JSON, even
+            # after PHP notices, which _json_answer skips): the call is simply tried again later. A wrong
+            # whmcs.url shows the same way; `check --online` says so.
             snippet = self.redact(response.text[:80].strip())
             raise TransientError(
                 f"HTTP {status} from {self.api_url}, not a WHMCS API answer ({snippet!r}); if it lasts, check "
                 "that whmcs.url is the WHMCS root",
-                sent=status != 404,
+                sent=False,
+                retry_after=_seconds(response),
             )
         # Most actions answer `result`; a few (GetPermissionsList, GetEmails errors) use `status`.
         outcome = data.get("result", data.get("status"))
