@@ -343,3 +343,21 @@ def test_an_upgrade_from_the_newest_first_cursors_loses_no_ticket_or_order(world
     Poller(db, WhmcsApi(make_client(world.api_url, page_size=5))).run_once(NOW, today(world))
     assert [e["data"]["subject"] for e in events(db, "TicketOpen")] == ["While upgrading"]
     assert [e["data"]["orderid"] for e in events(db, "OrderPlaced")] == [order["OrderID"]]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_every_new_activity_line_is_found_whatever_the_order(world: Sandbox, db: Database, seed: int):
+    """GetActivityLog states no order either (its example lists newest first): a log listed oldest
+    first, longer than a page, still has its new lines found, each once."""
+    world.load("reseller-overdue", seed=seed)
+    for i in range(13):
+        world.post("LogActivity", clientid=2, description=f"Old line {i}")
+    poller = Poller(db, WhmcsApi(make_client(world.api_url, page_size=5)))
+    poller.run_once(NOW, today(world))
+    assert events(db, "ActivityLogged") == []
+    for i in range(7):
+        world.post("LogActivity", clientid=2, description=f"New line {i}")
+    poller.run_once(LATER, today(world))
+    found = sorted(e["data"]["description"] for e in events(db, "ActivityLogged"))
+    assert found == [f"New line {i}" for i in range(7)], orders_of(world, seed)
+    assert poller.run_once(LATER + timedelta(minutes=5), today(world)).events == 0  # nothing twice

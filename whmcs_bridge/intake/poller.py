@@ -113,10 +113,14 @@ class Poller:
             report,
             on_item=self._remember_open,
         )
-        # GetActivityLog states no order either (DD:api-reference/getactivitylog.md; its example is newest
-        # first): this walk still relies on it, and the sandbox keeps it fixed (sandbox/BEHAVIOUR.md).
+        # GetActivityLog states no order either: WhmcsApi.activity_newest_first finds it out.
         self.newest_first(
-            "activity", self.api.activity(), lambda e: e.id, lambda e: self._activity(e, hinted), now, report
+            "activity",
+            self.api.activity_newest_first(),
+            lambda e: e.id,
+            lambda e: self._activity(e, hinted),
+            now,
+            report,
         )
         for listing in self.listings():
             self.census.read(listing, now, lambda found: self.store(found, now, report))

@@ -213,6 +213,37 @@ class WhmcsApi:
         for raw in self.client.iterate("GetActivityLog", "activity", "entry", params):
             yield n.activity_entry(raw)
 
+    def activity_newest_first(self) -> Iterator[n.ActivityEntry]:
+        """The whole activity log, newest first, whatever order WHMCS lists it in: its page states none
+        (DD:api-reference/getactivitylog.md; the example is newest first). The first page tells: a log
+        that fits on it is sorted here; ids rising down the page mean oldest first, and the log is then
+        read from its last page backwards (lines added meanwhile go to its end and shift no earlier
+        page). Pages are fetched lazily: a walk that stops at the last line seen reads only what is new."""
+        pages = self.client.pages("GetActivityLog", "activity", "entry")
+        first = next(pages, None)
+        if first is None:
+            return
+        entries = [n.activity_entry(raw) for raw in first.items]
+        if first.total <= len(entries):
+            yield from sorted(entries, key=lambda e: e.id, reverse=True)
+        elif len(entries) < 2 or entries[0].id > entries[-1].id:
+            yield from entries
+            yield from (n.activity_entry(raw) for page in pages for raw in page.items)
+        else:
+            yield from self._activity_backwards(first.total)
+
+    def _activity_backwards(self, total: int) -> Iterator[n.ActivityEntry]:
+        """An oldest-first activity log from its end: each page's lines newest first."""
+        end = total
+        while end > 0:
+            start = max(0, end - self.client.page_size)
+            pages = self.client.pages("GetActivityLog", "activity", "entry", page_size=end - start, start=start)
+            page = next(pages, None)
+            if page is None or not page.items:
+                return
+            yield from sorted((n.activity_entry(raw) for raw in page.items), key=lambda e: e.id, reverse=True)
+            end = start
+
     def domains(
         self, *, client_id: int | None = None, domain_id: int | None = None, domain: str | None = None
     ) -> Iterator[n.Domain]:

@@ -118,7 +118,8 @@ def get_activity_log(sb: SandboxState, p: Params) -> dict[str, Any]:
     where.contains(p, description="description")
     where.texts(p, user="username")
     where.texts(p, ipaddress="ipaddress")
-    total, start, rows = listing(sb, p, "SELECT * FROM activity WHERE " + where.sql, where.args, "id DESC")
+    order = sb.orders.sql("GetActivityLog")  # no stated order (DD:api-reference/getactivitylog.md): chosen per run
+    total, start, rows = listing(sb, p, "SELECT * FROM activity WHERE " + where.sql, where.args, order)
     # GetActivityLog documents no numreturned (DD:api-reference/getactivitylog.md).
     return {
         "totalresults": total,
