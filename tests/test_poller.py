@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from tests.conftest import Sandbox, make_client
-from whmcs_bridge.errors import WhmcsUnavailableError
+from whmcs_bridge.errors import WhmcsApiError, WhmcsUnavailableError
 from whmcs_bridge.intake.poller import Poller
 from whmcs_bridge.store import inbox, poll
 from whmcs_bridge.store.db import Database
-from whmcs_bridge.whmcs.api import WhmcsApi
+from whmcs_bridge.whmcs.api import NEEDED_ACTIONS, WhmcsApi
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 
@@ -253,7 +253,7 @@ def test_a_ticket_gone_between_the_list_and_its_read_is_skipped(world: Sandbox, 
     world.post("AddTicketReply", ticketid=oldest, clientid=2, message="Anyone?")
     world.post("OpenTicket", deptid=1, clientid=3, subject="Still news", message="Hi")
     # GetTicket answers as for a deleted ticket ("Ticket ID Not Found" is a WHMCS error answer)
-    world.control("faults", {"status": 200, "count": 1, "actions": ["GetTicket"]})
+    world.control("faults", {"status": 200, "count": 1, "actions": ["GetTicket"], "message": "Ticket ID Not Found"})
     poller.run_once(LATER, today(world))
     assert events(db, "TicketUserReply") == []
     assert [e["data"]["subject"] for e in events(db, "TicketOpen")] == ["Still news"]
@@ -361,3 +361,71 @@ def test_every_new_activity_line_is_found_whatever_the_order(world: Sandbox, db:
     found = sorted(e["data"]["description"] for e in events(db, "ActivityLogged"))
     assert found == [f"New line {i}" for i in range(7)], orders_of(world, seed)
     assert poller.run_once(LATER + timedelta(minutes=5), today(world)).events == 0  # nothing twice
+
+
+# --- replies known by id, reads that fail are not deletions (found by an independent break test) ----------
+
+
+def test_replies_in_the_second_of_the_last_one_seen_are_found_by_id(world: Sandbox, db: Database):
+    """WHMCS dates replies to the second, and the sandbox's clock stands still: a ticket opened and
+    answered in one second, and replies in the very second of a reply already seen, are news all the
+    same (replies are told apart by id, not by date)."""
+    poller = Poller(db, WhmcsApi(make_client(world.api_url)))
+    poller.run_once(NOW, today(world))
+    ticket = world.post("OpenTicket", deptid=1, clientid=2, subject="Same second", message="Hello").json()["id"]
+    world.control("act", {"action": "AddTicketReply", "ticketid": ticket, "message": "Staff, same second", "adminusername": "alice"})
+    poller.run_once(LATER, today(world))
+    assert [e["data"]["message"] for e in events(db, "TicketAdminReply")] == ["Staff, same second"]
+    world.post("AddTicketReply", ticketid=ticket, clientid=2, message="Client, same second")
+    poller.run_once(LATER + timedelta(minutes=5), today(world))
+    assert [e["data"]["message"] for e in events(db, "TicketUserReply")] == ["Client, same second"]
+    world.control("act", {"action": "AddTicketReply", "ticketid": ticket, "message": "Staff again", "adminusername": "alice"})
+    poller.run_once(LATER + timedelta(minutes=10), today(world))
+    assert [e["data"]["message"] for e in events(db, "TicketAdminReply")] == ["Staff, same second", "Staff again"]
+
+
+def test_a_reply_dated_in_the_past_is_found(world: Sandbox, db: Database):
+    """AddTicketReply's `created` dates a reply in the past (an import, a clock change): it is news."""
+    poller = Poller(db, WhmcsApi(make_client(world.api_url)))
+    poller.run_once(NOW, today(world))
+    ticket = world.post("OpenTicket", deptid=1, clientid=2, subject="Backdated", message="Hello").json()["id"]
+    world.control("clock", {"advance": "10m"})
+    world.post("AddTicketReply", ticketid=ticket, clientid=2, message="Now")
+    poller.run_once(LATER, today(world))
+    world.control("act", {"action": "AddTicketReply", "ticketid": ticket, "message": "Earlier", "adminusername": "alice", "created": "2020-01-01 09:00:00"})
+    poller.run_once(LATER + timedelta(minutes=5), today(world))
+    assert [e["data"]["message"] for e in events(db, "TicketUserReply")] == ["Now"]
+    assert [e["data"]["message"] for e in events(db, "TicketAdminReply")] == ["Earlier"]
+
+
+def test_a_read_refused_by_the_api_role_is_not_taken_for_a_deletion(world: Sandbox, db: Database):
+    """GetTicket or GetInvoice refused for one cycle (a role edited in WHMCS): the poll fails and says
+    so; once the role is fixed, the staff reply and the payment it had hinted at are reported."""
+    poller = Poller(db, WhmcsApi(make_client(world.api_url)))
+    poller.run_once(NOW, today(world))
+    ticket = world.post("OpenTicket", deptid=1, clientid=2, subject="Role", message="Hello").json()["id"]
+    poller.run_once(NOW + timedelta(minutes=1), today(world))
+    world.control("clock", {"advance": "2m"})
+    world.control("act", {"action": "AddTicketReply", "ticketid": ticket, "message": "Answered", "adminusername": "alice"})
+    world.control("act", {"action": "AddInvoicePayment", "invoiceid": 1, "transid": "BANK-9", "gateway": "banktransfer"})
+    world.control("role", {"allowed": [a for a in NEEDED_ACTIONS if a not in ("GetTicket", "GetInvoice")]})
+    with pytest.raises(WhmcsApiError):
+        poller.run_once(LATER, today(world))
+    world.control("role", {"allowed": None})
+    poller.run_once(LATER + timedelta(minutes=5), today(world))
+    assert [e["data"]["message"] for e in events(db, "TicketAdminReply")] == ["Answered"]
+    assert [e["data"]["invoiceid"] for e in events(db, "InvoicePaid")] == [1]
+
+
+def test_a_reply_by_a_guest_is_not_the_clients(world: Sandbox, db: Database):
+    """A reply with neither a client nor an admin (someone writing in by email, or the bridge replying as
+    the system) is reported with no client id: it is not the ticket owner speaking."""
+    poller = Poller(db, WhmcsApi(make_client(world.api_url)))
+    poller.run_once(NOW, today(world))
+    ticket = world.post("OpenTicket", deptid=1, clientid=2, subject="Guest", message="Hello").json()["id"]
+    poller.run_once(NOW + timedelta(minutes=1), today(world))
+    world.control("clock", {"advance": "2m"})
+    world.post("AddTicketReply", ticketid=ticket, name="Someone", email="someone@example.net", message="Me too")
+    poller.run_once(LATER, today(world))
+    [reply] = events(db, "TicketUserReply")
+    assert reply["data"]["userid"] == 0 and reply["data"]["requestor_email"] == "someone@example.net"

@@ -34,7 +34,7 @@ from whmcs_bridge.intake.facts import fact_of
 from whmcs_bridge.model import marker
 from whmcs_bridge.store import inbox, poll
 from whmcs_bridge.store.db import Database
-from whmcs_bridge.whmcs.api import WhmcsApi
+from whmcs_bridge.whmcs.api import WhmcsApi, not_found
 from whmcs_bridge.whmcs.records import Invoice
 
 log = logging.getLogger("whmcs_bridge.poller")
@@ -43,6 +43,15 @@ Progress = Callable[[str, int], None]
 BATCH = 250
 OPEN_STATUSES = ("Unpaid", "Collections")
 INVOICE_HINT = re.compile(r"Invoice ID:? ?#?(\d+)", re.IGNORECASE)
+REPLY_EVENTS = ("TicketUserReply", "TicketAdminReply")
+HINTS = "invoices.hinted"  # invoices activity lines named, whose status is still to be read
+
+
+def reply_cursor(ticket_id: int) -> str:
+    """The poll cursor holding the id of the last reply of this ticket reported."""
+    return f"ticket.{ticket_id}.reply"
+
+
 OWN_TRACE = marker("wb-")[:-1]  # "[wb-": the bridge's own activity lines are not news
 
 
@@ -103,7 +112,6 @@ class Poller:
         report = PollReport()
         calls_before = self.api.client.calls
         today = today or now.date()
-        hinted: set[int] = set()
         self.newest_first(
             "invoices",
             self._new_invoices(),
@@ -118,13 +126,14 @@ class Poller:
             "activity",
             self.api.activity_newest_first(),
             lambda e: e.id,
-            lambda e: self._activity(e, hinted),
+            self._activity,
             now,
             report,
+            on_item=self._keep_hints,
         )
         for listing in self.listings():
             self.census.read(listing, now, lambda found: self.store(found, now, report))
-        self.check_invoices(sorted(hinted), now, report)
+        self.check_invoices(self._hints(), now, report)
         self.services(now, report)
         if self.sweep_due(now):
             self.sweep(now, report)
@@ -155,6 +164,10 @@ class Poller:
             ):
                 report.events += 1
                 report.by_type[item.type] = report.by_type.get(item.type, 0) + 1
+            if item.type in REPLY_EVENTS:  # replies are known by id: the last one seen moves with its event
+                name = reply_cursor(int(item.data["ticketid"]))
+                if int(item.data["replyid"]) > int(self.cursor(name) or 0):
+                    poll.set_cursor(self.db, name, str(item.data["replyid"]), now)
 
     # --- newest-first lists -------------------------------------------------------------------
 
@@ -212,7 +225,9 @@ class Poller:
                 "tickets",
                 self._new_ticket,
                 born=_born,
-                mark=lambda t: iso(t.lastreply) if t.lastreply else "",
+                # A reply moves the last reply or the status (a reply in the second of the last one seen
+                # still changes the status: a staff reply answers, a client's awaits one).
+                mark=lambda t: f"{iso(t.lastreply) if t.lastreply else ''} {t.status}",
                 changed=self._replies,
                 # A reply by the client, or by staff with the default status, makes a ticket active: the
                 # active tickets are walked each cycle, the rest at each recheck (DD:api-reference/gettickets.md).
@@ -235,40 +250,54 @@ class Poller:
     def _new_ticket(self, ticket: Any) -> list[Found]:
         """A ticket not seen before: its opening, and the replies it already has (if any)."""
         found = [self._ticket(ticket)]
-        if ticket.lastreply and ticket.date and ticket.lastreply > ticket.date:
+        # Replies it already has: a later last reply, or a status other than a new ticket's (replies made
+        # in the ticket's first second leave its last reply at its date).
+        if ticket.lastreply and ticket.date and (ticket.lastreply > ticket.date or ticket.status != "Open"):
             found.extend(self._replies(ticket, ""))
         return found
 
     def _replies(self, ticket: Any, since: str) -> list[Found]:
-        """A ticket whose last reply moved: its replies after the last reply seen before, by its client
-        (TicketUserReply) or by staff (TicketAdminReply). WHMCS dates replies to the second: a reply made
-        in the very second of the last reply seen, after the cycle read it, is not told from it."""
+        """A ticket whose last reply or status moved: its replies after the last one seen, by its client
+        or a guest (TicketUserReply) or by staff (TicketAdminReply). Replies are told apart by id (WHMCS
+        dates them to the second, and a reply can be dated in the past); a ticket seen before the bridge
+        knew reply ids falls back to the date of its last reply seen."""
         try:
             full = self.api.ticket(ticket.id)  # replies oldest first, the opening message first
-        except WhmcsApiError:  # deleted since it was listed
-            return []
-        after = datetime.fromisoformat(since) if since else None
+        except WhmcsApiError as exc:
+            if not_found(exc):  # deleted since it was listed
+                return []
+            raise  # refused or failing: the poll fails, nothing is taken for gone
+        last_id = self.cursor(reply_cursor(full.id))
+        after = datetime.fromisoformat(since.split(" ", 1)[0]) if since.split(" ", 1)[0] else None
         found = []
         for reply in full.replies[1:]:
-            if after is not None and reply.date is not None and reply.date <= after:
+            if last_id is not None and reply.id <= int(last_id):
                 continue
-            data = {
-                "ticketid": full.id,
-                "replyid": reply.id,
-                "userid": full.client_id,
-                "deptid": full.deptid,
-                "subject": full.subject,
-                "message": reply.message,
-                "status": full.status,
-                "admin": reply.admin,
-                "requestor_name": reply.requestor_name,
-                "requestor_email": reply.requestor_email,
-                "requestor_type": reply.requestor_type,
-                "service": f"{full.service_ref[0]}:{full.service_ref[1]}" if full.service_ref else None,
-            }
-            kind = "TicketAdminReply" if reply.admin else "TicketUserReply"
-            found.append(Found(kind, data, reply.date.isoformat() if reply.date else None))
+            if last_id is None and after is not None and reply.date is not None and reply.date <= after:
+                continue
+            found.append(self._reply(full, reply))
         return found
+
+    @staticmethod
+    def _reply(full: Any, reply: Any) -> Found:
+        data = {
+            "ticketid": full.id,
+            "replyid": reply.id,
+            # TicketUserReply's userid is who wrote (0 for a guest writing in by email, or a reply made as
+            # the system); an admin reply names the ticket's client, as the rules route by it.
+            "userid": full.client_id if reply.admin else reply.client_id,
+            "deptid": full.deptid,
+            "subject": full.subject,
+            "message": reply.message,
+            "status": full.status,
+            "admin": reply.admin,
+            "requestor_name": reply.requestor_name,
+            "requestor_email": reply.requestor_email,
+            "requestor_type": reply.requestor_type,
+            "service": f"{full.service_ref[0]}:{full.service_ref[1]}" if full.service_ref else None,
+        }
+        kind = "TicketAdminReply" if reply.admin else "TicketUserReply"
+        return Found(kind, data, reply.date.isoformat() if reply.date else None)
 
     @staticmethod
     def _email(email: Any) -> Found:
@@ -289,10 +318,9 @@ class Poller:
         if invoice.status in OPEN_STATUSES:
             self._snapshot(invoice, now)
 
-    def _activity(self, entry: Any, hinted: set[int]) -> Found | None:
+    def _activity(self, entry: Any) -> Found | None:
         if OWN_TRACE in entry.description:
             return None
-        hinted.update(int(n) for n in INVOICE_HINT.findall(entry.description))
         data = {
             "id": entry.id,
             "clientid": entry.client_id,
@@ -342,9 +370,12 @@ class Poller:
         for invoice_id in ids:
             try:
                 invoice = self.api.invoice(invoice_id)
-            except WhmcsApiError:  # deleted
+            except WhmcsApiError as exc:
+                if not not_found(exc):
+                    raise  # refused or failing: the poll fails, the invoice stays in the snapshot
                 with self.db.atomic():
                     poll.forget_open_invoice(self.db, invoice_id)
+                    self._read_hint(invoice_id, now)
                 continue
             kind = {
                 "Paid": "InvoicePaid",
@@ -353,6 +384,7 @@ class Poller:
                 "Unpaid": "InvoiceUnpaid",
             }.get(invoice.status)
             with self.db.atomic():
+                self._read_hint(invoice_id, now)
                 if invoice.status in OPEN_STATUSES:
                     self._snapshot(invoice, now)
                 else:
@@ -361,6 +393,21 @@ class Poller:
                     data = invoice_data(invoice)
                     data["datepaid"] = invoice.datepaid.isoformat() if invoice.datepaid else None
                     self.store([Found(kind, data)], now, report)
+
+    def _keep_hints(self, entry: Any, now: datetime) -> None:
+        """The invoices an activity line names, kept with the line's event until their status is read (a
+        poll that fails before reading them reads them next time: the walk will not see the line again)."""
+        named = {int(n) for n in INVOICE_HINT.findall(entry.description)} if OWN_TRACE not in entry.description else set()
+        if named:
+            poll.set_cursor(self.db, HINTS, json.dumps(sorted(set(self._hints()) | named)), now)
+
+    def _hints(self) -> list[int]:
+        return [int(n) for n in json.loads(self.cursor(HINTS) or "[]")]
+
+    def _read_hint(self, invoice_id: int, now: datetime) -> None:
+        left = [n for n in self._hints() if n != invoice_id]
+        if len(left) != len(self._hints()):
+            poll.set_cursor(self.db, HINTS, json.dumps(left), now)
 
     def _snapshot(self, invoice: Invoice, now: datetime) -> None:
         poll.keep_open_invoice(

@@ -7,6 +7,7 @@ Control endpoints (JSON in, JSON out; for tests and the demo, not part of WHMCS;
   GET  /_sandbox/clock      POST /_sandbox/clock {"advance": "3d"} | {"set": "2026-11-22T10:00:00"} | {"reset": true}
   GET  /_sandbox/calls?since=N                      API calls received (auth fields removed)
   POST /_sandbox/faults    {"status": 500, "count": 3} | {"delay_s": 5, "count": 1}   fail the next calls
+                           (+ "actions": [...], "skip": N, "body": "html", "message": "Ticket ID Not Found")
                            (optional "actions": [...] to fail only those, "skip": N to let N through first,
                            "body": "html" to answer a web server's page instead of WHMCS's JSON error, as
                            a proxy's 502, a 404 or a maintenance page with status 200 would)
@@ -77,6 +78,7 @@ class Faults:
     actions: set[str] = field(default_factory=set)
     skip: int = 0  # let this many matching calls through first
     body: str = "json"  # or "html": a web server's page, not a WHMCS answer
+    message: str = "Injected fault"  # a JSON fault's message (e.g. "Ticket ID Not Found")
 
     def take(self, action: str) -> tuple[int, float] | None:
         if self.count <= 0 or (self.actions and action not in self.actions):
@@ -235,7 +237,7 @@ class SandboxApp:
                 self.calls.append(record)
                 if self.faults.body == "html":
                     return self._page(start_response, status)
-                return self._json(start_response, status, {"result": "error", "message": "Injected fault"})
+                return self._json(start_response, status, {"result": "error", "message": self.faults.message})
         if not found:
             record["outcome"] = "error"
             self.calls.append(record)
@@ -324,6 +326,7 @@ class SandboxApp:
                 actions=set(body.get("actions") or []),
                 skip=int(body.get("skip", 0)),
                 body=str(body.get("body", "json")),
+                message=str(body.get("message", "Injected fault")),
             )
         return 200, {"ok": True}
 

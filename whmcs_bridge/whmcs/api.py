@@ -8,6 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from whmcs_bridge.errors import WhmcsApiError, WhmcsAuthError
 from whmcs_bridge.whmcs import normalize as n
 from whmcs_bridge.whmcs.client import WhmcsClient
 
@@ -103,6 +104,14 @@ def smarty_safe(subject: str, html: str, merge: dict[str, str]) -> tuple[str, st
         merge[SUBJECT_VAR] = subject
         subject = "{$" + SUBJECT_VAR + "}"
     return subject, "{$" + MESSAGE_VAR + "}"
+
+
+
+def not_found(exc: WhmcsApiError) -> bool:
+    """WHMCS says the record does not exist ("Ticket ID Not Found", "Invoice ID Not Found":
+    DD:api-reference/getticket.md, getinvoice.md), as opposed to refusing or failing the read: only
+    then may a poll take a record for deleted."""
+    return not isinstance(exc, WhmcsAuthError) and "not found" in exc.whmcs_message.lower()
 
 
 class WhmcsApi:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+from datetime import datetime
 from typing import Any
 
 from whmcs_bridge.sandbox import mail, smarty
@@ -57,6 +58,19 @@ def _message(sb: SandboxState, p: Params) -> tuple[str, str, str, str]:
     if not p.has("custommessage"):
         raise ApiFail("A message body is required for a custom message")
     return "", kind, p.text("customsubject"), p.text("custommessage")
+
+
+def _created(p: Params) -> str | None:
+    """AddTicketReply's `created`: when the reply shows as sent, ISO 8601 or YYYY-MM-DD HH:mm:ss
+    (DD:api-reference/addticketreply.md); the ticket's last reply takes that date too (chosen)."""
+    text = p.text("created").strip()
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ApiFail("Invalid Date Format") from None
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def send_email(sb: SandboxState, p: Params) -> dict[str, Any]:
@@ -282,7 +296,7 @@ def add_ticket_reply(sb: SandboxState, p: Params) -> dict[str, Any]:
         raise ApiFail("Client ID Not Found")
     if not admin and not p.has("clientid") and not (p.has("name") and p.has("email")):
         raise ApiFail("Name and email address are required if not a client")
-    stamp = sb.stamp()
+    stamp = _created(p) or sb.stamp()
     sb.insert(
         "ticket_replies",
         ticket_id=row["id"],
