@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
@@ -204,6 +205,19 @@ def test_payment_carries_the_date_and_a_gateway_whmcs_has(sandbox: Sandbox, db: 
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", params["date"])
     assert params["gateway"] == "banktransfer" and params["transid"] == settle.key
     assert [t["gateway"] for t in sandbox.rows("transactions", invoice_id=1)] == ["banktransfer"]
+
+
+def test_the_payment_date_is_in_whmcs_time_not_utc(sandbox: Sandbox, db: Database, client: WhmcsClient):
+    """WHMCS's dates are its server's wall clock; `timezone:` says which: 23:30 UTC is already the next
+    day in Jakarta (found by an independent break test: payments were dated in UTC)."""
+    sandbox.load("reseller-overdue")
+    settle = action("settle_invoice", "settle", {"invoice_id": 1})
+    plan(db, settle)
+    before = datetime.now(ZoneInfo("Asia/Jakarta")).replace(microsecond=0, tzinfo=None)
+    Executor(db, WhmcsApi(client, zone=ZoneInfo("Asia/Jakarta"))).run_once(NOW)
+    after = datetime.now(ZoneInfo("Asia/Jakarta")).replace(microsecond=0, tzinfo=None)
+    sent = datetime.strptime(last_call(sandbox, "AddInvoicePayment")["date"], "%Y-%m-%d %H:%M:%S")
+    assert before <= sent <= after
 
 
 def test_a_gateway_whmcs_does_not_have_parks_the_payment(sandbox: Sandbox, db: Database, client: WhmcsClient):

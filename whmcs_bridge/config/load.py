@@ -187,7 +187,8 @@ class Config:
     whmcs: WhmcsSection
     receiver: ReceiverSection
     state: StateSection
-    # The IANA zone of destructive hours, business days, deadlines and the dates in notices; stored
+    # The IANA zone of destructive hours, business days, deadlines, the dates in notices and the dates
+    # written into WHMCS (WHMCS's own zone: its dates are its server's wall clock); stored
     # instants stay UTC. Unset: the machine's zone (load_config fills it in; `check` shows it).
     timezone: str | None = check(_time_zone, None)
     poll: PollSection = field(default_factory=PollSection)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -122,8 +122,11 @@ class WhmcsApi:
         reply_admin: str | None = None,
         reply_from: tuple[str, str] = (SYSTEM_NAME, "whmcs-bridge@localhost"),
         payment_gateway: str = "banktransfer",
+        zone: tzinfo | None = None,
     ) -> None:
         self.client = client
+        # WHMCS's dates are its server's wall clock (config `timezone:`); None: as given.
+        self.zone = zone
         # Ticket replies: as this WHMCS admin, or (None) as the system under this name and email.
         self.reply_admin = reply_admin
         self.reply_from = reply_from
@@ -137,6 +140,7 @@ class WhmcsApi:
             reply_admin=config.whmcs.reply_admin,
             reply_from=(SYSTEM_NAME, config.safety.staff_email or "whmcs-bridge@localhost"),
             payment_gateway=config.whmcs.payment_gateway,
+            zone=config.zone,
         )
 
     # --- reads --------------------------------------------------------------------------------
@@ -337,7 +341,7 @@ class WhmcsApi:
             "invoiceid": invoice_id,
             "transid": transid,
             "gateway": gateway,
-            "date": paid_at.strftime("%Y-%m-%d %H:%M:%S"),
+            "date": (paid_at.astimezone(self.zone) if self.zone else paid_at).strftime("%Y-%m-%d %H:%M:%S"),
             "amount": amount,
         }
         self.client.call("AddInvoicePayment", params)
