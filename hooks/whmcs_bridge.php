@@ -11,7 +11,8 @@
  *   hashes, 2FA data, card data or model objects. (Variables: WHMCS/developer-docs hooks-reference.)
  *   EmailPreLog forwards the rendered message: contact delegation copies it to delegates. It also
  *   carries `messagename` and `relid` of the EmailPreSend that announced it (what the email is and
- *   which service, domain or invoice it is about); EmailPreSend's merge fields never leave WHMCS.
+ *   which service, domain or invoice it is about), only when the hook is sure which one that was;
+ *   EmailPreSend's merge fields never leave WHMCS.
  * - A second copy of this file in includes/hooks stands aside: no "Cannot redeclare", no event sent twice.
  * - WHMCS is never blocked for more than about 2 seconds, and nothing here throws into WHMCS.
  * - When the daemon is unreachable, events are spooled to a private folder and resent oldest first
@@ -179,41 +180,61 @@ if (!function_exists('whmcs_bridge_system_url')) {
 if (!function_exists('whmcs_bridge_email_template')) {
     /**
      * EmailPreSend has the template name and related id but not the rendered message; EmailPreLog has the
-     * message but neither (hooks-reference/everything-else.md). WHMCS renders, sends and logs one email
-     * before the next one's EmailPreSend, so the last EmailPreSend of the request is kept (never its
-     * merge fields, which carry passwords: only the client id, to check the pair) and given to the next
-     * EmailPreLog of the same client. Called with EmailPreSend's variables to keep, with null to take.
+     * message but neither (hooks-reference/everything-else.md). Each EmailPreSend of the request is kept
+     * (never its merge fields, which carry passwords: only the client id, to pair by client) until an
+     * EmailPreLog of its client takes it. The pairing fails closed: when a second EmailPreSend comes for
+     * a client while one is still pending (a send another hook aborted, a nested or interleaved send),
+     * no EmailPreLog of that client gets a name for the rest of the request, since a log may still come
+     * late. A client id the hook does not know could be any client's. Called with EmailPreSend's
+     * variables to keep, or with null and EmailPreLog's client id to take: the announcement, or null.
      */
-    function whmcs_bridge_email_template($presend = null)
+    function whmcs_bridge_email_template($presend = null, $userid = null)
     {
-        static $pending = null;
+        static $pending = array();  // announcements not yet logged, oldest first
+        static $doubtful = array();  // client id => true; '*' => true: every client
+        $same = function ($a, $b) {
+            return $a === null || $b === null || $a === $b;
+        };
         if ($presend !== null) {
             $merge = isset($presend['mergefields']) && is_array($presend['mergefields']) ? $presend['mergefields'] : array();
-            $pending = array(
+            $client = isset($merge['client_id']) && is_numeric($merge['client_id']) ? (int) $merge['client_id'] : null;
+            foreach ($pending as $earlier) {
+                if ($same($earlier['client_id'], $client)) {
+                    foreach (array($earlier['client_id'], $client) as $unsure) {
+                        $doubtful[$unsure === null ? '*' : $unsure] = true;
+                    }
+                }
+            }
+            $pending[] = array(
                 'messagename' => isset($presend['messagename']) && is_scalar($presend['messagename'])
                     ? (string) $presend['messagename'] : '',
                 'relid' => isset($presend['relid']) && is_numeric($presend['relid']) ? (int) $presend['relid'] : 0,
-                'client_id' => isset($merge['client_id']) && is_numeric($merge['client_id']) ? (int) $merge['client_id'] : null,
+                'client_id' => $client,
             );
             return null;
         }
-        $taken = $pending;
-        $pending = null;
-        return $taken;
+        $matching = array_keys(array_filter($pending, function ($announced) use ($same, $userid) {
+            return $same($announced['client_id'], $userid);
+        }));
+        if (!$matching) {
+            return null;  // announced by nobody: a custom message
+        }
+        $taken = $pending[$matching[0]];
+        unset($pending[$matching[0]]);
+        $pending = array_values($pending);
+        $unsure = isset($doubtful['*']) || ($userid === null ? (bool) $doubtful : isset($doubtful[$userid]));
+        return ($unsure || count($matching) > 1) ? null : $taken;
     }
 }
 
 if (!function_exists('whmcs_bridge_with_template')) {
-    /** EmailPreLog's data with the template name and related id of the email it logs, when known. */
+    /** EmailPreLog's data with the template name and related id of the email it logs, when known for sure. */
     function whmcs_bridge_with_template($data, $vars)
     {
-        $template = whmcs_bridge_email_template();
+        $userid = isset($vars['userid']) && is_numeric($vars['userid']) ? (int) $vars['userid'] : null;
+        $template = whmcs_bridge_email_template(null, $userid);
         if ($template === null || $template['messagename'] === '') {
             return $data;
-        }
-        $userid = isset($vars['userid']) && is_numeric($vars['userid']) ? (int) $vars['userid'] : null;
-        if ($template['client_id'] !== null && $userid !== null && $template['client_id'] !== $userid) {
-            return $data;  // announced for another client: that email was never logged (aborted, failed)
         }
         $data['messagename'] = $template['messagename'];
         $data['relid'] = $template['relid'];

@@ -493,6 +493,90 @@ def test_each_email_of_a_request_gets_its_own_template_or_none(daemon: Daemon, t
     ]
 
 
+def announced(template: str, relid: int, client_id: int) -> dict[str, Any]:
+    return {
+        "hook": "EmailPreSend",
+        "vars": {"messagename": template, "relid": relid, "mergefields": {"client_id": client_id}},
+    }
+
+
+def names(daemon: Daemon) -> list[tuple[str, Any, Any]]:
+    return [(e["data"]["subject"], e["data"].get("messagename"), e["data"].get("relid")) for e in daemon.events()]
+
+
+@pytest.mark.parametrize("order", ["in announcement order", "nested"])
+def test_two_announcements_pending_for_one_client_name_neither_email(daemon: Daemon, tmp_path: Path, order: str):
+    """Found by the issue-13 break test: EmailPreSend A (a root-password welcome email), EmailPreSend B
+    ("Invoice Created"), then both EmailPreLogs: A went out as "Invoice Created" and B had no name. When a
+    second announcement for a client comes while one is still pending, the hook cannot tell which log is
+    which: no name on either (the bridge never copies an email without one), and none on that client's
+    later emails of the request either (a log may still be late)."""
+    server = logged(11, "New Dedicated Server Information", f"<p>Root pass: {ROOT_PASS}</p>")
+    invoice = logged(11, "Customer Invoice", "<p>invoice</p>")
+    first, second = (server, invoice) if order == "in announcement order" else (invoice, server)
+    fire(
+        daemon.port,
+        tmp_path / "spool",
+        [
+            WELCOME_SEND,
+            announced("Invoice Created", 501, 11),
+            first,
+            second,
+            announced("Service Suspension Notification", 110, 11),
+            logged(11, "Service Suspended", "<p>suspended</p>"),
+        ],
+    )
+    assert sorted(names(daemon)) == [
+        ("Customer Invoice", None, None),
+        ("New Dedicated Server Information", None, None),
+        ("Service Suspended", None, None),
+    ]
+
+
+def test_announcements_for_two_clients_keep_their_own_names(daemon: Daemon, tmp_path: Path):
+    """Announced for client 12, then for client 11, then logged in that order: the client tells them apart;
+    a client whose pairing was doubtful does not make another client's doubtful."""
+    fire(
+        daemon.port,
+        tmp_path / "spool",
+        [
+            announced("Hosting Account Welcome Email", 120, 12),
+            announced("Invoice Created", 501, 11),
+            logged(12, "New Account Information", "<p>welcome</p>"),
+            logged(11, "Customer Invoice", "<p>invoice</p>"),
+            announced("Invoice Created", 502, 11),
+            announced("Invoice Created", 503, 11),
+            announced("Invoice Created", 601, 12),
+            logged(11, "Customer Invoice", "<p>invoice 502</p>"),
+            logged(11, "Customer Invoice", "<p>invoice 503</p>"),
+            logged(12, "Customer Invoice", "<p>invoice 601</p>"),
+        ],
+    )
+    assert names(daemon) == [
+        ("New Account Information", "Hosting Account Welcome Email", 120),
+        ("Customer Invoice", "Invoice Created", 501),
+        ("Customer Invoice", None, None),
+        ("Customer Invoice", None, None),
+        ("Customer Invoice", "Invoice Created", 601),
+    ]
+
+
+def test_an_announcement_for_no_known_client_makes_every_pairing_doubtful(daemon: Daemon, tmp_path: Path):
+    """Merge fields without a client id could be any client's: with another announcement pending, no
+    email of the request can be paired for sure."""
+    fire(
+        daemon.port,
+        tmp_path / "spool",
+        [
+            {"hook": "EmailPreSend", "vars": {"messagename": "Some Template", "relid": 7, "mergefields": {}}},
+            announced("Invoice Created", 501, 11),
+            logged(11, "Customer Invoice", "<p>invoice</p>"),
+            logged(12, "Something", "<p>something</p>"),
+        ],
+    )
+    assert names(daemon) == [("Customer Invoice", None, None), ("Something", None, None)]
+
+
 def test_merge_fields_are_not_spooled_either(tmp_path: Path):
     spool = tmp_path / "spool"
     fire(free_port(), spool, [WELCOME_SEND, logged(11, "New Dedicated Server Information", "<p>server</p>")])
