@@ -65,6 +65,24 @@ def copies_to_agency(world: BridgeWorld, subject: str) -> list[dict[str, Any]]:
     return [e for e in world.emails(10) if e["subject"] == f"[Copy] {subject}"]
 
 
+def report(world: BridgeWorld, webhook_id: str, data: dict[str, Any]) -> None:
+    """The PHP hook's EmailPreLog event for `data`, signed, sent to the bridge's receiver."""
+    event = {
+        "type": "EmailPreLog",
+        "occurred_at": "2026-11-25T10:00:00Z",
+        "source": {"whmcs_url": world.sandbox.url, "hook_version": 2},
+        "data": data,
+    }
+    body = json.dumps(event).encode()
+    answer = requests.post(
+        world.public + "/hooks/whmcs",
+        data=body,
+        headers=signing.headers(WEBHOOK_SECRET, webhook_id, int(time.time()), body),
+        timeout=10,
+    )
+    assert answer.status_code in (200, 202, 204), answer.text
+
+
 def test_the_dedicated_server_welcome_email_reaches_the_agency_as_a_notice(sandbox: Sandbox, tmp_path: Path, worlds):
     world = world_with(sandbox, tmp_path)
     worlds.append(world)
@@ -123,31 +141,18 @@ def test_a_real_logged_email_is_copied_intact_through_smarty(sandbox: Sandbox, t
     worlds.append(world)
     grant(world, "--service", "110")
     logged = json.loads((EXAMPLES / "GetEmails.json").read_text())["emails"]["email"][0]
-    event = {
-        "type": "EmailPreLog",
-        "occurred_at": "2026-11-25T10:00:00Z",
-        "source": {"whmcs_url": sandbox.url, "hook_version": 2},
-        "data": {
-            "userid": 11,
-            "date": logged["date"],
-            "to": logged["to"],
-            "cc": "",
-            "bcc": "",
-            "subject": logged["subject"],
-            "message": logged["message"],
-            "messagename": "Service Unsuspension Notification",
-            "relid": 110,
-        },
+    data = {
+        "userid": 11,
+        "date": logged["date"],
+        "to": logged["to"],
+        "cc": "",
+        "bcc": "",
+        "subject": logged["subject"],
+        "message": logged["message"],
+        "messagename": "Service Unsuspension Notification",
+        "relid": 110,
     }
-    body = json.dumps(event).encode()
-    url = world.public + "/hooks/whmcs"
-    answer = requests.post(
-        url,
-        data=body,
-        headers=signing.headers(WEBHOOK_SECRET, "msg_getemails_example", int(time.time()), body),
-        timeout=10,
-    )
-    assert answer.status_code in (200, 202, 204), answer.text
+    report(world, "msg_getemails_example", data)
     world.settle()
     [copy] = copies_to_agency(world, logged["subject"])
     assert logged["message"] in copy["message"]
@@ -157,3 +162,27 @@ def test_a_real_logged_email_is_copied_intact_through_smarty(sandbox: Sandbox, t
         if c["action"] == "SendEmail" and c["params"].get("customsubject") == f"[Copy] {logged['subject']}"
     ]
     assert call["params"]["custommessage"] == "{$wb_message}"  # the text travels in customvars
+
+
+def test_two_emails_alike_but_for_their_service_are_two_copies(sandbox: Sandbox, tmp_path: Path, worlds):
+    """Issue 13's break test: two suspension emails to client 11 in one second, one subject, about
+    services 110 and 111, gave the agency one copy. Now two; the first reported again (another webhook
+    id, as a second report of the same email would be) is still one."""
+    world = world_with(sandbox, tmp_path)
+    worlds.append(world)
+    grant(world, "--whole-client")
+    suspended = {
+        "userid": 11,
+        "date": "2026-11-25 21:05:00",
+        "to": "marie@boulangerie-dupont.fr",
+        "cc": "",
+        "bcc": "",
+        "subject": "Service Suspension Notification",
+        "message": "<p>Your service has been suspended: overdue.</p>",
+        "messagename": "Service Suspension Notification",
+    }
+    report(world, "msg_suspended_110", {**suspended, "relid": 110})
+    report(world, "msg_suspended_111", {**suspended, "relid": 111})
+    report(world, "msg_suspended_110_again", {**suspended, "relid": 110})
+    world.settle()
+    assert len(copies_to_agency(world, "Service Suspension Notification")) == 2

@@ -161,6 +161,37 @@ def test_no_copy_loops_and_one_copy_per_email():
     assert first[0].key == again[0].key  # the hook and the poll of one email: one copy (outbox dedupes the key)
 
 
+def suspension(relid: int, **extra: Any) -> Event:
+    """WHMCS's "Service Suspension Notification" to client 11 about service `relid`, as the hook reports it."""
+    data = {
+        "userid": 11,
+        "date": "2026-11-23 10:00:00",
+        "subject": "Service Suspension Notification",
+        "message": "<p>Your service has been suspended.</p>",
+        "messagename": "Service Suspension Notification",
+        "relid": relid,
+        **extra,
+    }
+    return event("EmailPreLog", **data)
+
+
+def copy_keys(grant: dict[str, Any], *emails: Event) -> set[str]:
+    return {a.key for e in emails for a in decide_all({"grant:g1": grant}, e, NOW, RULES)["grant:g1"].actions}
+
+
+def test_each_distinct_email_is_copied_once():
+    """Found by the issue-13 break test: two suspension emails to one client in one second with one
+    subject, about services 110 and 111, gave one copy (the key was client, date and subject). The key
+    names the email itself (its template and related id, and its text), and not WHMCS's email id, which
+    the hook's EmailPreLog never has: the same email reported with and without it is one copy."""
+    grant = granted(items=[{"kind": "service", "id": 110}, {"kind": "service", "id": 111}])
+    assert len(copy_keys(grant, suspension(110), suspension(111))) == 2
+    assert len(copy_keys(grant, suspension(110), suspension(110), suspension(110, emailid=901))) == 1
+    other_text = suspension(110, message="<p>Your service has been suspended again.</p>")
+    assert len(copy_keys(grant, suspension(110), other_text)) == 2
+    assert len(copy_keys(grant, suspension(110), suspension(110, date="2026-11-23 10:00:01"))) == 2
+
+
 def test_revocation_stops_copies_and_tells_both_sides():
     grant = granted()
     ended = decide_all(

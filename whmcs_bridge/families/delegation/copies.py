@@ -4,6 +4,7 @@ of, and the staff-only note a ticket gets (owner, verified delegate, or a warnin
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from datetime import datetime
 from typing import Any
@@ -44,6 +45,18 @@ def concerns(grant: dict[str, Any], email: EmailIdentity, subject: str, message:
     return None
 
 
+def email_fingerprint(data: dict[str, Any], email: EmailIdentity, subject: str, message: str) -> str:
+    """What tells one email from another: its client, second, template, related id, subject and text.
+    The same email reported twice yields the same fingerprint, so one copy; two emails of one template
+    in one second about services 110 and 111, or two replies on one ticket, are two. WHMCS's email id is
+    left out: the hook's EmailPreLog never has it (the email is not logged yet; the sandbox's event
+    has), so one email reported with it and without it would be copied twice."""
+    parts = [as_int(data.get("userid")), str(data.get("date") or ""), email.template, email.record_id, subject]
+    digest = hashlib.sha256(json.dumps(parts).encode())
+    digest.update(message.encode())
+    return digest.hexdigest()[:16]
+
+
 def copies(
     grant: dict[str, Any], data: dict[str, Any], event: Event, now: datetime, rules: DelegationSection
 ) -> list[Action]:
@@ -68,8 +81,7 @@ def copies(
         return []
     if not welcome and email.type not in allowed.copy_emails:
         return []
-    # The same email reported twice (hook and poll) yields the same key, so one copy.
-    fingerprint = hashlib.sha256(f"{data.get('userid')}|{data.get('date')}|{subject}".encode()).hexdigest()[:16]
+    fingerprint = email_fingerprint(data, email, subject, message)
     owner = grant.get("owner_name") or f"client #{grant['owner']}"
     header = f"<p><em>{COPY_MARK}: sent to {owner} about {about}; you receive it as {grant['role']} contact (grant #{grant['id']}).</em></p><hr>"
     if welcome and allowed.welcome_email == "notice":
