@@ -86,12 +86,12 @@ def test_retries_exhausted_fail_clearly(sandbox: Sandbox):
         client.call("GetInvoices")
     assert sleeps == [2, 4, 8, 10]  # capped at 10
     assert caught.value.attempts == 5
-    assert str(caught.value) == "WHMCS did not answer GetInvoices after 5 attempt(s): HTTP 503 from WHMCS"
+    assert str(caught.value) == "WHMCS did not answer GetInvoices after 5 attempt(s): HTTP 503 from WHMCS: Injected fault"
 
 
 def test_writes_are_not_repeated_after_a_5xx(sandbox: Sandbox):
     sandbox.load("reseller-overdue")
-    sandbox.control("faults", {"status": 500, "count": 1})
+    sandbox.control("faults", {"status": 500, "count": 1, "body": "html"})  # PHP failed, maybe half way
     sleeps = Sleeps()
     client = make_client(sandbox.api_url, sleep=sleeps)
     before = len(sandbox.calls())
@@ -185,7 +185,8 @@ def test_php_notices_before_the_answer_do_not_hide_it():
         (200, "<html>Down for maintenance { body: 0 }</html>", False),
         (500, "<html>Internal Server Error</html>", None),  # a PHP fatal error, maybe half way
         (504, "<html>Gateway Time-out</html>", None),  # PHP may still be running
-        (503, '{"result": "error", "message": "busy"}', None),  # WHMCS's own answer
+        (503, '{"result": "error", "message": "busy"}', False),  # WHMCS's own answer: it refused
+        (500, '{"result": "success"}', None),
     ],
 )
 def test_a_page_instead_of_the_api_answer_says_whether_the_api_ran(status: int, body: str, ran: bool | None):

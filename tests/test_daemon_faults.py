@@ -153,6 +153,7 @@ OUTAGES: dict[str, dict[str, Any] | None] = {
     "502 page": {"status": 502, "body": "html"},
     "404 page": {"status": 404, "body": "html"},
     "maintenance page (200)": {"status": 200, "body": "html"},
+    "WHMCS error answer with a 500": {"status": 500},  # JSON: WHMCS refused, nothing ran
     "timeout": {"delay_s": 2.5},
     "refused": None,  # the proxy stops accepting connections
 }

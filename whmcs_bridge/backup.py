@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from whmcs_bridge import permissions
+from whmcs_bridge.clock import iso, utcnow
 from whmcs_bridge.errors import AuditChainError, BridgeError, StoreError
-from whmcs_bridge.store import audit
+from whmcs_bridge.store import audit, poll
 from whmcs_bridge.store.db import Database
+from whmcs_bridge.store.poll import RESTORED_CURSOR
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,10 @@ def make_backup(state: Path, target: Path) -> BackupReport:
     try:
         with Database(state, migrate=False) as live:
             live.backup_to(partial)
+        with Database(partial, migrate=False) as copy:
+            # Restored, the copy's planned actions may have run after it was made: look for them first.
+            with copy.atomic():
+                poll.set_cursor(copy, RESTORED_CURSOR, iso(utcnow()), utcnow())
         os.chmod(partial, 0o600)  # it holds what the state holds
         report = check_copy(partial, target)
         with open(partial, "rb") as done:

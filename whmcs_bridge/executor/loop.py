@@ -19,18 +19,20 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from whmcs_bridge.clock import iso
+from whmcs_bridge.clock import iso, utcnow
 from whmcs_bridge.errors import WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
 from whmcs_bridge.executor.kinds import GUARDS, STORE_GUARDS, ActionError, ActionKind, Call, action_kind
 from whmcs_bridge.metrics import Registry
 from whmcs_bridge.model import Action, action_key, marker
 from whmcs_bridge.store import audit, consent, inbox, outbox, switches
+from whmcs_bridge.store import poll as poll_store
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.store.outbox import OutboxEntry
 from whmcs_bridge.whmcs.api import WhmcsApi
 
 log = logging.getLogger("whmcs_bridge.executor.loop")
 
+CALL_TIMEOUT_CURSOR = "executor.call_timeout_s"  # the longest whmcs.timeout_s the database ran with
 RETRY_BASE = timedelta(minutes=1)
 RETRY_CAP = timedelta(hours=1)
 
@@ -43,6 +45,7 @@ class _Attempt:
     row: OutboxEntry
     claimed: bool = False
     calling: bool = False
+    writes_before: int = 0  # the client's count of writes that left, when this try's calls began
 
     def call(self, api: WhmcsApi) -> Call:
         return Call(api, self.row.params, self.row.key, self.row.client_id)
@@ -89,7 +92,9 @@ class Executor:
         self.consent_base_url = consent_base_url
         # An action found in flight is reconciled only once its call cannot still be running in WHMCS: PHP
         # finishes a request after its client gave up, so it is given as long again as the call's timeout.
-        self.in_flight_grace = 2 * call_timeout
+        self.in_flight_grace = 2 * self.longest_timeout(call_timeout)
+        # A database restored from a backup: what was planned before the backup may have run since.
+        self.backup_made_at = poll_store.cursor(db, poll_store.RESTORED_CURSOR)
         self.retry_first, self.retry_max = retry  # WHMCS unavailable: wait first, doubling up to max
         # The executor's books (when a call started and ended, when to retry) follow this clock: a pass
         # decides which actions are due at its own instant, but each call happens when it happens. None:
@@ -143,7 +148,7 @@ class Executor:
             return None
         # Found in flight (a crash, an unknown outcome), or approved after an attempt: it may have
         # taken effect, so WHMCS is read for it before anything runs again.
-        if (row.status == "in_flight" or row.attempts > 0) and self.reconcile(row, kind, call, now, report):
+        if self.may_have_run(row) and self.reconcile(row, kind, call, now, report):
             return None
         if row.destructive and self.breaker_holds(now):
             report.held.append(row.key)
@@ -159,7 +164,24 @@ class Executor:
             report.cancelled.append(row.key)
             return None
         attempt.calling = True
+        attempt.writes_before = self.api.client.writes
         return kind.run(call, mint=lambda consent: self.mint_consent_link(consent, now))
+
+    def may_have_run(self, row: OutboxEntry) -> bool:
+        """Found in flight, attempted before, or planned before the backup this database was restored from."""
+        if row.status == "in_flight" or row.attempts > 0:
+            return True
+        return self.backup_made_at is not None and row.created_at <= self.backup_made_at
+
+    def longest_timeout(self, call_timeout: timedelta) -> timedelta:
+        """The longest call timeout this database was run with (kept in the store): a call made before a
+        restart with a shorter whmcs.timeout_s may still be running that long."""
+        recorded = poll_store.cursor(self.db, CALL_TIMEOUT_CURSOR)
+        longest = max(call_timeout, timedelta(seconds=float(recorded or 0)))
+        if recorded is None or longest > timedelta(seconds=float(recorded)):
+            with self.db.atomic():
+                poll_store.set_cursor(self.db, CALL_TIMEOUT_CURSOR, str(longest.total_seconds()), utcnow())
+        return longest
 
     def may_still_run(self, row: OutboxEntry, now: datetime, report: ExecutorReport) -> bool:
         """An action in flight whose call may still be running in WHMCS waits (its effect may land yet)."""
@@ -224,7 +246,10 @@ class Executor:
         self.api_errors.inc("unavailable")
         row = attempt.row
         delay = min(self.retry_max, self.retry_first * 2 ** min(row.attempts, 10))
-        never_left = attempt.claimed and (not attempt.calling or not exc.sent)
+        # Its write never left when no call was made, or when the failing call did not leave and no write
+        # before it in this try did (an email sent, then its proof read failing: the email left).
+        wrote = self.api.client.writes > attempt.writes_before
+        never_left = attempt.claimed and (not attempt.calling or (not exc.sent and not wrote))
         with self.db.atomic():
             give_back = outbox.release if never_left else outbox.defer
             if not give_back(self.db, row, now + delay, str(exc), now):

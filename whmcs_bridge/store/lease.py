@@ -18,7 +18,10 @@ from whmcs_bridge.errors import EnvironmentProblem, StoreError
 
 
 def lock_path(db_path: Path) -> Path:
-    return db_path.with_name(db_path.name + ".lock")
+    """The lock file beside the database file itself: a symlink or another relative path to the same file
+    names the same lock (a second daemon reached it by a symlink, and both ran actions)."""
+    real = db_path.resolve()
+    return real.with_name(real.name + ".lock")
 
 
 class Lease:

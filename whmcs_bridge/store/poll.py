@@ -23,6 +23,11 @@ class OpenInvoice:
     total: str
 
 
+# Written into a backup copy only: actions planned before this instant may have run after the copy was
+# made, so once it is restored the executor looks for each in WHMCS before running it.
+RESTORED_CURSOR = "backup.made_at"
+
+
 def cursor(db: Database, name: str) -> str | None:
     """Where the cursor `name` stands; None before it was first set."""
     row = db.conn.execute("SELECT value FROM poll_cursor WHERE name = ?", (name,)).fetchone()

@@ -155,6 +155,7 @@ class WhmcsClient:
         self.verify_tls = verify_tls
         self.max_attempts = max_attempts
         self.page_size = page_size
+        self.writes = 0  # write calls that ran, or may have, in WHMCS (see _count_write)
         self.backoff = backoff
         self._sleep = sleep
         # True once the process is asked to stop: no further attempt is made (see _attempt).
@@ -235,10 +236,24 @@ class WhmcsClient:
                 f"TLS verification of {self.api_url} failed for {action}: {self.redact(str(exc))}"
             ) from None
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
-            raise TransientError(f"{type(exc).__name__}: {self.redact(str(exc))}", sent=not _never_sent(exc)) from None
+            failed = TransientError(f"{type(exc).__name__}: {self.redact(str(exc))}", sent=not _never_sent(exc))
+            self._count_write(action, failed.sent)
+            raise failed from None
         elapsed_ms = (time.monotonic() - started) * 1000
         log.debug("WHMCS %s -> HTTP %d in %.0f ms", action, response.status_code, elapsed_ms)
-        return self._answer(action, response)
+        try:
+            answer = self._answer(action, response)
+        except TransientError as exc:
+            self._count_write(action, exc.sent)
+            raise
+        self._count_write(action, True)
+        return answer
+
+    def _count_write(self, action: str, may_have_run: bool) -> None:
+        """Count the writes that ran, or may have, in WHMCS: a caller making several calls (a write, then
+        a read to find what it made) can tell whether its write left even when a later read failed."""
+        if may_have_run and not is_read_only(action):
+            self.writes += 1
 
     def _answer(self, action: str, response: requests.Response) -> dict[str, Any]:
         status = response.status_code
@@ -248,6 +263,9 @@ class WhmcsClient:
             raise WhmcsAuthError(action, message or self.redact(response.text[:200].strip()))
         if status == 429:
             raise TransientError("HTTP 429 Too Many Requests", sent=False, retry_after=_seconds(response))
+        if status >= 500 and isinstance(data, dict) and data.get("result") == "error":
+            # WHMCS's own error answer, with a server error status: it refused, it did not do it.
+            raise TransientError(f"HTTP {status} from WHMCS: {message or 'no message'}", sent=False)
         if status >= 500 and (isinstance(data, dict) or status not in NOT_RUN_STATUSES):
             # The request reached WHMCS, which may have done part of it (a PHP fatal error is a 500; a
             # proxy's 504 leaves PHP running): outcome unknown.
