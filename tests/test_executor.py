@@ -488,11 +488,17 @@ def test_a_restored_backup_looks_for_what_ran_after_it_before_running_it(
 ):
     """The README's restore: actions still planned when the backup was made may have run before the
     failure. Found by an independent break test (17 emails for 9 actions): the restored database now
-    looks for each one in WHMCS first."""
+    looks for each one in WHMCS first, a client note by its trace line, and the trace lines themselves."""
     email = action("email", "restored", {"related_id": 1, "type": "general", "subject": "Once", "html": "<p>x</p>"})
-    plan(db, email)
+    note = action("client_note", "restored-note", {"text": "Reminder sent"})
+    plan(db, email, note)
     make_backup(db.path, tmp_path / "backup.db")
-    assert Executor(db, api).run_once(NOW).done == [email.key]  # ran after the backup
+    assert set(Executor(db, api).run_once(NOW).done) == {email.key, note.key}  # ran after the backup
+    assert len(Executor(db, api).run_once(NOW).done) == 2  # their trace lines in WHMCS's activity log
     with Database(tmp_path / "backup.db") as restored:
-        assert Executor(restored, api).run_once(NOW).reconciled == [email.key]
-    assert calls(world, "SendEmail") == 1
+        assert set(Executor(restored, api).run_once(NOW).reconciled) == {email.key, note.key}
+        traces = Executor(restored, api).run_once(NOW)  # the traces, planned again, are found there too
+        assert traces.done == [] and len(traces.reconciled) == 2
+    assert calls(world, "SendEmail") == 1 and calls(world, "AddClientNote") == 1
+    for key in (email.key, note.key):
+        assert len([a for a in world.rows("activity") if marker(key) in a["description"]]) == 1

@@ -337,6 +337,13 @@ def _observe_activity(c: Call) -> Observed:
     return _done_if(next(c.api.activity(description=c.tag), None) is not None)
 
 
+def _observe_client_note(c: Call) -> Observed:
+    """No API reads client notes; the note's trace line in the activity log, written once the note was
+    made, proves it was. Without the line WHMCS cannot tell (None), it does not say the note is absent."""
+    traced = any("client_note" in entry.description for entry in c.api.activity(description=c.tag))
+    return {"found_by": "its trace line in the activity log"} if traced else None
+
+
 def _run_suspend(c: Call) -> Result:
     c.api.suspend(int(c.params["service_id"]), c.params.get("reason"))
     return {}
@@ -541,7 +548,8 @@ ACTION_KINDS: Mapping[str, ActionKind] = MappingProxyType(
             ActionKind("ticket_reply", _run_ticket_reply, _observe_ticket_reply),
             # AddClientNote: WHMCS's API cannot list a client's notes, so an interrupted note is parked for
             # staff to look at rather than added twice (duplicates piled up after crashes)
-            ActionKind("client_note", _run_client_note, assume_ran=True),  # no API reads client notes
+            # No API reads client notes: its trace line is looked for, else it counts as done, unconfirmed.
+            ActionKind("client_note", _run_client_note, _observe_client_note, assume_ran=True),
             # LogActivity; the key is in the description
             ActionKind("activity", _run_activity, _observe_activity),
             # ModuleSuspend, ModuleUnsuspend, ModuleTerminate (irreversible): the service's status tells

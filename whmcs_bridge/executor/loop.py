@@ -32,6 +32,7 @@ from whmcs_bridge.whmcs.api import WhmcsApi
 
 log = logging.getLogger("whmcs_bridge.executor.loop")
 
+FOUND_DONE = "found:"  # the event id prefix of a trace line planned for an action found already done
 CALL_TIMEOUT_CURSOR = "executor.call_timeout_s"  # the longest whmcs.timeout_s the database ran with
 RETRY_BASE = timedelta(minutes=1)
 RETRY_CAP = timedelta(hours=1)
@@ -168,8 +169,9 @@ class Executor:
         return kind.run(call, mint=lambda consent: self.mint_consent_link(consent, now))
 
     def may_have_run(self, row: OutboxEntry) -> bool:
-        """Found in flight, attempted before, or planned before the backup this database was restored from."""
-        if row.status == "in_flight" or row.attempts > 0:
+        """Found in flight, attempted before, the trace of an action found already done (a crash or a restore
+        may have left its line in WHMCS too), or planned before the backup this database was restored from."""
+        if row.status == "in_flight" or row.attempts > 0 or (row.event_id or "").startswith(FOUND_DONE):
             return True
         return self.backup_made_at is not None and row.created_at <= self.backup_made_at
 
@@ -339,7 +341,8 @@ class Executor:
             if not outbox.record_outcome(self.db, row, status, now, result=result, error=error):
                 raise _TakenMeanwhile  # rolls the transaction back
             if status == "done":
-                self.plan_summary_line(row, now)
+                # Found done in WHMCS rather than done now: its trace line may be there already too.
+                self.plan_summary_line(row, now, found=(note or "").startswith(("reconciled", "interrupted")))
             if feed is not None:
                 inbox.add(
                     self.db,
@@ -369,7 +372,7 @@ class Executor:
                 at=iso(now),
             )
 
-    def plan_summary_line(self, row: OutboxEntry, now: datetime) -> None:
+    def plan_summary_line(self, row: OutboxEntry, now: datetime, *, found: bool = False) -> None:
         """A one-line trace in WHMCS's activity log of what was done, planned in the same transaction as
         the outcome and run like any action: an outage delays it, a crash does not lose or double it."""
         if row.kind == "activity" or action_kind(row.kind).read_only:
@@ -383,7 +386,8 @@ class Executor:
             client_id=row.client_id,
             subject=row.subject,
         )
-        outbox.enqueue(self.db, line, destructive=False, event_id=f"done:{row.key}", now=now)
+        origin = FOUND_DONE if found else "done:"
+        outbox.enqueue(self.db, line, destructive=False, event_id=f"{origin}{row.key}", now=now)
 
     # --- the circuit breaker ------------------------------------------------------------------
 
