@@ -158,3 +158,59 @@ def test_health_reasons_parked_late_approvals_breaker_disk(tmp_path: Path):
     object.__setattr__(tight.state, "min_free_mb", 10**9)  # more than any disk has free
     with Database(tmp_path / "state.db") as db:
         assert any(r.startswith("only ") and "MB free" in r for r in assess(db, tight, NOW)["reasons"])
+
+
+def test_metrics_keep_every_digit_of_a_timestamp():
+    """A Unix time has ten digits: printed with %g it lost four (41 minutes out; found by a break test)."""
+    from whmcs_bridge.metrics import Registry
+
+    registry = Registry()
+    registry.gauge_sources.append(lambda: [("last_poll_seconds", "t", {}, 1795642490.0), ("ratio", "r", {}, 0.25)])
+    assert "last_poll_seconds 1795642490\n" in registry.render() and "ratio 0.25\n" in registry.render()
+
+
+def test_a_poll_slower_than_its_backoff_waits_from_when_it_failed(tmp_path: Path):
+    """The backoff counts from the failure, not from the pass's start: a poll that took longer than the
+    wait was retried at once, back to back (found by a break test)."""
+    from whmcs_bridge.daemon import Bridge
+
+    config = load_config(write_config(tmp_path, f"http://127.0.0.1:{free_port()}/", extra="poll:\n  every: 2s\n"))
+    bridge = Bridge(config)
+    try:
+        started = datetime.now(UTC) - timedelta(seconds=30)  # a pass that began 30 s ago, its poll failing now
+        bridge.run_once(started)
+        assert not bridge.poll_due(datetime.now(UTC))
+    finally:
+        bridge.close()
+
+
+def test_failing_passes_back_off():
+    """A pass that fails (a full disk) is tried again after 1 s, 2, 4 ... up to a minute, not every second."""
+    from whmcs_bridge.health import DaemonTrouble
+
+    trouble = DaemonTrouble()
+    waits = []
+    for _ in range(8):
+        trouble.failed(NOW, "OperationalError: database or disk is full")
+        waits.append(trouble.wait(1.0))
+    assert waits == [2, 4, 8, 16, 32, 60, 60, 60]
+    trouble.cleared()
+    assert trouble.wait(1.0) == 1.0
+
+
+def test_a_full_disk_mid_command_is_one_sentence_and_exit_3():
+    """`tick` on a full disk printed a 42-line traceback (found by a break test)."""
+    import sqlite3
+
+    import click
+
+    from whmcs_bridge.cli.common import user_errors
+
+    @click.command()
+    @user_errors
+    def filling() -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    result = CliRunner().invoke(filling, [])
+    assert result.exit_code == 3 and "Traceback" not in result.output
+    assert "the state database cannot be written (database or disk is full)" in result.output

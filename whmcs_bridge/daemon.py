@@ -127,8 +127,8 @@ class Bridge:
                 polled = PollReport(error=str(exc))
                 if not stop():
                     self.api_errors.inc(type(exc).__name__)
-                    with self.db.atomic():
-                        health.record_poll(self.db, now, str(exc))
+                    with self.db.atomic():  # the backoff counts from the failure, not from the pass's start
+                        health.record_poll(self.db, max(now, utcnow()), str(exc))
                     due = health.PollHealth.read(self.db).next_due(self.config)
                     log.warning("poll failed, tried again at %s: %s", health.stamp(due), exc)
                 return self._finish(now, dry_run, stop, polled)
@@ -289,7 +289,7 @@ class Daemon:
                     self.trouble.failed(utcnow(), f"{type(exc).__name__}: {exc}")
                     busy = False
                 if not busy:
-                    self.wake.wait(self.idle_s)
+                    self.wake.wait(self.trouble.wait(self.idle_s))
                     self.wake.clear()
         finally:
             self.server.close()

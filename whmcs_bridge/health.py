@@ -82,13 +82,20 @@ class DaemonTrouble:
 
     since: datetime | None = None
     error: str = ""
+    failures: int = 0
 
     def failed(self, now: datetime, error: str) -> None:
         self.since = self.since or now
         self.error = error
+        self.failures += 1
 
     def cleared(self) -> None:
-        self.since, self.error = None, ""
+        self.since, self.error, self.failures = None, "", 0
+
+    def wait(self, idle_s: float, cap_s: float = 60.0) -> float:
+        """Seconds before the next pass: idle_s, doubled per failing pass up to cap_s (a full disk made
+        every pass fail, and each one polled WHMCS again, every second)."""
+        return min(cap_s, idle_s * 2 ** min(self.failures, 16)) if self.failures else idle_s
 
 
 def assess(db: Database, config: Config, now: datetime, trouble: DaemonTrouble | None = None) -> dict[str, Any]:

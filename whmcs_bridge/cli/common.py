@@ -7,6 +7,7 @@ import functools
 import json
 import logging
 import os
+import sqlite3
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -17,7 +18,7 @@ import click
 
 from whmcs_bridge.clock import utcnow
 from whmcs_bridge.config.load import Config, load_config
-from whmcs_bridge.errors import BridgeError, StoreError
+from whmcs_bridge.errors import BridgeError, EnvironmentProblem, StoreError
 
 F = TypeVar("F", bound=Callable[..., Any])
 # A WHMCS or bridge id: a positive number that fits the store (SQLite's 64-bit integers); anything else
@@ -75,6 +76,11 @@ def user_errors(fn: F) -> F:
             return fn(*args, **kwargs)
         except BridgeError as exc:
             fail(exc)
+        except sqlite3.OperationalError as exc:  # the disk filled, or the file turned read-only, mid-command
+            if not any(sign in str(exc) for sign in ("disk is full", "disk I/O", "readonly")):
+                raise
+            why = f"the state database cannot be written ({exc}): free space on its disk, or check its permissions"
+            fail(EnvironmentProblem(why))
 
     return wrapper  # type: ignore[return-value]
 
