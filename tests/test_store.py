@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -328,3 +330,15 @@ def test_audit_verify_beside_a_writer_sees_one_snapshot(tmp_path: Path):
         stop.set()
         thread.join(timeout=30)
     assert counts == sorted(counts) and counts[0] >= 200
+
+
+def test_the_lock_file_is_private(tmp_path: Path):
+    """Created 0600 like the database, whatever the umask (a root `tick` left it 0644; a break test)."""
+    from whmcs_bridge.store.lease import Lease
+
+    old = os.umask(0o022)
+    try:
+        with Lease(tmp_path / "state.db", "test") as lease:
+            assert stat.S_IMODE(lease.path.stat().st_mode) == 0o600
+    finally:
+        os.umask(old)

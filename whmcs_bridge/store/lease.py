@@ -32,7 +32,9 @@ class Lease:
         self.db_path = db_path
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.file: IO[str] | None = open(self.path, "a+", encoding="utf-8")  # held for the lease's life
+            # held for the lease's life; 0600 like the database, whoever creates it (a root `tick` made it 0644)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+            self.file: IO[str] | None = os.fdopen(fd, "a+", encoding="utf-8")
         except PermissionError:
             permissions.check_writable_folder(self.path.parent)
             raise permissions.denied(self.path, "open") from None
