@@ -63,6 +63,20 @@ def disabled_note(config: Config, family: str) -> str | None:
     return f"{family} is not enabled ({family}.enabled in {config.source}): nothing runs for it"
 
 
+def echo_list(config: Config, family: str, rows: list[Any], as_json: bool, line: Callable[[Any], str], empty: str) -> None:
+    """A family's list command: says when the family is off, then the rows as JSON or a line each."""
+    note = disabled_note(config, family)
+    if note:
+        click.echo(note, err=True)
+    if as_json:
+        echo_json(rows)
+        return
+    for row in rows:
+        click.echo(line(row))
+    if not rows:
+        click.echo(empty)
+
+
 def fail(exc: BridgeError) -> NoReturn:
     click.echo(f"error: {exc}", err=True)
     sys.exit(exc.exit_code)

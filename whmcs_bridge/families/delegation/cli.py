@@ -12,8 +12,8 @@ from whmcs_bridge.cli.common import (
     JSON_LIST,
     JSON_OBJECT,
     Context,
-    disabled_note,
     echo_json,
+    echo_list,
     existing_state,
     user_errors,
 )
@@ -37,16 +37,7 @@ def list_grants(obj: Context, owner: int | None, delegate: int | None, as_json: 
     """List grants: who acts on what, for whom, since when, and their status."""
     with Database(existing_state(obj.config())) as db:
         rows = dg.grants(db, owner=owner, delegate=delegate)
-    note = disabled_note(obj.config(), "delegation")
-    if note:
-        click.echo(note, err=True)
-    if as_json:
-        echo_json(rows)
-        return
-    for g in rows:
-        click.echo(dg.line(g))
-    if not rows:
-        click.echo("no grants")
+    echo_list(obj.config(), "delegation", rows, as_json, dg.line, "no grants")
 
 
 @delegations.command("show")

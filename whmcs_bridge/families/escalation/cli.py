@@ -13,8 +13,8 @@ from whmcs_bridge.cli.common import (
     JSON_LIST,
     JSON_OBJECT,
     Context,
-    disabled_note,
     echo_json,
+    echo_list,
     existing_state,
     user_errors,
 )
@@ -43,34 +43,31 @@ def list_cases(obj: Context, as_json: bool, show_all: bool) -> None:
             for client_id, state in esc.cases(db)
             if show_all or state.get("invoices")
         ]
-    note = disabled_note(config, "escalation")
-    if note:
-        click.echo(note, err=True)
-    if as_json:
-        echo_json(rows)
-        return
-    for row in rows:
-        pauses = []
-        if row["hold"]:
-            pauses.append(f"HELD: {row['hold']}")
-        if row["promise_until"]:
-            pauses.append(f"promise until {row['promise_until']}")
-        if row["broken_promises"]:
-            pauses.append(f"{row['broken_promises']} broken promise(s)")
-        if row["pending_approvals"]:
-            pauses.append(f"{row['pending_approvals']} action(s) awaiting approval")
-        nxt = (
-            f"next {row['next_stage']} on {row['next_at']}"
-            if row["next_stage"] and row["next_at"]
-            else "no further stage scheduled"
-        )
-        click.echo(
-            f"#{row['client_id']} {row['client']}: stage {row['stage'] or '-'}, {row['days_overdue']} days overdue, "
-            f"{row['amount_due']} due on {row['invoices']} invoice(s), impact {row['impact'] if row['impact'] is not None else 'unknown'}; {nxt}"
-            + (f" ({'; '.join(pauses)})" if pauses else "")
-        )
-    if not rows:
-        click.echo("no client is on the ladder")
+    echo_list(config, "escalation", rows, as_json, case_line, "no client is on the ladder")
+
+
+def case_line(row: dict[str, Any]) -> str:
+    """One client on the ladder, for `escalations list`."""
+    pauses = []
+    if row["hold"]:
+        pauses.append(f"HELD: {row['hold']}")
+    if row["promise_until"]:
+        pauses.append(f"promise until {row['promise_until']}")
+    if row["broken_promises"]:
+        pauses.append(f"{row['broken_promises']} broken promise(s)")
+    if row["pending_approvals"]:
+        pauses.append(f"{row['pending_approvals']} action(s) awaiting approval")
+    nxt = (
+        f"next {row['next_stage']} on {row['next_at']}"
+        if row["next_stage"] and row["next_at"]
+        else "no further stage scheduled"
+    )
+    impact = row["impact"] if row["impact"] is not None else "unknown"
+    return (
+        f"#{row['client_id']} {row['client']}: stage {row['stage'] or '-'}, {row['days_overdue']} days overdue, "
+        f"{row['amount_due']} due on {row['invoices']} invoice(s), impact {impact}; {nxt}"
+        + (f" ({'; '.join(pauses)})" if pauses else "")
+    )
 
 
 @escalations.command("show")

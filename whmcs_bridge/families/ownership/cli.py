@@ -14,8 +14,8 @@ from whmcs_bridge.cli.common import (
     JSON_LIST,
     JSON_OBJECT,
     Context,
-    disabled_note,
     echo_json,
+    echo_list,
     existing_state,
     user_errors,
 )
@@ -125,16 +125,7 @@ def list_(obj: Context, status: str | None, as_json: bool) -> None:
     """List cases: subjects, holder, requester, status and the next deadline."""
     with _store(obj) as (config, db):
         rows = [c for c in own.cases(db) if status is None or c["status"] == status]
-    note = disabled_note(config, "ownership")
-    if note:
-        click.echo(note, err=True)
-    if as_json:
-        echo_json(rows)
-        return
-    for c in rows:
-        click.echo(own.line(c))
-    if not rows:
-        click.echo("no ownership cases")
+    echo_list(config, "ownership", rows, as_json, own.line, "no ownership cases")
 
 
 @ownership.command("show")
