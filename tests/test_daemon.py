@@ -38,12 +38,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def configure(tmp: Path, sandbox: Sandbox, port: int, extra: str = "") -> Path:
-    path = write_config(tmp, sandbox.url, extra=extra)
+def configure(tmp: Path, whmcs: Sandbox | str, port: int, extra: str = "", whmcs_extra: str = "") -> Path:
+    """A config for the daemon on `port` against the sandbox (or any WHMCS URL): calls time out after 2 s;
+    `extra` is appended YAML, `whmcs_extra` more keys of the whmcs section."""
+    path = write_config(tmp, whmcs if isinstance(whmcs, str) else whmcs.url, extra=extra)
     text = (
         path.read_text()
         .replace("receiver:\n", f"receiver:\n  listen: 127.0.0.1:{port}\n")
-        .replace("  max_attempts: 1\n", "  max_attempts: 1\n  timeout_s: 2\n")
+        .replace("  max_attempts: 1\n", f"  max_attempts: 1\n  timeout_s: 2\n{whmcs_extra}")
     )
     path.write_text(text)
     return path

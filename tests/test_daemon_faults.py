@@ -18,8 +18,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Sandbox
-from tests.test_cli import write_config
-from tests.test_daemon import Running, free_port, plan_actions, wait_until
+from tests.test_daemon import Running, configure, free_port, plan_actions, wait_until
 from whmcs_bridge.model import Action, action_key, marker
 from whmcs_bridge.store import outbox
 from whmcs_bridge.store.db import Database
@@ -83,16 +82,15 @@ class Proxy:
 
 
 def daemon_config(tmp: Path, whmcs_url: str, port: int) -> Path:
-    """The daemon's config for these tests: calls time out after 2 s (so an in-flight call is looked at
-    again 4 s after it started), an action WHMCS could not take waits 1 s, doubling up to 4 s."""
-    path = write_config(tmp, whmcs_url, extra="poll:\n  every: 2s\n  max_backoff: 4s\n")
-    text = (
-        path.read_text()
-        .replace("receiver:\n", f"receiver:\n  listen: 127.0.0.1:{port}\n")
-        .replace("  max_attempts: 1\n", "  max_attempts: 1\n  timeout_s: 2\n  retry_first: 1s\n  retry_max: 4s\n")
+    """Calls time out after 2 s (an in-flight call is looked at again 4 s after it started); an action WHMCS
+    could not take waits 1 s, doubling up to 4 s; a failed poll waits 2 s, doubling up to 4 s."""
+    return configure(
+        tmp,
+        whmcs_url,
+        port,
+        extra="poll:\n  every: 2s\n  max_backoff: 4s\n",
+        whmcs_extra="  retry_first: 1s\n  retry_max: 4s\n",
     )
-    path.write_text(text)
-    return path
 
 
 def actions(tag: str) -> list[Action]:

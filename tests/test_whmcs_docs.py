@@ -37,6 +37,7 @@ from whmcs_bridge.families.ownership.policies import registrant
 from whmcs_bridge.families.ownership.staff import client_party
 from whmcs_bridge.model import Decision, Event, State
 from whmcs_bridge.probe import orders_lack_requestor
+from whmcs_bridge.sandbox.server import READ_TABLES
 from whmcs_bridge.store import inbox, outbox, states
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs import normalize as n
@@ -123,21 +124,7 @@ def test_readme_role_lists_exactly_the_needed_actions():
 
 # --- check --online: the probes change nothing -------------------------------------------------------
 
-WATCHED = (
-    "clients",
-    "services",
-    "invoices",
-    "transactions",
-    "emails",
-    "tickets",
-    "ticket_notes",
-    "ticket_replies",
-    "client_notes",
-    "module_commands",
-    "activity",
-    "domains",
-    "orders",
-)
+WATCHED = sorted(READ_TABLES)  # every table the sandbox lets tests read
 
 
 def test_check_online_changes_nothing_in_whmcs(tmp_path: Path, sandbox: Sandbox):
