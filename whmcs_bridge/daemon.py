@@ -19,9 +19,11 @@ from whmcs_bridge.config.load import Config
 from whmcs_bridge.engine import Engine, EngineReport
 from whmcs_bridge.errors import EnvironmentProblem, WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
 from whmcs_bridge.executor.loop import Executor, ExecutorReport
+from whmcs_bridge.executor.texts import Texts
 from whmcs_bridge.intake.poller import Poller, PollReport
 from whmcs_bridge.intake.proxies import ForwardedFor
 from whmcs_bridge.intake.receiver import Receiver, run_in_thread, serve
+from whmcs_bridge.messages import load as catalogue
 from whmcs_bridge.metrics import Registry
 from whmcs_bridge.store import inbox, states
 from whmcs_bridge.store.db import Database
@@ -87,6 +89,7 @@ class Bridge:
             call_timeout=timedelta(seconds=config.whmcs.timeout_s),
             retry=(config.whmcs.retry_first, config.whmcs.retry_max),
             clock=utcnow,
+            texts=Texts(catalogue.for_config(config), config.zone),
         )
 
     def tracked_clients(self) -> list[int]:

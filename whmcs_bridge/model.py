@@ -75,6 +75,13 @@ def key_at_end(text: str) -> str | None:
     return found.group(1) if found else None
 
 
+def message(message_id: str, **data: Any) -> dict[str, Any]:
+    """What a rule writes where a text goes (an email, a ticket, a note): a message of the catalogue and
+    its fields (ids, amounts as strings, ISO dates), rendered in the reader's language when the action runs.
+    Put it in the action's params under "msg"; a consent link is the field `consent_link`."""
+    return {"id": message_id, "data": data}
+
+
 @dataclass(frozen=True)
 class Action:
     key: str

@@ -93,6 +93,8 @@ def check(obj: Context, online: bool, as_json: bool) -> None:
         "timezone_from_machine": config.timezone is None,
         "poll_every": str(config.poll.every) if config.poll.enabled else None,
         "families": [spec.name for spec in FAMILIES if spec.enabled(config)],
+        "languages": obj.catalogue.languages(),
+        "message_notes": list(obj.catalogue.notes),
     }
     if not as_json:
         echo_check(summary)
@@ -128,6 +130,9 @@ def echo_check(summary: dict[str, Any]) -> None:
     click.echo(f"  timezone:   {summary['timezone']}{machine}")
     click.echo(f"  poll every: {summary['poll_every'] or 'never (disabled)'}")
     click.echo(f"  families:   {', '.join(summary['families']) or 'none enabled'}")
+    click.echo(f"  languages:  {', '.join(summary['languages'])} (others receive English)")
+    for note in summary["message_notes"]:
+        click.echo(f"  note: {note}")
 
 
 # --- the pipeline -------------------------------------------------------------------------------

@@ -19,6 +19,8 @@ import click
 from whmcs_bridge.clock import utcnow
 from whmcs_bridge.config.load import Config, load_config
 from whmcs_bridge.errors import BridgeError, EnvironmentProblem, StoreError
+from whmcs_bridge.messages import load as catalogue
+from whmcs_bridge.messages.catalogue import Catalogue
 
 F = TypeVar("F", bound=Callable[..., Any])
 # A WHMCS or bridge id: a positive number that fits the store (SQLite's 64-bit integers); anything else
@@ -32,6 +34,14 @@ class Context:
         self._config: Config | None = None
         self.verbose = 0
         self.log_format: str | None = None
+        self._catalogue: Catalogue | None = None
+
+    @property
+    def catalogue(self) -> Catalogue:
+        """The message catalogue with the configuration's templates (read with the configuration)."""
+        if self._catalogue is None:
+            self._catalogue = catalogue.for_config(self.config())
+        return self._catalogue
 
     def resolved_path(self) -> Path:
         if self.config_path:
@@ -43,6 +53,7 @@ class Context:
     def config(self) -> Config:
         if self._config is None:
             self._config = load_config(self.resolved_path())
+            self._catalogue = catalogue.for_config(self._config)  # the templates are configuration too
             setup_logging(self.verbose, self.log_format or self._config.logging.format, self._config.logging.level)
         return self._config
 

@@ -27,6 +27,7 @@ from whmcs_bridge.errors import ConfigError, EnvironmentProblem
 from whmcs_bridge.families.delegation.config import DelegationSection
 from whmcs_bridge.families.escalation.config import EscalationSection
 from whmcs_bridge.families.ownership.config import OwnershipSection
+from whmcs_bridge.messages.catalogue import locale_of
 
 # --- field checks: return an "expected ..." phrase when the value is wrong, else None ---------------
 
@@ -176,6 +177,30 @@ class SafetySection:
     approval_alert_after: Duration = Duration(days=1)
 
 
+def _language(value: str) -> str | None:
+    if locale_of(value) is None:
+        return "a WHMCS language name (english, french, dutch, indonesian, ...) or a language code (en, fr, nl, id)"
+    return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessageText:
+    subject: str | None = None  # emails and tickets
+    body: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessagesSection:
+    # A client is written to in the language of its WHMCS profile; when the profile names none, WHMCS's
+    # default language, which the API does not tell: say it here.
+    default_language: str = check(_language, "english")
+    # Ticket notes, client notes and tickets to staff.
+    staff_language: str = check(_language, "english")
+    # Your own wording, per message id and language, over the shipped one (`whmcs-bridge messages list`,
+    # `whmcs-bridge messages preview ID --lang fr`). Templates are Jinja2; see the README.
+    templates: dict[str, dict[str, MessageText]] = field(default_factory=dict)
+
+
 @dataclass(frozen=True, kw_only=True)
 class LoggingSection:
     level: Literal["debug", "info", "warning", "error"] = "info"
@@ -197,6 +222,7 @@ class Config:
     delegation: DelegationSection = field(default_factory=DelegationSection)
     escalation: EscalationSection = field(default_factory=EscalationSection)
     ownership: OwnershipSection = field(default_factory=OwnershipSection)
+    messages: MessagesSection = field(default_factory=MessagesSection)
     source: Path = field(default=Path("<memory>"), metadata={"internal": True})
     machine_timezone: str = field(default="UTC", metadata={"internal": True})
 

@@ -15,13 +15,16 @@ import hashlib
 import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from whmcs_bridge.clock import iso, utcnow
-from whmcs_bridge.errors import WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
+from whmcs_bridge.errors import ConfigError, WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
 from whmcs_bridge.executor.kinds import GUARDS, STORE_GUARDS, ActionError, ActionKind, Call, action_kind
+from whmcs_bridge.executor.texts import Texts
+from whmcs_bridge.messages import load as catalogue
+from whmcs_bridge.messages.render import MessageError
 from whmcs_bridge.metrics import Registry
 from whmcs_bridge.model import Action, action_key, marker
 from whmcs_bridge.store import audit, consent, inbox, outbox, switches
@@ -84,8 +87,11 @@ class Executor:
         call_timeout: timedelta = timedelta(seconds=20),
         retry: tuple[timedelta, timedelta] = (RETRY_BASE, RETRY_CAP),
         clock: Callable[[], datetime] | None = None,
+        texts: Texts | None = None,
     ) -> None:
         self.db = db
+        # How planned messages become text (the configuration's catalogue; the shipped one in UTC by default).
+        self.texts = texts or Texts(catalogue.shipped(), UTC)
         self.api = api
         self.max_destructive_per_hour = max_destructive_per_hour
         self.staff_department_id = staff_department_id
@@ -134,7 +140,9 @@ class Executor:
         except WhmcsUnavailableError as exc:
             self.retry_later(attempt, now, exc, report)
             return
-        except (WhmcsApiError, WhmcsProtocolError, ActionError, KeyError, ValueError, TypeError) as exc:
+        except (
+            WhmcsApiError, WhmcsProtocolError, ActionError, MessageError, ConfigError, KeyError, ValueError, TypeError
+        ) as exc:  # fmt: skip
             self.api_errors.inc(type(exc).__name__)
             self.finish(attempt.row, "parked", now, error=str(exc))
             report.parked.append(row.key)
@@ -164,9 +172,21 @@ class Executor:
             self.finish(claimed, "cancelled", now, error=cancel)
             report.cancelled.append(row.key)
             return None
+        call = self.with_text(attempt)
         attempt.calling = True
         attempt.writes_before = self.api.client.writes
         return kind.run(call, mint=lambda consent: self.mint_consent_link(consent, now))
+
+    def with_text(self, attempt: _Attempt) -> Call:
+        """The action's message rendered in its reader's language and kept in its row before WHMCS is
+        called: a later try, or a reconciliation, uses the very same text."""
+        row = attempt.row
+        params = self.texts.rendered(self.api, row.kind, row.params, row.client_id)
+        if params is not row.params:
+            with self.db.atomic():
+                outbox.set_params(self.db, row, params)
+            attempt.row = replace(row, params=params)
+        return attempt.call(self.api)
 
     def may_have_run(self, row: OutboxEntry) -> bool:
         """Found in flight, attempted before, the trace of an action found already done (a crash or a restore
@@ -409,8 +429,7 @@ class Executor:
         state = {"tripped_at": iso(now), "done_last_hour": ran, "due": due, "limit": self.max_destructive_per_hour}
         message = (
             f"whmcs-bridge circuit breaker tripped: {ran} destructive actions ran in the last hour and {due} more "
-            f"are due, above the limit of {self.max_destructive_per_hour} an hour. All destructive actions (suspend, "
-            "terminate, collections...) are on hold until staff check the rules and the outbox, then run "
+            f"are due, above the limit of {self.max_destructive_per_hour} an hour; destructive actions wait for "
             "`whmcs-bridge breaker reset`."
         )
         with self.db.atomic():
@@ -420,10 +439,11 @@ class Executor:
         self.metrics.counter("whmcs_bridge_breaker_trips_total", "Times the circuit breaker tripped.").inc()
         if self.staff_department_id and self.staff_email:
             try:
+                text = self.texts.for_staff(self.api, "core.breaker_tripped", ran=ran, due=due, limit=state["limit"])
                 self.api.open_ticket(
                     deptid=self.staff_department_id,
-                    subject="whmcs-bridge: destructive actions on hold",
-                    message=message,
+                    subject=text.subject or "",
+                    message=text.body,
                     priority="High",
                     notify=False,
                     name="whmcs-bridge",

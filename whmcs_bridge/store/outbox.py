@@ -165,6 +165,13 @@ def claim(db: Database, entry: OutboxEntry, now: datetime) -> OutboxEntry | None
     return replace(entry, status="in_flight", attempts=entry.attempts + 1, started_at=iso(now), updated_at=iso(now))
 
 
+def set_params(db: Database, entry: OutboxEntry, params: dict[str, Any]) -> None:
+    """Keep what an action will send (its message rendered at its first try) with the action."""
+    db.conn.execute(
+        "UPDATE outbox SET params = ? WHERE id = ?", (json.dumps(params, sort_keys=True, default=str), entry.id)
+    )
+
+
 def release(db: Database, entry: OutboxEntry, until: datetime, error: str, now: datetime) -> bool:
     """Give back a claimed action whose call never reached WHMCS: planned again, not before `until`, as
     if this attempt had not been made (so it is run, not reconciled). False if it changed meanwhile."""

@@ -1,0 +1,191 @@
+"""The message catalogue: every message in the four shipped languages, every field rendered, hostile
+values escaped and inert in every field of every message, mistakes in the configuration's templates
+reported with FILE:LINE, the reader's language and currency."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from whmcs_bridge.errors import ConfigError
+from whmcs_bridge.messages import catalogue as cat
+from whmcs_bridge.messages import load
+from whmcs_bridge.messages.render import Named, Reader
+from whmcs_bridge.messages.spec import HTML_CHANNELS, WITH_SUBJECT
+
+SPECS = load.all_specs()
+SHIPPED = load.shipped()
+PARIS = ZoneInfo("Europe/Paris")
+
+
+class TableNames:
+    """Names as a WHMCS would give them: every record is called `name`."""
+
+    def __init__(self, name: str = "Boulangerie Dupont") -> None:
+        self.name = name
+
+    def client(self, client_id: int) -> Named:
+        return Named(self.name, client_id)
+
+    def service(self, service_id: int) -> Named:
+        return Named(f"{self.name} hosting", service_id)
+
+    def domain(self, domain_id: int) -> Named:
+        return Named(f"{self.name}.fr", domain_id)
+
+
+def samples(message_id: str) -> dict[str, object]:
+    spec = SPECS[message_id]
+    return {name: spec.sample(name) for name in spec.fields}
+
+
+def test_the_shipped_catalogue_has_every_message_in_every_shipped_language():
+    problems = []
+    for message_id in SPECS:
+        for lang in cat.SHIPPED:
+            template = SHIPPED.templates.get((message_id, lang))
+            if template is None:
+                problems.append(f"{message_id}: no {lang}")
+                continue
+            problems += cat.problems_of(template, SPECS)
+    # A template for a message that does not exist is a mistake too.
+    problems += [f"{i} ({lang}): no such message" for i, lang in SHIPPED.templates if i not in SPECS]
+    assert problems == []
+    assert SHIPPED.notes == ()
+
+
+@pytest.mark.parametrize("lang", cat.SHIPPED)
+@pytest.mark.parametrize("message_id", sorted(SPECS))
+def test_every_message_renders_every_field_in_every_language(message_id, lang):
+    spec = SPECS[message_id]
+    text = SHIPPED.render(message_id, samples(message_id), Reader(lang, "EUR", PARIS), TableNames())
+    assert text.lang == lang
+    assert text.body.strip()
+    assert (text.subject is not None) == (spec.channel in WITH_SUBJECT)
+    for part in (text.body, text.subject or ""):
+        assert "{{" not in part and "{%" not in part and "}}" not in part
+        assert "Undefined" not in part and "None" not in part
+
+
+HOSTILE = [
+    '<script>alert("x")</script>',
+    '"><img src=x onerror=alert(1)>',
+    "{{ 7*7 }}",
+    "{$smarty.version}",
+    "شركة الاستضافة العربية",  # right-to-left
+    "‮gnp.exe",  # a right-to-left override
+    "A" * 5000,
+]
+
+
+@pytest.mark.parametrize("hostile", HOSTILE)
+@pytest.mark.parametrize("message_id", sorted(SPECS))
+def test_hostile_values_in_every_field_are_escaped_and_inert(message_id, hostile):
+    spec = SPECS[message_id]
+    data: dict[str, object] = {}
+    for name, kind in spec.fields.items():
+        # Every field a person or WHMCS can fill gets the hostile value; typed fields get their sample
+        # (their values are read from WHMCS or computed, and named records carry the hostile name).
+        data[name] = hostile if kind in ("text", "url") else spec.sample(name)
+    for lang in cat.SHIPPED:
+        text = SHIPPED.render(message_id, data, Reader(lang, "EUR", PARIS), TableNames(hostile))
+        template = SHIPPED.templates[(message_id, lang)]
+        for part, source in ((text.body, template.body), (text.subject or "", template.subject or "")):
+            if spec.channel in HTML_CHANNELS and part is text.body:
+                assert "<script" not in part and "<img" not in part  # escaped: &lt;script&gt;
+            # Inert: a value is never a template (Jinja's or WHMCS's Smarty): nothing is computed from it.
+            assert part.count("49") <= source.count("49")
+        if text.subject is not None:
+            assert "\n" not in text.subject and len(text.subject) <= 200
+
+
+def test_a_value_is_never_evaluated_as_a_template():
+    text = SHIPPED.render(
+        "core.breaker_tripped", {"ran": 2, "due": 1, "limit": 10}, Reader("en", None, PARIS), TableNames("{{ 7*7 }}")
+    )
+    assert "49" not in text.body
+
+
+@pytest.mark.parametrize(
+    ("lang", "amount", "day"),
+    [("en", "€944.70", "December 5, 2026"), ("fr", "944,70\xa0€", "5 décembre 2026"), ("nl", "€\xa0944,70", "5 december 2026"), ("id", "€944,70", "5 Desember 2026")],
+)
+def test_amounts_and_dates_are_written_in_the_readers_locale(lang, amount, day):
+    from whmcs_bridge.messages.render import _Formatter
+
+    fmt = _Formatter(Reader(lang, "EUR", PARIS), TableNames())
+    assert fmt.as_money("944.70") == amount
+    assert fmt.as_date("2026-12-05") == day
+
+
+@pytest.mark.parametrize(("lang", "n", "word"), [("en", 0, "invoices"), ("en", 1, "invoice"), ("fr", 0, "facture"), ("fr", 2, "factures"), ("id", 1, "faktur"), ("id", 5, "faktur")])
+def test_plural_forms_follow_each_language(lang, n, word):
+    from whmcs_bridge.messages.render import _Formatter
+
+    fmt = _Formatter(Reader(lang, None, PARIS), TableNames())
+    forms = {"en": ("invoice", "invoices"), "fr": ("facture", "factures"), "id": ("faktur", "faktur")}[lang]
+    assert fmt.plural(n, one=f"# {forms[0]}", other=f"# {forms[1]}") == f"{n} {word}"
+
+
+@pytest.mark.parametrize(
+    ("language", "locale"),
+    [("french", "fr"), ("Dutch", "nl"), ("indonesian", "id"), ("", None), ("fr", "fr"), ("nl_NL", "nl"), ("klingon", None), ("german", "de")],
+)
+def test_whmcs_language_names_become_locales(language, locale):
+    assert cat.locale_of(language) == locale
+
+
+def overrides(yaml_text: str) -> list[cat.Template]:
+    import yaml
+
+    problems: list[str] = []
+    found = cat.read_overrides(yaml.compose(yaml_text, Loader=yaml.SafeLoader), "bridge.yaml", problems)
+    assert problems == []
+    return found
+
+
+def test_a_configured_template_replaces_the_shipped_one_for_its_language_only():
+    mine = overrides(
+        "messages:\n  templates:\n    core.breaker_tripped:\n      fr:\n        subject: Disjoncteur\n        body: Stop ({{ ran }})\n"
+    )
+    built = cat.build(SPECS, load.shipped_templates(), mine)
+    fr = built.render("core.breaker_tripped", {"ran": 3, "due": 1, "limit": 2}, Reader("fr", None, PARIS), TableNames())
+    en = built.render("core.breaker_tripped", {"ran": 3, "due": 1, "limit": 2}, Reader("en", None, PARIS), TableNames())
+    assert (fr.subject, fr.body) == ("Disjoncteur", "Stop (3)\n")
+    assert en.subject == "whmcs-bridge: destructive actions on hold"
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("Stop {{ rann }}", r"bridge\.yaml:7: core\.breaker_tripped \(fr\) body: unknown field\(s\) rann \(this message has: due, limit, ran\)"),
+        ("line one\n          {% if ran %}never closed", r"bridge\.yaml:8: core\.breaker_tripped \(fr\) body: Unexpected end of template"),
+    ],
+)
+def test_mistakes_in_configured_templates_name_file_and_line(body, expected):
+    text = f"messages:\n  templates:\n    core.breaker_tripped:\n      fr:\n        subject: S\n        body: |\n          {body}\n"
+    mine = overrides(text)
+    with pytest.raises(ConfigError, match=expected):
+        cat.build(SPECS, load.shipped_templates(), mine)
+
+
+def test_an_unknown_message_id_is_named_with_a_suggestion():
+    mine = overrides("messages:\n  templates:\n    core.breaker_trippd:\n      en:\n        subject: S\n        body: B\n")
+    with pytest.raises(ConfigError, match=r"bridge\.yaml:3: no message is called 'core\.breaker_trippd' \(did you mean 'core\.breaker_tripped'\?\)"):
+        cat.build(SPECS, load.shipped_templates(), mine)
+
+
+def test_a_language_with_only_some_messages_falls_back_to_english_and_check_says_so():
+    from whmcs_bridge.messages.spec import MessageSpec
+
+    other = MessageSpec("test.other", "text", "staff", {}, "another message")
+    specs = {**SPECS, "test.other": other}
+    mine = overrides(
+        "messages:\n  templates:\n    core.breaker_tripped:\n      de:\n        subject: Notbremse\n        body: Halt\n"
+        "    test.other:\n      en:\n        body: Other\n"
+    )
+    built = cat.build(specs, load.shipped_templates(), mine)
+    assert "message test.other has no de, fr, id, nl template: English is sent instead" in built.notes
+    assert built.template("core.breaker_tripped", "de").body == "Halt"
+    assert built.template("test.other", "fr").body == "Other"

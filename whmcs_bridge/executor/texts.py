@@ -1,0 +1,115 @@
+"""Where a planned message becomes text: just before its action runs, in its reader's language (the
+client's WHMCS profile, or staff's), naming clients, services and domains as WHMCS names them now.
+
+The rendered text is kept in the action's row before WHMCS is called, so a retry or a reconciliation
+after a crash looks for, and sends, the very text of the first try. A consent link is made later, at the
+call, and goes in where the text says `{consent_link}`: no link is ever stored."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import tzinfo
+from typing import Any
+
+from whmcs_bridge.errors import ConfigError, WhmcsApiError
+from whmcs_bridge.messages.catalogue import Catalogue
+from whmcs_bridge.messages.render import Named, Reader, Rendered
+from whmcs_bridge.whmcs.api import WhmcsApi
+
+CONSENT_LINK = "{consent_link}"
+# Which params of each action kind carry a message's subject and body.
+KIND_FIELDS: dict[str, tuple[str | None, str]] = {
+    "email": ("subject", "html"),
+    "ticket": ("subject", "message"),
+    "ticket_note": (None, "message"),
+    "ticket_reply": (None, "message"),
+    "client_note": (None, "text"),
+    "activity": (None, "text"),
+}
+
+
+@dataclass
+class WhmcsNames:
+    """Names as WHMCS gives them now, read once per action; a record that is gone keeps its number."""
+
+    api: WhmcsApi
+    seen: dict[tuple[str, int], Named] = field(default_factory=dict)
+
+    def client(self, client_id: int) -> Named:
+        return self._named("client", client_id, self._client)
+
+    def service(self, service_id: int) -> Named:
+        return self._named("service", service_id, self._service)
+
+    def domain(self, domain_id: int) -> Named:
+        return self._named("domain", domain_id, self._domain)
+
+    def _named(self, kind: str, record_id: int, read: Any) -> Named:
+        if (kind, record_id) not in self.seen:
+            try:
+                text = read(record_id)
+            except WhmcsApiError:  # not found: WHMCS says so with result=error
+                text = None
+            self.seen[(kind, record_id)] = Named(text or f"{kind} #{record_id}", record_id)
+        return self.seen[(kind, record_id)]
+
+    def _client(self, client_id: int) -> str:
+        details = self.api.client_details(client_id)
+        return details.companyname or f"{details.firstname} {details.lastname}".strip()
+
+    def _service(self, service_id: int) -> str | None:
+        service = self.api.service(service_id)
+        if service is None:
+            return None
+        return f"{service.name} ({service.domain})" if service.domain else service.name
+
+    def _domain(self, domain_id: int) -> str | None:
+        domain = next(self.api.domains(domain_id=domain_id), None)
+        return domain.domainname if domain else None
+
+
+@dataclass(frozen=True)
+class Texts:
+    catalogue: Catalogue
+    zone: tzinfo
+
+    def rendered(self, api: WhmcsApi, kind: str, params: dict[str, Any], client_id: int | None) -> dict[str, Any]:
+        """The params with the message's text in the kind's fields (and the consent page's summary in the
+        same language); params without a message, or already rendered, are returned as they are."""
+        planned = params.get("msg")
+        if not planned or params.get("lang"):
+            return params
+        spec = self.catalogue.specs.get(planned["id"])
+        if spec is None or kind not in KIND_FIELDS:
+            raise ConfigError(f"a {kind} action asks for message {planned['id']!r}, which this version has not")
+        reader = self.reader(api, spec.audience, params.get("client_id", client_id))
+        names = WhmcsNames(api)
+        data = {**planned.get("data", {}), "consent_link": CONSENT_LINK}
+        text = self.catalogue.render(spec.id, data, reader, names)
+        subject_field, body_field = KIND_FIELDS[kind]
+        out = {**params, body_field: text.body, "lang": text.lang}
+        if subject_field:
+            out[subject_field] = text.subject or ""
+        consent = params.get("consent")
+        if consent and isinstance(consent.get("summary"), dict):
+            summary = consent["summary"]
+            made = self.catalogue.render(summary["id"], summary.get("data", {}), reader, names)
+            out["consent"] = {**consent, "summary": made.body.strip(), "lang": made.lang}
+        return out
+
+    def for_staff(self, api: WhmcsApi, message_id: str, **data: Any) -> Rendered:
+        """A message to staff, rendered now (e.g. the breaker's ticket, opened outside the outbox)."""
+        spec = self.catalogue.specs[message_id]
+        return self.catalogue.render(spec.id, data, self.reader(api, "staff", None), WhmcsNames(api))
+
+    def reader(self, api: WhmcsApi, audience: str, client_id: Any) -> Reader:
+        """Staff read the staff language; a client the language of its profile (WHMCS's default when it
+        names none). Amounts are in the client's currency (GetClientsDetails: currency_code)."""
+        language = currency = None
+        if client_id:
+            try:
+                details = api.client_details(int(client_id))
+                language, currency = details.language, details.currency_code or None
+            except WhmcsApiError:
+                pass  # the client is gone: the default language, amounts without a currency
+        return Reader(self.catalogue.reader_locale(audience, language), currency, self.zone)

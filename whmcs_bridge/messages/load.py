@@ -1,0 +1,72 @@
+"""The catalogue as this installation uses it: every message of the core and of each family (its
+`messages` module and its `catalogue/<lang>.yaml` files), with the configuration's own templates over
+them. Reads the package's files and the configuration file."""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import yaml
+
+from whmcs_bridge.errors import ConfigError
+from whmcs_bridge.messages import catalogue
+from whmcs_bridge.messages.render import Template
+from whmcs_bridge.messages.spec import MessageSpec, specs
+
+if TYPE_CHECKING:
+    from whmcs_bridge.config.load import Config
+
+CORE = "whmcs_bridge.messages.core"
+
+
+def packages() -> list[str]:
+    """The packages that define messages: the core's and each family's (its `messages` module)."""
+    from whmcs_bridge import families  # the registry knows the families; they do not know this module
+
+    return [CORE, *(spec.package for spec in families.FAMILIES)]
+
+
+def all_specs() -> dict[str, MessageSpec]:
+    return specs(*(importlib.import_module(f"{p}.messages").MESSAGES for p in packages()))
+
+
+def shipped_templates() -> list[catalogue.Template]:
+    problems: list[str] = []
+    out: list[Template] = []
+    for package in packages():
+        folder = resources.files(package) / "catalogue"
+        for lang in catalogue.SHIPPED:
+            source = folder / f"{lang}.yaml"
+            if source.is_file():
+                out += catalogue.read_language_file(source.read_text(encoding="utf-8"), str(source), lang, problems)
+    if problems:  # a packaging mistake, caught by the tests
+        raise ConfigError("the shipped message catalogue is damaged: " + "; ".join(problems))
+    return out
+
+
+@functools.cache
+def shipped() -> catalogue.Catalogue:
+    """The shipped catalogue, English for staff and for clients without a language."""
+    return catalogue.build(all_specs(), shipped_templates(), [])
+
+
+def for_config(config: Config) -> catalogue.Catalogue:
+    """The shipped catalogue with the configuration's templates over it; ConfigError with FILE:LINE."""
+    problems: list[str] = []
+    overrides: list[Template] = []
+    if config.messages.templates:
+        text = Path(config.source).read_text(encoding="utf-8")
+        overrides = catalogue.read_overrides(yaml.compose(text, Loader=yaml.SafeLoader), str(config.source), problems)
+    if problems:
+        raise ConfigError("\n  ".join(problems))
+    return catalogue.build(
+        all_specs(),
+        shipped_templates(),
+        overrides,
+        default_locale=catalogue.locale_of(config.messages.default_language) or catalogue.FALLBACK,
+        staff_locale=catalogue.locale_of(config.messages.staff_language) or catalogue.FALLBACK,
+    )

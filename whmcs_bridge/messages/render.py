@@ -1,0 +1,200 @@
+"""A message's templates -> the text its reader sees (pure): Jinja2 with autoescaping for HTML channels
+and a sandbox for every template, Babel for amounts with their currency, dates, lists and plural forms
+in the reader's locale. Values are data, never templates: `{{ 7*7 }}` in a company name stays as written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
+from decimal import Decimal, InvalidOperation
+from typing import Any, Protocol
+
+from babel import Locale
+from babel.dates import format_date, format_datetime
+from babel.lists import format_list
+from babel.numbers import format_currency, format_decimal
+from jinja2 import StrictUndefined, pass_context
+from jinja2.exceptions import TemplateError
+from jinja2.runtime import Context
+from jinja2.sandbox import SandboxedEnvironment
+
+from whmcs_bridge.errors import BridgeError
+from whmcs_bridge.messages.spec import HTML_CHANNELS, MessageSpec
+
+SUBJECT_MAX = 200  # WHMCS keeps a subject in a 255-character column; a long company name must not cut the key
+
+
+class MessageError(BridgeError):
+    """A message that cannot be rendered (a template that fails on the data it was given)."""
+
+
+class Named(str):
+    """A WHMCS record as its reader sees it (its name), with its id for staff templates (`{{ client.id }}`)."""
+
+    id: int | str
+
+    def __new__(cls, text: str, record_id: int | str = "") -> Named:
+        made = super().__new__(cls, text)
+        made.id = record_id
+        return made
+
+
+class Names(Protocol):
+    """Who and what a field names, as WHMCS says now (the executor reads it; tests and previews pass a table)."""
+
+    def client(self, client_id: int) -> Named: ...
+
+    def service(self, service_id: int) -> Named: ...
+
+    def domain(self, domain_id: int) -> Named: ...
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Who reads a message: their locale ("fr"), the currency of amounts (the client's), the zone of times."""
+
+    locale: str
+    currency: str | None
+    zone: tzinfo
+
+
+@dataclass(frozen=True)
+class Template:
+    """One message in one language, with where each text was read (FILE:LINE) for error messages."""
+
+    id: str
+    lang: str
+    body: str
+    subject: str | None = None
+    where: str = ""
+    body_line: int = 0  # the FILE line of the body's first line (0: not from a file)
+    subject_line: int = 0
+
+
+@dataclass(frozen=True)
+class Rendered:
+    id: str
+    lang: str
+    body: str
+    subject: str | None = None
+
+
+def environment(html: bool) -> SandboxedEnvironment:
+    env = SandboxedEnvironment(autoescape=html, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["and_list"] = _and_list
+    env.filters["or_list"] = _or_list
+    return env
+
+
+@pass_context
+def _and_list(context: Context, values: Iterable[Any]) -> str:
+    """"a, b and c" in the reader's language."""
+    return format_list([str(v) for v in values], style="standard", locale=context["lang"])
+
+
+@pass_context
+def _or_list(context: Context, values: Iterable[Any]) -> str:
+    return format_list([str(v) for v in values], style="or", locale=context["lang"])
+
+
+ENVIRONMENTS = {True: environment(True), False: environment(False)}
+# Names every template may use beside its message's fields.
+GLOBALS = frozenset({"plural", "lang"})
+
+
+class _Formatter:
+    """Turns a typed field into what the reader sees, in their locale."""
+
+    def __init__(self, reader: Reader, names: Names) -> None:
+        self.reader = reader
+        self.locale = Locale.parse(reader.locale)
+        self.names = names
+
+    def value(self, kind: str, raw: Any) -> Any:
+        if raw is None:
+            return ""
+        return getattr(self, f"as_{kind}")(raw)
+
+    def as_text(self, raw: Any) -> str:
+        return str(raw)
+
+    def as_url(self, raw: Any) -> str:
+        return str(raw)
+
+    def as_number(self, raw: Any) -> str:
+        return format_decimal(Decimal(str(raw)), locale=self.locale)
+
+    def as_money(self, raw: Any) -> str:
+        try:
+            amount = Decimal(str(raw))
+        except InvalidOperation:
+            return str(raw)
+        if not self.reader.currency:
+            return format_decimal(amount, format="#,##0.00", locale=self.locale)
+        return format_currency(amount, self.reader.currency, locale=self.locale)
+
+    def as_date(self, raw: Any) -> str:
+        day = raw if isinstance(raw, date) else date.fromisoformat(str(raw)[:10])
+        return format_date(day, format="long", locale=self.locale)
+
+    def as_datetime(self, raw: Any) -> str:
+        moment = raw if isinstance(raw, datetime) else datetime.fromisoformat(str(raw))
+        return format_datetime(moment, format="medium", tzinfo=self.reader.zone, locale=self.locale)
+
+    def as_client(self, raw: Any) -> Named:
+        return self.names.client(int(raw))
+
+    def as_service(self, raw: Any) -> Named:
+        return self.names.service(int(raw))
+
+    def as_domain(self, raw: Any) -> Named:
+        return self.names.domain(int(raw))
+
+    def as_subjects(self, raw: Any) -> list[Named]:
+        out = []
+        for item in raw:
+            kind, _, number = str(item).partition(":")
+            out.append(getattr(self, f"as_{kind}")(number) if kind in ("client", "service", "domain") else Named(str(item)))
+        return out
+
+    def plural(self, n: Any, **forms: str) -> str:
+        """The form of `n` in the reader's language (Babel's CLDR rules: French says "1 facture" and
+        "0 facture", Indonesian has one form); `#` in the form is the number, written in the locale."""
+        count = Decimal(str(n))
+        form = self.locale.plural_form(count)
+        text = forms.get(form) or forms.get("other") or next(iter(forms.values()), "")
+        return text.replace("#", format_decimal(count, locale=self.locale))
+
+
+def render(
+    spec: MessageSpec, template: Template, data: Mapping[str, Any], reader: Reader, names: Names
+) -> Rendered:
+    """The template filled with the data as the reader sees it; MessageError names the message and language."""
+    fmt = _Formatter(reader, names)
+    values: dict[str, Any] = {
+        name: fmt.value(kind, data.get(name)) for name, kind in spec.fields.items()
+    }
+    values.update(plural=fmt.plural, lang=reader.locale)
+    html = spec.channel in HTML_CHANNELS
+    try:
+        body = _render_one(template.body, values, html)
+        subject = _render_one(template.subject, values, False) if template.subject is not None else None
+    except TemplateError as exc:
+        raise MessageError(
+            f"message {spec.id} ({template.lang}{', ' + template.where if template.where else ''}) cannot be "
+            f"rendered: {exc}; correct the template (whmcs-bridge messages preview {spec.id} --lang {template.lang})"
+        ) from None
+    return Rendered(spec.id, template.lang, body.strip() + ("\n" if not html else ""), _one_line(subject))
+
+
+def _render_one(source: str, values: dict[str, Any], html: bool) -> str:
+    return ENVIRONMENTS[html].from_string(source).render(values)
+
+
+def _one_line(subject: str | None) -> str | None:
+    if subject is None:
+        return None
+    flat = " ".join(subject.split())
+    return flat if len(flat) <= SUBJECT_MAX else flat[: SUBJECT_MAX - 1].rstrip() + "…"
