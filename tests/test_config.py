@@ -185,7 +185,7 @@ LADDER = (
           after_days: 3
           counted_from: due
           actions:
-            - email: {subject: s, body: b}
+            - email: {message: escalation.reminder}
 """
 )
 
@@ -194,14 +194,14 @@ LADDER = (
     ("change", "line", "message"),
     [
         (
-            ("email: {subject: s, body: b}", "email: {subject: s, body: b}\n              note: also"),
+            ("email: {message: escalation.reminder}", "email: {message: escalation.reminder}\n              note: escalation.reminder_note"),
             18,
             "escalation.policies[0].ladder[0].actions[0]: expected exactly one of email, ticket",
         ),
         (
-            ("email: {subject: s, body: b}", "email: {subject: s}"),
+            ("email: {message: escalation.reminder}", "email: {template_type: invoice}"),
             18,
-            "escalation.policies[0].ladder[0].actions[0].email: expected either `template`, or both `subject` and `body`",
+            "escalation.policies[0].ladder[0].actions[0].email: expected either `message` (a message id) or `template`",
         ),
         (
             ("counted_from: due", "counted_from: previous"),

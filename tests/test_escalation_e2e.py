@@ -119,7 +119,7 @@ def test_seed_001_day_by_day(story: Bridge, tmp_path: Path):
     sandbox = story.sandbox
     # Day 0 (Monday): the first poll finds 11 overdue invoices; the bridge reads the client, then reminds.
     calls = story.day("2026-11-23T10:00:00Z")
-    assert summary(calls) == [("SendEmail", "1:Reminder: 11 unpaid invo")]
+    assert summary(calls) == [("SendEmail", "1:Herinnering: 11 openstaa")]
     listing = story.run("escalations", "list").output
     assert re.search(
         r"#1 SnelHost V\.O\.F\.: stage reminder, \d+ days overdue, 944\.70 due on 11 invoice\(s\), impact 196; next second-reminder on 2026-11-30",
@@ -127,11 +127,14 @@ def test_seed_001_day_by_day(story: Bridge, tmp_path: Path):
     ), listing
 
     second = story.day("2026-11-30T10:00:00Z")  # the second reminder is due this Monday
-    assert summary(second) == [("SendEmail", "1:Second reminder: 944.70 "), ("AddClientNote", "1:")]
+    assert summary(second) == [("SendEmail", "1:Tweede herinnering: € 94"), ("AddClientNote", "1:")]
     final = story.day("2026-12-09T10:00:00Z")
     assert [c["action"] for c in final] == ["SendEmail", "OpenTicket", "OpenTicket"]
-    [final_notice] = [e for e in sandbox.rows("emails", client_id=1) if e["subject"].startswith("Final notice")]
-    assert "by 2026-12-16" in final_notice["message"]
+    # The seed's reseller is Dutch (its WHMCS profile language): a formal notice in Dutch, the amount in
+    # euros as a Dutch reader writes it, the deadline as a Dutch date.
+    [final_notice] = [e for e in sandbox.rows("emails", client_id=1) if e["subject"].startswith("Ingebrekestelling")]
+    assert "€\xa0944,70" in final_notice["message"] and "uiterlijk 16 december 2026" in final_notice["message"]
+    assert "Geachte heer/mevrouw" in final_notice["message"] and "SnelHost V.O.F." in final_notice["message"]
     assert (
         final[2]["params"]["email"] == "billing-robot@example.com"
         and "registered letter" in final[2]["params"]["subject"]
@@ -145,7 +148,7 @@ def test_seed_001_day_by_day(story: Bridge, tmp_path: Path):
     assert summary(locked) == [
         ("ModuleCustom", "101:lock_reseller_panel"),
         ("ModuleCustom", "102:lock_reseller_panel"),
-        ("SendEmail", "1:Control panel access sus"),
+        ("SendEmail", "1:Toegang tot uw controlep"),
     ]
 
     # Sites to a neutral landing page three working days later, again approved.
@@ -178,7 +181,7 @@ def test_seed_001_day_by_day(story: Bridge, tmp_path: Path):
         ("ModuleUnsuspend", "101:"),
         ("ModuleCustom", "102:unlock_reseller_panel"),
         ("ModuleCustom", "101:unlock_reseller_panel"),
-        ("SendEmail", "1:Your services are fully "),
+        ("SendEmail", "1:Uw diensten zijn volledi"),
         ("AddClientNote", "1:"),
     ], story.run("escalations", "show", "1").output
     # The mail-off stage came due between two payments; its steps never ran, so nothing of it is undone,

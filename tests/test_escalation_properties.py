@@ -29,7 +29,7 @@ CLOSED_WITH_STAGES: list[int] = []  # how many generated stories exercised the r
 
 action_specs = st.sampled_from(
     [
-        StageAction(note="note {amount_due}"),
+        StageAction(note="escalation.reminder_note"),
         StageAction(suspend=SuspendSpec()),
         StageAction(module_command=ModuleCommandSpec(function="lock", inverse="unlock")),
         StageAction(module_command=ModuleCommandSpec(function="mail_off", inverse="mail_on")),

@@ -107,7 +107,13 @@ def test_reminder_once_the_client_is_known_and_in_scope():
     assert story.stages() == ["reminder"]
     email = story.actions[-1]
     assert email.kind == "email" and email.params["related_id"] == 1 and email.client_id == 1
-    assert "1 unpaid invoice(s), 49.95 due" in email.params["subject"]
+    # The rule plans a message and its facts; the text is written in the client's language when it is sent.
+    assert email.params["msg"]["id"] == "escalation.reminder"
+    assert {k: email.params["msg"]["data"][k] for k in ("client", "amount_due", "invoice_count")} == {
+        "client": 1,
+        "amount_due": "49.95",
+        "invoice_count": 1,
+    }
     assert story.state["policy"] == "resellers-and-dedicated"
     assert story.due_at == datetime(2026, 11, 30, tzinfo=UTC)  # second reminder: 7 days later
 
@@ -120,15 +126,15 @@ def test_the_ladder_in_order_with_deadlines_approvals_and_windows():
     final = story.tick(datetime(2026, 12, 9, 10, tzinfo=UTC))  # 7 business days after Mon 30 Nov
     assert story.stages()[-1] == "final-notice"
     assert [a.kind for a in final] == ["email", "ticket", "ticket"]
-    assert "by 2026-12-16" in final[0].params["html"]  # 5 working days
+    assert final[0].params["msg"]["data"]["deadline"] == "2026-12-16"  # 5 working days
     assert final[1].params["client_id"] == 1  # the client's ticket
     staff = final[2].params
     assert (
         staff["client_id"] is None
         and staff["email"] == "robot@example.com"
-        and staff["subject"] == "Send a registered letter to SnelHost V.O.F."
+        and staff["msg"]["id"] == "escalation.registered_letter"
+        and staff["msg"]["data"]["client"] == 1
     )
-    assert "escalations record-letter 1 --tracking" in staff["message"]
     lock = story.tick(datetime(2026, 12, 16, 10, tzinfo=UTC))
     assert story.stages()[-1] == "panel-lock"
     assert [(a.kind, a.params.get("service_id"), a.params.get("function")) for a in lock[:2]] == [
@@ -153,7 +159,7 @@ def test_staff_tasks_without_a_staff_address_become_sticky_admin_notes():
     assert (
         final[2].kind == "client_note"
         and final[2].params["sticky"]
-        and final[2].params["text"].startswith("STAFF TASK: Send a registered letter")
+        and final[2].params["msg"]["id"] == "escalation.registered_letter"
     )
 
 
@@ -186,7 +192,7 @@ def test_full_payment_undoes_everything_in_reverse_order_once():
         ("email", None, None),
         ("client_note", None, None),
     ]
-    assert "fully restored" in undo[-2].params["subject"]
+    assert undo[-2].params["msg"] == {"id": "escalation.restored", "data": {"client": 1}}
     assert story.state["cycle"] == 2 and story.due_at is None
     assert story.tick(datetime(2027, 1, 10, tzinfo=UTC)) == []  # closed: nothing more
 

@@ -189,3 +189,36 @@ def test_a_language_with_only_some_messages_falls_back_to_english_and_check_says
     assert "message test.other has no de, fr, id, nl template: English is sent instead" in built.notes
     assert built.template("core.breaker_tripped", "de").body == "Halt"
     assert built.template("test.other", "fr").body == "Other"
+
+
+def test_a_ladder_may_name_its_own_message_once_its_templates_are_configured(tmp_path):
+    from tests.test_config import ENV, LADDER
+    from whmcs_bridge.config.load import load_config
+
+    path = tmp_path / "bridge.yaml"
+    path.write_text(LADDER.replace("message: escalation.reminder", "message: acme.gentle_nudge"))
+    config = load_config(path, environ=ENV)
+    with pytest.raises(ConfigError, match=r"message acme\.gentle_nudge is named by the configuration but has no template"):
+        load.for_config(config)
+    path.write_text(
+        path.read_text()
+        + "messages:\n  templates:\n    acme.gentle_nudge:\n      en:\n        subject: Nudge {{ amount_due }}\n"
+        "        body: <p>{{ client }} {{ unknown_field }}</p>\n"
+    )
+    with pytest.raises(ConfigError, match=r"bridge\.yaml:\d+: acme\.gentle_nudge \(en\) body: unknown field\(s\) unknown_field"):
+        load.for_config(load_config(path, environ=ENV))
+    path.write_text(path.read_text().replace(" {{ unknown_field }}", ""))
+    built = load.for_config(load_config(path, environ=ENV))
+    assert built.specs["acme.gentle_nudge"].channel == "email"
+    text = built.render("acme.gentle_nudge", {"client": 1, "amount_due": "10"}, Reader("nl", "EUR", PARIS), TableNames())
+    assert (text.subject, text.body) == ("Nudge €\xa010,00", "<p>Boulangerie Dupont</p>")
+
+
+def test_a_ladder_step_naming_a_message_of_another_channel_is_refused(tmp_path):
+    from tests.test_config import ENV, LADDER
+    from whmcs_bridge.config.load import load_config
+
+    path = tmp_path / "bridge.yaml"
+    path.write_text(LADDER.replace("email: {message: escalation.reminder}", "note: escalation.reminder"))
+    with pytest.raises(ConfigError, match=r"the note step names message escalation\.reminder, which is a email message"):
+        load.for_config(load_config(path, environ=ENV))

@@ -398,11 +398,14 @@ def test_a_template_with_no_record_of_its_type_becomes_a_staff_task():
     story.context(MONDAY)  # the client has no domains
     assert not [a for a in story.actions if a.kind == "email"]
     [note] = [a for a in story.actions if a.kind == "client_note"]
-    assert "Domain Renewal Notice" in note.params["text"] and "not sent" in note.params["text"]
+    assert note.params["msg"] == {
+        "id": "escalation.template_without_record",
+        "data": {"template": "Domain Renewal Notice", "template_type": "domain"},
+    }
 
 
 def test_a_template_needs_its_type_in_the_config(tmp_path: Path):
-    text = LADDER.replace("email: {subject: s, body: b}", "email: {template: Invoice Payment Reminder}")
+    text = LADDER.replace("email: {message: escalation.reminder}", "email: {template: Invoice Payment Reminder}")
     path = tmp_path / "bridge.yaml"
     path.write_text(text)
     with pytest.raises(
@@ -607,7 +610,7 @@ def test_a_row_planned_before_the_change_keeps_every_field_too(sandbox: Sandbox,
 
 
 def test_a_template_of_a_type_the_ladder_cannot_relate_is_refused(tmp_path: Path):
-    text = LADDER.replace("email: {subject: s, body: b}", "email: {template: Support Reply, template_type: support}")
+    text = LADDER.replace("email: {message: escalation.reminder}", "email: {template: Support Reply, template_type: support}")
     path = tmp_path / "bridge.yaml"
     path.write_text(text)
     with pytest.raises(

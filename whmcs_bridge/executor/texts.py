@@ -87,7 +87,10 @@ class Texts:
         data = {**planned.get("data", {}), "consent_link": CONSENT_LINK}
         text = self.catalogue.render(spec.id, data, reader, names)
         subject_field, body_field = KIND_FIELDS[kind]
-        out = {**params, body_field: text.body, "lang": text.lang}
+        body = text.body
+        if text.subject and not subject_field:  # a ticket's message kept as a note: its subject heads it
+            body = f"{text.subject}\n{body}"
+        out = {**params, body_field: body, "lang": text.lang}
         if subject_field:
             out[subject_field] = text.subject or ""
         consent = params.get("consent")

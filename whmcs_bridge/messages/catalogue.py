@@ -222,7 +222,10 @@ def build(
     for message_id in sorted(specs):
         missing = [lang for lang in wanted if (message_id, lang) not in templates]
         if (message_id, FALLBACK) not in templates:
-            raise ConfigError(f"message {message_id} has no English template (the fallback of every language)")
+            raise ConfigError(
+                f"message {message_id} is named by the configuration but has no template: add it under "
+                f"messages.templates.{message_id}, with at least `en` (English is every language's fallback)"
+            )
         if missing:
             notes.append(f"message {message_id} has no {', '.join(missing)} template: English is sent instead")
     return Catalogue(specs, templates, default_locale, staff_locale, tuple(notes))

@@ -30,8 +30,14 @@ def packages() -> list[str]:
     return [CORE, *(spec.package for spec in families.FAMILIES)]
 
 
-def all_specs() -> dict[str, MessageSpec]:
-    return specs(*(importlib.import_module(f"{p}.messages").MESSAGES for p in packages()))
+def all_specs(config: Config | None = None) -> dict[str, MessageSpec]:
+    """Every shipped message, and (with a configuration) the messages it names that are not shipped: a
+    family's `configured(config)` says what they are (their templates must come from messages.templates)."""
+    modules = [importlib.import_module(f"{p}.messages") for p in packages()]
+    groups = [m.MESSAGES for m in modules]
+    if config is not None:
+        groups += [m.configured(config) for m in modules if hasattr(m, "configured")]
+    return specs(*groups)
 
 
 def shipped_templates() -> list[catalogue.Template]:
@@ -64,7 +70,7 @@ def for_config(config: Config) -> catalogue.Catalogue:
     if problems:
         raise ConfigError("\n  ".join(problems))
     return catalogue.build(
-        all_specs(),
+        all_specs(config),
         shipped_templates(),
         overrides,
         default_locale=catalogue.locale_of(config.messages.default_language) or catalogue.FALLBACK,

@@ -5,6 +5,7 @@ in the reader's locale. Values are data, never templates: `{{ 7*7 }}` in a compa
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
@@ -23,6 +24,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from whmcs_bridge.errors import BridgeError
 from whmcs_bridge.messages.spec import HTML_CHANNELS, MessageSpec
 
+_SPACES = re.compile(r"[ \t\r\n\f\v\u2028\u2029\x85]+")
 SUBJECT_MAX = 200  # WHMCS keeps a subject in a 255-character column; a long company name must not cut the key
 
 
@@ -196,5 +198,5 @@ def _render_one(source: str, values: dict[str, Any], html: bool) -> str:
 def _one_line(subject: str | None) -> str | None:
     if subject is None:
         return None
-    flat = " ".join(subject.split())
+    flat = _SPACES.sub(" ", subject).strip()  # one line; a no-break space (Babel's "€ 10") stays
     return flat if len(flat) <= SUBJECT_MAX else flat[: SUBJECT_MAX - 1].rstrip() + "…"

@@ -41,6 +41,7 @@ class World:
         country: str = "NL",
         created: int = -900,
         fields: dict[int, str] | None = None,
+        language: str = "",
     ) -> int:
         uid = self.sb.insert(
             "users", firstname=first, lastname=last, email=email, datecreated=self.day(created) + " 10:00:00"
@@ -57,6 +58,7 @@ class World:
             groupid=groupid,
             datecreated=self.day(created),
             owner_user_id=uid,
+            language=language,
         )
         self.sb.insert("user_clients", user_id=uid, client_id=cid, is_owner=1)
         for field_id, value in (fields or {}).items():
@@ -257,6 +259,7 @@ def reseller_overdue(sb: SandboxState) -> dict[str, Any]:
         groupid=2,
         created=-1400,
         fields={1: "KvK 61234567"},
+        language="dutch",  # the seed's reseller writes Dutch; WHMCS keeps a client's language by its file name
     )
     reseller = w.service(
         101,

@@ -24,22 +24,27 @@ def _hours_range(value: str) -> str | None:
     return None
 
 
+def _message_id(value: str) -> str | None:
+    if not re.fullmatch(r"[a-z0-9_]+(\.[a-z0-9_-]+)+", value):
+        return "a message id such as escalation.reminder (`whmcs-bridge messages list`)"
+    return None
+
+
 @dataclass(frozen=True, kw_only=True)
 class EmailSpec:
-    # Either a WHMCS client email template by name, or a custom subject and HTML body. Merge fields:
-    # {client_name} {company} {amount_due} {invoice_count} {oldest_due} {days_overdue} {deadline}
-    # {stage} {services}
+    # Either a message of the catalogue by id (its text in the client's language: shipped ones are listed
+    # by `whmcs-bridge messages list`; your own wording goes under messages.templates), or a WHMCS client
+    # email template by name (WHMCS writes it, in the client's language).
+    message: str | None = check(_message_id, None)
     template: str | None = None
     # The template's type, as in WHMCS's email template editor. WHMCS sends a template about a record of
     # its type (DD:api-reference/sendemail.md, "Related ID"): general -> the client; invoice -> the oldest
     # unpaid invoice of the case; product -> each service in scope; domain -> each of the client's domains.
     template_type: TemplateType | None = None
-    subject: str | None = None
-    body: str | None = None
 
     def problem(self) -> str | None:
-        if bool(self.template) == bool(self.subject and self.body):
-            return "either `template`, or both `subject` and `body`"
+        if bool(self.template) == bool(self.message):
+            return "either `message` (a message id) or `template` (a WHMCS email template)"
         if self.template and not self.template_type:
             return (
                 "`template_type` beside `template`: general, invoice, product or domain, as the template's type "
@@ -53,8 +58,7 @@ class EmailSpec:
 @dataclass(frozen=True, kw_only=True)
 class TicketSpec:
     department_id: int
-    subject: str
-    body: str
+    message: str = check(_message_id)  # a ticket message of the catalogue (subject and body)
     priority: Literal["Low", "Medium", "High"] = "Medium"
 
 
@@ -79,7 +83,7 @@ class StageAction:
 
     email: EmailSpec | None = None
     ticket: TicketSpec | None = None  # to the client, in its name
-    note: str | None = None  # a client note in WHMCS
+    note: str | None = check(_message_id, None)  # a client note in WHMCS: a text message's id
     staff_task: TicketSpec | None = None  # a ticket to staff, e.g. send a registered letter
     module_command: ModuleCommandSpec | None = None
     suspend: SuspendSpec | None = None
@@ -91,6 +95,12 @@ class StageAction:
     @property
     def kind(self) -> str:
         return next(k for k in self.KINDS if getattr(self, k) not in (None, False))
+
+    @property
+    def message_id(self) -> str | None:
+        """The catalogue message this step writes, if it writes one."""
+        value = getattr(self, self.kind)
+        return value if self.kind == "note" else getattr(value, "message", None)
 
     def problem(self) -> str | None:
         chosen = [k for k in self.KINDS if getattr(self, k) not in (None, False)]
@@ -171,12 +181,7 @@ class EscalationSection:
     holidays: list[date] = field(default_factory=list)
     guards: EscalationGuards = field(default_factory=EscalationGuards)
     # Sent when the client is current again and every reversible action has been undone.
-    restored_email: EmailSpec = field(
-        default_factory=lambda: EmailSpec(
-            subject="Your services are fully restored",
-            body="<p>Dear {client_name},</p><p>We have received your payment. Your services are fully restored.</p>",
-        )
-    )
+    restored_email: EmailSpec = field(default_factory=lambda: EmailSpec(message="escalation.restored"))
     # Where staff tasks and approval requests go when a stage names no department.
     staff_department_id: int = 1
     # First matching policy wins.

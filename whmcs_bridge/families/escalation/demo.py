@@ -45,14 +45,14 @@ escalation:
           after_days: 3
           counted_from: due
           actions:
-            - email: {subject: "Reminder: {invoice_count} unpaid invoices, {amount_due} due", body: "<p>Dear {client_name}, please pay {amount_due}.</p>"}
+            - email: {message: escalation.reminder}
         - name: final-notice
           after_days: 7
           deadline_days: 5
           business_days: true
           actions:
-            - email: {subject: "Final notice: pay by {deadline}", body: "<p>Dear {client_name}, unless we receive {amount_due} by {deadline}, your control panel will be locked, then your websites and mail.</p>"}
-            - staff_task: {department_id: 2, subject: "Send a registered letter to {company}", body: "Final notice, deadline {deadline}."}
+            - email: {message: escalation.final_notice}
+            - staff_task: {department_id: 2, message: escalation.registered_letter}
         - name: panel-lock
           after_days: 5
           business_days: true

@@ -1,44 +1,30 @@
-"""The ladder's pure helpers: which clients and services a policy covers, and merge fields in notices."""
+"""The ladder's pure helpers: which clients and services a policy covers, and how a notice is addressed."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from whmcs_bridge.families.escalation.config import EmailSpec, Policy
-
-
-def render(text: str, merge: dict[str, str]) -> str:
-    out = text
-    for name, value in merge.items():
-        out = out.replace("{" + name + "}", value)
-    return out
+from whmcs_bridge.model import message
 
 
 def email_params(
-    spec: EmailSpec, client: int, merge: dict[str, str], related: dict[str, list[int]] | None = None
+    spec: EmailSpec, client: int, data: dict[str, Any], related: dict[str, list[int]] | None = None
 ) -> list[dict[str, Any]]:
     """One SendEmail per record the email is about. A custom email is about the client; a template about
     the records of its type (DD:api-reference/sendemail.md: general -> client id, invoice -> invoice id,
-    product -> service id, domain -> domain id), given in `related` by type: none, no email."""
+    product -> service id, domain -> domain id), given in `related` by type: none, no email. A message of
+the catalogue is rendered in the client's language when it is sent."""
     if spec.template:
         ids = [client] if spec.template_type == "general" else (related or {}).get(spec.template_type or "", [])
         return [{"related_id": i, "template": spec.template, "template_type": spec.template_type} for i in ids]
-    custom = {
-        "related_id": client,
-        "type": "general",
-        "subject": render(spec.subject or "", merge),
-        "html": render(spec.body or "", merge),
-    }
-    return [custom]
+    return [{"related_id": client, "type": "general", "msg": message(spec.message or "", **data)}]
 
 
 def no_record_note(spec: EmailSpec) -> dict[str, Any]:
     """A staff task when a template has no record of its type to be about (no email is sent)."""
-    text = (
-        f"STAFF TASK: the email template {spec.template!r} ({spec.template_type}) was not sent: the client "
-        f"has no {spec.template_type} record in scope for it. Contact the client another way."
-    )
-    return {"text": text, "sticky": True}
+    note = message("escalation.template_without_record", template=spec.template, template_type=spec.template_type)
+    return {"msg": note, "sticky": True}
 
 
 def service_matches(policy: Policy, service: dict[str, Any]) -> bool:

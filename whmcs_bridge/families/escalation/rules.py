@@ -23,7 +23,7 @@ from whmcs_bridge.families.escalation.calendar import add_days
 from whmcs_bridge.families.escalation.config import EscalationSection, Policy, Stage
 from whmcs_bridge.families.escalation.ladder import email_params, matches, no_record_note
 from whmcs_bridge.families.escalation.steps import FAMILY, OPEN_SERVICE, StagePlanner
-from whmcs_bridge.model import Action, Decision, Event, State, action_key, as_int
+from whmcs_bridge.model import Action, Decision, Event, State, action_key, as_int, message
 
 MODULE_EVENTS = {
     "AfterModuleSuspend": "Suspended",
@@ -293,10 +293,10 @@ class Case(StagePlanner):
         approval = stage.approval == "always" or (
             stage.approval == "impact" and impact is not None and impact > policy.approval_impact_threshold
         )
-        merge = self.merge_fields(stage)
+        data = self.message_data(stage)
         planned: list[str] = []
         for n, spec in enumerate(stage.actions):
-            for action in self.stage_actions(policy, stage, n, spec, merge, approval):
+            for action in self.stage_actions(policy, stage, n, spec, data, approval):
                 self.actions.append(action)
                 planned.append(action.key)
         if self._stage_earliest is not None:  # the stage had destructive steps: space the next one from it
@@ -371,23 +371,18 @@ class Case(StagePlanner):
         """The client hears that the account is restored; the client's notes say what was undone."""
         client = self.s["client_id"]
         context = self.s.get("context") or {}
-        merge = {
-            "client_name": context.get("name") or "customer",
-            "company": context.get("company") or "",
-            "client_id": str(client),
-        }
         spec = self.rules.restored_email
         related = {  # the invoices are paid and gone from the case: an invoice template has none to be about
             "product": [int(s["id"]) for s in context.get("services") or []],
             "domain": [int(d["id"]) for d in context.get("domains") or []],
         }
-        emails = email_params(spec, client, merge, related)
+        emails = email_params(spec, client, {"client": client}, related)
         notices = [
             self.action("email", "restored" if len(emails) == 1 else f"restored:{p['related_id']}", p, False)
             for p in emails
         ] or [self.action("client_note", "restored-template", no_record_note(spec), False)]
-        text = f"Escalation closed: client current again; {undone} step(s) undone."
-        return [*notices, self.action("client_note", "restored-note", {"text": text}, False)]
+        note = {"msg": message("escalation.closed_note", undone=undone)}
+        return [*notices, self.action("client_note", "restored-note", note, False)]
 
     # --- the decision -------------------------------------------------------------------------
 

@@ -12,14 +12,8 @@ from typing import Any
 
 from whmcs_bridge.families.escalation.calendar import add_days, next_window
 from whmcs_bridge.families.escalation.config import EscalationSection, Policy, Stage, StageAction
-from whmcs_bridge.families.escalation.ladder import (
-    client_matches,
-    email_params,
-    no_record_note,
-    render,
-    service_matches,
-)
-from whmcs_bridge.model import Action, action_key
+from whmcs_bridge.families.escalation.ladder import client_matches, email_params, no_record_note, service_matches
+from whmcs_bridge.model import Action, action_key, message
 
 FAMILY = "escalation"
 OPEN_SERVICE = ("Active", "Suspended")
@@ -27,12 +21,12 @@ OPEN_SERVICE = ("Active", "Suspended")
 
 @dataclass(frozen=True)
 class Step:
-    """One action of a stage being planned: its spec, the key's purpose, merge fields, approval, guard."""
+    """One action of a stage being planned: its spec, the key's purpose, its message's fields, approval, guard."""
 
     policy: Policy
     spec: StageAction
     purpose: str
-    merge: dict[str, str]
+    data: dict[str, Any]
     approval: bool
     guard: dict[str, Any]
 
@@ -58,34 +52,34 @@ class StagePlanner:
         # A client matched by group or custom field: all its services are in scope.
         return chosen or ([s for s in services] if client_matches(policy, self.s.get("context") or {}) else [])
 
-    def merge_fields(self, stage: Stage) -> dict[str, str]:
+    def message_data(self, stage: Stage) -> dict[str, Any]:
+        """The fields of the stage's messages (escalation/messages.py LADDER_FIELDS): ids, amounts and
+        ISO dates, written in the reader's language and currency when the message is sent."""
         context = self.s.get("context") or {}
         total = sum((Decimal(i["total"]) for i in self.s["invoices"].values()), Decimal("0"))
         oldest = self.oldest_due()
-        deadline = ""
+        deadline = None
         if stage.deadline_days:
             deadline = add_days(
                 self.today, stage.deadline_days, business=stage.business_days, holidays=self.rules.holidays
             ).isoformat()
         return {
-            "client_id": str(self.s.get("client_id")),
-            "client_name": context.get("name") or "customer",
-            "company": context.get("company") or context.get("name") or "the client",
+            "client": self.s.get("client_id"),
             "amount_due": f"{total:.2f}",
-            "invoice_count": str(len(self.s["invoices"])),
+            "invoice_count": len(self.s["invoices"]),
             "oldest_due": oldest.isoformat(),
-            "days_overdue": str((self.today - oldest).days),
+            "days_overdue": (self.today - oldest).days,
             "deadline": deadline,
             "stage": stage.name,
-            "services": ", ".join(s.get("domain") or str(s["id"]) for s in (context.get("services") or [])),
+            "services": [f"service:{s['id']}" for s in (context.get("services") or [])],
         }
 
     def stage_actions(
-        self, policy: Policy, stage: Stage, n: int, spec: StageAction, merge: dict[str, str], approval: bool
+        self, policy: Policy, stage: Stage, n: int, spec: StageAction, data: dict[str, Any], approval: bool
     ) -> list[Action]:
         # Every ladder step, notices included, is cancelled if the invoices were settled meanwhile.
         guard = {"invoices_open": sorted(int(i) for i in self.s["invoices"])}
-        step = Step(policy, spec, f"{stage.name}:{n}", merge, approval, guard)
+        step = Step(policy, spec, f"{stage.name}:{n}", data, approval, guard)
         return STEPS.get(spec.kind, StagePlanner.service_steps)(self, step)
 
     def email_step(self, step: Step) -> list[Action]:
@@ -96,7 +90,7 @@ class StagePlanner:
             "product": [int(s["id"]) for s in self.scoped_services(step.policy)],
             "domain": [int(d["id"]) for d in (self.s.get("context") or {}).get("domains") or []],
         }
-        emails = email_params(spec, self.s["client_id"], step.merge, related)
+        emails = email_params(spec, self.s["client_id"], step.data, related)
         if not emails:
             return [self.action("client_note", step.purpose, no_record_note(spec), step.approval, guard=step.guard)]
         # One email keeps the step's key; one per service or domain adds the record to it.
@@ -123,21 +117,20 @@ class StagePlanner:
         assert ticket is not None
         params: dict[str, Any] = {
             "deptid": ticket.department_id,
-            "subject": render(ticket.subject, step.merge),
-            "message": render(ticket.body, step.merge),
+            "msg": message(ticket.message, **step.data),
             "priority": ticket.priority,
         }
         if kind == "ticket":
             params["client_id"] = self.s["client_id"]
         elif self.staff_email:
             params.update(client_id=None, name="whmcs-bridge", email=self.staff_email, notify=False)
-        else:  # no staff address configured: the task goes to the client's admin notes
-            note = {"text": f"STAFF TASK: {params['subject']}\n{params['message']}", "sticky": True}
+        else:  # no staff address configured: the task (its subject, then its text) goes to the client's notes
+            note = {"msg": params["msg"], "sticky": True}
             return [self.action("client_note", step.purpose, note, step.approval, guard=step.guard)]
         return [self.action("ticket", step.purpose, params, step.approval, guard=step.guard)]
 
     def note_step(self, step: Step) -> list[Action]:
-        params = {"text": render(step.spec.note or "", step.merge)}
+        params = {"msg": message(step.spec.note or "", **step.data)}
         return [self.action("client_note", step.purpose, params, step.approval, guard=step.guard)]
 
     def invoice_status_step(self, step: Step) -> list[Action]:
