@@ -127,7 +127,7 @@ def test_seed_001_day_by_day(story: Bridge, tmp_path: Path):
     ), listing
 
     second = story.day("2026-11-30T10:00:00Z")  # the second reminder is due this Monday
-    assert summary(second) == [("SendEmail", "1:Tweede herinnering: € 94"), ("AddClientNote", "1:")]
+    assert summary(second) == [("SendEmail", "1:Tweede herinnering: €\xa094"), ("AddClientNote", "1:")]
     final = story.day("2026-12-09T10:00:00Z")
     assert [c["action"] for c in final] == ["SendEmail", "OpenTicket", "OpenTicket"]
     # The seed's reseller is Dutch (its WHMCS profile language): a formal notice in Dutch, the amount in
