@@ -208,7 +208,7 @@ def test_demo_runs_to_the_end(tmp_path: Path):
     assert "VERIFIED technical contact of client #12" in out and "WARNING: client #13 has NO grant" in out
     assert "the owner's invoice #8 is settled once" in out and "the agency is told" in out
     # seed 001 played: stages, the approval for the downstream impact, the payment, the reversal
-    assert "email: Reminder: 11 unpaid invoices, 944.70 due" in out
+    assert "email: Herinnering: 11 openstaande facturen, €\xa0944,70 te betalen" in out
     assert "the lock hits 196 downstream domains, users and sub-resellers (threshold 50): staff approval asked" in out
     assert "suspension on service 101: Administrative reasons" in out
     assert out.index("unsuspension on service 102") < out.index("module command on service 102: unlock_reseller_panel")
