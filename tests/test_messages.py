@@ -222,3 +222,23 @@ def test_a_ladder_step_naming_a_message_of_another_channel_is_refused(tmp_path):
     path.write_text(LADDER.replace("email: {message: escalation.reminder}", "note: escalation.reminder"))
     with pytest.raises(ConfigError, match=r"the note step names message escalation\.reminder, which is a email message"):
         load.for_config(load_config(path, environ=ENV))
+
+
+def test_staff_proof_read_a_message_in_a_language_before_going_live(tmp_path):
+    from click.testing import CliRunner
+
+    from tests.test_config import ENV, MINIMAL
+    from whmcs_bridge.cli.app import main
+
+    path = tmp_path / "bridge.yaml"
+    path.write_text(MINIMAL)
+    run = CliRunner().invoke(
+        main, ["--config", str(path), "messages", "preview", "escalation.final_notice", "--lang", "dutch"], env=ENV
+    )
+    assert run.exit_code == 0, run.output
+    assert run.output.startswith("Subject: Ingebrekestelling: betaling van €\xa0944,70 uiterlijk 11 december 2026\n")
+    assert "Boulangerie Dupont SARL" in run.output and "14 oktober 2026" in run.output
+    listing = CliRunner().invoke(main, ["--config", str(path), "messages", "list"], env=ENV)
+    assert "escalation.final_notice (email to client; en, fr, id, nl)" in listing.output
+    wrong = CliRunner().invoke(main, ["--config", str(path), "messages", "preview", "escalation.final_notise"], env=ENV)
+    assert wrong.exit_code != 0 and "no message is called 'escalation.final_notise'" in wrong.output

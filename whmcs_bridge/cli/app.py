@@ -25,6 +25,7 @@ from whmcs_bridge.cli.common import (
     setup_logging,
     user_errors,
 )
+from whmcs_bridge.cli.messages import messages
 from whmcs_bridge.cli.staff import approvals, breaker, events
 from whmcs_bridge.clock import utcnow
 from whmcs_bridge.daemon import Bridge, Daemon, PassReport
@@ -513,7 +514,7 @@ def demo(workdir: str | None) -> None:
     run_demo(Path(workdir) if workdir else None, echo=click.echo)
 
 
-for command in (approvals, breaker, events):
+for command in (approvals, breaker, events, messages):
     main.add_command(command)
 for spec in FAMILIES:  # each family's command group: families/<name>/cli.py, `group`
     main.add_command(importlib.import_module(f"{spec.package}.cli").group)

@@ -23,7 +23,13 @@ LADDER_FIELDS: dict[str, FieldType] = {
     "stage": "text",
     "services": "subjects",
 }
-LADDER_SAMPLES = {"invoice_count": 3, "days_overdue": 24, "deadline": "2026-12-11", "stage": "final-notice"}
+LADDER_SAMPLES = {
+    "invoice_count": 3,
+    "oldest_due": "2026-10-14",
+    "days_overdue": 42,
+    "deadline": "2026-12-11",
+    "stage": "final-notice",
+}
 
 
 def _ladder(message_id: str, channel: str, audience: str, about: str) -> MessageSpec:
