@@ -216,6 +216,11 @@ def test_seed_001_day_by_day(story: Bridge, tmp_path: Path):
     out = story.run("escalations", "export", "1", "--out", str(tmp_path / "dossier")).output
     assert "collections-dossier-client-1.html" in out
     dossier = json.loads((tmp_path / "dossier" / "collections-dossier-client-1.json").read_text())
+    # Readable for a collections agency and for staff: words and amounts with their currency, no JSON.
+    page = (tmp_path / "dossier" / "collections-dossier-client-1.html").read_text()
+    assert '{"' not in page and "&quot;" not in page and "€" in page
+    shown = story.run("escalations", "show", "1").output
+    assert "{" not in shown and "Herinnering: 11 openstaande facturen" in shown
     assert dossier["letters"][0]["tracking"] == "RR123456789NL"
     assert any(n["proof"].get("email_id") for n in dossier["notices"] if n["kind"] == "email")
     assert any(n["proof"].get("ticket_id") for n in dossier["notices"] if n["kind"] == "ticket")

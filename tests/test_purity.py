@@ -33,6 +33,13 @@ CORE = [
     "whmcs/whois.py",
     "families/__init__.py",
     "families/spec.py",
+    "messages/__init__.py",
+    "messages/spec.py",
+    "messages/render.py",
+    "messages/catalogue.py",
+    "messages/core/__init__.py",
+    "messages/core/messages.py",
+    "readable.py",
 ]
 FORBIDDEN = {"requests", "sqlite3", "click", "socket", "time", "urllib3", "http", "waitress", "random", "secrets", "uuid"}
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from whmcs_bridge import __version__, resync
+from whmcs_bridge import __version__, readable, resync
 from whmcs_bridge.backup import make_backup
 from whmcs_bridge.cli.common import (
     ID,
@@ -445,8 +445,8 @@ def audit_show(
     for entry in found:
         who = f" client {entry.client_id}" if entry.client_id is not None else ""
         case = f" case {entry.case_id}" if entry.case_id else ""
-        detail = json.dumps(entry.detail, sort_keys=True, default=str)
-        click.echo(f"#{entry.id} {entry.at} {entry.actor} {entry.action}{who}{case} {detail}")
+        detail = readable.fields(entry.detail)
+        click.echo(f"#{entry.id} {readable.value(entry.at)} {entry.actor} {entry.action}{who}{case} {detail}".rstrip())
     if not found:
         click.echo("no audit entries match")
 

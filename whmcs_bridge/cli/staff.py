@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
-from whmcs_bridge import staff
+from whmcs_bridge import readable, staff
 from whmcs_bridge.cli.common import ID, JSON_LIST, JSON_OBJECT, Context, echo_json, existing_state, user_errors
 from whmcs_bridge.clock import utcnow
 from whmcs_bridge.executor.loop import reset_breaker
@@ -33,7 +31,8 @@ def approvals_list(obj: Context, as_json: bool) -> None:
         return
     for row in rows:
         why = "needs approval" if row.status == "awaiting_approval" else f"parked: {row.error}"
-        click.echo(f"#{row.id} {row.family} {row.kind} {row.subject or ''} {json.dumps(row.params, sort_keys=True)} ({why})")
+        about = ", ".join(x for x in (row.subject, readable.target(row.params)) if x)
+        click.echo(f"#{row.id} {row.family} {row.kind} {about}: {readable.action(row.params)} ({why})")
     if not rows:
         click.echo("nothing is waiting for a decision")
 
@@ -119,7 +118,7 @@ def breaker_status(obj: Context, as_json: bool) -> None:
     elif tripped is None:
         click.echo(f"closed: destructive actions run (limit {limit} an hour)")
     else:
-        click.echo(f"TRIPPED: destructive actions are held: {json.dumps(tripped)}")
+        click.echo(f"TRIPPED: destructive actions are held ({readable.fields(tripped)})")
 
 
 @breaker.command("reset")

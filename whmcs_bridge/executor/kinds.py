@@ -175,6 +175,8 @@ def client_context(api: WhmcsApi, client_id: int) -> dict[str, Any]:
         "name": f"{details.firstname} {details.lastname}".strip(),
         "company": details.companyname,
         "email": details.email,
+        "currency": details.currency_code,
+        "language": details.language,
         "groupid": details.groupid,
         "customfields": {str(k): v for k, v in details.customfields.items()},
         "services": services,

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import click
 
+from whmcs_bridge import readable
 from whmcs_bridge.cli.common import (
     ID,
     JSON_LIST,
@@ -84,8 +84,7 @@ def show(obj: Context, client_id: int, as_json: bool) -> None:
         echo_json({"client_id": client_id, "timeline": state.get("timeline", []), "actions": actions})
         return
     for entry in state.get("timeline", []):
-        detail = json.dumps(entry.get("detail", {}), sort_keys=True) if entry.get("detail") else ""
-        click.echo(f"{entry['at'][:16]}  {entry['what']} {detail}".rstrip())
+        click.echo(f"{readable.value(entry['at'])}  {entry['what']} {readable.fields(entry.get('detail'))}".rstrip())
     click.echo("actions:")
     for action in actions:
         proof = " ".join(f"{k}={v}" for k, v in action["proof"].items())

@@ -10,15 +10,20 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from whmcs_bridge import staff
+from whmcs_bridge import readable, staff
 from whmcs_bridge.config.load import Config
 from whmcs_bridge.errors import BridgeError
 from whmcs_bridge.families.escalation.rules import Case
 from whmcs_bridge.families.escalation.steps import FAMILY
+from whmcs_bridge.messages.catalogue import locale_of
 from whmcs_bridge.store import audit, outbox, states
 from whmcs_bridge.store.db import Database
 
 NOTICE_KINDS = ("email", "ticket", "client_note")
+
+
+def staff_locale(config: Config) -> str:
+    return locale_of(config.messages.staff_language) or "en"
 
 
 def cases(db: Database) -> list[tuple[int, dict[str, Any]]]:
@@ -52,7 +57,7 @@ def summary(config: Config, db: Database, client_id: int, state: dict[str, Any],
         "policy": state.get("policy"),
         "stage": reached[-1]["name"] if reached else None,
         "days_overdue": (now.date() - oldest).days if oldest else 0,
-        "amount_due": f"{total:.2f}",
+        "amount_due": readable.money(total, context.get("currency"), staff_locale(config)),
         "invoices": len(invoices),
         "impact": view.impact(policy) if policy else None,
         "next_stage": next_stage,
@@ -92,12 +97,7 @@ def notices(db: Database, client_id: int) -> list[dict[str, Any]]:
                 "status": r.status,
                 "planned": r.created_at,
                 "done": r.finished_at if r.status == "done" else None,
-                "what": params.get("subject")
-                or params.get("function")
-                or params.get("text")
-                or params.get("reason")
-                or params.get("status")
-                or "",
+                "what": readable.action(params),
                 "channel": {"email": "email", "ticket": "ticket", "client_note": "client note"}.get(
                     r.kind, "WHMCS action"
                 ),
@@ -123,7 +123,11 @@ def dossier(config: Config, db: Database, client_id: int, now: datetime) -> dict
         chain = f"BROKEN: {exc}"
     return {
         "generated_at": now.isoformat(timespec="seconds"),
-        "client": {"id": client_id, **{k: (state.get("context") or {}).get(k) for k in ("name", "company", "email")}},
+        "client": {
+            "id": client_id,
+            **{k: (state.get("context") or {}).get(k) for k in ("name", "company", "email", "currency")},
+        },
+        "staff_locale": staff_locale(config),
         "summary": summary(config, db, client_id, state, now) if state.get("invoices") else None,
         "unpaid_invoices": [
             {"id": int(k), **v} for k, v in sorted((state.get("invoices") or {}).items(), key=lambda kv: int(kv[0]))
@@ -168,7 +172,10 @@ def render_html(data: dict[str, Any]) -> str:
         f"<h1>{html.escape(title)}</h1>",
         f"<p>WHMCS client #{client['id']}, {html.escape(str(client.get('email') or ''))}. Generated {html.escape(data['generated_at'])}. Audit chain: {html.escape(data['audit_chain'])}.</p>",
         "<h2>Unpaid invoices</h2>",
-        _table(["invoice", "due", "total"], [[i["id"], i.get("due"), i.get("total")] for i in data["unpaid_invoices"]]),
+        _table(
+            ["invoice", "due", "total"],
+            [[i["id"], i.get("due"), readable.money(i.get("total"), client.get("currency"), data.get("staff_locale", "en"))] for i in data["unpaid_invoices"]],
+        ),
         "<h2>Stages reached</h2>",
         _table(
             ["stage", "date", "approval required", "downstream impact"],
@@ -199,16 +206,17 @@ def render_html(data: dict[str, Any]) -> str:
         f"<p>Broken promises: {data['promises']['broken']}.</p>",
         _table(
             ["at", "event", "detail"],
-            [[t["at"], t["what"], json.dumps(t.get("detail", {}))] for t in data["promises"]["events"]],
+            [[readable.value(t["at"]), t["what"], readable.fields(t.get("detail"))] for t in data["promises"]["events"]],
         ),
         "<h2>Staff decisions</h2>",
         _table(
             ["at", "who", "what", "detail"],
-            [[a["at"], a["who"], a["what"], json.dumps(a["detail"])] for a in data["approvals"]],
+            [[readable.value(a["at"]), a["who"], a["what"], readable.fields(a["detail"])] for a in data["approvals"]],
         ),
         "<h2>Timeline</h2>",
         _table(
-            ["at", "event", "detail"], [[t["at"], t["what"], json.dumps(t.get("detail", {}))] for t in data["timeline"]]
+            ["at", "event", "detail"],
+            [[readable.value(t["at"]), t["what"], readable.fields(t.get("detail"))] for t in data["timeline"]],
         ),
     ]
     style = "body{font-family:sans-serif;max-width:70em;margin:2em auto;color:#222}table{border-collapse:collapse;width:100%;margin-bottom:1.5em}th,td{border:1px solid #ccc;padding:.3em .5em;text-align:left;vertical-align:top;font-size:.9em}th{background:#f3f3f3}"
