@@ -242,3 +242,10 @@ def test_staff_proof_read_a_message_in_a_language_before_going_live(tmp_path):
     assert "escalation.final_notice (email to client; en, fr, id, nl)" in listing.output
     wrong = CliRunner().invoke(main, ["--config", str(path), "messages", "preview", "escalation.final_notise"], env=ENV)
     assert wrong.exit_code != 0 and "no message is called 'escalation.final_notise'" in wrong.output
+
+
+def test_a_field_planned_without_the_value_its_template_needs_is_a_sentence_not_a_crash():
+    from whmcs_bridge.messages.render import MessageError
+
+    with pytest.raises(MessageError, match=r"message core\.breaker_tripped \(en.*\) cannot be rendered"):
+        SHIPPED.render("core.breaker_tripped", {"ran": "many", "due": 1, "limit": 2}, Reader("en", None, PARIS), TableNames())

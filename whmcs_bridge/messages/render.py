@@ -175,15 +175,15 @@ def render(
 ) -> Rendered:
     """The template filled with the data as the reader sees it; MessageError names the message and language."""
     fmt = _Formatter(reader, names)
-    values: dict[str, Any] = {
-        name: fmt.value(kind, data.get(name)) for name, kind in spec.fields.items()
-    }
-    values.update(plural=fmt.plural, lang=reader.locale)
     html = spec.channel in HTML_CHANNELS
     try:
+        values: dict[str, Any] = {name: fmt.value(kind, data.get(name)) for name, kind in spec.fields.items()}
+        values.update(plural=fmt.plural, lang=reader.locale)
         body = _render_one(template.body, values, html)
         subject = _render_one(template.subject, values, False) if template.subject is not None else None
-    except TemplateError as exc:
+    except (TemplateError, ArithmeticError, ValueError, TypeError, KeyError) as exc:
+        # A template that fails on this data (a field planned without a value it needs, a date that is not
+        # one): the action parks with this sentence rather than sending a broken text.
         raise MessageError(
             f"message {spec.id} ({template.lang}{', ' + template.where if template.where else ''}) cannot be "
             f"rendered: {exc}; correct the template (whmcs-bridge messages preview {spec.id} --lang {template.lang})"
