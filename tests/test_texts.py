@@ -12,7 +12,7 @@ from tests.test_executor import action, plan, status
 from whmcs_bridge.executor.loop import Executor
 from whmcs_bridge.executor.texts import Texts
 from whmcs_bridge.messages import load
-from whmcs_bridge.model import message
+from whmcs_bridge.model import Action, message
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.api import WhmcsApi
 
@@ -33,7 +33,7 @@ def executor(db: Database, api: WhmcsApi) -> Executor:
     return Executor(db, api, texts=Texts(load.shipped(), ZoneInfo("Europe/Amsterdam")))
 
 
-def final_notice(purpose: str = "final") -> object:
+def final_notice(purpose: str = "final") -> Action:
     return action("email", purpose, {"related_id": 1, "type": "general", "msg": message("escalation.final_notice", **LADDER)})
 
 
