@@ -458,18 +458,19 @@ def audit_show(
 @click.pass_obj
 @user_errors
 def resync_command(obj: Context, family: str | None) -> None:
-    """Re-read from WHMCS the facts a family needs (escalation: the open overdue invoices) and store them
-    as events, as happens by itself when a family is enabled or its rules change; the next pass decides."""
+    """Re-read from WHMCS the facts a family needs (escalation: the open overdue invoices; delegation: what
+    its grants track; ownership: open tickets asking for ownership) and store them as events for that
+    family, as happens by itself when a family is enabled or its rules change; the next pass decides."""
     config = obj.config()
     names = [family] if family else resync.enabled_with_reader(config)
     if not names:
-        raise BridgeError("no enabled family has facts to re-read (escalation is the one that has)")
+        raise BridgeError(f"no family is enabled ({config.source}): nothing to re-read")
     with Lease(config.state.path, "whmcs-bridge resync"):
         bridge = Bridge(config)
         try:
             for name in names:
                 read, stored = resync.resync(bridge.db, bridge.api, config, name, utcnow())
-                what = resync.READERS[name][0]
+                what = resync.with_reader()[name].resync
                 click.echo(f"{name}: {read} {what} re-read from WHMCS, {stored} new event(s); the next pass decides")
         finally:
             bridge.close()
