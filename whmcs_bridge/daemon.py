@@ -27,7 +27,7 @@ from whmcs_bridge.store import inbox, states
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.store.lease import Lease
 from whmcs_bridge.whmcs.api import WhmcsApi
-from whmcs_bridge.whmcs.client import WhmcsClient
+from whmcs_bridge.whmcs.client import Interrupted, WhmcsClient
 
 SWITCH_INTERVAL_S = 0.0005  # see Daemon._run
 
@@ -62,7 +62,8 @@ class Bridge:
         self.metrics = metrics or Registry()
         self.db = Database(config.state.path)
         # A stop request cuts the client's retry waits short: SIGTERM is not kept waiting by a backoff.
-        interrupt = {"sleep": stop.wait, "stopping": stop.is_set} if stop is not None else {}
+        # A call in flight is not waited for either: the action stays in flight (reconciled at the next start).
+        interrupt = {"sleep": stop.wait, "stopping": stop.is_set, "interruptible": True} if stop is not None else {}
         self.api = WhmcsApi.from_config(config, client or WhmcsClient.from_config(config.whmcs, **interrupt))
         self.engine = Engine(self.db, families.enabled(config))
         self.poller = Poller(
@@ -176,7 +177,8 @@ def listen(app: Receiver, config: Config) -> Any:
 
 class Daemon:
     """`whmcs-bridge run`. Signal handlers only set flags: the first SIGTERM/SIGINT lets the current
-    action finish and exits 0; a second one exits at once."""
+    action finish (a WHMCS call not answered within STOP_GRACE_S is left in flight) and exits 0; a second
+    one exits at once."""
 
     def __init__(
         self,
@@ -272,28 +274,38 @@ class Daemon:
             self.config.state.path,
         )
         try:
-            while not self.stop.is_set():
-                try:
-                    if self.dry_run:
-                        self.dry_pass()
-                        busy = False
-                    else:
-                        report = self.bridge.run_once(utcnow(), stop=self.stop.is_set)
-                        busy = bool(report.engine.events or report.executor.done or report.executor.retrying)
-                    self.trouble.cleared()
-                except Exception as exc:  # one bad pass must not end the daemon; it is logged and retried
-                    if self.trouble.since is None:  # the traceback once, then a line per failing pass
-                        log.exception("pass failed; retrying shortly (/healthz says degraded meanwhile)")
-                    else:
-                        log.error("pass failed again (since %s): %s: %s", self.trouble.since, type(exc).__name__, exc)
-                    self.trouble.failed(utcnow(), f"{type(exc).__name__}: {exc}")
-                    busy = False
-                if not busy:
-                    self.wake.wait(self.trouble.wait(self.idle_s))
-                    self.wake.clear()
+            self._loop()
+        except Interrupted as exc:  # SIGTERM while WHMCS was slow to answer: not waited for (whmcs/client.py)
+            log.warning(
+                "%s: exiting without it; an action's call stays in flight and is looked for in WHMCS at the next "
+                "start, once it cannot still be running (twice whmcs.timeout_s after it began); a poll reads again",
+                exc,
+            )
         finally:
             self.server.close()
             self.receiver.close()
             self.bridge.close()
         log.info("stopped")
         return 0
+
+    def _loop(self) -> None:
+        while not self.stop.is_set():
+            try:
+                if self.dry_run:
+                    self.dry_pass()
+                    busy = False
+                else:
+                    report = self.bridge.run_once(utcnow(), stop=self.stop.is_set)
+                    busy = bool(report.engine.events or report.executor.done or report.executor.retrying)
+                self.trouble.cleared()
+            except Exception as exc:  # one bad pass must not end the daemon; it is logged and retried
+                if self.trouble.since is None:  # the traceback once, then a line per failing pass
+                    log.exception("pass failed; retrying shortly (/healthz says degraded meanwhile)")
+                else:
+                    log.error("pass failed again (since %s): %s: %s", self.trouble.since, type(exc).__name__, exc)
+                self.trouble.failed(utcnow(), f"{type(exc).__name__}: {exc}")
+                busy = False
+            if not busy:
+                self.wake.wait(self.trouble.wait(self.idle_s))
+                self.wake.clear()
+
