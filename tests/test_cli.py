@@ -385,3 +385,18 @@ def test_check_online_json_when_whmcs_is_down(tmp_path: Path):
     assert code == 5 and "did not answer" in err
     document = json.loads(out)
     assert document["exit_code"] == 5 and "did not answer" in document["error"] and document["valid"] is True
+
+
+@pytest.mark.parametrize(
+    ("args", "family"),
+    [
+        (["escalations", "show", "1"], "escalation"),
+        (["delegations", "show", "g1"], "delegation"),
+        (["ownership", "show", "o1"], "ownership"),
+    ],
+)
+def test_show_of_a_disabled_family_says_so(tmp_path: Path, args: list[str], family: str):
+    config = write_config(tmp_path)
+    Database(tmp_path / "state.db").close()
+    _, _, err = run("--config", str(config), *args)
+    assert f"{family} is not enabled ({family}.enabled in {config})" in err

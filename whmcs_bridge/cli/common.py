@@ -63,11 +63,16 @@ def disabled_note(config: Config, family: str) -> str | None:
     return f"{family} is not enabled ({family}.enabled in {config.source}): nothing runs for it"
 
 
-def echo_list(config: Config, family: str, rows: list[Any], as_json: bool, line: Callable[[Any], str], empty: str) -> None:
-    """A family's list command: says when the family is off, then the rows as JSON or a line each."""
+def note_if_disabled(config: Config, family: str) -> None:
+    """A family's list or show command says on stderr when the family is off (what it shows is old news)."""
     note = disabled_note(config, family)
     if note:
         click.echo(note, err=True)
+
+
+def echo_list(config: Config, family: str, rows: list[Any], as_json: bool, line: Callable[[Any], str], empty: str) -> None:
+    """A family's list command: says when the family is off, then the rows as JSON or a line each."""
+    note_if_disabled(config, family)
     if as_json:
         echo_json(rows)
         return
