@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from whmcs_bridge import families, health, permissions, resync
 from whmcs_bridge.clock import utcnow
@@ -44,6 +44,14 @@ class PassReport:
     # Events still waiting for the rules after the pass (a pass decides on at most 500).
     pending_after: int | None = None
     resynced: list[str] = field(default_factory=list)  # families re-read from WHMCS (resync.py)
+
+
+class Previewer(Protocol):
+    """A dry run's previews (preview.Shadow): a pass on a copy of the state, read from WHMCS."""
+
+    def run(self, now: datetime, until: datetime) -> PassReport: ...
+
+    def close(self) -> None: ...
 
 
 class Bridge:
@@ -186,11 +194,13 @@ class Daemon:
         *,
         idle_s: float = 1.0,
         dry_run: bool = False,
-        preview: Callable[[Config, datetime, datetime], PassReport] | None = None,
+        preview: Callable[[Config], Previewer] | None = None,
     ) -> None:
         self.config = config
-        # A dry run reads WHMCS every poll.every through this (preview.py: a copy of the state, no write sent).
-        self.preview = preview if dry_run else None
+        # A dry run reads WHMCS every poll.every through this (preview.py: a copy of the state, no write sent),
+        # made at the first preview and kept: later ones read and tell only what is new.
+        self.make_preview = preview if dry_run else None
+        self.previewer: Previewer | None = None
         self.idle_s = idle_s
         self.dry_run = dry_run
         self.stop = threading.Event()
@@ -224,9 +234,11 @@ class Daemon:
     def dry_pass(self) -> None:
         now = utcnow()
         last = getattr(self, "_last_preview", None)
-        if self.preview is not None and (last is None or last + self.config.poll.every <= now):
+        if self.make_preview is not None and (last is None or last + self.config.poll.every <= now):
             self._last_preview = now
-            self.log_preview(self.preview(self.config, now, now))
+            if self.previewer is None:
+                self.previewer = self.make_preview(self.config)
+            self.log_preview(self.previewer.run(now, now), first=last is None)
             return
         pending = inbox.pending_count(self.bridge.db)
         if pending != getattr(self, "_last_pending", None):
@@ -240,11 +252,16 @@ class Daemon:
             )
 
     @staticmethod
-    def log_preview(report: PassReport) -> None:
+    def log_preview(report: PassReport, first: bool = True) -> None:
+        """The first preview in full; later ones only what they added (the same copy plans nothing twice)."""
         if report.poll is not None and report.poll.error:
             log.warning("dry run: the poll of WHMCS failed: %s", report.poll.error)
         planned = report.engine.planned
-        log.info("dry run (read from WHMCS on a copy, nothing sent): %d action(s) would be planned", len(planned))
+        if not first and not planned:
+            log.debug("dry run: nothing new would be planned")
+            return
+        more = "" if first else " more"
+        log.info("dry run (read from WHMCS on a copy, nothing sent): %d%s action(s) would be planned", len(planned), more)
         for action in planned[:20]:
             about = action.params.get("subject") or action.params.get("function") or ""
             log.info("dry run: would %s %s %s", action.kind, action.subject or "", about)
@@ -285,6 +302,8 @@ class Daemon:
             self.server.close()
             self.receiver.close()
             self.bridge.close()
+            if self.previewer is not None:
+                self.previewer.close()
         log.info("stopped")
         return 0
 

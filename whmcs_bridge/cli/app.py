@@ -33,6 +33,7 @@ from whmcs_bridge.errors import BridgeError, ConfigError, EnvironmentProblem, Po
 from whmcs_bridge.families import FAMILIES
 from whmcs_bridge.install import default_url
 from whmcs_bridge.install import install_hook as install
+from whmcs_bridge.preview import Shadow
 from whmcs_bridge.preview import preview as preview_pass
 from whmcs_bridge.probe import gateway_problem, probe_actions, requestor_warning
 from whmcs_bridge.sandbox import scenarios
@@ -229,7 +230,7 @@ def run(obj: Context, dry_run: bool) -> None:
     SIGTERM/SIGINT exits 0 within about a second (a WHMCS call still unanswered then is left in flight and
     looked for in WHMCS at the next start); a second signal exits at once. At start it
     exits 3 when the port is taken or a path is not permitted, 4 when the database is damaged."""
-    daemon = Daemon(obj.config(), dry_run=dry_run, preview=preview_pass)
+    daemon = Daemon(obj.config(), dry_run=dry_run, preview=Shadow)
     sys.exit(daemon.run())
 
 
