@@ -136,10 +136,11 @@ class Bridge:
                 polled = PollReport(error=str(exc))
                 if not stop():
                     self.api_errors.inc(type(exc).__name__)
+                    failed_at = max(now, utcnow())
                     with self.db.atomic():  # the backoff counts from the failure, not from the pass's start
-                        health.record_poll(self.db, max(now, utcnow()), str(exc))
-                    due = health.PollHealth.read(self.db).next_due(self.config)
-                    log.warning("poll failed, tried again at %s: %s", health.stamp(due), exc)
+                        health.record_poll(self.db, failed_at, str(exc))
+                    if poll is None:  # the daemon's schedule (`tick` polls whenever it runs, and says it failed)
+                        log.warning("%s: %s", health.poll_failed_line(self.db, self.config, failed_at), exc)
                 return self._finish(now, dry_run, stop, polled)
             with self.db.atomic():
                 health.record_poll(self.db, now, None)

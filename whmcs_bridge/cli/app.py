@@ -196,7 +196,7 @@ def echo_pass(report: Any, as_json: bool, heading: str) -> None:
     for line in getattr(report, "resynced", []):
         click.echo(line)
     if report.poll is not None and report.poll.error:
-        click.echo(f"poll failed (retried next pass): {report.poll.error}")
+        click.echo(f"poll failed: {report.poll.error}")
     elif report.poll is not None:
         swept = " (open invoices swept)" if report.poll.swept else ""
         click.echo(f"poll: {report.poll.events} new event(s) in {report.poll.calls} WHMCS call(s){swept}")
