@@ -8,7 +8,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import requests
+
 from tests.conftest import BridgeWorld, Sandbox
+from tests.test_daemon import Running, free_port, wait_until
 from tests.test_escalation_e2e import Bridge, configure
 from tests.test_ownership_e2e import ownership_section
 from whmcs_bridge.cli import app as cli
@@ -162,3 +165,27 @@ def test_enabling_ownership_later_drafts_the_open_ticket_asking_for_ownership(sa
         assert len(json.loads(world.run("ownership", "list", "--json").stdout)) == 2
     finally:
         world.close()
+
+
+def test_the_daemon_enabled_with_escalation_later_finds_the_overdue_reseller(sandbox: Sandbox, tmp_path: Path):
+    """The issue's story with the real daemon: `run` with escalation off consumes the overdue facts; run
+    again with it on, it re-reads them at its first poll and puts the reseller on the ladder."""
+    sandbox.load("reseller-overdue")
+    config = escalation_off(tmp_path, sandbox)
+    port = free_port()
+    config.write_text(config.read_text().replace("listen: 127.0.0.1:8787", f"listen: 127.0.0.1:{port}"))
+    bridge = Bridge(config, sandbox)
+    daemon = Running(config, port)
+    try:
+        wait_until(lambda: requests.get(daemon.url + "/healthz", timeout=5).json()["poll"]["last_success"] is not None)
+    finally:
+        assert daemon.stop()[0] == 0
+    assert ladder(bridge) == []
+
+    config.write_text(config.read_text().replace("  enabled: false\n  # Not business days", "  enabled: true\n  # Not business days"))
+    daemon = Running(config, port)
+    try:
+        wait_until(lambda: [r["client_id"] for r in ladder(bridge)] == [1], seconds=60)
+    finally:
+        code, err = daemon.stop()
+    assert code == 0 and "resync escalation: 11 open overdue invoice(s) re-read from WHMCS" in err

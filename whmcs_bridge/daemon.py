@@ -109,11 +109,14 @@ class Bridge:
         return sorted(set(self.tracked_clients()) | set(states.referenced_ids(self.db, "owner:")))
 
     def poll_due(self, now: datetime) -> bool:
-        """Every poll.every; after failures, that doubled per failure up to poll.max_backoff."""
+        """Every poll.every; after failures, that doubled per failure up to poll.max_backoff. A family
+        enabled or changed since the last poll (a restart with a new configuration) is resynced at once,
+        unless polls are failing: their backoff stands."""
         if not self.config.poll.enabled:
             return False
-        due = health.PollHealth.read(self.db).next_due(self.config)
-        return due is None or due <= now
+        state = health.PollHealth.read(self.db)
+        due = state.next_due(self.config)
+        return due is None or due <= now or (state.failures == 0 and bool(resync.changed(self.db, self.config)))
 
     def run_once(
         self,
