@@ -347,3 +347,56 @@ def test_tick_says_how_many_events_remain(tmp_path: Path):
     assert code == 0 and "500 event(s)" in out and "120 event(s) still pending (the next pass takes them)" in out
     code, out, _ = run("--config", str(config), "tick")
     assert code == 0 and "120 event(s)" in out and "still pending" not in out
+
+
+def json_commands() -> list[list[str]]:
+    """Every command that takes --json, with a value for each required argument."""
+    found = []
+
+    def walk(command: click.Command, path: list[str]) -> None:
+        if isinstance(command, click.Group):
+            for name, sub in command.commands.items():
+                walk(sub, [*path, name])
+            return
+        if any("--json" in getattr(p, "opts", []) for p in command.params):
+            found.append(path + ["1" for p in command.params if isinstance(p, click.Argument) and p.required])
+
+    walk(cli.main, [])
+    return found
+
+
+@pytest.mark.parametrize("args", json_commands(), ids=" ".join)
+def test_json_commands_print_their_error_as_json(tmp_path: Path, args: list[str]):
+    """`--json` prints one JSON document on failure too (a bad configuration here), with the exit code."""
+    config = write_config(tmp_path, extra="poll:\n  every: never\n")
+    code, out, err = run("--config", str(config), *args, "--json")
+    assert code == 2 and "poll.every" in err
+    document = json.loads(out)
+    assert document["exit_code"] == 2 and "poll.every" in document["error"]
+    assert document.get("valid", False) is False  # check says the configuration is not valid
+
+
+def test_check_online_json_when_whmcs_is_down(tmp_path: Path):
+    with socket.socket() as closed:  # nothing listens there: every call is refused
+        closed.bind(("127.0.0.1", 0))
+        unreachable = f"http://127.0.0.1:{closed.getsockname()[1]}/"
+    config = write_config(tmp_path, unreachable)
+    code, out, err = run("--config", str(config), "check", "--online", "--json")
+    assert code == 5 and "did not answer" in err
+    document = json.loads(out)
+    assert document["exit_code"] == 5 and "did not answer" in document["error"] and document["valid"] is True
+
+
+@pytest.mark.parametrize(
+    ("args", "family"),
+    [
+        (["escalations", "show", "1"], "escalation"),
+        (["delegations", "show", "g1"], "delegation"),
+        (["ownership", "show", "o1"], "ownership"),
+    ],
+)
+def test_show_of_a_disabled_family_says_so(tmp_path: Path, args: list[str], family: str):
+    config = write_config(tmp_path)
+    Database(tmp_path / "state.db").close()
+    _, _, err = run("--config", str(config), *args)
+    assert f"{family} is not enabled ({family}.enabled in {config})" in err

@@ -393,3 +393,38 @@ def test_one_daemon_per_state_database(world: Sandbox, tmp_path: Path):
     assert code == 0
     # Once it stopped (or died), the database is free again.
     assert CliRunner().invoke(cli.main, ["--config", str(config), "tick"]).exit_code == 0
+
+
+def test_sigterm_during_a_slow_whmcs_call_exits_at_once_and_leaves_it_in_flight(world: Sandbox, tmp_path: Path):
+    """WHMCS takes 30 s to answer an action's call (timeout 60 s): SIGTERM exits 0 within seconds, without
+    waiting for it; the action stays in flight, and the next pass leaves it alone while the call may still
+    be running in WHMCS (the in-flight grace; what comes after is test_sigkill_while_acting_repeats_no_action's)."""
+    port = free_port()
+    config = configure(tmp_path, world, port)
+    config.write_text(config.read_text().replace("timeout_s: 2\n", "timeout_s: 60\n"))
+    action = note(1)
+    plan_actions(tmp_path / "state.db", [action])
+    world.control("faults", {"delay_s": 30, "count": 1, "actions": ["LogActivity"]})
+    daemon = Running(config, port)
+
+    def statuses() -> list[str]:
+        with Database(tmp_path / "state.db") as db:
+            return [e.status for e in outbox.entries(db)]
+
+    try:
+        wait_until(lambda: statuses() == ["in_flight"])
+        time.sleep(0.5)  # the call has left: the sandbox holds it for 30 s
+    finally:
+        started = time.monotonic()
+        code, err = daemon.stop()
+        took = time.monotonic() - started
+    assert code == 0, err
+    assert took < 5, f"SIGTERM waited {took:.1f} s for a WHMCS call"
+    assert "stays in flight" in err and "stopped" in err
+    assert statuses() == ["in_flight"]
+
+    calls = len(world.calls())
+    result = CliRunner().invoke(cli.main, ["--config", str(config), "tick"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert statuses() == ["in_flight"]
+    assert [c for c in world.calls()[calls:] if c["action"] == "LogActivity"] == []

@@ -105,14 +105,19 @@ def test_wrong_secret_backs_off_turns_healthz_503_and_back_to_200_when_fixed(whm
     finally:
         code, err = daemon.stop()
     assert code == 0, err
+    # Each failure says when the daemon polls again, as a person reads it: a time with its zone, and how soon.
+    assert re.search(r"poll of WHMCS failed \(2 in a row since [^)]+ UTC\); the next poll is at \d\d:\d\d:\d\d UTC \(in 4s\)", err), err
+    assert "tried again at" not in err
 
 
 def test_tick_exits_5_when_its_poll_failed(whmcs: RunningSandbox, tmp_path: Path):
     config = write_config(tmp_path, whmcs.url)
     result = CliRunner().invoke(cli.main, ["--config", str(config), "tick"])
     assert result.exit_code == 5
-    assert "poll failed" in result.stdout
+    assert "poll failed: WHMCS denied GetInvoices" in result.stdout
     assert "error: the poll of WHMCS failed" in result.stderr and "Authentication Failed" in result.stderr
+    # tick polls whenever it runs: no "retried next pass", no daemon's next poll time, the error said once each
+    assert "retried" not in result.stdout and "next poll" not in result.stderr and "tried again" not in result.stderr
     whmcs.app.secret = SECRET
     assert CliRunner().invoke(cli.main, ["--config", str(config), "tick"]).exit_code == 0
 

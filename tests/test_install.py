@@ -22,6 +22,8 @@ import requests
 from tests.conftest import IDENTIFIER, SECRET, WEBHOOK_SECRET, Sandbox, needs
 from tests.test_daemon import free_port, wait_until
 from tests.test_startup import as_service_user as reachable_by_nobody
+from whmcs_bridge.store import audit
+from whmcs_bridge.store.db import Database
 
 ROOT = Path(__file__).resolve().parents[1]
 UNIT = ROOT / "systemd" / "whmcs-bridge.service"
@@ -145,3 +147,44 @@ def test_systemd_analyze_verifies_the_shipped_unit(tmp_path: Path):
     result = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "whmcs-bridge.service" not in result.stderr, result.stderr  # no warning about our unit
+
+
+def readme_block(name: str) -> str:
+    text = (ROOT / "README.md").read_text()
+    block = text.split(f"<!-- {name}:begin -->", 1)[1].split(f"<!-- {name}:end -->", 1)[0]
+    return block.split("```sh\n", 1)[1].split("```", 1)[0].replace("\\\n", "")
+
+
+def test_the_readme_install_previews_before_it_starts_the_service():
+    """Found walking the README: its block started the daemon, and "Going live" (preview first) came after."""
+    block = readme_install()
+    assert block.index("plan --preview") < block.index("systemctl enable --now")
+
+
+@reachable_by_nobody
+def test_the_readme_uninstall_keeps_a_verified_last_backup_outside_what_it_removes(fakeroot: Path, sandbox: Sandbox):
+    """Found walking the README: its uninstall removed the command before "a last backup", and the backup
+    folder it suggests is the state folder it removes."""
+    sandbox.load("empty")
+    block = readme_install()
+    before, _ = block.split("editor ", 1)
+    subprocess.run(["bash", "-euo", "pipefail", "-c", shell_lines(fakeroot, before)], check=True, timeout=60)
+    configure(fakeroot, sandbox.url, free_port())
+    config = fakeroot / "etc" / "whmcs-bridge" / "whmcs-bridge.yaml"
+    tick = [*as_service_user(), f"{VENV_BIN}/whmcs-bridge", "--config", str(config), "tick"]
+    subprocess.run(tick, check=True, capture_output=True, timeout=60, cwd="/")
+    hooks = fakeroot / "var" / "www" / "whmcs" / "includes" / "hooks"
+    hooks.mkdir(parents=True)
+    (hooks / "whmcs_bridge.php").write_text("<?php\n")
+    script = readme_block("uninstall").replace("/root/", f"{fakeroot}/root/").replace("/var/www/", f"{fakeroot}/var/www/")
+    lines = shell_lines(fakeroot, script).splitlines()
+    # What cannot run here: the real /opt venv (this checkout's stands in), the example spool path, the user.
+    kept = "\n".join(line for line in lines if not line.startswith(("rm -r /opt/", "rm -r /path/", "userdel ")))
+    done = subprocess.run(["bash", "-euo", "pipefail", "-c", kept], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert not (fakeroot / "etc" / "whmcs-bridge").exists() and not (fakeroot / "var" / "lib" / "whmcs-bridge").exists()
+    assert not (hooks / "whmcs_bridge.php").exists()
+    saved = list((fakeroot / "root" / "whmcs-bridge-kept" / "state").glob("last-*.db"))
+    assert len(saved) == 1 and (fakeroot / "root" / "whmcs-bridge-kept" / "config" / "whmcs-bridge.yaml").is_file()
+    with Database(saved[0], migrate=False) as db:
+        assert audit.verify(db) >= 0

@@ -51,7 +51,8 @@ def test_run_dry_run_logs_what_it_would_send_and_sends_nothing(sandbox: Sandbox,
     sandbox.load("reseller-overdue", at=NOW)
     port = free_port()
     config = configure(tmp_path, sandbox, extra="")
-    config.write_text(config.read_text().replace("listen: 127.0.0.1:8787", f"listen: 127.0.0.1:{port}"))
+    text = config.read_text().replace("listen: 127.0.0.1:8787", f"listen: 127.0.0.1:{port}")
+    config.write_text(text.replace("  every: 5m\n", "  every: 1s\n", 1))
     before = len(sandbox.calls())
     proc = subprocess.Popen(
         [sys.executable, "-m", "whmcs_bridge", "--config", str(config), "-v", "run", "--dry-run"],
@@ -63,8 +64,18 @@ def test_run_dry_run_logs_what_it_would_send_and_sends_nothing(sandbox: Sandbox,
     reader.start()
     try:
         wait_until(lambda: any("dry run: would email client:1 Reminder" in line for line in lines), seconds=60)
+        first = activity_reads(sandbox, before)
+        wait_until(lambda: activity_reads(sandbox, before) >= first + 2, seconds=60)  # two more polls
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
     assert proc.returncode == 0
     assert not [c for c in sandbox.calls()[before:] if c["action"] in WRITES]
+    # Said once, not at every poll; and the later polls read only what is new (one sweep of open invoices).
+    assert sum("dry run: would email client:1 Reminder" in line for line in lines) == 1, "".join(lines)
+    sweeps = [c for c in sandbox.calls()[before:] if c["action"] == "GetInvoices" and c["params"].get("status") == "Unpaid"]
+    assert len({c["params"].get("limitstart") for c in sweeps}) == len(sweeps), "the open invoices were swept again"
+
+
+def activity_reads(sandbox: Sandbox, since: int) -> int:
+    return sum(1 for c in sandbox.calls()[since:] if c["action"] == "GetActivityLog")

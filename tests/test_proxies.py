@@ -72,3 +72,14 @@ def test_a_bad_entry_is_a_config_error(tmp_path):
     config.write_text(config.read_text().replace("receiver:\n", "receiver:\n  trusted_proxies: [127.0.0.1, proxy]\n"))
     code, _, err = run("--config", str(config), "check")
     assert code == 2 and "receiver.trusted_proxies[1]: expected an IP address or network" in err
+
+
+def test_every_bad_entry_is_reported(tmp_path):
+    config = write_config(tmp_path)
+    config.write_text(
+        config.read_text().replace("receiver:\n", "receiver:\n  trusted_proxies: [proxy, 127.0.0.1, 10.0.0.0/33, lb]\n")
+    )
+    code, _, err = run("--config", str(config), "check")
+    assert code == 2 and "3 mistakes" in err
+    for index, item in ((0, "'proxy'"), (2, "'10.0.0.0/33'"), (3, "'lb'")):
+        assert f"receiver.trusted_proxies[{index}]: expected an IP address or network such as 127.0.0.1, ::1 or 10.0.0.0/8, found {item}" in err

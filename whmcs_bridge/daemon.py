@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from whmcs_bridge import families, health, permissions, resync
 from whmcs_bridge.clock import utcnow
@@ -29,7 +29,7 @@ from whmcs_bridge.store import inbox, states
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.store.lease import Lease
 from whmcs_bridge.whmcs.api import WhmcsApi
-from whmcs_bridge.whmcs.client import WhmcsClient
+from whmcs_bridge.whmcs.client import Interrupted, WhmcsClient
 
 SWITCH_INTERVAL_S = 0.0005  # see Daemon._run
 
@@ -48,6 +48,14 @@ class PassReport:
     resynced: list[str] = field(default_factory=list)  # families re-read from WHMCS (resync.py)
 
 
+class Previewer(Protocol):
+    """A dry run's previews (preview.Shadow): a pass on a copy of the state, read from WHMCS."""
+
+    def run(self, now: datetime, until: datetime) -> PassReport: ...
+
+    def close(self) -> None: ...
+
+
 class Bridge:
     """Everything a pass needs, built from the configuration."""
 
@@ -64,7 +72,8 @@ class Bridge:
         self.metrics = metrics or Registry()
         self.db = Database(config.state.path)
         # A stop request cuts the client's retry waits short: SIGTERM is not kept waiting by a backoff.
-        interrupt = {"sleep": stop.wait, "stopping": stop.is_set} if stop is not None else {}
+        # A call in flight is not waited for either: the action stays in flight (reconciled at the next start).
+        interrupt = {"sleep": stop.wait, "stopping": stop.is_set, "interruptible": True} if stop is not None else {}
         self.api = WhmcsApi.from_config(config, client or WhmcsClient.from_config(config.whmcs, **interrupt))
         self.engine = Engine(self.db, families.enabled(config))
         self.poller = Poller(
@@ -103,11 +112,14 @@ class Bridge:
         return sorted(set(self.tracked_clients()) | set(states.referenced_ids(self.db, "owner:")))
 
     def poll_due(self, now: datetime) -> bool:
-        """Every poll.every; after failures, that doubled per failure up to poll.max_backoff."""
+        """Every poll.every; after failures, that doubled per failure up to poll.max_backoff. A family
+        enabled or changed since the last poll (a restart with a new configuration) is resynced at once,
+        unless polls are failing: their backoff stands."""
         if not self.config.poll.enabled:
             return False
-        due = health.PollHealth.read(self.db).next_due(self.config)
-        return due is None or due <= now
+        state = health.PollHealth.read(self.db)
+        due = state.next_due(self.config)
+        return due is None or due <= now or (state.failures == 0 and bool(resync.changed(self.db, self.config)))
 
     def run_once(
         self,
@@ -130,10 +142,11 @@ class Bridge:
                 polled = PollReport(error=str(exc))
                 if not stop():
                     self.api_errors.inc(type(exc).__name__)
+                    failed_at = max(now, utcnow())
                     with self.db.atomic():  # the backoff counts from the failure, not from the pass's start
-                        health.record_poll(self.db, max(now, utcnow()), str(exc))
-                    due = health.PollHealth.read(self.db).next_due(self.config)
-                    log.warning("poll failed, tried again at %s: %s", health.stamp(due), exc)
+                        health.record_poll(self.db, failed_at, str(exc))
+                    if poll is None:  # the daemon's schedule (`tick` polls whenever it runs, and says it failed)
+                        log.warning("%s: %s", health.poll_failed_line(self.db, self.config, failed_at), exc)
                 return self._finish(now, dry_run, stop, polled)
             with self.db.atomic():
                 health.record_poll(self.db, now, None)
@@ -179,7 +192,8 @@ def listen(app: Receiver, config: Config) -> Any:
 
 class Daemon:
     """`whmcs-bridge run`. Signal handlers only set flags: the first SIGTERM/SIGINT lets the current
-    action finish and exits 0; a second one exits at once."""
+    action finish (a WHMCS call not answered within STOP_GRACE_S is left in flight) and exits 0; a second
+    one exits at once."""
 
     def __init__(
         self,
@@ -187,11 +201,13 @@ class Daemon:
         *,
         idle_s: float = 1.0,
         dry_run: bool = False,
-        preview: Callable[[Config, datetime, datetime], PassReport] | None = None,
+        preview: Callable[[Config], Previewer] | None = None,
     ) -> None:
         self.config = config
-        # A dry run reads WHMCS every poll.every through this (preview.py: a copy of the state, no write sent).
-        self.preview = preview if dry_run else None
+        # A dry run reads WHMCS every poll.every through this (preview.py: a copy of the state, no write sent),
+        # made at the first preview and kept: later ones read and tell only what is new.
+        self.make_preview = preview if dry_run else None
+        self.previewer: Previewer | None = None
         self.idle_s = idle_s
         self.dry_run = dry_run
         self.stop = threading.Event()
@@ -225,9 +241,11 @@ class Daemon:
     def dry_pass(self) -> None:
         now = utcnow()
         last = getattr(self, "_last_preview", None)
-        if self.preview is not None and (last is None or last + self.config.poll.every <= now):
+        if self.make_preview is not None and (last is None or last + self.config.poll.every <= now):
             self._last_preview = now
-            self.log_preview(self.preview(self.config, now, now))
+            if self.previewer is None:
+                self.previewer = self.make_preview(self.config)
+            self.log_preview(self.previewer.run(now, now), first=last is None)
             return
         pending = inbox.pending_count(self.bridge.db)
         if pending != getattr(self, "_last_pending", None):
@@ -241,11 +259,16 @@ class Daemon:
             )
 
     @staticmethod
-    def log_preview(report: PassReport) -> None:
+    def log_preview(report: PassReport, first: bool = True) -> None:
+        """The first preview in full; later ones only what they added (the same copy plans nothing twice)."""
         if report.poll is not None and report.poll.error:
             log.warning("dry run: the poll of WHMCS failed: %s", report.poll.error)
         planned = report.engine.planned
-        log.info("dry run (read from WHMCS on a copy, nothing sent): %d action(s) would be planned", len(planned))
+        if not first and not planned:
+            log.debug("dry run: nothing new would be planned")
+            return
+        more = "" if first else " more"
+        log.info("dry run (read from WHMCS on a copy, nothing sent): %d%s action(s) would be planned", len(planned), more)
         for action in planned[:20]:
             about = action.params.get("subject") or action.params.get("function") or ""
             log.info("dry run: would %s %s %s", action.kind, action.subject or "", about)
@@ -275,28 +298,40 @@ class Daemon:
             self.config.state.path,
         )
         try:
-            while not self.stop.is_set():
-                try:
-                    if self.dry_run:
-                        self.dry_pass()
-                        busy = False
-                    else:
-                        report = self.bridge.run_once(utcnow(), stop=self.stop.is_set)
-                        busy = bool(report.engine.events or report.executor.done or report.executor.retrying)
-                    self.trouble.cleared()
-                except Exception as exc:  # one bad pass must not end the daemon; it is logged and retried
-                    if self.trouble.since is None:  # the traceback once, then a line per failing pass
-                        log.exception("pass failed; retrying shortly (/healthz says degraded meanwhile)")
-                    else:
-                        log.error("pass failed again (since %s): %s: %s", self.trouble.since, type(exc).__name__, exc)
-                    self.trouble.failed(utcnow(), f"{type(exc).__name__}: {exc}")
-                    busy = False
-                if not busy:
-                    self.wake.wait(self.trouble.wait(self.idle_s))
-                    self.wake.clear()
+            self._loop()
+        except Interrupted as exc:  # SIGTERM while WHMCS was slow to answer: not waited for (whmcs/client.py)
+            log.warning(
+                "%s: exiting without it; an action's call stays in flight and is looked for in WHMCS at the next "
+                "start, once it cannot still be running (twice whmcs.timeout_s after it began); a poll reads again",
+                exc,
+            )
         finally:
             self.server.close()
             self.receiver.close()
             self.bridge.close()
+            if self.previewer is not None:
+                self.previewer.close()
         log.info("stopped")
         return 0
+
+    def _loop(self) -> None:
+        while not self.stop.is_set():
+            try:
+                if self.dry_run:
+                    self.dry_pass()
+                    busy = False
+                else:
+                    report = self.bridge.run_once(utcnow(), stop=self.stop.is_set)
+                    busy = bool(report.engine.events or report.executor.done or report.executor.retrying)
+                self.trouble.cleared()
+            except Exception as exc:  # one bad pass must not end the daemon; it is logged and retried
+                if self.trouble.since is None:  # the traceback once, then a line per failing pass
+                    log.exception("pass failed; retrying shortly (/healthz says degraded meanwhile)")
+                else:
+                    log.error("pass failed again (since %s): %s: %s", self.trouble.since, type(exc).__name__, exc)
+                self.trouble.failed(utcnow(), f"{type(exc).__name__}: {exc}")
+                busy = False
+            if not busy:
+                self.wake.wait(self.trouble.wait(self.idle_s))
+                self.wake.clear()
+

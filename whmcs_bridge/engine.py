@@ -184,7 +184,10 @@ class Engine:
                 (family, key) for key in self.keys_for_refs(family, event) if key != str(event.data["key"])
             ]
         routed: list[tuple[Family, str]] = []
+        only = event.only_for  # a fact read again for one family is not news to the others
         for family in self.families.values():
+            if only is not None and family.name != only:
+                continue
             keys = list(dict.fromkeys(family.route(event)))
             keys += [key for key in self.keys_for_refs(family, event) if key not in keys]
             routed.extend((family, key) for key in keys)

@@ -15,6 +15,11 @@ class BridgeError(Exception):
 
     exit_code = EXIT_REFUSED
 
+    def __init__(self, *args: object, detail: dict[str, object] | None = None) -> None:
+        super().__init__(*args)
+        # What a command found before it failed, added to its --json error document.
+        self.detail: dict[str, object] = detail or {}
+
 
 class ConfigError(BridgeError):
     """The configuration file is invalid; the message names file, line and key path."""

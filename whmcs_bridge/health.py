@@ -6,11 +6,12 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from whmcs_bridge import __version__
 from whmcs_bridge.config.load import Config
+from whmcs_bridge.config.reader import Duration
 from whmcs_bridge.store import inbox, outbox, switches
 from whmcs_bridge.store import poll as poll_store
 from whmcs_bridge.store.db import Database
@@ -180,6 +181,18 @@ def free_space_mb(config: Config) -> int | None:
         return int(shutil.disk_usage(folder).free // 2**20)
     except OSError:
         return None
+
+
+def poll_failed_line(db: Database, config: Config, now: datetime) -> str:
+    """A failed poll as a person reads it: how many in a row since when, and when the daemon polls again."""
+    state = PollHealth.read(db)
+    due = state.next_due(config)
+    since = (state.failing_since or now).astimezone(UTC)
+    line = f"poll of WHMCS failed ({state.failures} in a row since {since:%Y-%m-%d %H:%M:%S} UTC)"
+    if due is None:
+        return line
+    wait = Duration(seconds=max(0, round((due - now).total_seconds())))
+    return f"{line}; the next poll is at {due.astimezone(UTC):%H:%M:%S} UTC (in {wait})"
 
 
 def stamp(moment: datetime | None) -> str | None:

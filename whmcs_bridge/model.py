@@ -116,6 +116,18 @@ class Event:
     source: str = "webhook"
     occurred_at: str | None = None
 
+    @property
+    def only_for(self) -> str | None:
+        """The one family a resync event was read again for (resync.py); None: every family it concerns.
+        Only the poller's source can carry it: a webhook's id is the sender's."""
+        if self.source != "poll" or not self.id.startswith(RESYNC_PREFIX):
+            return None
+        return self.id[len(RESYNC_PREFIX) :].split(":", 1)[0]
+
+
+# A resync event's id: resync:<family>:<when>:<fact key>.
+RESYNC_PREFIX = "resync:"
+
 
 @dataclass(frozen=True)
 class Hold:

@@ -18,10 +18,12 @@ from whmcs_bridge.engine import EngineReport
 from whmcs_bridge.errors import WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
 from whmcs_bridge.executor.loop import ExecutorReport
 from whmcs_bridge.intake.poller import PollReport
+from whmcs_bridge.store import inbox
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.client import Params, WhmcsClient, is_read_only
 
 ROUNDS = 4  # poll, decide, read what the rules asked for, decide again...
+LIVE_EVENTS = 100_000  # events received during a dry run that a preview takes in
 
 
 class ReadOnlyClient(WhmcsClient):
@@ -34,21 +36,62 @@ class ReadOnlyClient(WhmcsClient):
 
 
 def preview(config: Config, now: datetime, until: datetime) -> PassReport:
-    with tempfile.TemporaryDirectory(prefix="whmcs-bridge-preview-") as folder:
-        copy = Path(folder) / "state.db"
-        if config.state.path.is_file():
-            with Database(config.state.path, migrate=False) as live:
+    with Shadow(config) as shadow:
+        return shadow.run(now, until)
+
+
+class Shadow:
+    """A throwaway copy of the state and a bridge on it that sends no write. `run --dry-run` keeps one for
+    its whole run: each later preview reads only what is new in WHMCS (the copy's cursors moved) and the
+    events received since, and plans only what was not planned before."""
+
+    def __init__(self, config: Config) -> None:
+        self.live = config.state.path
+        self.folder = tempfile.TemporaryDirectory(prefix="whmcs-bridge-preview-")
+        copy = Path(self.folder.name) / "state.db"
+        if self.live.is_file():
+            with Database(self.live, migrate=False) as live:
                 live.backup_to(copy)
         shadow = dataclasses.replace(config, state=dataclasses.replace(config.state, path=copy))
-        bridge = Bridge(shadow, client=ReadOnlyClient.from_config(config.whmcs))
+        self.bridge = Bridge(shadow, client=ReadOnlyClient.from_config(config.whmcs))
+
+    def __enter__(self) -> Shadow:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.bridge.close()
+        self.folder.cleanup()
+
+    def run(self, now: datetime, until: datetime) -> PassReport:
+        self.received_since()
         executor_log = logging.getLogger("whmcs_bridge.executor")
         level = executor_log.level
         executor_log.setLevel(logging.WARNING)  # its "parked: not sent" lines are the preview working
         try:
-            return _walk(bridge, now, until)
+            return _walk(self.bridge, now, until)
         finally:
             executor_log.setLevel(level)
-            bridge.close()
+
+    def received_since(self) -> None:
+        """The events the live state received since the copy was made (a dry run decides on none)."""
+        if not self.live.is_file():
+            return
+        with Database(self.live, migrate=False) as live:
+            waiting = inbox.pending(live, LIVE_EVENTS)
+        with self.bridge.db.atomic():
+            for entry in waiting:  # one already copied has its id: not added twice
+                inbox.add(
+                    self.bridge.db,
+                    event_id=entry.event_id,
+                    type=entry.type,
+                    source=entry.source,  # type: ignore[arg-type]
+                    body=entry.body,
+                    received_at=entry.received_at,
+                    occurred_at=entry.occurred_at,
+                )
 
 
 def _walk(bridge: Bridge, now: datetime, until: datetime) -> PassReport:

@@ -30,10 +30,11 @@ from whmcs_bridge.cli.staff import approvals, breaker, events
 from whmcs_bridge.clock import utcnow
 from whmcs_bridge.daemon import Bridge, Daemon, PassReport
 from whmcs_bridge.demo import run_demo
-from whmcs_bridge.errors import BridgeError, EnvironmentProblem, PollFailed
+from whmcs_bridge.errors import BridgeError, ConfigError, EnvironmentProblem, PollFailed
 from whmcs_bridge.families import FAMILIES
 from whmcs_bridge.install import default_url
 from whmcs_bridge.install import install_hook as install
+from whmcs_bridge.preview import Shadow
 from whmcs_bridge.preview import preview as preview_pass
 from whmcs_bridge.probe import gateway_problem, probe_actions, requestor_warning
 from whmcs_bridge.sandbox import scenarios
@@ -83,7 +84,11 @@ def main(ctx: click.Context, config_path: str | None, verbose: int, log_format: 
 @user_errors
 def check(obj: Context, online: bool, as_json: bool) -> None:
     """Validate the configuration file (exit 0 valid, 2 invalid; see the README's exit codes)."""
-    config = obj.config()
+    try:
+        config = obj.config()
+    except ConfigError as exc:
+        exc.detail = {"config": str(obj.resolved_path()), "valid": False}
+        raise
     summary = {
         "config": str(config.source),
         "valid": True,
@@ -100,26 +105,33 @@ def check(obj: Context, online: bool, as_json: bool) -> None:
     if not as_json:
         echo_check(summary)
     if online:
-        denied = probe_actions(config, echo=(lambda *_: None) if as_json else click.echo)
-        summary["denied_actions"] = denied
-        if denied and as_json:
-            echo_json(summary)
-        if denied:
-            raise BridgeError(
-                f"the API credential's role does not allow {len(denied)} action(s) the bridge needs: "
-                f"{', '.join(denied)}; add them to the API role in WHMCS (System Settings > API Roles)"
-            )
-        problem = gateway_problem(config)
-        if problem:
-            raise BridgeError(problem)
-        warning = requestor_warning(config)
-        summary["warnings"] = [warning] if warning else []
-        if warning and not as_json:
-            click.echo(warning)
-        if not as_json:
-            click.echo("WHMCS: credentials accepted; every action the bridge needs is allowed")
+        try:
+            check_online(config, summary, as_json)
+        except BridgeError as exc:  # --json: the error's document carries what the check found
+            exc.detail = {**summary, **exc.detail}
+            raise
     if as_json:
         echo_json(summary)
+
+
+def check_online(config: Any, summary: dict[str, Any], as_json: bool) -> None:
+    """`check --online`: the credentials, the actions the role refuses, the payment gateway."""
+    denied = probe_actions(config, echo=(lambda *_: None) if as_json else click.echo)
+    summary["denied_actions"] = denied
+    if denied:
+        raise BridgeError(
+            f"the API credential's role does not allow {len(denied)} action(s) the bridge needs: "
+            f"{', '.join(denied)}; add them to the API role in WHMCS (System Settings > API Roles)"
+        )
+    problem = gateway_problem(config)
+    if problem:
+        raise BridgeError(problem)
+    warning = requestor_warning(config)
+    summary["warnings"] = [warning] if warning else []
+    if warning and not as_json:
+        click.echo(warning)
+    if not as_json:
+        click.echo("WHMCS: credentials accepted; every action the bridge needs is allowed")
 
 
 def echo_check(summary: dict[str, Any]) -> None:
@@ -190,7 +202,7 @@ def echo_pass(report: Any, as_json: bool, heading: str) -> None:
     for line in getattr(report, "resynced", []):
         click.echo(line)
     if report.poll is not None and report.poll.error:
-        click.echo(f"poll failed (retried next pass): {report.poll.error}")
+        click.echo(f"poll failed: {report.poll.error}")
     elif report.poll is not None:
         swept = " (open invoices swept)" if report.poll.swept else ""
         click.echo(f"poll: {report.poll.events} new event(s) in {report.poll.calls} WHMCS call(s){swept}")
@@ -221,9 +233,10 @@ def echo_pass(report: Any, as_json: bool, heading: str) -> None:
 @user_errors
 def run(obj: Context, dry_run: bool) -> None:
     """The daemon: the webhook receiver, the engine and the executor in one process.
-    SIGTERM/SIGINT finishes the current action and exits 0; a second signal exits at once. At start it
+    SIGTERM/SIGINT exits 0 within about a second (a WHMCS call still unanswered then is left in flight and
+    looked for in WHMCS at the next start); a second signal exits at once. At start it
     exits 3 when the port is taken or a path is not permitted, 4 when the database is damaged."""
-    daemon = Daemon(obj.config(), dry_run=dry_run, preview=preview_pass)
+    daemon = Daemon(obj.config(), dry_run=dry_run, preview=Shadow)
     sys.exit(daemon.run())
 
 
@@ -464,18 +477,19 @@ def audit_show(
 @click.pass_obj
 @user_errors
 def resync_command(obj: Context, family: str | None) -> None:
-    """Re-read from WHMCS the facts a family needs (escalation: the open overdue invoices) and store them
-    as events, as happens by itself when a family is enabled or its rules change; the next pass decides."""
+    """Re-read from WHMCS the facts a family needs (escalation: the open overdue invoices; delegation: what
+    its grants track; ownership: open tickets asking for ownership) and store them as events for that
+    family, as happens by itself when a family is enabled or its rules change; the next pass decides."""
     config = obj.config()
     names = [family] if family else resync.enabled_with_reader(config)
     if not names:
-        raise BridgeError("no enabled family has facts to re-read (escalation is the one that has)")
+        raise BridgeError(f"no family is enabled ({config.source}): nothing to re-read")
     with Lease(config.state.path, "whmcs-bridge resync"):
         bridge = Bridge(config)
         try:
             for name in names:
                 read, stored = resync.resync(bridge.db, bridge.api, config, name, utcnow())
-                what = resync.READERS[name][0]
+                what = resync.with_reader()[name].resync
                 click.echo(f"{name}: {read} {what} re-read from WHMCS, {stored} new event(s); the next pass decides")
         finally:
             bridge.close()

@@ -74,11 +74,16 @@ def disabled_note(config: Config, family: str) -> str | None:
     return f"{family} is not enabled ({family}.enabled in {config.source}): nothing runs for it"
 
 
-def echo_list(config: Config, family: str, rows: list[Any], as_json: bool, line: Callable[[Any], str], empty: str) -> None:
-    """A family's list command: says when the family is off, then the rows as JSON or a line each."""
+def note_if_disabled(config: Config, family: str) -> None:
+    """A family's list or show command says on stderr when the family is off (what it shows is old news)."""
     note = disabled_note(config, family)
     if note:
         click.echo(note, err=True)
+
+
+def echo_list(config: Config, family: str, rows: list[Any], as_json: bool, line: Callable[[Any], str], empty: str) -> None:
+    """A family's list command: says when the family is off, then the rows as JSON or a line each."""
+    note_if_disabled(config, family)
     if as_json:
         echo_json(rows)
         return
@@ -88,24 +93,34 @@ def echo_list(config: Config, family: str, rows: list[Any], as_json: bool, line:
         click.echo(empty)
 
 
-def fail(exc: BridgeError) -> NoReturn:
+def fail(exc: BridgeError, as_json: bool = False) -> NoReturn:
+    """One sentence on stderr and the error's exit code; with `--json`, also the error as one JSON object
+    on stdout (what the command would have told, where it got that far: `BridgeError.detail`)."""
+    if as_json:
+        echo_json({**exc.detail, "error": str(exc), "exit_code": exc.exit_code})
     click.echo(f"error: {exc}", err=True)
     sys.exit(exc.exit_code)
 
 
 def user_errors(fn: F) -> F:
-    """Turn BridgeError into one line on stderr and its exit code; no traceback for user errors."""
+    """Turn BridgeError into one line on stderr and its exit code; no traceback for user errors. A command
+    run with --json prints its error as JSON too, so a script reading stdout always gets one document."""
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        as_json = bool(kwargs.get("as_json"))
         try:
             return fn(*args, **kwargs)
         except BridgeError as exc:
-            fail(exc)
+            fail(exc, as_json)
+        except click.ClickException as exc:  # a bad value found by the command itself (an --at): click says it
+            if as_json:
+                echo_json({"error": exc.format_message(), "exit_code": exc.exit_code})
+            raise
         except sqlite3.OperationalError as exc:  # the disk filled, or the file turned read-only, mid-command
             if not any(sign in str(exc) for sign in ("disk is full", "disk I/O", "readonly")):
                 raise
             why = f"the state database cannot be written ({exc}): free space on its disk, or check its permissions"
-            fail(EnvironmentProblem(why))
+            fail(EnvironmentProblem(why), as_json)
 
     return wrapper  # type: ignore[return-value]
 

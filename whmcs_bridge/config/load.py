@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import difflib
 import ipaddress
 import os
 import re
@@ -16,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import yaml
 from dotenv import dotenv_values
@@ -49,8 +50,20 @@ def _time_zone(value: str) -> str | None:
     try:
         ZoneInfo(value)
     except (ValueError, ZoneInfoNotFoundError):
-        return "an IANA time zone name such as Europe/Paris, America/New_York or UTC"
+        expected = "an IANA time zone name such as Europe/Paris, America/New_York or UTC"
+        meant = _zone_meant(value)
+        return f"{expected} (did you mean '{meant}'?)" if meant else expected
     return None
+
+
+def _zone_meant(value: str) -> str | None:
+    """The zone a wrong name probably means: the same name cased otherwise (zone names are file names, and
+    case counts), else a close spelling."""
+    by_lower = {name.lower(): name for name in available_timezones()}
+    if value.lower() in by_lower:
+        return by_lower[value.lower()]
+    close = difflib.get_close_matches(value.lower(), list(by_lower), n=1, cutoff=0.85)
+    return by_lower[close[0]] if close else None
 
 
 def _address_or_network(value: str) -> str | None:

@@ -292,10 +292,14 @@ class _Reader:
         """Run the field's check (see `check()`): on the value, or on each item of a list."""
         checker = f.metadata.get("check")
         if checker and f.metadata.get("each") and isinstance(node, yaml.SequenceNode):
-            for i, (item, item_node) in enumerate(zip(value, node.value, strict=True)):
-                problem = checker(item)
-                if problem:
-                    raise self.fail(item_node, f"{key_path}[{i}]", problem, self.describe(item_node))
+            bad = [
+                self.fail(item_node, f"{key_path}[{i}]", problem, self.describe(item_node))
+                for i, (item, item_node) in enumerate(zip(value, node.value, strict=True))
+                if (problem := checker(item))
+            ]
+            if bad:  # every bad item is a mistake of its own
+                self.errors.extend(bad[:-1])
+                raise bad[-1]
         elif checker and value is not None:
             problem = checker(value)
             if problem:

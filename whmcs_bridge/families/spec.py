@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from whmcs_bridge.model import Family
 
@@ -12,7 +13,7 @@ if TYPE_CHECKING:  # the configuration imports each family's section: only the t
     from whmcs_bridge.config.load import Config
 
 # The modules of a family folder that may do I/O; every other module of the folder is pure.
-SHELL = frozenset({"cli", "demo", "staff", "dossier"})
+SHELL = frozenset({"cli", "demo", "staff", "dossier", "resync"})
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,17 @@ class FamilySpec:
     build: Callable[[Config], Family]
     # The packages the shell finds by name: f"{package}.cli" (`group`) and f"{package}.demo".
     package: str
+    # What the family's resync re-reads from WHMCS when it is enabled later or its rules change, as its
+    # log line counts it ("open overdue invoice(s)"); None when it has nothing to re-read. The reader is
+    # `read` in f"{package}.resync" (a shell module: it reads WHMCS and the store; see whmcs_bridge/resync.py).
+    resync: str | None = None
 
     def enabled(self, config: Config) -> bool:
         return bool(getattr(config, self.name).enabled)
+
+    def resync_reader(self) -> Callable[[Any], Any]:
+        """The family's `read(source) -> facts` (intake/reread.py's Source and Facts)."""
+        if self.resync is None:
+            raise LookupError(f"{self.name} has nothing to resync")
+        reader: Callable[[Any], Any] = importlib.import_module(f"{self.package}.resync").read
+        return reader

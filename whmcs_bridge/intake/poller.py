@@ -87,6 +87,34 @@ def invoice_data(invoice: Invoice) -> dict[str, Any]:
     }
 
 
+def ticket_data(ticket: Any) -> dict[str, Any]:
+    """TicketOpen's data for a ticket WHMCS lists (GetTickets has no message: the hook's TicketOpen has it)."""
+    return {
+        "ticketid": ticket.id,
+        "ticketmask": ticket.tid,
+        "userid": ticket.client_id,
+        "deptid": ticket.deptid,
+        "subject": ticket.subject,
+        "requestor_name": ticket.requestor_name,
+        "requestor_email": ticket.requestor_email,
+        "requestor_type": ticket.requestor_type,
+        "service": f"{ticket.service_ref[0]}:{ticket.service_ref[1]}" if ticket.service_ref else None,
+    }
+
+
+def order_data(order: Any) -> dict[str, Any]:
+    """OrderPlaced's data for an order WHMCS lists: who placed it, and what it made."""
+    return {
+        "orderid": order.id,
+        "userid": order.client_id,
+        "requestor_id": order.requestor_id,
+        "admin_requestor_id": order.admin_requestor_id,
+        "invoiceid": order.invoice_id,
+        "status": order.status,
+        "lines": [{"type": line.type, "relid": line.relid, "domain": line.domain} for line in order.lines],
+    }
+
+
 class Poller:
     def __init__(
         self,
@@ -331,18 +359,7 @@ class Poller:
 
     @staticmethod
     def _ticket(ticket: Any) -> Found:
-        data = {
-            "ticketid": ticket.id,
-            "ticketmask": ticket.tid,
-            "userid": ticket.client_id,
-            "deptid": ticket.deptid,
-            "subject": ticket.subject,
-            "requestor_name": ticket.requestor_name,
-            "requestor_email": ticket.requestor_email,
-            "requestor_type": ticket.requestor_type,
-            "service": f"{ticket.service_ref[0]}:{ticket.service_ref[1]}" if ticket.service_ref else None,
-        }
-        return Found("TicketOpen", data, ticket.date.isoformat() if ticket.date else None)
+        return Found("TicketOpen", ticket_data(ticket), ticket.date.isoformat() if ticket.date else None)
 
     @staticmethod
     def _order(order: Any) -> Found:
@@ -352,16 +369,7 @@ class Poller:
                 "administrative contact is flagged for staff instead of granted (README: Known WHMCS uncertainties)",
                 order.id,
             )
-        data = {
-            "orderid": order.id,
-            "userid": order.client_id,
-            "requestor_id": order.requestor_id,
-            "admin_requestor_id": order.admin_requestor_id,
-            "invoiceid": order.invoice_id,
-            "status": order.status,
-            "lines": [{"type": line.type, "relid": line.relid, "domain": line.domain} for line in order.lines],
-        }
-        return Found("OrderPlaced", data, order.date.isoformat() if order.date else None)
+        return Found("OrderPlaced", order_data(order), order.date.isoformat() if order.date else None)
 
     # --- invoice status ---------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -69,6 +70,20 @@ def _json_answer(text: str) -> Any:
         except ValueError:
             start = text.find("{", start + 1)
     return None
+
+
+# After a stop request, a call in flight is waited for this long more, then left to WHMCS (see Interrupted).
+STOP_GRACE_S = 0.5
+
+
+class Interrupted(BaseException):  # noqa: N818 (not an error: the process was asked to stop)
+    """The process is stopping while a WHMCS call is in flight: the call is left to WHMCS, its outcome
+    unknown; an action's call stays in flight and is reconciled after the in-flight grace at the next
+    start. A BaseException, so that no `except Exception` on its way up takes it for a failed call."""
+
+    def __init__(self, action: str) -> None:
+        super().__init__(f"stopped while WHMCS's answer to {action} was awaited")
+        self.action = action
 
 
 def is_retryable(exc: BaseException, action: str) -> bool:
@@ -145,6 +160,7 @@ class WhmcsClient:
         jitter: Callable[[], float] = random.random,
         session: requests.Session | None = None,
         stopping: Callable[[], bool] = lambda: False,
+        interruptible: bool = False,
     ) -> None:
         self.api_url = api_url
         self._auth = {"identifier": identifier, "secret": secret}
@@ -158,8 +174,10 @@ class WhmcsClient:
         self.writes = 0  # write calls that ran, or may have, in WHMCS (see _count_write)
         self.backoff = backoff
         self._sleep = sleep
-        # True once the process is asked to stop: no further attempt is made (see _attempt).
+        # True once the process is asked to stop: no further attempt is made (see _attempt), and with
+        # `interruptible` a call in flight is not waited for (see _post).
         self.stopping = stopping
+        self.interruptible = interruptible
         self._jitter = jitter
         self.session = session or requests.Session()
         self.session.headers["User-Agent"] = "whmcs-bridge"
@@ -230,7 +248,7 @@ class WhmcsClient:
         started = time.monotonic()
         self.calls += 1
         try:
-            response = self.session.post(self.api_url, data=body, timeout=self.timeout, verify=self.verify_tls)
+            response = self._post(action, body)
         except requests.exceptions.SSLError as exc:
             raise WhmcsProtocolError(
                 f"TLS verification of {self.api_url} failed for {action}: {self.redact(str(exc))}"
@@ -248,6 +266,31 @@ class WhmcsClient:
             raise
         self._count_write(action, True)
         return answer
+
+    def _post(self, action: str, body: list[tuple[str, str]]) -> requests.Response:
+        """The HTTP request. An interruptible client (the daemon's) makes it in a thread of its own and
+        waits for it in steps, so that a stop request is not kept waiting up to the timeout by a slow
+        WHMCS: it raises Interrupted, and the request is left to finish or fail on its own."""
+        if not self.interruptible:
+            return self.session.post(self.api_url, data=body, timeout=self.timeout, verify=self.verify_tls)
+        outcome: list[requests.Response | BaseException] = []
+        done = threading.Event()
+
+        def send() -> None:
+            try:
+                outcome.append(self.session.post(self.api_url, data=body, timeout=self.timeout, verify=self.verify_tls))
+            except BaseException as exc:  # handed to the waiting thread
+                outcome.append(exc)
+            finally:
+                done.set()
+
+        threading.Thread(target=send, name=f"whmcs-{action}", daemon=True).start()
+        while not done.wait(0.1):
+            if self.stopping() and not done.wait(STOP_GRACE_S):
+                raise Interrupted(action)
+        if isinstance(outcome[0], BaseException):
+            raise outcome[0]
+        return outcome[0]
 
     def _count_write(self, action: str, may_have_run: bool) -> None:
         """Count the writes that ran, or may have, in WHMCS: a caller making several calls (a write, then

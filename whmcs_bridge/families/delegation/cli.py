@@ -15,6 +15,7 @@ from whmcs_bridge.cli.common import (
     echo_json,
     echo_list,
     existing_state,
+    note_if_disabled,
     user_errors,
 )
 from whmcs_bridge.clock import utcnow
@@ -47,6 +48,7 @@ def list_grants(obj: Context, owner: int | None, delegate: int | None, as_json: 
 @user_errors
 def show(obj: Context, grant_id: str, as_json: bool) -> None:
     """One grant with its history."""
+    note_if_disabled(obj.config(), "delegation")
     with Database(existing_state(obj.config())) as db:
         g = dg.grant(db, grant_id)
     if as_json:

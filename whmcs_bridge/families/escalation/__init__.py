@@ -16,4 +16,4 @@ def build(config: Config) -> Escalation:
     return Escalation(config.escalation, staff_email=config.safety.staff_email, zone=config.zone)
 
 
-FAMILY = FamilySpec(NAME, build, __name__)
+FAMILY = FamilySpec(NAME, build, __name__, resync="open overdue invoice(s)")

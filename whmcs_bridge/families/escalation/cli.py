@@ -16,6 +16,7 @@ from whmcs_bridge.cli.common import (
     echo_json,
     echo_list,
     existing_state,
+    note_if_disabled,
     user_errors,
 )
 from whmcs_bridge.clock import utcnow
@@ -77,6 +78,7 @@ def case_line(row: dict[str, Any]) -> str:
 @user_errors
 def show(obj: Context, client_id: int, as_json: bool) -> None:
     """One client's timeline and every action with its outcome."""
+    note_if_disabled(obj.config(), "escalation")
     with Database(existing_state(obj.config())) as db:
         state = esc.case(db, client_id)
         actions = esc.notices(db, client_id)

@@ -21,4 +21,4 @@ def build(config: Config) -> Ownership:
     )
 
 
-FAMILY = FamilySpec(NAME, build, __name__)
+FAMILY = FamilySpec(NAME, build, __name__, resync="open ticket(s) asking for ownership")

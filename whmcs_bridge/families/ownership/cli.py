@@ -17,6 +17,7 @@ from whmcs_bridge.cli.common import (
     echo_json,
     echo_list,
     existing_state,
+    note_if_disabled,
     user_errors,
 )
 from whmcs_bridge.clock import utcnow
@@ -135,6 +136,7 @@ def list_(obj: Context, status: str | None, as_json: bool) -> None:
 @user_errors
 def show(obj: Context, case_id: str, as_json: bool) -> None:
     """One case: its evidence, answers, approvals and timeline."""
+    note_if_disabled(obj.config(), "ownership")
     with _store(obj) as (_config, db):
         c = own.case(db, case_id)
     if as_json:
