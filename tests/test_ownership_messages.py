@@ -63,7 +63,7 @@ def test_an_indonesian_holder_is_asked_in_indonesian_with_an_indonesian_deadline
     page = requests.get(re.search(r'href="([^"]+/consent/[^"]+)"', asked["message"])[1], timeout=5)  # type: ignore[index]
     assert "PT Maju Makmur meminta menjadi pemegang majumakmur.co.id" in page.text
     # The requester (no language in its profile) still reads the default language, English.
-    requester = [e for e in world.emails(21) if "documents are complete" in e["message"]]
+    requester = [e for e in world.emails(21) if e["subject"].startswith("Your documents are complete")]
     assert requester and words not in requester[-1]["message"]
     assert format_date(deadline, format="long", locale="en") in requester[-1]["message"]
 

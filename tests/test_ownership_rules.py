@@ -279,7 +279,11 @@ def test_approvals_count_distinct_staff_then_execution_lists_and_acts():
     assert kinds.count("registrant_update") == 1 and kinds.count("credential_change") == 1 and "announce" in kinds
     whois = next(a for a in d.actions if a.kind == "registrant_update")
     assert whois.params["holder"]["company"] == "PT Maju Makmur" and whois.is_destructive
-    assert not any("commission" in x for x in case["side_effects"])  # this policy pays none
+    checklist = next(a for a in d.actions if a.params.get("msg", {}).get("id") == "ownership.staff_checklist")
+    assert checklist.params["msg"]["data"]["commission"] == 0  # this policy pays none
+    assert checklist.params["msg"]["data"]["move_services"] == ["service:201"]
+    told = [a for a in d.actions if a.kind == "email"]
+    assert [(a.client_id, a.params["msg"]["id"]) for a in told] == [(21, "ownership.approved"), (20, "ownership.approved")]
     assert d.due_at == T0 + RULES.check_every
 
 
@@ -295,7 +299,7 @@ def test_moves_are_detected_then_the_lock_runs_out():
     reminder = FAMILY.decide_one(
         same.state, Event(id="t", type="Tick", data={}, source="timer"), T0 + timedelta(days=3), "case:o1"
     )
-    assert any(a.params.get("subject", "").startswith("Reminder: ownership case") for a in reminder.actions)
+    assert [a.params["msg"]["id"] for a in reminder.actions if a.kind == "ticket"] == ["ownership.staff_checklist_reminder"]
     done = run(
         reminder.state or {}, {"owners": {"domain:20": 21}}, T0 + timedelta(days=3, hours=1), kind="OwnershipOwners"
     )
