@@ -34,6 +34,12 @@ def open_case(world: World, *subjects: str, requester: str = "client:21") -> str
     return str(out.output.split()[0])
 
 
+def consent_link(body: str) -> str:
+    found = re.search(r'href="([^"]+/consent/[^"]+)"', body)
+    assert found, body
+    return found[1]
+
+
 def with_link(world: World, client: int) -> list[dict[str, str]]:
     return [e for e in world.emails(client) if "/consent/" in e["message"]]
 
@@ -44,7 +50,7 @@ def test_a_hostile_holder_name_reaches_the_requester_escaped_beside_the_consent_
     [mail] = with_link(world, 21)
     body = mail["message"]
     # The one link in the email is the bridge's consent link; the company name is text, not markup.
-    assert re.findall(r"<a\s[^>]*href=\"([^\"]+)\"", body) == [re.search(r'href="([^"]+/consent/[^"]+)"', body)[1]]  # type: ignore[index]
+    assert re.findall(r"<a\s[^>]*href=\"([^\"]+)\"", body) == [consent_link(body)]
     assert "evil.example" in body  # the name is there...
     assert "<img" not in body and '<a href="https://evil' not in body  # ...but inert
     assert "ACME&lt;a href=&#34;https://evil.example/phish&#34;&gt;x&lt;/a&gt;&lt;img" in body
@@ -60,7 +66,7 @@ def test_an_indonesian_holder_is_asked_in_indonesian_with_an_indonesian_deadline
     assert asked["subject"].startswith("Permintaan perubahan pemegang")
     assert "Mohon" in asked["message"] and "Please" not in asked["message"]
     # Its consent page asks the same question in the same language.
-    page = requests.get(re.search(r'href="([^"]+/consent/[^"]+)"', asked["message"])[1], timeout=5)  # type: ignore[index]
+    page = requests.get(consent_link(asked["message"]), timeout=5)
     assert "PT Maju Makmur meminta menjadi pemegang majumakmur.co.id" in page.text
     # The requester (no language in its profile) still reads the default language, English.
     requester = [e for e in world.emails(21) if e["subject"].startswith("Your documents are complete")]
@@ -79,9 +85,7 @@ def test_parties_read_names_not_ids_and_staff_read_both(world: World):
     # The holder is told who asks and for what: the company by name, the hosting by product and domain.
     assert "PT Maju Makmur" in asked["message"] and "Business (majumakmur.co.id)" in asked["message"]
     assert "majumakmur.co.id and Business (majumakmur.co.id)" in asked["message"]
-    requests.post(
-        re.search(r'href="([^"]+/consent/[^"]+)"', asked["message"])[1], data={"decision": "accept"}, timeout=5
-    )  # type: ignore[index]
+    requests.post(consent_link(asked["message"]), data={"decision": "accept"}, timeout=5)
     world.settle()
     review = next(t for t in sandbox.rows("tickets") if case_id in t["subject"] and "Review" in t["subject"])
     text = sandbox.rows("ticket_replies", ticket_id=review["id"])[0]["message"]

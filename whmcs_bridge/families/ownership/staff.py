@@ -67,10 +67,14 @@ def party_name(party: dict[str, Any]) -> str:
 def missing_evidence(c: dict[str, Any], now: datetime) -> list[str]:
     """What is still needed before the holder is notified, for staff's command line."""
     needed, checking = evidence_needs(c, now)
-    return [
-        *(f"{kind} ({'no older than ' + str(age) + ' days' if age else 'not received'})" for kind, age in needed),
-        *(f"{kind} (received, not yet checked)" for kind in checking),
-    ]
+    out = []
+    for kind, age in needed:
+        accepted = any(e["kind"] == kind and e["status"] == "ok" for e in c.get("evidence", []))
+        if accepted:
+            out.append(f"{kind} (the one accepted is older than {age} days)")
+        else:
+            out.append(f"{kind} (not received{f', at most {age} days old' if age else ''})")
+    return out + [f"{kind} (received, not yet checked)" for kind in checking]
 
 
 def line(c: dict[str, Any]) -> str:
