@@ -375,3 +375,38 @@ def test_whois_xml_escapes_values():
         contacts_xml({"Registrant": {"Organisation_Name": "A & B <Ltd>"}})
         == "<contactdetails><Registrant><Organisation_Name>A &amp; B &lt;Ltd&gt;</Organisation_Name></Registrant></contactdetails>"
     )
+
+
+def test_a_rejected_document_is_explained_with_what_is_still_needed():
+    state = run(opened(), {"command": "consent", "purpose": "ownership-requester", "decision": "accept", "ip": "x"}).state
+    sent = {"command": "attach", "sha256": "c" * 64, "kind": "letterhead-letter", "from": "r", "via": "post"}
+    state = run(state or {}, sent).state or {}
+    d = run(state, {"command": "check", "item": 1, "ok": False, "note": "not signed"})
+    [email] = [a for a in d.actions if a.kind == "email"]
+    assert email.client_id == 21 and email.params["msg"] == {
+        "id": "ownership.evidence_rejected",
+        "data": {
+            "case": "o1",
+            "subjects": ["domain:20"],
+            "holder": 20,
+            "requester": 21,
+            "requester_name": "",
+            "document": "letterhead-letter",
+            "item": 1,
+            "note": "not signed",
+            "needed": "letterhead-letter registry-extract:90",
+            "checking": "",
+        },
+    }
+
+
+def test_an_outside_requester_is_named_as_given_and_told_in_its_ticket_thread():
+    outside = {"client": None, "name": "", "company": "PT Maju Makmur", "email": "legal@majumakmur.co.id"}
+    d = run({}, {"command": "open", "subjects": [DOMAIN], "holder": VENDOR, "requester": outside, "grounds": "brand"})
+    [ticket] = d.actions
+    assert ticket.kind == "ticket" and ticket.client_id is None and "client_id" not in ticket.params
+    assert ticket.params["email"] == "legal@majumakmur.co.id"
+    assert ticket.params["msg"]["id"] == "ownership.request_received_ticket"
+    assert ticket.params["msg"]["data"]["requester"] is None
+    assert ticket.params["msg"]["data"]["requester_name"] == "PT Maju Makmur"
+    assert ticket.params["consent"]["summary"]["id"] == "ownership.confirm_question"
