@@ -33,6 +33,9 @@ CORE = [
     "whmcs/whois.py",
     "families/__init__.py",
     "families/spec.py",
+    "messages/spec.py",
+    "messages/render.py",
+    "messages/catalogue.py",
 ]
 FORBIDDEN = {"requests", "sqlite3", "click", "socket", "time", "urllib3", "http", "waitress", "random", "secrets", "uuid"}
 
