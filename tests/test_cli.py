@@ -216,7 +216,7 @@ def test_demo_runs_to_the_end(tmp_path: Path):
     # seed 000 played: policies, documents, both links, two approvals, the API part, the move, lock, dossier
     assert "majumakmur.co.id (service): vendor-hosting, holder consent required, 2 approval(s)" in out
     assert "evidence 1: letterhead-letter via ticket" in out and "Kreatif Studio consents" in out
-    assert "the WHOIS registrant is now PT Maju Makmur" in out and "Pay the vendor (client #20)" in out
+    assert "the WHOIS registrant is now PT Maju Makmur" in out and "Pay the vendor (Kreatif Studio, #20)" in out
     assert "case completed, locked until" in out and "a new claim on the hosting is refused" in out
     assert re.search(r"dossier exported to dossier-o[0-9a-f]{7}/ \(6 files\) and verified", out)
 

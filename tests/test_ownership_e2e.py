@@ -253,6 +253,9 @@ def test_seed_000_consent_approval_move_and_dossier(world: World, tmp_path: Path
     world.run("ownership", "export", case_id, "--out", str(out))
     summary = (out / "summary.html").read_text()
     assert "PT Maju Makmur" in summary and "Chromium/156" in summary and "Move service #201" in summary
+    # Readable: the registrant before the change as fields, not a JSON blob; instants in words.
+    assert "Organisation Name: Kreatif Studio" in summary and '"Organisation_Name"' not in summary
+    assert datetime.now(UTC).strftime("%b %Y") in summary
     assert "verifies" in world.run("ownership", "verify-dossier", str(out), "--against-state").output
     evidence = sorted((out / "evidence").iterdir())
     assert len(evidence) == 4 and evidence[0].name == "01-letterhead-letter.pdf"
@@ -340,7 +343,7 @@ def test_hosting_without_vendor_consent_is_a_backup_only_hand_over(world: World)
     world.settle()
     assert not [c for c in world.sandbox.calls() if c["action"] == "ModuleChangePw"]  # nothing moves
     show = world.run("ownership", "show", case_id).output
-    assert "Send client #21" not in show and "backup of the site data of service #201" in show
+    assert "Send client #21" not in show and "backup of the site data of majumakmur.co.id" in show
     world.run("ownership", "complete", case_id, "--by", "alice", "--note", "backup sent by download link")
     assert world.case(case_id)["status"] == "completed"
 
@@ -364,6 +367,7 @@ def test_a_ticket_asking_for_full_access_opens_a_draft(world: World):
     draft = drafts[0]["id"]
     note = [n for n in sandbox.rows("ticket_notes") if draft in n["message"]]
     assert note, "staff see the draft on the ticket"
+    assert "held by Kreatif Studio (#20)" in note[0]["message"] and "client #20" not in note[0]["message"]
     out = world.run("ownership", "confirm", draft, "--grounds", "brand", "--by", "alice").output
     assert f"{draft} collecting" in out
 

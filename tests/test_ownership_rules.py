@@ -279,7 +279,11 @@ def test_approvals_count_distinct_staff_then_execution_lists_and_acts():
     assert kinds.count("registrant_update") == 1 and kinds.count("credential_change") == 1 and "announce" in kinds
     whois = next(a for a in d.actions if a.kind == "registrant_update")
     assert whois.params["holder"]["company"] == "PT Maju Makmur" and whois.is_destructive
-    assert not any("commission" in x for x in case["side_effects"])  # this policy pays none
+    checklist = next(a for a in d.actions if a.params.get("msg", {}).get("id") == "ownership.staff_checklist")
+    assert checklist.params["msg"]["data"]["commission"] == 0  # this policy pays none
+    assert checklist.params["msg"]["data"]["move_services"] == ["service:201"]
+    told = [a for a in d.actions if a.kind == "email"]
+    assert [(a.client_id, a.params["msg"]["id"]) for a in told] == [(21, "ownership.approved"), (20, "ownership.approved")]
     assert d.due_at == T0 + RULES.check_every
 
 
@@ -295,7 +299,7 @@ def test_moves_are_detected_then_the_lock_runs_out():
     reminder = FAMILY.decide_one(
         same.state, Event(id="t", type="Tick", data={}, source="timer"), T0 + timedelta(days=3), "case:o1"
     )
-    assert any(a.params.get("subject", "").startswith("Reminder: ownership case") for a in reminder.actions)
+    assert [a.params["msg"]["id"] for a in reminder.actions if a.kind == "ticket"] == ["ownership.staff_checklist_reminder"]
     done = run(
         reminder.state or {}, {"owners": {"domain:20": 21}}, T0 + timedelta(days=3, hours=1), kind="OwnershipOwners"
     )
@@ -371,3 +375,38 @@ def test_whois_xml_escapes_values():
         contacts_xml({"Registrant": {"Organisation_Name": "A & B <Ltd>"}})
         == "<contactdetails><Registrant><Organisation_Name>A &amp; B &lt;Ltd&gt;</Organisation_Name></Registrant></contactdetails>"
     )
+
+
+def test_a_rejected_document_is_explained_with_what_is_still_needed():
+    state = run(opened(), {"command": "consent", "purpose": "ownership-requester", "decision": "accept", "ip": "x"}).state
+    sent = {"command": "attach", "sha256": "c" * 64, "kind": "letterhead-letter", "from": "r", "via": "post"}
+    state = run(state or {}, sent).state or {}
+    d = run(state, {"command": "check", "item": 1, "ok": False, "note": "not signed"})
+    [email] = [a for a in d.actions if a.kind == "email"]
+    assert email.client_id == 21 and email.params["msg"] == {
+        "id": "ownership.evidence_rejected",
+        "data": {
+            "case": "o1",
+            "subjects": ["domain:20"],
+            "holder": 20,
+            "requester": 21,
+            "requester_name": "",
+            "document": "letterhead-letter",
+            "item": 1,
+            "note": "not signed",
+            "needed": "letterhead-letter registry-extract:90",
+            "checking": "",
+        },
+    }
+
+
+def test_an_outside_requester_is_named_as_given_and_told_in_its_ticket_thread():
+    outside = {"client": None, "name": "", "company": "PT Maju Makmur", "email": "legal@majumakmur.co.id"}
+    d = run({}, {"command": "open", "subjects": [DOMAIN], "holder": VENDOR, "requester": outside, "grounds": "brand"})
+    [ticket] = d.actions
+    assert ticket.kind == "ticket" and ticket.client_id is None and "client_id" not in ticket.params
+    assert ticket.params["email"] == "legal@majumakmur.co.id"
+    assert ticket.params["msg"]["id"] == "ownership.request_received_ticket"
+    assert ticket.params["msg"]["data"]["requester"] is None
+    assert ticket.params["msg"]["data"]["requester_name"] == "PT Maju Makmur"
+    assert ticket.params["consent"]["summary"]["id"] == "ownership.confirm_question"

@@ -66,11 +66,13 @@ def unchanged(case: dict[str, Any]) -> Decision:
     return Decision(state=case, due_at=due(case), refs=case_refs(case))
 
 
-def closed(case: dict[str, Any], now: datetime, rules: Rules, what: str, text: str) -> Decision:
+def closed(case: dict[str, Any], rules: Rules, what: str, outcome: str, note: str = "") -> Decision:
+    """The case ended without a change: the requester is told, and the holder if it was asked.
+    outcome: rejected, cancelled, declined (the requester's link) or withdrawn (the request)."""
     actions = [
         action
         for party in ("requester", "holder")
         if party == "requester" or case.get("notified")
-        for action in tell(case, party, what, rules, f"Ownership case {case['id']} {what}", f"<p>{text}</p>")
+        for action in tell(case, party, what, rules, "ownership.closed", outcome=outcome, note=note)
     ]
     return Decision(state=case, actions=actions, due_at=None, refs=case_refs(case))

@@ -24,7 +24,6 @@ from whmcs_bridge.clock import utcnow
 from whmcs_bridge.families.ownership import dossier
 from whmcs_bridge.families.ownership import staff as own
 from whmcs_bridge.families.ownership.config import EVIDENCE_KINDS, GROUNDS
-from whmcs_bridge.families.ownership.policies import missing_evidence
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.api import WhmcsApi
 
@@ -43,7 +42,7 @@ def _api(config: Any) -> Any:
 def _echo_case(c: dict[str, Any]) -> None:
     click.echo(own.line(c))
     if c["status"] == "collecting":
-        missing = missing_evidence(c, utcnow())
+        missing = own.missing_evidence(c, utcnow())
         if missing:
             click.echo(f"  still needed: {'; '.join(missing)}")
         if not c.get("requester_confirmed"):
@@ -135,27 +134,70 @@ def list_(obj: Context, status: str | None, as_json: bool) -> None:
 @click.pass_obj
 @user_errors
 def show(obj: Context, case_id: str, as_json: bool) -> None:
-    """One case: its evidence, answers, approvals and timeline."""
+    """One case: its parties, evidence, answers, approvals, what staff still have to do, and its timeline."""
     note_if_disabled(obj.config(), "ownership")
-    with _store(obj) as (_config, db):
+    with _store(obj) as (config, db):
         c = own.case(db, case_id)
     if as_json:
         echo_json(c)
         return
-    _echo_case(c)
-    for e in c.get("evidence", []):
-        click.echo(
-            f"  evidence {e['item']}: {e['kind']} {e['status']} ({e['name']}, from {e['from']} via {e['via']}"
-            f"{', dated ' + e['dated'] if e.get('dated') else ''}) sha256 {e['sha256']}"
-        )
-    for a in c.get("answers", []):
-        click.echo(f"  {a['party']} answered {a['decision']} at {a['at']} from {a['ip']}: {a.get('reason') or ''}")
-    for a in c.get("approvals", []):
-        click.echo(f"  approved by {a['by']} at {a['at']}: {a['note']}")
-    for line in c.get("checklist", []) if c["status"] == "executing" else []:
-        click.echo(f"  to do: {line}")
-    for h in c.get("history", []):
-        click.echo(f"  {h['at'][:16]} {h['what']} by {h['by']}{': ' + h['why'] if h['why'] else ''}")
+    for text in case_lines(own.StaffView(config), c):
+        click.echo(text)
+
+
+def case_lines(view: own.StaffView, c: dict[str, Any]) -> list[str]:
+    """The case as fields in words: names as recorded, instants to the minute in the configured zone."""
+    out = [f"Ownership case {c['id']}: {c['status']}"]
+    field = "  {:<12}{}".format
+    out.append(field("Subjects:", ", ".join(f"{s['kind']} #{s['id']} {s.get('name') or ''}".strip() for s in c["subjects"])))
+    for role in ("holder", "requester"):
+        party = c[role]
+        contact = ", ".join(x for x in (f"client #{party['client']}" if party.get("client") else "", party.get("email")) if x)
+        out.append(field(f"{role.title()}:", f"{party.get('company') or party.get('name') or '-'} ({contact})"))
+    out.append(field("Grounds:", (c.get("grounds") or "not given yet") + (f"; {c['note']}" if c.get("note") else "")))
+    out.append(field("Opened:", view.when(c.get("opened"))))
+    if c["status"] == "notified":
+        out.append(field("Answer due:", view.day(c["deadline"])))
+    if c.get("lock_until"):
+        out.append(field("Locked until:", view.day(c["lock_until"]) + (" (ended)" if c.get("lock_ended") else "")))
+    if c["status"] == "collecting":
+        missing = own.missing_evidence(c, utcnow())
+        if missing:
+            out.append(field("Still needed:", "; ".join(missing)))
+        if not c.get("requester_confirmed"):
+            out.append(field("", "waiting for the requester to confirm through its link"))
+    out += _section("Evidence", [_evidence_line(view, e) for e in c.get("evidence", [])])
+    out += _section(
+        "Answers",
+        [
+            f"{a['party']} {'consented' if a['decision'] == 'accept' else 'objected'} on {view.when(a.get('at'))} "
+            f"from {a.get('ip') or '-'} ({a.get('user_agent') or 'browser unknown'}){': ' + a['reason'] if a.get('reason') else ''}"
+            for a in c.get("answers", [])
+        ],
+    )
+    out += _section(
+        "Approvals",
+        [f"{a['by']} on {view.when(a['at'])}{': ' + a['note'] if a.get('note') else ''}" for a in c.get("approvals", [])],
+    )
+    out += _section("To do in WHMCS", view.checklist(c)[1] if c["status"] == "executing" else [])
+    out += _section(
+        "Timeline",
+        [f"{view.when(h['at'])}  {h['what']} by {h['by']}{': ' + h['why'] if h['why'] else ''}" for h in c.get("history", [])],
+    )
+    return out
+
+
+def _section(title: str, lines: list[str]) -> list[str]:
+    return [f"  {title}:", *(f"    {x}" for x in lines)] if lines else []
+
+
+def _evidence_line(view: own.StaffView, e: dict[str, Any]) -> str:
+    checked = ", ".join(ch["by"] for ch in e.get("checks", []))
+    return (
+        f"{e['item']}. {e['kind']}, {e['status']}{' (checked by ' + checked + ')' if checked else ''}: {e['name']} "
+        f"from {e['from']} via {e['via']}, received {view.when(e['received'])}"
+        f"{', dated ' + view.day(e['dated']) if e.get('dated') else ''}; SHA-256 {e['sha256']}"
+    )
 
 
 @ownership.command("attach")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -20,9 +19,9 @@ from whmcs_bridge.families.ownership.execution import complete
 from whmcs_bridge.families.ownership.flow import advance, approve, link_answer, opened, resolve_dispute
 from whmcs_bridge.families.ownership.policies import (
     Rules,
+    evidence_fields,
     iso,
     label,
-    needs_text,
     step,
     tell,
 )
@@ -107,8 +106,11 @@ def evidence_rejected(
         "requester",
         f"evidence-rejected-{item['item']}",
         rules,
-        f"A document was not accepted (case {case['id']})",
-        f"<p>We could not accept the {item['kind']} you sent (item {item['item']}): {html.escape(note)}.</p><p>{needs_text(case, now)}</p>",
+        "ownership.evidence_rejected",
+        document=item["kind"],
+        item=item["item"],
+        note=note,
+        **evidence_fields(case, now),
     )
 
 
@@ -121,9 +123,7 @@ def reject(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rul
         raise ValueError(f"case {case['id']} is {case['status']}: only a case under review can be rejected")
     case["status"] = "rejected"
     step(case, now, "rejected", by_whom(data), note_of(data))
-    return closed(
-        case, now, rules, "rejected", f"Your ownership request was not accepted: {html.escape(note_of(data))}"
-    )
+    return closed(case, rules, "rejected", "rejected", note_of(data))
 
 
 def cancel(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
@@ -131,7 +131,7 @@ def cancel(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rul
         raise ValueError(f"case {case['id']} is executing: finish or undo the move in WHMCS first")
     case["status"] = "cancelled"
     step(case, now, "cancelled", by_whom(data), note_of(data))
-    return closed(case, now, rules, "cancelled", f"The ownership case was cancelled: {html.escape(note_of(data))}")
+    return closed(case, rules, "cancelled", "cancelled", note_of(data))
 
 
 def resolve_command(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:

@@ -53,7 +53,8 @@ class OwnershipPolicy:
     lock: Duration = Duration(days=60)
     # List a commission to the vendor (the holder) in the execution checklist, to keep its goodwill.
     vendor_commission: bool = False
-    # Further lines for the execution checklist.
+    # Further lines for staff's checklist ticket, as written (in the staff language; the parties never
+    # see them).
     side_effects: list[str] = field(default_factory=list)
 
     def problem(self) -> str | None:

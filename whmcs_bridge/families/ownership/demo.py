@@ -19,7 +19,6 @@ from whmcs_bridge.demo_stage import Stage
 from whmcs_bridge.errors import BridgeError
 from whmcs_bridge.families.ownership import dossier
 from whmcs_bridge.families.ownership import staff as own
-from whmcs_bridge.families.ownership.policies import missing_evidence
 from whmcs_bridge.store import audit
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.api import WhmcsApi
@@ -111,7 +110,7 @@ def open_the_case(stage: Stage, echo: Echo) -> str:
         echo(
             f"     {subject['name']} ({subject['kind']}): {subject['policy']}, holder consent {policy['consent']}, {policy['approvals']} approval(s)"
         )
-    echo(f"  documents needed: {'; '.join(missing_evidence(case, datetime.now(UTC)))}")
+    echo(f"  documents needed: {'; '.join(own.missing_evidence(case, datetime.now(UTC)))}")
     stage.settle()
     answer = requests.post(
         link(stage, scenario["company_client_id"]),
@@ -182,17 +181,26 @@ def answer_and_approve(stage: Stage, echo: Echo, case_id: str) -> None:
             by=who,
             now=datetime.now(UTC),
         )
-    echo(f"  two staff approve; the case is {case['status']}. Side effects, listed first:")
-    for line in case["side_effects"]:
-        echo(f"     - {line}")
     stage.settle()
+    checklist = staff_ticket(stage, case_id, "execute the hand-over")
+    echo(f"  two staff approve; the case is {case['status']}. Side effects, as staff's ticket lists them:")
+    for line in checklist.splitlines():
+        if line.startswith("- "):
+            echo(f"     {line}")
     whois = json.loads(stage.rows("domains", id=stage.scenario["domain_id"])[0]["whois"])["Registrant"]
     echo(
         f"  done through the API: the WHOIS registrant is now {whois['Organisation_Name']} ({whois['Email']}), the hosting password is changed, and delegations on them end"
     )
     echo("  staff get a ticket with the checklist of what only the admin area can do:")
-    for line in case["checklist"]:
-        echo(f"     [ ] {line}")
+    for line in checklist.splitlines():
+        if line.startswith("[ ]"):
+            echo(f"     {line}")
+
+
+def staff_ticket(stage: Stage, case_id: str, ending: str) -> str:
+    """The first message of staff's ticket about the case whose subject ends so, as WHMCS keeps it."""
+    ticket = next(t for t in stage.rows("tickets") if case_id in t["subject"] and t["subject"].endswith(ending))
+    return str(stage.rows("ticket_replies", ticket_id=ticket["id"])[0]["message"])
 
 
 def move_and_lock(stage: Stage, echo: Echo, case_id: str) -> None:

@@ -20,9 +20,9 @@ from typing import Any
 
 from whmcs_bridge.config.load import Config
 from whmcs_bridge.errors import BridgeError
-from whmcs_bridge.families.ownership.policies import party_name, requirements, subjects_text
+from whmcs_bridge.families.ownership.policies import requirements
+from whmcs_bridge.families.ownership.staff import StaffView, evidence_path
 from whmcs_bridge.families.ownership.staff import case as load_case
-from whmcs_bridge.families.ownership.staff import evidence_path
 from whmcs_bridge.store import audit, consent, outbox
 from whmcs_bridge.store.db import Database
 
@@ -57,7 +57,8 @@ def export(config: Config, db: Database, case_id: str, out: Path, *, now: dateti
     rows = case_rows(db, case_id)
     (out / "audit.jsonl").write_text("".join(audit.canonical(r) + "\n" for r in rows), encoding="utf-8")
     files["audit.jsonl"] = sha256_file(out / "audit.jsonl")
-    (out / "summary.html").write_text(summary_html(case, links, actions, rows, files), encoding="utf-8")
+    page = summary_html(StaffView(config), case, links, actions, rows, files)
+    (out / "summary.html").write_text(page, encoding="utf-8")
     files["summary.html"] = sha256_file(out / "summary.html")
     head = audit.head(db)
     manifest: dict[str, Any] = {
@@ -252,41 +253,53 @@ def _table(head: list[str], rows: list[list[Any]]) -> str:
 
 
 def summary_html(
+    view: StaffView,
     case: dict[str, Any],
     links: list[dict[str, Any]],
     actions: list[dict[str, Any]],
     rows: list[dict[str, Any]],
     files: dict[str, str],
 ) -> str:
+    """The dossier's readable page: names as the case recorded them, instants to the minute in the
+    configured zone, staff's checklist as their ticket words it (the manifest keeps the raw records)."""
+    zone = f"When ({view.config.zone_name})"
     parts = [
-        *_parties_html(case),
+        *_parties_html(view, case),
         *_policy_html(case),
         "<h2>Timeline</h2>",
         _table(
-            ["When (UTC)", "What", "By", "Why"],
-            [[h["at"], h["what"], h["by"], h["why"]] for h in case.get("history", [])],
+            [zone, "What", "By", "Why"],
+            [[view.when(h["at"]), h["what"], h["by"], h["why"]] for h in case.get("history", [])],
         ),
-        *_evidence_html(case),
-        *_answers_html(case, links),
+        *_evidence_html(view, case),
+        *_answers_html(view, case, links),
         "<h2>Approvals</h2>",
-        _table(["By", "When (UTC)", "Note"], [[a["by"], a["at"], a.get("note")] for a in case.get("approvals", [])]),
-        *_execution_html(case, actions),
+        _table(["By", zone, "Note"], [[a["by"], view.when(a["at"]), a.get("note")] for a in case.get("approvals", [])]),
+        *_execution_html(view, case, actions),
         f"<h2>Integrity</h2><p>{len(rows)} audit-chain rows in audit.jsonl. Check this folder with <code>whmcs-bridge ownership verify-dossier DIR</code>.</p>",
         _table(["File", "SHA-256"], [[k, v] for k, v in sorted(files.items())]),
     ]
     style = "body{font-family:sans-serif;max-width:60em;margin:2em auto;color:#222}table{border-collapse:collapse;margin:.5em 0 1em}td,th{border:1px solid #bbb;padding:.25em .5em;text-align:left;vertical-align:top;font-size:.9em}td:last-child{word-break:break-all}"
-    return f"<!doctype html><html lang=en><head><meta charset=utf-8><title>Ownership case {html.escape(case['id'])}</title><style>{style}</style></head><body>{''.join(parts)}</body></html>\n"
+    head = f"<meta charset=utf-8><title>Ownership case {html.escape(case['id'])}</title><style>{style}</style>"
+    lang = html.escape(view.reader.locale.replace("_", "-"))
+    return f"<!doctype html><html lang={lang}><head>{head}</head><body>{''.join(parts)}</body></html>\n"
 
 
-def _parties_html(case: dict[str, Any]) -> list[str]:
+def _party(party: dict[str, Any]) -> str:
+    name = party.get("company") or party.get("name") or "-"
+    return f"{name} (client #{party['client']})" if party.get("client") else name
+
+
+def _parties_html(view: StaffView, case: dict[str, Any]) -> list[str]:
+    subjects = ", ".join(f"{s['kind']} #{s['id']} {s.get('name') or ''}".strip() for s in case["subjects"])
     return [
         f"<h1>Ownership case {html.escape(case['id'])}: {html.escape(case['status'])}</h1>",
-        f"<p>Subjects: {html.escape(subjects_text(case))}</p>",
+        f"<p>Subjects: {html.escape(subjects)}. Opened {html.escape(view.when(case.get('opened')))}.</p>",
         _table(
             ["", "Party", "Email"],
             [
-                ["Holder", party_name(case["holder"]), case["holder"].get("email")],
-                ["Requester", party_name(case["requester"]), case["requester"].get("email")],
+                ["Holder", _party(case["holder"]), case["holder"].get("email")],
+                ["Requester", _party(case["requester"]), case["requester"].get("email")],
             ],
         ),
         f"<p>Grounds: {html.escape(case.get('grounds') or '')}. {html.escape(case.get('note') or '')}</p>",
@@ -313,7 +326,7 @@ def _policy_html(case: dict[str, Any]) -> list[str]:
     ]
 
 
-def _evidence_html(case: dict[str, Any]) -> list[str]:
+def _evidence_html(view: StaffView, case: dict[str, Any]) -> list[str]:
     return [
         "<h2>Evidence</h2>",
         _table(
@@ -324,8 +337,8 @@ def _evidence_html(case: dict[str, Any]) -> list[str]:
                     e["kind"],
                     e.get("from"),
                     e.get("via"),
-                    e.get("dated"),
-                    e["received"],
+                    view.day(e.get("dated")),
+                    view.when(e["received"]),
                     e["status"],
                     ", ".join(c["by"] for c in e.get("checks", [])),
                     e["sha256"],
@@ -336,40 +349,53 @@ def _evidence_html(case: dict[str, Any]) -> list[str]:
     ]
 
 
-def _answers_html(case: dict[str, Any], links: list[dict[str, Any]]) -> list[str]:
+def _answers_html(view: StaffView, case: dict[str, Any], links: list[dict[str, Any]]) -> list[str]:
+    zone = f"When ({view.config.zone_name})"
     return [
         "<h2>Answers through one-time links</h2>",
         _table(
-            ["Party", "Answer", "When (UTC)", "Address", "Browser", "Reason"],
+            ["Party", "Answer", zone, "Address", "Browser", "Reason"],
             [
-                [a.get("party"), a.get("decision"), a.get("at"), a.get("ip"), a.get("user_agent"), a.get("reason")]
+                [
+                    a.get("party"),
+                    "consented" if a.get("decision") == "accept" else "objected or declined",
+                    view.when(a.get("at")),
+                    a.get("ip"),
+                    a.get("user_agent"),
+                    a.get("reason"),
+                ]
                 for a in case.get("answers", [])
             ],
         ),
         _table(
             ["Link", "Purpose", "Sent", "Expires", "Used"],
-            [[x["id"], x["purpose"], x["created_at"], x["expires_at"], x["used_at"]] for x in links],
+            [
+                [x["id"], x["purpose"], view.when(x["created_at"]), view.when(x["expires_at"]), view.when(x["used_at"])]
+                for x in links
+            ],
         ),
     ]
 
 
-def _execution_html(case: dict[str, Any], actions: list[dict[str, Any]]) -> list[str]:
+def _execution_html(view: StaffView, case: dict[str, Any], actions: list[dict[str, Any]]) -> list[str]:
     """The side effects, staff's checklist, the actions run, and the registrant each domain had."""
+    effects, todo = view.checklist(case) if case.get("status") in ("executing", "completed") else ([], [])
     return [
         "<h2>Execution</h2>",
-        "<ul>" + "".join(f"<li>{html.escape(x)}</li>" for x in case.get("side_effects", [])) + "</ul>",
-        "<p>Checklist for staff:</p><ul>"
-        + "".join(f"<li>{html.escape(x)}</li>" for x in case.get("checklist", []))
-        + "</ul>",
+        "<ul>" + "".join(f"<li>{html.escape(x)}</li>" for x in effects) + "</ul>",
+        "<p>Checklist for staff:</p><ul>" + "".join(f"<li>{html.escape(x)}</li>" for x in todo) + "</ul>",
         _table(
-            ["Action", "Kind", "Status", "Done (UTC)", "Approved by", "Error"],
-            [[a["key"], a["kind"], a["status"], a["finished_at"], a["decided_by"], a["error"]] for a in actions],
+            ["Action", "Kind", "Status", f"Done ({view.config.zone_name})", "Approved by", "Error"],
+            [
+                [a["key"], a["kind"], a["status"], view.when(a["finished_at"]), a["decided_by"], a["error"]]
+                for a in actions
+            ],
         ),
         "<h2>Registrant before the change</h2>",
         _table(
             ["Domain", "Registrant"],
             [
-                [s.get("name"), json.dumps(s["registrant_before"], sort_keys=True)]
+                [s.get("name"), "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in s["registrant_before"].items() if v)]
                 for s in case["subjects"]
                 if "registrant_before" in s
             ],

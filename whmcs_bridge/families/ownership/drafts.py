@@ -10,8 +10,9 @@ from whmcs_bridge.families.ownership.policies import (
     FAMILY,
     Rules,
     act,
+    ref,
 )
-from whmcs_bridge.model import Decision, as_int
+from whmcs_bridge.model import Decision, as_int, message
 from whmcs_bridge.names import ask_owners, domain_names
 
 
@@ -38,7 +39,14 @@ def draft_case(data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
         "draft-note",
         {
             "ticket_id": data.get("ticketid"),
-            "message": f"whmcs-bridge: this ticket asks for {', '.join(s['name'] for s in subjects)}, held by client #{holder}. Draft ownership case {case_id} is waiting: `whmcs-bridge ownership confirm {case_id} --grounds ... --by NAME`, or cancel it.",
+            "msg": message(
+                "ownership.draft_note",
+                case=case_id,
+                subjects=[ref(s) for s in subjects],
+                holder=holder,
+                requester=writer,
+                requester_name="",
+            ),
         },
         writer,
     )

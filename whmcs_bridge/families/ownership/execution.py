@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,34 +10,25 @@ from whmcs_bridge.families.ownership.policies import (
     Rules,
     act,
     case_refs,
-    checklist,
+    checklist_fields,
+    hand_over_fields,
     iso,
     label,
+    ref,
     registrant,
     requirements,
-    side_effects,
     staff_ticket,
     step,
-    subjects_text,
     tell,
 )
 from whmcs_bridge.model import Action, Decision
 
 
 def execute(case: dict[str, Any], now: datetime, rules: Rules) -> Decision:
-    case["side_effects"] = side_effects(case)
-    case["checklist"] = checklist(case)
+    """The bridge does what the API allows, staff get their checklist, both parties hear what happens."""
     actions = [*hand_over_actions(case), checklist_ticket(case, rules)]
-    summary = "".join(f"<li>{html.escape(x)}</li>" for x in case["side_effects"])
     for party in ("requester", "holder"):
-        actions += tell(
-            case,
-            party,
-            "approved",
-            rules,
-            f"Ownership change approved (case {case['id']})",
-            f"<p>What happens now:</p><ul>{summary}</ul>",
-        )
+        actions += tell(case, party, "approved", rules, "ownership.approved", **hand_over_fields(case))
     case["next_check"] = iso(now + rules.section.check_every)
     case["checks"] = 0
     return Decision(state=case, actions=actions, due_at=due(case), refs=case_refs(case))
@@ -66,14 +56,9 @@ def hand_over_actions(case: dict[str, Any]) -> list[Action]:
 
 def checklist_ticket(case: dict[str, Any], rules: Rules) -> Action:
     """Staff's ticket: the side effects, and what only they can do in WHMCS's admin area."""
-    lines = "\n".join(f"- {x}" for x in case["side_effects"])
-    todo = "\n".join(f"[ ] {x}" for x in case["checklist"])
+    approved_by = ", ".join(a["by"] for a in case["approvals"])
     return staff_ticket(
-        case,
-        rules,
-        "checklist",
-        f"Ownership case {case['id']}: execute the hand-over",
-        f"Approved by {', '.join(a['by'] for a in case['approvals'])}.\n\nSide effects:\n{lines}\n\nTo do in WHMCS (the bridge sees the moves and completes the case):\n{todo}",
+        case, rules, "checklist", "ownership.staff_checklist", approved_by=approved_by, **checklist_fields(case)
     )
 
 
@@ -104,39 +89,26 @@ def complete(case: dict[str, Any], now: datetime, rules: Rules, *, by: str) -> D
     case["lock_until"] = iso(now + timedelta(seconds=requirements(case)["lock_s"]))
     step(case, now, "completed", by, f"locked until {case['lock_until'][:10]}")
     actions = [
-        *tell(
-            case,
-            "requester",
-            "completed",
-            rules,
-            f"Ownership change completed (case {case['id']})",
-            f"<p>The change is complete. No further ownership change is accepted on {subjects_text(case)} until {case['lock_until'][:10]}.</p>",
-        ),
-        *tell(
-            case,
-            "holder",
-            "completed",
-            rules,
-            f"Ownership change completed (case {case['id']})",
-            f"<p>{subjects_text(case)} no longer belong to your account.</p>",
-        ),
+        *tell(case, "requester", "completed", rules, "ownership.completed", lock_until=case["lock_until"]),
+        *tell(case, "holder", "completed", rules, "ownership.completed", lock_until=case["lock_until"]),
         *moved_elsewhere(case, rules),
     ]
     return Decision(state=case, actions=actions, due_at=due(case), refs=case_refs(case))
 
 
 def moved_elsewhere(case: dict[str, Any], rules: Rules) -> list[Action]:
-    """A staff ticket if staff moved a subject to a client other than the requester."""
+    """A staff ticket for each client other than the requester that staff moved subjects to."""
     requester = case["requester"].get("client")
-    wrong = [
-        s
-        for s in case["subjects"]
-        if s.get("moved_to") and requester and s["kind"] != "client" and s["moved_to"] != requester
+    wrong: dict[int, list[str]] = {}
+    for s in case["subjects"]:
+        if s.get("moved_to") and requester and s["kind"] != "client" and s["moved_to"] != requester:
+            wrong.setdefault(int(s["moved_to"]), []).append(ref(s))
+    return [
+        staff_ticket(
+            case, rules, f"wrong-client-{client}", "ownership.staff_moved_elsewhere", moving=moved, moved_to=client
+        )
+        for client, moved in wrong.items()
     ]
-    if not wrong:
-        return []
-    text = "; ".join(f"{label(s)} went to client #{s['moved_to']}, not the requester #{requester}" for s in wrong)
-    return [staff_ticket(case, rules, "wrong-client", f"Ownership case {case['id']}: moved to another client", text)]
 
 
 def read_owners(case: dict[str, Any]) -> list[Action]:
@@ -156,6 +128,4 @@ def checklist_reminder(case: dict[str, Any], now: datetime, rules: Rules) -> lis
         return []
     case["checklist_reminded"] = iso(now)
     step(case, now, "checklist reminder", "bridge", "the move in WHMCS is not done yet")
-    todo = "\n".join(f"[ ] {x}" for x in case["checklist"])
-    subject = f"Reminder: ownership case {case['id']} is waiting for the move"
-    return [staff_ticket(case, rules, "checklist-reminder", subject, todo)]
+    return [staff_ticket(case, rules, "checklist-reminder", "ownership.staff_checklist_reminder", **checklist_fields(case))]

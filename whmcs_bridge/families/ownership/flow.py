@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,19 +10,18 @@ from whmcs_bridge.families.ownership.execution import execute
 from whmcs_bridge.families.ownership.policies import (
     Rules,
     case_refs,
+    evidence_fields,
+    evidence_needs,
+    hand_over_fields,
     iso,
     label,
     link_spec,
     match_policy,
-    missing_evidence,
-    needs_text,
     party_kind,
-    party_name,
     requirements,
     snapshot,
     staff_ticket,
     step,
-    subjects_text,
     tell,
 )
 from whmcs_bridge.model import Action, Decision
@@ -80,30 +78,23 @@ def policies_for(
 
 def opening_notice(case: dict[str, Any], now: datetime, rules: Rules) -> list[Action]:
     """The requester hears what is still needed and, with links, gets one to confirm the request."""
-    holder, requester = case["holder"], case["requester"]
     return tell(
         case,
         "requester",
         "opened",
         rules,
-        f"Ownership request {case['id']}: {subjects_text(case)}",
-        f"<p>We received a request to change the holder of {subjects_text(case)}, currently held by {party_name(holder)}.</p>"
-        f"<p>{needs_text(case, now)}</p>"
-        + ("<p>Please confirm that you made this request: {consent_link}</p>" if rules.links else ""),
-        consent=link_spec(
-            case,
-            "ownership-requester",
-            rules.section.confirm_link_ttl,
-            f"Confirm that you asked for the holder of {subjects_text(case)} to change to {party_name(requester)}.",
-        )
+        "ownership.request_received",
+        consent=link_spec(case, "ownership-requester", rules.section.confirm_link_ttl, "ownership.confirm_question")
         if rules.links
         else None,
+        confirm=int(rules.links),
+        **evidence_fields(case, now),
     )
 
 
 def advance(case: dict[str, Any], now: datetime, rules: Rules) -> Decision:
     """Collecting: once the evidence is complete and the requester confirmed, notify the holder."""
-    if case["status"] != "collecting" or missing_evidence(case, now) or not case.get("requester_confirmed"):
+    if case["status"] != "collecting" or any(evidence_needs(case, now)) or not case.get("requester_confirmed"):
         return Decision(state=case, due_at=due(case), refs=case_refs(case))
     window = timedelta(seconds=requirements(case)["window_s"])
     deadline = now + window
@@ -120,37 +111,19 @@ def holder_asked(case: dict[str, Any], deadline: datetime, window: timedelta, ru
     """The holder is asked to consent or object by the deadline (with a one-time link); the requester
     hears that the holder was asked."""
     consent_needed = any(p["consent"] == "required" for p in case["policies"].values())
-    ask = (
-        "We need your consent before anything changes."
-        if consent_needed
-        else "If you do not object by the deadline, the change can go ahead after our review."
-    )
     return [
         *tell(
             case,
             "holder",
             "notified",
             rules,
-            f"Ownership request {case['id']} about {subjects_text(case)}",
-            f"<p>{party_name(case['requester'])} asks to become the holder of {subjects_text(case)}, which you hold "
-            f"({case['grounds']} grounds). Their documents have been checked by our staff.</p>"
-            f"<p>{ask} Please answer by {iso(deadline)[:10]}: {{consent_link}}</p>"
-            "<p>If you object, the case is frozen until you and the requester settle it or a court decides.</p>",
-            consent=link_spec(
-                case,
-                "ownership-holder",
-                window,
-                f"{party_name(case['requester'])} asks to become the holder of {subjects_text(case)}. Do you consent, or object?",
-            ),
+            "ownership.holder_asked",
+            consent=link_spec(case, "ownership-holder", window, "ownership.consent_question"),
+            grounds=case["grounds"],
+            deadline=iso(deadline),
+            consent_required=int(consent_needed),
         ),
-        *tell(
-            case,
-            "requester",
-            "notified",
-            rules,
-            f"The holder was asked (case {case['id']})",
-            f"<p>Your documents are complete. We asked {party_name(case['holder'])} to answer by {iso(deadline)[:10]}.</p>",
-        ),
+        *tell(case, "requester", "notified", rules, "ownership.documents_complete", deadline=iso(deadline)),
     ]
 
 
@@ -176,9 +149,7 @@ def requester_answer(case: dict[str, Any], data: dict[str, Any], now: datetime, 
             "requester",
             f"the requester's address denied making the request: {data.get('reason') or ''}",
         )
-        return closed(
-            case, now, rules, "cancelled", "The request was cancelled because the confirmation link was declined."
-        )
+        return closed(case, rules, "cancelled", "declined")
     case["requester_confirmed"] = data.get("at") or iso(now)
     step(case, now, "requester confirmed", "requester", f"from {data.get('ip')}")
     return advance(case, now, rules)
@@ -193,7 +164,7 @@ def holder_answer(case: dict[str, Any], data: dict[str, Any], now: datetime, rul
     if decision == "accept":
         case["holder_consent"] = data.get("at") or iso(now)
         step(case, now, "holder consented", "holder", f"from {data.get('ip')}: {data.get('reason') or ''}")
-        return to_review(case, now, rules, "the holder consented")
+        return to_review(case, now, rules, "consented", "the holder consented")
     case["status"] = "disputed"
     step(case, now, "disputed", "holder", f"objection from {data.get('ip')}: {data.get('reason') or ''}")
     return Decision(state=case, actions=objection_notices(case, data, rules), due_at=due(case), refs=case_refs(case))
@@ -201,31 +172,11 @@ def holder_answer(case: dict[str, Any], data: dict[str, Any], now: datetime, rul
 
 def objection_notices(case: dict[str, Any], data: dict[str, Any], rules: Rules) -> list[Action]:
     """Both parties hear that the case is frozen; staff get a ticket saying how it can be resolved."""
-    reason = html.escape(str(data.get("reason") or "no reason given"))
+    reason = str(data.get("reason") or "")
     return [
-        *tell(
-            case,
-            "requester",
-            "objected",
-            rules,
-            f"The holder objected (case {case['id']})",
-            f"<p>{party_name(case['holder'])} objected: {reason}.</p><p>Nothing will change while the objection stands. Please settle it with them; we record a court order or a withdrawn objection.</p>",
-        ),
-        *tell(
-            case,
-            "holder",
-            "objected",
-            rules,
-            f"Your objection is recorded (case {case['id']})",
-            f"<p>Your objection is recorded ({reason}). Nothing changes on {subjects_text(case)} while it stands.</p>",
-        ),
-        staff_ticket(
-            case,
-            rules,
-            "disputed",
-            f"Ownership case {case['id']} is disputed",
-            f"The holder objected: {data.get('reason') or 'no reason'}. The case is frozen until `whmcs-bridge ownership resolve {case['id']} --outcome court-order|objection-withdrawn|request-withdrawn`.",
-        ),
+        *tell(case, "requester", "objected", rules, "ownership.holder_objected", reason=reason),
+        *tell(case, "holder", "objected", rules, "ownership.objection_recorded", reason=reason),
+        staff_ticket(case, rules, "disputed", "ownership.staff_disputed", reason=reason),
     ]
 
 
@@ -235,7 +186,7 @@ def resolve_dispute(case: dict[str, Any], outcome: str, by: str, note: str, now:
     if outcome == "request-withdrawn":
         case["status"] = "cancelled"
         step(case, now, "cancelled", by, f"request withdrawn: {note}")
-        return closed(case, now, rules, "cancelled", "The request was withdrawn; nothing changes.")
+        return closed(case, rules, "cancelled", "withdrawn", note)
     if outcome == "court-order":
         if not any(e["kind"] == "court-order" and e["status"] == "ok" for e in case.get("evidence", [])):
             raise ValueError(
@@ -243,29 +194,33 @@ def resolve_dispute(case: dict[str, Any], outcome: str, by: str, note: str, now:
             )
         case["court_order"] = iso(now)
         step(case, now, "court order recorded", by, note)
-        return to_review(case, now, rules, "a court order decides")
+        return to_review(case, now, rules, "court-order", "a court order decides")
     if outcome == "objection-withdrawn":
         step(case, now, "objection withdrawn", by, note)
-        return to_review(case, now, rules, "the holder withdrew the objection")
+        return to_review(case, now, rules, "objection-withdrawn", "the holder withdrew the objection")
     raise ValueError(f"unknown outcome {outcome!r}: court-order, objection-withdrawn or request-withdrawn")
 
 
-def to_review(case: dict[str, Any], now: datetime, rules: Rules, why: str) -> Decision:
+def to_review(case: dict[str, Any], now: datetime, rules: Rules, why: str, record: str) -> Decision:
+    """Staff review the case: each subject's hand-over is settled, staff get a ticket saying why (a code
+    the message words: consented, window-consent, window-notice, court-order, objection-withdrawn)."""
     case["status"] = "review"
     for subject in case["subjects"]:
         subject["hand_over"] = hand_over(case, subject)
-    step(case, now, "staff review", "bridge", why)
-    plan = "; ".join(f"{label(s)}: {s['hand_over']}" for s in case["subjects"])
-    actions = [
-        staff_ticket(
-            case,
-            rules,
-            "review",
-            f"Review ownership case {case['id']}",
-            f"{why}. What each subject may get: {plan}. Needs {requirements(case)['approvals']} approval(s): `whmcs-bridge ownership approve {case['id']} --by NAME`, or reject.",
-        ),
-    ]
-    return Decision(state=case, actions=actions, due_at=due(case), refs=case_refs(case))
+    step(case, now, "staff review", "bridge", record)
+    fields = hand_over_fields(case)
+    review = staff_ticket(
+        case,
+        rules,
+        "review",
+        "ownership.staff_review",
+        why=why,
+        moving=fields["moving"],
+        backup_only=fields["backup_only"],
+        staying=fields["staying"],
+        approvals=requirements(case)["approvals"],
+    )
+    return Decision(state=case, actions=[review], due_at=due(case), refs=case_refs(case))
 
 
 def approve(case: dict[str, Any], by: str, note: str, now: datetime, rules: Rules) -> Decision:

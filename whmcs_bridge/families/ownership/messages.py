@@ -1,5 +1,222 @@
-"""The ownership family's messages (pure): filled in by the catalogue conversion."""
+"""The ownership family's messages (pure): what the requester and the holder of a case are told, the
+questions of their one-time links, staff's tickets and notes.
 
-from whmcs_bridge.messages.spec import MessageSpec
+Every message names the case the same way (`policies.case_fields`): `case` is its reference (the parties
+may quote it), `subjects` what is claimed, `holder` the client holding it, `requester` the client asking
+or, for a company that is not a client, nothing and its name in `requester_name` (templates write
+`{{ requester or requester_name }}`).
 
-MESSAGES: dict[str, MessageSpec] = {}
+The requester may be outside WHMCS: it has no account to email, so what it is told goes in a ticket
+thread instead. Each message to the requester therefore comes twice: an email and its `_ticket` twin
+(plain text), with the same fields. Codes the templates word themselves: `grounds` (vendor, ex-employee,
+brand, dissolved, deceased, court-order), evidence kinds in `needed`, `checking` and `document`
+(letterhead-letter, registry-extract, ...; `needed` lists them separated by spaces, each with `:DAYS`
+when the document may be no older than that), `outcome` and `why` (listed with their messages).
+"""
+
+from __future__ import annotations
+
+from whmcs_bridge.messages.spec import FieldType, MessageSpec, define
+
+CASE: dict[str, FieldType] = {
+    "case": "text",
+    "subjects": "subjects",
+    "holder": "client",
+    "requester": "client",
+    "requester_name": "text",
+}
+SAMPLES: dict[str, object] = {
+    "case": "o3f9a2c1",
+    "subjects": ["domain:1", "service:1"],
+    "holder": 1,
+    "requester": 2,
+    "requester_name": "",
+    "grounds": "vendor",
+    "deadline": "2026-12-09",
+    "lock_until": "2027-01-24",
+    "needed": "letterhead-letter registry-extract:90",
+    "checking": "signatory-id",
+    "document": "registry-extract",
+    "item": 2,
+    "reason": "The invoices for the site are unpaid",
+    "note": "The documents do not show who may sign for the company",
+    "outcome": "rejected",
+    "why": "consented",
+    "consent_required": 1,
+    "confirm": 1,
+    "approvals": 2,
+    "approved_by": "alice, bob",
+    "lock_days": 60,
+    "moving": ["domain:1", "service:1"],
+    "backup_only": [],
+    "staying": [],
+    "move_services": ["service:1"],
+    "move_domains": ["domain:1"],
+    "move_clients": [],
+    "services_moving": 1,
+    "domains_moving": 1,
+    "commission": 1,
+    "extra": "Agree with the vendor which of its own files stay out of the hand-over",
+    "moved_to": 3,
+}
+EVIDENCE: dict[str, FieldType] = {"needed": "text", "checking": "text"}
+HAND_OVER: dict[str, FieldType] = {
+    "moving": "subjects",
+    "backup_only": "subjects",
+    "staying": "subjects",
+    "services_moving": "number",
+    "domains_moving": "number",
+    "lock_days": "number",
+}
+CHECKLIST: dict[str, FieldType] = {
+    **HAND_OVER,
+    "move_services": "subjects",
+    "move_domains": "subjects",
+    "move_clients": "subjects",
+    "commission": "number",
+    "extra": "text",
+}
+
+
+def _spec(message_id: str, channel: str, audience: str, fields: dict[str, FieldType], about: str) -> MessageSpec:
+    return MessageSpec(message_id, channel, audience, {**CASE, **fields}, about, SAMPLES)  # type: ignore[arg-type]
+
+
+def _to_requester(message_id: str, fields: dict[str, FieldType], about: str) -> tuple[MessageSpec, MessageSpec]:
+    """The email to a requester that is a client, and its ticket twin for one that is not."""
+    return (
+        _spec(message_id, "email", "client", fields, about),
+        _spec(f"{message_id}_ticket", "ticket", "client", fields, about + " (A requester outside WHMCS: its ticket.)"),
+    )
+
+
+MESSAGES = define(
+    # --- to the requester (an email, or its ticket twin) ---------------------------------------------
+    *_to_requester(
+        "ownership.request_received",
+        {**EVIDENCE, "confirm": "number", "consent_link": "url"},
+        "To the requester: its request is opened; what documents are still needed, and (confirm = 1) a link "
+        "to confirm it made the request.",
+    ),
+    *_to_requester(
+        "ownership.documents_complete",
+        {"deadline": "date"},
+        "To the requester: its documents are complete and the holder was asked to answer by the deadline.",
+    ),
+    *_to_requester(
+        "ownership.evidence_rejected",
+        {**EVIDENCE, "document": "text", "item": "number", "note": "text"},
+        "To the requester: a document it sent (item, of kind `document`) was not accepted, why, and what is "
+        "still needed.",
+    ),
+    *_to_requester(
+        "ownership.holder_objected",
+        {"reason": "text"},
+        "To the requester: the holder objected (its reason); nothing changes until they settle it.",
+    ),
+    *_to_requester(
+        "ownership.approved",
+        HAND_OVER,
+        "To either party: staff approved the change; what moves, what stays, and the lock that follows.",
+    ),
+    *_to_requester(
+        "ownership.completed",
+        {"lock_until": "date"},
+        "To either party: the change is complete; no other change of holder until the lock ends.",
+    ),
+    *_to_requester(
+        "ownership.closed",
+        {"outcome": "text", "note": "text"},
+        "To either party: the case ended without a change. outcome: rejected (by staff), cancelled (by "
+        "staff), declined (the requester's link was declined) or withdrawn (the request was withdrawn).",
+    ),
+    # --- to the holder (always a client) ----------------------------------------------------------------
+    _spec(
+        "ownership.holder_asked",
+        "email",
+        "client",
+        {"grounds": "text", "deadline": "date", "consent_required": "number", "consent_link": "url"},
+        "To the holder: the requester asks for its subjects; consent or object through the link by the "
+        "deadline (consent_required = 1: nothing moves without consent).",
+    ),
+    _spec(
+        "ownership.holder_reminded",
+        "email",
+        "client",
+        {"deadline": "date", "consent_link": "url"},
+        "To the holder: a reminder before the deadline, with a fresh link.",
+    ),
+    _spec(
+        "ownership.objection_recorded",
+        "email",
+        "client",
+        {"reason": "text"},
+        "To the holder: its objection is recorded; nothing changes while it stands.",
+    ),
+    _spec(
+        "ownership.thread",
+        "ticket",
+        "client",
+        {},
+        "To a party that is a client: the ticket thread of its case, opened with its first email.",
+    ),
+    # --- the questions of the one-time links (shown on the consent page) --------------------------------
+    _spec(
+        "ownership.confirm_question",
+        "text",
+        "client",
+        {},
+        "The requester's consent page: confirm that it made the request.",
+    ),
+    _spec(
+        "ownership.consent_question",
+        "text",
+        "client",
+        {},
+        "The holder's consent page: does it consent to the change, or object?",
+    ),
+    # --- to staff ---------------------------------------------------------------------------------------
+    _spec(
+        "ownership.staff_disputed",
+        "ticket",
+        "staff",
+        {"reason": "text"},
+        "Staff ticket: the holder objected; the case is frozen until resolved.",
+    ),
+    _spec(
+        "ownership.staff_review",
+        "ticket",
+        "staff",
+        {"why": "text", "moving": "subjects", "backup_only": "subjects", "staying": "subjects", "approvals": "number"},
+        "Staff ticket: review the case. why: consented, window-consent (the window ended, consent was "
+        "required), window-notice (the window ended without objection), court-order or objection-withdrawn.",
+    ),
+    _spec(
+        "ownership.staff_checklist",
+        "ticket",
+        "staff",
+        {**CHECKLIST, "approved_by": "text"},
+        "Staff ticket: the approved case's side effects and what staff must do in WHMCS's admin area.",
+    ),
+    _spec(
+        "ownership.staff_checklist_reminder",
+        "ticket",
+        "staff",
+        CHECKLIST,
+        "Staff ticket: the move in WHMCS is still not done.",
+    ),
+    _spec(
+        "ownership.staff_moved_elsewhere",
+        "ticket",
+        "staff",
+        {"moving": "subjects", "moved_to": "client"},
+        "Staff ticket: staff moved subjects to a client other than the requester.",
+    ),
+    _spec(
+        "ownership.draft_note",
+        "text",
+        "staff",
+        {},
+        "Ticket note for staff: the ticket asks for what another client holds; a draft case waits.",
+    ),
+)

@@ -1,16 +1,14 @@
 """The ownership rules' building blocks (pure): policies and what a case requires, the case's
-actions and history, the notices to the parties and staff, the side effects and checklist."""
+actions and history, the messages to the parties and staff (ids and facts: the catalogue words them)."""
 
 from __future__ import annotations
 
-import html
-import re
 from datetime import datetime, timedelta
 from typing import Any
 
 from whmcs_bridge.clock import iso
 from whmcs_bridge.families.ownership.config import OwnershipPolicy, OwnershipSection
-from whmcs_bridge.model import Action, action_key
+from whmcs_bridge.model import Action, action_key, message
 from whmcs_bridge.whmcs.whois import holder_details
 
 FAMILY = "ownership"
@@ -88,88 +86,71 @@ def requirements(case: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def missing_evidence(case: dict[str, Any], now: datetime) -> list[str]:
-    """What is still needed before the holder is notified, as readable phrases."""
-    out = []
+def evidence_needs(case: dict[str, Any], now: datetime) -> tuple[list[tuple[str, int | None]], list[str]]:
+    """What is still missing before the holder is notified: the documents the requester must still send
+    (each kind with the age it may have at most, if the policy sets one: a copy too old counts as not
+    sent), and the kinds it sent that staff have not checked yet."""
+    needed: list[tuple[str, int | None]] = []
+    checking: list[str] = []
     for kind, max_age in requirements(case)["evidence"].items():
         items = [e for e in case.get("evidence", []) if e["kind"] == kind and e["status"] == "ok"]
         if not items:
-            pending = any(e["kind"] == kind and e["status"] == "pending" for e in case.get("evidence", []))
-            out.append(f"{kind} ({'received, not yet checked' if pending else 'not received'})")
+            if any(e["kind"] == kind and e["status"] == "pending" for e in case.get("evidence", [])):
+                checking.append(kind)
+            else:
+                needed.append((kind, max_age))
             continue
         if max_age and not any(
             e.get("dated") and datetime.fromisoformat(e["dated"]).date() >= (now - timedelta(days=max_age)).date()
             for e in items
         ):
-            out.append(f"{kind} no older than {max_age} days")
-    return out
+            needed.append((kind, max_age))
+    return needed, checking
 
 
-# --- execution texts ---------------------------------------------------------------------------------
+def evidence_fields(case: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The missing evidence as a message's fields (see messages.py: `needed` and `checking`)."""
+    needed, checking = evidence_needs(case, now) if case.get("policies") else ([], [])
+    return {
+        "needed": " ".join(f"{kind}:{age}" if age else kind for kind, age in needed),
+        "checking": " ".join(checking),
+    }
 
 
-def side_effects(case: dict[str, Any]) -> list[str]:
-    holder, requester = case["holder"], case["requester"]
-    out = []
-    for s in case["subjects"]:
-        if s["hand_over"] == "move":
-            out.append(f"{label(s)}: moves from client #{holder['client']} to {party_name(requester)}")
-        elif s["hand_over"] == "backup-only":
-            out.append(
-                f"{label(s)}: stays with client #{holder['client']}; {party_name(requester)} gets a backup of its data only"
-            )
-        else:
-            out.append(f"{label(s)}: stays with client #{holder['client']} (no consent)")
-    moving = [s for s in case["subjects"] if s["hand_over"] == "move"]
-    if moving:
-        out.append("Delegations (technical and administrative contacts) on the moved subjects end")
-        out.append(f"Invoices already issued stay with client #{holder['client']}; new ones go to the new holder")
-    if any(s["kind"] == "service" for s in moving):
-        out.append("The service's control-panel password is changed (the holder may know it)")
-    if any(s["kind"] == "domain" for s in moving):
-        out.append("The domain's WHOIS registrant becomes the requester (previous details kept in the dossier)")
-    if any(p["vendor_commission"] for p in case["policies"].values()):
-        out.append(f"Pay the vendor (client #{holder['client']}) the agreed commission for the hand-over")
-    for policy in case["policies"].values():
-        out.extend(policy["side_effects"])
-    lock_days = requirements(case)["lock_s"] // 86400
-    out.append(f"No other ownership change and no new delegation on these subjects for {lock_days} days")
-    return list(dict.fromkeys(out))
+# --- what a hand-over does, as facts for the messages -------------------------------------------------
 
 
-def checklist(case: dict[str, Any]) -> list[str]:
-    """What only staff can do, in WHMCS's admin area (there is no API to move a service or domain)."""
-    target = case["requester"]
-    to = (
-        f"client #{target['client']}"
-        if target.get("client")
-        else f"a new client account for {party_name(target)} (create it first)"
-    )
-    steps = []
-    for s in case["subjects"]:
-        if s["hand_over"] == "move" and s["kind"] == "service":
-            steps.append(
-                f"Move service #{s['id']} ({s.get('name') or ''}) to {to}: Clients > Products/Services > Move Product/Service"
-            )
-        elif s["hand_over"] == "move" and s["kind"] == "domain":
-            steps.append(
-                f"Move domain #{s['id']} ({s.get('name') or ''}) to {to}: the domain's page > Move to another client"
-            )
-            if not target.get("client"):  # the bridge knows no address or phone of an outside requester
-                steps.append(
-                    f"Enter {party_name(target)}'s postal address and phone in the WHOIS of domain #{s['id']}: "
-                    "the bridge wrote its name and email but kept the previous holder's address and phone"
-                )
-        elif s["hand_over"] == "move":
-            steps.append(f"Make the requester's user the owner of client #{s['id']}: Users > Make Owner")
-        elif s["hand_over"] == "backup-only":
-            steps.append(
-                f"Send {party_name(target)} a backup of the site data of {label(s)} (not the vendor's application); do not move it"
-            )
-    steps.append(
-        f"Cancel or keep open invoices of client #{case['holder']['client']} for these subjects as agreed; generate new ones for the new holder"
-    )
-    return steps
+def ref(subject: dict[str, Any]) -> str:
+    return f"{subject['kind']}:{int(subject['id'])}"
+
+
+def hand_over_fields(case: dict[str, Any]) -> dict[str, Any]:
+    """What moves, what stays (with or without a backup) and the lock that follows."""
+    subjects = case["subjects"]
+    moving = [s for s in subjects if s.get("hand_over") == "move"]
+    return {
+        "moving": [ref(s) for s in moving],
+        "backup_only": [ref(s) for s in subjects if s.get("hand_over") == "backup-only"],
+        "staying": [ref(s) for s in subjects if s.get("hand_over") == "none"],
+        "services_moving": sum(1 for s in moving if s["kind"] == "service"),
+        "domains_moving": sum(1 for s in moving if s["kind"] == "domain"),
+        "lock_days": requirements(case)["lock_s"] // 86400,
+    }
+
+
+def checklist_fields(case: dict[str, Any]) -> dict[str, Any]:
+    """Staff's side effects and checklist: what only they can do in WHMCS's admin area (there is no API
+    to move a service or a domain), by kind of subject, and the policies' own lines (as configured)."""
+    moving = [s for s in case["subjects"] if s.get("hand_over") == "move"]
+    policies = case["policies"].values()
+    return {
+        **hand_over_fields(case),
+        "move_services": [ref(s) for s in moving if s["kind"] == "service"],
+        "move_domains": [ref(s) for s in moving if s["kind"] == "domain"],
+        "move_clients": [ref(s) for s in moving if s["kind"] == "client"],
+        "commission": int(any(p["vendor_commission"] for p in policies)),
+        "extra": "\n".join(dict.fromkeys(line for p in policies for line in p["side_effects"])),
+    }
 
 
 def registrant(party: dict[str, Any]) -> dict[str, str]:
@@ -182,23 +163,23 @@ def registrant(party: dict[str, Any]) -> dict[str, str]:
 
 
 def label(subject: dict[str, Any]) -> str:
+    """A subject as the case's history and staff's errors record it ("domain #20 majumakmur.co.id")."""
     name = f" {subject['name']}" if subject.get("name") else ""
     return f"{subject['kind']} #{subject['id']}{name}"
 
 
-def subjects_text(case: dict[str, Any]) -> str:
-    return ", ".join(s.get("name") or f"{s['kind']} #{s['id']}" for s in case["subjects"])
-
-
-def party_name(party: dict[str, Any]) -> str:
-    name = party.get("company") or party.get("name") or ""
-    client = f"client #{party['client']}" if party.get("client") else party.get("email") or ""
-    return f"{name} ({client})" if name else client
-
-
-def needs_text(case: dict[str, Any], now: datetime) -> str:
-    missing = missing_evidence(case, now) if case.get("policies") else []
-    return "We still need: " + "; ".join(missing) + "." if missing else "Your documents are complete."
+def case_fields(case: dict[str, Any]) -> dict[str, Any]:
+    """What every message of the case says (see messages.py): its reference, what is claimed, who holds
+    it and who asks (a client by id, named by WHMCS; a requester outside WHMCS by the name it gave)."""
+    requester = case["requester"]
+    outside = "" if requester.get("client") else requester.get("company") or requester.get("name") or requester.get("email")
+    return {
+        "case": case["id"],
+        "subjects": [ref(s) for s in case["subjects"]],
+        "holder": case["holder"].get("client"),
+        "requester": requester.get("client"),
+        "requester_name": outside or "",
+    }
 
 
 def step(case: dict[str, Any], now: datetime, what: str, by: str, why: str) -> None:
@@ -222,8 +203,14 @@ def act(case: dict[str, Any], kind: str, purpose: str, params: dict[str, Any], c
     )
 
 
-def link_spec(case: dict[str, Any], purpose: str, ttl: timedelta, summary: str) -> dict[str, Any]:
-    return {"purpose": purpose, "subject": case["id"], "summary": summary, "ttl_s": int(ttl.total_seconds())}
+def link_spec(case: dict[str, Any], purpose: str, ttl: timedelta, question: str) -> dict[str, Any]:
+    """A one-time link; its page asks the catalogue's `question`, in the language of the message carrying it."""
+    return {
+        "purpose": purpose,
+        "subject": case["id"],
+        "summary": message(question, **case_fields(case)),
+        "ttl_s": int(ttl.total_seconds()),
+    }
 
 
 def tell(
@@ -231,40 +218,26 @@ def tell(
     party: str,
     purpose: str,
     rules: Rules,
-    subject: str,
-    body: str,
+    message_id: str,
     *,
     consent: dict[str, Any] | None = None,
+    **data: Any,
 ) -> list[Action]:
-    """A notice to the requester or the holder. A client gets an email (SendEmail, with the one-time
-    link if any) and, with its first notice, a ticket thread for the case to answer in; an outside
-    requester has no account to email, so its notices (and link) go through its ticket thread, which
-    WHMCS mails to the address given in the case."""
+    """A message to the requester or the holder, in its own language. A client gets an email (SendEmail,
+    with the one-time link if any) and, with its first message, a ticket thread for the case to answer
+    in; an outside requester has no account to email, so its messages (the `_ticket` twins, and the
+    link) go through its ticket thread, which WHMCS mails to the address given in the case."""
     who = case[party]
+    fields = {**case_fields(case), **data}
     if not who.get("client"):
-        return [thread(case, party, rules, subject, body, consent=consent, purpose=purpose)]
-    link = '<a href="{consent_link}">{consent_link}</a>'
-    params: dict[str, Any] = {
-        "related_id": who["client"],
-        "type": "general",
-        "subject": subject,
-        "html": body.replace("{consent_link}", link),
-    }
+        return [thread(case, party, rules, message(f"{message_id}_ticket", **fields), consent=consent, purpose=purpose)]
+    params: dict[str, Any] = {"related_id": who["client"], "type": "general", "msg": message(message_id, **fields)}
     if consent:
         params["consent"] = consent
     actions = [act(case, "email", f"{party}-{purpose}", params, who["client"])]
     if not (case.get("tickets") or {}).get(party):  # the same key when planned again: opened once
-        actions.append(
-            thread(
-                case,
-                party,
-                rules,
-                f"Ownership case {case['id']}: {subjects_text(case)}",
-                f"<p>This ticket is the thread for ownership case {case['id']} about {subjects_text(case)}. "
-                "Reply here with documents or questions; each step is also sent to you by email.</p>",
-                purpose="thread",
-            )
-        )
+        opening = message("ownership.thread", **case_fields(case))
+        actions.append(thread(case, party, rules, opening, purpose="thread"))
     return actions
 
 
@@ -272,8 +245,7 @@ def thread(
     case: dict[str, Any],
     party: str,
     rules: Rules,
-    subject: str,
-    body: str,
+    msg: dict[str, Any],
     *,
     consent: dict[str, Any] | None = None,
     purpose: str,
@@ -281,17 +253,15 @@ def thread(
     """The party's ticket thread for this case: opened once (its id comes back as OwnershipTicket),
     then replied to as staff; WHMCS mails every message to the party."""
     who = case[party]
-    text = html_to_text(body)
     ticket = (case.get("tickets") or {}).get(party)
     params: dict[str, Any]
     if ticket:
-        params = {"ticket_id": ticket, "message": text}
+        params = {"ticket_id": ticket, "msg": msg}
         kind = "ticket_reply"
     else:
         params = {
             "deptid": rules.department_id or 1,
-            "subject": subject,
-            "message": text,
+            "msg": msg,
             "report_as": "OwnershipTicket",
             "report": {"case": case["id"], "party": party},
         }
@@ -305,21 +275,14 @@ def thread(
     return act(case, kind, f"{party}-{purpose}", params, who.get("client"))
 
 
-def staff_ticket(case: dict[str, Any], rules: Rules, purpose: str, subject: str, message: str) -> Action:
+def staff_ticket(case: dict[str, Any], rules: Rules, purpose: str, message_id: str, **data: Any) -> Action:
+    """A ticket to staff, in the staff language, naming the parties with their ids."""
     params = {
         "deptid": rules.department_id or 1,
-        "subject": subject,
-        "message": message,
+        "msg": message(message_id, **case_fields(case), **data),
         "priority": "High",
         "name": "whmcs-bridge",
         "email": rules.staff_email or "whmcs-bridge@localhost",
         "notify": False,
     }
     return act(case, "ticket", f"staff-{purpose}", params, None)
-
-
-def html_to_text(body: str) -> str:
-
-    text = re.sub(r"</p>\s*<p>|<br>|</li>", "\n", body)
-    text = re.sub(r"<li>", "- ", text)
-    return html.unescape(re.sub(r"<[^>]+>", "", text)).strip()

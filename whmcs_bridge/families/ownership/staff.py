@@ -1,5 +1,6 @@
 """Staff commands for ownership cases: open (reading the holder from WHMCS), evidence kept
-content-addressed, decisions, and the freeze that refuses changes on a disputed or locked subject.
+content-addressed, decisions, the freeze that refuses changes on a disputed or locked subject, and how
+staff read a case (names as recorded, dates in words, their to-do list as their ticket words it).
 
 Every command goes through the inbox like any event (staff.submit), after a dry run of the pure
 rules on the current state, so a refused transition is a clear error and never a parked event."""
@@ -13,9 +14,11 @@ import os
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+
+from babel.dates import format_date, format_datetime
 
 from whmcs_bridge import staff
 from whmcs_bridge.config.load import Config
@@ -24,8 +27,10 @@ from whmcs_bridge.executor.kinds import read_owners
 from whmcs_bridge.families.ownership import build
 from whmcs_bridge.families.ownership.case import FINAL
 from whmcs_bridge.families.ownership.config import EVIDENCE_KINDS, GROUNDS
-from whmcs_bridge.families.ownership.policies import FAMILY, party_name, subjects_text
+from whmcs_bridge.families.ownership.policies import FAMILY, case_fields, checklist_fields, evidence_needs
 from whmcs_bridge.families.ownership.rules import Ownership
+from whmcs_bridge.messages import load
+from whmcs_bridge.messages.render import Named, Reader
 from whmcs_bridge.model import Event
 from whmcs_bridge.store import states
 from whmcs_bridge.store.db import Database
@@ -45,6 +50,31 @@ def cases(db: Database) -> list[dict[str, Any]]:
 def case(db: Database, case_id: str) -> dict[str, Any]:
     missing = f"there is no ownership case {case_id}; `whmcs-bridge ownership list` shows them"
     return staff.state(db, FAMILY, f"case:{case_id}", missing)
+
+
+def subjects_text(c: dict[str, Any]) -> str:
+    """The case's subjects as recorded when it opened (staff's listing: no WHMCS call per line)."""
+    return ", ".join(s.get("name") or f"{s['kind']} #{s['id']}" for s in c["subjects"])
+
+
+def party_name(party: dict[str, Any]) -> str:
+    """A party for staff: its name as recorded, with its client id (or its address, outside WHMCS)."""
+    name = party.get("company") or party.get("name") or ""
+    client = f"client #{party['client']}" if party.get("client") else party.get("email") or ""
+    return f"{name} ({client})" if name else client
+
+
+def missing_evidence(c: dict[str, Any], now: datetime) -> list[str]:
+    """What is still needed before the holder is notified, for staff's command line."""
+    needed, checking = evidence_needs(c, now)
+    out = []
+    for kind, age in needed:
+        accepted = any(e["kind"] == kind and e["status"] == "ok" for e in c.get("evidence", []))
+        if accepted:
+            out.append(f"{kind} (the one accepted is older than {age} days)")
+        else:
+            out.append(f"{kind} (not received{f', at most {age} days old' if age else ''})")
+    return out + [f"{kind} (received, not yet checked)" for kind in checking]
 
 
 def line(c: dict[str, Any]) -> str:
@@ -362,3 +392,66 @@ def ticket_attachment(api: WhmcsApi, ticket_id: int, index: int) -> tuple[str, b
         return filename or f"ticket-{ticket_id}-{index}", base64.b64decode(data, validate=True)
     except ValueError:
         raise BridgeError(f"ticket #{ticket_id} attachment {index}: WHMCS sent data that is not base64") from None
+
+
+# --- how staff read a case on their screens (show, the dossier) -------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseNames:
+    """Names as the case recorded them when it opened (a screen or a dossier calls no WHMCS)."""
+
+    case: dict[str, Any]
+
+    def client(self, client_id: int) -> Named:
+        for party in (self.case["holder"], self.case["requester"]):
+            if party.get("client") == client_id:
+                return Named(party.get("company") or party.get("name") or f"client #{client_id}", client_id)
+        return Named(f"client #{client_id}", client_id)
+
+    def service(self, service_id: int) -> Named:
+        return self._subject("service", service_id)
+
+    def domain(self, domain_id: int) -> Named:
+        return self._subject("domain", domain_id)
+
+    def _subject(self, kind: str, record_id: int) -> Named:
+        for s in self.case["subjects"]:
+            if s["kind"] == kind and int(s["id"]) == record_id:
+                return Named(s.get("name") or f"{kind} #{record_id}", record_id)
+        return Named(f"{kind} #{record_id}", record_id)
+
+
+@dataclass(frozen=True)
+class StaffView:
+    """The staff language, the configured zone and the configured catalogue, for one screen."""
+
+    config: Config
+
+    @property
+    def reader(self) -> Reader:
+        return Reader(load.for_config(self.config).staff_locale, None, self.config.zone)
+
+    def when(self, instant: str | None) -> str:
+        """An instant to the minute, in the configured zone ("25 Nov 2026, 22:45")."""
+        if not instant:
+            return "-"
+        moment = datetime.fromisoformat(instant)
+        return format_datetime(moment, "d MMM y, HH:mm", tzinfo=self.config.zone, locale=self.reader.locale)
+
+    def day(self, instant: str | None) -> str:
+        """A date in words ("9 December 2026")."""
+        if not instant:
+            return "-"
+        return format_date(date.fromisoformat(instant[:10]), format="long", locale=self.reader.locale)
+
+    def checklist(self, case: dict[str, Any]) -> tuple[list[str], list[str]]:
+        """The side effects and what staff have to do in WHMCS's admin area, as their ticket says them."""
+        if not case.get("policies") or not any(s.get("hand_over") for s in case["subjects"]):
+            return [], []
+        catalogue = load.for_config(self.config)
+        approved_by = ", ".join(a["by"] for a in case.get("approvals", []))
+        data = {**case_fields(case), **checklist_fields(case), "approved_by": approved_by}
+        text = catalogue.render("ownership.staff_checklist", data, self.reader, CaseNames(case)).body
+        lines = [line.strip() for line in text.splitlines()]
+        return [x[2:] for x in lines if x.startswith("- ")], [x for x in lines if x.startswith("[ ]")]

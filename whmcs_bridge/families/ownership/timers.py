@@ -14,9 +14,7 @@ from whmcs_bridge.families.ownership.policies import (
     case_refs,
     iso,
     link_spec,
-    party_name,
     step,
-    subjects_text,
     tell,
 )
 from whmcs_bridge.model import Decision
@@ -40,10 +38,9 @@ def tick_notified(case: dict[str, Any], now: datetime, rules: Rules) -> Decision
 def window_ended(case: dict[str, Any], now: datetime, rules: Rules) -> Decision:
     consent_needed = any(case["policies"][s["policy"]]["consent"] == "required" for s in case["subjects"])
     step(case, now, "window ended", "bridge", "no answer from the holder")
-    why = "the response window ended without an answer" + (
-        " (consent was required)" if consent_needed else " (no objection)"
-    )
-    return to_review(case, now, rules, why)
+    if consent_needed:
+        return to_review(case, now, rules, "window-consent", "the response window ended without consent")
+    return to_review(case, now, rules, "window-notice", "the response window ended without objection")
 
 
 def remind_holder(case: dict[str, Any], now: datetime, deadline: datetime, rules: Rules) -> Decision:
@@ -54,14 +51,9 @@ def remind_holder(case: dict[str, Any], now: datetime, deadline: datetime, rules
         "holder",
         "remind",
         rules,
-        f"Reminder: ownership request {case['id']}",
-        f"<p>We have not heard from you about {subjects_text(case)}. Please answer by {case['deadline'][:10]}: {{consent_link}}</p>",
-        consent=link_spec(
-            case,
-            "ownership-holder",
-            deadline - now,
-            f"{party_name(case['requester'])} asks to become the holder of {subjects_text(case)}. Do you consent, or object?",
-        ),
+        "ownership.holder_reminded",
+        consent=link_spec(case, "ownership-holder", deadline - now, "ownership.consent_question"),
+        deadline=case["deadline"],
     )
     return Decision(state=case, actions=actions, due_at=due(case), refs=case_refs(case))
 
