@@ -103,3 +103,22 @@ def test_a_message_this_version_does_not_know_parks_with_a_sentence(sandbox: San
     assert report.parked == [unknown.key]
     assert "asks for message 'escalation.from_the_future', which this version has not" in (status(db, unknown.key).error or "")
     assert not [c for c in sandbox.calls() if c["action"] == "SendEmail"]
+
+
+def test_a_ticket_opened_in_a_clients_name_says_it_is_ours_in_the_clients_language(
+    sandbox: Sandbox, db: Database, api: WhmcsApi
+):
+    sandbox.load("reseller-overdue")
+    ticket = action("ticket", "final-ticket", {"deptid": 2, "client_id": 1, "msg": message("escalation.final_notice_ticket", **LADDER)})
+    staff = action(
+        "ticket",
+        "letter",
+        {"deptid": 2, "client_id": None, "name": "whmcs-bridge", "email": "robot@example.com", "notify": False,
+         "msg": message("escalation.registered_letter", **LADDER)},
+    )  # fmt: skip
+    plan(db, ticket, staff)
+    assert executor(db, api).run_once(NOW).done == [ticket.key, staff.key]
+    first = sandbox.rows("ticket_replies", ticket_id=(status(db, ticket.key).result or {})["ticket_id"])[0]
+    assert first["message"].startswith("Dit ticket is door ons team voor u geopend")
+    task = sandbox.rows("ticket_replies", ticket_id=(status(db, staff.key).result or {})["ticket_id"])[0]
+    assert task["message"].startswith("Send the final notice to SnelHost V.O.F. (client #1)")

@@ -41,7 +41,7 @@ from whmcs_bridge.sandbox.server import READ_TABLES
 from whmcs_bridge.store import inbox, outbox, states
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs import normalize as n
-from whmcs_bridge.whmcs.api import NEEDED_ACTIONS, OPENED_FOR_CLIENT, WhmcsApi
+from whmcs_bridge.whmcs.api import NEEDED_ACTIONS, WhmcsApi
 from whmcs_bridge.whmcs.client import WhmcsClient
 from whmcs_bridge.whmcs.whois import contacts_xml, with_holder
 
@@ -572,11 +572,14 @@ def test_a_polled_ticket_without_message_is_known_by_the_id_the_bridge_recorded(
 
 def test_a_ticket_opened_for_a_client_says_who_wrote_it(sandbox: Sandbox, api: WhmcsApi):
     sandbox.load("agency")
-    ticket_id, _ = api.open_ticket(deptid=1, subject="Your renewal", message="It is done.", client_id=11)
+    ours = "Opened by our team for you."
+    ticket_id, _ = api.open_ticket(deptid=1, subject="Your renewal", message="It is done.", client_id=11, preface=ours)
     first = sandbox.rows("ticket_replies", ticket_id=ticket_id)[0]
     assert first["client_id"] == 11  # WHMCS files the client as the writer...
-    assert first["message"].startswith(OPENED_FOR_CLIENT) and first["message"].endswith("It is done.")  # ...we say
-    staff_id, _ = api.open_ticket(deptid=1, subject="Task", message="Do it.", name="whmcs-bridge", email="r@x.org")
+    assert first["message"].startswith(ours) and first["message"].endswith("It is done.")  # ...we say it is ours
+    staff_id, _ = api.open_ticket(
+        deptid=1, subject="Task", message="Do it.", name="whmcs-bridge", email="r@x.org", preface=ours
+    )
     assert sandbox.rows("ticket_replies", ticket_id=staff_id)[0]["message"] == "Do it."
 
 

@@ -293,6 +293,7 @@ def _run_ticket(c: Call) -> Result:
         notify=p.get("notify", True),
         name=p.get("name"),
         email=p.get("email"),
+        preface=p.get("preface"),
     )
     return {"ticket_id": ticket_id, "tid": tid}
 

@@ -14,7 +14,7 @@ from typing import Any
 from whmcs_bridge.errors import ConfigError, WhmcsApiError
 from whmcs_bridge.messages.catalogue import Catalogue
 from whmcs_bridge.messages.render import Named, Reader, Rendered
-from whmcs_bridge.whmcs.api import WhmcsApi
+from whmcs_bridge.whmcs.api import SYSTEM_NAME, WhmcsApi
 
 CONSENT_LINK = "{consent_link}"
 # Which params of each action kind carry a message's subject and body.
@@ -93,6 +93,9 @@ class Texts:
         out = {**params, body_field: body, "lang": text.lang}
         if subject_field:
             out[subject_field] = text.subject or ""
+        if kind == "ticket" and (out.get("client_id") or out.get("name") not in (None, SYSTEM_NAME)):
+            # WHMCS shows a ticket opened for a client as the client's own: its first line says it is ours.
+            out["preface"] = self.catalogue.render("core.opened_for_client", {}, reader, names).body.strip()
         consent = params.get("consent")
         if consent and isinstance(consent.get("summary"), dict):
             summary = consent["summary"]

@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 SYSTEM_NAME = "whmcs-bridge"
 # DD:api-reference/openticket.md: without `admin` (which needs an admin username, localAPI only) "the system
 # still uses the client as the ticket opener": a ticket the bridge opens for a client shows as written by
-# the client. Its first line says whose message it is.
-OPENED_FOR_CLIENT = "This ticket was opened by our team for you: the message below is from us, not from you."
+# the client. Its first line (`preface`, the catalogue's core.opened_for_client in the reader's language)
+# says whose message it is.
 
 # The actions the bridge calls, and only those: `check --online` probes them and the README lists them
 # as the minimal API role. tests/test_whmcs_docs.py derives the set from the calls in the methods below
@@ -380,12 +380,13 @@ class WhmcsApi:
         notify: bool = True,
         name: str | None = None,
         email: str | None = None,
+        preface: str | None = None,
     ) -> tuple[int, str]:
         """Open a ticket for a client, or (with name and email, WHMCS's rule) for no client, e.g. to staff.
-        A ticket in a client's (or an outside party's) name starts with OPENED_FOR_CLIENT: WHMCS shows them as
-        its writer. Tickets to staff are opened under SYSTEM_NAME and need no such line."""
-        if client_id or (name and name != SYSTEM_NAME):
-            message = f"{OPENED_FOR_CLIENT}\n\n{message}"
+        A ticket in a client's (or an outside party's) name starts with `preface`, saying the message is ours:
+        WHMCS shows them as its writer. Tickets to staff are opened under SYSTEM_NAME and need no such line."""
+        if preface and (client_id or (name and name != SYSTEM_NAME)):
+            message = f"{preface}\n\n{message}"
         params = {
             "name": name,
             "email": email,

@@ -4,6 +4,13 @@ from whmcs_bridge.messages.spec import MessageSpec, define
 
 MESSAGES = define(
     MessageSpec(
+        "core.opened_for_client",
+        "text",
+        "client",
+        {},
+        "The first line of a ticket the bridge opens in a client's name (WHMCS shows the client as its writer).",
+    ),
+    MessageSpec(
         "core.breaker_tripped",
         "ticket",
         "staff",
