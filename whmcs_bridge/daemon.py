@@ -36,7 +36,6 @@ SWITCH_INTERVAL_S = 0.0005  # see Daemon._run
 log = logging.getLogger("whmcs_bridge.daemon")
 
 
-
 @dataclass
 class PassReport:
     at: datetime

@@ -36,7 +36,6 @@ class _Rollback(Exception):
     pass
 
 
-
 class Engine:
     def __init__(self, db: Database, families: Sequence[Family]) -> None:
         self.db = db
@@ -218,4 +217,3 @@ class Engine:
                     at=iso(now),
                 )
         return planned
-

@@ -88,6 +88,9 @@ class Texts:
         text = self.catalogue.render(spec.id, data, reader, names)
         subject_field, body_field = KIND_FIELDS[kind]
         out = {**params, body_field: text.body, "lang": text.lang}
+        if kind == "email" and "original_html" in out:
+            # A delegate's copy: our header (the message), then the email as WHMCS sent it, not ours to render.
+            out["html"] = text.body + str(out.pop("original_html"))
         if subject_field:
             out[subject_field] = text.subject or ""
         consent = params.get("consent")

@@ -217,5 +217,7 @@ class ConsentPages:
     def reply(start_response: StartResponse, status: int, text: tuple[str, str]) -> list[bytes]:
         lang, body = text
         data = page(body, lang)
-        start_response(STATUS[status], [*HEADERS, ("Content-Length", str(len(data))), ("Content-Language", lang.replace("_", "-"))])
+        start_response(
+            STATUS[status], [*HEADERS, ("Content-Length", str(len(data))), ("Content-Language", lang.replace("_", "-"))]
+        )
         return [data]
