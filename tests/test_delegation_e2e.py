@@ -142,6 +142,13 @@ def test_grant_copies_support_authority_and_revocation(world: World):
     assert [e for e in world.emails(10) if "Suspension" in e["subject"]] == []
     shown = world.run("delegations", "show", grant_id).output
     assert "granted by alice" in shown and "revoked by owner: changed agency" in shown
+    # Readable fields, names first (--json keeps the stored grant for machines).
+    assert (
+        f"Grant {grant_id}\n  delegate:  Pixelwerk Agency (client #10)\n  owner:     Boulangerie Dupont (client #11)\n"
+        in shown
+    )
+    assert "  covers:    boulangerie-dupont.fr (service #110)\n  status:    revoked\n" in shown
+    assert json.loads(world.run("delegations", "show", grant_id, "--json").output)["delegate"] == 10
     assert world.run("audit", "verify").output.startswith("audit chain intact")
 
 

@@ -77,7 +77,9 @@ def mandate_and_order(stage: Stage, echo: Echo) -> tuple[str | None, int]:
         f"  Lena (the agency's user) orders hosting and martin-avocats.fr in client #12's name (order {order['OrderNumber']}):"
     )
     for g in auto:
-        echo(f"     the agency becomes technical contact automatically (grant {g['id']}: {g['basis']})")
+        echo(
+            f"     the agency becomes technical contact automatically (grant {g['id']}: {dg.granted(g).removeprefix('automatically: ')})"
+        )
     return (auto[0]["id"] if auto else None), int(order["ServiceIDs"][0])
 
 
@@ -102,8 +104,7 @@ def welcome_and_support(stage: Stage, echo: Echo, service_id: int, last_mail: in
     )
     stage.settle(4)
     for note in stage.rows("ticket_notes", ticket_id=int(ticket["id"])):
-        first = note["message"].splitlines()[1] if "\n" in note["message"] else note["message"]
-        echo(f"  the agency asks support about martin-avocats.fr; staff see a note: {first.strip('- ')[:110]}...")
+        echo(f"  the agency asks support about martin-avocats.fr; staff see a note: {verdict(note['message'])}")
     stranger = stage.api(
         "OpenTicket",
         deptid=1,
@@ -113,9 +114,14 @@ def welcome_and_support(stage: Stage, echo: Echo, service_id: int, last_mail: in
     )
     stage.settle(4)
     for note in stage.rows("ticket_notes", ticket_id=int(stranger["id"])):
-        echo(
-            f"  a garage (client #13) asks about the same site; staff see: {note['message'].splitlines()[1].strip('- ')[:110]}..."
-        )
+        echo(f"  a garage (client #13) asks about the same site; staff see: {verdict(note['message'])}")
+
+
+def verdict(note: str) -> str:
+    """The note's verdict on what the ticket names (from VERIFIED or WARNING on), shortened for the story."""
+    found = re.search(r"(VERIFIED|WARNING|written by).*", note)
+    text = found.group(0) if found else note.strip()
+    return text if len(text) <= 110 else text[:110] + "..."
 
 
 def renewal(stage: Stage, echo: Echo, technical: str, service_id: int) -> None:
