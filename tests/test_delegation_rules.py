@@ -252,7 +252,7 @@ def test_expiry():
     )  # past expiry, before the tick
 
 
-def resolved(grants: dict[str, dict[str, Any]], writer: int, owner: int) -> str:
+def resolved(grants: dict[str, dict[str, Any]], writer: int | None, owner: int) -> str:
     data = {
         "ticketid": 7,
         "writer": writer,
@@ -273,6 +273,8 @@ def test_ticket_notes_verified_owner_or_warning():
         in resolved({"grant:g1": grant}, writer=10, owner=11)
     )
     assert "written by the owner, Boulangerie Dupont (#11)" in resolved({"grant:g1": grant}, writer=11, owner=11)
+    guest = resolved({}, writer=None, owner=11)
+    assert "WARNING: the writer (a guest, without a client account) has NO grant on this" in guest
     warning = resolved({}, writer=21, owner=20)
     assert warning.startswith("whmcs-bridge: ticket writer is NOT authorised")
     assert "Garage Leroy (#21) has NO grant" in warning
