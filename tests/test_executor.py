@@ -329,7 +329,9 @@ def test_approving_an_unknowable_action_runs_it(world: Sandbox, db: Database, ap
     assert calls(world, "ModuleChangePw") == 1
 
 
-def test_an_action_still_possibly_running_in_whmcs_is_not_reconciled_yet(world: Sandbox, db: Database, api: WhmcsApi):
+def test_an_action_still_possibly_running_in_whmcs_is_not_reconciled_yet(
+    world: Sandbox, db: Database, api: WhmcsApi
+):
     """kill -9 and an immediate restart: the call made just before may still be running in WHMCS (PHP
     finishes a request after its client is gone). The action waits until it cannot still be running,
     then is reconciled: its effect, landed meanwhile, counts; it is not sent a second time."""
@@ -342,13 +344,7 @@ def test_an_action_still_possibly_running_in_whmcs_is_not_reconciled_yet(world: 
     assert first.done == first.reconciled == [] and calls(world, "SendEmail") == 0
     assert status(db, email.key).status == "in_flight"
     # ...meanwhile the first call completes in WHMCS.
-    world.post(
-        "SendEmail",
-        id=1,
-        customtype="general",
-        customsubject="Slow",
-        custommessage=f"<p>x</p>\n<!-- {marker(email.key)} -->",
-    )
+    world.post("SendEmail", id=1, customtype="general", customsubject="Slow", custommessage=f"<p>x</p>\n<!-- {marker(email.key)} -->")
     later = executor.run_once(started + executor.in_flight_grace + timedelta(seconds=1))
     assert later.reconciled == [email.key] and calls(world, "SendEmail") == 1
 
@@ -432,9 +428,7 @@ def test_an_email_is_reconciled_for_a_client_with_40_earlier_emails(sandbox: San
         subject = "Final notice" if n % 2 else f"Monthly news {n}"
         sandbox.post("SendEmail", id=1, customtype="general", customsubject=subject, custommessage=f"<p>{n}</p>")
     api = WhmcsApi(make_client(sandbox.api_url))
-    email = action(
-        "email", "notice", {"related_id": 1, "type": "general", "subject": "Final notice", "html": "<p>Pay</p>"}
-    )
+    email = action("email", "notice", {"related_id": 1, "type": "general", "subject": "Final notice", "html": "<p>Pay</p>"})
     plan(db, email)
     executor = Executor(db, api)
     executor.run_once(NOW)
@@ -447,12 +441,12 @@ def test_an_email_is_reconciled_for_a_client_with_40_earlier_emails(sandbox: San
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_a_ticket_is_reconciled_whatever_the_default_order_of_its_replies(sandbox: Sandbox, db: Database, seed: int):
+def test_a_ticket_is_reconciled_whatever_the_default_order_of_its_replies(
+    sandbox: Sandbox, db: Database, seed: int
+):
     sandbox.load("reseller-overdue", seed=seed)
     api = WhmcsApi(make_client(sandbox.api_url))
-    ticket = action(
-        "ticket", "letter", {"deptid": 2, "subject": "Send a registered letter", "message": "Tracking: ..."}
-    )
+    ticket = action("ticket", "letter", {"deptid": 2, "subject": "Send a registered letter", "message": "Tracking: ..."})
     plan(db, ticket)
     executor = Executor(db, api)
     executor.run_once(NOW)

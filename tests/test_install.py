@@ -91,7 +91,9 @@ def configure(root: Path, whmcs_url: str, port: int) -> None:
 
 
 @reachable_by_nobody
-def test_the_readme_install_runs_and_the_unit_command_starts_as_the_service_user(fakeroot: Path, sandbox: Sandbox):
+def test_the_readme_install_runs_and_the_unit_command_starts_as_the_service_user(
+    fakeroot: Path, sandbox: Sandbox
+):
     sandbox.load("empty")
     block = readme_install()
     before, after = block.split("editor ", 1)

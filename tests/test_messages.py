@@ -109,12 +109,7 @@ def test_a_value_is_never_evaluated_as_a_template():
 
 @pytest.mark.parametrize(
     ("lang", "amount", "day"),
-    [
-        ("en", "€944.70", "December 5, 2026"),
-        ("fr", "944,70\xa0€", "5 décembre 2026"),
-        ("nl", "€\xa0944,70", "5 december 2026"),
-        ("id", "€944,70", "5 Desember 2026"),
-    ],
+    [("en", "€944.70", "December 5, 2026"), ("fr", "944,70\xa0€", "5 décembre 2026"), ("nl", "€\xa0944,70", "5 december 2026"), ("id", "€944,70", "5 Desember 2026")],
 )
 def test_amounts_and_dates_are_written_in_the_readers_locale(lang, amount, day):
     from whmcs_bridge.messages.render import _Formatter
@@ -124,17 +119,7 @@ def test_amounts_and_dates_are_written_in_the_readers_locale(lang, amount, day):
     assert fmt.as_date("2026-12-05") == day
 
 
-@pytest.mark.parametrize(
-    ("lang", "n", "word"),
-    [
-        ("en", 0, "invoices"),
-        ("en", 1, "invoice"),
-        ("fr", 0, "facture"),
-        ("fr", 2, "factures"),
-        ("id", 1, "faktur"),
-        ("id", 5, "faktur"),
-    ],
-)
+@pytest.mark.parametrize(("lang", "n", "word"), [("en", 0, "invoices"), ("en", 1, "invoice"), ("fr", 0, "facture"), ("fr", 2, "factures"), ("id", 1, "faktur"), ("id", 5, "faktur")])
 def test_plural_forms_follow_each_language(lang, n, word):
     from whmcs_bridge.messages.render import _Formatter
 
@@ -145,16 +130,7 @@ def test_plural_forms_follow_each_language(lang, n, word):
 
 @pytest.mark.parametrize(
     ("language", "locale"),
-    [
-        ("french", "fr"),
-        ("Dutch", "nl"),
-        ("indonesian", "id"),
-        ("", None),
-        ("fr", "fr"),
-        ("nl_NL", "nl"),
-        ("klingon", None),
-        ("german", "de"),
-    ],
+    [("french", "fr"), ("Dutch", "nl"), ("indonesian", "id"), ("", None), ("fr", "fr"), ("nl_NL", "nl"), ("klingon", None), ("german", "de")],
 )
 def test_whmcs_language_names_become_locales(language, locale):
     assert cat.locale_of(language) == locale
@@ -183,14 +159,8 @@ def test_a_configured_template_replaces_the_shipped_one_for_its_language_only():
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        (
-            "Stop {{ rann }}",
-            r"bridge\.yaml:7: core\.breaker_tripped \(fr\) body: unknown field\(s\) rann \(this message has: due, limit, ran\)",
-        ),
-        (
-            "line one\n          {% if ran %}never closed",
-            r"bridge\.yaml:8: core\.breaker_tripped \(fr\) body: Unexpected end of template",
-        ),
+        ("Stop {{ rann }}", r"bridge\.yaml:7: core\.breaker_tripped \(fr\) body: unknown field\(s\) rann \(this message has: due, limit, ran\)"),
+        ("line one\n          {% if ran %}never closed", r"bridge\.yaml:8: core\.breaker_tripped \(fr\) body: Unexpected end of template"),
     ],
 )
 def test_mistakes_in_configured_templates_name_file_and_line(body, expected):
@@ -201,13 +171,8 @@ def test_mistakes_in_configured_templates_name_file_and_line(body, expected):
 
 
 def test_an_unknown_message_id_is_named_with_a_suggestion():
-    mine = overrides(
-        "messages:\n  templates:\n    core.breaker_trippd:\n      en:\n        subject: S\n        body: B\n"
-    )
-    with pytest.raises(
-        ConfigError,
-        match=r"bridge\.yaml:3: no message is called 'core\.breaker_trippd' \(did you mean 'core\.breaker_tripped'\?\)",
-    ):
+    mine = overrides("messages:\n  templates:\n    core.breaker_trippd:\n      en:\n        subject: S\n        body: B\n")
+    with pytest.raises(ConfigError, match=r"bridge\.yaml:3: no message is called 'core\.breaker_trippd' \(did you mean 'core\.breaker_tripped'\?\)"):
         cat.build(SPECS, load.shipped_templates(), mine)
 
 

@@ -46,9 +46,7 @@ SERVICE = {"kind": "service", "id": 201, "name": "majumakmur.co.id", "holder_ref
 
 
 def run(state: dict[str, Any], data: dict[str, Any], now: datetime = T0, kind: str = "OwnershipCommand") -> Decision:
-    return FAMILY.decide_one(
-        state, Event(id="e", type=kind, data={"case": "o1", "by": "alice", **data}), now, "case:o1"
-    )
+    return FAMILY.decide_one(state, Event(id="e", type=kind, data={"case": "o1", "by": "alice", **data}), now, "case:o1")
 
 
 def opened(*subjects: dict[str, Any]) -> dict[str, Any]:
@@ -188,9 +186,7 @@ def test_notice_deadline_reminder_and_window_edge():
     assert state["status"] == "notified" and state["deadline"] == (T0 + timedelta(days=14)).isoformat()
     d = holder_answers(state, "accept", T0)  # what a consent does, for comparison below
     assert d.state and d.state["status"] == "review"
-    tick = FAMILY.decide_one(
-        state, Event(id="t", type="Tick", data={}, source="timer"), T0 + timedelta(days=11), "case:o1"
-    )
+    tick = FAMILY.decide_one(state, Event(id="t", type="Tick", data={}, source="timer"), T0 + timedelta(days=11), "case:o1")
     assert tick.state and tick.state["reminded"] and tick.actions[0].params["consent"]["ttl_s"] == 3 * 86400
     assert tick.due_at == T0 + timedelta(days=14)
     early = FAMILY.decide_one(

@@ -16,9 +16,7 @@ NOW = "2026-11-23T10:00:00Z"
 
 def escalation_off(tmp_path: Path, sandbox: Sandbox) -> Path:
     config = configure(tmp_path, sandbox)
-    text = config.read_text().replace(
-        "  enabled: true\n  # Not business days", "  enabled: false\n  # Not business days"
-    )
+    text = config.read_text().replace("  enabled: true\n  # Not business days", "  enabled: false\n  # Not business days")
     config.write_text(text)
     return config
 
@@ -35,9 +33,7 @@ def test_enabling_escalation_after_a_first_run_finds_the_overdue_reseller(sandbo
     bridge.run("tick", "--at", NOW)
     assert ladder(bridge) == []
 
-    config.write_text(
-        config.read_text().replace("  enabled: false\n  # Not business days", "  enabled: true\n  # Not business days")
-    )
+    config.write_text(config.read_text().replace("  enabled: false\n  # Not business days", "  enabled: true\n  # Not business days"))
     ticked = bridge.run("tick", "--at", NOW).output
     assert "resync escalation: 11 open overdue invoice(s) re-read from WHMCS" in ticked
     bridge.run("tick", "--at", NOW)

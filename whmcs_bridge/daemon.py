@@ -36,6 +36,7 @@ SWITCH_INTERVAL_S = 0.0005  # see Daemon._run
 log = logging.getLogger("whmcs_bridge.daemon")
 
 
+
 @dataclass
 class PassReport:
     at: datetime

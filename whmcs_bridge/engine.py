@@ -36,6 +36,7 @@ class _Rollback(Exception):
     pass
 
 
+
 class Engine:
     def __init__(self, db: Database, families: Sequence[Family]) -> None:
         self.db = db
@@ -217,3 +218,4 @@ class Engine:
                     at=iso(now),
                 )
         return planned
+

@@ -329,13 +329,7 @@ def install_hook(obj: Context, whmcs_root: str, url: str | None, spool_dir: str 
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option(
-    "--port",
-    default=8780,
-    show_default=True,
-    type=click.IntRange(0, 65535),
-    help="Port to listen on (0 picks a free one).",
-)
+@click.option("--port", default=8780, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on (0 picks a free one).")
 @click.option(
     "--scenario",
     type=click.Choice(["empty", "reseller-overdue", "agency", "vendor-dispute", "scale"]),
@@ -343,12 +337,7 @@ def install_hook(obj: Context, whmcs_root: str, url: str | None, spool_dir: str 
     show_default=True,
     help="The WHMCS world to load.",
 )
-@click.option(
-    "--clients",
-    type=click.IntRange(1, 10_000_000),
-    default=None,
-    help="Number of clients for the scale scenario [default: 100000].",
-)
+@click.option("--clients", type=click.IntRange(1, 10_000_000), default=None, help="Number of clients for the scale scenario [default: 100000].")
 @click.option(
     "--identifier",
     envvar="WHMCS_API_IDENTIFIER",

@@ -74,9 +74,7 @@ def disabled_note(config: Config, family: str) -> str | None:
     return f"{family} is not enabled ({family}.enabled in {config.source}): nothing runs for it"
 
 
-def echo_list(
-    config: Config, family: str, rows: list[Any], as_json: bool, line: Callable[[Any], str], empty: str
-) -> None:
+def echo_list(config: Config, family: str, rows: list[Any], as_json: bool, line: Callable[[Any], str], empty: str) -> None:
     """A family's list command: says when the family is off, then the rows as JSON or a line each."""
     note = disabled_note(config, family)
     if note:
@@ -97,7 +95,6 @@ def fail(exc: BridgeError) -> NoReturn:
 
 def user_errors(fn: F) -> F:
     """Turn BridgeError into one line on stderr and its exit code; no traceback for user errors."""
-
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:

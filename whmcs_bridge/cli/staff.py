@@ -33,9 +33,7 @@ def approvals_list(obj: Context, as_json: bool) -> None:
         return
     for row in rows:
         why = "needs approval" if row.status == "awaiting_approval" else f"parked: {row.error}"
-        click.echo(
-            f"#{row.id} {row.family} {row.kind} {row.subject or ''} {json.dumps(row.params, sort_keys=True)} ({why})"
-        )
+        click.echo(f"#{row.id} {row.family} {row.kind} {row.subject or ''} {json.dumps(row.params, sort_keys=True)} ({why})")
     if not rows:
         click.echo("nothing is waiting for a decision")
 
@@ -82,9 +80,7 @@ def events_parked(obj: Context, as_json: bool) -> None:
     with Database(existing_state(obj.config())) as db:
         rows = staff.parked_events(db)
     if as_json:
-        echo_json(
-            [{k: getattr(row, k) for k in ("id", "event_id", "type", "source", "received_at", "error")} for row in rows]
-        )
+        echo_json([{k: getattr(row, k) for k in ("id", "event_id", "type", "source", "received_at", "error")} for row in rows])
         return
     for row in rows:
         click.echo(f"#{row.id} {row.type} {row.event_id} ({row.received_at}): {row.error}")

@@ -280,13 +280,7 @@ class Executor:
         report.retrying.append(row.key)
 
     def record_run(
-        self,
-        row: OutboxEntry,
-        kind: ActionKind,
-        call: Call,
-        result: dict[str, Any],
-        now: datetime,
-        report: ExecutorReport,
+        self, row: OutboxEntry, kind: ActionKind, call: Call, result: dict[str, Any], now: datetime, report: ExecutorReport
     ) -> None:
         """Record a run: what a read learnt goes back to the rules; a change leaves a line in WHMCS's log."""
         context = result.pop("context", None)

@@ -90,7 +90,7 @@ def environment(html: bool) -> SandboxedEnvironment:
 
 @pass_context
 def _and_list(context: Context, values: Iterable[Any]) -> str:
-    """ "a, b and c" in the reader's language."""
+    """"a, b and c" in the reader's language."""
     return format_list([str(v) for v in values], style="standard", locale=context["lang"])
 
 
@@ -156,9 +156,7 @@ class _Formatter:
         out = []
         for item in raw:
             kind, _, number = str(item).partition(":")
-            out.append(
-                getattr(self, f"as_{kind}")(number) if kind in ("client", "service", "domain") else Named(str(item))
-            )
+            out.append(getattr(self, f"as_{kind}")(number) if kind in ("client", "service", "domain") else Named(str(item)))
         return out
 
     def plural(self, n: Any, **forms: str) -> str:
@@ -170,10 +168,14 @@ class _Formatter:
         return text.replace("#", format_decimal(count, locale=self.locale))
 
 
-def render(spec: MessageSpec, template: Template, data: Mapping[str, Any], reader: Reader, names: Names) -> Rendered:
+def render(
+    spec: MessageSpec, template: Template, data: Mapping[str, Any], reader: Reader, names: Names
+) -> Rendered:
     """The template filled with the data as the reader sees it; MessageError names the message and language."""
     fmt = _Formatter(reader, names)
-    values: dict[str, Any] = {name: fmt.value(kind, data.get(name)) for name, kind in spec.fields.items()}
+    values: dict[str, Any] = {
+        name: fmt.value(kind, data.get(name)) for name, kind in spec.fields.items()
+    }
     values.update(plural=fmt.plural, lang=reader.locale)
     html = spec.channel in HTML_CHANNELS
     try:

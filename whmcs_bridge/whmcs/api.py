@@ -106,6 +106,7 @@ def smarty_safe(subject: str, html: str, merge: dict[str, str]) -> tuple[str, st
     return subject, "{$" + MESSAGE_VAR + "}"
 
 
+
 def not_found(exc: WhmcsApiError) -> bool:
     """WHMCS says the record does not exist ("Ticket ID Not Found", "Invoice ID Not Found":
     DD:api-reference/getticket.md, getinvoice.md), as opposed to refusing or failing the read: only

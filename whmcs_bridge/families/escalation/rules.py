@@ -94,12 +94,7 @@ def decide(
 
 class Case(StagePlanner):
     def __init__(
-        self,
-        state: dict[str, Any],
-        now: datetime,
-        rules: EscalationSection,
-        staff_email: str | None,
-        zone: tzinfo = UTC,
+        self, state: dict[str, Any], now: datetime, rules: EscalationSection, staff_email: str | None, zone: tzinfo = UTC
     ) -> None:
         self.s = state
         self.now = now

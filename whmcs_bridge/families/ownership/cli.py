@@ -160,13 +160,7 @@ def show(obj: Context, case_id: str, as_json: bool) -> None:
 @click.argument("case_id")
 @click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--ticket", type=ID, default=None, help="Take the file from this ticket's attachments instead.")
-@click.option(
-    "--index",
-    type=click.IntRange(0, 1000),
-    default=0,
-    show_default=True,
-    help="Which attachment of the ticket (from 0).",
-)
+@click.option("--index", type=click.IntRange(0, 1000), default=0, show_default=True, help="Which attachment of the ticket (from 0).")
 @click.option("--kind", type=click.Choice(EVIDENCE_KINDS), required=True, help="What the document is.")
 @click.option("--from", "sender", required=True, help="Who sent it (e.g. 'requester', 'holder', a name).")
 @click.option("--via", type=click.Choice(["email", "ticket", "post", "upload"]), required=True, help="How it came.")

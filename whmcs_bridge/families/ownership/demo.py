@@ -226,9 +226,7 @@ def export_the_dossier(stage: Stage, echo: Echo, case_id: str) -> None:
     shutil.rmtree(out, ignore_errors=True)  # a demo run again in the same --workdir
     manifest = dossier.export(stage.config, stage.bridge.db, case_id, out, now=datetime.now(UTC))
     dossier.verify(out, stage.bridge.db)
-    echo(
-        f"  dossier exported to {out.name}/ ({len(manifest['files'])} files) and verified: seal {manifest['seal'][:16]}..."
-    )
+    echo(f"  dossier exported to {out.name}/ ({len(manifest['files'])} files) and verified: seal {manifest['seal'][:16]}...")
 
 
 def observe(api: WhmcsApi, db: Database, config: Config, echo: Echo, today: date) -> None:

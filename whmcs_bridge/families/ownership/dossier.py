@@ -108,10 +108,7 @@ def copy_evidence(config: Config, case: dict[str, Any], out: Path) -> dict[str, 
 def link_rows(db: Database, case_id: str) -> list[dict[str, Any]]:
     """The case's one-time links: when sent, when used, the answer and from where."""
     return [
-        {
-            k: getattr(link, k)
-            for k in ("id", "purpose", "created_at", "expires_at", "used_at", "decision", "ip", "user_agent")
-        }
+        {k: getattr(link, k) for k in ("id", "purpose", "created_at", "expires_at", "used_at", "decision", "ip", "user_agent")}
         for link in consent.for_subject(db, case_id, "ownership-")
     ]
 

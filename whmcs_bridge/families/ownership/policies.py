@@ -16,6 +16,7 @@ from whmcs_bridge.whmcs.whois import holder_details
 FAMILY = "ownership"
 
 
+
 class Rules:
     def __init__(
         self, section: OwnershipSection, department_id: int | None, staff_email: str | None, links: bool
