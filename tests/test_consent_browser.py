@@ -48,7 +48,15 @@ class Site:
         run_in_thread(self.server)
         self.base = f"http://127.0.0.1:{self.server.effective_port}"
 
-    def link(self, purpose: str, case: str, *, expires_in: timedelta = timedelta(days=14)) -> str:
+    def link(
+        self,
+        purpose: str,
+        case: str,
+        *,
+        expires_in: timedelta = timedelta(days=14),
+        lang: str = "",
+        summary: str = "PT Maju Makmur (client #21) asks to become the holder of majumakmur.co.id. Do you consent, or object?",
+    ) -> str:
         token = secrets.token_urlsafe(32)
         now = datetime.now(UTC)
         with Database(self.path) as db, db.atomic():
@@ -57,9 +65,10 @@ class Site:
                 token_hash=hashlib.sha256(token.encode()).hexdigest(),
                 purpose=purpose,
                 subject=case,
-                summary="PT Maju Makmur (client #21) asks to become the holder of majumakmur.co.id. Do you consent, or object?",
+                summary=summary,
                 expires_at=now + expires_in,
                 now=now,
+                lang=lang,
             )
         return f"{self.base}/consent/{token}"
 
@@ -103,7 +112,8 @@ def test_holder_consents_in_a_browser(browser: webdriver.Chrome, site: Site):
 
     # The same link again: a clear page, nothing recorded twice.
     browser.get(link)
-    assert "This link was already used" in browser.title and "accept" in browser.find_element(By.TAG_NAME, "body").text
+    assert "This link has already been used" in browser.title
+    assert "I consent" in browser.find_element(By.TAG_NAME, "body").text
     assert len(site.events()) == 1
 
 
@@ -131,3 +141,37 @@ def test_expired_and_forged_links_change_nothing(browser: webdriver.Chrome, site
     browser.get(f"{site.base}/consent/x%27%3Cscript%3Ealert(1)%3C%2Fscript%3E")
     assert browser.title == "This link is not valid"
     assert site.events() == [] and site.audit("o2222222") == []
+
+
+def test_the_page_speaks_the_language_of_the_email_that_carried_the_link(browser: webdriver.Chrome, site: Site):
+    """A French owner's link (its email was French): the page, its buttons and its answers are French."""
+    link = site.link(
+        "delegation",
+        "g1234567",
+        lang="fr",
+        summary="Pixelwerk <img src=x onerror=alert(1)> souhaite devenir le contact technique de Business (boulangerie-dupont.fr).",
+    )
+    browser.get(link)
+    assert browser.title == "Votre décision est requise"
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "fr"
+    body = browser.find_element(By.TAG_NAME, "body").text
+    # The summary is shown as text, the way it was written: nothing in it is markup.
+    assert "Pixelwerk <img src=x onerror=alert(1)> souhaite devenir le contact technique" in body
+    assert browser.find_elements(By.TAG_NAME, "img") == []
+    text = answer(browser, link, "Accepter", "c'est notre agence")
+    assert "Merci" in text and "Accepter" in text
+    browser.get(link)
+    assert browser.title == "Ce lien a déjà été utilisé"
+    assert site.events()[0]["decision"] == "accept"
+
+
+def test_an_unknown_link_answers_in_the_browsers_language(site: Site):
+    import requests
+
+    answer = requests.get(
+        f"{site.base}/consent/{secrets.token_urlsafe(32)}",
+        headers={"Accept-Language": "nl-NL,nl;q=0.9,en;q=0.5"},
+        timeout=5,
+    )
+    assert answer.status_code == 404 and "<title>Deze link is ongeldig</title>" in answer.text
+    assert answer.headers["Content-Language"] == "nl"

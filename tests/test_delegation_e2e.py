@@ -68,17 +68,24 @@ def test_grant_copies_support_authority_and_revocation(world: World):
     granted = grant_agency(world, owner=11, service=110, basis="owner's email of 2026-11-20").output
     grant_id = granted.split()[0]
     world.settle()
-    assert any(f"Delegation #{grant_id}" in n["note"] for n in sandbox.rows("client_notes", client_id=11))
-    assert any(f"Delegation #{grant_id}" in n["note"] for n in sandbox.rows("client_notes", client_id=10))
-    assert any("now technical contact" in e["subject"] for e in world.emails(10))
+    assert any(n["note"].startswith(f"Delegation {grant_id}: ") for n in sandbox.rows("client_notes", client_id=11))
+    assert any(n["note"].startswith(f"Delegation {grant_id}: ") for n in sandbox.rows("client_notes", client_id=10))
+    assert any("now the technical contact of Boulangerie Dupont" in e["subject"] for e in world.emails(10))
     listed = world.run("delegations", "list", "--owner", "11").output
-    assert f"{grant_id} active: client #10 is technical contact of client #11 for boulangerie-dupont.fr" in listed
+    assert (
+        f"{grant_id} active: Pixelwerk Agency (client #10) is technical contact of Boulangerie Dupont (client #11) "
+        "for boulangerie-dupont.fr (service #110) (since "
+    ) in listed
 
     # WHMCS emails the owner about the service: the agency gets a marked copy; the copy is not copied on.
     sandbox.control("act", {"action": "SendEmail", "id": 110, "messagename": "Service Unsuspension Notification"})
     world.settle()
     copies = [e for e in world.emails(10) if e["subject"] == "[Copy] Service Unsuspension Notification"]
-    assert len(copies) == 1 and "delegated copy" in copies[0]["message"]
+    assert len(copies) == 1 and "delegated copy" in copies[0]["message"]  # the mark no copy is copied on
+    assert (
+        "This is a copy of an email sent to Boulangerie Dupont about Business (boulangerie-dupont.fr)"
+        in (copies[0]["message"])
+    )
     # the welcome email: a notice that the owner has the access details, not the credentials
     sandbox.control("act", {"action": "SendEmail", "id": 110, "messagename": "Hosting Account Welcome Email"})
     world.settle()
@@ -97,7 +104,11 @@ def test_grant_copies_support_authority_and_revocation(world: World):
     ).json()
     world.settle(4)
     notes = sandbox.rows("ticket_notes", ticket_id=int(opened["id"]))
-    assert len(notes) == 1 and f"VERIFIED technical contact of client #11 (grant #{grant_id}" in notes[0]["message"]
+    assert len(notes) == 1
+    assert (
+        f"VERIFIED technical contact of Boulangerie Dupont (#11): Pixelwerk Agency (#10), grant {grant_id}, since"
+        in notes[0]["message"]
+    )
 
     # Someone with no grant asks about the same site: a warning note, and nothing at all sent to them.
     stranger = sandbox.post(
@@ -110,7 +121,7 @@ def test_grant_copies_support_authority_and_revocation(world: World):
     calls_before = len(sandbox.calls())
     world.settle(4)
     warning = sandbox.rows("ticket_notes", ticket_id=int(stranger["id"]))
-    assert len(warning) == 1 and "client #13 has NO grant" in warning[0]["message"]
+    assert len(warning) == 1 and "WARNING: Garage Leroy (#13) has NO grant" in warning[0]["message"]
     to_stranger = [
         c
         for c in sandbox.calls()[calls_before:]
@@ -131,6 +142,13 @@ def test_grant_copies_support_authority_and_revocation(world: World):
     assert [e for e in world.emails(10) if "Suspension" in e["subject"]] == []
     shown = world.run("delegations", "show", grant_id).output
     assert "granted by alice" in shown and "revoked by owner: changed agency" in shown
+    # Readable fields, names first (--json keeps the stored grant for machines).
+    assert (
+        f"Grant {grant_id}\n  delegate:  Pixelwerk Agency (client #10)\n  owner:     Boulangerie Dupont (client #11)\n"
+        in shown
+    )
+    assert "  covers:    boulangerie-dupont.fr (service #110)\n  status:    revoked\n" in shown
+    assert json.loads(world.run("delegations", "show", grant_id, "--json").output)["delegate"] == 10
     assert world.run("audit", "verify").output.startswith("audit chain intact")
 
 
@@ -233,9 +251,14 @@ def test_an_order_by_the_administrative_contact_grants_technical_contact(world: 
         sql(db, "DELETE FROM poll_seen WHERE list = 'orders'")
     world.settle()
     listed = world.run("delegations", "list", "--delegate", "10").output
-    assert "o1-10 active: client #10 is technical contact of client #12 for martin-notaires.fr (since" in listed
-    assert "order #1 placed by user" in listed
-    assert any("Delegation #o1-10" in n["note"] for n in sandbox.rows("client_notes", client_id=12))
+    assert (
+        "o1-10 active: Pixelwerk Agency (client #10) is technical contact of Cabinet Martin Avocats (client #12) "
+        "for martin-notaires.fr (service #121, domain #121) (since "
+    ) in listed
+    assert "automatically: order #1 placed by user" in listed
+    notes = [n["note"] for n in sandbox.rows("client_notes", client_id=12)]
+    assert any(n.startswith("Delegation o1-10: Pixelwerk Agency (#10) is now the technical contact") for n in notes)
+    assert any("(automatic: order #1 placed by a user of Pixelwerk Agency" in n for n in notes)
 
 
 def test_a_delegates_request_becomes_active_when_the_owner_accepts_through_the_link(world: World, tmp_path: Path):
@@ -252,7 +275,8 @@ def test_a_delegates_request_becomes_active_when_the_owner_accepts_through_the_l
         token = link.rsplit("/", 1)[1]
         assert token not in db.all_text()  # the hook's copy of the email in the inbox is redacted
     shown = requests.get(link, timeout=5)
-    assert shown.status_code == 200 and "asks to become technical contact for boulangerie-dupont.fr" in shown.text
+    assert shown.status_code == 200
+    assert "Pixelwerk Agency asks to become the technical contact for Business (boulangerie-dupont.fr)" in shown.text
     assert shown.headers["Referrer-Policy"] == "no-referrer" and shown.headers["Cache-Control"] == "no-store"
     done = requests.post(
         link,
@@ -260,9 +284,11 @@ def test_a_delegates_request_becomes_active_when_the_owner_accepts_through_the_l
         headers={"User-Agent": "Firefox/140"},
         timeout=5,
     )
-    assert done.status_code == 200 and "accepted" in done.text
+    assert (
+        done.status_code == 200 and "<title>Thank you</title>" in done.text and "(<strong>Accept</strong>)" in done.text
+    )
     again = requests.post(link, data={"decision": "decline"}, timeout=5)
-    assert again.status_code == 410 and "already used" in again.text
+    assert again.status_code == 410 and "This link has already been used" in again.text
     assert requests.get(world.public + "/consent/not-a-real-token-" + "x" * 30, timeout=5).status_code == 404
     world.settle()
     assert f"{grant_id} active" in world.run("delegations", "list", "--owner", "11").output
@@ -286,7 +312,7 @@ def test_the_weekly_digest_reaches_the_owner(world: World):
     world.settle()
     world.run("tick", "--at", "2099-01-01T00:00:00Z")  # long past the digest's date
     world.run("tick", "--at", "2099-01-01T00:00:00Z")
-    digests = [e for e in world.emails(11) if e["subject"] == "What your contacts did on your behalf"]
+    digests = [e for e in world.emails(11) if e["subject"] == "What Pixelwerk Agency did on your behalf"]
     assert len(digests) == 1 and "Service Unsuspension Notification" in digests[0]["message"]
 
 
@@ -297,12 +323,13 @@ def test_after_revocation_the_owner_can_have_the_password_changed_through_a_link
     old_password = sandbox.rows("services", id=110)[0]["password"]
     world.run("delegations", "revoke", grant_id, "--by", "owner", "--reason", "changed agency")
     world.settle()
-    told = next(e for e in world.emails(11) if e["subject"].startswith("Delegation for"))
+    told = next(e for e in world.emails(11) if e["subject"].startswith("Pixelwerk Agency is no longer your"))
     found = re.search(r'href="([^"]+)"', told["message"])
     assert found, "the notice carries the link"
     link = found.group(1)
     page = requests.get(link, timeout=5)
-    assert "Change the control-panel password of boulangerie-dupont.fr" in page.text
+    assert "Change the control-panel password of Business (boulangerie-dupont.fr)" in page.text
+    assert "Change the password</button>" in page.text
     assert requests.post(link, data={"decision": "accept"}, timeout=5).status_code == 200
     world.settle()
     new_password = sandbox.rows("services", id=110)[0]["password"]

@@ -10,7 +10,9 @@ import pytest
 from whmcs_bridge.families.delegation.config import DelegationSection, RoleRights
 from whmcs_bridge.families.delegation.copies import COPY_MARK
 from whmcs_bridge.families.delegation.rules import decide_all
-from whmcs_bridge.model import Decision, Event
+from whmcs_bridge.messages import load
+from whmcs_bridge.messages.render import Named, Reader
+from whmcs_bridge.model import Action, Decision, Event
 from whmcs_bridge.names import domain_names
 from whmcs_bridge.whmcs.templates import TemplateInfo
 
@@ -24,6 +26,33 @@ CONTEXT = {
     "domains": [{"id": 11, "name": "boulangerie-dupont.fr"}],
     "requested_by": "delegation",
 }
+
+
+class Names:
+    """Clients, services and domains as the sandbox's seed 002 names them."""
+
+    clients = {10: "Pixelwerk Agency", 11: "Boulangerie Dupont", 12: "Cabinet Martin Avocats", 21: "Garage Leroy"}
+
+    def client(self, client_id: int) -> Named:
+        return Named(self.clients.get(client_id, f"client {client_id}"), client_id)
+
+    def service(self, service_id: int) -> Named:
+        return Named("Business (boulangerie-dupont.fr)" if service_id == 110 else f"Hosting {service_id}", service_id)
+
+    def domain(self, domain_id: int) -> Named:
+        return Named("boulangerie-dupont.fr" if domain_id == 11 else f"domain{domain_id}.fr", domain_id)
+
+
+def shown(action: Action, lang: str = "en") -> tuple[str, str]:
+    """What the action's reader sees: its message rendered (subject, body) as the executor renders it,
+    with a copy's original email after its header."""
+    planned = action.params["msg"]
+    made = load.shipped().render(planned["id"], planned["data"], Reader(lang, "EUR", UTC), Names())
+    return made.subject or "", made.body + str(action.params.get("original_html", ""))
+
+
+def body(action: Action, lang: str = "en") -> str:
+    return shown(action, lang)[1]
 
 
 def state_of(decision: Decision) -> dict[str, Any]:
@@ -98,12 +127,13 @@ def copy_of(
 def test_copies_follow_the_roles_rights():
     grant = granted()
     (copy,) = copy_of(grant, "SSL certificate renewed", "<p>The SSL of boulangerie-dupont.fr was renewed.</p>")
-    assert (
-        copy.kind == "email"
-        and copy.params["related_id"] == 10
-        and copy.params["subject"] == "[Copy] SSL certificate renewed"
+    subject, text = shown(copy)
+    assert copy.kind == "email" and copy.params["related_id"] == 10 and subject == "[Copy] SSL certificate renewed"
+    assert text.startswith(
+        "<p><em>This is a copy of an email sent to Boulangerie Dupont about Business (boulangerie-dupont.fr)."
     )
-    assert COPY_MARK in copy.params["html"] and "Boulangerie Dupont" in copy.params["html"]
+    assert text.endswith(f"<!-- {COPY_MARK} --><p>The SSL of boulangerie-dupont.fr was renewed.</p>")
+    assert shown(copy, "fr")[0] == "[Copie] SSL certificate renewed" and COPY_MARK in body(copy, "fr")
     assert (
         copy_of(
             grant,
@@ -124,10 +154,8 @@ def test_the_welcome_email_becomes_a_notice_by_default():
         "<p>Domain: boulangerie-dupont.fr Username: boulange Password: s3cret</p>",
         template="Hosting Account Welcome Email",
     )
-    assert (
-        "s3cret" not in notice.params["html"]
-        and "has received the access details for boulangerie-dupont.fr" in notice.params["html"]
-    )
+    assert "s3cret" not in str(notice.params) and "s3cret" not in body(notice)
+    assert "Boulangerie Dupont has received the access details for Business (boulangerie-dupont.fr)" in body(notice)
     copying = DelegationSection(
         enabled=True,
         roles={
@@ -150,7 +178,7 @@ def test_the_welcome_email_becomes_a_notice_by_default():
         NOW,
         copying,
     )
-    assert "s3cret" in decisions["grant:g1"].actions[0].params["html"]
+    assert "s3cret" in body(decisions["grant:g1"].actions[0])
 
 
 def test_no_copy_loops_and_one_copy_per_email():
@@ -203,7 +231,11 @@ def test_revocation_stops_copies_and_tells_both_sides():
     assert ended.state and ended.state["status"] == "revoked"
     kinds = [(a.kind, a.client_id) for a in ended.actions]
     assert kinds == [("client_note", 11), ("client_note", 10), ("email", 10), ("email", 11)]
-    assert "recommend changing it" in ended.actions[-1].params["html"]
+    assert "recommend changing it" in body(ended.actions[-1])
+    assert shown(ended.actions[2])[0] == "Your access to Business (boulangerie-dupont.fr) has ended"
+    assert body(ended.actions[0]).startswith(
+        "Delegation g1 revoked (by owner: changed agency): Pixelwerk Agency (#10) is no longer the technical contact"
+    )
     assert copy_of(ended.state, "SSL certificate renewed", "boulangerie-dupont.fr") == []
 
 
@@ -220,7 +252,7 @@ def test_expiry():
     )  # past expiry, before the tick
 
 
-def resolved(grants: dict[str, dict[str, Any]], writer: int, owner: int) -> str:
+def resolved(grants: dict[str, dict[str, Any]], writer: int | None, owner: int) -> str:
     data = {
         "ticketid": 7,
         "writer": writer,
@@ -231,17 +263,21 @@ def resolved(grants: dict[str, dict[str, Any]], writer: int, owner: int) -> str:
     decisions = decide_all({"ticket:7:0": {"ticket": 7}, **grants}, event("TicketResolved", **data), NOW, RULES)
     (note,) = decisions["ticket:7:0"].actions
     assert note.kind == "ticket_note" and note.params["ticket_id"] == 7 and decisions["ticket:7:0"].state is None
-    return str(note.params["message"])
+    return body(note)
 
 
 def test_ticket_notes_verified_owner_or_warning():
     grant = granted()
-    assert "VERIFIED technical contact of client #11 (grant #g1, since 2026-11-23" in resolved(
-        {"grant:g1": grant}, writer=10, owner=11
+    assert (
+        "VERIFIED technical contact of Boulangerie Dupont (#11): Pixelwerk Agency (#10), grant g1, since November 23, 2026"
+        in resolved({"grant:g1": grant}, writer=10, owner=11)
     )
-    assert "written by its owner" in resolved({"grant:g1": grant}, writer=11, owner=11)
+    assert "written by the owner, Boulangerie Dupont (#11)" in resolved({"grant:g1": grant}, writer=11, owner=11)
+    guest = resolved({}, writer=None, owner=11)
+    assert "WARNING: the writer (a guest, without a client account) has NO grant on this" in guest
     warning = resolved({}, writer=21, owner=20)
-    assert warning.startswith("whmcs-bridge: ticket writer is NOT authorised") and "client #21 has NO grant" in warning
+    assert warning.startswith("whmcs-bridge: ticket writer is NOT authorised")
+    assert "Garage Leroy (#21) has NO grant" in warning
 
 
 def test_a_ticket_asks_who_owns_what_it_names():
@@ -325,7 +361,11 @@ def test_delegated_renewal_settles_the_owners_invoice_once():
     refunded = decide_all({"grant:g1": paid.state or {}}, event("InvoiceRefunded", invoiceid=77), NOW, RULES)[
         "grant:g1"
     ]
-    assert "STAFF TASK" in refunded.actions[0].params["text"] and "#42" in refunded.actions[0].params["text"]
+    task = body(refunded.actions[0])
+    assert (
+        task.startswith("STAFF TASK: the renewal invoice #77 of Pixelwerk Agency (#10) was refunded") and "#42" in task
+    )
+    assert body(paid.actions[1]).startswith("Invoice #42 settled by the renewal that Pixelwerk Agency (#10) paid")
 
 
 def test_delegated_renewal_cancelled_or_nothing_to_renew():
@@ -333,7 +373,9 @@ def test_delegated_renewal_cancelled_or_nothing_to_renew():
     cancelled = decide_all({"grant:g1": grant}, event("InvoiceCancelled", invoiceid=77), NOW, RULES)["grant:g1"]
     assert state_of(cancelled)["renewals"][0]["status"] == "cancelled"
     assert (
-        decide_all({"grant:g1": state_of(cancelled)}, event("InvoicePaid", invoiceid=77), NOW, RULES)["grant:g1"].actions
+        decide_all({"grant:g1": state_of(cancelled)}, event("InvoicePaid", invoiceid=77), NOW, RULES)[
+            "grant:g1"
+        ].actions
         == []
     )
     asked = decide_all(
@@ -345,7 +387,7 @@ def test_delegated_renewal_cancelled_or_nothing_to_renew():
         NOW,
         RULES,
     )["grant:g1"]
-    assert nothing.actions[0].params["subject"].startswith("Nothing to renew yet")
+    assert shown(nothing.actions[0])[0] == "Nothing to renew yet for Business (boulangerie-dupont.fr)"
 
 
 def administrative(users: list[int]) -> dict[str, Any]:
@@ -385,7 +427,11 @@ def test_an_administrative_contacts_order_makes_it_technical_contact_of_what_it_
     new = decisions["grant:o1-10"]
     assert new.state and new.state["role"] == "technical" and new.state["delegate"] == 10 and new.state["owner"] == 12
     assert [(i["kind"], i["id"]) for i in new.state["items"]] == [("service", 121), ("domain", 121)]
-    assert "order #1 placed by user #5 of client #10" in new.state["basis"] and new.actions
+    assert new.state["order"] == {"id": 1, "user": 5, "via": "a1"} and new.actions
+    note = next(a for a in new.actions if a.kind == "client_note" and a.client_id == 12)
+    assert "(automatic: order #1 placed by a user of Pixelwerk Agency, the client's administrative contact)" in body(
+        note
+    )
     again = decide_all({"grant:a1": admin, "grant:o1-10": new.state}, event("OrderPlaced", **order), NOW, RULES)
     assert again["grant:o1-10"].actions == [] and again["grant:o1-10"].state == new.state  # seen twice: unchanged
     stranger = decide_all({"grant:a1": admin}, event("OrderPlaced", **{**order, "requestor_id": 99}), NOW, RULES)
@@ -399,12 +445,21 @@ def test_a_request_waits_for_the_owners_consent():
     assert not [a for a in asked.actions if a.kind == "email" and a.client_id == 11]  # not before the names are known
     named = decide_all({"grant:r1": asked.state}, event("ClientContext", **CONTEXT), NOW, RULES)["grant:r1"]
     email = next(a for a in named.actions if a.kind == "email" and a.client_id == 11)
-    assert "for boulangerie-dupont.fr" in email.params["consent"]["summary"]
+    summary = email.params["consent"]["summary"]
     assert (
-        decide_all({"grant:r1": state_of(named)}, event("ClientContext", **CONTEXT), NOW, RULES)["grant:r1"].actions == []
+        load.shipped()
+        .render(summary["id"], summary["data"], Reader("en", None, UTC), Names())
+        .body.startswith(
+            "Pixelwerk Agency asks to become the technical contact for Business (boulangerie-dupont.fr) in your account"
+        )
+    )
+    assert (
+        decide_all({"grant:r1": state_of(named)}, event("ClientContext", **CONTEXT), NOW, RULES)["grant:r1"].actions
+        == []
     )  # once
     asked = named
-    assert "{consent_link}" in email.params["html"] and email.params["consent"] == {
+    assert '<a href="{{ consent_link }}">' in load.shipped().templates[(email.params["msg"]["id"], "en")].body
+    assert email.params["consent"] == {
         "purpose": "delegation",
         "subject": "r1",
         "summary": email.params["consent"]["summary"],
@@ -493,7 +548,7 @@ def test_the_owner_digest_lists_what_each_delegate_did():
         ].state
         or {}
     )
-    assert [a["what"][:20] for a in after_ticket["activity"]] == ['received a copy of "', "wrote to support abo"]
+    assert [a["what"] for a in after_ticket["activity"]] == ["copy", "ticket"]
     sent = decide_all(
         {"digest": {"last": NOW.isoformat()}, "grant:g1": after_ticket},
         Event(id="t", type="Tick", data={"key": "digest"}, source="timer"),
@@ -501,8 +556,11 @@ def test_the_owner_digest_lists_what_each_delegate_did():
         RULES,
     )
     (mail,) = sent["digest"].actions
-    assert mail.params["related_id"] == 11 and mail.params["subject"] == "What your contacts did on your behalf"
-    assert "SSL certificate renewed" in mail.params["html"] and "ticket #7" in mail.params["html"]
+    subject, text = shown(mail)
+    assert mail.params["related_id"] == 11 and subject == "What Pixelwerk Agency did on your behalf"
+    assert "<li>received a copy of 1 email we sent you: SSL certificate renewed</li>" in text
+    assert "<li>contacted our support team once about it" in text
+    assert "Depuis le 23 novembre 2026, Pixelwerk Agency" in body(mail, "fr")
     assert state_of(sent["grant:g1"])["activity"] == [] and sent["digest"].due_at == NOW + timedelta(days=14)
     quiet = decide_all(
         {"digest": {"last": "x"}, "grant:g1": state_of(sent["grant:g1"])},
@@ -532,7 +590,7 @@ def test_an_agency_user_ordering_for_a_client_without_a_grant_is_flagged():
     }
     (flag,) = decide_all({"grant:g1": grant}, event("OrderPlaced", **order), NOW, RULES)["grant:g1"].actions
     assert flag.kind == "client_note" and flag.params["client_id"] == 40 and flag.params["sticky"]
-    assert "Make Owner" in flag.params["text"] and "delegations grant --owner 40 --delegate 10" in flag.params["text"]
+    assert "Make Owner" in body(flag) and "delegations grant --owner 40 --delegate 10" in body(flag)
     assert decide_all({"grant:g1": grant}, event("OrderPlaced", **{**order, "requestor_id": 6}), NOW, RULES) == {}
     assert (
         decide_all({"grant:g1": grant}, event("OrderPlaced", **{**order, "userid": 11}), NOW, RULES) == {}
@@ -560,7 +618,7 @@ def test_the_dedicated_server_welcome_email_is_a_notice_by_default():
     (notice,) = copy_of(
         granted(), "New Dedicated Server Information", ROOT_MAIL, template="Dedicated/VPS Server Welcome Email"
     )
-    assert "R00t-Vault-55" not in str(notice.params) and "has received the access details" in notice.params["html"]
+    assert "R00t-Vault-55" not in str(notice.params) and "has received the access details" in body(notice)
 
 
 @pytest.mark.parametrize("listed", [True, False])
@@ -572,7 +630,7 @@ def test_a_renamed_or_translated_welcome_template(listed: bool):
     rules = DelegationSection(enabled=True, email_templates=templates)
     sent = copy_of(granted(), "Vos accès", "<p>Mot de passe : Mdp-9931</p>", template=name, rules=rules)
     assert "Mdp-9931" not in str([a.params for a in sent])
-    assert [("has received the access details" in a.params["html"]) for a in sent] == ([True] if listed else [])
+    assert [("has received the access details" in body(a)) for a in sent] == ([True] if listed else [])
 
 
 @pytest.mark.parametrize(
@@ -601,7 +659,7 @@ def test_what_hands_over_the_account_is_never_copied(template: str, subject: str
         template="Dedicated/VPS Server Welcome Email",
         rules=COPYING,
     )
-    assert "R00t-Vault-55" in copy.params["html"]
+    assert "R00t-Vault-55" in body(copy)
 
 
 def test_an_email_without_template_name_is_not_copied():
@@ -642,4 +700,4 @@ def test_the_related_id_says_which_service_or_domain():
         template="Service Suspension Notification",
         relid=110,
     )
-    assert "about boulangerie-dupont.fr" in copy.params["html"]  # named from the grant, not the text
+    assert "about Business (boulangerie-dupont.fr)" in body(copy)  # named from the grant, not the text

@@ -47,3 +47,13 @@ def test_links_for_a_subject_by_purpose_prefix(db: Database):
     make(db, "d", "ownership-holder", "o2")
     assert [link.token_hash for link in consent.for_subject(db, "o1", "ownership-")] == ["a", "c"]
     assert [link.token_hash for link in consent.for_subject(db, "o1")] == ["a", "b", "c"]
+
+
+def test_a_link_keeps_the_language_of_its_email(db: Database):
+    with db.atomic():
+        link_id = consent.create(
+            db, token_hash="h9", purpose="delegation", subject="g1", summary="s", expires_at=NOW, now=NOW, lang="fr"
+        )
+    made = consent.get(db, link_id)
+    assert made is not None and made.lang == "fr"
+    assert (consent.get(db, make(db, "h10", "delegation", "g2")) or made).lang == ""  # not said: none

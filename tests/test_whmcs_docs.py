@@ -20,7 +20,7 @@ from tests.test_cli import write_config
 from tests.test_config import ENV, LADDER
 from tests.test_delegation_rules import NOW as DAY
 from tests.test_delegation_rules import RULES as DELEGATION
-from tests.test_delegation_rules import administrative, event
+from tests.test_delegation_rules import administrative, body, event
 from tests.test_escalation_rules import CONTEXT, MONDAY, Story
 from tests.test_escalation_rules import RULES as ESCALATION
 from tests.test_executor import NOW, action, plan
@@ -493,7 +493,8 @@ def test_an_order_without_requestor_for_an_owner_with_an_administrative_contact_
     decisions = decide_all({"grant:a1": admin}, event("OrderPlaced", **ORDER, requestor_id=None), DAY, DELEGATION)
     [flag] = decisions["grant:a1"].actions
     assert flag.kind == "client_note" and flag.params["sticky"] and flag.params["client_id"] == 12
-    assert "requestor_id" in flag.params["text"] and "delegations grant --owner 12 --delegate 10" in flag.params["text"]
+    text = body(flag)
+    assert "requestor_id" in text and "delegations grant --owner 12 --delegate 10" in text
     assert not any(key.startswith("grant:o") for key in decisions)  # nothing granted on a guess
     # With the field, the administrative contact's own order is recognised as before.
     placed = decide_all({"grant:a1": admin}, event("OrderPlaced", **ORDER, requestor_id=5), DAY, DELEGATION)

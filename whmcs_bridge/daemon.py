@@ -222,6 +222,8 @@ class Daemon:
             metrics=self.bridge.metrics,
             on_stored=self.wake.set,
             health=lambda db: health.assess(db, config, utcnow(), self.trouble),
+            catalogue=self.bridge.executor.texts.catalogue,  # the consent pages speak the configured catalogue
+            zone=config.zone,
         )
         self.bridge.metrics.gauge_sources.append(
             lambda: health.gauges(self.receiver.db, config, utcnow(), self.trouble)

@@ -307,6 +307,7 @@ class Executor:
                 summary=spec["summary"],
                 expires_at=now + timedelta(seconds=int(spec["ttl_s"])),
                 now=now,
+                lang=str(spec.get("lang") or ""),  # the page speaks the language of the email it came in
             )
         return f"{self.consent_base_url.rstrip('/')}/consent/{token}"
 

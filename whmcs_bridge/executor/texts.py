@@ -91,6 +91,9 @@ class Texts:
         if text.subject and not subject_field:  # a ticket's message kept as a note: its subject heads it
             body = f"{text.subject}\n{body}"
         out = {**params, body_field: body, "lang": text.lang}
+        if kind == "email" and "original_html" in out:
+            # A delegate's copy: our header (the message), then the email as WHMCS sent it, not ours to render.
+            out["html"] = text.body + str(out.pop("original_html"))
         if subject_field:
             out[subject_field] = text.subject or ""
         if kind == "ticket" and (out.get("client_id") or out.get("name") not in (None, SYSTEM_NAME)):

@@ -20,7 +20,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from math import isfinite
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from whmcs_bridge.errors import SignatureError
 from whmcs_bridge.intake import signing
 from whmcs_bridge.intake.facts import fact_of
 from whmcs_bridge.intake.hook_types import HOOK_TYPES
+from whmcs_bridge.messages.catalogue import Catalogue
 from whmcs_bridge.metrics import Registry
 from whmcs_bridge.store import inbox, outbox, switches
 from whmcs_bridge.store.db import Database
@@ -113,6 +114,8 @@ class Receiver:
         metrics: Registry | None = None,
         on_stored: Callable[[], None] | None = None,
         health: Callable[[Database], dict[str, Any]] | None = None,
+        catalogue: Catalogue | None = None,
+        zone: tzinfo = UTC,
     ) -> None:
         if not secrets:
             raise ValueError("the receiver needs at least one webhook secret")
@@ -140,8 +143,13 @@ class Receiver:
         )
         self.metrics.gauge_sources.append(self._gauges)
 
+        # The consent pages speak the configuration's catalogue (its own templates too), times in its zone.
         self.consent = ConsentPages(
-            lambda: self.db, clock=lambda: datetime.fromtimestamp(self.clock(), UTC), on_decision=on_stored
+            lambda: self.db,
+            clock=lambda: datetime.fromtimestamp(self.clock(), UTC),
+            on_decision=on_stored,
+            catalogue=catalogue,
+            zone=zone,
         )
 
     def close(self) -> None:

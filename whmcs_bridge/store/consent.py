@@ -10,7 +10,7 @@ from datetime import datetime
 from whmcs_bridge.clock import iso
 from whmcs_bridge.store.db import Database
 
-COLUMNS = "id, token_hash, purpose, subject, summary, expires_at, created_at, used_at, decision, ip, user_agent"
+COLUMNS = "id, token_hash, purpose, subject, summary, expires_at, created_at, used_at, decision, ip, user_agent, lang"
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,7 @@ class ConsentLink:
     decision: str | None
     ip: str | None
     user_agent: str | None
+    lang: str = ""  # the locale of the email that carried it ("fr"); '' for links made before it was kept
 
 
 def _link(row: sqlite3.Row | None) -> ConsentLink | None:
@@ -36,13 +37,21 @@ def _link(row: sqlite3.Row | None) -> ConsentLink | None:
 
 
 def create(
-    db: Database, *, token_hash: str, purpose: str, subject: str, summary: str, expires_at: datetime, now: datetime
+    db: Database,
+    *,
+    token_hash: str,
+    purpose: str,
+    subject: str,
+    summary: str,
+    expires_at: datetime,
+    now: datetime,
+    lang: str = "",
 ) -> int:
-    """A new link, unanswered, valid until `expires_at`; its id."""
+    """A new link, unanswered, valid until `expires_at`, shown in `lang` (its email's language); its id."""
     cursor = db.conn.execute(
-        "INSERT INTO consent_link (token_hash, purpose, subject, summary, expires_at, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        (token_hash, purpose, subject, summary, iso(expires_at), iso(now)),
+        "INSERT INTO consent_link (token_hash, purpose, subject, summary, expires_at, created_at, lang)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (token_hash, purpose, subject, summary, iso(expires_at), iso(now), lang),
     )
     return int(cursor.lastrowid or 0)
 

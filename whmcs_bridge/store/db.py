@@ -196,6 +196,14 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX poll_seen_walk ON poll_seen (list, walk);
         """,
     ),
+    (
+        "0004_consent_lang",
+        """
+        -- The language of the email that carried a consent link (a locale code, "fr"): its page speaks it.
+        -- Links made before this know none ('') and are shown in English, as their summary was written.
+        ALTER TABLE consent_link ADD COLUMN lang TEXT NOT NULL DEFAULT '';
+        """,
+    ),
 ]
 
 

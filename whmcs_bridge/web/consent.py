@@ -6,12 +6,18 @@ from __future__ import annotations
 
 import hashlib
 import html
+import re
 import uuid
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 from urllib.parse import parse_qsl
 
+from babel import Locale
+
+from whmcs_bridge.messages import load
+from whmcs_bridge.messages.catalogue import FALLBACK, Catalogue
+from whmcs_bridge.messages.render import Named, Reader
 from whmcs_bridge.store import audit, consent, inbox
 from whmcs_bridge.store.consent import ConsentLink
 from whmcs_bridge.store.db import Database
@@ -24,25 +30,45 @@ EVENTS = {
     "ownership-holder": "OwnershipCommand",
     "ownership-requester": "OwnershipCommand",
 }
-# The two answers each purpose offers (accept, decline), as the page words them.
-CHOICES = {
-    "ownership-holder": ("I consent", "I object"),
-    "ownership-requester": ("Yes, I made this request", "No, this was not me"),
-}
-DEFAULT_CHOICES = ("Accept", "Decline")
 HEADERS = [
     ("Content-Type", "text/html; charset=utf-8"),
     ("Cache-Control", "no-store"),
     ("Referrer-Policy", "no-referrer"),  # the token is in the URL: never leak it onwards
     ("X-Frame-Options", "DENY"),
     ("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"),
+    ("Vary", "Accept-Language"),
 ]
 STYLE = "body{font-family:sans-serif;max-width:36em;margin:3em auto;padding:0 1em;color:#222;line-height:1.5}button{font-size:1em;padding:.5em 1.2em;margin-right:1em}textarea{width:100%}"
 STATUS = {200: "200 OK", 400: "400 Bad Request", 404: "404 Not Found", 405: "405 Method Not Allowed", 410: "410 Gone"}
+TITLE = re.compile(r"<h1[^>]*>(.*?)</h1>", re.IGNORECASE | re.DOTALL)
 
 
-def page(title: str, body: str) -> bytes:
-    return f"<!doctype html><html lang=en><head><meta charset=utf-8><meta name=viewport content='width=device-width'><title>{html.escape(title)}</title><style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>{body}</body></html>\n".encode()
+def page(body: str, lang: str) -> bytes:
+    """A whole page around a rendered `page` message; its <h1> is the page's title too."""
+    found = TITLE.search(body)
+    title = re.sub(r"<[^>]+>", "", found.group(1)).strip() if found else ""
+    return f"<!doctype html><html lang={html.escape(lang.replace('_', '-'))}><head><meta charset=utf-8><meta name=viewport content='width=device-width'><title>{title}</title><style>{STYLE}</style></head><body>{body}</body></html>\n".encode()
+
+
+class _NoNames:
+    """The consent pages name no WHMCS record (the summary was written when the email was sent)."""
+
+    def client(self, client_id: int) -> Named:
+        return Named(f"#{client_id}", client_id)
+
+    def service(self, service_id: int) -> Named:
+        return Named(f"#{service_id}", service_id)
+
+    def domain(self, domain_id: int) -> Named:
+        return Named(f"#{domain_id}", domain_id)
+
+
+def browser_locale(header: str, catalogue: Catalogue) -> str:
+    """The best of the catalogue's languages for a browser's Accept-Language (for a link we do not know,
+    so no email's language); the configured default when none fits."""
+    wanted = [part.split(";")[0].strip().replace("-", "_") for part in header.split(",") if part.strip()]
+    found = Locale.negotiate(wanted[:10], catalogue.languages(), sep="_") if wanted else None
+    return str(found) if found else catalogue.default_locale
 
 
 def event_data(link: ConsentLink, answer: dict[str, str], now: datetime) -> dict[str, str]:
@@ -67,30 +93,42 @@ class ConsentPages:
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         on_decision: Callable[[], None] | None = None,
+        catalogue: Catalogue | None = None,
+        zone: tzinfo = UTC,
     ) -> None:
         self.db = db
         self.clock = clock
         self.on_decision = on_decision
+        self.catalogue = catalogue or load.shipped()
+        self.zone = zone
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         token = environ.get("PATH_INFO", "")[len(PREFIX) :]
         method = environ.get("REQUEST_METHOD", "GET")
         link = self.find(token)
         if link is None:
-            return self.reply(
-                start_response,
-                404,
-                "This link is not valid",
-                "<p>Check that you copied the whole link from the email.</p>",
-            )
+            lang = browser_locale(environ.get("HTTP_ACCEPT_LANGUAGE", ""), self.catalogue)
+            return self.reply(start_response, 404, self.text("consent.invalid", lang))
+        lang = link.lang or FALLBACK  # a link made before its language was kept has an English summary
         gone = self.gone(link)
         if gone:
-            return self.reply(start_response, 410, *gone)
+            return self.reply(start_response, 410, gone)
         if method == "GET":
-            return self.reply(start_response, 200, "Your decision is needed", self.form(link))
+            return self.reply(start_response, 200, self.form(link))
         if method != "POST":
-            return self.reply(start_response, 405, "Not allowed", "<p>Use the link from the email.</p>")
+            return self.reply(start_response, 405, self.text("consent.not_allowed", lang))
         return self.decide(environ, start_response, link)
+
+    def text(self, message_id: str, lang: str, **data: Any) -> tuple[str, str]:
+        """A page message in the reader's language: (its language, its HTML)."""
+        made = self.catalogue.render(message_id, data, Reader(lang, None, self.zone), _NoNames())
+        return made.lang, made.body
+
+    def choice(self, link: ConsentLink, decision: str) -> str:
+        """How the page words an answer for the link's purpose ("I consent", "Accepter"), as plain text."""
+        return html.unescape(
+            self.text("consent.choice", link.lang or FALLBACK, purpose=link.purpose, decision=decision)[1]
+        ).strip()
 
     def find(self, token: str) -> ConsentLink | None:
         """The link a well-formed token opens; None for a malformed or unknown one."""
@@ -99,26 +137,22 @@ class ConsentPages:
         return consent.by_token_hash(self.db(), hashlib.sha256(token.encode()).hexdigest())
 
     def gone(self, link: ConsentLink) -> tuple[str, str] | None:
+        lang = link.lang or FALLBACK
         if link.used_at:
-            return (
-                "This link was already used",
-                f"<p>Your decision (<strong>{html.escape(link.decision or '')}</strong>) was recorded on {html.escape(link.used_at[:16].replace('T', ' '))} UTC. Nothing else is needed.</p>",
-            )
+            return self.text("consent.used", lang, choice=self.choice(link, link.decision or ""), used_at=link.used_at)
         if datetime.fromisoformat(link.expires_at) <= self.clock():
-            return (
-                "This link has expired",
-                f"<p>It was valid until {html.escape(link.expires_at[:16].replace('T', ' '))} UTC. Contact us if you still want to answer.</p>",
-            )
+            return self.text("consent.expired", lang, expires=link.expires_at)
         return None
 
-    @staticmethod
-    def form(link: ConsentLink) -> str:
-        yes, no = (html.escape(c) for c in CHOICES.get(link.purpose, DEFAULT_CHOICES))
-        return (
-            f"<p>{html.escape(link.summary)}</p>"
-            f"<p>This link works once and expires on {html.escape(link.expires_at[:10])}.</p>"
-            "<form method=post><p><label>Comment or reason (optional)<br><textarea name=reason rows=3 maxlength=500></textarea></label></p>"
-            f"<button type=submit name=decision value=accept>{yes}</button><button type=submit name=decision value=decline>{no}</button></form>"
+    def form(self, link: ConsentLink, retry: bool = False) -> tuple[str, str]:
+        return self.text(
+            "consent.form",
+            link.lang or FALLBACK,
+            summary=link.summary,
+            expires=link.expires_at,
+            accept=self.choice(link, "accept"),
+            decline=self.choice(link, "decline"),
+            retry="yes" if retry else "",
         )
 
     def decide(self, environ: dict[str, Any], start_response: StartResponse, link: ConsentLink) -> Iterable[bytes]:
@@ -129,9 +163,7 @@ class ConsentPages:
         form = dict(parse_qsl(environ["wsgi.input"].read(length).decode("utf-8", "replace")))
         decision = form.get("decision")
         if decision not in ("accept", "decline"):
-            return self.reply(
-                start_response, 400, "Please choose", "<p>Use one of the two buttons.</p>" + self.form(link)
-            )
+            return self.reply(start_response, 400, self.form(link, retry=True))
         answer = {
             "decision": decision,
             "ip": environ.get("REMOTE_ADDR", ""),
@@ -140,17 +172,13 @@ class ConsentPages:
             "reason": form.get("reason", "")[:500],
         }
         if not self.record(link, answer, self.clock()):  # someone was faster with the same link, or it just expired
-            fresh = consent.get(self.db(), link.id)
-            gone = self.gone(fresh) if fresh else None
-            return self.reply(start_response, 410, *(gone or ("This link was already used", "")))
+            fresh = consent.get(self.db(), link.id) or link
+            gone = self.gone(fresh)
+            return self.reply(start_response, 410, gone or self.text("consent.invalid", link.lang or FALLBACK))
         if self.on_decision:
             self.on_decision()
-        word = CHOICES.get(link.purpose, ("accepted", "declined"))[0 if decision == "accept" else 1]
         return self.reply(
-            start_response,
-            200,
-            "Thank you",
-            f"<p>Your answer (<strong>{html.escape(word)}</strong>) is recorded; you may close this page.</p>",
+            start_response, 200, self.text("consent.thanks", link.lang or FALLBACK, choice=self.choice(link, decision))
         )
 
     def record(self, link: ConsentLink, answer: dict[str, str], now: datetime) -> bool:
@@ -186,7 +214,10 @@ class ConsentPages:
         return True
 
     @staticmethod
-    def reply(start_response: StartResponse, status: int, title: str, body: str) -> list[bytes]:
-        data = page(title, body)
-        start_response(STATUS[status], [*HEADERS, ("Content-Length", str(len(data)))])
+    def reply(start_response: StartResponse, status: int, text: tuple[str, str]) -> list[bytes]:
+        lang, body = text
+        data = page(body, lang)
+        start_response(
+            STATUS[status], [*HEADERS, ("Content-Length", str(len(data))), ("Content-Language", lang.replace("_", "-"))]
+        )
         return [data]

@@ -54,13 +54,8 @@ def show(obj: Context, grant_id: str, as_json: bool) -> None:
     if as_json:
         echo_json(g)
         return
-    click.echo(dg.line(g))
-    for entry in g.get("history", []):
-        click.echo(
-            f"  {entry['at'][:16]} {entry['what']} by {entry.get('by')}: {entry.get('basis') or entry.get('reason') or ''}".rstrip(
-                ": "
-            )
-        )
+    for text in dg.show(g, obj.config().zone):
+        click.echo(text)
 
 
 @delegations.command("grant")

@@ -36,7 +36,7 @@ class DelegationSection:
     offer_password_change: bool = True
     # How long an owner's consent link stays valid.
     consent_link_ttl: Duration = Duration(days=7)
-    # Each owner with grants gets one email this often, listing what each delegate did on their
+    # This often, each owner gets one email per contact who acted, saying what it did on their
     # behalf (copies received, tickets answered as verified contact, renewals); null for none.
     digest_every: Duration | None = Duration(days=7)
     # Email templates beyond WHMCS's defaults (whmcs/templates.py), by the exact name WHMCS gives

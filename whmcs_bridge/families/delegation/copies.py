@@ -10,12 +10,14 @@ from datetime import datetime
 from typing import Any
 
 from whmcs_bridge.families.delegation.config import DelegationSection
-from whmcs_bridge.families.delegation.grants import FAMILY, notice, record, rights
-from whmcs_bridge.model import Action, Decision, Event, action_key, as_int
+from whmcs_bridge.families.delegation.grants import FAMILY, about_grant, notice, record, rights
+from whmcs_bridge.model import Action, Decision, Event, action_key, as_int, message
 from whmcs_bridge.names import ask_owners, domain_names
 from whmcs_bridge.whmcs.templates import EmailIdentity, identify
 
 COPY_MARK = "whmcs-bridge delegated copy"
+# Written into every copy, whatever the language of its header: a copy is never copied again.
+COPY_COMMENT = f"<!-- {COPY_MARK} -->"
 OWN_EMAIL = "<!-- [wb-"  # every email the bridge sends carries its action key (executor: Call.marked)
 RENEW_KEYWORD = re.compile(r"\[renew\]", re.IGNORECASE)
 
@@ -28,20 +30,20 @@ def ticket_key(data: dict[str, Any]) -> str:
 
 
 def concerns(grant: dict[str, Any], email: EmailIdentity, subject: str, message: str) -> str | None:
-    """The granted item an email is about, or the whole client. A product or domain template names its
+    """The granted item an email is about ("service:110"), or the whole client ("client:11"). A product or domain template names its
     service or domain by the related id: only a grant on that very service or domain matches (a hosting
     and a domain of the same name are two things). Other types name an invoice, a ticket or the client,
     not an item: a grant on items falls back to the domain names the email mentions (issue 16 settles it)."""
     items = grant.get("items") or []
     if any(i["kind"] == "client" for i in items):
-        return f"client #{grant['owner']}"
+        return f"client:{grant['owner']}"
     if email.record in ("service", "domain"):
         item = next((i for i in items if i["kind"] == email.record and i["id"] == email.record_id), None)
-        return None if item is None else str(item.get("name") or f"{item['kind']} #{item['id']}")
+        return None if item is None else f"{item['kind']}:{item['id']}"
     text = f"{subject} {message}".lower()
     for item in items:
         if item.get("name") and item["name"] in text:
-            return str(item["name"])
+            return f"{item['kind']}:{item['id']}"
     return None
 
 
@@ -64,15 +66,15 @@ def copies(
     template name and related id, never its words; an email whose template is unknown (a custom message,
     an event from a hook older than version 2, a template name the configuration does not list) is
     not copied at all: it may carry credentials nobody can tell apart."""
-    subject, message = str(data.get("subject") or ""), str(data.get("message") or "")
-    if COPY_MARK in subject + message or OWN_EMAIL in message:
+    subject, text = str(data.get("subject") or ""), str(data.get("message") or "")
+    if COPY_MARK in subject + text or OWN_EMAIL in text:
         return []  # a copy is never copied, and neither is anything the bridge itself sent (consent links!)
     if grant.get("expires") and datetime.fromisoformat(grant["expires"]) <= now:
         return []
     email = identify(data.get("messagename"), data.get("relid"), data.get("userid"), rules.email_templates)
     if email is None or email.secret == "takeover":
         return []  # unknown, or what hands over the account or a domain: never, not even as a notice
-    about = concerns(grant, email, subject, message)
+    about = concerns(grant, email, subject, text)
     if about is None:
         return []
     allowed = rights(grant, rules)
@@ -81,15 +83,20 @@ def copies(
         return []
     if not welcome and email.type not in allowed.copy_emails:
         return []
-    fingerprint = email_fingerprint(data, email, subject, message)
-    owner = grant.get("owner_name") or f"client #{grant['owner']}"
-    header = f"<p><em>{COPY_MARK}: sent to {owner} about {about}; you receive it as {grant['role']} contact (grant #{grant['id']}).</em></p><hr>"
+    fingerprint = email_fingerprint(data, email, subject, text)
+    fields = about_grant(grant, about=[about], subject=subject)
     if welcome and allowed.welcome_email == "notice":
-        body = f"{header}<p>{owner} has received the access details for {about}. Ask them for what you need, or contact us to change the password.</p>"
+        params = {
+            **notice(grant["delegate"], message("delegation.access_notice", **fields)),
+            "original_html": COPY_COMMENT,
+        }
     else:
-        body = header + message
-    params = notice(grant["delegate"], f"[Copy] {subject}", body)
-    record(grant, now.isoformat(timespec="seconds"), f'received a copy of "{subject}" (about {about})')
+        # Our header is a message in the delegate's language; the email follows as WHMCS sent it (not ours).
+        params = {
+            **notice(grant["delegate"], message("delegation.copy", **fields)),
+            "original_html": COPY_COMMENT + text,
+        }
+    record(grant, now.isoformat(timespec="seconds"), "copy", email=subject, about=about)
     # Keyed per delegate, not per grant: two grants to one delegate give one copy.
     key = action_key(FAMILY, f"delegate:{grant['delegate']}", f"copy:{fingerprint}")
     return [
@@ -128,34 +135,50 @@ def ticket_opened(data: dict[str, Any], now: datetime) -> Decision:
 def ticket_note(
     grants: list[dict[str, Any]], data: dict[str, Any], now: datetime, rules: DelegationSection
 ) -> list[Action]:
-    """The staff-only note on a ticket: for each item it names, written by its owner, by a verified
-    delegate, or a warning that the writer has no grant on it."""
+    """The staff-only notes on a ticket, one per verdict on the items it names: written by their owner,
+    by a verified delegate (one note per grant that verifies it), or a warning that the writer has no
+    grant on them."""
     writer = as_int(data.get("writer"))
     ticket = as_int(data.get("ticketid"))
-    lines: list[str] = []
-    warn = False
+    owned: list[str] = []
+    verified_by: dict[str, tuple[dict[str, Any], list[str]]] = {}
+    unverified: list[str] = []
+    owners: list[str] = []
     for item in data.get("items") or []:
-        label = f"{item_name(item)} ({item['kind']} #{item['id']}, owner client #{item['owner']})"
+        subject = f"{item['kind']}:{item['id']}"
         if item["owner"] == writer:
-            lines.append(f"- {label}: written by its owner.")
+            owned.append(subject)
             continue
         match = verifying_grant(grants, writer, item, rules)
         if match:
-            lines.append(f"- {label}: {verified(match, item, ticket, now, rules)}")
+            verified_by.setdefault(match["id"], (match, []))[1].append(subject)
+            verified(match, item, ticket, now)
         else:
-            warn = True
-            lines.append(
-                f"- {label}: WARNING: client #{writer} has NO grant on this. Do not disclose details or act on it without the owner's confirmation."
-            )
-    if not lines:
-        return []
-    if data.get("renew") and not warn:
-        lines.append("- [renew] asked: if the writer may renew, the renewal starts now (invoiced to the writer).")
-    return [note_action(data, writer, ticket, lines, warn)]
-
-
-def item_name(item: dict[str, Any]) -> str:
-    return str(item["name"] or item["kind"] + " #" + str(item["id"]))
+            unverified.append(subject)
+            owners.append(f"client:{item['owner']}")
+    notes: list[tuple[str, dict[str, Any]]] = []
+    if owned:
+        notes.append(("owner", message("delegation.ticket_owner", writer=writer, subjects=owned)))
+    for grant_id, (grant, subjects) in verified_by.items():
+        allowed = rights(grant, rules)
+        fields = about_grant(
+            grant,
+            subjects=subjects,
+            since=grant["since"][:10],
+            by=grant["by"],
+            copies="/".join(allowed.copy_emails),
+            may_renew="yes" if allowed.renew else None,
+            may_order="yes" if allowed.order_for_owner else None,
+            # A delegate may ask for a renewal with [renew] (rules.verified_on_ticket starts it).
+            renew="yes" if data.get("renew") and allowed.renew else None,
+        )
+        notes.append((f"grant:{grant_id}", message("delegation.ticket_verified", **fields)))
+    if unverified:
+        warning = message(
+            "delegation.ticket_unverified", writer=writer, subjects=unverified, owners=list(dict.fromkeys(owners))
+        )
+        notes.append(("warning", warning))
+    return [note_action(data, writer, ticket, which, msg) for which, msg in notes]
 
 
 def verifying_grant(
@@ -181,45 +204,25 @@ def verifying_grant(
     )
 
 
-def verified(
-    grant: dict[str, Any], item: dict[str, Any], ticket: int | None, now: datetime, rules: DelegationSection
-) -> str:
-    """The grant remembers the ticket (and the item, for a renewal) and records the contact; the
-    note says who the writer is and what it may do."""
+def verified(grant: dict[str, Any], item: dict[str, Any], ticket: int | None, now: datetime) -> None:
+    """The grant remembers the ticket (and the item, for a renewal) and records the contact for the
+    owner's digest."""
+    if grant.get("verified_ticket") != ticket:
+        record(grant, now.isoformat(timespec="seconds"), "ticket", ticket=ticket)
     grant["verified_ticket"] = ticket
     if item["kind"] == "service" or "verified_ticket_item" not in grant:  # a service is what renews
         grant["verified_ticket_item"] = {"kind": item["kind"], "id": item["id"]}
-    record(
-        grant,
-        now.isoformat(timespec="seconds"),
-        f"wrote to support about {item_name(item)} (ticket #{ticket}) and was answered as your contact",
-    )
-    allowed = rights(grant, rules)
-    can = ", ".join(
-        r
-        for r, ok in (
-            ("renew", allowed.renew),
-            ("order for the owner", allowed.order_for_owner),
-            ("copies: " + "/".join(allowed.copy_emails), bool(allowed.copy_emails)),
-        )
-        if ok
-    )
-    return f"VERIFIED {grant['role']} contact of client #{grant['owner']} (grant #{grant['id']}, since {grant['since'][:10]}, by {grant['by']}; rights: support{', ' + can if can else ''})."
 
 
-def note_action(data: dict[str, Any], writer: int | None, ticket: int | None, lines: list[str], warn: bool) -> Action:
-    title = (
-        "whmcs-bridge: ticket writer is NOT authorised for something it names"
-        if warn
-        else "whmcs-bridge: ticket writer checked"
-    )
-    message = f"{title}\n" + "\n".join(lines)
+def note_action(
+    data: dict[str, Any], writer: int | None, ticket: int | None, which: str, msg: dict[str, Any]
+) -> Action:
     key = str(data.get("state_key"))
     return Action(
-        key=action_key(FAMILY, key, "note"),
+        key=action_key(FAMILY, key, "note" if which == "owner" else f"note:{which}"),
         family=FAMILY,
         kind="ticket_note",
-        params={"ticket_id": ticket, "message": message},
+        params={"ticket_id": ticket, "msg": msg},
         client_id=writer,
         subject=key,
         guard={"ticket_exists": ticket},

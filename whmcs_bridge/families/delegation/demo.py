@@ -68,12 +68,18 @@ def mandate_and_order(stage: Stage, echo: Echo) -> tuple[str | None, int]:
     )
     stage.settle()
     echo(f"  staff record the signed mandate: the agency is administrative contact of client #12 (grant {admin})")
-    order = stage.control("checkout", {"client_id": 12, "user_id": agency_user, "pid": 3, "domain": "martin-avocats.fr"})
+    order = stage.control(
+        "checkout", {"client_id": 12, "user_id": agency_user, "pid": 3, "domain": "martin-avocats.fr"}
+    )
     stage.settle()
     auto = [g for g in dg.grants(stage.bridge.db, owner=12, delegate=agency) if g["role"] == "technical"]
-    echo(f"  Lena (the agency's user) orders hosting and martin-avocats.fr in client #12's name (order {order['OrderNumber']}):")
+    echo(
+        f"  Lena (the agency's user) orders hosting and martin-avocats.fr in client #12's name (order {order['OrderNumber']}):"
+    )
     for g in auto:
-        echo(f"     the agency becomes technical contact automatically (grant {g['id']}: {g['basis']})")
+        echo(
+            f"     the agency becomes technical contact automatically (grant {g['id']}: {dg.granted(g).removeprefix('automatically: ')})"
+        )
     return (auto[0]["id"] if auto else None), int(order["ServiceIDs"][0])
 
 
@@ -98,8 +104,7 @@ def welcome_and_support(stage: Stage, echo: Echo, service_id: int, last_mail: in
     )
     stage.settle(4)
     for note in stage.rows("ticket_notes", ticket_id=int(ticket["id"])):
-        first = note["message"].splitlines()[1] if "\n" in note["message"] else note["message"]
-        echo(f"  the agency asks support about martin-avocats.fr; staff see a note: {first.strip('- ')[:110]}...")
+        echo(f"  the agency asks support about martin-avocats.fr; staff see a note: {verdict(note['message'])}")
     stranger = stage.api(
         "OpenTicket",
         deptid=1,
@@ -109,9 +114,14 @@ def welcome_and_support(stage: Stage, echo: Echo, service_id: int, last_mail: in
     )
     stage.settle(4)
     for note in stage.rows("ticket_notes", ticket_id=int(stranger["id"])):
-        echo(
-            f"  a garage (client #13) asks about the same site; staff see: {note['message'].splitlines()[1].strip('- ')[:110]}..."
-        )
+        echo(f"  a garage (client #13) asks about the same site; staff see: {verdict(note['message'])}")
+
+
+def verdict(note: str) -> str:
+    """The note's verdict on what the ticket names (from VERIFIED or WARNING on), shortened for the story."""
+    found = re.search(r"(VERIFIED|WARNING|written by).*", note)
+    text = found.group(0) if found else note.strip()
+    return text if len(text) <= 110 else text[:110] + "..."
 
 
 def renewal(stage: Stage, echo: Echo, technical: str, service_id: int) -> None:
@@ -119,7 +129,9 @@ def renewal(stage: Stage, echo: Echo, technical: str, service_id: int) -> None:
     agency = stage.scenario["agency_client_id"]
     dg.renew(stage.config, stage.bridge.db, technical, by="Lena Vogel", service=service_id, now=datetime.now(UTC))
     stage.settle(4)
-    agency_invoice = next((i for i in stage.rows("invoices", client_id=agency) if "Delegated renewal" in i["notes"]), None)
+    agency_invoice = next(
+        (i for i in stage.rows("invoices", client_id=agency) if "Delegated renewal" in i["notes"]), None
+    )
     if agency_invoice is None:
         return
     echo(
@@ -149,7 +161,12 @@ def revocation(stage: Stage, echo: Echo, technical: str, last_mail: int) -> None
     """The owner ends the link: copies and support authority stop; the stranger never got anything."""
     agency = stage.scenario["agency_client_id"]
     dg.revoke(
-        stage.config, stage.bridge.db, technical, by="owner", reason="Cabinet Martin changed agency", now=datetime.now(UTC)
+        stage.config,
+        stage.bridge.db,
+        technical,
+        by="owner",
+        reason="Cabinet Martin changed agency",
+        now=datetime.now(UTC),
     )
     stage.settle()
     told = [e["subject"] for e in mails_to(stage, agency, last_mail) if "ended" in e["subject"]]

@@ -1,4 +1,5 @@
-"""The owner digest: one email per owner, as often as delegation.digest_every, listing what each delegate did (pure)."""
+"""The owner digest: one email per grant whose delegate acted, as often as delegation.digest_every, saying
+what the delegate did on the owner's behalf (pure)."""
 
 from __future__ import annotations
 
@@ -6,39 +7,33 @@ from datetime import datetime
 from typing import Any
 
 from whmcs_bridge.families.delegation.config import DelegationSection
-from whmcs_bridge.families.delegation.grants import DIGEST, FAMILY, describe, grant_refs, notice
-from whmcs_bridge.model import Action, Decision, action_key
+from whmcs_bridge.families.delegation.grants import DIGEST, FAMILY, about_grant, grant_refs, notice
+from whmcs_bridge.model import Action, Decision, action_key, message
+
+# Activity recorded before the digest kept its facts apart (a sentence in English): read by its opening.
+OLD_WORDING = {"received a copy": "copy", "wrote to support": "ticket", "renewed": "renewal"}
 
 
 def digest(
     grants: dict[str, dict[str, Any]], timer: dict[str, Any], now: datetime, rules: DelegationSection
 ) -> dict[str, Decision]:
-    """One email per owner listing what each delegate did since the last digest; then start over."""
+    """An email to the owner for each grant whose delegate acted since the last digest; then start over."""
     out: dict[str, Decision] = {}
-    by_owner: dict[int, list[tuple[str, dict[str, Any]]]] = {}
-    for key, grant in grants.items():
-        if grant.get("activity"):
-            by_owner.setdefault(grant["owner"], []).append((key, grant))
     actions: list[Action] = []
-    period = timer.get("last", "")[:10]
-    for owner, items in sorted(by_owner.items()):
-        sections = []
-        for key, grant in items:
-            who = grant.get("delegate_name") or f"client #{grant['delegate']}"
-            lines = "".join(f"<li>{e['at'][:10]}: {e['what']}</li>" for e in grant["activity"])
-            sections.append(
-                f"<h3>{who}, {grant['role']} contact for {describe(grant)} (grant #{grant['id']}, {grant['status']})</h3><ul>{lines}</ul>"
-            )
-            grant["activity"] = []
-            out[key] = Decision(state=grant, refs=grant_refs(grant))
-        html_body = f"<p>Since {period}, your contacts acted on your behalf as follows.</p>{''.join(sections)}<p>To end a contact's access, reply to this email.</p>"
-        digest_key = action_key(FAMILY, f"owner:{owner}", f"digest:{now.date().isoformat()}")
+    since = timer.get("last", "")[:10] or None
+    for key, grant in sorted(grants.items()):
+        if not grant.get("activity"):
+            continue
+        owner = grant["owner"]
+        summary = message("delegation.digest", **about_grant(grant, since=since, **activity(grant["activity"])))
+        grant["activity"] = []
+        out[key] = Decision(state=grant, refs=grant_refs(grant))
         actions.append(
             Action(
-                key=digest_key,
+                key=action_key(FAMILY, f"owner:{owner}", f"digest:{now.date().isoformat()}:{grant['id']}"),
                 family=FAMILY,
                 kind="email",
-                params=notice(owner, "What your contacts did on your behalf", html_body),
+                params=notice(owner, summary),
                 client_id=owner,
                 subject=f"owner:{owner}",
             )
@@ -51,3 +46,24 @@ def digest(
         refs=["digest-timer"],
     )
     return out
+
+
+def activity(entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """The digest's fields from what a delegate did: copies received (and of which emails), tickets
+    answered as the owner's contact, services renewed."""
+    kinds = [kind_of(e) for e in entries]
+    emails = [str(e["email"]) for e, k in zip(entries, kinds, strict=True) if k == "copy" and e.get("email")]
+    renewed = [
+        f"service:{e['service']}" for e, k in zip(entries, kinds, strict=True) if k == "renewal" and e.get("service")
+    ]
+    return {
+        "copies": kinds.count("copy"),
+        "emails": "; ".join(dict.fromkeys(emails)),
+        "tickets": kinds.count("ticket"),
+        "renewed": list(dict.fromkeys(renewed)),
+    }
+
+
+def kind_of(entry: dict[str, Any]) -> str:
+    what = str(entry.get("what") or "")
+    return next((kind for opening, kind in OLD_WORDING.items() if what.startswith(opening)), what)

@@ -47,17 +47,35 @@ def act(
     )
 
 
-def describe(grant: dict[str, Any]) -> str:
-    items = grant.get("items") or []
-    if any(i["kind"] == "client" for i in items):
-        return f"all services of client #{grant['owner']}"
-    return ", ".join(dict.fromkeys(i.get("name") or f"{i['kind']} #{i['id']}" for i in items))
+def covered(grant: dict[str, Any]) -> list[str]:
+    """What a grant covers, as a message names it: "service:110", "domain:11", or "client:11" (the
+    owner's whole account, named by the owner's name)."""
+    return list(dict.fromkeys(f"{i['kind']}:{i['id']}" for i in grant.get("items") or []))
 
 
-def notice(client: int, subject: str, html: str) -> dict[str, Any]:
-    return {"related_id": client, "type": "general", "subject": subject, "html": html}
+def about_grant(grant: dict[str, Any], **more: Any) -> dict[str, Any]:
+    """A message's fields about a grant (messages.GRANT), with its own."""
+    return {
+        "owner": grant["owner"],
+        "delegate": grant["delegate"],
+        "role": grant["role"],
+        "subjects": covered(grant),
+        "grant": grant["id"],
+        **more,
+    }
 
 
-def record(grant: dict[str, Any], at: str, what: str) -> None:
-    """What the delegate did on the owner's behalf, for the owner's next digest."""
-    grant.setdefault("activity", []).append({"at": at, "what": what})
+def notice(client: int, msg: dict[str, Any]) -> dict[str, Any]:
+    """An email to a client: a message of the catalogue (model.message), rendered when it is sent."""
+    return {"related_id": client, "type": "general", "msg": msg}
+
+
+def note(msg: dict[str, Any], **params: Any) -> dict[str, Any]:
+    """A client note (staff read it in the staff language): a message of the catalogue."""
+    return {"msg": msg, **params}
+
+
+def record(grant: dict[str, Any], at: str, what: str, **facts: Any) -> None:
+    """What the delegate did on the owner's behalf, for the owner's next digest: `what` is "copy"
+    (with the email's `email` subject), "ticket" (with its `ticket`) or "renewal" (with its `service`)."""
+    grant.setdefault("activity", []).append({"at": at, "what": what, **facts})

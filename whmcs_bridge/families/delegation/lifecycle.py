@@ -6,9 +6,9 @@ from datetime import datetime
 from typing import Any
 
 from whmcs_bridge.families.delegation.config import DelegationSection
-from whmcs_bridge.families.delegation.grants import act, describe, grant_refs, notice
+from whmcs_bridge.families.delegation.grants import about_grant, act, grant_refs, note, notice
 from whmcs_bridge.families.delegation.renewal import renew
-from whmcs_bridge.model import Action, Decision, as_int
+from whmcs_bridge.model import Action, Decision, as_int, message
 
 
 def command(grant: dict[str, Any], data: dict[str, Any], now: datetime, rules: DelegationSection) -> Decision:
@@ -45,7 +45,7 @@ def create(data: dict[str, Any], now: datetime, rules: DelegationSection) -> dic
             for i in data.get("items", [])
         ],
         "by": data.get("by", "staff"),
-        "basis": data.get("basis") or "staff decision",
+        "basis": data.get("basis") or "",
         "status": "active",
         "since": now.isoformat(timespec="seconds"),
         "expires": expires,
@@ -58,6 +58,8 @@ def create(data: dict[str, Any], now: datetime, rules: DelegationSection) -> dic
             }
         ],
     }
+    if data.get("order"):  # made by an order of the administrative contact's user (orders.py)
+        grant["order"] = data["order"]
     if data.get("command") == "request":
         grant["status"] = "pending"
         grant["history"][0]["what"] = "requested"
@@ -66,47 +68,34 @@ def create(data: dict[str, Any], now: datetime, rules: DelegationSection) -> dic
 
 def activated(grant: dict[str, Any]) -> Decision:
     """An active grant is announced to both sides and mirrored as a note on both accounts."""
-    what_for = describe(grant)
+    order = (grant.get("order") or {}).get("id")
+    owner_note = message(
+        "delegation.granted_owner_note", **about_grant(grant, by=grant["by"], basis=grant["basis"], order=order)
+    )
     actions = [
         act(grant, "refresh_client", "names", {"client_id": grant["owner"]}, grant["owner"]),
         # The delegate's users: who may order for the owner, and who to recognise at checkout.
         act(grant, "refresh_client", "delegate-users", {"client_id": grant["delegate"]}, grant["delegate"]),
-        act(
-            grant,
-            "client_note",
-            "note-owner",
-            {
-                "text": f"Delegation #{grant['id']}: client #{grant['delegate']} is {grant['role']} contact for {what_for} (by {grant['by']}: {grant['basis']})."
-            },
-            grant["owner"],
-        ),
+        act(grant, "client_note", "note-owner", note(owner_note), grant["owner"]),
         act(
             grant,
             "client_note",
             "note-delegate",
-            {"text": f"Delegation #{grant['id']}: {grant['role']} contact of client #{grant['owner']} for {what_for}."},
+            note(message("delegation.granted_delegate_note", **about_grant(grant))),
             grant["delegate"],
         ),
         act(
             grant,
             "email",
             "told-owner",
-            notice(
-                grant["owner"],
-                f"Client #{grant['delegate']} is now {grant['role']} contact for {what_for}",
-                f"<p>Client #{grant['delegate']} can now act on {what_for} as your {grant['role']} contact (grant #{grant['id']}). You can revoke this at any time by contacting us.</p>",
-            ),
+            notice(grant["owner"], message("delegation.granted_owner", **about_grant(grant))),
             grant["owner"],
         ),
         act(
             grant,
             "email",
             "told-delegate",
-            notice(
-                grant["delegate"],
-                f"You are now {grant['role']} contact for {what_for}",
-                f"<p>You can now act on {what_for} for client #{grant['owner']} (grant #{grant['id']}).</p>",
-            ),
+            notice(grant["delegate"], message("delegation.granted_delegate", **about_grant(grant))),
             grant["delegate"],
         ),
     ]
@@ -122,27 +111,20 @@ def activated(grant: dict[str, Any]) -> Decision:
 def requested(grant: dict[str, Any], now: datetime, rules: DelegationSection) -> Decision:
     """A delegate's request waits for the owner: first read the names of what it covers, then (on
     the owner's context) send the one-time consent link."""
-    what_for = describe(grant)
     actions = [
         act(grant, "refresh_client", "names", {"client_id": grant["owner"]}, grant["owner"]),
         act(
             grant,
             "email",
             "request-sent",
-            notice(
-                grant["delegate"],
-                f"Your request for {what_for} was sent to the owner",
-                "<p>The owner will receive a link to accept or decline. You will hear from us.</p>",
-            ),
+            notice(grant["delegate"], message("delegation.request_sent", **about_grant(grant))),
             grant["delegate"],
         ),
         act(
             grant,
             "client_note",
             "request-note",
-            {
-                "text": f"Delegation request #{grant['id']}: client #{grant['delegate']} asks to be {grant['role']} contact for {what_for}; owner consent link sent."
-            },
+            note(message("delegation.request_note", **about_grant(grant, basis=grant["basis"]))),
             grant["owner"],
         ),
     ]
@@ -150,27 +132,19 @@ def requested(grant: dict[str, Any], now: datetime, rules: DelegationSection) ->
 
 
 def ask_consent(grant: dict[str, Any], rules: DelegationSection) -> list[Action]:
-    """The owner's email with the one-time link (the executor mints the link when it sends it)."""
+    """The owner's email with the one-time link (the executor mints the link when it sends it); the
+    page shows the summary, rendered with the email in the owner's language."""
     if grant.get("status") != "pending" or grant.get("consent_sent"):
         return []
     grant["consent_sent"] = True
-    what_for = describe(grant)
-    summary = (
-        f"{grant.get('delegate_name') or 'Client #' + str(grant['delegate'])} asks to become {grant['role']} contact for {what_for} "
-        f"of your account (client #{grant['owner']}): it would receive copies of the related emails and could speak for them to "
-        f"our support. Reason given: {grant['basis']}."
-    )
-    html_body = f'<p>{summary}</p><p>Accept or decline here (the link works once): <a href="{{consent_link}}">{{consent_link}}</a></p><p>If you did not expect this, decline.</p>'
     consent = {
         "purpose": "delegation",
         "subject": grant["id"],
-        "summary": summary,
+        "summary": message("delegation.consent_summary", **about_grant(grant, basis=grant["basis"])),
         "ttl_s": int(rules.consent_link_ttl.total_seconds()),
     }
     params = {
-        **notice(
-            grant["owner"], f"Your consent is needed: client #{grant['delegate']} asks to act on {what_for}", html_body
-        ),
+        **notice(grant["owner"], message("delegation.consent_asked", **about_grant(grant, basis=grant["basis"]))),
         "consent": consent,
     }
     return [act(grant, "email", "consent-asked", params, grant["owner"])]
@@ -230,53 +204,49 @@ def consented(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Dec
         grant,
         "email",
         "declined-told-delegate",
-        notice(
-            grant["delegate"],
-            f"Your request for {describe(grant)} was declined",
-            "<p>The owner declined your request.</p>",
-        ),
+        notice(grant["delegate"], message("delegation.declined_delegate", **about_grant(grant))),
         grant["delegate"],
     )
     return Decision(state=grant, actions=[told], refs=grant_refs(grant))
 
 
 def end(
-    grant: dict[str, Any], status: str, now: datetime, rules: DelegationSection, *, by: str, reason: str
+    grant: dict[str, Any],
+    status: str,
+    now: datetime,
+    rules: DelegationSection,
+    *,
+    by: str,
+    reason: str,
+    case: str | None = None,
 ) -> Decision:
+    """The grant ends (`status` revoked or expired; `case`: the ownership case that ended it)."""
     if grant.get("status") != "active":
         return Decision(state=grant)
     grant["status"] = status
     grant["ended"] = now.isoformat(timespec="seconds")
     grant["history"].append({"at": grant["ended"], "what": status, "by": by, "reason": reason})
-    what_for = describe(grant)
+    ended = about_grant(grant, status=status, by=by, reason=reason, case=case)
     actions = [
         act(
             grant,
             "client_note",
             f"{status}-note-owner",
-            {
-                "text": f"Delegation #{grant['id']} {status} ({by}: {reason}): client #{grant['delegate']} no longer acts on {what_for}."
-            },
+            note(message("delegation.ended_owner_note", **ended)),
             grant["owner"],
         ),
         act(
             grant,
             "client_note",
             f"{status}-note-delegate",
-            {
-                "text": f"Delegation #{grant['id']} {status}: no longer {grant['role']} contact of client #{grant['owner']}."
-            },
+            note(message("delegation.ended_delegate_note", **ended)),
             grant["delegate"],
         ),
         act(
             grant,
             "email",
             f"{status}-told-delegate",
-            notice(
-                grant["delegate"],
-                f"Your access to {what_for} has ended",
-                f"<p>Your role as {grant['role']} contact for {what_for} ({status}) has ended. You will no longer receive copies or be answered about it.</p>",
-            ),
+            notice(grant["delegate"], message("delegation.ended_delegate", **ended)),
             grant["delegate"],
         ),
     ]
@@ -287,25 +257,19 @@ def end(
 def owner_end_email(grant: dict[str, Any], status: str, rules: DelegationSection) -> dict[str, Any]:
     """The owner hears that the grant ended and, if configured, is offered a password change: by
     replying, or (for services, with links) through a one-time link."""
-    what_for = describe(grant)
-    owner_text = f"<p>Client #{grant['delegate']} is no longer your {grant['role']} contact for {what_for}.</p>"
-    owner_email = notice(grant["owner"], f"Delegation for {what_for} {status}", owner_text)
     services = [i for i in grant.get("items", []) if i["kind"] == "service"]
-    if rules.offer_password_change and not (services and rules.links):
-        owner_email["html"] += (
-            "<p>If they knew your control-panel password, we recommend changing it: reply to this email and we will change it for you.</p>"
-        )
-    elif rules.offer_password_change:
-        owner_email["html"] += (
-            "<p>If they knew your control-panel password, we recommend changing it. To have us change it now "
-            "and send you the new details, confirm here (the link works once): "
-            '<a href="{consent_link}">{consent_link}</a></p>'
-        )
-        summary = f"Change the control-panel password of {what_for} now that client #{grant['delegate']} no longer acts on it. The new details will be emailed to you."
+    offer = None
+    if rules.offer_password_change:
+        offer = "link" if services and rules.links else "reply"
+    owner_email = notice(
+        grant["owner"], message("delegation.ended_owner", **about_grant(grant, status=status, offer=offer))
+    )
+    if offer == "link":
+        changed = {**grant, "items": services}  # the password change concerns the services only
         owner_email["consent"] = {
             "purpose": "password-change",
             "subject": grant["id"],
-            "summary": summary,
+            "summary": message("delegation.password_summary", **about_grant(changed)),
             "ttl_s": int(rules.consent_link_ttl.total_seconds()),
         }
     return owner_email
@@ -313,7 +277,7 @@ def owner_end_email(grant: dict[str, Any], status: str, rules: DelegationSection
 
 def expire(grant: dict[str, Any], now: datetime, rules: DelegationSection) -> Decision:
     if grant.get("status") == "active" and grant.get("expires") and datetime.fromisoformat(grant["expires"]) <= now:
-        return end(grant, "expired", now, rules, by="bridge", reason="the grant reached its expiry date")
+        return end(grant, "expired", now, rules, by="bridge", reason="expiry date")
     return Decision(state=grant)
 
 
@@ -331,7 +295,8 @@ def covers(grant: dict[str, Any], data: dict[str, Any]) -> bool:
 
 def ownership_changed(grant: dict[str, Any], data: dict[str, Any], now: datetime, rules: DelegationSection) -> Decision:
     """The subjects changed holder (an ownership case executed): the old holder's grants on them end."""
-    return end(grant, "revoked", now, rules, by=f"ownership case {data.get('case')}", reason="the holder changed")
+    case = str(data.get("case") or "")
+    return end(grant, "revoked", now, rules, by=f"ownership case {case}", reason="holder changed", case=case)
 
 
 def with_names(grant: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:

@@ -1,5 +1,262 @@
-"""The delegation family's messages (pure): filled in by the catalogue conversion."""
+"""The delegation family's messages (pure): what owners and delegates are told, and the notes staff read.
 
-from whmcs_bridge.messages.spec import MessageSpec
+A grant's fields: `owner` and `delegate` are clients, `subjects` what the grant covers ("service:110",
+"domain:11", or "client:11" for the whole account), `role` is "technical" or "administrative" (the
+templates word it), `grant` the grant's id (for staff, and as a reference the client can quote).
+"""
 
-MESSAGES: dict[str, MessageSpec] = {}
+from whmcs_bridge.messages.spec import Audience, Channel, FieldType, MessageSpec, define
+
+GRANT: dict[str, FieldType] = {"owner": "client", "delegate": "client", "role": "text", "subjects": "subjects"}
+SAMPLES: dict[str, object] = {
+    "role": "technical",
+    "subjects": ["service:1"],
+    "grant": "g3d169a",
+    "owner": 1,
+    "delegate": 2,
+}
+
+
+def _spec(
+    message_id: str, channel: Channel, audience: Audience, fields: dict[str, FieldType], purpose: str, **samples: object
+) -> MessageSpec:
+    """A message about one grant: the grant's fields, and its own."""
+    return MessageSpec(message_id, channel, audience, {**GRANT, **fields}, purpose, samples={**SAMPLES, **samples})
+
+
+MESSAGES = define(
+    # --- a grant starts -----------------------------------------------------------------------------
+    _spec(
+        "delegation.granted_owner",
+        "email",
+        "client",
+        {"grant": "text"},
+        "To the owner: a client is now its technical or administrative contact for some services.",
+    ),
+    _spec(
+        "delegation.granted_delegate",
+        "email",
+        "client",
+        {"grant": "text"},
+        "To the delegate: it is now the owner's contact for some services.",
+    ),
+    _spec(
+        "delegation.granted_owner_note",
+        "text",
+        "staff",
+        {"grant": "text", "by": "text", "basis": "text", "order": "text"},
+        "Staff note on the owner's account: who is its contact for what, granted by whom and why "
+        "(`order`: the order that made the grant, when it came from one).",
+        by="alice",
+        basis="owner's email of 2026-11-20",
+        order="",
+    ),
+    _spec(
+        "delegation.granted_delegate_note",
+        "text",
+        "staff",
+        {"grant": "text"},
+        "Staff note on the delegate's account: whose contact it is, for what.",
+    ),
+    # --- a delegate asks; the owner answers through a one-time link ----------------------------------
+    _spec(
+        "delegation.request_sent",
+        "email",
+        "client",
+        {},
+        "To the delegate: its request was sent to the owner.",
+    ),
+    _spec(
+        "delegation.request_note",
+        "text",
+        "staff",
+        {"grant": "text", "basis": "text"},
+        "Staff note on the owner's account: a delegate asked; the owner was sent a consent link.",
+    ),
+    _spec(
+        "delegation.consent_asked",
+        "email",
+        "client",
+        {"basis": "text", "consent_link": "url"},
+        "To the owner: a client asks to become its contact; accept or decline through the one-time link.",
+        basis="we are building their new website",
+    ),
+    _spec(
+        "delegation.consent_summary",
+        "text",
+        "client",
+        {"basis": "text"},
+        "The consent page's summary of a delegate's request (in the owner's language).",
+        basis="we are building their new website",
+    ),
+    _spec(
+        "delegation.declined_delegate",
+        "email",
+        "client",
+        {},
+        "To the delegate: the owner declined its request.",
+    ),
+    # --- a grant ends ---------------------------------------------------------------------------------
+    _spec(
+        "delegation.ended_owner_note",
+        "text",
+        "staff",
+        {"grant": "text", "status": "text", "by": "text", "reason": "text", "case": "text"},
+        "Staff note on the owner's account: a grant ended (`status` revoked or expired; `case`: the "
+        "ownership case that ended it, if one did).",
+        status="revoked",
+        by="owner",
+        reason="changed agency",
+        case="",
+    ),
+    _spec(
+        "delegation.ended_delegate_note",
+        "text",
+        "staff",
+        {"grant": "text", "status": "text"},
+        "Staff note on the delegate's account: it is no longer the owner's contact.",
+        status="revoked",
+    ),
+    _spec(
+        "delegation.ended_delegate",
+        "email",
+        "client",
+        {"status": "text"},
+        "To the delegate: its access ended (revoked or expired); no more copies or support about it.",
+        status="revoked",
+    ),
+    _spec(
+        "delegation.ended_owner",
+        "email",
+        "client",
+        {"status": "text", "offer": "text", "consent_link": "url"},
+        'To the owner: the contact no longer acts for it; with `offer` "reply" or "link", the advice to '
+        "change the control-panel password (by replying, or through a one-time link).",
+        status="revoked",
+        offer="link",
+    ),
+    _spec(
+        "delegation.password_summary",
+        "text",
+        "client",
+        {},
+        "The consent page's summary of the offer to change the control-panel password after a grant ended.",
+    ),
+    # --- copies of WHMCS's emails to the delegate --------------------------------------------------
+    _spec(
+        "delegation.copy",
+        "email",
+        "client",
+        {"grant": "text", "about": "subjects", "subject": "text"},
+        "To the delegate: the header of its copy of an email WHMCS sent the owner (the email follows as "
+        "WHMCS sent it); `about` is what the email concerns, `subject` the email's own subject.",
+        about=["service:1"],
+        subject="Service Unsuspension Notification",
+    ),
+    _spec(
+        "delegation.access_notice",
+        "email",
+        "client",
+        {"grant": "text", "about": "subjects", "subject": "text"},
+        "To the delegate, instead of a copy of a welcome email: the owner received the access details.",
+        about=["service:1"],
+        subject="New Account Information",
+    ),
+    _spec(
+        "delegation.digest",
+        "email",
+        "client",
+        {"since": "date", "copies": "number", "emails": "text", "tickets": "number", "renewed": "subjects"},
+        "To the owner, every delegation.digest_every: what one contact did on its behalf (copies received, "
+        "with the emails' subjects; support tickets answered as its contact; services renewed).",
+        copies=2,
+        emails="Service Unsuspension Notification; Invoice Payment Confirmation",
+        tickets=1,
+        renewed=["service:1"],
+    ),
+    # --- support authority: the staff-only note on a ticket -------------------------------------------
+    MessageSpec(
+        "delegation.ticket_owner",
+        "text",
+        "staff",
+        {"writer": "client", "subjects": "subjects"},
+        "Ticket note to staff: the writer owns what the ticket names.",
+        samples={"subjects": ["service:1", "domain:1"]},
+    ),
+    _spec(
+        "delegation.ticket_verified",
+        "text",
+        "staff",
+        {
+            "grant": "text",
+            "since": "date",
+            "by": "text",
+            "copies": "text",
+            "may_renew": "text",
+            "may_order": "text",
+            "renew": "text",
+        },
+        "Ticket note to staff: the writer (the delegate) is a verified contact of the owner for what the "
+        "ticket names, with its rights; `renew` when the ticket asked for a renewal with [renew].",
+        by="alice",
+        copies="product/domain",
+        may_renew="yes",
+        may_order="",
+        renew="yes",
+    ),
+    MessageSpec(
+        "delegation.ticket_unverified",
+        "text",
+        "staff",
+        {"writer": "client", "subjects": "subjects", "owners": "subjects"},
+        "Ticket note to staff: a WARNING that the writer has no grant on what the ticket names.",
+        samples={"subjects": ["service:1"], "owners": ["client:1"]},
+    ),
+    # --- renewals by the delegate --------------------------------------------------------------------
+    MessageSpec(
+        "delegation.renewal_nothing",
+        "email",
+        "client",
+        {"owner": "client", "service": "service"},
+        "To the delegate: the owner has no open invoice for the service, so there is nothing to renew yet.",
+    ),
+    _spec(
+        "delegation.renewal_settled_note",
+        "text",
+        "staff",
+        {"grant": "text", "invoice": "text", "owner_invoice": "text"},
+        "Staff note on the owner's account: its invoice was settled by the renewal the delegate paid.",
+        invoice="1043",
+        owner_invoice="1012",
+    ),
+    _spec(
+        "delegation.renewal_refunded_note",
+        "text",
+        "staff",
+        {"grant": "text", "invoice": "text", "owner_invoice": "text"},
+        "Staff task (sticky note on the owner's account): the delegate's renewal invoice was refunded after "
+        "it had settled the owner's invoice.",
+        invoice="1043",
+        owner_invoice="1012",
+    ),
+    # --- orders placed by a delegate's user ---------------------------------------------------------
+    _spec(
+        "delegation.order_requestor_unknown",
+        "text",
+        "staff",
+        {"grant": "text", "order": "text"},
+        "Staff check (sticky note on the owner's account): WHMCS did not say who placed an order; if the "
+        "administrative contact did, give it the technical grant by hand.",
+        order="7",
+    ),
+    _spec(
+        "delegation.order_agency_owner",
+        "text",
+        "staff",
+        {"order": "text", "user": "text"},
+        "Staff check (sticky note): a delegate's user ordered for a client the delegate has no grant on, "
+        "and may now own that client's account.",
+        order="7",
+        user="5",
+    ),
+)

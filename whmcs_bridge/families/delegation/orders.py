@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from whmcs_bridge.families.delegation.config import DelegationSection
-from whmcs_bridge.families.delegation.grants import act, rights
+from whmcs_bridge.families.delegation.grants import about_grant, act, note, rights
 from whmcs_bridge.families.delegation.lifecycle import command
-from whmcs_bridge.model import Decision, as_int
+from whmcs_bridge.model import Decision, as_int, message
 
 
 def ordered(
@@ -37,7 +37,9 @@ def ordered(
             "role": "technical",
             "items": items,
             "by": "bridge",
-            "basis": f"order #{data.get('orderid')} placed by user #{requestor} of client #{admin['delegate']}, administrative contact (grant #{admin['id']})",
+            "basis": "",
+            # What made it: the order, the user who placed it, and the administrative grant it came through.
+            "order": {"id": as_int(data.get("orderid")), "user": requestor, "via": admin["id"]},
         }
         key = f"grant:{grant_id}"
         out[key] = command(
@@ -67,21 +69,15 @@ def unknown_requestor(
         )
         if not items or not may_order or owner is None:
             continue
-        text = (
-            f"STAFF CHECK: order #{data.get('orderid')} for client #{owner}: WHMCS's GetOrders gave no requestor_id, "
-            f"so the bridge cannot tell whether a user of client #{admin['delegate']} (administrative contact, grant "
-            f"#{admin['id']}) placed it. If one did, give it the technical grant it would have had: "
-            f"whmcs-bridge delegations grant --owner {owner} --delegate {admin['delegate']} --service ID --by STAFF "
-            f'--basis "order #{data.get("orderid")}".'
-        )
-        note = act(
+        check = message("delegation.order_requestor_unknown", **about_grant(admin, order=str(data.get("orderid"))))
+        flag = act(
             admin,
             "client_note",
             f"order:{data.get('orderid')}:requestor-unknown",
-            {"client_id": owner, "text": text, "sticky": True},
+            note(check, client_id=owner, sticky=True),
             owner,
         )
-        out[key] = Decision(state=admin, actions=[note])
+        out[key] = Decision(state=admin, actions=[flag])
     return out
 
 
@@ -126,19 +122,18 @@ def agency_became_owner(
             for g in grants.values()
         ):
             continue
-        delegate = grant["delegate"]
-        text = (
-            f"STAFF CHECK: order #{data.get('orderid')} for client #{owner} was placed by user #{requestor}, a user of client "
-            f"#{delegate} (who acts for other clients through grants). WHMCS makes whoever creates an account at checkout its "
-            f"owner: if user #{requestor} now owns client #{owner}, make the end client the owner: Clients > #{owner} > Users > "
-            f"invite the end client, then Manage User > Make Owner; then, if agreed, give the agency a technical grant: "
-            f'whmcs-bridge delegations grant --owner {owner} --delegate {delegate} --whole-client --by STAFF --basis "...".'
+        check = message(
+            "delegation.order_agency_owner",
+            owner=owner,
+            delegate=grant["delegate"],
+            order=str(data.get("orderid")),
+            user=str(requestor),
         )
         flag = act(
             grant,
             "client_note",
             f"order:{data.get('orderid')}:owner-check",
-            {"client_id": owner, "text": text, "sticky": True},
+            note(check, client_id=owner, sticky=True),
             owner,
         )
         return {key: Decision(state=grant, actions=[flag])}

@@ -8,8 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from whmcs_bridge.families.delegation.config import DelegationSection
-from whmcs_bridge.families.delegation.grants import act, grant_refs, notice, record, rights
-from whmcs_bridge.model import Decision, as_int
+from whmcs_bridge.families.delegation.grants import about_grant, act, grant_refs, note, notice, record, rights
+from whmcs_bridge.model import Decision, as_int, message
 
 
 def renew(grant: dict[str, Any], data: dict[str, Any], now: datetime, rules: DelegationSection) -> Decision:
@@ -62,26 +62,22 @@ def renewal_step(grant: dict[str, Any], kind: str, data: dict[str, Any], now: da
         return Decision(state=grant)
     if not data.get("invoice_id"):
         renewal["status"] = "nothing to renew"
-        text = f"<p>{owner} has no open invoice for {name} at the moment, so there is nothing to renew yet. Ask again once the renewal invoice is issued.</p>"
+        told = message("delegation.renewal_nothing", owner=grant["owner"], service=renewal["service"])
         return Decision(
             state=grant,
             actions=[
-                act(
-                    grant,
-                    "email",
-                    f"renew:{renewal['n']}:nothing",
-                    notice(grant["delegate"], f"Nothing to renew yet for {name}", text),
-                    grant["delegate"],
-                )
+                act(grant, "email", f"renew:{renewal['n']}:nothing", notice(grant["delegate"], told), grant["delegate"])
             ],
         )
     renewal.update(status="invoiced", owner_invoice=int(data["invoice_id"]), amount=str(data["amount"]))
+    # An invoice's lines and notes are not messages (the executor knows the invoice by its notes): they
+    # are written once, in English, naming the service and the owner as the grant knows them.
     line = f"Renewal of {name} for {owner} (settles their invoice #{renewal['owner_invoice']})"
     params = {
         "client_id": grant["delegate"],
         "lines": [[line, renewal["amount"]]],
         # The notes (which the client sees) name the renewal: the executor recognises the invoice by them.
-        "notes": f"Delegated renewal {renewal['n']}, grant {grant['id']}: paying this invoice settles invoice #{renewal['owner_invoice']} of client #{grant['owner']}.",
+        "notes": f"Delegated renewal {renewal['n']}, grant {grant['id']}: paying this invoice settles invoice #{renewal['owner_invoice']} of {owner}.",
         "send": True,
         "report_as": "RenewalInvoiceCreated",
         "report": {"grant": grant["id"], "n": renewal["n"]},
@@ -103,9 +99,7 @@ def renewal_payment(grant: dict[str, Any], kind: str, data: dict[str, Any], now:
     if kind == "InvoicePaid" and renewal["status"] == "invoiced":
         renewal.update(status="settled", paid=at)
         record(
-            grant,
-            at,
-            f"renewed service #{renewal['service']} and paid for it (its invoice #{invoice} settled your invoice #{renewal['owner_invoice']})",
+            grant, at, "renewal", service=renewal["service"], invoice=invoice, owner_invoice=renewal["owner_invoice"]
         )
         grant["history"].append({"at": at, "what": f"renewal {n} paid by the delegate", "by": "bridge"})
         settle = act(
@@ -116,28 +110,24 @@ def renewal_payment(grant: dict[str, Any], kind: str, data: dict[str, Any], now:
             grant["owner"],
             guard={"invoices_open": [renewal["owner_invoice"]]},
         )
-        note = act(
-            grant,
-            "client_note",
-            f"renew:{n}:note",
-            {
-                "text": f"Invoice #{renewal['owner_invoice']} settled by the renewal that client #{grant['delegate']} paid (its invoice #{invoice}, grant {grant['id']})."
-            },
-            grant["owner"],
+        settled = message(
+            "delegation.renewal_settled_note",
+            **about_grant(grant, invoice=str(invoice), owner_invoice=str(renewal["owner_invoice"])),
         )
-        return Decision(state=grant, actions=[settle, note], refs=grant_refs(grant))
+        told = act(grant, "client_note", f"renew:{n}:note", note(settled), grant["owner"])
+        return Decision(state=grant, actions=[settle, told], refs=grant_refs(grant))
     if kind == "InvoiceCancelled" and renewal["status"] == "invoiced":
         renewal.update(status="cancelled", cancelled=at)
         return Decision(state=grant, refs=grant_refs(grant))
     if kind == "InvoiceRefunded" and renewal["status"] == "settled":
         renewal.update(status="refunded", refunded=at)
-        text = (
-            f"STAFF TASK: client #{grant['delegate']}'s renewal invoice #{invoice} was refunded, but it had settled invoice "
-            f"#{renewal['owner_invoice']} of client #{grant['owner']}. Reopen that invoice or recover the payment."
+        task = message(
+            "delegation.renewal_refunded_note",
+            **about_grant(grant, invoice=str(invoice), owner_invoice=str(renewal["owner_invoice"])),
         )
         return Decision(
             state=grant,
-            actions=[act(grant, "client_note", f"renew:{n}:refunded", {"text": text, "sticky": True}, grant["owner"])],
+            actions=[act(grant, "client_note", f"renew:{n}:refunded", note(task, sticky=True), grant["owner"])],
             refs=grant_refs(grant),
         )
     return Decision(state=grant)

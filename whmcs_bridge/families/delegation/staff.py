@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from whmcs_bridge import staff
 from whmcs_bridge.config.load import Config
 from whmcs_bridge.errors import BridgeError
-from whmcs_bridge.families.delegation.grants import FAMILY, describe
+from whmcs_bridge.families.delegation.grants import FAMILY
 from whmcs_bridge.store import holds
 from whmcs_bridge.store.db import Database
 
@@ -133,6 +133,83 @@ def renew(
     )
 
 
+# --- how staff read a grant (the CLI's list and show; the CLI is in English) ----------------------------
+
+
+def client_name(g: dict[str, Any], side: str) -> str:
+    """A side of the grant by its name as WHMCS gave it (once the bridge read it), and its number."""
+    name = g.get(f"{side}_name")
+    return f"{name} (client #{g[side]})" if name else f"client #{g[side]}"
+
+
+def describe(g: dict[str, Any]) -> str:
+    """What the grant covers: "the whole account", or each name with the records it names."""
+    items = g.get("items") or []
+    if any(i["kind"] == "client" for i in items):
+        return "the whole account"
+    named: dict[str, list[str]] = {}
+    for item in items:
+        named.setdefault(item.get("name") or "", []).append(f"{item['kind']} #{item['id']}")
+    return ", ".join(f"{name} ({', '.join(ids)})" if name else ", ".join(ids) for name, ids in named.items())
+
+
+def when(at: str | None, zone: tzinfo | None = None, *, time: bool = False) -> str:
+    """A stored instant as staff read it: its date (and time), in the configured zone."""
+    if not at:
+        return "never"
+    moment = datetime.fromisoformat(at)
+    if zone is not None and moment.tzinfo is not None:
+        moment = moment.astimezone(zone)
+    return moment.strftime("%Y-%m-%d %H:%M %Z" if time else "%Y-%m-%d").strip()
+
+
+def granted(g: dict[str, Any]) -> str:
+    order = g.get("order")
+    if order:
+        return (
+            f"automatically: order #{order['id']} placed by user #{order['user']} (administrative grant {order['via']})"
+        )
+    return f"by {g['by']}" + (f": {g['basis']}" if g.get("basis") else "")
+
+
 def line(g: dict[str, Any]) -> str:
-    expiry = f", expires {g['expires'][:10]}" if g.get("expires") else ""
-    return f"{g['id']} {g['status']}: client #{g['delegate']} is {g['role']} contact of client #{g['owner']} for {describe(g)} (since {g['since'][:10]}, by {g['by']}: {g['basis']}{expiry})"
+    expiry = f", expires {when(g['expires'])}" if g.get("expires") else ""
+    return (
+        f"{g['id']} {g['status']}: {client_name(g, 'delegate')} is {g['role']} contact of {client_name(g, 'owner')} "
+        f"for {describe(g)} (since {when(g['since'])}, {granted(g)}{expiry})"
+    )
+
+
+def show(g: dict[str, Any], zone: tzinfo | None = None) -> list[str]:
+    """One grant as fields, then its renewals and history, a line each."""
+    fields = [
+        ("delegate", client_name(g, "delegate")),
+        ("owner", client_name(g, "owner")),
+        ("role", f"{g['role']} contact"),
+        ("covers", describe(g)),
+        ("status", g["status"]),
+        ("since", when(g.get("since"), zone, time=True)),
+        ("granted", granted(g)),
+        ("expires", when(g.get("expires"), zone, time=True)),
+    ]
+    if g.get("ended"):
+        fields.append(("ended", when(g["ended"], zone, time=True)))
+    out = [f"Grant {g['id']}"] + [f"  {name + ':':<10} {value}" for name, value in fields]
+    for r in g.get("renewals") or []:
+        invoices = ", ".join(
+            f"{label} #{r[key]}"
+            for key, label in (("delegate_invoice", "delegate's invoice"), ("owner_invoice", "owner's invoice"))
+            if r.get(key)
+        )
+        amount = f", {r['amount']}" if r.get("amount") else ""
+        out.append(
+            f"  renewal {r['n']}: service #{r['service']}, {r['status']}{amount}{', ' + invoices if invoices else ''}"
+        )
+    if g.get("history"):
+        out.append("  history:")
+    for entry in g.get("history", []):
+        said = entry.get("basis") or entry.get("reason") or ""
+        out.append(
+            f"    {when(entry['at'], zone, time=True)}  {entry['what']} by {entry.get('by')}{': ' + said if said else ''}"
+        )
+    return out
