@@ -249,3 +249,20 @@ def test_a_field_planned_without_the_value_its_template_needs_is_a_sentence_not_
 
     with pytest.raises(MessageError, match=r"message core\.breaker_tripped \(en.*\) cannot be rendered"):
         SHIPPED.render("core.breaker_tripped", {"ran": "many", "due": 1, "limit": 2}, Reader("en", None, PARIS), TableNames())
+
+
+@pytest.mark.parametrize(("lang", "text"), [("en", "1,234 destructive actions"), ("fr", "1\u202f234 actions destructives"), ("nl", "1.234 ingrijpende acties")])
+def test_counts_of_a_thousand_and_more_are_written_and_counted_in_the_readers_language(lang, text):
+    """Found by a helper: plural() was given the written count ("1,234") and could not read it back."""
+    rendered = SHIPPED.render(
+        "core.breaker_tripped", {"ran": 1234, "due": 0, "limit": 10}, Reader(lang, None, PARIS), TableNames()
+    )
+    assert text in rendered.body
+
+
+def test_a_count_is_false_when_zero_and_compares_as_a_number():
+    from whmcs_bridge.messages.render import _Formatter
+
+    fmt = _Formatter(Reader("fr", None, PARIS), TableNames())
+    zero, many = fmt.as_number(0), fmt.as_number(1234)
+    assert not zero and many and many > 1000 and zero == 0 and many == "1\u202f234"

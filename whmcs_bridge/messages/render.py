@@ -43,6 +43,51 @@ class Named(str):
         return made
 
 
+class Number(str):
+    """A count as its reader writes it ("1 234" in French), that still counts: `{% if copies %}` is false
+    for 0, `{{ plural(copies, ...) }}` and comparisons with numbers (`copies > 1`) use its value."""
+
+    value: Decimal
+
+    def __new__(cls, text: str, value: Decimal) -> Number:
+        made = super().__new__(cls, text)
+        made.value = value
+        return made
+
+    def __bool__(self) -> bool:
+        return self.value != 0
+
+    def _other(self, other: object) -> Decimal | None:
+        if isinstance(other, Number):
+            return other.value
+        if isinstance(other, int | float | Decimal) and not isinstance(other, bool):
+            return Decimal(str(other))
+        return None
+
+    def __eq__(self, other: object) -> bool:
+        number = self._other(other)
+        return self.value == number if number is not None else str.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self.__eq__(other)
+
+    def __lt__(self, other: object) -> bool:
+        number = self._other(other)
+        return self.value < number if number is not None else str.__lt__(self, str(other))
+
+    def __gt__(self, other: object) -> bool:
+        number = self._other(other)
+        return self.value > number if number is not None else str.__gt__(self, str(other))
+
+    def __le__(self, other: object) -> bool:
+        return self == other or self < other
+
+    def __ge__(self, other: object) -> bool:
+        return self == other or self > other
+
+    __hash__ = str.__hash__
+
+
 class Names(Protocol):
     """Who and what a field names, as WHMCS says now (the executor reads it; tests and previews pass a table)."""
 
@@ -125,8 +170,9 @@ class _Formatter:
     def as_url(self, raw: Any) -> str:
         return str(raw)
 
-    def as_number(self, raw: Any) -> str:
-        return format_decimal(Decimal(str(raw)), locale=self.locale)
+    def as_number(self, raw: Any) -> Number:
+        value = Decimal(str(raw))
+        return Number(format_decimal(value, locale=self.locale), value)
 
     def as_money(self, raw: Any) -> str:
         try:
@@ -164,7 +210,7 @@ class _Formatter:
     def plural(self, n: Any, **forms: str) -> str:
         """The form of `n` in the reader's language (Babel's CLDR rules: French says "1 facture" and
         "0 facture", Indonesian has one form); `#` in the form is the number, written in the locale."""
-        count = Decimal(str(n))
+        count = n.value if isinstance(n, Number) else Decimal(str(n))
         form = self.locale.plural_form(count)
         text = forms.get(form) or forms.get("other") or next(iter(forms.values()), "")
         return text.replace("#", format_decimal(count, locale=self.locale))
