@@ -23,7 +23,8 @@ def test_plan_preview_on_a_fresh_install_lists_the_first_emails(sandbox: Sandbox
     before = len(sandbox.calls())
     shown = bridge.run("plan", "--preview").stdout
     assert "preview at" in shown
-    assert "email client:1 Reminder: 11 unpaid invoice(s)" in shown, shown
+    # What would be sent, as the client would read it: the seed's reseller is Dutch.
+    assert "email client:1 Herinnering: 11 openstaande facturen, €\xa0944,70 te betalen" in shown, shown
     lines = json.loads(bridge.run("plan", "--preview", "--json").stdout)
     emails = [line for line in lines if line.get("kind") == "email"]
     assert {line["client_id"] for line in emails} == {1}
@@ -63,7 +64,7 @@ def test_run_dry_run_logs_what_it_would_send_and_sends_nothing(sandbox: Sandbox,
     reader = threading.Thread(target=lambda: lines.extend(iter(proc.stderr.readline, "")), daemon=True)  # type: ignore[union-attr]
     reader.start()
     try:
-        wait_until(lambda: any("dry run: would email client:1 Reminder" in line for line in lines), seconds=60)
+        wait_until(lambda: any("dry run: would email client:1 Herinnering" in line for line in lines), seconds=60)
         first = activity_reads(sandbox, before)
         wait_until(lambda: activity_reads(sandbox, before) >= first + 2, seconds=60)  # two more polls
     finally:
@@ -72,7 +73,7 @@ def test_run_dry_run_logs_what_it_would_send_and_sends_nothing(sandbox: Sandbox,
     assert proc.returncode == 0
     assert not [c for c in sandbox.calls()[before:] if c["action"] in WRITES]
     # Said once, not at every poll; and the later polls read only what is new (one sweep of open invoices).
-    assert sum("dry run: would email client:1 Reminder" in line for line in lines) == 1, "".join(lines)
+    assert sum("dry run: would email client:1 Herinnering" in line for line in lines) == 1, "".join(lines)
     sweeps = [c for c in sandbox.calls()[before:] if c["action"] == "GetInvoices" and c["params"].get("status") == "Unpaid"]
     assert len({c["params"].get("limitstart") for c in sweeps}) == len(sweeps), "the open invoices were swept again"
 

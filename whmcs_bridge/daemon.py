@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from whmcs_bridge import families, health, permissions, resync
+from whmcs_bridge import families, health, permissions, readable, resync
 from whmcs_bridge.clock import utcnow
 from whmcs_bridge.config.load import Config
 from whmcs_bridge.engine import Engine, EngineReport
@@ -272,8 +272,7 @@ class Daemon:
         more = "" if first else " more"
         log.info("dry run (read from WHMCS on a copy, nothing sent): %d%s action(s) would be planned", len(planned), more)
         for action in planned[:20]:
-            about = action.params.get("subject") or action.params.get("function") or ""
-            log.info("dry run: would %s %s %s", action.kind, action.subject or "", about)
+            log.info("dry run: would %s %s %s", action.kind, action.subject or "", readable.action(action.params))
 
     def run(self) -> int:
         os.umask(0o077)  # what the daemon creates (WAL, lock, evidence, exports) is its user's alone

@@ -15,12 +15,15 @@ from typing import Any
 from whmcs_bridge.config.load import Config
 from whmcs_bridge.daemon import Bridge, PassReport
 from whmcs_bridge.engine import EngineReport
-from whmcs_bridge.errors import WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
+from whmcs_bridge.errors import BridgeError, WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
 from whmcs_bridge.executor.loop import ExecutorReport
 from whmcs_bridge.intake.poller import PollReport
+from whmcs_bridge.model import Action
 from whmcs_bridge.store import inbox
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.client import Params, WhmcsClient, is_read_only
+
+log = logging.getLogger("whmcs_bridge.preview")
 
 ROUNDS = 4  # poll, decide, read what the rules asked for, decide again...
 LIVE_EVENTS = 100_000  # events received during a dry run that a preview takes in
@@ -116,4 +119,16 @@ def _walk(bridge: Bridge, now: datetime, until: datetime) -> PassReport:
         projected = bridge.engine.plan(now, until=until)
         seen.planned += projected.planned
         seen.when += projected.when
+    seen.planned = [_with_text(bridge, action) for action in seen.planned]
     return PassReport(now, seen, ExecutorReport(would_run=due.would_run), polled)
+
+
+def _with_text(bridge: Bridge, action: Action) -> Action:
+    """A planned message as its reader would receive it (subject and body in their language, read from
+    WHMCS now), so the preview shows what would be sent; as planned when WHMCS cannot tell."""
+    try:
+        params = bridge.executor.texts.rendered(bridge.api, action.kind, action.params, action.client_id)
+    except (BridgeError, WhmcsUnavailableError) as exc:
+        log.debug("preview: %s not rendered: %s", action.key, exc)
+        return action
+    return dataclasses.replace(action, params=params)

@@ -216,7 +216,7 @@ def echo_pass(report: Any, as_json: bool, heading: str) -> None:
             continue
         detail = f"{line.get('kind', '')} {line.get('subject') or ''}".strip()
         params = line.get("params") or {}
-        about = params.get("subject") or params.get("function") or params.get("reason") or ""
+        about = readable.action(params) if params else ""
         when = f"{line['when'][:10]} " if "when" in line else ""
         flag = " (needs approval)" if line.get("needs_approval") else ""
         click.echo(f"  {when}{line['what']:<10} {detail} {about}{flag}".rstrip())
