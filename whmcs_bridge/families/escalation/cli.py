@@ -57,6 +57,12 @@ def case_line(row: dict[str, Any]) -> str:
         pauses.append(f"{row['broken_promises']} broken promise(s)")
     if row["pending_approvals"]:
         pauses.append(f"{row['pending_approvals']} action(s) awaiting approval")
+    if row.get("rejected"):
+        pauses.append(
+            f"stage {row['stage']} rejected by {row['rejected'].get('by')}: skip-stage, hold or close decides what next"
+        )
+    if row.get("stopped"):
+        pauses.append(f"closed by {row['stopped'].get('by')}: {row['stopped'].get('reason')}")
     nxt = (
         f"next {row['next_stage']} on {row['next_at']}"
         if row["next_stage"] and row["next_at"]
@@ -145,6 +151,28 @@ def hold(obj: Context, client_id: int, reason: str, by: str) -> None:
 def resume(obj: Context, client_id: int, by: str) -> None:
     """Let a held ladder go on."""
     _command(obj, client_id, {"command": "resume", "by": by})
+
+
+@escalations.command("skip-stage")
+@click.argument("client_id", type=ID)
+@click.option("--reason", required=True, help="Why the stage is skipped (recorded in the case and the audit chain).")
+@click.option("--by", required=True, help="Staff member deciding.")
+@click.pass_obj
+@user_errors
+def skip_stage(obj: Context, client_id: int, reason: str, by: str) -> None:
+    """Count the stage waiting (rejected, or stuck) as done today: the next stage follows after its days."""
+    _command(obj, client_id, {"command": "skip_stage", "reason": reason, "by": by})
+
+
+@escalations.command("close")
+@click.argument("client_id", type=ID)
+@click.option("--reason", required=True, help="Why the ladder stops (recorded in the case and the audit chain).")
+@click.option("--by", required=True, help="Staff member deciding.")
+@click.pass_obj
+@user_errors
+def close(obj: Context, client_id: int, reason: str, by: str) -> None:
+    """Stop the ladder for this client: no further stage; what was done stays (undone when the client pays)."""
+    _command(obj, client_id, {"command": "close", "reason": reason, "by": by})
 
 
 @escalations.command("record-letter")

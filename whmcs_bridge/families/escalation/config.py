@@ -184,5 +184,7 @@ class EscalationSection:
     restored_email: EmailSpec = field(default_factory=lambda: EmailSpec(message="escalation.restored"))
     # Where staff tasks and approval requests go when a stage names no department.
     staff_department_id: int = 1
+    # Staff get one ticket when a stage waits for approval, and one reminder after this many hours.
+    approval_reminder_hours: int = 24
     # First matching policy wins.
     policies: list[Policy] = field(default_factory=list)
