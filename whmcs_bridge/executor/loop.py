@@ -118,6 +118,7 @@ class Executor:
         # decides which actions are due at its own instant, but each call happens when it happens. None:
         # the pass's instant (tests that play a fixed timeline).
         self.clock = clock
+        self.instant: datetime | None = None  # the instant of the pass running now
         self.metrics = metrics or Registry()
         self.outcomes = self.metrics.counter(
             "whmcs_bridge_actions_total", "Outbox actions finished, by outcome.", "status"
@@ -144,7 +145,9 @@ class Executor:
         return report
 
     def execute(self, row: OutboxEntry, now: datetime, report: ExecutorReport) -> None:
-        instant = now  # the pass's instant: what is due, and whether a destructive window is open, is decided at it
+        # The pass's instant: what is due, whether a destructive window is open, and when a step the rules
+        # wait on is reported done, are reckoned at it (a tick --at plays a timeline); the books follow the clock.
+        instant = self.instant = now
         now = self.clock() if self.clock else now  # when this action is handled, not when the pass began
         attempt = _Attempt(row)
         try:
@@ -418,7 +421,8 @@ class Executor:
             if not outbox.record_outcome(self.db, row, status, now, result=result, error=error):
                 raise _TakenMeanwhile  # rolls the transaction back
             if status in ("done", "cancelled"):
-                outbox.report_outcome(self.db, row, status, now, **({"error": error} if error else {}))
+                at = self.instant or now
+                outbox.report_outcome(self.db, row, status, at, **({"error": error} if error else {}))
             if also is not None:
                 outbox.enqueue(self.db, also, destructive=False, event_id=f"cancelled:{row.key}", now=now)
             if status == "done":

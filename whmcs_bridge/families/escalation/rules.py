@@ -189,10 +189,13 @@ class Case(StagePlanner):
                 record["rejected"] = {"by": data.get("by"), "reason": data.get("reason"), "at": self.now.isoformat()}
                 self.log(f"stage {record['name']} rejected: the ladder waits for staff", record["rejected"])
             if not record["pending"] and not record.get("rejected"):
-                # When the rules hear of it (the pass after the step ran): the case's clock, not the executor's.
-                record["done_at"] = self.today.isoformat()
+                # When the executor's pass ran it (the rules may hear of it a pass later).
+                at = datetime.fromisoformat(str(data.get("at") or self.now.isoformat()))
+                record["done_at"] = min(at, self.now).astimezone(self.zone).date().isoformat()
                 if record.get("destructive"):  # the next destructive stage keeps its distance from this one
-                    spaced = self.today + timedelta(days=self.rules.guards.min_days_between_destructive)
+                    spaced = date.fromisoformat(record["done_at"]) + timedelta(
+                        days=self.rules.guards.min_days_between_destructive
+                    )
                     self.s["destructive_done"] = spaced.isoformat()
                 self.log(f"stage {record['name']} done", {"on": record["done_at"]})
 
