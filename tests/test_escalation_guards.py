@@ -323,3 +323,28 @@ def test_finding_14_approvals_can_be_decided_and_a_rejection_holds_the_ladder(st
     after = story.days("2027-01-11", "2027-01-20")
     assert story.first(after, "ModuleSuspend")
     assert not story.first(after, "ModuleCustom", "lock_reseller_panel")
+
+
+def test_build_13_the_lock_waits_for_the_registered_letters_delivery_and_its_deadline(story: Story):
+    """The final notice's stage waits for the registered letter's delivery: the lock comes no earlier than
+    the day after the deadline counted from the delivery (5 working days), however late the post is."""
+    config = story.config
+    config.write_text(
+        config.read_text().replace(
+            "        - name: final-notice\n          after_days: 7\n",
+            "        - name: final-notice\n          after_days: 7\n          wait_for_delivery: true\n",
+        )
+    )
+    story.days("2026-11-23", "2026-12-09")
+    story.run("escalations", "record-letter", "1", "--tracking", "RR123456789NL", "--by", "alice")
+    posted = story.days("2026-12-10", "2026-12-20")
+    assert not [c for calls in posted.values() for c in calls if c["action"].startswith("Module")]
+    assert story.waiting() == []
+    assert "registered letter's delivery" in story.run("escalations", "list").output
+    story.run(
+        "escalations", "record-letter", "1", "--tracking", "RR123456789NL", "--delivered", "2026-12-14", "--by", "alice"
+    )
+    story.days("2026-12-21", "2026-12-21", approve=False)
+    assert story.waiting() == []  # 5 working days after Monday 14 December: the deadline is Monday 21
+    story.days("2026-12-22", "2026-12-22", approve=False)
+    assert len(story.waiting()) == 3

@@ -119,6 +119,10 @@ class Stage:
     # Staff approval before the stage's actions run: never, always, or when the downstream impact
     # is above the policy's approval_impact_threshold.
     approval: Literal["never", "always", "impact"] = "never"
+    # The ladder waits after this stage until staff record the registered letter's delivery
+    # (`escalations record-letter CLIENT --tracking ... --delivered DATE`); its deadline then counts
+    # from the delivery, so no later stage comes before the formal notice was delivered and it passed.
+    wait_for_delivery: bool = False
     actions: list[StageAction]
 
 

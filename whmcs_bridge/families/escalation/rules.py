@@ -270,10 +270,32 @@ class Case(StagePlanner):
         self.log("ladder closed by staff", self.s["stopped"])
 
     def letter(self, data: dict[str, Any], by: str) -> None:
-        self.log("registered letter sent", {"tracking": data.get("tracking"), "by": by, "note": data.get("note")})
-        self.s.setdefault("letters", []).append(
-            {"tracking": data.get("tracking"), "at": self.today.isoformat(), "by": by}
-        )
+        letters = self.s.setdefault("letters", [])
+        known = next((x for x in letters if x.get("tracking") == data.get("tracking")), None)
+        if known is None:
+            self.log("registered letter sent", {"tracking": data.get("tracking"), "by": by, "note": data.get("note")})
+            known = {"tracking": data.get("tracking"), "at": self.today.isoformat(), "by": by}
+            letters.append(known)
+        if data.get("delivered"):
+            known["delivered"] = data["delivered"]
+            self.log("registered letter delivered", {"tracking": data.get("tracking"), "on": data["delivered"]})
+            self.letter_delivered(date.fromisoformat(str(data["delivered"])))
+
+    def letter_delivered(self, delivered: date) -> None:
+        """A stage waiting for its letter's delivery goes on; its deadline counts from the delivery."""
+        stages = self.s["stages"]
+        if not stages or not stages[-1].get("awaits_delivery") or stages[-1].get("delivered"):
+            return
+        record = stages[-1]
+        record["delivered"] = delivered.isoformat()
+        policy = self.current_policy()
+        stage = next((x for x in policy.ladder if x.name == record["name"]), None) if policy else None
+        if stage is not None and stage.deadline_days:
+            deadline = add_days(
+                delivered, stage.deadline_days, business=stage.business_days, holidays=self.rules.holidays
+            )
+            passed = (deadline + timedelta(days=1)).isoformat()
+            self.s["deadline_passed"] = max(passed, self.s.get("deadline_passed") or passed)
 
     # --- the ladder ---------------------------------------------------------------------------
 
@@ -320,6 +342,8 @@ class Case(StagePlanner):
         or WHMCS, or rejected by staff. It holds the ladder behind it."""
         stages = self.s["stages"]
         last = stages[-1] if stages else None
+        if last is not None and last.get("awaits_delivery") and not last.get("delivered"):
+            return last  # the formal notice must be delivered first
         if last is None or last.get("done_at") or "pending" not in last:  # older records: done when reached
             return None
         return last if (last["pending"] or last.get("rejected")) else None
@@ -406,6 +430,8 @@ class Case(StagePlanner):
         }
         if self._stage_earliest is not None:
             record["destructive"] = True
+        if stage.wait_for_delivery:
+            record["awaits_delivery"] = True
         if not pending:
             record["done_at"] = self.today.isoformat()
         if data.get("deadline"):

@@ -68,6 +68,7 @@ def summary(config: Config, db: Database, client_id: int, state: dict[str, Any],
         "broken_promises": state.get("broken_promises", 0),
         "pending_approvals": pending,
         "rejected": (waiting or {}).get("rejected"),
+        "awaits_delivery": bool((waiting or {}).get("awaits_delivery") and not (waiting or {}).get("delivered")),
         "stopped": state.get("stopped"),
     }
 
