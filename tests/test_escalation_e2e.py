@@ -141,20 +141,25 @@ def test_seed_001_day_by_day(story: Bridge, tmp_path: Path):
     )
     story.run("escalations", "record-letter", "1", "--tracking", "RR123456789NL", "--by", "alice")
 
-    # Panel lock: 196 downstream domains/users are above the threshold of 50 -> staff approval first.
+    # Nothing on the deadline day itself ("uiterlijk 16 december"): the lock comes the day after.
     assert story.day("2026-12-16T10:00:00Z") == []
+    # Panel lock: 196 downstream domains/users are above the threshold of 50 -> staff approval first,
+    # asked in one ticket to staff.
+    asked = story.day("2026-12-17T10:00:00Z")
+    assert [(c["action"], c["params"]["email"]) for c in asked] == [("OpenTicket", "billing-robot@example.com")]
     assert story.approve_all() == 3  # the lock on both services and its email
-    locked = story.day("2026-12-16T10:30:00Z", passes=1)
+    locked = story.day("2026-12-17T10:30:00Z", passes=1)
     assert summary(locked) == [
         ("ModuleCustom", "101:lock_reseller_panel"),
         ("ModuleCustom", "102:lock_reseller_panel"),
         ("SendEmail", "1:Toegang tot uw controlep"),
     ]
 
-    # Sites to a neutral landing page three working days later, again approved.
+    # Sites to a neutral landing page three working days after the lock was done, again approved.
     assert story.day("2026-12-21T10:00:00Z") == []
+    assert [c["action"] for c in story.day("2026-12-22T10:00:00Z")] == ["OpenTicket"]
     story.approve_all()
-    sites = story.day("2026-12-21T10:30:00Z", passes=1)
+    sites = story.day("2026-12-22T10:30:00Z", passes=1)
     assert summary(sites) == [
         ("ModuleSuspend", "101:Administrative reasons"),
         ("ModuleSuspend", "102:Administrative reasons"),
@@ -175,7 +180,7 @@ def test_seed_001_day_by_day(story: Bridge, tmp_path: Path):
                 "gateway": "banktransfer",
             },
         )
-    undo = story.day("2026-12-22T10:00:00Z", passes=3)
+    undo = story.day("2026-12-23T10:00:00Z", passes=3)
     assert summary(undo) == [
         ("ModuleUnsuspend", "102:"),
         ("ModuleUnsuspend", "101:"),
@@ -187,7 +192,7 @@ def test_seed_001_day_by_day(story: Bridge, tmp_path: Path):
     # The mail-off stage came due between two payments; its steps never ran, so nothing of it is undone,
     # and its approval requests are now moot: approved late, they are cancelled by their guards.
     assert story.approve_all() == 2
-    assert story.day("2026-12-22T11:00:00Z", passes=1) == []
+    assert story.day("2026-12-23T11:00:00Z", passes=1) == []
     assert [s["status"] for s in (sandbox.rows("services", id=101) + sandbox.rows("services", id=102))] == [
         "Active",
         "Active",
@@ -261,7 +266,9 @@ def test_plan_shows_the_ladders_future_and_changes_nothing(story: Bridge, tmp_pa
     lines = json.loads(story.run("plan", "--at", "2027-03-01T12:00:00Z", "--json").output)
     planned = [line for line in lines if line["what"] == "planned"]
     days = {line["when"][:10] for line in planned}
-    assert {"2026-11-30", "2026-12-09", "2026-12-16", "2026-12-21", "2026-12-22", "2027-01-05"} <= days
+    # Each stage counted from the day the previous one was done (approved at once in a projection); the
+    # lock the day after the final notice's deadline.
+    assert {"2026-11-30", "2026-12-09", "2026-12-17", "2026-12-22", "2026-12-23", "2027-01-06"} <= days
     kinds = [line["kind"] for line in planned]
     assert kinds.count("suspend") == 2 and kinds.count("terminate") == 2 and kinds.count("invoice_status") == 11
     assert all(line["needs_approval"] for line in planned if line["kind"] == "terminate")
@@ -269,7 +276,7 @@ def test_plan_shows_the_ladders_future_and_changes_nothing(story: Bridge, tmp_pa
     with Database(tmp_path / "state.db") as db:
         assert len(outbox.entries(db)) == before
     readable = story.run("plan", "--at", "2027-03-01T12:00:00Z").output
-    assert "2026-12-16 planned    module_command client:1 lock_reseller_panel (needs approval)" in readable
+    assert "2026-12-17 planned    module_command client:1 lock_reseller_panel (needs approval)" in readable
 
 
 def test_promise_hold_resume_and_show_from_the_command_line(story: Bridge):

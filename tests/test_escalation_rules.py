@@ -66,7 +66,9 @@ class Story:
         self.actions: list[Action] = []
         self.due_at: datetime | None = None
 
-    def feed(self, kind: str, data: dict[str, Any], now: datetime) -> list[Action]:
+    def feed(self, kind: str, data: dict[str, Any], now: datetime, *, run: bool = True) -> list[Action]:
+        """Decide on one event; with `run`, every step the case waits on (approval, destructive) is then told
+        done at the same instant, as if staff approved it and the executor ran it at once."""
         decision = decide(
             self.state,
             Event(id=f"e{len(self.actions)}", type=kind, data=data),
@@ -77,7 +79,16 @@ class Story:
         self.state = decision.state or {}
         self.due_at = decision.due_at
         self.actions.extend(decision.actions)
-        return decision.actions
+        planned = list(decision.actions)
+        for action in decision.actions if run else []:
+            if action.params.get("outcome_to"):
+                self.done(action, now)
+        return planned
+
+    def done(self, action: Action, now: datetime, status: str = "done") -> list[Action]:
+        """The executor's report that a waiting step ended (store/outbox.py report_outcome)."""
+        data = {"client_id": action.client_id, "action_key": action.key, "status": status}
+        return self.feed(str(action.params["outcome_to"]), data, now, run=False)
 
     def tick(self, now: datetime) -> list[Action]:
         return self.feed("Tick", {}, now)
@@ -135,17 +146,29 @@ def test_the_ladder_in_order_with_deadlines_approvals_and_windows():
         and staff["msg"]["id"] == "escalation.registered_letter"
         and staff["msg"]["data"]["client"] == 1
     )
-    lock = story.tick(datetime(2026, 12, 16, 10, tzinfo=UTC))
+    # "Unless we receive payment by 16 December": nothing happens on the deadline day itself.
+    assert story.tick(datetime(2026, 12, 16, 10, tzinfo=UTC)) == [] and story.stages()[-1] == "final-notice"
+    lock = story.tick(datetime(2026, 12, 17, 10, tzinfo=UTC))
     assert story.stages()[-1] == "panel-lock"
     assert [(a.kind, a.params.get("service_id"), a.params.get("function")) for a in lock[:2]] == [
         ("module_command", 101, "lock_reseller_panel"),
         ("module_command", 102, "lock_reseller_panel"),
     ]
-    assert all(a.needs_approval for a in lock)  # impact 196 > 50
+    assert [a.needs_approval for a in lock] == [True, True, True, False]  # impact 196 > 50
+    request = lock[-1].params  # one ticket to staff for the batch, with what to decide on
+    assert request["email"] == "robot@example.com" and request["msg"]["id"] == "escalation.approval_request"
+    assert {k: request["msg"]["data"][k] for k in ("stage", "impact", "invoice_count")} == {
+        "stage": "panel-lock",
+        "impact": "196",
+        "invoice_count": 1,
+    }
     assert story.state["stages"][-1]["impact"] == 196
-    sites = story.tick(datetime(2026, 12, 21, 8, tzinfo=UTC))  # 3 business days later, before opening hours
-    assert [a.kind for a in sites] == ["suspend", "suspend"]
-    assert all(a.not_before == datetime(2026, 12, 21, 9, tzinfo=UTC) for a in sites)  # the window opens at 09:00
+    # 3 business days after the lock was done (Thu 17 Dec), before opening hours
+    sites = story.tick(datetime(2026, 12, 22, 8, tzinfo=UTC))
+    assert [a.kind for a in sites] == ["suspend", "suspend", "ticket"]  # and the approval request
+    sites = sites[:2]
+    assert all(a.not_before == datetime(2026, 12, 22, 9, tzinfo=UTC) for a in sites)  # the window opens at 09:00
+    assert all(a.guard["window"]["hours"] == "09:00-17:00" for a in sites)  # checked again when it runs
     assert all(a.guard["invoices_open"] == [11] for a in sites)
     assert sites[0].params["reason"] == "Administrative reasons"
 
@@ -174,9 +197,9 @@ def test_full_payment_undoes_everything_in_reverse_order_once():
     for when in (
         datetime(2026, 11, 30, 10, tzinfo=UTC),
         datetime(2026, 12, 9, 10, tzinfo=UTC),
-        datetime(2026, 12, 16, 10, tzinfo=UTC),
-        datetime(2026, 12, 21, 10, tzinfo=UTC),
+        datetime(2026, 12, 17, 10, tzinfo=UTC),
         datetime(2026, 12, 22, 10, tzinfo=UTC),
+        datetime(2026, 12, 23, 10, tzinfo=UTC),
     ):
         story.tick(when)
     assert story.stages()[-1] == "mail-off"
@@ -252,12 +275,12 @@ def test_our_own_suspension_coming_back_is_not_staff():
     for when in (
         datetime(2026, 11, 30, 10, tzinfo=UTC),
         datetime(2026, 12, 9, 10, tzinfo=UTC),
-        datetime(2026, 12, 16, 10, tzinfo=UTC),
-        datetime(2026, 12, 21, 10, tzinfo=UTC),
+        datetime(2026, 12, 17, 10, tzinfo=UTC),
+        datetime(2026, 12, 22, 10, tzinfo=UTC),
     ):
         story.tick(when)
     story.feed(
-        "AfterModuleSuspend", {"params": {"serviceid": 101, "userid": 1}}, datetime(2026, 12, 21, 11, tzinfo=UTC)
+        "AfterModuleSuspend", {"params": {"serviceid": 101, "userid": 1}}, datetime(2026, 12, 22, 11, tzinfo=UTC)
     )
     assert "hold" not in story.state
 
@@ -270,12 +293,12 @@ def test_service_override_date_defers_its_destructive_steps():
     for when in (
         datetime(2026, 11, 30, 10, tzinfo=UTC),
         datetime(2026, 12, 9, 10, tzinfo=UTC),
-        datetime(2026, 12, 16, 10, tzinfo=UTC),
+        datetime(2026, 12, 17, 10, tzinfo=UTC),
     ):
         story.tick(when)
-    sites = story.tick(datetime(2026, 12, 21, 10, tzinfo=UTC))
-    by_service = {a.params["service_id"]: a.not_before for a in sites}
-    assert by_service[102] == datetime(2026, 12, 21, 10, tzinfo=UTC)
+    sites = story.tick(datetime(2026, 12, 22, 10, tzinfo=UTC))
+    by_service = {a.params["service_id"]: a.not_before for a in sites if a.kind == "suspend"}
+    assert by_service[102] == datetime(2026, 12, 22, 10, tzinfo=UTC)
     assert by_service[101] == datetime(2027, 1, 4, 9, tzinfo=UTC)  # after the override, next business morning
 
 

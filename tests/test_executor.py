@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -256,8 +257,12 @@ def test_ticket_and_invoice_keys_are_found_after_a_crash(world: Sandbox, db: Dat
     assert calls(world, "OpenTicket") == 1 and calls(world, "CreateInvoice") == 1
 
 
-def test_circuit_breaker_holds_destructive_actions(world: Sandbox, db: Database, api: WhmcsApi):
-    suspends = [action("suspend", f"s{sid}", {"service_id": sid, "reason": "x"}) for sid in (101, 102, 20, 30)]
+def test_circuit_breaker_counts_clients_and_a_reset_releases_what_it_held(world: Sandbox, db: Database, api: WhmcsApi):
+    # Four clients' suspensions due at once, above the limit of 3 clients an hour.
+    suspends = [
+        replace(action("suspend", f"s{sid}", {"service_id": sid, "reason": "x"}), client_id=n)
+        for n, sid in enumerate((101, 102, 20, 30), 1)
+    ]
     note = action("client_note", "note", {"text": "still fine"})
     plan(db, *suspends, note)
     executor = Executor(db, api, max_destructive_per_hour=3, staff_department_id=1, staff_email="robot@example.com")
@@ -265,15 +270,25 @@ def test_circuit_breaker_holds_destructive_actions(world: Sandbox, db: Database,
     assert report.held == [a.key for a in suspends] and report.done == [note.key]
     assert calls(world, "ModuleSuspend") == 0
     tripped = executor.breaker_state()
-    assert tripped is not None and tripped["due"] == 4
+    assert tripped is not None and tripped["clients_due"] == 4
     staff = [t for t in world.rows("tickets") if "destructive actions on hold" in t["subject"]]
     assert len(staff) == 1
-    assert reset_breaker(db, "staff:alice", NOW)
-    # 4 still due > 3: it trips again rather than running some of them
-    assert executor.run_once(NOW).held and calls(world, "ModuleSuspend") == 0
-    reset_breaker(db, "staff:alice", NOW)
-    sql(db, "UPDATE outbox SET status = 'cancelled' WHERE action_key = ?", suspends[3].key)
-    assert len(executor.run_once(NOW).done) == 3
+    # Staff release what it held: all four run (the reset is recorded with who released them)...
+    assert reset_breaker(db, "alice", NOW) == {"was_tripped": True, "released": 4, "clients": 4}
+    assert not executor.run_once(NOW).held and calls(world, "ModuleSuspend") == 4
+    assert executor.breaker_state() is None
+    [reset] = list(audit.entries(db, action="executor.breaker_reset"))
+    assert reset.actor == "staff:alice" and reset.detail["clients"] == [1, 2, 3, 4]
+    # ...and a reset with nothing held says so (nothing recorded).
+    assert reset_breaker(db, "alice", NOW) == {"was_tripped": False, "released": 0, "clients": 0}
+
+
+def test_one_clients_many_destructive_steps_are_one_client(world: Sandbox, db: Database, api: WhmcsApi):
+    steps = [action("invoice_status", f"c{n}", {"invoice_id": n, "status": "Collections"}) for n in range(1, 6)]
+    plan(db, *steps)
+    executor = Executor(db, api, max_destructive_per_hour=1)
+    report = executor.run_once(NOW)
+    assert not report.held and executor.breaker_state() is None
 
 
 def test_dry_run_lists_without_calling(world: Sandbox, db: Database, api: WhmcsApi):
@@ -329,9 +344,7 @@ def test_approving_an_unknowable_action_runs_it(world: Sandbox, db: Database, ap
     assert calls(world, "ModuleChangePw") == 1
 
 
-def test_an_action_still_possibly_running_in_whmcs_is_not_reconciled_yet(
-    world: Sandbox, db: Database, api: WhmcsApi
-):
+def test_an_action_still_possibly_running_in_whmcs_is_not_reconciled_yet(world: Sandbox, db: Database, api: WhmcsApi):
     """kill -9 and an immediate restart: the call made just before may still be running in WHMCS (PHP
     finishes a request after its client is gone). The action waits until it cannot still be running,
     then is reconciled: its effect, landed meanwhile, counts; it is not sent a second time."""
@@ -344,7 +357,13 @@ def test_an_action_still_possibly_running_in_whmcs_is_not_reconciled_yet(
     assert first.done == first.reconciled == [] and calls(world, "SendEmail") == 0
     assert status(db, email.key).status == "in_flight"
     # ...meanwhile the first call completes in WHMCS.
-    world.post("SendEmail", id=1, customtype="general", customsubject="Slow", custommessage=f"<p>x</p>\n<!-- {marker(email.key)} -->")
+    world.post(
+        "SendEmail",
+        id=1,
+        customtype="general",
+        customsubject="Slow",
+        custommessage=f"<p>x</p>\n<!-- {marker(email.key)} -->",
+    )
     later = executor.run_once(started + executor.in_flight_grace + timedelta(seconds=1))
     assert later.reconciled == [email.key] and calls(world, "SendEmail") == 1
 
@@ -428,7 +447,9 @@ def test_an_email_is_reconciled_for_a_client_with_40_earlier_emails(sandbox: San
         subject = "Final notice" if n % 2 else f"Monthly news {n}"
         sandbox.post("SendEmail", id=1, customtype="general", customsubject=subject, custommessage=f"<p>{n}</p>")
     api = WhmcsApi(make_client(sandbox.api_url))
-    email = action("email", "notice", {"related_id": 1, "type": "general", "subject": "Final notice", "html": "<p>Pay</p>"})
+    email = action(
+        "email", "notice", {"related_id": 1, "type": "general", "subject": "Final notice", "html": "<p>Pay</p>"}
+    )
     plan(db, email)
     executor = Executor(db, api)
     executor.run_once(NOW)
@@ -441,12 +462,12 @@ def test_an_email_is_reconciled_for_a_client_with_40_earlier_emails(sandbox: San
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_a_ticket_is_reconciled_whatever_the_default_order_of_its_replies(
-    sandbox: Sandbox, db: Database, seed: int
-):
+def test_a_ticket_is_reconciled_whatever_the_default_order_of_its_replies(sandbox: Sandbox, db: Database, seed: int):
     sandbox.load("reseller-overdue", seed=seed)
     api = WhmcsApi(make_client(sandbox.api_url))
-    ticket = action("ticket", "letter", {"deptid": 2, "subject": "Send a registered letter", "message": "Tracking: ..."})
+    ticket = action(
+        "ticket", "letter", {"deptid": 2, "subject": "Send a registered letter", "message": "Tracking: ..."}
+    )
     plan(db, ticket)
     executor = Executor(db, api)
     executor.run_once(NOW)

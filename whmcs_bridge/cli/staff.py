@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from whmcs_bridge import readable, staff
 from whmcs_bridge.cli.common import ID, JSON_LIST, JSON_OBJECT, Context, echo_json, existing_state, user_errors
 from whmcs_bridge.clock import utcnow
 from whmcs_bridge.executor.loop import reset_breaker
-from whmcs_bridge.store import switches
+from whmcs_bridge.families.escalation import approval as approval_facts
+from whmcs_bridge.families.escalation.steps import FAMILY as ESCALATION
+from whmcs_bridge.store import states, switches
 from whmcs_bridge.store.db import Database
+from whmcs_bridge.store.outbox import OutboxEntry
 
 
 @click.group()
@@ -22,19 +27,42 @@ def approvals() -> None:
 @click.pass_obj
 @user_errors
 def approvals_list(obj: Context, as_json: bool) -> None:
-    """List the actions waiting for a decision."""
+    """List the actions waiting for a decision; a ladder's steps under what staff need to decide them (the
+    client, the stage, the amount due, its invoices and oldest due date, the impact or "unknown", promises
+    and holds)."""
     with Database(existing_state(obj.config())) as db:
         rows = staff.awaiting(db)
+        facts = {row.id: _ladder_facts(db, row) for row in rows}
     if as_json:
         fields = ("id", "key", "family", "kind", "client_id", "subject", "params", "status", "error", "created_at")
-        echo_json([{"action_key" if f == "key" else f: getattr(row, f) for f in fields} for row in rows])
+        echo_json(
+            [
+                {"action_key" if f == "key" else f: getattr(row, f) for f in fields} | {"decide_on": facts[row.id]}
+                for row in rows
+            ]
+        )
         return
+    header = None
     for row in rows:
+        decide_on = facts[row.id]
+        if decide_on and approval_facts.line(decide_on) != header:
+            header = approval_facts.line(decide_on)
+            click.echo(header + ":")
         why = "needs approval" if row.status == "awaiting_approval" else f"parked: {row.error}"
         about = ", ".join(x for x in (row.subject, readable.target(row.params)) if x)
-        click.echo(f"#{row.id} {row.family} {row.kind} {about}: {readable.action(row.params)} ({why})")
+        params = {k: v for k, v in row.params.items() if k != "outcome_to"}
+        click.echo(f"#{row.id} {row.family} {row.kind} {about}: {readable.action(params)} ({why})")
     if not rows:
         click.echo("nothing is waiting for a decision")
+
+
+def _ladder_facts(db: Database, row: OutboxEntry) -> dict[str, Any] | None:
+    """For a step of the overdue ladder: the case's facts at the stage the step belongs to."""
+    if row.family != ESCALATION or row.client_id is None:
+        return None
+    case = states.get(db, ESCALATION, str(row.client_id)) or {}
+    stage = next((s for s in case.get("stages") or [] if row.key in s.get("actions", [])), None)
+    return approval_facts.facts(case, stage) if stage is not None else None
 
 
 def _decide(obj: Context, action_id: int, approve: bool, by: str, reason: str) -> None:
@@ -79,7 +107,9 @@ def events_parked(obj: Context, as_json: bool) -> None:
     with Database(existing_state(obj.config())) as db:
         rows = staff.parked_events(db)
     if as_json:
-        echo_json([{k: getattr(row, k) for k in ("id", "event_id", "type", "source", "received_at", "error")} for row in rows])
+        echo_json(
+            [{k: getattr(row, k) for k in ("id", "event_id", "type", "source", "received_at", "error")} for row in rows]
+        )
         return
     for row in rows:
         click.echo(f"#{row.id} {row.type} {row.event_id} ({row.received_at}): {row.error}")
@@ -126,7 +156,19 @@ def breaker_status(obj: Context, as_json: bool) -> None:
 @click.pass_obj
 @user_errors
 def breaker_reset(obj: Context, by: str) -> None:
-    """Let destructive actions run again (after checking the rules and the outbox)."""
+    """Release the destructive steps held now (after checking the rules and the outbox): they run, recorded
+    with who released them; steps due later count against the limit again."""
+    limit = obj.config().safety.max_destructive_per_hour
     with Database(existing_state(obj.config())) as db:
-        changed = reset_breaker(db, by, utcnow())
-    click.echo("breaker reset: destructive actions run again" if changed else "the breaker was not tripped")
+        done = reset_breaker(db, by, utcnow())
+    if done["released"]:
+        click.echo(
+            f"breaker reset by {by}: {done['released']} held destructive step(s) of {done['clients']} client(s) "
+            f"released, they run on the next pass; new ones stay within {limit} clients an hour"
+        )
+    elif done["was_tripped"]:
+        click.echo(
+            f"breaker reset by {by}: nothing was held; destructive steps run again (limit {limit} clients an hour)"
+        )
+    else:
+        click.echo("the breaker was not tripped and nothing is held: nothing to release")

@@ -8,13 +8,16 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from whmcs_bridge.clock import utcnow
 from whmcs_bridge.errors import BridgeError, WhmcsApiError
-from whmcs_bridge.model import DESTRUCTIVE_KINDS, marker
+from whmcs_bridge.families.escalation.calendar import next_window
+from whmcs_bridge.model import DESTRUCTIVE_KINDS, marker, message
 from whmcs_bridge.whmcs import whois
 from whmcs_bridge.whmcs.api import WhmcsApi
 
@@ -64,13 +67,74 @@ def _guard_ticket_exists(api: WhmcsApi, ticket_id: int, client_id: int | None = 
     return None
 
 
+class Cancel(str):
+    """A guard's reason to cancel that staff must hear of: `note` is a client note (a message) to plan."""
+
+    note: dict[str, Any] | None = None
+
+    @classmethod
+    def noting(cls, reason: str, note: dict[str, Any]) -> Cancel:
+        cancel = cls(reason)
+        cancel.note = note
+        return cancel
+
+
+def _guard_suspended_by_us(api: WhmcsApi, spec: dict[str, Any], client_id: int | None = None) -> str | None:
+    """An unsuspension undoes the bridge's own suspension only: the service still suspended, for the
+    reason the bridge gave (GetClientsProducts' `suspensionreason`, DD:api-reference/getclientsproducts.md,
+    which ModuleSuspend sets and UpdateClientProduct's `suspendreason` changes). Staff who re-suspended
+    it, or changed the reason (an abuse suspension), own it now: it is left alone and they are told."""
+    service = api.service(int(spec["id"]))
+    if service is None:
+        return f"service {spec['id']} no longer exists"
+    if service.status != "Suspended":
+        return f"service {service.id} is {service.status}, not suspended"
+    if service.suspension_reason.strip() != str(spec["reason"]).strip():
+        note = message(
+            "escalation.left_suspended",
+            service=service.id,
+            reason=service.suspension_reason,
+            ours=str(spec["reason"]),
+        )
+        reason = f"service {service.id} is suspended for {service.suspension_reason!r}, not the bridge's {spec['reason']!r}: left to staff"
+        return Cancel.noting(reason, {"msg": note, "sticky": True})
+    return None
+
+
 GUARDS: dict[str, Callable[[WhmcsApi, Any, int | None], str | None]] = {
     "invoices_open": _guard_invoices_open,
     "service_status": _guard_service_status,
     "ticket_exists": _guard_ticket_exists,
+    "suspended_by_us": _guard_suspended_by_us,
 }
 # Guards answered from the bridge's own store rather than WHMCS.
-STORE_GUARDS = {"action_done"}
+STORE_GUARDS = {"action_done", "awaiting_approval"}
+# Guards that make an action wait rather than cancel it (checked before the breaker and the claim).
+WAITS = {"window"}
+
+
+def window_opens(api: WhmcsApi, spec: dict[str, Any], now: datetime) -> tuple[datetime, str]:
+    """The first instant a destructive step may run, approved or not, and why it waits: the allowed days and
+    hours of the configured zone without holidays; `after` (the day after a deadline announced to the client,
+    or the spacing after the client's last destructive stage); the day after the service's "do not suspend
+    until" date, read from WHMCS now (GetClientsProducts `overidesuspenduntil`, which UpdateClientProduct
+    sets: DD:api-reference/updateclientproduct.md)."""
+    zone = ZoneInfo(str(spec.get("zone") or "UTC"))
+    earliest, why = now, "the destructive window"
+    if spec.get("after"):
+        after = datetime.combine(date.fromisoformat(str(spec["after"])), time(0), zone)
+        if after > earliest:
+            earliest, why = after, "the deadline announced to the client and the spacing between destructive stages"
+    if spec.get("service_id"):
+        service = api.service(int(spec["service_id"]))
+        until = service.override_suspend_until if service else None
+        if until is not None:
+            after_override = datetime.combine(until + timedelta(days=1), time(0), zone)
+            if after_override > earliest:
+                earliest, why = after_override, f"the service's do-not-suspend-until date {until.isoformat()}"
+    holidays = {date.fromisoformat(d) for d in spec.get("holidays") or []}
+    opens = next_window(earliest.astimezone(zone), spec["days"], spec["hours"], holidays).astimezone(UTC)
+    return opens, why
 
 
 # --- one action as its kind sees it ------------------------------------------------------------

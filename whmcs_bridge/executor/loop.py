@@ -21,7 +21,17 @@ from typing import Any
 
 from whmcs_bridge.clock import iso, utcnow
 from whmcs_bridge.errors import ConfigError, WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
-from whmcs_bridge.executor.kinds import GUARDS, STORE_GUARDS, ActionError, ActionKind, Call, action_kind
+from whmcs_bridge.executor.kinds import (
+    GUARDS,
+    STORE_GUARDS,
+    WAITS,
+    ActionError,
+    ActionKind,
+    Call,
+    Cancel,
+    action_kind,
+    window_opens,
+)
 from whmcs_bridge.executor.texts import Texts
 from whmcs_bridge.messages import load as catalogue
 from whmcs_bridge.messages.render import MessageError
@@ -66,6 +76,7 @@ class ExecutorReport:
     retrying: list[str] = field(default_factory=list)
     parked: list[str] = field(default_factory=list)
     held: list[str] = field(default_factory=list)  # by the circuit breaker
+    waiting: list[str] = field(default_factory=list)  # for their destructive window (approved or not)
     reconciled: list[str] = field(default_factory=list)
     would_run: list[dict[str, Any]] = field(default_factory=list)
 
@@ -107,6 +118,7 @@ class Executor:
         # decides which actions are due at its own instant, but each call happens when it happens. None:
         # the pass's instant (tests that play a fixed timeline).
         self.clock = clock
+        self.instant: datetime | None = None  # the instant of the pass running now
         self.metrics = metrics or Registry()
         self.outcomes = self.metrics.counter(
             "whmcs_bridge_actions_total", "Outbox actions finished, by outcome.", "status"
@@ -133,10 +145,13 @@ class Executor:
         return report
 
     def execute(self, row: OutboxEntry, now: datetime, report: ExecutorReport) -> None:
+        # The pass's instant: what is due, whether a destructive window is open, and when a step the rules
+        # wait on is reported done, are reckoned at it (a tick --at plays a timeline); the books follow the clock.
+        instant = self.instant = now
         now = self.clock() if self.clock else now  # when this action is handled, not when the pass began
         attempt = _Attempt(row)
         try:
-            result = self.attempt(attempt, now, report)
+            result = self.attempt(attempt, now, report, instant)
         except WhmcsUnavailableError as exc:
             self.retry_later(attempt, now, exc, report)
             return
@@ -150,7 +165,9 @@ class Executor:
         if result is not None:
             self.record_run(attempt.row, action_kind(row.kind), attempt.call(self.api), result, now, report)
 
-    def attempt(self, attempt: _Attempt, now: datetime, report: ExecutorReport) -> dict[str, Any] | None:
+    def attempt(
+        self, attempt: _Attempt, now: datetime, report: ExecutorReport, instant: datetime | None = None
+    ) -> dict[str, Any] | None:
         """Reconcile, hold, claim, guard, then run the action; its result, or None when it went no further."""
         row, kind, call = attempt.row, action_kind(attempt.row.kind), attempt.call(self.api)
         if self.may_still_run(row, now, report):
@@ -159,7 +176,9 @@ class Executor:
         # taken effect, so WHMCS is read for it before anything runs again.
         if self.may_have_run(row) and self.reconcile(row, kind, call, now, report):
             return None
-        if row.destructive and self.breaker_holds(now):
+        if self.waits(row, instant or now, report):
+            return None
+        if row.destructive and self.breaker_holds(now, row):
             report.held.append(row.key)
             return None
         claimed = self.claim(row, now)
@@ -169,7 +188,10 @@ class Executor:
         attempt.row, attempt.claimed = claimed, True
         cancel = self.guard_cancels(claimed)
         if cancel:
-            self.finish(claimed, "cancelled", now, error=cancel)
+            note = getattr(cancel, "note", None)
+            self.finish(
+                claimed, "cancelled", now, error=str(cancel), also=self.cancel_note(claimed, note) if note else None
+            )
             report.cancelled.append(row.key)
             return None
         call = self.with_text(attempt)
@@ -251,14 +273,42 @@ class Executor:
             return True
         return False
 
+    def waits(self, row: OutboxEntry, now: datetime, report: ExecutorReport) -> bool:
+        """A destructive step outside its window (approved or not) waits for it: deferred to when it opens,
+        without an attempt. Its service's override date is read from WHMCS here, before the step."""
+        spec = row.guard.get("window")
+        if not spec or row.status != "planned":
+            return False
+        opens, why = window_opens(self.api, spec, now)
+        if opens <= now:
+            return False
+        with self.db.atomic():
+            outbox.defer(self.db, row, opens, f"waits until {iso(opens)} for {why}", now)
+        report.waiting.append(row.key)
+        return True
+
+    def cancel_note(self, row: OutboxEntry, note: dict[str, Any]) -> Action:
+        """The client note a cancelling guard asks for (e.g. a service left suspended for staff)."""
+        return Action(
+            key=action_key("executor", row.key, "cancelled-note"),
+            family=row.family,
+            kind="client_note",
+            params=note,
+            client_id=row.client_id,
+            subject=row.subject,
+        )
+
     def guard_cancels(self, row: OutboxEntry) -> str | None:
         """Why the action is cancelled now (a fact its guard re-reads has changed), or None."""
         for name, value in row.guard.items():
+            if name in WAITS:
+                continue
             reason = (
                 self.store_guard(name, value) if name in STORE_GUARDS else GUARDS[name](self.api, value, row.client_id)
             )
             if reason:
-                return f"guard {name}: {reason}"
+                text = f"guard {name}: {reason}"
+                return Cancel.noting(text, reason.note) if isinstance(reason, Cancel) and reason.note else text
         return None
 
     def retry_later(self, attempt: _Attempt, now: datetime, exc: WhmcsUnavailableError, report: ExecutorReport) -> None:
@@ -280,7 +330,13 @@ class Executor:
         report.retrying.append(row.key)
 
     def record_run(
-        self, row: OutboxEntry, kind: ActionKind, call: Call, result: dict[str, Any], now: datetime, report: ExecutorReport
+        self,
+        row: OutboxEntry,
+        kind: ActionKind,
+        call: Call,
+        result: dict[str, Any],
+        now: datetime,
+        report: ExecutorReport,
     ) -> None:
         """Record a run: what a read learnt goes back to the rules; a change leaves a line in WHMCS's log."""
         context = result.pop("context", None)
@@ -316,6 +372,8 @@ class Executor:
             undone = outbox.by_key(self.db, str(value))
             if undone is None or undone.status != "done":
                 return f"the step it would undo ({value}) did not run"
+        if name == "awaiting_approval" and not outbox.waiting_for_approval(self.db, list(value)):
+            return "staff decided meanwhile: nothing waits for approval any more"
         return None
 
     # --- bookkeeping --------------------------------------------------------------------------
@@ -334,12 +392,13 @@ class Executor:
         error: str | None = None,
         note: str | None = None,
         feed: tuple[str, dict[str, Any]] | None = None,
+        also: Action | None = None,
     ) -> bool:
         """Record the outcome; `feed` puts what a read action learnt into the inbox, in the same transaction.
         Nothing is recorded (False) when another process changed the action since it was read."""
         now = self.clock() if self.clock else now  # when it ended
         try:
-            self._record(row, status, now, result=result, error=error, note=note, feed=feed)
+            self._record(row, status, now, result=result, error=error, note=note, feed=feed, also=also)
         except _TakenMeanwhile:
             log.info("action %s was finished by another process; its outcome stands", row.key)
             return False
@@ -357,10 +416,16 @@ class Executor:
         error: str | None,
         note: str | None,
         feed: tuple[str, dict[str, Any]] | None,
+        also: Action | None = None,
     ) -> None:
         with self.db.atomic():
             if not outbox.record_outcome(self.db, row, status, now, result=result, error=error):
                 raise _TakenMeanwhile  # rolls the transaction back
+            if status in ("done", "cancelled"):
+                at = self.instant or now
+                outbox.report_outcome(self.db, row, status, at, **({"error": error} if error else {}))
+            if also is not None:
+                outbox.enqueue(self.db, also, destructive=False, event_id=f"cancelled:{row.key}", now=now)
             if status == "done":
                 # Found done in WHMCS rather than done now: its trace line may be there already too.
                 self.plan_summary_line(row, now, found=(note or "").startswith(("reconciled", "interrupted")))
@@ -415,23 +480,35 @@ class Executor:
     def breaker_state(self) -> dict[str, Any] | None:
         return switches.get(self.db, switches.BREAKER)
 
-    def breaker_holds(self, now: datetime) -> bool:
-        """True when destructive actions must wait: tripped earlier, or what ran in the last hour plus
-        what is due now would pass the hourly limit (a bad rule must not suspend half the customers)."""
+    def breaker_holds(self, now: datetime, row: OutboxEntry | None = None) -> bool:
+        """True when destructive actions must wait: tripped earlier, or the clients hit by destructive steps
+        in the last hour plus the clients with one due now would pass the hourly limit (a bad rule must not
+        suspend half the customers; one client's many steps are one client). Steps staff released with
+        `breaker reset` run, and their clients no longer count against the limit."""
         if self.breaker_state():
             return True
-        ran, due = outbox.destructive_load(self.db, now)
-        if ran + due <= self.max_destructive_per_hour:
+        released = switches.get(self.db, switches.RELEASED) or {}
+        if row is not None and row.id in set(released.get("ids") or []):
             return False
-        self.trip(now, ran, due)
+        ran, due = outbox.destructive_clients(self.db, now)
+        freed = set(released.get("clients") or [])
+        hit, coming = ran - freed, due - ran - freed
+        if len(hit) + len(coming) <= self.max_destructive_per_hour:
+            return False
+        self.trip(now, len(hit), len(coming))
         return True
 
     def trip(self, now: datetime, ran: int, due: int) -> None:
-        state = {"tripped_at": iso(now), "done_last_hour": ran, "due": due, "limit": self.max_destructive_per_hour}
+        state = {
+            "tripped_at": iso(now),
+            "clients_hit_last_hour": ran,
+            "clients_due": due,
+            "limit": self.max_destructive_per_hour,
+        }
         message = (
-            f"whmcs-bridge circuit breaker tripped: {ran} destructive actions ran in the last hour and {due} more "
-            f"are due, above the limit of {self.max_destructive_per_hour} an hour; destructive actions wait for "
-            "`whmcs-bridge breaker reset`."
+            f"whmcs-bridge circuit breaker tripped: destructive steps hit {ran} clients in the last hour and are due "
+            f"for {due} more, above the limit of {self.max_destructive_per_hour} clients an hour; destructive "
+            "actions wait for `whmcs-bridge breaker reset`."
         )
         with self.db.atomic():
             switches.turn_on(self.db, switches.BREAKER, state, now)
@@ -454,9 +531,17 @@ class Executor:
                 log.error("could not open the staff ticket about the breaker: %s", exc)
 
 
-def reset_breaker(db: Database, by: str, now: datetime) -> bool:
+def reset_breaker(db: Database, by: str, now: datetime) -> dict[str, Any]:
+    """Staff let the destructive steps held now run (recorded with who released them); steps due later count
+    against the limit again. What changed: whether it was tripped, and the steps and clients released."""
     with db.atomic():
         was_on = switches.turn_off(db, switches.BREAKER)
-        if was_on:
-            audit.append(db, "executor.breaker_reset", actor=by, at=iso(now))
-    return was_on
+        held = outbox.held_destructive(db, now)
+        clients = sorted({row.client_id for row in held if row.client_id is not None})
+        released = {"ids": [row.id for row in held], "clients": clients, "by": by, "at": iso(now)}
+        if held:
+            switches.turn_on(db, switches.RELEASED, released, now)
+        if was_on or held:
+            detail = {"was_tripped": was_on, "released": len(held), "clients": clients}
+            audit.append(db, "executor.breaker_reset", actor=f"staff:{by}", detail=detail, at=iso(now))
+    return {"was_tripped": was_on, "released": len(held), "clients": len(clients)}

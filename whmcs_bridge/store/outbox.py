@@ -12,6 +12,7 @@ from typing import Any
 
 from whmcs_bridge.clock import iso
 from whmcs_bridge.model import Action
+from whmcs_bridge.store import inbox
 from whmcs_bridge.store.db import Database
 
 WAITING = ("awaiting_approval", "parked")  # for a staff decision
@@ -214,18 +215,60 @@ def record_outcome(
     return cursor.rowcount == 1
 
 
-def destructive_load(db: Database, now: datetime) -> tuple[int, int]:
-    """(destructive actions done in the hour before `now`, destructive actions due now)."""
+def report_outcome(db: Database, entry: OutboxEntry, status: str, now: datetime, **detail: Any) -> None:
+    """An action that asks for it (`outcome_to` in its params) has how it ended (done, cancelled, rejected)
+    told to its family as an event, in the caller's transaction (e.g. a ladder stage is done when its
+    waiting steps have ended)."""
+    kind = entry.params.get("outcome_to")
+    if not kind:
+        return
+    data = {"client_id": entry.client_id, "action_key": entry.key, "status": status, "at": iso(now), **detail}
+    inbox.add(
+        db,
+        event_id=f"outcome:{entry.key}:{status}",
+        type=str(kind),
+        source="poll",
+        body={"type": kind, "occurred_at": iso(now), "source": {"outcome": entry.key}, "data": data},
+        occurred_at=iso(now),
+        received_at=now,
+    )
+
+
+def destructive_clients(db: Database, now: datetime) -> tuple[set[int], set[int]]:
+    """(the clients hit by a destructive action done in the hour before `now`, the clients with a
+    destructive action due now): the circuit breaker counts clients, not actions."""
     ran = db.conn.execute(
-        "SELECT COUNT(*) FROM outbox WHERE destructive = 1 AND status = 'done' AND finished_at > ?",
+        "SELECT DISTINCT COALESCE(client_id, -id) FROM outbox WHERE destructive = 1 AND status = 'done'"
+        " AND finished_at > ?",
         (iso(now - timedelta(hours=1)),),
-    ).fetchone()[0]
+    ).fetchall()
     due_now = db.conn.execute(
-        "SELECT COUNT(*) FROM outbox WHERE destructive = 1 AND status IN ('planned', 'in_flight')"
+        "SELECT DISTINCT COALESCE(client_id, -id) FROM outbox WHERE destructive = 1 AND status IN ('planned', 'in_flight')"
         " AND (not_before IS NULL OR not_before <= ?)",
         (iso(now),),
-    ).fetchone()[0]
-    return int(ran), int(due_now)
+    ).fetchall()
+    return {int(r[0]) for r in ran}, {int(r[0]) for r in due_now}
+
+
+def held_destructive(db: Database, now: datetime) -> list[OutboxEntry]:
+    """Destructive actions due now that have not run: what the breaker holds."""
+    rows = db.conn.execute(
+        "SELECT * FROM outbox WHERE destructive = 1 AND status = 'planned' AND (not_before IS NULL OR not_before <= ?)"
+        " ORDER BY id",
+        (iso(now),),
+    )
+    return [_entry(r) for r in rows]
+
+
+def waiting_for_approval(db: Database, keys: Sequence[str]) -> bool:
+    """Whether any of these actions still waits for a staff decision on its approval."""
+    if not keys:
+        return False
+    marks = ",".join("?" * len(keys))
+    row = db.conn.execute(
+        f"SELECT COUNT(*) FROM outbox WHERE status = 'awaiting_approval' AND action_key IN ({marks})", list(keys)
+    ).fetchone()
+    return bool(row[0])
 
 
 def awaiting_approval_since(db: Database) -> list[str]:

@@ -10,6 +10,8 @@ from whmcs_bridge.clock import iso
 from whmcs_bridge.store.db import Database
 
 BREAKER = "breaker"
+# The destructive steps staff released with `breaker reset` (ids and clients, by whom, when): they run.
+RELEASED = "breaker_released"
 
 
 def get(db: Database, name: str) -> dict[str, Any] | None:

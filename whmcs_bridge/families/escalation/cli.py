@@ -58,6 +58,14 @@ def case_line(row: dict[str, Any]) -> str:
         pauses.append(f"{row['broken_promises']} broken promise(s)")
     if row["pending_approvals"]:
         pauses.append(f"{row['pending_approvals']} action(s) awaiting approval")
+    if row.get("rejected"):
+        pauses.append(
+            f"stage {row['stage']} rejected by {row['rejected'].get('by')}: skip-stage, hold or close decides what next"
+        )
+    if row.get("awaits_delivery"):
+        pauses.append("waits for the registered letter's delivery (record-letter --delivered)")
+    if row.get("stopped"):
+        pauses.append(f"closed by {row['stopped'].get('by')}: {row['stopped'].get('reason')}")
     nxt = (
         f"next {row['next_stage']} on {row['next_at']}"
         if row["next_stage"] and row["next_at"]
@@ -149,16 +157,48 @@ def resume(obj: Context, client_id: int, by: str) -> None:
     _command(obj, client_id, {"command": "resume", "by": by})
 
 
+@escalations.command("skip-stage")
+@click.argument("client_id", type=ID)
+@click.option("--reason", required=True, help="Why the stage is skipped (recorded in the case and the audit chain).")
+@click.option("--by", required=True, help="Staff member deciding.")
+@click.pass_obj
+@user_errors
+def skip_stage(obj: Context, client_id: int, reason: str, by: str) -> None:
+    """Count the stage waiting (rejected, or stuck) as done today: the next stage follows after its days."""
+    _command(obj, client_id, {"command": "skip_stage", "reason": reason, "by": by})
+
+
+@escalations.command("close")
+@click.argument("client_id", type=ID)
+@click.option("--reason", required=True, help="Why the ladder stops (recorded in the case and the audit chain).")
+@click.option("--by", required=True, help="Staff member deciding.")
+@click.pass_obj
+@user_errors
+def close(obj: Context, client_id: int, reason: str, by: str) -> None:
+    """Stop the ladder for this client: no further stage; what was done stays (undone when the client pays)."""
+    _command(obj, client_id, {"command": "close", "reason": reason, "by": by})
+
+
 @escalations.command("record-letter")
 @click.argument("client_id", type=ID)
 @click.option("--tracking", required=True, help="The registered letter's tracking number.")
+@click.option(
+    "--delivered",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="The day it was delivered (YYYY-MM-DD), again with the same --tracking once known: a stage with "
+    "wait_for_delivery waits for it, and its deadline counts from it.",
+)
 @click.option("--note", default="", help="Anything else worth keeping (post office, date sent).")
 @click.option("--by", required=True, help="Staff member who sent it.")
 @click.pass_obj
 @user_errors
-def record_letter(obj: Context, client_id: int, tracking: str, note: str, by: str) -> None:
-    """Keep the proof of a registered letter in the case and the dossier."""
-    _command(obj, client_id, {"command": "letter", "tracking": tracking, "note": note, "by": by})
+def record_letter(obj: Context, client_id: int, tracking: str, delivered: Any, note: str, by: str) -> None:
+    """Keep the proof of a registered letter (and its delivery) in the case and the dossier."""
+    data = {"command": "letter", "tracking": tracking, "note": note, "by": by}
+    if delivered is not None:
+        data["delivered"] = delivered.date().isoformat()
+    _command(obj, client_id, data)
 
 
 @escalations.command("export")

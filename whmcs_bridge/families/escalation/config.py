@@ -119,6 +119,10 @@ class Stage:
     # Staff approval before the stage's actions run: never, always, or when the downstream impact
     # is above the policy's approval_impact_threshold.
     approval: Literal["never", "always", "impact"] = "never"
+    # The ladder waits after this stage until staff record the registered letter's delivery
+    # (`escalations record-letter CLIENT --tracking ... --delivered DATE`); its deadline then counts
+    # from the delivery, so no later stage comes before the formal notice was delivered and it passed.
+    wait_for_delivery: bool = False
     actions: list[StageAction]
 
 
@@ -184,5 +188,7 @@ class EscalationSection:
     restored_email: EmailSpec = field(default_factory=lambda: EmailSpec(message="escalation.restored"))
     # Where staff tasks and approval requests go when a stage names no department.
     staff_department_id: int = 1
+    # Staff get one ticket when a stage waits for approval, and one reminder after this many hours.
+    approval_reminder_hours: int = 24
     # First matching policy wins.
     policies: list[Policy] = field(default_factory=list)

@@ -129,18 +129,19 @@ def play(config: Config, sandbox_url: str, echo: Echo) -> Path:
         day("2026-11-23T10:00:00", "Monday; the oldest invoice is five months overdue")
         day("2026-11-26T10:00:00", "nothing is due yet")
         day("2026-12-03T10:00:00", "the final notice, with a 5-working-day deadline")
-        day("2026-12-10T10:00:00", "the deadline has passed: lock the reseller panel, sites keep running")
+        day("2026-12-10T10:00:00", "the deadline day itself: nothing happens before it has passed")
+        day("2026-12-11T10:00:00", "the deadline has passed: lock the reseller panel, sites keep running")
         held = staff.awaiting(bridge.db)
         if held:
             last = states.load(bridge.db, "escalation", "1")["stages"][-1]
             echo(
                 f"     the lock hits {last['impact']} downstream domains, users and sub-resellers (threshold 50): staff approval asked"
             )
-            approve(held, "the reseller was called; no answer", datetime(2026, 12, 10, 11, tzinfo=UTC))
-        day("2026-12-10T11:00:00", "after approval", passes=1)
-        day("2026-12-15T10:00:00", "still unpaid: websites to a neutral 'administrative reasons' page")
-        approve(staff.awaiting(bridge.db), "deadline long passed", datetime(2026, 12, 15, 11, tzinfo=UTC))
-        day("2026-12-15T11:00:00", "after approval", passes=1)
+            approve(held, "the reseller was called; no answer", datetime(2026, 12, 11, 11, tzinfo=UTC))
+        day("2026-12-11T11:00:00", "after approval", passes=1)
+        day("2026-12-16T10:00:00", "still unpaid three working days after the lock: websites to a neutral page")
+        approve(staff.awaiting(bridge.db), "deadline long passed", datetime(2026, 12, 16, 11, tzinfo=UTC))
+        day("2026-12-16T11:00:00", "after approval", passes=1)
         for invoice in range(1, 12):
             requests.post(
                 f"{sandbox_url}_sandbox/act",
@@ -152,8 +153,8 @@ def play(config: Config, sandbox_url: str, echo: Echo) -> Path:
                 },
                 timeout=10,
             )
-        echo("  2026-12-16: the reseller pays all 11 invoices (staff record the bank transfers in WHMCS)")
-        day("2026-12-16T10:00:00", "payment undoes everything, in reverse order", passes=3)
+        echo("  2026-12-17: the reseller pays all 11 invoices (staff record the bank transfers in WHMCS)")
+        day("2026-12-17T10:00:00", "payment undoes everything, in reverse order", passes=3)
         calls = requests.get(f"{sandbox_url}_sandbox/calls", timeout=10).json()["calls"][calls_before:]
         changes = [
             c

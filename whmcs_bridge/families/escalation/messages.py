@@ -36,17 +36,50 @@ def _ladder(message_id: str, channel: str, audience: str, about: str) -> Message
     return MessageSpec(message_id, channel, audience, LADDER_FIELDS, about, LADDER_SAMPLES)  # type: ignore[arg-type]
 
 
+# What staff need to decide an approval (escalation/approval.py); `impact` is empty when unknown.
+APPROVAL_FIELDS: dict[str, FieldType] = {
+    "client": "client",
+    "stage": "text",
+    "steps": "text",
+    "amount_due": "money",
+    "invoice_count": "number",
+    "oldest_due": "date",
+    "impact": "text",
+    "promise": "text",
+    "hold": "text",
+}
+APPROVAL_SAMPLES = {
+    "stage": "panel-lock",
+    "steps": "module command lock_reseller_panel on service 101; email escalation.panel_locked",
+    "invoice_count": 11,
+    "oldest_due": "2026-06-21",
+    "impact": "196",
+    "promise": "",
+    "hold": "",
+}
+
+
+def _approval(message_id: str, about: str) -> MessageSpec:
+    return MessageSpec(message_id, "ticket", "staff", APPROVAL_FIELDS, about, APPROVAL_SAMPLES)
+
+
 MESSAGES = define(
     _ladder("escalation.reminder", "email", "client", "First reminder of unpaid invoices."),
     _ladder("escalation.second_reminder", "email", "client", "Second reminder: the invoices are overdue."),
     _ladder("escalation.final_notice", "email", "client", "Formal notice: pay by the deadline or services stop."),
-    _ladder("escalation.final_notice_ticket", "ticket", "client", "The final notice, as a ticket in the client's name."),
-    _ladder("escalation.registered_letter", "ticket", "staff", "Staff task: send the final notice by registered letter."),
+    _ladder(
+        "escalation.final_notice_ticket", "ticket", "client", "The final notice, as a ticket in the client's name."
+    ),
+    _ladder(
+        "escalation.registered_letter", "ticket", "staff", "Staff task: send the final notice by registered letter."
+    ),
     _ladder("escalation.panel_locked", "email", "client", "The control panel is locked; sites and mail still run."),
     _ladder("escalation.services_suspended", "email", "client", "The websites are suspended."),
     _ladder("escalation.reminder_note", "text", "staff", "Client note: a reminder was sent."),
     _ladder("escalation.collections_handover", "ticket", "staff", "Staff task: hand the client to collections."),
-    MessageSpec("escalation.restored", "email", "client", {"client": "client"}, "Payment received: everything restored."),
+    MessageSpec(
+        "escalation.restored", "email", "client", {"client": "client"}, "Payment received: everything restored."
+    ),
     MessageSpec(
         "escalation.closed_note",
         "text",
@@ -55,6 +88,16 @@ MESSAGES = define(
         "Client note: the case closed, with the number of steps undone.",
         samples={"undone": 4},
     ),
+    MessageSpec(
+        "escalation.left_suspended",
+        "text",
+        "staff",
+        {"service": "service", "reason": "text", "ours": "text"},
+        "Client note: a service staff suspended for their own reason was left suspended when the client paid.",
+        samples={"service": 101, "reason": "Abuse: phishing kit", "ours": "Administrative reasons"},
+    ),
+    _approval("escalation.approval_request", "Staff ticket: a stage waits for approval, with what to decide on."),
+    _approval("escalation.approval_reminder", "Staff ticket: a stage still waits for approval (one reminder)."),
     MessageSpec(
         "escalation.template_without_record",
         "text",
@@ -66,7 +109,12 @@ MESSAGES = define(
 )
 
 # Where a ladder step puts its message, as what channel and for whom.
-USES = {"email": ("email", "client"), "ticket": ("ticket", "client"), "staff_task": ("ticket", "staff"), "note": ("text", "staff")}
+USES = {
+    "email": ("email", "client"),
+    "ticket": ("ticket", "client"),
+    "staff_task": ("ticket", "staff"),
+    "note": ("text", "staff"),
+}
 
 
 def configured(config: Config) -> dict[str, MessageSpec]:

@@ -14,17 +14,22 @@ step is undone in reverse order and the case closes. Only the client of record i
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
+from whmcs_bridge.families.escalation import approval as approval_facts
 from whmcs_bridge.families.escalation.calendar import add_days
 from whmcs_bridge.families.escalation.config import EscalationSection, Policy, Stage
 from whmcs_bridge.families.escalation.ladder import email_params, matches, no_record_note
 from whmcs_bridge.families.escalation.steps import FAMILY, OPEN_SERVICE, StagePlanner
 from whmcs_bridge.model import Action, Decision, Event, State, action_key, as_int, message
 
+# How the executor tells the case that one of its waiting steps ended (done, cancelled or rejected):
+# the stage it belongs to is done when none is left (executor/loop.py, store/outbox.py report_outcome).
+STEP_OUTCOME = "EscalationStep"
 MODULE_EVENTS = {
     "AfterModuleSuspend": "Suspended",
     "AfterModuleUnsuspend": "Active",
@@ -49,8 +54,8 @@ class Escalation:
             client = None  # another family's read
         elif event.type in ("InvoiceOverdue", "ClientContext", "ServiceStatusChanged"):
             client = as_int(data.get("userid"))
-        elif event.type == "EscalationCommand":
-            client = as_int(data.get("client_id"))
+        elif event.type in ("EscalationCommand", STEP_OUTCOME, "ServiceEdit"):
+            client = as_int(data.get("client_id") or data.get("userid"))
         elif event.type in MODULE_EVENTS:
             client = as_int((data.get("params") or {}).get("userid"))
         else:
@@ -94,7 +99,12 @@ def decide(
 
 class Case(StagePlanner):
     def __init__(
-        self, state: dict[str, Any], now: datetime, rules: EscalationSection, staff_email: str | None, zone: tzinfo = UTC
+        self,
+        state: dict[str, Any],
+        now: datetime,
+        rules: EscalationSection,
+        staff_email: str | None,
+        zone: tzinfo = UTC,
     ) -> None:
         self.s = state
         self.now = now
@@ -152,6 +162,43 @@ class Case(StagePlanner):
             self.log("no longer in scope of any policy", {})
         self.s["policy"] = policy.name if policy else None
 
+    def service_edited(self, event: Event) -> None:
+        """Staff edited a service in WHMCS (DD:hooks-reference/service.md, ServiceEdit: after the changes):
+        its override date, custom fields (the impact) or product may have changed: read the client again."""
+        if not self.s.get("invoices") or not self.s.get("client_id"):
+            return
+        edited = as_int(event.data.get("serviceid"))
+        self.log("service edited in WHMCS: client read again", {"service": edited})
+        self.s["context_reads"] = int(self.s.get("context_reads") or 0) + 1
+        self.plan(
+            "refresh_client",
+            f"context:{self.s['cycle']}:edit:{self.s['context_reads']}",
+            {"client_id": self.s["client_id"]},
+        )
+
+    def step_outcome(self, event: Event) -> None:
+        """A waiting step of a stage ended: done or cancelled, it leaves the stage's pending steps; rejected
+        by staff, the stage is rejected and holds the ladder until staff skip it, hold or close the case."""
+        data = event.data
+        key, status = str(data.get("action_key")), str(data.get("status"))
+        for record in self.s["stages"]:
+            if key not in record.get("pending", []):
+                continue
+            record["pending"].remove(key)
+            if status == "rejected":
+                record["rejected"] = {"by": data.get("by"), "reason": data.get("reason"), "at": self.now.isoformat()}
+                self.log(f"stage {record['name']} rejected: the ladder waits for staff", record["rejected"])
+            if not record["pending"] and not record.get("rejected"):
+                # When the executor's pass ran it (the rules may hear of it a pass later).
+                at = datetime.fromisoformat(str(data.get("at") or self.now.isoformat()))
+                record["done_at"] = min(at, self.now).astimezone(self.zone).date().isoformat()
+                if record.get("destructive"):  # the next destructive stage keeps its distance from this one
+                    spaced = date.fromisoformat(record["done_at"]) + timedelta(
+                        days=self.rules.guards.min_days_between_destructive
+                    )
+                    self.s["destructive_done"] = spaced.isoformat()
+                self.log(f"stage {record['name']} done", {"on": record["done_at"]})
+
     def request_context(self) -> None:
         """Ask for the client's services once per cycle (a read the executor turns into ClientContext)."""
         if self.s.get("context") or self.s.get("context_requested"):
@@ -207,11 +254,48 @@ class Case(StagePlanner):
         if self.s.pop("hold", None) is not None:
             self.log("ladder resumed", {"by": by})
 
+    def skip_stage(self, data: dict[str, Any], by: str) -> None:
+        """Staff's answer to a rejected (or stuck) stage: count it as done today; the next stage follows."""
+        stages = self.s["stages"]
+        if not stages or stages[-1].get("done_at"):
+            return
+        record = stages[-1]
+        record["skipped"] = {"by": by, "reason": data.get("reason") or "", "at": self.now.isoformat()}
+        record["done_at"] = self.today.isoformat()
+        self.log(f"stage {record['name']} skipped by staff", record["skipped"])
+
+    def close_case(self, data: dict[str, Any], by: str) -> None:
+        """Staff end the ladder for this episode: nothing more is done or undone by the bridge."""
+        self.s["stopped"] = {"by": by, "reason": data.get("reason") or "", "at": self.now.isoformat()}
+        self.log("ladder closed by staff", self.s["stopped"])
+
     def letter(self, data: dict[str, Any], by: str) -> None:
-        self.log("registered letter sent", {"tracking": data.get("tracking"), "by": by, "note": data.get("note")})
-        self.s.setdefault("letters", []).append(
-            {"tracking": data.get("tracking"), "at": self.today.isoformat(), "by": by}
-        )
+        letters = self.s.setdefault("letters", [])
+        known = next((x for x in letters if x.get("tracking") == data.get("tracking")), None)
+        if known is None:
+            self.log("registered letter sent", {"tracking": data.get("tracking"), "by": by, "note": data.get("note")})
+            known = {"tracking": data.get("tracking"), "at": self.today.isoformat(), "by": by}
+            letters.append(known)
+        if data.get("delivered"):
+            known["delivered"] = data["delivered"]
+            self.log("registered letter delivered", {"tracking": data.get("tracking"), "on": data["delivered"]})
+            self.letter_delivered(date.fromisoformat(str(data["delivered"])))
+
+    def letter_delivered(self, delivered: date) -> None:
+        """A stage waiting for its letter's delivery goes on; its deadline counts from the delivery."""
+        stages = self.s["stages"]
+        if not stages or not stages[-1].get("awaits_delivery") or stages[-1].get("delivered"):
+            return
+        record = stages[-1]
+        record["delivered"] = delivered.isoformat()
+        policy = self.current_policy()
+        stage = next((x for x in policy.ladder if x.name == record["name"]), None) if policy else None
+        if stage is not None and stage.deadline_days:
+            deadline = add_days(
+                delivered, stage.deadline_days, business=stage.business_days, holidays=self.rules.holidays
+            )
+            passed = (deadline + timedelta(days=1)).isoformat()
+            self.s["deadline_passed"] = max(passed, self.s.get("deadline_passed") or passed)
 
     # --- the ladder ---------------------------------------------------------------------------
 
@@ -230,7 +314,11 @@ class Case(StagePlanner):
             self.close()
             return
         policy = self.current_policy()
-        if policy is None or self.s.get("hold"):
+        if policy is None or self.s.get("hold") or self.s.get("stopped"):
+            return
+        waiting = self.waiting_stage()
+        if waiting is not None:
+            self.remind(waiting)
             return
         promise = self.s.get("promise")
         if promise:
@@ -249,17 +337,34 @@ class Case(StagePlanner):
             return
         self.run_stage(policy, index, stage)
 
+    def waiting_stage(self) -> dict[str, Any] | None:
+        """The last stage reached while it is not done: steps waiting for approval, the destructive window
+        or WHMCS, or rejected by staff. It holds the ladder behind it."""
+        stages = self.s["stages"]
+        last = stages[-1] if stages else None
+        if last is not None and last.get("awaits_delivery") and not last.get("delivered"):
+            return last  # the formal notice must be delivered first
+        if last is None or last.get("done_at") or "pending" not in last:  # older records: done when reached
+            return None
+        return last if (last["pending"] or last.get("rejected")) else None
+
     def stage_date(self, policy: Policy, index: int) -> date | None:
         stage = policy.ladder[index]
         holidays = self.rules.holidays
         if stage.counted_from == "due" or index == 0:
             start = self.oldest_due()
-        else:
-            start = date.fromisoformat(self.s["stages"][-1]["at"])
+        else:  # from when the previous stage was done, so a grace period is always its configured length
+            previous = self.s["stages"][-1]
+            if self.waiting_stage() is not None:
+                return None
+            start = date.fromisoformat(previous.get("done_at") or previous["at"])
         due = add_days(start, stage.after_days, business=stage.business_days, holidays=holidays)
         resume = self.s.get("resume_from")
         if resume and index > 0:
             due = max(due, date.fromisoformat(resume))
+        passed = self.s.get("deadline_passed")  # "unless we receive payment by D": not before the day after D
+        if passed and index > 0:
+            due = max(due, date.fromisoformat(passed))
         return due
 
     def next_due_at(self) -> datetime | None:
@@ -271,47 +376,97 @@ class Case(StagePlanner):
                 date.fromisoformat(self.s["promise"]["until"]) + timedelta(days=1), time(0), self.now.tzinfo
             )
         policy = self.current_policy()
-        if policy is None or self.s.get("hold") or len(self.s["stages"]) >= len(policy.ladder):
+        if policy is None or self.s.get("hold") or self.s.get("stopped"):
+            return None
+        waiting = self.waiting_stage()
+        if waiting is not None:
+            return self.reminder_at(waiting)
+        if len(self.s["stages"]) >= len(policy.ladder):
             return None
         due = self.stage_date(policy, len(self.s["stages"]))
         return datetime.combine(due, time(0), self.now.tzinfo) if due else None
 
     def impact(self, policy: Policy) -> int | None:
+        """How many downstream customers a cut hits; None (unknown) when nothing is configured, or when a
+        service in scope has none of the configured custom fields filled in (a server nobody described)."""
         if policy.impact.constant is not None:
             return policy.impact.constant
         if not policy.impact.custom_fields:
             return None
         total = 0
         for service in self.scoped_services(policy):
-            for name in policy.impact.custom_fields:
-                total += as_int((service.get("customfields") or {}).get(name)) or 0
+            values = [(service.get("customfields") or {}).get(name) for name in policy.impact.custom_fields]
+            numbers = [as_int(v) for v in values if str(v or "").strip() != ""]
+            if not any(n is not None for n in numbers):
+                return None
+            total += sum(n or 0 for n in numbers)
         return total
 
     def run_stage(self, policy: Policy, index: int, stage: Stage) -> None:
         self._stage_earliest = None
         impact = self.impact(policy)
         approval = stage.approval == "always" or (
-            stage.approval == "impact" and impact is not None and impact > policy.approval_impact_threshold
+            stage.approval == "impact" and (impact is None or impact > policy.approval_impact_threshold)
         )
         data = self.message_data(stage)
         planned: list[str] = []
+        pending: list[str] = []
         for n, spec in enumerate(stage.actions):
             for action in self.stage_actions(policy, stage, n, spec, data, approval):
+                if action.needs_approval or action.is_destructive:  # may wait: the stage is done when it ends
+                    action = dataclasses.replace(action, params={**action.params, "outcome_to": STEP_OUTCOME})
+                    pending.append(action.key)
                 self.actions.append(action)
                 planned.append(action.key)
         if self._stage_earliest is not None:  # the stage had destructive steps: space the next one from it
             self.s["last_destructive"] = self._stage_earliest.isoformat()
-        record = {
+        record: dict[str, Any] = {
             "name": stage.name,
             "at": self.today.isoformat(),
             "actions": planned,
             "approval": approval,
             "impact": impact,
+            "pending": pending,
         }
+        if self._stage_earliest is not None:
+            record["destructive"] = True
+        if stage.wait_for_delivery:
+            record["awaits_delivery"] = True
+        if not pending:
+            record["done_at"] = self.today.isoformat()
+        if data.get("deadline"):
+            self.s["deadline_passed"] = (date.fromisoformat(data["deadline"]) + timedelta(days=1)).isoformat()
         self.s["stages"].append(record)
+        if approval and pending:
+            record["asked_at"] = self.now.isoformat()
+            record["steps"] = "; ".join(
+                approval_facts.describe_step(a.kind, a.params) for a in self.actions if a.key in pending
+            )
+            guard = {"invoices_open": sorted(int(i) for i in self.s["invoices"])}  # moot once they are settled
+            self.actions.extend(
+                self.staff_message("escalation.approval_request", f"approval:{stage.name}", record, guard)
+            )
         self.log(
             f"stage {stage.name} reached", {"impact": impact, "approval_required": approval, "actions": len(planned)}
         )
+
+    def reminder_at(self, waiting: dict[str, Any]) -> datetime | None:
+        """When staff are reminded of a stage still waiting for approval (once), or None."""
+        if not waiting.get("asked_at") or waiting.get("reminded") or not waiting.get("pending"):
+            return None
+        return datetime.fromisoformat(waiting["asked_at"]) + timedelta(hours=self.rules.approval_reminder_hours)
+
+    def remind(self, waiting: dict[str, Any]) -> None:
+        due = self.reminder_at(waiting)
+        if due is None or self.now < due:
+            return
+        waiting["reminded"] = self.now.isoformat()
+        # Cancelled if staff decided meanwhile (no step of the stage waits for approval any more).
+        guard = {"awaiting_approval": list(waiting["pending"])}
+        self.actions.extend(
+            self.staff_message("escalation.approval_reminder", f"approval-reminder:{waiting['name']}", waiting, guard)
+        )
+        self.log("staff reminded of a waiting approval", {"stage": waiting["name"]})
 
     def plan(self, kind: str, purpose: str, params: dict[str, Any]) -> None:
         self.actions.append(self.action(kind, purpose, params, False))
@@ -357,9 +512,14 @@ class Case(StagePlanner):
         forward = action_key(
             FAMILY, f"client:{self.s['client_id']}", f"{stage.name}:{n}:service:{service_id}", str(self.s["cycle"])
         )
-        if spec.kind == "suspend":
+        if spec.kind == "suspend" and spec.suspend:
             self.s.setdefault("expected_service_status", {})[str(service_id)] = "Active"
-            guard = {"action_done": forward, "service_status": {"id": service_id, "in": ["Suspended"]}}
+            # Only a suspension still the bridge's: suspended, for the bridge's reason. Staff's own (an abuse
+            # suspension, a reason changed by hand) is left alone, with a note saying so (executor/kinds.py).
+            guard = {
+                "action_done": forward,
+                "suspended_by_us": {"id": service_id, "reason": spec.suspend.reason},
+            }
             return self.action("unsuspend", purpose, {"service_id": service_id}, False, guard=guard)
         if spec.kind == "module_command" and spec.module_command and spec.module_command.inverse:
             guard = {"action_done": forward, "service_status": {"id": service_id, "in": list(OPEN_SERVICE)}}
@@ -432,6 +592,8 @@ EVENTS: dict[str, Callable[[Case, Event], None]] = {
     "ServiceStatusChanged": Case.service_changed,
     **dict.fromkeys(MODULE_EVENTS, Case.service_changed),
     "EscalationCommand": Case.command,
+    STEP_OUTCOME: Case.step_outcome,
+    "ServiceEdit": Case.service_edited,
 }
 SETTLED = {
     "InvoicePaid": "invoice paid",
@@ -444,4 +606,6 @@ COMMANDS: dict[str, Callable[[Case, dict[str, Any], str], None]] = {
     "hold": Case.hold,
     "resume": Case.resume,
     "letter": Case.letter,
+    "skip_stage": Case.skip_stage,
+    "close": Case.close_case,
 }

@@ -48,7 +48,8 @@ def summary(config: Config, db: Database, client_id: int, state: dict[str, Any],
     reached = state.get("stages") or []
     view = Case(json.loads(json.dumps(state)), now, config.escalation, config.safety.staff_email)
     policy = view.current_policy()
-    next_at = view.next_due_at() if invoices else None
+    waiting = view.waiting_stage()  # holds the ladder: no next date until staff decide or it is done
+    next_at = view.next_due_at() if invoices and waiting is None else None
     next_stage = policy.ladder[len(reached)].name if policy and len(reached) < len(policy.ladder) else None
     pending = len(outbox.entries(db, family=FAMILY, client_id=client_id, statuses=["awaiting_approval"]))
     return {
@@ -66,6 +67,9 @@ def summary(config: Config, db: Database, client_id: int, state: dict[str, Any],
         "promise_until": (state.get("promise") or {}).get("until"),
         "broken_promises": state.get("broken_promises", 0),
         "pending_approvals": pending,
+        "rejected": (waiting or {}).get("rejected"),
+        "awaits_delivery": bool((waiting or {}).get("awaits_delivery") and not (waiting or {}).get("delivered")),
+        "stopped": state.get("stopped"),
     }
 
 
@@ -174,7 +178,14 @@ def render_html(data: dict[str, Any]) -> str:
         "<h2>Unpaid invoices</h2>",
         _table(
             ["invoice", "due", "total"],
-            [[i["id"], i.get("due"), readable.money(i.get("total"), client.get("currency"), data.get("staff_locale", "en"))] for i in data["unpaid_invoices"]],
+            [
+                [
+                    i["id"],
+                    i.get("due"),
+                    readable.money(i.get("total"), client.get("currency"), data.get("staff_locale", "en")),
+                ]
+                for i in data["unpaid_invoices"]
+            ],
         ),
         "<h2>Stages reached</h2>",
         _table(
@@ -206,7 +217,10 @@ def render_html(data: dict[str, Any]) -> str:
         f"<p>Broken promises: {data['promises']['broken']}.</p>",
         _table(
             ["at", "event", "detail"],
-            [[readable.value(t["at"]), t["what"], readable.fields(t.get("detail"))] for t in data["promises"]["events"]],
+            [
+                [readable.value(t["at"]), t["what"], readable.fields(t.get("detail"))]
+                for t in data["promises"]["events"]
+            ],
         ),
         "<h2>Staff decisions</h2>",
         _table(

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
+from whmcs_bridge.families.escalation import approval as approval_facts
 from whmcs_bridge.families.escalation.calendar import add_days, next_window
 from whmcs_bridge.families.escalation.config import EscalationSection, Policy, Stage, StageAction
 from whmcs_bridge.families.escalation.ladder import client_matches, email_params, no_record_note, service_matches
@@ -129,19 +130,53 @@ class StagePlanner:
             return [self.action("client_note", step.purpose, note, step.approval, guard=step.guard)]
         return [self.action("ticket", step.purpose, params, step.approval, guard=step.guard)]
 
+    def staff_message(
+        self, message_id: str, purpose: str, record: dict[str, Any], guard: dict[str, Any] | None = None
+    ) -> list[Action]:
+        """A ticket to staff about a stage waiting for them (from the bridge's staff address; the client's
+        notes when there is none), with what they need to decide (escalation/approval.py)."""
+        f = approval_facts.facts(self.s, record)
+        msg = message(
+            message_id,
+            client=self.s["client_id"],
+            stage=f["stage"],
+            steps=str(record.get("steps") or ""),
+            amount_due=f["amount_due"],
+            invoice_count=f["invoice_count"],
+            oldest_due=f["oldest_due"],
+            impact="" if f["impact"] is None else str(f["impact"]),
+            promise=f["promise"],
+            hold=f["hold"],
+        )
+        if not self.staff_email:
+            return [self.action("client_note", purpose, {"msg": msg, "sticky": True}, False, guard=guard)]
+        params = {
+            "deptid": self.rules.staff_department_id,
+            "msg": msg,
+            "priority": "High",
+            "client_id": None,
+            "name": "whmcs-bridge",
+            "email": self.staff_email,
+            "notify": False,
+        }
+        return [self.action("ticket", purpose, params, False, guard=guard)]
+
     def note_step(self, step: Step) -> list[Action]:
         params = {"msg": message(step.spec.note or "", **step.data)}
         return [self.action("client_note", step.purpose, params, step.approval, guard=step.guard)]
 
     def invoice_status_step(self, step: Step) -> list[Action]:
+        """Invoice -> Collections is destructive: it waits for the same window as a suspension."""
+        not_before = self.destructive_time({})
         return [
             self.action(
                 "invoice_status",
                 f"{step.purpose}:{invoice}",
                 {"invoice_id": int(invoice), "status": step.spec.invoice_status},
                 step.approval,
-                guard={"invoices_open": [int(invoice)]},
+                guard={"invoices_open": [int(invoice)], "window": self.window_guard()},
                 destructive=True,
+                not_before=not_before,
             )
             for invoice in sorted(self.s["invoices"], key=int)
         ]
@@ -169,7 +204,7 @@ class StagePlanner:
             f"{step.purpose}:service:{service_id}",
             {"service_id": service_id, "function": command.function},
             step.approval,
-            guard=self.service_guard(step, service_id, list(OPEN_SERVICE)),
+            guard=self.destructive_guard(step, service_id, list(OPEN_SERVICE), command.destructive),
             destructive=command.destructive,
             not_before=not_before if command.destructive else None,
         )
@@ -183,7 +218,7 @@ class StagePlanner:
             f"{step.purpose}:service:{service_id}",
             {"service_id": service_id, "reason": step.spec.suspend.reason},
             step.approval,
-            guard=self.service_guard(step, service_id, ["Active"]),
+            guard=self.destructive_guard(step, service_id, ["Active"]),
             not_before=not_before,
         )
 
@@ -194,7 +229,7 @@ class StagePlanner:
             f"{step.purpose}:service:{service_id}",
             {"service_id": service_id},
             step.approval,
-            guard=self.service_guard(step, service_id, list(OPEN_SERVICE)),
+            guard=self.destructive_guard(step, service_id, list(OPEN_SERVICE)),
             not_before=not_before,
         )
 
@@ -202,13 +237,41 @@ class StagePlanner:
     def service_guard(step: Step, service_id: int, statuses: list[str]) -> dict[str, Any]:
         return {**step.guard, "service_status": {"id": service_id, "in": statuses}}
 
+    def destructive_guard(
+        self, step: Step, service_id: int, statuses: list[str], destructive: bool = True
+    ) -> dict[str, Any]:
+        guard = self.service_guard(step, service_id, statuses)
+        if destructive:
+            guard["window"] = self.window_guard(service_id)
+        return guard
+
+    def window_guard(self, service_id: int | None = None) -> dict[str, Any]:
+        """What the executor re-checks just before a destructive step, approved or not (executor/kinds.py
+        WAITS): the allowed days and hours in the configured zone, holidays, the spacing after the client's
+        last destructive stage done and the day after a deadline announced to the client (`after`), and the
+        service's "do not suspend until" date read from WHMCS then."""
+        guards = self.rules.guards
+        return {
+            "days": list(guards.destructive_days),
+            "hours": guards.destructive_hours,
+            "holidays": [d.isoformat() for d in self.rules.holidays],
+            "zone": str(getattr(self.zone, "key", None) or "UTC"),
+            "after": max(filter(None, [self.s.get("deadline_passed"), self.s.get("destructive_done")]), default=None),
+            "service_id": service_id,
+        }
+
     def destructive_time(self, service: dict[str, Any]) -> datetime:
         """The earliest instant a destructive step may run: the allowed days and hours, at least
         `min_days_between_destructive` after the previous destructive stage, and after the
-        service's own "do not suspend until" date (WHMCS's per-service override)."""
+        service's own "do not suspend until" date (WHMCS's per-service override). The executor checks the
+        same again just before the step (the window guard), approved or not."""
         guards = self.rules.guards
         if self._stage_earliest is None:
             earliest = self.now
+            # The day after a deadline announced to the client; the spacing after the last destructive stage done.
+            after = max(filter(None, [self.s.get("deadline_passed"), self.s.get("destructive_done")]), default=None)
+            if after:
+                earliest = max(earliest, datetime.combine(date.fromisoformat(after), time(0), self.zone))
             last = self.s.get("last_destructive")
             if last:
                 earliest = max(
