@@ -51,9 +51,9 @@ def action(params: Mapping[str, Any]) -> str:
     if planned:
         facts = fields({k: v for k, v in (planned.get("data") or {}).items() if v not in (None, "", [])})
         return f"message {planned['id']}" + (f" ({facts})" if facts else "")
-    for key in ("function", "reason", "status"):
+    for key in ("function", "reason", "status"):  # lock_reseller_panel, Administrative reasons, Collections
         if params.get(key):
-            return f"{key}: {params[key]}"
+            return str(params[key])
     text = str(params.get("text") or params.get("message") or "")
     return text.splitlines()[0] if text else ""
 
