@@ -26,7 +26,7 @@ from tests.conftest import WEBHOOK_SECRET, sql
 from whmcs_bridge.intake import signing
 from whmcs_bridge.intake.facts import fact_of
 from whmcs_bridge.intake.hook_types import HOOK_TYPES
-from whmcs_bridge.intake.receiver import Receiver, run_in_thread, serve
+from whmcs_bridge.intake.receiver import Receiver, Rejected, check_nesting, run_in_thread, serve
 from whmcs_bridge.store import inbox
 from whmcs_bridge.store.db import Database
 
@@ -397,11 +397,34 @@ HOSTILE = {
     "an id of 5,000 digits": b'{"type": "InvoicePaid", "data": {"invoiceid": ' + b"9" * 5000 + b"}}",
     "an id past 64 bits": b'{"type": "TicketOpen", "data": {"ticketid": ' + b"9" * 4000 + b"}}",
     "NaN": b'{"type": "InvoicePaid", "data": {"total": NaN}}',
+    "-Infinity": b'{"type": "InvoicePaid", "data": {"total": -Infinity}}',
+    "a float past a double": b'{"type": "InvoicePaid", "data": {"total": 1e999}}',
+    "an id just past 64 bits": b'{"type": "InvoicePaid", "data": {"invoiceid": 9223372036854775808}}',
     "a staff command": event_bytes("DelegationCommand", {"command": "grant", "grant": "g1", "by": "alice"}),
     "an ownership command": event_bytes("OwnershipCommand", {"command": "approve", "case": "o1", "by": "x"}),
     "an escalation command": event_bytes("EscalationCommand", {"command": "hold", "client_id": 1}),
     "a type no hook sends": event_bytes("Tick", {"family": "escalation", "key": "1"}),
 }
+
+
+def test_the_walk_is_skipped_only_where_it_has_nothing_to_find():
+    """parse() skips check_nesting for bodies with few brackets and no escape; at every depth around the
+    limit, and with an escaped surrogate, its verdict is the full walk's."""
+    for depth in range(25, 40):
+        body = b'{"type": "InvoicePaid", "data": {"x": ' + b"[" * depth + b"1" + b"]" * depth + b"}}"
+        try:
+            check_nesting(json.loads(body))
+            walked = True
+        except Rejected:
+            walked = False
+        try:
+            Receiver.parse(body)
+            parsed = True
+        except Rejected:
+            parsed = False
+        assert parsed == walked, depth
+    with pytest.raises(Rejected):
+        Receiver.parse(event_bytes(data={"message": "ok \ud800"}))
 
 
 @pytest.mark.parametrize("name", HOSTILE)
