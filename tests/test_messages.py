@@ -211,7 +211,8 @@ def test_a_ladder_may_name_its_own_message_once_its_templates_are_configured(tmp
     built = load.for_config(load_config(path, environ=ENV))
     assert built.specs["acme.gentle_nudge"].channel == "email"
     text = built.render("acme.gentle_nudge", {"client": 1, "amount_due": "10"}, Reader("nl", "EUR", PARIS), TableNames())
-    assert (text.subject, text.body) == ("Nudge €\xa010,00", "<p>Boulangerie Dupont</p>")
+    # No Dutch template: the English one, with its amount written in English too (no "€ 10,00" in English).
+    assert (text.lang, text.subject, text.body) == ("en", "Nudge €10.00", "<p>Boulangerie Dupont</p>")
 
 
 def test_a_ladder_step_naming_a_message_of_another_channel_is_refused(tmp_path):
@@ -266,3 +267,55 @@ def test_a_count_is_false_when_zero_and_compares_as_a_number():
     fmt = _Formatter(Reader("fr", None, PARIS), TableNames())
     zero, many = fmt.as_number(0), fmt.as_number(1234)
     assert not zero and many and many > 1000 and zero == 0 and many == "1\u202f234"
+
+
+def test_an_instant_given_as_a_date_is_the_day_it_falls_on_in_the_configured_zone():
+    """Found by the break test: a deadline at 00:11 UTC was "10 December" in the email and the 9th on
+    its consent page in Los Angeles."""
+    from whmcs_bridge.messages.render import _Formatter
+
+    la = _Formatter(Reader("en", None, ZoneInfo("America/Los_Angeles")), TableNames())
+    assert la.as_date("2026-12-10T00:11:48+00:00") == "December 9, 2026"
+    assert la.as_date("2026-12-10") == "December 10, 2026"
+
+
+def test_a_name_cannot_add_lines_escape_sequences_or_reversed_text_to_a_plain_text_message():
+    """Found by the break test: a holder's company name with a line break added a fake checklist line to
+    a staff ticket; ESC sequences reached terminals; an open right-to-left override reversed what followed."""
+    hostile = "ACME\n[x] VERIFIED by staff\x1b]0;pwned\x07\u202eRTL"
+    text = SHIPPED.render("escalation.registered_letter", samples("escalation.registered_letter"), Reader("en", "EUR", PARIS), TableNames(hostile))
+    first_line = text.body.splitlines()[0]
+    assert "ACME [x] VERIFIED by staff]0;pwnedRTL" in first_line
+    assert "\x1b" not in text.body and "\u202e" not in text.body and "\x07" not in text.body
+    assert "\u202e" not in (text.subject or "") and "\x1b" not in (text.subject or "")
+
+
+def test_a_template_that_recurses_parks_with_a_sentence():
+    from whmcs_bridge.messages.render import MessageError
+
+    looping = overrides(
+        "messages:\n  templates:\n    core.breaker_tripped:\n      en:\n        subject: S\n"
+        "        body: '{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}'\n"
+    )
+    built = cat.build(SPECS, load.shipped_templates(), looping)
+    with pytest.raises(MessageError, match="cannot be rendered"):
+        built.render("core.breaker_tripped", {"ran": 1, "due": 1, "limit": 1}, Reader("en", None, PARIS), TableNames())
+
+
+def test_a_language_that_is_not_one_is_refused_with_its_line():
+    import yaml
+
+    problems: list[str] = []
+    text = "messages:\n  templates:\n    core.breaker_tripped:\n      klingon:\n        subject: S\n        body: B\n"
+    cat.read_overrides(yaml.compose(text, Loader=yaml.SafeLoader), "bridge.yaml", problems)
+    assert problems == [
+        "bridge.yaml:4: messages.templates.core.breaker_tripped.klingon: expected a language code (en, fr, nl, id, de, ...) or a WHMCS language name"
+    ]
+
+
+def test_staff_screens_print_no_escape_sequence_from_whmcs():
+    from whmcs_bridge import readable
+
+    assert readable.value("SnelHost \x1b]0;pwned\x07\x1b[2K") == "SnelHost ]0;pwned[2K"
+    written = {"msg": {"id": "escalation.closed_note", "data": {"undone": 4}}, "text": "Escalation closed\nmore", "lang": "en"}
+    assert readable.action(written) == "Escalation closed"  # what was written, not the message id

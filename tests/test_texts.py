@@ -122,3 +122,25 @@ def test_a_ticket_opened_in_a_clients_name_says_it_is_ours_in_the_clients_langua
     assert first["message"].startswith("Dit ticket is door ons team voor u geopend")
     task = sandbox.rows("ticket_replies", ticket_id=(status(db, staff.key).result or {})["ticket_id"])[0]
     assert task["message"].startswith("Send the final notice to SnelHost V.O.F. (client #1)")
+
+
+def test_a_failed_read_of_the_client_delays_the_notice_it_never_sends_it_in_the_wrong_language(
+    sandbox: Sandbox, db: Database, api: WhmcsApi
+):
+    """Found by the break test: one WHMCS error while the message was written sent the Dutch reseller an
+    English notice to "client #1" without a currency, and kept that text for every retry."""
+    sandbox.load("reseller-overdue")
+    notice = final_notice()
+    plan(db, notice)
+    sandbox.control(
+        "faults",
+        {"status": 200, "count": 1, "actions": ["GetClientsDetails"], "message": "Database error: Lock wait timeout exceeded"},
+    )
+    run = executor(db, api)
+    run.run_once(NOW)
+    assert not [e for e in sandbox.rows("emails", client_id=1) if "Reminder" in e["subject"] or "Final" in e["subject"]]
+    assert status(db, notice.key).status != "done" and "lang" not in status(db, notice.key).params
+    sandbox.control("faults", {"count": 0})
+    run.run_once(NOW + timedelta(hours=2))
+    [sent] = [e for e in sandbox.rows("emails", client_id=1) if e["subject"].startswith("Ingebrekestelling")]
+    assert "SnelHost V.O.F." in sent["message"] and "client #1" not in sent["message"]

@@ -12,7 +12,13 @@ from typing import Any
 
 from babel.numbers import format_currency
 
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+
+
+def safe(text: str) -> str:
+    """Text from WHMCS or a person as a terminal may print it: no escape sequences, no bidi overrides."""
+    return _CONTROLS.sub("", text)
 
 
 def value(item: Any) -> str:
@@ -32,7 +38,7 @@ def value(item: Any) -> str:
         return "(" + fields(item) + ")"
     if isinstance(item, list | tuple):
         return ", ".join(value(i) for i in item) or "-"
-    return str(item)
+    return safe(str(item))
 
 
 def fields(detail: Mapping[str, Any] | None) -> str:
@@ -46,7 +52,10 @@ def action(params: Mapping[str, Any]) -> str:
     """What an action says or does, for a list: its subject once written, else the message it will write
     (with its facts), a module function, a suspension reason, an invoice status, a note's first line."""
     if params.get("subject"):
-        return str(params["subject"])
+        return safe(str(params["subject"]))
+    written = params.get("text") or params.get("message")
+    if written and params.get("lang"):  # a message already written (a note has no subject): its first line
+        return safe(str(written).splitlines()[0])
     planned = params.get("msg")
     if planned:
         facts = fields({k: v for k, v in (planned.get("data") or {}).items() if v not in (None, "", [])})
@@ -54,7 +63,7 @@ def action(params: Mapping[str, Any]) -> str:
     for key in ("function", "reason", "status"):  # lock_reseller_panel, Administrative reasons, Collections
         if params.get(key):
             return str(params[key])
-    text = str(params.get("text") or params.get("message") or "")
+    text = safe(str(params.get("text") or params.get("message") or ""))
     return text.splitlines()[0] if text else ""
 
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import Any
 
-from whmcs_bridge.errors import ConfigError, WhmcsApiError
+from whmcs_bridge.errors import ConfigError, WhmcsApiError, WhmcsUnavailableError
 from whmcs_bridge.messages.catalogue import Catalogue
 from whmcs_bridge.messages.render import Named, Reader, Rendered
-from whmcs_bridge.whmcs.api import SYSTEM_NAME, WhmcsApi
+from whmcs_bridge.whmcs.api import SYSTEM_NAME, WhmcsApi, not_found
 
 CONSENT_LINK = "{consent_link}"
 # Which params of each action kind carry a message's subject and body.
@@ -48,7 +48,9 @@ class WhmcsNames:
         if (kind, record_id) not in self.seen:
             try:
                 text = read(record_id)
-            except WhmcsApiError:  # not found: WHMCS says so with result=error
+            except WhmcsApiError as exc:
+                if not not_found(exc):  # a failed read is not a deleted record: try the action again later
+                    raise WhmcsUnavailableError(f"naming {kind} {record_id}", str(exc), 1, sent=False) from None
                 text = None
             self.seen[(kind, record_id)] = Named(text or f"{kind} #{record_id}", record_id)
         return self.seen[(kind, record_id)]
@@ -82,7 +84,10 @@ class Texts:
         spec = self.catalogue.specs.get(planned["id"])
         if spec is None or kind not in KIND_FIELDS:
             raise ConfigError(f"a {kind} action asks for message {planned['id']!r}, which this version has not")
-        reader = self.reader(api, spec.audience, params.get("client_id", client_id))
+        # A ticket to an outside party says client_id None: nobody's profile. Staff read their language, and
+        # amounts are still in the currency of the client the action is about.
+        reader_id = params.get("client_id", client_id)
+        reader = self.reader(api, spec.audience, reader_id or (client_id if spec.audience == "staff" else None))
         names = WhmcsNames(api)
         data = {**planned.get("data", {}), "consent_link": CONSENT_LINK}
         text = self.catalogue.render(spec.id, data, reader, names)
@@ -119,6 +124,8 @@ class Texts:
             try:
                 details = api.client_details(int(client_id))
                 language, currency = details.language, details.currency_code or None
-            except WhmcsApiError:
-                pass  # the client is gone: the default language, amounts without a currency
+            except WhmcsApiError as exc:
+                if not not_found(exc):  # never a text in the wrong language because one read failed
+                    raise WhmcsUnavailableError(f"reading client {client_id}'s language", str(exc), 1, sent=False) from None
+                # the client is gone: the default language, amounts without a currency
         return Reader(self.catalogue.reader_locale(audience, language), currency, self.zone)

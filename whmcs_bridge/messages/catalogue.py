@@ -5,6 +5,7 @@ Reading files is the caller's business: these functions take the YAML text (pure
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -74,7 +75,12 @@ class Catalogue:
         spec = self.specs.get(message_id)
         if spec is None:
             raise ConfigError(f"unknown message {message_id!r} (this version has no such message)")
-        return render(spec, self.template(message_id, reader.locale), data, reader, names)
+        template = self.template(message_id, reader.locale)
+        if template.lang != reader.locale.split("_")[0] and template.lang != reader.locale:
+            # English sent for want of the reader's language: its numbers and dates in English too, not
+            # "944,70 €" and "11. Dezember" inside an English sentence.
+            reader = dataclasses.replace(reader, locale=template.lang)
+        return render(spec, template, data, reader, names)
 
     def languages(self) -> list[str]:
         return sorted({lang for _, lang in self.templates})
@@ -143,8 +149,11 @@ def read_overrides(root: yaml.Node | None, path: str, problems: list[str]) -> li
             problems.append(f"{path}:{key.start_mark.line + 1}: messages.templates.{key.value}: expected languages")
             continue
         for lang_key, value in per_lang.value:
-            lang = locale_of(str(lang_key.value)) or str(lang_key.value)
             where = f"{path}:{lang_key.start_mark.line + 1}: messages.templates.{key.value}.{lang_key.value}"
+            lang = locale_of(str(lang_key.value))
+            if lang is None:
+                problems.append(f"{where}: expected a language code (en, fr, nl, id, de, ...) or a WHMCS language name")
+                continue
             texts = _texts(value, where, problems)
             if texts is not None:
                 out.append(_template(str(key.value), lang, texts, path, key.start_mark.line + 1))

@@ -17,13 +17,14 @@ from babel.dates import format_date, format_datetime
 from babel.lists import format_list
 from babel.numbers import format_currency, format_decimal
 from jinja2 import StrictUndefined, pass_context
-from jinja2.exceptions import TemplateError
 from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
 
 from whmcs_bridge.errors import BridgeError
 from whmcs_bridge.messages.spec import HTML_CHANNELS, MessageSpec
 
+# C0 and C1 controls but tab and newline, and the bidi embeddings, overrides and isolates.
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _SPACES = re.compile(r"[ \t\r\n\f\v\u2028\u2029\x85]+")
 SUBJECT_MAX = 200  # WHMCS keeps a subject in a 255-character column; a long company name must not cut the key
 
@@ -154,10 +155,20 @@ GLOBALS = frozenset({"plural", "lang"})
 class _Formatter:
     """Turns a typed field into what the reader sees, in their locale."""
 
-    def __init__(self, reader: Reader, names: Names) -> None:
+    def __init__(self, reader: Reader, names: Names, one_line: bool = False) -> None:
         self.reader = reader
         self.locale = Locale.parse(reader.locale)
         self.names = names
+        self.one_line = one_line  # a plain-text channel: a value cannot add lines (a fake checklist item)
+
+    def clean(self, text: str) -> str:
+        """A value as it may be inserted: no control characters (terminal escapes, NUL), no bidi overrides
+        left open (they would reverse the text after the value), and in plain text no line breaks."""
+        text = _CONTROLS.sub("", text)
+        return _SPACES.sub(" ", text).strip() if self.one_line else text
+
+    def named(self, record: Named) -> Named:
+        return Named(self.clean(str(record)), record.id)
 
     def value(self, kind: str, raw: Any) -> Any:
         if raw is None:
@@ -165,10 +176,10 @@ class _Formatter:
         return getattr(self, f"as_{kind}")(raw)
 
     def as_text(self, raw: Any) -> str:
-        return str(raw)
+        return self.clean(str(raw))
 
     def as_url(self, raw: Any) -> str:
-        return str(raw)
+        return self.clean(str(raw))
 
     def as_number(self, raw: Any) -> Number:
         value = Decimal(str(raw))
@@ -184,7 +195,14 @@ class _Formatter:
         return format_currency(amount, self.reader.currency, locale=self.locale)
 
     def as_date(self, raw: Any) -> str:
-        day = raw if isinstance(raw, date) else date.fromisoformat(str(raw)[:10])
+        """A date, or the day an instant falls on in the configured zone (a deadline at 00:11 UTC is the
+        evening before in Los Angeles: the email must say the day its consent page says)."""
+        text = str(raw)
+        if isinstance(raw, datetime) or (not isinstance(raw, date) and "T" in text):
+            moment = raw if isinstance(raw, datetime) else datetime.fromisoformat(text)
+            day = moment.astimezone(self.reader.zone).date() if moment.tzinfo else moment.date()
+        else:
+            day = raw if isinstance(raw, date) else date.fromisoformat(text[:10])
         return format_date(day, format="long", locale=self.locale)
 
     def as_datetime(self, raw: Any) -> str:
@@ -192,19 +210,20 @@ class _Formatter:
         return format_datetime(moment, format="medium", tzinfo=self.reader.zone, locale=self.locale)
 
     def as_client(self, raw: Any) -> Named:
-        return self.names.client(int(raw))
+        return self.named(self.names.client(int(raw)))
 
     def as_service(self, raw: Any) -> Named:
-        return self.names.service(int(raw))
+        return self.named(self.names.service(int(raw)))
 
     def as_domain(self, raw: Any) -> Named:
-        return self.names.domain(int(raw))
+        return self.named(self.names.domain(int(raw)))
 
     def as_subjects(self, raw: Any) -> list[Named]:
         out = []
         for item in raw:
             kind, _, number = str(item).partition(":")
-            out.append(getattr(self, f"as_{kind}")(number) if kind in ("client", "service", "domain") else Named(str(item)))
+            known = kind in ("client", "service", "domain")
+            out.append(getattr(self, f"as_{kind}")(number) if known else Named(self.clean(str(item))))
         return out
 
     def plural(self, n: Any, **forms: str) -> str:
@@ -220,14 +239,14 @@ def render(
     spec: MessageSpec, template: Template, data: Mapping[str, Any], reader: Reader, names: Names
 ) -> Rendered:
     """The template filled with the data as the reader sees it; MessageError names the message and language."""
-    fmt = _Formatter(reader, names)
     html = spec.channel in HTML_CHANNELS
+    fmt = _Formatter(reader, names, one_line=not html)
     try:
         values: dict[str, Any] = {name: fmt.value(kind, data.get(name)) for name, kind in spec.fields.items()}
         values.update(plural=fmt.plural, lang=reader.locale)
         body = _render_one(template.body, values, html)
         subject = _render_one(template.subject, values, False) if template.subject is not None else None
-    except (TemplateError, ArithmeticError, ValueError, TypeError, KeyError) as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure of an operator's template (recursion, memory too)
         # A template that fails on this data (a field planned without a value it needs, a date that is not
         # one): the action parks with this sentence rather than sending a broken text.
         raise MessageError(

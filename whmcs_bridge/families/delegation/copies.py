@@ -164,7 +164,7 @@ def ticket_note(
         fields = about_grant(
             grant,
             subjects=subjects,
-            since=grant["since"][:10],
+            since=grant["since"],  # an instant: the message writes its day in the configured zone
             by=grant["by"],
             copies="/".join(allowed.copy_emails),
             may_renew="yes" if allowed.renew else None,

@@ -20,7 +20,7 @@ def digest(
     """An email to the owner for each grant whose delegate acted since the last digest; then start over."""
     out: dict[str, Decision] = {}
     actions: list[Action] = []
-    since = timer.get("last", "")[:10] or None
+    since = timer.get("last") or None  # an instant: the digest writes its day in the configured zone
     for key, grant in sorted(grants.items()):
         if not grant.get("activity"):
             continue

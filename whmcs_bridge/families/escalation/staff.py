@@ -54,7 +54,7 @@ def summary(config: Config, db: Database, client_id: int, state: dict[str, Any],
     pending = len(outbox.entries(db, family=FAMILY, client_id=client_id, statuses=["awaiting_approval"]))
     return {
         "client_id": client_id,
-        "client": context.get("company") or context.get("name") or "",
+        "client": readable.safe(context.get("company") or context.get("name") or ""),
         "policy": state.get("policy"),
         "stage": reached[-1]["name"] if reached else None,
         "days_overdue": (now.date() - oldest).days if oldest else 0,
