@@ -290,16 +290,18 @@ def test_a_name_cannot_add_lines_escape_sequences_or_reversed_text_to_a_plain_te
     assert "\u202e" not in (text.subject or "") and "\x1b" not in (text.subject or "")
 
 
-def test_a_template_that_recurses_parks_with_a_sentence():
-    from whmcs_bridge.messages.render import MessageError
+def test_a_template_that_recurses_is_refused_by_check_and_parks_if_sent():
+    from whmcs_bridge.messages.render import MessageError, render
 
     looping = overrides(
         "messages:\n  templates:\n    core.breaker_tripped:\n      en:\n        subject: S\n"
         "        body: '{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}'\n"
     )
-    built = cat.build(SPECS, load.shipped_templates(), looping)
+    with pytest.raises(ConfigError, match="fails on sample data"):
+        cat.build(SPECS, load.shipped_templates(), looping)
     with pytest.raises(MessageError, match="cannot be rendered"):
-        built.render("core.breaker_tripped", {"ran": 1, "due": 1, "limit": 1}, Reader("en", None, PARIS), TableNames())
+        data = {"ran": 1, "due": 1, "limit": 1}
+        render(SPECS["core.breaker_tripped"], looping[0], data, Reader("en", None, PARIS), TableNames())
 
 
 def test_a_language_that_is_not_one_is_refused_with_its_line():
@@ -319,3 +321,14 @@ def test_staff_screens_print_no_escape_sequence_from_whmcs():
     assert readable.value("SnelHost \x1b]0;pwned\x07\x1b[2K") == "SnelHost ]0;pwned[2K"
     written = {"msg": {"id": "escalation.closed_note", "data": {"undone": 4}}, "text": "Escalation closed\nmore", "lang": "en"}
     assert readable.action(written) == "Escalation closed"  # what was written, not the message id
+
+
+@pytest.mark.parametrize("body", ["{{ lipsum.__globals__ }}", "{{ ran.__class__.__mro__ }}", '{% include "/etc/passwd" %}', '{{ ran|int + "x" }}'])
+def test_check_renders_configured_templates_once_and_refuses_what_would_fail_when_sent(body):
+    """Found by the break test: these passed `check` and failed only at send time."""
+    mine = overrides(
+        "messages:\n  templates:\n    core.breaker_tripped:\n      en:\n        subject: S\n"
+        f"        body: '{body}'\n"
+    )
+    with pytest.raises(ConfigError, match=r"bridge\.yaml:3: core\.breaker_tripped \(en\) fails on sample data"):
+        cat.build(SPECS, load.shipped_templates(), mine)

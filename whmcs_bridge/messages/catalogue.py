@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import Any
 
 import yaml
@@ -15,7 +16,17 @@ from jinja2 import meta
 from jinja2.exceptions import TemplateSyntaxError
 
 from whmcs_bridge.errors import ConfigError
-from whmcs_bridge.messages.render import ENVIRONMENTS, GLOBALS, Names, Reader, Rendered, Template, render
+from whmcs_bridge.messages.render import (
+    ENVIRONMENTS,
+    GLOBALS,
+    MessageError,
+    Named,
+    Names,
+    Reader,
+    Rendered,
+    Template,
+    render,
+)
 from whmcs_bridge.messages.spec import HTML_CHANNELS, WITH_SUBJECT, MessageSpec
 
 # The languages shipped for every message. Others work from the configuration's own templates.
@@ -203,6 +214,30 @@ def problems_of(template: Template, specs: Mapping[str, MessageSpec]) -> list[st
     return found
 
 
+class _Samples:
+    """The records a trial render names."""
+
+    def client(self, client_id: int) -> Named:
+        return Named("Sample Client Ltd", client_id)
+
+    def service(self, service_id: int) -> Named:
+        return Named("Hosting (example.com)", service_id)
+
+    def domain(self, domain_id: int) -> Named:
+        return Named("example.com", domain_id)
+
+
+def _trial(template: Template, spec: MessageSpec) -> list[str]:
+    """A configured template rendered once with sample data: what would fail at send time (a filter on
+    the wrong type, Python internals the sandbox refuses, an include) is found by `check`, not by a client."""
+    data = {name: spec.sample(name) for name in spec.fields}
+    try:
+        render(spec, template, data, Reader(template.lang, "EUR", UTC), _Samples())
+    except MessageError as exc:
+        return [f"{template.where}: {template.id} ({template.lang}) fails on sample data: {exc}"]
+    return []
+
+
 def _close(message_id: str, specs: Mapping[str, MessageSpec]) -> str:
     import difflib
 
@@ -221,6 +256,7 @@ def build(
     """The catalogue, or ConfigError listing every problem of the configuration's templates (the shipped
     ones are checked by the tests). Languages missing for a message are notes (English is used)."""
     errors = [p for t in overrides for p in problems_of(t, specs)]
+    errors = errors or [p for t in overrides for p in _trial(t, specs[t.id])]
     if errors:
         head = f"{len(errors)} problem(s) in the message templates:\n  " if len(errors) > 1 else ""
         raise ConfigError(head + "\n  ".join(errors))
