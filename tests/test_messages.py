@@ -332,3 +332,18 @@ def test_check_renders_configured_templates_once_and_refuses_what_would_fail_whe
     )
     with pytest.raises(ConfigError, match=r"bridge\.yaml:3: core\.breaker_tripped \(en\) fails on sample data"):
         cat.build(SPECS, load.shipped_templates(), mine)
+
+
+def test_a_configured_template_whose_loops_would_run_for_hours_is_refused_not_hung_on(tmp_path):
+    """Found by the break test: nested loops of range(100000) passed `check` and hung the daemon's pass."""
+    from tests.test_config import ENV, MINIMAL
+    from whmcs_bridge.config.load import load_config
+
+    path = tmp_path / "bridge.yaml"
+    path.write_text(
+        MINIMAL + "messages:\n  templates:\n    core.breaker_tripped:\n      en:\n        subject: S\n"
+        "        body: '{% for a in range(100000) %}{% for b in range(100000) %}.{% endfor %}{% endfor %}'\n"
+    )
+    config = load_config(path, environ=ENV)
+    with pytest.raises(ConfigError, match=r"took more than 5s to render once with sample data"):
+        load.for_config(config)

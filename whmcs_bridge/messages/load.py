@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import functools
 import importlib
+import signal
+import threading
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -69,10 +72,44 @@ def for_config(config: Config) -> catalogue.Catalogue:
         overrides = catalogue.read_overrides(yaml.compose(text, Loader=yaml.SafeLoader), str(config.source), problems)
     if problems:
         raise ConfigError("\n  ".join(problems))
-    return catalogue.build(
-        all_specs(config),
-        shipped_templates(),
-        overrides,
-        default_locale=catalogue.locale_of(config.messages.default_language) or catalogue.FALLBACK,
-        staff_locale=catalogue.locale_of(config.messages.staff_language) or catalogue.FALLBACK,
+    return within(
+        TRIAL_SECONDS,
+        lambda: catalogue.build(
+            all_specs(config),
+            shipped_templates(),
+            overrides,
+            default_locale=catalogue.locale_of(config.messages.default_language) or catalogue.FALLBACK,
+            staff_locale=catalogue.locale_of(config.messages.staff_language) or catalogue.FALLBACK,
+        ),
     )
+
+
+TRIAL_SECONDS = 5.0  # the configured templates' trial renders, all together
+
+
+class _TooSlow(BaseException):
+    """Raised by the timer inside a render: not an Exception, so no template error handler swallows it."""
+
+
+def within(seconds: float, build: Callable[[], catalogue.Catalogue]) -> catalogue.Catalogue:
+    """`build`, stopped after `seconds` (a configured template whose loops would run for hours is refused
+    at `check` and at start, rather than hanging the daemon when it sends). Only the main thread can be
+    interrupted; elsewhere the build runs unbounded."""
+    if threading.current_thread() is not threading.main_thread():
+        return build()
+
+    def stop(signum: int, frame: object) -> None:
+        raise _TooSlow
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        return build()
+    except _TooSlow:
+        raise ConfigError(
+            f"the templates under messages.templates took more than {seconds:g}s to render once with sample "
+            "data (a loop too large?); `whmcs-bridge messages preview ID` shows which"
+        ) from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

@@ -246,7 +246,7 @@ def render(
         values.update(plural=fmt.plural, lang=reader.locale)
         body = _render_one(template.body, values, html)
         subject = _render_one(template.subject, values, False) if template.subject is not None else None
-    except Exception as exc:  # noqa: BLE001 - any failure of an operator's template (recursion, memory too)
+    except Exception as exc:  # any failure of an operator's template (recursion, memory too)
         # A template that fails on this data (a field planned without a value it needs, a date that is not
         # one): the action parks with this sentence rather than sending a broken text.
         raise MessageError(
