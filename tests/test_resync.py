@@ -110,7 +110,10 @@ def test_enabling_delegation_again_finds_the_order_its_administrative_contact_pl
         assert "resync delegation: " in ticked and "re-read from WHMCS" in ticked
         world.settle()
         listed = world.run("delegations", "list", "--delegate", "10").output
-        assert f"o{order_id}-10 active: client #10 is technical contact of client #12 for martin-avocats.fr" in listed
+        assert (
+            f"o{order_id}-10 active: Pixelwerk Agency (client #10) is technical contact of Cabinet Martin Avocats "
+            "(client #12) for martin-avocats.fr"
+        ) in listed
         assert "o1-10" not in listed  # the scenario's order predates the administrative grant
 
         assert "resync" not in world.run("tick").output  # the fingerprint is recorded
