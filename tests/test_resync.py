@@ -121,7 +121,7 @@ def test_enabling_delegation_again_finds_the_order_its_administrative_contact_pl
         world.settle()
         grants = json.loads(world.run("delegations", "list", "--json").stdout)
         assert sorted(g["id"] for g in grants if g["id"].startswith("o")) == [f"o{order_id}-10"]
-        notes = [n for n in sandbox.rows("client_notes", client_id=12) if f"Delegation #o{order_id}-10" in n["note"]]
+        notes = [n for n in sandbox.rows("client_notes", client_id=12) if f"Delegation o{order_id}-10:" in n["note"]]
         assert len(notes) == 1
     finally:
         world.close()
