@@ -6,6 +6,7 @@ that re-reads only the clients whose open case may have changed."""
 from __future__ import annotations
 
 import json
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,11 @@ from click.testing import CliRunner
 from tests.conftest import Sandbox
 from tests.test_escalation_e2e import Bridge, configure, summary
 from whmcs_bridge.cli import app as cli
+from whmcs_bridge.config.load import load_config
 
 # The seed's 11 unpaid invoices: 1-6 reseller (49.95 each), 7-11 dedicated server (129.00 each): 944.70.
 RESELLER = range(1, 7)
+AT = ("--at", "2026-11-23T10:05:00Z")  # staff record promises at the story's time
 SERVER = range(7, 12)
 
 
@@ -56,6 +59,7 @@ def test_consolidated_invoices_keep_the_ladder_where_it_was(story: Bridge):
     no new first reminder; the panel lock comes on its day and names the consolidated debt."""
     sandbox = story.sandbox
     to_final_notice(story)
+    oldest = date.fromisoformat(sandbox.rows("invoices", id=1)[0]["duedate"])
     sandbox.control("clock", {"set": "2026-12-10T09:00:00"})
     for invoice in [*RESELLER, *SERVER]:
         act(sandbox, "UpdateInvoice", invoiceid=invoice, status="Cancelled")
@@ -69,7 +73,10 @@ def test_consolidated_invoices_keep_the_ladder_where_it_was(story: Bridge):
     )
     assert story.day("2026-12-10T10:00:00Z", passes=3) == []  # nothing undone, no email, no reminder
     row = listed(story)
-    assert (row["stage"], row["invoices"], row["days_overdue"]) == ("final-notice", 1, 160), row
+    # The replacement counts from the oldest due date of the invoices it replaced, not from its own.
+    today = datetime.now(load_config(story.config).zone).date()  # `escalations list` counts to the real today
+    overdue = (today - oldest).days
+    assert (row["stage"], row["invoices"], row["days_overdue"]) == ("final-notice", 1, overdue), row
     assert "944.70" in row["amount_due"], row
     assert story.day("2026-12-16T10:00:00Z") == []  # the panel lock comes on its day, awaiting approval
     assert story.approve_all() == 3
@@ -157,7 +164,7 @@ def test_a_promise_names_an_amount_and_is_kept_by_paying_it(story: Bridge):
     """Finding 15: 536.85 paid on a 500.00 promise by its date keeps it (the rest is still owed)."""
     sandbox = story.sandbox
     story.day("2026-11-23T10:00:00Z")
-    story.run("escalations", "promise", "1", "--until", "2026-12-04", "--amount", "500.00", "--by", "alice")
+    story.run("escalations", "promise", "1", "--until", "2026-12-04", "--amount", "500.00", "--by", "alice", *AT)
     sandbox.control("clock", {"set": "2026-12-02T09:00:00"})
     for invoice in (7, 8, 9, 1, 2, 3):
         pay(sandbox, invoice)
@@ -171,7 +178,7 @@ def test_a_promise_names_an_amount_and_is_kept_by_paying_it(story: Bridge):
 def test_a_promise_paid_short_is_broken(story: Bridge):
     sandbox = story.sandbox
     story.day("2026-11-23T10:00:00Z")
-    story.run("escalations", "promise", "1", "--until", "2026-12-04", "--amount", "500.00", "--by", "alice")
+    story.run("escalations", "promise", "1", "--until", "2026-12-04", "--amount", "500.00", "--by", "alice", *AT)
     sandbox.control("clock", {"set": "2026-12-02T09:00:00"})
     pay(sandbox, 7)
     story.day("2026-12-02T10:00:00Z")
@@ -189,7 +196,7 @@ def refused(story: Bridge, *args: str) -> str:
 def test_promises_and_holds_that_make_no_sense_are_refused(story: Bridge):
     """Finding 15: non-numeric amounts, past dates, dates beyond the horizon, an empty hold reason."""
     story.day("2026-11-23T10:00:00Z")
-    base = ["promise", "1", "--by", "alice"]
+    base = ["promise", "1", "--by", "alice", *AT]
     assert "not an amount" in refused(story, *base, "--until", "2026-12-04", "--amount", "abc")
     assert "not an amount" in refused(story, *base, "--until", "2026-12-04", "--amount", "-5")
     assert "in the past" in refused(story, *base, "--until", "2026-11-01", "--amount", "10")
@@ -202,11 +209,11 @@ def test_broken_promises_beyond_the_limit_are_refused(story: Bridge):
     """Finding 15: `max_broken_promises` (2 by default): a third promise after two broken is refused."""
     story.day("2026-11-23T10:00:00Z")
     for until, after in (("2026-11-25", "2026-11-26T10:00:00Z"), ("2026-11-27", "2026-11-28T10:00:00Z")):
-        story.run("escalations", "promise", "1", "--until", until, "--amount", "100", "--by", "alice")
+        story.run("escalations", "promise", "1", "--until", until, "--amount", "100", "--by", "alice", *AT)
         story.day(after)
     assert listed(story)["broken_promises"] == 2
     assert "max_broken_promises" in refused(
-        story, "promise", "1", "--until", "2026-12-20", "--amount", "100", "--by", "alice"
+        story, "promise", "1", "--until", "2026-12-20", "--amount", "100", "--by", "alice", "--at", "2026-11-28T10:05:00Z"
     )
 
 

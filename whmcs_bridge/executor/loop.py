@@ -311,10 +311,11 @@ class Executor:
         return f"{self.consent_base_url.rstrip('/')}/consent/{token}"
 
     def store_guard(self, name: str, value: Any) -> str | None:
-        if name == "action_done":  # an undo runs only if the step it undoes really ran
-            undone = outbox.by_key(self.db, str(value))
-            if undone is None or undone.status != "done":
-                return f"the step it would undo ({value}) did not run"
+        if name == "action_done":  # an undo runs only if the step it undoes really ran (one of them, for a list)
+            keys = [str(k) for k in value] if isinstance(value, list) else [str(value)]
+            ran = [entry for entry in (outbox.by_key(self.db, k) for k in keys) if entry and entry.status == "done"]
+            if not ran:
+                return f"the step it would undo ({', '.join(keys)}) did not run"
         return None
 
     # --- bookkeeping --------------------------------------------------------------------------

@@ -56,6 +56,14 @@ MESSAGES = define(
         samples={"undone": 4},
     ),
     MessageSpec(
+        "escalation.cancelled_hold_note",
+        "text",
+        "staff",
+        {"invoices": "text"},
+        "Client note: invoices were cancelled with nothing replacing them; the ladder waits for staff.",
+        samples={"invoices": "1, 2, 3"},
+    ),
+    MessageSpec(
         "escalation.template_without_record",
         "text",
         "staff",

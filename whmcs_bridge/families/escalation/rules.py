@@ -1,15 +1,25 @@
 """Overdue reseller escalation (SPEC §4.2): a staged, approval-gated, reversible ladder, as a pure decide().
 
-State, per client (key = WHMCS client id): its open overdue invoices, the context read from WHMCS
-(services, group, custom fields), the policy that applies, the stages reached, promises and holds,
-and a timeline. Events: InvoiceOverdue / InvoicePaid / InvoiceCancelled / InvoiceRefunded,
-ClientContext, ServiceStatusChanged and AfterModule* (staff acting by hand), EscalationCommand
-(promise, hold, resume, letter, from the CLI), and timer Ticks.
+State, per client (key = WHMCS client id): the client's account as WHMCS last gave it (its open invoices
+and their balances), the context read from WHMCS (services, group, custom fields), the policy that
+applies, the stages done, promises and holds, and a timeline. Events: invoice events (InvoiceOverdue,
+InvoiceCreated, InvoicePaid, InvoiceCancelled, InvoiceRefunded, InvoiceUnpaid, AddInvoicePayment,
+InvoiceStillOpen) only ask for a fresh read of the account; ClientContext is that read; ServiceStatusChanged
+and AfterModule* (staff acting by hand), EscalationCommand (promise, hold, resume, letter, from the CLI),
+and timer Ticks.
 
-Rules: one stage per decision at most; a stage is due a number of (business) days after the oldest
-due date or after the previous stage; promises and holds pause the ladder; a service's own "do not
-suspend until" date defers destructive steps; when the client is current again every reversible
-step is undone in reverse order and the case closes. Only the client of record is ever contacted.
+The position is derived from facts (issue 15): what is owed, since when and how many invoices come from
+the last read of WHMCS's open invoices and their balances, never from the events seen; stages remember
+what was done, for undoing and the dossier. A cancelled invoice is not a payment: an invoice that appears
+after others were cancelled replaces them and counts from the oldest due date of what it replaced;
+cancelled invoices with nothing replacing them hold the case for staff. Only a balance at most
+`current_below` makes the client current.
+
+Rules: one stage per decision at most, and only from a read made that day; a stage is due a number of
+(business) days after the oldest due date or after the previous stage; promises and holds pause the ladder;
+a service's own "do not suspend until" date defers destructive steps; when the client is current again every
+reversible step is undone in reverse order and the case closes (the "restored" email only when something
+was restored). Only the client of record is ever contacted.
 """
 
 from __future__ import annotations
@@ -17,6 +27,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from decimal import Decimal
 from typing import Any
 
 from whmcs_bridge.families.escalation.calendar import add_days
@@ -25,6 +36,18 @@ from whmcs_bridge.families.escalation.ladder import email_params, matches, no_re
 from whmcs_bridge.families.escalation.steps import FAMILY, OPEN_SERVICE, StagePlanner
 from whmcs_bridge.model import Action, Decision, Event, State, action_key, as_int, message
 
+# Events about an invoice: the case re-reads the client's account (they never edit what is owed).
+INVOICE_EVENTS = (
+    "InvoiceCreated",
+    "InvoicePaid",
+    "InvoiceCancelled",
+    "InvoiceRefunded",
+    "InvoiceUnpaid",
+    "AddInvoicePayment",
+    "InvoiceStillOpen",
+)
+# The reference an open case in a policy's scope keeps to its client: the clients the poller watches.
+WATCH = "watch:"
 MODULE_EVENTS = {
     "AfterModuleSuspend": "Suspended",
     "AfterModuleUnsuspend": "Active",
@@ -58,9 +81,12 @@ class Escalation:
         return [str(client)] if client else []
 
     def refs(self, event: Event) -> Sequence[str]:
-        if event.type in ("InvoicePaid", "InvoiceCancelled", "InvoiceRefunded", "AddInvoicePayment", "InvoiceUnpaid"):
+        if event.type in INVOICE_EVENTS:
             invoice = as_int(event.data.get("invoiceid"))
-            return [f"invoice:{invoice}"] if invoice else []
+            client = as_int(event.data.get("userid"))
+            # An open case refers to its open invoices, and to its client (WATCH) for invoices it does not
+            # know yet (a new invoice replacing cancelled ones).
+            return ([f"invoice:{invoice}"] if invoice else []) + ([f"{WATCH}{client}"] if client else [])
         if event.type in MODULE_EVENTS:
             service = as_int((event.data.get("params") or {}).get("serviceid"))
             return [f"service:{service}"] if service else []
@@ -116,53 +142,123 @@ class Case(StagePlanner):
         handler = EVENTS.get(event.type)
         if handler is not None:
             handler(self, event)
-        # InvoiceCreated and Ticks need nothing here: the ladder below looks at the clock.
+        # Ticks need nothing here: the ladder below looks at the clock.
         self.advance()
 
     def invoice_overdue(self, event: Event) -> None:
         data = event.data
+        self.s["client_id"] = self.s.get("client_id") or as_int(data.get("userid"))
         invoice = str(as_int(data.get("invoiceid")))
-        self.s["client_id"] = as_int(data.get("userid"))
         if invoice not in self.s["invoices"]:
-            self.log(
-                "invoice overdue", {"invoice": int(invoice), "due": data.get("duedate"), "total": data.get("total")}
-            )
-        self.s["invoices"][invoice] = {"due": data.get("duedate"), "total": str(data.get("total") or "0")}
-        self.request_context()
+            self.log("invoice overdue", {"invoice": int(invoice), "due": data.get("duedate")})
+        self.request_read(force=True)
 
-    def invoice_settled(self, event: Event) -> None:
-        """Paid, cancelled by a credit note or refunded: the invoice no longer counts."""
-        invoice = str(as_int(event.data.get("invoiceid")))
-        if self.s["invoices"].pop(invoice, None) is not None:
-            self.log(SETTLED[event.type], {"invoice": int(invoice)})
-
-    def partial_payment(self, event: Event) -> None:
-        self.log("partial payment received", {"invoice": as_int(event.data.get("invoiceid"))})
+    def invoice_event(self, event: Event) -> None:
+        """Something happened to one of the client's invoices: what it means for the debt is read from
+        WHMCS (the account), not taken from the event."""
+        if not self.s.get("client_id") or self.s.get("policy") is None and self.s.get("context"):
+            return  # no client known, or out of scope: nothing to re-read for
+        invoice = as_int(event.data.get("invoiceid"))
+        if event.type in HINTS:  # paid, cancelled, refunded: the read says it, with what is left
+            self.log(HINTS[event.type], {"invoice": invoice} if invoice else {})
+        self.request_read()
 
     def context_read(self, event: Event) -> None:
-        """The client's services, group and custom fields: which policy applies now."""
+        """The client's services, group and custom fields (which policy applies now) and, when the case
+        asked for it, its account: the open invoices and their balances."""
         data = event.data
         self.s["client_id"] = as_int(data.get("userid"))
         self.s["context"] = {
-            k: data.get(k) for k in ("name", "company", "email", "groupid", "customfields", "services", "domains")
+            k: data.get(k)
+            for k in ("name", "company", "email", "currency", "groupid", "customfields", "services", "domains")
         }
+        self.s.pop("read_requested", None)
         self.s.pop("context_requested", None)
         policy = self.policy()
         if policy is None and self.s.get("policy"):
             self.log("no longer in scope of any policy", {})
         self.s["policy"] = policy.name if policy else None
+        if "invoices" in data and (policy is not None or self.s["stages"]):
+            self.account_read(data)
+        elif policy is None and not self.s["stages"]:  # no policy covers it: nothing to follow or to list
+            for key in ("account", "invoices", "replaced_due", "cancelled"):
+                self.s.pop(key, None)
 
-    def request_context(self) -> None:
-        """Ask for the client's services once per cycle (a read the executor turns into ClientContext)."""
-        if self.s.get("context") or self.s.get("context_requested"):
-            return
+    def account_read(self, data: dict[str, Any]) -> None:
+        """The account as WHMCS gives it now. An invoice gone from the open list was paid (the balance says
+        how much is left), or cancelled: a cancellation is not a payment, and an invoice appearing after
+        cancellations replaces them, counting from the oldest due date of what it replaced."""
+        before = self.s.get("account") or {}
+        left = data.get("left") or {}
+        replaced = self.s.get("replaced_due")
+        for invoice, status in sorted(left.items(), key=lambda kv: int(kv[0])):
+            if invoice not in before:
+                continue
+            self.log(f"invoice {status.lower()}", {"invoice": int(invoice)})
+            if status != "Paid":  # cancelled, refunded, deleted: the debt did not go away by a payment
+                due = before[invoice].get("due")
+                replaced = min(replaced, due) if replaced and due else (replaced or due)
+                self.s.setdefault("cancelled", []).append(int(invoice))
+        account: dict[str, Any] = {}
+        new = []
+        for item in data.get("invoices") or []:
+            key = str(as_int(item.get("id")))
+            known = before.get(key) or {}
+            account[key] = {
+                "due": known.get("due") or item.get("due"),
+                "own_due": item.get("due"),
+                "total": str(item.get("total")),
+                "balance": str(item.get("balance")),
+                "status": item.get("status"),
+            }
+            if not known:
+                new.append(key)
+        if replaced and new and self.s.get("account") is not None:
+            for key in new:  # the replacement counts from the oldest due date of what it replaced
+                own = account[key]["own_due"]
+                account[key]["due"] = min(replaced, own) if own else replaced
+                self.log("invoice replaces cancelled invoices", {"invoice": int(key), "counts_from": replaced})
+            replaced = None
+            self.s.pop("cancelled", None)
+            if (self.s.get("hold") or {}).get("by") == BRIDGE:  # the hold was ours, waiting for this
+                self.s.pop("hold")
+                self.log("ladder resumed: the cancelled invoices were replaced", {})
+        if replaced:
+            self.s["replaced_due"] = replaced
+        else:
+            self.s.pop("replaced_due", None)
+        self.s["account"] = account
+        self.s["read_at"] = self.today.isoformat()
+        self.s["invoices"] = self.owed_invoices()
+
+    def owed_invoices(self) -> dict[str, Any]:
+        """The account's invoices overdue today with something left to pay: what the case is about."""
+        return {
+            k: v
+            for k, v in (self.s.get("account") or {}).items()
+            if Decimal(v["balance"]) > 0 and v.get("due") and date.fromisoformat(v["due"]) < self.today
+        }
+
+    def owed(self) -> Decimal:
+        return sum((Decimal(i["balance"]) for i in self.s["invoices"].values()), Decimal("0"))
+
+    def current(self) -> bool:
+        return self.owed() <= Decimal(self.rules.current_below)
+
+    def request_read(self, *, force: bool = False) -> None:
+        """Ask WHMCS for the client's context and account (a read the executor turns into ClientContext).
+        One at a time: a read planned and not answered yet covers whatever happened before it runs (unless
+        it was asked more than an hour ago: it may have failed)."""
         client = self.s.get("client_id")
         if not client:
             return
-        self.s["context_requested"] = self.today.isoformat()
-        # Keyed by the invoice that started this episode: a later episode asks again (a new key).
-        first = min(int(i) for i in self.s["invoices"])
-        self.plan("refresh_client", f"context:{self.s['cycle']}:{first}", {"client_id": client})
+        asked = self.s.get("read_requested")
+        if asked and not force and datetime.fromisoformat(asked) > self.now - timedelta(hours=1):
+            return
+        self.s["reads"] = self.s.get("reads", 0) + 1
+        self.s["read_requested"] = self.now.isoformat()
+        known = sorted(int(i) for i in self.s.get("account") or {})
+        self.plan("refresh_client", f"read:{self.s['reads']}", {"client_id": client, "known_invoices": known})
 
     def service_changed(self, event: Event) -> None:
         data = event.data.get("params") if event.type in MODULE_EVENTS else event.data
@@ -190,9 +286,15 @@ class Case(StagePlanner):
             handler(self, data, data.get("by") or "staff")
 
     def promise(self, data: dict[str, Any], by: str) -> None:
+        """A promise to pay an amount by a date (checked by `escalations promise` before it gets here). It
+        is kept when the balance went down by at least the amount by that date; without an amount (older
+        rows), the whole balance."""
+        owed = self.owed()
+        amount = data.get("amount")
         self.s["promise"] = {
             "until": data["until"],
-            "amount": data.get("amount"),
+            "amount": str(amount) if amount not in (None, "") else f"{owed:.2f}",
+            "owed_when_made": f"{owed:.2f}",
             "note": data.get("note"),
             "by": by,
             "made": self.today.isoformat(),
@@ -200,12 +302,20 @@ class Case(StagePlanner):
         self.log("promise to pay", self.s["promise"])
 
     def hold(self, data: dict[str, Any], by: str) -> None:
-        self.s["hold"] = {"by": by, "reason": data.get("reason") or "", "at": self.now.isoformat()}
+        reason = str(data.get("reason") or "").strip() or "no reason given"
+        self.s["hold"] = {"by": by, "reason": reason, "at": self.now.isoformat()}
         self.log("ladder held", self.s["hold"])
 
     def resume(self, data: dict[str, Any], by: str) -> None:
-        if self.s.pop("hold", None) is not None:
-            self.log("ladder resumed", {"by": by})
+        held = self.s.pop("hold", None)
+        if held is None:
+            return
+        self.log("ladder resumed", {"by": by})
+        if held.get("by") == BRIDGE and self.s.get("read_at") and self.current():
+            # Staff decided: the cancelled invoices are not coming back. Nothing was paid: no "restored"
+            # email says it was; what was done is undone.
+            self.s.pop("replaced_due", None)
+            self.close(paid=False)
 
     def letter(self, data: dict[str, Any], by: str) -> None:
         self.log("registered letter sent", {"tracking": data.get("tracking"), "by": by, "note": data.get("note")})
@@ -226,20 +336,20 @@ class Case(StagePlanner):
         return next((p for p in self.rules.policies if p.name == self.s.get("policy")), None)
 
     def advance(self) -> None:
-        if not self.s["invoices"]:
-            self.close()
+        if self.s.get("closed") or self.s.get("account") is None:
+            return  # closed by a command, or nothing read yet: no decision without the facts
+        self.s["invoices"] = self.owed_invoices()
+        if self.current():
+            if self.s.get("replaced_due") and self.s["stages"]:
+                self.hold_for_cancelled()
+            else:
+                self.close(paid=not self.s.get("replaced_due"))
             return
         policy = self.current_policy()
         if policy is None or self.s.get("hold"):
             return
-        promise = self.s.get("promise")
-        if promise:
-            if self.today <= date.fromisoformat(promise["until"]):
-                return
-            self.s["broken_promises"] += 1
-            self.log("promise broken", promise)
-            self.s.pop("promise")
-            self.s["resume_from"] = self.today.isoformat()
+        if not self.promise_pauses():
+            return
         index = len(self.s["stages"])
         if index >= len(policy.ladder):
             return
@@ -247,7 +357,49 @@ class Case(StagePlanner):
         due = self.stage_date(policy, index)
         if due is None or self.today < due:
             return
+        if self.s.get("read_at") != self.today.isoformat():
+            self.request_read()  # a stage is decided on the day's facts: the stage comes with the answer
+            return
         self.run_stage(policy, index, stage)
+
+    def promise_pauses(self) -> bool:
+        """False while a promise holds the ladder. A promise is kept once the balance went down by its
+        amount; it is broken when its date passed without that."""
+        promise = self.s.get("promise")
+        if not promise:
+            return True
+        if not promise.get("kept") and self.owed() <= Decimal(promise["owed_when_made"]) - Decimal(promise["amount"]):
+            promise["kept"] = self.today.isoformat()
+            self.log("promise kept", promise)
+        if self.today <= date.fromisoformat(promise["until"]):
+            return False
+        if not promise.get("kept"):
+            self.s["broken_promises"] += 1
+            self.log("promise broken", promise)
+        self.s.pop("promise")
+        self.s["resume_from"] = self.today.isoformat()
+        return True
+
+    def hold_for_cancelled(self) -> None:
+        """Cancelled invoices and nothing owed: not a payment. Staff decide (a replacement invoice resumes
+        the ladder where it was; `escalations resume` closes the case without a "payment received")."""
+        if (self.s.get("hold") or {}).get("by") == BRIDGE:
+            return
+        cancelled = self.s.get("cancelled") or []
+        self.s["hold"] = {
+            "by": BRIDGE,
+            "reason": (
+                f"invoice(s) {', '.join(map(str, cancelled)) or '?'} cancelled with nothing replacing them: "
+                "staff decide (a new invoice for the debt resumes the ladder; `escalations resume` closes the case)"
+            ),
+            "at": self.now.isoformat(),
+        }
+        self.log("ladder held: invoices cancelled, not paid", {"invoices": cancelled})
+        self.plan(
+            "client_note",
+            f"cancelled-hold:{self.s.get('reads', 0)}",
+            {"msg": message("escalation.cancelled_hold_note", invoices=", ".join(map(str, cancelled))), "sticky": True},
+        )
 
     def stage_date(self, policy: Policy, index: int) -> date | None:
         stage = policy.ladder[index]
@@ -297,6 +449,7 @@ class Case(StagePlanner):
         planned: list[str] = []
         for n, spec in enumerate(stage.actions):
             for action in self.stage_actions(policy, stage, n, spec, data, approval):
+                self.live(action)
                 self.actions.append(action)
                 planned.append(action.key)
         if self._stage_earliest is not None:  # the stage had destructive steps: space the next one from it
@@ -313,26 +466,53 @@ class Case(StagePlanner):
             f"stage {stage.name} reached", {"impact": impact, "approval_required": approval, "actions": len(planned)}
         )
 
+    def message_data(self, stage: Stage) -> dict[str, Any]:
+        """The stage's message fields, the amount being the balances owed (never the invoices' totals)."""
+        return {**super().message_data(stage), "amount_due": f"{self.owed():.2f}"}
+
+    def account_spec(self) -> dict[str, Any]:
+        """What the executor needs to read the debt again when a step runs: the client, the day the step
+        was planned, the tolerance, and the due dates replacements count from."""
+        counts_from = {k: v["due"] for k, v in self.s["invoices"].items() if v.get("due") != v.get("own_due")}
+        return {
+            "client_id": self.s["client_id"],
+            "as_of": self.today.isoformat(),
+            "tolerance": self.rules.current_below,
+            "counts_from": counts_from,
+        }
+
+    def ladder_guard(self) -> dict[str, Any]:
+        """A ladder step is cancelled when the client is current by then, not when one invoice was paid."""
+        return {"client_owes": self.account_spec()}
+
+    def live(self, action: Action) -> None:
+        """A notice says what is owed when it is sent (it may wait for approval while the client pays part):
+        the executor reads the amount fields again just before rendering it (executor/texts.py)."""
+        msg = action.params.get("msg")
+        if isinstance(msg, dict) and "amount_due" in (msg.get("data") or {}):
+            msg["live"] = self.account_spec()
+
     def plan(self, kind: str, purpose: str, params: dict[str, Any]) -> None:
         self.actions.append(self.action(kind, purpose, params, False))
 
     # --- payment undoes it ----------------------------------------------------------------------
 
-    def close(self) -> None:
-        """The client is current: undo every reversible step in reverse order, say so, close the case."""
+    def close(self, *, paid: bool = True) -> None:
+        """The client is current: undo every reversible step in reverse order, close the case. The client
+        hears "restored" only when it paid and something destructive is undone; staff always get a note."""
+        self.keep_promise()
         if self.s.get("stages"):
             undo = self.undo_steps()
             self.actions.extend(undo)
-            self.keep_promise()
-            self.actions.extend(self.restored_notice(len(undo)))
-            self.log("client current again: case closed", {"undone": [a.kind for a in undo]})
-        else:
-            self.keep_promise()
+            self.actions.extend(self.restored_notice(undo, paid))
+            what = "client current again: case closed" if paid else "case closed by staff after cancellations"
+            self.log(what, {"undone": [a.kind for a in undo]})
         self.s["closed"] = True
 
     def keep_promise(self) -> None:
-        if self.s.get("promise"):
-            self.log("promise kept", self.s["promise"])
+        promise = self.s.get("promise")
+        if promise and not promise.get("kept"):
+            self.log("promise kept", promise)
 
     def undo_steps(self) -> list[Action]:
         """The reversible steps reached, last first: each stage's actions and services in reverse."""
@@ -367,9 +547,16 @@ class Case(StagePlanner):
             return self.action("module_command", purpose, params, False, guard=guard, destructive=False)
         return None
 
-    def restored_notice(self, undone: int) -> list[Action]:
-        """The client hears that the account is restored; the client's notes say what was undone."""
+    def restored_notice(self, undo: list[Action], paid: bool) -> list[Action]:
+        """The client hears that the account is restored when a destructive step of the bridge is undone
+        (the email waits for the steps it speaks of, and is cancelled if none of them had run); the
+        client's notes say how the case closed."""
         client = self.s["client_id"]
+        note = {"msg": message("escalation.closed_note", undone=len(undo))}
+        closing = [self.action("client_note", "restored-note", note, False)]
+        undoes = [a.guard["action_done"] for a in undo if "action_done" in a.guard]
+        if not paid or not undoes:
+            return closing
         context = self.s.get("context") or {}
         spec = self.rules.restored_email
         related = {  # the invoices are paid and gone from the case: an invoice template has none to be about
@@ -377,12 +564,12 @@ class Case(StagePlanner):
             "domain": [int(d["id"]) for d in context.get("domains") or []],
         }
         emails = email_params(spec, client, {"client": client}, related)
+        guard = {"action_done": undoes}
         notices = [
-            self.action("email", "restored" if len(emails) == 1 else f"restored:{p['related_id']}", p, False)
+            self.action("email", "restored" if len(emails) == 1 else f"restored:{p['related_id']}", p, False, guard=guard)
             for p in emails
         ] or [self.action("client_note", "restored-template", no_record_note(spec), False)]
-        note = {"msg": message("escalation.closed_note", undone=undone)}
-        return [*notices, self.action("client_note", "restored-note", note, False)]
+        return [*notices, *closing]
 
     # --- the decision -------------------------------------------------------------------------
 
@@ -416,28 +603,29 @@ class Case(StagePlanner):
                 "timeline": self.s["timeline"],
             }
             return Decision(state=closed_state, actions=self.actions, due_at=None, refs=[])
-        refs = [f"invoice:{i}" for i in sorted(self.s["invoices"], key=int)]
+        refs = [f"invoice:{i}" for i in sorted(self.s.get("account") or {}, key=int)]
         refs += [f"service:{s['id']}" for s in (self.s.get("context") or {}).get("services") or []]
+        if self.s.get("policy") and self.s.get("account"):  # an open case in scope: the poller watches it
+            refs.append(f"{WATCH}{self.s['client_id']}")
         return Decision(state=self.s, actions=self.actions, due_at=self.next_due_at(), refs=refs)
 
 
 # What each event does to the case before the ladder looks at the clock (others: nothing).
 EVENTS: dict[str, Callable[[Case, Event], None]] = {
+    **dict.fromkeys(INVOICE_EVENTS, Case.invoice_event),
     "InvoiceOverdue": Case.invoice_overdue,
-    "InvoicePaid": Case.invoice_settled,
-    "InvoiceCancelled": Case.invoice_settled,
-    "InvoiceRefunded": Case.invoice_settled,
-    "AddInvoicePayment": Case.partial_payment,
     "ClientContext": Case.context_read,
     "ServiceStatusChanged": Case.service_changed,
     **dict.fromkeys(MODULE_EVENTS, Case.service_changed),
     "EscalationCommand": Case.command,
 }
-SETTLED = {
-    "InvoicePaid": "invoice paid",
-    "InvoiceCancelled": "invoice cancelled (credit note)",
-    "InvoiceRefunded": "invoice refunded",
+# What the timeline says of an invoice event (what it means for the debt comes with the read it asks for).
+HINTS = {
+    "InvoiceCreated": "new invoice",
+    "InvoiceUnpaid": "invoice marked unpaid",
+    "AddInvoicePayment": "payment received",
 }
+BRIDGE = "whmcs-bridge"  # who holds a case the bridge held itself (cancelled invoices)
 # Staff commands (EscalationCommand): (case, data, by).
 COMMANDS: dict[str, Callable[[Case, dict[str, Any], str], None]] = {
     "promise": Case.promise,
