@@ -42,7 +42,14 @@ def act(sandbox: Sandbox, action: str, **params: Any) -> Any:
 
 def pay(sandbox: Sandbox, invoice: int, amount: str | None = None) -> None:
     extra = {"amount": amount} if amount is not None else {}
-    act(sandbox, "AddInvoicePayment", invoiceid=invoice, transid=f"BANK-{invoice}-{amount}", gateway="banktransfer", **extra)
+    act(
+        sandbox,
+        "AddInvoicePayment",
+        invoiceid=invoice,
+        transid=f"BANK-{invoice}-{amount}",
+        gateway="banktransfer",
+        **extra,
+    )
 
 
 def emails(sandbox: Sandbox, start: str) -> list[dict[str, Any]]:
@@ -213,7 +220,17 @@ def test_broken_promises_beyond_the_limit_are_refused(story: Bridge):
         story.day(after)
     assert listed(story)["broken_promises"] == 2
     assert "max_broken_promises" in refused(
-        story, "promise", "1", "--until", "2026-12-20", "--amount", "100", "--by", "alice", "--at", "2026-11-28T10:05:00Z"
+        story,
+        "promise",
+        "1",
+        "--until",
+        "2026-12-20",
+        "--amount",
+        "100",
+        "--by",
+        "alice",
+        "--at",
+        "2026-11-28T10:05:00Z",
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +58,9 @@ CONTEXT = {
 
 
 class Story:
-    """Feeds events through decide() like the engine does, keeping state and every planned action."""
+    """Feeds events through decide() like the engine does, keeping state and every planned action. It holds
+    the client's account as WHMCS would (open invoices and balances): an invoice event changes the account
+    first, and a read the rules ask for (refresh_client) is answered at once, as the executor would."""
 
     def __init__(self, rules: EscalationSection = RULES, staff_email: str | None = "robot@example.com") -> None:
         self.rules = rules
@@ -65,8 +68,12 @@ class Story:
         self.state: dict[str, Any] = {}
         self.actions: list[Action] = []
         self.due_at: datetime | None = None
+        self.account: dict[int, dict[str, Any]] = {}  # open invoices: id -> due, total, balance, status
+        self.closed: dict[int, str] = {}  # invoices no longer open: id -> status
+        self.services = SERVICES
 
     def feed(self, kind: str, data: dict[str, Any], now: datetime) -> list[Action]:
+        self.whmcs(kind, data)
         decision = decide(
             self.state,
             Event(id=f"e{len(self.actions)}", type=kind, data=data),
@@ -77,18 +84,37 @@ class Story:
         self.state = decision.state or {}
         self.due_at = decision.due_at
         self.actions.extend(decision.actions)
-        return decision.actions
+        out = list(decision.actions)
+        for action in decision.actions:
+            if action.kind == "refresh_client":
+                out += self.feed("ClientContext", self.read(action.params.get("known_invoices") or []), now)
+        return out
+
+    def whmcs(self, kind: str, data: dict[str, Any]) -> None:
+        """What the event says happened in WHMCS, done to the account."""
+        invoice = int(data.get("invoiceid") or 0)
+        if kind in ("InvoicePaid", "InvoiceCancelled", "InvoiceRefunded") and invoice in self.account:
+            del self.account[invoice]
+            self.closed[invoice] = kind.removeprefix("Invoice")
+        elif kind == "AddInvoicePayment" and invoice in self.account:
+            balance = Decimal(self.account[invoice]["balance"]) - Decimal(str(data.get("amount", "0")))
+            self.account[invoice]["balance"] = f"{balance:.2f}"
+
+    def read(self, known: list[int]) -> dict[str, Any]:
+        invoices = [{"id": i, **v} for i, v in sorted(self.account.items())]
+        left = {str(i): self.closed.get(i, "Deleted") for i in known if i not in self.account}
+        return {**CONTEXT, "services": self.services, "invoices": invoices, "left": left}
 
     def tick(self, now: datetime) -> list[Action]:
         return self.feed("Tick", {}, now)
 
     def overdue(self, invoice: int, due: date, now: datetime, total: str = "49.95") -> list[Action]:
-        return self.feed(
-            "InvoiceOverdue", {"invoiceid": invoice, "userid": 1, "duedate": due.isoformat(), "total": total}, now
-        )
+        self.account[invoice] = {"due": due.isoformat(), "total": total, "balance": total, "status": "Unpaid"}
+        return self.feed("InvoiceOverdue", {"invoiceid": invoice, "userid": 1, "duedate": due.isoformat()}, now)
 
     def context(self, now: datetime, services: list[dict[str, Any]] = SERVICES) -> list[Action]:
-        return self.feed("ClientContext", {**CONTEXT, "services": services}, now)
+        self.services = services
+        return self.feed("ClientContext", self.read([]), now)
 
     def stages(self) -> list[str]:
         return [s["name"] for s in self.state.get("stages", [])]
@@ -97,8 +123,8 @@ class Story:
 def started(now: datetime = MONDAY, due_days_ago: int = 4) -> Story:
     story = Story()
     first = story.overdue(11, (now - timedelta(days=due_days_ago)).date(), now)
-    assert [a.kind for a in first] == ["refresh_client"]  # rules ask for the client's services first
-    story.context(now)
+    # The rules ask for the client's services and account first, and decide on the answer.
+    assert [a.kind for a in first] == ["refresh_client", "email"]
     return story
 
 
@@ -146,7 +172,9 @@ def test_the_ladder_in_order_with_deadlines_approvals_and_windows():
     sites = story.tick(datetime(2026, 12, 21, 8, tzinfo=UTC))  # 3 business days later, before opening hours
     assert [a.kind for a in sites] == ["suspend", "suspend"]
     assert all(a.not_before == datetime(2026, 12, 21, 9, tzinfo=UTC) for a in sites)  # the window opens at 09:00
-    assert all(a.guard["invoices_open"] == [11] for a in sites)
+    # A step is cancelled when the client is current when it runs, not when one invoice of several is paid.
+    assert all(a.guard["client_owes"] == {**sites[0].guard["client_owes"], "client_id": 1} for a in sites)
+    assert "invoices_open" not in sites[0].guard
     assert sites[0].params["reason"] == "Administrative reasons"
 
 
@@ -181,7 +209,7 @@ def test_full_payment_undoes_everything_in_reverse_order_once():
         story.tick(when)
     assert story.stages()[-1] == "mail-off"
     undo = story.feed("InvoicePaid", {"invoiceid": 11}, datetime(2026, 12, 23, 10, tzinfo=UTC))
-    kinds = [(a.kind, a.params.get("function"), a.params.get("service_id")) for a in undo]
+    kinds = [(a.kind, a.params.get("function"), a.params.get("service_id")) for a in undo if a.kind != "refresh_client"]
     assert kinds == [
         ("module_command", "enable_mail", 102),
         ("module_command", "enable_mail", 101),
@@ -202,9 +230,12 @@ def test_partial_payment_keeps_the_ladder_going():
     story.overdue(12, date(2026, 11, 20), MONDAY)
     story.feed("InvoicePaid", {"invoiceid": 11}, MONDAY)
     assert story.state["invoices"].keys() == {"12"} and story.stages() == ["reminder"]
-    story.feed("AddInvoicePayment", {"invoiceid": 12}, MONDAY)
-    assert story.state["timeline"][-1]["what"] == "partial payment received"
-    assert story.tick(datetime(2026, 11, 30, 10, tzinfo=UTC))  # second reminder still comes
+    story.feed("AddInvoicePayment", {"invoiceid": 12, "amount": "20.00"}, MONDAY)
+    assert any(t["what"] == "payment received" for t in story.state["timeline"])
+    assert story.state["invoices"]["12"]["balance"] == "29.95"  # the balance WHMCS gives, not the total
+    second = story.tick(datetime(2026, 11, 30, 10, tzinfo=UTC))  # second reminder still comes
+    assert second[0].params["msg"]["data"]["amount_due"] == "29.95"
+    assert second[0].params["msg"]["live"]["client_id"] == 1  # and is read again when it is sent
 
 
 def test_promise_kept_and_broken():
@@ -281,8 +312,8 @@ def test_service_override_date_defers_its_destructive_steps():
 
 def test_clients_out_of_scope_are_left_alone():
     story = Story()
+    story.services = [dict(SERVICES[0], pid=3, group="Shared Hosting", id=500)]
     story.overdue(50, date(2026, 10, 1), MONDAY)
-    story.context(MONDAY, [dict(SERVICES[0], pid=3, group="Shared Hosting", id=500)])
     assert story.state["policy"] is None
     assert [a.kind for a in story.actions] == ["refresh_client"]
     assert story.tick(datetime(2027, 6, 1, tzinfo=UTC)) == []

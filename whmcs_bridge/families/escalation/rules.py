@@ -15,7 +15,7 @@ after others were cancelled replaces them and counts from the oldest due date of
 cancelled invoices with nothing replacing them hold the case for staff. Only a balance at most
 `current_below` makes the client current.
 
-Rules: one stage per decision at most, and only from a read made that day; a stage is due a number of
+Rules: one stage per decision at most; a stage is due a number of
 (business) days after the oldest due date or after the previous stage; promises and holds pause the ladder;
 a service's own "do not suspend until" date defers destructive steps; when the client is current again every
 reversible step is undone in reverse order and the case closes (the "restored" email only when something
@@ -181,8 +181,9 @@ class Case(StagePlanner):
         if "invoices" in data and (policy is not None or self.s["stages"]):
             self.account_read(data)
         elif policy is None and not self.s["stages"]:  # no policy covers it: nothing to follow or to list
-            for key in ("account", "invoices", "replaced_due", "cancelled"):
+            for key in ("account", "replaced_due", "cancelled"):
                 self.s.pop(key, None)
+            self.s["invoices"] = {}
 
     def account_read(self, data: dict[str, Any]) -> None:
         """The account as WHMCS gives it now. An invoice gone from the open list was paid (the balance says
@@ -338,6 +339,9 @@ class Case(StagePlanner):
     def advance(self) -> None:
         if self.s.get("closed") or self.s.get("account") is None:
             return  # closed by a command, or nothing read yet: no decision without the facts
+        if self.s.get("read_requested"):
+            self.request_read()  # again if the one asked for is long overdue (it may have failed)
+            return  # something changed in WHMCS: the decision waits for the read that says what
         self.s["invoices"] = self.owed_invoices()
         if self.current():
             if self.s.get("replaced_due") and self.s["stages"]:
@@ -356,9 +360,6 @@ class Case(StagePlanner):
         stage = policy.ladder[index]
         due = self.stage_date(policy, index)
         if due is None or self.today < due:
-            return
-        if self.s.get("read_at") != self.today.isoformat():
-            self.request_read()  # a stage is decided on the day's facts: the stage comes with the answer
             return
         self.run_stage(policy, index, stage)
 
@@ -416,7 +417,7 @@ class Case(StagePlanner):
 
     def next_due_at(self) -> datetime | None:
         """When this case next needs a look: the next stage's date, or the day after a promise."""
-        if not self.s["invoices"]:
+        if not self.s.get("invoices"):
             return None
         if self.s.get("promise"):
             return datetime.combine(
@@ -566,7 +567,9 @@ class Case(StagePlanner):
         emails = email_params(spec, client, {"client": client}, related)
         guard = {"action_done": undoes}
         notices = [
-            self.action("email", "restored" if len(emails) == 1 else f"restored:{p['related_id']}", p, False, guard=guard)
+            self.action(
+                "email", "restored" if len(emails) == 1 else f"restored:{p['related_id']}", p, False, guard=guard
+            )
             for p in emails
         ] or [self.action("client_note", "restored-template", no_record_note(spec), False)]
         return [*notices, *closing]
@@ -581,7 +584,16 @@ class Case(StagePlanner):
             if not self.s["stages"]:  # nothing was done: no new cycle, just forget the invoices
                 kept: dict[str, Any] = {
                     k: self.s[k]
-                    for k in ("cycle", "client_id", "history", "timeline", "broken_promises", "context", "policy")
+                    for k in (
+                        "cycle",
+                        "client_id",
+                        "history",
+                        "timeline",
+                        "broken_promises",
+                        "context",
+                        "policy",
+                        "reads",
+                    )
                     if k in self.s
                 }
                 return Decision(state=kept, actions=self.actions, due_at=None, refs=[])
@@ -599,6 +611,7 @@ class Case(StagePlanner):
                 "client_id": self.s.get("client_id"),
                 "context": self.s.get("context"),
                 "policy": self.s.get("policy"),
+                "reads": self.s.get("reads", 0),
                 "history": self.s.get("history", []) + [history],
                 "timeline": self.s["timeline"],
             }

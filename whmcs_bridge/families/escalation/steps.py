@@ -144,7 +144,7 @@ class StagePlanner:
                 f"{step.purpose}:{invoice}",
                 {"invoice_id": int(invoice), "status": step.spec.invoice_status},
                 step.approval,
-                guard={"invoices_open": [int(invoice)]},
+                guard={**step.guard, "invoices_open": [int(invoice)]},
                 destructive=True,
             )
             for invoice in sorted(self.s["invoices"], key=int)
