@@ -136,9 +136,8 @@ class Poller:
         for listing in self.listings():
             self.census.read(listing, now, lambda found: self.store(found, now, report))
         self.check_invoices(self._hints(), now, report)
-        sweep = self.sweep_due(now)
-        self.services(now, report, every=sweep)
-        if sweep:
+        self.services(now, report)
+        if self.sweep_due(now):
             self.sweep(now, report)
         self.overdue(today, now, report)
         report.calls = self.api.client.calls - calls_before
@@ -427,13 +426,15 @@ class Poller:
             self.db, invoice.id, client_id=invoice.client_id, duedate=invoice.duedate, total=str(invoice.total), now=now
         )
 
-    def services(self, now: datetime, report: PollReport, *, every: bool = False) -> None:
+    def services(self, now: datetime, report: PollReport) -> None:
         """The services of tracked clients (open escalation cases in a policy's scope) that may have changed:
-        those an activity line named since the last cycle, or all of them at a sweep. A status that changed
-        is reported (e.g. staff suspended or unsuspended by hand). One GetClientsProducts call per client read."""
+        those an activity line named with one of their services since the last cycle (WHMCS logs every module
+        action and every service edit there, by staff or API); a status that changed is reported (e.g. staff
+        suspended or unsuspended by hand). One GetClientsProducts call per client read; none for a client of
+        whom nothing was logged (a client's own account read, and each step's guard, read its services anyway)."""
         tracked = {int(c) for c in self.tracked_clients()}
         touched = {int(c) for c in json.loads(self.cursor(TOUCHED) or "[]")}
-        for client_id in sorted(tracked if every else tracked & touched):
+        for client_id in sorted(tracked & touched):
             found: list[Found] = []
             with self.db.atomic():
                 known = poll.service_statuses(self.db, client_id)

@@ -151,7 +151,7 @@ class Case(StagePlanner):
         invoice = str(as_int(data.get("invoiceid")))
         if invoice not in self.s["invoices"]:
             self.log("invoice overdue", {"invoice": int(invoice), "due": data.get("duedate")})
-        self.request_read(force=True)
+        self.request_read()  # a read planned and not yet run covers it: the account lists every open invoice
 
     def invoice_event(self, event: Event) -> None:
         """Something happened to one of the client's invoices: what it means for the debt is read from
@@ -246,7 +246,7 @@ class Case(StagePlanner):
     def current(self) -> bool:
         return self.owed() <= Decimal(self.rules.current_below)
 
-    def request_read(self, *, force: bool = False) -> None:
+    def request_read(self) -> None:
         """Ask WHMCS for the client's context and account (a read the executor turns into ClientContext).
         One at a time: a read planned and not answered yet covers whatever happened before it runs (unless
         it was asked more than an hour ago: it may have failed)."""
@@ -254,7 +254,7 @@ class Case(StagePlanner):
         if not client:
             return
         asked = self.s.get("read_requested")
-        if asked and not force and datetime.fromisoformat(asked) > self.now - timedelta(hours=1):
+        if asked and datetime.fromisoformat(asked) > self.now - timedelta(hours=1):
             return
         self.s["reads"] = self.s.get("reads", 0) + 1
         self.s["read_requested"] = self.now.isoformat()
