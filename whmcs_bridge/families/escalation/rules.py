@@ -156,7 +156,7 @@ class Case(StagePlanner):
     def invoice_event(self, event: Event) -> None:
         """Something happened to one of the client's invoices: what it means for the debt is read from
         WHMCS (the account), not taken from the event."""
-        if not self.s.get("client_id") or self.s.get("policy") is None and self.s.get("context"):
+        if not self.s.get("client_id") or (self.s.get("policy") is None and self.s.get("context")):
             return  # no client known, or out of scope: nothing to re-read for
         invoice = as_int(event.data.get("invoiceid"))
         if event.type in HINTS:  # paid, cancelled, refunded: the read says it, with what is left
@@ -181,7 +181,7 @@ class Case(StagePlanner):
         if "invoices" in data and (policy is not None or self.s["stages"]):
             self.account_read(data)
         elif policy is None and not self.s["stages"]:  # no policy covers it: nothing to follow or to list
-            for key in ("account", "replaced_due", "cancelled"):
+            for key in ("account", "replaced_due", "replaced_at", "cancelled"):
                 self.s.pop(key, None)
             self.s["invoices"] = {}
 
@@ -190,16 +190,7 @@ class Case(StagePlanner):
         how much is left), or cancelled: a cancellation is not a payment, and an invoice appearing after
         cancellations replaces them, counting from the oldest due date of what it replaced."""
         before = self.s.get("account") or {}
-        left = data.get("left") or {}
-        replaced = self.s.get("replaced_due")
-        for invoice, status in sorted(left.items(), key=lambda kv: int(kv[0])):
-            if invoice not in before:
-                continue
-            self.log(f"invoice {status.lower()}", {"invoice": int(invoice)})
-            if status != "Paid":  # cancelled, refunded, deleted: the debt did not go away by a payment
-                due = before[invoice].get("due")
-                replaced = min(replaced, due) if replaced and due else (replaced or due)
-                self.s.setdefault("cancelled", []).append(int(invoice))
+        replaced = self.cancelled_since(before, data.get("left") or {})
         account: dict[str, Any] = {}
         new = []
         for item in data.get("invoices") or []:
@@ -215,22 +206,46 @@ class Case(StagePlanner):
             if not known:
                 new.append(key)
         if replaced and new and self.s.get("account") is not None:
-            for key in new:  # the replacement counts from the oldest due date of what it replaced
-                own = account[key]["own_due"]
-                account[key]["due"] = min(replaced, own) if own else replaced
-                self.log("invoice replaces cancelled invoices", {"invoice": int(key), "counts_from": replaced})
+            self.replace(account, new, replaced)
             replaced = None
-            self.s.pop("cancelled", None)
-            if (self.s.get("hold") or {}).get("by") == BRIDGE:  # the hold was ours, waiting for this
-                self.s.pop("hold")
-                self.log("ladder resumed: the cancelled invoices were replaced", {})
         if replaced:
             self.s["replaced_due"] = replaced
         else:
             self.s.pop("replaced_due", None)
+            self.s.pop("replaced_at", None)
         self.s["account"] = account
         self.s["read_at"] = self.today.isoformat()
         self.s["invoices"] = self.owed_invoices()
+
+    def cancelled_since(self, before: dict[str, Any], left: dict[str, str]) -> str | None:
+        """The invoices that left the open list since the last read: paid, or cancelled (refunded, deleted),
+        whose debt did not go away by a payment. The oldest due date of those awaiting a replacement."""
+        replaced = self.s.get("replaced_due")
+        if replaced and self.s.get("replaced_at", self.today.isoformat()) < (self.today - REPLACED_WITHIN).isoformat():
+            replaced = None  # an invoice made long after the cancellations is new business, not their replacement
+            self.s.pop("cancelled", None)
+        for invoice, status in sorted(left.items(), key=lambda kv: int(kv[0])):
+            if invoice not in before:
+                continue
+            self.log(f"invoice {status.lower()}", {"invoice": int(invoice)})
+            if status != "Paid":
+                due = before[invoice].get("due")
+                replaced = min(replaced, due) if replaced and due else (replaced or due)
+                self.s.setdefault("cancelled", []).append(int(invoice))
+                self.s["replaced_at"] = self.today.isoformat()
+        return replaced
+
+    def replace(self, account: dict[str, Any], new: list[str], replaced: str) -> None:
+        """New invoices replace the cancelled ones: they count from the oldest due date of what they replaced,
+        and a hold the bridge put on the case for the cancellations ends."""
+        for key in new:
+            own = account[key]["own_due"]
+            account[key]["due"] = min(replaced, own) if own else replaced
+            self.log("invoice replaces cancelled invoices", {"invoice": int(key), "counts_from": replaced})
+        self.s.pop("cancelled", None)
+        if (self.s.get("hold") or {}).get("by") == BRIDGE:
+            self.s.pop("hold")
+            self.log("ladder resumed: the cancelled invoices were replaced", {})
 
     def owed_invoices(self) -> dict[str, Any]:
         """The account's invoices overdue today with something left to pay: what the case is about."""
@@ -316,6 +331,7 @@ class Case(StagePlanner):
             # Staff decided: the cancelled invoices are not coming back. Nothing was paid: no "restored"
             # email says it was; what was done is undone.
             self.s.pop("replaced_due", None)
+            self.s.pop("replaced_at", None)
             self.close(paid=False)
 
     def letter(self, data: dict[str, Any], by: str) -> None:
@@ -344,6 +360,8 @@ class Case(StagePlanner):
             return  # something changed in WHMCS: the decision waits for the read that says what
         self.s["invoices"] = self.owed_invoices()
         if self.current():
+            if (self.s.get("hold") or {}).get("by") == BRIDGE:
+                return  # held for cancellations: staff decide
             if self.s.get("replaced_due") and self.s["stages"]:
                 self.hold_for_cancelled()
             else:
@@ -638,6 +656,9 @@ HINTS = {
     "InvoiceUnpaid": "invoice marked unpaid",
     "AddInvoicePayment": "payment received",
 }
+# Invoices that appear this long after others were cancelled do not replace them (a consolidation is made
+# at once or within days; a later invoice is the next month's, counted from its own due date).
+REPLACED_WITHIN = timedelta(days=7)
 BRIDGE = "whmcs-bridge"  # who holds a case the bridge held itself (cancelled invoices)
 # Staff commands (EscalationCommand): (case, data, by).
 COMMANDS: dict[str, Callable[[Case, dict[str, Any], str], None]] = {
