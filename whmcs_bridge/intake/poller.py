@@ -431,10 +431,13 @@ class Poller:
         those an activity line named with one of their services since the last cycle (WHMCS logs every module
         action and every service edit there, by staff or API); a status that changed is reported (e.g. staff
         suspended or unsuspended by hand). One GetClientsProducts call per client read; none for a client of
-        whom nothing was logged (a client's own account read, and each step's guard, read its services anyway)."""
+        whom nothing was logged (a client's own account read, and each step's guard, read its services anyway),
+        except once when it starts being watched, to know its services' statuses."""
         tracked = {int(c) for c in self.tracked_clients()}
         touched = {int(c) for c in json.loads(self.cursor(TOUCHED) or "[]")}
-        for client_id in sorted(tracked & touched):
+        with self.db.atomic():
+            unseen = tracked - poll.clients_with_services_seen(self.db)  # newly watched: their statuses as of now
+        for client_id in sorted(tracked & touched | unseen):
             found: list[Found] = []
             with self.db.atomic():
                 known = poll.service_statuses(self.db, client_id)

@@ -94,6 +94,11 @@ def service_statuses(db: Database, client_id: int) -> dict[int, str]:
     return {int(r["id"]): str(r["status"]) for r in rows}
 
 
+def clients_with_services_seen(db: Database) -> set[int]:
+    """The clients whose services' statuses have been seen at least once."""
+    return {int(r["client_id"]) for r in db.conn.execute("SELECT DISTINCT client_id FROM poll_service")}
+
+
 def keep_service_status(db: Database, service_id: int, *, client_id: int, status: str, now: datetime) -> None:
     """The service has this status as of `now`."""
     db.conn.execute(
