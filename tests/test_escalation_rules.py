@@ -395,3 +395,18 @@ def test_a_new_invoice_days_after_the_cancellations_replaces_them_a_later_one_do
     late.feed("InvoiceCreated", {"invoiceid": 21, "userid": 1}, datetime(2026, 12, 28, 10, tzinfo=UTC))
     assert late.state["account"]["21"]["due"] == "2027-01-10"  # new business, counted from its own due date
     assert late.state["hold"]["by"] == "whmcs-bridge"  # and the cancellations still wait for staff
+
+
+def test_a_case_kept_by_an_older_version_reads_the_account_before_deciding():
+    legacy = {
+        "cycle": 1,
+        "client_id": 1,
+        "invoices": {"11": {"due": "2026-11-19", "total": "49.95"}},
+        "stages": [{"name": "reminder", "at": "2026-11-23", "actions": [], "approval": False, "impact": 196}],
+        "timeline": [],
+        "broken_promises": 0,
+        "context": CONTEXT,
+        "policy": "resellers-and-dedicated",
+    }
+    decision = decide(legacy, Event(id="t", type="Tick", data={}), datetime(2026, 11, 30, 10, tzinfo=UTC), RULES)
+    assert [a.kind for a in decision.actions] == ["refresh_client"]

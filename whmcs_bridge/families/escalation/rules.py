@@ -256,7 +256,8 @@ class Case(StagePlanner):
         }
 
     def owed(self) -> Decimal:
-        return sum((Decimal(i["balance"]) for i in self.s["invoices"].values()), Decimal("0"))
+        # (a case kept by an older version knew totals only, until its first read)
+        return sum((Decimal(i.get("balance", i.get("total", "0"))) for i in self.s["invoices"].values()), Decimal("0"))
 
     def current(self) -> bool:
         return self.owed() <= Decimal(self.rules.current_below)
@@ -352,20 +353,35 @@ class Case(StagePlanner):
     def current_policy(self) -> Policy | None:
         return next((p for p in self.rules.policies if p.name == self.s.get("policy")), None)
 
-    def advance(self) -> None:
-        if self.s.get("closed") or self.s.get("account") is None:
-            return  # closed by a command, or nothing read yet: no decision without the facts
+    def facts_known(self) -> bool:
+        """The case has read the account and no read it asked for is pending: it may decide."""
+        if self.s.get("closed"):
+            return False
+        if self.s.get("account") is None:
+            if self.s.get("invoices"):  # a case kept by an older version: read the account first
+                self.request_read()
+            return False  # nothing read yet: no decision without the facts
         if self.s.get("read_requested"):
             self.request_read()  # again if the one asked for is long overdue (it may have failed)
-            return  # something changed in WHMCS: the decision waits for the read that says what
+            return False  # something changed in WHMCS: the decision waits for the read that says what
+        return True
+
+    def settle(self) -> None:
+        """The client owes nothing (overdue): close the case, or hold it for staff if it is only because
+        invoices were cancelled."""
+        if (self.s.get("hold") or {}).get("by") == BRIDGE:
+            return  # held for cancellations: staff decide
+        if self.s.get("replaced_due") and self.s["stages"]:
+            self.hold_for_cancelled()
+        else:
+            self.close(paid=not self.s.get("replaced_due"))
+
+    def advance(self) -> None:
+        if not self.facts_known():
+            return
         self.s["invoices"] = self.owed_invoices()
         if self.current():
-            if (self.s.get("hold") or {}).get("by") == BRIDGE:
-                return  # held for cancellations: staff decide
-            if self.s.get("replaced_due") and self.s["stages"]:
-                self.hold_for_cancelled()
-            else:
-                self.close(paid=not self.s.get("replaced_due"))
+            self.settle()
             return
         policy = self.current_policy()
         if policy is None or self.s.get("hold"):
