@@ -583,13 +583,13 @@ class Case(StagePlanner):
         return None
 
     def restored_notice(self, undo: list[Action], paid: bool) -> list[Action]:
-        """The client hears that the account is restored when a destructive step of the bridge is undone
-        (the email waits for the steps it speaks of, and is cancelled if none of them had run); the
-        client's notes say how the case closed."""
+        """The client hears that the account is restored when a destructive step of the bridge was undone:
+        the email comes after the undoing steps and is cancelled if none of them ran (their forward step
+        never ran, or a terminated service cannot be unsuspended); the client's notes say how the case closed."""
         client = self.s["client_id"]
         note = {"msg": message("escalation.closed_note", undone=len(undo))}
         closing = [self.action("client_note", "restored-note", note, False)]
-        undoes = [a.guard["action_done"] for a in undo if "action_done" in a.guard]
+        undoes = [a.key for a in undo]
         if not paid or not undoes:
             return closing
         context = self.s.get("context") or {}
