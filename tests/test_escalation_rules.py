@@ -71,6 +71,7 @@ class Story:
         self.account: dict[int, dict[str, Any]] = {}  # open invoices: id -> due, total, balance, status
         self.closed: dict[int, str] = {}  # invoices no longer open: id -> status
         self.services = SERVICES
+        self.extra: dict[str, Any] = {}  # more of the client's context (its domains...)
 
     def feed(self, kind: str, data: dict[str, Any], now: datetime) -> list[Action]:
         self.whmcs(kind, data)
@@ -103,7 +104,7 @@ class Story:
     def read(self, known: list[int]) -> dict[str, Any]:
         invoices = [{"id": i, **v} for i, v in sorted(self.account.items())]
         left = {str(i): self.closed.get(i, "Deleted") for i in known if i not in self.account}
-        return {**CONTEXT, "services": self.services, "invoices": invoices, "left": left}
+        return {**CONTEXT, "services": self.services, **self.extra, "invoices": invoices, "left": left}
 
     def tick(self, now: datetime) -> list[Action]:
         return self.feed("Tick", {}, now)
