@@ -239,7 +239,7 @@ def test_polling_reads_only_the_clients_whose_open_case_may_have_changed(sandbox
     sandbox.load("reseller-overdue", at="2026-11-23T10:00:00")
     config = configure(tmp_path, sandbox, "")
     story = Bridge(config, sandbox)
-    story.day("2026-11-23T10:00:00Z", passes=3)  # the case opens; its client's services are read once
+    story.day("2026-11-23T10:00:00Z", passes=3)  # the case opens; its read gives the services' statuses
     seen = len(sandbox.calls())
     story.day("2026-11-23T10:10:00Z", passes=2)  # nothing happened in WHMCS
     reads = [c["action"] for c in sandbox.calls()[seen:]]

@@ -284,6 +284,11 @@ class Executor:
     ) -> None:
         """Record a run: what a read learnt goes back to the rules; a change leaves a line in WHMCS's log."""
         context = result.pop("context", None)
+        if context is not None and context.get("userid"):
+            # The services' statuses as this read found them: the poller's first baseline for a client it
+            # starts watching, so it need not read the client again to know them.
+            with self.db.atomic():
+                poll_store.first_service_statuses(self.db, int(context["userid"]), context.get("services") or [], now)
         feed = (
             result.pop("feed", None)
             or (("ClientContext", context) if context is not None else None)

@@ -432,7 +432,8 @@ class Poller:
         action and every service edit there, by staff or API); a status that changed is reported (e.g. staff
         suspended or unsuspended by hand). One GetClientsProducts call per client read; none for a client of
         whom nothing was logged (a client's own account read, and each step's guard, read its services anyway),
-        except once when it starts being watched, to know its services' statuses."""
+        except once when it starts being watched and no read of its account gave its services' statuses yet
+        (the executor keeps those a read found: store/poll.py first_service_statuses)."""
         tracked = {int(c) for c in self.tracked_clients()}
         touched = {int(c) for c in json.loads(self.cursor(TOUCHED) or "[]")}
         with self.db.atomic():
