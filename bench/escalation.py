@@ -123,7 +123,7 @@ def print_polling(clients: int, tracked: int, ever: int, counts: dict[str, list[
     steady_b, steady_m = sum(b for b, _, _ in later), sum(m for _, m, _ in later)
     print(f"polling at {clients} clients: {tracked} watched (open cases in a policy's scope; {ever} clients have a case)")
     print(
-        f"  first pass after the cases opened (each newly watched client's services read once): {first[0]} API calls, minimum {first[1]}"
+        f"  first pass after the cases opened: {first[0]} API calls, minimum {first[1]}"
     )
     if quiet:
         b, m = quiet[len(quiet) // 2]
