@@ -85,9 +85,11 @@ def test_consolidated_invoices_keep_the_ladder_where_it_was(story: Bridge):
     overdue = (today - oldest).days
     assert (row["stage"], row["invoices"], row["days_overdue"]) == ("final-notice", 1, overdue), row
     assert "944.70" in row["amount_due"], row
-    assert story.day("2026-12-16T10:00:00Z") == []  # the panel lock comes on its day, awaiting approval
+    assert story.day("2026-12-16T10:00:00Z") == []  # nothing on the deadline day: the lock comes the day after
+    asked = story.day("2026-12-17T10:00:00Z")  # the panel lock, awaiting approval: one ticket to staff
+    assert [c["action"] for c in asked] == ["OpenTicket"], summary(asked)
     assert story.approve_all() == 3
-    locked = story.day("2026-12-16T10:30:00Z", passes=1)
+    locked = story.day("2026-12-17T10:30:00Z", passes=1)
     assert [c["action"] for c in locked] == ["ModuleCustom", "ModuleCustom", "SendEmail"]
     assert "€\xa0944,70" in emails(sandbox, "Toegang tot uw controlepaneel")[0]["message"]
     assert not emails(sandbox, "Uw diensten zijn volledig hersteld")
@@ -116,9 +118,11 @@ def test_partial_payment_lowers_the_amount_in_the_next_notice(story: Bridge):
     pay(sandbox, 7, "100.00")
     story.day("2026-12-11T10:00:00Z")
     assert "844.70" in listed(story)["amount_due"]
-    assert story.day("2026-12-16T10:00:00Z") == []
+    assert story.day("2026-12-16T10:00:00Z") == []  # nothing on the deadline day: the lock comes the day after
+    asked = story.day("2026-12-17T10:00:00Z")  # the panel lock, awaiting approval: one ticket to staff
+    assert [c["action"] for c in asked] == ["OpenTicket"], summary(asked)
     story.approve_all()
-    story.day("2026-12-16T10:30:00Z", passes=1)
+    story.day("2026-12-17T10:30:00Z", passes=1)
     [locked] = emails(sandbox, "Toegang tot uw controlepaneel")
     assert "€\xa0844,70" in locked["message"] and "944,70" not in locked["message"]
 
@@ -127,12 +131,14 @@ def test_one_invoice_paid_while_the_lock_awaits_approval_does_not_cancel_it(stor
     """Finding 3 and 6: 49.95 of 944.70 paid; the approved lock runs and its email says 894.75."""
     sandbox = story.sandbox
     to_final_notice(story)
-    assert story.day("2026-12-16T10:00:00Z") == []  # the lock awaits approval
-    sandbox.control("clock", {"set": "2026-12-16T10:10:00"})
+    assert story.day("2026-12-16T10:00:00Z") == []  # nothing on the deadline day: the lock comes the day after
+    asked = story.day("2026-12-17T10:00:00Z")  # the panel lock, awaiting approval: one ticket to staff
+    assert [c["action"] for c in asked] == ["OpenTicket"], summary(asked)
+    sandbox.control("clock", {"set": "2026-12-17T10:10:00"})
     pay(sandbox, 1)
-    story.day("2026-12-16T10:15:00Z")
+    story.day("2026-12-17T10:15:00Z")
     assert story.approve_all() == 3
-    locked = story.day("2026-12-16T10:30:00Z", passes=1)
+    locked = story.day("2026-12-17T10:30:00Z", passes=1)
     assert summary(locked) == [
         ("ModuleCustom", "101:lock_reseller_panel"),
         ("ModuleCustom", "102:lock_reseller_panel"),
@@ -145,12 +151,14 @@ def test_the_client_current_cancels_a_waiting_step(story: Bridge):
     """Finding 3, the other side: when the whole balance is paid, the waiting steps are cancelled."""
     sandbox = story.sandbox
     to_final_notice(story)
-    assert story.day("2026-12-16T10:00:00Z") == []
-    sandbox.control("clock", {"set": "2026-12-16T10:10:00"})
+    assert story.day("2026-12-16T10:00:00Z") == []  # nothing on the deadline day: the lock comes the day after
+    asked = story.day("2026-12-17T10:00:00Z")  # the panel lock, awaiting approval: one ticket to staff
+    assert [c["action"] for c in asked] == ["OpenTicket"], summary(asked)
+    sandbox.control("clock", {"set": "2026-12-17T10:10:00"})
     for invoice in [*RESELLER, *SERVER]:
         pay(sandbox, invoice)
     story.approve_all()
-    writes = story.day("2026-12-16T10:30:00Z", passes=3)
+    writes = story.day("2026-12-17T10:30:00Z", passes=3)
     assert "ModuleCustom" not in [c["action"] for c in writes], summary(writes)
 
 

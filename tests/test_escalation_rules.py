@@ -389,9 +389,9 @@ def test_destructive_window(moment: datetime, expected: datetime):
 def cancelled_story() -> Story:
     """A client locked out (panel-lock done), then every invoice cancelled with nothing replacing it."""
     story = started()
-    for when in ((11, 30), (12, 9), (12, 16)):
+    for when in ((11, 30), (12, 9), (12, 17)):  # the lock the day after the final notice's deadline
         story.tick(datetime(2026, when[0], when[1], 10, tzinfo=UTC))
-    story.feed("InvoiceCancelled", {"invoiceid": 11}, datetime(2026, 12, 17, 10, tzinfo=UTC))
+    story.feed("InvoiceCancelled", {"invoiceid": 11}, datetime(2026, 12, 18, 10, tzinfo=UTC))
     return story
 
 
@@ -401,7 +401,7 @@ def test_invoices_cancelled_with_nothing_replacing_them_hold_the_case_until_staf
     assert story.actions[-1].params["msg"]["id"] == "escalation.cancelled_hold_note"
     assert not [a for a in story.actions if a.kind == "module_command" and "unlock" in a.params["function"]]
     closed = story.feed(
-        "EscalationCommand", {"client_id": 1, "command": "resume", "by": "bob"}, datetime(2026, 12, 18, 10, tzinfo=UTC)
+        "EscalationCommand", {"client_id": 1, "command": "resume", "by": "bob"}, datetime(2026, 12, 19, 10, tzinfo=UTC)
     )
     # Staff close it: what was done is undone, but nobody tells the client its payment was received.
     assert [a.kind for a in closed] == ["module_command", "module_command", "client_note"]
@@ -411,12 +411,12 @@ def test_invoices_cancelled_with_nothing_replacing_them_hold_the_case_until_staf
 def test_a_new_invoice_days_after_the_cancellations_replaces_them_a_later_one_does_not():
     story = cancelled_story()
     story.account[20] = {"due": "2026-12-31", "total": "49.95", "balance": "49.95", "status": "Unpaid"}
-    story.feed("InvoiceCreated", {"invoiceid": 20, "userid": 1}, datetime(2026, 12, 18, 10, tzinfo=UTC))
+    story.feed("InvoiceCreated", {"invoiceid": 20, "userid": 1}, datetime(2026, 12, 19, 10, tzinfo=UTC))
     assert story.state["account"]["20"]["due"] == "2026-11-19"  # counts from what it replaced
     assert "hold" not in story.state and story.stages()[-1] == "panel-lock"
     late = cancelled_story()
     late.account[21] = {"due": "2027-01-10", "total": "49.95", "balance": "49.95", "status": "Unpaid"}
-    late.feed("InvoiceCreated", {"invoiceid": 21, "userid": 1}, datetime(2026, 12, 28, 10, tzinfo=UTC))
+    late.feed("InvoiceCreated", {"invoiceid": 21, "userid": 1}, datetime(2026, 12, 29, 10, tzinfo=UTC))
     assert late.state["account"]["21"]["due"] == "2027-01-10"  # new business, counted from its own due date
     assert late.state["hold"]["by"] == "whmcs-bridge"  # and the cancellations still wait for staff
 
