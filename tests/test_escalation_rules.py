@@ -12,7 +12,7 @@ import pytest
 
 from tests.test_config import ENV
 from whmcs_bridge.config.load import load_config
-from whmcs_bridge.families.escalation import calendar
+from whmcs_bridge.families.escalation import approval, calendar
 from whmcs_bridge.families.escalation.config import EscalationSection
 from whmcs_bridge.families.escalation.rules import decide
 from whmcs_bridge.model import Action, Event
@@ -434,3 +434,22 @@ def test_a_case_kept_by_an_older_version_reads_the_account_before_deciding():
     }
     decision = decide(legacy, Event(id="t", type="Tick", data={}), datetime(2026, 11, 30, 10, tzinfo=UTC), RULES)
     assert [a.kind for a in decision.actions] == ["refresh_client"]
+
+
+def test_an_approval_names_the_balance_the_account_read_gave_after_a_partial_payment():
+    """Both helpers of issue 15: staff decide on what is owed now (the balance after a partial payment, as
+    the last account read gave it), in the ticket and in `approvals list` (escalation/approval.py)."""
+    story = Story()
+    story.account[12] = {"due": "2026-11-19", "total": "129.00", "balance": "129.00", "status": "Unpaid"}
+    started_with = story.overdue(11, date(2026, 11, 19), MONDAY)
+    assert "refresh_client" in [a.kind for a in started_with]
+    for when in ((11, 30), (12, 9)):
+        story.tick(datetime(2026, when[0], when[1], 10, tzinfo=UTC))
+    story.feed("AddInvoicePayment", {"invoiceid": 12, "amount": "100.00"}, datetime(2026, 12, 10, 10, tzinfo=UTC))
+    lock = story.tick(datetime(2026, 12, 17, 10, tzinfo=UTC))
+    request = next(a for a in lock if a.params.get("msg", {}).get("id") == "escalation.approval_request")
+    assert (request.params["msg"]["data"]["amount_due"], request.params["msg"]["data"]["invoice_count"]) == (
+        "78.95",  # 49.95 + 29.00 left of 129.00
+        2,
+    )
+    assert approval.facts(story.state)["amount_due"] == "78.95"
