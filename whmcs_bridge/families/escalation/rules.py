@@ -152,6 +152,10 @@ class Case(StagePlanner):
         handler = EVENTS.get(event.type)
         if handler is not None:
             handler(self, event)
+        if event.type == STEP_OUTCOME:
+            # A stage done is heard a pass after it ran, before that pass's poll: the next stage waits for
+            # its timer, which comes after the poll's events, so payments made meanwhile are read first.
+            return
         # Ticks need nothing here: the ladder below looks at the clock.
         self.advance()
 
