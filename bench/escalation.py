@@ -1,12 +1,19 @@
-"""bench/escalation: `plan` over the sandbox's `scale` scenario, about 5% of clients overdue.
+"""bench/escalation: `plan` and polling cost over the sandbox's `scale` scenario, about 5% of clients overdue.
 
 Setup (not timed): the sandbox runs in its own process; the bridge polls it, reads every overdue
-client's services and builds the cases, as the daemon would. Then it measures `plan` projecting the
-ladder 120 days ahead for every case (engine, store, rolled back) and, as the baseline in the same
-run, the same projection made by calling the pure decide() in memory. Prints clients evaluated per
-second for both, their ratio, and peak memory. Stops by itself.
+client's services and builds the cases, as the daemon would. Then:
 
-    .venv/bin/python bench/escalation.py [--clients 100000]
+- `plan`: `plan` projecting the ladder 120 days ahead for every case (engine, store, rolled back) and, as
+  the baseline in the same run, the same projection made by calling the pure decide() in memory. Prints
+  clients evaluated per second for both, their ratio, and peak memory.
+- `polling` (issue 15, finding 13): a day of 5-minute passes with nothing happening in WHMCS, by the whole
+  bridge (poll, engine, executor), against the minimum: the same passes of a poller that watches no client
+  (no service and no email log read), on a copy of the same state. Prints the API calls of a quiet pass,
+  of a pass with the 6-hourly sweep, and of the whole day, for both, and their ratio.
+
+Stops by itself.
+
+    .venv/bin/python bench/escalation.py [--clients 100000] [--part plan|polling|all]
 """
 
 from __future__ import annotations
@@ -31,8 +38,10 @@ from bench.poll import IDENTIFIER, SECRET, start_sandbox  # noqa: E402
 from whmcs_bridge.config.load import load_config  # noqa: E402
 from whmcs_bridge.daemon import Bridge  # noqa: E402
 from whmcs_bridge.families.escalation.rules import decide  # noqa: E402
+from whmcs_bridge.intake.poller import Poller  # noqa: E402
 from whmcs_bridge.model import Event  # noqa: E402
 from whmcs_bridge.store import states  # noqa: E402
+from whmcs_bridge.store.db import Database  # noqa: E402
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
@@ -85,11 +94,79 @@ def pure_projection(bridge: Bridge, until: datetime) -> int:
     return decisions
 
 
+def polling(bridge: Bridge, folder: Path, passes: int) -> dict[str, list[int]]:
+    """API calls per pass over `passes` passes 5 minutes apart after NOW: the bridge's, and the minimum's
+    (a poller watching no client's services or emails, on a copy of the state made before the first)."""
+    copy = folder / "minimum.db"
+    bridge.db.backup_to(copy)
+    counts: dict[str, list[int]] = {"bridge": [], "minimum": [], "swept": []}
+    with Database(copy) as db:
+        minimum = Poller(db, bridge.api, sweep_every=bridge.config.poll.sweep_every)
+        for n in range(1, passes + 1):
+            moment = NOW + timedelta(minutes=5 * n)
+            before = bridge.api.client.calls
+            report = bridge.run_once(moment, poll=True)
+            counts["bridge"].append(bridge.api.client.calls - before)
+            counts["swept"].append(int(bool(report.poll and report.poll.swept)))
+            before = bridge.api.client.calls
+            minimum.run_once(moment)
+            counts["minimum"].append(bridge.api.client.calls - before)
+    return counts
+
+
+def print_polling(clients: int, tracked: int, ever: int, counts: dict[str, list[int]]) -> None:
+    rows = list(zip(counts["bridge"], counts["minimum"], counts["swept"], strict=True))
+    first, later = rows[0], rows[1:]
+    quiet = sorted((b, m) for b, m, s in later if not s)
+    swept = [(b, m) for b, m, s in later if s]
+    day_b, day_m = sum(counts["bridge"]), sum(counts["minimum"])
+    steady_b, steady_m = sum(b for b, _, _ in later), sum(m for _, m, _ in later)
+    print(f"polling at {clients} clients: {tracked} watched (open cases in a policy's scope; {ever} clients have a case)")
+    print(
+        f"  first pass after the cases opened: {first[0]} API calls, minimum {first[1]}"
+    )
+    if quiet:
+        b, m = quiet[len(quiet) // 2]
+        print(f"  quiet pass (median): {b} API calls, minimum {m}: ratio {b / m:.2f}x; the most: {max(quiet)[0]}")
+    if swept:
+        b, m = max(swept)
+        print(f"  pass with the 6-hourly sweep: {b} API calls, minimum {m}: ratio {b / m:.2f}x")
+    print(f"  the {len(later)} passes after the first: {steady_b} API calls, minimum {steady_m}: ratio {steady_b / steady_m:.2f}x")
+    print(f"  all {len(rows)} passes (a day of 5-minute passes): {day_b} API calls, minimum {day_m}: ratio {day_b / day_m:.2f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=100_000)
     parser.add_argument("--days", type=int, default=120, help="how far plan projects")
+    parser.add_argument("--part", choices=["plan", "polling", "all"], default="all")
+    parser.add_argument("--passes", type=int, default=288, help="polling: 5-minute passes measured (288: a day)")
     args = parser.parse_args()
+    if args.part in ("polling", "all"):
+        run_polling(args.clients, args.passes)
+    if args.part in ("plan", "all"):
+        run_plan(args)
+
+
+def run_polling(clients: int, passes: int) -> None:
+    proc, url = start_sandbox(clients)
+    try:
+        requests.post(url + "_sandbox/clock", json={"set": NOW.isoformat().replace("+00:00", "")}, timeout=10)
+        requests.post(url + "_sandbox/scenario", json={"name": "scale", "clients": clients}, timeout=600)
+        with tempfile.TemporaryDirectory() as tmp:
+            config = load_config(config_for(url, Path(tmp)))
+            bridge = Bridge(dataclasses.replace(config, poll=dataclasses.replace(config.poll, enabled=True)))
+            build_cases(bridge)
+            tracked, ever = len(bridge.tracked_clients()), len(states.items(bridge.db, "escalation"))
+            counts = polling(bridge, Path(tmp), passes)
+            bridge.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    print_polling(clients, tracked, ever, counts)
+
+
+def run_plan(args: argparse.Namespace) -> None:
     proc, url = start_sandbox(args.clients)
     try:
         requests.post(url + "_sandbox/clock", json={"set": NOW.isoformat().replace("+00:00", "")}, timeout=10)

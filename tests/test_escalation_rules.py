@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 
 from tests.test_config import ENV
 from whmcs_bridge.config.load import load_config
-from whmcs_bridge.families.escalation import calendar
+from whmcs_bridge.families.escalation import approval, calendar
 from whmcs_bridge.families.escalation.config import EscalationSection
 from whmcs_bridge.families.escalation.rules import decide
 from whmcs_bridge.model import Action, Event
@@ -57,7 +58,9 @@ CONTEXT = {
 
 
 class Story:
-    """Feeds events through decide() like the engine does, keeping state and every planned action."""
+    """Feeds events through decide() like the engine does, keeping state and every planned action. It holds
+    the client's account as WHMCS would (open invoices and balances): an invoice event changes the account
+    first, and a read the rules ask for (refresh_client) is answered at once, as the executor would."""
 
     def __init__(self, rules: EscalationSection = RULES, staff_email: str | None = "robot@example.com") -> None:
         self.rules = rules
@@ -65,10 +68,16 @@ class Story:
         self.state: dict[str, Any] = {}
         self.actions: list[Action] = []
         self.due_at: datetime | None = None
+        self.account: dict[int, dict[str, Any]] = {}  # open invoices: id -> due, total, balance, status
+        self.closed: dict[int, str] = {}  # invoices no longer open: id -> status
+        self.services = SERVICES
+        self.extra: dict[str, Any] = {}  # more of the client's context (its domains...)
 
     def feed(self, kind: str, data: dict[str, Any], now: datetime, *, run: bool = True) -> list[Action]:
-        """Decide on one event; with `run`, every step the case waits on (approval, destructive) is then told
-        done at the same instant, as if staff approved it and the executor ran it at once."""
+        """Decide on one event (done first to the account, as WHMCS did it); a read the case asks for is
+        answered at once from the account; with `run`, every step the case waits on (approval, destructive)
+        is then told done at the same instant, as if staff approved it and the executor ran it at once."""
+        self.whmcs(kind, data)
         decision = decide(
             self.state,
             Event(id=f"e{len(self.actions)}", type=kind, data=data),
@@ -79,27 +88,45 @@ class Story:
         self.state = decision.state or {}
         self.due_at = decision.due_at
         self.actions.extend(decision.actions)
-        planned = list(decision.actions)
+        out = list(decision.actions)
+        for action in decision.actions:
+            if action.kind == "refresh_client":
+                out += self.feed("ClientContext", self.read(action.params.get("known_invoices") or []), now, run=run)
         for action in decision.actions if run else []:
             if action.params.get("outcome_to"):
                 self.done(action, now)
-        return planned
+        return out
 
     def done(self, action: Action, now: datetime, status: str = "done") -> list[Action]:
         """The executor's report that a waiting step ended (store/outbox.py report_outcome)."""
         data = {"client_id": action.client_id, "action_key": action.key, "status": status}
         return self.feed(str(action.params["outcome_to"]), data, now, run=False)
 
+    def whmcs(self, kind: str, data: dict[str, Any]) -> None:
+        """What the event says happened in WHMCS, done to the account."""
+        invoice = int(data.get("invoiceid") or 0)
+        if kind in ("InvoicePaid", "InvoiceCancelled", "InvoiceRefunded") and invoice in self.account:
+            del self.account[invoice]
+            self.closed[invoice] = kind.removeprefix("Invoice")
+        elif kind == "AddInvoicePayment" and invoice in self.account:
+            balance = Decimal(self.account[invoice]["balance"]) - Decimal(str(data.get("amount", "0")))
+            self.account[invoice]["balance"] = f"{balance:.2f}"
+
+    def read(self, known: list[int]) -> dict[str, Any]:
+        invoices = [{"id": i, **v} for i, v in sorted(self.account.items())]
+        left = {str(i): self.closed.get(i, "Deleted") for i in known if i not in self.account}
+        return {**CONTEXT, "services": self.services, **self.extra, "invoices": invoices, "left": left}
+
     def tick(self, now: datetime) -> list[Action]:
         return self.feed("Tick", {}, now)
 
     def overdue(self, invoice: int, due: date, now: datetime, total: str = "49.95") -> list[Action]:
-        return self.feed(
-            "InvoiceOverdue", {"invoiceid": invoice, "userid": 1, "duedate": due.isoformat(), "total": total}, now
-        )
+        self.account[invoice] = {"due": due.isoformat(), "total": total, "balance": total, "status": "Unpaid"}
+        return self.feed("InvoiceOverdue", {"invoiceid": invoice, "userid": 1, "duedate": due.isoformat()}, now)
 
     def context(self, now: datetime, services: list[dict[str, Any]] = SERVICES) -> list[Action]:
-        return self.feed("ClientContext", {**CONTEXT, "services": services}, now)
+        self.services = services
+        return self.feed("ClientContext", self.read([]), now)
 
     def stages(self) -> list[str]:
         return [s["name"] for s in self.state.get("stages", [])]
@@ -108,8 +135,8 @@ class Story:
 def started(now: datetime = MONDAY, due_days_ago: int = 4) -> Story:
     story = Story()
     first = story.overdue(11, (now - timedelta(days=due_days_ago)).date(), now)
-    assert [a.kind for a in first] == ["refresh_client"]  # rules ask for the client's services first
-    story.context(now)
+    # The rules ask for the client's services and account first, and decide on the answer.
+    assert [a.kind for a in first] == ["refresh_client", "email"]
     return story
 
 
@@ -169,7 +196,9 @@ def test_the_ladder_in_order_with_deadlines_approvals_and_windows():
     sites = sites[:2]
     assert all(a.not_before == datetime(2026, 12, 22, 9, tzinfo=UTC) for a in sites)  # the window opens at 09:00
     assert all(a.guard["window"]["hours"] == "09:00-17:00" for a in sites)  # checked again when it runs
-    assert all(a.guard["invoices_open"] == [11] for a in sites)
+    # A step is cancelled when the client is current when it runs, not when one invoice of several is paid.
+    assert all(a.guard["client_owes"] == {**sites[0].guard["client_owes"], "client_id": 1} for a in sites)
+    assert "invoices_open" not in sites[0].guard
     assert sites[0].params["reason"] == "Administrative reasons"
 
 
@@ -204,7 +233,7 @@ def test_full_payment_undoes_everything_in_reverse_order_once():
         story.tick(when)
     assert story.stages()[-1] == "mail-off"
     undo = story.feed("InvoicePaid", {"invoiceid": 11}, datetime(2026, 12, 23, 10, tzinfo=UTC))
-    kinds = [(a.kind, a.params.get("function"), a.params.get("service_id")) for a in undo]
+    kinds = [(a.kind, a.params.get("function"), a.params.get("service_id")) for a in undo if a.kind != "refresh_client"]
     assert kinds == [
         ("module_command", "enable_mail", 102),
         ("module_command", "enable_mail", 101),
@@ -225,9 +254,12 @@ def test_partial_payment_keeps_the_ladder_going():
     story.overdue(12, date(2026, 11, 20), MONDAY)
     story.feed("InvoicePaid", {"invoiceid": 11}, MONDAY)
     assert story.state["invoices"].keys() == {"12"} and story.stages() == ["reminder"]
-    story.feed("AddInvoicePayment", {"invoiceid": 12}, MONDAY)
-    assert story.state["timeline"][-1]["what"] == "partial payment received"
-    assert story.tick(datetime(2026, 11, 30, 10, tzinfo=UTC))  # second reminder still comes
+    story.feed("AddInvoicePayment", {"invoiceid": 12, "amount": "20.00"}, MONDAY)
+    assert any(t["what"] == "payment received" for t in story.state["timeline"])
+    assert story.state["invoices"]["12"]["balance"] == "29.95"  # the balance WHMCS gives, not the total
+    second = story.tick(datetime(2026, 11, 30, 10, tzinfo=UTC))  # second reminder still comes
+    assert second[0].params["msg"]["data"]["amount_due"] == "29.95"
+    assert second[0].params["msg"]["live"]["client_id"] == 1  # and is read again when it is sent
 
 
 def test_promise_kept_and_broken():
@@ -304,8 +336,8 @@ def test_service_override_date_defers_its_destructive_steps():
 
 def test_clients_out_of_scope_are_left_alone():
     story = Story()
+    story.services = [dict(SERVICES[0], pid=3, group="Shared Hosting", id=500)]
     story.overdue(50, date(2026, 10, 1), MONDAY)
-    story.context(MONDAY, [dict(SERVICES[0], pid=3, group="Shared Hosting", id=500)])
     assert story.state["policy"] is None
     assert [a.kind for a in story.actions] == ["refresh_client"]
     assert story.tick(datetime(2027, 6, 1, tzinfo=UTC)) == []
@@ -352,3 +384,72 @@ def test_business_days(start: date, days: int, business: bool, expected: date):
 )
 def test_destructive_window(moment: datetime, expected: datetime):
     assert calendar.next_window(moment, ["mon", "tue", "wed", "thu", "fri"], "09:00-17:00", RULES.holidays) == expected
+
+
+def cancelled_story() -> Story:
+    """A client locked out (panel-lock done), then every invoice cancelled with nothing replacing it."""
+    story = started()
+    for when in ((11, 30), (12, 9), (12, 17)):  # the lock the day after the final notice's deadline
+        story.tick(datetime(2026, when[0], when[1], 10, tzinfo=UTC))
+    story.feed("InvoiceCancelled", {"invoiceid": 11}, datetime(2026, 12, 18, 10, tzinfo=UTC))
+    return story
+
+
+def test_invoices_cancelled_with_nothing_replacing_them_hold_the_case_until_staff_decide():
+    story = cancelled_story()
+    assert story.state["hold"]["by"] == "whmcs-bridge" and "cancelled" in story.state["hold"]["reason"]
+    assert story.actions[-1].params["msg"]["id"] == "escalation.cancelled_hold_note"
+    assert not [a for a in story.actions if a.kind == "module_command" and "unlock" in a.params["function"]]
+    closed = story.feed(
+        "EscalationCommand", {"client_id": 1, "command": "resume", "by": "bob"}, datetime(2026, 12, 19, 10, tzinfo=UTC)
+    )
+    # Staff close it: what was done is undone, but nobody tells the client its payment was received.
+    assert [a.kind for a in closed] == ["module_command", "module_command", "client_note"]
+    assert story.state["cycle"] == 2
+
+
+def test_a_new_invoice_days_after_the_cancellations_replaces_them_a_later_one_does_not():
+    story = cancelled_story()
+    story.account[20] = {"due": "2026-12-31", "total": "49.95", "balance": "49.95", "status": "Unpaid"}
+    story.feed("InvoiceCreated", {"invoiceid": 20, "userid": 1}, datetime(2026, 12, 19, 10, tzinfo=UTC))
+    assert story.state["account"]["20"]["due"] == "2026-11-19"  # counts from what it replaced
+    assert "hold" not in story.state and story.stages()[-1] == "panel-lock"
+    late = cancelled_story()
+    late.account[21] = {"due": "2027-01-10", "total": "49.95", "balance": "49.95", "status": "Unpaid"}
+    late.feed("InvoiceCreated", {"invoiceid": 21, "userid": 1}, datetime(2026, 12, 29, 10, tzinfo=UTC))
+    assert late.state["account"]["21"]["due"] == "2027-01-10"  # new business, counted from its own due date
+    assert late.state["hold"]["by"] == "whmcs-bridge"  # and the cancellations still wait for staff
+
+
+def test_a_case_kept_by_an_older_version_reads_the_account_before_deciding():
+    legacy = {
+        "cycle": 1,
+        "client_id": 1,
+        "invoices": {"11": {"due": "2026-11-19", "total": "49.95"}},
+        "stages": [{"name": "reminder", "at": "2026-11-23", "actions": [], "approval": False, "impact": 196}],
+        "timeline": [],
+        "broken_promises": 0,
+        "context": CONTEXT,
+        "policy": "resellers-and-dedicated",
+    }
+    decision = decide(legacy, Event(id="t", type="Tick", data={}), datetime(2026, 11, 30, 10, tzinfo=UTC), RULES)
+    assert [a.kind for a in decision.actions] == ["refresh_client"]
+
+
+def test_an_approval_names_the_balance_the_account_read_gave_after_a_partial_payment():
+    """Both helpers of issue 15: staff decide on what is owed now (the balance after a partial payment, as
+    the last account read gave it), in the ticket and in `approvals list` (escalation/approval.py)."""
+    story = Story()
+    story.account[12] = {"due": "2026-11-19", "total": "129.00", "balance": "129.00", "status": "Unpaid"}
+    started_with = story.overdue(11, date(2026, 11, 19), MONDAY)
+    assert "refresh_client" in [a.kind for a in started_with]
+    for when in ((11, 30), (12, 9)):
+        story.tick(datetime(2026, when[0], when[1], 10, tzinfo=UTC))
+    story.feed("AddInvoicePayment", {"invoiceid": 12, "amount": "100.00"}, datetime(2026, 12, 10, 10, tzinfo=UTC))
+    lock = story.tick(datetime(2026, 12, 17, 10, tzinfo=UTC))
+    request = next(a for a in lock if a.params.get("msg", {}).get("id") == "escalation.approval_request")
+    assert (request.params["msg"]["data"]["amount_due"], request.params["msg"]["data"]["invoice_count"]) == (
+        "78.95",  # 49.95 + 29.00 left of 129.00
+        2,
+    )
+    assert approval.facts(story.state)["amount_due"] == "78.95"

@@ -57,7 +57,8 @@ def test_the_escalation_ladder_undoes_each_step_with_its_inverse():
         story.tick(datetime(2026, month, day, 10, tzinfo=UTC))
     planned = {a.key: a for a in story.actions}
     undo = story.feed("InvoicePaid", {"invoiceid": 11}, datetime(2026, 12, 24, 10, tzinfo=UTC))
-    steps = [(planned[a.guard["action_done"]], a) for a in undo if "action_done" in a.guard]
+    # (the restored email's guard names every step it speaks of: a list)
+    steps = [(planned[a.guard["action_done"]], a) for a in undo if isinstance(a.guard.get("action_done"), str)]
     assert {(step.kind, a.kind) for step, a in steps} == {
         ("suspend", "unsuspend"),
         ("module_command", "module_command"),

@@ -21,7 +21,7 @@ from tests.test_config import ENV, LADDER
 from tests.test_delegation_rules import NOW as DAY
 from tests.test_delegation_rules import RULES as DELEGATION
 from tests.test_delegation_rules import administrative, body, event
-from tests.test_escalation_rules import CONTEXT, MONDAY, Story
+from tests.test_escalation_rules import MONDAY, Story
 from tests.test_escalation_rules import RULES as ESCALATION
 from tests.test_executor import NOW, action, plan
 from tests.test_ownership_e2e import World as OwnershipWorld
@@ -383,9 +383,9 @@ def ladder_with_first_email(spec: EmailSpec) -> EscalationSection:
 def test_a_template_goes_to_the_record_of_its_type(template_type: str, related: list[int]):
     spec = EmailSpec(template="Some Template", template_type=template_type)  # type: ignore[arg-type]
     story = Story(rules=ladder_with_first_email(spec))
-    story.overdue(12, date(2026, 11, 19), MONDAY)
+    story.extra = {"domains": [{"id": 7, "name": "snelhost.nl"}]}
+    story.account[12] = {"due": "2026-11-19", "total": "49.95", "balance": "49.95", "status": "Unpaid"}
     story.overdue(11, date(2026, 11, 18), MONDAY)  # due first: the one an invoice template is about
-    story.feed("ClientContext", {**CONTEXT, "domains": [{"id": 7, "name": "snelhost.nl"}]}, MONDAY)
     emails = [a for a in story.actions if a.kind == "email"]
     assert [a.params["related_id"] for a in emails] == related
     assert all(a.params["template"] == "Some Template" for a in emails)

@@ -102,14 +102,18 @@ class Bridge:
         )
 
     def tracked_clients(self) -> list[int]:
-        """Client ids that families watching services keep state for."""
-        names = [f.name for f in self.engine.families.values() if f.tracks_client_services]
-        return [int(key) for key in states.keys(self.db, names) if key.isdigit()]
+        """Clients whose services the poller watches: those a family watching services refers to as
+        "watch:<id>" (the escalation family: an open case in a policy's scope). A client that paid, or that
+        no policy covers, is not read (issue 15, finding 13)."""
+        if not any(f.tracks_client_services for f in self.engine.families.values()):
+            return []
+        return states.referenced_ids(self.db, "watch:")
 
     def email_clients(self) -> list[int]:
-        """Clients whose email log the poller watches for emails no hook reported: the clients families
-        track, and the owners whose emails delegation copies (their "owner:<id>" references)."""
-        return sorted(set(self.tracked_clients()) | set(states.referenced_ids(self.db, "owner:")))
+        """Clients whose email log the poller watches for emails no hook reported: the owners whose emails
+        delegation copies (their "owner:<id>" references). No family reads the emails of the clients it
+        tracks, so they are not walked each cycle."""
+        return states.referenced_ids(self.db, "owner:")
 
     def poll_due(self, now: datetime) -> bool:
         """Every poll.every; after failures, that doubled per failure up to poll.max_backoff. A family

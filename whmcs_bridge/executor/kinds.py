@@ -101,7 +101,17 @@ def _guard_suspended_by_us(api: WhmcsApi, spec: dict[str, Any], client_id: int |
     return None
 
 
+def _guard_client_owes(api: WhmcsApi, spec: dict[str, Any], client_id: int | None = None) -> str | None:
+    """The client still owes more than the tolerance on its overdue invoices (their balances, read now): a
+    step of the ladder is cancelled when the client became current, not when one invoice of many was paid."""
+    owed = Decimal(live_facts(api, spec)["amount_due"])
+    if owed <= Decimal(str(spec.get("tolerance") or "0")):
+        return f"client {spec['client_id']} is current (it owes {owed:.2f} on its overdue invoices)"
+    return None
+
+
 GUARDS: dict[str, Callable[[WhmcsApi, Any, int | None], str | None]] = {
+    "client_owes": _guard_client_owes,
     "invoices_open": _guard_invoices_open,
     "service_status": _guard_service_status,
     "ticket_exists": _guard_ticket_exists,
@@ -217,8 +227,70 @@ def _recent(items: Any, limit: int = 25) -> list[Any]:
 # --- reads the rules ask for, fed back to them as events ---------------------------------------
 
 
-def client_context(api: WhmcsApi, client_id: int) -> dict[str, Any]:
-    """What the rules need to know of a client: who it is, its group and custom fields, its services."""
+def open_invoices(api: WhmcsApi, client_id: int) -> list[dict[str, Any]]:
+    """The client's open invoices (Unpaid and Collections) with what is left to pay on each, as Decimals.
+    GetInvoices lists no balance (DD:api-reference/getinvoices.md); GetInvoice gives it, "the amount left
+    to pay on the invoice" (DD:api-reference/getinvoice.md), net of partial payments (AddInvoicePayment
+    with an amount, DD:api-reference/addinvoicepayment.md) and of credit applied (ApplyCredit): the total
+    is never what is owed."""
+    out = []
+    for status in OPEN_INVOICE:
+        for summary in api.invoices(client_id=client_id, status=status):
+            invoice = api.invoice(summary.id)
+            if invoice.status not in OPEN_INVOICE:  # changed between the list and the read
+                continue
+            out.append(
+                {
+                    "id": invoice.id,
+                    "due": invoice.duedate.isoformat() if invoice.duedate else None,
+                    "total": invoice.total,
+                    "balance": invoice.balance if invoice.balance is not None else invoice.total,
+                    "status": invoice.status,
+                }
+            )
+    return sorted(out, key=lambda i: int(i["id"]))
+
+
+def account(api: WhmcsApi, client_id: int, known: list[int]) -> dict[str, Any]:
+    """The client's open invoices and balances now, and what became of the invoices the rules knew as
+    open and that are no longer (Paid, Cancelled, Refunded... read one by one): a cancelled invoice is
+    not a payment."""
+    invoices = open_invoices(api, client_id)
+    still = {i["id"] for i in invoices}
+    left: dict[str, str] = {}
+    for invoice_id in sorted({int(i) for i in known} - still):
+        try:
+            left[str(invoice_id)] = api.invoice(invoice_id).status
+        except WhmcsApiError:
+            left[str(invoice_id)] = "Deleted"
+    return {
+        "invoices": [{**i, "total": str(i["total"]), "balance": str(i["balance"])} for i in invoices],
+        "left": left,
+    }
+
+
+def live_facts(api: WhmcsApi, spec: dict[str, Any]) -> dict[str, Any]:
+    """The ladder's amount fields as they are now (a notice says what is owed when it is sent, not when it
+    was planned): the balances of the client's invoices overdue on the day the step was planned (`as_of`;
+    an invoice replacing cancelled ones counts from the due date in `counts_from`), their number, the
+    oldest due date and the days since it on that day."""
+    as_of = date.fromisoformat(str(spec["as_of"]))
+    counts_from = {str(k): v for k, v in (spec.get("counts_from") or {}).items()}
+    owed, dues = Decimal("0"), []
+    for invoice in open_invoices(api, int(spec["client_id"])):
+        due = counts_from.get(str(invoice["id"])) or invoice["due"]
+        if invoice["balance"] > 0 and due and date.fromisoformat(due) < as_of:
+            owed += invoice["balance"]
+            dues.append(date.fromisoformat(due))
+    facts: dict[str, Any] = {"amount_due": f"{owed:.2f}", "invoice_count": len(dues)}
+    if dues:
+        facts.update(oldest_due=min(dues).isoformat(), days_overdue=(as_of - min(dues)).days)
+    return facts
+
+
+def client_context(api: WhmcsApi, client_id: int, known: list[int] | None = None) -> dict[str, Any]:
+    """What the rules need to know of a client: who it is, its group and custom fields, its services; with
+    `known` (the invoices a case knows as open), its account too (open invoices and balances)."""
     details = api.client_details(client_id)
     services = [
         {
@@ -246,6 +318,7 @@ def client_context(api: WhmcsApi, client_id: int) -> dict[str, Any]:
         "services": services,
         "domains": [{"id": d.id, "name": d.domainname} for d in api.domains(client_id=client_id)],
         "users": [{"id": u.id, "is_owner": u.is_owner} for u in details.users],
+        **(account(api, client_id, known) if known is not None else {}),
     }
 
 
@@ -534,7 +607,8 @@ def _run_credential_change(c: Call) -> Result:
 
 
 def _run_refresh_client(c: Call) -> Result:
-    return {"context": client_context(c.api, c.client())}
+    known = c.params.get("known_invoices")
+    return {"context": client_context(c.api, c.client(), None if known is None else [int(i) for i in known])}
 
 
 def _run_resolve_ticket(c: Call) -> Result:

@@ -340,6 +340,11 @@ class Executor:
     ) -> None:
         """Record a run: what a read learnt goes back to the rules; a change leaves a line in WHMCS's log."""
         context = result.pop("context", None)
+        if context is not None and context.get("userid"):
+            # The services' statuses as this read found them: the poller's first baseline for a client it
+            # starts watching, so it need not read the client again to know them.
+            with self.db.atomic():
+                poll_store.first_service_statuses(self.db, int(context["userid"]), context.get("services") or [], now)
         feed = (
             result.pop("feed", None)
             or (("ClientContext", context) if context is not None else None)
@@ -368,10 +373,11 @@ class Executor:
         return f"{self.consent_base_url.rstrip('/')}/consent/{token}"
 
     def store_guard(self, name: str, value: Any) -> str | None:
-        if name == "action_done":  # an undo runs only if the step it undoes really ran
-            undone = outbox.by_key(self.db, str(value))
-            if undone is None or undone.status != "done":
-                return f"the step it would undo ({value}) did not run"
+        if name == "action_done":  # an undo runs only if the step it undoes really ran (one of them, for a list)
+            keys = [str(k) for k in value] if isinstance(value, list) else [str(value)]
+            ran = [entry for entry in (outbox.by_key(self.db, k) for k in keys) if entry and entry.status == "done"]
+            if not ran:
+                return f"the step it would undo ({', '.join(keys)}) did not run"
         if name == "awaiting_approval" and not outbox.waiting_for_approval(self.db, list(value)):
             return "staff decided meanwhile: nothing waits for approval any more"
         return None

@@ -12,6 +12,7 @@ from datetime import tzinfo
 from typing import Any
 
 from whmcs_bridge.errors import ConfigError, WhmcsApiError, WhmcsUnavailableError
+from whmcs_bridge.executor.kinds import live_facts
 from whmcs_bridge.messages.catalogue import Catalogue
 from whmcs_bridge.messages.render import Named, Reader, Rendered
 from whmcs_bridge.whmcs.api import SYSTEM_NAME, WhmcsApi, not_found
@@ -90,6 +91,8 @@ class Texts:
         reader = self.reader(api, spec.audience, reader_id or (client_id if spec.audience == "staff" else None))
         names = WhmcsNames(api)
         data = {**planned.get("data", {}), "consent_link": CONSENT_LINK}
+        if planned.get("live"):  # the amount owed as WHMCS says now, not when the notice was planned
+            data.update(live_facts(api, planned["live"]))
         text = self.catalogue.render(spec.id, data, reader, names)
         subject_field, body_field = KIND_FIELDS[kind]
         body = text.body

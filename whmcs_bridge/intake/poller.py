@@ -43,8 +43,10 @@ Progress = Callable[[str, int], None]
 BATCH = 250
 OPEN_STATUSES = ("Unpaid", "Collections")
 INVOICE_HINT = re.compile(r"Invoice ID:? ?#?(\d+)", re.IGNORECASE)
+SERVICE_HINT = re.compile(r"Service ID:? ?#?(\d+)", re.IGNORECASE)
 REPLY_EVENTS = ("TicketUserReply", "TicketAdminReply")
 HINTS = "invoices.hinted"  # invoices activity lines named, whose status is still to be read
+TOUCHED = "clients.touched"  # clients activity lines named, whose services are still to be read
 
 
 def reply_cursor(ticket_id: int) -> str:
@@ -375,6 +377,7 @@ class Poller:
 
     def check_invoices(self, ids: list[int], now: datetime, report: PollReport) -> None:
         """Read each invoice named by a hint (or gone from the open list) and report its new status."""
+        hinted = set(self._hints())
         for invoice_id in ids:
             try:
                 invoice = self.api.invoice(invoice_id)
@@ -401,10 +404,19 @@ class Poller:
                     data = invoice_data(invoice)
                     data["datepaid"] = invoice.datepaid.isoformat() if invoice.datepaid else None
                     self.store([Found(kind, data)], now, report)
+                elif invoice.status in OPEN_STATUSES and invoice_id in hinted:
+                    # Still open, yet an activity line named it (a partial payment, credit applied, an edit):
+                    # what is left to pay may have changed. Dated by the poll: each one is news.
+                    data = {**invoice_data(invoice), "balance": str(invoice.balance), "seen_at": iso(now)}
+                    self.store([Found("InvoiceStillOpen", data, iso(now))], now, report)
 
     def _keep_hints(self, entry: Any, now: datetime) -> None:
         """The invoices an activity line names, kept with the line's event until their status is read (a
-        poll that fails before reading them reads them next time: the walk will not see the line again)."""
+        poll that fails before reading them reads them next time: the walk will not see the line again);
+        and the client of a line naming a service, whose services may have changed (staff suspending by hand)."""
+        if OWN_TRACE not in entry.description and entry.client_id and SERVICE_HINT.search(entry.description):
+            touched = set(json.loads(self.cursor(TOUCHED) or "[]")) | {int(entry.client_id)}
+            poll.set_cursor(self.db, TOUCHED, json.dumps(sorted(touched)), now)
         named = {int(n) for n in INVOICE_HINT.findall(entry.description)} if OWN_TRACE not in entry.description else set()
         if named:
             poll.set_cursor(self.db, HINTS, json.dumps(sorted(set(self._hints()) | named)), now)
@@ -423,9 +435,18 @@ class Poller:
         )
 
     def services(self, now: datetime, report: PollReport) -> None:
-        """The services of tracked clients: a status that changed since the last cycle is reported
-        (e.g. staff suspended or unsuspended by hand). One GetClientsProducts call per tracked client."""
-        for client_id in self.tracked_clients():
+        """The services of tracked clients (open escalation cases in a policy's scope) that may have changed:
+        those an activity line named with one of their services since the last cycle (WHMCS logs every module
+        action and every service edit there, by staff or API); a status that changed is reported (e.g. staff
+        suspended or unsuspended by hand). One GetClientsProducts call per client read; none for a client of
+        whom nothing was logged (a client's own account read, and each step's guard, read its services anyway),
+        except once when it starts being watched and no read of its account gave its services' statuses yet
+        (the executor keeps those a read found: store/poll.py first_service_statuses)."""
+        tracked = {int(c) for c in self.tracked_clients()}
+        touched = {int(c) for c in json.loads(self.cursor(TOUCHED) or "[]")}
+        with self.db.atomic():
+            unseen = tracked - poll.clients_with_services_seen(self.db)  # newly watched: their statuses as of now
+        for client_id in sorted(tracked & touched | unseen):
             found: list[Found] = []
             with self.db.atomic():
                 known = poll.service_statuses(self.db, client_id)
@@ -447,6 +468,9 @@ class Poller:
                         self.db, service.id, client_id=service.client_id, status=service.status, now=now
                     )
                 self.store(found, now, report)
+        if touched:
+            with self.db.atomic():
+                poll.set_cursor(self.db, TOUCHED, "[]", now)
 
     def sweep_due(self, now: datetime) -> bool:
         last = self.cursor("invoices.sweep_at")

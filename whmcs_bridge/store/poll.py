@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from whmcs_bridge.clock import iso
 from whmcs_bridge.store.db import Database
@@ -92,6 +93,20 @@ def service_statuses(db: Database, client_id: int) -> dict[int, str]:
     """The status each of a client's services had when last seen, by service id."""
     rows = db.conn.execute("SELECT id, status FROM poll_service WHERE client_id = ?", (client_id,))
     return {int(r["id"]): str(r["status"]) for r in rows}
+
+
+def clients_with_services_seen(db: Database) -> set[int]:
+    """The clients whose services' statuses have been seen at least once."""
+    return {int(r["client_id"]) for r in db.conn.execute("SELECT DISTINCT client_id FROM poll_service")}
+
+
+def first_service_statuses(db: Database, client_id: int, services: list[dict[str, Any]], now: datetime) -> None:
+    """Statuses a read of the client found, kept only for services the poller has not seen yet: a first
+    baseline (a change since a status already known stays for the poller to report)."""
+    known = service_statuses(db, client_id)
+    for service in services:
+        if int(service["id"]) not in known and service.get("status"):
+            keep_service_status(db, int(service["id"]), client_id=client_id, status=str(service["status"]), now=now)
 
 
 def keep_service_status(db: Database, service_id: int, *, client_id: int, status: str, now: datetime) -> None:

@@ -17,6 +17,7 @@ from whmcs_bridge.cli.common import (
     echo_list,
     existing_state,
     note_if_disabled,
+    parse_at,
     user_errors,
 )
 from whmcs_bridge.clock import utcnow
@@ -42,7 +43,7 @@ def list_cases(obj: Context, as_json: bool, show_all: bool) -> None:
         rows = [
             esc.summary(config, db, client_id, state, now)
             for client_id, state in esc.cases(db)
-            if show_all or state.get("invoices")
+            if show_all or state.get("invoices") or state.get("hold")
         ]
     echo_list(config, "escalation", rows, as_json, case_line, "no client is on the ladder")
 
@@ -103,11 +104,12 @@ def show(obj: Context, client_id: int, as_json: bool) -> None:
         )
 
 
-def _command(obj: Context, client_id: int, data: dict[str, Any]) -> None:
+def _command(obj: Context, client_id: int, data: dict[str, Any], at: str | None = None) -> None:
     config = obj.config()
+    now = parse_at(at) if at else utcnow()
     with Database(existing_state(config)) as db:
-        esc.command(config, db, client_id, data, utcnow())
-        row = esc.summary(config, db, client_id, esc.case(db, client_id), utcnow())
+        esc.command(config, db, client_id, data, now)
+        row = esc.summary(config, db, client_id, esc.case(db, client_id), now)
     click.echo(
         f"client #{client_id}: {data['command']} recorded; next: {row['next_stage'] or '-'} on {row['next_at'] or '-'}"
     )
@@ -122,23 +124,29 @@ def _command(obj: Context, client_id: int, data: dict[str, Any]) -> None:
     type=click.DateTime(["%Y-%m-%d"]),
     help="The date the client promised to pay by (YYYY-MM-DD).",
 )
-@click.option("--amount", default=None, help="The amount promised.")
+@click.option("--amount", required=True, help="The amount promised (e.g. 500.00): paying at least this by the date keeps it.")
 @click.option("--note", default="", help="How and by whom the promise was made.")
 @click.option("--by", required=True, help="Staff member recording it.")
+@click.option(
+    "--at", "at", default=None, help="When the promise was made, ISO-8601 [default: now]; its date is checked against that day."
+)
 @click.pass_obj
 @user_errors
-def promise(obj: Context, client_id: int, until: Any, amount: str | None, note: str, by: str) -> None:
-    """Hold the ladder until a date; if it passes unpaid the promise is recorded as broken and the ladder resumes."""
+def promise(obj: Context, client_id: int, until: Any, amount: str, note: str, by: str, at: str | None) -> None:
+    """Hold the ladder until a date: kept if the balance went down by the amount by then, else recorded as
+    broken and the ladder resumes. Refused for past dates, dates beyond escalation.promise_horizon_days, and
+    after escalation.max_broken_promises broken promises."""
     _command(
         obj,
         client_id,
         {"command": "promise", "until": until.date().isoformat(), "amount": amount, "note": note, "by": by},
+        at,
     )
 
 
 @escalations.command("hold")
 @click.argument("client_id", type=ID)
-@click.option("--reason", required=True, help="Why (a dispute, a staff decision...).")
+@click.option("--reason", required=True, help="Why (a dispute, a staff decision...); not empty: `list` shows it.")
 @click.option("--by", required=True, help="Staff member holding it.")
 @click.pass_obj
 @user_errors

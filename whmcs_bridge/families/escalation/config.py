@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from typing import Literal
 
 from whmcs_bridge.config.reader import check
@@ -22,6 +23,22 @@ def _hours_range(value: str) -> str | None:
     if (int(match[1]), int(match[2])) >= (int(match[3]), int(match[4])):
         return "a time range whose start is before its end, such as 09:00-17:00"
     return None
+
+
+def _amount(value: str) -> str | None:
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        return "an amount such as 0.00"
+    return None if amount.is_finite() and amount >= 0 else "an amount of 0 or more, such as 0.00"
+
+
+def _at_least_one(value: int) -> str | None:
+    return None if value >= 1 else "a whole number of days of at least 1"
+
+
+def _not_negative(value: int) -> str | None:
+    return None if value >= 0 else "a whole number of 0 or more"
 
 
 def _message_id(value: str) -> str | None:
@@ -186,6 +203,14 @@ class EscalationSection:
     guards: EscalationGuards = field(default_factory=EscalationGuards)
     # Sent when the client is current again and every reversible action has been undone.
     restored_email: EmailSpec = field(default_factory=lambda: EmailSpec(message="escalation.restored"))
+    # The client is current when what it owes on its overdue invoices (their balances in WHMCS, after partial
+    # payments and credit) is at most this amount; cancelling invoices is not paying them.
+    current_below: str = check(_amount, "0.00")
+    # A promise to pay names an amount and a date at most this many days ahead; it is kept when the balance
+    # went down by at least the amount by that date. After this many broken promises (all episodes of the
+    # client counted) a new promise is refused: staff may still hold the ladder, with a reason.
+    promise_horizon_days: int = check(_at_least_one, 60)
+    max_broken_promises: int = check(_not_negative, 2)
     # Where staff tasks and approval requests go when a stage names no department.
     staff_department_id: int = 1
     # Staff get one ticket when a stage waits for approval, and one reminder after this many hours.

@@ -99,6 +99,14 @@ MESSAGES = define(
     _approval("escalation.approval_request", "Staff ticket: a stage waits for approval, with what to decide on."),
     _approval("escalation.approval_reminder", "Staff ticket: a stage still waits for approval (one reminder)."),
     MessageSpec(
+        "escalation.cancelled_hold_note",
+        "text",
+        "staff",
+        {"invoices": "text"},
+        "Client note: invoices were cancelled with nothing replacing them; the ladder waits for staff.",
+        samples={"invoices": "1, 2, 3"},
+    ),
+    MessageSpec(
         "escalation.template_without_record",
         "text",
         "staff",

@@ -1,15 +1,25 @@
 """Overdue reseller escalation (SPEC §4.2): a staged, approval-gated, reversible ladder, as a pure decide().
 
-State, per client (key = WHMCS client id): its open overdue invoices, the context read from WHMCS
-(services, group, custom fields), the policy that applies, the stages reached, promises and holds,
-and a timeline. Events: InvoiceOverdue / InvoicePaid / InvoiceCancelled / InvoiceRefunded,
-ClientContext, ServiceStatusChanged and AfterModule* (staff acting by hand), EscalationCommand
-(promise, hold, resume, letter, from the CLI), and timer Ticks.
+State, per client (key = WHMCS client id): the client's account as WHMCS last gave it (its open invoices
+and their balances), the context read from WHMCS (services, group, custom fields), the policy that
+applies, the stages done, promises and holds, and a timeline. Events: invoice events (InvoiceOverdue,
+InvoiceCreated, InvoicePaid, InvoiceCancelled, InvoiceRefunded, InvoiceUnpaid, AddInvoicePayment,
+InvoiceStillOpen) only ask for a fresh read of the account; ClientContext is that read; ServiceStatusChanged
+and AfterModule* (staff acting by hand), EscalationCommand (promise, hold, resume, letter, from the CLI),
+and timer Ticks.
 
-Rules: one stage per decision at most; a stage is due a number of (business) days after the oldest
-due date or after the previous stage; promises and holds pause the ladder; a service's own "do not
-suspend until" date defers destructive steps; when the client is current again every reversible
-step is undone in reverse order and the case closes. Only the client of record is ever contacted.
+The position is derived from facts (issue 15): what is owed, since when and how many invoices come from
+the last read of WHMCS's open invoices and their balances, never from the events seen; stages remember
+what was done, for undoing and the dossier. A cancelled invoice is not a payment: an invoice that appears
+after others were cancelled replaces them and counts from the oldest due date of what it replaced;
+cancelled invoices with nothing replacing them hold the case for staff. Only a balance at most
+`current_below` makes the client current.
+
+Rules: one stage per decision at most; a stage is due a number of
+(business) days after the oldest due date or after the previous stage; promises and holds pause the ladder;
+a service's own "do not suspend until" date defers destructive steps; when the client is current again every
+reversible step is undone in reverse order and the case closes (the "restored" email only when something
+was restored). Only the client of record is ever contacted.
 """
 
 from __future__ import annotations
@@ -18,6 +28,7 @@ import dataclasses
 import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from decimal import Decimal
 from typing import Any
 
 from whmcs_bridge.families.escalation import approval as approval_facts
@@ -30,6 +41,18 @@ from whmcs_bridge.model import Action, Decision, Event, State, action_key, as_in
 # How the executor tells the case that one of its waiting steps ended (done, cancelled or rejected):
 # the stage it belongs to is done when none is left (executor/loop.py, store/outbox.py report_outcome).
 STEP_OUTCOME = "EscalationStep"
+# Events about an invoice: the case re-reads the client's account (they never edit what is owed).
+INVOICE_EVENTS = (
+    "InvoiceCreated",
+    "InvoicePaid",
+    "InvoiceCancelled",
+    "InvoiceRefunded",
+    "InvoiceUnpaid",
+    "AddInvoicePayment",
+    "InvoiceStillOpen",
+)
+# The reference an open case in a policy's scope keeps to its client: the clients the poller watches.
+WATCH = "watch:"
 MODULE_EVENTS = {
     "AfterModuleSuspend": "Suspended",
     "AfterModuleUnsuspend": "Active",
@@ -63,9 +86,12 @@ class Escalation:
         return [str(client)] if client else []
 
     def refs(self, event: Event) -> Sequence[str]:
-        if event.type in ("InvoicePaid", "InvoiceCancelled", "InvoiceRefunded", "AddInvoicePayment", "InvoiceUnpaid"):
+        if event.type in INVOICE_EVENTS:
             invoice = as_int(event.data.get("invoiceid"))
-            return [f"invoice:{invoice}"] if invoice else []
+            client = as_int(event.data.get("userid"))
+            # An open case refers to its open invoices, and to its client (WATCH) for invoices it does not
+            # know yet (a new invoice replacing cancelled ones).
+            return ([f"invoice:{invoice}"] if invoice else []) + ([f"{WATCH}{client}"] if client else [])
         if event.type in MODULE_EVENTS:
             service = as_int((event.data.get("params") or {}).get("serviceid"))
             return [f"service:{service}"] if service else []
@@ -126,55 +152,132 @@ class Case(StagePlanner):
         handler = EVENTS.get(event.type)
         if handler is not None:
             handler(self, event)
-        # InvoiceCreated and Ticks need nothing here: the ladder below looks at the clock.
+        if event.type == STEP_OUTCOME:
+            # A stage done is heard a pass after it ran, before that pass's poll: the next stage waits for
+            # its timer, which comes after the poll's events, so payments made meanwhile are read first.
+            return
+        # Ticks need nothing here: the ladder below looks at the clock.
         self.advance()
 
     def invoice_overdue(self, event: Event) -> None:
         data = event.data
+        self.s["client_id"] = self.s.get("client_id") or as_int(data.get("userid"))
         invoice = str(as_int(data.get("invoiceid")))
-        self.s["client_id"] = as_int(data.get("userid"))
         if invoice not in self.s["invoices"]:
-            self.log(
-                "invoice overdue", {"invoice": int(invoice), "due": data.get("duedate"), "total": data.get("total")}
-            )
-        self.s["invoices"][invoice] = {"due": data.get("duedate"), "total": str(data.get("total") or "0")}
-        self.request_context()
+            self.log("invoice overdue", {"invoice": int(invoice), "due": data.get("duedate")})
+        self.request_read()  # a read planned and not yet run covers it: the account lists every open invoice
 
-    def invoice_settled(self, event: Event) -> None:
-        """Paid, cancelled by a credit note or refunded: the invoice no longer counts."""
-        invoice = str(as_int(event.data.get("invoiceid")))
-        if self.s["invoices"].pop(invoice, None) is not None:
-            self.log(SETTLED[event.type], {"invoice": int(invoice)})
-
-    def partial_payment(self, event: Event) -> None:
-        self.log("partial payment received", {"invoice": as_int(event.data.get("invoiceid"))})
+    def invoice_event(self, event: Event) -> None:
+        """Something happened to one of the client's invoices: what it means for the debt is read from
+        WHMCS (the account), not taken from the event."""
+        if not self.s.get("client_id") or (self.s.get("policy") is None and self.s.get("context")):
+            return  # no client known, or out of scope: nothing to re-read for
+        invoice = as_int(event.data.get("invoiceid"))
+        if event.type in HINTS:  # paid, cancelled, refunded: the read says it, with what is left
+            self.log(HINTS[event.type], {"invoice": invoice} if invoice else {})
+        self.request_read()
 
     def context_read(self, event: Event) -> None:
-        """The client's services, group and custom fields: which policy applies now."""
+        """The client's services, group and custom fields (which policy applies now) and, when the case
+        asked for it, its account: the open invoices and their balances."""
         data = event.data
         self.s["client_id"] = as_int(data.get("userid"))
         self.s["context"] = {
-            k: data.get(k) for k in ("name", "company", "email", "groupid", "customfields", "services", "domains")
+            k: data.get(k)
+            for k in ("name", "company", "email", "currency", "groupid", "customfields", "services", "domains")
         }
+        self.s.pop("read_requested", None)
         self.s.pop("context_requested", None)
         policy = self.policy()
         if policy is None and self.s.get("policy"):
             self.log("no longer in scope of any policy", {})
         self.s["policy"] = policy.name if policy else None
+        if "invoices" in data and (policy is not None or self.s["stages"]):
+            self.account_read(data)
+        elif policy is None and not self.s["stages"]:  # no policy covers it: nothing to follow or to list
+            for key in ("account", "replaced_due", "replaced_at", "cancelled"):
+                self.s.pop(key, None)
+            self.s["invoices"] = {}
+
+    def account_read(self, data: dict[str, Any]) -> None:
+        """The account as WHMCS gives it now. An invoice gone from the open list was paid (the balance says
+        how much is left), or cancelled: a cancellation is not a payment, and an invoice appearing after
+        cancellations replaces them, counting from the oldest due date of what it replaced."""
+        before = self.s.get("account") or {}
+        replaced = self.cancelled_since(before, data.get("left") or {})
+        account: dict[str, Any] = {}
+        new = []
+        for item in data.get("invoices") or []:
+            key = str(as_int(item.get("id")))
+            known = before.get(key) or {}
+            account[key] = {
+                "due": known.get("due") or item.get("due"),
+                "own_due": item.get("due"),
+                "total": str(item.get("total")),
+                "balance": str(item.get("balance")),
+                "status": item.get("status"),
+            }
+            if not known:
+                new.append(key)
+        if replaced and new and self.s.get("account") is not None:
+            self.replace(account, new, replaced)
+            replaced = None
+        if replaced:
+            self.s["replaced_due"] = replaced
+        else:
+            self.s.pop("replaced_due", None)
+            self.s.pop("replaced_at", None)
+        self.s["account"] = account
+        self.s["read_at"] = self.today.isoformat()
+        self.s["invoices"] = self.owed_invoices()
+
+    def cancelled_since(self, before: dict[str, Any], left: dict[str, str]) -> str | None:
+        """The invoices that left the open list since the last read: paid, or cancelled (refunded, deleted),
+        whose debt did not go away by a payment. The oldest due date of those awaiting a replacement."""
+        replaced = self.s.get("replaced_due")
+        if replaced and self.s.get("replaced_at", self.today.isoformat()) < (self.today - REPLACED_WITHIN).isoformat():
+            replaced = None  # an invoice made long after the cancellations is new business, not their replacement
+            self.s.pop("cancelled", None)
+        for invoice, status in sorted(left.items(), key=lambda kv: int(kv[0])):
+            if invoice not in before:
+                continue
+            self.log(f"invoice {status.lower()}", {"invoice": int(invoice)})
+            if status != "Paid":
+                due = before[invoice].get("due")
+                replaced = min(replaced, due) if replaced and due else (replaced or due)
+                self.s.setdefault("cancelled", []).append(int(invoice))
+                self.s["replaced_at"] = self.today.isoformat()
+        return replaced
+
+    def replace(self, account: dict[str, Any], new: list[str], replaced: str) -> None:
+        """New invoices replace the cancelled ones: they count from the oldest due date of what they replaced,
+        and a hold the bridge put on the case for the cancellations ends."""
+        for key in new:
+            own = account[key]["own_due"]
+            account[key]["due"] = min(replaced, own) if own else replaced
+            self.log("invoice replaces cancelled invoices", {"invoice": int(key), "counts_from": replaced})
+        self.s.pop("cancelled", None)
+        if (self.s.get("hold") or {}).get("by") == BRIDGE:
+            self.s.pop("hold")
+            self.log("ladder resumed: the cancelled invoices were replaced", {})
+
+    def owed_invoices(self) -> dict[str, Any]:
+        """The account's invoices overdue today with something left to pay: what the case is about."""
+        return {
+            k: v
+            for k, v in (self.s.get("account") or {}).items()
+            if Decimal(v["balance"]) > 0 and v.get("due") and date.fromisoformat(v["due"]) < self.today
+        }
 
     def service_edited(self, event: Event) -> None:
         """Staff edited a service in WHMCS (DD:hooks-reference/service.md, ServiceEdit: after the changes):
-        its override date, custom fields (the impact) or product may have changed: read the client again."""
+        its override date, custom fields (the impact) or product may have changed: read the client again
+        (no decision until it is read: facts_known)."""
         if not self.s.get("invoices") or not self.s.get("client_id"):
             return
         edited = as_int(event.data.get("serviceid"))
         self.log("service edited in WHMCS: client read again", {"service": edited})
-        self.s["context_reads"] = int(self.s.get("context_reads") or 0) + 1
-        self.plan(
-            "refresh_client",
-            f"context:{self.s['cycle']}:edit:{self.s['context_reads']}",
-            {"client_id": self.s["client_id"]},
-        )
+        self.request_read()  # one read pending at a time: one planned and not run yet covers the edit
 
     def step_outcome(self, event: Event) -> None:
         """A waiting step of a stage ended: done or cancelled, it leaves the stage's pending steps; rejected
@@ -199,17 +302,27 @@ class Case(StagePlanner):
                     self.s["destructive_done"] = spaced.isoformat()
                 self.log(f"stage {record['name']} done", {"on": record["done_at"]})
 
-    def request_context(self) -> None:
-        """Ask for the client's services once per cycle (a read the executor turns into ClientContext)."""
-        if self.s.get("context") or self.s.get("context_requested"):
-            return
+    def owed(self) -> Decimal:
+        # (a case kept by an older version knew totals only, until its first read)
+        return sum((Decimal(i.get("balance", i.get("total", "0"))) for i in self.s["invoices"].values()), Decimal("0"))
+
+    def current(self) -> bool:
+        return self.owed() <= Decimal(self.rules.current_below)
+
+    def request_read(self) -> None:
+        """Ask WHMCS for the client's context and account (a read the executor turns into ClientContext).
+        One at a time: a read planned and not answered yet covers whatever happened before it runs (unless
+        it was asked more than an hour ago: it may have failed)."""
         client = self.s.get("client_id")
         if not client:
             return
-        self.s["context_requested"] = self.today.isoformat()
-        # Keyed by the invoice that started this episode: a later episode asks again (a new key).
-        first = min(int(i) for i in self.s["invoices"])
-        self.plan("refresh_client", f"context:{self.s['cycle']}:{first}", {"client_id": client})
+        asked = self.s.get("read_requested")
+        if asked and datetime.fromisoformat(asked) > self.now - timedelta(hours=1):
+            return
+        self.s["reads"] = self.s.get("reads", 0) + 1
+        self.s["read_requested"] = self.now.isoformat()
+        known = sorted(int(i) for i in self.s.get("account") or {})
+        self.plan("refresh_client", f"read:{self.s['reads']}", {"client_id": client, "known_invoices": known})
 
     def service_changed(self, event: Event) -> None:
         data = event.data.get("params") if event.type in MODULE_EVENTS else event.data
@@ -237,9 +350,15 @@ class Case(StagePlanner):
             handler(self, data, data.get("by") or "staff")
 
     def promise(self, data: dict[str, Any], by: str) -> None:
+        """A promise to pay an amount by a date (checked by `escalations promise` before it gets here). It
+        is kept when the balance went down by at least the amount by that date; without an amount (older
+        rows), the whole balance."""
+        owed = self.owed()
+        amount = data.get("amount")
         self.s["promise"] = {
             "until": data["until"],
-            "amount": data.get("amount"),
+            "amount": str(amount) if amount not in (None, "") else f"{owed:.2f}",
+            "owed_when_made": f"{owed:.2f}",
             "note": data.get("note"),
             "by": by,
             "made": self.today.isoformat(),
@@ -247,12 +366,21 @@ class Case(StagePlanner):
         self.log("promise to pay", self.s["promise"])
 
     def hold(self, data: dict[str, Any], by: str) -> None:
-        self.s["hold"] = {"by": by, "reason": data.get("reason") or "", "at": self.now.isoformat()}
+        reason = str(data.get("reason") or "").strip() or "no reason given"
+        self.s["hold"] = {"by": by, "reason": reason, "at": self.now.isoformat()}
         self.log("ladder held", self.s["hold"])
 
     def resume(self, data: dict[str, Any], by: str) -> None:
-        if self.s.pop("hold", None) is not None:
-            self.log("ladder resumed", {"by": by})
+        held = self.s.pop("hold", None)
+        if held is None:
+            return
+        self.log("ladder resumed", {"by": by})
+        if held.get("by") == BRIDGE and self.s.get("read_at") and self.current():
+            # Staff decided: the cancelled invoices are not coming back. Nothing was paid: no "restored"
+            # email says it was; what was done is undone.
+            self.s.pop("replaced_due", None)
+            self.s.pop("replaced_at", None)
+            self.close(paid=False)
 
     def skip_stage(self, data: dict[str, Any], by: str) -> None:
         """Staff's answer to a rejected (or stuck) stage: count it as done today; the next stage follows."""
@@ -309,9 +437,35 @@ class Case(StagePlanner):
     def current_policy(self) -> Policy | None:
         return next((p for p in self.rules.policies if p.name == self.s.get("policy")), None)
 
+    def facts_known(self) -> bool:
+        """The case has read the account and no read it asked for is pending: it may decide."""
+        if self.s.get("closed"):
+            return False
+        if self.s.get("account") is None:
+            if self.s.get("invoices"):  # a case kept by an older version: read the account first
+                self.request_read()
+            return False  # nothing read yet: no decision without the facts
+        if self.s.get("read_requested"):
+            self.request_read()  # again if the one asked for is long overdue (it may have failed)
+            return False  # something changed in WHMCS: the decision waits for the read that says what
+        return True
+
+    def settle(self) -> None:
+        """The client owes nothing (overdue): close the case, or hold it for staff if it is only because
+        invoices were cancelled."""
+        if (self.s.get("hold") or {}).get("by") == BRIDGE:
+            return  # held for cancellations: staff decide
+        if self.s.get("replaced_due") and self.s["stages"]:
+            self.hold_for_cancelled()
+        else:
+            self.close(paid=not self.s.get("replaced_due"))
+
     def advance(self) -> None:
-        if not self.s["invoices"]:
-            self.close()
+        if not self.facts_known():
+            return
+        self.s["invoices"] = self.owed_invoices()
+        if self.current():
+            self.settle()
             return
         policy = self.current_policy()
         if policy is None or self.s.get("hold") or self.s.get("stopped"):
@@ -320,14 +474,8 @@ class Case(StagePlanner):
         if waiting is not None:
             self.remind(waiting)
             return
-        promise = self.s.get("promise")
-        if promise:
-            if self.today <= date.fromisoformat(promise["until"]):
-                return
-            self.s["broken_promises"] += 1
-            self.log("promise broken", promise)
-            self.s.pop("promise")
-            self.s["resume_from"] = self.today.isoformat()
+        if not self.promise_pauses():
+            return
         index = len(self.s["stages"])
         if index >= len(policy.ladder):
             return
@@ -347,6 +495,45 @@ class Case(StagePlanner):
         if last is None or last.get("done_at") or "pending" not in last:  # older records: done when reached
             return None
         return last if (last["pending"] or last.get("rejected")) else None
+
+    def promise_pauses(self) -> bool:
+        """False while a promise holds the ladder. A promise is kept once the balance went down by its
+        amount; it is broken when its date passed without that."""
+        promise = self.s.get("promise")
+        if not promise:
+            return True
+        if not promise.get("kept") and self.owed() <= Decimal(promise["owed_when_made"]) - Decimal(promise["amount"]):
+            promise["kept"] = self.today.isoformat()
+            self.log("promise kept", promise)
+        if self.today <= date.fromisoformat(promise["until"]):
+            return False
+        if not promise.get("kept"):
+            self.s["broken_promises"] += 1
+            self.log("promise broken", promise)
+        self.s.pop("promise")
+        self.s["resume_from"] = self.today.isoformat()
+        return True
+
+    def hold_for_cancelled(self) -> None:
+        """Cancelled invoices and nothing owed: not a payment. Staff decide (a replacement invoice resumes
+        the ladder where it was; `escalations resume` closes the case without a "payment received")."""
+        if (self.s.get("hold") or {}).get("by") == BRIDGE:
+            return
+        cancelled = self.s.get("cancelled") or []
+        self.s["hold"] = {
+            "by": BRIDGE,
+            "reason": (
+                f"invoice(s) {', '.join(map(str, cancelled)) or '?'} cancelled with nothing replacing them: "
+                "staff decide (a new invoice for the debt resumes the ladder; `escalations resume` closes the case)"
+            ),
+            "at": self.now.isoformat(),
+        }
+        self.log("ladder held: invoices cancelled, not paid", {"invoices": cancelled})
+        self.plan(
+            "client_note",
+            f"cancelled-hold:{self.s.get('reads', 0)}",
+            {"msg": message("escalation.cancelled_hold_note", invoices=", ".join(map(str, cancelled))), "sticky": True},
+        )
 
     def stage_date(self, policy: Policy, index: int) -> date | None:
         stage = policy.ladder[index]
@@ -369,7 +556,7 @@ class Case(StagePlanner):
 
     def next_due_at(self) -> datetime | None:
         """When this case next needs a look: the next stage's date, or the day after a promise."""
-        if not self.s["invoices"]:
+        if not self.s.get("invoices"):
             return None
         if self.s.get("promise"):
             return datetime.combine(
@@ -416,6 +603,7 @@ class Case(StagePlanner):
                 if action.needs_approval or action.is_destructive:  # may wait: the stage is done when it ends
                     action = dataclasses.replace(action, params={**action.params, "outcome_to": STEP_OUTCOME})
                     pending.append(action.key)
+                self.live(action)
                 self.actions.append(action)
                 planned.append(action.key)
         if self._stage_earliest is not None:  # the stage had destructive steps: space the next one from it
@@ -468,26 +656,53 @@ class Case(StagePlanner):
         )
         self.log("staff reminded of a waiting approval", {"stage": waiting["name"]})
 
+    def message_data(self, stage: Stage) -> dict[str, Any]:
+        """The stage's message fields, the amount being the balances owed (never the invoices' totals)."""
+        return {**super().message_data(stage), "amount_due": f"{self.owed():.2f}"}
+
+    def account_spec(self) -> dict[str, Any]:
+        """What the executor needs to read the debt again when a step runs: the client, the day the step
+        was planned, the tolerance, and the due dates replacements count from."""
+        counts_from = {k: v["due"] for k, v in self.s["invoices"].items() if v.get("due") != v.get("own_due")}
+        return {
+            "client_id": self.s["client_id"],
+            "as_of": self.today.isoformat(),
+            "tolerance": self.rules.current_below,
+            "counts_from": counts_from,
+        }
+
+    def ladder_guard(self) -> dict[str, Any]:
+        """A ladder step is cancelled when the client is current by then, not when one invoice was paid."""
+        return {"client_owes": self.account_spec()}
+
+    def live(self, action: Action) -> None:
+        """A notice says what is owed when it is sent (it may wait for approval while the client pays part):
+        the executor reads the amount fields again just before rendering it (executor/texts.py)."""
+        msg = action.params.get("msg")
+        if isinstance(msg, dict) and "amount_due" in (msg.get("data") or {}):
+            msg["live"] = self.account_spec()
+
     def plan(self, kind: str, purpose: str, params: dict[str, Any]) -> None:
         self.actions.append(self.action(kind, purpose, params, False))
 
     # --- payment undoes it ----------------------------------------------------------------------
 
-    def close(self) -> None:
-        """The client is current: undo every reversible step in reverse order, say so, close the case."""
+    def close(self, *, paid: bool = True) -> None:
+        """The client is current: undo every reversible step in reverse order, close the case. The client
+        hears "restored" only when it paid and something destructive is undone; staff always get a note."""
+        self.keep_promise()
         if self.s.get("stages"):
             undo = self.undo_steps()
             self.actions.extend(undo)
-            self.keep_promise()
-            self.actions.extend(self.restored_notice(len(undo)))
-            self.log("client current again: case closed", {"undone": [a.kind for a in undo]})
-        else:
-            self.keep_promise()
+            self.actions.extend(self.restored_notice(undo, paid))
+            what = "client current again: case closed" if paid else "case closed by staff after cancellations"
+            self.log(what, {"undone": [a.kind for a in undo]})
         self.s["closed"] = True
 
     def keep_promise(self) -> None:
-        if self.s.get("promise"):
-            self.log("promise kept", self.s["promise"])
+        promise = self.s.get("promise")
+        if promise and not promise.get("kept"):
+            self.log("promise kept", promise)
 
     def undo_steps(self) -> list[Action]:
         """The reversible steps reached, last first: each stage's actions and services in reverse."""
@@ -527,9 +742,16 @@ class Case(StagePlanner):
             return self.action("module_command", purpose, params, False, guard=guard, destructive=False)
         return None
 
-    def restored_notice(self, undone: int) -> list[Action]:
-        """The client hears that the account is restored; the client's notes say what was undone."""
+    def restored_notice(self, undo: list[Action], paid: bool) -> list[Action]:
+        """The client hears that the account is restored when a destructive step of the bridge was undone:
+        the email comes after the undoing steps and is cancelled if none of them ran (their forward step
+        never ran, or a terminated service cannot be unsuspended); the client's notes say how the case closed."""
         client = self.s["client_id"]
+        note = {"msg": message("escalation.closed_note", undone=len(undo))}
+        closing = [self.action("client_note", "restored-note", note, False)]
+        undoes = [a.key for a in undo]
+        if not paid or not undoes:
+            return closing
         context = self.s.get("context") or {}
         spec = self.rules.restored_email
         related = {  # the invoices are paid and gone from the case: an invoice template has none to be about
@@ -537,12 +759,14 @@ class Case(StagePlanner):
             "domain": [int(d["id"]) for d in context.get("domains") or []],
         }
         emails = email_params(spec, client, {"client": client}, related)
+        guard = {"action_done": undoes}
         notices = [
-            self.action("email", "restored" if len(emails) == 1 else f"restored:{p['related_id']}", p, False)
+            self.action(
+                "email", "restored" if len(emails) == 1 else f"restored:{p['related_id']}", p, False, guard=guard
+            )
             for p in emails
         ] or [self.action("client_note", "restored-template", no_record_note(spec), False)]
-        note = {"msg": message("escalation.closed_note", undone=undone)}
-        return [*notices, self.action("client_note", "restored-note", note, False)]
+        return [*notices, *closing]
 
     # --- the decision -------------------------------------------------------------------------
 
@@ -554,7 +778,16 @@ class Case(StagePlanner):
             if not self.s["stages"]:  # nothing was done: no new cycle, just forget the invoices
                 kept: dict[str, Any] = {
                     k: self.s[k]
-                    for k in ("cycle", "client_id", "history", "timeline", "broken_promises", "context", "policy")
+                    for k in (
+                        "cycle",
+                        "client_id",
+                        "history",
+                        "timeline",
+                        "broken_promises",
+                        "context",
+                        "policy",
+                        "reads",
+                    )
                     if k in self.s
                 }
                 return Decision(state=kept, actions=self.actions, due_at=None, refs=[])
@@ -572,22 +805,22 @@ class Case(StagePlanner):
                 "client_id": self.s.get("client_id"),
                 "context": self.s.get("context"),
                 "policy": self.s.get("policy"),
+                "reads": self.s.get("reads", 0),
                 "history": self.s.get("history", []) + [history],
                 "timeline": self.s["timeline"],
             }
             return Decision(state=closed_state, actions=self.actions, due_at=None, refs=[])
-        refs = [f"invoice:{i}" for i in sorted(self.s["invoices"], key=int)]
+        refs = [f"invoice:{i}" for i in sorted(self.s.get("account") or {}, key=int)]
         refs += [f"service:{s['id']}" for s in (self.s.get("context") or {}).get("services") or []]
+        if self.s.get("policy") and self.s.get("account"):  # an open case in scope: the poller watches it
+            refs.append(f"{WATCH}{self.s['client_id']}")
         return Decision(state=self.s, actions=self.actions, due_at=self.next_due_at(), refs=refs)
 
 
 # What each event does to the case before the ladder looks at the clock (others: nothing).
 EVENTS: dict[str, Callable[[Case, Event], None]] = {
+    **dict.fromkeys(INVOICE_EVENTS, Case.invoice_event),
     "InvoiceOverdue": Case.invoice_overdue,
-    "InvoicePaid": Case.invoice_settled,
-    "InvoiceCancelled": Case.invoice_settled,
-    "InvoiceRefunded": Case.invoice_settled,
-    "AddInvoicePayment": Case.partial_payment,
     "ClientContext": Case.context_read,
     "ServiceStatusChanged": Case.service_changed,
     **dict.fromkeys(MODULE_EVENTS, Case.service_changed),
@@ -595,11 +828,16 @@ EVENTS: dict[str, Callable[[Case, Event], None]] = {
     STEP_OUTCOME: Case.step_outcome,
     "ServiceEdit": Case.service_edited,
 }
-SETTLED = {
-    "InvoicePaid": "invoice paid",
-    "InvoiceCancelled": "invoice cancelled (credit note)",
-    "InvoiceRefunded": "invoice refunded",
+# What the timeline says of an invoice event (what it means for the debt comes with the read it asks for).
+HINTS = {
+    "InvoiceCreated": "new invoice",
+    "InvoiceUnpaid": "invoice marked unpaid",
+    "AddInvoicePayment": "payment received",
 }
+# Invoices that appear this long after others were cancelled do not replace them (a consolidation is made
+# at once or within days; a later invoice is the next month's, counted from its own due date).
+REPLACED_WITHIN = timedelta(days=7)
+BRIDGE = "whmcs-bridge"  # who holds a case the bridge held itself (cancelled invoices)
 # Staff commands (EscalationCommand): (case, data, by).
 COMMANDS: dict[str, Callable[[Case, dict[str, Any], str], None]] = {
     "promise": Case.promise,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import html
 import json
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -41,12 +41,13 @@ def case(db: Database, client_id: int) -> dict[str, Any]:
 
 def summary(config: Config, db: Database, client_id: int, state: dict[str, Any], now: datetime) -> dict[str, Any]:
     """One line of `escalations list`."""
-    invoices = state.get("invoices") or {}
-    total = sum((Decimal(i["total"]) for i in invoices.values()), Decimal("0"))
+    view = Case(json.loads(json.dumps(state)), now, config.escalation, config.safety.staff_email, config.zone)
+    # What is owed as the last read of WHMCS gave it: balances of the invoices overdue today.
+    invoices = view.owed_invoices() if state.get("account") is not None else state.get("invoices") or {}
+    total = sum((Decimal(i.get("balance", i.get("total", "0"))) for i in invoices.values()), Decimal("0"))
     oldest = min((date.fromisoformat(i["due"]) for i in invoices.values() if i.get("due")), default=None)
     context = state.get("context") or {}
     reached = state.get("stages") or []
-    view = Case(json.loads(json.dumps(state)), now, config.escalation, config.safety.staff_email)
     policy = view.current_policy()
     waiting = view.waiting_stage()  # holds the ladder: no next date until staff decide or it is done
     next_at = view.next_due_at() if invoices and waiting is None else None
@@ -57,7 +58,7 @@ def summary(config: Config, db: Database, client_id: int, state: dict[str, Any],
         "client": readable.safe(context.get("company") or context.get("name") or ""),
         "policy": state.get("policy"),
         "stage": reached[-1]["name"] if reached else None,
-        "days_overdue": (now.date() - oldest).days if oldest else 0,
+        "days_overdue": (view.today - oldest).days if oldest else 0,
         "amount_due": readable.money(total, context.get("currency"), staff_locale(config)),
         "invoices": len(invoices),
         "impact": view.impact(policy) if policy else None,
@@ -73,12 +74,55 @@ def summary(config: Config, db: Database, client_id: int, state: dict[str, Any],
     }
 
 
+def broken_promises(state: dict[str, Any]) -> int:
+    """Promises the client broke, in this episode and the closed ones."""
+    return int(state.get("broken_promises", 0)) + sum(int(h.get("broken_promises", 0)) for h in state.get("history") or [])
+
+
+def check_promise(config: Config, state: dict[str, Any], client_id: int, data: dict[str, Any], now: datetime) -> None:
+    """A promise names an amount (a number above 0) and a date between today and the horizon; beyond
+    `max_broken_promises` broken ones, no new promise is recorded (staff may hold the ladder instead)."""
+    section = config.escalation
+    raw = str(data.get("amount") or "").strip()
+    try:
+        amount = Decimal(raw)
+    except InvalidOperation:
+        amount = Decimal("NaN")
+    if not amount.is_finite() or amount <= 0:
+        raise BridgeError(f"--amount {raw!r} is not an amount: give what the client promised to pay, such as 500.00")
+    until = date.fromisoformat(data["until"])
+    today = now.astimezone(config.zone).date()
+    if until < today:
+        raise BridgeError(f"the promised date {until} is in the past (today is {today}): give the date the client will pay by")
+    horizon = today + timedelta(days=section.promise_horizon_days)
+    if until > horizon:
+        raise BridgeError(
+            f"the promised date {until} is further than {section.promise_horizon_days} days ahead "
+            f"(escalation.promise_horizon_days; at most {horizon}): agree a nearer date, or hold the ladder with a reason"
+        )
+    broken = broken_promises(state)
+    if broken >= section.max_broken_promises:
+        raise BridgeError(
+            f"client {client_id} has broken {broken} promise(s) (escalation.max_broken_promises: "
+            f"{section.max_broken_promises}): no further promise is recorded; if staff agree to wait, "
+            "hold the ladder with a reason (`whmcs-bridge escalations hold`)"
+        )
+    data["amount"] = f"{amount:.2f}"
+
+
 def command(config: Config, db: Database, client_id: int, data: dict[str, Any], now: datetime) -> None:
     """A staff command (promise, hold, resume, letter) goes through the inbox like any event, so the
-    rules decide and the audit chain records it; it is applied at once."""
+    rules decide and the audit chain records it; it is applied at once. A promise or a hold that makes no
+    sense is refused with a sentence."""
     if not config.escalation.enabled:
         raise BridgeError("escalation is not enabled (escalation.enabled in the configuration)")
-    case(db, client_id)  # the client must have a case
+    state = case(db, client_id)  # the client must have a case
+    if data.get("command") == "promise":
+        check_promise(config, state, client_id, data, now)
+    if data.get("command") == "hold" and not str(data.get("reason") or "").strip():
+        raise BridgeError("a hold needs a reason (--reason): staff read it in `whmcs-bridge escalations list`")
+    if data.get("command") == "hold":
+        data["reason"] = str(data["reason"]).strip()
     staff.submit(
         db,
         config,

@@ -47,6 +47,11 @@ class StagePlanner:
     def oldest_due(self) -> date:
         return min(date.fromisoformat(i["due"]) for i in self.s["invoices"].values() if i.get("due"))
 
+    def ladder_guard(self) -> dict[str, Any]:
+        """What every ladder step, notices included, re-checks before it runs (the case says: the client
+        still owes something)."""
+        return {"invoices_open": sorted(int(i) for i in self.s["invoices"])}
+
     def scoped_services(self, policy: Policy) -> list[dict[str, Any]]:
         services = (self.s.get("context") or {}).get("services") or []
         chosen = [s for s in services if service_matches(policy, s)]
@@ -78,8 +83,7 @@ class StagePlanner:
     def stage_actions(
         self, policy: Policy, stage: Stage, n: int, spec: StageAction, data: dict[str, Any], approval: bool
     ) -> list[Action]:
-        # Every ladder step, notices included, is cancelled if the invoices were settled meanwhile.
-        guard = {"invoices_open": sorted(int(i) for i in self.s["invoices"])}
+        guard = self.ladder_guard()
         step = Step(policy, spec, f"{stage.name}:{n}", data, approval, guard)
         return STEPS.get(spec.kind, StagePlanner.service_steps)(self, step)
 
@@ -174,7 +178,7 @@ class StagePlanner:
                 f"{step.purpose}:{invoice}",
                 {"invoice_id": int(invoice), "status": step.spec.invoice_status},
                 step.approval,
-                guard={"invoices_open": [int(invoice)], "window": self.window_guard()},
+                guard={**step.guard, "invoices_open": [int(invoice)], "window": self.window_guard()},
                 destructive=True,
                 not_before=not_before,
             )
