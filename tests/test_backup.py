@@ -82,6 +82,10 @@ def test_backup_of_a_running_daemon_under_load_restores_with_every_audit_entry(w
     restored_config = restored / "bridge.yaml"
     restored_config.write_text(config.read_text())
     shutil.copy(target, restored / "state.db")
+    shutil.copy(config.parent / "signing-key.pem", restored / "signing-key.pem")  # the key is not in the backup
+    (restored / "signing-key.pem").chmod(0o600)
     verified = CliRunner().invoke(cli.main, ["--config", str(restored_config), "audit", "verify"])
     assert verified.exit_code == 0, verified.stderr
-    assert verified.stdout.strip() == f"audit chain intact: {entries} entries"
+    fingerprint = verified.stdout.strip().rpartition(" ")[2]
+    assert verified.stdout.strip() == f"audit chain intact: {entries} entries, signed with {fingerprint}"
+    assert fingerprint.startswith("SHA256:")

@@ -9,6 +9,7 @@ from pathlib import Path
 from whmcs_bridge import permissions
 from whmcs_bridge.clock import iso, utcnow
 from whmcs_bridge.errors import AuditChainError, BridgeError, StoreError
+from whmcs_bridge.evidence.keys import PublicKey
 from whmcs_bridge.store import audit, poll
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.store.poll import RESTORED_CURSOR
@@ -34,12 +35,13 @@ def make_backup(state: Path, target: Path) -> BackupReport:
     try:
         with Database(state, migrate=False) as live:
             live.backup_to(partial)
-        with Database(partial, migrate=False) as copy:
+            key = live.signer.public if live.signer else None
+        with Database(partial, migrate=False, signing=False) as copy:
             # Restored, the copy's planned actions may have run after it was made: look for them first.
             with copy.atomic():
                 poll.set_cursor(copy, RESTORED_CURSOR, iso(utcnow()), utcnow())
         os.chmod(partial, 0o600)  # it holds what the state holds
-        report = check_copy(partial, target)
+        report = check_copy(partial, target, key)
         with open(partial, "rb") as done:
             os.fsync(done.fileno())
         os.replace(partial, target)
@@ -48,13 +50,14 @@ def make_backup(state: Path, target: Path) -> BackupReport:
         partial.unlink(missing_ok=True)
 
 
-def check_copy(copy: Path, named: Path) -> BackupReport:
-    with Database(copy, migrate=False) as db:
+def check_copy(copy: Path, named: Path, key: PublicKey | None = None) -> BackupReport:
+    """The copy's integrity and its audit chain, signatures checked with the live bridge's key."""
+    with Database(copy, migrate=False, signing=False) as db:
         problems = db.integrity_check()
         if problems != ["ok"]:
             raise StoreError(f"the copy does not pass integrity_check ({problems[0]}); nothing was written to {named}")
         try:
-            entries = audit.verify(db)
+            entries = audit.verify(db, key)
         except AuditChainError as exc:
             raise StoreError(f"the copy's audit chain does not verify ({exc}); nothing was written to {named}") from None
         migrations = db.applied_migrations()

@@ -18,6 +18,7 @@ from whmcs_bridge.clock import utcnow
 from whmcs_bridge.config.load import Config
 from whmcs_bridge.engine import Engine, EngineReport
 from whmcs_bridge.errors import EnvironmentProblem, WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
+from whmcs_bridge.evidence import anchor
 from whmcs_bridge.executor.loop import Executor, ExecutorReport
 from whmcs_bridge.executor.texts import Texts
 from whmcs_bridge.intake.poller import Poller, PollReport
@@ -25,7 +26,7 @@ from whmcs_bridge.intake.proxies import ForwardedFor
 from whmcs_bridge.intake.receiver import Receiver, run_in_thread, serve
 from whmcs_bridge.messages import load as catalogue
 from whmcs_bridge.metrics import Registry
-from whmcs_bridge.store import inbox, states
+from whmcs_bridge.store import audit, inbox, states
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.store.lease import Lease
 from whmcs_bridge.whmcs.api import WhmcsApi
@@ -46,6 +47,7 @@ class PassReport:
     # Events still waiting for the rules after the pass (a pass decides on at most 500).
     pending_after: int | None = None
     resynced: list[str] = field(default_factory=list)  # families re-read from WHMCS (resync.py)
+    anchored: audit.Checkpoint | None = None  # the audit chain's head, written into WHMCS's activity log
 
 
 class Previewer(Protocol):
@@ -67,10 +69,12 @@ class Bridge:
         progress: Any = None,
         stop: threading.Event | None = None,
         client: WhmcsClient | None = None,
+        signing: bool = True,
     ) -> None:
         self.config = config
         self.metrics = metrics or Registry()
-        self.db = Database(config.state.path)
+        # signing=False: a throwaway copy (preview.Shadow) neither needs nor gets the signing key.
+        self.db = Database(config.state.path, signing=signing)
         # A stop request cuts the client's retry waits short: SIGTERM is not kept waiting by a backoff.
         # A call in flight is not waited for either: the action stays in flight (reconciled at the next start).
         interrupt = {"sleep": stop.wait, "stopping": stop.is_set, "interruptible": True} if stop is not None else {}
@@ -162,7 +166,19 @@ class Bridge:
     def _finish(self, now: datetime, dry_run: bool, stop: Callable[[], bool], polled: PollReport | None) -> PassReport:
         engine = self.engine.plan(now) if dry_run else self.engine.run_once(now)
         executor = self.executor.run_once(now, dry_run=dry_run, stop=stop)
-        return PassReport(now, engine, executor, polled, None if dry_run else inbox.pending_count(self.db))
+        anchored = None if dry_run or stop() else self.anchor(now)
+        report = PassReport(now, engine, executor, polled, None if dry_run else inbox.pending_count(self.db))
+        report.anchored = anchored
+        return report
+
+    def anchor(self, now: datetime) -> audit.Checkpoint | None:
+        """Write the audit chain's signed head into WHMCS's activity log after a case decision, and at least
+        daily (evidence.anchor); WHMCS unreachable: the next pass tries again."""
+        try:
+            return anchor.anchor_if_due(self.db, self.api, now)
+        except (WhmcsUnavailableError, WhmcsApiError, WhmcsProtocolError) as exc:
+            log.warning("the audit chain's anchor in WHMCS's activity log waits: %s", exc)
+            return None
 
     def close(self) -> None:
         self.db.close()

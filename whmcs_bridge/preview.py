@@ -56,7 +56,7 @@ class Shadow:
             with Database(self.live, migrate=False) as live:
                 live.backup_to(copy)
         shadow = dataclasses.replace(config, state=dataclasses.replace(config.state, path=copy))
-        self.bridge = Bridge(shadow, client=ReadOnlyClient.from_config(config.whmcs))
+        self.bridge = Bridge(shadow, client=ReadOnlyClient.from_config(config.whmcs), signing=False)
 
     def __enter__(self) -> Shadow:
         return self

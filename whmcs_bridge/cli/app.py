@@ -30,7 +30,9 @@ from whmcs_bridge.cli.staff import approvals, breaker, events
 from whmcs_bridge.clock import utcnow
 from whmcs_bridge.daemon import Bridge, Daemon, PassReport
 from whmcs_bridge.demo import run_demo
-from whmcs_bridge.errors import BridgeError, ConfigError, EnvironmentProblem, PollFailed
+from whmcs_bridge.errors import AuditChainError, BridgeError, ConfigError, EnvironmentProblem, PollFailed
+from whmcs_bridge.evidence import anchor, keys
+from whmcs_bridge.evidence.keys import PublicKey
 from whmcs_bridge.families import FAMILIES
 from whmcs_bridge.install import default_url
 from whmcs_bridge.install import install_hook as install
@@ -42,6 +44,7 @@ from whmcs_bridge.sandbox.server import SandboxApp, serve
 from whmcs_bridge.store import audit as audit_log
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.store.lease import Lease
+from whmcs_bridge.whmcs.api import WhmcsApi
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -343,7 +346,13 @@ def install_hook(obj: Context, whmcs_root: str, url: str | None, spool_dir: str 
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8780, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on (0 picks a free one).")
+@click.option(
+    "--port",
+    default=8780,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on (0 picks a free one).",
+)
 @click.option(
     "--scenario",
     type=click.Choice(["empty", "reseller-overdue", "agency", "vendor-dispute", "scale"]),
@@ -351,7 +360,12 @@ def install_hook(obj: Context, whmcs_root: str, url: str | None, spool_dir: str 
     show_default=True,
     help="The WHMCS world to load.",
 )
-@click.option("--clients", type=click.IntRange(1, 10_000_000), default=None, help="Number of clients for the scale scenario [default: 100000].")
+@click.option(
+    "--clients",
+    type=click.IntRange(1, 10_000_000),
+    default=None,
+    help="Number of clients for the scale scenario [default: 100000].",
+)
 @click.option(
     "--identifier",
     envvar="WHMCS_API_IDENTIFIER",
@@ -425,17 +439,85 @@ def audit() -> None:
 
 
 @audit.command("verify")
+@click.option(
+    "--public-key",
+    "public_key",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Check the signatures with this public key (PEM, as `audit key` prints it) instead of the bridge's own.",
+)
+@click.option(
+    "--against-whmcs",
+    is_flag=True,
+    help="Also compare the chain with the anchors the bridge wrote into WHMCS's activity log.",
+)
 @click.option("--json", "as_json", is_flag=True, help=JSON_OBJECT)
 @click.pass_obj
 @user_errors
-def audit_verify(obj: Context, as_json: bool) -> None:
-    """Recompute the audit chain; exit 1 and name the first broken row if any row was edited or deleted."""
-    with Database(existing_state(obj.config())) as db:
-        count = audit_log.verify(db)
+def audit_verify(obj: Context, public_key: Path | None, against_whmcs: bool, as_json: bool) -> None:
+    """Recompute the audit chain and check its signed head and checkpoints; exit 1 and name the first
+    broken row if rows were edited, deleted, added, renumbered or wiped without the signing key.
+    With --against-whmcs, also exit 1 if the chain is not the one anchored in WHMCS (cut short, rewritten
+    or restored from an older copy)."""
+    config = obj.config()
+    with Database(existing_state(config), migrate=False) as db:
+        key = PublicKey.from_file(public_key) if public_key else (db.signer.public if db.signer else None)
+        count = audit_log.verify(db, key)
+        anchors = None
+        if against_whmcs:
+            if key is None:
+                raise BridgeError("no signing key beside the database: give the bridge's public key with --public-key")
+            anchors, problems = anchor.compare(db, WhmcsApi.from_config(config), key)
+            if problems:
+                raise AuditChainError(count, "; ".join(problems))
+    signed = (
+        f", signed with {key.fingerprint}" if key else ", NOT checked against a signing key (none beside the database)"
+    )
+    whmcs = f", matching {anchors} anchor(s) in WHMCS's activity log" if anchors is not None else ""
     if as_json:
-        echo_json({"intact": True, "entries": count})
+        echo_json({"intact": True, "entries": count, "key": key.fingerprint if key else None, "whmcs_anchors": anchors})
     else:
-        click.echo(f"audit chain intact: {count} entr{'y' if count == 1 else 'ies'}")
+        click.echo(f"audit chain intact: {count} entr{'y' if count == 1 else 'ies'}{signed}{whmcs}")
+
+
+@audit.command("key")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the public key to this file (to hand to whoever checks dossiers).",
+)
+@click.pass_obj
+@user_errors
+def audit_key(obj: Context, out: Path | None) -> None:
+    """Print the public half of the bridge's signing key (PEM) and its fingerprint: what a dossier or the
+    audit chain is checked with. The private half stays in signing-key.pem beside the database (0600)."""
+    config = obj.config()
+    signer = keys.load(keys.key_path(config.state.path))
+    if signer is None:
+        raise BridgeError(
+            f"there is no signing key at {keys.key_path(config.state.path)} yet: it is made when the bridge "
+            "first opens its database (`whmcs-bridge check --online`, `run` or any case command)"
+        )
+    if out is not None:
+        try:
+            out.write_text(signer.public.pem(), encoding="ascii")
+        except OSError as exc:
+            raise EnvironmentProblem(f"cannot write {out}: {exc.strerror or exc}") from None
+    click.echo(signer.public.pem() + f"fingerprint: {signer.fingerprint}")
+
+
+@audit.command("anchor")
+@click.pass_obj
+@user_errors
+def audit_anchor(obj: Context) -> None:
+    """Sign the chain's head now and write it into WHMCS's activity log (the daemon does this after each
+    case decision and at least daily)."""
+    config = obj.config()
+    with Database(existing_state(config), migrate=False) as db:
+        if db.signer is None:
+            raise BridgeError(f"there is no signing key beside {db.path}: run the bridge once to make it")
+        point = anchor.anchor(db, WhmcsApi.from_config(config), utcnow(), "staff")
+    where = f"WHMCS activity-log entry {point.anchor_id}" if point.anchor_id else "WHMCS (its entry was not found back)"
+    click.echo(f"audit chain anchored: {point.count} entries, head {point.hash[:16]}…, in {where}")
 
 
 @audit.command("show")

@@ -82,10 +82,9 @@ def due(db: Database, now: datetime) -> str | None:
     decided = sorted(audit.actions_since(db, last.count if last else 0) & DECISIONS)
     if decided:
         return f"decision ({decided[0]})"
-    if last is None:
-        return "first anchor"
-    anchored_at = audit.anchored_at(db, last.count)
-    if anchored_at is None or now - datetime.fromisoformat(anchored_at) >= EVERY:
+    # Unanchored rows a day old: the oldest since the last anchor (or since the chain began).
+    oldest = audit.first_at_after(db, last.count if last else 0)
+    if oldest is not None and now - datetime.fromisoformat(oldest) >= EVERY:
         return "daily"
     return None
 
@@ -138,10 +137,13 @@ def compare(db: Database, api: ActivityLog, key: PublicKey) -> tuple[int, list[s
         if point is None:
             continue
         entry_id = entry.id
-        if point.fingerprint != key.fingerprint:
-            continue  # another bridge's, or an earlier key's: not this chain's
         checked += 1
-        if not point.verifies(key):
+        if point.fingerprint != key.fingerprint:
+            problems.append(
+                f"WHMCS activity-log entry {entry_id}: an anchor signed with another key ({point.fingerprint}): "
+                "the chain and its key were replaced since"
+            )
+        elif not point.verifies(key):
             problems.append(f"WHMCS activity-log entry {entry_id}: an anchor whose signature does not verify (forged)")
         elif point.count > total:
             problems.append(

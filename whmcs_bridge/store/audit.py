@@ -219,9 +219,10 @@ def actions_since(db: Database, row_id: int) -> set[str]:
     return {str(r["action"]) for r in db.conn.execute("SELECT DISTINCT action FROM audit_log WHERE id > ?", (row_id,))}
 
 
-def anchored_at(db: Database, count: int) -> str | None:
-    row = db.conn.execute("SELECT anchored_at FROM audit_checkpoint WHERE count = ?", (count,)).fetchone()
-    return str(row["anchored_at"]) if row and row["anchored_at"] else None
+def first_at_after(db: Database, row_id: int) -> str | None:
+    """When the first row after `row_id` was recorded (None: there is none)."""
+    row = db.conn.execute("SELECT at FROM audit_log WHERE id = ?", (row_id + 1,)).fetchone()
+    return str(row["at"]) if row else None
 
 
 def record_anchor(db: Database, count: int, anchor_id: int, at: str) -> None:
@@ -411,6 +412,15 @@ def head(db: Database) -> tuple[int, str] | None:
     """The id and hash of the chain's last row (None while it is empty)."""
     row = db.conn.execute("SELECT last_id, last_hash FROM audit_head WHERE one = 1").fetchone()
     return (int(row["last_id"]), str(row["last_hash"])) if row and row["last_id"] else None
+
+
+def head_fingerprint(db: Database) -> str | None:
+    """The fingerprint of the key that signed the head (None if unsigned, or before migration 0005)."""
+    try:
+        row = db.conn.execute("SELECT fingerprint FROM audit_head WHERE one = 1").fetchone()
+    except sqlite3.OperationalError:  # a database not migrated yet: no signed head
+        return None
+    return str(row["fingerprint"]) if row and row["fingerprint"] else None
 
 
 def hash_of(db: Database, row_id: int) -> str | None:

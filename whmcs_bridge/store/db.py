@@ -299,7 +299,7 @@ def journal_files(path: Path) -> tuple[Path, Path]:
 class Database:
     """One SQLite file. Use `atomic()` for every write; it nests (inner blocks are savepoints)."""
 
-    def __init__(self, path: str | Path, *, migrate: bool = True) -> None:
+    def __init__(self, path: str | Path, *, migrate: bool = True, signing: bool = True) -> None:
         self.path = Path(path)
         self.conn = self._connect()
         self.conn.row_factory = sqlite3.Row
@@ -315,7 +315,7 @@ class Database:
             self.conn.close()
             raise self.problem(exc) from None
         # The signing key beside the file (evidence.keys); made on first use. None: appends leave the head
-        # unsigned (a copy elsewhere: a backup, a preview).
+        # unsigned (a copy elsewhere without its key, or opened with signing=False: a throwaway preview).
         self.signer: SigningKey | None = None
         applied: list[str] = []
         if migrate:
@@ -324,7 +324,8 @@ class Database:
             except sqlite3.DatabaseError as exc:
                 self.conn.close()
                 raise self.problem(exc) from None
-        self._load_signer(create=migrate, adopt="0005_audit_signed" in applied)
+        if signing:
+            self._load_signer(create=migrate, adopt="0005_audit_signed" in applied)
 
     def _load_signer(self, *, create: bool, adopt: bool) -> None:
         """Load (or, on first use, make) the signing key; sign the chain's head when the key or the signed
@@ -334,6 +335,12 @@ class Database:
 
         path = keys.key_path(self.path)
         try:
+            signed_by = audit.head_fingerprint(self)
+            if create and signed_by and not path.exists():
+                raise keys.KeyProblem(
+                    f"the signing key {path} is missing, and the audit chain is signed with {signed_by}: restore "
+                    "the key from your backup (the bridge will not make a new key for a chain signed with another)"
+                )
             if create:
                 self.signer, made = keys.load_or_create(path)
             else:

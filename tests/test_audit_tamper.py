@@ -1,0 +1,251 @@
+"""The 12 database tampers of issue 17 (finding 8), each done as someone with the database file and plain
+SQL but not the signing key would, and each caught by `whmcs-bridge audit verify` (exit 1, naming it).
+Before the chain was keyed, 8 to 12 passed as "audit chain intact"; the anchors in WHMCS's activity log
+catch what no local check can: a rollback to an earlier signed state, or a database and key replaced."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from tests.conftest import IDENTIFIER, SECRET, WEBHOOK_SECRET, Sandbox
+from whmcs_bridge.cli import app as cli
+from whmcs_bridge.evidence import anchor, keys
+from whmcs_bridge.store import audit
+from whmcs_bridge.store.db import Database
+from whmcs_bridge.whmcs.api import WhmcsApi
+
+Rows = list[dict[str, Any]]
+NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
+
+
+def write_config(folder: Path, url: str = "https://billing.example.com/") -> Path:
+    env = {
+        "WHMCS_API_IDENTIFIER": IDENTIFIER,
+        "WHMCS_API_SECRET": SECRET,
+        "WHMCS_BRIDGE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+    }
+    (folder / ".env").write_text("".join(f"{k}={v}\n" for k, v in env.items()))
+    (folder / ".env").chmod(0o600)
+    path = folder / "bridge.yaml"
+    path.write_text(
+        f"whmcs:\n  url: {url}\n  identifier: ${{WHMCS_API_IDENTIFIER}}\n  secret: ${{WHMCS_API_SECRET}}\n"
+        "  max_attempts: 1\nreceiver:\n  secret: ${WHMCS_BRIDGE_WEBHOOK_SECRET}\nstate:\n  path: state.db\n"
+    )
+    return path
+
+
+def verify(config: Path, *extra: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli.main, ["--config", str(config), "audit", "verify", *extra], catch_exceptions=False)
+    return result.exit_code, result.stdout + result.stderr
+
+
+@pytest.fixture()
+def state(tmp_path: Path) -> Iterator[Path]:
+    """Five rows recorded by the bridge (which signs its head); the config that finds them."""
+    config = write_config(tmp_path)
+    with Database(tmp_path / "state.db") as db:
+        for i in range(5):
+            audit.append(
+                db,
+                "escalation.notice_sent",
+                client_id=1 + i % 2,
+                case_id="case-1" if i % 2 else None,
+                detail={"n": i, "amount": "49.95", "text": "héllo"},
+                at=f"2026-11-2{i}T10:00:00+00:00",
+            )
+    assert verify(config) == (0, f"audit chain intact: 5 entries, signed with {fingerprint(tmp_path)}\n")
+    yield config
+
+
+def fingerprint(folder: Path) -> str:
+    key = keys.load(folder / keys.KEY_FILE)
+    assert key is not None
+    return key.fingerprint
+
+
+def forge(config: Path, statement: str = "", rewrite: Callable[[Rows], Rows] | None = None) -> None:
+    """Plain SQL on the file, with the bridge's code to recompute hashes, but without the key."""
+    conn = sqlite3.connect(config.parent / "state.db", isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    conn.execute("DROP TRIGGER IF EXISTS audit_log_no_update")
+    conn.execute("DROP TRIGGER IF EXISTS audit_log_no_delete")
+    if statement:
+        conn.execute(statement)
+    if rewrite is not None:
+        rows = rewrite(
+            [{**dict(r), "detail": json.loads(r["detail"])} for r in conn.execute("SELECT * FROM audit_log")]
+        )
+        conn.execute("DELETE FROM audit_log")
+        prev = audit.GENESIS
+        for row in rows:
+            content = {k: row[k] for k in ("id", "at", "actor", "action", "client_id", "case_id", "subject", "detail")}
+            digest = audit.row_hash(prev, content)
+            conn.execute(
+                "INSERT INTO audit_log (id, at, actor, action, client_id, case_id, subject, detail, prev_hash, hash)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*[row[k] for k in content if k != "detail"], audit.canonical(row["detail"]), prev, digest),
+            )
+            prev = digest
+        conn.execute("UPDATE audit_head SET last_id = ?, last_hash = ?", (len(rows), prev))
+    conn.close()
+
+
+def caught(config: Path, row: int, reason: str) -> None:
+    code, out = verify(config)
+    assert code == 1, out
+    assert f"audit chain broken at row {row}: " in out and reason in out, out
+
+
+# --- 1 to 7: caught before the chain was keyed, and still ------------------------------------------
+
+
+def test_tamper_01_edit_a_detail(state: Path):
+    forge(state, 'UPDATE audit_log SET detail = \'{"amount":"0.00","n":2,"text":"héllo"}\' WHERE id = 3')
+    caught(state, 3, "its content does not match its hash (edited)")
+
+
+def test_tamper_02_edit_the_actor(state: Path):
+    forge(state, "UPDATE audit_log SET actor = 'mallory' WHERE id = 2")
+    caught(state, 2, "(edited)")
+
+
+def test_tamper_03_edit_the_time(state: Path):
+    forge(state, "UPDATE audit_log SET at = '2020-01-01T00:00:00+00:00' WHERE id = 4")
+    caught(state, 4, "(edited)")
+
+
+def test_tamper_04_delete_a_row_in_the_middle(state: Path):
+    forge(state, "DELETE FROM audit_log WHERE id = 2")
+    caught(state, 2, "row 2 is missing (next row is 3)")
+
+
+def test_tamper_05_delete_the_last_row(state: Path):
+    forge(state, "DELETE FROM audit_log WHERE id = 5")
+    caught(state, 5, "the chain head records 5 row(s) but 4 remain")
+
+
+def test_tamper_06_make_a_detail_unreadable(state: Path):
+    forge(state, "UPDATE audit_log SET detail = 'not json' WHERE id = 1")
+    caught(state, 1, "its detail is not valid JSON")
+
+
+def test_tamper_07_edit_a_row_and_rehash_it_alone(state: Path):
+    conn = sqlite3.connect(state.parent / "state.db", isolation_level=None)
+    row = conn.execute(
+        "SELECT at, action, client_id, case_id, subject, detail, prev_hash FROM audit_log WHERE id = 2"
+    ).fetchone()
+    content = dict(zip(("at", "action", "client_id", "case_id", "subject"), row[:5], strict=True))
+    content.update(id=2, actor="mallory", detail=json.loads(row[5]))
+    conn.close()
+    forge(state, f"UPDATE audit_log SET actor = 'mallory', hash = '{audit.row_hash(row[6], content)}' WHERE id = 2")
+    caught(state, 3, "it does not link to the previous row's hash")
+
+
+# --- 8 to 12: passed as "intact" before the chain was keyed -----------------------------------------
+
+
+def test_tamper_08_delete_the_tail_and_update_the_head(state: Path):
+    forge(state, rewrite=lambda rows: rows[:3])
+    caught(state, 3, "the signed chain head does not match the 3 row(s) there are")
+
+
+def test_tamper_09_edit_a_row_and_recompute_the_chain(state: Path):
+    def mallory(rows: Rows) -> Rows:
+        rows[1]["detail"]["amount"] = "0.00"
+        return rows
+
+    forge(state, rewrite=mallory)
+    caught(state, 5, "rows were edited and rehashed, renumbered, added or cut off by someone without the signing key")
+
+
+def test_tamper_10_delete_renumber_and_recompute(state: Path):
+    def mallory(rows: Rows) -> Rows:
+        kept = [r for r in rows if r["id"] != 2]
+        for number, row in enumerate(kept, start=1):
+            row["id"] = number
+        return kept
+
+    forge(state, rewrite=mallory)
+    caught(state, 4, "the signed chain head does not match the 4 row(s) there are")
+
+
+def test_tamper_11_append_a_forged_row(state: Path):
+    def mallory(rows: Rows) -> Rows:
+        forged = {**rows[-1], "id": 6, "actor": "staff", "action": "ownership.approved", "detail": {"by": "alice"}}
+        return [*rows, forged]
+
+    forge(state, rewrite=mallory)
+    caught(state, 6, "the signed chain head does not match the 6 row(s) there are")
+
+
+def test_tamper_12_wipe_the_log(state: Path):
+    forge(state, "DELETE FROM audit_log", rewrite=lambda rows: rows)  # the head reset to 0 rows, genesis
+    caught(state, 0, "the signed chain head does not match the 0 row(s) there are")
+    forge(state, "DELETE FROM audit_head")
+    caught(state, 1, "the chain head is missing: the audit log was wiped or its head deleted")
+    forge(state, "INSERT INTO audit_head (one, last_id, last_hash) VALUES (1, 0, '" + audit.GENESIS + "')")
+    caught(state, 0, "the chain head is not signed: it was rewritten without the signing key")
+
+
+# --- what the key alone cannot see -------------------------------------------------------------------
+
+
+def test_checkpoints_name_the_rewritten_stretch_of_a_long_chain(tmp_path: Path):
+    config = write_config(tmp_path)
+    with Database(tmp_path / "state.db") as db:
+        for i in range(70):
+            audit.append(db, "escalation.notice_sent", detail={"n": i}, at="2026-11-20T10:00:00+00:00")
+
+    def mallory(rows: Rows) -> Rows:
+        rows[9]["detail"]["n"] = 99
+        return rows
+
+    forge(config, rewrite=mallory)
+    caught(config, 64, "it is not the row signed in the checkpoint of 2026-11-20T10:00:00+00:00")
+
+
+def test_a_replaced_key_is_refused_and_a_foreign_public_key_named(state: Path):
+    (state.parent / keys.KEY_FILE).rename(state.parent / "elsewhere.pem")
+    code, out = verify(state)
+    assert code == 0 and "NOT checked against a signing key" in out  # verify itself makes no key
+    result = CliRunner().invoke(cli.main, ["--config", str(state), "audit", "show"], catch_exceptions=False)
+    assert result.exit_code == 3 and "is missing, and the audit chain is signed with SHA256:" in result.stderr
+    assert not (state.parent / keys.KEY_FILE).exists()
+    (state.parent / "stranger.pem").write_text(keys.SigningKey.generate().public.pem())
+    code, out = verify(state, "--public-key", str(state.parent / "stranger.pem"))
+    assert code == 1 and "the chain head is signed with another key" in out
+
+
+def test_a_rollback_to_an_earlier_signed_head_is_caught_by_the_whmcs_anchor(tmp_path: Path, sandbox: Sandbox):
+    """Cut back to a checkpoint, its signature copied into the head: locally consistent; WHMCS says otherwise."""
+    config = write_config(tmp_path, sandbox.url)
+    api = WhmcsApi.from_config(cli.Context(str(config)).config())
+    with Database(tmp_path / "state.db") as db:
+        for i in range(3):
+            audit.append(db, "ownership.request_received", case_id="o1", detail={"n": i})
+        kept = audit.checkpoint(db, "staff")
+        audit.append(db, "ownership.approved", case_id="o1", detail={"by": "alice"})
+        assert anchor.due(db, NOW) == "decision (ownership.approved)"
+        anchored = anchor.anchor(db, api, NOW, "decision")
+        assert anchored.count == 4 and anchored.anchor_id is not None
+        assert anchor.due(db, NOW) is None
+    code, out = verify(config, "--against-whmcs")
+    assert code == 0 and "matching 1 anchor(s) in WHMCS's activity log" in out
+    forge(config, "DELETE FROM audit_log WHERE id = 4")
+    forge(config, "DELETE FROM audit_checkpoint WHERE count = 4")
+    forge(
+        config,
+        f"UPDATE audit_head SET last_id = 3, last_hash = '{kept.hash}', signature = '{kept.signature}'",
+    )
+    assert verify(config)[0] == 0  # the local chain is a consistent, signed, earlier state
+    code, out = verify(config, "--against-whmcs")
+    assert code == 1
+    assert f"WHMCS activity-log entry {anchored.anchor_id} anchors 4 rows, the chain has 3: rows were cut off" in out
