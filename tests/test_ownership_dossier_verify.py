@@ -1,10 +1,13 @@
-"""An ownership dossier's verification, on a small dossier built here: each kind of change is named,
-alone and against the live audit chain."""
+"""An ownership dossier's verification offline, with the public key alone: the 10 forgeries of issue 17
+(finding 8), each named after what the forger did and each caught, naming what failed. Before dossiers
+were signed, 6 to 10 passed `verify-dossier`. The dossier is sealed here as `export` seals it, from a
+real audit chain; tests/test_ownership_e2e.py exports one from a real case through the command line."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,160 +15,255 @@ from typing import Any
 import pytest
 
 from whmcs_bridge.errors import BridgeError
+from whmcs_bridge.evidence import folder, keys
 from whmcs_bridge.families.ownership import dossier
 from whmcs_bridge.store import audit
 from whmcs_bridge.store.db import Database
 
 CASE = "o1234567"
 LETTER = b"%PDF-1.4 a letter"
+FORGED = b"%PDF-1.4 another letter"
+AT = "2026-11-02T10:00:00+00:00"
 
 
-def build(folder: Path, db: Database) -> dict[str, Any]:
-    """A dossier as export writes it: one evidence file, one answer, the case's audit rows, sealed."""
+def build(out: Path, db: Database) -> None:
+    """A dossier as export seals it: one evidence file, one answer, the case's rows among others."""
     sha = hashlib.sha256(LETTER).hexdigest()
-    at = "2026-11-02T10:00:00+00:00"
-    audit.append(db, "staff.OwnershipCommand.attach", case_id=CASE, detail={"sha256": sha}, at=at)
-    audit.append(db, "consent.decided", case_id=CASE, detail={"decision": "accept", "ip": "192.0.2.1"}, at=at)
+    audit.append(db, "escalation.notice_sent", client_id=5, detail={"n": 1}, at=AT)
+    audit.append(db, dossier.ATTACHED, case_id=CASE, detail={"sha256": sha}, at=AT)
+    audit.append(db, "escalation.notice_sent", client_id=6, detail={"n": 2}, at=AT)  # another case's, meanwhile
+    audit.append(db, "consent.decided", case_id=CASE, detail={"decision": "accept", "ip": "192.0.2.1"}, at=AT)
+    audit.append(db, "ownership.approved", subject=f"ownership:{CASE}", detail={"by": "alice"}, at=AT)
     rows = dossier.case_rows(db, CASE)
-    (folder / "evidence").mkdir(parents=True)
-    (folder / "evidence" / "01-letter.pdf").write_bytes(LETTER)
-    (folder / "audit.jsonl").write_text("".join(audit.canonical(r) + "\n" for r in rows), encoding="utf-8")
-    files = {
-        "evidence/01-letter.pdf": sha,
-        "audit.jsonl": dossier.sha256_file(folder / "audit.jsonl"),
-    }
+    segment = audit.segment(db, rows[0]["id"], rows[-1]["id"], at=AT)
+    writer = folder.FolderWriter(out)
+    writer.add_bytes("evidence/01-letterhead-letter.pdf", LETTER)
+    writer.add_text("summary.html", f"<!doctype html><title>Ownership case {CASE}</title>")
     case = {
         "id": CASE,
         "evidence": [{"item": 1, "sha256": sha}],
-        "answers": [{"party": "holder", "decision": "accept", "ip": "192.0.2.1", "at": at}],
+        "answers": [{"party": "holder", "decision": "accept", "ip": "192.0.2.1", "at": AT}],
     }
-    manifest: dict[str, Any] = {
-        "format": dossier.FORMAT,
-        "case": case,
-        "files": files,
-        "links": [],
-        "actions": [],
-        "audit": {"file": "audit.jsonl", "rows": len(rows)},
-    }
-    reseal(manifest)
-    write(folder, manifest)
-    audit.append(db, "ownership.dossier_exported", case_id=CASE, detail={"seal": manifest["seal"]}, at=at)
-    return manifest
+    assert db.signer is not None
+    sealed = writer.seal(
+        format=dossier.FORMAT,
+        key=db.signer,
+        exported_at=AT,
+        sections={"case": case, "links": [], "actions": []},
+        segment=segment,
+        own_rows=[r["id"] for r in segment.rows if dossier.is_case_row(r, CASE)],
+    )
+    audit.append(db, dossier.EXPORTED, case_id=CASE, detail={"seal": sealed.seal}, at=AT)
 
 
-def reseal(manifest: dict[str, Any]) -> None:
-    manifest["seals"] = {name: dossier.seal(manifest[name]) for name in dossier.SECTIONS}
-    manifest["seal"] = dossier.seal(manifest["seals"])
+@pytest.fixture()
+def built(tmp_path: Path) -> Iterator[tuple[Path, Database, keys.PublicKey]]:
+    with Database(tmp_path / "state.db") as db:
+        out = tmp_path / "dossier"
+        build(out, db)
+        assert db.signer is not None
+        yield out, db, keys.PublicKey.from_pem(db.signer.public.pem().encode())
 
 
-def write(folder: Path, manifest: dict[str, Any]) -> None:
-    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
-
-
-def problems(folder: Path, db: Database | None = None) -> list[str]:
+def problems(out: Path, key: keys.PublicKey, db: Database | None = None) -> list[str]:
     with pytest.raises(BridgeError) as caught:
-        dossier.verify(folder, db)
+        dossier.verify(out, key, db)
     head, _, rest = str(caught.value).partition("\n  ")
     assert head == "the dossier does not verify:"
     return rest.split("\n  ")
 
 
-@pytest.fixture()
-def built(tmp_path: Path) -> Iterator[tuple[Path, Database, dict[str, Any]]]:
-    with Database(tmp_path / "state.db") as db:
-        folder = tmp_path / "dossier"
-        yield folder, db, build(folder, db)
+def manifest_of(out: Path) -> dict[str, Any]:
+    found: dict[str, Any] = json.loads((out / "manifest.json").read_text())
+    return found
 
 
-@pytest.fixture()
-def other_chain(tmp_path: Path) -> Iterator[Database]:
-    """A live chain that is not the dossier's: its rows differ (another time) and it never exported it."""
-    with Database(tmp_path / "other.db") as db:
-        audit.append(db, "staff.OwnershipCommand.attach", case_id=CASE, detail={}, at="2026-11-03T10:00:00+00:00")
-        yield db
+def rows_of(out: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (out / "audit.jsonl").read_text().splitlines()]
 
 
-def test_an_intact_dossier_verifies(built: tuple[Path, Database, dict[str, Any]]):
-    folder, db, manifest = built
-    assert dossier.verify(folder) == json.loads((folder / "manifest.json").read_text())
-    assert dossier.verify(folder, db)["seal"] == manifest["seal"]
+def write_rows(out: Path, rows: list[dict[str, Any]], *, rehash_from: str | None = None) -> None:
+    """audit.jsonl rewritten; with `rehash_from`, every row re-hashed from that predecessor, as a forger
+    with the bridge's code (but not its key) would."""
+    if rehash_from is not None:
+        prev = rehash_from
+        for row in rows:
+            content = {k: row[k] for k in folder.ROW_FIELDS}
+            row["prev_hash"], row["hash"] = prev, audit.row_hash(prev, content)
+            prev = row["hash"]
+    (out / "audit.jsonl").write_text("".join(audit.canonical(r) + "\n" for r in rows))
 
 
-def test_not_a_dossier(tmp_path: Path):
+def resign(out: Path, manifest: dict[str, Any], forger: keys.SigningKey | None = None) -> None:
+    """The manifest rewritten with every file's hash recomputed and, given a key, signed with it (the
+    forger's own: the bridge's is not theirs), the folder's public-key.pem replaced to match."""
+    for name in list(manifest["files"]):
+        if (out / name).is_file() and not os.path.isabs(name) and ".." not in name:
+            manifest["files"][name] = folder.sha256_file(out / name)
+    if forger is not None:
+        (out / "public-key.pem").write_text(forger.public.pem())
+        manifest["files"]["public-key.pem"] = folder.sha256_file(out / "public-key.pem")
+        manifest["signed_by"]["fingerprint"] = forger.fingerprint
+    text = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
+    (out / "manifest.json").write_bytes(text)
+    if forger is not None:
+        (out / "manifest.sig").write_text(forger.sign(text) + "\n")
+
+
+def test_an_intact_dossier_verifies_with_the_public_key_alone(built: tuple[Path, Database, keys.PublicKey]):
+    out, db, key = built
+    manifest = dossier.verify(out, key)
+    assert manifest["audit"]["from"] == 1 and manifest["audit"]["to"] == 5
+    assert manifest["audit"]["own_rows"] == [2, 4, 5]  # the case's rows; 3 is another's, kept for the chain
+    assert dossier.verify(out, key, db)["case"]["id"] == CASE
+    assert folder.private_mode_problems(out) == []
+
+
+def test_not_a_dossier_or_an_unsigned_one(tmp_path: Path):
+    key = keys.SigningKey.generate().public
     with pytest.raises(BridgeError, match="no manifest.json, not a dossier"):
-        dossier.verify(tmp_path)
+        dossier.verify(tmp_path, key)
     (tmp_path / "manifest.json").write_text("{nope")
     with pytest.raises(BridgeError, match="manifest.json is not valid JSON"):
-        dossier.verify(tmp_path)
-    (tmp_path / "manifest.json").write_text('{"format": "other/1"}')
-    with pytest.raises(BridgeError, match="is not a whmcs-bridge-ownership-dossier/1 manifest"):
-        dossier.verify(tmp_path)
+        dossier.verify(tmp_path, key)
+    (tmp_path / "manifest.json").write_text(json.dumps({"format": dossier.UNSIGNED_FORMAT}))
+    with pytest.raises(BridgeError, match="is an unsigned dossier .* export the case again"):
+        dossier.verify(tmp_path, key)
 
 
-def test_files_changed_missing_or_added(built: tuple[Path, Database, dict[str, Any]]):
-    folder, _, manifest = built
-    (folder / "evidence" / "01-letter.pdf").write_bytes(LETTER + b" ")
-    (folder / "extra.txt").write_text("x")
-    manifest["files"]["../outside"] = "0" * 64
-    manifest["files"]["gone.txt"] = "0" * 64
-    reseal(manifest)
-    write(folder, manifest)
-    found = problems(folder)
-    assert found[0] == "../outside: missing"
-    assert found[1].startswith("evidence/01-letter.pdf: changed (SHA-256 ")
-    assert found[2:] == [
-        "gone.txt: missing",
-        "extra.txt: not in the manifest (added)",
-    ]
+# --- 1 to 5: caught before dossiers were signed, and still -------------------------------------------
 
 
-def test_sections_and_entries_edited(built: tuple[Path, Database, dict[str, Any]]):
-    folder, _, manifest = built
-    manifest["case"]["evidence"].append({"item": 2, "sha256": "f" * 64})
+def test_forgery_01_flip_a_byte_of_an_evidence_file(built: tuple[Path, Database, keys.PublicKey]):
+    out, _, key = built
+    (out / "evidence" / "01-letterhead-letter.pdf").write_bytes(LETTER[:-1] + b"X")
+    [found] = problems(out, key)
+    assert found.startswith("evidence/01-letterhead-letter.pdf: changed (SHA-256 ")
+
+
+def test_forgery_02_edit_the_manifest(built: tuple[Path, Database, keys.PublicKey]):
+    out, _, key = built
+    manifest = manifest_of(out)
     manifest["case"]["answers"][0]["ip"] = "203.0.113.9"
-    manifest["seals"]["links"] = "0" * 64
-    write(folder, manifest)
-    assert problems(folder) == [
-        "manifest.json: the `case` section was edited (its seal does not match)",
-        "manifest.json: the `links` section was edited (its seal does not match)",
-        "manifest.json: the seals themselves were edited",
-        "evidence item 2: no file with its SHA-256 in the dossier",
-        "evidence item 2: its SHA-256 is not in the audit chain (entry edited)",
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    assert problems(out, key) == [
+        f"manifest.json: changed since it was signed (its signature does not verify with {key.fingerprint})",
         "the holder's answer of 2026-11-02T10:00:00+00:00: not in the audit chain (entry edited)",
     ]
 
 
-def test_audit_rows_edited_reordered_or_unreadable(built: tuple[Path, Database, dict[str, Any]]):
-    folder, _, manifest = built
-    lines = (folder / "audit.jsonl").read_text().splitlines()
-    first = json.loads(lines[0])
-    first["detail"]["sha256"] = "e" * 64
-    (folder / "audit.jsonl").write_text("\n".join([lines[1], audit.canonical(first), "not json"]) + "\n")
-    manifest["files"]["audit.jsonl"] = dossier.sha256_file(folder / "audit.jsonl")
-    reseal(manifest)
-    write(folder, manifest)
-    assert problems(folder) == [
-        f"audit.jsonl line 2 (row {first['id']}, staff.OwnershipCommand.attach): edited (its hash does not match)",
-        "audit.jsonl line 2: rows out of order",
-        "audit.jsonl line 3: not an audit row",
-        "evidence item 1: its SHA-256 is not in the audit chain (entry edited)",
+def test_forgery_03_remove_a_file(built: tuple[Path, Database, keys.PublicKey]):
+    out, _, key = built
+    (out / "summary.html").unlink()
+    assert problems(out, key) == ["summary.html: missing"]
+
+
+def test_forgery_04_add_a_file(built: tuple[Path, Database, keys.PublicKey]):
+    out, _, key = built
+    (out / "evidence" / "02-letterhead-letter.pdf").write_bytes(FORGED)
+    assert problems(out, key) == ["evidence/02-letterhead-letter.pdf: not in the manifest (added)"]
+
+
+def test_forgery_05_edit_an_audit_row(built: tuple[Path, Database, keys.PublicKey]):
+    out, _, key = built
+    rows = rows_of(out)
+    rows[3]["detail"]["decision"] = "reject"
+    write_rows(out, rows)
+    found = problems(out, key)
+    assert found[0].startswith("audit.jsonl: changed (SHA-256 ")
+    assert found[1:] == [
+        "audit.jsonl line 4 (row 4, consent.decided): edited (its hash does not match)",
+        "the holder's answer of 2026-11-02T10:00:00+00:00: not in the audit chain (entry edited)",
     ]
 
 
-def test_against_the_live_chain(built: tuple[Path, Database, dict[str, Any]], other_chain: Database):
-    folder, _, _ = built
-    rows = [json.loads(line) for line in (folder / "audit.jsonl").read_text().splitlines()]
-    assert dossier.verify(folder)  # alone, it verifies
-    assert problems(folder, other_chain) == [
-        f"audit row {rows[0]['id']}: not the same as in the live audit chain",
-        f"audit row {rows[1]['id']}: not the same as in the live audit chain",
-        "the live audit chain has no record of exporting this dossier (its seal is unknown)",
+# --- 6 to 10: passed before dossiers were signed -----------------------------------------------------
+
+
+def test_forgery_06_swap_an_evidence_file_with_its_audit_row_fixed(built: tuple[Path, Database, keys.PublicKey]):
+    out, _, key = built
+    forger = keys.SigningKey.generate()
+    forged = hashlib.sha256(FORGED).hexdigest()
+    (out / "evidence" / "01-letterhead-letter.pdf").write_bytes(FORGED)
+    rows = rows_of(out)
+    rows[1]["detail"]["sha256"] = forged
+    write_rows(out, rows, rehash_from=audit.GENESIS)
+    manifest = manifest_of(out)
+    manifest["case"]["evidence"][0]["sha256"] = forged
+    resign(out, manifest, forger)
+    assert problems(out, key) == [
+        f"manifest.json: signed with the key {forger.fingerprint}, not with the given key {key.fingerprint}",
+        "audit.jsonl: row 5 is not the row its signed checkpoint names",
     ]
 
 
-def test_the_live_chain_is_only_read_when_the_folder_itself_verifies(
-    built: tuple[Path, Database, dict[str, Any]], other_chain: Database
+def test_forgery_07_drop_an_audit_row(built: tuple[Path, Database, keys.PublicKey]):
+    out, _, key = built
+    rows = rows_of(out)
+    del rows[3]  # the holder's answer: the case's rows used to be a slice, not a contiguous run
+    write_rows(out, rows)
+    manifest = manifest_of(out)
+    manifest["audit"]["own_rows"].remove(4)
+    manifest["case"]["answers"] = []
+    resign(out, manifest)  # re-hashed, but signed only by the bridge's key: left as it was
+    assert problems(out, key) == [
+        f"manifest.json: changed since it was signed (its signature does not verify with {key.fingerprint})",
+        "audit.jsonl: row 4 is missing (the segment is not contiguous)",
+    ]
+    forger = keys.SigningKey.generate()
+    resign(out, manifest, forger)
+    assert problems(out, key)[0].startswith(f"manifest.json: signed with the key {forger.fingerprint}")
+    assert "audit.jsonl: row 4 is missing (the segment is not contiguous)" in problems(out, key)
+
+
+def test_forgery_08_an_absolute_path_outside_the_folder(built: tuple[Path, Database, keys.PublicKey], tmp_path: Path):
+    out, _, key = built
+    outside = tmp_path / "outside.txt"
+    outside.write_text("not the dossier's")
+    manifest = manifest_of(out)
+    manifest["files"][str(outside)] = folder.sha256_file(outside)  # the right hash: only the path is wrong
+    resign(out, manifest)
+    assert problems(out, key) == [
+        f"manifest.json: changed since it was signed (its signature does not verify with {key.fingerprint})",
+        f"manifest.json names {str(outside)!r}: an absolute path, outside the dossier's folder (refused, not read)",
+    ]
+
+
+def test_forgery_09_a_link_or_a_dotdot_path_out_of_the_folder(
+    built: tuple[Path, Database, keys.PublicKey], tmp_path: Path
 ):
-    folder, _, _ = built
-    (folder / "extra.txt").write_text("x")
-    assert problems(folder, other_chain) == ["extra.txt: not in the manifest (added)"]
+    out, _, key = built
+    outside = tmp_path / "outside.txt"
+    outside.write_text("not the dossier's")
+    (out / "evidence" / "03-letterhead-letter.pdf").symlink_to(outside)
+    manifest = manifest_of(out)
+    manifest["files"]["evidence/03-letterhead-letter.pdf"] = folder.sha256_file(outside)
+    manifest["files"]["../outside.txt"] = folder.sha256_file(outside)
+    resign(out, manifest)
+    assert problems(out, key)[1:] == [
+        "manifest.json names '../outside.txt': a path that leaves or escapes the dossier's folder (refused, not read)",
+        "evidence/03-letterhead-letter.pdf: a link, possibly out of the dossier's folder (refused, not read)",
+    ]
+
+
+def test_forgery_10_a_whole_dossier_made_with_another_key(tmp_path: Path, built: tuple[Path, Database, keys.PublicKey]):
+    _, _, key = built
+    (tmp_path / "elsewhere").mkdir()
+    with Database(tmp_path / "elsewhere" / "state.db") as other:  # another bridge: its own chain and key
+        build(tmp_path / "forged", other)
+        assert other.signer is not None
+        stranger = other.signer.fingerprint
+    assert problems(tmp_path / "forged", key) == [
+        f"manifest.json: signed with the key {stranger}, not with the given key {key.fingerprint}",
+        f"the audit checkpoint at row 5: not signed with {key.fingerprint}",
+    ]
+
+
+def test_against_the_live_chain(built: tuple[Path, Database, keys.PublicKey], tmp_path: Path):
+    out, _, key = built
+    (tmp_path / "other").mkdir()
+    with Database(tmp_path / "other" / "state.db", signing=False) as other:
+        audit.append(other, dossier.ATTACHED, case_id=CASE, detail={}, at="2026-11-03T10:00:00+00:00")
+        found = problems(out, key, other)
+    assert found[0] == "audit row 1: not the same as in the live audit chain"
+    assert found[-1] == "the live audit chain has no record of exporting this dossier (its seal is unknown)"

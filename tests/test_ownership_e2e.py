@@ -272,7 +272,7 @@ def test_seed_000_consent_approval_move_and_dossier(world: World, tmp_path: Path
     manifest["case"]["answers"][-1]["ip"] = "203.0.113.9"
     manifest_path.write_text(json.dumps(manifest))
     failed = world.fail("ownership", "verify-dossier", str(out))
-    assert "the `case` section was edited" in failed and "holder's answer" in failed
+    assert "manifest.json: changed since it was signed" in failed and "holder's answer" in failed
     manifest_path.write_text(manifest_text)
     assert "verifies" in world.run("ownership", "verify-dossier", str(out)).output
 

@@ -21,6 +21,8 @@ from whmcs_bridge.cli.common import (
     user_errors,
 )
 from whmcs_bridge.clock import utcnow
+from whmcs_bridge.evidence import keys
+from whmcs_bridge.evidence.keys import PublicKey
 from whmcs_bridge.families.ownership import dossier
 from whmcs_bridge.families.ownership import staff as own
 from whmcs_bridge.families.ownership.config import EVIDENCE_KINDS, GROUNDS
@@ -337,14 +339,30 @@ def _command(obj: Context, case_id: str, data: dict[str, Any], by: str) -> None:
 @click.pass_obj
 @user_errors
 def export(obj: Context, case_id: str, out: Path) -> None:
-    """Write the case's dossier: summary.html, manifest.json, the evidence files and its audit-chain rows."""
+    """Write the case's signed dossier into a new folder (0700, files 0600): summary.html and its PDF copy,
+    manifest.json signed in manifest.sig, the evidence files, the audit segment from the case's first to
+    its last row, and the public key. The audit chain is anchored in WHMCS's activity log first."""
     with _store(obj) as (config, db):
-        manifest = dossier.export(config, db, case_id, out, now=utcnow())
-    click.echo(f"dossier of case {case_id} written to {out}: {len(manifest['files'])} files, seal {manifest['seal']}")
+        sealed = dossier.export(config, db, case_id, out, now=utcnow(), api=_api(config))
+    manifest = sealed.manifest
+    anchors = manifest["audit"]["anchors"]
+    click.echo(
+        f"dossier of case {case_id} written to {out}: {len(manifest['files'])} files, signed with "
+        f"{manifest['signed_by']['fingerprint']}, seal {sealed.seal}; audit rows {manifest['audit']['from']} to "
+        f"{manifest['audit']['to']}, WHMCS anchor(s) {', '.join(map(str, anchors)) or 'none yet'}"
+        + ("" if "summary.pdf" in manifest["files"] else "; no summary.pdf (Chromium is not installed)")
+    )
 
 
 @ownership.command("verify-dossier")
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--public-key",
+    "public_key",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The bridge's public key (PEM, from `whmcs-bridge audit key`); without it, the key beside the "
+    "configured state database. Needs no configuration or database.",
+)
 @click.option(
     "--against-state",
     is_flag=True,
@@ -352,16 +370,24 @@ def export(obj: Context, case_id: str, out: Path) -> None:
 )
 @click.pass_obj
 @user_errors
-def verify_dossier(obj: Context, folder: Path, against_state: bool) -> None:
-    """Recompute every hash of a dossier and name anything that changed (exit 1)."""
+def verify_dossier(obj: Context, folder: Path, public_key: Path | None, against_state: bool) -> None:
+    """Check a dossier offline: its signature with the public key, every file's SHA-256, no path leaving the
+    folder, the audit segment against its signed checkpoints; name each thing that failed (exit 1)."""
+    key = PublicKey.from_file(public_key) if public_key else None
+    if key is None:
+        config = obj.config()
+        signer = keys.load(keys.key_path(config.state.path))
+        if signer is None:
+            raise click.UsageError("give the bridge's public key with --public-key (there is no key beside the state)")
+        key = signer.public
     if against_state:
         with _store(obj) as (_config, db):
-            manifest = dossier.verify(folder, db)
+            manifest = dossier.verify(folder, key, db)
     else:
-        manifest = dossier.verify(folder)
+        manifest = dossier.verify(folder, key)
     click.echo(
-        f"dossier of case {manifest['case']['id']} verifies: {len(manifest['files'])} files and "
-        f"{manifest['audit']['rows']} audit rows match their hashes"
+        f"dossier of case {manifest['case']['id']} verifies with {key.fingerprint}: {len(manifest['files'])} files "
+        f"and audit rows {manifest['audit']['from']} to {manifest['audit']['to']} match"
         + (" and the live audit chain" if against_state else "")
     )
 

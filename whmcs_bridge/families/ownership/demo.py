@@ -232,9 +232,14 @@ def move_and_lock(stage: Stage, echo: Echo, case_id: str) -> None:
 def export_the_dossier(stage: Stage, echo: Echo, case_id: str) -> None:
     out = stage.config.state.path.with_name(f"dossier-{case_id}")
     shutil.rmtree(out, ignore_errors=True)  # a demo run again in the same --workdir
-    manifest = dossier.export(stage.config, stage.bridge.db, case_id, out, now=datetime.now(UTC))
-    dossier.verify(out, stage.bridge.db)
-    echo(f"  dossier exported to {out.name}/ ({len(manifest['files'])} files) and verified: seal {manifest['seal'][:16]}...")
+    db = stage.bridge.db
+    sealed = dossier.export(stage.config, db, case_id, out, now=datetime.now(UTC), api=stage.bridge.api)
+    assert db.signer is not None  # export refuses without one
+    dossier.verify(out, db.signer.public, db)
+    echo(
+        f"  dossier exported to {out.name}/ ({len(sealed.manifest['files'])} files), signed with "
+        f"{db.signer.fingerprint[:23]}... and verified: seal {sealed.seal[:16]}..."
+    )
 
 
 def observe(api: WhmcsApi, db: Database, config: Config, echo: Echo, today: date) -> None:

@@ -1,115 +1,119 @@
-"""An ownership case's dossier: a self-contained folder that can be checked later, without the bridge.
+"""An ownership case's dossier: a sealed folder (evidence.folder) that anyone can check later, offline,
+with the bridge's public key alone.
 
     summary.html     parties, grounds, policy, timeline, evidence with hashes, answers, approvals, execution
-    manifest.json    the case, every file's SHA-256, the links, the actions, and a seal per section
+    summary.pdf      the same page as PDF (evidence.pdf), when a renderer is installed
+    manifest.json    the case, every file's SHA-256, the links, the actions, the audit segment's bounds and
+                     anchors; signed (manifest.sig) with the bridge's key, whose fingerprint it names
     evidence/        the evidence files, named by item number and kind (never by the sender's file name)
-    audit.jsonl      the case's rows of the audit chain, each with its hash and its predecessor's
+    audit.jsonl      the contiguous audit segment from the case's first to its last row, between two
+                     checkpoints signed with the key (the rows of other subjects recorded meanwhile included)
+    public-key.pem   a copy of the public key, for convenience: check with a copy obtained from the bridge
 
-`verify` recomputes every hash and names what changed; given the live store it also checks that the
-audit rows are the chain's own and that the export was recorded there."""
+`verify` names what failed; given the live store it also checks that the audit rows are the chain's own
+and that the export was recorded there."""
 
 from __future__ import annotations
 
-import hashlib
 import html
-import json
-import shutil
+import logging
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from whmcs_bridge.config.load import Config
-from whmcs_bridge.errors import BridgeError
+from whmcs_bridge.errors import BridgeError, WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
+from whmcs_bridge.evidence import anchor, folder, pdf
+from whmcs_bridge.evidence.keys import PublicKey
 from whmcs_bridge.families.ownership.policies import requirements
 from whmcs_bridge.families.ownership.staff import StaffView, evidence_path
 from whmcs_bridge.families.ownership.staff import case as load_case
 from whmcs_bridge.store import audit, consent, outbox
 from whmcs_bridge.store.db import Database
 
-FORMAT = "whmcs-bridge-ownership-dossier/1"
-SECTIONS = ("case", "files", "links", "actions", "audit")
+FORMAT = "whmcs-bridge-ownership-dossier/2"
+UNSIGNED_FORMAT = "whmcs-bridge-ownership-dossier/1"  # before dossiers were signed: not verifiable offline
 EXT = {"pdf": "pdf", "png": "png", "jpeg": "jpg", "text": "txt", "eml": "eml"}
+EXPORTED = "ownership.dossier_exported"
+ATTACHED = "staff.OwnershipCommand.attach"
 
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 16), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def seal(value: Any) -> str:
-    return hashlib.sha256(audit.canonical(value).encode("utf-8")).hexdigest()
+log = logging.getLogger("whmcs_bridge.ownership")
+sha256_file = folder.sha256_file
 
 
 def case_rows(db: Database, case_id: str) -> list[dict[str, Any]]:
     return audit.raw_rows(db, case_id=case_id, subject=f"ownership:{case_id}")
 
 
-def export(config: Config, db: Database, case_id: str, out: Path, *, now: datetime) -> dict[str, Any]:
+def is_case_row(row: dict[str, Any], case_id: str) -> bool:
+    return row.get("case_id") == case_id or row.get("subject") == f"ownership:{case_id}"
+
+
+def export(
+    config: Config, db: Database, case_id: str, out: Path, *, now: datetime, api: anchor.ActivityLog | None = None
+) -> folder.Sealed:
+    """Write the sealed dossier of a case into the new folder `out`, then record the export (its seal) in
+    the audit chain. With `api`, the chain's head is first anchored in WHMCS's activity log, so that the
+    segment's closing checkpoint carries its anchor id (WHMCS unreachable: the dossier is written without)."""
     case = load_case(db, case_id)
-    if out.exists() and any(out.iterdir()):
-        raise BridgeError(f"{out} is not empty: a dossier is written to a new folder")
-    files = copy_evidence(config, case, out)
+    if db.signer is None:
+        raise BridgeError(f"there is no signing key beside {db.path}: a dossier cannot be signed here")
+    rows = case_rows(db, case_id)
+    if not rows:
+        raise BridgeError(f"case {case_id} has no rows in the audit chain: nothing to seal")
+    if api is not None:
+        try:
+            anchor.anchor(db, api, now, "dossier")
+        except (WhmcsUnavailableError, WhmcsApiError, WhmcsProtocolError) as exc:
+            log.warning("case %s: the dossier is written without a fresh WHMCS anchor: %s", case_id, exc)
+    segment = audit.segment(db, rows[0]["id"], rows[-1]["id"], at=now.isoformat(timespec="seconds"))
+    writer = folder.FolderWriter(out)
+    copy_evidence(config, case, writer)
     links = link_rows(db, case_id)
     actions = action_rows(db, case_id)
-    rows = case_rows(db, case_id)
-    (out / "audit.jsonl").write_text("".join(audit.canonical(r) + "\n" for r in rows), encoding="utf-8")
-    files["audit.jsonl"] = sha256_file(out / "audit.jsonl")
-    page = summary_html(StaffView(config), case, links, actions, rows, files)
-    (out / "summary.html").write_text(page, encoding="utf-8")
-    files["summary.html"] = sha256_file(out / "summary.html")
-    head = audit.head(db)
-    manifest: dict[str, Any] = {
-        "format": FORMAT,
-        "exported_at": now.isoformat(timespec="seconds"),
-        "case": case,
-        "files": files,
-        "links": links,
-        "actions": actions,
-        "audit": {
-            "file": "audit.jsonl",
-            "rows": len(rows),
-            "chain_head": {"id": head[0], "hash": head[1]} if head else None,
-        },
-    }
-    manifest["seals"] = {name: seal(manifest[name]) for name in SECTIONS}
-    manifest["seal"] = seal(manifest["seals"])
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    page = summary_html(StaffView(config), case, links, actions, segment, db.signer.fingerprint, writer.files)
+    writer.add_text("summary.html", page)
+    made = pdf.render(page)
+    if made is not None:
+        writer.add_bytes("summary.pdf", made)
+    sealed = writer.seal(
+        format=FORMAT,
+        key=db.signer,
+        exported_at=now.isoformat(timespec="seconds"),
+        sections={"case": case, "links": links, "actions": actions},
+        segment=segment,
+        own_rows=[row["id"] for row in segment.rows if is_case_row(row, case_id)],
+    )
     audit.append(
         db,
-        "ownership.dossier_exported",
+        EXPORTED,
         actor="staff",
         case_id=case_id,
         client_id=case["holder"].get("client"),
-        detail={"seal": manifest["seal"], "files": len(files), "audit_rows": len(rows)},
+        detail={"seal": sealed.seal, "files": len(sealed.manifest["files"]), "audit_rows": len(segment.rows)},
         at=now.isoformat(timespec="seconds"),
     )
-    return manifest
+    return sealed
 
 
-def copy_evidence(config: Config, case: dict[str, Any], out: Path) -> dict[str, str]:
-    """Each evidence item from the store into evidence/ (named by number and kind), checked against
-    its hash first; the files' hashes by name."""
-    (out / "evidence").mkdir(parents=True, exist_ok=True)
-    files: dict[str, str] = {}
+def copy_evidence(config: Config, case: dict[str, Any], writer: folder.FolderWriter) -> None:
+    """Each evidence item from the store into evidence/ (named by number and kind), checked against its
+    hash; 0600 whatever the stored copy's mode."""
     for item in case.get("evidence", []):
         source = evidence_path(config, item["sha256"])
         if not source.is_file():
             raise BridgeError(f"evidence item {item['item']} ({item['sha256'][:12]}) is missing from {source.parent}")
-        if sha256_file(source) != item["sha256"]:
-            raise BridgeError(f"evidence item {item['item']}: the stored file {source} no longer matches its hash")
         name = f"evidence/{item['item']:02d}-{item['kind']}.{EXT.get(item.get('media_type') or '', 'bin')}"
-        shutil.copyfile(source, out / name)
-        files[name] = item["sha256"]
-    return files
+        writer.add_copy(name, source, item["sha256"])
 
 
 def link_rows(db: Database, case_id: str) -> list[dict[str, Any]]:
     """The case's one-time links: when sent, when used, the answer and from where."""
     return [
-        {k: getattr(link, k) for k in ("id", "purpose", "created_at", "expires_at", "used_at", "decision", "ip", "user_agent")}
+        {
+            k: getattr(link, k)
+            for k in ("id", "purpose", "created_at", "expires_at", "used_at", "decision", "ip", "user_agent")
+        }
         for link in consent.for_subject(db, case_id, "ownership-")
     ]
 
@@ -130,74 +134,58 @@ def action_rows(db: Database, case_id: str) -> list[dict[str, Any]]:
     ]
 
 
-def verify(folder: Path, db: Database | None = None) -> dict[str, Any]:
-    """Recompute every hash; raise BridgeError naming each thing that changed. With the live store,
-    also check the audit rows against the chain and that this export was recorded."""
-    manifest = read_manifest(folder)
-    files: dict[str, str] = manifest.get("files") or {}
-    problems = seal_problems(manifest) + file_problems(folder, files)
-    rows = read_rows(folder / "audit.jsonl", problems)
-    problems += case_problems(manifest.get("case") or {}, files, rows)
-    if db is not None and not problems:
-        problems += live_problems(db, rows, manifest)
-    if problems:
-        raise BridgeError("the dossier does not verify:\n  " + "\n  ".join(problems))
-    return manifest
-
-
-def read_manifest(folder: Path) -> dict[str, Any]:
+def verify(path: Path, key: PublicKey, db: Database | None = None) -> dict[str, Any]:
+    """Check a dossier offline against `key` (evidence.folder.inspect) and the case's facts against its
+    audit rows; raise EvidenceError naming each problem. With the live store, also check the audit rows
+    against the chain and that this export was recorded."""
     try:
-        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BridgeError(f"{folder}: no manifest.json, not a dossier") from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BridgeError(f"{folder}/manifest.json is not valid JSON ({exc})") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise BridgeError(f"{folder}/manifest.json is not a {FORMAT} manifest")
-    return manifest
+        found = folder.inspect(path, FORMAT, key)
+    except BridgeError:
+        if (path / folder.MANIFEST).is_file() and UNSIGNED_FORMAT in (path / folder.MANIFEST).read_text(
+            "utf-8", "replace"
+        ):
+            raise BridgeError(
+                f"{path} is an unsigned dossier ({UNSIGNED_FORMAT}, written before dossiers were signed): it cannot "
+                "be verified offline; export the case again"
+            ) from None
+        raise
+    case = found.manifest.get("case")
+    case = case if isinstance(case, dict) else {}
+    own = set((found.manifest.get("audit") or {}).get("own_rows") or [])
+    found.problems += case_problems(case, found.manifest.get("files") or {}, found.rows, own)
+    if db is not None and not found.problems:
+        found.problems += live_problems(db, found.rows, found.seal)
+    found.raise_problems()
+    return found.manifest
 
 
-def seal_problems(manifest: dict[str, Any]) -> list[str]:
-    """Each section of the manifest against its seal, and the seals against theirs."""
-    seals = manifest.get("seals") or {}
+def case_problems(case: dict[str, Any], files: dict[str, str], rows: list[dict[str, Any]], own: set[int]) -> list[str]:
+    """The segment's rows of this case all listed as its own, and the case's evidence and answers against
+    the files and the audit rows that recorded them."""
+    case_id = str(case.get("id"))
     problems = [
-        f"manifest.json: the `{name}` section was edited (its seal does not match)"
-        for name in SECTIONS
-        if seal(manifest.get(name)) != seals.get(name)
+        f"audit.jsonl: row {row['id']} ({row['action']}) is the case's but not listed as its own"
+        for row in rows
+        if is_case_row(row, case_id) and row["id"] not in own
     ]
-    if seal(seals) != manifest.get("seal"):
-        problems.append("manifest.json: the seals themselves were edited")
-    return problems
-
-
-def file_problems(folder: Path, files: dict[str, str]) -> list[str]:
-    """Every listed file against its hash, then every file in the folder that is not listed."""
-    problems = []
-    for name, expected in sorted(files.items()):
-        path = folder / name
-        if ".." in Path(name).parts or not path.is_file():
-            problems.append(f"{name}: missing")
-        elif (actual := sha256_file(path)) != expected:
-            problems.append(f"{name}: changed (SHA-256 {actual[:16]}…, the manifest says {expected[:16]}…)")
-    listed = set(files) | {"manifest.json"}
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        rel = path.relative_to(folder).as_posix()
-        if rel not in listed:
-            problems.append(f"{rel}: not in the manifest (added)")
-    return problems
-
-
-def case_problems(case: dict[str, Any], files: dict[str, str], rows: list[dict[str, Any]]) -> list[str]:
-    """The case's evidence and answers against the files and the audit rows that recorded them."""
-    problems = []
+    problems += [
+        f"audit.jsonl: row {row['id']} ({row['action']}) is listed as the case's but is not"
+        for row in rows
+        if row["id"] in own and not is_case_row(row, case_id)
+    ]
+    mine = [row for row in rows if row["id"] in own and is_case_row(row, case_id)]
     by_hash = set(files.values())
-    attached = {r["detail"].get("sha256") for r in rows if r["action"] == "staff.OwnershipCommand.attach"}
+    attached = {r["detail"].get("sha256") for r in mine if r["action"] == ATTACHED and isinstance(r["detail"], dict)}
     for item in case.get("evidence", []):
         if item.get("sha256") not in by_hash:
             problems.append(f"evidence item {item.get('item')}: no file with its SHA-256 in the dossier")
         if item.get("sha256") not in attached:
             problems.append(f"evidence item {item.get('item')}: its SHA-256 is not in the audit chain (entry edited)")
-    decided = {(r["detail"].get("decision"), r["detail"].get("ip")) for r in rows if r["action"] == "consent.decided"}
+    decided = {
+        (r["detail"].get("decision"), r["detail"].get("ip"))
+        for r in mine
+        if r["action"] == "consent.decided" and isinstance(r["detail"], dict)
+    }
     for answer in case.get("answers", []):
         if (answer.get("decision"), answer.get("ip")) not in decided:
             problems.append(
@@ -206,39 +194,15 @@ def case_problems(case: dict[str, Any], files: dict[str, str], rows: list[dict[s
     return problems
 
 
-def live_problems(db: Database, rows: list[dict[str, Any]], manifest: dict[str, Any]) -> list[str]:
+def live_problems(db: Database, rows: list[dict[str, Any]], seal: str) -> list[str]:
     """The dossier's audit rows against the live chain, and the live chain's record of this export."""
     problems = []
     for row in rows:
         if audit.hash_of(db, row["id"]) != row["hash"]:
             problems.append(f"audit row {row['id']}: not the same as in the live audit chain")
-    if not audit.recorded(db, "ownership.dossier_exported", f'"seal":"{manifest.get("seal")}"'):
+    if not audit.recorded(db, EXPORTED, f'"seal":"{seal}"'):
         problems.append("the live audit chain has no record of exporting this dossier (its seal is unknown)")
     return problems
-
-
-def read_rows(path: Path, problems: list[str]) -> list[dict[str, Any]]:
-    """The audit rows, each re-hashed from its content and its predecessor's hash."""
-    rows: list[dict[str, Any]] = []
-    if not path.is_file():
-        return rows
-    last = 0
-    for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        try:
-            row = json.loads(text)
-            content = {k: row[k] for k in ("id", "at", "actor", "action", "client_id", "case_id", "subject", "detail")}
-        except (ValueError, KeyError, TypeError):
-            problems.append(f"audit.jsonl line {number}: not an audit row")
-            continue
-        if audit.row_hash(row.get("prev_hash", ""), content) != row.get("hash"):
-            problems.append(
-                f"audit.jsonl line {number} (row {row['id']}, {row['action']}): edited (its hash does not match)"
-            )
-        if row["id"] <= last:
-            problems.append(f"audit.jsonl line {number}: rows out of order")
-        last = row["id"]
-        rows.append(row)
-    return rows
 
 
 # --- the readable summary -------------------------------------------------------------------------
@@ -257,14 +221,24 @@ def summary_html(
     case: dict[str, Any],
     links: list[dict[str, Any]],
     actions: list[dict[str, Any]],
-    rows: list[dict[str, Any]],
+    segment: audit.Segment,
+    fingerprint: str,
     files: dict[str, str],
 ) -> str:
     """The dossier's readable page: names as the case recorded them, instants to the minute in the
     configured zone, staff's checklist as their ticket words it (the manifest keeps the raw records)."""
     zone = f"When ({view.config.zone_name})"
+    anchors = sorted({p.anchor_id for p in (segment.opening, *segment.inner, segment.closing) if p and p.anchor_id})
+    sealed = (
+        f"<p><small>Signed dossier: key <code>{html.escape(fingerprint)}</code>; audit-chain rows "
+        f"{(segment.opening.count if segment.opening else 0) + 1} to {segment.closing.count}; WHMCS activity-log "
+        f"anchor(s) {', '.join(map(str, anchors)) or 'none yet'}. See Integrity, at the end.</small></p>"
+    )
+    title, *parties = _parties_html(view, case)
     parts = [
-        *_parties_html(view, case),
+        title,
+        sealed,
+        *parties,
         *_policy_html(case),
         "<h2>Timeline</h2>",
         _table(
@@ -276,13 +250,31 @@ def summary_html(
         "<h2>Approvals</h2>",
         _table(["By", zone, "Note"], [[a["by"], view.when(a["at"]), a.get("note")] for a in case.get("approvals", [])]),
         *_execution_html(view, case, actions),
-        f"<h2>Integrity</h2><p>{len(rows)} audit-chain rows in audit.jsonl. Check this folder with <code>whmcs-bridge ownership verify-dossier DIR</code>.</p>",
-        _table(["File", "SHA-256"], [[k, v] for k, v in sorted(files.items())]),
+        *_integrity_html(segment, fingerprint, files),
     ]
     style = "body{font-family:sans-serif;max-width:60em;margin:2em auto;color:#222}table{border-collapse:collapse;margin:.5em 0 1em}td,th{border:1px solid #bbb;padding:.25em .5em;text-align:left;vertical-align:top;font-size:.9em}td:last-child{word-break:break-all}"
     head = f"<meta charset=utf-8><title>Ownership case {html.escape(case['id'])}</title><style>{style}</style>"
     lang = html.escape(view.reader.locale.replace("_", "-"))
     return f"<!doctype html><html lang={lang}><head>{head}</head><body>{''.join(parts)}</body></html>\n"
+
+
+def _integrity_html(segment: audit.Segment, fingerprint: str, files: dict[str, str]) -> list[str]:
+    """How to check the folder, with which key, and what binds it to the audit chain and to WHMCS."""
+    points = [p for p in (segment.opening, *segment.inner, segment.closing) if p is not None]
+    start = segment.opening.count if segment.opening else 0
+    return [
+        "<h2>Integrity</h2>",
+        f"<p>Signed with the key <code>{html.escape(fingerprint)}</code> (manifest.sig). audit.jsonl holds the "
+        f"audit chain's rows {start + 1} to {segment.closing.count} without a gap, between checkpoints signed "
+        "with the same key. Check this folder with the bridge's public key, obtained from the bridge "
+        "(<code>whmcs-bridge audit key</code>), not from the folder: "
+        "<code>whmcs-bridge ownership verify-dossier DIR --public-key KEY.pem</code>.</p>",
+        _table(
+            ["Checkpoint", "Rows", "Head", "WHMCS activity-log entry"],
+            [[p.reason, p.count, p.hash, p.anchor_id or "not anchored"] for p in points],
+        ),
+        _table(["File", "SHA-256"], [[k, v] for k, v in sorted(files.items())]),
+    ]
 
 
 def _party(party: dict[str, Any]) -> str:
@@ -395,7 +387,10 @@ def _execution_html(view: StaffView, case: dict[str, Any], actions: list[dict[st
         _table(
             ["Domain", "Registrant"],
             [
-                [s.get("name"), "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in s["registrant_before"].items() if v)]
+                [
+                    s.get("name"),
+                    "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in s["registrant_before"].items() if v),
+                ]
                 for s in case["subjects"]
                 if "registrant_before" in s
             ],

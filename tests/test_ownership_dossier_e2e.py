@@ -1,0 +1,144 @@
+"""A real case's dossier through the command line (seed 000's documented case against the sandbox):
+exported signed, private (0700/0600), anchored in WHMCS's activity log, verified offline with only the
+public key `audit key` prints, and its PDF copy's first page turned into a picture and looked at.
+
+Set WHMCS_BRIDGE_SHOTS=DIR to keep the first page, as the browser shows summary.html and as the PDF
+prints it, in DIR/ownership-dossier-{html,pdf}.png."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import struct
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pypdfium2
+import pytest
+from click.testing import CliRunner
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+
+from tests.conftest import Sandbox, needs
+from tests.test_ownership_e2e import World, open_and_document
+from whmcs_bridge.cli import app as cli
+from whmcs_bridge.evidence import folder
+
+pytestmark = needs("chromium", "chromedriver", install="apt-get install chromium chromium-driver")
+SHOTS = os.environ.get("WHMCS_BRIDGE_SHOTS")
+
+
+@pytest.fixture
+def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[World]:
+    sandbox.load("vendor-dispute")
+    w = World(sandbox, tmp_path)
+    w.run("tick")
+    yield w
+    w.close()
+
+
+def offline(*args: str) -> tuple[int, str]:
+    """The command line with no configuration at all: a lawyer's machine."""
+    result = CliRunner().invoke(cli.main, ["--config", "/nonexistent/none.yaml", *args], catch_exceptions=False)
+    return result.exit_code, result.stdout + result.stderr
+
+
+def png(width: int, height: int, rgb: bytes) -> bytes:
+    """An 8-bit RGB PNG of these pixels (rows top to bottom)."""
+    raw = b"".join(b"\x00" + rgb[y * width * 3 : (y + 1) * width * 3] for y in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+def first_page_picture(pdf: Path) -> tuple[int, int, bytes, str]:
+    """The PDF's first page rendered to RGB pixels (pdfium), and the text pdfium reads on it."""
+    document = pypdfium2.PdfDocument(str(pdf))
+    page = document[0]
+    bitmap = page.render(scale=1.5, rev_byteorder=True)  # RGB(A) in reading order
+    width, height, stride, channels = bitmap.width, bitmap.height, bitmap.stride, bitmap.n_channels
+    data = bytes(bitmap.buffer)
+    rgb = b"".join(
+        bytes(data[y * stride + x * channels : y * stride + x * channels + 3])
+        for y in range(height)
+        for x in range(width)
+    )
+    text = page.get_textpage().get_text_range()
+    document.close()
+    return width, height, rgb, text
+
+
+def test_a_documented_case_exported_signed_and_checked_offline_with_its_pdf(world: World, tmp_path: Path):
+    case_id = open_and_document(world, "domain:20", "service:201")
+    out = tmp_path / "dossier"
+    exported = world.run("ownership", "export", case_id, "--out", str(out)).output
+    assert f"dossier of case {case_id} written to {out}" in exported and "signed with SHA256:" in exported
+
+    # Private: the folder 0700, every file 0600 (the evidence is 0400 in the store).
+    assert folder.private_mode_problems(out) == []
+    names = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert names[:4] == [
+        "audit.jsonl",
+        "evidence/01-letterhead-letter.pdf",
+        "evidence/02-registry-extract.pdf",
+        "evidence/03-signatory-id.png",
+    ]
+    assert {"manifest.json", "manifest.sig", "public-key.pem", "summary.html", "summary.pdf"} <= set(names)
+
+    # Anchored: the closing checkpoint is the activity-log line WHMCS now holds.
+    manifest = json.loads((out / "manifest.json").read_text())
+    [anchor_id] = manifest["audit"]["anchors"]
+    [line] = [r for r in world.sandbox.rows("activity") if r["id"] == anchor_id]
+    assert manifest["audit"]["closing"]["hash"] in line["description"]
+    assert f"WHMCS anchor(s) {anchor_id}" in exported
+    assert "matching 1 anchor(s)" in world.run("audit", "verify", "--against-whmcs").output
+
+    # Offline, with the public key alone (printed by `audit key`, handed over on its own).
+    key_file = tmp_path / "bridge-key.pem"
+    printed = world.run("audit", "key", "--out", str(key_file)).output
+    assert printed.startswith("-----BEGIN PUBLIC KEY-----") and manifest["signed_by"]["fingerprint"] in printed
+    code, said = offline("ownership", "verify-dossier", str(out), "--public-key", str(key_file))
+    assert code == 0, said
+    assert f"dossier of case {case_id} verifies with {manifest['signed_by']['fingerprint']}" in said
+    code, said = offline("ownership", "verify-dossier", str(out))
+    assert code == 2 and "configuration file not found" in said  # no key given, none to find
+
+    # A forger's edit, named by the command.
+    (out / "evidence" / "02-registry-extract.pdf").write_bytes(b"%PDF-1.4 forged")
+    code, said = offline("ownership", "verify-dossier", str(out), "--public-key", str(key_file))
+    assert code == 1 and "evidence/02-registry-extract.pdf: changed (SHA-256" in said
+
+    # The PDF copy: the same page, printed; its first page as a picture carries the case and ink.
+    width, height, rgb, text = first_page_picture(out / "summary.pdf")
+    assert f"Ownership case {case_id}" in text and "PT Maju Makmur" in text
+    dark = sum(1 for i in range(0, len(rgb), 3) if rgb[i] + rgb[i + 1] + rgb[i + 2] < 300)
+    assert width < height and 0 < dark < width * height // 4  # a portrait page with text on white
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        (Path(SHOTS) / "ownership-dossier-pdf.png").write_bytes(png(width, height, rgb))
+        shutil.copy(out / "summary.html", tmp_path / "page.html")
+        options = Options()
+        options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+        for arg in (
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-dev-shm-usage",
+            "--disable-gpu",
+            "--window-size=1100,1400",
+        ):
+            options.add_argument(arg)
+        driver = webdriver.Chrome(
+            service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options=options
+        )
+        try:
+            driver.get((tmp_path / "page.html").as_uri())
+            assert f"Ownership case {case_id}" in driver.title
+            driver.save_screenshot(str(Path(SHOTS) / "ownership-dossier-html.png"))
+        finally:
+            driver.quit()
