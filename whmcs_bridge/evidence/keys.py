@@ -8,6 +8,7 @@ import hashlib
 import os
 import stat
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -65,7 +66,7 @@ class PublicKey:
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         ).decode("ascii")
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
         """`SHA256:` and the hex SHA-256 of the raw 32-byte public key."""
         return "SHA256:" + hashlib.sha256(self.raw()).hexdigest()
@@ -86,11 +87,11 @@ class SigningKey:
     key: Ed25519PrivateKey
     path: Path | None = None
 
-    @property
+    @cached_property
     def public(self) -> PublicKey:
         return PublicKey(self.key.public_key())
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
         return self.public.fingerprint
 

@@ -1,0 +1,66 @@
+"""The audit chain anchored in WHMCS's activity log: by the bridge's pass after a case decision, once,
+and at least daily; `audit verify --against-whmcs` against the real sandbox, a forged line named."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from tests.conftest import Sandbox
+from tests.test_audit_tamper import write_config
+from whmcs_bridge.cli import app as cli
+from whmcs_bridge.evidence import anchor
+from whmcs_bridge.store import audit
+from whmcs_bridge.store.db import Database
+
+T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+
+
+def run(config: Path, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli.main, ["--config", str(config), *args], catch_exceptions=False)
+    return result.exit_code, result.stdout + result.stderr
+
+
+def anchors(sandbox: Sandbox) -> list[dict[str, object]]:
+    return [r for r in sandbox.rows("activity") if str(r["description"]).startswith(anchor.PREFIX)]
+
+
+def test_a_case_decision_is_anchored_by_the_next_pass_once(sandbox: Sandbox, tmp_path: Path):
+    config = write_config(tmp_path, sandbox.url)
+    with Database(tmp_path / "state.db") as db:
+        audit.append(db, "ownership.request_received", case_id="o1")
+        assert anchor.due(db, datetime.now(UTC)) is None  # nothing decided, nothing a day old
+        audit.append(db, "staff.OwnershipCommand.approve", case_id="o1", detail={"by": "alice"})
+        head = audit.head(db)
+    assert run(config, "tick")[0] == 0
+    [line] = anchors(sandbox)
+    assert head is not None and f"{head[0]} rows, head {head[1]}" in str(line["description"])
+    assert run(config, "tick")[0] == 0
+    assert len(anchors(sandbox)) == 1  # anchored once: nothing decided since
+    code, out = run(config, "audit", "verify", "--against-whmcs")
+    assert code == 0 and "matching 1 anchor(s) in WHMCS's activity log" in out
+
+    # Someone with WHMCS access but not the key writes a line claiming a longer chain.
+    forged = str(line["description"]).replace(f"{head[0]} rows", f"{head[0] + 5} rows")
+    assert sandbox.post("LogActivity", description=forged).json()["result"] == "success"
+    code, out = run(config, "audit", "verify", "--against-whmcs")
+    assert code == 1 and "an anchor whose signature does not verify (forged)" in out
+
+
+def test_the_chain_is_anchored_at_least_daily(sandbox: Sandbox, tmp_path: Path):
+    config = write_config(tmp_path, sandbox.url)
+    with Database(tmp_path / "state.db") as db:
+        audit.append(db, "escalation.notice_sent", client_id=1, at=T0.isoformat())
+        assert anchor.due(db, T0 + timedelta(hours=23, minutes=59)) is None
+        assert anchor.due(db, T0 + timedelta(days=1)) == "daily"
+    code, _ = run(config, "tick", "--at", (T0 + timedelta(days=1)).isoformat())
+    assert code == 0 and len(anchors(sandbox)) == 1
+    with Database(tmp_path / "state.db") as db:
+        assert anchor.due(db, T0 + timedelta(days=5)) is None  # nothing new since
+        audit.append(db, "escalation.notice_sent", client_id=1, at=(T0 + timedelta(days=5)).isoformat())
+        assert anchor.due(db, T0 + timedelta(days=5, hours=1)) is None
+        assert anchor.due(db, T0 + timedelta(days=6)) == "daily"
+        [point] = audit.checkpoints(db, anchored=True)
+        assert point.count == 1 and point.anchor_id == anchors(sandbox)[0]["id"]
