@@ -232,8 +232,8 @@ def test_a_rollback_to_an_earlier_signed_head_is_caught_by_the_whmcs_anchor(tmp_
         for i in range(3):
             audit.append(db, "ownership.request_received", case_id="o1", detail={"n": i})
         kept = audit.checkpoint(db, "staff")
-        audit.append(db, "ownership.approved", case_id="o1", detail={"by": "alice"})
-        assert anchor.due(db, NOW) == "decision (ownership.approved)"
+        audit.append(db, "staff.OwnershipCommand.approve", case_id="o1", detail={"by": "alice"})
+        assert anchor.due(db, NOW) == "decision (staff.OwnershipCommand.approve)"
         anchored = anchor.anchor(db, api, NOW, "decision")
         assert anchored.count == 4 and anchored.anchor_id is not None
         assert anchor.due(db, NOW) is None

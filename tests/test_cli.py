@@ -19,6 +19,7 @@ from click.testing import CliRunner
 
 from tests.conftest import IDENTIFIER, SECRET, WEBHOOK_SECRET, Sandbox, sql
 from whmcs_bridge.cli import app as cli
+from whmcs_bridge.evidence import pdf
 from whmcs_bridge.store import audit, inbox
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.api import NEEDED_ACTIONS
@@ -219,7 +220,9 @@ def test_demo_runs_to_the_end(tmp_path: Path):
     assert "evidence 1: letterhead-letter via ticket" in out and "Kreatif Studio consents" in out
     assert "the WHOIS registrant is now PT Maju Makmur" in out and "Pay the vendor (Kreatif Studio, #20)" in out
     assert "case completed, locked until" in out and "a new claim on the hosting is refused" in out
-    assert re.search(r"dossier exported to dossier-o[0-9a-f]{7}/ \(6 files\) and verified", out)
+    files = 8 if pdf.browser() else 7  # 4 evidence files, summary.html, audit.jsonl, public-key.pem, summary.pdf
+    signed = r"signed with SHA256:[0-9a-f]{16}\.\.\. and verified"
+    assert re.search(rf"dossier exported to dossier-o[0-9a-f]{{7}}/ \({files} files\), {signed}", out), out
 
 
 def test_sandbox_command_serves_until_sigterm(tmp_path: Path):

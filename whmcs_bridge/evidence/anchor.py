@@ -23,18 +23,15 @@ _TEXT = re.compile(
 )
 EVERY = timedelta(days=1)
 
-# Audit actions that are a case decision: the chain is anchored after each (families add theirs).
+# Audit actions that are a case decision: the chain is anchored after each (families add theirs). Staff's
+# ownership commands are audited as staff.OwnershipCommand.<command> (staff.py); a party's answer through
+# a one-time link (consent, or an objection that disputes the case) as consent.decided (web/consent.py).
 DECISIONS: set[str] = {
-    "ownership.approved",
-    "ownership.closed",
-    "ownership.completed",
-    "ownership.staff_disputed",
-    "ownership.objection_recorded",
-    "staff.OwnershipCommand.decide",
-    "staff.OwnershipCommand.approve",
-    "staff.OwnershipCommand.reject",
-    "staff.OwnershipCommand.cancel",
-    "staff.OwnershipCommand.record_answer",
+    *(
+        f"staff.OwnershipCommand.{command}"
+        for command in ("approve", "reject", "cancel", "resolve", "complete", "record_answer", "record-answer")
+    ),
+    "consent.decided",
 }
 
 
@@ -75,8 +72,7 @@ def due(db: Database, now: datetime) -> str | None:
     current = audit.head(db)
     if current is None:
         return None
-    anchored = audit.checkpoints(db, anchored=True)
-    last = anchored[-1] if anchored else None
+    last = audit.last_anchored(db)
     if last is not None and last.count >= current[0]:
         return None
     decided = sorted(audit.actions_since(db, last.count if last else 0) & DECISIONS)

@@ -292,6 +292,8 @@ def verify(db: Database, key: PublicKey | None = None) -> int:
     a daemon appending meanwhile is not a broken chain."""
     if key is None and db.signer is not None:
         key = db.signer.public
+    if key is not None and head_fingerprint(db) is None and not _signed_schema(db):
+        raise AuditChainError(0, "this database predates signed chains: start the bridge once on it to adopt it")
     with db.snapshot():
         points = checkpoints(db) if key is not None else []
         count, last, hashes = _verify_rows(db, {p.count for p in points})
@@ -412,6 +414,18 @@ def head(db: Database) -> tuple[int, str] | None:
     """The id and hash of the chain's last row (None while it is empty)."""
     row = db.conn.execute("SELECT last_id, last_hash FROM audit_head WHERE one = 1").fetchone()
     return (int(row["last_id"]), str(row["last_hash"])) if row and row["last_id"] else None
+
+
+def _signed_schema(db: Database) -> bool:
+    return "0005_audit_signed" in db.applied_migrations()
+
+
+def last_anchored(db: Database) -> Checkpoint | None:
+    """The newest checkpoint written into WHMCS's activity log."""
+    row = db.conn.execute(
+        "SELECT * FROM audit_checkpoint WHERE anchor_id IS NOT NULL ORDER BY count DESC LIMIT 1"
+    ).fetchone()
+    return _checkpoint(row) if row else None
 
 
 def head_fingerprint(db: Database) -> str | None:
