@@ -8,11 +8,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from whmcs_bridge.errors import BridgeError
 from whmcs_bridge.evidence import folder, keys
@@ -267,3 +270,50 @@ def test_against_the_live_chain(built: tuple[Path, Database, keys.PublicKey], tm
         found = problems(out, key, other)
     assert found[0] == "audit row 1: not the same as in the live audit chain"
     assert found[-1] == "the live audit chain has no record of exporting this dossier (its seal is unknown)"
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+def paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every place in a JSON document a forger could put something else."""
+    found = [prefix]
+    if isinstance(value, dict):
+        for k, v in value.items():
+            found += paths(v, (*prefix, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            found += paths(v, (*prefix, i))
+    return found
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data(), junk=JSON)
+def test_any_shape_in_the_manifest_or_the_rows_is_a_named_problem_never_a_crash(
+    built: tuple[Path, Database, keys.PublicKey], tmp_path_factory: pytest.TempPathFactory, data: Any, junk: Any
+):
+    out, _, key = built
+    copy = tmp_path_factory.mktemp("forged") / "dossier"
+    shutil.copytree(out, copy)
+    target = data.draw(st.sampled_from(["manifest.json", "audit.jsonl"]))
+    if target == "manifest.json":
+        document: Any = manifest_of(copy)
+    else:
+        document = rows_of(copy)
+    where = data.draw(st.sampled_from(paths(document)[1:]))
+    holder = document
+    for step in where[:-1]:
+        holder = holder[step]
+    holder[where[-1]] = junk
+    if target == "manifest.json":
+        (copy / "manifest.json").write_text(json.dumps(document))
+    else:
+        write_rows(copy, document)
+    try:
+        dossier.verify(copy, key)
+    except BridgeError as exc:
+        assert "\n" in str(exc) or str(exc).endswith(("not a dossier", "manifest")), str(exc)

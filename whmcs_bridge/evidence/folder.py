@@ -197,6 +197,9 @@ class Inspection:
 
 
 def read_manifest(folder: Path, formats: tuple[str, ...]) -> tuple[dict[str, Any], bytes]:
+    for name in (MANIFEST, SIGNATURE):
+        if (folder / name).is_symlink():
+            raise BridgeError(f"{folder}/{name} is a link: refused, not read")
     try:
         text = (folder / MANIFEST).read_bytes()
     except FileNotFoundError:
@@ -288,10 +291,15 @@ def segment_problems(
     rows = read_rows(folder / AUDIT_FILE, problems)
     closing = audit.Checkpoint.from_dict(part.get("closing"))
     opening = audit.Checkpoint.from_dict(part.get("opening")) if part.get("opening") is not None else None
-    inner = [audit.Checkpoint.from_dict(p) for p in part.get("checkpoints") or []]
+    listed = part.get("checkpoints") or []
+    inner = [audit.Checkpoint.from_dict(p) for p in listed] if isinstance(listed, list) else [None]
+    own = part.get("own_rows") or []
     if closing is None or (part.get("opening") is not None and opening is None) or None in inner:
         problems.append(f"{MANIFEST}: the audit segment's checkpoints are unreadable")
         return rows
+    if not isinstance(own, list) or not all(isinstance(n, int) and not isinstance(n, bool) for n in own):
+        problems.append(f"{MANIFEST}: the audit segment's own rows are not a list of row numbers")
+        own = []
     for point in (opening, closing, *inner):
         if point is not None and not point.verifies(key):
             problems.append(f"the audit checkpoint at row {point.count}: not signed with {key.fingerprint}")
@@ -301,9 +309,9 @@ def segment_problems(
         if point is not None and point.count in by_id and by_id[point.count] != point.hash:
             problems.append(f"{AUDIT_FILE}: row {point.count} is not the row its signed checkpoint names")
     start = opening.count if opening else 0
-    for own in part.get("own_rows") or []:
-        if own not in by_id or own <= start:
-            problems.append(f"{AUDIT_FILE}: the case's row {own} is not in the segment")
+    for number in own:
+        if number not in by_id or number <= start:
+            problems.append(f"{AUDIT_FILE}: the case's row {number} is not in the segment")
     return rows
 
 
@@ -340,7 +348,8 @@ def read_rows(path: Path, problems: list[str]) -> list[dict[str, Any]]:
         try:
             row = json.loads(text)
             content = {k: row[k] for k in ROW_FIELDS}
-            int(row["id"])
+            if not isinstance(row["id"], int) or isinstance(row["id"], bool) or not isinstance(row["detail"], dict):
+                raise TypeError
         except (ValueError, KeyError, TypeError):
             problems.append(f"{AUDIT_FILE} line {number}: not an audit row")
             continue

@@ -151,8 +151,19 @@ def verify(path: Path, key: PublicKey, db: Database | None = None) -> dict[str, 
         raise
     case = found.manifest.get("case")
     case = case if isinstance(case, dict) else {}
-    own = set((found.manifest.get("audit") or {}).get("own_rows") or [])
-    found.problems += case_problems(case, found.manifest.get("files") or {}, found.rows, own)
+    part = found.manifest.get("audit")
+    if not isinstance(part, dict):
+        found.problems.append("manifest.json: no audit segment")
+        part = {}
+    own = (
+        {n for n in part.get("own_rows") or [] if isinstance(n, int)}
+        if isinstance(part.get("own_rows"), list)
+        else set()
+    )
+    try:
+        found.problems += case_problems(case, found.manifest.get("files") or {}, found.rows, own)
+    except (TypeError, AttributeError, KeyError, ValueError):  # a forger's shapes: already unsigned
+        found.problems.append("manifest.json: the case section is not what the bridge writes")
     if db is not None and not found.problems:
         found.problems += live_problems(db, found.rows, found.seal)
     found.raise_problems()
