@@ -89,3 +89,15 @@ def test_another_key_and_an_edited_manifest_are_named(tmp_path: Path):
     assert folder.inspect(out, "test-dossier/1", public).problems == [
         f"manifest.json: changed since it was signed (its signature does not verify with {public.fingerprint})"
     ]
+
+
+def test_a_segment_closes_at_the_first_anchored_checkpoint_after_the_case(tmp_path: Path):
+    """An unanchored checkpoint kept meanwhile (every 64 rows) lies inside; the anchored one closes it."""
+    with chain(tmp_path, 70) as db:
+        audit.record_anchor(db, audit.checkpoint(db, "decision").count, 4242, "2026-11-26T02:00:00+00:00")
+        for i in range(10):
+            audit.append(db, "escalation.notice_sent", detail={"after": i})
+        seg = audit.segment(db, 10, 20)
+        assert seg.opening is None and seg.closing.count == 70 and seg.closing.anchor_id == 4242
+        assert [p.count for p in seg.inner] == [64] and len(seg.rows) == 70
+        assert audit.anchored_from(db, 20) == seg.closing and audit.anchored_from(db, 71) is None

@@ -245,14 +245,15 @@ class Segment:
 
 
 def segment(db: Database, first_id: int, last_id: int, *, at: str | None = None) -> Segment:
-    """Rows from the last checkpoint before `first_id` to the first checkpoint at or after `last_id`
-    (signing one at the head if none is kept yet), every column, detail parsed."""
+    """Rows from the last checkpoint before `first_id` to the first checkpoint at or after `last_id` that
+    is anchored in WHMCS, or else the first kept at all (one is signed at the head if none is kept yet),
+    every column, detail parsed."""
     with db.snapshot():
         opening_row = db.conn.execute(
             "SELECT * FROM audit_checkpoint WHERE count < ? AND count > 0 ORDER BY count DESC LIMIT 1", (first_id,)
         ).fetchone()
         closing_row = db.conn.execute(
-            "SELECT * FROM audit_checkpoint WHERE count >= ? ORDER BY count LIMIT 1", (last_id,)
+            "SELECT * FROM audit_checkpoint WHERE count >= ? ORDER BY anchor_id IS NULL, count LIMIT 1", (last_id,)
         ).fetchone()
     closing = _checkpoint(closing_row) if closing_row else checkpoint(db, "dossier", at=at)
     opening = _checkpoint(opening_row) if opening_row else None
@@ -418,6 +419,14 @@ def head(db: Database) -> tuple[int, str] | None:
 
 def _signed_schema(db: Database) -> bool:
     return "0005_audit_signed" in db.applied_migrations()
+
+
+def anchored_from(db: Database, count: int) -> Checkpoint | None:
+    """The first checkpoint at or after row `count` that is anchored in WHMCS, if any."""
+    row = db.conn.execute(
+        "SELECT * FROM audit_checkpoint WHERE count >= ? AND anchor_id IS NOT NULL ORDER BY count LIMIT 1", (count,)
+    ).fetchone()
+    return _checkpoint(row) if row else None
 
 
 def last_anchored(db: Database) -> Checkpoint | None:

@@ -53,15 +53,16 @@ def export(
     config: Config, db: Database, case_id: str, out: Path, *, now: datetime, api: anchor.ActivityLog | None = None
 ) -> folder.Sealed:
     """Write the sealed dossier of a case into the new folder `out`, then record the export (its seal) in
-    the audit chain. With `api`, the chain's head is first anchored in WHMCS's activity log, so that the
-    segment's closing checkpoint carries its anchor id (WHMCS unreachable: the dossier is written without)."""
+    the audit chain. With `api`, unless an anchor already covers the case's last row (the daemon's, after
+    its last decision), the chain's head is first anchored in WHMCS's activity log, so that the segment's
+    closing checkpoint carries an anchor id (WHMCS unreachable: the dossier is written without)."""
     case = load_case(db, case_id)
     if db.signer is None:
         raise BridgeError(f"there is no signing key beside {db.path}: a dossier cannot be signed here")
     rows = case_rows(db, case_id)
     if not rows:
         raise BridgeError(f"case {case_id} has no rows in the audit chain: nothing to seal")
-    if api is not None:
+    if api is not None and audit.anchored_from(db, rows[-1]["id"]) is None:
         try:
             anchor.anchor(db, api, now, "dossier")
         except (WhmcsUnavailableError, WhmcsApiError, WhmcsProtocolError) as exc:
