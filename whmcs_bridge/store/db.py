@@ -333,7 +333,7 @@ class Database:
         from whmcs_bridge.evidence import keys  # evidence builds on the store: imported late
         from whmcs_bridge.store import audit
 
-        path = keys.key_path(self.path)
+        path = keys.key_path(self.path.resolve())  # beside the file itself, whatever name it is opened by
         try:
             signed_by = audit.head_fingerprint(self)
             if create and signed_by and not path.exists():
