@@ -4,6 +4,7 @@ the chain with those entries (`audit verify --against-whmcs`)."""
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -22,6 +23,7 @@ _TEXT = re.compile(
     r"key (?P<fingerprint>SHA256:[0-9a-f]{64}), signed (?P<signature>[A-Za-z0-9+/=]+), at (?P<at>\S+)"
 )
 EVERY = timedelta(days=1)
+log = logging.getLogger("whmcs_bridge.evidence")
 
 # Audit actions that are a case decision: the chain is anchored after each (families add theirs). Staff's
 # ownership commands are audited as staff.OwnershipCommand.<command> (staff.py); a party's answer through
@@ -102,7 +104,7 @@ def anchor(db: Database, api: ActivityLog, now: datetime, reason: str) -> audit.
     is found by its hash first); return the checkpoint with its activity-log id."""
     point = audit.checkpoint(db, reason, at=iso(now))
     if point.anchor_id is not None:
-        return point
+        return point  # this head is anchored already
     found = find(api, point)
     if found is None:
         # LogActivity answers only `result` (DD:api-reference/logactivity.md): the new line's id is read
@@ -110,7 +112,10 @@ def anchor(db: Database, api: ActivityLog, now: datetime, reason: str) -> audit.
         api.log_activity(text(point))
         found = find(api, point)
     if found is None:
-        return point
+        # Written, but not found back by its hash: recorded as anchored (id 0, unknown) so that no later
+        # pass writes it again; `audit verify --against-whmcs` reads WHMCS itself.
+        log.warning("the audit chain's anchor of %s rows was written into WHMCS but not found back", point.count)
+        found = 0
     audit.record_anchor(db, point.count, found, iso(now))
     return audit.checkpoint_at(db, point.count) or point
 

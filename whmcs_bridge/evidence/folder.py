@@ -164,7 +164,7 @@ def segment_part(segment: audit.Segment, own_rows: list[int]) -> dict[str, Any]:
             {
                 point.anchor_id
                 for point in (segment.opening, segment.closing, *segment.inner)
-                if point is not None and point.anchor_id is not None
+                if point is not None and point.anchor_id  # 0: written, its id not found back
             }
         ),
         "checkpoints": [point.as_dict() for point in segment.inner],

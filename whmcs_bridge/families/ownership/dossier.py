@@ -283,10 +283,16 @@ def _integrity_html(segment: audit.Segment, fingerprint: str, files: dict[str, s
         "<code>whmcs-bridge ownership verify-dossier DIR --public-key KEY.pem</code>.</p>",
         _table(
             ["Checkpoint", "Rows", "Head", "WHMCS activity-log entry"],
-            [[p.reason, p.count, p.hash, p.anchor_id or "not anchored"] for p in points],
+            [[p.reason, p.count, p.hash, _anchor_cell(p.anchor_id)] for p in points],
         ),
         _table(["File", "SHA-256"], [[k, v] for k, v in sorted(files.items())]),
     ]
+
+
+def _anchor_cell(anchor_id: int | None) -> str:
+    if anchor_id is None:
+        return "not anchored"
+    return str(anchor_id) if anchor_id else "written (its id was not found back)"
 
 
 def _party(party: dict[str, Any]) -> str:
