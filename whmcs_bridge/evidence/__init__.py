@@ -5,7 +5,9 @@ The API (stable: extended, never renamed):
 
 Key (evidence.keys; the file is `signing-key.pem` beside the state database, 0600, made on first use)
     db.signer                                  the bridge's SigningKey, loaded by store.db.Database (None
-                                               for a copy without its key beside it)
+                                               for a copy without its key beside it, or when opened with
+                                               Database(path, signing=False): a throwaway copy)
+    keys.key_path(state_path) -> Path          signing-key.pem beside the database file
     keys.load_or_create(path) -> (SigningKey, made_now)
     keys.load(path) -> SigningKey | None       refused if group or others may read it
     PublicKey.from_file(path) / .from_pem(bytes)
@@ -18,7 +20,10 @@ Chain (store.audit; the head is signed at every append)
     audit.segment(db, first_id, last_id, at=None) -> Segment(rows, opening, closing, inner)
                                                the contiguous rows between the signed checkpoints that
                                                bound rows first_id..last_id (a closing one is signed now
-                                               if none is kept yet)
+                                               if none is kept yet); it closes at the first checkpoint
+                                               anchored in WHMCS at or after last_id, if there is one
+    audit.anchored_from(db, count) -> Checkpoint | None   the first anchored checkpoint at or after it
+    audit.checkpoints(db, anchored=None) -> [Checkpoint]  Checkpoint.as_dict() / from_dict() / verifies(key)
 
 Anchors (evidence.anchor)
     anchor.add_decisions(*audit_actions)       a family's case decisions, after which the daemon anchors
