@@ -25,7 +25,7 @@ from selenium.webdriver.chrome.service import Service
 from tests.conftest import Sandbox, needs
 from tests.test_ownership_e2e import World, open_and_document
 from whmcs_bridge.cli import app as cli
-from whmcs_bridge.evidence import folder
+from whmcs_bridge.evidence import anchor, folder
 
 pytestmark = needs("chromium", "chromedriver", install="apt-get install chromium chromium-driver")
 SHOTS = os.environ.get("WHMCS_BRIDGE_SHOTS")
@@ -91,13 +91,16 @@ def test_a_documented_case_exported_signed_and_checked_offline_with_its_pdf(worl
     ]
     assert {"manifest.json", "manifest.sig", "public-key.pem", "summary.html", "summary.pdf"} <= set(names)
 
-    # Anchored: the closing checkpoint is the activity-log line WHMCS now holds.
+    # Anchored: after the requester's answer (a decision) by a pass, and the head by the export; the
+    # closing checkpoint is the activity-log line WHMCS now holds.
     manifest = json.loads((out / "manifest.json").read_text())
-    [anchor_id] = manifest["audit"]["anchors"]
-    [line] = [r for r in world.sandbox.rows("activity") if r["id"] == anchor_id]
-    assert manifest["audit"]["closing"]["hash"] in line["description"]
-    assert f"WHMCS anchor(s) {anchor_id}" in exported
-    assert "matching 1 anchor(s)" in world.run("audit", "verify", "--against-whmcs").output
+    anchors, closing = manifest["audit"]["anchors"], manifest["audit"]["closing"]
+    lines = [r for r in world.sandbox.rows("activity") if str(r["description"]).startswith(anchor.PREFIX)]
+    assert closing["anchor_id"] in anchors and sorted(r["id"] for r in lines) == anchors
+    [line] = [r for r in lines if r["id"] == closing["anchor_id"]]
+    assert closing["hash"] in line["description"] and f"{closing['count']} rows" in line["description"]
+    assert f"WHMCS anchor(s) {', '.join(map(str, anchors))}" in exported
+    assert f"matching {len(lines)} anchor(s)" in world.run("audit", "verify", "--against-whmcs").output
 
     # Offline, with the public key alone (printed by `audit key`, handed over on its own).
     key_file = tmp_path / "bridge-key.pem"
