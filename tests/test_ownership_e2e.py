@@ -24,9 +24,10 @@ PDF = b"%PDF-1.4\n% contract between PT Maju Makmur and Kreatif Studio\n%%EOF\n"
 
 
 def ownership_section() -> str:
-    """The `ownership:` block of config.example.yaml, so the shipped policies are the ones tested."""
+    """The shared `staff:` list and the `ownership:` block of config.example.yaml, so the shipped staff and
+    policies are the ones tested."""
     text = (ROOT / "config.example.yaml").read_text()
-    return text[text.index("\nownership:") + 1 :]
+    return text[text.index("\n# Who may decide:") + 1 :]
 
 
 class World(BridgeWorld):
@@ -374,15 +375,15 @@ def test_a_ticket_asking_for_full_access_opens_a_draft(world: World):
 
 def test_bad_input_is_a_clear_error(world: World):
     assert "service:ID, domain:ID or client:ID" in world.fail(
-        "ownership", "open", "--subject", "svc:1", "--requester", "client:21", "--grounds", "vendor", "--by", "a"
+        "ownership", "open", "--subject", "svc:1", "--requester", "client:21", "--grounds", "vendor", "--by", "alice"
     )
     assert "does not exist in WHMCS" in world.fail(
-        "ownership", "open", "--subject", "service:999", "--requester", "client:21", "--grounds", "vendor", "--by", "a"
+        "ownership", "open", "--subject", "service:999", "--requester", "client:21", "--grounds", "vendor", "--by", "alice"
     )
     assert "Company name, contact@email" in world.fail(
-        "ownership", "open", "--subject", "domain:20", "--requester", "PT X", "--grounds", "vendor", "--by", "a"
+        "ownership", "open", "--subject", "domain:20", "--requester", "PT X", "--grounds", "vendor", "--by", "alice"
     )
-    assert "there is no ownership case" in world.fail("ownership", "approve", "onope", "--by", "a")
+    assert "there is no ownership case" in world.fail("ownership", "approve", "onope", "--by", "alice")
     case_id = world.run(
         "ownership",
         "open",
@@ -393,11 +394,11 @@ def test_bad_input_is_a_clear_error(world: World):
         "--grounds",
         "brand",
         "--by",
-        "a",
+        "alice",
     ).output.split()[0]
     exe = world.file("setup.exe", b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff")
     assert "unrecognised type" in world.fail(
-        "ownership", "attach", case_id, exe, "--kind", "other", "--from", "x", "--via", "upload", "--by", "a"
+        "ownership", "attach", case_id, exe, "--kind", "other", "--from", "x", "--via", "upload", "--by", "alice"
     )
     world.settle()
     # The outside requester has no account: its notices and link travel in a ticket thread to its address.

@@ -33,6 +33,7 @@ KINDS = frozenset(
         "resolve_ticket",
         "find_open_invoice",
         "read_owners",
+        "read_reply",
         "announce",
     }
 )

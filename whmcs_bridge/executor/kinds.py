@@ -19,7 +19,7 @@ from whmcs_bridge.errors import BridgeError, WhmcsApiError
 from whmcs_bridge.families.escalation.calendar import next_window
 from whmcs_bridge.model import DESTRUCTIVE_KINDS, marker, message
 from whmcs_bridge.whmcs import whois
-from whmcs_bridge.whmcs.api import WhmcsApi
+from whmcs_bridge.whmcs.api import WhmcsApi, not_found
 
 Params = dict[str, Any]
 Result = dict[str, Any]
@@ -624,6 +624,32 @@ def _run_read_owners(c: Call) -> Result:
     return {"feed": ("OwnershipOwners", {**(c.params.get("report") or {}), "owners": owners})}
 
 
+def _run_read_reply(c: Call) -> Result:
+    """A ticket reply as WHMCS has it: who wrote it (its client id, or a guest's address: the hook's
+    TicketUserReply gives only the userid, DD:hooks-reference/ticket.md), when, and what it says."""
+    ticket_id, reply_id = int(c.params["ticket_id"]), int(c.params["reply_id"])
+    try:
+        ticket = c.api.ticket(ticket_id)
+    except WhmcsApiError as exc:
+        if not not_found(exc):
+            raise
+        replies: list[Any] = []
+    else:
+        replies = list(ticket.replies)
+    reply = next((r for r in replies if r.id == reply_id), None)
+    data: dict[str, Any] = {**(c.params.get("report") or {}), "ticket": ticket_id, "reply": reply_id, "found": reply is not None}
+    if reply is not None:
+        data.update(
+            userid=reply.client_id,
+            contactid=reply.contact_id,
+            email=reply.requestor_email or reply.email,
+            admin=bool(reply.admin),
+            date=reply.date.isoformat() if reply.date else None,
+            message=reply.message,
+        )
+    return {"feed": ("OwnershipReply", data)}
+
+
 def _run_announce(c: Call) -> Result:
     return {"feed": (str(c.params["type"]), dict(c.params["data"]))}
 
@@ -717,6 +743,8 @@ ACTION_KINDS: Mapping[str, ActionKind] = MappingProxyType(
             ActionKind("resolve_ticket", _run_resolve_ticket, repeat_safe=True, read_only=True),
             ActionKind("find_open_invoice", _run_find_open_invoice, repeat_safe=True, read_only=True),
             ActionKind("read_owners", _run_read_owners, repeat_safe=True, read_only=True),
+            # A reply in an ownership case's ticket thread, read to learn who wrote it (OwnershipReply).
+            ActionKind("read_reply", _run_read_reply, repeat_safe=True, read_only=True),
             # No WHMCS call: tells the other families something (e.g. an ownership change ends grants).
             ActionKind("announce", _run_announce, repeat_safe=True, read_only=True),
         )

@@ -106,6 +106,8 @@ class OwnershipSection:
     # A ticket containing one of these (case-insensitive) about something the writer does not own
     # opens a draft case for staff to confirm; empty: never.
     request_words: list[str] = field(default_factory=_default_request_words)
+    # Who may decide on cases (`--by`, compared without case); empty: the shared top-level `staff:` list.
+    staff: list[str] = field(default_factory=list)
 
     def problem(self) -> str | None:
         if self.enabled and not self.policies:

@@ -33,6 +33,7 @@ CONFIG = """\
 ownership:
   enabled: true
   department_id: 1
+  staff: [demo-staff, demo-supervisor]
   policies:
     company-brand-domain:
       subjects: [domain]

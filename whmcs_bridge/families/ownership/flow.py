@@ -223,14 +223,20 @@ def to_review(case: dict[str, Any], now: datetime, rules: Rules, why: str, recor
     return Decision(state=case, actions=[review], due_at=due(case), refs=case_refs(case))
 
 
-def approve(case: dict[str, Any], by: str, note: str, now: datetime, rules: Rules) -> Decision:
+def approve(case: dict[str, Any], by: str, note: str, now: datetime, rules: Rules, os_user: str = "") -> Decision:
     if case["status"] != "review":
         raise ValueError(f"case {case['id']} is {case['status']}: only a case under review can be approved")
     if all(s.get("hand_over") == "none" for s in case["subjects"]):
         raise ValueError("the holder did not consent and the policy allows no hand-over without it: reject the case")
-    if any(a["by"] == by for a in case["approvals"]):
+    flagged = [r for r in case.get("replies", []) if r["party"] == "holder" and not r.get("classified")]
+    if flagged:
+        raise ValueError(
+            f"the holder replied in ticket #{flagged[0]['ticket']}: record what it answered first "
+            f"(ownership record-answer {case['id']} --party holder --answer consent|object --via ticket)"
+        )
+    if any(a["by"].casefold() == by.casefold() for a in case["approvals"]):
         raise ValueError(f"{by} already approved case {case['id']}: another member of staff must approve")
-    case["approvals"].append({"by": by, "at": iso(now), "note": note})
+    case["approvals"].append({"by": by, "os_user": os_user, "at": iso(now), "note": note})
     needed = requirements(case)["approvals"]
     step(case, now, "approval", by, f"{len(case['approvals'])} of {needed}: {note}")
     if len(case["approvals"]) < needed:

@@ -189,7 +189,9 @@ def step(case: dict[str, Any], now: datetime, what: str, by: str, why: str) -> N
 
 
 def case_refs(case: dict[str, Any]) -> list[str]:
-    return [f"{s['kind']}:{s['id']}" for s in case["subjects"]]
+    """The subjects, and the case's ticket threads (a reply in one reaches the case)."""
+    threads = [f"thread:{int(t)}" for t in (case.get("tickets") or {}).values() if t]
+    return [f"{s['kind']}:{s['id']}" for s in case["subjects"]] + threads
 
 
 def act(case: dict[str, Any], kind: str, purpose: str, params: dict[str, Any], client: int | None) -> Action:

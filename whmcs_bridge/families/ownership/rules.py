@@ -15,7 +15,8 @@ holder's consent or when the window ends; approval needs the policy's number of 
 State keys: `case:ID`, and `draft:ticket:ID` while a ticket that asks for ownership is resolved.
 Events: OwnershipCommand (staff commands and link answers), Tick (deadlines, reminders, checks),
 OwnershipOwners (who owns the subjects now, read while executing), TicketOpen then TicketResolved
-(a draft case), OwnershipTicket (the ids of the case's ticket threads).
+(a draft case), OwnershipTicket (the ids of the case's ticket threads), TicketUserReply then OwnershipReply
+(a reply in a thread, read from WHMCS to learn who wrote it).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from whmcs_bridge.families.ownership.answers import reply_read, thread_reply
 from whmcs_bridge.families.ownership.case import due
 from whmcs_bridge.families.ownership.commands import command
 from whmcs_bridge.families.ownership.config import OwnershipSection
@@ -33,6 +35,7 @@ from whmcs_bridge.families.ownership.execution import owners_read
 from whmcs_bridge.families.ownership.policies import (
     FAMILY,
     Rules,
+    case_refs,
     is_request,
 )
 from whmcs_bridge.families.ownership.timers import tick
@@ -58,7 +61,7 @@ class Ownership:
 
     def route(self, event: Event) -> Sequence[str]:
         data = event.data
-        if event.type in ("OwnershipCommand", "OwnershipOwners", "OwnershipTicket") and data.get("case"):
+        if event.type in ("OwnershipCommand", "OwnershipOwners", "OwnershipTicket", "OwnershipReply") and data.get("case"):
             return [f"case:{data['case']}"]
         if event.type == "TicketOpen" and as_int(data.get("ticketid")) and is_request(data, self.rules):
             return [f"draft:ticket:{as_int(data.get('ticketid'))}"]
@@ -67,6 +70,9 @@ class Ownership:
         return []
 
     def refs(self, event: Event) -> Sequence[str]:
+        # A reply in a case's ticket thread reaches the case (case_refs lists its threads).
+        if event.type == "TicketUserReply" and as_int(event.data.get("ticketid")):
+            return [f"thread:{as_int(event.data.get('ticketid'))}"]
         return []
 
     def decide(self, states: Mapping[str, State], event: Event, now: datetime) -> dict[str, Decision]:
@@ -95,7 +101,11 @@ class Ownership:
             return owners_read(case, event.data, now, rules)
         if event.type == "OwnershipTicket":
             case.setdefault("tickets", {})[str(event.data["party"])] = as_int(event.data.get("ticket_id"))
-            return Decision(state=case, due_at=due(case))
+            return Decision(state=case, due_at=due(case), refs=case_refs(case))
+        if event.type == "TicketUserReply":
+            return thread_reply(case, event.data)
+        if event.type == "OwnershipReply":
+            return reply_read(case, event.data, now, rules)
         return Decision(state=case, due_at=due(case))
 
 

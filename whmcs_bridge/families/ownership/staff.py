@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import os
 import re
 import uuid
@@ -207,10 +206,9 @@ def submit(
     config: Config, db: Database, case_id: str, data: dict[str, Any], *, by: str, now: datetime
 ) -> dict[str, Any]:
     """Dry-run the rules (a refused transition becomes a clear error), then submit through the inbox."""
-    if not by.strip():
-        raise BridgeError("say who acts (--by NAME): every step is recorded in the audit chain")
     family = _family(config)
-    data = {**data, "case": case_id, "by": by}
+    by = staff.member(config, by, FAMILY)
+    data = {**data, "case": case_id, "by": by, "os_user": staff.os_user()}
     state = states.load(db, FAMILY, f"case:{case_id}")
     try:
         family.decide_one(state, Event(id="dry-run", type="OwnershipCommand", data=data, source="cli"), now)
@@ -256,9 +254,17 @@ def open_case(
     data = {"subjects": read, "holder": holder, "requester": party, "grounds": grounds, "note": note}
     if draft:
         return submit(config, db, draft["id"], {**data, "command": "confirm"}, by=by, now=now)
-    seed = json.dumps([sorted((s["kind"], s["id"]) for s in read), party, now.date().isoformat()])
-    case_id = "o" + hashlib.sha256(seed.encode()).hexdigest()[:7]
+    case_id = new_case_id(db)
     return submit(config, db, case_id, {**data, "command": "open"}, by=by, now=now)
+
+
+def new_case_id(db: Database) -> str:
+    """A case id never used before, whatever became of the case that had it (a cancelled case and a new
+    one on the same subjects the same day are two cases)."""
+    while True:
+        case_id = "o" + uuid.uuid4().hex[:9]
+        if states.get(db, FAMILY, f"case:{case_id}") is None:
+            return case_id
 
 
 # --- evidence -----------------------------------------------------------------------------------------
@@ -380,6 +386,34 @@ def attach(
         now=now,
     )
     return case(db, case_id)["evidence"][-1]
+
+
+def record_answer(
+    config: Config,
+    db: Database,
+    case_id: str,
+    *,
+    party: str,
+    answer: str,
+    via: str,
+    evidence: tuple[str, bytes] | None,
+    by: str,
+    note: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """An answer received outside the link (a ticket, an email, a letter, a call), recorded by a listed
+    member of staff; its file, if any, is kept as the case's evidence first (the holder's own statement)."""
+    staff.member(config, by, FAMILY)
+    item = None
+    if evidence is not None:
+        name, data = evidence
+        kind = "holder-statement" if party == "holder" else "other"
+        attached = attach(
+            config, db, case_id, data, name=name, kind=kind, sender=party, via=via, dated=None, ticket=None, by=by, now=now
+        )
+        item = attached["item"]
+    command = {"command": "answer", "party": party, "answer": answer, "via": via, "evidence": item, "note": note}
+    return submit(config, db, case_id, command, by=by, now=now)
 
 
 def ticket_attachment(api: WhmcsApi, ticket_id: int, index: int) -> tuple[str, bytes]:
