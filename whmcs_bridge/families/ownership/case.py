@@ -40,7 +40,7 @@ def evidence_item(case: dict[str, Any], number: Any) -> dict[str, Any]:
 def hand_over(case: dict[str, Any], subject: dict[str, Any]) -> str:
     """move, backup-only or none: what this subject may get given the holder's answer."""
     policy = case["policies"][subject["policy"]]
-    if policy["consent"] == "notice" or case.get("holder_consent") or case.get("court_order"):
+    if policy["consent"] in ("notice", "none") or case.get("holder_consent") or case.get("court_order"):
         return "move"
     return "backup-only" if policy["without_consent"] == "backup-only" else "none"
 

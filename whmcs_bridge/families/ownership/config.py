@@ -18,7 +18,9 @@ EvidenceKind = Literal[
     "vendor-contract",  # the contract between the requester and the vendor
     "court-order",
     "death-certificate",
+    "heir-authority",  # the heir's or the estate's authority: grant of probate, certificate of inheritance
     "dissolution-record",
+    "liquidator-letter",  # the liquidator's or the successor company's letter
     "holder-statement",  # the holder's own signed statement of hand-over
     "other",
 ]
@@ -42,8 +44,10 @@ class OwnershipPolicy:
     requester: PartyKind = "any"
     grounds: list[Grounds] = field(default_factory=list)
     evidence: list[EvidenceRule] = field(default_factory=list)
-    # required: the holder must consent through the link; notice: no objection within the window suffices.
-    consent: Literal["required", "notice"] = "notice"
+    # required: the holder must consent through the link; notice: no objection within the window suffices;
+    # none: the holder is not asked (a deceased holder, a dissolved company, a court order): the checked
+    # documents go straight to staff review.
+    consent: Literal["required", "notice", "none"] = "notice"
     # When consent is required and the window passes without it: staff may only reject, or approve a
     # hand-over of a backup (the service itself stays with the holder, e.g. the vendor's own application).
     without_consent: Literal["reject", "backup-only"] = "reject"

@@ -96,6 +96,8 @@ def advance(case: dict[str, Any], now: datetime, rules: Rules) -> Decision:
     """Collecting: once the evidence is complete and the requester confirmed, notify the holder."""
     if case["status"] != "collecting" or any(evidence_needs(case, now)) or not case.get("requester_confirmed"):
         return Decision(state=case, due_at=due(case), refs=case_refs(case))
+    if all(p["consent"] == "none" for p in case["policies"].values()):  # nobody to ask: the documents decide
+        return to_review(case, now, rules, "documents", "the documents suffice: the policy asks the holder nothing")
     window = timedelta(seconds=requirements(case)["window_s"])
     deadline = now + window
     case["status"] = "notified"
