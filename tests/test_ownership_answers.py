@@ -165,3 +165,56 @@ def test_a_case_reopened_the_same_day_is_a_new_case(world: World):
         "collecting",
         "brand",
     )
+
+
+def notes(world: World, client: int) -> list[tuple[str, int]]:
+    return [(n["note"], n["sticky"]) for n in world.sandbox.rows("client_notes", client_id=client)]
+
+
+def test_both_accounts_show_the_case_in_whmcs_sticky_while_disputed(world: World):
+    case_id = open_and_document(world, "domain:20")
+    for client in (20, 21):
+        assert [s for n, s in notes(world, client) if case_id in n and ": opened." in n] == [0]
+    world.run(
+        "ownership",
+        "record-answer",
+        case_id,
+        "--party",
+        "holder",
+        "--answer",
+        "object",
+        "--via",
+        "phone",
+        "--by",
+        "carol",
+        "--note",
+        "called on 25 Nov",
+    )
+    world.settle()
+    for client in (20, 21):
+        disputed = [s for n, s in notes(world, client) if case_id in n and "DISPUTED" in n]
+        assert disputed == [1], notes(world, client)
+    assert any("This client is the holder" in n for n, _ in notes(world, 20))
+    assert any("This client is the requester" in n for n, _ in notes(world, 21))
+    world.run(
+        "ownership",
+        "record-answer",
+        case_id,
+        "--party",
+        "holder",
+        "--answer",
+        "consent",
+        "--via",
+        "email",
+        "--by",
+        "carol",
+        "--note",
+        "withdrew the objection by email",
+    )
+    world.run("ownership", "approve", case_id, "--by", "alice")
+    world.settle()
+    assert any(case_id in n and "approved" in n for n, _ in notes(world, 20))
+    world.sandbox.control("move", {"domain": 20, "client": 21})
+    world.later(hours=2)
+    for client in (20, 21):
+        assert any(case_id in n and "completed, locked until" in n for n, s in notes(world, client) if not s)

@@ -149,7 +149,12 @@ def test_open_asks_the_requester_and_waits_for_every_document():
     assert d.state and d.state["status"] == "collecting" and d.state["policies"].keys() == {"brand-domain"}
     email = next(a for a in d.actions if a.kind == "email")
     assert email.client_id == 21 and email.params["consent"]["purpose"] == "ownership-requester"
-    assert [a.kind for a in d.actions] == ["email", "ticket"]  # the link by email, and the case's thread
+    # The link by email, the case's thread, and a note on each party's account (finding 7 of issue 17).
+    assert [a.kind for a in d.actions] == ["email", "ticket", "client_note", "client_note"]
+    assert [(a.client_id, a.params["msg"]["data"]["status"], a.params["sticky"]) for a in d.actions[2:]] == [
+        (VENDOR["client"], "opened", False),
+        (21, "opened", False),
+    ]
     state = (
         run(
             d.state,
@@ -403,7 +408,8 @@ def test_a_rejected_document_is_explained_with_what_is_still_needed():
 def test_an_outside_requester_is_named_as_given_and_told_in_its_ticket_thread():
     outside = {"client": None, "name": "", "company": "PT Maju Makmur", "email": "legal@majumakmur.co.id"}
     d = run({}, {"command": "open", "subjects": [DOMAIN], "holder": VENDOR, "requester": outside, "grounds": "brand"})
-    [ticket] = d.actions
+    ticket, note = d.actions  # the thread to the outside requester; a note on the holder's account only
+    assert note.kind == "client_note" and note.client_id == VENDOR["client"]
     assert ticket.kind == "ticket" and ticket.client_id is None and "client_id" not in ticket.params
     assert ticket.params["email"] == "legal@majumakmur.co.id"
     assert ticket.params["msg"]["id"] == "ownership.request_received_ticket"

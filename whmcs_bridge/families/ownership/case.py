@@ -8,6 +8,7 @@ from typing import Any
 from whmcs_bridge.families.ownership.policies import (
     Rules,
     case_refs,
+    party_notes,
     tell,
 )
 from whmcs_bridge.model import Decision, as_int
@@ -75,4 +76,4 @@ def closed(case: dict[str, Any], rules: Rules, what: str, outcome: str, note: st
         if party == "requester" or case.get("notified")
         for action in tell(case, party, what, rules, "ownership.closed", outcome=outcome, note=note)
     ]
-    return Decision(state=case, actions=actions, due_at=None, refs=case_refs(case))
+    return Decision(state=case, actions=[*actions, *party_notes(case, what)], due_at=None, refs=case_refs(case))

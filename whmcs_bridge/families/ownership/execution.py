@@ -14,6 +14,7 @@ from whmcs_bridge.families.ownership.policies import (
     hand_over_fields,
     iso,
     label,
+    party_notes,
     ref,
     registrant,
     requirements,
@@ -26,7 +27,7 @@ from whmcs_bridge.model import Action, Decision
 
 def execute(case: dict[str, Any], now: datetime, rules: Rules) -> Decision:
     """The bridge does what the API allows, staff get their checklist, both parties hear what happens."""
-    actions = [*hand_over_actions(case), checklist_ticket(case, rules)]
+    actions = [*hand_over_actions(case), checklist_ticket(case, rules), *party_notes(case, "approved")]
     for party in ("requester", "holder"):
         actions += tell(case, party, "approved", rules, "ownership.approved", **hand_over_fields(case))
     case["next_check"] = iso(now + rules.section.check_every)
@@ -92,6 +93,7 @@ def complete(case: dict[str, Any], now: datetime, rules: Rules, *, by: str) -> D
         *tell(case, "requester", "completed", rules, "ownership.completed", lock_until=case["lock_until"]),
         *tell(case, "holder", "completed", rules, "ownership.completed", lock_until=case["lock_until"]),
         *moved_elsewhere(case, rules),
+        *party_notes(case, "completed"),
     ]
     return Decision(state=case, actions=actions, due_at=due(case), refs=case_refs(case))
 

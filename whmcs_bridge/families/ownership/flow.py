@@ -18,6 +18,7 @@ from whmcs_bridge.families.ownership.policies import (
     link_spec,
     match_policy,
     party_kind,
+    party_notes,
     requirements,
     snapshot,
     staff_ticket,
@@ -45,7 +46,7 @@ def opened(data: dict[str, Any], now: datetime, rules: Rules, draft: dict[str, A
     case["status"] = "collecting"
     case["requester_confirmed"] = None if rules.links else iso(now)
     step(case, now, "opened", by_whom(data), f"{grounds} grounds; policies {', '.join(case['policies'])}")
-    actions = opening_notice(case, now, rules)
+    actions = [*opening_notice(case, now, rules), *party_notes(case, "opened")]
     out = advance(case, now, rules)
     return Decision(state=out.state, actions=actions + out.actions, due_at=out.due_at, refs=case_refs(case))
 
@@ -179,6 +180,7 @@ def objection_notices(case: dict[str, Any], data: dict[str, Any], rules: Rules) 
         *tell(case, "requester", "objected", rules, "ownership.holder_objected", reason=reason),
         *tell(case, "holder", "objected", rules, "ownership.objection_recorded", reason=reason),
         staff_ticket(case, rules, "disputed", "ownership.staff_disputed", reason=reason),
+        *party_notes(case, "disputed", sticky=True),
     ]
 
 

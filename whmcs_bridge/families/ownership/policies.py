@@ -277,6 +277,23 @@ def thread(
     return act(case, kind, f"{party}-{purpose}", params, who.get("client"))
 
 
+def party_notes(case: dict[str, Any], status: str, *, sticky: bool = False) -> list[Action]:
+    """A client note on each party's account that is a client, naming the case and its status, so staff
+    opening either account in WHMCS see it (sticky while the case is disputed). Each note once: its key
+    counts the case's history, so a status reached again is noted again."""
+    notes = []
+    for role in ("holder", "requester"):
+        client = case[role].get("client")
+        if not client:
+            continue
+        msg = message(
+            "ownership.client_note", **case_fields(case), status=status, role=role, lock_until=case.get("lock_until")
+        )
+        purpose = f"note-{role}-{status}-{len(case.get('history', []))}"
+        notes.append(act(case, "client_note", purpose, {"msg": msg, "sticky": sticky}, int(client)))
+    return notes
+
+
 def staff_ticket(case: dict[str, Any], rules: Rules, purpose: str, message_id: str, **data: Any) -> Action:
     """A ticket to staff, in the staff language, naming the parties with their ids."""
     params = {
