@@ -309,9 +309,21 @@ def test_moves_are_detected_then_the_lock_runs_out():
         reminder.state or {}, {"owners": {"domain:20": 21}}, T0 + timedelta(days=3, hours=1), kind="OwnershipOwners"
     )
     case = done.state or {}
-    assert case["status"] == "completed" and done.due_at == T0 + timedelta(days=63, hours=1)
+    assert case["status"] == "completed" and case["lock_until"] == (T0 + timedelta(days=63, hours=1)).isoformat()
+    assert done.due_at == T0 + timedelta(days=3, hours=2)  # while locked, WHMCS is read for a move
     with pytest.raises(ValueError, match="completed: nothing more can change"):
         run(case, {"command": "cancel"})
+    watch = FAMILY.decide_one(
+        case, Event(id="t", type="Tick", data={}, source="timer"), T0 + timedelta(days=3, hours=2), "case:o1"
+    )
+    assert [a.kind for a in watch.actions] == ["read_owners"]
+    assert watch.actions[0].params["subjects"] == [{"kind": "domain", "id": 20, "name": DOMAIN.get("name")}]
+    moved = run(watch.state or {}, {"owners": {"domain:20": 99}}, T0 + timedelta(days=4), kind="OwnershipOwners")
+    [ticket] = moved.actions
+    assert ticket.params["msg"]["id"] == "ownership.staff_moved_while_frozen"
+    assert ticket.params["msg"]["data"]["moved_to"] == 99 and ticket.params["msg"]["data"]["frozen"] == "locked"
+    again = run(moved.state or {}, {"owners": {"domain:20": 99}}, T0 + timedelta(days=5), kind="OwnershipOwners")
+    assert again.actions == []  # raised once
     ended = FAMILY.decide_one(
         case, Event(id="t", type="Tick", data={}, source="timer"), T0 + timedelta(days=63, hours=1), "case:o1"
     )

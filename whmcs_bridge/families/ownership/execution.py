@@ -88,6 +88,7 @@ def complete(case: dict[str, Any], now: datetime, rules: Rules, *, by: str) -> D
     case["status"] = "completed"
     case["completed"] = iso(now)
     case["lock_until"] = iso(now + timedelta(seconds=requirements(case)["lock_s"]))
+    case["next_check"] = iso(now + rules.section.check_every)  # what moved is watched while locked
     step(case, now, "completed", by, f"locked until {case['lock_until'][:10]}")
     actions = [
         *tell(case, "requester", "completed", rules, "ownership.completed", lock_until=case["lock_until"]),

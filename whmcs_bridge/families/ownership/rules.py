@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from whmcs_bridge.families.ownership.answers import reply_read, thread_reply
 from whmcs_bridge.families.ownership.case import due
@@ -39,6 +40,7 @@ from whmcs_bridge.families.ownership.policies import (
     is_request,
 )
 from whmcs_bridge.families.ownership.timers import tick
+from whmcs_bridge.families.ownership.watch import watched, watched_owners
 from whmcs_bridge.model import Decision, Event, Hold, State, as_int
 
 
@@ -95,29 +97,43 @@ class Ownership:
             return command(case, event.data, now, rules)
         if not case:
             return Decision(state=None)
-        if event.type == "Tick":
-            return tick(case, now, rules)
-        if event.type == "OwnershipOwners":
-            return owners_read(case, event.data, now, rules)
-        if event.type == "OwnershipTicket":
-            case.setdefault("tickets", {})[str(event.data["party"])] = as_int(event.data.get("ticket_id"))
-            return Decision(state=case, due_at=due(case), refs=case_refs(case))
-        if event.type == "TicketUserReply":
-            return thread_reply(case, event.data)
-        if event.type == "OwnershipReply":
-            return reply_read(case, event.data, now, rules)
-        return Decision(state=case, due_at=due(case))
+        handler = ON_CASE.get(event.type)
+        return handler(case, event.data, now, rules) if handler else Decision(state=case, due_at=due(case))
+
+
+def _owners(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    if watched(case):  # disputed or locked: a move there is raised to staff
+        return watched_owners(case, data, now, rules)
+    return owners_read(case, data, now, rules)
+
+
+def _thread(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    case.setdefault("tickets", {})[str(data["party"])] = as_int(data.get("ticket_id"))
+    return Decision(state=case, due_at=due(case), refs=case_refs(case))
+
+
+# What each event does to an existing case.
+ON_CASE: dict[str, Callable[[dict[str, Any], dict[str, Any], datetime, Rules], Decision]] = {
+    "Tick": lambda case, data, now, rules: tick(case, now, rules),
+    "OwnershipOwners": _owners,
+    "OwnershipTicket": _thread,
+    "TicketUserReply": lambda case, data, now, rules: thread_reply(case, data),
+    "OwnershipReply": reply_read,
+}
 
 
 def holds(case: State) -> list[Hold]:
-    """What a case stops other families from changing: its subjects and the holder's whole account,
-    while it is disputed (until resolved) and after completion (until the lock ends)."""
+    """What a case stops other families from changing: its subjects and the holder's whole account while
+    it is disputed (until resolved); after completion, what changed hands (until the lock ends)."""
     if case.get("status") == "disputed":
         reason = f"ownership case {case['id']} on it is disputed: nothing changes until it is resolved"
         until = None
     elif case.get("status") == "completed" and not case.get("lock_ended") and case.get("lock_until"):
         reason = f"ownership case {case['id']} completed on {case['completed'][:10]}: it is locked until {case['lock_until'][:10]}"
         until = datetime.fromisoformat(case["lock_until"])
+        # Only what changed hands is locked: a backup-only or refused subject stayed with its holder.
+        moved = [f"{s['kind']}:{int(s['id'])}" for s in case.get("subjects") or [] if s.get("moved_to")]
+        return [Hold(subject, reason, until) for subject in dict.fromkeys(moved)]
     else:
         return []
     subjects = [f"{s['kind']}:{int(s['id'])}" for s in case.get("subjects") or []]

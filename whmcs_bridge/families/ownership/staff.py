@@ -88,31 +88,36 @@ def line(c: dict[str, Any]) -> str:
     )
 
 
-def frozen(
-    db: Database, items: list[dict[str, Any]], now: datetime, *, holder: int | None = None, open_cases: bool = False
-) -> str | None:
+def frozen(db: Database, items: list[dict[str, Any]], now: datetime, *, open_cases: bool = False) -> str | None:
     """Why a change on these subjects is refused now (a disputed case, a lock after a completed one,
-    and with `open_cases` any case still open), or None. `items` are {"kind", "id"}; a whole-client
-    item matches every case whose holder is that client."""
+    and with `open_cases` any case still open), or None. `items` are {"kind", "id"}: a claim on a whole
+    account lists what the account holds too (contents()). A disputed or open case covers its subjects
+    and its holder's whole account; a completed one only what changed hands."""
     wanted = {(i["kind"], int(i["id"])) for i in items}
-    clients = {int(i["id"]) for i in items if i["kind"] == "client"} | ({holder} if holder else set())
     for c in cases(db):
         if c["status"] in ("cancelled", "rejected", "draft"):
             continue
-        if c["status"] == "completed" and (c.get("lock_ended") or datetime.fromisoformat(c["lock_until"]) <= now):
+        completed = c["status"] == "completed"
+        if completed and (c.get("lock_ended") or datetime.fromisoformat(c["lock_until"]) <= now):
             continue
-        hit = {(s["kind"], int(s["id"])) for s in c["subjects"]} & wanted or (
-            c["holder"].get("client") in clients and any(i["kind"] == "client" for i in items)
-        )
-        if not hit:
+        covered = {(s["kind"], int(s["id"])) for s in c["subjects"] if not completed or s.get("moved_to")}
+        if not completed and c["holder"].get("client"):
+            covered.add(("client", int(c["holder"]["client"])))
+        if not covered & wanted:
             continue
         if c["status"] == "disputed":
             return f"ownership case {c['id']} on it is disputed: nothing changes until it is resolved"
-        if c["status"] == "completed":
+        if completed:
             return f"ownership case {c['id']} completed on {c['completed'][:10]}: it is locked until {c['lock_until'][:10]}"
         if open_cases:
             return f"ownership case {c['id']} on it is open ({c['status']}): finish or cancel it first"
     return None
+
+
+def contents(api: WhmcsApi, client_id: int) -> list[dict[str, Any]]:
+    """What a whole account holds now, read from WHMCS: its services and its domains."""
+    services = [{"kind": "service", "id": s.id} for s in api.services(client_id=client_id)]
+    return services + [{"kind": "domain", "id": d.id} for d in api.domains(client_id=client_id)]
 
 
 # --- parties, read from WHMCS ------------------------------------------------------------------------
@@ -240,7 +245,9 @@ def open_case(
         raise BridgeError("name at least one subject: --subject service:ID, domain:ID or client:ID")
     parsed = list(dict.fromkeys(parse_subject(s) for s in subjects))
     read, holder_id = read_subjects(api, parsed)
-    refusal = frozen(db, [{"kind": s["kind"], "id": s["id"]} for s in read], now, open_cases=True)
+    items = [{"kind": s["kind"], "id": s["id"]} for s in read]
+    items += [item for s in read if s["kind"] == "client" for item in contents(api, s["id"])]
+    refusal = frozen(db, items, now, open_cases=True)
     if refusal and not (draft and refusal.startswith(f"ownership case {draft['id']} ")):
         raise BridgeError(f"a new case on these subjects is refused: {refusal}")
     who = parse_requester(requester)
