@@ -94,6 +94,11 @@ def test_the_vendors_objection_in_its_ticket_thread_is_not_silence(world: World)
     # Shown to staff and in the dossier.
     show = world.run("ownership", "show", case_id).output
     assert "holder objected by ticket, recorded by alice" in show and "KEBERATAN" in show
+    out = world.tmp / "dossier"
+    world.run("ownership", "export", case_id, "--out", str(out))
+    summary = (out / "summary.html").read_text()
+    assert "Answers recorded by staff" in summary and "KEBERATAN" in summary
+    assert "verifies" in world.run("ownership", "verify-dossier", str(out), "--against-state").output
 
 
 def test_a_reply_by_someone_else_in_the_thread_is_not_the_holders_answer(world: World):

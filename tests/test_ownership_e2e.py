@@ -218,10 +218,13 @@ def test_seed_000_consent_approval_move_and_dossier(world: World, tmp_path: Path
         "Postcode": "10210",
         "Phone": "+62.215550199",
     }
-    assert [c["action"] for c in sandbox.calls() if c["action"] == "ModuleChangePw"] == ["ModuleChangePw"]
+    # The registrar's transfer lock is on; the hosting's password waits until the service is the company's.
+    assert sandbox.rows("domains", id=20)[0]["locked"] == 1
+    assert not [c for c in sandbox.calls() if c["action"] == "ModuleChangePw"]
     checklist = next(t for t in sandbox.rows("tickets") if t["subject"].endswith("execute the hand-over"))
     message = sandbox.rows("ticket_replies", ticket_id=checklist["id"])[0]["message"]
     assert "Move service #201" in message and "Move domain #20" in message and "commission" in message
+    assert "confirm the change of registrant" in message and "transfer lock" in message
     assert f"{grant} revoked" in world.run("delegations", "list", "--owner", "20").output
 
     # Nothing moved yet: a check finds the subjects still with the vendor; staff then move them.
@@ -233,6 +236,14 @@ def test_seed_000_consent_approval_move_and_dossier(world: World, tmp_path: Path
     case = world.case(case_id)
     assert case["status"] == "completed" and case["lock_until"] > (datetime.now(UTC) + timedelta(days=59)).isoformat()
     assert any("completed" in e["subject"] for e in world.emails(21))
+    # Now the company's: a new password, and WHMCS's own welcome email with it to the company, not the vendor.
+    world.settle()
+    assert [c["action"] for c in sandbox.calls() if c["action"] == "ModuleChangePw"] == ["ModuleChangePw"]
+    welcome = [c for c in sandbox.calls() if c["action"] == "SendEmail" and c["params"].get("messagename")]
+    assert [(c["params"]["messagename"], c["params"]["id"]) for c in welcome] == [("Hosting Account Welcome Email", "201")]
+    assert [e for e in world.emails(21) if e["subject"] == "New Account Information"]  # the template's subject
+    assert not [e for e in world.emails(20) if e["subject"] == "New Account Information"]
+    assert case["subjects"][0]["transfer_lock"] == "on"
 
     # Locked: no new case and no new delegation on the subjects.
     refused = world.fail(

@@ -34,6 +34,7 @@ KINDS = frozenset(
         "find_open_invoice",
         "read_owners",
         "read_reply",
+        "domain_lock",
         "announce",
     }
 )

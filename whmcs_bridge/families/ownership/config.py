@@ -110,6 +110,9 @@ class OwnershipSection:
     # A ticket containing one of these (case-insensitive) about something the writer does not own
     # opens a draft case for staff to confirm; empty: never.
     request_words: list[str] = field(default_factory=_default_request_words)
+    # The WHMCS email template that gives a service's access details (the product's welcome email): sent
+    # with SendEmail for a service once it is the new holder's and its password was changed.
+    welcome_email: str = "Hosting Account Welcome Email"
     # Who may decide on cases (`--by`, compared without case); empty: the shared top-level `staff:` list.
     staff: list[str] = field(default_factory=list)
 

@@ -16,7 +16,7 @@ State keys: `case:ID`, and `draft:ticket:ID` while a ticket that asks for owners
 Events: OwnershipCommand (staff commands and link answers), Tick (deadlines, reminders, checks),
 OwnershipOwners (who owns the subjects now, read while executing), TicketOpen then TicketResolved
 (a draft case), OwnershipTicket (the ids of the case's ticket threads), TicketUserReply then OwnershipReply
-(a reply in a thread, read from WHMCS to learn who wrote it).
+(a reply in a thread, read from WHMCS to learn who wrote it), OwnershipLock (a moved domain's transfer lock).
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from whmcs_bridge.families.ownership.policies import (
     Rules,
     case_refs,
     is_request,
+    step,
 )
 from whmcs_bridge.families.ownership.timers import tick
 from whmcs_bridge.families.ownership.watch import watched, watched_owners
@@ -63,7 +64,13 @@ class Ownership:
 
     def route(self, event: Event) -> Sequence[str]:
         data = event.data
-        if event.type in ("OwnershipCommand", "OwnershipOwners", "OwnershipTicket", "OwnershipReply") and data.get("case"):
+        if event.type in (
+            "OwnershipCommand",
+            "OwnershipOwners",
+            "OwnershipTicket",
+            "OwnershipReply",
+            "OwnershipLock",
+        ) and data.get("case"):
             return [f"case:{data['case']}"]
         if event.type == "TicketOpen" and as_int(data.get("ticketid")) and is_request(data, self.rules):
             return [f"draft:ticket:{as_int(data.get('ticketid'))}"]
@@ -112,6 +119,15 @@ def _thread(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Ru
     return Decision(state=case, due_at=due(case), refs=case_refs(case))
 
 
+def _lock(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    """The registrar's answer to turning a moved domain's transfer lock on, recorded on the subject."""
+    for s in case["subjects"]:
+        if s["kind"] == "domain" and int(s["id"]) == as_int(data.get("domain")):
+            s["transfer_lock"] = "on" if data.get("locked") else f"refused: {data.get('error') or ''}"
+            step(case, now, "transfer lock", "bridge", f"domain #{s['id']}: {s['transfer_lock']}")
+    return Decision(state=case, due_at=due(case), refs=case_refs(case))
+
+
 # What each event does to an existing case.
 ON_CASE: dict[str, Callable[[dict[str, Any], dict[str, Any], datetime, Rules], Decision]] = {
     "Tick": lambda case, data, now, rules: tick(case, now, rules),
@@ -119,6 +135,7 @@ ON_CASE: dict[str, Callable[[dict[str, Any], dict[str, Any], datetime, Rules], D
     "OwnershipTicket": _thread,
     "TicketUserReply": lambda case, data, now, rules: thread_reply(case, data),
     "OwnershipReply": reply_read,
+    "OwnershipLock": _lock,
 }
 
 

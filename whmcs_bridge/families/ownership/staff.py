@@ -269,7 +269,7 @@ def new_case_id(db: Database) -> str:
     """A case id never used before, whatever became of the case that had it (a cancelled case and a new
     one on the same subjects the same day are two cases)."""
     while True:
-        case_id = "o" + uuid.uuid4().hex[:9]
+        case_id = "o" + uuid.uuid4().hex[:7]
         if states.get(db, FAMILY, f"case:{case_id}") is None:
             return case_id
 
