@@ -120,10 +120,21 @@ def requester_recorded(case: dict[str, Any], answer: str, now: datetime, rules: 
 
 
 def holder_recorded(case: dict[str, Any], answer: str, by: str, note: str, now: datetime, rules: Rules) -> Decision:
-    """Consent: review with the holder's consent (after an objection, the objection is withdrawn).
-    An objection: the case is disputed and frozen, any approval given before it void. Once the case is
-    executing or over, the answer is only recorded."""
+    """Consent: review with the holder's consent (after an objection, the objection is withdrawn; before
+    the holder was asked, once the documents are complete). An objection: the case is disputed and
+    frozen, any approval given before it void. Once the case is executing or over, the answer is only
+    recorded."""
     status = case["status"]
+    if status == "collecting":  # before the holder is asked: consent counts when the documents are complete
+        if answer == "consent":
+            case["holder_consent"] = iso(now)
+            return advance(case, now, rules)
+        case["approvals"] = []
+        case["status"] = "disputed"
+        step(case, now, "disputed", by, f"the holder's recorded objection, before it was asked: {note}")
+        return Decision(
+            state=case, actions=objection_notices(case, {"reason": note}, rules), due_at=due(case), refs=case_refs(case)
+        )
     if status not in (*ANSWERABLE, "disputed"):
         step(case, now, "late answer", by, f"recorded while {status}: changes nothing")
         return Decision(state=case, due_at=due(case), refs=case_refs(case))
@@ -131,6 +142,9 @@ def holder_recorded(case: dict[str, Any], answer: str, by: str, note: str, now: 
     if answer == "consent":
         case["holder_consent"] = iso(now)
         why = "objection-withdrawn" if status == "disputed" else "consented"
+        if status == "disputed" and not case.get("notified"):  # objected before it was asked
+            case["status"] = "collecting"
+            return advance(case, now, rules)
         return to_review(case, now, rules, why, "the holder's recorded answer: consent")
     if status == "disputed":
         return Decision(state=case, due_at=due(case), refs=case_refs(case))

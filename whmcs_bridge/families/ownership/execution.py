@@ -98,9 +98,11 @@ def owners_read(case: dict[str, Any], data: dict[str, Any], now: datetime, rules
 
 def new_access(case: dict[str, Any], subject: dict[str, Any], rules: Rules) -> list[Action]:
     """A service now the requester's: its password changes (the previous holder may know it) and WHMCS's
-    welcome email, sent for the service, gives the new holder the new access details. Moved to anyone
-    else, staff hear of it (moved_elsewhere) and nothing is sent."""
-    if subject["kind"] != "service" or subject.get("moved_to") != case["requester"].get("client"):
+    welcome email, sent for the service, gives the new holder the new access details. Moved to another
+    client than a requester that is a client, staff hear of it (moved_elsewhere) and nothing is sent."""
+    requester = case["requester"].get("client")
+    # A requester outside WHMCS gets the account staff made for it: whichever client the service went to.
+    if subject["kind"] != "service" or (requester and subject.get("moved_to") != requester):
         return []
     params = {"service_id": subject["id"], "notify_template": rules.section.welcome_email}
     return [act(case, "credential_change", f"password-{subject['id']}", params, int(subject["moved_to"]))]

@@ -99,6 +99,8 @@ def advance(case: dict[str, Any], now: datetime, rules: Rules) -> Decision:
         return Decision(state=case, due_at=due(case), refs=case_refs(case))
     if all(p["consent"] == "none" for p in case["policies"].values()):  # nobody to ask: the documents decide
         return to_review(case, now, rules, "documents", "the documents suffice: the policy asks the holder nothing")
+    if case.get("holder_consent"):  # the holder consented before it was asked (a recorded answer)
+        return to_review(case, now, rules, "consented", "the holder had consented")
     window = timedelta(seconds=requirements(case)["window_s"])
     deadline = now + window
     case["status"] = "notified"
@@ -201,6 +203,9 @@ def resolve_dispute(case: dict[str, Any], outcome: str, by: str, note: str, now:
         return to_review(case, now, rules, "court-order", "a court order decides")
     if outcome == "objection-withdrawn":
         step(case, now, "objection withdrawn", by, note)
+        if not case.get("notified"):  # it objected before it was asked: the documents come first
+            case["status"] = "collecting"
+            return advance(case, now, rules)
         return to_review(case, now, rules, "objection-withdrawn", "the holder withdrew the objection")
     raise ValueError(f"unknown outcome {outcome!r}: court-order, objection-withdrawn or request-withdrawn")
 
