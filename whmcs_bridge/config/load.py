@@ -23,7 +23,7 @@ import yaml
 from dotenv import dotenv_values
 
 from whmcs_bridge import permissions
-from whmcs_bridge.config.reader import Duration, Secret, _positive, _Reader, check
+from whmcs_bridge.config.reader import Duration, Secret, _positive, _Reader, check, staff_names
 from whmcs_bridge.errors import ConfigError, EnvironmentProblem
 from whmcs_bridge.families.delegation.config import DelegationSection
 from whmcs_bridge.families.escalation.config import EscalationSection
@@ -190,18 +190,6 @@ class SafetySection:
     approval_alert_after: Duration = Duration(days=1)
 
 
-def _staff_name(value: str) -> str | None:
-    return None if value.strip() and value == value.strip() else "a name without surrounding spaces"
-
-
-def _staff_problem(names: list[str]) -> str | None:
-    """Staff names are compared without case: two that differ only by case would be one person twice."""
-    folded = [n.casefold() for n in names]
-    if len(set(folded)) != len(folded):
-        return "each member of staff once (names are compared without case)"
-    return None
-
-
 def _language(value: str) -> str | None:
     if locale_of(value) is None:
         return "a WHMCS language name (english, french, dutch, indonesian, ...) or a language code (en, fr, nl, id)"
@@ -249,13 +237,10 @@ class Config:
     ownership: OwnershipSection = field(default_factory=OwnershipSection)
     # Who may decide (approve, reject, record an answer): the names `--by` must give, compared without
     # case. Shared by the families; a family's own `staff:` list (ownership.staff) replaces it there.
-    staff: list[str] = check(_staff_name, factory=list, each=True)
+    staff: list[str] = check(staff_names, factory=list)
     messages: MessagesSection = field(default_factory=MessagesSection)
     source: Path = field(default=Path("<memory>"), metadata={"internal": True})
     machine_timezone: str = field(default="UTC", metadata={"internal": True})
-
-    def problem(self) -> str | None:
-        return _staff_problem(self.staff) or _staff_problem(self.ownership.staff)
 
     @property
     def zone_name(self) -> str:

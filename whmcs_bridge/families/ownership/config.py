@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from whmcs_bridge.config.reader import Duration, _positive, check
+from whmcs_bridge.config.reader import Duration, _positive, check, staff_names
 
 SubjectKind = Literal["domain", "service", "client"]
 PartyKind = Literal["company", "person", "any"]
@@ -114,7 +114,7 @@ class OwnershipSection:
     # with SendEmail for a service once it is the new holder's and its password was changed.
     welcome_email: str = "Hosting Account Welcome Email"
     # Who may decide on cases (`--by`, compared without case); empty: the shared top-level `staff:` list.
-    staff: list[str] = field(default_factory=list)
+    staff: list[str] = check(staff_names, factory=list)
 
     def problem(self) -> str | None:
         if self.enabled and not self.policies:
