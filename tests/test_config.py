@@ -119,6 +119,18 @@ def test_secrets_are_never_in_repr():
         (MINIMAL.replace("  path: state.db", "  path: [a, b]"), 8, "state.path: expected a file path, found a list"),
         (MINIMAL + "whmcs: {}\n", 9, "whmcs: expected each key once, found it repeated"),
         (MINIMAL.replace("receiver:\n", "receiver:\n  listen: localhost\n"), 6, "receiver.listen: expected HOST:PORT"),
+        # Staff are compared without case (issue 17): alice and Alice would be one person twice.
+        (
+            MINIMAL + "staff: [alice, Alice]\n",
+            9,
+            "staff: expected each member of staff once (names are compared without case)",
+        ),
+        (
+            MINIMAL + "ownership:\n  staff:\n    - bob\n    - BOB\n",
+            11,
+            "ownership.staff: expected each member of staff once",
+        ),
+        (MINIMAL + "staff: [' alice']\n", 9, "staff: expected names without surrounding spaces"),
     ],
 )
 def test_mistakes_name_file_line_and_key(text: str, line: int, message: str):
@@ -194,7 +206,10 @@ LADDER = (
     ("change", "line", "message"),
     [
         (
-            ("email: {message: escalation.reminder}", "email: {message: escalation.reminder}\n              note: escalation.reminder_note"),
+            (
+                "email: {message: escalation.reminder}",
+                "email: {message: escalation.reminder}\n              note: escalation.reminder_note",
+            ),
             18,
             "escalation.policies[0].ladder[0].actions[0]: expected exactly one of email, ticket",
         ),

@@ -24,9 +24,10 @@ PDF = b"%PDF-1.4\n% contract between PT Maju Makmur and Kreatif Studio\n%%EOF\n"
 
 
 def ownership_section() -> str:
-    """The `ownership:` block of config.example.yaml, so the shipped policies are the ones tested."""
+    """The shared `staff:` list and the `ownership:` block of config.example.yaml, so the shipped staff and
+    policies are the ones tested."""
     text = (ROOT / "config.example.yaml").read_text()
-    return text[text.index("\nownership:") + 1 :]
+    return text[text.index("\n# Who may decide:") + 1 :]
 
 
 class World(BridgeWorld):
@@ -217,10 +218,13 @@ def test_seed_000_consent_approval_move_and_dossier(world: World, tmp_path: Path
         "Postcode": "10210",
         "Phone": "+62.215550199",
     }
-    assert [c["action"] for c in sandbox.calls() if c["action"] == "ModuleChangePw"] == ["ModuleChangePw"]
+    # The registrar's transfer lock is on; the hosting's password waits until the service is the company's.
+    assert sandbox.rows("domains", id=20)[0]["locked"] == 1
+    assert not [c for c in sandbox.calls() if c["action"] == "ModuleChangePw"]
     checklist = next(t for t in sandbox.rows("tickets") if t["subject"].endswith("execute the hand-over"))
     message = sandbox.rows("ticket_replies", ticket_id=checklist["id"])[0]["message"]
     assert "Move service #201" in message and "Move domain #20" in message and "commission" in message
+    assert "confirm the change of registrant" in message and "transfer lock" in message
     assert f"{grant} revoked" in world.run("delegations", "list", "--owner", "20").output
 
     # Nothing moved yet: a check finds the subjects still with the vendor; staff then move them.
@@ -232,6 +236,14 @@ def test_seed_000_consent_approval_move_and_dossier(world: World, tmp_path: Path
     case = world.case(case_id)
     assert case["status"] == "completed" and case["lock_until"] > (datetime.now(UTC) + timedelta(days=59)).isoformat()
     assert any("completed" in e["subject"] for e in world.emails(21))
+    # Now the company's: a new password, and WHMCS's own welcome email with it to the company, not the vendor.
+    world.settle()
+    assert [c["action"] for c in sandbox.calls() if c["action"] == "ModuleChangePw"] == ["ModuleChangePw"]
+    welcome = [c for c in sandbox.calls() if c["action"] == "SendEmail" and c["params"].get("messagename")]
+    assert [(c["params"]["messagename"], c["params"]["id"]) for c in welcome] == [("Hosting Account Welcome Email", "201")]
+    assert [e for e in world.emails(21) if e["subject"] == "New Account Information"]  # the template's subject
+    assert not [e for e in world.emails(20) if e["subject"] == "New Account Information"]
+    assert case["subjects"][0]["transfer_lock"] == "on"
 
     # Locked: no new case and no new delegation on the subjects.
     refused = world.fail(
@@ -374,15 +386,15 @@ def test_a_ticket_asking_for_full_access_opens_a_draft(world: World):
 
 def test_bad_input_is_a_clear_error(world: World):
     assert "service:ID, domain:ID or client:ID" in world.fail(
-        "ownership", "open", "--subject", "svc:1", "--requester", "client:21", "--grounds", "vendor", "--by", "a"
+        "ownership", "open", "--subject", "svc:1", "--requester", "client:21", "--grounds", "vendor", "--by", "alice"
     )
     assert "does not exist in WHMCS" in world.fail(
-        "ownership", "open", "--subject", "service:999", "--requester", "client:21", "--grounds", "vendor", "--by", "a"
+        "ownership", "open", "--subject", "service:999", "--requester", "client:21", "--grounds", "vendor", "--by", "alice"
     )
     assert "Company name, contact@email" in world.fail(
-        "ownership", "open", "--subject", "domain:20", "--requester", "PT X", "--grounds", "vendor", "--by", "a"
+        "ownership", "open", "--subject", "domain:20", "--requester", "PT X", "--grounds", "vendor", "--by", "alice"
     )
-    assert "there is no ownership case" in world.fail("ownership", "approve", "onope", "--by", "a")
+    assert "there is no ownership case" in world.fail("ownership", "approve", "onope", "--by", "alice")
     case_id = world.run(
         "ownership",
         "open",
@@ -393,11 +405,11 @@ def test_bad_input_is_a_clear_error(world: World):
         "--grounds",
         "brand",
         "--by",
-        "a",
+        "alice",
     ).output.split()[0]
     exe = world.file("setup.exe", b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff")
     assert "unrecognised type" in world.fail(
-        "ownership", "attach", case_id, exe, "--kind", "other", "--from", "x", "--via", "upload", "--by", "a"
+        "ownership", "attach", case_id, exe, "--kind", "other", "--from", "x", "--via", "upload", "--by", "alice"
     )
     world.settle()
     # The outside requester has no account: its notices and link travel in a ticket thread to its address.

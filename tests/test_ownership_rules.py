@@ -46,7 +46,9 @@ SERVICE = {"kind": "service", "id": 201, "name": "majumakmur.co.id", "holder_ref
 
 
 def run(state: dict[str, Any], data: dict[str, Any], now: datetime = T0, kind: str = "OwnershipCommand") -> Decision:
-    return FAMILY.decide_one(state, Event(id="e", type=kind, data={"case": "o1", "by": "alice", **data}), now, "case:o1")
+    return FAMILY.decide_one(
+        state, Event(id="e", type=kind, data={"case": "o1", "by": "alice", **data}), now, "case:o1"
+    )
 
 
 def opened(*subjects: dict[str, Any]) -> dict[str, Any]:
@@ -149,7 +151,12 @@ def test_open_asks_the_requester_and_waits_for_every_document():
     assert d.state and d.state["status"] == "collecting" and d.state["policies"].keys() == {"brand-domain"}
     email = next(a for a in d.actions if a.kind == "email")
     assert email.client_id == 21 and email.params["consent"]["purpose"] == "ownership-requester"
-    assert [a.kind for a in d.actions] == ["email", "ticket"]  # the link by email, and the case's thread
+    # The link by email, the case's thread, and a note on each party's account (finding 7 of issue 17).
+    assert [a.kind for a in d.actions] == ["email", "ticket", "client_note", "client_note"]
+    assert [(a.client_id, a.params["msg"]["data"]["status"], a.params["sticky"]) for a in d.actions[2:]] == [
+        (VENDOR["client"], "opened", False),
+        (21, "opened", False),
+    ]
     state = (
         run(
             d.state,
@@ -186,7 +193,9 @@ def test_notice_deadline_reminder_and_window_edge():
     assert state["status"] == "notified" and state["deadline"] == (T0 + timedelta(days=14)).isoformat()
     d = holder_answers(state, "accept", T0)  # what a consent does, for comparison below
     assert d.state and d.state["status"] == "review"
-    tick = FAMILY.decide_one(state, Event(id="t", type="Tick", data={}, source="timer"), T0 + timedelta(days=11), "case:o1")
+    tick = FAMILY.decide_one(
+        state, Event(id="t", type="Tick", data={}, source="timer"), T0 + timedelta(days=11), "case:o1"
+    )
     assert tick.state and tick.state["reminded"] and tick.actions[0].params["consent"]["ttl_s"] == 3 * 86400
     assert tick.due_at == T0 + timedelta(days=14)
     early = FAMILY.decide_one(
@@ -276,14 +285,23 @@ def test_approvals_count_distinct_staff_then_execution_lists_and_acts():
     case = d.state or {}
     assert case["status"] == "executing"
     kinds = [a.kind for a in d.actions]
-    assert kinds.count("registrant_update") == 1 and kinds.count("credential_change") == 1 and "announce" in kinds
+    assert kinds.count("registrant_update") == 1 and kinds.count("domain_lock") == 1 and "announce" in kinds
+    # The service's password changes once it is the requester's in WHMCS, not at approval (issue 17).
+    assert "credential_change" not in kinds
+    moved = run(case, {"owners": {"domain:20": 21, "service:201": 21}}, kind="OwnershipOwners")
+    [password] = [a for a in moved.actions if a.kind == "credential_change"]
+    assert password.params == {"service_id": 201, "notify_template": "Hosting Account Welcome Email"}
+    assert password.client_id == 21
     whois = next(a for a in d.actions if a.kind == "registrant_update")
     assert whois.params["holder"]["company"] == "PT Maju Makmur" and whois.is_destructive
     checklist = next(a for a in d.actions if a.params.get("msg", {}).get("id") == "ownership.staff_checklist")
     assert checklist.params["msg"]["data"]["commission"] == 0  # this policy pays none
     assert checklist.params["msg"]["data"]["move_services"] == ["service:201"]
     told = [a for a in d.actions if a.kind == "email"]
-    assert [(a.client_id, a.params["msg"]["id"]) for a in told] == [(21, "ownership.approved"), (20, "ownership.approved")]
+    assert [(a.client_id, a.params["msg"]["id"]) for a in told] == [
+        (21, "ownership.approved"),
+        (20, "ownership.approved"),
+    ]
     assert d.due_at == T0 + RULES.check_every
 
 
@@ -299,14 +317,28 @@ def test_moves_are_detected_then_the_lock_runs_out():
     reminder = FAMILY.decide_one(
         same.state, Event(id="t", type="Tick", data={}, source="timer"), T0 + timedelta(days=3), "case:o1"
     )
-    assert [a.params["msg"]["id"] for a in reminder.actions if a.kind == "ticket"] == ["ownership.staff_checklist_reminder"]
+    assert [a.params["msg"]["id"] for a in reminder.actions if a.kind == "ticket"] == [
+        "ownership.staff_checklist_reminder"
+    ]
     done = run(
         reminder.state or {}, {"owners": {"domain:20": 21}}, T0 + timedelta(days=3, hours=1), kind="OwnershipOwners"
     )
     case = done.state or {}
-    assert case["status"] == "completed" and done.due_at == T0 + timedelta(days=63, hours=1)
+    assert case["status"] == "completed" and case["lock_until"] == (T0 + timedelta(days=63, hours=1)).isoformat()
+    assert done.due_at == T0 + timedelta(days=3, hours=2)  # while locked, WHMCS is read for a move
     with pytest.raises(ValueError, match="completed: nothing more can change"):
         run(case, {"command": "cancel"})
+    watch = FAMILY.decide_one(
+        case, Event(id="t", type="Tick", data={}, source="timer"), T0 + timedelta(days=3, hours=2), "case:o1"
+    )
+    assert [a.kind for a in watch.actions] == ["read_owners"]
+    assert watch.actions[0].params["subjects"] == [{"kind": "domain", "id": 20, "name": DOMAIN.get("name")}]
+    moved = run(watch.state or {}, {"owners": {"domain:20": 99}}, T0 + timedelta(days=4), kind="OwnershipOwners")
+    [ticket] = moved.actions
+    assert ticket.params["msg"]["id"] == "ownership.staff_moved_while_frozen"
+    assert ticket.params["msg"]["data"]["moved_to"] == 99 and ticket.params["msg"]["data"]["frozen"] == "locked"
+    again = run(moved.state or {}, {"owners": {"domain:20": 99}}, T0 + timedelta(days=5), kind="OwnershipOwners")
+    assert again.actions == []  # raised once
     ended = FAMILY.decide_one(
         case, Event(id="t", type="Tick", data={}, source="timer"), T0 + timedelta(days=63, hours=1), "case:o1"
     )
@@ -378,7 +410,9 @@ def test_whois_xml_escapes_values():
 
 
 def test_a_rejected_document_is_explained_with_what_is_still_needed():
-    state = run(opened(), {"command": "consent", "purpose": "ownership-requester", "decision": "accept", "ip": "x"}).state
+    state = run(
+        opened(), {"command": "consent", "purpose": "ownership-requester", "decision": "accept", "ip": "x"}
+    ).state
     sent = {"command": "attach", "sha256": "c" * 64, "kind": "letterhead-letter", "from": "r", "via": "post"}
     state = run(state or {}, sent).state or {}
     d = run(state, {"command": "check", "item": 1, "ok": False, "note": "not signed"})
@@ -403,10 +437,69 @@ def test_a_rejected_document_is_explained_with_what_is_still_needed():
 def test_an_outside_requester_is_named_as_given_and_told_in_its_ticket_thread():
     outside = {"client": None, "name": "", "company": "PT Maju Makmur", "email": "legal@majumakmur.co.id"}
     d = run({}, {"command": "open", "subjects": [DOMAIN], "holder": VENDOR, "requester": outside, "grounds": "brand"})
-    [ticket] = d.actions
+    ticket, note = d.actions  # the thread to the outside requester; a note on the holder's account only
+    assert note.kind == "client_note" and note.client_id == VENDOR["client"]
     assert ticket.kind == "ticket" and ticket.client_id is None and "client_id" not in ticket.params
     assert ticket.params["email"] == "legal@majumakmur.co.id"
     assert ticket.params["msg"]["id"] == "ownership.request_received_ticket"
     assert ticket.params["msg"]["data"]["requester"] is None
     assert ticket.params["msg"]["data"]["requester_name"] == "PT Maju Makmur"
     assert ticket.params["consent"]["summary"]["id"] == "ownership.confirm_question"
+
+
+def answer(state: dict[str, Any], party: str, what: str, via: str = "post") -> Decision:
+    return run(state, {"command": "answer", "party": party, "answer": what, "via": via, "os_user": "root"})
+
+
+@pytest.mark.parametrize(
+    ("status", "what", "after"),
+    [
+        ("notified", "object", "disputed"),
+        ("notified", "consent", "review"),
+        ("review", "object", "disputed"),
+        ("disputed", "consent", "review"),
+    ],
+)
+def test_a_recorded_holder_answer_moves_the_case_as_the_link_would(status: str, what: str, after: str):
+    state = documented(opened())
+    if status == "review":
+        state = holder_answers(state, "accept").state or {}
+    if status == "disputed":
+        state = holder_answers(state, "decline").state or {}
+    assert state["status"] == status
+    d = answer(state, "holder", what)
+    assert d.state and d.state["status"] == after and d.state["recorded_answers"][-1]["os_user"] == "root"
+    if after == "disputed":
+        assert "ownership.staff_disputed" in [a.params.get("msg", {}).get("id") for a in d.actions]
+        assert [a.params["sticky"] for a in d.actions if a.kind == "client_note"] == [True, True]
+
+
+def test_a_holder_answer_before_it_was_asked_counts_once_the_documents_are_in():
+    early = answer(opened(), "holder", "consent").state or {}
+    assert early["status"] == "collecting" and early["holder_consent"]
+    done = documented(early)
+    assert done["status"] == "review" and done["subjects"][0]["hand_over"] == "move"
+    objected = answer(opened(), "holder", "object").state or {}
+    assert objected["status"] == "disputed"
+    withdrawn = run(objected, {"command": "resolve", "outcome": "objection-withdrawn"}).state or {}
+    assert withdrawn["status"] == "collecting"  # the documents still come first
+
+
+def test_a_thread_reply_is_read_then_flagged_only_when_the_holder_wrote_it():
+    state = documented(opened())
+    state = run(state, {"party": "holder", "ticket_id": 77}, kind="OwnershipTicket").state or {}
+    read = FAMILY.decide_one(
+        state, Event(id="r", type="TicketUserReply", data={"ticketid": 77, "replyid": 5, "userid": 20}), T0, "case:o1"
+    )
+    [action] = read.actions
+    assert action.kind == "read_reply" and action.params["ticket_id"] == 77 and action.params["reply_id"] == 5
+    reply = {"ticket": 77, "reply": 5, "found": True, "message": "KEBERATAN"}
+    stranger = run(state, {**reply, "userid": 99}, kind="OwnershipReply")
+    assert stranger.state and stranger.state["status"] == "notified" and not stranger.state.get("replies")
+    holder = run(state, {**reply, "userid": 20}, kind="OwnershipReply")
+    assert holder.state and holder.state["status"] == "review"
+    assert "ownership.staff_reply" in [a.params.get("msg", {}).get("id") for a in holder.actions]
+    with pytest.raises(ValueError, match="the holder replied in ticket #77"):
+        run(holder.state, {"command": "approve"})
+    again = run(holder.state, {**reply, "userid": 20}, kind="OwnershipReply")
+    assert len((again.state or {})["replies"]) == 1  # the same reply once

@@ -86,6 +86,7 @@ CASES: dict[str, tuple[str, dict[str, Any], tuple[str, str | None] | None]] = {
         },
         None,
     ),
+    "DomainUpdateLockingStatus": ("agency", {"domainid": 11, "lockstatus": "true"}, None),
 }
 
 # Keys the documented example has that depend on data the example happens to carry.
@@ -98,7 +99,7 @@ def example(action: str) -> dict[str, Any]:
 
 def test_every_listed_action_has_a_case():
     assert set(CASES) == set(ACTIONS)
-    assert len(ACTIONS) == 35
+    assert len(ACTIONS) == 36
 
 
 @pytest.mark.parametrize("action", sorted(CASES))

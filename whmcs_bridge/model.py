@@ -33,6 +33,8 @@ KINDS = frozenset(
         "resolve_ticket",
         "find_open_invoice",
         "read_owners",
+        "read_reply",
+        "domain_lock",
         "announce",
     }
 )

@@ -49,6 +49,7 @@ PROBES: dict[str, dict[str, Any]] = {
     "AddTicketReply": {"ticketid": 0},
     "LogActivity": {"description": ""},
     "DomainUpdateWhoisInfo": {"domainid": 0},
+    "DomainUpdateLockingStatus": {"domainid": 0},
 }
 assert set(PROBES) == set(NEEDED_ACTIONS), "every needed action has a probe"
 

@@ -1,8 +1,9 @@
-"""Staff decisions recorded in the store: approvals of held actions, parked events, and staff commands
-submitted to the rules through the inbox."""
+"""Staff decisions recorded in the store: who may decide (the configured staff), approvals of held
+actions, parked events, and staff commands submitted to the rules through the inbox."""
 
 from __future__ import annotations
 
+import os
 import uuid
 from datetime import datetime
 from typing import Any
@@ -13,10 +14,40 @@ from whmcs_bridge.config.load import Config
 from whmcs_bridge.engine import Engine
 from whmcs_bridge.errors import BridgeError
 from whmcs_bridge.model import State
+from whmcs_bridge.permissions import user_name
 from whmcs_bridge.store import audit, inbox, outbox, states
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.store.inbox import InboxEntry
 from whmcs_bridge.store.outbox import OutboxEntry
+
+
+def listed(config: Config, family: str | None = None) -> list[str]:
+    """Who may decide for a family: its own `staff:` list if it has one, else the shared one."""
+    own: list[str] = list(getattr(getattr(config, family), "staff", None) or []) if family else []
+    return own or list(config.staff)
+
+
+def member(config: Config, by: str, family: str | None = None) -> str:
+    """`--by` as the configured list spells it (compared without case: `Alice` is `alice`), or a
+    BridgeError naming the list. Names are the evidence of who decided: a free-text name is not."""
+    names = listed(config, family)
+    where = f"{family}.staff or staff" if family else "staff"
+    if not names:
+        raise BridgeError(
+            f"no staff are configured: list who may decide under `{where}` in the configuration, then give one with --by"
+        )
+    found = next((n for n in names if n.casefold() == by.strip().casefold()), None)
+    if found is None:
+        raise BridgeError(f"--by {by!r} is not one of the configured staff ({', '.join(names)}; `{where}`)")
+    return found
+
+
+def os_user() -> str:
+    """The operating-system user running the command, recorded beside the staff name: under sudo the
+    service user runs it, and SUDO_USER says who called sudo."""
+    user = user_name()
+    caller = os.environ.get("SUDO_USER", "")
+    return f"{user} (sudo by {caller})" if caller and caller != user else user
 
 
 def states_of(db: Database, family: str, prefix: str) -> list[State]:

@@ -23,7 +23,7 @@ import yaml
 from dotenv import dotenv_values
 
 from whmcs_bridge import permissions
-from whmcs_bridge.config.reader import Duration, Secret, _positive, _Reader, check
+from whmcs_bridge.config.reader import Duration, Secret, _positive, _Reader, check, staff_names
 from whmcs_bridge.errors import ConfigError, EnvironmentProblem
 from whmcs_bridge.families.delegation.config import DelegationSection
 from whmcs_bridge.families.escalation.config import EscalationSection
@@ -235,6 +235,9 @@ class Config:
     delegation: DelegationSection = field(default_factory=DelegationSection)
     escalation: EscalationSection = field(default_factory=EscalationSection)
     ownership: OwnershipSection = field(default_factory=OwnershipSection)
+    # Who may decide (approve, reject, record an answer): the names `--by` must give, compared without
+    # case. Shared by the families; a family's own `staff:` list (ownership.staff) replaces it there.
+    staff: list[str] = check(staff_names, factory=list)
     messages: MessagesSection = field(default_factory=MessagesSection)
     source: Path = field(default=Path("<memory>"), metadata={"internal": True})
     machine_timezone: str = field(default="UTC", metadata={"internal": True})

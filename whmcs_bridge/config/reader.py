@@ -72,6 +72,16 @@ def _positive(value: float) -> str | None:
     return None if value > 0 else "a number greater than 0"
 
 
+def staff_names(names: list[str]) -> str | None:
+    """A `staff:` list: names without surrounding spaces, each once (compared without case, as `--by` is)."""
+    if any(not n.strip() or n != n.strip() for n in names):
+        return "names without surrounding spaces"
+    folded = [n.casefold() for n in names]
+    if len(set(folded)) != len(folded):
+        return "each member of staff once (names are compared without case)"
+    return None
+
+
 def check(
     fn: Callable[[Any], str | None],
     default: Any = dataclasses.MISSING,

@@ -31,7 +31,7 @@ log = logging.getLogger("whmcs_bridge.evidence")
 DECISIONS: set[str] = {
     *(
         f"staff.OwnershipCommand.{command}"
-        for command in ("approve", "reject", "cancel", "resolve", "complete", "record_answer", "record-answer")
+        for command in ("approve", "reject", "cancel", "resolve", "complete", "answer")
     ),
     "consent.decided",
 }

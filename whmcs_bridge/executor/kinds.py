@@ -15,11 +15,11 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from whmcs_bridge.clock import utcnow
-from whmcs_bridge.errors import BridgeError, WhmcsApiError
+from whmcs_bridge.errors import BridgeError, WhmcsApiError, WhmcsAuthError
 from whmcs_bridge.families.escalation.calendar import next_window
 from whmcs_bridge.model import DESTRUCTIVE_KINDS, marker, message
 from whmcs_bridge.whmcs import whois
-from whmcs_bridge.whmcs.api import WhmcsApi
+from whmcs_bridge.whmcs.api import WhmcsApi, not_found
 
 Params = dict[str, Any]
 Result = dict[str, Any]
@@ -576,7 +576,19 @@ def _observe_settle_invoice(c: Call) -> Observed:
 
 
 def _holder(c: Call) -> dict[str, str]:
-    # `holder`: the new holder's details; rows planned before it carried `expect` in registrar spelling.
+    """The new holder's details: read from its WHMCS profile now when it is a client (`holder_client`),
+    else as the case recorded them (`holder`; rows planned before it carried `expect` in registrar
+    spelling)."""
+    client_id = c.params.get("holder_client")
+    if client_id:
+        profile = c.api.client_details(int(client_id))
+        party = {
+            "name": f"{profile.firstname} {profile.lastname}".strip(),
+            "company": profile.companyname,
+            "email": profile.email,
+            **profile.postal,
+        }
+        return whois.holder_details(party)
     details = c.params.get("holder") or c.params["expect"]
     return {str(k): str(v) for k, v in details.items()}
 
@@ -622,6 +634,46 @@ def _run_find_open_invoice(c: Call) -> Result:
 def _run_read_owners(c: Call) -> Result:
     owners = read_owners(c.api, c.params["subjects"])
     return {"feed": ("OwnershipOwners", {**(c.params.get("report") or {}), "owners": owners})}
+
+
+def _run_domain_lock(c: Call) -> Result:
+    """The domain's transfer lock on; a registrar module that refuses (it cannot lock, or the registry has
+    no such lock) is reported to the case, for staff to set it by hand, rather than parked."""
+    domain_id = int(c.params["domain_id"])
+    report = {**(c.params.get("report") or {}), "domain": domain_id}
+    try:
+        c.api.lock_domain(domain_id)
+    except WhmcsApiError as exc:
+        if isinstance(exc, WhmcsAuthError):
+            raise
+        return {"feed": ("OwnershipLock", {**report, "locked": False, "error": exc.whmcs_message})}
+    return {"feed": ("OwnershipLock", {**report, "locked": True})}
+
+
+def _run_read_reply(c: Call) -> Result:
+    """A ticket reply as WHMCS has it: who wrote it (its client id, or a guest's address: the hook's
+    TicketUserReply gives only the userid, DD:hooks-reference/ticket.md), when, and what it says."""
+    ticket_id, reply_id = int(c.params["ticket_id"]), int(c.params["reply_id"])
+    try:
+        ticket = c.api.ticket(ticket_id)
+    except WhmcsApiError as exc:
+        if not not_found(exc):
+            raise
+        replies: list[Any] = []
+    else:
+        replies = list(ticket.replies)
+    reply = next((r for r in replies if r.id == reply_id), None)
+    data: dict[str, Any] = {**(c.params.get("report") or {}), "ticket": ticket_id, "reply": reply_id, "found": reply is not None}
+    if reply is not None:
+        data.update(
+            userid=reply.client_id,
+            contactid=reply.contact_id,
+            email=reply.requestor_email or reply.email,
+            admin=bool(reply.admin),
+            date=reply.date.isoformat() if reply.date else None,
+            message=reply.message,
+        )
+    return {"feed": ("OwnershipReply", data)}
 
 
 def _run_announce(c: Call) -> Result:
@@ -708,6 +760,8 @@ ACTION_KINDS: Mapping[str, ActionKind] = MappingProxyType(
             ActionKind("settle_invoice", _run_settle_invoice, _observe_settle_invoice),
             # DomainUpdateWhoisInfo; the contact it asked for tells
             ActionKind("registrant_update", _run_registrant_update, _observe_registrant_update),
+            # DomainUpdateLockingStatus: turning the lock on twice is harmless (OwnershipLock)
+            ActionKind("domain_lock", _run_domain_lock, repeat_safe=True),
             # ModuleChangePw: never repeated without staff
             ActionKind("credential_change", _run_credential_change),
             # Reads, fed back to the rules as events: the client's details and services (ClientContext),
@@ -717,6 +771,8 @@ ACTION_KINDS: Mapping[str, ActionKind] = MappingProxyType(
             ActionKind("resolve_ticket", _run_resolve_ticket, repeat_safe=True, read_only=True),
             ActionKind("find_open_invoice", _run_find_open_invoice, repeat_safe=True, read_only=True),
             ActionKind("read_owners", _run_read_owners, repeat_safe=True, read_only=True),
+            # A reply in an ownership case's ticket thread, read to learn who wrote it (OwnershipReply).
+            ActionKind("read_reply", _run_read_reply, repeat_safe=True, read_only=True),
             # No WHMCS call: tells the other families something (e.g. an ownership change ends grants).
             ActionKind("announce", _run_announce, repeat_safe=True, read_only=True),
         )

@@ -50,7 +50,8 @@ CREATE TABLE domains (
     id INTEGER PRIMARY KEY, client_id INTEGER, order_id INTEGER DEFAULT 0, regtype TEXT DEFAULT 'Register',
     domainname TEXT, registrar TEXT DEFAULT 'openprovider', regperiod INTEGER DEFAULT 1, regdate TEXT,
     expirydate TEXT, nextduedate TEXT, status TEXT DEFAULT 'Active', recurringamount TEXT DEFAULT '9.95',
-    donotrenew INTEGER DEFAULT 0, idprotection INTEGER DEFAULT 0, notes TEXT DEFAULT '', whois TEXT DEFAULT '{}'
+    donotrenew INTEGER DEFAULT 0, idprotection INTEGER DEFAULT 0, notes TEXT DEFAULT '', whois TEXT DEFAULT '{}',
+    locked INTEGER DEFAULT 0
 );
 CREATE INDEX domains_client ON domains (client_id);
 CREATE TABLE invoices (

@@ -58,6 +58,7 @@ WRITE_ACTIONS = (
     "AddTicketReply",
     "LogActivity",
     "DomainUpdateWhoisInfo",
+    "DomainUpdateLockingStatus",
 )
 NEEDED_ACTIONS = READ_ACTIONS + WRITE_ACTIONS
 
@@ -423,3 +424,8 @@ class WhmcsApi:
 
     def update_whois(self, domain_id: int, xml: str) -> None:
         self.client.call("DomainUpdateWhoisInfo", {"domainid": domain_id, "xml": xml})
+
+    def lock_domain(self, domain_id: int) -> None:
+        """The registrar's transfer lock on (DD:api-reference/domainupdatelockingstatus.md: `lockstatus`
+        true); a registrar module that cannot answers with an error ("Registrar Error Message")."""
+        self.client.call("DomainUpdateLockingStatus", {"domainid": domain_id, "lockstatus": True})

@@ -8,6 +8,7 @@ from typing import Any
 from whmcs_bridge.families.ownership.policies import (
     Rules,
     case_refs,
+    party_notes,
     tell,
 )
 from whmcs_bridge.model import Decision, as_int
@@ -40,7 +41,7 @@ def evidence_item(case: dict[str, Any], number: Any) -> dict[str, Any]:
 def hand_over(case: dict[str, Any], subject: dict[str, Any]) -> str:
     """move, backup-only or none: what this subject may get given the holder's answer."""
     policy = case["policies"][subject["policy"]]
-    if policy["consent"] == "notice" or case.get("holder_consent") or case.get("court_order"):
+    if policy["consent"] in ("notice", "none") or case.get("holder_consent") or case.get("court_order"):
         return "move"
     return "backup-only" if policy["without_consent"] == "backup-only" else "none"
 
@@ -57,8 +58,11 @@ def due(case: dict[str, Any]) -> datetime | None:
         )
     if status == "executing":
         return datetime.fromisoformat(case["next_check"])
+    if status == "disputed":  # WHMCS is watched for a move of the frozen subjects (watch.py)
+        return datetime.fromisoformat(case.get("next_check") or case["history"][-1]["at"])
     if status == "completed" and not case.get("lock_ended"):
-        return datetime.fromisoformat(case["lock_until"])
+        lock_until = datetime.fromisoformat(case["lock_until"])
+        return min(lock_until, datetime.fromisoformat(case["next_check"])) if case.get("next_check") else lock_until
     return None
 
 
@@ -75,4 +79,4 @@ def closed(case: dict[str, Any], rules: Rules, what: str, outcome: str, note: st
         if party == "requester" or case.get("notified")
         for action in tell(case, party, what, rules, "ownership.closed", outcome=outcome, note=note)
     ]
-    return Decision(state=case, actions=actions, due_at=None, refs=case_refs(case))
+    return Decision(state=case, actions=[*actions, *party_notes(case, what)], due_at=None, refs=case_refs(case))

@@ -49,9 +49,17 @@ def _echo_case(c: dict[str, Any]) -> None:
             click.echo(f"  still needed: {'; '.join(missing)}")
         if not c.get("requester_confirmed"):
             click.echo("  waiting for the requester to confirm through its link")
+    for r in c.get("replies", []):
+        if not r.get("classified"):
+            click.echo(f"  the {r['party']} replied in ticket #{r['ticket']}: classify it with `ownership record-answer`")
 
 
-BY = click.option("--by", required=True, help="The member of staff acting (recorded in the audit chain).")
+BY = click.option(
+    "--by",
+    required=True,
+    help="The member of staff acting, one of the configured staff (ownership.staff or staff; any case); "
+    "recorded in the audit chain with the operating-system user.",
+)
 NOTE = click.option("--note", default="", help="Why (recorded, and in the dossier).")
 
 
@@ -177,6 +185,8 @@ def case_lines(view: own.StaffView, c: dict[str, Any]) -> list[str]:
             for a in c.get("answers", [])
         ],
     )
+    out += _section("Recorded answers", [recorded_line(view, a) for a in c.get("recorded_answers", [])])
+    out += _section("Thread replies", [reply_line(view, r) for r in c.get("replies", [])])
     out += _section(
         "Approvals",
         [f"{a['by']} on {view.when(a['at'])}{': ' + a['note'] if a.get('note') else ''}" for a in c.get("approvals", [])],
@@ -187,6 +197,25 @@ def case_lines(view: own.StaffView, c: dict[str, Any]) -> list[str]:
         [f"{view.when(h['at'])}  {h['what']} by {h['by']}{': ' + h['why'] if h['why'] else ''}" for h in c.get("history", [])],
     )
     return out
+
+
+def recorded_line(view: own.StaffView, a: dict[str, Any]) -> str:
+    """An answer staff recorded: what, how it came, who recorded it (and as which system user), when."""
+    what = "consented" if a["answer"] == "consent" else "objected"
+    evidence = f"; evidence item {a['evidence']}" if a.get("evidence") else ""
+    return (
+        f"{a['party']} {what} by {a['via']}, recorded by {a['by']} (system user {a.get('os_user') or '-'}) on "
+        f"{view.when(a['at'])}{evidence}{': ' + a['note'] if a.get('note') else ''}"
+    )
+
+
+def reply_line(view: own.StaffView, r: dict[str, Any]) -> str:
+    """A party's reply in its ticket thread, and how staff classified it."""
+    verdict = {"consent": "classified as consent", "object": "classified as an objection"}.get(
+        str(r.get("classified")), "NOT CLASSIFIED YET (ownership record-answer)"
+    )
+    text = " ".join(str(r.get("message") or "").split())
+    return f"{r['party']} in ticket #{r['ticket']} on {view.when(r.get('date') or r.get('seen'))}, {verdict}: {text[:300]}"
 
 
 def _section(title: str, lines: list[str]) -> list[str]:
@@ -281,6 +310,41 @@ def check_evidence(obj: Context, case_id: str, item: int, ok: bool, by: str, not
 def withdraw_evidence(obj: Context, case_id: str, item: int, by: str, note: str) -> None:
     """Mark a piece of evidence withdrawn (it stays in the store and the dossier)."""
     _command(obj, case_id, {"command": "withdraw", "item": item, "note": note}, by)
+
+
+@ownership.command("record-answer")
+@click.argument("case_id")
+@click.option("--party", type=click.Choice(["holder", "requester"]), required=True, help="Whose answer it is.")
+@click.option("--answer", type=click.Choice(["consent", "object"]), required=True, help="What the party answered.")
+@click.option("--via", type=click.Choice(["ticket", "email", "post", "phone"]), required=True, help="How it came.")
+@click.option(
+    "--evidence",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="The letter, email or call notes, kept as the case's evidence.",
+)
+@BY
+@NOTE
+@click.pass_obj
+@user_errors
+def record_answer(
+    obj: Context, case_id: str, party: str, answer: str, via: str, evidence: Path | None, by: str, note: str
+) -> None:
+    """Record an answer received outside the one-time link (a ticket reply, an email, a letter, a call): it
+    counts as the party's answer (an objection disputes the case, consent sends it to review) and
+    classifies the party's flagged ticket replies."""
+    with _store(obj) as (config, db):
+        data = None
+        if evidence is not None:
+            if evidence.stat().st_size > config.ownership.max_evidence_mb * 1048576:
+                raise own.BridgeError(
+                    f"{evidence} is larger than {config.ownership.max_evidence_mb} MB (ownership.max_evidence_mb)"
+                )
+            data = (evidence.name, evidence.read_bytes())
+        c = own.record_answer(
+            config, db, case_id, party=party, answer=answer, via=via, evidence=data, by=by, note=note, now=utcnow()
+        )
+    _echo_case(c)
 
 
 def _simple(name: str, help_text: str) -> None:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from whmcs_bridge.families.ownership.answers import record_answer
 from whmcs_bridge.families.ownership.case import (
     FINAL,
     by_whom,
@@ -38,6 +39,8 @@ def command(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Ru
         raise ValueError(f"there is no ownership case {data.get('case')}")
     if what == "consent":  # a link answer; a link of a case that moved on changes nothing
         return link_answer(case, data, now, rules)
+    if what == "answer":  # an answer staff received: recorded even once the case is over
+        return record_answer(case, data, now, rules)
     if case["status"] in FINAL:
         raise ValueError(f"case {case['id']} is {case['status']}: nothing more can change")
     handler = CASE_COMMANDS.get(str(what))
@@ -115,7 +118,7 @@ def evidence_rejected(
 
 
 def approve_command(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
-    return approve(case, by_whom(data), note_of(data), now, rules)
+    return approve(case, by_whom(data), note_of(data), now, rules, str(data.get("os_user") or ""))
 
 
 def reject(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:

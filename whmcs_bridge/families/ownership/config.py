@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from whmcs_bridge.config.reader import Duration, _positive, check
+from whmcs_bridge.config.reader import Duration, _positive, check, staff_names
 
 SubjectKind = Literal["domain", "service", "client"]
 PartyKind = Literal["company", "person", "any"]
@@ -18,7 +18,9 @@ EvidenceKind = Literal[
     "vendor-contract",  # the contract between the requester and the vendor
     "court-order",
     "death-certificate",
+    "heir-authority",  # the heir's or the estate's authority: grant of probate, certificate of inheritance
     "dissolution-record",
+    "liquidator-letter",  # the liquidator's or the successor company's letter
     "holder-statement",  # the holder's own signed statement of hand-over
     "other",
 ]
@@ -42,8 +44,10 @@ class OwnershipPolicy:
     requester: PartyKind = "any"
     grounds: list[Grounds] = field(default_factory=list)
     evidence: list[EvidenceRule] = field(default_factory=list)
-    # required: the holder must consent through the link; notice: no objection within the window suffices.
-    consent: Literal["required", "notice"] = "notice"
+    # required: the holder must consent through the link; notice: no objection within the window suffices;
+    # none: the holder is not asked (a deceased holder, a dissolved company, a court order): the checked
+    # documents go straight to staff review.
+    consent: Literal["required", "notice", "none"] = "notice"
     # When consent is required and the window passes without it: staff may only reject, or approve a
     # hand-over of a backup (the service itself stays with the holder, e.g. the vendor's own application).
     without_consent: Literal["reject", "backup-only"] = "reject"
@@ -106,6 +110,11 @@ class OwnershipSection:
     # A ticket containing one of these (case-insensitive) about something the writer does not own
     # opens a draft case for staff to confirm; empty: never.
     request_words: list[str] = field(default_factory=_default_request_words)
+    # The WHMCS email template that gives a service's access details (the product's welcome email): sent
+    # with SendEmail for a service once it is the new holder's and its password was changed.
+    welcome_email: str = "Hosting Account Welcome Email"
+    # Who may decide on cases (`--by`, compared without case); empty: the shared top-level `staff:` list.
+    staff: list[str] = check(staff_names, factory=list)
 
     def problem(self) -> str | None:
         if self.enabled and not self.policies:

@@ -33,6 +33,7 @@ CONFIG = """\
 ownership:
   enabled: true
   department_id: 1
+  staff: [demo-staff, demo-supervisor]
   policies:
     company-brand-domain:
       subjects: [domain]
@@ -189,7 +190,7 @@ def answer_and_approve(stage: Stage, echo: Echo, case_id: str) -> None:
             echo(f"     {line}")
     whois = json.loads(stage.rows("domains", id=stage.scenario["domain_id"])[0]["whois"])["Registrant"]
     echo(
-        f"  done through the API: the WHOIS registrant is now {whois['Organisation_Name']} ({whois['Email']}), the hosting password is changed, and delegations on them end"
+        f"  done through the API: the WHOIS registrant is now {whois['Organisation_Name']} ({whois['Email']}), the transfer lock is on, and delegations on them end"
     )
     echo("  staff get a ticket with the checklist of what only the admin area can do:")
     for line in checklist.splitlines():
@@ -213,6 +214,8 @@ def move_and_lock(stage: Stage, echo: Echo, case_id: str) -> None:
     echo(
         f"  staff move both in WHMCS; the bridge's next check sees it: case {case['status']}, locked until {case['lock_until'][:10]}"
     )
+    stage.settle()
+    echo("  the hosting is the company's now: its password is changed and WHMCS's welcome email sends the company the access")
     try:
         own.open_case(
             stage.config,

@@ -259,6 +259,7 @@ def summary_html(
         ),
         *_evidence_html(view, case),
         *_answers_html(view, case, links),
+        *_recorded_html(view, case),
         "<h2>Approvals</h2>",
         _table(["By", zone, "Note"], [[a["by"], view.when(a["at"]), a.get("note")] for a in case.get("approvals", [])]),
         *_execution_html(view, case, actions),
@@ -382,6 +383,46 @@ def _answers_html(view: StaffView, case: dict[str, Any], links: list[dict[str, A
             [
                 [x["id"], x["purpose"], view.when(x["created_at"]), view.when(x["expires_at"]), view.when(x["used_at"])]
                 for x in links
+            ],
+        ),
+    ]
+
+
+def _recorded_html(view: StaffView, case: dict[str, Any]) -> list[str]:
+    """Answers staff recorded (received by ticket, email, post or phone) and the parties' replies in
+    their ticket threads, with how staff classified each."""
+    zone = f"When ({view.config.zone_name})"
+    return [
+        "<h2>Answers recorded by staff</h2>",
+        _table(
+            ["Party", "Answer", "Via", "Recorded by", "System user", zone, "Evidence item", "Note"],
+            [
+                [
+                    a.get("party"),
+                    "consented" if a.get("answer") == "consent" else "objected",
+                    a.get("via"),
+                    a.get("by"),
+                    a.get("os_user"),
+                    view.when(a.get("at")),
+                    a.get("evidence"),
+                    a.get("note"),
+                ]
+                for a in case.get("recorded_answers", [])
+            ],
+        ),
+        "<h2>Replies in the case's ticket threads</h2>",
+        _table(
+            ["Party", "Ticket", "Reply", zone, "Classified", "Message"],
+            [
+                [
+                    r.get("party"),
+                    r.get("ticket"),
+                    r.get("reply"),
+                    view.when(r.get("date") or r.get("seen")),
+                    r.get("classified") or "not yet",
+                    r.get("message"),
+                ]
+                for r in case.get("replies", [])
             ],
         ),
     ]

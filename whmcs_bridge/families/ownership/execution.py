@@ -14,6 +14,7 @@ from whmcs_bridge.families.ownership.policies import (
     hand_over_fields,
     iso,
     label,
+    party_notes,
     ref,
     registrant,
     requirements,
@@ -26,7 +27,7 @@ from whmcs_bridge.model import Action, Decision
 
 def execute(case: dict[str, Any], now: datetime, rules: Rules) -> Decision:
     """The bridge does what the API allows, staff get their checklist, both parties hear what happens."""
-    actions = [*hand_over_actions(case), checklist_ticket(case, rules)]
+    actions = [*hand_over_actions(case), checklist_ticket(case, rules), *party_notes(case, "approved")]
     for party in ("requester", "holder"):
         actions += tell(case, party, "approved", rules, "ownership.approved", **hand_over_fields(case))
     case["next_check"] = iso(now + rules.section.check_every)
@@ -35,18 +36,27 @@ def execute(case: dict[str, Any], now: datetime, rules: Rules) -> Decision:
 
 
 def hand_over_actions(case: dict[str, Any]) -> list[Action]:
-    """What the bridge does itself for the moving subjects: a domain's registrant becomes the
-    requester, a service's password changes, and the other families hear that grants on them end."""
+    """What the bridge does itself for the moving subjects: a domain's registrant becomes the requester
+    and its transfer lock goes on, and the other families hear that grants on them end. A service's
+    password changes once WHMCS shows it moved (new_access)."""
     holder = case["holder"]["client"]
     moving = [s for s in case["subjects"] if s["hand_over"] == "move"]
     actions: list[Action] = []
     for s in moving:
         if s["kind"] == "domain":
             # The executor reads the current contacts and keeps every field (whmcs/whois.py).
-            params = {"domain_id": s["id"], "holder": registrant(case["requester"]), "contact_type": "Registrant"}
+            params = {
+                "domain_id": s["id"],
+                "holder": registrant(case["requester"]),
+                "holder_client": case["requester"].get("client"),
+                "contact_type": "Registrant",
+            }
             actions.append(act(case, "registrant_update", f"whois-{s['id']}", params, holder))
-        if s["kind"] == "service":
-            actions.append(act(case, "credential_change", f"password-{s['id']}", {"service_id": s["id"]}, holder))
+        if s["kind"] == "domain":
+            # DD:api-reference/domainupdatelockingstatus.md: the registrar module turns its transfer lock on;
+            # a module that cannot says so, and the case records it for staff.
+            params = {"domain_id": s["id"], "report": {"case": case["id"], "domain": s["id"]}}
+            actions.append(act(case, "domain_lock", f"lock-{s['id']}", params, holder))
     if moving:
         subjects = [{"kind": s["kind"], "id": s["id"], "name": s.get("name")} for s in moving]
         event = {"type": "OwnershipChanged", "data": {"case": case["id"], "holder": holder, "subjects": subjects}}
@@ -66,6 +76,7 @@ def owners_read(case: dict[str, Any], data: dict[str, Any], now: datetime, rules
     if case["status"] != "executing":
         return Decision(state=case, due_at=due(case))
     owners = data.get("owners") or {}
+    fresh: list[Action] = []
     for s in case["subjects"]:
         now_owner = owners.get(f"{s['kind']}:{s['id']}")
         if (
@@ -76,22 +87,38 @@ def owners_read(case: dict[str, Any], data: dict[str, Any], now: datetime, rules
         ):
             s["moved_to"] = now_owner
             step(case, now, "moved in WHMCS", "staff", f"{label(s)} now belongs to #{now_owner}")
+            fresh += new_access(case, s, rules)
     if all(s.get("moved_to") for s in case["subjects"] if s["hand_over"] == "move") and any(
         s["hand_over"] == "move" for s in case["subjects"]
     ):
-        return complete(case, now, rules, by="bridge")
-    return Decision(state=case, due_at=due(case), refs=case_refs(case))
+        done = complete(case, now, rules, by="bridge")
+        return Decision(state=done.state, actions=fresh + done.actions, due_at=done.due_at, refs=done.refs)
+    return Decision(state=case, actions=fresh, due_at=due(case), refs=case_refs(case))
+
+
+def new_access(case: dict[str, Any], subject: dict[str, Any], rules: Rules) -> list[Action]:
+    """A service now the requester's: its password changes (the previous holder may know it) and WHMCS's
+    welcome email, sent for the service, gives the new holder the new access details. Moved to another
+    client than a requester that is a client, staff hear of it (moved_elsewhere) and nothing is sent."""
+    requester = case["requester"].get("client")
+    # A requester outside WHMCS gets the account staff made for it: whichever client the service went to.
+    if subject["kind"] != "service" or (requester and subject.get("moved_to") != requester):
+        return []
+    params = {"service_id": subject["id"], "notify_template": rules.section.welcome_email}
+    return [act(case, "credential_change", f"password-{subject['id']}", params, int(subject["moved_to"]))]
 
 
 def complete(case: dict[str, Any], now: datetime, rules: Rules, *, by: str) -> Decision:
     case["status"] = "completed"
     case["completed"] = iso(now)
     case["lock_until"] = iso(now + timedelta(seconds=requirements(case)["lock_s"]))
+    case["next_check"] = iso(now + rules.section.check_every)  # what moved is watched while locked
     step(case, now, "completed", by, f"locked until {case['lock_until'][:10]}")
     actions = [
         *tell(case, "requester", "completed", rules, "ownership.completed", lock_until=case["lock_until"]),
         *tell(case, "holder", "completed", rules, "ownership.completed", lock_until=case["lock_until"]),
         *moved_elsewhere(case, rules),
+        *party_notes(case, "completed"),
     ]
     return Decision(state=case, actions=actions, due_at=due(case), refs=case_refs(case))
 

@@ -18,6 +18,7 @@ from whmcs_bridge.families.ownership.policies import (
     link_spec,
     match_policy,
     party_kind,
+    party_notes,
     requirements,
     snapshot,
     staff_ticket,
@@ -45,7 +46,7 @@ def opened(data: dict[str, Any], now: datetime, rules: Rules, draft: dict[str, A
     case["status"] = "collecting"
     case["requester_confirmed"] = None if rules.links else iso(now)
     step(case, now, "opened", by_whom(data), f"{grounds} grounds; policies {', '.join(case['policies'])}")
-    actions = opening_notice(case, now, rules)
+    actions = [*opening_notice(case, now, rules), *party_notes(case, "opened")]
     out = advance(case, now, rules)
     return Decision(state=out.state, actions=actions + out.actions, due_at=out.due_at, refs=case_refs(case))
 
@@ -96,6 +97,10 @@ def advance(case: dict[str, Any], now: datetime, rules: Rules) -> Decision:
     """Collecting: once the evidence is complete and the requester confirmed, notify the holder."""
     if case["status"] != "collecting" or any(evidence_needs(case, now)) or not case.get("requester_confirmed"):
         return Decision(state=case, due_at=due(case), refs=case_refs(case))
+    if all(p["consent"] == "none" for p in case["policies"].values()):  # nobody to ask: the documents decide
+        return to_review(case, now, rules, "documents", "the documents suffice: the policy asks the holder nothing")
+    if case.get("holder_consent"):  # the holder consented before it was asked (a recorded answer)
+        return to_review(case, now, rules, "consented", "the holder had consented")
     window = timedelta(seconds=requirements(case)["window_s"])
     deadline = now + window
     case["status"] = "notified"
@@ -177,6 +182,7 @@ def objection_notices(case: dict[str, Any], data: dict[str, Any], rules: Rules) 
         *tell(case, "requester", "objected", rules, "ownership.holder_objected", reason=reason),
         *tell(case, "holder", "objected", rules, "ownership.objection_recorded", reason=reason),
         staff_ticket(case, rules, "disputed", "ownership.staff_disputed", reason=reason),
+        *party_notes(case, "disputed", sticky=True),
     ]
 
 
@@ -197,6 +203,9 @@ def resolve_dispute(case: dict[str, Any], outcome: str, by: str, note: str, now:
         return to_review(case, now, rules, "court-order", "a court order decides")
     if outcome == "objection-withdrawn":
         step(case, now, "objection withdrawn", by, note)
+        if not case.get("notified"):  # it objected before it was asked: the documents come first
+            case["status"] = "collecting"
+            return advance(case, now, rules)
         return to_review(case, now, rules, "objection-withdrawn", "the holder withdrew the objection")
     raise ValueError(f"unknown outcome {outcome!r}: court-order, objection-withdrawn or request-withdrawn")
 
@@ -223,14 +232,20 @@ def to_review(case: dict[str, Any], now: datetime, rules: Rules, why: str, recor
     return Decision(state=case, actions=[review], due_at=due(case), refs=case_refs(case))
 
 
-def approve(case: dict[str, Any], by: str, note: str, now: datetime, rules: Rules) -> Decision:
+def approve(case: dict[str, Any], by: str, note: str, now: datetime, rules: Rules, os_user: str = "") -> Decision:
     if case["status"] != "review":
         raise ValueError(f"case {case['id']} is {case['status']}: only a case under review can be approved")
     if all(s.get("hand_over") == "none" for s in case["subjects"]):
         raise ValueError("the holder did not consent and the policy allows no hand-over without it: reject the case")
-    if any(a["by"] == by for a in case["approvals"]):
+    flagged = [r for r in case.get("replies", []) if r["party"] == "holder" and not r.get("classified")]
+    if flagged:
+        raise ValueError(
+            f"the holder replied in ticket #{flagged[0]['ticket']}: record what it answered first "
+            f"(ownership record-answer {case['id']} --party holder --answer consent|object --via ticket)"
+        )
+    if any(a["by"].casefold() == by.casefold() for a in case["approvals"]):
         raise ValueError(f"{by} already approved case {case['id']}: another member of staff must approve")
-    case["approvals"].append({"by": by, "at": iso(now), "note": note})
+    case["approvals"].append({"by": by, "os_user": os_user, "at": iso(now), "note": note})
     needed = requirements(case)["approvals"]
     step(case, now, "approval", by, f"{len(case['approvals'])} of {needed}: {note}")
     if len(case["approvals"]) < needed:

@@ -58,6 +58,10 @@ SAMPLES: dict[str, object] = {
     "commission": 1,
     "extra": "Agree with the vendor which of its own files stay out of the hand-over",
     "moved_to": 3,
+    "ticket": 42,
+    "status": "disputed",
+    "role": "holder",
+    "frozen": "disputed",
 }
 EVIDENCE: dict[str, FieldType] = {"needed": "text", "checking": "text"}
 HAND_OVER: dict[str, FieldType] = {
@@ -189,7 +193,9 @@ MESSAGES = define(
         "staff",
         {"why": "text", "moving": "subjects", "backup_only": "subjects", "staying": "subjects", "approvals": "number"},
         "Staff ticket: review the case. why: consented, window-consent (the window ended, consent was "
-        "required), window-notice (the window ended without objection), court-order or objection-withdrawn.",
+        "required), window-notice (the window ended without objection), court-order, objection-withdrawn, "
+        "reply (the holder replied in its ticket thread: staff classify it) or documents (the policy asks the "
+        "holder nothing).",
     ),
     _spec(
         "ownership.staff_checklist",
@@ -211,6 +217,30 @@ MESSAGES = define(
         "staff",
         {"moving": "subjects", "moved_to": "client"},
         "Staff ticket: staff moved subjects to a client other than the requester.",
+    ),
+    _spec(
+        "ownership.staff_reply",
+        "ticket",
+        "staff",
+        {"ticket": "number"},
+        "Staff ticket: the holder replied in its case thread (ticket) while its answer decides the case; staff "
+        "record what it answers before the case can be approved.",
+    ),
+    _spec(
+        "ownership.client_note",
+        "text",
+        "staff",
+        {"status": "text", "role": "text", "lock_until": "date"},
+        "Client note on each party's account: the case and its status (opened, disputed, approved, rejected, "
+        "cancelled, completed); role: holder or requester (the account the note is on).",
+    ),
+    _spec(
+        "ownership.staff_moved_while_frozen",
+        "ticket",
+        "staff",
+        {"moving": "subjects", "moved_to": "client", "frozen": "text"},
+        "Staff ticket: subjects of a disputed (frozen = disputed) or locked (frozen = locked) case changed "
+        "holder in WHMCS.",
     ),
     _spec(
         "ownership.draft_note",

@@ -189,7 +189,9 @@ def step(case: dict[str, Any], now: datetime, what: str, by: str, why: str) -> N
 
 
 def case_refs(case: dict[str, Any]) -> list[str]:
-    return [f"{s['kind']}:{s['id']}" for s in case["subjects"]]
+    """The subjects, and the case's ticket threads (a reply in one reaches the case)."""
+    threads = [f"thread:{int(t)}" for t in (case.get("tickets") or {}).values() if t]
+    return [f"{s['kind']}:{s['id']}" for s in case["subjects"]] + threads
 
 
 def act(case: dict[str, Any], kind: str, purpose: str, params: dict[str, Any], client: int | None) -> Action:
@@ -273,6 +275,23 @@ def thread(
     if consent:
         params["consent"] = consent
     return act(case, kind, f"{party}-{purpose}", params, who.get("client"))
+
+
+def party_notes(case: dict[str, Any], status: str, *, sticky: bool = False) -> list[Action]:
+    """A client note on each party's account that is a client, naming the case and its status, so staff
+    opening either account in WHMCS see it (sticky while the case is disputed). Each note once: its key
+    counts the case's history, so a status reached again is noted again."""
+    notes = []
+    for role in ("holder", "requester"):
+        client = case[role].get("client")
+        if not client:
+            continue
+        msg = message(
+            "ownership.client_note", **case_fields(case), status=status, role=role, lock_until=case.get("lock_until")
+        )
+        purpose = f"note-{role}-{status}-{len(case.get('history', []))}"
+        notes.append(act(case, "client_note", purpose, {"msg": msg, "sticky": sticky}, int(client)))
+    return notes
 
 
 def staff_ticket(case: dict[str, Any], rules: Rules, purpose: str, message_id: str, **data: Any) -> Action:

@@ -15,16 +15,19 @@ holder's consent or when the window ends; approval needs the policy's number of 
 State keys: `case:ID`, and `draft:ticket:ID` while a ticket that asks for ownership is resolved.
 Events: OwnershipCommand (staff commands and link answers), Tick (deadlines, reminders, checks),
 OwnershipOwners (who owns the subjects now, read while executing), TicketOpen then TicketResolved
-(a draft case), OwnershipTicket (the ids of the case's ticket threads).
+(a draft case), OwnershipTicket (the ids of the case's ticket threads), TicketUserReply then OwnershipReply
+(a reply in a thread, read from WHMCS to learn who wrote it), OwnershipLock (a moved domain's transfer lock).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
+from whmcs_bridge.families.ownership.answers import reply_read, thread_reply
 from whmcs_bridge.families.ownership.case import due
 from whmcs_bridge.families.ownership.commands import command
 from whmcs_bridge.families.ownership.config import OwnershipSection
@@ -33,9 +36,12 @@ from whmcs_bridge.families.ownership.execution import owners_read
 from whmcs_bridge.families.ownership.policies import (
     FAMILY,
     Rules,
+    case_refs,
     is_request,
+    step,
 )
 from whmcs_bridge.families.ownership.timers import tick
+from whmcs_bridge.families.ownership.watch import watched, watched_owners
 from whmcs_bridge.model import Decision, Event, Hold, State, as_int
 
 
@@ -58,7 +64,13 @@ class Ownership:
 
     def route(self, event: Event) -> Sequence[str]:
         data = event.data
-        if event.type in ("OwnershipCommand", "OwnershipOwners", "OwnershipTicket") and data.get("case"):
+        if event.type in (
+            "OwnershipCommand",
+            "OwnershipOwners",
+            "OwnershipTicket",
+            "OwnershipReply",
+            "OwnershipLock",
+        ) and data.get("case"):
             return [f"case:{data['case']}"]
         if event.type == "TicketOpen" and as_int(data.get("ticketid")) and is_request(data, self.rules):
             return [f"draft:ticket:{as_int(data.get('ticketid'))}"]
@@ -67,6 +79,9 @@ class Ownership:
         return []
 
     def refs(self, event: Event) -> Sequence[str]:
+        # A reply in a case's ticket thread reaches the case (case_refs lists its threads).
+        if event.type == "TicketUserReply" and as_int(event.data.get("ticketid")):
+            return [f"thread:{as_int(event.data.get('ticketid'))}"]
         return []
 
     def decide(self, states: Mapping[str, State], event: Event, now: datetime) -> dict[str, Decision]:
@@ -89,25 +104,53 @@ class Ownership:
             return command(case, event.data, now, rules)
         if not case:
             return Decision(state=None)
-        if event.type == "Tick":
-            return tick(case, now, rules)
-        if event.type == "OwnershipOwners":
-            return owners_read(case, event.data, now, rules)
-        if event.type == "OwnershipTicket":
-            case.setdefault("tickets", {})[str(event.data["party"])] = as_int(event.data.get("ticket_id"))
-            return Decision(state=case, due_at=due(case))
-        return Decision(state=case, due_at=due(case))
+        handler = ON_CASE.get(event.type)
+        return handler(case, event.data, now, rules) if handler else Decision(state=case, due_at=due(case))
+
+
+def _owners(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    if watched(case):  # disputed or locked: a move there is raised to staff
+        return watched_owners(case, data, now, rules)
+    return owners_read(case, data, now, rules)
+
+
+def _thread(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    case.setdefault("tickets", {})[str(data["party"])] = as_int(data.get("ticket_id"))
+    return Decision(state=case, due_at=due(case), refs=case_refs(case))
+
+
+def _lock(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    """The registrar's answer to turning a moved domain's transfer lock on, recorded on the subject."""
+    for s in case["subjects"]:
+        if s["kind"] == "domain" and int(s["id"]) == as_int(data.get("domain")):
+            s["transfer_lock"] = "on" if data.get("locked") else f"refused: {data.get('error') or ''}"
+            step(case, now, "transfer lock", "bridge", f"domain #{s['id']}: {s['transfer_lock']}")
+    return Decision(state=case, due_at=due(case), refs=case_refs(case))
+
+
+# What each event does to an existing case.
+ON_CASE: dict[str, Callable[[dict[str, Any], dict[str, Any], datetime, Rules], Decision]] = {
+    "Tick": lambda case, data, now, rules: tick(case, now, rules),
+    "OwnershipOwners": _owners,
+    "OwnershipTicket": _thread,
+    "TicketUserReply": lambda case, data, now, rules: thread_reply(case, data),
+    "OwnershipReply": reply_read,
+    "OwnershipLock": _lock,
+}
 
 
 def holds(case: State) -> list[Hold]:
-    """What a case stops other families from changing: its subjects and the holder's whole account,
-    while it is disputed (until resolved) and after completion (until the lock ends)."""
+    """What a case stops other families from changing: its subjects and the holder's whole account while
+    it is disputed (until resolved); after completion, what changed hands (until the lock ends)."""
     if case.get("status") == "disputed":
         reason = f"ownership case {case['id']} on it is disputed: nothing changes until it is resolved"
         until = None
     elif case.get("status") == "completed" and not case.get("lock_ended") and case.get("lock_until"):
         reason = f"ownership case {case['id']} completed on {case['completed'][:10]}: it is locked until {case['lock_until'][:10]}"
         until = datetime.fromisoformat(case["lock_until"])
+        # Only what changed hands is locked: a backup-only or refused subject stayed with its holder.
+        moved = [f"{s['kind']}:{int(s['id'])}" for s in case.get("subjects") or [] if s.get("moved_to")]
+        return [Hold(subject, reason, until) for subject in dict.fromkeys(moved)]
     else:
         return []
     subjects = [f"{s['kind']}:{int(s['id'])}" for s in case.get("subjects") or []]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import os
 import re
 import uuid
@@ -89,31 +88,36 @@ def line(c: dict[str, Any]) -> str:
     )
 
 
-def frozen(
-    db: Database, items: list[dict[str, Any]], now: datetime, *, holder: int | None = None, open_cases: bool = False
-) -> str | None:
+def frozen(db: Database, items: list[dict[str, Any]], now: datetime, *, open_cases: bool = False) -> str | None:
     """Why a change on these subjects is refused now (a disputed case, a lock after a completed one,
-    and with `open_cases` any case still open), or None. `items` are {"kind", "id"}; a whole-client
-    item matches every case whose holder is that client."""
+    and with `open_cases` any case still open), or None. `items` are {"kind", "id"}: a claim on a whole
+    account lists what the account holds too (contents()). A disputed or open case covers its subjects
+    and its holder's whole account; a completed one only what changed hands."""
     wanted = {(i["kind"], int(i["id"])) for i in items}
-    clients = {int(i["id"]) for i in items if i["kind"] == "client"} | ({holder} if holder else set())
     for c in cases(db):
         if c["status"] in ("cancelled", "rejected", "draft"):
             continue
-        if c["status"] == "completed" and (c.get("lock_ended") or datetime.fromisoformat(c["lock_until"]) <= now):
+        completed = c["status"] == "completed"
+        if completed and (c.get("lock_ended") or datetime.fromisoformat(c["lock_until"]) <= now):
             continue
-        hit = {(s["kind"], int(s["id"])) for s in c["subjects"]} & wanted or (
-            c["holder"].get("client") in clients and any(i["kind"] == "client" for i in items)
-        )
-        if not hit:
+        covered = {(s["kind"], int(s["id"])) for s in c["subjects"] if not completed or s.get("moved_to")}
+        if not completed and c["holder"].get("client"):
+            covered.add(("client", int(c["holder"]["client"])))
+        if not covered & wanted:
             continue
         if c["status"] == "disputed":
             return f"ownership case {c['id']} on it is disputed: nothing changes until it is resolved"
-        if c["status"] == "completed":
+        if completed:
             return f"ownership case {c['id']} completed on {c['completed'][:10]}: it is locked until {c['lock_until'][:10]}"
         if open_cases:
             return f"ownership case {c['id']} on it is open ({c['status']}): finish or cancel it first"
     return None
+
+
+def contents(api: WhmcsApi, client_id: int) -> list[dict[str, Any]]:
+    """What a whole account holds now, read from WHMCS: its services and its domains."""
+    services = [{"kind": "service", "id": s.id} for s in api.services(client_id=client_id)]
+    return services + [{"kind": "domain", "id": d.id} for d in api.domains(client_id=client_id)]
 
 
 # --- parties, read from WHMCS ------------------------------------------------------------------------
@@ -207,10 +211,9 @@ def submit(
     config: Config, db: Database, case_id: str, data: dict[str, Any], *, by: str, now: datetime
 ) -> dict[str, Any]:
     """Dry-run the rules (a refused transition becomes a clear error), then submit through the inbox."""
-    if not by.strip():
-        raise BridgeError("say who acts (--by NAME): every step is recorded in the audit chain")
     family = _family(config)
-    data = {**data, "case": case_id, "by": by}
+    by = staff.member(config, by, FAMILY)
+    data = {**data, "case": case_id, "by": by, "os_user": staff.os_user()}
     state = states.load(db, FAMILY, f"case:{case_id}")
     try:
         family.decide_one(state, Event(id="dry-run", type="OwnershipCommand", data=data, source="cli"), now)
@@ -242,7 +245,9 @@ def open_case(
         raise BridgeError("name at least one subject: --subject service:ID, domain:ID or client:ID")
     parsed = list(dict.fromkeys(parse_subject(s) for s in subjects))
     read, holder_id = read_subjects(api, parsed)
-    refusal = frozen(db, [{"kind": s["kind"], "id": s["id"]} for s in read], now, open_cases=True)
+    items = [{"kind": s["kind"], "id": s["id"]} for s in read]
+    items += [item for s in read if s["kind"] == "client" for item in contents(api, s["id"])]
+    refusal = frozen(db, items, now, open_cases=True)
     if refusal and not (draft and refusal.startswith(f"ownership case {draft['id']} ")):
         raise BridgeError(f"a new case on these subjects is refused: {refusal}")
     who = parse_requester(requester)
@@ -256,9 +261,17 @@ def open_case(
     data = {"subjects": read, "holder": holder, "requester": party, "grounds": grounds, "note": note}
     if draft:
         return submit(config, db, draft["id"], {**data, "command": "confirm"}, by=by, now=now)
-    seed = json.dumps([sorted((s["kind"], s["id"]) for s in read), party, now.date().isoformat()])
-    case_id = "o" + hashlib.sha256(seed.encode()).hexdigest()[:7]
+    case_id = new_case_id(db)
     return submit(config, db, case_id, {**data, "command": "open"}, by=by, now=now)
+
+
+def new_case_id(db: Database) -> str:
+    """A case id never used before, whatever became of the case that had it (a cancelled case and a new
+    one on the same subjects the same day are two cases)."""
+    while True:
+        case_id = "o" + uuid.uuid4().hex[:7]
+        if states.get(db, FAMILY, f"case:{case_id}") is None:
+            return case_id
 
 
 # --- evidence -----------------------------------------------------------------------------------------
@@ -380,6 +393,34 @@ def attach(
         now=now,
     )
     return case(db, case_id)["evidence"][-1]
+
+
+def record_answer(
+    config: Config,
+    db: Database,
+    case_id: str,
+    *,
+    party: str,
+    answer: str,
+    via: str,
+    evidence: tuple[str, bytes] | None,
+    by: str,
+    note: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """An answer received outside the link (a ticket, an email, a letter, a call), recorded by a listed
+    member of staff; its file, if any, is kept as the case's evidence first (the holder's own statement)."""
+    staff.member(config, by, FAMILY)
+    item = None
+    if evidence is not None:
+        name, data = evidence
+        kind = "holder-statement" if party == "holder" else "other"
+        attached = attach(
+            config, db, case_id, data, name=name, kind=kind, sender=party, via=via, dated=None, ticket=None, by=by, now=now
+        )
+        item = attached["item"]
+    command = {"command": "answer", "party": party, "answer": answer, "via": via, "evidence": item, "note": note}
+    return submit(config, db, case_id, command, by=by, now=now)
 
 
 def ticket_attachment(api: WhmcsApi, ticket_id: int, index: int) -> tuple[str, bytes]:

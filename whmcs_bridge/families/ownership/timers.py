@@ -17,6 +17,7 @@ from whmcs_bridge.families.ownership.policies import (
     step,
     tell,
 )
+from whmcs_bridge.families.ownership.watch import read_watched
 from whmcs_bridge.model import Decision
 
 
@@ -67,10 +68,17 @@ def tick_executing(case: dict[str, Any], now: datetime, rules: Rules) -> Decisio
 
 
 def tick_completed(case: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    """Until the lock ends, WHMCS is read for a move of what changed hands; then the lock ends."""
     if now >= datetime.fromisoformat(case["lock_until"]):
         case["lock_ended"] = iso(now)
         step(case, now, "lock ended", "bridge", "")
-    return unchanged(case)
+        return unchanged(case)
+    return Decision(state=case, actions=read_watched(case, now, rules), due_at=due(case), refs=case_refs(case))
+
+
+def tick_disputed(case: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    """While disputed, WHMCS is read for a move of the frozen subjects."""
+    return Decision(state=case, actions=read_watched(case, now, rules), due_at=due(case), refs=case_refs(case))
 
 
 # What a timer tick does, by the case's status (the other statuses wait for people).
@@ -78,4 +86,5 @@ TICKS: dict[str, Callable[[dict[str, Any], datetime, Rules], Decision]] = {
     "notified": tick_notified,
     "executing": tick_executing,
     "completed": tick_completed,
+    "disputed": tick_disputed,
 }

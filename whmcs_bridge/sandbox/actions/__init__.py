@@ -54,6 +54,7 @@ ACTIONS: dict[str, Handler] = {
     "GetClientsDomains": records.get_clients_domains,
     "DomainGetWhoisInfo": records.domain_get_whois_info,
     "DomainUpdateWhoisInfo": records.domain_update_whois_info,
+    "DomainUpdateLockingStatus": records.domain_update_locking_status,
 }
 # WHMCS matches action names case-insensitively.
 BY_LOWER = {name.lower(): (name, fn) for name, fn in ACTIONS.items()}

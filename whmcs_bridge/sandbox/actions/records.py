@@ -194,6 +194,13 @@ def _domain_row(sb: SandboxState, p: Params) -> Any:
     return row
 
 
+def domain_update_locking_status(sb: SandboxState, p: Params) -> dict[str, Any]:
+    """The registrar's transfer lock on or off (`lockstatus`; DD:api-reference/domainupdatelockingstatus.md)."""
+    row = _domain_row(sb, p)
+    sb.update("domains", row["id"], locked=int(p.flag("lockstatus")))
+    return {}
+
+
 def domain_get_whois_info(sb: SandboxState, p: Params) -> dict[str, Any]:
     row = _domain_row(sb, p)
     contacts = json.loads(row["whois"] or "{}")

@@ -1,0 +1,154 @@
+"""Answers outside the one-time links (pure): a party's reply in its case's ticket thread, and the answers
+staff record as received by ticket, email, post or phone.
+
+Who wrote a reply comes from WHMCS's facts (the reply's client id, or for a guest its address, read with
+GetTicket), never from its words: what it says is for staff to classify. A holder's reply while the case
+waits for its answer, or under review, sends the case to staff review flagged with the reply; the case
+cannot be approved until staff record what the reply was (`ownership record-answer`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from whmcs_bridge.families.ownership.case import closed, due, unchanged
+from whmcs_bridge.families.ownership.flow import advance, objection_notices, to_review
+from whmcs_bridge.families.ownership.policies import Rules, act, case_refs, iso, staff_ticket, step
+from whmcs_bridge.model import Decision, as_int
+
+# Where the holder's answer still decides the case: waiting for it, or under review before approval.
+ANSWERABLE = ("notified", "review")
+
+
+def thread_reply(case: dict[str, Any], data: dict[str, Any]) -> Decision:
+    """Someone wrote in one of the case's ticket threads: read the reply from WHMCS to learn who."""
+    ticket, reply = as_int(data.get("ticketid")), as_int(data.get("replyid"))
+    if not ticket or not reply or any(r["ticket"] == ticket and r["reply"] == reply for r in case.get("replies", [])):
+        return unchanged(case)
+    params = {"ticket_id": ticket, "reply_id": reply, "report": {"case": case["id"]}}
+    action = act(case, "read_reply", f"reply-{ticket}-{reply}", params, case["holder"].get("client"))
+    return Decision(state=case, actions=[action], due_at=due(case), refs=case_refs(case))
+
+
+def writer(case: dict[str, Any], data: dict[str, Any]) -> str | None:
+    """Which party wrote the reply, by its client id or (a guest) its address; None for anyone else."""
+    if data.get("admin"):
+        return None
+    userid, email = as_int(data.get("userid")), str(data.get("email") or "").strip().casefold()
+    for party in ("holder", "requester"):
+        who = case[party]
+        if userid and who.get("client") == userid:
+            return party
+        if not userid and email and str(who.get("email") or "").strip().casefold() == email:
+            return party
+    return None
+
+
+def reply_read(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    """The reply as WHMCS has it: a party's is attached to the case; the holder's, while its answer still
+    decides the case, sends the case to staff review flagged until staff classify it."""
+    party = writer(case, data) if data.get("found") else None
+    if party is None or any(
+        r["ticket"] == data.get("ticket") and r["reply"] == data.get("reply") for r in case.get("replies", [])
+    ):
+        return unchanged(case)
+    reply = {
+        "party": party,
+        "ticket": as_int(data.get("ticket")),
+        "reply": as_int(data.get("reply")),
+        "date": data.get("date"),
+        "seen": iso(now),
+        "message": str(data.get("message") or ""),
+        "classified": None,
+    }
+    case.setdefault("replies", []).append(reply)
+    step(case, now, f"{party} replied", party, f"ticket #{reply['ticket']} reply {reply['reply']}: to classify")
+    if party != "holder" or case["status"] not in ANSWERABLE:
+        return Decision(state=case, due_at=due(case), refs=case_refs(case))
+    case["approvals"] = []
+    out = to_review(case, now, rules, "reply", "the holder replied in its ticket thread: staff classify the reply")
+    flagged = staff_ticket(
+        case, rules, f"reply-{reply['ticket']}-{reply['reply']}", "ownership.staff_reply", ticket=reply["ticket"]
+    )
+    return Decision(state=out.state, actions=[*out.actions, flagged], due_at=out.due_at, refs=out.refs)
+
+
+def unclassified(case: dict[str, Any], party: str = "holder") -> list[dict[str, Any]]:
+    return [r for r in case.get("replies", []) if r["party"] == party and not r.get("classified")]
+
+
+def record_answer(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    """An answer staff received by ticket, email, post or phone counts as the party's answer: recorded
+    with who recorded it, how it came and its evidence item, and the case moves as it would for the link."""
+    party, answer, via = str(data.get("party")), str(data.get("answer")), str(data.get("via"))
+    if party not in ("holder", "requester") or answer not in ("consent", "object"):
+        raise ValueError("--party holder|requester and --answer consent|object")
+    by = str(data.get("by") or "staff")
+    record = {
+        "party": party,
+        "answer": answer,
+        "via": via,
+        "by": by,
+        "os_user": data.get("os_user") or "",
+        "at": iso(now),
+        "evidence": data.get("evidence"),
+        "note": str(data.get("note") or ""),
+        "status": case["status"],
+    }
+    case.setdefault("recorded_answers", []).append(record)
+    for reply in unclassified(case, party):
+        reply["classified"] = answer
+    what = "consented" if answer == "consent" else "objected"
+    evidence = f" (evidence item {data['evidence']})" if data.get("evidence") else ""
+    step(case, now, f"{party} {what} ({via})", by, f"recorded by {by}{evidence}: {record['note']}")
+    if party == "requester":
+        return requester_recorded(case, answer, now, rules)
+    return holder_recorded(case, answer, by, record["note"], now, rules)
+
+
+def requester_recorded(case: dict[str, Any], answer: str, now: datetime, rules: Rules) -> Decision:
+    if case["status"] in ("executing", "completed", "rejected", "cancelled"):
+        return Decision(state=case, due_at=due(case), refs=case_refs(case))
+    if answer == "object":
+        case["status"] = "cancelled"
+        step(case, now, "cancelled", "requester", "the requester denied making the request")
+        return closed(case, rules, "cancelled", "declined")
+    if case["status"] == "collecting" and not case.get("requester_confirmed"):
+        case["requester_confirmed"] = iso(now)
+        return advance(case, now, rules)
+    return Decision(state=case, due_at=due(case), refs=case_refs(case))
+
+
+def holder_recorded(case: dict[str, Any], answer: str, by: str, note: str, now: datetime, rules: Rules) -> Decision:
+    """Consent: review with the holder's consent (after an objection, the objection is withdrawn; before
+    the holder was asked, once the documents are complete). An objection: the case is disputed and
+    frozen, any approval given before it void. Once the case is executing or over, the answer is only
+    recorded."""
+    status = case["status"]
+    if status == "collecting":  # before the holder is asked: consent counts when the documents are complete
+        if answer == "consent":
+            case["holder_consent"] = iso(now)
+            return advance(case, now, rules)
+        case["approvals"] = []
+        case["status"] = "disputed"
+        step(case, now, "disputed", by, f"the holder's recorded objection, before it was asked: {note}")
+        return Decision(
+            state=case, actions=objection_notices(case, {"reason": note}, rules), due_at=due(case), refs=case_refs(case)
+        )
+    if status not in (*ANSWERABLE, "disputed"):
+        step(case, now, "late answer", by, f"recorded while {status}: changes nothing")
+        return Decision(state=case, due_at=due(case), refs=case_refs(case))
+    case["approvals"] = []
+    if answer == "consent":
+        case["holder_consent"] = iso(now)
+        why = "objection-withdrawn" if status == "disputed" else "consented"
+        if status == "disputed" and not case.get("notified"):  # objected before it was asked
+            case["status"] = "collecting"
+            return advance(case, now, rules)
+        return to_review(case, now, rules, why, "the holder's recorded answer: consent")
+    if status == "disputed":
+        return Decision(state=case, due_at=due(case), refs=case_refs(case))
+    case["status"] = "disputed"
+    step(case, now, "disputed", by, f"the holder's recorded objection: {note}")
+    actions = objection_notices(case, {"reason": note}, rules)
+    return Decision(state=case, actions=actions, due_at=due(case), refs=case_refs(case))
