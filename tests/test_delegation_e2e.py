@@ -104,11 +104,13 @@ def test_grant_copies_support_authority_and_revocation(world: World):
     ).json()
     world.settle(4)
     notes = sandbox.rows("ticket_notes", ticket_id=int(opened["id"]))
-    assert len(notes) == 1
+    # The grant covers the hosting, not the domain of the same name (issue 16): a note for each.
+    assert len(notes) == 2
     assert (
         f"VERIFIED technical contact of Boulangerie Dupont (#11): Pixelwerk Agency (#10), grant {grant_id}, since"
         in notes[0]["message"]
     )
+    assert "has NO grant" in notes[1]["message"]
 
     # Someone with no grant asks about the same site: a warning note, and nothing at all sent to them.
     stranger = sandbox.post(

@@ -29,21 +29,19 @@ def ticket_key(data: dict[str, Any]) -> str:
 # --- email copies ---------------------------------------------------------------------------------
 
 
-def concerns(grant: dict[str, Any], email: EmailIdentity, subject: str, message: str) -> str | None:
-    """The granted item an email is about ("service:110"), or the whole client ("client:11"). A product or domain template names its
-    service or domain by the related id: only a grant on that very service or domain matches (a hosting
-    and a domain of the same name are two things). Other types name an invoice, a ticket or the client,
-    not an item: a grant on items falls back to the domain names the email mentions (issue 16 settles it)."""
+def concerns(grant: dict[str, Any], email: EmailIdentity) -> str | None:
+    """The granted item an email is about ("service:110"), or the whole client ("client:11"), by the
+    email's related id only. A product or domain template names its service or domain: only a grant on
+    that very service or domain matches (a hosting and a domain of the same name are two things). Other
+    types name an invoice, a ticket or the client, which may concern any of the owner's items: only a grant
+    on the whole account gets them. Never a name found in the text (a grant on dupont.fr is no grant on
+    boulangerie-dupont.fr)."""
     items = grant.get("items") or []
     if any(i["kind"] == "client" for i in items):
         return f"client:{grant['owner']}"
     if email.record in ("service", "domain"):
         item = next((i for i in items if i["kind"] == email.record and i["id"] == email.record_id), None)
         return None if item is None else f"{item['kind']}:{item['id']}"
-    text = f"{subject} {message}".lower()
-    for item in items:
-        if item.get("name") and item["name"] in text:
-            return f"{item['kind']}:{item['id']}"
     return None
 
 
@@ -74,7 +72,7 @@ def copies(
     email = identify(data.get("messagename"), data.get("relid"), data.get("userid"), rules.email_templates)
     if email is None or email.secret == "takeover":
         return []  # unknown, or what hands over the account or a domain: never, not even as a notice
-    about = concerns(grant, email, subject, text)
+    about = concerns(grant, email)
     if about is None:
         return []
     allowed = rights(grant, rules)
@@ -184,7 +182,8 @@ def ticket_note(
 def verifying_grant(
     grants: list[dict[str, Any]], writer: int | None, item: dict[str, Any], rules: DelegationSection
 ) -> dict[str, Any] | None:
-    """The writer's active grant with support authority over the item (by kind and id, or name, or the whole client)."""
+    """The writer's active grant with support authority over the item: by its kind and id, or the whole
+    client; never by name (a grant on a hosting does not cover the domain of the same name)."""
     return next(
         (
             g
@@ -194,9 +193,7 @@ def verifying_grant(
             and g["owner"] == item["owner"]
             and rights(g, rules).support_authority
             and any(
-                i["kind"] == "client"
-                or (i["kind"] == item["kind"] and i["id"] == item["id"])
-                or (i.get("name") and i["name"] == item["name"])
+                i["kind"] == "client" or (i["kind"] == item["kind"] and i["id"] == item["id"])
                 for i in g.get("items", [])
             )
         ),

@@ -1,0 +1,153 @@
+"""Contact delegation by WHMCS's own identities (issue 16, part A): what a grant covers is a service or a
+domain by its id, never a name found in a text; grants are checked against WHMCS before anything is sent;
+a revoked grant's queued work is cancelled. The agency scenario, hook events delivered to the real
+receiver as the PHP hook sends them, the CLI as staff run it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import BridgeWorld, Sandbox
+from whmcs_bridge.cli import app as cli
+
+COPY_ALL = """  roles:
+    technical:
+      copy_emails: [product, domain, invoice, support, general]
+      support_authority: true
+"""
+
+
+@pytest.fixture
+def worlds(sandbox: Sandbox, tmp_path: Path) -> Iterator[list[BridgeWorld]]:
+    made: list[BridgeWorld] = []
+    yield made
+    for world in made:
+        world.close()
+
+
+def world_with(sandbox: Sandbox, tmp: Path, worlds: list[BridgeWorld], extra: str = "") -> BridgeWorld:
+    sandbox.load("agency")
+    world = BridgeWorld(sandbox, tmp, "delegation:\n  enabled: true\n" + extra)
+    worlds.append(world)
+    world.run("tick")
+    return world
+
+
+def grant(world: BridgeWorld, *covers: str, owner: int = 11, delegate: int = 10) -> Any:
+    args = ["--owner", str(owner), "--delegate", str(delegate), *covers, "--by", "alice", "--basis", "email"]
+    return world.run("delegations", "grant", *args)
+
+
+def notes_on(sandbox: Sandbox, ticket: int) -> list[str]:
+    return [n["message"] for n in sandbox.rows("ticket_notes", ticket_id=ticket)]
+
+
+def test_a_grant_on_the_hosting_does_not_verify_the_domain_of_the_same_name(sandbox: Sandbox, tmp_path: Path, worlds):
+    world = world_with(sandbox, tmp_path, worlds)
+    grant(world, "--service", "110")
+    world.settle()
+    opened = sandbox.post(
+        "OpenTicket",
+        deptid=1,
+        clientid=10,
+        subject="Transfer code for boulangerie-dupont.fr",
+        message="Please send us the EPP code of boulangerie-dupont.fr.",
+    ).json()
+    world.settle(4)
+    notes = notes_on(sandbox, int(opened["id"]))
+    verified = [n for n in notes if "VERIFIED" in n]
+    warned = [n for n in notes if "WARNING" in n]
+    assert len(verified) == 1 and "Business (boulangerie-dupont.fr)" in verified[0]
+    assert "domain" not in verified[0].split("VERIFIED")[0]
+    assert len(warned) == 1 and "has NO grant" in warned[0] and "boulangerie-dupont.fr" in warned[0]
+
+
+def test_a_grant_on_dupont_fr_gets_no_copy_about_boulangerie_dupont_fr(sandbox: Sandbox, tmp_path: Path, worlds):
+    """The owner also has dupont.fr; the agency is contact for that one only. An email WHMCS sends about
+    the owner's ticket on boulangerie-dupont.fr names it in its text: not the agency's business."""
+    world = world_with(sandbox, tmp_path, worlds, COPY_ALL)
+    [owner_user] = [u["id"] for u in sandbox.post("GetUsers", search="marie@boulangerie-dupont.fr").json()["users"]]
+    sandbox.control("checkout", {"client_id": 11, "user_id": owner_user, "domain": "dupont.fr"})
+    world.settle()
+    [service] = [
+        s["id"]
+        for s in sandbox.post("GetClientsProducts", clientid=11, domain="dupont.fr").json()["products"]["product"]
+    ]
+    assert grant(world, "--service", str(service)).exit_code == 0
+    world.settle()
+    ticket = sandbox.post(
+        "OpenTicket", deptid=1, clientid=11, subject="boulangerie-dupont.fr is slow", message="Since this morning."
+    ).json()
+    world.settle()
+    sandbox.control("act", {"action": "SendEmail", "id": int(ticket["id"]), "messagename": "Support Ticket Opened"})
+    world.settle()
+    assert any("boulangerie-dupont.fr is slow" in e["message"] for e in world.emails(11))
+    assert [e["subject"] for e in world.emails(10) if e["subject"].startswith("[Copy]")] == []
+    # The same agency does get what WHMCS sends about dupont.fr itself.
+    sandbox.control("act", {"action": "SendEmail", "id": service, "messagename": "Service Suspension Notification"})
+    world.settle()
+    assert [e["subject"] for e in world.emails(10) if e["subject"].startswith("[Copy]")] == [
+        "[Copy] Service Suspension Notification"
+    ]
+
+
+def refused(world: BridgeWorld, *args: str) -> Any:
+    return world.runner.invoke(cli.main, ["--config", str(world.config), "delegations", "grant", *args])
+
+
+@pytest.mark.parametrize(
+    ("covers", "sentence"),
+    [
+        (["--owner", "11", "--delegate", "10", "--service", "999"], "WHMCS has no service #999"),
+        (["--owner", "11", "--delegate", "10", "--service", "120"], "service #120 belongs to client #12, not to"),
+        (["--owner", "11", "--delegate", "10", "--domain", "12"], "domain #12 belongs to client #12, not to"),
+        (["--owner", "11", "--delegate", "9999", "--service", "110"], "WHMCS has no client #9999"),
+        (["--owner", "9999", "--delegate", "10", "--whole-client"], "WHMCS has no client #9999"),
+    ],
+)
+def test_a_grant_is_checked_in_whmcs_before_anything_is_sent(
+    sandbox: Sandbox, tmp_path: Path, worlds, covers: list[str], sentence: str
+):
+    world = world_with(sandbox, tmp_path, worlds)
+    before = len(sandbox.calls())
+    result = refused(world, *covers, "--by", "alice", "--basis", "email")
+    assert result.exit_code == 2, result.output
+    assert sentence in result.stderr and "Traceback" not in result.output + result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    world.settle()
+    writes = [c["action"] for c in sandbox.calls(before) if not c["action"].startswith("Get")]
+    assert writes == []
+    assert "no grants" in world.run("delegations", "list").output
+
+
+def test_a_grant_again_after_revocation_is_a_new_grant_and_copies_follow(sandbox: Sandbox, tmp_path: Path, worlds):
+    world = world_with(sandbox, tmp_path, worlds)
+    first = grant(world, "--service", "110").output.split()[0]
+    world.settle()
+    world.run("delegations", "revoke", first, "--by", "owner", "--reason", "changed agency")
+    world.settle()
+    again = grant(world, "--service", "110").output
+    second = again.split()[0]
+    assert second != first and again.startswith(f"{second} active:")
+    world.settle()
+    listed = world.run("delegations", "list").output
+    assert f"{first} revoked" in listed and f"{second} active" in listed
+    sandbox.control("act", {"action": "SendEmail", "id": 110, "messagename": "Service Suspension Notification"})
+    world.settle()
+    assert [e["subject"] for e in world.emails(10) if e["subject"].startswith("[Copy]")] == [
+        "[Copy] Service Suspension Notification"
+    ]
+
+
+def test_the_same_grant_asked_twice_is_one_grant(sandbox: Sandbox, tmp_path: Path, worlds):
+    world = world_with(sandbox, tmp_path, worlds)
+    first = grant(world, "--service", "110").output.split()[0]
+    again = grant(world, "--service", "110").output.split()[0]
+    assert again == first
+    world.settle()
+    told = [e for e in world.emails(10) if "now the technical contact" in e["subject"]]
+    assert len(told) == 1
