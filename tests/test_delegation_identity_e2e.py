@@ -151,3 +151,4 @@ def test_the_same_grant_asked_twice_is_one_grant(sandbox: Sandbox, tmp_path: Pat
     world.settle()
     told = [e for e in world.emails(10) if "now the technical contact" in e["subject"]]
     assert len(told) == 1
+

@@ -21,6 +21,7 @@ from whmcs_bridge.cli.common import (
 from whmcs_bridge.clock import utcnow
 from whmcs_bridge.families.delegation import staff as dg
 from whmcs_bridge.store.db import Database
+from whmcs_bridge.whmcs.api import WhmcsApi
 
 
 @click.group()
@@ -121,6 +122,7 @@ def grant(
             basis=basis,
             expires=expires.replace(tzinfo=UTC) if expires else None,
             now=utcnow(),
+            api=WhmcsApi.from_config(config),
             request=request,
         )
         click.echo(dg.line(dg.grant(db, grant_id)))
