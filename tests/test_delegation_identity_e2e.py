@@ -6,13 +6,15 @@ receiver as the PHP hook sends them, the CLI as staff run it."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import BridgeWorld, Sandbox
+from tests.conftest import BridgeWorld, Sandbox, sql
 from whmcs_bridge.cli import app as cli
+from whmcs_bridge.store.db import Database
 
 COPY_ALL = """  roles:
     technical:
@@ -152,3 +154,27 @@ def test_the_same_grant_asked_twice_is_one_grant(sandbox: Sandbox, tmp_path: Pat
     told = [e for e in world.emails(10) if "now the technical contact" in e["subject"]]
     assert len(told) == 1
 
+
+def test_a_copy_queued_during_an_outage_is_not_sent_once_the_grant_is_revoked(sandbox: Sandbox, tmp_path: Path, worlds):
+    world = world_with(sandbox, tmp_path, worlds)
+    grant_id = grant(world, "--service", "110").output.split()[0]
+    world.settle()
+    sandbox.control("faults", {"status": 503, "count": 1000, "actions": ["SendEmail"]})
+    sandbox.control("act", {"action": "SendEmail", "id": 110, "messagename": "Service Suspension Notification"})
+    world.settle()
+    with Database(tmp_path / "state.db") as db:
+        [queued] = sql(db, "SELECT action_key, status FROM outbox WHERE kind = 'email' AND status != 'done'")
+    assert queued["status"] != "done"
+    world.run("delegations", "revoke", grant_id, "--by", "owner", "--reason", "changed agency")
+    sandbox.control("faults", {"count": 0})
+    later = datetime.now(UTC) + timedelta(hours=2)
+    for hours in (0, 1, 2):
+        world.run("tick", "--at", (later + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%S"))
+    to_agency = [e["subject"] for e in world.emails(10)]
+    assert "[Copy] Service Suspension Notification" not in to_agency
+    assert any("no longer" in s or "ended" in s for s in to_agency)  # the revocation itself was told
+    with Database(tmp_path / "state.db") as db:
+        [row] = sql(db, "SELECT status, error FROM outbox WHERE action_key = ?", queued["action_key"])
+        audited = sql(db, "SELECT detail FROM audit_log WHERE action = 'executor.cancelled'")
+    assert row["status"] == "cancelled" and f"grant {grant_id} is revoked" in row["error"]
+    assert any(queued["action_key"] in a["detail"] for a in audited)

@@ -118,7 +118,7 @@ GUARDS: dict[str, Callable[[WhmcsApi, Any, int | None], str | None]] = {
     "suspended_by_us": _guard_suspended_by_us,
 }
 # Guards answered from the bridge's own store rather than WHMCS.
-STORE_GUARDS = {"action_done", "awaiting_approval"}
+STORE_GUARDS = {"action_done", "awaiting_approval", "state_active"}
 # Guards that make an action wait rather than cancel it (checked before the breaker and the claim).
 WAITS = {"window"}
 

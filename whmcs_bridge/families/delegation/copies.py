@@ -105,8 +105,15 @@ def copies(
             params=params,
             client_id=grant["delegate"],
             subject=f"grant:{grant['id']}",
+            guard=while_active(grant),
         )
     ]
+
+
+def while_active(grant: dict[str, Any]) -> dict[str, Any]:
+    """Revocation wins: the executor re-reads the grant just before it sends a copy or writes a note for
+    it, and cancels (audited) what a revoked or expired grant queued, during an outage say."""
+    return {"state_active": [FAMILY, f"grant:{grant['id']}"]}
 
 
 # --- support authority ------------------------------------------------------------------------------
@@ -222,5 +229,6 @@ def note_action(
         params={"ticket_id": ticket, "msg": msg},
         client_id=writer,
         subject=key,
-        guard={"ticket_exists": ticket},
+        # A VERIFIED note stands only while its grant does.
+        guard={"ticket_exists": ticket, **(while_active({"id": which[6:]}) if which.startswith("grant:") else {})},
     )
