@@ -5,6 +5,7 @@ receiver as the PHP hook sends them, the CLI as staff run it."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -178,3 +179,44 @@ def test_a_copy_queued_during_an_outage_is_not_sent_once_the_grant_is_revoked(sa
         audited = sql(db, "SELECT detail FROM audit_log WHERE action = 'executor.cancelled'")
     assert row["status"] == "cancelled" and f"grant {grant_id} is revoked" in row["error"]
     assert any(queued["action_key"] in a["detail"] for a in audited)
+
+
+def stored_text(state: Path) -> bytes:
+    """Every byte the bridge keeps at rest: the database, its write-ahead log, and free pages included."""
+    return b"".join(p.read_bytes() for p in state.parent.glob(state.name + "*"))
+
+
+def test_no_email_body_with_a_secret_stays_at_rest(sandbox: Sandbox, tmp_path: Path, worlds):
+    """The welcome email is copied (the role says so) and sent; the owner's password reset is never
+    copied; a custom message has no template. None of their secrets stays in the state files: the inbox,
+    the outbox and the audit chain keep a hash of each body."""
+    copying = COPY_ALL + "      welcome_email: copy\n"
+    world = world_with(sandbox, tmp_path, worlds, copying)
+    grant(world, "--whole-client")
+    world.settle()
+    sandbox.control("act", {"action": "SendEmail", "id": 110, "messagename": "Hosting Account Welcome Email"})
+    sandbox.control("act", {"action": "SendEmail", "id": 11, "messagename": "Automated Password Reset"})
+    sandbox.control(
+        "act",
+        {
+            "action": "SendEmail",
+            "id": 11,
+            "customtype": "general",
+            "customsubject": "Your code",
+            "custommessage": "<p>Your one-time code is QX-SECRET-4471</p>",
+        },
+    )
+    world.settle()
+    service_password = sandbox.rows("services", id=110)[0]["password"]
+    [reset] = [e for e in world.emails(11) if e["subject"] == "Your new password"]
+    client_password = reset["message"].split("password is: ")[1].split("<")[0]
+    copies = [e for e in world.emails(10) if e["subject"] == "[Copy] New Account Information"]
+    assert len(copies) == 1 and service_password in copies[0]["message"]  # sent, as the role says
+    world.run("tick")
+    kept = stored_text(tmp_path / "state.db")
+    for secret in (service_password, client_password, "QX-SECRET-4471"):
+        assert secret.encode() not in kept, secret
+    with Database(tmp_path / "state.db") as db:
+        bodies = [json.loads(r["body"])["data"] for r in sql(db, "SELECT body FROM inbox WHERE type = 'EmailPreLog'")]
+    assert bodies and all(b.get("message") == "" and len(b["message_sha256"]) == 64 for b in bodies)
+

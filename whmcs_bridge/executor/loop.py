@@ -455,7 +455,7 @@ class Executor:
                     occurred_at=iso(now),
                     received_at=now,
                 )
-            detail: dict[str, Any] = {"key": row.key, "kind": row.kind, "params": row.params}
+            detail: dict[str, Any] = {"key": row.key, "kind": row.kind, "params": outbox.at_rest(row.params)}
             for name, value in (("result", result), ("error", error), ("note", note)):
                 if value is not None:
                     detail[name] = value
