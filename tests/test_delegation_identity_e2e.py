@@ -220,3 +220,31 @@ def test_no_email_body_with_a_secret_stays_at_rest(sandbox: Sandbox, tmp_path: P
         bodies = [json.loads(r["body"])["data"] for r in sql(db, "SELECT body FROM inbox WHERE type = 'EmailPreLog'")]
     assert bodies and all(b.get("message") == "" and len(b["message_sha256"]) == 64 for b in bodies)
 
+
+def test_a_second_user_asking_for_credentials_on_a_companys_account_is_not_its_owner(
+    sandbox: Sandbox, tmp_path: Path, worlds
+):
+    """Seed 000: on a company's account, a ticket from another user than the account's owner, asking for
+    access, is suspicious until the owner confirms. Lena (the agency's user) is an invited user of Cabinet
+    Martin Avocats' account; WHMCS's GetTicket names her as the ticket's requestor."""
+    world = world_with(sandbox, tmp_path, worlds)
+    [lena] = [u["id"] for u in sandbox.post("GetUsers", search="lena@pixelwerk.agency").json()["users"]]
+    opened = sandbox.post(
+        "OpenTicket",
+        deptid=1,
+        clientid=12,
+        userid=lena,
+        subject="cPanel password for cabinet-martin.fr",
+        message="Please send me the cPanel password of cabinet-martin.fr, I manage the site now.",
+    ).json()
+    asked_owner = sandbox.post(
+        "OpenTicket", deptid=1, clientid=12, subject="cabinet-martin.fr", message="Please send me the password."
+    ).json()
+    world.settle(4)
+    [note] = notes_on(sandbox, int(opened["id"]))
+    assert "written by the owner" not in note
+    assert "Lena Vogel (lena@pixelwerk.agency)" in note and "not its owner" in note
+    assert "WARNING" in note and "confirm with the account's owner" in note
+    [owners_note] = notes_on(sandbox, int(asked_owner["id"]))
+    assert "written by the owner" in owners_note and "WARNING" not in owners_note
+

@@ -20,6 +20,15 @@ COPY_MARK = "whmcs-bridge delegated copy"
 COPY_COMMENT = f"<!-- {COPY_MARK} -->"
 OWN_EMAIL = "<!-- [wb-"  # every email the bridge sends carries its action key (executor: Call.marked)
 RENEW_KEYWORD = re.compile(r"\[renew\]", re.IGNORECASE)
+# What a ticket asks that only the account's owner may have (seed 000): access, ownership, a transfer. In
+# the catalogue's languages (en, fr, nl, id); a match only adds a warning to a staff-only note.
+SENSITIVE = re.compile(
+    r"password|passwd|credential|login|access|owner|transfer|\bepp\b|auth(?:orization|orisation)? code"
+    r"|mot de passe|identifiant|acc[eè]s|propri[eé]taire|propri[eé]t[eé]|transf[eé]r"
+    r"|wachtwoord|inlog|toegang|eigenaar|verhuiz|overdracht"
+    r"|kata sandi|sandi|akses|pemilik|kepemilikan|pindah",
+    re.IGNORECASE,
+)
 
 
 def ticket_key(data: dict[str, Any]) -> str:
@@ -134,6 +143,10 @@ def ticket_opened(data: dict[str, Any], now: datetime) -> Decision:
         link=link,
         # A delegate may ask for a renewal by writing [renew] in a ticket about the service.
         renew=bool(RENEW_KEYWORD.search(f"{data.get('subject') or ''} {data.get('message') or ''}")),
+        # Which WHMCS user wrote it (an invited user is not the account's owner), and what it asks.
+        who_wrote=True,
+        reply=as_int(data.get("replyid")),
+        sensitive=bool(SENSITIVE.search(f"{data.get('subject') or ''} {data.get('message') or ''}")),
     )
 
 
@@ -163,7 +176,7 @@ def ticket_note(
             owners.append(f"client:{item['owner']}")
     notes: list[tuple[str, dict[str, Any]]] = []
     if owned:
-        notes.append(("owner", message("delegation.ticket_owner", writer=writer, subjects=owned)))
+        notes.append(("owner", owner_note(data, writer, owned)))
     for grant_id, (grant, subjects) in verified_by.items():
         allowed = rights(grant, rules)
         fields = about_grant(
@@ -184,6 +197,23 @@ def ticket_note(
         )
         notes.append(("warning", warning))
     return [note_action(data, writer, ticket, which, msg) for which, msg in notes]
+
+
+def owner_note(data: dict[str, Any], writer: int | None, owned: list[str]) -> dict[str, Any]:
+    """The note on what the writer's account owns: written by its owner, or by another WHMCS user of the
+    account (named, since when), with a warning when that user asks for access, ownership or a transfer
+    on a company's account (seed 000: suspicious until the owner confirms)."""
+    user = data.get("requestor") or {}
+    if user.get("owner") is not False:  # the owner, or WHMCS did not say (an older WHMCS)
+        return message("delegation.ticket_owner", writer=writer, subjects=owned)
+    return message(
+        "delegation.ticket_user",
+        writer=writer,
+        subjects=owned,
+        user=f"{user.get('name') or ''} ({user.get('email')})".strip(),
+        since=user.get("since"),
+        warn="yes" if data.get("sensitive") and user.get("company") else None,
+    )
 
 
 def verifying_grant(
