@@ -248,3 +248,30 @@ def test_a_second_user_asking_for_credentials_on_a_companys_account_is_not_its_o
     [owners_note] = notes_on(sandbox, int(asked_owner["id"]))
     assert "written by the owner" in owners_note and "WARNING" not in owners_note
 
+
+def test_quick_renew_and_password_reset_links_are_removed_from_every_copy(sandbox: Sandbox, tmp_path: Path, worlds):
+    """o2switch never sends its quick-renew links to technical contacts: a link that pays, renews or logs
+    in without the owner's password is taken out of the copy (its words stay)."""
+    listed = '  email_templates:\n    "Renouvellement rapide":\n      type: product\n      secret: none\n'
+    world = world_with(sandbox, tmp_path, worlds, listed)
+    sandbox.control(
+        "template",
+        {
+            "name": "Renouvellement rapide",
+            "type": "product",
+            "subject": "{$service_domain} expire bientôt",
+            "message": '<p>Renouveler : <a href="https://billing.example.com/cart.php?a=renew&id={$service_id}'
+            '&key=q8Zr41Kd">Renouveler en un clic</a></p><p>Mot de passe oublié ? '
+            "https://billing.example.com/pwreset.php?key=Zx81QQa9</p><p>Espace client : "
+            '<a href="https://billing.example.com/clientarea.php">clientarea.php</a></p>',
+        },
+    )
+    grant(world, "--service", "110")
+    world.settle()
+    sandbox.control("act", {"action": "SendEmail", "id": 110, "messagename": "Renouvellement rapide"})
+    world.settle()
+    [sent] = [e for e in world.emails(11) if e["subject"] == "boulangerie-dupont.fr expire bientôt"]
+    assert "q8Zr41Kd" in sent["message"] and "Zx81QQa9" in sent["message"]
+    [copy] = [e for e in world.emails(10) if e["subject"] == "[Copy] boulangerie-dupont.fr expire bientôt"]
+    assert "q8Zr41Kd" not in copy["message"] and "Zx81QQa9" not in copy["message"]
+    assert "Renouveler en un clic" in copy["message"] and "clientarea.php" in copy["message"]

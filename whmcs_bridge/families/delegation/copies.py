@@ -4,6 +4,7 @@ of, and the staff-only note a ticket gets (owner, verified delegate, or a warnin
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import re
 from datetime import datetime
@@ -29,6 +30,26 @@ SENSITIVE = re.compile(
     r"|kata sandi|sandi|akses|pemilik|kepemilikan|pindah",
     re.IGNORECASE,
 )
+
+
+# A link that renews, pays, resets a password or logs in without the owner's password: a one-time key in
+# its query, WHMCS's password reset page, a renewal through the cart. Never in a delegate's copy (o2switch
+# sends quick-renew links to owners only; a reset link hands over the account).
+ACCOUNT_LINK = re.compile(
+    r"""(?:https?://|www\.)[^\s"'<>]*?(?:pwreset\.php|[?&;](?:key|token|hash|autoauth|timestamp)=|"""
+    r"""cart\.php\?[^\s"'<>]*\brenew)[^\s"'<>]*""",
+    re.IGNORECASE,
+)
+ANCHOR = re.compile(r"<a\b[^>]*\bhref\s*=\s*([\"'])(.*?)\1[^>]*>(.*?)</a\s*>", re.IGNORECASE | re.DOTALL)
+
+
+def without_account_links(text: str) -> str:
+    """The email with each such link taken out: an anchor keeps its words, a written address goes."""
+
+    def anchor(match: re.Match[str]) -> str:
+        return match.group(3) if ACCOUNT_LINK.search(html.unescape(match.group(2))) else match.group(0)
+
+    return ACCOUNT_LINK.sub("[link removed]", ANCHOR.sub(anchor, text))
 
 
 def ticket_key(data: dict[str, Any]) -> str:
@@ -101,7 +122,7 @@ def copies(
         # Our header is a message in the delegate's language; the email follows as WHMCS sent it (not ours).
         params = {
             **notice(grant["delegate"], message("delegation.copy", **fields)),
-            "original_html": COPY_COMMENT + text,
+            "original_html": COPY_COMMENT + without_account_links(text),
         }
     record(grant, now.isoformat(timespec="seconds"), "copy", email=subject, about=about)
     # Keyed per delegate, not per grant: two grants to one delegate give one copy.
