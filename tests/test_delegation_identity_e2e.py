@@ -6,12 +6,14 @@ receiver as the PHP hook sends them, the CLI as staff run it."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from tests.conftest import BridgeWorld, Sandbox, sql
 from whmcs_bridge.cli import app as cli
@@ -43,6 +45,31 @@ def world_with(sandbox: Sandbox, tmp: Path, worlds: list[BridgeWorld], extra: st
 def grant(world: BridgeWorld, *covers: str, owner: int = 11, delegate: int = 10) -> Any:
     args = ["--owner", str(owner), "--delegate", str(delegate), *covers, "--by", "alice", "--basis", "email"]
     return world.run("delegations", "grant", *args)
+
+
+def owner_grants(world: BridgeWorld, decision: str, *covers: str) -> str:
+    """The agency asks; the owner answers on its one-time consent page with `decision`."""
+    asked = world.run(
+        "delegations",
+        "grant",
+        "--request",
+        "--owner",
+        "11",
+        "--delegate",
+        "10",
+        *covers,
+        "--by",
+        "lena",
+        "--basis",
+        "we build their site",
+    ).output
+    world.settle()
+    mail = next(e for e in world.emails(11) if e["subject"].startswith("Your consent is needed"))
+    found = re.search(r'href="([^"]+)"', mail["message"])
+    assert found
+    assert requests.post(found.group(1), data={"decision": decision}, timeout=5).status_code == 200
+    world.settle()
+    return str(asked.split()[0])
 
 
 def notes_on(sandbox: Sandbox, ticket: int) -> list[str]:
@@ -192,8 +219,7 @@ def test_no_email_body_with_a_secret_stays_at_rest(sandbox: Sandbox, tmp_path: P
     the outbox and the audit chain keep a hash of each body."""
     copying = COPY_ALL + "      welcome_email: copy\n"
     world = world_with(sandbox, tmp_path, worlds, copying)
-    grant(world, "--whole-client")
-    world.settle()
+    owner_grants(world, "accept-copies", "--whole-client")
     sandbox.control("act", {"action": "SendEmail", "id": 110, "messagename": "Hosting Account Welcome Email"})
     sandbox.control("act", {"action": "SendEmail", "id": 11, "messagename": "Automated Password Reset"})
     sandbox.control(
@@ -275,3 +301,86 @@ def test_quick_renew_and_password_reset_links_are_removed_from_every_copy(sandbo
     [copy] = [e for e in world.emails(10) if e["subject"] == "[Copy] boulangerie-dupont.fr expire bientôt"]
     assert "q8Zr41Kd" not in copy["message"] and "Zx81QQa9" not in copy["message"]
     assert "Renouveler en un clic" in copy["message"] and "clientarea.php" in copy["message"]
+
+
+@pytest.mark.parametrize(
+    ("how", "copied"), [("staff", False), ("accept", False), ("accept-copies", True), ("role-notice", False)]
+)
+def test_access_details_reach_the_delegate_only_if_the_owner_chose_full_copies(
+    sandbox: Sandbox, tmp_path: Path, worlds, how: str, copied: bool
+):
+    """The role allows copies of welcome emails (`welcome_email: copy`); the owner's consent page offers
+    notices only or full copies. Granted by staff, or accepted with notices, the agency gets a notice."""
+    role = COPY_ALL + ("      welcome_email: copy\n" if how != "role-notice" else "")
+    world = world_with(sandbox, tmp_path, worlds, role)
+    if how == "staff":
+        grant(world, "--service", "110")
+        world.settle()
+    else:
+        mail_link = None
+        if how == "role-notice":  # the role does not allow copies: the page offers no such answer
+            world.run(
+                "delegations",
+                "grant",
+                "--request",
+                "--owner",
+                "11",
+                "--delegate",
+                "10",
+                "--service",
+                "110",
+                "--by",
+                "lena",
+                "--basis",
+                "site",
+            )
+            world.settle()
+            mail = next(e for e in world.emails(11) if e["subject"].startswith("Your consent is needed"))
+            mail_link = re.search(r'href="([^"]+)"', mail["message"])
+            assert mail_link
+            page = requests.get(mail_link.group(1), timeout=5).text
+            assert "accept-copies" not in page
+            refused = requests.post(mail_link.group(1), data={"decision": "accept-copies"}, timeout=5)
+            assert refused.status_code == 400
+            assert requests.post(mail_link.group(1), data={"decision": "accept"}, timeout=5).status_code == 200
+            world.settle()
+        else:
+            owner_grants(world, how, "--service", "110")
+    sandbox.control("act", {"action": "SendEmail", "id": 110, "messagename": "Dedicated/VPS Server Welcome Email"})
+    world.settle()
+    password = sandbox.rows("services", id=110)[0]["password"]
+    [to_agency] = [e for e in world.emails(10) if e["subject"] == "[Copy] New Dedicated Server Information"]
+    assert (password in to_agency["message"]) is copied
+    if not copied:
+        assert "has received the access details" in to_agency["message"]
+
+
+def test_the_consent_page_offers_full_copies_when_the_role_allows_them(sandbox: Sandbox, tmp_path: Path, worlds):
+    world = world_with(sandbox, tmp_path, worlds, COPY_ALL + "      welcome_email: copy\n")
+    world.run(
+        "delegations",
+        "grant",
+        "--request",
+        "--owner",
+        "11",
+        "--delegate",
+        "10",
+        "--service",
+        "110",
+        "--by",
+        "lena",
+        "--basis",
+        "site",
+    )
+    world.settle()
+    mail = next(
+        e
+        for e in world.emails(11)
+        if e["subject"].startswith("Votre accord est nécessaire") or e["subject"].startswith("Your consent is needed")
+    )
+    link = re.search(r'href="([^"]+)"', mail["message"])
+    assert link
+    page = requests.get(link.group(1), timeout=5).text
+    assert "value=accept-copies" in page and "full copies (access details included)" in page.replace("&#39;", "'")
+    assert "Accept, notices only" in page
+

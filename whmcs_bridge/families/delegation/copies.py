@@ -107,13 +107,18 @@ def copies(
         return []
     allowed = rights(grant, rules)
     welcome = email.secret == "service-access"
-    if welcome and allowed.welcome_email == "none":
+    # Access details are copied only where the role allows it and the owner chose it for this grant on
+    # its consent page; otherwise a notice that the owner received them (or nothing, per the role).
+    mode = allowed.welcome_email
+    if mode == "copy" and grant.get("credentials") != "copy":
+        mode = "notice"
+    if welcome and mode == "none":
         return []
     if not welcome and email.type not in allowed.copy_emails:
         return []
     fingerprint = email_fingerprint(data, email, subject, text)
     fields = about_grant(grant, about=[about], subject=subject)
-    if welcome and allowed.welcome_email == "notice":
+    if welcome and mode == "notice":
         params = {
             **notice(grant["delegate"], message("delegation.access_notice", **fields)),
             "original_html": COPY_COMMENT,
