@@ -384,3 +384,35 @@ def test_the_consent_page_offers_full_copies_when_the_role_allows_them(sandbox: 
     assert "value=accept-copies" in page and "full copies (access details included)" in page.replace("&#39;", "'")
     assert "Accept, notices only" in page
 
+
+@pytest.mark.parametrize("listed", [False, True])
+def test_a_template_the_bridge_does_not_know_is_counted_for_staff_and_copied_once_listed(
+    sandbox: Sandbox, tmp_path: Path, worlds, listed: bool
+):
+    """Finding 9: staff's own "Disk space warning" for the granted site. Unknown, it is not copied (it could
+    print anything) but staff see it counted and how to classify it; listed as a product template, the
+    agency gets its copy."""
+    extra = '  email_templates:\n    "Disk space warning":\n      type: product\n      secret: none\n' if listed else ""
+    world = world_with(sandbox, tmp_path, worlds, extra)
+    sandbox.control(
+        "template",
+        {
+            "name": "Disk space warning",
+            "type": "product",
+            "subject": "{$service_domain}: disk almost full",
+            "message": "<p>{$service_domain} uses 95% of its disk space.</p>",
+        },
+    )
+    grant(world, "--service", "110")
+    world.settle()
+    for _ in range(2):
+        sandbox.control("act", {"action": "SendEmail", "id": 110, "messagename": "Disk space warning"})
+    world.settle()
+    copies = [e for e in world.emails(10) if e["subject"] == "[Copy] boulangerie-dupont.fr: disk almost full"]
+    shown = world.run("delegations", "templates").output
+    if listed:
+        # Two sends of one email in one second are one email to the bridge (copies.email_fingerprint).
+        assert copies and "no email template" in shown
+    else:
+        assert copies == []
+        assert "Disk space warning: 2 email(s)" in shown and "delegation.email_templates" in shown

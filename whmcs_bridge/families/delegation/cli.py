@@ -59,6 +59,19 @@ def show(obj: Context, grant_id: str, as_json: bool) -> None:
         click.echo(text)
 
 
+@delegations.command("templates")
+@click.pass_obj
+@user_errors
+def templates(obj: Context) -> None:
+    """Email templates WHMCS sent to owners that the bridge does not know (never copied), with how to list them."""
+    config = obj.config()
+    note_if_disabled(config, "delegation")
+    with Database(existing_state(config)) as db:
+        lines = dg.unknown_templates(db, config.zone)
+    for text in lines or ["no email template left unclassified"]:
+        click.echo(text)
+
+
 @delegations.command("grant")
 @click.option("--owner", type=ID, required=True, help="The client who owns the services (the end client).")
 @click.option(

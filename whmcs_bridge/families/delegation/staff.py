@@ -9,8 +9,8 @@ from typing import Any
 from whmcs_bridge import staff
 from whmcs_bridge.config.load import Config
 from whmcs_bridge.errors import BridgeError, UsageProblem, WhmcsApiError
-from whmcs_bridge.families.delegation.grants import FAMILY
-from whmcs_bridge.store import holds
+from whmcs_bridge.families.delegation.grants import FAMILY, UNKNOWN_TEMPLATES
+from whmcs_bridge.store import holds, states
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.api import WhmcsApi, not_found
 
@@ -26,6 +26,17 @@ def grants(db: Database, *, owner: int | None = None, delegate: int | None = Non
 def grant(db: Database, grant_id: str) -> dict[str, Any]:
     missing = f"there is no grant {grant_id}; `whmcs-bridge delegations list` shows them"
     return staff.state(db, FAMILY, f"grant:{grant_id}", missing)
+
+
+def unknown_templates(db: Database, zone: tzinfo | None = None) -> list[str]:
+    """The email templates WHMCS sent that nobody classified (never copied), most seen first."""
+    seen = states.get(db, FAMILY, UNKNOWN_TEMPLATES) or {}
+    ranked = sorted(seen.items(), key=lambda item: (-int(item[1]["count"]), item[0]))
+    return [
+        f"{name}: {entry['count']} email(s), first {when(entry['first'], zone)}, last {when(entry['last'], zone)}; "
+        "never copied: list it under delegation.email_templates with its type and the secret it prints"
+        for name, entry in ranked
+    ]
 
 
 def _enabled(config: Config) -> None:
