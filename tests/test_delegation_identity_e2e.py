@@ -416,3 +416,18 @@ def test_a_template_the_bridge_does_not_know_is_counted_for_staff_and_copied_onc
     else:
         assert copies == []
         assert "Disk space warning: 2 email(s)" in shown and "delegation.email_templates" in shown
+
+
+def test_a_ticket_deleted_before_it_is_read_parks_nothing(sandbox: Sandbox, tmp_path: Path, worlds):
+    """Who wrote it is read from the ticket: a ticket staff deleted meanwhile is no writer, no note, and
+    not a failed action for staff either."""
+    world = world_with(sandbox, tmp_path, worlds)
+    opened = sandbox.post(
+        "OpenTicket", deptid=1, clientid=12, subject="cabinet-martin.fr", message="Please send me the password."
+    ).json()
+    sandbox.control("hooks")
+    sandbox.control("delete", {"ticket": int(opened["id"])})
+    world.settle(4)
+    with Database(tmp_path / "state.db") as db:
+        stuck = sql(db, "SELECT kind, status, error FROM outbox WHERE status IN ('parked', 'planned', 'in_flight')")
+    assert [tuple(r) for r in stuck] == []

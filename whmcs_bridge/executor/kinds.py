@@ -19,7 +19,7 @@ from whmcs_bridge.errors import BridgeError, WhmcsApiError
 from whmcs_bridge.families.escalation.calendar import next_window
 from whmcs_bridge.model import DESTRUCTIVE_KINDS, marker, message
 from whmcs_bridge.whmcs import whois
-from whmcs_bridge.whmcs.api import WhmcsApi
+from whmcs_bridge.whmcs.api import WhmcsApi, not_found
 
 Params = dict[str, Any]
 Result = dict[str, Any]
@@ -387,8 +387,14 @@ def ticket_requestor(api: WhmcsApi, ticket_id: int, reply_id: Any, client_id: in
     account's owner: GetTicket names the requestor of each message (WHMCS 8.0+, by name and email,
     DD:api-reference/getticket.md); GetUsers gives the user's id, creation date and its link to each client
     with `isOwner` (DD:api-reference/getusers.md). GetTicket's requestor_type values are not listed, so only
-    GetUsers' isOwner decides. None when WHMCS does not say (an older WHMCS, a guest)."""
-    ticket = api.ticket(ticket_id)
+    GetUsers' isOwner decides. None when WHMCS does not say (an older WHMCS, a guest, a ticket deleted
+    meanwhile: its note's own guard then finds it gone)."""
+    try:
+        ticket = api.ticket(ticket_id)
+    except WhmcsApiError as exc:
+        if not_found(exc):
+            return None
+        raise
     message = next((r for r in ticket.replies if reply_id and r.id == int(reply_id)), None)
     if message is None and not reply_id and ticket.replies:
         message = ticket.replies[0]
