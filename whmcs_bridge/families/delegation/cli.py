@@ -118,7 +118,8 @@ def grant(
     expires: Any,
 ) -> None:
     """Make a client the technical or administrative contact of another client's services (with
-    --request: ask the owner, who accepts or declines through a one-time link)."""
+    --request: ask the owner, who accepts or declines through a one-time link). WHMCS is read first: both
+    clients must exist and each service or domain must be the owner's."""
     items = [{"kind": "service", "id": s} for s in services] + [{"kind": "domain", "id": d} for d in domains]
     if whole_client:
         items.append({"kind": "client", "id": owner})
