@@ -164,21 +164,20 @@ def test_the_welcome_email_becomes_a_notice_by_default():
             )
         },
     )
-    decisions = decide_all(
-        {"grant:g1": granted()},
-        event(
-            "EmailPreLog",
-            userid=11,
-            date="d",
-            subject="New Account Information",
-            message="boulangerie-dupont.fr Password: s3cret",
-            messagename="Hosting Account Welcome Email",
-            relid=110,
-        ),
-        NOW,
-        copying,
+    welcome = event(
+        "EmailPreLog",
+        userid=11,
+        date="d",
+        subject="New Account Information",
+        message="boulangerie-dupont.fr Password: s3cret",
+        messagename="Hosting Account Welcome Email",
+        relid=110,
     )
-    assert "s3cret" in body(decisions["grant:g1"].actions[0])
+    # The role allows copies, but only the owner may choose them (its consent page): a staff grant, a notice.
+    by_staff = decide_all({"grant:g1": granted()}, welcome, NOW, copying)
+    assert "s3cret" not in body(by_staff["grant:g1"].actions[0])
+    chosen = decide_all({"grant:g1": {**granted(), "credentials": "copy"}}, welcome, NOW, copying)
+    assert "s3cret" in body(chosen["grant:g1"].actions[0])
 
 
 def test_no_copy_loops_and_one_copy_per_email():
@@ -649,9 +648,9 @@ def test_a_renamed_or_translated_welcome_template(listed: bool):
 def test_what_hands_over_the_account_is_never_copied(template: str, subject: str, message: str):
     """With `welcome_email: copy`, every category copied and a grant on the whole client, the password
     reset and the client-area password went to the delegate: an account takeover."""
-    whole = granted(items=[{"kind": "client", "id": 11}])
+    whole = {**granted(items=[{"kind": "client", "id": 11}]), "credentials": "copy"}
     assert copy_of(whole, subject, message, template=template, relid=11, rules=COPYING) == []
-    # while a service's welcome email, which staff chose to copy, is copied
+    # while a service's welcome email, which the owner chose to have copied, is copied
     (copy,) = copy_of(
         whole,
         "New Dedicated Server Information",

@@ -166,6 +166,7 @@ class Bridge:
     def _finish(self, now: datetime, dry_run: bool, stop: Callable[[], bool], polled: PollReport | None) -> PassReport:
         engine = self.engine.plan(now) if dry_run else self.engine.run_once(now)
         executor = self.executor.run_once(now, dry_run=dry_run, stop=stop)
+        self.db.forget_scrubbed()
         anchored = None if dry_run or stop() else self.anchor(now)
         report = PassReport(now, engine, executor, polled, None if dry_run else inbox.pending_count(self.db))
         report.anchored = anchored

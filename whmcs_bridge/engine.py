@@ -159,6 +159,8 @@ class Engine:
                         self.save(family.name, key, decision, now)
                         planned.extend(self.enqueue(decision.actions, event, now))
                 inbox.mark_done(self.db, inbox_id, now)
+                if entry.type in inbox.EMAIL_BODIES:
+                    inbox.scrub_message(self.db, inbox_id)
             return planned
         except Exception as exc:  # a rule failed on this event: park it with its error, go on with the others
             reason = f"{type(exc).__name__}: {exc}"
@@ -241,7 +243,7 @@ class Engine:
                     detail={
                         "key": action.key,
                         "kind": action.kind,
-                        "params": action.params,
+                        "params": outbox.at_rest(action.params),
                         "event": event.id,
                         "needs_approval": action.needs_approval,
                     },

@@ -27,6 +27,12 @@ class ConfigError(BridgeError):
     exit_code = EXIT_CONFIG
 
 
+class UsageProblem(BridgeError):
+    """The command names something that does not exist or does not fit (a service of another client)."""
+
+    exit_code = EXIT_CONFIG
+
+
 class EnvironmentProblem(BridgeError):
     """Something about the machine stops the command: a port in use, a permission, a full disk."""
 

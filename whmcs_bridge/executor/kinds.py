@@ -118,7 +118,7 @@ GUARDS: dict[str, Callable[[WhmcsApi, Any, int | None], str | None]] = {
     "suspended_by_us": _guard_suspended_by_us,
 }
 # Guards answered from the bridge's own store rather than WHMCS.
-STORE_GUARDS = {"action_done", "awaiting_approval"}
+STORE_GUARDS = {"action_done", "awaiting_approval", "state_active"}
 # Guards that make an action wait rather than cancel it (checked before the breaker and the claim).
 WAITS = {"window"}
 
@@ -363,12 +363,54 @@ def resolve_ticket(api: WhmcsApi, p: Params) -> dict[str, Any]:
             add("service", found_service.id, name, found_service.client_id)
         for found_domain in api.domains(domain=name):
             add("domain", found_domain.id, name, found_domain.client_id)
-    return {
+    out = {
         "ticketid": p["ticket_id"],
         "writer": p.get("writer"),
         "items": items,
         "state_key": p.get("state_key"),
         "renew": p.get("renew", False),
+    }
+    return {**out, **who_wrote(api, p)} if items else out
+
+
+def who_wrote(api: WhmcsApi, p: Params) -> dict[str, Any]:
+    """For a family that asks (`who_wrote`): the WHMCS user who wrote the message, and whether the text
+    asks for something only the account's owner may have (`sensitive`, decided by the rules)."""
+    if not p.get("who_wrote") or not p.get("writer"):
+        return {}
+    requestor = ticket_requestor(api, int(p["ticket_id"]), p.get("reply"), int(p["writer"]))
+    return {"requestor": requestor, "sensitive": bool(p.get("sensitive"))}
+
+
+def ticket_requestor(api: WhmcsApi, ticket_id: int, reply_id: Any, client_id: int) -> dict[str, Any] | None:
+    """Which WHMCS user wrote the ticket's message on the client's account, and whether that user is the
+    account's owner: GetTicket names the requestor of each message (WHMCS 8.0+, by name and email,
+    DD:api-reference/getticket.md); GetUsers gives the user's id, creation date and its link to each client
+    with `isOwner` (DD:api-reference/getusers.md). GetTicket's requestor_type values are not listed, so only
+    GetUsers' isOwner decides. None when WHMCS does not say (an older WHMCS, a guest, a ticket deleted
+    meanwhile: its note's own guard then finds it gone)."""
+    try:
+        ticket = api.ticket(ticket_id)
+    except WhmcsApiError as exc:
+        if not_found(exc):
+            return None
+        raise
+    message = next((r for r in ticket.replies if reply_id and r.id == int(reply_id)), None)
+    if message is None and not reply_id and ticket.replies:
+        message = ticket.replies[0]
+    email = (message.requestor_email if message else ticket.requestor_email).strip()
+    name = (message.requestor_name if message else ticket.requestor_name).strip()
+    if not email:
+        return None
+    user = next((u for u in api.users(search=email) if u.email.lower() == email.lower()), None)
+    link = next((c for c in user.clients if c.client_id == client_id), None) if user else None
+    return {
+        "name": name,
+        "email": email,
+        "user": user.id if user else None,
+        "owner": link.is_owner if link else None,
+        "since": user.datecreated.isoformat() if user and user.datecreated else None,
+        "company": bool(api.client_details(client_id).companyname) if link and not link.is_owner else None,
     }
 
 

@@ -37,7 +37,7 @@ from whmcs_bridge.messages import load as catalogue
 from whmcs_bridge.messages.render import MessageError
 from whmcs_bridge.metrics import Registry
 from whmcs_bridge.model import Action, action_key, marker
-from whmcs_bridge.store import audit, consent, inbox, outbox, switches
+from whmcs_bridge.store import audit, consent, inbox, outbox, states, switches
 from whmcs_bridge.store import poll as poll_store
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.store.outbox import OutboxEntry
@@ -380,6 +380,11 @@ class Executor:
                 return f"the step it would undo ({', '.join(keys)}) did not run"
         if name == "awaiting_approval" and not outbox.waiting_for_approval(self.db, list(value)):
             return "staff decided meanwhile: nothing waits for approval any more"
+        if name == "state_active":  # [family, key]: e.g. a delegate's copy goes out only while its grant is active
+            family, key = str(value[0]), str(value[1])
+            status = (states.get(self.db, family, key) or {}).get("status") or "gone"
+            if status != "active":
+                return f"{key.replace(':', ' ', 1)} is {status}"
         return None
 
     # --- bookkeeping --------------------------------------------------------------------------
@@ -450,7 +455,7 @@ class Executor:
                     occurred_at=iso(now),
                     received_at=now,
                 )
-            detail: dict[str, Any] = {"key": row.key, "kind": row.kind, "params": row.params}
+            detail: dict[str, Any] = {"key": row.key, "kind": row.kind, "params": outbox.at_rest(row.params)}
             for name, value in (("result", result), ("error", error), ("note", note)):
                 if value is not None:
                     detail[name] = value

@@ -102,6 +102,7 @@ class Texts:
         if kind == "email" and "original_html" in out:
             # A delegate's copy: our header (the message), then the email as WHMCS sent it, not ours to render.
             out["html"] = text.body + str(out.pop("original_html"))
+            out["copy_of_email"] = True  # the store keeps only its hash once it ended (outbox.at_rest)
         if subject_field:
             out[subject_field] = text.subject or ""
         if kind == "ticket" and (out.get("client_id") or out.get("name") not in (None, SYSTEM_NAME)):

@@ -308,7 +308,13 @@ class Receiver:
     @staticmethod
     def redact(event: dict[str, Any], body: bytes) -> bytes:
         """Consent links are for their recipient only: never keep one found in a forwarded email or a
-        ticket message (an outside requester's link travels in its ticket thread)."""
+        ticket message (an outside requester's link travels in its ticket thread). An email without a
+        template name (a custom message) is never copied, so its body is never stored: only its hash."""
+        if event["type"] in inbox.EMAIL_BODIES and not event["data"].get("messagename"):
+            scrubbed = inbox.without_message(event["data"])
+            if scrubbed is not event["data"]:
+                event["data"] = scrubbed
+                body = json.dumps(event).encode()
         if b"/consent/" not in body:
             return body
         for key in ("message", "subject"):

@@ -311,6 +311,8 @@ class Database:
             self.conn.execute("PRAGMA synchronous=FULL")
             self.conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
             self.conn.execute("PRAGMA foreign_keys=ON")
+            # Nothing secret at rest: a scrubbed email body's old bytes are zeroed, not left in free space.
+            self.conn.execute("PRAGMA secure_delete=ON")
         except sqlite3.DatabaseError as exc:
             self.conn.close()
             raise self.problem(exc) from None
@@ -395,6 +397,17 @@ class Database:
 
     def close(self) -> None:
         self.conn.close()
+
+    # Set when a secret was scrubbed (an email body): its older copies still sit in the write-ahead log.
+    scrubbed = False
+
+    def forget_scrubbed(self) -> None:
+        """After a secret was scrubbed, write the log back and empty it, so that no older copy of the page
+        stays on disk (secure_delete zeroes the database file itself). Busy readers: tried again later."""
+        if not self.scrubbed:
+            return
+        row = self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        self.scrubbed = bool(row and row[0])  # 1: a reader kept it from finishing
 
     def __enter__(self) -> Database:
         return self

@@ -3,6 +3,7 @@ consent pages and the executor's reads. One function adds events; the engine tak
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -14,6 +15,29 @@ from whmcs_bridge.model import Event
 from whmcs_bridge.store.db import Database
 
 Source = Literal["webhook", "poll", "timer", "cli"]
+
+# Events whose `message` is a rendered email (passwords, reset links): kept only until the rules decided.
+EMAIL_BODIES = {"EmailPreLog"}
+
+
+def without_message(data: dict[str, Any]) -> dict[str, Any]:
+    """The event's data with its message replaced by the message's SHA-256 (what the audit can match)."""
+    message = data.get("message")
+    if not isinstance(message, str) or not message:
+        return data
+    return {**data, "message": "", "message_sha256": hashlib.sha256(message.encode()).hexdigest()}
+
+
+def scrub_message(db: Database, inbox_id: int) -> None:
+    """Nothing secret at rest: once decided on, an email event keeps a hash of its body, not the body."""
+    row = db.conn.execute("SELECT body FROM inbox WHERE id = ?", (inbox_id,)).fetchone()
+    body = json.loads(row["body"]) if row else None
+    if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
+        return
+    scrubbed = without_message(body["data"])
+    if scrubbed is not body["data"]:
+        db.conn.execute("UPDATE inbox SET body = ? WHERE id = ?", (json.dumps({**body, "data": scrubbed}), inbox_id))
+        db.scrubbed = True
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ of it (planned, awaiting approval, in flight, done, cancelled, rejected, parked)
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from collections.abc import Sequence
@@ -193,16 +194,36 @@ def defer(db: Database, entry: OutboxEntry, until: datetime, error: str, now: da
     return cursor.rowcount == 1
 
 
+# Action parameters that carry a copy of an email (a delegate's copy): kept until the action ended.
+EMAIL_COPY = "original_html"
+
+
+def at_rest(params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters as they may be kept for good (the audit chain, a finished action): a copied email
+    replaced by its SHA-256 and length, since it may print credentials."""
+    # Before rendering, the copy is `original_html`; rendered, it is the end of `html` (executor/texts.py).
+    field = EMAIL_COPY if isinstance(params.get(EMAIL_COPY), str) else "html"
+    text = params.get(field) if field == EMAIL_COPY or params.get("copy_of_email") else None
+    if not isinstance(text, str):
+        return params
+    return {**params, field: {"sha256": hashlib.sha256(text.encode()).hexdigest(), "chars": len(text)}}
+
+
 def record_outcome(
     db: Database, entry: OutboxEntry, status: str, now: datetime, *, result: dict[str, Any] | None, error: str | None
 ) -> bool:
     """How the action ended: done, cancelled (a guard), or parked (for staff). A compare-and-set like
     claim(): False when another process changed the action since it was read (nothing is written)."""
+    # Parked actions may run again; any other outcome is final, and keeps no copied email.
+    params = entry.params if status == "parked" else at_rest(entry.params)
+    if params is not entry.params:
+        db.scrubbed = True
     cursor = db.conn.execute(
-        "UPDATE outbox SET status = ?, result = ?, error = ?, finished_at = ?, updated_at = ?"
+        "UPDATE outbox SET status = ?, params = ?, result = ?, error = ?, finished_at = ?, updated_at = ?"
         " WHERE id = ? AND status = ? AND attempts = ?",
         (
             status,
+            json.dumps(params),
             json.dumps(result) if result is not None else None,
             error,
             iso(now),

@@ -26,6 +26,7 @@ StartResponse = Callable[..., Any]
 PREFIX = "/consent/"
 EVENTS = {
     "delegation": "DelegationCommand",
+    "delegation-copies": "DelegationCommand",  # the owner may also choose full copies (access details)
     "password-change": "DelegationCommand",
     "ownership-holder": "OwnershipCommand",
     "ownership-requester": "OwnershipCommand",
@@ -69,6 +70,11 @@ def browser_locale(header: str, catalogue: Catalogue) -> str:
     wanted = [part.split(";")[0].strip().replace("-", "_") for part in header.split(",") if part.strip()]
     found = Locale.negotiate(wanted[:10], catalogue.languages(), sep="_") if wanted else None
     return str(found) if found else catalogue.default_locale
+
+
+# Purposes whose page offers a third answer: accept with full copies, access details included (issue 16:
+# the credential choice belongs to the owner, per grant, within what the delegate's role allows).
+WITH_COPIES = {"delegation-copies"}
 
 
 def event_data(link: ConsentLink, answer: dict[str, str], now: datetime) -> dict[str, str]:
@@ -152,6 +158,7 @@ class ConsentPages:
             expires=link.expires_at,
             accept=self.choice(link, "accept"),
             decline=self.choice(link, "decline"),
+            copies=self.choice(link, "accept-copies") if link.purpose in WITH_COPIES else "",
             retry="yes" if retry else "",
         )
 
@@ -162,7 +169,7 @@ class ConsentPages:
             length = 0
         form = dict(parse_qsl(environ["wsgi.input"].read(length).decode("utf-8", "replace")))
         decision = form.get("decision")
-        if decision not in ("accept", "decline"):
+        if decision not in ("accept", "decline") and not (decision == "accept-copies" and link.purpose in WITH_COPIES):
             return self.reply(start_response, 400, self.form(link, retry=True))
         answer = {
             "decision": decision,

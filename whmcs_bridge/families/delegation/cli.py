@@ -21,6 +21,7 @@ from whmcs_bridge.cli.common import (
 from whmcs_bridge.clock import utcnow
 from whmcs_bridge.families.delegation import staff as dg
 from whmcs_bridge.store.db import Database
+from whmcs_bridge.whmcs.api import WhmcsApi
 
 
 @click.group()
@@ -55,6 +56,19 @@ def show(obj: Context, grant_id: str, as_json: bool) -> None:
         echo_json(g)
         return
     for text in dg.show(g, obj.config().zone):
+        click.echo(text)
+
+
+@delegations.command("templates")
+@click.pass_obj
+@user_errors
+def templates(obj: Context) -> None:
+    """Email templates WHMCS sent to owners that the bridge does not know (never copied), with how to list them."""
+    config = obj.config()
+    note_if_disabled(config, "delegation")
+    with Database(existing_state(config)) as db:
+        lines = dg.unknown_templates(db, config.zone)
+    for text in lines or ["no email template left unclassified"]:
         click.echo(text)
 
 
@@ -104,7 +118,8 @@ def grant(
     expires: Any,
 ) -> None:
     """Make a client the technical or administrative contact of another client's services (with
-    --request: ask the owner, who accepts or declines through a one-time link)."""
+    --request: ask the owner, who accepts or declines through a one-time link). WHMCS is read first: both
+    clients must exist and each service or domain must be the owner's."""
     items = [{"kind": "service", "id": s} for s in services] + [{"kind": "domain", "id": d} for d in domains]
     if whole_client:
         items.append({"kind": "client", "id": owner})
@@ -121,6 +136,7 @@ def grant(
             basis=basis,
             expires=expires.replace(tzinfo=UTC) if expires else None,
             now=utcnow(),
+            api=WhmcsApi.from_config(config),
             request=request,
         )
         click.echo(dg.line(dg.grant(db, grant_id)))

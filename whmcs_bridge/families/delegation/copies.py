@@ -4,6 +4,7 @@ of, and the staff-only note a ticket gets (owner, verified delegate, or a warnin
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import re
 from datetime import datetime
@@ -20,6 +21,35 @@ COPY_MARK = "whmcs-bridge delegated copy"
 COPY_COMMENT = f"<!-- {COPY_MARK} -->"
 OWN_EMAIL = "<!-- [wb-"  # every email the bridge sends carries its action key (executor: Call.marked)
 RENEW_KEYWORD = re.compile(r"\[renew\]", re.IGNORECASE)
+# What a ticket asks that only the account's owner may have (seed 000): access, ownership, a transfer. In
+# the catalogue's languages (en, fr, nl, id); a match only adds a warning to a staff-only note.
+SENSITIVE = re.compile(
+    r"password|passwd|credential|login|access|owner|transfer|\bepp\b|auth(?:orization|orisation)? code"
+    r"|mot de passe|identifiant|acc[eè]s|propri[eé]taire|propri[eé]t[eé]|transf[eé]r"
+    r"|wachtwoord|inlog|toegang|eigenaar|verhuiz|overdracht"
+    r"|kata sandi|sandi|akses|pemilik|kepemilikan|pindah",
+    re.IGNORECASE,
+)
+
+
+# A link that renews, pays, resets a password or logs in without the owner's password: a one-time key in
+# its query, WHMCS's password reset page, a renewal through the cart. Never in a delegate's copy (o2switch
+# sends quick-renew links to owners only; a reset link hands over the account).
+ACCOUNT_LINK = re.compile(
+    r"""(?:https?://|www\.)[^\s"'<>]*?(?:pwreset\.php|[?&;](?:key|token|hash|autoauth|timestamp)=|"""
+    r"""cart\.php\?[^\s"'<>]*\brenew)[^\s"'<>]*""",
+    re.IGNORECASE,
+)
+ANCHOR = re.compile(r"<a\b[^>]*\bhref\s*=\s*([\"'])(.*?)\1[^>]*>(.*?)</a\s*>", re.IGNORECASE | re.DOTALL)
+
+
+def without_account_links(text: str) -> str:
+    """The email with each such link taken out: an anchor keeps its words, a written address goes."""
+
+    def anchor(match: re.Match[str]) -> str:
+        return match.group(3) if ACCOUNT_LINK.search(html.unescape(match.group(2))) else match.group(0)
+
+    return ACCOUNT_LINK.sub("[link removed]", ANCHOR.sub(anchor, text))
 
 
 def ticket_key(data: dict[str, Any]) -> str:
@@ -29,21 +59,19 @@ def ticket_key(data: dict[str, Any]) -> str:
 # --- email copies ---------------------------------------------------------------------------------
 
 
-def concerns(grant: dict[str, Any], email: EmailIdentity, subject: str, message: str) -> str | None:
-    """The granted item an email is about ("service:110"), or the whole client ("client:11"). A product or domain template names its
-    service or domain by the related id: only a grant on that very service or domain matches (a hosting
-    and a domain of the same name are two things). Other types name an invoice, a ticket or the client,
-    not an item: a grant on items falls back to the domain names the email mentions (issue 16 settles it)."""
+def concerns(grant: dict[str, Any], email: EmailIdentity) -> str | None:
+    """The granted item an email is about ("service:110"), or the whole client ("client:11"), by the
+    email's related id only. A product or domain template names its service or domain: only a grant on
+    that very service or domain matches (a hosting and a domain of the same name are two things). Other
+    types name an invoice, a ticket or the client, which may concern any of the owner's items: only a grant
+    on the whole account gets them. Never a name found in the text (a grant on dupont.fr is no grant on
+    boulangerie-dupont.fr)."""
     items = grant.get("items") or []
     if any(i["kind"] == "client" for i in items):
         return f"client:{grant['owner']}"
     if email.record in ("service", "domain"):
         item = next((i for i in items if i["kind"] == email.record and i["id"] == email.record_id), None)
         return None if item is None else f"{item['kind']}:{item['id']}"
-    text = f"{subject} {message}".lower()
-    for item in items:
-        if item.get("name") and item["name"] in text:
-            return f"{item['kind']}:{item['id']}"
     return None
 
 
@@ -74,18 +102,23 @@ def copies(
     email = identify(data.get("messagename"), data.get("relid"), data.get("userid"), rules.email_templates)
     if email is None or email.secret == "takeover":
         return []  # unknown, or what hands over the account or a domain: never, not even as a notice
-    about = concerns(grant, email, subject, text)
+    about = concerns(grant, email)
     if about is None:
         return []
     allowed = rights(grant, rules)
     welcome = email.secret == "service-access"
-    if welcome and allowed.welcome_email == "none":
+    # Access details are copied only where the role allows it and the owner chose it for this grant on
+    # its consent page; otherwise a notice that the owner received them (or nothing, per the role).
+    mode = allowed.welcome_email
+    if mode == "copy" and grant.get("credentials") != "copy":
+        mode = "notice"
+    if welcome and mode == "none":
         return []
     if not welcome and email.type not in allowed.copy_emails:
         return []
     fingerprint = email_fingerprint(data, email, subject, text)
     fields = about_grant(grant, about=[about], subject=subject)
-    if welcome and allowed.welcome_email == "notice":
+    if welcome and mode == "notice":
         params = {
             **notice(grant["delegate"], message("delegation.access_notice", **fields)),
             "original_html": COPY_COMMENT,
@@ -94,7 +127,7 @@ def copies(
         # Our header is a message in the delegate's language; the email follows as WHMCS sent it (not ours).
         params = {
             **notice(grant["delegate"], message("delegation.copy", **fields)),
-            "original_html": COPY_COMMENT + text,
+            "original_html": COPY_COMMENT + without_account_links(text),
         }
     record(grant, now.isoformat(timespec="seconds"), "copy", email=subject, about=about)
     # Keyed per delegate, not per grant: two grants to one delegate give one copy.
@@ -107,8 +140,15 @@ def copies(
             params=params,
             client_id=grant["delegate"],
             subject=f"grant:{grant['id']}",
+            guard=while_active(grant),
         )
     ]
+
+
+def while_active(grant: dict[str, Any]) -> dict[str, Any]:
+    """Revocation wins: the executor re-reads the grant just before it sends a copy or writes a note for
+    it, and cancels (audited) what a revoked or expired grant queued, during an outage say."""
+    return {"state_active": [FAMILY, f"grant:{grant['id']}"]}
 
 
 # --- support authority ------------------------------------------------------------------------------
@@ -129,6 +169,10 @@ def ticket_opened(data: dict[str, Any], now: datetime) -> Decision:
         link=link,
         # A delegate may ask for a renewal by writing [renew] in a ticket about the service.
         renew=bool(RENEW_KEYWORD.search(f"{data.get('subject') or ''} {data.get('message') or ''}")),
+        # Which WHMCS user wrote it (an invited user is not the account's owner), and what it asks.
+        who_wrote=True,
+        reply=as_int(data.get("replyid")),
+        sensitive=bool(SENSITIVE.search(f"{data.get('subject') or ''} {data.get('message') or ''}")),
     )
 
 
@@ -158,7 +202,7 @@ def ticket_note(
             owners.append(f"client:{item['owner']}")
     notes: list[tuple[str, dict[str, Any]]] = []
     if owned:
-        notes.append(("owner", message("delegation.ticket_owner", writer=writer, subjects=owned)))
+        notes.append(("owner", owner_note(data, writer, owned)))
     for grant_id, (grant, subjects) in verified_by.items():
         allowed = rights(grant, rules)
         fields = about_grant(
@@ -181,10 +225,28 @@ def ticket_note(
     return [note_action(data, writer, ticket, which, msg) for which, msg in notes]
 
 
+def owner_note(data: dict[str, Any], writer: int | None, owned: list[str]) -> dict[str, Any]:
+    """The note on what the writer's account owns: written by its owner, or by another WHMCS user of the
+    account (named, since when), with a warning when that user asks for access, ownership or a transfer
+    on a company's account (seed 000: suspicious until the owner confirms)."""
+    user = data.get("requestor") or {}
+    if user.get("owner") is not False:  # the owner, or WHMCS did not say (an older WHMCS)
+        return message("delegation.ticket_owner", writer=writer, subjects=owned)
+    return message(
+        "delegation.ticket_user",
+        writer=writer,
+        subjects=owned,
+        user=f"{user.get('name') or ''} ({user.get('email')})".strip(),
+        since=user.get("since"),
+        warn="yes" if data.get("sensitive") and user.get("company") else None,
+    )
+
+
 def verifying_grant(
     grants: list[dict[str, Any]], writer: int | None, item: dict[str, Any], rules: DelegationSection
 ) -> dict[str, Any] | None:
-    """The writer's active grant with support authority over the item (by kind and id, or name, or the whole client)."""
+    """The writer's active grant with support authority over the item: by its kind and id, or the whole
+    client; never by name (a grant on a hosting does not cover the domain of the same name)."""
     return next(
         (
             g
@@ -194,9 +256,7 @@ def verifying_grant(
             and g["owner"] == item["owner"]
             and rights(g, rules).support_authority
             and any(
-                i["kind"] == "client"
-                or (i["kind"] == item["kind"] and i["id"] == item["id"])
-                or (i.get("name") and i["name"] == item["name"])
+                i["kind"] == "client" or (i["kind"] == item["kind"] and i["id"] == item["id"])
                 for i in g.get("items", [])
             )
         ),
@@ -225,5 +285,6 @@ def note_action(
         params={"ticket_id": ticket, "msg": msg},
         client_id=writer,
         subject=key,
-        guard={"ticket_exists": ticket},
+        # A VERIFIED note stands only while its grant does.
+        guard={"ticket_exists": ticket, **(while_active({"id": which[6:]}) if which.startswith("grant:") else {})},
     )

@@ -65,6 +65,7 @@ def mandate_and_order(stage: Stage, echo: Echo) -> tuple[str | None, int]:
         basis="mandate signed by Claire Martin",
         expires=None,
         now=datetime.now(UTC),
+        api=WhmcsApi.from_config(stage.config),
     )
     stage.settle()
     echo(f"  staff record the signed mandate: the agency is administrative contact of client #12 (grant {admin})")

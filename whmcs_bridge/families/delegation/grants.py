@@ -11,6 +11,7 @@ FAMILY = "delegation"
 
 
 DIGEST = "digest"  # the one state key that times the owners' digests
+UNKNOWN_TEMPLATES = "templates:unknown"  # the one state key counting emails of templates nobody classified
 
 
 def grant_refs(grant: dict[str, Any]) -> list[str]:

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from whmcs_bridge.families.delegation.config import DelegationSection
-from whmcs_bridge.families.delegation.grants import about_grant, act, grant_refs, note, notice
+from whmcs_bridge.families.delegation.grants import about_grant, act, grant_refs, note, notice, rights
 from whmcs_bridge.families.delegation.renewal import renew
 from whmcs_bridge.model import Action, Decision, as_int, message
 
@@ -138,7 +138,8 @@ def ask_consent(grant: dict[str, Any], rules: DelegationSection) -> list[Action]
         return []
     grant["consent_sent"] = True
     consent = {
-        "purpose": "delegation",
+        # The owner chooses notices or full copies of access details, where the role allows copies.
+        "purpose": "delegation-copies" if rights(grant, rules).welcome_email == "copy" else "delegation",
         "subject": grant["id"],
         "summary": message("delegation.consent_summary", **about_grant(grant, basis=grant["basis"])),
         "ttl_s": int(rules.consent_link_ttl.total_seconds()),
@@ -185,18 +186,21 @@ def consented(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Dec
         return Decision(state=grant)  # answered already
     at = now.isoformat(timespec="seconds")
     decision = data.get("decision")
+    what = {"accept": "owner accepted", "accept-copies": "owner accepted, with full copies"}
     grant["history"].append(
         {
             "at": at,
-            "what": f"owner {decision}ed" if decision == "accept" else "owner declined",
+            "what": what.get(str(decision), "owner declined"),
             "by": "owner (consent link)",
             "reason": data.get("reason"),
             "ip": data.get("ip"),
         }
     )
-    if decision == "accept":
+    if decision in what:
         grant["status"] = "active"
         grant["since"] = at
+        # Access details reach the delegate only if the owner chose it here (copies.copies).
+        grant["credentials"] = "copy" if decision == "accept-copies" else "notice"
         return activated(grant)
     grant["status"] = "declined"
     grant["ended"] = at

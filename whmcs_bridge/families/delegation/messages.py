@@ -183,6 +183,17 @@ MESSAGES = define(
         "Ticket note to staff: the writer owns what the ticket names.",
         samples={"subjects": ["service:1", "domain:1"]},
     ),
+    MessageSpec(
+        "delegation.ticket_user",
+        "text",
+        "staff",
+        {"writer": "client", "subjects": "subjects", "user": "text", "since": "date", "warn": "text"},
+        "Ticket note to staff: the writer's account owns what the ticket names, but the message was written "
+        "by another WHMCS user of that account, not its owner (`user`: name and email, `since`: when WHMCS "
+        "created that user); `warn` when that user asks for access, ownership or a transfer on a company's "
+        "account.",
+        samples={"subjects": ["service:1"], "user": "Lena Vogel (lena@example.com)", "warn": "yes"},
+    ),
     _spec(
         "delegation.ticket_verified",
         "text",

@@ -22,7 +22,7 @@ from typing import Any
 from whmcs_bridge.families.delegation.config import DelegationSection
 from whmcs_bridge.families.delegation.copies import COPY_MARK, copies, ticket_key, ticket_note, ticket_opened
 from whmcs_bridge.families.delegation.digest import digest
-from whmcs_bridge.families.delegation.grants import DIGEST, FAMILY, grant_refs, rights
+from whmcs_bridge.families.delegation.grants import DIGEST, FAMILY, UNKNOWN_TEMPLATES, grant_refs, rights
 from whmcs_bridge.families.delegation.lifecycle import (
     ask_consent,
     command,
@@ -34,6 +34,7 @@ from whmcs_bridge.families.delegation.lifecycle import (
 from whmcs_bridge.families.delegation.orders import ordered
 from whmcs_bridge.families.delegation.renewal import renew, renewal_payment, renewal_step
 from whmcs_bridge.model import Decision, Event, State, as_int
+from whmcs_bridge.whmcs.templates import identify
 
 
 class Delegation:
@@ -47,6 +48,8 @@ class Delegation:
         data = event.data
         if event.type == "DelegationCommand" and data.get("grant"):
             return [f"grant:{data['grant']}"]
+        if event.type == "EmailPreLog" and unknown_template(data, self.rules):
+            return [UNKNOWN_TEMPLATES]
         if event.type in ("TicketOpen", "TicketUserReply") and as_int(data.get("ticketid")):
             return [ticket_key(data)]
         if event.type == "TicketResolved" and data.get("requested_by") == FAMILY and data.get("state_key"):
@@ -135,11 +138,35 @@ def on_order(states: Mapping[str, State], event: Event, now: datetime, rules: De
 
 
 def on_email(states: Mapping[str, State], event: Event, now: datetime, rules: DelegationSection) -> dict[str, Decision]:
-    return {
+    out = {
         k: Decision(state=g, actions=copies(g, event.data, event, now, rules))
         for k, g in grant_copies(states).items()
         if g.get("status") == "active"
     }
+    name = unknown_template(event.data, rules)
+    if name:
+        out[UNKNOWN_TEMPLATES] = Decision(state=counted(states.get(UNKNOWN_TEMPLATES) or {}, name, now))
+    return out
+
+
+def unknown_template(data: dict[str, Any], rules: DelegationSection) -> str | None:
+    """The name of a template neither WHMCS's defaults nor delegation.email_templates know: its emails are
+    never copied, so staff are shown it to classify (an email without a name is a custom message)."""
+    name = data.get("messagename")
+    if not isinstance(name, str) or not name.strip():
+        return None
+    known = identify(name, data.get("relid"), data.get("userid"), rules.email_templates)
+    return None if known else name.strip()[:200]
+
+
+def counted(seen: State, name: str, now: datetime) -> dict[str, Any]:
+    """How often each unknown template was seen, first and last, for `delegations templates`."""
+    out = json.loads(json.dumps(seen))
+    at = now.isoformat(timespec="seconds")
+    entry = out.setdefault(name, {"count": 0, "first": at})
+    entry["count"] += 1
+    entry["last"] = at
+    return dict(out)
 
 
 def on_ticket(

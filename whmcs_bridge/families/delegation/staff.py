@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
+import secrets
 from datetime import datetime, tzinfo
 from typing import Any
 
 from whmcs_bridge import staff
 from whmcs_bridge.config.load import Config
-from whmcs_bridge.errors import BridgeError
-from whmcs_bridge.families.delegation.grants import FAMILY
-from whmcs_bridge.store import holds
+from whmcs_bridge.errors import BridgeError, UsageProblem, WhmcsApiError
+from whmcs_bridge.families.delegation.grants import FAMILY, UNKNOWN_TEMPLATES
+from whmcs_bridge.store import holds, states
 from whmcs_bridge.store.db import Database
+from whmcs_bridge.whmcs.api import WhmcsApi, not_found
 
 
 def grants(db: Database, *, owner: int | None = None, delegate: int | None = None) -> list[dict[str, Any]]:
@@ -26,6 +26,17 @@ def grants(db: Database, *, owner: int | None = None, delegate: int | None = Non
 def grant(db: Database, grant_id: str) -> dict[str, Any]:
     missing = f"there is no grant {grant_id}; `whmcs-bridge delegations list` shows them"
     return staff.state(db, FAMILY, f"grant:{grant_id}", missing)
+
+
+def unknown_templates(db: Database, zone: tzinfo | None = None) -> list[str]:
+    """The email templates WHMCS sent that nobody classified (never copied), most seen first."""
+    seen = states.get(db, FAMILY, UNKNOWN_TEMPLATES) or {}
+    ranked = sorted(seen.items(), key=lambda item: (-int(item[1]["count"]), item[0]))
+    return [
+        f"{name}: {entry['count']} email(s), first {when(entry['first'], zone)}, last {when(entry['last'], zone)}; "
+        "never copied: list it under delegation.email_templates with its type and the secret it prints"
+        for name, entry in ranked
+    ]
 
 
 def _enabled(config: Config) -> None:
@@ -45,9 +56,11 @@ def new_grant(
     basis: str,
     expires: datetime | None,
     now: datetime,
+    api: WhmcsApi,
     request: bool = False,
 ) -> str:
-    """A grant by staff (active at once), or a delegate's request (active once the owner consents)."""
+    """A grant by staff (active at once), or a delegate's request (active once the owner consents),
+    once WHMCS confirmed what it names."""
     _enabled(config)
     if role not in config.delegation.roles:
         raise BridgeError(f"role {role!r} is not configured; delegation.roles has {', '.join(config.delegation.roles)}")
@@ -58,13 +71,15 @@ def new_grant(
     refusal = holds.refusal(db, held_subjects(items, owner), now)
     if refusal:
         raise BridgeError(f"no new grant: {refusal}")
-    # A stable, short id: the same grant asked twice is the same grant.
-    seed = json.dumps([owner, delegate, role, sorted((i["kind"], i["id"]) for i in items), now.date().isoformat()])
-    grant_id = "g" + hashlib.sha256(seed.encode()).hexdigest()[:7]
+    same = same_grant(db, owner=owner, delegate=delegate, role=role, items=items)
+    if same:
+        return same  # the same grant asked again (a command run twice): nothing new is sent
     if request and not config.receiver.public_url:
         raise BridgeError(
             "a request needs the owner's consent link: set receiver.public_url to where clients reach the daemon"
         )
+    check_in_whmcs(api, owner=owner, delegate=delegate, items=items)
+    grant_id = new_id(db)
     data = {
         "command": "request" if request else "grant",
         "grant": grant_id,
@@ -78,6 +93,54 @@ def new_grant(
     }
     staff.submit(db, config, "DelegationCommand", data, by=by, client_id=owner, now=now)
     return grant_id
+
+
+def same_grant(db: Database, *, owner: int, delegate: int, role: str, items: list[dict[str, Any]]) -> str | None:
+    """The active or pending grant that is exactly this one (same sides, role and items), if any."""
+    wanted = sorted((i["kind"], int(i["id"])) for i in items)
+    for g in grants(db, owner=owner, delegate=delegate):
+        if g["status"] in ("active", "pending") and g["role"] == role:
+            if sorted((i["kind"], int(i["id"])) for i in g["items"]) == wanted:
+                return str(g["id"])
+    return None
+
+
+def new_id(db: Database) -> str:
+    """A short grant id never given before: a grant revoked and granted again is a new grant, with its
+    own history, never the revoked one brought back."""
+    while True:
+        grant_id = "g" + secrets.token_hex(4)[:7]
+        if not staff.states_of(db, FAMILY, f"grant:{grant_id}"):
+            return grant_id
+
+
+def check_in_whmcs(api: WhmcsApi, *, owner: int, delegate: int, items: list[dict[str, Any]]) -> None:
+    """WHMCS, not the command line, says what exists: the owner and the delegate are clients, and each
+    service or domain is the owner's (DD:api-reference/getclientsdetails.md, getclientsproducts.md,
+    getclientsdomains.md). Otherwise one sentence, and nothing is recorded or sent."""
+    for client in (owner, delegate):
+        try:
+            api.client_details(client)
+        except WhmcsApiError as exc:
+            if not_found(exc):
+                raise UsageProblem(f"WHMCS has no client #{client}: check --owner and --delegate") from None
+            raise
+    for item in items:
+        if item["kind"] == "service":
+            service = api.service(int(item["id"]))
+            holder = service.client_id if service else None
+        elif item["kind"] == "domain":
+            domain = next(api.domains(domain_id=int(item["id"])), None)
+            holder = domain.client_id if domain else None
+        else:
+            continue
+        if holder is None:
+            raise UsageProblem(f"WHMCS has no {item['kind']} #{item['id']}: check --{item['kind']}")
+        if holder != owner:
+            raise UsageProblem(
+                f"{item['kind']} #{item['id']} belongs to client #{holder}, not to client #{owner}: "
+                "a grant covers only what its owner holds"
+            )
 
 
 def held_subjects(items: list[dict[str, Any]], owner: int) -> list[str]:

@@ -30,9 +30,18 @@ MESSAGES.update(
             "consent.form",
             "page",
             "client",
-            {"summary": "text", "expires": "datetime", "accept": "text", "decline": "text", "retry": "text"},
+            {
+                "summary": "text",
+                "expires": "datetime",
+                "accept": "text",
+                "decline": "text",
+                "copies": "text",
+                "retry": "text",
+            },
             "The consent page: what is asked (the summary from the email's own message), until when, and the "
-            "two answers; `retry` is set when the form came back without an answer.",
+            "answers; `copies` is a third answer, when the owner may choose full copies including access "
+            "details (a delegation whose role allows them); `retry` is set when the form came back without an "
+            "answer.",
             samples={
                 "summary": "Pixelwerk Agency asks to become the technical contact for Business (boulangerie-dupont.fr).",
                 "accept": "Accept",
