@@ -229,7 +229,7 @@ class Case(StagePlanner):
             self.s.pop("replaced_at", None)
         self.s["account"] = account
         self.s["read_at"] = self.today.isoformat()
-        self.s["invoices"] = self.owed_invoices()
+        self.owe()
 
     def cancelled_since(self, before: dict[str, Any], left: dict[str, str]) -> str | None:
         """The invoices that left the open list since the last read: paid, or cancelled (refunded, deleted),
@@ -260,6 +260,14 @@ class Case(StagePlanner):
         if (self.s.get("hold") or {}).get("by") == BRIDGE:
             self.s.pop("hold")
             self.log("ladder resumed: the cancelled invoices were replaced", {})
+
+    def owe(self) -> None:
+        """What the case is about now; every invoice it was ever about in this episode is remembered (the
+        collections dossier lists them after they are paid, reading each from WHMCS again)."""
+        self.s["invoices"] = self.owed_invoices()
+        seen = self.s.setdefault("owed_ever", {})
+        for key, invoice in self.s["invoices"].items():
+            seen.setdefault(key, invoice.get("due"))
 
     def owed_invoices(self) -> dict[str, Any]:
         """The account's invoices overdue today with something left to pay: what the case is about."""
@@ -463,7 +471,7 @@ class Case(StagePlanner):
     def advance(self) -> None:
         if not self.facts_known():
             return
-        self.s["invoices"] = self.owed_invoices()
+        self.owe()
         if self.current():
             self.settle()
             return
@@ -797,6 +805,7 @@ class Case(StagePlanner):
                 "stages": self.s["stages"],
                 "letters": self.s.get("letters", []),
                 "broken_promises": self.s["broken_promises"],
+                "invoices": self.s.get("owed_ever", {}),
             }
             # The case closes but its proof stays (for a dossier exported later); the context is
             # kept so a new episode starts from what is known.

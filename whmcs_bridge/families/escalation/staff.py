@@ -1,13 +1,11 @@
 """Staff views of the overdue ladder: the case list, one client's timeline, staff commands as inbox
-events, and the collections dossier (JSON and a readable HTML page). Reads the store only."""
+events (the collections dossier is dossier.py). Reads the store only."""
 
 from __future__ import annotations
 
-import html
 import json
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import Any
 
 from whmcs_bridge import readable, staff
@@ -16,7 +14,7 @@ from whmcs_bridge.errors import BridgeError
 from whmcs_bridge.families.escalation.rules import Case
 from whmcs_bridge.families.escalation.steps import FAMILY
 from whmcs_bridge.messages.catalogue import locale_of
-from whmcs_bridge.store import audit, outbox, states
+from whmcs_bridge.store import outbox, states
 from whmcs_bridge.store.db import Database
 
 NOTICE_KINDS = ("email", "ticket", "client_note")
@@ -155,127 +153,3 @@ def notices(db: Database, client_id: int) -> list[dict[str, Any]]:
             }
         )
     return out
-
-
-def dossier(config: Config, db: Database, client_id: int, now: datetime) -> dict[str, Any]:
-    state = case(db, client_id)
-    approvals = [
-        {"at": e.at, "who": e.actor, "what": e.action, "detail": e.detail}
-        for e in audit.entries(db, client_id=client_id)
-        if e.action.startswith("staff.")
-    ]
-    past = state.get("history") or []
-    try:
-        chain = f"intact ({audit.verify(db)} entries)"
-    except BridgeError as exc:
-        chain = f"BROKEN: {exc}"
-    return {
-        "generated_at": now.isoformat(timespec="seconds"),
-        "client": {
-            "id": client_id,
-            **{k: (state.get("context") or {}).get(k) for k in ("name", "company", "email", "currency")},
-        },
-        "staff_locale": staff_locale(config),
-        "summary": summary(config, db, client_id, state, now) if state.get("invoices") else None,
-        "unpaid_invoices": [
-            {"id": int(k), **v} for k, v in sorted((state.get("invoices") or {}).items(), key=lambda kv: int(kv[0]))
-        ],
-        "stages": [s for h in past for s in h.get("stages", [])] + (state.get("stages") or []),
-        "notices": notices(db, client_id),
-        "letters": [x for h in past for x in h.get("letters", [])] + (state.get("letters") or []),
-        "promises": {
-            "broken": state.get("broken_promises", 0) + sum(h.get("broken_promises", 0) for h in past),
-            "events": [t for t in state.get("timeline", []) if "promise" in t["what"]],
-        },
-        "approvals": approvals,
-        "timeline": state.get("timeline") or [],
-        "history": [{k: v for k, v in h.items() if k not in ("stages", "letters")} for h in past],
-        "audit_chain": chain,
-    }
-
-
-def write_dossier(data: dict[str, Any], folder: Path) -> tuple[Path, Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    stem = f"collections-dossier-client-{data['client']['id']}"
-    json_path = folder / f"{stem}.json"
-    json_path.write_text(json.dumps(data, indent=2, sort_keys=True, default=str), encoding="utf-8")
-    html_path = folder / f"{stem}.html"
-    html_path.write_text(render_html(data), encoding="utf-8")
-    return json_path, html_path
-
-
-def _table(headers: list[str], rows: list[list[Any]]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(c if c is not None else ''))}</td>" for c in row) + "</tr>"
-        for row in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body or '<tr><td colspan=9>none</td></tr>'}</tbody></table>"
-
-
-def render_html(data: dict[str, Any]) -> str:
-    client = data["client"]
-    title = f"Collections dossier: {client.get('company') or client.get('name') or client['id']}"
-    sections = [
-        f"<h1>{html.escape(title)}</h1>",
-        f"<p>WHMCS client #{client['id']}, {html.escape(str(client.get('email') or ''))}. Generated {html.escape(data['generated_at'])}. Audit chain: {html.escape(data['audit_chain'])}.</p>",
-        "<h2>Unpaid invoices</h2>",
-        _table(
-            ["invoice", "due", "total"],
-            [
-                [
-                    i["id"],
-                    i.get("due"),
-                    readable.money(i.get("total"), client.get("currency"), data.get("staff_locale", "en")),
-                ]
-                for i in data["unpaid_invoices"]
-            ],
-        ),
-        "<h2>Stages reached</h2>",
-        _table(
-            ["stage", "date", "approval required", "downstream impact"],
-            [[s["name"], s["at"], "yes" if s.get("approval") else "no", s.get("impact")] for s in data["stages"]],
-        ),
-        "<h2>Notices and actions</h2>",
-        _table(
-            ["planned", "done", "channel", "what", "status", "WHMCS proof", "approved by"],
-            [
-                [
-                    n["planned"],
-                    n["done"],
-                    n["channel"],
-                    n["what"],
-                    n["status"],
-                    ", ".join(f"{k} {v}" for k, v in n["proof"].items()),
-                    n["approval"],
-                ]
-                for n in data["notices"]
-            ],
-        ),
-        "<h2>Registered letters</h2>",
-        _table(
-            ["date", "tracking number", "recorded by"],
-            [[letter["at"], letter["tracking"], letter["by"]] for letter in data["letters"]],
-        ),
-        "<h2>Promises to pay</h2>",
-        f"<p>Broken promises: {data['promises']['broken']}.</p>",
-        _table(
-            ["at", "event", "detail"],
-            [
-                [readable.value(t["at"]), t["what"], readable.fields(t.get("detail"))]
-                for t in data["promises"]["events"]
-            ],
-        ),
-        "<h2>Staff decisions</h2>",
-        _table(
-            ["at", "who", "what", "detail"],
-            [[readable.value(a["at"]), a["who"], a["what"], readable.fields(a["detail"])] for a in data["approvals"]],
-        ),
-        "<h2>Timeline</h2>",
-        _table(
-            ["at", "event", "detail"],
-            [[readable.value(t["at"]), t["what"], readable.fields(t.get("detail"))] for t in data["timeline"]],
-        ),
-    ]
-    style = "body{font-family:sans-serif;max-width:70em;margin:2em auto;color:#222}table{border-collapse:collapse;width:100%;margin-bottom:1.5em}th,td{border:1px solid #ccc;padding:.3em .5em;text-align:left;vertical-align:top;font-size:.9em}th{background:#f3f3f3}"
-    return f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{html.escape(title)}</title><style>{style}</style></head><body>{''.join(sections)}</body></html>\n"

@@ -1,0 +1,244 @@
+"""Issue 15, finding 16: the collections dossier an agency or a court accepts. Seed 001 played day by day
+against the sandbox (a partial payment, a broken and a kept promise, a registered letter delivered, a hold,
+an approved lock, an approved suspension that never ran because the client paid everything first), the
+dossier exported after the payment, then read as a collections agency would: the creditor and the debtor's
+legal identity, every invoice with its number, dates, lines, currency, total, paid and balance, the payments,
+every notice with its recipient, text and WHMCS proof, promises, holds and staff decisions, only what
+happened; sealed and verified by `escalations verify-dossier`, rendered in a real browser."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from tests.conftest import RunningSandbox, Sandbox, needs
+from tests.test_escalation_e2e import Bridge, configure
+from whmcs_bridge.cli import app as cli
+
+SHOTS = Path("/tmp/shots")
+
+
+def act(sandbox: Sandbox, action: str, **params: Any) -> Any:
+    return sandbox.control("act", {"action": action, **params})
+
+
+def pay(sandbox: Sandbox, invoice: int, amount: str | None = None) -> None:
+    extra = {"amount": amount} if amount is not None else {}
+    act(
+        sandbox,
+        "AddInvoicePayment",
+        invoiceid=invoice,
+        transid=f"BANK-{invoice}-{amount or 'all'}",
+        gateway="banktransfer",
+        **extra,
+    )
+
+
+class Story:
+    """Seed 001 played to the end, and its dossier exported after the client paid everything."""
+
+    def __init__(self, bridge: Bridge, out: Path) -> None:
+        self.bridge = bridge
+        self.out = out
+        self.data: dict[str, Any] = {}
+        self.page = ""
+
+
+def play(bridge: Bridge, out: Path) -> Story:
+    sandbox = bridge.sandbox
+    bridge.day("2026-11-23T10:00:00Z")  # first reminder
+    bridge.day("2026-11-30T10:00:00Z")  # second reminder and a client note
+    bridge.day("2026-12-09T10:00:00Z")  # final notice: email, ticket to the client, staff task for the letter
+    bridge.run(
+        "escalations", "record-letter", "1", "--tracking", "RR123456789NL", "--delivered", "2026-12-11", "--by", "alice"
+    )
+    # A promise of 200.00 by the 12th; only 100.00 comes (a partial payment on invoice 7): broken.
+    at = ("--at", "2026-12-10T10:05:00Z")
+    bridge.run("escalations", "promise", "1", "--until", "2026-12-12", "--amount", "200.00", "--by", "alice", *at)
+    sandbox.control("clock", {"set": "2026-12-11T09:00:00"})
+    pay(sandbox, 7, "100.00")
+    bridge.day("2026-12-11T10:00:00Z")
+    bridge.day("2026-12-14T10:00:00Z")
+    # A second promise, 49.95 by the 16th, kept by paying invoice 1.
+    at = ("--at", "2026-12-14T10:05:00Z")
+    bridge.run("escalations", "promise", "1", "--until", "2026-12-16", "--amount", "49.95", "--by", "alice", *at)
+    sandbox.control("clock", {"set": "2026-12-15T09:00:00"})
+    pay(sandbox, 1)
+    bridge.day("2026-12-15T10:00:00Z")
+    # The panel lock, approved by alice and done.
+    bridge.day("2026-12-17T10:00:00Z")
+    assert bridge.approve_all() == 3
+    bridge.day("2026-12-17T10:30:00Z", passes=1)
+    assert [m["command"] for m in sandbox.rows("module_commands")] == ["lock_reseller_panel"] * 2
+    # Staff hold the ladder over a dispute, then resume it.
+    bridge.run("escalations", "hold", "1", "--reason", "client disputes invoice 3 by phone", "--by", "bob")
+    bridge.run("escalations", "resume", "1", "--by", "bob")
+    # The suspension is approved, but the client pays everything before it runs: it never runs.
+    bridge.day("2026-12-22T10:00:00Z")
+    assert bridge.approve_all() == 2
+    sandbox.control("clock", {"set": "2026-12-22T10:10:00"})
+    for invoice in range(2, 12):
+        pay(sandbox, invoice)
+    bridge.day("2026-12-22T10:30:00Z", passes=3)
+    assert [s["status"] for s in sandbox.rows("services", client_id=1)] == ["Active", "Active"]
+    out.mkdir()
+    printed = bridge.run("escalations", "export", "1", "--out", str(out)).output
+    story = Story(bridge, out)
+    story.data = json.loads((out / "collections-dossier.json").read_text())
+    story.page = (out / "collections-dossier.html").read_text()
+    assert "seal" in printed, printed
+    return story
+
+
+@pytest.fixture(scope="module")
+def story(running_sandbox: RunningSandbox, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Story]:
+    sandbox = Sandbox(running_sandbox)
+    sandbox.load("reseller-overdue", at="2026-11-23T10:00:00")
+    tmp = tmp_path_factory.mktemp("dossier")
+    yield play(Bridge(configure(tmp, sandbox), sandbox), tmp / "dossier")
+
+
+def text_of(page: str) -> str:
+    """The page's words, tags removed (what a reader sees)."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page)).replace("&amp;", "&")
+
+
+def test_the_creditor_and_the_debtors_legal_identity(story: Story):
+    creditor, debtor = story.data["creditor"], story.data["debtor"]
+    assert creditor["name"] == "Example Hosting B.V." and creditor["vat"] == "NL001234567B01", creditor
+    assert debtor["company"] == "SnelHost V.O.F." and debtor["contact"] == "Hans Mulder", debtor
+    assert debtor["address"] == ["Oudegracht 142", "3511 AZ Utrecht", "NL"], debtor
+    assert debtor["registration"] == "KvK 61234567" and debtor["vat"] == "NL859123456B01", debtor
+    words = text_of(story.page)
+    for expected in ("Example Hosting B.V.", "SnelHost V.O.F.", "Oudegracht 142", "KvK 61234567", "NL859123456B01"):
+        assert expected in words, expected
+
+
+def test_every_invoice_survives_payment_with_number_dates_lines_and_balance(story: Story):
+    invoices = story.data["invoices"]
+    assert [i["id"] for i in invoices] == list(range(1, 12))  # all paid now, none forgotten
+    first = invoices[0]
+    assert re.fullmatch(r"\d{4}-1001", first["number"]), first
+    assert first["issued"] and first["due"] and first["status"] == "Paid", first
+    assert (
+        first["currency"] == "EUR"
+        and first["total"] == "49.95"
+        and first["paid"] == "49.95"
+        and first["balance"] == "0.00"
+    )
+    assert (
+        first["lines"]
+        and first["lines"][0]["description"].startswith("Reseller Pro (")
+        and first["lines"][0]["amount"] == "49.95"
+    )
+    seventh = invoices[6]
+    assert [p["amount"] for p in seventh["payments"]] == ["100.00", "29.00"], (
+        seventh
+    )  # the partial payment, then the rest
+    payments = story.data["payments"]
+    assert len(payments) == 12 and {p["reference"] for p in payments} >= {"BANK-7-100.00", "BANK-1-all"}
+    words = text_of(story.page)
+    assert first["number"] in words and "Reseller Pro (" in words and "€944.70" in words  # the debt at its highest
+
+
+def test_notices_carry_recipient_full_text_and_whmcs_proof(story: Story):
+    notices = story.data["notices"]
+    emails = [n for n in notices if n["channel"] == "email"]
+    assert emails and all(n["proof"]["email_log_id"] and n["recipient"] and n["sent_at"] for n in emails), emails
+    assert all("hans@snelhost.nl" in n["recipient"] for n in emails), emails
+    final = next(n for n in emails if n["subject"].startswith("Ingebrekestelling"))
+    assert "uiterlijk 16 december 2026" in final["text"] and "944,70" in final["text"], final
+    [ticket] = [n for n in notices if n["channel"] == "ticket"]
+    assert ticket["proof"]["ticket_id"] and ticket["proof"]["ticket_number"] and ticket["text"], ticket
+    [letter] = [n for n in notices if n["channel"] == "registered letter"]
+    assert letter["proof"] == {"tracking_number": "RR123456789NL", "delivered": "2026-12-11"}, letter
+    words = text_of(story.page)
+    assert "uiterlijk 16 december 2026" in words and "RR123456789NL" in words and "2026-12-11" in words
+
+
+def test_only_what_happened(story: Story):
+    """The lock ran (approved by alice); the approved suspension never ran, and says so."""
+    measures = {(m["what"], m["service"]): m for m in story.data["measures"]}
+    lock = measures[("lock reseller panel", 101)]
+    assert lock["done_at"] and lock["approved_by"] == "alice" and lock["outcome"] == "done", lock
+    suspension = measures[("suspend", 101)]
+    assert suspension["done_at"] is None and suspension["outcome"].startswith("not run"), suspension
+    assert suspension["approved_by"] == "alice", suspension
+    undone = measures[("unlock reseller panel", 101)]
+    assert undone["outcome"] == "done", undone
+    words = text_of(story.page)
+    assert re.search(r"suspend .{0,80}not run", words), words
+
+
+def test_promises_holds_and_staff_decisions(story: Story):
+    promises = story.data["promises"]
+    assert [(p["amount"], p["until"], p["outcome"]) for p in promises] == [
+        ("200.00", "2026-12-12", "broken"),
+        ("49.95", "2026-12-16", "kept"),
+    ], promises
+    [hold] = story.data["holds"]
+    assert (hold["by"], hold["reason"]) == ("bob", "client disputes invoice 3 by phone") and hold["resumed_by"] == "bob"
+    decisions = story.data["staff_decisions"]
+    approved = [d for d in decisions if d["decision"] == "approved"]
+    assert len(approved) == 5 and all(d["who"] == "alice" and d["at"] for d in approved), decisions
+    assert any(d["decision"] == "held the ladder" and d["who"] == "bob" for d in decisions), decisions
+
+
+def test_no_internal_keys_or_raw_json_in_the_page(story: Story):
+    page = story.page
+    assert '{"' not in page and "&quot;" not in page and "{'" not in page
+    assert "escalation:client" not in page and "[wb-" not in page and "wb-" not in text_of(page)
+    assert "outcome_to" not in page and "msg" not in re.findall(r"\w+", text_of(page))
+
+
+def test_verify_dossier_holds_and_names_a_changed_file(story: Story, tmp_path: Path):
+    bridge = story.bridge
+    assert "verifies" in bridge.run("escalations", "verify-dossier", str(story.out)).output
+    assert "verifies" in bridge.run("escalations", "verify-dossier", str(story.out), "--against-state").output
+    copy = tmp_path / "copy"
+    shutil.copytree(story.out, copy)
+    page = copy / "collections-dossier.html"
+    page.write_text(page.read_text().replace("49.95", "4.95", 1))
+    changed = CliRunner().invoke(cli.main, ["--config", str(bridge.config), "escalations", "verify-dossier", str(copy)])
+    assert changed.exit_code == 1 and "collections-dossier.html" in changed.output, changed.output
+    data = copy / "collections-dossier.json"
+    page.write_text((story.out / "collections-dossier.html").read_text())
+    data.write_text(data.read_text().replace('"49.95"', '"4.95"', 1))
+    changed = CliRunner().invoke(cli.main, ["--config", str(bridge.config), "escalations", "verify-dossier", str(copy)])
+    assert changed.exit_code == 1 and "collections-dossier.json" in changed.output, changed.output
+
+
+@needs("chromium", "chromedriver", install="apt-get install chromium chromium-driver")
+def test_the_dossier_renders_in_a_real_browser(story: Story):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+
+    options = Options()
+    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1280,1800",
+    ):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options=options)
+    try:
+        driver.get((story.out / "collections-dossier.html").as_uri())
+        body = driver.find_element(By.TAG_NAME, "body").text
+        assert "SnelHost V.O.F." in body and "Example Hosting B.V." in body and "RR123456789NL" in body
+        assert driver.find_element(By.TAG_NAME, "h1").text.startswith("Collections dossier")
+        SHOTS.mkdir(exist_ok=True)
+        assert driver.save_screenshot(str(SHOTS / "collections-dossier.png"))
+    finally:
+        driver.quit()
