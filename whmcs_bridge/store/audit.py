@@ -1,4 +1,9 @@
-"""The audit log: append-only, each row hash-chained to the one before, and a verifier that names the first break."""
+"""The audit log: append-only, each row hash-chained to the one before, the head signed with the bridge's key
+(and kept as signed checkpoints), and a verifier that names the first break.
+
+A rewrite by someone with the database but not the key (edit and recompute, renumber, append, cut the tail,
+wipe) leaves a head whose signature no longer matches; a rollback to an earlier signed state is what the
+WHMCS anchors (evidence.anchor) catch."""
 
 from __future__ import annotations
 
@@ -7,13 +12,18 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from whmcs_bridge.clock import iso, utcnow
 from whmcs_bridge.errors import AuditChainError
 from whmcs_bridge.store.db import Database
 
+if TYPE_CHECKING:
+    from whmcs_bridge.evidence.keys import PublicKey
+
 GENESIS = "0" * 64
+CHAIN = "whmcs-bridge-audit/1"
+CHECKPOINT_EVERY = 64  # a signed head is kept every this many rows (and at decisions, dossiers, daily)
 
 
 @dataclass(frozen=True)
@@ -37,6 +47,54 @@ def canonical(content: dict[str, Any]) -> str:
 
 def row_hash(prev_hash: str, content: dict[str, Any]) -> str:
     return hashlib.sha256((prev_hash + canonical(content)).encode("utf-8")).hexdigest()
+
+
+def statement(count: int, digest: str) -> bytes:
+    """What a head signature and a checkpoint sign: the chain had `count` rows, the last hashing to `digest`."""
+    return canonical({"chain": CHAIN, "count": count, "hash": digest}).encode("utf-8")
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A signed head: `count` rows, the last with hash `hash`; `anchor_id` is its WHMCS activity-log line."""
+
+    count: int
+    hash: str
+    signature: str
+    fingerprint: str
+    at: str
+    reason: str
+    anchor_id: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "count": self.count,
+            "hash": self.hash,
+            "signature": self.signature,
+            "fingerprint": self.fingerprint,
+            "at": self.at,
+            "reason": self.reason,
+            "anchor_id": self.anchor_id,
+        }
+
+    @classmethod
+    def from_dict(cls, value: Any) -> Checkpoint | None:
+        """A checkpoint as a dossier carries it; None if it is not one."""
+        try:
+            return cls(
+                int(value["count"]),
+                str(value["hash"]),
+                str(value["signature"]),
+                str(value["fingerprint"]),
+                str(value["at"]),
+                str(value["reason"]),
+                None if value.get("anchor_id") is None else int(value["anchor_id"]),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return None
+
+    def verifies(self, key: PublicKey) -> bool:
+        return self.fingerprint == key.fingerprint and key.verifies(self.signature, statement(self.count, self.hash))
 
 
 def _content(
@@ -87,12 +145,129 @@ def append(
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (row_id, at, actor, action, client_id, case_id, subject, canonical(detail), prev, digest),
         )
-        conn.execute(
-            "INSERT INTO audit_head (one, last_id, last_hash) VALUES (1, ?, ?)"
-            " ON CONFLICT (one) DO UPDATE SET last_id = excluded.last_id, last_hash = excluded.last_hash",
-            (row_id, digest),
-        )
+        _write_head(db, row_id, digest)
+        if row_id % CHECKPOINT_EVERY == 0:
+            _keep_checkpoint(db, row_id, digest, at, f"every {CHECKPOINT_EVERY} rows")
     return AuditEntry(row_id, at, actor, action, client_id, case_id, subject, detail, prev, digest)
+
+
+def _write_head(db: Database, count: int, digest: str) -> None:
+    """The head, signed when the bridge has its key (a copy without it leaves the head unsigned)."""
+    signer = db.signer
+    signature = signer.sign(statement(count, digest)) if signer else None
+    db.conn.execute(
+        "INSERT INTO audit_head (one, last_id, last_hash, signature, fingerprint) VALUES (1, ?, ?, ?, ?)"
+        " ON CONFLICT (one) DO UPDATE SET last_id = excluded.last_id, last_hash = excluded.last_hash,"
+        " signature = excluded.signature, fingerprint = excluded.fingerprint",
+        (count, digest, signature, signer.fingerprint if signer else None),
+    )
+
+
+def sign_head(db: Database) -> None:
+    """Sign the head as it stands: only when the key or the keyed chain is new (Database does this)."""
+    with db.atomic():
+        found = head(db)
+        count, digest = found if found else (0, GENESIS)
+        _write_head(db, count, digest)
+
+
+def _keep_checkpoint(db: Database, count: int, digest: str, at: str, reason: str) -> Checkpoint | None:
+    signer = db.signer
+    if signer is None:
+        return None
+    db.conn.execute(
+        "INSERT OR IGNORE INTO audit_checkpoint (count, hash, signature, fingerprint, at, reason)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (count, digest, signer.sign(statement(count, digest)), signer.fingerprint, at, reason),
+    )
+    return checkpoint_at(db, count)
+
+
+def checkpoint(db: Database, reason: str, *, at: str | None = None) -> Checkpoint:
+    """Keep the current head as a signed checkpoint (the one already kept at this count, if any)."""
+    if db.signer is None:
+        raise AuditChainError(0, f"no signing key beside {db.path}: a checkpoint cannot be signed here")
+    with db.atomic():
+        found = head(db)
+        count, digest = found if found else (0, GENESIS)
+        point = _keep_checkpoint(db, count, digest, at or iso(utcnow()), reason)
+    assert point is not None
+    return point
+
+
+def _checkpoint(row: sqlite3.Row) -> Checkpoint:
+    return Checkpoint(
+        row["count"], row["hash"], row["signature"], row["fingerprint"], row["at"], row["reason"], row["anchor_id"]
+    )
+
+
+def checkpoint_at(db: Database, count: int) -> Checkpoint | None:
+    row = db.conn.execute("SELECT * FROM audit_checkpoint WHERE count = ?", (count,)).fetchone()
+    return _checkpoint(row) if row else None
+
+
+def checkpoints(db: Database, *, anchored: bool | None = None) -> list[Checkpoint]:
+    """Every kept checkpoint, oldest first (only those anchored in WHMCS, or only those not, if asked)."""
+    sql = "SELECT * FROM audit_checkpoint"
+    if anchored is not None:
+        sql += " WHERE anchor_id IS NOT NULL" if anchored else " WHERE anchor_id IS NULL"
+    return [_checkpoint(row) for row in db.conn.execute(sql + " ORDER BY count")]
+
+
+def actions_since(db: Database, row_id: int) -> set[str]:
+    """The distinct actions of the rows after `row_id`."""
+    return {str(r["action"]) for r in db.conn.execute("SELECT DISTINCT action FROM audit_log WHERE id > ?", (row_id,))}
+
+
+def anchored_at(db: Database, count: int) -> str | None:
+    row = db.conn.execute("SELECT anchored_at FROM audit_checkpoint WHERE count = ?", (count,)).fetchone()
+    return str(row["anchored_at"]) if row and row["anchored_at"] else None
+
+
+def record_anchor(db: Database, count: int, anchor_id: int, at: str) -> None:
+    """The WHMCS activity-log entry that carries checkpoint `count`."""
+    with db.atomic() as conn:
+        conn.execute(
+            "UPDATE audit_checkpoint SET anchor_id = ?, anchored_at = ? WHERE count = ?", (anchor_id, at, count)
+        )
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A contiguous run of the chain, rows opening.count+1 .. closing.count, between two signed checkpoints
+    (opening None: the chain's start, whose predecessor hash is GENESIS)."""
+
+    rows: list[dict[str, Any]]
+    opening: Checkpoint | None
+    closing: Checkpoint
+    inner: list[Checkpoint]  # the checkpoints kept between the two
+
+
+def segment(db: Database, first_id: int, last_id: int, *, at: str | None = None) -> Segment:
+    """Rows from the last checkpoint before `first_id` to the first checkpoint at or after `last_id`
+    (signing one at the head if none is kept yet), every column, detail parsed."""
+    with db.snapshot():
+        opening_row = db.conn.execute(
+            "SELECT * FROM audit_checkpoint WHERE count < ? AND count > 0 ORDER BY count DESC LIMIT 1", (first_id,)
+        ).fetchone()
+        closing_row = db.conn.execute(
+            "SELECT * FROM audit_checkpoint WHERE count >= ? ORDER BY count LIMIT 1", (last_id,)
+        ).fetchone()
+    closing = _checkpoint(closing_row) if closing_row else checkpoint(db, "dossier", at=at)
+    opening = _checkpoint(opening_row) if opening_row else None
+    start = opening.count if opening else 0
+    with db.snapshot():
+        rows = db.conn.execute(
+            "SELECT * FROM audit_log WHERE id > ? AND id <= ? ORDER BY id", (start, closing.count)
+        ).fetchall()
+        inner = db.conn.execute(
+            "SELECT * FROM audit_checkpoint WHERE count > ? AND count < ? ORDER BY count", (start, closing.count)
+        ).fetchall()
+    return Segment([_raw(row) for row in rows], opening, closing, [_checkpoint(row) for row in inner])
+
+
+def _raw(row: sqlite3.Row) -> dict[str, Any]:
+    return {**dict(row), "detail": json.loads(row["detail"])}
 
 
 def _entry(row: sqlite3.Row) -> AuditEntry:
@@ -109,17 +284,34 @@ def _content_of(row: sqlite3.Row, detail: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-def verify(db: Database) -> int:
+def verify(db: Database, key: PublicKey | None = None) -> int:
     """Recompute the whole chain; return the number of rows, or raise AuditChainError at the first break.
-    Rows and head are read in one snapshot: a daemon appending meanwhile is not a broken chain."""
+    With a key (by default the bridge's own, beside the database) the head and every kept checkpoint must
+    carry its signature over what the rows hash to. Rows, head and checkpoints are read in one snapshot:
+    a daemon appending meanwhile is not a broken chain."""
+    if key is None and db.signer is not None:
+        key = db.signer.public
     with db.snapshot():
-        return _verify(db)
+        points = checkpoints(db) if key is not None else []
+        count, last, hashes = _verify_rows(db, {p.count for p in points})
+        stored = db.conn.execute("SELECT * FROM audit_head WHERE one = 1").fetchone()
+        head_id, head_hash = (stored["last_id"], stored["last_hash"]) if stored else (0, GENESIS)
+        if head_id != count or head_hash != last:
+            raise AuditChainError(
+                count + 1 if head_id > count else head_id,
+                f"the chain head records {head_id} row(s) but {count} remain (rows deleted from the end)",
+            )
+        if key is not None:
+            _verify_signed(key, stored, points, count, hashes)
+    return count
 
 
-def _verify(db: Database) -> int:
+def _verify_rows(db: Database, wanted: set[int]) -> tuple[int, str, dict[int, str]]:
+    """Walk the rows: the count, the last hash, and the hashes of the rows in `wanted`."""
     prev = GENESIS
     expected_id = 1
     count = 0
+    hashes: dict[int, str] = {0: GENESIS}
     for row in db.conn.execute("SELECT * FROM audit_log ORDER BY id"):
         if row["id"] != expected_id:
             raise AuditChainError(expected_id, f"row {expected_id} is missing (next row is {row['id']})")
@@ -133,16 +325,48 @@ def _verify(db: Database) -> int:
         if canonical(detail) != row["detail"] or row_hash(prev, content) != row["hash"]:
             raise AuditChainError(row["id"], "its content does not match its hash (edited)")
         prev = row["hash"]
+        if row["id"] in wanted:
+            hashes[row["id"]] = prev
         expected_id += 1
         count += 1
-    head = db.conn.execute("SELECT last_id, last_hash FROM audit_head WHERE one = 1").fetchone()
-    head_id, head_hash = (head["last_id"], head["last_hash"]) if head else (0, GENESIS)
-    if head_id != count or head_hash != prev:
+    return count, prev, hashes
+
+
+def _verify_signed(
+    key: PublicKey, stored: sqlite3.Row | None, points: list[Checkpoint], count: int, hashes: dict[int, str]
+) -> None:
+    """The kept checkpoints, oldest first, then the head, against the key's signatures."""
+    for point in points:
+        if not point.verifies(key):
+            raise AuditChainError(point.count, f"the checkpoint kept at row {point.count} is not signed with this key")
+        if point.count > count:
+            raise AuditChainError(
+                count + 1,
+                f"a signed checkpoint of {point.at} counts {point.count} rows but {count} remain (rows cut off)",
+            )
+        if hashes.get(point.count) != point.hash:
+            raise AuditChainError(
+                point.count,
+                f"it is not the row signed in the checkpoint of {point.at}: the chain up to it was rewritten",
+            )
+    if stored is None:
+        raise AuditChainError(1, "the chain head is missing: the audit log was wiped or its head deleted")
+    if not stored["signature"]:
         raise AuditChainError(
-            count + 1 if head_id > count else head_id,
-            f"the chain head records {head_id} row(s) but {count} remain (rows deleted from the end)",
+            stored["last_id"],
+            f"the chain head is not signed: it was rewritten without the signing key {key.fingerprint}",
         )
-    return count
+    if stored["fingerprint"] != key.fingerprint:
+        raise AuditChainError(
+            stored["last_id"],
+            f"the chain head is signed with another key ({stored['fingerprint']}), not {key.fingerprint}",
+        )
+    if not key.verifies(stored["signature"], statement(stored["last_id"], stored["last_hash"])):
+        raise AuditChainError(
+            stored["last_id"],
+            f"the signed chain head does not match the {count} row(s) there are: rows were edited and "
+            "rehashed, renumbered, added or cut off by someone without the signing key",
+        )
 
 
 def entries(
@@ -186,7 +410,7 @@ def raw_rows(db: Database, *, case_id: str, subject: str) -> list[dict[str, Any]
 def head(db: Database) -> tuple[int, str] | None:
     """The id and hash of the chain's last row (None while it is empty)."""
     row = db.conn.execute("SELECT last_id, last_hash FROM audit_head WHERE one = 1").fetchone()
-    return (int(row["last_id"]), str(row["last_hash"])) if row else None
+    return (int(row["last_id"]), str(row["last_hash"])) if row and row["last_id"] else None
 
 
 def hash_of(db: Database, row_id: int) -> str | None:

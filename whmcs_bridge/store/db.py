@@ -8,10 +8,14 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from whmcs_bridge import permissions
 from whmcs_bridge.clock import iso, utcnow
 from whmcs_bridge.errors import EnvironmentProblem, StoreError
+
+if TYPE_CHECKING:
+    from whmcs_bridge.evidence.keys import SigningKey
 
 # Each migration is applied in the same transaction as its record in schema_migrations.
 # Append only: never edit a migration that has shipped.
@@ -204,6 +208,30 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE consent_link ADD COLUMN lang TEXT NOT NULL DEFAULT '';
         """,
     ),
+    (
+        "0005_audit_signed",
+        """
+        -- The chain head is signed with the bridge's key (signing-key.pem beside this file) at every
+        -- append: a chain rewritten, extended or cut short without the key no longer matches it.
+        ALTER TABLE audit_head ADD COLUMN signature TEXT;
+        ALTER TABLE audit_head ADD COLUMN fingerprint TEXT;
+        -- An empty chain has a head too (0 rows, the genesis hash): a wiped log is not an empty one.
+        INSERT OR IGNORE INTO audit_head (one, last_id, last_hash)
+            VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
+        -- Signed heads kept (every 64 rows, each case decision, each dossier, daily): the bounds of a
+        -- dossier's audit segment; `anchor_id` is the WHMCS activity-log entry that carries it.
+        CREATE TABLE audit_checkpoint (
+            count INTEGER PRIMARY KEY,
+            hash TEXT NOT NULL,
+            signature TEXT NOT NULL,
+            fingerprint TEXT NOT NULL,
+            at TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            anchor_id INTEGER,
+            anchored_at TEXT
+        );
+        """,
+    ),
 ]
 
 
@@ -286,12 +314,35 @@ class Database:
         except sqlite3.DatabaseError as exc:
             self.conn.close()
             raise self.problem(exc) from None
+        # The signing key beside the file (evidence.keys); made on first use. None: appends leave the head
+        # unsigned (a copy elsewhere: a backup, a preview).
+        self.signer: SigningKey | None = None
+        applied: list[str] = []
         if migrate:
             try:
-                self.migrate()
+                applied = self.migrate()
             except sqlite3.DatabaseError as exc:
                 self.conn.close()
                 raise self.problem(exc) from None
+        self._load_signer(create=migrate, adopt="0005_audit_signed" in applied)
+
+    def _load_signer(self, *, create: bool, adopt: bool) -> None:
+        """Load (or, on first use, make) the signing key; sign the chain's head when the key or the signed
+        head is new here, never otherwise: an unsigned head found later is a rewrite, not a start."""
+        from whmcs_bridge.evidence import keys  # evidence builds on the store: imported late
+        from whmcs_bridge.store import audit
+
+        path = keys.key_path(self.path)
+        try:
+            if create:
+                self.signer, made = keys.load_or_create(path)
+            else:
+                self.signer, made = keys.load(path), False
+            if self.signer is not None and (made or adopt):
+                audit.sign_head(self)
+        except BaseException:
+            self.conn.close()
+            raise
 
     def _connect(self) -> sqlite3.Connection:
         """Open the file, first saying plainly when the user may not write it or its folder."""

@@ -1,0 +1,156 @@
+"""Anchors: the audit chain's signed head written into WHMCS's activity log (LogActivity), out of reach of
+whoever holds the bridge's database, at every case decision and at least daily; and the comparison of
+the chain with those entries (`audit verify --against-whmcs`)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from whmcs_bridge.clock import iso
+from whmcs_bridge.evidence.keys import PublicKey
+from whmcs_bridge.store import audit
+from whmcs_bridge.store.db import Database
+from whmcs_bridge.whmcs.records import ActivityEntry
+
+# "[wb-" marks the bridge's own activity lines: the poller does not read them back as news.
+PREFIX = "[wb-anchor] whmcs-bridge audit chain"
+_TEXT = re.compile(
+    r"\[wb-anchor\] whmcs-bridge audit chain: (?P<count>\d+) rows, head (?P<hash>[0-9a-f]{64}), "
+    r"key (?P<fingerprint>SHA256:[0-9a-f]{64}), signed (?P<signature>[A-Za-z0-9+/=]+), at (?P<at>\S+)"
+)
+EVERY = timedelta(days=1)
+
+# Audit actions that are a case decision: the chain is anchored after each (families add theirs).
+DECISIONS: set[str] = {
+    "ownership.approved",
+    "ownership.closed",
+    "ownership.completed",
+    "ownership.staff_disputed",
+    "ownership.objection_recorded",
+    "staff.OwnershipCommand.decide",
+    "staff.OwnershipCommand.approve",
+    "staff.OwnershipCommand.reject",
+    "staff.OwnershipCommand.cancel",
+    "staff.OwnershipCommand.record_answer",
+}
+
+
+def add_decisions(*actions: str) -> None:
+    """Name more audit actions after which the chain is anchored (a family's case decisions)."""
+    DECISIONS.update(actions)
+
+
+class ActivityLog(Protocol):
+    """What anchoring needs of WHMCS (whmcs.api.WhmcsApi has it)."""
+
+    def log_activity(self, description: str, client_id: int | None = None) -> None: ...
+
+    def activity(self, *, client_id: int | None = None, description: str | None = None) -> Iterable[ActivityEntry]: ...
+
+
+def text(point: audit.Checkpoint) -> str:
+    """The activity-log line of a checkpoint: all a reader of WHMCS needs to check it with the public key."""
+    return (
+        f"{PREFIX}: {point.count} rows, head {point.hash}, key {point.fingerprint}, "
+        f"signed {point.signature}, at {point.at}"
+    )
+
+
+def parse(description: str) -> audit.Checkpoint | None:
+    found = _TEXT.search(description)
+    if not found:
+        return None
+    return audit.Checkpoint(
+        int(found["count"]), found["hash"], found["signature"], found["fingerprint"], found["at"], "anchor"
+    )
+
+
+def due(db: Database, now: datetime) -> str | None:
+    """Why the chain should be anchored now (a decision since the last anchor, or a day gone), or None."""
+    if db.signer is None:
+        return None
+    current = audit.head(db)
+    if current is None:
+        return None
+    anchored = audit.checkpoints(db, anchored=True)
+    last = anchored[-1] if anchored else None
+    if last is not None and last.count >= current[0]:
+        return None
+    decided = sorted(audit.actions_since(db, last.count if last else 0) & DECISIONS)
+    if decided:
+        return f"decision ({decided[0]})"
+    if last is None:
+        return "first anchor"
+    anchored_at = audit.anchored_at(db, last.count)
+    if anchored_at is None or now - datetime.fromisoformat(anchored_at) >= EVERY:
+        return "daily"
+    return None
+
+
+def find(api: ActivityLog, point: audit.Checkpoint) -> int | None:
+    """The id of the activity-log line carrying this checkpoint, if WHMCS has it."""
+    for entry in api.activity(description=point.hash):
+        if parse(entry.description) == _as_anchor(point):
+            return entry.id
+    return None
+
+
+def _as_anchor(point: audit.Checkpoint) -> audit.Checkpoint:
+    return audit.Checkpoint(point.count, point.hash, point.signature, point.fingerprint, point.at, "anchor")
+
+
+def anchor(db: Database, api: ActivityLog, now: datetime, reason: str) -> audit.Checkpoint:
+    """Keep the head as a checkpoint and write it into WHMCS's activity log (once: a line already there
+    is found by its hash first); return the checkpoint with its activity-log id."""
+    point = audit.checkpoint(db, reason, at=iso(now))
+    if point.anchor_id is not None:
+        return point
+    found = find(api, point)
+    if found is None:
+        # LogActivity answers only `result` (DD:api-reference/logactivity.md): the new line's id is read
+        # back through GetActivityLog's description search (DD:api-reference/getactivitylog.md).
+        api.log_activity(text(point))
+        found = find(api, point)
+    if found is None:
+        return point
+    audit.record_anchor(db, point.count, found, iso(now))
+    return audit.checkpoint_at(db, point.count) or point
+
+
+def anchor_if_due(db: Database, api: ActivityLog, now: datetime) -> audit.Checkpoint | None:
+    reason = due(db, now)
+    return anchor(db, api, now, reason) if reason else None
+
+
+def compare(db: Database, api: ActivityLog, key: PublicKey) -> tuple[int, list[str]]:
+    """The chain against every anchor WHMCS's activity log holds: each must be signed with `key`, name a
+    row the chain still has with the same hash, and none may count more rows than the chain has (a
+    truncated, wiped or rolled-back chain). Returns how many anchors were checked and the problems."""
+    problems: list[str] = []
+    checked = 0
+    count = audit.head(db)
+    total = count[0] if count else 0
+    for entry in api.activity(description=PREFIX):
+        point = parse(entry.description)
+        if point is None:
+            continue
+        entry_id = entry.id
+        if point.fingerprint != key.fingerprint:
+            continue  # another bridge's, or an earlier key's: not this chain's
+        checked += 1
+        if not point.verifies(key):
+            problems.append(f"WHMCS activity-log entry {entry_id}: an anchor whose signature does not verify (forged)")
+        elif point.count > total:
+            problems.append(
+                f"WHMCS activity-log entry {entry_id} anchors {point.count} rows, the chain has {total}: "
+                "rows were cut off, the log wiped or an older copy restored"
+            )
+        elif point.count and audit.hash_of(db, point.count) != point.hash:
+            problems.append(
+                f"WHMCS activity-log entry {entry_id}: row {point.count} is not the row anchored on {point.at} "
+                "(the chain was rewritten)"
+            )
+    return checked, problems

@@ -1,0 +1,158 @@
+"""The bridge's signing key: an Ed25519 key pair (the `cryptography` library) kept in a 0600 file beside,
+never inside, the state database; its public half and fingerprint are what a reader needs to check."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from whmcs_bridge.errors import BridgeError, EnvironmentProblem
+
+KEY_FILE = "signing-key.pem"
+ALGORITHM = "ed25519"
+
+
+class KeyProblem(EnvironmentProblem):
+    """The key file is unreadable, malformed, or readable by others."""
+
+
+def key_path(state_path: Path) -> Path:
+    """Where the key of the database at `state_path` lives: its folder, as signing-key.pem."""
+    return state_path.parent / KEY_FILE
+
+
+@dataclass(frozen=True)
+class PublicKey:
+    """The half that checks: give it (its PEM) to whoever must verify a dossier or the audit chain."""
+
+    key: Ed25519PublicKey
+
+    @classmethod
+    def from_pem(cls, data: bytes, source: str = "the public key") -> PublicKey:
+        try:
+            key = serialization.load_pem_public_key(data)
+        except ValueError:
+            try:  # the private key file works too: its public half is in it
+                key = serialization.load_pem_private_key(data, password=None).public_key()
+            except (ValueError, TypeError):
+                raise BridgeError(f"{source} is not a PEM public key") from None
+        if not isinstance(key, Ed25519PublicKey):
+            raise BridgeError(f"{source} is not an {ALGORITHM} key (whmcs-bridge signs with {ALGORITHM})")
+        return cls(key)
+
+    @classmethod
+    def from_file(cls, path: Path) -> PublicKey:
+        try:
+            return cls.from_pem(path.read_bytes(), str(path))
+        except FileNotFoundError:
+            raise BridgeError(f"{path}: no such public key file") from None
+        except OSError as exc:
+            raise EnvironmentProblem(f"cannot read {path}: {exc.strerror or exc}") from None
+
+    def raw(self) -> bytes:
+        return self.key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+    def pem(self) -> str:
+        return self.key.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        ).decode("ascii")
+
+    @property
+    def fingerprint(self) -> str:
+        """`SHA256:` and the hex SHA-256 of the raw 32-byte public key."""
+        return "SHA256:" + hashlib.sha256(self.raw()).hexdigest()
+
+    def verifies(self, signature: str, data: bytes) -> bool:
+        """Whether `signature` (base64, as `SigningKey.sign` writes it) is this key's over `data`."""
+        try:
+            self.key.verify(base64.b64decode(signature, validate=True), data)
+        except (InvalidSignature, ValueError, TypeError):
+            return False
+        return True
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """The private half; only the bridge's own processes load it."""
+
+    key: Ed25519PrivateKey
+    path: Path | None = None
+
+    @property
+    def public(self) -> PublicKey:
+        return PublicKey(self.key.public_key())
+
+    @property
+    def fingerprint(self) -> str:
+        return self.public.fingerprint
+
+    def sign(self, data: bytes) -> str:
+        return base64.b64encode(self.key.sign(data)).decode("ascii")
+
+    @classmethod
+    def generate(cls) -> SigningKey:
+        return cls(Ed25519PrivateKey.generate())
+
+
+def load(path: Path) -> SigningKey | None:
+    """The key at `path`, None if there is none; refused if others may read it."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise EnvironmentProblem(f"cannot read the signing key {path}: {exc.strerror or exc}") from None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise EnvironmentProblem(
+            f"the signing key {path} may be read by others (mode {stat.S_IMODE(mode):04o}): run `chmod 600 {path}`"
+        )
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise EnvironmentProblem(f"cannot read the signing key {path}: {exc.strerror or exc}") from None
+    try:
+        key = serialization.load_pem_private_key(data, password=None)
+    except (ValueError, TypeError):
+        raise KeyProblem(f"{path} is not a PEM private key; restore it from your backup of the key") from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise KeyProblem(f"{path} is not an {ALGORITHM} key")
+    return SigningKey(key, path)
+
+
+def load_or_create(path: Path) -> tuple[SigningKey, bool]:
+    """The key at `path`, made (0600, written whole before it takes its name) if there is none yet;
+    and whether it was made now. Two processes racing here end with the same key."""
+    existing = load(path)
+    if existing is not None:
+        return existing, False
+    made = SigningKey.generate()
+    pem = made.key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(pem)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temporary, path)  # fails if another process made one meanwhile: theirs is kept
+        except FileExistsError:
+            pass
+    except OSError as exc:
+        raise EnvironmentProblem(f"cannot create the signing key {path}: {exc.strerror or exc}") from None
+    finally:
+        temporary.unlink(missing_ok=True)
+    kept = load(path)
+    assert kept is not None
+    return kept, kept.public.raw() == made.public.raw()
