@@ -8,6 +8,7 @@ happened; sealed and verified by `escalations verify-dossier`, rendered in a rea
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -21,6 +22,7 @@ from click.testing import CliRunner
 from tests.conftest import RunningSandbox, Sandbox, needs
 from tests.test_escalation_e2e import Bridge, configure
 from whmcs_bridge.cli import app as cli
+from whmcs_bridge.evidence import keys
 
 SHOTS = Path("/tmp/shots")
 
@@ -93,7 +95,7 @@ def play(bridge: Bridge, out: Path) -> Story:
     story = Story(bridge, out)
     story.data = json.loads((out / "collections-dossier.json").read_text())
     story.page = (out / "collections-dossier.html").read_text()
-    assert "seal" in printed, printed
+    assert "signed by SHA256:" in printed and "seal" in printed, printed
     return story
 
 
@@ -198,21 +200,48 @@ def test_no_internal_keys_or_raw_json_in_the_page(story: Story):
     assert "outcome_to" not in page and "msg" not in re.findall(r"\w+", text_of(page))
 
 
+def verify(story: Story, folder: Path, *args: str) -> Any:
+    return CliRunner().invoke(
+        cli.main, ["--config", str(story.bridge.config), "escalations", "verify-dossier", str(folder), *args]
+    )
+
+
 def test_verify_dossier_holds_and_names_a_changed_file(story: Story, tmp_path: Path):
     bridge = story.bridge
     assert "verifies" in bridge.run("escalations", "verify-dossier", str(story.out)).output
     assert "verifies" in bridge.run("escalations", "verify-dossier", str(story.out), "--against-state").output
+    assert {"manifest.json", "manifest.sig", "public-key.pem"} <= {p.name for p in story.out.iterdir()}
     copy = tmp_path / "copy"
     shutil.copytree(story.out, copy)
     page = copy / "collections-dossier.html"
     page.write_text(page.read_text().replace("49.95", "4.95", 1))
-    changed = CliRunner().invoke(cli.main, ["--config", str(bridge.config), "escalations", "verify-dossier", str(copy)])
-    assert changed.exit_code == 1 and "collections-dossier.html" in changed.output, changed.output
+    changed = verify(story, copy)
+    assert changed.exit_code == 1 and "collections-dossier.html: changed" in changed.output, changed.output
     data = copy / "collections-dossier.json"
     page.write_text((story.out / "collections-dossier.html").read_text())
     data.write_text(data.read_text().replace('"49.95"', '"4.95"', 1))
-    changed = CliRunner().invoke(cli.main, ["--config", str(bridge.config), "escalations", "verify-dossier", str(copy)])
-    assert changed.exit_code == 1 and "collections-dossier.json" in changed.output, changed.output
+    changed = verify(story, copy)
+    assert changed.exit_code == 1 and "collections-dossier.json: changed" in changed.output, changed.output
+    # The manifest re-hashed to match the edited file: its signature no longer verifies.
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["files"]["collections-dossier.json"] = hashlib.sha256(data.read_bytes()).hexdigest()
+    (copy / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    changed = verify(story, copy)
+    assert changed.exit_code == 1 and "changed since it was signed" in changed.output, changed.output
+
+
+def test_verify_dossier_with_a_public_key_and_against_another_key(story: Story, tmp_path: Path):
+    """Offline, with the public key the bridge's operator hands over; a dossier signed by another key fails."""
+    ours = tmp_path / "bridge.pem"
+    signer = keys.load(story.bridge.config.parent / keys.KEY_FILE)
+    assert signer is not None
+    ours.write_text(signer.public.pem())
+    assert "verifies" in verify(story, story.out, "--public-key", str(ours)).output
+    stranger = tmp_path / "stranger.pem"
+    stranger.write_text(keys.SigningKey.generate().public.pem())
+    refused = verify(story, story.out, "--public-key", str(stranger))
+    assert refused.exit_code == 1 and "not with the given key" in refused.output, refused.output
+    assert "SnelHost" not in refused.output and "Traceback" not in refused.output
 
 
 @needs("chromium", "chromedriver", install="apt-get install chromium chromium-driver")

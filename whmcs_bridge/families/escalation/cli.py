@@ -21,6 +21,8 @@ from whmcs_bridge.cli.common import (
     user_errors,
 )
 from whmcs_bridge.clock import utcnow
+from whmcs_bridge.evidence import keys
+from whmcs_bridge.evidence.keys import PublicKey
 from whmcs_bridge.families.escalation import dossier
 from whmcs_bridge.families.escalation import staff as esc
 from whmcs_bridge.store.db import Database
@@ -229,12 +231,23 @@ def export(obj: Context, client_id: int, out: Path) -> None:
     sealed (manifest.json) and recorded in the audit chain; it keeps the history after the client paid."""
     config = obj.config()
     with Database(existing_state(config)) as db:
-        manifest = dossier.export(config, db, WhmcsApi.from_config(config), client_id, out, now=utcnow())
-    click.echo(f"collections dossier of client #{client_id} written to {out}: seal {manifest['seal']}")
+        sealed = dossier.export(config, db, WhmcsApi.from_config(config), client_id, out, now=utcnow())
+    click.echo(
+        f"collections dossier of client #{client_id} written to {out}: {len(sealed.manifest['files'])} files, "
+        f"signed by {sealed.manifest['signed_by']['fingerprint']}, seal {sealed.seal}"
+    )
 
 
 @escalations.command("verify-dossier")
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--public-key",
+    "public_key",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The bridge's public key (PEM) to check the signature with, e.g. on a machine without the bridge "
+    "[default: the key beside this bridge's state database].",
+)
 @click.option(
     "--against-state",
     is_flag=True,
@@ -242,16 +255,27 @@ def export(obj: Context, client_id: int, out: Path) -> None:
 )
 @click.pass_obj
 @user_errors
-def verify_dossier(obj: Context, folder: Path, against_state: bool) -> None:
-    """Recompute every hash and seal of a collections dossier and name anything changed, added or removed (exit 1)."""
+def verify_dossier(obj: Context, folder: Path, public_key: Path | None, against_state: bool) -> None:
+    """Check a collections dossier's signature and every file's SHA-256, and name anything changed, added
+    or removed (exit 1). A dossier checked with the public key inside its own folder proves nothing: give
+    the key you hold."""
+    key = PublicKey.from_file(public_key) if public_key else None
+    if key is None or against_state:
+        config = obj.config()
+        if key is None:
+            signer = keys.load(keys.key_path(config.state.path))
+            if signer is None:
+                raise click.UsageError("this bridge has no signing key beside its state: give --public-key FILE")
+            key = signer.public
     if against_state:
         with Database(existing_state(obj.config())) as db:
-            manifest = dossier.verify(folder, db)
+            found = dossier.verify(folder, key, db)
     else:
-        manifest = dossier.verify(folder)
+        found = dossier.verify(folder, key)
     click.echo(
-        f"collections dossier of client #{manifest['dossier']['client']} verifies: {len(manifest['files'])} files "
-        "match their hashes and the manifest its seals" + (" and the live audit chain" if against_state else "")
+        f"collections dossier of client #{found.manifest['dossier']['client']} verifies: signed by "
+        f"{key.fingerprint}, {len(found.manifest['files'])} files match their hashes"
+        + (", and the live audit chain recorded its export" if against_state else "")
     )
 
 

@@ -3,7 +3,8 @@ folder that can be checked later without the bridge (`escalations export`, `esca
 
     collections-dossier.html   the readable page: parties, invoices, payments, notices, measures, staff decisions
     collections-dossier.json   the same facts for machines
-    manifest.json              both files' SHA-256, the case's audit-chain head, and a seal per section
+    manifest.json              both files' SHA-256 and the audit chain's head, signed (manifest.sig) with the
+                               bridge's key (public-key.pem beside it; evidence/folder.py)
 
 Facts come from WHMCS at export time (the debtor's identity, every invoice the case was ever about with its
 lines and payments, the email log's record of each notice, the tickets) and from the bridge's store (what it
@@ -13,6 +14,7 @@ not run, whatever staff decided about it. The history stays after the client pai
 from __future__ import annotations
 
 import html
+import json
 import re
 from datetime import datetime
 from decimal import Decimal
@@ -21,9 +23,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from whmcs_bridge import readable, sealing
+from whmcs_bridge import readable
 from whmcs_bridge.config.load import Config
 from whmcs_bridge.errors import BridgeError, WhmcsApiError
+from whmcs_bridge.evidence import folder
+from whmcs_bridge.evidence.keys import PublicKey
 from whmcs_bridge.families.escalation.staff import case, staff_locale
 from whmcs_bridge.families.escalation.steps import FAMILY
 from whmcs_bridge.store import audit, outbox
@@ -33,7 +37,6 @@ from whmcs_bridge.whmcs.records import ClientDetails, Invoice
 
 FORMAT = "whmcs-bridge-collections-dossier/1"
 PAGE, DATA = "collections-dossier.html", "collections-dossier.json"
-SECTIONS = ("dossier", "files", "audit")
 SERVICE_KINDS = ("module_command", "suspend", "unsuspend", "terminate", "invoice_status")
 MARKER = re.compile(r"\s*\[wb-[0-9a-f]{20}\]")
 # An action's key as the executor's messages quote it ("the step it would undo (wb-...)"): internal.
@@ -508,48 +511,51 @@ def command_words(detail: dict[str, Any]) -> str:
 # --- writing and checking the folder --------------------------------------------------------------
 
 
-def export(config: Config, db: Database, api: WhmcsApi, client_id: int, out: Path, *, now: datetime) -> dict[str, Any]:
-    """Write the dossier into a new folder and record its seal in the audit chain; the manifest."""
-    if out.exists() and any(out.iterdir()):
-        raise BridgeError(f"{out} is not empty: a dossier is written to a new folder")
+def export(config: Config, db: Database, api: WhmcsApi, client_id: int, out: Path, *, now: datetime) -> folder.Sealed:
+    """Write the dossier into a new folder, signed with the bridge's key (evidence/folder.py), and record
+    its seal in the audit chain. The folder carries no segment of the audit chain: the chain's rows between
+    two checkpoints are every client's, and this dossier goes to a third party about one client; the
+    manifest names the chain's signed head instead, which `verify-dossier --against-state` checks."""
+    if db.signer is None:
+        raise BridgeError(f"no signing key beside {db.path}: the dossier cannot be signed on this copy of the state")
     data = gather(config, db, api, client_id, now)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / DATA).write_text(sealing.canonical_json(data), encoding="utf-8")
-    (out / PAGE).write_text(render_html(data, staff_locale(config)), encoding="utf-8")
+    writer = folder.FolderWriter(out)
+    writer.add_text(DATA, json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n")
+    writer.add_text(PAGE, render_html(data, staff_locale(config)))
     head = audit.head(db)
-    manifest: dict[str, Any] = {
-        "format": FORMAT,
-        "exported_at": data["generated_at"],
-        "dossier": {"client": client_id, "debtor": data["debtor"].get("company") or data["debtor"].get("contact")},
-        "files": {name: sealing.sha256_file(out / name) for name in (DATA, PAGE)},
-        "audit": {"chain_head": {"id": head[0], "hash": head[1]} if head else None},
-    }
-    manifest = sealing.write_manifest(out, manifest, SECTIONS)
+    name = data["debtor"].get("company") or data["debtor"].get("contact")
+    sealed = writer.seal(
+        format=FORMAT,
+        key=db.signer,
+        exported_at=data["generated_at"],
+        sections={
+            "dossier": {"client": client_id, "debtor": name},
+            "chain_head": {"id": head[0], "hash": head[1]} if head else None,
+        },
+    )
     audit.append(
         db,
         "escalation.dossier_exported",
         actor="staff",
         client_id=client_id,
-        detail={"seal": manifest["seal"], "files": sorted(manifest["files"])},
+        detail={"seal": sealed.seal, "files": sorted(sealed.manifest["files"])},
         at=now.isoformat(timespec="seconds"),
     )
-    return manifest
+    return sealed
 
 
-def verify(folder: Path, db: Database | None = None) -> dict[str, Any]:
-    """Recompute every hash; raise BridgeError naming each thing that changed. With the live store, also
-    check that this export was recorded in the audit chain and that the chain head it names is the chain's."""
-    manifest = sealing.read_manifest(folder, FORMAT)
-    problems = sealing.seal_problems(manifest, SECTIONS) + sealing.file_problems(folder, manifest.get("files") or {})
-    if db is not None and not problems:
-        head = (manifest.get("audit") or {}).get("chain_head") or {}
+def verify(where: Path, key: PublicKey, db: Database | None = None) -> folder.Inspection:
+    """Check the signature with `key`, every file's SHA-256 and what was added; raise naming each problem.
+    With the live store, also that the audit chain recorded this export and holds the head it names."""
+    found = folder.inspect(where, FORMAT, key)
+    if db is not None and not found.problems:
+        head = found.manifest.get("chain_head") or {}
         if head and audit.hash_of(db, int(head.get("id") or 0)) != head.get("hash"):
-            problems.append("the audit-chain head the dossier names is not the live chain's")
-        if not audit.recorded(db, "escalation.dossier_exported", f'"seal":"{manifest.get("seal")}"'):
-            problems.append("the live audit chain has no record of exporting this dossier (its seal is unknown)")
-    if problems:
-        raise BridgeError("the dossier does not verify:\n  " + "\n  ".join(problems))
-    return manifest
+            found.problems.append("the audit-chain head the dossier names is not the live chain's")
+        if not audit.recorded(db, "escalation.dossier_exported", f'"seal":"{found.seal}"'):
+            found.problems.append("the live audit chain has no record of exporting this dossier (its seal is unknown)")
+    found.raise_problems()
+    return found
 
 
 # --- the readable page ------------------------------------------------------------------------------
