@@ -271,3 +271,59 @@ def test_the_dossier_renders_in_a_real_browser(story: Story):
         assert driver.save_screenshot(str(SHOTS / "collections-dossier.png"))
     finally:
         driver.quit()
+
+
+def test_consolidated_invoices_are_listed_once_as_owed(sandbox: Sandbox, tmp_path: Path):
+    """Staff replace the 11 invoices by one of their sum: the dossier lists the 11 as cancelled (owed on
+    none of them) and the new one, counted from the oldest due date it replaced; 944.70 is owed, not twice."""
+    sandbox.load("reseller-overdue", at="2026-11-23T10:00:00")
+    bridge = Bridge(configure(tmp_path, sandbox), sandbox)
+    bridge.day("2026-11-23T10:00:00Z")
+    sandbox.control("clock", {"set": "2026-11-24T09:00:00"})
+    for invoice in range(1, 12):
+        act(sandbox, "UpdateInvoice", invoiceid=invoice, status="Cancelled")
+    new = act(
+        sandbox,
+        "CreateInvoice",
+        userid=1,
+        itemdescription1="Consolidated: 1-11",
+        itemamount1="944.70",
+        duedate="2026-12-01",
+    )
+    bridge.day("2026-11-24T10:00:00Z", passes=3)
+    bridge.run("escalations", "export", "1", "--out", str(tmp_path / "out"))
+    data = json.loads((tmp_path / "out" / "collections-dossier.json").read_text())
+    assert data["summary"]["outstanding"] == "944.70", data["summary"]
+    by_id = {i["id"]: i for i in data["invoices"]}
+    assert [by_id[i]["status"] for i in range(1, 12)] == ["Cancelled"] * 11
+    assert all(by_id[i]["owed"] == "0.00" for i in range(1, 12))
+    consolidated = by_id[int(new["invoiceid"])]
+    assert (
+        consolidated["balance"] == consolidated["owed"] == "944.70" and consolidated["counted_from"] == by_id[1]["due"]
+    )
+    page = (tmp_path / "out" / "collections-dossier.html").read_text()
+    assert "counted from" in page and "Cancelled" in page
+
+
+def test_the_page_escapes_what_whmcs_and_staff_wrote(story: Story, tmp_path: Path):
+    """A company name, a hold reason or an invoice line with markup is shown as text, never run."""
+    data = json.loads(json.dumps(story.data))
+    data["debtor"]["company"] = "<script>alert(1)</script>"
+    data["holds"][0]["reason"] = "<img src=x onerror=alert(1)>"
+    data["invoices"][0]["lines"][0]["description"] = "</td><b>x</b>"
+    from whmcs_bridge.families.escalation.dossier import render_html
+
+    page = render_html(data)
+    assert "<script>" not in page and "<img" not in page and "<b>x</b>" not in page
+    assert "&lt;script&gt;" in page
+
+
+def test_export_refuses_with_a_sentence(story: Story):
+    def export(*args: str) -> Any:
+        return CliRunner().invoke(cli.main, ["--config", str(story.bridge.config), "escalations", "export", *args])
+
+    taken = export("1", "--out", str(story.out))
+    assert taken.exit_code == 1 and "not an empty folder" in taken.output and "Traceback" not in taken.output
+    unknown = export("99", "--out", str(story.out.parent / "none"))
+    assert unknown.exit_code == 1 and "client 99 has no escalation case" in unknown.output
+    assert export("1").exit_code == 2  # --out is required

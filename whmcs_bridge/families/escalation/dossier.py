@@ -42,6 +42,8 @@ MARKER = re.compile(r"\s*\[wb-[0-9a-f]{20}\]")
 # An action's key as the executor's messages quote it ("the step it would undo (wb-...)"): internal.
 KEY = re.compile(r"\s*\(?\[?wb-[0-9a-f]{20}\]?\)?")
 GUARD = re.compile(r"^guard \w+: ")
+# Invoices that claim nothing (replaced, refunded or gone): listed, never counted in the totals.
+NOT_CLAIMS = ("Cancelled", "Refunded", "deleted in WHMCS")
 COMMANDS = {
     "promise": "recorded a promise to pay",
     "hold": "held the ladder",
@@ -123,6 +125,7 @@ def invoice_facts(api: WhmcsApi, invoice_id: int, counted_from: str | None, curr
             "lines": [],
             "payments": [],
             "currency": currency,
+            "owed": "0.00",
         }
     paid = sum((t.amountin - t.amountout for t in invoice.transactions), Decimal("0"))
     balance = invoice.balance if invoice.balance is not None else invoice.total - paid
@@ -143,6 +146,9 @@ def invoice_facts(api: WhmcsApi, invoice_id: int, counted_from: str | None, curr
         "total": f"{invoice.total:.2f}",
         "paid": f"{paid:.2f}",
         "balance": f"{balance:.2f}",
+        # What is claimed on it: the balance of an open invoice (Unpaid, Collections); a cancelled one is
+        # not a claim (its debt moved to what replaced it), whatever balance WHMCS still shows for it.
+        "owed": f"{balance:.2f}" if invoice.is_open else "0.00",
         "payments": [payment(invoice, t) for t in invoice.transactions],
     }
 
@@ -196,7 +202,8 @@ def debtor(config: Config, d: ClientDetails) -> dict[str, Any]:
 
 def totals(invoices: list[dict[str, Any]], state: dict[str, Any], currency: str) -> dict[str, Any]:
     def add(field: str) -> str:
-        return f"{sum((Decimal(i.get(field) or '0') for i in invoices), Decimal('0')):.2f}"
+        claims = [i for i in invoices if i.get("status") not in NOT_CLAIMS]
+        return f"{sum((Decimal(i.get(field) or '0') for i in claims), Decimal('0')):.2f}"
 
     open_case = bool(state.get("stages") or state.get("invoices"))
     closed = [h.get("closed") for h in state.get("history") or [] if h.get("closed")]
@@ -204,7 +211,7 @@ def totals(invoices: list[dict[str, Any]], state: dict[str, Any], currency: str)
         "currency": currency,
         "invoiced": add("total"),
         "paid": add("paid"),
-        "outstanding": add("balance"),
+        "outstanding": add("owed"),
         "case": "open" if open_case else (f"closed on {closed[-1]}" if closed else "no ladder reached"),
     }
 
@@ -619,7 +626,9 @@ def render_html(data: dict[str, Any], locale: str = "en") -> str:
                 or "-",
                 money(i.get("total"), i.get("currency")),
                 money(i.get("paid"), i.get("currency")),
-                money(i.get("balance"), i.get("currency")),
+                money(i.get("balance"), i.get("currency"))
+                if i.get("status") not in NOT_CLAIMS
+                else f"{money(i.get('balance'), i.get('currency'))}<br><small>not owed ({_cell(i.get('status'))})</small>",
             ]
             for i in data["invoices"]
         ]
@@ -655,7 +664,7 @@ def render_html(data: dict[str, Any], locale: str = "en") -> str:
         f"<p>Prepared {_cell(when_text(data['generated_at'], zone))} from WHMCS and the records of whmcs-bridge. "
         f"Times are in {_cell(zone)}. Case: {_cell(summary['case'])}.</p>",
         _table(
-            ["Total invoiced", "Paid", "Outstanding now"],
+            ["Total invoiced (cancelled invoices not counted)", "Paid", "Outstanding now"],
             [[money(summary["invoiced"]), money(summary["paid"]), money(summary["outstanding"])]],
             "summary",
         ),
