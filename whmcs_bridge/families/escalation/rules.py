@@ -139,6 +139,9 @@ class Case(StagePlanner):
         self.rules = rules
         self.staff_email = staff_email
         self.actions: list[Action] = []
+        # Steps still waiting for staff that the case no longer wants (it closed): the engine cancels them.
+        self.withdrawn: list[str] = []
+        self.withdraw_reason = ""
         self._stage_earliest: datetime | None = None
         self.s.setdefault("cycle", 1)
         self.s.setdefault("invoices", {})
@@ -343,9 +346,10 @@ class Case(StagePlanner):
         if ours == status:
             return  # our own action coming back
         if self.s.get("stages") and not self.s.get("hold"):
+            # Why, as facts: staff screens say it in the staff's language (staff.hold_reason).
             self.s["hold"] = {
                 "by": "staff (in WHMCS)",
-                "reason": f"service {service} was set to {status} by hand",
+                "why": message("escalation.held_service_changed", service=str(service), status=str(status)),
                 "at": self.now.isoformat(),
             }
             self.log("ladder held: staff changed a service by hand", {"service": service, "status": status})
@@ -404,6 +408,7 @@ class Case(StagePlanner):
         """Staff end the ladder for this episode: nothing more is done or undone by the bridge."""
         self.s["stopped"] = {"by": by, "reason": data.get("reason") or "", "at": self.now.isoformat()}
         self.log("ladder closed by staff", self.s["stopped"])
+        self.withdraw_waiting(f"ladder closed by {by}")
 
     def letter(self, data: dict[str, Any], by: str) -> None:
         letters = self.s.setdefault("letters", [])
@@ -530,10 +535,7 @@ class Case(StagePlanner):
         cancelled = self.s.get("cancelled") or []
         self.s["hold"] = {
             "by": BRIDGE,
-            "reason": (
-                f"invoice(s) {', '.join(map(str, cancelled)) or '?'} cancelled with nothing replacing them: "
-                "staff decide (a new invoice for the debt resumes the ladder; `escalations resume` closes the case)"
-            ),
+            "why": message("escalation.held_cancelled", invoices=", ".join(map(str, cancelled)) or "?"),
             "at": self.now.isoformat(),
         }
         self.log("ladder held: invoices cancelled, not paid", {"invoices": cancelled})
@@ -699,6 +701,7 @@ class Case(StagePlanner):
         """The client is current: undo every reversible step in reverse order, close the case. The client
         hears "restored" only when it paid and something destructive is undone; staff always get a note."""
         self.keep_promise()
+        self.withdraw_waiting("case closed: the client is current" if paid else "case closed by staff after cancellations")
         if self.s.get("stages"):
             undo = self.undo_steps()
             self.actions.extend(undo)
@@ -706,6 +709,11 @@ class Case(StagePlanner):
             what = "client current again: case closed" if paid else "case closed by staff after cancellations"
             self.log(what, {"undone": [a.kind for a in undo]})
         self.s["closed"] = True
+
+    def withdraw_waiting(self, reason: str) -> None:
+        """The steps of the stages reached that may still wait for a staff decision: no longer wanted."""
+        self.withdrawn = [key for record in self.s["stages"] for key in record.get("pending", [])]
+        self.withdraw_reason = reason
 
     def keep_promise(self) -> None:
         promise = self.s.get("promise")
@@ -798,7 +806,7 @@ class Case(StagePlanner):
                     )
                     if k in self.s
                 }
-                return Decision(state=kept, actions=self.actions, due_at=None, refs=[])
+                return Decision(state=kept, actions=self.actions, due_at=None, refs=[], **self.withdrawals())
             history = {
                 "cycle": self.s["cycle"],
                 "closed": self.today.isoformat(),
@@ -818,12 +826,15 @@ class Case(StagePlanner):
                 "history": self.s.get("history", []) + [history],
                 "timeline": self.s["timeline"],
             }
-            return Decision(state=closed_state, actions=self.actions, due_at=None, refs=[])
+            return Decision(state=closed_state, actions=self.actions, due_at=None, refs=[], **self.withdrawals())
         refs = [f"invoice:{i}" for i in sorted(self.s.get("account") or {}, key=int)]
         refs += [f"service:{s['id']}" for s in (self.s.get("context") or {}).get("services") or []]
         if self.s.get("policy") and self.s.get("account"):  # an open case in scope: the poller watches it
             refs.append(f"{WATCH}{self.s['client_id']}")
-        return Decision(state=self.s, actions=self.actions, due_at=self.next_due_at(), refs=refs)
+        return Decision(state=self.s, actions=self.actions, due_at=self.next_due_at(), refs=refs, **self.withdrawals())
+
+    def withdrawals(self) -> dict[str, Any]:
+        return {"withdraw": self.withdrawn, "withdraw_reason": self.withdraw_reason}
 
 
 # What each event does to the case before the ladder looks at the clock (others: nothing).

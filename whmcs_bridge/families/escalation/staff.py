@@ -13,7 +13,9 @@ from whmcs_bridge.config.load import Config
 from whmcs_bridge.errors import BridgeError
 from whmcs_bridge.families.escalation.rules import Case
 from whmcs_bridge.families.escalation.steps import FAMILY
+from whmcs_bridge.messages import load
 from whmcs_bridge.messages.catalogue import locale_of
+from whmcs_bridge.messages.render import Named, Reader
 from whmcs_bridge.store import outbox, states
 from whmcs_bridge.store.db import Database
 
@@ -62,7 +64,7 @@ def summary(config: Config, db: Database, client_id: int, state: dict[str, Any],
         "impact": view.impact(policy) if policy else None,
         "next_stage": next_stage,
         "next_at": next_at.date().isoformat() if next_at else None,
-        "hold": (state.get("hold") or {}).get("reason"),
+        "hold": hold_reason(config, state.get("hold")),
         "promise_until": (state.get("promise") or {}).get("until"),
         "broken_promises": state.get("broken_promises", 0),
         "pending_approvals": pending,
@@ -70,6 +72,34 @@ def summary(config: Config, db: Database, client_id: int, state: dict[str, Any],
         "awaits_delivery": bool((waiting or {}).get("awaits_delivery") and not (waiting or {}).get("delivered")),
         "stopped": state.get("stopped"),
     }
+
+
+class _Unnamed:
+    """Names for a staff screen that calls no WHMCS (the hold messages name records by number only)."""
+
+    def client(self, client_id: int) -> Named:
+        return Named(f"client #{client_id}", client_id)
+
+    def service(self, service_id: int) -> Named:
+        return Named(f"service #{service_id}", service_id)
+
+    def domain(self, domain_id: int) -> Named:
+        return Named(f"domain #{domain_id}", domain_id)
+
+
+def hold_reason(config: Config, hold: dict[str, Any] | None) -> str | None:
+    """Why the ladder is held: as staff wrote it, or, for a hold the bridge put on, its catalogue message in
+    the staff's language (a case kept by an older version has the bridge's reason in English: shown as is)."""
+    if not hold:
+        return None
+    if hold.get("reason"):
+        return readable.safe(str(hold["reason"]))
+    why = hold.get("why")
+    if not isinstance(why, dict):
+        return "held"
+    catalogue = load.for_config(config)
+    reader = Reader(catalogue.staff_locale, None, config.zone)
+    return catalogue.render(str(why["id"]), why.get("data") or {}, reader, _Unnamed()).body.strip()
 
 
 def broken_promises(state: dict[str, Any]) -> int:
