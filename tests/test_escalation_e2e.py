@@ -218,19 +218,21 @@ def test_seed_001_day_by_day(story: Bridge, tmp_path: Path):
     keys = [m for c in writes for m in re.findall(r"\[wb-[0-9a-f]+\]", json.dumps(c["params"]))]
     assert len(keys) == len(set(keys))
 
-    # The dossier keeps every notice with its WHMCS id, the letter, the approvals.
+    # The dossier keeps every notice with its WHMCS id, the letter, the approvals (test_escalation_dossier.py
+    # reads the rest of it).
     out = story.run("escalations", "export", "1", "--out", str(tmp_path / "dossier")).output
-    assert "collections-dossier-client-1.html" in out
-    dossier = json.loads((tmp_path / "dossier" / "collections-dossier-client-1.json").read_text())
+    assert "collections dossier of client #1 written" in out
+    dossier = json.loads((tmp_path / "dossier" / "collections-dossier.json").read_text())
     # Readable for a collections agency and for staff: words and amounts with their currency, no JSON.
-    page = (tmp_path / "dossier" / "collections-dossier-client-1.html").read_text()
+    page = (tmp_path / "dossier" / "collections-dossier.html").read_text()
     assert '{"' not in page and "&quot;" not in page and "€" in page
     shown = story.run("escalations", "show", "1").output
     assert "{" not in shown and "Herinnering: 11 openstaande facturen" in shown
-    assert dossier["letters"][0]["tracking"] == "RR123456789NL"
-    assert any(n["proof"].get("email_id") for n in dossier["notices"] if n["kind"] == "email")
-    assert any(n["proof"].get("ticket_id") for n in dossier["notices"] if n["kind"] == "ticket")
-    assert any(a["what"] == "staff.approved" and a["who"] == "staff:alice" for a in dossier["approvals"])
+    [letter] = [n for n in dossier["notices"] if n["channel"] == "registered letter"]
+    assert letter["proof"]["tracking_number"] == "RR123456789NL"
+    assert any(n["proof"].get("email_log_id") for n in dossier["notices"] if n["channel"] == "email")
+    assert any(n["proof"].get("ticket_id") for n in dossier["notices"] if n["channel"] == "ticket")
+    assert any(d["decision"] == "approved" and d["who"] == "alice" for d in dossier["staff_decisions"])
     assert story.run("audit", "verify").output.startswith("audit chain intact")
 
 

@@ -298,7 +298,11 @@ def test_staff_acting_by_hand_holds_the_ladder():
     story.feed(
         "ServiceStatusChanged", {"serviceid": 102, "userid": 1, "status": "Suspended", "previous": "Active"}, MONDAY
     )
-    assert story.state["hold"]["reason"] == "service 102 was set to Suspended by hand"
+    # Why, as facts for the staff's language (escalations list renders the catalogue's message).
+    assert story.state["hold"]["why"] == {
+        "id": "escalation.held_service_changed",
+        "data": {"service": "102", "status": "Suspended"},
+    }
     assert story.tick(datetime(2026, 12, 30, tzinfo=UTC)) == []
 
 
@@ -397,7 +401,8 @@ def cancelled_story() -> Story:
 
 def test_invoices_cancelled_with_nothing_replacing_them_hold_the_case_until_staff_decide():
     story = cancelled_story()
-    assert story.state["hold"]["by"] == "whmcs-bridge" and "cancelled" in story.state["hold"]["reason"]
+    assert story.state["hold"]["by"] == "whmcs-bridge"
+    assert story.state["hold"]["why"]["id"] == "escalation.held_cancelled"
     assert story.actions[-1].params["msg"]["id"] == "escalation.cancelled_hold_note"
     assert not [a for a in story.actions if a.kind == "module_command" and "unlock" in a.params["function"]]
     closed = story.feed(

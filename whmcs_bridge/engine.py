@@ -158,6 +158,7 @@ class Engine:
                     for key, decision in self.decisions(family, keys, event, now):
                         self.save(family.name, key, decision, now)
                         planned.extend(self.enqueue(decision.actions, event, now))
+                        self.withdraw(family.name, decision, now)
                 inbox.mark_done(self.db, inbox_id, now)
                 if entry.type in inbox.EMAIL_BODIES:
                     inbox.scrub_message(self.db, inbox_id)
@@ -227,6 +228,22 @@ class Engine:
 
     def save(self, family: str, key: str, decision: Decision, now: datetime) -> None:
         states.save(self.db, family, key, decision, now)
+
+    def withdraw(self, family: str, decision: Decision, now: datetime) -> None:
+        """Steps a decision no longer wants that still wait for staff leave `approvals list`, audited."""
+        for key in decision.withdraw:
+            entry = outbox.withdraw(self.db, key, decision.withdraw_reason, now)
+            if entry is None:
+                continue
+            audit.append(
+                self.db,
+                f"{family}.approval_withdrawn",
+                actor=f"rules:{family}",
+                client_id=entry.client_id,
+                subject=entry.subject,
+                detail={"action": entry.id, "key": entry.key, "kind": entry.kind, "reason": decision.withdraw_reason},
+                at=iso(now),
+            )
 
     def enqueue(self, actions: Sequence[Action], event: Event, now: datetime) -> list[Action]:
         """Insert actions into the outbox; an action key already there is not planned twice."""

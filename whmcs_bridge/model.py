@@ -153,6 +153,10 @@ class Decision:
     refs: list[str] | None = None
     # The subjects this state holds (see Hold); None keeps the previous holds, [] lifts them.
     holds: list[Hold] | None = None
+    # Keys of actions planned earlier that are still waiting for a staff decision and no longer wanted (their
+    # case closed): the engine cancels them with `withdraw_reason` and audits it; any other status is left as is.
+    withdraw: list[str] = field(default_factory=list)
+    withdraw_reason: str = ""
 
 
 State = dict[str, Any]

@@ -9,8 +9,10 @@ import click
 from whmcs_bridge import readable, staff
 from whmcs_bridge.cli.common import ID, JSON_LIST, JSON_OBJECT, Context, echo_json, existing_state, user_errors
 from whmcs_bridge.clock import utcnow
+from whmcs_bridge.config.load import Config
 from whmcs_bridge.executor.loop import reset_breaker
 from whmcs_bridge.families.escalation import approval as approval_facts
+from whmcs_bridge.families.escalation.staff import hold_reason
 from whmcs_bridge.families.escalation.steps import FAMILY as ESCALATION
 from whmcs_bridge.store import states, switches
 from whmcs_bridge.store.db import Database
@@ -32,7 +34,7 @@ def approvals_list(obj: Context, as_json: bool) -> None:
     and holds)."""
     with Database(existing_state(obj.config())) as db:
         rows = staff.awaiting(db)
-        facts = {row.id: _ladder_facts(db, row) for row in rows}
+        facts = {row.id: _ladder_facts(obj.config(), db, row) for row in rows}
     if as_json:
         fields = ("id", "key", "family", "kind", "client_id", "subject", "params", "status", "error", "created_at")
         echo_json(
@@ -56,13 +58,18 @@ def approvals_list(obj: Context, as_json: bool) -> None:
         click.echo("nothing is waiting for a decision")
 
 
-def _ladder_facts(db: Database, row: OutboxEntry) -> dict[str, Any] | None:
+def _ladder_facts(config: Config, db: Database, row: OutboxEntry) -> dict[str, Any] | None:
     """For a step of the overdue ladder: the case's facts at the stage the step belongs to."""
     if row.family != ESCALATION or row.client_id is None:
         return None
     case = states.get(db, ESCALATION, str(row.client_id)) or {}
     stage = next((s for s in case.get("stages") or [] if row.key in s.get("actions", [])), None)
-    return approval_facts.facts(case, stage) if stage is not None else None
+    if stage is None:
+        return None
+    facts = approval_facts.facts(case, stage)
+    if case.get("hold"):  # why, as staff wrote it or in their language (a hold the bridge put on)
+        facts["hold"] = hold_reason(config, case["hold"])
+    return facts
 
 
 def _decide(obj: Context, action_id: int, approve: bool, by: str, reason: str) -> None:

@@ -42,6 +42,7 @@ class World:
         created: int = -900,
         fields: dict[int, str] | None = None,
         language: str = "",
+        address: dict[str, str] | None = None,
     ) -> int:
         uid = self.sb.insert(
             "users", firstname=first, lastname=last, email=email, datecreated=self.day(created) + " 10:00:00"
@@ -59,6 +60,7 @@ class World:
             datecreated=self.day(created),
             owner_user_id=uid,
             language=language,
+            **(address or {}),
         )
         self.sb.insert("user_clients", user_id=uid, client_id=cid, is_owner=1)
         for field_id, value in (fields or {}).items():
@@ -260,6 +262,14 @@ def reseller_overdue(sb: SandboxState) -> dict[str, Any]:
         created=-1400,
         fields={1: "KvK 61234567"},
         language="dutch",  # the seed's reseller writes Dutch; WHMCS keeps a client's language by its file name
+        # Its legal identity as WHMCS holds it (GetClientsDetails: address, `tax_id`), for the dossier.
+        address={
+            "address1": "Oudegracht 142",
+            "city": "Utrecht",
+            "postcode": "3511 AZ",
+            "phonenumber": "302345678",
+            "tax_id": "NL859123456B01",
+        },
     )
     reseller = w.service(
         101,
@@ -308,6 +318,10 @@ def reseller_overdue(sb: SandboxState) -> dict[str, Any]:
             description=f"Cron Job: Sending {text} to Hans Mulder (Invoice ID: 1)",
             username="System",
         )
+    # This WHMCS numbers its invoices (Sequential Invoice Numbering: GetInvoice's `invoicenum`, distinct
+    # from the id, DD:api-reference/getinvoice.md).
+    for row in sb.all("SELECT id, date FROM invoices WHERE client_id = ?", [cid]):
+        sb.update("invoices", row["id"], invoicenum=f"{row['date'][:4]}-{1000 + row['id']}")
     _paying_clients(w, 2, 5)
     return {"reseller_client_id": cid, "services": [reseller, dedicated]}
 

@@ -18,7 +18,7 @@ CREATE TABLE clients (
     groupid INTEGER DEFAULT 0, status TEXT DEFAULT 'Active', datecreated TEXT,
     credit TEXT DEFAULT '0.00', notes TEXT DEFAULT '', currency_code TEXT DEFAULT 'EUR',
     language TEXT DEFAULT '', latefeeoveride INTEGER DEFAULT 0, overideduenotices INTEGER DEFAULT 0,
-    email_prefs TEXT DEFAULT '111111', owner_user_id INTEGER DEFAULT 0
+    email_prefs TEXT DEFAULT '111111', owner_user_id INTEGER DEFAULT 0, tax_id TEXT DEFAULT ''
 );
 CREATE INDEX clients_email ON clients (email);
 CREATE TABLE client_customfields (client_id INTEGER, field_id INTEGER, value TEXT, PRIMARY KEY (client_id, field_id));

@@ -140,6 +140,20 @@ def record_decision(db: Database, entry: OutboxEntry, *, approve: bool, by: str,
     return status
 
 
+def withdraw(db: Database, key: str, reason: str, now: datetime) -> OutboxEntry | None:
+    """Cancel an action still waiting for a staff decision that its rule no longer wants (its case closed),
+    saying why; None when it is not waiting (decided, run or cancelled meanwhile: left as it is)."""
+    entry = by_key(db, key)
+    if entry is None or entry.status != "awaiting_approval":
+        return None
+    cursor = db.conn.execute(
+        "UPDATE outbox SET status = 'cancelled', error = ?, finished_at = ?, updated_at = ?"
+        " WHERE id = ? AND status = 'awaiting_approval'",
+        (reason, iso(now), iso(now), entry.id),
+    )
+    return entry if cursor.rowcount == 1 else None
+
+
 # --- the executor's bookkeeping -------------------------------------------------------------------
 
 

@@ -262,6 +262,7 @@ def client_details(raw: Raw) -> ClientDetails:
         users=users,
         stats=dict(data.get("stats") or {}) if isinstance(data.get("stats"), dict) else {},
         postal=_postal(r),
+        tax_id=to_str(r.get("tax_id")),
     )
 
 

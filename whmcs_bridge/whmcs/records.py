@@ -60,6 +60,7 @@ class ClientDetails:
     stats: dict[str, Any]
     # address1, address2, city, state, postcode, country, phone_cc, phone: where the client lives
     postal: dict[str, str] = field(default_factory=dict)
+    tax_id: str = ""  # the client's Tax ID (GetClientsDetails `tax_id`, e.g. a VAT number)
 
     @property
     def display_name(self) -> str:

@@ -21,8 +21,12 @@ from whmcs_bridge.cli.common import (
     user_errors,
 )
 from whmcs_bridge.clock import utcnow
+from whmcs_bridge.evidence import keys
+from whmcs_bridge.evidence.keys import PublicKey
+from whmcs_bridge.families.escalation import dossier
 from whmcs_bridge.families.escalation import staff as esc
 from whmcs_bridge.store.db import Database
+from whmcs_bridge.whmcs.api import WhmcsApi
 
 
 @click.group()
@@ -214,21 +218,65 @@ def record_letter(obj: Context, client_id: int, tracking: str, delivered: Any, n
 @click.option(
     "--out",
     "out",
-    type=click.Path(file_okay=False),
-    default=".",
-    show_default=True,
-    help="Folder for the dossier files.",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="A new (or empty) folder for the dossier: its page, its data and the manifest that seals them.",
 )
 @click.pass_obj
 @user_errors
-def export(obj: Context, client_id: int, out: str) -> None:
-    """Write the collections dossier (JSON and a readable HTML page): invoices, notices with dates
-    and WHMCS ids, letters, promises, stages, approvals."""
+def export(obj: Context, client_id: int, out: Path) -> None:
+    """Write the collections dossier for an agency or a court: the creditor and the debtor as WHMCS holds
+    it, every invoice with its number, dates, lines and balance, the payments, every notice with its
+    recipient, text and WHMCS proof, the measures taken, promises, holds and staff decisions. Reads WHMCS;
+    sealed (manifest.json) and recorded in the audit chain; it keeps the history after the client paid."""
     config = obj.config()
     with Database(existing_state(config)) as db:
-        data = esc.dossier(config, db, client_id, utcnow())
-    json_path, html_path = esc.write_dossier(data, Path(out))
-    click.echo(f"wrote {json_path} and {html_path}")
+        sealed = dossier.export(config, db, WhmcsApi.from_config(config), client_id, out, now=utcnow())
+    click.echo(
+        f"collections dossier of client #{client_id} written to {out}: {len(sealed.manifest['files'])} files, "
+        f"signed by {sealed.manifest['signed_by']['fingerprint']}, seal {sealed.seal}"
+    )
+
+
+@escalations.command("verify-dossier")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--public-key",
+    "public_key",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The bridge's public key (PEM) to check the signature with, e.g. on a machine without the bridge "
+    "[default: the key beside this bridge's state database].",
+)
+@click.option(
+    "--against-state",
+    is_flag=True,
+    help="Also check that this bridge's audit chain recorded the export and holds the chain head it names.",
+)
+@click.pass_obj
+@user_errors
+def verify_dossier(obj: Context, folder: Path, public_key: Path | None, against_state: bool) -> None:
+    """Check a collections dossier's signature and every file's SHA-256, and name anything changed, added
+    or removed (exit 1). A dossier checked with the public key inside its own folder proves nothing: give
+    the key you hold."""
+    key = PublicKey.from_file(public_key) if public_key else None
+    if key is None or against_state:
+        config = obj.config()
+        if key is None:
+            signer = keys.load(keys.key_path(config.state.path))
+            if signer is None:
+                raise click.UsageError("this bridge has no signing key beside its state: give --public-key FILE")
+            key = signer.public
+    if against_state:
+        with Database(existing_state(obj.config())) as db:
+            found = dossier.verify(folder, key, db)
+    else:
+        found = dossier.verify(folder, key)
+    click.echo(
+        f"collections dossier of client #{found.manifest['dossier']['client']} verifies: signed by "
+        f"{key.fingerprint}, {len(found.manifest['files'])} files match their hashes"
+        + (", and the live audit chain recorded its export" if against_state else "")
+    )
 
 
 group = escalations  # what the command line registers (families/__init__.py)

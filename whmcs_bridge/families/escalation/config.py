@@ -196,6 +196,27 @@ class EscalationGuards:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Creditor:
+    # Who is owed, as an agency or a court must read it on the collections dossier (legal name, address
+    # lines, company registration and VAT numbers, contact): written by staff, not guessed from WHMCS.
+    name: str = ""
+    address: list[str] = field(default_factory=list)
+    registration: str = ""
+    vat: str = ""
+    email: str = ""
+    phone: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class DossierSpec:
+    creditor: Creditor = field(default_factory=Creditor)
+    # The client custom fields (by id, as in GetClientsDetails) holding the debtor's company registration
+    # number and VAT number; without `vat_field`, WHMCS's own tax id of the client (`tax_id`).
+    registration_field: int | None = None
+    vat_field: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class EscalationSection:
     enabled: bool = False
     # Days that are not business days (besides weekends).
@@ -215,5 +236,7 @@ class EscalationSection:
     staff_department_id: int = 1
     # Staff get one ticket when a stage waits for approval, and one reminder after this many hours.
     approval_reminder_hours: int = 24
+    # What the collections dossier (`escalations export`) says of the creditor and where it finds the debtor's numbers.
+    dossier: DossierSpec = field(default_factory=DossierSpec)
     # First matching policy wins.
     policies: list[Policy] = field(default_factory=list)

@@ -107,6 +107,22 @@ MESSAGES = define(
         samples={"invoices": "1, 2, 3"},
     ),
     MessageSpec(
+        "escalation.held_service_changed",
+        "text",
+        "staff",
+        {"service": "text", "status": "text"},
+        "Staff screens: why the bridge held a ladder (staff changed a service's status by hand in WHMCS).",
+        samples={"service": "101", "status": "Suspended"},
+    ),
+    MessageSpec(
+        "escalation.held_cancelled",
+        "text",
+        "staff",
+        {"invoices": "text"},
+        "Staff screens: why the bridge held a ladder (invoices cancelled with nothing replacing them).",
+        samples={"invoices": "1, 2, 3"},
+    ),
+    MessageSpec(
         "escalation.template_without_record",
         "text",
         "staff",

@@ -139,6 +139,9 @@ class Case(StagePlanner):
         self.rules = rules
         self.staff_email = staff_email
         self.actions: list[Action] = []
+        # Steps still waiting for staff that the case no longer wants (it closed): the engine cancels them.
+        self.withdrawn: list[str] = []
+        self.withdraw_reason = ""
         self._stage_earliest: datetime | None = None
         self.s.setdefault("cycle", 1)
         self.s.setdefault("invoices", {})
@@ -229,7 +232,7 @@ class Case(StagePlanner):
             self.s.pop("replaced_at", None)
         self.s["account"] = account
         self.s["read_at"] = self.today.isoformat()
-        self.s["invoices"] = self.owed_invoices()
+        self.owe()
 
     def cancelled_since(self, before: dict[str, Any], left: dict[str, str]) -> str | None:
         """The invoices that left the open list since the last read: paid, or cancelled (refunded, deleted),
@@ -260,6 +263,14 @@ class Case(StagePlanner):
         if (self.s.get("hold") or {}).get("by") == BRIDGE:
             self.s.pop("hold")
             self.log("ladder resumed: the cancelled invoices were replaced", {})
+
+    def owe(self) -> None:
+        """What the case is about now; every invoice it was ever about in this episode is remembered (the
+        collections dossier lists them after they are paid, reading each from WHMCS again)."""
+        self.s["invoices"] = self.owed_invoices()
+        seen = self.s.setdefault("owed_ever", {})
+        for key, invoice in self.s["invoices"].items():
+            seen.setdefault(key, invoice.get("due"))
 
     def owed_invoices(self) -> dict[str, Any]:
         """The account's invoices overdue today with something left to pay: what the case is about."""
@@ -335,9 +346,10 @@ class Case(StagePlanner):
         if ours == status:
             return  # our own action coming back
         if self.s.get("stages") and not self.s.get("hold"):
+            # Why, as facts: staff screens say it in the staff's language (staff.hold_reason).
             self.s["hold"] = {
                 "by": "staff (in WHMCS)",
-                "reason": f"service {service} was set to {status} by hand",
+                "why": message("escalation.held_service_changed", service=str(service), status=str(status)),
                 "at": self.now.isoformat(),
             }
             self.log("ladder held: staff changed a service by hand", {"service": service, "status": status})
@@ -396,6 +408,7 @@ class Case(StagePlanner):
         """Staff end the ladder for this episode: nothing more is done or undone by the bridge."""
         self.s["stopped"] = {"by": by, "reason": data.get("reason") or "", "at": self.now.isoformat()}
         self.log("ladder closed by staff", self.s["stopped"])
+        self.withdraw_waiting(f"ladder closed by {by}")
 
     def letter(self, data: dict[str, Any], by: str) -> None:
         letters = self.s.setdefault("letters", [])
@@ -463,7 +476,7 @@ class Case(StagePlanner):
     def advance(self) -> None:
         if not self.facts_known():
             return
-        self.s["invoices"] = self.owed_invoices()
+        self.owe()
         if self.current():
             self.settle()
             return
@@ -522,10 +535,7 @@ class Case(StagePlanner):
         cancelled = self.s.get("cancelled") or []
         self.s["hold"] = {
             "by": BRIDGE,
-            "reason": (
-                f"invoice(s) {', '.join(map(str, cancelled)) or '?'} cancelled with nothing replacing them: "
-                "staff decide (a new invoice for the debt resumes the ladder; `escalations resume` closes the case)"
-            ),
+            "why": message("escalation.held_cancelled", invoices=", ".join(map(str, cancelled)) or "?"),
             "at": self.now.isoformat(),
         }
         self.log("ladder held: invoices cancelled, not paid", {"invoices": cancelled})
@@ -691,6 +701,7 @@ class Case(StagePlanner):
         """The client is current: undo every reversible step in reverse order, close the case. The client
         hears "restored" only when it paid and something destructive is undone; staff always get a note."""
         self.keep_promise()
+        self.withdraw_waiting("case closed: the client is current" if paid else "case closed by staff after cancellations")
         if self.s.get("stages"):
             undo = self.undo_steps()
             self.actions.extend(undo)
@@ -698,6 +709,11 @@ class Case(StagePlanner):
             what = "client current again: case closed" if paid else "case closed by staff after cancellations"
             self.log(what, {"undone": [a.kind for a in undo]})
         self.s["closed"] = True
+
+    def withdraw_waiting(self, reason: str) -> None:
+        """The steps of the stages reached that may still wait for a staff decision: no longer wanted."""
+        self.withdrawn = [key for record in self.s["stages"] for key in record.get("pending", [])]
+        self.withdraw_reason = reason
 
     def keep_promise(self) -> None:
         promise = self.s.get("promise")
@@ -790,13 +806,14 @@ class Case(StagePlanner):
                     )
                     if k in self.s
                 }
-                return Decision(state=kept, actions=self.actions, due_at=None, refs=[])
+                return Decision(state=kept, actions=self.actions, due_at=None, refs=[], **self.withdrawals())
             history = {
                 "cycle": self.s["cycle"],
                 "closed": self.today.isoformat(),
                 "stages": self.s["stages"],
                 "letters": self.s.get("letters", []),
                 "broken_promises": self.s["broken_promises"],
+                "invoices": self.s.get("owed_ever", {}),
             }
             # The case closes but its proof stays (for a dossier exported later); the context is
             # kept so a new episode starts from what is known.
@@ -809,12 +826,15 @@ class Case(StagePlanner):
                 "history": self.s.get("history", []) + [history],
                 "timeline": self.s["timeline"],
             }
-            return Decision(state=closed_state, actions=self.actions, due_at=None, refs=[])
+            return Decision(state=closed_state, actions=self.actions, due_at=None, refs=[], **self.withdrawals())
         refs = [f"invoice:{i}" for i in sorted(self.s.get("account") or {}, key=int)]
         refs += [f"service:{s['id']}" for s in (self.s.get("context") or {}).get("services") or []]
         if self.s.get("policy") and self.s.get("account"):  # an open case in scope: the poller watches it
             refs.append(f"{WATCH}{self.s['client_id']}")
-        return Decision(state=self.s, actions=self.actions, due_at=self.next_due_at(), refs=refs)
+        return Decision(state=self.s, actions=self.actions, due_at=self.next_due_at(), refs=refs, **self.withdrawals())
+
+    def withdrawals(self) -> dict[str, Any]:
+        return {"withdraw": self.withdrawn, "withdraw_reason": self.withdraw_reason}
 
 
 # What each event does to the case before the ladder looks at the clock (others: nothing).

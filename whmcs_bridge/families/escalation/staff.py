@@ -1,13 +1,11 @@
 """Staff views of the overdue ladder: the case list, one client's timeline, staff commands as inbox
-events, and the collections dossier (JSON and a readable HTML page). Reads the store only."""
+events (the collections dossier is dossier.py). Reads the store only."""
 
 from __future__ import annotations
 
-import html
 import json
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import Any
 
 from whmcs_bridge import readable, staff
@@ -15,8 +13,10 @@ from whmcs_bridge.config.load import Config
 from whmcs_bridge.errors import BridgeError
 from whmcs_bridge.families.escalation.rules import Case
 from whmcs_bridge.families.escalation.steps import FAMILY
+from whmcs_bridge.messages import load
 from whmcs_bridge.messages.catalogue import locale_of
-from whmcs_bridge.store import audit, outbox, states
+from whmcs_bridge.messages.render import Named, Reader
+from whmcs_bridge.store import outbox, states
 from whmcs_bridge.store.db import Database
 
 NOTICE_KINDS = ("email", "ticket", "client_note")
@@ -64,7 +64,7 @@ def summary(config: Config, db: Database, client_id: int, state: dict[str, Any],
         "impact": view.impact(policy) if policy else None,
         "next_stage": next_stage,
         "next_at": next_at.date().isoformat() if next_at else None,
-        "hold": (state.get("hold") or {}).get("reason"),
+        "hold": hold_reason(config, state.get("hold")),
         "promise_until": (state.get("promise") or {}).get("until"),
         "broken_promises": state.get("broken_promises", 0),
         "pending_approvals": pending,
@@ -72,6 +72,34 @@ def summary(config: Config, db: Database, client_id: int, state: dict[str, Any],
         "awaits_delivery": bool((waiting or {}).get("awaits_delivery") and not (waiting or {}).get("delivered")),
         "stopped": state.get("stopped"),
     }
+
+
+class _Unnamed:
+    """Names for a staff screen that calls no WHMCS (the hold messages name records by number only)."""
+
+    def client(self, client_id: int) -> Named:
+        return Named(f"client #{client_id}", client_id)
+
+    def service(self, service_id: int) -> Named:
+        return Named(f"service #{service_id}", service_id)
+
+    def domain(self, domain_id: int) -> Named:
+        return Named(f"domain #{domain_id}", domain_id)
+
+
+def hold_reason(config: Config, hold: dict[str, Any] | None) -> str | None:
+    """Why the ladder is held: as staff wrote it, or, for a hold the bridge put on, its catalogue message in
+    the staff's language (a case kept by an older version has the bridge's reason in English: shown as is)."""
+    if not hold:
+        return None
+    if hold.get("reason"):
+        return readable.safe(str(hold["reason"]))
+    why = hold.get("why")
+    if not isinstance(why, dict):
+        return "held"
+    catalogue = load.for_config(config)
+    reader = Reader(catalogue.staff_locale, None, config.zone)
+    return catalogue.render(str(why["id"]), why.get("data") or {}, reader, _Unnamed()).body.strip()
 
 
 def broken_promises(state: dict[str, Any]) -> int:
@@ -155,127 +183,3 @@ def notices(db: Database, client_id: int) -> list[dict[str, Any]]:
             }
         )
     return out
-
-
-def dossier(config: Config, db: Database, client_id: int, now: datetime) -> dict[str, Any]:
-    state = case(db, client_id)
-    approvals = [
-        {"at": e.at, "who": e.actor, "what": e.action, "detail": e.detail}
-        for e in audit.entries(db, client_id=client_id)
-        if e.action.startswith("staff.")
-    ]
-    past = state.get("history") or []
-    try:
-        chain = f"intact ({audit.verify(db)} entries)"
-    except BridgeError as exc:
-        chain = f"BROKEN: {exc}"
-    return {
-        "generated_at": now.isoformat(timespec="seconds"),
-        "client": {
-            "id": client_id,
-            **{k: (state.get("context") or {}).get(k) for k in ("name", "company", "email", "currency")},
-        },
-        "staff_locale": staff_locale(config),
-        "summary": summary(config, db, client_id, state, now) if state.get("invoices") else None,
-        "unpaid_invoices": [
-            {"id": int(k), **v} for k, v in sorted((state.get("invoices") or {}).items(), key=lambda kv: int(kv[0]))
-        ],
-        "stages": [s for h in past for s in h.get("stages", [])] + (state.get("stages") or []),
-        "notices": notices(db, client_id),
-        "letters": [x for h in past for x in h.get("letters", [])] + (state.get("letters") or []),
-        "promises": {
-            "broken": state.get("broken_promises", 0) + sum(h.get("broken_promises", 0) for h in past),
-            "events": [t for t in state.get("timeline", []) if "promise" in t["what"]],
-        },
-        "approvals": approvals,
-        "timeline": state.get("timeline") or [],
-        "history": [{k: v for k, v in h.items() if k not in ("stages", "letters")} for h in past],
-        "audit_chain": chain,
-    }
-
-
-def write_dossier(data: dict[str, Any], folder: Path) -> tuple[Path, Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    stem = f"collections-dossier-client-{data['client']['id']}"
-    json_path = folder / f"{stem}.json"
-    json_path.write_text(json.dumps(data, indent=2, sort_keys=True, default=str), encoding="utf-8")
-    html_path = folder / f"{stem}.html"
-    html_path.write_text(render_html(data), encoding="utf-8")
-    return json_path, html_path
-
-
-def _table(headers: list[str], rows: list[list[Any]]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(c if c is not None else ''))}</td>" for c in row) + "</tr>"
-        for row in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body or '<tr><td colspan=9>none</td></tr>'}</tbody></table>"
-
-
-def render_html(data: dict[str, Any]) -> str:
-    client = data["client"]
-    title = f"Collections dossier: {client.get('company') or client.get('name') or client['id']}"
-    sections = [
-        f"<h1>{html.escape(title)}</h1>",
-        f"<p>WHMCS client #{client['id']}, {html.escape(str(client.get('email') or ''))}. Generated {html.escape(data['generated_at'])}. Audit chain: {html.escape(data['audit_chain'])}.</p>",
-        "<h2>Unpaid invoices</h2>",
-        _table(
-            ["invoice", "due", "total"],
-            [
-                [
-                    i["id"],
-                    i.get("due"),
-                    readable.money(i.get("total"), client.get("currency"), data.get("staff_locale", "en")),
-                ]
-                for i in data["unpaid_invoices"]
-            ],
-        ),
-        "<h2>Stages reached</h2>",
-        _table(
-            ["stage", "date", "approval required", "downstream impact"],
-            [[s["name"], s["at"], "yes" if s.get("approval") else "no", s.get("impact")] for s in data["stages"]],
-        ),
-        "<h2>Notices and actions</h2>",
-        _table(
-            ["planned", "done", "channel", "what", "status", "WHMCS proof", "approved by"],
-            [
-                [
-                    n["planned"],
-                    n["done"],
-                    n["channel"],
-                    n["what"],
-                    n["status"],
-                    ", ".join(f"{k} {v}" for k, v in n["proof"].items()),
-                    n["approval"],
-                ]
-                for n in data["notices"]
-            ],
-        ),
-        "<h2>Registered letters</h2>",
-        _table(
-            ["date", "tracking number", "recorded by"],
-            [[letter["at"], letter["tracking"], letter["by"]] for letter in data["letters"]],
-        ),
-        "<h2>Promises to pay</h2>",
-        f"<p>Broken promises: {data['promises']['broken']}.</p>",
-        _table(
-            ["at", "event", "detail"],
-            [
-                [readable.value(t["at"]), t["what"], readable.fields(t.get("detail"))]
-                for t in data["promises"]["events"]
-            ],
-        ),
-        "<h2>Staff decisions</h2>",
-        _table(
-            ["at", "who", "what", "detail"],
-            [[readable.value(a["at"]), a["who"], a["what"], readable.fields(a["detail"])] for a in data["approvals"]],
-        ),
-        "<h2>Timeline</h2>",
-        _table(
-            ["at", "event", "detail"],
-            [[readable.value(t["at"]), t["what"], readable.fields(t.get("detail"))] for t in data["timeline"]],
-        ),
-    ]
-    style = "body{font-family:sans-serif;max-width:70em;margin:2em auto;color:#222}table{border-collapse:collapse;width:100%;margin-bottom:1.5em}th,td{border:1px solid #ccc;padding:.3em .5em;text-align:left;vertical-align:top;font-size:.9em}th{background:#f3f3f3}"
-    return f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{html.escape(title)}</title><style>{style}</style></head><body>{''.join(sections)}</body></html>\n"

@@ -188,7 +188,7 @@ def _client_details(row: Any, customfields: list[dict[str, Any]], users: list[di
         "countrycode": row["country"],
         "country": row["country"],
         "phonenumber": row["phonenumber"],
-        "tax_id": "",
+        "tax_id": row["tax_id"],
         "email_preferences": _prefs(row),
         "statecode": row["state"],
         "countryname": row["country"],
