@@ -26,6 +26,8 @@ def command(grant: dict[str, Any], data: dict[str, Any], now: datetime, rules: D
         return consented(grant, data, now)
     if what == "revoke":
         return end(grant, "revoked", now, rules, by=data.get("by") or "staff", reason=data.get("reason") or "")
+    if what == "withdraw":
+        return request_ended(grant, "withdrawn", now, by=data.get("by") or "delegate", reason=data.get("reason") or "")
     if what == "renew":
         return renew(grant, data, now, rules)
     return Decision(state=grant)
@@ -131,12 +133,14 @@ def requested(grant: dict[str, Any], now: datetime, rules: DelegationSection) ->
     return Decision(state=grant, actions=actions, refs=grant_refs(grant))
 
 
-def ask_consent(grant: dict[str, Any], rules: DelegationSection) -> list[Action]:
+def ask_consent(grant: dict[str, Any], now: datetime, rules: DelegationSection) -> list[Action]:
     """The owner's email with the one-time link (the executor mints the link when it sends it); the
     page shows the summary, rendered with the email in the owner's language."""
     if grant.get("status") != "pending" or grant.get("consent_sent"):
         return []
     grant["consent_sent"] = True
+    # The request lapses when the link does (the executor mints it in the same pass, so a little later).
+    grant["lapses"] = (now + rules.consent_link_ttl).isoformat(timespec="seconds")
     consent = {
         "purpose": "delegation",
         "subject": grant["id"],
@@ -276,9 +280,84 @@ def owner_end_email(grant: dict[str, Any], status: str, rules: DelegationSection
 
 
 def expire(grant: dict[str, Any], now: datetime, rules: DelegationSection) -> Decision:
-    if grant.get("status") == "active" and grant.get("expires") and datetime.fromisoformat(grant["expires"]) <= now:
+    """A grant's timer: its end reached, its reminder due, or (pending) its request lapsed."""
+    if grant.get("status") == "pending" and (lapse := lapses(grant, rules)) and lapse <= now:
+        return request_ended(grant, "lapsed", now, by="bridge", reason="no answer before the link expired")
+    if grant.get("status") != "active" or not grant.get("expires"):
+        return Decision(state=grant)
+    if datetime.fromisoformat(grant["expires"]) <= now:
         return end(grant, "expired", now, rules, by="bridge", reason="expiry date")
-    return Decision(state=grant)
+    remind = reminder_at(grant, rules)
+    if remind is None or remind > now:
+        return Decision(state=grant)
+    grant["reminded"] = now.isoformat(timespec="seconds")
+    ending = about_grant(grant, expires=grant["expires"])
+    actions = [
+        act(
+            grant,
+            "email",
+            f"reminder-{side}",
+            notice(grant[side], message("delegation.expiry_reminder", side=side, **ending)),
+            grant[side],
+        )
+        for side in ("owner", "delegate")
+    ]
+    return Decision(state=grant, actions=actions)
+
+
+def lapses(grant: dict[str, Any], rules: DelegationSection) -> datetime | None:
+    """When a pending request lapses: with its consent link (a request from before this was kept, a link's
+    lifetime after it was made)."""
+    if grant.get("lapses"):
+        return datetime.fromisoformat(grant["lapses"])
+    return datetime.fromisoformat(grant["since"]) + rules.consent_link_ttl if grant.get("since") else None
+
+
+def reminder_at(grant: dict[str, Any], rules: DelegationSection) -> datetime | None:
+    """When an active grant's end is announced to both sides (once), if it has an end and a reminder is due."""
+    if grant.get("reminded") or not grant.get("expires") or rules.expiry_reminder is None:
+        return None
+    return datetime.fromisoformat(grant["expires"]) - rules.expiry_reminder
+
+
+def next_timer(grant: dict[str, Any], rules: DelegationSection) -> datetime | None:
+    """The grant's next deadline, from its state alone, so that no decision about it loses the timer."""
+    if grant.get("status") == "pending":
+        return lapses(grant, rules) if grant.get("consent_sent") or grant.get("lapses") else None
+    if grant.get("status") != "active" or not grant.get("expires"):
+        return None
+    expires = datetime.fromisoformat(grant["expires"])
+    remind = reminder_at(grant, rules)
+    return min(remind, expires) if remind is not None else expires
+
+
+def request_ended(grant: dict[str, Any], status: str, now: datetime, *, by: str, reason: str) -> Decision:
+    """A pending request ends unanswered: withdrawn by its requester (the owner is told), or lapsed with its
+    link (the requester is told); a note on the owner's account says which."""
+    if grant.get("status") != "pending":
+        return Decision(state=grant)
+    grant["status"] = status
+    grant["ended"] = now.isoformat(timespec="seconds")
+    grant["history"].append({"at": grant["ended"], "what": status, "by": by, "reason": reason})
+    ended = about_grant(grant, status=status, reason=reason)
+    told = "owner" if status == "withdrawn" else "delegate"
+    actions = [
+        act(
+            grant,
+            "client_note",
+            f"{status}-note-owner",
+            note(message("delegation.request_ended_note", **ended)),
+            grant["owner"],
+        ),
+        act(
+            grant,
+            "email",
+            f"{status}-told-{told}",
+            notice(grant[told], message(f"delegation.request_{status}", **ended)),
+            grant[told],
+        ),
+    ]
+    return Decision(state=grant, actions=actions, refs=grant_refs(grant))
 
 
 def covers(grant: dict[str, Any], data: dict[str, Any]) -> bool:

@@ -142,6 +142,41 @@ MESSAGES = define(
         {},
         "The consent page's summary of the offer to change the control-panel password after a grant ended.",
     ),
+    _spec(
+        "delegation.expiry_reminder",
+        "email",
+        "client",
+        {"grant": "text", "side": "text", "expires": "date"},
+        'To each side (`side` "owner" or "delegate"), delegation.expiry_reminder before a grant expires: '
+        "the day it ends, and how to extend it.",
+        side="delegate",
+        expires="2026-12-20T00:00:00+00:00",
+    ),
+    # --- a request ends unanswered ------------------------------------------------------------------
+    _spec(
+        "delegation.request_lapsed",
+        "email",
+        "client",
+        {"grant": "text"},
+        "To the delegate: the owner did not answer its request before the consent link expired.",
+    ),
+    _spec(
+        "delegation.request_withdrawn",
+        "email",
+        "client",
+        {"grant": "text"},
+        "To the owner: the delegate withdrew its request; the consent link no longer does anything.",
+    ),
+    _spec(
+        "delegation.request_ended_note",
+        "text",
+        "staff",
+        {"grant": "text", "status": "text", "reason": "text"},
+        'Staff note on the owner\'s account: a request ended unanswered (`status` "withdrawn" by its '
+        'requester, or "lapsed" with its link).',
+        status="lapsed",
+        reason="no answer before the link expired",
+    ),
     # --- copies of WHMCS's emails to the delegate --------------------------------------------------
     _spec(
         "delegation.copy",

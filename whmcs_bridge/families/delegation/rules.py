@@ -14,6 +14,7 @@ A copy is never copied again, and nothing is ever sent to a writer who has no gr
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -28,6 +29,7 @@ from whmcs_bridge.families.delegation.lifecycle import (
     command,
     covers,
     expire,
+    next_timer,
     ownership_changed,
     with_names,
 )
@@ -89,14 +91,25 @@ class Delegation:
         return decide_all(states, event, now, self.rules)
 
 
+def timed(decisions: dict[str, Decision], rules: DelegationSection) -> dict[str, Decision]:
+    """Every decision about a grant carries the grant's next deadline (its end, reminder or lapse), read
+    from the state: a decision that names none would otherwise clear the timer (finding 4 of issue 16)."""
+    return {
+        k: dataclasses.replace(d, due_at=next_timer(d.state, rules))
+        if k.startswith("grant:") and d.state is not None
+        else d
+        for k, d in decisions.items()
+    }
+
+
 def decide_all(
     states: Mapping[str, State], event: Event, now: datetime, rules: DelegationSection
 ) -> dict[str, Decision]:
     """Pure: decisions for the grants and tickets an event concerns (only keys that change)."""
     if event.type == "Tick" and event.data.get("key") == DIGEST:
-        return digest(grant_copies(states), states.get(DIGEST) or {}, now, rules)
+        return timed(digest(grant_copies(states), states.get(DIGEST) or {}, now, rules), rules)
     handler = EVENTS.get(event.type)
-    return handler(states, event, now, rules) if handler else {}
+    return timed(handler(states, event, now, rules), rules) if handler else {}
 
 
 def grant_copies(states: Mapping[str, State]) -> dict[str, dict[str, Any]]:
@@ -127,7 +140,7 @@ def on_context(
     states: Mapping[str, State], event: Event, now: datetime, rules: DelegationSection
 ) -> dict[str, Decision]:
     named = {k: with_names(g, event.data) for k, g in grant_copies(states).items()}
-    return {k: Decision(state=g, actions=ask_consent(g, rules), refs=grant_refs(g)) for k, g in named.items()}
+    return {k: Decision(state=g, actions=ask_consent(g, now, rules), refs=grant_refs(g)) for k, g in named.items()}
 
 
 def on_order(states: Mapping[str, State], event: Event, now: datetime, rules: DelegationSection) -> dict[str, Decision]:

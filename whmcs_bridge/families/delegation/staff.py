@@ -90,19 +90,27 @@ def held_subjects(items: list[dict[str, Any]], owner: int) -> list[str]:
 
 
 def _on_active(
-    config: Config, db: Database, grant_id: str, data: dict[str, Any], *, by: str, now: datetime, why: str
+    config: Config,
+    db: Database,
+    grant_id: str,
+    data: dict[str, Any],
+    *,
+    by: str,
+    now: datetime,
+    why: str,
+    status: str = "active",
 ) -> dict[str, Any]:
-    """Submit a staff command about an active grant; return the grant as the rules left it."""
+    """Submit a staff command about a grant in `status`; return the grant as the rules left it."""
     _enabled(config)
     current = grant(db, grant_id)
-    if current["status"] != "active":
+    if current["status"] != status:
         raise BridgeError(f"grant {grant_id} is {current['status']}: {why}")
     if data["command"] == "renew" and not config.delegation.roles[current["role"]].renew:
         raise BridgeError(f"the {current['role']} role may not renew (delegation.roles.{current['role']}.renew)")
     # A revocation only takes access away and stays possible; anything else waits for the case.
     refusal = (
         holds.refusal(db, held_subjects(current["items"], current["owner"]), now)
-        if data["command"] != "revoke"
+        if data["command"] not in ("revoke", "withdraw")
         else None
     )
     if refusal:
@@ -122,6 +130,20 @@ def _on_active(
 def revoke(config: Config, db: Database, grant_id: str, *, by: str, reason: str, now: datetime) -> dict[str, Any]:
     return _on_active(
         config, db, grant_id, {"command": "revoke", "reason": reason}, by=by, now=now, why="nothing to revoke"
+    )
+
+
+def withdraw(config: Config, db: Database, grant_id: str, *, by: str, reason: str, now: datetime) -> dict[str, Any]:
+    """The requester takes back a request the owner has not answered (its consent link then does nothing)."""
+    return _on_active(
+        config,
+        db,
+        grant_id,
+        {"command": "withdraw", "reason": reason},
+        by=by,
+        now=now,
+        why="only a pending request can be withdrawn",
+        status="pending",
     )
 
 
