@@ -34,7 +34,7 @@ from whmcs_bridge.families.delegation.lifecycle import (
     with_names,
 )
 from whmcs_bridge.families.delegation.orders import ordered
-from whmcs_bridge.families.delegation.renewal import renew, renewal_payment, renewal_step
+from whmcs_bridge.families.delegation.renewal import OUTCOME, renew, renewal_applied, renewal_payment, renewal_step
 from whmcs_bridge.model import Decision, Event, State, as_int
 
 
@@ -74,8 +74,8 @@ class Delegation:
             return [f"owner:{as_int(data.get('userid'))}", f"delegate:{as_int(data.get('userid'))}"]
         if event.type == "OrderPlaced" and as_int(data.get("userid")):
             return [f"owner:{as_int(data.get('userid'))}", f"user:{as_int(data.get('requestor_id'))}"]
-        if event.type in ("InvoicePaid", "InvoiceCancelled", "InvoiceRefunded") and as_int(data.get("invoiceid")):
-            return [f"invoice:{as_int(data.get('invoiceid'))}"]
+        if event.type in ("InvoicePaid", "InvoiceCancelled", "InvoiceRefunded", OUTCOME):
+            return renewal_refs(data)
         if event.type == "OwnershipChanged":
             refs = [f"{s['kind']}:{s['id']}" for s in data.get("subjects") or []]
             return refs + [f"owner:{as_int(data.get('holder'))}"]
@@ -89,6 +89,12 @@ class Delegation:
 
     def decide(self, states: Mapping[str, State], event: Event, now: datetime) -> dict[str, Decision]:
         return decide_all(states, event, now, self.rules)
+
+
+def renewal_refs(data: dict[str, Any]) -> list[str]:
+    """What an invoice's event, or the outcome of a renewal's action, is about (a renewal lists both)."""
+    invoice = as_int(data.get("invoiceid"))
+    return [f"invoice:{invoice}"] if invoice else [f"action:{data['action_key']}"] if data.get("action_key") else []
 
 
 def timed(decisions: dict[str, Decision], rules: DelegationSection) -> dict[str, Decision]:
@@ -205,6 +211,12 @@ def on_invoice_settled(
     }
 
 
+def on_renewal_applied(
+    states: Mapping[str, State], event: Event, now: datetime, rules: DelegationSection
+) -> dict[str, Decision]:
+    return {k: d for k, g in grant_copies(states).items() if (d := renewal_applied(g, event.data, now)) is not None}
+
+
 def on_ownership_changed(
     states: Mapping[str, State], event: Event, now: datetime, rules: DelegationSection
 ) -> dict[str, Decision]:
@@ -232,6 +244,7 @@ EVENTS: dict[str, EventHandler] = {
     "InvoicePaid": on_invoice_settled,
     "InvoiceCancelled": on_invoice_settled,
     "InvoiceRefunded": on_invoice_settled,
+    OUTCOME: on_renewal_applied,
     "OwnershipChanged": on_ownership_changed,
 }
 

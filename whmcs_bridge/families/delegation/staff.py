@@ -10,6 +10,7 @@ from typing import Any
 from whmcs_bridge import staff
 from whmcs_bridge.config.load import Config
 from whmcs_bridge.errors import BridgeError
+from whmcs_bridge.families.delegation import renewal
 from whmcs_bridge.families.delegation.grants import FAMILY
 from whmcs_bridge.store import holds
 from whmcs_bridge.store.db import Database
@@ -150,6 +151,16 @@ def withdraw(config: Config, db: Database, grant_id: str, *, by: str, reason: st
 def renew(
     config: Config, db: Database, grant_id: str, *, by: str, service: int | None, now: datetime
 ) -> dict[str, Any]:
+    """A renewal of one granted service, refused while another of the same service is open."""
+    current = grant(db, grant_id)
+    if current["status"] == "active":
+        try:
+            wanted = renewal.wanted_service(current, service)
+        except ValueError as exc:
+            raise BridgeError(str(exc)) from None
+        why = renewal.refusal(current, wanted)
+        if why:
+            raise BridgeError(f"grant {grant_id}: {why}")
     return _on_active(
         config, db, grant_id, {"command": "renew", "service": service}, by=by, now=now, why="it cannot renew"
     )
