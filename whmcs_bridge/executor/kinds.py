@@ -313,6 +313,7 @@ def client_context(api: WhmcsApi, client_id: int, known: list[int] | None = None
             "name": s.name,
             "domain": s.domain,
             "status": s.status,
+            "nextduedate": s.nextduedate.isoformat() if s.nextduedate else None,
             "suspension_reason": s.suspension_reason,
             "override_until": s.override_suspend_until.isoformat() if s.override_suspend_until else None,
             "customfields": s.customfields,

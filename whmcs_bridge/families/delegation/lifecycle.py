@@ -386,6 +386,7 @@ def with_names(grant: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]
         grant["delegate_name"] = context.get("company") or context.get("name")
         return grant
     services = {s["id"]: (s.get("domain") or "").lower() for s in context.get("services") or []}
+    facts = {s["id"]: s for s in context.get("services") or []}
     domains = {d["id"]: (d.get("name") or "").lower() for d in context.get("domains") or []}
     for item in grant.get("items", []):
         name = (
@@ -397,5 +398,7 @@ def with_names(grant: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]
         )
         if name:
             item["name"] = name
+        if item["kind"] == "service" and item["id"] in facts:  # for the delegate's page, as last read
+            item.update(status=facts[item["id"]].get("status"), due=facts[item["id"]].get("nextduedate"))
     grant["owner_name"] = context.get("company") or context.get("name") or grant.get("owner_name")
     return grant

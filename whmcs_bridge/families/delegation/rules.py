@@ -35,7 +35,7 @@ from whmcs_bridge.families.delegation.lifecycle import (
 )
 from whmcs_bridge.families.delegation.orders import ordered
 from whmcs_bridge.families.delegation.renewal import OUTCOME, renew, renewal_applied, renewal_payment, renewal_step
-from whmcs_bridge.model import Decision, Event, State, as_int
+from whmcs_bridge.model import Action, Decision, Event, State, as_int, message
 
 
 class Delegation:
@@ -97,6 +97,41 @@ def renewal_refs(data: dict[str, Any]) -> list[str]:
     return [f"invoice:{invoice}"] if invoice else [f"action:{data['action_key']}"] if data.get("action_key") else []
 
 
+def with_page_links(decisions: dict[str, Decision], rules: DelegationSection) -> dict[str, Decision]:
+    """Every email to an owner or a delegate that carries no other one-time link carries one to its
+    self-service page (web/selfservice.py), under the message (and above a copy's original)."""
+    if not rules.links:
+        return decisions
+    out = {}
+    for key, decision in decisions.items():
+        grant = decision.state if key.startswith("grant:") and decision.state else {}
+        actions = [page_link(a, grant, rules) for a in decision.actions]
+        out[key] = dataclasses.replace(decision, actions=actions) if actions != decision.actions else decision
+    return out
+
+
+def page_link(action: Action, grant: dict[str, Any], rules: DelegationSection) -> Action:
+    if action.kind != "email" or action.params.get("consent") or action.client_id is None:
+        return action
+    side = (
+        "owner"
+        if action.client_id == grant.get("owner") or (action.subject or "").startswith("owner:")
+        else "delegate"
+        if action.client_id == grant.get("delegate")
+        else None
+    )
+    if side is None:
+        return action
+    consent = {
+        "purpose": f"delegation-{side}",
+        "subject": str(action.client_id),
+        "summary": message("delegation.page_summary", side=side),
+        "ttl_s": int(rules.consent_link_ttl.total_seconds()),
+    }
+    footer = message("delegation.page_footer", side=side)
+    return dataclasses.replace(action, params={**action.params, "consent": consent, "footer": footer})
+
+
 def timed(decisions: dict[str, Decision], rules: DelegationSection) -> dict[str, Decision]:
     """Every decision about a grant carries the grant's next deadline (its end, reminder or lapse), read
     from the state: a decision that names none would otherwise clear the timer (finding 4 of issue 16)."""
@@ -113,9 +148,9 @@ def decide_all(
 ) -> dict[str, Decision]:
     """Pure: decisions for the grants and tickets an event concerns (only keys that change)."""
     if event.type == "Tick" and event.data.get("key") == DIGEST:
-        return timed(digest(grant_copies(states), states.get(DIGEST) or {}, now, rules), rules)
+        return with_page_links(timed(digest(grant_copies(states), states.get(DIGEST) or {}, now, rules), rules), rules)
     handler = EVENTS.get(event.type)
-    return timed(handler(states, event, now, rules), rules) if handler else {}
+    return with_page_links(timed(handler(states, event, now, rules), rules), rules) if handler else {}
 
 
 def grant_copies(states: Mapping[str, State]) -> dict[str, dict[str, Any]]:
