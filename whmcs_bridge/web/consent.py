@@ -28,6 +28,7 @@ StartResponse = Callable[..., Any]
 PREFIX = "/consent/"
 EVENTS = {
     "delegation": "DelegationCommand",
+    "delegation-accept": "DelegationCommand",
     "password-change": "DelegationCommand",
     "ownership-holder": "OwnershipCommand",
     "ownership-requester": "OwnershipCommand",

@@ -17,8 +17,12 @@ def command(grant: dict[str, Any], data: dict[str, Any], now: datetime, rules: D
         if grant:
             return Decision(state=grant)  # the same command twice
         grant = create(data, now, rules)
-        if what == "grant":
+        confirm = "owner" if data.get("order") else rules.confirm  # an order's grant comes through its admin grant
+        if (what == "grant" and confirm != "both") or (what == "request" and confirm == "none"):
+            grant["status"] = "active"
             return activated(grant)
+        grant["status"] = "pending"
+        grant["needs"] = ["owner", "delegate"] if confirm == "both" else ["owner"]
         return requested(grant, now, rules)
     if not grant:
         raise ValueError(f"there is no grant {data.get('grant')}")
@@ -63,7 +67,6 @@ def create(data: dict[str, Any], now: datetime, rules: DelegationSection) -> dic
     if data.get("order"):  # made by an order of the administrative contact's user (orders.py)
         grant["order"] = data["order"]
     if data.get("command") == "request":
-        grant["status"] = "pending"
         grant["history"][0]["what"] = "requested"
     return grant
 
@@ -111,25 +114,21 @@ def activated(grant: dict[str, Any]) -> Decision:
 
 
 def requested(grant: dict[str, Any], now: datetime, rules: DelegationSection) -> Decision:
-    """A delegate's request waits for the owner: first read the names of what it covers, then (on
-    the owner's context) send the one-time consent link."""
-    actions = [
-        act(grant, "refresh_client", "names", {"client_id": grant["owner"]}, grant["owner"]),
-        act(
-            grant,
-            "email",
-            "request-sent",
-            notice(grant["delegate"], message("delegation.request_sent", **about_grant(grant))),
-            grant["delegate"],
-        ),
+    """A grant waiting for its confirmation (a delegate's request, or under confirm: both staff's grant
+    too): first read the names of what it covers, then (on the owner's context) send the one-time links."""
+    actions = [act(grant, "refresh_client", "names", {"client_id": grant["owner"]}, grant["owner"])]
+    if grant["history"][0]["what"] == "requested":  # the delegate asked: it hears its request went out
+        told = notice(grant["delegate"], message("delegation.request_sent", **about_grant(grant)))
+        actions.append(act(grant, "email", "request-sent", told, grant["delegate"]))
+    actions.append(
         act(
             grant,
             "client_note",
             "request-note",
             note(message("delegation.request_note", **about_grant(grant, basis=grant["basis"]))),
             grant["owner"],
-        ),
-    ]
+        )
+    )
     return Decision(state=grant, actions=actions, refs=grant_refs(grant))
 
 
@@ -151,7 +150,16 @@ def ask_consent(grant: dict[str, Any], now: datetime, rules: DelegationSection) 
         **notice(grant["owner"], message("delegation.consent_asked", **about_grant(grant, basis=grant["basis"]))),
         "consent": consent,
     }
-    return [act(grant, "email", "consent-asked", params, grant["owner"])]
+    asked = [act(grant, "email", "consent-asked", params, grant["owner"])]
+    if "delegate" in grant.get("needs", []):  # confirm: both: the delegate accepts its grant by its own link
+        accept = {
+            **consent,
+            "purpose": "delegation-accept",
+            "summary": message("delegation.accept_summary", **about_grant(grant)),
+        }
+        told = notice(grant["delegate"], message("delegation.accept_asked", **about_grant(grant)))
+        asked.append(act(grant, "email", "accept-asked", {**told, "consent": accept}, grant["delegate"]))
+    return asked
 
 
 def password_change(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision:
@@ -187,6 +195,8 @@ def consented(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Dec
         return password_change(grant, data, now)
     if grant.get("status") != "pending":
         return Decision(state=grant)  # answered already
+    if data.get("purpose") == "delegation-accept":
+        return delegate_answered(grant, data, now)
     at = now.isoformat(timespec="seconds")
     decision = data.get("decision")
     grant["history"].append(
@@ -199,9 +209,7 @@ def consented(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Dec
         }
     )
     if decision == "accept":
-        grant["status"] = "active"
-        grant["since"] = at
-        return activated(grant)
+        return confirmed(grant, "owner", at)
     grant["status"] = "declined"
     grant["ended"] = at
     told = act(
@@ -212,6 +220,34 @@ def consented(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Dec
         grant["delegate"],
     )
     return Decision(state=grant, actions=[told], refs=grant_refs(grant))
+
+
+def confirmed(grant: dict[str, Any], side: str, at: str) -> Decision:
+    """One side confirmed; the grant is active once every side it needs has (delegation.confirm)."""
+    grant.setdefault("confirmed", {})[side] = at
+    if any(s not in grant["confirmed"] for s in grant.get("needs", ["owner"])):
+        return Decision(state=grant)
+    grant["status"] = "active"
+    grant["since"] = at
+    return activated(grant)
+
+
+def delegate_answered(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision:
+    """The delegate's answer through its own link (confirm: both): accepted, or declined (which withdraws it)."""
+    at = now.isoformat(timespec="seconds")
+    accepted = data.get("decision") == "accept"
+    grant["history"].append(
+        {
+            "at": at,
+            "what": "delegate accepted" if accepted else "delegate declined",
+            "by": "delegate (consent link)",
+            "reason": data.get("reason"),
+            "ip": data.get("ip"),
+        }
+    )
+    if accepted:
+        return confirmed(grant, "delegate", at)
+    return request_ended(grant, "withdrawn", now, by="delegate (consent link)", reason="the delegate declined")
 
 
 def end(

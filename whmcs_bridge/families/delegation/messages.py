@@ -90,6 +90,21 @@ MESSAGES = define(
         basis="we are building their new website",
     ),
     _spec(
+        "delegation.accept_asked",
+        "email",
+        "client",
+        {"grant": "text", "consent_link": "url"},
+        "To the delegate (delegation.confirm: both): accept or decline becoming the owner's contact through "
+        "its own one-time link.",
+    ),
+    _spec(
+        "delegation.accept_summary",
+        "text",
+        "client",
+        {},
+        "The delegate's consent page: what it accepts (in the delegate's language).",
+    ),
+    _spec(
         "delegation.declined_delegate",
         "email",
         "client",

@@ -62,7 +62,7 @@ def new_grant(
     # A stable, short id: the same grant asked twice is the same grant.
     seed = json.dumps([owner, delegate, role, sorted((i["kind"], i["id"]) for i in items), now.date().isoformat()])
     grant_id = "g" + hashlib.sha256(seed.encode()).hexdigest()[:7]
-    if request and not config.receiver.public_url:
+    if (request or config.delegation.confirm == "both") and not config.receiver.public_url:
         raise BridgeError(
             "a request needs the owner's consent link: set receiver.public_url to where clients reach the daemon"
         )
