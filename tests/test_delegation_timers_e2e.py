@@ -4,11 +4,13 @@ come before the end; a pending request can be withdrawn."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import requests
 from babel.dates import format_date
 from click.testing import CliRunner
 
@@ -83,11 +85,18 @@ def test_a_pending_request_lapses_with_its_link_and_the_requester_is_told(world:
 def test_a_pending_request_can_be_withdrawn_and_only_a_pending_one(world: World):
     grant_id = grant(world, "--request")
     world.settle()
+    mail = next(e for e in world.emails(11) if e["subject"].startswith("Your consent is needed"))
+    link = re.search(r'href="([^"]+/consent/[^"]+)"', mail["message"])
+    assert link
     out = world.run("delegations", "withdraw", grant_id, "--by", "lena", "--reason", "client changed its mind")
     assert f"{grant_id} withdrawn" in out.output
     world.settle()
     assert f"{grant_id} withdrawn" in world.run("delegations", "list", "--owner", "11").output
     assert any("withdrawn" in n["note"] for n in world.sandbox.rows("client_notes", client_id=11))
+    assert any("was withdrawn" in e["subject"] for e in world.emails(11))
+    # The owner's consent link does nothing any more, and says so.
+    late = requests.post(link.group(1), data={"decision": "accept"}, timeout=5)
+    assert late.status_code == 410 and "This link is not valid" in late.text
     # Nothing to withdraw any more (nor on an active grant): one sentence, refused (exit 1).
     again = CliRunner().invoke(
         cli.main, ["--config", str(world.config), "delegations", "withdraw", grant_id, "--by", "lena", "--reason", "x"]

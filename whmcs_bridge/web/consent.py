@@ -18,7 +18,7 @@ from babel import Locale
 from whmcs_bridge.messages import load
 from whmcs_bridge.messages.catalogue import FALLBACK, Catalogue
 from whmcs_bridge.messages.render import Named, Reader
-from whmcs_bridge.store import audit, consent, inbox
+from whmcs_bridge.store import audit, consent, inbox, states
 from whmcs_bridge.store.consent import ConsentLink
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.web.selfservice import PURPOSES as SELF_SERVICE
@@ -198,6 +198,12 @@ class ConsentPages:
             return self.text("consent.used", lang, choice=self.choice(link, link.decision or ""), used_at=link.used_at)
         if datetime.fromisoformat(link.expires_at) <= self.clock():
             return self.text("consent.expired", lang, expires=link.expires_at)
+        if link.purpose in ("delegation", "delegation-accept"):
+            # A request withdrawn or lapsed meanwhile (or answered through the other side's link) is not
+            # waiting any more: the link does nothing, and says so.
+            grant = states.get(self.db(), "delegation", f"grant:{link.subject}")
+            if grant is not None and grant.get("status") != "pending":
+                return self.text("consent.invalid", lang)
         return None
 
     def form(self, link: ConsentLink, retry: bool = False) -> tuple[str, str]:
