@@ -375,9 +375,7 @@ def test_delegated_renewal_renews_the_one_service_once():
     ]
     assert state_of(done)["renewals"][0]["status"] == "renewed"
     assert body(done.actions[0]).startswith("Business (boulangerie-dupont.fr) renewed until January 21, 2027")
-    refunded = decide_all({"grant:g1": state_of(done)}, event("InvoiceRefunded", invoiceid=77), NOW, RULES)[
-        "grant:g1"
-    ]
+    refunded = decide_all({"grant:g1": state_of(done)}, event("InvoiceRefunded", invoiceid=77), NOW, RULES)["grant:g1"]
     task = body(refunded.actions[0])
     assert (
         task.startswith("STAFF TASK: the renewal invoice #77 of Pixelwerk Agency (#10) was refunded") and "#42" in task
@@ -416,6 +414,17 @@ def test_delegated_renewal_both_paid_owner_first_cancelled_or_nothing_to_renew()
         RULES,
     )["grant:g1"]
     assert shown(nothing.actions[0])[0] == "Nothing to renew yet for Business (boulangerie-dupont.fr)"
+
+
+def test_the_delegate_paying_after_the_owner_paid_first_is_a_staff_task():
+    """The owner paid; the delegate paid too before its invoice was cancelled: nothing renewed twice, staff told."""
+    grant, _ = renewing()
+    owner_first = decide_all({"grant:g1": grant}, event("InvoicePaid", invoiceid=42), NOW, RULES)["grant:g1"]
+    late = decide_all({"grant:g1": state_of(owner_first)}, event("InvoicePaid", invoiceid=77), NOW, RULES)["grant:g1"]
+    assert state_of(late)["renewals"][0]["status"] == "paid twice"
+    (task,) = late.actions
+    assert task.kind == "client_note" and task.params["client_id"] == 10 and task.params["sticky"] is True
+    assert body(task).startswith("STAFF TASK: Pixelwerk Agency (#10) paid invoice #77 to renew")
 
 
 def test_a_second_renewal_while_one_is_open_starts_nothing():

@@ -208,6 +208,10 @@ def delegate_invoice(grant: dict[str, Any], renewal: dict[str, Any], kind: str, 
         )
         renewal["action"] = apply.key
         return Decision(state=grant, actions=[apply], refs=grant_refs(grant))
+    if kind == "InvoicePaid" and renewal["status"] == "owner paid":
+        # The owner paid first and the delegate paid too before its invoice was cancelled: nothing is renewed
+        # twice (WHMCS renewed it for the owner's payment); staff refund or credit the delegate.
+        return paid_twice(grant, renewal, now, "the owner paid first")
     if kind == "InvoiceCancelled" and renewal["status"] == "invoiced":
         renewal.update(status="cancelled", cancelled=at)
         grant["history"].append(
@@ -297,9 +301,21 @@ def renewal_applied(grant: dict[str, Any], data: dict[str, Any], now: datetime) 
             grant["owner"],
         )
         return Decision(state=grant, actions=[told], refs=grant_refs(grant))
+    return paid_twice(grant, renewal, now, str(data.get("error") or data.get("status")))
+
+
+def paid_twice(grant: dict[str, Any], renewal: dict[str, Any], now: datetime, why: str) -> Decision:
+    """Both the owner and the delegate paid the renewal: the service was renewed once; staff refund or
+    credit the delegate (a sticky note on its account)."""
+    n, at = renewal["n"], now.isoformat(timespec="seconds")
     renewal.update(status="paid twice", stopped=at)
-    grant["history"].append(
-        {"at": at, "what": f"renewal {n} not applied: {data.get('error') or data.get('status')}", "by": "bridge"}
+    grant["history"].append({"at": at, "what": f"renewal {n} not applied: {why}", "by": "bridge"})
+    facts = about_grant(
+        grant,
+        invoice=str(renewal["delegate_invoice"]),
+        owner_invoice=str(renewal["owner_invoice"]),
+        service=renewal["service"],
+        until=renewal["until"],
     )
     task = message("delegation.renewal_paid_twice_note", **facts)
     note_params = note(task, sticky=True, client_id=grant["delegate"])
