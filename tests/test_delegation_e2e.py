@@ -6,21 +6,15 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from tests.conftest import BridgeWorld, Sandbox, make_client, sql
-from whmcs_bridge import families
-from whmcs_bridge.config.load import load_config
-from whmcs_bridge.engine import Engine
-from whmcs_bridge.intake.poller import Poller
-from whmcs_bridge.store import audit, inbox, outbox
+from tests.conftest import BridgeWorld, Sandbox, sql
+from whmcs_bridge.store import audit, inbox
 from whmcs_bridge.store.db import Database
-from whmcs_bridge.whmcs.api import WhmcsApi
 
 
 class World(BridgeWorld):
@@ -152,95 +146,6 @@ def test_grant_copies_support_authority_and_revocation(world: World):
     assert "  covers:    boulangerie-dupont.fr (service #110)\n  status:    revoked\n" in shown
     assert json.loads(world.run("delegations", "show", grant_id, "--json").output)["delegate"] == 10
     assert world.run("audit", "verify").output.startswith("audit chain intact")
-
-
-def renewal_asked(world: World, *, owner: int, service: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The agency (client 10) is granted the owner's service and asks to renew it: the owner's open
-    invoice for the service, and the agency's renewal invoices."""
-    sandbox = world.sandbox
-    grant_id = grant_agency(world, owner=owner, service=service).output.split()[0]
-    world.settle()
-    owner_invoice = next(
-        i for i in sandbox.rows("invoices", client_id=owner) if i["status"] == "Unpaid" and i["total"] == "14.95"
-    )
-    assert "renewal 1 of grant" in world.run("delegations", "renew", grant_id, "--by", "lena").output
-    world.settle(4)
-    return owner_invoice, [i for i in sandbox.rows("invoices", client_id=10) if "Delegated renewal" in i["notes"]]
-
-
-def test_delegated_renewal_is_invoiced_to_the_agency_and_settles_the_owner_once(world: World, tmp_path: Path):
-    sandbox = world.sandbox
-    owner_invoice, agency_invoices = renewal_asked(world, owner=11, service=110)
-    assert len(agency_invoices) == 1 and agency_invoices[0]["total"] == owner_invoice["total"]
-    # The agency pays its invoice; the hook and the poll both report it.
-    sandbox.control(
-        "act",
-        {
-            "action": "AddInvoicePayment",
-            "invoiceid": agency_invoices[0]["id"],
-            "transid": "CARD-1",
-            "gateway": "stripe",
-        },
-    )
-    world.settle(4)
-    settled = sandbox.rows("invoices", id=owner_invoice["id"])[0]
-    assert settled["status"] == "Paid"
-    payments = sandbox.rows("transactions", invoice_id=owner_invoice["id"])
-    assert len(payments) == 1 and payments[0]["transid"].startswith("wb-") and payments[0]["gateway"] == "banktransfer"
-    # WHMCS's own renewal logic moved the service's due date on.
-    service = sandbox.rows("services", id=110)[0]
-    assert service["nextduedate"] > owner_invoice["duedate"]
-    # Reported again later under another id and no fact (an old hook replaying): still one payment.
-
-    with Database(tmp_path / "state.db") as db:
-        with db.atomic():
-            inbox.add(
-                db,
-                event_id="replay-1",
-                type="InvoicePaid",
-                source="webhook",
-                body={"type": "InvoicePaid", "data": {"invoiceid": agency_invoices[0]["id"]}},
-                received_at=datetime.now(UTC),
-            )
-    world.settle(2)
-    assert len(sandbox.rows("transactions", invoice_id=owner_invoice["id"])) == 1
-
-
-def test_renewal_settlement_survives_a_crash_between_the_call_and_its_record(world: World, tmp_path: Path):
-    """The bridge dies after WHMCS recorded the payment but before the outbox did: no second payment."""
-    sandbox = world.sandbox
-    owner_invoice, agency_invoices = renewal_asked(world, owner=12, service=120)
-    agency_invoice = agency_invoices[0]
-    sandbox.control(
-        "act",
-        {"action": "AddInvoicePayment", "invoiceid": agency_invoice["id"], "transid": "CARD-2", "gateway": "stripe"},
-    )
-    sandbox.control("hooks")
-    world.run("tick", "--dry-run")  # nothing written yet
-    # Decide (plan the settlement) without executing it, then do in WHMCS what the executor would have done.
-
-    config = load_config(world.config)
-    now = datetime.now(UTC)
-    with Database(tmp_path / "state.db") as db:
-        Poller(db, WhmcsApi(make_client(sandbox.api_url))).run_once(now)
-        Engine(db, families.enabled(config)).run_once(now)
-        [entry] = [e for e in outbox.entries(db) if e.kind == "settle_invoice"]
-        assert entry.status == "planned"
-        # A crash right after the call left it in flight: WHMCS took the payment, the bridge did not record it.
-        sql(db, "UPDATE outbox SET status = 'in_flight', attempts = 1 WHERE id = ?", entry.id)
-        sandbox.post(
-            "AddInvoicePayment",
-            invoiceid=owner_invoice["id"],
-            transid=entry.key,
-            gateway="banktransfer",
-            date="2026-11-22 10:00:00",
-            amount="14.95",
-        )
-    world.settle(2)
-    payments = sandbox.rows("transactions", invoice_id=owner_invoice["id"])
-    assert len(payments) == 1
-    with Database(tmp_path / "state.db") as db:
-        assert [e.status for e in outbox.entries(db) if e.kind == "settle_invoice"] == ["done"]
 
 
 def test_an_order_by_the_administrative_contact_grants_technical_contact(world: World, tmp_path: Path):

@@ -323,9 +323,10 @@ def renewing() -> tuple[dict[str, Any], list[Any]]:
         "service_id": 110,
         "report": {"grant": "g1", "n": 1},
     }
+    found_line = {"invoice_id": 42, "line_id": 5, "amount": "14.95", "due": "2026-12-21", "cycle": "Monthly"}
     found = decide_all(
         {"grant:g1": asked.state or {}},
-        event("OpenInvoiceFound", grant="g1", n=1, invoice_id=42, amount="14.95", requested_by="delegation"),
+        event("OpenInvoiceFound", grant="g1", n=1, requested_by="delegation", **found_line),
         NOW,
         RULES,
     )["grant:g1"]
@@ -334,7 +335,13 @@ def renewing() -> tuple[dict[str, Any], list[Any]]:
         invoice.kind == "create_invoice"
         and invoice.params["client_id"] == 10
         and invoice.params["lines"]
-        == [["Renewal of boulangerie-dupont.fr for Boulangerie Dupont (settles their invoice #42)", "14.95"]]
+        == [
+            [
+                "Renewal of boulangerie-dupont.fr for Boulangerie Dupont, 2026-12-21 to 2027-01-21 "
+                "(its line on their invoice #42)",
+                "14.95",
+            ]
+        ]
     )
     created = decide_all(
         {"grant:g1": found.state or {}},
@@ -342,33 +349,52 @@ def renewing() -> tuple[dict[str, Any], list[Any]]:
         NOW,
         RULES,
     )["grant:g1"]
-    assert "invoice:77" in (created.refs or [])
+    assert {"invoice:77", "invoice:42"} <= set(created.refs or [])
     return created.state or {}, [find, invoice]
 
 
-def test_delegated_renewal_settles_the_owners_invoice_once():
+def test_delegated_renewal_renews_the_one_service_once():
     grant, _ = renewing()
     paid = decide_all({"grant:g1": grant}, event("InvoicePaid", invoiceid=77), NOW, RULES)["grant:g1"]
-    settle = paid.actions[0]
-    assert settle.kind == "settle_invoice" and settle.params == {
-        "invoice_id": 42,
-        "amount": "14.95",
+    (apply,) = paid.actions
+    assert apply.kind == "renew_service" and apply.params == {
+        "service_id": 110,
+        "from": "2026-12-21",
+        "until": "2027-01-21",
+        "owner_invoice": 42,
+        "line_id": 5,
+        "outcome_to": "DelegationRenewalApplied",
     }
-    assert settle.guard == {"invoices_open": [42]}
+    assert apply.guard == {"service_due": {"id": 110, "is": "2026-12-21"}}
     again = decide_all({"grant:g1": paid.state or {}}, event("InvoicePaid", invoiceid=77), NOW, RULES)["grant:g1"]
-    assert again.actions == []  # the payment reported twice (hook and poll): settled once
-    refunded = decide_all({"grant:g1": paid.state or {}}, event("InvoiceRefunded", invoiceid=77), NOW, RULES)[
+    assert again.actions == []  # the payment reported twice (hook and poll): renewed once
+    outcome = {"action_key": apply.key, "status": "done"}
+    done = decide_all({"grant:g1": paid.state or {}}, event("DelegationRenewalApplied", **outcome), NOW, RULES)[
         "grant:g1"
     ]
+    assert state_of(done)["renewals"][0]["status"] == "renewed"
+    assert body(done.actions[0]).startswith("Business (boulangerie-dupont.fr) renewed until January 21, 2027")
+    refunded = decide_all({"grant:g1": state_of(done)}, event("InvoiceRefunded", invoiceid=77), NOW, RULES)["grant:g1"]
     task = body(refunded.actions[0])
     assert (
         task.startswith("STAFF TASK: the renewal invoice #77 of Pixelwerk Agency (#10) was refunded") and "#42" in task
     )
-    assert body(paid.actions[1]).startswith("Invoice #42 settled by the renewal that Pixelwerk Agency (#10) paid")
 
 
-def test_delegated_renewal_cancelled_or_nothing_to_renew():
+def test_delegated_renewal_both_paid_owner_first_cancelled_or_nothing_to_renew():
     grant, _ = renewing()
+    paid = decide_all({"grant:g1": grant}, event("InvoicePaid", invoiceid=77), NOW, RULES)["grant:g1"]
+    stopped = {"action_key": paid.actions[0].key, "status": "cancelled", "error": "guard service_due: renewed"}
+    twice = decide_all({"grant:g1": state_of(paid)}, event("DelegationRenewalApplied", **stopped), NOW, RULES)[
+        "grant:g1"
+    ]
+    assert state_of(twice)["renewals"][0]["status"] == "paid twice"
+    assert twice.actions[0].params["client_id"] == 10 and twice.actions[0].params["sticky"] is True
+    owner_first = decide_all({"grant:g1": grant}, event("InvoicePaid", invoiceid=42), NOW, RULES)["grant:g1"]
+    cancel, told = owner_first.actions
+    assert cancel.kind == "invoice_status" and cancel.params == {"invoice_id": 77, "status": "Cancelled"}
+    assert cancel.guard == {"invoices_open": [77]} and not cancel.is_destructive
+    assert shown(told)[0] == "Boulangerie Dupont already paid the renewal of Business (boulangerie-dupont.fr)"
     cancelled = decide_all({"grant:g1": grant}, event("InvoiceCancelled", invoiceid=77), NOW, RULES)["grant:g1"]
     assert state_of(cancelled)["renewals"][0]["status"] == "cancelled"
     assert (
@@ -387,6 +413,26 @@ def test_delegated_renewal_cancelled_or_nothing_to_renew():
         RULES,
     )["grant:g1"]
     assert shown(nothing.actions[0])[0] == "Nothing to renew yet for Business (boulangerie-dupont.fr)"
+
+
+def test_the_delegate_paying_after_the_owner_paid_first_is_a_staff_task():
+    """The owner paid; the delegate paid too before its invoice was cancelled: nothing renewed twice, staff told."""
+    grant, _ = renewing()
+    owner_first = decide_all({"grant:g1": grant}, event("InvoicePaid", invoiceid=42), NOW, RULES)["grant:g1"]
+    late = decide_all({"grant:g1": state_of(owner_first)}, event("InvoicePaid", invoiceid=77), NOW, RULES)["grant:g1"]
+    assert state_of(late)["renewals"][0]["status"] == "paid twice"
+    (task,) = late.actions
+    assert task.kind == "client_note" and task.params["client_id"] == 10 and task.params["sticky"] is True
+    assert body(task).startswith("STAFF TASK: Pixelwerk Agency (#10) paid invoice #77 to renew")
+
+
+def test_a_second_renewal_while_one_is_open_starts_nothing():
+    grant, _ = renewing()
+    again = decide_all(
+        {"grant:g1": grant}, event("DelegationCommand", command="renew", grant="g1", by="lena"), NOW, RULES
+    )["grant:g1"]
+    assert again.actions == [] and len(state_of(again)["renewals"]) == 1
+    assert "renewal 1 of service #110 is open" in state_of(again)["history"][-1]["reason"]
 
 
 def administrative(users: list[int]) -> dict[str, Any]:

@@ -245,6 +245,9 @@ class Daemon:
             health=lambda db: health.assess(db, config, utcnow(), self.trouble),
             catalogue=self.bridge.executor.texts.catalogue,  # the consent pages speak the configured catalogue
             zone=config.zone,
+            # The delegation self-service pages: who may renew, and where WHMCS shows an invoice to pay.
+            may_renew=lambda role: bool(config.delegation.roles.get(role) and config.delegation.roles[role].renew),
+            whmcs_url=config.whmcs.url,
         )
         self.bridge.metrics.gauge_sources.append(
             lambda: health.gauges(self.receiver.db, config, utcnow(), self.trouble)

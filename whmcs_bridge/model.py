@@ -27,6 +27,7 @@ KINDS = frozenset(
         "terminate",
         "create_invoice",
         "settle_invoice",
+        "renew_service",
         "registrant_update",
         "credential_change",
         "refresh_client",

@@ -43,6 +43,7 @@ PROBES: dict[str, dict[str, Any]] = {
     "CreateInvoice": {"userid": 0},
     "UpdateInvoice": {"invoiceid": 0},
     "AddInvoicePayment": {"invoiceid": 0},
+    "UpdateClientProduct": {"serviceid": 0},
     "SendEmail": {"id": 0, "customtype": "general"},
     "OpenTicket": {"deptid": 0},
     "AddTicketNote": {"ticketid": 0},

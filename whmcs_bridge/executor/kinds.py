@@ -110,12 +110,25 @@ def _guard_client_owes(api: WhmcsApi, spec: dict[str, Any], client_id: int | Non
     return None
 
 
+def _guard_service_due(api: WhmcsApi, spec: dict[str, Any], client_id: int | None = None) -> str | None:
+    """A renewal applies to the due date it was invoiced for: a service renewed meanwhile (its owner paid the
+    line too, or staff moved the date) is not renewed again."""
+    service = api.service(int(spec["id"]))
+    if service is None:
+        return f"service {spec['id']} no longer exists"
+    now = service.nextduedate.isoformat() if service.nextduedate else "none"
+    if now != str(spec["is"]):
+        return f"service {service.id} was renewed meanwhile: its next due date is {now}, not {spec['is']}"
+    return None
+
+
 GUARDS: dict[str, Callable[[WhmcsApi, Any, int | None], str | None]] = {
     "client_owes": _guard_client_owes,
     "invoices_open": _guard_invoices_open,
     "service_status": _guard_service_status,
     "ticket_exists": _guard_ticket_exists,
     "suspended_by_us": _guard_suspended_by_us,
+    "service_due": _guard_service_due,
 }
 # Guards answered from the bridge's own store rather than WHMCS.
 STORE_GUARDS = {"action_done", "awaiting_approval", "state_active"}
@@ -300,6 +313,7 @@ def client_context(api: WhmcsApi, client_id: int, known: list[int] | None = None
             "name": s.name,
             "domain": s.domain,
             "status": s.status,
+            "nextduedate": s.nextduedate.isoformat() if s.nextduedate else None,
             "suspension_reason": s.suspension_reason,
             "override_until": s.override_suspend_until.isoformat() if s.override_suspend_until else None,
             "customfields": s.customfields,
@@ -323,21 +337,28 @@ def client_context(api: WhmcsApi, client_id: int, known: list[int] | None = None
 
 
 def find_open_invoice(api: WhmcsApi, p: Params) -> dict[str, Any]:
-    """The client's unpaid invoice that bills a service (its renewal), newest first; none is an answer too."""
+    """The owner's open invoice that bills the service's renewal, newest first: its line for the service (a
+    "Hosting" item whose relid is the service: DD:api-reference/getinvoice.md lists each item's id, type,
+    relid and amount), and the service's next due date and billing cycle now (GetClientsProducts). A service
+    that is gone, is another client's now or is not active has nothing to renew; none found is an answer too."""
+    report = p.get("report") or {}
+    service = api.service(int(p["service_id"]))
+    # A pending service's invoice is its order's first payment, which provisions it: not a renewal.
+    if service is None or service.client_id != int(p["client_id"]) or service.status not in ("Active", "Suspended"):
+        return {**report, "invoice_id": None}
     for summary in _recent(api.invoices(client_id=int(p["client_id"]), status="Unpaid", newest_first=True), 50):
         invoice = api.invoice(summary.id)
-        if any(
-            item.relid == int(p["service_id"]) and item.type in ("Hosting", "Addon", "Domain", "DomainRenew")
-            for item in invoice.items
-        ):
-            amount = invoice.balance if invoice.balance is not None else invoice.total
+        line = next((i for i in invoice.items if i.type == "Hosting" and i.relid == service.id), None)
+        if line is not None and invoice.is_open:
             return {
-                **(p.get("report") or {}),
+                **report,
                 "invoice_id": invoice.id,
-                "amount": str(amount),
-                "duedate": invoice.duedate.isoformat() if invoice.duedate else None,
+                "line_id": line.id,
+                "amount": str(line.amount),
+                "due": service.nextduedate.isoformat() if service.nextduedate else None,
+                "cycle": service.billingcycle,
             }
-    return {**(p.get("report") or {}), "invoice_id": None}
+    return {**report, "invoice_id": None}
 
 
 def resolve_ticket(api: WhmcsApi, p: Params) -> dict[str, Any]:
@@ -617,6 +638,42 @@ def _observe_settle_invoice(c: Call) -> Observed:
     return _done_if(any(t.transid == c.key and t.invoice_id == int(c.params["invoice_id"]) for t in found))
 
 
+def _renewal_line(c: Call) -> tuple[Any, bool]:
+    """The owner's invoice, and whether it still bills the renewed service's line (open, with the line)."""
+    invoice = c.api.invoice(int(c.params["owner_invoice"]))
+    return invoice, invoice.is_open and any(i.id == int(c.params["line_id"]) for i in invoice.items)
+
+
+def _run_renew_service(c: Call) -> Result:
+    """The delegate paid one service's renewal: take its line off the owner's invoice (UpdateInvoice
+    `deletelineids`, DD:api-reference/updateinvoice.md; the totals follow the items), or cancel that invoice
+    when the line was its only item, rather than leave a zero invoice whose fate WHMCS does not document;
+    then move the service's next due date one cycle on (UpdateClientProduct `nextduedate`). Each step reads
+    first, so a second run after an interruption finishes what the first left."""
+    p = c.params
+    invoice, billed = _renewal_line(c)
+    if billed and len(invoice.items) == 1:
+        c.api.update_invoice(invoice.id, status="Cancelled")
+    elif billed:
+        c.api.update_invoice(invoice.id, deletelineids=[int(p["line_id"])])
+    service = c.api.service(int(p["service_id"]))
+    if service is None:
+        raise ActionError(f"service {p['service_id']} no longer exists: its renewal cannot be applied")
+    if service.nextduedate is not None and service.nextduedate.isoformat() == str(p["from"]):
+        c.api.update_service_due(service.id, date.fromisoformat(str(p["until"])))
+    return {"nextduedate": str(p["until"])}
+
+
+def _observe_renew_service(c: Call) -> Observed:
+    service = c.api.service(int(c.params["service_id"]))
+    moved = (
+        service is not None
+        and service.nextduedate is not None
+        and service.nextduedate.isoformat() == str(c.params["until"])
+    )
+    return {"nextduedate": str(c.params["until"])} if moved and not _renewal_line(c)[1] else False
+
+
 def _holder(c: Call) -> dict[str, str]:
     """The new holder's details: read from its WHMCS profile now when it is a client (`holder_client`),
     else as the case recorded them (`holder`; rows planned before it carried `expect` in registrar
@@ -800,6 +857,9 @@ ACTION_KINDS: Mapping[str, ActionKind] = MappingProxyType(
             ActionKind("create_invoice", _run_create_invoice, _observe_create_invoice),
             # AddInvoicePayment with transid = key
             ActionKind("settle_invoice", _run_settle_invoice, _observe_settle_invoice),
+            # UpdateInvoice deletelineids (or status=Cancelled) then UpdateClientProduct nextduedate: the
+            # service's due date and its line's absence tell
+            ActionKind("renew_service", _run_renew_service, _observe_renew_service),
             # DomainUpdateWhoisInfo; the contact it asked for tells
             ActionKind("registrant_update", _run_registrant_update, _observe_registrant_update),
             # DomainUpdateLockingStatus: turning the lock on twice is harmless (OwnershipLock)

@@ -99,10 +99,12 @@ class Texts:
         if text.subject and not subject_field:  # a ticket's message kept as a note: its subject heads it
             body = f"{text.subject}\n{body}"
         out = {**params, body_field: body, "lang": text.lang}
-        if kind == "email" and "original_html" in out:
-            # A delegate's copy: our header (the message), then the email as WHMCS sent it, not ours to render.
-            out["html"] = text.body + str(out.pop("original_html"))
-            out["copy_of_email"] = True  # the store keeps only its hash once it ended (outbox.at_rest)
+        if kind == "email":
+            copy = "original_html" in out  # a delegate's copy: the store keeps only its hash once it ended
+            out["html"] = self.email_html(params, text.body, reader, names)
+            out.pop("original_html", None)
+            if copy:
+                out["copy_of_email"] = True  # (outbox.at_rest)
         if subject_field:
             out[subject_field] = text.subject or ""
         if kind == "ticket" and (out.get("client_id") or out.get("name") not in (None, SYSTEM_NAME)):
@@ -114,6 +116,15 @@ class Texts:
             made = self.catalogue.render(summary["id"], summary.get("data", {}), reader, names)
             out["consent"] = {**consent, "summary": made.body.strip(), "lang": made.lang}
         return out
+
+    def email_html(self, params: dict[str, Any], body: str, reader: Reader, names: WhmcsNames) -> str:
+        """An email's HTML: the message, its `footer` message if it has one (a self-service link), then for a
+        delegate's copy the email as WHMCS sent it (not ours to render)."""
+        footer = params.get("footer")
+        if footer:
+            data = {**footer.get("data", {}), "consent_link": CONSENT_LINK}
+            body += self.catalogue.render(footer["id"], data, reader, names).body
+        return body + str(params.get("original_html", ""))
 
     def for_staff(self, api: WhmcsApi, message_id: str, **data: Any) -> Rendered:
         """A message to staff, rendered now (e.g. the breaker's ticket, opened outside the outbox)."""

@@ -148,6 +148,8 @@ class Receiver:
         health: Callable[[Database], dict[str, Any]] | None = None,
         catalogue: Catalogue | None = None,
         zone: tzinfo = UTC,
+        may_renew: Callable[[str], bool] | None = None,
+        whmcs_url: str | None = None,
     ) -> None:
         if not secrets:
             raise ValueError("the receiver needs at least one webhook secret")
@@ -182,6 +184,8 @@ class Receiver:
             on_decision=on_stored,
             catalogue=catalogue,
             zone=zone,
+            may_renew=may_renew,
+            whmcs_url=whmcs_url,
         )
 
     def close(self) -> None:

@@ -56,6 +56,7 @@ READ_TABLES = {
     "clients",
     "services",
     "invoices",
+    "invoice_items",
     "transactions",
     "emails",
     "tickets",

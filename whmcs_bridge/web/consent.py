@@ -18,15 +18,18 @@ from babel import Locale
 from whmcs_bridge.messages import load
 from whmcs_bridge.messages.catalogue import FALLBACK, Catalogue
 from whmcs_bridge.messages.render import Named, Reader
-from whmcs_bridge.store import audit, consent, inbox
+from whmcs_bridge.store import audit, consent, inbox, states
 from whmcs_bridge.store.consent import ConsentLink
 from whmcs_bridge.store.db import Database
+from whmcs_bridge.web.selfservice import PURPOSES as SELF_SERVICE
+from whmcs_bridge.web.selfservice import SelfService
 
 StartResponse = Callable[..., Any]
 PREFIX = "/consent/"
 EVENTS = {
     "delegation": "DelegationCommand",
     "delegation-copies": "DelegationCommand",  # the owner may also choose full copies (access details)
+    "delegation-accept": "DelegationCommand",
     "password-change": "DelegationCommand",
     "ownership-holder": "OwnershipCommand",
     "ownership-requester": "OwnershipCommand",
@@ -101,12 +104,24 @@ class ConsentPages:
         on_decision: Callable[[], None] | None = None,
         catalogue: Catalogue | None = None,
         zone: tzinfo = UTC,
+        may_renew: Callable[[str], bool] | None = None,
+        whmcs_url: str | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
         self.on_decision = on_decision
         self.catalogue = catalogue or load.shipped()
         self.zone = zone
+        # WHMCS's client-area invoice page (viewinvoice.php, where the ClientAreaPageViewInvoice hook of
+        # DD:hooks-reference/client-area-interface.md runs): the client logs in there and pays.
+        base = (whmcs_url or "").rstrip("/")
+        self.self_service = SelfService(
+            db,
+            self.catalogue,
+            zone,
+            may_renew=may_renew or (lambda role: role == "technical"),  # the default roles' rights
+            pay_link=lambda invoice: f"{base}/viewinvoice.php?id={invoice}" if base else "",
+        )
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         token = environ.get("PATH_INFO", "")[len(PREFIX) :]
@@ -119,11 +134,52 @@ class ConsentPages:
         gone = self.gone(link)
         if gone:
             return self.reply(start_response, 410, gone)
+        if method not in ("GET", "POST"):
+            return self.reply(start_response, 405, self.text("consent.not_allowed", lang))
+        if link.purpose in SELF_SERVICE:
+            return self.self_serve(environ, start_response, link, method)
         if method == "GET":
             return self.reply(start_response, 200, self.form(link))
-        if method != "POST":
-            return self.reply(start_response, 405, self.text("consent.not_allowed", lang))
         return self.decide(environ, start_response, link)
+
+    def self_serve(
+        self, environ: dict[str, Any], start_response: StartResponse, link: ConsentLink, method: str
+    ) -> Iterable[bytes]:
+        """A delegation self-service page: shown until one click uses the link."""
+        lang = link.lang or FALLBACK
+        if method == "GET":
+            return self.reply(start_response, 200, self.self_service.page(link))
+        form, answer = self.posted(environ)
+        refused = self.self_service.refusal(link, form)
+        if refused:
+            return self.reply(
+                start_response, 400, self.text("delegation.page_done", lang, what="", grant="", refused=refused)
+            )
+        if not self.self_service.act(link, form, answer, self.clock()):
+            fresh = consent.get(self.db(), link.id) or link
+            return self.reply(start_response, 410, self.gone(fresh) or self.text("consent.invalid", lang))
+        if self.on_decision:
+            self.on_decision()
+        return self.reply(
+            start_response,
+            200,
+            self.text("delegation.page_done", lang, what=form["do"], grant=form["grant"], refused=""),
+        )
+
+    @staticmethod
+    def posted(environ: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+        """The form a page posted (at most 4 KiB), and who posted it."""
+        try:
+            length = min(int(environ.get("CONTENT_LENGTH") or 0), 4096)
+        except ValueError:
+            length = 0
+        form = dict(parse_qsl(environ["wsgi.input"].read(length).decode("utf-8", "replace")))
+        answer = {
+            "ip": environ.get("REMOTE_ADDR", ""),
+            "forwarded_for": environ.get("HTTP_X_FORWARDED_FOR", "")[:200],
+            "user_agent": environ.get("HTTP_USER_AGENT", "")[:300],
+        }
+        return form, answer
 
     def text(self, message_id: str, lang: str, **data: Any) -> tuple[str, str]:
         """A page message in the reader's language: (its language, its HTML)."""
@@ -148,6 +204,12 @@ class ConsentPages:
             return self.text("consent.used", lang, choice=self.choice(link, link.decision or ""), used_at=link.used_at)
         if datetime.fromisoformat(link.expires_at) <= self.clock():
             return self.text("consent.expired", lang, expires=link.expires_at)
+        if link.purpose in ("delegation", "delegation-accept"):
+            # A request withdrawn or lapsed meanwhile (or answered through the other side's link) is not
+            # waiting any more: the link does nothing, and says so.
+            grant = states.get(self.db(), "delegation", f"grant:{link.subject}")
+            if grant is not None and grant.get("status") != "pending":
+                return self.text("consent.invalid", lang)
         return None
 
     def form(self, link: ConsentLink, retry: bool = False) -> tuple[str, str]:

@@ -52,6 +52,7 @@ WRITE_ACTIONS = (
     "CreateInvoice",
     "UpdateInvoice",
     "AddInvoicePayment",
+    "UpdateClientProduct",
     "SendEmail",
     "OpenTicket",
     "AddTicketNote",
@@ -105,7 +106,6 @@ def smarty_safe(subject: str, html: str, merge: dict[str, str]) -> tuple[str, st
         merge[SUBJECT_VAR] = subject
         subject = "{$" + SUBJECT_VAR + "}"
     return subject, "{$" + MESSAGE_VAR + "}"
-
 
 
 def not_found(exc: WhmcsApiError) -> bool:
@@ -332,6 +332,10 @@ class WhmcsApi:
 
     def update_invoice(self, invoice_id: int, **fields: Any) -> None:
         self.client.call("UpdateInvoice", {"invoiceid": invoice_id, **fields})
+
+    def update_service_due(self, service_id: int, nextduedate: date) -> None:
+        """DD:api-reference/updateclientproduct.md: `nextduedate` (Y-m-d) is the service's next due date."""
+        self.client.call("UpdateClientProduct", {"serviceid": service_id, "nextduedate": nextduedate.isoformat()})
 
     def add_invoice_payment(
         self, invoice_id: int, transid: str, gateway: str, paid_at: datetime, amount: Decimal | None = None

@@ -155,6 +155,20 @@ def revoke(obj: Context, grant_id: str, by: str, reason: str) -> None:
         click.echo(dg.line(dg.revoke(config, db, grant_id, by=by, reason=reason, now=utcnow())))
 
 
+@delegations.command("withdraw")
+@click.argument("grant_id")
+@click.option("--by", required=True, help="Who withdraws it: the delegate's contact, or staff for them.")
+@click.option("--reason", required=True, help="Why (recorded, and told to the owner).")
+@click.pass_obj
+@user_errors
+def withdraw(obj: Context, grant_id: str, by: str, reason: str) -> None:
+    """Withdraw a pending request (grant --request) before the owner answers: the owner is told, and its
+    consent link no longer does anything."""
+    config = obj.config()
+    with Database(existing_state(config)) as db:
+        click.echo(dg.line(dg.withdraw(config, db, grant_id, by=by, reason=reason, now=utcnow())))
+
+
 @delegations.command("renew")
 @click.argument("grant_id")
 @click.option("--service", type=ID, default=None, help="Which granted service [default: the grant's first service].")

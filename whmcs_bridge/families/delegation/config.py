@@ -34,8 +34,14 @@ class DelegationSection:
     default_expiry: Duration | None = None
     # When a grant is revoked, suggest to the owner that the service's credentials be changed.
     offer_password_change: bool = True
-    # How long an owner's consent link stays valid.
+    # Who confirms a new grant through a one-time link before it is active: "owner" (a delegate's request
+    # waits for the owner; staff's grant is active at once), "both" (the owner and the delegate, for a
+    # request and for staff's grant alike: OVHcloud's practice) or "none" (a request is active at once).
+    confirm: Literal["owner", "both", "none"] = "owner"
+    # How long an owner's consent link stays valid; a request nobody answered by then lapses.
     consent_link_ttl: Duration = Duration(days=7)
+    # This long before a grant's expiry, both sides are reminded of its end; null for no reminder.
+    expiry_reminder: Duration | None = Duration(days=7)
     # This often, each owner gets one email per contact who acted, saying what it did on their
     # behalf (copies received, tickets answered as verified contact, renewals); null for none.
     digest_every: Duration | None = Duration(days=7)

@@ -126,7 +126,8 @@ def verdict(note: str) -> str:
 
 
 def renewal(stage: Stage, echo: Echo, technical: str, service_id: int) -> None:
-    """The agency renews for its client: it is invoiced, pays, and the owner's invoice is settled once."""
+    """The agency renews one service for its client: it is invoiced that line alone, pays, and the service is
+    renewed once while the owner's invoice keeps its other items."""
     agency = stage.scenario["agency_client_id"]
     dg.renew(stage.config, stage.bridge.db, technical, by="Lena Vogel", service=service_id, now=datetime.now(UTC))
     stage.settle(4)
@@ -143,18 +144,15 @@ def renewal(stage: Stage, echo: Echo, technical: str, service_id: int) -> None:
         {"action": "AddInvoicePayment", "invoiceid": agency_invoice["id"], "transid": "CARD-DEMO", "gateway": "stripe"},
     )
     stage.settle(4)
-    owner_invoice = next(
-        (
-            i
-            for i in stage.rows("invoices", client_id=12)
-            if i["status"] == "Paid"
-            and any(t["transid"].startswith("wb-") for t in stage.rows("transactions", invoice_id=i["id"]))
-        ),
-        None,
-    )
-    if owner_invoice:
+    service = stage.rows("services", id=service_id)[0]
+    named = re.search(r"off invoice #(\d+)", agency_invoice["notes"])  # the owner's, as the agency's names it
+    owner_invoice = stage.rows("invoices", id=int(named.group(1)))[0] if named else None
+    if owner_invoice and not any(
+        i["relid"] == service_id for i in stage.rows("invoice_items", invoice_id=owner_invoice["id"])
+    ):
         echo(
-            f"  the agency pays; the owner's invoice #{owner_invoice['id']} is settled once, and WHMCS renews the service as usual"
+            f"  the agency pays; the service is renewed once (next due {service['nextduedate']}) and its line comes off "
+            f"the owner's invoice #{owner_invoice['id']}, which keeps its other items ({owner_invoice['total']})"
         )
 
 

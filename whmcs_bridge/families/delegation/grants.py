@@ -16,7 +16,9 @@ UNKNOWN_TEMPLATES = "templates:unknown"  # the one state key counting emails of 
 
 def grant_refs(grant: dict[str, Any]) -> list[str]:
     refs = ["all-grants", f"owner:{grant['owner']}", f"delegate:{grant['delegate']}"]
-    refs += [f"invoice:{r['delegate_invoice']}" for r in grant.get("renewals", []) if r.get("delegate_invoice")]
+    for renewal in grant.get("renewals", []):  # the invoices and the action a renewal waits on
+        refs += [f"invoice:{renewal[k]}" for k in ("delegate_invoice", "owner_invoice") if renewal.get(k)]
+        refs += [f"action:{renewal['action']}"] if renewal.get("action") else []
     refs += [f"user:{u}" for u in grant.get("delegate_users", [])]
     for item in grant.get("items", []):
         refs.append(f"{item['kind']}:{item['id']}")

@@ -17,8 +17,12 @@ def command(grant: dict[str, Any], data: dict[str, Any], now: datetime, rules: D
         if grant:
             return Decision(state=grant)  # the same command twice
         grant = create(data, now, rules)
-        if what == "grant":
+        confirm = "owner" if data.get("order") else rules.confirm  # an order's grant comes through its admin grant
+        if (what == "grant" and confirm != "both") or (what == "request" and confirm == "none"):
+            grant["status"] = "active"
             return activated(grant)
+        grant["status"] = "pending"
+        grant["needs"] = ["owner", "delegate"] if confirm == "both" else ["owner"]
         return requested(grant, now, rules)
     if not grant:
         raise ValueError(f"there is no grant {data.get('grant')}")
@@ -26,6 +30,8 @@ def command(grant: dict[str, Any], data: dict[str, Any], now: datetime, rules: D
         return consented(grant, data, now)
     if what == "revoke":
         return end(grant, "revoked", now, rules, by=data.get("by") or "staff", reason=data.get("reason") or "")
+    if what == "withdraw":
+        return request_ended(grant, "withdrawn", now, by=data.get("by") or "delegate", reason=data.get("reason") or "")
     if what == "renew":
         return renew(grant, data, now, rules)
     return Decision(state=grant)
@@ -61,7 +67,6 @@ def create(data: dict[str, Any], now: datetime, rules: DelegationSection) -> dic
     if data.get("order"):  # made by an order of the administrative contact's user (orders.py)
         grant["order"] = data["order"]
     if data.get("command") == "request":
-        grant["status"] = "pending"
         grant["history"][0]["what"] = "requested"
     return grant
 
@@ -109,34 +114,32 @@ def activated(grant: dict[str, Any]) -> Decision:
 
 
 def requested(grant: dict[str, Any], now: datetime, rules: DelegationSection) -> Decision:
-    """A delegate's request waits for the owner: first read the names of what it covers, then (on
-    the owner's context) send the one-time consent link."""
-    actions = [
-        act(grant, "refresh_client", "names", {"client_id": grant["owner"]}, grant["owner"]),
-        act(
-            grant,
-            "email",
-            "request-sent",
-            notice(grant["delegate"], message("delegation.request_sent", **about_grant(grant))),
-            grant["delegate"],
-        ),
+    """A grant waiting for its confirmation (a delegate's request, or under confirm: both staff's grant
+    too): first read the names of what it covers, then (on the owner's context) send the one-time links."""
+    actions = [act(grant, "refresh_client", "names", {"client_id": grant["owner"]}, grant["owner"])]
+    if grant["history"][0]["what"] == "requested":  # the delegate asked: it hears its request went out
+        told = notice(grant["delegate"], message("delegation.request_sent", **about_grant(grant)))
+        actions.append(act(grant, "email", "request-sent", told, grant["delegate"]))
+    actions.append(
         act(
             grant,
             "client_note",
             "request-note",
             note(message("delegation.request_note", **about_grant(grant, basis=grant["basis"]))),
             grant["owner"],
-        ),
-    ]
+        )
+    )
     return Decision(state=grant, actions=actions, refs=grant_refs(grant))
 
 
-def ask_consent(grant: dict[str, Any], rules: DelegationSection) -> list[Action]:
+def ask_consent(grant: dict[str, Any], now: datetime, rules: DelegationSection) -> list[Action]:
     """The owner's email with the one-time link (the executor mints the link when it sends it); the
     page shows the summary, rendered with the email in the owner's language."""
     if grant.get("status") != "pending" or grant.get("consent_sent"):
         return []
     grant["consent_sent"] = True
+    # The request lapses when the link does (the executor mints it in the same pass, so a little later).
+    grant["lapses"] = (now + rules.consent_link_ttl).isoformat(timespec="seconds")
     consent = {
         # The owner chooses notices or full copies of access details, where the role allows copies.
         "purpose": "delegation-copies" if rights(grant, rules).welcome_email == "copy" else "delegation",
@@ -148,7 +151,16 @@ def ask_consent(grant: dict[str, Any], rules: DelegationSection) -> list[Action]
         **notice(grant["owner"], message("delegation.consent_asked", **about_grant(grant, basis=grant["basis"]))),
         "consent": consent,
     }
-    return [act(grant, "email", "consent-asked", params, grant["owner"])]
+    asked = [act(grant, "email", "consent-asked", params, grant["owner"])]
+    if "delegate" in grant.get("needs", []):  # confirm: both: the delegate accepts its grant by its own link
+        accept = {
+            **consent,
+            "purpose": "delegation-accept",
+            "summary": message("delegation.accept_summary", **about_grant(grant)),
+        }
+        told = notice(grant["delegate"], message("delegation.accept_asked", **about_grant(grant)))
+        asked.append(act(grant, "email", "accept-asked", {**told, "consent": accept}, grant["delegate"]))
+    return asked
 
 
 def password_change(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision:
@@ -184,6 +196,8 @@ def consented(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Dec
         return password_change(grant, data, now)
     if grant.get("status") != "pending":
         return Decision(state=grant)  # answered already
+    if data.get("purpose") == "delegation-accept":
+        return delegate_answered(grant, data, now)
     at = now.isoformat(timespec="seconds")
     decision = data.get("decision")
     what = {"accept": "owner accepted", "accept-copies": "owner accepted, with full copies"}
@@ -197,11 +211,9 @@ def consented(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Dec
         }
     )
     if decision in what:
-        grant["status"] = "active"
-        grant["since"] = at
         # Access details reach the delegate only if the owner chose it here (copies.copies).
         grant["credentials"] = "copy" if decision == "accept-copies" else "notice"
-        return activated(grant)
+        return confirmed(grant, "owner", at)
     grant["status"] = "declined"
     grant["ended"] = at
     told = act(
@@ -212,6 +224,34 @@ def consented(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Dec
         grant["delegate"],
     )
     return Decision(state=grant, actions=[told], refs=grant_refs(grant))
+
+
+def confirmed(grant: dict[str, Any], side: str, at: str) -> Decision:
+    """One side confirmed; the grant is active once every side it needs has (delegation.confirm)."""
+    grant.setdefault("confirmed", {})[side] = at
+    if any(s not in grant["confirmed"] for s in grant.get("needs", ["owner"])):
+        return Decision(state=grant)
+    grant["status"] = "active"
+    grant["since"] = at
+    return activated(grant)
+
+
+def delegate_answered(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision:
+    """The delegate's answer through its own link (confirm: both): accepted, or declined (which withdraws it)."""
+    at = now.isoformat(timespec="seconds")
+    accepted = data.get("decision") == "accept"
+    grant["history"].append(
+        {
+            "at": at,
+            "what": "delegate accepted" if accepted else "delegate declined",
+            "by": "delegate (consent link)",
+            "reason": data.get("reason"),
+            "ip": data.get("ip"),
+        }
+    )
+    if accepted:
+        return confirmed(grant, "delegate", at)
+    return request_ended(grant, "withdrawn", now, by="delegate (consent link)", reason="the delegate declined")
 
 
 def end(
@@ -280,9 +320,84 @@ def owner_end_email(grant: dict[str, Any], status: str, rules: DelegationSection
 
 
 def expire(grant: dict[str, Any], now: datetime, rules: DelegationSection) -> Decision:
-    if grant.get("status") == "active" and grant.get("expires") and datetime.fromisoformat(grant["expires"]) <= now:
+    """A grant's timer: its end reached, its reminder due, or (pending) its request lapsed."""
+    if grant.get("status") == "pending" and (lapse := lapses(grant, rules)) and lapse <= now:
+        return request_ended(grant, "lapsed", now, by="bridge", reason="no answer before the link expired")
+    if grant.get("status") != "active" or not grant.get("expires"):
+        return Decision(state=grant)
+    if datetime.fromisoformat(grant["expires"]) <= now:
         return end(grant, "expired", now, rules, by="bridge", reason="expiry date")
-    return Decision(state=grant)
+    remind = reminder_at(grant, rules)
+    if remind is None or remind > now:
+        return Decision(state=grant)
+    grant["reminded"] = now.isoformat(timespec="seconds")
+    ending = about_grant(grant, expires=grant["expires"])
+    actions = [
+        act(
+            grant,
+            "email",
+            f"reminder-{side}",
+            notice(grant[side], message("delegation.expiry_reminder", side=side, **ending)),
+            grant[side],
+        )
+        for side in ("owner", "delegate")
+    ]
+    return Decision(state=grant, actions=actions)
+
+
+def lapses(grant: dict[str, Any], rules: DelegationSection) -> datetime | None:
+    """When a pending request lapses: with its consent link (a request from before this was kept, a link's
+    lifetime after it was made)."""
+    if grant.get("lapses"):
+        return datetime.fromisoformat(grant["lapses"])
+    return datetime.fromisoformat(grant["since"]) + rules.consent_link_ttl if grant.get("since") else None
+
+
+def reminder_at(grant: dict[str, Any], rules: DelegationSection) -> datetime | None:
+    """When an active grant's end is announced to both sides (once), if it has an end and a reminder is due."""
+    if grant.get("reminded") or not grant.get("expires") or rules.expiry_reminder is None:
+        return None
+    return datetime.fromisoformat(grant["expires"]) - rules.expiry_reminder
+
+
+def next_timer(grant: dict[str, Any], rules: DelegationSection) -> datetime | None:
+    """The grant's next deadline, from its state alone, so that no decision about it loses the timer."""
+    if grant.get("status") == "pending":
+        return lapses(grant, rules) if grant.get("consent_sent") or grant.get("lapses") else None
+    if grant.get("status") != "active" or not grant.get("expires"):
+        return None
+    expires = datetime.fromisoformat(grant["expires"])
+    remind = reminder_at(grant, rules)
+    return min(remind, expires) if remind is not None else expires
+
+
+def request_ended(grant: dict[str, Any], status: str, now: datetime, *, by: str, reason: str) -> Decision:
+    """A pending request ends unanswered: withdrawn by its requester (the owner is told), or lapsed with its
+    link (the requester is told); a note on the owner's account says which."""
+    if grant.get("status") != "pending":
+        return Decision(state=grant)
+    grant["status"] = status
+    grant["ended"] = now.isoformat(timespec="seconds")
+    grant["history"].append({"at": grant["ended"], "what": status, "by": by, "reason": reason})
+    ended = about_grant(grant, status=status, reason=reason)
+    told = "owner" if status == "withdrawn" else "delegate"
+    actions = [
+        act(
+            grant,
+            "client_note",
+            f"{status}-note-owner",
+            note(message("delegation.request_ended_note", **ended)),
+            grant["owner"],
+        ),
+        act(
+            grant,
+            "email",
+            f"{status}-told-{told}",
+            notice(grant[told], message(f"delegation.request_{status}", **ended)),
+            grant[told],
+        ),
+    ]
+    return Decision(state=grant, actions=actions, refs=grant_refs(grant))
 
 
 def covers(grant: dict[str, Any], data: dict[str, Any]) -> bool:
@@ -311,6 +426,7 @@ def with_names(grant: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]
         grant["delegate_name"] = context.get("company") or context.get("name")
         return grant
     services = {s["id"]: (s.get("domain") or "").lower() for s in context.get("services") or []}
+    facts = {s["id"]: s for s in context.get("services") or []}
     domains = {d["id"]: (d.get("name") or "").lower() for d in context.get("domains") or []}
     for item in grant.get("items", []):
         name = (
@@ -322,5 +438,7 @@ def with_names(grant: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]
         )
         if name:
             item["name"] = name
+        if item["kind"] == "service" and item["id"] in facts:  # for the delegate's page, as last read
+            item.update(status=facts[item["id"]].get("status"), due=facts[item["id"]].get("nextduedate"))
     grant["owner_name"] = context.get("company") or context.get("name") or grant.get("owner_name")
     return grant

@@ -14,6 +14,7 @@ A copy is never copied again, and nothing is ever sent to a writer who has no gr
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -28,12 +29,13 @@ from whmcs_bridge.families.delegation.lifecycle import (
     command,
     covers,
     expire,
+    next_timer,
     ownership_changed,
     with_names,
 )
 from whmcs_bridge.families.delegation.orders import ordered
-from whmcs_bridge.families.delegation.renewal import renew, renewal_payment, renewal_step
-from whmcs_bridge.model import Decision, Event, State, as_int
+from whmcs_bridge.families.delegation.renewal import OUTCOME, renew, renewal_applied, renewal_payment, renewal_step
+from whmcs_bridge.model import Action, Decision, Event, State, as_int, message
 from whmcs_bridge.whmcs.templates import identify
 
 
@@ -75,8 +77,8 @@ class Delegation:
             return [f"owner:{as_int(data.get('userid'))}", f"delegate:{as_int(data.get('userid'))}"]
         if event.type == "OrderPlaced" and as_int(data.get("userid")):
             return [f"owner:{as_int(data.get('userid'))}", f"user:{as_int(data.get('requestor_id'))}"]
-        if event.type in ("InvoicePaid", "InvoiceCancelled", "InvoiceRefunded") and as_int(data.get("invoiceid")):
-            return [f"invoice:{as_int(data.get('invoiceid'))}"]
+        if event.type in ("InvoicePaid", "InvoiceCancelled", "InvoiceRefunded", OUTCOME):
+            return renewal_refs(data)
         if event.type == "OwnershipChanged":
             refs = [f"{s['kind']}:{s['id']}" for s in data.get("subjects") or []]
             return refs + [f"owner:{as_int(data.get('holder'))}"]
@@ -92,14 +94,66 @@ class Delegation:
         return decide_all(states, event, now, self.rules)
 
 
+def renewal_refs(data: dict[str, Any]) -> list[str]:
+    """What an invoice's event, or the outcome of a renewal's action, is about (a renewal lists both)."""
+    invoice = as_int(data.get("invoiceid"))
+    return [f"invoice:{invoice}"] if invoice else [f"action:{data['action_key']}"] if data.get("action_key") else []
+
+
+def with_page_links(decisions: dict[str, Decision], rules: DelegationSection) -> dict[str, Decision]:
+    """Every email to an owner or a delegate that carries no other one-time link carries one to its
+    self-service page (web/selfservice.py), under the message (and above a copy's original)."""
+    if not rules.links:
+        return decisions
+    out = {}
+    for key, decision in decisions.items():
+        grant = decision.state if key.startswith("grant:") and decision.state else {}
+        actions = [page_link(a, grant, rules) for a in decision.actions]
+        out[key] = dataclasses.replace(decision, actions=actions) if actions != decision.actions else decision
+    return out
+
+
+def page_link(action: Action, grant: dict[str, Any], rules: DelegationSection) -> Action:
+    if action.kind != "email" or action.params.get("consent") or action.client_id is None:
+        return action
+    side = (
+        "owner"
+        if action.client_id == grant.get("owner") or (action.subject or "").startswith("owner:")
+        else "delegate"
+        if action.client_id == grant.get("delegate")
+        else None
+    )
+    if side is None:
+        return action
+    consent = {
+        "purpose": f"delegation-{side}",
+        "subject": str(action.client_id),
+        "summary": message("delegation.page_summary", side=side),
+        "ttl_s": int(rules.consent_link_ttl.total_seconds()),
+    }
+    footer = message("delegation.page_footer", side=side)
+    return dataclasses.replace(action, params={**action.params, "consent": consent, "footer": footer})
+
+
+def timed(decisions: dict[str, Decision], rules: DelegationSection) -> dict[str, Decision]:
+    """Every decision about a grant carries the grant's next deadline (its end, reminder or lapse), read
+    from the state: a decision that names none would otherwise clear the timer (finding 4 of issue 16)."""
+    return {
+        k: dataclasses.replace(d, due_at=next_timer(d.state, rules))
+        if k.startswith("grant:") and d.state is not None
+        else d
+        for k, d in decisions.items()
+    }
+
+
 def decide_all(
     states: Mapping[str, State], event: Event, now: datetime, rules: DelegationSection
 ) -> dict[str, Decision]:
     """Pure: decisions for the grants and tickets an event concerns (only keys that change)."""
     if event.type == "Tick" and event.data.get("key") == DIGEST:
-        return digest(grant_copies(states), states.get(DIGEST) or {}, now, rules)
+        return with_page_links(timed(digest(grant_copies(states), states.get(DIGEST) or {}, now, rules), rules), rules)
     handler = EVENTS.get(event.type)
-    return handler(states, event, now, rules) if handler else {}
+    return with_page_links(timed(handler(states, event, now, rules), rules), rules) if handler else {}
 
 
 def grant_copies(states: Mapping[str, State]) -> dict[str, dict[str, Any]]:
@@ -130,7 +184,7 @@ def on_context(
     states: Mapping[str, State], event: Event, now: datetime, rules: DelegationSection
 ) -> dict[str, Decision]:
     named = {k: with_names(g, event.data) for k, g in grant_copies(states).items()}
-    return {k: Decision(state=g, actions=ask_consent(g, rules), refs=grant_refs(g)) for k, g in named.items()}
+    return {k: Decision(state=g, actions=ask_consent(g, now, rules), refs=grant_refs(g)) for k, g in named.items()}
 
 
 def on_order(states: Mapping[str, State], event: Event, now: datetime, rules: DelegationSection) -> dict[str, Decision]:
@@ -219,6 +273,12 @@ def on_invoice_settled(
     }
 
 
+def on_renewal_applied(
+    states: Mapping[str, State], event: Event, now: datetime, rules: DelegationSection
+) -> dict[str, Decision]:
+    return {k: d for k, g in grant_copies(states).items() if (d := renewal_applied(g, event.data, now)) is not None}
+
+
 def on_ownership_changed(
     states: Mapping[str, State], event: Event, now: datetime, rules: DelegationSection
 ) -> dict[str, Decision]:
@@ -246,6 +306,7 @@ EVENTS: dict[str, EventHandler] = {
     "InvoicePaid": on_invoice_settled,
     "InvoiceCancelled": on_invoice_settled,
     "InvoiceRefunded": on_invoice_settled,
+    OUTCOME: on_renewal_applied,
     "OwnershipChanged": on_ownership_changed,
 }
 

@@ -9,6 +9,7 @@ from typing import Any
 from whmcs_bridge import staff
 from whmcs_bridge.config.load import Config
 from whmcs_bridge.errors import BridgeError, UsageProblem, WhmcsApiError
+from whmcs_bridge.families.delegation import renewal
 from whmcs_bridge.families.delegation.grants import FAMILY, UNKNOWN_TEMPLATES
 from whmcs_bridge.store import holds, states
 from whmcs_bridge.store.db import Database
@@ -74,7 +75,7 @@ def new_grant(
     same = same_grant(db, owner=owner, delegate=delegate, role=role, items=items)
     if same:
         return same  # the same grant asked again (a command run twice): nothing new is sent
-    if request and not config.receiver.public_url:
+    if (request or config.delegation.confirm == "both") and not config.receiver.public_url:
         raise BridgeError(
             "a request needs the owner's consent link: set receiver.public_url to where clients reach the daemon"
         )
@@ -153,19 +154,27 @@ def held_subjects(items: list[dict[str, Any]], owner: int) -> list[str]:
 
 
 def _on_active(
-    config: Config, db: Database, grant_id: str, data: dict[str, Any], *, by: str, now: datetime, why: str
+    config: Config,
+    db: Database,
+    grant_id: str,
+    data: dict[str, Any],
+    *,
+    by: str,
+    now: datetime,
+    why: str,
+    status: str = "active",
 ) -> dict[str, Any]:
-    """Submit a staff command about an active grant; return the grant as the rules left it."""
+    """Submit a staff command about a grant in `status`; return the grant as the rules left it."""
     _enabled(config)
     current = grant(db, grant_id)
-    if current["status"] != "active":
+    if current["status"] != status:
         raise BridgeError(f"grant {grant_id} is {current['status']}: {why}")
     if data["command"] == "renew" and not config.delegation.roles[current["role"]].renew:
         raise BridgeError(f"the {current['role']} role may not renew (delegation.roles.{current['role']}.renew)")
     # A revocation only takes access away and stays possible; anything else waits for the case.
     refusal = (
         holds.refusal(db, held_subjects(current["items"], current["owner"]), now)
-        if data["command"] != "revoke"
+        if data["command"] not in ("revoke", "withdraw")
         else None
     )
     if refusal:
@@ -188,9 +197,33 @@ def revoke(config: Config, db: Database, grant_id: str, *, by: str, reason: str,
     )
 
 
+def withdraw(config: Config, db: Database, grant_id: str, *, by: str, reason: str, now: datetime) -> dict[str, Any]:
+    """The requester takes back a request the owner has not answered (its consent link then does nothing)."""
+    return _on_active(
+        config,
+        db,
+        grant_id,
+        {"command": "withdraw", "reason": reason},
+        by=by,
+        now=now,
+        why="only a pending request can be withdrawn",
+        status="pending",
+    )
+
+
 def renew(
     config: Config, db: Database, grant_id: str, *, by: str, service: int | None, now: datetime
 ) -> dict[str, Any]:
+    """A renewal of one granted service, refused while another of the same service is open."""
+    current = grant(db, grant_id)
+    if current["status"] == "active":
+        try:
+            wanted = renewal.wanted_service(current, service)
+        except ValueError as exc:
+            raise BridgeError(str(exc)) from None
+        why = renewal.refusal(current, wanted)
+        if why:
+            raise BridgeError(f"grant {grant_id}: {why}")
     return _on_active(
         config, db, grant_id, {"command": "renew", "service": service}, by=by, now=now, why="it cannot renew"
     )

@@ -230,6 +230,10 @@ def update_invoice(sb: SandboxState, p: Params) -> dict[str, Any]:
     for key in ("duedate", "date", "notes", "paymentmethod"):
         if key in p.values:
             changes[key] = p.text(key)
+    if _edit_lines(sb, p, r["id"]):
+        lines = sb.all("SELECT amount FROM invoice_items WHERE invoice_id = ?", [r["id"]])
+        total = money(sum((Decimal(line["amount"]) for line in lines), Decimal("0")))
+        changes.update(subtotal=total, total=total)
     if changes:
         changes["updated_at"] = sb.stamp()
         sb.update("invoices", r["id"], **changes)
@@ -238,6 +242,46 @@ def update_invoice(sb: SandboxState, p: Params) -> dict[str, Any]:
         if hook:
             p.hooks.append(Hook(hook, {"invoiceid": r["id"]}))
     return {"invoiceid": str(r["id"])}
+
+
+def _edit_lines(sb: SandboxState, p: Params, invoice_id: int) -> bool:
+    """UpdateInvoice's line edits (DD:api-reference/updateinvoice.md): `itemdescription`/`itemamount`/
+    `itemtaxed` keyed by line id change lines, `newitem*` (numerically indexed) add untyped lines,
+    `deletelineids` removes lines by their GetInvoice id; the totals follow the lines (its 7.8 note: adjust
+    the items to adjust the totals). Whether the lines changed."""
+    changed = p.sub("itemdescription")
+    amounts, taxed = p.sub("itemamount"), p.sub("itemtaxed")
+    if changed and (set(changed) - set(amounts) or set(changed) - set(taxed)):
+        raise ApiFail(
+            "Missing Variables: itemdescription, itemamount and itemtaxed are required for each item being changed"
+        )
+    for line_id, description in changed.items():
+        sb.db.execute(
+            "UPDATE invoice_items SET description = ?, amount = ?, taxed = ? WHERE id = ? AND invoice_id = ?",
+            (
+                description,
+                money(Decimal(amounts[line_id] or "0")),
+                int(taxed[line_id] in ("1", "true", "on")),
+                int(line_id),
+                invoice_id,
+            ),
+        )
+    added = p.sub("newitemdescription")
+    new_amounts, new_taxed = p.sub("newitemamount"), p.sub("newitemtaxed")
+    for index, description in sorted(added.items()):
+        sb.insert(
+            "invoice_items",
+            invoice_id=invoice_id,
+            type="",
+            relid=0,
+            description=description,
+            amount=money(Decimal(new_amounts.get(index) or "0")),
+            taxed=int(new_taxed.get(index, "0") in ("1", "true", "on")),
+        )
+    deleted = [int(v) for v in p.sub("deletelineids").values() if v.strip().isdigit()]
+    for gone in deleted:
+        sb.db.execute("DELETE FROM invoice_items WHERE id = ? AND invoice_id = ?", (gone, invoice_id))
+    return bool(changed or added or deleted)
 
 
 def _status_change(sb: SandboxState, p: Params, r: Any) -> dict[str, Any]:

@@ -1,0 +1,226 @@
+"""A delegate's renewal of one service, end to end against the sandbox (issue 16, finding 3): the agency is
+invoiced the service's line alone; its payment renews that service once and takes the line off the owner's
+invoice, which keeps its other items; the owner paying first, the agency's invoice cancelled or refunded,
+both paying, a second request while one is open, and a crash in the middle are each handled."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from tests.conftest import BridgeWorld, Sandbox, make_client, sql
+from whmcs_bridge import families
+from whmcs_bridge.cli import app as cli
+from whmcs_bridge.config.load import load_config
+from whmcs_bridge.engine import Engine
+from whmcs_bridge.intake.poller import Poller
+from whmcs_bridge.store import inbox, outbox
+from whmcs_bridge.store.db import Database
+from whmcs_bridge.whmcs.api import WhmcsApi
+
+
+class World(BridgeWorld):
+    def __init__(self, sandbox: Sandbox, tmp: Path) -> None:
+        super().__init__(sandbox, tmp, "delegation:\n  enabled: true\n")
+
+
+@pytest.fixture
+def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[World]:
+    sandbox.load("agency")
+    w = World(sandbox, tmp_path)
+    w.run("tick")
+    yield w
+    w.close()
+
+
+def owner_invoice(world: World, owner: int = 11) -> dict[str, Any]:
+    return next(
+        i for i in world.sandbox.rows("invoices", client_id=owner) if i["status"] == "Unpaid" and i["total"] == "14.95"
+    )
+
+
+def three_items(world: World, invoice_id: int) -> None:
+    """Staff add a second hosting's and a domain's renewal to the owner's invoice (UpdateInvoice newitem*):
+    14.95 + 14.95 + 12.00 = 41.90, as in the issue's reproduction."""
+    world.sandbox.control(
+        "act",
+        {
+            "action": "UpdateInvoice",
+            "invoiceid": invoice_id,
+            "newitemdescription[0]": "Mail Pro (boulangerie-dupont.fr)",
+            "newitemamount[0]": "14.95",
+            "newitemtaxed[0]": "0",
+            "newitemdescription[1]": "Domain Renewal - boulangerie-dupont.fr - 1 Year",
+            "newitemamount[1]": "12.00",
+            "newitemtaxed[1]": "0",
+        },
+    )
+
+
+def asked(world: World, owner: int = 11, service: int = 110) -> tuple[str, list[dict[str, Any]]]:
+    """The agency (client 10) is granted the service and asks to renew it: the grant, the agency's invoices."""
+    out = world.run(
+        "delegations", "grant", "--owner", str(owner), "--delegate", "10", "--service", str(service),
+        "--by", "alice", "--basis", "owner's email",
+    ).output  # fmt: skip
+    grant_id = out.split()[0]
+    world.settle()
+    assert "renewal 1 of grant" in world.run("delegations", "renew", grant_id, "--by", "lena").output
+    world.settle(4)
+    return grant_id, agency_invoices(world)
+
+
+def agency_invoices(world: World) -> list[dict[str, Any]]:
+    return [i for i in world.sandbox.rows("invoices", client_id=10) if "Delegated renewal" in i["notes"]]
+
+
+def pay(world: World, invoice_id: int, transid: str) -> None:
+    world.sandbox.control(
+        "act", {"action": "AddInvoicePayment", "invoiceid": invoice_id, "transid": transid, "gateway": "stripe"}
+    )
+
+
+def due(world: World, service: int = 110) -> str:
+    return str(world.sandbox.rows("services", id=service)[0]["nextduedate"])
+
+
+def next_month(day: str) -> str:
+    d = datetime.fromisoformat(day)
+    return d.replace(year=d.year + (d.month == 12), month=d.month % 12 + 1).date().isoformat()
+
+
+def test_one_item_of_three_is_invoiced_to_the_agency_and_renewed_once(world: World, tmp_path: Path):
+    sandbox = world.sandbox
+    invoice = owner_invoice(world)
+    three_items(world, invoice["id"])
+    before = due(world)
+    grant_id, invoices = asked(world)
+    # The agency is invoiced the service's line alone (14.95, not the invoice's 41.90), named clearly.
+    assert len(invoices) == 1 and invoices[0]["total"] == "14.95"
+    [line] = sandbox.rows("invoice_items", invoice_id=invoices[0]["id"])
+    assert "boulangerie-dupont.fr" in line["description"] and f"#{invoice['id']}" in line["description"]
+    pay(world, invoices[0]["id"], "CARD-1")
+    world.settle(4)
+    # The service is renewed once (one cycle on), and the owner's invoice keeps its other two items.
+    assert due(world) == next_month(before)
+    left = sandbox.rows("invoices", id=invoice["id"])[0]
+    assert left["status"] == "Unpaid" and left["total"] == "26.95"
+    items = sandbox.rows("invoice_items", invoice_id=invoice["id"])
+    assert sorted(i["amount"] for i in items) == ["12.00", "14.95"]
+    assert not any(i["type"] == "Hosting" and i["relid"] == 110 for i in items)
+    assert sandbox.rows("transactions", invoice_id=invoice["id"]) == []  # nothing paid on the owner's behalf
+    assert any("renewed" in n["note"] and grant_id in n["note"] for n in sandbox.rows("client_notes", client_id=11))
+    # Reported again (an old hook replaying): still one cycle.
+    with Database(tmp_path / "state.db") as db, db.atomic():
+        inbox.add(
+            db,
+            event_id="replay-1",
+            type="InvoicePaid",
+            source="webhook",
+            body={"type": "InvoicePaid", "data": {"invoiceid": invoices[0]["id"]}},
+            received_at=datetime.now(UTC),
+        )
+    world.settle(2)
+    assert due(world) == next_month(before)
+    shown = world.run("delegations", "show", grant_id).output
+    assert "renewal 1: service #110, renewed" in shown
+    # Asked again: the owner's invoice no longer bills the service, so there is nothing to renew.
+    world.run("delegations", "renew", grant_id, "--by", "lena")
+    world.settle(4)
+    assert len(agency_invoices(world)) == 1
+    assert any(e["subject"].startswith("Nothing to renew yet") for e in world.emails(10))
+
+
+def test_a_second_request_while_one_is_open_is_refused(world: World):
+    grant_id, invoices = asked(world)
+    refused = CliRunner().invoke(
+        cli.main, ["--config", str(world.config), "delegations", "renew", grant_id, "--by", "lena"]
+    )
+    assert refused.exit_code == 1 and "Traceback" not in refused.output
+    assert f"renewal 1 of service #110 is open (the delegate's invoice #{invoices[0]['id']}" in refused.output
+    world.settle(4)
+    assert len(agency_invoices(world)) == 1
+
+
+def test_the_owner_paying_first_cancels_the_agencys_invoice(world: World):
+    sandbox = world.sandbox
+    invoice = owner_invoice(world)
+    before = due(world)
+    grant_id, invoices = asked(world)
+    pay(world, invoice["id"], "OWNER-1")  # the owner pays its own invoice first
+    world.settle(4)
+    assert sandbox.rows("invoices", id=invoices[0]["id"])[0]["status"] == "Cancelled"
+    assert any("already paid" in e["subject"] for e in world.emails(10))
+    assert due(world) == next_month(before)  # WHMCS renewed it once, for the owner's payment
+    assert "renewal 1: service #110, owner paid" in world.run("delegations", "show", grant_id).output
+
+
+def test_the_agencys_invoice_cancelled_leaves_the_owners_as_it_was(world: World):
+    sandbox = world.sandbox
+    invoice = owner_invoice(world)
+    before = due(world)
+    grant_id, invoices = asked(world)
+    sandbox.control("act", {"action": "UpdateInvoice", "invoiceid": invoices[0]["id"], "status": "Cancelled"})
+    world.settle(4)
+    assert sandbox.rows("invoices", id=invoice["id"])[0]["total"] == "14.95" and due(world) == before
+    assert "renewal 1: service #110, cancelled" in world.run("delegations", "show", grant_id).output
+    # A new request may follow.
+    assert "renewal 2 of grant" in world.run("delegations", "renew", grant_id, "--by", "lena").output
+
+
+def test_both_paying_and_a_refund_are_staff_tasks(world: World):
+    sandbox = world.sandbox
+    invoice = owner_invoice(world)
+    before = due(world)
+    grant_id, invoices = asked(world)
+    # Both pay before the bridge's next pass: the service is renewed once (by the owner's payment) and staff
+    # are asked to refund or credit the agency.
+    pay(world, invoices[0]["id"], "CARD-3")
+    pay(world, invoice["id"], "OWNER-3")
+    world.settle(4)
+    assert due(world) == next_month(before)
+    notes = [n for n in sandbox.rows("client_notes", client_id=10) if "STAFF TASK" in n["note"]]
+    assert len(notes) == 1 and f"#{invoices[0]['id']}" in notes[0]["note"] and notes[0]["sticky"] == 1
+    assert "renewal 1: service #110, paid twice" in world.run("delegations", "show", grant_id).output
+
+
+def test_a_refund_after_the_renewal_is_a_staff_task(world: World):
+    sandbox = world.sandbox
+    _, invoices = asked(world)
+    pay(world, invoices[0]["id"], "CARD-4")
+    world.settle(4)
+    sandbox.control("act", {"action": "UpdateInvoice", "invoiceid": invoices[0]["id"], "status": "Refunded"})
+    world.settle(4)
+    notes = [n for n in sandbox.rows("client_notes", client_id=11) if "STAFF TASK" in n["note"]]
+    assert len(notes) == 1 and f"#{invoices[0]['id']}" in notes[0]["note"] and "boulangerie-dupont.fr" in notes[0]["note"]
+
+
+def test_the_renewal_survives_a_crash_between_the_call_and_its_record(world: World, tmp_path: Path):
+    """The bridge dies after WHMCS renewed the service but before the outbox recorded it: no second cycle."""
+    sandbox = world.sandbox
+    invoice = owner_invoice(world, 12)
+    before = due(world, 120)
+    _, invoices = asked(world, owner=12, service=120)
+    pay(world, invoices[0]["id"], "CARD-2")
+    sandbox.control("hooks")
+    config = load_config(world.config)
+    now = datetime.now(UTC)
+    with Database(tmp_path / "state.db") as db:
+        Poller(db, WhmcsApi(make_client(sandbox.api_url))).run_once(now)
+        Engine(db, families.enabled(config)).run_once(now)
+        [entry] = [e for e in outbox.entries(db) if e.kind == "renew_service"]
+        assert entry.status == "planned"
+        # A crash right after the calls left it in flight: WHMCS has the change, the bridge did not record it.
+        sql(db, "UPDATE outbox SET status = 'in_flight', attempts = 1 WHERE id = ?", entry.id)
+        [line] = [i for i in sandbox.rows("invoice_items", invoice_id=invoice["id"]) if i["relid"] == 120]
+        sandbox.post("UpdateInvoice", invoiceid=invoice["id"], **{"deletelineids[0]": line["id"]})
+        sandbox.post("UpdateClientProduct", serviceid=120, nextduedate=next_month(before))
+    world.settle(2)
+    assert due(world, 120) == next_month(before)
+    with Database(tmp_path / "state.db") as db:
+        assert [e.status for e in outbox.entries(db) if e.kind == "renew_service"] == ["done"]

@@ -1,0 +1,193 @@
+"""Contact delegation's self-service pages, behind the same one-time, expiring links as the consent pages
+(every notice and copy carries one): the owner sees who acts on what, since when, and ends an access with
+one click; the delegate sees the services it is contact for (status and next due date as the bridge last
+read them from WHMCS) and asks for a renewal with one click, its invoice and WHMCS's pay link shown. A click
+uses the link: it is recorded (time, IP address, user agent) in the audit chain and handed to the rules as
+the same command staff would give."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime, tzinfo
+from typing import Any
+
+from whmcs_bridge import staff
+from whmcs_bridge.families.delegation import renewal
+from whmcs_bridge.families.delegation.grants import FAMILY
+from whmcs_bridge.messages.catalogue import FALLBACK, Catalogue
+from whmcs_bridge.messages.render import Named, Reader
+from whmcs_bridge.store import audit, consent, inbox
+from whmcs_bridge.store.consent import ConsentLink
+from whmcs_bridge.store.db import Database
+
+PURPOSES = {"delegation-owner": "owner", "delegation-delegate": "delegate"}
+LIVE = ("active", "pending")
+
+
+class _Plain:
+    """The pages name records by the names the grants keep (WHMCS's, as last read): no call from here."""
+
+    def client(self, client_id: int) -> Named:
+        return Named(f"#{client_id}", client_id)
+
+    def service(self, service_id: int) -> Named:
+        return Named(f"#{service_id}", service_id)
+
+    def domain(self, domain_id: int) -> Named:
+        return Named(f"#{domain_id}", domain_id)
+
+
+def covers(grant: dict[str, Any]) -> str:
+    """What a grant covers, by the names it keeps."""
+    items = grant.get("items") or []
+    if any(i["kind"] == "client" for i in items):
+        return grant.get("owner_name") or f"#{grant['owner']}"
+    return ", ".join(dict.fromkeys(i.get("name") or f"{i['kind']} #{i['id']}" for i in items))
+
+
+class SelfService:
+    def __init__(
+        self,
+        db: Callable[[], Database],
+        catalogue: Catalogue,
+        zone: tzinfo,
+        *,
+        may_renew: Callable[[str], bool],
+        pay_link: Callable[[int], str],
+    ) -> None:
+        self.db = db
+        self.catalogue = catalogue
+        self.zone = zone
+        self.may_renew = may_renew  # a role's right to renew (delegation.roles.ROLE.renew)
+        self.pay_link = pay_link  # WHMCS's client-area page of an invoice
+
+    def text(self, message_id: str, lang: str, **data: Any) -> str:
+        return self.catalogue.render(message_id, data, Reader(lang, None, self.zone), _Plain()).body
+
+    def grants(self, link: ConsentLink) -> list[dict[str, Any]]:
+        side = PURPOSES[link.purpose]
+        return [g for g in staff.states_of(self.db(), FAMILY, "grant:") if str(g.get(side)) == link.subject]
+
+    def page(self, link: ConsentLink) -> tuple[str, str]:
+        lang = link.lang or FALLBACK
+        grants = self.grants(link)
+        if PURPOSES[link.purpose] == "owner":
+            return lang, self.owner_page(link, grants, lang)
+        return lang, self.delegate_page(link, grants, lang)
+
+    def owner_page(self, link: ConsentLink, grants: list[dict[str, Any]], lang: str) -> str:
+        shown = [g for g in grants if g.get("status") in LIVE or g.get("ended")]
+        name = next((g.get("owner_name") for g in grants if g.get("owner_name")), None) or f"#{link.subject}"
+        live = [g for g in shown if g.get("status") in LIVE]
+        rows = [
+            self.text(
+                "delegation.page_owner_row",
+                lang,
+                delegate=g.get("delegate_name") or f"#{g['delegate']}",
+                covers=covers(g),
+                role=g["role"],
+                since=g["since"],
+                status=g["status"],
+                expires=g.get("expires"),
+                grant=g["id"],
+            )
+            for g in live + [g for g in shown if g not in live]
+        ]
+        head = self.text("delegation.page_owner", lang, owner=name, grants=len(live), expires=link.expires_at)
+        return head + "".join(rows)
+
+    def delegate_page(self, link: ConsentLink, grants: list[dict[str, Any]], lang: str) -> str:
+        name = next((g.get("delegate_name") for g in grants if g.get("delegate_name")), None) or f"#{link.subject}"
+        rows = []
+        for g in (g for g in grants if g.get("status") == "active"):
+            for item in (i for i in g.get("items") or [] if i["kind"] == "service"):
+                last = next((r for r in reversed(g.get("renewals") or []) if r["service"] == item["id"]), None)
+                invoice = last.get("delegate_invoice") if last else None
+                rows.append(
+                    self.text(
+                        "delegation.page_delegate_row",
+                        lang,
+                        owner=g.get("owner_name") or f"#{g['owner']}",
+                        service=item.get("name") or f"#{item['id']}",
+                        id=str(item["id"]),
+                        status=item.get("status"),
+                        due=item.get("due"),
+                        grant=g["id"],
+                        may_renew="yes"
+                        if self.may_renew(g["role"]) and renewal.open_renewal(g, item["id"]) is None
+                        else "",
+                        renewal=last["status"] if last else "",
+                        invoice=str(invoice) if invoice else "",
+                        amount=last.get("amount") if last else "",
+                        pay_link=self.pay_link(invoice) if invoice else "",
+                    )
+                )
+        head = self.text("delegation.page_delegate", lang, delegate=name, services=len(rows), expires=link.expires_at)
+        return head + "".join(rows)
+
+    def refusal(self, link: ConsentLink, form: dict[str, str]) -> str | None:
+        """Why the click cannot be done (one sentence), or None: the grant must be the link holder's and
+        active, and a renewal must be allowed and not already open."""
+        what, grant_id = form.get("do"), form.get("grant", "")
+        grant = next((g for g in self.grants(link) if g["id"] == grant_id), None)
+        if what not in ("revoke", "renew") or grant is None:
+            return "This page offers no such action."
+        if grant.get("status") != "active":
+            return f"This access ({grant_id}) is no longer active."
+        if what == "revoke" and PURPOSES[link.purpose] != "owner":
+            return "Only the owner can end this access here."
+        if what == "renew":
+            if PURPOSES[link.purpose] != "delegate" or not self.may_renew(grant["role"]):
+                return "This contact may not renew this service."
+            try:
+                service = renewal.wanted_service(grant, form.get("service"))
+            except ValueError as exc:
+                return f"{exc}."
+            return renewal.refusal(grant, service)
+        return None
+
+    def act(self, link: ConsentLink, form: dict[str, str], answer: dict[str, str], now: datetime) -> bool:
+        """Use the link for the click, audit it and hand the command to the rules, all or nothing."""
+        side = PURPOSES[link.purpose]
+        decision = f"{form['do']} {form['grant']}"
+        data: dict[str, Any] = {
+            "command": form["do"],
+            "grant": form["grant"],
+            "by": f"{side} (self-service page)",
+            "reason": f"ended by the {side} on the self-service page",
+            "ip": answer["ip"],
+        }
+        if form["do"] == "renew":
+            data["service"] = int(form["service"]) if form.get("service", "").isdigit() else None
+        db = self.db()
+        with db.atomic():
+            if not consent.claim(
+                db, link.id, decision=decision, ip=answer["ip"], user_agent=answer["user_agent"], now=now
+            ):
+                return False
+            at = now.isoformat(timespec="seconds")
+            audit.append(
+                db,
+                "selfservice.used",
+                actor="link-holder",
+                subject=f"{link.purpose}:{link.subject}",
+                detail={
+                    "purpose": link.purpose,
+                    "subject": link.subject,
+                    "decision": decision,
+                    **answer,
+                    "link": link.id,
+                },
+                at=at,
+            )
+            inbox.add(
+                db,
+                event_id=f"selfservice:{uuid.uuid4().hex}",
+                type="DelegationCommand",
+                source="cli",
+                body={"type": "DelegationCommand", "occurred_at": now.isoformat(), "data": data},
+                received_at=now.isoformat(),
+                occurred_at=now.isoformat(),
+            )
+        return True
