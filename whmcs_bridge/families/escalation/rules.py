@@ -35,7 +35,7 @@ from whmcs_bridge.families.escalation import approval as approval_facts
 from whmcs_bridge.families.escalation.calendar import add_days
 from whmcs_bridge.families.escalation.config import EscalationSection, Policy, Stage
 from whmcs_bridge.families.escalation.ladder import email_params, matches, no_record_note
-from whmcs_bridge.families.escalation.steps import FAMILY, OPEN_SERVICE, StagePlanner
+from whmcs_bridge.families.escalation.steps import FAMILY, StagePlanner
 from whmcs_bridge.model import Action, Decision, Event, State, action_key, as_int, message
 
 # How the executor tells the case that one of its waiting steps ended (done, cancelled or rejected):
@@ -600,23 +600,7 @@ class Case(StagePlanner):
             stage.approval == "impact" and (impact is None or impact > policy.approval_impact_threshold)
         )
         data = self.message_data(stage)
-        planned: list[str] = []
-        pending: list[str] = []
-        destructive: list[str] = []
-        for n, spec in enumerate(stage.actions):
-            for action in self.stage_actions(policy, stage, n, spec, data, approval):
-                if destructive and not action.is_destructive:
-                    # What comes after the stage's destructive steps tells of them ("your panel is locked"):
-                    # it waits until they ended, and goes if one of them ran.
-                    action = dataclasses.replace(action, guard={**action.guard, "after_steps": list(destructive)})
-                if action.is_destructive:
-                    destructive.append(action.key)
-                if action.needs_approval or action.is_destructive:  # may wait: the stage is done when it ends
-                    action = dataclasses.replace(action, params={**action.params, "outcome_to": STEP_OUTCOME})
-                    pending.append(action.key)
-                self.live(action)
-                self.actions.append(action)
-                planned.append(action.key)
+        planned, pending = self.plan_stage(policy, stage, data, approval)
         if self._stage_earliest is not None:  # the stage had destructive steps: space the next one from it
             self.s["last_destructive"] = self._stage_earliest.isoformat()
         record: dict[str, Any] = {
@@ -648,6 +632,29 @@ class Case(StagePlanner):
         self.log(
             f"stage {stage.name} reached", {"impact": impact, "approval_required": approval, "actions": len(planned)}
         )
+
+    def plan_stage(
+        self, policy: Policy, stage: Stage, data: dict[str, Any], approval: bool
+    ) -> tuple[list[str], list[str]]:
+        """Plan the stage's actions; the keys planned, and those the stage waits for (approval, destructive)."""
+        planned: list[str] = []
+        pending: list[str] = []
+        destructive: list[str] = []
+        for n, spec in enumerate(stage.actions):
+            for action in self.stage_actions(policy, stage, n, spec, data, approval):
+                if destructive and not action.is_destructive:
+                    # What comes after the stage's destructive steps tells of them ("your panel is locked"):
+                    # it waits until they ended, and goes if one of them ran.
+                    action = dataclasses.replace(action, guard={**action.guard, "after_steps": list(destructive)})
+                if action.is_destructive:
+                    destructive.append(action.key)
+                if action.needs_approval or action.is_destructive:  # may wait: the stage is done when it ends
+                    action = dataclasses.replace(action, params={**action.params, "outcome_to": STEP_OUTCOME})
+                    pending.append(action.key)
+                self.live(action)
+                self.actions.append(action)
+                planned.append(action.key)
+        return planned, pending
 
     def reminder_at(self, waiting: dict[str, Any]) -> datetime | None:
         """When staff are reminded of a stage still waiting for approval (once), or None."""

@@ -3,10 +3,9 @@ events, and the collections dossier (JSON and a readable HTML page). Reads the s
 
 from __future__ import annotations
 
-import re
-
 import html
 import json
+import re
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
