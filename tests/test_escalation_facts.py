@@ -216,8 +216,26 @@ def test_promises_and_holds_that_make_no_sense_are_refused(story: Bridge):
     assert "not an amount" in refused(story, *base, "--until", "2026-12-04", "--amount", "-5")
     assert "in the past" in refused(story, *base, "--until", "2026-11-01", "--amount", "10")
     assert "promise_horizon_days" in refused(story, *base, "--until", "2031-11-23", "--amount", "10")
+    # From the issue-15 break test: exponents, fractions of a cent, more than is owed.
+    assert "not an amount" in refused(story, *base, "--until", "2026-12-04", "--amount", "1e2")
+    assert "not an amount" in refused(story, *base, "--until", "2026-12-04", "--amount", "0.001")
+    assert "944.70" in refused(story, *base, "--until", "2026-12-04", "--amount", "99999999")
     assert "a reason" in refused(story, "hold", "1", "--reason", " ", "--by", "bob")
     assert "promise" not in story.run("escalations", "show", "1").output
+
+
+def test_a_new_promise_does_not_silently_replace_an_open_one(story: Bridge):
+    """From the issue-15 break test: re-promising before each date pushed the ladder back for ever and no
+    promise was ever broken. An open promise is replaced only with --replace, and it then counts as broken."""
+    story.day("2026-11-23T10:00:00Z")
+    story.run("escalations", "promise", "1", "--until", "2026-11-27", "--amount", "100", "--by", "alice", *AT)
+    again = ["promise", "1", "--until", "2026-12-10", "--amount", "100", "--by", "alice", *AT]
+    assert "--replace" in refused(story, *again)
+    assert listed(story)["broken_promises"] == 0
+    story.run("escalations", *again, "--replace")
+    assert listed(story)["broken_promises"] == 1
+    shown = story.run("escalations", "show", "1").output
+    assert "promise replaced" in shown, shown
 
 
 def test_broken_promises_beyond_the_limit_are_refused(story: Bridge):

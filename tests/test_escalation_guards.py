@@ -98,8 +98,11 @@ def test_finding_01_payment_leaves_staff_abuse_suspensions_alone(story: Story):
     left = [n for n in notes if "left suspended" in n]
     assert len(left) == 2, notes
     assert any("Abuse: phishing kit" in n for n in left) and any("Abuse: spam run" in n for n in left)
-    # The panel lock was the bridge's alone: it is undone.
-    assert ("ModuleCustom", "101:unlock_reseller_panel") in summary(writes)
+    # The panel locks were the bridge's, but both services are staff's now: nothing is undone on them (mail
+    # back on for a spam run), and staff read which of the bridge's steps they may undo by hand.
+    assert not [w for w in summary(writes) if w[0] == "ModuleCustom"], summary(writes)
+    assert any("unlock_reseller_panel" in n and "Abuse: phishing kit" in n for n in notes), notes
+    assert not [e for e in story.sandbox.rows("emails", client_id=1) if "volledig hersteld" in e["subject"]]
 
 
 def test_finding_04_approval_keeps_the_working_hours_and_the_override_date(story: Story):
@@ -348,3 +351,66 @@ def test_build_13_the_lock_waits_for_the_registered_letters_delivery_and_its_dea
     assert story.waiting() == []  # 5 working days after Monday 14 December: the deadline is Monday 21
     story.days("2026-12-22", "2026-12-22", approve=False)
     assert len(story.waiting()) == 3
+
+
+# --- from the issue-15 break test (a collections manager playing seed 001 from outside) ---------------
+
+
+def test_break_payment_undoes_nothing_on_a_service_staff_suspended_and_claims_no_full_restore(story: Story):
+    """Staff re-reasoned one of the bridge's suspensions ("Abuse: spam run"): when the client pays, mail is
+    not switched back on and the panel not unlocked on that service (staff read why), the other service is
+    restored in full, and the client is not told its services are fully restored while one stays suspended."""
+    story.days("2026-11-23", "2026-12-28")
+    assert [service(story.sandbox, s)["status"] for s in (101, 102)] == ["Suspended", "Suspended"]
+    assert ("ModuleCustom", "102:disable_mail") in summary(story.sandbox.calls()), "the ladder reached mail-off"
+    story.act("UpdateClientProduct", serviceid=102, suspendreason="Abuse: spam run")
+    for invoice in range(1, 12):
+        story.act("AddInvoicePayment", invoiceid=invoice, transid=f"BANK-{invoice}", gateway="banktransfer")
+    undo = story.days("2026-12-29", "2026-12-31", approve=False)
+    writes = summary([c for calls in undo.values() for c in calls])
+    assert not [w for w in writes if w[1].startswith("102:") and w[0] in ("ModuleCustom", "ModuleUnsuspend")], writes
+    assert ("ModuleCustom", "101:enable_mail") in writes and ("ModuleCustom", "101:unlock_reseller_panel") in writes
+    assert service(story.sandbox, 101)["status"] == "Active"
+    assert (service(story.sandbox, 102)["status"], service(story.sandbox, 102)["suspensionreason"]) == (
+        "Suspended",
+        "Abuse: spam run",
+    )
+    assert not [e for e in story.sandbox.rows("emails", client_id=1) if "volledig hersteld" in e["subject"]]
+    notes = [c["params"]["notes"] for calls in undo.values() for c in calls if c["action"] == "AddClientNote"]
+    assert any("enable_mail" in n and "Abuse: spam run" in n for n in notes), notes
+
+
+def test_break_the_panel_locked_email_waits_for_the_locks_it_announces(story: Story):
+    """Approved on a Saturday evening, with one service's "do not suspend until" date a week away: the email
+    saying the panel is locked goes out once the locks have run, not when staff approved."""
+    story.days("2026-11-23", "2026-12-16")
+    story.act("UpdateClientProduct", serviceid=101, overidesuspenduntil="2026-12-22")
+    story.days("2026-12-17", "2026-12-17", approve=False)
+    assert len(story.waiting()) == 3
+    story.approve_all()
+    rest = story.days("2026-12-17", "2026-12-24", approve=False)
+    lock_101 = story.first(rest, "ModuleCustom", "101:lock_reseller_panel")
+    lock_102 = story.first(rest, "ModuleCustom", "102:lock_reseller_panel")
+    told = next(
+        (d for d, calls in rest.items() for c in calls if c["action"] == "SendEmail" and "controlepaneel" in str(c["params"])),
+        None,
+    )
+    assert (lock_102, lock_101) == ("2026-12-17", "2026-12-23"), rest
+    assert told == lock_101, (told, lock_101)
+
+
+def test_break_a_hold_stops_an_approved_step_still_waiting_to_run(story: Story):
+    """The lock of one service was approved but waits for its override date; staff hold the ladder: it does
+    not run while held, and runs once staff resume (still in its window)."""
+    story.days("2026-11-23", "2026-12-16")
+    story.act("UpdateClientProduct", serviceid=101, overidesuspenduntil="2026-12-22")
+    story.days("2026-12-17", "2026-12-17", approve=False)
+    story.approve_all()
+    story.days("2026-12-17", "2026-12-18", approve=False)
+    story.run("escalations", "hold", "1", "--by", "bob", "--reason", "the reseller's lawyer called")
+    held = story.days("2026-12-19", "2027-01-04", approve=False)
+    assert not story.first(held, "ModuleCustom", "101:lock_reseller_panel"), held
+    assert not [c for calls in held.values() for c in calls if c["action"].startswith("Module")]
+    story.run("escalations", "resume", "1", "--by", "bob")
+    after = story.days("2027-01-05", "2027-01-05", approve=False)
+    assert story.first(after, "ModuleCustom", "101:lock_reseller_panel") == "2027-01-05"

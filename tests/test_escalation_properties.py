@@ -234,7 +234,7 @@ def test_ladder_properties(rules: EscalationSection, history: list[Step]):
             assert sorted(inverses) == sorted({"lock": "unlock", "mail_off": "mail_on"}[c] for c in commands)
             restored = [a for a in actions if a.kind == "email"]
             assert bool(restored) == bool(unsuspends or inverses)
-            assert all(a.guard.get("action_done") for a in restored)
+            assert all(a.guard.get("after_steps") and "services_active" in a.guard for a in restored)
             CLOSED_WITH_STAGES.append(1)
 
 

@@ -101,6 +101,31 @@ def _guard_suspended_by_us(api: WhmcsApi, spec: dict[str, Any], client_id: int |
     return None
 
 
+def _guard_not_staffs(api: WhmcsApi, spec: dict[str, Any], client_id: int | None = None) -> str | None:
+    """An undo of the bridge's module command (mail back on, panel unlocked) runs on a service that is active,
+    or suspended for one of the ladder's own reasons (its unsuspension follows). A service staff suspended
+    for a reason of their own (an abuse suspension) is left as it is, and staff are told what was not undone."""
+    service = api.service(int(spec["id"]))
+    if service is None:
+        return f"service {spec['id']} no longer exists"
+    if service.status not in ("Active", "Suspended"):
+        return f"service {service.id} is {service.status}, not Active or Suspended"
+    reason = service.suspension_reason.strip()
+    if service.status == "Suspended" and reason not in {str(r).strip() for r in spec.get("reasons") or []}:
+        note = message("escalation.left_undone", service=service.id, reason=reason, function=str(spec["function"]))
+        why = f"service {service.id} is suspended for {reason!r} by staff: {spec['function']} left to staff"
+        return Cancel.noting(why, {"msg": note, "sticky": True})
+    return None
+
+
+def _guard_services_active(api: WhmcsApi, ids: list[int], client_id: int | None = None) -> str | None:
+    for service_id in ids:
+        service = api.service(int(service_id))
+        if service is None or service.status != "Active":
+            return f"service {service_id} is {service.status if service else 'gone'}, not Active"
+    return None
+
+
 def _guard_client_owes(api: WhmcsApi, spec: dict[str, Any], client_id: int | None = None) -> str | None:
     """The client still owes more than the tolerance on its overdue invoices (their balances, read now): a
     step of the ladder is cancelled when the client became current, not when one invoice of many was paid."""
@@ -129,9 +154,11 @@ GUARDS: dict[str, Callable[[WhmcsApi, Any, int | None], str | None]] = {
     "ticket_exists": _guard_ticket_exists,
     "suspended_by_us": _guard_suspended_by_us,
     "service_due": _guard_service_due,
+    "not_staffs": _guard_not_staffs,
+    "services_active": _guard_services_active,
 }
 # Guards answered from the bridge's own store rather than WHMCS.
-STORE_GUARDS = {"action_done", "awaiting_approval", "state_active"}
+STORE_GUARDS = {"action_done", "awaiting_approval", "state_active", "after_steps", "ladder_running"}
 # Guards that make an action wait rather than cancel it (checked before the breaker and the claim).
 WAITS = {"window"}
 

@@ -47,6 +47,9 @@ log = logging.getLogger("whmcs_bridge.executor.loop")
 
 FOUND_DONE = "found:"  # the event id prefix of a trace line planned for an action found already done
 CALL_TIMEOUT_CURSOR = "executor.call_timeout_s"  # the longest whmcs.timeout_s the database ran with
+FINISHED = ("done", "cancelled", "rejected")
+# How soon a step waiting on the bridge's own store (a held ladder, steps it follows) looks again.
+RECHECK = timedelta(minutes=15)
 RETRY_BASE = timedelta(minutes=1)
 RETRY_CAP = timedelta(hours=1)
 
@@ -275,12 +278,16 @@ class Executor:
 
     def waits(self, row: OutboxEntry, now: datetime, report: ExecutorReport) -> bool:
         """A destructive step outside its window (approved or not) waits for it: deferred to when it opens,
-        without an attempt. Its service's override date is read from WHMCS here, before the step."""
-        spec = row.guard.get("window")
-        if not spec or row.status != "planned":
+        without an attempt. Its service's override date is read from WHMCS here, before the step. A step of
+        a held ladder waits for staff to resume it; a step that follows others (the email saying the panel is
+        locked) waits until they ended."""
+        if row.status != "planned":
             return False
-        opens, why = window_opens(self.api, spec, now)
-        if opens <= now:
+        opens, why = self.store_waits(row, now)
+        spec = row.guard.get("window")
+        if opens is None and spec:
+            opens, why = window_opens(self.api, spec, now)
+        if opens is None or opens <= now:
             return False
         with self.db.atomic():
             outbox.defer(self.db, row, opens, f"waits until {iso(opens)} for {why}", now)
@@ -372,20 +379,63 @@ class Executor:
             )
         return f"{self.consent_base_url.rstrip('/')}/consent/{token}"
 
+    def store_waits(self, row: OutboxEntry, now: datetime) -> tuple[datetime | None, str]:
+        """Until when the bridge's own store makes a step wait, and why; (None, "") when it does not."""
+        running = row.guard.get("ladder_running")
+        if running:
+            case = states.get(self.db, str(running["family"]), str(running["key"])) or {}
+            if case.get("hold") and not case.get("stopped") and case.get("cycle") == running.get("cycle"):
+                return now + RECHECK, f"staff to resume the held ladder ({case['hold'].get('reason')})"
+        follows = row.guard.get("after_steps")
+        if follows:
+            entries = [e for e in (outbox.by_key(self.db, str(k)) for k in follows) if e is not None]
+            waiting = [e for e in entries if e.status not in FINISHED]
+            if waiting:
+                dates = [datetime.fromisoformat(e.not_before) for e in waiting if e.not_before]
+                until = max(now + RECHECK, min(dates)) if dates else now + RECHECK
+                return until, f"the steps it follows ({', '.join(e.key for e in waiting)}) to end"
+        return None, ""
+
     def store_guard(self, name: str, value: Any) -> str | None:
-        if name == "action_done":  # an undo runs only if the step it undoes really ran (one of them, for a list)
-            keys = [str(k) for k in value] if isinstance(value, list) else [str(value)]
-            ran = [entry for entry in (outbox.by_key(self.db, k) for k in keys) if entry and entry.status == "done"]
-            if not ran:
-                return f"the step it would undo ({', '.join(keys)}) did not run"
-        if name == "awaiting_approval" and not outbox.waiting_for_approval(self.db, list(value)):
-            return "staff decided meanwhile: nothing waits for approval any more"
-        if name == "state_active":  # [family, key]: e.g. a delegate's copy goes out only while its grant is active
-            family, key = str(value[0]), str(value[1])
-            status = (states.get(self.db, family, key) or {}).get("status") or "gone"
-            if status != "active":
-                return f"{key.replace(':', ' ', 1)} is {status}"
+        """Why a guard answered from the bridge's own store cancels the action now, or None."""
+        check = {
+            "action_done": self._undone_step_ran,
+            "after_steps": self._followed_steps_ran,
+            "ladder_running": self._ladder_running,
+            "awaiting_approval": self._still_awaiting,
+            "state_active": self._state_active,
+        }.get(name)
+        return check(value) if check else None
+
+    def _undone_step_ran(self, value: Any) -> str | None:
+        """An undo runs only if the step it undoes really ran (one of them, for a list)."""
+        keys = [str(k) for k in value] if isinstance(value, list) else [str(value)]
+        ran = [entry for entry in (outbox.by_key(self.db, k) for k in keys) if entry and entry.status == "done"]
+        return None if ran else f"the step it would undo ({', '.join(keys)}) did not run"
+
+    def _followed_steps_ran(self, value: Any) -> str | None:
+        """Every step it follows ended (store_waits): it goes on if one of them ran."""
+        done = [e for e in (outbox.by_key(self.db, str(k)) for k in value) if e and e.status == "done"]
+        return None if done else "none of the steps it follows ran"
+
+    def _ladder_running(self, value: Any) -> str | None:
+        case = states.get(self.db, str(value["family"]), str(value["key"])) or {}
+        if case.get("stopped"):
+            return f"staff closed the ladder ({case['stopped'].get('reason')})"
+        if case.get("cycle") != value.get("cycle"):
+            return "the case it belongs to has closed"
         return None
+
+    def _still_awaiting(self, value: Any) -> str | None:
+        if not outbox.waiting_for_approval(self.db, list(value)):
+            return "staff decided meanwhile: nothing waits for approval any more"
+        return None
+
+    def _state_active(self, value: Any) -> str | None:
+        """[family, key]: e.g. a delegate's copy goes out only while its grant is active."""
+        family, key = str(value[0]), str(value[1])
+        status = (states.get(self.db, family, key) or {}).get("status") or "gone"
+        return None if status == "active" else f"{key.replace(':', ' ', 1)} is {status}"
 
     # --- bookkeeping --------------------------------------------------------------------------
 

@@ -134,18 +134,18 @@ def _command(obj: Context, client_id: int, data: dict[str, Any], at: str | None 
 @click.option(
     "--at", "at", default=None, help="When the promise was made, ISO-8601 [default: now]; its date is checked against that day."
 )
+@click.option("--replace", is_flag=True, help="Replace the client's open promise, which then counts as broken.")
 @click.pass_obj
 @user_errors
-def promise(obj: Context, client_id: int, until: Any, amount: str, note: str, by: str, at: str | None) -> None:
+def promise(
+    obj: Context, client_id: int, until: Any, amount: str, note: str, by: str, at: str | None, replace: bool
+) -> None:
     """Hold the ladder until a date: kept if the balance went down by the amount by then, else recorded as
-    broken and the ladder resumes. Refused for past dates, dates beyond escalation.promise_horizon_days, and
-    after escalation.max_broken_promises broken promises."""
-    _command(
-        obj,
-        client_id,
-        {"command": "promise", "until": until.date().isoformat(), "amount": amount, "note": note, "by": by},
-        at,
-    )
+    broken and the ladder resumes. Refused for past dates, dates beyond escalation.promise_horizon_days,
+    amounts above what is owed, after escalation.max_broken_promises broken promises, and while another
+    promise is open (unless --replace)."""
+    data = {"command": "promise", "until": until.date().isoformat(), "amount": amount, "note": note, "by": by}
+    _command(obj, client_id, {**data, "replace": replace} if replace else data, at)
 
 
 @escalations.command("hold")

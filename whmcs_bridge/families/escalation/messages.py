@@ -96,6 +96,14 @@ MESSAGES = define(
         "Client note: a service staff suspended for their own reason was left suspended when the client paid.",
         samples={"service": 101, "reason": "Abuse: phishing kit", "ours": "Administrative reasons"},
     ),
+    MessageSpec(
+        "escalation.left_undone",
+        "text",
+        "staff",
+        {"service": "service", "reason": "text", "function": "text"},
+        "Client note: a step of the bridge was not undone on a service staff suspended for their own reason.",
+        samples={"service": 102, "reason": "Abuse: spam run", "function": "enable_mail"},
+    ),
     _approval("escalation.approval_request", "Staff ticket: a stage waits for approval, with what to decide on."),
     _approval("escalation.approval_reminder", "Staff ticket: a stage still waits for approval (one reminder)."),
     MessageSpec(

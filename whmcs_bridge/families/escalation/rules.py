@@ -35,7 +35,7 @@ from whmcs_bridge.families.escalation import approval as approval_facts
 from whmcs_bridge.families.escalation.calendar import add_days
 from whmcs_bridge.families.escalation.config import EscalationSection, Policy, Stage
 from whmcs_bridge.families.escalation.ladder import email_params, matches, no_record_note
-from whmcs_bridge.families.escalation.steps import FAMILY, OPEN_SERVICE, StagePlanner
+from whmcs_bridge.families.escalation.steps import FAMILY, StagePlanner
 from whmcs_bridge.model import Action, Decision, Event, State, action_key, as_int, message
 
 # How the executor tells the case that one of its waiting steps ended (done, cancelled or rejected):
@@ -367,6 +367,10 @@ class Case(StagePlanner):
         rows), the whole balance."""
         owed = self.owed()
         amount = data.get("amount")
+        replaced = self.s.get("promise")
+        if replaced and not replaced.get("kept"):  # a promise replaced before its date was not kept
+            self.s["broken_promises"] += 1
+            self.log("promise replaced before its date: counted as broken", replaced)
         self.s["promise"] = {
             "until": data["until"],
             "amount": str(amount) if amount not in (None, "") else f"{owed:.2f}",
@@ -606,16 +610,7 @@ class Case(StagePlanner):
             stage.approval == "impact" and (impact is None or impact > policy.approval_impact_threshold)
         )
         data = self.message_data(stage)
-        planned: list[str] = []
-        pending: list[str] = []
-        for n, spec in enumerate(stage.actions):
-            for action in self.stage_actions(policy, stage, n, spec, data, approval):
-                if action.needs_approval or action.is_destructive:  # may wait: the stage is done when it ends
-                    action = dataclasses.replace(action, params={**action.params, "outcome_to": STEP_OUTCOME})
-                    pending.append(action.key)
-                self.live(action)
-                self.actions.append(action)
-                planned.append(action.key)
+        planned, pending = self.plan_stage(policy, stage, data, approval)
         if self._stage_earliest is not None:  # the stage had destructive steps: space the next one from it
             self.s["last_destructive"] = self._stage_earliest.isoformat()
         record: dict[str, Any] = {
@@ -647,6 +642,29 @@ class Case(StagePlanner):
         self.log(
             f"stage {stage.name} reached", {"impact": impact, "approval_required": approval, "actions": len(planned)}
         )
+
+    def plan_stage(
+        self, policy: Policy, stage: Stage, data: dict[str, Any], approval: bool
+    ) -> tuple[list[str], list[str]]:
+        """Plan the stage's actions; the keys planned, and those the stage waits for (approval, destructive)."""
+        planned: list[str] = []
+        pending: list[str] = []
+        destructive: list[str] = []
+        for n, spec in enumerate(stage.actions):
+            for action in self.stage_actions(policy, stage, n, spec, data, approval):
+                if destructive and not action.is_destructive:
+                    # What comes after the stage's destructive steps tells of them ("your panel is locked"):
+                    # it waits until they ended, and goes if one of them ran.
+                    action = dataclasses.replace(action, guard={**action.guard, "after_steps": list(destructive)})
+                if action.is_destructive:
+                    destructive.append(action.key)
+                if action.needs_approval or action.is_destructive:  # may wait: the stage is done when it ends
+                    action = dataclasses.replace(action, params={**action.params, "outcome_to": STEP_OUTCOME})
+                    pending.append(action.key)
+                self.live(action)
+                self.actions.append(action)
+                planned.append(action.key)
+        return planned, pending
 
     def reminder_at(self, waiting: dict[str, Any]) -> datetime | None:
         """When staff are reminded of a stage still waiting for approval (once), or None."""
@@ -682,8 +700,10 @@ class Case(StagePlanner):
         }
 
     def ladder_guard(self) -> dict[str, Any]:
-        """A ladder step is cancelled when the client is current by then, not when one invoice was paid."""
-        return {"client_owes": self.account_spec()}
+        """A ladder step is cancelled when the client is current by then, not when one invoice was paid; it
+        waits while staff hold the ladder (approved or not), and is cancelled if staff close it."""
+        running = {"family": FAMILY, "key": str(self.s["client_id"]), "cycle": self.s["cycle"]}
+        return {"client_owes": self.account_spec(), "ladder_running": running}
 
     def live(self, action: Action) -> None:
         """A notice says what is owed when it is sent (it may wait for approval while the client pays part):
@@ -726,17 +746,19 @@ class Case(StagePlanner):
         if policy is None:
             return []
         undo: list[Action] = []
+        ours = sorted({a.suspend.reason for s in policy.ladder for a in s.actions if a.kind == "suspend" and a.suspend})
         for index in reversed(range(min(len(self.s["stages"]), len(policy.ladder)))):
             stage = policy.ladder[index]
             for n in reversed(range(len(stage.actions))):
                 for service in reversed(self.scoped_services(policy)):
-                    action = self.undo_step(stage, n, service["id"])
+                    action = self.undo_step(stage, n, service["id"], ours)
                     if action is not None:
                         undo.append(action)
         return undo
 
-    def undo_step(self, stage: Stage, n: int, service_id: int) -> Action | None:
-        """What undoes a stage's n-th action on a service: unsuspend, or the module command's inverse."""
+    def undo_step(self, stage: Stage, n: int, service_id: int, ours: list[str]) -> Action | None:
+        """What undoes a stage's n-th action on a service: unsuspend, or the module command's inverse. `ours`
+        are the suspension reasons of the ladder: a service suspended for another reason is staff's."""
         spec = stage.actions[n]
         purpose = f"undo:{stage.name}:{n}:service:{service_id}"
         # An undo runs only if the step it undoes really ran (an outbox check).
@@ -753,7 +775,12 @@ class Case(StagePlanner):
             }
             return self.action("unsuspend", purpose, {"service_id": service_id}, False, guard=guard)
         if spec.kind == "module_command" and spec.module_command and spec.module_command.inverse:
-            guard = {"action_done": forward, "service_status": {"id": service_id, "in": list(OPEN_SERVICE)}}
+            # Nothing is undone on a service staff suspended for their own reason (mail back on for a spam
+            # run): it stays as it is until staff lift their suspension, with a note naming what is left.
+            guard = {
+                "action_done": forward,
+                "not_staffs": {"id": service_id, "reasons": ours, "function": spec.module_command.inverse},
+            }
             params = {"service_id": service_id, "function": spec.module_command.inverse}
             return self.action("module_command", purpose, params, False, guard=guard, destructive=False)
         return None
@@ -775,7 +802,10 @@ class Case(StagePlanner):
             "domain": [int(d["id"]) for d in context.get("domains") or []],
         }
         emails = email_params(spec, client, {"client": client}, related)
-        guard = {"action_done": undoes}
+        # After the undoing steps ended (one of them ran), and only if every service they were about is
+        # active again: "fully restored" is never said of a service staff keep suspended.
+        touched = sorted({int(a.params["service_id"]) for a in undo if "service_id" in a.params})
+        guard = {"after_steps": undoes, "services_active": touched}
         notices = [
             self.action(
                 "email", "restored" if len(emails) == 1 else f"restored:{p['related_id']}", p, False, guard=guard

@@ -4,6 +4,7 @@ events (the collections dossier is dossier.py). Reads the store only."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -21,6 +22,8 @@ from whmcs_bridge.store.db import Database
 
 NOTICE_KINDS = ("email", "ticket", "client_note")
 
+
+AMOUNT = re.compile(r"[0-9]{1,12}(\.[0-9]{1,2})?")
 
 def staff_locale(config: Config) -> str:
     return locale_of(config.messages.staff_language) or "en"
@@ -112,12 +115,25 @@ def check_promise(config: Config, state: dict[str, Any], client_id: int, data: d
     `max_broken_promises` broken ones, no new promise is recorded (staff may hold the ladder instead)."""
     section = config.escalation
     raw = str(data.get("amount") or "").strip()
-    try:
-        amount = Decimal(raw)
+    try:  # digits with at most two decimals: no exponent, no fraction of a cent
+        amount = Decimal(raw) if AMOUNT.fullmatch(raw) else Decimal("NaN")
     except InvalidOperation:
         amount = Decimal("NaN")
     if not amount.is_finite() or amount <= 0:
         raise BridgeError(f"--amount {raw!r} is not an amount: give what the client promised to pay, such as 500.00")
+    owed = sum((Decimal(str(i.get("balance", i.get("total", "0")))) for i in (state.get("invoices") or {}).values()), Decimal(0))
+    if owed > 0 and amount > owed:
+        raise BridgeError(
+            f"--amount {amount:.2f} is more than client {client_id} owes on its overdue invoices ({owed:.2f}): "
+            "give what the client promised to pay"
+        )
+    open_promise = state.get("promise")
+    if open_promise and not open_promise.get("kept") and not data.get("replace"):
+        raise BridgeError(
+            f"client {client_id} already promised {open_promise.get('amount')} by {open_promise.get('until')} "
+            f"(recorded by {open_promise.get('by')}): it is kept or broken on that date; to agree a new promise "
+            "now, record it with --replace, which counts the open one as broken"
+        )
     until = date.fromisoformat(data["until"])
     today = now.astimezone(config.zone).date()
     if until < today:
