@@ -127,7 +127,8 @@ def test_only_the_store_speaks_sql():
         offenders += [f"{relative}:{n}" for n, line in enumerate(path.read_text().splitlines(), 1) if SQL.search(line)]
     tests = PACKAGE.parent / "tests"
     for path in sorted(tests.glob("*.py")) + sorted((PACKAGE.parent / "bench").glob("*.py")):
-        if path.name in ("conftest.py", "test_purity.py"):
+        # test_audit_tamper.py plays a forger who edits the state file with plain SQLite, without the bridge.
+        if path.name in ("conftest.py", "test_purity.py", "test_audit_tamper.py"):
             continue
         offenders += [
             f"{path.relative_to(PACKAGE.parent)}:{n}"

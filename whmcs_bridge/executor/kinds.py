@@ -1,6 +1,6 @@
 """The executor's table of action kinds (ACTION_KINDS, one row per kind: how it runs against WHMCS, how
 its effect is recognised after an interruption, whether repeating it is harmless, whether it only
-reads, what undoes it), and the guards re-checked just before an action runs. The kind names and
+reads, what undoes it). The guards re-checked before an action runs are guards.py; the reads, reads.py. The kind names and
 which are destructive by default are model.KINDS and model.DESTRUCTIVE_KINDS (the pure rules need them)."""
 
 from __future__ import annotations
@@ -8,16 +8,21 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 from whmcs_bridge.clock import utcnow
 from whmcs_bridge.errors import BridgeError, WhmcsApiError, WhmcsAuthError
-from whmcs_bridge.families.escalation.calendar import next_window
-from whmcs_bridge.model import DESTRUCTIVE_KINDS, marker, message
+from whmcs_bridge.executor.reads import (
+    client_context,
+    find_open_invoice,
+    read_owners,
+    recent,
+    resolve_ticket,
+)
+from whmcs_bridge.model import DESTRUCTIVE_KINDS, marker
 from whmcs_bridge.whmcs import whois
 from whmcs_bridge.whmcs.api import WhmcsApi, not_found
 
@@ -28,163 +33,6 @@ Result = dict[str, Any]
 Observed = Result | Literal[False] | None
 Mint = Callable[[dict[str, Any]], str]
 RULE_BUG = "(a rule bug: report it; reject this action with `whmcs-bridge approvals reject`)"
-OPEN_INVOICE = ("Unpaid", "Collections")
-
-
-# --- guards: a reason to cancel, or None --------------------------------------------------------
-
-
-def _guard_invoices_open(api: WhmcsApi, ids: list[int], client_id: int | None = None) -> str | None:
-    """Every listed invoice still unpaid (or in collections); anything paid, payment pending or
-    cancelled meanwhile cancels the action. One listing of the client's invoices, not a read each."""
-    wanted = {int(i) for i in ids}
-    statuses: dict[int, str] = {}
-    if client_id and len(wanted) > 1:
-        for invoice in api.invoices(client_id=client_id):
-            if invoice.id in wanted:
-                statuses[invoice.id] = invoice.status
-    for invoice_id in sorted(wanted):
-        status = statuses.get(invoice_id) or api.invoice(invoice_id).status  # not listed: read it
-        if status not in OPEN_INVOICE:
-            return f"invoice {invoice_id} is now {status}"
-    return None
-
-
-def _guard_service_status(api: WhmcsApi, spec: dict[str, Any], client_id: int | None = None) -> str | None:
-    service = api.service(int(spec["id"]))
-    if service is None:
-        return f"service {spec['id']} no longer exists"
-    if service.status not in spec["in"]:
-        return f"service {service.id} is {service.status}, not {' or '.join(spec['in'])}"
-    return None
-
-
-def _guard_ticket_exists(api: WhmcsApi, ticket_id: int, client_id: int | None = None) -> str | None:
-    try:
-        api.ticket(int(ticket_id))
-    except WhmcsApiError:
-        return f"ticket {ticket_id} no longer exists"
-    return None
-
-
-class Cancel(str):
-    """A guard's reason to cancel that staff must hear of: `note` is a client note (a message) to plan."""
-
-    note: dict[str, Any] | None = None
-
-    @classmethod
-    def noting(cls, reason: str, note: dict[str, Any]) -> Cancel:
-        cancel = cls(reason)
-        cancel.note = note
-        return cancel
-
-
-def _guard_suspended_by_us(api: WhmcsApi, spec: dict[str, Any], client_id: int | None = None) -> str | None:
-    """An unsuspension undoes the bridge's own suspension only: the service still suspended, for the
-    reason the bridge gave (GetClientsProducts' `suspensionreason`, DD:api-reference/getclientsproducts.md,
-    which ModuleSuspend sets and UpdateClientProduct's `suspendreason` changes). Staff who re-suspended
-    it, or changed the reason (an abuse suspension), own it now: it is left alone and they are told."""
-    service = api.service(int(spec["id"]))
-    if service is None:
-        return f"service {spec['id']} no longer exists"
-    if service.status != "Suspended":
-        return f"service {service.id} is {service.status}, not suspended"
-    if service.suspension_reason.strip() != str(spec["reason"]).strip():
-        note = message(
-            "escalation.left_suspended",
-            service=service.id,
-            reason=service.suspension_reason,
-            ours=str(spec["reason"]),
-        )
-        reason = f"service {service.id} is suspended for {service.suspension_reason!r}, not the bridge's {spec['reason']!r}: left to staff"
-        return Cancel.noting(reason, {"msg": note, "sticky": True})
-    return None
-
-
-def _guard_not_staffs(api: WhmcsApi, spec: dict[str, Any], client_id: int | None = None) -> str | None:
-    """An undo of the bridge's module command (mail back on, panel unlocked) runs on a service that is active,
-    or suspended for one of the ladder's own reasons (its unsuspension follows). A service staff suspended
-    for a reason of their own (an abuse suspension) is left as it is, and staff are told what was not undone."""
-    service = api.service(int(spec["id"]))
-    if service is None:
-        return f"service {spec['id']} no longer exists"
-    if service.status not in ("Active", "Suspended"):
-        return f"service {service.id} is {service.status}, not Active or Suspended"
-    reason = service.suspension_reason.strip()
-    if service.status == "Suspended" and reason not in {str(r).strip() for r in spec.get("reasons") or []}:
-        note = message("escalation.left_undone", service=service.id, reason=reason, function=str(spec["function"]))
-        why = f"service {service.id} is suspended for {reason!r} by staff: {spec['function']} left to staff"
-        return Cancel.noting(why, {"msg": note, "sticky": True})
-    return None
-
-
-def _guard_services_active(api: WhmcsApi, ids: list[int], client_id: int | None = None) -> str | None:
-    for service_id in ids:
-        service = api.service(int(service_id))
-        if service is None or service.status != "Active":
-            return f"service {service_id} is {service.status if service else 'gone'}, not Active"
-    return None
-
-
-def _guard_client_owes(api: WhmcsApi, spec: dict[str, Any], client_id: int | None = None) -> str | None:
-    """The client still owes more than the tolerance on its overdue invoices (their balances, read now): a
-    step of the ladder is cancelled when the client became current, not when one invoice of many was paid."""
-    owed = Decimal(live_facts(api, spec)["amount_due"])
-    if owed <= Decimal(str(spec.get("tolerance") or "0")):
-        return f"client {spec['client_id']} is current (it owes {owed:.2f} on its overdue invoices)"
-    return None
-
-
-def _guard_service_due(api: WhmcsApi, spec: dict[str, Any], client_id: int | None = None) -> str | None:
-    """A renewal applies to the due date it was invoiced for: a service renewed meanwhile (its owner paid the
-    line too, or staff moved the date) is not renewed again."""
-    service = api.service(int(spec["id"]))
-    if service is None:
-        return f"service {spec['id']} no longer exists"
-    now = service.nextduedate.isoformat() if service.nextduedate else "none"
-    if now != str(spec["is"]):
-        return f"service {service.id} was renewed meanwhile: its next due date is {now}, not {spec['is']}"
-    return None
-
-
-GUARDS: dict[str, Callable[[WhmcsApi, Any, int | None], str | None]] = {
-    "client_owes": _guard_client_owes,
-    "invoices_open": _guard_invoices_open,
-    "service_status": _guard_service_status,
-    "ticket_exists": _guard_ticket_exists,
-    "suspended_by_us": _guard_suspended_by_us,
-    "service_due": _guard_service_due,
-    "not_staffs": _guard_not_staffs,
-    "services_active": _guard_services_active,
-}
-# Guards answered from the bridge's own store rather than WHMCS.
-STORE_GUARDS = {"action_done", "awaiting_approval", "state_active", "after_steps", "ladder_running"}
-# Guards that make an action wait rather than cancel it (checked before the breaker and the claim).
-WAITS = {"window"}
-
-
-def window_opens(api: WhmcsApi, spec: dict[str, Any], now: datetime) -> tuple[datetime, str]:
-    """The first instant a destructive step may run, approved or not, and why it waits: the allowed days and
-    hours of the configured zone without holidays; `after` (the day after a deadline announced to the client,
-    or the spacing after the client's last destructive stage); the day after the service's "do not suspend
-    until" date, read from WHMCS now (GetClientsProducts `overidesuspenduntil`, which UpdateClientProduct
-    sets: DD:api-reference/updateclientproduct.md)."""
-    zone = ZoneInfo(str(spec.get("zone") or "UTC"))
-    earliest, why = now, "the destructive window"
-    if spec.get("after"):
-        after = datetime.combine(date.fromisoformat(str(spec["after"])), time(0), zone)
-        if after > earliest:
-            earliest, why = after, "the deadline announced to the client and the spacing between destructive stages"
-    if spec.get("service_id"):
-        service = api.service(int(spec["service_id"]))
-        until = service.override_suspend_until if service else None
-        if until is not None:
-            after_override = datetime.combine(until + timedelta(days=1), time(0), zone)
-            if after_override > earliest:
-                earliest, why = after_override, f"the service's do-not-suspend-until date {until.isoformat()}"
-    holidays = {date.fromisoformat(d) for d in spec.get("holidays") or []}
-    opens = next_window(earliest.astimezone(zone), spec["days"], spec["hours"], holidays).astimezone(UTC)
-    return opens, why
 
 
 # --- one action as its kind sees it ------------------------------------------------------------
@@ -253,231 +101,6 @@ def _email_with(api: WhmcsApi, client_id: int, tag: str, subject: str | None = N
     """The client's logged email carrying the key, looked for among every email with that subject
     (GetEmails states no order: the newest is not necessarily on the first page)."""
     return next((e.id for e in api.emails(int(client_id), subject=subject) if tag in e.message), None)
-
-
-def _recent(items: Any, limit: int = 25) -> list[Any]:
-    out = []
-    for item in items:
-        out.append(item)
-        if len(out) >= limit:
-            break
-    return out
-
-
-# --- reads the rules ask for, fed back to them as events ---------------------------------------
-
-
-def open_invoices(api: WhmcsApi, client_id: int) -> list[dict[str, Any]]:
-    """The client's open invoices (Unpaid and Collections) with what is left to pay on each, as Decimals.
-    GetInvoices lists no balance (DD:api-reference/getinvoices.md); GetInvoice gives it, "the amount left
-    to pay on the invoice" (DD:api-reference/getinvoice.md), net of partial payments (AddInvoicePayment
-    with an amount, DD:api-reference/addinvoicepayment.md) and of credit applied (ApplyCredit): the total
-    is never what is owed."""
-    out = []
-    for status in OPEN_INVOICE:
-        for summary in api.invoices(client_id=client_id, status=status):
-            invoice = api.invoice(summary.id)
-            if invoice.status not in OPEN_INVOICE:  # changed between the list and the read
-                continue
-            out.append(
-                {
-                    "id": invoice.id,
-                    "due": invoice.duedate.isoformat() if invoice.duedate else None,
-                    "total": invoice.total,
-                    "balance": invoice.balance if invoice.balance is not None else invoice.total,
-                    "status": invoice.status,
-                }
-            )
-    return sorted(out, key=lambda i: int(i["id"]))
-
-
-def account(api: WhmcsApi, client_id: int, known: list[int]) -> dict[str, Any]:
-    """The client's open invoices and balances now, and what became of the invoices the rules knew as
-    open and that are no longer (Paid, Cancelled, Refunded... read one by one): a cancelled invoice is
-    not a payment."""
-    invoices = open_invoices(api, client_id)
-    still = {i["id"] for i in invoices}
-    left: dict[str, str] = {}
-    for invoice_id in sorted({int(i) for i in known} - still):
-        try:
-            left[str(invoice_id)] = api.invoice(invoice_id).status
-        except WhmcsApiError:
-            left[str(invoice_id)] = "Deleted"
-    return {
-        "invoices": [{**i, "total": str(i["total"]), "balance": str(i["balance"])} for i in invoices],
-        "left": left,
-    }
-
-
-def live_facts(api: WhmcsApi, spec: dict[str, Any]) -> dict[str, Any]:
-    """The ladder's amount fields as they are now (a notice says what is owed when it is sent, not when it
-    was planned): the balances of the client's invoices overdue on the day the step was planned (`as_of`;
-    an invoice replacing cancelled ones counts from the due date in `counts_from`), their number, the
-    oldest due date and the days since it on that day."""
-    as_of = date.fromisoformat(str(spec["as_of"]))
-    counts_from = {str(k): v for k, v in (spec.get("counts_from") or {}).items()}
-    owed, dues = Decimal("0"), []
-    for invoice in open_invoices(api, int(spec["client_id"])):
-        due = counts_from.get(str(invoice["id"])) or invoice["due"]
-        if invoice["balance"] > 0 and due and date.fromisoformat(due) < as_of:
-            owed += invoice["balance"]
-            dues.append(date.fromisoformat(due))
-    facts: dict[str, Any] = {"amount_due": f"{owed:.2f}", "invoice_count": len(dues)}
-    if dues:
-        facts.update(oldest_due=min(dues).isoformat(), days_overdue=(as_of - min(dues)).days)
-    return facts
-
-
-def client_context(api: WhmcsApi, client_id: int, known: list[int] | None = None) -> dict[str, Any]:
-    """What the rules need to know of a client: who it is, its group and custom fields, its services; with
-    `known` (the invoices a case knows as open), its account too (open invoices and balances)."""
-    details = api.client_details(client_id)
-    services = [
-        {
-            "id": s.id,
-            "pid": s.pid,
-            "group": s.groupname,
-            "name": s.name,
-            "domain": s.domain,
-            "status": s.status,
-            "nextduedate": s.nextduedate.isoformat() if s.nextduedate else None,
-            "suspension_reason": s.suspension_reason,
-            "override_until": s.override_suspend_until.isoformat() if s.override_suspend_until else None,
-            "customfields": s.customfields,
-        }
-        for s in api.services(client_id=client_id)
-    ]
-    return {
-        "userid": details.id,
-        "name": f"{details.firstname} {details.lastname}".strip(),
-        "company": details.companyname,
-        "email": details.email,
-        "currency": details.currency_code,
-        "language": details.language,
-        "groupid": details.groupid,
-        "customfields": {str(k): v for k, v in details.customfields.items()},
-        "services": services,
-        "domains": [{"id": d.id, "name": d.domainname} for d in api.domains(client_id=client_id)],
-        "users": [{"id": u.id, "is_owner": u.is_owner} for u in details.users],
-        **(account(api, client_id, known) if known is not None else {}),
-    }
-
-
-def find_open_invoice(api: WhmcsApi, p: Params) -> dict[str, Any]:
-    """The owner's open invoice that bills the service's renewal, newest first: its line for the service (a
-    "Hosting" item whose relid is the service: DD:api-reference/getinvoice.md lists each item's id, type,
-    relid and amount), and the service's next due date and billing cycle now (GetClientsProducts). A service
-    that is gone, is another client's now or is not active has nothing to renew; none found is an answer too."""
-    report = p.get("report") or {}
-    service = api.service(int(p["service_id"]))
-    # A pending service's invoice is its order's first payment, which provisions it: not a renewal.
-    if service is None or service.client_id != int(p["client_id"]) or service.status not in ("Active", "Suspended"):
-        return {**report, "invoice_id": None}
-    for summary in _recent(api.invoices(client_id=int(p["client_id"]), status="Unpaid", newest_first=True), 50):
-        invoice = api.invoice(summary.id)
-        line = next((i for i in invoice.items if i.type == "Hosting" and i.relid == service.id), None)
-        if line is not None and invoice.is_open:
-            return {
-                **report,
-                "invoice_id": invoice.id,
-                "line_id": line.id,
-                "amount": str(line.amount),
-                "due": service.nextduedate.isoformat() if service.nextduedate else None,
-                "cycle": service.billingcycle,
-            }
-    return {**report, "invoice_id": None}
-
-
-def resolve_ticket(api: WhmcsApi, p: Params) -> dict[str, Any]:
-    """The owners of what a ticket names: its linked service or domain, and the domain names found in it."""
-    items: list[dict[str, Any]] = []
-    seen: set[tuple[str, int]] = set()
-
-    def add(kind: str, item_id: int, name: str, owner: int) -> None:
-        if (kind, item_id) not in seen:
-            seen.add((kind, item_id))
-            items.append({"kind": kind, "id": item_id, "name": name.lower(), "owner": owner})
-
-    link = p.get("link")  # "service:12" or "domain:3"
-    if link:
-        kind, _, raw = str(link).partition(":")
-        if kind == "service" and (service := api.service(int(raw))):
-            add("service", service.id, service.domain, service.client_id)
-        elif kind == "domain":
-            for domain in api.domains(domain_id=int(raw)):
-                add("domain", domain.id, domain.domainname, domain.client_id)
-    for name in p.get("names", []):
-        for found_service in api.services(domain=name):
-            add("service", found_service.id, name, found_service.client_id)
-        for found_domain in api.domains(domain=name):
-            add("domain", found_domain.id, name, found_domain.client_id)
-    out = {
-        "ticketid": p["ticket_id"],
-        "writer": p.get("writer"),
-        "items": items,
-        "state_key": p.get("state_key"),
-        "renew": p.get("renew", False),
-    }
-    return {**out, **who_wrote(api, p)} if items else out
-
-
-def who_wrote(api: WhmcsApi, p: Params) -> dict[str, Any]:
-    """For a family that asks (`who_wrote`): the WHMCS user who wrote the message, and whether the text
-    asks for something only the account's owner may have (`sensitive`, decided by the rules)."""
-    if not p.get("who_wrote") or not p.get("writer"):
-        return {}
-    requestor = ticket_requestor(api, int(p["ticket_id"]), p.get("reply"), int(p["writer"]))
-    return {"requestor": requestor, "sensitive": bool(p.get("sensitive"))}
-
-
-def ticket_requestor(api: WhmcsApi, ticket_id: int, reply_id: Any, client_id: int) -> dict[str, Any] | None:
-    """Which WHMCS user wrote the ticket's message on the client's account, and whether that user is the
-    account's owner: GetTicket names the requestor of each message (WHMCS 8.0+, by name and email,
-    DD:api-reference/getticket.md); GetUsers gives the user's id, creation date and its link to each client
-    with `isOwner` (DD:api-reference/getusers.md). GetTicket's requestor_type values are not listed, so only
-    GetUsers' isOwner decides. None when WHMCS does not say (an older WHMCS, a guest, a ticket deleted
-    meanwhile: its note's own guard then finds it gone)."""
-    try:
-        ticket = api.ticket(ticket_id)
-    except WhmcsApiError as exc:
-        if not_found(exc):
-            return None
-        raise
-    message = next((r for r in ticket.replies if reply_id and r.id == int(reply_id)), None)
-    if message is None and not reply_id and ticket.replies:
-        message = ticket.replies[0]
-    email = (message.requestor_email if message else ticket.requestor_email).strip()
-    name = (message.requestor_name if message else ticket.requestor_name).strip()
-    if not email:
-        return None
-    user = next((u for u in api.users(search=email) if u.email.lower() == email.lower()), None)
-    link = next((c for c in user.clients if c.client_id == client_id), None) if user else None
-    return {
-        "name": name,
-        "email": email,
-        "user": user.id if user else None,
-        "owner": link.is_owner if link else None,
-        "since": user.datecreated.isoformat() if user and user.datecreated else None,
-        "company": bool(api.client_details(client_id).companyname) if link and not link.is_owner else None,
-    }
-
-
-def read_owners(api: WhmcsApi, subjects: list[dict[str, Any]]) -> dict[str, int | None]:
-    """The client that owns each subject now ("service:12" -> client id; None when it is gone)."""
-    owners: dict[str, int | None] = {}
-    for subject in subjects:
-        kind, item_id = subject["kind"], int(subject["id"])
-        if kind == "service":
-            service = api.service(item_id)
-            owners[f"service:{item_id}"] = service.client_id if service else None
-        elif kind == "domain":
-            domain = next(api.domains(domain_id=item_id), None)
-            owners[f"domain:{item_id}"] = domain.client_id if domain else None
-        else:  # a whole account: its owner user is the one WHMCS's "Make Owner" changes
-            details = api.client_details(item_id)
-            owner = next((u.id for u in details.users if u.is_owner), None)
-            owners[f"client:{item_id}"] = owner
-    return owners
 
 
 # --- each kind: how it runs, and how its effect is recognised after an interruption -------------
@@ -633,7 +256,7 @@ def _observe_create_invoice(c: Call) -> Observed:
     if not notes:
         return None
     wanted = sorted(_invoice_lines(c))
-    for summary in _recent(c.api.invoices(client_id=c.client(), newest_first=True)):
+    for summary in recent(c.api.invoices(client_id=c.client(), newest_first=True)):
         if summary.notes.strip() != notes:
             continue
         invoice = c.api.invoice(summary.id)

@@ -12,7 +12,7 @@ from datetime import tzinfo
 from typing import Any
 
 from whmcs_bridge.errors import ConfigError, WhmcsApiError, WhmcsUnavailableError
-from whmcs_bridge.executor.kinds import live_facts
+from whmcs_bridge.executor.reads import live_facts
 from whmcs_bridge.messages.catalogue import Catalogue
 from whmcs_bridge.messages.render import Named, Reader, Rendered
 from whmcs_bridge.whmcs.api import SYSTEM_NAME, WhmcsApi, not_found

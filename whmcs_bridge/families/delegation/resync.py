@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from whmcs_bridge.errors import WhmcsApiError
-from whmcs_bridge.executor.kinds import client_context
+from whmcs_bridge.executor.reads import client_context
 from whmcs_bridge.families.delegation.grants import FAMILY
 from whmcs_bridge.families.delegation.staff import grants
 from whmcs_bridge.intake.poller import order_data

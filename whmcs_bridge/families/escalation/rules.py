@@ -768,7 +768,7 @@ class Case(StagePlanner):
         if spec.kind == "suspend" and spec.suspend:
             self.s.setdefault("expected_service_status", {})[str(service_id)] = "Active"
             # Only a suspension still the bridge's: suspended, for the bridge's reason. Staff's own (an abuse
-            # suspension, a reason changed by hand) is left alone, with a note saying so (executor/kinds.py).
+            # suspension, a reason changed by hand) is left alone, with a note saying so (executor/guards.py).
             guard = {
                 "action_done": forward,
                 "suspended_by_us": {"id": service_id, "reason": spec.suspend.reason},

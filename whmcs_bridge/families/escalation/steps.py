@@ -250,7 +250,7 @@ class StagePlanner:
         return guard
 
     def window_guard(self, service_id: int | None = None) -> dict[str, Any]:
-        """What the executor re-checks just before a destructive step, approved or not (executor/kinds.py
+        """What the executor re-checks just before a destructive step, approved or not (executor/guards.py
         WAITS): the allowed days and hours in the configured zone, holidays, the spacing after the client's
         last destructive stage done and the day after a deadline announced to the client (`after`), and the
         service's "do not suspend until" date read from WHMCS then."""

@@ -22,7 +22,7 @@ from babel.dates import format_date, format_datetime
 from whmcs_bridge import staff
 from whmcs_bridge.config.load import Config
 from whmcs_bridge.errors import BridgeError, WhmcsApiError  # noqa: F401  (BridgeError used by the CLI)
-from whmcs_bridge.executor.kinds import read_owners
+from whmcs_bridge.executor.reads import read_owners
 from whmcs_bridge.families.ownership import build
 from whmcs_bridge.families.ownership.case import FINAL
 from whmcs_bridge.families.ownership.config import EVIDENCE_KINDS, GROUNDS

@@ -1,0 +1,172 @@
+"""The guards re-checked just before an action runs (GUARDS: a fact read from WHMCS now that cancels it;
+STORE_GUARDS: answered from the bridge's own store; WAITS: what defers it), and the window a destructive
+step waits for."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from whmcs_bridge.errors import WhmcsApiError
+from whmcs_bridge.executor.reads import OPEN_INVOICE, live_facts
+from whmcs_bridge.families.escalation.calendar import next_window
+from whmcs_bridge.model import message
+from whmcs_bridge.whmcs.api import WhmcsApi
+
+# --- guards: a reason to cancel, or None --------------------------------------------------------
+
+
+def _guard_invoices_open(api: WhmcsApi, ids: list[int], client_id: int | None = None) -> str | None:
+    """Every listed invoice still unpaid (or in collections); anything paid, payment pending or
+    cancelled meanwhile cancels the action. One listing of the client's invoices, not a read each."""
+    wanted = {int(i) for i in ids}
+    statuses: dict[int, str] = {}
+    if client_id and len(wanted) > 1:
+        for invoice in api.invoices(client_id=client_id):
+            if invoice.id in wanted:
+                statuses[invoice.id] = invoice.status
+    for invoice_id in sorted(wanted):
+        status = statuses.get(invoice_id) or api.invoice(invoice_id).status  # not listed: read it
+        if status not in OPEN_INVOICE:
+            return f"invoice {invoice_id} is now {status}"
+    return None
+
+
+def _guard_service_status(api: WhmcsApi, spec: dict[str, Any], client_id: int | None = None) -> str | None:
+    service = api.service(int(spec["id"]))
+    if service is None:
+        return f"service {spec['id']} no longer exists"
+    if service.status not in spec["in"]:
+        return f"service {service.id} is {service.status}, not {' or '.join(spec['in'])}"
+    return None
+
+
+def _guard_ticket_exists(api: WhmcsApi, ticket_id: int, client_id: int | None = None) -> str | None:
+    try:
+        api.ticket(int(ticket_id))
+    except WhmcsApiError:
+        return f"ticket {ticket_id} no longer exists"
+    return None
+
+
+class Cancel(str):
+    """A guard's reason to cancel that staff must hear of: `note` is a client note (a message) to plan."""
+
+    note: dict[str, Any] | None = None
+
+    @classmethod
+    def noting(cls, reason: str, note: dict[str, Any]) -> Cancel:
+        cancel = cls(reason)
+        cancel.note = note
+        return cancel
+
+
+def _guard_suspended_by_us(api: WhmcsApi, spec: dict[str, Any], client_id: int | None = None) -> str | None:
+    """An unsuspension undoes the bridge's own suspension only: the service still suspended, for the
+    reason the bridge gave (GetClientsProducts' `suspensionreason`, DD:api-reference/getclientsproducts.md,
+    which ModuleSuspend sets and UpdateClientProduct's `suspendreason` changes). Staff who re-suspended
+    it, or changed the reason (an abuse suspension), own it now: it is left alone and they are told."""
+    service = api.service(int(spec["id"]))
+    if service is None:
+        return f"service {spec['id']} no longer exists"
+    if service.status != "Suspended":
+        return f"service {service.id} is {service.status}, not suspended"
+    if service.suspension_reason.strip() != str(spec["reason"]).strip():
+        note = message(
+            "escalation.left_suspended",
+            service=service.id,
+            reason=service.suspension_reason,
+            ours=str(spec["reason"]),
+        )
+        reason = f"service {service.id} is suspended for {service.suspension_reason!r}, not the bridge's {spec['reason']!r}: left to staff"
+        return Cancel.noting(reason, {"msg": note, "sticky": True})
+    return None
+
+
+def _guard_not_staffs(api: WhmcsApi, spec: dict[str, Any], client_id: int | None = None) -> str | None:
+    """An undo of the bridge's module command (mail back on, panel unlocked) runs on a service that is active,
+    or suspended for one of the ladder's own reasons (its unsuspension follows). A service staff suspended
+    for a reason of their own (an abuse suspension) is left as it is, and staff are told what was not undone."""
+    service = api.service(int(spec["id"]))
+    if service is None:
+        return f"service {spec['id']} no longer exists"
+    if service.status not in ("Active", "Suspended"):
+        return f"service {service.id} is {service.status}, not Active or Suspended"
+    reason = service.suspension_reason.strip()
+    if service.status == "Suspended" and reason not in {str(r).strip() for r in spec.get("reasons") or []}:
+        note = message("escalation.left_undone", service=service.id, reason=reason, function=str(spec["function"]))
+        why = f"service {service.id} is suspended for {reason!r} by staff: {spec['function']} left to staff"
+        return Cancel.noting(why, {"msg": note, "sticky": True})
+    return None
+
+
+def _guard_services_active(api: WhmcsApi, ids: list[int], client_id: int | None = None) -> str | None:
+    for service_id in ids:
+        service = api.service(int(service_id))
+        if service is None or service.status != "Active":
+            return f"service {service_id} is {service.status if service else 'gone'}, not Active"
+    return None
+
+
+def _guard_client_owes(api: WhmcsApi, spec: dict[str, Any], client_id: int | None = None) -> str | None:
+    """The client still owes more than the tolerance on its overdue invoices (their balances, read now): a
+    step of the ladder is cancelled when the client became current, not when one invoice of many was paid."""
+    owed = Decimal(live_facts(api, spec)["amount_due"])
+    if owed <= Decimal(str(spec.get("tolerance") or "0")):
+        return f"client {spec['client_id']} is current (it owes {owed:.2f} on its overdue invoices)"
+    return None
+
+
+def _guard_service_due(api: WhmcsApi, spec: dict[str, Any], client_id: int | None = None) -> str | None:
+    """A renewal applies to the due date it was invoiced for: a service renewed meanwhile (its owner paid the
+    line too, or staff moved the date) is not renewed again."""
+    service = api.service(int(spec["id"]))
+    if service is None:
+        return f"service {spec['id']} no longer exists"
+    now = service.nextduedate.isoformat() if service.nextduedate else "none"
+    if now != str(spec["is"]):
+        return f"service {service.id} was renewed meanwhile: its next due date is {now}, not {spec['is']}"
+    return None
+
+
+GUARDS: dict[str, Callable[[WhmcsApi, Any, int | None], str | None]] = {
+    "client_owes": _guard_client_owes,
+    "invoices_open": _guard_invoices_open,
+    "service_status": _guard_service_status,
+    "ticket_exists": _guard_ticket_exists,
+    "suspended_by_us": _guard_suspended_by_us,
+    "service_due": _guard_service_due,
+    "not_staffs": _guard_not_staffs,
+    "services_active": _guard_services_active,
+}
+# Guards answered from the bridge's own store rather than WHMCS.
+STORE_GUARDS = {"action_done", "awaiting_approval", "state_active", "after_steps", "ladder_running"}
+# Guards that make an action wait rather than cancel it (checked before the breaker and the claim).
+WAITS = {"window"}
+
+
+def window_opens(api: WhmcsApi, spec: dict[str, Any], now: datetime) -> tuple[datetime, str]:
+    """The first instant a destructive step may run, approved or not, and why it waits: the allowed days and
+    hours of the configured zone without holidays; `after` (the day after a deadline announced to the client,
+    or the spacing after the client's last destructive stage); the day after the service's "do not suspend
+    until" date, read from WHMCS now (GetClientsProducts `overidesuspenduntil`, which UpdateClientProduct
+    sets: DD:api-reference/updateclientproduct.md)."""
+    zone = ZoneInfo(str(spec.get("zone") or "UTC"))
+    earliest, why = now, "the destructive window"
+    if spec.get("after"):
+        after = datetime.combine(date.fromisoformat(str(spec["after"])), time(0), zone)
+        if after > earliest:
+            earliest, why = after, "the deadline announced to the client and the spacing between destructive stages"
+    if spec.get("service_id"):
+        service = api.service(int(spec["service_id"]))
+        until = service.override_suspend_until if service else None
+        if until is not None:
+            after_override = datetime.combine(until + timedelta(days=1), time(0), zone)
+            if after_override > earliest:
+                earliest, why = after_override, f"the service's do-not-suspend-until date {until.isoformat()}"
+    holidays = {date.fromisoformat(d) for d in spec.get("holidays") or []}
+    opens = next_window(earliest.astimezone(zone), spec["days"], spec["hours"], holidays).astimezone(UTC)
+    return opens, why

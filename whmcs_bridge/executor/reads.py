@@ -1,0 +1,241 @@
+"""What the executor reads from WHMCS for the rules (read-only action kinds, fed back to them as events)
+and for the guards and texts: a client's open invoices with their balances, its account, the amounts a
+notice states at send time, a client's context, the invoice that renews a service, who a ticket is about
+and who wrote it, who owns what now."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from whmcs_bridge.errors import WhmcsApiError
+from whmcs_bridge.whmcs.api import WhmcsApi, not_found
+
+Params = dict[str, Any]
+OPEN_INVOICE = ("Unpaid", "Collections")
+
+
+def recent(items: Any, limit: int = 25) -> list[Any]:
+    out = []
+    for item in items:
+        out.append(item)
+        if len(out) >= limit:
+            break
+    return out
+
+
+# --- reads the rules ask for, fed back to them as events ---------------------------------------
+
+
+def open_invoices(api: WhmcsApi, client_id: int) -> list[dict[str, Any]]:
+    """The client's open invoices (Unpaid and Collections) with what is left to pay on each, as Decimals.
+    GetInvoices lists no balance (DD:api-reference/getinvoices.md); GetInvoice gives it, "the amount left
+    to pay on the invoice" (DD:api-reference/getinvoice.md), net of partial payments (AddInvoicePayment
+    with an amount, DD:api-reference/addinvoicepayment.md) and of credit applied (ApplyCredit): the total
+    is never what is owed."""
+    out = []
+    for status in OPEN_INVOICE:
+        for summary in api.invoices(client_id=client_id, status=status):
+            invoice = api.invoice(summary.id)
+            if invoice.status not in OPEN_INVOICE:  # changed between the list and the read
+                continue
+            out.append(
+                {
+                    "id": invoice.id,
+                    "due": invoice.duedate.isoformat() if invoice.duedate else None,
+                    "total": invoice.total,
+                    "balance": invoice.balance if invoice.balance is not None else invoice.total,
+                    "status": invoice.status,
+                }
+            )
+    return sorted(out, key=lambda i: int(i["id"]))
+
+
+def account(api: WhmcsApi, client_id: int, known: list[int]) -> dict[str, Any]:
+    """The client's open invoices and balances now, and what became of the invoices the rules knew as
+    open and that are no longer (Paid, Cancelled, Refunded... read one by one): a cancelled invoice is
+    not a payment."""
+    invoices = open_invoices(api, client_id)
+    still = {i["id"] for i in invoices}
+    left: dict[str, str] = {}
+    for invoice_id in sorted({int(i) for i in known} - still):
+        try:
+            left[str(invoice_id)] = api.invoice(invoice_id).status
+        except WhmcsApiError:
+            left[str(invoice_id)] = "Deleted"
+    return {
+        "invoices": [{**i, "total": str(i["total"]), "balance": str(i["balance"])} for i in invoices],
+        "left": left,
+    }
+
+
+def live_facts(api: WhmcsApi, spec: dict[str, Any]) -> dict[str, Any]:
+    """The ladder's amount fields as they are now (a notice says what is owed when it is sent, not when it
+    was planned): the balances of the client's invoices overdue on the day the step was planned (`as_of`;
+    an invoice replacing cancelled ones counts from the due date in `counts_from`), their number, the
+    oldest due date and the days since it on that day."""
+    as_of = date.fromisoformat(str(spec["as_of"]))
+    counts_from = {str(k): v for k, v in (spec.get("counts_from") or {}).items()}
+    owed, dues = Decimal("0"), []
+    for invoice in open_invoices(api, int(spec["client_id"])):
+        due = counts_from.get(str(invoice["id"])) or invoice["due"]
+        if invoice["balance"] > 0 and due and date.fromisoformat(due) < as_of:
+            owed += invoice["balance"]
+            dues.append(date.fromisoformat(due))
+    facts: dict[str, Any] = {"amount_due": f"{owed:.2f}", "invoice_count": len(dues)}
+    if dues:
+        facts.update(oldest_due=min(dues).isoformat(), days_overdue=(as_of - min(dues)).days)
+    return facts
+
+
+def client_context(api: WhmcsApi, client_id: int, known: list[int] | None = None) -> dict[str, Any]:
+    """What the rules need to know of a client: who it is, its group and custom fields, its services; with
+    `known` (the invoices a case knows as open), its account too (open invoices and balances)."""
+    details = api.client_details(client_id)
+    services = [
+        {
+            "id": s.id,
+            "pid": s.pid,
+            "group": s.groupname,
+            "name": s.name,
+            "domain": s.domain,
+            "status": s.status,
+            "nextduedate": s.nextduedate.isoformat() if s.nextduedate else None,
+            "suspension_reason": s.suspension_reason,
+            "override_until": s.override_suspend_until.isoformat() if s.override_suspend_until else None,
+            "customfields": s.customfields,
+        }
+        for s in api.services(client_id=client_id)
+    ]
+    return {
+        "userid": details.id,
+        "name": f"{details.firstname} {details.lastname}".strip(),
+        "company": details.companyname,
+        "email": details.email,
+        "currency": details.currency_code,
+        "language": details.language,
+        "groupid": details.groupid,
+        "customfields": {str(k): v for k, v in details.customfields.items()},
+        "services": services,
+        "domains": [{"id": d.id, "name": d.domainname} for d in api.domains(client_id=client_id)],
+        "users": [{"id": u.id, "is_owner": u.is_owner} for u in details.users],
+        **(account(api, client_id, known) if known is not None else {}),
+    }
+
+
+def find_open_invoice(api: WhmcsApi, p: Params) -> dict[str, Any]:
+    """The owner's open invoice that bills the service's renewal, newest first: its line for the service (a
+    "Hosting" item whose relid is the service: DD:api-reference/getinvoice.md lists each item's id, type,
+    relid and amount), and the service's next due date and billing cycle now (GetClientsProducts). A service
+    that is gone, is another client's now or is not active has nothing to renew; none found is an answer too."""
+    report = p.get("report") or {}
+    service = api.service(int(p["service_id"]))
+    # A pending service's invoice is its order's first payment, which provisions it: not a renewal.
+    if service is None or service.client_id != int(p["client_id"]) or service.status not in ("Active", "Suspended"):
+        return {**report, "invoice_id": None}
+    for summary in recent(api.invoices(client_id=int(p["client_id"]), status="Unpaid", newest_first=True), 50):
+        invoice = api.invoice(summary.id)
+        line = next((i for i in invoice.items if i.type == "Hosting" and i.relid == service.id), None)
+        if line is not None and invoice.is_open:
+            return {
+                **report,
+                "invoice_id": invoice.id,
+                "line_id": line.id,
+                "amount": str(line.amount),
+                "due": service.nextduedate.isoformat() if service.nextduedate else None,
+                "cycle": service.billingcycle,
+            }
+    return {**report, "invoice_id": None}
+
+
+def resolve_ticket(api: WhmcsApi, p: Params) -> dict[str, Any]:
+    """The owners of what a ticket names: its linked service or domain, and the domain names found in it."""
+    items: list[dict[str, Any]] = []
+    seen: set[tuple[str, int]] = set()
+
+    def add(kind: str, item_id: int, name: str, owner: int) -> None:
+        if (kind, item_id) not in seen:
+            seen.add((kind, item_id))
+            items.append({"kind": kind, "id": item_id, "name": name.lower(), "owner": owner})
+
+    link = p.get("link")  # "service:12" or "domain:3"
+    if link:
+        kind, _, raw = str(link).partition(":")
+        if kind == "service" and (service := api.service(int(raw))):
+            add("service", service.id, service.domain, service.client_id)
+        elif kind == "domain":
+            for domain in api.domains(domain_id=int(raw)):
+                add("domain", domain.id, domain.domainname, domain.client_id)
+    for name in p.get("names", []):
+        for found_service in api.services(domain=name):
+            add("service", found_service.id, name, found_service.client_id)
+        for found_domain in api.domains(domain=name):
+            add("domain", found_domain.id, name, found_domain.client_id)
+    out = {
+        "ticketid": p["ticket_id"],
+        "writer": p.get("writer"),
+        "items": items,
+        "state_key": p.get("state_key"),
+        "renew": p.get("renew", False),
+    }
+    return {**out, **who_wrote(api, p)} if items else out
+
+
+def who_wrote(api: WhmcsApi, p: Params) -> dict[str, Any]:
+    """For a family that asks (`who_wrote`): the WHMCS user who wrote the message, and whether the text
+    asks for something only the account's owner may have (`sensitive`, decided by the rules)."""
+    if not p.get("who_wrote") or not p.get("writer"):
+        return {}
+    requestor = ticket_requestor(api, int(p["ticket_id"]), p.get("reply"), int(p["writer"]))
+    return {"requestor": requestor, "sensitive": bool(p.get("sensitive"))}
+
+
+def ticket_requestor(api: WhmcsApi, ticket_id: int, reply_id: Any, client_id: int) -> dict[str, Any] | None:
+    """Which WHMCS user wrote the ticket's message on the client's account, and whether that user is the
+    account's owner: GetTicket names the requestor of each message (WHMCS 8.0+, by name and email,
+    DD:api-reference/getticket.md); GetUsers gives the user's id, creation date and its link to each client
+    with `isOwner` (DD:api-reference/getusers.md). GetTicket's requestor_type values are not listed, so only
+    GetUsers' isOwner decides. None when WHMCS does not say (an older WHMCS, a guest, a ticket deleted
+    meanwhile: its note's own guard then finds it gone)."""
+    try:
+        ticket = api.ticket(ticket_id)
+    except WhmcsApiError as exc:
+        if not_found(exc):
+            return None
+        raise
+    message = next((r for r in ticket.replies if reply_id and r.id == int(reply_id)), None)
+    if message is None and not reply_id and ticket.replies:
+        message = ticket.replies[0]
+    email = (message.requestor_email if message else ticket.requestor_email).strip()
+    name = (message.requestor_name if message else ticket.requestor_name).strip()
+    if not email:
+        return None
+    user = next((u for u in api.users(search=email) if u.email.lower() == email.lower()), None)
+    link = next((c for c in user.clients if c.client_id == client_id), None) if user else None
+    return {
+        "name": name,
+        "email": email,
+        "user": user.id if user else None,
+        "owner": link.is_owner if link else None,
+        "since": user.datecreated.isoformat() if user and user.datecreated else None,
+        "company": bool(api.client_details(client_id).companyname) if link and not link.is_owner else None,
+    }
+
+
+def read_owners(api: WhmcsApi, subjects: list[dict[str, Any]]) -> dict[str, int | None]:
+    """The client that owns each subject now ("service:12" -> client id; None when it is gone)."""
+    owners: dict[str, int | None] = {}
+    for subject in subjects:
+        kind, item_id = subject["kind"], int(subject["id"])
+        if kind == "service":
+            service = api.service(item_id)
+            owners[f"service:{item_id}"] = service.client_id if service else None
+        elif kind == "domain":
+            domain = next(api.domains(domain_id=item_id), None)
+            owners[f"domain:{item_id}"] = domain.client_id if domain else None
+        else:  # a whole account: its owner user is the one WHMCS's "Make Owner" changes
+            details = api.client_details(item_id)
+            owner = next((u.id for u in details.users if u.is_owner), None)
+            owners[f"client:{item_id}"] = owner
+    return owners
