@@ -202,6 +202,28 @@ def test_a_promise_paid_short_is_broken(story: Bridge):
     assert listed(story)["broken_promises"] == 1
 
 
+def test_credit_applied_lowers_what_is_owed_and_a_full_credit_closes_the_case(story: Bridge):
+    """Build 1: balances net of credit applied (ApplyCredit). Staff add 300.00 of credit and apply it to
+    invoice 7 (129.00, then paid) and 171.00 of it to invoice 8 (129.00: only 129.00 applies); then the rest
+    of the debt as credit: the case closes with nothing destructive, as for a payment."""
+    sandbox = story.sandbox
+    to_final_notice(story)
+    sandbox.control("clock", {"set": "2026-12-11T09:00:00"})
+    act(sandbox, "AddCredit", clientid=1, description="Goodwill", amount="300.00")
+    act(sandbox, "ApplyCredit", invoiceid=7)
+    act(sandbox, "ApplyCredit", invoiceid=8, amount="100.00")
+    story.day("2026-12-11T10:00:00Z")
+    assert "715.70" in listed(story)["amount_due"], listed(story)  # 944.70 - 129.00 - 100.00
+    act(sandbox, "AddCredit", clientid=1, description="Settlement", amount="715.70")
+    for invoice in [*RESELLER, *SERVER]:
+        if sandbox.rows("invoices", id=invoice)[0]["status"] == "Unpaid":
+            act(sandbox, "ApplyCredit", invoiceid=invoice)
+    writes = story.day("2026-12-12T10:00:00Z", passes=3)
+    assert not [c for c in writes if c["action"].startswith("Module")], summary(writes)
+    assert json.loads(story.run("escalations", "list", "--json").output) == []  # no open case
+    assert "Overdue escalation closed: the client is current again" in story.run("escalations", "show", "1").output
+
+
 def refused(story: Bridge, *args: str) -> str:
     result = CliRunner().invoke(cli.main, ["--config", str(story.config), "escalations", *args])
     assert result.exit_code == 1, result.output

@@ -54,6 +54,8 @@ CASES: dict[str, tuple[str, dict[str, Any], tuple[str, str | None] | None]] = {
         {"invoiceid": 1, "transid": "BANK-42", "gateway": "banktransfer", "date": "2026-11-20 09:30:00"},
         None,
     ),
+    "AddCredit": ("reseller-overdue", {"clientid": 1, "description": "Goodwill", "amount": "20.00"}, None),
+    "ApplyCredit": ("reseller-overdue", {"invoiceid": 1, "amount": "10.00"}, None),  # after AddCredit (below)
     "GetPaymentMethods": ("reseller-overdue", {}, ("paymentmethods", "paymentmethod")),
     "GetTransactions": ("reseller-overdue", {}, None),  # no payments seeded: items checked in test_whmcs_docs
     "SendEmail": (
@@ -99,13 +101,15 @@ def example(action: str) -> dict[str, Any]:
 
 def test_every_listed_action_has_a_case():
     assert set(CASES) == set(ACTIONS)
-    assert len(ACTIONS) == 36
+    assert len(ACTIONS) == 38
 
 
 @pytest.mark.parametrize("action", sorted(CASES))
 def test_documented_keys(sandbox: Sandbox, action: str):
     scenario, params, list_path = CASES[action]
     sandbox.load(scenario)
+    if action == "ApplyCredit":  # the seed's clients have no credit to apply
+        sandbox.post("AddCredit", clientid=1, description="Goodwill", amount="20.00")
     response = sandbox.post(action, **params)
     assert response.status_code == 200
     answer = response.json()

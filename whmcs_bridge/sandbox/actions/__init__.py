@@ -38,6 +38,8 @@ ACTIONS: dict[str, Handler] = {
     "CreateInvoice": billing.create_invoice,
     "UpdateInvoice": billing.update_invoice,
     "AddInvoicePayment": billing.add_invoice_payment,
+    "AddCredit": billing.add_credit,
+    "ApplyCredit": billing.apply_credit,
     "GetPaymentMethods": billing.get_payment_methods,
     "GetTransactions": billing.get_transactions,
     "SendEmail": support.send_email,

@@ -1,4 +1,5 @@
-"""Invoices and payments: GetInvoices, GetInvoice, CreateInvoice, UpdateInvoice, AddInvoicePayment."""
+"""Invoices and payments: GetInvoices, GetInvoice, CreateInvoice, UpdateInvoice, AddInvoicePayment, AddCredit,
+ApplyCredit."""
 
 from __future__ import annotations
 
@@ -373,11 +374,66 @@ def add_invoice_payment(sb: SandboxState, p: Params) -> dict[str, Any]:
     )
     sb.log(f"Added Invoice Payment - Invoice ID: {r['id']}", r["client_id"])
     p.hooks.append(Hook("AddInvoicePayment", {"invoiceid": r["id"]}))
-    if _balance(sb, r) <= 0 and r["status"] in ("Unpaid", "Collections", "Payment Pending", "Draft"):
-        sb.update("invoices", r["id"], status="Paid", datepaid=sb.stamp(), updated_at=sb.stamp())
-        _mark_services_paid(sb, r["id"])
-        p.hooks.append(Hook("InvoicePaid", {"invoiceid": r["id"]}))
+    _settle_if_paid(sb, p, r["id"])
     return {}
+
+
+def _settle_if_paid(sb: SandboxState, p: Params, invoice_id: int) -> bool:
+    """An open invoice with nothing left to pay becomes Paid (InvoicePaid), its services renewed."""
+    r = sb.one("SELECT * FROM invoices WHERE id = ?", [invoice_id])
+    if r is None or _balance(sb, r) > 0 or r["status"] not in ("Unpaid", "Collections", "Payment Pending", "Draft"):
+        return False
+    sb.update("invoices", r["id"], status="Paid", datepaid=sb.stamp(), updated_at=sb.stamp())
+    _mark_services_paid(sb, r["id"])
+    p.hooks.append(Hook("InvoicePaid", {"invoiceid": r["id"]}))
+    return True
+
+
+def add_credit(sb: SandboxState, p: Params) -> dict[str, Any]:
+    """AddCredit (DD:api-reference/addcredit.md): a positive amount added to, or with type=remove taken
+    from, the client's credit balance. The docs state no text for removing more than the balance: refused."""
+    client = sb.one("SELECT * FROM clients WHERE id = ?", [p.num("clientid")])
+    if client is None:
+        raise ApiFail("Client ID Not Found")
+    amount = p.money("amount")
+    if amount is None or amount <= 0:
+        raise ApiFail("Amount must be a positive value")
+    balance = Decimal(client["credit"] or "0")
+    new = balance - amount if p.text("type", "add") == "remove" else balance + amount
+    if new < 0:
+        raise ApiFail("Amount exceeds the client's credit balance")
+    sb.update("clients", client["id"], credit=money(new))
+    sb.log(f"Added Credit - {p.text('description')}", client["id"])
+    return {"newbalance": money(new)}
+
+
+def apply_credit(sb: SandboxState, p: Params) -> dict[str, Any]:
+    """ApplyCredit (DD:api-reference/applycredit.md): the client's credit applied to an invoice, `amount` of
+    it (optional; without it, as much as the credit and the invoice's balance allow: the docs do not say).
+    The invoice's credit grows and its total shrinks by the amount, so its balance does too; an invoice
+    left with nothing to pay is Paid."""
+    r = sb.one("SELECT * FROM invoices WHERE id = ?", [p.num("invoiceid")])
+    if r is None:
+        raise ApiFail("Invoice ID Not Found")
+    if r["status"] not in ("Unpaid", "Collections", "Payment Pending", "Draft"):
+        raise ApiFail("Invoice is not unpaid")
+    client = sb.one("SELECT * FROM clients WHERE id = ?", [r["client_id"]])
+    credit = Decimal(client["credit"] or "0") if client else Decimal("0")
+    amount = p.money("amount")
+    amount = min(credit, _balance(sb, r)) if amount is None else amount
+    if amount <= 0 or amount > credit or amount > _balance(sb, r):
+        raise ApiFail("Amount exceeds the client's credit balance or the invoice's balance")
+    sb.update("clients", r["client_id"], credit=money(credit - amount))
+    sb.update(
+        "invoices",
+        r["id"],
+        credit=money(Decimal(r["credit"] or "0") + amount),
+        total=money(Decimal(r["total"]) - amount),
+        updated_at=sb.stamp(),
+    )
+    sb.log(f"Credit Applied to Invoice ID: {r['id']} - Amount: {money(amount)}", r["client_id"])
+    paid = _settle_if_paid(sb, p, r["id"])
+    return {"invoiceid": r["id"], "amount": money(amount), "invoicepaid": "true" if paid else "false"}
 
 
 def _mark_services_paid(sb: SandboxState, invoice_id: int) -> None:
