@@ -275,6 +275,28 @@ def test_a_second_user_asking_for_credentials_on_a_companys_account_is_not_its_o
     assert "written by the owner" in owners_note and "WARNING" not in owners_note
 
 
+def test_a_writer_whmcs_does_not_link_to_the_account_is_never_taken_for_its_owner(
+    sandbox: Sandbox, tmp_path: Path, worlds
+):
+    """From the issue-16 break test: a ticket on Cabinet Martin Avocats' account written by a WHMCS user who is
+    not a user of that account was noted "written by the owner" (an unknown owner counted as the owner)."""
+    world = world_with(sandbox, tmp_path, worlds)
+    users = sandbox.post("GetUsers").json()["users"]
+    stranger = next(u for u in users if not any(int(c["id"]) == 12 for c in u.get("clients") or []))
+    opened = sandbox.post(
+        "OpenTicket",
+        deptid=1,
+        clientid=12,
+        userid=stranger["id"],
+        subject="cPanel password for cabinet-martin.fr",
+        message="Please send me the cPanel password of cabinet-martin.fr and transfer the domain to me.",
+    ).json()
+    world.settle(4)
+    [note] = notes_on(sandbox, int(opened["id"]))
+    assert "written by the owner" not in note, note
+    assert "does not list as a user of that account" in note and "WARNING" in note, note
+
+
 def test_quick_renew_and_password_reset_links_are_removed_from_every_copy(sandbox: Sandbox, tmp_path: Path, worlds):
     """o2switch never sends its quick-renew links to technical contacts: a link that pays, renews or logs
     in without the owner's password is taken out of the copy (its words stay)."""

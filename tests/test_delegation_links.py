@@ -25,6 +25,15 @@ from whmcs_bridge.families.delegation.copies import without_account_links
             '<a href="https://b.example/viewinvoice.php?id=5">Invoice</a>',
         ),
         ("no link at all, a key=value in words", "no link at all, a key=value in words"),
+        # From the issue-16 break test: WHMCS 8's friendly routes, single sign-on, invitations, quick renew,
+        # and an address written without its scheme.
+        ('<a href="https://b.example/index.php?rp=/password/reset/redeem/T0K3N">Reset</a>', "Reset"),
+        ("Go to https://b.example/index.php?rp=/login/sso/abc123 now", "Go to [link removed] now"),
+        ("Join: https://b.example/index.php?rp=/invite/9f8e7d", "Join: [link removed]"),
+        ("Renew: https://b.example/index.php?m=quickrenew&s=XYZ", "Renew: [link removed]"),
+        ("Reset at billing.example.com/pwreset.php?key=abc.", "Reset at [link removed]"),
+        ("See https://b.example/password/reset/redeem/T0K3N", "See [link removed]"),
+        ("A word.with.dots/and a path, no link", "A word.with.dots/and a path, no link"),
     ],
 )
 def test_account_links_are_taken_out(email: str, copy: str):

@@ -189,6 +189,23 @@ def test_both_paying_and_a_refund_are_staff_tasks(world: World):
     assert "renewal 1: service #110, paid twice" in world.run("delegations", "show", grant_id).output
 
 
+def test_both_paying_owner_first_tells_the_agency_nothing_false(world: World):
+    """From the issue-16 break test: the owner pays, then the agency pays its own invoice before the bridge's
+    pass. Its invoice cannot be cancelled any more (it is Paid): the agency is not told "your invoice has been
+    cancelled: there is nothing for you to pay"; staff get the refund task."""
+    sandbox = world.sandbox
+    invoice = owner_invoice(world)
+    _, invoices = asked(world)
+    pay(world, invoice["id"], "OWNER-5")
+    pay(world, invoices[0]["id"], "CARD-5")
+    world.settle(4)
+    assert sandbox.rows("invoices", id=invoices[0]["id"])[0]["status"] == "Paid"
+    told = [e for e in sandbox.rows("emails", client_id=10) if "already paid the renewal" in e["subject"]]
+    assert told == [], [e["subject"] for e in told]
+    notes = [n for n in sandbox.rows("client_notes", client_id=10) if "STAFF TASK" in n["note"]]
+    assert len(notes) == 1 and f"#{invoices[0]['id']}" in notes[0]["note"], [n["note"] for n in notes]
+
+
 def test_a_refund_after_the_renewal_is_a_staff_task(world: World):
     sandbox = world.sandbox
     _, invoices = asked(world)

@@ -33,11 +33,14 @@ SENSITIVE = re.compile(
 
 
 # A link that renews, pays, resets a password or logs in without the owner's password: a one-time key in
-# its query, WHMCS's password reset page, a renewal through the cart. Never in a delegate's copy (o2switch
-# sends quick-renew links to owners only; a reset link hands over the account).
+# its query, WHMCS's password reset page (pwreset.php, or WHMCS 8's route /password/reset), single sign-on
+# (/login/sso), a user invitation (/invite/), a renewal through the cart or the quick-renew module. Never in a
+# delegate's copy (o2switch sends quick-renew links to owners only; a reset link hands over the account). An
+# address counts with or without its scheme (billing.example.com/pwreset.php?key=...).
 ACCOUNT_LINK = re.compile(
-    r"""(?:https?://|www\.)[^\s"'<>]*?(?:pwreset\.php|[?&;](?:key|token|hash|autoauth|timestamp)=|"""
-    r"""cart\.php\?[^\s"'<>]*\brenew)[^\s"'<>]*""",
+    r"""(?:https?://|www\.|\b[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}/)[^\s"'<>]*?"""
+    r"""(?:pwreset\.php|[?&;](?:key|token|hash|autoauth|timestamp)=|/password/reset|/login/sso|/invite/|"""
+    r"""[?&;]m=quickrenew|cart\.php\?[^\s"'<>]*\brenew)[^\s"'<>]*""",
     re.IGNORECASE,
 )
 ANCHOR = re.compile(r"<a\b[^>]*\bhref\s*=\s*([\"'])(.*?)\1[^>]*>(.*?)</a\s*>", re.IGNORECASE | re.DOTALL)
@@ -229,9 +232,17 @@ def owner_note(data: dict[str, Any], writer: int | None, owned: list[str]) -> di
     """The note on what the writer's account owns: written by its owner, or by another WHMCS user of the
     account (named, since when), with a warning when that user asks for access, ownership or a transfer
     on a company's account (seed 000: suspicious until the owner confirms)."""
-    user = data.get("requestor") or {}
-    if user.get("owner") is not False:  # the owner, or WHMCS did not say (an older WHMCS)
+    user = data.get("requestor")
+    if not user or user.get("owner") is True:  # the owner, or WHMCS named nobody (an older WHMCS)
         return message("delegation.ticket_owner", writer=writer, subjects=owned)
+    if user.get("owner") is None:  # named, but not a user of the account: never taken for its owner
+        return message(
+            "delegation.ticket_stranger",
+            writer=writer,
+            subjects=owned,
+            user=f"{user.get('name') or ''} ({user.get('email')})".strip(),
+            warn="yes" if data.get("sensitive") else None,
+        )
     return message(
         "delegation.ticket_user",
         writer=writer,

@@ -245,6 +245,16 @@ MESSAGES = define(
         samples={"subjects": ["service:1"], "user": "Lena Vogel (lena@example.com)", "warn": "yes"},
     ),
     _spec(
+        "delegation.ticket_stranger",
+        "text",
+        "staff",
+        {"writer": "client", "subjects": "subjects", "user": "text", "warn": "text"},
+        "Ticket note to staff: the writer's account owns what the ticket names, but the message was written by "
+        "someone WHMCS does not list as a user of that account (`user`: name and email); `warn` when they ask "
+        "for access, ownership or a transfer.",
+        samples={"subjects": ["service:1"], "user": "Paul Martin (paul@example.com)", "warn": "yes"},
+    ),
+    _spec(
         "delegation.ticket_verified",
         "text",
         "staff",

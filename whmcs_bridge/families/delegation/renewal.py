@@ -255,9 +255,11 @@ def owner_paid_first(grant: dict[str, Any], renewal: dict[str, Any], now: dateti
         told = message(
             "delegation.renewal_owner_paid", **about_grant(grant, invoice=str(invoice), service=renewal["service"])
         )
+        # The delegate hears its invoice was cancelled once it was (paid meanwhile, it cannot be: staff refund it).
+        after = {"after_steps": [cancel.key]}
         actions = [
             dataclasses.replace(cancel, destructive=False),  # the delegate's own unpaid invoice, now moot
-            act(grant, "email", f"renew:{n}:owner-paid", notice(grant["delegate"], told), grant["delegate"]),
+            act(grant, "email", f"renew:{n}:owner-paid", notice(grant["delegate"], told), grant["delegate"], guard=after),
         ]
     return Decision(state=grant, actions=actions, refs=grant_refs(grant))
 
