@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -24,7 +25,9 @@ from tests.test_escalation_e2e import Bridge, configure
 from whmcs_bridge.cli import app as cli
 from whmcs_bridge.evidence import keys
 
-SHOTS = Path("/tmp/shots")
+# Where the browser test leaves its picture of the dossier's first page: the test's own folder, unless
+# WHMCS_BRIDGE_SHOTS names one to keep it (for a release note).
+SHOTS = os.environ.get("WHMCS_BRIDGE_SHOTS")
 
 
 def act(sandbox: Sandbox, action: str, **params: Any) -> Any:
@@ -245,7 +248,7 @@ def test_verify_dossier_with_a_public_key_and_against_another_key(story: Story, 
 
 
 @needs("chromium", "chromedriver", install="apt-get install chromium chromium-driver")
-def test_the_dossier_renders_in_a_real_browser(story: Story):
+def test_the_dossier_renders_in_a_real_browser(story: Story, tmp_path: Path):
     from selenium import webdriver
     from selenium.webdriver.chrome.options import Options
     from selenium.webdriver.chrome.service import Service
@@ -267,8 +270,9 @@ def test_the_dossier_renders_in_a_real_browser(story: Story):
         body = driver.find_element(By.TAG_NAME, "body").text
         assert "SnelHost V.O.F." in body and "Example Hosting B.V." in body and "RR123456789NL" in body
         assert driver.find_element(By.TAG_NAME, "h1").text.startswith("Collections dossier")
-        SHOTS.mkdir(exist_ok=True)
-        assert driver.save_screenshot(str(SHOTS / "collections-dossier.png"))
+        shots = Path(SHOTS) if SHOTS else tmp_path
+        shots.mkdir(parents=True, exist_ok=True)
+        assert driver.save_screenshot(str(shots / "collections-dossier.png"))
     finally:
         driver.quit()
 
