@@ -195,6 +195,27 @@ def test_tamper_12_wipe_the_log(state: Path):
     caught(state, 0, "the chain head is not signed: it was rewritten without the signing key")
 
 
+def test_tamper_13_cut_back_to_a_checkpoint_and_copy_its_signature_into_the_head(state: Path):
+    """From the issue-17 break test: a checkpoint signed (count, hash) like the head, so a forger without the
+    key cut the log back to a checkpoint and copied its signature into the head: "intact"."""
+    with Database(state.parent / "state.db") as db:
+        point = audit.checkpoint(db, "anchor", at="2026-11-25T10:00:00+00:00")
+        for i in range(3):
+            audit.append(db, "ownership.approved", detail={"by": "alice", "n": i}, at="2026-11-26T10:00:00+00:00")
+    forge(
+        state,
+        f"DELETE FROM audit_log WHERE id > {point.count}",
+        rewrite=lambda rows: rows,  # the chain as it was at the checkpoint
+    )
+    forge(
+        state,
+        "UPDATE audit_head SET signature = (SELECT signature FROM audit_checkpoint WHERE count = "
+        f"{point.count}), fingerprint = (SELECT fingerprint FROM audit_checkpoint WHERE count = {point.count})",
+    )
+    code, out = verify(state)
+    assert code == 1 and "intact" not in out, out
+
+
 # --- what the key alone cannot see -------------------------------------------------------------------
 
 
@@ -225,7 +246,9 @@ def test_a_replaced_key_is_refused_and_a_foreign_public_key_named(state: Path):
 
 
 def test_a_rollback_to_an_earlier_signed_head_is_caught_by_the_whmcs_anchor(tmp_path: Path, sandbox: Sandbox):
-    """Cut back to a checkpoint, its signature copied into the head: locally consistent; WHMCS says otherwise."""
+    """Cut back to a checkpoint, its signature copied into the head: caught locally since a head signs what no
+    checkpoint does (tamper 13); WHMCS's anchor names the rows cut off too. (A whole database restored from an
+    earlier backup, head and all, is consistent locally: only the anchors can tell.)"""
     config = write_config(tmp_path, sandbox.url)
     api = WhmcsApi.from_config(cli.Context(str(config)).config())
     with Database(tmp_path / "state.db") as db:
@@ -245,7 +268,7 @@ def test_a_rollback_to_an_earlier_signed_head_is_caught_by_the_whmcs_anchor(tmp_
         config,
         f"UPDATE audit_head SET last_id = 3, last_hash = '{kept.hash}', signature = '{kept.signature}'",
     )
-    assert verify(config)[0] == 0  # the local chain is a consistent, signed, earlier state
+    assert verify(config)[0] == 1  # a checkpoint's signature is not a head's
     code, out = verify(config, "--against-whmcs")
     assert code == 1
-    assert f"WHMCS activity-log entry {anchored.anchor_id} anchors 4 rows, the chain has 3: rows were cut off" in out
+    assert "the signed chain head does not match the 3 row(s) there are" in out and "cut off" in out, out

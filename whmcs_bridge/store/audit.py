@@ -49,9 +49,14 @@ def row_hash(prev_hash: str, content: dict[str, Any]) -> str:
     return hashlib.sha256((prev_hash + canonical(content)).encode("utf-8")).hexdigest()
 
 
-def statement(count: int, digest: str) -> bytes:
-    """What a head signature and a checkpoint sign: the chain had `count` rows, the last hashing to `digest`."""
-    return canonical({"chain": CHAIN, "count": count, "hash": digest}).encode("utf-8")
+def statement(count: int, digest: str, *, head: bool = False) -> bytes:
+    """What a checkpoint signs: the chain had `count` rows, the last hashing to `digest`. The head signs the
+    same with `role: head`, so a checkpoint's signature copied into the head (the log cut back to it, or
+    wiped to an empty chain's checkpoint) never verifies there."""
+    body: dict[str, Any] = {"chain": CHAIN, "count": count, "hash": digest}
+    if head:
+        body["role"] = "head"
+    return canonical(body).encode("utf-8")
 
 
 @dataclass(frozen=True)
@@ -154,7 +159,7 @@ def append(
 def _write_head(db: Database, count: int, digest: str) -> None:
     """The head, signed when the bridge has its key (a copy without it leaves the head unsigned)."""
     signer = db.signer
-    signature = signer.sign(statement(count, digest)) if signer else None
+    signature = signer.sign(statement(count, digest, head=True)) if signer else None
     db.conn.execute(
         "INSERT INTO audit_head (one, last_id, last_hash, signature, fingerprint) VALUES (1, ?, ?, ?, ?)"
         " ON CONFLICT (one) DO UPDATE SET last_id = excluded.last_id, last_hash = excluded.last_hash,"
@@ -365,7 +370,7 @@ def _verify_signed(
             stored["last_id"],
             f"the chain head is signed with another key ({stored['fingerprint']}), not {key.fingerprint}",
         )
-    if not key.verifies(stored["signature"], statement(stored["last_id"], stored["last_hash"])):
+    if not key.verifies(stored["signature"], statement(stored["last_id"], stored["last_hash"], head=True)):
         raise AuditChainError(
             stored["last_id"],
             f"the signed chain head does not match the {count} row(s) there are: rows were edited and "
