@@ -33,8 +33,10 @@ from typing import Any
 
 from whmcs_bridge.families.escalation import approval as approval_facts
 from whmcs_bridge.families.escalation.calendar import add_days
+from whmcs_bridge.families.escalation.commands import StaffCommands
 from whmcs_bridge.families.escalation.config import EscalationSection, Policy, Stage
 from whmcs_bridge.families.escalation.ladder import email_params, matches, no_record_note
+from whmcs_bridge.families.escalation.position import BRIDGE
 from whmcs_bridge.families.escalation.steps import FAMILY, StagePlanner
 from whmcs_bridge.model import Action, Decision, Event, State, action_key, as_int, message
 
@@ -123,7 +125,7 @@ def decide(
     return case.decision()
 
 
-class Case(StagePlanner):
+class Case(StagePlanner, StaffCommands):
     def __init__(
         self,
         state: dict[str, Any],
@@ -202,84 +204,6 @@ class Case(StagePlanner):
                 self.s.pop(key, None)
             self.s["invoices"] = {}
 
-    def account_read(self, data: dict[str, Any]) -> None:
-        """The account as WHMCS gives it now. An invoice gone from the open list was paid (the balance says
-        how much is left), or cancelled: a cancellation is not a payment, and an invoice appearing after
-        cancellations replaces them, counting from the oldest due date of what it replaced."""
-        before = self.s.get("account") or {}
-        replaced = self.cancelled_since(before, data.get("left") or {})
-        account: dict[str, Any] = {}
-        new = []
-        for item in data.get("invoices") or []:
-            key = str(as_int(item.get("id")))
-            known = before.get(key) or {}
-            account[key] = {
-                "due": known.get("due") or item.get("due"),
-                "own_due": item.get("due"),
-                "total": str(item.get("total")),
-                "balance": str(item.get("balance")),
-                "status": item.get("status"),
-            }
-            if not known:
-                new.append(key)
-        if replaced and new and self.s.get("account") is not None:
-            self.replace(account, new, replaced)
-            replaced = None
-        if replaced:
-            self.s["replaced_due"] = replaced
-        else:
-            self.s.pop("replaced_due", None)
-            self.s.pop("replaced_at", None)
-        self.s["account"] = account
-        self.s["read_at"] = self.today.isoformat()
-        self.owe()
-
-    def cancelled_since(self, before: dict[str, Any], left: dict[str, str]) -> str | None:
-        """The invoices that left the open list since the last read: paid, or cancelled (refunded, deleted),
-        whose debt did not go away by a payment. The oldest due date of those awaiting a replacement."""
-        replaced = self.s.get("replaced_due")
-        if replaced and self.s.get("replaced_at", self.today.isoformat()) < (self.today - REPLACED_WITHIN).isoformat():
-            replaced = None  # an invoice made long after the cancellations is new business, not their replacement
-            self.s.pop("cancelled", None)
-        for invoice, status in sorted(left.items(), key=lambda kv: int(kv[0])):
-            if invoice not in before:
-                continue
-            self.log(f"invoice {status.lower()}", {"invoice": int(invoice)})
-            if status != "Paid":
-                due = before[invoice].get("due")
-                replaced = min(replaced, due) if replaced and due else (replaced or due)
-                self.s.setdefault("cancelled", []).append(int(invoice))
-                self.s["replaced_at"] = self.today.isoformat()
-        return replaced
-
-    def replace(self, account: dict[str, Any], new: list[str], replaced: str) -> None:
-        """New invoices replace the cancelled ones: they count from the oldest due date of what they replaced,
-        and a hold the bridge put on the case for the cancellations ends."""
-        for key in new:
-            own = account[key]["own_due"]
-            account[key]["due"] = min(replaced, own) if own else replaced
-            self.log("invoice replaces cancelled invoices", {"invoice": int(key), "counts_from": replaced})
-        self.s.pop("cancelled", None)
-        if (self.s.get("hold") or {}).get("by") == BRIDGE:
-            self.s.pop("hold")
-            self.log("ladder resumed: the cancelled invoices were replaced", {})
-
-    def owe(self) -> None:
-        """What the case is about now; every invoice it was ever about in this episode is remembered (the
-        collections dossier lists them after they are paid, reading each from WHMCS again)."""
-        self.s["invoices"] = self.owed_invoices()
-        seen = self.s.setdefault("owed_ever", {})
-        for key, invoice in self.s["invoices"].items():
-            seen.setdefault(key, invoice.get("due"))
-
-    def owed_invoices(self) -> dict[str, Any]:
-        """The account's invoices overdue today with something left to pay: what the case is about."""
-        return {
-            k: v
-            for k, v in (self.s.get("account") or {}).items()
-            if Decimal(v["balance"]) > 0 and v.get("due") and date.fromisoformat(v["due"]) < self.today
-        }
-
     def service_edited(self, event: Event) -> None:
         """Staff edited a service in WHMCS (DD:hooks-reference/service.md, ServiceEdit: after the changes):
         its override date, custom fields (the impact) or product may have changed: read the client again
@@ -313,28 +237,6 @@ class Case(StagePlanner):
                     self.s["destructive_done"] = spaced.isoformat()
                 self.log(f"stage {record['name']} done", {"on": record["done_at"]})
 
-    def owed(self) -> Decimal:
-        # (a case kept by an older version knew totals only, until its first read)
-        return sum((Decimal(i.get("balance", i.get("total", "0"))) for i in self.s["invoices"].values()), Decimal("0"))
-
-    def current(self) -> bool:
-        return self.owed() <= Decimal(self.rules.current_below)
-
-    def request_read(self) -> None:
-        """Ask WHMCS for the client's context and account (a read the executor turns into ClientContext).
-        One at a time: a read planned and not answered yet covers whatever happened before it runs (unless
-        it was asked more than an hour ago: it may have failed)."""
-        client = self.s.get("client_id")
-        if not client:
-            return
-        asked = self.s.get("read_requested")
-        if asked and datetime.fromisoformat(asked) > self.now - timedelta(hours=1):
-            return
-        self.s["reads"] = self.s.get("reads", 0) + 1
-        self.s["read_requested"] = self.now.isoformat()
-        known = sorted(int(i) for i in self.s.get("account") or {})
-        self.plan("refresh_client", f"read:{self.s['reads']}", {"client_id": client, "known_invoices": known})
-
     def service_changed(self, event: Event) -> None:
         data = event.data.get("params") if event.type in MODULE_EVENTS else event.data
         service = as_int((data or {}).get("serviceid"))
@@ -353,94 +255,6 @@ class Case(StagePlanner):
                 "at": self.now.isoformat(),
             }
             self.log("ladder held: staff changed a service by hand", {"service": service, "status": status})
-
-    def command(self, event: Event) -> None:
-        """A staff command from the CLI; an unknown one changes nothing."""
-        data = event.data
-        handler = COMMANDS.get(str(data.get("command")))
-        if handler is not None:
-            handler(self, data, data.get("by") or "staff")
-
-    def promise(self, data: dict[str, Any], by: str) -> None:
-        """A promise to pay an amount by a date (checked by `escalations promise` before it gets here). It
-        is kept when the balance went down by at least the amount by that date; without an amount (older
-        rows), the whole balance."""
-        owed = self.owed()
-        amount = data.get("amount")
-        replaced = self.s.get("promise")
-        if replaced and not replaced.get("kept"):  # a promise replaced before its date was not kept
-            self.s["broken_promises"] += 1
-            self.log("promise replaced before its date: counted as broken", replaced)
-        self.s["promise"] = {
-            "until": data["until"],
-            "amount": str(amount) if amount not in (None, "") else f"{owed:.2f}",
-            "owed_when_made": f"{owed:.2f}",
-            "note": data.get("note"),
-            "by": by,
-            "made": self.today.isoformat(),
-        }
-        self.log("promise to pay", self.s["promise"])
-
-    def hold(self, data: dict[str, Any], by: str) -> None:
-        reason = str(data.get("reason") or "").strip() or "no reason given"
-        self.s["hold"] = {"by": by, "reason": reason, "at": self.now.isoformat()}
-        self.log("ladder held", self.s["hold"])
-
-    def resume(self, data: dict[str, Any], by: str) -> None:
-        held = self.s.pop("hold", None)
-        if held is None:
-            return
-        self.log("ladder resumed", {"by": by})
-        if held.get("by") == BRIDGE and self.s.get("read_at") and self.current():
-            # Staff decided: the cancelled invoices are not coming back. Nothing was paid: no "restored"
-            # email says it was; what was done is undone.
-            self.s.pop("replaced_due", None)
-            self.s.pop("replaced_at", None)
-            self.close(paid=False)
-
-    def skip_stage(self, data: dict[str, Any], by: str) -> None:
-        """Staff's answer to a rejected (or stuck) stage: count it as done today; the next stage follows."""
-        stages = self.s["stages"]
-        if not stages or stages[-1].get("done_at"):
-            return
-        record = stages[-1]
-        record["skipped"] = {"by": by, "reason": data.get("reason") or "", "at": self.now.isoformat()}
-        record["done_at"] = self.today.isoformat()
-        self.log(f"stage {record['name']} skipped by staff", record["skipped"])
-
-    def close_case(self, data: dict[str, Any], by: str) -> None:
-        """Staff end the ladder for this episode: nothing more is done or undone by the bridge."""
-        self.s["stopped"] = {"by": by, "reason": data.get("reason") or "", "at": self.now.isoformat()}
-        self.log("ladder closed by staff", self.s["stopped"])
-        self.withdraw_waiting(f"ladder closed by {by}")
-
-    def letter(self, data: dict[str, Any], by: str) -> None:
-        letters = self.s.setdefault("letters", [])
-        known = next((x for x in letters if x.get("tracking") == data.get("tracking")), None)
-        if known is None:
-            self.log("registered letter sent", {"tracking": data.get("tracking"), "by": by, "note": data.get("note")})
-            known = {"tracking": data.get("tracking"), "at": self.today.isoformat(), "by": by}
-            letters.append(known)
-        if data.get("delivered"):
-            known["delivered"] = data["delivered"]
-            self.log("registered letter delivered", {"tracking": data.get("tracking"), "on": data["delivered"]})
-            self.letter_delivered(date.fromisoformat(str(data["delivered"])))
-
-    def letter_delivered(self, delivered: date) -> None:
-        """A stage waiting for its letter's delivery goes on; its deadline counts from the delivery."""
-        stages = self.s["stages"]
-        if not stages or not stages[-1].get("awaits_delivery") or stages[-1].get("delivered"):
-            return
-        record = stages[-1]
-        record["delivered"] = delivered.isoformat()
-        policy = self.current_policy()
-        stage = next((x for x in policy.ladder if x.name == record["name"]), None) if policy else None
-        if stage is not None and stage.deadline_days:
-            deadline = add_days(
-                delivered, stage.deadline_days, business=stage.business_days, holidays=self.rules.holidays
-            )
-            passed = (deadline + timedelta(days=1)).isoformat()
-            self.s["deadline_passed"] = max(passed, self.s.get("deadline_passed") or passed)
 
     # --- the ladder ---------------------------------------------------------------------------
 
@@ -721,7 +535,9 @@ class Case(StagePlanner):
         """The client is current: undo every reversible step in reverse order, close the case. The client
         hears "restored" only when it paid and something destructive is undone; staff always get a note."""
         self.keep_promise()
-        self.withdraw_waiting("case closed: the client is current" if paid else "case closed by staff after cancellations")
+        self.withdraw_waiting(
+            "case closed: the client is current" if paid else "case closed by staff after cancellations"
+        )
         if self.s.get("stages"):
             undo = self.undo_steps()
             self.actions.extend(undo)
@@ -883,17 +699,4 @@ HINTS = {
     "InvoiceCreated": "new invoice",
     "InvoiceUnpaid": "invoice marked unpaid",
     "AddInvoicePayment": "payment received",
-}
-# Invoices that appear this long after others were cancelled do not replace them (a consolidation is made
-# at once or within days; a later invoice is the next month's, counted from its own due date).
-REPLACED_WITHIN = timedelta(days=7)
-BRIDGE = "whmcs-bridge"  # who holds a case the bridge held itself (cancelled invoices)
-# Staff commands (EscalationCommand): (case, data, by).
-COMMANDS: dict[str, Callable[[Case, dict[str, Any], str], None]] = {
-    "promise": Case.promise,
-    "hold": Case.hold,
-    "resume": Case.resume,
-    "letter": Case.letter,
-    "skip_stage": Case.skip_stage,
-    "close": Case.close_case,
 }
