@@ -315,7 +315,7 @@ def test_the_page_escapes_what_whmcs_and_staff_wrote(story: Story, tmp_path: Pat
     data["debtor"]["company"] = "<script>alert(1)</script>"
     data["holds"][0]["reason"] = "<img src=x onerror=alert(1)>"
     data["invoices"][0]["lines"][0]["description"] = "</td><b>x</b>"
-    from whmcs_bridge.families.escalation.dossier import render_html
+    from whmcs_bridge.families.escalation.dossier_page import render_html
 
     page = render_html(data)
     assert "<script>" not in page and "<img" not in page and "<b>x</b>" not in page
