@@ -7,7 +7,9 @@ import os
 import random
 import shutil
 import sqlite3
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,7 @@ import pytest
 import requests
 from click.testing import CliRunner
 
+from whmcs_bridge import clock
 from whmcs_bridge.cli import app as cli
 from whmcs_bridge.intake.receiver import Receiver, run_in_thread, serve
 from whmcs_bridge.sandbox.orders import SEED_ENV
@@ -47,6 +50,9 @@ def needs(*tools: str, install: str) -> pytest.MarkDecorator:
     )
 
 
+REAL_WALL = clock.wall
+
+
 class Sandbox:
     """A running sandbox plus helpers for its control API."""
 
@@ -56,13 +62,28 @@ class Sandbox:
         self.api_url = running.url + "includes/api.php"
 
     def load(self, name: str, *, at: str | None = None, **extra: Any) -> dict[str, Any]:
-        requests.post(self.url + "_sandbox/clock", json={"reset": True, **({"set": at} if at else {})}, timeout=5)
+        requests.post(self.url + "_sandbox/clock", json={"reset": True}, timeout=5)
+        if at:
+            self.travel(at)
+        else:
+            clock.wall = REAL_WALL
         answer: dict[str, Any] = requests.post(
             self.url + "_sandbox/scenario", json={"name": name, **extra}, timeout=120
         ).json()
         requests.post(self.url + "_sandbox/role", json={"allowed": None}, timeout=5)
         requests.post(self.url + "_sandbox/faults", json={"count": 0}, timeout=5)
         return answer
+
+    def travel(self, when: str) -> None:
+        """WHMCS's clock (the sandbox's) and the bridge's in this process (clock.wall) both set to `when`
+        (ISO-8601, UTC; a trailing Z allowed), as on one machine: a staff command typed between two passes
+        at simulated days happens on the day played, whatever today's date. The bridge's clock goes on
+        from there (code that waits for time to pass still sees it pass); the fixture puts it back."""
+        moment = datetime.fromisoformat(when.replace("Z", "+00:00"))
+        moment = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+        self.control("clock", {"set": moment.replace(tzinfo=None).isoformat()})
+        started = time.monotonic()
+        clock.wall = lambda: moment + timedelta(seconds=time.monotonic() - started)
 
     def control(self, name: str, body: dict[str, Any] | None = None) -> Any:
         if body is None:
@@ -99,10 +120,11 @@ def running_sandbox() -> Iterator[RunningSandbox]:
 
 
 @pytest.fixture
-def sandbox(running_sandbox: RunningSandbox) -> Sandbox:
+def sandbox(running_sandbox: RunningSandbox) -> Iterator[Sandbox]:
     box = Sandbox(running_sandbox)
     box.load("empty")
-    return box
+    yield box
+    clock.wall = REAL_WALL  # a test that travelled leaves the next one on the machine's clock
 
 
 def make_client(url: str, **kwargs: Any) -> WhmcsClient:

@@ -67,14 +67,14 @@ def play(bridge: Bridge, out: Path) -> Story:
     # A promise of 200.00 by the 12th; only 100.00 comes (a partial payment on invoice 7): broken.
     at = ("--at", "2026-12-10T10:05:00Z")
     bridge.run("escalations", "promise", "1", "--until", "2026-12-12", "--amount", "200.00", "--by", "alice", *at)
-    sandbox.control("clock", {"set": "2026-12-11T09:00:00"})
+    sandbox.travel("2026-12-11T09:00:00")
     pay(sandbox, 7, "100.00")
     bridge.day("2026-12-11T10:00:00Z")
     bridge.day("2026-12-14T10:00:00Z")
     # A second promise, 49.95 by the 16th, kept by paying invoice 1.
     at = ("--at", "2026-12-14T10:05:00Z")
     bridge.run("escalations", "promise", "1", "--until", "2026-12-16", "--amount", "49.95", "--by", "alice", *at)
-    sandbox.control("clock", {"set": "2026-12-15T09:00:00"})
+    sandbox.travel("2026-12-15T09:00:00")
     pay(sandbox, 1)
     bridge.day("2026-12-15T10:00:00Z")
     # The panel lock, approved by alice and done.
@@ -88,7 +88,7 @@ def play(bridge: Bridge, out: Path) -> Story:
     # The suspension is approved, but the client pays everything before it runs: it never runs.
     bridge.day("2026-12-22T10:00:00Z")
     assert bridge.approve_all() == 2
-    sandbox.control("clock", {"set": "2026-12-22T10:10:00"})
+    sandbox.travel("2026-12-22T10:10:00")
     for invoice in range(2, 12):
         pay(sandbox, invoice)
     bridge.day("2026-12-22T10:30:00Z", passes=3)
@@ -283,7 +283,7 @@ def test_consolidated_invoices_are_listed_once_as_owed(sandbox: Sandbox, tmp_pat
     sandbox.load("reseller-overdue", at="2026-11-23T10:00:00")
     bridge = Bridge(configure(tmp_path, sandbox), sandbox)
     bridge.day("2026-11-23T10:00:00Z")
-    sandbox.control("clock", {"set": "2026-11-24T09:00:00"})
+    sandbox.travel("2026-11-24T09:00:00")
     for invoice in range(1, 12):
         act(sandbox, "UpdateInvoice", invoiceid=invoice, status="Cancelled")
     new = act(

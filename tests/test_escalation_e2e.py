@@ -64,7 +64,7 @@ class Bridge:
 
     def day(self, when: str, passes: int = 2) -> list[dict[str, Any]]:
         """The bridge's passes at that instant (the sandbox's clock set to it); the WHMCS writes they made."""
-        self.sandbox.control("clock", {"set": when.replace("Z", "")})
+        self.sandbox.travel(when)
         for _ in range(passes):
             self.run("tick", "--at", when)
         calls = self.sandbox.calls()

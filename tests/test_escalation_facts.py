@@ -67,7 +67,7 @@ def test_consolidated_invoices_keep_the_ladder_where_it_was(story: Bridge):
     sandbox = story.sandbox
     to_final_notice(story)
     oldest = date.fromisoformat(sandbox.rows("invoices", id=1)[0]["duedate"])
-    sandbox.control("clock", {"set": "2026-12-10T09:00:00"})
+    sandbox.travel("2026-12-10T09:00:00")
     for invoice in [*RESELLER, *SERVER]:
         act(sandbox, "UpdateInvoice", invoiceid=invoice, status="Cancelled")
     act(
@@ -99,7 +99,7 @@ def test_invoices_cancelled_with_nothing_replacing_them_hold_the_case_for_staff(
     """Finding 11: a cancellation is not a payment: no "we have received your payment"; staff decide."""
     sandbox = story.sandbox
     to_final_notice(story)
-    sandbox.control("clock", {"set": "2026-12-10T09:00:00"})
+    sandbox.travel("2026-12-10T09:00:00")
     for invoice in [*RESELLER, *SERVER]:
         act(sandbox, "UpdateInvoice", invoiceid=invoice, status="Cancelled")
     writes = story.day("2026-12-10T10:00:00Z", passes=3)
@@ -114,7 +114,7 @@ def test_partial_payment_lowers_the_amount_in_the_next_notice(story: Bridge):
     """Finding 6: after 100.00 paid on a 129.00 invoice, the panel-lock email demands the balance, 844.70."""
     sandbox = story.sandbox
     to_final_notice(story)
-    sandbox.control("clock", {"set": "2026-12-11T09:00:00"})
+    sandbox.travel("2026-12-11T09:00:00")
     pay(sandbox, 7, "100.00")
     story.day("2026-12-11T10:00:00Z")
     assert "844.70" in listed(story)["amount_due"]
@@ -134,7 +134,7 @@ def test_one_invoice_paid_while_the_lock_awaits_approval_does_not_cancel_it(stor
     assert story.day("2026-12-16T10:00:00Z") == []  # nothing on the deadline day: the lock comes the day after
     asked = story.day("2026-12-17T10:00:00Z")  # the panel lock, awaiting approval: one ticket to staff
     assert [c["action"] for c in asked] == ["OpenTicket"], summary(asked)
-    sandbox.control("clock", {"set": "2026-12-17T10:10:00"})
+    sandbox.travel("2026-12-17T10:10:00")
     pay(sandbox, 1)
     story.day("2026-12-17T10:15:00Z")
     assert story.approve_all() == 3
@@ -154,7 +154,7 @@ def test_the_client_current_cancels_a_waiting_step(story: Bridge):
     assert story.day("2026-12-16T10:00:00Z") == []  # nothing on the deadline day: the lock comes the day after
     asked = story.day("2026-12-17T10:00:00Z")  # the panel lock, awaiting approval: one ticket to staff
     assert [c["action"] for c in asked] == ["OpenTicket"], summary(asked)
-    sandbox.control("clock", {"set": "2026-12-17T10:10:00"})
+    sandbox.travel("2026-12-17T10:10:00")
     for invoice in [*RESELLER, *SERVER]:
         pay(sandbox, invoice)
     story.approve_all()
@@ -167,7 +167,7 @@ def test_a_case_that_only_reminded_closes_with_a_note_not_a_restored_email(story
     sandbox = story.sandbox
     story.day("2026-11-23T10:00:00Z")
     story.day("2026-11-30T10:00:00Z")
-    sandbox.control("clock", {"set": "2026-12-01T09:00:00"})
+    sandbox.travel("2026-12-01T09:00:00")
     for invoice in [*RESELLER, *SERVER]:
         pay(sandbox, invoice)
     closed = story.day("2026-12-01T10:00:00Z", passes=3)
@@ -180,7 +180,7 @@ def test_a_promise_names_an_amount_and_is_kept_by_paying_it(story: Bridge):
     sandbox = story.sandbox
     story.day("2026-11-23T10:00:00Z")
     story.run("escalations", "promise", "1", "--until", "2026-12-04", "--amount", "500.00", "--by", "alice", *AT)
-    sandbox.control("clock", {"set": "2026-12-02T09:00:00"})
+    sandbox.travel("2026-12-02T09:00:00")
     for invoice in (7, 8, 9, 1, 2, 3):
         pay(sandbox, invoice)
     story.day("2026-12-02T10:00:00Z")
@@ -194,7 +194,7 @@ def test_a_promise_paid_short_is_broken(story: Bridge):
     sandbox = story.sandbox
     story.day("2026-11-23T10:00:00Z")
     story.run("escalations", "promise", "1", "--until", "2026-12-04", "--amount", "500.00", "--by", "alice", *AT)
-    sandbox.control("clock", {"set": "2026-12-02T09:00:00"})
+    sandbox.travel("2026-12-02T09:00:00")
     pay(sandbox, 7)
     story.day("2026-12-02T10:00:00Z")
     story.day("2026-12-05T10:00:00Z")
@@ -208,7 +208,7 @@ def test_credit_applied_lowers_what_is_owed_and_a_full_credit_closes_the_case(st
     of the debt as credit: the case closes with nothing destructive, as for a payment."""
     sandbox = story.sandbox
     to_final_notice(story)
-    sandbox.control("clock", {"set": "2026-12-11T09:00:00"})
+    sandbox.travel("2026-12-11T09:00:00")
     act(sandbox, "AddCredit", clientid=1, description="Goodwill", amount="300.00")
     act(sandbox, "ApplyCredit", invoiceid=7)
     act(sandbox, "ApplyCredit", invoiceid=8, amount="100.00")

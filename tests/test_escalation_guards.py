@@ -149,7 +149,7 @@ def test_finding_04_destructive_stages_stay_spaced_and_off_holidays(story: Story
           actions:
             - module_command: {function: disable_mail, inverse: enable_mail}""",
     )
-    story.sandbox.control("clock", {"set": "2026-12-24T10:00:00"})
+    story.sandbox.travel("2026-12-24T10:00:00")
     writes = story.days("2026-12-24", "2027-01-04", hours=("02", "10"))
     lock = story.first(writes, "ModuleCustom", "lock_reseller_panel")
     sites = story.first(writes, "ModuleSuspend")
@@ -207,7 +207,7 @@ def test_finding_05_and_10_collections_is_one_client_and_waits_for_working_hours
             - invoice_status: Collections""",
         **{"  max_destructive_per_hour: 10": f"  max_destructive_per_hour: {limit}"},
     )
-    story.sandbox.control("clock", {"set": "2026-11-28T10:00:00"})
+    story.sandbox.travel("2026-11-28T10:00:00")
     saturday = story.day("2026-11-28T10:00:00Z")
     assert not [c for c in saturday if c["action"] == "UpdateInvoice"], summary(saturday)
     night = story.day("2026-11-30T05:00:00Z")

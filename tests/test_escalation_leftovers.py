@@ -32,7 +32,7 @@ def test_a_case_closed_by_payment_withdraws_its_waiting_approvals(story: Bridge)
     to_final_notice(story)
     story.day("2026-12-17T10:00:00Z")
     assert len(waiting(story)) == 3
-    sandbox.control("clock", {"set": "2026-12-17T10:10:00"})
+    sandbox.travel("2026-12-17T10:10:00")
     for invoice in [*RESELLER, *SERVER]:
         pay(sandbox, invoice)
     story.day("2026-12-17T10:30:00Z", passes=3)
@@ -50,7 +50,7 @@ def test_a_case_closed_by_staff_after_cancellations_withdraws_them_too(story: Br
     to_final_notice(story)
     story.day("2026-12-17T10:00:00Z")
     assert len(waiting(story)) == 3
-    sandbox.control("clock", {"set": "2026-12-17T10:10:00"})
+    sandbox.travel("2026-12-17T10:10:00")
     for invoice in [*RESELLER, *SERVER]:
         act(sandbox, "UpdateInvoice", invoiceid=invoice, status="Cancelled")
     story.day("2026-12-17T16:30:00Z", passes=3)  # the poll's sweep of open invoices finds them cancelled

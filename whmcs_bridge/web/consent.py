@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl
 
 from babel import Locale
 
+from whmcs_bridge import clock as wallclock
 from whmcs_bridge.messages import load
 from whmcs_bridge.messages.catalogue import FALLBACK, Catalogue
 from whmcs_bridge.messages.render import Named, Reader
@@ -100,7 +101,7 @@ class ConsentPages:
         self,
         db: Callable[[], Database],
         *,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime] = lambda: wallclock.wall(),
         on_decision: Callable[[], None] | None = None,
         catalogue: Catalogue | None = None,
         zone: tzinfo = UTC,
