@@ -6,7 +6,7 @@ that re-reads only the clients whose open case may have changed."""
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from tests.conftest import Sandbox
 from tests.test_escalation_e2e import Bridge, configure, summary
+from whmcs_bridge import clock
 from whmcs_bridge.cli import app as cli
 from whmcs_bridge.config.load import load_config
 
@@ -81,7 +82,7 @@ def test_consolidated_invoices_keep_the_ladder_where_it_was(story: Bridge):
     assert story.day("2026-12-10T10:00:00Z", passes=3) == []  # nothing undone, no email, no reminder
     row = listed(story)
     # The replacement counts from the oldest due date of the invoices it replaced, not from its own.
-    today = datetime.now(load_config(story.config).zone).date()  # `escalations list` counts to the real today
+    today = clock.utcnow().astimezone(load_config(story.config).zone).date()  # `escalations list` counts to today
     overdue = (today - oldest).days
     assert (row["stage"], row["invoices"], row["days_overdue"]) == ("final-notice", 1, overdue), row
     assert "944.70" in row["amount_due"], row
