@@ -140,6 +140,11 @@ def grant(
             request=request,
         )
         click.echo(dg.line(dg.grant(db, grant_id)))
+        request_id = dg.superseded_by(db, grant_id)
+        if request_id:
+            click.echo(
+                f"request {request_id} withdrawn: grant {grant_id} supersedes it (the delegate is told its request was replaced)"
+            )
 
 
 @delegations.command("revoke")
