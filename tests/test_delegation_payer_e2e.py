@@ -7,7 +7,7 @@ its invoice leaves the order unpaid, with a staff task. Against the sandbox, the
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +74,9 @@ def test_the_agencys_order_is_invoiced_to_it_and_its_payment_accepts_the_owners_
     assert invoice["total"] == "21.90" and invoice["status"] == "Unpaid"
     lines = sandbox.rows("invoice_items", invoice_id=invoice["id"])
     assert sorted(i["amount"] for i in lines) == ["11.95", "9.95"]
-    assert all("martin-notaires.fr" in i["description"] and "Cabinet Martin Avocats" in i["description"] for i in lines), [i["description"] for i in lines]
+    assert all(
+        "martin-notaires.fr" in i["description"] and "Cabinet Martin Avocats" in i["description"] for i in lines
+    ), [i["description"] for i in lines]
     # The owner's invoice stops asking for them (they were all its items: cancelled), nothing paid by the owner.
     assert sandbox.rows("invoices", id=owner_invoice)[0]["status"] == "Cancelled"
     assert sandbox.rows("orders", id=1)[0]["status"] == "Pending"
@@ -117,3 +119,32 @@ def test_by_default_the_owner_is_invoiced_as_whmcs_did(owner: BridgeWorld, tmp_p
     order_seen(owner, tmp_path)
     assert agency_invoices(owner) == []
     assert sandbox.rows("invoices", id=order["invoice_id"])[0]["status"] == "Unpaid"
+
+
+def test_the_agency_not_paying_leaves_the_order_unpaid_and_staff_get_one_task(payer: BridgeWorld, tmp_path: Path):
+    sandbox = payer.sandbox
+    order_seen(payer, tmp_path)
+    [invoice] = agency_invoices(payer)
+    later = (datetime.now(UTC) + timedelta(days=3)).isoformat(timespec="seconds")
+    for _ in range(3):  # the poll finds the agency's invoice past its due date; a pass later, still one task
+        payer.run("tick", "--at", later)
+    assert sandbox.rows("orders", id=1)[0]["status"] == "Pending"
+    tasks = [n for n in sandbox.rows("client_notes", client_id=12) if "STAFF TASK" in n["note"]]
+    assert len(tasks) == 1 and "is overdue" in tasks[0]["note"] and f"#{invoice['id']}" in tasks[0]["note"], tasks
+
+
+def test_the_owner_paying_first_cancels_the_agencys_invoice(payer: BridgeWorld, tmp_path: Path):
+    """The owner pays its order invoice after the agency was invoiced but before the order's items came off it
+    (WHMCS refused UpdateInvoice meanwhile): the agency's invoice is cancelled and the agency told."""
+    sandbox = payer.sandbox
+    [order] = sandbox.rows("orders", id=1)
+    sandbox.control("faults", {"status": 503, "count": 1000, "actions": ["UpdateInvoice"]})
+    order_seen(payer, tmp_path)
+    [invoice] = agency_invoices(payer)
+    assert sandbox.rows("invoices", id=order["invoice_id"])[0]["status"] == "Unpaid"
+    pay(payer, order["invoice_id"], "OWNER-1")
+    sandbox.control("faults", {"status": 503, "count": 0})
+    payer.settle(4)
+    assert sandbox.rows("invoices", id=invoice["id"])[0]["status"] == "Cancelled"
+    assert sandbox.rows("invoices", id=order["invoice_id"])[0]["status"] == "Paid"
+    assert any("nothing for you to pay" in e["subject"] for e in payer.emails(10))

@@ -349,6 +349,7 @@ def _observe_invoice_lines_off(c: Call) -> Observed:
 
 
 def _order_pending(c: Call) -> bool:
+    """Whether WHMCS lists the order as Pending now (GetOrders `id`, DD:api-reference/getorders.md)."""
     order = next(c.api.orders(order_id=int(c.params["order_id"])), None)
     if order is None:
         raise ActionError(f"order {c.params['order_id']} no longer exists in WHMCS: it cannot be accepted")

@@ -60,6 +60,7 @@ WRITE_ACTIONS = (
     "LogActivity",
     "DomainUpdateWhoisInfo",
     "DomainUpdateLockingStatus",
+    "AcceptOrder",
 )
 NEEDED_ACTIONS = READ_ACTIONS + WRITE_ACTIONS
 

@@ -2,6 +2,10 @@
 (`delegation.order_invoice_to: payer`, o2switch's rule: the invoice goes to whoever pays), as pure steps settled
 the way a delegated renewal is (renewal.py): read the order's lines on the owner's invoice, invoice the agency
 exactly those, take them off the owner's invoice, and when the agency pays, accept the owner's order once.
+WHMCS made the owner's invoice at checkout (an order's `invoiceid`, DD:api-reference/addorder.md and
+getorders.md); the calls are GetInvoice (its items' type and relid, getinvoice.md), CreateInvoice
+(createinvoice.md), UpdateInvoice `deletelineids` or `status` (updateinvoice.md) and AcceptOrder
+(acceptorder.md), each in the executor's kinds.
 
 The owner paying first cancels the agency's invoice (the agency is told); the agency cancelling its invoice,
 letting it go overdue, or paying after the owner did, leaves the order as it is (unpaid, not accepted, or
