@@ -86,9 +86,7 @@ def test_retries_exhausted_fail_clearly(sandbox: Sandbox):
         client.call("GetInvoices")
     assert sleeps == [2, 4, 8, 10]  # capped at 10
     assert caught.value.attempts == 5
-    assert (
-        str(caught.value) == "WHMCS did not answer GetInvoices after 5 attempt(s): HTTP 503 from WHMCS: Injected fault"
-    )
+    assert str(caught.value) == "WHMCS did not answer GetInvoices after 5 attempt(s): HTTP 503 from WHMCS: Injected fault"
 
 
 def test_writes_are_not_repeated_after_a_5xx(sandbox: Sandbox):
@@ -172,7 +170,7 @@ def test_php_notices_before_the_answer_do_not_hide_it():
     """A live WHMCS with display_errors on prints warnings before the JSON: the answer is still read (it
     was a maintenance page for the client, and a write that ran looked as if it had not)."""
     url = "https://billing.example.com/includes/api.php"
-    noise = '<br />\n<b>Warning</b>: Undefined array key "x" in /var/www/whmcs/modules/addon.php on line 7<br />\n'
+    noise = "<br />\n<b>Warning</b>: Undefined array key \"x\" in /var/www/whmcs/modules/addon.php on line 7<br />\n"
     responses.post(url, status=200, body=noise + '{"result": "success", "noteid": 42}')
     assert make_client(url).call("AddClientNote", {"userid": 1, "notes": "x"}) == {"result": "success", "noteid": 42}
 

@@ -380,14 +380,9 @@ def test_one_daemon_per_state_database(world: Sandbox, tmp_path: Path):
         assert f"pid {running.proc.pid}" in second.stderr and "already works on" in second.stderr
         # the same file by another name (a symlink): the same database (found by a break test: it ran)
         (second_dir / "link.db").symlink_to(first_dir / "state.db")
-        other.write_text(
-            other.read_text().replace(f"path: {first_dir / 'state.db'}", f"path: {second_dir / 'link.db'}")
-        )
+        other.write_text(other.read_text().replace(f"path: {first_dir / 'state.db'}", f"path: {second_dir / 'link.db'}"))
         third = subprocess.run(
-            [sys.executable, "-m", "whmcs_bridge", "--config", str(other), "run"],
-            capture_output=True,
-            text=True,
-            timeout=60,
+            [sys.executable, "-m", "whmcs_bridge", "--config", str(other), "run"], capture_output=True, text=True, timeout=60
         )
         assert third.returncode == 3 and f"pid {running.proc.pid}" in third.stderr
         ticked = CliRunner().invoke(cli.main, ["--config", str(config), "tick"])

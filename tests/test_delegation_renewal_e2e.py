@@ -214,9 +214,7 @@ def test_a_refund_after_the_renewal_is_a_staff_task(world: World):
     sandbox.control("act", {"action": "UpdateInvoice", "invoiceid": invoices[0]["id"], "status": "Refunded"})
     world.settle(4)
     notes = [n for n in sandbox.rows("client_notes", client_id=11) if "STAFF TASK" in n["note"]]
-    assert (
-        len(notes) == 1 and f"#{invoices[0]['id']}" in notes[0]["note"] and "boulangerie-dupont.fr" in notes[0]["note"]
-    )
+    assert len(notes) == 1 and f"#{invoices[0]['id']}" in notes[0]["note"] and "boulangerie-dupont.fr" in notes[0]["note"]
 
 
 def test_the_renewal_survives_a_crash_between_the_call_and_its_record(world: World, tmp_path: Path):

@@ -148,9 +148,7 @@ def test_unknown_action_kind_is_a_rule_error():
         Action(key="k", family="f", kind="explode", params={})
 
 
-@pytest.mark.parametrize(
-    "body", ["\ufeff" + json.dumps({"type": "InvoiceCreated", "data": {}}), "not json", "[1, 2]", "{"]
-)
+@pytest.mark.parametrize("body", ["\ufeff" + json.dumps({"type": "InvoiceCreated", "data": {}}), "not json", "[1, 2]", "{"])
 def test_an_unreadable_event_is_parked_and_the_others_go_on(db: Database, body: str):
     """Poison is isolated: whatever an inbox row holds, turning it into an Event is inside the per-event
     error handling (an unreadable body once stopped every pass, for good)."""

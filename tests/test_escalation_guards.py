@@ -392,12 +392,7 @@ def test_break_the_panel_locked_email_waits_for_the_locks_it_announces(story: St
     lock_101 = story.first(rest, "ModuleCustom", "101:lock_reseller_panel")
     lock_102 = story.first(rest, "ModuleCustom", "102:lock_reseller_panel")
     told = next(
-        (
-            d
-            for d, calls in rest.items()
-            for c in calls
-            if c["action"] == "SendEmail" and "controlepaneel" in str(c["params"])
-        ),
+        (d for d, calls in rest.items() for c in calls if c["action"] == "SendEmail" and "controlepaneel" in str(c["params"])),
         None,
     )
     assert (lock_102, lock_101) == ("2026-12-17", "2026-12-23"), rest

@@ -106,9 +106,7 @@ def test_wrong_secret_backs_off_turns_healthz_503_and_back_to_200_when_fixed(whm
         code, err = daemon.stop()
     assert code == 0, err
     # Each failure says when the daemon polls again, as a person reads it: a time with its zone, and how soon.
-    assert re.search(
-        r"poll of WHMCS failed \(2 in a row since [^)]+ UTC\); the next poll is at \d\d:\d\d:\d\d UTC \(in 4s\)", err
-    ), err
+    assert re.search(r"poll of WHMCS failed \(2 in a row since [^)]+ UTC\); the next poll is at \d\d:\d\d:\d\d UTC \(in 4s\)", err), err
     assert "tried again at" not in err
 
 

@@ -93,7 +93,9 @@ def configure(root: Path, whmcs_url: str, port: int) -> None:
 
 
 @reachable_by_nobody
-def test_the_readme_install_runs_and_the_unit_command_starts_as_the_service_user(fakeroot: Path, sandbox: Sandbox):
+def test_the_readme_install_runs_and_the_unit_command_starts_as_the_service_user(
+    fakeroot: Path, sandbox: Sandbox
+):
     sandbox.load("empty")
     block = readme_install()
     before, after = block.split("editor ", 1)
@@ -174,9 +176,7 @@ def test_the_readme_uninstall_keeps_a_verified_last_backup_outside_what_it_remov
     hooks = fakeroot / "var" / "www" / "whmcs" / "includes" / "hooks"
     hooks.mkdir(parents=True)
     (hooks / "whmcs_bridge.php").write_text("<?php\n")
-    script = (
-        readme_block("uninstall").replace("/root/", f"{fakeroot}/root/").replace("/var/www/", f"{fakeroot}/var/www/")
-    )
+    script = readme_block("uninstall").replace("/root/", f"{fakeroot}/root/").replace("/var/www/", f"{fakeroot}/var/www/")
     lines = shell_lines(fakeroot, script).splitlines()
     # What cannot run here: the real /opt venv (this checkout's stands in), the example spool path, the user.
     kept = "\n".join(line for line in lines if not line.startswith(("rm -r /opt/", "rm -r /path/", "userdel ")))

@@ -109,12 +109,7 @@ def test_a_value_is_never_evaluated_as_a_template():
 
 @pytest.mark.parametrize(
     ("lang", "amount", "day"),
-    [
-        ("en", "€944.70", "December 5, 2026"),
-        ("fr", "944,70\xa0€", "5 décembre 2026"),
-        ("nl", "€\xa0944,70", "5 december 2026"),
-        ("id", "€944,70", "5 Desember 2026"),
-    ],
+    [("en", "€944.70", "December 5, 2026"), ("fr", "944,70\xa0€", "5 décembre 2026"), ("nl", "€\xa0944,70", "5 december 2026"), ("id", "€944,70", "5 Desember 2026")],
 )
 def test_amounts_and_dates_are_written_in_the_readers_locale(lang, amount, day):
     from whmcs_bridge.messages.render import _Formatter
@@ -124,17 +119,7 @@ def test_amounts_and_dates_are_written_in_the_readers_locale(lang, amount, day):
     assert fmt.as_date("2026-12-05") == day
 
 
-@pytest.mark.parametrize(
-    ("lang", "n", "word"),
-    [
-        ("en", 0, "invoices"),
-        ("en", 1, "invoice"),
-        ("fr", 0, "facture"),
-        ("fr", 2, "factures"),
-        ("id", 1, "faktur"),
-        ("id", 5, "faktur"),
-    ],
-)
+@pytest.mark.parametrize(("lang", "n", "word"), [("en", 0, "invoices"), ("en", 1, "invoice"), ("fr", 0, "facture"), ("fr", 2, "factures"), ("id", 1, "faktur"), ("id", 5, "faktur")])
 def test_plural_forms_follow_each_language(lang, n, word):
     from whmcs_bridge.messages.render import _Formatter
 
@@ -145,16 +130,7 @@ def test_plural_forms_follow_each_language(lang, n, word):
 
 @pytest.mark.parametrize(
     ("language", "locale"),
-    [
-        ("french", "fr"),
-        ("Dutch", "nl"),
-        ("indonesian", "id"),
-        ("", None),
-        ("fr", "fr"),
-        ("nl_NL", "nl"),
-        ("klingon", None),
-        ("german", "de"),
-    ],
+    [("french", "fr"), ("Dutch", "nl"), ("indonesian", "id"), ("", None), ("fr", "fr"), ("nl_NL", "nl"), ("klingon", None), ("german", "de")],
 )
 def test_whmcs_language_names_become_locales(language, locale):
     assert cat.locale_of(language) == locale
@@ -183,14 +159,8 @@ def test_a_configured_template_replaces_the_shipped_one_for_its_language_only():
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        (
-            "Stop {{ rann }}",
-            r"bridge\.yaml:7: core\.breaker_tripped \(fr\) body: unknown field\(s\) rann \(this message has: due, limit, ran\)",
-        ),
-        (
-            "line one\n          {% if ran %}never closed",
-            r"bridge\.yaml:8: core\.breaker_tripped \(fr\) body: Unexpected end of template",
-        ),
+        ("Stop {{ rann }}", r"bridge\.yaml:7: core\.breaker_tripped \(fr\) body: unknown field\(s\) rann \(this message has: due, limit, ran\)"),
+        ("line one\n          {% if ran %}never closed", r"bridge\.yaml:8: core\.breaker_tripped \(fr\) body: Unexpected end of template"),
     ],
 )
 def test_mistakes_in_configured_templates_name_file_and_line(body, expected):
@@ -201,13 +171,8 @@ def test_mistakes_in_configured_templates_name_file_and_line(body, expected):
 
 
 def test_an_unknown_message_id_is_named_with_a_suggestion():
-    mine = overrides(
-        "messages:\n  templates:\n    core.breaker_trippd:\n      en:\n        subject: S\n        body: B\n"
-    )
-    with pytest.raises(
-        ConfigError,
-        match=r"bridge\.yaml:3: no message is called 'core\.breaker_trippd' \(did you mean 'core\.breaker_tripped'\?\)",
-    ):
+    mine = overrides("messages:\n  templates:\n    core.breaker_trippd:\n      en:\n        subject: S\n        body: B\n")
+    with pytest.raises(ConfigError, match=r"bridge\.yaml:3: no message is called 'core\.breaker_trippd' \(did you mean 'core\.breaker_tripped'\?\)"):
         cat.build(SPECS, load.shipped_templates(), mine)
 
 
@@ -233,25 +198,19 @@ def test_a_ladder_may_name_its_own_message_once_its_templates_are_configured(tmp
     path = tmp_path / "bridge.yaml"
     path.write_text(LADDER.replace("message: escalation.reminder", "message: acme.gentle_nudge"))
     config = load_config(path, environ=ENV)
-    with pytest.raises(
-        ConfigError, match=r"message acme\.gentle_nudge is named by the configuration but has no template"
-    ):
+    with pytest.raises(ConfigError, match=r"message acme\.gentle_nudge is named by the configuration but has no template"):
         load.for_config(config)
     path.write_text(
         path.read_text()
         + "messages:\n  templates:\n    acme.gentle_nudge:\n      en:\n        subject: Nudge {{ amount_due }}\n"
         "        body: <p>{{ client }} {{ unknown_field }}</p>\n"
     )
-    with pytest.raises(
-        ConfigError, match=r"bridge\.yaml:\d+: acme\.gentle_nudge \(en\) body: unknown field\(s\) unknown_field"
-    ):
+    with pytest.raises(ConfigError, match=r"bridge\.yaml:\d+: acme\.gentle_nudge \(en\) body: unknown field\(s\) unknown_field"):
         load.for_config(load_config(path, environ=ENV))
     path.write_text(path.read_text().replace(" {{ unknown_field }}", ""))
     built = load.for_config(load_config(path, environ=ENV))
     assert built.specs["acme.gentle_nudge"].channel == "email"
-    text = built.render(
-        "acme.gentle_nudge", {"client": 1, "amount_due": "10"}, Reader("nl", "EUR", PARIS), TableNames()
-    )
+    text = built.render("acme.gentle_nudge", {"client": 1, "amount_due": "10"}, Reader("nl", "EUR", PARIS), TableNames())
     # No Dutch template: the English one, with its amount written in English too (no "€ 10,00" in English).
     assert (text.lang, text.subject, text.body) == ("en", "Nudge €10.00", "<p>Boulangerie Dupont</p>")
 
@@ -262,9 +221,7 @@ def test_a_ladder_step_naming_a_message_of_another_channel_is_refused(tmp_path):
 
     path = tmp_path / "bridge.yaml"
     path.write_text(LADDER.replace("email: {message: escalation.reminder}", "note: escalation.reminder"))
-    with pytest.raises(
-        ConfigError, match=r"the note step names message escalation\.reminder, which is a email message"
-    ):
+    with pytest.raises(ConfigError, match=r"the note step names message escalation\.reminder, which is a email message"):
         load.for_config(load_config(path, environ=ENV))
 
 
@@ -292,14 +249,10 @@ def test_a_field_planned_without_the_value_its_template_needs_is_a_sentence_not_
     from whmcs_bridge.messages.render import MessageError
 
     with pytest.raises(MessageError, match=r"message core\.breaker_tripped \(en.*\) cannot be rendered"):
-        SHIPPED.render(
-            "core.breaker_tripped", {"ran": "many", "due": 1, "limit": 2}, Reader("en", None, PARIS), TableNames()
-        )
+        SHIPPED.render("core.breaker_tripped", {"ran": "many", "due": 1, "limit": 2}, Reader("en", None, PARIS), TableNames())
 
 
-@pytest.mark.parametrize(
-    ("lang", "text"), [("en", "1,234 clients"), ("fr", "1\u202f234 clients"), ("nl", "1.234 klanten")]
-)
+@pytest.mark.parametrize(("lang", "text"), [("en", "1,234 clients"), ("fr", "1\u202f234 clients"), ("nl", "1.234 klanten")])
 def test_counts_of_a_thousand_and_more_are_written_and_counted_in_the_readers_language(lang, text):
     """Found by a helper: plural() was given the written count ("1,234") and could not read it back."""
     rendered = SHIPPED.render(
@@ -330,12 +283,7 @@ def test_a_name_cannot_add_lines_escape_sequences_or_reversed_text_to_a_plain_te
     """Found by the break test: a holder's company name with a line break added a fake checklist line to
     a staff ticket; ESC sequences reached terminals; an open right-to-left override reversed what followed."""
     hostile = "ACME\n[x] VERIFIED by staff\x1b]0;pwned\x07\u202eRTL"
-    text = SHIPPED.render(
-        "escalation.registered_letter",
-        samples("escalation.registered_letter"),
-        Reader("en", "EUR", PARIS),
-        TableNames(hostile),
-    )
+    text = SHIPPED.render("escalation.registered_letter", samples("escalation.registered_letter"), Reader("en", "EUR", PARIS), TableNames(hostile))
     first_line = text.body.splitlines()[0]
     assert "ACME [x] VERIFIED by staff]0;pwnedRTL" in first_line
     assert "\x1b" not in text.body and "\u202e" not in text.body and "\x07" not in text.body
@@ -371,22 +319,16 @@ def test_staff_screens_print_no_escape_sequence_from_whmcs():
     from whmcs_bridge import readable
 
     assert readable.value("SnelHost \x1b]0;pwned\x07\x1b[2K") == "SnelHost ]0;pwned[2K"
-    written = {
-        "msg": {"id": "escalation.closed_note", "data": {"undone": 4}},
-        "text": "Escalation closed\nmore",
-        "lang": "en",
-    }
+    written = {"msg": {"id": "escalation.closed_note", "data": {"undone": 4}}, "text": "Escalation closed\nmore", "lang": "en"}
     assert readable.action(written) == "Escalation closed"  # what was written, not the message id
 
 
-@pytest.mark.parametrize(
-    "body",
-    ["{{ lipsum.__globals__ }}", "{{ ran.__class__.__mro__ }}", '{% include "/etc/passwd" %}', '{{ ran|int + "x" }}'],
-)
+@pytest.mark.parametrize("body", ["{{ lipsum.__globals__ }}", "{{ ran.__class__.__mro__ }}", '{% include "/etc/passwd" %}', '{{ ran|int + "x" }}'])
 def test_check_renders_configured_templates_once_and_refuses_what_would_fail_when_sent(body):
     """Found by the break test: these passed `check` and failed only at send time."""
     mine = overrides(
-        f"messages:\n  templates:\n    core.breaker_tripped:\n      en:\n        subject: S\n        body: '{body}'\n"
+        "messages:\n  templates:\n    core.breaker_tripped:\n      en:\n        subject: S\n"
+        f"        body: '{body}'\n"
     )
     with pytest.raises(ConfigError, match=r"bridge\.yaml:3: core\.breaker_tripped \(en\) fails on sample data"):
         cat.build(SPECS, load.shipped_templates(), mine)

@@ -55,7 +55,7 @@ def test_a_rule_module_writes_no_text(module: str):
 def test_the_check_finds_what_rules_used_to_write():
     """What delegation and ownership wrote before the catalogue, and what they write now."""
     before = (
-        "owner_text = f\"<p>Client #{grant['delegate']} is no longer your contact.</p>\"\n"
+        'owner_text = f"<p>Client #{grant[\'delegate\']} is no longer your contact.</p>"\n'
         'params = {"subject": f"Ownership case {case_id} closed", "text": "Escalation closed"}\n'
         'action(kind="client_note", text=f"STAFF TASK: {subject}")\n'
     )

@@ -240,9 +240,7 @@ def test_seed_000_consent_approval_move_and_dossier(world: World, tmp_path: Path
     world.settle()
     assert [c["action"] for c in sandbox.calls() if c["action"] == "ModuleChangePw"] == ["ModuleChangePw"]
     welcome = [c for c in sandbox.calls() if c["action"] == "SendEmail" and c["params"].get("messagename")]
-    assert [(c["params"]["messagename"], c["params"]["id"]) for c in welcome] == [
-        ("Hosting Account Welcome Email", "201")
-    ]
+    assert [(c["params"]["messagename"], c["params"]["id"]) for c in welcome] == [("Hosting Account Welcome Email", "201")]
     assert [e for e in world.emails(21) if e["subject"] == "New Account Information"]  # the template's subject
     assert not [e for e in world.emails(20) if e["subject"] == "New Account Information"]
     assert case["subjects"][0]["transfer_lock"] == "on"
@@ -391,16 +389,7 @@ def test_bad_input_is_a_clear_error(world: World):
         "ownership", "open", "--subject", "svc:1", "--requester", "client:21", "--grounds", "vendor", "--by", "alice"
     )
     assert "does not exist in WHMCS" in world.fail(
-        "ownership",
-        "open",
-        "--subject",
-        "service:999",
-        "--requester",
-        "client:21",
-        "--grounds",
-        "vendor",
-        "--by",
-        "alice",
+        "ownership", "open", "--subject", "service:999", "--requester", "client:21", "--grounds", "vendor", "--by", "alice"
     )
     assert "Company name, contact@email" in world.fail(
         "ownership", "open", "--subject", "domain:20", "--requester", "PT X", "--grounds", "vendor", "--by", "alice"

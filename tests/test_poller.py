@@ -183,7 +183,9 @@ def history(world: Sandbox, n: int = 12) -> None:
     for i in range(n):
         world.post("OpenTicket", deptid=1, clientid=2 + i % 3, subject=f"Old question {i}", message="Hello")
         world.control("checkout", {"client_id": 2, "user_id": 2, "pid": 3, "domain": f"old{i}.example"})
-        world.post("SendEmail", id=2, customtype="general", customsubject=f"Old news {i}", custommessage="<p>news</p>")
+        world.post(
+            "SendEmail", id=2, customtype="general", customsubject=f"Old news {i}", custommessage="<p>news</p>"
+        )
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -196,15 +198,10 @@ def test_every_new_ticket_order_and_email_is_found_whatever_the_order(world: San
     world.control("clock", {"advance": "2m"})  # later than every last reply seen so far
     oldest = min(t["id"] for t in world.rows("tickets"))
     middle = sorted(t["id"] for t in world.rows("tickets"))[6]
-    world.control(
-        "act", {"action": "AddTicketReply", "ticketid": oldest, "message": "Staff answer", "adminusername": "alice"}
-    )
+    world.control("act", {"action": "AddTicketReply", "ticketid": oldest, "message": "Staff answer", "adminusername": "alice"})
     world.post("AddTicketReply", ticketid=middle, clientid=3, message="Client follow-up")
     world.post("OpenTicket", deptid=1, clientid=3, subject="New question", message="Hi")
-    world.control(
-        "act",
-        {"action": "OpenTicket", "deptid": 2, "clientid": 4, "subject": "Opened by staff", "message": "We called you"},
-    )
+    world.control("act", {"action": "OpenTicket", "deptid": 2, "clientid": 4, "subject": "Opened by staff", "message": "We called you"})
     new_orders = [
         world.control("checkout", {"client_id": 2, "user_id": 2, "pid": 3, "domain": f"new{i}.example"})["OrderID"]
         for i in range(2)
@@ -293,13 +290,7 @@ def test_deleted_rows_are_forgotten_and_new_ones_next_to_them_found(world: Sandb
 def close(world: Sandbox, ticket_id: int, message: str = "Solved") -> None:
     world.control(
         "act",
-        {
-            "action": "AddTicketReply",
-            "ticketid": ticket_id,
-            "message": message,
-            "adminusername": "alice",
-            "status": "Closed",
-        },
+        {"action": "AddTicketReply", "ticketid": ticket_id, "message": message, "adminusername": "alice", "status": "Closed"},
     )
 
 
@@ -332,9 +323,7 @@ def test_a_staff_reply_that_closes_a_ticket_is_found_by_the_next_recheck(world: 
     poller.run_once(NOW, today(world))
     world.control("clock", {"advance": "2m"})
     close(world, tickets[len(tickets) // 2], "Answered and closed")
-    world.control(
-        "act", {"action": "AddTicketReply", "ticketid": tickets[1], "message": "Reopened", "adminusername": "bob"}
-    )
+    world.control("act", {"action": "AddTicketReply", "ticketid": tickets[1], "message": "Reopened", "adminusername": "bob"})
     poller.run_once(LATER, today(world))
     assert "Reopened" in [e["data"]["message"] for e in events(db, "TicketAdminReply")], orders_of(world, seed)
     poller.run_once(NOW + timedelta(hours=7), today(world))
@@ -384,18 +373,13 @@ def test_replies_in_the_second_of_the_last_one_seen_are_found_by_id(world: Sandb
     poller = Poller(db, WhmcsApi(make_client(world.api_url)))
     poller.run_once(NOW, today(world))
     ticket = world.post("OpenTicket", deptid=1, clientid=2, subject="Same second", message="Hello").json()["id"]
-    world.control(
-        "act",
-        {"action": "AddTicketReply", "ticketid": ticket, "message": "Staff, same second", "adminusername": "alice"},
-    )
+    world.control("act", {"action": "AddTicketReply", "ticketid": ticket, "message": "Staff, same second", "adminusername": "alice"})
     poller.run_once(LATER, today(world))
     assert [e["data"]["message"] for e in events(db, "TicketAdminReply")] == ["Staff, same second"]
     world.post("AddTicketReply", ticketid=ticket, clientid=2, message="Client, same second")
     poller.run_once(LATER + timedelta(minutes=5), today(world))
     assert [e["data"]["message"] for e in events(db, "TicketUserReply")] == ["Client, same second"]
-    world.control(
-        "act", {"action": "AddTicketReply", "ticketid": ticket, "message": "Staff again", "adminusername": "alice"}
-    )
+    world.control("act", {"action": "AddTicketReply", "ticketid": ticket, "message": "Staff again", "adminusername": "alice"})
     poller.run_once(LATER + timedelta(minutes=10), today(world))
     assert [e["data"]["message"] for e in events(db, "TicketAdminReply")] == ["Staff, same second", "Staff again"]
 
@@ -408,16 +392,7 @@ def test_a_reply_dated_in_the_past_is_found(world: Sandbox, db: Database):
     world.control("clock", {"advance": "10m"})
     world.post("AddTicketReply", ticketid=ticket, clientid=2, message="Now")
     poller.run_once(LATER, today(world))
-    world.control(
-        "act",
-        {
-            "action": "AddTicketReply",
-            "ticketid": ticket,
-            "message": "Earlier",
-            "adminusername": "alice",
-            "created": "2020-01-01 09:00:00",
-        },
-    )
+    world.control("act", {"action": "AddTicketReply", "ticketid": ticket, "message": "Earlier", "adminusername": "alice", "created": "2020-01-01 09:00:00"})
     poller.run_once(LATER + timedelta(minutes=5), today(world))
     assert [e["data"]["message"] for e in events(db, "TicketUserReply")] == ["Now"]
     assert [e["data"]["message"] for e in events(db, "TicketAdminReply")] == ["Earlier"]
@@ -431,12 +406,8 @@ def test_a_read_refused_by_the_api_role_is_not_taken_for_a_deletion(world: Sandb
     ticket = world.post("OpenTicket", deptid=1, clientid=2, subject="Role", message="Hello").json()["id"]
     poller.run_once(NOW + timedelta(minutes=1), today(world))
     world.control("clock", {"advance": "2m"})
-    world.control(
-        "act", {"action": "AddTicketReply", "ticketid": ticket, "message": "Answered", "adminusername": "alice"}
-    )
-    world.control(
-        "act", {"action": "AddInvoicePayment", "invoiceid": 1, "transid": "BANK-9", "gateway": "banktransfer"}
-    )
+    world.control("act", {"action": "AddTicketReply", "ticketid": ticket, "message": "Answered", "adminusername": "alice"})
+    world.control("act", {"action": "AddInvoicePayment", "invoiceid": 1, "transid": "BANK-9", "gateway": "banktransfer"})
     world.control("role", {"allowed": [a for a in NEEDED_ACTIONS if a not in ("GetTicket", "GetInvoice")]})
     with pytest.raises(WhmcsApiError):
         poller.run_once(LATER, today(world))

@@ -82,7 +82,4 @@ def test_every_bad_entry_is_reported(tmp_path):
     code, _, err = run("--config", str(config), "check")
     assert code == 2 and "3 mistakes" in err
     for index, item in ((0, "'proxy'"), (2, "'10.0.0.0/33'"), (3, "'lb'")):
-        assert (
-            f"receiver.trusted_proxies[{index}]: expected an IP address or network such as 127.0.0.1, ::1 or 10.0.0.0/8, found {item}"
-            in err
-        )
+        assert f"receiver.trusted_proxies[{index}]: expected an IP address or network such as 127.0.0.1, ::1 or 10.0.0.0/8, found {item}" in err

@@ -41,19 +41,7 @@ CORE = [
     "messages/core/messages.py",
     "readable.py",
 ]
-FORBIDDEN = {
-    "requests",
-    "sqlite3",
-    "click",
-    "socket",
-    "time",
-    "urllib3",
-    "http",
-    "waitress",
-    "random",
-    "secrets",
-    "uuid",
-}
+FORBIDDEN = {"requests", "sqlite3", "click", "socket", "time", "urllib3", "http", "waitress", "random", "secrets", "uuid"}
 
 
 def family_modules() -> list[str]:
@@ -106,7 +94,9 @@ def test_pure_module_imports(module: str):
         else:
             targets = [name if name in PURE_NAMES else f"{name}.{n}" for n in names] or [name]
         for target in targets:
-            assert target in PURE_NAMES, f"{module} imports {target}, which is not pure (it may do I/O)"
+            assert target in PURE_NAMES, (
+                f"{module} imports {target}, which is not pure (it may do I/O)"
+            )
     source = (PACKAGE / module).read_text()
     for clock in (".now(", ".today(", "utcnow("):
         assert clock not in source, f"{module} reads the clock ({clock})"
@@ -123,9 +113,7 @@ def test_no_family_imports_another():
                 assert not crossing, f"{path.relative_to(PACKAGE)} imports {crossing}: families talk through events"
 
 
-SQL = re.compile(
-    r"\b(SELECT\s+[\w*(]|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE\s+TABLE)|\b(conn|cursor|connection)\.execute"
-)
+SQL = re.compile(r"\b(SELECT\s+[\w*(]|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE\s+TABLE)|\b(conn|cursor|connection)\.execute")
 
 
 def test_only_the_store_speaks_sql():

@@ -185,10 +185,7 @@ def test_oversize_body_is_413(tmp_path: Path):
         response = running.send(body, reference_signed(body))
         assert response.status_code == 413 and response.json()["error"] == "too_large"
         chunked = requests.post(  # no Content-Length: waitress reads it, the app answers
-            running.url + "/hooks/whmcs",
-            data=iter([body[:2000], body[2000:]]),
-            headers=reference_signed(body),
-            timeout=10,
+            running.url + "/hooks/whmcs", data=iter([body[:2000], body[2000:]]), headers=reference_signed(body), timeout=10
         )
         assert chunked.status_code == 413 and chunked.json()["error"] == "too_large"
         assert running.rows() == []
@@ -245,11 +242,7 @@ def raw_answer(url: str, data: bytes) -> tuple[int, dict[str, Any]]:
 @pytest.mark.parametrize(
     "request_bytes, status, reason",
     [
-        (
-            b"POST /hooks/whmcs HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
-            400,
-            "transfer_encoding",
-        ),
+        (b"POST /hooks/whmcs HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 400, "transfer_encoding"),
         (b"POST /hooks/whmcs HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n", 400, "http"),
         (b"POST /hooks/whmcs HTTP/1.1\r\nHost: x\r\nwebhook-id: " + b"a" * 100_000 + b"\r\n\r\n", 431, "headers"),
     ],

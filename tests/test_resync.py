@@ -21,9 +21,7 @@ NOW = "2026-11-23T10:00:00Z"
 
 def escalation_off(tmp_path: Path, sandbox: Sandbox) -> Path:
     config = configure(tmp_path, sandbox)
-    text = config.read_text().replace(
-        "  enabled: true\n  # Not business days", "  enabled: false\n  # Not business days"
-    )
+    text = config.read_text().replace("  enabled: true\n  # Not business days", "  enabled: false\n  # Not business days")
     config.write_text(text)
     return config
 
@@ -40,9 +38,7 @@ def test_enabling_escalation_after_a_first_run_finds_the_overdue_reseller(sandbo
     bridge.run("tick", "--at", NOW)
     assert ladder(bridge) == []
 
-    config.write_text(
-        config.read_text().replace("  enabled: false\n  # Not business days", "  enabled: true\n  # Not business days")
-    )
+    config.write_text(config.read_text().replace("  enabled: false\n  # Not business days", "  enabled: true\n  # Not business days"))
     ticked = bridge.run("tick", "--at", NOW).output
     assert "resync escalation: 11 open overdue invoice(s) re-read from WHMCS" in ticked
     bridge.run("tick", "--at", NOW)
@@ -97,27 +93,14 @@ def test_enabling_delegation_again_finds_the_order_its_administrative_contact_pl
     try:
         world.run("tick")
         world.run(
-            "delegations",
-            "grant",
-            "--owner",
-            "12",
-            "--delegate",
-            "10",
-            "--whole-client",
-            "--role",
-            "administrative",
-            "--by",
-            "alice",
-            "--basis",
-            "signed mandate",
+            "delegations", "grant", "--owner", "12", "--delegate", "10", "--whole-client", "--role", "administrative",
+            "--by", "alice", "--basis", "signed mandate",
         )
         world.settle()
         switch(world, "delegation", False)
         world.settle()
         agency_user = next(u for u in sandbox.post("GetUsers").json()["users"] if u["email"] == "lena@pixelwerk.agency")
-        made = sandbox.control(
-            "checkout", {"client_id": 12, "user_id": agency_user["id"], "pid": 3, "domain": "martin-avocats.fr"}
-        )
+        made = sandbox.control("checkout", {"client_id": 12, "user_id": agency_user["id"], "pid": 3, "domain": "martin-avocats.fr"})
         order_id = max(o["id"] for o in sandbox.rows("orders", client_id=12))
         world.settle()  # the order is polled and consumed while delegation is off
         assert made is not None and f"o{order_id}-10" not in world.run("delegations", "list").output
@@ -202,9 +185,7 @@ def test_the_daemon_enabled_with_escalation_later_finds_the_overdue_reseller(san
         assert daemon.stop()[0] == 0
     assert ladder(bridge) == []
 
-    config.write_text(
-        config.read_text().replace("  enabled: false\n  # Not business days", "  enabled: true\n  # Not business days")
-    )
+    config.write_text(config.read_text().replace("  enabled: false\n  # Not business days", "  enabled: true\n  # Not business days"))
     daemon = Running(config, port)
     try:
         wait_until(lambda: [r["client_id"] for r in ladder(bridge)] == [1], seconds=60)

@@ -34,9 +34,7 @@ def executor(db: Database, api: WhmcsApi) -> Executor:
 
 
 def final_notice(purpose: str = "final") -> Action:
-    return action(
-        "email", purpose, {"related_id": 1, "type": "general", "msg": message("escalation.final_notice", **LADDER)}
-    )
+    return action("email", purpose, {"related_id": 1, "type": "general", "msg": message("escalation.final_notice", **LADDER)})
 
 
 def test_a_notice_is_written_in_the_clients_language_with_its_name_now(sandbox: Sandbox, db: Database, api: WhmcsApi):
@@ -99,15 +97,11 @@ def test_a_retry_sends_the_text_of_the_first_try(sandbox: Sandbox, db: Database,
 
 def test_a_message_this_version_does_not_know_parks_with_a_sentence(sandbox: Sandbox, db: Database, api: WhmcsApi):
     sandbox.load("reseller-overdue")
-    unknown = action(
-        "email", "future", {"related_id": 1, "type": "general", "msg": message("escalation.from_the_future")}
-    )
+    unknown = action("email", "future", {"related_id": 1, "type": "general", "msg": message("escalation.from_the_future")})
     plan(db, unknown)
     report = executor(db, api).run_once(NOW)
     assert report.parked == [unknown.key]
-    assert "asks for message 'escalation.from_the_future', which this version has not" in (
-        status(db, unknown.key).error or ""
-    )
+    assert "asks for message 'escalation.from_the_future', which this version has not" in (status(db, unknown.key).error or "")
     assert not [c for c in sandbox.calls() if c["action"] == "SendEmail"]
 
 
@@ -115,11 +109,7 @@ def test_a_ticket_opened_in_a_clients_name_says_it_is_ours_in_the_clients_langua
     sandbox: Sandbox, db: Database, api: WhmcsApi
 ):
     sandbox.load("reseller-overdue")
-    ticket = action(
-        "ticket",
-        "final-ticket",
-        {"deptid": 2, "client_id": 1, "msg": message("escalation.final_notice_ticket", **LADDER)},
-    )
+    ticket = action("ticket", "final-ticket", {"deptid": 2, "client_id": 1, "msg": message("escalation.final_notice_ticket", **LADDER)})
     staff = action(
         "ticket",
         "letter",
@@ -144,12 +134,7 @@ def test_a_failed_read_of_the_client_delays_the_notice_it_never_sends_it_in_the_
     plan(db, notice)
     sandbox.control(
         "faults",
-        {
-            "status": 200,
-            "count": 1,
-            "actions": ["GetClientsDetails"],
-            "message": "Database error: Lock wait timeout exceeded",
-        },
+        {"status": 200, "count": 1, "actions": ["GetClientsDetails"], "message": "Database error: Lock wait timeout exceeded"},
     )
     run = executor(db, api)
     run.run_once(NOW)

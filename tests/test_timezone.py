@@ -57,9 +57,7 @@ def test_check_shows_the_zone_and_refuses_an_unknown_one(tmp_path: Path):
     assert f"bridge.yaml:{line}: timezone: expected an IANA time zone name" in err
 
 
-@pytest.mark.parametrize(
-    ("written", "meant"), [("europe/paris", "Europe/Paris"), ("AMERICA/NEW_YORK", "America/New_York"), ("utc", "UTC")]
-)
+@pytest.mark.parametrize(("written", "meant"), [("europe/paris", "Europe/Paris"), ("AMERICA/NEW_YORK", "America/New_York"), ("utc", "UTC")])
 def test_a_wrongly_cased_zone_gets_a_did_you_mean(tmp_path: Path, written: str, meant: str):
     code, _, err = run("--config", str(example(tmp_path, written)), "check")
     assert code == 2 and f"(did you mean '{meant}'?), found '{written}'" in err

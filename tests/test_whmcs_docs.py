@@ -614,9 +614,7 @@ def test_a_row_planned_before_the_change_keeps_every_field_too(sandbox: Sandbox,
 
 
 def test_a_template_of_a_type_the_ladder_cannot_relate_is_refused(tmp_path: Path):
-    text = LADDER.replace(
-        "email: {message: escalation.reminder}", "email: {template: Support Reply, template_type: support}"
-    )
+    text = LADDER.replace("email: {message: escalation.reminder}", "email: {template: Support Reply, template_type: support}")
     path = tmp_path / "bridge.yaml"
     path.write_text(text)
     with pytest.raises(

@@ -59,8 +59,6 @@ def check_copy(copy: Path, named: Path, key: PublicKey | None = None) -> BackupR
         try:
             entries = audit.verify(db, key)
         except AuditChainError as exc:
-            raise StoreError(
-                f"the copy's audit chain does not verify ({exc}); nothing was written to {named}"
-            ) from None
+            raise StoreError(f"the copy's audit chain does not verify ({exc}); nothing was written to {named}") from None
         migrations = db.applied_migrations()
     return BackupReport(named, copy.stat().st_size, entries, migrations)

@@ -37,6 +37,7 @@ SWITCH_INTERVAL_S = 0.0005  # see Daemon._run
 log = logging.getLogger("whmcs_bridge.daemon")
 
 
+
 @dataclass
 class PassReport:
     at: datetime
@@ -293,9 +294,7 @@ class Daemon:
             log.debug("dry run: nothing new would be planned")
             return
         more = "" if first else " more"
-        log.info(
-            "dry run (read from WHMCS on a copy, nothing sent): %d%s action(s) would be planned", len(planned), more
-        )
+        log.info("dry run (read from WHMCS on a copy, nothing sent): %d%s action(s) would be planned", len(planned), more)
         for action in planned[:20]:
             log.info("dry run: would %s %s %s", action.kind, action.subject or "", readable.action(action.params))
 
@@ -360,3 +359,4 @@ class Daemon:
             if not busy:
                 self.wake.wait(self.trouble.wait(self.idle_s))
                 self.wake.clear()
+

@@ -28,7 +28,6 @@ def stories() -> list[ModuleType]:
     the seed it observes (SEED, SCENARIO, observe) and the story it plays (PLAYED, play)."""
     return [importlib.import_module(f"{spec.package}.demo") for spec in FAMILIES]
 
-
 CONFIG_TEMPLATE = """\
 # Written by `whmcs-bridge demo`: a bridge configuration pointed at the bundled sandbox.
 whmcs:
@@ -44,7 +43,6 @@ state:
 poll:
   every: 1m
 """
-
 
 def write_config(folder: Path, url: str, identifier: str, secret: str) -> Path:
     """A config file and its .env, as an operator would write them."""
@@ -89,3 +87,5 @@ def run_demo(workdir: Path | None, echo: Echo) -> None:
                     chains.append(f"{path.name} {audit.verify(story_db)}")
         echo("")
         echo(f"Audit chains verified intact (entries): {', '.join(chains)}.")
+
+

@@ -125,9 +125,7 @@ def assess(db: Database, config: Config, now: datetime, trouble: DaemonTrouble |
         reasons.append(f"the daemon's passes fail since {stamp(trouble.since)}: {trouble.error}")
     free_mb = free_space_mb(config)
     if free_mb is not None and free_mb < config.state.min_free_mb:
-        reasons.append(
-            f"only {free_mb} MB free on the disk of {config.state.path} (state.min_free_mb {config.state.min_free_mb})"
-        )
+        reasons.append(f"only {free_mb} MB free on the disk of {config.state.path} (state.min_free_mb {config.state.min_free_mb})")
     return {
         "status": "degraded" if reasons else "ok",
         "reasons": reasons,

@@ -25,7 +25,9 @@ def domain_names(*texts: str) -> list[str]:
     return found[:20]
 
 
-def ask_owners(family: str, key: str, data: dict[str, Any], names: list[str], now: datetime, **extra: Any) -> Decision:
+def ask_owners(
+    family: str, key: str, data: dict[str, Any], names: list[str], now: datetime, **extra: Any
+) -> Decision:
     """A state `key` waiting for WHMCS to say who owns what a ticket (`data`: TicketOpen's variables)
     names; the answer comes back as TicketResolved to the family that asked."""
     params = {

@@ -49,11 +49,7 @@ def enabled_with_reader(config: Config) -> list[str]:
 
 def changed(db: Database, config: Config) -> list[str]:
     """Enabled families whose configuration differs from the last one recorded."""
-    return [
-        name
-        for name in enabled_with_reader(config)
-        if poll_store.cursor(db, cursor_name(name)) != fingerprint(config, name)
-    ]
+    return [name for name in enabled_with_reader(config) if poll_store.cursor(db, cursor_name(name)) != fingerprint(config, name)]
 
 
 def remember(db: Database, config: Config, families: list[str], now: datetime) -> None:
@@ -79,12 +75,7 @@ def resync(db: Database, api: WhmcsApi, config: Config, family: str, now: dateti
             read += 1
             body = {"type": kind, "occurred_at": run, "source": {"resync": family}, "data": data}
             if inbox.add(
-                db,
-                event_id=f"{RESYNC_PREFIX}{family}:{run}:{key}",
-                type=kind,
-                source="poll",
-                body=body,
-                received_at=now,
+                db, event_id=f"{RESYNC_PREFIX}{family}:{run}:{key}", type=kind, source="poll", body=body, received_at=now
             ):
                 stored += 1
         poll_store.set_cursor(db, cursor_name(family), fingerprint(config, family), now)
@@ -93,11 +84,7 @@ def resync(db: Database, api: WhmcsApi, config: Config, family: str, now: dateti
 
 def on_change(db: Database, api: WhmcsApi, config: Config, now: datetime) -> list[str]:
     """Before a poll: resync the families whose configuration changed; lines saying what was done."""
-    off = [
-        name
-        for name in with_reader()
-        if name not in enabled_with_reader(config) and poll_store.cursor(db, cursor_name(name))
-    ]
+    off = [name for name in with_reader() if name not in enabled_with_reader(config) and poll_store.cursor(db, cursor_name(name))]
     if off:  # a family turned off forgets its fingerprint: turned on again, it is resynced
         with db.atomic():
             for name in off:

@@ -81,9 +81,7 @@ def note_if_disabled(config: Config, family: str) -> None:
         click.echo(note, err=True)
 
 
-def echo_list(
-    config: Config, family: str, rows: list[Any], as_json: bool, line: Callable[[Any], str], empty: str
-) -> None:
+def echo_list(config: Config, family: str, rows: list[Any], as_json: bool, line: Callable[[Any], str], empty: str) -> None:
     """A family's list command: says when the family is off, then the rows as JSON or a line each."""
     note_if_disabled(config, family)
     if as_json:
@@ -107,7 +105,6 @@ def fail(exc: BridgeError, as_json: bool = False) -> NoReturn:
 def user_errors(fn: F) -> F:
     """Turn BridgeError into one line on stderr and its exit code; no traceback for user errors. A command
     run with --json prints its error as JSON too, so a script reading stdout always gets one document."""
-
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         as_json = bool(kwargs.get("as_json"))

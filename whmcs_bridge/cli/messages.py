@@ -53,17 +53,13 @@ def messages_list(obj: Context, as_json: bool) -> None:
         echo_json(rows)
         return
     for row in rows:
-        click.echo(
-            f"{row['id']} ({row['channel']} to {row['audience']}; {', '.join(row['languages'])}): {row['about']}"
-        )
+        click.echo(f"{row['id']} ({row['channel']} to {row['audience']}; {', '.join(row['languages'])}): {row['about']}")
         click.echo(f"    fields: {', '.join(row['fields']) or 'none'}")
 
 
 @messages.command("preview")
 @click.argument("message_id")
-@click.option(
-    "--lang", default="en", show_default=True, help="A language code (en, fr, nl, id) or a WHMCS language name."
-)
+@click.option("--lang", default="en", show_default=True, help="A language code (en, fr, nl, id) or a WHMCS language name.")
 @click.option("--currency", default="EUR", show_default=True, help="The currency of the sample amounts.")
 @click.option("--json", "as_json", is_flag=True, help=JSON_OBJECT)
 @click.pass_obj

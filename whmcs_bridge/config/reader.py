@@ -271,9 +271,7 @@ class _Reader:
         for key_node, value_node in node.value:
             name = str(key_node.value)
             try:
-                values[name] = self.read_field(
-                    key_node, value_node, name in values or name in failed, fields, hints, key_path
-                )
+                values[name] = self.read_field(key_node, value_node, name in values or name in failed, fields, hints, key_path)
             except ConfigError as exc:
                 self.errors.append(exc)
                 failed.add(name)

@@ -460,12 +460,7 @@ def _run_read_reply(c: Call) -> Result:
     else:
         replies = list(ticket.replies)
     reply = next((r for r in replies if r.id == reply_id), None)
-    data: dict[str, Any] = {
-        **(c.params.get("report") or {}),
-        "ticket": ticket_id,
-        "reply": reply_id,
-        "found": reply is not None,
-    }
+    data: dict[str, Any] = {**(c.params.get("report") or {}), "ticket": ticket_id, "reply": reply_id, "found": reply is not None}
     if reply is not None:
         data.update(
             userid=reply.client_id,

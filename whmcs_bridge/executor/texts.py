@@ -141,8 +141,6 @@ class Texts:
                 language, currency = details.language, details.currency_code or None
             except WhmcsApiError as exc:
                 if not not_found(exc):  # never a text in the wrong language because one read failed
-                    raise WhmcsUnavailableError(
-                        f"reading client {client_id}'s language", str(exc), 1, sent=False
-                    ) from None
+                    raise WhmcsUnavailableError(f"reading client {client_id}'s language", str(exc), 1, sent=False) from None
                 # the client is gone: the default language, amounts without a currency
         return Reader(self.catalogue.reader_locale(audience, language), currency, self.zone)

@@ -57,6 +57,7 @@ def reply_cursor(ticket_id: int) -> str:
 OWN_TRACE = marker("wb-")[:-1]  # "[wb-": the bridge's own activity lines are not news
 
 
+
 def _born(row: Any) -> str:
     """When a ticket, order or email was made: the same id with another date is another record."""
     return iso(row.date) if row.date else ""
@@ -263,15 +264,11 @@ class Poller:
                 changing={"status": "All Active Tickets"},
                 news_above=self._former_cursor("tickets"),
             ),
-            Listing(
-                "orders", "orders", lambda o: [self._order(o)], born=_born, news_above=self._former_cursor("orders")
-            ),
+            Listing("orders", "orders", lambda o: [self._order(o)], born=_born, news_above=self._former_cursor("orders")),
         ]
         for client_id in sorted({int(c) for c in self.email_clients()}):
             out.append(
-                Listing(
-                    f"emails:{client_id}", "emails", lambda e: [self._email(e)], {"clientid": client_id}, born=_born
-                )
+                Listing(f"emails:{client_id}", "emails", lambda e: [self._email(e)], {"clientid": client_id}, born=_born)
             )
         return out
 
@@ -420,9 +417,7 @@ class Poller:
         if OWN_TRACE not in entry.description and entry.client_id and SERVICE_HINT.search(entry.description):
             touched = set(json.loads(self.cursor(TOUCHED) or "[]")) | {int(entry.client_id)}
             poll.set_cursor(self.db, TOUCHED, json.dumps(sorted(touched)), now)
-        named = (
-            {int(n) for n in INVOICE_HINT.findall(entry.description)} if OWN_TRACE not in entry.description else set()
-        )
+        named = {int(n) for n in INVOICE_HINT.findall(entry.description)} if OWN_TRACE not in entry.description else set()
         if named:
             poll.set_cursor(self.db, HINTS, json.dumps(sorted(set(self._hints()) | named)), now)
 

@@ -196,17 +196,13 @@ def problems_of(template: Template, specs: Mapping[str, MessageSpec]) -> list[st
         else:
             parts.append(("subject", template.subject, template.subject_line))
     elif template.subject is not None:
-        found.append(
-            f"{path}:{template.subject_line}: {template.id} ({template.lang}): a {spec.channel} has no subject"
-        )
+        found.append(f"{path}:{template.subject_line}: {template.id} ({template.lang}): a {spec.channel} has no subject")
     for part, source, line in parts:
         html = spec.channel in HTML_CHANNELS and part == "body"
         try:
             parsed = ENVIRONMENTS[html].parse(source)
         except TemplateSyntaxError as exc:
-            found.append(
-                f"{path}:{line + (exc.lineno or 1) - 1}: {template.id} ({template.lang}) {part}: {exc.message}"
-            )
+            found.append(f"{path}:{line + (exc.lineno or 1) - 1}: {template.id} ({template.lang}) {part}: {exc.message}")
             continue
         unknown = sorted(meta.find_undeclared_variables(parsed) - set(spec.fields) - GLOBALS)
         if unknown:

@@ -138,7 +138,7 @@ def environment(html: bool) -> SandboxedEnvironment:
 
 @pass_context
 def _and_list(context: Context, values: Iterable[Any]) -> str:
-    """ "a, b and c" in the reader's language."""
+    """"a, b and c" in the reader's language."""
     return format_list([str(v) for v in values], style="standard", locale=context["lang"])
 
 
@@ -235,7 +235,9 @@ class _Formatter:
         return text.replace("#", format_decimal(count, locale=self.locale))
 
 
-def render(spec: MessageSpec, template: Template, data: Mapping[str, Any], reader: Reader, names: Names) -> Rendered:
+def render(
+    spec: MessageSpec, template: Template, data: Mapping[str, Any], reader: Reader, names: Names
+) -> Rendered:
     """The template filled with the data as the reader sees it; MessageError names the message and language."""
     html = spec.channel in HTML_CHANNELS
     fmt = _Formatter(reader, names, one_line=not html)

@@ -17,6 +17,7 @@ from whmcs_bridge.sandbox.state import SandboxState
 NAMES = ("empty", "reseller-overdue", "agency", "vendor-dispute", "scale")
 
 
+
 class World:
     """Helpers that write WHMCS-shaped rows with consistent links (client -> owner user, invoices -> items)."""
 

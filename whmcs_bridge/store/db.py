@@ -379,7 +379,7 @@ class Database:
             return EnvironmentProblem(f"cannot write the state database {self.path}: {text}; free space on its disk")
         return StoreError(
             f"{self.path} is not a usable whmcs-bridge state database ({text}); restore it from a backup "
-            '(README, "Backup and restore")'
+            "(README, \"Backup and restore\")"
         )
 
     def quick_check(self) -> None:
@@ -392,7 +392,7 @@ class Database:
             first = " ".join(line for line in "\n".join(rows).splitlines() if not line.startswith("***"))
             raise StoreError(
                 f"the state database {self.path} is damaged (quick_check: {first}); stop the daemon and "
-                'restore it from a backup (README, "Backup and restore")'
+                "restore it from a backup (README, \"Backup and restore\")"
             )
 
     def close(self) -> None:

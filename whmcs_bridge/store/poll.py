@@ -126,7 +126,9 @@ def seen_marks(db: Database, listing: str, ids: Iterable[int]) -> dict[int, str]
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
         marks = ",".join("?" * len(chunk))
-        rows = db.conn.execute(f"SELECT id, mark FROM poll_seen WHERE list = ? AND id IN ({marks})", (listing, *chunk))
+        rows = db.conn.execute(
+            f"SELECT id, mark FROM poll_seen WHERE list = ? AND id IN ({marks})", (listing, *chunk)
+        )
         found.update({int(r["id"]): str(r["mark"]) for r in rows})
     return found
 

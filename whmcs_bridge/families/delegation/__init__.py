@@ -17,4 +17,6 @@ def build(config: Config) -> Delegation:
     return Delegation(dataclasses.replace(config.delegation, links=bool(config.receiver.public_url)))
 
 
-FAMILY = FamilySpec(NAME, build, __name__, resync="fact(s) its grants track (clients' services and users, orders)")
+FAMILY = FamilySpec(
+    NAME, build, __name__, resync="fact(s) its grants track (clients' services and users, orders)"
+)

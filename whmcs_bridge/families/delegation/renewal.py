@@ -259,9 +259,7 @@ def owner_paid_first(grant: dict[str, Any], renewal: dict[str, Any], now: dateti
         after = {"after_steps": [cancel.key]}
         actions = [
             dataclasses.replace(cancel, destructive=False),  # the delegate's own unpaid invoice, now moot
-            act(
-                grant, "email", f"renew:{n}:owner-paid", notice(grant["delegate"], told), grant["delegate"], guard=after
-            ),
+            act(grant, "email", f"renew:{n}:owner-paid", notice(grant["delegate"], told), grant["delegate"], guard=after),
         ]
     return Decision(state=grant, actions=actions, refs=grant_refs(grant))
 

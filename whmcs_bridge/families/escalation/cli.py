@@ -128,16 +128,11 @@ def _command(obj: Context, client_id: int, data: dict[str, Any], at: str | None 
     type=click.DateTime(["%Y-%m-%d"]),
     help="The date the client promised to pay by (YYYY-MM-DD).",
 )
-@click.option(
-    "--amount", required=True, help="The amount promised (e.g. 500.00): paying at least this by the date keeps it."
-)
+@click.option("--amount", required=True, help="The amount promised (e.g. 500.00): paying at least this by the date keeps it.")
 @click.option("--note", default="", help="How and by whom the promise was made.")
 @click.option("--by", required=True, help="Staff member recording it.")
 @click.option(
-    "--at",
-    "at",
-    default=None,
-    help="When the promise was made, ISO-8601 [default: now]; its date is checked against that day.",
+    "--at", "at", default=None, help="When the promise was made, ISO-8601 [default: now]; its date is checked against that day."
 )
 @click.option("--replace", is_flag=True, help="Replace the client's open promise, which then counts as broken.")
 @click.pass_obj

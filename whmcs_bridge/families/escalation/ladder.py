@@ -12,9 +12,9 @@ def email_params(
     spec: EmailSpec, client: int, data: dict[str, Any], related: dict[str, list[int]] | None = None
 ) -> list[dict[str, Any]]:
     """One SendEmail per record the email is about. A custom email is about the client; a template about
-        the records of its type (DD:api-reference/sendemail.md: general -> client id, invoice -> invoice id,
-        product -> service id, domain -> domain id), given in `related` by type: none, no email. A message of
-    the catalogue is rendered in the client's language when it is sent."""
+    the records of its type (DD:api-reference/sendemail.md: general -> client id, invoice -> invoice id,
+    product -> service id, domain -> domain id), given in `related` by type: none, no email. A message of
+the catalogue is rendered in the client's language when it is sent."""
     if spec.template:
         ids = [client] if spec.template_type == "general" else (related or {}).get(spec.template_type or "", [])
         return [{"related_id": i, "template": spec.template, "template_type": spec.template_type} for i in ids]

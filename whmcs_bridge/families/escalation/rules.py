@@ -721,9 +721,7 @@ class Case(StagePlanner):
         """The client is current: undo every reversible step in reverse order, close the case. The client
         hears "restored" only when it paid and something destructive is undone; staff always get a note."""
         self.keep_promise()
-        self.withdraw_waiting(
-            "case closed: the client is current" if paid else "case closed by staff after cancellations"
-        )
+        self.withdraw_waiting("case closed: the client is current" if paid else "case closed by staff after cancellations")
         if self.s.get("stages"):
             undo = self.undo_steps()
             self.actions.extend(undo)

@@ -25,7 +25,6 @@ NOTICE_KINDS = ("email", "ticket", "client_note")
 
 AMOUNT = re.compile(r"[0-9]{1,12}(\.[0-9]{1,2})?")
 
-
 def staff_locale(config: Config) -> str:
     return locale_of(config.messages.staff_language) or "en"
 
@@ -108,9 +107,7 @@ def hold_reason(config: Config, hold: dict[str, Any] | None) -> str | None:
 
 def broken_promises(state: dict[str, Any]) -> int:
     """Promises the client broke, in this episode and the closed ones."""
-    return int(state.get("broken_promises", 0)) + sum(
-        int(h.get("broken_promises", 0)) for h in state.get("history") or []
-    )
+    return int(state.get("broken_promises", 0)) + sum(int(h.get("broken_promises", 0)) for h in state.get("history") or [])
 
 
 def check_promise(config: Config, state: dict[str, Any], client_id: int, data: dict[str, Any], now: datetime) -> None:
@@ -124,10 +121,7 @@ def check_promise(config: Config, state: dict[str, Any], client_id: int, data: d
         amount = Decimal("NaN")
     if not amount.is_finite() or amount <= 0:
         raise BridgeError(f"--amount {raw!r} is not an amount: give what the client promised to pay, such as 500.00")
-    owed = sum(
-        (Decimal(str(i.get("balance", i.get("total", "0")))) for i in (state.get("invoices") or {}).values()),
-        Decimal(0),
-    )
+    owed = sum((Decimal(str(i.get("balance", i.get("total", "0")))) for i in (state.get("invoices") or {}).values()), Decimal(0))
     if owed > 0 and amount > owed:
         raise BridgeError(
             f"--amount {amount:.2f} is more than client {client_id} owes on its overdue invoices ({owed:.2f}): "
@@ -143,9 +137,7 @@ def check_promise(config: Config, state: dict[str, Any], client_id: int, data: d
     until = date.fromisoformat(data["until"])
     today = now.astimezone(config.zone).date()
     if until < today:
-        raise BridgeError(
-            f"the promised date {until} is in the past (today is {today}): give the date the client will pay by"
-        )
+        raise BridgeError(f"the promised date {until} is in the past (today is {today}): give the date the client will pay by")
     horizon = today + timedelta(days=section.promise_horizon_days)
     if until > horizon:
         raise BridgeError(

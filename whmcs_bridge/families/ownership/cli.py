@@ -51,9 +51,7 @@ def _echo_case(c: dict[str, Any]) -> None:
             click.echo("  waiting for the requester to confirm through its link")
     for r in c.get("replies", []):
         if not r.get("classified"):
-            click.echo(
-                f"  the {r['party']} replied in ticket #{r['ticket']}: classify it with `ownership record-answer`"
-            )
+            click.echo(f"  the {r['party']} replied in ticket #{r['ticket']}: classify it with `ownership record-answer`")
 
 
 BY = click.option(
@@ -161,14 +159,10 @@ def case_lines(view: own.StaffView, c: dict[str, Any]) -> list[str]:
     """The case as fields in words: names as recorded, instants to the minute in the configured zone."""
     out = [f"Ownership case {c['id']}: {c['status']}"]
     field = "  {:<12}{}".format
-    out.append(
-        field("Subjects:", ", ".join(f"{s['kind']} #{s['id']} {s.get('name') or ''}".strip() for s in c["subjects"]))
-    )
+    out.append(field("Subjects:", ", ".join(f"{s['kind']} #{s['id']} {s.get('name') or ''}".strip() for s in c["subjects"])))
     for role in ("holder", "requester"):
         party = c[role]
-        contact = ", ".join(
-            x for x in (f"client #{party['client']}" if party.get("client") else "", party.get("email")) if x
-        )
+        contact = ", ".join(x for x in (f"client #{party['client']}" if party.get("client") else "", party.get("email")) if x)
         out.append(field(f"{role.title()}:", f"{party.get('company') or party.get('name') or '-'} ({contact})"))
     out.append(field("Grounds:", (c.get("grounds") or "not given yet") + (f"; {c['note']}" if c.get("note") else "")))
     out.append(field("Opened:", view.when(c.get("opened"))))
@@ -195,18 +189,12 @@ def case_lines(view: own.StaffView, c: dict[str, Any]) -> list[str]:
     out += _section("Thread replies", [reply_line(view, r) for r in c.get("replies", [])])
     out += _section(
         "Approvals",
-        [
-            f"{a['by']} on {view.when(a['at'])}{': ' + a['note'] if a.get('note') else ''}"
-            for a in c.get("approvals", [])
-        ],
+        [f"{a['by']} on {view.when(a['at'])}{': ' + a['note'] if a.get('note') else ''}" for a in c.get("approvals", [])],
     )
     out += _section("To do in WHMCS", view.checklist(c)[1] if c["status"] == "executing" else [])
     out += _section(
         "Timeline",
-        [
-            f"{view.when(h['at'])}  {h['what']} by {h['by']}{': ' + h['why'] if h['why'] else ''}"
-            for h in c.get("history", [])
-        ],
+        [f"{view.when(h['at'])}  {h['what']} by {h['by']}{': ' + h['why'] if h['why'] else ''}" for h in c.get("history", [])],
     )
     return out
 
@@ -227,9 +215,7 @@ def reply_line(view: own.StaffView, r: dict[str, Any]) -> str:
         str(r.get("classified")), "NOT CLASSIFIED YET (ownership record-answer)"
     )
     text = " ".join(str(r.get("message") or "").split())
-    return (
-        f"{r['party']} in ticket #{r['ticket']} on {view.when(r.get('date') or r.get('seen'))}, {verdict}: {text[:300]}"
-    )
+    return f"{r['party']} in ticket #{r['ticket']} on {view.when(r.get('date') or r.get('seen'))}, {verdict}: {text[:300]}"
 
 
 def _section(title: str, lines: list[str]) -> list[str]:
@@ -249,13 +235,7 @@ def _evidence_line(view: own.StaffView, e: dict[str, Any]) -> str:
 @click.argument("case_id")
 @click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--ticket", type=ID, default=None, help="Take the file from this ticket's attachments instead.")
-@click.option(
-    "--index",
-    type=click.IntRange(0, 1000),
-    default=0,
-    show_default=True,
-    help="Which attachment of the ticket (from 0).",
-)
+@click.option("--index", type=click.IntRange(0, 1000), default=0, show_default=True, help="Which attachment of the ticket (from 0).")
 @click.option("--kind", type=click.Choice(EVIDENCE_KINDS), required=True, help="What the document is.")
 @click.option("--from", "sender", required=True, help="Who sent it (e.g. 'requester', 'holder', a name).")
 @click.option("--via", type=click.Choice(["email", "ticket", "post", "upload"]), required=True, help="How it came.")

@@ -215,9 +215,7 @@ def move_and_lock(stage: Stage, echo: Echo, case_id: str) -> None:
         f"  staff move both in WHMCS; the bridge's next check sees it: case {case['status']}, locked until {case['lock_until'][:10]}"
     )
     stage.settle()
-    echo(
-        "  the hosting is the company's now: its password is changed and WHMCS's welcome email sends the company the access"
-    )
+    echo("  the hosting is the company's now: its password is changed and WHMCS's welcome email sends the company the access")
     try:
         own.open_case(
             stage.config,

@@ -155,6 +155,4 @@ def checklist_reminder(case: dict[str, Any], now: datetime, rules: Rules) -> lis
         return []
     case["checklist_reminded"] = iso(now)
     step(case, now, "checklist reminder", "bridge", "the move in WHMCS is not done yet")
-    return [
-        staff_ticket(case, rules, "checklist-reminder", "ownership.staff_checklist_reminder", **checklist_fields(case))
-    ]
+    return [staff_ticket(case, rules, "checklist-reminder", "ownership.staff_checklist_reminder", **checklist_fields(case))]

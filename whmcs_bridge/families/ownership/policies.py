@@ -14,6 +14,7 @@ from whmcs_bridge.whmcs.whois import holder_details
 FAMILY = "ownership"
 
 
+
 class Rules:
     def __init__(
         self, section: OwnershipSection, department_id: int | None, staff_email: str | None, links: bool
@@ -171,9 +172,7 @@ def case_fields(case: dict[str, Any]) -> dict[str, Any]:
     """What every message of the case says (see messages.py): its reference, what is claimed, who holds
     it and who asks (a client by id, named by WHMCS; a requester outside WHMCS by the name it gave)."""
     requester = case["requester"]
-    outside = (
-        "" if requester.get("client") else requester.get("company") or requester.get("name") or requester.get("email")
-    )
+    outside = "" if requester.get("client") else requester.get("company") or requester.get("name") or requester.get("email")
     return {
         "case": case["id"],
         "subjects": [ref(s) for s in case["subjects"]],

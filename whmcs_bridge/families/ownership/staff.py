@@ -416,18 +416,7 @@ def record_answer(
         name, data = evidence
         kind = "holder-statement" if party == "holder" else "other"
         attached = attach(
-            config,
-            db,
-            case_id,
-            data,
-            name=name,
-            kind=kind,
-            sender=party,
-            via=via,
-            dated=None,
-            ticket=None,
-            by=by,
-            now=now,
+            config, db, case_id, data, name=name, kind=kind, sender=party, via=via, dated=None, ticket=None, by=by, now=now
         )
         item = attached["item"]
     command = {"command": "answer", "party": party, "answer": answer, "via": via, "evidence": item, "note": note}
