@@ -99,6 +99,8 @@ def test_the_agencys_order_is_invoiced_to_it_and_its_payment_accepts_the_owners_
         )
     payer.settle(2)
     assert [c["action"] for c in sandbox.calls(before) if c["action"] == "AcceptOrder"] == ["AcceptOrder"]
+    shown = payer.run("delegations", "show", "o1-10").output
+    assert f"order #1: settled, 21.90, the delegate's invoice #{invoice['id']}, the owner's invoice #{owner_invoice}" in shown
 
 
 def test_the_agency_cancelling_leaves_the_order_unpaid_and_staff_get_a_task(payer: BridgeWorld, tmp_path: Path):

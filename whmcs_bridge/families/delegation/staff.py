@@ -331,6 +331,13 @@ def show(g: dict[str, Any], zone: tzinfo | None = None) -> list[str]:
         out.append(
             f"  renewal {r['n']}: service #{r['service']}, {r['status']}{amount}{', ' + invoices if invoices else ''}"
         )
+    billing = g.get("billing")
+    if billing:  # an order invoiced to the delegate (delegation.order_invoice_to: payer)
+        invoice = f", the delegate's invoice #{billing['delegate_invoice']}" if billing.get("delegate_invoice") else ""
+        amount = f", {billing['amount']}" if billing.get("amount") else ""
+        out.append(
+            f"  order #{billing['order']}: {billing['status']}{amount}{invoice}, the owner's invoice #{billing['owner_invoice']}"
+        )
     if g.get("history"):
         out.append("  history:")
     for entry in g.get("history", []):
