@@ -746,3 +746,95 @@ def test_the_related_id_says_which_service_or_domain():
         relid=110,
     )
     assert "about Business (boulangerie-dupont.fr)" in body(copy)  # named from the grant, not the text
+
+
+# --- named templates per role (delegation.roles.ROLE.templates) ------------------------------------
+
+NAMED = """\
+whmcs:
+  url: https://billing.example.com/
+  identifier: ${WHMCS_API_IDENTIFIER}
+  secret: ${WHMCS_API_SECRET}
+receiver:
+  secret: ${WHMCS_BRIDGE_WEBHOOK_SECRET}
+state:
+  path: state.db
+delegation:
+  enabled: true
+  roles:
+    technical:
+      copy_emails: [product, domain]
+      templates:
+        copy: [Invoice Payment Reminder, Disk space warning]
+        notice: [Domain Renewal Confirmation, Hosting Account Welcome Email]
+        never: [Service Suspension Notification]
+  email_templates:
+    Disk space warning: {type: product, secret: none}
+"""
+ENV = {"WHMCS_API_IDENTIFIER": "i", "WHMCS_API_SECRET": "s", "WHMCS_BRIDGE_WEBHOOK_SECRET": "whsec_" + "A" * 32}
+
+
+def named_rules(text: str = NAMED) -> DelegationSection:
+    from pathlib import Path
+
+    from whmcs_bridge.config.load import parse_config
+
+    return parse_config(text, Path("/etc/whmcs-bridge/bridge.yaml"), ENV).delegation
+
+
+def test_a_named_template_overrides_its_category():
+    rules = named_rules()
+    grant = granted()
+    # An invoice email is no category the role copies, but the role names this one: copied (about the
+    # invoice, so only a whole-account grant gets it).
+    whole = granted(items=[{"kind": "client", "id": 11}])
+    (reminder,) = copy_of(
+        whole, "Payment reminder", "<p>due</p>", template="Invoice Payment Reminder", relid=501, rules=rules
+    )
+    assert "This is a copy" in body(reminder) and "<p>due</p>" in body(reminder)
+    # A product email the role copies by category, named under never: nothing.
+    assert copy_of(grant, "Suspended", "<p>x</p>", template="Service Suspension Notification", rules=rules) == []
+    # A domain email named under notice: a notice without the email's text.
+    domain = granted(items=[{"kind": "domain", "id": 11}])
+    (told,) = copy_of(
+        domain, "Renewed", "<p>Secret-ish text</p>", template="Domain Renewal Confirmation", relid=11, rules=rules
+    )
+    assert "Secret-ish text" not in str(told.params) and "received an email from us" in body(told)
+    # A custom template named under copy (listed under email_templates): copied.
+    (disk,) = copy_of(grant, "Disk space warning", "<p>95% used</p>", template="Disk space warning", rules=rules)
+    assert "95% used" in body(disk)
+
+
+def test_a_credential_template_named_copy_still_follows_the_owners_choice():
+    rules = named_rules(
+        NAMED.replace("notice: [Domain Renewal Confirmation, Hosting Account Welcome Email]", "notice: []").replace(
+            "copy: [Invoice Payment Reminder, Disk space warning]", "copy: [Hosting Account Welcome Email]"
+        )
+    )
+    (notice,) = copy_of(granted(), "Your hosting", ROOT_MAIL, template="Hosting Account Welcome Email", rules=rules)
+    assert "R00t-Vault-55" not in str(notice.params) and "has received the access details" in body(notice)
+
+
+@pytest.mark.parametrize(
+    ("change", "line", "path"),
+    [
+        (("Disk space warning]", "Disk space warnin]"), 15, "delegation.roles.technical.templates.copy[1]"),
+        (
+            ("never: [Service Suspension Notification]", "never: [Nope]"),
+            17,
+            "delegation.roles.technical.templates.never[0]",
+        ),
+        # A template that hands over the account is never sent to a delegate: only `never` may name it.
+        (
+            ("copy: [Invoice Payment Reminder, Disk space warning]", "copy: [Automated Password Reset]"),
+            15,
+            "delegation.roles.technical.templates.copy[0]",
+        ),
+    ],
+)
+def test_an_unknown_named_template_is_a_config_error_at_its_line(change: tuple[str, str], line: int, path: str):
+    from whmcs_bridge.errors import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        named_rules(NAMED.replace(*change))
+    assert f"bridge.yaml:{line}: {path}: expected " in str(caught.value), str(caught.value)

@@ -51,6 +51,7 @@ PROBES: dict[str, dict[str, Any]] = {
     "LogActivity": {"description": ""},
     "DomainUpdateWhoisInfo": {"domainid": 0},
     "DomainUpdateLockingStatus": {"domainid": 0},
+    "AcceptOrder": {"orderid": 0},
 }
 assert set(PROBES) == set(NEEDED_ACTIONS), "every needed action has a probe"
 

@@ -251,6 +251,10 @@ class _Reader:
         # A section may check itself as a whole (e.g. "exactly one of ..."): `problem()` returns the
         # "expected ..." phrase, or None.
         problem = section.problem() if hasattr(section, "problem") else None
+        if isinstance(problem, tuple):  # (a key path inside the section, the expected phrase): that node's line
+            inner, expected = problem
+            at = _node_at(node, inner) or node
+            raise self.fail(at, _child(key_path, inner), expected, self.describe(at))
         if problem:
             raise self.fail(node, label, problem, "; ".join(sorted(values)) or "an empty mapping")
         return section
@@ -314,6 +318,24 @@ class _Reader:
             problem = checker(value)
             if problem:
                 raise self.fail(node, key_path, problem, self.describe(node))
+
+
+def _node_at(node: yaml.Node, path: str) -> yaml.Node | None:
+    """The YAML node a key path names below `node` ("roles.technical.templates.copy[1]"), or None."""
+    for part in re.findall(r"[^.\[\]]+|\[\d+\]", path):
+        if part.startswith("[") and isinstance(node, yaml.SequenceNode):
+            index = int(part[1:-1])
+            if index >= len(node.value):
+                return None
+            node = node.value[index]
+        elif isinstance(node, yaml.MappingNode):
+            found = next((v for k, v in node.value if str(k.value) == part), None)
+            if found is None:
+                return None
+            node = found
+        else:
+            return None
+    return node
 
 
 def _child(key_path: str, name: str) -> str:

@@ -18,6 +18,7 @@ from whmcs_bridge.errors import BridgeError, WhmcsApiError, WhmcsAuthError
 from whmcs_bridge.executor.reads import (
     client_context,
     find_open_invoice,
+    find_order_invoice,
     read_owners,
     recent,
     resolve_ticket,
@@ -324,6 +325,49 @@ def _observe_renew_service(c: Call) -> Observed:
     return {"nextduedate": str(c.params["until"])} if moved and not _renewal_line(c)[1] else False
 
 
+def _lines_billed(c: Call) -> tuple[Any, list[int]]:
+    """The owner's invoice, and which of the given lines it still bills (open, with those lines)."""
+    invoice = c.api.invoice(int(c.params["invoice_id"]))
+    wanted = {int(i) for i in c.params["line_ids"]}
+    return invoice, [i.id for i in invoice.items if i.id in wanted] if invoice.is_open else []
+
+
+def _run_invoice_lines_off(c: Call) -> Result:
+    """An order invoiced to the agency instead: its lines come off the owner's invoice (UpdateInvoice
+    `deletelineids`, DD:api-reference/updateinvoice.md), or that invoice is cancelled when they were all its
+    items (as for a delegated renewal: no zero invoice whose fate WHMCS does not document). Reads first."""
+    invoice, billed = _lines_billed(c)
+    if billed and len(billed) == len(invoice.items):
+        c.api.update_invoice(invoice.id, status="Cancelled")
+    elif billed:
+        c.api.update_invoice(invoice.id, deletelineids=billed)
+    return {}
+
+
+def _observe_invoice_lines_off(c: Call) -> Observed:
+    return _done_if(not _lines_billed(c)[1])
+
+
+def _order_pending(c: Call) -> bool:
+    """Whether WHMCS lists the order as Pending now (GetOrders `id`, DD:api-reference/getorders.md)."""
+    order = next(c.api.orders(order_id=int(c.params["order_id"])), None)
+    if order is None:
+        raise ActionError(f"order {c.params['order_id']} no longer exists in WHMCS: it cannot be accepted")
+    return order.status == "Pending"
+
+
+def _run_accept_order(c: Call) -> Result:
+    """AcceptOrder (DD:api-reference/acceptorder.md), once: an order no longer Pending (accepted by staff
+    meanwhile, or by this action before an interruption) is not accepted again."""
+    if _order_pending(c):
+        c.api.accept_order(int(c.params["order_id"]))
+    return {}
+
+
+def _observe_accept_order(c: Call) -> Observed:
+    return _done_if(not _order_pending(c))
+
+
 def _holder(c: Call) -> dict[str, str]:
     """The new holder's details: read from its WHMCS profile now when it is a client (`holder_client`),
     else as the case recorded them (`holder`; rows planned before it carried `expect` in registrar
@@ -378,6 +422,10 @@ def _run_resolve_ticket(c: Call) -> Result:
 
 def _run_find_open_invoice(c: Call) -> Result:
     return {"feed": ("OpenInvoiceFound", find_open_invoice(c.api, c.params))}
+
+
+def _run_find_order_invoice(c: Call) -> Result:
+    return {"feed": ("OrderInvoiceFound", find_order_invoice(c.api, c.params))}
 
 
 def _run_read_owners(c: Call) -> Result:
@@ -510,6 +558,10 @@ ACTION_KINDS: Mapping[str, ActionKind] = MappingProxyType(
             # UpdateInvoice deletelineids (or status=Cancelled) then UpdateClientProduct nextduedate: the
             # service's due date and its line's absence tell
             ActionKind("renew_service", _run_renew_service, _observe_renew_service),
+            # UpdateInvoice deletelineids (or status=Cancelled): the lines' absence tells
+            ActionKind("invoice_lines_off", _run_invoice_lines_off, _observe_invoice_lines_off),
+            # AcceptOrder, only while the order is Pending: its status tells
+            ActionKind("accept_order", _run_accept_order, _observe_accept_order),
             # DomainUpdateWhoisInfo; the contact it asked for tells
             ActionKind("registrant_update", _run_registrant_update, _observe_registrant_update),
             # DomainUpdateLockingStatus: turning the lock on twice is harmless (OwnershipLock)
@@ -522,6 +574,7 @@ ACTION_KINDS: Mapping[str, ActionKind] = MappingProxyType(
             ActionKind("refresh_client", _run_refresh_client, repeat_safe=True, read_only=True),
             ActionKind("resolve_ticket", _run_resolve_ticket, repeat_safe=True, read_only=True),
             ActionKind("find_open_invoice", _run_find_open_invoice, repeat_safe=True, read_only=True),
+            ActionKind("find_order_invoice", _run_find_order_invoice, repeat_safe=True, read_only=True),
             ActionKind("read_owners", _run_read_owners, repeat_safe=True, read_only=True),
             # A reply in an ownership case's ticket thread, read to learn who wrote it (OwnershipReply).
             ActionKind("read_reply", _run_read_reply, repeat_safe=True, read_only=True),

@@ -239,3 +239,31 @@ def read_owners(api: WhmcsApi, subjects: list[dict[str, Any]]) -> dict[str, int 
             owner = next((u.id for u in details.users if u.is_owner), None)
             owners[f"client:{item_id}"] = owner
     return owners
+
+
+# GetInvoice item types (DD:api-reference/getinvoice.md lists each item's type and relid) that bill an
+# order's service (its first period, its promotion) or domain (registration, transfer, promotion).
+ORDER_LINE_TYPES = {
+    "service": ("Hosting", "PromoHosting"),
+    "domain": ("DomainRegister", "DomainTransfer", "PromoDomain"),
+}
+
+
+def find_order_invoice(api: WhmcsApi, p: Params) -> dict[str, Any]:
+    """The lines of the owner's order invoice that bill the order's services and domains (by item type and
+    relid), and whether that invoice is still open."""
+    invoice = api.invoice(int(p["invoice_id"]))
+    wanted = {(t, int(i["id"])): i["kind"] for i in p["items"] for t in ORDER_LINE_TYPES.get(i["kind"], ())}
+    lines = [
+        {
+            "id": item.id,
+            "description": item.description,
+            "amount": str(item.amount),
+            "item": f"{wanted[(item.type, item.relid)]}:{item.relid}",
+        }
+        for item in invoice.items
+        if (item.type, item.relid) in wanted
+    ]
+    owner = api.client_details(invoice.client_id)  # named on the agency's invoice as WHMCS names it now
+    name = owner.companyname or f"{owner.firstname} {owner.lastname}".strip()
+    return {**(p.get("report") or {}), "invoice_id": invoice.id, "open": invoice.is_open, "lines": lines, "owner": name}

@@ -205,7 +205,7 @@ class ConsentPages:
             return self.text("consent.used", lang, choice=self.choice(link, link.decision or ""), used_at=link.used_at)
         if datetime.fromisoformat(link.expires_at) <= self.clock():
             return self.text("consent.expired", lang, expires=link.expires_at)
-        if link.purpose in ("delegation", "delegation-accept"):
+        if link.purpose in ("delegation", "delegation-copies", "delegation-accept"):
             # A request withdrawn or lapsed meanwhile (or answered through the other side's link) is not
             # waiting any more: the link does nothing, and says so.
             grant = states.get(self.db(), "delegation", f"grant:{link.subject}")

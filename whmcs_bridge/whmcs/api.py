@@ -60,6 +60,7 @@ WRITE_ACTIONS = (
     "LogActivity",
     "DomainUpdateWhoisInfo",
     "DomainUpdateLockingStatus",
+    "AcceptOrder",
 )
 NEEDED_ACTIONS = READ_ACTIONS + WRITE_ACTIONS
 
@@ -332,6 +333,11 @@ class WhmcsApi:
 
     def update_invoice(self, invoice_id: int, **fields: Any) -> None:
         self.client.call("UpdateInvoice", {"invoiceid": invoice_id, **fields})
+
+    def accept_order(self, order_id: int) -> None:
+        """DD:api-reference/acceptorder.md: accepts a pending order. `autosetup`, `sendregistrar` and
+        `sendemail` are left out, so the products' own settings decide, as when WHMCS accepts a paid order."""
+        self.client.call("AcceptOrder", {"orderid": order_id})
 
     def update_service_due(self, service_id: int, nextduedate: date) -> None:
         """DD:api-reference/updateclientproduct.md: `nextduedate` (Y-m-d) is the service's next due date."""

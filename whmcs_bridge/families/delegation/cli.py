@@ -100,7 +100,7 @@ def templates(obj: Context) -> None:
     "--expires",
     type=click.DateTime(["%Y-%m-%d"]),
     default=None,
-    help="When the grant ends [default: delegation.default_expiry, else never].",
+    help="When the grant ends, a day after today [default: delegation.default_expiry, else never].",
 )
 @click.pass_obj
 @user_errors
@@ -119,7 +119,8 @@ def grant(
 ) -> None:
     """Make a client the technical or administrative contact of another client's services (with
     --request: ask the owner, who accepts or declines through a one-time link). WHMCS is read first: both
-    clients must exist and each service or domain must be the owner's."""
+    clients must exist and each service or domain must be the owner's. Granted by staff over the delegate's
+    pending request for the same services, it supersedes the request (withdrawn; the delegate is told)."""
     items = [{"kind": "service", "id": s} for s in services] + [{"kind": "domain", "id": d} for d in domains]
     if whole_client:
         items.append({"kind": "client", "id": owner})
@@ -140,6 +141,11 @@ def grant(
             request=request,
         )
         click.echo(dg.line(dg.grant(db, grant_id)))
+        request_id = dg.superseded_by(db, grant_id)
+        if request_id:
+            click.echo(
+                f"request {request_id} withdrawn: grant {grant_id} supersedes it (the delegate is told its request was replaced)"
+            )
 
 
 @delegations.command("revoke")

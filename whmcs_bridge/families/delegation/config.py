@@ -6,14 +6,31 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from whmcs_bridge.config.reader import Duration
-from whmcs_bridge.whmcs.templates import TemplateInfo
+from whmcs_bridge.whmcs.templates import DEFAULT_TEMPLATES, TemplateInfo
 
 EmailCategory = Literal["product", "domain", "invoice", "support", "general"]
 
 
 @dataclass(frozen=True, kw_only=True)
+class NamedTemplates:
+    """Templates a role names, by the exact name WHMCS gives them: each list overrides the template's
+    category (copy_emails). A template that prints access details still follows the owner's choice."""
+
+    copy: list[str] = field(default_factory=list)  # copied (the email itself, account links removed)
+    notice: list[str] = field(default_factory=list)  # a notice that the owner received it, without its text
+    never: list[str] = field(default_factory=list)  # nothing at all
+
+    def policy(self, template: str) -> Literal["copy", "notice", "never"] | None:
+        for name in ("never", "notice", "copy"):  # the most careful list wins
+            if template in getattr(self, name):
+                return name
+        return None
+
+
+@dataclass(frozen=True, kw_only=True)
 class RoleRights:
     copy_emails: list[EmailCategory] = field(default_factory=list)
+    templates: NamedTemplates = field(default_factory=NamedTemplates)
     welcome_email: Literal["copy", "notice", "none"] = "notice"
     support_authority: bool = False
     renew: bool = False
@@ -32,6 +49,10 @@ class DelegationSection:
     enabled: bool = False
     roles: dict[str, RoleRights] = field(default_factory=_default_roles)
     default_expiry: Duration | None = None
+    # Who is invoiced for an order an administrative contact's user placed in the owner's name: "owner"
+    # (as WHMCS invoiced it) or "payer" (o2switch's rule: the ordering agency gets an invoice for exactly the
+    # order's items, the owner's invoice stops asking for them, and the agency's payment accepts the order).
+    order_invoice_to: Literal["owner", "payer"] = "owner"
     # When a grant is revoked, suggest to the owner that the service's credentials be changed.
     offer_password_change: bool = True
     # Who confirms a new grant through a one-time link before it is active: "owner" (a delegate's request
@@ -52,6 +73,28 @@ class DelegationSection:
     # Not a configuration key: whether one-time links can be sent (receiver.public_url is set).
     links: bool = field(default=True, metadata={"internal": True})
 
-    def problem(self) -> str | None:
+    def problem(self) -> str | tuple[str, str] | None:
         unknown = set(self.roles) - {"technical", "administrative"}
-        return f"roles named technical and administrative only (not {', '.join(sorted(unknown))})" if unknown else None
+        if unknown:
+            return f"roles named technical and administrative only (not {', '.join(sorted(unknown))})"
+        return self.template_problem()
+
+    def template_problem(self) -> tuple[str, str] | None:
+        """A role's named template that is neither listed under email_templates nor a WHMCS default, or
+        that hands over the account yet is not under `never`: (its key path, what was expected)."""
+        for role, rights in self.roles.items():
+            for policy in ("copy", "notice", "never"):
+                for i, name in enumerate(getattr(rights.templates, policy)):
+                    info = self.email_templates.get(name) or DEFAULT_TEMPLATES.get(name)
+                    where = f"roles.{role}.templates.{policy}[{i}]"
+                    if info is None:
+                        return (
+                            where,
+                            "a template listed under delegation.email_templates or a WHMCS default template name",
+                        )
+                    if info.secret == "takeover" and policy != "never":
+                        return (
+                            where,
+                            "a template a delegate may receive (this one hands over the account or a domain: never sent)",
+                        )
+        return None

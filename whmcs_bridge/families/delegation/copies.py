@@ -110,22 +110,23 @@ def copies(
         return []
     allowed = rights(grant, rules)
     welcome = email.secret == "service-access"
-    # Access details are copied only where the role allows it and the owner chose it for this grant on
-    # its consent page; otherwise a notice that the owner received them (or nothing, per the role).
-    mode = allowed.welcome_email
+    named = allowed.templates.policy(email.template)  # a template the role names overrides its category
+    if named == "never":
+        return []
+    # Access details are copied only where the role allows it (or names the template) and the owner chose
+    # it for this grant on its consent page; otherwise a notice that the owner received them (or nothing).
+    mode = named or allowed.welcome_email
     if mode == "copy" and grant.get("credentials") != "copy":
         mode = "notice"
     if welcome and mode == "none":
         return []
-    if not welcome and email.type not in allowed.copy_emails:
+    if not welcome and named is None and email.type not in allowed.copy_emails:
         return []
     fingerprint = email_fingerprint(data, email, subject, text)
     fields = about_grant(grant, about=[about], subject=subject)
-    if welcome and mode == "notice":
-        params = {
-            **notice(grant["delegate"], message("delegation.access_notice", **fields)),
-            "original_html": COPY_COMMENT,
-        }
+    if (welcome and mode == "notice") or (not welcome and named == "notice"):
+        said = "delegation.access_notice" if welcome else "delegation.email_notice"
+        params = {**notice(grant["delegate"], message(said, **fields)), "original_html": COPY_COMMENT}
     else:
         # Our header is a message in the delegate's language; the email follows as WHMCS sent it (not ours).
         params = {

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from whmcs_bridge.families.delegation.config import DelegationSection
-from whmcs_bridge.families.delegation.grants import about_grant, act, grant_refs, note, notice, rights
+from whmcs_bridge.families.delegation.grants import about_grant, act, covered, grant_refs, note, notice, rights
 from whmcs_bridge.families.delegation.renewal import renew
 from whmcs_bridge.model import Action, Decision, as_int, message
 
 
-def command(grant: dict[str, Any], data: dict[str, Any], now: datetime, rules: DelegationSection) -> Decision:
+def command(
+    grant: dict[str, Any],
+    data: dict[str, Any],
+    now: datetime,
+    rules: DelegationSection,
+    others: Sequence[dict[str, Any]] = (),
+) -> Decision:
+    """A command about one grant; `others`: the owner's other grants in view (what stays when one ends)."""
     what = data.get("command")
     if what in ("grant", "request"):
         if grant:
@@ -29,9 +37,15 @@ def command(grant: dict[str, Any], data: dict[str, Any], now: datetime, rules: D
     if what == "consent":
         return consented(grant, data, now)
     if what == "revoke":
-        return end(grant, "revoked", now, rules, by=data.get("by") or "staff", reason=data.get("reason") or "")
+        by, reason = data.get("by") or "staff", data.get("reason") or ""
+        return end(grant, "revoked", now, rules, by=by, reason=reason, remaining=remaining(grant, others))
     if what == "withdraw":
         return request_ended(grant, "withdrawn", now, by=data.get("by") or "delegate", reason=data.get("reason") or "")
+    if what == "supersede":  # staff granted what the request asked for (staff.new_grant)
+        return request_ended(
+            grant, "withdrawn", now, by=data.get("by") or "staff", reason=str(data.get("reason") or ""),
+            superseded_by=str(data.get("by_grant") or ""),
+        )  # fmt: skip
     if what == "renew":
         return renew(grant, data, now, rules)
     return Decision(state=grant)
@@ -263,8 +277,10 @@ def end(
     by: str,
     reason: str,
     case: str | None = None,
+    remaining: Sequence[str] = (),
 ) -> Decision:
-    """The grant ends (`status` revoked or expired; `case`: the ownership case that ended it)."""
+    """The grant ends (`status` revoked or expired; `case`: the ownership case that ended it; `remaining`:
+    what the same delegate still covers for the owner, which the owner is told stays)."""
     if grant.get("status") != "active":
         return Decision(state=grant)
     grant["status"] = status
@@ -294,11 +310,27 @@ def end(
             grant["delegate"],
         ),
     ]
-    actions.append(act(grant, "email", f"{status}-told-owner", owner_end_email(grant, status, rules), grant["owner"]))
+    owner_email = owner_end_email(grant, status, rules, remaining)
+    actions.append(act(grant, "email", f"{status}-told-owner", owner_email, grant["owner"]))
     return Decision(state=grant, actions=actions, due_at=None, refs=grant_refs(grant))
 
 
-def owner_end_email(grant: dict[str, Any], status: str, rules: DelegationSection) -> dict[str, Any]:
+def remaining(grant: dict[str, Any], others: Sequence[dict[str, Any]]) -> list[str]:
+    """What the grant's delegate still covers for its owner through its other active grants."""
+    kept = [
+        subject
+        for other in others
+        if other.get("id") != grant["id"]
+        and other.get("status") == "active"
+        and (other.get("owner"), other.get("delegate")) == (grant["owner"], grant["delegate"])
+        for subject in covered(other)
+    ]
+    return [subject for subject in dict.fromkeys(kept) if subject not in covered(grant)]
+
+
+def owner_end_email(
+    grant: dict[str, Any], status: str, rules: DelegationSection, remaining: Sequence[str] = ()
+) -> dict[str, Any]:
     """The owner hears that the grant ended and, if configured, is offered a password change: by
     replying, or (for services, with links) through a one-time link."""
     services = [i for i in grant.get("items", []) if i["kind"] == "service"]
@@ -306,7 +338,8 @@ def owner_end_email(grant: dict[str, Any], status: str, rules: DelegationSection
     if rules.offer_password_change:
         offer = "link" if services and rules.links else "reply"
     owner_email = notice(
-        grant["owner"], message("delegation.ended_owner", **about_grant(grant, status=status, offer=offer))
+        grant["owner"],
+        message("delegation.ended_owner", **about_grant(grant, status=status, offer=offer, remaining=list(remaining))),
     )
     if offer == "link":
         changed = {**grant, "items": services}  # the password change concerns the services only
@@ -371,32 +404,59 @@ def next_timer(grant: dict[str, Any], rules: DelegationSection) -> datetime | No
     return min(remind, expires) if remind is not None else expires
 
 
-def request_ended(grant: dict[str, Any], status: str, now: datetime, *, by: str, reason: str) -> Decision:
-    """A pending request ends unanswered: withdrawn by its requester (the owner is told), or lapsed with its
-    link (the requester is told); a note on the owner's account says which."""
+def request_ended(
+    grant: dict[str, Any], status: str, now: datetime, *, by: str, reason: str, superseded_by: str = ""
+) -> Decision:
+    """A pending request ends unanswered: withdrawn by its requester (the owner is told), superseded by staff's
+    grant of the same (the delegate is told), or lapsed with its links (each side hears what happened: who
+    did not confirm); a note on the owner's account says which."""
     if grant.get("status") != "pending":
         return Decision(state=grant)
     grant["status"] = status
     grant["ended"] = now.isoformat(timespec="seconds")
     grant["history"].append({"at": grant["ended"], "what": status, "by": by, "reason": reason})
-    ended = about_grant(grant, status=status, reason=reason)
-    told = "owner" if status == "withdrawn" else "delegate"
+    # Who had not confirmed when it lapsed: the owner, the delegate (confirm: both) or both of them.
+    waiting = [side for side in grant.get("needs", ["owner"]) if side not in grant.get("confirmed", {})]
+    missing = "both" if len(waiting) > 1 else (waiting[0] if waiting else "owner")
+    ended = about_grant(grant, status=status, reason=reason, missing=missing if status == "lapsed" else "")
+    if superseded_by:
+        grant["superseded_by"] = superseded_by
+        ended["reason"] = f"superseded by grant {superseded_by}"
     actions = [
         act(
             grant,
             "client_note",
             f"{status}-note-owner",
-            note(message("delegation.request_ended_note", **ended)),
+            note(
+                message(
+                    "delegation.request_ended_note", **{**ended, **({"status": "superseded"} if superseded_by else {})}
+                )
+            ),
             grant["owner"],
-        ),
-        act(
-            grant,
-            "email",
-            f"{status}-told-{told}",
-            notice(grant[told], message(f"delegation.request_{status}", **ended)),
-            grant[told],
-        ),
+        )
     ]
+    if superseded_by:
+        told = message("delegation.request_superseded", **about_grant(grant, by_grant=superseded_by))
+        actions.append(
+            act(grant, "email", "superseded-told-delegate", notice(grant["delegate"], told), grant["delegate"])
+        )
+    elif status == "withdrawn":
+        told = message("delegation.request_withdrawn", **ended)
+        actions.append(act(grant, "email", "withdrawn-told-owner", notice(grant["owner"], told), grant["owner"]))
+    elif missing == "owner":  # the owner never answered: the requester hears it lapsed
+        told = message("delegation.request_lapsed", **ended)
+        actions.append(act(grant, "email", "lapsed-told-delegate", notice(grant["delegate"], told), grant["delegate"]))
+    else:  # the delegate did not confirm (confirm: both): each side hears what actually happened
+        actions += [
+            act(
+                grant,
+                "email",
+                f"lapsed-told-{side}",
+                notice(grant[side], message("delegation.confirmation_lapsed", **ended, side=side)),
+                grant[side],
+            )
+            for side in ("owner", "delegate")
+        ]
     return Decision(state=grant, actions=actions, refs=grant_refs(grant))
 
 

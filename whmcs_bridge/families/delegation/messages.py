@@ -144,11 +144,13 @@ MESSAGES = define(
         "delegation.ended_owner",
         "email",
         "client",
-        {"status": "text", "offer": "text", "consent_link": "url"},
+        {"status": "text", "offer": "text", "consent_link": "url", "remaining": "subjects"},
         'To the owner: the contact no longer acts for it; with `offer` "reply" or "link", the advice to '
-        "change the control-panel password (by replying, or through a one-time link).",
+        "change the control-panel password (by replying, or through a one-time link); `remaining`: what the "
+        "same contact still covers under its other grants (empty when nothing stays).",
         status="revoked",
         offer="link",
+        remaining=["domain:1"],
     ),
     _spec(
         "delegation.password_summary",
@@ -186,11 +188,76 @@ MESSAGES = define(
         "delegation.request_ended_note",
         "text",
         "staff",
-        {"grant": "text", "status": "text", "reason": "text"},
+        {"grant": "text", "status": "text", "reason": "text", "missing": "text"},
         'Staff note on the owner\'s account: a request ended unanswered (`status` "withdrawn" by its '
-        'requester, or "lapsed" with its link).',
+        'requester or in favour of staff\'s grant, or "lapsed" with its link; `missing`: who had not confirmed, '
+        '"owner", "delegate" or "both").',
         status="lapsed",
         reason="no answer before the link expired",
+        missing="owner",
+    ),
+    _spec(
+        "delegation.request_superseded",
+        "email",
+        "client",
+        {"grant": "text", "by_grant": "text"},
+        "To the delegate: staff granted what its request asked for (grant `by_grant`), so the request is withdrawn.",
+        by_grant="g5e0c2a1",
+    ),
+    _spec(
+        "delegation.confirmation_lapsed",
+        "email",
+        "client",
+        {"grant": "text", "side": "text", "missing": "text"},
+        'To each side (`side` "owner" or "delegate") when a grant needing both confirmations (delegation.confirm: '
+        'both) lapsed because the delegate had not confirmed (`missing` "delegate", or "both" when neither had).',
+        side="owner",
+        missing="delegate",
+    ),
+    # --- an order invoiced to the agency that placed it (delegation.order_invoice_to: payer) ------------
+    _spec(
+        "delegation.order_invoiced_note",
+        "text",
+        "staff",
+        {"grant": "text", "order": "text", "owner_invoice": "text", "invoice": "text", "amount": "text"},
+        "Staff note on the owner's account: the order its administrative contact placed is invoiced to that "
+        "contact (`invoice`, `amount`); its items came off the owner's invoice `owner_invoice`.",
+        order="7",
+        owner_invoice="501",
+        invoice="502",
+        amount="21.90",
+    ),
+    _spec(
+        "delegation.order_settled_note",
+        "text",
+        "staff",
+        {"grant": "text", "order": "text", "owner_invoice": "text", "invoice": "text"},
+        "Staff note on the owner's account: the contact paid its invoice for the order, which was accepted.",
+        order="7",
+        owner_invoice="501",
+        invoice="502",
+    ),
+    _spec(
+        "delegation.order_unsettled_note",
+        "text",
+        "staff",
+        {"grant": "text", "order": "text", "owner_invoice": "text", "invoice": "text", "why": "text"},
+        "Sticky staff task on the owner's account: the contact's invoice for the order was \"cancelled\", is "
+        '"overdue" (the order stays unpaid and not accepted), or was "paid twice" (after the owner paid).',
+        order="7",
+        owner_invoice="501",
+        invoice="502",
+        why="cancelled",
+    ),
+    _spec(
+        "delegation.order_owner_paid",
+        "email",
+        "client",
+        {"grant": "text", "order": "text", "owner_invoice": "text", "invoice": "text"},
+        "To the contact: the owner paid the order itself, so the contact's invoice for it is cancelled.",
+        order="7",
+        owner_invoice="501",
+        invoice="502",
     ),
     # --- copies of WHMCS's emails to the delegate --------------------------------------------------
     _spec(
@@ -211,6 +278,16 @@ MESSAGES = define(
         "To the delegate, instead of a copy of a welcome email: the owner received the access details.",
         about=["service:1"],
         subject="New Account Information",
+    ),
+    _spec(
+        "delegation.email_notice",
+        "email",
+        "client",
+        {"grant": "text", "about": "subjects", "subject": "text"},
+        "To the delegate, instead of a copy of an email whose template the role names under `notice`: the "
+        "owner received it (its subject), without its text.",
+        about=["service:1"],
+        subject="Domain Renewal Confirmation",
     ),
     _spec(
         "delegation.digest",

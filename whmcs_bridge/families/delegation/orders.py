@@ -6,6 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from whmcs_bridge.families.delegation import payer
 from whmcs_bridge.families.delegation.config import DelegationSection
 from whmcs_bridge.families.delegation.grants import about_grant, act, note, rights
 from whmcs_bridge.families.delegation.lifecycle import command
@@ -42,9 +43,11 @@ def ordered(
             "order": {"id": as_int(data.get("orderid")), "user": requestor, "via": admin["id"]},
         }
         key = f"grant:{grant_id}"
-        out[key] = command(
-            json.loads(json.dumps(grants.get(key) or {})), command_data, now, rules
-        )  # seen again: unchanged
+        existing = json.loads(json.dumps(grants.get(key) or {}))
+        decision = command(existing, command_data, now, rules)  # seen again: unchanged
+        if not existing and rules.order_invoice_to == "payer" and decision.state is not None:
+            decision = payer.start(decision.state, data, decision)  # invoiced to the agency that ordered
+        out[key] = decision
     if not out:
         out.update(agency_became_owner(grants, data, requestor, owner))
     return out

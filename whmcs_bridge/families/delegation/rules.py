@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from whmcs_bridge.families.delegation import payer
 from whmcs_bridge.families.delegation.config import DelegationSection
 from whmcs_bridge.families.delegation.copies import COPY_MARK, copies, ticket_key, ticket_note, ticket_opened
 from whmcs_bridge.families.delegation.digest import digest
@@ -57,7 +58,7 @@ class Delegation:
         if event.type == "TicketResolved" and data.get("requested_by") == FAMILY and data.get("state_key"):
             return [str(data["state_key"])]
         if (
-            event.type in ("OpenInvoiceFound", "RenewalInvoiceCreated")
+            event.type in ("OpenInvoiceFound", "RenewalInvoiceCreated", "OrderInvoiceFound", "PayerInvoiceCreated")
             and data.get("requested_by") == FAMILY
             and data.get("grant")
         ):
@@ -66,8 +67,8 @@ class Delegation:
 
     def refs(self, event: Event) -> Sequence[str]:
         data = event.data
-        if event.type == "DelegationCommand":
-            return ["digest-timer"]
+        if event.type == "DelegationCommand":  # and the owner's other grants, to say what stays when one ends
+            return ["digest-timer"] + ([f"owner:{as_int(data['owner'])}"] if as_int(data.get("owner")) else [])
         if event.type == "Tick" and data.get("key") == DIGEST:
             return ["all-grants"]
         if event.type == "EmailPreLog" and COPY_MARK not in f"{data.get('subject', '')}{data.get('message', '')}":
@@ -77,7 +78,7 @@ class Delegation:
             return [f"owner:{as_int(data.get('userid'))}", f"delegate:{as_int(data.get('userid'))}"]
         if event.type == "OrderPlaced" and as_int(data.get("userid")):
             return [f"owner:{as_int(data.get('userid'))}", f"user:{as_int(data.get('requestor_id'))}"]
-        if event.type in ("InvoicePaid", "InvoiceCancelled", "InvoiceRefunded", OUTCOME):
+        if event.type in ("InvoicePaid", "InvoiceCancelled", "InvoiceRefunded", "InvoiceOverdue", OUTCOME):
             return renewal_refs(data)
         if event.type == "OwnershipChanged":
             refs = [f"{s['kind']}:{s['id']}" for s in data.get("subjects") or []]
@@ -166,7 +167,8 @@ def on_command(
 ) -> dict[str, Decision]:
     data = event.data
     key = f"grant:{data['grant']}"
-    out = {key: command(json.loads(json.dumps(states.get(key) or {})), data, now, rules)}
+    others = [g for k, g in grant_copies(states).items() if k != key]  # the owner's other grants (refs)
+    out = {key: command(json.loads(json.dumps(states.get(key) or {})), data, now, rules, others)}
     if rules.digest_every and DIGEST not in states:  # the first grant starts the digest clock
         out[DIGEST] = Decision(
             state={"last": now.isoformat(timespec="seconds")},
@@ -266,11 +268,26 @@ def on_renewal_invoice(
 def on_invoice_settled(
     states: Mapping[str, State], event: Event, now: datetime, rules: DelegationSection
 ) -> dict[str, Decision]:
-    return {
-        k: d
-        for k, g in grant_copies(states).items()
-        if (d := renewal_payment(g, event.type, event.data, now)) is not None
-    }
+    """An invoice event: a delegated renewal's (renewal.py), or an order's invoiced to the delegate (payer.py)."""
+    out = {}
+    for k, g in grant_copies(states).items():
+        d = payer.payment(g, event.type, event.data, now)
+        if d is None and event.type != "InvoiceOverdue":
+            d = renewal_payment(g, event.type, event.data, now)
+        if d is not None:
+            out[k] = d
+    return out
+
+
+def on_order_invoice(
+    states: Mapping[str, State], event: Event, now: datetime, rules: DelegationSection
+) -> dict[str, Decision]:
+    grants = grant_copies(states)
+    key = f"grant:{event.data['grant']}"
+    if key not in grants:
+        return {}
+    step = payer.found if event.type == "OrderInvoiceFound" else payer.invoiced
+    return {key: step(grants[key], event.data, now)}
 
 
 def on_renewal_applied(
@@ -306,6 +323,9 @@ EVENTS: dict[str, EventHandler] = {
     "InvoicePaid": on_invoice_settled,
     "InvoiceCancelled": on_invoice_settled,
     "InvoiceRefunded": on_invoice_settled,
+    "InvoiceOverdue": on_invoice_settled,
+    "OrderInvoiceFound": on_order_invoice,
+    "PayerInvoiceCreated": on_order_invoice,
     OUTCOME: on_renewal_applied,
     "OwnershipChanged": on_ownership_changed,
 }

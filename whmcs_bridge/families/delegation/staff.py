@@ -66,15 +66,24 @@ def new_grant(
     if role not in config.delegation.roles:
         raise BridgeError(f"role {role!r} is not configured; delegation.roles has {', '.join(config.delegation.roles)}")
     if owner == delegate:
-        raise BridgeError("a client cannot be its own delegate")
+        raise UsageProblem(f"client #{owner} is the owner and cannot be its own delegate: give another --delegate")
     if not items:
         raise BridgeError("name what the grant covers: --service ID, --domain ID or --whole-client")
+    if expires is not None and expires <= now:
+        raise UsageProblem(
+            f"--expires {expires.date().isoformat()} is in the past: a grant ends after today (or give no --expires)"
+        )
+    # A service or domain named twice is covered once.
+    items = list({(i["kind"], int(i["id"])): {**i, "id": int(i["id"])} for i in items}.values())
     refusal = holds.refusal(db, held_subjects(items, owner), now)
     if refusal:
         raise BridgeError(f"no new grant: {refusal}")
     same = same_grant(db, owner=owner, delegate=delegate, role=role, items=items)
-    if same:
-        return same  # the same grant asked again (a command run twice): nothing new is sent
+    superseded = None
+    if same is not None:
+        if request or not is_request(same):
+            return str(same["id"])  # the same grant asked again (a command run twice): nothing new is sent
+        superseded = same  # staff grant what the delegate asked for: the request gives way (below)
     if (request or config.delegation.confirm == "both") and not config.receiver.public_url:
         raise BridgeError(
             "a request needs the owner's consent link: set receiver.public_url to where clients reach the daemon"
@@ -93,16 +102,37 @@ def new_grant(
         "expires": expires.isoformat(timespec="seconds") if expires else None,
     }
     staff.submit(db, config, "DelegationCommand", data, by=by, client_id=owner, now=now)
+    if superseded is not None:
+        # The request is withdrawn in the new grant's favour, and the delegate hears its request was replaced.
+        replaced = {"command": "supersede", "grant": superseded["id"], "by": by, "reason": f"grant {grant_id}"}
+        staff.submit(
+            db, config, "DelegationCommand", {**replaced, "by_grant": grant_id}, by=by, client_id=owner, now=now
+        )
     return grant_id
 
 
-def same_grant(db: Database, *, owner: int, delegate: int, role: str, items: list[dict[str, Any]]) -> str | None:
+def is_request(g: dict[str, Any]) -> bool:
+    """A delegate's request still waiting for the owner (not a grant staff made that waits for confirmations)."""
+    return g["status"] == "pending" and bool(g.get("history")) and g["history"][0]["what"] == "requested"
+
+
+def same_grant(
+    db: Database, *, owner: int, delegate: int, role: str, items: list[dict[str, Any]]
+) -> dict[str, Any] | None:
     """The active or pending grant that is exactly this one (same sides, role and items), if any."""
     wanted = sorted((i["kind"], int(i["id"])) for i in items)
     for g in grants(db, owner=owner, delegate=delegate):
         if g["status"] in ("active", "pending") and g["role"] == role:
             if sorted((i["kind"], int(i["id"])) for i in g["items"]) == wanted:
-                return str(g["id"])
+                return g
+    return None
+
+
+def superseded_by(db: Database, grant_id: str) -> str | None:
+    """The request a grant superseded (withdrawn in its favour), if any: for the CLI's sentence."""
+    for g in staff.states_of(db, FAMILY, "grant:"):
+        if g.get("superseded_by") == grant_id:
+            return str(g["id"])
     return None
 
 
@@ -183,7 +213,7 @@ def _on_active(
         db,
         config,
         "DelegationCommand",
-        {**data, "grant": grant_id, "by": by},
+        {**data, "grant": grant_id, "by": by, "owner": current["owner"]},
         by=by,
         client_id=current["owner"],
         now=now,
@@ -300,6 +330,13 @@ def show(g: dict[str, Any], zone: tzinfo | None = None) -> list[str]:
         amount = f", {r['amount']}" if r.get("amount") else ""
         out.append(
             f"  renewal {r['n']}: service #{r['service']}, {r['status']}{amount}{', ' + invoices if invoices else ''}"
+        )
+    billing = g.get("billing")
+    if billing:  # an order invoiced to the delegate (delegation.order_invoice_to: payer)
+        invoice = f", the delegate's invoice #{billing['delegate_invoice']}" if billing.get("delegate_invoice") else ""
+        amount = f", {billing['amount']}" if billing.get("amount") else ""
+        out.append(
+            f"  order #{billing['order']}: {billing['status']}{amount}{invoice}, the owner's invoice #{billing['owner_invoice']}"
         )
     if g.get("history"):
         out.append("  history:")

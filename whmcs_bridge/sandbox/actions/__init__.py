@@ -51,6 +51,7 @@ ACTIONS: dict[str, Handler] = {
     "GetTickets": support.get_tickets,
     "GetTicket": support.get_ticket,
     "GetOrders": records.get_orders,
+    "AcceptOrder": records.accept_order,
     "LogActivity": records.log_activity,
     "GetActivityLog": records.get_activity_log,
     "GetClientsDomains": records.get_clients_domains,

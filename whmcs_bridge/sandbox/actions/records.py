@@ -1,4 +1,4 @@
-"""Orders, the activity log and domains: GetOrders, LogActivity, GetActivityLog, GetClientsDomains, DomainGet/UpdateWhoisInfo."""
+"""Orders, the activity log and domains: GetOrders, AcceptOrder, LogActivity, GetActivityLog, GetClientsDomains, DomainGet/UpdateWhoisInfo."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 from whmcs_bridge.sandbox.actions.base import (
     ApiFail,
+    Hook,
     Params,
     Where,
     listing,
@@ -24,6 +25,26 @@ def get_orders(sb: SandboxState, p: Params) -> dict[str, Any]:
     total, start, rows = listing(sb, p, "SELECT * FROM orders WHERE " + where.sql, where.args, order)
     orders = [_order(sb, r) for r in rows]
     return {"totalresults": total, "startnumber": start, "numreturned": len(orders), "orders": {"order": orders}}
+
+
+def accept_order(sb: SandboxState, p: Params) -> dict[str, Any]:
+    """AcceptOrder (DD:api-reference/acceptorder.md): a pending order becomes Active; `autosetup` true sends
+    its services to their module (here: Pending becomes Active), `sendregistrar` true its domains to the
+    registrar (Pending becomes Active); left out, the product's own setting decides, which the sandbox does
+    not model: the services and domains stay as they are. The page lists no error texts: an order that is
+    missing or not Pending is refused with a text chosen here; the AcceptOrder hook fires
+    (DD:hooks-reference/shopping-cart.md lists it with `orderid`)."""
+    r = sb.one("SELECT * FROM orders WHERE id = ?", [p.num("orderid")])
+    if r is None or r["status"] != "Pending":
+        raise ApiFail("Order ID not found or Status not Pending")
+    sb.db.execute("UPDATE orders SET status = 'Active' WHERE id = ?", (r["id"],))
+    for line in sb.all("SELECT * FROM order_lines WHERE order_id = ?", [r["id"]]):
+        table, flag = ("services", "autosetup") if line["type"] == "product" else ("domains", "sendregistrar")
+        if p.flag(flag):
+            sb.db.execute(f"UPDATE {table} SET status = 'Active' WHERE id = ? AND status = 'Pending'", (line["relid"],))
+    sb.log(f"Order Accepted - Order ID: {r['id']}", r["client_id"])
+    p.hooks.append(Hook("AcceptOrder", {"orderid": r["id"]}))
+    return {}
 
 
 PRODUCT_TYPES = {

@@ -1,0 +1,152 @@
+"""o2switch's billing rule for orders (seed 002, "la facture sera toujours émise au nom de la personne qui est à
+l'origine du paiement"): with `delegation.order_invoice_to: payer`, an order the administrative contact's user
+placed in the owner's name is invoiced to the agency for exactly the order's items, the owner's invoice stops
+asking for them, and the agency's payment accepts the owner's order once (AcceptOrder). The agency cancelling
+its invoice leaves the order unpaid, with a staff task. Against the sandbox, the real receiver and the CLI."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import BridgeWorld, Sandbox, sql
+from whmcs_bridge.store import inbox
+from whmcs_bridge.store.db import Database
+
+
+def world_with(sandbox: Sandbox, tmp: Path, invoice_to: str) -> BridgeWorld:
+    sandbox.load("agency")
+    w = BridgeWorld(sandbox, tmp, f"delegation:\n  enabled: true\n  order_invoice_to: {invoice_to}\n")
+    w.run("tick")
+    return w
+
+
+@pytest.fixture
+def payer(sandbox: Sandbox, tmp_path: Path) -> Iterator[BridgeWorld]:
+    w = world_with(sandbox, tmp_path, "payer")
+    yield w
+    w.close()
+
+
+@pytest.fixture
+def owner(sandbox: Sandbox, tmp_path: Path) -> Iterator[BridgeWorld]:
+    w = world_with(sandbox, tmp_path, "owner")
+    yield w
+    w.close()
+
+
+def order_seen(world: BridgeWorld, tmp: Path) -> None:
+    """The agency holds an administrative grant on client 12; order 1 (hosting and domain, placed by the
+    agency's user in client 12's name, scenario agency) is then seen by the poll."""
+    world.run(
+        "delegations", "grant", "--owner", "12", "--delegate", "10", "--whole-client", "--role", "administrative",
+        "--by", "alice", "--basis", "signed mandate",
+    )  # fmt: skip
+    world.settle()
+    with Database(tmp / "state.db") as db:  # the order predates the bridge; present it as news
+        sql(db, "DELETE FROM poll_seen WHERE list = 'orders'")
+    world.settle(6)
+
+
+def agency_invoices(world: BridgeWorld) -> list[dict[str, Any]]:
+    return [i for i in world.sandbox.rows("invoices", client_id=10) if "Order #1 placed" in i["notes"]]
+
+
+def pay(world: BridgeWorld, invoice_id: int, transid: str) -> None:
+    world.sandbox.control(
+        "act", {"action": "AddInvoicePayment", "invoiceid": invoice_id, "transid": transid, "gateway": "stripe"}
+    )
+
+
+def test_the_agencys_order_is_invoiced_to_it_and_its_payment_accepts_the_owners_order_once(
+    payer: BridgeWorld, tmp_path: Path
+):
+    sandbox = payer.sandbox
+    [order] = sandbox.rows("orders", id=1)
+    owner_invoice = order["invoice_id"]
+    order_seen(payer, tmp_path)
+    [invoice] = agency_invoices(payer)
+    # Exactly the order's items (9.95 hosting + 11.95 domain), each named with the owner and the order.
+    assert invoice["total"] == "21.90" and invoice["status"] == "Unpaid"
+    lines = sandbox.rows("invoice_items", invoice_id=invoice["id"])
+    assert sorted(i["amount"] for i in lines) == ["11.95", "9.95"]
+    assert all(
+        "martin-notaires.fr" in i["description"] and "Cabinet Martin Avocats" in i["description"] for i in lines
+    ), [i["description"] for i in lines]
+    # The owner's invoice stops asking for them (they were all its items: cancelled), nothing paid by the owner.
+    assert sandbox.rows("invoices", id=owner_invoice)[0]["status"] == "Cancelled"
+    assert sandbox.rows("orders", id=1)[0]["status"] == "Pending"
+    before = len(sandbox.calls())
+    pay(payer, invoice["id"], "AGENCY-1")
+    payer.settle(4)
+    assert sandbox.rows("orders", id=1)[0]["status"] == "Active"
+    assert sandbox.rows("transactions", invoice_id=owner_invoice) == []
+    notes = [n["note"] for n in sandbox.rows("client_notes", client_id=12)]
+    assert any("order #1" in n and f"#{invoice['id']}" in n and "accepted" in n for n in notes), notes
+    # Reported again (an old hook replaying): the order is accepted once.
+    with Database(tmp_path / "state.db") as db, db.atomic():
+        inbox.add(
+            db,
+            event_id="replay-order",
+            type="InvoicePaid",
+            source="webhook",
+            body={"type": "InvoicePaid", "data": {"invoiceid": invoice["id"]}},
+            received_at=datetime.now(UTC),
+        )
+    payer.settle(2)
+    assert [c["action"] for c in sandbox.calls(before) if c["action"] == "AcceptOrder"] == ["AcceptOrder"]
+    shown = payer.run("delegations", "show", "o1-10").output
+    assert f"order #1: settled, 21.90, the delegate's invoice #{invoice['id']}, the owner's invoice #{owner_invoice}" in shown
+
+
+def test_the_agency_cancelling_leaves_the_order_unpaid_and_staff_get_a_task(payer: BridgeWorld, tmp_path: Path):
+    sandbox = payer.sandbox
+    order_seen(payer, tmp_path)
+    [invoice] = agency_invoices(payer)
+    sandbox.control("act", {"action": "UpdateInvoice", "invoiceid": invoice["id"], "status": "Cancelled"})
+    payer.settle(4)
+    assert sandbox.rows("orders", id=1)[0]["status"] == "Pending"
+    tasks = [n for n in sandbox.rows("client_notes", client_id=12) if "STAFF TASK" in n["note"]]
+    assert len(tasks) == 1 and tasks[0]["sticky"] == 1 and f"#{invoice['id']}" in tasks[0]["note"], tasks
+    assert "order #1" in tasks[0]["note"] and "cancelled" in tasks[0]["note"]
+
+
+def test_by_default_the_owner_is_invoiced_as_whmcs_did(owner: BridgeWorld, tmp_path: Path):
+    sandbox = owner.sandbox
+    [order] = sandbox.rows("orders", id=1)
+    order_seen(owner, tmp_path)
+    assert agency_invoices(owner) == []
+    assert sandbox.rows("invoices", id=order["invoice_id"])[0]["status"] == "Unpaid"
+
+
+def test_the_agency_not_paying_leaves_the_order_unpaid_and_staff_get_one_task(payer: BridgeWorld, tmp_path: Path):
+    sandbox = payer.sandbox
+    order_seen(payer, tmp_path)
+    [invoice] = agency_invoices(payer)
+    later = (datetime.now(UTC) + timedelta(days=3)).isoformat(timespec="seconds")
+    for _ in range(3):  # the poll finds the agency's invoice past its due date; a pass later, still one task
+        payer.run("tick", "--at", later)
+    assert sandbox.rows("orders", id=1)[0]["status"] == "Pending"
+    tasks = [n for n in sandbox.rows("client_notes", client_id=12) if "STAFF TASK" in n["note"]]
+    assert len(tasks) == 1 and "is overdue" in tasks[0]["note"] and f"#{invoice['id']}" in tasks[0]["note"], tasks
+
+
+def test_the_owner_paying_first_cancels_the_agencys_invoice(payer: BridgeWorld, tmp_path: Path):
+    """The owner pays its order invoice after the agency was invoiced but before the order's items came off it
+    (WHMCS refused UpdateInvoice meanwhile): the agency's invoice is cancelled and the agency told."""
+    sandbox = payer.sandbox
+    [order] = sandbox.rows("orders", id=1)
+    sandbox.control("faults", {"status": 503, "count": 1000, "actions": ["UpdateInvoice"]})
+    order_seen(payer, tmp_path)
+    [invoice] = agency_invoices(payer)
+    assert sandbox.rows("invoices", id=order["invoice_id"])[0]["status"] == "Unpaid"
+    pay(payer, order["invoice_id"], "OWNER-1")
+    sandbox.control("faults", {"status": 503, "count": 0})
+    payer.settle(4)
+    assert sandbox.rows("invoices", id=invoice["id"])[0]["status"] == "Cancelled"
+    assert sandbox.rows("invoices", id=order["invoice_id"])[0]["status"] == "Paid"
+    assert any("nothing for you to pay" in e["subject"] for e in payer.emails(10))

@@ -1,0 +1,203 @@
+"""An administrative contact's order in the owner's name, invoiced to the agency that placed it
+(`delegation.order_invoice_to: payer`, o2switch's rule: the invoice goes to whoever pays), as pure steps settled
+the way a delegated renewal is (renewal.py): read the order's lines on the owner's invoice, invoice the agency
+exactly those, take them off the owner's invoice, and when the agency pays, accept the owner's order once.
+WHMCS made the owner's invoice at checkout (an order's `invoiceid`, DD:api-reference/addorder.md and
+getorders.md); the calls are GetInvoice (its items' type and relid, getinvoice.md), CreateInvoice
+(createinvoice.md), UpdateInvoice `deletelineids` or `status` (updateinvoice.md) and AcceptOrder
+(acceptorder.md), each in the executor's kinds.
+
+The owner paying first cancels the agency's invoice (the agency is told); the agency cancelling its invoice,
+letting it go overdue, or paying after the owner did, leaves the order as it is (unpaid, not accepted, or
+accepted once) with a sticky staff task on the owner's account.
+
+A billing's status: looking, invoicing (the agency's invoice is being made), invoiced, settled, and the ends:
+nothing to move (the owner's invoice was paid or bills none of it), owner paid, cancelled, paid twice."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from whmcs_bridge.families.delegation.grants import about_grant, act, grant_refs, note, notice
+from whmcs_bridge.model import Decision, as_int, message
+
+
+def start(grant: dict[str, Any], order: dict[str, Any], decision: Decision) -> Decision:
+    """The order's technical grant was just made: read the order's lines on the owner's invoice."""
+    invoice = as_int(order.get("invoiceid"))
+    if invoice is None or grant.get("billing"):
+        return decision
+    grant["billing"] = {"order": as_int(order.get("orderid")), "owner_invoice": invoice, "status": "looking"}
+    find = act(
+        grant,
+        "find_order_invoice",
+        "payer:find",
+        {
+            "invoice_id": invoice,
+            "items": [{"kind": i["kind"], "id": i["id"]} for i in grant["items"]],
+            "report": {"grant": grant["id"]},
+        },
+        grant["owner"],
+    )
+    return dataclasses.replace(decision, state=grant, actions=[*decision.actions, find], refs=grant_refs(grant))
+
+
+def facts(grant: dict[str, Any], **more: Any) -> dict[str, Any]:
+    billing = grant["billing"]
+    return about_grant(
+        grant,
+        order=str(billing["order"]),
+        owner_invoice=str(billing["owner_invoice"]),
+        invoice=str(billing.get("delegate_invoice") or ""),
+        **more,
+    )
+
+
+def found(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision:
+    """The order's lines on the owner's invoice: invoice the agency exactly those."""
+    billing = grant.get("billing") or {}
+    if billing.get("status") != "looking":
+        return Decision(state=grant)
+    at = now.isoformat(timespec="seconds")
+    lines = data.get("lines") or []
+    if not data.get("open") or not lines:
+        billing["status"] = "nothing to move"
+        grant["history"].append(
+            {"at": at, "what": f"order #{billing['order']}: its invoice asks nothing to move", "by": "bridge"}
+        )
+        return Decision(state=grant)
+    billing.update(status="invoicing", lines=[int(line["id"]) for line in lines])
+    billing["amount"] = str(sum((Decimal(str(line["amount"])) for line in lines), Decimal("0")))
+    # An invoice's lines and notes are not messages: written once, in English, naming the owner and the order
+    # (the executor recognises the invoice by its notes).
+    owner = data.get("owner") or grant.get("owner_name") or f"client #{grant['owner']}"
+    names = {f"{i['kind']}:{i['id']}": i.get("name") or "" for i in grant["items"]}
+
+    def described(line: dict[str, Any]) -> str:
+        """WHMCS's own description, with the service's or domain's name when it does not say it."""
+        said, name = str(line["description"]), names.get(str(line.get("item")), "")
+        text = said if not name or name in said else f"{said} - {name}"
+        return f"{text} (ordered for {owner}, order #{billing['order']})"
+
+    params = {
+        "client_id": grant["delegate"],
+        "lines": [[described(line), line["amount"]] for line in lines],
+        "notes": f"Order #{billing['order']} placed for {owner}: paying this invoice settles the order "
+        f"(its items were taken off invoice #{billing['owner_invoice']} of {owner}).",
+        "send": True,
+        "report_as": "PayerInvoiceCreated",
+        "report": {"grant": grant["id"]},
+    }
+    invoice = act(grant, "create_invoice", "payer:invoice", params, grant["delegate"])
+    return Decision(state=grant, actions=[invoice], refs=grant_refs(grant))
+
+
+def invoiced(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision:
+    """The agency's invoice exists: the order's lines come off the owner's invoice (unless paid meanwhile)."""
+    billing = grant.get("billing") or {}
+    if billing.get("status") != "invoicing":
+        return Decision(state=grant)
+    billing.update(status="invoiced", delegate_invoice=as_int(data.get("invoice_id")))
+    grant["history"].append(
+        {
+            "at": now.isoformat(timespec="seconds"),
+            "what": f"order #{billing['order']} invoiced to the delegate (invoice #{billing['delegate_invoice']})",
+            "by": "bridge",
+        }
+    )
+    off = act(
+        grant,
+        "invoice_lines_off",
+        "payer:lines-off",
+        {"invoice_id": billing["owner_invoice"], "line_ids": billing["lines"]},
+        grant["owner"],
+        guard={"invoices_open": [billing["owner_invoice"]]},
+    )
+    told = note(message("delegation.order_invoiced_note", **facts(grant, amount=billing["amount"])))
+    staff = act(grant, "client_note", "payer:note", told, grant["owner"], guard={"after_steps": [off.key]})
+    return Decision(state=grant, actions=[off, staff], refs=grant_refs(grant))
+
+
+def payment(grant: dict[str, Any], kind: str, data: dict[str, Any], now: datetime) -> Decision | None:
+    """What an invoice event means for the order's billing; None when it is not about it."""
+    billing = grant.get("billing") or {}
+    invoice = as_int(data.get("invoiceid"))
+    if invoice is None or not billing:
+        return None
+    if invoice == billing.get("delegate_invoice"):
+        return agency_invoice(grant, kind, now)
+    if (
+        invoice == billing.get("owner_invoice")
+        and kind == "InvoicePaid"
+        and billing["status"] in ("invoicing", "invoiced")
+    ):
+        return owner_paid_first(grant, now)
+    return None
+
+
+def agency_invoice(grant: dict[str, Any], kind: str, now: datetime) -> Decision:
+    billing = grant["billing"]
+    at = now.isoformat(timespec="seconds")
+    if kind == "InvoicePaid" and billing["status"] == "invoiced":
+        billing.update(status="settled", paid=at)
+        grant["history"].append({"at": at, "what": f"order #{billing['order']} paid by the delegate", "by": "WHMCS"})
+        accept = act(grant, "accept_order", "payer:accept", {"order_id": billing["order"]}, grant["owner"])
+        told = note(message("delegation.order_settled_note", **facts(grant)))
+        staff = act(grant, "client_note", "payer:settled", told, grant["owner"], guard={"after_steps": [accept.key]})
+        return Decision(state=grant, actions=[accept, staff], refs=grant_refs(grant))
+    if kind == "InvoicePaid" and billing["status"] == "owner paid":
+        billing.update(status="paid twice", stopped=at)
+        return staff_task(grant, "paid twice", at)
+    if kind == "InvoiceCancelled" and billing["status"] == "invoiced":
+        billing.update(status="cancelled", cancelled=at)
+        return staff_task(grant, "cancelled", at)
+    if kind == "InvoiceOverdue" and billing["status"] == "invoiced" and not billing.get("chased"):
+        billing["chased"] = at
+        return staff_task(grant, "overdue", at)
+    return Decision(state=grant)
+
+
+def staff_task(grant: dict[str, Any], why: str, at: str) -> Decision:
+    """The order stays as it is (unpaid and not accepted; or, paid twice, accepted once): staff decide, from a
+    sticky note on the owner's account."""
+    billing = grant["billing"]
+    grant["history"].append(
+        {"at": at, "what": f"order #{billing['order']}: the delegate's invoice {why}", "by": "WHMCS"}
+    )
+    task = note(message("delegation.order_unsettled_note", **facts(grant, why=why)), sticky=True)
+    return Decision(
+        state=grant,
+        actions=[act(grant, "client_note", f"payer:{why.replace(' ', '-')}", task, grant["owner"])],
+        refs=grant_refs(grant),
+    )
+
+
+def owner_paid_first(grant: dict[str, Any], now: datetime) -> Decision:
+    """The owner paid its order invoice before its lines came off: WHMCS settles the order for that payment;
+    the agency's invoice is cancelled (unless paid meanwhile: its own event then asks staff) and it is told."""
+    billing = grant["billing"]
+    at = now.isoformat(timespec="seconds")
+    billing.update(status="owner paid", owner_paid=at)
+    grant["history"].append({"at": at, "what": f"order #{billing['order']}: the owner paid first", "by": "WHMCS"})
+    invoice = billing.get("delegate_invoice")
+    if not invoice:
+        return Decision(state=grant, refs=grant_refs(grant))
+    cancel = act(
+        grant,
+        "invoice_status",
+        "payer:cancel",
+        {"invoice_id": invoice, "status": "Cancelled"},
+        grant["delegate"],
+        guard={"invoices_open": [invoice]},
+    )
+    told = message("delegation.order_owner_paid", **facts(grant))
+    email = act(
+        grant, "email", "payer:owner-paid", notice(grant["delegate"], told), grant["delegate"],
+        guard={"after_steps": [cancel.key]},
+    )  # fmt: skip
+    return Decision(
+        state=grant, actions=[dataclasses.replace(cancel, destructive=False), email], refs=grant_refs(grant)
+    )
