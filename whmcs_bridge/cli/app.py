@@ -456,25 +456,29 @@ def audit() -> None:
 def audit_verify(obj: Context, public_key: Path | None, against_whmcs: bool, as_json: bool) -> None:
     """Recompute the audit chain and check its signed head and checkpoints; exit 1 and name the first
     broken row if rows were edited, deleted, added, renumbered or wiped without the signing key.
-    With --against-whmcs, also exit 1 if the chain is not the one anchored in WHMCS (cut short, rewritten
-    or restored from an older copy)."""
+    Without the signing key beside the database (and no --public-key) it never says intact: it says what
+    it could not check and exits 1. With --against-whmcs, also exit 1 if the chain is not the one anchored
+    in WHMCS (cut short, rewritten, an anchor missing from WHMCS, or restored from an older copy)."""
     config = obj.config()
     with Database(existing_state(config), migrate=False) as db:
         key = PublicKey.from_file(public_key) if public_key else (db.signer.public if db.signer else None)
         count = audit_log.verify(db, key)
+        if key is None:
+            # Rows recomputed by a forger link up as well as the bridge's: without a key nothing is vouched for.
+            raise BridgeError(
+                f"audit chain NOT verified: its {count} row(s) link up, but the signing key "
+                f"{keys.key_path(db.path.resolve())} is missing, so the signed head and checkpoints were not "
+                "checked: restore the key, or give the bridge's public key with --public-key FILE"
+            )
         anchors = None
         if against_whmcs:
-            if key is None:
-                raise BridgeError("no signing key beside the database: give the bridge's public key with --public-key")
             anchors, problems = anchor.compare(db, WhmcsApi.from_config(config), key)
             if problems:
                 raise AuditChainError(count, "; ".join(problems))
-    signed = (
-        f", signed with {key.fingerprint}" if key else ", NOT checked against a signing key (none beside the database)"
-    )
+    signed = f", signed with {key.fingerprint}"
     whmcs = f", matching {anchors} anchor(s) in WHMCS's activity log" if anchors is not None else ""
     if as_json:
-        echo_json({"intact": True, "entries": count, "key": key.fingerprint if key else None, "whmcs_anchors": anchors})
+        echo_json({"intact": True, "entries": count, "key": key.fingerprint, "whmcs_anchors": anchors})
     else:
         click.echo(f"audit chain intact: {count} entr{'y' if count == 1 else 'ies'}{signed}{whmcs}")
 
@@ -514,7 +518,7 @@ def audit_anchor(obj: Context) -> None:
     config = obj.config()
     with Database(existing_state(config), migrate=False) as db:
         if db.signer is None:
-            raise BridgeError(f"there is no signing key beside {db.path}: run the bridge once to make it")
+            raise keys.missing(db.path)
         point = anchor.anchor(db, WhmcsApi.from_config(config), utcnow(), "staff")
     where = f"WHMCS activity-log entry {point.anchor_id}" if point.anchor_id else "WHMCS (its entry was not found back)"
     click.echo(f"audit chain anchored: {point.count} entries, head {point.hash[:16]}…, in {where}")

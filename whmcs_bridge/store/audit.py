@@ -422,6 +422,19 @@ def head(db: Database) -> tuple[int, str] | None:
     return (int(row["last_id"]), str(row["last_hash"])) if row and row["last_id"] else None
 
 
+def was_signed(db: Database) -> bool:
+    """Whether this chain was ever signed: a signed head or checkpoint is left, or signing came in (migration
+    0005) before now and the chain has rows. A forger who strips the signatures and deletes the key must not
+    get a new key that signs the forgery (issue 17's break test)."""
+    if head_fingerprint(db) is not None or not _signed_schema(db):
+        return head_fingerprint(db) is not None
+    found = db.conn.execute(
+        "SELECT (SELECT COUNT(*) FROM audit_checkpoint) + (SELECT COUNT(*) FROM audit_log)"
+        " + (SELECT COALESCE(MAX(last_id), 0) FROM audit_head)"
+    ).fetchone()
+    return bool(found[0])
+
+
 def _signed_schema(db: Database) -> bool:
     return "0005_audit_signed" in db.applied_migrations()
 
