@@ -133,11 +133,13 @@ def compare(db: Database, api: ActivityLog, key: PublicKey) -> tuple[int, list[s
     checked = 0
     count = audit.head(db)
     total = count[0] if count else 0
+    found: dict[int, audit.Checkpoint] = {}
     for entry in api.activity(description=PREFIX):
         point = parse(entry.description)
         if point is None:
             continue
         entry_id = entry.id
+        found[entry_id] = point
         checked += 1
         if point.fingerprint != key.fingerprint:
             problems.append(
@@ -148,12 +150,31 @@ def compare(db: Database, api: ActivityLog, key: PublicKey) -> tuple[int, list[s
             problems.append(f"WHMCS activity-log entry {entry_id}: an anchor whose signature does not verify (forged)")
         elif point.count > total:
             problems.append(
-                f"WHMCS activity-log entry {entry_id} anchors {point.count} rows, the chain has {total}: "
-                "rows were cut off, the log wiped or an older copy restored"
+                f"WHMCS activity-log entry {entry_id} anchors {point.count} rows, newer than the chain's head "
+                f"({total} rows): rows were cut off, the log wiped or an older copy of the database restored"
             )
         elif point.count and audit.hash_of(db, point.count) != point.hash:
             problems.append(
                 f"WHMCS activity-log entry {entry_id}: row {point.count} is not the row anchored on {point.at} "
                 "(the chain was rewritten)"
             )
+    problems.extend(missing(db, found))
     return checked, problems
+
+
+def missing(db: Database, found: dict[int, audit.Checkpoint]) -> list[str]:
+    """The anchors the chain records as written into WHMCS that its activity log no longer has (pruned, or
+    the line deleted): what they vouched for can no longer be shown from outside the bridge."""
+    problems = []
+    carried = {(p.count, p.hash) for p in found.values()}
+    for point in audit.checkpoints(db, anchored=True):
+        if point.anchor_id and point.anchor_id in found and found[point.anchor_id].hash == point.hash:
+            continue
+        if not point.anchor_id and (point.count, point.hash) in carried:
+            continue  # written but its id never read back: found by its content
+        where = f"entry {point.anchor_id}" if point.anchor_id else "an entry (its id was not read back)"
+        problems.append(
+            f"the anchor of {point.count} rows (head {point.hash[:16]}…) the chain records in WHMCS activity-log "
+            f"{where} on {point.at} is missing from WHMCS (the activity log was pruned or the entry deleted)"
+        )
+    return problems

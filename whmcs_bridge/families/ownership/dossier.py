@@ -415,7 +415,7 @@ def _recorded_html(view: StaffView, case: dict[str, Any]) -> list[str]:
             ["Party", "Ticket", "Reply", zone, "Classified", "Message"],
             [
                 [
-                    r.get("party"),
+                    r.get("party") if r.get("party") != "other" else f"{r.get('writer') or '?'} (neither party)",
                     r.get("ticket"),
                     r.get("reply"),
                     view.when(r.get("date") or r.get("seen")),
