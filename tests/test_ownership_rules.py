@@ -447,8 +447,11 @@ def test_an_outside_requester_is_named_as_given_and_told_in_its_ticket_thread():
     assert ticket.params["consent"]["summary"]["id"] == "ownership.confirm_question"
 
 
-def answer(state: dict[str, Any], party: str, what: str, via: str = "post") -> Decision:
-    return run(state, {"command": "answer", "party": party, "answer": what, "via": via, "os_user": "root"})
+def answer(
+    state: dict[str, Any], party: str, what: str, via: str = "post", evidence: int | None = None, **who: str
+) -> Decision:
+    data = {"command": "answer", "party": party, "answer": what, "via": via, "os_user": "root", **who}
+    return run(state, {**data, "evidence": evidence} if evidence else data)
 
 
 @pytest.mark.parametrize(
@@ -467,11 +470,23 @@ def test_a_recorded_holder_answer_moves_the_case_as_the_link_would(status: str, 
     if status == "disputed":
         state = holder_answers(state, "decline").state or {}
     assert state["status"] == status
-    d = answer(state, "holder", what)
+    d = answer(state, "holder", what, evidence=1 if status == "disputed" else None)  # the holder's letter
     assert d.state and d.state["status"] == after and d.state["recorded_answers"][-1]["os_user"] == "root"
     if after == "disputed":
         assert "ownership.staff_disputed" in [a.params.get("msg", {}).get("id") for a in d.actions]
         assert [a.params["sticky"] for a in d.actions if a.kind == "client_note"] == [True, True]
+
+
+def test_an_objection_turned_into_consent_by_phone_needs_two_people():
+    disputed = holder_answers(documented(opened()), "decline").state or {}
+    one = answer(disputed, "holder", "consent", "phone", by="alice", os_user="alice").state or {}
+    assert one["status"] == "disputed" and not one.get("recorded_answers")
+    with pytest.raises(ValueError, match="alice already recorded"):
+        answer(one, "holder", "consent", "phone", by="Alice", os_user="alice2")
+    with pytest.raises(ValueError, match="one person may not count as two"):
+        answer(one, "holder", "consent", "phone", by="bob", os_user="alice")
+    two = answer(one, "holder", "consent", "phone", by="bob", os_user="bob").state or {}
+    assert two["status"] == "review" and two["holder_consent"] and not two.get("consent_confirmations")
 
 
 def test_a_holder_answer_before_it_was_asked_counts_once_the_documents_are_in():
@@ -485,7 +500,7 @@ def test_a_holder_answer_before_it_was_asked_counts_once_the_documents_are_in():
     assert withdrawn["status"] == "collecting"  # the documents still come first
 
 
-def test_a_thread_reply_is_read_then_flagged_only_when_the_holder_wrote_it():
+def test_a_thread_reply_is_read_then_flagged_unless_staff_or_the_requester_wrote_it():
     state = documented(opened())
     state = run(state, {"party": "holder", "ticket_id": 77}, kind="OwnershipTicket").state or {}
     read = FAMILY.decide_one(
@@ -494,8 +509,14 @@ def test_a_thread_reply_is_read_then_flagged_only_when_the_holder_wrote_it():
     [action] = read.actions
     assert action.kind == "read_reply" and action.params["ticket_id"] == 77 and action.params["reply_id"] == 5
     reply = {"ticket": 77, "reply": 5, "found": True, "message": "KEBERATAN"}
-    stranger = run(state, {**reply, "userid": 99}, kind="OwnershipReply")
-    assert stranger.state and stranger.state["status"] == "notified" and not stranger.state.get("replies")
+    staff = run(state, {**reply, "userid": 0, "admin": True}, kind="OwnershipReply")
+    assert staff.state and staff.state["status"] == "notified" and not staff.state.get("replies")
+    requester = run(state, {**reply, "userid": 21}, kind="OwnershipReply")
+    assert requester.state and requester.state["status"] == "notified" and requester.state["replies"]
+    stranger = run(state, {**reply, "userid": 99}, kind="OwnershipReply")  # issue-17 break test: not dropped
+    assert stranger.state and stranger.state["status"] == "review"
+    assert [r["party"] for r in stranger.state["replies"]] == ["other"]
+    assert "ownership.staff_reply_other" in [a.params.get("msg", {}).get("id") for a in stranger.actions]
     holder = run(state, {**reply, "userid": 20}, kind="OwnershipReply")
     assert holder.state and holder.state["status"] == "review"
     assert "ownership.staff_reply" in [a.params.get("msg", {}).get("id") for a in holder.actions]

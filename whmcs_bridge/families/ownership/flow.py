@@ -216,7 +216,7 @@ def distinct_staff(entries: list[dict[str, Any]], by: str, os_user: str, what: s
     for entry in entries:
         if entry["by"].casefold() == by.casefold():
             raise ValueError(
-                f"{by} already {what}: another member of staff must confirm it"
+                f"{entry['by']} already {what}: another member of staff must confirm it"
                 + (", or give --evidence FILE" if "consent" in what else "")
             )
         if os_user and entry.get("os_user") == os_user:
