@@ -330,3 +330,20 @@ def test_an_objection_turned_into_consent_with_the_holders_letter_takes_one_memb
     letter.write_bytes(PDF + b"I withdraw my objection")
     world.run(*record(world, case_id, "consent", "alice", "--evidence", str(letter)))
     assert world.case(case_id)["status"] == "review"
+
+
+def test_staff_give_an_outside_requesters_contact_on_the_command_line(world: World):
+    case_id = world.run(
+        "ownership", "open", "--subject", "domain:20", "--requester", "PT Maju Makmur, legal@majumakmur.co.id",
+        "--grounds", "brand", "--by", "alice",
+    ).output.split()[0]
+    refused = world.fail("ownership", "requester-contact", case_id, "--country", "Indonesia", "--by", "alice")
+    assert "expected the two-letter ISO code" in refused and "Traceback" not in refused
+    world.run(
+        "ownership", "requester-contact", case_id, "--address1", "Jl. Sudirman 1", "--city", "Jakarta",
+        "--postcode", "10220", "--country", "id", "--phone", "+62.21 555-0100", "--by", "bob",
+    )
+    requester = world.case(case_id)["requester"]
+    assert (requester["country"], requester["phone"], requester["city"]) == ("ID", "+62.215550100", "Jakarta")
+    refused = world.fail("ownership", "requester-contact", case_id, "--by", "alice")
+    assert "give at least one of --name" in refused

@@ -524,3 +524,42 @@ def test_a_thread_reply_is_read_then_flagged_unless_staff_or_the_requester_wrote
         run(holder.state, {"command": "approve"})
     again = run(holder.state, {**reply, "userid": 20}, kind="OwnershipReply")
     assert len((again.state or {})["replies"]) == 1  # the same reply once
+
+
+OUTSIDE = {"client": None, "company": "PT Maju Makmur", "email": "legal@majumakmur.co.id"}
+FULL = {
+    "address1": "Jl. Sudirman 1",
+    "city": "Jakarta",
+    "postcode": "10220",
+    "country": "ID",
+    "phone": "+62.215550100",
+}
+
+
+def test_an_outside_requester_gets_the_domain_only_with_its_full_contact():
+    """From the issue-17 break test: a requester outside WHMCS became the registrant with the old holder's
+    address and phone (only its name and email were known). The case carries the new holder's full contact
+    before it executes; approval says what is missing."""
+    state = run(
+        {},
+        {"command": "open", "subjects": [DOMAIN], "holder": VENDOR, "requester": OUTSIDE, "grounds": "vendor"},
+    ).state
+    assert state
+    review = holder_answers(documented(state), "accept").state or {}
+    assert review["status"] == "review"
+    with pytest.raises(ValueError, match="address1, city, postcode, country and phone") as refused:
+        run(review, {"command": "approve"})
+    assert "ownership requester-contact o1" in str(refused.value)
+    partial = run(review, {"command": "contact", "address1": "Jl. Sudirman 1", "city": "Jakarta"}).state or {}
+    with pytest.raises(ValueError, match="postcode, country and phone"):
+        run(partial, {"command": "approve"})
+    with pytest.raises(ValueError, match="country"):
+        run(partial, {"command": "contact", "country": "Indonesia"})  # a two-letter code
+    full = run(partial, {"command": "contact", **FULL}).state or {}
+    executing = run(full, {"command": "approve"})
+    [update] = [a for a in executing.actions if a.kind == "registrant_update"]
+    holder = update.params["holder"]
+    assert (holder["address1"], holder["city"], holder["postcode"], holder["country"]) == (
+        "Jl. Sudirman 1", "Jakarta", "10220", "ID"
+    )
+    assert holder["phone"] == "+62.215550100" and holder["phone_cc"] == "62"

@@ -27,6 +27,7 @@ from whmcs_bridge.evidence.keys import PublicKey
 from whmcs_bridge.families.ownership import dossier
 from whmcs_bridge.families.ownership import staff as own
 from whmcs_bridge.families.ownership.config import EVIDENCE_KINDS, GROUNDS
+from whmcs_bridge.families.ownership.policies import and_words, missing_contact
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.api import WhmcsApi
 
@@ -50,6 +51,12 @@ def _echo_case(c: dict[str, Any]) -> None:
             click.echo(f"  still needed: {'; '.join(missing)}")
         if not c.get("requester_confirmed"):
             click.echo("  waiting for the requester to confirm through its link")
+    contact = missing_contact(c) if c["status"] == "review" else []
+    if contact:
+        click.echo(
+            f"  the requester is not a WHMCS client: its {and_words(contact)} are needed before the domain moves "
+            f"(ownership requester-contact {c['id']} ...)"
+        )
     pending = c.get("consent_confirmations") or []
     if c["status"] == "disputed" and pending:
         names = ", ".join(p["by"] for p in pending)
@@ -407,6 +414,27 @@ for _name, _help in (
 def resolve(obj: Context, case_id: str, outcome: str, by: str, note: str) -> None:
     """End a dispute: a court order or a withdrawn objection goes to staff review; a withdrawn request cancels."""
     _command(obj, case_id, {"command": "resolve", "outcome": outcome, "note": note}, by)
+
+
+@ownership.command("requester-contact")
+@click.argument("case_id")
+@click.option("--name", default=None, help="The contact person's name (the registrant's Name fields).")
+@click.option("--address1", default=None, help="Street and number.")
+@click.option("--address2", default=None, help="Second address line.")
+@click.option("--city", default=None, help="City.")
+@click.option("--state", default=None, help="State, region or province, where the country has them.")
+@click.option("--postcode", default=None, help="Postcode.")
+@click.option("--country", default=None, help="Two-letter ISO country code (ID, NL, FR).")
+@click.option("--phone", default=None, help="Phone as +CC.NUMBER, e.g. +62.215550100.")
+@BY
+@click.pass_obj
+@user_errors
+def requester_contact(obj: Context, case_id: str, by: str, **fields: str | None) -> None:
+    """Give the contact of a requester outside WHMCS, the domain's new registrant: a case moving a domain to
+    it executes only once its address1, city, postcode, country and phone are known (the old holder's are
+    never left in the WHOIS record). A requester that is a WHMCS client gets them from its profile."""
+    given = {k: v for k, v in fields.items() if v is not None}
+    _command(obj, case_id, {"command": "contact", **given}, by)
 
 
 def _command(obj: Context, case_id: str, data: dict[str, Any], by: str) -> None:

@@ -9,6 +9,7 @@ from whmcs_bridge.families.ownership.case import by_whom, closed, due, hand_over
 from whmcs_bridge.families.ownership.execution import execute
 from whmcs_bridge.families.ownership.policies import (
     Rules,
+    and_words,
     case_refs,
     evidence_fields,
     evidence_needs,
@@ -17,6 +18,7 @@ from whmcs_bridge.families.ownership.policies import (
     label,
     link_spec,
     match_policy,
+    missing_contact,
     party_kind,
     party_notes,
     requirements,
@@ -259,6 +261,14 @@ def approve(case: dict[str, Any], by: str, note: str, now: datetime, rules: Rule
         raise ValueError(
             f"{who} replied in ticket #{flagged[0]['ticket']}: record what it answered first "
             f"(ownership record-answer {case['id']} --party holder --answer consent|object --via ticket)"
+        )
+    missing = missing_contact(case)
+    if missing:
+        raise ValueError(
+            f"case {case['id']} cannot be executed: the requester, the domain's new registrant, is not a WHMCS "
+            f"client and its {and_words(missing)} are not known (the old holder's must not stay in the WHOIS "
+            f"record): give them with `ownership requester-contact {case['id']} --address1 ... --by NAME`, or "
+            "open the case for the requester's WHMCS client account"
         )
     distinct_staff(case["approvals"], by, os_user, f"approved case {case['id']}")
     case["approvals"].append({"by": by, "os_user": os_user, "at": iso(now), "note": note})
