@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from tests.test_config import ENV, ROOT
+from whmcs_bridge.config.load import load_config
 from whmcs_bridge.config.reader import Duration
 from whmcs_bridge.families.ownership.config import EvidenceRule, OwnershipPolicy, OwnershipSection
 from whmcs_bridge.families.ownership.policies import match_policy
@@ -563,3 +565,18 @@ def test_an_outside_requester_gets_the_domain_only_with_its_full_contact():
         "Jl. Sudirman 1", "Jakarta", "10220", "ID"
     )
     assert holder["phone"] == "+62.215550100" and holder["phone_cc"] == "62"
+
+
+def test_deceased_applies_to_a_person_not_a_company():
+    with pytest.raises(ValueError, match="deceased applies to a person"):
+        run({}, {"command": "open", "subjects": [DOMAIN], "holder": VENDOR, "requester": COMPANY, "grounds": "deceased"})
+
+
+def test_the_example_configs_stricter_ex_employee_policy_wins():
+    """From the issue-17 break test: company-brand-domain (1 approval) listed ex-employee among its grounds
+    before the ex-employee policy (2 approvals), so the first match gave an ex-employee case 1 approval."""
+    config = load_config(ROOT / "config.example.yaml", environ=ENV)
+    person = {"client": 30, "name": "Rudi Hartono", "company": ""}
+    name, policy = match_policy(config.ownership, "domain", person, COMPANY, "ex-employee") or ("", None)
+    assert name == "ex-employee" and policy is not None and policy.approvals == 2
+    assert (match_policy(config.ownership, "domain", VENDOR, COMPANY, "brand") or ("",))[0] == "company-brand-domain"

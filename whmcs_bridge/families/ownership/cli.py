@@ -187,6 +187,8 @@ def case_lines(view: own.StaffView, c: dict[str, Any]) -> list[str]:
         out.append(field("Answer due:", view.day(c["deadline"])))
     if c.get("lock_until"):
         out.append(field("Locked until:", view.day(c["lock_until"]) + (" (ended)" if c.get("lock_ended") else "")))
+    elif c["status"] == "completed":
+        out.append(field("Lock:", "none: nothing changed hands"))
     if c["status"] == "collecting":
         missing = own.missing_evidence(c, utcnow())
         if missing:

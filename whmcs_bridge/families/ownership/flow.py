@@ -44,6 +44,12 @@ def opened(data: dict[str, Any], now: datetime, rules: Rules, draft: dict[str, A
     case.update(subjects=subjects, holder=holder, requester=requester, grounds=grounds, note=data.get("note") or "")
     if data.get("draft"):
         return drafted(case, data, now)
+    if grounds == "deceased" and party_kind(holder) == "company":
+        who = f"{holder.get('company')}" + (f" (client #{holder['client']})" if holder.get("client") else "")
+        raise ValueError(
+            f"the holder {who} is a company: deceased applies to a person; for a company that no longer exists "
+            "use --grounds dissolved"
+        )
     case["policies"] = policies_for(subjects, holder, requester, grounds, rules)
     case["status"] = "collecting"
     case["requester_confirmed"] = None if rules.links else iso(now)
