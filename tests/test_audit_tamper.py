@@ -311,3 +311,46 @@ def test_a_chain_of_rows_without_any_signature_left_is_still_refused_a_new_key(s
     result = CliRunner().invoke(cli.main, ["--config", str(state), "audit", "show"], catch_exceptions=False)
     assert result.exit_code == 3 and "is missing" in result.stderr, result.output
     assert not (state.parent / keys.KEY_FILE).exists()
+
+
+def test_a_lost_key_is_replaced_only_on_purpose_and_the_replacement_recorded(state: Path):
+    """The other way back from a lost key than restoring it: `audit key --new`, run by a listed member of
+    staff on purpose, records the old and the new fingerprints in the chain. What the lost key signed is then
+    checked only with its public half."""
+    with state.open("a") as config:
+        config.write("staff: [alice, bob]\n")
+    old = keys.load(state.parent / keys.KEY_FILE)
+    assert old is not None
+    (state.parent / "old.pem").write_text(old.public.pem())
+    with Database(state.parent / "state.db") as db:
+        audit.checkpoint(db, "staff")
+    (state.parent / keys.KEY_FILE).unlink()
+
+    def key(*args: str) -> tuple[int, str]:
+        result = CliRunner().invoke(cli.main, ["--config", str(state), "audit", "key", *args], catch_exceptions=False)
+        return result.exit_code, result.output
+
+    code, out = key("--new", "--by", "mallory")
+    assert code == 1 and "'mallory' is not one of the configured staff" in out, out
+    assert not (state.parent / keys.KEY_FILE).exists()
+    code, out = key("--new", "--by", "Alice", "--note", "the disk with the key died")
+    assert code == 0, out
+    new = keys.load(state.parent / keys.KEY_FILE)
+    assert new is not None and new.fingerprint != old.fingerprint
+    assert (state.parent / keys.KEY_FILE).stat().st_mode & 0o777 == 0o600
+    assert f"replaced {old.fingerprint}" in out and new.fingerprint in out, out
+    code, out = key("--new", "--by", "bob")
+    assert code == 1 and "exists" in out, out
+
+    result = CliRunner().invoke(
+        cli.main, ["--config", str(state), "audit", "show", "--action", "audit.key_replaced", "--json"]
+    )
+    [row] = json.loads(result.output)
+    assert row["actor"] == "staff:alice" and row["detail"]["new_fingerprint"] == new.fingerprint
+    assert row["detail"]["old_fingerprints"] == [old.fingerprint] and row["detail"]["os_user"]
+
+    code, out = verify(state)
+    assert code == 1 and "intact" not in out and old.fingerprint in out and "--public-key" in out, out
+    (state.parent / "new.pem").write_text(new.public.pem())
+    code, out = verify(state, "--public-key", str(state.parent / "new.pem"), "--public-key", str(state.parent / "old.pem"))
+    assert code == 0 and "audit chain intact: 6 entries" in out, out

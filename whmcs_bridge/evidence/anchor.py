@@ -125,7 +125,9 @@ def anchor_if_due(db: Database, api: ActivityLog, now: datetime) -> audit.Checkp
     return anchor(db, api, now, reason) if reason else None
 
 
-def compare(db: Database, api: ActivityLog, key: PublicKey) -> tuple[int, list[str]]:
+def compare(
+    db: Database, api: ActivityLog, key: PublicKey, older: Iterable[PublicKey] = ()
+) -> tuple[int, list[str]]:
     """The chain against every anchor WHMCS's activity log holds: each must be signed with `key`, name a
     row the chain still has with the same hash, and none may count more rows than the chain has (a
     truncated, wiped or rolled-back chain). Returns how many anchors were checked and the problems."""
@@ -134,6 +136,8 @@ def compare(db: Database, api: ActivityLog, key: PublicKey) -> tuple[int, list[s
     count = audit.head(db)
     total = count[0] if count else 0
     found: dict[int, audit.Checkpoint] = {}
+    keys = {k.fingerprint: k for k in (key, *older)}
+    replaced = audit.replaced_keys(db)
     for entry in api.activity(description=PREFIX):
         point = parse(entry.description)
         if point is None:
@@ -141,12 +145,18 @@ def compare(db: Database, api: ActivityLog, key: PublicKey) -> tuple[int, list[s
         entry_id = entry.id
         found[entry_id] = point
         checked += 1
-        if point.fingerprint != key.fingerprint:
+        if point.fingerprint not in keys and point.fingerprint in replaced:
+            problems.append(
+                f"WHMCS activity-log entry {entry_id}: an anchor signed with the key replaced at audit row "
+                f"{replaced[point.fingerprint]} ({point.fingerprint}), not checked: give its public half with "
+                "another --public-key FILE"
+            )
+        elif point.fingerprint not in keys:
             problems.append(
                 f"WHMCS activity-log entry {entry_id}: an anchor signed with another key ({point.fingerprint}): "
                 "the chain and its key were replaced since"
             )
-        elif not point.verifies(key):
+        elif not point.verifies(keys[point.fingerprint]):
             problems.append(f"WHMCS activity-log entry {entry_id}: an anchor whose signature does not verify (forged)")
         elif point.count > total:
             problems.append(

@@ -108,7 +108,8 @@ def missing(state_path: Path) -> KeyProblem:
     path = key_path(state_path.resolve())
     return KeyProblem(
         f"the signing key {path} is missing: restore signing-key.pem from your backup into {path.parent} "
-        "(mode 0600); nothing is signed without it"
+        "(mode 0600), or, if it is lost for good, make a new one on purpose with `whmcs-bridge audit key --new "
+        "--by NAME` (recorded in the chain); nothing is signed without it"
     )
 
 

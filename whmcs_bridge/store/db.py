@@ -342,8 +342,9 @@ class Database:
                 by = f" with {signed_by}" if signed_by else ""
                 raise keys.KeyProblem(
                     f"the signing key {path} is missing and the audit chain of {self.path} was signed{by}: "
-                    f"restore signing-key.pem from your backup into {path.parent} (mode 0600); the bridge "
-                    "makes no new key for a chain that was signed"
+                    f"restore signing-key.pem from your backup into {path.parent} (mode 0600), or, if it is lost "
+                    "for good, make a new one on purpose with `whmcs-bridge audit key --new --by NAME` (recorded "
+                    "in the chain); the bridge makes no new key by itself for a chain that was signed"
                 )
             if create:
                 self.signer, made = keys.load_or_create(path)
