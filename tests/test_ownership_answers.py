@@ -243,6 +243,8 @@ def test_both_accounts_show_the_case_in_whmcs_sticky_while_disputed(world: World
         "email",
         "--by",
         "carol",
+        "--evidence",
+        world.file("withdrawal.pdf", PDF + b"I withdraw my objection"),
         "--note",
         "withdrew the objection by email",
     )

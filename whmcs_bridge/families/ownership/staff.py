@@ -210,12 +210,21 @@ def _family(config: Config) -> Ownership:
 
 
 def submit(
-    config: Config, db: Database, case_id: str, data: dict[str, Any], *, by: str, now: datetime
+    config: Config,
+    db: Database,
+    case_id: str,
+    data: dict[str, Any],
+    *,
+    by: str,
+    now: datetime,
+    os_user: str | None = None,
 ) -> dict[str, Any]:
-    """Dry-run the rules (a refused transition becomes a clear error), then submit through the inbox."""
+    """Dry-run the rules (a refused transition becomes a clear error), then submit through the inbox.
+    `os_user`: who runs it, the operating-system user running this process unless said (the demo plays
+    two people in one process)."""
     family = _family(config)
     by = staff.member(config, by, FAMILY)
-    data = {**data, "case": case_id, "by": by, "os_user": staff.os_user()}
+    data = {**data, "case": case_id, "by": by, "os_user": os_user or staff.os_user()}
     state = states.load(db, FAMILY, f"case:{case_id}")
     try:
         family.decide_one(state, Event(id="dry-run", type="OwnershipCommand", data=data, source="cli"), now)
