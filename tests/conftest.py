@@ -148,6 +148,14 @@ def db(tmp_path: Path) -> Iterator[Database]:
         yield database
 
 
+def staff_login(args: tuple[str, ...] | list[str]) -> dict[str, str | None] | None:
+    """Each member of staff runs commands as their own login (SUDO_USER, which the bridge records beside the
+    name), as two people would: `--by bob` runs as bob-login unless the test set SUDO_USER itself."""
+    if "--by" not in args or "SUDO_USER" in os.environ:
+        return None
+    return {"SUDO_USER": f"{args[list(args).index('--by') + 1].casefold()}-login"}
+
+
 class BridgeWorld:
     """A bridge configured against the sandbox, its receiver (webhooks and consent pages) running in
     a thread, the sandbox's hooks pointed at it, and the CLI to drive it."""
@@ -175,7 +183,9 @@ class BridgeWorld:
         self.runner = CliRunner()
 
     def run(self, *args: str) -> Any:
-        result = self.runner.invoke(cli.main, ["--config", str(self.config), *args], catch_exceptions=False)
+        result = self.runner.invoke(
+            cli.main, ["--config", str(self.config), *args], catch_exceptions=False, env=staff_login(args)
+        )
         assert result.exit_code == 0, result.output
         return result
 

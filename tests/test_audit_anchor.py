@@ -14,6 +14,7 @@ from whmcs_bridge.cli import app as cli
 from whmcs_bridge.evidence import anchor
 from whmcs_bridge.store import audit
 from whmcs_bridge.store.db import Database
+from whmcs_bridge.whmcs.api import WhmcsApi
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
@@ -64,3 +65,45 @@ def test_the_chain_is_anchored_at_least_daily(sandbox: Sandbox, tmp_path: Path):
         assert anchor.due(db, T0 + timedelta(days=6)) == "daily"
         [point] = audit.checkpoints(db, anchored=True)
         assert point.count == 1 and point.anchor_id == anchors(sandbox)[0]["id"]
+
+
+def test_an_anchor_missing_from_whmcs_is_named(sandbox: Sandbox, tmp_path: Path):
+    """From the issue-17 break test: the anchor the chain records in WHMCS's activity log was pruned or deleted
+    there, and `audit verify --against-whmcs` still passed. Each missing anchor is named, exit 1."""
+    config = write_config(tmp_path, sandbox.url)
+    api = WhmcsApi.from_config(cli.Context(str(config)).config())
+    with Database(tmp_path / "state.db") as db:
+        audit.append(db, "staff.OwnershipCommand.approve", case_id="o1", detail={"by": "alice"})
+        first = anchor.anchor(db, api, T0, "decision")
+        audit.append(db, "staff.OwnershipCommand.complete", case_id="o1", detail={"by": "bob"})
+        second = anchor.anchor(db, api, T0 + timedelta(hours=1), "decision")
+    assert first.anchor_id and second.anchor_id
+    assert run(config, "audit", "verify", "--against-whmcs")[0] == 0
+    assert sandbox.control("delete", {"activity": first.anchor_id})["ok"]  # staff prune the activity log
+    code, out = run(config, "audit", "verify", "--against-whmcs")
+    assert code == 1 and "intact" not in out, out
+    assert "the anchor of 1 rows" in out and f"activity-log entry {first.anchor_id} on" in out, out
+    assert "is missing from WHMCS" in out, out
+    assert f"entry {second.anchor_id}" not in out, out
+
+
+def test_a_whole_database_rolled_back_is_caught_only_by_the_whmcs_anchors(sandbox: Sandbox, tmp_path: Path):
+    """The whole state.db replaced by an older copy of itself, the key unchanged: consistent locally (its head
+    was signed then), so only the anchors in WHMCS newer than its head tell."""
+    config = write_config(tmp_path, sandbox.url)
+    api = WhmcsApi.from_config(cli.Context(str(config)).config())
+    with Database(tmp_path / "state.db") as db:
+        audit.append(db, "staff.OwnershipCommand.approve", case_id="o1", detail={"by": "alice"})
+        anchor.anchor(db, api, T0, "decision")
+    assert run(config, "backup", str(tmp_path / "older.db"))[0] == 0
+    with Database(tmp_path / "state.db") as db:
+        audit.append(db, "staff.OwnershipCommand.cancel", case_id="o1", detail={"by": "bob"})
+        newer = anchor.anchor(db, api, T0 + timedelta(hours=1), "decision")
+    for part in ("state.db-wal", "state.db-shm"):
+        (tmp_path / part).unlink(missing_ok=True)
+    (tmp_path / "older.db").replace(tmp_path / "state.db")
+    code, out = run(config, "audit", "verify")
+    assert code == 0 and "intact: 1 entry" in out, out  # nothing local can tell
+    code, out = run(config, "audit", "verify", "--against-whmcs")
+    assert code == 1 and "intact" not in out, out
+    assert f"WHMCS activity-log entry {newer.anchor_id} anchors 2 rows" in out and "newer than the chain's head" in out

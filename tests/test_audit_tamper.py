@@ -236,9 +236,9 @@ def test_checkpoints_name_the_rewritten_stretch_of_a_long_chain(tmp_path: Path):
 def test_a_replaced_key_is_refused_and_a_foreign_public_key_named(state: Path):
     (state.parent / keys.KEY_FILE).rename(state.parent / "elsewhere.pem")
     code, out = verify(state)
-    assert code == 0 and "NOT checked against a signing key" in out  # verify itself makes no key
+    assert code == 1 and "NOT verified" in out and "intact" not in out  # verify itself makes no key
     result = CliRunner().invoke(cli.main, ["--config", str(state), "audit", "show"], catch_exceptions=False)
-    assert result.exit_code == 3 and "is missing, and the audit chain is signed with SHA256:" in result.stderr
+    assert result.exit_code == 3 and "was signed with SHA256:" in result.stderr
     assert not (state.parent / keys.KEY_FILE).exists()
     (state.parent / "stranger.pem").write_text(keys.SigningKey.generate().public.pem())
     code, out = verify(state, "--public-key", str(state.parent / "stranger.pem"))
@@ -272,3 +272,85 @@ def test_a_rollback_to_an_earlier_signed_head_is_caught_by_the_whmcs_anchor(tmp_
     code, out = verify(config, "--against-whmcs")
     assert code == 1
     assert "the signed chain head does not match the 3 row(s) there are" in out and "cut off" in out, out
+
+
+def test_tamper_14_rewrite_strip_the_signatures_and_delete_the_key(state: Path):
+    """From the issue-17 break test: the chain rewritten, its head's signature and checkpoints removed and
+    signing-key.pem deleted: `audit verify` said "NOT checked against a signing key" (exit 0) and the next
+    `tick` made a new key and signed the forgery. Now no command makes a key for a chain that was signed,
+    and verify without the key never says intact."""
+    (state.parent / "old-public.pem").write_text(keys.load(state.parent / keys.KEY_FILE).public.pem())  # type: ignore[union-attr]
+    with Database(state.parent / "state.db") as db:
+        audit.checkpoint(db, "staff")
+
+    def mallory(rows: Rows) -> Rows:
+        rows[1]["detail"]["amount"] = "0.00"
+        return rows
+
+    forge(state, "DELETE FROM audit_checkpoint", rewrite=mallory)
+    forge(state, "UPDATE audit_head SET signature = NULL, fingerprint = NULL")
+    (state.parent / keys.KEY_FILE).unlink()
+
+    code, out = verify(state)
+    assert code == 1 and "intact" not in out, out
+    assert "signing key" in out and "--public-key" in out and "not checked" in out, out
+    for command in (["tick"], ["audit", "anchor"]):
+        result = CliRunner().invoke(cli.main, ["--config", str(state), *command], catch_exceptions=False)
+        assert result.exit_code == 3, (command, result.output)
+        assert f"the signing key {state.parent / keys.KEY_FILE} is missing" in result.stderr, result.stderr
+        assert "restore" in result.stderr, result.stderr
+        assert not (state.parent / keys.KEY_FILE).exists(), command
+    code, out = verify(state, "--public-key", str(state.parent / "old-public.pem"))
+    assert code == 1 and "the chain head is not signed" in out, out
+
+
+def test_a_chain_of_rows_without_any_signature_left_is_still_refused_a_new_key(state: Path):
+    """Only the rows and the migration record say the chain was signed: enough to refuse a new key."""
+    forge(state, "UPDATE audit_head SET signature = NULL, fingerprint = NULL")
+    (state.parent / keys.KEY_FILE).unlink()
+    result = CliRunner().invoke(cli.main, ["--config", str(state), "audit", "show"], catch_exceptions=False)
+    assert result.exit_code == 3 and "is missing" in result.stderr, result.output
+    assert not (state.parent / keys.KEY_FILE).exists()
+
+
+def test_a_lost_key_is_replaced_only_on_purpose_and_the_replacement_recorded(state: Path):
+    """The other way back from a lost key than restoring it: `audit key --new`, run by a listed member of
+    staff on purpose, records the old and the new fingerprints in the chain. What the lost key signed is then
+    checked only with its public half."""
+    with state.open("a") as config:
+        config.write("staff: [alice, bob]\n")
+    old = keys.load(state.parent / keys.KEY_FILE)
+    assert old is not None
+    (state.parent / "old.pem").write_text(old.public.pem())
+    with Database(state.parent / "state.db") as db:
+        audit.checkpoint(db, "staff")
+    (state.parent / keys.KEY_FILE).unlink()
+
+    def key(*args: str) -> tuple[int, str]:
+        result = CliRunner().invoke(cli.main, ["--config", str(state), "audit", "key", *args], catch_exceptions=False)
+        return result.exit_code, result.output
+
+    code, out = key("--new", "--by", "mallory")
+    assert code == 1 and "'mallory' is not one of the configured staff" in out, out
+    assert not (state.parent / keys.KEY_FILE).exists()
+    code, out = key("--new", "--by", "Alice", "--note", "the disk with the key died")
+    assert code == 0, out
+    new = keys.load(state.parent / keys.KEY_FILE)
+    assert new is not None and new.fingerprint != old.fingerprint
+    assert (state.parent / keys.KEY_FILE).stat().st_mode & 0o777 == 0o600
+    assert f"replaced {old.fingerprint}" in out and new.fingerprint in out, out
+    code, out = key("--new", "--by", "bob")
+    assert code == 1 and "exists" in out, out
+
+    result = CliRunner().invoke(
+        cli.main, ["--config", str(state), "audit", "show", "--action", "audit.key_replaced", "--json"]
+    )
+    [row] = json.loads(result.output)
+    assert row["actor"] == "staff:alice" and row["detail"]["new_fingerprint"] == new.fingerprint
+    assert row["detail"]["old_fingerprints"] == [old.fingerprint] and row["detail"]["os_user"]
+
+    code, out = verify(state)
+    assert code == 1 and "intact" not in out and old.fingerprint in out and "--public-key" in out, out
+    (state.parent / "new.pem").write_text(new.public.pem())
+    code, out = verify(state, "--public-key", str(state.parent / "new.pem"), "--public-key", str(state.parent / "old.pem"))
+    assert code == 0 and "audit chain intact: 6 entries" in out, out

@@ -15,6 +15,8 @@ import pytest
 
 from tests.conftest import Sandbox
 from tests.test_ownership_e2e import PDF, World, open_and_document
+from whmcs_bridge.store import audit
+from whmcs_bridge.store.db import Database
 
 
 @pytest.fixture
@@ -101,13 +103,36 @@ def test_the_vendors_objection_in_its_ticket_thread_is_not_silence(world: World)
     assert "verifies" in world.run("ownership", "verify-dossier", str(out), "--against-state").output
 
 
-def test_a_reply_by_someone_else_in_the_thread_is_not_the_holders_answer(world: World):
+def test_a_reply_by_someone_else_in_the_thread_stops_the_window_until_staff_classify_it(world: World):
+    """From the issue-17 break test: an objection written in the case's ticket as a guest from another address
+    was dropped and the window ended "without objection". Any reply not by staff is attached and flagged;
+    a staff reply is not an answer."""
     case_id = open_and_document(world, "domain:20")
     thread = thread_of(world, case_id, 20)
-    reply_as(world, thread["id"], name="Someone", email="someone@example.net", message="I OBJECT")
+    reply_as(world, thread["id"], adminusername="alice", message="We will look into it.")
+    reply_as(world, thread["id"], name="Budi", email="budi@other.example", message="Saya KEBERATAN / I OBJECT")
     world.settle(4)
     case = world.case(case_id)
-    assert case["status"] == "notified" and not case.get("replies")
+    assert case["status"] == "review", case["status"]
+    [reply] = case["replies"]
+    assert (reply["party"], reply["ticket"], reply["classified"]) == ("other", thread["id"], None)
+    assert reply["writer"] == "Budi <budi@other.example>" and reply["reply"] and reply["date"]
+    flagged = [t for t in world.sandbox.rows("tickets") if t["subject"] == f"Ownership case {case_id}: a reply to classify"]
+    assert len(flagged) == 1
+    assert "budi@other.example" in world.sandbox.rows("ticket_replies", ticket_id=flagged[0]["id"])[0]["message"]
+    refused = world.fail("ownership", "approve", case_id, "--by", "alice")
+    assert f"ticket #{thread['id']}" in refused and "record-answer" in refused
+    world.later(days=14, seconds=5)
+    case = world.case(case_id)
+    assert case["status"] == "review"
+    assert not [h for h in case["history"] if "without objection" in h["why"]]
+    assert "Budi <budi@other.example>" in world.run("ownership", "show", case_id).output
+    world.run(
+        "ownership", "record-answer", case_id, "--party", "holder", "--answer", "object", "--via", "ticket",
+        "--by", "alice", "--note", "the holder's director, from his own address",
+    )
+    case = world.case(case_id)
+    assert case["status"] == "disputed" and case["replies"][0]["classified"] == "object"
 
 
 def test_an_answer_by_post_with_its_letter_counts(world: World, tmp_path: Path):
@@ -150,6 +175,11 @@ def test_two_person_approval_needs_two_listed_staff(world: World):
     refused = world.fail("ownership", "approve", case_id, "--by", "mallory")
     assert "'mallory' is not one of the configured staff (alice, bob, carol" in refused
     assert world.case(case_id)["status"] == "review"
+    # From the issue-17 break test: one login typing two names was only recorded; it is one person.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SUDO_USER", "alice-login")
+        refused = world.fail("ownership", "approve", case_id, "--by", "bob")
+    assert "already approved case" in refused and "as alice: one person may not count as two" in refused, refused
     world.run("ownership", "approve", case_id, "--by", "BOB")
     case = world.case(case_id)
     assert case["status"] == "executing"
@@ -213,6 +243,8 @@ def test_both_accounts_show_the_case_in_whmcs_sticky_while_disputed(world: World
         "email",
         "--by",
         "carol",
+        "--evidence",
+        world.file("withdrawal.pdf", PDF + b"I withdraw my objection"),
         "--note",
         "withdrew the objection by email",
     )
@@ -223,3 +255,97 @@ def test_both_accounts_show_the_case_in_whmcs_sticky_while_disputed(world: World
     world.later(hours=2)
     for client in (20, 21):
         assert any(case_id in n and "completed, locked until" in n for n, s in notes(world, client) if not s)
+
+
+def anchor_lines(world: World) -> list[str]:
+    return [str(r["description"]) for r in world.sandbox.rows("activity") if "[wb-anchor]" in str(r["description"])]
+
+
+def head_count(world: World) -> int:
+    with Database(world.tmp / "state.db") as db:
+        found = audit.head(db)
+    assert found is not None
+    return found[0]
+
+
+def test_a_staff_decision_is_anchored_in_whmcs_before_the_command_returns(world: World):
+    """From the issue-17 break test: record-answer, approve, cancel... were anchored only at the next pass.
+    The chain's head is anchored before the command returns; WHMCS unreachable: said, the decision stands,
+    and the next pass anchors it."""
+    case_id = open_and_document(world, "domain:20")
+    before = len(anchor_lines(world))
+    world.sandbox.control("faults", {"status": 503, "count": 1000, "actions": ["LogActivity", "GetActivityLog"]})
+    out = world.run(
+        "ownership", "record-answer", case_id, "--party", "holder", "--answer", "object", "--via", "phone",
+        "--by", "alice", "--note", "called us",
+    ).output
+    world.sandbox.control("faults", {"status": 0, "count": 0})
+    assert "not anchored in WHMCS" in out and "the decision stands" in out, out
+    assert world.case(case_id)["status"] == "disputed"
+    assert len(anchor_lines(world)) == before
+    world.run("tick")
+    assert f"{head_count(world)} rows" in anchor_lines(world)[-1]
+
+    out = world.run("ownership", "cancel", case_id, "--by", "bob", "--note", "settled between them").output
+    assert world.case(case_id)["status"] == "cancelled"
+    assert "anchored in WHMCS's activity log" in out, out
+    assert f"{head_count(world)} rows" in anchor_lines(world)[-1]
+
+
+def record(world: World, case_id: str, answer: str, by: str, *extra: str) -> Any:
+    args = ["ownership", "record-answer", case_id, "--party", "holder", "--answer", answer, "--via", "phone"]
+    return [*args, "--by", by, *extra]
+
+
+def test_an_objection_turned_into_consent_needs_evidence_or_a_second_staff_member(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """From the issue-17 break test: one member of staff turned a recorded objection into consent with
+    `--answer consent --via phone` and nothing else. Now it takes a file, or a second listed member of staff
+    (another person: not the same operating-system user under another name)."""
+    case_id = open_and_document(world, "domain:20")
+    world.run(*record(world, case_id, "object", "alice", "--note", "called: objects"))
+    assert world.case(case_id)["status"] == "disputed"
+
+    monkeypatch.setenv("SUDO_USER", "alice-login")
+    out = world.run(*record(world, case_id, "consent", "alice", "--note", "called back: agrees")).output
+    assert world.case(case_id)["status"] == "disputed", out
+    assert "a second member of staff" in out and "--evidence" in out, out
+    refused = world.fail(*record(world, case_id, "consent", "Alice"))
+    assert "alice already recorded" in refused and "--evidence" in refused, refused
+    refused = world.fail(*record(world, case_id, "consent", "bob"))  # alice's login, typing bob
+    assert "one person may not count as two" in refused, refused
+    assert world.case(case_id)["status"] == "disputed"
+
+    monkeypatch.setenv("SUDO_USER", "bob-login")
+    world.run(*record(world, case_id, "consent", "bob", "--note", "I heard it too"))
+    case = world.case(case_id)
+    assert case["status"] == "review" and case.get("holder_consent")
+
+
+def test_an_objection_turned_into_consent_with_the_holders_letter_takes_one_member_of_staff(
+    world: World, tmp_path: Path
+):
+    case_id = open_and_document(world, "domain:20")
+    world.run(*record(world, case_id, "object", "alice"))
+    letter = tmp_path / "withdrawal.pdf"
+    letter.write_bytes(PDF + b"I withdraw my objection")
+    world.run(*record(world, case_id, "consent", "alice", "--evidence", str(letter)))
+    assert world.case(case_id)["status"] == "review"
+
+
+def test_staff_give_an_outside_requesters_contact_on_the_command_line(world: World):
+    case_id = world.run(
+        "ownership", "open", "--subject", "domain:20", "--requester", "PT Maju Makmur, legal@majumakmur.co.id",
+        "--grounds", "brand", "--by", "alice",
+    ).output.split()[0]
+    refused = world.fail("ownership", "requester-contact", case_id, "--country", "Indonesia", "--by", "alice")
+    assert "expected the two-letter ISO code" in refused and "Traceback" not in refused
+    world.run(
+        "ownership", "requester-contact", case_id, "--address1", "Jl. Sudirman 1", "--city", "Jakarta",
+        "--postcode", "10220", "--country", "id", "--phone", "+62.21 555-0100", "--by", "bob",
+    )
+    requester = world.case(case_id)["requester"]
+    assert (requester["country"], requester["phone"], requester["city"]) == ("ID", "+62.215550100", "Jakarta")
+    refused = world.fail("ownership", "requester-contact", case_id, "--by", "alice")
+    assert "give at least one of --name" in refused

@@ -75,7 +75,23 @@ def play_to_completion(world: World, grounds: str, documents: list[str], policy:
 
 
 def test_a_deceased_holders_domain_goes_to_the_heir(world: World):
-    play_to_completion(world, "deceased", ["death-certificate", "heir-authority", "signatory-id"], "deceased-holder")
+    # From the issue-17 break test: a deceased case was accepted on a company holder. Deceased is a person's.
+    refused = world.fail(
+        "ownership", "open", "--subject", "domain:20", "--requester", "client:21", "--grounds", "deceased",
+        "--by", "alice",
+    )
+    assert "Kreatif Studio" in refused and "deceased applies to a person" in refused and "dissolved" in refused
+    assert world.sandbox.post("UpdateClient", clientid=20, companyname="").json()["result"] == "success"
+    case_id = play_to_completion(
+        world, "deceased", ["death-certificate", "heir-authority", "signatory-id"], "deceased-holder"
+    )
+    # consent: none: the holder had no response window, and the dossier says none.
+    shown = world.run("ownership", "show", case_id).output
+    assert "Locked until:" in shown  # the domain changed hands
+    out = world.tmp / "dossier"
+    world.run("ownership", "export", case_id, "--out", str(out))
+    summary = (out / "summary.html").read_text()
+    assert "Response window" not in summary and "the holder is not asked (consent: none)" in summary
 
 
 def test_a_dissolved_companys_domain_goes_to_its_successor(world: World):

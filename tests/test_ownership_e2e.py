@@ -14,7 +14,7 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from tests.conftest import BridgeWorld, Sandbox
+from tests.conftest import BridgeWorld, Sandbox, staff_login
 from tests.test_daemon import Running, configure, free_port, wait_until
 from whmcs_bridge.cli import app as cli
 
@@ -36,7 +36,9 @@ class World(BridgeWorld):
         self.tmp = tmp
 
     def fail(self, *args: str) -> str:
-        result = CliRunner().invoke(cli.main, ["--config", str(self.config), *args], catch_exceptions=False)
+        result = CliRunner().invoke(
+            cli.main, ["--config", str(self.config), *args], catch_exceptions=False, env=staff_login(args)
+        )
         assert result.exit_code != 0, result.output
         assert "Traceback" not in result.output
         return result.output

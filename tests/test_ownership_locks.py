@@ -80,8 +80,12 @@ def test_a_backup_only_completion_locks_nothing_of_the_vendors(world: World):
     assert world.case(case_id)["subjects"][0]["hand_over"] == "backup-only"
     world.run("ownership", "approve", case_id, "--by", "alice")
     world.run("ownership", "approve", case_id, "--by", "bob")
-    world.run("ownership", "complete", case_id, "--by", "alice", "--note", "backup sent")
+    out = world.run("ownership", "complete", case_id, "--by", "alice", "--note", "backup sent").output
     assert world.case(case_id)["status"] == "completed"
+    # From the issue-17 break test: "Locked until" was shown for an outcome that locks nothing.
+    assert "locked until" not in out, out
+    shown = world.run("ownership", "show", case_id).output
+    assert "Locked until:" not in shown and "nothing changed hands" in shown, shown
     # The vendor's own service stayed its own: its delegations are its own business.
     out = world.run(
         "delegations",

@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from tests.test_config import ENV, ROOT
+from whmcs_bridge.config.load import load_config
 from whmcs_bridge.config.reader import Duration
 from whmcs_bridge.families.ownership.config import EvidenceRule, OwnershipPolicy, OwnershipSection
 from whmcs_bridge.families.ownership.policies import match_policy
@@ -447,8 +449,11 @@ def test_an_outside_requester_is_named_as_given_and_told_in_its_ticket_thread():
     assert ticket.params["consent"]["summary"]["id"] == "ownership.confirm_question"
 
 
-def answer(state: dict[str, Any], party: str, what: str, via: str = "post") -> Decision:
-    return run(state, {"command": "answer", "party": party, "answer": what, "via": via, "os_user": "root"})
+def answer(
+    state: dict[str, Any], party: str, what: str, via: str = "post", evidence: int | None = None, **who: str
+) -> Decision:
+    data = {"command": "answer", "party": party, "answer": what, "via": via, "os_user": "root", **who}
+    return run(state, {**data, "evidence": evidence} if evidence else data)
 
 
 @pytest.mark.parametrize(
@@ -467,11 +472,23 @@ def test_a_recorded_holder_answer_moves_the_case_as_the_link_would(status: str, 
     if status == "disputed":
         state = holder_answers(state, "decline").state or {}
     assert state["status"] == status
-    d = answer(state, "holder", what)
+    d = answer(state, "holder", what, evidence=1 if status == "disputed" else None)  # the holder's letter
     assert d.state and d.state["status"] == after and d.state["recorded_answers"][-1]["os_user"] == "root"
     if after == "disputed":
         assert "ownership.staff_disputed" in [a.params.get("msg", {}).get("id") for a in d.actions]
         assert [a.params["sticky"] for a in d.actions if a.kind == "client_note"] == [True, True]
+
+
+def test_an_objection_turned_into_consent_by_phone_needs_two_people():
+    disputed = holder_answers(documented(opened()), "decline").state or {}
+    one = answer(disputed, "holder", "consent", "phone", by="alice", os_user="alice").state or {}
+    assert one["status"] == "disputed" and not one.get("recorded_answers")
+    with pytest.raises(ValueError, match="alice already recorded"):
+        answer(one, "holder", "consent", "phone", by="Alice", os_user="alice2")
+    with pytest.raises(ValueError, match="one person may not count as two"):
+        answer(one, "holder", "consent", "phone", by="bob", os_user="alice")
+    two = answer(one, "holder", "consent", "phone", by="bob", os_user="bob").state or {}
+    assert two["status"] == "review" and two["holder_consent"] and not two.get("consent_confirmations")
 
 
 def test_a_holder_answer_before_it_was_asked_counts_once_the_documents_are_in():
@@ -485,7 +502,7 @@ def test_a_holder_answer_before_it_was_asked_counts_once_the_documents_are_in():
     assert withdrawn["status"] == "collecting"  # the documents still come first
 
 
-def test_a_thread_reply_is_read_then_flagged_only_when_the_holder_wrote_it():
+def test_a_thread_reply_is_read_then_flagged_unless_staff_or_the_requester_wrote_it():
     state = documented(opened())
     state = run(state, {"party": "holder", "ticket_id": 77}, kind="OwnershipTicket").state or {}
     read = FAMILY.decide_one(
@@ -494,8 +511,14 @@ def test_a_thread_reply_is_read_then_flagged_only_when_the_holder_wrote_it():
     [action] = read.actions
     assert action.kind == "read_reply" and action.params["ticket_id"] == 77 and action.params["reply_id"] == 5
     reply = {"ticket": 77, "reply": 5, "found": True, "message": "KEBERATAN"}
-    stranger = run(state, {**reply, "userid": 99}, kind="OwnershipReply")
-    assert stranger.state and stranger.state["status"] == "notified" and not stranger.state.get("replies")
+    staff = run(state, {**reply, "userid": 0, "admin": True}, kind="OwnershipReply")
+    assert staff.state and staff.state["status"] == "notified" and not staff.state.get("replies")
+    requester = run(state, {**reply, "userid": 21}, kind="OwnershipReply")
+    assert requester.state and requester.state["status"] == "notified" and requester.state["replies"]
+    stranger = run(state, {**reply, "userid": 99}, kind="OwnershipReply")  # issue-17 break test: not dropped
+    assert stranger.state and stranger.state["status"] == "review"
+    assert [r["party"] for r in stranger.state["replies"]] == ["other"]
+    assert "ownership.staff_reply_other" in [a.params.get("msg", {}).get("id") for a in stranger.actions]
     holder = run(state, {**reply, "userid": 20}, kind="OwnershipReply")
     assert holder.state and holder.state["status"] == "review"
     assert "ownership.staff_reply" in [a.params.get("msg", {}).get("id") for a in holder.actions]
@@ -503,3 +526,57 @@ def test_a_thread_reply_is_read_then_flagged_only_when_the_holder_wrote_it():
         run(holder.state, {"command": "approve"})
     again = run(holder.state, {**reply, "userid": 20}, kind="OwnershipReply")
     assert len((again.state or {})["replies"]) == 1  # the same reply once
+
+
+OUTSIDE = {"client": None, "company": "PT Maju Makmur", "email": "legal@majumakmur.co.id"}
+FULL = {
+    "address1": "Jl. Sudirman 1",
+    "city": "Jakarta",
+    "postcode": "10220",
+    "country": "ID",
+    "phone": "+62.215550100",
+}
+
+
+def test_an_outside_requester_gets_the_domain_only_with_its_full_contact():
+    """From the issue-17 break test: a requester outside WHMCS became the registrant with the old holder's
+    address and phone (only its name and email were known). The case carries the new holder's full contact
+    before it executes; approval says what is missing."""
+    state = run(
+        {},
+        {"command": "open", "subjects": [DOMAIN], "holder": VENDOR, "requester": OUTSIDE, "grounds": "vendor"},
+    ).state
+    assert state
+    review = holder_answers(documented(state), "accept").state or {}
+    assert review["status"] == "review"
+    with pytest.raises(ValueError, match="address1, city, postcode, country and phone") as refused:
+        run(review, {"command": "approve"})
+    assert "ownership requester-contact o1" in str(refused.value)
+    partial = run(review, {"command": "contact", "address1": "Jl. Sudirman 1", "city": "Jakarta"}).state or {}
+    with pytest.raises(ValueError, match="postcode, country and phone"):
+        run(partial, {"command": "approve"})
+    with pytest.raises(ValueError, match="country"):
+        run(partial, {"command": "contact", "country": "Indonesia"})  # a two-letter code
+    full = run(partial, {"command": "contact", **FULL}).state or {}
+    executing = run(full, {"command": "approve"})
+    [update] = [a for a in executing.actions if a.kind == "registrant_update"]
+    holder = update.params["holder"]
+    assert (holder["address1"], holder["city"], holder["postcode"], holder["country"]) == (
+        "Jl. Sudirman 1", "Jakarta", "10220", "ID"
+    )
+    assert holder["phone"] == "+62.215550100" and holder["phone_cc"] == "62"
+
+
+def test_deceased_applies_to_a_person_not_a_company():
+    with pytest.raises(ValueError, match="deceased applies to a person"):
+        run({}, {"command": "open", "subjects": [DOMAIN], "holder": VENDOR, "requester": COMPANY, "grounds": "deceased"})
+
+
+def test_the_example_configs_stricter_ex_employee_policy_wins():
+    """From the issue-17 break test: company-brand-domain (1 approval) listed ex-employee among its grounds
+    before the ex-employee policy (2 approvals), so the first match gave an ex-employee case 1 approval."""
+    config = load_config(ROOT / "config.example.yaml", environ=ENV)
+    person = {"client": 30, "name": "Rudi Hartono", "company": ""}
+    name, policy = match_policy(config.ownership, "domain", person, COMPANY, "ex-employee") or ("", None)
+    assert name == "ex-employee" and policy is not None and policy.approvals == 2
+    assert (match_policy(config.ownership, "domain", VENDOR, COMPANY, "brand") or ("",))[0] == "company-brand-domain"

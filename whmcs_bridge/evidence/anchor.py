@@ -125,7 +125,9 @@ def anchor_if_due(db: Database, api: ActivityLog, now: datetime) -> audit.Checkp
     return anchor(db, api, now, reason) if reason else None
 
 
-def compare(db: Database, api: ActivityLog, key: PublicKey) -> tuple[int, list[str]]:
+def compare(
+    db: Database, api: ActivityLog, key: PublicKey, older: Iterable[PublicKey] = ()
+) -> tuple[int, list[str]]:
     """The chain against every anchor WHMCS's activity log holds: each must be signed with `key`, name a
     row the chain still has with the same hash, and none may count more rows than the chain has (a
     truncated, wiped or rolled-back chain). Returns how many anchors were checked and the problems."""
@@ -133,27 +135,56 @@ def compare(db: Database, api: ActivityLog, key: PublicKey) -> tuple[int, list[s
     checked = 0
     count = audit.head(db)
     total = count[0] if count else 0
+    found: dict[int, audit.Checkpoint] = {}
+    keys = {k.fingerprint: k for k in (key, *older)}
+    replaced = audit.replaced_keys(db)
     for entry in api.activity(description=PREFIX):
         point = parse(entry.description)
         if point is None:
             continue
         entry_id = entry.id
+        found[entry_id] = point
         checked += 1
-        if point.fingerprint != key.fingerprint:
+        if point.fingerprint not in keys and point.fingerprint in replaced:
+            problems.append(
+                f"WHMCS activity-log entry {entry_id}: an anchor signed with the key replaced at audit row "
+                f"{replaced[point.fingerprint]} ({point.fingerprint}), not checked: give its public half with "
+                "another --public-key FILE"
+            )
+        elif point.fingerprint not in keys:
             problems.append(
                 f"WHMCS activity-log entry {entry_id}: an anchor signed with another key ({point.fingerprint}): "
                 "the chain and its key were replaced since"
             )
-        elif not point.verifies(key):
+        elif not point.verifies(keys[point.fingerprint]):
             problems.append(f"WHMCS activity-log entry {entry_id}: an anchor whose signature does not verify (forged)")
         elif point.count > total:
             problems.append(
-                f"WHMCS activity-log entry {entry_id} anchors {point.count} rows, the chain has {total}: "
-                "rows were cut off, the log wiped or an older copy restored"
+                f"WHMCS activity-log entry {entry_id} anchors {point.count} rows, newer than the chain's head "
+                f"({total} rows): rows were cut off, the log wiped or an older copy of the database restored"
             )
         elif point.count and audit.hash_of(db, point.count) != point.hash:
             problems.append(
                 f"WHMCS activity-log entry {entry_id}: row {point.count} is not the row anchored on {point.at} "
                 "(the chain was rewritten)"
             )
+    problems.extend(missing(db, found))
     return checked, problems
+
+
+def missing(db: Database, found: dict[int, audit.Checkpoint]) -> list[str]:
+    """The anchors the chain records as written into WHMCS that its activity log no longer has (pruned, or
+    the line deleted): what they vouched for can no longer be shown from outside the bridge."""
+    problems = []
+    carried = {(p.count, p.hash) for p in found.values()}
+    for point in audit.checkpoints(db, anchored=True):
+        if point.anchor_id and point.anchor_id in found and found[point.anchor_id].hash == point.hash:
+            continue
+        if not point.anchor_id and (point.count, point.hash) in carried:
+            continue  # written but its id never read back: found by its content
+        where = f"entry {point.anchor_id}" if point.anchor_id else "an entry (its id was not read back)"
+        problems.append(
+            f"the anchor of {point.count} rows (head {point.hash[:16]}…) the chain records in WHMCS activity-log "
+            f"{where} on {point.at} is missing from WHMCS (the activity log was pruned or the entry deleted)"
+        )
+    return problems

@@ -103,6 +103,16 @@ class SigningKey:
         return cls(Ed25519PrivateKey.generate())
 
 
+def missing(state_path: Path) -> KeyProblem:
+    """The one sentence for a command that would sign and finds no key beside the database."""
+    path = key_path(state_path.resolve())
+    return KeyProblem(
+        f"the signing key {path} is missing: restore signing-key.pem from your backup into {path.parent} "
+        "(mode 0600), or, if it is lost for good, make a new one on purpose with `whmcs-bridge audit key --new "
+        "--by NAME` (recorded in the chain); nothing is signed without it"
+    )
+
+
 def load(path: Path) -> SigningKey | None:
     """The key at `path`, None if there is none; refused if others may read it."""
     try:

@@ -466,6 +466,7 @@ def _run_read_reply(c: Call) -> Result:
             userid=reply.client_id,
             contactid=reply.contact_id,
             email=reply.requestor_email or reply.email,
+            name=reply.requestor_name or reply.name,
             admin=bool(reply.admin),
             date=reply.date.isoformat() if reply.date else None,
             message=reply.message,

@@ -397,8 +397,14 @@ class SandboxApp:
         return 200, {"ok": True}
 
     def delete(self, body: dict[str, Any], query: dict[str, str]) -> Reply:
-        """Staff delete a ticket (with its replies and notes), an order or an email-log entry."""
-        tables = {"ticket": ("tickets", "ticket_replies", "ticket_notes"), "order": ("orders",), "email": ("emails",)}
+        """Staff delete a ticket (with its replies and notes), an order, an email-log entry, or an activity-log
+        line (as System Cleanup's pruning of the activity log does)."""
+        tables = {
+            "ticket": ("tickets", "ticket_replies", "ticket_notes"),
+            "order": ("orders",),
+            "email": ("emails",),
+            "activity": ("activity",),
+        }
         kind = next((k for k in tables if k in body), None)
         if kind is None:
             return 400, {"error": f"name one of {sorted(tables)}"}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -291,11 +291,19 @@ def _content_of(row: sqlite3.Row, detail: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-def verify(db: Database, key: PublicKey | None = None) -> int:
+def verify(
+    db: Database,
+    key: PublicKey | None = None,
+    *,
+    older: Sequence[PublicKey] = (),
+    unchecked: list[Checkpoint] | None = None,
+) -> int:
     """Recompute the whole chain; return the number of rows, or raise AuditChainError at the first break.
     With a key (by default the bridge's own, beside the database) the head and every kept checkpoint must
-    carry its signature over what the rows hash to. Rows, head and checkpoints are read in one snapshot:
-    a daemon appending meanwhile is not a broken chain."""
+    carry its signature over what the rows hash to. Checkpoints signed with a key staff replaced
+    (`audit key --new`, recorded as KEY_REPLACED) are checked with its public half if it is in `older`,
+    else collected in `unchecked`. Rows, head and checkpoints are read in one snapshot: a daemon appending
+    meanwhile is not a broken chain."""
     if key is None and db.signer is not None:
         key = db.signer.public
     if key is not None and head_fingerprint(db) is None and not _signed_schema(db):
@@ -311,8 +319,40 @@ def verify(db: Database, key: PublicKey | None = None) -> int:
                 f"the chain head records {head_id} row(s) but {count} remain (rows deleted from the end)",
             )
         if key is not None:
-            _verify_signed(key, stored, points, count, hashes)
+            keys = {k.fingerprint: k for k in (key, *older)}
+            points = _checkable(points, keys, replaced_keys(db), unchecked)
+            _verify_signed(keys, key, stored, points, count, hashes)
     return count
+
+
+KEY_REPLACED = "audit.key_replaced"
+
+
+def replaced_keys(db: Database) -> dict[str, int]:
+    """The fingerprints of keys staff replaced (`audit key --new`), each with the row that records it."""
+    found: dict[str, int] = {}
+    for row in db.conn.execute("SELECT id, detail FROM audit_log WHERE action = ? ORDER BY id", (KEY_REPLACED,)):
+        for fingerprint in json.loads(row["detail"]).get("old_fingerprints") or []:
+            found.setdefault(str(fingerprint), int(row["id"]))
+    return found
+
+
+def _checkable(
+    points: list[Checkpoint],
+    keys: dict[str, PublicKey],
+    replaced: dict[str, int],
+    unchecked: list[Checkpoint] | None,
+) -> list[Checkpoint]:
+    """The checkpoints a key at hand can check; those of a replaced key, kept before its replacement was
+    recorded, are set aside as not checked (their key's public half was not given)."""
+    out = []
+    for point in points:
+        if point.fingerprint not in keys and point.count < replaced.get(point.fingerprint, 0):
+            if unchecked is not None:
+                unchecked.append(point)
+            continue
+        out.append(point)
+    return out
 
 
 def _verify_rows(db: Database, wanted: set[int]) -> tuple[int, str, dict[int, str]]:
@@ -342,11 +382,17 @@ def _verify_rows(db: Database, wanted: set[int]) -> tuple[int, str, dict[int, st
 
 
 def _verify_signed(
-    key: PublicKey, stored: sqlite3.Row | None, points: list[Checkpoint], count: int, hashes: dict[int, str]
+    keys: dict[str, PublicKey],
+    key: PublicKey,
+    stored: sqlite3.Row | None,
+    points: list[Checkpoint],
+    count: int,
+    hashes: dict[int, str],
 ) -> None:
-    """The kept checkpoints, oldest first, then the head, against the key's signatures."""
+    """The kept checkpoints, oldest first (each against the key of its fingerprint), then the head, against
+    the current key's signatures."""
     for point in points:
-        if not point.verifies(key):
+        if not point.verifies(keys.get(point.fingerprint, key)):
             raise AuditChainError(point.count, f"the checkpoint kept at row {point.count} is not signed with this key")
         if point.count > count:
             raise AuditChainError(
@@ -420,6 +466,19 @@ def head(db: Database) -> tuple[int, str] | None:
     """The id and hash of the chain's last row (None while it is empty)."""
     row = db.conn.execute("SELECT last_id, last_hash FROM audit_head WHERE one = 1").fetchone()
     return (int(row["last_id"]), str(row["last_hash"])) if row and row["last_id"] else None
+
+
+def was_signed(db: Database) -> bool:
+    """Whether this chain was ever signed: a signed head or checkpoint is left, or signing came in (migration
+    0005) before now and the chain has rows. A forger who strips the signatures and deletes the key must not
+    get a new key that signs the forgery (issue 17's break test)."""
+    if head_fingerprint(db) is not None or not _signed_schema(db):
+        return head_fingerprint(db) is not None
+    found = db.conn.execute(
+        "SELECT (SELECT COUNT(*) FROM audit_checkpoint) + (SELECT COUNT(*) FROM audit_log)"
+        " + (SELECT COALESCE(MAX(last_id), 0) FROM audit_head)"
+    ).fetchone()
+    return bool(found[0])
 
 
 def _signed_schema(db: Database) -> bool:

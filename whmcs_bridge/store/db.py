@@ -337,11 +337,14 @@ class Database:
 
         path = keys.key_path(self.path.resolve())  # beside the file itself, whatever name it is opened by
         try:
-            signed_by = audit.head_fingerprint(self)
-            if create and signed_by and not path.exists():
+            if create and not path.exists() and not adopt and audit.was_signed(self):
+                signed_by = audit.head_fingerprint(self)
+                by = f" with {signed_by}" if signed_by else ""
                 raise keys.KeyProblem(
-                    f"the signing key {path} is missing, and the audit chain is signed with {signed_by}: restore "
-                    "the key from your backup (the bridge will not make a new key for a chain signed with another)"
+                    f"the signing key {path} is missing and the audit chain of {self.path} was signed{by}: "
+                    f"restore signing-key.pem from your backup into {path.parent} (mode 0600), or, if it is lost "
+                    "for good, make a new one on purpose with `whmcs-bridge audit key --new --by NAME` (recorded "
+                    "in the chain); the bridge makes no new key by itself for a chain that was signed"
                 )
             if create:
                 self.signer, made = keys.load_or_create(path)

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from whmcs_bridge.families.ownership.case import closed, due, unchanged
-from whmcs_bridge.families.ownership.flow import advance, objection_notices, to_review
+from whmcs_bridge.families.ownership.flow import advance, distinct_staff, objection_notices, to_review
 from whmcs_bridge.families.ownership.policies import Rules, act, case_refs, iso, staff_ticket, step
 from whmcs_bridge.model import Decision, as_int
 
@@ -31,7 +31,8 @@ def thread_reply(case: dict[str, Any], data: dict[str, Any]) -> Decision:
 
 
 def writer(case: dict[str, Any], data: dict[str, Any]) -> str | None:
-    """Which party wrote the reply, by its client id or (a guest) its address; None for anyone else."""
+    """Which party wrote the reply, by its client id or (a guest) its address; `other` for anyone else who is
+    not staff (a guest from another address, another client); None for a staff (admin) reply."""
     if data.get("admin"):
         return None
     userid, email = as_int(data.get("userid")), str(data.get("email") or "").strip().casefold()
@@ -41,12 +42,28 @@ def writer(case: dict[str, Any], data: dict[str, Any]) -> str | None:
             return party
         if not userid and email and str(who.get("email") or "").strip().casefold() == email:
             return party
-    return None
+    return "other"
+
+
+def written_by(data: dict[str, Any]) -> str:
+    """Who WHMCS says wrote a reply: its name and address, or its client id."""
+    name, email = str(data.get("name") or "").strip(), str(data.get("email") or "").strip()
+    userid = as_int(data.get("userid"))
+    who = f"{name} <{email}>" if name and email else (email or name)
+    if userid:
+        who = f"{who} (client #{userid})" if who else f"client #{userid}"
+    return who or "unknown"
+
+
+# Replies that stop a case until staff classify them: the holder's, and those of someone who is neither party
+# (the holder may write from another address or as a guest: what it says is for staff to judge).
+FLAGGING = ("holder", "other")
 
 
 def reply_read(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
-    """The reply as WHMCS has it: a party's is attached to the case; the holder's, while its answer still
-    decides the case, sends the case to staff review flagged until staff classify it."""
+    """The reply as WHMCS has it: any reply not by staff is attached to the case; the holder's, or one by
+    someone who is neither party, while the holder's answer still decides the case, sends the case to staff
+    review flagged until staff classify it."""
     party = writer(case, data) if data.get("found") else None
     if party is None or any(
         r["ticket"] == data.get("ticket") and r["reply"] == data.get("reply") for r in case.get("replies", [])
@@ -54,6 +71,7 @@ def reply_read(case: dict[str, Any], data: dict[str, Any], now: datetime, rules:
         return unchanged(case)
     reply = {
         "party": party,
+        "writer": written_by(data),
         "ticket": as_int(data.get("ticket")),
         "reply": as_int(data.get("reply")),
         "date": data.get("date"),
@@ -62,19 +80,36 @@ def reply_read(case: dict[str, Any], data: dict[str, Any], now: datetime, rules:
         "classified": None,
     }
     case.setdefault("replies", []).append(reply)
-    step(case, now, f"{party} replied", party, f"ticket #{reply['ticket']} reply {reply['reply']}: to classify")
-    if party != "holder" or case["status"] not in ANSWERABLE:
+    who = party if party != "other" else reply["writer"]
+    step(case, now, f"{who} replied", party, f"ticket #{reply['ticket']} reply {reply['reply']}: to classify")
+    if party not in FLAGGING or case["status"] not in ANSWERABLE:
         return Decision(state=case, due_at=due(case), refs=case_refs(case))
     case["approvals"] = []
-    out = to_review(case, now, rules, "reply", "the holder replied in its ticket thread: staff classify the reply")
-    flagged = staff_ticket(
-        case, rules, f"reply-{reply['ticket']}-{reply['reply']}", "ownership.staff_reply", ticket=reply["ticket"]
-    )
-    return Decision(state=out.state, actions=[*out.actions, flagged], due_at=out.due_at, refs=out.refs)
+    purpose = f"reply-{reply['ticket']}-{reply['reply']}"
+    if party == "holder":
+        out = to_review(case, now, rules, "reply", "the holder replied in its ticket thread: staff classify the reply")
+        flagged = staff_ticket(case, rules, purpose, "ownership.staff_reply", ticket=reply["ticket"])
+    else:
+        out = to_review(
+            case, now, rules, "reply", f"{reply['writer']} replied in the case's ticket thread: staff classify the reply"
+        )
+        flagged = staff_ticket(
+            case,
+            rules,
+            purpose,
+            "ownership.staff_reply_other",
+            ticket=reply["ticket"],
+            reply=reply["reply"],
+            writer=reply["writer"],
+            written=reply["date"] or reply["seen"],
+        )
+    return Decision(state=case, actions=[*out.actions, flagged], due_at=out.due_at, refs=out.refs)
 
 
 def unclassified(case: dict[str, Any], party: str = "holder") -> list[dict[str, Any]]:
-    return [r for r in case.get("replies", []) if r["party"] == party and not r.get("classified")]
+    """The party's replies not classified yet, and those of writers who are neither party (staff classify
+    them with whichever party's answer they record)."""
+    return [r for r in case.get("replies", []) if r["party"] in (party, "other") and not r.get("classified")]
 
 
 def record_answer(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
@@ -84,6 +119,10 @@ def record_answer(case: dict[str, Any], data: dict[str, Any], now: datetime, rul
     if party not in ("holder", "requester") or answer not in ("consent", "object"):
         raise ValueError("--party holder|requester and --answer consent|object")
     by = str(data.get("by") or "staff")
+    if party == "holder" and answer == "consent" and case["status"] == "disputed" and not data.get("evidence"):
+        waiting = confirm_withdrawal(case, by, str(data.get("os_user") or ""), via, str(data.get("note") or ""), now)
+        if waiting is not None:
+            return waiting
     record = {
         "party": party,
         "answer": answer,
@@ -104,6 +143,32 @@ def record_answer(case: dict[str, Any], data: dict[str, Any], now: datetime, rul
     if party == "requester":
         return requester_recorded(case, answer, now, rules)
     return holder_recorded(case, answer, by, record["note"], now, rules)
+
+
+# Distinct listed staff who must record the holder's consent after its objection when no file supports it.
+WITHDRAWAL_CONFIRMATIONS = 2
+
+
+def confirm_withdrawal(
+    case: dict[str, Any], by: str, os_user: str, via: str, note: str, now: datetime
+) -> Decision | None:
+    """A recorded objection turned into consent on one person's word (a call) is a single point of failure:
+    without a file it takes as many distinct listed staff as WITHDRAWAL_CONFIRMATIONS, counted like
+    approvals. None: this one completes it, and the consent is recorded."""
+    confirmations = case.setdefault("consent_confirmations", [])
+    distinct_staff(confirmations, by, os_user, "recorded the holder's consent after its objection")
+    confirmations.append({"by": by, "os_user": os_user, "at": iso(now), "via": via, "note": note})
+    if len(confirmations) >= WITHDRAWAL_CONFIRMATIONS:
+        return None
+    step(
+        case,
+        now,
+        "consent after objection",
+        by,
+        f"{len(confirmations)} of {WITHDRAWAL_CONFIRMATIONS} staff ({via}, no evidence): waiting for a second "
+        f"member of staff to confirm it, or for --evidence FILE: {note}",
+    )
+    return Decision(state=case, due_at=due(case), refs=case_refs(case))
 
 
 def requester_recorded(case: dict[str, Any], answer: str, now: datetime, rules: Rules) -> Decision:
@@ -139,6 +204,7 @@ def holder_recorded(case: dict[str, Any], answer: str, by: str, note: str, now: 
         step(case, now, "late answer", by, f"recorded while {status}: changes nothing")
         return Decision(state=case, due_at=due(case), refs=case_refs(case))
     case["approvals"] = []
+    case.pop("consent_confirmations", None)  # used up, or void: a new answer starts the count again
     if answer == "consent":
         case["holder_consent"] = iso(now)
         why = "objection-withdrawn" if status == "disputed" else "consented"

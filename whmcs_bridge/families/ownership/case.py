@@ -60,7 +60,7 @@ def due(case: dict[str, Any]) -> datetime | None:
         return datetime.fromisoformat(case["next_check"])
     if status == "disputed":  # WHMCS is watched for a move of the frozen subjects (watch.py)
         return datetime.fromisoformat(case.get("next_check") or case["history"][-1]["at"])
-    if status == "completed" and not case.get("lock_ended"):
+    if status == "completed" and not case.get("lock_ended") and case.get("lock_until"):
         lock_until = datetime.fromisoformat(case["lock_until"])
         return min(lock_until, datetime.fromisoformat(case["next_check"])) if case.get("next_check") else lock_until
     return None

@@ -21,11 +21,13 @@ from whmcs_bridge.cli.common import (
     user_errors,
 )
 from whmcs_bridge.clock import utcnow
-from whmcs_bridge.evidence import keys
+from whmcs_bridge.errors import WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
+from whmcs_bridge.evidence import anchor, keys
 from whmcs_bridge.evidence.keys import PublicKey
 from whmcs_bridge.families.ownership import dossier
 from whmcs_bridge.families.ownership import staff as own
 from whmcs_bridge.families.ownership.config import EVIDENCE_KINDS, GROUNDS
+from whmcs_bridge.families.ownership.policies import and_words, missing_contact
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.api import WhmcsApi
 
@@ -49,9 +51,24 @@ def _echo_case(c: dict[str, Any]) -> None:
             click.echo(f"  still needed: {'; '.join(missing)}")
         if not c.get("requester_confirmed"):
             click.echo("  waiting for the requester to confirm through its link")
+    contact = missing_contact(c) if c["status"] == "review" else []
+    if contact:
+        click.echo(
+            f"  the requester is not a WHMCS client: its {and_words(contact)} are needed before the domain moves "
+            f"(ownership requester-contact {c['id']} ...)"
+        )
+    pending = c.get("consent_confirmations") or []
+    if c["status"] == "disputed" and pending:
+        names = ", ".join(p["by"] for p in pending)
+        click.echo(
+            f"  the holder's consent after its objection is recorded by {names}, without evidence: a second member "
+            f"of staff must confirm it (ownership record-answer {c['id']} --party holder --answer consent --by "
+            "NAME), or give --evidence FILE"
+        )
     for r in c.get("replies", []):
         if not r.get("classified"):
-            click.echo(f"  the {r['party']} replied in ticket #{r['ticket']}: classify it with `ownership record-answer`")
+            who = f"the {r['party']}" if r["party"] != "other" else r.get("writer") or "someone"
+            click.echo(f"  {who} replied in ticket #{r['ticket']}: classify it with `ownership record-answer`")
 
 
 BY = click.option(
@@ -170,6 +187,8 @@ def case_lines(view: own.StaffView, c: dict[str, Any]) -> list[str]:
         out.append(field("Answer due:", view.day(c["deadline"])))
     if c.get("lock_until"):
         out.append(field("Locked until:", view.day(c["lock_until"]) + (" (ended)" if c.get("lock_ended") else "")))
+    elif c["status"] == "completed":
+        out.append(field("Lock:", "none: nothing changed hands"))
     if c["status"] == "collecting":
         missing = own.missing_evidence(c, utcnow())
         if missing:
@@ -215,7 +234,9 @@ def reply_line(view: own.StaffView, r: dict[str, Any]) -> str:
         str(r.get("classified")), "NOT CLASSIFIED YET (ownership record-answer)"
     )
     text = " ".join(str(r.get("message") or "").split())
-    return f"{r['party']} in ticket #{r['ticket']} on {view.when(r.get('date') or r.get('seen'))}, {verdict}: {text[:300]}"
+    who = r["party"] if r["party"] != "other" else f"{r.get('writer') or 'someone'} (neither party)"
+    where = f"ticket #{r['ticket']} reply {r['reply']}"
+    return f"{who} in {where} on {view.when(r.get('date') or r.get('seen'))}, {verdict}: {text[:300]}"
 
 
 def _section(title: str, lines: list[str]) -> list[str]:
@@ -332,7 +353,9 @@ def record_answer(
 ) -> None:
     """Record an answer received outside the one-time link (a ticket reply, an email, a letter, a call): it
     counts as the party's answer (an objection disputes the case, consent sends it to review) and
-    classifies the party's flagged ticket replies."""
+    classifies the party's flagged ticket replies (and those of writers who are neither party). The holder's
+    consent after its objection needs --evidence FILE, or a second listed member of staff (another login)
+    recording it too. The decision is anchored in WHMCS's activity log before the command returns."""
     with _store(obj) as (config, db):
         data = None
         if evidence is not None:
@@ -344,7 +367,9 @@ def record_answer(
         c = own.record_answer(
             config, db, case_id, party=party, answer=answer, via=via, evidence=data, by=by, note=note, now=utcnow()
         )
+        anchored = _anchor(config, db)
     _echo_case(c)
+    _echo_anchor(anchored)
 
 
 def _simple(name: str, help_text: str) -> None:
@@ -361,7 +386,11 @@ def _simple(name: str, help_text: str) -> None:
 
 
 for _name, _help in (
-    ("approve", "Approve a case under review; with enough distinct approvals it executes."),
+    (
+        "approve",
+        "Approve a case under review; with enough distinct approvals it executes (distinct listed staff, each "
+        "under their own login: one operating-system user does not count as two).",
+    ),
     ("reject", "Reject the request; both parties are told."),
     ("cancel", "Cancel an open case (e.g. the parties settled it between them)."),
     (
@@ -389,10 +418,54 @@ def resolve(obj: Context, case_id: str, outcome: str, by: str, note: str) -> Non
     _command(obj, case_id, {"command": "resolve", "outcome": outcome, "note": note}, by)
 
 
+@ownership.command("requester-contact")
+@click.argument("case_id")
+@click.option("--name", default=None, help="The contact person's name (the registrant's Name fields).")
+@click.option("--address1", default=None, help="Street and number.")
+@click.option("--address2", default=None, help="Second address line.")
+@click.option("--city", default=None, help="City.")
+@click.option("--state", default=None, help="State, region or province, where the country has them.")
+@click.option("--postcode", default=None, help="Postcode.")
+@click.option("--country", default=None, help="Two-letter ISO country code (ID, NL, FR).")
+@click.option("--phone", default=None, help="Phone as +CC.NUMBER, e.g. +62.215550100.")
+@BY
+@click.pass_obj
+@user_errors
+def requester_contact(obj: Context, case_id: str, by: str, **fields: str | None) -> None:
+    """Give the contact of a requester outside WHMCS, the domain's new registrant: a case moving a domain to
+    it executes only once its address1, city, postcode, country and phone are known (the old holder's are
+    never left in the WHOIS record). A requester that is a WHMCS client gets them from its profile."""
+    given = {k: v for k, v in fields.items() if v is not None}
+    _command(obj, case_id, {"command": "contact", **given}, by)
+
+
 def _command(obj: Context, case_id: str, data: dict[str, Any], by: str) -> None:
     with _store(obj) as (config, db):
         c = own.submit(config, db, case_id, data, by=by, now=utcnow())
+        anchored = _anchor(config, db)
     _echo_case(c)
+    _echo_anchor(anchored)
+
+
+def _anchor(config: Any, db: Any) -> str | None:
+    """A decision is anchored in WHMCS's activity log before the command returns (not at the next pass);
+    WHMCS unreachable: the decision stands, and the daemon's next pass anchors it. None: nothing to anchor."""
+    try:
+        point = anchor.anchor_if_due(db, _api(config), utcnow())
+    except (WhmcsUnavailableError, WhmcsApiError, WhmcsProtocolError) as exc:
+        return (
+            f"  the audit chain is not anchored in WHMCS yet ({exc}): the decision stands, and the bridge's "
+            "next pass anchors it"
+        )
+    if point is None:
+        return None
+    where = f"entry {point.anchor_id}" if point.anchor_id else "an entry whose id was not found back"
+    return f"  anchored in WHMCS's activity log ({where}, {point.count} audit rows)"
+
+
+def _echo_anchor(line: str | None) -> None:
+    if line is not None:
+        click.echo(line, err="not anchored" in line)
 
 
 @ownership.command("export")

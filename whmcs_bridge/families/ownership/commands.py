@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -19,7 +20,9 @@ from whmcs_bridge.families.ownership.case import (
 from whmcs_bridge.families.ownership.execution import complete
 from whmcs_bridge.families.ownership.flow import advance, approve, link_answer, opened, resolve_dispute
 from whmcs_bridge.families.ownership.policies import (
+    CONTACT_FIELDS,
     Rules,
+    case_refs,
     evidence_fields,
     iso,
     label,
@@ -151,6 +154,32 @@ def complete_command(case: dict[str, Any], data: dict[str, Any], now: datetime, 
     return complete(case, now, rules, by=by_whom(data))
 
 
+def requester_contact(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    """Staff give the contact details of a requester outside WHMCS (the domain's new registrant): what the
+    registrant update writes instead of the old holder's address and phone."""
+    requester = case["requester"]
+    if requester.get("client"):
+        raise ValueError(
+            f"the requester is WHMCS client #{requester['client']}: its WHMCS profile supplies the registrant's "
+            "contact when the case executes; correct it there"
+        )
+    given = {f: str(data[f]).strip() for f in CONTACT_FIELDS if str(data.get(f) or "").strip()}
+    if not given:
+        raise ValueError("give at least one of " + ", ".join(f"--{f}" for f in CONTACT_FIELDS))
+    if "country" in given:
+        given["country"] = given["country"].upper()
+        if not re.fullmatch(r"[A-Z]{2}", given["country"]):
+            raise ValueError(f"--country {data['country']!r}: expected the two-letter ISO code (ID, NL, FR)")
+    if "phone" in given:
+        phone = re.sub(r"[\s\-()]", "", given["phone"])
+        if not re.fullmatch(r"\+\d{1,3}\.\d{4,14}", phone):
+            raise ValueError(f"--phone {data['phone']!r}: expected +CC.NUMBER, e.g. +62.215550100")
+        given["phone"] = phone
+    requester.update(given)
+    step(case, now, "requester contact", by_whom(data), ", ".join(f"{k}: {v}" for k, v in given.items()))
+    return Decision(state=case, due_at=due(case), refs=case_refs(case))
+
+
 # The commands on an open case (open and consent come first: they may find no case, or a final one).
 CASE_COMMANDS: dict[str, CaseCommand] = {
     "confirm": confirm_draft,
@@ -162,4 +191,5 @@ CASE_COMMANDS: dict[str, CaseCommand] = {
     "cancel": cancel,
     "resolve": resolve_command,
     "complete": complete_command,
+    "contact": requester_contact,
 }

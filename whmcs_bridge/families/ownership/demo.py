@@ -181,6 +181,7 @@ def answer_and_approve(stage: Stage, echo: Echo, case_id: str) -> None:
             {"command": "approve", "note": "documents and consent in order"},
             by=who,
             now=datetime.now(UTC),
+            os_user=f"{who} (demo)",  # two people, each at their own login
         )
     stage.settle()
     checklist = staff_ticket(stage, case_id, "execute the hand-over")

@@ -333,8 +333,22 @@ def _policy_html(case: dict[str, Any]) -> list[str]:
                 for s in case["subjects"]
             ],
         ),
-        f"<p>Response window {need.get('window_s', 0) // 86400} days; {need.get('approvals', 0)} approval(s); lock {need.get('lock_s', 0) // 86400} days.</p>",
+        f"<p>{_window(case, need)}; {need.get('approvals', 0)} approval(s); {_lock(case, need)}.</p>",
     ]
+
+
+def _window(case: dict[str, Any], need: dict[str, Any]) -> str:
+    """The holder's response window, unless no policy asks the holder (consent: none)."""
+    if all(p.get("consent") == "none" for p in case.get("policies", {}).values()):
+        return "No response window: the holder is not asked (consent: none), the checked documents decide"
+    return f"Response window {need.get('window_s', 0) // 86400} days"
+
+
+def _lock(case: dict[str, Any], need: dict[str, Any]) -> str:
+    """The lock after completion; none once a completed case moved nothing (a backup-only hand-over)."""
+    if case.get("status") == "completed" and not case.get("lock_until"):
+        return "no lock: nothing changed hands"
+    return f"lock {need.get('lock_s', 0) // 86400} days"
 
 
 def _evidence_html(view: StaffView, case: dict[str, Any]) -> list[str]:
@@ -415,7 +429,7 @@ def _recorded_html(view: StaffView, case: dict[str, Any]) -> list[str]:
             ["Party", "Ticket", "Reply", zone, "Classified", "Message"],
             [
                 [
-                    r.get("party"),
+                    r.get("party") if r.get("party") != "other" else f"{r.get('writer') or '?'} (neither party)",
                     r.get("ticket"),
                     r.get("reply"),
                     view.when(r.get("date") or r.get("seen")),

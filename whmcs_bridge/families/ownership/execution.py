@@ -111,9 +111,13 @@ def new_access(case: dict[str, Any], subject: dict[str, Any], rules: Rules) -> l
 def complete(case: dict[str, Any], now: datetime, rules: Rules, *, by: str) -> Decision:
     case["status"] = "completed"
     case["completed"] = iso(now)
-    case["lock_until"] = iso(now + timedelta(seconds=requirements(case)["lock_s"]))
-    case["next_check"] = iso(now + rules.section.check_every)  # what moved is watched while locked
-    step(case, now, "completed", by, f"locked until {case['lock_until'][:10]}")
+    if any(s.get("moved_to") for s in case["subjects"]):
+        case["lock_until"] = iso(now + timedelta(seconds=requirements(case)["lock_s"]))
+        case["next_check"] = iso(now + rules.section.check_every)  # what moved is watched while locked
+        step(case, now, "completed", by, f"locked until {case['lock_until'][:10]}")
+    else:  # a backup-only hand-over: nothing changed hands, so nothing is locked
+        case["lock_until"] = None
+        step(case, now, "completed", by, "nothing changed hands: nothing is locked")
     actions = [
         *tell(case, "requester", "completed", rules, "ownership.completed", lock_until=case["lock_until"]),
         *tell(case, "holder", "completed", rules, "ownership.completed", lock_until=case["lock_until"]),

@@ -9,6 +9,7 @@ from whmcs_bridge.families.ownership.case import by_whom, closed, due, hand_over
 from whmcs_bridge.families.ownership.execution import execute
 from whmcs_bridge.families.ownership.policies import (
     Rules,
+    and_words,
     case_refs,
     evidence_fields,
     evidence_needs,
@@ -17,6 +18,7 @@ from whmcs_bridge.families.ownership.policies import (
     label,
     link_spec,
     match_policy,
+    missing_contact,
     party_kind,
     party_notes,
     requirements,
@@ -42,6 +44,12 @@ def opened(data: dict[str, Any], now: datetime, rules: Rules, draft: dict[str, A
     case.update(subjects=subjects, holder=holder, requester=requester, grounds=grounds, note=data.get("note") or "")
     if data.get("draft"):
         return drafted(case, data, now)
+    if grounds == "deceased" and party_kind(holder) == "company":
+        who = f"{holder.get('company')}" + (f" (client #{holder['client']})" if holder.get("client") else "")
+        raise ValueError(
+            f"the holder {who} is a company: deceased applies to a person; for a company that no longer exists "
+            "use --grounds dissolved"
+        )
     case["policies"] = policies_for(subjects, holder, requester, grounds, rules)
     case["status"] = "collecting"
     case["requester_confirmed"] = None if rules.links else iso(now)
@@ -210,6 +218,22 @@ def resolve_dispute(case: dict[str, Any], outcome: str, by: str, note: str, now:
     raise ValueError(f"unknown outcome {outcome!r}: court-order, objection-withdrawn or request-withdrawn")
 
 
+def distinct_staff(entries: list[dict[str, Any]], by: str, os_user: str, what: str) -> None:
+    """N decisions need N people: refused for a listed name already counted (compared without case) or for
+    the operating-system user who already counted under another name."""
+    for entry in entries:
+        if entry["by"].casefold() == by.casefold():
+            raise ValueError(
+                f"{entry['by']} already {what}: another member of staff must confirm it"
+                + (", or give --evidence FILE" if "consent" in what else "")
+            )
+        if os_user and entry.get("os_user") == os_user:
+            raise ValueError(
+                f"the operating-system user {os_user} already {what} as {entry['by']}: one person may not count "
+                f"as two members of staff, {by} must run the command as their own user"
+            )
+
+
 def to_review(case: dict[str, Any], now: datetime, rules: Rules, why: str, record: str) -> Decision:
     """Staff review the case: each subject's hand-over is settled, staff get a ticket saying why (a code
     the message words: consented, window-consent, window-notice, court-order, objection-withdrawn)."""
@@ -237,14 +261,22 @@ def approve(case: dict[str, Any], by: str, note: str, now: datetime, rules: Rule
         raise ValueError(f"case {case['id']} is {case['status']}: only a case under review can be approved")
     if all(s.get("hand_over") == "none" for s in case["subjects"]):
         raise ValueError("the holder did not consent and the policy allows no hand-over without it: reject the case")
-    flagged = [r for r in case.get("replies", []) if r["party"] == "holder" and not r.get("classified")]
+    flagged = [r for r in case.get("replies", []) if r["party"] in ("holder", "other") and not r.get("classified")]
     if flagged:
+        who = "the holder" if flagged[0]["party"] == "holder" else flagged[0].get("writer") or "someone"
         raise ValueError(
-            f"the holder replied in ticket #{flagged[0]['ticket']}: record what it answered first "
+            f"{who} replied in ticket #{flagged[0]['ticket']}: record what it answered first "
             f"(ownership record-answer {case['id']} --party holder --answer consent|object --via ticket)"
         )
-    if any(a["by"].casefold() == by.casefold() for a in case["approvals"]):
-        raise ValueError(f"{by} already approved case {case['id']}: another member of staff must approve")
+    missing = missing_contact(case)
+    if missing:
+        raise ValueError(
+            f"case {case['id']} cannot be executed: the requester, the domain's new registrant, is not a WHMCS "
+            f"client and its {and_words(missing)} are not known (the old holder's must not stay in the WHOIS "
+            f"record): give them with `ownership requester-contact {case['id']} --address1 ... --by NAME`, or "
+            "open the case for the requester's WHMCS client account"
+        )
+    distinct_staff(case["approvals"], by, os_user, f"approved case {case['id']}")
     case["approvals"].append({"by": by, "os_user": os_user, "at": iso(now), "note": note})
     needed = requirements(case)["approvals"]
     step(case, now, "approval", by, f"{len(case['approvals'])} of {needed}: {note}")

@@ -227,6 +227,15 @@ MESSAGES = define(
         "record what it answers before the case can be approved.",
     ),
     _spec(
+        "ownership.staff_reply_other",
+        "ticket",
+        "staff",
+        {"ticket": "number", "reply": "number", "writer": "text", "written": "date"},
+        "Staff ticket: someone who is neither party (a guest, another address, another client) replied in the "
+        "case's ticket thread while the holder's answer decides the case; staff classify the reply before the "
+        "case can be approved or its window end as no objection.",
+    ),
+    _spec(
         "ownership.client_note",
         "text",
         "staff",

@@ -159,6 +159,25 @@ def registrant(party: dict[str, Any]) -> dict[str, str]:
     return holder_details(party)
 
 
+# What a registrant needs that only the new holder can give: none of it may stay the old holder's.
+CONTACT_REQUIRED = ("address1", "city", "postcode", "country", "phone")
+CONTACT_FIELDS = ("name", "address1", "address2", "city", "state", "postcode", "country", "phone")
+
+
+def missing_contact(case: dict[str, Any]) -> list[str]:
+    """The registrant details an outside requester (no WHMCS client: no profile to read them from at
+    execution) has not given, when a domain moves to it; [] otherwise."""
+    if case["requester"].get("client"):
+        return []
+    if not any(s["kind"] == "domain" and s.get("hand_over") == "move" for s in case["subjects"]):
+        return []
+    return [f for f in CONTACT_REQUIRED if not str(case["requester"].get(f) or "").strip()]
+
+
+def and_words(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
 # --- messages and helpers -------------------------------------------------------------------------
 
 

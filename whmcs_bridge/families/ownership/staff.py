@@ -80,7 +80,7 @@ def line(c: dict[str, Any]) -> str:
     extra = ""
     if c["status"] == "notified":
         extra = f", answer due {c['deadline'][:10]}"
-    elif c["status"] == "completed" and not c.get("lock_ended"):
+    elif c["status"] == "completed" and not c.get("lock_ended") and c.get("lock_until"):
         extra = f", locked until {c['lock_until'][:10]}"
     return (
         f"{c['id']} {c['status']}: {subjects_text(c)} held by {party_name(c['holder'])}, asked by "
@@ -98,7 +98,9 @@ def frozen(db: Database, items: list[dict[str, Any]], now: datetime, *, open_cas
         if c["status"] in ("cancelled", "rejected", "draft"):
             continue
         completed = c["status"] == "completed"
-        if completed and (c.get("lock_ended") or datetime.fromisoformat(c["lock_until"]) <= now):
+        if completed and (
+            c.get("lock_ended") or not c.get("lock_until") or datetime.fromisoformat(c["lock_until"]) <= now
+        ):
             continue
         covered = {(s["kind"], int(s["id"])) for s in c["subjects"] if not completed or s.get("moved_to")}
         if not completed and c["holder"].get("client"):
@@ -208,12 +210,21 @@ def _family(config: Config) -> Ownership:
 
 
 def submit(
-    config: Config, db: Database, case_id: str, data: dict[str, Any], *, by: str, now: datetime
+    config: Config,
+    db: Database,
+    case_id: str,
+    data: dict[str, Any],
+    *,
+    by: str,
+    now: datetime,
+    os_user: str | None = None,
 ) -> dict[str, Any]:
-    """Dry-run the rules (a refused transition becomes a clear error), then submit through the inbox."""
+    """Dry-run the rules (a refused transition becomes a clear error), then submit through the inbox.
+    `os_user`: who runs it, the operating-system user running this process unless said (the demo plays
+    two people in one process)."""
     family = _family(config)
     by = staff.member(config, by, FAMILY)
-    data = {**data, "case": case_id, "by": by, "os_user": staff.os_user()}
+    data = {**data, "case": case_id, "by": by, "os_user": os_user or staff.os_user()}
     state = states.load(db, FAMILY, f"case:{case_id}")
     try:
         family.decide_one(state, Event(id="dry-run", type="OwnershipCommand", data=data, source="cli"), now)

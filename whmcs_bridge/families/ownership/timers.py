@@ -69,6 +69,8 @@ def tick_executing(case: dict[str, Any], now: datetime, rules: Rules) -> Decisio
 
 def tick_completed(case: dict[str, Any], now: datetime, rules: Rules) -> Decision:
     """Until the lock ends, WHMCS is read for a move of what changed hands; then the lock ends."""
+    if not case.get("lock_until"):
+        return unchanged(case)  # nothing changed hands: nothing locked
     if now >= datetime.fromisoformat(case["lock_until"]):
         case["lock_ended"] = iso(now)
         step(case, now, "lock ended", "bridge", "")
