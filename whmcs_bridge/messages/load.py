@@ -84,7 +84,7 @@ def for_config(config: Config) -> catalogue.Catalogue:
     )
 
 
-TRIAL_SECONDS = 5.0  # the configured templates' trial renders, all together
+TRIAL_SECONDS = 5.0  # the configured templates' trial renders, all together, in CPU seconds of this process
 
 
 class _TooSlow(BaseException):
@@ -92,24 +92,25 @@ class _TooSlow(BaseException):
 
 
 def within(seconds: float, build: Callable[[], catalogue.Catalogue]) -> catalogue.Catalogue:
-    """`build`, stopped after `seconds` (a configured template whose loops would run for hours is refused
-    at `check` and at start, rather than hanging the daemon when it sends). Only the main thread can be
-    interrupted; elsewhere the build runs unbounded."""
+    """`build`, stopped after `seconds` of CPU time (a configured template whose loops would run for hours is
+    refused at `check` and at start, rather than hanging the daemon when it sends). CPU time, not wall time: a
+    loaded machine makes the build slower, not the templates worse (a render cannot wait on anything). Only
+    the main thread can be interrupted; elsewhere the build runs unbounded."""
     if threading.current_thread() is not threading.main_thread():
         return build()
 
     def stop(signum: int, frame: object) -> None:
         raise _TooSlow
 
-    previous = signal.signal(signal.SIGALRM, stop)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    previous = signal.signal(signal.SIGPROF, stop)
+    signal.setitimer(signal.ITIMER_PROF, seconds)
     try:
         return build()
     except _TooSlow:
         raise ConfigError(
-            f"the templates under messages.templates took more than {seconds:g}s to render once with sample "
+            f"the templates under messages.templates took more than {seconds:g} CPU seconds to render once with sample "
             "data (a loop too large?); `whmcs-bridge messages preview ID` shows which"
         ) from None
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous)
