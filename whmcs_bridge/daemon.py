@@ -248,6 +248,7 @@ class Daemon:
             # The delegation self-service pages: who may renew, and where WHMCS shows an invoice to pay.
             may_renew=lambda role: bool(config.delegation.roles.get(role) and config.delegation.roles[role].renew),
             whmcs_url=config.whmcs.url,
+            whmcs=WhmcsApi.from_config(config),  # the delegate's page reads WHMCS now (its own client)
         )
         self.bridge.metrics.gauge_sources.append(
             lambda: health.gauges(self.receiver.db, config, utcnow(), self.trouble)

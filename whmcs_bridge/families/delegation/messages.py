@@ -266,14 +266,17 @@ MESSAGES = define(
             "may_renew": "text",
             "may_order": "text",
             "renew": "text",
+            "renew_refused": "text",
         },
         "Ticket note to staff: the writer (the delegate) is a verified contact of the owner for what the "
-        "ticket names, with its rights; `renew` when the ticket asked for a renewal with [renew].",
+        "ticket names, with its rights; `renew` when the ticket asked for a renewal with [renew], and "
+        "`renew_refused` (one sentence, in English, from the bridge) when that renewal cannot start.",
         by="alice",
         copies="product/domain",
         may_renew="yes",
         may_order="",
         renew="yes",
+        renew_refused="",
     ),
     MessageSpec(
         "delegation.ticket_unverified",
@@ -431,8 +434,9 @@ MESSAGES = define(
             "amount": "text",
             "pay_link": "url",
         },
-        "One service on the delegate's page: its owner, status and next due date (as the bridge last read "
-        "them), a renew button, and the renewal under way with its invoice and WHMCS's pay link.",
+        "One service on the delegate's page: its owner, status and next due date (as WHMCS has them when the "
+        "page is shown; unknown when WHMCS cannot be read), a renew button, and the renewal under way with its "
+        "invoice and WHMCS's pay link.",
         samples={
             "owner": "Boulangerie Dupont",
             "service": "boulangerie-dupont.fr",
@@ -455,5 +459,14 @@ MESSAGES = define(
         'After a click on a self-service page: `what` "revoke" or "renew" was recorded; or `refused` (one '
         "sentence, in English, from the bridge) says why not.",
         samples={"what": "revoke", "grant": "g3d169a", "refused": ""},
+    ),
+    MessageSpec(
+        "delegation.page_used",
+        "page",
+        "client",
+        {"what": "text", "grant": "text", "used_at": "datetime", "refused": "text"},
+        'A self-service link opened again once used: when, and for what (`what` "revoke" or "renew" with its '
+        "`grant`), or that the click was refused and why (`refused`, one sentence, in English, from the bridge).",
+        samples={"what": "renew", "grant": "g3d169a", "used_at": "2026-11-26T10:00:00+00:00", "refused": ""},
     ),
 )

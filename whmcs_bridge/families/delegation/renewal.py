@@ -46,6 +46,14 @@ def refusal(grant: dict[str, Any], service: int) -> str | None:
     )
 
 
+def ticket_refusal(grant: dict[str, Any], item: dict[str, Any] | None) -> str | None:
+    """Why a ticket's [renew] starts no renewal (one sentence), or None when it starts one: the ticket must
+    name a service the grant covers, and no renewal of it may be open."""
+    if item is None or item["kind"] != "service":
+        return f"the ticket names no service of grant {grant['id']} to renew"
+    return refusal(grant, int(item["id"]))
+
+
 def wanted_service(grant: dict[str, Any], asked: Any) -> int:
     services = [i for i in grant.get("items", []) if i["kind"] == "service"]
     wanted = as_int(asked) or (services[0]["id"] if services else None)
@@ -259,7 +267,9 @@ def owner_paid_first(grant: dict[str, Any], renewal: dict[str, Any], now: dateti
         after = {"after_steps": [cancel.key]}
         actions = [
             dataclasses.replace(cancel, destructive=False),  # the delegate's own unpaid invoice, now moot
-            act(grant, "email", f"renew:{n}:owner-paid", notice(grant["delegate"], told), grant["delegate"], guard=after),
+            act(
+                grant, "email", f"renew:{n}:owner-paid", notice(grant["delegate"], told), grant["delegate"], guard=after
+            ),
         ]
     return Decision(state=grant, actions=actions, refs=grant_refs(grant))
 
