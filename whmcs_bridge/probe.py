@@ -51,6 +51,9 @@ PROBES: dict[str, dict[str, Any]] = {
     "LogActivity": {"description": ""},
     "DomainUpdateWhoisInfo": {"domainid": 0},
     "DomainUpdateLockingStatus": {"domainid": 0},
+    "GetTLDPricing": {"currencyid": 1},
+    "DomainRenew": {"domainid": 0},
+    "UpdateClientDomain": {"domainid": 0},
 }
 assert set(PROBES) == set(NEEDED_ACTIONS), "every needed action has a probe"
 
