@@ -400,3 +400,31 @@ def test_a_domain_grant_renews_the_domain_once_at_its_tld_price(world: World):
     assert "renewal 1: domain #11, renewed" in world.run("delegations", "show", grant_id).output
     world.settle(2)
     assert len([c for c in sandbox.calls() if c["action"] == "DomainRenew"]) == 1
+
+
+def test_a_domains_line_on_the_owners_invoice_prices_it_and_the_owner_paying_first_cancels(world: World):
+    """WHMCS issued the owner's renewal invoice for the domain (GenInvoices): the agency is invoiced that line's
+    amount, for its period; the owner then pays its own invoice first: the agency's invoice is cancelled, the
+    agency is told, and the bridge renews nothing."""
+    sandbox = world.sandbox
+    sandbox.control("act", {"action": "GenInvoices", "domainids[0]": 11})
+    [owners] = [i for i in sandbox.rows("invoices", client_id=11) if i["status"] == "Unpaid" and i["total"] != "14.95"]
+    [owner_line] = sandbox.rows("invoice_items", invoice_id=owners["id"])
+    out = world.run(
+        "delegations", "grant", "--owner", "11", "--delegate", "10", "--domain", "11", "--by", "alice",
+        "--basis", "owner's email",
+    ).output  # fmt: skip
+    grant_id = out.split()[0]
+    world.settle()
+    world.run("delegations", "renew", grant_id, "--domain", "11", "--by", "lena")
+    world.settle(4)
+    [mine] = agency_invoices(world)
+    assert mine["total"] == owner_line["amount"]
+    [line] = sandbox.rows("invoice_items", invoice_id=mine["id"])
+    assert f"its line on their invoice #{owners['id']}" in line["description"]
+    pay(world, owners["id"], "OWNER-9")
+    world.settle(4)
+    assert sandbox.rows("invoices", id=mine["id"])[0]["status"] == "Cancelled"
+    assert any("already paid" in e["subject"] for e in world.emails(10))
+    assert [c for c in sandbox.calls() if c["action"] == "DomainRenew"] == []
+    assert "renewal 1: domain #11, owner paid" in world.run("delegations", "show", grant_id).output

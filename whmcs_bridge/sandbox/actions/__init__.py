@@ -60,6 +60,7 @@ ACTIONS: dict[str, Handler] = {
     "DomainRenew": records.domain_renew,
     "UpdateClientDomain": records.update_client_domain,
     "GetTLDPricing": records.get_tld_pricing,
+    "GenInvoices": billing.gen_invoices,
 }
 # WHMCS matches action names case-insensitively.
 BY_LOWER = {name.lower(): (name, fn) for name, fn in ACTIONS.items()}
