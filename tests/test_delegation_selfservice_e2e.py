@@ -124,3 +124,41 @@ def test_a_ticket_renew_refused_while_one_is_open_is_noted_as_refused(world: Wor
     assert "starts now" not in note
     assert "[renew] asked: refused" in note and f"invoice #{invoice['id']}" in note
     assert len([i for i in sandbox.rows("invoices", client_id=10) if "Delegated renewal" in i["notes"]]) == 1
+
+
+def test_the_delegate_asks_for_a_granted_domains_renewal_on_its_page(world: World):
+    sandbox = world.sandbox
+    world.run(
+        "delegations", "grant", "--owner", "11", "--delegate", "10", "--domain", "11", "--by", "alice",
+        "--basis", "owner's email",
+    )  # fmt: skip
+    world.settle()
+    grant_id = world.run("delegations", "list").output.split()[0]
+    link = page_link(world, 10, "You are now the technical contact")
+    due = date.fromisoformat(sandbox.rows("domains", id=11)[0]["nextduedate"]).strftime("%B %-d, %Y")
+    said = text(requests.get(link, timeout=10))
+    assert "boulangerie-dupont.fr" in said and f"Next due date: {due}" in said
+    done = requests.post(link, data={"do": "renew", "grant": grant_id, "domain": "11"}, timeout=10)
+    assert done.status_code == 200 and "Renewal requested" in done.text
+    world.settle(4)
+    [invoice] = [i for i in sandbox.rows("invoices", client_id=10) if "Delegated renewal" in i["notes"]]
+    [line] = sandbox.rows("invoice_items", invoice_id=invoice["id"])
+    assert "boulangerie-dupont.fr" in line["description"]
+    assert "renewal 1: domain #11, invoiced" in world.run("delegations", "show", grant_id).output
+
+
+def test_a_tickets_renew_about_a_granted_domain_renews_the_domain(world: World):
+    sandbox = world.sandbox
+    world.run(
+        "delegations", "grant", "--owner", "11", "--delegate", "10", "--domain", "11", "--by", "alice",
+        "--basis", "owner's email",
+    )  # fmt: skip
+    world.settle()
+    grant_id = world.run("delegations", "list").output.split()[0]
+    ticket = sandbox.post(
+        "OpenTicket", deptid=2, clientid=10, subject="[renew] boulangerie-dupont.fr", message="Renew the domain."
+    ).json()
+    world.settle(5)
+    note = sandbox.rows("ticket_notes", ticket_id=int(ticket["id"]))[0]["message"]
+    assert "VERIFIED technical contact" in note and "the renewal starts now" in note
+    assert "renewal 1: domain #11, invoiced" in world.run("delegations", "show", grant_id).output

@@ -192,6 +192,7 @@ class Receiver:
             whmcs_url=whmcs_url,
             # The self-service pages read WHMCS when shown, one read at a time (pages are served from threads).
             read_service=self._one_at_a_time(whmcs.service) if whmcs is not None else None,
+            read_domain=self._one_at_a_time(lambda i: next(whmcs.domains(domain_id=i), None)) if whmcs else None,
         )
 
     @staticmethod

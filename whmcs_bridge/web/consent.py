@@ -107,6 +107,7 @@ class ConsentPages:
         may_renew: Callable[[str], bool] | None = None,
         whmcs_url: str | None = None,
         read_service: Callable[[int], Any] | None = None,
+        read_domain: Callable[[int], Any] | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -123,6 +124,7 @@ class ConsentPages:
             may_renew=may_renew or (lambda role: role == "technical"),  # the default roles' rights
             pay_link=lambda invoice: f"{base}/viewinvoice.php?id={invoice}" if base else "",
             read_service=read_service,  # the delegate's page shows WHMCS's status and next due date now
+            read_domain=read_domain,
         )
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:

@@ -1,6 +1,6 @@
 """Contact delegation's self-service pages, behind the same one-time, expiring links as the consent pages
 (every notice and copy carries one): the owner sees who acts on what, since when, and ends an access with
-one click; the delegate sees the services it is contact for (status and next due date read from WHMCS when
+one click; the delegate sees the services and domains it is contact for (status and next due date read from WHMCS when
 the page is shown, never the bridge's memory of them) and asks for a renewal with one click, its invoice and
 WHMCS's pay link shown. A click uses the link, done or refused: it is recorded (time, IP address, user agent,
 and why a refused one was refused) in the audit chain; a click that is done is handed to the rules as the
@@ -65,6 +65,7 @@ class SelfService:
         may_renew: Callable[[str], bool],
         pay_link: Callable[[int], str],
         read_service: Callable[[int], Any] | None = None,
+        read_domain: Callable[[int], Any] | None = None,
     ) -> None:
         self.db = db
         self.catalogue = catalogue
@@ -72,6 +73,7 @@ class SelfService:
         self.may_renew = may_renew  # a role's right to renew (delegation.roles.ROLE.renew)
         self.pay_link = pay_link  # WHMCS's client-area page of an invoice
         self.read_service = read_service  # GetClientsProducts of one service (WhmcsApi.service), read per page
+        self.read_domain = read_domain  # GetClientsDomains of one domain, read per page
 
     def text(self, message_id: str, lang: str, **data: Any) -> str:
         return self.catalogue.render(message_id, data, Reader(lang, None, self.zone), _Plain()).body
@@ -112,9 +114,10 @@ class SelfService:
         name = next((g.get("delegate_name") for g in grants if g.get("delegate_name")), None) or f"#{link.subject}"
         rows = []
         for g in (g for g in grants if g.get("status") == "active"):
-            for item in (i for i in g.get("items") or [] if i["kind"] == "service"):
-                status, due = self.in_whmcs(item["id"])
-                last = next((r for r in reversed(g.get("renewals") or []) if r["service"] == item["id"]), None)
+            for item in (i for i in g.get("items") or [] if i["kind"] in renewal.RENEWABLE):
+                status, due = self.in_whmcs(item["id"], item["kind"])
+                mine = (item["kind"], item["id"])
+                last = next((r for r in reversed(g.get("renewals") or []) if renewal.item_of(r) == mine), None)
                 invoice = last.get("delegate_invoice") if last else None
                 rows.append(
                     self.text(
@@ -123,11 +126,12 @@ class SelfService:
                         owner=g.get("owner_name") or f"#{g['owner']}",
                         service=item.get("name") or f"#{item['id']}",
                         id=str(item["id"]),
+                        kind=item["kind"],
                         status=status,
                         due=due,
                         grant=g["id"],
                         may_renew="yes"
-                        if self.may_renew(g["role"]) and renewal.open_renewal(g, item["id"]) is None
+                        if self.may_renew(g["role"]) and renewal.open_renewal(g, item["id"], item["kind"]) is None
                         else "",
                         renewal=last["status"] if last else "",
                         invoice=str(invoice) if invoice else "",
@@ -138,20 +142,22 @@ class SelfService:
         head = self.text("delegation.page_delegate", lang, delegate=name, services=len(rows), expires=link.expires_at)
         return head + "".join(rows)
 
-    def in_whmcs(self, service_id: int) -> tuple[str | None, str | None]:
-        """A service's status and next due date as WHMCS has them now (a renewal, staff or the owner's payment
-        may have moved the date since the bridge last read it); unknown (None) when WHMCS cannot be read."""
-        if self.read_service is None:
+    def in_whmcs(self, item_id: int, kind: str = "service") -> tuple[str | None, str | None]:
+        """A service's (or domain's) status and next due date as WHMCS has them now (a renewal, staff or the
+        owner's payment may have moved the date since the bridge last read it); unknown (None) when WHMCS
+        cannot be read."""
+        read = self.read_domain if kind == "domain" else self.read_service
+        if read is None:
             return None, None
         try:
-            service = self.read_service(service_id)
+            found = read(item_id)
         except BridgeError as exc:
-            log.warning("self-service page: service %s not read from WHMCS: %s", service_id, exc)
+            log.warning("self-service page: %s %s not read from WHMCS: %s", kind, item_id, exc)
             return None, None
-        if service is None:
+        if found is None:
             return None, None
-        due = service.nextduedate.isoformat() if service.nextduedate else None
-        return str(service.status), due
+        due = found.nextduedate.isoformat() if found.nextduedate else None
+        return str(found.status), due
 
     def used(self, link: ConsentLink) -> dict[str, str]:
         """A used link's page fields (delegation.page_used): when, what for, or why it was refused."""
@@ -180,10 +186,10 @@ class SelfService:
             if PURPOSES[link.purpose] != "delegate" or not self.may_renew(grant["role"]):
                 return "This contact may not renew this service."
             try:
-                service = renewal.wanted_service(grant, form.get("service"))
+                kind, item = renewal.wanted_item(grant, form.get("service"), form.get("domain"))
             except ValueError as exc:
                 return f"{exc}."
-            return renewal.refusal(grant, service)
+            return renewal.refusal(grant, item, kind)
         return None
 
     def act(self, link: ConsentLink, form: dict[str, str], answer: dict[str, str], now: datetime) -> bool:
@@ -199,6 +205,7 @@ class SelfService:
         }
         if form["do"] == "renew":
             data["service"] = int(form["service"]) if form.get("service", "").isdigit() else None
+            data["domain"] = int(form["domain"]) if form.get("domain", "").isdigit() else None
         db = self.db()
         with db.atomic():
             if not consent.claim(

@@ -497,6 +497,7 @@ MESSAGES = define(
             "owner": "text",
             "service": "text",
             "id": "text",
+            "kind": "text",
             "status": "text",
             "due": "date",
             "grant": "text",
@@ -506,7 +507,7 @@ MESSAGES = define(
             "amount": "text",
             "pay_link": "url",
         },
-        "One service on the delegate's page: its owner, status and next due date (as WHMCS has them when the "
+        "One service (or domain: `kind`) on the delegate's page: its owner, status and next due date (as WHMCS has them when the "
         "page is shown; unknown when WHMCS cannot be read), a renew button, and the renewal under way with its "
         "invoice and WHMCS's pay link.",
         samples={

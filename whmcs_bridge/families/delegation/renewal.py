@@ -40,6 +40,7 @@ OUTCOME = "DelegationRenewalApplied"  # how the executor tells the rules the ren
 # WHMCS's billing cycles (GetClientsProducts `billingcycle`) and their length in months; the others (Free
 # Account, One Time) do not renew.
 ENDED = "grant ended"  # a renewal its grant's end stopped
+RENEWABLE = ("service", "domain")  # what a grant's item may be renewed as
 CYCLES = {"Monthly": 1, "Quarterly": 3, "Semi-Annually": 6, "Annually": 12, "Biennially": 24, "Triennially": 36}
 
 
@@ -85,10 +86,10 @@ def refusal(grant: dict[str, Any], item: int, kind: str = "service") -> str | No
 
 def ticket_refusal(grant: dict[str, Any], item: dict[str, Any] | None) -> str | None:
     """Why a ticket's [renew] starts no renewal (one sentence), or None when it starts one: the ticket must
-    name a service the grant covers, and no renewal of it may be open."""
-    if item is None or item["kind"] != "service":
-        return f"the ticket names no service of grant {grant['id']} to renew"
-    return refusal(grant, int(item["id"]))
+    name a service or domain the grant covers, and no renewal of it may be open."""
+    if item is None or item["kind"] not in RENEWABLE:
+        return f"the ticket names no service or domain of grant {grant['id']} to renew"
+    return refusal(grant, int(item["id"]), item["kind"])
 
 
 def wanted_service(grant: dict[str, Any], asked: Any) -> int:
