@@ -3,7 +3,10 @@ delegation rules: find the service's line on the owner's open invoice, invoice t
 amount alone, and when the delegate pays, renew that one service once (its next due date one cycle on) and
 take its line off the owner's invoice, which keeps its other items. The owner paying first cancels the
 delegate's invoice; a delegate's invoice cancelled leaves the owner's as it was; both paying, or a refund
-after the renewal, is a staff task; a second request while one is open is refused.
+after the renewal, is a staff task; a second request while one is open is refused. The delegate's invoice
+bills exactly the period the owner's line bills (its dates against the next due date and billing cycle
+WHMCS has now), or staff decide. A granted domain renews the same way, for one registration period: priced
+from its line on the owner's invoice, else at WHMCS's TLD price; paid, the registrar renews it once.
 
 Revocation wins: every action of a renewal that changes WHMCS (the delegate's invoice, the owner's line taken
 off, the next due date moved) runs only while its grant is active (the executor's `state_active` guard,
@@ -37,10 +40,10 @@ from whmcs_bridge.model import Action, Decision, as_int, message
 
 OPEN = ("looking", "invoiced", "paid")  # a renewal still under way: no second one for the service
 OUTCOME = "DelegationRenewalApplied"  # how the executor tells the rules the renewal's action ended
-# WHMCS's billing cycles (GetClientsProducts `billingcycle`) and their length in months; the others (Free
-# Account, One Time) do not renew.
 ENDED = "grant ended"  # a renewal its grant's end stopped
 RENEWABLE = ("service", "domain")  # what a grant's item may be renewed as
+# WHMCS's billing cycles (GetClientsProducts `billingcycle`) and their length in months; the others (Free
+# Account, One Time) do not renew.
 CYCLES = {"Monthly": 1, "Quarterly": 3, "Semi-Annually": 6, "Annually": 12, "Biennially": 24, "Triennially": 36}
 
 
