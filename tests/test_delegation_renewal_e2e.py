@@ -5,8 +5,9 @@ both paying, a second request while one is open, and a crash in the middle are e
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -214,7 +215,9 @@ def test_a_refund_after_the_renewal_is_a_staff_task(world: World):
     sandbox.control("act", {"action": "UpdateInvoice", "invoiceid": invoices[0]["id"], "status": "Refunded"})
     world.settle(4)
     notes = [n for n in sandbox.rows("client_notes", client_id=11) if "STAFF TASK" in n["note"]]
-    assert len(notes) == 1 and f"#{invoices[0]['id']}" in notes[0]["note"] and "boulangerie-dupont.fr" in notes[0]["note"]
+    assert (
+        len(notes) == 1 and f"#{invoices[0]['id']}" in notes[0]["note"] and "boulangerie-dupont.fr" in notes[0]["note"]
+    )
 
 
 def test_the_renewal_survives_a_crash_between_the_call_and_its_record(world: World, tmp_path: Path):
@@ -241,3 +244,187 @@ def test_the_renewal_survives_a_crash_between_the_call_and_its_record(world: Wor
     assert due(world, 120) == next_month(before)
     with Database(tmp_path / "state.db") as db:
         assert [e.status for e in outbox.entries(db) if e.kind == "renew_service"] == ["done"]
+
+
+def later_ticks(world: World, hours: tuple[int, ...] = (0, 1, 2)) -> None:
+    """Passes past the executor's retry back-off after an outage."""
+    start = datetime.now(UTC) + timedelta(hours=2)
+    for h in hours:
+        world.run("tick", "--at", (start + timedelta(hours=h)).strftime("%Y-%m-%dT%H:%M:%S"))
+
+
+def test_a_renewal_invoice_queued_when_the_grant_is_revoked_is_cancelled_and_audited(world: World, tmp_path: Path):
+    """Revocation wins: the delegate's invoice, queued during a WHMCS outage, is not issued once the grant is
+    revoked; the cancellation is audited and the renewal ends with the grant."""
+    sandbox = world.sandbox
+    invoice = owner_invoice(world)
+    out = world.run(
+        "delegations", "grant", "--owner", "11", "--delegate", "10", "--service", "110", "--by", "alice",
+        "--basis", "owner's email",
+    ).output  # fmt: skip
+    grant_id = out.split()[0]
+    world.settle()
+    sandbox.control("faults", {"status": 503, "count": 1000, "actions": ["CreateInvoice"]})
+    world.run("delegations", "renew", grant_id, "--by", "lena")
+    world.settle(4)
+    with Database(tmp_path / "state.db") as db:
+        [queued] = [e for e in outbox.entries(db) if e.kind == "create_invoice"]
+    assert queued.status != "done"
+    world.run("delegations", "revoke", grant_id, "--by", "owner", "--reason", "changed agency")
+    sandbox.control("faults", {"count": 0})
+    later_ticks(world)
+    assert agency_invoices(world) == []
+    assert sandbox.rows("invoices", id=invoice["id"])[0]["total"] == "14.95"
+    with Database(tmp_path / "state.db") as db:
+        [row] = [e for e in outbox.entries(db) if e.kind == "create_invoice"]
+        audited = sql(db, "SELECT detail FROM audit_log WHERE action = 'executor.cancelled'")
+    assert row.status == "cancelled" and f"grant {grant_id} is revoked" in (row.error or "")
+    assert any(row.key in a["detail"] for a in audited)
+    assert "renewal 1: service #110, grant ended" in world.run("delegations", "show", grant_id).output
+
+
+def test_revoking_cancels_the_delegates_unpaid_renewal_invoice(world: World):
+    sandbox = world.sandbox
+    invoice = owner_invoice(world)
+    before = due(world)
+    grant_id, invoices = asked(world)
+    world.run("delegations", "revoke", grant_id, "--by", "owner", "--reason", "changed agency")
+    world.settle(4)
+    assert sandbox.rows("invoices", id=invoices[0]["id"])[0]["status"] == "Cancelled"
+    assert sandbox.rows("invoices", id=invoice["id"])[0]["status"] == "Unpaid" and due(world) == before
+    assert sandbox.rows("invoices", id=invoice["id"])[0]["total"] == "14.95"
+    assert "renewal 1: service #110, grant ended" in world.run("delegations", "show", grant_id).output
+
+
+def test_a_paid_renewal_not_yet_applied_when_the_grant_is_revoked_is_a_staff_task(world: World, tmp_path: Path):
+    """The delegate paid, WHMCS was down when the bridge would renew, and the grant was revoked meanwhile: the
+    renewal is not applied for a grant that no longer stands; staff refund or credit the delegate."""
+    sandbox = world.sandbox
+    invoice = owner_invoice(world)
+    before = due(world)
+    grant_id, invoices = asked(world)
+    sandbox.control("faults", {"status": 503, "count": 1000, "actions": ["UpdateInvoice", "UpdateClientProduct"]})
+    pay(world, invoices[0]["id"], "CARD-6")
+    world.settle(4)
+    world.run("delegations", "revoke", grant_id, "--by", "owner", "--reason", "changed agency")
+    sandbox.control("faults", {"count": 0})
+    later_ticks(world)
+    assert due(world) == before
+    assert sandbox.rows("invoices", id=invoice["id"])[0]["total"] == "14.95"
+    with Database(tmp_path / "state.db") as db:
+        [row] = [e for e in outbox.entries(db) if e.kind == "renew_service"]
+    assert row.status == "cancelled" and f"grant {grant_id} is revoked" in (row.error or "")
+    notes = [n for n in sandbox.rows("client_notes", client_id=10) if "STAFF TASK" in n["note"]]
+    assert len(notes) == 1 and f"#{invoices[0]['id']}" in notes[0]["note"] and grant_id in notes[0]["note"]
+    assert "revoked" in notes[0]["note"] and notes[0]["sticky"] == 1
+
+
+def test_a_period_the_owners_line_does_not_bill_is_a_staff_task_not_a_guess(world: World):
+    """Staff switched the service to yearly billing after its monthly invoice was issued: the owner's line bills
+    a month, WHMCS says a year. The agency is not invoiced a month to get a year (nor a year for a month's
+    price): staff are asked, the agency is told, and nothing moves."""
+    sandbox = world.sandbox
+    invoice = owner_invoice(world)
+    before = due(world)
+    sandbox.post("UpdateClientProduct", serviceid=110, billingcycle="Annually")
+    grant_id, invoices = asked(world)
+    assert invoices == []
+    notes = [n for n in sandbox.rows("client_notes", client_id=11) if "STAFF TASK" in n["note"]]
+    assert len(notes) == 1 and notes[0]["sticky"] == 1, [n["note"] for n in notes]
+    assert f"#{invoice['id']}" in notes[0]["note"] and "Annually" in notes[0]["note"] and grant_id in notes[0]["note"]
+    assert any("checked by our staff" in e["subject"] for e in world.emails(10))
+    assert due(world) == before and sandbox.rows("invoices", id=invoice["id"])[0]["total"] == "14.95"
+    assert "renewal 1: service #110, needs staff" in world.run("delegations", "show", grant_id).output
+
+
+def test_the_agency_renews_exactly_the_period_the_owners_line_bills(world: World):
+    """A quarterly service: the line bills three months, the agency's invoice says so, and its payment moves
+    the next due date three months on, once."""
+    sandbox = world.sandbox
+    invoice = owner_invoice(world)
+    before = date.fromisoformat(due(world))
+    year, month = before.year + (before.month + 2) // 12, (before.month + 2) % 12 + 1
+    until = date(year, month, min(before.day, calendar.monthrange(year, month)[1]))
+    [line] = sandbox.rows("invoice_items", invoice_id=invoice["id"])
+    sandbox.post("UpdateClientProduct", serviceid=110, billingcycle="Quarterly")
+    sandbox.post(
+        "UpdateInvoice",
+        invoiceid=invoice["id"],
+        **{
+            f"itemdescription[{line['id']}]": f"Business ({before:%d/%m/%Y} - {until - timedelta(days=1):%d/%m/%Y})",
+            f"itemamount[{line['id']}]": "44.85",
+            f"itemtaxed[{line['id']}]": "0",
+        },
+    )
+    _, invoices = asked(world)
+    assert len(invoices) == 1 and invoices[0]["total"] == "44.85"
+    [item] = sandbox.rows("invoice_items", invoice_id=invoices[0]["id"])
+    assert f"{before.isoformat()} to {until.isoformat()}" in item["description"]
+    pay(world, invoices[0]["id"], "CARD-7")
+    world.settle(4)
+    assert due(world) == until.isoformat()
+
+
+def test_a_domain_grant_renews_the_domain_once_at_its_tld_price(world: World):
+    """Issue 16, build 4 (the granted service's or domain's renewal): the agency, contact for the owner's
+    domain, asks for its renewal; the owner has no invoice for it, so the price is WHMCS's (GetTLDPricing, the
+    domain's registration period); paying renews the domain once at the registrar (DomainRenew) and moves its
+    next due date one period on; a second request while one is open is refused; the owner's invoice is as it was."""
+    sandbox = world.sandbox
+    invoice = owner_invoice(world)
+    [domain] = sandbox.rows("domains", id=11)
+    price = sandbox.post("GetTLDPricing", clientid=11).json()["pricing"]["fr"]["renew"][str(domain["regperiod"])]
+    out = world.run(
+        "delegations", "grant", "--owner", "11", "--delegate", "10", "--domain", "11", "--by", "alice",
+        "--basis", "owner's email",
+    ).output  # fmt: skip
+    grant_id = out.split()[0]
+    world.settle()
+    assert "renewal 1 of grant" in world.run("delegations", "renew", grant_id, "--domain", "11", "--by", "lena").output
+    world.settle(4)
+    [mine] = agency_invoices(world)
+    assert mine["total"] == price
+    [line] = sandbox.rows("invoice_items", invoice_id=mine["id"])
+    until = date.fromisoformat(domain["nextduedate"]).replace(year=date.fromisoformat(domain["nextduedate"]).year + 1)
+    assert "boulangerie-dupont.fr" in line["description"] and until.isoformat() in line["description"]
+    refused = CliRunner().invoke(
+        cli.main, ["--config", str(world.config), "delegations", "renew", grant_id, "--domain", "11", "--by", "lena"]
+    )
+    assert refused.exit_code == 1 and "renewal 1 of domain #11 is open" in refused.output
+    pay(world, mine["id"], "CARD-8")
+    world.settle(4)
+    renewed = [c for c in sandbox.calls() if c["action"] == "DomainRenew"]
+    assert len(renewed) == 1 and renewed[0]["params"]["domainid"] == "11"
+    assert sandbox.rows("domains", id=11)[0]["nextduedate"] == until.isoformat()
+    assert sandbox.rows("invoices", id=invoice["id"])[0]["total"] == "14.95"
+    assert "renewal 1: domain #11, renewed" in world.run("delegations", "show", grant_id).output
+    world.settle(2)
+    assert len([c for c in sandbox.calls() if c["action"] == "DomainRenew"]) == 1
+
+
+def test_a_domains_line_on_the_owners_invoice_prices_it_and_the_owner_paying_first_cancels(world: World):
+    """WHMCS issued the owner's renewal invoice for the domain (GenInvoices): the agency is invoiced that line's
+    amount, for its period; the owner then pays its own invoice first: the agency's invoice is cancelled, the
+    agency is told, and the bridge renews nothing."""
+    sandbox = world.sandbox
+    sandbox.control("act", {"action": "GenInvoices", "domainids[0]": 11})
+    [owners] = [i for i in sandbox.rows("invoices", client_id=11) if i["status"] == "Unpaid" and i["total"] != "14.95"]
+    [owner_line] = sandbox.rows("invoice_items", invoice_id=owners["id"])
+    out = world.run(
+        "delegations", "grant", "--owner", "11", "--delegate", "10", "--domain", "11", "--by", "alice",
+        "--basis", "owner's email",
+    ).output  # fmt: skip
+    grant_id = out.split()[0]
+    world.settle()
+    world.run("delegations", "renew", grant_id, "--domain", "11", "--by", "lena")
+    world.settle(4)
+    [mine] = agency_invoices(world)
+    assert mine["total"] == owner_line["amount"]
+    [line] = sandbox.rows("invoice_items", invoice_id=mine["id"])
+    assert f"its line on their invoice #{owners['id']}" in line["description"]
+    pay(world, owners["id"], "OWNER-9")
+    world.settle(4)
+    assert sandbox.rows("invoices", id=mine["id"])[0]["status"] == "Cancelled"
+    assert any("already paid" in e["subject"] for e in world.emails(10))
+    assert [c for c in sandbox.calls() if c["action"] == "DomainRenew"] == []
+    assert "renewal 1: domain #11, owner paid" in world.run("delegations", "show", grant_id).output

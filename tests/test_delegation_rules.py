@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from whmcs_bridge.families.delegation import renewal
 from whmcs_bridge.families.delegation.config import DelegationSection, RoleRights
 from whmcs_bridge.families.delegation.copies import COPY_MARK
 from whmcs_bridge.families.delegation.rules import decide_all
@@ -323,7 +324,14 @@ def renewing() -> tuple[dict[str, Any], list[Any]]:
         "service_id": 110,
         "report": {"grant": "g1", "n": 1},
     }
-    found_line = {"invoice_id": 42, "line_id": 5, "amount": "14.95", "due": "2026-12-21", "cycle": "Monthly"}
+    found_line = {
+        "invoice_id": 42,
+        "line_id": 5,
+        "amount": "14.95",
+        "due": "2026-12-21",
+        "cycle": "Monthly",
+        "line": "Business - boulangerie-dupont.fr (21/12/2026 - 20/01/2027)",
+    }
     found = decide_all(
         {"grant:g1": asked.state or {}},
         event("OpenInvoiceFound", grant="g1", n=1, requested_by="delegation", **found_line),
@@ -365,7 +373,8 @@ def test_delegated_renewal_renews_the_one_service_once():
         "line_id": 5,
         "outcome_to": "DelegationRenewalApplied",
     }
-    assert apply.guard == {"service_due": {"id": 110, "is": "2026-12-21"}}
+    # Renewed once, for the due date invoiced, and only while the grant stands (revocation wins).
+    assert apply.guard == {"service_due": {"id": 110, "is": "2026-12-21"}, "state_active": ["delegation", "grant:g1"]}
     again = decide_all({"grant:g1": paid.state or {}}, event("InvoicePaid", invoiceid=77), NOW, RULES)["grant:g1"]
     assert again.actions == []  # the payment reported twice (hook and poll): renewed once
     outcome = {"action_key": apply.key, "status": "done"}
@@ -379,6 +388,24 @@ def test_delegated_renewal_renews_the_one_service_once():
     assert (
         task.startswith("STAFF TASK: the renewal invoice #77 of Pixelwerk Agency (#10) was refunded") and "#42" in task
     )
+
+
+@pytest.mark.parametrize(
+    ("line", "due", "cycle", "why"),
+    [
+        ("Business (21/12/2026 - 20/01/2027)", "2026-12-21", "Monthly", None),
+        ("Business (12/21/2026 - 01/20/2027)", "2026-12-21", "Monthly", None),  # WHMCS set to US dates
+        ("Business (2026-12-21 - 2027-01-21)", "2026-12-21", "Monthly", None),
+        ("Business (21.12.2026 - 20.03.2027)", "2026-12-21", "Quarterly", None),
+        ("Business (21/12/2026 - 20/01/2027)", "2026-12-21", "Annually", "its line bills another period"),
+        ("Business (21/11/2026 - 20/12/2026)", "2026-12-21", "Monthly", "its line bills another period"),
+        ("Business renewal", "2026-12-21", "Monthly", "its line names no period"),
+    ],
+)
+def test_the_renewal_period_is_the_one_the_owners_line_bills(line: str, due: str, cycle: str, why: str | None):
+    start = date.fromisoformat(due)
+    until = renewal.next_due(start, cycle)
+    assert until is not None and renewal.period_mismatch(line, start, until) == why
 
 
 def test_delegated_renewal_both_paid_owner_first_cancelled_or_nothing_to_renew():

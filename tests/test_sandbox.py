@@ -90,6 +90,10 @@ CASES: dict[str, tuple[str, dict[str, Any], tuple[str, str | None] | None]] = {
         None,
     ),
     "DomainUpdateLockingStatus": ("agency", {"domainid": 11, "lockstatus": "true"}, None),
+    "DomainRenew": ("agency", {"domainid": 11}, None),
+    "UpdateClientDomain": ("agency", {"domainid": 11, "nextduedate": "2028-07-14"}, None),
+    "GetTLDPricing": ("agency", {"clientid": 11}, None),
+    "GenInvoices": ("agency", {"domainids[0]": 11}, None),
 }
 
 # Keys the documented example has that depend on data the example happens to carry.
@@ -102,7 +106,7 @@ def example(action: str) -> dict[str, Any]:
 
 def test_every_listed_action_has_a_case():
     assert set(CASES) == set(ACTIONS)
-    assert len(ACTIONS) == 39
+    assert len(ACTIONS) == 43
 
 
 @pytest.mark.parametrize("action", sorted(CASES))

@@ -636,3 +636,20 @@ def test_a_payment_with_the_same_transid_on_another_invoice_is_not_this_one(
     )
     assert Executor(db, api).run_once(NOW).done == [settle.key]  # not found on invoice 3: paid now, once
     assert len(sandbox.rows("transactions", invoice_id=3)) == 1
+
+
+def test_sandbox_domain_renew_follows_the_page(sandbox: Sandbox):
+    """DD:api-reference/domainrenew.md: the registrar is sent the renewal (by `domainid` or `domain`, for
+    `regperiod` years, else the stored period); "Domain Not Found" otherwise. The page does not say WHMCS moves
+    the domain's dates, so the sandbox does not (the bridge moves the next due date with UpdateClientDomain)."""
+    sandbox.load("agency")
+    [before] = sandbox.rows("domains", id=11)
+    assert sandbox.post("DomainRenew", domainid=11).json()["result"] == "success"
+    assert sandbox.post("DomainRenew", domain="boulangerie-dupont.fr", regperiod=2).json()["result"] == "success"
+    assert [r["years"] for r in sandbox.rows("registrar_renewals", domain_id=11)] == [before["regperiod"], 2]
+    [after] = sandbox.rows("domains", id=11)
+    assert (after["nextduedate"], after["expirydate"]) == (before["nextduedate"], before["expirydate"])
+    assert sandbox.post("DomainRenew", domainid=999).json()["message"] == "Domain Not Found"
+    assert sandbox.post("UpdateClientDomain", domainid=999, nextduedate="2030-01-01").json()["message"] == (
+        "Domain ID Not Found"
+    )

@@ -38,6 +38,14 @@ log = logging.getLogger("whmcs_bridge.daemon")
 
 
 
+def page_reader(config: Config) -> WhmcsApi:
+    """The self-service pages' own WHMCS client: one attempt per read, so a page shows "unknown" at once
+    while WHMCS is down rather than wait out the retries a pass would."""
+    client = WhmcsClient.from_config(config.whmcs)
+    client.max_attempts = 1
+    return WhmcsApi.from_config(config, client)
+
+
 @dataclass
 class PassReport:
     at: datetime
@@ -248,6 +256,7 @@ class Daemon:
             # The delegation self-service pages: who may renew, and where WHMCS shows an invoice to pay.
             may_renew=lambda role: bool(config.delegation.roles.get(role) and config.delegation.roles[role].renew),
             whmcs_url=config.whmcs.url,
+            whmcs=page_reader(config),  # the delegate's page reads WHMCS now (its own client)
         )
         self.bridge.metrics.gauge_sources.append(
             lambda: health.gauges(self.receiver.db, config, utcnow(), self.trouble)

@@ -28,6 +28,7 @@ KINDS = frozenset(
         "create_invoice",
         "settle_invoice",
         "renew_service",
+        "renew_domain",
         "registrant_update",
         "credential_change",
         "refresh_client",

@@ -52,6 +52,9 @@ PROBES: dict[str, dict[str, Any]] = {
     "DomainUpdateWhoisInfo": {"domainid": 0},
     "DomainUpdateLockingStatus": {"domainid": 0},
     "AcceptOrder": {"orderid": 0},
+    "GetTLDPricing": {"currencyid": 1},
+    "DomainRenew": {"domainid": 0},
+    "UpdateClientDomain": {"domainid": 0},
 }
 assert set(PROBES) == set(NEEDED_ACTIONS), "every needed action has a probe"
 

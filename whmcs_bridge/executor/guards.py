@@ -132,7 +132,19 @@ def _guard_service_due(api: WhmcsApi, spec: dict[str, Any], client_id: int | Non
     return None
 
 
+def _guard_domain_due(api: WhmcsApi, spec: dict[str, Any], client_id: int | None = None) -> str | None:
+    """As service_due, for a domain's renewal: a domain renewed meanwhile is not renewed again."""
+    domain = next(api.domains(domain_id=int(spec["id"])), None)
+    if domain is None:
+        return f"domain {spec['id']} no longer exists"
+    now = domain.nextduedate.isoformat() if domain.nextduedate else "none"
+    if now != str(spec["is"]):
+        return f"domain {domain.id} was renewed meanwhile: its next due date is {now}, not {spec['is']}"
+    return None
+
+
 GUARDS: dict[str, Callable[[WhmcsApi, Any, int | None], str | None]] = {
+    "domain_due": _guard_domain_due,
     "client_owes": _guard_client_owes,
     "invoices_open": _guard_invoices_open,
     "service_status": _guard_service_status,

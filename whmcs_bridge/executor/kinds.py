@@ -366,6 +366,43 @@ def _run_accept_order(c: Call) -> Result:
 
 def _observe_accept_order(c: Call) -> Observed:
     return _done_if(not _order_pending(c))
+def _domain_line(c: Call) -> tuple[Any, bool]:
+    """The owner's invoice (None when the renewal was priced from WHMCS's TLD pricing, with no line), and
+    whether it still bills the domain's line."""
+    if not c.params.get("owner_invoice"):
+        return None, False
+    return _renewal_line(c)
+
+
+def _run_renew_domain(c: Call) -> Result:
+    """The delegate paid one domain's renewal: its line comes off the owner's invoice (as for a service), then
+    the registrar renews it for the period paid (DomainRenew, DD:api-reference/domainrenew.md) and its next due
+    date moves that period on (UpdateClientDomain `nextduedate`, DD:api-reference/updateclientdomain.md; the
+    DomainRenew page does not say WHMCS moves it). The registrar is asked only while the due date is the one
+    invoiced; interrupted between the two calls, WHMCS cannot tell whether the registrar renewed it: the
+    action parks for staff rather than renew twice."""
+    p = c.params
+    invoice, billed = _domain_line(c)
+    if billed and len(invoice.items) == 1:
+        c.api.update_invoice(invoice.id, status="Cancelled")
+    elif billed:
+        c.api.update_invoice(invoice.id, deletelineids=[int(p["line_id"])])
+    domain = next(c.api.domains(domain_id=int(p["domain_id"])), None)
+    if domain is None:
+        raise ActionError(f"domain {p['domain_id']} no longer exists: its renewal cannot be applied")
+    if domain.nextduedate is not None and domain.nextduedate.isoformat() == str(p["from"]):
+        c.api.renew_domain(domain.id, int(p["years"]))
+        c.api.update_domain_due(domain.id, date.fromisoformat(str(p["until"])))
+    return {"nextduedate": str(p["until"])}
+
+
+def _observe_renew_domain(c: Call) -> Observed:
+    """Done when the due date moved and the line is off; otherwise unknowable (the registrar may have renewed
+    it before the due date moved): never run again on a guess."""
+    domain = next(c.api.domains(domain_id=int(c.params["domain_id"])), None)
+    due = domain.nextduedate if domain is not None else None
+    moved = due is not None and due.isoformat() == str(c.params["until"])
+    return {"nextduedate": str(c.params["until"])} if moved and not _domain_line(c)[1] else None
 
 
 def _holder(c: Call) -> dict[str, str]:
@@ -563,6 +600,7 @@ ACTION_KINDS: Mapping[str, ActionKind] = MappingProxyType(
             ActionKind("invoice_lines_off", _run_invoice_lines_off, _observe_invoice_lines_off),
             # AcceptOrder, only while the order is Pending: its status tells
             ActionKind("accept_order", _run_accept_order, _observe_accept_order),
+            ActionKind("renew_domain", _run_renew_domain, _observe_renew_domain),
             # DomainUpdateWhoisInfo; the contact it asked for tells
             ActionKind("registrant_update", _run_registrant_update, _observe_registrant_update),
             # DomainUpdateLockingStatus: turning the lock on twice is harmless (OwnershipLock)

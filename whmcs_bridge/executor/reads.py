@@ -130,6 +130,8 @@ def find_open_invoice(api: WhmcsApi, p: Params) -> dict[str, Any]:
     relid and amount), and the service's next due date and billing cycle now (GetClientsProducts). A service
     that is gone, is another client's now or is not active has nothing to renew; none found is an answer too."""
     report = p.get("report") or {}
+    if p.get("domain_id"):
+        return domain_renewal(api, p)
     service = api.service(int(p["service_id"]))
     # A pending service's invoice is its order's first payment, which provisions it: not a renewal.
     if service is None or service.client_id != int(p["client_id"]) or service.status not in ("Active", "Suspended"):
@@ -143,10 +145,45 @@ def find_open_invoice(api: WhmcsApi, p: Params) -> dict[str, Any]:
                 "invoice_id": invoice.id,
                 "line_id": line.id,
                 "amount": str(line.amount),
+                "line": line.description,  # the period it bills, in its words (renewal.billed_periods)
                 "due": service.nextduedate.isoformat() if service.nextduedate else None,
                 "cycle": service.billingcycle,
             }
     return {**report, "invoice_id": None}
+
+
+def domain_renewal(api: WhmcsApi, p: Params) -> dict[str, Any]:
+    """A domain's renewal for one registration period: its line on the owner's open invoice if there is one
+    (a "Domain" item whose relid is the domain: DD:api-reference/getinvoice.md), else WHMCS's renewal price
+    for its TLD and period (GetTLDPricing), with its next due date and period now (GetClientsDomains). A
+    domain that is gone, is another client's now or is not active has nothing to renew."""
+    report = p.get("report") or {}
+    domain = next(api.domains(domain_id=int(p["domain_id"])), None)
+    if domain is None or domain.client_id != int(p["client_id"]) or domain.status != "Active":
+        return {**report, "invoice_id": None}
+    years = domain.regperiod or 1
+    facts = {
+        "due": domain.nextduedate.isoformat() if domain.nextduedate else None,
+        "years": years,
+        "name": domain.domainname,
+    }
+    for summary in recent(api.invoices(client_id=int(p["client_id"]), status="Unpaid", newest_first=True), 50):
+        invoice = api.invoice(summary.id)
+        line = next((i for i in invoice.items if i.type == "Domain" and i.relid == domain.id), None)
+        if line is not None and invoice.is_open:
+            return {
+                **report,
+                **facts,
+                "invoice_id": invoice.id,
+                "line_id": line.id,
+                "amount": str(line.amount),
+                "line": line.description,
+            }
+    tld = domain.domainname.partition(".")[2]
+    price = api.domain_renew_price(int(p["client_id"]), tld, years) if tld else None
+    if price is None:
+        return {**report, "invoice_id": None}
+    return {**report, **facts, "invoice_id": None, "priced": True, "amount": str(price)}
 
 
 def resolve_ticket(api: WhmcsApi, p: Params) -> dict[str, Any]:

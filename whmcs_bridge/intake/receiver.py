@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, tzinfo
 from math import isfinite
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from waitress.channel import HTTPChannel
 from waitress.server import create_server
@@ -39,6 +39,9 @@ from whmcs_bridge.store import inbox, outbox, switches
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.store.writer import InboxWriter
 from whmcs_bridge.web.consent import ConsentPages
+
+if TYPE_CHECKING:
+    from whmcs_bridge.whmcs.api import WhmcsApi
 
 log = logging.getLogger("whmcs_bridge.receiver")
 
@@ -150,6 +153,7 @@ class Receiver:
         zone: tzinfo = UTC,
         may_renew: Callable[[str], bool] | None = None,
         whmcs_url: str | None = None,
+        whmcs: WhmcsApi | None = None,
     ) -> None:
         if not secrets:
             raise ValueError("the receiver needs at least one webhook secret")
@@ -186,7 +190,20 @@ class Receiver:
             zone=zone,
             may_renew=may_renew,
             whmcs_url=whmcs_url,
+            # The self-service pages read WHMCS when shown, one read at a time (pages are served from threads).
+            read_service=self._one_at_a_time(whmcs.service) if whmcs is not None else None,
+            read_domain=self._one_at_a_time(lambda i: next(whmcs.domains(domain_id=i), None)) if whmcs else None,
         )
+
+    @staticmethod
+    def _one_at_a_time(read: Callable[[int], Any]) -> Callable[[int], Any]:
+        lock = threading.Lock()
+
+        def locked(item_id: int) -> Any:
+            with lock:
+                return read(item_id)
+
+        return locked
 
     def close(self) -> None:
         """Stop the inbox writer (after the server stopped taking requests)."""

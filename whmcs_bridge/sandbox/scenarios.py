@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import calendar
 import json
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -206,8 +207,10 @@ class World:
         return tid
 
     def monthly_lines(self, service_id: int, product: str, amount: str, due: int) -> list[tuple[str, int, str, str]]:
+        # WHMCS names the period a line bills: from the due date to the day before the next one.
         start = self.today + timedelta(days=due)
-        end = start + timedelta(days=30)
+        year, month = start.year + start.month // 12, start.month % 12 + 1
+        end = date(year, month, min(start.day, calendar.monthrange(year, month)[1])) - timedelta(days=1)
         return [("Hosting", service_id, f"{product} ({start:%d/%m/%Y} - {end:%d/%m/%Y})", amount)]
 
 

@@ -66,6 +66,7 @@ READ_TABLES = {
     "module_commands",
     "activity",
     "domains",
+    "registrar_renewals",
     "contacts",
     "orders",
 }

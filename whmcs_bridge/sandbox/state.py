@@ -54,6 +54,7 @@ CREATE TABLE domains (
     locked INTEGER DEFAULT 0
 );
 CREATE INDEX domains_client ON domains (client_id);
+CREATE TABLE registrar_renewals (id INTEGER PRIMARY KEY, domain_id INTEGER, years INTEGER, at TEXT);
 CREATE TABLE invoices (
     id INTEGER PRIMARY KEY, client_id INTEGER, invoicenum TEXT DEFAULT '', date TEXT, duedate TEXT,
     datepaid TEXT DEFAULT '0000-00-00 00:00:00', date_cancelled TEXT DEFAULT '0000-00-00 00:00:00',

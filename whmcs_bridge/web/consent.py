@@ -107,6 +107,8 @@ class ConsentPages:
         zone: tzinfo = UTC,
         may_renew: Callable[[str], bool] | None = None,
         whmcs_url: str | None = None,
+        read_service: Callable[[int], Any] | None = None,
+        read_domain: Callable[[int], Any] | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -122,6 +124,8 @@ class ConsentPages:
             zone,
             may_renew=may_renew or (lambda role: role == "technical"),  # the default roles' rights
             pay_link=lambda invoice: f"{base}/viewinvoice.php?id={invoice}" if base else "",
+            read_service=read_service,  # the delegate's page shows WHMCS's status and next due date now
+            read_domain=read_domain,
         )
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -153,6 +157,9 @@ class ConsentPages:
         form, answer = self.posted(environ)
         refused = self.self_service.refusal(link, form)
         if refused:
+            if not self.self_service.refuse(link, form, answer, refused, self.clock()):
+                fresh = consent.get(self.db(), link.id) or link
+                return self.reply(start_response, 410, self.gone(fresh) or self.text("consent.invalid", lang))
             return self.reply(
                 start_response, 400, self.text("delegation.page_done", lang, what="", grant="", refused=refused)
             )
@@ -201,6 +208,8 @@ class ConsentPages:
 
     def gone(self, link: ConsentLink) -> tuple[str, str] | None:
         lang = link.lang or FALLBACK
+        if link.used_at and link.purpose in SELF_SERVICE:  # what a self-service link was used for, and when
+            return self.text("delegation.page_used", lang, **self.self_service.used(link))
         if link.used_at:
             return self.text("consent.used", lang, choice=self.choice(link, link.decision or ""), used_at=link.used_at)
         if datetime.fromisoformat(link.expires_at) <= self.clock():

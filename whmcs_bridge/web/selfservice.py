@@ -1,18 +1,22 @@
 """Contact delegation's self-service pages, behind the same one-time, expiring links as the consent pages
 (every notice and copy carries one): the owner sees who acts on what, since when, and ends an access with
-one click; the delegate sees the services it is contact for (status and next due date as the bridge last
-read them from WHMCS) and asks for a renewal with one click, its invoice and WHMCS's pay link shown. A click
-uses the link: it is recorded (time, IP address, user agent) in the audit chain and handed to the rules as
-the same command staff would give."""
+one click; the delegate sees the services and domains it is contact for (status and next due date read from WHMCS when
+the page is shown, never the bridge's memory of them) and asks for a renewal with one click, its invoice and
+WHMCS's pay link shown. A click uses the link, done or refused: it is recorded (time, IP address, user agent,
+and why a refused one was refused) in the audit chain; a click that is done is handed to the rules as the
+same command staff would give. A used link's page says when, and what for."""
 
 from __future__ import annotations
 
+import logging
+import re
 import uuid
 from collections.abc import Callable
 from datetime import datetime, tzinfo
 from typing import Any
 
 from whmcs_bridge import staff
+from whmcs_bridge.errors import BridgeError
 from whmcs_bridge.families.delegation import renewal
 from whmcs_bridge.families.delegation.grants import FAMILY
 from whmcs_bridge.messages.catalogue import FALLBACK, Catalogue
@@ -23,6 +27,11 @@ from whmcs_bridge.store.db import Database
 
 PURPOSES = {"delegation-owner": "owner", "delegation-delegate": "delegate"}
 LIVE = ("active", "pending")
+ACTIONS = ("revoke", "renew")
+# What a link was used for, as its record keeps it: "renew g1a2b3c", or "refused renew g1a2b3c: why".
+USED = re.compile(r"(?P<refused>refused )?(?P<what>\S+) (?P<grant>\S+)(?:: (?P<why>.*))?", re.DOTALL)
+
+log = logging.getLogger("whmcs_bridge.selfservice")
 
 
 class _Plain:
@@ -55,12 +64,16 @@ class SelfService:
         *,
         may_renew: Callable[[str], bool],
         pay_link: Callable[[int], str],
+        read_service: Callable[[int], Any] | None = None,
+        read_domain: Callable[[int], Any] | None = None,
     ) -> None:
         self.db = db
         self.catalogue = catalogue
         self.zone = zone
         self.may_renew = may_renew  # a role's right to renew (delegation.roles.ROLE.renew)
         self.pay_link = pay_link  # WHMCS's client-area page of an invoice
+        self.read_service = read_service  # GetClientsProducts of one service (WhmcsApi.service), read per page
+        self.read_domain = read_domain  # GetClientsDomains of one domain, read per page
 
     def text(self, message_id: str, lang: str, **data: Any) -> str:
         return self.catalogue.render(message_id, data, Reader(lang, None, self.zone), _Plain()).body
@@ -101,8 +114,10 @@ class SelfService:
         name = next((g.get("delegate_name") for g in grants if g.get("delegate_name")), None) or f"#{link.subject}"
         rows = []
         for g in (g for g in grants if g.get("status") == "active"):
-            for item in (i for i in g.get("items") or [] if i["kind"] == "service"):
-                last = next((r for r in reversed(g.get("renewals") or []) if r["service"] == item["id"]), None)
+            for item in (i for i in g.get("items") or [] if i["kind"] in renewal.RENEWABLE):
+                status, due = self.in_whmcs(item["id"], item["kind"])
+                mine = (item["kind"], item["id"])
+                last = next((r for r in reversed(g.get("renewals") or []) if renewal.item_of(r) == mine), None)
                 invoice = last.get("delegate_invoice") if last else None
                 rows.append(
                     self.text(
@@ -111,11 +126,12 @@ class SelfService:
                         owner=g.get("owner_name") or f"#{g['owner']}",
                         service=item.get("name") or f"#{item['id']}",
                         id=str(item["id"]),
-                        status=item.get("status"),
-                        due=item.get("due"),
+                        kind=item["kind"],
+                        status=status,
+                        due=due,
                         grant=g["id"],
                         may_renew="yes"
-                        if self.may_renew(g["role"]) and renewal.open_renewal(g, item["id"]) is None
+                        if self.may_renew(g["role"]) and renewal.open_renewal(g, item["id"], item["kind"]) is None
                         else "",
                         renewal=last["status"] if last else "",
                         invoice=str(invoice) if invoice else "",
@@ -126,12 +142,41 @@ class SelfService:
         head = self.text("delegation.page_delegate", lang, delegate=name, services=len(rows), expires=link.expires_at)
         return head + "".join(rows)
 
+    def in_whmcs(self, item_id: int, kind: str = "service") -> tuple[str | None, str | None]:
+        """A service's (or domain's) status and next due date as WHMCS has them now (a renewal, staff or the
+        owner's payment may have moved the date since the bridge last read it); unknown (None) when WHMCS
+        cannot be read."""
+        read = self.read_domain if kind == "domain" else self.read_service
+        if read is None:
+            return None, None
+        try:
+            found = read(item_id)
+        except BridgeError as exc:
+            log.warning("self-service page: %s %s not read from WHMCS: %s", kind, item_id, exc)
+            return None, None
+        if found is None:
+            return None, None
+        due = found.nextduedate.isoformat() if found.nextduedate else None
+        return str(found.status), due
+
+    def used(self, link: ConsentLink) -> dict[str, str]:
+        """A used link's page fields (delegation.page_used): when, what for, or why it was refused."""
+        found = USED.fullmatch(link.decision or "")
+        if found is None:
+            return {"what": "", "grant": "", "used_at": link.used_at or "", "refused": ""}
+        return {
+            "what": found["what"],
+            "grant": found["grant"],
+            "used_at": link.used_at or "",
+            "refused": found["why"] or "" if found["refused"] else "",
+        }
+
     def refusal(self, link: ConsentLink, form: dict[str, str]) -> str | None:
         """Why the click cannot be done (one sentence), or None: the grant must be the link holder's and
         active, and a renewal must be allowed and not already open."""
         what, grant_id = form.get("do"), form.get("grant", "")
         grant = next((g for g in self.grants(link) if g["id"] == grant_id), None)
-        if what not in ("revoke", "renew") or grant is None:
+        if what not in ACTIONS or grant is None:
             return "This page offers no such action."
         if grant.get("status") != "active":
             return f"This access ({grant_id}) is no longer active."
@@ -141,10 +186,10 @@ class SelfService:
             if PURPOSES[link.purpose] != "delegate" or not self.may_renew(grant["role"]):
                 return "This contact may not renew this service."
             try:
-                service = renewal.wanted_service(grant, form.get("service"))
+                kind, item = renewal.wanted_item(grant, form.get("service"), form.get("domain"))
             except ValueError as exc:
                 return f"{exc}."
-            return renewal.refusal(grant, service)
+            return renewal.refusal(grant, item, kind)
         return None
 
     def act(self, link: ConsentLink, form: dict[str, str], answer: dict[str, str], now: datetime) -> bool:
@@ -160,6 +205,7 @@ class SelfService:
         }
         if form["do"] == "renew":
             data["service"] = int(form["service"]) if form.get("service", "").isdigit() else None
+            data["domain"] = int(form["domain"]) if form.get("domain", "").isdigit() else None
         db = self.db()
         with db.atomic():
             if not consent.claim(
@@ -189,5 +235,35 @@ class SelfService:
                 body={"type": "DelegationCommand", "occurred_at": now.isoformat(), "data": data},
                 received_at=now.isoformat(),
                 occurred_at=now.isoformat(),
+            )
+        return True
+
+    def refuse(self, link: ConsentLink, form: dict[str, str], answer: dict[str, str], why: str, now: datetime) -> bool:
+        """A refused click uses the link too (a one-time link is not a form to try again): recorded, with why,
+        in the audit chain; nothing reaches the rules. False if the link was used or expired meanwhile."""
+        what = form.get("do") if form.get("do") in ACTIONS else "-"
+        grant = form.get("grant", "")
+        grant = grant if grant.isalnum() and len(grant) <= 40 else "-"
+        decision = f"refused {what} {grant}: {why}"
+        db = self.db()
+        with db.atomic():
+            if not consent.claim(
+                db, link.id, decision=decision, ip=answer["ip"], user_agent=answer["user_agent"], now=now
+            ):
+                return False
+            audit.append(
+                db,
+                "selfservice.refused",
+                actor="link-holder",
+                subject=f"{link.purpose}:{link.subject}",
+                detail={
+                    "purpose": link.purpose,
+                    "subject": link.subject,
+                    "decision": decision,
+                    "refused": why,
+                    **answer,
+                    "link": link.id,
+                },
+                at=now.isoformat(timespec="seconds"),
             )
         return True

@@ -41,6 +41,7 @@ READ_ACTIONS = (
     "GetTicketAttachment",
     "GetPaymentMethods",
     "GetTransactions",
+    "GetTLDPricing",
 )
 WRITE_ACTIONS = (
     "AddClientNote",
@@ -61,6 +62,8 @@ WRITE_ACTIONS = (
     "DomainUpdateWhoisInfo",
     "DomainUpdateLockingStatus",
     "AcceptOrder",
+    "DomainRenew",
+    "UpdateClientDomain",
 )
 NEEDED_ACTIONS = READ_ACTIONS + WRITE_ACTIONS
 
@@ -434,6 +437,26 @@ class WhmcsApi:
 
     def update_whois(self, domain_id: int, xml: str) -> None:
         self.client.call("DomainUpdateWhoisInfo", {"domainid": domain_id, "xml": xml})
+
+    def domain_renew_price(self, client_id: int, tld: str, years: int) -> Decimal | None:
+        """What WHMCS charges the client to renew a domain of `tld` for `years` (DD:api-reference/
+        gettldpricing.md: `pricing` by TLD, `renew` by number of years, in the client's currency with
+        `clientid`); None when that TLD or period has no price."""
+        answer = self.client.call("GetTLDPricing", {"clientid": client_id})
+        pricing = answer.get("pricing")
+        tld_prices = pricing.get(tld.lower()) if isinstance(pricing, dict) else None
+        renew = tld_prices.get("renew") if isinstance(tld_prices, dict) else None
+        price = renew.get(str(years)) if isinstance(renew, dict) else None
+        return n.to_money(price) if price not in (None, "", "-1", "-1.00") else None
+
+    def renew_domain(self, domain_id: int, years: int) -> None:
+        """DD:api-reference/domainrenew.md: "Sends the Renew command to the registrar" for `regperiod` years.
+        The page does not say WHMCS moves the domain's dates: the caller moves its next due date itself."""
+        self.client.call("DomainRenew", {"domainid": domain_id, "regperiod": years})
+
+    def update_domain_due(self, domain_id: int, nextduedate: date) -> None:
+        """DD:api-reference/updateclientdomain.md: `nextduedate` (Y-m-d) is the domain's next due date."""
+        self.client.call("UpdateClientDomain", {"domainid": domain_id, "nextduedate": nextduedate.isoformat()})
 
     def lock_domain(self, domain_id: int) -> None:
         """The registrar's transfer lock on (DD:api-reference/domainupdatelockingstatus.md: `lockstatus`

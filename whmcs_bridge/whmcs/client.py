@@ -331,7 +331,7 @@ class WhmcsClient:
             raise WhmcsApiError(action, message or "no message", status=status)
         if outcome != "success":
             raise WhmcsProtocolError(f"WHMCS answered {action} without a result field")
-        return normalize.unflatten(data)
+        return normalize.unflatten(data, keep_numeric_keys=action in normalize.KEYED_BY_NUMBER)
 
     # --- lists --------------------------------------------------------------------------------
 

@@ -52,7 +52,12 @@ _TRUE = {"1", "true", "on", "yes", "y"}
 _MONEY = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 
 
-def unflatten(raw: Raw | list[Any]) -> dict[str, Any]:
+# Answers whose numeric keys mean something: GetTLDPricing's prices are keyed by number of years ("1",
+# "2", ... DD:api-reference/gettldpricing.md), and a TLD may price some years only: never a list there.
+KEYED_BY_NUMBER = frozenset({"GetTLDPricing"})
+
+
+def unflatten(raw: Raw | list[Any], keep_numeric_keys: bool = False) -> dict[str, Any]:
     """Turn flattened `a[b][0][c]` keys (the NVP form some docs print) into nested dicts and lists.
 
     Keys are stripped (GetProject's example has `"projectinfo[notes] "`); an answer that is a bare
@@ -76,7 +81,7 @@ def unflatten(raw: Raw | list[Any]) -> dict[str, Any]:
             node = child
         else:
             node[parts[-1]] = value
-    return _digits_to_lists(out)
+    return out if keep_numeric_keys else _digits_to_lists(out)
 
 
 def _digits_to_lists(node: Any) -> Any:

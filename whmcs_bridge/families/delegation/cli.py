@@ -178,15 +178,19 @@ def withdraw(obj: Context, grant_id: str, by: str, reason: str) -> None:
 @delegations.command("renew")
 @click.argument("grant_id")
 @click.option("--service", type=ID, default=None, help="Which granted service [default: the grant's first service].")
+@click.option("--domain", type=ID, default=None, help="Which granted domain, to renew a domain instead.")
 @click.option("--by", required=True, help="Who asks (the delegate's contact, or staff for them).")
 @click.pass_obj
 @user_errors
-def renew(obj: Context, grant_id: str, service: int | None, by: str) -> None:
-    """Renew a service for its owner, invoiced to the delegate: when the delegate pays, the owner's
-    open invoice for the service is settled, so WHMCS's own renewal extends the service."""
+def renew(obj: Context, grant_id: str, service: int | None, domain: int | None, by: str) -> None:
+    """Renew one granted service (or domain) for its owner, invoiced to the delegate: the delegate's invoice
+    bills exactly the period of the owner's invoice line (a domain without one: one registration period at
+    WHMCS's price); when the delegate pays, it is renewed once and its line comes off the owner's invoice."""
+    if service is not None and domain is not None:
+        raise click.UsageError("give --service or --domain, not both")
     config = obj.config()
     with Database(existing_state(config)) as db:
-        g = dg.renew(config, db, grant_id, by=by, service=service, now=utcnow())
+        g = dg.renew(config, db, grant_id, by=by, service=service, domain=domain, now=utcnow())
     last = g.get("renewals", [])[-1]
     click.echo(
         f"renewal {last['n']} of grant {grant_id} asked: the delegate will be invoiced for the owner's open invoice (next pass)"

@@ -10,6 +10,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+from whmcs_bridge.families.delegation import renewal
 from whmcs_bridge.families.delegation.config import DelegationSection
 from whmcs_bridge.families.delegation.grants import FAMILY, about_grant, notice, record, rights
 from whmcs_bridge.model import Action, Decision, Event, action_key, as_int, message
@@ -217,8 +218,12 @@ def ticket_note(
             copies="/".join(allowed.copy_emails),
             may_renew="yes" if allowed.renew else None,
             may_order="yes" if allowed.order_for_owner else None,
-            # A delegate may ask for a renewal with [renew] (rules.verified_on_ticket starts it).
+            # A delegate may ask for a renewal with [renew] (rules.verified_on_ticket starts it, unless
+            # one is open: then the note says it was refused, and why).
             renew="yes" if data.get("renew") and allowed.renew else None,
+            renew_refused=renewal.ticket_refusal(grant, grant.get("verified_ticket_item"))
+            if data.get("renew") and allowed.renew
+            else None,
         )
         notes.append((f"grant:{grant_id}", message("delegation.ticket_verified", **fields)))
     if unverified:

@@ -8,7 +8,7 @@ from typing import Any
 
 from whmcs_bridge.families.delegation.config import DelegationSection
 from whmcs_bridge.families.delegation.grants import about_grant, act, covered, grant_refs, note, notice, rights
-from whmcs_bridge.families.delegation.renewal import renew
+from whmcs_bridge.families.delegation.renewal import grant_ended, renew
 from whmcs_bridge.model import Action, Decision, as_int, message
 
 
@@ -312,6 +312,7 @@ def end(
     ]
     owner_email = owner_end_email(grant, status, rules, remaining)
     actions.append(act(grant, "email", f"{status}-told-owner", owner_email, grant["owner"]))
+    actions += grant_ended(grant, now)  # its open renewals end with it
     return Decision(state=grant, actions=actions, due_at=None, refs=grant_refs(grant))
 
 

@@ -343,14 +343,17 @@ MESSAGES = define(
             "may_renew": "text",
             "may_order": "text",
             "renew": "text",
+            "renew_refused": "text",
         },
         "Ticket note to staff: the writer (the delegate) is a verified contact of the owner for what the "
-        "ticket names, with its rights; `renew` when the ticket asked for a renewal with [renew].",
+        "ticket names, with its rights; `renew` when the ticket asked for a renewal with [renew], and "
+        "`renew_refused` (one sentence, in English, from the bridge) when that renewal cannot start.",
         by="alice",
         copies="product/domain",
         may_renew="yes",
         may_order="",
         renew="yes",
+        renew_refused="",
     ),
     MessageSpec(
         "delegation.ticket_unverified",
@@ -365,14 +368,21 @@ MESSAGES = define(
         "delegation.renewal_nothing",
         "email",
         "client",
-        {"owner": "client", "service": "service"},
+        {"owner": "client", "service": "service", "domain": "domain"},
         "To the delegate: the owner has no open invoice for the service, so there is nothing to renew yet.",
     ),
     _spec(
         "delegation.renewal_settled_note",
         "text",
         "staff",
-        {"grant": "text", "invoice": "text", "owner_invoice": "text", "service": "service", "until": "date"},
+        {
+            "grant": "text",
+            "invoice": "text",
+            "owner_invoice": "text",
+            "service": "service",
+            "domain": "domain",
+            "until": "date",
+        },
         "Staff note on the owner's account: the delegate paid one service's renewal; the service is renewed "
         "until `until` and its line is off the owner's invoice (the rest of that invoice is still due).",
         invoice="1043",
@@ -384,7 +394,14 @@ MESSAGES = define(
         "delegation.renewal_refunded_note",
         "text",
         "staff",
-        {"grant": "text", "invoice": "text", "owner_invoice": "text", "service": "service", "until": "date"},
+        {
+            "grant": "text",
+            "invoice": "text",
+            "owner_invoice": "text",
+            "service": "service",
+            "domain": "domain",
+            "until": "date",
+        },
         "Staff task (sticky note on the owner's account): the delegate's renewal invoice was refunded after "
         "the service had been renewed for it (and its line taken off the owner's invoice).",
         invoice="1043",
@@ -396,7 +413,14 @@ MESSAGES = define(
         "delegation.renewal_paid_twice_note",
         "text",
         "staff",
-        {"grant": "text", "invoice": "text", "owner_invoice": "text", "service": "service", "until": "date"},
+        {
+            "grant": "text",
+            "invoice": "text",
+            "owner_invoice": "text",
+            "service": "service",
+            "domain": "domain",
+            "until": "date",
+        },
         "Staff task (sticky note on the delegate's account): the delegate paid a renewal, but the service "
         "had been renewed meanwhile (the owner paid its own invoice too): refund or credit the delegate.",
         invoice="1043",
@@ -405,10 +429,61 @@ MESSAGES = define(
         until="2027-01-20",
     ),
     _spec(
+        "delegation.renewal_mismatch_note",
+        "text",
+        "staff",
+        {
+            "grant": "text",
+            "owner_invoice": "text",
+            "service": "service",
+            "domain": "domain",
+            "line": "text",
+            "due": "date",
+            "cycle": "text",
+            "until": "date",
+        },
+        "Staff task (sticky note on the owner's account): the delegate asked to renew a service, but the "
+        "owner's invoice line (`line`, as WHMCS wrote it) does not bill the period WHMCS has for the service "
+        "(next due date `due`, billing cycle `cycle`, so until `until`): nothing was invoiced to the delegate.",
+        owner_invoice="1012",
+        service=1,
+        line="Business (21/12/2026 - 20/01/2027)",
+        due="2026-12-21",
+        cycle="Annually",
+        until="2027-12-21",
+    ),
+    _spec(
+        "delegation.renewal_staff_check",
+        "email",
+        "client",
+        {"grant": "text", "service": "service", "domain": "domain"},
+        "To the delegate: its renewal request needs a check by staff before anything is invoiced.",
+        service=1,
+    ),
+    _spec(
+        "delegation.renewal_grant_ended_note",
+        "text",
+        "staff",
+        {
+            "grant": "text",
+            "invoice": "text",
+            "owner_invoice": "text",
+            "service": "service",
+            "domain": "domain",
+            "status": "text",
+        },
+        "Staff task (sticky note on the delegate's account): the delegate paid a renewal, but its grant ended "
+        "(`status` revoked or expired) before the renewal was applied: nothing was renewed; refund or credit.",
+        invoice="1043",
+        owner_invoice="1012",
+        service=1,
+        status="revoked",
+    ),
+    _spec(
         "delegation.renewal_owner_paid",
         "email",
         "client",
-        {"grant": "text", "invoice": "text", "service": "service"},
+        {"grant": "text", "invoice": "text", "service": "service", "domain": "domain"},
         "To the delegate: the owner paid the service's renewal itself; the delegate's invoice is cancelled.",
         invoice="1043",
         service=1,
@@ -499,6 +574,7 @@ MESSAGES = define(
             "owner": "text",
             "service": "text",
             "id": "text",
+            "kind": "text",
             "status": "text",
             "due": "date",
             "grant": "text",
@@ -508,8 +584,9 @@ MESSAGES = define(
             "amount": "text",
             "pay_link": "url",
         },
-        "One service on the delegate's page: its owner, status and next due date (as the bridge last read "
-        "them), a renew button, and the renewal under way with its invoice and WHMCS's pay link.",
+        "One service (or domain: `kind`) on the delegate's page: its owner, status and next due date (as WHMCS has them when the "
+        "page is shown; unknown when WHMCS cannot be read), a renew button, and the renewal under way with its "
+        "invoice and WHMCS's pay link.",
         samples={
             "owner": "Boulangerie Dupont",
             "service": "boulangerie-dupont.fr",
@@ -532,5 +609,14 @@ MESSAGES = define(
         'After a click on a self-service page: `what` "revoke" or "renew" was recorded; or `refused` (one '
         "sentence, in English, from the bridge) says why not.",
         samples={"what": "revoke", "grant": "g3d169a", "refused": ""},
+    ),
+    MessageSpec(
+        "delegation.page_used",
+        "page",
+        "client",
+        {"what": "text", "grant": "text", "used_at": "datetime", "refused": "text"},
+        'A self-service link opened again once used: when, and for what (`what` "revoke" or "renew" with its '
+        "`grant`), or that the click was refused and why (`refused`, one sentence, in English, from the bridge).",
+        samples={"what": "renew", "grant": "g3d169a", "used_at": "2026-11-26T10:00:00+00:00", "refused": ""},
     ),
 )

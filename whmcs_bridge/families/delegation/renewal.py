@@ -3,36 +3,77 @@ delegation rules: find the service's line on the owner's open invoice, invoice t
 amount alone, and when the delegate pays, renew that one service once (its next due date one cycle on) and
 take its line off the owner's invoice, which keeps its other items. The owner paying first cancels the
 delegate's invoice; a delegate's invoice cancelled leaves the owner's as it was; both paying, or a refund
-after the renewal, is a staff task; a second request while one is open is refused.
+after the renewal, is a staff task; a second request while one is open is refused. The delegate's invoice
+bills exactly the period the owner's line bills (its dates against the next due date and billing cycle
+WHMCS has now), or staff decide. A granted domain renews the same way, for one registration period: priced
+from its line on the owner's invoice, else at WHMCS's TLD price; paid, the registrar renews it once.
+
+Revocation wins: every action of a renewal that changes WHMCS (the delegate's invoice, the owner's line taken
+off, the next due date moved) runs only while its grant is active (the executor's `state_active` guard,
+re-read just before it runs); when the grant ends, its open renewals end with it and the delegate's unpaid
+invoice is cancelled in WHMCS; a payment that comes too late for it is a staff task.
 
 A renewal's status: looking (reading the owner's invoice), invoiced (the delegate's invoice is open), paid
 (the delegate paid; the renewal is being applied), renewed, and the ends: nothing to renew, cancelled,
-owner paid, paid twice (both paid: staff refund or credit the delegate), refunded."""
+owner paid, paid twice (both paid: staff refund or credit the delegate), refunded, grant ended (revoked or
+expired before it was applied)."""
 
 from __future__ import annotations
 
 import dataclasses
-from datetime import date, datetime
+import re
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from whmcs_bridge.families.delegation.config import DelegationSection
-from whmcs_bridge.families.delegation.grants import about_grant, act, grant_refs, note, notice, record, rights
-from whmcs_bridge.model import Decision, as_int, message
+from whmcs_bridge.families.delegation.grants import (
+    FAMILY,
+    about_grant,
+    act,
+    grant_refs,
+    note,
+    notice,
+    record,
+    rights,
+)
+from whmcs_bridge.model import Action, Decision, as_int, message
 
 OPEN = ("looking", "invoiced", "paid")  # a renewal still under way: no second one for the service
 OUTCOME = "DelegationRenewalApplied"  # how the executor tells the rules the renewal's action ended
+ENDED = "grant ended"  # a renewal its grant's end stopped
+RENEWABLE = ("service", "domain")  # what a grant's item may be renewed as
 # WHMCS's billing cycles (GetClientsProducts `billingcycle`) and their length in months; the others (Free
 # Account, One Time) do not renew.
 CYCLES = {"Monthly": 1, "Quarterly": 3, "Semi-Annually": 6, "Annually": 12, "Biennially": 24, "Triennially": 36}
 
 
-def open_renewal(grant: dict[str, Any], service: int) -> dict[str, Any] | None:
-    return next((r for r in grant.get("renewals", []) if r["service"] == service and r["status"] in OPEN), None)
+def while_active(grant: dict[str, Any], **more: Any) -> dict[str, Any]:
+    """A renewal's change to WHMCS runs only while its grant is active, re-read by the executor just before."""
+    return {"state_active": [FAMILY, f"grant:{grant['id']}"], **more}
 
 
-def refusal(grant: dict[str, Any], service: int) -> str | None:
-    """Why a new renewal of the service cannot start now (one is open), as one sentence; None if it can."""
-    current = open_renewal(grant, service)
+def item_of(renewal: dict[str, Any]) -> tuple[str, int]:
+    """What a renewal renews: ("service", id), or ("domain", id) for a domain's (issue 16, build 4)."""
+    return ("domain", int(renewal["domain"])) if renewal.get("domain") else ("service", int(renewal["service"]))
+
+
+def renewed(renewal: dict[str, Any]) -> dict[str, Any]:
+    """A message's fields naming what a renewal renews: `service`, or `domain` (the message says the one given)."""
+    kind, item = item_of(renewal)
+    return {"service": item} if kind == "service" else {"service": None, "domain": item}
+
+
+def open_renewal(grant: dict[str, Any], item: int, kind: str = "service") -> dict[str, Any] | None:
+    return next(
+        (r for r in grant.get("renewals", []) if item_of(r) == (kind, item) and r["status"] in OPEN),
+        None,
+    )
+
+
+def refusal(grant: dict[str, Any], item: int, kind: str = "service") -> str | None:
+    """Why a new renewal of the service (or domain) cannot start now (one is open), as one sentence; None if
+    it can."""
+    current = open_renewal(grant, item, kind)
     if current is None:
         return None
     where = (
@@ -41,9 +82,17 @@ def refusal(grant: dict[str, Any], service: int) -> str | None:
         else current["status"]
     )
     return (
-        f"renewal {current['n']} of service #{service} is open ({where}): it is paid, cancelled or answered "
+        f"renewal {current['n']} of {kind} #{item} is open ({where}): it is paid, cancelled or answered "
         "before another one starts"
     )
+
+
+def ticket_refusal(grant: dict[str, Any], item: dict[str, Any] | None) -> str | None:
+    """Why a ticket's [renew] starts no renewal (one sentence), or None when it starts one: the ticket must
+    name a service or domain the grant covers, and no renewal of it may be open."""
+    if item is None or item["kind"] not in RENEWABLE:
+        return f"the ticket names no service or domain of grant {grant['id']} to renew"
+    return refusal(grant, int(item["id"]), item["kind"])
 
 
 def wanted_service(grant: dict[str, Any], asked: Any) -> int:
@@ -54,20 +103,34 @@ def wanted_service(grant: dict[str, Any], asked: Any) -> int:
     return wanted
 
 
+def wanted_item(grant: dict[str, Any], service: Any = None, domain: Any = None) -> tuple[str, int]:
+    """The granted service or domain to renew: the one asked for, else the grant's first service, else its
+    first domain; ValueError (one sentence) when the grant covers no such thing."""
+    domains = [i["id"] for i in grant.get("items", []) if i["kind"] == "domain"]
+    services = [i for i in grant.get("items", []) if i["kind"] == "service"]
+    if as_int(domain) is not None or (as_int(service) is None and not services and domains):
+        wanted = as_int(domain) or domains[0]
+        if wanted not in domains:
+            raise ValueError(f"grant {grant['id']} covers no domain {wanted} to renew")
+        return "domain", wanted
+    return "service", wanted_service(grant, service)
+
+
 def renew(grant: dict[str, Any], data: dict[str, Any], now: datetime, rules: DelegationSection) -> Decision:
-    """Step 1: find the service's line on the owner's open invoice (a read), then invoice the delegate."""
+    """Step 1: find the service's line on the owner's open invoice (a domain's line, or its price), a read;
+    then invoice the delegate."""
     if grant.get("status") != "active":
         raise ValueError(f"grant {grant['id']} is {grant.get('status')}: it cannot renew")
     if not rights(grant, rules).renew:
         raise ValueError(f"the {grant['role']} role may not renew (delegation.roles.{grant['role']}.renew)")
-    wanted = wanted_service(grant, data.get("service"))
-    if open_renewal(grant, wanted) is not None:  # staff's command refuses it first; a ticket's [renew] ends here
+    kind, wanted = wanted_item(grant, data.get("service"), data.get("domain"))
+    if open_renewal(grant, wanted, kind) is not None:  # staff's command refuses it first; a [renew] ends here
         grant["history"].append(
             {
                 "at": now.isoformat(timespec="seconds"),
                 "what": "renewal refused",
                 "by": data.get("by"),
-                "reason": refusal(grant, wanted),
+                "reason": refusal(grant, wanted, kind),
             }
         )
         return Decision(state=grant)
@@ -76,7 +139,7 @@ def renew(grant: dict[str, Any], data: dict[str, Any], now: datetime, rules: Del
     renewals.append(
         {
             "n": n,
-            "service": wanted,
+            kind: wanted,
             "status": "looking",
             "requested": now.isoformat(timespec="seconds"),
             "by": data.get("by"),
@@ -89,7 +152,7 @@ def renew(grant: dict[str, Any], data: dict[str, Any], now: datetime, rules: Del
         grant,
         "find_open_invoice",
         f"renew:{n}:find",
-        {"client_id": grant["owner"], "service_id": wanted, "report": {"grant": grant["id"], "n": n}},
+        {"client_id": grant["owner"], f"{kind}_id": wanted, "report": {"grant": grant["id"], "n": n}},
         grant["owner"],
     )
     return Decision(state=grant, actions=[find], refs=grant_refs(grant))
@@ -110,20 +173,60 @@ def next_due(day: date, cycle: str) -> date | None:
     return None
 
 
+# The period a WHMCS hosting line bills, at the end of its description: "Business - example.com (21/12/2026 -
+# 20/01/2027)", the dates in the date format configured in WHMCS (General Settings > Localisation), which the
+# bridge does not know: every reading of the dates that parses is a candidate.
+PERIOD = re.compile(r"\((\d{1,4}[./-]\d{1,2}[./-]\d{1,4})\s*-\s*(\d{1,4}[./-]\d{1,2}[./-]\d{1,4})\)")
+DATE_FORMATS = ("%d/%m/%Y", "%m/%d/%Y", "%Y-%m-%d", "%Y/%m/%d", "%d.%m.%Y", "%d-%m-%Y", "%m-%d-%Y")
+
+
+def billed_periods(description: str) -> set[tuple[date, date]]:
+    """Every (first day, last day) the line's period may mean; empty when it names none."""
+    found: set[tuple[date, date]] = set()
+    for first, last in PERIOD.findall(description):
+        for fmt in DATE_FORMATS:
+            try:
+                found.add((datetime.strptime(first, fmt).date(), datetime.strptime(last, fmt).date()))
+            except ValueError:
+                continue
+    return found
+
+
+def period_mismatch(line: str, due: date, until: date) -> str | None:
+    """Why the owner's line does not bill the period one cycle from the service's next due date (as WHMCS has
+    both now), or None when it does: the line's period starts on the due date and ends the day before the
+    next one (WHMCS's way) or on it."""
+    periods = billed_periods(line)
+    if not periods:
+        return "its line names no period"
+    if any(first == due and last in (until - timedelta(days=1), until) for first, last in periods):
+        return None
+    return "its line bills another period"
+
+
 def renewal_step(grant: dict[str, Any], kind: str, data: dict[str, Any], now: datetime) -> Decision:
     renewal = next((r for r in grant.get("renewals", []) if r["n"] == as_int(data.get("n"))), None)
     if renewal is None:
         return Decision(state=grant)
     if kind == "RenewalInvoiceCreated":
         renewal["delegate_invoice"] = as_int(data.get("invoice_id"))
+        if renewal["status"] == ENDED and renewal["delegate_invoice"]:  # issued just before the grant ended
+            return Decision(state=grant, actions=[cancel_invoice(grant, renewal)], refs=grant_refs(grant))
         return Decision(state=grant, refs=grant_refs(grant))
     if renewal["status"] != "looking":
         return Decision(state=grant)
-    due = date.fromisoformat(str(data["due"])) if data.get("invoice_id") and data.get("due") else None
-    until = next_due(due, str(data.get("cycle") or "")) if due else None
+    what, item = item_of(renewal)
+    found = bool(data.get("invoice_id")) or (what == "domain" and bool(data.get("priced")))
+    due = date.fromisoformat(str(data["due"])) if found and data.get("due") else None
+    if due is None:
+        until = None
+    elif what == "domain":
+        until = years_on(due, as_int(data.get("years")) or 1)
+    else:
+        until = next_due(due, str(data.get("cycle") or ""))
     if until is None or due is None:
         renewal["status"] = "nothing to renew"
-        told = message("delegation.renewal_nothing", owner=grant["owner"], service=renewal["service"])
+        told = message("delegation.renewal_nothing", owner=grant["owner"], **renewed(renewal))
         return Decision(
             state=grant,
             actions=[
@@ -132,37 +235,54 @@ def renewal_step(grant: dict[str, Any], kind: str, data: dict[str, Any], now: da
         )
     renewal.update(
         status="invoiced",
-        owner_invoice=int(data["invoice_id"]),
-        line=int(data["line_id"]),
+        owner_invoice=as_int(data.get("invoice_id")),
+        line=as_int(data.get("line_id")),
         amount=str(data["amount"]),
         due=due.isoformat(),
         until=until.isoformat(),
     )
+    if what == "domain":
+        renewal["years"] = as_int(data.get("years")) or 1
+    period = f"{renewal['years']} year(s)" if what == "domain" else str(data.get("cycle"))
+    why = period_mismatch(str(data.get("line") or ""), due, until) if renewal["owner_invoice"] else None
+    if why is not None:  # the delegate pays what the line bills for what the service gets, or staff decide
+        return needs_staff(grant, renewal, str(data.get("line") or ""), period, why, now)
     # An invoice's lines and notes are not messages (the executor knows the invoice by its notes): they
     # are written once, in English, naming the service, its period and the owner as the grant knows them.
     name = (
-        next((i.get("name") for i in grant["items"] if i["id"] == renewal["service"] and i["kind"] == "service"), None)
-        or f"service #{renewal['service']}"
+        next((i.get("name") for i in grant["items"] if i["id"] == item and i["kind"] == what), None)
+        or str(data.get("name") or "")
+        or f"{what} #{item}"
     )
     owner = grant.get("owner_name") or f"client #{grant['owner']}"
-    line = (
-        f"Renewal of {name} for {owner}, {due.isoformat()} to {until.isoformat()} "
-        f"(its line on their invoice #{renewal['owner_invoice']})"
+    source = (
+        f"its line on their invoice #{renewal['owner_invoice']}"
+        if renewal["owner_invoice"]
+        else f"{period} at the domain's renewal price"
     )
+    line = f"Renewal of {name} for {owner}, {due.isoformat()} to {until.isoformat()} ({source})"
+    also = f" and takes it off invoice #{renewal['owner_invoice']} of {owner}" if renewal["owner_invoice"] else ""
     params = {
         "client_id": grant["delegate"],
         "lines": [[line, renewal["amount"]]],
         "notes": f"Delegated renewal {renewal['n']}, grant {grant['id']}: paying this invoice renews {name} until "
-        f"{until.isoformat()} and takes it off invoice #{renewal['owner_invoice']} of {owner}.",
+        f"{until.isoformat()}{also}.",
         "send": True,
         "report_as": "RenewalInvoiceCreated",
         "report": {"grant": grant["id"], "n": renewal["n"]},
     }
-    return Decision(
-        state=grant,
-        actions=[act(grant, "create_invoice", f"renew:{renewal['n']}:invoice", params, grant["delegate"])],
-        refs=grant_refs(grant),
+    invoice = act(
+        grant, "create_invoice", f"renew:{renewal['n']}:invoice", params, grant["delegate"], guard=while_active(grant)
     )
+    return Decision(state=grant, actions=[invoice], refs=grant_refs(grant))
+
+
+def years_on(day: date, years: int) -> date:
+    """A domain's next due date one registration period on (29 February becomes 28 February)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
 
 
 def renewal_payment(grant: dict[str, Any], kind: str, data: dict[str, Any], now: datetime) -> Decision | None:
@@ -183,31 +303,39 @@ def renewal_payment(grant: dict[str, Any], kind: str, data: dict[str, Any], now:
 def delegate_invoice(grant: dict[str, Any], renewal: dict[str, Any], kind: str, now: datetime) -> Decision:
     n, at, invoice = renewal["n"], now.isoformat(timespec="seconds"), renewal["delegate_invoice"]
     facts = about_grant(
-        grant, invoice=str(invoice), owner_invoice=str(renewal["owner_invoice"]), service=renewal["service"]
+        grant, invoice=str(invoice), owner_invoice=str(renewal.get("owner_invoice") or ""), **renewed(renewal)
     )
     if kind == "InvoicePaid" and renewal["status"] == "invoiced":
         renewal.update(status="paid", paid=at)
         grant["history"].append(
             {"at": at, "what": f"renewal {n} paid by the delegate (invoice #{invoice})", "by": "bridge"}
         )
+        what, item = item_of(renewal)
+        params = {
+            f"{what}_id": item,
+            "from": renewal["due"],
+            "until": renewal["until"],
+            "owner_invoice": renewal["owner_invoice"],
+            "line_id": renewal["line"],
+            "outcome_to": OUTCOME,
+        }
+        if what == "domain":
+            params["years"] = renewal.get("years") or 1
         apply = act(
             grant,
-            "renew_service",
+            f"renew_{what}",
             f"renew:{n}:apply",
-            {
-                "service_id": renewal["service"],
-                "from": renewal["due"],
-                "until": renewal["until"],
-                "owner_invoice": renewal["owner_invoice"],
-                "line_id": renewal["line"],
-                "outcome_to": OUTCOME,
-            },
+            params,
             grant["owner"],
             # Renewed meanwhile (the owner paid too, or staff): not again; the rules hear it and ask staff.
-            guard={"service_due": {"id": renewal["service"], "is": renewal["due"]}},
+            # Its grant ended meanwhile: not at all; the rules hear it and ask staff too.
+            guard=while_active(grant, **{f"{what}_due": {"id": item, "is": renewal["due"]}}),
         )
         renewal["action"] = apply.key
         return Decision(state=grant, actions=[apply], refs=grant_refs(grant))
+    if kind == "InvoicePaid" and renewal["status"] == ENDED:
+        # Paid before its cancellation reached WHMCS: nothing is renewed for a grant that ended.
+        return not_applied(grant, renewal, now)
     if kind == "InvoicePaid" and renewal["status"] == "owner paid":
         # The owner paid first and the delegate paid too before its invoice was cancelled: nothing is renewed
         # twice (WHMCS renewed it for the owner's payment); staff refund or credit the delegate.
@@ -244,22 +372,15 @@ def owner_paid_first(grant: dict[str, Any], renewal: dict[str, Any], now: dateti
     invoice = renewal.get("delegate_invoice")
     actions = []
     if invoice:
-        cancel = act(
-            grant,
-            "invoice_status",
-            f"renew:{n}:cancel",
-            {"invoice_id": invoice, "status": "Cancelled"},
-            grant["delegate"],
-            guard={"invoices_open": [invoice]},
-        )
-        told = message(
-            "delegation.renewal_owner_paid", **about_grant(grant, invoice=str(invoice), service=renewal["service"])
-        )
+        cancel = cancel_invoice(grant, renewal)
+        told = message("delegation.renewal_owner_paid", **about_grant(grant, invoice=str(invoice), **renewed(renewal)))
         # The delegate hears its invoice was cancelled once it was (paid meanwhile, it cannot be: staff refund it).
         after = {"after_steps": [cancel.key]}
         actions = [
-            dataclasses.replace(cancel, destructive=False),  # the delegate's own unpaid invoice, now moot
-            act(grant, "email", f"renew:{n}:owner-paid", notice(grant["delegate"], told), grant["delegate"], guard=after),
+            cancel,
+            act(
+                grant, "email", f"renew:{n}:owner-paid", notice(grant["delegate"], told), grant["delegate"], guard=after
+            ),
         ]
     return Decision(state=grant, actions=actions, refs=grant_refs(grant))
 
@@ -274,16 +395,18 @@ def renewal_applied(grant: dict[str, Any], data: dict[str, Any], now: datetime) 
     facts = about_grant(
         grant,
         invoice=str(renewal["delegate_invoice"]),
-        owner_invoice=str(renewal["owner_invoice"]),
-        service=renewal["service"],
+        owner_invoice=str(renewal.get("owner_invoice") or ""),
+        **renewed(renewal),
         until=renewal["until"],
     )
+    if data.get("status") == "cancelled" and grant.get("status") != "active":
+        return not_applied(grant, renewal, now)
     if data.get("status") == "done":
         renewal.update(status="renewed", renewed=at)
         grant["history"].append(
             {
                 "at": at,
-                "what": f"renewal {n}: service #{renewal['service']} renewed until {renewal['until']}",
+                "what": "renewal {}: {} #{} renewed until {}".format(n, *item_of(renewal), renewal["until"]),
                 "by": "bridge",
             }
         )
@@ -291,7 +414,7 @@ def renewal_applied(grant: dict[str, Any], data: dict[str, Any], now: datetime) 
             grant,
             at,
             "renewal",
-            service=renewal["service"],
+            **renewed(renewal),
             invoice=renewal["delegate_invoice"],
             owner_invoice=renewal["owner_invoice"],
         )
@@ -315,8 +438,8 @@ def paid_twice(grant: dict[str, Any], renewal: dict[str, Any], now: datetime, wh
     facts = about_grant(
         grant,
         invoice=str(renewal["delegate_invoice"]),
-        owner_invoice=str(renewal["owner_invoice"]),
-        service=renewal["service"],
+        owner_invoice=str(renewal.get("owner_invoice") or ""),
+        **renewed(renewal),
         until=renewal["until"],
     )
     task = message("delegation.renewal_paid_twice_note", **facts)
@@ -324,5 +447,89 @@ def paid_twice(grant: dict[str, Any], renewal: dict[str, Any], now: datetime, wh
     return Decision(
         state=grant,
         actions=[act(grant, "client_note", f"renew:{n}:paid-twice", note_params, grant["delegate"])],
+        refs=grant_refs(grant),
+    )
+
+
+def cancel_invoice(grant: dict[str, Any], renewal: dict[str, Any]) -> Action:
+    """The delegate's renewal invoice cancelled in WHMCS, if it is still unpaid (a paid one is a staff task)."""
+    invoice = renewal["delegate_invoice"]
+    cancel = act(
+        grant,
+        "invoice_status",
+        f"renew:{renewal['n']}:cancel",
+        {"invoice_id": invoice, "status": "Cancelled"},
+        grant["delegate"],
+        guard={"invoices_open": [invoice]},
+    )
+    return dataclasses.replace(cancel, destructive=False)  # the delegate's own unpaid invoice, now moot
+
+
+def grant_ended(grant: dict[str, Any], now: datetime) -> list[Action]:
+    """The grant was revoked or expired: its open renewals end with it (a paid one's renewal, if not applied
+    yet, is cancelled by its guard and becomes a staff task) and the delegate's unpaid invoices are cancelled."""
+    at = now.isoformat(timespec="seconds")
+    actions = []
+    for renewal in grant.get("renewals", []):
+        if renewal["status"] not in ("looking", "invoiced"):
+            continue
+        renewal.update(status=ENDED, stopped=at)
+        grant["history"].append(
+            {"at": at, "what": f"renewal {renewal['n']} ended with the grant ({grant['status']})", "by": "bridge"}
+        )
+        if renewal.get("delegate_invoice"):
+            actions.append(cancel_invoice(grant, renewal))
+    return actions
+
+
+def not_applied(grant: dict[str, Any], renewal: dict[str, Any], now: datetime) -> Decision:
+    """The delegate paid, but its grant ended before the renewal was applied: nothing is renewed; staff refund
+    or credit the delegate (a sticky note on its account), the owner's invoice still billing the service."""
+    n, at = renewal["n"], now.isoformat(timespec="seconds")
+    renewal.update(status=ENDED, stopped=at)
+    grant["history"].append({"at": at, "what": f"renewal {n} paid but not applied: the grant ended", "by": "bridge"})
+    facts = about_grant(
+        grant,
+        invoice=str(renewal["delegate_invoice"]),
+        owner_invoice=str(renewal.get("owner_invoice") or ""),
+        **renewed(renewal),
+        status=str(grant.get("status")),
+    )
+    task = message("delegation.renewal_grant_ended_note", **facts)
+    note_params = note(task, sticky=True, client_id=grant["delegate"])
+    return Decision(
+        state=grant,
+        actions=[act(grant, "client_note", f"renew:{n}:grant-ended", note_params, grant["delegate"])],
+        refs=grant_refs(grant),
+    )
+
+
+def needs_staff(
+    grant: dict[str, Any], renewal: dict[str, Any], line: str, cycle: str, why: str, now: datetime
+) -> Decision:
+    """The owner's line and WHMCS's service disagree on the period (a billing cycle changed after the invoice
+    was made, a due date moved): nothing is invoiced on a guess; staff get a task, the delegate is told."""
+    n, at = renewal["n"], now.isoformat(timespec="seconds")
+    renewal["status"] = "needs staff"
+    grant["history"].append(
+        {"at": at, "what": f"renewal {n}: invoice #{renewal['owner_invoice']} {why}", "by": "bridge"}
+    )
+    facts = about_grant(
+        grant,
+        owner_invoice=str(renewal.get("owner_invoice") or ""),
+        **renewed(renewal),
+        line=line,
+        due=renewal["due"],
+        cycle=cycle,
+        until=renewal["until"],
+    )
+    task = note(message("delegation.renewal_mismatch_note", **facts), sticky=True)
+    told = notice(grant["delegate"], message("delegation.renewal_staff_check", **facts))
+    return Decision(
+        state=grant,
+        actions=[
+            act(grant, "client_note", f"renew:{n}:mismatch", task, grant["owner"]),
+            act(grant, "email", f"renew:{n}:staff-check", told, grant["delegate"]),
+        ],
         refs=grant_refs(grant),
     )

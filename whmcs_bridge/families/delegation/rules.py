@@ -252,8 +252,8 @@ def verified_on_ticket(
 ) -> Decision:
     item = grant.pop("verified_ticket_item", None)
     grant.pop("verified_ticket")
-    if data.get("renew") and rights(grant, rules).renew and item and item["kind"] == "service":
-        return renew(grant, {"service": item["id"], "by": f"delegate, ticket #{data.get('ticketid')}"}, now, rules)
+    if data.get("renew") and rights(grant, rules).renew and item and item["kind"] in ("service", "domain"):
+        return renew(grant, {item["kind"]: item["id"], "by": f"delegate, ticket #{data.get('ticketid')}"}, now, rules)
     return Decision(state=grant)
 
 

@@ -242,21 +242,27 @@ def withdraw(config: Config, db: Database, grant_id: str, *, by: str, reason: st
 
 
 def renew(
-    config: Config, db: Database, grant_id: str, *, by: str, service: int | None, now: datetime
+    config: Config,
+    db: Database,
+    grant_id: str,
+    *,
+    by: str,
+    service: int | None,
+    now: datetime,
+    domain: int | None = None,
 ) -> dict[str, Any]:
-    """A renewal of one granted service, refused while another of the same service is open."""
+    """A renewal of one granted service (or domain), refused while another of the same one is open."""
     current = grant(db, grant_id)
     if current["status"] == "active":
         try:
-            wanted = renewal.wanted_service(current, service)
+            kind, wanted = renewal.wanted_item(current, service, domain)
         except ValueError as exc:
             raise BridgeError(str(exc)) from None
-        why = renewal.refusal(current, wanted)
+        why = renewal.refusal(current, wanted, kind)
         if why:
             raise BridgeError(f"grant {grant_id}: {why}")
-    return _on_active(
-        config, db, grant_id, {"command": "renew", "service": service}, by=by, now=now, why="it cannot renew"
-    )
+    command = {"command": "renew", "service": service, "domain": domain}
+    return _on_active(config, db, grant_id, command, by=by, now=now, why="it cannot renew")
 
 
 # --- how staff read a grant (the CLI's list and show; the CLI is in English) ----------------------------
@@ -329,7 +335,8 @@ def show(g: dict[str, Any], zone: tzinfo | None = None) -> list[str]:
         )
         amount = f", {r['amount']}" if r.get("amount") else ""
         out.append(
-            f"  renewal {r['n']}: service #{r['service']}, {r['status']}{amount}{', ' + invoices if invoices else ''}"
+            f"  renewal {r['n']}: {'domain' if r.get('domain') else 'service'} #{r.get('domain') or r['service']}, "
+            f"{r['status']}{amount}{', ' + invoices if invoices else ''}"
         )
     billing = g.get("billing")
     if billing:  # an order invoiced to the delegate (delegation.order_invoice_to: payer)

@@ -58,6 +58,10 @@ ACTIONS: dict[str, Handler] = {
     "DomainGetWhoisInfo": records.domain_get_whois_info,
     "DomainUpdateWhoisInfo": records.domain_update_whois_info,
     "DomainUpdateLockingStatus": records.domain_update_locking_status,
+    "DomainRenew": records.domain_renew,
+    "UpdateClientDomain": records.update_client_domain,
+    "GetTLDPricing": records.get_tld_pricing,
+    "GenInvoices": billing.gen_invoices,
 }
 # WHMCS matches action names case-insensitively.
 BY_LOWER = {name.lower(): (name, fn) for name, fn in ACTIONS.items()}

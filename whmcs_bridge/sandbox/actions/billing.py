@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import date as _date
+from datetime import timedelta as _timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -446,3 +447,65 @@ def _mark_services_paid(sb: SandboxState, invoice_id: int) -> None:
             year = due.year + (due.month == 12)
             nxt = due.replace(year=year, month=month, day=min(due.day, 28))
             sb.update("services", service["id"], nextduedate=nxt.isoformat())
+
+
+def gen_invoices(sb: SandboxState, p: Params) -> dict[str, Any]:
+    """GenInvoices (DD:api-reference/geninvoices.md) for the domains named in `domainids[]` (the sandbox
+    generates no service or addon invoices, and without `domainids` none: when an invoice is "due to be
+    generated" is WHMCS's configuration, not the page's). Each domain not yet billed for its next due date gets
+    an invoice of one "Domain" line (relid: the domain) for its recurring amount and registration period,
+    named as WHMCS's default renewal line reads (chosen: "Domain Renewal - NAME - N Year/s (FROM - TO)")."""
+    client_id = p.num("clientid")
+    if client_id and sb.one("SELECT id FROM clients WHERE id = ?", [client_id]) is None:
+        raise ApiFail("Client ID Not Found")
+    created: list[int] = []
+    for value in p.sub("domainids").values():
+        domain = sb.one("SELECT * FROM domains WHERE id = ?", [int(value)])
+        if domain is None or not domain["nextduedate"] or (client_id and domain["client_id"] != client_id):
+            continue
+        billed = sb.one(
+            "SELECT i.id FROM invoices i JOIN invoice_items t ON t.invoice_id = i.id"
+            " WHERE t.type = 'Domain' AND t.relid = ? AND i.status IN ('Unpaid', 'Draft')",
+            [domain["id"]],
+        )
+        if billed is not None:
+            continue
+        due = _date.fromisoformat(domain["nextduedate"])
+        years = int(domain["regperiod"] or 1)
+        try:
+            until = due.replace(year=due.year + years)
+        except ValueError:
+            until = due.replace(year=due.year + years, day=28)
+        description = (
+            f"Domain Renewal - {domain['domainname']} - {years} Year/s "
+            f"({due:%d/%m/%Y} - {until - _timedelta(days=1):%d/%m/%Y})"
+        )
+        amount = money(domain["recurringamount"])
+        invoice_id = sb.insert(
+            "invoices",
+            client_id=domain["client_id"],
+            date=sb.today().isoformat(),
+            duedate=due.isoformat(),
+            subtotal=amount,
+            total=amount,
+            status="Unpaid",
+            created_at=sb.stamp(),
+            updated_at=sb.stamp(),
+        )
+        sb.insert(
+            "invoice_items",
+            invoice_id=invoice_id,
+            type="Domain",
+            relid=domain["id"],
+            description=description,
+            amount=amount,
+            taxed=0,
+        )
+        p.hooks.append(
+            Hook("InvoiceCreated", {"source": "autogen", "user": "system", "invoiceid": invoice_id, "status": "Unpaid"})
+        )
+        created.append(invoice_id)
+    answer: dict[str, Any] = {"numcreated": str(len(created))}
+    if client_id and created:
+        answer["latestinvoiceid"] = created[-1]
+    return answer

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from decimal import Decimal
 from typing import Any
 
 from whmcs_bridge.sandbox.actions.base import (
@@ -248,3 +249,66 @@ def domain_update_whois_info(sb: SandboxState, p: Params) -> dict[str, Any]:
     sb.update("domains", row["id"], whois=json.dumps(contacts))
     sb.log(f"Domain Contact Details Updated - Domain ID: {row['id']}", row["client_id"])
     return {}
+
+
+# The sandbox's TLD price list (chosen data): one currency (EUR, id 1), renewals for one to three years.
+TLD_PRICES = {
+    "fr": {"register": "12.00", "transfer": "12.00", "renew": "12.00"},
+    "com": {"register": "14.95", "transfer": "14.95", "renew": "14.95"},
+    "nl": {"register": "9.95", "transfer": "9.95", "renew": "9.95"},
+}
+
+
+def get_tld_pricing(sb: SandboxState, p: Params) -> dict[str, Any]:
+    """GetTLDPricing (DD:api-reference/gettldpricing.md): per TLD its register, transfer and renew prices by
+    number of years, in the client's currency (`clientid` overrides `currencyid`); only TLDs with pricing."""
+    years = ("1", "2", "3")
+    pricing = {
+        tld: {
+            "tld": tld,
+            "categories": ["Popular"],
+            "addons": {"dns": False, "email": False, "idprotect": False},
+            "group": "",
+            **{kind: {n: money(Decimal(price) * int(n)) for n in years} for kind, price in prices.items()},
+            "grace_period": None,
+            "redemption_period": None,
+        }
+        for tld, prices in TLD_PRICES.items()
+    }
+    currency = {"id": 1, "code": "EUR", "prefix": "€", "suffix": " EUR", "format": 1, "rate": "1.00000"}
+    return {"currency": currency, "pricing": pricing}
+
+
+def domain_renew(sb: SandboxState, p: Params) -> dict[str, Any]:
+    """DomainRenew (DD:api-reference/domainrenew.md): "Sends the Renew command to the registrar" for the
+    domain (`domainid`, or `domain` by name), for `regperiod` years (default: its stored period). The registrar
+    renews it each time it is called (kept in registrar_renewals). The page does not say that WHMCS moves the
+    domain's next due date or expiry date: the sandbox leaves both as they are (BEHAVIOUR.md)."""
+    if p.num("domainid"):
+        row = sb.one("SELECT * FROM domains WHERE id = ?", [p.num("domainid")])
+    else:
+        row = sb.one("SELECT * FROM domains WHERE domainname = ?", [p.text("domain")]) if p.text("domain") else None
+    if row is None:
+        raise ApiFail("Domain Not Found")
+    years = p.num("regperiod") or int(row["regperiod"] or 1)
+    sb.insert("registrar_renewals", domain_id=row["id"], years=years, at=sb.stamp())
+    sb.log(f"Domain Renewal Successful - {row['domainname']} - {years} Year(s)", row["client_id"])
+    return {}
+
+
+def update_client_domain(sb: SandboxState, p: Params) -> dict[str, Any]:
+    """UpdateClientDomain (DD:api-reference/updateclientdomain.md), the fields the sandbox keeps: dates,
+    period, status, do-not-renew, recurring amount; an unknown domain is "Domain ID Not Found"."""
+    row = sb.one("SELECT * FROM domains WHERE id = ?", [p.num("domainid")])
+    if row is None:
+        raise ApiFail("Domain ID Not Found")
+    changes: dict[str, Any] = dict(p.given("regdate", "nextduedate", "expirydate", "status", "notes"))
+    if "regperiod" in p.values:
+        changes["regperiod"] = p.num("regperiod")
+    if "donotrenew" in p.values:
+        changes["donotrenew"] = int(p.flag("donotrenew"))
+    if "recurringamount" in p.values:
+        changes["recurringamount"] = money(p.money("recurringamount"))
+    if changes:
+        sb.update("domains", row["id"], **changes)
+    return {"domainid": row["id"]}

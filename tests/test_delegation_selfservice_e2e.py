@@ -1,0 +1,164 @@
+"""The delegation self-service pages over plain HTTP, against the sandbox and the real receiver (issue 16, the
+break test's leftovers): a used link says what it was used for and when (410), a refused click uses the link
+too and the page says so, the delegate's next due date is WHMCS's now, and a ticket's [renew] that the rules
+refuse is noted as refused, with why."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.conftest import WEBHOOK_SECRET, BridgeWorld, Sandbox, make_client
+from whmcs_bridge.intake.receiver import Receiver, run_in_thread, serve
+from whmcs_bridge.store import audit
+from whmcs_bridge.store.db import Database
+from whmcs_bridge.whmcs.api import WhmcsApi
+
+
+class World(BridgeWorld):
+    """The bridge with its receiver told where WHMCS is and how to read it, as the daemon tells it."""
+
+    def __init__(self, sandbox: Sandbox, tmp: Path) -> None:
+        super().__init__(sandbox, tmp, "delegation:\n  enabled: true\n")
+        old = self.public
+        self.server.close()
+        self.receiver = Receiver(
+            tmp / "state.db", [WEBHOOK_SECRET], whmcs_url=sandbox.url, whmcs=WhmcsApi(make_client(sandbox.api_url))
+        )
+        self.server = serve(self.receiver, "127.0.0.1", 0)
+        self.public = f"http://127.0.0.1:{self.server.effective_port}"
+        self.config.write_text(self.config.read_text().replace(old, self.public))
+        run_in_thread(self.server)
+        sandbox.control("hooks", {"url": f"{self.public}/hooks/whmcs", "secret": WEBHOOK_SECRET})
+
+
+@pytest.fixture
+def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[World]:
+    sandbox.load("agency")
+    w = World(sandbox, tmp_path)
+    w.run("tick")
+    yield w
+    w.close()
+
+
+def granted(world: World) -> str:
+    out = world.run(
+        "delegations", "grant", "--owner", "11", "--delegate", "10", "--service", "110", "--by", "alice",
+        "--basis", "owner's email",
+    ).output  # fmt: skip
+    world.settle()
+    return str(out.split()[0])
+
+
+def page_link(world: World, client: int, subject: str) -> str:
+    email = [e for e in world.emails(client) if subject in e["subject"]][-1]
+    found = re.findall(r'href="([^"]+/consent/[^"]+)"', email["message"])
+    assert found, "the email carries its self-service link"
+    return str(found[-1])
+
+
+def text(response: requests.Response) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.text))
+
+
+def test_a_used_renew_link_says_it_was_used_for_the_renewal_and_when(world: World):
+    grant_id = granted(world)
+    link = page_link(world, 10, "You are now the technical contact")
+    done = requests.post(link, data={"do": "renew", "grant": grant_id, "service": "110"}, timeout=10)
+    assert done.status_code == 200 and "Renewal requested" in done.text
+    again = requests.get(link, timeout=10)
+    assert again.status_code == 410
+    said = text(again)
+    assert "already been used" in said and "Decline" not in said
+    assert "to ask for the renewal" in said and grant_id in said
+    assert re.search(r"used on \w+ \d{1,2}, \d{4}", said), said  # when it was used
+    assert requests.post(link, data={"do": "renew", "grant": grant_id, "service": "110"}, timeout=10).status_code == 410
+
+
+def test_a_refused_click_uses_the_link_and_the_page_says_why(world: World, tmp_path: Path):
+    grant_id = granted(world)
+    link = page_link(world, 10, "You are now the technical contact")
+    refused = requests.post(link, data={"do": "revoke", "grant": grant_id}, timeout=10)
+    assert refused.status_code == 400 and "Only the owner can end this access here." in refused.text
+    again = requests.get(link, timeout=10)
+    assert again.status_code == 410
+    said = text(again)
+    assert "already been used" in said and "refused" in said and "Only the owner can end this access here." in said
+    assert "Decline" not in said
+    # Nothing was done, and the refusal is in the audit chain with who tried.
+    assert f"{grant_id} active" in world.run("delegations", "list").output
+    with Database(tmp_path / "state.db") as db:
+        [entry] = audit.entries(db, action="selfservice.refused")
+    assert entry.detail["refused"] == "Only the owner can end this access here." and entry.detail["ip"] == "127.0.0.1"
+
+
+def test_the_delegates_page_shows_the_next_due_date_whmcs_has_now(world: World):
+    granted(world)
+    link = page_link(world, 10, "You are now the technical contact")
+    before = date.fromisoformat(world.sandbox.rows("services", id=110)[0]["nextduedate"]).strftime("%B %-d, %Y")
+    assert f"Next due date: {before}" in text(requests.get(link, timeout=10))
+    # Staff move the date in WHMCS; no pass of the bridge runs: the page still shows WHMCS's date.
+    world.sandbox.post("UpdateClientProduct", serviceid=110, nextduedate="2031-03-14", status="Suspended")
+    said = text(requests.get(link, timeout=10))
+    assert "Next due date: March 14, 2031" in said and before not in said
+    assert "Status: Suspended" in said
+
+
+def test_a_ticket_renew_refused_while_one_is_open_is_noted_as_refused(world: World):
+    sandbox = world.sandbox
+    grant_id = granted(world)
+    world.run("delegations", "renew", grant_id, "--by", "lena")
+    world.settle(4)
+    [invoice] = [i for i in sandbox.rows("invoices", client_id=10) if "Delegated renewal" in i["notes"]]
+    ticket = sandbox.post(
+        "OpenTicket", deptid=2, clientid=10, subject="[renew] boulangerie-dupont.fr", message="Renew it again please."
+    ).json()
+    world.settle(5)
+    note = sandbox.rows("ticket_notes", ticket_id=int(ticket["id"]))[0]["message"]
+    assert "VERIFIED technical contact" in note
+    assert "starts now" not in note
+    assert "[renew] asked: refused" in note and f"invoice #{invoice['id']}" in note
+    assert len([i for i in sandbox.rows("invoices", client_id=10) if "Delegated renewal" in i["notes"]]) == 1
+
+
+def test_the_delegate_asks_for_a_granted_domains_renewal_on_its_page(world: World):
+    sandbox = world.sandbox
+    world.run(
+        "delegations", "grant", "--owner", "11", "--delegate", "10", "--domain", "11", "--by", "alice",
+        "--basis", "owner's email",
+    )  # fmt: skip
+    world.settle()
+    grant_id = world.run("delegations", "list").output.split()[0]
+    link = page_link(world, 10, "You are now the technical contact")
+    due = date.fromisoformat(sandbox.rows("domains", id=11)[0]["nextduedate"]).strftime("%B %-d, %Y")
+    said = text(requests.get(link, timeout=10))
+    assert "boulangerie-dupont.fr" in said and f"Next due date: {due}" in said
+    done = requests.post(link, data={"do": "renew", "grant": grant_id, "domain": "11"}, timeout=10)
+    assert done.status_code == 200 and "Renewal requested" in done.text
+    world.settle(4)
+    [invoice] = [i for i in sandbox.rows("invoices", client_id=10) if "Delegated renewal" in i["notes"]]
+    [line] = sandbox.rows("invoice_items", invoice_id=invoice["id"])
+    assert "boulangerie-dupont.fr" in line["description"]
+    assert "renewal 1: domain #11, invoiced" in world.run("delegations", "show", grant_id).output
+
+
+def test_a_tickets_renew_about_a_granted_domain_renews_the_domain(world: World):
+    sandbox = world.sandbox
+    world.run(
+        "delegations", "grant", "--owner", "11", "--delegate", "10", "--domain", "11", "--by", "alice",
+        "--basis", "owner's email",
+    )  # fmt: skip
+    world.settle()
+    grant_id = world.run("delegations", "list").output.split()[0]
+    ticket = sandbox.post(
+        "OpenTicket", deptid=2, clientid=10, subject="[renew] boulangerie-dupont.fr", message="Renew the domain."
+    ).json()
+    world.settle(5)
+    note = sandbox.rows("ticket_notes", ticket_id=int(ticket["id"]))[0]["message"]
+    assert "VERIFIED technical contact" in note and "the renewal starts now" in note
+    assert "renewal 1: domain #11, invoiced" in world.run("delegations", "show", grant_id).output
