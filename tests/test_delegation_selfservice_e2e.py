@@ -162,3 +162,19 @@ def test_a_tickets_renew_about_a_granted_domain_renews_the_domain(world: World):
     note = sandbox.rows("ticket_notes", ticket_id=int(ticket["id"]))[0]["message"]
     assert "VERIFIED technical contact" in note and "the renewal starts now" in note
     assert "renewal 1: domain #11, invoiced" in world.run("delegations", "show", grant_id).output
+
+
+def test_the_owner_ending_one_of_two_grants_on_its_page_hears_what_stays(world: World):
+    """As when staff revoke one of a contact's grants: the owner's email names what the contact still covers."""
+    hosting = granted(world)
+    world.run(
+        "delegations", "grant", "--owner", "11", "--delegate", "10", "--domain", "11", "--by", "alice",
+        "--basis", "owner's email",
+    )  # fmt: skip
+    world.settle()
+    link = page_link(world, 11, "is now")
+    assert requests.post(link, data={"do": "revoke", "grant": hosting}, timeout=10).status_code == 200
+    world.settle()
+    [ended] = [e for e in world.emails(11) if "is no longer your" in e["subject"]]
+    stays = ended["message"].split("remains your contact for")
+    assert len(stays) == 2 and "boulangerie-dupont.fr" in stays[1] and "Business" not in stays[1], ended["message"]

@@ -203,6 +203,8 @@ class SelfService:
             "reason": f"ended by the {side} on the self-service page",
             "ip": answer["ip"],
         }
+        if side == "owner":  # the rules then see the owner's other grants: the email says what stays
+            data["owner"] = int(link.subject)
         if form["do"] == "renew":
             data["service"] = int(form["service"]) if form.get("service", "").isdigit() else None
             data["domain"] = int(form["domain"]) if form.get("domain", "").isdigit() else None
