@@ -865,3 +865,16 @@ def test_an_unknown_named_template_is_a_config_error_at_its_line(change: tuple[s
     with pytest.raises(ConfigError) as caught:
         named_rules(NAMED.replace(*change))
     assert f"bridge.yaml:{line}: {path}: expected " in str(caught.value), str(caught.value)
+
+
+def test_the_digest_names_renewed_domains_as_well_as_services():
+    """Found after the domain renewal was added: the digest listed renewed services only."""
+    from whmcs_bridge.families.delegation.digest import activity
+
+    done = activity(
+        [
+            {"at": "2026-11-20T10:00:00+00:00", "what": "renewal", "service": 110},
+            {"at": "2026-11-21T10:00:00+00:00", "what": "renewal", "service": None, "domain": 11},
+        ]
+    )
+    assert done["renewed"] == ["service:110", "domain:11"]

@@ -50,11 +50,13 @@ def digest(
 
 def activity(entries: list[dict[str, Any]]) -> dict[str, Any]:
     """The digest's fields from what a delegate did: copies received (and of which emails), tickets
-    answered as the owner's contact, services renewed."""
+    answered as the owner's contact, services and domains renewed."""
     kinds = [kind_of(e) for e in entries]
     emails = [str(e["email"]) for e, k in zip(entries, kinds, strict=True) if k == "copy" and e.get("email")]
     renewed = [
-        f"service:{e['service']}" for e, k in zip(entries, kinds, strict=True) if k == "renewal" and e.get("service")
+        f"service:{e['service']}" if e.get("service") else f"domain:{e['domain']}"
+        for e, k in zip(entries, kinds, strict=True)
+        if k == "renewal" and (e.get("service") or e.get("domain"))
     ]
     return {
         "copies": kinds.count("copy"),

@@ -295,7 +295,7 @@ MESSAGES = define(
         "client",
         {"since": "date", "copies": "number", "emails": "text", "tickets": "number", "renewed": "subjects"},
         "To the owner, every delegation.digest_every: what one contact did on its behalf (copies received, "
-        "with the emails' subjects; support tickets answered as its contact; services renewed).",
+        "with the emails' subjects; support tickets answered as its contact; services and domains renewed).",
         copies=2,
         emails="Service Unsuspension Notification; Invoice Payment Confirmation",
         tickets=1,
