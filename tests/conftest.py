@@ -18,6 +18,7 @@ import requests
 from click.testing import CliRunner
 
 from whmcs_bridge import clock
+from whmcs_bridge import staff as shared_staff
 from whmcs_bridge.cli import app as cli
 from whmcs_bridge.intake.receiver import Receiver, run_in_thread, serve
 from whmcs_bridge.sandbox.orders import SEED_ENV
@@ -146,6 +147,13 @@ def api(client: WhmcsClient) -> WhmcsApi:
 def db(tmp_path: Path) -> Iterator[Database]:
     with Database(tmp_path / "state.db") as database:
         yield database
+
+
+# Tests play several people in one process: the login of the person at the keyboard comes from SUDO_USER
+# here. The bridge itself never trusts that variable (staff.caller: the kernel's login uid, or a real sudo
+# ancestor; tested in test_staff_login.py with REAL_CALLER).
+REAL_CALLER = shared_staff.caller
+shared_staff.caller = lambda: os.environ.get("SUDO_USER") or None
 
 
 def staff_login(args: tuple[str, ...] | list[str]) -> dict[str, str | None] | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from whmcs_bridge import families
@@ -43,11 +44,49 @@ def member(config: Config, by: str, family: str | None = None) -> str:
 
 
 def os_user() -> str:
-    """The operating-system user running the command, recorded beside the staff name: under sudo the
-    service user runs it, and SUDO_USER says who called sudo."""
+    """The operating-system user running the command, recorded beside the staff name, with the person's own
+    login when the system can tell it (`caller`): under sudo the service user runs it for someone."""
     user = user_name()
-    caller = os.environ.get("SUDO_USER", "")
-    return f"{user} (sudo by {caller})" if caller and caller != user else user
+    login = caller()
+    return f"{user} (login {login})" if login and login != user else user
+
+
+NO_LOGIN = 4294967295  # /proc/self/loginuid of a process no sign-in started (a service, a container's exec)
+
+
+def caller() -> str | None:
+    """Who signed in to run this, as the system knows it and the process cannot make up: the login uid the
+    kernel kept from the sign-in (/proc/self/loginuid: kept across sudo and su, not settable by the user),
+    else the user who ran sudo when a sudo process of that user really is an ancestor of this one. SUDO_USER
+    alone is an environment variable anyone can set (found by the issue-17 break test: `SUDO_USER=bob`
+    made one person two approvers). None when neither is known."""
+    try:
+        uid = int(Path("/proc/self/loginuid").read_text().strip())
+    except (OSError, ValueError):
+        uid = NO_LOGIN
+    if uid != NO_LOGIN:
+        return user_name(uid)
+    sudo_uid = os.environ.get("SUDO_UID", "")
+    if sudo_uid.isdigit() and _sudo_ancestor(int(sudo_uid)):
+        return user_name(int(sudo_uid))
+    return None
+
+
+def _sudo_ancestor(uid: int) -> bool:
+    """Whether a process named sudo whose real user is `uid` is an ancestor of this process."""
+    pid = os.getppid()
+    for _ in range(64):
+        if pid <= 1:
+            return False
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            return False
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        if fields.get("Name", "").strip() == "sudo" and fields.get("Uid", "").split()[:1] == [str(uid)]:
+            return True
+        pid = int(fields.get("PPid", "0").strip() or 0)
+    return False
 
 
 def states_of(db: Database, family: str, prefix: str) -> list[State]:

@@ -230,7 +230,8 @@ def distinct_staff(entries: list[dict[str, Any]], by: str, os_user: str, what: s
         if os_user and entry.get("os_user") == os_user:
             raise ValueError(
                 f"the operating-system user {os_user} already {what} as {entry['by']}: one person may not count "
-                f"as two members of staff, {by} must run the command as their own user"
+                f"as two members of staff, {by} must run the command from their own login (directly, or through sudo "
+                "from it)"
             )
 
 
