@@ -302,6 +302,15 @@ def test_tamper_14_rewrite_strip_the_signatures_and_delete_the_key(state: Path):
         assert not (state.parent / keys.KEY_FILE).exists(), command
     code, out = verify(state, "--public-key", str(state.parent / "old-public.pem"))
     assert code == 1 and "the chain head is not signed" in out, out
+    # From the second break test: `audit key --new` then said "replaced no key (the chain was never signed)"
+    # and the new key vouched for the forgery. A signed chain whose signatures are all gone gets no new key.
+    with state.open("a") as config:
+        config.write("staff: [alice]\n")
+    result = CliRunner().invoke(
+        cli.main, ["--config", str(state), "audit", "key", "--new", "--by", "alice"], catch_exceptions=False
+    )
+    assert result.exit_code == 1 and "signatures are gone" in result.output, result.output
+    assert not (state.parent / keys.KEY_FILE).exists()
 
 
 def test_a_chain_of_rows_without_any_signature_left_is_still_refused_a_new_key(state: Path):

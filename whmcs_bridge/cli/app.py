@@ -557,6 +557,12 @@ def _new_key(config: Any, by: str | None, note: str) -> None:
         old = sorted(
             {fp for fp in (audit_log.head_fingerprint(db), *(p.fingerprint for p in audit_log.checkpoints(db))) if fp}
         )
+        if not old and audit_log.was_signed(db):  # signed once, every signature gone: stripped, not lost
+            raise BridgeError(
+                f"the audit chain in {db.path} was signed but its signatures are gone (removed from the head and "
+                "checkpoints): a new key would vouch for whatever the rows say now; restore the state and its key "
+                "from a backup, and check the rows against WHMCS's anchors (`audit verify --against-whmcs`)"
+            )
         signer, _ = keys.load_or_create(path)
         db.signer = signer
         row = audit_log.append(
