@@ -515,7 +515,9 @@ def checkout(sb: SandboxState, client_id: int, user_id: int, pid: int, domain: s
     service_id = int(sb.scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM services"))
     domain_id = int(sb.scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM domains"))
     order_id = int(sb.scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM orders"))
-    w.service(service_id, client_id, pid, domain, "9.95", due=30, order_id=order_id, regdate=0)
+    # Due today, as its first invoice bills it: the line below runs from today for one month (the service
+    # was due on the day 30 after it, two periods for one line, which the delegated renewal rightly refused).
+    w.service(service_id, client_id, pid, domain, "9.95", due=0, order_id=order_id, regdate=0)
     w.domain(domain_id, client_id, domain, order_id=order_id)
     invoice = w.invoice(
         client_id,
