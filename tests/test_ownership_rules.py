@@ -580,3 +580,42 @@ def test_the_example_configs_stricter_ex_employee_policy_wins():
     name, policy = match_policy(config.ownership, "domain", person, COMPANY, "ex-employee") or ("", None)
     assert name == "ex-employee" and policy is not None and policy.approvals == 2
     assert (match_policy(config.ownership, "domain", VENDOR, COMPANY, "brand") or ("",))[0] == "company-brand-domain"
+
+
+def test_an_outside_requesters_subjects_moved_to_another_client_send_nothing_and_do_not_complete():
+    """From the issue-17 break test (H2): staff moved an outside requester's service and domain to an unrelated
+    client; the bridge changed the password, WHMCS mailed that client the new login and the case completed.
+    The client they moved to must be the requester (its WHMCS email, compared without case)."""
+    state = run(
+        {},
+        {"command": "open", "subjects": [DOMAIN, SERVICE], "holder": VENDOR, "requester": OUTSIDE, "grounds": "vendor"},
+    ).state
+    review = holder_answers(documented(state or {}), "accept").state or {}
+    full = run(review, {"command": "contact", **FULL}).state or {}
+    one = run(full, {"command": "approve"}).state or {}
+    executing = run(one, {"command": "approve", "by": "bob"}).state or {}
+    assert executing["status"] == "executing"
+    tick = FAMILY.decide_one(
+        executing, Event(id="t", type="Tick", data={}, source="timer"), T0 + timedelta(hours=1), "case:o1"
+    )
+    [read] = tick.actions
+    assert read.params["owner_emails"] is True  # the outside requester is recognised by its address
+    wrong = {"owners": {"domain:20": 21, "service:201": 21}, "emails": {"21": "siti@majumakmur.co.id"}}
+    moved = run(tick.state or {}, wrong, T0 + timedelta(hours=1), kind="OwnershipOwners")
+    case = moved.state or {}
+    assert case["status"] == "executing"
+    assert not [a for a in moved.actions if a.kind == "credential_change"]
+    [ticket] = [a for a in moved.actions if a.kind == "ticket"]
+    assert ticket.params["msg"]["id"] == "ownership.staff_moved_not_to_requester"
+    data = ticket.params["msg"]["data"]
+    assert data["moving"] == ["domain:20", "service:201"] and data["moved_to"] == 21
+    assert data["moved_to_email"] == "siti@majumakmur.co.id" and data["requester_email"] == OUTSIDE["email"]
+    again = run(case, wrong, T0 + timedelta(hours=2), kind="OwnershipOwners")
+    assert again.actions == [] and (again.state or {})["status"] == "executing"  # raised once
+    with pytest.raises(ValueError, match="still belong"):
+        run(case, {"command": "complete"})
+    right = {"owners": {"domain:20": 22, "service:201": 22}, "emails": {"22": "LEGAL@MajuMakmur.co.id"}}
+    done = run(case, right, T0 + timedelta(hours=3), kind="OwnershipOwners")
+    [password] = [a for a in done.actions if a.kind == "credential_change"]
+    assert password.client_id == 22
+    assert (done.state or {})["status"] == "completed"

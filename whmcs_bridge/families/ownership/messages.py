@@ -219,6 +219,14 @@ MESSAGES = define(
         "Staff ticket: staff moved subjects to a client other than the requester.",
     ),
     _spec(
+        "ownership.staff_moved_not_to_requester",
+        "ticket",
+        "staff",
+        {"moving": "subjects", "moved_to": "client", "moved_to_email": "text", "requester_email": "text"},
+        "Staff ticket: staff moved an outside requester's subjects to a client whose WHMCS email is not the "
+        "requester's; nothing was sent to that client and the case waits.",
+    ),
+    _spec(
         "ownership.staff_reply",
         "ticket",
         "staff",
