@@ -619,3 +619,41 @@ def test_an_outside_requesters_subjects_moved_to_another_client_send_nothing_and
     [password] = [a for a in done.actions if a.kind == "credential_change"]
     assert password.client_id == 22
     assert (done.state or {})["status"] == "completed"
+
+
+def test_an_objection_recorded_while_executing_before_anything_moved_stops_the_execution():
+    """From the issue-17 break test (H6): an objection after approval, before staff moved anything in WHMCS,
+    changed nothing, and a holder's reply in its thread then reached no one."""
+    state = run(holder_answers(documented(opened(DOMAIN)), "accept").state or {}, {"command": "approve"}).state or {}
+    assert state["status"] == "executing"
+    objected = answer(state, "holder", "object", via="phone", note="my director never agreed")
+    case = objected.state or {}
+    assert case["status"] == "disputed" and case["approvals"] == []
+    [ticket] = [
+        a for a in objected.actions if a.kind == "ticket" and a.params["msg"]["id"].startswith("ownership.staff")
+    ]
+    assert ticket.params["msg"]["id"] == "ownership.staff_objection_executing"
+    assert ticket.params["msg"]["data"]["reason"] == "my director never agreed"
+    told = [(a.client_id, a.params["msg"]["id"]) for a in objected.actions if a.kind == "email"]
+    assert told == [(21, "ownership.holder_objected"), (20, "ownership.objection_recorded")]
+    watch = FAMILY.decide_one(
+        case, Event(id="t", type="Tick", data={}, source="timer"), T0 + timedelta(hours=1), "case:o1"
+    )
+    assert [a.kind for a in watch.actions] == ["read_owners"]
+    moved = run(watch.state or {}, {"owners": {"domain:20": 21}}, T0 + timedelta(hours=1), kind="OwnershipOwners")
+    [raised] = moved.actions
+    assert raised.params["msg"]["id"] == "ownership.staff_moved_while_frozen"
+    assert raised.params["msg"]["data"]["frozen"] == "disputed"
+    assert (moved.state or {})["status"] == "disputed"
+
+
+def test_a_reply_in_the_thread_while_executing_flags_staff():
+    state = run(holder_answers(documented(opened(DOMAIN)), "accept").state or {}, {"command": "approve"}).state or {}
+    reply = {"ticket": 77, "reply": 5, "found": True, "message": "KEBERATAN"}
+    for writer, userid in (("holder", 20), ("requester", 21), ("other", 99)):
+        flagged = run(state, {**reply, "userid": userid}, kind="OwnershipReply")
+        assert (flagged.state or {})["status"] == "executing"
+        assert [r["party"] for r in (flagged.state or {})["replies"]] == [writer]
+        [ticket] = flagged.actions
+        assert ticket.params["msg"]["id"] == "ownership.staff_reply_executing"
+        assert ticket.params["msg"]["data"]["ticket"] == 77 and ticket.params["msg"]["data"]["reply"] == 5

@@ -13,7 +13,17 @@ from typing import Any
 
 from whmcs_bridge.families.ownership.case import closed, due, unchanged
 from whmcs_bridge.families.ownership.flow import advance, distinct_staff, objection_notices, to_review
-from whmcs_bridge.families.ownership.policies import Rules, act, case_refs, iso, staff_ticket, step
+from whmcs_bridge.families.ownership.policies import (
+    Rules,
+    act,
+    case_refs,
+    hand_over_fields,
+    iso,
+    party_notes,
+    staff_ticket,
+    step,
+    tell,
+)
 from whmcs_bridge.model import Decision, as_int
 
 # Where the holder's answer still decides the case: waiting for it, or under review before approval.
@@ -82,6 +92,19 @@ def reply_read(case: dict[str, Any], data: dict[str, Any], now: datetime, rules:
     case.setdefault("replies", []).append(reply)
     who = party if party != "other" else reply["writer"]
     step(case, now, f"{who} replied", party, f"ticket #{reply['ticket']} reply {reply['reply']}: to classify")
+    if case["status"] == "executing":  # too late to stop the case by itself, not too late to stop staff
+        flagged = staff_ticket(
+            case,
+            rules,
+            f"reply-{reply['ticket']}-{reply['reply']}",
+            "ownership.staff_reply_executing",
+            ticket=reply["ticket"],
+            reply=reply["reply"],
+            writer=reply["writer"],
+            party=party,
+            written=reply["date"] or reply["seen"],
+        )
+        return Decision(state=case, actions=[flagged], due_at=due(case), refs=case_refs(case))
     if party not in FLAGGING or case["status"] not in ANSWERABLE:
         return Decision(state=case, due_at=due(case), refs=case_refs(case))
     case["approvals"] = []
@@ -200,6 +223,8 @@ def holder_recorded(case: dict[str, Any], answer: str, by: str, note: str, now: 
         return Decision(
             state=case, actions=objection_notices(case, {"reason": note}, rules), due_at=due(case), refs=case_refs(case)
         )
+    if status == "executing" and answer == "object" and not any(x.get("moved_to") for x in case["subjects"]):
+        return stop_execution(case, by, note, now, rules)
     if status not in (*ANSWERABLE, "disputed"):
         step(case, now, "late answer", by, f"recorded while {status}: changes nothing")
         return Decision(state=case, due_at=due(case), refs=case_refs(case))
@@ -217,4 +242,23 @@ def holder_recorded(case: dict[str, Any], answer: str, by: str, note: str, now: 
     case["status"] = "disputed"
     step(case, now, "disputed", by, f"the holder's recorded objection: {note}")
     actions = objection_notices(case, {"reason": note}, rules)
+    return Decision(state=case, actions=actions, due_at=due(case), refs=case_refs(case))
+
+
+def stop_execution(case: dict[str, Any], by: str, note: str, now: datetime, rules: Rules) -> Decision:
+    """The holder objected after approval, before staff moved anything in WHMCS: the case is disputed again
+    (its approvals void), so a move staff make now is raised as a move during the dispute (watch.py); staff
+    hear what the bridge already did on approval."""
+    case["approvals"] = []
+    case["status"] = "disputed"
+    step(case, now, "disputed", by, f"the holder's recorded objection while executing, before anything moved: {note}")
+    purpose = f"objected-executing-{len(case.get('recorded_answers', []))}"
+    fields = hand_over_fields(case)
+    moving = {k: fields[k] for k in ("moving", "domains_moving", "services_moving")}
+    actions = [
+        *tell(case, "requester", purpose, rules, "ownership.holder_objected", reason=note),
+        *tell(case, "holder", purpose, rules, "ownership.objection_recorded", reason=note),
+        staff_ticket(case, rules, purpose, "ownership.staff_objection_executing", reason=note, **moving),
+        *party_notes(case, "disputed", sticky=True),
+    ]
     return Decision(state=case, actions=actions, due_at=due(case), refs=case_refs(case))

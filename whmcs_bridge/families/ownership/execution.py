@@ -130,9 +130,7 @@ def is_requester(case: dict[str, Any], email: str) -> bool:
     return bool(wanted) and email.strip().casefold() == wanted
 
 
-def not_to_requester(
-    case: dict[str, Any], client: int, moved: list[str], email: str, rules: Rules
-) -> Action:
+def not_to_requester(case: dict[str, Any], client: int, moved: list[str], email: str, rules: Rules) -> Action:
     """Staff moved an outside requester's subjects to a client with another address: nothing is sent to
     it, the case waits for them to reach the requester's account."""
     return staff_ticket(

@@ -227,6 +227,22 @@ MESSAGES = define(
         "requester's; nothing was sent to that client and the case waits.",
     ),
     _spec(
+        "ownership.staff_objection_executing",
+        "ticket",
+        "staff",
+        {"reason": "text", "moving": "subjects", "domains_moving": "number", "services_moving": "number"},
+        "Staff ticket: the holder's objection was recorded after approval, before anything moved in WHMCS: "
+        "the execution stopped, the case is disputed; do not move the subjects.",
+    ),
+    _spec(
+        "ownership.staff_reply_executing",
+        "ticket",
+        "staff",
+        {"ticket": "number", "reply": "number", "writer": "text", "party": "text", "written": "date"},
+        "Staff ticket: someone (party: holder, requester or other) replied in the case's ticket thread while the "
+        "case executes; staff read it before moving anything, and record an objection if it is one.",
+    ),
+    _spec(
         "ownership.staff_reply",
         "ticket",
         "staff",
