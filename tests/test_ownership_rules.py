@@ -657,3 +657,33 @@ def test_a_reply_in_the_thread_while_executing_flags_staff():
         [ticket] = flagged.actions
         assert ticket.params["msg"]["id"] == "ownership.staff_reply_executing"
         assert ticket.params["msg"]["data"]["ticket"] == 77 and ticket.params["msg"]["data"]["reply"] == 5
+
+
+def test_a_new_ticket_by_the_holder_naming_the_case_is_an_answer_to_classify():
+    """From the issue-17 break test (H5): the holder objected in a new ticket naming the case, not in the case's
+    thread; the ticket was lost and the window ended as "no answer"."""
+    state = run(documented(opened()), {"party": "holder", "ticket_id": 77}, kind="OwnershipTicket")
+    assert state.refs and "party:20" in state.refs and "party:21" in state.refs
+    opening = {"ticketid": 90, "userid": 20, "subject": "Saya KEBERATAN", "message": "kasus o1: saya keberatan"}
+    event = Event(id="n", type="TicketOpen", data=opening)
+    assert "party:20" in FAMILY.refs(event)
+    read = FAMILY.decide_one(state.state or {}, event, T0, "case:o1")
+    [action] = read.actions
+    assert action.kind == "read_reply" and action.params["ticket_id"] == 90 and action.params["reply_id"] == 0
+    assert action.params["report"] == {"case": "o1", "opened": True, "subject": "Saya KEBERATAN"}
+    found = {"ticket": 90, "reply": 0, "found": True, "opened": True, "subject": "Saya KEBERATAN", "userid": 20}
+    named = run(read.state or {}, {**found, "message": "Saya KEBERATAN (kasus o1)"}, kind="OwnershipReply")
+    case = named.state or {}
+    assert case["status"] == "review" and [r["party"] for r in case["replies"]] == ["holder"]
+    [ticket] = [a for a in named.actions if a.params.get("msg", {}).get("id") == "ownership.staff_new_ticket"]
+    assert ticket.params["msg"]["data"]["ticket"] == 90
+    with pytest.raises(ValueError, match="replied in ticket #90"):
+        run(case, {"command": "approve"})
+    by_domain = run(read.state or {}, {**found, "message": "about majumakmur.co.id: no"}, kind="OwnershipReply")
+    assert (by_domain.state or {})["status"] == "review"
+    for unrelated in ("a question about my invoice", "Ownership case o1 [wb-0123456789abcdef0123]"):
+        other = run(read.state or {}, {**found, "message": unrelated}, kind="OwnershipReply")
+        assert other.actions == [] and (other.state or {})["status"] == "notified"
+        assert not (other.state or {}).get("replies")
+    thread = FAMILY.decide_one(case, Event(id="n", type="TicketOpen", data={**opening, "ticketid": 77}), T0, "case:o1")
+    assert thread.actions == []  # the case's own thread

@@ -14,6 +14,7 @@ from typing import Any
 from whmcs_bridge.families.ownership.case import closed, due, unchanged
 from whmcs_bridge.families.ownership.flow import advance, distinct_staff, objection_notices, to_review
 from whmcs_bridge.families.ownership.policies import (
+    ANSWERING,
     Rules,
     act,
     case_refs,
@@ -38,6 +39,33 @@ def thread_reply(case: dict[str, Any], data: dict[str, Any]) -> Decision:
     params = {"ticket_id": ticket, "reply_id": reply, "report": {"case": case["id"]}}
     action = act(case, "read_reply", f"reply-{ticket}-{reply}", params, case["holder"].get("client"))
     return Decision(state=case, actions=[action], due_at=due(case), refs=case_refs(case))
+
+
+def ticket_opened(case: dict[str, Any], data: dict[str, Any]) -> Decision:
+    """A party opened a new ticket while the case is open: its opening message is read like a reply in the
+    case's thread (reply_read keeps it if it names the case or one of its domains). Not the case's own
+    threads, nor a ticket the bridge opened."""
+    ticket = as_int(data.get("ticketid"))
+    text = f"{data.get('subject') or ''} {data.get('message') or ''}"
+    threads = {as_int(t) for t in (case.get("tickets") or {}).values()}
+    seen = any(r["ticket"] == ticket for r in case.get("replies", []))
+    if not ticket or ticket in threads or seen or OWN_MARK in text or case.get("status") not in ANSWERING:
+        return unchanged(case)
+    report = {"case": case["id"], "opened": True, "subject": str(data.get("subject") or "")}
+    params = {"ticket_id": ticket, "reply_id": 0, "report": report}  # GetTicket: the opening message is reply 0
+    action = act(case, "read_reply", f"opened-{ticket}", params, case["holder"].get("client"))
+    return Decision(state=case, actions=[action], due_at=due(case), refs=case_refs(case))
+
+
+# The bridge marks what it writes ("[wb-" and the action key): its own tickets are not a party's answer.
+OWN_MARK = "[wb-"
+
+
+def names_case(case: dict[str, Any], text: str) -> bool:
+    """A new ticket is about the case when it names its id, or the domain name of one of its subjects."""
+    text = text.casefold()
+    names = [str(s.get("name") or "") for s in case["subjects"] if s["kind"] != "client"]
+    return str(case["id"]).casefold() in text or any(n and n.casefold() in text for n in names)
 
 
 def writer(case: dict[str, Any], data: dict[str, Any]) -> str | None:
@@ -75,6 +103,8 @@ def reply_read(case: dict[str, Any], data: dict[str, Any], now: datetime, rules:
     someone who is neither party, while the holder's answer still decides the case, sends the case to staff
     review flagged until staff classify it."""
     party = writer(case, data) if data.get("found") else None
+    if data.get("opened") and not opened_answer(case, data, party):
+        return unchanged(case)
     if party is None or any(
         r["ticket"] == data.get("ticket") and r["reply"] == data.get("reply") for r in case.get("replies", [])
     ):
@@ -111,7 +141,8 @@ def reply_read(case: dict[str, Any], data: dict[str, Any], now: datetime, rules:
     purpose = f"reply-{reply['ticket']}-{reply['reply']}"
     if party == "holder":
         out = to_review(case, now, rules, "reply", "the holder replied in its ticket thread: staff classify the reply")
-        flagged = staff_ticket(case, rules, purpose, "ownership.staff_reply", ticket=reply["ticket"])
+        message_id = "ownership.staff_new_ticket" if data.get("opened") else "ownership.staff_reply"
+        flagged = staff_ticket(case, rules, purpose, message_id, ticket=reply["ticket"])
     else:
         out = to_review(
             case, now, rules, "reply", f"{reply['writer']} replied in the case's ticket thread: staff classify the reply"
@@ -127,6 +158,12 @@ def reply_read(case: dict[str, Any], data: dict[str, Any], now: datetime, rules:
             written=reply["date"] or reply["seen"],
         )
     return Decision(state=case, actions=[*out.actions, flagged], due_at=out.due_at, refs=out.refs)
+
+
+def opened_answer(case: dict[str, Any], data: dict[str, Any], party: str | None) -> bool:
+    """A party's new ticket counts as its reply when it names the case and is not the bridge's own."""
+    text = f"{data.get('subject') or ''} {data.get('message') or ''}"
+    return party in ("holder", "requester") and OWN_MARK not in text and names_case(case, text)
 
 
 def unclassified(case: dict[str, Any], party: str = "holder") -> list[dict[str, Any]]:

@@ -251,6 +251,14 @@ MESSAGES = define(
         "record what it answers before the case can be approved.",
     ),
     _spec(
+        "ownership.staff_new_ticket",
+        "ticket",
+        "staff",
+        {"ticket": "number"},
+        "Staff ticket: the holder opened a new ticket (not the case's thread) naming the case or one of its "
+        "domains while its answer decides the case; staff record what it answers before the case can be approved.",
+    ),
+    _spec(
         "ownership.staff_reply_other",
         "ticket",
         "staff",
