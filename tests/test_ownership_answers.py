@@ -349,3 +349,31 @@ def test_staff_give_an_outside_requesters_contact_on_the_command_line(world: Wor
     assert (requester["country"], requester["phone"], requester["city"]) == ("ID", "+62.215550100", "Jakarta")
     refused = world.fail("ownership", "requester-contact", case_id, "--by", "alice")
     assert "give at least one of --name" in refused
+
+
+def test_the_vendors_objection_in_a_new_ticket_naming_the_case_is_not_silence(world: World):
+    """Issue-17 break test H5: the holder objected in a ticket of its own, not in the case's thread."""
+    case_id = open_and_document(world, "domain:20")
+    world.sandbox.control(
+        "act",
+        {
+            "action": "OpenTicket",
+            "clientid": 20,
+            "deptid": 1,
+            "subject": f"Saya KEBERATAN (kasus {case_id})",
+            "message": "Kami tidak setuju domain kami dipindahkan.",
+        },
+    )
+    world.settle(4)
+    case = world.case(case_id)
+    assert case["status"] == "review"
+    [reply] = case["replies"]
+    assert (reply["party"], reply["reply"], reply["classified"]) == ("holder", 0, None)
+    assert "tidak setuju" in reply["message"]
+    flagged = [t for t in world.sandbox.rows("tickets") if t["subject"].endswith("the holder wrote in a new ticket")]
+    assert len(flagged) == 1
+    refused = world.fail("ownership", "approve", case_id, "--by", "alice")
+    assert f"replied in ticket #{reply['ticket']}" in refused
+    world.later(days=14, seconds=5)
+    case = world.case(case_id)
+    assert case["status"] == "review" and not [h for h in case["history"] if "without objection" in h["why"]]

@@ -17,6 +17,8 @@ from click.testing import CliRunner
 from tests.conftest import BridgeWorld, Sandbox, staff_login
 from tests.test_daemon import Running, configure, free_port, wait_until
 from whmcs_bridge.cli import app as cli
+from whmcs_bridge.executor.kinds import Call, action_kind
+from whmcs_bridge.whmcs.api import WhmcsApi
 
 ROOT = Path(__file__).resolve().parents[1]
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -489,3 +491,21 @@ def test_objection_path_through_the_running_daemon(sandbox: Sandbox, tmp_path: P
     finally:
         code, err = daemon.stop()
     assert code == 0, err
+
+
+def test_owners_are_read_with_their_whmcs_email_for_an_outside_requester(sandbox: Sandbox, api: WhmcsApi):
+    """Issue-17 break test H2: an outside requester is recognised by its address, so a subject that moved is
+    read with the email of the client it went to (GetClientsDetails)."""
+    sandbox.load("vendor-dispute")
+    sandbox.control("move", {"service": 201, "client": 21})
+    params = {
+        "subjects": [{"kind": "service", "id": 201}, {"kind": "domain", "id": 20}],
+        "report": {"case": "o1"},
+        "owner_emails": True,
+    }
+    kind, data = action_kind("read_owners").run(Call(api, params, "k", 20))["feed"]
+    assert kind == "OwnershipOwners" and data["owners"] == {"service:201": 21, "domain:20": 20}
+    emails = {str(r["id"]): r["email"] for r in sandbox.rows("clients") if r["id"] in (20, 21)}
+    assert data["emails"] == emails and all(emails.values())
+    _, plain = action_kind("read_owners").run(Call(api, {**params, "owner_emails": False}, "k", 20))["feed"]
+    assert "emails" not in plain

@@ -580,3 +580,110 @@ def test_the_example_configs_stricter_ex_employee_policy_wins():
     name, policy = match_policy(config.ownership, "domain", person, COMPANY, "ex-employee") or ("", None)
     assert name == "ex-employee" and policy is not None and policy.approvals == 2
     assert (match_policy(config.ownership, "domain", VENDOR, COMPANY, "brand") or ("",))[0] == "company-brand-domain"
+
+
+def test_an_outside_requesters_subjects_moved_to_another_client_send_nothing_and_do_not_complete():
+    """From the issue-17 break test (H2): staff moved an outside requester's service and domain to an unrelated
+    client; the bridge changed the password, WHMCS mailed that client the new login and the case completed.
+    The client they moved to must be the requester (its WHMCS email, compared without case)."""
+    state = run(
+        {},
+        {"command": "open", "subjects": [DOMAIN, SERVICE], "holder": VENDOR, "requester": OUTSIDE, "grounds": "vendor"},
+    ).state
+    review = holder_answers(documented(state or {}), "accept").state or {}
+    full = run(review, {"command": "contact", **FULL}).state or {}
+    one = run(full, {"command": "approve"}).state or {}
+    executing = run(one, {"command": "approve", "by": "bob"}).state or {}
+    assert executing["status"] == "executing"
+    tick = FAMILY.decide_one(
+        executing, Event(id="t", type="Tick", data={}, source="timer"), T0 + timedelta(hours=1), "case:o1"
+    )
+    [read] = tick.actions
+    assert read.params["owner_emails"] is True  # the outside requester is recognised by its address
+    wrong = {"owners": {"domain:20": 21, "service:201": 21}, "emails": {"21": "siti@majumakmur.co.id"}}
+    moved = run(tick.state or {}, wrong, T0 + timedelta(hours=1), kind="OwnershipOwners")
+    case = moved.state or {}
+    assert case["status"] == "executing"
+    assert not [a for a in moved.actions if a.kind == "credential_change"]
+    [ticket] = [a for a in moved.actions if a.kind == "ticket"]
+    assert ticket.params["msg"]["id"] == "ownership.staff_moved_not_to_requester"
+    data = ticket.params["msg"]["data"]
+    assert data["moving"] == ["domain:20", "service:201"] and data["moved_to"] == 21
+    assert data["moved_to_email"] == "siti@majumakmur.co.id" and data["requester_email"] == OUTSIDE["email"]
+    again = run(case, wrong, T0 + timedelta(hours=2), kind="OwnershipOwners")
+    assert again.actions == [] and (again.state or {})["status"] == "executing"  # raised once
+    with pytest.raises(ValueError, match="still belong"):
+        run(case, {"command": "complete"})
+    right = {"owners": {"domain:20": 22, "service:201": 22}, "emails": {"22": "LEGAL@MajuMakmur.co.id"}}
+    done = run(case, right, T0 + timedelta(hours=3), kind="OwnershipOwners")
+    [password] = [a for a in done.actions if a.kind == "credential_change"]
+    assert password.client_id == 22
+    assert (done.state or {})["status"] == "completed"
+
+
+def test_an_objection_recorded_while_executing_before_anything_moved_stops_the_execution():
+    """From the issue-17 break test (H6): an objection after approval, before staff moved anything in WHMCS,
+    changed nothing, and a holder's reply in its thread then reached no one."""
+    state = run(holder_answers(documented(opened(DOMAIN)), "accept").state or {}, {"command": "approve"}).state or {}
+    assert state["status"] == "executing"
+    objected = answer(state, "holder", "object", via="phone", note="my director never agreed")
+    case = objected.state or {}
+    assert case["status"] == "disputed" and case["approvals"] == []
+    [ticket] = [
+        a for a in objected.actions if a.kind == "ticket" and a.params["msg"]["id"].startswith("ownership.staff")
+    ]
+    assert ticket.params["msg"]["id"] == "ownership.staff_objection_executing"
+    assert ticket.params["msg"]["data"]["reason"] == "my director never agreed"
+    told = [(a.client_id, a.params["msg"]["id"]) for a in objected.actions if a.kind == "email"]
+    assert told == [(21, "ownership.holder_objected"), (20, "ownership.objection_recorded")]
+    watch = FAMILY.decide_one(
+        case, Event(id="t", type="Tick", data={}, source="timer"), T0 + timedelta(hours=1), "case:o1"
+    )
+    assert [a.kind for a in watch.actions] == ["read_owners"]
+    moved = run(watch.state or {}, {"owners": {"domain:20": 21}}, T0 + timedelta(hours=1), kind="OwnershipOwners")
+    [raised] = moved.actions
+    assert raised.params["msg"]["id"] == "ownership.staff_moved_while_frozen"
+    assert raised.params["msg"]["data"]["frozen"] == "disputed"
+    assert (moved.state or {})["status"] == "disputed"
+
+
+def test_a_reply_in_the_thread_while_executing_flags_staff():
+    state = run(holder_answers(documented(opened(DOMAIN)), "accept").state or {}, {"command": "approve"}).state or {}
+    reply = {"ticket": 77, "reply": 5, "found": True, "message": "KEBERATAN"}
+    for writer, userid in (("holder", 20), ("requester", 21), ("other", 99)):
+        flagged = run(state, {**reply, "userid": userid}, kind="OwnershipReply")
+        assert (flagged.state or {})["status"] == "executing"
+        assert [r["party"] for r in (flagged.state or {})["replies"]] == [writer]
+        [ticket] = flagged.actions
+        assert ticket.params["msg"]["id"] == "ownership.staff_reply_executing"
+        assert ticket.params["msg"]["data"]["ticket"] == 77 and ticket.params["msg"]["data"]["reply"] == 5
+
+
+def test_a_new_ticket_by_the_holder_naming_the_case_is_an_answer_to_classify():
+    """From the issue-17 break test (H5): the holder objected in a new ticket naming the case, not in the case's
+    thread; the ticket was lost and the window ended as "no answer"."""
+    state = run(documented(opened()), {"party": "holder", "ticket_id": 77}, kind="OwnershipTicket")
+    assert state.refs and "party:20" in state.refs and "party:21" in state.refs
+    opening = {"ticketid": 90, "userid": 20, "subject": "Saya KEBERATAN", "message": "kasus o1: saya keberatan"}
+    event = Event(id="n", type="TicketOpen", data=opening)
+    assert "party:20" in FAMILY.refs(event)
+    read = FAMILY.decide_one(state.state or {}, event, T0, "case:o1")
+    [action] = read.actions
+    assert action.kind == "read_reply" and action.params["ticket_id"] == 90 and action.params["reply_id"] == 0
+    assert action.params["report"] == {"case": "o1", "opened": True, "subject": "Saya KEBERATAN"}
+    found = {"ticket": 90, "reply": 0, "found": True, "opened": True, "subject": "Saya KEBERATAN", "userid": 20}
+    named = run(read.state or {}, {**found, "message": "Saya KEBERATAN (kasus o1)"}, kind="OwnershipReply")
+    case = named.state or {}
+    assert case["status"] == "review" and [r["party"] for r in case["replies"]] == ["holder"]
+    [ticket] = [a for a in named.actions if a.params.get("msg", {}).get("id") == "ownership.staff_new_ticket"]
+    assert ticket.params["msg"]["data"]["ticket"] == 90
+    with pytest.raises(ValueError, match="replied in ticket #90"):
+        run(case, {"command": "approve"})
+    by_domain = run(read.state or {}, {**found, "message": "about majumakmur.co.id: no"}, kind="OwnershipReply")
+    assert (by_domain.state or {})["status"] == "review"
+    for unrelated in ("a question about my invoice", "Ownership case o1 [wb-0123456789abcdef0123]"):
+        other = run(read.state or {}, {**found, "message": unrelated}, kind="OwnershipReply")
+        assert other.actions == [] and (other.state or {})["status"] == "notified"
+        assert not (other.state or {}).get("replies")
+    thread = FAMILY.decide_one(case, Event(id="n", type="TicketOpen", data={**opening, "ticketid": 77}), T0, "case:o1")
+    assert thread.actions == []  # the case's own thread

@@ -467,7 +467,11 @@ def _run_find_order_invoice(c: Call) -> Result:
 
 def _run_read_owners(c: Call) -> Result:
     owners = read_owners(c.api, c.params["subjects"])
-    return {"feed": ("OwnershipOwners", {**(c.params.get("report") or {}), "owners": owners})}
+    report = {**(c.params.get("report") or {}), "owners": owners}
+    if c.params.get("owner_emails"):  # an outside requester is recognised by its address (ownership execution)
+        clients = {o for k, o in owners.items() if o and not k.startswith("client:")}
+        report["emails"] = {str(o): c.api.client_details(o).email for o in sorted(clients)}
+    return {"feed": ("OwnershipOwners", report)}
 
 
 def _run_domain_lock(c: Call) -> Result:

@@ -13,7 +13,18 @@ from typing import Any
 
 from whmcs_bridge.families.ownership.case import closed, due, unchanged
 from whmcs_bridge.families.ownership.flow import advance, distinct_staff, objection_notices, to_review
-from whmcs_bridge.families.ownership.policies import Rules, act, case_refs, iso, staff_ticket, step
+from whmcs_bridge.families.ownership.policies import (
+    ANSWERING,
+    Rules,
+    act,
+    case_refs,
+    hand_over_fields,
+    iso,
+    party_notes,
+    staff_ticket,
+    step,
+    tell,
+)
 from whmcs_bridge.model import Decision, as_int
 
 # Where the holder's answer still decides the case: waiting for it, or under review before approval.
@@ -28,6 +39,33 @@ def thread_reply(case: dict[str, Any], data: dict[str, Any]) -> Decision:
     params = {"ticket_id": ticket, "reply_id": reply, "report": {"case": case["id"]}}
     action = act(case, "read_reply", f"reply-{ticket}-{reply}", params, case["holder"].get("client"))
     return Decision(state=case, actions=[action], due_at=due(case), refs=case_refs(case))
+
+
+def ticket_opened(case: dict[str, Any], data: dict[str, Any]) -> Decision:
+    """A party opened a new ticket while the case is open: its opening message is read like a reply in the
+    case's thread (reply_read keeps it if it names the case or one of its domains). Not the case's own
+    threads, nor a ticket the bridge opened."""
+    ticket = as_int(data.get("ticketid"))
+    text = f"{data.get('subject') or ''} {data.get('message') or ''}"
+    threads = {as_int(t) for t in (case.get("tickets") or {}).values()}
+    seen = any(r["ticket"] == ticket for r in case.get("replies", []))
+    if not ticket or ticket in threads or seen or OWN_MARK in text or case.get("status") not in ANSWERING:
+        return unchanged(case)
+    report = {"case": case["id"], "opened": True, "subject": str(data.get("subject") or "")}
+    params = {"ticket_id": ticket, "reply_id": 0, "report": report}  # GetTicket: the opening message is reply 0
+    action = act(case, "read_reply", f"opened-{ticket}", params, case["holder"].get("client"))
+    return Decision(state=case, actions=[action], due_at=due(case), refs=case_refs(case))
+
+
+# The bridge marks what it writes ("[wb-" and the action key): its own tickets are not a party's answer.
+OWN_MARK = "[wb-"
+
+
+def names_case(case: dict[str, Any], text: str) -> bool:
+    """A new ticket is about the case when it names its id, or the domain name of one of its subjects."""
+    text = text.casefold()
+    names = [str(s.get("name") or "") for s in case["subjects"] if s["kind"] != "client"]
+    return str(case["id"]).casefold() in text or any(n and n.casefold() in text for n in names)
 
 
 def writer(case: dict[str, Any], data: dict[str, Any]) -> str | None:
@@ -65,6 +103,8 @@ def reply_read(case: dict[str, Any], data: dict[str, Any], now: datetime, rules:
     someone who is neither party, while the holder's answer still decides the case, sends the case to staff
     review flagged until staff classify it."""
     party = writer(case, data) if data.get("found") else None
+    if data.get("opened") and not opened_answer(case, data, party):
+        return unchanged(case)
     if party is None or any(
         r["ticket"] == data.get("ticket") and r["reply"] == data.get("reply") for r in case.get("replies", [])
     ):
@@ -82,13 +122,27 @@ def reply_read(case: dict[str, Any], data: dict[str, Any], now: datetime, rules:
     case.setdefault("replies", []).append(reply)
     who = party if party != "other" else reply["writer"]
     step(case, now, f"{who} replied", party, f"ticket #{reply['ticket']} reply {reply['reply']}: to classify")
+    if case["status"] == "executing":  # too late to stop the case by itself, not too late to stop staff
+        flagged = staff_ticket(
+            case,
+            rules,
+            f"reply-{reply['ticket']}-{reply['reply']}",
+            "ownership.staff_reply_executing",
+            ticket=reply["ticket"],
+            reply=reply["reply"],
+            writer=reply["writer"],
+            party=party,
+            written=reply["date"] or reply["seen"],
+        )
+        return Decision(state=case, actions=[flagged], due_at=due(case), refs=case_refs(case))
     if party not in FLAGGING or case["status"] not in ANSWERABLE:
         return Decision(state=case, due_at=due(case), refs=case_refs(case))
     case["approvals"] = []
     purpose = f"reply-{reply['ticket']}-{reply['reply']}"
     if party == "holder":
         out = to_review(case, now, rules, "reply", "the holder replied in its ticket thread: staff classify the reply")
-        flagged = staff_ticket(case, rules, purpose, "ownership.staff_reply", ticket=reply["ticket"])
+        message_id = "ownership.staff_new_ticket" if data.get("opened") else "ownership.staff_reply"
+        flagged = staff_ticket(case, rules, purpose, message_id, ticket=reply["ticket"])
     else:
         out = to_review(
             case, now, rules, "reply", f"{reply['writer']} replied in the case's ticket thread: staff classify the reply"
@@ -104,6 +158,12 @@ def reply_read(case: dict[str, Any], data: dict[str, Any], now: datetime, rules:
             written=reply["date"] or reply["seen"],
         )
     return Decision(state=case, actions=[*out.actions, flagged], due_at=out.due_at, refs=out.refs)
+
+
+def opened_answer(case: dict[str, Any], data: dict[str, Any], party: str | None) -> bool:
+    """A party's new ticket counts as its reply when it names the case and is not the bridge's own."""
+    text = f"{data.get('subject') or ''} {data.get('message') or ''}"
+    return party in ("holder", "requester") and OWN_MARK not in text and names_case(case, text)
 
 
 def unclassified(case: dict[str, Any], party: str = "holder") -> list[dict[str, Any]]:
@@ -200,6 +260,8 @@ def holder_recorded(case: dict[str, Any], answer: str, by: str, note: str, now: 
         return Decision(
             state=case, actions=objection_notices(case, {"reason": note}, rules), due_at=due(case), refs=case_refs(case)
         )
+    if status == "executing" and answer == "object" and not any(x.get("moved_to") for x in case["subjects"]):
+        return stop_execution(case, by, note, now, rules)
     if status not in (*ANSWERABLE, "disputed"):
         step(case, now, "late answer", by, f"recorded while {status}: changes nothing")
         return Decision(state=case, due_at=due(case), refs=case_refs(case))
@@ -217,4 +279,23 @@ def holder_recorded(case: dict[str, Any], answer: str, by: str, note: str, now: 
     case["status"] = "disputed"
     step(case, now, "disputed", by, f"the holder's recorded objection: {note}")
     actions = objection_notices(case, {"reason": note}, rules)
+    return Decision(state=case, actions=actions, due_at=due(case), refs=case_refs(case))
+
+
+def stop_execution(case: dict[str, Any], by: str, note: str, now: datetime, rules: Rules) -> Decision:
+    """The holder objected after approval, before staff moved anything in WHMCS: the case is disputed again
+    (its approvals void), so a move staff make now is raised as a move during the dispute (watch.py); staff
+    hear what the bridge already did on approval."""
+    case["approvals"] = []
+    case["status"] = "disputed"
+    step(case, now, "disputed", by, f"the holder's recorded objection while executing, before anything moved: {note}")
+    purpose = f"objected-executing-{len(case.get('recorded_answers', []))}"
+    fields = hand_over_fields(case)
+    moving = {k: fields[k] for k in ("moving", "domains_moving", "services_moving")}
+    actions = [
+        *tell(case, "requester", purpose, rules, "ownership.holder_objected", reason=note),
+        *tell(case, "holder", purpose, rules, "ownership.objection_recorded", reason=note),
+        staff_ticket(case, rules, purpose, "ownership.staff_objection_executing", reason=note, **moving),
+        *party_notes(case, "disputed", sticky=True),
+    ]
     return Decision(state=case, actions=actions, due_at=due(case), refs=case_refs(case))

@@ -76,18 +76,29 @@ def owners_read(case: dict[str, Any], data: dict[str, Any], now: datetime, rules
     if case["status"] != "executing":
         return Decision(state=case, due_at=due(case))
     owners = data.get("owners") or {}
+    emails = {str(k): str(v or "") for k, v in (data.get("emails") or {}).items()}
     fresh: list[Action] = []
+    elsewhere: dict[int, list[str]] = {}
     for s in case["subjects"]:
         now_owner = owners.get(f"{s['kind']}:{s['id']}")
         if (
-            s["hand_over"] == "move"
-            and not s.get("moved_to")
-            and now_owner is not None
-            and now_owner != s["holder_ref"]
+            s["hand_over"] != "move"
+            or s.get("moved_to")
+            or now_owner is None
+            or now_owner == s["holder_ref"]
+            or (outside(case) and s["kind"] != "client" and str(now_owner) not in emails)  # read again with it
         ):
-            s["moved_to"] = now_owner
-            step(case, now, "moved in WHMCS", "staff", f"{label(s)} now belongs to #{now_owner}")
-            fresh += new_access(case, s, rules)
+            continue
+        if outside(case) and s["kind"] != "client" and not is_requester(case, emails[str(now_owner)]):
+            if now_owner not in s.setdefault("moved_elsewhere", []):  # raised once per client
+                s["moved_elsewhere"].append(now_owner)
+                step(case, now, "moved to another client", "staff", f"{label(s)} now belongs to #{now_owner}")
+                elsewhere.setdefault(int(now_owner), []).append(ref(s))
+            continue
+        s["moved_to"] = now_owner
+        step(case, now, "moved in WHMCS", "staff", f"{label(s)} now belongs to #{now_owner}")
+        fresh += new_access(case, s, rules)
+    fresh += [not_to_requester(case, client, moved, emails[str(client)], rules) for client, moved in elsewhere.items()]
     if all(s.get("moved_to") for s in case["subjects"] if s["hand_over"] == "move") and any(
         s["hand_over"] == "move" for s in case["subjects"]
     ):
@@ -101,11 +112,37 @@ def new_access(case: dict[str, Any], subject: dict[str, Any], rules: Rules) -> l
     welcome email, sent for the service, gives the new holder the new access details. Moved to another
     client than a requester that is a client, staff hear of it (moved_elsewhere) and nothing is sent."""
     requester = case["requester"].get("client")
-    # A requester outside WHMCS gets the account staff made for it: whichever client the service went to.
+    # A requester outside WHMCS gets the account staff made for it: the client with its address (owners_read
+    # records a move to any other client without calling it moved).
     if subject["kind"] != "service" or (requester and subject.get("moved_to") != requester):
         return []
     params = {"service_id": subject["id"], "notify_template": rules.section.welcome_email}
     return [act(case, "credential_change", f"password-{subject['id']}", params, int(subject["moved_to"]))]
+
+
+def outside(case: dict[str, Any]) -> bool:
+    """The requester is not a WHMCS client: the client staff move the subjects to must carry its address."""
+    return not case["requester"].get("client")
+
+
+def is_requester(case: dict[str, Any], email: str) -> bool:
+    wanted = str(case["requester"].get("email") or "").strip().casefold()
+    return bool(wanted) and email.strip().casefold() == wanted
+
+
+def not_to_requester(case: dict[str, Any], client: int, moved: list[str], email: str, rules: Rules) -> Action:
+    """Staff moved an outside requester's subjects to a client with another address: nothing is sent to
+    it, the case waits for them to reach the requester's account."""
+    return staff_ticket(
+        case,
+        rules,
+        f"not-requester-{client}-{'-'.join(moved)}",
+        "ownership.staff_moved_not_to_requester",
+        moving=moved,
+        moved_to=client,
+        moved_to_email=email,
+        requester_email=str(case["requester"].get("email") or ""),
+    )
 
 
 def complete(case: dict[str, Any], now: datetime, rules: Rules, *, by: str) -> Decision:
@@ -146,10 +183,12 @@ def read_owners(case: dict[str, Any]) -> list[Action]:
     moving = [s for s in case["subjects"] if s["hand_over"] == "move" and not s.get("moved_to")]
     if not moving:
         return []
-    params = {
+    params: dict[str, Any] = {
         "subjects": [{"kind": s["kind"], "id": s["id"], "name": s.get("name")} for s in moving],
         "report": {"case": case["id"]},
     }
+    if outside(case):
+        params["owner_emails"] = True
     return [act(case, "read_owners", f"owners-{case['checks']}", params, case["holder"]["client"])]
 
 

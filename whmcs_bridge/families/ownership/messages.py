@@ -219,12 +219,44 @@ MESSAGES = define(
         "Staff ticket: staff moved subjects to a client other than the requester.",
     ),
     _spec(
+        "ownership.staff_moved_not_to_requester",
+        "ticket",
+        "staff",
+        {"moving": "subjects", "moved_to": "client", "moved_to_email": "text", "requester_email": "text"},
+        "Staff ticket: staff moved an outside requester's subjects to a client whose WHMCS email is not the "
+        "requester's; nothing was sent to that client and the case waits.",
+    ),
+    _spec(
+        "ownership.staff_objection_executing",
+        "ticket",
+        "staff",
+        {"reason": "text", "moving": "subjects", "domains_moving": "number", "services_moving": "number"},
+        "Staff ticket: the holder's objection was recorded after approval, before anything moved in WHMCS: "
+        "the execution stopped, the case is disputed; do not move the subjects.",
+    ),
+    _spec(
+        "ownership.staff_reply_executing",
+        "ticket",
+        "staff",
+        {"ticket": "number", "reply": "number", "writer": "text", "party": "text", "written": "date"},
+        "Staff ticket: someone (party: holder, requester or other) replied in the case's ticket thread while the "
+        "case executes; staff read it before moving anything, and record an objection if it is one.",
+    ),
+    _spec(
         "ownership.staff_reply",
         "ticket",
         "staff",
         {"ticket": "number"},
         "Staff ticket: the holder replied in its case thread (ticket) while its answer decides the case; staff "
         "record what it answers before the case can be approved.",
+    ),
+    _spec(
+        "ownership.staff_new_ticket",
+        "ticket",
+        "staff",
+        {"ticket": "number"},
+        "Staff ticket: the holder opened a new ticket (not the case's thread) naming the case or one of its "
+        "domains while its answer decides the case; staff record what it answers before the case can be approved.",
     ),
     _spec(
         "ownership.staff_reply_other",

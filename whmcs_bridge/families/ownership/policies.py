@@ -210,7 +210,25 @@ def step(case: dict[str, Any], now: datetime, what: str, by: str, why: str) -> N
 def case_refs(case: dict[str, Any]) -> list[str]:
     """The subjects, and the case's ticket threads (a reply in one reaches the case)."""
     threads = [f"thread:{int(t)}" for t in (case.get("tickets") or {}).values() if t]
-    return [f"{s['kind']}:{s['id']}" for s in case["subjects"]] + threads
+    return [f"{s['kind']}:{s['id']}" for s in case["subjects"]] + threads + party_refs(case)
+
+
+# Where a party's new ticket may be an answer (answers.py: ticket_opened); a draft has asked no one yet.
+ANSWERING = ("collecting", "notified", "disputed", "review", "approved", "executing")
+
+
+def party_refs(case: dict[str, Any]) -> list[str]:
+    """While the case is open, a new ticket by either party reaches it: by its client, or its address."""
+    if case.get("status") not in ANSWERING:
+        return []
+    refs = []
+    for party in ("holder", "requester"):
+        who = case.get(party) or {}
+        if who.get("client"):
+            refs.append(f"party:{int(who['client'])}")
+        elif str(who.get("email") or "").strip():
+            refs.append(f"party-email:{str(who['email']).strip().casefold()}")
+    return refs
 
 
 def act(case: dict[str, Any], kind: str, purpose: str, params: dict[str, Any], client: int | None) -> Action:

@@ -15,7 +15,7 @@ holder's consent or when the window ends; approval needs the policy's number of 
 State keys: `case:ID`, and `draft:ticket:ID` while a ticket that asks for ownership is resolved.
 Events: OwnershipCommand (staff commands and link answers), Tick (deadlines, reminders, checks),
 OwnershipOwners (who owns the subjects now, read while executing), TicketOpen then TicketResolved
-(a draft case), OwnershipTicket (the ids of the case's ticket threads), TicketUserReply then OwnershipReply
+(a draft case; or a party's new ticket, read like a reply: it may answer an open case), OwnershipTicket (the ids of the case's ticket threads), TicketUserReply then OwnershipReply
 (a reply in a thread, read from WHMCS to learn who wrote it), OwnershipLock (a moved domain's transfer lock).
 """
 
@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from whmcs_bridge.families.ownership.answers import reply_read, thread_reply
+from whmcs_bridge.families.ownership.answers import reply_read, thread_reply, ticket_opened
 from whmcs_bridge.families.ownership.case import due
 from whmcs_bridge.families.ownership.commands import command
 from whmcs_bridge.families.ownership.config import OwnershipSection
@@ -82,6 +82,10 @@ class Ownership:
         # A reply in a case's ticket thread reaches the case (case_refs lists its threads).
         if event.type == "TicketUserReply" and as_int(event.data.get("ticketid")):
             return [f"thread:{as_int(event.data.get('ticketid'))}"]
+        # A party's new ticket reaches its open cases (policies.party_refs); answers.py decides if it answers.
+        if event.type == "TicketOpen" and as_int(event.data.get("ticketid")):
+            userid, email = as_int(event.data.get("userid")), str(event.data.get("requestor_email") or "").strip()
+            return [f"party:{userid}"] if userid else ([f"party-email:{email.casefold()}"] if email else [])
         return []
 
     def decide(self, states: Mapping[str, State], event: Event, now: datetime) -> dict[str, Decision]:
@@ -96,6 +100,8 @@ class Ownership:
     def _decide(self, state: State, event: Event, now: datetime, key: str) -> Decision:
         case = json.loads(json.dumps(state)) if state else {}
         rules = Rules(self.rules, self.department_id, self.staff_email, self.links)
+        if event.type == "TicketOpen" and key.startswith("case:"):
+            return ticket_opened(case, event.data) if case else Decision(state=None)
         if event.type == "TicketOpen":
             return draft_lookup(event.data, key, now)
         if event.type == "TicketResolved":
