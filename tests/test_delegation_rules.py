@@ -878,3 +878,22 @@ def test_the_digest_names_renewed_domains_as_well_as_services():
         ]
     )
     assert done["renewed"] == ["service:110", "domain:11"]
+
+
+@pytest.mark.parametrize(
+    ("listing", "path"),
+    [
+        ("    Hosting Account Welcome Email: {type: product, secret: none}\n", "Hosting Account Welcome Email"),
+        ("    Automated Password Reset: {type: general, secret: service-access}\n", "Automated Password Reset"),
+    ],
+)
+def test_a_whmcs_default_credential_template_cannot_be_listed_as_printing_less(listing: str, path: str):
+    """From the second issue-16 break test: listing WHMCS's own welcome email with `secret: none` passed
+    `check`, and its copy then carried the password to the delegate without the owner choosing it."""
+    from whmcs_bridge.errors import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        named_rules(NAMED + listing)
+    assert f"bridge.yaml:20: delegation.email_templates.{path}.secret: expected " in str(caught.value), str(
+        caught.value
+    )

@@ -8,6 +8,8 @@ from typing import Literal
 from whmcs_bridge.config.reader import Duration
 from whmcs_bridge.whmcs.templates import DEFAULT_TEMPLATES, TemplateInfo
 
+SECRET_RANK = {"none": 0, "service-access": 1, "takeover": 2}  # what a template prints, least first
+
 EmailCategory = Literal["product", "domain", "invoice", "support", "general"]
 
 
@@ -81,7 +83,17 @@ class DelegationSection:
 
     def template_problem(self) -> tuple[str, str] | None:
         """A role's named template that is neither listed under email_templates nor a WHMCS default, or
-        that hands over the account yet is not under `never`: (its key path, what was expected)."""
+        that hands over the account yet is not under `never`; or a WHMCS default listed under email_templates
+        as printing less than it does: (its key path, what was expected)."""
+        for name, listed in self.email_templates.items():
+            default = DEFAULT_TEMPLATES.get(name)
+            if default is not None and SECRET_RANK[listed.secret] < SECRET_RANK[default.secret]:
+                return (
+                    f"email_templates.{name}.secret",
+                    f"{default.secret} or more (WHMCS's default template {name!r} prints "
+                    f"{'access details' if default.secret == 'service-access' else 'what hands over the account'}; "
+                    "a listing cannot make it print less)",
+                )
         for role, rights in self.roles.items():
             for policy in ("copy", "notice", "never"):
                 for i, name in enumerate(getattr(rights.templates, policy)):
