@@ -34,6 +34,13 @@ from whmcs_bridge.families.delegation.copies import without_account_links
         ("Reset at billing.example.com/pwreset.php?key=abc.", "Reset at [link removed]"),
         ("See https://b.example/password/reset/redeem/T0K3N", "See [link removed]"),
         ("A word.with.dots/and a path, no link", "A word.with.dots/and a path, no link"),
+        # From the second issue-16 break test: a quick-renew token in the path, and tokens, signatures and
+        # payment tokens under other names in the query.
+        ('<a href="https://b.example/renew/110/7f3a9c2b41d0">Renew</a>', "Renew"),
+        ("Pay: https://b.example/x.php?auth_token=9a8b7c", "Pay: [link removed]"),
+        ('<a href="https://b.example/viewinvoice.php?id=2&amp;payment_token=p1">Pay now</a>', "Pay now"),
+        ("Done: https://b.example/callback/x.php?sig=AbC123", "Done: [link removed]"),
+        ("Open https://b.example/login?access_token=eyJ", "Open [link removed]"),
     ],
 )
 def test_account_links_are_taken_out(email: str, copy: str):
