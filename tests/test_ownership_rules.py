@@ -687,3 +687,18 @@ def test_a_new_ticket_by_the_holder_naming_the_case_is_an_answer_to_classify():
         assert not (other.state or {}).get("replies")
     thread = FAMILY.decide_one(case, Event(id="n", type="TicketOpen", data={**opening, "ticketid": 77}), T0, "case:o1")
     assert thread.actions == []  # the case's own thread
+
+
+def test_an_extract_that_grew_too_old_before_the_decision_blocks_the_approval():
+    """From the second issue-17 break test: a registry extract fresh when checked (2026-09-01, 90 days at most)
+    was 101 days old when staff approved, with no warning. The age is checked again at the decision."""
+    state = holder_answers(documented(opened(DOMAIN), dated="2026-09-01"), "accept").state or {}
+    assert state["status"] == "review"
+    with pytest.raises(ValueError, match="registry-extract.*older than 90 days"):
+        run(state, {"command": "approve"}, now=T0 + timedelta(days=30))
+
+
+def test_an_extract_dated_in_the_future_is_not_fresh():
+    """From the second issue-17 break test: `--dated 2027-06-01` satisfied the 90-day rule."""
+    state = documented(opened(), dated=(T0 + timedelta(days=180)).date().isoformat())
+    assert state["status"] == "collecting"

@@ -269,6 +269,12 @@ def approve(case: dict[str, Any], by: str, note: str, now: datetime, rules: Rule
             f"{who} replied in ticket #{flagged[0]['ticket']}: record what it answered first "
             f"(ownership record-answer {case['id']} --party holder --answer consent|object --via ticket)"
         )
+    stale = [(kind, age) for kind, age in evidence_needs(case, now)[0] if age]
+    if stale:  # fresh when checked, too old by the decision
+        raise ValueError(
+            f"case {case['id']} cannot be approved: its {and_words([k for k, _ in stale])} is now older than "
+            f"{stale[0][1]} days (the policy's limit): ask the requester for a recent copy and attach it"
+        )
     missing = missing_contact(case)
     if missing:
         raise ValueError(

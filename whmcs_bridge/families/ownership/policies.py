@@ -101,9 +101,10 @@ def evidence_needs(case: dict[str, Any], now: datetime) -> tuple[list[tuple[str,
                 needed.append((kind, max_age))
             continue
         if max_age and not any(
-            e.get("dated") and datetime.fromisoformat(e["dated"]).date() >= (now - timedelta(days=max_age)).date()
+            e.get("dated")
+            and (now - timedelta(days=max_age)).date() <= datetime.fromisoformat(e["dated"]).date() <= now.date()
             for e in items
-        ):
+        ):  # a document dated after today is no fresher than one without a date
             needed.append((kind, max_age))
     return needed, checking
 
