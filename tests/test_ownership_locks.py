@@ -52,6 +52,13 @@ def test_a_whole_account_claim_is_refused_while_a_domain_it_holds_is_locked(worl
         "carol",
     )
     assert f"ownership case {case_id} completed" in refused and "locked until" in refused
+    # From the second issue-17 break test: a court can order the domain back within the lock; a case on a
+    # court order is opened (the lock is for claims, not for a judge).
+    ordered = world.run(
+        "ownership", "open", "--subject", "domain:20", "--requester", "client:20", "--grounds", "court-order",
+        "--by", "carol",
+    ).output  # fmt: skip
+    assert world.case(ordered.split()[0])["grounds"] == "court-order"
 
 
 def test_a_move_in_whmcs_during_a_dispute_is_raised_to_staff(world: World):

@@ -88,18 +88,24 @@ def line(c: dict[str, Any]) -> str:
     )
 
 
-def frozen(db: Database, items: list[dict[str, Any]], now: datetime, *, open_cases: bool = False) -> str | None:
+def frozen(
+    db: Database, items: list[dict[str, Any]], now: datetime, *, open_cases: bool = False, court_order: bool = False
+) -> str | None:
     """Why a change on these subjects is refused now (a disputed case, a lock after a completed one,
     and with `open_cases` any case still open), or None. `items` are {"kind", "id"}: a claim on a whole
     account lists what the account holds too (contents()). A disputed or open case covers its subjects
-    and its holder's whole account; a completed one only what changed hands."""
+    and its holder's whole account; a completed one only what changed hands. The lock after a completion
+    holds claims back, not a court order (`court_order`)."""
     wanted = {(i["kind"], int(i["id"])) for i in items}
     for c in cases(db):
         if c["status"] in ("cancelled", "rejected", "draft"):
             continue
         completed = c["status"] == "completed"
         if completed and (
-            c.get("lock_ended") or not c.get("lock_until") or datetime.fromisoformat(c["lock_until"]) <= now
+            court_order
+            or c.get("lock_ended")
+            or not c.get("lock_until")
+            or datetime.fromisoformat(c["lock_until"]) <= now
         ):
             continue
         covered = {(s["kind"], int(s["id"])) for s in c["subjects"] if not completed or s.get("moved_to")}
@@ -258,7 +264,7 @@ def open_case(
     read, holder_id = read_subjects(api, parsed)
     items = [{"kind": s["kind"], "id": s["id"]} for s in read]
     items += [item for s in read if s["kind"] == "client" for item in contents(api, s["id"])]
-    refusal = frozen(db, items, now, open_cases=True)
+    refusal = frozen(db, items, now, open_cases=True, court_order=grounds == "court-order")
     if refusal and not (draft and refusal.startswith(f"ownership case {draft['id']} ")):
         raise BridgeError(f"a new case on these subjects is refused: {refusal}")
     who = parse_requester(requester)
