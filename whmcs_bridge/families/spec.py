@@ -12,8 +12,9 @@ from whmcs_bridge.model import Family
 if TYPE_CHECKING:  # the configuration imports each family's section: only the type is needed here
     from whmcs_bridge.config.load import Config
 
-# The modules of a family folder that may do I/O; every other module of the folder is pure.
-SHELL = frozenset({"cli", "demo", "staff", "dossier", "resync"})
+# The modules of a family folder that may do I/O or write pages (a dossier's page is an export's
+# rendering, not a rule's text); every other module of the folder is pure and plans its text as messages.
+SHELL = frozenset({"cli", "demo", "staff", "dossier", "dossier_page", "resync"})
 
 
 @dataclass(frozen=True)
