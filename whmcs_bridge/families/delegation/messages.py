@@ -488,6 +488,69 @@ MESSAGES = define(
         invoice="1043",
         service=1,
     ),
+    _spec(
+        "delegation.renewal_part_paid_note",
+        "text",
+        "staff",
+        {
+            "grant": "text",
+            "invoice": "text",
+            "owner_invoice": "text",
+            "paid": "money",
+            "service": "service",
+            "domain": "domain",
+        },
+        "Staff task (sticky note on the delegate's account): the delegate's renewal invoice was no longer needed "
+        "(the owner paid first, or the grant ended), but `paid` had been paid on it: the bridge did not cancel "
+        "it; refund or credit that amount, then cancel the invoice.",
+        invoice="1043",
+        owner_invoice="1012",
+        paid="5.00",
+        service=1,
+    ),
+    _spec(
+        "delegation.renewal_part_paid",
+        "email",
+        "client",
+        {"grant": "text", "invoice": "text", "paid": "money", "service": "service", "domain": "domain"},
+        "To the delegate: its renewal invoice is no longer needed, but it had paid part of it: staff will refund "
+        "or credit what it paid.",
+        invoice="1043",
+        paid="5.00",
+        service=1,
+    ),
+    _spec(
+        "delegation.renewal_owner_part_paid_note",
+        "text",
+        "staff",
+        {
+            "grant": "text",
+            "invoice": "text",
+            "amount": "money",
+            "owner_invoice": "text",
+            "paid": "money",
+            "service": "service",
+            "domain": "domain",
+        },
+        "Staff task (sticky note on the owner's account): the delegate paid its renewal invoice (`amount`), but "
+        "the owner had paid `paid` of its own invoice, which bills the same renewal: nothing was renewed and "
+        "neither invoice was changed; staff settle both.",
+        invoice="1043",
+        amount="14.95",
+        owner_invoice="1012",
+        paid="5.00",
+        service=1,
+    ),
+    _spec(
+        "delegation.renewal_owner_part_paid",
+        "email",
+        "client",
+        {"grant": "text", "owner_invoice": "text", "service": "service", "domain": "domain"},
+        "To the delegate: its renewal request was refused, the owner having already paid part of the invoice "
+        "that bills the renewal; staff can settle it.",
+        owner_invoice="1012",
+        service=1,
+    ),
     # --- orders placed by a delegate's user ---------------------------------------------------------
     _spec(
         "delegation.order_requestor_unknown",
