@@ -484,6 +484,14 @@ def _run_find_order_invoice(c: Call) -> Result:
     return {"feed": ("OrderInvoiceFound", find_order_invoice(c.api, c.params))}
 
 
+def _run_read_invoice(c: Call) -> Result:
+    """An invoice as WHMCS has it now: its status and what has been paid on it (payments less refunds, and credit
+    applied), fed back to the rules (InvoiceRead), e.g. to tell staff the amount on an invoice that was cancelled."""
+    invoice = c.api.invoice(int(c.params["invoice_id"]))
+    data = {**(c.params.get("report") or {}), "invoice_id": invoice.id, "status": invoice.status}
+    return {"feed": ("InvoiceRead", {**data, "paid": f"{invoice.paid:.2f}"})}
+
+
 def _run_read_owners(c: Call) -> Result:
     owners = read_owners(c.api, c.params["subjects"])
     return {"feed": ("OwnershipOwners", {**(c.params.get("report") or {}), "owners": owners})}
@@ -633,6 +641,8 @@ ACTION_KINDS: Mapping[str, ActionKind] = MappingProxyType(
             ActionKind("resolve_ticket", _run_resolve_ticket, repeat_safe=True, read_only=True),
             ActionKind("find_open_invoice", _run_find_open_invoice, repeat_safe=True, read_only=True),
             ActionKind("find_order_invoice", _run_find_order_invoice, repeat_safe=True, read_only=True),
+            # An invoice's status and the amount paid on it now (InvoiceRead).
+            ActionKind("read_invoice", _run_read_invoice, repeat_safe=True, read_only=True),
             ActionKind("read_owners", _run_read_owners, repeat_safe=True, read_only=True),
             # A reply in an ownership case's ticket thread, read to learn who wrote it (OwnershipReply).
             ActionKind("read_reply", _run_read_reply, repeat_safe=True, read_only=True),

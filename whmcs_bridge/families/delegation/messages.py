@@ -241,13 +241,15 @@ MESSAGES = define(
         "delegation.order_unsettled_note",
         "text",
         "staff",
-        {"grant": "text", "order": "text", "owner_invoice": "text", "invoice": "text", "why": "text"},
+        {"grant": "text", "order": "text", "owner_invoice": "text", "invoice": "text", "why": "text", "paid": "money"},
         "Sticky staff task on the owner's account: the contact's invoice for the order was \"cancelled\", is "
-        '"overdue" (the order stays unpaid and not accepted), or was "paid twice" (after the owner paid).',
+        '"overdue" (the order stays unpaid and not accepted), or was "paid twice" (after the owner paid); `paid`, '
+        "what the contact had already paid on a cancelled one (read from WHMCS; none when nothing).",
         order="7",
         owner_invoice="501",
         invoice="502",
         why="cancelled",
+        paid="10.00",
     ),
     _spec(
         "delegation.order_owner_paid",

@@ -58,7 +58,8 @@ class Delegation:
         if event.type == "TicketResolved" and data.get("requested_by") == FAMILY and data.get("state_key"):
             return [str(data["state_key"])]
         if (
-            event.type in ("OpenInvoiceFound", "RenewalInvoiceCreated", "OrderInvoiceFound", "PayerInvoiceCreated")
+            event.type
+            in ("OpenInvoiceFound", "RenewalInvoiceCreated", "OrderInvoiceFound", "PayerInvoiceCreated", "InvoiceRead")
             and data.get("requested_by") == FAMILY
             and data.get("grant")
         ):
@@ -286,7 +287,8 @@ def on_order_invoice(
     key = f"grant:{event.data['grant']}"
     if key not in grants:
         return {}
-    step = payer.found if event.type == "OrderInvoiceFound" else payer.invoiced
+    steps = {"OrderInvoiceFound": payer.found, "PayerInvoiceCreated": payer.invoiced, "InvoiceRead": payer.read}
+    step = steps[event.type]
     return {key: step(grants[key], event.data, now)}
 
 
@@ -326,6 +328,7 @@ EVENTS: dict[str, EventHandler] = {
     "InvoiceOverdue": on_invoice_settled,
     "OrderInvoiceFound": on_order_invoice,
     "PayerInvoiceCreated": on_order_invoice,
+    "InvoiceRead": on_order_invoice,
     OUTCOME: on_renewal_applied,
     "OwnershipChanged": on_ownership_changed,
 }
