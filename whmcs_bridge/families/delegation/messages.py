@@ -243,7 +243,8 @@ MESSAGES = define(
         "staff",
         {"grant": "text", "order": "text", "owner_invoice": "text", "invoice": "text", "why": "text", "paid": "money"},
         "Sticky staff task on the owner's account: the contact's invoice for the order was \"cancelled\", is "
-        '"overdue" (the order stays unpaid and not accepted), or was "paid twice" (after the owner paid); `paid`, '
+        '"overdue" (the order stays unpaid and not accepted), was "paid twice" (after the owner paid), or was left '
+        'open "part paid" when the owner paid; `paid`, '
         "what the contact had already paid on a cancelled one (read from WHMCS; none when nothing).",
         order="7",
         owner_invoice="501",

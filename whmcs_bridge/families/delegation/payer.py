@@ -24,6 +24,8 @@ from typing import Any
 from whmcs_bridge.families.delegation.grants import about_grant, act, grant_refs, note, notice
 from whmcs_bridge.model import Decision, as_int, message
 
+CANCEL_OUTCOME = "DelegationRenewalApplied"  # how the executor tells the rules an action ended (renewal.OUTCOME)
+
 
 def start(grant: dict[str, Any], order: dict[str, Any], decision: Decision) -> Decision:
     """The order's technical grant was just made: read the order's lines on the owner's invoice."""
@@ -164,6 +166,16 @@ def agency_invoice(grant: dict[str, Any], kind: str, now: datetime) -> Decision:
     return Decision(state=grant)
 
 
+def part_paid(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision | None:
+    """The agency's invoice was to be cancelled (the owner paid first), but the agency had paid part of it: the
+    bridge left it open; staff refund or credit the amount (a sticky note naming it)."""
+    billing = grant.get("billing") or {}
+    if not billing or as_int(data.get("paid_invoice")) != billing.get("delegate_invoice") or not data.get("paid"):
+        return None
+    billing["part_paid"] = str(data["paid"])
+    return staff_task(grant, "part paid", now.isoformat(timespec="seconds"), str(data["paid"]))
+
+
 def read(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision:
     """The delegate's cancelled invoice as WHMCS has it now: the staff task names what was paid on it."""
     billing = grant.get("billing") or {}
@@ -202,9 +214,10 @@ def owner_paid_first(grant: dict[str, Any], now: datetime) -> Decision:
         grant,
         "invoice_status",
         "payer:cancel",
-        {"invoice_id": invoice, "status": "Cancelled"},
+        # Part paid by the agency: not cancelled; the rules hear the amount (part_paid) and ask staff.
+        {"invoice_id": invoice, "status": "Cancelled", "outcome_to": CANCEL_OUTCOME},
         grant["delegate"],
-        guard={"invoices_open": [invoice]},
+        guard={"invoices_open": [invoice], "nothing_paid": [invoice]},
     )
     told = message("delegation.order_owner_paid", **facts(grant))
     email = act(

@@ -295,7 +295,13 @@ def on_order_invoice(
 def on_renewal_applied(
     states: Mapping[str, State], event: Event, now: datetime, rules: DelegationSection
 ) -> dict[str, Decision]:
-    return {k: d for k, g in grant_copies(states).items() if (d := renewal_applied(g, event.data, now)) is not None}
+    out = {}
+    for k, g in grant_copies(states).items():
+        d = payer.part_paid(g, event.data, now) if event.data.get("paid") else None
+        d = d if d is not None else renewal_applied(g, event.data, now)
+        if d is not None:
+            out[k] = d
+    return out
 
 
 def on_ownership_changed(
