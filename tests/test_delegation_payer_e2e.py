@@ -100,7 +100,10 @@ def test_the_agencys_order_is_invoiced_to_it_and_its_payment_accepts_the_owners_
     payer.settle(2)
     assert [c["action"] for c in sandbox.calls(before) if c["action"] == "AcceptOrder"] == ["AcceptOrder"]
     shown = payer.run("delegations", "show", "o1-10").output
-    assert f"order #1: settled, 21.90, the delegate's invoice #{invoice['id']}, the owner's invoice #{owner_invoice}" in shown
+    assert (
+        f"order #1: settled, 21.90, the delegate's invoice #{invoice['id']}, the owner's invoice #{owner_invoice}"
+        in shown
+    )
 
 
 def test_the_agency_cancelling_leaves_the_order_unpaid_and_staff_get_a_task(payer: BridgeWorld, tmp_path: Path):
@@ -150,3 +153,55 @@ def test_the_owner_paying_first_cancels_the_agencys_invoice(payer: BridgeWorld, 
     assert sandbox.rows("invoices", id=invoice["id"])[0]["status"] == "Cancelled"
     assert sandbox.rows("invoices", id=order["invoice_id"])[0]["status"] == "Paid"
     assert any("nothing for you to pay" in e["subject"] for e in payer.emails(10))
+
+
+def test_staff_cancelling_a_part_paid_agency_invoice_get_a_task_naming_the_amount_paid(
+    payer: BridgeWorld, tmp_path: Path
+):
+    """From the issue-16 partial-payment break test (H4): the agency paid 10.00 of its order invoice, then staff
+    cancelled it: the staff task says 10.00 was already paid (read from WHMCS, not remembered)."""
+    sandbox = payer.sandbox
+    order_seen(payer, tmp_path)
+    [invoice] = agency_invoices(payer)
+    sandbox.control(
+        "act",
+        {
+            "action": "AddInvoicePayment",
+            "invoiceid": invoice["id"],
+            "transid": "AG-P1",
+            "gateway": "stripe",
+            "amount": "10.00",
+        },
+    )
+    sandbox.control("act", {"action": "UpdateInvoice", "invoiceid": invoice["id"], "status": "Cancelled"})
+    payer.settle(4)
+    tasks = [n for n in sandbox.rows("client_notes", client_id=12) if "STAFF TASK" in n["note"]]
+    assert len(tasks) == 1 and f"#{invoice['id']}" in tasks[0]["note"], tasks
+    assert "10.00" in tasks[0]["note"] and "already paid" in tasks[0]["note"], tasks[0]["note"]
+
+
+def test_the_owner_paying_first_leaves_a_part_paid_agency_invoice_to_staff(payer: BridgeWorld, tmp_path: Path):
+    """H4 too: the agency paid 10.00 of its order invoice, then the owner paid its own: the agency's invoice is not
+    cancelled with the 10.00 on it, nor the agency told it has nothing to pay; staff get a task naming 10.00."""
+    sandbox = payer.sandbox
+    [order] = sandbox.rows("orders", id=1)
+    sandbox.control("faults", {"status": 503, "count": 1000, "actions": ["UpdateInvoice"]})
+    order_seen(payer, tmp_path)
+    [invoice] = agency_invoices(payer)
+    sandbox.control(
+        "act",
+        {
+            "action": "AddInvoicePayment",
+            "invoiceid": invoice["id"],
+            "transid": "AG-P2",
+            "gateway": "stripe",
+            "amount": "10.00",
+        },
+    )
+    pay(payer, order["invoice_id"], "OWNER-P2")
+    sandbox.control("faults", {"status": 503, "count": 0})
+    payer.settle(4)
+    assert sandbox.rows("invoices", id=invoice["id"])[0]["status"] == "Unpaid"
+    assert not any("nothing for you to pay" in e["subject"] for e in payer.emails(10))
+    tasks = [n for n in sandbox.rows("client_notes", client_id=12) if "STAFF TASK" in n["note"]]
+    assert len(tasks) == 1 and "10.00" in tasks[0]["note"] and f"#{invoice['id']}" in tasks[0]["note"], tasks

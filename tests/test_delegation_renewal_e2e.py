@@ -428,3 +428,83 @@ def test_a_domains_line_on_the_owners_invoice_prices_it_and_the_owner_paying_fir
     assert any("already paid" in e["subject"] for e in world.emails(10))
     assert [c for c in sandbox.calls() if c["action"] == "DomainRenew"] == []
     assert "renewal 1: domain #11, owner paid" in world.run("delegations", "show", grant_id).output
+
+
+def pay_part(world: World, invoice_id: int, transid: str, amount: str) -> None:
+    world.sandbox.control(
+        "act",
+        {
+            "action": "AddInvoicePayment",
+            "invoiceid": invoice_id,
+            "transid": transid,
+            "gateway": "stripe",
+            "amount": amount,
+        },
+    )
+
+
+def staff_tasks(world: World, client: int) -> list[dict[str, Any]]:
+    return [n for n in world.sandbox.rows("client_notes", client_id=client) if "STAFF TASK" in n["note"]]
+
+
+def test_the_owner_paying_first_leaves_the_agencys_partly_paid_invoice_to_staff(world: World):
+    """From the issue-16 partial-payment break test (H2): the agency paid 5.00 of its invoice, then the owner
+    paid its own: the agency's invoice is not cancelled with the 5.00 on it; staff refund or credit it."""
+    sandbox = world.sandbox
+    invoice = owner_invoice(world)
+    _, invoices = asked(world)
+    pay_part(world, invoices[0]["id"], "CARD-P1", "5.00")
+    pay(world, invoice["id"], "OWNER-P1")
+    world.settle(4)
+    assert sandbox.rows("invoices", id=invoices[0]["id"])[0]["status"] == "Unpaid"
+    [task] = staff_tasks(world, 10)
+    assert f"#{invoices[0]['id']}" in task["note"] and "5.00" in task["note"] and task["sticky"] == 1
+    subjects = [e["subject"] for e in world.emails(10)]
+    assert not any("already paid the renewal" in s for s in subjects), subjects
+    assert any("refund" in s for s in subjects), subjects
+
+
+def test_revoking_leaves_a_partly_paid_renewal_invoice_to_staff(world: World):
+    """H3: the agency paid 3.00 of its renewal invoice, then the grant is revoked: not cancelled; staff task."""
+    sandbox = world.sandbox
+    grant_id, invoices = asked(world)
+    pay_part(world, invoices[0]["id"], "CARD-P2", "3.00")
+    world.run("delegations", "revoke", grant_id, "--by", "owner", "--reason", "changed agency")
+    world.settle(4)
+    assert sandbox.rows("invoices", id=invoices[0]["id"])[0]["status"] == "Unpaid"
+    [task] = staff_tasks(world, 10)
+    assert f"#{invoices[0]['id']}" in task["note"] and "3.00" in task["note"] and task["sticky"] == 1
+    assert any("refund" in e["subject"] for e in world.emails(10))
+
+
+@pytest.mark.parametrize("items", [1, 3])
+def test_the_owners_part_payment_is_not_cancelled_when_the_agency_renews(world: World, items: int):
+    """H1: the owner paid 5.00 of its invoice after the agency's was issued, then the agency pays in full: the
+    owner's invoice is neither cancelled nor cut (a negative balance); staff get a task naming both amounts."""
+    sandbox = world.sandbox
+    invoice = owner_invoice(world)
+    if items == 3:
+        three_items(world, invoice["id"])
+    total = sandbox.rows("invoices", id=invoice["id"])[0]["total"]
+    _, invoices = asked(world)
+    pay_part(world, invoice["id"], "OWNER-P3", "5.00")
+    pay(world, invoices[0]["id"], "CARD-P3")
+    world.settle(4)
+    left = sandbox.rows("invoices", id=invoice["id"])[0]
+    assert left["status"] == "Unpaid" and left["total"] == total
+    assert len(sandbox.rows("invoice_items", invoice_id=invoice["id"])) == items
+    [task] = staff_tasks(world, 11)
+    assert "5.00" in task["note"] and "14.95" in task["note"] and f"#{invoice['id']}" in task["note"]
+    assert f"#{invoices[0]['id']}" in task["note"] and task["sticky"] == 1
+
+
+def test_a_renewal_is_refused_while_the_owner_has_paid_part_of_its_invoice(world: World):
+    """H1: the owner paid 5.00 of its invoice before the agency asked: nothing is invoiced to the agency; the
+    request is refused with a sentence naming the invoice."""
+    invoice = owner_invoice(world)
+    pay_part(world, invoice["id"], "OWNER-P4", "5.00")
+    grant_id, invoices = asked(world)
+    assert invoices == []
+    shown = world.run("delegations", "show", grant_id).output
+    assert f"the owner has already paid part of invoice #{invoice['id']}" in shown, shown
+    assert world.sandbox.rows("invoices", id=invoice["id"])[0]["status"] == "Unpaid"

@@ -373,8 +373,13 @@ def test_delegated_renewal_renews_the_one_service_once():
         "line_id": 5,
         "outcome_to": "DelegationRenewalApplied",
     }
-    # Renewed once, for the due date invoiced, and only while the grant stands (revocation wins).
-    assert apply.guard == {"service_due": {"id": 110, "is": "2026-12-21"}, "state_active": ["delegation", "grant:g1"]}
+    # Renewed once, for the due date invoiced, only while the grant stands (revocation wins), and never cutting
+    # an owner's invoice that holds a payment.
+    assert apply.guard == {
+        "service_due": {"id": 110, "is": "2026-12-21"},
+        "state_active": ["delegation", "grant:g1"],
+        "nothing_paid": [42],
+    }
     again = decide_all({"grant:g1": paid.state or {}}, event("InvoicePaid", invoiceid=77), NOW, RULES)["grant:g1"]
     assert again.actions == []  # the payment reported twice (hook and poll): renewed once
     outcome = {"action_key": apply.key, "status": "done"}
@@ -419,8 +424,12 @@ def test_delegated_renewal_both_paid_owner_first_cancelled_or_nothing_to_renew()
     assert twice.actions[0].params["client_id"] == 10 and twice.actions[0].params["sticky"] is True
     owner_first = decide_all({"grant:g1": grant}, event("InvoicePaid", invoiceid=42), NOW, RULES)["grant:g1"]
     cancel, told = owner_first.actions
-    assert cancel.kind == "invoice_status" and cancel.params == {"invoice_id": 77, "status": "Cancelled"}
-    assert cancel.guard == {"invoices_open": [77]} and not cancel.is_destructive
+    assert cancel.kind == "invoice_status" and cancel.params == {
+        "invoice_id": 77,
+        "status": "Cancelled",
+        "outcome_to": "DelegationRenewalApplied",  # left part paid, it is a staff task (delegate_part_paid)
+    }
+    assert cancel.guard == {"invoices_open": [77], "nothing_paid": [77]} and not cancel.is_destructive
     assert shown(told)[0] == "Boulangerie Dupont already paid the renewal of Business (boulangerie-dupont.fr)"
     cancelled = decide_all({"grant:g1": grant}, event("InvoiceCancelled", invoiceid=77), NOW, RULES)["grant:g1"]
     assert state_of(cancelled)["renewals"][0]["status"] == "cancelled"

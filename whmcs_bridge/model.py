@@ -35,6 +35,7 @@ KINDS = frozenset(
         "resolve_ticket",
         "find_open_invoice",
         "find_order_invoice",
+        "read_invoice",
         "invoice_lines_off",
         "accept_order",
         "read_owners",

@@ -53,15 +53,32 @@ def _guard_ticket_exists(api: WhmcsApi, ticket_id: int, client_id: int | None = 
 
 
 class Cancel(str):
-    """A guard's reason to cancel that staff must hear of: `note` is a client note (a message) to plan."""
+    """A guard's reason to cancel that staff must hear of: `note` is a client note (a message) to plan;
+    `outcome`, facts told to the rules with the action's outcome (its `outcome_to`)."""
 
     note: dict[str, Any] | None = None
+    outcome: dict[str, Any] | None = None
 
     @classmethod
     def noting(cls, reason: str, note: dict[str, Any]) -> Cancel:
         cancel = cls(reason)
         cancel.note = note
         return cancel
+
+
+def _guard_nothing_paid(api: WhmcsApi, ids: list[int], client_id: int | None = None) -> str | None:
+    """Nothing paid yet on any listed invoice still open (its payments and credit, read now): the bridge never
+    cancels an invoice, nor takes lines off one, that holds a customer's money; the rules hear the amount and ask
+    staff. An invoice paid in full, or cancelled, is another guard's matter (an action's guards are checked in
+    the order of their names)."""
+    for invoice_id in ids:
+        invoice = api.invoice(int(invoice_id))
+        paid = invoice.paid
+        if invoice.is_open and paid > 0:
+            cancel = Cancel(f"invoice {invoice_id} has {paid:.2f} paid on it: left to staff")
+            cancel.outcome = {"paid_invoice": int(invoice_id), "paid": f"{paid:.2f}"}
+            return cancel
+    return None
 
 
 def _guard_suspended_by_us(api: WhmcsApi, spec: dict[str, Any], client_id: int | None = None) -> str | None:
@@ -147,6 +164,7 @@ GUARDS: dict[str, Callable[[WhmcsApi, Any, int | None], str | None]] = {
     "domain_due": _guard_domain_due,
     "client_owes": _guard_client_owes,
     "invoices_open": _guard_invoices_open,
+    "nothing_paid": _guard_nothing_paid,
     "service_status": _guard_service_status,
     "ticket_exists": _guard_ticket_exists,
     "suspended_by_us": _guard_suspended_by_us,

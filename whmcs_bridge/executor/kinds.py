@@ -228,7 +228,18 @@ def _run_module_command(c: Call) -> Result:
     return {}
 
 
+def _untouchable(invoice: Any, what: str) -> None:
+    """The bridge never cancels an invoice, nor takes lines off one, that holds a customer's money (payments or
+    credit, read now): the action parks for staff (the rules' `nothing_paid` guard tells them first)."""
+    if invoice.paid > 0:
+        raise ActionError(
+            f"invoice {invoice.id} has {invoice.paid:.2f} paid on it: the bridge does not {what} it; staff settle it"
+        )
+
+
 def _run_invoice_status(c: Call) -> Result:
+    if c.params["status"] == "Cancelled":
+        _untouchable(c.api.invoice(int(c.params["invoice_id"])), "cancel")
     c.api.update_invoice(int(c.params["invoice_id"]), status=c.params["status"])
     return {}
 
@@ -303,6 +314,8 @@ def _run_renew_service(c: Call) -> Result:
     first, so a second run after an interruption finishes what the first left."""
     p = c.params
     invoice, billed = _renewal_line(c)
+    if billed:
+        _untouchable(invoice, "cancel or take lines off")
     if billed and len(invoice.items) == 1:
         c.api.update_invoice(invoice.id, status="Cancelled")
     elif billed:
@@ -337,6 +350,8 @@ def _run_invoice_lines_off(c: Call) -> Result:
     `deletelineids`, DD:api-reference/updateinvoice.md), or that invoice is cancelled when they were all its
     items (as for a delegated renewal: no zero invoice whose fate WHMCS does not document). Reads first."""
     invoice, billed = _lines_billed(c)
+    if billed:
+        _untouchable(invoice, "cancel or take lines off")
     if billed and len(billed) == len(invoice.items):
         c.api.update_invoice(invoice.id, status="Cancelled")
     elif billed:
@@ -366,6 +381,8 @@ def _run_accept_order(c: Call) -> Result:
 
 def _observe_accept_order(c: Call) -> Observed:
     return _done_if(not _order_pending(c))
+
+
 def _domain_line(c: Call) -> tuple[Any, bool]:
     """The owner's invoice (None when the renewal was priced from WHMCS's TLD pricing, with no line), and
     whether it still bills the domain's line."""
@@ -383,6 +400,8 @@ def _run_renew_domain(c: Call) -> Result:
     action parks for staff rather than renew twice."""
     p = c.params
     invoice, billed = _domain_line(c)
+    if billed:
+        _untouchable(invoice, "cancel or take lines off")
     if billed and len(invoice.items) == 1:
         c.api.update_invoice(invoice.id, status="Cancelled")
     elif billed:
@@ -463,6 +482,14 @@ def _run_find_open_invoice(c: Call) -> Result:
 
 def _run_find_order_invoice(c: Call) -> Result:
     return {"feed": ("OrderInvoiceFound", find_order_invoice(c.api, c.params))}
+
+
+def _run_read_invoice(c: Call) -> Result:
+    """An invoice as WHMCS has it now: its status and what has been paid on it (payments less refunds, and credit
+    applied), fed back to the rules (InvoiceRead), e.g. to tell staff the amount on an invoice that was cancelled."""
+    invoice = c.api.invoice(int(c.params["invoice_id"]))
+    data = {**(c.params.get("report") or {}), "invoice_id": invoice.id, "status": invoice.status}
+    return {"feed": ("InvoiceRead", {**data, "paid": f"{invoice.paid:.2f}"})}
 
 
 def _run_read_owners(c: Call) -> Result:
@@ -618,6 +645,8 @@ ACTION_KINDS: Mapping[str, ActionKind] = MappingProxyType(
             ActionKind("resolve_ticket", _run_resolve_ticket, repeat_safe=True, read_only=True),
             ActionKind("find_open_invoice", _run_find_open_invoice, repeat_safe=True, read_only=True),
             ActionKind("find_order_invoice", _run_find_order_invoice, repeat_safe=True, read_only=True),
+            # An invoice's status and the amount paid on it now (InvoiceRead).
+            ActionKind("read_invoice", _run_read_invoice, repeat_safe=True, read_only=True),
             ActionKind("read_owners", _run_read_owners, repeat_safe=True, read_only=True),
             # A reply in an ownership case's ticket thread, read to learn who wrote it (OwnershipReply).
             ActionKind("read_reply", _run_read_reply, repeat_safe=True, read_only=True),

@@ -184,7 +184,12 @@ class Executor:
         if cancel:
             note = getattr(cancel, "note", None)
             self.finish(
-                claimed, "cancelled", now, error=str(cancel), also=self.cancel_note(claimed, note) if note else None
+                claimed,
+                "cancelled",
+                now,
+                error=str(cancel),
+                also=self.cancel_note(claimed, note) if note else None,
+                outcome=getattr(cancel, "outcome", None),
             )
             report.cancelled.append(row.key)
             return None
@@ -306,7 +311,11 @@ class Executor:
             )
             if reason:
                 text = f"guard {name}: {reason}"
-                return Cancel.noting(text, reason.note) if isinstance(reason, Cancel) and reason.note else text
+                if not isinstance(reason, Cancel):
+                    return text
+                cancel = Cancel.noting(text, reason.note) if reason.note else Cancel(text)
+                cancel.outcome = reason.outcome
+                return cancel
         return None
 
     def retry_later(self, attempt: _Attempt, now: datetime, exc: WhmcsUnavailableError, report: ExecutorReport) -> None:
@@ -445,12 +454,13 @@ class Executor:
         note: str | None = None,
         feed: tuple[str, dict[str, Any]] | None = None,
         also: Action | None = None,
+        outcome: dict[str, Any] | None = None,
     ) -> bool:
         """Record the outcome; `feed` puts what a read action learnt into the inbox, in the same transaction.
         Nothing is recorded (False) when another process changed the action since it was read."""
         now = self.clock() if self.clock else now  # when it ended
         try:
-            self._record(row, status, now, result=result, error=error, note=note, feed=feed, also=also)
+            self._record(row, status, now, result=result, error=error, note=note, feed=feed, also=also, outcome=outcome)
         except _TakenMeanwhile:
             log.info("action %s was finished by another process; its outcome stands", row.key)
             return False
@@ -469,13 +479,16 @@ class Executor:
         note: str | None,
         feed: tuple[str, dict[str, Any]] | None,
         also: Action | None = None,
+        outcome: dict[str, Any] | None = None,
     ) -> None:
         with self.db.atomic():
             if not outbox.record_outcome(self.db, row, status, now, result=result, error=error):
                 raise _TakenMeanwhile  # rolls the transaction back
             if status in ("done", "cancelled"):
                 at = self.instant or now
-                outbox.report_outcome(self.db, row, status, at, **({"error": error} if error else {}))
+                outbox.report_outcome(
+                    self.db, row, status, at, **({"error": error} if error else {}), **(outcome or {})
+                )
             if also is not None:
                 outbox.enqueue(self.db, also, destructive=False, event_id=f"cancelled:{row.key}", now=now)
             if status == "done":

@@ -146,6 +146,7 @@ def find_open_invoice(api: WhmcsApi, p: Params) -> dict[str, Any]:
                 "line_id": line.id,
                 "amount": str(line.amount),
                 "line": line.description,  # the period it bills, in its words (renewal.billed_periods)
+                "paid": f"{invoice.paid:.2f}",  # part paid already: the renewal is left to staff
                 "due": service.nextduedate.isoformat() if service.nextduedate else None,
                 "cycle": service.billingcycle,
             }
@@ -178,6 +179,7 @@ def domain_renewal(api: WhmcsApi, p: Params) -> dict[str, Any]:
                 "line_id": line.id,
                 "amount": str(line.amount),
                 "line": line.description,
+                "paid": f"{invoice.paid:.2f}",  # part paid already: the renewal is left to staff
             }
     tld = domain.domainname.partition(".")[2]
     price = api.domain_renew_price(int(p["client_id"]), tld, years) if tld else None

@@ -167,6 +167,12 @@ class Invoice:
     def is_open(self) -> bool:
         return self.status in ("Unpaid", "Collections")
 
+    @property
+    def paid(self) -> Decimal:
+        """What has been paid on it so far: its payments less refunds (GetInvoice `transactions`) and the credit
+        applied to it (DD:api-reference/getinvoice.md)."""
+        return sum((t.amountin - t.amountout for t in self.transactions), Decimal(0)) + self.credit
+
 
 @dataclass(frozen=True, slots=True)
 class Email:

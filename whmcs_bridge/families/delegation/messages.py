@@ -241,13 +241,16 @@ MESSAGES = define(
         "delegation.order_unsettled_note",
         "text",
         "staff",
-        {"grant": "text", "order": "text", "owner_invoice": "text", "invoice": "text", "why": "text"},
+        {"grant": "text", "order": "text", "owner_invoice": "text", "invoice": "text", "why": "text", "paid": "money"},
         "Sticky staff task on the owner's account: the contact's invoice for the order was \"cancelled\", is "
-        '"overdue" (the order stays unpaid and not accepted), or was "paid twice" (after the owner paid).',
+        '"overdue" (the order stays unpaid and not accepted), was "paid twice" (after the owner paid), or was left '
+        'open "part paid" when the owner paid; `paid`, '
+        "what the contact had already paid on a cancelled one (read from WHMCS; none when nothing).",
         order="7",
         owner_invoice="501",
         invoice="502",
         why="cancelled",
+        paid="10.00",
     ),
     _spec(
         "delegation.order_owner_paid",
@@ -486,6 +489,69 @@ MESSAGES = define(
         {"grant": "text", "invoice": "text", "service": "service", "domain": "domain"},
         "To the delegate: the owner paid the service's renewal itself; the delegate's invoice is cancelled.",
         invoice="1043",
+        service=1,
+    ),
+    _spec(
+        "delegation.renewal_part_paid_note",
+        "text",
+        "staff",
+        {
+            "grant": "text",
+            "invoice": "text",
+            "owner_invoice": "text",
+            "paid": "money",
+            "service": "service",
+            "domain": "domain",
+        },
+        "Staff task (sticky note on the delegate's account): the delegate's renewal invoice was no longer needed "
+        "(the owner paid first, or the grant ended), but `paid` had been paid on it: the bridge did not cancel "
+        "it; refund or credit that amount, then cancel the invoice.",
+        invoice="1043",
+        owner_invoice="1012",
+        paid="5.00",
+        service=1,
+    ),
+    _spec(
+        "delegation.renewal_part_paid",
+        "email",
+        "client",
+        {"grant": "text", "invoice": "text", "paid": "money", "service": "service", "domain": "domain"},
+        "To the delegate: its renewal invoice is no longer needed, but it had paid part of it: staff will refund "
+        "or credit what it paid.",
+        invoice="1043",
+        paid="5.00",
+        service=1,
+    ),
+    _spec(
+        "delegation.renewal_owner_part_paid_note",
+        "text",
+        "staff",
+        {
+            "grant": "text",
+            "invoice": "text",
+            "amount": "money",
+            "owner_invoice": "text",
+            "paid": "money",
+            "service": "service",
+            "domain": "domain",
+        },
+        "Staff task (sticky note on the owner's account): the delegate paid its renewal invoice (`amount`), but "
+        "the owner had paid `paid` of its own invoice, which bills the same renewal: nothing was renewed and "
+        "neither invoice was changed; staff settle both.",
+        invoice="1043",
+        amount="14.95",
+        owner_invoice="1012",
+        paid="5.00",
+        service=1,
+    ),
+    _spec(
+        "delegation.renewal_owner_part_paid",
+        "email",
+        "client",
+        {"grant": "text", "owner_invoice": "text", "service": "service", "domain": "domain"},
+        "To the delegate: its renewal request was refused, the owner having already paid part of the invoice "
+        "that bills the renewal; staff can settle it.",
+        owner_invoice="1012",
         service=1,
     ),
     # --- orders placed by a delegate's user ---------------------------------------------------------

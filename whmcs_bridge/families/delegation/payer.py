@@ -24,6 +24,8 @@ from typing import Any
 from whmcs_bridge.families.delegation.grants import about_grant, act, grant_refs, note, notice
 from whmcs_bridge.model import Decision, as_int, message
 
+CANCEL_OUTCOME = "DelegationRenewalApplied"  # how the executor tells the rules an action ended (renewal.OUTCOME)
+
 
 def start(grant: dict[str, Any], order: dict[str, Any], decision: Decision) -> Decision:
     """The order's technical grant was just made: read the order's lines on the owner's invoice."""
@@ -152,22 +154,45 @@ def agency_invoice(grant: dict[str, Any], kind: str, now: datetime) -> Decision:
         billing.update(status="paid twice", stopped=at)
         return staff_task(grant, "paid twice", at)
     if kind == "InvoiceCancelled" and billing["status"] == "invoiced":
+        # The staff task says what the delegate had paid on it, read from WHMCS first (InvoiceRead, read()).
         billing.update(status="cancelled", cancelled=at)
-        return staff_task(grant, "cancelled", at)
+        report = {"grant": grant["id"], "why": "cancelled"}
+        params = {"invoice_id": billing["delegate_invoice"], "report": report}
+        read_it = act(grant, "read_invoice", "payer:cancelled-read", params, grant["delegate"])
+        return Decision(state=grant, actions=[read_it], refs=grant_refs(grant))
     if kind == "InvoiceOverdue" and billing["status"] == "invoiced" and not billing.get("chased"):
         billing["chased"] = at
         return staff_task(grant, "overdue", at)
     return Decision(state=grant)
 
 
-def staff_task(grant: dict[str, Any], why: str, at: str) -> Decision:
+def part_paid(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision | None:
+    """The agency's invoice was to be cancelled (the owner paid first), but the agency had paid part of it: the
+    bridge left it open; staff refund or credit the amount (a sticky note naming it)."""
+    billing = grant.get("billing") or {}
+    if not billing or as_int(data.get("paid_invoice")) != billing.get("delegate_invoice") or not data.get("paid"):
+        return None
+    billing["part_paid"] = str(data["paid"])
+    return staff_task(grant, "part paid", now.isoformat(timespec="seconds"), str(data["paid"]))
+
+
+def read(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision:
+    """The delegate's cancelled invoice as WHMCS has it now: the staff task names what was paid on it."""
+    billing = grant.get("billing") or {}
+    if billing.get("status") != "cancelled" or as_int(data.get("invoice_id")) != billing.get("delegate_invoice"):
+        return Decision(state=grant)
+    paid = str(data["paid"]) if Decimal(str(data.get("paid") or "0")) > 0 else None
+    return staff_task(grant, str(data.get("why") or "cancelled"), now.isoformat(timespec="seconds"), paid)
+
+
+def staff_task(grant: dict[str, Any], why: str, at: str, paid: str | None = None) -> Decision:
     """The order stays as it is (unpaid and not accepted; or, paid twice, accepted once): staff decide, from a
     sticky note on the owner's account."""
     billing = grant["billing"]
     grant["history"].append(
         {"at": at, "what": f"order #{billing['order']}: the delegate's invoice {why}", "by": "WHMCS"}
     )
-    task = note(message("delegation.order_unsettled_note", **facts(grant, why=why)), sticky=True)
+    task = note(message("delegation.order_unsettled_note", **facts(grant, why=why, paid=paid)), sticky=True)
     return Decision(
         state=grant,
         actions=[act(grant, "client_note", f"payer:{why.replace(' ', '-')}", task, grant["owner"])],
@@ -189,9 +214,10 @@ def owner_paid_first(grant: dict[str, Any], now: datetime) -> Decision:
         grant,
         "invoice_status",
         "payer:cancel",
-        {"invoice_id": invoice, "status": "Cancelled"},
+        # Part paid by the agency: not cancelled; the rules hear the amount (part_paid) and ask staff.
+        {"invoice_id": invoice, "status": "Cancelled", "outcome_to": CANCEL_OUTCOME},
         grant["delegate"],
-        guard={"invoices_open": [invoice]},
+        guard={"invoices_open": [invoice], "nothing_paid": [invoice]},
     )
     told = message("delegation.order_owner_paid", **facts(grant))
     email = act(

@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from whmcs_bridge.families.delegation.config import DelegationSection
@@ -216,14 +217,9 @@ def renewal_step(grant: dict[str, Any], kind: str, data: dict[str, Any], now: da
     if renewal["status"] != "looking":
         return Decision(state=grant)
     what, item = item_of(renewal)
-    found = bool(data.get("invoice_id")) or (what == "domain" and bool(data.get("priced")))
-    due = date.fromisoformat(str(data["due"])) if found and data.get("due") else None
-    if due is None:
-        until = None
-    elif what == "domain":
-        until = years_on(due, as_int(data.get("years")) or 1)
-    else:
-        until = next_due(due, str(data.get("cycle") or ""))
+    if data.get("invoice_id") and Decimal(str(data.get("paid") or "0")) > 0:
+        return owner_paid_part_first(grant, renewal, data, now)
+    due, until = period_of(what, data)
     if until is None or due is None:
         renewal["status"] = "nothing to renew"
         told = message("delegation.renewal_nothing", owner=grant["owner"], **renewed(renewal))
@@ -275,6 +271,17 @@ def renewal_step(grant: dict[str, Any], kind: str, data: dict[str, Any], now: da
         grant, "create_invoice", f"renew:{renewal['n']}:invoice", params, grant["delegate"], guard=while_active(grant)
     )
     return Decision(state=grant, actions=[invoice], refs=grant_refs(grant))
+
+
+def period_of(what: str, data: dict[str, Any]) -> tuple[date | None, date | None]:
+    """The period a renewal bills, from what the read found: (its next due date, the one after), or Nones."""
+    found = bool(data.get("invoice_id")) or (what == "domain" and bool(data.get("priced")))
+    due = date.fromisoformat(str(data["due"])) if found and data.get("due") else None
+    if due is None:
+        return None, None
+    if what == "domain":
+        return due, years_on(due, as_int(data.get("years")) or 1)
+    return due, next_due(due, str(data.get("cycle") or ""))
 
 
 def years_on(day: date, years: int) -> date:
@@ -329,7 +336,12 @@ def delegate_invoice(grant: dict[str, Any], renewal: dict[str, Any], kind: str, 
             grant["owner"],
             # Renewed meanwhile (the owner paid too, or staff): not again; the rules hear it and ask staff.
             # Its grant ended meanwhile: not at all; the rules hear it and ask staff too.
-            guard=while_active(grant, **{f"{what}_due": {"id": item, "is": renewal["due"]}}),
+            # Anything paid on the owner's invoice meanwhile: not taken off nor cancelled; staff settle both.
+            guard=while_active(
+                grant,
+                **{f"{what}_due": {"id": item, "is": renewal["due"]}},
+                **({"nothing_paid": [renewal["owner_invoice"]]} if renewal.get("owner_invoice") else {}),
+            ),
         )
         renewal["action"] = apply.key
         return Decision(state=grant, actions=[apply], refs=grant_refs(grant))
@@ -388,6 +400,13 @@ def owner_paid_first(grant: dict[str, Any], renewal: dict[str, Any], now: dateti
 def renewal_applied(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision | None:
     """Step 3: the renewal's action ended: done (the service renewed, its line off the owner's invoice), or
     cancelled because the service had been renewed meanwhile (both paid: staff refund or credit the delegate)."""
+    if data.get("status") == "cancelled" and data.get("paid"):
+        kept = next(
+            (r for r in grant.get("renewals", []) if r.get("delegate_invoice") == as_int(data.get("paid_invoice"))),
+            None,
+        )
+        if kept is not None and kept.get("cancel") == data.get("action_key"):
+            return delegate_part_paid(grant, kept, str(data["paid"]), now)
     renewal = next((r for r in grant.get("renewals", []) if r.get("action") == data.get("action_key")), None)
     if renewal is None or renewal["status"] != "paid":
         return None
@@ -399,6 +418,8 @@ def renewal_applied(grant: dict[str, Any], data: dict[str, Any], now: datetime) 
         **renewed(renewal),
         until=renewal["until"],
     )
+    if data.get("status") == "cancelled" and data.get("paid"):
+        return owner_part_paid(grant, renewal, data, now)
     if data.get("status") == "cancelled" and grant.get("status") != "active":
         return not_applied(grant, renewal, now)
     if data.get("status") == "done":
@@ -452,16 +473,18 @@ def paid_twice(grant: dict[str, Any], renewal: dict[str, Any], now: datetime, wh
 
 
 def cancel_invoice(grant: dict[str, Any], renewal: dict[str, Any]) -> Action:
-    """The delegate's renewal invoice cancelled in WHMCS, if it is still unpaid (a paid one is a staff task)."""
+    """The delegate's renewal invoice cancelled in WHMCS, if it is still unpaid (a paid one is a staff task);
+    one with part of it paid is left as it is, and the rules hear the amount (delegate_part_paid)."""
     invoice = renewal["delegate_invoice"]
     cancel = act(
         grant,
         "invoice_status",
         f"renew:{renewal['n']}:cancel",
-        {"invoice_id": invoice, "status": "Cancelled"},
+        {"invoice_id": invoice, "status": "Cancelled", "outcome_to": OUTCOME},
         grant["delegate"],
-        guard={"invoices_open": [invoice]},
+        guard={"invoices_open": [invoice], "nothing_paid": [invoice]},
     )
+    renewal["cancel"] = cancel.key
     return dataclasses.replace(cancel, destructive=False)  # the delegate's own unpaid invoice, now moot
 
 
@@ -531,5 +554,82 @@ def needs_staff(
             act(grant, "client_note", f"renew:{n}:mismatch", task, grant["owner"]),
             act(grant, "email", f"renew:{n}:staff-check", told, grant["delegate"]),
         ],
+        refs=grant_refs(grant),
+    )
+
+
+def delegate_part_paid(grant: dict[str, Any], renewal: dict[str, Any], paid: str, now: datetime) -> Decision:
+    """The delegate's invoice was to be cancelled (the owner paid first, or the grant ended), but the delegate had
+    paid part of it: the bridge left it as it is; staff refund or credit the amount (a sticky note on the
+    delegate's account) and the delegate is told they will."""
+    n, at, invoice = renewal["n"], now.isoformat(timespec="seconds"), renewal["delegate_invoice"]
+    renewal["part_paid"] = paid
+    grant["history"].append(
+        {"at": at, "what": f"renewal {n}: invoice #{invoice} not cancelled, {paid} paid on it", "by": "bridge"}
+    )
+    facts = about_grant(
+        grant,
+        invoice=str(invoice),
+        owner_invoice=str(renewal.get("owner_invoice") or ""),
+        paid=paid,
+        **renewed(renewal),
+    )
+    task = note(message("delegation.renewal_part_paid_note", **facts), sticky=True, client_id=grant["delegate"])
+    told = notice(grant["delegate"], message("delegation.renewal_part_paid", **facts))
+    return Decision(
+        state=grant,
+        actions=[
+            act(grant, "client_note", f"renew:{n}:part-paid", task, grant["delegate"]),
+            act(grant, "email", f"renew:{n}:part-paid-told", told, grant["delegate"]),
+        ],
+        refs=grant_refs(grant),
+    )
+
+
+def owner_part_paid(grant: dict[str, Any], renewal: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision:
+    """The delegate paid its invoice, but the owner had paid part of its own, which bills the same renewal, after
+    the delegate's was issued: nothing is renewed, and neither invoice is cancelled nor cut; staff settle both
+    (a sticky note on the owner's account naming the amounts on each)."""
+    n, at = renewal["n"], now.isoformat(timespec="seconds")
+    renewal.update(status="needs staff", stopped=at, owner_part_paid=str(data["paid"]))
+    grant["history"].append(
+        {
+            "at": at,
+            "what": f"renewal {n} not applied: {data['paid']} paid on the owner's invoice #{renewal['owner_invoice']}",
+            "by": "bridge",
+        }
+    )
+    facts = about_grant(
+        grant,
+        invoice=str(renewal["delegate_invoice"]),
+        amount=str(renewal["amount"]),
+        owner_invoice=str(renewal["owner_invoice"]),
+        paid=str(data["paid"]),
+        **renewed(renewal),
+    )
+    task = note(message("delegation.renewal_owner_part_paid_note", **facts), sticky=True)
+    return Decision(
+        state=grant,
+        actions=[act(grant, "client_note", f"renew:{n}:owner-part-paid", task, grant["owner"])],
+        refs=grant_refs(grant),
+    )
+
+
+def owner_paid_part_first(
+    grant: dict[str, Any], renewal: dict[str, Any], data: dict[str, Any], now: datetime
+) -> Decision:
+    """The owner has already paid part of the invoice that bills the renewal: nothing is invoiced to the delegate
+    (the bridge would have to cut or cancel an invoice holding the owner's money); the request is refused with
+    a sentence and the delegate is told staff can settle it."""
+    n, at, invoice = renewal["n"], now.isoformat(timespec="seconds"), as_int(data.get("invoice_id"))
+    renewal.update(status="refused", owner_invoice=invoice, stopped=at)
+    reason = f"the owner has already paid part of invoice #{invoice} ({data['paid']}); staff can settle it"
+    grant["history"].append({"at": at, "what": f"renewal {n} refused", "by": "bridge", "reason": reason})
+    told = message(
+        "delegation.renewal_owner_part_paid", **about_grant(grant, owner_invoice=str(invoice), **renewed(renewal))
+    )
+    return Decision(
+        state=grant,
+        actions=[act(grant, "email", f"renew:{n}:owner-part-paid", notice(grant["delegate"], told), grant["delegate"])],
         refs=grant_refs(grant),
     )

@@ -58,7 +58,8 @@ class Delegation:
         if event.type == "TicketResolved" and data.get("requested_by") == FAMILY and data.get("state_key"):
             return [str(data["state_key"])]
         if (
-            event.type in ("OpenInvoiceFound", "RenewalInvoiceCreated", "OrderInvoiceFound", "PayerInvoiceCreated")
+            event.type
+            in ("OpenInvoiceFound", "RenewalInvoiceCreated", "OrderInvoiceFound", "PayerInvoiceCreated", "InvoiceRead")
             and data.get("requested_by") == FAMILY
             and data.get("grant")
         ):
@@ -97,7 +98,7 @@ class Delegation:
 
 def renewal_refs(data: dict[str, Any]) -> list[str]:
     """What an invoice's event, or the outcome of a renewal's action, is about (a renewal lists both)."""
-    invoice = as_int(data.get("invoiceid"))
+    invoice = as_int(data.get("invoiceid")) or as_int(data.get("paid_invoice"))  # an action left a paid invoice
     return [f"invoice:{invoice}"] if invoice else [f"action:{data['action_key']}"] if data.get("action_key") else []
 
 
@@ -286,14 +287,21 @@ def on_order_invoice(
     key = f"grant:{event.data['grant']}"
     if key not in grants:
         return {}
-    step = payer.found if event.type == "OrderInvoiceFound" else payer.invoiced
+    steps = {"OrderInvoiceFound": payer.found, "PayerInvoiceCreated": payer.invoiced, "InvoiceRead": payer.read}
+    step = steps[event.type]
     return {key: step(grants[key], event.data, now)}
 
 
 def on_renewal_applied(
     states: Mapping[str, State], event: Event, now: datetime, rules: DelegationSection
 ) -> dict[str, Decision]:
-    return {k: d for k, g in grant_copies(states).items() if (d := renewal_applied(g, event.data, now)) is not None}
+    out = {}
+    for k, g in grant_copies(states).items():
+        d = payer.part_paid(g, event.data, now) if event.data.get("paid") else None
+        d = d if d is not None else renewal_applied(g, event.data, now)
+        if d is not None:
+            out[k] = d
+    return out
 
 
 def on_ownership_changed(
@@ -326,6 +334,7 @@ EVENTS: dict[str, EventHandler] = {
     "InvoiceOverdue": on_invoice_settled,
     "OrderInvoiceFound": on_order_invoice,
     "PayerInvoiceCreated": on_order_invoice,
+    "InvoiceRead": on_order_invoice,
     OUTCOME: on_renewal_applied,
     "OwnershipChanged": on_ownership_changed,
 }
