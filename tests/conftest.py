@@ -209,3 +209,21 @@ class BridgeWorld:
     def close(self) -> None:
         self.sandbox.control("hooks", {"url": None, "secret": None})
         self.server.close()
+
+
+class SelfServiceWorld(BridgeWorld):
+    """Delegation on, its receiver told where WHMCS is and how to read it (the self-service pages' pay link
+    and live due dates), as the daemon tells it."""
+
+    def __init__(self, sandbox: Sandbox, tmp: Path) -> None:
+        super().__init__(sandbox, tmp, "delegation:\n  enabled: true\n")
+        old = self.public
+        self.server.close()
+        self.receiver = Receiver(
+            tmp / "state.db", [WEBHOOK_SECRET], whmcs_url=sandbox.url, whmcs=WhmcsApi(make_client(sandbox.api_url))
+        )
+        self.server = serve(self.receiver, "127.0.0.1", 0)
+        self.public = f"http://127.0.0.1:{self.server.effective_port}"
+        self.config.write_text(self.config.read_text().replace(old, self.public))
+        run_in_thread(self.server)
+        sandbox.control("hooks", {"url": f"{self.public}/hooks/whmcs", "secret": WEBHOOK_SECRET})

@@ -21,11 +21,9 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.conftest import WEBHOOK_SECRET, BridgeWorld, Sandbox, make_client, needs
-from whmcs_bridge.intake.receiver import Receiver, run_in_thread, serve
+from tests.conftest import Sandbox, SelfServiceWorld, needs
 from whmcs_bridge.store import audit
 from whmcs_bridge.store.db import Database
-from whmcs_bridge.whmcs.api import WhmcsApi
 
 pytestmark = needs("chromium", "chromedriver", install="apt-get install chromium chromium-driver")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -44,21 +42,7 @@ def browser() -> Iterator[webdriver.Chrome]:
     driver.quit()
 
 
-class World(BridgeWorld):
-    """The bridge with its receiver told where WHMCS is (for the pay link), as the daemon tells it."""
-
-    def __init__(self, sandbox: Sandbox, tmp: Path) -> None:
-        super().__init__(sandbox, tmp, "delegation:\n  enabled: true\n")
-        old = self.public
-        self.server.close()
-        self.receiver = Receiver(
-            tmp / "state.db", [WEBHOOK_SECRET], whmcs_url=sandbox.url, whmcs=WhmcsApi(make_client(sandbox.api_url))
-        )
-        self.server = serve(self.receiver, "127.0.0.1", 0)
-        self.public = f"http://127.0.0.1:{self.server.effective_port}"
-        self.config.write_text(self.config.read_text().replace(old, self.public))
-        run_in_thread(self.server)
-        sandbox.control("hooks", {"url": f"{self.public}/hooks/whmcs", "secret": WEBHOOK_SECRET})
+World = SelfServiceWorld
 
 
 @pytest.fixture
