@@ -7,6 +7,7 @@ import os
 import random
 import shutil
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,7 +21,8 @@ from click.testing import CliRunner
 from whmcs_bridge import clock
 from whmcs_bridge import staff as shared_staff
 from whmcs_bridge.cli import app as cli
-from whmcs_bridge.intake.receiver import Receiver, run_in_thread, serve
+from whmcs_bridge.intake.receiver import Receiver, serve
+from whmcs_bridge.intake.serving import run_in_thread, stop
 from whmcs_bridge.sandbox.orders import SEED_ENV
 from whmcs_bridge.sandbox.server import RunningSandbox
 from whmcs_bridge.store.db import Database
@@ -114,10 +116,29 @@ def pytest_report_header() -> str:
     return f"sandbox list-order seed: {os.environ[SEED_ENV]} (repeat with {SEED_ENV}={os.environ[SEED_ENV]})"
 
 
+SESSION_THREADS: set[threading.Thread] = set()
+"""The session's sandbox serves every test: its threads are not a module's leftovers."""
+
+
 @pytest.fixture(scope="session")
 def running_sandbox() -> Iterator[RunningSandbox]:
+    before = set(threading.enumerate())
     with RunningSandbox(IDENTIFIER, SECRET) as running:
+        SESSION_THREADS.update(set(threading.enumerate()) - before)
         yield running
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _no_thread_left() -> Iterator[None]:
+    """A module's tests leave no thread running (a server not stopped, an inbox writer not closed): the
+    full run starts hundreds of receivers, and leaked ones once exhausted the process's threads and files."""
+    before = set(threading.enumerate())
+    yield
+    left = set(threading.enumerate()) - before - SESSION_THREADS
+    for thread in left:
+        thread.join(timeout=5)
+    names = sorted(thread.name for thread in left if thread.is_alive())
+    assert not names, f"threads left running by this module: {', '.join(names)}"
 
 
 @pytest.fixture
@@ -164,6 +185,17 @@ def staff_login(args: tuple[str, ...] | list[str]) -> dict[str, str | None] | No
     return {"SUDO_USER": f"{args[list(args).index('--by') + 1].casefold()}-login"}
 
 
+OPEN_WORLDS: list[BridgeWorld] = []
+"""Worlds made and not closed yet: the fixture below closes what a test left open."""
+
+
+@pytest.fixture(autouse=True)
+def _close_worlds() -> Iterator[None]:
+    yield
+    for world in list(OPEN_WORLDS):
+        world.close()
+
+
 class BridgeWorld:
     """A bridge configured against the sandbox, its receiver (webhooks and consent pages) running in
     a thread, the sandbox's hooks pointed at it, and the CLI to drive it."""
@@ -182,6 +214,7 @@ class BridgeWorld:
         (tmp / ".env").chmod(0o600)  # it holds secrets: a world-readable .env is refused
         self.receiver = Receiver(tmp / "state.db", [WEBHOOK_SECRET])
         self.server = serve(self.receiver, "127.0.0.1", 0)
+        OPEN_WORLDS.append(self)
         self.public = f"http://127.0.0.1:{self.server.effective_port}"
         self.config.write_text(self.config.read_text().replace("PUBLIC_URL", self.public))
         run_in_thread(self.server)
@@ -207,8 +240,11 @@ class BridgeWorld:
         return self.sandbox.rows("emails", client_id=client)
 
     def close(self) -> None:
-        self.sandbox.control("hooks", {"url": None, "secret": None})
-        self.server.close()
+        if self in OPEN_WORLDS:
+            OPEN_WORLDS.remove(self)
+            self.sandbox.control("hooks", {"url": None, "secret": None})
+            stop(self.server)
+            self.receiver.close()
 
 
 class SelfServiceWorld(BridgeWorld):
@@ -218,7 +254,8 @@ class SelfServiceWorld(BridgeWorld):
     def __init__(self, sandbox: Sandbox, tmp: Path) -> None:
         super().__init__(sandbox, tmp, "delegation:\n  enabled: true\n")
         old = self.public
-        self.server.close()
+        stop(self.server)
+        self.receiver.close()
         self.receiver = Receiver(
             tmp / "state.db", [WEBHOOK_SECRET], whmcs_url=sandbox.url, whmcs=WhmcsApi(make_client(sandbox.api_url))
         )

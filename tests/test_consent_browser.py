@@ -19,7 +19,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.conftest import WEBHOOK_SECRET, needs
-from whmcs_bridge.intake.receiver import Receiver, run_in_thread, serve
+from whmcs_bridge.intake.receiver import Receiver, serve
+from whmcs_bridge.intake.serving import run_in_thread, stop
 from whmcs_bridge.store import audit, consent, inbox
 from whmcs_bridge.store.db import Database
 
@@ -44,7 +45,8 @@ class Site:
     def __init__(self, tmp: Path) -> None:
         self.path = tmp / "state.db"
         Database(self.path).close()
-        self.server = serve(Receiver(self.path, [WEBHOOK_SECRET]), "127.0.0.1", 0)
+        self.receiver = Receiver(self.path, [WEBHOOK_SECRET])
+        self.server = serve(self.receiver, "127.0.0.1", 0)
         run_in_thread(self.server)
         self.base = f"http://127.0.0.1:{self.server.effective_port}"
 
@@ -85,7 +87,8 @@ class Site:
 def site(tmp_path: Path) -> Iterator[Site]:
     s = Site(tmp_path)
     yield s
-    s.server.close()
+    stop(s.server)
+    s.receiver.close()
 
 
 def answer(browser: webdriver.Chrome, link: str, button: str, reason: str) -> str:

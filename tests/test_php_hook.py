@@ -18,7 +18,8 @@ from click.testing import CliRunner
 from tests.conftest import WEBHOOK_SECRET, needs
 from tests.test_cli import write_config
 from whmcs_bridge.cli import app as cli
-from whmcs_bridge.intake.receiver import Receiver, run_in_thread, serve
+from whmcs_bridge.intake.receiver import Receiver, serve
+from whmcs_bridge.intake.serving import run_in_thread, stop
 from whmcs_bridge.store import inbox
 from whmcs_bridge.store.db import Database
 
@@ -176,7 +177,8 @@ class Daemon:
 
     def __init__(self, tmp: Path, port: int = 0) -> None:
         self.db_path = tmp / "state.db"
-        self.server = serve(Receiver(self.db_path, [WEBHOOK_SECRET]), "127.0.0.1", port)
+        self.receiver = Receiver(self.db_path, [WEBHOOK_SECRET])
+        self.server = serve(self.receiver, "127.0.0.1", port)
         self.port = int(self.server.effective_port)
         run_in_thread(self.server)
 
@@ -185,7 +187,8 @@ class Daemon:
             return [{"id": e.event_id, **json.loads(e.body)} for e in inbox.entries(db)]
 
     def close(self) -> None:
-        self.server.close()
+        stop(self.server)
+        self.receiver.close()
 
 
 def fire_capturing(

@@ -11,7 +11,8 @@ import requests
 
 from tests.test_cli import run, write_config
 from whmcs_bridge.intake.proxies import ForwardedFor, client_address, networks
-from whmcs_bridge.intake.receiver import run_in_thread, serve
+from whmcs_bridge.intake.receiver import serve
+from whmcs_bridge.intake.serving import run_in_thread, stop
 
 TRUSTED = networks(["127.0.0.1", "10.0.0.0/8", "::1"])
 
@@ -52,7 +53,7 @@ def test_over_http(trusted: list[str], expected: str):
         )
         assert answer.text == expected
     finally:
-        server.close()
+        stop(server)
 
 
 def test_without_trusted_proxies_the_header_never_reaches_the_app():
@@ -64,7 +65,7 @@ def test_without_trusted_proxies_the_header_never_reaches_the_app():
         )
         assert answer.text == "127.0.0.1|"
     finally:
-        server.close()
+        stop(server)
 
 
 def test_a_bad_entry_is_a_config_error(tmp_path):

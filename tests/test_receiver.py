@@ -11,7 +11,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,8 @@ from tests.conftest import WEBHOOK_SECRET, sql
 from whmcs_bridge.intake import signing
 from whmcs_bridge.intake.facts import fact_of
 from whmcs_bridge.intake.hook_types import HOOK_TYPES
-from whmcs_bridge.intake.receiver import Receiver, Rejected, check_nesting, run_in_thread, serve
+from whmcs_bridge.intake.receiver import Receiver, Rejected, check_nesting, serve
+from whmcs_bridge.intake.serving import run_in_thread, stop
 from whmcs_bridge.store import inbox
 from whmcs_bridge.store.db import Database
 
@@ -53,6 +54,10 @@ class Server:
         self.url = f"http://127.0.0.1:{self.server.effective_port}"
         self.thread = run_in_thread(self.server)
 
+    def close(self) -> None:
+        stop(self.server)
+        self.app.close()
+
     def send(self, body: bytes, headers: dict[str, str]) -> requests.Response:
         return requests.post(self.url + "/hooks/whmcs", data=body, headers=headers, timeout=10)
 
@@ -71,7 +76,7 @@ class Server:
 def server(tmp_path: Path) -> Iterator[Server]:
     running = Server(tmp_path)
     yield running
-    running.server.close()
+    running.close()
 
 
 def reference_signed(
@@ -190,7 +195,7 @@ def test_oversize_body_is_413(tmp_path: Path):
         assert chunked.status_code == 413 and chunked.json()["error"] == "too_large"
         assert running.rows() == []
     finally:
-        running.server.close()
+        running.close()
 
 
 def test_healthz_and_metrics(server: Server):
@@ -292,14 +297,14 @@ header_text = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126
     ),
 )
 def test_fuzz_never_5xx(
-    tmp_path_factory: pytest.TempPathFactory,
+    fuzz_app: Receiver,
     body: bytes,
     webhook_id: str | None,
     timestamp: str | None,
     signature: str | None,
     content_type: str | None,
 ):
-    app = fuzz_app(tmp_path_factory)
+    app = fuzz_app
     environ = {
         "REQUEST_METHOD": "POST",
         "PATH_INFO": "/hooks/whmcs",
@@ -319,9 +324,9 @@ def test_fuzz_never_5xx(
     assert statuses and 400 <= int(statuses[0].split()[0]) < 500
 
 
-def test_fuzz_signed_bodies_never_5xx(tmp_path: Path):
+def test_fuzz_signed_bodies_never_5xx(tmp_path: Path, receivers: Callable[[Path], Receiver]):
     """Correctly signed but arbitrary bodies: stored or refused with 400, never a 5xx."""
-    app = Receiver(tmp_path / "f.db", [WEBHOOK_SECRET])
+    app = receivers(tmp_path / "f.db")
 
     rng = random.Random(7)
     samples = [
@@ -351,13 +356,26 @@ def test_fuzz_signed_bodies_never_5xx(tmp_path: Path):
         assert int(statuses[0].split()[0]) in (202, 400), (body, statuses)
 
 
-_FUZZ_APP: dict[str, Receiver] = {}
+@pytest.fixture(scope="module")
+def fuzz_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Receiver]:
+    """One receiver for every example hypothesis draws (a function-scoped fixture would be shared anyway)."""
+    app = Receiver(tmp_path_factory.mktemp("fuzz") / "state.db", [WEBHOOK_SECRET])
+    yield app
+    app.close()
 
 
-def fuzz_app(factory: pytest.TempPathFactory) -> Receiver:
-    if "app" not in _FUZZ_APP:
-        _FUZZ_APP["app"] = Receiver(factory.mktemp("fuzz") / "state.db", [WEBHOOK_SECRET])
-    return _FUZZ_APP["app"]
+@pytest.fixture
+def receivers() -> Iterator[Callable[[Path], Receiver]]:
+    """Receivers called as WSGI apps, without a server; closed (their inbox writer) after the test."""
+    made: list[Receiver] = []
+
+    def make(path: Path) -> Receiver:
+        made.append(Receiver(path, [WEBHOOK_SECRET]))
+        return made[-1]
+
+    yield make
+    for app in made:
+        app.close()
 
 
 def signed_environ(body: bytes, *, msg_id: str = "msg_hostile", timestamp: str | None = None) -> dict[str, Any]:
@@ -428,18 +446,20 @@ def test_the_walk_is_skipped_only_where_it_has_nothing_to_find():
 
 
 @pytest.mark.parametrize("name", HOSTILE)
-def test_hostile_signed_bodies_get_400_and_nothing_is_stored(tmp_path: Path, name: str):
+def test_hostile_signed_bodies_get_400_and_nothing_is_stored(
+    tmp_path: Path, receivers: Callable[[Path], Receiver], name: str
+):
     """Signed by the real secret, yet refused: only UTF-8 JSON, bounded, of a type the PHP hook sends."""
-    app = Receiver(tmp_path / "state.db", [WEBHOOK_SECRET])
+    app = receivers(tmp_path / "state.db")
     status, reply = answer(app, signed_environ(HOSTILE[name]))
     assert status == 400 and set(reply) == {"error", "message"}, (status, reply)
     with Database(tmp_path / "state.db") as db:
         assert inbox.entries(db) == []
 
 
-def test_an_id_of_superscript_digits_is_no_fact(tmp_path: Path):
+def test_an_id_of_superscript_digits_is_no_fact(tmp_path: Path, receivers: Callable[[Path], Receiver]):
     """`"²³".isdigit()` is true but int() refuses it: such an id names no fact (it once made a 500)."""
-    app = Receiver(tmp_path / "state.db", [WEBHOOK_SECRET])
+    app = receivers(tmp_path / "state.db")
     status, _ = answer(app, signed_environ(event_bytes(data={"invoiceid": "\u00b2\u00b3"})))
     assert status == 202
     assert fact_of("InvoicePaid", {"invoiceid": "\u00b2\u00b3"}) is None
@@ -447,20 +467,22 @@ def test_an_id_of_superscript_digits_is_no_fact(tmp_path: Path):
 
 
 @pytest.mark.parametrize("stamp", ["\u00b2", "\u0661\u0662", "１２３", "12 ", "-1", "1e9"])
-def test_a_timestamp_that_is_not_ascii_digits_is_401_without_any_secret(tmp_path: Path, stamp: str):
-    app = Receiver(tmp_path / "state.db", [WEBHOOK_SECRET])
+def test_a_timestamp_that_is_not_ascii_digits_is_401_without_any_secret(
+    tmp_path: Path, receivers: Callable[[Path], Receiver], stamp: str
+):
+    app = receivers(tmp_path / "state.db")
     status, reply = answer(app, signed_environ(event_bytes(), timestamp=stamp))
     assert status == 401 and reply["error"] == "signature"
 
 
-def test_every_type_the_php_hook_sends_is_accepted(tmp_path: Path):
+def test_every_type_the_php_hook_sends_is_accepted(tmp_path: Path, receivers: Callable[[Path], Receiver]):
     """The receiver's allow-list is the PHP hook's: the two files agree."""
     php = (Path(__file__).resolve().parents[1] / "hooks" / "whmcs_bridge.php").read_text()
     allowed = php[php.index("function whmcs_bridge_allowed()") :]
     allowed = allowed[: allowed.index("\n    }\n")]  # functions sit inside `if (!function_exists(...))`
     sent = set(re.findall(r"^ {12}'(\w+)' =>", allowed, re.M))  # the array's own keys, not nested ones
     assert sent == set(HOOK_TYPES)
-    app = Receiver(tmp_path / "state.db", [WEBHOOK_SECRET])
+    app = receivers(tmp_path / "state.db")
     for n, kind in enumerate(sorted(sent)):
         status, _ = answer(app, signed_environ(event_bytes(kind, {}), msg_id=f"msg_{n}"))
         assert status == 202, kind

@@ -21,9 +21,10 @@ from whmcs_bridge.errors import EnvironmentProblem, WhmcsApiError, WhmcsProtocol
 from whmcs_bridge.evidence import anchor
 from whmcs_bridge.executor.loop import Executor, ExecutorReport
 from whmcs_bridge.executor.texts import Texts
+from whmcs_bridge.intake import serving
 from whmcs_bridge.intake.poller import Poller, PollReport
 from whmcs_bridge.intake.proxies import ForwardedFor
-from whmcs_bridge.intake.receiver import Receiver, run_in_thread, serve
+from whmcs_bridge.intake.receiver import Receiver, serve
 from whmcs_bridge.messages import load as catalogue
 from whmcs_bridge.metrics import Registry
 from whmcs_bridge.store import audit, inbox, states
@@ -324,7 +325,7 @@ class Daemon:
         lease.tell(f"whmcs-bridge run on {self.config.receiver.host}:{port}")
         signal.signal(signal.SIGTERM, self.handle_signal)
         signal.signal(signal.SIGINT, self.handle_signal)
-        run_in_thread(self.server)
+        serving.run_in_thread(self.server)
         log.info(
             "listening on http://%s:%s/hooks/whmcs; state in %s",
             self.config.receiver.host,
@@ -340,7 +341,7 @@ class Daemon:
                 exc,
             )
         finally:
-            self.server.close()
+            serving.stop(self.server)
             self.receiver.close()
             self.bridge.close()
             if self.previewer is not None:

@@ -12,7 +12,8 @@ import requests
 
 from whmcs_bridge.config.load import Config
 from whmcs_bridge.daemon import Bridge
-from whmcs_bridge.intake.receiver import Receiver, run_in_thread, serve
+from whmcs_bridge.intake.receiver import Receiver, serve
+from whmcs_bridge.intake.serving import run_in_thread, stop
 
 Echo = Callable[[str], None]
 
@@ -71,5 +72,5 @@ class Stage:
 
     def close(self) -> None:
         self.control("hooks", {"url": None, "secret": None})
-        self.server.close()
+        stop(self.server)
         self.bridge.close()

@@ -37,6 +37,7 @@ from whmcs_bridge.evidence.keys import PublicKey
 from whmcs_bridge.families import FAMILIES
 from whmcs_bridge.install import default_url
 from whmcs_bridge.install import install_hook as install
+from whmcs_bridge.intake import serving
 from whmcs_bridge.preview import Shadow
 from whmcs_bridge.preview import preview as preview_pass
 from whmcs_bridge.probe import gateway_problem, probe_actions, requestor_warning
@@ -418,16 +419,16 @@ def sandbox(
     )
     click.echo(json.dumps(summary), err=True)
 
-    def stop(*_: Any) -> None:
+    def interrupt(*_: Any) -> None:
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGTERM, interrupt)
     try:
         server.run()
     except KeyboardInterrupt:
         pass
     finally:
-        server.close()
+        serving.stop(server)
         app.hooks.close()
 
 

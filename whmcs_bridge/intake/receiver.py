@@ -442,17 +442,3 @@ def serve(
     )
     server.channel_class = _error_channel(on_rejected)
     return server
-
-
-def run_in_thread(server: Any, name: str = "receiver") -> threading.Thread:
-    """Serve from a daemon thread; closing the server from another thread ends it quietly."""
-
-    def run() -> None:
-        try:
-            server.run()
-        except (OSError, ValueError):  # the socket map was closed under select(): a normal shutdown
-            pass
-
-    thread = threading.Thread(target=run, name=name, daemon=True)
-    thread.start()
-    return thread

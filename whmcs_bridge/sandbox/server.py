@@ -42,6 +42,7 @@ from waitress.server import create_server
 
 from whmcs_bridge.config.reader import Duration
 from whmcs_bridge.intake import signing
+from whmcs_bridge.intake.serving import stop
 from whmcs_bridge.sandbox import scenarios
 from whmcs_bridge.sandbox.actions import BY_LOWER, ApiFail, Hook, Params
 from whmcs_bridge.sandbox.orders import Orders
@@ -488,7 +489,7 @@ class RunningSandbox:
         self._thread.start()
 
     def close(self) -> None:
-        self.server.close()
+        stop(self.server)
         self.app.hooks.close()
 
     def __enter__(self) -> RunningSandbox:
