@@ -310,8 +310,21 @@ class Daemon:
 
     def run(self) -> int:
         os.umask(0o077)  # what the daemon creates (WAL, lock, evidence, exports) is its user's alone
-        with Lease(self.config.state.path, "whmcs-bridge run") as lease:
-            return self._run(lease)
+        try:
+            with Lease(self.config.state.path, "whmcs-bridge run") as lease:
+                return self._run(lease)
+        finally:  # also when the lease is refused: the receiver's writer and the databases are closed
+            self.close()
+
+    def close(self) -> None:
+        if self.server is not None:
+            serving.stop(self.server)
+            self.server = None
+        self.receiver.close()
+        self.bridge.close()
+        if self.previewer is not None:
+            self.previewer.close()
+            self.previewer = None
 
     def _run(self, lease: Lease) -> int:
         # The inbox writer and the engine spend their time in SQLite, which releases the GIL around
@@ -341,11 +354,7 @@ class Daemon:
                 exc,
             )
         finally:
-            serving.stop(self.server)
-            self.receiver.close()
-            self.bridge.close()
-            if self.previewer is not None:
-                self.previewer.close()
+            self.close()
         log.info("stopped")
         return 0
 

@@ -31,7 +31,8 @@ class Stage:
         self.scenario: dict[str, Any] = requests.post(
             f"{sandbox_url}_sandbox/scenario", json={"name": scenario}, timeout=30
         ).json()
-        self.server = serve(Receiver(config.state.path, config.receiver.all_secrets), "127.0.0.1", 0)
+        self.receiver = Receiver(config.state.path, config.receiver.all_secrets)
+        self.server = serve(self.receiver, "127.0.0.1", 0)
         run_in_thread(self.server)
         self.public = f"http://127.0.0.1:{self.server.effective_port}"
         if links:
@@ -73,4 +74,5 @@ class Stage:
     def close(self) -> None:
         self.control("hooks", {"url": None, "secret": None})
         stop(self.server)
+        self.receiver.close()
         self.bridge.close()
