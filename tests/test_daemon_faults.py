@@ -5,6 +5,7 @@ cancelled by its own guard), so the payment that follows lifts it."""
 
 from __future__ import annotations
 
+import contextlib
 import random
 import selectors
 import signal
@@ -48,6 +49,8 @@ class Proxy:
 
     def refuse(self) -> None:
         if self._listener is not None:
+            with contextlib.suppress(OSError):  # close() alone would not wake the thread blocked in accept()
+                self._listener.shutdown(socket.SHUT_RDWR)
             self._listener.close()
             self._listener = None
 
