@@ -129,12 +129,14 @@ def find_open_invoice(api: WhmcsApi, p: Params) -> dict[str, Any]:
     "Hosting" item whose relid is the service: DD:api-reference/getinvoice.md lists each item's id, type,
     relid and amount), and the service's next due date and billing cycle now (GetClientsProducts). A service
     that is gone, is another client's now or is not active has nothing to renew; none found is an answer too."""
-    report = p.get("report") or {}
+    report = {**(p.get("report") or {}), "others": others_now(api, p.get("others") or [])}
     if p.get("domain_id"):
-        return domain_renewal(api, p)
+        return domain_renewal(api, {**p, "report": report})
     service = api.service(int(p["service_id"]))
+    if service is None or service.client_id != int(p["client_id"]):  # a whole-account grant names any id
+        return {**report, "invoice_id": None, "not_owners": True, "holder": service.client_id if service else None}
     # A pending service's invoice is its order's first payment, which provisions it: not a renewal.
-    if service is None or service.client_id != int(p["client_id"]) or service.status not in ("Active", "Suspended"):
+    if service.status not in ("Active", "Suspended"):
         return {**report, "invoice_id": None}
     for summary in recent(api.invoices(client_id=int(p["client_id"]), status="Unpaid", newest_first=True), 50):
         invoice = api.invoice(summary.id)
@@ -149,8 +151,25 @@ def find_open_invoice(api: WhmcsApi, p: Params) -> dict[str, Any]:
                 "paid": f"{invoice.paid:.2f}",  # part paid already: the renewal is left to staff
                 "due": service.nextduedate.isoformat() if service.nextduedate else None,
                 "cycle": service.billingcycle,
+                "name": service.domain or service.name,  # a whole-account grant does not list it by name
             }
     return {**report, "invoice_id": None}
+
+
+def others_now(api: WhmcsApi, others: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Other grants' renewal invoices for the same item as WHMCS has them now (GetInvoice `status`,
+    DD:api-reference/getinvoice.md): the rules refuse a second renewal while one is still open. An invoice WHMCS
+    no longer has is "Deleted"."""
+    out = []
+    for other in others:
+        try:
+            status = api.invoice(int(other["invoice"])).status
+        except WhmcsApiError as exc:
+            if not not_found(exc):
+                raise
+            status = "Deleted"
+        out.append({**other, "status": status})
+    return out
 
 
 def domain_renewal(api: WhmcsApi, p: Params) -> dict[str, Any]:
@@ -160,7 +179,9 @@ def domain_renewal(api: WhmcsApi, p: Params) -> dict[str, Any]:
     domain that is gone, is another client's now or is not active has nothing to renew."""
     report = p.get("report") or {}
     domain = next(api.domains(domain_id=int(p["domain_id"])), None)
-    if domain is None or domain.client_id != int(p["client_id"]) or domain.status != "Active":
+    if domain is None or domain.client_id != int(p["client_id"]):  # a whole-account grant names any id
+        return {**report, "invoice_id": None, "not_owners": True, "holder": domain.client_id if domain else None}
+    if domain.status != "Active":
         return {**report, "invoice_id": None}
     years = domain.regperiod or 1
     facts = {

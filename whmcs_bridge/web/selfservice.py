@@ -17,7 +17,7 @@ from typing import Any
 
 from whmcs_bridge import staff
 from whmcs_bridge.errors import BridgeError
-from whmcs_bridge.families.delegation import renewal
+from whmcs_bridge.families.delegation import renewal_scope
 from whmcs_bridge.families.delegation.grants import FAMILY
 from whmcs_bridge.messages.catalogue import FALLBACK, Catalogue
 from whmcs_bridge.messages.render import Named, Reader
@@ -114,10 +114,10 @@ class SelfService:
         name = next((g.get("delegate_name") for g in grants if g.get("delegate_name")), None) or f"#{link.subject}"
         rows = []
         for g in (g for g in grants if g.get("status") == "active"):
-            for item in (i for i in g.get("items") or [] if i["kind"] in renewal.RENEWABLE):
+            for item in (i for i in g.get("items") or [] if i["kind"] in renewal_scope.RENEWABLE):
                 status, due = self.in_whmcs(item["id"], item["kind"])
                 mine = (item["kind"], item["id"])
-                last = next((r for r in reversed(g.get("renewals") or []) if renewal.item_of(r) == mine), None)
+                last = next((r for r in reversed(g.get("renewals") or []) if renewal_scope.item_of(r) == mine), None)
                 invoice = last.get("delegate_invoice") if last else None
                 rows.append(
                     self.text(
@@ -131,7 +131,7 @@ class SelfService:
                         due=due,
                         grant=g["id"],
                         may_renew="yes"
-                        if self.may_renew(g["role"]) and renewal.open_renewal(g, item["id"], item["kind"]) is None
+                        if self.may_renew(g["role"]) and renewal_scope.open_renewal(g, item["id"], item["kind"]) is None
                         else "",
                         renewal=last["status"] if last else "",
                         invoice=str(invoice) if invoice else "",
@@ -186,10 +186,10 @@ class SelfService:
             if PURPOSES[link.purpose] != "delegate" or not self.may_renew(grant["role"]):
                 return "This contact may not renew this service."
             try:
-                kind, item = renewal.wanted_item(grant, form.get("service"), form.get("domain"))
+                kind, item = renewal_scope.wanted_item(grant, form.get("service"), form.get("domain"))
             except ValueError as exc:
                 return f"{exc}."
-            return renewal.refusal(grant, item, kind)
+            return renewal_scope.refusal(grant, item, kind)
         return None
 
     def act(self, link: ConsentLink, form: dict[str, str], answer: dict[str, str], now: datetime) -> bool:
@@ -208,6 +208,10 @@ class SelfService:
         if form["do"] == "renew":
             data["service"] = int(form["service"]) if form.get("service", "").isdigit() else None
             data["domain"] = int(form["domain"]) if form.get("domain", "").isdigit() else None
+            # The rules then see the owner's other grants: another delegate's renewal of the same item refuses it.
+            owner = next((g["owner"] for g in self.grants(link) if g["id"] == form["grant"]), None)
+            if owner is not None:
+                data["owner"] = int(owner)
         db = self.db()
         with db.atomic():
             if not consent.claim(

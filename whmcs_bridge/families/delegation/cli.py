@@ -177,20 +177,33 @@ def withdraw(obj: Context, grant_id: str, by: str, reason: str) -> None:
 
 @delegations.command("renew")
 @click.argument("grant_id")
-@click.option("--service", type=ID, default=None, help="Which granted service [default: the grant's first service].")
-@click.option("--domain", type=ID, default=None, help="Which granted domain, to renew a domain instead.")
+@click.option(
+    "--service",
+    type=ID,
+    default=None,
+    help="Which granted service [default: the grant's first service]; on a whole-account grant, any of the "
+    "owner's services (WHMCS is asked whether the owner holds it).",
+)
+@click.option(
+    "--domain",
+    type=ID,
+    default=None,
+    help="Which granted domain (on a whole-account grant, any of the owner's), to renew a domain instead.",
+)
 @click.option("--by", required=True, help="Who asks (the delegate's contact, or staff for them).")
 @click.pass_obj
 @user_errors
 def renew(obj: Context, grant_id: str, service: int | None, domain: int | None, by: str) -> None:
     """Renew one granted service (or domain) for its owner, invoiced to the delegate: the delegate's invoice
     bills exactly the period of the owner's invoice line (a domain without one: one registration period at
-    WHMCS's price); when the delegate pays, it is renewed once and its line comes off the owner's invoice."""
+    WHMCS's price); when the delegate pays, it is renewed once and its line comes off the owner's invoice.
+    Refused while a renewal invoice for the same item is open in WHMCS, through this grant or another one."""
     if service is not None and domain is not None:
         raise click.UsageError("give --service or --domain, not both")
     config = obj.config()
     with Database(existing_state(config)) as db:
-        g = dg.renew(config, db, grant_id, by=by, service=service, domain=domain, now=utcnow())
+        api = WhmcsApi.from_config(config)
+        g = dg.renew(config, db, grant_id, by=by, service=service, domain=domain, now=utcnow(), api=api)
     last = g.get("renewals", [])[-1]
     click.echo(
         f"renewal {last['n']} of grant {grant_id} asked: the delegate will be invoiced for the owner's open invoice (next pass)"

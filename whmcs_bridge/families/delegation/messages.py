@@ -554,6 +554,28 @@ MESSAGES = define(
         owner_invoice="1012",
         service=1,
     ),
+    _spec(
+        "delegation.renewal_already_open",
+        "email",
+        "client",
+        {"grant": "text", "invoice": "text", "service": "service", "domain": "domain"},
+        "To the delegate: its renewal request was refused, a renewal invoice for the same service or domain "
+        "(`invoice`, through another contact's access; empty while it is being made) being open in WHMCS; it may "
+        "ask again once that invoice is paid, cancelled or refunded.",
+        invoice="1043",
+        service=1,
+    ),
+    _spec(
+        "delegation.renewal_not_owners",
+        "email",
+        "client",
+        {"grant": "text", "kind": "text", "id": "text"},
+        "To the delegate: its renewal request through a grant on the owner's whole account was refused, WHMCS "
+        "not having the service or domain (`kind` service or domain, `id`) under the owner's account. Named by "
+        "its number only: it may be another client's.",
+        kind="service",
+        id="120",
+    ),
     # --- orders placed by a delegate's user ---------------------------------------------------------
     _spec(
         "delegation.order_requestor_unknown",

@@ -3,7 +3,8 @@ delegation rules: find the service's line on the owner's open invoice, invoice t
 amount alone, and when the delegate pays, renew that one service once (its next due date one cycle on) and
 take its line off the owner's invoice, which keeps its other items. The owner paying first cancels the
 delegate's invoice; a delegate's invoice cancelled leaves the owner's as it was; both paying, or a refund
-after the renewal, is a staff task; a second request while one is open is refused. The delegate's invoice
+after the renewal, is a staff task; a second request while one is open is refused, whichever grant on the
+same item asked first (renewal_scope.py: WHMCS is asked whether the other's invoice is still open). The delegate's invoice
 bills exactly the period the owner's line bills (its dates against the next due date and billing cycle
 WHMCS has now), or staff decide. A granted domain renews the same way, for one registration period: priced
 from its line on the owner's invoice, else at WHMCS's TLD price; paid, the registrar renews it once.
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -37,12 +39,20 @@ from whmcs_bridge.families.delegation.grants import (
     record,
     rights,
 )
+from whmcs_bridge.families.delegation.renewal_scope import (
+    being_invoiced,
+    elsewhere,
+    held,
+    item_of,
+    not_the_owners,
+    open_renewal,
+    refusal,
+    wanted_item,
+)
 from whmcs_bridge.model import Action, Decision, as_int, message
 
-OPEN = ("looking", "invoiced", "paid")  # a renewal still under way: no second one for the service
 OUTCOME = "DelegationRenewalApplied"  # how the executor tells the rules the renewal's action ended
 ENDED = "grant ended"  # a renewal its grant's end stopped
-RENEWABLE = ("service", "domain")  # what a grant's item may be renewed as
 # WHMCS's billing cycles (GetClientsProducts `billingcycle`) and their length in months; the others (Free
 # Account, One Time) do not renew.
 CYCLES = {"Monthly": 1, "Quarterly": 3, "Semi-Annually": 6, "Annually": 12, "Biennially": 24, "Triennially": 36}
@@ -53,73 +63,22 @@ def while_active(grant: dict[str, Any], **more: Any) -> dict[str, Any]:
     return {"state_active": [FAMILY, f"grant:{grant['id']}"], **more}
 
 
-def item_of(renewal: dict[str, Any]) -> tuple[str, int]:
-    """What a renewal renews: ("service", id), or ("domain", id) for a domain's (issue 16, build 4)."""
-    return ("domain", int(renewal["domain"])) if renewal.get("domain") else ("service", int(renewal["service"]))
-
-
 def renewed(renewal: dict[str, Any]) -> dict[str, Any]:
     """A message's fields naming what a renewal renews: `service`, or `domain` (the message says the one given)."""
     kind, item = item_of(renewal)
     return {"service": item} if kind == "service" else {"service": None, "domain": item}
 
 
-def open_renewal(grant: dict[str, Any], item: int, kind: str = "service") -> dict[str, Any] | None:
-    return next(
-        (r for r in grant.get("renewals", []) if item_of(r) == (kind, item) and r["status"] in OPEN),
-        None,
-    )
-
-
-def refusal(grant: dict[str, Any], item: int, kind: str = "service") -> str | None:
-    """Why a new renewal of the service (or domain) cannot start now (one is open), as one sentence; None if
-    it can."""
-    current = open_renewal(grant, item, kind)
-    if current is None:
-        return None
-    where = (
-        f"the delegate's invoice #{current['delegate_invoice']}, {current['status']}"
-        if current.get("delegate_invoice")
-        else current["status"]
-    )
-    return (
-        f"renewal {current['n']} of {kind} #{item} is open ({where}): it is paid, cancelled or answered "
-        "before another one starts"
-    )
-
-
-def ticket_refusal(grant: dict[str, Any], item: dict[str, Any] | None) -> str | None:
-    """Why a ticket's [renew] starts no renewal (one sentence), or None when it starts one: the ticket must
-    name a service or domain the grant covers, and no renewal of it may be open."""
-    if item is None or item["kind"] not in RENEWABLE:
-        return f"the ticket names no service or domain of grant {grant['id']} to renew"
-    return refusal(grant, int(item["id"]), item["kind"])
-
-
-def wanted_service(grant: dict[str, Any], asked: Any) -> int:
-    services = [i for i in grant.get("items", []) if i["kind"] == "service"]
-    wanted = as_int(asked) or (services[0]["id"] if services else None)
-    if wanted is None or not any(i["id"] == wanted for i in services):
-        raise ValueError(f"grant {grant['id']} covers no service {wanted or ''} to renew".replace("  ", " "))
-    return wanted
-
-
-def wanted_item(grant: dict[str, Any], service: Any = None, domain: Any = None) -> tuple[str, int]:
-    """The granted service or domain to renew: the one asked for, else the grant's first service, else its
-    first domain; ValueError (one sentence) when the grant covers no such thing."""
-    domains = [i["id"] for i in grant.get("items", []) if i["kind"] == "domain"]
-    services = [i for i in grant.get("items", []) if i["kind"] == "service"]
-    if as_int(domain) is not None or (as_int(service) is None and not services and domains):
-        wanted = as_int(domain) or domains[0]
-        if wanted not in domains:
-            raise ValueError(f"grant {grant['id']} covers no domain {wanted} to renew")
-        return "domain", wanted
-    return "service", wanted_service(grant, service)
-
-
-def renew(grant: dict[str, Any], data: dict[str, Any], now: datetime, rules: DelegationSection) -> Decision:
-    """Step 1: find the service's line on the owner's open invoice (a domain's line, or its price), a read;
-    then invoice the delegate."""
+def renew(
+    grant: dict[str, Any],
+    data: dict[str, Any],
+    now: datetime,
+    rules: DelegationSection,
+    others: Sequence[dict[str, Any]] = (),
+) -> Decision:
+    """Step 1: find the service's line on the owner's open invoice (a domain's line, or its price), a read that
+    also asks WHMCS about the owner's other grants' open renewal invoices for the same item; then invoice the
+    delegate. `others`: the owner's other grants in view."""
     if grant.get("status") != "active":
         raise ValueError(f"grant {grant['id']} is {grant.get('status')}: it cannot renew")
     if not rights(grant, rules).renew:
@@ -137,26 +96,66 @@ def renew(grant: dict[str, Any], data: dict[str, Any], now: datetime, rules: Del
         return Decision(state=grant)
     renewals = grant.setdefault("renewals", [])
     n = len(renewals) + 1
-    renewals.append(
-        {
-            "n": n,
-            kind: wanted,
-            "status": "looking",
-            "requested": now.isoformat(timespec="seconds"),
-            "by": data.get("by"),
-        }
-    )
+    renewal = {
+        "n": n,
+        kind: wanted,
+        "status": "looking",
+        "requested": now.isoformat(timespec="seconds"),
+        "by": data.get("by"),
+    }
+    renewals.append(renewal)
     grant["history"].append(
         {"at": now.isoformat(timespec="seconds"), "what": f"renewal {n} asked", "by": data.get("by")}
     )
+    pending = elsewhere(others, grant, kind, wanted)
+    busy = being_invoiced(kind, wanted, pending)
+    if busy is not None:
+        return refused(grant, renewal, busy, now, "delegation.renewal_already_open", invoice="")
     find = act(
         grant,
         "find_open_invoice",
         f"renew:{n}:find",
-        {"client_id": grant["owner"], f"{kind}_id": wanted, "report": {"grant": grant["id"], "n": n}},
+        {
+            "client_id": grant["owner"],
+            f"{kind}_id": wanted,
+            "report": {"grant": grant["id"], "n": n},
+            # Another grant's open renewal invoice of the item: WHMCS says whether it is still open.
+            **({"others": [{"invoice": p["invoice"], "grant": p["grant"]} for p in pending]} if pending else {}),
+        },
         grant["owner"],
     )
     return Decision(state=grant, actions=[find], refs=grant_refs(grant))
+
+
+def refused(
+    grant: dict[str, Any], renewal: dict[str, Any], reason: str, now: datetime, msg: str, **fields: Any
+) -> Decision:
+    """The request ends here, nothing invoiced: the reason (one sentence) in the grant's history, and the
+    delegate told in its language."""
+    n, at = renewal["n"], now.isoformat(timespec="seconds")
+    renewal.update(status="refused", stopped=at, reason=reason)
+    grant["history"].append({"at": at, "what": f"renewal {n} refused", "by": "bridge", "reason": reason})
+    told = message(msg, **about_grant(grant, **renewed(renewal), **fields))
+    email = act(grant, "email", f"renew:{n}:refused", notice(grant["delegate"], told), grant["delegate"])
+    return Decision(state=grant, actions=[email], refs=grant_refs(grant))
+
+
+def refused_by_whmcs(
+    grant: dict[str, Any], renewal: dict[str, Any], data: dict[str, Any], now: datetime
+) -> Decision | None:
+    """What WHMCS said when the renewal started that refuses it: another grant's renewal invoice for the item
+    still open, or the item not the owner's (a whole-account grant names any id); None when nothing does."""
+    what, item = item_of(renewal)
+    found = [dict(o) for o in data.get("others") or []]
+    why = held(what, item, found)
+    if why is not None:
+        invoice = next(str(o["invoice"]) for o in found if str(o["invoice"]) in why)
+        return refused(grant, renewal, why, now, "delegation.renewal_already_open", invoice=invoice)
+    if data.get("not_owners"):
+        holder = as_int(data.get("holder"))
+        why = not_the_owners(what, item, grant["owner"], holder)
+        return refused(grant, renewal, why, now, "delegation.renewal_not_owners", kind=what, id=str(item))
+    return None
 
 
 def next_due(day: date, cycle: str) -> date | None:
@@ -217,6 +216,9 @@ def renewal_step(grant: dict[str, Any], kind: str, data: dict[str, Any], now: da
     if renewal["status"] != "looking":
         return Decision(state=grant)
     what, item = item_of(renewal)
+    stopped = refused_by_whmcs(grant, renewal, data, now)
+    if stopped is not None:
+        return stopped
     if data.get("invoice_id") and Decimal(str(data.get("paid") or "0")) > 0:
         return owner_paid_part_first(grant, renewal, data, now)
     due, until = period_of(what, data)
