@@ -326,4 +326,11 @@ def find_order_invoice(api: WhmcsApi, p: Params) -> dict[str, Any]:
     ]
     owner = api.client_details(invoice.client_id)  # named on the agency's invoice as WHMCS names it now
     name = owner.companyname or f"{owner.firstname} {owner.lastname}".strip()
-    return {**(p.get("report") or {}), "invoice_id": invoice.id, "open": invoice.is_open, "lines": lines, "owner": name}
+    return {
+        **(p.get("report") or {}),
+        "invoice_id": invoice.id,
+        "open": invoice.is_open,
+        "lines": lines,
+        "owner": name,
+        "paid": f"{invoice.paid:.2f}",  # part paid by the owner already: the order is parked for staff
+    }

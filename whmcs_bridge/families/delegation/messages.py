@@ -253,6 +253,19 @@ MESSAGES = define(
         paid="10.00",
     ),
     _spec(
+        "delegation.order_parked_note",
+        "text",
+        "staff",
+        {"grant": "text", "order": "text", "owner_invoice": "text", "invoice": "text", "owner_paid": "money"},
+        "Sticky staff task on the owner's account: the order is parked (pending, not accepted) because the owner "
+        "had paid `owner_paid` of its invoice, which bills the order: the bridge did not invoice the contact (no "
+        "`invoice`), or did (`invoice`) but left the order's lines on the owner's invoice.",
+        order="7",
+        owner_invoice="501",
+        invoice="502",
+        owner_paid="5.00",
+    ),
+    _spec(
         "delegation.order_owner_paid",
         "email",
         "client",
