@@ -202,6 +202,12 @@ def domain_renewal(api: WhmcsApi, p: Params) -> dict[str, Any]:
                 "line": line.description,
                 "paid": f"{invoice.paid:.2f}",  # part paid already: the renewal is left to staff
             }
+    # No line bills it: the price is WHMCS's renewal price for its TLD and registration period, in the owner's
+    # currency (GetTLDPricing `pricing.<tld>.renew.<years>` with `clientid`, DD:api-reference/gettldpricing.md),
+    # not a per-domain recurring amount: GetClientsDomains documents its `domains` only as "the domains that
+    # match the criteria passed" (DD:api-reference/getclientsdomains.md), so what a recurring amount there holds
+    # (an order's promotion, a price since changed) is not something the bridge may bill on. The period is the
+    # domain's own `regperiod`, the one DomainRenew is then sent for (DD:api-reference/domainrenew.md).
     tld = domain.domainname.partition(".")[2]
     price = api.domain_renew_price(int(p["client_id"]), tld, years) if tld else None
     if price is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 import click
@@ -100,7 +100,8 @@ def templates(obj: Context) -> None:
     "--expires",
     type=click.DateTime(["%Y-%m-%d"]),
     default=None,
-    help="When the grant ends, a day after today [default: delegation.default_expiry, else never].",
+    help="The last day of the grant, today or later: it ends at the end of that day, in the configured time "
+    "zone [default: delegation.default_expiry, else never].",
 )
 @click.pass_obj
 @user_errors
@@ -135,7 +136,7 @@ def grant(
             items=items,
             by=by,
             basis=basis,
-            expires=expires.replace(tzinfo=UTC) if expires else None,
+            expires=end_of_day(expires.date(), config.zone) if expires else None,
             now=utcnow(),
             api=WhmcsApi.from_config(config),
             request=request,
@@ -208,6 +209,12 @@ def renew(obj: Context, grant_id: str, service: int | None, domain: int | None, 
     click.echo(
         f"renewal {last['n']} of grant {grant_id} asked: the delegate will be invoiced for the owner's open invoice (next pass)"
     )
+
+
+def end_of_day(day: date, zone: tzinfo) -> datetime:
+    """A day given on the command line means the whole of it: its last second in the configured zone (so
+    `--expires` today is the end of today, not its midnight, already past)."""
+    return datetime.combine(day + timedelta(days=1), time(0), zone) - timedelta(seconds=1)
 
 
 group = delegations  # what the command line registers (families/__init__.py)

@@ -82,5 +82,6 @@ def note(msg: dict[str, Any], **params: Any) -> dict[str, Any]:
 
 def record(grant: dict[str, Any], at: str, what: str, **facts: Any) -> None:
     """What the delegate did on the owner's behalf, for the owner's next digest: `what` is "copy"
-    (with the email's `email` subject), "ticket" (with its `ticket`) or "renewal" (with its `service`)."""
+    (with the email's `email` subject), "ticket" (with its `ticket`), "renewal" (with its `service` or `domain`
+    and `invoice`) or "refund" (that invoice refunded after the renewal)."""
     grant.setdefault("activity", []).append({"at": at, "what": what, **facts})

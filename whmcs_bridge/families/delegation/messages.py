@@ -309,9 +309,17 @@ MESSAGES = define(
         "delegation.digest",
         "email",
         "client",
-        {"since": "date", "copies": "number", "emails": "text", "tickets": "number", "renewed": "subjects"},
+        {
+            "since": "date",
+            "copies": "number",
+            "emails": "text",
+            "tickets": "number",
+            "renewed": "subjects",
+            "refunded": "subjects",
+        },
         "To the owner, every delegation.digest_every: what one contact did on its behalf (copies received, "
-        "with the emails' subjects; support tickets answered as its contact; services and domains renewed).",
+        "with the emails' subjects; support tickets answered as its contact; services and domains renewed; "
+        "`refunded`, those whose renewal payment was refunded since).",
         copies=2,
         emails="Service Unsuspension Notification; Invoice Payment Confirmation",
         tickets=1,
@@ -398,9 +406,11 @@ MESSAGES = define(
             "service": "service",
             "domain": "domain",
             "until": "date",
+            "left": "text",
         },
         "Staff note on the owner's account: the delegate paid one service's renewal; the service is renewed "
-        "until `until` and its line is off the owner's invoice (the rest of that invoice is still due).",
+        "until `until` and its line is off the owner's invoice: `left` is kept (the rest of that invoice is "
+        "still due), cancelled (the line was its only item), or empty (not known, or it no longer billed it).",
         invoice="1043",
         owner_invoice="1012",
         service=1,

@@ -362,6 +362,7 @@ def delegate_invoice(grant: dict[str, Any], renewal: dict[str, Any], kind: str, 
         return Decision(state=grant, refs=grant_refs(grant))
     if kind == "InvoiceRefunded" and renewal["status"] == "renewed":
         renewal.update(status="refunded", refunded=at)
+        record(grant, at, "refund", **renewed(renewal), invoice=invoice)  # the digest no longer says it was paid
         grant["history"].append(
             {"at": at, "what": f"renewal {n}: the delegate's invoice #{invoice} refunded", "by": "WHMCS"}
         )
@@ -426,6 +427,8 @@ def renewal_applied(grant: dict[str, Any], data: dict[str, Any], now: datetime) 
         return not_applied(grant, renewal, now)
     if data.get("status") == "done":
         renewal.update(status="renewed", renewed=at)
+        # What became of the owner's invoice, as the action found it (unknown after a crash: nothing said).
+        facts["left"] = str(data.get("owner_invoice_left") or "")
         grant["history"].append(
             {
                 "at": at,

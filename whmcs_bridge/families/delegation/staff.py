@@ -71,7 +71,8 @@ def new_grant(
         raise BridgeError("name what the grant covers: --service ID, --domain ID or --whole-client")
     if expires is not None and expires <= now:
         raise UsageProblem(
-            f"--expires {expires.date().isoformat()} is in the past: a grant ends after today (or give no --expires)"
+            f"--expires {expires.date().isoformat()} is in the past: a grant's last day is today or later (or give "
+            "no --expires)"
         )
     # A service or domain named twice is covered once.
     items = list({(i["kind"], int(i["id"])): {**i, "id": int(i["id"])} for i in items}.values())

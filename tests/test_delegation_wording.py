@@ -1,0 +1,73 @@
+"""What delegation's staff tasks, notes and digests say, from the issue-16 break test's low findings (pure): a
+domain's renewal is called a domain, a cancelled owner's invoice has no "other items still due", and a renewal
+whose payment was refunded is not reported to the owner as paid."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.test_delegation_rules import NOW, RULES, body, event, granted, state_of
+from whmcs_bridge.families.delegation import renewal
+from whmcs_bridge.families.delegation.digest import digest
+from whmcs_bridge.families.delegation.rules import decide_all
+
+
+def domain_renewal(**more: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Grant g1 (agency 10 for owner 11) with renewal 1 of domain 11, paid by the agency's invoice #77."""
+    grant = granted(items=[{"kind": "domain", "id": 11}])
+    entry = {
+        "n": 1,
+        "domain": 11,
+        "status": "paid",
+        "delegate_invoice": 77,
+        "owner_invoice": 42,
+        "line": 5,
+        "amount": "12.00",
+        "due": "2026-12-21",
+        "until": "2027-12-21",
+        "years": 1,
+        "action": "renew-key",
+        **more,
+    }
+    grant["renewals"] = [entry]
+    return grant, entry
+
+
+@pytest.mark.parametrize("lang", ["en", "fr", "nl", "id"])
+def test_a_domains_staff_tasks_call_it_a_domain(lang: str):
+    grant, entry = domain_renewal()
+    twice = renewal.paid_twice(grant, entry, NOW, "renewed meanwhile")
+    checked = renewal.needs_staff(grant, dict(entry, status="looking"), "Domain Renewal", "1 year(s)", "x", NOW)
+    said = body(twice.actions[0], lang) + body(checked.actions[0], lang)
+    words = {"en": ("domain", "service"), "fr": ("domaine", "service"), "nl": ("domein", "dienst")}
+    if lang in words:
+        right, wrong = words[lang]
+        assert right in said.replace("boulangerie-dupont.fr", "") and f" {wrong} " not in said, said
+    else:
+        assert "layanan" not in said, said
+
+
+def test_the_owners_invoice_cancelled_with_the_renewal_has_no_other_items_still_due():
+    """The renewed line was the owner's invoice's only item: the executor cancelled the invoice (renew_service) and
+    says so in its outcome; the note says the invoice was cancelled, not that its other items are still due."""
+    grant, _ = domain_renewal()
+    alone = {"status": "done", "action_key": "renew-key", "owner_invoice_left": "cancelled"}
+    note = decide_all({"grant:g1": grant}, event("DelegationRenewalApplied", **alone), NOW, RULES)["grant:g1"]
+    said = body(note.actions[0])
+    assert "still due" not in said and "#42" in said and "cancelled" in said, said
+    grant, _ = domain_renewal()
+    cut = {"status": "done", "action_key": "renew-key", "owner_invoice_left": "kept"}
+    note = decide_all({"grant:g1": grant}, event("DelegationRenewalApplied", **cut), NOW, RULES)["grant:g1"]
+    assert "whose other items are still due" in body(note.actions[0])
+
+
+def test_the_digest_says_a_refunded_renewal_was_refunded_not_paid():
+    grant, _ = domain_renewal(status="renewed")
+    grant["activity"] = [{"at": NOW.isoformat(), "what": "renewal", "domain": 11, "invoice": 77, "owner_invoice": 42}]
+    refunded = decide_all({"grant:g1": grant}, event("InvoiceRefunded", invoiceid=77), NOW, RULES)["grant:g1"]
+    sent = digest({"grant:g1": state_of(refunded)}, {}, NOW, RULES)["digest"].actions
+    said = body(sent[0])
+    assert "refunded" in said and "paid for it" not in said, said
+
