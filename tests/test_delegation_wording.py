@@ -8,10 +8,14 @@ from typing import Any
 
 import pytest
 
-from tests.test_delegation_rules import NOW, RULES, body, event, granted, state_of
-from whmcs_bridge.families.delegation import renewal
+from tests.test_delegation_rules import NOW, RULES, body, event, grant_command, granted, shown, state_of
+from whmcs_bridge.families.delegation import renewal_tasks
 from whmcs_bridge.families.delegation.digest import digest
 from whmcs_bridge.families.delegation.rules import decide_all
+
+
+def grant_command_whole() -> Any:
+    return grant_command(items=[{"kind": "client", "id": 11}])
 
 
 def domain_renewal(**more: Any) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -38,8 +42,8 @@ def domain_renewal(**more: Any) -> tuple[dict[str, Any], dict[str, Any]]:
 @pytest.mark.parametrize("lang", ["en", "fr", "nl", "id"])
 def test_a_domains_staff_tasks_call_it_a_domain(lang: str):
     grant, entry = domain_renewal()
-    twice = renewal.paid_twice(grant, entry, NOW, "renewed meanwhile")
-    checked = renewal.needs_staff(grant, dict(entry, status="looking"), "Domain Renewal", "1 year(s)", "x", NOW)
+    twice = renewal_tasks.paid_twice(grant, entry, NOW, "renewed meanwhile")
+    checked = renewal_tasks.needs_staff(grant, dict(entry, status="looking"), "Domain Renewal", "1 year(s)", "x", NOW)
     said = body(twice.actions[0], lang) + body(checked.actions[0], lang)
     words = {"en": ("domain", "service"), "fr": ("domaine", "service"), "nl": ("domein", "dienst")}
     if lang in words:
@@ -71,3 +75,16 @@ def test_the_digest_says_a_refunded_renewal_was_refunded_not_paid():
     said = body(sent[0])
     assert "refunded" in said and "paid for it" not in said, said
 
+
+@pytest.mark.parametrize("lang", ["en", "fr", "nl", "id"])
+def test_a_whole_account_grant_is_not_named_after_its_owner_twice(lang: str):
+    """A grant on the owner's whole account said "technical contact of Boulangerie Dupont for Boulangerie Dupont"
+    (the account put where the services go): it says every service and domain of the account."""
+    made = decide_all({}, grant_command_whole(), NOW, RULES)["grant:g1"]
+    said = [shown(a, lang) for a in made.actions if a.kind in ("email", "client_note")]
+    assert said, made.actions
+    for subject, text in said:
+        assert "for Boulangerie Dupont" not in subject + text and "pour Boulangerie Dupont" not in subject + text
+    phrase = {"en": "every service and domain", "fr": "tous les services et domaines", "nl": "alle diensten",
+              "id": "semua layanan"}[lang]  # fmt: skip
+    assert all(phrase in subject + text for subject, text in said), said

@@ -59,12 +59,15 @@ def covered(grant: dict[str, Any]) -> list[str]:
 
 
 def about_grant(grant: dict[str, Any], **more: Any) -> dict[str, Any]:
-    """A message's fields about a grant (messages.GRANT), with its own."""
+    """A message's fields about a grant (message_fields.GRANT), with its own."""
+    subjects = more.get("subjects", covered(grant))
+    whole = bool(subjects) and all(str(s).startswith("client:") for s in subjects)
     return {
         "owner": grant["owner"],
         "delegate": grant["delegate"],
         "role": grant["role"],
         "subjects": covered(grant),
+        "whole": "yes" if whole else None,
         "grant": grant["id"],
         **more,
     }

@@ -3,7 +3,7 @@ delegation rules: find the service's line on the owner's open invoice, invoice t
 amount alone, and when the delegate pays, renew that one service once (its next due date one cycle on) and
 take its line off the owner's invoice, which keeps its other items. The owner paying first cancels the
 delegate's invoice; a delegate's invoice cancelled leaves the owner's as it was; both paying, or a refund
-after the renewal, is a staff task; a second request while one is open is refused, whichever grant on the
+after the renewal, is a staff task (renewal_tasks.py); a second request while one is open is refused, whichever grant on the
 same item asked first (renewal_scope.py: WHMCS is asked whether the other's invoice is still open). The delegate's invoice
 bills exactly the period the owner's line bills (its dates against the next due date and billing cycle
 WHMCS has now), or staff decide. A granted domain renews the same way, for one registration period: priced
@@ -40,6 +40,7 @@ from whmcs_bridge.families.delegation.grants import (
     rights,
 )
 from whmcs_bridge.families.delegation.renewal_scope import (
+    ENDED,
     being_invoiced,
     elsewhere,
     held,
@@ -47,12 +48,20 @@ from whmcs_bridge.families.delegation.renewal_scope import (
     not_the_owners,
     open_renewal,
     refusal,
+    renewed,
     wanted_item,
+)
+from whmcs_bridge.families.delegation.renewal_tasks import (
+    delegate_part_paid,
+    needs_staff,
+    not_applied,
+    owner_paid_part_first,
+    owner_part_paid,
+    paid_twice,
 )
 from whmcs_bridge.model import Action, Decision, as_int, message
 
 OUTCOME = "DelegationRenewalApplied"  # how the executor tells the rules the renewal's action ended
-ENDED = "grant ended"  # a renewal its grant's end stopped
 # WHMCS's billing cycles (GetClientsProducts `billingcycle`) and their length in months; the others (Free
 # Account, One Time) do not renew.
 CYCLES = {"Monthly": 1, "Quarterly": 3, "Semi-Annually": 6, "Annually": 12, "Biennially": 24, "Triennially": 36}
@@ -61,12 +70,6 @@ CYCLES = {"Monthly": 1, "Quarterly": 3, "Semi-Annually": 6, "Annually": 12, "Bie
 def while_active(grant: dict[str, Any], **more: Any) -> dict[str, Any]:
     """A renewal's change to WHMCS runs only while its grant is active, re-read by the executor just before."""
     return {"state_active": [FAMILY, f"grant:{grant['id']}"], **more}
-
-
-def renewed(renewal: dict[str, Any]) -> dict[str, Any]:
-    """A message's fields naming what a renewal renews: `service`, or `domain` (the message says the one given)."""
-    kind, item = item_of(renewal)
-    return {"service": item} if kind == "service" else {"service": None, "domain": item}
 
 
 def renew(
@@ -455,28 +458,6 @@ def renewal_applied(grant: dict[str, Any], data: dict[str, Any], now: datetime) 
     return paid_twice(grant, renewal, now, str(data.get("error") or data.get("status")))
 
 
-def paid_twice(grant: dict[str, Any], renewal: dict[str, Any], now: datetime, why: str) -> Decision:
-    """Both the owner and the delegate paid the renewal: the service was renewed once; staff refund or
-    credit the delegate (a sticky note on its account)."""
-    n, at = renewal["n"], now.isoformat(timespec="seconds")
-    renewal.update(status="paid twice", stopped=at)
-    grant["history"].append({"at": at, "what": f"renewal {n} not applied: {why}", "by": "bridge"})
-    facts = about_grant(
-        grant,
-        invoice=str(renewal["delegate_invoice"]),
-        owner_invoice=str(renewal.get("owner_invoice") or ""),
-        **renewed(renewal),
-        until=renewal["until"],
-    )
-    task = message("delegation.renewal_paid_twice_note", **facts)
-    note_params = note(task, sticky=True, client_id=grant["delegate"])
-    return Decision(
-        state=grant,
-        actions=[act(grant, "client_note", f"renew:{n}:paid-twice", note_params, grant["delegate"])],
-        refs=grant_refs(grant),
-    )
-
-
 def cancel_invoice(grant: dict[str, Any], renewal: dict[str, Any]) -> Action:
     """The delegate's renewal invoice cancelled in WHMCS, if it is still unpaid (a paid one is a staff task);
     one with part of it paid is left as it is, and the rules hear the amount (delegate_part_paid)."""
@@ -508,133 +489,3 @@ def grant_ended(grant: dict[str, Any], now: datetime) -> list[Action]:
         if renewal.get("delegate_invoice"):
             actions.append(cancel_invoice(grant, renewal))
     return actions
-
-
-def not_applied(grant: dict[str, Any], renewal: dict[str, Any], now: datetime) -> Decision:
-    """The delegate paid, but its grant ended before the renewal was applied: nothing is renewed; staff refund
-    or credit the delegate (a sticky note on its account), the owner's invoice still billing the service."""
-    n, at = renewal["n"], now.isoformat(timespec="seconds")
-    renewal.update(status=ENDED, stopped=at)
-    grant["history"].append({"at": at, "what": f"renewal {n} paid but not applied: the grant ended", "by": "bridge"})
-    facts = about_grant(
-        grant,
-        invoice=str(renewal["delegate_invoice"]),
-        owner_invoice=str(renewal.get("owner_invoice") or ""),
-        **renewed(renewal),
-        status=str(grant.get("status")),
-    )
-    task = message("delegation.renewal_grant_ended_note", **facts)
-    note_params = note(task, sticky=True, client_id=grant["delegate"])
-    return Decision(
-        state=grant,
-        actions=[act(grant, "client_note", f"renew:{n}:grant-ended", note_params, grant["delegate"])],
-        refs=grant_refs(grant),
-    )
-
-
-def needs_staff(
-    grant: dict[str, Any], renewal: dict[str, Any], line: str, cycle: str, why: str, now: datetime
-) -> Decision:
-    """The owner's line and WHMCS's service disagree on the period (a billing cycle changed after the invoice
-    was made, a due date moved): nothing is invoiced on a guess; staff get a task, the delegate is told."""
-    n, at = renewal["n"], now.isoformat(timespec="seconds")
-    renewal["status"] = "needs staff"
-    grant["history"].append(
-        {"at": at, "what": f"renewal {n}: invoice #{renewal['owner_invoice']} {why}", "by": "bridge"}
-    )
-    facts = about_grant(
-        grant,
-        owner_invoice=str(renewal.get("owner_invoice") or ""),
-        **renewed(renewal),
-        line=line,
-        due=renewal["due"],
-        cycle=cycle,
-        until=renewal["until"],
-    )
-    task = note(message("delegation.renewal_mismatch_note", **facts), sticky=True)
-    told = notice(grant["delegate"], message("delegation.renewal_staff_check", **facts))
-    return Decision(
-        state=grant,
-        actions=[
-            act(grant, "client_note", f"renew:{n}:mismatch", task, grant["owner"]),
-            act(grant, "email", f"renew:{n}:staff-check", told, grant["delegate"]),
-        ],
-        refs=grant_refs(grant),
-    )
-
-
-def delegate_part_paid(grant: dict[str, Any], renewal: dict[str, Any], paid: str, now: datetime) -> Decision:
-    """The delegate's invoice was to be cancelled (the owner paid first, or the grant ended), but the delegate had
-    paid part of it: the bridge left it as it is; staff refund or credit the amount (a sticky note on the
-    delegate's account) and the delegate is told they will."""
-    n, at, invoice = renewal["n"], now.isoformat(timespec="seconds"), renewal["delegate_invoice"]
-    renewal["part_paid"] = paid
-    grant["history"].append(
-        {"at": at, "what": f"renewal {n}: invoice #{invoice} not cancelled, {paid} paid on it", "by": "bridge"}
-    )
-    facts = about_grant(
-        grant,
-        invoice=str(invoice),
-        owner_invoice=str(renewal.get("owner_invoice") or ""),
-        paid=paid,
-        **renewed(renewal),
-    )
-    task = note(message("delegation.renewal_part_paid_note", **facts), sticky=True, client_id=grant["delegate"])
-    told = notice(grant["delegate"], message("delegation.renewal_part_paid", **facts))
-    return Decision(
-        state=grant,
-        actions=[
-            act(grant, "client_note", f"renew:{n}:part-paid", task, grant["delegate"]),
-            act(grant, "email", f"renew:{n}:part-paid-told", told, grant["delegate"]),
-        ],
-        refs=grant_refs(grant),
-    )
-
-
-def owner_part_paid(grant: dict[str, Any], renewal: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision:
-    """The delegate paid its invoice, but the owner had paid part of its own, which bills the same renewal, after
-    the delegate's was issued: nothing is renewed, and neither invoice is cancelled nor cut; staff settle both
-    (a sticky note on the owner's account naming the amounts on each)."""
-    n, at = renewal["n"], now.isoformat(timespec="seconds")
-    renewal.update(status="needs staff", stopped=at, owner_part_paid=str(data["paid"]))
-    grant["history"].append(
-        {
-            "at": at,
-            "what": f"renewal {n} not applied: {data['paid']} paid on the owner's invoice #{renewal['owner_invoice']}",
-            "by": "bridge",
-        }
-    )
-    facts = about_grant(
-        grant,
-        invoice=str(renewal["delegate_invoice"]),
-        amount=str(renewal["amount"]),
-        owner_invoice=str(renewal["owner_invoice"]),
-        paid=str(data["paid"]),
-        **renewed(renewal),
-    )
-    task = note(message("delegation.renewal_owner_part_paid_note", **facts), sticky=True)
-    return Decision(
-        state=grant,
-        actions=[act(grant, "client_note", f"renew:{n}:owner-part-paid", task, grant["owner"])],
-        refs=grant_refs(grant),
-    )
-
-
-def owner_paid_part_first(
-    grant: dict[str, Any], renewal: dict[str, Any], data: dict[str, Any], now: datetime
-) -> Decision:
-    """The owner has already paid part of the invoice that bills the renewal: nothing is invoiced to the delegate
-    (the bridge would have to cut or cancel an invoice holding the owner's money); the request is refused with
-    a sentence and the delegate is told staff can settle it."""
-    n, at, invoice = renewal["n"], now.isoformat(timespec="seconds"), as_int(data.get("invoice_id"))
-    renewal.update(status="refused", owner_invoice=invoice, stopped=at)
-    reason = f"the owner has already paid part of invoice #{invoice} ({data['paid']}); staff can settle it"
-    grant["history"].append({"at": at, "what": f"renewal {n} refused", "by": "bridge", "reason": reason})
-    told = message(
-        "delegation.renewal_owner_part_paid", **about_grant(grant, owner_invoice=str(invoice), **renewed(renewal))
-    )
-    return Decision(
-        state=grant,
-        actions=[act(grant, "email", f"renew:{n}:owner-part-paid", notice(grant["delegate"], told), grant["delegate"])],
-        refs=grant_refs(grant),
-    )

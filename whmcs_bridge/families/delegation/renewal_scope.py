@@ -13,6 +13,7 @@ from typing import Any
 from whmcs_bridge.model import as_int
 
 OPEN = ("looking", "invoiced", "paid")  # a renewal still under way: no second one for the item
+ENDED = "grant ended"  # a renewal its grant's end stopped
 RENEWABLE = ("service", "domain")  # what a grant's item may be renewed as
 # What WHMCS says of another grant's renewal invoice that keeps the item's renewal open (GetInvoice `status`,
 # DD:api-reference/getinvoice.md): unpaid (or in collections), or paid while its renewal is not yet applied.
@@ -22,6 +23,12 @@ STILL_OPEN = ("Unpaid", "Collections", "Payment Pending")
 def item_of(renewal: dict[str, Any]) -> tuple[str, int]:
     """What a renewal renews: ("service", id), or ("domain", id) for a domain's (issue 16, build 4)."""
     return ("domain", int(renewal["domain"])) if renewal.get("domain") else ("service", int(renewal["service"]))
+
+
+def renewed(renewal: dict[str, Any]) -> dict[str, Any]:
+    """A message's fields naming what a renewal renews: `service`, or `domain` (the message says the one given)."""
+    kind, item = item_of(renewal)
+    return {"service": item} if kind == "service" else {"service": None, "domain": item}
 
 
 def whole_account(grant: dict[str, Any]) -> bool:
