@@ -13,7 +13,7 @@ import re
 import uuid
 from collections.abc import Callable
 from datetime import datetime, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from whmcs_bridge import staff
 from whmcs_bridge.errors import BridgeError
@@ -25,6 +25,9 @@ from whmcs_bridge.store import audit, consent, inbox
 from whmcs_bridge.store.consent import ConsentLink
 from whmcs_bridge.store.db import Database
 
+if TYPE_CHECKING:
+    from whmcs_bridge.whmcs.api import WhmcsApi
+
 PURPOSES = {"delegation-owner": "owner", "delegation-delegate": "delegate"}
 LIVE = ("active", "pending")
 ACTIONS = ("revoke", "renew")
@@ -32,6 +35,37 @@ ACTIONS = ("revoke", "renew")
 USED = re.compile(r"(?P<refused>refused )?(?P<what>\S+) (?P<grant>\S+)(?:: (?P<why>.*))?", re.DOTALL)
 
 log = logging.getLogger("whmcs_bridge.selfservice")
+
+
+def owned(api: WhmcsApi, client_id: int) -> list[dict[str, Any]]:
+    """A client's services (Active or Suspended, what a renewal renews) and active domains as WHMCS lists them now
+    (GetClientsProducts and GetClientsDomains with `clientid`, DD:api-reference/getclientsproducts.md,
+    getclientsdomains.md): what a whole-account contact may ask to renew on its page."""
+    items: list[dict[str, Any]] = [
+        {
+            "kind": "service",
+            "id": s.id,
+            "name": s.domain or s.name,
+            "status": s.status,
+            "due": s.nextduedate.isoformat() if s.nextduedate else None,
+            "live": True,
+        }
+        for s in api.services(client_id=client_id)
+        if s.status in ("Active", "Suspended")
+    ]
+    items += [
+        {
+            "kind": "domain",
+            "id": d.id,
+            "name": d.domainname,
+            "status": d.status,
+            "due": d.nextduedate.isoformat() if d.nextduedate else None,
+            "live": True,
+        }
+        for d in api.domains(client_id=client_id)
+        if d.status == "Active"
+    ]
+    return items
 
 
 class _Plain:
@@ -66,6 +100,7 @@ class SelfService:
         pay_link: Callable[[int], str],
         read_service: Callable[[int], Any] | None = None,
         read_domain: Callable[[int], Any] | None = None,
+        read_owned: Callable[[int], list[dict[str, Any]]] | None = None,
     ) -> None:
         self.db = db
         self.catalogue = catalogue
@@ -74,6 +109,9 @@ class SelfService:
         self.pay_link = pay_link  # WHMCS's client-area page of an invoice
         self.read_service = read_service  # GetClientsProducts of one service (WhmcsApi.service), read per page
         self.read_domain = read_domain  # GetClientsDomains of one domain, read per page
+        # The owner's services and domains now (GetClientsProducts / GetClientsDomains with its clientid), for a
+        # grant on the whole account: [{"kind", "id", "name", "status", "due", "live": True}].
+        self.read_owned = read_owned
 
     def text(self, message_id: str, lang: str, **data: Any) -> str:
         return self.catalogue.render(message_id, data, Reader(lang, None, self.zone), _Plain()).body
@@ -114,8 +152,9 @@ class SelfService:
         name = next((g.get("delegate_name") for g in grants if g.get("delegate_name")), None) or f"#{link.subject}"
         rows = []
         for g in (g for g in grants if g.get("status") == "active"):
-            for item in (i for i in g.get("items") or [] if i["kind"] in renewal_scope.RENEWABLE):
-                status, due = self.in_whmcs(item["id"], item["kind"])
+            for item in self.items(g):
+                live = item.get("live")  # read from WHMCS just now (a whole-account grant's), else read it here
+                status, due = (item["status"], item["due"]) if live else self.in_whmcs(item["id"], item["kind"])
                 mine = (item["kind"], item["id"])
                 last = next((r for r in reversed(g.get("renewals") or []) if renewal_scope.item_of(r) == mine), None)
                 invoice = last.get("delegate_invoice") if last else None
@@ -141,6 +180,20 @@ class SelfService:
                 )
         head = self.text("delegation.page_delegate", lang, delegate=name, services=len(rows), expires=link.expires_at)
         return head + "".join(rows)
+
+    def items(self, grant: dict[str, Any]) -> list[dict[str, Any]]:
+        """What the delegate may ask to renew through a grant: its listed services and domains, or, for a grant on
+        the owner's whole account, the owner's services and domains as WHMCS lists them now (none when WHMCS
+        cannot be read)."""
+        if not renewal_scope.whole_account(grant):
+            return [i for i in grant.get("items") or [] if i["kind"] in renewal_scope.RENEWABLE]
+        if self.read_owned is None:
+            return []
+        try:
+            return self.read_owned(int(grant["owner"]))
+        except BridgeError as exc:
+            log.warning("self-service page: client %s's services not read from WHMCS: %s", grant["owner"], exc)
+            return []
 
     def in_whmcs(self, item_id: int, kind: str = "service") -> tuple[str | None, str | None]:
         """A service's (or domain's) status and next due date as WHMCS has them now (a renewal, staff or the
