@@ -42,6 +42,7 @@ from whmcs_bridge.families.delegation.grants import (
 from whmcs_bridge.families.delegation.renewal_scope import (
     ENDED,
     being_invoiced,
+    blocking,
     elsewhere,
     held,
     item_of,
@@ -150,10 +151,10 @@ def refused_by_whmcs(
     still open, or the item not the owner's (a whole-account grant names any id); None when nothing does."""
     what, item = item_of(renewal)
     found = [dict(o) for o in data.get("others") or []]
-    why = held(what, item, found)
-    if why is not None:
-        invoice = next(str(o["invoice"]) for o in found if str(o["invoice"]) in why)
-        return refused(grant, renewal, why, now, "delegation.renewal_already_open", invoice=invoice)
+    entry = blocking(found)
+    if entry is not None:
+        why = str(held(what, item, found))
+        return refused(grant, renewal, why, now, "delegation.renewal_already_open", invoice=str(entry["invoice"]))
     if data.get("not_owners"):
         holder = as_int(data.get("holder"))
         why = not_the_owners(what, item, grant["owner"], holder)

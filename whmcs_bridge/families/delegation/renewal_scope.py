@@ -84,24 +84,29 @@ def being_invoiced(kind: str, item: int, pending: list[dict[str, Any]]) -> str |
     )
 
 
+def blocking(found: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Of other grants' renewal invoices for the item as WHMCS has them now (`found`: [{"invoice", "status",
+    "grant"}]), the first that keeps the item's renewal open: unpaid, or paid while the bridge has not applied its
+    renewal yet; cancelled, refunded or gone does not."""
+    return next((e for e in found if str(e.get("status") or "") in (*STILL_OPEN, "Paid")), None)
+
+
 def held(kind: str, item: int, found: list[dict[str, Any]]) -> str | None:
-    """Another grant's renewal invoice for the item as WHMCS has it now (`found`: [{"invoice", "status", "grant"}]):
-    unpaid, or paid while the bridge has not applied its renewal yet, refuses the request (one sentence);
-    cancelled, refunded or gone does not."""
-    for entry in found:
-        status, invoice = str(entry.get("status") or ""), entry.get("invoice")
-        through = f" (grant {entry['grant']})" if entry.get("grant") else ""
-        if status in STILL_OPEN:
-            return (
-                f"a renewal invoice for {kind} #{item} is already open: invoice #{invoice}{through}, {status} in "
-                "WHMCS; another renewal can be asked once it is paid, cancelled or refunded"
-            )
-        if status == "Paid":
-            return (
-                f"a renewal invoice for {kind} #{item} is already open: invoice #{invoice}{through} is paid and its "
-                "renewal is being applied; ask again once it is, if another period is wanted"
-            )
-    return None
+    """Why another grant's open renewal invoice for the item refuses the request (one sentence), or None."""
+    entry = blocking(found)
+    if entry is None:
+        return None
+    status, invoice = str(entry.get("status")), entry.get("invoice")
+    through = f" (grant {entry['grant']})" if entry.get("grant") else ""
+    if status == "Paid":
+        return (
+            f"a renewal invoice for {kind} #{item} is already open: invoice #{invoice}{through} is paid and its "
+            "renewal is being applied; ask again once it is, if another period is wanted"
+        )
+    return (
+        f"a renewal invoice for {kind} #{item} is already open: invoice #{invoice}{through}, {status} in "
+        "WHMCS; another renewal can be asked once it is paid, cancelled or refunded"
+    )
 
 
 def ticket_refusal(

@@ -90,7 +90,7 @@ class Delegation:
                 refs.append(f"{item['kind']}:{item['id']}")
                 refs.append(f"domain:{item['name']}")
                 # The owner's other grants: their renewals of the item a [renew] asks for (renewal_scope).
-                refs.append(f"owner:{as_int(item.get('owner'))}")
+                refs += [f"owner:{as_int(item.get('owner'))}"] if as_int(item.get("owner")) else []
             return refs
         return []
 
