@@ -88,3 +88,31 @@ def test_a_whole_account_grant_is_not_named_after_its_owner_twice(lang: str):
     phrase = {"en": "every service and domain", "fr": "tous les services et domaines", "nl": "alle diensten",
               "id": "semua layanan"}[lang]  # fmt: skip
     assert all(phrase in subject + text for subject, text in said), said
+
+
+def test_a_tickets_renew_while_another_contacts_renewal_invoice_is_open_does_not_say_it_starts():
+    """M1 through a ticket: another contact's renewal invoice for the service is open as the bridge knows it; the
+    renewal is asked and WHMCS decides (its invoice may have been cancelled meanwhile), so the staff note says
+    that, naming the invoice, rather than "the renewal starts now"."""
+    mine = granted()
+    other = {
+        **granted(),
+        "id": "g2",
+        "delegate": 21,
+        "renewals": [{"n": 1, "service": 110, "status": "invoiced", "delegate_invoice": 88}],
+    }
+    mine["verified_ticket"] = 7
+    data = {
+        "ticketid": 7,
+        "writer": 10,
+        "items": [{"kind": "service", "id": 110, "name": "boulangerie-dupont.fr", "owner": 11}],
+        "state_key": "ticket:7:0",
+        "requested_by": "delegation",
+        "renew": True,
+    }
+    states = {"ticket:7:0": {"ticket": 7}, "grant:g1": mine, "grant:g2": other}
+    decisions = decide_all(states, event("TicketResolved", **data), NOW, RULES)
+    said = body(decisions["ticket:7:0"].actions[0])
+    assert "starts now" not in said and "#88" in said, said
+    (find,) = decisions["grant:g1"].actions
+    assert find.kind == "find_open_invoice" and find.params["others"] == [{"invoice": 88, "grant": "g2"}]

@@ -226,6 +226,10 @@ def ticket_note(
             renew_refused=renewal_scope.ticket_refusal(grant, grant.get("verified_ticket_item"), grants)
             if data.get("renew") and allowed.renew
             else None,
+            # Another contact's renewal invoice of the item is open as the bridge knows it: WHMCS decides.
+            renew_check=renewal_scope.ticket_check(grant, grant.get("verified_ticket_item"), grants)
+            if data.get("renew") and allowed.renew
+            else None,
         )
         notes.append((f"grant:{grant_id}", message("delegation.ticket_verified", **fields)))
     if unverified:

@@ -295,10 +295,13 @@ MESSAGES = define(
             "may_order": "text",
             "renew": "text",
             "renew_refused": "text",
+            "renew_check": "text",
         },
         "Ticket note to staff: the writer (the delegate) is a verified contact of the owner for what the "
-        "ticket names, with its rights; `renew` when the ticket asked for a renewal with [renew], and "
-        "`renew_refused` (one sentence, in English, from the bridge) when that renewal cannot start.",
+        "ticket names, with its rights; `renew` when the ticket asked for a renewal with [renew], "
+        "`renew_refused` (one sentence, in English, from the bridge) when that renewal cannot start, and "
+        "`renew_check` (invoice numbers) when another contact's renewal invoice for it is open as far as the bridge "
+        "knows: WHMCS is asked before anything is invoiced.",
         by="alice",
         copies="product/domain",
         may_renew="yes",

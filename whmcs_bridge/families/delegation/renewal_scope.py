@@ -121,6 +121,16 @@ def ticket_refusal(
     return refusal(grant, wanted, kind) or being_invoiced(kind, wanted, elsewhere(others, grant, kind, wanted))
 
 
+def ticket_check(grant: dict[str, Any], item: dict[str, Any] | None, others: Iterable[dict[str, Any]]) -> str | None:
+    """For a ticket's [renew] that starts: the other grants' open renewal invoices of the item as the bridge knows
+    them ("#88"), which WHMCS is asked about before anything is invoiced; None when there are none."""
+    if item is None or item["kind"] not in RENEWABLE:
+        return None
+    pending = elsewhere(others, grant, item["kind"], int(item["id"]))
+    invoices = [f"#{p['invoice']}" for p in pending if p.get("invoice")]
+    return ", ".join(invoices) or None
+
+
 def wanted_service(grant: dict[str, Any], asked: Any) -> int:
     services = [i for i in grant.get("items", []) if i["kind"] == "service"]
     wanted = as_int(asked) or (services[0]["id"] if services else None)
