@@ -283,8 +283,10 @@ def test_a_verified_delegate_can_ask_for_the_renewal_in_a_ticket(world: World):
         message="Please renew boulangerie-dupont.fr for our client, invoice us.",
     ).json()
     world.settle(5)
-    note = sandbox.rows("ticket_notes", ticket_id=int(ticket["id"]))[0]["message"]
-    assert "VERIFIED technical contact" in note and "[renew] asked" in note
+    # Two notes: VERIFIED for the granted hosting, a warning for the domain of the same name, in either order (on a
+    # loaded machine the warning was once written first).
+    notes = [n["message"] for n in sandbox.rows("ticket_notes", ticket_id=int(ticket["id"]))]
+    assert any("VERIFIED technical contact" in n and "[renew] asked" in n for n in notes), notes
     invoices = [i for i in sandbox.rows("invoices", client_id=10) if "Delegated renewal" in i["notes"]]
     assert len(invoices) == 1
     stranger = sandbox.post(

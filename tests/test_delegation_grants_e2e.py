@@ -97,6 +97,21 @@ def test_a_withdrawn_requests_owner_link_is_gone_when_full_copies_were_offered(
     assert f"{grant_id} withdrawn" in world.run("delegations", "list", "--owner", "11").output
 
 
+def test_an_expiry_today_means_the_end_of_today(sandbox: Sandbox, tmp_path: Path, worlds):
+    """Issue-16 break test, low finding: `--expires <today>` was refused as in the past (the day's midnight): a
+    day given means the end of that day, in the configured zone; the grant ends on the first pass after it."""
+    world = world_with(sandbox, tmp_path, worlds)
+    today = datetime.now(UTC).date()
+    grant_id = grant(world, "--service", "110", "--expires", today.isoformat())
+    world.settle()
+    listed = world.run("delegations", "list").output
+    assert f"{grant_id} active" in listed and f"expires {today.isoformat()}" in listed, listed
+    tomorrow = datetime.combine(today + timedelta(days=1), datetime.min.time(), UTC) + timedelta(minutes=5)
+    world.run("tick", "--at", tomorrow.isoformat(timespec="seconds"))
+    world.run("tick", "--at", tomorrow.isoformat(timespec="seconds"))
+    assert f"{grant_id} expired" in world.run("delegations", "list").output
+
+
 def test_an_expiry_in_the_past_is_refused_with_a_sentence(sandbox: Sandbox, tmp_path: Path, worlds):
     world = world_with(sandbox, tmp_path, worlds)
     yesterday = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()

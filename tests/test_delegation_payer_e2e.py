@@ -205,3 +205,65 @@ def test_the_owner_paying_first_leaves_a_part_paid_agency_invoice_to_staff(payer
     assert not any("nothing for you to pay" in e["subject"] for e in payer.emails(10))
     tasks = [n for n in sandbox.rows("client_notes", client_id=12) if "STAFF TASK" in n["note"]]
     assert len(tasks) == 1 and "10.00" in tasks[0]["note"] and f"#{invoice['id']}" in tasks[0]["note"], tasks
+
+
+def pay_part(world: BridgeWorld, invoice_id: int, transid: str, amount: str) -> None:
+    world.sandbox.control(
+        "act",
+        {
+            "action": "AddInvoicePayment",
+            "invoiceid": invoice_id,
+            "transid": transid,
+            "gateway": "stripe",
+            "amount": amount,
+        },
+    )
+
+
+def test_an_order_whose_invoice_the_owner_part_paid_is_parked_with_one_staff_task(payer: BridgeWorld, tmp_path: Path):
+    """Issue 16 break test M5: the owner paid 5.00 of its order invoice before the bridge saw the order: nothing is
+    invoiced to the agency and nothing comes off the owner's invoice (it holds the owner's money); the order is
+    parked with one sticky staff task saying what is parked and why, and stays pending."""
+    sandbox = payer.sandbox
+    [order] = sandbox.rows("orders", id=1)
+    pay_part(payer, order["invoice_id"], "OWNER-M5", "5.00")
+    order_seen(payer, tmp_path)
+    payer.settle(2)
+    assert agency_invoices(payer) == []
+    assert len(sandbox.rows("invoice_items", invoice_id=order["invoice_id"])) == 2
+    assert sandbox.rows("invoices", id=order["invoice_id"])[0]["status"] == "Unpaid"
+    assert sandbox.rows("orders", id=1)[0]["status"] == "Pending"
+    tasks = [n for n in sandbox.rows("client_notes", client_id=12) if "STAFF TASK" in n["note"]]
+    assert len(tasks) == 1 and tasks[0]["sticky"] == 1, [n["note"] for n in tasks]
+    said = tasks[0]["note"]
+    assert "order #1" in said and "parked" in said and "5.00" in said and f"#{order['invoice_id']}" in said, said
+    assert "order #1: parked" in payer.run("delegations", "show", "o1-10").output
+
+
+def test_an_order_part_paid_by_the_owner_after_the_agency_was_invoiced_is_parked_with_one_staff_task(
+    payer: BridgeWorld, tmp_path: Path
+):
+    """M5 too: the agency was invoiced, then the owner paid 5.00 of its own invoice before the order's items came
+    off it (WHMCS refused UpdateInvoice meanwhile): the items stay on the owner's invoice, nothing is cancelled,
+    and staff get one task naming both invoices and the 5.00 (the action does not just park unseen)."""
+    sandbox = payer.sandbox
+    [order] = sandbox.rows("orders", id=1)
+    sandbox.control("faults", {"status": 503, "count": 1000, "actions": ["UpdateInvoice"]})
+    order_seen(payer, tmp_path)
+    [invoice] = agency_invoices(payer)
+    pay_part(payer, order["invoice_id"], "OWNER-M5B", "5.00")
+    sandbox.control("faults", {"status": 503, "count": 0})
+    payer.settle()
+    later = datetime.now(UTC) + timedelta(hours=2)
+    for hours in (0, 1, 2):  # past the executor's back-off after the outage
+        payer.run("tick", "--at", (later + timedelta(hours=hours)).isoformat(timespec="seconds"))
+    assert len(sandbox.rows("invoice_items", invoice_id=order["invoice_id"])) == 2
+    assert sandbox.rows("invoices", id=order["invoice_id"])[0]["status"] == "Unpaid"
+    assert sandbox.rows("orders", id=1)[0]["status"] == "Pending"
+    tasks = [n for n in sandbox.rows("client_notes", client_id=12) if "STAFF TASK" in n["note"]]
+    assert len(tasks) == 1 and tasks[0]["sticky"] == 1, [n["note"] for n in tasks]
+    said = tasks[0]["note"]
+    assert "parked" in said and "5.00" in said and f"#{order['invoice_id']}" in said and f"#{invoice['id']}" in said
+    with Database(tmp_path / "state.db") as db:
+        parked = sql(db, "SELECT action_key FROM outbox WHERE status = 'parked'")
+    assert parked == [], [r["action_key"] for r in parked]

@@ -161,3 +161,26 @@ def test_the_owner_ending_one_of_two_grants_on_its_page_hears_what_stays(world: 
     [ended] = [e for e in world.emails(11) if "is no longer your" in e["subject"]]
     stays = ended["message"].split("remains your contact for")
     assert len(stays) == 2 and "boulangerie-dupont.fr" in stays[1] and "Business" not in stays[1], ended["message"]
+
+
+def test_a_whole_account_contact_sees_and_renews_the_owners_services_on_its_page(world: World):
+    """Issue-16 break test M4: a grant on the owner's whole account listed nothing to renew on the delegate's page.
+    The page lists the owner's services and domains as WHMCS has them now, each with its renew button; a click
+    renews the one named, invoiced to the delegate."""
+    sandbox = world.sandbox
+    world.run(
+        "delegations", "grant", "--owner", "11", "--delegate", "10", "--whole-client", "--by", "alice",
+        "--basis", "owner's email",
+    )  # fmt: skip
+    world.settle()
+    grant_id = world.run("delegations", "list").output.split()[0]
+    link = page_link(world, 10, "You are now the technical contact")
+    page = requests.get(link, timeout=10).text
+    assert 'name=service value="110"' in page and 'name=domain value="11"' in page, page
+    assert 'value="120"' not in page  # another client's service is not offered
+    done = requests.post(link, data={"do": "renew", "grant": grant_id, "service": "110"}, timeout=10)
+    assert done.status_code == 200 and "Renewal requested" in done.text
+    world.settle(4)
+    [invoice] = [i for i in sandbox.rows("invoices", client_id=10) if "Delegated renewal" in i["notes"]]
+    assert invoice["total"] == "14.95"
+    assert "renewal 1: service #110, invoiced" in world.run("delegations", "show", grant_id).output

@@ -306,6 +306,20 @@ def _renewal_line(c: Call) -> tuple[Any, bool]:
     return invoice, invoice.is_open and any(i.id == int(c.params["line_id"]) for i in invoice.items)
 
 
+def _line_off(c: Call, invoice: Any, billed: bool) -> str:
+    """The renewed line off the owner's invoice: the invoice cancelled when it was its only item ("cancelled"),
+    else the line deleted and the rest still due ("kept"); "untouched" when it no longer billed it (an earlier
+    run, staff). Told to the rules with the action's outcome, so the owner's note says which."""
+    if not billed:
+        return "untouched"
+    _untouchable(invoice, "cancel or take lines off")
+    if len(invoice.items) == 1:
+        c.api.update_invoice(invoice.id, status="Cancelled")
+        return "cancelled"
+    c.api.update_invoice(invoice.id, deletelineids=[int(c.params["line_id"])])
+    return "kept"
+
+
 def _run_renew_service(c: Call) -> Result:
     """The delegate paid one service's renewal: take its line off the owner's invoice (UpdateInvoice
     `deletelineids`, DD:api-reference/updateinvoice.md; the totals follow the items), or cancel that invoice
@@ -314,18 +328,13 @@ def _run_renew_service(c: Call) -> Result:
     first, so a second run after an interruption finishes what the first left."""
     p = c.params
     invoice, billed = _renewal_line(c)
-    if billed:
-        _untouchable(invoice, "cancel or take lines off")
-    if billed and len(invoice.items) == 1:
-        c.api.update_invoice(invoice.id, status="Cancelled")
-    elif billed:
-        c.api.update_invoice(invoice.id, deletelineids=[int(p["line_id"])])
+    left = _line_off(c, invoice, billed)
     service = c.api.service(int(p["service_id"]))
     if service is None:
         raise ActionError(f"service {p['service_id']} no longer exists: its renewal cannot be applied")
     if service.nextduedate is not None and service.nextduedate.isoformat() == str(p["from"]):
         c.api.update_service_due(service.id, date.fromisoformat(str(p["until"])))
-    return {"nextduedate": str(p["until"])}
+    return {"nextduedate": str(p["until"]), "outcome": {"owner_invoice_left": left}}
 
 
 def _observe_renew_service(c: Call) -> Observed:
@@ -400,19 +409,14 @@ def _run_renew_domain(c: Call) -> Result:
     action parks for staff rather than renew twice."""
     p = c.params
     invoice, billed = _domain_line(c)
-    if billed:
-        _untouchable(invoice, "cancel or take lines off")
-    if billed and len(invoice.items) == 1:
-        c.api.update_invoice(invoice.id, status="Cancelled")
-    elif billed:
-        c.api.update_invoice(invoice.id, deletelineids=[int(p["line_id"])])
+    left = _line_off(c, invoice, billed)
     domain = next(c.api.domains(domain_id=int(p["domain_id"])), None)
     if domain is None:
         raise ActionError(f"domain {p['domain_id']} no longer exists: its renewal cannot be applied")
     if domain.nextduedate is not None and domain.nextduedate.isoformat() == str(p["from"]):
         c.api.renew_domain(domain.id, int(p["years"]))
         c.api.update_domain_due(domain.id, date.fromisoformat(str(p["until"])))
-    return {"nextduedate": str(p["until"])}
+    return {"nextduedate": str(p["until"]), "outcome": {"owner_invoice_left": left}}
 
 
 def _observe_renew_domain(c: Call) -> Observed:

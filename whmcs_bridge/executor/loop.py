@@ -486,8 +486,16 @@ class Executor:
                 raise _TakenMeanwhile  # rolls the transaction back
             if status in ("done", "cancelled"):
                 at = self.instant or now
+                # A kind may tell the rules what it found done (its result's `outcome`, e.g. renew_service).
+                told = (result or {}).get("outcome") if status == "done" else None
                 outbox.report_outcome(
-                    self.db, row, status, at, **({"error": error} if error else {}), **(outcome or {})
+                    self.db,
+                    row,
+                    status,
+                    at,
+                    **({"error": error} if error else {}),
+                    **(outcome or {}),
+                    **(told if isinstance(told, dict) else {}),
                 )
             if also is not None:
                 outbox.enqueue(self.db, also, destructive=False, event_id=f"cancelled:{row.key}", now=now)

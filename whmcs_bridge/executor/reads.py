@@ -129,12 +129,14 @@ def find_open_invoice(api: WhmcsApi, p: Params) -> dict[str, Any]:
     "Hosting" item whose relid is the service: DD:api-reference/getinvoice.md lists each item's id, type,
     relid and amount), and the service's next due date and billing cycle now (GetClientsProducts). A service
     that is gone, is another client's now or is not active has nothing to renew; none found is an answer too."""
-    report = p.get("report") or {}
+    report = {**(p.get("report") or {}), "others": others_now(api, p.get("others") or [])}
     if p.get("domain_id"):
-        return domain_renewal(api, p)
+        return domain_renewal(api, {**p, "report": report})
     service = api.service(int(p["service_id"]))
+    if service is None or service.client_id != int(p["client_id"]):  # a whole-account grant names any id
+        return {**report, "invoice_id": None, "not_owners": True, "holder": service.client_id if service else None}
     # A pending service's invoice is its order's first payment, which provisions it: not a renewal.
-    if service is None or service.client_id != int(p["client_id"]) or service.status not in ("Active", "Suspended"):
+    if service.status not in ("Active", "Suspended"):
         return {**report, "invoice_id": None}
     for summary in recent(api.invoices(client_id=int(p["client_id"]), status="Unpaid", newest_first=True), 50):
         invoice = api.invoice(summary.id)
@@ -149,8 +151,25 @@ def find_open_invoice(api: WhmcsApi, p: Params) -> dict[str, Any]:
                 "paid": f"{invoice.paid:.2f}",  # part paid already: the renewal is left to staff
                 "due": service.nextduedate.isoformat() if service.nextduedate else None,
                 "cycle": service.billingcycle,
+                "name": service.domain or service.name,  # a whole-account grant does not list it by name
             }
     return {**report, "invoice_id": None}
+
+
+def others_now(api: WhmcsApi, others: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Other grants' renewal invoices for the same item as WHMCS has them now (GetInvoice `status`,
+    DD:api-reference/getinvoice.md): the rules refuse a second renewal while one is still open. An invoice WHMCS
+    no longer has is "Deleted"."""
+    out = []
+    for other in others:
+        try:
+            status = api.invoice(int(other["invoice"])).status
+        except WhmcsApiError as exc:
+            if not not_found(exc):
+                raise
+            status = "Deleted"
+        out.append({**other, "status": status})
+    return out
 
 
 def domain_renewal(api: WhmcsApi, p: Params) -> dict[str, Any]:
@@ -160,7 +179,9 @@ def domain_renewal(api: WhmcsApi, p: Params) -> dict[str, Any]:
     domain that is gone, is another client's now or is not active has nothing to renew."""
     report = p.get("report") or {}
     domain = next(api.domains(domain_id=int(p["domain_id"])), None)
-    if domain is None or domain.client_id != int(p["client_id"]) or domain.status != "Active":
+    if domain is None or domain.client_id != int(p["client_id"]):  # a whole-account grant names any id
+        return {**report, "invoice_id": None, "not_owners": True, "holder": domain.client_id if domain else None}
+    if domain.status != "Active":
         return {**report, "invoice_id": None}
     years = domain.regperiod or 1
     facts = {
@@ -181,6 +202,12 @@ def domain_renewal(api: WhmcsApi, p: Params) -> dict[str, Any]:
                 "line": line.description,
                 "paid": f"{invoice.paid:.2f}",  # part paid already: the renewal is left to staff
             }
+    # No line bills it: the price is WHMCS's renewal price for its TLD and registration period, in the owner's
+    # currency (GetTLDPricing `pricing.<tld>.renew.<years>` with `clientid`, DD:api-reference/gettldpricing.md),
+    # not a per-domain recurring amount: GetClientsDomains documents its `domains` only as "the domains that
+    # match the criteria passed" (DD:api-reference/getclientsdomains.md), so what a recurring amount there holds
+    # (an order's promotion, a price since changed) is not something the bridge may bill on. The period is the
+    # domain's own `regperiod`, the one DomainRenew is then sent for (DD:api-reference/domainrenew.md).
     tld = domain.domainname.partition(".")[2]
     price = api.domain_renew_price(int(p["client_id"]), tld, years) if tld else None
     if price is None:
@@ -305,4 +332,11 @@ def find_order_invoice(api: WhmcsApi, p: Params) -> dict[str, Any]:
     ]
     owner = api.client_details(invoice.client_id)  # named on the agency's invoice as WHMCS names it now
     name = owner.companyname or f"{owner.firstname} {owner.lastname}".strip()
-    return {**(p.get("report") or {}), "invoice_id": invoice.id, "open": invoice.is_open, "lines": lines, "owner": name}
+    return {
+        **(p.get("report") or {}),
+        "invoice_id": invoice.id,
+        "open": invoice.is_open,
+        "lines": lines,
+        "owner": name,
+        "paid": f"{invoice.paid:.2f}",  # part paid by the owner already: the order is parked for staff
+    }

@@ -39,6 +39,7 @@ from whmcs_bridge.store import inbox, outbox, switches
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.store.writer import InboxWriter
 from whmcs_bridge.web.consent import ConsentPages
+from whmcs_bridge.web.selfservice import owned
 
 if TYPE_CHECKING:
     from whmcs_bridge.whmcs.api import WhmcsApi
@@ -193,6 +194,7 @@ class Receiver:
             # The self-service pages read WHMCS when shown, one read at a time (pages are served from threads).
             read_service=self._one_at_a_time(whmcs.service) if whmcs is not None else None,
             read_domain=self._one_at_a_time(lambda i: next(whmcs.domains(domain_id=i), None)) if whmcs else None,
+            read_owned=self._one_at_a_time(lambda c: owned(whmcs, c)) if whmcs is not None else None,
         )
 
     @staticmethod

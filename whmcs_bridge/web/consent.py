@@ -109,6 +109,7 @@ class ConsentPages:
         whmcs_url: str | None = None,
         read_service: Callable[[int], Any] | None = None,
         read_domain: Callable[[int], Any] | None = None,
+        read_owned: Callable[[int], list[dict[str, Any]]] | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -126,6 +127,7 @@ class ConsentPages:
             pay_link=lambda invoice: f"{base}/viewinvoice.php?id={invoice}" if base else "",
             read_service=read_service,  # the delegate's page shows WHMCS's status and next due date now
             read_domain=read_domain,
+            read_owned=read_owned,  # a whole-account contact's page lists the owner's services and domains now
         )
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:

@@ -13,17 +13,20 @@ import re
 import uuid
 from collections.abc import Callable
 from datetime import datetime, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from whmcs_bridge import staff
 from whmcs_bridge.errors import BridgeError
-from whmcs_bridge.families.delegation import renewal
+from whmcs_bridge.families.delegation import renewal_scope
 from whmcs_bridge.families.delegation.grants import FAMILY
 from whmcs_bridge.messages.catalogue import FALLBACK, Catalogue
 from whmcs_bridge.messages.render import Named, Reader
 from whmcs_bridge.store import audit, consent, inbox
 from whmcs_bridge.store.consent import ConsentLink
 from whmcs_bridge.store.db import Database
+
+if TYPE_CHECKING:
+    from whmcs_bridge.whmcs.api import WhmcsApi
 
 PURPOSES = {"delegation-owner": "owner", "delegation-delegate": "delegate"}
 LIVE = ("active", "pending")
@@ -32,6 +35,37 @@ ACTIONS = ("revoke", "renew")
 USED = re.compile(r"(?P<refused>refused )?(?P<what>\S+) (?P<grant>\S+)(?:: (?P<why>.*))?", re.DOTALL)
 
 log = logging.getLogger("whmcs_bridge.selfservice")
+
+
+def owned(api: WhmcsApi, client_id: int) -> list[dict[str, Any]]:
+    """A client's services (Active or Suspended, what a renewal renews) and active domains as WHMCS lists them now
+    (GetClientsProducts and GetClientsDomains with `clientid`, DD:api-reference/getclientsproducts.md,
+    getclientsdomains.md): what a whole-account contact may ask to renew on its page."""
+    items: list[dict[str, Any]] = [
+        {
+            "kind": "service",
+            "id": s.id,
+            "name": s.domain or s.name,
+            "status": s.status,
+            "due": s.nextduedate.isoformat() if s.nextduedate else None,
+            "live": True,
+        }
+        for s in api.services(client_id=client_id)
+        if s.status in ("Active", "Suspended")
+    ]
+    items += [
+        {
+            "kind": "domain",
+            "id": d.id,
+            "name": d.domainname,
+            "status": d.status,
+            "due": d.nextduedate.isoformat() if d.nextduedate else None,
+            "live": True,
+        }
+        for d in api.domains(client_id=client_id)
+        if d.status == "Active"
+    ]
+    return items
 
 
 class _Plain:
@@ -66,6 +100,7 @@ class SelfService:
         pay_link: Callable[[int], str],
         read_service: Callable[[int], Any] | None = None,
         read_domain: Callable[[int], Any] | None = None,
+        read_owned: Callable[[int], list[dict[str, Any]]] | None = None,
     ) -> None:
         self.db = db
         self.catalogue = catalogue
@@ -74,6 +109,9 @@ class SelfService:
         self.pay_link = pay_link  # WHMCS's client-area page of an invoice
         self.read_service = read_service  # GetClientsProducts of one service (WhmcsApi.service), read per page
         self.read_domain = read_domain  # GetClientsDomains of one domain, read per page
+        # The owner's services and domains now (GetClientsProducts / GetClientsDomains with its clientid), for a
+        # grant on the whole account: [{"kind", "id", "name", "status", "due", "live": True}].
+        self.read_owned = read_owned
 
     def text(self, message_id: str, lang: str, **data: Any) -> str:
         return self.catalogue.render(message_id, data, Reader(lang, None, self.zone), _Plain()).body
@@ -114,10 +152,11 @@ class SelfService:
         name = next((g.get("delegate_name") for g in grants if g.get("delegate_name")), None) or f"#{link.subject}"
         rows = []
         for g in (g for g in grants if g.get("status") == "active"):
-            for item in (i for i in g.get("items") or [] if i["kind"] in renewal.RENEWABLE):
-                status, due = self.in_whmcs(item["id"], item["kind"])
+            for item in self.items(g):
+                live = item.get("live")  # read from WHMCS just now (a whole-account grant's), else read it here
+                status, due = (item["status"], item["due"]) if live else self.in_whmcs(item["id"], item["kind"])
                 mine = (item["kind"], item["id"])
-                last = next((r for r in reversed(g.get("renewals") or []) if renewal.item_of(r) == mine), None)
+                last = next((r for r in reversed(g.get("renewals") or []) if renewal_scope.item_of(r) == mine), None)
                 invoice = last.get("delegate_invoice") if last else None
                 rows.append(
                     self.text(
@@ -131,7 +170,7 @@ class SelfService:
                         due=due,
                         grant=g["id"],
                         may_renew="yes"
-                        if self.may_renew(g["role"]) and renewal.open_renewal(g, item["id"], item["kind"]) is None
+                        if self.may_renew(g["role"]) and renewal_scope.open_renewal(g, item["id"], item["kind"]) is None
                         else "",
                         renewal=last["status"] if last else "",
                         invoice=str(invoice) if invoice else "",
@@ -141,6 +180,20 @@ class SelfService:
                 )
         head = self.text("delegation.page_delegate", lang, delegate=name, services=len(rows), expires=link.expires_at)
         return head + "".join(rows)
+
+    def items(self, grant: dict[str, Any]) -> list[dict[str, Any]]:
+        """What the delegate may ask to renew through a grant: its listed services and domains, or, for a grant on
+        the owner's whole account, the owner's services and domains as WHMCS lists them now (none when WHMCS
+        cannot be read)."""
+        if not renewal_scope.whole_account(grant):
+            return [i for i in grant.get("items") or [] if i["kind"] in renewal_scope.RENEWABLE]
+        if self.read_owned is None:
+            return []
+        try:
+            return self.read_owned(int(grant["owner"]))
+        except BridgeError as exc:
+            log.warning("self-service page: client %s's services not read from WHMCS: %s", grant["owner"], exc)
+            return []
 
     def in_whmcs(self, item_id: int, kind: str = "service") -> tuple[str | None, str | None]:
         """A service's (or domain's) status and next due date as WHMCS has them now (a renewal, staff or the
@@ -186,10 +239,10 @@ class SelfService:
             if PURPOSES[link.purpose] != "delegate" or not self.may_renew(grant["role"]):
                 return "This contact may not renew this service."
             try:
-                kind, item = renewal.wanted_item(grant, form.get("service"), form.get("domain"))
+                kind, item = renewal_scope.wanted_item(grant, form.get("service"), form.get("domain"))
             except ValueError as exc:
                 return f"{exc}."
-            return renewal.refusal(grant, item, kind)
+            return renewal_scope.refusal(grant, item, kind)
         return None
 
     def act(self, link: ConsentLink, form: dict[str, str], answer: dict[str, str], now: datetime) -> bool:
@@ -208,6 +261,10 @@ class SelfService:
         if form["do"] == "renew":
             data["service"] = int(form["service"]) if form.get("service", "").isdigit() else None
             data["domain"] = int(form["domain"]) if form.get("domain", "").isdigit() else None
+            # The rules then see the owner's other grants: another delegate's renewal of the same item refuses it.
+            owner = next((g["owner"] for g in self.grants(link) if g["id"] == form["grant"]), None)
+            if owner is not None:
+                data["owner"] = int(owner)
         db = self.db()
         with db.atomic():
             if not consent.claim(

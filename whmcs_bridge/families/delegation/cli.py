@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 import click
@@ -100,7 +100,8 @@ def templates(obj: Context) -> None:
     "--expires",
     type=click.DateTime(["%Y-%m-%d"]),
     default=None,
-    help="When the grant ends, a day after today [default: delegation.default_expiry, else never].",
+    help="The last day of the grant, today or later: it ends at the end of that day, in the configured time "
+    "zone [default: delegation.default_expiry, else never].",
 )
 @click.pass_obj
 @user_errors
@@ -135,7 +136,7 @@ def grant(
             items=items,
             by=by,
             basis=basis,
-            expires=expires.replace(tzinfo=UTC) if expires else None,
+            expires=end_of_day(expires.date(), config.zone) if expires else None,
             now=utcnow(),
             api=WhmcsApi.from_config(config),
             request=request,
@@ -177,24 +178,43 @@ def withdraw(obj: Context, grant_id: str, by: str, reason: str) -> None:
 
 @delegations.command("renew")
 @click.argument("grant_id")
-@click.option("--service", type=ID, default=None, help="Which granted service [default: the grant's first service].")
-@click.option("--domain", type=ID, default=None, help="Which granted domain, to renew a domain instead.")
+@click.option(
+    "--service",
+    type=ID,
+    default=None,
+    help="Which granted service [default: the grant's first service]; on a whole-account grant, any of the "
+    "owner's services (WHMCS is asked whether the owner holds it).",
+)
+@click.option(
+    "--domain",
+    type=ID,
+    default=None,
+    help="Which granted domain (on a whole-account grant, any of the owner's), to renew a domain instead.",
+)
 @click.option("--by", required=True, help="Who asks (the delegate's contact, or staff for them).")
 @click.pass_obj
 @user_errors
 def renew(obj: Context, grant_id: str, service: int | None, domain: int | None, by: str) -> None:
     """Renew one granted service (or domain) for its owner, invoiced to the delegate: the delegate's invoice
     bills exactly the period of the owner's invoice line (a domain without one: one registration period at
-    WHMCS's price); when the delegate pays, it is renewed once and its line comes off the owner's invoice."""
+    WHMCS's price); when the delegate pays, it is renewed once and its line comes off the owner's invoice.
+    Refused while a renewal invoice for the same item is open in WHMCS, through this grant or another one."""
     if service is not None and domain is not None:
         raise click.UsageError("give --service or --domain, not both")
     config = obj.config()
     with Database(existing_state(config)) as db:
-        g = dg.renew(config, db, grant_id, by=by, service=service, domain=domain, now=utcnow())
+        api = WhmcsApi.from_config(config)
+        g = dg.renew(config, db, grant_id, by=by, service=service, domain=domain, now=utcnow(), api=api)
     last = g.get("renewals", [])[-1]
     click.echo(
         f"renewal {last['n']} of grant {grant_id} asked: the delegate will be invoiced for the owner's open invoice (next pass)"
     )
+
+
+def end_of_day(day: date, zone: tzinfo) -> datetime:
+    """A day given on the command line means the whole of it: its last second in the configured zone (so
+    `--expires` today is the end of today, not its midnight, already past)."""
+    return datetime.combine(day + timedelta(days=1), time(0), zone) - timedelta(seconds=1)
 
 
 group = delegations  # what the command line registers (families/__init__.py)

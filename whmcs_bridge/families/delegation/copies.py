@@ -10,7 +10,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from whmcs_bridge.families.delegation import renewal
+from whmcs_bridge.families.delegation import renewal_scope
 from whmcs_bridge.families.delegation.config import DelegationSection
 from whmcs_bridge.families.delegation.grants import FAMILY, about_grant, notice, record, rights
 from whmcs_bridge.model import Action, Decision, Event, action_key, as_int, message
@@ -223,7 +223,11 @@ def ticket_note(
             # A delegate may ask for a renewal with [renew] (rules.verified_on_ticket starts it, unless
             # one is open: then the note says it was refused, and why).
             renew="yes" if data.get("renew") and allowed.renew else None,
-            renew_refused=renewal.ticket_refusal(grant, grant.get("verified_ticket_item"))
+            renew_refused=renewal_scope.ticket_refusal(grant, grant.get("verified_ticket_item"), grants)
+            if data.get("renew") and allowed.renew
+            else None,
+            # Another contact's renewal invoice of the item is open as the bridge knows it: WHMCS decides.
+            renew_check=renewal_scope.ticket_check(grant, grant.get("verified_ticket_item"), grants)
             if data.get("renew") and allowed.renew
             else None,
         )

@@ -50,20 +50,28 @@ def digest(
 
 def activity(entries: list[dict[str, Any]]) -> dict[str, Any]:
     """The digest's fields from what a delegate did: copies received (and of which emails), tickets
-    answered as the owner's contact, services and domains renewed."""
+    answered as the owner's contact, services and domains renewed (and those whose renewal was then refunded)."""
     kinds = [kind_of(e) for e in entries]
     emails = [str(e["email"]) for e, k in zip(entries, kinds, strict=True) if k == "copy" and e.get("email")]
+    refunds = {e.get("invoice") for e, k in zip(entries, kinds, strict=True) if k == "refund"}
     renewed = [
-        f"service:{e['service']}" if e.get("service") else f"domain:{e['domain']}"
+        subject(e)
         for e, k in zip(entries, kinds, strict=True)
-        if k == "renewal" and (e.get("service") or e.get("domain"))
+        if k == "renewal" and (e.get("service") or e.get("domain")) and (e.get("invoice") not in refunds)
     ]
+    refunded = [subject(e) for e, k in zip(entries, kinds, strict=True) if k == "refund"]
     return {
         "copies": kinds.count("copy"),
         "emails": "; ".join(dict.fromkeys(emails)),
         "tickets": kinds.count("ticket"),
         "renewed": list(dict.fromkeys(renewed)),
+        # Renewed, then its payment refunded (in this digest's period or an earlier one's): not "paid for it".
+        "refunded": list(dict.fromkeys(refunded)),
     }
+
+
+def subject(entry: dict[str, Any]) -> str:
+    return f"service:{entry['service']}" if entry.get("service") else f"domain:{entry['domain']}"
 
 
 def kind_of(entry: dict[str, Any]) -> str:

@@ -59,12 +59,15 @@ def covered(grant: dict[str, Any]) -> list[str]:
 
 
 def about_grant(grant: dict[str, Any], **more: Any) -> dict[str, Any]:
-    """A message's fields about a grant (messages.GRANT), with its own."""
+    """A message's fields about a grant (message_fields.GRANT), with its own."""
+    subjects = more.get("subjects", covered(grant))
+    whole = bool(subjects) and all(str(s).startswith("client:") for s in subjects)
     return {
         "owner": grant["owner"],
         "delegate": grant["delegate"],
         "role": grant["role"],
         "subjects": covered(grant),
+        "whole": "yes" if whole else None,
         "grant": grant["id"],
         **more,
     }
@@ -82,5 +85,6 @@ def note(msg: dict[str, Any], **params: Any) -> dict[str, Any]:
 
 def record(grant: dict[str, Any], at: str, what: str, **facts: Any) -> None:
     """What the delegate did on the owner's behalf, for the owner's next digest: `what` is "copy"
-    (with the email's `email` subject), "ticket" (with its `ticket`) or "renewal" (with its `service`)."""
+    (with the email's `email` subject), "ticket" (with its `ticket`), "renewal" (with its `service` or `domain`
+    and `invoice`) or "refund" (that invoice refunded after the renewal)."""
     grant.setdefault("activity", []).append({"at": at, "what": what, **facts})

@@ -19,7 +19,8 @@ def command(
     rules: DelegationSection,
     others: Sequence[dict[str, Any]] = (),
 ) -> Decision:
-    """A command about one grant; `others`: the owner's other grants in view (what stays when one ends)."""
+    """A command about one grant; `others`: the owner's other grants in view (what stays when one ends, and
+    their renewals of the item a renewal asks for)."""
     what = data.get("command")
     if what in ("grant", "request"):
         if grant:
@@ -47,7 +48,7 @@ def command(
             superseded_by=str(data.get("by_grant") or ""),
         )  # fmt: skip
     if what == "renew":
-        return renew(grant, data, now, rules)
+        return renew(grant, data, now, rules, others)
     return Decision(state=grant)
 
 

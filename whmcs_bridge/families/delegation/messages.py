@@ -2,45 +2,33 @@
 
 A grant's fields: `owner` and `delegate` are clients, `subjects` what the grant covers ("service:110",
 "domain:11", or "client:11" for the whole account), `role` is "technical" or "administrative" (the
-templates word it), `grant` the grant's id (for staff, and as a reference the client can quote).
+templates word it), `grant` the grant's id (for staff, and as a reference the client can quote), `whole` "yes" for
+a grant on the owner's whole account (its subjects are then that account, worded as every service and domain of
+it rather than by the owner's name again): message_fields.GRANT. The renewals' and the payer orders' messages are
+billing_messages.py, added here.
 """
 
-from whmcs_bridge.messages.spec import Audience, Channel, FieldType, MessageSpec, define
-
-GRANT: dict[str, FieldType] = {"owner": "client", "delegate": "client", "role": "text", "subjects": "subjects"}
-SAMPLES: dict[str, object] = {
-    "role": "technical",
-    "subjects": ["service:1"],
-    "grant": "g3d169a",
-    "owner": 1,
-    "delegate": 2,
-}
-
-
-def _spec(
-    message_id: str, channel: Channel, audience: Audience, fields: dict[str, FieldType], purpose: str, **samples: object
-) -> MessageSpec:
-    """A message about one grant: the grant's fields, and its own."""
-    return MessageSpec(message_id, channel, audience, {**GRANT, **fields}, purpose, samples={**SAMPLES, **samples})
-
+from whmcs_bridge.families.delegation.billing_messages import BILLING
+from whmcs_bridge.families.delegation.message_fields import grant_spec
+from whmcs_bridge.messages.spec import MessageSpec, define
 
 MESSAGES = define(
     # --- a grant starts -----------------------------------------------------------------------------
-    _spec(
+    grant_spec(
         "delegation.granted_owner",
         "email",
         "client",
         {"grant": "text"},
         "To the owner: a client is now its technical or administrative contact for some services.",
     ),
-    _spec(
+    grant_spec(
         "delegation.granted_delegate",
         "email",
         "client",
         {"grant": "text"},
         "To the delegate: it is now the owner's contact for some services.",
     ),
-    _spec(
+    grant_spec(
         "delegation.granted_owner_note",
         "text",
         "staff",
@@ -51,7 +39,7 @@ MESSAGES = define(
         basis="owner's email of 2026-11-20",
         order="",
     ),
-    _spec(
+    grant_spec(
         "delegation.granted_delegate_note",
         "text",
         "staff",
@@ -59,21 +47,21 @@ MESSAGES = define(
         "Staff note on the delegate's account: whose contact it is, for what.",
     ),
     # --- a delegate asks; the owner answers through a one-time link ----------------------------------
-    _spec(
+    grant_spec(
         "delegation.request_sent",
         "email",
         "client",
         {},
         "To the delegate: its request was sent to the owner.",
     ),
-    _spec(
+    grant_spec(
         "delegation.request_note",
         "text",
         "staff",
         {"grant": "text", "basis": "text"},
         "Staff note on the owner's account: a delegate asked; the owner was sent a consent link.",
     ),
-    _spec(
+    grant_spec(
         "delegation.consent_asked",
         "email",
         "client",
@@ -81,7 +69,7 @@ MESSAGES = define(
         "To the owner: a client asks to become its contact; accept or decline through the one-time link.",
         basis="we are building their new website",
     ),
-    _spec(
+    grant_spec(
         "delegation.consent_summary",
         "text",
         "client",
@@ -89,7 +77,7 @@ MESSAGES = define(
         "The consent page's summary of a delegate's request (in the owner's language).",
         basis="we are building their new website",
     ),
-    _spec(
+    grant_spec(
         "delegation.accept_asked",
         "email",
         "client",
@@ -97,14 +85,14 @@ MESSAGES = define(
         "To the delegate (delegation.confirm: both): accept or decline becoming the owner's contact through "
         "its own one-time link.",
     ),
-    _spec(
+    grant_spec(
         "delegation.accept_summary",
         "text",
         "client",
         {},
         "The delegate's consent page: what it accepts (in the delegate's language).",
     ),
-    _spec(
+    grant_spec(
         "delegation.declined_delegate",
         "email",
         "client",
@@ -112,7 +100,7 @@ MESSAGES = define(
         "To the delegate: the owner declined its request.",
     ),
     # --- a grant ends ---------------------------------------------------------------------------------
-    _spec(
+    grant_spec(
         "delegation.ended_owner_note",
         "text",
         "staff",
@@ -124,7 +112,7 @@ MESSAGES = define(
         reason="changed agency",
         case="",
     ),
-    _spec(
+    grant_spec(
         "delegation.ended_delegate_note",
         "text",
         "staff",
@@ -132,7 +120,7 @@ MESSAGES = define(
         "Staff note on the delegate's account: it is no longer the owner's contact.",
         status="revoked",
     ),
-    _spec(
+    grant_spec(
         "delegation.ended_delegate",
         "email",
         "client",
@@ -140,7 +128,7 @@ MESSAGES = define(
         "To the delegate: its access ended (revoked or expired); no more copies or support about it.",
         status="revoked",
     ),
-    _spec(
+    grant_spec(
         "delegation.ended_owner",
         "email",
         "client",
@@ -152,14 +140,14 @@ MESSAGES = define(
         offer="link",
         remaining=["domain:1"],
     ),
-    _spec(
+    grant_spec(
         "delegation.password_summary",
         "text",
         "client",
         {},
         "The consent page's summary of the offer to change the control-panel password after a grant ended.",
     ),
-    _spec(
+    grant_spec(
         "delegation.expiry_reminder",
         "email",
         "client",
@@ -170,21 +158,21 @@ MESSAGES = define(
         expires="2026-12-20T00:00:00+00:00",
     ),
     # --- a request ends unanswered ------------------------------------------------------------------
-    _spec(
+    grant_spec(
         "delegation.request_lapsed",
         "email",
         "client",
         {"grant": "text"},
         "To the delegate: the owner did not answer its request before the consent link expired.",
     ),
-    _spec(
+    grant_spec(
         "delegation.request_withdrawn",
         "email",
         "client",
         {"grant": "text"},
         "To the owner: the delegate withdrew its request; the consent link no longer does anything.",
     ),
-    _spec(
+    grant_spec(
         "delegation.request_ended_note",
         "text",
         "staff",
@@ -196,7 +184,7 @@ MESSAGES = define(
         reason="no answer before the link expired",
         missing="owner",
     ),
-    _spec(
+    grant_spec(
         "delegation.request_superseded",
         "email",
         "client",
@@ -204,7 +192,7 @@ MESSAGES = define(
         "To the delegate: staff granted what its request asked for (grant `by_grant`), so the request is withdrawn.",
         by_grant="g5e0c2a1",
     ),
-    _spec(
+    grant_spec(
         "delegation.confirmation_lapsed",
         "email",
         "client",
@@ -214,56 +202,8 @@ MESSAGES = define(
         side="owner",
         missing="delegate",
     ),
-    # --- an order invoiced to the agency that placed it (delegation.order_invoice_to: payer) ------------
-    _spec(
-        "delegation.order_invoiced_note",
-        "text",
-        "staff",
-        {"grant": "text", "order": "text", "owner_invoice": "text", "invoice": "text", "amount": "text"},
-        "Staff note on the owner's account: the order its administrative contact placed is invoiced to that "
-        "contact (`invoice`, `amount`); its items came off the owner's invoice `owner_invoice`.",
-        order="7",
-        owner_invoice="501",
-        invoice="502",
-        amount="21.90",
-    ),
-    _spec(
-        "delegation.order_settled_note",
-        "text",
-        "staff",
-        {"grant": "text", "order": "text", "owner_invoice": "text", "invoice": "text"},
-        "Staff note on the owner's account: the contact paid its invoice for the order, which was accepted.",
-        order="7",
-        owner_invoice="501",
-        invoice="502",
-    ),
-    _spec(
-        "delegation.order_unsettled_note",
-        "text",
-        "staff",
-        {"grant": "text", "order": "text", "owner_invoice": "text", "invoice": "text", "why": "text", "paid": "money"},
-        "Sticky staff task on the owner's account: the contact's invoice for the order was \"cancelled\", is "
-        '"overdue" (the order stays unpaid and not accepted), was "paid twice" (after the owner paid), or was left '
-        'open "part paid" when the owner paid; `paid`, '
-        "what the contact had already paid on a cancelled one (read from WHMCS; none when nothing).",
-        order="7",
-        owner_invoice="501",
-        invoice="502",
-        why="cancelled",
-        paid="10.00",
-    ),
-    _spec(
-        "delegation.order_owner_paid",
-        "email",
-        "client",
-        {"grant": "text", "order": "text", "owner_invoice": "text", "invoice": "text"},
-        "To the contact: the owner paid the order itself, so the contact's invoice for it is cancelled.",
-        order="7",
-        owner_invoice="501",
-        invoice="502",
-    ),
     # --- copies of WHMCS's emails to the delegate --------------------------------------------------
-    _spec(
+    grant_spec(
         "delegation.copy",
         "email",
         "client",
@@ -273,7 +213,7 @@ MESSAGES = define(
         about=["service:1"],
         subject="Service Unsuspension Notification",
     ),
-    _spec(
+    grant_spec(
         "delegation.access_notice",
         "email",
         "client",
@@ -282,7 +222,7 @@ MESSAGES = define(
         about=["service:1"],
         subject="New Account Information",
     ),
-    _spec(
+    grant_spec(
         "delegation.email_notice",
         "email",
         "client",
@@ -292,13 +232,21 @@ MESSAGES = define(
         about=["service:1"],
         subject="Domain Renewal Confirmation",
     ),
-    _spec(
+    grant_spec(
         "delegation.digest",
         "email",
         "client",
-        {"since": "date", "copies": "number", "emails": "text", "tickets": "number", "renewed": "subjects"},
+        {
+            "since": "date",
+            "copies": "number",
+            "emails": "text",
+            "tickets": "number",
+            "renewed": "subjects",
+            "refunded": "subjects",
+        },
         "To the owner, every delegation.digest_every: what one contact did on its behalf (copies received, "
-        "with the emails' subjects; support tickets answered as its contact; services and domains renewed).",
+        "with the emails' subjects; support tickets answered as its contact; services and domains renewed; "
+        "`refunded`, those whose renewal payment was refunded since).",
         copies=2,
         emails="Service Unsuspension Notification; Invoice Payment Confirmation",
         tickets=1,
@@ -324,7 +272,7 @@ MESSAGES = define(
         "account.",
         samples={"subjects": ["service:1"], "user": "Lena Vogel (lena@example.com)", "warn": "yes"},
     ),
-    _spec(
+    grant_spec(
         "delegation.ticket_stranger",
         "text",
         "staff",
@@ -334,7 +282,7 @@ MESSAGES = define(
         "for access, ownership or a transfer.",
         samples={"subjects": ["service:1"], "user": "Paul Martin (paul@example.com)", "warn": "yes"},
     ),
-    _spec(
+    grant_spec(
         "delegation.ticket_verified",
         "text",
         "staff",
@@ -347,10 +295,13 @@ MESSAGES = define(
             "may_order": "text",
             "renew": "text",
             "renew_refused": "text",
+            "renew_check": "text",
         },
         "Ticket note to staff: the writer (the delegate) is a verified contact of the owner for what the "
-        "ticket names, with its rights; `renew` when the ticket asked for a renewal with [renew], and "
-        "`renew_refused` (one sentence, in English, from the bridge) when that renewal cannot start.",
+        "ticket names, with its rights; `renew` when the ticket asked for a renewal with [renew], "
+        "`renew_refused` (one sentence, in English, from the bridge) when that renewal cannot start, and "
+        "`renew_check` (invoice numbers) when another contact's renewal invoice for it is open as far as the bridge "
+        "knows: WHMCS is asked before anything is invoiced.",
         by="alice",
         copies="product/domain",
         may_renew="yes",
@@ -366,196 +317,8 @@ MESSAGES = define(
         "Ticket note to staff: a WARNING that the writer has no grant on what the ticket names.",
         samples={"subjects": ["service:1"], "owners": ["client:1"]},
     ),
-    # --- renewals by the delegate --------------------------------------------------------------------
-    MessageSpec(
-        "delegation.renewal_nothing",
-        "email",
-        "client",
-        {"owner": "client", "service": "service", "domain": "domain"},
-        "To the delegate: the owner has no open invoice for the service, so there is nothing to renew yet.",
-    ),
-    _spec(
-        "delegation.renewal_settled_note",
-        "text",
-        "staff",
-        {
-            "grant": "text",
-            "invoice": "text",
-            "owner_invoice": "text",
-            "service": "service",
-            "domain": "domain",
-            "until": "date",
-        },
-        "Staff note on the owner's account: the delegate paid one service's renewal; the service is renewed "
-        "until `until` and its line is off the owner's invoice (the rest of that invoice is still due).",
-        invoice="1043",
-        owner_invoice="1012",
-        service=1,
-        until="2027-01-20",
-    ),
-    _spec(
-        "delegation.renewal_refunded_note",
-        "text",
-        "staff",
-        {
-            "grant": "text",
-            "invoice": "text",
-            "owner_invoice": "text",
-            "service": "service",
-            "domain": "domain",
-            "until": "date",
-        },
-        "Staff task (sticky note on the owner's account): the delegate's renewal invoice was refunded after "
-        "the service had been renewed for it (and its line taken off the owner's invoice).",
-        invoice="1043",
-        owner_invoice="1012",
-        service=1,
-        until="2027-01-20",
-    ),
-    _spec(
-        "delegation.renewal_paid_twice_note",
-        "text",
-        "staff",
-        {
-            "grant": "text",
-            "invoice": "text",
-            "owner_invoice": "text",
-            "service": "service",
-            "domain": "domain",
-            "until": "date",
-        },
-        "Staff task (sticky note on the delegate's account): the delegate paid a renewal, but the service "
-        "had been renewed meanwhile (the owner paid its own invoice too): refund or credit the delegate.",
-        invoice="1043",
-        owner_invoice="1012",
-        service=1,
-        until="2027-01-20",
-    ),
-    _spec(
-        "delegation.renewal_mismatch_note",
-        "text",
-        "staff",
-        {
-            "grant": "text",
-            "owner_invoice": "text",
-            "service": "service",
-            "domain": "domain",
-            "line": "text",
-            "due": "date",
-            "cycle": "text",
-            "until": "date",
-        },
-        "Staff task (sticky note on the owner's account): the delegate asked to renew a service, but the "
-        "owner's invoice line (`line`, as WHMCS wrote it) does not bill the period WHMCS has for the service "
-        "(next due date `due`, billing cycle `cycle`, so until `until`): nothing was invoiced to the delegate.",
-        owner_invoice="1012",
-        service=1,
-        line="Business (21/12/2026 - 20/01/2027)",
-        due="2026-12-21",
-        cycle="Annually",
-        until="2027-12-21",
-    ),
-    _spec(
-        "delegation.renewal_staff_check",
-        "email",
-        "client",
-        {"grant": "text", "service": "service", "domain": "domain"},
-        "To the delegate: its renewal request needs a check by staff before anything is invoiced.",
-        service=1,
-    ),
-    _spec(
-        "delegation.renewal_grant_ended_note",
-        "text",
-        "staff",
-        {
-            "grant": "text",
-            "invoice": "text",
-            "owner_invoice": "text",
-            "service": "service",
-            "domain": "domain",
-            "status": "text",
-        },
-        "Staff task (sticky note on the delegate's account): the delegate paid a renewal, but its grant ended "
-        "(`status` revoked or expired) before the renewal was applied: nothing was renewed; refund or credit.",
-        invoice="1043",
-        owner_invoice="1012",
-        service=1,
-        status="revoked",
-    ),
-    _spec(
-        "delegation.renewal_owner_paid",
-        "email",
-        "client",
-        {"grant": "text", "invoice": "text", "service": "service", "domain": "domain"},
-        "To the delegate: the owner paid the service's renewal itself; the delegate's invoice is cancelled.",
-        invoice="1043",
-        service=1,
-    ),
-    _spec(
-        "delegation.renewal_part_paid_note",
-        "text",
-        "staff",
-        {
-            "grant": "text",
-            "invoice": "text",
-            "owner_invoice": "text",
-            "paid": "money",
-            "service": "service",
-            "domain": "domain",
-        },
-        "Staff task (sticky note on the delegate's account): the delegate's renewal invoice was no longer needed "
-        "(the owner paid first, or the grant ended), but `paid` had been paid on it: the bridge did not cancel "
-        "it; refund or credit that amount, then cancel the invoice.",
-        invoice="1043",
-        owner_invoice="1012",
-        paid="5.00",
-        service=1,
-    ),
-    _spec(
-        "delegation.renewal_part_paid",
-        "email",
-        "client",
-        {"grant": "text", "invoice": "text", "paid": "money", "service": "service", "domain": "domain"},
-        "To the delegate: its renewal invoice is no longer needed, but it had paid part of it: staff will refund "
-        "or credit what it paid.",
-        invoice="1043",
-        paid="5.00",
-        service=1,
-    ),
-    _spec(
-        "delegation.renewal_owner_part_paid_note",
-        "text",
-        "staff",
-        {
-            "grant": "text",
-            "invoice": "text",
-            "amount": "money",
-            "owner_invoice": "text",
-            "paid": "money",
-            "service": "service",
-            "domain": "domain",
-        },
-        "Staff task (sticky note on the owner's account): the delegate paid its renewal invoice (`amount`), but "
-        "the owner had paid `paid` of its own invoice, which bills the same renewal: nothing was renewed and "
-        "neither invoice was changed; staff settle both.",
-        invoice="1043",
-        amount="14.95",
-        owner_invoice="1012",
-        paid="5.00",
-        service=1,
-    ),
-    _spec(
-        "delegation.renewal_owner_part_paid",
-        "email",
-        "client",
-        {"grant": "text", "owner_invoice": "text", "service": "service", "domain": "domain"},
-        "To the delegate: its renewal request was refused, the owner having already paid part of the invoice "
-        "that bills the renewal; staff can settle it.",
-        owner_invoice="1012",
-        service=1,
-    ),
     # --- orders placed by a delegate's user ---------------------------------------------------------
-    _spec(
+    grant_spec(
         "delegation.order_requestor_unknown",
         "text",
         "staff",
@@ -564,7 +327,7 @@ MESSAGES = define(
         "administrative contact did, give it the technical grant by hand.",
         order="7",
     ),
-    _spec(
+    grant_spec(
         "delegation.order_agency_owner",
         "text",
         "staff",
@@ -686,3 +449,4 @@ MESSAGES = define(
         samples={"what": "renew", "grant": "g3d169a", "used_at": "2026-11-26T10:00:00+00:00", "refused": ""},
     ),
 )
+MESSAGES.update(BILLING)  # renewals and orders invoiced to the delegate (billing_messages.py)

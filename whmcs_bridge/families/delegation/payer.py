@@ -11,8 +11,11 @@ The owner paying first cancels the agency's invoice (the agency is told); the ag
 letting it go overdue, or paying after the owner did, leaves the order as it is (unpaid, not accepted, or
 accepted once) with a sticky staff task on the owner's account.
 
+The owner having paid part of its order invoice (before the agency was invoiced, or before the order's lines came
+off) parks the order: nothing is moved off an invoice holding the owner's money, and staff get one task.
+
 A billing's status: looking, invoicing (the agency's invoice is being made), invoiced, settled, and the ends:
-nothing to move (the owner's invoice was paid or bills none of it), owner paid, cancelled, paid twice."""
+nothing to move (the owner's invoice was paid or bills none of it), owner paid, cancelled, paid twice, parked."""
 
 from __future__ import annotations
 
@@ -71,6 +74,8 @@ def found(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decisio
             {"at": at, "what": f"order #{billing['order']}: its invoice asks nothing to move", "by": "bridge"}
         )
         return Decision(state=grant)
+    if Decimal(str(data.get("paid") or "0")) > 0:  # the owner's money is on it: nothing is moved, staff decide
+        return parked(grant, str(data["paid"]), at)
     billing.update(status="invoicing", lines=[int(line["id"]) for line in lines])
     billing["amount"] = str(sum((Decimal(str(line["amount"])) for line in lines), Decimal("0")))
     # An invoice's lines and notes are not messages: written once, in English, naming the owner and the order
@@ -114,10 +119,13 @@ def invoiced(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Deci
         grant,
         "invoice_lines_off",
         "payer:lines-off",
-        {"invoice_id": billing["owner_invoice"], "line_ids": billing["lines"]},
+        # Part paid by the owner meanwhile: its lines stay (the kind would park unseen); the rules hear the
+        # amount (part_paid) and park the order with a staff task.
+        {"invoice_id": billing["owner_invoice"], "line_ids": billing["lines"], "outcome_to": CANCEL_OUTCOME},
         grant["owner"],
-        guard={"invoices_open": [billing["owner_invoice"]]},
+        guard={"invoices_open": [billing["owner_invoice"]], "nothing_paid": [billing["owner_invoice"]]},
     )
+    billing["lines_off"] = off.key
     told = note(message("delegation.order_invoiced_note", **facts(grant, amount=billing["amount"])))
     staff = act(grant, "client_note", "payer:note", told, grant["owner"], guard={"after_steps": [off.key]})
     return Decision(state=grant, actions=[off, staff], refs=grant_refs(grant))
@@ -168,9 +176,18 @@ def agency_invoice(grant: dict[str, Any], kind: str, now: datetime) -> Decision:
 
 def part_paid(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision | None:
     """The agency's invoice was to be cancelled (the owner paid first), but the agency had paid part of it: the
-    bridge left it open; staff refund or credit the amount (a sticky note naming it)."""
+    bridge left it open; staff refund or credit the amount (a sticky note naming it). Or the owner had paid part
+    of its own invoice when the order's lines were to come off it: the order is parked (parked())."""
     billing = grant.get("billing") or {}
-    if not billing or as_int(data.get("paid_invoice")) != billing.get("delegate_invoice") or not data.get("paid"):
+    if not billing or not data.get("paid"):
+        return None
+    if (
+        as_int(data.get("paid_invoice")) == billing.get("owner_invoice")
+        and billing.get("status") == "invoiced"
+        and data.get("action_key") == billing.get("lines_off")
+    ):
+        return parked(grant, str(data["paid"]), now.isoformat(timespec="seconds"))
+    if as_int(data.get("paid_invoice")) != billing.get("delegate_invoice"):
         return None
     billing["part_paid"] = str(data["paid"])
     return staff_task(grant, "part paid", now.isoformat(timespec="seconds"), str(data["paid"]))
@@ -183,6 +200,28 @@ def read(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision
         return Decision(state=grant)
     paid = str(data["paid"]) if Decimal(str(data.get("paid") or "0")) > 0 else None
     return staff_task(grant, str(data.get("why") or "cancelled"), now.isoformat(timespec="seconds"), paid)
+
+
+def parked(grant: dict[str, Any], owner_paid: str, at: str) -> Decision:
+    """The owner has paid part of the invoice that bills the order: the bridge neither invoices the agency nor
+    takes the order's lines off that invoice (it never cuts an invoice holding a customer's money), and the order
+    is parked, pending, with one sticky staff task on the owner's account saying what and why (the agency's
+    invoice, if one was made, is named there too)."""
+    billing = grant["billing"]
+    billing.update(status="parked", owner_paid=owner_paid, stopped=at)
+    grant["history"].append(
+        {
+            "at": at,
+            "what": f"order #{billing['order']} parked: {owner_paid} paid on invoice #{billing['owner_invoice']}",
+            "by": "bridge",
+        }
+    )
+    task = note(message("delegation.order_parked_note", **facts(grant, owner_paid=owner_paid)), sticky=True)
+    return Decision(
+        state=grant,
+        actions=[act(grant, "client_note", "payer:parked", task, grant["owner"])],
+        refs=grant_refs(grant),
+    )
 
 
 def staff_task(grant: dict[str, Any], why: str, at: str, paid: str | None = None) -> Decision:

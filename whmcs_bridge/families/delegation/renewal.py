@@ -3,7 +3,8 @@ delegation rules: find the service's line on the owner's open invoice, invoice t
 amount alone, and when the delegate pays, renew that one service once (its next due date one cycle on) and
 take its line off the owner's invoice, which keeps its other items. The owner paying first cancels the
 delegate's invoice; a delegate's invoice cancelled leaves the owner's as it was; both paying, or a refund
-after the renewal, is a staff task; a second request while one is open is refused. The delegate's invoice
+after the renewal, is a staff task (renewal_tasks.py); a second request while one is open is refused, whichever grant on the
+same item asked first (renewal_scope.py: WHMCS is asked whether the other's invoice is still open). The delegate's invoice
 bills exactly the period the owner's line bills (its dates against the next due date and billing cycle
 WHMCS has now), or staff decide. A granted domain renews the same way, for one registration period: priced
 from its line on the owner's invoice, else at WHMCS's TLD price; paid, the registrar renews it once.
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -37,12 +39,30 @@ from whmcs_bridge.families.delegation.grants import (
     record,
     rights,
 )
+from whmcs_bridge.families.delegation.renewal_scope import (
+    ENDED,
+    being_invoiced,
+    blocking,
+    elsewhere,
+    held,
+    item_of,
+    not_the_owners,
+    open_renewal,
+    refusal,
+    renewed,
+    wanted_item,
+)
+from whmcs_bridge.families.delegation.renewal_tasks import (
+    delegate_part_paid,
+    needs_staff,
+    not_applied,
+    owner_paid_part_first,
+    owner_part_paid,
+    paid_twice,
+)
 from whmcs_bridge.model import Action, Decision, as_int, message
 
-OPEN = ("looking", "invoiced", "paid")  # a renewal still under way: no second one for the service
 OUTCOME = "DelegationRenewalApplied"  # how the executor tells the rules the renewal's action ended
-ENDED = "grant ended"  # a renewal its grant's end stopped
-RENEWABLE = ("service", "domain")  # what a grant's item may be renewed as
 # WHMCS's billing cycles (GetClientsProducts `billingcycle`) and their length in months; the others (Free
 # Account, One Time) do not renew.
 CYCLES = {"Monthly": 1, "Quarterly": 3, "Semi-Annually": 6, "Annually": 12, "Biennially": 24, "Triennially": 36}
@@ -53,73 +73,16 @@ def while_active(grant: dict[str, Any], **more: Any) -> dict[str, Any]:
     return {"state_active": [FAMILY, f"grant:{grant['id']}"], **more}
 
 
-def item_of(renewal: dict[str, Any]) -> tuple[str, int]:
-    """What a renewal renews: ("service", id), or ("domain", id) for a domain's (issue 16, build 4)."""
-    return ("domain", int(renewal["domain"])) if renewal.get("domain") else ("service", int(renewal["service"]))
-
-
-def renewed(renewal: dict[str, Any]) -> dict[str, Any]:
-    """A message's fields naming what a renewal renews: `service`, or `domain` (the message says the one given)."""
-    kind, item = item_of(renewal)
-    return {"service": item} if kind == "service" else {"service": None, "domain": item}
-
-
-def open_renewal(grant: dict[str, Any], item: int, kind: str = "service") -> dict[str, Any] | None:
-    return next(
-        (r for r in grant.get("renewals", []) if item_of(r) == (kind, item) and r["status"] in OPEN),
-        None,
-    )
-
-
-def refusal(grant: dict[str, Any], item: int, kind: str = "service") -> str | None:
-    """Why a new renewal of the service (or domain) cannot start now (one is open), as one sentence; None if
-    it can."""
-    current = open_renewal(grant, item, kind)
-    if current is None:
-        return None
-    where = (
-        f"the delegate's invoice #{current['delegate_invoice']}, {current['status']}"
-        if current.get("delegate_invoice")
-        else current["status"]
-    )
-    return (
-        f"renewal {current['n']} of {kind} #{item} is open ({where}): it is paid, cancelled or answered "
-        "before another one starts"
-    )
-
-
-def ticket_refusal(grant: dict[str, Any], item: dict[str, Any] | None) -> str | None:
-    """Why a ticket's [renew] starts no renewal (one sentence), or None when it starts one: the ticket must
-    name a service or domain the grant covers, and no renewal of it may be open."""
-    if item is None or item["kind"] not in RENEWABLE:
-        return f"the ticket names no service or domain of grant {grant['id']} to renew"
-    return refusal(grant, int(item["id"]), item["kind"])
-
-
-def wanted_service(grant: dict[str, Any], asked: Any) -> int:
-    services = [i for i in grant.get("items", []) if i["kind"] == "service"]
-    wanted = as_int(asked) or (services[0]["id"] if services else None)
-    if wanted is None or not any(i["id"] == wanted for i in services):
-        raise ValueError(f"grant {grant['id']} covers no service {wanted or ''} to renew".replace("  ", " "))
-    return wanted
-
-
-def wanted_item(grant: dict[str, Any], service: Any = None, domain: Any = None) -> tuple[str, int]:
-    """The granted service or domain to renew: the one asked for, else the grant's first service, else its
-    first domain; ValueError (one sentence) when the grant covers no such thing."""
-    domains = [i["id"] for i in grant.get("items", []) if i["kind"] == "domain"]
-    services = [i for i in grant.get("items", []) if i["kind"] == "service"]
-    if as_int(domain) is not None or (as_int(service) is None and not services and domains):
-        wanted = as_int(domain) or domains[0]
-        if wanted not in domains:
-            raise ValueError(f"grant {grant['id']} covers no domain {wanted} to renew")
-        return "domain", wanted
-    return "service", wanted_service(grant, service)
-
-
-def renew(grant: dict[str, Any], data: dict[str, Any], now: datetime, rules: DelegationSection) -> Decision:
-    """Step 1: find the service's line on the owner's open invoice (a domain's line, or its price), a read;
-    then invoice the delegate."""
+def renew(
+    grant: dict[str, Any],
+    data: dict[str, Any],
+    now: datetime,
+    rules: DelegationSection,
+    others: Sequence[dict[str, Any]] = (),
+) -> Decision:
+    """Step 1: find the service's line on the owner's open invoice (a domain's line, or its price), a read that
+    also asks WHMCS about the owner's other grants' open renewal invoices for the same item; then invoice the
+    delegate. `others`: the owner's other grants in view."""
     if grant.get("status") != "active":
         raise ValueError(f"grant {grant['id']} is {grant.get('status')}: it cannot renew")
     if not rights(grant, rules).renew:
@@ -137,26 +100,66 @@ def renew(grant: dict[str, Any], data: dict[str, Any], now: datetime, rules: Del
         return Decision(state=grant)
     renewals = grant.setdefault("renewals", [])
     n = len(renewals) + 1
-    renewals.append(
-        {
-            "n": n,
-            kind: wanted,
-            "status": "looking",
-            "requested": now.isoformat(timespec="seconds"),
-            "by": data.get("by"),
-        }
-    )
+    renewal = {
+        "n": n,
+        kind: wanted,
+        "status": "looking",
+        "requested": now.isoformat(timespec="seconds"),
+        "by": data.get("by"),
+    }
+    renewals.append(renewal)
     grant["history"].append(
         {"at": now.isoformat(timespec="seconds"), "what": f"renewal {n} asked", "by": data.get("by")}
     )
+    pending = elsewhere(others, grant, kind, wanted)
+    busy = being_invoiced(kind, wanted, pending)
+    if busy is not None:
+        return refused(grant, renewal, busy, now, "delegation.renewal_already_open", invoice="")
     find = act(
         grant,
         "find_open_invoice",
         f"renew:{n}:find",
-        {"client_id": grant["owner"], f"{kind}_id": wanted, "report": {"grant": grant["id"], "n": n}},
+        {
+            "client_id": grant["owner"],
+            f"{kind}_id": wanted,
+            "report": {"grant": grant["id"], "n": n},
+            # Another grant's open renewal invoice of the item: WHMCS says whether it is still open.
+            **({"others": [{"invoice": p["invoice"], "grant": p["grant"]} for p in pending]} if pending else {}),
+        },
         grant["owner"],
     )
     return Decision(state=grant, actions=[find], refs=grant_refs(grant))
+
+
+def refused(
+    grant: dict[str, Any], renewal: dict[str, Any], reason: str, now: datetime, msg: str, **fields: Any
+) -> Decision:
+    """The request ends here, nothing invoiced: the reason (one sentence) in the grant's history, and the
+    delegate told in its language."""
+    n, at = renewal["n"], now.isoformat(timespec="seconds")
+    renewal.update(status="refused", stopped=at, reason=reason)
+    grant["history"].append({"at": at, "what": f"renewal {n} refused", "by": "bridge", "reason": reason})
+    told = message(msg, **about_grant(grant, **renewed(renewal), **fields))
+    email = act(grant, "email", f"renew:{n}:refused", notice(grant["delegate"], told), grant["delegate"])
+    return Decision(state=grant, actions=[email], refs=grant_refs(grant))
+
+
+def refused_by_whmcs(
+    grant: dict[str, Any], renewal: dict[str, Any], data: dict[str, Any], now: datetime
+) -> Decision | None:
+    """What WHMCS said when the renewal started that refuses it: another grant's renewal invoice for the item
+    still open, or the item not the owner's (a whole-account grant names any id); None when nothing does."""
+    what, item = item_of(renewal)
+    found = [dict(o) for o in data.get("others") or []]
+    entry = blocking(found)
+    if entry is not None:
+        why = str(held(what, item, found))
+        return refused(grant, renewal, why, now, "delegation.renewal_already_open", invoice=str(entry["invoice"]))
+    if data.get("not_owners"):
+        holder = as_int(data.get("holder"))
+        why = not_the_owners(what, item, grant["owner"], holder)
+        return refused(grant, renewal, why, now, "delegation.renewal_not_owners", kind=what, id=str(item))
+    return None
 
 
 def next_due(day: date, cycle: str) -> date | None:
@@ -217,6 +220,9 @@ def renewal_step(grant: dict[str, Any], kind: str, data: dict[str, Any], now: da
     if renewal["status"] != "looking":
         return Decision(state=grant)
     what, item = item_of(renewal)
+    stopped = refused_by_whmcs(grant, renewal, data, now)
+    if stopped is not None:
+        return stopped
     if data.get("invoice_id") and Decimal(str(data.get("paid") or "0")) > 0:
         return owner_paid_part_first(grant, renewal, data, now)
     due, until = period_of(what, data)
@@ -360,6 +366,7 @@ def delegate_invoice(grant: dict[str, Any], renewal: dict[str, Any], kind: str, 
         return Decision(state=grant, refs=grant_refs(grant))
     if kind == "InvoiceRefunded" and renewal["status"] == "renewed":
         renewal.update(status="refunded", refunded=at)
+        record(grant, at, "refund", **renewed(renewal), invoice=invoice)  # the digest no longer says it was paid
         grant["history"].append(
             {"at": at, "what": f"renewal {n}: the delegate's invoice #{invoice} refunded", "by": "WHMCS"}
         )
@@ -424,6 +431,8 @@ def renewal_applied(grant: dict[str, Any], data: dict[str, Any], now: datetime) 
         return not_applied(grant, renewal, now)
     if data.get("status") == "done":
         renewal.update(status="renewed", renewed=at)
+        # What became of the owner's invoice, as the action found it (unknown after a crash: nothing said).
+        facts["left"] = str(data.get("owner_invoice_left") or "")
         grant["history"].append(
             {
                 "at": at,
@@ -448,28 +457,6 @@ def renewal_applied(grant: dict[str, Any], data: dict[str, Any], now: datetime) 
         )
         return Decision(state=grant, actions=[told], refs=grant_refs(grant))
     return paid_twice(grant, renewal, now, str(data.get("error") or data.get("status")))
-
-
-def paid_twice(grant: dict[str, Any], renewal: dict[str, Any], now: datetime, why: str) -> Decision:
-    """Both the owner and the delegate paid the renewal: the service was renewed once; staff refund or
-    credit the delegate (a sticky note on its account)."""
-    n, at = renewal["n"], now.isoformat(timespec="seconds")
-    renewal.update(status="paid twice", stopped=at)
-    grant["history"].append({"at": at, "what": f"renewal {n} not applied: {why}", "by": "bridge"})
-    facts = about_grant(
-        grant,
-        invoice=str(renewal["delegate_invoice"]),
-        owner_invoice=str(renewal.get("owner_invoice") or ""),
-        **renewed(renewal),
-        until=renewal["until"],
-    )
-    task = message("delegation.renewal_paid_twice_note", **facts)
-    note_params = note(task, sticky=True, client_id=grant["delegate"])
-    return Decision(
-        state=grant,
-        actions=[act(grant, "client_note", f"renew:{n}:paid-twice", note_params, grant["delegate"])],
-        refs=grant_refs(grant),
-    )
 
 
 def cancel_invoice(grant: dict[str, Any], renewal: dict[str, Any]) -> Action:
@@ -503,133 +490,3 @@ def grant_ended(grant: dict[str, Any], now: datetime) -> list[Action]:
         if renewal.get("delegate_invoice"):
             actions.append(cancel_invoice(grant, renewal))
     return actions
-
-
-def not_applied(grant: dict[str, Any], renewal: dict[str, Any], now: datetime) -> Decision:
-    """The delegate paid, but its grant ended before the renewal was applied: nothing is renewed; staff refund
-    or credit the delegate (a sticky note on its account), the owner's invoice still billing the service."""
-    n, at = renewal["n"], now.isoformat(timespec="seconds")
-    renewal.update(status=ENDED, stopped=at)
-    grant["history"].append({"at": at, "what": f"renewal {n} paid but not applied: the grant ended", "by": "bridge"})
-    facts = about_grant(
-        grant,
-        invoice=str(renewal["delegate_invoice"]),
-        owner_invoice=str(renewal.get("owner_invoice") or ""),
-        **renewed(renewal),
-        status=str(grant.get("status")),
-    )
-    task = message("delegation.renewal_grant_ended_note", **facts)
-    note_params = note(task, sticky=True, client_id=grant["delegate"])
-    return Decision(
-        state=grant,
-        actions=[act(grant, "client_note", f"renew:{n}:grant-ended", note_params, grant["delegate"])],
-        refs=grant_refs(grant),
-    )
-
-
-def needs_staff(
-    grant: dict[str, Any], renewal: dict[str, Any], line: str, cycle: str, why: str, now: datetime
-) -> Decision:
-    """The owner's line and WHMCS's service disagree on the period (a billing cycle changed after the invoice
-    was made, a due date moved): nothing is invoiced on a guess; staff get a task, the delegate is told."""
-    n, at = renewal["n"], now.isoformat(timespec="seconds")
-    renewal["status"] = "needs staff"
-    grant["history"].append(
-        {"at": at, "what": f"renewal {n}: invoice #{renewal['owner_invoice']} {why}", "by": "bridge"}
-    )
-    facts = about_grant(
-        grant,
-        owner_invoice=str(renewal.get("owner_invoice") or ""),
-        **renewed(renewal),
-        line=line,
-        due=renewal["due"],
-        cycle=cycle,
-        until=renewal["until"],
-    )
-    task = note(message("delegation.renewal_mismatch_note", **facts), sticky=True)
-    told = notice(grant["delegate"], message("delegation.renewal_staff_check", **facts))
-    return Decision(
-        state=grant,
-        actions=[
-            act(grant, "client_note", f"renew:{n}:mismatch", task, grant["owner"]),
-            act(grant, "email", f"renew:{n}:staff-check", told, grant["delegate"]),
-        ],
-        refs=grant_refs(grant),
-    )
-
-
-def delegate_part_paid(grant: dict[str, Any], renewal: dict[str, Any], paid: str, now: datetime) -> Decision:
-    """The delegate's invoice was to be cancelled (the owner paid first, or the grant ended), but the delegate had
-    paid part of it: the bridge left it as it is; staff refund or credit the amount (a sticky note on the
-    delegate's account) and the delegate is told they will."""
-    n, at, invoice = renewal["n"], now.isoformat(timespec="seconds"), renewal["delegate_invoice"]
-    renewal["part_paid"] = paid
-    grant["history"].append(
-        {"at": at, "what": f"renewal {n}: invoice #{invoice} not cancelled, {paid} paid on it", "by": "bridge"}
-    )
-    facts = about_grant(
-        grant,
-        invoice=str(invoice),
-        owner_invoice=str(renewal.get("owner_invoice") or ""),
-        paid=paid,
-        **renewed(renewal),
-    )
-    task = note(message("delegation.renewal_part_paid_note", **facts), sticky=True, client_id=grant["delegate"])
-    told = notice(grant["delegate"], message("delegation.renewal_part_paid", **facts))
-    return Decision(
-        state=grant,
-        actions=[
-            act(grant, "client_note", f"renew:{n}:part-paid", task, grant["delegate"]),
-            act(grant, "email", f"renew:{n}:part-paid-told", told, grant["delegate"]),
-        ],
-        refs=grant_refs(grant),
-    )
-
-
-def owner_part_paid(grant: dict[str, Any], renewal: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision:
-    """The delegate paid its invoice, but the owner had paid part of its own, which bills the same renewal, after
-    the delegate's was issued: nothing is renewed, and neither invoice is cancelled nor cut; staff settle both
-    (a sticky note on the owner's account naming the amounts on each)."""
-    n, at = renewal["n"], now.isoformat(timespec="seconds")
-    renewal.update(status="needs staff", stopped=at, owner_part_paid=str(data["paid"]))
-    grant["history"].append(
-        {
-            "at": at,
-            "what": f"renewal {n} not applied: {data['paid']} paid on the owner's invoice #{renewal['owner_invoice']}",
-            "by": "bridge",
-        }
-    )
-    facts = about_grant(
-        grant,
-        invoice=str(renewal["delegate_invoice"]),
-        amount=str(renewal["amount"]),
-        owner_invoice=str(renewal["owner_invoice"]),
-        paid=str(data["paid"]),
-        **renewed(renewal),
-    )
-    task = note(message("delegation.renewal_owner_part_paid_note", **facts), sticky=True)
-    return Decision(
-        state=grant,
-        actions=[act(grant, "client_note", f"renew:{n}:owner-part-paid", task, grant["owner"])],
-        refs=grant_refs(grant),
-    )
-
-
-def owner_paid_part_first(
-    grant: dict[str, Any], renewal: dict[str, Any], data: dict[str, Any], now: datetime
-) -> Decision:
-    """The owner has already paid part of the invoice that bills the renewal: nothing is invoiced to the delegate
-    (the bridge would have to cut or cancel an invoice holding the owner's money); the request is refused with
-    a sentence and the delegate is told staff can settle it."""
-    n, at, invoice = renewal["n"], now.isoformat(timespec="seconds"), as_int(data.get("invoice_id"))
-    renewal.update(status="refused", owner_invoice=invoice, stopped=at)
-    reason = f"the owner has already paid part of invoice #{invoice} ({data['paid']}); staff can settle it"
-    grant["history"].append({"at": at, "what": f"renewal {n} refused", "by": "bridge", "reason": reason})
-    told = message(
-        "delegation.renewal_owner_part_paid", **about_grant(grant, owner_invoice=str(invoice), **renewed(renewal))
-    )
-    return Decision(
-        state=grant,
-        actions=[act(grant, "email", f"renew:{n}:owner-part-paid", notice(grant["delegate"], told), grant["delegate"])],
-        refs=grant_refs(grant),
-    )

@@ -89,6 +89,8 @@ class Delegation:
             for item in data.get("items") or []:
                 refs.append(f"{item['kind']}:{item['id']}")
                 refs.append(f"domain:{item['name']}")
+                # The owner's other grants: their renewals of the item a [renew] asks for (renewal_scope).
+                refs += [f"owner:{as_int(item.get('owner'))}"] if as_int(item.get("owner")) else []
             return refs
         return []
 
@@ -244,17 +246,23 @@ def on_ticket_resolved(
     }
     for key, grant in grants.items():
         if grant.get("verified_ticket") == as_int(data.get("ticketid")):
-            out[key] = verified_on_ticket(grant, data, now, rules)
+            others = [g for k, g in grants.items() if k != key]
+            out[key] = verified_on_ticket(grant, data, now, rules, others)
     return out
 
 
 def verified_on_ticket(
-    grant: dict[str, Any], data: dict[str, Any], now: datetime, rules: DelegationSection
+    grant: dict[str, Any],
+    data: dict[str, Any],
+    now: datetime,
+    rules: DelegationSection,
+    others: list[dict[str, Any]],
 ) -> Decision:
     item = grant.pop("verified_ticket_item", None)
     grant.pop("verified_ticket")
     if data.get("renew") and rights(grant, rules).renew and item and item["kind"] in ("service", "domain"):
-        return renew(grant, {item["kind"]: item["id"], "by": f"delegate, ticket #{data.get('ticketid')}"}, now, rules)
+        asked = {item["kind"]: item["id"], "by": f"delegate, ticket #{data.get('ticketid')}"}
+        return renew(grant, asked, now, rules, others)
     return Decision(state=grant)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from whmcs_bridge import staff
 from whmcs_bridge.config.load import Config
 from whmcs_bridge.errors import BridgeError, UsageProblem, WhmcsApiError
-from whmcs_bridge.families.delegation import renewal
+from whmcs_bridge.families.delegation import renewal_scope
 from whmcs_bridge.families.delegation.grants import FAMILY, UNKNOWN_TEMPLATES
 from whmcs_bridge.store import holds, states
 from whmcs_bridge.store.db import Database
@@ -71,7 +71,8 @@ def new_grant(
         raise BridgeError("name what the grant covers: --service ID, --domain ID or --whole-client")
     if expires is not None and expires <= now:
         raise UsageProblem(
-            f"--expires {expires.date().isoformat()} is in the past: a grant ends after today (or give no --expires)"
+            f"--expires {expires.date().isoformat()} is in the past: a grant's last day is today or later (or give "
+            "no --expires)"
         )
     # A service or domain named twice is covered once.
     items = list({(i["kind"], int(i["id"])): {**i, "id": int(i["id"])} for i in items}.values())
@@ -250,19 +251,40 @@ def renew(
     service: int | None,
     now: datetime,
     domain: int | None = None,
+    api: WhmcsApi | None = None,
 ) -> dict[str, Any]:
-    """A renewal of one granted service (or domain), refused while another of the same one is open."""
+    """A renewal of one granted service (or domain), refused while another of the same one is open through this
+    grant, or through another grant while WHMCS says its renewal invoice is still open; on a whole-account
+    grant, refused when WHMCS says the owner does not hold the item. With no `api`, the rules ask WHMCS."""
     current = grant(db, grant_id)
     if current["status"] == "active":
         try:
-            kind, wanted = renewal.wanted_item(current, service, domain)
+            kind, wanted = renewal_scope.wanted_item(current, service, domain)
         except ValueError as exc:
             raise BridgeError(str(exc)) from None
-        why = renewal.refusal(current, wanted, kind)
+        why = renewal_scope.refusal(current, wanted, kind) or elsewhere_open(db, api, current, kind, wanted)
         if why:
             raise BridgeError(f"grant {grant_id}: {why}")
+        if api is not None and renewal_scope.whole_account(current):
+            check_in_whmcs(
+                api, owner=current["owner"], delegate=current["delegate"], items=[{"kind": kind, "id": wanted}]
+            )
     command = {"command": "renew", "service": service, "domain": domain}
     return _on_active(config, db, grant_id, command, by=by, now=now, why="it cannot renew")
+
+
+def elsewhere_open(db: Database, api: WhmcsApi | None, current: dict[str, Any], kind: str, item: int) -> str | None:
+    """Why another grant's renewal of the same item stops this one (one sentence), or None: one being invoiced,
+    or whose invoice WHMCS says is open now. WHMCS not answering leaves it to the rules, which ask it again."""
+    pending = renewal_scope.elsewhere(grants(db, owner=current["owner"]), current, kind, item)
+    busy = renewal_scope.being_invoiced(kind, item, pending)
+    if busy or api is None or not pending:
+        return busy
+    try:
+        found = [{**p, "status": api.invoice(int(p["invoice"])).status} for p in pending]
+    except WhmcsApiError:
+        return None
+    return renewal_scope.held(kind, item, found)
 
 
 # --- how staff read a grant (the CLI's list and show; the CLI is in English) ----------------------------

@@ -1,0 +1,72 @@
+"""What a renewal request may renew and what stops it (renewal_scope, pure; issue-16 break test M1 and M4): another
+grant's renewal invoice for the same item refuses it by what WHMCS says of that invoice now, and a whole-account
+grant names any item (WHMCS then says whether the owner holds it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from whmcs_bridge.families.delegation import renewal_scope as scope
+
+LISTED = {"id": "g1", "owner": 11, "items": [{"kind": "service", "id": 110}, {"kind": "domain", "id": 11}]}
+WHOLE = {"id": "g2", "owner": 11, "items": [{"kind": "client", "id": 11}]}
+
+
+@pytest.mark.parametrize(
+    "found,says",
+    [
+        ([{"invoice": 12, "status": "Unpaid", "grant": "g9"}], "already open: invoice #12 (grant g9), Unpaid in WHMCS"),
+        ([{"invoice": 12, "status": "Collections"}], "already open: invoice #12, Collections in WHMCS"),
+        ([{"invoice": 12, "status": "Paid"}], "invoice #12 is paid and its renewal is being applied"),
+        ([{"invoice": 1, "status": "Cancelled"}, {"invoice": 12, "status": "Unpaid"}], "invoice #12, Unpaid"),
+        ([{"invoice": 12, "status": "Cancelled"}], None),
+        ([{"invoice": 12, "status": "Refunded"}], None),
+        ([{"invoice": 12, "status": "Deleted"}], None),
+        ([], None),
+    ],
+)
+def test_another_grants_invoice_refuses_by_what_whmcs_says_now(found: list[dict[str, Any]], says: str | None):
+    why = scope.held("service", 110, found)
+    if says is None:
+        assert why is None and scope.blocking(found) is None
+    else:
+        assert why is not None and why.startswith("a renewal invoice for service #110 is already open") and says in why
+        entry = scope.blocking(found)
+        assert entry is not None and f"#{entry['invoice']}" in says
+
+
+def test_only_the_owners_other_grants_open_renewals_of_the_same_item_count():
+    mine = {**LISTED, "renewals": [{"n": 1, "service": 110, "status": "invoiced", "delegate_invoice": 5}]}
+    other = {"id": "g3", "owner": 11, "renewals": [{"n": 1, "service": 110, "status": "looking"}]}
+    closed = {"id": "g4", "owner": 11, "renewals": [{"n": 1, "service": 110, "status": "cancelled"}]}
+    elsewhere = {"id": "g5", "owner": 12, "renewals": [{"n": 1, "service": 110, "status": "invoiced"}]}
+    pending = scope.elsewhere([mine, other, closed, elsewhere], mine, "service", 110)
+    assert pending == [{"grant": "g3", "n": 1, "invoice": None, "status": "looking"}]
+    assert "being invoiced" in str(scope.being_invoiced("service", 110, pending))
+    assert scope.elsewhere([mine, other], mine, "domain", 11) == []
+
+
+@pytest.mark.parametrize(
+    "grant,service,domain,wanted",
+    [
+        (LISTED, None, None, ("service", 110)),
+        (LISTED, None, 11, ("domain", 11)),
+        (LISTED, 120, None, "covers no service 120"),
+        (WHOLE, 120, None, ("service", 120)),  # WHMCS then says whose it is
+        (WHOLE, None, 13, ("domain", 13)),
+        (WHOLE, None, None, "name the service or domain to renew"),
+    ],
+)
+def test_what_a_grant_may_ask_to_renew(grant: dict[str, Any], service: Any, domain: Any, wanted: Any):
+    if isinstance(wanted, tuple):
+        assert scope.wanted_item(grant, service, domain) == wanted
+    else:
+        with pytest.raises(ValueError, match=wanted):
+            scope.wanted_item(grant, service, domain)
+
+
+def test_an_item_the_owner_does_not_hold_is_named_by_its_number():
+    assert scope.not_the_owners("service", 120, 11, 12).startswith("service #120 belongs to client #12, not to client")
+    assert scope.not_the_owners("domain", 99, 11, None).startswith("WHMCS has no domain #99")

@@ -1,0 +1,118 @@
+"""What delegation's staff tasks, notes and digests say, from the issue-16 break test's low findings (pure): a
+domain's renewal is called a domain, a cancelled owner's invoice has no "other items still due", and a renewal
+whose payment was refunded is not reported to the owner as paid."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.test_delegation_rules import NOW, RULES, body, event, grant_command, granted, shown, state_of
+from whmcs_bridge.families.delegation import renewal_tasks
+from whmcs_bridge.families.delegation.digest import digest
+from whmcs_bridge.families.delegation.rules import decide_all
+
+
+def grant_command_whole() -> Any:
+    return grant_command(items=[{"kind": "client", "id": 11}])
+
+
+def domain_renewal(**more: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Grant g1 (agency 10 for owner 11) with renewal 1 of domain 11, paid by the agency's invoice #77."""
+    grant = granted(items=[{"kind": "domain", "id": 11}])
+    entry = {
+        "n": 1,
+        "domain": 11,
+        "status": "paid",
+        "delegate_invoice": 77,
+        "owner_invoice": 42,
+        "line": 5,
+        "amount": "12.00",
+        "due": "2026-12-21",
+        "until": "2027-12-21",
+        "years": 1,
+        "action": "renew-key",
+        **more,
+    }
+    grant["renewals"] = [entry]
+    return grant, entry
+
+
+@pytest.mark.parametrize("lang", ["en", "fr", "nl", "id"])
+def test_a_domains_staff_tasks_call_it_a_domain(lang: str):
+    grant, entry = domain_renewal()
+    twice = renewal_tasks.paid_twice(grant, entry, NOW, "renewed meanwhile")
+    checked = renewal_tasks.needs_staff(grant, dict(entry, status="looking"), "Domain Renewal", "1 year(s)", "x", NOW)
+    said = body(twice.actions[0], lang) + body(checked.actions[0], lang)
+    words = {"en": ("domain", "service"), "fr": ("domaine", "service"), "nl": ("domein", "dienst")}
+    if lang in words:
+        right, wrong = words[lang]
+        assert right in said.replace("boulangerie-dupont.fr", "") and f" {wrong} " not in said, said
+    else:
+        assert "layanan" not in said, said
+
+
+def test_the_owners_invoice_cancelled_with_the_renewal_has_no_other_items_still_due():
+    """The renewed line was the owner's invoice's only item: the executor cancelled the invoice (renew_service) and
+    says so in its outcome; the note says the invoice was cancelled, not that its other items are still due."""
+    grant, _ = domain_renewal()
+    alone = {"status": "done", "action_key": "renew-key", "owner_invoice_left": "cancelled"}
+    note = decide_all({"grant:g1": grant}, event("DelegationRenewalApplied", **alone), NOW, RULES)["grant:g1"]
+    said = body(note.actions[0])
+    assert "still due" not in said and "#42" in said and "cancelled" in said, said
+    grant, _ = domain_renewal()
+    cut = {"status": "done", "action_key": "renew-key", "owner_invoice_left": "kept"}
+    note = decide_all({"grant:g1": grant}, event("DelegationRenewalApplied", **cut), NOW, RULES)["grant:g1"]
+    assert "whose other items are still due" in body(note.actions[0])
+
+
+def test_the_digest_says_a_refunded_renewal_was_refunded_not_paid():
+    grant, _ = domain_renewal(status="renewed")
+    grant["activity"] = [{"at": NOW.isoformat(), "what": "renewal", "domain": 11, "invoice": 77, "owner_invoice": 42}]
+    refunded = decide_all({"grant:g1": grant}, event("InvoiceRefunded", invoiceid=77), NOW, RULES)["grant:g1"]
+    sent = digest({"grant:g1": state_of(refunded)}, {}, NOW, RULES)["digest"].actions
+    said = body(sent[0])
+    assert "refunded" in said and "paid for it" not in said, said
+
+
+@pytest.mark.parametrize("lang", ["en", "fr", "nl", "id"])
+def test_a_whole_account_grant_is_not_named_after_its_owner_twice(lang: str):
+    """A grant on the owner's whole account said "technical contact of Boulangerie Dupont for Boulangerie Dupont"
+    (the account put where the services go): it says every service and domain of the account."""
+    made = decide_all({}, grant_command_whole(), NOW, RULES)["grant:g1"]
+    said = [shown(a, lang) for a in made.actions if a.kind in ("email", "client_note")]
+    assert said, made.actions
+    for subject, text in said:
+        assert "for Boulangerie Dupont" not in subject + text and "pour Boulangerie Dupont" not in subject + text
+    phrase = {"en": "every service and domain", "fr": "tous les services et domaines", "nl": "alle diensten",
+              "id": "semua layanan"}[lang]  # fmt: skip
+    assert all(phrase in subject + text for subject, text in said), said
+
+
+def test_a_tickets_renew_while_another_contacts_renewal_invoice_is_open_does_not_say_it_starts():
+    """M1 through a ticket: another contact's renewal invoice for the service is open as the bridge knows it; the
+    renewal is asked and WHMCS decides (its invoice may have been cancelled meanwhile), so the staff note says
+    that, naming the invoice, rather than "the renewal starts now"."""
+    mine = granted()
+    other = {
+        **granted(),
+        "id": "g2",
+        "delegate": 21,
+        "renewals": [{"n": 1, "service": 110, "status": "invoiced", "delegate_invoice": 88}],
+    }
+    mine["verified_ticket"] = 7
+    data = {
+        "ticketid": 7,
+        "writer": 10,
+        "items": [{"kind": "service", "id": 110, "name": "boulangerie-dupont.fr", "owner": 11}],
+        "state_key": "ticket:7:0",
+        "requested_by": "delegation",
+        "renew": True,
+    }
+    states = {"ticket:7:0": {"ticket": 7}, "grant:g1": mine, "grant:g2": other}
+    decisions = decide_all(states, event("TicketResolved", **data), NOW, RULES)
+    said = body(decisions["ticket:7:0"].actions[0])
+    assert "starts now" not in said and "#88" in said, said
+    (find,) = decisions["grant:g1"].actions
+    assert find.kind == "find_open_invoice" and find.params["others"] == [{"invoice": 88, "grant": "g2"}]

@@ -1,0 +1,281 @@
+"""The delegation family's messages about money (pure): a delegate's renewal of a service or domain (renewal.py)
+and an administrative contact's order invoiced to it (payer.py): what the delegate is told and the staff tasks."""
+
+from whmcs_bridge.families.delegation.message_fields import grant_spec
+from whmcs_bridge.messages.spec import MessageSpec, define
+
+BILLING = define(
+    # --- an order invoiced to the agency that placed it (delegation.order_invoice_to: payer) ------------
+    grant_spec(
+        "delegation.order_invoiced_note",
+        "text",
+        "staff",
+        {"grant": "text", "order": "text", "owner_invoice": "text", "invoice": "text", "amount": "text"},
+        "Staff note on the owner's account: the order its administrative contact placed is invoiced to that "
+        "contact (`invoice`, `amount`); its items came off the owner's invoice `owner_invoice`.",
+        order="7",
+        owner_invoice="501",
+        invoice="502",
+        amount="21.90",
+    ),
+    grant_spec(
+        "delegation.order_settled_note",
+        "text",
+        "staff",
+        {"grant": "text", "order": "text", "owner_invoice": "text", "invoice": "text"},
+        "Staff note on the owner's account: the contact paid its invoice for the order, which was accepted.",
+        order="7",
+        owner_invoice="501",
+        invoice="502",
+    ),
+    grant_spec(
+        "delegation.order_unsettled_note",
+        "text",
+        "staff",
+        {"grant": "text", "order": "text", "owner_invoice": "text", "invoice": "text", "why": "text", "paid": "money"},
+        "Sticky staff task on the owner's account: the contact's invoice for the order was \"cancelled\", is "
+        '"overdue" (the order stays unpaid and not accepted), was "paid twice" (after the owner paid), or was left '
+        'open "part paid" when the owner paid; `paid`, '
+        "what the contact had already paid on a cancelled one (read from WHMCS; none when nothing).",
+        order="7",
+        owner_invoice="501",
+        invoice="502",
+        why="cancelled",
+        paid="10.00",
+    ),
+    grant_spec(
+        "delegation.order_parked_note",
+        "text",
+        "staff",
+        {"grant": "text", "order": "text", "owner_invoice": "text", "invoice": "text", "owner_paid": "money"},
+        "Sticky staff task on the owner's account: the order is parked (pending, not accepted) because the owner "
+        "had paid `owner_paid` of its invoice, which bills the order: the bridge did not invoice the contact (no "
+        "`invoice`), or did (`invoice`) but left the order's lines on the owner's invoice.",
+        order="7",
+        owner_invoice="501",
+        invoice="502",
+        owner_paid="5.00",
+    ),
+    grant_spec(
+        "delegation.order_owner_paid",
+        "email",
+        "client",
+        {"grant": "text", "order": "text", "owner_invoice": "text", "invoice": "text"},
+        "To the contact: the owner paid the order itself, so the contact's invoice for it is cancelled.",
+        order="7",
+        owner_invoice="501",
+        invoice="502",
+    ),
+    # --- renewals by the delegate --------------------------------------------------------------------
+    MessageSpec(
+        "delegation.renewal_nothing",
+        "email",
+        "client",
+        {"owner": "client", "service": "service", "domain": "domain"},
+        "To the delegate: the owner has no open invoice for the service, so there is nothing to renew yet.",
+    ),
+    grant_spec(
+        "delegation.renewal_settled_note",
+        "text",
+        "staff",
+        {
+            "grant": "text",
+            "invoice": "text",
+            "owner_invoice": "text",
+            "service": "service",
+            "domain": "domain",
+            "until": "date",
+            "left": "text",
+        },
+        "Staff note on the owner's account: the delegate paid one service's renewal; the service is renewed "
+        "until `until` and its line is off the owner's invoice: `left` is kept (the rest of that invoice is "
+        "still due), cancelled (the line was its only item), or empty (not known, or it no longer billed it).",
+        invoice="1043",
+        owner_invoice="1012",
+        service=1,
+        until="2027-01-20",
+    ),
+    grant_spec(
+        "delegation.renewal_refunded_note",
+        "text",
+        "staff",
+        {
+            "grant": "text",
+            "invoice": "text",
+            "owner_invoice": "text",
+            "service": "service",
+            "domain": "domain",
+            "until": "date",
+        },
+        "Staff task (sticky note on the owner's account): the delegate's renewal invoice was refunded after "
+        "the service had been renewed for it (and its line taken off the owner's invoice).",
+        invoice="1043",
+        owner_invoice="1012",
+        service=1,
+        until="2027-01-20",
+    ),
+    grant_spec(
+        "delegation.renewal_paid_twice_note",
+        "text",
+        "staff",
+        {
+            "grant": "text",
+            "invoice": "text",
+            "owner_invoice": "text",
+            "service": "service",
+            "domain": "domain",
+            "until": "date",
+        },
+        "Staff task (sticky note on the delegate's account): the delegate paid a renewal, but the service "
+        "had been renewed meanwhile (the owner paid its own invoice too): refund or credit the delegate.",
+        invoice="1043",
+        owner_invoice="1012",
+        service=1,
+        until="2027-01-20",
+    ),
+    grant_spec(
+        "delegation.renewal_mismatch_note",
+        "text",
+        "staff",
+        {
+            "grant": "text",
+            "owner_invoice": "text",
+            "service": "service",
+            "domain": "domain",
+            "line": "text",
+            "due": "date",
+            "cycle": "text",
+            "until": "date",
+        },
+        "Staff task (sticky note on the owner's account): the delegate asked to renew a service, but the "
+        "owner's invoice line (`line`, as WHMCS wrote it) does not bill the period WHMCS has for the service "
+        "(next due date `due`, billing cycle `cycle`, so until `until`): nothing was invoiced to the delegate.",
+        owner_invoice="1012",
+        service=1,
+        line="Business (21/12/2026 - 20/01/2027)",
+        due="2026-12-21",
+        cycle="Annually",
+        until="2027-12-21",
+    ),
+    grant_spec(
+        "delegation.renewal_staff_check",
+        "email",
+        "client",
+        {"grant": "text", "service": "service", "domain": "domain"},
+        "To the delegate: its renewal request needs a check by staff before anything is invoiced.",
+        service=1,
+    ),
+    grant_spec(
+        "delegation.renewal_grant_ended_note",
+        "text",
+        "staff",
+        {
+            "grant": "text",
+            "invoice": "text",
+            "owner_invoice": "text",
+            "service": "service",
+            "domain": "domain",
+            "status": "text",
+        },
+        "Staff task (sticky note on the delegate's account): the delegate paid a renewal, but its grant ended "
+        "(`status` revoked or expired) before the renewal was applied: nothing was renewed; refund or credit.",
+        invoice="1043",
+        owner_invoice="1012",
+        service=1,
+        status="revoked",
+    ),
+    grant_spec(
+        "delegation.renewal_owner_paid",
+        "email",
+        "client",
+        {"grant": "text", "invoice": "text", "service": "service", "domain": "domain"},
+        "To the delegate: the owner paid the service's renewal itself; the delegate's invoice is cancelled.",
+        invoice="1043",
+        service=1,
+    ),
+    grant_spec(
+        "delegation.renewal_part_paid_note",
+        "text",
+        "staff",
+        {
+            "grant": "text",
+            "invoice": "text",
+            "owner_invoice": "text",
+            "paid": "money",
+            "service": "service",
+            "domain": "domain",
+        },
+        "Staff task (sticky note on the delegate's account): the delegate's renewal invoice was no longer needed "
+        "(the owner paid first, or the grant ended), but `paid` had been paid on it: the bridge did not cancel "
+        "it; refund or credit that amount, then cancel the invoice.",
+        invoice="1043",
+        owner_invoice="1012",
+        paid="5.00",
+        service=1,
+    ),
+    grant_spec(
+        "delegation.renewal_part_paid",
+        "email",
+        "client",
+        {"grant": "text", "invoice": "text", "paid": "money", "service": "service", "domain": "domain"},
+        "To the delegate: its renewal invoice is no longer needed, but it had paid part of it: staff will refund "
+        "or credit what it paid.",
+        invoice="1043",
+        paid="5.00",
+        service=1,
+    ),
+    grant_spec(
+        "delegation.renewal_owner_part_paid_note",
+        "text",
+        "staff",
+        {
+            "grant": "text",
+            "invoice": "text",
+            "amount": "money",
+            "owner_invoice": "text",
+            "paid": "money",
+            "service": "service",
+            "domain": "domain",
+        },
+        "Staff task (sticky note on the owner's account): the delegate paid its renewal invoice (`amount`), but "
+        "the owner had paid `paid` of its own invoice, which bills the same renewal: nothing was renewed and "
+        "neither invoice was changed; staff settle both.",
+        invoice="1043",
+        amount="14.95",
+        owner_invoice="1012",
+        paid="5.00",
+        service=1,
+    ),
+    grant_spec(
+        "delegation.renewal_owner_part_paid",
+        "email",
+        "client",
+        {"grant": "text", "owner_invoice": "text", "service": "service", "domain": "domain"},
+        "To the delegate: its renewal request was refused, the owner having already paid part of the invoice "
+        "that bills the renewal; staff can settle it.",
+        owner_invoice="1012",
+        service=1,
+    ),
+    grant_spec(
+        "delegation.renewal_already_open",
+        "email",
+        "client",
+        {"grant": "text", "invoice": "text", "service": "service", "domain": "domain"},
+        "To the delegate: its renewal request was refused, a renewal invoice for the same service or domain "
+        "(`invoice`, through another contact's access; empty while it is being made) being open in WHMCS; it may "
+        "ask again once that invoice is paid, cancelled or refunded.",
+        invoice="1043",
+        service=1,
+    ),
+    grant_spec(
+        "delegation.renewal_not_owners",
+        "email",
+        "client",
+        {"grant": "text", "kind": "text", "id": "text"},
+        "To the delegate: its renewal request through a grant on the owner's whole account was refused, WHMCS "
+        "not having the service or domain (`kind` service or domain, `id`) under the owner's account. Named by "
+        "its number only: it may be another client's.",
+        kind="service",
+        id="120",
+    ),
+)

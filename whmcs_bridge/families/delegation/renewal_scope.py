@@ -1,0 +1,169 @@
+"""What a delegate's renewal request may renew, and what stops it, as one sentence each (pure): a grant's listed
+service or domain, or, for a grant on the owner's whole account, any service or domain WHMCS says the owner holds
+(read when the renewal starts, reads.find_open_invoice); never while a renewal of the same item is open, through
+this grant or another one on it (issue 16 break test M1): another grant's open renewal invoice refuses the request
+while WHMCS says it is unpaid now, or paid with its renewal not yet applied; WHMCS saying cancelled or refunded
+lets the request through, whatever the bridge remembered."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from whmcs_bridge.model import as_int
+
+OPEN = ("looking", "invoiced", "paid")  # a renewal still under way: no second one for the item
+ENDED = "grant ended"  # a renewal its grant's end stopped
+RENEWABLE = ("service", "domain")  # what a grant's item may be renewed as
+# What WHMCS says of another grant's renewal invoice that keeps the item's renewal open (GetInvoice `status`,
+# DD:api-reference/getinvoice.md): unpaid (or in collections), or paid while its renewal is not yet applied.
+STILL_OPEN = ("Unpaid", "Collections", "Payment Pending")
+
+
+def item_of(renewal: dict[str, Any]) -> tuple[str, int]:
+    """What a renewal renews: ("service", id), or ("domain", id) for a domain's (issue 16, build 4)."""
+    return ("domain", int(renewal["domain"])) if renewal.get("domain") else ("service", int(renewal["service"]))
+
+
+def renewed(renewal: dict[str, Any]) -> dict[str, Any]:
+    """A message's fields naming what a renewal renews: `service`, or `domain` (the message says the one given)."""
+    kind, item = item_of(renewal)
+    return {"service": item} if kind == "service" else {"service": None, "domain": item}
+
+
+def whole_account(grant: dict[str, Any]) -> bool:
+    """Whether the grant covers the owner's whole account rather than listed items (`--whole-client`)."""
+    return any(i["kind"] == "client" for i in grant.get("items") or [])
+
+
+def open_renewal(grant: dict[str, Any], item: int, kind: str = "service") -> dict[str, Any] | None:
+    return next(
+        (r for r in grant.get("renewals", []) if item_of(r) == (kind, item) and r["status"] in OPEN),
+        None,
+    )
+
+
+def refusal(grant: dict[str, Any], item: int, kind: str = "service") -> str | None:
+    """Why a new renewal of the service (or domain) cannot start now through this grant (one is open), as one
+    sentence; None if it can."""
+    current = open_renewal(grant, item, kind)
+    if current is None:
+        return None
+    where = (
+        f"the delegate's invoice #{current['delegate_invoice']}, {current['status']}"
+        if current.get("delegate_invoice")
+        else current["status"]
+    )
+    return (
+        f"renewal {current['n']} of {kind} #{item} is open ({where}): it is paid, cancelled or answered "
+        "before another one starts"
+    )
+
+
+def elsewhere(others: Iterable[dict[str, Any]], grant: dict[str, Any], kind: str, item: int) -> list[dict[str, Any]]:
+    """The open renewals of the same item through the owner's other grants, as the bridge remembers them:
+    [{"grant", "n", "invoice" (None while it is being invoiced), "status"}]."""
+    return [
+        {"grant": g["id"], "n": r["n"], "invoice": r.get("delegate_invoice"), "status": r["status"]}
+        for g in others
+        if g.get("id") != grant.get("id") and g.get("owner") == grant.get("owner")
+        for r in g.get("renewals") or []
+        if item_of(r) == (kind, item) and r["status"] in OPEN
+    ]
+
+
+def being_invoiced(kind: str, item: int, pending: list[dict[str, Any]]) -> str | None:
+    """Another grant's renewal of the item whose invoice is being made (the bridge's own work under way, which
+    WHMCS cannot show yet): one sentence, or None."""
+    busy = next((p for p in pending if not p.get("invoice")), None)
+    if busy is None:
+        return None
+    return (
+        f"a renewal of {kind} #{item} asked through grant {busy['grant']} is being invoiced: ask again once its "
+        "invoice is paid, cancelled or refunded"
+    )
+
+
+def blocking(found: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Of other grants' renewal invoices for the item as WHMCS has them now (`found`: [{"invoice", "status",
+    "grant"}]), the first that keeps the item's renewal open: unpaid, or paid while the bridge has not applied its
+    renewal yet; cancelled, refunded or gone does not."""
+    return next((e for e in found if str(e.get("status") or "") in (*STILL_OPEN, "Paid")), None)
+
+
+def held(kind: str, item: int, found: list[dict[str, Any]]) -> str | None:
+    """Why another grant's open renewal invoice for the item refuses the request (one sentence), or None."""
+    entry = blocking(found)
+    if entry is None:
+        return None
+    status, invoice = str(entry.get("status")), entry.get("invoice")
+    through = f" (grant {entry['grant']})" if entry.get("grant") else ""
+    if status == "Paid":
+        return (
+            f"a renewal invoice for {kind} #{item} is already open: invoice #{invoice}{through} is paid and its "
+            "renewal is being applied; ask again once it is, if another period is wanted"
+        )
+    return (
+        f"a renewal invoice for {kind} #{item} is already open: invoice #{invoice}{through}, {status} in "
+        "WHMCS; another renewal can be asked once it is paid, cancelled or refunded"
+    )
+
+
+def ticket_refusal(
+    grant: dict[str, Any], item: dict[str, Any] | None, others: Iterable[dict[str, Any]] = ()
+) -> str | None:
+    """Why a ticket's [renew] starts no renewal (one sentence), or None when it starts one: the ticket must
+    name a service or domain the grant covers, and no renewal of it may be open through this grant or be
+    being invoiced through another (another's open invoice is asked of WHMCS when the renewal starts)."""
+    if item is None or item["kind"] not in RENEWABLE:
+        return f"the ticket names no service or domain of grant {grant['id']} to renew"
+    kind, wanted = item["kind"], int(item["id"])
+    return refusal(grant, wanted, kind) or being_invoiced(kind, wanted, elsewhere(others, grant, kind, wanted))
+
+
+def ticket_check(grant: dict[str, Any], item: dict[str, Any] | None, others: Iterable[dict[str, Any]]) -> str | None:
+    """For a ticket's [renew] that starts: the other grants' open renewal invoices of the item as the bridge knows
+    them ("#88"), which WHMCS is asked about before anything is invoiced; None when there are none."""
+    if item is None or item["kind"] not in RENEWABLE:
+        return None
+    pending = elsewhere(others, grant, item["kind"], int(item["id"]))
+    invoices = [f"#{p['invoice']}" for p in pending if p.get("invoice")]
+    return ", ".join(invoices) or None
+
+
+def wanted_service(grant: dict[str, Any], asked: Any) -> int:
+    services = [i for i in grant.get("items", []) if i["kind"] == "service"]
+    wanted = as_int(asked) or (services[0]["id"] if services else None)
+    if wanted is not None and whole_account(grant):
+        return wanted  # any of the owner's services: WHMCS says whether the owner holds it
+    if wanted is None or not any(i["id"] == wanted for i in services):
+        raise ValueError(f"grant {grant['id']} covers no service {wanted or ''} to renew".replace("  ", " "))
+    return wanted
+
+
+def wanted_item(grant: dict[str, Any], service: Any = None, domain: Any = None) -> tuple[str, int]:
+    """The granted service or domain to renew: the one asked for, else the grant's first service, else its
+    first domain; on a whole-account grant, the service or domain asked for (WHMCS then says whether the owner
+    holds it); ValueError (one sentence) when the grant covers no such thing."""
+    domains = [i["id"] for i in grant.get("items", []) if i["kind"] == "domain"]
+    services = [i for i in grant.get("items", []) if i["kind"] == "service"]
+    if whole_account(grant) and as_int(service) is None and as_int(domain) is None and not (services or domains):
+        raise ValueError(
+            f"grant {grant['id']} covers the whole account of client #{grant['owner']}: name the service or domain "
+            "to renew (--service ID or --domain ID)"
+        )
+    if as_int(domain) is not None or (as_int(service) is None and not services and domains):
+        wanted = as_int(domain) or domains[0]
+        if wanted not in domains and not whole_account(grant):
+            raise ValueError(f"grant {grant['id']} covers no domain {wanted} to renew")
+        return "domain", wanted
+    return "service", wanted_service(grant, service)
+
+
+def not_the_owners(kind: str, item: int, owner: int, holder: Any) -> str:
+    """The sentence refusing a renewal of an item WHMCS does not have under the grant's owner now."""
+    if as_int(holder) is None:
+        return f"WHMCS has no {kind} #{item}: a grant renews only what its owner holds"
+    return (
+        f"{kind} #{item} belongs to client #{holder}, not to client #{owner}: a grant renews only what its owner holds"
+    )

@@ -1,0 +1,164 @@
+"""How a delegated renewal ends in a person's hands (pure): the staff tasks (sticky notes) and what the delegate
+is told when the bridge cannot settle a renewal itself: both paid, the grant ended before it was applied, the
+owner's line and WHMCS's service disagree on the period, or a part payment on either invoice."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from whmcs_bridge.families.delegation.grants import about_grant, act, grant_refs, note, notice
+from whmcs_bridge.families.delegation.renewal_scope import ENDED, renewed
+from whmcs_bridge.model import Decision, as_int, message
+
+
+def paid_twice(grant: dict[str, Any], renewal: dict[str, Any], now: datetime, why: str) -> Decision:
+    """Both the owner and the delegate paid the renewal: the service was renewed once; staff refund or
+    credit the delegate (a sticky note on its account)."""
+    n, at = renewal["n"], now.isoformat(timespec="seconds")
+    renewal.update(status="paid twice", stopped=at)
+    grant["history"].append({"at": at, "what": f"renewal {n} not applied: {why}", "by": "bridge"})
+    facts = about_grant(
+        grant,
+        invoice=str(renewal["delegate_invoice"]),
+        owner_invoice=str(renewal.get("owner_invoice") or ""),
+        **renewed(renewal),
+        until=renewal["until"],
+    )
+    task = message("delegation.renewal_paid_twice_note", **facts)
+    note_params = note(task, sticky=True, client_id=grant["delegate"])
+    return Decision(
+        state=grant,
+        actions=[act(grant, "client_note", f"renew:{n}:paid-twice", note_params, grant["delegate"])],
+        refs=grant_refs(grant),
+    )
+
+
+def not_applied(grant: dict[str, Any], renewal: dict[str, Any], now: datetime) -> Decision:
+    """The delegate paid, but its grant ended before the renewal was applied: nothing is renewed; staff refund
+    or credit the delegate (a sticky note on its account), the owner's invoice still billing the service."""
+    n, at = renewal["n"], now.isoformat(timespec="seconds")
+    renewal.update(status=ENDED, stopped=at)
+    grant["history"].append({"at": at, "what": f"renewal {n} paid but not applied: the grant ended", "by": "bridge"})
+    facts = about_grant(
+        grant,
+        invoice=str(renewal["delegate_invoice"]),
+        owner_invoice=str(renewal.get("owner_invoice") or ""),
+        **renewed(renewal),
+        status=str(grant.get("status")),
+    )
+    task = message("delegation.renewal_grant_ended_note", **facts)
+    note_params = note(task, sticky=True, client_id=grant["delegate"])
+    return Decision(
+        state=grant,
+        actions=[act(grant, "client_note", f"renew:{n}:grant-ended", note_params, grant["delegate"])],
+        refs=grant_refs(grant),
+    )
+
+
+def needs_staff(
+    grant: dict[str, Any], renewal: dict[str, Any], line: str, cycle: str, why: str, now: datetime
+) -> Decision:
+    """The owner's line and WHMCS's service disagree on the period (a billing cycle changed after the invoice
+    was made, a due date moved): nothing is invoiced on a guess; staff get a task, the delegate is told."""
+    n, at = renewal["n"], now.isoformat(timespec="seconds")
+    renewal["status"] = "needs staff"
+    grant["history"].append(
+        {"at": at, "what": f"renewal {n}: invoice #{renewal['owner_invoice']} {why}", "by": "bridge"}
+    )
+    facts = about_grant(
+        grant,
+        owner_invoice=str(renewal.get("owner_invoice") or ""),
+        **renewed(renewal),
+        line=line,
+        due=renewal["due"],
+        cycle=cycle,
+        until=renewal["until"],
+    )
+    task = note(message("delegation.renewal_mismatch_note", **facts), sticky=True)
+    told = notice(grant["delegate"], message("delegation.renewal_staff_check", **facts))
+    return Decision(
+        state=grant,
+        actions=[
+            act(grant, "client_note", f"renew:{n}:mismatch", task, grant["owner"]),
+            act(grant, "email", f"renew:{n}:staff-check", told, grant["delegate"]),
+        ],
+        refs=grant_refs(grant),
+    )
+
+
+def delegate_part_paid(grant: dict[str, Any], renewal: dict[str, Any], paid: str, now: datetime) -> Decision:
+    """The delegate's invoice was to be cancelled (the owner paid first, or the grant ended), but the delegate had
+    paid part of it: the bridge left it as it is; staff refund or credit the amount (a sticky note on the
+    delegate's account) and the delegate is told they will."""
+    n, at, invoice = renewal["n"], now.isoformat(timespec="seconds"), renewal["delegate_invoice"]
+    renewal["part_paid"] = paid
+    grant["history"].append(
+        {"at": at, "what": f"renewal {n}: invoice #{invoice} not cancelled, {paid} paid on it", "by": "bridge"}
+    )
+    facts = about_grant(
+        grant,
+        invoice=str(invoice),
+        owner_invoice=str(renewal.get("owner_invoice") or ""),
+        paid=paid,
+        **renewed(renewal),
+    )
+    task = note(message("delegation.renewal_part_paid_note", **facts), sticky=True, client_id=grant["delegate"])
+    told = notice(grant["delegate"], message("delegation.renewal_part_paid", **facts))
+    return Decision(
+        state=grant,
+        actions=[
+            act(grant, "client_note", f"renew:{n}:part-paid", task, grant["delegate"]),
+            act(grant, "email", f"renew:{n}:part-paid-told", told, grant["delegate"]),
+        ],
+        refs=grant_refs(grant),
+    )
+
+
+def owner_part_paid(grant: dict[str, Any], renewal: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision:
+    """The delegate paid its invoice, but the owner had paid part of its own, which bills the same renewal, after
+    the delegate's was issued: nothing is renewed, and neither invoice is cancelled nor cut; staff settle both
+    (a sticky note on the owner's account naming the amounts on each)."""
+    n, at = renewal["n"], now.isoformat(timespec="seconds")
+    renewal.update(status="needs staff", stopped=at, owner_part_paid=str(data["paid"]))
+    grant["history"].append(
+        {
+            "at": at,
+            "what": f"renewal {n} not applied: {data['paid']} paid on the owner's invoice #{renewal['owner_invoice']}",
+            "by": "bridge",
+        }
+    )
+    facts = about_grant(
+        grant,
+        invoice=str(renewal["delegate_invoice"]),
+        amount=str(renewal["amount"]),
+        owner_invoice=str(renewal["owner_invoice"]),
+        paid=str(data["paid"]),
+        **renewed(renewal),
+    )
+    task = note(message("delegation.renewal_owner_part_paid_note", **facts), sticky=True)
+    return Decision(
+        state=grant,
+        actions=[act(grant, "client_note", f"renew:{n}:owner-part-paid", task, grant["owner"])],
+        refs=grant_refs(grant),
+    )
+
+
+def owner_paid_part_first(
+    grant: dict[str, Any], renewal: dict[str, Any], data: dict[str, Any], now: datetime
+) -> Decision:
+    """The owner has already paid part of the invoice that bills the renewal: nothing is invoiced to the delegate
+    (the bridge would have to cut or cancel an invoice holding the owner's money); the request is refused with
+    a sentence and the delegate is told staff can settle it."""
+    n, at, invoice = renewal["n"], now.isoformat(timespec="seconds"), as_int(data.get("invoice_id"))
+    renewal.update(status="refused", owner_invoice=invoice, stopped=at)
+    reason = f"the owner has already paid part of invoice #{invoice} ({data['paid']}); staff can settle it"
+    grant["history"].append({"at": at, "what": f"renewal {n} refused", "by": "bridge", "reason": reason})
+    told = message(
+        "delegation.renewal_owner_part_paid", **about_grant(grant, owner_invoice=str(invoice), **renewed(renewal))
+    )
+    return Decision(
+        state=grant,
+        actions=[act(grant, "email", f"renew:{n}:owner-part-paid", notice(grant["delegate"], told), grant["delegate"])],
+        refs=grant_refs(grant),
+    )
