@@ -18,7 +18,7 @@ from whmcs_bridge.clock import utcnow
 from whmcs_bridge.config.load import Config
 from whmcs_bridge.engine import Engine, EngineReport
 from whmcs_bridge.errors import EnvironmentProblem, WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
-from whmcs_bridge.evidence import anchor
+from whmcs_bridge.evidence import anchor, keys
 from whmcs_bridge.executor.loop import Executor, ExecutorReport
 from whmcs_bridge.executor.texts import Texts
 from whmcs_bridge.intake.poller import Poller, PollReport
@@ -318,6 +318,12 @@ class Daemon:
         # the interpreter's switch interval (5 ms by default) for the GIL: a burst of webhooks ran at a
         # quarter of the rate the same writer reaches alone. A shorter interval hands the GIL back sooner.
         sys.setswitchinterval(SWITCH_INTERVAL_S)
+        # A key the database's editor may also read or rewrite is warned of, not refused: the documented first
+        # start makes it beside the database as the bridge's user, and only root can then give it away.
+        signer = self.bridge.db.signer
+        exposed = keys.exposure(signer.path, self.config.state.path) if signer and signer.path else None
+        if exposed:
+            log.warning("%s", exposed)
         self.bridge.db.quick_check()  # a damaged file is said at start, not found by a failing pass later
         self.server = listen(self.receiver, self.config)
         port = self.server.effective_port
