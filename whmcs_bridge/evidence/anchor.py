@@ -1,5 +1,6 @@
 """Anchors: the audit chain's signed head written into WHMCS's activity log (LogActivity), out of reach of
-whoever holds the bridge's database, at every case decision and at least daily; and the comparison of
+whoever holds the bridge's database, at every case decision, after each step and the completion of an
+ownership move, and at least daily; and the comparison of
 the chain with those entries (`audit verify --against-whmcs`)."""
 
 from __future__ import annotations
@@ -34,7 +35,14 @@ DECISIONS: set[str] = {
         for command in ("approve", "reject", "cancel", "resolve", "complete", "answer")
     ),
     "consent.decided",
+    # An ownership move's completion, by staff's `complete` or by the bridge seeing every subject moved.
+    "ownership.execution_completed",
 }
+# Action kinds whose outcome is a step of an ownership move's execution (what the bridge itself changes in
+# WHMCS once a case is approved: the registrant, the transfer lock, the new holder's password): the chain is
+# anchored after the pass that ran them, so the rows of a move are out of reach from its start, not only from
+# the next daily anchor.
+EXECUTION: set[str] = {"registrant_update", "domain_lock", "credential_change"}
 
 
 def add_decisions(*actions: str) -> None:
@@ -68,7 +76,8 @@ def parse(description: str) -> audit.Checkpoint | None:
 
 
 def due(db: Database, now: datetime) -> str | None:
-    """Why the chain should be anchored now (a decision since the last anchor, or a day gone), or None."""
+    """Why the chain should be anchored now (a decision or a move's step since the last anchor, or a day
+    gone), or None."""
     if db.signer is None:
         return None
     current = audit.head(db)
@@ -80,6 +89,9 @@ def due(db: Database, now: datetime) -> str | None:
     decided = sorted(audit.actions_since(db, last.count if last else 0) & DECISIONS)
     if decided:
         return f"decision ({decided[0]})"
+    executed = sorted(audit.kinds_run_since(db, last.count if last else 0) & EXECUTION)
+    if executed:
+        return f"execution ({executed[0]})"
     # Unanchored rows a day old: the oldest since the last anchor (or since the chain began).
     oldest = audit.first_at_after(db, last.count if last else 0)
     if oldest is not None and now - datetime.fromisoformat(oldest) >= EVERY:

@@ -103,7 +103,8 @@ def owners_read(case: dict[str, Any], data: dict[str, Any], now: datetime, rules
         s["hand_over"] == "move" for s in case["subjects"]
     ):
         done = complete(case, now, rules, by="bridge")
-        return Decision(state=done.state, actions=fresh + done.actions, due_at=done.due_at, refs=done.refs)
+        done.actions[:0] = fresh
+        return done
     return Decision(state=case, actions=fresh, due_at=due(case), refs=case_refs(case))
 
 
@@ -155,13 +156,22 @@ def complete(case: dict[str, Any], now: datetime, rules: Rules, *, by: str) -> D
     else:  # a backup-only hand-over: nothing changed hands, so nothing is locked
         case["lock_until"] = None
         step(case, now, "completed", by, "nothing changed hands: nothing is locked")
+    # Audited as a milestone, after which the chain is anchored in WHMCS (evidence.anchor.DECISIONS).
+    moved = {ref(s): s["moved_to"] for s in case["subjects"] if s.get("moved_to")}
+    milestone = {"case": case["id"], "subject": f"ownership:{case['id']}", "by": by, "moved": moved}
     actions = [
         *tell(case, "requester", "completed", rules, "ownership.completed", lock_until=case["lock_until"]),
         *tell(case, "holder", "completed", rules, "ownership.completed", lock_until=case["lock_until"]),
         *moved_elsewhere(case, rules),
         *party_notes(case, "completed"),
     ]
-    return Decision(state=case, actions=actions, due_at=due(case), refs=case_refs(case))
+    return Decision(
+        state=case,
+        actions=actions,
+        due_at=due(case),
+        refs=case_refs(case),
+        milestones=[("execution_completed", milestone)],
+    )
 
 
 def moved_elsewhere(case: dict[str, Any], rules: Rules) -> list[Action]:
