@@ -226,7 +226,8 @@ def confirm_withdrawal(
         "consent after objection",
         by,
         f"{len(confirmations)} of {WITHDRAWAL_CONFIRMATIONS} staff ({via}, no evidence): waiting for a second "
-        f"member of staff to confirm it, or for --evidence FILE: {note}",
+        f"member of staff to confirm it (resolve --outcome objection-withdrawn, or record-answer), or for the "
+        f"holder's own writing (record-answer --evidence FILE): {note}",
     )
     return Decision(state=case, due_at=due(case), refs=case_refs(case))
 

@@ -407,7 +407,8 @@ for _name, _help in (
     "--outcome",
     type=click.Choice(["court-order", "objection-withdrawn", "request-withdrawn"]),
     required=True,
-    help="How the dispute ended (a court order must be attached and checked first).",
+    help="How the dispute ended (a court order must be attached and checked first; objection-withdrawn takes two "
+    "distinct listed staff).",
 )
 @BY
 @NOTE

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from whmcs_bridge.families.ownership.answers import record_answer
+from whmcs_bridge.families.ownership.answers import confirm_withdrawal, record_answer
 from whmcs_bridge.families.ownership.case import (
     FINAL,
     by_whom,
@@ -141,7 +141,15 @@ def cancel(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rul
 
 
 def resolve_command(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
-    return resolve_dispute(case, str(data.get("outcome")), by_whom(data), note_of(data), now, rules)
+    outcome, by, note = str(data.get("outcome")), by_whom(data), note_of(data)
+    if outcome == "objection-withdrawn" and case["status"] == "disputed":
+        # The holder's objection turned into no objection on staff's word: two distinct listed staff, counted
+        # with those who recorded its consent (record-answer), like any other end of an objection.
+        waiting = confirm_withdrawal(case, by, str(data.get("os_user") or ""), "resolve", note, now)
+        if waiting is not None:
+            return waiting
+        case.pop("consent_confirmations", None)
+    return resolve_dispute(case, outcome, by, note, now, rules)
 
 
 def complete_command(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
