@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.test_messages import TableNames
-from tests.test_ownership_rules import documented, holder_answers, opened, run
+from tests.test_ownership_rules import DOMAIN, FULL, OUTSIDE, VENDOR, documented, holder_answers, opened, run
 from whmcs_bridge.messages import load
 from whmcs_bridge.messages.render import Reader
 from whmcs_bridge.model import Action
@@ -42,3 +42,21 @@ def test_an_objection_withdrawn_takes_a_second_member_of_staff():
     assert (phoned.state or {})["status"] == "disputed"
     both = run(phoned.state or {}, {"command": "resolve", "outcome": "objection-withdrawn", "by": "bob", "os_user": "bob"})
     assert (both.state or {})["status"] == "review"
+
+
+@pytest.mark.parametrize("lang", ["en", "fr", "nl", "id"])
+def test_the_checklist_for_an_outside_requester_says_what_the_bridge_wrote(lang: str):
+    """The checklist told staff to enter the outside requester's address and phone, "the bridge kept the
+    previous holder's": false since the contact given with requester-contact is written (and required)."""
+    state = run(
+        {},
+        {"command": "open", "subjects": [DOMAIN], "holder": VENDOR, "requester": OUTSIDE, "grounds": "vendor"},
+    ).state
+    review = holder_answers(documented(state or {}), "accept").state or {}
+    full = run(review, {"command": "contact", **FULL}).state or {}
+    executing = run(full, {"command": "approve"})
+    [checklist] = [a for a in executing.actions if a.kind == "ticket" and "staff_checklist" in a.params["msg"]["id"]]
+    written = text(checklist, lang)
+    assert "ownership requester-contact" in written and "WHOIS" in written, written
+    for stale in ("kept the previous holder", "conservé l'adresse", "vorige houder staan", "pemegang lama"):
+        assert stale not in written, written
