@@ -5,7 +5,6 @@ rows and re-signs the chain, passes `audit verify` but not `audit verify --again
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import Sandbox
+from tests.conftest import Sandbox, sql
 from tests.test_audit_tamper import forge, verify
 from tests.test_ownership_e2e import World, open_and_document
 from whmcs_bridge.store import audit
@@ -47,9 +46,7 @@ def resign(state: Path) -> None:
             digest = audit.hash_of(db, point.count)
             assert digest is not None
             signature = db.signer.sign(audit.statement(point.count, digest))
-            db.conn.execute(
-                "UPDATE audit_checkpoint SET hash = ?, signature = ? WHERE count = ?", (digest, signature, point.count)
-            )
+            sql(db, "UPDATE audit_checkpoint SET hash = ?, signature = ? WHERE count = ?", digest, signature, point.count)
         audit.sign_head(db)
 
 
@@ -83,8 +80,8 @@ def test_a_moves_rows_are_anchored_at_its_start_and_completion(world: World, tmp
 
     forge(world.config, rewrite=rewrite)
     resign(state)
-    with sqlite3.connect(state) as conn:
-        assert '"domain_id":99' in conn.execute("SELECT detail FROM audit_log WHERE id = ?", (update,)).fetchone()[0]
+    with Database(state, migrate=False) as db:
+        assert '"domain_id":99' in sql(db, "SELECT detail FROM audit_log WHERE id = ?", update)[0]["detail"]
     code, out = verify(world.config)
     assert code == 0 and "audit chain intact" in out, out  # nothing local can tell
     code, out = verify(world.config, "--against-whmcs")

@@ -5,15 +5,29 @@ pauses the case like a reply, and an objection after part of the move says what 
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from tests.test_messages import TableNames
-from tests.test_ownership_rules import DOMAIN, FULL, OUTSIDE, VENDOR, documented, holder_answers, opened, run
+from tests.test_ownership_rules import (
+    DOMAIN,
+    FAMILY,
+    FULL,
+    OUTSIDE,
+    SERVICE,
+    T0,
+    VENDOR,
+    documented,
+    holder_answers,
+    opened,
+    run,
+)
 from whmcs_bridge.messages import load
 from whmcs_bridge.messages.render import Reader
-from whmcs_bridge.model import Action
+from whmcs_bridge.model import Action, Event
 
 SHIPPED = load.shipped()
 
@@ -60,3 +74,57 @@ def test_the_checklist_for_an_outside_requester_says_what_the_bridge_wrote(lang:
     assert "ownership requester-contact" in written and "WHOIS" in written, written
     for stale in ("kept the previous holder", "conservé l'adresse", "vorige houder staan", "pemegang lama"):
         assert stale not in written, written
+
+
+def mixed_review() -> dict[str, Any]:
+    """The domain (notice) and the vendor's hosting (consent required): the window ends without an answer, so
+    the domain moves and the hosting is a backup-only hand-over."""
+    state = documented(opened(DOMAIN, SERVICE))
+    review = FAMILY.decide_one(state, Event(id="t", type="Tick", data={}, source="timer"), T0 + timedelta(days=15), "case:o1")
+    case = review.state or {}
+    assert [s["hand_over"] for s in case["subjects"]] == ["move", "backup-only"]
+    return case
+
+
+def test_the_freeze_note_names_exactly_what_is_frozen():
+    """The note put on both accounts when a case freezes said "frozen" of the case's subjects only, not of
+    the holder's account the dispute freezes as a whole; after a completion it said "locked" of every
+    subject, a hosting that stayed with its holder (backup only) too. It names what the holds hold."""
+    disputed = holder_answers(documented(opened(DOMAIN, SERVICE)), "decline")
+    assert {h.subject for h in disputed.holds or []} == {"domain:20", "service:201", "client:20"}
+    for action in (a for a in disputed.actions if a.kind == "client_note"):
+        data = action.params["msg"]["data"]
+        assert (data["held"], data["held_account"]) == (["domain:20", "service:201"], 20)
+        assert (
+            ": DISPUTED, frozen until it is resolved (no change of holder, no delegation): Boulangerie Dupont.fr "
+            "and Boulangerie Dupont hosting, and the account of Boulangerie Dupont (#20) as a whole."
+        ) in text(action)
+    executing = run(run(mixed_review(), {"command": "approve"}).state or {}, {"command": "approve", "by": "bob"})
+    moved = run(executing.state or {}, {"owners": {"domain:20": 21, "service:201": 20}}, kind="OwnershipOwners")
+    done = run(moved.state or {}, {"command": "complete", "note": "backup sent by WeTransfer"})
+    assert {h.subject for h in done.holds or []} == {"domain:20"}
+    [*written] = [a for a in done.actions if a.kind == "client_note"]
+    assert len(written) == 2
+    for action in written:
+        assert (action.params["msg"]["data"]["held"], action.params["msg"]["data"]["held_account"]) == (["domain:20"], None)
+        assert ": completed, locked until January 21, 2027: Boulangerie Dupont.fr. This client" in text(action)
+        for lang in ("fr", "nl", "id"):
+            assert "Boulangerie Dupont hosting" not in text(action, lang).split(": ", 1)[1], text(action, lang)
+
+
+def test_a_mixed_cases_backup_hand_over_is_tracked_until_staff_record_it():
+    """Domain moving, hosting backup-only: the case completed as soon as the domain moved, the backup owed
+    to the requester never recorded. It now waits, executing, until staff record the backup as sent."""
+    executing = run(run(mixed_review(), {"command": "approve"}).state or {}, {"command": "approve", "by": "bob"})
+    moved = run(executing.state or {}, {"owners": {"domain:20": 21, "service:201": 20}}, kind="OwnershipOwners")
+    case = moved.state or {}
+    assert case["status"] == "executing" and case["subjects"][0]["moved_to"] == 21
+    assert case["history"][-1]["what"] == "moved; backup hand-over to record"
+    assert "ownership complete o1" in case["history"][-1]["why"]
+    again = run(case, {"owners": {"domain:20": 21, "service:201": 20}}, kind="OwnershipOwners")
+    assert (again.state or {})["history"][-1] == case["history"][-1]  # said once
+    done = run(case, {"command": "complete", "by": "carol", "note": "backup sent by WeTransfer"}).state or {}
+    assert done["status"] == "completed"
+    assert done["subjects"][1]["backup_sent"]["by"] == "carol"
+    assert done["subjects"][1]["backup_sent"]["note"] == "backup sent by WeTransfer"
+    assert [h["what"] for h in done["history"]][-2:] == ["backup sent", "completed"]

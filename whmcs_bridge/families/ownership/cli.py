@@ -395,7 +395,8 @@ for _name, _help in (
     ("cancel", "Cancel an open case (e.g. the parties settled it between them)."),
     (
         "complete",
-        "Complete an executing case whose checklist has no move left to detect (e.g. a backup-only hand-over).",
+        "Complete an executing case whose checklist has no move left to detect (a backup-only hand-over, or a mixed "
+        "case's backup): records each backup as sent, with --note.",
     ),
 ):
     _simple(_name, _help)

@@ -159,7 +159,7 @@ def complete_command(case: dict[str, Any], data: dict[str, Any], now: datetime, 
     if waiting:
         names = ", ".join(label(s) for s in waiting)
         raise ValueError(f"{names} still belong to the holder in WHMCS: move them, the case completes by itself")
-    return complete(case, now, rules, by=by_whom(data))
+    return complete(case, now, rules, by=by_whom(data), note=note_of(data))
 
 
 def requester_contact(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:

@@ -62,6 +62,8 @@ SAMPLES: dict[str, object] = {
     "status": "disputed",
     "role": "holder",
     "frozen": "disputed",
+    "held": ["domain:1", "service:1"],
+    "held_account": 1,
 }
 EVIDENCE: dict[str, FieldType] = {"needed": "text", "checking": "text"}
 HAND_OVER: dict[str, FieldType] = {
@@ -271,9 +273,10 @@ MESSAGES = define(
         "ownership.client_note",
         "text",
         "staff",
-        {"status": "text", "role": "text", "lock_until": "date"},
+        {"status": "text", "role": "text", "lock_until": "date", "held": "subjects", "held_account": "client"},
         "Client note on each party's account: the case and its status (opened, disputed, approved, rejected, "
-        "cancelled, completed); role: holder or requester (the account the note is on).",
+        "cancelled, completed); role: holder or requester (the account the note is on); held: exactly what the "
+        "case freezes (disputed) or locks (completed), held_account: the holder's account frozen as a whole.",
     ),
     _spec(
         "ownership.staff_moved_while_frozen",
