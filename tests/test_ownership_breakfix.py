@@ -128,3 +128,42 @@ def test_a_mixed_cases_backup_hand_over_is_tracked_until_staff_record_it():
     assert done["subjects"][1]["backup_sent"]["by"] == "carol"
     assert done["subjects"][1]["backup_sent"]["note"] == "backup sent by WeTransfer"
     assert [h["what"] for h in done["history"]][-2:] == ["backup sent", "completed"]
+
+
+def test_a_new_ticket_by_the_requester_pauses_the_case_like_a_reply():
+    """The requester opened a new ticket naming the case ("please hold: we are settling with the vendor"):
+    it was attached and nothing else; the window ended and staff approved over it. What the requester writes
+    (a reply or a new ticket) may withdraw or change the request: the case pauses until staff record whether
+    the requester still wants it."""
+    notified = run(documented(opened()), {"party": "holder", "ticket_id": 77}, kind="OwnershipTicket").state or {}
+    assert notified["status"] == "notified"
+    opening = {"ticketid": 90, "userid": 21, "subject": "Case o1", "message": "please hold case o1"}
+    read = FAMILY.decide_one(notified, Event(id="n", type="TicketOpen", data=opening), T0, "case:o1")
+    [action] = read.actions
+    assert action.kind == "read_reply" and action.params["report"]["opened"] is True
+    found = {"ticket": 90, "reply": 0, "found": True, "opened": True, "userid": 21, "message": "please hold case o1"}
+    paused = run(read.state or {}, found, kind="OwnershipReply")
+    [ticket] = paused.actions
+    assert ticket.params["msg"]["id"] == "ownership.staff_requester_wrote"
+    assert ticket.params["msg"]["data"]["opened"] == 1 and ticket.params["msg"]["data"]["ticket"] == 90
+    assert "The case is paused" in text(ticket) and "--party requester" in text(ticket)
+    review = FAMILY.decide_one(
+        paused.state or {}, Event(id="t", type="Tick", data={}, source="timer"), T0 + timedelta(days=15), "case:o1"
+    ).state or {}
+    assert review["status"] == "review"
+    with pytest.raises(ValueError, match="the requester wrote in ticket #90"):
+        run(review, {"command": "approve"})
+    kept = run(review, {"command": "answer", "party": "requester", "answer": "consent", "via": "ticket"}).state or {}
+    assert run(kept, {"command": "approve"}).state["status"] == "executing"  # type: ignore[index]
+    withdrawn = run(review, {"command": "answer", "party": "requester", "answer": "object", "via": "ticket"})
+    assert (withdrawn.state or {})["status"] == "cancelled"
+
+
+def test_a_requesters_reply_while_collecting_keeps_the_holder_unasked_until_classified():
+    state = run(opened(), {"party": "requester", "ticket_id": 76}, kind="OwnershipTicket").state or {}
+    reply = {"ticket": 76, "reply": 3, "found": True, "userid": 21, "message": "wait, our director must sign"}
+    paused = run(state, reply, kind="OwnershipReply").state or {}
+    done = documented(paused)  # confirmed and every document checked
+    assert done["status"] == "collecting"  # the holder is not asked over what the requester wrote
+    kept = run(done, {"command": "answer", "party": "requester", "answer": "consent", "via": "ticket"}).state or {}
+    assert kept["status"] == "notified"

@@ -96,6 +96,9 @@ def written_by(data: dict[str, Any]) -> str:
 # Replies that stop a case until staff classify them: the holder's, and those of someone who is neither party
 # (the holder may write from another address or as a guest: what it says is for staff to judge).
 FLAGGING = ("holder", "other")
+# Where the requester's reply or new ticket pauses the case (it may withdraw or change the request) until staff
+# record whether it still wants it: the holder is not asked and nothing is approved meanwhile (case.requester_wrote).
+PAUSED_BY_REQUESTER = ("collecting", "notified", "disputed", "review")
 
 
 def reply_read(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
@@ -133,6 +136,19 @@ def reply_read(case: dict[str, Any], data: dict[str, Any], now: datetime, rules:
             writer=reply["writer"],
             party=party,
             written=reply["date"] or reply["seen"],
+        )
+        return Decision(state=case, actions=[flagged], due_at=due(case), refs=case_refs(case))
+    if party == "requester" and case["status"] in PAUSED_BY_REQUESTER:
+        flagged = staff_ticket(
+            case,
+            rules,
+            f"reply-{reply['ticket']}-{reply['reply']}",
+            "ownership.staff_requester_wrote",
+            ticket=reply["ticket"],
+            reply=reply["reply"],
+            writer=reply["writer"],
+            written=reply["date"] or reply["seen"],
+            opened=int(bool(data.get("opened"))),
         )
         return Decision(state=case, actions=[flagged], due_at=due(case), refs=case_refs(case))
     if party not in FLAGGING or case["status"] not in ANSWERABLE:
@@ -239,8 +255,8 @@ def requester_recorded(case: dict[str, Any], answer: str, now: datetime, rules: 
         case["status"] = "cancelled"
         step(case, now, "cancelled", "requester", "the requester denied making the request")
         return closed(case, rules, "cancelled", "declined")
-    if case["status"] == "collecting" and not case.get("requester_confirmed"):
-        case["requester_confirmed"] = iso(now)
+    if case["status"] == "collecting":  # confirmed now, or what it wrote classified: the case may go on
+        case["requester_confirmed"] = case.get("requester_confirmed") or iso(now)
         return advance(case, now, rules)
     return Decision(state=case, due_at=due(case), refs=case_refs(case))
 

@@ -270,6 +270,14 @@ MESSAGES = define(
         "case can be approved or its window end as no objection.",
     ),
     _spec(
+        "ownership.staff_requester_wrote",
+        "ticket",
+        "staff",
+        {"ticket": "number", "reply": "number", "writer": "text", "written": "date", "opened": "number"},
+        "Staff ticket: the requester replied in the case's thread, or opened a ticket naming the case (opened = 1), "
+        "before the case executes; it is paused until staff record whether the requester still wants it.",
+    ),
+    _spec(
         "ownership.client_note",
         "text",
         "staff",
