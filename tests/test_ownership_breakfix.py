@@ -20,6 +20,7 @@ from tests.test_ownership_rules import (
     SERVICE,
     T0,
     VENDOR,
+    answer,
     documented,
     holder_answers,
     opened,
@@ -167,3 +168,34 @@ def test_a_requesters_reply_while_collecting_keeps_the_holder_unasked_until_clas
     assert done["status"] == "collecting"  # the holder is not asked over what the requester wrote
     kept = run(done, {"command": "answer", "party": "requester", "answer": "consent", "via": "ticket"}).state or {}
     assert kept["status"] == "notified"
+
+
+def test_an_objection_after_part_of_the_move_stops_the_rest_and_says_how_to_undo():
+    """The holder objected once the hosting had moved but not the domain: the answer was recorded as
+    "late, changes nothing", and the rest of the move went on. It now stops what is left (the case is
+    disputed) and tells staff what already moved and how to undo it."""
+    review = holder_answers(documented(opened(DOMAIN, SERVICE)), "accept").state or {}
+    executing = run(run(review, {"command": "approve"}).state or {}, {"command": "approve", "by": "bob"}).state or {}
+    part = run(executing, {"owners": {"domain:20": 20, "service:201": 21}}, kind="OwnershipOwners").state or {}
+    assert part["status"] == "executing" and part["subjects"][1]["moved_to"] == 21
+    objected = answer(part, "holder", "object", via="phone", note="never agreed")
+    case = objected.state or {}
+    assert case["status"] == "disputed" and case["approvals"] == []
+    assert "changes nothing" not in case["history"][-1]["why"] and "after service #201" in case["history"][-1]["why"]
+    [ticket] = [a for a in objected.actions if a.params.get("msg", {}).get("id") == "ownership.staff_objection_executing"]
+    data = ticket.params["msg"]["data"]
+    assert (data["moved"], data["waiting"], data["moved_services"]) == (["service:201"], ["domain:20"], 1)
+    said = text(ticket)
+    assert "after Boulangerie Dupont hosting moved in WHMCS, before Boulangerie Dupont.fr did" in said, said
+    assert "move it back to Boulangerie Dupont (#20)" in said and "change the control-panel password" in said
+    assert "Do not move the rest" in said
+    # The rest stops: the domain moved now is a move during the dispute; the hosting where it went, or back
+    # with its holder, is not.
+    for owners in ({"domain:20": 20, "service:201": 21}, {"domain:20": 20, "service:201": 20}):
+        quiet = run(case, {"owners": owners}, kind="OwnershipOwners")
+        assert quiet.actions == [] and (quiet.state or {})["status"] == "disputed"
+    raised = run(case, {"owners": {"domain:20": 21, "service:201": 21}}, kind="OwnershipOwners")
+    [moved] = raised.actions
+    assert moved.params["msg"]["id"] == "ownership.staff_moved_while_frozen"
+    assert moved.params["msg"]["data"]["moving"] == ["domain:20"]
+    assert not [a for a in raised.actions if a.kind == "credential_change"]

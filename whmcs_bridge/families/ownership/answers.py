@@ -20,7 +20,9 @@ from whmcs_bridge.families.ownership.policies import (
     case_refs,
     hand_over_fields,
     iso,
+    label,
     party_notes,
+    ref,
     staff_ticket,
     step,
     tell,
@@ -277,7 +279,7 @@ def holder_recorded(case: dict[str, Any], answer: str, by: str, note: str, now: 
         return Decision(
             state=case, actions=objection_notices(case, {"reason": note}, rules), due_at=due(case), refs=case_refs(case)
         )
-    if status == "executing" and answer == "object" and not any(x.get("moved_to") for x in case["subjects"]):
+    if status == "executing" and answer == "object":
         return stop_execution(case, by, note, now, rules)
     if status not in (*ANSWERABLE, "disputed"):
         step(case, now, "late answer", by, f"recorded while {status}: changes nothing")
@@ -300,15 +302,23 @@ def holder_recorded(case: dict[str, Any], answer: str, by: str, note: str, now: 
 
 
 def stop_execution(case: dict[str, Any], by: str, note: str, now: datetime, rules: Rules) -> Decision:
-    """The holder objected after approval, before staff moved anything in WHMCS: the case is disputed again
-    (its approvals void), so a move staff make now is raised as a move during the dispute (watch.py); staff
-    hear what the bridge already did on approval."""
+    """The holder objected after approval, while executing: the case is disputed again (its approvals void),
+    so the steps left (the moves staff have not made, the new holder's access, the completion) stop and a move
+    staff make now is raised as a move during the dispute (watch.py). Staff hear what the bridge already did
+    on approval and, when part of the hand-over already moved in WHMCS, what moved and how to undo it."""
+    moved = [x for x in case["subjects"] if x.get("hand_over") == "move" and x.get("moved_to")]
     case["approvals"] = []
     case["status"] = "disputed"
-    step(case, now, "disputed", by, f"the holder's recorded objection while executing, before anything moved: {note}")
+    when = f"after {', '.join(label(x) for x in moved)} moved" if moved else "before anything moved"
+    step(case, now, "disputed", by, f"the holder's recorded objection while executing, {when}: {note}")
     purpose = f"objected-executing-{len(case.get('recorded_answers', []))}"
     fields = hand_over_fields(case)
-    moving = {k: fields[k] for k in ("moving", "domains_moving", "services_moving")}
+    moving = {
+        **{k: fields[k] for k in ("moving", "domains_moving", "services_moving")},
+        "moved": [ref(x) for x in moved],
+        "waiting": [ref(x) for x in case["subjects"] if x.get("hand_over") == "move" and not x.get("moved_to")],
+        "moved_services": sum(1 for x in moved if x["kind"] == "service"),
+    }
     actions = [
         *tell(case, "requester", purpose, rules, "ownership.holder_objected", reason=note),
         *tell(case, "holder", purpose, rules, "ownership.objection_recorded", reason=note),

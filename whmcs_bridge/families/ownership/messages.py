@@ -232,9 +232,18 @@ MESSAGES = define(
         "ownership.staff_objection_executing",
         "ticket",
         "staff",
-        {"reason": "text", "moving": "subjects", "domains_moving": "number", "services_moving": "number"},
-        "Staff ticket: the holder's objection was recorded after approval, before anything moved in WHMCS: "
-        "the execution stopped, the case is disputed; do not move the subjects.",
+        {
+            "reason": "text",
+            "moving": "subjects",
+            "domains_moving": "number",
+            "services_moving": "number",
+            "moved": "subjects",
+            "waiting": "subjects",
+            "moved_services": "number",
+        },
+        "Staff ticket: the holder's objection was recorded after approval: the execution stopped, the case is "
+        "disputed; do not move what is left (waiting); what already moved (moved, of which moved_services "
+        "hostings with a new password) and how to undo it.",
     ),
     _spec(
         "ownership.staff_reply_executing",
