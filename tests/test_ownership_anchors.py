@@ -62,6 +62,8 @@ def test_a_moves_rows_are_anchored_at_its_start_and_completion(world: World, tmp
         lock = row_of(db, "executor.done", kind="domain_lock")
         started = audit.last_anchored(db)
         assert started is not None and started.count >= max(update, lock)  # not left for the daily anchor
+        approved = max(p.count for p in audit.checkpoints(db, anchored=True) if p.count < started.count)
+        assert approved < update  # the approval's anchor, before the move's steps
 
     world.sandbox.control("move", {"domain": 20, "client": 21})
     world.later(hours=2)
@@ -86,4 +88,7 @@ def test_a_moves_rows_are_anchored_at_its_start_and_completion(world: World, tmp
     assert code == 0 and "audit chain intact" in out, out  # nothing local can tell
     code, out = verify(world.config, "--against-whmcs")
     assert code == 1 and "intact" not in out, out
-    assert f"row {started.count} is not the row anchored on" in out and "(the chain was rewritten)" in out, out
+    assert f"row {started.count} is not the row anchored on" in out, out
+    # The rewritten row lies between the last anchor that still matches and this one: that range is named.
+    assert f"the chain was rewritten in rows {approved + 1} to {started.count}" in out, out
+    assert f"the anchor of row {approved} still matches" in out, out

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.test_messages import TableNames
+from tests.test_ownership_e2e import PDF, PNG
 from tests.test_ownership_rules import (
     DOMAIN,
     FAMILY,
@@ -26,6 +27,8 @@ from tests.test_ownership_rules import (
     opened,
     run,
 )
+from whmcs_bridge.families.ownership import filetypes
+from whmcs_bridge.families.ownership.staff import missing_evidence
 from whmcs_bridge.messages import load
 from whmcs_bridge.messages.render import Reader
 from whmcs_bridge.model import Action, Event
@@ -199,3 +202,52 @@ def test_an_objection_after_part_of_the_move_stops_the_rest_and_says_how_to_undo
     assert moved.params["msg"]["id"] == "ownership.staff_moved_while_frozen"
     assert moved.params["msg"]["data"]["moving"] == ["domain:20"]
     assert not [a for a in raised.actions if a.kind == "credential_change"]
+
+
+@pytest.mark.parametrize(
+    ("data", "wrong"),
+    [
+        (b"abc", "the file is 3 bytes: too small to be a document (at least 64 bytes)"),
+        (b"%PDF-", "the file is 5 bytes: too small"),
+        (b"%PDF-1.4\n" + b"% padding\n" * 10, "starts as a PDF but has no %%EOF trailer"),
+        (PNG[:40] + b"\x00" * 40, "starts as a PNG but lacks its IHDR header or IEND end chunk"),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "lacks its IHDR header"),
+        (b"\xff\xd8\xff\xe0" + b"\x00" * 80, "starts as a JPEG but has no end-of-image marker"),
+        (b" " * 50 + b"ok ... !!" + b"\n" * 20, "text with fewer than 32 letters or digits"),
+        (PNG, None),
+        (PDF, None),
+        (b"\xff\xd8\xff\xe0" + b"\x00" * 80 + b"\xff\xd9", None),
+        (b"Saya, Siti Rahmawati, direktur PT Maju Makmur, menyatakan bahwa ...", None),
+    ],
+)
+def test_evidence_must_be_a_whole_document_of_a_known_type(data: bytes, wrong: str | None):
+    """From the third issue-17 break test: a 3-byte file was accepted as sufficient evidence."""
+    found = filetypes.problem(data, filetypes.sniff(data))
+    assert (found is None) if wrong is None else (found is not None and wrong in found), found
+
+
+@pytest.mark.parametrize("code", ["ZZ", "zz", "EU", "XX", "UK", "Indonesia"])
+def test_a_requesters_country_must_be_an_iso_country(code: str):
+    """LOW, from the third issue-17 break test: `requester-contact --country ZZ` was accepted into the WHOIS."""
+    state = run(
+        {},
+        {"command": "open", "subjects": [DOMAIN], "holder": VENDOR, "requester": OUTSIDE, "grounds": "vendor"},
+    ).state or {}
+    with pytest.raises(ValueError, match="the two-letter ISO 3166 code of a country"):
+        run(state, {"command": "contact", "country": code})
+    given = run(state, {"command": "contact", "country": "id"}).state or {}
+    assert given["requester"]["country"] == "ID"
+
+
+def test_an_undated_extract_is_said_to_be_undated_not_too_old():
+    """LOW, from the third issue-17 break test: an extract attached without --dated was reported as "older
+    than 90 days"; it has no date, so its age cannot be told."""
+    case = opened()
+    for dated, said in (
+        (None, "registry-extract (the one accepted has no date: attach it again with --dated, at most 90 days old)"),
+        ("2026-12-01", "registry-extract (the one accepted is dated 2026-12-01, after today"),
+        ("2026-01-01", "registry-extract (the one accepted is older than 90 days)"),
+    ):
+        attached = run(case, {"command": "attach", "sha256": "ab" * 32, "kind": "registry-extract", "dated": dated})
+        checked = run(attached.state or {}, {"command": "check", "item": 1, "ok": True}).state or {}
+        assert any(line.startswith(said) for line in missing_evidence(checked, T0)), missing_evidence(checked, T0)

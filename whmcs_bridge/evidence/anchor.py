@@ -150,6 +150,8 @@ def compare(
     found: dict[int, audit.Checkpoint] = {}
     keys = {k.fingerprint: k for k in (key, *older)}
     replaced = audit.replaced_keys(db)
+    matching: list[int] = []  # anchored heads the chain still has
+    rewritten: list[tuple[int, audit.Checkpoint]] = []
     for entry in api.activity(description=PREFIX):
         point = parse(entry.description)
         if point is None:
@@ -176,12 +178,28 @@ def compare(
                 f"({total} rows): rows were cut off, the log wiped or an older copy of the database restored"
             )
         elif point.count and audit.hash_of(db, point.count) != point.hash:
-            problems.append(
-                f"WHMCS activity-log entry {entry_id}: row {point.count} is not the row anchored on {point.at} "
-                "(the chain was rewritten)"
-            )
+            rewritten.append((entry_id, point))
+        else:
+            matching.append(point.count)
+    problems.extend(_rewritten(db, rewritten, matching))
     problems.extend(missing(db, found))
     return checked, problems
+
+
+def _rewritten(db: Database, rewritten: list[tuple[int, audit.Checkpoint]], matching: list[int]) -> list[str]:
+    """An anchor whose row no longer has its hash: every row's hash covers those before it, so the edit lies
+    after the last anchor that still matches and at or before this one (a chain re-hashed and re-signed
+    tells no more than that range; an edit without the key is named by `audit verify` to the row)."""
+    problems = []
+    for entry_id, point in rewritten:
+        after = max((count for count in matching if count < point.count), default=0)
+        span = f"row {after + 1}" if after + 1 == point.count else f"rows {after + 1} to {point.count}"
+        problems.append(
+            f"WHMCS activity-log entry {entry_id}: row {point.count} is not the row anchored on {point.at} (the "
+            f"chain was rewritten in {span}"
+            + (f"; the anchor of row {after} still matches)" if after else ")")
+        )
+    return problems
 
 
 def missing(db: Database, found: dict[int, audit.Checkpoint]) -> list[str]:

@@ -21,7 +21,7 @@ from whmcs_bridge.cli.common import (
     user_errors,
 )
 from whmcs_bridge.clock import utcnow
-from whmcs_bridge.errors import WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
+from whmcs_bridge.errors import ConfigError, WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
 from whmcs_bridge.evidence import anchor, keys
 from whmcs_bridge.evidence.keys import PublicKey
 from whmcs_bridge.families.ownership import dossier
@@ -514,7 +514,14 @@ def verify_dossier(obj: Context, folder: Path, public_key: Path | None, against_
     folder, the audit segment against its signed checkpoints; name each thing that failed (exit 1)."""
     key = PublicKey.from_file(public_key) if public_key else None
     if key is None:
-        config = obj.config()
+        try:
+            config = obj.config()
+        except ConfigError as exc:  # a reader's machine has no bridge: the key is all it needs
+            raise click.UsageError(
+                "give the bridge's public key with --public-key FILE (from `whmcs-bridge audit key --out FILE`); "
+                f"without it the key is taken beside the configured state database, and there is no configuration "
+                f"here ({exc})"
+            ) from None
         signer = keys.load(keys.key_path(config.state.path))
         if signer is None:
             raise click.UsageError("give the bridge's public key with --public-key (there is no key beside the state)")

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from babel import Locale
+
 from whmcs_bridge.families.ownership.answers import confirm_withdrawal, record_answer
 from whmcs_bridge.families.ownership.case import (
     FINAL,
@@ -162,6 +164,18 @@ def complete_command(case: dict[str, Any], data: dict[str, Any], now: datetime, 
     return complete(case, now, rules, by=by_whom(data), note=note_of(data))
 
 
+# ISO 3166-1 alpha-2, from the CLDR territories Babel ships, less the codes that are no country: regions
+# (EU, EZ, QO, UN), private use and unknown (XA, XB, XK, ZZ), and the reservations (AC, CP, CQ, DG, EA, IC, TA)
+# a registrar's country field does not take.
+COUNTRIES = frozenset(
+    code
+    for code in Locale("en").territories
+    if len(code) == 2
+    and code.isalpha()
+    and code not in {"AC", "CP", "CQ", "DG", "EA", "EU", "EZ", "IC", "QO", "TA", "UN", "XA", "XB", "XK", "ZZ"}
+)
+
+
 def requester_contact(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
     """Staff give the contact details of a requester outside WHMCS (the domain's new registrant): what the
     registrant update writes instead of the old holder's address and phone."""
@@ -176,8 +190,10 @@ def requester_contact(case: dict[str, Any], data: dict[str, Any], now: datetime,
         raise ValueError("give at least one of " + ", ".join(f"--{f}" for f in CONTACT_FIELDS))
     if "country" in given:
         given["country"] = given["country"].upper()
-        if not re.fullmatch(r"[A-Z]{2}", given["country"]):
-            raise ValueError(f"--country {data['country']!r}: expected the two-letter ISO code (ID, NL, FR)")
+        if given["country"] not in COUNTRIES:
+            raise ValueError(
+                f"--country {data['country']!r}: expected the two-letter ISO 3166 code of a country (ID, NL, FR)"
+            )
     if "phone" in given:
         phone = re.sub(r"[\s\-()]", "", given["phone"])
         if not re.fullmatch(r"\+\d{1,3}\.\d{4,14}", phone):
