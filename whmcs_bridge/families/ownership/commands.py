@@ -169,7 +169,7 @@ def complete_command(case: dict[str, Any], data: dict[str, Any], now: datetime, 
 # a registrar's country field does not take.
 COUNTRIES = frozenset(
     code
-    for code in Locale("en").territories
+    for code in map(str, Locale("en").territories)
     if len(code) == 2
     and code.isalpha()
     and code not in {"AC", "CP", "CQ", "DG", "EA", "EU", "EZ", "IC", "QO", "TA", "UN", "XA", "XB", "XK", "ZZ"}
