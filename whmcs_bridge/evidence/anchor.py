@@ -13,6 +13,7 @@ from typing import Protocol
 
 from whmcs_bridge.clock import iso
 from whmcs_bridge.evidence.keys import PublicKey
+from whmcs_bridge.executor.kinds import action_kind
 from whmcs_bridge.store import audit
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.records import ActivityEntry
@@ -38,11 +39,12 @@ DECISIONS: set[str] = {
     # An ownership move's completion, by staff's `complete` or by the bridge seeing every subject moved.
     "ownership.execution_completed",
 }
-# Action kinds whose outcome is a step of an ownership move's execution (what the bridge itself changes in
-# WHMCS once a case is approved: the registrant, the transfer lock, the new holder's password): the chain is
-# anchored after the pass that ran them, so the rows of a move are out of reach from its start, not only from
-# the next daily anchor.
-EXECUTION: set[str] = {"registrant_update", "domain_lock", "credential_change"}
+# The subject of an ownership case's actions: after a pass that changed something in WHMCS for a case (its
+# move's start: the registrant, the transfer lock, the checklist, the notes and notices; its completion: the
+# new holder's password, the notes), the chain is anchored, so the rows of a move are out of reach from its
+# start, not only from the next daily anchor. Reads (who owns a subject now, a reply's writer) are not steps:
+# a locked case reads WHMCS every `check_every` for weeks.
+CASE_SUBJECT = "ownership:"
 
 
 def add_decisions(*actions: str) -> None:
@@ -89,14 +91,21 @@ def due(db: Database, now: datetime) -> str | None:
     decided = sorted(audit.actions_since(db, last.count if last else 0) & DECISIONS)
     if decided:
         return f"decision ({decided[0]})"
-    executed = sorted(audit.kinds_run_since(db, last.count if last else 0) & EXECUTION)
-    if executed:
-        return f"execution ({executed[0]})"
+    stepped = sorted(k for k in audit.kinds_run_since(db, last.count if last else 0, CASE_SUBJECT) if not _read(k))
+    if stepped:
+        return f"ownership step ({stepped[0]})"
     # Unanchored rows a day old: the oldest since the last anchor (or since the chain began).
     oldest = audit.first_at_after(db, last.count if last else 0)
     if oldest is not None and now - datetime.fromisoformat(oldest) >= EVERY:
         return "daily"
     return None
+
+
+def _read(kind: str) -> bool:
+    try:
+        return action_kind(kind).read_only
+    except ValueError:  # a kind this version no longer runs: what it did is kept like any step
+        return False
 
 
 def find(api: ActivityLog, point: audit.Checkpoint) -> int | None:
