@@ -87,7 +87,8 @@ def main(ctx: click.Context, config_path: str | None, verbose: int, log_format: 
 @click.pass_obj
 @user_errors
 def check(obj: Context, online: bool, as_json: bool) -> None:
-    """Validate the configuration file (exit 0 valid, 2 invalid; see the README's exit codes)."""
+    """Validate the configuration file (exit 0 valid, 2 invalid; see the README's exit codes); warn on stderr
+    when the signing key lies within reach of whoever can edit the state database."""
     try:
         config = obj.config()
     except ConfigError as exc:
