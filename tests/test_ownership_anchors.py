@@ -60,18 +60,18 @@ def test_a_moves_rows_are_anchored_at_its_start_and_completion(world: World, tmp
     with Database(state) as db:
         update = row_of(db, "executor.done", kind="registrant_update")
         lock = row_of(db, "executor.done", kind="domain_lock")
-        started = audit.last_anchored(db)
-        assert started is not None and started.count >= max(update, lock)  # not left for the daily anchor
-        approved = max(p.count for p in audit.checkpoints(db, anchored=True) if p.count < started.count)
-        assert approved < update  # the approval's anchor, before the move's steps
+        # The first anchor after the move's steps, by the pass that ran them: not left for the daily anchor.
+        started = audit.anchored_from(db, max(update, lock))
+        assert started is not None
+        approved = max(p.count for p in audit.checkpoints(db, anchored=True) if p.count < update)
 
     world.sandbox.control("move", {"domain": 20, "client": 21})
     world.later(hours=2)
     assert world.case(case_id)["status"] == "completed"
     with Database(state) as db:
         completed = row_of(db, "ownership.execution_completed", case=case_id, by="bridge")
-        done = audit.last_anchored(db)
-        assert done is not None and done.count >= completed > started.count
+        done = audit.anchored_from(db, completed)
+        assert done is not None and completed > started.count
 
     # Someone with the database and the key makes the registrant update say something else, and re-signs.
     def rewrite(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

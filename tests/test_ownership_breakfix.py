@@ -233,7 +233,7 @@ def test_a_requesters_country_must_be_an_iso_country(code: str):
         {},
         {"command": "open", "subjects": [DOMAIN], "holder": VENDOR, "requester": OUTSIDE, "grounds": "vendor"},
     ).state or {}
-    with pytest.raises(ValueError, match="the two-letter ISO 3166 code of a country"):
+    with pytest.raises(ValueError, match="the two-letter ISO code of a country"):
         run(state, {"command": "contact", "country": code})
     given = run(state, {"command": "contact", "country": "id"}).state or {}
     assert given["requester"]["country"] == "ID"

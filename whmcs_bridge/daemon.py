@@ -318,12 +318,6 @@ class Daemon:
         # the interpreter's switch interval (5 ms by default) for the GIL: a burst of webhooks ran at a
         # quarter of the rate the same writer reaches alone. A shorter interval hands the GIL back sooner.
         sys.setswitchinterval(SWITCH_INTERVAL_S)
-        # A key the database's editor may also read or rewrite is warned of, not refused: the documented first
-        # start makes it beside the database as the bridge's user, and only root can then give it away.
-        signer = self.bridge.db.signer
-        exposed = keys.exposure(signer.path, self.config.state.path) if signer and signer.path else None
-        if exposed:
-            log.warning("%s", exposed)
         self.bridge.db.quick_check()  # a damaged file is said at start, not found by a failing pass later
         self.server = listen(self.receiver, self.config)
         port = self.server.effective_port
@@ -337,6 +331,13 @@ class Daemon:
             port,
             self.config.state.path,
         )
+        # A key the database's editor may also read or rewrite is warned of once the daemon runs, not refused:
+        # the documented first start makes it beside the database as the bridge's user, and only root can then
+        # give it away (a start that fails still says one sentence).
+        signer = self.bridge.db.signer
+        exposed = keys.exposure(signer.path, self.config.state.path) if signer and signer.path else None
+        if exposed:
+            log.warning("%s", exposed)
         try:
             self._loop()
         except Interrupted as exc:  # SIGTERM while WHMCS was slow to answer: not waited for (whmcs/client.py)

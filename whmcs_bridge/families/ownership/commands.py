@@ -192,7 +192,7 @@ def requester_contact(case: dict[str, Any], data: dict[str, Any], now: datetime,
         given["country"] = given["country"].upper()
         if given["country"] not in COUNTRIES:
             raise ValueError(
-                f"--country {data['country']!r}: expected the two-letter ISO 3166 code of a country (ID, NL, FR)"
+                f"--country {data['country']!r}: expected the two-letter ISO code of a country (ISO 3166: ID, NL, FR)"
             )
     if "phone" in given:
         phone = re.sub(r"[\s\-()]", "", given["phone"])
