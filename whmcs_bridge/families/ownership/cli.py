@@ -62,8 +62,13 @@ def _echo_case(c: dict[str, Any]) -> None:
         names = ", ".join(p["by"] for p in pending)
         click.echo(
             f"  the holder's consent after its objection is recorded by {names}, without evidence: a second member "
-            f"of staff must confirm it (ownership record-answer {c['id']} --party holder --answer consent --by "
-            "NAME), or give --evidence FILE"
+            f"of staff must confirm it (ownership resolve {c['id']} --outcome objection-withdrawn --by NAME, or "
+            f"ownership record-answer {c['id']} --party holder --answer consent --by NAME), or give --evidence FILE"
+        )
+    if c["status"] == "executing" and c.get("backup_waiting"):
+        click.echo(
+            f"  every move is done; the backup hand-over waits: once sent, `ownership complete {c['id']} --by NAME "
+            "--note ...` records it and completes the case"
         )
     for r in c.get("replies", []):
         if not r.get("classified"):
