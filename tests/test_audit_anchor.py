@@ -107,3 +107,22 @@ def test_a_whole_database_rolled_back_is_caught_only_by_the_whmcs_anchors(sandbo
     code, out = run(config, "audit", "verify", "--against-whmcs")
     assert code == 1 and "intact" not in out, out
     assert f"WHMCS activity-log entry {newer.anchor_id} anchors 2 rows" in out and "newer than the chain's head" in out
+
+
+def test_a_pass_that_ran_an_ownership_cases_step_is_anchored_but_not_a_read(tmp_path: Path):
+    """Issue 17, H4 (b): the rows of a move's execution were left for the daily anchor. Any outcome of an
+    action of an ownership case that changes WHMCS makes the chain due; a read (a locked case reads WHMCS every
+    hour for weeks) and another family's action do not."""
+    with Database(tmp_path / "state.db") as db:
+        audit.append(db, "staff.OwnershipCommand.approve", case_id="o1", detail={"by": "alice"})
+        audit.checkpoint(db, "decision")
+        audit.record_anchor(db, 1, 7, T0.isoformat())
+        for subject, kind in (("ownership:o1", "read_owners"), ("client:1", "ticket")):
+            audit.append(db, "executor.done", subject=subject, detail={"kind": kind}, at=T0.isoformat())
+        assert anchor.due(db, T0 + timedelta(hours=1)) is None
+        audit.append(db, "executor.done", subject="ownership:o1", detail={"kind": "ticket"}, at=T0.isoformat())
+        assert anchor.due(db, T0 + timedelta(hours=1)) == "ownership step (ticket)"
+        audit.checkpoint(db, "step")
+        audit.record_anchor(db, 4, 8, T0.isoformat())
+        audit.append(db, "ownership.execution_completed", case_id="o1", subject="ownership:o1", at=T0.isoformat())
+        assert anchor.due(db, T0 + timedelta(hours=1)) == "decision (ownership.execution_completed)"

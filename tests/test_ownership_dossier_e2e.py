@@ -110,7 +110,8 @@ def test_a_documented_case_exported_signed_and_checked_offline_with_its_pdf(worl
     assert code == 0, said
     assert f"dossier of case {case_id} verifies with {manifest['signed_by']['fingerprint']}" in said
     code, said = offline("ownership", "verify-dossier", str(out))
-    assert code == 2 and "configuration file not found" in said  # no key given, none to find
+    # No key given and no configuration to find one by: the command says to give the key, not to configure.
+    assert code == 2 and "give the bridge's public key with --public-key FILE" in said, said
 
     # A forger's edit, named by the command.
     (out / "evidence" / "02-registry-extract.pdf").write_bytes(b"%PDF-1.4 forged")

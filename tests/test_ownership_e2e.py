@@ -21,7 +21,12 @@ from whmcs_bridge.executor.kinds import Call, action_kind
 from whmcs_bridge.whmcs.api import WhmcsApi
 
 ROOT = Path(__file__).resolve().parents[1]
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+# A whole one-pixel PNG (signature, IHDR, IDAT, IEND): the smallest image evidence accepts.
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde"
+    b"\x00\x00\x00\x0cIDATx\x9cc\xf8\xcf\xc0\x00\x00\x03\x01\x01\x00\xc9\xfe\x92\xef"
+    b"\x00\x00\x00\x00IEND\xaeB`\x82"
+)
 PDF = b"%PDF-1.4\n% contract between PT Maju Makmur and Kreatif Studio\n%%EOF\n"
 
 
@@ -221,7 +226,9 @@ def test_seed_000_consent_approval_move_and_dossier(world: World, tmp_path: Path
         "State": "DKI Jakarta",
         "Postcode": "10210",
         "Phone": "+62.215550199",
+        "Job_Title": "",  # the vendor's "Owner" is not the company's contact's title
     }
+    assert before["Job_Title"] == "Owner"
     # The registrar's transfer lock is on; the hosting's password waits until the service is the company's.
     assert sandbox.rows("domains", id=20)[0]["locked"] == 1
     assert not [c for c in sandbox.calls() if c["action"] == "ModuleChangePw"]
@@ -415,6 +422,14 @@ def test_bad_input_is_a_clear_error(world: World):
     assert "unrecognised type" in world.fail(
         "ownership", "attach", case_id, exe, "--kind", "other", "--from", "x", "--via", "upload", "--by", "alice"
     )
+    # From the third issue-17 break test: a 3-byte file was taken as a registry extract.
+    tiny = world.file("extract.pdf", b"abc")
+    refused = world.fail(
+        "ownership", "attach", case_id, tiny, "--kind", "registry-extract", "--from", "requester", "--via", "email",
+        "--by", "alice",
+    )  # fmt: skip
+    assert "the file is 3 bytes: too small to be a document (at least 64 bytes); attach the whole document" in refused
+    assert not world.case(case_id)["evidence"]
     world.settle()
     # The outside requester has no account: its notices and link travel in a ticket thread to its address.
     thread = next(t for t in world.sandbox.rows("tickets") if t["email"] == "legal@majumakmur.co.id")

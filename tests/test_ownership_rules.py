@@ -221,7 +221,8 @@ def test_objection_disputes_and_freezes_until_resolved():
     assert late.state and late.state["status"] == "disputed"
     with pytest.raises(ValueError, match="attach the court order"):
         run(state, {"command": "resolve", "outcome": "court-order"})
-    withdrawn = run(state, {"command": "resolve", "outcome": "objection-withdrawn"})
+    one = run(state, {"command": "resolve", "outcome": "objection-withdrawn"}).state or {}
+    withdrawn = run(one, {"command": "resolve", "outcome": "objection-withdrawn", "by": "bob"})
     assert withdrawn.state and withdrawn.state["status"] == "review"
     cancelled = run(state, {"command": "resolve", "outcome": "request-withdrawn"})
     assert cancelled.state and cancelled.state["status"] == "cancelled"
@@ -498,7 +499,8 @@ def test_a_holder_answer_before_it_was_asked_counts_once_the_documents_are_in():
     assert done["status"] == "review" and done["subjects"][0]["hand_over"] == "move"
     objected = answer(opened(), "holder", "object").state or {}
     assert objected["status"] == "disputed"
-    withdrawn = run(objected, {"command": "resolve", "outcome": "objection-withdrawn"}).state or {}
+    one = run(objected, {"command": "resolve", "outcome": "objection-withdrawn"}).state or {}
+    withdrawn = run(one, {"command": "resolve", "outcome": "objection-withdrawn", "by": "bob"}).state or {}
     assert withdrawn["status"] == "collecting"  # the documents still come first
 
 

@@ -355,6 +355,12 @@ def test_a_whois_update_made_before_a_crash_is_not_sent_again(sandbox: Sandbox, 
         ),
         # a field the bridge does not know is kept as it was
         ({"Name": "Budi Santoso", "Nexus_Category": "C11", "Email": "b@k.id"}, {"Name": "PT Maju Makmur"}),
+        # the previous holder's job title is not the new holder's (DD:api-reference/domaingetwhoisinfo.md
+        # Job_Title; from the third issue-17 break test: "Owner" of the vendor stayed)
+        (
+            {"First_Name": "Budi", "Last_Name": "Santoso", "Job_Title": "Owner", "Email": "b@k.id"},
+            {"First_Name": "PT Maju Makmur", "Last_Name": "PT Maju Makmur", "Job_Title": ""},
+        ),
     ],
 )
 def test_holder_in_place_under_any_spelling(block: dict[str, str], expected: dict[str, str]):

@@ -18,7 +18,7 @@ from whmcs_bridge.clock import utcnow
 from whmcs_bridge.config.load import Config
 from whmcs_bridge.engine import Engine, EngineReport
 from whmcs_bridge.errors import EnvironmentProblem, WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
-from whmcs_bridge.evidence import anchor
+from whmcs_bridge.evidence import anchor, keys
 from whmcs_bridge.executor.loop import Executor, ExecutorReport
 from whmcs_bridge.executor.texts import Texts
 from whmcs_bridge.intake import serving
@@ -345,6 +345,13 @@ class Daemon:
             port,
             self.config.state.path,
         )
+        # A key the database's editor may also read or rewrite is warned of once the daemon runs, not refused:
+        # the documented first start makes it beside the database as the bridge's user, and only root can then
+        # give it away (a start that fails still says one sentence).
+        signer = self.bridge.db.signer
+        exposed = keys.exposure(signer.path, self.config.state.path) if signer and signer.path else None
+        if exposed:
+            log.warning("%s", exposed)
         try:
             self._loop()
         except Interrupted as exc:  # SIGTERM while WHMCS was slow to answer: not waited for (whmcs/client.py)

@@ -228,6 +228,16 @@ class Engine:
 
     def save(self, family: str, key: str, decision: Decision, now: datetime) -> None:
         states.save(self.db, family, key, decision, now)
+        for name, detail in decision.milestones:
+            audit.append(
+                self.db,
+                f"{family}.{name}",
+                actor=f"rules:{family}",
+                case_id=detail.get("case"),
+                subject=detail.get("subject"),
+                detail=detail,
+                at=iso(now),
+            )
 
     def withdraw(self, family: str, decision: Decision, now: datetime) -> None:
         """Steps a decision no longer wants that still wait for staff leave `approvals list`, audited."""

@@ -163,6 +163,9 @@ class Decision:
     # case closed): the engine cancels them with `withdraw_reason` and audits it; any other status is left as is.
     withdraw: list[str] = field(default_factory=list)
     withdraw_reason: str = ""
+    # Milestones the engine records in the audit chain, in the decision's transaction, as `<family>.<name>`
+    # with this detail (its "case" and "subject" fill the row's columns): e.g. a case's move completed.
+    milestones: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
 
 State = dict[str, Any]

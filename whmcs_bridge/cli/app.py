@@ -88,7 +88,8 @@ def main(ctx: click.Context, config_path: str | None, verbose: int, log_format: 
 @click.pass_obj
 @user_errors
 def check(obj: Context, online: bool, as_json: bool) -> None:
-    """Validate the configuration file (exit 0 valid, 2 invalid; see the README's exit codes)."""
+    """Validate the configuration file (exit 0 valid, 2 invalid; see the README's exit codes); warn on stderr
+    when the signing key lies within reach of whoever can edit the state database."""
     try:
         config = obj.config()
     except ConfigError as exc:
@@ -106,6 +107,7 @@ def check(obj: Context, online: bool, as_json: bool) -> None:
         "families": [spec.name for spec in FAMILIES if spec.enabled(config)],
         "languages": obj.catalogue.languages(),
         "message_notes": list(obj.catalogue.notes),
+        "key_warning": keys.exposure(keys.key_path(config.state.path), config.state.path),
     }
     if not as_json:
         echo_check(summary)
@@ -151,6 +153,8 @@ def echo_check(summary: dict[str, Any]) -> None:
     click.echo(f"  languages:  {', '.join(summary['languages'])} (others receive English)")
     for note in summary["message_notes"]:
         click.echo(f"  note: {note}")
+    if summary["key_warning"]:
+        click.echo(f"warning: {summary['key_warning']}", err=True)
 
 
 # --- the pipeline -------------------------------------------------------------------------------
@@ -503,7 +507,7 @@ def audit_verify(obj: Context, public_key: tuple[Path, ...], against_whmcs: bool
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Also write the public key to this file (to hand to whoever checks dossiers).",
+    help="Also write the public key to this new file (to hand to whoever checks dossiers); an existing file is refused.",
 )
 @click.option(
     "--new",
@@ -535,10 +539,16 @@ def audit_key(obj: Context, out: Path | None, new: bool, by: str | None, note: s
         )
     if out is not None:
         try:
-            out.write_text(signer.public.pem(), encoding="ascii")
+            with out.open("x", encoding="ascii") as handle:  # a file already there is someone's: never replaced
+                handle.write(signer.public.pem())
+        except FileExistsError:
+            raise BridgeError(f"{out} exists: give a new file name to --out (an existing file is not replaced)") from None
         except OSError as exc:
             raise EnvironmentProblem(f"cannot write {out}: {exc.strerror or exc}") from None
     click.echo(signer.public.pem() + f"fingerprint: {signer.fingerprint}")
+    exposed = keys.exposure(keys.key_path(config.state.path), config.state.path)
+    if exposed:
+        click.echo(f"warning: {exposed}", err=True)
 
 
 def _new_key(config: Any, by: str | None, note: str) -> None:

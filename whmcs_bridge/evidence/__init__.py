@@ -28,7 +28,9 @@ Chain (store.audit; the head is signed at every append)
 Anchors (evidence.anchor)
     anchor.add_decisions(*audit_actions)       a family's case decisions, after which the daemon anchors
     anchor.anchor(db, api, now, reason) -> Checkpoint (with anchor_id: the WHMCS activity-log id)
-    anchor.anchor_if_due(db, api, now)         what the daemon runs each pass (decision, or a day gone)
+    anchor.CASE_SUBJECT                        after a pass that ran a case's action (not a read), too
+    anchor.anchor_if_due(db, api, now)         what the daemon runs each pass (decision, a move's step, or
+                                               a day gone)
     anchor.compare(db, api, key) -> (anchors_checked, problems)
 
 Sealed folders (evidence.folder)

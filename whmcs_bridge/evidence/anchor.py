@@ -1,5 +1,6 @@
 """Anchors: the audit chain's signed head written into WHMCS's activity log (LogActivity), out of reach of
-whoever holds the bridge's database, at every case decision and at least daily; and the comparison of
+whoever holds the bridge's database, at every case decision, after each step and the completion of an
+ownership move, and at least daily; and the comparison of
 the chain with those entries (`audit verify --against-whmcs`)."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Protocol
 
 from whmcs_bridge.clock import iso
 from whmcs_bridge.evidence.keys import PublicKey
+from whmcs_bridge.executor.kinds import action_kind
 from whmcs_bridge.store import audit
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.records import ActivityEntry
@@ -34,7 +36,15 @@ DECISIONS: set[str] = {
         for command in ("approve", "reject", "cancel", "resolve", "complete", "answer")
     ),
     "consent.decided",
+    # An ownership move's completion, by staff's `complete` or by the bridge seeing every subject moved.
+    "ownership.execution_completed",
 }
+# The subject of an ownership case's actions: after a pass that changed something in WHMCS for a case (its
+# move's start: the registrant, the transfer lock, the checklist, the notes and notices; its completion: the
+# new holder's password, the notes), the chain is anchored, so the rows of a move are out of reach from its
+# start, not only from the next daily anchor. Reads (who owns a subject now, a reply's writer) are not steps:
+# a locked case reads WHMCS every `check_every` for weeks.
+CASE_SUBJECT = "ownership:"
 
 
 def add_decisions(*actions: str) -> None:
@@ -68,7 +78,8 @@ def parse(description: str) -> audit.Checkpoint | None:
 
 
 def due(db: Database, now: datetime) -> str | None:
-    """Why the chain should be anchored now (a decision since the last anchor, or a day gone), or None."""
+    """Why the chain should be anchored now (a decision or a move's step since the last anchor, or a day
+    gone), or None."""
     if db.signer is None:
         return None
     current = audit.head(db)
@@ -80,11 +91,21 @@ def due(db: Database, now: datetime) -> str | None:
     decided = sorted(audit.actions_since(db, last.count if last else 0) & DECISIONS)
     if decided:
         return f"decision ({decided[0]})"
+    stepped = sorted(k for k in audit.kinds_run_since(db, last.count if last else 0, CASE_SUBJECT) if not _read(k))
+    if stepped:
+        return f"ownership step ({stepped[0]})"
     # Unanchored rows a day old: the oldest since the last anchor (or since the chain began).
     oldest = audit.first_at_after(db, last.count if last else 0)
     if oldest is not None and now - datetime.fromisoformat(oldest) >= EVERY:
         return "daily"
     return None
+
+
+def _read(kind: str) -> bool:
+    try:
+        return action_kind(kind).read_only
+    except ValueError:  # a kind this version no longer runs: what it did is kept like any step
+        return False
 
 
 def find(api: ActivityLog, point: audit.Checkpoint) -> int | None:
@@ -138,6 +159,8 @@ def compare(
     found: dict[int, audit.Checkpoint] = {}
     keys = {k.fingerprint: k for k in (key, *older)}
     replaced = audit.replaced_keys(db)
+    matching: list[int] = []  # anchored heads the chain still has
+    rewritten: list[tuple[int, audit.Checkpoint]] = []
     for entry in api.activity(description=PREFIX):
         point = parse(entry.description)
         if point is None:
@@ -164,12 +187,28 @@ def compare(
                 f"({total} rows): rows were cut off, the log wiped or an older copy of the database restored"
             )
         elif point.count and audit.hash_of(db, point.count) != point.hash:
-            problems.append(
-                f"WHMCS activity-log entry {entry_id}: row {point.count} is not the row anchored on {point.at} "
-                "(the chain was rewritten)"
-            )
+            rewritten.append((entry_id, point))
+        else:
+            matching.append(point.count)
+    problems.extend(_rewritten(db, rewritten, matching))
     problems.extend(missing(db, found))
     return checked, problems
+
+
+def _rewritten(db: Database, rewritten: list[tuple[int, audit.Checkpoint]], matching: list[int]) -> list[str]:
+    """An anchor whose row no longer has its hash: every row's hash covers those before it, so the edit lies
+    after the last anchor that still matches and at or before this one (a chain re-hashed and re-signed
+    tells no more than that range; an edit without the key is named by `audit verify` to the row)."""
+    problems = []
+    for entry_id, point in rewritten:
+        after = max((count for count in matching if count < point.count), default=0)
+        span = f"row {after + 1}" if after + 1 == point.count else f"rows {after + 1} to {point.count}"
+        problems.append(
+            f"WHMCS activity-log entry {entry_id}: row {point.count} is not the row anchored on {point.at} (the "
+            f"chain was rewritten in {span}"
+            + (f"; the anchor of row {after} still matches)" if after else ")")
+        )
+    return problems
 
 
 def missing(db: Database, found: dict[int, audit.Checkpoint]) -> list[str]:

@@ -1,5 +1,6 @@
-"""The bridge's signing key: an Ed25519 key pair (the `cryptography` library) kept in a 0600 file beside,
-never inside, the state database; its public half and fingerprint are what a reader needs to check."""
+"""The bridge's signing key: an Ed25519 key pair (the `cryptography` library) kept in a file named beside,
+never inside, the state database (a 0600 file there, or a link to a 0440 file another user owns); its public
+half and fingerprint are what a reader needs to check."""
 
 from __future__ import annotations
 
@@ -114,16 +115,20 @@ def missing(state_path: Path) -> KeyProblem:
 
 
 def load(path: Path) -> SigningKey | None:
-    """The key at `path`, None if there is none; refused if others may read it."""
+    """The key at `path` (a link is followed), None if there is none; refused if others may read it."""
     try:
-        mode = path.stat().st_mode
+        info = path.stat()
     except FileNotFoundError:
         return None
     except OSError as exc:
         raise EnvironmentProblem(f"cannot read the signing key {path}: {exc.strerror or exc}") from None
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+    # Group read is how the recommended layout (0440, owned by root, group of the bridge's user) lets the
+    # bridge read a key it cannot rewrite; on a file the bridge's own user owns it only lets others read it.
+    mode, owned = info.st_mode, info.st_uid == os.geteuid()
+    if mode & (stat.S_IRWXO | stat.S_IWGRP | stat.S_IXGRP) or (owned and mode & stat.S_IRGRP):
         raise EnvironmentProblem(
-            f"the signing key {path} may be read by others (mode {stat.S_IMODE(mode):04o}): run `chmod 600 {path}`"
+            f"the signing key {path} may be read by others (mode {stat.S_IMODE(mode):04o}): run `chmod 600 {path}`, "
+            "or give it to root with the bridge's group and mode 0440 (README, \"Tamper evidence\")"
         )
     try:
         data = path.read_bytes()
@@ -136,6 +141,35 @@ def load(path: Path) -> SigningKey | None:
     if not isinstance(key, Ed25519PrivateKey):
         raise KeyProblem(f"{path} is not an {ALGORITHM} key")
     return SigningKey(key, path)
+
+
+def exposure(path: Path, state_path: Path) -> str | None:
+    """Why the key file at `path` is within reach of whoever can edit the state database at `state_path`:
+    a key the bridge's own user may rewrite (it owns the file, or its group or others may write it), or one
+    lying in the database's folder with the database's owner, lets that user re-sign an edited chain. None
+    when the key is laid out as the README recommends, or when there is no key yet."""
+    try:
+        real = path.resolve()
+        key = real.stat()
+        database = state_path.resolve()
+        db_owner = database.stat().st_uid if database.exists() else os.geteuid()
+    except OSError:
+        return None
+    problems = []
+    if key.st_uid == os.geteuid():
+        problems.append(f"it is owned by the user the bridge runs as (uid {key.st_uid}), who may rewrite it")
+    elif key.st_mode & stat.S_IWOTH or (key.st_mode & stat.S_IWGRP and key.st_gid in os.getgroups()):
+        problems.append(f"the bridge's user may write it (mode {stat.S_IMODE(key.st_mode):04o})")
+    if real.parent == database.parent and key.st_uid == db_owner:
+        problems.append(f"it lies beside the state database {database} with the same owner (uid {db_owner})")
+    if not problems:
+        return None
+    return (
+        f"the signing key {real} is within reach of whoever can edit the state database: {'; '.join(problems)}; "
+        "such a user can re-sign an edited audit chain (only the anchors in WHMCS would tell). Give the key to "
+        f"another user, readable by the bridge only: `install -o root -g whmcs-bridge -m 0440 {real} "
+        f"/etc/whmcs-bridge/{KEY_FILE}` then `ln -sf /etc/whmcs-bridge/{KEY_FILE} {path}` (README, \"Tamper evidence\")"
+    )
 
 
 def load_or_create(path: Path) -> tuple[SigningKey, bool]:

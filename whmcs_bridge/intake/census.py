@@ -61,6 +61,10 @@ class Listing:
     news_above: int | None = None  # first walk: ids above this are news, not history
 
 
+# Added to a row's mark when its change was news: the next cycle reads it again (see Census.take).
+UNSETTLED = " +"
+
+
 class Census:
     def __init__(self, db: Database, api: WhmcsApi, *, recheck_every: timedelta, page_size: int) -> None:
         self.db = db
@@ -154,8 +158,15 @@ class Census:
             born, mark = listing.born(row), listing.mark(row)
             old_born, _, old_mark = known.get(row.id, "|").partition("|")
             if row.id in known and old_born == born:
-                if not history and old_mark != mark:
-                    found.extend(listing.changed(row, old_mark))
+                # WHMCS dates a change to the second: one made in the second of the change just read (a
+                # second reply, the ticket's status unchanged) leaves the row as it was listed. A row whose
+                # change was news is read once more at the next cycle; what was read already is told apart
+                # by its id there (a ticket's replies), so nothing is stored twice.
+                settled = old_mark.removesuffix(UNSETTLED)
+                if not history and (settled != mark or old_mark != settled):
+                    news = listing.changed(row, settled)
+                    found.extend(news)
+                    mark += UNSETTLED if news else ""
             # not seen, or its id was given again to a newer record (MySQL may reuse the highest id
             # after a deletion and a restart)
             elif not history or (news_above is not None and row.id > news_above):

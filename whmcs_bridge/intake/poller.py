@@ -31,7 +31,7 @@ from whmcs_bridge.clock import iso
 from whmcs_bridge.errors import WhmcsApiError
 from whmcs_bridge.intake.census import Census, Listing
 from whmcs_bridge.intake.facts import fact_of
-from whmcs_bridge.model import marker
+from whmcs_bridge.model import as_int, marker
 from whmcs_bridge.store import inbox, poll
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.api import WhmcsApi, not_found
@@ -198,6 +198,13 @@ class Poller:
                 name = reply_cursor(int(item.data["ticketid"]))
                 if int(item.data["replyid"]) > int(self.cursor(name) or 0):
                     poll.set_cursor(self.db, name, str(item.data["replyid"]), now)
+            elif item.type == "TicketOpen" and as_int(item.data.get("ticketid")):
+                # A ticket seen new had its replies read with it (none, or their events follow): from now on
+                # its replies are known by id, so one dated in the second of its opening (WHMCS dates to the
+                # second) is not taken for one seen by the date of its last reply.
+                name = reply_cursor(int(item.data["ticketid"]))
+                if self.cursor(name) is None:
+                    poll.set_cursor(self.db, name, "0", now)
 
     # --- newest-first lists -------------------------------------------------------------------
 

@@ -224,6 +224,17 @@ def actions_since(db: Database, row_id: int) -> set[str]:
     return {str(r["action"]) for r in db.conn.execute("SELECT DISTINCT action FROM audit_log WHERE id > ?", (row_id,))}
 
 
+def kinds_run_since(db: Database, row_id: int, subject_prefix: str = "") -> set[str]:
+    """The kinds of the actions the executor recorded an outcome of in the rows after `row_id` (only those
+    whose subject starts with `subject_prefix`, if given)."""
+    rows = db.conn.execute(
+        "SELECT DISTINCT json_extract(detail, '$.kind') AS kind FROM audit_log WHERE id > ?"
+        " AND action LIKE 'executor.%' AND subject LIKE ? || '%'",
+        (row_id, subject_prefix),
+    )
+    return {str(r["kind"]) for r in rows if r["kind"] is not None}
+
+
 def first_at_after(db: Database, row_id: int) -> str | None:
     """When the first row after `row_id` was recorded (None: there is none)."""
     row = db.conn.execute("SELECT at FROM audit_log WHERE id = ?", (row_id + 1,)).fetchone()

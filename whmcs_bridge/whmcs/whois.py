@@ -32,6 +32,7 @@ SPELLINGS: dict[str, tuple[str, ...]] = {
     "phone": ("phone", "phonenumber", "telephonenumber", "fullphone"),
     "phone_number": ("telephone", "tel"),
     "phone_cc": ("telcountrycode", "phonecountrycode", "phonecc"),
+    "job_title": ("jobtitle", "position"),
 }
 # With no block to start from (the registrar returned none), the spellings of the documented example.
 DOCUMENTED = {
@@ -51,6 +52,9 @@ _BY_SPELLING = {spelling: detail for detail, names in SPELLINGS.items() for spel
 # A holder with an address replaces the whole address: a line it does not have is emptied, never left
 # from the previous holder's (a new street with the old postcode is worse than a blank line).
 ADDRESS = ("address1", "address2", "address3", "city", "state", "postcode")
+# What describes the previous holder as a person (DD:api-reference/domaingetwhoisinfo.md `Job_Title`): a new
+# holder who gave none gets it empty, never the previous holder's ("Owner" of the vendor's company).
+PERSONAL = ("job_title",)
 
 
 def _plain(field_name: str) -> str:
@@ -102,6 +106,8 @@ def with_holder(block: dict[str, str], details: dict[str, str]) -> dict[str, str
     wanted = {k if k in SPELLINGS else (detail_of(k) or k): v for k, v in details.items()}
     if any(wanted.get(line) for line in ADDRESS):
         wanted = {**dict.fromkeys(ADDRESS, ""), **wanted}
+    if wanted.get("name") or wanted.get("company"):  # another person or company holds it now
+        wanted = {**dict.fromkeys(PERSONAL, ""), **wanted}
     if not block:
         return {DOCUMENTED[d]: v for d, v in wanted.items() if d in DOCUMENTED}
     out = dict(block)

@@ -20,7 +20,9 @@ from whmcs_bridge.families.ownership.policies import (
     case_refs,
     hand_over_fields,
     iso,
+    label,
     party_notes,
+    ref,
     staff_ticket,
     step,
     tell,
@@ -96,6 +98,9 @@ def written_by(data: dict[str, Any]) -> str:
 # Replies that stop a case until staff classify them: the holder's, and those of someone who is neither party
 # (the holder may write from another address or as a guest: what it says is for staff to judge).
 FLAGGING = ("holder", "other")
+# Where the requester's reply or new ticket pauses the case (it may withdraw or change the request) until staff
+# record whether it still wants it: the holder is not asked and nothing is approved meanwhile (case.requester_wrote).
+PAUSED_BY_REQUESTER = ("collecting", "notified", "disputed", "review")
 
 
 def reply_read(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
@@ -133,6 +138,19 @@ def reply_read(case: dict[str, Any], data: dict[str, Any], now: datetime, rules:
             writer=reply["writer"],
             party=party,
             written=reply["date"] or reply["seen"],
+        )
+        return Decision(state=case, actions=[flagged], due_at=due(case), refs=case_refs(case))
+    if party == "requester" and case["status"] in PAUSED_BY_REQUESTER:
+        flagged = staff_ticket(
+            case,
+            rules,
+            f"reply-{reply['ticket']}-{reply['reply']}",
+            "ownership.staff_requester_wrote",
+            ticket=reply["ticket"],
+            reply=reply["reply"],
+            writer=reply["writer"],
+            written=reply["date"] or reply["seen"],
+            opened=int(bool(data.get("opened"))),
         )
         return Decision(state=case, actions=[flagged], due_at=due(case), refs=case_refs(case))
     if party not in FLAGGING or case["status"] not in ANSWERABLE:
@@ -226,7 +244,8 @@ def confirm_withdrawal(
         "consent after objection",
         by,
         f"{len(confirmations)} of {WITHDRAWAL_CONFIRMATIONS} staff ({via}, no evidence): waiting for a second "
-        f"member of staff to confirm it, or for --evidence FILE: {note}",
+        f"member of staff to confirm it (resolve --outcome objection-withdrawn, or record-answer), or for the "
+        f"holder's own writing (record-answer --evidence FILE): {note}",
     )
     return Decision(state=case, due_at=due(case), refs=case_refs(case))
 
@@ -238,8 +257,8 @@ def requester_recorded(case: dict[str, Any], answer: str, now: datetime, rules: 
         case["status"] = "cancelled"
         step(case, now, "cancelled", "requester", "the requester denied making the request")
         return closed(case, rules, "cancelled", "declined")
-    if case["status"] == "collecting" and not case.get("requester_confirmed"):
-        case["requester_confirmed"] = iso(now)
+    if case["status"] == "collecting":  # confirmed now, or what it wrote classified: the case may go on
+        case["requester_confirmed"] = case.get("requester_confirmed") or iso(now)
         return advance(case, now, rules)
     return Decision(state=case, due_at=due(case), refs=case_refs(case))
 
@@ -260,7 +279,7 @@ def holder_recorded(case: dict[str, Any], answer: str, by: str, note: str, now: 
         return Decision(
             state=case, actions=objection_notices(case, {"reason": note}, rules), due_at=due(case), refs=case_refs(case)
         )
-    if status == "executing" and answer == "object" and not any(x.get("moved_to") for x in case["subjects"]):
+    if status == "executing" and answer == "object":
         return stop_execution(case, by, note, now, rules)
     if status not in (*ANSWERABLE, "disputed"):
         step(case, now, "late answer", by, f"recorded while {status}: changes nothing")
@@ -283,15 +302,23 @@ def holder_recorded(case: dict[str, Any], answer: str, by: str, note: str, now: 
 
 
 def stop_execution(case: dict[str, Any], by: str, note: str, now: datetime, rules: Rules) -> Decision:
-    """The holder objected after approval, before staff moved anything in WHMCS: the case is disputed again
-    (its approvals void), so a move staff make now is raised as a move during the dispute (watch.py); staff
-    hear what the bridge already did on approval."""
+    """The holder objected after approval, while executing: the case is disputed again (its approvals void),
+    so the steps left (the moves staff have not made, the new holder's access, the completion) stop and a move
+    staff make now is raised as a move during the dispute (watch.py). Staff hear what the bridge already did
+    on approval and, when part of the hand-over already moved in WHMCS, what moved and how to undo it."""
+    moved = [x for x in case["subjects"] if x.get("hand_over") == "move" and x.get("moved_to")]
     case["approvals"] = []
     case["status"] = "disputed"
-    step(case, now, "disputed", by, f"the holder's recorded objection while executing, before anything moved: {note}")
+    when = f"after {', '.join(label(x) for x in moved)} moved" if moved else "before anything moved"
+    step(case, now, "disputed", by, f"the holder's recorded objection while executing, {when}: {note}")
     purpose = f"objected-executing-{len(case.get('recorded_answers', []))}"
     fields = hand_over_fields(case)
-    moving = {k: fields[k] for k in ("moving", "domains_moving", "services_moving")}
+    moving = {
+        **{k: fields[k] for k in ("moving", "domains_moving", "services_moving")},
+        "moved": [ref(x) for x in moved],
+        "waiting": [ref(x) for x in case["subjects"] if x.get("hand_over") == "move" and not x.get("moved_to")],
+        "moved_services": sum(1 for x in moved if x["kind"] == "service"),
+    }
     actions = [
         *tell(case, "requester", purpose, rules, "ownership.holder_objected", reason=note),
         *tell(case, "holder", purpose, rules, "ownership.objection_recorded", reason=note),

@@ -66,6 +66,13 @@ def due(case: dict[str, Any]) -> datetime | None:
     return None
 
 
+def requester_wrote(case: dict[str, Any]) -> list[dict[str, Any]]:
+    """The requester's replies and new tickets staff have not classified yet: until they record whether the
+    requester still wants the case (record-answer --party requester), the holder is not asked and nothing is
+    approved."""
+    return [r for r in case.get("replies", []) if r["party"] == "requester" and not r.get("classified")]
+
+
 def unchanged(case: dict[str, Any]) -> Decision:
     return Decision(state=case, due_at=due(case), refs=case_refs(case))
 

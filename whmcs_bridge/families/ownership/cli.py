@@ -21,7 +21,7 @@ from whmcs_bridge.cli.common import (
     user_errors,
 )
 from whmcs_bridge.clock import utcnow
-from whmcs_bridge.errors import WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
+from whmcs_bridge.errors import ConfigError, WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
 from whmcs_bridge.evidence import anchor, keys
 from whmcs_bridge.evidence.keys import PublicKey
 from whmcs_bridge.families.ownership import dossier
@@ -62,8 +62,13 @@ def _echo_case(c: dict[str, Any]) -> None:
         names = ", ".join(p["by"] for p in pending)
         click.echo(
             f"  the holder's consent after its objection is recorded by {names}, without evidence: a second member "
-            f"of staff must confirm it (ownership record-answer {c['id']} --party holder --answer consent --by "
-            "NAME), or give --evidence FILE"
+            f"of staff must confirm it (ownership resolve {c['id']} --outcome objection-withdrawn --by NAME, or "
+            f"ownership record-answer {c['id']} --party holder --answer consent --by NAME), or give --evidence FILE"
+        )
+    if c["status"] == "executing" and c.get("backup_waiting"):
+        click.echo(
+            f"  every move is done; the backup hand-over waits: once sent, `ownership complete {c['id']} --by NAME "
+            "--note ...` records it and completes the case"
         )
     for r in c.get("replies", []):
         if not r.get("classified"):
@@ -395,7 +400,8 @@ for _name, _help in (
     ("cancel", "Cancel an open case (e.g. the parties settled it between them)."),
     (
         "complete",
-        "Complete an executing case whose checklist has no move left to detect (e.g. a backup-only hand-over).",
+        "Complete an executing case whose checklist has no move left to detect (a backup-only hand-over, or a mixed "
+        "case's backup): records each backup as sent, with --note.",
     ),
 ):
     _simple(_name, _help)
@@ -407,7 +413,8 @@ for _name, _help in (
     "--outcome",
     type=click.Choice(["court-order", "objection-withdrawn", "request-withdrawn"]),
     required=True,
-    help="How the dispute ended (a court order must be attached and checked first).",
+    help="How the dispute ended (a court order must be attached and checked first; objection-withdrawn takes two "
+    "distinct listed staff).",
 )
 @BY
 @NOTE
@@ -512,7 +519,14 @@ def verify_dossier(obj: Context, folder: Path, public_key: Path | None, against_
     folder, the audit segment against its signed checkpoints; name each thing that failed (exit 1)."""
     key = PublicKey.from_file(public_key) if public_key else None
     if key is None:
-        config = obj.config()
+        try:
+            config = obj.config()
+        except ConfigError as exc:  # a reader's machine has no bridge: the key is all it needs
+            raise click.UsageError(
+                "give the bridge's public key with --public-key FILE (from `whmcs-bridge audit key --out FILE`); "
+                f"without it the key is taken beside the configured state database, and there is no configuration "
+                f"here ({exc})"
+            ) from None
         signer = keys.load(keys.key_path(config.state.path))
         if signer is None:
             raise click.UsageError("give the bridge's public key with --public-key (there is no key beside the state)")

@@ -7,7 +7,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from whmcs_bridge.families.ownership.answers import record_answer
+from babel import Locale
+
+from whmcs_bridge.families.ownership.answers import confirm_withdrawal, record_answer
 from whmcs_bridge.families.ownership.case import (
     FINAL,
     by_whom,
@@ -141,7 +143,15 @@ def cancel(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rul
 
 
 def resolve_command(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
-    return resolve_dispute(case, str(data.get("outcome")), by_whom(data), note_of(data), now, rules)
+    outcome, by, note = str(data.get("outcome")), by_whom(data), note_of(data)
+    if outcome == "objection-withdrawn" and case["status"] == "disputed":
+        # The holder's objection turned into no objection on staff's word: two distinct listed staff, counted
+        # with those who recorded its consent (record-answer), like any other end of an objection.
+        waiting = confirm_withdrawal(case, by, str(data.get("os_user") or ""), "resolve", note, now)
+        if waiting is not None:
+            return waiting
+        case.pop("consent_confirmations", None)
+    return resolve_dispute(case, outcome, by, note, now, rules)
 
 
 def complete_command(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
@@ -151,7 +161,19 @@ def complete_command(case: dict[str, Any], data: dict[str, Any], now: datetime, 
     if waiting:
         names = ", ".join(label(s) for s in waiting)
         raise ValueError(f"{names} still belong to the holder in WHMCS: move them, the case completes by itself")
-    return complete(case, now, rules, by=by_whom(data))
+    return complete(case, now, rules, by=by_whom(data), note=note_of(data))
+
+
+# ISO 3166-1 alpha-2, from the CLDR territories Babel ships, less the codes that are no country: regions
+# (EU, EZ, QO, UN), private use and unknown (XA, XB, XK, ZZ), and the reservations (AC, CP, CQ, DG, EA, IC, TA)
+# a registrar's country field does not take.
+COUNTRIES = frozenset(
+    code
+    for code in map(str, Locale("en").territories)
+    if len(code) == 2
+    and code.isalpha()
+    and code not in {"AC", "CP", "CQ", "DG", "EA", "EU", "EZ", "IC", "QO", "TA", "UN", "XA", "XB", "XK", "ZZ"}
+)
 
 
 def requester_contact(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
@@ -168,8 +190,10 @@ def requester_contact(case: dict[str, Any], data: dict[str, Any], now: datetime,
         raise ValueError("give at least one of " + ", ".join(f"--{f}" for f in CONTACT_FIELDS))
     if "country" in given:
         given["country"] = given["country"].upper()
-        if not re.fullmatch(r"[A-Z]{2}", given["country"]):
-            raise ValueError(f"--country {data['country']!r}: expected the two-letter ISO code (ID, NL, FR)")
+        if given["country"] not in COUNTRIES:
+            raise ValueError(
+                f"--country {data['country']!r}: expected the two-letter ISO code of a country (ISO 3166: ID, NL, FR)"
+            )
     if "phone" in given:
         phone = re.sub(r"[\s\-()]", "", given["phone"])
         if not re.fullmatch(r"\+\d{1,3}\.\d{4,14}", phone):

@@ -62,7 +62,12 @@ ownership:
       vendor_commission: true
 """
 REGISTRY = b"Ministry of Law (AHU) company registry extract: PT Maju Makmur, director Siti Rahmawati.\n"
-ID_CARD = b"\x89PNG\r\n\x1a\n" + b"\x00" * 48  # a stand-in for the director's ID scan
+# A stand-in for the director's ID scan: a whole one-pixel PNG (evidence refuses a file cut short).
+ID_CARD = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde"
+    b"\x00\x00\x00\x0cIDATx\x9cc\xf8\xcf\xc0\x00\x00\x03\x01\x01\x00\xc9\xfe\x92\xef"
+    b"\x00\x00\x00\x00IEND\xaeB`\x82"
+)
 CONTRACT = b"%PDF-1.4\n% Website contract between PT Maju Makmur and Kreatif Studio, 2023\n%%EOF\n"
 
 

@@ -102,8 +102,19 @@ def owners_read(case: dict[str, Any], data: dict[str, Any], now: datetime, rules
     if all(s.get("moved_to") for s in case["subjects"] if s["hand_over"] == "move") and any(
         s["hand_over"] == "move" for s in case["subjects"]
     ):
+        waiting = backups_due(case)
+        if waiting:  # a mixed case: what moved is seen, the backup hand-over only staff can say they made
+            if not case.get("backup_waiting"):
+                case["backup_waiting"] = iso(now)
+                step(
+                    case, now, "moved; backup hand-over to record", "bridge",
+                    f"{', '.join(label(s) for s in waiting)}: once the backup is sent, "
+                    f"`ownership complete {case['id']} --by NAME --note ...` records it and completes the case",
+                )  # fmt: skip
+            return Decision(state=case, actions=fresh, due_at=due(case), refs=case_refs(case))
         done = complete(case, now, rules, by="bridge")
-        return Decision(state=done.state, actions=fresh + done.actions, due_at=done.due_at, refs=done.refs)
+        done.actions[:0] = fresh
+        return done
     return Decision(state=case, actions=fresh, due_at=due(case), refs=case_refs(case))
 
 
@@ -145,7 +156,16 @@ def not_to_requester(case: dict[str, Any], client: int, moved: list[str], email:
     )
 
 
-def complete(case: dict[str, Any], now: datetime, rules: Rules, *, by: str) -> Decision:
+def backups_due(case: dict[str, Any]) -> list[dict[str, Any]]:
+    """The backup-only subjects whose backup staff have not recorded as sent (ownership complete)."""
+    return [s for s in case["subjects"] if s.get("hand_over") == "backup-only" and not s.get("backup_sent")]
+
+
+def complete(case: dict[str, Any], now: datetime, rules: Rules, *, by: str, note: str = "") -> Decision:
+    if by != "bridge":  # staff complete the case: the backups the checklist asked for were sent
+        for s in backups_due(case):
+            s["backup_sent"] = {"at": iso(now), "by": by, "note": note}
+            step(case, now, "backup sent", by, f"{label(s)}: {note}")
     case["status"] = "completed"
     case["completed"] = iso(now)
     if any(s.get("moved_to") for s in case["subjects"]):
@@ -155,13 +175,22 @@ def complete(case: dict[str, Any], now: datetime, rules: Rules, *, by: str) -> D
     else:  # a backup-only hand-over: nothing changed hands, so nothing is locked
         case["lock_until"] = None
         step(case, now, "completed", by, "nothing changed hands: nothing is locked")
+    # Audited as a milestone, after which the chain is anchored in WHMCS (evidence.anchor.DECISIONS).
+    moved = {ref(s): s["moved_to"] for s in case["subjects"] if s.get("moved_to")}
+    milestone = {"case": case["id"], "subject": f"ownership:{case['id']}", "by": by, "moved": moved}
     actions = [
         *tell(case, "requester", "completed", rules, "ownership.completed", lock_until=case["lock_until"]),
         *tell(case, "holder", "completed", rules, "ownership.completed", lock_until=case["lock_until"]),
         *moved_elsewhere(case, rules),
         *party_notes(case, "completed"),
     ]
-    return Decision(state=case, actions=actions, due_at=due(case), refs=case_refs(case))
+    return Decision(
+        state=case,
+        actions=actions,
+        due_at=due(case),
+        refs=case_refs(case),
+        milestones=[("execution_completed", milestone)],
+    )
 
 
 def moved_elsewhere(case: dict[str, Any], rules: Rules) -> list[Action]:

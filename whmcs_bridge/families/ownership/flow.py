@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from whmcs_bridge.families.ownership.case import by_whom, closed, due, hand_over
+from whmcs_bridge.families.ownership.case import by_whom, closed, due, hand_over, requester_wrote
 from whmcs_bridge.families.ownership.execution import execute
 from whmcs_bridge.families.ownership.policies import (
     Rules,
@@ -103,7 +103,12 @@ def opening_notice(case: dict[str, Any], now: datetime, rules: Rules) -> list[Ac
 
 def advance(case: dict[str, Any], now: datetime, rules: Rules) -> Decision:
     """Collecting: once the evidence is complete and the requester confirmed, notify the holder."""
-    if case["status"] != "collecting" or any(evidence_needs(case, now)) or not case.get("requester_confirmed"):
+    if (
+        case["status"] != "collecting"
+        or any(evidence_needs(case, now))
+        or not case.get("requester_confirmed")
+        or requester_wrote(case)  # paused until staff classify what the requester wrote
+    ):
         return Decision(state=case, due_at=due(case), refs=case_refs(case))
     if all(p["consent"] == "none" for p in case["policies"].values()):  # nobody to ask: the documents decide
         return to_review(case, now, rules, "documents", "the documents suffice: the policy asks the holder nothing")
@@ -262,6 +267,12 @@ def approve(case: dict[str, Any], by: str, note: str, now: datetime, rules: Rule
         raise ValueError(f"case {case['id']} is {case['status']}: only a case under review can be approved")
     if all(s.get("hand_over") == "none" for s in case["subjects"]):
         raise ValueError("the holder did not consent and the policy allows no hand-over without it: reject the case")
+    wrote = requester_wrote(case)
+    if wrote:
+        raise ValueError(
+            f"the requester wrote in ticket #{wrote[0]['ticket']}: record whether it still wants the case first "
+            f"(ownership record-answer {case['id']} --party requester --answer consent|object --via ticket)"
+        )
     flagged = [r for r in case.get("replies", []) if r["party"] in ("holder", "other") and not r.get("classified")]
     if flagged:
         who = "the holder" if flagged[0]["party"] == "holder" else flagged[0].get("writer") or "someone"

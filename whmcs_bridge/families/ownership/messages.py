@@ -62,6 +62,8 @@ SAMPLES: dict[str, object] = {
     "status": "disputed",
     "role": "holder",
     "frozen": "disputed",
+    "held": ["domain:1", "service:1"],
+    "held_account": 1,
 }
 EVIDENCE: dict[str, FieldType] = {"needed": "text", "checking": "text"}
 HAND_OVER: dict[str, FieldType] = {
@@ -230,9 +232,18 @@ MESSAGES = define(
         "ownership.staff_objection_executing",
         "ticket",
         "staff",
-        {"reason": "text", "moving": "subjects", "domains_moving": "number", "services_moving": "number"},
-        "Staff ticket: the holder's objection was recorded after approval, before anything moved in WHMCS: "
-        "the execution stopped, the case is disputed; do not move the subjects.",
+        {
+            "reason": "text",
+            "moving": "subjects",
+            "domains_moving": "number",
+            "services_moving": "number",
+            "moved": "subjects",
+            "waiting": "subjects",
+            "moved_services": "number",
+        },
+        "Staff ticket: the holder's objection was recorded after approval: the execution stopped, the case is "
+        "disputed; do not move what is left (waiting); what already moved (moved, of which moved_services "
+        "hostings with a new password) and how to undo it.",
     ),
     _spec(
         "ownership.staff_reply_executing",
@@ -268,12 +279,21 @@ MESSAGES = define(
         "case can be approved or its window end as no objection.",
     ),
     _spec(
+        "ownership.staff_requester_wrote",
+        "ticket",
+        "staff",
+        {"ticket": "number", "reply": "number", "writer": "text", "written": "date", "opened": "number"},
+        "Staff ticket: the requester replied in the case's thread, or opened a ticket naming the case (opened = 1), "
+        "before the case executes; it is paused until staff record whether the requester still wants it.",
+    ),
+    _spec(
         "ownership.client_note",
         "text",
         "staff",
-        {"status": "text", "role": "text", "lock_until": "date"},
+        {"status": "text", "role": "text", "lock_until": "date", "held": "subjects", "held_account": "client"},
         "Client note on each party's account: the case and its status (opened, disputed, approved, rejected, "
-        "cancelled, completed); role: holder or requester (the account the note is on).",
+        "cancelled, completed); role: holder or requester (the account the note is on); held: exactly what the "
+        "case freezes (disputed) or locks (completed), held_account: the holder's account frozen as a whole.",
     ),
     _spec(
         "ownership.staff_moved_while_frozen",

@@ -315,17 +315,40 @@ def thread(
     return act(case, kind, f"{party}-{purpose}", params, who.get("client"))
 
 
+def held(case: dict[str, Any]) -> list[str]:
+    """What the case stops other changes on now (rules.holds writes exactly these): while disputed, its
+    subjects and its holder's whole account; completed and still locked, only what changed hands."""
+    if case.get("status") == "disputed":
+        holder = (case.get("holder") or {}).get("client")
+        found = [ref(s) for s in case.get("subjects") or []] + ([f"client:{int(holder)}"] if holder else [])
+    elif case.get("status") == "completed" and not case.get("lock_ended") and case.get("lock_until"):
+        found = [ref(s) for s in case.get("subjects") or [] if s.get("moved_to")]
+    else:
+        found = []
+    return list(dict.fromkeys(found))
+
+
 def party_notes(case: dict[str, Any], status: str, *, sticky: bool = False) -> list[Action]:
     """A client note on each party's account that is a client, naming the case and its status, so staff
     opening either account in WHMCS see it (sticky while the case is disputed). Each note once: its key
     counts the case's history, so a status reached again is noted again."""
+    # The note names exactly what is frozen or locked: the holder's account apart (frozen as a whole, not
+    # each thing in it), never a subject that stayed with its holder after a completion.
+    holder_account = f"client:{int(case['holder']['client'])}" if case["holder"].get("client") else None
+    frozen = held(case) if status == case.get("status") else []
     notes = []
     for role in ("holder", "requester"):
         client = case[role].get("client")
         if not client:
             continue
         msg = message(
-            "ownership.client_note", **case_fields(case), status=status, role=role, lock_until=case.get("lock_until")
+            "ownership.client_note",
+            **case_fields(case),
+            status=status,
+            role=role,
+            lock_until=case.get("lock_until"),
+            held=[h for h in frozen if h != holder_account],
+            held_account=int(holder_account.split(":")[1]) if holder_account in frozen else None,
         )
         purpose = f"note-{role}-{status}-{len(case.get('history', []))}"
         notes.append(act(case, "client_note", purpose, {"msg": msg, "sticky": sticky}, int(client)))

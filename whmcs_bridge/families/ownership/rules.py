@@ -37,6 +37,7 @@ from whmcs_bridge.families.ownership.policies import (
     FAMILY,
     Rules,
     case_refs,
+    held,
     is_request,
     step,
 )
@@ -152,18 +153,13 @@ def holds(case: State) -> list[Hold]:
         reason = f"ownership case {case['id']} on it is disputed: nothing changes until it is resolved"
         until = None
     elif case.get("status") == "completed" and not case.get("lock_ended") and case.get("lock_until"):
+        # Only what changed hands is locked: a backup-only or refused subject stayed with its holder.
         reason = f"ownership case {case['id']} completed on {case['completed'][:10]}: it is locked until {case['lock_until'][:10]}"
         until = datetime.fromisoformat(case["lock_until"])
-        # Only what changed hands is locked: a backup-only or refused subject stayed with its holder.
-        moved = [f"{s['kind']}:{int(s['id'])}" for s in case.get("subjects") or [] if s.get("moved_to")]
-        return [Hold(subject, reason, until) for subject in dict.fromkeys(moved)]
     else:
         return []
-    subjects = [f"{s['kind']}:{int(s['id'])}" for s in case.get("subjects") or []]
-    holder = (case.get("holder") or {}).get("client")
-    if holder:
-        subjects.append(f"client:{int(holder)}")
-    return [Hold(subject, reason, until) for subject in dict.fromkeys(subjects)]
+    # The same list the client notes name (policies.held), so a note never says more than is frozen.
+    return [Hold(subject, reason, until) for subject in held(case)]
 
 
 # --- commands -------------------------------------------------------------------------------------

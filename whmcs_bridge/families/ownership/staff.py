@@ -23,9 +23,10 @@ from whmcs_bridge import staff
 from whmcs_bridge.config.load import Config
 from whmcs_bridge.errors import BridgeError, WhmcsApiError  # noqa: F401  (BridgeError used by the CLI)
 from whmcs_bridge.executor.reads import read_owners
-from whmcs_bridge.families.ownership import build
+from whmcs_bridge.families.ownership import build, filetypes
 from whmcs_bridge.families.ownership.case import FINAL
 from whmcs_bridge.families.ownership.config import EVIDENCE_KINDS, GROUNDS
+from whmcs_bridge.families.ownership.filetypes import sniff
 from whmcs_bridge.families.ownership.policies import FAMILY, case_fields, checklist_fields, evidence_needs
 from whmcs_bridge.families.ownership.rules import Ownership
 from whmcs_bridge.messages import load
@@ -68,8 +69,13 @@ def missing_evidence(c: dict[str, Any], now: datetime) -> list[str]:
     needed, checking = evidence_needs(c, now)
     out = []
     for kind, age in needed:
-        accepted = any(e["kind"] == kind and e["status"] == "ok" for e in c.get("evidence", []))
-        if accepted:
+        accepted = [e for e in c.get("evidence", []) if e["kind"] == kind and e["status"] == "ok"]
+        dates = [e["dated"][:10] for e in accepted if e.get("dated")]
+        if accepted and not dates:  # its age cannot be told: it is not taken for fresh
+            out.append(f"{kind} (the one accepted has no date: attach it again with --dated, at most {age} days old)")
+        elif accepted and max(dates) > now.date().isoformat():
+            out.append(f"{kind} (the one accepted is dated {max(dates)}, after today: attach it with its real date)")
+        elif accepted:
             out.append(f"{kind} (the one accepted is older than {age} days)")
         else:
             out.append(f"{kind} (not received{f', at most {age} days old' if age else ''})")
@@ -300,26 +306,6 @@ def evidence_dir(config: Config) -> Path:
     return config.state.path.parent / "evidence"
 
 
-def sniff(data: bytes) -> str | None:
-    """The type of a file from its content (never from its name)."""
-    if data.startswith(b"%PDF-"):
-        return "pdf"
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    if "\x00" in text:
-        return None
-    head = text[:2000].lower()
-    if re.search(r"^(from|received|message-id|subject|date|to):", head, re.M) and "\n\n" in text.replace("\r\n", "\n"):
-        return "eml"
-    return "text"
-
-
 def store_evidence(config: Config, data: bytes) -> tuple[str, str]:
     """Keep the file content-addressed by SHA-256, read-only, never overwritten; return (hash, type)."""
     limit = config.ownership.max_evidence_mb * 1024 * 1024
@@ -335,6 +321,9 @@ def store_evidence(config: Config, data: bytes) -> tuple[str, str]:
         raise BridgeError(
             f"the file is {'of an unrecognised type' if kind is None else 'a ' + kind + ' file'}; accepted: {allowed} (ownership.evidence_types)"
         )
+    wrong = filetypes.problem(data, kind)
+    if wrong:
+        raise BridgeError(f"{wrong}; attach the whole document")
     digest = hashlib.sha256(data).hexdigest()
     root = evidence_dir(config)
     folder = root / digest[:2]

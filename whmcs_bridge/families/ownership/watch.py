@@ -26,8 +26,12 @@ def watched(case: dict[str, Any]) -> list[dict[str, Any]]:
     return []
 
 
-def expected(case: dict[str, Any], subject: dict[str, Any]) -> Any:
-    return subject["holder_ref"] if case["status"] == "disputed" else subject["moved_to"]
+def expected(case: dict[str, Any], subject: dict[str, Any]) -> tuple[Any, ...]:
+    """Where the subject may be: disputed, with its holder, or where it had moved before the objection stopped
+    the execution (staff may leave it there or move it back); locked, with its new holder."""
+    if case["status"] == "disputed":
+        return (subject["holder_ref"], subject["moved_to"]) if subject.get("moved_to") else (subject["holder_ref"],)
+    return (subject["moved_to"],)
 
 
 def read_watched(case: dict[str, Any], now: datetime, rules: Rules) -> list[Action]:
@@ -53,7 +57,7 @@ def watched_owners(case: dict[str, Any], data: dict[str, Any], now: datetime, ru
     seen = case.setdefault("moved_while_frozen", [])
     for s in watched(case):
         owner = owners.get(ref(s))
-        if owner is None or owner == expected(case, s) or [ref(s), owner] in seen:
+        if owner is None or owner in expected(case, s) or [ref(s), owner] in seen:
             continue
         seen.append([ref(s), owner])
         step(case, now, f"moved in WHMCS while {frozen}", "staff", f"{label(s)} now belongs to #{owner}")

@@ -1,0 +1,94 @@
+"""Where the signing key lies (issue 17, H4): a key the database's editor may also rewrite, or one beside the
+database with its owner, lets that user re-sign an edited chain. It is warned of at start, by `check` and by
+`audit key`; the recommended layout (0440, another owner, the bridge's group, linked from beside the
+database) loads and is not warned of."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tests.conftest import Sandbox
+from tests.test_audit_tamper import write_config
+from tests.test_daemon import Running, configure, free_port
+from whmcs_bridge.cli import app as cli
+from whmcs_bridge.errors import EnvironmentProblem
+from whmcs_bridge.evidence import keys
+from whmcs_bridge.store.db import Database
+
+AS_ROOT = os.geteuid() == 0
+
+
+def run(config: Path, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli.main, ["--config", str(config), *args], catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_the_key_made_beside_the_database_is_warned_of_by_check_and_audit_key(tmp_path: Path):
+    config = write_config(tmp_path)
+    Database(tmp_path / "state.db").close()
+    key = tmp_path / keys.KEY_FILE
+    warning = keys.exposure(key, tmp_path / "state.db")
+    assert warning is not None
+    assert f"the signing key {key} is within reach of whoever can edit the state database" in warning
+    assert f"owned by the user the bridge runs as (uid {os.geteuid()})" in warning
+    assert f"beside the state database {tmp_path / 'state.db'} with the same owner" in warning
+    assert "install -o root -g whmcs-bridge -m 0440" in warning
+    code, out, err = run(config, "audit", "key")
+    assert code == 0 and "BEGIN PUBLIC KEY" in out and err == f"warning: {warning}\n"
+    code, out, err = run(config, "check")
+    assert code == 0 and "configuration is valid" in out and err == f"warning: {warning}\n"
+
+
+def test_the_daemon_warns_of_the_key_at_start(sandbox: Sandbox, tmp_path: Path):
+    config = configure(tmp_path, sandbox, free_port())
+    Database(config.parent / "state.db").close()
+    warning = keys.exposure(config.parent / keys.KEY_FILE, config.parent / "state.db")
+    daemon = Running(config, int(config.read_text().split("listen: 127.0.0.1:")[1].split()[0]))
+    code, err = daemon.stop()
+    assert code == 0 and warning is not None and f"WARNING whmcs_bridge.daemon: {warning}" in err, err
+
+
+@pytest.mark.skipif(not AS_ROOT, reason="giving the key to another user needs root")
+def test_the_recommended_layout_loads_and_is_not_warned_of(tmp_path: Path):
+    config = write_config(tmp_path)
+    with Database(tmp_path / "state.db") as db:
+        assert db.signer is not None
+        fingerprint = db.signer.fingerprint
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    kept = etc / keys.KEY_FILE
+    (tmp_path / keys.KEY_FILE).rename(kept)
+    os.chown(kept, 65534, os.getegid())  # root:whmcs-bridge in production; here nobody:<the bridge's group>
+    kept.chmod(0o440)
+    (tmp_path / keys.KEY_FILE).symlink_to(kept)
+    assert keys.exposure(tmp_path / keys.KEY_FILE, tmp_path / "state.db") is None
+    with Database(tmp_path / "state.db") as db:
+        assert db.signer is not None and db.signer.fingerprint == fingerprint
+    code, out, err = run(config, "audit", "key")
+    assert code == 0 and fingerprint in out and err == ""
+
+
+@pytest.mark.parametrize("mode", [0o460, 0o444, 0o640])
+def test_a_key_others_may_write_or_read_is_refused(tmp_path: Path, mode: int):
+    Database(tmp_path / "state.db").close()
+    key = tmp_path / keys.KEY_FILE
+    key.chmod(mode)  # 0640 on the bridge's own file: its group may read it, to no purpose
+    with pytest.raises(EnvironmentProblem, match=rf"may be read by others \(mode {mode:04o}\)"):
+        keys.load(key)
+
+
+def test_audit_key_out_refuses_an_existing_file(tmp_path: Path):
+    config = write_config(tmp_path)
+    Database(tmp_path / "state.db").close()
+    kept = tmp_path / "notes.txt"
+    kept.write_text("someone's notes\n")
+    code, out, err = run(config, "audit", "key", "--out", str(kept))
+    assert code != 0 and f"{kept} exists" in out + err and kept.read_text() == "someone's notes\n"
+    code, _, _ = run(config, "audit", "key", "--out", str(tmp_path / "bridge-key.pem"))
+    assert code == 0 and b"PUBLIC KEY" in (tmp_path / "bridge-key.pem").read_bytes()
+    assert stat.S_IMODE((tmp_path / "bridge-key.pem").stat().st_mode) & 0o077 in (0, 0o044, 0o004, 0o040)
