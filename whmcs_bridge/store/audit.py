@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 from whmcs_bridge.clock import iso, utcnow
 from whmcs_bridge.errors import AuditChainError
+from whmcs_bridge.store import chain_head
+from whmcs_bridge.store.chain_head import GENESIS, canonical, statement
 from whmcs_bridge.store.db import Database
 
 if TYPE_CHECKING:
     from whmcs_bridge.evidence.keys import PublicKey
 
-GENESIS = "0" * 64
-CHAIN = "whmcs-bridge-audit/1"
 CHECKPOINT_EVERY = 64  # a signed head is kept every this many rows (and at decisions, dossiers, daily)
 
 
@@ -40,23 +40,8 @@ class AuditEntry:
     hash: str
 
 
-def canonical(content: dict[str, Any]) -> str:
-    """The exact text that is hashed: sorted keys, no spaces, UTF-8, Decimal/date as strings."""
-    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
 def row_hash(prev_hash: str, content: dict[str, Any]) -> str:
     return hashlib.sha256((prev_hash + canonical(content)).encode("utf-8")).hexdigest()
-
-
-def statement(count: int, digest: str, *, head: bool = False) -> bytes:
-    """What a checkpoint signs: the chain had `count` rows, the last hashing to `digest`. The head signs the
-    same with `role: head`, so a checkpoint's signature copied into the head (the log cut back to it, or
-    wiped to an empty chain's checkpoint) never verifies there."""
-    body: dict[str, Any] = {"chain": CHAIN, "count": count, "hash": digest}
-    if head:
-        body["role"] = "head"
-    return canonical(body).encode("utf-8")
 
 
 @dataclass(frozen=True)
@@ -157,23 +142,13 @@ def append(
 
 
 def _write_head(db: Database, count: int, digest: str) -> None:
-    """The head, signed when the bridge has its key (a copy without it leaves the head unsigned)."""
-    signer = db.signer
-    signature = signer.sign(statement(count, digest, head=True)) if signer else None
-    db.conn.execute(
-        "INSERT INTO audit_head (one, last_id, last_hash, signature, fingerprint) VALUES (1, ?, ?, ?, ?)"
-        " ON CONFLICT (one) DO UPDATE SET last_id = excluded.last_id, last_hash = excluded.last_hash,"
-        " signature = excluded.signature, fingerprint = excluded.fingerprint",
-        (count, digest, signature, signer.fingerprint if signer else None),
-    )
+    chain_head.write(db.conn, db.signer, count, digest)
 
 
 def sign_head(db: Database) -> None:
     """Sign the head as it stands: only when the key or the keyed chain is new (Database does this)."""
-    with db.atomic():
-        found = head(db)
-        count, digest = found if found else (0, GENESIS)
-        _write_head(db, count, digest)
+    with db.atomic() as conn:
+        chain_head.sign_as_it_stands(conn, db.signer)
 
 
 def _keep_checkpoint(db: Database, count: int, digest: str, at: str, reason: str) -> Checkpoint | None:
@@ -475,21 +450,11 @@ def raw_rows(db: Database, *, case_id: str, subject: str) -> list[dict[str, Any]
 
 def head(db: Database) -> tuple[int, str] | None:
     """The id and hash of the chain's last row (None while it is empty)."""
-    row = db.conn.execute("SELECT last_id, last_hash FROM audit_head WHERE one = 1").fetchone()
-    return (int(row["last_id"]), str(row["last_hash"])) if row and row["last_id"] else None
+    return chain_head.read(db.conn)
 
 
 def was_signed(db: Database) -> bool:
-    """Whether this chain was ever signed: a signed head or checkpoint is left, or signing came in (migration
-    0005) before now and the chain has rows. A forger who strips the signatures and deletes the key must not
-    get a new key that signs the forgery (issue 17's break test)."""
-    if head_fingerprint(db) is not None or not _signed_schema(db):
-        return head_fingerprint(db) is not None
-    found = db.conn.execute(
-        "SELECT (SELECT COUNT(*) FROM audit_checkpoint) + (SELECT COUNT(*) FROM audit_log)"
-        " + (SELECT COALESCE(MAX(last_id), 0) FROM audit_head)"
-    ).fetchone()
-    return bool(found[0])
+    return chain_head.was_signed(db.conn, signed_schema=_signed_schema(db))
 
 
 def _signed_schema(db: Database) -> bool:
@@ -513,12 +478,7 @@ def last_anchored(db: Database) -> Checkpoint | None:
 
 
 def head_fingerprint(db: Database) -> str | None:
-    """The fingerprint of the key that signed the head (None if unsigned, or before migration 0005)."""
-    try:
-        row = db.conn.execute("SELECT fingerprint FROM audit_head WHERE one = 1").fetchone()
-    except sqlite3.OperationalError:  # a database not migrated yet: no signed head
-        return None
-    return str(row["fingerprint"]) if row and row["fingerprint"] else None
+    return chain_head.fingerprint(db.conn)
 
 
 def hash_of(db: Database, row_id: int) -> str | None:

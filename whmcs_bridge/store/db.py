@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from whmcs_bridge import permissions
 from whmcs_bridge.clock import iso, utcnow
 from whmcs_bridge.errors import EnvironmentProblem, StoreError
+from whmcs_bridge.store import chain_head
 
 if TYPE_CHECKING:
     from whmcs_bridge.evidence.keys import SigningKey
@@ -333,12 +334,11 @@ class Database:
         """Load (or, on first use, make) the signing key; sign the chain's head when the key or the signed
         head is new here, never otherwise: an unsigned head found later is a rewrite, not a start."""
         from whmcs_bridge.evidence import keys  # evidence builds on the store: imported late
-        from whmcs_bridge.store import audit
 
         path = keys.key_path(self.path.resolve())  # beside the file itself, whatever name it is opened by
         try:
-            if create and not path.exists() and not adopt and audit.was_signed(self):
-                signed_by = audit.head_fingerprint(self)
+            if create and not adopt and not path.exists() and self._chain_was_signed():
+                signed_by = chain_head.fingerprint(self.conn)
                 by = f" with {signed_by}" if signed_by else ""
                 raise keys.KeyProblem(
                     f"the signing key {path} is missing and the audit chain of {self.path} was signed{by}: "
@@ -351,10 +351,15 @@ class Database:
             else:
                 self.signer, made = keys.load(path), False
             if self.signer is not None and (made or adopt):
-                audit.sign_head(self)
+                with self.atomic() as conn:
+                    chain_head.sign_as_it_stands(conn, self.signer)
         except BaseException:
             self.conn.close()
             raise
+
+    def _chain_was_signed(self) -> bool:
+        signed_schema = "0005_audit_signed" in self.applied_migrations()
+        return chain_head.was_signed(self.conn, signed_schema=signed_schema)
 
     def _connect(self) -> sqlite3.Connection:
         """Open the file, first saying plainly when the user may not write it or its folder."""
