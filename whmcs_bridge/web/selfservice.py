@@ -81,12 +81,14 @@ class _Plain:
         return Named(f"#{domain_id}", domain_id)
 
 
+def whole(grant: dict[str, Any]) -> bool:
+    """Whether the grant covers the owner's whole account (the page says so in its language)."""
+    return any(i["kind"] == "client" for i in grant.get("items") or [])
+
+
 def covers(grant: dict[str, Any]) -> str:
-    """What a grant covers, by the names it keeps."""
-    items = grant.get("items") or []
-    if any(i["kind"] == "client" for i in items):
-        return grant.get("owner_name") or f"#{grant['owner']}"
-    return ", ".join(dict.fromkeys(i.get("name") or f"{i['kind']} #{i['id']}" for i in items))
+    """What a grant on named services and domains covers, by the names it keeps."""
+    return ", ".join(dict.fromkeys(i.get("name") or f"{i['kind']} #{i['id']}" for i in grant.get("items") or []))
 
 
 class SelfService:
@@ -137,6 +139,7 @@ class SelfService:
                 lang,
                 delegate=g.get("delegate_name") or f"#{g['delegate']}",
                 covers=covers(g),
+                whole="yes" if whole(g) else None,
                 role=g["role"],
                 since=g["since"],
                 status=g["status"],

@@ -370,6 +370,7 @@ MESSAGES = define(
         {
             "delegate": "text",
             "covers": "text",
+            "whole": "text",  # "yes": the grant covers the owner's whole account, said in words, not the owner's name
             "role": "text",
             "since": "date",
             "status": "text",
