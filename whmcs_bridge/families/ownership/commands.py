@@ -9,7 +9,7 @@ from typing import Any
 
 from babel import Locale
 
-from whmcs_bridge.families.ownership.answers import confirm_withdrawal, record_answer
+from whmcs_bridge.families.ownership.answers import confirm_withdrawal, holder_recorded, record_answer
 from whmcs_bridge.families.ownership.case import (
     FINAL,
     by_whom,
@@ -43,6 +43,8 @@ def command(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Ru
     if not case:
         raise ValueError(f"there is no ownership case {data.get('case')}")
     if what == "consent":  # a link answer; a link of a case that moved on changes nothing
+        if objects_after_notice(case, data):
+            return link_objection(case, data, now, rules)
         return link_answer(case, data, now, rules)
     if what == "answer":  # an answer staff received: recorded even once the case is over
         return record_answer(case, data, now, rules)
@@ -52,6 +54,20 @@ def command(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Ru
     if handler is None:
         raise ValueError(f"unknown ownership command {what!r}")
     return handler(case, data, now, rules)
+
+
+def objects_after_notice(case: dict[str, Any], data: dict[str, Any]) -> bool:
+    """The holder declines through its own link once staff took another answer of its for consent (under
+    review) or the case executes: its objection counts as one staff recorded would, not as a late answer."""
+    holder = data.get("purpose") != "ownership-requester"
+    return holder and data.get("decision") != "accept" and case["status"] in ("review", "executing")
+
+
+def link_objection(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    answer = {k: data.get(k) for k in ("decision", "reason", "ip", "user_agent", "at")}
+    case.setdefault("answers", []).append({"party": "holder", **answer})
+    note = f"through its link from {data.get('ip')}: {data.get('reason') or ''}"
+    return holder_recorded(case, "object", "holder", note, now, rules)
 
 
 CaseCommand = Callable[[dict[str, Any], dict[str, Any], datetime, Rules], Decision]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -223,20 +224,39 @@ def resolve_dispute(case: dict[str, Any], outcome: str, by: str, note: str, now:
     raise ValueError(f"unknown outcome {outcome!r}: court-order, objection-withdrawn or request-withdrawn")
 
 
+def person(os_user: str) -> tuple[str, str | None]:
+    """The system user and the login behind a recorded `os_user` ("whmcs-bridge (login alice)": whmcs-bridge,
+    alice; "alice": alice, alice; "whmcs-bridge" run without a known login: whmcs-bridge, None)."""
+    found = re.fullmatch(r"(.+) \(login (.+)\)", os_user)
+    if found:
+        return found.group(1), found.group(2)
+    return os_user, None
+
+
+def same_person(one: str, other: str) -> bool:
+    """Whether two recorded system users may be one person: the same login (whichever system user it ran
+    as, through sudo), or the same system user where either side's login is unknown (the service user
+    run by someone the system could not name may be the one already counted)."""
+    (user, login), (other_user, other_login) = person(one), person(other)
+    if login and other_login:
+        return login == other_login
+    return (login or user) == (other_login or other_user) or user == other_user
+
+
 def distinct_staff(entries: list[dict[str, Any]], by: str, os_user: str, what: str) -> None:
     """N decisions need N people: refused for a listed name already counted (compared without case) or for
-    the operating-system user who already counted under another name."""
+    the person (the login behind the operating-system user) who already counted under another name."""
     for entry in entries:
         if entry["by"].casefold() == by.casefold():
             raise ValueError(
                 f"{entry['by']} already {what}: another member of staff must confirm it"
                 + (", or give --evidence FILE" if "consent" in what else "")
             )
-        if os_user and entry.get("os_user") == os_user:
+        if os_user and entry.get("os_user") and same_person(os_user, entry["os_user"]):
             raise ValueError(
-                f"the operating-system user {os_user} already {what} as {entry['by']}: one person may not count "
-                f"as two members of staff, {by} must run the command from their own login (directly, or through sudo "
-                "from it)"
+                f"the operating-system user {os_user} may be the person who already {what} as {entry['by']}: "
+                f"one person may not count as two members of staff ({entry['os_user']} counted), {by} must run the "
+                "command from their own login (directly, or through sudo from it)"
             )
 
 

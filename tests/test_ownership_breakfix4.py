@@ -1,0 +1,61 @@
+"""The pure ownership rules against two HIGH findings of the fourth issue-17 break test: one person counted
+as two approvers through the service user (a second approval whose login the system could not tell, or the
+same login behind two system users), and the holder's objection through its own link ignored once staff had
+recorded a consent and the case was under review or executing."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.test_ownership_rules import DOMAIN, SERVICE, answer, documented, holder_answers, opened, run
+
+
+def reviewed() -> dict:
+    """The holder's thread reply taken by staff for consent: the case is under review, its link unused."""
+    notified = documented(opened(DOMAIN, SERVICE))
+    return answer(notified, "holder", "consent", via="ticket", note="read as consent").state or {}
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("whmcs-bridge (login alice)", "whmcs-bridge"),  # sudo -u whmcs-bridge with SUDO_UID dropped
+        ("whmcs-bridge", "whmcs-bridge (login alice)"),
+        ("whmcs-bridge (login alice)", "root (login alice)"),  # alice through two sudo routes
+    ],
+)
+def test_one_person_behind_the_service_user_is_not_two_approvers(first: str, second: str):
+    review = reviewed()
+    one = run(review, {"command": "approve", "by": "alice", "os_user": first}).state or {}
+    with pytest.raises(ValueError, match="one person may not count as two"):
+        run(one, {"command": "approve", "by": "bob", "os_user": second})
+
+
+def test_two_logins_through_the_same_service_user_are_two_people():
+    review = reviewed()
+    one = run(review, {"command": "approve", "by": "alice", "os_user": "whmcs-bridge (login alice)"}).state or {}
+    two = run(one, {"command": "approve", "by": "bob", "os_user": "whmcs-bridge (login bob)"}).state or {}
+    assert two["status"] == "executing"
+
+
+def test_the_holders_objection_through_its_link_under_review_disputes_the_case():
+    review = reviewed()
+    assert review["status"] == "review"
+    objected = holder_answers(review, "decline")
+    case = objected.state or {}
+    assert case["status"] == "disputed" and case["approvals"] == []
+    assert "changes nothing" not in case["history"][-1]["why"]
+    assert any(a.params.get("msg", {}).get("id") == "ownership.staff_disputed" for a in objected.actions)
+
+
+def test_the_holders_objection_through_its_link_while_executing_stops_what_is_left():
+    review = reviewed()
+    one = run(review, {"command": "approve", "by": "alice", "os_user": "alice"}).state or {}
+    executing = run(one, {"command": "approve", "by": "bob", "os_user": "bob"}).state or {}
+    assert executing["status"] == "executing"
+    objected = holder_answers(executing, "decline")
+    case = objected.state or {}
+    assert case["status"] == "disputed" and case["approvals"] == []
+    assert "changes nothing" not in case["history"][-1]["why"]
+    ids = [a.params.get("msg", {}).get("id") for a in objected.actions]
+    assert "ownership.staff_objection_executing" in ids, ids
