@@ -266,3 +266,23 @@ def test_secrets_never_in_logs_or_errors(sandbox: Sandbox, caplog: pytest.LogCap
     text = caplog.text + "\n".join(errors)
     assert "retrying" in caplog.text  # the retries were logged
     assert SECRET not in text and IDENTIFIER not in text
+
+
+def test_a_write_no_longer_wanted_is_not_sent_again(sandbox: Sandbox):
+    """WHMCS answers 503 (the write was not taken) and, during the wait before the next attempt, the action
+    stops being wanted (the issue-16 break test: a delegate's grant revoked while the copy of a welcome email
+    was retrying): no further attempt is sent; the call fails as unavailable, for the executor to decide."""
+    sandbox.load("reseller-overdue")
+    sandbox.control("faults", {"status": 503, "count": 4, "body": "html", "actions": ["SendEmail"]})
+    revoked: list[bool] = []
+    client = make_client(sandbox.api_url, sleep=lambda _: revoked.append(True), jitter=lambda: 0.0)
+    client.resend_check = lambda: "the grant was revoked" if revoked else None
+    before = len(sandbox.calls())
+    with pytest.raises(WhmcsUnavailableError) as caught:
+        client.call("SendEmail", {"id": 101, "messagename": "Hosting Account Welcome Email"})
+    assert "no longer wanted: not sent again" in str(caught.value)
+    assert [c["action"] for c in sandbox.calls(before)] == ["SendEmail"]
+    client.resend_check = None  # wanted again: the next attempts are sent
+    sandbox.control("faults", {"status": 503, "count": 1, "body": "html", "actions": ["SendEmail"]})
+    client.call("SendEmail", {"id": 101, "messagename": "Hosting Account Welcome Email"})
+    assert [c["action"] for c in sandbox.calls(before)] == ["SendEmail"] * 3

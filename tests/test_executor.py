@@ -15,8 +15,8 @@ from whmcs_bridge import staff
 from whmcs_bridge.backup import make_backup
 from whmcs_bridge.engine import Engine
 from whmcs_bridge.executor.loop import Executor, ExecutorReport, reset_breaker
-from whmcs_bridge.model import Action, Event, action_key, marker
-from whmcs_bridge.store import audit, outbox
+from whmcs_bridge.model import Action, Decision, Event, action_key, marker
+from whmcs_bridge.store import audit, outbox, states
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.store.outbox import OutboxEntry
 from whmcs_bridge.whmcs.api import WhmcsApi
@@ -523,3 +523,33 @@ def test_a_restored_backup_looks_for_what_ran_after_it_before_running_it(
     assert calls(world, "SendEmail") == 1 and calls(world, "AddClientNote") == 1
     for key in (email.key, note.key):
         assert len([a for a in world.rows("activity") if marker(key) in a["description"]]) == 1
+
+
+def test_a_guarded_write_is_not_sent_again_once_its_grant_ended_during_the_retry_wait(world: Sandbox, db: Database):
+    """The issue-16 break test: WHMCS refused a delegate's copy with 503 pages and the owner revoked the grant
+    during the client's wait; the copy (the owner's hosting password in it) still went out at the 5th
+    attempt. The store guard is asked again before each attempt: nothing more is sent, and the next pass
+    cancels the copy."""
+    grant = Decision(state={"status": "active"})
+    with db.atomic():
+        states.save(db, "delegation", "grant:g1", grant, NOW)
+
+    def revoke_while_waiting(_: float) -> None:
+        with db.atomic():
+            states.save(db, "delegation", "grant:g1", Decision(state={"status": "revoked"}), NOW)
+
+    copy = action(
+        "email",
+        "copy",
+        {"related_id": 1, "type": "general", "subject": "[Copy] Welcome", "html": "<p>Password: s3cr3t</p>"},
+        guard={"state_active": ["delegation", "grant:g1"]},
+    )
+    plan(db, copy)
+    world.control("faults", {"status": 503, "count": 4, "body": "html", "actions": ["SendEmail"]})
+    before = len(world.calls())
+    executor = Executor(db, WhmcsApi(make_client(world.api_url, sleep=revoke_while_waiting)))
+    executor.run_once(NOW)
+    executor.run_once(NOW + timedelta(minutes=5))
+    assert [c["action"] for c in world.calls(before) if c["action"] == "SendEmail"] == ["SendEmail"]
+    assert status(db, copy.key).status == "cancelled" and "grant g1 is revoked" in (status(db, copy.key).error or "")
+    assert not [e for e in world.rows("emails", client_id=1) if "s3cr3t" in e["message"]]

@@ -196,7 +196,13 @@ class Executor:
         call = self.with_text(attempt)
         attempt.calling = True
         attempt.writes_before = self.api.client.writes
-        return kind.run(call, mint=lambda consent: self.mint_consent_link(consent, now))
+        # Between the client's attempts (WHMCS refusing the write before taking it), the action's guards
+        # answered from the store are asked again: a grant revoked during the wait stops the resend.
+        self.api.client.resend_check = lambda: self.store_guards_cancel(attempt.row)
+        try:
+            return kind.run(call, mint=lambda consent: self.mint_consent_link(consent, now))
+        finally:
+            self.api.client.resend_check = None
 
     def with_text(self, attempt: _Attempt) -> Call:
         """The action's message rendered in its reader's language and kept in its row before WHMCS is
@@ -316,6 +322,14 @@ class Executor:
                 cancel = Cancel.noting(text, reason.note) if reason.note else Cancel(text)
                 cancel.outcome = reason.outcome
                 return cancel
+        return None
+
+    def store_guards_cancel(self, row: OutboxEntry) -> str | None:
+        """Why the action's guards answered from the bridge's own store cancel it now (no WHMCS read), or None."""
+        for name, value in row.guard.items():
+            reason = self.store_guard(name, value) if name in STORE_GUARDS else None
+            if reason:
+                return f"guard {name}: {reason}"
         return None
 
     def retry_later(self, attempt: _Attempt, now: datetime, exc: WhmcsUnavailableError, report: ExecutorReport) -> None:

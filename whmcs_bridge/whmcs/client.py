@@ -178,6 +178,10 @@ class WhmcsClient:
         # `interruptible` a call in flight is not waited for (see _post).
         self.stopping = stopping
         self.interruptible = interruptible
+        # Set by the executor around one action: why it is no longer wanted (its guard, re-read from the
+        # bridge's store: a grant revoked meanwhile), or None. An attempt that failed before WHMCS took it
+        # is then not sent again; the call fails as unavailable and the executor's next look cancels it.
+        self.resend_check: Callable[[], str | None] | None = None
         self._jitter = jitter
         self.session = session or requests.Session()
         self.session.headers["User-Agent"] = "whmcs-bridge"
@@ -228,7 +232,7 @@ class WhmcsClient:
             )
 
         retrying = Retrying(
-            stop=stop_after_attempt(self.max_attempts) | stop_when(self.stopping),
+            stop=stop_after_attempt(self.max_attempts) | stop_when(self.stopping) | stop_when(self.unwanted),
             wait=wait,
             retry=retry_if_exception(lambda e: is_retryable(e, action)),
             sleep=lambda seconds: None if self._sleep(seconds) else None,  # Event.wait returns a bool
@@ -241,9 +245,14 @@ class WhmcsClient:
             attempts = retrying.statistics.get("attempt_number", 1)
             raise WhmcsUnavailableError(action, self.redact(exc.reason), attempts, sent=exc.sent) from None
 
+    def unwanted(self) -> bool:
+        return bool(self.resend_check and self.resend_check())
+
     def _attempt(self, action: str, params: Params) -> dict[str, Any]:
         if self.stopping():  # asked to stop during a retry wait: the request is not sent again
             raise TransientError("whmcs-bridge is stopping", sent=False)
+        if self.unwanted():  # no longer wanted since the last attempt failed (a revocation during the wait)
+            raise TransientError(f"{action} is no longer wanted: not sent again", sent=False)
         body = encode_params({**params, "action": action, "responsetype": "json"}) + list(self._auth.items())
         started = time.monotonic()
         self.calls += 1
