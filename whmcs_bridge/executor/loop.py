@@ -23,12 +23,13 @@ from whmcs_bridge.clock import iso, utcnow
 from whmcs_bridge.errors import ConfigError, WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
 from whmcs_bridge.executor.guards import GUARDS, STORE_GUARDS, WAITS, Cancel, window_opens
 from whmcs_bridge.executor.kinds import ActionError, ActionKind, Call, action_kind
+from whmcs_bridge.executor.store_guards import StoreGuards
 from whmcs_bridge.executor.texts import Texts
 from whmcs_bridge.messages import load as catalogue
 from whmcs_bridge.messages.render import MessageError
 from whmcs_bridge.metrics import Registry
 from whmcs_bridge.model import Action, action_key, marker
-from whmcs_bridge.store import audit, consent, inbox, outbox, states, switches
+from whmcs_bridge.store import audit, consent, inbox, outbox, switches
 from whmcs_bridge.store import poll as poll_store
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.store.outbox import OutboxEntry
@@ -38,9 +39,6 @@ log = logging.getLogger("whmcs_bridge.executor.loop")
 
 FOUND_DONE = "found:"  # the event id prefix of a trace line planned for an action found already done
 CALL_TIMEOUT_CURSOR = "executor.call_timeout_s"  # the longest whmcs.timeout_s the database ran with
-FINISHED = ("done", "cancelled", "rejected")
-# How soon a step waiting on the bridge's own store (a held ladder, steps it follows) looks again.
-RECHECK = timedelta(minutes=15)
 RETRY_BASE = timedelta(minutes=1)
 RETRY_CAP = timedelta(hours=1)
 
@@ -95,6 +93,7 @@ class Executor:
         texts: Texts | None = None,
     ) -> None:
         self.db = db
+        self.store = StoreGuards(db)  # the guards and waits answered from the bridge's own store
         # How planned messages become text (the configuration's catalogue; the shipped one in UTC by default).
         self.texts = texts or Texts(catalogue.shipped(), UTC)
         self.api = api
@@ -198,7 +197,7 @@ class Executor:
         attempt.writes_before = self.api.client.writes
         # Between the client's attempts (WHMCS refusing the write before taking it), the action's guards
         # answered from the store are asked again: a grant revoked during the wait stops the resend.
-        self.api.client.resend_check = lambda: self.store_guards_cancel(attempt.row)
+        self.api.client.resend_check = lambda: self.store.first_cancel(attempt.row)
         try:
             return kind.run(call, mint=lambda consent: self.mint_consent_link(consent, now))
         finally:
@@ -285,7 +284,7 @@ class Executor:
         locked) waits until they ended."""
         if row.status != "planned":
             return False
-        opens, why = self.store_waits(row, now)
+        opens, why = self.store.waits(row, now)
         spec = row.guard.get("window")
         if opens is None and spec:
             opens, why = window_opens(self.api, spec, now)
@@ -313,7 +312,7 @@ class Executor:
             if name in WAITS:
                 continue
             reason = (
-                self.store_guard(name, value) if name in STORE_GUARDS else GUARDS[name](self.api, value, row.client_id)
+                self.store.cancels(name, value) if name in STORE_GUARDS else GUARDS[name](self.api, value, row.client_id)
             )
             if reason:
                 text = f"guard {name}: {reason}"
@@ -322,14 +321,6 @@ class Executor:
                 cancel = Cancel.noting(text, reason.note) if reason.note else Cancel(text)
                 cancel.outcome = reason.outcome
                 return cancel
-        return None
-
-    def store_guards_cancel(self, row: OutboxEntry) -> str | None:
-        """Why the action's guards answered from the bridge's own store cancel it now (no WHMCS read), or None."""
-        for name, value in row.guard.items():
-            reason = self.store_guard(name, value) if name in STORE_GUARDS else None
-            if reason:
-                return f"guard {name}: {reason}"
         return None
 
     def retry_later(self, attempt: _Attempt, now: datetime, exc: WhmcsUnavailableError, report: ExecutorReport) -> None:
@@ -392,64 +383,6 @@ class Executor:
                 lang=str(spec.get("lang") or ""),  # the page speaks the language of the email it came in
             )
         return f"{self.consent_base_url.rstrip('/')}/consent/{token}"
-
-    def store_waits(self, row: OutboxEntry, now: datetime) -> tuple[datetime | None, str]:
-        """Until when the bridge's own store makes a step wait, and why; (None, "") when it does not."""
-        running = row.guard.get("ladder_running")
-        if running:
-            case = states.get(self.db, str(running["family"]), str(running["key"])) or {}
-            if case.get("hold") and not case.get("stopped") and case.get("cycle") == running.get("cycle"):
-                return now + RECHECK, f"staff to resume the held ladder ({case['hold'].get('reason')})"
-        follows = row.guard.get("after_steps")
-        if follows:
-            entries = [e for e in (outbox.by_key(self.db, str(k)) for k in follows) if e is not None]
-            waiting = [e for e in entries if e.status not in FINISHED]
-            if waiting:
-                dates = [datetime.fromisoformat(e.not_before) for e in waiting if e.not_before]
-                until = max(now + RECHECK, min(dates)) if dates else now + RECHECK
-                return until, f"the steps it follows ({', '.join(e.key for e in waiting)}) to end"
-        return None, ""
-
-    def store_guard(self, name: str, value: Any) -> str | None:
-        """Why a guard answered from the bridge's own store cancels the action now, or None."""
-        check = {
-            "action_done": self._undone_step_ran,
-            "after_steps": self._followed_steps_ran,
-            "ladder_running": self._ladder_running,
-            "awaiting_approval": self._still_awaiting,
-            "state_active": self._state_active,
-        }.get(name)
-        return check(value) if check else None
-
-    def _undone_step_ran(self, value: Any) -> str | None:
-        """An undo runs only if the step it undoes really ran (one of them, for a list)."""
-        keys = [str(k) for k in value] if isinstance(value, list) else [str(value)]
-        ran = [entry for entry in (outbox.by_key(self.db, k) for k in keys) if entry and entry.status == "done"]
-        return None if ran else f"the step it would undo ({', '.join(keys)}) did not run"
-
-    def _followed_steps_ran(self, value: Any) -> str | None:
-        """Every step it follows ended (store_waits): it goes on if one of them ran."""
-        done = [e for e in (outbox.by_key(self.db, str(k)) for k in value) if e and e.status == "done"]
-        return None if done else "none of the steps it follows ran"
-
-    def _ladder_running(self, value: Any) -> str | None:
-        case = states.get(self.db, str(value["family"]), str(value["key"])) or {}
-        if case.get("stopped"):
-            return f"staff closed the ladder ({case['stopped'].get('reason')})"
-        if case.get("cycle") != value.get("cycle"):
-            return "the case it belongs to has closed"
-        return None
-
-    def _still_awaiting(self, value: Any) -> str | None:
-        if not outbox.waiting_for_approval(self.db, list(value)):
-            return "staff decided meanwhile: nothing waits for approval any more"
-        return None
-
-    def _state_active(self, value: Any) -> str | None:
-        """[family, key]: e.g. a delegate's copy goes out only while its grant is active."""
-        family, key = str(value[0]), str(value[1])
-        status = (states.get(self.db, family, key) or {}).get("status") or "gone"
-        return None if status == "active" else f"{key.replace(':', ' ', 1)} is {status}"
 
     # --- bookkeeping --------------------------------------------------------------------------
 

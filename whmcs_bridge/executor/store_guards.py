@@ -1,0 +1,88 @@
+"""The guards and waits an action's row names that the bridge answers from its own store (no WHMCS read):
+a step that undoes another only if that one ran, a step after others once they ended, a ladder still running,
+an approval still awaited, a grant still active."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from whmcs_bridge.executor.guards import STORE_GUARDS
+from whmcs_bridge.store import outbox, states
+from whmcs_bridge.store.db import Database
+from whmcs_bridge.store.outbox import OutboxEntry
+
+FINISHED = ("done", "cancelled", "rejected")
+# How soon a step waiting on the bridge's own store (a held ladder, steps it follows) looks again.
+RECHECK = timedelta(minutes=15)
+
+
+class StoreGuards:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def first_cancel(self, row: OutboxEntry) -> str | None:
+        """Why the action's guards answered from the bridge's own store cancel it now (no WHMCS read), or None."""
+        for name, value in row.guard.items():
+            reason = self.cancels(name, value) if name in STORE_GUARDS else None
+            if reason:
+                return f"guard {name}: {reason}"
+        return None
+
+    def waits(self, row: OutboxEntry, now: datetime) -> tuple[datetime | None, str]:
+        """Until when the bridge's own store makes a step wait, and why; (None, "") when it does not."""
+        running = row.guard.get("ladder_running")
+        if running:
+            case = states.get(self.db, str(running["family"]), str(running["key"])) or {}
+            if case.get("hold") and not case.get("stopped") and case.get("cycle") == running.get("cycle"):
+                return now + RECHECK, f"staff to resume the held ladder ({case['hold'].get('reason')})"
+        follows = row.guard.get("after_steps")
+        if follows:
+            entries = [e for e in (outbox.by_key(self.db, str(k)) for k in follows) if e is not None]
+            waiting = [e for e in entries if e.status not in FINISHED]
+            if waiting:
+                dates = [datetime.fromisoformat(e.not_before) for e in waiting if e.not_before]
+                until = max(now + RECHECK, min(dates)) if dates else now + RECHECK
+                return until, f"the steps it follows ({', '.join(e.key for e in waiting)}) to end"
+        return None, ""
+
+    def cancels(self, name: str, value: Any) -> str | None:
+        """Why a guard answered from the bridge's own store cancels the action now, or None."""
+        check = {
+            "action_done": self._undone_step_ran,
+            "after_steps": self._followed_steps_ran,
+            "ladder_running": self._ladder_running,
+            "awaiting_approval": self._still_awaiting,
+            "state_active": self._state_active,
+        }.get(name)
+        return check(value) if check else None
+
+    def _undone_step_ran(self, value: Any) -> str | None:
+        """An undo runs only if the step it undoes really ran (one of them, for a list)."""
+        keys = [str(k) for k in value] if isinstance(value, list) else [str(value)]
+        ran = [entry for entry in (outbox.by_key(self.db, k) for k in keys) if entry and entry.status == "done"]
+        return None if ran else f"the step it would undo ({', '.join(keys)}) did not run"
+
+    def _followed_steps_ran(self, value: Any) -> str | None:
+        """Every step it follows ended (waits): it goes on if one of them ran."""
+        done = [e for e in (outbox.by_key(self.db, str(k)) for k in value) if e and e.status == "done"]
+        return None if done else "none of the steps it follows ran"
+
+    def _ladder_running(self, value: Any) -> str | None:
+        case = states.get(self.db, str(value["family"]), str(value["key"])) or {}
+        if case.get("stopped"):
+            return f"staff closed the ladder ({case['stopped'].get('reason')})"
+        if case.get("cycle") != value.get("cycle"):
+            return "the case it belongs to has closed"
+        return None
+
+    def _still_awaiting(self, value: Any) -> str | None:
+        if not outbox.waiting_for_approval(self.db, list(value)):
+            return "staff decided meanwhile: nothing waits for approval any more"
+        return None
+
+    def _state_active(self, value: Any) -> str | None:
+        """[family, key]: e.g. a delegate's copy goes out only while its grant is active."""
+        family, key = str(value[0]), str(value[1])
+        status = (states.get(self.db, family, key) or {}).get("status") or "gone"
+        return None if status == "active" else f"{key.replace(':', ' ', 1)} is {status}"
