@@ -189,7 +189,14 @@ def on_context(
     states: Mapping[str, State], event: Event, now: datetime, rules: DelegationSection
 ) -> dict[str, Decision]:
     named = {k: with_names(g, event.data) for k, g in grant_copies(states).items()}
-    return {k: Decision(state=g, actions=ask_consent(g, now, rules), refs=grant_refs(g)) for k, g in named.items()}
+    out = {k: Decision(state=g, actions=ask_consent(g, now, rules), refs=grant_refs(g)) for k, g in named.items()}
+    order = event.data.get("order")
+    if isinstance(order, dict):  # the delegate's users were read for this order (orders.read_users)
+        for key, decision in ordered(named, order, now, rules, users_read=True).items():
+            before = out.get(key)
+            actions = [*before.actions, *decision.actions] if before else decision.actions
+            out[key] = dataclasses.replace(decision, actions=actions)
+    return out
 
 
 def on_order(states: Mapping[str, State], event: Event, now: datetime, rules: DelegationSection) -> dict[str, Decision]:
