@@ -34,14 +34,16 @@ SENSITIVE = re.compile(
 
 
 # A link that renews, pays, resets a password or logs in without the owner's password: a one-time key in
-# its query (a key, token, hash, signature or auth parameter under any name), WHMCS's password reset page
-# (pwreset.php, or WHMCS 8's route /password/reset), single sign-on (/login/sso), a user invitation
-# (/invite/), a renewal through the cart, the quick-renew module or a /renew/ route. Never in a delegate's
-# copy (o2switch sends quick-renew links to owners only; a reset link hands over the account). An address
-# counts with or without its scheme (billing.example.com/pwreset.php?key=...).
+# its query (a key, token, hash, signature, auth, verification, session or nonce parameter under any name, an
+# OAuth authorisation `code`), WHMCS's password reset page (pwreset.php, or WHMCS 8's route /password/reset),
+# single sign-on (/login/sso), a user invitation (/invite/), a cPanel session (/cpsess<digits>/: whoever holds
+# it is logged in), a renewal through the cart, the quick-renew module or a /renew/ route. Never in a
+# delegate's copy (o2switch sends quick-renew links to owners only; a reset link hands over the account). An
+# address counts with or without its scheme (billing.example.com/pwreset.php?key=...).
 ACCOUNT_LINK = re.compile(
-    r"""(?:https?://|www\.|\b[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}/)[^\s"'<>]*?"""
-    r"""(?:pwreset\.php|[?&;][\w-]*(?:key|token|hash|auth|sig|signature)[\w-]*=|[?&;]timestamp=|"""
+    r"""(?:https?://|www\.|\b[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}(?::\d+)?/)[^\s"'<>]*?"""
+    r"""(?:pwreset\.php|[?&;][\w-]*(?:key|token|hash|auth|sig|signature|verif|session|nonce|otp)[\w-]*=|"""
+    r"""[?&;](?:timestamp|code|sid)=|/cpsess\d+|"""
     r"""/password/reset|/login/sso|/invite/|/renew/|"""
     r"""[?&;]m=quickrenew|cart\.php\?[^\s"'<>]*\brenew)[^\s"'<>]*""",
     re.IGNORECASE,
