@@ -197,13 +197,14 @@ def test_a_ticket_reply_with_a_cpanel_session_link_is_copied_without_it(sandbox:
     grant(world, "--whole-client")
     session = "https://server12.example-host.com:2083/cpsess7302881146/frontend/jupiter/filemanager/index.html"
     verify = "https://billing.example-host.com/clientarea.php?verificationId=QkQ3Yzk1ZjE4YTc2NDk"
-    reply = {
+    subject = "[Ticket ID: 481516] Files restored"
+    reply: dict[str, Any] = {
         "userid": 11,
         "date": "2026-11-25 10:02:00",
         "to": "marie@boulangerie-dupont.fr",
         "cc": "",
         "bcc": "",
-        "subject": "[Ticket ID: 481516] Files restored",
+        "subject": subject,
         "message": f'<p>We restored your files: <a href="{session}">open File Manager</a>.</p>'
         f"<p>Then confirm your new address: {verify}</p>",
         "messagename": "Support Ticket Reply",
@@ -211,6 +212,6 @@ def test_a_ticket_reply_with_a_cpanel_session_link_is_copied_without_it(sandbox:
     }
     report(world, "msg_ticket_reply_cpanel", reply)
     world.settle()
-    [copy] = copies_to_agency(world, reply["subject"])
+    [copy] = copies_to_agency(world, subject)
     assert "We restored your files" in copy["message"] and "open File Manager" in copy["message"]
     assert "cpsess7302881146" not in copy["message"] and "QkQ3Yzk1ZjE4YTc2NDk" not in copy["message"]

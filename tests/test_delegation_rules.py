@@ -521,10 +521,10 @@ def test_an_administrative_contacts_order_makes_it_technical_contact_of_what_it_
     # WHMCS for that order (a user invited since), and WHMCS's answer decides; still not one of them: nothing.
     [read] = stranger["grant:a1"].actions
     assert read.kind == "refresh_client" and read.client_id == 10 and read.params["report"]["order"] == by_stranger
-    users = {"userid": 10, "users": [{"id": 5, "is_owner": True}], "requested_by": "delegation"}
+    users: dict[str, Any] = {"userid": 10, "users": [{"id": 5, "is_owner": True}], "requested_by": "delegation"}
     answer = decide_all({"grant:a1": admin}, event("ClientContext", **users, order=by_stranger), NOW, RULES)
     assert set(answer) == {"grant:a1"} and answer["grant:a1"].actions == []
-    invited = {**users, "users": [*users["users"], {"id": 99, "is_owner": False}]}
+    invited = {**users, "users": [{"id": 5, "is_owner": True}, {"id": 99, "is_owner": False}]}
     answer = decide_all({"grant:a1": admin}, event("ClientContext", **invited, order=by_stranger), NOW, RULES)
     assert answer["grant:o1-10"].state and answer["grant:o1-10"].state["order"]["user"] == 99
 
