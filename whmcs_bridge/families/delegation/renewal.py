@@ -161,7 +161,8 @@ def refused_by_whmcs(
         why = not_the_owners(what, item, grant["owner"], holder)
         return refused(grant, renewal, why, now, "delegation.renewal_not_owners", kind=what, id=str(item))
     if data.get("status"):  # WHMCS's status says it cannot be renewed (terminated, cancelled, pending...)
-        why = f"{what} #{item} is {str(data['status']).lower()} in WHMCS: only an active {what} can be renewed"
+        able = "an active domain" if what == "domain" else "an active or suspended service"
+        why = f"{what} #{item} is {str(data['status']).lower()} in WHMCS: only {able} can be renewed"
         return refused(grant, renewal, why, now, "delegation.renewal_not_renewable", status=str(data["status"]))
     return None
 
