@@ -61,9 +61,9 @@ def _echo_case(c: dict[str, Any]) -> None:
     if c["status"] == "disputed" and pending:
         names = ", ".join(p["by"] for p in pending)
         click.echo(
-            f"  the holder's consent after its objection is recorded by {names}, without evidence: a second member "
-            f"of staff must confirm it (ownership resolve {c['id']} --outcome objection-withdrawn --by NAME, or "
-            f"ownership record-answer {c['id']} --party holder --answer consent --by NAME), or give --evidence FILE"
+            f"  the holder's consent after its objection is recorded by {names}: a second member of staff must "
+            f"confirm it (ownership resolve {c['id']} --outcome objection-withdrawn --by NAME, or "
+            f"ownership record-answer {c['id']} --party holder --answer consent --by NAME)"
         )
     if c["status"] == "executing" and c.get("backup_waiting"):
         click.echo(
@@ -359,8 +359,9 @@ def record_answer(
     """Record an answer received outside the one-time link (a ticket reply, an email, a letter, a call): it
     counts as the party's answer (an objection disputes the case, consent sends it to review) and
     classifies the party's flagged ticket replies (and those of writers who are neither party). The holder's
-    consent after its objection needs --evidence FILE, or a second listed member of staff (another login)
-    recording it too. The decision is anchored in WHMCS's activity log before the command returns."""
+    consent after its objection needs a second listed member of staff (another login) recording it too, with
+    or without --evidence FILE: a file is kept but never replaces the second person. The decision is anchored
+    in WHMCS's activity log before the command returns."""
     with _store(obj) as (config, db):
         data = None
         if evidence is not None:
