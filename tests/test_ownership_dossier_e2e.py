@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pypdfium2
 import pytest
@@ -146,3 +148,69 @@ def test_a_documented_case_exported_signed_and_checked_offline_with_its_pdf(worl
             driver.save_screenshot(str(Path(SHOTS) / "ownership-dossier-html.png"))
         finally:
             driver.quit()
+
+
+def edit_case(world: World, case_id: str, change: Callable[[dict[str, Any]], None]) -> str:
+    """The case's JSON edited in the SQLite file, as someone with the database but not the key would; the
+    state as it was is returned, to put back."""
+    conn = sqlite3.connect(world.tmp / "state.db", isolation_level=None)
+    where = "WHERE family = 'ownership' AND key = ?"
+    (before,) = conn.execute(f"SELECT state FROM family_state {where}", (f"case:{case_id}",)).fetchone()
+    case = json.loads(before)
+    change(case)
+    conn.execute(f"UPDATE family_state SET state = ? {where}", (json.dumps(case, sort_keys=True), f"case:{case_id}"))
+    conn.close()
+    return str(before)
+
+
+def put_back(world: World, case_id: str, state: str) -> None:
+    conn = sqlite3.connect(world.tmp / "state.db", isolation_level=None)
+    conn.execute(
+        "UPDATE family_state SET state = ? WHERE family = 'ownership' AND key = ?", (state, f"case:{case_id}")
+    )
+    conn.close()
+
+
+def test_an_export_from_a_case_state_edited_in_the_database_is_refused(world: World, tmp_path: Path):
+    """From the issue-17 hostile test (H3): the case's JSON edited directly in the SQLite file (who approved,
+    what was answered) was exported into a dossier that verified: the case state lies outside the keyed audit
+    chain. Each staff fact the dossier states (approvals with the staff member and system user, answers
+    recorded by staff, the evidence checks, the timeline's staff steps) is checked against the case's audit rows at export: an
+    edited one refuses in one sentence naming it, and nothing is written."""
+    case_id = open_and_document(world, "domain:20")
+    world.run(
+        "ownership", "record-answer", case_id, "--party", "holder", "--answer", "consent", "--via", "phone",
+        "--by", "carol", "--note", "agreed on the phone",
+    )
+    world.run("ownership", "approve", case_id, "--by", "alice")
+    world.settle()
+
+    def bob_approved(case: dict[str, Any]) -> None:
+        case["approvals"][0].update(by="bob", os_user="bob-login")
+
+    def objected(case: dict[str, Any]) -> None:
+        case["recorded_answers"][0]["answer"] = "object"
+
+    def timeline(case: dict[str, Any]) -> None:
+        [approval] = [h for h in case["history"] if h["what"] == "approval"]
+        approval["by"] = "bob"
+
+    def checked_by_bob(case: dict[str, Any]) -> None:
+        case["evidence"][0]["checks"][0]["by"] = "bob"
+
+    for change, named in (
+        (bob_approved, "the approval by bob"),
+        (checked_by_bob, "the check of evidence item 1 by bob"),
+        (objected, "the holder's answer recorded by carol"),
+        (timeline, "the timeline's step 'approval' by bob"),
+    ):
+        state = edit_case(world, case_id, change)
+        out = tmp_path / f"dossier-{change.__name__}"
+        refused = world.fail("ownership", "export", case_id, "--out", str(out))
+        assert f"case {case_id} cannot be exported: {named}" in refused and "audit chain" in refused, refused
+        assert len(refused.strip().splitlines()) == 1 and not out.exists(), refused
+        put_back(world, case_id, state)
+
+    out = tmp_path / "dossier"
+    world.run("ownership", "export", case_id, "--out", str(out))
+    assert "verifies" in world.run("ownership", "verify-dossier", str(out), "--against-state").output

@@ -486,7 +486,9 @@ def _echo_anchor(line: str | None) -> None:
 def export(obj: Context, case_id: str, out: Path) -> None:
     """Write the case's signed dossier into a new folder (0700, files 0600): summary.html and its PDF copy,
     manifest.json signed in manifest.sig, the evidence files, the audit segment from the case's first to
-    its last row, and the public key. The audit chain is anchored in WHMCS's activity log first."""
+    its last row, and the public key. The audit chain is anchored in WHMCS's activity log first. Refused if
+    the case's state says staff did something (an approval, a recorded answer, a timeline step) that no audit
+    row records: the state was edited in the database."""
     with _store(obj) as (config, db):
         sealed = dossier.export(config, db, case_id, out, now=utcnow(), api=_api(config))
     manifest = sealed.manifest
@@ -517,7 +519,8 @@ def export(obj: Context, case_id: str, out: Path) -> None:
 @user_errors
 def verify_dossier(obj: Context, folder: Path, public_key: Path | None, against_state: bool) -> None:
     """Check a dossier offline: its signature with the public key, every file's SHA-256, no path leaving the
-    folder, the audit segment against its signed checkpoints; name each thing that failed (exit 1)."""
+    folder, the audit segment against its signed checkpoints, each staff fact and answer of the case against
+    its audit row; name each thing that failed (exit 1)."""
     key = PublicKey.from_file(public_key) if public_key else None
     if key is None:
         try:
