@@ -174,9 +174,9 @@ def put_back(world: World, case_id: str, state: str) -> None:
 def test_an_export_from_a_case_state_edited_in_the_database_is_refused(world: World, tmp_path: Path):
     """From the issue-17 hostile test (H3): the case's JSON edited directly in the SQLite file (who approved,
     what was answered) was exported into a dossier that verified: the case state lies outside the keyed audit
-    chain. Each staff fact the dossier states (approvals with the staff member and system user, answers
-    recorded by staff, the evidence checks, the timeline's staff steps) is checked against the case's audit rows at export: an
-    edited one refuses in one sentence naming it, and nothing is written."""
+    chain. Each fact the dossier states (approvals with the staff member and system user, answers recorded by
+    staff, the evidence checks, the timeline's staff steps, the answers through links) is checked against the
+    case's audit rows at export: an edited one refuses in one sentence naming it, and nothing is written."""
     case_id = open_and_document(world, "domain:20")
     world.run(
         "ownership", "record-answer", case_id, "--party", "holder", "--answer", "consent", "--via", "phone",
@@ -198,7 +198,11 @@ def test_an_export_from_a_case_state_edited_in_the_database_is_refused(world: Wo
     def checked_by_bob(case: dict[str, Any]) -> None:
         case["evidence"][0]["checks"][0]["by"] = "bob"
 
+    def browser(case: dict[str, Any]) -> None:
+        case["answers"][0]["user_agent"] = "the requester's office browser"
+
     for change, named in (
+        (browser, "the requester's answer of"),
         (bob_approved, "the approval by bob"),
         (checked_by_bob, "the check of evidence item 1 by bob"),
         (objected, "the holder's answer recorded by carol"),
@@ -207,7 +211,8 @@ def test_an_export_from_a_case_state_edited_in_the_database_is_refused(world: Wo
         state = edit_case(world, case_id, change)
         out = tmp_path / f"dossier-{change.__name__}"
         refused = world.fail("ownership", "export", case_id, "--out", str(out))
-        assert f"case {case_id} cannot be exported: {named}" in refused and "audit chain" in refused, refused
+        said = f"case {case_id} cannot be exported: its state in the database was edited outside the bridge ({named}"
+        assert said in refused and "audit chain" in refused, refused
         assert len(refused.strip().splitlines()) == 1 and not out.exists(), refused
         put_back(world, case_id, state)
 

@@ -63,12 +63,11 @@ def export(
     rows = case_rows(db, case_id)
     if not rows:
         raise BridgeError(f"case {case_id} has no rows in the audit chain: nothing to seal")
-    edited = staff_fact_problems(case, rows)
+    edited = recorded_problems(case, rows)
     if edited:
         raise BridgeError(
-            f"case {case_id} cannot be exported: {edited[0]}, so the case's state in the database no longer says "
-            "what staff did (edited outside the bridge); restore the state from a backup and check the chain "
-            "with `whmcs-bridge audit verify`"
+            f"case {case_id} cannot be exported: its state in the database was edited outside the bridge "
+            f"({edited[0]}); restore the state from a backup and check the chain with `whmcs-bridge audit verify`"
         )
     if api is not None and audit.anchored_from(db, rows[-1]["id"]) is None:
         try:
@@ -195,24 +194,42 @@ def case_problems(case: dict[str, Any], files: dict[str, str], rows: list[dict[s
     ]
     mine = [row for row in rows if row["id"] in own and is_case_row(row, case_id)]
     by_hash = set(files.values())
-    attached = {r["detail"].get("sha256") for r in mine if r["action"] == ATTACHED and isinstance(r["detail"], dict)}
-    for item in case.get("evidence", []):
-        if item.get("sha256") not in by_hash:
-            problems.append(f"evidence item {item.get('item')}: no file with its SHA-256 in the dossier")
-        if item.get("sha256") not in attached:
-            problems.append(f"evidence item {item.get('item')}: its SHA-256 is not in the audit chain (entry edited)")
-    problems += staff_fact_problems(case, mine)
-    decided = {
-        (r["detail"].get("decision"), r["detail"].get("ip"))
-        for r in mine
-        if r["action"] == "consent.decided" and isinstance(r["detail"], dict)
-    }
-    for answer in case.get("answers", []):
-        if (answer.get("decision"), answer.get("ip")) not in decided:
-            problems.append(
-                f"the {answer.get('party')}'s answer of {answer.get('at')}: not in the audit chain (entry edited)"
-            )
+    problems += [
+        f"evidence item {item.get('item')}: no file with its SHA-256 in the dossier"
+        for item in case.get("evidence", [])
+        if item.get("sha256") not in by_hash
+    ]
+    return problems + recorded_problems(case, mine)
+
+
+def recorded_problems(case: dict[str, Any], rows: list[dict[str, Any]]) -> list[str]:
+    """The case's facts against the case's audit rows that recorded them: each evidence item's SHA-256 (its
+    attach row), what staff did (staff_fact_problems), each answer through a link (its consent.decided row:
+    the party, the answer, the address, the browser, the reason and the instant). Run at export on the live
+    rows and by verify on the dossier's."""
+    attached = {r["detail"].get("sha256") for r in rows if r["action"] == ATTACHED and isinstance(r["detail"], dict)}
+    problems = [
+        f"evidence item {item.get('item')}: its SHA-256 is not in the audit chain (entry edited)"
+        for item in case.get("evidence", [])
+        if item.get("sha256") not in attached
+    ]
+    problems += staff_fact_problems(case, rows)
+    links = [(r.get("at"), r["detail"]) for r in rows if r["action"] == "consent.decided" and isinstance(r["detail"], dict)]
+    problems += [
+        f"the {answer.get('party')}'s answer of {answer.get('at')}: not in the audit chain (entry edited)"
+        for answer in case.get("answers", [])
+        if not any(_same_answer(answer, at, detail) for at, detail in links)
+    ]
     return problems
+
+
+def _same_answer(answer: dict[str, Any], at: Any, detail: dict[str, Any]) -> bool:
+    party = "requester" if detail.get("purpose") == "ownership-requester" else "holder"
+    return (
+        at == answer.get("at")
+        and party == answer.get("party")
+        and all((detail.get(k) or "") == (answer.get(k) or "") for k in ("decision", "ip", "user_agent", "reason"))
+    )
 
 
 STAFF_COMMAND = "staff.OwnershipCommand."
