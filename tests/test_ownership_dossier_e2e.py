@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sqlite3
 import struct
 import zlib
 from collections.abc import Callable, Iterator
@@ -24,10 +23,11 @@ from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 
-from tests.conftest import Sandbox, needs
+from tests.conftest import Sandbox, needs, sql
 from tests.test_ownership_e2e import World, open_and_document
 from whmcs_bridge.cli import app as cli
 from whmcs_bridge.evidence import anchor, folder
+from whmcs_bridge.store.db import Database
 
 pytestmark = needs("chromium", "chromedriver", install="apt-get install chromium chromium-driver")
 SHOTS = os.environ.get("WHMCS_BRIDGE_SHOTS")
@@ -150,25 +150,24 @@ def test_a_documented_case_exported_signed_and_checked_offline_with_its_pdf(worl
             driver.quit()
 
 
+CASE_STATE = "SELECT state FROM family_state WHERE family = 'ownership' AND key = ?"
+SET_CASE_STATE = "UPDATE family_state SET state = ? WHERE family = 'ownership' AND key = ?"
+
+
 def edit_case(world: World, case_id: str, change: Callable[[dict[str, Any]], None]) -> str:
     """The case's JSON edited in the SQLite file, as someone with the database but not the key would; the
     state as it was is returned, to put back."""
-    conn = sqlite3.connect(world.tmp / "state.db", isolation_level=None)
-    where = "WHERE family = 'ownership' AND key = ?"
-    (before,) = conn.execute(f"SELECT state FROM family_state {where}", (f"case:{case_id}",)).fetchone()
-    case = json.loads(before)
-    change(case)
-    conn.execute(f"UPDATE family_state SET state = ? {where}", (json.dumps(case, sort_keys=True), f"case:{case_id}"))
-    conn.close()
-    return str(before)
+    with Database(world.tmp / "state.db", signing=False) as db:
+        [row] = sql(db, CASE_STATE, f"case:{case_id}")
+        case = json.loads(row["state"])
+        change(case)
+        sql(db, SET_CASE_STATE, json.dumps(case, sort_keys=True), f"case:{case_id}")
+    return str(row["state"])
 
 
 def put_back(world: World, case_id: str, state: str) -> None:
-    conn = sqlite3.connect(world.tmp / "state.db", isolation_level=None)
-    conn.execute(
-        "UPDATE family_state SET state = ? WHERE family = 'ownership' AND key = ?", (state, f"case:{case_id}")
-    )
-    conn.close()
+    with Database(world.tmp / "state.db", signing=False) as db:
+        sql(db, SET_CASE_STATE, state, f"case:{case_id}")
 
 
 def test_an_export_from_a_case_state_edited_in_the_database_is_refused(world: World, tmp_path: Path):
