@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from cryptography.hazmat.primitives import serialization
 
 from tests.conftest import IDENTIFIER, SECRET, WEBHOOK_SECRET, Sandbox
 from whmcs_bridge.cli import app as cli
@@ -61,7 +62,8 @@ def state(tmp_path: Path) -> Iterator[Path]:
                 detail={"n": i, "amount": "49.95", "text": "héllo"},
                 at=f"2026-11-2{i}T10:00:00+00:00",
             )
-    assert verify(config) == (0, f"audit chain intact: 5 entries, signed with {fingerprint(tmp_path)}\n")
+    code, out = verify(config)
+    assert code == 0 and out.startswith(f"audit chain intact: 5 entries, signed with {fingerprint(tmp_path)}\n"), out
     yield config
 
 
@@ -363,3 +365,68 @@ def test_a_lost_key_is_replaced_only_on_purpose_and_the_replacement_recorded(sta
     (state.parent / "new.pem").write_text(new.public.pem())
     code, out = verify(state, "--public-key", str(state.parent / "new.pem"), "--public-key", str(state.parent / "old.pem"))
     assert code == 0 and "audit chain intact: 6 entries" in out, out
+
+
+# --- the key itself replaced (issue 17's hostile test, H4) ----------------------------------------------------
+
+
+def pin(config: Path, fingerprint: str) -> None:
+    """What the installer does once the first start made the key: its fingerprint (as `audit key` prints it) in
+    the configuration file, which root owns and the daemon's user cannot rewrite."""
+    text = "".join(line for line in config.read_text().splitlines(keepends=True) if "key_fingerprint:" not in line)
+    config.write_text(text.replace("  path: state.db\n", f"  path: state.db\n  key_fingerprint: {fingerprint}\n"))
+
+
+def swap_key(config: Path, forger: keys.SigningKey) -> None:
+    """Someone who may write the database's folder puts their own key in place of signing-key.pem and re-signs
+    the whole chain (head and every checkpoint) with it: every local signature is then theirs."""
+    path = config.parent / keys.KEY_FILE
+    path.unlink()
+    path.write_bytes(
+        forger.key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    path.chmod(0o600)
+    with Database(config.parent / "state.db", migrate=False) as db:
+        assert db.signer is not None and db.signer.fingerprint == forger.fingerprint
+        with db.atomic() as conn:
+            for point in audit.checkpoints(db):
+                signature = forger.sign(audit.statement(point.count, point.hash))
+                conn.execute(
+                    "UPDATE audit_checkpoint SET signature = ?, fingerprint = ? WHERE count = ?",
+                    (signature, forger.fingerprint, point.count),
+                )
+        audit.sign_head(db)
+
+
+def test_tamper_15_replace_the_key_and_re_sign_the_chain_against_a_pinned_fingerprint(state: Path):
+    """From the issue-17 hostile test (H4): the key file beside the database replaced and the whole chain
+    re-signed with the new key made the default `audit verify` say intact. The fingerprint pinned in the
+    configuration (root's file) is what a key in the database's folder cannot vouch for itself."""
+    bridge = fingerprint(state.parent)
+    with Database(state.parent / "state.db") as db:
+        audit.checkpoint(db, "staff")
+    pin(state, bridge)
+    code, out = verify(state)
+    assert code == 0 and f"signed with {bridge}, the key pinned in the configuration" in out, out
+    assert "would not be detected" not in out, out
+
+    mallory = keys.SigningKey.generate()
+    swap_key(state, mallory)
+    code, out = verify(state)
+    assert code == 1 and "intact" not in out, out
+    assert f"signed with {mallory.fingerprint}, not the key pinned in the configuration ({bridge}" in out, out
+    code, out = verify(state, "--json")
+    assert code == 1 and "intact" not in out, out
+
+
+def test_without_a_pinned_key_verify_says_a_replaced_key_would_not_be_detected(state: Path):
+    mallory = keys.SigningKey.generate()
+    swap_key(state, mallory)
+    code, out = verify(state)
+    assert code == 0, out
+    assert "no key is pinned" in out and "a replaced key (with the chain re-signed) would not be detected" in out
+    assert f"key_fingerprint: {mallory.fingerprint}" in out and "--against-whmcs" in out, out
+    result = CliRunner().invoke(cli.main, ["--config", str(state), "audit", "key"], catch_exceptions=False)
+    assert f"key_fingerprint: {mallory.fingerprint}" in result.output, result.output

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import Sandbox
-from tests.test_audit_tamper import write_config
+from tests.test_audit_tamper import pin, write_config
 from tests.test_daemon import Running, configure, free_port
 from whmcs_bridge.cli import app as cli
 from whmcs_bridge.errors import EnvironmentProblem
@@ -51,6 +51,22 @@ def test_the_daemon_warns_of_the_key_at_start(sandbox: Sandbox, tmp_path: Path):
     daemon = Running(config, int(config.read_text().split("listen: 127.0.0.1:")[1].split()[0]))
     code, err = daemon.stop()
     assert code == 0 and warning is not None and f"WARNING whmcs_bridge.daemon: {warning}" in err, err
+
+
+def test_the_daemon_warns_at_start_of_a_key_that_is_not_the_pinned_one(sandbox: Sandbox, tmp_path: Path):
+    """Issue 17's hostile test (H4): a key swapped beside the database signs whatever the daemon appends next;
+    the fingerprint pinned in the configuration names it at start."""
+    config = configure(tmp_path, sandbox, free_port())
+    Database(config.parent / "state.db").close()
+    pinned = keys.SigningKey.generate().fingerprint
+    pin(config, pinned)
+    here = keys.load(config.parent / keys.KEY_FILE)
+    assert here is not None
+    daemon = Running(config, int(config.read_text().split("listen: 127.0.0.1:")[1].split()[0]))
+    code, err = daemon.stop()
+    assert code == 0, err
+    said = f"the signing key beside the database is {here.fingerprint}, not the key pinned in the configuration ({pinned}"
+    assert f"WARNING whmcs_bridge.daemon: {said}" in err, err
 
 
 @pytest.mark.skipif(not AS_ROOT, reason="giving the key to another user needs root")

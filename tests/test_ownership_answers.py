@@ -248,6 +248,7 @@ def test_both_accounts_show_the_case_in_whmcs_sticky_while_disputed(world: World
         "--note",
         "withdrew the objection by email",
     )
+    world.run("ownership", "resolve", case_id, "--outcome", "objection-withdrawn", "--by", "bob")
     world.run("ownership", "approve", case_id, "--by", "alice")
     world.settle()
     assert any(case_id in n and "approved" in n for n, _ in notes(world, 20))
@@ -297,12 +298,12 @@ def record(world: World, case_id: str, answer: str, by: str, *extra: str) -> Any
     return [*args, "--by", by, *extra]
 
 
-def test_an_objection_turned_into_consent_needs_evidence_or_a_second_staff_member(
+def test_an_objection_turned_into_consent_needs_a_second_staff_member(
     world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     """From the issue-17 break test: one member of staff turned a recorded objection into consent with
-    `--answer consent --via phone` and nothing else. Now it takes a file, or a second listed member of staff
-    (another person: not the same operating-system user under another name)."""
+    `--answer consent --via phone` and nothing else. Now it takes a second listed member of staff (another
+    person: not the same operating-system user under another name)."""
     case_id = open_and_document(world, "domain:20")
     world.run(*record(world, case_id, "object", "alice", "--note", "called: objects"))
     assert world.case(case_id)["status"] == "disputed"
@@ -310,9 +311,9 @@ def test_an_objection_turned_into_consent_needs_evidence_or_a_second_staff_membe
     monkeypatch.setenv("SUDO_USER", "alice-login")
     out = world.run(*record(world, case_id, "consent", "alice", "--note", "called back: agrees")).output
     assert world.case(case_id)["status"] == "disputed", out
-    assert "a second member of staff" in out and "--evidence" in out, out
+    assert "a second member of staff" in out, out
     refused = world.fail(*record(world, case_id, "consent", "Alice"))
-    assert "alice already recorded" in refused and "--evidence" in refused, refused
+    assert "alice already recorded" in refused, refused
     refused = world.fail(*record(world, case_id, "consent", "bob"))  # alice's login, typing bob
     assert "one person may not count as two" in refused, refused
     assert world.case(case_id)["status"] == "disputed"
@@ -323,15 +324,31 @@ def test_an_objection_turned_into_consent_needs_evidence_or_a_second_staff_membe
     assert case["status"] == "review" and case.get("holder_consent")
 
 
-def test_an_objection_turned_into_consent_with_the_holders_letter_takes_one_member_of_staff(
-    world: World, tmp_path: Path
+def test_an_objection_is_never_overturned_by_one_member_of_staff_with_a_file_of_their_own(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
+    """From the issue-17 hostile test (H5): one member of staff overturned the holder's objection alone with
+    `--evidence FILE`, a file they wrote themselves. The file is attached and recorded with the answer, but a
+    second listed member of staff (another login) must still confirm the consent."""
     case_id = open_and_document(world, "domain:20")
     world.run(*record(world, case_id, "object", "alice"))
     letter = tmp_path / "withdrawal.pdf"
     letter.write_bytes(PDF + b"I withdraw my objection")
-    world.run(*record(world, case_id, "consent", "alice", "--evidence", str(letter)))
-    assert world.case(case_id)["status"] == "review"
+    monkeypatch.setenv("SUDO_USER", "alice-login")
+    out = world.run(*record(world, case_id, "consent", "alice", "--evidence", str(letter))).output
+    case = world.case(case_id)
+    assert case["status"] == "disputed", out
+    assert "a second member of staff" in out and "--evidence" not in out, out
+    [pending] = case["consent_confirmations"]
+    assert pending["by"] == "alice" and pending["evidence"] == case["evidence"][-1]["item"]
+    refused = world.fail(*record(world, case_id, "consent", "Alice", "--evidence", str(letter)))
+    assert "alice already recorded" in refused and "--evidence" not in refused, refused
+    assert "--evidence" not in world.run("ownership", "show", case_id).output
+
+    monkeypatch.setenv("SUDO_USER", "bob-login")
+    world.run(*record(world, case_id, "consent", "bob", "--note", "I read the letter and called back"))
+    case = world.case(case_id)
+    assert case["status"] == "review" and case.get("holder_consent")
 
 
 def test_staff_give_an_outside_requesters_contact_on_the_command_line(world: World):

@@ -12,8 +12,9 @@ import os
 import shutil
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pypdfium2
 import pytest
@@ -22,10 +23,11 @@ from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 
-from tests.conftest import Sandbox, needs
+from tests.conftest import Sandbox, needs, sql
 from tests.test_ownership_e2e import World, open_and_document
 from whmcs_bridge.cli import app as cli
 from whmcs_bridge.evidence import anchor, folder
+from whmcs_bridge.store.db import Database
 
 pytestmark = needs("chromium", "chromedriver", install="apt-get install chromium chromium-driver")
 SHOTS = os.environ.get("WHMCS_BRIDGE_SHOTS")
@@ -146,3 +148,73 @@ def test_a_documented_case_exported_signed_and_checked_offline_with_its_pdf(worl
             driver.save_screenshot(str(Path(SHOTS) / "ownership-dossier-html.png"))
         finally:
             driver.quit()
+
+
+CASE_STATE = "SELECT state FROM family_state WHERE family = 'ownership' AND key = ?"
+SET_CASE_STATE = "UPDATE family_state SET state = ? WHERE family = 'ownership' AND key = ?"
+
+
+def edit_case(world: World, case_id: str, change: Callable[[dict[str, Any]], None]) -> str:
+    """The case's JSON edited in the SQLite file, as someone with the database but not the key would; the
+    state as it was is returned, to put back."""
+    with Database(world.tmp / "state.db", signing=False) as db:
+        [row] = sql(db, CASE_STATE, f"case:{case_id}")
+        case = json.loads(row["state"])
+        change(case)
+        sql(db, SET_CASE_STATE, json.dumps(case, sort_keys=True), f"case:{case_id}")
+    return str(row["state"])
+
+
+def put_back(world: World, case_id: str, state: str) -> None:
+    with Database(world.tmp / "state.db", signing=False) as db:
+        sql(db, SET_CASE_STATE, state, f"case:{case_id}")
+
+
+def test_an_export_from_a_case_state_edited_in_the_database_is_refused(world: World, tmp_path: Path):
+    """From the issue-17 hostile test (H3): the case's JSON edited directly in the SQLite file (who approved,
+    what was answered) was exported into a dossier that verified: the case state lies outside the keyed audit
+    chain. Each fact the dossier states (approvals with the staff member and system user, answers recorded by
+    staff, the evidence checks, the timeline's staff steps, the answers through links) is checked against the
+    case's audit rows at export: an edited one refuses in one sentence naming it, and nothing is written."""
+    case_id = open_and_document(world, "domain:20")
+    world.run(
+        "ownership", "record-answer", case_id, "--party", "holder", "--answer", "consent", "--via", "phone",
+        "--by", "carol", "--note", "agreed on the phone",
+    )
+    world.run("ownership", "approve", case_id, "--by", "alice")
+    world.settle()
+
+    def bob_approved(case: dict[str, Any]) -> None:
+        case["approvals"][0].update(by="bob", os_user="bob-login")
+
+    def objected(case: dict[str, Any]) -> None:
+        case["recorded_answers"][0]["answer"] = "object"
+
+    def timeline(case: dict[str, Any]) -> None:
+        [approval] = [h for h in case["history"] if h["what"] == "approval"]
+        approval["by"] = "bob"
+
+    def checked_by_bob(case: dict[str, Any]) -> None:
+        case["evidence"][0]["checks"][0]["by"] = "bob"
+
+    def browser(case: dict[str, Any]) -> None:
+        case["answers"][0]["user_agent"] = "the requester's office browser"
+
+    for change, named in (
+        (browser, "the requester's answer of"),
+        (bob_approved, "the approval by bob"),
+        (checked_by_bob, "the check of evidence item 1 by bob"),
+        (objected, "the holder's answer recorded by carol"),
+        (timeline, "the timeline's step 'approval' by bob"),
+    ):
+        state = edit_case(world, case_id, change)
+        out = tmp_path / f"dossier-{change.__name__}"
+        refused = world.fail("ownership", "export", case_id, "--out", str(out))
+        said = f"case {case_id} cannot be exported: its state in the database was edited outside the bridge ({named}"
+        assert said in refused and "audit chain" in refused, refused
+        assert len(refused.strip().splitlines()) == 1 and not out.exists(), refused
+        put_back(world, case_id, state)
+
+    out = tmp_path / "dossier"
+    world.run("ownership", "export", case_id, "--out", str(out))
+    assert "verifies" in world.run("ownership", "verify-dossier", str(out), "--against-state").output

@@ -27,6 +27,7 @@ CASE = "o1234567"
 LETTER = b"%PDF-1.4 a letter"
 FORGED = b"%PDF-1.4 another letter"
 AT = "2026-11-02T10:00:00+00:00"
+APPROVAL = {"command": "approve", "case": CASE, "by": "alice", "os_user": "alice-login", "note": "checked"}
 
 
 def build(out: Path, db: Database) -> None:
@@ -36,7 +37,7 @@ def build(out: Path, db: Database) -> None:
     audit.append(db, dossier.ATTACHED, case_id=CASE, detail={"sha256": sha}, at=AT)
     audit.append(db, "escalation.notice_sent", client_id=6, detail={"n": 2}, at=AT)  # another case's, meanwhile
     audit.append(db, "consent.decided", case_id=CASE, detail={"decision": "accept", "ip": "192.0.2.1"}, at=AT)
-    audit.append(db, "ownership.approved", subject=f"ownership:{CASE}", detail={"by": "alice"}, at=AT)
+    audit.append(db, f"{dossier.STAFF_COMMAND}approve", actor="staff:alice", case_id=CASE, detail=APPROVAL, at=AT)
     rows = dossier.case_rows(db, CASE)
     segment = audit.segment(db, rows[0]["id"], rows[-1]["id"], at=AT)
     writer = folder.FolderWriter(out)
@@ -44,8 +45,10 @@ def build(out: Path, db: Database) -> None:
     writer.add_text("summary.html", f"<!doctype html><title>Ownership case {CASE}</title>")
     case = {
         "id": CASE,
-        "evidence": [{"item": 1, "sha256": sha}],
+        "evidence": [{"item": 1, "sha256": sha, "status": "pending", "checks": []}],
         "answers": [{"party": "holder", "decision": "accept", "ip": "192.0.2.1", "at": AT}],
+        "approvals": [{"by": "alice", "os_user": "alice-login", "at": AT, "note": "checked"}],
+        "history": [{"at": AT, "what": "approval", "by": "alice", "why": "1 of 1: checked"}],
     }
     assert db.signer is not None
     sealed = writer.seal(
@@ -259,6 +262,24 @@ def test_forgery_10_a_whole_dossier_made_with_another_key(tmp_path: Path, built:
     assert problems(tmp_path / "forged", key) == [
         f"manifest.json: signed with the key {stranger}, not with the given key {key.fingerprint}",
         f"the audit checkpoint at row 5: not signed with {key.fingerprint}",
+    ]
+
+
+def test_forgery_11_a_dossier_exported_from_a_case_state_edited_in_the_database(
+    built: tuple[Path, Database, keys.PublicKey],
+):
+    """From the issue-17 hostile test (H3): who approved was edited in the case's state in the database, and
+    the bridge signed the dossier it exported from it. Each staff fact of the summary is checked against the
+    audit row its command left: an approval, or a timeline step, that no row records is named."""
+    out, db, key = built
+    manifest = manifest_of(out)
+    manifest["case"]["approvals"][0].update(by="bob", os_user="bob-login")
+    manifest["case"]["history"][0]["by"] = "bob"
+    assert db.signer is not None
+    resign(out, manifest, db.signer)
+    assert problems(out, key) == [
+        f"the approval by bob (bob-login) of {AT} has no entry in the audit chain",
+        f"the timeline's step 'approval' by bob of {AT} has no entry in the audit chain",
     ]
 
 

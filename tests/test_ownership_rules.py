@@ -473,7 +473,10 @@ def test_a_recorded_holder_answer_moves_the_case_as_the_link_would(status: str, 
     if status == "disputed":
         state = holder_answers(state, "decline").state or {}
     assert state["status"] == status
-    d = answer(state, "holder", what, evidence=1 if status == "disputed" else None)  # the holder's letter
+    if status == "disputed":  # the holder's letter is kept, but a second member of staff confirms (issue 17, H5)
+        state = answer(state, "holder", what, evidence=1, by="alice", os_user="alice").state or {}
+        assert state["status"] == "disputed" and state["consent_confirmations"][0]["evidence"] == 1
+    d = answer(state, "holder", what, by="bob")
     assert d.state and d.state["status"] == after and d.state["recorded_answers"][-1]["os_user"] == "root"
     if after == "disputed":
         assert "ownership.staff_disputed" in [a.params.get("msg", {}).get("id") for a in d.actions]

@@ -352,6 +352,10 @@ class Daemon:
         exposed = keys.exposure(signer.path, self.config.state.path) if signer and signer.path else None
         if exposed:
             log.warning("%s", exposed)
+        pinned = self.config.state.key_fingerprint
+        swapped = keys.pin_problem(signer.fingerprint, pinned, self.config.source) if signer else None
+        if swapped:
+            log.warning("the signing key beside the database is %s", swapped)
         try:
             self._loop()
         except Interrupted as exc:  # SIGTERM while WHMCS was slow to answer: not waited for (whmcs/client.py)

@@ -46,7 +46,9 @@ def audit_verify(obj: Context, public_key: tuple[Path, ...], against_whmcs: bool
     """Recompute the audit chain and check its signed head and checkpoints; exit 1 and name the first
     broken row if rows were edited, deleted, added, renumbered or wiped without the signing key.
     Without the signing key beside the database (and no --public-key) it never says intact: it says what
-    it could not check and exits 1. With --against-whmcs, also exit 1 if the chain is not the one anchored
+    it could not check and exits 1. With the key's fingerprint pinned in the configuration
+    (state.key_fingerprint), exit 1 if the chain is signed with any other key; unpinned, it says that a
+    replaced key would not be detected. With --against-whmcs, also exit 1 if the chain is not the one anchored
     in WHMCS (cut short, rewritten, an anchor missing from WHMCS, or restored from an older copy)."""
     config = obj.config()
     with Database(existing_state(config), migrate=False) as db:
@@ -71,6 +73,9 @@ def audit_verify(obj: Context, public_key: tuple[Path, ...], against_whmcs: bool
                 f"{keys.key_path(db.path.resolve())} is missing, so the signed head and checkpoints were not "
                 "checked: restore the key, or give the bridge's public key with --public-key FILE"
             )
+        pinned = keys.pin_problem(key.fingerprint, config.state.key_fingerprint, config.source)
+        if pinned:
+            raise BridgeError(f"audit chain NOT verified: its {count} row(s) link up but its head is signed with {pinned}")
         anchors = None
         if against_whmcs:
             anchors, problems = anchor.compare(
@@ -78,12 +83,17 @@ def audit_verify(obj: Context, public_key: tuple[Path, ...], against_whmcs: bool
             )
             if problems:
                 raise AuditChainError(count, "; ".join(problems))
-    signed = f", signed with {key.fingerprint}"
+    is_pinned = config.state.key_fingerprint is not None
+    signed = f", signed with {key.fingerprint}" + (", the key pinned in the configuration" if is_pinned else "")
     whmcs = f", matching {anchors} anchor(s) in WHMCS's activity log" if anchors is not None else ""
     if as_json:
-        echo_json({"intact": True, "entries": count, "key": key.fingerprint, "whmcs_anchors": anchors})
+        echo_json(
+            {"intact": True, "entries": count, "key": key.fingerprint, "key_pinned": is_pinned, "whmcs_anchors": anchors}
+        )
     else:
         click.echo(f"audit chain intact: {count} entr{'y' if count == 1 else 'ies'}{signed}{whmcs}")
+    if not is_pinned:
+        click.echo(f"warning: {keys.unpinned(key.fingerprint, config.source)}", err=True)
 
 
 @audit.command("key")
@@ -134,6 +144,15 @@ def audit_key(obj: Context, out: Path | None, new: bool, by: str | None, note: s
     exposed = keys.exposure(keys.key_path(config.state.path), config.state.path)
     if exposed:
         click.echo(f"warning: {exposed}", err=True)
+    pinned = config.state.key_fingerprint
+    if pinned is None:
+        click.echo(
+            f"pin it: add `key_fingerprint: {signer.fingerprint}` under `state:` in {config.source} (a file the "
+            "bridge's user cannot rewrite): `audit verify` then refuses a chain signed with any other key"
+        )
+    elif pinned != signer.fingerprint:
+        problem = keys.pin_problem(signer.fingerprint, pinned, config.source)
+        click.echo(f"warning: the signing key beside the database is {problem}", err=True)
 
 
 def _new_key(config: Any, by: str | None, note: str) -> None:

@@ -102,6 +102,12 @@ def _gateway_name(value: str) -> str | None:
 # --- the sections -------------------------------------------------------------------------------
 
 
+def _key_fingerprint(value: str) -> str | None:
+    if not re.fullmatch(r"SHA256:[0-9a-f]{64}", value):
+        return "SHA256: and 64 lowercase hex digits, as `whmcs-bridge audit key` prints it"
+    return None
+
+
 def _some_time(value: Duration) -> str | None:
     """A wait that is not zero: a zero retry or poll interval would be a hot loop against WHMCS."""
     return None if value.total_seconds() > 0 else "a duration greater than 0 (e.g. 30s, 5m)"
@@ -166,6 +172,10 @@ class StateSection:
     path: Path
     # /healthz says "degraded" when the state folder's disk has less than this free.
     min_free_mb: int = check(_positive, 100)
+    # The signing key's fingerprint as `whmcs-bridge audit key` prints it: pinned here, in a file the daemon's
+    # user cannot rewrite, `audit verify` refuses a chain signed with any other key (a key file swapped beside
+    # the database and the chain re-signed with it). Unset: such a swap would not be detected locally.
+    key_fingerprint: str | None = check(_key_fingerprint, None)
 
 
 @dataclass(frozen=True, kw_only=True)

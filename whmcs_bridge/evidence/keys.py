@@ -172,6 +172,30 @@ def exposure(path: Path, state_path: Path) -> str | None:
     )
 
 
+def pin_problem(fingerprint: str, pinned: str | None, config: Path) -> str | None:
+    """Why a key is not the one the configuration pins (`state.key_fingerprint`), None when it is or when
+    nothing is pinned. The configuration is root's file: a key swapped in the database's folder, with the
+    chain re-signed with it, vouches for itself everywhere but here."""
+    if pinned is None or fingerprint == pinned:
+        return None
+    return (
+        f"{fingerprint}, not the key pinned in the configuration ({pinned}, state.key_fingerprint "
+        f"in {config}): the signing key was replaced and the chain re-signed with it, or the key was replaced on "
+        "purpose (`audit key --new`, recorded in the chain) and the pin not updated; restore the pinned key and "
+        "the state from backups and compare with `audit verify --against-whmcs`"
+    )
+
+
+def unpinned(fingerprint: str, config: Path) -> str:
+    """The plain sentence for a chain whose key nothing pins, and how to pin it."""
+    return (
+        "no key is pinned in the configuration: a replaced key (with the chain re-signed) would not be detected "
+        f"by this check; pin it by adding `key_fingerprint: {fingerprint}` under `state:` in {config} (a file the "
+        "bridge's user cannot rewrite), or check with --public-key FILE kept away from this machine or "
+        "--against-whmcs"
+    )
+
+
 def load_or_create(path: Path) -> tuple[SigningKey, bool]:
     """The key at `path`, made (0600, written whole before it takes its name) if there is none yet;
     and whether it was made now. Two processes racing here end with the same key."""

@@ -197,8 +197,10 @@ def record_answer(case: dict[str, Any], data: dict[str, Any], now: datetime, rul
     if party not in ("holder", "requester") or answer not in ("consent", "object"):
         raise ValueError("--party holder|requester and --answer consent|object")
     by = str(data.get("by") or "staff")
-    if party == "holder" and answer == "consent" and case["status"] == "disputed" and not data.get("evidence"):
-        waiting = confirm_withdrawal(case, by, str(data.get("os_user") or ""), via, str(data.get("note") or ""), now)
+    if party == "holder" and answer == "consent" and case["status"] == "disputed":
+        waiting = confirm_withdrawal(
+            case, by, str(data.get("os_user") or ""), via, str(data.get("note") or ""), now, data.get("evidence")
+        )
         if waiting is not None:
             return waiting
     record = {
@@ -223,29 +225,31 @@ def record_answer(case: dict[str, Any], data: dict[str, Any], now: datetime, rul
     return holder_recorded(case, answer, by, record["note"], now, rules)
 
 
-# Distinct listed staff who must record the holder's consent after its objection when no file supports it.
+# Distinct listed staff who must record the holder's consent after its objection. A file (the holder's letter)
+# is attached and recorded with the answer but never stands in for the second person: whoever records the
+# consent can write the file too (issue 17, H5).
 WITHDRAWAL_CONFIRMATIONS = 2
 
 
 def confirm_withdrawal(
-    case: dict[str, Any], by: str, os_user: str, via: str, note: str, now: datetime
+    case: dict[str, Any], by: str, os_user: str, via: str, note: str, now: datetime, evidence: Any = None
 ) -> Decision | None:
-    """A recorded objection turned into consent on one person's word (a call) is a single point of failure:
-    without a file it takes as many distinct listed staff as WITHDRAWAL_CONFIRMATIONS, counted like
+    """A recorded objection turned into consent on one person's word (a call, a letter they hold) is a single
+    point of failure: it takes as many distinct listed staff as WITHDRAWAL_CONFIRMATIONS, counted like
     approvals. None: this one completes it, and the consent is recorded."""
     confirmations = case.setdefault("consent_confirmations", [])
     distinct_staff(confirmations, by, os_user, "recorded the holder's consent after its objection")
-    confirmations.append({"by": by, "os_user": os_user, "at": iso(now), "via": via, "note": note})
+    confirmations.append({"by": by, "os_user": os_user, "at": iso(now), "via": via, "note": note, "evidence": evidence})
     if len(confirmations) >= WITHDRAWAL_CONFIRMATIONS:
         return None
+    kept = f", evidence item {evidence}" if evidence else ""
     step(
         case,
         now,
         "consent after objection",
         by,
-        f"{len(confirmations)} of {WITHDRAWAL_CONFIRMATIONS} staff ({via}, no evidence): waiting for a second "
-        f"member of staff to confirm it (resolve --outcome objection-withdrawn, or record-answer), or for the "
-        f"holder's own writing (record-answer --evidence FILE): {note}",
+        f"{len(confirmations)} of {WITHDRAWAL_CONFIRMATIONS} staff ({via}{kept}): waiting for a second member of "
+        f"staff to confirm it (resolve --outcome objection-withdrawn, or record-answer): {note}",
     )
     return Decision(state=case, due_at=due(case), refs=case_refs(case))
 

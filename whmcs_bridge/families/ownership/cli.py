@@ -61,9 +61,9 @@ def _echo_case(c: dict[str, Any]) -> None:
     if c["status"] == "disputed" and pending:
         names = ", ".join(p["by"] for p in pending)
         click.echo(
-            f"  the holder's consent after its objection is recorded by {names}, without evidence: a second member "
-            f"of staff must confirm it (ownership resolve {c['id']} --outcome objection-withdrawn --by NAME, or "
-            f"ownership record-answer {c['id']} --party holder --answer consent --by NAME), or give --evidence FILE"
+            f"  the holder's consent after its objection is recorded by {names}: a second member of staff must "
+            f"confirm it (ownership resolve {c['id']} --outcome objection-withdrawn --by NAME, or "
+            f"ownership record-answer {c['id']} --party holder --answer consent --by NAME)"
         )
     if c["status"] == "executing" and c.get("backup_waiting"):
         click.echo(
@@ -359,8 +359,9 @@ def record_answer(
     """Record an answer received outside the one-time link (a ticket reply, an email, a letter, a call): it
     counts as the party's answer (an objection disputes the case, consent sends it to review) and
     classifies the party's flagged ticket replies (and those of writers who are neither party). The holder's
-    consent after its objection needs --evidence FILE, or a second listed member of staff (another login)
-    recording it too. The decision is anchored in WHMCS's activity log before the command returns."""
+    consent after its objection needs a second listed member of staff (another login) recording it too, with
+    or without --evidence FILE: a file is kept but never replaces the second person. The decision is anchored
+    in WHMCS's activity log before the command returns."""
     with _store(obj) as (config, db):
         data = None
         if evidence is not None:
@@ -485,7 +486,9 @@ def _echo_anchor(line: str | None) -> None:
 def export(obj: Context, case_id: str, out: Path) -> None:
     """Write the case's signed dossier into a new folder (0700, files 0600): summary.html and its PDF copy,
     manifest.json signed in manifest.sig, the evidence files, the audit segment from the case's first to
-    its last row, and the public key. The audit chain is anchored in WHMCS's activity log first."""
+    its last row, and the public key. The audit chain is anchored in WHMCS's activity log first. Refused if
+    the case's state says staff did something (an approval, a recorded answer, a timeline step) that no audit
+    row records: the state was edited in the database."""
     with _store(obj) as (config, db):
         sealed = dossier.export(config, db, case_id, out, now=utcnow(), api=_api(config))
     manifest = sealed.manifest
@@ -516,7 +519,8 @@ def export(obj: Context, case_id: str, out: Path) -> None:
 @user_errors
 def verify_dossier(obj: Context, folder: Path, public_key: Path | None, against_state: bool) -> None:
     """Check a dossier offline: its signature with the public key, every file's SHA-256, no path leaving the
-    folder, the audit segment against its signed checkpoints; name each thing that failed (exit 1)."""
+    folder, the audit segment against its signed checkpoints, each staff fact and answer of the case against
+    its audit row; name each thing that failed (exit 1)."""
     key = PublicKey.from_file(public_key) if public_key else None
     if key is None:
         try:

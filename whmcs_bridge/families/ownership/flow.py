@@ -248,10 +248,7 @@ def distinct_staff(entries: list[dict[str, Any]], by: str, os_user: str, what: s
     the person (the login behind the operating-system user) who already counted under another name."""
     for entry in entries:
         if entry["by"].casefold() == by.casefold():
-            raise ValueError(
-                f"{entry['by']} already {what}: another member of staff must confirm it"
-                + (", or give --evidence FILE" if "consent" in what else "")
-            )
+            raise ValueError(f"{entry['by']} already {what}: another member of staff must confirm it")
         if os_user and entry.get("os_user") and same_person(os_user, entry["os_user"]):
             raise ValueError(
                 f"the operating-system user {os_user} may be the person who already {what} as {entry['by']}: "
