@@ -218,7 +218,8 @@ MESSAGES = define(
         "ticket",
         "staff",
         {"moving": "subjects", "moved_to": "client"},
-        "Staff ticket: staff moved subjects to a client other than the requester.",
+        "Staff ticket: staff moved subjects to a client other than the requester; nothing was sent to it and the "
+        "case stays open until they belong to the requester.",
     ),
     _spec(
         "ownership.staff_moved_not_to_requester",

@@ -26,13 +26,14 @@ from whmcs_bridge.executor.reads import read_owners
 from whmcs_bridge.families.ownership import build, filetypes
 from whmcs_bridge.families.ownership.case import FINAL
 from whmcs_bridge.families.ownership.config import EVIDENCE_KINDS, GROUNDS
+from whmcs_bridge.families.ownership.execution import step_words
 from whmcs_bridge.families.ownership.filetypes import sniff
 from whmcs_bridge.families.ownership.policies import FAMILY, case_fields, checklist_fields, evidence_needs
 from whmcs_bridge.families.ownership.rules import Ownership
 from whmcs_bridge.messages import load
 from whmcs_bridge.messages.render import Named, Reader
-from whmcs_bridge.model import Event
-from whmcs_bridge.store import states
+from whmcs_bridge.model import Event, action_key
+from whmcs_bridge.store import outbox, states
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.api import WhmcsApi
 
@@ -50,6 +51,22 @@ def cases(db: Database) -> list[dict[str, Any]]:
 def case(db: Database, case_id: str) -> dict[str, Any]:
     missing = f"there is no ownership case {case_id}; `whmcs-bridge ownership list` shows them"
     return staff.state(db, FAMILY, f"case:{case_id}", missing)
+
+
+def execution_steps(db: Database, c: dict[str, Any]) -> list[str]:
+    """Each execution step and how it stands: as the case heard it ended, or, not ended yet, as the outbox
+    holds it now (a parked step names the action staff approve or reject)."""
+    lines = []
+    for purpose, entry in c.get("steps", {}).items():
+        status = entry["status"]
+        row = outbox.by_key(db, action_key(FAMILY, f"case:{c['id']}", purpose)) if status == "planned" else None
+        if row is not None and row.status in outbox.WAITING:
+            why = row.error or "it needs approval"
+            status = f"{row.status} ({why}): whmcs-bridge approvals approve|reject {row.id}"
+        elif row is not None and row.status == "in_flight":
+            status = "running"
+        lines.append(f"{step_words(entry)}: {status}")
+    return lines
 
 
 def subjects_text(c: dict[str, Any]) -> str:
