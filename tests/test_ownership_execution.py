@@ -151,6 +151,26 @@ def test_kill_9_during_the_password_change_still_hands_over_credentials(checking
     assert password not in err
 
 
+def test_a_case_on_what_an_open_case_covers_through_its_account_is_refused(world: World):
+    """The vendor's whole account is claimed; a second claim on a domain of that account would run a second
+    execution on it. It is refused, naming the open case; the other way round too."""
+    first = world.run(
+        "ownership", "open", "--subject", "client:20", "--requester", "client:21", "--grounds", "vendor", "--by", "alice"
+    ).output.split()[0]
+    refused = world.fail(
+        "ownership", "open", "--subject", "domain:21", "--requester", "client:21", "--grounds", "vendor", "--by", "carol"
+    )
+    assert f"ownership case {first} " in refused and "client #20" in refused, refused
+    world.run("ownership", "cancel", first, "--by", "alice", "--note", "opened by mistake")
+    second = world.run(
+        "ownership", "open", "--subject", "domain:21", "--requester", "client:21", "--grounds", "vendor", "--by", "carol"
+    ).output.split()[0]
+    refused = world.fail(
+        "ownership", "open", "--subject", "client:20", "--requester", "client:21", "--grounds", "vendor", "--by", "alice"
+    )
+    assert f"ownership case {second} " in refused, refused
+
+
 def test_no_password_is_handed_over_while_a_partys_reply_is_unclassified(world: World):
     """The vendor wrote in its case thread after the approval; until staff classify what it wrote, the hosting
     that reached the company gets no new password (nothing is handed over), and the case does not complete."""

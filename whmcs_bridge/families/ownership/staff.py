@@ -118,7 +118,8 @@ def frozen(
     and with `open_cases` any case still open), or None. `items` are {"kind", "id"}: a claim on a whole
     account lists what the account holds too (contents()). A disputed or open case covers its subjects
     and its holder's whole account; a completed one only what changed hands. The lock after a completion
-    holds claims back, not a court order (`court_order`)."""
+    holds claims back, not a court order (`court_order`). An `account` item is the account that holds the
+    items: an open claim on that whole account covers them."""
     wanted = {(i["kind"], int(i["id"])) for i in items}
     for c in cases(db):
         if c["status"] in ("cancelled", "rejected", "draft"):
@@ -134,12 +135,21 @@ def frozen(
         covered = {(s["kind"], int(s["id"])) for s in c["subjects"] if not completed or s.get("moved_to")}
         if not completed and c["holder"].get("client"):
             covered.add(("client", int(c["holder"]["client"])))
-        if not covered & wanted:
+        # A claim on a whole account covers every service and domain it holds (a second case on one of them
+        # would run a second execution on it).
+        accounts = {("account", int(s["id"])) for s in c["subjects"] if s["kind"] == "client" and not completed}
+        if not (covered | accounts) & wanted:
             continue
         if c["status"] == "disputed":
             return f"ownership case {c['id']} on it is disputed: nothing changes until it is resolved"
         if completed:
             return f"ownership case {c['id']} completed on {c['completed'][:10]}: it is locked until {c['lock_until'][:10]}"
+        if open_cases and not covered & wanted:  # only through the account it claims
+            [(_, account)] = accounts & wanted
+            return (
+                f"ownership case {c['id']} on the whole account of client #{account}, which holds it, is open "
+                f"({c['status']}): finish or cancel it first"
+            )
         if open_cases:
             return f"ownership case {c['id']} on it is open ({c['status']}): finish or cancel it first"
     return None
@@ -287,6 +297,7 @@ def open_case(
     read, holder_id = read_subjects(api, parsed)
     items = [{"kind": s["kind"], "id": s["id"]} for s in read]
     items += [item for s in read if s["kind"] == "client" for item in contents(api, s["id"])]
+    items.append({"kind": "account", "id": holder_id})  # an open claim on the holder's whole account covers them
     refusal = frozen(db, items, now, open_cases=True, court_order=grounds == "court-order")
     if refusal and not (draft and refusal.startswith(f"ownership case {draft['id']} ")):
         raise BridgeError(f"a new case on these subjects is refused: {refusal}")
