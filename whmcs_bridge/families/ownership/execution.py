@@ -317,9 +317,10 @@ def complete(case: dict[str, Any], now: datetime, rules: Rules, *, by: str, note
     # Audited as a milestone, after which the chain is anchored in WHMCS (evidence.anchor.DECISIONS).
     moved = {ref(s): s["moved_to"] for s in case["subjects"] if s.get("moved_to")}
     milestone = {"case": case["id"], "subject": f"ownership:{case['id']}", "by": by, "moved": moved}
+    outcome = completion_fields(case)
     actions = [
-        *tell(case, "requester", "completed", rules, "ownership.completed", lock_until=case["lock_until"]),
-        *tell(case, "holder", "completed", rules, "ownership.completed", lock_until=case["lock_until"]),
+        *tell(case, "requester", "completed", rules, "ownership.completed", lock_until=case["lock_until"], **outcome),
+        *tell(case, "holder", "completed", rules, "ownership.completed", lock_until=case["lock_until"], **outcome),
         *party_notes(case, "completed"),
     ]
     return Decision(
@@ -329,6 +330,16 @@ def complete(case: dict[str, Any], now: datetime, rules: Rules, *, by: str, note
         refs=case_refs(case),
         milestones=[("execution_completed", milestone)],
     )
+
+
+def completion_fields(case: dict[str, Any]) -> dict[str, Any]:
+    """What happened to each subject, as the completion message says it: moved to the new holder, kept by the
+    holder with a backup handed over, or kept without one."""
+    return {
+        "moved": [ref(s) for s in case["subjects"] if s.get("moved_to")],
+        "backup": [ref(s) for s in case["subjects"] if not s.get("moved_to") and s.get("backup_sent")],
+        "kept": [ref(s) for s in case["subjects"] if not s.get("moved_to") and not s.get("backup_sent")],
+    }
 
 
 def read_owners(case: dict[str, Any]) -> list[Action]:

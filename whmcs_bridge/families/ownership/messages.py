@@ -64,6 +64,9 @@ SAMPLES: dict[str, object] = {
     "frozen": "disputed",
     "held": ["domain:1", "service:1"],
     "held_account": 1,
+    "moved": ["domain:1"],
+    "backup": ["service:1"],
+    "kept": [],
 }
 EVIDENCE: dict[str, FieldType] = {"needed": "text", "checking": "text"}
 HAND_OVER: dict[str, FieldType] = {
@@ -127,8 +130,10 @@ MESSAGES = define(
     ),
     *_to_requester(
         "ownership.completed",
-        {"lock_until": "date"},
-        "To either party: the change is complete; no other change of holder until the lock ends.",
+        {"lock_until": "date", "moved": "subjects", "backup": "subjects", "kept": "subjects"},
+        "To either party: the case is complete, each subject as it ended: `moved` now the requester's, `backup` "
+        "kept by the holder with a backup handed over, `kept` kept by the holder; no other change of holder of what "
+        "moved until the lock ends.",
     ),
     *_to_requester(
         "ownership.closed",
