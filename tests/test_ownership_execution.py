@@ -15,8 +15,11 @@ import requests
 
 from tests.conftest import Sandbox
 from tests.test_daemon import Running, free_port, wait_until
+from tests.test_ownership_breakfix import text
 from tests.test_ownership_e2e import World, open_and_document
 from tests.test_ownership_locks import staff_tickets
+from tests.test_ownership_rules import DOMAIN, SERVICE, documented, opened, run
+from whmcs_bridge.model import Action
 
 
 @pytest.fixture
@@ -218,3 +221,39 @@ def test_the_completion_email_says_what_happened_to_each_subject(world: World):
     assert "The holder of majumakmur.co.id is now PT Maju Makmur." in text, text
     assert "Kreatif Studio remains the holder of Business (majumakmur.co.id); a backup of its data was handed over" in text
     assert "change of holder of" not in text
+
+
+BLANKET = {
+    "en": "Nothing will change without your consent.",
+    "fr": "Aucun changement ne sera effectué sans votre accord.",
+    "nl": "Zonder uw toestemming verandert er niets.",
+    "id": "Tidak ada perubahan yang dilakukan tanpa persetujuan Anda.",
+}
+
+
+@pytest.mark.parametrize("lang", sorted(BLANKET))
+def test_the_holders_notice_says_which_subjects_need_its_consent(lang: str):
+    """A claim mixing a domain the policy moves on notice with a hosting that needs the holder's consent: the
+    holder was told "nothing will change without your consent", untrue of the domain."""
+    state = documented(opened(DOMAIN, SERVICE))
+    asked = holder_notice(state)
+    assert asked.params["msg"]["data"]["consent_subjects"] == ["service:201"]
+    assert asked.params["msg"]["data"]["notice_subjects"] == ["domain:20"]
+    words = text(asked, lang)
+    assert BLANKET[lang] not in words, words
+    colon = " :" if lang == "fr" else ":"
+    consent, notice = words.index(f"Boulangerie Dupont hosting{colon}"), words.index(f"Boulangerie Dupont.fr{colon}")
+    assert consent < notice, words
+    # One kind of subject only: the sentence for the whole claim, as before.
+    only = holder_notice(documented(opened(SERVICE)))
+    assert BLANKET[lang] in text(only, lang)
+
+
+def holder_notice(state: dict) -> Action:
+    """The holder's notice, planned when the last document was checked (replayed on the state before it)."""
+    before = {**state, "status": "collecting", "evidence": [dict(e) for e in state["evidence"]]}
+    before["evidence"][-1]["status"] = "pending"
+    for key in ("deadline", "notified", "remind_s"):
+        before.pop(key, None)
+    decision = run(before, {"command": "check", "item": len(before["evidence"]), "ok": True})
+    return next(a for a in decision.actions if a.params.get("msg", {}).get("id") == "ownership.holder_asked")

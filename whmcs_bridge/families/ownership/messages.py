@@ -42,7 +42,8 @@ SAMPLES: dict[str, object] = {
     "note": "The documents do not show who may sign for the company",
     "outcome": "rejected",
     "why": "consented",
-    "consent_required": 1,
+    "consent_subjects": ["service:1"],
+    "notice_subjects": ["domain:1"],
     "confirm": 1,
     "approvals": 2,
     "approved_by": "alice, bob",
@@ -146,9 +147,16 @@ MESSAGES = define(
         "ownership.holder_asked",
         "email",
         "client",
-        {"grounds": "text", "deadline": "date", "consent_required": "number", "consent_link": "url"},
+        {
+            "grounds": "text",
+            "deadline": "date",
+            "consent_subjects": "subjects",
+            "notice_subjects": "subjects",
+            "consent_link": "url",
+        },
         "To the holder: the requester asks for its subjects; consent or object through the link by the "
-        "deadline (consent_required = 1: nothing moves without consent).",
+        "deadline. consent_subjects do not move without its consent; notice_subjects may move after review "
+        "unless it objects.",
     ),
     _spec(
         "ownership.holder_reminded",
