@@ -255,7 +255,7 @@ def test_sandbox_command_serves_until_sigterm(tmp_path: Path):
             except requests.ConnectionError:
                 assert time.monotonic() < deadline, "sandbox did not start"
                 time.sleep(0.1)
-        assert answer["totalresults"] == 2
+        assert answer["totalresults"] == 3
     finally:
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=10)

@@ -187,11 +187,11 @@ def test_unobservable_actions_after_a_crash(world: Sandbox, db: Database, api: W
     plan(db, change, lock, note)
     sql(db, "UPDATE outbox SET status = 'in_flight', attempts = 1")  # what a crash mid-call leaves
     report = Executor(db, api).run_once(NOW)
-    assert report.parked == [change.key]  # never repeated automatically
     assert report.reconciled == [note.key] and "unconfirmed" in (status(db, note.key).result or {})
-    assert report.done == [lock.key]  # module commands must be idempotent: repeated
-    assert "cannot tell whether it ran" in (status(db, change.key).error or "")
-    assert calls(world, "ModuleChangePw") == 0 and calls(world, "AddClientNote") == 0
+    # Module commands must be idempotent: repeated. A password change is set again (a fresh one) and sent again:
+    # the lost call may have changed it without the welcome email that gives it to the holder.
+    assert report.done == [change.key, lock.key]
+    assert calls(world, "ModuleChangePw") == 1 and calls(world, "AddClientNote") == 0
 
 
 def test_permanent_errors_park_the_action(world: Sandbox, db: Database, api: WhmcsApi):

@@ -26,6 +26,7 @@ from tests.test_ownership_rules import (
     holder_answers,
     opened,
     run,
+    steps_done,
 )
 from whmcs_bridge.families.ownership import filetypes
 from whmcs_bridge.families.ownership.staff import missing_evidence
@@ -104,7 +105,8 @@ def test_the_freeze_note_names_exactly_what_is_frozen():
             "and Boulangerie Dupont hosting, and the account of Boulangerie Dupont (#20) as a whole."
         ) in text(action)
     executing = run(run(mixed_review(), {"command": "approve"}).state or {}, {"command": "approve", "by": "bob"})
-    moved = run(executing.state or {}, {"owners": {"domain:20": 21, "service:201": 20}}, kind="OwnershipOwners")
+    ran = steps_done(executing.state or {})
+    moved = run(ran.state or {}, {"owners": {"domain:20": 21, "service:201": 20}}, kind="OwnershipOwners")
     done = run(moved.state or {}, {"command": "complete", "note": "backup sent by WeTransfer"})
     assert {h.subject for h in done.holds or []} == {"domain:20"}
     [*written] = [a for a in done.actions if a.kind == "client_note"]
@@ -120,7 +122,8 @@ def test_a_mixed_cases_backup_hand_over_is_tracked_until_staff_record_it():
     """Domain moving, hosting backup-only: the case completed as soon as the domain moved, the backup owed
     to the requester never recorded. It now waits, executing, until staff record the backup as sent."""
     executing = run(run(mixed_review(), {"command": "approve"}).state or {}, {"command": "approve", "by": "bob"})
-    moved = run(executing.state or {}, {"owners": {"domain:20": 21, "service:201": 20}}, kind="OwnershipOwners")
+    ran = steps_done(executing.state or {})
+    moved = run(ran.state or {}, {"owners": {"domain:20": 21, "service:201": 20}}, kind="OwnershipOwners")
     case = moved.state or {}
     assert case["status"] == "executing" and case["subjects"][0]["moved_to"] == 21
     assert case["history"][-1]["what"] == "moved; backup hand-over to record"

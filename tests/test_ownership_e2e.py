@@ -244,6 +244,9 @@ def test_seed_000_consent_approval_move_and_dossier(world: World, tmp_path: Path
     sandbox.control("move", {"service": 201, "client": 21})
     sandbox.control("move", {"domain": 20, "client": 21})
     world.later(hours=4)
+    # Seen moved, the hosting gets its new password first; WHMCS read again after it, the case completes.
+    assert world.case(case_id)["status"] == "executing"
+    world.later(hours=4, minutes=1)
     case = world.case(case_id)
     assert case["status"] == "completed" and case["lock_until"] > (datetime.now(UTC) + timedelta(days=59)).isoformat()
     assert any("completed" in e["subject"] for e in world.emails(21))

@@ -13,7 +13,7 @@ from whmcs_bridge.config.reader import Duration
 from whmcs_bridge.families.ownership.config import EvidenceRule, OwnershipPolicy, OwnershipSection
 from whmcs_bridge.families.ownership.policies import match_policy
 from whmcs_bridge.families.ownership.rules import Ownership
-from whmcs_bridge.model import Decision, Event
+from whmcs_bridge.model import Decision, Event, action_key
 from whmcs_bridge.whmcs.whois import contacts_xml
 
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
@@ -51,6 +51,18 @@ def run(state: dict[str, Any], data: dict[str, Any], now: datetime = T0, kind: s
     return FAMILY.decide_one(
         state, Event(id="e", type=kind, data={"case": "o1", "by": "alice", **data}), now, "case:o1"
     )
+
+
+def steps_done(state: dict[str, Any], now: datetime = T0) -> Decision:
+    """The executor reports each execution step planned so far done (store/outbox.py report_outcome); the
+    last one asks WHMCS again who owns the subjects."""
+    d = Decision(state=state)
+    for purpose, entry in list(state.get("steps", {}).items()):
+        if entry["status"] == "planned":
+            key = action_key("ownership", f"case:{state['id']}", purpose)
+            data = {"action_key": key, "status": "done", "subject": f"ownership:{state['id']}"}
+            d = run(d.state or {}, data, now, kind="OwnershipStepEnded")
+    return d
 
 
 def opened(*subjects: dict[str, Any]) -> dict[str, Any]:
@@ -293,8 +305,18 @@ def test_approvals_count_distinct_staff_then_execution_lists_and_acts():
     assert "credential_change" not in kinds
     moved = run(case, {"owners": {"domain:20": 21, "service:201": 21}}, kind="OwnershipOwners")
     [password] = [a for a in moved.actions if a.kind == "credential_change"]
-    assert password.params == {"service_id": 201, "notify_template": "Hosting Account Welcome Email"}
+    assert password.params == {
+        "service_id": 201, "notify_template": "Hosting Account Welcome Email", "outcome_to": "OwnershipStepEnded"
+    }  # fmt: skip
     assert password.client_id == 21
+    # Its guard re-reads the owner before it runs: the password goes to no other client.
+    assert password.guard == {"owned_by": {"kind": "service", "id": 201, "client": 21}}
+    # Seen moved, the case waits for every step (the password too) and a read of WHMCS after them.
+    assert (moved.state or {})["status"] == "executing"
+    last = steps_done(moved.state or {})
+    assert [a.kind for a in last.actions] == ["read_owners"] and (last.state or {})["status"] == "executing"
+    done = run(last.state or {}, {"owners": {"domain:20": 21, "service:201": 21}}, kind="OwnershipOwners")
+    assert (done.state or {})["status"] == "completed"
     whois = next(a for a in d.actions if a.kind == "registrant_update")
     assert whois.params["holder"]["company"] == "PT Maju Makmur" and whois.is_destructive
     checklist = next(a for a in d.actions if a.params.get("msg", {}).get("id") == "ownership.staff_checklist")
@@ -323,8 +345,13 @@ def test_moves_are_detected_then_the_lock_runs_out():
     assert [a.params["msg"]["id"] for a in reminder.actions if a.kind == "ticket"] == [
         "ownership.staff_checklist_reminder"
     ]
-    done = run(
+    moved_seen = run(
         reminder.state or {}, {"owners": {"domain:20": 21}}, T0 + timedelta(days=3, hours=1), kind="OwnershipOwners"
+    )
+    assert (moved_seen.state or {})["status"] == "executing"  # the registrant update has not reported yet
+    last = steps_done(moved_seen.state or {}, T0 + timedelta(days=3, hours=1))
+    done = run(
+        last.state or {}, {"owners": {"domain:20": 21}}, T0 + timedelta(days=3, hours=1), kind="OwnershipOwners"
     )
     case = done.state or {}
     assert case["status"] == "completed" and case["lock_until"] == (T0 + timedelta(days=63, hours=1)).isoformat()
@@ -623,7 +650,10 @@ def test_an_outside_requesters_subjects_moved_to_another_client_send_nothing_and
     done = run(case, right, T0 + timedelta(hours=3), kind="OwnershipOwners")
     [password] = [a for a in done.actions if a.kind == "credential_change"]
     assert password.client_id == 22
-    assert (done.state or {})["status"] == "completed"
+    assert (done.state or {})["status"] == "executing"  # until every step reported done
+    last = steps_done(done.state or {}, T0 + timedelta(hours=3))
+    final = run(last.state or {}, right, T0 + timedelta(hours=3), kind="OwnershipOwners")
+    assert (final.state or {})["status"] == "completed"
 
 
 def test_an_objection_recorded_while_executing_before_anything_moved_stops_the_execution():

@@ -123,7 +123,13 @@ class Engine:
         for _ in range(100):  # bounded: each round answers the steps the previous one planned
             waited = [a for a in planned if a.params.get("outcome_to")]
             for action in waited:
-                data = {"client_id": action.client_id, "action_key": action.key, "status": "done", "at": iso(now)}
+                data = {
+                    "client_id": action.client_id,
+                    "subject": action.subject,
+                    "action_key": action.key,
+                    "status": "done",
+                    "at": iso(now),
+                }
                 kind = str(action.params["outcome_to"])
                 inbox.add(
                     self.db,

@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from whmcs_bridge.errors import WhmcsApiError
-from whmcs_bridge.executor.reads import OPEN_INVOICE, live_facts
+from whmcs_bridge.executor.reads import OPEN_INVOICE, live_facts, read_owners
 from whmcs_bridge.families.escalation.calendar import next_window
 from whmcs_bridge.model import message
 from whmcs_bridge.whmcs.api import WhmcsApi
@@ -160,7 +160,19 @@ def _guard_domain_due(api: WhmcsApi, spec: dict[str, Any], client_id: int | None
     return None
 
 
+def _guard_owned_by(api: WhmcsApi, spec: dict[str, Any], client_id: int | None = None) -> str | None:
+    """The subject still belongs to the client the action is for, as WHMCS says now: what hands something
+    over (a new password sent by the service's welcome email goes to the service's owner) never reaches
+    another client that staff moved it to meanwhile."""
+    owner = read_owners(api, [spec]).get(f"{spec['kind']}:{int(spec['id'])}")
+    if owner != int(spec["client"]):
+        now = f"client #{owner}" if owner else "no client"
+        return f"{spec['kind']} #{spec['id']} now belongs to {now}, not to client #{spec['client']}"
+    return None
+
+
 GUARDS: dict[str, Callable[[WhmcsApi, Any, int | None], str | None]] = {
+    "owned_by": _guard_owned_by,
     "domain_due": _guard_domain_due,
     "client_owes": _guard_client_owes,
     "invoices_open": _guard_invoices_open,

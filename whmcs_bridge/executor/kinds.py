@@ -643,8 +643,11 @@ ACTION_KINDS: Mapping[str, ActionKind] = MappingProxyType(
             ActionKind("registrant_update", _run_registrant_update, _observe_registrant_update),
             # DomainUpdateLockingStatus: turning the lock on twice is harmless (OwnershipLock)
             ActionKind("domain_lock", _run_domain_lock, repeat_safe=True),
-            # ModuleChangePw: never repeated without staff
-            ActionKind("credential_change", _run_credential_change),
+            # ModuleChangePw, then the service's welcome email: WHMCS cannot tell whether an interrupted one
+            # ran (the template's email carries no key), and it is repeated: a fresh password set again and
+            # sent again leaves the new holder with working credentials, where a parked one left it with none
+            # (a password changed by the lost call and never sent). The bridge never keeps the password.
+            ActionKind("credential_change", _run_credential_change, repeat_safe=True),
             # Reads, fed back to the rules as events: the client's details and services (ClientContext),
             # who owns what a ticket names (TicketResolved), a client's unpaid invoice for a service
             # (OpenInvoiceFound), who owns each subject of an ownership case now (OwnershipOwners).

@@ -257,7 +257,14 @@ def report_outcome(db: Database, entry: OutboxEntry, status: str, now: datetime,
     kind = entry.params.get("outcome_to")
     if not kind:
         return
-    data = {"client_id": entry.client_id, "action_key": entry.key, "status": status, "at": iso(now), **detail}
+    data = {
+        "client_id": entry.client_id,
+        "subject": entry.subject,  # what the action is about: the family routes the event by it
+        "action_key": entry.key,
+        "status": status,
+        "at": iso(now),
+        **detail,
+    }
     inbox.add(
         db,
         event_id=f"outcome:{entry.key}:{status}",

@@ -73,6 +73,12 @@ def requester_wrote(case: dict[str, Any]) -> list[dict[str, Any]]:
     return [r for r in case.get("replies", []) if r["party"] == "requester" and not r.get("classified")]
 
 
+def replies_to_classify(case: dict[str, Any]) -> list[dict[str, Any]]:
+    """What anyone wrote in the case's threads that staff have not classified yet (record-answer): it may be an
+    objection, so nothing is handed over until they have."""
+    return [r for r in case.get("replies", []) if not r.get("classified")]
+
+
 def unchanged(case: dict[str, Any]) -> Decision:
     return Decision(state=case, due_at=due(case), refs=case_refs(case))
 

@@ -170,14 +170,15 @@ def show(obj: Context, case_id: str, as_json: bool) -> None:
     note_if_disabled(obj.config(), "ownership")
     with _store(obj) as (config, db):
         c = own.case(db, case_id)
+        steps = own.execution_steps(db, c)
     if as_json:
         echo_json(c)
         return
-    for text in case_lines(own.StaffView(config), c):
+    for text in case_lines(own.StaffView(config), c, steps):
         click.echo(text)
 
 
-def case_lines(view: own.StaffView, c: dict[str, Any]) -> list[str]:
+def case_lines(view: own.StaffView, c: dict[str, Any], steps: list[str] | None = None) -> list[str]:
     """The case as fields in words: names as recorded, instants to the minute in the configured zone."""
     out = [f"Ownership case {c['id']}: {c['status']}"]
     field = "  {:<12}{}".format
@@ -216,6 +217,7 @@ def case_lines(view: own.StaffView, c: dict[str, Any]) -> list[str]:
         [f"{a['by']} on {view.when(a['at'])}{': ' + a['note'] if a.get('note') else ''}" for a in c.get("approvals", [])],
     )
     out += _section("To do in WHMCS", view.checklist(c)[1] if c["status"] == "executing" else [])
+    out += _section("Execution steps", steps or [])
     out += _section(
         "Timeline",
         [f"{view.when(h['at'])}  {h['what']} by {h['by']}{': ' + h['why'] if h['why'] else ''}" for h in c.get("history", [])],

@@ -19,11 +19,12 @@ from whmcs_bridge.families.ownership.case import (
     evidence_item,
     note_of,
 )
-from whmcs_bridge.families.ownership.execution import complete
+from whmcs_bridge.families.ownership.execution import complete, step_words
 from whmcs_bridge.families.ownership.flow import advance, approve, link_answer, opened, resolve_dispute
 from whmcs_bridge.families.ownership.policies import (
     CONTACT_FIELDS,
     Rules,
+    and_words,
     case_refs,
     evidence_fields,
     iso,
@@ -177,6 +178,16 @@ def complete_command(case: dict[str, Any], data: dict[str, Any], now: datetime, 
     if waiting:
         names = ", ".join(label(s) for s in waiting)
         raise ValueError(f"{names} still belong to the holder in WHMCS: move them, the case completes by itself")
+    elsewhere = [s for s in case["subjects"] if s.get("hand_over") == "move" and s.get("owner_now") != s.get("moved_to")]
+    if elsewhere:
+        names = ", ".join(f"{label(s)} (client #{s.get('owner_now')})" for s in elsewhere)
+        raise ValueError(f"{names} no longer belong to the new holder in WHMCS: move them to it first")
+    running = [e for e in case.get("steps", {}).values() if e["status"] == "planned"]
+    if running:
+        raise ValueError(
+            f"the {and_words([step_words(e) for e in running])} has not run: it is planned or parked (whmcs-bridge "
+            "approvals list); approve it to run again, or reject it and do it in WHMCS's admin area, then complete"
+        )
     return complete(case, now, rules, by=by_whom(data), note=note_of(data))
 
 

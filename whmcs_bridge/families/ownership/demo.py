@@ -215,13 +215,14 @@ def move_and_lock(stage: Stage, echo: Echo, case_id: str) -> None:
     scenario, company = stage.scenario, stage.scenario["company_client_id"]
     stage.control("move", {"service": scenario["service_id"], "client": company})
     stage.control("move", {"domain": scenario["domain_id"], "client": company})
-    stage.settle(at=datetime.now(UTC) + timedelta(hours=2))
+    # The check sees both moved, the hosting gets its new password, and the read of WHMCS after it completes the case.
+    stage.settle(passes=5, at=datetime.now(UTC) + timedelta(hours=2))
     case = own.case(stage.bridge.db, case_id)
+    echo("  staff move both in WHMCS; the bridge's next check sees it: the hosting is the company's now, its password")
+    echo("  is changed and WHMCS's welcome email sends the company the access")
     echo(
-        f"  staff move both in WHMCS; the bridge's next check sees it: case {case['status']}, locked until {case['lock_until'][:10]}"
+        f"  WHMCS read again after every step: case {case['status']}, locked until {str(case.get('lock_until'))[:10]}"
     )
-    stage.settle()
-    echo("  the hosting is the company's now: its password is changed and WHMCS's welcome email sends the company the access")
     try:
         own.open_case(
             stage.config,

@@ -1,12 +1,18 @@
-"""Executing an approved case: what the API does, what staff must do in the admin area, reading who owns the subjects until they moved, completion and the lock (pure)."""
+"""Executing an approved case: what the API does, what staff must do in the admin area, reading who owns the subjects until they moved, completion and the lock (pure).
+
+Each step the bridge runs in WHMCS (the registrant update, the transfer lock, the new hosting password) is
+an execution step: the executor tells the case how it ended (STEP_ENDED). The case completes only on a read
+of WHMCS made after every step is done, which finds every moving subject with the new holder."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta
 from typing import Any
 
-from whmcs_bridge.families.ownership.case import due
+from whmcs_bridge.families.ownership.case import due, replies_to_classify
 from whmcs_bridge.families.ownership.policies import (
+    FAMILY,
     Rules,
     act,
     case_refs,
@@ -22,7 +28,10 @@ from whmcs_bridge.families.ownership.policies import (
     step,
     tell,
 )
-from whmcs_bridge.model import Action, Decision
+from whmcs_bridge.model import Action, Decision, action_key
+
+# How the executor tells a case that one of its execution steps ended (store/outbox.py report_outcome).
+STEP_ENDED = "OwnershipStepEnded"
 
 
 def execute(case: dict[str, Any], now: datetime, rules: Rules) -> Decision:
@@ -51,17 +60,63 @@ def hand_over_actions(case: dict[str, Any]) -> list[Action]:
                 "holder_client": case["requester"].get("client"),
                 "contact_type": "Registrant",
             }
-            actions.append(act(case, "registrant_update", f"whois-{s['id']}", params, holder))
+            actions.append(execution_step(case, "registrant_update", f"whois-{s['id']}", params, holder, s))
         if s["kind"] == "domain":
             # DD:api-reference/domainupdatelockingstatus.md: the registrar module turns its transfer lock on;
             # a module that cannot says so, and the case records it for staff.
             params = {"domain_id": s["id"], "report": {"case": case["id"], "domain": s["id"]}}
-            actions.append(act(case, "domain_lock", f"lock-{s['id']}", params, holder))
+            actions.append(execution_step(case, "domain_lock", f"lock-{s['id']}", params, holder, s))
     if moving:
         subjects = [{"kind": s["kind"], "id": s["id"], "name": s.get("name")} for s in moving]
         event = {"type": "OwnershipChanged", "data": {"case": case["id"], "holder": holder, "subjects": subjects}}
         actions.append(act(case, "announce", "grants-end", event, holder))
     return actions
+
+
+# What staff read of each execution step (ownership show), by its action kind.
+STEP_WORDS = {
+    "registrant_update": "registrant update",
+    "domain_lock": "transfer lock",
+    "credential_change": "new password sent by the welcome email",
+}
+
+
+def execution_step(
+    case: dict[str, Any], kind: str, purpose: str, params: dict[str, Any], client: int | None, subject: dict[str, Any]
+) -> Action:
+    """An action the case waits on before it may complete: recorded in the case (`steps`), and its outcome
+    reported back to it (outcome_to)."""
+    case.setdefault("steps", {})[purpose] = {"kind": kind, "subject": ref(subject), "label": label(subject), "status": "planned"}
+    return act(case, kind, purpose, {**params, "outcome_to": STEP_ENDED}, client)
+
+
+def steps_waiting(case: dict[str, Any]) -> list[str]:
+    """The execution steps not done yet (planned, running, parked for staff, or cancelled or rejected and
+    not done by staff since), as staff read them: "registrant update of domain #20"."""
+    return [step_words(entry) for entry in case.get("steps", {}).values() if entry["status"] != "done"]
+
+
+def step_words(entry: dict[str, Any]) -> str:
+    return f"{STEP_WORDS.get(entry['kind'], entry['kind'])} of {entry['subject'].replace(':', ' #')}"
+
+
+def step_ended(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    """The executor reports an execution step done, cancelled (its guard: the subject moved on) or rejected
+    by staff. Once every step is done, WHMCS is read again at once: completion is decided on that read."""
+    purpose = next(
+        (p for p in case.get("steps", {}) if action_key(FAMILY, f"case:{case['id']}", p) == data.get("action_key")),
+        None,
+    )
+    if purpose is None:
+        return Decision(state=case, due_at=due(case), refs=case_refs(case))
+    entry = case["steps"][purpose]
+    entry["status"] = str(data.get("status") or "done")
+    why = str(data.get("error") or data.get("reason") or "")
+    step(case, now, f"{step_words(entry)} {entry['status']}", str(data.get("by") or "bridge"), why)
+    if case["status"] != "executing" or steps_waiting(case):
+        return Decision(state=case, due_at=due(case), refs=case_refs(case))
+    case["checks"] = case.get("checks", 0) + 1
+    return Decision(state=case, actions=read_owners(case), due_at=due(case), refs=case_refs(case))
 
 
 def checklist_ticket(case: dict[str, Any], rules: Rules) -> Action:
@@ -73,49 +128,104 @@ def checklist_ticket(case: dict[str, Any], rules: Rules) -> Action:
 
 
 def owners_read(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    """Who owns each moving subject now, as WHMCS says: a subject found with the new holder is moved (a
+    service then gets its new password); one found with another client is raised to staff once per client
+    and keeps the case open. The case completes on a read that finds every moving subject with the new
+    holder after every execution step is done."""
     if case["status"] != "executing":
         return Decision(state=case, due_at=due(case))
     owners = data.get("owners") or {}
     emails = {str(k): str(v or "") for k, v in (data.get("emails") or {}).items()}
     fresh: list[Action] = []
     elsewhere: dict[int, list[str]] = {}
-    for s in case["subjects"]:
-        now_owner = owners.get(f"{s['kind']}:{s['id']}")
-        if (
-            s["hand_over"] != "move"
-            or s.get("moved_to")
-            or now_owner is None
-            or now_owner == s["holder_ref"]
-            or (outside(case) and s["kind"] != "client" and str(now_owner) not in emails)  # read again with it
-        ):
-            continue
-        if outside(case) and s["kind"] != "client" and not is_requester(case, emails[str(now_owner)]):
-            if now_owner not in s.setdefault("moved_elsewhere", []):  # raised once per client
-                s["moved_elsewhere"].append(now_owner)
-                step(case, now, "moved to another client", "staff", f"{label(s)} now belongs to #{now_owner}")
-                elsewhere.setdefault(int(now_owner), []).append(ref(s))
-            continue
-        s["moved_to"] = now_owner
-        step(case, now, "moved in WHMCS", "staff", f"{label(s)} now belongs to #{now_owner}")
-        fresh += new_access(case, s, rules)
-    fresh += [not_to_requester(case, client, moved, emails[str(client)], rules) for client, moved in elsewhere.items()]
-    if all(s.get("moved_to") for s in case["subjects"] if s["hand_over"] == "move") and any(
-        s["hand_over"] == "move" for s in case["subjects"]
-    ):
-        waiting = backups_due(case)
-        if waiting:  # a mixed case: what moved is seen, the backup hand-over only staff can say they made
-            if not case.get("backup_waiting"):
-                case["backup_waiting"] = iso(now)
-                step(
-                    case, now, "moved; backup hand-over to record", "bridge",
-                    f"{', '.join(label(s) for s in waiting)}: once the backup is sent, "
-                    f"`ownership complete {case['id']} --by NAME --note ...` records it and completes the case",
-                )  # fmt: skip
-            return Decision(state=case, actions=fresh, due_at=due(case), refs=case_refs(case))
-        done = complete(case, now, rules, by="bridge")
-        done.actions[:0] = fresh
-        return done
-    return Decision(state=case, actions=fresh, due_at=due(case), refs=case_refs(case))
+    for s in (s for s in case["subjects"] if s["hand_over"] == "move"):
+        if owners.get(ref(s)) is not None:  # not read this time: what the last read found stands
+            fresh += subject_read(case, s, int(owners[ref(s)]), emails, now, rules, elsewhere)
+    fresh += [wrong_client(case, client, moved, emails, rules) for client, moved in elsewhere.items()]
+    missing_access = any(access_missing(case, s) for s in case["subjects"])
+    if not all_with_new_holder(case) or steps_waiting(case) or missing_access:
+        return Decision(state=case, actions=fresh, due_at=due(case), refs=case_refs(case))
+    waiting = backups_due(case)
+    if waiting:  # a mixed case: what moved is seen, the backup hand-over only staff can say they made
+        if not case.get("backup_waiting"):
+            case["backup_waiting"] = iso(now)
+            step(
+                case, now, "moved; backup hand-over to record", "bridge",
+                f"{', '.join(label(s) for s in waiting)}: once the backup is sent, "
+                f"`ownership complete {case['id']} --by NAME --note ...` records it and completes the case",
+            )  # fmt: skip
+        return Decision(state=case, actions=fresh, due_at=due(case), refs=case_refs(case))
+    done = complete(case, now, rules, by="bridge")
+    done.actions[:0] = fresh
+    return done
+
+
+def subject_read(
+    case: dict[str, Any],
+    s: dict[str, Any],
+    owner: int,
+    emails: dict[str, str],
+    now: datetime,
+    rules: Rules,
+    elsewhere: dict[int, list[str]],
+) -> list[Action]:
+    """One subject's owner as read: still the holder's, the new holder's (moved: its new access), or another
+    client's (recorded in `elsewhere` for a staff ticket, once per client)."""
+    s["owner_now"] = owner
+    if owner == s["holder_ref"]:
+        return []
+    if outside(case) and s["kind"] != "client" and str(owner) not in emails:
+        s["owner_now"] = None  # read again with the owner's address
+        return []
+    if not is_new_holder(case, s, owner, emails):
+        if owner not in s.setdefault("moved_elsewhere", []):
+            s["moved_elsewhere"].append(owner)
+            step(case, now, "moved to another client", "staff", f"{label(s)} now belongs to #{owner}")
+            elsewhere.setdefault(owner, []).append(ref(s))
+        return []
+    if s.get("moved_to") != owner:
+        s["moved_to"] = owner
+        step(case, now, "moved in WHMCS", "staff", f"{label(s)} now belongs to #{owner}")
+    if not access_missing(case, s):
+        return []
+    replies = replies_to_classify(case)
+    if replies:  # it may be an objection: nothing is handed over before staff say what it is
+        if s.get("access_held") != replies[0]["reply"]:
+            s["access_held"] = replies[0]["reply"]
+            step(
+                case, now, "new access held", "bridge",
+                f"{label(s)}: ticket #{replies[0]['ticket']} reply {replies[0]['reply']} is not classified yet "
+                f"(ownership record-answer {case['id']} --party ...)",
+            )  # fmt: skip
+        return []
+    # Moved now, or back with the new holder after its password step's guard found it elsewhere.
+    return new_access(case, s, rules)
+
+
+def is_new_holder(case: dict[str, Any], subject: dict[str, Any], owner: int, emails: dict[str, str]) -> bool:
+    """Whether the client WHMCS names as the owner is the new holder: the requester's client, or for a
+    requester outside WHMCS the client staff made with its address. A whole account's owner is a user
+    the case does not know beforehand: any user but the holder's."""
+    if subject["kind"] == "client":
+        return True
+    if outside(case):
+        return is_requester(case, emails.get(str(owner), ""))
+    return bool(owner == case["requester"].get("client"))
+
+
+def all_with_new_holder(case: dict[str, Any]) -> bool:
+    """Every moving subject was found, on the last read, with the new holder (there is at least one)."""
+    moving = [s for s in case["subjects"] if s["hand_over"] == "move"]
+    return bool(moving) and all(s.get("moved_to") and s.get("owner_now") == s["moved_to"] for s in moving)
+
+
+def wrong_client(case: dict[str, Any], client: int, moved: list[str], emails: dict[str, str], rules: Rules) -> Action:
+    if outside(case):
+        return not_to_requester(case, client, moved, emails[str(client)], rules)
+    return staff_ticket(
+        case, rules, f"wrong-client-{client}-{'-'.join(moved)}", "ownership.staff_moved_elsewhere",
+        moving=moved, moved_to=client,
+    )  # fmt: skip
 
 
 def new_access(case: dict[str, Any], subject: dict[str, Any], rules: Rules) -> list[Action]:
@@ -128,7 +238,36 @@ def new_access(case: dict[str, Any], subject: dict[str, Any], rules: Rules) -> l
     if subject["kind"] != "service" or (requester and subject.get("moved_to") != requester):
         return []
     params = {"service_id": subject["id"], "notify_template": rules.section.welcome_email}
-    return [act(case, "credential_change", f"password-{subject['id']}", params, int(subject["moved_to"]))]
+    owner = int(subject["moved_to"])
+    earlier = access_cancelled(case, subject)
+    for purpose in earlier:  # replaced by this one
+        del case["steps"][purpose]
+    purpose = f"password-{subject['id']}" + (f"-{len(case['history'])}" if earlier else "")
+    change = execution_step(case, "credential_change", purpose, params, owner, subject)
+    # Re-read before it runs (and before it runs again after an interruption): the password and the welcome
+    # email only ever go to the client that holds the service then.
+    return [dataclasses.replace(change, guard={"owned_by": {"kind": "service", "id": subject["id"], "client": owner}})]
+
+
+def access_missing(case: dict[str, Any], subject: dict[str, Any]) -> bool:
+    """A service with the new holder that has no password step planned or done (none yet, or one that ended
+    without running): the new holder would have no credentials."""
+    if subject["kind"] != "service" or not subject.get("moved_to"):
+        return False
+    return not [
+        e
+        for e in case.get("steps", {}).values()
+        if e["kind"] == "credential_change" and e["subject"] == ref(subject) and e["status"] in ("planned", "done")
+    ]
+
+
+def access_cancelled(case: dict[str, Any], subject: dict[str, Any]) -> list[str]:
+    """The subject's password steps that ended without running (their guard found it with another client)."""
+    return [
+        purpose
+        for purpose, e in case.get("steps", {}).items()
+        if e["kind"] == "credential_change" and e["subject"] == ref(subject) and e["status"] == "cancelled"
+    ]
 
 
 def outside(case: dict[str, Any]) -> bool:
@@ -178,10 +317,10 @@ def complete(case: dict[str, Any], now: datetime, rules: Rules, *, by: str, note
     # Audited as a milestone, after which the chain is anchored in WHMCS (evidence.anchor.DECISIONS).
     moved = {ref(s): s["moved_to"] for s in case["subjects"] if s.get("moved_to")}
     milestone = {"case": case["id"], "subject": f"ownership:{case['id']}", "by": by, "moved": moved}
+    outcome = completion_fields(case)
     actions = [
-        *tell(case, "requester", "completed", rules, "ownership.completed", lock_until=case["lock_until"]),
-        *tell(case, "holder", "completed", rules, "ownership.completed", lock_until=case["lock_until"]),
-        *moved_elsewhere(case, rules),
+        *tell(case, "requester", "completed", rules, "ownership.completed", lock_until=case["lock_until"], **outcome),
+        *tell(case, "holder", "completed", rules, "ownership.completed", lock_until=case["lock_until"], **outcome),
         *party_notes(case, "completed"),
     ]
     return Decision(
@@ -193,23 +332,19 @@ def complete(case: dict[str, Any], now: datetime, rules: Rules, *, by: str, note
     )
 
 
-def moved_elsewhere(case: dict[str, Any], rules: Rules) -> list[Action]:
-    """A staff ticket for each client other than the requester that staff moved subjects to."""
-    requester = case["requester"].get("client")
-    wrong: dict[int, list[str]] = {}
-    for s in case["subjects"]:
-        if s.get("moved_to") and requester and s["kind"] != "client" and s["moved_to"] != requester:
-            wrong.setdefault(int(s["moved_to"]), []).append(ref(s))
-    return [
-        staff_ticket(
-            case, rules, f"wrong-client-{client}", "ownership.staff_moved_elsewhere", moving=moved, moved_to=client
-        )
-        for client, moved in wrong.items()
-    ]
+def completion_fields(case: dict[str, Any]) -> dict[str, Any]:
+    """What happened to each subject, as the completion message says it: moved to the new holder, kept by the
+    holder with a backup handed over, or kept without one."""
+    return {
+        "moved": [ref(s) for s in case["subjects"] if s.get("moved_to")],
+        "backup": [ref(s) for s in case["subjects"] if not s.get("moved_to") and s.get("backup_sent")],
+        "kept": [ref(s) for s in case["subjects"] if not s.get("moved_to") and not s.get("backup_sent")],
+    }
 
 
 def read_owners(case: dict[str, Any]) -> list[Action]:
-    moving = [s for s in case["subjects"] if s["hand_over"] == "move" and not s.get("moved_to")]
+    """Read every moving subject's owner, moved already or not: completion is decided on what WHMCS says now."""
+    moving = [s for s in case["subjects"] if s["hand_over"] == "move"]
     if not moving:
         return []
     params: dict[str, Any] = {

@@ -22,6 +22,7 @@ from whmcs_bridge.families.ownership.policies import (
     missing_contact,
     party_kind,
     party_notes,
+    ref,
     requirements,
     snapshot,
     staff_ticket,
@@ -129,7 +130,8 @@ def advance(case: dict[str, Any], now: datetime, rules: Rules) -> Decision:
 def holder_asked(case: dict[str, Any], deadline: datetime, window: timedelta, rules: Rules) -> list[Action]:
     """The holder is asked to consent or object by the deadline (with a one-time link); the requester
     hears that the holder was asked."""
-    consent_needed = any(p["consent"] == "required" for p in case["policies"].values())
+    # Per subject: a claim may mix subjects that need the holder's consent with subjects that need only notice.
+    required = [ref(s) for s in case["subjects"] if case["policies"][s["policy"]]["consent"] == "required"]
     return [
         *tell(
             case,
@@ -140,7 +142,8 @@ def holder_asked(case: dict[str, Any], deadline: datetime, window: timedelta, ru
             consent=link_spec(case, "ownership-holder", window, "ownership.consent_question"),
             grounds=case["grounds"],
             deadline=iso(deadline),
-            consent_required=int(consent_needed),
+            consent_subjects=required,
+            notice_subjects=[ref(s) for s in case["subjects"] if ref(s) not in required],
         ),
         *tell(case, "requester", "notified", rules, "ownership.documents_complete", deadline=iso(deadline)),
     ]

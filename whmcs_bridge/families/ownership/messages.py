@@ -42,7 +42,8 @@ SAMPLES: dict[str, object] = {
     "note": "The documents do not show who may sign for the company",
     "outcome": "rejected",
     "why": "consented",
-    "consent_required": 1,
+    "consent_subjects": ["service:1"],
+    "notice_subjects": ["domain:1"],
     "confirm": 1,
     "approvals": 2,
     "approved_by": "alice, bob",
@@ -64,6 +65,9 @@ SAMPLES: dict[str, object] = {
     "frozen": "disputed",
     "held": ["domain:1", "service:1"],
     "held_account": 1,
+    "moved": ["domain:1"],
+    "backup": ["service:1"],
+    "kept": [],
 }
 EVIDENCE: dict[str, FieldType] = {"needed": "text", "checking": "text"}
 HAND_OVER: dict[str, FieldType] = {
@@ -127,8 +131,10 @@ MESSAGES = define(
     ),
     *_to_requester(
         "ownership.completed",
-        {"lock_until": "date"},
-        "To either party: the change is complete; no other change of holder until the lock ends.",
+        {"lock_until": "date", "moved": "subjects", "backup": "subjects", "kept": "subjects"},
+        "To either party: the case is complete, each subject as it ended: `moved` now the requester's, `backup` "
+        "kept by the holder with a backup handed over, `kept` kept by the holder; no other change of holder of what "
+        "moved until the lock ends.",
     ),
     *_to_requester(
         "ownership.closed",
@@ -141,9 +147,16 @@ MESSAGES = define(
         "ownership.holder_asked",
         "email",
         "client",
-        {"grounds": "text", "deadline": "date", "consent_required": "number", "consent_link": "url"},
+        {
+            "grounds": "text",
+            "deadline": "date",
+            "consent_subjects": "subjects",
+            "notice_subjects": "subjects",
+            "consent_link": "url",
+        },
         "To the holder: the requester asks for its subjects; consent or object through the link by the "
-        "deadline (consent_required = 1: nothing moves without consent).",
+        "deadline. consent_subjects do not move without its consent; notice_subjects may move after review "
+        "unless it objects.",
     ),
     _spec(
         "ownership.holder_reminded",
@@ -218,7 +231,8 @@ MESSAGES = define(
         "ticket",
         "staff",
         {"moving": "subjects", "moved_to": "client"},
-        "Staff ticket: staff moved subjects to a client other than the requester.",
+        "Staff ticket: staff moved subjects to a client other than the requester; nothing was sent to it and the "
+        "case stays open until they belong to the requester.",
     ),
     _spec(
         "ownership.staff_moved_not_to_requester",

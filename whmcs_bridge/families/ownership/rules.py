@@ -14,7 +14,8 @@ holder's consent or when the window ends; approval needs the policy's number of 
 
 State keys: `case:ID`, and `draft:ticket:ID` while a ticket that asks for ownership is resolved.
 Events: OwnershipCommand (staff commands and link answers), Tick (deadlines, reminders, checks),
-OwnershipOwners (who owns the subjects now, read while executing), TicketOpen then TicketResolved
+OwnershipOwners (who owns the subjects now, read while executing), OwnershipStepEnded (an execution step
+done, cancelled or rejected), TicketOpen then TicketResolved
 (a draft case; or a party's new ticket, read like a reply: it may answer an open case), OwnershipTicket (the ids of the case's ticket threads), TicketUserReply then OwnershipReply
 (a reply in a thread, read from WHMCS to learn who wrote it), OwnershipLock (a moved domain's transfer lock).
 """
@@ -32,7 +33,7 @@ from whmcs_bridge.families.ownership.case import due
 from whmcs_bridge.families.ownership.commands import command
 from whmcs_bridge.families.ownership.config import OwnershipSection
 from whmcs_bridge.families.ownership.drafts import draft_case, draft_lookup
-from whmcs_bridge.families.ownership.execution import owners_read
+from whmcs_bridge.families.ownership.execution import STEP_ENDED, owners_read, step_ended
 from whmcs_bridge.families.ownership.policies import (
     FAMILY,
     Rules,
@@ -73,6 +74,8 @@ class Ownership:
             "OwnershipLock",
         ) and data.get("case"):
             return [f"case:{data['case']}"]
+        if event.type == STEP_ENDED and str(data.get("subject") or "").startswith(f"{FAMILY}:"):
+            return [f"case:{str(data['subject']).split(':', 1)[1]}"]
         if event.type == "TicketOpen" and as_int(data.get("ticketid")) and is_request(data, self.rules):
             return [f"draft:ticket:{as_int(data.get('ticketid'))}"]
         if event.type == "TicketResolved" and data.get("requested_by") == FAMILY and data.get("state_key"):
@@ -143,6 +146,7 @@ ON_CASE: dict[str, Callable[[dict[str, Any], dict[str, Any], datetime, Rules], D
     "TicketUserReply": lambda case, data, now, rules: thread_reply(case, data),
     "OwnershipReply": reply_read,
     "OwnershipLock": _lock,
+    STEP_ENDED: step_ended,
 }
 
 

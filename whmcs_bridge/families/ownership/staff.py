@@ -26,13 +26,14 @@ from whmcs_bridge.executor.reads import read_owners
 from whmcs_bridge.families.ownership import build, filetypes
 from whmcs_bridge.families.ownership.case import FINAL
 from whmcs_bridge.families.ownership.config import EVIDENCE_KINDS, GROUNDS
+from whmcs_bridge.families.ownership.execution import step_words
 from whmcs_bridge.families.ownership.filetypes import sniff
 from whmcs_bridge.families.ownership.policies import FAMILY, case_fields, checklist_fields, evidence_needs
 from whmcs_bridge.families.ownership.rules import Ownership
 from whmcs_bridge.messages import load
 from whmcs_bridge.messages.render import Named, Reader
-from whmcs_bridge.model import Event
-from whmcs_bridge.store import states
+from whmcs_bridge.model import Event, action_key
+from whmcs_bridge.store import outbox, states
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.api import WhmcsApi
 
@@ -50,6 +51,22 @@ def cases(db: Database) -> list[dict[str, Any]]:
 def case(db: Database, case_id: str) -> dict[str, Any]:
     missing = f"there is no ownership case {case_id}; `whmcs-bridge ownership list` shows them"
     return staff.state(db, FAMILY, f"case:{case_id}", missing)
+
+
+def execution_steps(db: Database, c: dict[str, Any]) -> list[str]:
+    """Each execution step and how it stands: as the case heard it ended, or, not ended yet, as the outbox
+    holds it now (a parked step names the action staff approve or reject)."""
+    lines = []
+    for purpose, entry in c.get("steps", {}).items():
+        status = entry["status"]
+        row = outbox.by_key(db, action_key(FAMILY, f"case:{c['id']}", purpose)) if status == "planned" else None
+        if row is not None and row.status in outbox.WAITING:
+            why = row.error or "it needs approval"
+            status = f"{row.status} ({why}): whmcs-bridge approvals approve|reject {row.id}"
+        elif row is not None and row.status == "in_flight":
+            status = "running"
+        lines.append(f"{step_words(entry)}: {status}")
+    return lines
 
 
 def subjects_text(c: dict[str, Any]) -> str:
@@ -101,7 +118,8 @@ def frozen(
     and with `open_cases` any case still open), or None. `items` are {"kind", "id"}: a claim on a whole
     account lists what the account holds too (contents()). A disputed or open case covers its subjects
     and its holder's whole account; a completed one only what changed hands. The lock after a completion
-    holds claims back, not a court order (`court_order`)."""
+    holds claims back, not a court order (`court_order`). An `account` item is the account that holds the
+    items: an open claim on that whole account covers them."""
     wanted = {(i["kind"], int(i["id"])) for i in items}
     for c in cases(db):
         if c["status"] in ("cancelled", "rejected", "draft"):
@@ -117,12 +135,21 @@ def frozen(
         covered = {(s["kind"], int(s["id"])) for s in c["subjects"] if not completed or s.get("moved_to")}
         if not completed and c["holder"].get("client"):
             covered.add(("client", int(c["holder"]["client"])))
-        if not covered & wanted:
+        # A claim on a whole account covers every service and domain it holds (a second case on one of them
+        # would run a second execution on it).
+        accounts = {("account", int(s["id"])) for s in c["subjects"] if s["kind"] == "client" and not completed}
+        if not (covered | accounts) & wanted:
             continue
         if c["status"] == "disputed":
             return f"ownership case {c['id']} on it is disputed: nothing changes until it is resolved"
         if completed:
             return f"ownership case {c['id']} completed on {c['completed'][:10]}: it is locked until {c['lock_until'][:10]}"
+        if open_cases and not covered & wanted:  # only through the account it claims
+            [(_, account)] = accounts & wanted
+            return (
+                f"ownership case {c['id']} on the whole account of client #{account}, which holds it, is open "
+                f"({c['status']}): finish or cancel it first"
+            )
         if open_cases:
             return f"ownership case {c['id']} on it is open ({c['status']}): finish or cancel it first"
     return None
@@ -270,6 +297,7 @@ def open_case(
     read, holder_id = read_subjects(api, parsed)
     items = [{"kind": s["kind"], "id": s["id"]} for s in read]
     items += [item for s in read if s["kind"] == "client" for item in contents(api, s["id"])]
+    items.append({"kind": "account", "id": holder_id})  # an open claim on the holder's whole account covers them
     refusal = frozen(db, items, now, open_cases=True, court_order=grounds == "court-order")
     if refusal and not (draft and refusal.startswith(f"ownership case {draft['id']} ")):
         raise BridgeError(f"a new case on these subjects is refused: {refusal}")
