@@ -41,6 +41,8 @@ from whmcs_bridge.families.delegation.grants import (
 )
 from whmcs_bridge.families.delegation.renewal_scope import (
     ENDED,
+    OWNER_PAID,
+    STILL_OPEN,
     being_invoiced,
     blocking,
     elsewhere,
@@ -50,12 +52,14 @@ from whmcs_bridge.families.delegation.renewal_scope import (
     open_renewal,
     refusal,
     renewed,
+    unsettled,
     wanted_item,
 )
 from whmcs_bridge.families.delegation.renewal_tasks import (
     delegate_part_paid,
     needs_staff,
     not_applied,
+    not_settled,
     owner_paid_part_first,
     owner_part_paid,
     paid_twice,
@@ -310,6 +314,10 @@ def renewal_payment(grant: dict[str, Any], kind: str, data: dict[str, Any], now:
     )
     if owners is not None and kind == "InvoicePaid":
         return owner_paid_first(grant, owners, now)
+    if owners is not None and kind == "InvoiceCancelled":
+        # The owner's invoice that billed the renewal cancelled (staff cancelling the service with it): WHMCS is
+        # read for what it says now before the delegate's invoice is withdrawn (renewal_read).
+        return Decision(state=grant, actions=[read_now(grant, owners, "owner cancelled")], refs=grant_refs(grant))
     return None
 
 
@@ -340,14 +348,11 @@ def delegate_invoice(grant: dict[str, Any], renewal: dict[str, Any], kind: str, 
             f"renew:{n}:apply",
             params,
             grant["owner"],
-            # Renewed meanwhile (the owner paid too, or staff): not again; the rules hear it and ask staff.
-            # Its grant ended meanwhile: not at all; the rules hear it and ask staff too.
-            # Anything paid on the owner's invoice meanwhile: not taken off nor cancelled; staff settle both.
-            guard=while_active(
-                grant,
-                **{f"{what}_due": {"id": item, "is": renewal["due"]}},
-                **({"nothing_paid": [renewal["owner_invoice"]]} if renewal.get("owner_invoice") else {}),
-            ),
+            # Its grant ended meanwhile: not at all; the rules hear it and ask staff.
+            # Settled only as invoiced, as WHMCS has things when it runs (also when staff approve it after it
+            # parked): the item cancelled, renewed meanwhile (the owner paid too), the owner's invoice cancelled,
+            # part paid or its line changed: nothing renewed; the rules hear what WHMCS says and ask staff.
+            guard=while_active(grant, renewal_settles=settle_spec(renewal)),
         )
         renewal["action"] = apply.key
         return Decision(state=grant, actions=[apply], refs=grant_refs(grant))
@@ -363,7 +368,8 @@ def delegate_invoice(grant: dict[str, Any], renewal: dict[str, Any], kind: str, 
         grant["history"].append(
             {"at": at, "what": f"renewal {n}: the delegate's invoice #{invoice} cancelled", "by": "WHMCS"}
         )
-        return Decision(state=grant, refs=grant_refs(grant))
+        # What the delegate had paid on it is read from WHMCS (renewal_read): a part payment is staff's to refund.
+        return Decision(state=grant, actions=[read_now(grant, renewal, "cancelled")], refs=grant_refs(grant))
     if kind == "InvoiceRefunded" and renewal["status"] == "renewed":
         renewal.update(status="refunded", refunded=at)
         record(grant, at, "refund", **renewed(renewal), invoice=invoice)  # the digest no longer says it was paid
@@ -429,6 +435,13 @@ def renewal_applied(grant: dict[str, Any], data: dict[str, Any], now: datetime) 
         return owner_part_paid(grant, renewal, data, now)
     if data.get("status") == "cancelled" and grant.get("status") != "active":
         return not_applied(grant, renewal, now)
+    why = str(data.get("why") or "")
+    if data.get("status") == "cancelled" and why and why != OWNER_PAID:
+        return not_settled(grant, renewal, why, dict(data.get("seen") or {}), now, "needs staff")
+    if data.get("status") == "rejected":
+        # Staff rejected the action (e.g. one interrupted whose outcome WHMCS could not tell): nothing is asserted
+        # about what happened; WHMCS is read and the staff task states what it shows (renewal_read).
+        return Decision(state=grant, actions=[read_now(grant, renewal, "rejected")], refs=grant_refs(grant))
     if data.get("status") == "done":
         renewal.update(status="renewed", renewed=at)
         # What became of the owner's invoice, as the action found it (unknown after a crash: nothing said).
@@ -490,3 +503,63 @@ def grant_ended(grant: dict[str, Any], now: datetime) -> list[Action]:
         if renewal.get("delegate_invoice"):
             actions.append(cancel_invoice(grant, renewal))
     return actions
+
+
+def settle_spec(renewal: dict[str, Any]) -> dict[str, Any]:
+    """What a renewal was invoiced for, as the executor re-reads it from WHMCS (reads.renewal_now, the guard
+    `renewal_settles`): the item, the due date invoiced, the amount, the owner's line and the delegate's invoice."""
+    what, item = item_of(renewal)
+    return {
+        f"{what}_id": item,
+        "from": renewal["due"],
+        "amount": renewal["amount"],
+        "owner_invoice": renewal.get("owner_invoice"),
+        "line_id": renewal.get("line"),
+        "delegate_invoice": renewal.get("delegate_invoice"),
+    }
+
+
+def read_now(grant: dict[str, Any], renewal: dict[str, Any], why: str) -> Action:
+    """Read the renewal as WHMCS has it now (read_renewal, fed back as RenewalRead, renewal_read)."""
+    report = {"grant": grant["id"], "n": renewal["n"], "why": why}
+    key = f"renew:{renewal['n']}:read-{why.replace(' ', '-')}"
+    return act(grant, "read_renewal", key, {**settle_spec(renewal), "report": report}, grant["owner"])
+
+
+def renewal_read(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision:
+    """What WHMCS says now about a renewal, read because staff rejected its action ("rejected"), the delegate's
+    invoice was cancelled ("cancelled") or the owner's was ("owner cancelled"): a staff task stating it, or the
+    delegate's unpaid invoice withdrawn when the renewal it bills can no longer be settled as invoiced."""
+    renewal = next((r for r in grant.get("renewals", []) if r["n"] == as_int(data.get("n"))), None)
+    if renewal is None:
+        return Decision(state=grant)
+    why, status = str(data.get("why")), renewal["status"]
+    if why == "rejected" and status == "paid":
+        return not_settled(grant, renewal, "rejected", data, now, "needs staff")
+    if why == "cancelled" and status == "cancelled" and Decimal(str(data.get("delegate_paid") or "0")) > 0:
+        return not_settled(grant, renewal, "cancelled", data, now, "cancelled")
+    reason = unsettled(settle_spec(renewal), data) if why == "owner cancelled" and status == "invoiced" else None
+    if reason is None or data.get("delegate_status") not in STILL_OPEN:
+        return Decision(state=grant)
+    n, at = renewal["n"], now.isoformat(timespec="seconds")
+    renewal.update(status="cancelled", cancelled=at, why=reason)
+    grant["history"].append(
+        {"at": at, "what": f"renewal {n} withdrawn: {reason} in WHMCS", "by": "bridge"}
+    )
+    cancel = cancel_invoice(grant, renewal)
+    told = message(
+        "delegation.renewal_withdrawn",
+        **about_grant(grant, invoice=str(renewal["delegate_invoice"]), **renewed(renewal)),
+        why=reason,
+        status=str(data.get("status") or ""),
+        owner_status=str(data.get("owner_status") or ""),
+    )
+    email = act(
+        grant,
+        "email",
+        f"renew:{n}:withdrawn",
+        notice(grant["delegate"], told),
+        grant["delegate"],
+        guard={"after_steps": [cancel.key]},  # told once it is cancelled (part paid: staff's task instead)
+    )
+    return Decision(state=grant, actions=[cancel, email], refs=grant_refs(grant))
