@@ -2,8 +2,12 @@
 delegation rules: find the service's line on the owner's open invoice, invoice the delegate that line's
 amount alone, and when the delegate pays, renew that one service once (its next due date one cycle on) and
 take its line off the owner's invoice, which keeps its other items. The owner paying first cancels the
-delegate's invoice; a delegate's invoice cancelled leaves the owner's as it was; both paying, or a refund
-after the renewal, is a staff task (renewal_tasks.py); a second request while one is open is refused, whichever grant on the
+delegate's invoice; a delegate's invoice cancelled leaves the owner's as it was (a part payment on it is a
+staff task); the owner's invoice cancelled withdraws the delegate's unpaid one; both paying, or a refund
+after the renewal, is a staff task (renewal_tasks.py). Settlement is decided in one place, from what WHMCS
+says when the renewal runs (the apply action's `renewal_settles` guard, renewal_scope.unsettled): anything
+but what was invoiced renews nothing and is a staff task stating what WHMCS shows, as is staff rejecting
+the action (WHMCS read first: read_now, renewal_read); a second request while one is open is refused, whichever grant on the
 same item asked first (renewal_scope.py: WHMCS is asked whether the other's invoice is still open). The delegate's invoice
 bills exactly the period the owner's line bills (its dates against the next due date and billing cycle
 WHMCS has now), or staff decide. A granted domain renews the same way, for one registration period: priced
@@ -16,7 +20,7 @@ invoice is cancelled in WHMCS; a payment that comes too late for it is a staff t
 
 A renewal's status: looking (reading the owner's invoice), invoiced (the delegate's invoice is open), paid
 (the delegate paid; the renewal is being applied), renewed, and the ends: nothing to renew, cancelled,
-owner paid, paid twice (both paid: staff refund or credit the delegate), refunded, grant ended (revoked or
+owner paid, needs staff (WHMCS showed something other than what was invoiced), paid twice (both paid: staff refund or credit the delegate), refunded, grant ended (revoked or
 expired before it was applied)."""
 
 from __future__ import annotations
