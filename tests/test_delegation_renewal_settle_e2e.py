@@ -19,6 +19,7 @@ from tests.test_delegation_renewal_e2e import (
     agency_invoices,
     asked,
     due,
+    later_ticks,
     next_month,
     owner_invoice,
     pay,
@@ -94,7 +95,7 @@ def test_a_service_cancelled_with_its_invoice_cancels_the_delegates_unpaid_invoi
     assert sandbox.rows("invoices", id=invoices[0]["id"])[0]["status"] == "Cancelled"
     told = [e for e in world.emails(10) if f"#{invoices[0]['id']}" in e["subject"]]
     assert len(told) == 1 and "Cancelled" in told[0]["message"], subjects(world)
-    assert "renewal 1: service #120, cancelled" in world.run("delegations", "show", grant_id).output
+    assert "renewal 1: service #120, withdrawn" in world.run("delegations", "show", grant_id).output
 
 
 def test_a_payment_for_a_cancelled_service_renews_nothing_and_is_a_staff_task(world: World):
@@ -111,6 +112,27 @@ def test_a_payment_for_a_cancelled_service_renews_nothing_and_is_a_staff_task(wo
     [task] = staff_tasks(world, 10)
     assert f"#{invoices[0]['id']}" in task["note"] and "Cancelled" in task["note"] and "14.95" in task["note"]
     assert any(f"invoice #{invoices[0]['id']}" in s for s in subjects(world)), subjects(world)
+
+
+def test_a_payment_before_the_withdrawal_reaches_whmcs_is_a_staff_task(world: World):
+    """H3: the bridge withdraws the delegate's invoice, but WHMCS is failing and the delegate pays before the
+    cancellation gets through: it is not cancelled, nothing is renewed, the delegate is not told there is nothing
+    to pay; staff get the task and the delegate hears its payment is being checked."""
+    sandbox = world.sandbox
+    invoice = owner_invoice(world, 12)
+    before = due(world, 120)
+    _, invoices = asked(world, owner=12, service=120)
+    cancelled_by_staff(world, 120, invoice["id"])
+    sandbox.control("faults", {"status": 503, "count": 1000, "actions": ["UpdateInvoice"]})
+    world.settle(4)
+    pay(world, invoices[0]["id"], "CARD-H3b")
+    sandbox.control("faults", {"count": 0})
+    later_ticks(world)
+    assert sandbox.rows("invoices", id=invoices[0]["id"])[0]["status"] == "Paid" and due(world, 120) == before
+    [task] = staff_tasks(world, 10)
+    assert f"#{invoices[0]['id']}" in task["note"] and "Cancelled" in task["note"]
+    assert not any("has been cancelled" in s for s in subjects(world)), subjects(world)
+    assert any(f"invoice #{invoices[0]['id']} is being checked" in s for s in subjects(world)), subjects(world)
 
 
 def test_a_changed_owners_line_is_not_settled_silently(world: World):

@@ -20,7 +20,8 @@ invoice is cancelled in WHMCS; a payment that comes too late for it is a staff t
 
 A renewal's status: looking (reading the owner's invoice), invoiced (the delegate's invoice is open), paid
 (the delegate paid; the renewal is being applied), renewed, and the ends: nothing to renew, cancelled,
-owner paid, needs staff (WHMCS showed something other than what was invoiced), paid twice (both paid: staff refund or credit the delegate), refunded, grant ended (revoked or
+owner paid, withdrawn (the owner's invoice cancelled, or the service ended, before the delegate paid), needs
+staff (WHMCS showed something other than what was invoiced), paid twice (both paid: staff refund or credit the delegate), refunded, grant ended (revoked or
 expired before it was applied)."""
 
 from __future__ import annotations
@@ -73,6 +74,8 @@ from whmcs_bridge.model import Action, Decision, as_int, message
 OUTCOME = "DelegationRenewalApplied"  # how the executor tells the rules the renewal's action ended
 # WHMCS's billing cycles (GetClientsProducts `billingcycle`) and their length in months; the others (Free
 # Account, One Time) do not renew.
+# A renewal whose unpaid invoice the bridge withdrew, WHMCS showing it can no longer be settled as invoiced.
+WITHDRAWN = "withdrawn"
 CYCLES = {"Monthly": 1, "Quarterly": 3, "Semi-Annually": 6, "Annually": 12, "Biennially": 24, "Triennially": 36}
 
 
@@ -363,6 +366,9 @@ def delegate_invoice(grant: dict[str, Any], renewal: dict[str, Any], kind: str, 
     if kind == "InvoicePaid" and renewal["status"] == ENDED:
         # Paid before its cancellation reached WHMCS: nothing is renewed for a grant that ended.
         return not_applied(grant, renewal, now)
+    if kind == "InvoicePaid" and renewal["status"] == WITHDRAWN:
+        # Paid before its withdrawal reached WHMCS: nothing is renewed; WHMCS is read for the staff task.
+        return Decision(state=grant, actions=[read_now(grant, renewal, "paid withdrawn")], refs=grant_refs(grant))
     if kind == "InvoicePaid" and renewal["status"] == "owner paid":
         # The owner paid first and the delegate paid too before its invoice was cancelled: nothing is renewed
         # twice (WHMCS renewed it for the owner's payment); staff refund or credit the delegate.
@@ -542,14 +548,15 @@ def renewal_read(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> 
         return not_settled(grant, renewal, "rejected", data, now, "needs staff")
     if why == "cancelled" and status == "cancelled" and Decimal(str(data.get("delegate_paid") or "0")) > 0:
         return not_settled(grant, renewal, "cancelled", data, now, "cancelled")
+    if why == "paid withdrawn" and status == WITHDRAWN:  # paid before its cancellation reached WHMCS
+        late = unsettled(settle_spec(renewal), data) or str(renewal.get("why") or "owner invoice")
+        return not_settled(grant, renewal, late, data, now, "needs staff")
     reason = unsettled(settle_spec(renewal), data) if why == "owner cancelled" and status == "invoiced" else None
     if reason is None or data.get("delegate_status") not in STILL_OPEN:
         return Decision(state=grant)
     n, at = renewal["n"], now.isoformat(timespec="seconds")
-    renewal.update(status="cancelled", cancelled=at, why=reason)
-    grant["history"].append(
-        {"at": at, "what": f"renewal {n} withdrawn: {reason} in WHMCS", "by": "bridge"}
-    )
+    renewal.update(status=WITHDRAWN, cancelled=at, why=reason)
+    grant["history"].append({"at": at, "what": f"renewal {n} withdrawn: {reason} in WHMCS", "by": "bridge"})
     cancel = cancel_invoice(grant, renewal)
     told = message(
         "delegation.renewal_withdrawn",
