@@ -86,7 +86,7 @@ AS_INVOICED = {"status": "Active", "due": "2026-12-21", "owner_status": "Unpaid"
         ({"status": "Terminated", "owner_status": "Cancelled"}, "ended"),
         ({"status": "Deleted", "due": None}, "ended"),
         ({"due": "2027-01-21", "owner_status": "Paid"}, scope.OWNER_PAID),  # H2: the owner paid, WHMCS renewed it
-        ({"due": "2027-01-21"}, scope.OWNER_PAID),  # staff moved the date: not renewed again
+        ({"due": "2027-01-21"}, "renewed"),  # staff moved the date: not renewed again, no owner payment named
         ({"owner_status": "Cancelled"}, "owner invoice"),
         ({"owner_status": "Refunded"}, "owner invoice"),
         ({"owner_paid": "5.00"}, "owner part paid"),
@@ -102,4 +102,4 @@ def test_a_paid_renewal_settles_only_as_invoiced_by_what_whmcs_says_now(now: dic
 def test_a_domain_priced_without_an_owners_invoice_settles_on_its_due_date_alone():
     expect = {"from": "2027-07-14", "amount": "12.00", "owner_invoice": None}
     assert scope.unsettled(expect, {"status": "Active", "due": "2027-07-14"}) is None
-    assert scope.unsettled(expect, {"status": "Active", "due": "2028-07-14"}) == scope.OWNER_PAID
+    assert scope.unsettled(expect, {"status": "Active", "due": "2028-07-14"}) == "renewed"

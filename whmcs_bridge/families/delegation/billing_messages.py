@@ -302,7 +302,7 @@ BILLING = define(
         "Staff task (sticky note on the delegate's account): the delegate paid `paid` of its renewal invoice, but "
         "the bridge did not renew the service or domain, because of what WHMCS showed when it was to be settled "
         '(`why`: "ended", the item `status` cancelled or gone; "owner invoice", the owner\'s invoice '
-        '`owner_status`; "line gone"; "amount", the owner\'s line now `owner_line`, not the `amount` invoiced; '
+        '`owner_status`; "renewed", its next due date moved meanwhile; "line gone"; "amount", the owner\'s line now `owner_line`, not the `amount` invoiced; '
         '"rejected", staff rejected its action; "cancelled", the delegate\'s invoice cancelled). The task states '
         "what WHMCS shows now (the item's status, next due date `due`, a domain's `expiry`, each invoice's "
         "status and what was paid on it) and asks staff to decide.",

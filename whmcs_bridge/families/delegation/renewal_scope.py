@@ -30,15 +30,17 @@ OWNER_PAID = "owner paid"
 
 def unsettled(expect: dict[str, Any], now: dict[str, Any]) -> str | None:
     """Why the delegate's payment cannot renew the item as it was invoiced, from what WHMCS says now (`now`:
-    reads.renewal_now), or None when it can: the item cancelled or gone ("ended"); renewed meanwhile, or the
-    owner's invoice paid (OWNER_PAID: both paid); the owner's invoice cancelled, refunded or gone ("owner
+    reads.renewal_now), or None when it can: the item cancelled or gone ("ended"); the
+    owner's invoice paid (OWNER_PAID: both paid), or its due date moved otherwise ("renewed"); the owner's invoice cancelled, refunded or gone ("owner
     invoice"), part paid ("owner part paid"), no longer billing the line ("line gone") or billing another amount
     for it than the delegate was invoiced ("amount"). `expect`: the renewal's `from` (the due date invoiced),
     `amount` and `owner_invoice`."""
     if str(now.get("status")) in ENDED_ITEM:
         return "ended"
-    if now.get("due") != expect.get("from") or now.get("owner_status") == "Paid":
+    if now.get("owner_status") == "Paid":
         return OWNER_PAID
+    if now.get("due") != expect.get("from"):
+        return "renewed"
     if not expect.get("owner_invoice"):
         return None
     if now.get("owner_status") not in STILL_OPEN:
