@@ -187,3 +187,31 @@ def test_two_emails_alike_but_for_their_service_are_two_copies(sandbox: Sandbox,
     report(world, "msg_suspended_110_again", {**suspended, "relid": 110})
     world.settle()
     assert len(copies_to_agency(world, "Service Suspension Notification")) == 2
+
+
+def test_a_ticket_reply_with_a_cpanel_session_link_is_copied_without_it(sandbox: Sandbox, tmp_path: Path, worlds):
+    """Hostile round of issue 16, finding 5: staff answered the owner's ticket with links into cPanel carrying
+    its session (/cpsess<digits>/) and a verification link; the agency's copy keeps the reply, not the keys."""
+    world = world_with(sandbox, tmp_path, COPYING_ROLE)
+    worlds.append(world)
+    grant(world, "--whole-client")
+    session = "https://server12.example-host.com:2083/cpsess7302881146/frontend/jupiter/filemanager/index.html"
+    verify = "https://billing.example-host.com/clientarea.php?verificationId=QkQ3Yzk1ZjE4YTc2NDk"
+    subject = "[Ticket ID: 481516] Files restored"
+    reply: dict[str, Any] = {
+        "userid": 11,
+        "date": "2026-11-25 10:02:00",
+        "to": "marie@boulangerie-dupont.fr",
+        "cc": "",
+        "bcc": "",
+        "subject": subject,
+        "message": f'<p>We restored your files: <a href="{session}">open File Manager</a>.</p>'
+        f"<p>Then confirm your new address: {verify}</p>",
+        "messagename": "Support Ticket Reply",
+        "relid": 1,
+    }
+    report(world, "msg_ticket_reply_cpanel", reply)
+    world.settle()
+    [copy] = copies_to_agency(world, subject)
+    assert "We restored your files" in copy["message"] and "open File Manager" in copy["message"]
+    assert "cpsess7302881146" not in copy["message"] and "QkQ3Yzk1ZjE4YTc2NDk" not in copy["message"]

@@ -45,3 +45,50 @@ from whmcs_bridge.families.delegation.copies import without_account_links
 )
 def test_account_links_are_taken_out(email: str, copy: str):
     assert without_account_links(email) == copy
+
+
+# From the hostile round of issue 16 (finding 5): what WHMCS and cPanel emails carry that opens a session or
+# proves an identity under other names: an email verification id, an OAuth authorisation code, and cPanel's
+# session path (/cpsess<digits>/, which logs in whoever holds it until the session ends).
+CPANEL_REPLY = (
+    "<p>Hello Marie,</p><p>We restored your files. You can check them straight away in File Manager: "
+    '<a href="https://server12.example-host.com:2083/cpsess7302881146/frontend/jupiter/filemanager/index.html">'
+    "open File Manager</a>, or paste https://server12.example-host.com:2083/cpsess7302881146/3rdparty/roundcube/ "
+    "into your browser for webmail.</p><p>Regards,<br>Support</p>"
+)
+VERIFY_EMAIL = (
+    "<p>Dear Marie Dupont,</p><p>Please verify your email address by clicking the link below.</p>"
+    '<p><a href="https://billing.example-host.com/clientarea.php?verificationId=QkQ3Yzk1ZjE4YTc2NDk">'
+    "https://billing.example-host.com/clientarea.php?verificationId=QkQ3Yzk1ZjE4YTc2NDk</a></p>"
+)
+OAUTH_CALLBACK = (
+    "To finish connecting Google Workspace, open "
+    "https://billing.example-host.com/modules/servers/gws/callback.php?code=4/0AeanS0aX9k2&state=s7 within 10 minutes."
+)
+
+
+@pytest.mark.parametrize(
+    ("email", "kept", "gone"),
+    [
+        (CPANEL_REPLY, ["open File Manager", "We restored your files", "into your browser"], ["cpsess7302881146"]),
+        (VERIFY_EMAIL, ["Please verify your email address"], ["QkQ3Yzk1ZjE4YTc2NDk"]),
+        (OAUTH_CALLBACK, ["To finish connecting Google Workspace", "within 10 minutes"], ["0AeanS0aX9k2"]),
+    ],
+    ids=["cpanel-session", "verification-id", "oauth-code"],
+)
+def test_session_and_verification_links_in_real_emails_are_taken_out(email: str, kept: list[str], gone: list[str]):
+    copy = without_account_links(email)
+    assert all(words in copy for words in kept), copy
+    assert not any(secret in copy for secret in gone), copy
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        '<a href="https://b.example/cart.php?a=add&amp;promocode=SPRING">Order with SPRING</a>',
+        '<a href="https://b.example/knowledgebase/12/cpanel-session-tips.html">Tips</a>',
+        "Your verification is done; the code of conduct is at https://b.example/terms.php",
+    ],
+)
+def test_ordinary_links_that_look_alike_stay(email: str):
+    assert without_account_links(email) == email

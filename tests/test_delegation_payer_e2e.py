@@ -267,3 +267,21 @@ def test_an_order_part_paid_by_the_owner_after_the_agency_was_invoiced_is_parked
     with Database(tmp_path / "state.db") as db:
         parked = sql(db, "SELECT action_key FROM outbox WHERE status = 'parked'")
     assert parked == [], [r["action_key"] for r in parked]
+
+
+def test_an_order_seen_in_the_same_pass_as_its_administrative_grant_is_still_invoiced_to_the_agency(
+    payer: BridgeWorld, tmp_path: Path
+):
+    """Break test s12: the grant was made while the daemon was stopped and the agency's user ordered before it
+    ran again, so the poll brings the order to the pass that activates the grant, before anything read the
+    agency's users. They are read from WHMCS for the order (not assumed already known), and the order is not lost."""
+    payer.run(
+        "delegations", "grant", "--owner", "12", "--delegate", "10", "--whole-client", "--role", "administrative",
+        "--by", "alice", "--basis", "signed mandate",
+    )  # fmt: skip
+    with Database(tmp_path / "state.db") as db:  # the order is news to the grant's first pass
+        sql(db, "DELETE FROM poll_seen WHERE list = 'orders'")
+    payer.settle(6)
+    [invoice] = agency_invoices(payer)
+    assert invoice["total"] == "21.90" and invoice["status"] == "Unpaid"
+    assert "o1-10" in payer.run("delegations", "list").output

@@ -517,3 +517,54 @@ def test_a_renewal_is_refused_while_the_owner_has_paid_part_of_its_invoice(world
     shown = world.run("delegations", "show", grant_id).output
     assert f"the owner has already paid part of invoice #{invoice['id']}" in shown, shown
     assert world.sandbox.rows("invoices", id=invoice["id"])[0]["status"] == "Unpaid"
+
+
+@pytest.mark.parametrize(
+    ("status", "language", "said"),
+    [
+        ("Terminated", "english", "is terminated"),
+        ("Cancelled", "french", "est annulé"),
+        ("Terminated", "dutch", "is beëindigd"),
+        ("Cancelled", "indonesian", "telah dibatalkan"),
+    ],
+)
+def test_a_terminated_or_cancelled_service_is_refused_with_its_status_not_a_missing_invoice(
+    world: World, status: str, language: str, said: str
+):
+    """Break test (finding 2 of the hostile round): renewing a service WHMCS shows as Terminated or Cancelled
+    said "no open invoice"; the delegate is told the true reason, WHMCS's status, in its language."""
+    sandbox = world.sandbox
+    sandbox.post("UpdateClient", clientid=10, language=language)
+    out = world.run(
+        "delegations", "grant", "--owner", "11", "--delegate", "10", "--service", "110",
+        "--by", "alice", "--basis", "owner's email",
+    ).output  # fmt: skip
+    grant_id = out.split()[0]
+    world.settle()
+    sandbox.post("UpdateClientProduct", serviceid=110, status=status)
+    world.run("delegations", "renew", grant_id, "--by", "lena")
+    world.settle(4)
+    assert agency_invoices(world) == []
+    [told] = [e for e in world.emails(10) if "110" in e["subject"] or "boulangerie-dupont.fr" in e["subject"]][-1:]
+    assert said in told["message"] and "invoice" not in told["subject"].lower(), told
+    assert "refused" in world.run("delegations", "show", grant_id).output
+
+
+def test_asking_again_while_the_period_waits_for_staff_adds_no_second_task(world: World):
+    """Hostile round of issue 16 (s13): the delegate asked three times while the owner's line billed another
+    period than WHMCS's service; each request made another sticky staff task (and told the agency again). One
+    open task per subject and reason: the repeats re-read WHMCS, find the same question and add none. Once staff
+    put the service's cycle back, the next request is invoiced."""
+    sandbox = world.sandbox
+    sandbox.post("UpdateClientProduct", serviceid=110, billingcycle="Annually")
+    grant_id, _ = asked(world)
+    for _ in range(2):
+        assert "renewal" in world.run("delegations", "renew", grant_id, "--by", "lena").output
+        world.settle(4)
+    assert len(staff_tasks(world, 11)) == 1, [n["note"] for n in staff_tasks(world, 11)]
+    assert len([e for e in world.emails(10) if "checked by our staff" in e["subject"]]) == 1
+    assert "renewal 3: service #110, needs staff" in world.run("delegations", "show", grant_id).output
+    sandbox.post("UpdateClientProduct", serviceid=110, billingcycle="Monthly")
+    world.run("delegations", "renew", grant_id, "--by", "lena")
+    world.settle(4)
+    assert len(agency_invoices(world)) == 1 and len(staff_tasks(world, 11)) == 1

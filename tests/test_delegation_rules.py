@@ -525,8 +525,18 @@ def test_an_administrative_contacts_order_makes_it_technical_contact_of_what_it_
     )
     again = decide_all({"grant:a1": admin, "grant:o1-10": new.state}, event("OrderPlaced", **order), NOW, RULES)
     assert again["grant:o1-10"].actions == [] and again["grant:o1-10"].state == new.state  # seen twice: unchanged
-    stranger = decide_all({"grant:a1": admin}, event("OrderPlaced", **{**order, "requestor_id": 99}), NOW, RULES)
-    assert stranger == {}  # ordered by someone who is not the administrative contact's user
+    by_stranger = {**order, "requestor_id": 99}
+    stranger = decide_all({"grant:a1": admin}, event("OrderPlaced", **by_stranger), NOW, RULES)
+    # Ordered by someone the grant does not know as the administrative contact's user: its users are read from
+    # WHMCS for that order (a user invited since), and WHMCS's answer decides; still not one of them: nothing.
+    [read] = stranger["grant:a1"].actions
+    assert read.kind == "refresh_client" and read.client_id == 10 and read.params["report"]["order"] == by_stranger
+    users: dict[str, Any] = {"userid": 10, "users": [{"id": 5, "is_owner": True}], "requested_by": "delegation"}
+    answer = decide_all({"grant:a1": admin}, event("ClientContext", **users, order=by_stranger), NOW, RULES)
+    assert set(answer) == {"grant:a1"} and answer["grant:a1"].actions == []
+    invited = {**users, "users": [{"id": 5, "is_owner": True}, {"id": 99, "is_owner": False}]}
+    answer = decide_all({"grant:a1": admin}, event("ClientContext", **invited, order=by_stranger), NOW, RULES)
+    assert answer["grant:o1-10"].state and answer["grant:o1-10"].state["order"]["user"] == 99
 
 
 def test_a_request_waits_for_the_owners_consent():

@@ -184,3 +184,37 @@ def test_a_whole_account_contact_sees_and_renews_the_owners_services_on_its_page
     [invoice] = [i for i in sandbox.rows("invoices", client_id=10) if "Delegated renewal" in i["notes"]]
     assert invoice["total"] == "14.95"
     assert "renewal 1: service #110, invoiced" in world.run("delegations", "show", grant_id).output
+
+
+def test_a_hosting_and_a_domain_of_one_name_are_told_apart_on_the_page_and_in_a_tickets_renew(world: World):
+    """Hostile round of issue 16 (finding 3): the owner's hosting #110 and domain #11 are both
+    boulangerie-dupont.fr. On the whole-account contact's page each is named by its kind and id; a ticket's
+    plain [renew] naming that name is ambiguous and renews nothing (the note says why and how to say which);
+    [renew domain 11] renews exactly that domain, by its WHMCS id and type."""
+    sandbox = world.sandbox
+    world.run(
+        "delegations", "grant", "--owner", "11", "--delegate", "10", "--whole-client", "--by", "alice",
+        "--basis", "owner's email",
+    )  # fmt: skip
+    world.settle()
+    grant_id = world.run("delegations", "list").output.split()[0]
+    page = requests.get(page_link(world, 10, "You are now the technical contact"), timeout=10).text
+    headings = [re.sub(r"<[^>]+>|\s+", " ", h).strip() for h in re.findall(r"<h2>(.*?)</h2>", page)]
+    buttons = [re.sub(r"\s+", " ", b).strip() for b in re.findall(r"<button[^>]*>(.*?)</button>", page)]
+    assert len(set(headings)) == len(headings) and len(set(buttons)) == len(buttons), (headings, buttons)
+    assert any("boulangerie-dupont.fr" in h and "110" in h for h in headings), headings
+    assert any("boulangerie-dupont.fr" in h and "#11" in h and "Domain" in h for h in headings), headings
+    plain = sandbox.post(
+        "OpenTicket", deptid=2, clientid=10, subject="[renew] boulangerie-dupont.fr", message="Renew it please."
+    ).json()
+    world.settle(5)
+    [note] = [n["message"] for n in sandbox.rows("ticket_notes", ticket_id=int(plain["id"])) if "VERIFIED" in n["message"]]
+    assert "[renew] asked: refused" in note and "service #110" in note and "domain #11" in note, note
+    assert [i for i in sandbox.rows("invoices", client_id=10) if "Delegated renewal" in i["notes"]] == []
+    named = sandbox.post(
+        "OpenTicket", deptid=2, clientid=10, subject="[renew domain 11] boulangerie-dupont.fr", message="The domain."
+    ).json()
+    world.settle(5)
+    [note] = [n["message"] for n in sandbox.rows("ticket_notes", ticket_id=int(named["id"])) if "VERIFIED" in n["message"]]
+    assert "the renewal starts now" in note, note
+    assert "renewal 1: domain #11, invoiced" in world.run("delegations", "show", grant_id).output

@@ -95,7 +95,7 @@ def test_the_delegate_renews_and_the_owner_ends_the_access_in_a_browser(
     assert browser.title == "Services you are contact for"
     body = browser.find_element(By.TAG_NAME, "body").text
     assert "boulangerie-dupont.fr" in body and "Owner: Boulangerie Dupont" in body and "Status: Active" in body
-    done = click(browser, "Renew boulangerie-dupont.fr (invoiced to you)")
+    done = click(browser, "Renew service boulangerie-dupont.fr (#110) (invoiced to you)")
     assert "Renewal requested" in done
     world.settle(4)
     [invoice] = [i for i in sandbox.rows("invoices", client_id=10) if "Delegated renewal" in i["notes"]]

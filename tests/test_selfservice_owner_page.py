@@ -47,3 +47,16 @@ def test_a_whole_account_grant_is_not_named_by_the_owners_name_on_the_owners_pag
 def test_a_grant_on_named_items_names_them():
     shown = page("en", [{"kind": "service", "id": 110, "name": "Hosting (garage-leroy.fr)"}])
     assert "Technical contact for Hosting (garage-leroy.fr) since" in shown
+
+
+def test_a_hosting_and_a_domain_of_one_name_are_two_things_on_the_owners_page():
+    """Hostile round of issue 16 (finding 3): a grant on hosting #110 and domain #11, both boulangerie-dupont.fr,
+    read as one name once; each is now named, with its id where the name alone does not tell them apart."""
+    shown = page(
+        "en",
+        [
+            {"kind": "service", "id": 110, "name": "boulangerie-dupont.fr"},
+            {"kind": "domain", "id": 11, "name": "boulangerie-dupont.fr"},
+        ],
+    )
+    assert "boulangerie-dupont.fr (#110), boulangerie-dupont.fr (#11) since" in shown, shown

@@ -486,8 +486,11 @@ def _run_credential_change(c: Call) -> Result:
 
 
 def _run_refresh_client(c: Call) -> Result:
+    """The client's context (ClientContext), with what the rules asked to hear back beside it (`report`: e.g.
+    the order a delegate's users were read for)."""
     known = c.params.get("known_invoices")
-    return {"context": client_context(c.api, c.client(), None if known is None else [int(i) for i in known])}
+    context = client_context(c.api, c.client(), None if known is None else [int(i) for i in known])
+    return {"context": {**(c.params.get("report") or {}), **context}}
 
 
 def _run_resolve_ticket(c: Call) -> Result:

@@ -135,9 +135,10 @@ def find_open_invoice(api: WhmcsApi, p: Params) -> dict[str, Any]:
     service = api.service(int(p["service_id"]))
     if service is None or service.client_id != int(p["client_id"]):  # a whole-account grant names any id
         return {**report, "invoice_id": None, "not_owners": True, "holder": service.client_id if service else None}
-    # A pending service's invoice is its order's first payment, which provisions it: not a renewal.
+    # A pending service's invoice is its order's first payment, which provisions it: not a renewal. A
+    # terminated or cancelled one is not renewed by paying (WHMCS's status, which the delegate is told).
     if service.status not in ("Active", "Suspended"):
-        return {**report, "invoice_id": None}
+        return {**report, "invoice_id": None, "status": service.status, "name": service.domain or service.name}
     for summary in recent(api.invoices(client_id=int(p["client_id"]), status="Unpaid", newest_first=True), 50):
         invoice = api.invoice(summary.id)
         line = next((i for i in invoice.items if i.type == "Hosting" and i.relid == service.id), None)
@@ -182,7 +183,7 @@ def domain_renewal(api: WhmcsApi, p: Params) -> dict[str, Any]:
     if domain is None or domain.client_id != int(p["client_id"]):  # a whole-account grant names any id
         return {**report, "invoice_id": None, "not_owners": True, "holder": domain.client_id if domain else None}
     if domain.status != "Active":
-        return {**report, "invoice_id": None}
+        return {**report, "invoice_id": None, "status": domain.status, "name": domain.domainname}
     years = domain.regperiod or 1
     facts = {
         "due": domain.nextduedate.isoformat() if domain.nextduedate else None,

@@ -87,8 +87,11 @@ def whole(grant: dict[str, Any]) -> bool:
 
 
 def covers(grant: dict[str, Any]) -> str:
-    """What a grant on named services and domains covers, by the names it keeps."""
-    return ", ".join(dict.fromkeys(i.get("name") or f"{i['kind']} #{i['id']}" for i in grant.get("items") or []))
+    """What a grant on named services and domains covers, by the names it keeps; a name two items share (a hosting
+    and a domain of one name are two things) is followed by each one's id."""
+    items = list({(i["kind"], i["id"]): i for i in grant.get("items") or []}.values())
+    names = [str(i.get("name") or f"{i['kind']} #{i['id']}") for i in items]
+    return ", ".join(n if names.count(n) == 1 else f"{n} (#{i['id']})" for n, i in zip(names, items, strict=True))
 
 
 class SelfService:

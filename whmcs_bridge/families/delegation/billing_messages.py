@@ -349,4 +349,15 @@ BILLING = define(
         owner_status="Cancelled",
         service=1,
     ),
+    grant_spec(
+        "delegation.renewal_not_renewable",
+        "email",
+        "client",
+        {"grant": "text", "status": "text", "service": "service", "domain": "domain"},
+        "To the delegate: its renewal request was refused, nothing invoiced, because WHMCS shows the service or "
+        "domain with a status that is not renewed by paying (`status`, WHMCS's own word: a service's Terminated, "
+        "Cancelled, Pending or Fraud; a domain's Expired, Transferred Away, Cancelled...).",
+        status="Terminated",
+        service=1,
+    ),
 )

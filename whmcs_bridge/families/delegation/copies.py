@@ -21,7 +21,8 @@ COPY_MARK = "whmcs-bridge delegated copy"
 # Written into every copy, whatever the language of its header: a copy is never copied again.
 COPY_COMMENT = f"<!-- {COPY_MARK} -->"
 OWN_EMAIL = "<!-- [wb-"  # every email the bridge sends carries its action key (executor: Call.marked)
-RENEW_KEYWORD = re.compile(r"\[renew\]", re.IGNORECASE)
+# [renew], or [renew service 110] / [renew domain 11] ("hosting" for service): one subject by its WHMCS type and id.
+RENEW_KEYWORD = re.compile(r"\[renew(?:\s+(service|hosting|domain)\s*#?(\d{1,18}))?\]", re.IGNORECASE)
 # What a ticket asks that only the account's owner may have (seed 000): access, ownership, a transfer. In
 # the catalogue's languages (en, fr, nl, id); a match only adds a warning to a staff-only note.
 SENSITIVE = re.compile(
@@ -34,14 +35,16 @@ SENSITIVE = re.compile(
 
 
 # A link that renews, pays, resets a password or logs in without the owner's password: a one-time key in
-# its query (a key, token, hash, signature or auth parameter under any name), WHMCS's password reset page
-# (pwreset.php, or WHMCS 8's route /password/reset), single sign-on (/login/sso), a user invitation
-# (/invite/), a renewal through the cart, the quick-renew module or a /renew/ route. Never in a delegate's
-# copy (o2switch sends quick-renew links to owners only; a reset link hands over the account). An address
-# counts with or without its scheme (billing.example.com/pwreset.php?key=...).
+# its query (a key, token, hash, signature, auth, verification, session or nonce parameter under any name, an
+# OAuth authorisation `code`), WHMCS's password reset page (pwreset.php, or WHMCS 8's route /password/reset),
+# single sign-on (/login/sso), a user invitation (/invite/), a cPanel session (/cpsess<digits>/: whoever holds
+# it is logged in), a renewal through the cart, the quick-renew module or a /renew/ route. Never in a
+# delegate's copy (o2switch sends quick-renew links to owners only; a reset link hands over the account). An
+# address counts with or without its scheme (billing.example.com/pwreset.php?key=...).
 ACCOUNT_LINK = re.compile(
-    r"""(?:https?://|www\.|\b[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}/)[^\s"'<>]*?"""
-    r"""(?:pwreset\.php|[?&;][\w-]*(?:key|token|hash|auth|sig|signature)[\w-]*=|[?&;]timestamp=|"""
+    r"""(?:https?://|www\.|\b[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}(?::\d+)?/)[^\s"'<>]*?"""
+    r"""(?:pwreset\.php|[?&;][\w-]*(?:key|token|hash|auth|sig|signature|verif|session|nonce|otp)[\w-]*=|"""
+    r"""[?&;](?:timestamp|code|sid)=|/cpsess\d+|"""
     r"""/password/reset|/login/sso|/invite/|/renew/|"""
     r"""[?&;]m=quickrenew|cart\.php\?[^\s"'<>]*\brenew)[^\s"'<>]*""",
     re.IGNORECASE,
@@ -163,7 +166,9 @@ def while_active(grant: dict[str, Any]) -> dict[str, Any]:
 
 def ticket_opened(data: dict[str, Any], now: datetime) -> Decision:
     """Ask WHMCS who owns what the ticket names; the note comes with the answer (TicketResolved)."""
-    link = data.get("service")
+    asked = renew_asked(f"{data.get('subject') or ''} {data.get('message') or ''}")
+    # What the [renew] names by type and id is what WHMCS is asked about (its owner), else the ticket's link.
+    link = f"{asked['kind']}:{asked['id']}" if isinstance(asked, dict) else data.get("service")
     names = domain_names(str(data.get("subject") or ""), str(data.get("message") or ""))
     if not link and not names:
         return Decision(state=None)  # names nothing: a general question
@@ -174,13 +179,40 @@ def ticket_opened(data: dict[str, Any], now: datetime) -> Decision:
         names,
         now,
         link=link,
-        # A delegate may ask for a renewal by writing [renew] in a ticket about the service.
-        renew=bool(RENEW_KEYWORD.search(f"{data.get('subject') or ''} {data.get('message') or ''}")),
+        # A delegate may ask for a renewal by writing [renew] in a ticket about the service (or naming it).
+        renew=asked,
         # Which WHMCS user wrote it (an invited user is not the account's owner), and what it asks.
         who_wrote=True,
         reply=as_int(data.get("replyid")),
         sensitive=bool(SENSITIVE.search(f"{data.get('subject') or ''} {data.get('message') or ''}")),
     )
+
+
+def renew_asked(text: str) -> dict[str, Any] | bool:
+    """What a ticket's [renew] asks for: {"kind", "id"} when it names one by type and id, True for a plain
+    [renew] (the ticket must then name exactly one renewable subject), False for none."""
+    found = RENEW_KEYWORD.search(text)
+    if found is None:
+        return False
+    if found.group(1) is None:
+        return True
+    return {"kind": "domain" if found.group(1).lower() == "domain" else "service", "id": int(found.group(2))}
+
+
+def ticket_renewal(
+    grants: list[dict[str, Any]], data: dict[str, Any], rules: DelegationSection
+) -> tuple[dict[str, Any] | None, str | None]:
+    """The one subject a ticket's [renew] renews, among what the writer was just verified for with the right to
+    renew (verified()), or why none: a plain [renew] about a hosting and a domain of one name is ambiguous."""
+    ticket = as_int(data.get("ticketid"))
+    named = [
+        {"kind": i["kind"], "id": i["id"], "name": i.get("name") or ""}
+        for g in grants
+        if g.get("verified_ticket") == ticket and rights(g, rules).renew
+        for i in g.get("verified_ticket_items") or []
+    ]
+    choices = list({(i["kind"], i["id"]): i for i in named}.values())
+    return renewal_scope.one_subject(choices, data.get("renew"))
 
 
 def ticket_note(
@@ -207,11 +239,14 @@ def ticket_note(
         else:
             unverified.append(subject)
             owners.append(f"client:{item['owner']}")
+    chosen, unclear = ticket_renewal(grants, data, rules) if data.get("renew") else (None, None)
     notes: list[tuple[str, dict[str, Any]]] = []
     if owned:
         notes.append(("owner", owner_note(data, writer, owned)))
     for grant_id, (grant, subjects) in verified_by.items():
         allowed = rights(grant, rules)
+        mine = chosen if chosen is not None and ticket_item(grant, chosen) else None
+        asks = bool(data.get("renew")) and allowed.renew and (mine is not None or unclear is not None)
         fields = about_grant(
             grant,
             subjects=subjects,
@@ -222,14 +257,10 @@ def ticket_note(
             may_order="yes" if allowed.order_for_owner else None,
             # A delegate may ask for a renewal with [renew] (rules.verified_on_ticket starts it, unless
             # one is open: then the note says it was refused, and why).
-            renew="yes" if data.get("renew") and allowed.renew else None,
-            renew_refused=renewal_scope.ticket_refusal(grant, grant.get("verified_ticket_item"), grants)
-            if data.get("renew") and allowed.renew
-            else None,
+            renew="yes" if asks else None,
+            renew_refused=(unclear or renewal_scope.ticket_refusal(grant, mine, grants)) if asks else None,
             # Another contact's renewal invoice of the item is open as the bridge knows it: WHMCS decides.
-            renew_check=renewal_scope.ticket_check(grant, grant.get("verified_ticket_item"), grants)
-            if data.get("renew") and allowed.renew
-            else None,
+            renew_check=renewal_scope.ticket_check(grant, mine, grants) if asks else None,
         )
         notes.append((f"grant:{grant_id}", message("delegation.ticket_verified", **fields)))
     if unverified:
@@ -288,13 +319,22 @@ def verifying_grant(
 
 
 def verified(grant: dict[str, Any], item: dict[str, Any], ticket: int | None, now: datetime) -> None:
-    """The grant remembers the ticket (and the item, for a renewal) and records the contact for the
+    """The grant remembers the ticket (and its items, for a renewal) and records the contact for the
     owner's digest."""
     if grant.get("verified_ticket") != ticket:
         record(grant, now.isoformat(timespec="seconds"), "ticket", ticket=ticket)
+        grant["verified_ticket_items"] = []
     grant["verified_ticket"] = ticket
-    if item["kind"] == "service" or "verified_ticket_item" not in grant:  # a service is what renews
-        grant["verified_ticket_item"] = {"kind": item["kind"], "id": item["id"]}
+    # Every subject verified on the ticket: a [renew] renews exactly one of them (ticket_renewal).
+    if not ticket_item(grant, item):
+        grant.setdefault("verified_ticket_items", []).append(
+            {"kind": item["kind"], "id": item["id"], "name": item.get("name") or ""}
+        )
+
+
+def ticket_item(grant: dict[str, Any], item: dict[str, Any]) -> bool:
+    """Whether the subject was verified for this grant on its ticket (by type and id)."""
+    return any(i["kind"] == item["kind"] and i["id"] == item["id"] for i in grant.get("verified_ticket_items") or [])
 
 
 def note_action(

@@ -414,7 +414,8 @@ MESSAGES = define(
             "amount": "text",
             "pay_link": "url",
         },
-        "One service (or domain: `kind`) on the delegate's page: its owner, status and next due date (as WHMCS has them when the "
+        "One service (or domain: `kind`) on the delegate's page, named by its kind, name and id (a hosting and a domain "
+        "of one name are two rows): its owner, status and next due date (as WHMCS has them when the "
         "page is shown; unknown when WHMCS cannot be read), a renew button, and the renewal under way with its "
         "invoice and WHMCS's pay link.",
         samples={

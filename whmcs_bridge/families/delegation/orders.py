@@ -8,16 +8,22 @@ from typing import Any
 
 from whmcs_bridge.families.delegation import payer
 from whmcs_bridge.families.delegation.config import DelegationSection
-from whmcs_bridge.families.delegation.grants import about_grant, act, note, rights
+from whmcs_bridge.families.delegation.grants import about_grant, act, grant_refs, note, rights
 from whmcs_bridge.families.delegation.lifecycle import command
 from whmcs_bridge.model import Decision, as_int, message
 
 
 def ordered(
-    grants: dict[str, dict[str, Any]], data: dict[str, Any], now: datetime, rules: DelegationSection
+    grants: dict[str, dict[str, Any]],
+    data: dict[str, Any],
+    now: datetime,
+    rules: DelegationSection,
+    users_read: bool = False,
 ) -> dict[str, Decision]:
     """An administrative contact's user ordered in the owner's name: the delegate becomes technical
-    contact of what was ordered, automatically (and both sides are told)."""
+    contact of what was ordered, automatically (and both sides are told). Who the delegate's users are is
+    read from WHMCS for the order when the grant does not know the requestor (users_read: that read's answer
+    is in the grants): the grant may be as new as the order, or the user invited since its last read."""
     # requestor_id is taken as "the WHMCS user who placed the order"; the docs state no meaning and older
     # WHMCS 8 versions send none (None here): then nothing is granted on a guess (unknown_requestor).
     requestor = as_int(data.get("requestor_id"))
@@ -26,8 +32,11 @@ def ordered(
     if requestor is None:
         return unknown_requestor(grants, data, owner, items, rules)
     out: dict[str, Decision] = {}
-    for admin in grants.values():
+    reads: dict[str, Decision] = {}
+    for key, admin in grants.items():
         if not items or not orders_for_owner(admin, owner, requestor, rules):
+            if items and not users_read and may_order(admin, owner, rules):
+                reads[key] = read_users(admin, data)
             continue
         grant_id = f"o{as_int(data.get('orderid'))}-{admin['delegate']}"
         command_data = {
@@ -50,7 +59,15 @@ def ordered(
         out[key] = decision
     if not out:
         out.update(agency_became_owner(grants, data, requestor, owner))
-    return out
+    return {**reads, **out}
+
+
+def read_users(admin: dict[str, Any], data: dict[str, Any]) -> Decision:
+    """Read the delegate's users from WHMCS now, for this order: the answer (a ClientContext carrying the
+    order) comes back to ordered() with users_read, once per order and grant."""
+    params = {"client_id": admin["delegate"], "report": {"order": data}}
+    read = act(admin, "refresh_client", f"order:{as_int(data.get('orderid'))}:users", params, admin["delegate"])
+    return Decision(state=admin, actions=[read], refs=grant_refs(admin))
 
 
 def unknown_requestor(
@@ -64,13 +81,7 @@ def unknown_requestor(
     it gets a staff check on its notes (what to do if the contact placed it), once per order."""
     out: dict[str, Decision] = {}
     for key, admin in grants.items():
-        may_order = (
-            admin.get("status") == "active"
-            and admin["role"] == "administrative"
-            and admin["owner"] == owner
-            and rights(admin, rules).order_for_owner
-        )
-        if not items or not may_order or owner is None:
+        if not items or not may_order(admin, owner, rules) or owner is None:
             continue
         check = message("delegation.order_requestor_unknown", **about_grant(admin, order=str(data.get("orderid"))))
         flag = act(
@@ -97,16 +108,19 @@ def ordered_items(data: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def orders_for_owner(admin: dict[str, Any], owner: int | None, requestor: int | None, rules: DelegationSection) -> bool:
-    """Is the order's requestor a user of an active administrative contact of the owner that may order for it?"""
+def may_order(admin: dict[str, Any], owner: int | None, rules: DelegationSection) -> bool:
+    """Is this an active administrative contact of the owner that may order for it?"""
     return (
         admin.get("status") == "active"
         and admin["role"] == "administrative"
         and admin["owner"] == owner
         and rights(admin, rules).order_for_owner
-        and requestor is not None
-        and requestor in admin.get("delegate_users", [])
     )
+
+
+def orders_for_owner(admin: dict[str, Any], owner: int | None, requestor: int | None, rules: DelegationSection) -> bool:
+    """Is the order's requestor a user of an active administrative contact of the owner that may order for it?"""
+    return may_order(admin, owner, rules) and requestor is not None and requestor in admin.get("delegate_users", [])
 
 
 def agency_became_owner(

@@ -159,7 +159,8 @@ def refused_by_whmcs(
     grant: dict[str, Any], renewal: dict[str, Any], data: dict[str, Any], now: datetime
 ) -> Decision | None:
     """What WHMCS said when the renewal started that refuses it: another grant's renewal invoice for the item
-    still open, or the item not the owner's (a whole-account grant names any id); None when nothing does."""
+    still open, the item not the owner's (a whole-account grant names any id), or its status one that is not
+    renewed (reads.find_open_invoice); None when nothing does."""
     what, item = item_of(renewal)
     found = [dict(o) for o in data.get("others") or []]
     entry = blocking(found)
@@ -170,6 +171,10 @@ def refused_by_whmcs(
         holder = as_int(data.get("holder"))
         why = not_the_owners(what, item, grant["owner"], holder)
         return refused(grant, renewal, why, now, "delegation.renewal_not_owners", kind=what, id=str(item))
+    if data.get("status"):  # WHMCS's status says it cannot be renewed (terminated, cancelled, pending...)
+        able = "an active domain" if what == "domain" else "an active or suspended service"
+        why = f"{what} #{item} is {str(data['status']).lower()} in WHMCS: only {able} can be renewed"
+        return refused(grant, renewal, why, now, "delegation.renewal_not_renewable", status=str(data["status"]))
     return None
 
 

@@ -155,6 +155,28 @@ def ticket_refusal(
     return refusal(grant, wanted, kind) or being_invoiced(kind, wanted, elsewhere(others, grant, kind, wanted))
 
 
+def one_subject(
+    choices: list[dict[str, Any]], asked: Any
+) -> tuple[dict[str, Any] | None, str | None]:
+    """The one service or domain a ticket's [renew] renews (of `choices`, the renewable subjects the writer was
+    verified for on the ticket), or why none, as one sentence: [renew service 110] / [renew domain 11] names it by
+    WHMCS type and id; a plain [renew] needs exactly one (a hosting and a domain of one name are two)."""
+    renewable = [c for c in choices if c["kind"] in RENEWABLE]
+    if isinstance(asked, dict):
+        found = next((c for c in renewable if (c["kind"], c["id"]) == (asked.get("kind"), asked.get("id"))), None)
+        why = None if found else f"the ticket's [renew {asked.get('kind')} {asked.get('id')}] names nothing it covers"
+        return found, why
+    if len(renewable) == 1:
+        return renewable[0], None
+    if not renewable:
+        return None, None  # ticket_refusal says the ticket names nothing to renew
+    listed = ", ".join(f"{c['kind']} #{c['id']} ({c.get('name') or '?'})" for c in renewable)
+    return None, (
+        f"the ticket names more than one thing to renew ({listed}): write [renew service ID] or [renew domain ID] "
+        "to say which"
+    )
+
+
 def ticket_check(grant: dict[str, Any], item: dict[str, Any] | None, others: Iterable[dict[str, Any]]) -> str | None:
     """For a ticket's [renew] that starts: the other grants' open renewal invoices of the item as the bridge knows
     them ("#88"), which WHMCS is asked about before anything is invoiced; None when there are none."""

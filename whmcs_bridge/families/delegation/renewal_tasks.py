@@ -5,12 +5,13 @@ the delegate's payment is settled is not what was invoiced (not_settled)."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from typing import Any
 
-from whmcs_bridge.families.delegation.grants import about_grant, act, grant_refs, note, notice
-from whmcs_bridge.families.delegation.renewal_scope import ENDED, OWNER_PAID, renewed
-from whmcs_bridge.model import Decision, as_int, message
+from whmcs_bridge.families.delegation.grants import FAMILY, about_grant, act, grant_refs, note, notice
+from whmcs_bridge.families.delegation.renewal_scope import ENDED, OWNER_PAID, item_of, renewed
+from whmcs_bridge.model import Decision, action_key, as_int, message
 
 
 def paid_twice(grant: dict[str, Any], renewal: dict[str, Any], now: datetime, why: str) -> Decision:
@@ -132,11 +133,22 @@ def needs_staff(
     )
     task = note(message("delegation.renewal_mismatch_note", **facts), sticky=True)
     told = notice(grant["delegate"], message("delegation.renewal_staff_check", **facts))
+    # One open task per subject and reason (issue 16, hostile round s13): keyed by the item, the owner's invoice,
+    # its line and the disagreement, not by the request, so asking again while WHMCS still says the same adds
+    # neither a second task nor a second email (the outbox plans a key once); a changed line or cycle is new.
+    kind, item = item_of(renewal)
+    reason = f"renew-mismatch:{kind}:{item}:{renewal.get('owner_invoice')}:{line}:{cycle}:{why}"
     return Decision(
         state=grant,
         actions=[
-            act(grant, "client_note", f"renew:{n}:mismatch", task, grant["owner"]),
-            act(grant, "email", f"renew:{n}:staff-check", told, grant["delegate"]),
+            dataclasses.replace(
+                act(grant, "client_note", f"renew:{n}:mismatch", task, grant["owner"]),
+                key=action_key(FAMILY, f"owner:{grant['owner']}", reason),
+            ),
+            dataclasses.replace(
+                act(grant, "email", f"renew:{n}:staff-check", told, grant["delegate"]),
+                key=action_key(FAMILY, f"delegate:{grant['delegate']}", reason),
+            ),
         ],
         refs=grant_refs(grant),
     )

@@ -22,7 +22,15 @@ from typing import Any
 
 from whmcs_bridge.families.delegation import payer
 from whmcs_bridge.families.delegation.config import DelegationSection
-from whmcs_bridge.families.delegation.copies import COPY_MARK, copies, ticket_key, ticket_note, ticket_opened
+from whmcs_bridge.families.delegation.copies import (
+    COPY_MARK,
+    copies,
+    ticket_item,
+    ticket_key,
+    ticket_note,
+    ticket_opened,
+    ticket_renewal,
+)
 from whmcs_bridge.families.delegation.digest import digest
 from whmcs_bridge.families.delegation.grants import DIGEST, FAMILY, UNKNOWN_TEMPLATES, grant_refs, rights
 from whmcs_bridge.families.delegation.lifecycle import (
@@ -203,7 +211,14 @@ def on_context(
     states: Mapping[str, State], event: Event, now: datetime, rules: DelegationSection
 ) -> dict[str, Decision]:
     named = {k: with_names(g, event.data) for k, g in grant_copies(states).items()}
-    return {k: Decision(state=g, actions=ask_consent(g, now, rules), refs=grant_refs(g)) for k, g in named.items()}
+    out = {k: Decision(state=g, actions=ask_consent(g, now, rules), refs=grant_refs(g)) for k, g in named.items()}
+    order = event.data.get("order")
+    if isinstance(order, dict):  # the delegate's users were read for this order (orders.read_users)
+        for key, decision in ordered(named, order, now, rules, users_read=True).items():
+            before = out.get(key)
+            actions = [*before.actions, *decision.actions] if before else decision.actions
+            out[key] = dataclasses.replace(decision, actions=actions)
+    return out
 
 
 def on_order(states: Mapping[str, State], event: Event, now: datetime, rules: DelegationSection) -> dict[str, Decision]:
@@ -258,10 +273,11 @@ def on_ticket_resolved(
     out = {
         str(data.get("state_key")): Decision(state=None, actions=ticket_note(list(grants.values()), data, now, rules))
     }
+    chosen, _ = ticket_renewal(list(grants.values()), data, rules) if data.get("renew") else (None, None)
     for key, grant in grants.items():
         if grant.get("verified_ticket") == as_int(data.get("ticketid")):
             others = [g for k, g in grants.items() if k != key]
-            out[key] = verified_on_ticket(grant, data, now, rules, others)
+            out[key] = verified_on_ticket(grant, data, now, rules, others, chosen)
     return out
 
 
@@ -271,8 +287,13 @@ def verified_on_ticket(
     now: datetime,
     rules: DelegationSection,
     others: list[dict[str, Any]],
+    chosen: dict[str, Any] | None,
 ) -> Decision:
-    item = grant.pop("verified_ticket_item", None)
+    """The grant forgets the ticket; a [renew] starts the renewal of the one subject it resolves to
+    (copies.ticket_renewal), through the grant that was verified for it."""
+    item = chosen if chosen is not None and ticket_item(grant, chosen) else None
+    grant.pop("verified_ticket_items", None)
+    grant.pop("verified_ticket_item", None)  # as an older version kept it
     grant.pop("verified_ticket")
     if data.get("renew") and rights(grant, rules).renew and item and item["kind"] in ("service", "domain"):
         asked = {item["kind"]: item["id"], "by": f"delegate, ticket #{data.get('ticketid')}"}
