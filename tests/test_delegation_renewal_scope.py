@@ -70,3 +70,36 @@ def test_what_a_grant_may_ask_to_renew(grant: dict[str, Any], service: Any, doma
 def test_an_item_the_owner_does_not_hold_is_named_by_its_number():
     assert scope.not_the_owners("service", 120, 11, 12).startswith("service #120 belongs to client #12, not to client")
     assert scope.not_the_owners("domain", 99, 11, None).startswith("WHMCS has no domain #99")
+
+
+EXPECT = {"from": "2026-12-21", "amount": "14.95", "owner_invoice": 2}
+AS_INVOICED = {"status": "Active", "due": "2026-12-21", "owner_status": "Unpaid", "owner_paid": "0.00",
+               "owner_line": "14.95"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "now,why",
+    [
+        ({}, None),
+        ({"status": "Suspended"}, None),
+        ({"status": "Cancelled"}, "ended"),  # H3: staff cancelled the service (and the owner's invoice)
+        ({"status": "Terminated", "owner_status": "Cancelled"}, "ended"),
+        ({"status": "Deleted", "due": None}, "ended"),
+        ({"due": "2027-01-21", "owner_status": "Paid"}, scope.OWNER_PAID),  # H2: the owner paid, WHMCS renewed it
+        ({"due": "2027-01-21"}, "renewed"),  # staff moved the date: not renewed again, no owner payment named
+        ({"owner_status": "Cancelled"}, "owner invoice"),
+        ({"owner_status": "Refunded"}, "owner invoice"),
+        ({"owner_paid": "5.00"}, "owner part paid"),
+        ({"owner_line": None}, "line gone"),
+        ({"owner_line": "9.95"}, "amount"),  # H4: staff lowered the owner's line
+        ({"owner_line": "14.950"}, None),
+    ],
+)
+def test_a_paid_renewal_settles_only_as_invoiced_by_what_whmcs_says_now(now: dict[str, Any], why: str | None):
+    assert scope.unsettled(EXPECT, {**AS_INVOICED, **now}) == why
+
+
+def test_a_domain_priced_without_an_owners_invoice_settles_on_its_due_date_alone():
+    expect = {"from": "2027-07-14", "amount": "12.00", "owner_invoice": None}
+    assert scope.unsettled(expect, {"status": "Active", "due": "2027-07-14"}) is None
+    assert scope.unsettled(expect, {"status": "Active", "due": "2028-07-14"}) == "renewed"

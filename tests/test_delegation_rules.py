@@ -373,12 +373,18 @@ def test_delegated_renewal_renews_the_one_service_once():
         "line_id": 5,
         "outcome_to": "DelegationRenewalApplied",
     }
-    # Renewed once, for the due date invoiced, only while the grant stands (revocation wins), and never cutting
-    # an owner's invoice that holds a payment.
+    # Renewed once, only while the grant stands (revocation wins), and only as invoiced, as WHMCS has things when it
+    # runs: the due date invoiced, the owner's line at the amount paid, nothing paid on the owner's invoice.
     assert apply.guard == {
-        "service_due": {"id": 110, "is": "2026-12-21"},
         "state_active": ["delegation", "grant:g1"],
-        "nothing_paid": [42],
+        "renewal_settles": {
+            "service_id": 110,
+            "from": "2026-12-21",
+            "amount": "14.95",
+            "owner_invoice": 42,
+            "line_id": 5,
+            "delegate_invoice": 77,
+        },
     }
     again = decide_all({"grant:g1": paid.state or {}}, event("InvoicePaid", invoiceid=77), NOW, RULES)["grant:g1"]
     assert again.actions == []  # the payment reported twice (hook and poll): renewed once
@@ -457,9 +463,13 @@ def test_the_delegate_paying_after_the_owner_paid_first_is_a_staff_task():
     owner_first = decide_all({"grant:g1": grant}, event("InvoicePaid", invoiceid=42), NOW, RULES)["grant:g1"]
     late = decide_all({"grant:g1": state_of(owner_first)}, event("InvoicePaid", invoiceid=77), NOW, RULES)["grant:g1"]
     assert state_of(late)["renewals"][0]["status"] == "paid twice"
-    (task,) = late.actions
+    task, told = late.actions
     assert task.kind == "client_note" and task.params["client_id"] == 10 and task.params["sticky"] is True
     assert body(task).startswith("STAFF TASK: Pixelwerk Agency (#10) paid invoice #77 to renew")
+    # The delegate is told its payment did not renew it a second time (the owner paid too), not that it renewed it.
+    assert told.kind == "email" and told.client_id == 10
+    assert shown(told)[0] == "Your payment on invoice #77 is being checked by our staff"
+    assert "has paid its renewal too, so it was not renewed a second time" in shown(told)[1]
 
 
 def test_a_second_renewal_while_one_is_open_starts_nothing():

@@ -36,6 +36,7 @@ KINDS = frozenset(
         "find_open_invoice",
         "find_order_invoice",
         "read_invoice",
+        "read_renewal",
         "invoice_lines_off",
         "accept_order",
         "read_owners",

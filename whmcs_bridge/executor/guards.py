@@ -11,7 +11,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from whmcs_bridge.errors import WhmcsApiError
-from whmcs_bridge.executor.reads import OPEN_INVOICE, live_facts, read_owners
+from whmcs_bridge.executor.reads import OPEN_INVOICE, live_facts, read_owners, renewal_now
+from whmcs_bridge.families.delegation.renewal_scope import unsettled
 from whmcs_bridge.families.escalation.calendar import next_window
 from whmcs_bridge.model import message
 from whmcs_bridge.whmcs.api import WhmcsApi
@@ -171,12 +172,29 @@ def _guard_owned_by(api: WhmcsApi, spec: dict[str, Any], client_id: int | None =
     return None
 
 
+def _guard_renewal_settles(api: WhmcsApi, spec: dict[str, Any], client_id: int | None = None) -> str | None:
+    """A delegate's paid renewal is applied only as it was invoiced, as WHMCS has things now: the service (or
+    domain) still there and not cancelled, its next due date the one invoiced, the owner's invoice open with
+    nothing paid on it and the line at the amount the delegate paid. Anything else cancels it, and the rules
+    hear what WHMCS says (`why`, `seen`) to tell staff and the delegate."""
+    now = renewal_now(api, spec)
+    why = unsettled(spec, now)
+    if why is None:
+        return None
+    cancel = Cancel(f"the renewal is not settled as invoiced ({why}): left to staff")
+    cancel.outcome = {"why": why, "seen": now}
+    if why == "owner part paid":  # the rules' part-paid path names the amount and the invoice
+        cancel.outcome.update(paid=now["owner_paid"], paid_invoice=int(spec["owner_invoice"]))
+    return cancel
+
+
 GUARDS: dict[str, Callable[[WhmcsApi, Any, int | None], str | None]] = {
     "owned_by": _guard_owned_by,
     "domain_due": _guard_domain_due,
     "client_owes": _guard_client_owes,
     "invoices_open": _guard_invoices_open,
     "nothing_paid": _guard_nothing_paid,
+    "renewal_settles": _guard_renewal_settles,
     "service_status": _guard_service_status,
     "ticket_exists": _guard_ticket_exists,
     "suspended_by_us": _guard_suspended_by_us,

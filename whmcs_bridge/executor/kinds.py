@@ -21,6 +21,7 @@ from whmcs_bridge.executor.reads import (
     find_order_invoice,
     read_owners,
     recent,
+    renewal_now,
     resolve_ticket,
 )
 from whmcs_bridge.model import DESTRUCTIVE_KINDS, marker
@@ -344,7 +345,18 @@ def _observe_renew_service(c: Call) -> Observed:
         and service.nextduedate is not None
         and service.nextduedate.isoformat() == str(c.params["until"])
     )
-    return {"nextduedate": str(c.params["until"])} if moved and not _renewal_line(c)[1] else False
+    return {"nextduedate": str(c.params["until"])} if moved and _line_taken_off(c) else False
+
+
+def _line_taken_off(c: Call) -> bool:
+    """Whether the renewed line is off the owner's invoice the way this action takes it off: deleted from it, or
+    the invoice cancelled when it was its only item; true when the renewal was priced without an owner's invoice.
+    The owner's invoice paid with the line still on it is the owner's renewal, not this one (issue 16, H2: WHMCS
+    moved the same due date for the owner's payment)."""
+    if not c.params.get("owner_invoice"):
+        return True
+    invoice = c.api.invoice(int(c.params["owner_invoice"]))
+    return invoice.status == "Cancelled" or not any(i.id == int(c.params["line_id"]) for i in invoice.items)
 
 
 def _lines_billed(c: Call) -> tuple[Any, list[int]]:
@@ -425,7 +437,9 @@ def _observe_renew_domain(c: Call) -> Observed:
     domain = next(c.api.domains(domain_id=int(c.params["domain_id"])), None)
     due = domain.nextduedate if domain is not None else None
     moved = due is not None and due.isoformat() == str(c.params["until"])
-    return {"nextduedate": str(c.params["until"])} if moved and not _domain_line(c)[1] else None
+    if moved and not _line_taken_off(c):
+        return False  # the owner's own payment renewed it: not this action's effect
+    return {"nextduedate": str(c.params["until"])} if moved else None
 
 
 def _holder(c: Call) -> dict[str, str]:
@@ -497,6 +511,12 @@ def _run_read_invoice(c: Call) -> Result:
     invoice = c.api.invoice(int(c.params["invoice_id"]))
     data = {**(c.params.get("report") or {}), "invoice_id": invoice.id, "status": invoice.status}
     return {"feed": ("InvoiceRead", {**data, "paid": f"{invoice.paid:.2f}"})}
+
+
+def _run_read_renewal(c: Call) -> Result:
+    """A delegated renewal as WHMCS has it now (reads.renewal_now: the service or domain, the owner's line, the
+    delegate's invoice), fed back to the rules (RenewalRead) to settle it or tell staff what WHMCS shows."""
+    return {"feed": ("RenewalRead", {**(c.params.get("report") or {}), **renewal_now(c.api, c.params)})}
 
 
 def _run_read_owners(c: Call) -> Result:
@@ -657,6 +677,8 @@ ACTION_KINDS: Mapping[str, ActionKind] = MappingProxyType(
             ActionKind("find_order_invoice", _run_find_order_invoice, repeat_safe=True, read_only=True),
             # An invoice's status and the amount paid on it now (InvoiceRead).
             ActionKind("read_invoice", _run_read_invoice, repeat_safe=True, read_only=True),
+            # A delegated renewal's service or domain, owner's line and delegate's invoice now (RenewalRead).
+            ActionKind("read_renewal", _run_read_renewal, repeat_safe=True, read_only=True),
             ActionKind("read_owners", _run_read_owners, repeat_safe=True, read_only=True),
             # A reply in an ownership case's ticket thread, read to learn who wrote it (OwnershipReply).
             ActionKind("read_reply", _run_read_reply, repeat_safe=True, read_only=True),

@@ -216,6 +216,48 @@ def domain_renewal(api: WhmcsApi, p: Params) -> dict[str, Any]:
     return {**report, **facts, "invoice_id": None, "priced": True, "amount": str(price)}
 
 
+def renewal_now(api: WhmcsApi, p: Params) -> dict[str, Any]:
+    """What WHMCS says now about a delegated renewal, read when it is settled (or staff decided on its action):
+    the service's or domain's status and next due date (a domain's expiry date too), the owner's invoice (its
+    status, what has been paid on it, the amount of the renewed line if it still has it) and the delegate's (its
+    status and what has been paid on it: its transactions less refunds, and credit, DD:api-reference/getinvoice.md).
+    An invoice or item WHMCS no longer has is "Deleted"."""
+    if p.get("domain_id"):
+        domain = next(api.domains(domain_id=int(p["domain_id"])), None)
+        item: Any = domain
+        facts: dict[str, Any] = {"expiry": domain.expirydate.isoformat() if domain and domain.expirydate else None}
+    else:
+        item, facts = api.service(int(p["service_id"])), {}
+    facts.update(
+        status=item.status if item is not None else "Deleted",
+        due=item.nextduedate.isoformat() if item is not None and item.nextduedate else None,
+    )
+    if p.get("owner_invoice"):
+        owner = invoice_or_none(api, int(p["owner_invoice"]))
+        line = next((i for i in owner.items if i.id == int(p["line_id"])), None) if owner else None
+        facts.update(
+            owner_status=owner.status if owner else "Deleted",
+            owner_paid=f"{owner.paid:.2f}" if owner else "0.00",
+            owner_line=str(line.amount) if line is not None else None,
+        )
+    if p.get("delegate_invoice"):
+        mine = invoice_or_none(api, int(p["delegate_invoice"]))
+        facts.update(
+            delegate_status=mine.status if mine else "Deleted", delegate_paid=f"{mine.paid:.2f}" if mine else "0.00"
+        )
+    return facts
+
+
+def invoice_or_none(api: WhmcsApi, invoice_id: int) -> Any:
+    """The invoice, or None when WHMCS no longer has it."""
+    try:
+        return api.invoice(invoice_id)
+    except WhmcsApiError as exc:
+        if not not_found(exc):
+            raise
+        return None
+
+
 def resolve_ticket(api: WhmcsApi, p: Params) -> dict[str, Any]:
     """The owners of what a ticket names: its linked service or domain, and the domain names found in it."""
     items: list[dict[str, Any]] = []

@@ -279,6 +279,77 @@ BILLING = define(
         id="120",
     ),
     grant_spec(
+        "delegation.renewal_unsettled_note",
+        "text",
+        "staff",
+        {
+            "grant": "text",
+            "invoice": "text",
+            "paid": "money",
+            "amount": "money",
+            "why": "text",
+            "status": "text",
+            "due": "text",
+            "expiry": "text",
+            "owner_invoice": "text",
+            "owner_status": "text",
+            "owner_paid": "money",
+            "owner_line": "text",
+            "delegate_status": "text",
+            "service": "service",
+            "domain": "domain",
+        },
+        "Staff task (sticky note on the delegate's account): the delegate paid `paid` of its renewal invoice, but "
+        "the bridge did not renew the service or domain, because of what WHMCS showed when it was to be settled "
+        '(`why`: "ended", the item `status` cancelled or gone; "owner invoice", the owner\'s invoice '
+        '`owner_status`; "renewed", its next due date moved meanwhile; "line gone"; "amount", the owner\'s line now `owner_line`, not the `amount` invoiced; '
+        '"rejected", staff rejected its action; "cancelled", the delegate\'s invoice cancelled). The task states '
+        "what WHMCS shows now (the item's status, next due date `due`, a domain's `expiry`, each invoice's "
+        "status and what was paid on it) and asks staff to decide.",
+        invoice="1043",
+        paid="14.95",
+        amount="14.95",
+        why="amount",
+        status="Active",
+        due="2026-12-21",
+        expiry="",
+        owner_invoice="1012",
+        owner_status="Unpaid",
+        owner_paid="0.00",
+        owner_line="9.95",
+        delegate_status="Paid",
+        service=1,
+    ),
+    grant_spec(
+        "delegation.renewal_unsettled",
+        "email",
+        "client",
+        {"grant": "text", "invoice": "text", "paid": "money", "why": "text", "status": "text", "service": "service",
+         "domain": "domain"},
+        "To the delegate: its payment (`paid`) on its renewal invoice did not renew the service or domain, and why "
+        '(`why` as in delegation.renewal_unsettled_note; "owner paid": the owner paid the renewal too): staff '
+        "will renew it or refund or credit the payment.",
+        invoice="1043",
+        paid="14.95",
+        why="ended",
+        status="Cancelled",
+        service=1,
+    ),
+    grant_spec(
+        "delegation.renewal_withdrawn",
+        "email",
+        "client",
+        {"grant": "text", "invoice": "text", "why": "text", "status": "text", "owner_status": "text",
+         "service": "service", "domain": "domain"},
+        "To the delegate: its unpaid renewal invoice was cancelled, WHMCS showing the service or domain `status` "
+        '(`why` "ended") or the owner\'s invoice that billed it `owner_status` (any other `why`).',
+        invoice="1043",
+        why="ended",
+        status="Cancelled",
+        owner_status="Cancelled",
+        service=1,
+    ),
+    grant_spec(
         "delegation.renewal_not_renewable",
         "email",
         "client",

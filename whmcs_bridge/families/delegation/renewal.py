@@ -2,8 +2,12 @@
 delegation rules: find the service's line on the owner's open invoice, invoice the delegate that line's
 amount alone, and when the delegate pays, renew that one service once (its next due date one cycle on) and
 take its line off the owner's invoice, which keeps its other items. The owner paying first cancels the
-delegate's invoice; a delegate's invoice cancelled leaves the owner's as it was; both paying, or a refund
-after the renewal, is a staff task (renewal_tasks.py); a second request while one is open is refused, whichever grant on the
+delegate's invoice; a delegate's invoice cancelled leaves the owner's as it was (a part payment on it is a
+staff task); the owner's invoice cancelled withdraws the delegate's unpaid one; both paying, or a refund
+after the renewal, is a staff task (renewal_tasks.py). Settlement is decided in one place, from what WHMCS
+says when the renewal runs (the apply action's `renewal_settles` guard, renewal_scope.unsettled): anything
+but what was invoiced renews nothing and is a staff task stating what WHMCS shows, as is staff rejecting
+the action (WHMCS read first: read_now, renewal_read); a second request while one is open is refused, whichever grant on the
 same item asked first (renewal_scope.py: WHMCS is asked whether the other's invoice is still open). The delegate's invoice
 bills exactly the period the owner's line bills (its dates against the next due date and billing cycle
 WHMCS has now), or staff decide. A granted domain renews the same way, for one registration period: priced
@@ -16,7 +20,8 @@ invoice is cancelled in WHMCS; a payment that comes too late for it is a staff t
 
 A renewal's status: looking (reading the owner's invoice), invoiced (the delegate's invoice is open), paid
 (the delegate paid; the renewal is being applied), renewed, and the ends: nothing to renew, cancelled,
-owner paid, paid twice (both paid: staff refund or credit the delegate), refunded, grant ended (revoked or
+owner paid, withdrawn (the owner's invoice cancelled, or the service ended, before the delegate paid), needs
+staff (WHMCS showed something other than what was invoiced), paid twice (both paid: staff refund or credit the delegate), refunded, grant ended (revoked or
 expired before it was applied)."""
 
 from __future__ import annotations
@@ -41,6 +46,8 @@ from whmcs_bridge.families.delegation.grants import (
 )
 from whmcs_bridge.families.delegation.renewal_scope import (
     ENDED,
+    OWNER_PAID,
+    STILL_OPEN,
     being_invoiced,
     blocking,
     elsewhere,
@@ -50,12 +57,14 @@ from whmcs_bridge.families.delegation.renewal_scope import (
     open_renewal,
     refusal,
     renewed,
+    unsettled,
     wanted_item,
 )
 from whmcs_bridge.families.delegation.renewal_tasks import (
     delegate_part_paid,
     needs_staff,
     not_applied,
+    not_settled,
     owner_paid_part_first,
     owner_part_paid,
     paid_twice,
@@ -65,6 +74,8 @@ from whmcs_bridge.model import Action, Decision, as_int, message
 OUTCOME = "DelegationRenewalApplied"  # how the executor tells the rules the renewal's action ended
 # WHMCS's billing cycles (GetClientsProducts `billingcycle`) and their length in months; the others (Free
 # Account, One Time) do not renew.
+# A renewal whose unpaid invoice the bridge withdrew, WHMCS showing it can no longer be settled as invoiced.
+WITHDRAWN = "withdrawn"
 CYCLES = {"Monthly": 1, "Quarterly": 3, "Semi-Annually": 6, "Annually": 12, "Biennially": 24, "Triennially": 36}
 
 
@@ -315,6 +326,10 @@ def renewal_payment(grant: dict[str, Any], kind: str, data: dict[str, Any], now:
     )
     if owners is not None and kind == "InvoicePaid":
         return owner_paid_first(grant, owners, now)
+    if owners is not None and kind == "InvoiceCancelled":
+        # The owner's invoice that billed the renewal cancelled (staff cancelling the service with it): WHMCS is
+        # read for what it says now before the delegate's invoice is withdrawn (renewal_read).
+        return Decision(state=grant, actions=[read_now(grant, owners, "owner cancelled")], refs=grant_refs(grant))
     return None
 
 
@@ -345,20 +360,20 @@ def delegate_invoice(grant: dict[str, Any], renewal: dict[str, Any], kind: str, 
             f"renew:{n}:apply",
             params,
             grant["owner"],
-            # Renewed meanwhile (the owner paid too, or staff): not again; the rules hear it and ask staff.
-            # Its grant ended meanwhile: not at all; the rules hear it and ask staff too.
-            # Anything paid on the owner's invoice meanwhile: not taken off nor cancelled; staff settle both.
-            guard=while_active(
-                grant,
-                **{f"{what}_due": {"id": item, "is": renewal["due"]}},
-                **({"nothing_paid": [renewal["owner_invoice"]]} if renewal.get("owner_invoice") else {}),
-            ),
+            # Its grant ended meanwhile: not at all; the rules hear it and ask staff.
+            # Settled only as invoiced, as WHMCS has things when it runs (also when staff approve it after it
+            # parked): the item cancelled, renewed meanwhile (the owner paid too), the owner's invoice cancelled,
+            # part paid or its line changed: nothing renewed; the rules hear what WHMCS says and ask staff.
+            guard=while_active(grant, renewal_settles=settle_spec(renewal)),
         )
         renewal["action"] = apply.key
         return Decision(state=grant, actions=[apply], refs=grant_refs(grant))
     if kind == "InvoicePaid" and renewal["status"] == ENDED:
         # Paid before its cancellation reached WHMCS: nothing is renewed for a grant that ended.
         return not_applied(grant, renewal, now)
+    if kind == "InvoicePaid" and renewal["status"] == WITHDRAWN:
+        # Paid before its withdrawal reached WHMCS: nothing is renewed; WHMCS is read for the staff task.
+        return Decision(state=grant, actions=[read_now(grant, renewal, "paid withdrawn")], refs=grant_refs(grant))
     if kind == "InvoicePaid" and renewal["status"] == "owner paid":
         # The owner paid first and the delegate paid too before its invoice was cancelled: nothing is renewed
         # twice (WHMCS renewed it for the owner's payment); staff refund or credit the delegate.
@@ -368,7 +383,8 @@ def delegate_invoice(grant: dict[str, Any], renewal: dict[str, Any], kind: str, 
         grant["history"].append(
             {"at": at, "what": f"renewal {n}: the delegate's invoice #{invoice} cancelled", "by": "WHMCS"}
         )
-        return Decision(state=grant, refs=grant_refs(grant))
+        # What the delegate had paid on it is read from WHMCS (renewal_read): a part payment is staff's to refund.
+        return Decision(state=grant, actions=[read_now(grant, renewal, "cancelled")], refs=grant_refs(grant))
     if kind == "InvoiceRefunded" and renewal["status"] == "renewed":
         renewal.update(status="refunded", refunded=at)
         record(grant, at, "refund", **renewed(renewal), invoice=invoice)  # the digest no longer says it was paid
@@ -434,6 +450,13 @@ def renewal_applied(grant: dict[str, Any], data: dict[str, Any], now: datetime) 
         return owner_part_paid(grant, renewal, data, now)
     if data.get("status") == "cancelled" and grant.get("status") != "active":
         return not_applied(grant, renewal, now)
+    why = str(data.get("why") or "")
+    if data.get("status") == "cancelled" and why and why != OWNER_PAID:
+        return not_settled(grant, renewal, why, dict(data.get("seen") or {}), now, "needs staff")
+    if data.get("status") == "rejected":
+        # Staff rejected the action (e.g. one interrupted whose outcome WHMCS could not tell): nothing is asserted
+        # about what happened; WHMCS is read and the staff task states what it shows (renewal_read).
+        return Decision(state=grant, actions=[read_now(grant, renewal, "rejected")], refs=grant_refs(grant))
     if data.get("status") == "done":
         renewal.update(status="renewed", renewed=at)
         # What became of the owner's invoice, as the action found it (unknown after a crash: nothing said).
@@ -495,3 +518,64 @@ def grant_ended(grant: dict[str, Any], now: datetime) -> list[Action]:
         if renewal.get("delegate_invoice"):
             actions.append(cancel_invoice(grant, renewal))
     return actions
+
+
+def settle_spec(renewal: dict[str, Any]) -> dict[str, Any]:
+    """What a renewal was invoiced for, as the executor re-reads it from WHMCS (reads.renewal_now, the guard
+    `renewal_settles`): the item, the due date invoiced, the amount, the owner's line and the delegate's invoice."""
+    what, item = item_of(renewal)
+    return {
+        f"{what}_id": item,
+        "from": renewal["due"],
+        "amount": renewal["amount"],
+        "owner_invoice": renewal.get("owner_invoice"),
+        "line_id": renewal.get("line"),
+        "delegate_invoice": renewal.get("delegate_invoice"),
+    }
+
+
+def read_now(grant: dict[str, Any], renewal: dict[str, Any], why: str) -> Action:
+    """Read the renewal as WHMCS has it now (read_renewal, fed back as RenewalRead, renewal_read)."""
+    report = {"grant": grant["id"], "n": renewal["n"], "why": why}
+    key = f"renew:{renewal['n']}:read-{why.replace(' ', '-')}"
+    return act(grant, "read_renewal", key, {**settle_spec(renewal), "report": report}, grant["owner"])
+
+
+def renewal_read(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision:
+    """What WHMCS says now about a renewal, read because staff rejected its action ("rejected"), the delegate's
+    invoice was cancelled ("cancelled") or the owner's was ("owner cancelled"): a staff task stating it, or the
+    delegate's unpaid invoice withdrawn when the renewal it bills can no longer be settled as invoiced."""
+    renewal = next((r for r in grant.get("renewals", []) if r["n"] == as_int(data.get("n"))), None)
+    if renewal is None:
+        return Decision(state=grant)
+    why, status = str(data.get("why")), renewal["status"]
+    if why == "rejected" and status == "paid":
+        return not_settled(grant, renewal, "rejected", data, now, "needs staff")
+    if why == "cancelled" and status == "cancelled" and Decimal(str(data.get("delegate_paid") or "0")) > 0:
+        return not_settled(grant, renewal, "cancelled", data, now, "cancelled")
+    if why == "paid withdrawn" and status == WITHDRAWN:  # paid before its cancellation reached WHMCS
+        late = unsettled(settle_spec(renewal), data) or str(renewal.get("why") or "owner invoice")
+        return not_settled(grant, renewal, late, data, now, "needs staff")
+    reason = unsettled(settle_spec(renewal), data) if why == "owner cancelled" and status == "invoiced" else None
+    if reason is None or data.get("delegate_status") not in STILL_OPEN:
+        return Decision(state=grant)
+    n, at = renewal["n"], now.isoformat(timespec="seconds")
+    renewal.update(status=WITHDRAWN, cancelled=at, why=reason)
+    grant["history"].append({"at": at, "what": f"renewal {n} withdrawn: {reason} in WHMCS", "by": "bridge"})
+    cancel = cancel_invoice(grant, renewal)
+    told = message(
+        "delegation.renewal_withdrawn",
+        **about_grant(grant, invoice=str(renewal["delegate_invoice"]), **renewed(renewal)),
+        why=reason,
+        status=str(data.get("status") or ""),
+        owner_status=str(data.get("owner_status") or ""),
+    )
+    email = act(
+        grant,
+        "email",
+        f"renew:{n}:withdrawn",
+        notice(grant["delegate"], told),
+        grant["delegate"],
+        guard={"after_steps": [cancel.key]},  # told once it is cancelled (part paid: staff's task instead)
+    )
+    return Decision(state=grant, actions=[cancel, email], refs=grant_refs(grant))

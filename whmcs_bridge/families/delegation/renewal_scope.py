@@ -8,6 +8,7 @@ lets the request through, whatever the bridge remembered."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
 from whmcs_bridge.model import as_int
@@ -18,6 +19,39 @@ RENEWABLE = ("service", "domain")  # what a grant's item may be renewed as
 # What WHMCS says of another grant's renewal invoice that keeps the item's renewal open (GetInvoice `status`,
 # DD:api-reference/getinvoice.md): unpaid (or in collections), or paid while its renewal is not yet applied.
 STILL_OPEN = ("Unpaid", "Collections", "Payment Pending")
+
+
+# What WHMCS says of a service or domain that a renewal may no longer extend (GetClientsProducts `status`,
+# DD:api-reference/getclientsproducts.md; GetClientsDomains `status`, DD:api-reference/getclientsdomains.md).
+ENDED_ITEM = ("Cancelled", "Terminated", "Fraud", "Transferred Away", "Deleted")
+# Why a paid renewal is not settled as invoiced, from what WHMCS says now (unsettled()).
+OWNER_PAID = "owner paid"
+
+
+def unsettled(expect: dict[str, Any], now: dict[str, Any]) -> str | None:
+    """Why the delegate's payment cannot renew the item as it was invoiced, from what WHMCS says now (`now`:
+    reads.renewal_now), or None when it can: the item cancelled or gone ("ended"); the
+    owner's invoice paid (OWNER_PAID: both paid), or its due date moved otherwise ("renewed"); the owner's invoice cancelled, refunded or gone ("owner
+    invoice"), part paid ("owner part paid"), no longer billing the line ("line gone") or billing another amount
+    for it than the delegate was invoiced ("amount"). `expect`: the renewal's `from` (the due date invoiced),
+    `amount` and `owner_invoice`."""
+    if str(now.get("status")) in ENDED_ITEM:
+        return "ended"
+    if now.get("owner_status") == "Paid":
+        return OWNER_PAID
+    if now.get("due") != expect.get("from"):
+        return "renewed"
+    if not expect.get("owner_invoice"):
+        return None
+    if now.get("owner_status") not in STILL_OPEN:
+        return "owner invoice"
+    if Decimal(str(now.get("owner_paid") or "0")) > 0:
+        return "owner part paid"
+    if now.get("owner_line") is None:
+        return "line gone"
+    if Decimal(str(now["owner_line"])) != Decimal(str(expect.get("amount"))):
+        return "amount"
+    return None
 
 
 def item_of(renewal: dict[str, Any]) -> tuple[str, int]:

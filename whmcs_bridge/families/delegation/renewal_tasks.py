@@ -1,6 +1,7 @@
 """How a delegated renewal ends in a person's hands (pure): the staff tasks (sticky notes) and what the delegate
 is told when the bridge cannot settle a renewal itself: both paid, the grant ended before it was applied, the
-owner's line and WHMCS's service disagree on the period, or a part payment on either invoice."""
+owner's line and WHMCS's service disagree on the period, a part payment on either invoice, or what WHMCS shows when
+the delegate's payment is settled is not what was invoiced (not_settled)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from whmcs_bridge.families.delegation.grants import FAMILY, about_grant, act, grant_refs, note, notice
-from whmcs_bridge.families.delegation.renewal_scope import ENDED, item_of, renewed
+from whmcs_bridge.families.delegation.renewal_scope import ENDED, OWNER_PAID, item_of, renewed
 from whmcs_bridge.model import Decision, action_key, as_int, message
 
 
@@ -28,9 +29,63 @@ def paid_twice(grant: dict[str, Any], renewal: dict[str, Any], now: datetime, wh
     )
     task = message("delegation.renewal_paid_twice_note", **facts)
     note_params = note(task, sticky=True, client_id=grant["delegate"])
+    told = message(
+        "delegation.renewal_unsettled",
+        **about_grant(grant, invoice=str(renewal["delegate_invoice"]), **renewed(renewal), why=OWNER_PAID),
+        paid=str(renewal["amount"]),
+        status="",
+    )
     return Decision(
         state=grant,
-        actions=[act(grant, "client_note", f"renew:{n}:paid-twice", note_params, grant["delegate"])],
+        actions=[
+            act(grant, "client_note", f"renew:{n}:paid-twice", note_params, grant["delegate"]),
+            act(grant, "email", f"renew:{n}:paid-twice-told", notice(grant["delegate"], told), grant["delegate"]),
+        ],
+        refs=grant_refs(grant),
+    )
+
+
+def not_settled(
+    grant: dict[str, Any], renewal: dict[str, Any], why: str, seen: dict[str, Any], now: datetime, status: str
+) -> Decision:
+    """The delegate paid (all or part), but nothing was renewed for it, and WHMCS's facts now (`seen`:
+    reads.renewal_now) say why (`why`: renewal_scope.unsettled, or "rejected" by staff, or "cancelled", the
+    delegate's invoice): staff get a task stating what WHMCS shows (the item's status and dates, each invoice's
+    status and what was paid on it, only the invoices there are) and decide; the delegate is told."""
+    n, at = renewal["n"], now.isoformat(timespec="seconds")
+    renewal.update(status=status, stopped=at, why=why)
+    grant["history"].append({"at": at, "what": f"renewal {n} not applied: {why}", "by": "bridge"})
+    paid = str(seen.get("delegate_paid") or "0.00")
+    invoice = str(renewal["delegate_invoice"])
+    facts = about_grant(
+        grant,
+        invoice=invoice,
+        paid=paid,
+        amount=str(renewal.get("amount") or ""),
+        why=why,
+        status=str(seen.get("status") or ""),
+        due=str(seen.get("due") or ""),
+        expiry=str(seen.get("expiry") or ""),
+        owner_invoice=str(renewal.get("owner_invoice") or ""),
+        owner_status=str(seen.get("owner_status") or ""),
+        owner_paid=str(seen.get("owner_paid") or "0.00"),
+        owner_line=str(seen.get("owner_line") or ""),
+        delegate_status=str(seen.get("delegate_status") or ""),
+        **renewed(renewal),
+    )
+    task = note(message("delegation.renewal_unsettled_note", **facts), sticky=True, client_id=grant["delegate"])
+    about = about_grant(grant, invoice=invoice, paid=paid, **renewed(renewal))
+    told = (
+        message("delegation.renewal_part_paid", **about)  # its invoice cancelled: what it paid comes back to it
+        if why == "cancelled"
+        else message("delegation.renewal_unsettled", **about, why=why, status=facts["status"])
+    )
+    return Decision(
+        state=grant,
+        actions=[
+            act(grant, "client_note", f"renew:{n}:unsettled", task, grant["delegate"]),
+            act(grant, "email", f"renew:{n}:unsettled-told", notice(grant["delegate"], told), grant["delegate"]),
+        ],
         refs=grant_refs(grant),
     )
 

@@ -43,7 +43,14 @@ from whmcs_bridge.families.delegation.lifecycle import (
     with_names,
 )
 from whmcs_bridge.families.delegation.orders import ordered
-from whmcs_bridge.families.delegation.renewal import OUTCOME, renew, renewal_applied, renewal_payment, renewal_step
+from whmcs_bridge.families.delegation.renewal import (
+    OUTCOME,
+    renew,
+    renewal_applied,
+    renewal_payment,
+    renewal_read,
+    renewal_step,
+)
 from whmcs_bridge.model import Action, Decision, Event, State, as_int, message
 from whmcs_bridge.whmcs.templates import identify
 
@@ -67,7 +74,14 @@ class Delegation:
             return [str(data["state_key"])]
         if (
             event.type
-            in ("OpenInvoiceFound", "RenewalInvoiceCreated", "OrderInvoiceFound", "PayerInvoiceCreated", "InvoiceRead")
+            in (
+                "OpenInvoiceFound",
+                "RenewalInvoiceCreated",
+                "OrderInvoiceFound",
+                "PayerInvoiceCreated",
+                "InvoiceRead",
+                "RenewalRead",
+            )
             and data.get("requested_by") == FAMILY
             and data.get("grant")
         ):
@@ -333,6 +347,15 @@ def on_renewal_applied(
     return out
 
 
+def on_renewal_read(
+    states: Mapping[str, State], event: Event, now: datetime, rules: DelegationSection
+) -> dict[str, Decision]:
+    """A delegated renewal as WHMCS has it now, read for its grant (renewal.renewal_read)."""
+    key = f"grant:{event.data['grant']}"
+    grants = grant_copies(states)
+    return {key: renewal_read(grants[key], event.data, now)} if key in grants else {}
+
+
 def on_ownership_changed(
     states: Mapping[str, State], event: Event, now: datetime, rules: DelegationSection
 ) -> dict[str, Decision]:
@@ -365,6 +388,7 @@ EVENTS: dict[str, EventHandler] = {
     "PayerInvoiceCreated": on_order_invoice,
     "InvoiceRead": on_order_invoice,
     OUTCOME: on_renewal_applied,
+    "RenewalRead": on_renewal_read,
     "OwnershipChanged": on_ownership_changed,
 }
 

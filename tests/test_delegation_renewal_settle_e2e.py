@@ -1,0 +1,214 @@
+"""Settlement of a delegated renewal re-reads WHMCS (issue 16, build 4; the hostile tester's H2-H5 and the part
+payment on a cancelled invoice): when the delegate pays, the service (or domain), the owner's line and the
+delegate's invoice are read as WHMCS has them now; anything other than what was invoiced (the owner paid too,
+the service cancelled, the owner's line changed, staff rejected an action whose outcome is unknown) renews
+nothing and becomes a staff task stating what WHMCS shows, and the delegate is told."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Sandbox, make_client, sql
+from tests.test_delegation_renewal_e2e import (
+    World,
+    agency_invoices,
+    asked,
+    due,
+    later_ticks,
+    next_month,
+    owner_invoice,
+    pay,
+    pay_part,
+    staff_tasks,
+)
+from whmcs_bridge import families
+from whmcs_bridge.config.load import load_config
+from whmcs_bridge.engine import Engine
+from whmcs_bridge.intake.poller import Poller
+from whmcs_bridge.store import outbox
+from whmcs_bridge.store.db import Database
+from whmcs_bridge.whmcs.api import WhmcsApi
+
+
+@pytest.fixture
+def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[World]:
+    sandbox.load("agency")
+    w = World(sandbox, tmp_path)
+    w.run("tick")
+    yield w
+    w.close()
+
+
+def parked(world: World) -> list[dict]:
+    return list(json.loads(world.run("approvals", "list", "--json").output))
+
+
+def subjects(world: World, client: int = 10) -> list[str]:
+    return [e["subject"] for e in world.emails(client)]
+
+
+def test_the_owner_paying_while_the_renewal_is_parked_is_paid_twice_not_renewed_again(world: World):
+    """H2: the delegate's paid renewal parks on a WHMCS error; the owner pays its own invoice meanwhile (WHMCS
+    renews the service for it); staff approve the parked action: the bridge does not take the owner's renewal for
+    the delegate's, renews nothing again, asks staff to refund one payer and tells the delegate."""
+    sandbox = world.sandbox
+    invoice = owner_invoice(world)
+    before = due(world)
+    grant_id, invoices = asked(world)
+    sandbox.control("faults", {"status": 200, "count": 1, "actions": ["UpdateInvoice"], "message": "Database error"})
+    pay(world, invoices[0]["id"], "CARD-H2")
+    world.settle(2)
+    [action] = parked(world)
+    assert action["kind"] == "renew_service"
+    pay(world, invoice["id"], "OWNER-H2")
+    world.settle(2)
+    world.run("approvals", "approve", str(action["id"]), "--by", "bob", "--reason", "WHMCS is back")
+    world.settle(3)
+    assert due(world) == next_month(before)  # once, for the owner's payment
+    assert sandbox.rows("invoices", id=invoice["id"])[0]["status"] == "Paid"
+    shown = world.run("delegations", "show", grant_id).output
+    assert "renewal 1: service #110, paid twice" in shown, shown
+    assert not any("renewed until" in n["note"] for n in sandbox.rows("client_notes", client_id=11))
+    [task] = staff_tasks(world, 10)
+    assert f"#{invoices[0]['id']}" in task["note"] and f"#{invoice['id']}" in task["note"]
+    assert any(f"invoice #{invoices[0]['id']}" in s for s in subjects(world)), subjects(world)
+
+
+def cancelled_by_staff(world: World, service: int, owners: int) -> None:
+    world.sandbox.post("UpdateClientProduct", serviceid=service, status="Cancelled")
+    world.sandbox.post("UpdateInvoice", invoiceid=owners, status="Cancelled")
+
+
+def test_a_service_cancelled_with_its_invoice_cancels_the_delegates_unpaid_invoice(world: World):
+    """H3, before payment: staff cancel the service and the owner's invoice; the bridge sees the owner's invoice
+    cancelled, reads the service, and cancels the delegate's still-unpaid invoice, telling it why."""
+    sandbox = world.sandbox
+    invoice = owner_invoice(world, 12)
+    grant_id, invoices = asked(world, owner=12, service=120)
+    cancelled_by_staff(world, 120, invoice["id"])
+    world.settle(4)
+    assert sandbox.rows("invoices", id=invoices[0]["id"])[0]["status"] == "Cancelled"
+    told = [e for e in world.emails(10) if f"#{invoices[0]['id']}" in e["subject"]]
+    assert len(told) == 1 and "Cancelled" in told[0]["message"], subjects(world)
+    assert "renewal 1: service #120, withdrawn" in world.run("delegations", "show", grant_id).output
+
+
+def test_a_payment_for_a_cancelled_service_renews_nothing_and_is_a_staff_task(world: World):
+    """H3: the delegate pays before the bridge saw the cancellation: the service is not renewed; staff refund the
+    delegate (the task says what WHMCS shows), and the delegate is told."""
+    invoice = owner_invoice(world, 12)
+    before = due(world, 120)
+    grant_id, invoices = asked(world, owner=12, service=120)
+    cancelled_by_staff(world, 120, invoice["id"])
+    pay(world, invoices[0]["id"], "CARD-H3")
+    world.settle(4)
+    assert due(world, 120) == before
+    assert "renewed" not in world.run("delegations", "show", grant_id).output.split("renewal 1:")[-1]
+    [task] = staff_tasks(world, 10)
+    assert f"#{invoices[0]['id']}" in task["note"] and "Cancelled" in task["note"] and "14.95" in task["note"]
+    assert any(f"invoice #{invoices[0]['id']}" in s for s in subjects(world)), subjects(world)
+
+
+def test_a_payment_before_the_withdrawal_reaches_whmcs_is_a_staff_task(world: World):
+    """H3: the bridge withdraws the delegate's invoice, but WHMCS is failing and the delegate pays before the
+    cancellation gets through: it is not cancelled, nothing is renewed, the delegate is not told there is nothing
+    to pay; staff get the task and the delegate hears its payment is being checked."""
+    sandbox = world.sandbox
+    invoice = owner_invoice(world, 12)
+    before = due(world, 120)
+    _, invoices = asked(world, owner=12, service=120)
+    cancelled_by_staff(world, 120, invoice["id"])
+    sandbox.control("faults", {"status": 503, "count": 1000, "actions": ["UpdateInvoice"]})
+    world.settle(4)
+    pay(world, invoices[0]["id"], "CARD-H3b")
+    sandbox.control("faults", {"count": 0})
+    later_ticks(world)
+    assert sandbox.rows("invoices", id=invoices[0]["id"])[0]["status"] == "Paid" and due(world, 120) == before
+    [task] = staff_tasks(world, 10)
+    assert f"#{invoices[0]['id']}" in task["note"] and "Cancelled" in task["note"]
+    assert not any("has been cancelled" in s for s in subjects(world)), subjects(world)
+    assert any(f"invoice #{invoices[0]['id']} is being checked" in s for s in subjects(world)), subjects(world)
+
+
+def test_a_changed_owners_line_is_not_settled_silently(world: World):
+    """H4: staff lower the owner's line to 9.95 after the delegate was invoiced 14.95; the delegate pays 14.95:
+    nothing is renewed and the owner's invoice is left as it is; staff get a task with both amounts."""
+    sandbox = world.sandbox
+    invoice = owner_invoice(world)
+    before = due(world)
+    [line] = sandbox.rows("invoice_items", invoice_id=invoice["id"])
+    grant_id, invoices = asked(world)
+    sandbox.post(
+        "UpdateInvoice",
+        invoiceid=invoice["id"],
+        **{f"itemdescription[{line['id']}]": line["description"], f"itemamount[{line['id']}]": "9.95"},
+        **{f"itemtaxed[{line['id']}]": "0"},
+    )
+    pay(world, invoices[0]["id"], "CARD-H4")
+    world.settle(4)
+    assert due(world) == before
+    left = sandbox.rows("invoices", id=invoice["id"])[0]
+    assert left["status"] == "Unpaid" and left["total"] == "9.95"
+    [task] = staff_tasks(world, 10)
+    assert "9.95" in task["note"] and "14.95" in task["note"] and f"#{invoice['id']}" in task["note"]
+    assert any(f"invoice #{invoices[0]['id']}" in s for s in subjects(world)), subjects(world)
+    assert "renewed" not in world.run("delegations", "show", grant_id).output.split("renewal 1:")[-1]
+
+
+def test_rejecting_a_crashed_domain_renewal_states_what_whmcs_shows(world: World, tmp_path: Path):
+    """H5: the bridge died while the registrar renewed the delegate's domain (DomainRenew ran, the due date did not
+    move): the action parks; staff reject it. The task states what WHMCS shows now (the domain's dates, which
+    invoices are paid) and asks staff to decide; it names no owner payment, since there is none."""
+    sandbox = world.sandbox
+    out = world.run(
+        "delegations", "grant", "--owner", "11", "--delegate", "10", "--domain", "11", "--by", "alice",
+        "--basis", "owner's email",
+    ).output  # fmt: skip
+    grant_id = out.split()[0]
+    world.settle()
+    world.run("delegations", "renew", grant_id, "--domain", "11", "--by", "lena")
+    world.settle(4)
+    [mine] = agency_invoices(world)
+    [domain] = sandbox.rows("domains", id=11)
+    pay(world, mine["id"], "CARD-H5")
+    sandbox.control("hooks")
+    now = datetime.now(UTC)
+    with Database(tmp_path / "state.db") as db:
+        Poller(db, WhmcsApi(make_client(sandbox.api_url))).run_once(now)
+        Engine(db, families.enabled(load_config(world.config))).run_once(now)
+        [entry] = [e for e in outbox.entries(db) if e.kind == "renew_domain"]
+        # The crash: DomainRenew reached the registrar, the bridge died before the due date moved or it recorded.
+        sandbox.post("DomainRenew", domainid=11, regperiod=1)
+        started = (now - timedelta(hours=1)).isoformat()
+        sql(db, "UPDATE outbox SET status = 'in_flight', attempts = 1, started_at = ? WHERE id = ?", started, entry.id)
+    world.settle(2)
+    [action] = parked(world)
+    world.run("approvals", "reject", str(action["id"]), "--by", "bob", "--reason", "registrar shows it renewed")
+    world.settle(3)
+    [task] = staff_tasks(world, 10)
+    note = task["note"]
+    assert f"#{mine['id']}" in note and domain["nextduedate"] in note and "Paid" in note, note
+    assert "owner paid" not in note and "invoice #None" not in note and "invoice # " not in note, note
+    assert "already been renewed" not in note, note
+    assert len([c for c in sandbox.calls() if c["action"] == "DomainRenew"]) == 1
+    assert "paid twice" not in world.run("delegations", "show", grant_id).output
+
+
+def test_a_part_payment_on_a_cancelled_renewal_invoice_is_a_staff_task(world: World):
+    """The delegate paid 5.00 of its renewal invoice, then staff cancelled that invoice: staff refund the 5.00 (read
+    from the invoice's transactions in WHMCS), and the delegate is told."""
+    sandbox = world.sandbox
+    grant_id, invoices = asked(world, owner=13, service=130)
+    pay_part(world, invoices[0]["id"], "CARD-M1", "5.00")
+    world.settle(2)
+    sandbox.post("UpdateInvoice", invoiceid=invoices[0]["id"], status="Cancelled")
+    world.settle(4)
+    [task] = staff_tasks(world, 10)
+    assert f"#{invoices[0]['id']}" in task["note"] and "5.00" in task["note"] and task["sticky"] == 1
+    assert any("refund" in s for s in subjects(world)), subjects(world)
+    assert "renewal 1: service #130, cancelled" in world.run("delegations", "show", grant_id).output
