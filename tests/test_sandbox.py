@@ -394,3 +394,16 @@ def test_unstated_orders_come_from_the_seed_and_repliessort_is_honoured(sandbox:
     assert replies("DESC") == ascending[::-1]
     default = replies("")
     assert default == (ascending if first["orders"]["GetTicket.replies"] == "ASC" else ascending[::-1])
+
+
+@pytest.mark.parametrize("moment", ["2027-03-01T00:00:30", "2027-03-01T09:00:00", "2027-03-01T23:59:00"])
+def test_no_seeded_ticket_is_dated_after_the_sandbox_now(sandbox: Sandbox, moment: str):
+    # A real WHMCS never lists a ticket written later than its own clock; a seed ticket "from today" dated
+    # after now made what the bridge reads of it depend on the hour the tests ran.
+    for name in ("agency", "vendor-dispute"):
+        sandbox.load(name, at=moment)
+        now = sandbox.control("clock")["now"]
+        tickets = sandbox.post("GetTickets", limitnum=100).json()["tickets"]["ticket"]
+        assert tickets, name
+        late = [(t["id"], t["date"]) for t in tickets if t["date"].replace(" ", "T") > now]
+        assert late == [], f"{name}: tickets dated after {now}"

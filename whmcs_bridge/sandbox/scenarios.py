@@ -6,7 +6,7 @@ import calendar
 import json
 import uuid
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -187,7 +187,10 @@ class World:
         days_ago: int = 1,
         deptid: int = 1,
     ) -> int:
-        stamp = self.day(-days_ago) + " 14:12:00"
+        # Written at 14:12 that day, or a minute ago for a ticket of today seeded earlier in the day: WHMCS never
+        # lists a ticket dated after its own clock.
+        written = datetime.combine(self.today - timedelta(days=days_ago), time(14, 12))
+        stamp = min(written, self.sb.now() - timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M:%S")
         self.sb.insert(
             "tickets",
             id=tid,
