@@ -6,7 +6,6 @@ kill -9 during the hosting's password change still ends with the new holder hold
 from __future__ import annotations
 
 import signal
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +19,9 @@ from tests.test_ownership_e2e import World, open_and_document
 from tests.test_ownership_locks import staff_tickets
 from tests.test_ownership_rules import DOMAIN, SERVICE, documented, opened, run
 from whmcs_bridge.model import Action
+from whmcs_bridge.store import outbox
+from whmcs_bridge.store.db import Database
+from whmcs_bridge.store.outbox import OutboxEntry
 
 
 @pytest.fixture
@@ -50,10 +52,9 @@ def approved(world: World, case_id: str, *staff: str) -> None:
     world.settle()
 
 
-def outbox(world: World, kind: str) -> list[sqlite3.Row]:
-    with sqlite3.connect(world.tmp / "state.db") as conn:
-        conn.row_factory = sqlite3.Row
-        return conn.execute("SELECT * FROM outbox WHERE kind = ? ORDER BY id", (kind,)).fetchall()
+def actions(world: World, kind: str) -> list[OutboxEntry]:
+    with Database(world.tmp / "state.db", migrate=False) as db:
+        return [e for e in outbox.entries(db) if e.kind == kind]
 
 
 def test_a_parked_registrant_update_keeps_the_case_executing(world: World):
@@ -63,8 +64,8 @@ def test_a_parked_registrant_update_keeps_the_case_executing(world: World):
         "faults", {"status": 200, "count": 10, "actions": ["DomainUpdateWhoisInfo"], "message": "Registrar Error"}
     )
     approved(world, case_id, "alice")
-    [update] = outbox(world, "registrant_update")
-    assert update["status"] == "parked"
+    [update] = actions(world, "registrant_update")
+    assert update.status == "parked"
     world.sandbox.control("faults", {"count": 0})
     world.sandbox.control("move", {"domain": 20, "client": 21})
     world.later(hours=2)
@@ -73,7 +74,7 @@ def test_a_parked_registrant_update_keeps_the_case_executing(world: World):
     assert "registrant update of domain #20: parked" in shown, shown
     assert not [e for e in world.emails(21) if "completed" in e["subject"]]
     # Staff let it run again: it runs, WHMCS is read again, and only then the case completes.
-    world.run("approvals", "approve", str(update["id"]), "--by", "alice")
+    world.run("approvals", "approve", str(update.id), "--by", "alice")
     world.settle()
     world.later(hours=3)
     assert world.case(case_id)["status"] == "completed"
@@ -133,7 +134,7 @@ def test_kill_9_during_the_password_change_still_hands_over_credentials(checking
     )
     daemon = Running(config, port)
     try:
-        wait_until(lambda: [r["status"] for r in outbox(world, "credential_change")] == ["in_flight"])
+        wait_until(lambda: [r.status for r in actions(world, "credential_change")] == ["in_flight"])
     finally:
         daemon.proc.send_signal(signal.SIGKILL)
         daemon.proc.wait(timeout=10)
