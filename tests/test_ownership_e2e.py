@@ -17,7 +17,8 @@ from click.testing import CliRunner
 from tests.conftest import BridgeWorld, Sandbox, staff_login
 from tests.test_daemon import Running, configure, free_port, wait_until
 from whmcs_bridge.cli import app as cli
-from whmcs_bridge.executor.kinds import Call, action_kind
+from whmcs_bridge.executor.call import Call
+from whmcs_bridge.executor.kinds import action_kind
 from whmcs_bridge.whmcs.api import WhmcsApi
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -21,8 +21,9 @@ from typing import Any
 
 from whmcs_bridge.clock import iso, utcnow
 from whmcs_bridge.errors import ConfigError, WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
+from whmcs_bridge.executor.call import ActionError, ActionKind, Call
 from whmcs_bridge.executor.guards import GUARDS, STORE_GUARDS, WAITS, Cancel, window_opens
-from whmcs_bridge.executor.kinds import ActionError, ActionKind, Call, action_kind
+from whmcs_bridge.executor.kinds import action_kind
 from whmcs_bridge.executor.store_guards import StoreGuards
 from whmcs_bridge.executor.texts import Texts
 from whmcs_bridge.messages import load as catalogue

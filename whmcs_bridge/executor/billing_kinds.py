@@ -1,0 +1,244 @@
+"""The billing rows of the executor's table of kinds: invoice status, invoices made, settled and renewed, lines
+taken off, orders accepted, domains renewed; each with how it runs and how its effect is recognised after an
+interruption (kinds.py holds the whole table)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from whmcs_bridge.clock import utcnow
+from whmcs_bridge.executor.call import ActionError, ActionKind, Call, Observed, Result, done_if
+from whmcs_bridge.executor.reads import recent
+
+
+def _untouchable(invoice: Any, what: str) -> None:
+    """The bridge never cancels an invoice, nor takes lines off one, that holds a customer's money (payments or
+    credit, read now): the action parks for staff (the rules' `nothing_paid` guard tells them first)."""
+    if invoice.paid > 0:
+        raise ActionError(
+            f"invoice {invoice.id} has {invoice.paid:.2f} paid on it: the bridge does not {what} it; staff settle it"
+        )
+
+
+def _run_invoice_status(c: Call) -> Result:
+    if c.params["status"] == "Cancelled":
+        _untouchable(c.api.invoice(int(c.params["invoice_id"])), "cancel")
+    c.api.update_invoice(int(c.params["invoice_id"]), status=c.params["status"])
+    return {}
+
+
+def _observe_invoice_status(c: Call) -> Observed:
+    return done_if(c.api.invoice(int(c.params["invoice_id"])).status == c.params["status"])
+
+
+def _invoice_lines(c: Call) -> list[tuple[str, Decimal]]:
+    return [(str(d), Decimal(str(a))) for d, a in c.params["lines"]]
+
+
+def _run_create_invoice(c: Call) -> Result:
+    # No key in the invoice: its notes "appear on the created invoice" (DD:api-reference/createinvoice.md)
+    # the client sees, and neither CreateInvoice nor UpdateInvoice has a field the client does not see.
+    notes = str(c.params.get("notes", ""))
+    invoice_id = c.api.create_invoice(c.client(), _invoice_lines(c), notes=notes, send=c.params.get("send", False))
+    return {"invoice_id": invoice_id}
+
+
+def _observe_create_invoice(c: Call) -> Observed:
+    """The client's recent invoice with the action's notes and exactly its lines (rules write notes that
+    name what the invoice is for, e.g. which renewal, so they differ between actions); without notes the
+    invoice cannot be told from another: unknowable."""
+    notes = str(c.params.get("notes", "")).strip()
+    if not notes:
+        return None
+    wanted = sorted(_invoice_lines(c))
+    for summary in recent(c.api.invoices(client_id=c.client(), newest_first=True)):
+        if summary.notes.strip() != notes:
+            continue
+        invoice = c.api.invoice(summary.id)
+        if sorted((item.description, item.amount) for item in invoice.items) == wanted:
+            return {"invoice_id": invoice.id}
+    return False
+
+
+def _run_settle_invoice(c: Call) -> Result:
+    p = c.params
+    amount = Decimal(str(p["amount"])) if p.get("amount") is not None else None
+    # The gateway is this WHMCS's, not the rule's (older rows named a made-up one): one that GetPaymentMethods
+    # lists, else WHMCS would refuse the payment or book it under a gateway that does not exist.
+    gateway = c.api.payment_gateway
+    active = c.api.payment_methods()
+    if gateway not in active:
+        raise ActionError(
+            f"the payment gateway {gateway!r} (whmcs.payment_gateway) is not active in WHMCS, which lists "
+            f"{', '.join(active) or 'none'}: set whmcs.payment_gateway to one of them, restart, and approve the action again (`whmcs-bridge approvals approve`)"
+        )
+    # The payment is dated when it is recorded (the bridge's clock, UTC).
+    c.api.add_invoice_payment(int(p["invoice_id"]), transid=c.key, gateway=gateway, paid_at=utcnow(), amount=amount)
+    return {}
+
+
+def _observe_settle_invoice(c: Call) -> Observed:
+    # DD:api-reference/gettransactions.md filters by `transid`: the key is the payment's transaction id.
+    found = c.api.transactions(transid=c.key)
+    return done_if(any(t.transid == c.key and t.invoice_id == int(c.params["invoice_id"]) for t in found))
+
+
+def _renewal_line(c: Call) -> tuple[Any, bool]:
+    """The owner's invoice, and whether it still bills the renewed service's line (open, with the line)."""
+    invoice = c.api.invoice(int(c.params["owner_invoice"]))
+    return invoice, invoice.is_open and any(i.id == int(c.params["line_id"]) for i in invoice.items)
+
+
+def _line_off(c: Call, invoice: Any, billed: bool) -> str:
+    """The renewed line off the owner's invoice: the invoice cancelled when it was its only item ("cancelled"),
+    else the line deleted and the rest still due ("kept"); "untouched" when it no longer billed it (an earlier
+    run, staff). Told to the rules with the action's outcome, so the owner's note says which."""
+    if not billed:
+        return "untouched"
+    _untouchable(invoice, "cancel or take lines off")
+    if len(invoice.items) == 1:
+        c.api.update_invoice(invoice.id, status="Cancelled")
+        return "cancelled"
+    c.api.update_invoice(invoice.id, deletelineids=[int(c.params["line_id"])])
+    return "kept"
+
+
+def _run_renew_service(c: Call) -> Result:
+    """The delegate paid one service's renewal: take its line off the owner's invoice (UpdateInvoice
+    `deletelineids`, DD:api-reference/updateinvoice.md; the totals follow the items), or cancel that invoice
+    when the line was its only item, rather than leave a zero invoice whose fate WHMCS does not document;
+    then move the service's next due date one cycle on (UpdateClientProduct `nextduedate`). Each step reads
+    first, so a second run after an interruption finishes what the first left."""
+    p = c.params
+    invoice, billed = _renewal_line(c)
+    left = _line_off(c, invoice, billed)
+    service = c.api.service(int(p["service_id"]))
+    if service is None:
+        raise ActionError(f"service {p['service_id']} no longer exists: its renewal cannot be applied")
+    if service.nextduedate is not None and service.nextduedate.isoformat() == str(p["from"]):
+        c.api.update_service_due(service.id, date.fromisoformat(str(p["until"])))
+    return {"nextduedate": str(p["until"]), "outcome": {"owner_invoice_left": left}}
+
+
+def _observe_renew_service(c: Call) -> Observed:
+    service = c.api.service(int(c.params["service_id"]))
+    moved = (
+        service is not None
+        and service.nextduedate is not None
+        and service.nextduedate.isoformat() == str(c.params["until"])
+    )
+    return {"nextduedate": str(c.params["until"])} if moved and _line_taken_off(c) else False
+
+
+def _line_taken_off(c: Call) -> bool:
+    """Whether the renewed line is off the owner's invoice the way this action takes it off: deleted from it, or
+    the invoice cancelled when it was its only item; true when the renewal was priced without an owner's invoice.
+    The owner's invoice paid with the line still on it is the owner's renewal, not this one (issue 16, H2: WHMCS
+    moved the same due date for the owner's payment)."""
+    if not c.params.get("owner_invoice"):
+        return True
+    invoice = c.api.invoice(int(c.params["owner_invoice"]))
+    return invoice.status == "Cancelled" or not any(i.id == int(c.params["line_id"]) for i in invoice.items)
+
+
+def _lines_billed(c: Call) -> tuple[Any, list[int]]:
+    """The owner's invoice, and which of the given lines it still bills (open, with those lines)."""
+    invoice = c.api.invoice(int(c.params["invoice_id"]))
+    wanted = {int(i) for i in c.params["line_ids"]}
+    return invoice, [i.id for i in invoice.items if i.id in wanted] if invoice.is_open else []
+
+
+def _run_invoice_lines_off(c: Call) -> Result:
+    """An order invoiced to the agency instead: its lines come off the owner's invoice (UpdateInvoice
+    `deletelineids`, DD:api-reference/updateinvoice.md), or that invoice is cancelled when they were all its
+    items (as for a delegated renewal: no zero invoice whose fate WHMCS does not document). Reads first."""
+    invoice, billed = _lines_billed(c)
+    if billed:
+        _untouchable(invoice, "cancel or take lines off")
+    if billed and len(billed) == len(invoice.items):
+        c.api.update_invoice(invoice.id, status="Cancelled")
+    elif billed:
+        c.api.update_invoice(invoice.id, deletelineids=billed)
+    return {}
+
+
+def _observe_invoice_lines_off(c: Call) -> Observed:
+    return done_if(not _lines_billed(c)[1])
+
+
+def _order_pending(c: Call) -> bool:
+    """Whether WHMCS lists the order as Pending now (GetOrders `id`, DD:api-reference/getorders.md)."""
+    order = next(c.api.orders(order_id=int(c.params["order_id"])), None)
+    if order is None:
+        raise ActionError(f"order {c.params['order_id']} no longer exists in WHMCS: it cannot be accepted")
+    return order.status == "Pending"
+
+
+def _run_accept_order(c: Call) -> Result:
+    """AcceptOrder (DD:api-reference/acceptorder.md), once: an order no longer Pending (accepted by staff
+    meanwhile, or by this action before an interruption) is not accepted again."""
+    if _order_pending(c):
+        c.api.accept_order(int(c.params["order_id"]))
+    return {}
+
+
+def _observe_accept_order(c: Call) -> Observed:
+    return done_if(not _order_pending(c))
+
+
+def _domain_line(c: Call) -> tuple[Any, bool]:
+    """The owner's invoice (None when the renewal was priced from WHMCS's TLD pricing, with no line), and
+    whether it still bills the domain's line."""
+    if not c.params.get("owner_invoice"):
+        return None, False
+    return _renewal_line(c)
+
+
+def _run_renew_domain(c: Call) -> Result:
+    """The delegate paid one domain's renewal: its line comes off the owner's invoice (as for a service), then
+    the registrar renews it for the period paid (DomainRenew, DD:api-reference/domainrenew.md) and its next due
+    date moves that period on (UpdateClientDomain `nextduedate`, DD:api-reference/updateclientdomain.md; the
+    DomainRenew page does not say WHMCS moves it). The registrar is asked only while the due date is the one
+    invoiced; interrupted between the two calls, WHMCS cannot tell whether the registrar renewed it: the
+    action parks for staff rather than renew twice."""
+    p = c.params
+    invoice, billed = _domain_line(c)
+    left = _line_off(c, invoice, billed)
+    domain = next(c.api.domains(domain_id=int(p["domain_id"])), None)
+    if domain is None:
+        raise ActionError(f"domain {p['domain_id']} no longer exists: its renewal cannot be applied")
+    if domain.nextduedate is not None and domain.nextduedate.isoformat() == str(p["from"]):
+        c.api.renew_domain(domain.id, int(p["years"]))
+        c.api.update_domain_due(domain.id, date.fromisoformat(str(p["until"])))
+    return {"nextduedate": str(p["until"]), "outcome": {"owner_invoice_left": left}}
+
+
+def _observe_renew_domain(c: Call) -> Observed:
+    """Done when the due date moved and the line is off; otherwise unknowable (the registrar may have renewed
+    it before the due date moved): never run again on a guess."""
+    domain = next(c.api.domains(domain_id=int(c.params["domain_id"])), None)
+    due = domain.nextduedate if domain is not None else None
+    moved = due is not None and due.isoformat() == str(c.params["until"])
+    if moved and not _line_taken_off(c):
+        return False  # the owner's own payment renewed it: not this action's effect
+    return {"nextduedate": str(c.params["until"])} if moved else None
+
+
+BILLING_KINDS: tuple[ActionKind, ...] = (
+    # UpdateInvoice status=...; the invoice's status tells
+    ActionKind("invoice_status", _run_invoice_status, _observe_invoice_status),
+    # CreateInvoice; recognised by its notes and lines (no key: the client sees the notes)
+    ActionKind("create_invoice", _run_create_invoice, _observe_create_invoice),
+    # AddInvoicePayment with transid = key
+    ActionKind("settle_invoice", _run_settle_invoice, _observe_settle_invoice),
+    # UpdateInvoice deletelineids (or status=Cancelled) then UpdateClientProduct nextduedate: the
+    # service's due date and its line's absence tell
+    ActionKind("renew_service", _run_renew_service, _observe_renew_service),
+    # UpdateInvoice deletelineids (or status=Cancelled): the lines' absence tells
+    ActionKind("invoice_lines_off", _run_invoice_lines_off, _observe_invoice_lines_off),
+    # AcceptOrder, only while the order is Pending: its status tells
+    ActionKind("accept_order", _run_accept_order, _observe_accept_order),
+    ActionKind("renew_domain", _run_renew_domain, _observe_renew_domain),
+)
