@@ -505,8 +505,11 @@ def test_an_order_without_requestor_for_an_owner_with_an_administrative_contact_
     # With the field, the administrative contact's own order is recognised as before.
     placed = decide_all({"grant:a1": admin}, event("OrderPlaced", **ORDER, requestor_id=5), DAY, DELEGATION)
     assert "grant:o1-10" in placed
-    # A requestor that is someone else: nothing to do, nothing to flag.
-    assert decide_all({"grant:a1": admin}, event("OrderPlaced", **ORDER, requestor_id=99), DAY, DELEGATION) == {}
+    # A requestor the grant does not know as the agency's user: nothing granted, nothing flagged; the agency's
+    # users are read from WHMCS first (a user invited since the grant), and that answer decides.
+    other = decide_all({"grant:a1": admin}, event("OrderPlaced", **ORDER, requestor_id=99), DAY, DELEGATION)
+    assert not any(key.startswith("grant:o") for key in other)
+    assert [a.kind for d in other.values() for a in d.actions] == ["refresh_client"]
 
 
 # --- OpenTicket: the bridge's own tickets are recognised as its own (DD:api-reference/openticket.md) -----
