@@ -135,6 +135,8 @@ def test_kill_9_during_the_password_change_still_hands_over_credentials(checking
     daemon = Running(config, port)
     try:
         wait_until(lambda: [r.status for r in actions(world, "credential_change")] == ["in_flight"])
+        # The call reached WHMCS (the delay was taken): killed before it left, there would be no lost call to test.
+        wait_until(lambda: requests.get(world.sandbox.url + "_sandbox/faults", timeout=5).json()["count"] == 0)
     finally:
         daemon.proc.send_signal(signal.SIGKILL)
         daemon.proc.wait(timeout=10)

@@ -8,6 +8,7 @@ Control endpoints (JSON in, JSON out; for tests and the demo, not part of WHMCS;
   GET  /_sandbox/calls?since=N                      API calls received (auth fields removed)
   POST /_sandbox/faults    {"status": 500, "count": 3} | {"delay_s": 5, "count": 1}   fail the next calls
                            (+ "actions": [...], "skip": N, "body": "html", "message": "Ticket ID Not Found")
+  GET  /_sandbox/faults     {"count": N}: the faults left (0: the last was taken by a call that arrived)
                            (optional "actions": [...] to fail only those, "skip": N to let N through first,
                            "body": "html" to answer a web server's page instead of WHMCS's JSON error, as
                            a proxy's 502, a 404 or a maintenance page with status 200 would)
@@ -320,6 +321,12 @@ class SandboxApp:
         since = int(query.get("since", "0") or 0)
         return 200, {"calls": [c for c in self.calls if c["seq"] > since]}
 
+    def get_faults(self, body: dict[str, Any], query: dict[str, str]) -> Reply:
+        """How many injected faults are left: 0 once the last one was taken by a call that arrived (a delayed
+        call is then under way)."""
+        with self.state.lock:
+            return 200, {"count": self.faults.count}
+
     def set_faults(self, body: dict[str, Any], query: dict[str, str]) -> Reply:
         with self.state.lock:
             self.faults = Faults(
@@ -442,6 +449,7 @@ CONTROL: dict[tuple[str, str], ControlHandler] = {
     ("POST", "scenario"): SandboxApp.load_scenario,
     ("*", "clock"): SandboxApp.set_clock,
     ("*", "calls"): SandboxApp.list_calls,
+    ("GET", "faults"): SandboxApp.get_faults,
     ("POST", "faults"): SandboxApp.set_faults,
     ("POST", "role"): SandboxApp.set_role,
     ("POST", "hooks"): SandboxApp.set_hooks,
