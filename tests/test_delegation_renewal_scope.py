@@ -103,3 +103,23 @@ def test_a_domain_priced_without_an_owners_invoice_settles_on_its_due_date_alone
     expect = {"from": "2027-07-14", "amount": "12.00", "owner_invoice": None}
     assert scope.unsettled(expect, {"status": "Active", "due": "2027-07-14"}) is None
     assert scope.unsettled(expect, {"status": "Active", "due": "2028-07-14"}) == "renewed"
+
+
+@pytest.mark.parametrize(
+    "now,why",
+    [
+        ({"owner_status": "Cancelled"}, None),  # its own first write: the invoice cancelled, its only line
+        ({"owner_line": None}, None),  # its own first write: the line deleted
+        ({"owner_status": "Cancelled", "owner_paid": "5.00"}, "owner invoice"),  # it never cancels a paid one
+        ({"owner_status": "Refunded"}, "owner invoice"),
+        ({"owner_paid": "5.00"}, "owner part paid"),
+        ({"owner_line": "9.95"}, "amount"),
+        ({"status": "Cancelled"}, "ended"),
+        ({"due": "2027-01-21", "owner_status": "Paid"}, scope.OWNER_PAID),
+    ],
+)
+def test_a_renewal_resumed_after_an_unknown_outcome_takes_its_own_first_write_for_its_own(
+    now: dict[str, Any], why: str | None
+):
+    """Fifth break test, H1: WHMCS applied the renewal's UpdateInvoice but answered after the timeout."""
+    assert scope.unsettled({**EXPECT, "resumed": True}, {**AS_INVOICED, **now}) == why

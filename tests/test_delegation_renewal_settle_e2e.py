@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Sandbox, make_client, sql
+from tests.test_daemon import wait_until
 from tests.test_delegation_renewal_e2e import (
     World,
     agency_invoices,
@@ -25,6 +26,7 @@ from tests.test_delegation_renewal_e2e import (
     pay,
     pay_part,
     staff_tasks,
+    three_items,
 )
 from whmcs_bridge import families
 from whmcs_bridge.config.load import load_config
@@ -212,3 +214,57 @@ def test_a_part_payment_on_a_cancelled_renewal_invoice_is_a_staff_task(world: Wo
     assert f"#{invoices[0]['id']}" in task["note"] and "5.00" in task["note"] and task["sticky"] == 1
     assert any("refund" in s for s in subjects(world)), subjects(world)
     assert "renewal 1: service #130, cancelled" in world.run("delegations", "show", grant_id).output
+
+
+@pytest.fixture
+def quick_world(sandbox: Sandbox, tmp_path: Path) -> Iterator[World]:
+    """The agency world with a 1 s WHMCS timeout from its first pass (an in-flight call is reconciled once
+    twice the longest timeout the database was run with has passed)."""
+    sandbox.load("agency")
+    w = World(sandbox, tmp_path)
+    w.config.write_text(w.config.read_text().replace("  max_attempts: 2\n", "  max_attempts: 2\n  timeout_s: 1\n"))
+    w.run("tick")
+    yield w
+    w.close()
+
+
+@pytest.mark.parametrize("owner_items", [1, 3])
+def test_a_slow_answer_to_the_renewals_own_invoice_edit_still_renews_once(quick_world: World, owner_items: int):
+    """Fifth break test, H1: WHMCS applies the renewal's UpdateInvoice (the owner's invoice cancelled, or its line
+    deleted) but answers after the bridge's timeout. The next try read its own edit as someone else's ("line gone",
+    "owner invoice") and cancelled the renewal: the delegate had paid, nothing was renewed, the owner was no
+    longer billed, and the delegate was told the owner's invoice had changed. The try after an unknown outcome
+    now finishes what the first began."""
+    world = quick_world
+    sandbox = world.sandbox
+    invoice = owner_invoice(world)
+    if owner_items == 3:
+        three_items(world, invoice["id"])
+    before = due(world)
+    grant_id, invoices = asked(world)
+    sandbox.control("faults", {"delay_s": 2.5, "count": 1, "actions": ["UpdateInvoice"]})
+    pay(world, invoices[0]["id"], "CARD-SLOW")
+    world.settle(2)
+    with Database(world.config.parent / "state.db", migrate=False) as db:
+        [action] = [e for e in outbox.entries(db) if e.kind == "renew_service"]
+    assert action.status == "in_flight", action  # the outcome of its UpdateInvoice is unknown
+    # Once the call cannot still be running (twice the timeout after it began), a pass reconciles it.
+    # Once the call cannot still be running (twice the timeout after it began, by the clock), a pass after the
+    # retry's back-off reconciles it.
+    later = (datetime.now(UTC) + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%S")
+    wait_until(lambda: world.run("tick", "--at", later) and action_status(world, action.key) != "in_flight", 90)
+    assert action_status(world, action.key) == "done"
+    world.settle(1)  # the rules hear the outcome
+    assert due(world) == next_month(before)
+    rest = sandbox.rows("invoices", id=invoice["id"])[0]
+    assert rest["status"] == ("Cancelled" if owner_items == 1 else "Unpaid"), rest
+    assert "renewal 1: service #110, renewed" in world.run("delegations", "show", grant_id).output
+    assert staff_tasks(world, 10) == []
+    assert not any("changed" in s or "being checked" in s for s in subjects(world)), subjects(world)
+
+
+def action_status(world: World, key: str) -> str:
+    with Database(world.config.parent / "state.db", migrate=False) as db:
+        entry = outbox.by_key(db, key)
+    assert entry is not None
+    return entry.status

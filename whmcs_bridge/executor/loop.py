@@ -168,7 +168,8 @@ class Executor:
             return None
         # Found in flight (a crash, an unknown outcome), or approved after an attempt: it may have
         # taken effect, so WHMCS is read for it before anything runs again.
-        if self.may_have_run(row) and self.reconcile(row, kind, call, now, report):
+        resumed = self.may_have_run(row)
+        if resumed and self.reconcile(row, kind, call, now, report):
             return None
         if self.waits(row, instant or now, report):
             return None
@@ -180,7 +181,7 @@ class Executor:
             log.info("action %s was taken by another process", row.key)
             return None
         attempt.row, attempt.claimed = claimed, True
-        cancel = self.guard_cancels(claimed)
+        cancel = self.guard_cancels(claimed, resumed)
         if cancel:
             note = getattr(cancel, "note", None)
             self.finish(
@@ -307,11 +308,16 @@ class Executor:
             subject=row.subject,
         )
 
-    def guard_cancels(self, row: OutboxEntry) -> str | None:
-        """Why the action is cancelled now (a fact its guard re-reads has changed), or None."""
+    def guard_cancels(self, row: OutboxEntry, resumed: bool = False) -> str | None:
+        """Why the action is cancelled now (a fact its guard re-reads has changed), or None. `resumed`: an
+        earlier try may have run part of it (its outcome unknown, and WHMCS did not show it done); a guard
+        given a mapping then also reads `resumed`, so as not to take the action's own first write for a
+        change made by someone else (guards.py renewal_settles)."""
         for name, value in row.guard.items():
             if name in WAITS:
                 continue
+            if resumed and isinstance(value, dict):
+                value = {**value, "resumed": True}
             reason = (
                 self.store.cancels(name, value) if name in STORE_GUARDS else GUARDS[name](self.api, value, row.client_id)
             )
