@@ -37,13 +37,19 @@ from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.api import WhmcsApi
 
 
-@pytest.fixture
-def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[World]:
+def agency_world(sandbox: Sandbox, tmp_path: Path, whmcs: str = "") -> Iterator[World]:
+    """The agency scenario's world after its first pass; `whmcs`: lines added to the config's whmcs section."""
     sandbox.load("agency")
     w = World(sandbox, tmp_path)
+    w.config.write_text(w.config.read_text().replace("  max_attempts: 2\n", f"  max_attempts: 2\n{whmcs}"))
     w.run("tick")
     yield w
     w.close()
+
+
+@pytest.fixture
+def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[World]:
+    yield from agency_world(sandbox, tmp_path)
 
 
 def parked(world: World) -> list[dict]:
@@ -220,12 +226,7 @@ def test_a_part_payment_on_a_cancelled_renewal_invoice_is_a_staff_task(world: Wo
 def quick_world(sandbox: Sandbox, tmp_path: Path) -> Iterator[World]:
     """The agency world with a 1 s WHMCS timeout from its first pass (an in-flight call is reconciled once
     twice the longest timeout the database was run with has passed)."""
-    sandbox.load("agency")
-    w = World(sandbox, tmp_path)
-    w.config.write_text(w.config.read_text().replace("  max_attempts: 2\n", "  max_attempts: 2\n  timeout_s: 1\n"))
-    w.run("tick")
-    yield w
-    w.close()
+    yield from agency_world(sandbox, tmp_path, "  timeout_s: 1\n")
 
 
 @pytest.mark.parametrize("owner_items", [1, 3])
