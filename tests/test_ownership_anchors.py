@@ -14,18 +14,14 @@ import requests
 
 from tests.conftest import Sandbox, sql
 from tests.test_audit_tamper import forge, verify
-from tests.test_ownership_e2e import World, open_and_document
+from tests.test_ownership_e2e import World, open_and_document, vendor_world
 from whmcs_bridge.store import audit
 from whmcs_bridge.store.db import Database
 
 
 @pytest.fixture
 def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[World]:
-    sandbox.load("vendor-dispute")
-    w = World(sandbox, tmp_path)
-    w.run("tick")
-    yield w
-    w.close()
+    yield from vendor_world(sandbox, tmp_path)
 
 
 def row_of(db: Database, action: str, **detail: Any) -> int:

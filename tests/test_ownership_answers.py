@@ -14,18 +14,14 @@ from typing import Any
 import pytest
 
 from tests.conftest import Sandbox
-from tests.test_ownership_e2e import PDF, World, open_and_document
+from tests.test_ownership_e2e import PDF, World, open_and_document, vendor_world
 from whmcs_bridge.store import audit
 from whmcs_bridge.store.db import Database
 
 
 @pytest.fixture
 def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[World]:
-    sandbox.load("vendor-dispute")
-    w = World(sandbox, tmp_path)
-    w.run("tick")
-    yield w
-    w.close()
+    yield from vendor_world(sandbox, tmp_path)
 
 
 def thread_of(world: World, case_id: str, client: int) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 
 from tests.conftest import Sandbox, needs, sql
-from tests.test_ownership_e2e import World, open_and_document
+from tests.test_ownership_e2e import World, open_and_document, vendor_world
 from whmcs_bridge.cli import app as cli
 from whmcs_bridge.evidence import anchor, folder
 from whmcs_bridge.store.db import Database
@@ -35,11 +35,7 @@ SHOTS = os.environ.get("WHMCS_BRIDGE_SHOTS")
 
 @pytest.fixture
 def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[World]:
-    sandbox.load("vendor-dispute")
-    w = World(sandbox, tmp_path)
-    w.run("tick")
-    yield w
-    w.close()
+    yield from vendor_world(sandbox, tmp_path)
 
 
 def offline(*args: str) -> tuple[int, str]:

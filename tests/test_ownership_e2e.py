@@ -76,13 +76,19 @@ class World(BridgeWorld):
         return str(path)
 
 
-@pytest.fixture
-def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[World]:
+def vendor_world(sandbox: Sandbox, tmp_path: Path) -> Iterator[World]:
+    """Seed 000's world (the vendor-dispute scenario) after the bridge's first pass; the ownership e2e files'
+    `world` fixture."""
     sandbox.load("vendor-dispute")
     w = World(sandbox, tmp_path)
     w.run("tick")
     yield w
     w.close()
+
+
+@pytest.fixture
+def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[World]:
+    yield from vendor_world(sandbox, tmp_path)
 
 
 def open_and_document(world: World, *subjects: str) -> str:

@@ -15,7 +15,7 @@ import requests
 from tests.conftest import Sandbox
 from tests.test_daemon import Running, free_port, wait_until
 from tests.test_ownership_breakfix import text
-from tests.test_ownership_e2e import World, open_and_document
+from tests.test_ownership_e2e import World, open_and_document, vendor_world
 from tests.test_ownership_locks import staff_tickets
 from tests.test_ownership_rules import DOMAIN, SERVICE, documented, opened, run
 from whmcs_bridge.model import Action
@@ -26,11 +26,7 @@ from whmcs_bridge.store.outbox import OutboxEntry
 
 @pytest.fixture
 def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[World]:
-    sandbox.load("vendor-dispute")
-    w = World(sandbox, tmp_path)
-    w.run("tick")
-    yield w
-    w.close()
+    yield from vendor_world(sandbox, tmp_path)
 
 
 @pytest.fixture

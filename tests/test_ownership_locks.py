@@ -12,16 +12,12 @@ import pytest
 import requests
 
 from tests.conftest import Sandbox
-from tests.test_ownership_e2e import World, open_and_document
+from tests.test_ownership_e2e import World, open_and_document, vendor_world
 
 
 @pytest.fixture
 def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[World]:
-    sandbox.load("vendor-dispute")
-    w = World(sandbox, tmp_path)
-    w.run("tick")
-    yield w
-    w.close()
+    yield from vendor_world(sandbox, tmp_path)
 
 
 def staff_tickets(world: World, case_id: str, part: str) -> list[str]:

@@ -13,18 +13,14 @@ import requests
 from babel.dates import format_date
 
 from tests.conftest import Sandbox
-from tests.test_ownership_e2e import World, open_and_document
+from tests.test_ownership_e2e import World, open_and_document, vendor_world
 
 HOSTILE = 'ACME<a href="https://evil.example/phish">x</a><img src="https://evil.example/track.gif">'
 
 
 @pytest.fixture
 def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[World]:
-    sandbox.load("vendor-dispute")
-    w = World(sandbox, tmp_path)
-    w.run("tick")
-    yield w
-    w.close()
+    yield from vendor_world(sandbox, tmp_path)
 
 
 def open_case(world: World, *subjects: str, requester: str = "client:21") -> str:
