@@ -41,7 +41,6 @@ def call(app: SandboxApp, method: str, path: str, body: Any = None, *, raw: byte
     "method, name",
     [
         ("GET", "scenario"),
-        ("GET", "faults"),
         ("GET", "role"),
         ("GET", "act"),
         ("GET", "checkout"),
@@ -83,6 +82,7 @@ def test_faults_and_role(app: SandboxApp):
         {"ok": True},
     )
     assert (app.faults.status, app.faults.count, app.faults.actions, app.faults.skip) == (503, 2, {"GetClients"}, 1)
+    assert call(app, "GET", "faults") == (200, {"count": 2})
     assert call(app, "POST", "faults", {}) == (200, {"ok": True})
     assert (app.faults.status, app.faults.delay_s, app.faults.count) == (0, 0.0, 1)
     assert call(app, "POST", "role", {"allowed": ["GetClients"]}) == (200, {"ok": True})
