@@ -28,8 +28,9 @@ class _Pending:
 
 
 class InboxWriter:
-    def __init__(self, db_path: Path) -> None:
+    def __init__(self, db_path: Path, *, durable: bool = True) -> None:
         self.db_path = db_path
+        self.durable = durable
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
         self.commits = 0  # transactions committed (events / commits = the mean batch)
         self._thread = threading.Thread(target=self._run, name="inbox-writer", daemon=True)
@@ -49,8 +50,16 @@ class InboxWriter:
         self._queue.put(None)
         self._thread.join(timeout=10)
 
-    def _run(self) -> None:
+    def open(self) -> Database:
+        """The writer thread's connection: synchronous=FULL, unless built with durable=False, which only
+        bench/ingest_stages.py does, to measure what waiting for the disk costs."""
         db = Database(self.db_path, migrate=False)
+        if not self.durable:
+            db.conn.execute("PRAGMA synchronous=OFF")
+        return db
+
+    def _run(self) -> None:
+        db = self.open()
         try:
             while True:
                 batch, stop = self._gather()
