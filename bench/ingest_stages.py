@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import ingest  # noqa: E402
+from whmcs_bridge.daemon import SWITCH_INTERVAL_S  # noqa: E402
 from whmcs_bridge.intake.receiver import HOOK_PATH, Receiver, serve  # noqa: E402
 from whmcs_bridge.store.writer import InboxWriter  # noqa: E402
 
@@ -52,6 +53,7 @@ class _AnswersAtOnce(InboxWriter):
 
 def serve_stage(stage: str, port: int, secret: str, db_path: Path) -> None:
     logging.getLogger("waitress").setLevel(logging.ERROR)  # queue-depth warnings are expected under load
+    sys.setswitchinterval(SWITCH_INTERVAL_S)  # as `run` serves (whmcs_bridge/daemon.py, Daemon._run)
     receiver = Receiver(db_path, [secret])
     if stage != "durable":
         receiver.writer.close()
