@@ -186,6 +186,21 @@ def pin_problem(fingerprint: str, pinned: str | None, config: Path) -> str | Non
     )
 
 
+def not_the_signer(path: Path, fingerprint: str, signer: str, pinned: str | None, config: Path) -> str:
+    """The one sentence for a signing key that is not the one the audit log's head was signed with (the key
+    file replaced, the chain left as it was): a key problem, not rows tampered with, so no row is blamed."""
+    if pinned is not None and fingerprint != pinned:
+        expected = f"{pinned}, the key pinned in the configuration (state.key_fingerprint in {config})"
+    else:
+        pin = " (the pin names it too: was it changed with the key?)" if pinned else ""
+        expected = f"{signer}, the key the audit log was signed with{pin}"
+    return (
+        f"audit chain NOT verified: the signing key {path} is {fingerprint}, not {expected}, so no row was "
+        f"checked: the key file was replaced; put the key the log was signed with ({signer}) back from your "
+        "backup, or check with its public half (--public-key FILE)"
+    )
+
+
 def unpinned(fingerprint: str, config: Path) -> str:
     """The plain sentence for a chain whose key nothing pins, and how to pin it."""
     return (
