@@ -201,6 +201,37 @@ def not_the_signer(path: Path, fingerprint: str, signer: str, pinned: str | None
     )
 
 
+@dataclass(frozen=True)
+class PinReport:
+    """`check`'s view of the signing key beside the database against the pin: its fingerprint, and a warning
+    (unpinned, or unreadable by whoever runs the check) or an error (another key than the pinned one)."""
+
+    fingerprint: str | None = None
+    warning: str | None = None
+    error: str | None = None
+
+
+def pin_report(path: Path, pinned: str | None, config: Path) -> PinReport:
+    """The key at `path` against `state.key_fingerprint`; nothing to say before the first start made it."""
+    try:
+        key = load(path)
+    except EnvironmentProblem as exc:
+        return PinReport(warning=f"the signing key was not compared with state.key_fingerprint: {exc}")
+    if key is None:
+        return PinReport()
+    fingerprint = key.fingerprint
+    problem = pin_problem(fingerprint, pinned, config)
+    if problem:
+        return PinReport(fingerprint, error=f"the signing key {path} is {problem}")
+    if pinned is None:
+        return PinReport(
+            fingerprint,
+            warning=f"the signing key {path} ({fingerprint}) is not pinned, so a key swapped beside the database "
+            f"would go unnoticed: add `key_fingerprint: {fingerprint}` under `state:` in {config}",
+        )
+    return PinReport(fingerprint)
+
+
 def unpinned(fingerprint: str, config: Path) -> str:
     """The plain sentence for a chain whose key nothing pins, and how to pin it."""
     return (
