@@ -86,6 +86,25 @@ def test_a_parked_registrant_update_keeps_the_case_executing(world: World):
     assert "registrant update of domain #20: done" in world.run("ownership", "show", case_id).output
 
 
+def test_a_parked_step_tells_staff_by_one_ticket_with_whmcss_message(world: World):
+    """From the issue-17 outside test: the registrar refused DomainUpdateWhoisInfo, the step was parked, and
+    staff saw it only in `approvals`. The case's staff ticket names the step and WHMCS's message, once."""
+    case_id, update = parked_registrant_update(world)
+    world.settle()
+    [text] = staff_tickets(world, case_id, "a step of the hand-over is parked")
+    assert "The WHOIS registrant update of majumakmur.co.id did not go through" in text, text
+    assert "Registrar Error" in text and f"ownership record-step {case_id} --step registrant" in text, text
+    # Let run again while the registrar still refuses: parked again, and no second ticket.
+    world.sandbox.control(
+        "faults", {"status": 200, "count": 10, "actions": ["DomainUpdateWhoisInfo"], "message": "Registrar Error"}
+    )
+    world.run("approvals", "approve", str(update.id), "--by", "alice")
+    world.settle()
+    assert [e.status for e in actions(world, "registrant_update")] == ["parked"]
+    world.later(hours=2)
+    assert len(staff_tickets(world, case_id, "a step of the hand-over is parked")) == 1
+
+
 def registrant_by_hand(api: WhmcsApi, domain: int, client: int) -> None:
     """Staff type the new holder's details into the domain's WHOIS in WHMCS's admin area, every other field kept."""
     contacts = dict(api.whois(domain).contacts)

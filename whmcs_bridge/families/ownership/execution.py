@@ -87,7 +87,8 @@ def execution_step(
     """An action the case waits on before it may complete: recorded in the case (`steps`), and its outcome
     reported back to it (outcome_to)."""
     case.setdefault("steps", {})[purpose] = {"kind": kind, "subject": ref(subject), "label": label(subject), "status": "planned"}
-    return act(case, kind, purpose, {**params, "outcome_to": STEP_ENDED}, client)
+    # `tell_parked`: a step WHMCS refuses is told to the case too, for staff's ticket (step_parked).
+    return act(case, kind, purpose, {**params, "outcome_to": STEP_ENDED, "tell_parked": True}, client)
 
 
 def steps_waiting(case: dict[str, Any]) -> list[str]:
@@ -110,6 +111,8 @@ def step_ended(case: dict[str, Any], data: dict[str, Any], now: datetime, rules:
     if purpose is None:
         return Decision(state=case, due_at=due(case), refs=case_refs(case))
     entry = case["steps"][purpose]
+    if data.get("status") == "parked":
+        return step_parked(case, purpose, entry, data, now, rules)
     if entry.get("by_hand"):  # staff did it in WHMCS and rejected the bridge's parked action: it stays done
         return Decision(state=case, due_at=due(case), refs=case_refs(case))
     entry["status"] = str(data.get("status") or "done")
@@ -119,6 +122,24 @@ def step_ended(case: dict[str, Any], data: dict[str, Any], now: datetime, rules:
         return Decision(state=case, due_at=due(case), refs=case_refs(case))
     case["checks"] = case.get("checks", 0) + 1
     return Decision(state=case, actions=read_owners(case), due_at=due(case), refs=case_refs(case))
+
+
+def step_parked(
+    case: dict[str, Any], purpose: str, entry: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules
+) -> Decision:
+    """The executor parked a step (WHMCS refused it): staff hear which and WHMCS's message, by one ticket per
+    step (keyed by it: parked again after a retry, nothing more is sent). The step stays planned: its
+    action waits for staff in `approvals`, and `ownership show` names it."""
+    if entry.get("parked_told"):
+        return Decision(state=case, due_at=due(case), refs=case_refs(case))
+    error = str(data.get("error") or "no message")
+    entry["parked_told"] = iso(now)
+    step(case, now, f"{step_words(entry)} parked", "bridge", error)
+    told = staff_ticket(
+        case, rules, f"parked-{purpose}", "ownership.staff_step_parked",
+        step=entry["kind"], parked=[entry["subject"]], parked_ref=entry["subject"], whmcs_message=error,
+    )  # fmt: skip
+    return Decision(state=case, actions=[told], due_at=due(case), refs=case_refs(case))
 
 
 def step_by_hand(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
