@@ -137,6 +137,9 @@ def test_steps_done_by_hand_in_whmcs_are_shown_and_recorded_once_whmcs_shows_the
     assert world.case(case_id)["status"] == "completed"
     shown = world.run("ownership", "show", case_id).output
     assert "registrant update of domain #20: done" in shown and "done by hand by bob" in shown, shown
+    # What bob recorded is a staff fact with its audit row: the dossier exports and verifies.
+    world.run("ownership", "export", case_id, "--out", str(world.tmp / "dossier"))
+    assert "verifies" in world.run("ownership", "verify-dossier", str(world.tmp / "dossier"), "--against-state").output
 
 
 def test_a_domain_moved_to_the_wrong_client_keeps_the_case_open(world: World):
