@@ -106,7 +106,9 @@ def check(obj: Context, online: bool, as_json: bool) -> None:
         "key_warning": keys.exposure(keys.key_path(config.state.path), config.state.path),
     }
     pin = keys.pin_report(keys.key_path(config.state.path), config.state.key_fingerprint, config.source)
-    summary.update(key_fingerprint=pin.fingerprint, key_pinned=config.state.key_fingerprint, key_pin_warning=pin.warning)
+    summary.update(
+        key_fingerprint=pin.fingerprint, key_pinned=config.state.key_fingerprint, key_pin_warning=pin.warning
+    )
     if not as_json:
         echo_check(summary)
     if pin.error:  # another key than the pinned one signs from now on: what it signs is not vouched for

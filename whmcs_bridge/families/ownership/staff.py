@@ -518,7 +518,8 @@ def _read(api: WhmcsApi, case: dict[str, Any], what: str, s: dict[str, Any]) -> 
         emails = {str(owner): api.client_details(owner).email} if outside(case) and s["kind"] != "client" else {}
         done = owner != s["holder_ref"] and is_new_holder(case, s, owner, emails)
         holder = "user" if s["kind"] == "client" else "client"
-        return seen.Seen(what, ref(s), done, f"WHMCS shows it with {holder} #{owner}", {"owner": owner, "emails": emails})
+        read = f"WHMCS shows it with {holder} #{owner}"
+        return seen.Seen(what, ref(s), done, read, {"owner": owner, "emails": emails})
     params = {
         "domain_id": s["id"],
         "holder": registrant(case["requester"]),
