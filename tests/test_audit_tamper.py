@@ -377,17 +377,20 @@ def pin(config: Path, fingerprint: str) -> None:
     config.write_text(text.replace("  path: state.db\n", f"  path: state.db\n  key_fingerprint: {fingerprint}\n"))
 
 
-def swap_key(config: Path, forger: keys.SigningKey) -> None:
-    """Someone who may write the database's folder puts their own key in place of signing-key.pem and re-signs
-    the whole chain (head and every checkpoint) with it: every local signature is then theirs."""
+def put_key(config: Path, key: keys.SigningKey) -> None:
+    """Another key in place of signing-key.pem (0600), nothing re-signed."""
     path = config.parent / keys.KEY_FILE
     path.unlink()
     path.write_bytes(
-        forger.key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
+        key.key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     path.chmod(0o600)
+
+
+def swap_key(config: Path, forger: keys.SigningKey) -> None:
+    """Someone who may write the database's folder puts their own key in place of signing-key.pem and re-signs
+    the whole chain (head and every checkpoint) with it: every local signature is then theirs."""
+    put_key(config, forger)
     with Database(config.parent / "state.db", migrate=False) as db:
         assert db.signer is not None and db.signer.fingerprint == forger.fingerprint
         with db.atomic() as conn:
@@ -419,6 +422,30 @@ def test_tamper_15_replace_the_key_and_re_sign_the_chain_against_a_pinned_finger
     assert f"signed with {mallory.fingerprint}, not the key pinned in the configuration ({bridge}" in out, out
     code, out = verify(state, "--json")
     assert code == 1 and "intact" not in out, out
+
+
+def test_a_key_file_swapped_without_re_signing_is_named_as_a_key_problem_not_tampering(state: Path):
+    """From the issue-17 outside test: signing-key.pem replaced by another key (the chain untouched) made
+    `audit verify` say "chain broken at row N", as if rows had been tampered with. The key is what is wrong:
+    its fingerprint against the pinned one (or, unpinned, the one the head was signed with)."""
+    bridge = fingerprint(state.parent)
+    with Database(state.parent / "state.db") as db:
+        audit.checkpoint(db, "staff")
+    other = keys.SigningKey.generate()
+    put_key(state, other)
+    code, out = verify(state)
+    assert code == 1 and "chain broken" not in out and "intact" not in out, out
+    assert f"the signing key {state.parent / keys.KEY_FILE} is {other.fingerprint}, not {bridge}, the key" in out, out
+    assert "the audit log was signed with" in out and "no row was checked" in out, out
+    pin(state, bridge)
+    code, out = verify(state)
+    assert code == 1 and "chain broken" not in out, out
+    assert f"is {other.fingerprint}, not {bridge}, the key pinned in the configuration (state.key_fingerprint" in out
+    code, out = verify(state, "--json")
+    assert code == 1 and "chain broken" not in out and other.fingerprint in out, out
+    pin(state, other.fingerprint)  # the pin follows the swapped key: the log itself says which key signed it
+    code, out = verify(state)
+    assert code == 1 and f"is {other.fingerprint}, not {bridge}, the key the audit log was signed with" in out, out
 
 
 def test_without_a_pinned_key_verify_says_a_replaced_key_would_not_be_detected(state: Path):

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 from tests.conftest import IDENTIFIER, SECRET, WEBHOOK_SECRET, Sandbox, sql
 from whmcs_bridge.cli import app as cli
-from whmcs_bridge.evidence import pdf
+from whmcs_bridge.evidence import keys, pdf
 from whmcs_bridge.store import audit, inbox
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.api import NEEDED_ACTIONS
@@ -93,6 +93,31 @@ def test_check_bad_config_exits_2_with_file_line_key(
     assert code == 2
     assert err.startswith("error: ") and expected in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_check_reports_a_signing_key_unpinned_or_not_the_pinned_one(tmp_path: Path):
+    """From the issue-17 outside test: `check` said nothing of a signing key whose fingerprint the configuration
+    does not pin, nor of one that is not the pinned key (only `audit verify` did)."""
+    with Database(tmp_path / "state.db"):
+        pass  # the first start makes the key beside the database
+    path = tmp_path / keys.KEY_FILE
+    key = keys.load(path)
+    assert key is not None
+    code, out, err = run("--config", str(write_config(tmp_path)), "check")
+    assert code == 0 and "configuration is valid" in out, err
+    assert f"warning: the signing key {path} ({key.fingerprint}) is not pinned" in err, err
+    assert f"add `key_fingerprint: {key.fingerprint}` under `state:`" in err, err
+    pinned = write_config(tmp_path, extra=f"  key_fingerprint: {key.fingerprint}\n")
+    code, out, err = run("--config", str(pinned), "check")
+    assert code == 0 and "pinned" not in err, err
+    other = keys.SigningKey.generate().fingerprint
+    config = write_config(tmp_path, extra=f"  key_fingerprint: {other}\n")
+    code, out, err = run("--config", str(config), "check")
+    assert code == 1 and "configuration is valid" in out, err
+    assert f"error: the signing key {path} is {key.fingerprint}, not the key pinned in the configuration ({other}" in err
+    code, out, _ = run("--config", str(config), "check", "--json")
+    document = json.loads(out)
+    assert code == 1 and document["key_fingerprint"] == key.fingerprint and document["key_pinned"] == other, out
 
 
 def test_config_from_environment_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

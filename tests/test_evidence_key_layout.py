@@ -41,7 +41,8 @@ def test_the_key_made_beside_the_database_is_warned_of_by_check_and_audit_key(tm
     code, out, err = run(config, "audit", "key")
     assert code == 0 and "BEGIN PUBLIC KEY" in out and err == f"warning: {warning}\n"
     code, out, err = run(config, "check")
-    assert code == 0 and "configuration is valid" in out and err == f"warning: {warning}\n"
+    assert code == 0 and "configuration is valid" in out and err.startswith(f"warning: {warning}\n")
+    assert err.splitlines()[1:] == [f"warning: {keys.pin_report(key, None, config).warning}"]  # and it is not pinned
 
 
 def test_the_daemon_warns_of_the_key_at_start(sandbox: Sandbox, tmp_path: Path):

@@ -18,10 +18,13 @@ from tests.test_ownership_breakfix import text
 from tests.test_ownership_e2e import World, open_and_document, vendor_world
 from tests.test_ownership_locks import staff_tickets
 from tests.test_ownership_rules import DOMAIN, SERVICE, documented, opened, run
+from whmcs_bridge.executor.reads import holder_now
 from whmcs_bridge.model import Action
-from whmcs_bridge.store import outbox
+from whmcs_bridge.store import audit, outbox
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.store.outbox import OutboxEntry
+from whmcs_bridge.whmcs import whois
+from whmcs_bridge.whmcs.api import WhmcsApi
 
 
 @pytest.fixture
@@ -53,9 +56,10 @@ def actions(world: World, kind: str) -> list[OutboxEntry]:
         return [e for e in outbox.entries(db) if e.kind == kind]
 
 
-def test_a_parked_registrant_update_keeps_the_case_executing(world: World):
+def parked_registrant_update(world: World) -> tuple[str, OutboxEntry]:
+    """A case on the domain, approved while the registrar refuses the contact update
+    (DD:api-reference/domainupdatewhoisinfo.md: result error): its registrant update is parked."""
     case_id = open_and_document(world, "domain:20")
-    # The registrar refuses the contact update (DD:api-reference/domainupdatewhoisinfo.md: result error).
     world.sandbox.control(
         "faults", {"status": 200, "count": 10, "actions": ["DomainUpdateWhoisInfo"], "message": "Registrar Error"}
     )
@@ -63,6 +67,11 @@ def test_a_parked_registrant_update_keeps_the_case_executing(world: World):
     [update] = actions(world, "registrant_update")
     assert update.status == "parked"
     world.sandbox.control("faults", {"count": 0})
+    return case_id, update
+
+
+def test_a_parked_registrant_update_keeps_the_case_executing(world: World):
+    case_id, update = parked_registrant_update(world)
     world.sandbox.control("move", {"domain": 20, "client": 21})
     world.later(hours=2)
     assert world.case(case_id)["status"] == "executing"
@@ -75,6 +84,62 @@ def test_a_parked_registrant_update_keeps_the_case_executing(world: World):
     world.later(hours=3)
     assert world.case(case_id)["status"] == "completed"
     assert "registrant update of domain #20: done" in world.run("ownership", "show", case_id).output
+
+
+def test_a_parked_step_tells_staff_by_one_ticket_with_whmcss_message(world: World):
+    """From the issue-17 outside test: the registrar refused DomainUpdateWhoisInfo, the step was parked, and
+    staff saw it only in `approvals`. The case's staff ticket names the step and WHMCS's message, once."""
+    case_id, update = parked_registrant_update(world)
+    world.settle()
+    [text] = staff_tickets(world, case_id, "a step of the hand-over is parked")
+    assert "The WHOIS registrant update of majumakmur.co.id did not go through" in text, text
+    assert "Registrar Error" in text and f"ownership record-step {case_id} --step registrant" in text, text
+    # Let run again while the registrar still refuses: parked again, and no second ticket.
+    world.sandbox.control(
+        "faults", {"status": 200, "count": 10, "actions": ["DomainUpdateWhoisInfo"], "message": "Registrar Error"}
+    )
+    world.run("approvals", "approve", str(update.id), "--by", "alice")
+    world.settle()
+    assert [e.status for e in actions(world, "registrant_update")] == ["parked"]
+    world.later(hours=2)
+    assert len(staff_tickets(world, case_id, "a step of the hand-over is parked")) == 1
+
+
+def registrant_by_hand(api: WhmcsApi, domain: int, client: int) -> None:
+    """Staff type the new holder's details into the domain's WHOIS in WHMCS's admin area, every other field kept."""
+    contacts = dict(api.whois(domain).contacts)
+    contacts["Registrant"] = whois.with_holder(contacts["Registrant"], holder_now(api, {"holder_client": client}))
+    api.update_whois(domain, whois.contacts_xml(contacts))
+
+
+def test_steps_done_by_hand_in_whmcs_are_shown_and_recorded_once_whmcs_shows_them(world: World, api: WhmcsApi):
+    """The registrar refused the bridge's registrant update; staff updated the registrant and moved the domain by
+    hand. `show` kept "[ ] Move domain #20" and the parked update forever, and nothing recorded the hand update."""
+    case_id, _ = parked_registrant_update(world)
+    step = ("ownership", "record-step", case_id, "--step", "registrant", "--subject", "domain:20")
+    refused = world.fail(*step, "--by", "bob")
+    assert "WHMCS does not show the registrant update of domain #20 yet (the WHOIS registrant reads" in refused, refused
+    assert "[ ] Move domain #20" in world.run("ownership", "show", case_id).output
+    registrant_by_hand(api, 20, 21)
+    world.sandbox.control("move", {"domain": 20, "client": 21})
+    shown = world.run("ownership", "show", case_id).output  # before the bridge's next read of the owners
+    assert "[ ] Move domain #20" not in shown, shown
+    assert "[x] move of domain #20: WHMCS shows it with client #21" in shown, shown
+    assert "[x] registrant update of domain #20: the WHOIS registrant reads" in shown and "PT Maju Makmur" in shown
+    world.run(*step, "--by", "Bob", "--note", "typed in at the registrar")
+    [update] = actions(world, "registrant_update")
+    assert update.status == "rejected" and "done by hand in WHMCS" in str(update.error)
+    with Database(world.tmp / "state.db", migrate=False) as db:
+        [row] = audit.entries(db, case_id=case_id, action="staff.OwnershipCommand.step")
+    assert row.actor == "staff:bob" and "PT Maju Makmur" in row.detail["seen"]
+    world.settle()
+    world.later(hours=2)
+    assert world.case(case_id)["status"] == "completed"
+    shown = world.run("ownership", "show", case_id).output
+    assert "registrant update of domain #20: done" in shown and "done by hand by bob" in shown, shown
+    # What bob recorded is a staff fact with its audit row: the dossier exports and verifies.
+    world.run("ownership", "export", case_id, "--out", str(world.tmp / "dossier"))
+    assert "verifies" in world.run("ownership", "verify-dossier", str(world.tmp / "dossier"), "--against-state").output
 
 
 def test_a_domain_moved_to_the_wrong_client_keeps_the_case_open(world: World):

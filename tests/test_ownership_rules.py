@@ -306,7 +306,8 @@ def test_approvals_count_distinct_staff_then_execution_lists_and_acts():
     moved = run(case, {"owners": {"domain:20": 21, "service:201": 21}}, kind="OwnershipOwners")
     [password] = [a for a in moved.actions if a.kind == "credential_change"]
     assert password.params == {
-        "service_id": 201, "notify_template": "Hosting Account Welcome Email", "outcome_to": "OwnershipStepEnded"
+        "service_id": 201, "notify_template": "Hosting Account Welcome Email", "outcome_to": "OwnershipStepEnded",
+        "tell_parked": True,
     }  # fmt: skip
     assert password.client_id == 21
     # Its guard re-reads the owner before it runs: the password goes to no other client.

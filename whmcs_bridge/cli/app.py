@@ -84,7 +84,8 @@ def main(ctx: click.Context, config_path: str | None, verbose: int, log_format: 
 @user_errors
 def check(obj: Context, online: bool, as_json: bool) -> None:
     """Validate the configuration file (exit 0 valid, 2 invalid; see the README's exit codes); warn on stderr
-    when the signing key lies within reach of whoever can edit the state database."""
+    when the signing key lies within reach of whoever can edit the state database, or when its fingerprint is
+    not pinned (state.key_fingerprint); exit 1 when the key is not the pinned one."""
     try:
         config = obj.config()
     except ConfigError as exc:
@@ -104,8 +105,14 @@ def check(obj: Context, online: bool, as_json: bool) -> None:
         "message_notes": list(obj.catalogue.notes),
         "key_warning": keys.exposure(keys.key_path(config.state.path), config.state.path),
     }
+    pin = keys.pin_report(keys.key_path(config.state.path), config.state.key_fingerprint, config.source)
+    summary.update(
+        key_fingerprint=pin.fingerprint, key_pinned=config.state.key_fingerprint, key_pin_warning=pin.warning
+    )
     if not as_json:
         echo_check(summary)
+    if pin.error:  # another key than the pinned one signs from now on: what it signs is not vouched for
+        raise BridgeError(pin.error, detail=summary)
     if online:
         try:
             check_online(config, summary, as_json)
@@ -148,8 +155,9 @@ def echo_check(summary: dict[str, Any]) -> None:
     click.echo(f"  languages:  {', '.join(summary['languages'])} (others receive English)")
     for note in summary["message_notes"]:
         click.echo(f"  note: {note}")
-    if summary["key_warning"]:
-        click.echo(f"warning: {summary['key_warning']}", err=True)
+    for warning in (summary["key_warning"], summary["key_pin_warning"]):
+        if warning:
+            click.echo(f"warning: {warning}", err=True)
 
 
 # --- the pipeline -------------------------------------------------------------------------------

@@ -46,7 +46,8 @@ def audit_verify(obj: Context, public_key: tuple[Path, ...], against_whmcs: bool
     """Recompute the audit chain and check its signed head and checkpoints; exit 1 and name the first
     broken row if rows were edited, deleted, added, renumbered or wiped without the signing key.
     Without the signing key beside the database (and no --public-key) it never says intact: it says what
-    it could not check and exits 1. With the key's fingerprint pinned in the configuration
+    it could not check and exits 1; a key there that is not the one the log was signed with (the key file
+    replaced) is named as such, against the pinned fingerprint if there is one, and no row is blamed. With the key's fingerprint pinned in the configuration
     (state.key_fingerprint), exit 1 if the chain is signed with any other key; unpinned, it says that a
     replaced key would not be detected. With --against-whmcs, also exit 1 if the chain is not the one anchored
     in WHMCS (cut short, rewritten, an anchor missing from WHMCS, or restored from an older copy)."""
@@ -56,6 +57,10 @@ def audit_verify(obj: Context, public_key: tuple[Path, ...], against_whmcs: bool
         head_by = audit_log.head_fingerprint(db)
         key = next((k for k in given if k.fingerprint == head_by), given[0]) if given else None
         key = key or (db.signer.public if db.signer else None)
+        if not given and key is not None and head_by is not None and key.fingerprint != head_by:
+            path = keys.key_path(db.path.resolve())
+            pinned = config.state.key_fingerprint
+            raise BridgeError(keys.not_the_signer(path, key.fingerprint, head_by, pinned, config.source))
         unchecked: list[audit_log.Checkpoint] = []
         count = audit_log.verify(db, key, older=[k for k in given if k is not key], unchecked=unchecked)
         if unchecked:

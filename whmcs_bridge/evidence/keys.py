@@ -186,6 +186,52 @@ def pin_problem(fingerprint: str, pinned: str | None, config: Path) -> str | Non
     )
 
 
+def not_the_signer(path: Path, fingerprint: str, signer: str, pinned: str | None, config: Path) -> str:
+    """The one sentence for a signing key that is not the one the audit log's head was signed with (the key
+    file replaced, the chain left as it was): a key problem, not rows tampered with, so no row is blamed."""
+    if pinned is not None and fingerprint != pinned:
+        expected = f"{pinned}, the key pinned in the configuration (state.key_fingerprint in {config})"
+    else:
+        pin = " (the pin names it too: was it changed with the key?)" if pinned else ""
+        expected = f"{signer}, the key the audit log was signed with{pin}"
+    return (
+        f"audit chain NOT verified: the signing key {path} is {fingerprint}, not {expected}, so no row was "
+        f"checked: the key file was replaced; put the key the log was signed with ({signer}) back from your "
+        "backup, or check with its public half (--public-key FILE)"
+    )
+
+
+@dataclass(frozen=True)
+class PinReport:
+    """`check`'s view of the signing key beside the database against the pin: its fingerprint, and a warning
+    (unpinned, or unreadable by whoever runs the check) or an error (another key than the pinned one)."""
+
+    fingerprint: str | None = None
+    warning: str | None = None
+    error: str | None = None
+
+
+def pin_report(path: Path, pinned: str | None, config: Path) -> PinReport:
+    """The key at `path` against `state.key_fingerprint`; nothing to say before the first start made it."""
+    try:
+        key = load(path)
+    except EnvironmentProblem as exc:
+        return PinReport(warning=f"the signing key was not compared with state.key_fingerprint: {exc}")
+    if key is None:
+        return PinReport()
+    fingerprint = key.fingerprint
+    problem = pin_problem(fingerprint, pinned, config)
+    if problem:
+        return PinReport(fingerprint, error=f"the signing key {path} is {problem}")
+    if pinned is None:
+        return PinReport(
+            fingerprint,
+            warning=f"the signing key {path} ({fingerprint}) is not pinned, so a key swapped beside the database "
+            f"would go unnoticed: add `key_fingerprint: {fingerprint}` under `state:` in {config}",
+        )
+    return PinReport(fingerprint)
+
+
 def unpinned(fingerprint: str, config: Path) -> str:
     """The plain sentence for a chain whose key nothing pins, and how to pin it."""
     return (

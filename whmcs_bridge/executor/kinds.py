@@ -17,7 +17,9 @@ from whmcs_bridge.executor.reads import (
     client_context,
     find_open_invoice,
     find_order_invoice,
+    holder_now,
     read_owners,
+    registrant_now,
     renewal_now,
     resolve_ticket,
 )
@@ -148,39 +150,18 @@ def _run_module_command(c: Call) -> Result:
     return {}
 
 
-def _holder(c: Call) -> dict[str, str]:
-    """The new holder's details: read from its WHMCS profile now when it is a client (`holder_client`),
-    else as the case recorded them (`holder`; rows planned before it carried `expect` in registrar
-    spelling)."""
-    client_id = c.params.get("holder_client")
-    if client_id:
-        profile = c.api.client_details(int(client_id))
-        party = {
-            "name": f"{profile.firstname} {profile.lastname}".strip(),
-            "company": profile.companyname,
-            "email": profile.email,
-            **profile.postal,
-        }
-        return whois.holder_details(party)
-    details = c.params.get("holder") or c.params["expect"]
-    return {str(k): str(v) for k, v in details.items()}
-
-
 def _run_registrant_update(c: Call) -> Result:
     """Read the domain's contacts, put the holder's details in place, send every block whole: a partial
     block would wipe the address and phone at a registrar that replaces it (whmcs/whois.py)."""
     domain_id, kind = int(c.params["domain_id"]), c.params.get("contact_type", "Registrant")
     contacts = dict(c.api.whois(domain_id).contacts)
-    contacts[kind] = whois.with_holder(contacts.get(kind, {}), _holder(c))
+    contacts[kind] = whois.with_holder(contacts.get(kind, {}), holder_now(c.api, c.params))
     c.api.update_whois(domain_id, whois.contacts_xml(contacts))
     return {}
 
 
 def _observe_registrant_update(c: Call) -> Observed:
-    kind = c.params.get("contact_type", "Registrant")
-    current = c.api.whois(int(c.params["domain_id"])).contacts.get(kind, {})
-    # Done when putting the holder in place would change nothing.
-    return done_if(bool(current) and whois.with_holder(current, _holder(c)) == current)
+    return done_if(registrant_now(c.api, c.params)[1])
 
 
 def _run_credential_change(c: Call) -> Result:

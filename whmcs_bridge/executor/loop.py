@@ -438,9 +438,10 @@ class Executor:
         with self.db.atomic():
             if not outbox.record_outcome(self.db, row, status, now, result=result, error=error):
                 raise _TakenMeanwhile  # rolls the transaction back
-            if status in ("done", "cancelled"):
+            if status in ("done", "cancelled") or (status == "parked" and row.params.get("tell_parked")):
                 at = self.instant or now
-                # A kind may tell the rules what it found done (its result's `outcome`, e.g. renew_service).
+                # A kind may tell the rules what it found done (its result's `outcome`, e.g. renew_service); a
+                # parked action only if it asks (`tell_parked`: staff hear of it from the rule that planned it).
                 told = (result or {}).get("outcome") if status == "done" else None
                 outbox.report_outcome(
                     self.db,

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from whmcs_bridge.errors import WhmcsApiError
+from whmcs_bridge.whmcs import whois
 from whmcs_bridge.whmcs.api import WhmcsApi, not_found
 
 Params = dict[str, Any]
@@ -348,6 +349,31 @@ def read_owners(api: WhmcsApi, subjects: list[dict[str, Any]]) -> dict[str, int 
             owner = next((u.id for u in details.users if u.is_owner), None)
             owners[f"client:{item_id}"] = owner
     return owners
+
+
+def holder_now(api: WhmcsApi, params: Params) -> dict[str, str]:
+    """A registrant update's new holder, by detail: read from its WHMCS profile now when it is a client
+    (`holder_client`), else as the case recorded them (`holder`; rows planned before it carried `expect` in
+    registrar spelling)."""
+    client_id = params.get("holder_client")
+    if client_id:
+        profile = api.client_details(int(client_id))
+        party = {
+            "name": f"{profile.firstname} {profile.lastname}".strip(),
+            "company": profile.companyname,
+            "email": profile.email,
+            **profile.postal,
+        }
+        return whois.holder_details(party)
+    details = params.get("holder") or params["expect"]
+    return {str(k): str(v) for k, v in details.items()}
+
+
+def registrant_now(api: WhmcsApi, params: Params) -> tuple[dict[str, str], bool]:
+    """A domain's contact block as DomainGetWhoisInfo reads it now (`contact_type`, the Registrant unless
+    said), and whether it shows the new holder: putting the holder in place would change nothing."""
+    current = api.whois(int(params["domain_id"])).contacts.get(params.get("contact_type", "Registrant"), {})
+    return current, bool(current) and whois.with_holder(current, holder_now(api, params)) == current
 
 
 # GetInvoice item types (DD:api-reference/getinvoice.md lists each item's type and relid) that bill an

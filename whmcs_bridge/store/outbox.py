@@ -251,9 +251,9 @@ def record_outcome(
 
 
 def report_outcome(db: Database, entry: OutboxEntry, status: str, now: datetime, **detail: Any) -> None:
-    """An action that asks for it (`outcome_to` in its params) has how it ended (done, cancelled, rejected)
-    told to its family as an event, in the caller's transaction (e.g. a ladder stage is done when its
-    waiting steps have ended)."""
+    """An action that asks for it (`outcome_to` in its params) has how it ended (done, cancelled, rejected; and
+    parked, with `tell_parked`) told to its family as an event, in the caller's transaction (e.g. a ladder
+    stage is done when its waiting steps have ended)."""
     kind = entry.params.get("outcome_to")
     if not kind:
         return

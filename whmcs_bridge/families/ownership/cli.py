@@ -24,7 +24,7 @@ from whmcs_bridge.clock import utcnow
 from whmcs_bridge.errors import ConfigError, WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
 from whmcs_bridge.evidence import anchor, keys
 from whmcs_bridge.evidence.keys import PublicKey
-from whmcs_bridge.families.ownership import dossier
+from whmcs_bridge.families.ownership import dossier, seen
 from whmcs_bridge.families.ownership import staff as own
 from whmcs_bridge.families.ownership.config import EVIDENCE_KINDS, GROUNDS
 from whmcs_bridge.families.ownership.policies import and_words, missing_contact
@@ -174,12 +174,26 @@ def show(obj: Context, case_id: str, as_json: bool) -> None:
     if as_json:
         echo_json(c)
         return
-    for text in case_lines(own.StaffView(config), c, steps):
+    now_seen = _whmcs_now(config, c)
+    for text in case_lines(own.StaffView(config), c, steps, now_seen):
         click.echo(text)
 
 
-def case_lines(view: own.StaffView, c: dict[str, Any], steps: list[str] | None = None) -> list[str]:
-    """The case as fields in words: names as recorded, instants to the minute in the configured zone."""
+def _whmcs_now(config: Any, c: dict[str, Any]) -> list[seen.Seen] | str:
+    """What WHMCS shows now of an executing case's remaining steps, or why it could not be read."""
+    if c["status"] != "executing":
+        return []
+    try:
+        return own.whmcs_now(_api(config), c)
+    except (WhmcsUnavailableError, WhmcsApiError, WhmcsProtocolError) as exc:
+        return f"WHMCS could not be read now ({exc}): the steps are as the case last recorded them"
+
+
+def case_lines(
+    view: own.StaffView, c: dict[str, Any], steps: list[str] | None = None, now_seen: list[seen.Seen] | str = ""
+) -> list[str]:
+    """The case as fields in words: names as recorded, instants to the minute in the configured zone; with
+    `now_seen`, what WHMCS shows now of the steps still to do (or why it could not be read)."""
     out = [f"Ownership case {c['id']}: {c['status']}"]
     field = "  {:<12}{}".format
     out.append(field("Subjects:", ", ".join(f"{s['kind']} #{s['id']} {s.get('name') or ''}".strip() for s in c["subjects"])))
@@ -216,13 +230,26 @@ def case_lines(view: own.StaffView, c: dict[str, Any], steps: list[str] | None =
         "Approvals",
         [f"{a['by']} on {view.when(a['at'])}{': ' + a['note'] if a.get('note') else ''}" for a in c.get("approvals", [])],
     )
-    out += _section("To do in WHMCS", view.checklist(c)[1] if c["status"] == "executing" else [])
+    done = [x for x in now_seen if x.done] if isinstance(now_seen, list) else []
+    moved = frozenset(x.subject for x in done if x.step == "move")
+    out += _section("To do in WHMCS", view.checklist(c, moved)[1] if c["status"] == "executing" else [])
     out += _section("Execution steps", steps or [])
+    out += _section("Done in WHMCS, read now", [_seen_line(c, x) for x in done])
+    if isinstance(now_seen, str) and now_seen:
+        out.append(f"  {now_seen}")
     out += _section(
         "Timeline",
         [f"{view.when(h['at'])}  {h['what']} by {h['by']}{': ' + h['why'] if h['why'] else ''}" for h in c.get("history", [])],
     )
     return out
+
+
+def _seen_line(c: dict[str, Any], x: seen.Seen) -> str:
+    words = "registrant update" if x.step == "registrant" else "move"
+    return (
+        f"[x] {words} of {x.subject.replace(':', ' #')}: {x.read}; record it with `ownership record-step "
+        f"{c['id']} --step {x.step} --subject {x.subject} --by NAME`"
+    )
 
 
 def recorded_line(view: own.StaffView, a: dict[str, Any]) -> str:
@@ -426,6 +453,35 @@ for _name, _help in (
 def resolve(obj: Context, case_id: str, outcome: str, by: str, note: str) -> None:
     """End a dispute: a court order or a withdrawn objection goes to staff review; a withdrawn request cancels."""
     _command(obj, case_id, {"command": "resolve", "outcome": outcome, "note": note}, by)
+
+
+@ownership.command("record-step")
+@click.argument("case_id")
+@click.option(
+    "--step",
+    "what",
+    type=click.Choice(sorted(seen.STEPS)),
+    required=True,
+    help="What staff did in WHMCS's admin area: the registrant update, or the move to the new holder.",
+)
+@click.option(
+    "--subject", required=True, help="What it was done for, as the case names it: domain:ID, service:ID or client:ID."
+)
+@BY
+@NOTE
+@click.pass_obj
+@user_errors
+def record_step(obj: Context, case_id: str, what: str, subject: str, by: str, note: str) -> None:
+    """Record a step of an executing case done by hand in WHMCS (the registrar refused the bridge's registrant
+    update, a move made before the bridge's next read). WHMCS is read first: refused unless it shows the step
+    done (the registrant block holds the new holder's details; the subject belongs to the new holder). The
+    bridge's own parked action for it is rejected; the audit chain names who recorded it and what was read."""
+    with _store(obj) as (config, db):
+        api = _api(config)
+        c = own.record_step(config, db, api, case_id, what=what, subject=subject, by=by, note=note, now=utcnow())
+        anchored = _anchor(config, db)
+    _echo_case(c)
+    _echo_anchor(anchored)
 
 
 @ownership.command("requester-contact")

@@ -19,7 +19,7 @@ from whmcs_bridge.families.ownership.case import (
     evidence_item,
     note_of,
 )
-from whmcs_bridge.families.ownership.execution import complete, step_words
+from whmcs_bridge.families.ownership.execution import complete, step_by_hand, step_words
 from whmcs_bridge.families.ownership.flow import advance, approve, link_answer, opened, resolve_dispute
 from whmcs_bridge.families.ownership.policies import (
     CONTACT_FIELDS,
@@ -243,4 +243,5 @@ CASE_COMMANDS: dict[str, CaseCommand] = {
     "resolve": resolve_command,
     "complete": complete_command,
     "contact": requester_contact,
+    "step": step_by_hand,
 }

@@ -87,7 +87,8 @@ def execution_step(
     """An action the case waits on before it may complete: recorded in the case (`steps`), and its outcome
     reported back to it (outcome_to)."""
     case.setdefault("steps", {})[purpose] = {"kind": kind, "subject": ref(subject), "label": label(subject), "status": "planned"}
-    return act(case, kind, purpose, {**params, "outcome_to": STEP_ENDED}, client)
+    # `tell_parked`: a step WHMCS refuses is told to the case too, for staff's ticket (step_parked).
+    return act(case, kind, purpose, {**params, "outcome_to": STEP_ENDED, "tell_parked": True}, client)
 
 
 def steps_waiting(case: dict[str, Any]) -> list[str]:
@@ -110,10 +111,62 @@ def step_ended(case: dict[str, Any], data: dict[str, Any], now: datetime, rules:
     if purpose is None:
         return Decision(state=case, due_at=due(case), refs=case_refs(case))
     entry = case["steps"][purpose]
+    if data.get("status") == "parked":
+        return step_parked(case, purpose, entry, data, now, rules)
+    if entry.get("by_hand"):  # staff did it in WHMCS and rejected the bridge's parked action: it stays done
+        return Decision(state=case, due_at=due(case), refs=case_refs(case))
     entry["status"] = str(data.get("status") or "done")
     why = str(data.get("error") or data.get("reason") or "")
     step(case, now, f"{step_words(entry)} {entry['status']}", str(data.get("by") or "bridge"), why)
     if case["status"] != "executing" or steps_waiting(case):
+        return Decision(state=case, due_at=due(case), refs=case_refs(case))
+    case["checks"] = case.get("checks", 0) + 1
+    return Decision(state=case, actions=read_owners(case), due_at=due(case), refs=case_refs(case))
+
+
+def step_parked(
+    case: dict[str, Any], purpose: str, entry: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules
+) -> Decision:
+    """The executor parked a step (WHMCS refused it): staff hear which and WHMCS's message, by one ticket per
+    step (keyed by it: parked again after a retry, nothing more is sent). The step stays planned: its
+    action waits for staff in `approvals`, and `ownership show` names it."""
+    if entry.get("parked_told"):
+        return Decision(state=case, due_at=due(case), refs=case_refs(case))
+    error = str(data.get("error") or "no message")
+    entry["parked_told"] = iso(now)
+    step(case, now, f"{step_words(entry)} parked", "bridge", error)
+    told = staff_ticket(
+        case, rules, f"parked-{purpose}", "ownership.staff_step_parked",
+        step=entry["kind"], parked=[entry["subject"]], parked_ref=entry["subject"], whmcs_message=error,
+    )  # fmt: skip
+    return Decision(state=case, actions=[told], due_at=due(case), refs=case_refs(case))
+
+
+def step_by_hand(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    """Staff record a step they did in WHMCS's admin area, once WHMCS shows it (`seen`, read by the command):
+    a registrant update is done as if the bridge had done it; a move counts as the read that found it."""
+    if case["status"] != "executing":
+        raise ValueError(f"case {case['id']} is {case['status']}, not executing")
+    by, what, subject = str(data.get("by") or "staff"), str(data.get("step")), str(data.get("subject"))
+    s = next((s for s in case["subjects"] if s.get("hand_over") == "move" and ref(s) == subject), None)
+    if s is None:
+        raise ValueError(f"{subject.replace(':', ' #')} does not move in case {case['id']}")
+    seen, note = str(data.get("seen") or ""), str(data.get("note") or "")
+    why = f"WHMCS shows it: {seen}" + (f"; {note}" if note else "")
+    if what == "move":
+        step(case, now, f"move of {label(s)} recorded", by, why)
+        read = {"owners": {subject: data.get("owner")}, "emails": data.get("emails") or {}}
+        return owners_read(case, read, now, rules)
+    entries = [
+        e for e in case.get("steps", {}).values()
+        if e["kind"] == "registrant_update" and e["subject"] == subject and e["status"] != "done"
+    ]  # fmt: skip
+    if not entries:
+        raise ValueError(f"the registrant update of {subject.replace(':', ' #')} is not waiting in case {case['id']}")
+    for entry in entries:
+        entry.update(status="done", by_hand={"at": iso(now), "by": by, "seen": seen})
+        step(case, now, f"{step_words(entry)} done by hand", by, why)
+    if steps_waiting(case):
         return Decision(state=case, due_at=due(case), refs=case_refs(case))
     case["checks"] = case.get("checks", 0) + 1
     return Decision(state=case, actions=read_owners(case), due_at=due(case), refs=case_refs(case))

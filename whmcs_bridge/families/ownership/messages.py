@@ -58,6 +58,10 @@ SAMPLES: dict[str, object] = {
     "domains_moving": 1,
     "commission": 1,
     "extra": "Agree with the vendor which of its own files stay out of the hand-over",
+    "step": "registrant_update",
+    "parked": ["domain:1"],
+    "parked_ref": "domain:1",
+    "whmcs_message": "Registrar Error: the contact could not be updated",
     "moved_to": 3,
     "ticket": 42,
     "status": "disputed",
@@ -233,6 +237,14 @@ MESSAGES = define(
         {"moving": "subjects", "moved_to": "client"},
         "Staff ticket: staff moved subjects to a client other than the requester; nothing was sent to it and the "
         "case stays open until they belong to the requester.",
+    ),
+    _spec(
+        "ownership.staff_step_parked",
+        "ticket",
+        "staff",
+        {"step": "text", "parked": "subjects", "parked_ref": "text", "whmcs_message": "text"},
+        "Staff ticket: an execution step the bridge runs (the registrant update, the transfer lock, the new "
+        "password) failed and is parked; WHMCS's message, and how to let it run again or do it by hand.",
     ),
     _spec(
         "ownership.staff_moved_not_to_requester",

@@ -22,13 +22,21 @@ from babel.dates import format_date, format_datetime
 from whmcs_bridge import staff
 from whmcs_bridge.config.load import Config
 from whmcs_bridge.errors import BridgeError, WhmcsApiError  # noqa: F401  (BridgeError used by the CLI)
-from whmcs_bridge.executor.reads import read_owners
-from whmcs_bridge.families.ownership import build, filetypes
+from whmcs_bridge.executor.reads import read_owners, registrant_now
+from whmcs_bridge.families.ownership import build, filetypes, seen
 from whmcs_bridge.families.ownership.case import FINAL
 from whmcs_bridge.families.ownership.config import EVIDENCE_KINDS, GROUNDS
-from whmcs_bridge.families.ownership.execution import step_words
+from whmcs_bridge.families.ownership.execution import is_new_holder, outside, step_words
 from whmcs_bridge.families.ownership.filetypes import sniff
-from whmcs_bridge.families.ownership.policies import FAMILY, case_fields, checklist_fields, evidence_needs
+from whmcs_bridge.families.ownership.policies import (
+    FAMILY,
+    case_fields,
+    checklist_fields,
+    evidence_needs,
+    label,
+    ref,
+    registrant,
+)
 from whmcs_bridge.families.ownership.rules import Ownership
 from whmcs_bridge.messages import load
 from whmcs_bridge.messages.render import Named, Reader
@@ -65,6 +73,8 @@ def execution_steps(db: Database, c: dict[str, Any]) -> list[str]:
             status = f"{row.status} ({why}): whmcs-bridge approvals approve|reject {row.id}"
         elif row is not None and row.status == "in_flight":
             status = "running"
+        if entry.get("by_hand"):
+            status = f"done by hand by {entry['by_hand']['by']} (WHMCS showed {entry['by_hand']['seen']})"
         lines.append(f"{step_words(entry)}: {status}")
     return lines
 
@@ -211,10 +221,10 @@ def read_subjects(api: WhmcsApi, subjects: list[tuple[str, int]]) -> tuple[list[
     owners = read_owners(api, [{"kind": k, "id": i} for k, i in subjects])
     holders: set[int] = set()
     for kind, item_id in subjects:
-        ref = owners.get(f"{kind}:{item_id}")
-        if ref is None:
+        owner = owners.get(f"{kind}:{item_id}")
+        if owner is None:
             raise BridgeError(f"{kind}:{item_id} does not exist in WHMCS")
-        subject: dict[str, Any] = {"kind": kind, "id": item_id, "holder_ref": ref}
+        subject: dict[str, Any] = {"kind": kind, "id": item_id, "holder_ref": owner}
         if kind == "service":
             service = api.service(item_id)
             assert service is not None
@@ -457,6 +467,69 @@ def record_answer(
     return submit(config, db, case_id, command, by=by, now=now)
 
 
+def record_step(
+    config: Config,
+    db: Database,
+    api: WhmcsApi,
+    case_id: str,
+    *,
+    what: str,
+    subject: str,
+    by: str,
+    note: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """A step staff did by hand in WHMCS's admin area (the registrant update, a move), recorded once WHMCS
+    shows it, with what was read; the bridge's own action for it, parked or held, is rejected (it never runs)."""
+    by = staff.member(config, by, FAMILY)
+    current = case(db, case_id)
+    kind, item_id = parse_subject(subject)
+    subject = f"{kind}:{item_id}"
+    words = f"{'the registrant update of' if what == 'registrant' else 'the move of'} {kind} #{item_id}"
+    found = next((x for x in seen.pending(current) if x[0] == what and ref(x[1]) == subject), None)
+    if current["status"] != "executing" or found is None:
+        raise BridgeError(f"case {case_id} is not waiting for {words} ({current['status']})")
+    now_seen = whmcs_now(api, {**current, "subjects": [found[1]]})
+    shown = next(x for x in now_seen if x.step == what)
+    if not shown.done:
+        raise BridgeError(f"WHMCS does not show {words} yet ({shown.read}): do it in WHMCS first, then record it")
+    data = {"command": "step", "step": what, "subject": subject, "seen": shown.read, "note": note}
+    data.update({k: v for k, v in shown.facts.items() if k in ("owner", "emails")})
+    submit(config, db, case_id, data, by=by, now=now)
+    for purpose, entry in current.get("steps", {}).items():
+        if entry["kind"] != seen.STEPS[what] or entry["subject"] != subject:
+            continue
+        row = outbox.by_key(db, action_key(FAMILY, f"case:{case_id}", purpose))
+        if row is not None and row.status in outbox.WAITING:
+            staff.decide(db, row.id, approve=False, by=by, reason=f"done by hand in WHMCS: {shown.read}", now=now)
+    return case(db, case_id)
+
+
+def whmcs_now(api: WhmcsApi, case: dict[str, Any]) -> list[seen.Seen]:
+    """Read WHMCS for every step the case still waits for."""
+    return [_read(api, case, what, s) for what, s in seen.pending(case)]
+
+
+def _read(api: WhmcsApi, case: dict[str, Any], what: str, s: dict[str, Any]) -> seen.Seen:
+    if what == "move":
+        owner = read_owners(api, [{"kind": s["kind"], "id": s["id"]}]).get(ref(s))
+        if owner is None:
+            return seen.Seen(what, ref(s), False, f"WHMCS no longer has {label(s)}")
+        emails = {str(owner): api.client_details(owner).email} if outside(case) and s["kind"] != "client" else {}
+        done = owner != s["holder_ref"] and is_new_holder(case, s, owner, emails)
+        holder = "user" if s["kind"] == "client" else "client"
+        read = f"WHMCS shows it with {holder} #{owner}"
+        return seen.Seen(what, ref(s), done, read, {"owner": owner, "emails": emails})
+    params = {
+        "domain_id": s["id"],
+        "holder": registrant(case["requester"]),
+        "holder_client": case["requester"].get("client"),
+        "contact_type": "Registrant",
+    }
+    block, done = registrant_now(api, params)
+    return seen.Seen(what, ref(s), done, seen.registrant_words(block), {"registrant": block})
+
+
 def ticket_attachment(api: WhmcsApi, ticket_id: int, index: int) -> tuple[str, bytes]:
     """A file attached to a ticket's opening message (GetTicketAttachment, base64)."""
     try:
@@ -520,13 +593,17 @@ class StaffView:
             return "-"
         return format_date(date.fromisoformat(instant[:10]), format="long", locale=self.reader.locale)
 
-    def checklist(self, case: dict[str, Any]) -> tuple[list[str], list[str]]:
-        """The side effects and what staff have to do in WHMCS's admin area, as their ticket says them."""
+    def checklist(self, case: dict[str, Any], moved: frozenset[str] = frozenset()) -> tuple[list[str], list[str]]:
+        """The side effects and what staff have to do in WHMCS's admin area, as their ticket says them, less
+        the moves of `moved` (refs WHMCS shows with the new holder)."""
         if not case.get("policies") or not any(s.get("hand_over") for s in case["subjects"]):
             return [], []
         catalogue = load.for_config(self.config)
         approved_by = ", ".join(a["by"] for a in case.get("approvals", []))
-        data = {**case_fields(case), **checklist_fields(case), "approved_by": approved_by}
+        fields = checklist_fields(case)
+        for key in ("move_services", "move_domains", "move_clients"):
+            fields[key] = [r for r in fields[key] if str(r) not in moved]
+        data = {**case_fields(case), **fields, "approved_by": approved_by}
         text = catalogue.render("ownership.staff_checklist", data, self.reader, CaseNames(case)).body
         lines = [line.strip() for line in text.splitlines()]
         return [x[2:] for x in lines if x.startswith("- ")], [x for x in lines if x.startswith("[ ]")]
