@@ -303,7 +303,9 @@ BILLING = define(
         "the bridge did not renew the service or domain, because of what WHMCS showed when it was to be settled "
         '(`why`: "ended", the item `status` cancelled or gone; "owner invoice", the owner\'s invoice '
         '`owner_status`; "renewed", its next due date moved meanwhile; "line gone"; "amount", the owner\'s line now `owner_line`, not the `amount` invoiced; '
-        '"rejected", staff rejected its action; "cancelled", the delegate\'s invoice cancelled). The task states '
+        '"rejected", staff rejected its action; "registrar unknown", staff rejected an interrupted domain renewal '
+        'whose DomainRenew call may have reached the registrar; "cancelled", the delegate\'s invoice cancelled). '
+        "The task states "
         "what WHMCS shows now (the item's status, next due date `due`, a domain's `expiry`, each invoice's "
         "status and what was paid on it) and asks staff to decide.",
         invoice="1043",

@@ -56,6 +56,7 @@ from whmcs_bridge.families.delegation.renewal_scope import (
     not_the_owners,
     open_renewal,
     refusal,
+    registrar_unknown,
     renewed,
     unsettled,
     wanted_item,
@@ -455,7 +456,9 @@ def renewal_applied(grant: dict[str, Any], data: dict[str, Any], now: datetime) 
         return not_settled(grant, renewal, why, dict(data.get("seen") or {}), now, "needs staff")
     if data.get("status") == "rejected":
         # Staff rejected the action (e.g. one interrupted whose outcome WHMCS could not tell): nothing is asserted
-        # about what happened; WHMCS is read and the staff task states what it shows (renewal_read).
+        # about what happened; WHMCS is read and the staff task states what it shows (renewal_read), and whether a
+        # try of it called WHMCS (a registrar call it cannot show may have been sent: registrar_unknown).
+        renewal["tried"] = bool(data.get("tried"))
         return Decision(state=grant, actions=[read_now(grant, renewal, "rejected")], refs=grant_refs(grant))
     if data.get("status") == "done":
         renewal.update(status="renewed", renewed=at)
@@ -550,7 +553,7 @@ def renewal_read(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> 
         return Decision(state=grant)
     why, status = str(data.get("why")), renewal["status"]
     if why == "rejected" and status == "paid":
-        return not_settled(grant, renewal, "rejected", data, now, "needs staff")
+        return not_settled(grant, renewal, registrar_unknown(renewal, data) or "rejected", data, now, "needs staff")
     if why == "cancelled" and status == "cancelled" and Decimal(str(data.get("delegate_paid") or "0")) > 0:
         return not_settled(grant, renewal, "cancelled", data, now, "cancelled")
     if why == "paid withdrawn" and status == WITHDRAWN:  # paid before its cancellation reached WHMCS
