@@ -303,7 +303,7 @@ BILLING = define(
         "the bridge did not renew the service or domain, because of what WHMCS showed when it was to be settled "
         '(`why`: "ended", the item `status` cancelled or gone; "owner invoice", the owner\'s invoice '
         '`owner_status`; "renewed", its next due date moved meanwhile; "line gone"; "amount", the owner\'s line now `owner_line`, not the `amount` invoiced; '
-        '"rejected", staff rejected its action; "registrar unknown", staff rejected an interrupted domain renewal '
+        '"grant ended", paid after the grant ended; "rejected", staff rejected its action; "registrar unknown", staff rejected an interrupted domain renewal '
         'whose DomainRenew call may have reached the registrar; "cancelled", the delegate\'s invoice cancelled). '
         "The task states "
         "what WHMCS shows now (the item's status, next due date `due`, a domain's `expiry`, each invoice's "
@@ -329,7 +329,8 @@ BILLING = define(
         {"grant": "text", "invoice": "text", "paid": "money", "why": "text", "status": "text", "service": "service",
          "domain": "domain"},
         "To the delegate: its payment (`paid`) on its renewal invoice did not renew the service or domain, and why "
-        '(`why` as in delegation.renewal_unsettled_note; "owner paid": the owner paid the renewal too): staff '
+        '(`why` as in delegation.renewal_unsettled_note; "owner paid": the owner paid the renewal too; "grant ended": '
+        'it was paid after the grant ended, and is refunded or credited): staff '
         "will renew it or refund or credit the payment.",
         invoice="1043",
         paid="14.95",

@@ -370,8 +370,9 @@ def delegate_invoice(grant: dict[str, Any], renewal: dict[str, Any], kind: str, 
         renewal["action"] = apply.key
         return Decision(state=grant, actions=[apply], refs=grant_refs(grant))
     if kind == "InvoicePaid" and renewal["status"] == ENDED:
-        # Paid before its cancellation reached WHMCS: nothing is renewed for a grant that ended.
-        return not_applied(grant, renewal, now)
+        # Paid after its grant ended, before the cancellation reached WHMCS: nothing is renewed for a grant that
+        # ended; WHMCS is read for what was paid (renewal_read): staff's refund task and the delegate told.
+        return Decision(state=grant, actions=[read_now(grant, renewal, "paid ended")], refs=grant_refs(grant))
     if kind == "InvoicePaid" and renewal["status"] == WITHDRAWN:
         # Paid before its withdrawal reached WHMCS: nothing is renewed; WHMCS is read for the staff task.
         return Decision(state=grant, actions=[read_now(grant, renewal, "paid withdrawn")], refs=grant_refs(grant))
@@ -556,6 +557,8 @@ def renewal_read(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> 
         return not_settled(grant, renewal, registrar_unknown(renewal, data) or "rejected", data, now, "needs staff")
     if why == "cancelled" and status == "cancelled" and Decimal(str(data.get("delegate_paid") or "0")) > 0:
         return not_settled(grant, renewal, "cancelled", data, now, "cancelled")
+    if why == "paid ended" and status == ENDED:  # paid after the grant ended, before its cancellation reached WHMCS
+        return not_settled(grant, renewal, ENDED, data, now, ENDED)
     if why == "paid withdrawn" and status == WITHDRAWN:  # paid before its cancellation reached WHMCS
         late = unsettled(settle_spec(renewal), data) or str(renewal.get("why") or "owner invoice")
         return not_settled(grant, renewal, late, data, now, "needs staff")
