@@ -237,8 +237,9 @@ BILLING = define(
             "service": "service",
             "domain": "domain",
         },
-        "Staff task (sticky note on the owner's account): the delegate paid its renewal invoice (`amount`), but "
-        "the owner had paid `paid` of its own invoice, which bills the same renewal: nothing was renewed and "
+        "Staff task (sticky note on the delegate's account, the second payer's): the delegate paid its renewal "
+        "invoice (`amount`), but the owner had paid `paid` of its own invoice (a payment or account credit), which "
+        "bills the same renewal: nothing was renewed and "
         "neither invoice was changed; staff settle both.",
         invoice="1043",
         amount="14.95",
@@ -330,7 +331,8 @@ BILLING = define(
          "domain": "domain"},
         "To the delegate: its payment (`paid`) on its renewal invoice did not renew the service or domain, and why "
         '(`why` as in delegation.renewal_unsettled_note; "owner paid": the owner paid the renewal too; "grant ended": '
-        'it was paid after the grant ended, and is refunded or credited): staff '
+        'it was paid after the grant ended, and is refunded or credited; "owner part paid": the owner paid towards it '
+        "on its own invoice too): staff "
         "will renew it or refund or credit the payment.",
         invoice="1043",
         paid="14.95",
