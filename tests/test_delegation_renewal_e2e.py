@@ -544,7 +544,8 @@ def test_a_terminated_or_cancelled_service_is_refused_with_its_status_not_a_miss
     grant_id = out.split()[0]
     world.settle()
     sandbox.post("UpdateClientProduct", serviceid=110, status=status)
-    world.run("delegations", "renew", grant_id, "--by", "lena")
+    said_at_once = world.run("delegations", "renew", grant_id, "--by", "lena").output
+    assert "will be invoiced" not in said_at_once and "next pass" in said_at_once, said_at_once  # LOW a
     world.settle(4)
     assert agency_invoices(world) == []
     [told] = [e for e in world.emails(10) if "110" in e["subject"] or "boulangerie-dupont.fr" in e["subject"]][-1:]
