@@ -116,3 +116,19 @@ def test_a_tickets_renew_while_another_contacts_renewal_invoice_is_open_does_not
     assert "starts now" not in said and "#88" in said, said
     (find,) = decisions["grant:g1"].actions
     assert find.kind == "find_open_invoice" and find.params["others"] == [{"invoice": 88, "grant": "g2"}]
+
+
+@pytest.mark.parametrize(
+    ("lang", "said", "raw"),
+    [("fr", "est annulé", "Cancelled"), ("nl", "is geannuleerd", "Cancelled"), ("id", "dibatalkan", "Cancelled")],
+)
+def test_whmcs_statuses_are_said_in_the_readers_language(lang: str, said: str, raw: str):
+    """Break test LOW b: a French (Dutch, Indonesian) delegate read WHMCS's own word ("est Cancelled"); the
+    catalogue says the status in the reader's language, the owner's invoice's too, and an unknown status as it is."""
+    grant, entry = domain_renewal()
+    seen = {"status": "Cancelled", "owner_status": "Paid", "delegate_status": "Paid", "delegate_paid": "12.00"}
+    told = renewal_tasks.not_settled(grant, dict(entry), "ended", seen, NOW, "needs staff")
+    text = body(told.actions[1], lang) + body(told.actions[0], lang)
+    assert said in text and raw not in text and "Paid" not in text, text
+    odd = renewal_tasks.not_settled(grant, dict(entry), "ended", {**seen, "status": "Quarantined"}, NOW, "x")
+    assert "Quarantined" in body(odd.actions[1], lang)
