@@ -96,6 +96,25 @@ BILLING = define(
         until="2027-01-20",
     ),
     grant_spec(
+        "delegation.renewal_paid_for_owner",
+        "email",
+        "client",
+        {
+            "grant": "text",
+            "owner_invoice": "text",
+            "service": "service",
+            "domain": "domain",
+            "until": "date",
+            "left": "text",
+        },
+        "To the owner: the delegate (the agency acting for it) paid the renewal of one service or domain, renewed "
+        "until `until`; `left` as in delegation.renewal_settled_note says what became of the owner's invoice.",
+        owner_invoice="1012",
+        until="2027-01-21",
+        left="kept",
+        service=1,
+    ),
+    grant_spec(
         "delegation.renewal_refunded_note",
         "text",
         "staff",

@@ -487,7 +487,10 @@ def renewal_applied(grant: dict[str, Any], data: dict[str, Any], now: datetime) 
             note(message("delegation.renewal_settled_note", **facts)),
             grant["owner"],
         )
-        return Decision(state=grant, actions=[told], refs=grant_refs(grant))
+        # The owner hears it too, in its language: its agency paid, until when, and what became of its invoice.
+        paid_for = message("delegation.renewal_paid_for_owner", **{k: v for k, v in facts.items() if k != "invoice"})
+        owner = act(grant, "email", f"renew:{n}:owner-told", notice(grant["owner"], paid_for), grant["owner"])
+        return Decision(state=grant, actions=[told, owner], refs=grant_refs(grant))
     return paid_twice(grant, renewal, now, str(data.get("error") or data.get("status")))
 
 
