@@ -168,11 +168,9 @@ def test_a_changed_owners_line_is_not_settled_silently(world: World):
     assert "renewed" not in world.run("delegations", "show", grant_id).output.split("renewal 1:")[-1]
 
 
-def test_rejecting_a_crashed_domain_renewal_states_what_whmcs_shows(world: World, tmp_path: Path):
-    """H5: the bridge died while the registrar renewed the delegate's domain (DomainRenew ran, the due date did not
-    move): the action parks; staff reject it. The task states what WHMCS shows now (the domain's dates, which
-    invoices are paid) and asks staff to decide; it names no owner payment, since there is none."""
-    sandbox = world.sandbox
+def domain_asked(world: World) -> tuple[str, dict]:
+    """The agency is granted the owner's domain #11 and asks to renew it (priced at its TLD's price): the grant,
+    the agency's one renewal invoice."""
     out = world.run(
         "delegations", "grant", "--owner", "11", "--delegate", "10", "--domain", "11", "--by", "alice",
         "--basis", "owner's email",
@@ -182,6 +180,15 @@ def test_rejecting_a_crashed_domain_renewal_states_what_whmcs_shows(world: World
     world.run("delegations", "renew", grant_id, "--domain", "11", "--by", "lena")
     world.settle(4)
     [mine] = agency_invoices(world)
+    return grant_id, mine
+
+
+def test_rejecting_a_crashed_domain_renewal_states_what_whmcs_shows(world: World, tmp_path: Path):
+    """H5: the bridge died while the registrar renewed the delegate's domain (DomainRenew ran, the due date did not
+    move): the action parks; staff reject it. The task states what WHMCS shows now (the domain's dates, which
+    invoices are paid) and asks staff to decide; it names no owner payment, since there is none."""
+    sandbox = world.sandbox
+    grant_id, mine = domain_asked(world)
     [domain] = sandbox.rows("domains", id=11)
     pay(world, mine["id"], "CARD-H5")
     sandbox.control("hooks")

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.test_delegation_rules import NOW, RULES, body, event, grant_command, granted, shown, state_of
-from whmcs_bridge.families.delegation import renewal_tasks
+from whmcs_bridge.families.delegation import renewal, renewal_tasks
 from whmcs_bridge.families.delegation.digest import digest
 from whmcs_bridge.families.delegation.rules import decide_all
 
@@ -116,3 +116,32 @@ def test_a_tickets_renew_while_another_contacts_renewal_invoice_is_open_does_not
     assert "starts now" not in said and "#88" in said, said
     (find,) = decisions["grant:g1"].actions
     assert find.kind == "find_open_invoice" and find.params["others"] == [{"invoice": 88, "grant": "g2"}]
+
+
+@pytest.mark.parametrize(
+    ("lang", "said", "raw"),
+    [("fr", "est annulé", "Cancelled"), ("nl", "is geannuleerd", "Cancelled"), ("id", "dibatalkan", "Cancelled")],
+)
+def test_whmcs_statuses_are_said_in_the_readers_language(lang: str, said: str, raw: str):
+    """Break test LOW b: a French (Dutch, Indonesian) delegate read WHMCS's own word ("est Cancelled"); the
+    catalogue says the status in the reader's language, the owner's invoice's too, and an unknown status as it is."""
+    grant, entry = domain_renewal()
+    seen = {"status": "Cancelled", "owner_status": "Paid", "delegate_status": "Paid", "delegate_paid": "12.00"}
+    told = renewal_tasks.not_settled(grant, dict(entry), "ended", seen, NOW, "needs staff")
+    text = body(told.actions[1], lang) + body(told.actions[0], lang)
+    assert said in text and raw not in text and "Paid" not in text, text
+    odd = renewal_tasks.not_settled(grant, dict(entry), "ended", {**seen, "status": "Quarantined"}, NOW, "x")
+    assert "Quarantined" in body(odd.actions[1], lang)
+
+
+@pytest.mark.parametrize(("lang", "paid"), [("en", "paid"), ("fr", "payé"), ("nl", "betaald"), ("id", "membayar")])
+def test_the_owner_is_told_its_agency_paid_the_renewal(lang: str, paid: str):
+    """Break test LOW c: when the agency's payment renewed the owner's domain, only staff's note said so; the owner
+    gets an email too, in its language, naming the agency, the date it is renewed until and its own invoice."""
+    grant, _ = domain_renewal()
+    done = renewal.renewal_applied(grant, {"status": "done", "action_key": "renew-key", "owner_invoice_left": "kept"}, NOW)
+    assert done is not None
+    [email] = [a for a in done.actions if a.kind == "email"]
+    assert email.client_id == 11, email
+    text = shown(email, lang)[0] + body(email, lang)
+    assert "Pixelwerk Agency" in text and paid in text and "#42" in text, text

@@ -118,8 +118,8 @@ def decide(db: Database, action_id: int, *, approve: bool, by: str, reason: str,
         if entry.status not in outbox.WAITING:
             raise BridgeError(f"action {action_id} is {entry.status}, not waiting for a decision")
         status = outbox.record_decision(db, entry, approve=approve, by=by, reason=reason, now=now)
-        if not approve:  # a rule waiting on the action hears that it will never run
-            outbox.report_outcome(db, entry, "rejected", now, by=by, reason=reason)
+        if not approve:  # a rule waiting on the action hears that it will never run, and whether a try called WHMCS
+            outbox.report_outcome(db, entry, "rejected", now, by=by, reason=reason, tried=entry.attempts > 0)
         audit.append(
             db,
             "staff.approved" if approve else "staff.rejected",

@@ -196,34 +196,88 @@ def _domain_line(c: Call) -> tuple[Any, bool]:
     return _renewal_line(c)
 
 
+def _domain_now(c: Call) -> Any:
+    domain = next(c.api.domains(domain_id=int(c.params["domain_id"])), None)
+    if domain is None:
+        raise ActionError(f"domain {c.params['domain_id']} no longer exists: its renewal cannot be applied")
+    return domain
+
+
+def _dates(domain: Any) -> dict[str, str | None]:
+    """A domain's expiry and next due dates as GetClientsDomains gives them (DD:api-reference/getclientsdomains.md)."""
+    return {
+        "expiry": domain.expirydate.isoformat() if domain.expirydate else None,
+        "due": domain.nextduedate.isoformat() if domain.nextduedate else None,
+    }
+
+
+def _before_renew_domain(c: Call) -> dict[str, Any]:
+    """The domain's dates before the first try (kept in the action's row before DomainRenew can leave): a later
+    try tells the registrar's renewal from them."""
+    if c.params.get("seen_before"):
+        return c.params
+    return {**c.params, "seen_before": _dates(_domain_now(c))}
+
+
+def _registrar_renewed(c: Call, domain: Any) -> bool:
+    """Whether WHMCS shows the registrar renewed the domain since the first try began: its expiry date later than
+    the one recorded before it (WHMCS's domain sync writes the registrar's date; DomainRenew's page does not say
+    the call moves it, DD:api-reference/domainrenew.md)."""
+    before = (c.params.get("seen_before") or {}).get("expiry")
+    now = _dates(domain)["expiry"]
+    return bool(before and now and now > str(before))
+
+
 def _run_renew_domain(c: Call) -> Result:
     """The delegate paid one domain's renewal: its line comes off the owner's invoice (as for a service), then
     the registrar renews it for the period paid (DomainRenew, DD:api-reference/domainrenew.md) and its next due
     date moves that period on (UpdateClientDomain `nextduedate`, DD:api-reference/updateclientdomain.md; the
     DomainRenew page does not say WHMCS moves it). The registrar is asked only while the due date is the one
-    invoiced; interrupted between the two calls, WHMCS cannot tell whether the registrar renewed it: the
-    action parks for staff rather than renew twice."""
+    invoiced and WHMCS does not show it renewed since the first try began (its expiry date later than the one
+    recorded before it); interrupted after DomainRenew may have left with nothing moved, the action parks for
+    staff (_unknown_renew_domain) rather than renew twice."""
     p = c.params
     invoice, billed = _domain_line(c)
     left = _line_off(c, invoice, billed)
-    domain = next(c.api.domains(domain_id=int(p["domain_id"])), None)
-    if domain is None:
-        raise ActionError(f"domain {p['domain_id']} no longer exists: its renewal cannot be applied")
+    domain = _domain_now(c)
     if domain.nextduedate is not None and domain.nextduedate.isoformat() == str(p["from"]):
-        c.api.renew_domain(domain.id, int(p["years"]))
+        if not _registrar_renewed(c, domain):
+            c.api.renew_domain(domain.id, int(p["years"]))
         c.api.update_domain_due(domain.id, date.fromisoformat(str(p["until"])))
     return {"nextduedate": str(p["until"]), "outcome": {"owner_invoice_left": left}}
 
 
 def _observe_renew_domain(c: Call) -> Observed:
-    """Done when the due date moved and the line is off; otherwise unknowable (the registrar may have renewed
-    it before the due date moved): never run again on a guess."""
+    """Done when the due date moved and the line is off. Run it again when nothing after the line came off can
+    have been sent (the owner's invoice still bills the line), or when WHMCS shows the registrar renewed it (the
+    run then only moves the due date). Otherwise unknowable: DomainRenew may have reached the registrar, and it is
+    never sent again on a guess."""
     domain = next(c.api.domains(domain_id=int(c.params["domain_id"])), None)
     due = domain.nextduedate if domain is not None else None
     moved = due is not None and due.isoformat() == str(c.params["until"])
     if moved and not _line_taken_off(c):
         return False  # the owner's own payment renewed it: not this action's effect
-    return {"nextduedate": str(c.params["until"])} if moved else None
+    if moved:
+        return {"nextduedate": str(c.params["until"])}
+    if domain is not None and _registrar_renewed(c, domain):
+        return False
+    invoice, billed = _domain_line(c)
+    return False if billed else None
+
+
+def _unknown_renew_domain(c: Call) -> str:
+    """Why an interrupted domain renewal parks: the registrar may have renewed it, which WHMCS does not show."""
+    domain = next(c.api.domains(domain_id=int(c.params["domain_id"])), None)
+    now = _dates(domain) if domain is not None else {"expiry": None, "due": None}
+    before = c.params.get("seen_before") or {}
+    same = " (as before the call)" if before and before == now else ""
+    return (
+        f"interrupted while renewing domain #{c.params['domain_id']}: the DomainRenew call may have reached the "
+        f"registrar, which WHMCS does not show; WHMCS shows now expiry date {now['expiry'] or 'none'} and next due "
+        f"date {now['due'] or 'none'}{same}. Check the registrar: if it renewed the domain, set the expiry date in "
+        "WHMCS and approve (the bridge then only moves the next due date) or reject (staff settle it by hand); if "
+        "it did not, approve to send DomainRenew again"
+    )
 
 
 BILLING_KINDS: tuple[ActionKind, ...] = (
@@ -240,5 +294,13 @@ BILLING_KINDS: tuple[ActionKind, ...] = (
     ActionKind("invoice_lines_off", _run_invoice_lines_off, _observe_invoice_lines_off),
     # AcceptOrder, only while the order is Pending: its status tells
     ActionKind("accept_order", _run_accept_order, _observe_accept_order),
-    ActionKind("renew_domain", _run_renew_domain, _observe_renew_domain),
+    # UpdateInvoice as for a service, DomainRenew, UpdateClientDomain nextduedate: the due date, the line's absence
+    # and the expiry date against the one recorded before the first try tell
+    ActionKind(
+        "renew_domain",
+        _run_renew_domain,
+        _observe_renew_domain,
+        before=_before_renew_domain,
+        unknown=_unknown_renew_domain,
+    ),
 )

@@ -104,6 +104,12 @@ class ActionKind:
     read_only: bool = False
     # The kind that undoes it (the escalation ladder undoes its steps when the client pays).
     inverse: str | None = None
+    # What it reads of WHMCS just before its first try, kept in its parameters before any call leaves, so that
+    # a later try can tell its own effect from the state it started from (renew_domain: the domain's dates).
+    before: Callable[[Call], Params] | None = None
+    # What staff are told when it parks because WHMCS cannot tell whether an interrupted try ran (one sentence
+    # naming the call that may have been sent and what WHMCS shows now); None: the executor's general sentence.
+    unknown: Callable[[Call], str] | None = None
 
     @property
     def destructive(self) -> bool:

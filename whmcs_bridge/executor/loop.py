@@ -194,6 +194,7 @@ class Executor:
             )
             report.cancelled.append(row.key)
             return None
+        self.record_before(attempt, kind)
         call = self.with_text(attempt)
         attempt.calling = True
         attempt.writes_before = self.api.client.writes
@@ -215,6 +216,18 @@ class Executor:
                 outbox.set_params(self.db, row, params)
             attempt.row = replace(row, params=params)
         return attempt.call(self.api)
+
+    def record_before(self, attempt: _Attempt, kind: ActionKind) -> None:
+        """What a kind reads of WHMCS before its first try (`before`), kept in the action's row before any of its
+        calls leaves; a later try finds it there and does not read it again."""
+        if kind.before is None:
+            return
+        params = kind.before(attempt.call(self.api))
+        if params == attempt.row.params:
+            return
+        with self.db.atomic():
+            outbox.set_params(self.db, attempt.row, params)
+        attempt.row = replace(attempt.row, params=params)
 
     def may_have_run(self, row: OutboxEntry) -> bool:
         """Found in flight, attempted before, the trace of an action found already done (a crash or a restore
@@ -269,12 +282,10 @@ class Executor:
             report.reconciled.append(call.key)
             return True
         if outcome is None and not kind.repeat_safe and row.status == "in_flight":
-            self.finish(
-                row,
-                "parked",
-                now,
-                error="interrupted, and WHMCS cannot tell whether it ran: check WHMCS, then approve to run it again or reject",
+            general = (
+                "interrupted, and WHMCS cannot tell whether it ran: check WHMCS, then approve to run it again or reject"
             )
+            self.finish(row, "parked", now, error=kind.unknown(call) if kind.unknown else general)
             report.parked.append(call.key)
             return True
         return False

@@ -21,6 +21,7 @@ from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
 
 from whmcs_bridge.errors import BridgeError
+from whmcs_bridge.messages import statuses
 from whmcs_bridge.messages.spec import HTML_CHANNELS, MessageSpec
 
 # C0 and C1 controls but tab and newline, and the bidi embeddings, overrides and isolates.
@@ -133,7 +134,14 @@ def environment(html: bool) -> SandboxedEnvironment:
     env = SandboxedEnvironment(autoescape=html, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["and_list"] = _and_list
     env.filters["or_list"] = _or_list
+    env.filters["whmcs_status"] = _whmcs_status
     return env
+
+
+@pass_context
+def _whmcs_status(context: Context, status: Any, gender: str = "m") -> str:
+    """WHMCS's status word in the reader's language (`"f"`: agreed with a feminine noun, French's facture)."""
+    return statuses.said(status, str(context["lang"]), feminine=gender == "f")
 
 
 @pass_context

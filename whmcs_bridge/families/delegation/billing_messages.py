@@ -96,6 +96,25 @@ BILLING = define(
         until="2027-01-20",
     ),
     grant_spec(
+        "delegation.renewal_paid_for_owner",
+        "email",
+        "client",
+        {
+            "grant": "text",
+            "owner_invoice": "text",
+            "service": "service",
+            "domain": "domain",
+            "until": "date",
+            "left": "text",
+        },
+        "To the owner: the delegate (the agency acting for it) paid the renewal of one service or domain, renewed "
+        "until `until`; `left` as in delegation.renewal_settled_note says what became of the owner's invoice.",
+        owner_invoice="1012",
+        until="2027-01-21",
+        left="kept",
+        service=1,
+    ),
+    grant_spec(
         "delegation.renewal_refunded_note",
         "text",
         "staff",
@@ -237,8 +256,9 @@ BILLING = define(
             "service": "service",
             "domain": "domain",
         },
-        "Staff task (sticky note on the owner's account): the delegate paid its renewal invoice (`amount`), but "
-        "the owner had paid `paid` of its own invoice, which bills the same renewal: nothing was renewed and "
+        "Staff task (sticky note on the delegate's account, the second payer's): the delegate paid its renewal "
+        "invoice (`amount`), but the owner had paid `paid` of its own invoice (a payment or account credit), which "
+        "bills the same renewal: nothing was renewed and "
         "neither invoice was changed; staff settle both.",
         invoice="1043",
         amount="14.95",
@@ -303,7 +323,9 @@ BILLING = define(
         "the bridge did not renew the service or domain, because of what WHMCS showed when it was to be settled "
         '(`why`: "ended", the item `status` cancelled or gone; "owner invoice", the owner\'s invoice '
         '`owner_status`; "renewed", its next due date moved meanwhile; "line gone"; "amount", the owner\'s line now `owner_line`, not the `amount` invoiced; '
-        '"rejected", staff rejected its action; "cancelled", the delegate\'s invoice cancelled). The task states '
+        '"grant ended", paid after the grant ended; "rejected", staff rejected its action; "registrar unknown", staff rejected an interrupted domain renewal '
+        'whose DomainRenew call may have reached the registrar; "cancelled", the delegate\'s invoice cancelled). '
+        "The task states "
         "what WHMCS shows now (the item's status, next due date `due`, a domain's `expiry`, each invoice's "
         "status and what was paid on it) and asks staff to decide.",
         invoice="1043",
@@ -327,7 +349,9 @@ BILLING = define(
         {"grant": "text", "invoice": "text", "paid": "money", "why": "text", "status": "text", "service": "service",
          "domain": "domain"},
         "To the delegate: its payment (`paid`) on its renewal invoice did not renew the service or domain, and why "
-        '(`why` as in delegation.renewal_unsettled_note; "owner paid": the owner paid the renewal too): staff '
+        '(`why` as in delegation.renewal_unsettled_note; "owner paid": the owner paid the renewal too; "grant ended": '
+        'it was paid after the grant ended, and is refunded or credited; "owner part paid": the owner paid towards it '
+        "on its own invoice too): staff "
         "will renew it or refund or credit the payment.",
         invoice="1043",
         paid="14.95",

@@ -206,8 +206,14 @@ def renew(obj: Context, grant_id: str, service: int | None, domain: int | None, 
         api = WhmcsApi.from_config(config)
         g = dg.renew(config, db, grant_id, by=by, service=service, domain=domain, now=utcnow(), api=api)
     last = g.get("renewals", [])[-1]
+    which = f"renewal {last['n']} of grant {grant_id}"
+    if last["status"] == "refused":  # decided already, from what the bridge knows
+        click.echo(f"{which} refused: {last.get('reason')}")
+        return
+    # Only the next pass knows, from WHMCS, whether the delegate is invoiced, the request refused or staff asked.
     click.echo(
-        f"renewal {last['n']} of grant {grant_id} asked: the delegate will be invoiced for the owner's open invoice (next pass)"
+        f"{which} asked; the next pass reads WHMCS and decides whether the delegate is invoiced, the request "
+        f"refused or staff asked (`whmcs-bridge delegations show {grant_id}` says which)"
     )
 
 

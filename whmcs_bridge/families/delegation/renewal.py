@@ -56,6 +56,7 @@ from whmcs_bridge.families.delegation.renewal_scope import (
     not_the_owners,
     open_renewal,
     refusal,
+    registrar_unknown,
     renewed,
     unsettled,
     wanted_item,
@@ -369,8 +370,9 @@ def delegate_invoice(grant: dict[str, Any], renewal: dict[str, Any], kind: str, 
         renewal["action"] = apply.key
         return Decision(state=grant, actions=[apply], refs=grant_refs(grant))
     if kind == "InvoicePaid" and renewal["status"] == ENDED:
-        # Paid before its cancellation reached WHMCS: nothing is renewed for a grant that ended.
-        return not_applied(grant, renewal, now)
+        # Paid after its grant ended, before the cancellation reached WHMCS: nothing is renewed for a grant that
+        # ended; WHMCS is read for what was paid (renewal_read): staff's refund task and the delegate told.
+        return Decision(state=grant, actions=[read_now(grant, renewal, "paid ended")], refs=grant_refs(grant))
     if kind == "InvoicePaid" and renewal["status"] == WITHDRAWN:
         # Paid before its withdrawal reached WHMCS: nothing is renewed; WHMCS is read for the staff task.
         return Decision(state=grant, actions=[read_now(grant, renewal, "paid withdrawn")], refs=grant_refs(grant))
@@ -455,7 +457,9 @@ def renewal_applied(grant: dict[str, Any], data: dict[str, Any], now: datetime) 
         return not_settled(grant, renewal, why, dict(data.get("seen") or {}), now, "needs staff")
     if data.get("status") == "rejected":
         # Staff rejected the action (e.g. one interrupted whose outcome WHMCS could not tell): nothing is asserted
-        # about what happened; WHMCS is read and the staff task states what it shows (renewal_read).
+        # about what happened; WHMCS is read and the staff task states what it shows (renewal_read), and whether a
+        # try of it called WHMCS (a registrar call it cannot show may have been sent: registrar_unknown).
+        renewal["tried"] = bool(data.get("tried"))
         return Decision(state=grant, actions=[read_now(grant, renewal, "rejected")], refs=grant_refs(grant))
     if data.get("status") == "done":
         renewal.update(status="renewed", renewed=at)
@@ -483,7 +487,10 @@ def renewal_applied(grant: dict[str, Any], data: dict[str, Any], now: datetime) 
             note(message("delegation.renewal_settled_note", **facts)),
             grant["owner"],
         )
-        return Decision(state=grant, actions=[told], refs=grant_refs(grant))
+        # The owner hears it too, in its language: its agency paid, until when, and what became of its invoice.
+        paid_for = message("delegation.renewal_paid_for_owner", **{k: v for k, v in facts.items() if k != "invoice"})
+        owner = act(grant, "email", f"renew:{n}:owner-told", notice(grant["owner"], paid_for), grant["owner"])
+        return Decision(state=grant, actions=[told, owner], refs=grant_refs(grant))
     return paid_twice(grant, renewal, now, str(data.get("error") or data.get("status")))
 
 
@@ -550,9 +557,11 @@ def renewal_read(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> 
         return Decision(state=grant)
     why, status = str(data.get("why")), renewal["status"]
     if why == "rejected" and status == "paid":
-        return not_settled(grant, renewal, "rejected", data, now, "needs staff")
+        return not_settled(grant, renewal, registrar_unknown(renewal, data) or "rejected", data, now, "needs staff")
     if why == "cancelled" and status == "cancelled" and Decimal(str(data.get("delegate_paid") or "0")) > 0:
         return not_settled(grant, renewal, "cancelled", data, now, "cancelled")
+    if why == "paid ended" and status == ENDED:  # paid after the grant ended, before its cancellation reached WHMCS
+        return not_settled(grant, renewal, ENDED, data, now, ENDED)
     if why == "paid withdrawn" and status == WITHDRAWN:  # paid before its cancellation reached WHMCS
         late = unsettled(settle_spec(renewal), data) or str(renewal.get("why") or "owner invoice")
         return not_settled(grant, renewal, late, data, now, "needs staff")

@@ -58,6 +58,15 @@ def unsettled(expect: dict[str, Any], now: dict[str, Any]) -> str | None:
     return None
 
 
+def registrar_unknown(renewal: dict[str, Any], now: dict[str, Any]) -> str | None:
+    """Why staff's rejection is "registrar unknown": a domain renewal's action rejected after a try of it called
+    WHMCS, when that try may have reached DomainRenew (the owner's line off, or none: the line comes off first),
+    whose effect WHMCS does not show (DD:api-reference/domainrenew.md); else None."""
+    what, _ = item_of(renewal)
+    reached = not renewal.get("owner_invoice") or now.get("owner_line") is None
+    return "registrar unknown" if what == "domain" and renewal.get("tried") and reached else None
+
+
 def item_of(renewal: dict[str, Any]) -> tuple[str, int]:
     """What a renewal renews: ("service", id), or ("domain", id) for a domain's (issue 16, build 4)."""
     return ("domain", int(renewal["domain"])) if renewal.get("domain") else ("service", int(renewal["service"]))

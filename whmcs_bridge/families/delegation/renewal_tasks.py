@@ -183,9 +183,10 @@ def delegate_part_paid(grant: dict[str, Any], renewal: dict[str, Any], paid: str
 
 
 def owner_part_paid(grant: dict[str, Any], renewal: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision:
-    """The delegate paid its invoice, but the owner had paid part of its own, which bills the same renewal, after
-    the delegate's was issued: nothing is renewed, and neither invoice is cancelled nor cut; staff settle both
-    (a sticky note on the owner's account naming the amounts on each)."""
+    """The delegate paid its invoice, but the owner had paid part of its own (a payment or account credit), which
+    bills the same renewal, after the delegate's was issued: nothing is renewed, and neither invoice is cancelled
+    nor cut. As when both paid (paid_twice), staff settle both from a sticky note on the account of the delegate,
+    the second payer, naming the amounts on each invoice (issue 16, sixth break test M3), and the delegate is told."""
     n, at = renewal["n"], now.isoformat(timespec="seconds")
     renewal.update(status="needs staff", stopped=at, owner_part_paid=str(data["paid"]))
     grant["history"].append(
@@ -203,10 +204,19 @@ def owner_part_paid(grant: dict[str, Any], renewal: dict[str, Any], data: dict[s
         paid=str(data["paid"]),
         **renewed(renewal),
     )
-    task = note(message("delegation.renewal_owner_part_paid_note", **facts), sticky=True)
+    task = note(message("delegation.renewal_owner_part_paid_note", **facts), sticky=True, client_id=grant["delegate"])
+    told = message(
+        "delegation.renewal_unsettled",
+        **about_grant(grant, invoice=str(renewal["delegate_invoice"]), **renewed(renewal), why="owner part paid"),
+        paid=str(renewal["amount"]),
+        status="",
+    )
     return Decision(
         state=grant,
-        actions=[act(grant, "client_note", f"renew:{n}:owner-part-paid", task, grant["owner"])],
+        actions=[
+            act(grant, "client_note", f"renew:{n}:owner-part-paid", task, grant["delegate"]),
+            act(grant, "email", f"renew:{n}:owner-part-paid-told", notice(grant["delegate"], told), grant["delegate"]),
+        ],
         refs=grant_refs(grant),
     )
 
