@@ -11,10 +11,13 @@ from typing import Any
 import pytest
 
 from tests.test_config import ENV
+from tests.test_delegation_rules import Names
 from whmcs_bridge.config.load import load_config
 from whmcs_bridge.families.escalation import approval, calendar
 from whmcs_bridge.families.escalation.config import EscalationSection
 from whmcs_bridge.families.escalation.rules import decide
+from whmcs_bridge.messages import load
+from whmcs_bridge.messages.render import Reader
 from whmcs_bridge.model import Action, Event
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -304,6 +307,16 @@ def test_staff_acting_by_hand_holds_the_ladder():
         "data": {"service": "102", "status": "Suspended"},
     }
     assert story.tick(datetime(2026, 12, 30, tzinfo=UTC)) == []
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"), [("en", "Suspended"), ("fr", "suspendu"), ("nl", "opgeschort"), ("id", "ditangguhkan")]
+)
+def test_the_hold_reason_says_whmcss_status_in_the_readers_language(lang: str, said: str):
+    """The French (Dutch, Indonesian) hold reason said WHMCS's own word ("mis à l'état Suspended")."""
+    why = {"service": "102", "status": "Suspended"}
+    text = load.shipped().render("escalation.held_service_changed", why, Reader(lang, "EUR", UTC), Names()).body
+    assert said in text and (lang == "en" or "Suspended" not in text), text
 
 
 def test_our_own_suspension_coming_back_is_not_staff():
