@@ -139,9 +139,27 @@ def test_the_owner_is_told_its_agency_paid_the_renewal(lang: str, paid: str):
     """Break test LOW c: when the agency's payment renewed the owner's domain, only staff's note said so; the owner
     gets an email too, in its language, naming the agency, the date it is renewed until and its own invoice."""
     grant, _ = domain_renewal()
-    done = renewal.renewal_applied(grant, {"status": "done", "action_key": "renew-key", "owner_invoice_left": "kept"}, NOW)
+    done = renewal.renewal_applied(
+        grant, {"status": "done", "action_key": "renew-key", "owner_invoice_left": "kept"}, NOW
+    )
     assert done is not None
     [email] = [a for a in done.actions if a.kind == "email"]
     assert email.client_id == 11, email
     text = shown(email, lang)[0] + body(email, lang)
     assert "Pixelwerk Agency" in text and paid in text and "#42" in text, text
+
+
+@pytest.mark.parametrize(("lang", "ended"), [("en", "ended"), ("fr", "fin"), ("nl", "eindigde"), ("id", "berakhir")])
+def test_a_delegate_whose_grant_ended_before_its_paid_renewal_ran_is_told(lang: str, ended: str):
+    """Issue 16, noticed by the sixth break round: the agency paid while its grant was active, the grant ended
+    before the renewal ran (its action cancelled: the grant no longer active); staff got a task, the agency that
+    paid heard nothing about its money."""
+    grant, _ = domain_renewal()
+    grant["status"] = "revoked"
+    stopped = renewal.renewal_applied(grant, {"status": "cancelled", "action_key": "renew-key"}, NOW)
+    assert stopped is not None
+    kinds = sorted((a.kind, a.client_id) for a in stopped.actions)
+    assert kinds == [("client_note", 10), ("email", 10)], kinds
+    [email] = [a for a in stopped.actions if a.kind == "email"]
+    text = body(email, lang)
+    assert "#77" in text and ended in text, text

@@ -350,7 +350,7 @@ BILLING = define(
          "domain": "domain"},
         "To the delegate: its payment (`paid`) on its renewal invoice did not renew the service or domain, and why "
         '(`why` as in delegation.renewal_unsettled_note; "owner paid": the owner paid the renewal too; "grant ended": '
-        'it was paid after the grant ended, and is refunded or credited; "owner part paid": the owner paid towards it '
+        'the grant ended before it was renewed, and it is refunded or credited; "owner part paid": the owner paid towards it '
         "on its own invoice too): staff "
         "will renew it or refund or credit the payment.",
         invoice="1043",

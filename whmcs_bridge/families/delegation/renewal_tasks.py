@@ -92,7 +92,8 @@ def not_settled(
 
 def not_applied(grant: dict[str, Any], renewal: dict[str, Any], now: datetime) -> Decision:
     """The delegate paid, but its grant ended before the renewal was applied: nothing is renewed; staff refund
-    or credit the delegate (a sticky note on its account), the owner's invoice still billing the service."""
+    or credit the delegate (a sticky note on its account), the owner's invoice still billing the service; the
+    delegate is told what becomes of its payment."""
     n, at = renewal["n"], now.isoformat(timespec="seconds")
     renewal.update(status=ENDED, stopped=at)
     grant["history"].append({"at": at, "what": f"renewal {n} paid but not applied: the grant ended", "by": "bridge"})
@@ -105,9 +106,16 @@ def not_applied(grant: dict[str, Any], renewal: dict[str, Any], now: datetime) -
     )
     task = message("delegation.renewal_grant_ended_note", **facts)
     note_params = note(task, sticky=True, client_id=grant["delegate"])
+    about = about_grant(
+        grant, invoice=str(renewal["delegate_invoice"]), paid=str(renewal["amount"]), **renewed(renewal)
+    )
+    told = message("delegation.renewal_unsettled", **about, why="grant ended", status="")
     return Decision(
         state=grant,
-        actions=[act(grant, "client_note", f"renew:{n}:grant-ended", note_params, grant["delegate"])],
+        actions=[
+            act(grant, "client_note", f"renew:{n}:grant-ended", note_params, grant["delegate"]),
+            act(grant, "email", f"renew:{n}:grant-ended-told", notice(grant["delegate"], told), grant["delegate"]),
+        ],
         refs=grant_refs(grant),
     )
 
