@@ -154,12 +154,48 @@ def test_a_delegate_whose_grant_ended_before_its_paid_renewal_ran_is_told(lang: 
     """Issue 16, noticed by the sixth break round: the agency paid while its grant was active, the grant ended
     before the renewal ran (its action cancelled: the grant no longer active); staff got a task, the agency that
     paid heard nothing about its money."""
-    grant, _ = domain_renewal()
-    grant["status"] = "revoked"
-    stopped = renewal.renewal_applied(grant, {"status": "cancelled", "action_key": "renew-key"}, NOW)
-    assert stopped is not None
+    stopped = grant_ended_before_it_ran(owner_status="Unpaid", owner_line="12.00")
     kinds = sorted((a.kind, a.client_id) for a in stopped.actions)
     assert kinds == [("client_note", 10), ("email", 10)], kinds
     [email] = [a for a in stopped.actions if a.kind == "email"]
     text = body(email, lang)
     assert "#77" in text and ended in text, text
+
+
+def grant_ended_before_it_ran(**seen: Any) -> Any:
+    """Renewal 1 paid by the agency, its grant revoked before the renewal ran (its action cancelled), then WHMCS
+    read (`seen`, as reads.renewal_now has it) for what it shows now: the rules' decision on that read."""
+    grant, _ = domain_renewal()
+    grant["status"] = "revoked"
+    stopped = renewal.renewal_applied(grant, {"status": "cancelled", "action_key": "renew-key"}, NOW)
+    assert stopped is not None
+    [read] = stopped.actions
+    assert read.kind == "read_renewal", stopped.actions
+    report = {**read.params["report"], "status": "Active", "due": "2026-12-21", "delegate_status": "Paid"}
+    return renewal.renewal_read(grant, {**report, "delegate_paid": "12.00", "owner_paid": "0.00", **seen}, NOW)
+
+
+@pytest.mark.parametrize(
+    ("seen", "shows", "not_said"),
+    [
+        # H2: killed during the owner-side UpdateInvoice, WHMCS had already cancelled the owner's invoice #42.
+        ({"owner_status": "Cancelled"}, "invoice #42 of Boulangerie Dupont Cancelled", "still bills"),
+        # H3: a parked DomainRenew that staff renewed by hand: WHMCS shows the new expiry and due date.
+        (
+            {"owner_status": "Unpaid", "owner_line": "12.00", "due": "2027-12-21", "expiry": "2027-12-21"},
+            "next due date 2027-12-21, expiry date 2027-12-21",
+            "nothing was renewed",
+        ),
+    ],
+)
+def test_a_grant_ended_before_the_paid_renewal_ran_states_what_whmcs_shows_now(
+    seen: dict[str, Any], shows: str, not_said: str
+):
+    """Issue 16, seventh break round H2/H3: the staff task written when the grant ended before the paid renewal
+    ran said from memory that nothing was renewed and the owner's invoice still billed it; it states what WHMCS
+    shows when it is written, and the agency gets one email."""
+    decided = grant_ended_before_it_ran(**seen)
+    [task] = [a for a in decided.actions if a.kind == "client_note"]
+    said = body(task, "en")
+    assert shows in said and not_said not in said, said
+    assert [a.kind for a in decided.actions].count("email") == 1, decided.actions

@@ -185,25 +185,6 @@ BILLING = define(
         service=1,
     ),
     grant_spec(
-        "delegation.renewal_grant_ended_note",
-        "text",
-        "staff",
-        {
-            "grant": "text",
-            "invoice": "text",
-            "owner_invoice": "text",
-            "service": "service",
-            "domain": "domain",
-            "status": "text",
-        },
-        "Staff task (sticky note on the delegate's account): the delegate paid a renewal, but its grant ended "
-        "(`status` revoked or expired) before the renewal was applied: nothing was renewed; refund or credit.",
-        invoice="1043",
-        owner_invoice="1012",
-        service=1,
-        status="revoked",
-    ),
-    grant_spec(
         "delegation.renewal_owner_paid",
         "email",
         "client",
@@ -323,7 +304,7 @@ BILLING = define(
         "the bridge did not renew the service or domain, because of what WHMCS showed when it was to be settled "
         '(`why`: "ended", the item `status` cancelled or gone; "owner invoice", the owner\'s invoice '
         '`owner_status`; "renewed", its next due date moved meanwhile; "line gone"; "amount", the owner\'s line now `owner_line`, not the `amount` invoiced; '
-        '"grant ended", paid after the grant ended; "rejected", staff rejected its action; "registrar unknown", staff rejected an interrupted domain renewal '
+        '"grant ended", the grant ended before it was renewed; "rejected", staff rejected its action; "registrar unknown", staff rejected an interrupted domain renewal '
         'whose DomainRenew call may have reached the registrar; "cancelled", the delegate\'s invoice cancelled). '
         "The task states "
         "what WHMCS shows now (the item's status, next due date `due`, a domain's `expiry`, each invoice's "

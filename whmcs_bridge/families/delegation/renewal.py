@@ -64,7 +64,6 @@ from whmcs_bridge.families.delegation.renewal_scope import (
 from whmcs_bridge.families.delegation.renewal_tasks import (
     delegate_part_paid,
     needs_staff,
-    not_applied,
     not_settled,
     owner_paid_part_first,
     owner_part_paid,
@@ -451,7 +450,11 @@ def renewal_applied(grant: dict[str, Any], data: dict[str, Any], now: datetime) 
     if data.get("status") == "cancelled" and data.get("paid"):
         return owner_part_paid(grant, renewal, data, now)
     if data.get("status") == "cancelled" and grant.get("status") != "active":
-        return not_applied(grant, renewal, now)
+        # Its grant ended before it ran: nothing more is done for it, and what staff and the delegate are told is
+        # what WHMCS shows now (a try killed mid-way may have changed the owner's invoice; staff may have renewed
+        # it by hand), read first (renewal_read, "paid ended"), never what the bridge remembers.
+        renewal.update(status=ENDED, stopped=at)
+        return Decision(state=grant, actions=[read_now(grant, renewal, "paid ended")], refs=grant_refs(grant))
     why = str(data.get("why") or "")
     if data.get("status") == "cancelled" and why and why != OWNER_PAID:
         return not_settled(grant, renewal, why, dict(data.get("seen") or {}), now, "needs staff")
@@ -560,7 +563,7 @@ def renewal_read(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> 
         return not_settled(grant, renewal, registrar_unknown(renewal, data) or "rejected", data, now, "needs staff")
     if why == "cancelled" and status == "cancelled" and Decimal(str(data.get("delegate_paid") or "0")) > 0:
         return not_settled(grant, renewal, "cancelled", data, now, "cancelled")
-    if why == "paid ended" and status == ENDED:  # paid after the grant ended, before its cancellation reached WHMCS
+    if why == "paid ended" and status == ENDED:  # paid after the grant ended, or before it but not yet renewed
         return not_settled(grant, renewal, ENDED, data, now, ENDED)
     if why == "paid withdrawn" and status == WITHDRAWN:  # paid before its cancellation reached WHMCS
         late = unsettled(settle_spec(renewal), data) or str(renewal.get("why") or "owner invoice")

@@ -1,7 +1,7 @@
 """How a delegated renewal ends in a person's hands (pure): the staff tasks (sticky notes) and what the delegate
-is told when the bridge cannot settle a renewal itself: both paid, the grant ended before it was applied, the
-owner's line and WHMCS's service disagree on the period, a part payment on either invoice, or what WHMCS shows when
-the delegate's payment is settled is not what was invoiced (not_settled)."""
+is told when the bridge cannot settle a renewal itself: both paid, the owner's line and WHMCS's service disagree on
+the period, a part payment on either invoice, or what WHMCS shows when the delegate's payment is settled is not what
+was invoiced, or its grant ended before it was (not_settled)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from whmcs_bridge.families.delegation.grants import FAMILY, about_grant, act, grant_refs, note, notice
-from whmcs_bridge.families.delegation.renewal_scope import ENDED, OWNER_PAID, item_of, renewed
+from whmcs_bridge.families.delegation.renewal_scope import OWNER_PAID, item_of, renewed
 from whmcs_bridge.model import Decision, action_key, as_int, message
 
 
@@ -85,36 +85,6 @@ def not_settled(
         actions=[
             act(grant, "client_note", f"renew:{n}:unsettled", task, grant["delegate"]),
             act(grant, "email", f"renew:{n}:unsettled-told", notice(grant["delegate"], told), grant["delegate"]),
-        ],
-        refs=grant_refs(grant),
-    )
-
-
-def not_applied(grant: dict[str, Any], renewal: dict[str, Any], now: datetime) -> Decision:
-    """The delegate paid, but its grant ended before the renewal was applied: nothing is renewed; staff refund
-    or credit the delegate (a sticky note on its account), the owner's invoice still billing the service; the
-    delegate is told what becomes of its payment."""
-    n, at = renewal["n"], now.isoformat(timespec="seconds")
-    renewal.update(status=ENDED, stopped=at)
-    grant["history"].append({"at": at, "what": f"renewal {n} paid but not applied: the grant ended", "by": "bridge"})
-    facts = about_grant(
-        grant,
-        invoice=str(renewal["delegate_invoice"]),
-        owner_invoice=str(renewal.get("owner_invoice") or ""),
-        **renewed(renewal),
-        status=str(grant.get("status")),
-    )
-    task = message("delegation.renewal_grant_ended_note", **facts)
-    note_params = note(task, sticky=True, client_id=grant["delegate"])
-    about = about_grant(
-        grant, invoice=str(renewal["delegate_invoice"]), paid=str(renewal["amount"]), **renewed(renewal)
-    )
-    told = message("delegation.renewal_unsettled", **about, why="grant ended", status="")
-    return Decision(
-        state=grant,
-        actions=[
-            act(grant, "client_note", f"renew:{n}:grant-ended", note_params, grant["delegate"]),
-            act(grant, "email", f"renew:{n}:grant-ended-told", notice(grant["delegate"], told), grant["delegate"]),
         ],
         refs=grant_refs(grant),
     )
