@@ -89,6 +89,11 @@ AS_INVOICED = {"status": "Active", "due": "2026-12-21", "owner_status": "Unpaid"
         ({"due": "2027-01-21"}, "renewed"),  # staff moved the date: not renewed again, no owner payment named
         ({"owner_status": "Cancelled"}, "owner invoice"),
         ({"owner_status": "Refunded"}, "owner invoice"),
+        # Seventh break round M2: settled only from an Unpaid owner's invoice (GetInvoice `status`,
+        # DD:api-reference/getinvoice.md); one in collections, pending a payment or a draft is staff's.
+        ({"owner_status": "Collections"}, "owner invoice"),
+        ({"owner_status": "Payment Pending"}, "owner invoice"),
+        ({"owner_status": "Draft"}, "owner invoice"),
         ({"owner_paid": "5.00"}, "owner part paid"),
         ({"owner_line": None}, "line gone"),
         ({"owner_line": "9.95"}, "amount"),  # H4: staff lowered the owner's line

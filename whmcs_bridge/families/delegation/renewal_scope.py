@@ -30,13 +30,14 @@ OWNER_PAID = "owner paid"
 
 def unsettled(expect: dict[str, Any], now: dict[str, Any]) -> str | None:
     """Why the delegate's payment cannot renew the item as it was invoiced, from what WHMCS says now (`now`:
-    reads.renewal_now), or None when it can: the item cancelled or gone ("ended"); the
-    owner's invoice paid (OWNER_PAID: both paid), or its due date moved otherwise ("renewed"); the owner's invoice cancelled, refunded or gone ("owner
-    invoice"), part paid ("owner part paid"), no longer billing the line ("line gone") or billing another amount
-    for it than the delegate was invoiced ("amount"). `expect`: the renewal's `from` (the due date invoiced),
-    `amount` and `owner_invoice`; `resumed` when an earlier try of the renewal may have run its first write
-    (WHMCS answered after the timeout): the owner's invoice cancelled with nothing paid on it, or the line gone
-    from it, is then what that try did (executor/billing_kinds.py _line_off), and the renewal goes on."""
+    reads.renewal_now), or None when it can: the item cancelled or gone ("ended"); the owner's invoice paid
+    (OWNER_PAID: both paid), or its due date moved otherwise ("renewed"); the owner's invoice anything but Unpaid
+    (cancelled, refunded, gone, in collections, pending a payment: "owner invoice"), part paid ("owner part paid"),
+    no longer billing the line ("line gone") or billing another amount for it than the delegate was invoiced
+    ("amount"). `expect`: the renewal's `from` (the due date invoiced), `amount` and `owner_invoice`; `resumed` when
+    an earlier try of the renewal may have run its first write (WHMCS answered after the timeout): the owner's
+    invoice cancelled with nothing paid on it, or the line gone from it, is then what that try did
+    (executor/billing_kinds.py _line_off), and the renewal goes on."""
     if str(now.get("status")) in ENDED_ITEM:
         return "ended"
     if now.get("owner_status") == "Paid":
@@ -47,7 +48,7 @@ def unsettled(expect: dict[str, Any], now: dict[str, Any]) -> str | None:
         return None
     paid = Decimal(str(now.get("owner_paid") or "0"))
     own_edit = bool(expect.get("resumed")) and paid == 0
-    if now.get("owner_status") not in STILL_OPEN:
+    if now.get("owner_status") != "Unpaid":  # in collections, pending a payment, a draft: staff's, not the bridge's
         return None if own_edit and now.get("owner_status") == "Cancelled" else "owner invoice"
     if paid > 0:
         return "owner part paid"
