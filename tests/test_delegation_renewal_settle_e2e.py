@@ -276,3 +276,25 @@ def action_status(world: World, key: str) -> str:
         entry = outbox.by_key(db, key)
     assert entry is not None
     return entry.status
+
+
+def test_a_renewal_invoice_cancelled_by_mistake_then_paid_settles_and_blocks_a_second_one(world: World):
+    """Seventh break round H1: staff cancelled the agency's renewal invoice by mistake, set it back to Unpaid, and
+    the agency paid it: the payment renewed nothing, told nobody, and a new request was invoiced again. The
+    payment settles the renewal (WHMCS shows the owner's line still due), and a new request is refused while
+    WHMCS shows an earlier renewal invoice of the item open."""
+    sandbox = world.sandbox
+    invoice = owner_invoice(world)
+    before = due(world)
+    grant_id, invoices = asked(world)
+    sandbox.post("UpdateInvoice", invoiceid=invoices[0]["id"], status="Cancelled")
+    world.settle(4)
+    sandbox.post("UpdateInvoice", invoiceid=invoices[0]["id"], status="Unpaid")
+    world.run("delegations", "renew", grant_id, "--by", "lena")
+    world.settle(4)
+    assert len(agency_invoices(world)) == 1, agency_invoices(world)
+    assert f"invoice #{invoices[0]['id']}" in world.run("delegations", "show", grant_id).output
+    pay(world, invoices[0]["id"], "CARD-H1")
+    later_ticks(world)
+    assert due(world) == next_month(before)
+    assert sandbox.rows("invoices", id=invoice["id"])[0]["status"] == "Cancelled"

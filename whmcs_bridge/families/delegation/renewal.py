@@ -50,6 +50,7 @@ from whmcs_bridge.families.delegation.renewal_scope import (
     STILL_OPEN,
     being_invoiced,
     blocking,
+    closed_here,
     elsewhere,
     held,
     item_of,
@@ -76,6 +77,8 @@ OUTCOME = "DelegationRenewalApplied"  # how the executor tells the rules the ren
 # Account, One Time) do not renew.
 # A renewal whose unpaid invoice the bridge withdrew, WHMCS showing it can no longer be settled as invoiced.
 WITHDRAWN = "withdrawn"
+# A renewal whose delegate's invoice WHMCS cancelled or refunded: paid again (staff reopened it), WHMCS is read.
+REOPENED = ("cancelled", "refunded")
 CYCLES = {"Monthly": 1, "Quarterly": 3, "Semi-Annually": 6, "Annually": 12, "Biennially": 24, "Triennially": 36}
 
 
@@ -126,6 +129,7 @@ def renew(
     busy = being_invoiced(kind, wanted, pending)
     if busy is not None:
         return refused(grant, renewal, busy, now, "delegation.renewal_already_open", invoice="")
+    pending += closed_here(grant, kind, wanted)  # WHMCS, not memory, says whether they are closed
     find = act(
         grant,
         "find_open_invoice",
@@ -339,35 +343,12 @@ def delegate_invoice(grant: dict[str, Any], renewal: dict[str, Any], kind: str, 
         grant, invoice=str(invoice), owner_invoice=str(renewal.get("owner_invoice") or ""), **renewed(renewal)
     )
     if kind == "InvoicePaid" and renewal["status"] == "invoiced":
-        renewal.update(status="paid", paid=at)
-        grant["history"].append(
-            {"at": at, "what": f"renewal {n} paid by the delegate (invoice #{invoice})", "by": "bridge"}
-        )
-        what, item = item_of(renewal)
-        params = {
-            f"{what}_id": item,
-            "from": renewal["due"],
-            "until": renewal["until"],
-            "owner_invoice": renewal["owner_invoice"],
-            "line_id": renewal["line"],
-            "outcome_to": OUTCOME,
-        }
-        if what == "domain":
-            params["years"] = renewal.get("years") or 1
-        apply = act(
-            grant,
-            f"renew_{what}",
-            f"renew:{n}:apply",
-            params,
-            grant["owner"],
-            # Its grant ended meanwhile: not at all; the rules hear it and ask staff.
-            # Settled only as invoiced, as WHMCS has things when it runs (also when staff approve it after it
-            # parked): the item cancelled, renewed meanwhile (the owner paid too), the owner's invoice cancelled,
-            # part paid or its line changed: nothing renewed; the rules hear what WHMCS says and ask staff.
-            guard=while_active(grant, renewal_settles=settle_spec(renewal)),
-        )
-        renewal["action"] = apply.key
-        return Decision(state=grant, actions=[apply], refs=grant_refs(grant))
+        return settle(grant, renewal, now)
+    if kind == "InvoicePaid" and renewal["status"] in REOPENED:
+        # Staff cancelled the invoice (or refunded it), set it back to Unpaid, and the delegate paid it: the payment
+        # is never ignored; WHMCS is read (renewal_read, "paid cancelled"): settled if the owner's line is still
+        # due, else a staff task and the delegate told.
+        return Decision(state=grant, actions=[read_now(grant, renewal, "paid cancelled")], refs=grant_refs(grant))
     if kind == "InvoicePaid" and renewal["status"] == ENDED:
         # Paid after its grant ended, before the cancellation reached WHMCS: nothing is renewed for a grant that
         # ended; WHMCS is read for what was paid (renewal_read): staff's refund task and the delegate told.
@@ -399,6 +380,41 @@ def delegate_invoice(grant: dict[str, Any], renewal: dict[str, Any], kind: str, 
             refs=grant_refs(grant),
         )
     return Decision(state=grant)
+
+
+def settle(grant: dict[str, Any], renewal: dict[str, Any], now: datetime) -> Decision:
+    """The delegate's invoice paid: the renewal's action, guarded to settle only as invoiced while the grant is
+    active."""
+    n, at, invoice = renewal["n"], now.isoformat(timespec="seconds"), renewal["delegate_invoice"]
+    renewal.update(status="paid", paid=at)
+    grant["history"].append(
+        {"at": at, "what": f"renewal {n} paid by the delegate (invoice #{invoice})", "by": "bridge"}
+    )
+    what, item = item_of(renewal)
+    params = {
+        f"{what}_id": item,
+        "from": renewal["due"],
+        "until": renewal["until"],
+        "owner_invoice": renewal["owner_invoice"],
+        "line_id": renewal["line"],
+        "outcome_to": OUTCOME,
+    }
+    if what == "domain":
+        params["years"] = renewal.get("years") or 1
+    apply = act(
+        grant,
+        f"renew_{what}",
+        f"renew:{n}:apply",
+        params,
+        grant["owner"],
+        # Its grant ended meanwhile: not at all; the rules hear it and ask staff.
+        # Settled only as invoiced, as WHMCS has things when it runs (also when staff approve it after it
+        # parked): the item cancelled, renewed meanwhile (the owner paid too), the owner's invoice cancelled,
+        # part paid or its line changed: nothing renewed; the rules hear what WHMCS says and ask staff.
+        guard=while_active(grant, renewal_settles=settle_spec(renewal)),
+    )
+    renewal["action"] = apply.key
+    return Decision(state=grant, actions=[apply], refs=grant_refs(grant))
 
 
 def owner_paid_first(grant: dict[str, Any], renewal: dict[str, Any], now: datetime) -> Decision:
@@ -565,6 +581,11 @@ def renewal_read(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> 
         return not_settled(grant, renewal, "cancelled", data, now, "cancelled")
     if why == "paid ended" and status == ENDED:  # paid after the grant ended, or before it but not yet renewed
         return not_settled(grant, renewal, ENDED, data, now, ENDED)
+    if why == "paid cancelled" and status in REOPENED and not renewal.get("why"):
+        late = ENDED if grant.get("status") != "active" else unsettled(settle_spec(renewal), data)
+        if late is None and status == "cancelled":  # a refunded one was applied once: its action is spent
+            return settle(grant, renewal, now)
+        return not_settled(grant, renewal, late or "renewed", data, now, "needs staff")
     if why == "paid withdrawn" and status == WITHDRAWN:  # paid before its cancellation reached WHMCS
         late = unsettled(settle_spec(renewal), data) or str(renewal.get("why") or "owner invoice")
         return not_settled(grant, renewal, late, data, now, "needs staff")

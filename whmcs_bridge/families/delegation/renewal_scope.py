@@ -109,15 +109,37 @@ def refusal(grant: dict[str, Any], item: int, kind: str = "service") -> str | No
 
 
 def elsewhere(others: Iterable[dict[str, Any]], grant: dict[str, Any], kind: str, item: int) -> list[dict[str, Any]]:
-    """The open renewals of the same item through the owner's other grants, as the bridge remembers them:
+    """The open renewals of the same item through the owner's other grants, as the bridge remembers them, and
+    those it closed unapplied whose invoice WHMCS is asked about (asked_of_whmcs):
     [{"grant", "n", "invoice" (None while it is being invoiced), "status"}]."""
     return [
         {"grant": g["id"], "n": r["n"], "invoice": r.get("delegate_invoice"), "status": r["status"]}
         for g in others
         if g.get("id") != grant.get("id") and g.get("owner") == grant.get("owner")
         for r in g.get("renewals") or []
-        if item_of(r) == (kind, item) and r["status"] in OPEN
+        if item_of(r) == (kind, item) and asked_of_whmcs(r)
     ]
+
+
+# A renewal that is over for the bridge whatever WHMCS says of its invoice: applied, refunded, or never invoiced.
+SETTLED = ("renewed", "refunded", "refused", "nothing to renew")
+
+
+def closed_here(grant: dict[str, Any], kind: str, item: int) -> list[dict[str, Any]]:
+    """This grant's earlier renewals of the item the bridge remembers as closed without being applied (its invoice
+    cancelled, withdrawn, or paid and left to staff), whose invoice WHMCS is asked about before another is issued:
+    staff may have set a cancelled one back to Unpaid (issue 16, seventh break round H1)."""
+    return [
+        {"grant": grant.get("id"), "n": r["n"], "invoice": r["delegate_invoice"], "status": r["status"]}
+        for r in grant.get("renewals") or []
+        if item_of(r) == (kind, item) and r["status"] not in OPEN and asked_of_whmcs(r)
+    ]
+
+
+def asked_of_whmcs(renewal: dict[str, Any]) -> bool:
+    """Whether a renewal's invoice may still keep its item's renewal open: one under way, or one the bridge closed
+    unapplied whose invoice WHMCS may show unpaid (reopened by staff) or paid."""
+    return renewal["status"] in OPEN or (bool(renewal.get("delegate_invoice")) and renewal["status"] not in SETTLED)
 
 
 def being_invoiced(kind: str, item: int, pending: list[dict[str, Any]]) -> str | None:
@@ -169,9 +191,7 @@ def ticket_refusal(
     return refusal(grant, wanted, kind) or being_invoiced(kind, wanted, elsewhere(others, grant, kind, wanted))
 
 
-def one_subject(
-    choices: list[dict[str, Any]], asked: Any
-) -> tuple[dict[str, Any] | None, str | None]:
+def one_subject(choices: list[dict[str, Any]], asked: Any) -> tuple[dict[str, Any] | None, str | None]:
     """The one service or domain a ticket's [renew] renews (of `choices`, the renewable subjects the writer was
     verified for on the ticket), or why none, as one sentence: [renew service 110] / [renew domain 11] names it by
     WHMCS type and id; a plain [renew] needs exactly one (a hosting and a domain of one name are two)."""
