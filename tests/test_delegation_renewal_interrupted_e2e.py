@@ -95,3 +95,25 @@ def test_a_registrar_call_whmcs_cannot_confirm_is_not_sent_again_silently(slow_w
     [task] = staff_tasks(world, 10)
     assert "DomainRenew" in task["note"] and "may have" in task["note"], task["note"]
     assert registrar_calls(world) == 1
+
+
+@pytest.mark.parametrize("moved", ["month", "two years"])
+def test_an_expiry_moved_by_other_than_the_years_paid_parks(slow_world: World, tmp_path: Path, moved: str):
+    """Seventh break round M1: any later expiry date was taken as the registrar's renewal of the years paid. Only
+    an expiry moved by exactly the years paid from the one recorded before the call is; any other change parks,
+    saying the registrar call may have been sent, with the dates. The registrar is asked once."""
+    world = slow_world
+    [domain] = world.sandbox.rows("domains", id=11)
+    key = killed_while_renewing(world, tmp_path)
+    year, month = int(domain["expirydate"][:4]), int(domain["expirydate"][5:7])
+    later = (
+        f"{year + (month == 12)}-{month % 12 + 1:02d}-01"
+        if moved == "month"
+        else f"{year + 2}{domain['expirydate'][4:]}"
+    )
+    world.sandbox.post("UpdateClientDomain", domainid=11, expirydate=later)
+    restarted(world, key)
+    [action] = parked(world)
+    said = action["error"]
+    assert "may have reached the registrar" in said and later in said and domain["expirydate"] in said, said
+    assert registrar_calls(world) == 1

@@ -219,13 +219,29 @@ def _before_renew_domain(c: Call) -> dict[str, Any]:
     return {**c.params, "seen_before": _dates(_domain_now(c))}
 
 
+def _years_on(day: str, years: int) -> str:
+    """The date `years` years after `day` (29 February on to the 28th when the year has none)."""
+    d = date.fromisoformat(day)
+    try:
+        return d.replace(year=d.year + years).isoformat()
+    except ValueError:
+        return d.replace(year=d.year + years, day=28).isoformat()
+
+
 def _registrar_renewed(c: Call, domain: Any) -> bool:
-    """Whether WHMCS shows the registrar renewed the domain since the first try began: its expiry date later than
-    the one recorded before it (WHMCS's domain sync writes the registrar's date; DomainRenew's page does not say
-    the call moves it, DD:api-reference/domainrenew.md)."""
+    """Whether WHMCS shows the registrar renewed the domain for the years paid since the first try began: its expiry
+    date exactly those years after the one recorded before it (WHMCS's domain sync writes the registrar's date;
+    DomainRenew's page does not say the call moves it, DD:api-reference/domainrenew.md)."""
     before = (c.params.get("seen_before") or {}).get("expiry")
     now = _dates(domain)["expiry"]
-    return bool(before and now and now > str(before))
+    return bool(before and now and now == _years_on(str(before), int(c.params.get("years") or 1)))
+
+
+def _expiry_moved_otherwise(c: Call, domain: Any) -> bool:
+    """Whether the expiry date WHMCS shows changed since the first try began, but not by the years paid: whose
+    change it is cannot be told (issue 16, seventh break round M1), and nothing is sent on a guess."""
+    before = c.params.get("seen_before") or {}
+    return bool(before) and _dates(domain)["expiry"] != before.get("expiry") and not _registrar_renewed(c, domain)
 
 
 def _run_renew_domain(c: Call) -> Result:
@@ -240,6 +256,8 @@ def _run_renew_domain(c: Call) -> Result:
     invoice, billed = _domain_line(c)
     left = _line_off(c, invoice, billed)
     domain = _domain_now(c)
+    if _expiry_moved_otherwise(c, domain):
+        raise ActionError(_unknown_renew_domain(c))
     if domain.nextduedate is not None and domain.nextduedate.isoformat() == str(p["from"]):
         if not _registrar_renewed(c, domain):
             c.api.renew_domain(domain.id, int(p["years"]))
@@ -259,6 +277,8 @@ def _observe_renew_domain(c: Call) -> Observed:
         return False  # the owner's own payment renewed it: not this action's effect
     if moved:
         return {"nextduedate": str(c.params["until"])}
+    if domain is not None and _expiry_moved_otherwise(c, domain):
+        return None
     if domain is not None and _registrar_renewed(c, domain):
         return False
     invoice, billed = _domain_line(c)
@@ -271,6 +291,8 @@ def _unknown_renew_domain(c: Call) -> str:
     now = _dates(domain) if domain is not None else {"expiry": None, "due": None}
     before = c.params.get("seen_before") or {}
     same = " (as before the call)" if before and before == now else ""
+    if before and before.get("expiry") != now["expiry"]:
+        same = f" (before the call: expiry date {before.get('expiry') or 'none'}, {c.params.get('years') or 1} year(s) paid)"
     return (
         f"interrupted while renewing domain #{c.params['domain_id']}: the DomainRenew call may have reached the "
         f"registrar, which WHMCS does not show; WHMCS shows now expiry date {now['expiry'] or 'none'} and next due "
