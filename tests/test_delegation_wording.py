@@ -11,7 +11,7 @@ import pytest
 from tests.test_delegation_rules import NOW, RULES, body, event, grant_command, granted, shown, state_of
 from whmcs_bridge.families.delegation import renewal, renewal_tasks
 from whmcs_bridge.families.delegation.digest import digest
-from whmcs_bridge.families.delegation.rules import decide_all
+from whmcs_bridge.families.delegation.rules import decide_all, page_link
 
 
 def grant_command_whole() -> Any:
@@ -199,3 +199,17 @@ def test_a_grant_ended_before_the_paid_renewal_ran_states_what_whmcs_shows_now(
     said = body(task, "en")
     assert shows in said and not_said not in said, said
     assert [a.kind for a in decided.actions].count("email") == 1, decided.actions
+
+
+def test_the_owner_is_not_offered_to_end_an_access_that_already_ended():
+    """Seventh break round LOW: the renewal ran, then the grant was revoked before its outcome was heard; the
+    owner's "paid by your agency" email offered the one-click link to end the agency's access, already ended."""
+    grant, _ = domain_renewal()
+    grant["status"] = "revoked"
+    done = renewal.renewal_applied(grant, {"status": "done", "action_key": "renew-key"}, NOW)
+    assert done is not None
+    [email] = [a for a in done.actions if a.kind == "email"]
+    linked = page_link(email, grant, RULES)
+    assert "footer" not in linked.params and "consent" not in linked.params, linked.params
+    active = page_link(email, {**grant, "status": "active"}, RULES)
+    assert "consent" in active.params

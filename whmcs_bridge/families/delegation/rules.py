@@ -149,8 +149,8 @@ def page_link(action: Action, grant: dict[str, Any], rules: DelegationSection) -
         if action.client_id == grant.get("delegate")
         else None
     )
-    if side is None:
-        return action
+    if side is None or (side == "owner" and grant.get("status") in ("revoked", "expired")):
+        return action  # an owner is not offered to end, with one click, an access that already ended
     consent = {
         "purpose": f"delegation-{side}",
         "subject": str(action.client_id),
