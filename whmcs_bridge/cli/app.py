@@ -85,7 +85,7 @@ def main(ctx: click.Context, config_path: str | None, verbose: int, log_format: 
 def check(obj: Context, online: bool, as_json: bool) -> None:
     """Validate the configuration file (exit 0 valid, 2 invalid; see the README's exit codes); warn on stderr
     when the signing key lies within reach of whoever can edit the state database, or when its fingerprint is
-    not pinned (state.key_fingerprint); exit 1 when the key is not the pinned one."""
+    not pinned (state.key_fingerprint); exit 3 when the key is not the pinned one."""
     try:
         config = obj.config()
     except ConfigError as exc:
@@ -111,8 +111,9 @@ def check(obj: Context, online: bool, as_json: bool) -> None:
     )
     if not as_json:
         echo_check(summary)
-    if pin.error:  # another key than the pinned one signs from now on: what it signs is not vouched for
-        raise BridgeError(pin.error, detail=summary)
+    if pin.error:  # nothing signs with a key that is not the pinned one (or the one the log was signed with)
+        pin.error.detail = summary
+        raise pin.error
     if online:
         try:
             check_online(config, summary, as_json)

@@ -10,7 +10,16 @@ import click
 
 from whmcs_bridge import readable
 from whmcs_bridge import staff as shared_staff
-from whmcs_bridge.cli.common import ID, JSON_LIST, JSON_OBJECT, Context, echo_json, existing_state, user_errors
+from whmcs_bridge.cli.common import (
+    ID,
+    JSON_LIST,
+    JSON_OBJECT,
+    Context,
+    echo_json,
+    existing_state,
+    open_state,
+    user_errors,
+)
 from whmcs_bridge.clock import utcnow
 from whmcs_bridge.errors import AuditChainError, BridgeError, EnvironmentProblem
 from whmcs_bridge.evidence import anchor, keys
@@ -212,9 +221,9 @@ def audit_anchor(obj: Context) -> None:
     """Sign the chain's head now and write it into WHMCS's activity log (the daemon does this after each
     case decision and at least daily)."""
     config = obj.config()
-    with Database(existing_state(config), migrate=False) as db:
+    with open_state(config, migrate=False) as db:
         if db.signer is None:
-            raise keys.missing(db.path)
+            raise db.refused or keys.missing(db.path)
         point = anchor.anchor(db, WhmcsApi.from_config(config), utcnow(), "staff")
     where = f"WHMCS activity-log entry {point.anchor_id}" if point.anchor_id else "WHMCS (its entry was not found back)"
     click.echo(f"audit chain anchored: {point.count} entries, head {point.hash[:16]}…, in {where}")
@@ -232,7 +241,7 @@ def audit_show(
     obj: Context, client_id: int | None, case_id: str | None, action: str | None, limit: int | None, as_json: bool
 ) -> None:
     """List audit entries, oldest first."""
-    with Database(existing_state(obj.config())) as db:
+    with open_state(obj.config()) as db:
         found = list(audit_log.entries(db, client_id=client_id, case_id=case_id, action=action, limit=limit))
     if as_json:
         echo_json([entry.__dict__ for entry in found])

@@ -11,6 +11,7 @@ import stat
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -186,18 +187,52 @@ def pin_problem(fingerprint: str, pinned: str | None, config: Path) -> str | Non
     )
 
 
+@dataclass(frozen=True)
+class KeyPin:
+    """`state.key_fingerprint` and the configuration file that sets it: what a loaded key must be to sign."""
+
+    fingerprint: str
+    config: Path
+
+
+def pin_of(config: Any) -> KeyPin | None:
+    """The configuration's pin, None when nothing is pinned."""
+    pinned = config.state.key_fingerprint
+    return KeyPin(pinned, config.source) if pinned else None
+
+
+def not_pinned(path: Path, fingerprint: str, pin: KeyPin) -> KeyProblem:
+    """The one sentence for a key file that is not the pinned key: nothing is signed with it (issue 17, H1)."""
+    return KeyProblem(
+        f"the signing key {path} is {fingerprint}, not the key pinned in the configuration ({pin.fingerprint}, "
+        f"state.key_fingerprint in {pin.config}): nothing is signed with it; put the pinned key back from your "
+        "backup, or, if the key was replaced on purpose with `whmcs-bridge audit key --new`, set "
+        f"state.key_fingerprint to {fingerprint}"
+    )
+
+
 def not_the_signer(path: Path, fingerprint: str, signer: str, pinned: str | None, config: Path) -> str:
     """The one sentence for a signing key that is not the one the audit log's head was signed with (the key
-    file replaced, the chain left as it was): a key problem, not rows tampered with, so no row is blamed."""
-    if pinned is not None and fingerprint != pinned:
-        expected = f"{pinned}, the key pinned in the configuration (state.key_fingerprint in {config})"
+    file replaced, the chain left as it was): a key problem, not rows tampered with, so no row is blamed. It
+    never recommends a key other than the pinned one (issue 17, H1)."""
+    if pinned is not None and fingerprint == pinned:  # the pinned key is in place; the log names another
+        return (
+            f"audit chain NOT verified: its head is signed with {signer}, not {pinned}, the key pinned in the "
+            f"configuration (state.key_fingerprint in {config}), which the signing key {path} is, so no row was "
+            "checked: rows were signed with a key that is not the pinned one; do not put that key back: restore "
+            "the state database from a backup made before it signed and compare with `audit verify --against-whmcs`"
+        )
+    if pinned is not None:
+        also = " and the key the audit log was signed with" if signer == pinned else f" (the log names {signer})"
+        expected = f"{pinned}, the key pinned in the configuration (state.key_fingerprint in {config}){also}"
+        put_back = f"the pinned key ({pinned})"
     else:
-        pin = " (the pin names it too: was it changed with the key?)" if pinned else ""
-        expected = f"{signer}, the key the audit log was signed with{pin}"
+        expected = f"{signer}, the key the audit log was signed with"
+        put_back = f"the key the log was signed with ({signer})"
     return (
         f"audit chain NOT verified: the signing key {path} is {fingerprint}, not {expected}, so no row was "
-        f"checked: the key file was replaced; put the key the log was signed with ({signer}) back from your "
-        "backup, or check with its public half (--public-key FILE)"
+        f"checked: the key file was replaced; put {put_back} back from your backup, or check with its public "
+        "half (--public-key FILE)"
     )
 
 
@@ -208,7 +243,7 @@ class PinReport:
 
     fingerprint: str | None = None
     warning: str | None = None
-    error: str | None = None
+    error: BridgeError | None = None
 
 
 def pin_report(path: Path, pinned: str | None, config: Path) -> PinReport:
@@ -220,9 +255,8 @@ def pin_report(path: Path, pinned: str | None, config: Path) -> PinReport:
     if key is None:
         return PinReport()
     fingerprint = key.fingerprint
-    problem = pin_problem(fingerprint, pinned, config)
-    if problem:
-        return PinReport(fingerprint, error=f"the signing key {path} is {problem}")
+    if pinned is not None and fingerprint != pinned:
+        return PinReport(fingerprint, error=not_pinned(path, fingerprint, KeyPin(pinned, config)))
     if pinned is None:
         return PinReport(
             fingerprint,
