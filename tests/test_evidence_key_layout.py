@@ -139,3 +139,31 @@ def test_audit_key_out_refuses_an_existing_file(tmp_path: Path):
     assert code == 0 and b"PUBLIC KEY" in (tmp_path / "bridge-key.pem").read_bytes()
     assert stat.S_IMODE((tmp_path / "bridge-key.pem").stat().st_mode) & 0o077 in (0, 0o044, 0o004, 0o040)
 
+
+def signed_chain(config: Path) -> str:
+    """One row recorded by the bridge, which signs its head; the fingerprint of the key that did."""
+    with Database(config.parent / "state.db") as db:
+        audit.append(db, "escalation.notice_sent", client_id=1)
+        assert db.signer is not None
+        return db.signer.fingerprint
+
+
+def test_check_and_audit_key_name_the_key_the_log_was_signed_with_not_a_swapped_one(tmp_path: Path):
+    """From the issue-17 outside test (M1): unpinned, with the key file swapped for B under a log whose head names
+    A, `check` exited 0 and told staff to pin B, and `audit key` said "pin it: ... B"."""
+    config = write_config(tmp_path)
+    bridge = signed_chain(config)
+    other = keys.SigningKey.generate()
+    put_key(config, other)
+    said = (
+        f"the signing key {tmp_path / keys.KEY_FILE} is {other.fingerprint}, not {bridge}, the key the audit log "
+        "was signed with: the key file was replaced; put the key the log was signed with back from your backup, "
+        f"then pin that one: `key_fingerprint: {bridge}` under `state:` in {config}"
+    )
+    code, out, err = run(config, "check")
+    assert code == 3 and f"error: {said}\n" in err, err
+    assert f"key_fingerprint: {other.fingerprint}" not in out + err, err
+    code, out, err = run(config, "audit", "key")
+    assert code == 0 and f"fingerprint: {other.fingerprint}" in out and f"warning: {said}\n" in err, err
+    assert f"key_fingerprint: {other.fingerprint}" not in out + err, out + err
+

@@ -18,6 +18,7 @@ from whmcs_bridge.cli.common import (
     JSON_LIST,
     JSON_OBJECT,
     Context,
+    chain_signer,
     echo_json,
     existing_state,
     fail,
@@ -85,7 +86,8 @@ def main(ctx: click.Context, config_path: str | None, verbose: int, log_format: 
 def check(obj: Context, online: bool, as_json: bool) -> None:
     """Validate the configuration file (exit 0 valid, 2 invalid; see the README's exit codes); warn on stderr
     when the signing key lies within reach of whoever can edit the state database, or when its fingerprint is
-    not pinned (state.key_fingerprint); exit 3 when the key is not the pinned one."""
+    not pinned (state.key_fingerprint); exit 3 when the key is not the pinned one, or not the one the audit
+    log was signed with."""
     try:
         config = obj.config()
     except ConfigError as exc:
@@ -105,7 +107,8 @@ def check(obj: Context, online: bool, as_json: bool) -> None:
         "message_notes": list(obj.catalogue.notes),
         "key_warning": keys.exposure(keys.key_path(config.state.path), config.state.path),
     }
-    pin = keys.pin_report(keys.key_path(config.state.path), config.state.key_fingerprint, config.source)
+    path, pinned = keys.key_path(config.state.path), config.state.key_fingerprint
+    pin = keys.pin_report(path, pinned, config.source, chain_signer(config))
     summary.update(
         key_fingerprint=pin.fingerprint, key_pinned=config.state.key_fingerprint, key_pin_warning=pin.warning
     )

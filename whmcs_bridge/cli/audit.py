@@ -15,6 +15,7 @@ from whmcs_bridge.cli.common import (
     JSON_LIST,
     JSON_OBJECT,
     Context,
+    chain_signer,
     echo_json,
     existing_state,
     open_state,
@@ -158,8 +159,18 @@ def audit_key(obj: Context, out: Path | None, new: bool, by: str | None, note: s
     exposed = keys.exposure(keys.key_path(config.state.path), config.state.path)
     if exposed:
         click.echo(f"warning: {exposed}", err=True)
+    _pin_advice(config, signer)
+
+
+def _pin_advice(config: Any, signer: keys.SigningKey) -> None:
+    """How to pin the key, or why it is not the pinned one or the one the audit log was signed with."""
     pinned = config.state.key_fingerprint
-    if pinned is None:
+    chain = chain_signer(config)
+    signed_by = chain.signed_by if chain else None
+    if pinned is None and signed_by is not None and signed_by != signer.fingerprint:  # never pin a swapped key
+        swapped = keys.not_the_log_signer(keys.key_path(config.state.path), signer.fingerprint, signed_by, config.source)
+        click.echo(f"warning: {swapped}", err=True)
+    elif pinned is None:
         click.echo(
             f"pin it: add `key_fingerprint: {signer.fingerprint}` under `state:` in {config.source} (a file the "
             "bridge's user cannot rewrite): `audit verify` then refuses a chain signed with any other key"

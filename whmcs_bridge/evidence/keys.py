@@ -236,6 +236,25 @@ def not_the_signer(path: Path, fingerprint: str, signer: str, pinned: str | None
     )
 
 
+def not_the_log_signer(path: Path, fingerprint: str, signer: str, config: Path) -> KeyProblem:
+    """The one sentence for a key file that is not the key the audit log's head names, nothing pinned: the log's
+    key is the one to put back and pin, never the file's (issue 17, M1)."""
+    return KeyProblem(
+        f"the signing key {path} is {fingerprint}, not {signer}, the key the audit log was signed with: the key "
+        "file was replaced; put the key the log was signed with back from your backup, then pin that one: "
+        f"`key_fingerprint: {signer}` under `state:` in {config}"
+    )
+
+
+@dataclass(frozen=True)
+class ChainSigner:
+    """What the state database says of its signer: the key its head names, and whether it was ever signed."""
+
+    state: Path
+    signed_by: str | None
+    signed: bool
+
+
 @dataclass(frozen=True)
 class PinReport:
     """`check`'s view of the signing key beside the database against the pin: its fingerprint, and a warning
@@ -246,8 +265,10 @@ class PinReport:
     error: BridgeError | None = None
 
 
-def pin_report(path: Path, pinned: str | None, config: Path) -> PinReport:
-    """The key at `path` against `state.key_fingerprint`; nothing to say before the first start made it."""
+def pin_report(path: Path, pinned: str | None, config: Path, chain: ChainSigner | None = None) -> PinReport:
+    """The key at `path` against `state.key_fingerprint` and against the key the audit log's head names
+    (`chain`, when there is a state database); nothing to say before the first start made it."""
+    signed_by = chain.signed_by if chain else None
     try:
         key = load(path)
     except EnvironmentProblem as exc:
@@ -257,6 +278,10 @@ def pin_report(path: Path, pinned: str | None, config: Path) -> PinReport:
     fingerprint = key.fingerprint
     if pinned is not None and fingerprint != pinned:
         return PinReport(fingerprint, error=not_pinned(path, fingerprint, KeyPin(pinned, config)))
+    if signed_by is not None and signed_by != fingerprint:
+        if pinned is not None:  # the pinned key is in place, the log names another: never recommend that one
+            return PinReport(fingerprint, error=KeyProblem(not_the_signer(path, fingerprint, signed_by, pinned, config)))
+        return PinReport(fingerprint, error=not_the_log_signer(path, fingerprint, signed_by, config))
     if pinned is None:
         return PinReport(
             fingerprint,
