@@ -167,3 +167,13 @@ def test_check_and_audit_key_name_the_key_the_log_was_signed_with_not_a_swapped_
     assert code == 0 and f"fingerprint: {other.fingerprint}" in out and f"warning: {said}\n" in err, err
     assert f"key_fingerprint: {other.fingerprint}" not in out + err, out + err
 
+
+def test_check_says_the_signing_key_is_missing_beside_a_signed_chain(tmp_path: Path):
+    """From the issue-17 outside test (M2): `check` said nothing of a signing key missing beside a signed chain."""
+    config = write_config(tmp_path)
+    bridge = signed_chain(config)
+    (tmp_path / keys.KEY_FILE).unlink()
+    code, out, err = run(config, "check")
+    assert code == 3 and "configuration is valid" in out, err
+    assert f"error: the signing key {tmp_path / keys.KEY_FILE} is missing" in err, err
+    assert f"was signed with {bridge}: restore signing-key.pem from your backup" in err, err

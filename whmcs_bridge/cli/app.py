@@ -86,8 +86,8 @@ def main(ctx: click.Context, config_path: str | None, verbose: int, log_format: 
 def check(obj: Context, online: bool, as_json: bool) -> None:
     """Validate the configuration file (exit 0 valid, 2 invalid; see the README's exit codes); warn on stderr
     when the signing key lies within reach of whoever can edit the state database, or when its fingerprint is
-    not pinned (state.key_fingerprint); exit 3 when the key is not the pinned one, or not the one the audit
-    log was signed with."""
+    not pinned (state.key_fingerprint); exit 3 when the key is not the pinned one, not the one the audit log
+    was signed with, or missing beside a signed log."""
     try:
         config = obj.config()
     except ConfigError as exc:

@@ -115,6 +115,17 @@ def missing(state_path: Path) -> KeyProblem:
     )
 
 
+def missing_beside_signed(path: Path, state_path: Path, signed_by: str | None) -> KeyProblem:
+    """The one sentence for a key missing beside a chain that was signed: restore it, never a new one by itself."""
+    by = f" with {signed_by}" if signed_by else ""
+    return KeyProblem(
+        f"the signing key {path} is missing and the audit chain of {state_path} was signed{by}: restore "
+        f"signing-key.pem from your backup into {path.parent} (mode 0600), or, if it is lost for good, make a new "
+        "one on purpose with `whmcs-bridge audit key --new --by NAME` (recorded in the chain); the bridge makes no "
+        "new key by itself for a chain that was signed"
+    )
+
+
 def load(path: Path) -> SigningKey | None:
     """The key at `path` (a link is followed), None if there is none; refused if others may read it."""
     try:
@@ -274,7 +285,8 @@ def pin_report(path: Path, pinned: str | None, config: Path, chain: ChainSigner 
     except EnvironmentProblem as exc:
         return PinReport(warning=f"the signing key was not compared with state.key_fingerprint: {exc}")
     if key is None:
-        return PinReport()
+        signed = chain is not None and chain.signed
+        return PinReport(error=missing_beside_signed(path, chain.state, signed_by) if chain and signed else None)
     fingerprint = key.fingerprint
     if pinned is not None and fingerprint != pinned:
         return PinReport(fingerprint, error=not_pinned(path, fingerprint, KeyPin(pinned, config)))

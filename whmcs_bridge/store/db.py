@@ -343,14 +343,7 @@ class Database:
         path = keys.key_path(self.path.resolve())  # beside the file itself, whatever name it is opened by
         try:
             if create and not adopt and not path.exists() and self._chain_was_signed():
-                signed_by = chain_head.fingerprint(self.conn)
-                by = f" with {signed_by}" if signed_by else ""
-                raise keys.KeyProblem(
-                    f"the signing key {path} is missing and the audit chain of {self.path} was signed{by}: "
-                    f"restore signing-key.pem from your backup into {path.parent} (mode 0600), or, if it is lost "
-                    "for good, make a new one on purpose with `whmcs-bridge audit key --new --by NAME` (recorded "
-                    "in the chain); the bridge makes no new key by itself for a chain that was signed"
-                )
+                raise keys.missing_beside_signed(path, self.path, chain_head.fingerprint(self.conn))
             if create:
                 self.signer, made = keys.load_or_create(path)
             else:
