@@ -18,7 +18,6 @@ from whmcs_bridge.cli.common import (
     JSON_LIST,
     JSON_OBJECT,
     Context,
-    chain_signer,
     echo_json,
     existing_state,
     fail,
@@ -108,7 +107,7 @@ def check(obj: Context, online: bool, as_json: bool) -> None:
         "key_warning": keys.exposure(keys.key_path(config.state.path), config.state.path),
     }
     path, pinned = keys.key_path(config.state.path), config.state.key_fingerprint
-    pin = keys.pin_report(path, pinned, config.source, chain_signer(config))
+    pin = keys.pin_report(path, pinned, config.source, keys.chain_signer(config.state.path))
     summary.update(
         key_fingerprint=pin.fingerprint, key_pinned=config.state.key_fingerprint, key_pin_warning=pin.warning
     )

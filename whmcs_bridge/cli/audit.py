@@ -15,7 +15,6 @@ from whmcs_bridge.cli.common import (
     JSON_LIST,
     JSON_OBJECT,
     Context,
-    chain_signer,
     echo_json,
     existing_state,
     open_state,
@@ -165,7 +164,7 @@ def audit_key(obj: Context, out: Path | None, new: bool, by: str | None, note: s
 def _pin_advice(config: Any, signer: keys.SigningKey) -> None:
     """How to pin the key, or why it is not the pinned one or the one the audit log was signed with."""
     pinned = config.state.key_fingerprint
-    chain = chain_signer(config)
+    chain = keys.chain_signer(config.state.path)
     signed_by = chain.signed_by if chain else None
     if pinned is None and signed_by is not None and signed_by != signer.fingerprint:  # never pin a swapped key
         swapped = keys.not_the_log_signer(keys.key_path(config.state.path), signer.fingerprint, signed_by, config.source)

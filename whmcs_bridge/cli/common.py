@@ -23,7 +23,6 @@ from whmcs_bridge.errors import BridgeError, EnvironmentProblem, StoreError
 from whmcs_bridge.evidence import keys
 from whmcs_bridge.messages import load as catalogue
 from whmcs_bridge.messages.catalogue import Catalogue
-from whmcs_bridge.store import audit as audit_log
 from whmcs_bridge.store.db import Database
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -178,19 +177,6 @@ def open_state(config: Config, **options: Any) -> Iterator[Database]:
         yield db
         if db.refused is not None:
             click.echo(f"warning: {db.refused}", err=True)
-
-
-def chain_signer(config: Config) -> keys.ChainSigner | None:
-    """The key the audit log's head names and whether the chain was ever signed (None without a readable state
-    database): what `check` and `audit key` hold the key file against."""
-    path = config.state.path
-    if not path.is_file():
-        return None
-    try:
-        with Database(path, migrate=False, signing=False) as db:
-            return keys.ChainSigner(path, audit_log.head_fingerprint(db), audit_log.was_signed(db))
-    except BridgeError:  # a database this user may not open: `check` says nothing of it, as before
-        return None
 
 
 def existing_state(config: Config) -> Path:
