@@ -445,7 +445,26 @@ def test_a_key_file_swapped_without_re_signing_is_named_as_a_key_problem_not_tam
     assert code == 1 and "chain broken" not in out and other.fingerprint in out, out
     pin(state, other.fingerprint)  # the pin follows the swapped key: the log itself says which key signed it
     code, out = verify(state)
-    assert code == 1 and f"is {other.fingerprint}, not {bridge}, the key the audit log was signed with" in out, out
+    assert code == 1 and f"head is signed with {bridge}, not {other.fingerprint}, the key pinned" in out, out
+    assert f"({bridge}) back" not in out, out
+
+
+def test_verify_never_tells_staff_to_put_back_a_key_that_is_not_the_pinned_one(state: Path):
+    """From the issue-17 outside test (H1): rows signed by a swapped-in key B while the pin named A; with A put
+    back, `audit verify` told staff to put B back, and said the pin named B too. The pinned key is the only
+    one it recommends; the rows signed with another key are what the backups and WHMCS's anchors settle."""
+    original = keys.load(state.parent / keys.KEY_FILE)
+    assert original is not None
+    bridge = original.fingerprint
+    pin(state, bridge)
+    mallory = keys.SigningKey.generate()
+    swap_key(state, mallory)
+    put_key(state, original)
+    code, out = verify(state)
+    assert code == 1 and "intact" not in out and "chain broken" not in out, out
+    assert f"head is signed with {mallory.fingerprint}, not {bridge}, the key pinned in the configuration" in out, out
+    assert f"({mallory.fingerprint}) back" not in out and "the pin names it too" not in out, out
+    assert "restore the state database from a backup" in out and "--against-whmcs" in out, out
 
 
 def test_without_a_pinned_key_verify_says_a_replaced_key_would_not_be_detected(state: Path):

@@ -113,11 +113,11 @@ def test_check_reports_a_signing_key_unpinned_or_not_the_pinned_one(tmp_path: Pa
     other = keys.SigningKey.generate().fingerprint
     config = write_config(tmp_path, extra=f"  key_fingerprint: {other}\n")
     code, out, err = run("--config", str(config), "check")
-    assert code == 1 and "configuration is valid" in out, err
+    assert code == 3 and "configuration is valid" in out, err
     assert f"error: the signing key {path} is {key.fingerprint}, not the key pinned in the configuration ({other}" in err
     code, out, _ = run("--config", str(config), "check", "--json")
     document = json.loads(out)
-    assert code == 1 and document["key_fingerprint"] == key.fingerprint and document["key_pinned"] == other, out
+    assert code == 3 and document["key_fingerprint"] == key.fingerprint and document["key_pinned"] == other, out
 
 
 def test_config_from_environment_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

@@ -7,17 +7,21 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from tests.conftest import Sandbox
-from tests.test_audit_tamper import pin, write_config
+from tests.test_audit_tamper import pin, put_key, write_config
 from tests.test_daemon import Running, configure, free_port
 from whmcs_bridge.cli import app as cli
+from whmcs_bridge.config.load import load_config
 from whmcs_bridge.errors import EnvironmentProblem
 from whmcs_bridge.evidence import keys
+from whmcs_bridge.store import audit
 from whmcs_bridge.store.db import Database
 
 AS_ROOT = os.geteuid() == 0
@@ -54,20 +58,45 @@ def test_the_daemon_warns_of_the_key_at_start(sandbox: Sandbox, tmp_path: Path):
     assert code == 0 and warning is not None and f"WARNING whmcs_bridge.daemon: {warning}" in err, err
 
 
-def test_the_daemon_warns_at_start_of_a_key_that_is_not_the_pinned_one(sandbox: Sandbox, tmp_path: Path):
-    """Issue 17's hostile test (H4): a key swapped beside the database signs whatever the daemon appends next;
-    the fingerprint pinned in the configuration names it at start."""
+def test_nothing_signs_with_a_key_that_is_not_the_pinned_one(sandbox: Sandbox, tmp_path: Path):
+    """From the issue-17 outside test (H1): with the pin naming key A and the key file swapped for B, `run` only
+    warned and went on signing with B, and `audit anchor` signed with it too. Nothing signs with B now: `run`
+    and every command that appends to the chain refuse with one sentence (exit 3, the machine's problem);
+    what only reads keeps working and says the problem."""
     config = configure(tmp_path, sandbox, free_port())
-    Database(config.parent / "state.db").close()
-    pinned = keys.SigningKey.generate().fingerprint
-    pin(config, pinned)
-    here = keys.load(config.parent / keys.KEY_FILE)
-    assert here is not None
-    daemon = Running(config, int(config.read_text().split("listen: 127.0.0.1:")[1].split()[0]))
-    code, err = daemon.stop()
-    assert code == 0, err
-    said = f"the signing key beside the database is {here.fingerprint}, not the key pinned in the configuration ({pinned}"
-    assert f"WARNING whmcs_bridge.daemon: {said}" in err, err
+    with Database(config.parent / "state.db") as db:
+        audit.append(db, "escalation.notice_sent", client_id=1)
+    bridge = keys.load(config.parent / keys.KEY_FILE)
+    assert bridge is not None
+    pin(config, bridge.fingerprint)
+    other = keys.SigningKey.generate()
+    put_key(config, other)
+    said = (
+        f"the signing key {config.parent / keys.KEY_FILE} is {other.fingerprint}, not the key pinned in the "
+        f"configuration ({bridge.fingerprint}, state.key_fingerprint in {config}): nothing is signed with it; put the "
+        "pinned key back from your backup, or, if the key was replaced on purpose with `whmcs-bridge audit key --new`, "
+        f"set state.key_fingerprint to {other.fingerprint}"
+    )
+    started = subprocess.run(
+        [sys.executable, "-m", "whmcs_bridge", "--config", str(config), "run"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert started.returncode == 3 and f"error: {said}\n" in started.stderr, started.stderr
+    code, out, err = run(config, "audit", "anchor")
+    assert (code, out, err) == (3, "", f"error: {said}\n")
+    code, out, err = run(config, "audit", "show")
+    assert code == 0 and "escalation.notice_sent" in out and err == f"warning: {said}\n", err
+    code, out, err = run(config, "check")
+    assert code == 3 and f"error: {said}\n" in err, err
+    with Database(config.parent / "state.db", pin=keys.pin_of(load_config(config))) as db:
+        with pytest.raises(keys.KeyProblem, match="nothing is signed with it"):
+            audit.append(db, "escalation.notice_sent", client_id=1)
+        assert audit.head(db) == (1, audit.hash_of(db, 1)) and audit.head_fingerprint(db) == bridge.fingerprint
+    put_key(config, bridge)
+    code, out, err = run(config, "audit", "verify")
+    assert code == 0 and "audit chain intact: 1 entry" in out, out + err
 
 
 @pytest.mark.skipif(not AS_ROOT, reason="giving the key to another user needs root")
@@ -109,3 +138,42 @@ def test_audit_key_out_refuses_an_existing_file(tmp_path: Path):
     code, _, _ = run(config, "audit", "key", "--out", str(tmp_path / "bridge-key.pem"))
     assert code == 0 and b"PUBLIC KEY" in (tmp_path / "bridge-key.pem").read_bytes()
     assert stat.S_IMODE((tmp_path / "bridge-key.pem").stat().st_mode) & 0o077 in (0, 0o044, 0o004, 0o040)
+
+
+def signed_chain(config: Path) -> str:
+    """One row recorded by the bridge, which signs its head; the fingerprint of the key that did."""
+    with Database(config.parent / "state.db") as db:
+        audit.append(db, "escalation.notice_sent", client_id=1)
+        assert db.signer is not None
+        return db.signer.fingerprint
+
+
+def test_check_and_audit_key_name_the_key_the_log_was_signed_with_not_a_swapped_one(tmp_path: Path):
+    """From the issue-17 outside test (M1): unpinned, with the key file swapped for B under a log whose head names
+    A, `check` exited 0 and told staff to pin B, and `audit key` said "pin it: ... B"."""
+    config = write_config(tmp_path)
+    bridge = signed_chain(config)
+    other = keys.SigningKey.generate()
+    put_key(config, other)
+    said = (
+        f"the signing key {tmp_path / keys.KEY_FILE} is {other.fingerprint}, not {bridge}, the key the audit log "
+        "was signed with: the key file was replaced; put the key the log was signed with back from your backup, "
+        f"then pin that one: `key_fingerprint: {bridge}` under `state:` in {config}"
+    )
+    code, out, err = run(config, "check")
+    assert code == 3 and f"error: {said}\n" in err, err
+    assert f"key_fingerprint: {other.fingerprint}" not in out + err, err
+    code, out, err = run(config, "audit", "key")
+    assert code == 0 and f"fingerprint: {other.fingerprint}" in out and f"warning: {said}\n" in err, err
+    assert f"key_fingerprint: {other.fingerprint}" not in out + err, out + err
+
+
+def test_check_says_the_signing_key_is_missing_beside_a_signed_chain(tmp_path: Path):
+    """From the issue-17 outside test (M2): `check` said nothing of a signing key missing beside a signed chain."""
+    config = write_config(tmp_path)
+    bridge = signed_chain(config)
+    (tmp_path / keys.KEY_FILE).unlink()
+    code, out, err = run(config, "check")
+    assert code == 3 and "configuration is valid" in out, err
+    assert f"error: the signing key {tmp_path / keys.KEY_FILE} is missing" in err, err
+    assert f"was signed with {bridge}: restore signing-key.pem from your backup" in err, err

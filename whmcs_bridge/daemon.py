@@ -83,7 +83,7 @@ class Bridge:
         self.config = config
         self.metrics = metrics or Registry()
         # signing=False: a throwaway copy (preview.Shadow) neither needs nor gets the signing key.
-        self.db = Database(config.state.path, signing=signing)
+        self.db = Database(config.state.path, signing=signing, pin=keys.pin_of(config))
         # A stop request cuts the client's retry waits short: SIGTERM is not kept waiting by a backoff.
         # A call in flight is not waited for either: the action stays in flight (reconciled at the next start).
         interrupt = {"sleep": stop.wait, "stopping": stop.is_set, "interruptible": True} if stop is not None else {}
@@ -333,6 +333,8 @@ class Daemon:
         # quarter of the rate the same writer reaches alone. A shorter interval hands the GIL back sooner.
         sys.setswitchinterval(SWITCH_INTERVAL_S)
         self.bridge.db.quick_check()  # a damaged file is said at start, not found by a failing pass later
+        if self.bridge.db.refused is not None:  # a key that is not the pinned one: nothing is signed with it
+            raise self.bridge.db.refused
         self.server = listen(self.receiver, self.config)
         port = self.server.effective_port
         lease.tell(f"whmcs-bridge run on {self.config.receiver.host}:{port}")
@@ -352,10 +354,6 @@ class Daemon:
         exposed = keys.exposure(signer.path, self.config.state.path) if signer and signer.path else None
         if exposed:
             log.warning("%s", exposed)
-        pinned = self.config.state.key_fingerprint
-        swapped = keys.pin_problem(signer.fingerprint, pinned, self.config.source) if signer else None
-        if swapped:
-            log.warning("the signing key beside the database is %s", swapped)
         try:
             self._loop()
         except Interrupted as exc:  # SIGTERM while WHMCS was slow to answer: not waited for (whmcs/client.py)

@@ -85,7 +85,8 @@ def main(ctx: click.Context, config_path: str | None, verbose: int, log_format: 
 def check(obj: Context, online: bool, as_json: bool) -> None:
     """Validate the configuration file (exit 0 valid, 2 invalid; see the README's exit codes); warn on stderr
     when the signing key lies within reach of whoever can edit the state database, or when its fingerprint is
-    not pinned (state.key_fingerprint); exit 1 when the key is not the pinned one."""
+    not pinned (state.key_fingerprint); exit 3 when the key is not the pinned one, not the one the audit log
+    was signed with, or missing beside a signed log."""
     try:
         config = obj.config()
     except ConfigError as exc:
@@ -105,14 +106,16 @@ def check(obj: Context, online: bool, as_json: bool) -> None:
         "message_notes": list(obj.catalogue.notes),
         "key_warning": keys.exposure(keys.key_path(config.state.path), config.state.path),
     }
-    pin = keys.pin_report(keys.key_path(config.state.path), config.state.key_fingerprint, config.source)
+    path, pinned = keys.key_path(config.state.path), config.state.key_fingerprint
+    pin = keys.pin_report(path, pinned, config.source, keys.chain_signer(config.state.path))
     summary.update(
         key_fingerprint=pin.fingerprint, key_pinned=config.state.key_fingerprint, key_pin_warning=pin.warning
     )
     if not as_json:
         echo_check(summary)
-    if pin.error:  # another key than the pinned one signs from now on: what it signs is not vouched for
-        raise BridgeError(pin.error, detail=summary)
+    if pin.error:  # nothing signs with a key that is not the pinned one (or the one the log was signed with)
+        pin.error.detail = summary
+        raise pin.error
     if online:
         try:
             check_online(config, summary, as_json)

@@ -10,7 +10,16 @@ import click
 
 from whmcs_bridge import readable
 from whmcs_bridge import staff as shared_staff
-from whmcs_bridge.cli.common import ID, JSON_LIST, JSON_OBJECT, Context, echo_json, existing_state, user_errors
+from whmcs_bridge.cli.common import (
+    ID,
+    JSON_LIST,
+    JSON_OBJECT,
+    Context,
+    echo_json,
+    existing_state,
+    open_state,
+    user_errors,
+)
 from whmcs_bridge.clock import utcnow
 from whmcs_bridge.errors import AuditChainError, BridgeError, EnvironmentProblem
 from whmcs_bridge.evidence import anchor, keys
@@ -149,8 +158,18 @@ def audit_key(obj: Context, out: Path | None, new: bool, by: str | None, note: s
     exposed = keys.exposure(keys.key_path(config.state.path), config.state.path)
     if exposed:
         click.echo(f"warning: {exposed}", err=True)
+    _pin_advice(config, signer)
+
+
+def _pin_advice(config: Any, signer: keys.SigningKey) -> None:
+    """How to pin the key, or why it is not the pinned one or the one the audit log was signed with."""
     pinned = config.state.key_fingerprint
-    if pinned is None:
+    chain = keys.chain_signer(config.state.path)
+    signed_by = chain.signed_by if chain else None
+    if pinned is None and signed_by is not None and signed_by != signer.fingerprint:  # never pin a swapped key
+        swapped = keys.not_the_log_signer(keys.key_path(config.state.path), signer.fingerprint, signed_by, config.source)
+        click.echo(f"warning: {swapped}", err=True)
+    elif pinned is None:
         click.echo(
             f"pin it: add `key_fingerprint: {signer.fingerprint}` under `state:` in {config.source} (a file the "
             "bridge's user cannot rewrite): `audit verify` then refuses a chain signed with any other key"
@@ -212,9 +231,9 @@ def audit_anchor(obj: Context) -> None:
     """Sign the chain's head now and write it into WHMCS's activity log (the daemon does this after each
     case decision and at least daily)."""
     config = obj.config()
-    with Database(existing_state(config), migrate=False) as db:
+    with open_state(config, migrate=False) as db:
         if db.signer is None:
-            raise keys.missing(db.path)
+            raise db.refused or keys.missing(db.path)
         point = anchor.anchor(db, WhmcsApi.from_config(config), utcnow(), "staff")
     where = f"WHMCS activity-log entry {point.anchor_id}" if point.anchor_id else "WHMCS (its entry was not found back)"
     click.echo(f"audit chain anchored: {point.count} entries, head {point.hash[:16]}…, in {where}")
@@ -232,7 +251,7 @@ def audit_show(
     obj: Context, client_id: int | None, case_id: str | None, action: str | None, limit: int | None, as_json: bool
 ) -> None:
     """List audit entries, oldest first."""
-    with Database(existing_state(obj.config())) as db:
+    with open_state(obj.config()) as db:
         found = list(audit_log.entries(db, client_id=client_id, case_id=case_id, action=action, limit=limit))
     if as_json:
         echo_json([entry.__dict__ for entry in found])

@@ -9,7 +9,8 @@ import logging
 import os
 import sqlite3
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -19,8 +20,10 @@ import click
 from whmcs_bridge.clock import utcnow
 from whmcs_bridge.config.load import Config, load_config
 from whmcs_bridge.errors import BridgeError, EnvironmentProblem, StoreError
+from whmcs_bridge.evidence import keys
 from whmcs_bridge.messages import load as catalogue
 from whmcs_bridge.messages.catalogue import Catalogue
+from whmcs_bridge.store.db import Database
 
 F = TypeVar("F", bound=Callable[..., Any])
 # A WHMCS or bridge id: a positive number that fits the store (SQLite's 64-bit integers); anything else
@@ -164,6 +167,16 @@ def parse_at(value: str | None) -> datetime:
     if not 1970 <= moment.year <= 9000:  # the rules add months to it: 9999-12-31 would overflow
         raise click.BadParameter(f"{value} is outside the years 1970 to 9000")
     return moment
+
+
+@contextmanager
+def open_state(config: Config, **options: Any) -> Iterator[Database]:
+    """The existing state database with the configuration's key pin: a key file that is not the pinned key
+    signs nothing (what would append to the audit chain is refused), and a command that only read says so."""
+    with Database(existing_state(config), pin=keys.pin_of(config), **options) as db:
+        yield db
+        if db.refused is not None:
+            click.echo(f"warning: {db.refused}", err=True)
 
 
 def existing_state(config: Config) -> Path:

@@ -7,7 +7,15 @@ from typing import Any
 import click
 
 from whmcs_bridge import readable, staff
-from whmcs_bridge.cli.common import ID, JSON_LIST, JSON_OBJECT, Context, echo_json, existing_state, user_errors
+from whmcs_bridge.cli.common import (
+    ID,
+    JSON_LIST,
+    JSON_OBJECT,
+    Context,
+    echo_json,
+    open_state,
+    user_errors,
+)
 from whmcs_bridge.clock import utcnow
 from whmcs_bridge.config.load import Config
 from whmcs_bridge.executor.loop import reset_breaker
@@ -32,7 +40,7 @@ def approvals_list(obj: Context, as_json: bool) -> None:
     """List the actions waiting for a decision; a ladder's steps under what staff need to decide them (the
     client, the stage, the amount due, its invoices and oldest due date, the impact or "unknown", promises
     and holds)."""
-    with Database(existing_state(obj.config())) as db:
+    with open_state(obj.config()) as db:
         rows = staff.awaiting(db)
         facts = {row.id: _ladder_facts(obj.config(), db, row) for row in rows}
     if as_json:
@@ -73,7 +81,7 @@ def _ladder_facts(config: Config, db: Database, row: OutboxEntry) -> dict[str, A
 
 
 def _decide(obj: Context, action_id: int, approve: bool, by: str, reason: str) -> None:
-    with Database(existing_state(obj.config())) as db:
+    with open_state(obj.config()) as db:
         result = staff.decide(db, action_id, approve=approve, by=by, reason=reason, now=utcnow())
     click.echo(f"action #{result['id']} {result['key']} is now {result['status']}")
 
@@ -111,7 +119,7 @@ def events() -> None:
 @user_errors
 def events_parked(obj: Context, as_json: bool) -> None:
     """List parked events with the error that parked them."""
-    with Database(existing_state(obj.config())) as db:
+    with open_state(obj.config()) as db:
         rows = staff.parked_events(db)
     if as_json:
         echo_json(
@@ -131,7 +139,7 @@ def events_parked(obj: Context, as_json: bool) -> None:
 @user_errors
 def events_retry(obj: Context, event_id: int, by: str) -> None:
     """Put a parked event back in the queue (after fixing the rule or the config)."""
-    with Database(existing_state(obj.config())) as db:
+    with open_state(obj.config()) as db:
         staff.retry_event(db, event_id, by=by, now=utcnow())
     click.echo(f"event #{event_id} is pending again")
 
@@ -147,7 +155,7 @@ def breaker() -> None:
 @user_errors
 def breaker_status(obj: Context, as_json: bool) -> None:
     """Say whether destructive actions are held, and why."""
-    with Database(existing_state(obj.config())) as db:
+    with open_state(obj.config()) as db:
         tripped = switches.get(db, switches.BREAKER)
     limit = obj.config().safety.max_destructive_per_hour
     if as_json:
@@ -166,7 +174,7 @@ def breaker_reset(obj: Context, by: str) -> None:
     """Release the destructive steps held now (after checking the rules and the outbox): they run, recorded
     with who released them; steps due later count against the limit again."""
     limit = obj.config().safety.max_destructive_per_hour
-    with Database(existing_state(obj.config())) as db:
+    with open_state(obj.config()) as db:
         done = reset_breaker(db, by, utcnow())
     if done["released"]:
         click.echo(

@@ -11,6 +11,7 @@ import stat
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -114,6 +115,17 @@ def missing(state_path: Path) -> KeyProblem:
     )
 
 
+def missing_beside_signed(path: Path, state_path: Path, signed_by: str | None) -> KeyProblem:
+    """The one sentence for a key missing beside a chain that was signed: restore it, never a new one by itself."""
+    by = f" with {signed_by}" if signed_by else ""
+    return KeyProblem(
+        f"the signing key {path} is missing and the audit chain of {state_path} was signed{by}: restore "
+        f"signing-key.pem from your backup into {path.parent} (mode 0600), or, if it is lost for good, make a new "
+        "one on purpose with `whmcs-bridge audit key --new --by NAME` (recorded in the chain); the bridge makes no "
+        "new key by itself for a chain that was signed"
+    )
+
+
 def load(path: Path) -> SigningKey | None:
     """The key at `path` (a link is followed), None if there is none; refused if others may read it."""
     try:
@@ -186,19 +198,87 @@ def pin_problem(fingerprint: str, pinned: str | None, config: Path) -> str | Non
     )
 
 
+@dataclass(frozen=True)
+class KeyPin:
+    """`state.key_fingerprint` and the configuration file that sets it: what a loaded key must be to sign."""
+
+    fingerprint: str
+    config: Path
+
+
+def pin_of(config: Any) -> KeyPin | None:
+    """The configuration's pin, None when nothing is pinned."""
+    pinned = config.state.key_fingerprint
+    return KeyPin(pinned, config.source) if pinned else None
+
+
+def not_pinned(path: Path, fingerprint: str, pin: KeyPin) -> KeyProblem:
+    """The one sentence for a key file that is not the pinned key: nothing is signed with it (issue 17, H1)."""
+    return KeyProblem(
+        f"the signing key {path} is {fingerprint}, not the key pinned in the configuration ({pin.fingerprint}, "
+        f"state.key_fingerprint in {pin.config}): nothing is signed with it; put the pinned key back from your "
+        "backup, or, if the key was replaced on purpose with `whmcs-bridge audit key --new`, set "
+        f"state.key_fingerprint to {fingerprint}"
+    )
+
+
 def not_the_signer(path: Path, fingerprint: str, signer: str, pinned: str | None, config: Path) -> str:
     """The one sentence for a signing key that is not the one the audit log's head was signed with (the key
-    file replaced, the chain left as it was): a key problem, not rows tampered with, so no row is blamed."""
-    if pinned is not None and fingerprint != pinned:
-        expected = f"{pinned}, the key pinned in the configuration (state.key_fingerprint in {config})"
+    file replaced, the chain left as it was): a key problem, not rows tampered with, so no row is blamed. It
+    never recommends a key other than the pinned one (issue 17, H1)."""
+    if pinned is not None and fingerprint == pinned:  # the pinned key is in place; the log names another
+        return (
+            f"audit chain NOT verified: its head is signed with {signer}, not {pinned}, the key pinned in the "
+            f"configuration (state.key_fingerprint in {config}), which the signing key {path} is, so no row was "
+            "checked: rows were signed with a key that is not the pinned one; do not put that key back: restore "
+            "the state database from a backup made before it signed and compare with `audit verify --against-whmcs`"
+        )
+    if pinned is not None:
+        also = " and the key the audit log was signed with" if signer == pinned else f" (the log names {signer})"
+        expected = f"{pinned}, the key pinned in the configuration (state.key_fingerprint in {config}){also}"
+        put_back = f"the pinned key ({pinned})"
     else:
-        pin = " (the pin names it too: was it changed with the key?)" if pinned else ""
-        expected = f"{signer}, the key the audit log was signed with{pin}"
+        expected = f"{signer}, the key the audit log was signed with"
+        put_back = f"the key the log was signed with ({signer})"
     return (
         f"audit chain NOT verified: the signing key {path} is {fingerprint}, not {expected}, so no row was "
-        f"checked: the key file was replaced; put the key the log was signed with ({signer}) back from your "
-        "backup, or check with its public half (--public-key FILE)"
+        f"checked: the key file was replaced; put {put_back} back from your backup, or check with its public "
+        "half (--public-key FILE)"
     )
+
+
+def not_the_log_signer(path: Path, fingerprint: str, signer: str, config: Path) -> KeyProblem:
+    """The one sentence for a key file that is not the key the audit log's head names, nothing pinned: the log's
+    key is the one to put back and pin, never the file's (issue 17, M1)."""
+    return KeyProblem(
+        f"the signing key {path} is {fingerprint}, not {signer}, the key the audit log was signed with: the key "
+        "file was replaced; put the key the log was signed with back from your backup, then pin that one: "
+        f"`key_fingerprint: {signer}` under `state:` in {config}"
+    )
+
+
+@dataclass(frozen=True)
+class ChainSigner:
+    """What the state database says of its signer: the key its head names, and whether it was ever signed."""
+
+    state: Path
+    signed_by: str | None
+    signed: bool
+
+
+def chain_signer(state_path: Path) -> ChainSigner | None:
+    """What the state database at `state_path` says of its signer (None without a database this user may open):
+    what `check` and `audit key` hold the key file against."""
+    from whmcs_bridge.store import audit  # the store opens the key late too: neither needs the other to load
+    from whmcs_bridge.store.db import Database
+
+    if not state_path.is_file():
+        return None
+    try:
+        with Database(state_path, migrate=False, signing=False) as db:
+            return ChainSigner(state_path, audit.head_fingerprint(db), audit.was_signed(db))
+    except BridgeError:  # a database this user may not open: nothing to hold the key against, as before
+        return None
 
 
 @dataclass(frozen=True)
@@ -208,21 +288,27 @@ class PinReport:
 
     fingerprint: str | None = None
     warning: str | None = None
-    error: str | None = None
+    error: BridgeError | None = None
 
 
-def pin_report(path: Path, pinned: str | None, config: Path) -> PinReport:
-    """The key at `path` against `state.key_fingerprint`; nothing to say before the first start made it."""
+def pin_report(path: Path, pinned: str | None, config: Path, chain: ChainSigner | None = None) -> PinReport:
+    """The key at `path` against `state.key_fingerprint` and against the key the audit log's head names
+    (`chain`, when there is a state database); nothing to say before the first start made it."""
+    signed_by = chain.signed_by if chain else None
     try:
         key = load(path)
     except EnvironmentProblem as exc:
         return PinReport(warning=f"the signing key was not compared with state.key_fingerprint: {exc}")
     if key is None:
-        return PinReport()
+        signed = chain is not None and chain.signed
+        return PinReport(error=missing_beside_signed(path, chain.state, signed_by) if chain and signed else None)
     fingerprint = key.fingerprint
-    problem = pin_problem(fingerprint, pinned, config)
-    if problem:
-        return PinReport(fingerprint, error=f"the signing key {path} is {problem}")
+    if pinned is not None and fingerprint != pinned:
+        return PinReport(fingerprint, error=not_pinned(path, fingerprint, KeyPin(pinned, config)))
+    if signed_by is not None and signed_by != fingerprint:
+        if pinned is not None:  # the pinned key is in place, the log names another: never recommend that one
+            return PinReport(fingerprint, error=KeyProblem(not_the_signer(path, fingerprint, signed_by, pinned, config)))
+        return PinReport(fingerprint, error=not_the_log_signer(path, fingerprint, signed_by, config))
     if pinned is None:
         return PinReport(
             fingerprint,

@@ -120,7 +120,10 @@ def append(
     detail: dict[str, Any] | None = None,
     at: str | None = None,
 ) -> AuditEntry:
-    """Add one entry at the end of the chain (inside the caller's transaction, if any)."""
+    """Add one entry at the end of the chain (inside the caller's transaction, if any); refused when the key
+    file is not the pinned key (`Database.refused`): nothing is added that it would have to sign."""
+    if db.refused is not None:
+        raise db.refused
     at = at or iso(utcnow())
     # Round-trip the detail so what is stored is exactly what is hashed.
     detail = json.loads(canonical(detail or {}))
@@ -166,7 +169,7 @@ def _keep_checkpoint(db: Database, count: int, digest: str, at: str, reason: str
 def checkpoint(db: Database, reason: str, *, at: str | None = None) -> Checkpoint:
     """Keep the current head as a signed checkpoint (the one already kept at this count, if any)."""
     if db.signer is None:
-        raise AuditChainError(0, f"no signing key beside {db.path}: a checkpoint cannot be signed here")
+        raise db.refused or AuditChainError(0, f"no signing key beside {db.path}: a checkpoint cannot be signed here")
     with db.atomic():
         found = head(db)
         count, digest = found if found else (0, GENESIS)

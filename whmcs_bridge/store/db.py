@@ -16,7 +16,7 @@ from whmcs_bridge.errors import EnvironmentProblem, StoreError
 from whmcs_bridge.store import chain_head
 
 if TYPE_CHECKING:
-    from whmcs_bridge.evidence.keys import SigningKey
+    from whmcs_bridge.evidence.keys import KeyPin, KeyProblem, SigningKey
 
 # Each migration is applied in the same transaction as its record in schema_migrations.
 # Append only: never edit a migration that has shipped.
@@ -300,7 +300,9 @@ def journal_files(path: Path) -> tuple[Path, Path]:
 class Database:
     """One SQLite file. Use `atomic()` for every write; it nests (inner blocks are savepoints)."""
 
-    def __init__(self, path: str | Path, *, migrate: bool = True, signing: bool = True) -> None:
+    def __init__(
+        self, path: str | Path, *, migrate: bool = True, signing: bool = True, pin: KeyPin | None = None
+    ) -> None:
         self.path = Path(path)
         self.conn = self._connect()
         self.conn.row_factory = sqlite3.Row
@@ -320,6 +322,9 @@ class Database:
         # The signing key beside the file (evidence.keys); made on first use. None: appends leave the head
         # unsigned (a copy elsewhere without its key, or opened with signing=False: a throwaway preview).
         self.signer: SigningKey | None = None
+        # A key file that is not the pinned one (`pin`, state.key_fingerprint) signs nothing: what would sign
+        # raises this instead; what only reads goes on (issue 17, H1).
+        self.refused: KeyProblem | None = None
         applied: list[str] = []
         if migrate:
             try:
@@ -328,9 +333,9 @@ class Database:
                 self.conn.close()
                 raise self.problem(exc) from None
         if signing:
-            self._load_signer(create=migrate, adopt="0005_audit_signed" in applied)
+            self._load_signer(create=migrate, adopt="0005_audit_signed" in applied, pin=pin)
 
-    def _load_signer(self, *, create: bool, adopt: bool) -> None:
+    def _load_signer(self, *, create: bool, adopt: bool, pin: KeyPin | None) -> None:
         """Load (or, on first use, make) the signing key; sign the chain's head when the key or the signed
         head is new here, never otherwise: an unsigned head found later is a rewrite, not a start."""
         from whmcs_bridge.evidence import keys  # evidence builds on the store: imported late
@@ -338,18 +343,14 @@ class Database:
         path = keys.key_path(self.path.resolve())  # beside the file itself, whatever name it is opened by
         try:
             if create and not adopt and not path.exists() and self._chain_was_signed():
-                signed_by = chain_head.fingerprint(self.conn)
-                by = f" with {signed_by}" if signed_by else ""
-                raise keys.KeyProblem(
-                    f"the signing key {path} is missing and the audit chain of {self.path} was signed{by}: "
-                    f"restore signing-key.pem from your backup into {path.parent} (mode 0600), or, if it is lost "
-                    "for good, make a new one on purpose with `whmcs-bridge audit key --new --by NAME` (recorded "
-                    "in the chain); the bridge makes no new key by itself for a chain that was signed"
-                )
+                raise keys.missing_beside_signed(path, self.path, chain_head.fingerprint(self.conn))
             if create:
                 self.signer, made = keys.load_or_create(path)
             else:
                 self.signer, made = keys.load(path), False
+            if self.signer is not None and pin is not None and self.signer.fingerprint != pin.fingerprint:
+                self.refused = keys.not_pinned(path, self.signer.fingerprint, pin)
+                self.signer = None
             if self.signer is not None and (made or adopt):
                 with self.atomic() as conn:
                     chain_head.sign_as_it_stands(conn, self.signer)

@@ -14,13 +14,12 @@ from whmcs_bridge.cli.common import (
     Context,
     echo_json,
     echo_list,
-    existing_state,
     note_if_disabled,
+    open_state,
     user_errors,
 )
 from whmcs_bridge.clock import utcnow
 from whmcs_bridge.families.delegation import staff as dg
-from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.api import WhmcsApi
 
 
@@ -37,7 +36,7 @@ def delegations() -> None:
 @user_errors
 def list_grants(obj: Context, owner: int | None, delegate: int | None, as_json: bool) -> None:
     """List grants: who acts on what, for whom, since when, and their status."""
-    with Database(existing_state(obj.config())) as db:
+    with open_state(obj.config()) as db:
         rows = dg.grants(db, owner=owner, delegate=delegate)
     echo_list(obj.config(), "delegation", rows, as_json, dg.line, "no grants")
 
@@ -50,7 +49,7 @@ def list_grants(obj: Context, owner: int | None, delegate: int | None, as_json: 
 def show(obj: Context, grant_id: str, as_json: bool) -> None:
     """One grant with its history."""
     note_if_disabled(obj.config(), "delegation")
-    with Database(existing_state(obj.config())) as db:
+    with open_state(obj.config()) as db:
         g = dg.grant(db, grant_id)
     if as_json:
         echo_json(g)
@@ -66,7 +65,7 @@ def templates(obj: Context) -> None:
     """Email templates WHMCS sent to owners that the bridge does not know (never copied), with how to list them."""
     config = obj.config()
     note_if_disabled(config, "delegation")
-    with Database(existing_state(config)) as db:
+    with open_state(config) as db:
         lines = dg.unknown_templates(db, config.zone)
     for text in lines or ["no email template left unclassified"]:
         click.echo(text)
@@ -126,7 +125,7 @@ def grant(
     if whole_client:
         items.append({"kind": "client", "id": owner})
     config = obj.config()
-    with Database(existing_state(config)) as db:
+    with open_state(config) as db:
         grant_id = dg.new_grant(
             config,
             db,
@@ -158,7 +157,7 @@ def grant(
 def revoke(obj: Context, grant_id: str, by: str, reason: str) -> None:
     """End a grant at once: copies and support authority stop; both sides are told."""
     config = obj.config()
-    with Database(existing_state(config)) as db:
+    with open_state(config) as db:
         click.echo(dg.line(dg.revoke(config, db, grant_id, by=by, reason=reason, now=utcnow())))
 
 
@@ -172,7 +171,7 @@ def withdraw(obj: Context, grant_id: str, by: str, reason: str) -> None:
     """Withdraw a pending request (grant --request) before the owner answers: the owner is told, and its
     consent link no longer does anything."""
     config = obj.config()
-    with Database(existing_state(config)) as db:
+    with open_state(config) as db:
         click.echo(dg.line(dg.withdraw(config, db, grant_id, by=by, reason=reason, now=utcnow())))
 
 
@@ -202,7 +201,7 @@ def renew(obj: Context, grant_id: str, service: int | None, domain: int | None, 
     if service is not None and domain is not None:
         raise click.UsageError("give --service or --domain, not both")
     config = obj.config()
-    with Database(existing_state(config)) as db:
+    with open_state(config) as db:
         api = WhmcsApi.from_config(config)
         g = dg.renew(config, db, grant_id, by=by, service=service, domain=domain, now=utcnow(), api=api)
     last = g.get("renewals", [])[-1]

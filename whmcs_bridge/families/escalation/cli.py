@@ -15,8 +15,8 @@ from whmcs_bridge.cli.common import (
     Context,
     echo_json,
     echo_list,
-    existing_state,
     note_if_disabled,
+    open_state,
     parse_at,
     user_errors,
 )
@@ -25,7 +25,6 @@ from whmcs_bridge.evidence import keys
 from whmcs_bridge.evidence.keys import PublicKey
 from whmcs_bridge.families.escalation import dossier
 from whmcs_bridge.families.escalation import staff as esc
-from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.api import WhmcsApi
 
 
@@ -43,7 +42,7 @@ def list_cases(obj: Context, as_json: bool, show_all: bool) -> None:
     """Clients on the ladder: stage, days overdue, amount due, impact, next stage, holds and promises."""
     config = obj.config()
     now = utcnow()
-    with Database(existing_state(config)) as db:
+    with open_state(config) as db:
         rows = [
             esc.summary(config, db, client_id, state, now)
             for client_id, state in esc.cases(db)
@@ -92,7 +91,7 @@ def case_line(row: dict[str, Any]) -> str:
 def show(obj: Context, client_id: int, as_json: bool) -> None:
     """One client's timeline and every action with its outcome."""
     note_if_disabled(obj.config(), "escalation")
-    with Database(existing_state(obj.config())) as db:
+    with open_state(obj.config()) as db:
         state = esc.case(db, client_id)
         actions = esc.notices(db, client_id)
     if as_json:
@@ -111,7 +110,7 @@ def show(obj: Context, client_id: int, as_json: bool) -> None:
 def _command(obj: Context, client_id: int, data: dict[str, Any], at: str | None = None) -> None:
     config = obj.config()
     now = parse_at(at) if at else utcnow()
-    with Database(existing_state(config)) as db:
+    with open_state(config) as db:
         esc.command(config, db, client_id, data, now)
         row = esc.summary(config, db, client_id, esc.case(db, client_id), now)
     click.echo(
@@ -230,7 +229,7 @@ def export(obj: Context, client_id: int, out: Path) -> None:
     recipient, text and WHMCS proof, the measures taken, promises, holds and staff decisions. Reads WHMCS;
     sealed (manifest.json) and recorded in the audit chain; it keeps the history after the client paid."""
     config = obj.config()
-    with Database(existing_state(config)) as db:
+    with open_state(config) as db:
         sealed = dossier.export(config, db, WhmcsApi.from_config(config), client_id, out, now=utcnow())
     click.echo(
         f"collections dossier of client #{client_id} written to {out}: {len(sealed.manifest['files'])} files, "
@@ -268,7 +267,7 @@ def verify_dossier(obj: Context, folder: Path, public_key: Path | None, against_
                 raise click.UsageError("this bridge has no signing key beside its state: give --public-key FILE")
             key = signer.public
     if against_state:
-        with Database(existing_state(obj.config())) as db:
+        with open_state(obj.config()) as db:
             found = dossier.verify(folder, key, db)
     else:
         found = dossier.verify(folder, key)

@@ -521,7 +521,7 @@ def export(config: Config, db: Database, api: WhmcsApi, client_id: int, out: Pat
     two checkpoints are every client's, and this dossier goes to a third party about one client; the
     manifest names the chain's signed head instead, which `verify-dossier --against-state` checks."""
     if db.signer is None:
-        raise BridgeError(f"no signing key beside {db.path}: the dossier cannot be signed on this copy of the state")
+        raise db.refused or BridgeError(f"no signing key beside {db.path}: the dossier cannot be signed on this copy of the state")
     data = gather(config, db, api, client_id, now)
     writer = folder.FolderWriter(out)
     writer.add_text(DATA, json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n")

@@ -16,8 +16,8 @@ from whmcs_bridge.cli.common import (
     Context,
     echo_json,
     echo_list,
-    existing_state,
     note_if_disabled,
+    open_state,
     user_errors,
 )
 from whmcs_bridge.clock import utcnow
@@ -28,14 +28,13 @@ from whmcs_bridge.families.ownership import dossier, seen
 from whmcs_bridge.families.ownership import staff as own
 from whmcs_bridge.families.ownership.config import EVIDENCE_KINDS, GROUNDS
 from whmcs_bridge.families.ownership.policies import and_words, missing_contact
-from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.api import WhmcsApi
 
 
 @contextmanager
 def _store(obj: Context) -> Iterator[tuple[Any, Any]]:
     config = obj.config()
-    with Database(existing_state(config)) as db:
+    with open_state(config) as db:
         yield config, db
 
 

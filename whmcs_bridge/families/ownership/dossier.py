@@ -59,7 +59,7 @@ def export(
     closing checkpoint carries an anchor id (WHMCS unreachable: the dossier is written without)."""
     case = load_case(db, case_id)
     if db.signer is None:
-        raise BridgeError(f"there is no signing key beside {db.path}: a dossier cannot be signed here")
+        raise db.refused or BridgeError(f"there is no signing key beside {db.path}: a dossier cannot be signed here")
     rows = case_rows(db, case_id)
     if not rows:
         raise BridgeError(f"case {case_id} has no rows in the audit chain: nothing to seal")
