@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -140,6 +141,27 @@ def test_steps_done_by_hand_in_whmcs_are_shown_and_recorded_once_whmcs_shows_the
     # What bob recorded is a staff fact with its audit row: the dossier exports and verifies.
     world.run("ownership", "export", case_id, "--out", str(world.tmp / "dossier"))
     assert "verifies" in world.run("ownership", "verify-dossier", str(world.tmp / "dossier"), "--against-state").output
+
+
+def test_a_step_the_bridge_is_running_is_not_recorded_by_hand(world: World, api: WhmcsApi):
+    """From the issue-17 outside test (M3): staff approved the parked registrant update while WHMCS was slow,
+    then edited the registrant by hand and recorded it: accepted, the bridge's update still ran, and the audit
+    log had both. A step whose action is planned or in flight is refused, and nothing of it is recorded."""
+    case_id, update = parked_registrant_update(world)
+    world.run("approvals", "approve", str(update.id), "--by", "alice")
+    registrant_by_hand(api, 20, 21)
+    step = ("ownership", "record-step", case_id, "--step", "registrant", "--subject", "domain:20", "--by", "bob")
+    refused = world.fail(*step)
+    assert "the bridge is running the registrant update of domain #20 now" in refused, refused
+    assert "ownership show" in refused, refused
+    with Database(world.tmp / "state.db", migrate=False) as db:
+        claimed = outbox.claim(db, outbox.by_key(db, update.key) or update, datetime.now(UTC))
+    assert claimed is not None and claimed.status == "in_flight"
+    assert "the bridge is running the registrant update" in world.fail(*step)
+    with Database(world.tmp / "state.db", migrate=False) as db:
+        assert not list(audit.entries(db, case_id=case_id, action="staff.OwnershipCommand.step"))
+        assert outbox.by_key(db, update.key).status == "in_flight"  # type: ignore[union-attr]
+    assert "done by hand" not in world.run("ownership", "show", case_id).output
 
 
 def test_a_domain_moved_to_the_wrong_client_keeps_the_case_open(world: World):

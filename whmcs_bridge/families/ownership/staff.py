@@ -47,6 +47,8 @@ from whmcs_bridge.whmcs.api import WhmcsApi
 
 SUBJECT = re.compile(r"^(service|domain|client):(\d+)$")
 EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
+# An action in these statuses will not call WHMCS (any more): staff may record its step as done by hand.
+NEVER_RUNS = ("rejected", "cancelled")
 
 
 # --- reading cases --------------------------------------------------------------------------------
@@ -495,12 +497,20 @@ def record_step(
         raise BridgeError(f"WHMCS does not show {words} yet ({shown.read}): do it in WHMCS first, then record it")
     data = {"command": "step", "step": what, "subject": subject, "seen": shown.read, "note": note}
     data.update({k: v for k, v in shown.facts.items() if k in ("owner", "emails")})
-    submit(config, db, case_id, data, by=by, now=now)
-    for purpose, entry in current.get("steps", {}).items():
-        if entry["kind"] != seen.STEPS[what] or entry["subject"] != subject:
-            continue
-        row = outbox.by_key(db, action_key(FAMILY, f"case:{case_id}", purpose))
-        if row is not None and row.status in outbox.WAITING:
+    keys = [
+        action_key(FAMILY, f"case:{case_id}", purpose)
+        for purpose, entry in current.get("steps", {}).items()
+        if entry["kind"] == seen.STEPS[what] and entry["subject"] == subject
+    ]
+    # One write: the bridge's actions for the step are read and rejected before any of them can start.
+    with db.atomic():
+        rows = [row for row in (outbox.by_key(db, key) for key in keys) if row is not None]
+        if any(row.status not in (*outbox.WAITING, *NEVER_RUNS) for row in rows):
+            raise BridgeError(
+                f"the bridge is running {words} now: wait for it and look at `whmcs-bridge ownership show {case_id}`"
+            )
+        submit(config, db, case_id, data, by=by, now=now)
+        for row in (row for row in rows if row.status in outbox.WAITING):
             staff.decide(db, row.id, approve=False, by=by, reason=f"done by hand in WHMCS: {shown.read}", now=now)
     return case(db, case_id)
 
