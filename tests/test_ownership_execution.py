@@ -106,10 +106,12 @@ def test_a_parked_step_tells_staff_by_one_ticket_with_whmcss_message(world: Worl
     assert len(staff_tickets(world, case_id, "a step of the hand-over is parked")) == 1
 
 
-def registrant_by_hand(api: WhmcsApi, domain: int, client: int) -> None:
-    """Staff type the new holder's details into the domain's WHOIS in WHMCS's admin area, every other field kept."""
+def registrant_by_hand(api: WhmcsApi, domain: int, client: int, **typed: str) -> None:
+    """Staff type the new holder's details into the domain's WHOIS in WHMCS's admin area, every other field kept;
+    `typed`: a detail (email, phone, company) as they typed it instead."""
     contacts = dict(api.whois(domain).contacts)
-    contacts["Registrant"] = whois.with_holder(contacts["Registrant"], holder_now(api, {"holder_client": client}))
+    block = whois.with_holder(contacts["Registrant"], holder_now(api, {"holder_client": client}))
+    contacts["Registrant"] = {k: typed.get(whois.detail_of(k) or "", v) for k, v in block.items()}
     api.update_whois(domain, whois.contacts_xml(contacts))
 
 
@@ -162,6 +164,24 @@ def test_a_step_the_bridge_is_running_is_not_recorded_by_hand(world: World, api:
         assert not list(audit.entries(db, case_id=case_id, action="staff.OwnershipCommand.step"))
         assert outbox.by_key(db, update.key).status == "in_flight"  # type: ignore[union-attr]
     assert "done by hand" not in world.run("ownership", "show", case_id).output
+
+
+def test_a_hand_edit_is_compared_as_a_registrar_would_and_a_refusal_names_each_field(world: World, api: WhmcsApi):
+    """From the issue-17 outside test (M4): the email in another letter case and the phone written with spaces
+    were refused, and the refusal never said which field differed. Email ignores case, a phone compares its
+    digits, a name or company its words; a real difference is named with what WHMCS shows and what is expected."""
+    case_id, _ = parked_registrant_update(world)
+    step = ("ownership", "record-step", case_id, "--step", "registrant", "--subject", "domain:20", "--by", "bob")
+    registrant_by_hand(api, 20, 21, email="siti@example.com", phone="+62.215550100")
+    refused = world.fail(*step)
+    assert "Email shows siti@example.com where the case expects siti.rahmawati@majumakmur.co.id" in refused, refused
+    assert "Phone shows +62.215550100 where the case expects +62.215550199" in refused, refused
+    assert "Company" not in refused.partition("differs:")[2], refused
+    typed = {"email": "Siti.Rahmawati@MajuMakmur.co.id", "phone": "+62 21 5550199", "company": " pt  Maju Makmur"}
+    registrant_by_hand(api, 20, 21, **typed)
+    world.run(*step)
+    [update] = actions(world, "registrant_update")
+    assert update.status == "rejected" and "done by hand in WHMCS" in str(update.error)
 
 
 def test_a_domain_moved_to_the_wrong_client_keeps_the_case_open(world: World):
