@@ -9,6 +9,7 @@ import signal
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -16,6 +17,8 @@ import requests
 from tests.conftest import Sandbox
 from tests.test_daemon import Running, free_port, wait_until
 from tests.test_ownership_breakfix import text
+from tests.test_ownership_dossier_e2e import edit_case, put_back
+from tests.test_ownership_dossier_verify import manifest_of, resign
 from tests.test_ownership_e2e import World, open_and_document, vendor_world
 from tests.test_ownership_locks import staff_tickets
 from tests.test_ownership_rules import DOMAIN, SERVICE, documented, opened, run
@@ -182,6 +185,34 @@ def test_a_hand_edit_is_compared_as_a_registrar_would_and_a_refusal_names_each_f
     world.run(*step)
     [update] = actions(world, "registrant_update")
     assert update.status == "rejected" and "done by hand in WHMCS" in str(update.error)
+
+
+def test_a_hand_step_edited_in_the_database_is_refused_at_export_and_by_verify(world: World, api: WhmcsApi):
+    """From the issue-17 outside test (M5): the hand step's record in the case's state (who did it, what WHMCS
+    showed) was edited in the database; the export signed the forged values and verify-dossier said it matched.
+    The record is checked against its staff.OwnershipCommand.step row, like the other staff facts."""
+    case_id, _ = parked_registrant_update(world)
+    registrant_by_hand(api, 20, 21)
+    world.run("ownership", "record-step", case_id, "--step", "registrant", "--subject", "domain:20", "--by", "bob")
+
+    def forged(case: dict[str, Any]) -> None:
+        [entry] = [e for e in case["steps"].values() if e.get("by_hand")]
+        entry["by_hand"].update(by="carol", seen="the WHOIS registrant reads someone else")
+
+    was = edit_case(world, case_id, forged)
+    refused = world.fail("ownership", "export", case_id, "--out", str(world.tmp / "forged"))
+    assert "the registrant update of domain #20 done by hand by carol" in refused, refused
+    assert "has no entry in the audit chain" in refused and not (world.tmp / "forged").exists(), refused
+    put_back(world, case_id, was)
+    out = world.tmp / "dossier"
+    world.run("ownership", "export", case_id, "--out", str(out))
+    manifest = manifest_of(out)
+    forged(manifest["case"])
+    with Database(world.tmp / "state.db", migrate=False) as db:
+        assert db.signer is not None
+        resign(out, manifest, db.signer)
+    refused = world.fail("ownership", "verify-dossier", str(out), "--against-state")
+    assert "the registrant update of domain #20 done by hand by carol" in refused, refused
 
 
 def test_a_domain_moved_to_the_wrong_client_keeps_the_case_open(world: World):
