@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -15,6 +17,8 @@ import requests
 from tests.conftest import Sandbox
 from tests.test_daemon import Running, free_port, wait_until
 from tests.test_ownership_breakfix import text
+from tests.test_ownership_dossier_e2e import edit_case, put_back
+from tests.test_ownership_dossier_verify import manifest_of, resign
 from tests.test_ownership_e2e import World, open_and_document, vendor_world
 from tests.test_ownership_locks import staff_tickets
 from tests.test_ownership_rules import DOMAIN, SERVICE, documented, opened, run
@@ -105,10 +109,12 @@ def test_a_parked_step_tells_staff_by_one_ticket_with_whmcss_message(world: Worl
     assert len(staff_tickets(world, case_id, "a step of the hand-over is parked")) == 1
 
 
-def registrant_by_hand(api: WhmcsApi, domain: int, client: int) -> None:
-    """Staff type the new holder's details into the domain's WHOIS in WHMCS's admin area, every other field kept."""
+def registrant_by_hand(api: WhmcsApi, domain: int, client: int, **typed: str) -> None:
+    """Staff type the new holder's details into the domain's WHOIS in WHMCS's admin area, every other field kept;
+    `typed`: a detail (email, phone, company) as they typed it instead."""
     contacts = dict(api.whois(domain).contacts)
-    contacts["Registrant"] = whois.with_holder(contacts["Registrant"], holder_now(api, {"holder_client": client}))
+    block = whois.with_holder(contacts["Registrant"], holder_now(api, {"holder_client": client}))
+    contacts["Registrant"] = {k: typed.get(whois.detail_of(k) or "", v) for k, v in block.items()}
     api.update_whois(domain, whois.contacts_xml(contacts))
 
 
@@ -140,6 +146,73 @@ def test_steps_done_by_hand_in_whmcs_are_shown_and_recorded_once_whmcs_shows_the
     # What bob recorded is a staff fact with its audit row: the dossier exports and verifies.
     world.run("ownership", "export", case_id, "--out", str(world.tmp / "dossier"))
     assert "verifies" in world.run("ownership", "verify-dossier", str(world.tmp / "dossier"), "--against-state").output
+
+
+def test_a_step_the_bridge_is_running_is_not_recorded_by_hand(world: World, api: WhmcsApi):
+    """From the issue-17 outside test (M3): staff approved the parked registrant update while WHMCS was slow,
+    then edited the registrant by hand and recorded it: accepted, the bridge's update still ran, and the audit
+    log had both. A step whose action is planned or in flight is refused, and nothing of it is recorded."""
+    case_id, update = parked_registrant_update(world)
+    world.run("approvals", "approve", str(update.id), "--by", "alice")
+    registrant_by_hand(api, 20, 21)
+    step = ("ownership", "record-step", case_id, "--step", "registrant", "--subject", "domain:20", "--by", "bob")
+    refused = world.fail(*step)
+    assert "the bridge is running the registrant update of domain #20 now" in refused, refused
+    assert "ownership show" in refused, refused
+    with Database(world.tmp / "state.db", migrate=False) as db:
+        claimed = outbox.claim(db, outbox.by_key(db, update.key) or update, datetime.now(UTC))
+    assert claimed is not None and claimed.status == "in_flight"
+    assert "the bridge is running the registrant update" in world.fail(*step)
+    with Database(world.tmp / "state.db", migrate=False) as db:
+        assert not list(audit.entries(db, case_id=case_id, action="staff.OwnershipCommand.step"))
+        assert outbox.by_key(db, update.key).status == "in_flight"  # type: ignore[union-attr]
+    assert "done by hand" not in world.run("ownership", "show", case_id).output
+
+
+def test_a_hand_edit_is_compared_as_a_registrar_would_and_a_refusal_names_each_field(world: World, api: WhmcsApi):
+    """From the issue-17 outside test (M4): the email in another letter case and the phone written with spaces
+    were refused, and the refusal never said which field differed. Email ignores case, a phone compares its
+    digits, a name or company its words; a real difference is named with what WHMCS shows and what is expected."""
+    case_id, _ = parked_registrant_update(world)
+    step = ("ownership", "record-step", case_id, "--step", "registrant", "--subject", "domain:20", "--by", "bob")
+    registrant_by_hand(api, 20, 21, email="siti@example.com", phone="+62.215550100")
+    refused = world.fail(*step)
+    assert "Email shows siti@example.com where the case expects siti.rahmawati@majumakmur.co.id" in refused, refused
+    assert "Phone shows +62.215550100 where the case expects +62.215550199" in refused, refused
+    assert "Company" not in refused.partition("differs:")[2], refused
+    typed = {"email": "Siti.Rahmawati@MajuMakmur.co.id", "phone": "+62 21 5550199", "company": " pt  Maju Makmur"}
+    registrant_by_hand(api, 20, 21, **typed)
+    world.run(*step)
+    [update] = actions(world, "registrant_update")
+    assert update.status == "rejected" and "done by hand in WHMCS" in str(update.error)
+
+
+def test_a_hand_step_edited_in_the_database_is_refused_at_export_and_by_verify(world: World, api: WhmcsApi):
+    """From the issue-17 outside test (M5): the hand step's record in the case's state (who did it, what WHMCS
+    showed) was edited in the database; the export signed the forged values and verify-dossier said it matched.
+    The record is checked against its staff.OwnershipCommand.step row, like the other staff facts."""
+    case_id, _ = parked_registrant_update(world)
+    registrant_by_hand(api, 20, 21)
+    world.run("ownership", "record-step", case_id, "--step", "registrant", "--subject", "domain:20", "--by", "bob")
+
+    def forged(case: dict[str, Any]) -> None:
+        [entry] = [e for e in case["steps"].values() if e.get("by_hand")]
+        entry["by_hand"].update(by="carol", seen="the WHOIS registrant reads someone else")
+
+    was = edit_case(world, case_id, forged)
+    refused = world.fail("ownership", "export", case_id, "--out", str(world.tmp / "forged"))
+    assert "the registrant update of domain #20 done by hand by carol" in refused, refused
+    assert "has no entry in the audit chain" in refused and not (world.tmp / "forged").exists(), refused
+    put_back(world, case_id, was)
+    out = world.tmp / "dossier"
+    world.run("ownership", "export", case_id, "--out", str(out))
+    manifest = manifest_of(out)
+    forged(manifest["case"])
+    with Database(world.tmp / "state.db", migrate=False) as db:
+        assert db.signer is not None
+        resign(out, manifest, db.signer)
+    refused = world.fail("ownership", "verify-dossier", str(out), "--against-state")
+    assert "the registrant update of domain #20 done by hand by carol" in refused, refused
 
 
 def test_a_domain_moved_to_the_wrong_client_keeps_the_case_open(world: World):

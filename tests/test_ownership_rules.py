@@ -14,6 +14,7 @@ from whmcs_bridge.families.ownership.config import EvidenceRule, OwnershipPolicy
 from whmcs_bridge.families.ownership.policies import match_policy
 from whmcs_bridge.families.ownership.rules import Ownership
 from whmcs_bridge.model import Decision, Event, action_key
+from whmcs_bridge.whmcs import whois
 from whmcs_bridge.whmcs.whois import contacts_xml
 
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
@@ -438,6 +439,24 @@ def test_whois_xml_escapes_values():
         contacts_xml({"Registrant": {"Organisation_Name": "A & B <Ltd>"}})
         == "<contactdetails><Registrant><Organisation_Name>A &amp; B &lt;Ltd&gt;</Organisation_Name></Registrant></contactdetails>"
     )
+
+
+@pytest.mark.parametrize(
+    ("field_name", "shown", "expected", "same"),
+    [
+        ("Email", "Siti.Rahmawati@MajuMakmur.co.id", "siti.rahmawati@majumakmur.co.id", True),
+        ("Phone", "+62 21 5550199", "+62.215550199", True),
+        ("Telephone", "21-555-0199", "215550199", True),
+        ("Phone", "+62.215550100", "+62.215550199", False),
+        ("Organisation_Name", " pt  Maju Makmur", "PT Maju Makmur", True),
+        ("First_Name", "Sita", "Siti", False),
+        ("Email", "siti@example.com", "siti.rahmawati@majumakmur.co.id", False),
+    ],
+)
+def test_a_registrant_field_is_compared_as_a_registrar_would(field_name: str, shown: str, expected: str, same: bool):
+    assert whois.same(whois.detail_of(field_name), shown, expected) is same
+    differs = whois.differences({field_name: shown}, {field_name: expected})
+    assert differs == ([] if same else [(field_name, shown, expected)])
 
 
 def test_a_rejected_document_is_explained_with_what_is_still_needed():

@@ -372,8 +372,14 @@ def holder_now(api: WhmcsApi, params: Params) -> dict[str, str]:
 def registrant_now(api: WhmcsApi, params: Params) -> tuple[dict[str, str], bool]:
     """A domain's contact block as DomainGetWhoisInfo reads it now (`contact_type`, the Registrant unless
     said), and whether it shows the new holder: putting the holder in place would change nothing."""
+    current, differs = registrant_differences(api, params)
+    return current, bool(current) and not differs
+
+
+def registrant_differences(api: WhmcsApi, params: Params) -> tuple[dict[str, str], list[tuple[str, str, str]]]:
+    """The contact block as read now and its fields that do not show the new holder (whois.differences)."""
     current = api.whois(int(params["domain_id"])).contacts.get(params.get("contact_type", "Registrant"), {})
-    return current, bool(current) and whois.with_holder(current, holder_now(api, params)) == current
+    return current, whois.differences(current, holder_now(api, params))
 
 
 # GetInvoice item types (DD:api-reference/getinvoice.md lists each item's type and relid) that bill an

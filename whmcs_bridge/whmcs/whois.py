@@ -118,6 +118,25 @@ def with_holder(block: dict[str, str], details: dict[str, str]) -> dict[str, str
     return out
 
 
+def differences(block: dict[str, str], details: dict[str, str]) -> list[tuple[str, str, str]]:
+    """The fields of the block that do not carry the holder's details, each as (field, what it shows, what
+    the holder's details put there), compared as a registrar would: an email without letter case, a phone
+    by its digits (country code included), anything else without case or extra spaces. None: it shows them."""
+    wanted = with_holder(block, details)
+    return [(k, block.get(k, ""), v) for k, v in wanted.items() if not same(detail_of(k), block.get(k, ""), v)]
+
+
+def same(detail: str | None, shown: str, expected: str) -> bool:
+    """Whether two spellings of a detail say the same thing ("+62 21 5550199" is "+62.215550199")."""
+    return _comparable(detail, shown) == _comparable(detail, expected)
+
+
+def _comparable(detail: str | None, value: str) -> str:
+    if detail in ("phone", "phone_number", "phone_cc"):
+        return re.sub(r"\D", "", value)
+    return " ".join(value.split()).casefold()
+
+
 def _tag(field_name: str) -> str:
     """An XML element name for a field: registrar fields such as "First Name" travel as First_Name (the
     spelling DomainGetWhoisInfo's example prints); anything else not allowed in a name becomes `_` too."""

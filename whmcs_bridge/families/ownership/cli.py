@@ -474,7 +474,8 @@ def record_step(obj: Context, case_id: str, what: str, subject: str, by: str, no
     """Record a step of an executing case done by hand in WHMCS (the registrar refused the bridge's registrant
     update, a move made before the bridge's next read). WHMCS is read first: refused unless it shows the step
     done (the registrant block holds the new holder's details; the subject belongs to the new holder). The
-    bridge's own parked action for it is rejected; the audit chain names who recorded it and what was read."""
+    bridge's own parked action for it is rejected (refused while that action is approved to run or running);
+    the audit chain names who recorded it and what was read."""
     with _store(obj) as (config, db):
         api = _api(config)
         c = own.record_step(config, db, api, case_id, what=what, subject=subject, by=by, note=note, now=utcnow())

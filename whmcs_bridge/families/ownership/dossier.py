@@ -26,6 +26,7 @@ from whmcs_bridge.config.load import Config
 from whmcs_bridge.errors import BridgeError, WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
 from whmcs_bridge.evidence import anchor, folder, pdf
 from whmcs_bridge.evidence.keys import PublicKey
+from whmcs_bridge.families.ownership.execution import step_words
 from whmcs_bridge.families.ownership.policies import requirements
 from whmcs_bridge.families.ownership.staff import StaffView, evidence_path
 from whmcs_bridge.families.ownership.staff import case as load_case
@@ -268,6 +269,7 @@ def staff_fact_problems(case: dict[str, Any], rows: list[dict[str, Any]]) -> lis
     ]
     for item in case.get("evidence") or []:
         problems += _check_problems(item, recorded)
+    problems += _by_hand_problems(case, recorded)
     return [f"{p} in the audit chain" for p in problems]
 
 
@@ -295,6 +297,22 @@ STAFF_FACTS: tuple[tuple[str, set[str] | None, tuple[str, ...], Callable[[dict[s
     ),
     ("history", None, ("by",), lambda h: f"the timeline's step {h.get('what')!r} by {h.get('by')} of {h.get('at')}"),
 )
+
+
+def _by_hand_problems(case: dict[str, Any], recorded: Callable[..., bool]) -> list[str]:
+    """Each step staff recorded as done by hand (`ownership record-step`): who and what WHMCS showed, against
+    the step command's audit row for the same subject at the same instant."""
+    problems = []
+    for entry in (case.get("steps") or {}).values():
+        hand = entry.get("by_hand") if isinstance(entry, dict) else None
+        if not isinstance(hand, dict):
+            continue
+        if not recorded({"step"}, {**hand, "subject": entry.get("subject")}, "by", "seen", "subject"):
+            problems.append(
+                f"the {step_words(entry)} done by hand by {hand.get('by')} of {hand.get('at')} (WHMCS showed "
+                f"{hand.get('seen')}) has no entry"
+            )
+    return problems
 
 
 def _check_problems(item: dict[str, Any], recorded: Callable[..., bool]) -> list[str]:

@@ -22,7 +22,7 @@ from babel.dates import format_date, format_datetime
 from whmcs_bridge import staff
 from whmcs_bridge.config.load import Config
 from whmcs_bridge.errors import BridgeError, WhmcsApiError  # noqa: F401  (BridgeError used by the CLI)
-from whmcs_bridge.executor.reads import read_owners, registrant_now
+from whmcs_bridge.executor.reads import read_owners, registrant_differences
 from whmcs_bridge.families.ownership import build, filetypes, seen
 from whmcs_bridge.families.ownership.case import FINAL
 from whmcs_bridge.families.ownership.config import EVIDENCE_KINDS, GROUNDS
@@ -47,6 +47,8 @@ from whmcs_bridge.whmcs.api import WhmcsApi
 
 SUBJECT = re.compile(r"^(service|domain|client):(\d+)$")
 EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
+# An action in these statuses will not call WHMCS (any more): staff may record its step as done by hand.
+NEVER_RUNS = ("rejected", "cancelled")
 
 
 # --- reading cases --------------------------------------------------------------------------------
@@ -492,17 +494,34 @@ def record_step(
     now_seen = whmcs_now(api, {**current, "subjects": [found[1]]})
     shown = next(x for x in now_seen if x.step == what)
     if not shown.done:
-        raise BridgeError(f"WHMCS does not show {words} yet ({shown.read}): do it in WHMCS first, then record it")
+        raise BridgeError(
+            f"WHMCS does not show {words} yet ({shown.read}{_differs(shown)}): do it in WHMCS first, then record it"
+        )
     data = {"command": "step", "step": what, "subject": subject, "seen": shown.read, "note": note}
     data.update({k: v for k, v in shown.facts.items() if k in ("owner", "emails")})
-    submit(config, db, case_id, data, by=by, now=now)
-    for purpose, entry in current.get("steps", {}).items():
-        if entry["kind"] != seen.STEPS[what] or entry["subject"] != subject:
-            continue
-        row = outbox.by_key(db, action_key(FAMILY, f"case:{case_id}", purpose))
-        if row is not None and row.status in outbox.WAITING:
+    keys = [
+        action_key(FAMILY, f"case:{case_id}", purpose)
+        for purpose, entry in current.get("steps", {}).items()
+        if entry["kind"] == seen.STEPS[what] and entry["subject"] == subject
+    ]
+    # One write: the bridge's actions for the step are read and rejected before any of them can start.
+    with db.atomic():
+        rows = [row for row in (outbox.by_key(db, key) for key in keys) if row is not None]
+        if any(row.status not in (*outbox.WAITING, *NEVER_RUNS) for row in rows):
+            raise BridgeError(
+                f"the bridge is running {words} now: wait for it and look at `whmcs-bridge ownership show {case_id}`"
+            )
+        submit(config, db, case_id, data, by=by, now=now)
+        for row in (row for row in rows if row.status in outbox.WAITING):
             staff.decide(db, row.id, approve=False, by=by, reason=f"done by hand in WHMCS: {shown.read}", now=now)
     return case(db, case_id)
+
+
+def _differs(shown: seen.Seen) -> str:
+    """Each registrant field a read found different, with what WHMCS shows and what the case expects."""
+    differs = shown.facts.get("differs") or []
+    said = (f"{k} shows {v or 'nothing'} where the case expects {want or 'nothing'}" for k, v, want in differs)
+    return f"; it differs: {'; '.join(said)}" if differs else ""
 
 
 def whmcs_now(api: WhmcsApi, case: dict[str, Any]) -> list[seen.Seen]:
@@ -526,8 +545,9 @@ def _read(api: WhmcsApi, case: dict[str, Any], what: str, s: dict[str, Any]) -> 
         "holder_client": case["requester"].get("client"),
         "contact_type": "Registrant",
     }
-    block, done = registrant_now(api, params)
-    return seen.Seen(what, ref(s), done, seen.registrant_words(block), {"registrant": block})
+    block, differs = registrant_differences(api, params)
+    done = bool(block) and not differs
+    return seen.Seen(what, ref(s), done, seen.registrant_words(block), {"registrant": block, "differs": differs})
 
 
 def ticket_attachment(api: WhmcsApi, ticket_id: int, index: int) -> tuple[str, bytes]:
