@@ -32,6 +32,7 @@ from whmcs_bridge.daemon import Bridge, Daemon, PassReport
 from whmcs_bridge.demo import run_demo
 from whmcs_bridge.errors import BridgeError, ConfigError, EnvironmentProblem, PollFailed
 from whmcs_bridge.evidence import keys
+from whmcs_bridge.evidence.signer import chain_signer
 from whmcs_bridge.families import FAMILIES
 from whmcs_bridge.install import default_url
 from whmcs_bridge.install import install_hook as install
@@ -107,7 +108,7 @@ def check(obj: Context, online: bool, as_json: bool) -> None:
         "key_warning": keys.exposure(keys.key_path(config.state.path), config.state.path),
     }
     path, pinned = keys.key_path(config.state.path), config.state.key_fingerprint
-    pin = keys.pin_report(path, pinned, config.source, keys.chain_signer(config.state.path))
+    pin = keys.pin_report(path, pinned, config.source, chain_signer(config.state.path))
     summary.update(
         key_fingerprint=pin.fingerprint, key_pinned=config.state.key_fingerprint, key_pin_warning=pin.warning
     )

@@ -24,6 +24,7 @@ from whmcs_bridge.clock import utcnow
 from whmcs_bridge.errors import AuditChainError, BridgeError, EnvironmentProblem
 from whmcs_bridge.evidence import anchor, keys
 from whmcs_bridge.evidence.keys import PublicKey
+from whmcs_bridge.evidence.signer import chain_signer
 from whmcs_bridge.store import audit as audit_log
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.api import WhmcsApi
@@ -164,7 +165,7 @@ def audit_key(obj: Context, out: Path | None, new: bool, by: str | None, note: s
 def _pin_advice(config: Any, signer: keys.SigningKey) -> None:
     """How to pin the key, or why it is not the pinned one or the one the audit log was signed with."""
     pinned = config.state.key_fingerprint
-    chain = keys.chain_signer(config.state.path)
+    chain = chain_signer(config.state.path)
     signed_by = chain.signed_by if chain else None
     if pinned is None and signed_by is not None and signed_by != signer.fingerprint:  # never pin a swapped key
         swapped = keys.not_the_log_signer(keys.key_path(config.state.path), signer.fingerprint, signed_by, config.source)

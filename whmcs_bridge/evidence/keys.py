@@ -266,21 +266,6 @@ class ChainSigner:
     signed: bool
 
 
-def chain_signer(state_path: Path) -> ChainSigner | None:
-    """What the state database at `state_path` says of its signer (None without a database this user may open):
-    what `check` and `audit key` hold the key file against."""
-    from whmcs_bridge.store import audit  # the store opens the key late too: neither needs the other to load
-    from whmcs_bridge.store.db import Database
-
-    if not state_path.is_file():
-        return None
-    try:
-        with Database(state_path, migrate=False, signing=False) as db:
-            return ChainSigner(state_path, audit.head_fingerprint(db), audit.was_signed(db))
-    except BridgeError:  # a database this user may not open: nothing to hold the key against, as before
-        return None
-
-
 @dataclass(frozen=True)
 class PinReport:
     """`check`'s view of the signing key beside the database against the pin: its fingerprint, and a warning
