@@ -63,3 +63,18 @@ def test_another_agencys_renewal_invoice_staff_cancelled_is_asked_of_whmcs_too()
     asked = renewal.renew(grant, {"domain": 11, "by": "lena"}, NOW, RULES, others=[other])
     [find] = asked.actions
     assert [o["invoice"] for o in find.params.get("others") or []] == [8], find.params
+
+
+def test_a_paid_renewal_invoice_whose_period_whmcs_shows_renewed_no_longer_blocks():
+    """Noticed in the seventh round's fix: a renewal left to staff (paid, not applied) that staff then renewed by
+    hand kept its item blocked for good, WHMCS showing its invoice Paid. It blocks only while WHMCS's next due date
+    is still the one that invoice was for."""
+    grant, _ = domain_renewal(status="needs staff")
+    asked = renewal.renew(grant, {"domain": 11, "by": "lena"}, NOW, RULES)
+    [find] = asked.actions
+    [other] = find.params["others"]
+    assert (other["invoice"], other["due"]) == (77, "2026-12-21"), other
+    new = grant["renewals"][-1]
+    paid = {**other, "status": "Paid"}
+    assert renewal.refused_by_whmcs(grant, dict(new), {"others": [paid], "due": "2026-12-21"}, NOW) is not None
+    assert renewal.refused_by_whmcs(grant, dict(new), {"others": [paid], "due": "2027-12-21"}, NOW) is None

@@ -19,7 +19,7 @@ WHOLE = {"id": "g2", "owner": 11, "items": [{"kind": "client", "id": 11}]}
     [
         ([{"invoice": 12, "status": "Unpaid", "grant": "g9"}], "already open: invoice #12 (grant g9), Unpaid in WHMCS"),
         ([{"invoice": 12, "status": "Collections"}], "already open: invoice #12, Collections in WHMCS"),
-        ([{"invoice": 12, "status": "Paid"}], "invoice #12 is paid and its renewal is being applied"),
+        ([{"invoice": 12, "status": "Paid"}], "invoice #12 is paid and its renewal is not applied yet"),
         ([{"invoice": 1, "status": "Cancelled"}, {"invoice": 12, "status": "Unpaid"}], "invoice #12, Unpaid"),
         ([{"invoice": 12, "status": "Cancelled"}], None),
         ([{"invoice": 12, "status": "Refunded"}], None),
@@ -43,7 +43,7 @@ def test_only_the_owners_other_grants_open_renewals_of_the_same_item_count():
     closed = {"id": "g4", "owner": 11, "renewals": [{"n": 1, "service": 110, "status": "cancelled"}]}
     elsewhere = {"id": "g5", "owner": 12, "renewals": [{"n": 1, "service": 110, "status": "invoiced"}]}
     pending = scope.elsewhere([mine, other, closed, elsewhere], mine, "service", 110)
-    assert pending == [{"grant": "g3", "n": 1, "invoice": None, "status": "looking"}]
+    assert pending == [{"grant": "g3", "n": 1, "invoice": None, "status": "looking", "due": None}]
     assert "being invoiced" in str(scope.being_invoiced("service", 110, pending))
     assert scope.elsewhere([mine, other], mine, "domain", 11) == []
 

@@ -115,7 +115,7 @@ def test_a_tickets_renew_while_another_contacts_renewal_invoice_is_open_does_not
     said = body(decisions["ticket:7:0"].actions[0])
     assert "starts now" not in said and "#88" in said, said
     (find,) = decisions["grant:g1"].actions
-    assert find.kind == "find_open_invoice" and find.params["others"] == [{"invoice": 88, "grant": "g2"}]
+    assert find.kind == "find_open_invoice" and find.params["others"] == [{"invoice": 88, "grant": "g2", "due": None}]
 
 
 @pytest.mark.parametrize(

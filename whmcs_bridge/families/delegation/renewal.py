@@ -139,7 +139,11 @@ def renew(
             f"{kind}_id": wanted,
             "report": {"grant": grant["id"], "n": n},
             # Another grant's open renewal invoice of the item: WHMCS says whether it is still open.
-            **({"others": [{"invoice": p["invoice"], "grant": p["grant"]} for p in pending]} if pending else {}),
+            **(
+                {"others": [{"invoice": p["invoice"], "grant": p["grant"], "due": p.get("due")} for p in pending]}
+                if pending
+                else {}
+            ),
         },
         grant["owner"],
     )
@@ -167,9 +171,10 @@ def refused_by_whmcs(
     renewed (reads.find_open_invoice); None when nothing does."""
     what, item = item_of(renewal)
     found = [dict(o) for o in data.get("others") or []]
-    entry = blocking(found)
+    due_now = str(data["due"]) if data.get("due") else None  # the item's next due date in WHMCS now
+    entry = blocking(found, due_now)
     if entry is not None:
-        why = str(held(what, item, found))
+        why = str(held(what, item, found, due_now))
         return refused(grant, renewal, why, now, "delegation.renewal_already_open", invoice=str(entry["invoice"]))
     if data.get("not_owners"):
         holder = as_int(data.get("holder"))

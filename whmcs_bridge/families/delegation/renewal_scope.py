@@ -113,7 +113,13 @@ def elsewhere(others: Iterable[dict[str, Any]], grant: dict[str, Any], kind: str
     those it closed unapplied whose invoice WHMCS is asked about (asked_of_whmcs):
     [{"grant", "n", "invoice" (None while it is being invoiced), "status"}]."""
     return [
-        {"grant": g["id"], "n": r["n"], "invoice": r.get("delegate_invoice"), "status": r["status"]}
+        {
+            "grant": g["id"],
+            "n": r["n"],
+            "invoice": r.get("delegate_invoice"),
+            "status": r["status"],
+            "due": r.get("due"),
+        }
         for g in others
         if g.get("id") != grant.get("id") and g.get("owner") == grant.get("owner")
         for r in g.get("renewals") or []
@@ -130,7 +136,13 @@ def closed_here(grant: dict[str, Any], kind: str, item: int) -> list[dict[str, A
     cancelled, withdrawn, or paid and left to staff), whose invoice WHMCS is asked about before another is issued:
     staff may have set a cancelled one back to Unpaid (issue 16, seventh break round H1)."""
     return [
-        {"grant": grant.get("id"), "n": r["n"], "invoice": r["delegate_invoice"], "status": r["status"]}
+        {
+            "grant": grant.get("id"),
+            "n": r["n"],
+            "invoice": r["delegate_invoice"],
+            "status": r["status"],
+            "due": r.get("due"),
+        }
         for r in grant.get("renewals") or []
         if item_of(r) == (kind, item) and r["status"] not in OPEN and asked_of_whmcs(r)
     ]
@@ -154,16 +166,25 @@ def being_invoiced(kind: str, item: int, pending: list[dict[str, Any]]) -> str |
     )
 
 
-def blocking(found: list[dict[str, Any]]) -> dict[str, Any] | None:
+def blocking(found: list[dict[str, Any]], due_now: str | None = None) -> dict[str, Any] | None:
     """Of other grants' renewal invoices for the item as WHMCS has them now (`found`: [{"invoice", "status",
-    "grant"}]), the first that keeps the item's renewal open: unpaid, or paid while the bridge has not applied its
-    renewal yet; cancelled, refunded or gone does not."""
-    return next((e for e in found if str(e.get("status") or "") in (*STILL_OPEN, "Paid")), None)
+    "grant", "due"}]), the first that keeps the item's renewal open: unpaid, or paid while the period it was for
+    is still the item's next due date in WHMCS (`due_now`: a later one means that period was renewed, by the
+    bridge or by staff's hand); cancelled, refunded or gone does not."""
+    return next((e for e in found if _still_open(e, due_now)), None)
 
 
-def held(kind: str, item: int, found: list[dict[str, Any]]) -> str | None:
+def _still_open(entry: dict[str, Any], due_now: str | None) -> bool:
+    status = str(entry.get("status") or "")
+    if status == "Paid":
+        period = str(entry.get("due") or "")
+        return not (period and due_now and period < due_now)
+    return status in STILL_OPEN
+
+
+def held(kind: str, item: int, found: list[dict[str, Any]], due_now: str | None = None) -> str | None:
     """Why another grant's open renewal invoice for the item refuses the request (one sentence), or None."""
-    entry = blocking(found)
+    entry = blocking(found, due_now)
     if entry is None:
         return None
     status, invoice = str(entry.get("status")), entry.get("invoice")
@@ -171,7 +192,7 @@ def held(kind: str, item: int, found: list[dict[str, Any]]) -> str | None:
     if status == "Paid":
         return (
             f"a renewal invoice for {kind} #{item} is already open: invoice #{invoice}{through} is paid and its "
-            "renewal is being applied; ask again once it is, if another period is wanted"
+            "renewal is not applied yet (under way, or left to our staff); ask again once WHMCS shows it renewed, if another period is wanted"
         )
     return (
         f"a renewal invoice for {kind} #{item} is already open: invoice #{invoice}{through}, {status} in "
