@@ -79,7 +79,7 @@ def test_hold_reasons_are_in_the_staff_language_or_as_staff_wrote_them(story: Br
     act(sandbox, "ModuleSuspend", serviceid=101, suspendreason="Abuse: phishing kit")
     story.day("2026-11-23T10:20:00Z", passes=2)
     [row] = json.loads(story.run("escalations", "list", "--json").output)
-    assert row["hold"] == "le service 101 a été mis à l'état Suspended à la main dans WHMCS", row
+    assert row["hold"] == "le service 101 a été mis à l'état suspendu à la main dans WHMCS", row
     assert "HELD: le service 101" in story.run("escalations", "list").output
     story.run("escalations", "resume", "1", "--by", "bob")
     story.run("escalations", "hold", "1", "--reason", "client disputes invoice 3", "--by", "bob")

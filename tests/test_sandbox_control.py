@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import io
 import json
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -89,6 +91,26 @@ def test_faults_and_role(app: SandboxApp):
     assert app.allowed == {"GetClients"}
     assert call(app, "POST", "role", {"allowed": None}) == (200, {"ok": True})
     assert app.allowed is None
+
+
+def test_a_call_held_back_across_a_scenario_load_changes_nothing_in_the_new_one(app: SandboxApp):
+    """One test's slow call (a delay fault) must not land in the next test's WHMCS: the sandbox answers it 503."""
+    call(app, "POST", "scenario", {"name": "agency"})
+    client = call(app, "GET", "query?table=clients")[1]["rows"][0]
+    call(app, "POST", "faults", {"delay_s": 0.5, "count": 1, "actions": ["AddClientNote"]})
+    form = f"action=AddClientNote&identifier=id&secret=secret&responsetype=json&userid={client['id']}&notes=late"
+    environ = {"PATH_INFO": "/includes/api.php", "REQUEST_METHOD": "POST", "QUERY_STRING": ""}
+    environ |= {"CONTENT_LENGTH": str(len(form)), "wsgi.input": io.BytesIO(form.encode())}
+    seen: list[str] = []
+    held = threading.Thread(target=lambda: seen.append(b"".join(app(environ, lambda s, h: seen.append(s)))))
+    held.start()
+    while not app.faults.count == 0:  # the call took its fault and is being held back
+        time.sleep(0.01)
+    call(app, "POST", "scenario", {"name": "agency"})
+    held.join()
+    assert seen[0].startswith("503"), seen
+    rows = call(app, "GET", f"query?table=client_notes&client_id={client['id']}")[1]["rows"]
+    assert not [n for n in rows if n["note"] == "late"], rows
 
 
 def test_hooks(app: SandboxApp):

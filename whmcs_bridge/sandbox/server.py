@@ -161,6 +161,9 @@ class SandboxApp:
         self.faults = Faults()
         self.allowed: set[str] | None = None
         self.calls: list[dict[str, Any]] = []
+        self.epoch = 0
+        """Counts scenario loads: a call a fault held back across a load answers 503 and changes nothing in the new
+        scenario (one test's slow call must not land in the next test's WHMCS)."""
         self.hooks = HookSender(whmcs_url)
 
     # --- WSGI --------------------------------------------------------------------------------
@@ -231,11 +234,15 @@ class SandboxApp:
             return self._json(start_response, 403, {"result": "error", "message": message})
         with self.state.lock:
             fault = self.faults.take(name)
+            epoch = self.epoch
         if fault:
             status, delay = fault
             record["fault"] = {"status": status, "delay_s": delay}
             if delay:
                 time.sleep(delay)
+                if self.epoch != epoch:
+                    record["outcome"] = "dropped: a scenario was loaded meanwhile"
+                    return self._json(start_response, 503, {"result": "error", "message": "Sandbox reloaded"})
             if status:
                 record["outcome"] = f"fault {status}"
                 self.calls.append(record)
@@ -296,6 +303,7 @@ class SandboxApp:
             if body.get("seed") is not None:
                 self.state.orders = Orders.from_seed(int(body["seed"]))
             summary = scenarios.load(self.state, str(body.get("name", "empty")), clients=body.get("clients"))
+            self.epoch += 1
         self.calls.clear()
         return 200, summary
 
