@@ -99,10 +99,10 @@ def test_a_call_held_back_across_a_scenario_load_changes_nothing_in_the_new_one(
     client = call(app, "GET", "query?table=clients")[1]["rows"][0]
     call(app, "POST", "faults", {"delay_s": 0.5, "count": 1, "actions": ["AddClientNote"]})
     form = f"action=AddClientNote&identifier=id&secret=secret&responsetype=json&userid={client['id']}&notes=late"
-    environ = {"PATH_INFO": "/includes/api.php", "REQUEST_METHOD": "POST", "QUERY_STRING": ""}
+    environ: dict[str, Any] = {"PATH_INFO": "/includes/api.php", "REQUEST_METHOD": "POST", "QUERY_STRING": ""}
     environ |= {"CONTENT_LENGTH": str(len(form)), "wsgi.input": io.BytesIO(form.encode())}
     seen: list[str] = []
-    held = threading.Thread(target=lambda: seen.append(b"".join(app(environ, lambda s, h: seen.append(s)))))
+    held = threading.Thread(target=lambda: b"".join(app(environ, lambda status, headers: seen.append(status))))
     held.start()
     while not app.faults.count == 0:  # the call took its fault and is being held back
         time.sleep(0.01)
