@@ -21,7 +21,7 @@ demo: $(VENV)/.installed
 	$(BIN)/whmcs-bridge demo
 
 test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --maxprocesses 4 --dist loadfile
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check whmcs_bridge tests bench
