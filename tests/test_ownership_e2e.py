@@ -358,6 +358,9 @@ def test_objection_freezes_the_case_until_a_court_order(world: World):
 
 def test_window_without_answer_goes_to_review_and_the_reminder_comes_first(world: World):
     case_id = open_and_document(world, "domain:20")
+    deadline = datetime.fromisoformat(world.case(case_id)["deadline"]).astimezone()  # the config has no timezone:
+    shown = re.search(r"holder notified by bridge: answer by (.*)", world.run("ownership", "show", case_id).output)
+    assert shown and shown.group(1) == f"{deadline.day} {deadline:%b %Y, %H:%M}", shown  # the machine's, not UTC
     world.later(days=12)  # three days before the 14-day deadline: a reminder with a fresh link
     assert world.case(case_id)["status"] == "notified"
     assert any(e["subject"].startswith("Reminder: ownership request") for e in world.emails(20))

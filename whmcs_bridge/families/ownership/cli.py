@@ -238,7 +238,7 @@ def case_lines(
         out.append(f"  {now_seen}")
     out += _section(
         "Timeline",
-        [f"{view.when(h['at'])}  {h['what']} by {h['by']}{': ' + h['why'] if h['why'] else ''}" for h in c.get("history", [])],
+        [f"{view.when(h['at'])}  {h['what']} by {h['by']}{': ' + view.why(h) if h['why'] else ''}" for h in c.get("history", [])],
     )
     return out
 

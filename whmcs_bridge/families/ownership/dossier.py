@@ -385,7 +385,7 @@ def summary_html(
         "<h2>Timeline</h2>",
         _table(
             [zone, "What", "By", "Why"],
-            [[view.when(h["at"]), h["what"], h["by"], h["why"]] for h in case.get("history", [])],
+            [[view.when(h["at"]), h["what"], h["by"], view.why(h)] for h in case.get("history", [])],
         ),
         *_evidence_html(view, case),
         *_answers_html(view, case, links),

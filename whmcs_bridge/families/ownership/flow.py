@@ -122,7 +122,7 @@ def advance(case: dict[str, Any], now: datetime, rules: Rules) -> Decision:
     case["deadline"] = iso(deadline)
     case["notified"] = iso(now)
     case["remind_s"] = int(rules.section.remind_before.total_seconds())
-    step(case, now, "holder notified", "bridge", f"answer by {iso(deadline)[:16]}")
+    step(case, now, "holder notified", "bridge", "answer by", until=deadline)
     actions = holder_asked(case, deadline, window, rules)
     return Decision(state=case, actions=actions, due_at=due(case), refs=case_refs(case))
 

@@ -202,10 +202,13 @@ def case_fields(case: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def step(case: dict[str, Any], now: datetime, what: str, by: str, why: str) -> None:
-    case.setdefault("history", []).append(
-        {"at": iso(now), "what": what, "by": by, "why": why, "status": case.get("status")}
-    )
+def step(case: dict[str, Any], now: datetime, what: str, by: str, why: str, until: datetime | None = None) -> None:
+    """One line of the case's timeline; `until`: an instant `why` ends on ("answer by"), which screens show in
+    the configured zone."""
+    entry = {"at": iso(now), "what": what, "by": by, "why": why, "status": case.get("status")}
+    if until is not None:
+        entry["until"] = iso(until)
+    case.setdefault("history", []).append(entry)
 
 
 def case_refs(case: dict[str, Any]) -> list[str]:

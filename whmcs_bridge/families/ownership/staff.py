@@ -607,6 +607,10 @@ class StaffView:
         moment = datetime.fromisoformat(instant)
         return format_datetime(moment, "d MMM y, HH:mm", tzinfo=self.config.zone, locale=self.reader.locale)
 
+    def why(self, entry: dict[str, Any]) -> str:
+        """A timeline line's reason, with the instant it ends on (`until`) in the configured zone."""
+        return f"{entry['why']} {self.when(entry['until'])}" if entry.get("until") else str(entry["why"])
+
     def day(self, instant: str | None) -> str:
         """A date in words ("9 December 2026")."""
         if not instant:
