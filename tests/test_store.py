@@ -10,13 +10,14 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from tests.conftest import sql
 from whmcs_bridge.errors import AuditChainError, StoreError
-from whmcs_bridge.model import Hold
-from whmcs_bridge.store import audit, holds, inbox, switches
+from whmcs_bridge.model import Decision, Hold
+from whmcs_bridge.store import audit, holds, inbox, states, switches
 from whmcs_bridge.store.db import BUSY_TIMEOUT_S, MIGRATIONS, Database, WriteGate, write_gate
 from whmcs_bridge.store.writer import InboxWriter
 
@@ -342,3 +343,18 @@ def test_the_lock_file_is_private(tmp_path: Path):
             assert stat.S_IMODE(lease.path.stat().st_mode) == 0o600
     finally:
         os.umask(old)
+
+
+def test_a_deadline_in_another_zone_is_due_at_its_instant(db: Database):
+    """Eighth break round, M1: a grant ending at 23:59:59 Paris (22:59:59Z) was stored as "...23:59:59+01:00" and
+    compared as text with UTC instants, so it fired an hour late (seven in Jakarta). Instants are stored in UTC;
+    a database written before keeps its deadlines, rewritten in UTC by a migration."""
+    paris = datetime(2026, 12, 5, 23, 59, 59, tzinfo=ZoneInfo("Europe/Paris"))
+    with db.atomic():
+        states.save(db, "delegation", "grant:1", Decision(state={"n": 1}, due_at=paris), datetime.now(UTC))
+    assert [d.key for d in states.due(db, datetime(2026, 12, 5, 23, 30, tzinfo=UTC))] == ["grant:1"]
+    assert not states.due(db, datetime(2026, 12, 5, 22, 59, 58, tzinfo=UTC))
+    sql(db, "UPDATE family_state SET due_at = '2026-12-05T23:59:59+07:00'")  # as an earlier version wrote it
+    sql(db, "DELETE FROM schema_migrations WHERE name = ?", MIGRATIONS[-1][0])
+    db.migrate()
+    assert [d.due_at for d in states.due(db, datetime(2026, 12, 5, 17, 0, tzinfo=UTC))] == ["2026-12-05T16:59:59+00:00"]

@@ -20,5 +20,6 @@ def utcnow() -> datetime:
 
 
 def iso(moment: datetime) -> str:
-    """An instant as the store writes it: ISO 8601 to the second."""
-    return moment.isoformat(timespec="seconds")
+    """An instant as the store writes it: ISO 8601 to the second, in UTC (the store compares instants as text,
+    so one written with another offset would sort wrong). A naive time (WHMCS's local time) is kept as it is."""
+    return (moment.astimezone(UTC) if moment.tzinfo else moment).isoformat(timespec="seconds")

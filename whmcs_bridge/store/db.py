@@ -233,6 +233,21 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0006_instants_utc",
+        """
+        -- Instants are compared as text, so they are stored in UTC: a deadline written with its zone's offset
+        -- ("...23:59:59+01:00", a grant ending at the end of a day in Paris) is rewritten as the same instant in UTC.
+        UPDATE family_state SET due_at = strftime('%Y-%m-%dT%H:%M:%S+00:00', due_at)
+            WHERE due_at IS NOT NULL AND due_at NOT LIKE '%+00:00' AND strftime('%s', due_at) IS NOT NULL;
+        UPDATE outbox SET not_before = strftime('%Y-%m-%dT%H:%M:%S+00:00', not_before)
+            WHERE not_before IS NOT NULL AND not_before NOT LIKE '%+00:00' AND strftime('%s', not_before) IS NOT NULL;
+        UPDATE subject_hold SET until = strftime('%Y-%m-%dT%H:%M:%S+00:00', until)
+            WHERE until IS NOT NULL AND until NOT LIKE '%+00:00' AND strftime('%s', until) IS NOT NULL;
+        UPDATE consent_link SET expires_at = strftime('%Y-%m-%dT%H:%M:%S+00:00', expires_at)
+            WHERE expires_at IS NOT NULL AND expires_at NOT LIKE '%+00:00' AND strftime('%s', expires_at) IS NOT NULL;
+        """,
+    ),
 ]
 
 
