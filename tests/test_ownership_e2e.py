@@ -4,6 +4,7 @@ one-time links, the bridge's passes, staff's move in the sandbox, the dossier an
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -442,6 +443,21 @@ def test_bad_input_is_a_clear_error(world: World):
         "--by", "alice",
     )  # fmt: skip
     assert "the file is 3 bytes: too small to be a document (at least 64 bytes); attach the whole document" in refused
+    # Eighth break round, H3: a link to the signing key, the .env, a device and a FIFO were attached (the key and the
+    # API secret then left in the dossier) or hung the command.
+    attach = ("--kind", "other", "--from", "requester", "--via", "email", "--by", "alice")
+    key = world.config.parent / "signing-key.pem"
+    (world.config.parent / "notes.txt").symlink_to(key)
+    assert "is a symbolic link: give the file itself" in world.fail("ownership", "attach", case_id, str(world.config.parent / "notes.txt"), *attach)
+    assert "is the bridge's own file" in world.fail("ownership", "attach", case_id, str(world.config.parent / ".env"), *attach)
+    assert "is the bridge's own file" in world.fail("ownership", "attach", case_id, str(key), *attach)
+    assert "not a regular file" in world.fail("ownership", "attach", case_id, "/dev/zero", *attach)
+    os.mkfifo(world.config.parent / "pipe")
+    assert "not a regular file" in world.fail("ownership", "attach", case_id, str(world.config.parent / "pipe"), *attach)
+    assert "is the bridge's own file" in world.fail(
+        "ownership", "record-answer", case_id, "--party", "holder", "--answer", "object", "--via", "phone",
+        "--evidence", str(key), "--by", "alice", "--note", "call",
+    )  # fmt: skip
     assert not world.case(case_id)["evidence"]
     world.settle()
     # The outside requester has no account: its notices and link travel in a ticket thread to its address.

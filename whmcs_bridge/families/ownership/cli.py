@@ -21,8 +21,9 @@ from whmcs_bridge.cli.common import (
     user_errors,
 )
 from whmcs_bridge.clock import utcnow
+from whmcs_bridge.config.load import Config
 from whmcs_bridge.errors import ConfigError, WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
-from whmcs_bridge.evidence import anchor, keys
+from whmcs_bridge.evidence import anchor, files, keys
 from whmcs_bridge.evidence.keys import PublicKey
 from whmcs_bridge.families.ownership import dossier, seen
 from whmcs_bridge.families.ownership import staff as own
@@ -243,6 +244,16 @@ def case_lines(
     return out
 
 
+def _evidence_file(config: Config, path: Path) -> tuple[str, bytes]:
+    """The file staff attach, refused if it is a link, not a regular file, too large, or one of the bridge's own
+    (configuration, .env, state database, signing key, evidence store)."""
+    state = config.state.path
+    private = [config.source, config.source.parent / ".env", own.evidence_dir(config), keys.key_path(state)]
+    private += [state.with_name(state.name + suffix) for suffix in ("", "-wal", "-shm", ".lock")]
+    limit = config.ownership.max_evidence_mb * 1048576
+    return files.read(path, limit=limit, limit_name="ownership.max_evidence_mb", private=private)
+
+
 def _seen_line(c: dict[str, Any], x: seen.Seen) -> str:
     words = "registrant update" if x.step == "registrant" else "move"
     return (
@@ -317,11 +328,7 @@ def attach(
             name, data = own.ticket_attachment(_api(config), ticket, index)
         else:
             assert file is not None
-            if file.stat().st_size > config.ownership.max_evidence_mb * 1048576:
-                raise own.BridgeError(
-                    f"{file} is larger than {config.ownership.max_evidence_mb} MB (ownership.max_evidence_mb)"
-                )
-            name, data = file.name, file.read_bytes()
+            name, data = _evidence_file(config, file)
         item = own.attach(
             config,
             db,
@@ -393,11 +400,7 @@ def record_answer(
     with _store(obj) as (config, db):
         data = None
         if evidence is not None:
-            if evidence.stat().st_size > config.ownership.max_evidence_mb * 1048576:
-                raise own.BridgeError(
-                    f"{evidence} is larger than {config.ownership.max_evidence_mb} MB (ownership.max_evidence_mb)"
-                )
-            data = (evidence.name, evidence.read_bytes())
+            data = _evidence_file(config, evidence)
         c = own.record_answer(
             config, db, case_id, party=party, answer=answer, via=via, evidence=data, by=by, note=note, now=utcnow()
         )
