@@ -390,3 +390,31 @@ def test_the_vendors_objection_in_a_new_ticket_naming_the_case_is_not_silence(wo
     world.later(days=14, seconds=5)
     case = world.case(case_id)
     assert case["status"] == "review" and not [h for h in case["history"] if "without objection" in h["why"]]
+
+
+def test_an_objection_in_a_new_guest_ticket_naming_the_case_is_not_silence(world: World):
+    """Eighth break round H2: the holder objected in a new ticket from an address WHMCS does not know (a guest,
+    client 0): it was dropped, the window ended "without objection" and the registrant was rewritten. A new
+    ticket naming the case by someone who is neither party is attached and flagged, as such a reply is."""
+    case_id = open_and_document(world, "domain:20")
+    world.sandbox.control(
+        "act",
+        {
+            "action": "OpenTicket",
+            "deptid": 1,
+            "name": "Budi Santoso",
+            "email": "budi.santoso@mail.example",
+            "subject": f"Re: Ownership request {case_id} about majumakmur.co.id",
+            "message": f"This is Budi of Kreatif Studio from my own address: I OBJECT to {case_id}.",
+        },
+    )
+    world.settle(4)
+    case = world.case(case_id)
+    [reply] = case["replies"]
+    assert (reply["party"], reply["reply"], reply["classified"]) == ("other", 0, None), reply
+    assert case["status"] == "review"
+    refused = world.fail("ownership", "approve", case_id, "--by", "alice")
+    assert f"ticket #{reply['ticket']}" in refused and "record-answer" in refused
+    world.later(days=14, seconds=5)
+    case = world.case(case_id)
+    assert case["status"] == "review" and not [h for h in case["history"] if "without objection" in h["why"]]

@@ -162,8 +162,9 @@ def reply_read(case: dict[str, Any], data: dict[str, Any], now: datetime, rules:
         message_id = "ownership.staff_new_ticket" if data.get("opened") else "ownership.staff_reply"
         flagged = staff_ticket(case, rules, purpose, message_id, ticket=reply["ticket"])
     else:
+        where = "wrote in a new ticket naming the case" if data.get("opened") else "replied in the case's ticket thread"
         out = to_review(
-            case, now, rules, "reply", f"{reply['writer']} replied in the case's ticket thread: staff classify the reply"
+            case, now, rules, "reply", f"{reply['writer']} {where}: staff classify it"
         )
         flagged = staff_ticket(
             case,
@@ -174,14 +175,16 @@ def reply_read(case: dict[str, Any], data: dict[str, Any], now: datetime, rules:
             reply=reply["reply"],
             writer=reply["writer"],
             written=reply["date"] or reply["seen"],
+            opened=int(bool(data.get("opened"))),
         )
     return Decision(state=case, actions=[*out.actions, flagged], due_at=out.due_at, refs=out.refs)
 
 
 def opened_answer(case: dict[str, Any], data: dict[str, Any], party: str | None) -> bool:
-    """A party's new ticket counts as its reply when it names the case and is not the bridge's own."""
+    """A new ticket counts as a reply when it names the case and is not the bridge's own: a party's, or one by
+    someone who is neither party (the holder writing as a guest from another address), flagged as such a reply."""
     text = f"{data.get('subject') or ''} {data.get('message') or ''}"
-    return party in ("holder", "requester") and OWN_MARK not in text and names_case(case, text)
+    return party in ("holder", "requester", "other") and OWN_MARK not in text and names_case(case, text)
 
 
 def unclassified(case: dict[str, Any], party: str = "holder") -> list[dict[str, Any]]:

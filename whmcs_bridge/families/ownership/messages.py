@@ -299,9 +299,10 @@ MESSAGES = define(
         "ownership.staff_reply_other",
         "ticket",
         "staff",
-        {"ticket": "number", "reply": "number", "writer": "text", "written": "date"},
+        {"ticket": "number", "reply": "number", "writer": "text", "written": "date", "opened": "number"},
         "Staff ticket: someone who is neither party (a guest, another address, another client) replied in the "
-        "case's ticket thread while the holder's answer decides the case; staff classify the reply before the "
+        "case's ticket thread, or opened a ticket naming the case (opened = 1), while the holder's answer decides "
+        "the case; staff classify the reply before the "
         "case can be approved or its window end as no objection.",
     ),
     _spec(

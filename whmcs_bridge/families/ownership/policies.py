@@ -3,6 +3,7 @@ actions and history, the messages to the parties and staff (ids and facts: the c
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -221,11 +222,24 @@ def case_refs(case: dict[str, Any]) -> list[str]:
 ANSWERING = ("collecting", "notified", "disputed", "review", "approved", "executing")
 
 
+def mentions(text: str) -> list[str]:
+    """The `mention:` references of a new ticket's words: each word that may be a case id or a domain name."""
+    words = {w.strip(".").casefold() for w in MENTION.findall(text)}
+    return sorted(f"mention:{w}" for w in words if w)[:MAX_MENTIONS]
+
+
+MENTION = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]*")
+MAX_MENTIONS = 200  # a long message names at most this many of its words (a case id or domain is among the first)
+
+
 def party_refs(case: dict[str, Any]) -> list[str]:
-    """While the case is open, a new ticket by either party reaches it: by its client, or its address."""
+    """While the case is open, a new ticket reaches it when either party opens it (by its client, or its
+    address), or when it names the case or one of its domain names (`mention:`; a guest from an address WHMCS
+    does not know: the holder may write from another one)."""
     if case.get("status") not in ANSWERING:
         return []
-    refs = []
+    refs = [f"mention:{case['id']}".casefold()]
+    refs += [f"mention:{s['name']}".casefold() for s in case["subjects"] if s["kind"] != "client" and s.get("name")]
     for party in ("holder", "requester"):
         who = case.get(party) or {}
         if who.get("client"):

@@ -40,6 +40,7 @@ from whmcs_bridge.families.ownership.policies import (
     case_refs,
     held,
     is_request,
+    mentions,
     step,
 )
 from whmcs_bridge.families.ownership.timers import tick
@@ -89,7 +90,8 @@ class Ownership:
         # A party's new ticket reaches its open cases (policies.party_refs); answers.py decides if it answers.
         if event.type == "TicketOpen" and as_int(event.data.get("ticketid")):
             userid, email = as_int(event.data.get("userid")), str(event.data.get("requestor_email") or "").strip()
-            return [f"party:{userid}"] if userid else ([f"party-email:{email.casefold()}"] if email else [])
+            party = [f"party:{userid}"] if userid else ([f"party-email:{email.casefold()}"] if email else [])
+            return party + mentions(f"{event.data.get('subject') or ''} {event.data.get('message') or ''}")
         return []
 
     def decide(self, states: Mapping[str, State], event: Event, now: datetime) -> dict[str, Decision]:
