@@ -16,6 +16,7 @@ import requests
 
 from tests.conftest import Sandbox
 from tests.test_daemon import Running, free_port, wait_until
+from tests.test_ownership_answers import reply_as, thread_of
 from tests.test_ownership_breakfix import text
 from tests.test_ownership_dossier_e2e import edit_case, put_back
 from tests.test_ownership_dossier_verify import manifest_of, resign
@@ -82,12 +83,28 @@ def test_a_parked_registrant_update_keeps_the_case_executing(world: World):
     shown = world.run("ownership", "show", case_id).output
     assert "registrant update of domain #20: parked" in shown, shown
     assert not [e for e in world.emails(21) if "completed" in e["subject"]]
+    # Eighth break round M1: `approvals approve` took any name for an ownership step; it takes the listed staff.
+    refused = world.fail("approvals", "approve", str(update.id), "--by", "Mallory the intern")
+    assert "--by 'Mallory the intern' is not one of the configured staff (alice, bob, carol" in refused, refused
     # Staff let it run again: it runs, WHMCS is read again, and only then the case completes.
-    world.run("approvals", "approve", str(update.id), "--by", "alice")
+    world.run("approvals", "approve", str(update.id), "--by", "Alice")
     world.settle()
     world.later(hours=3)
     assert world.case(case_id)["status"] == "completed"
     assert "registrant update of domain #20: done" in world.run("ownership", "show", case_id).output
+
+
+def test_a_parked_step_is_not_approved_while_a_reply_in_the_case_is_not_classified(world: World):
+    """Eighth break round M1: the holder objected in the case's thread while its registrant update was parked;
+    `approvals approve` let the update run (`ownership approve` would have waited for staff to classify it)."""
+    case_id, update = parked_registrant_update(world)
+    thread = thread_of(world, case_id, 20)
+    reply_as(world, thread["id"], clientid=20, message="I OBJECT: the phone call was not us")
+    world.settle()
+    refused = world.fail("approvals", "approve", str(update.id), "--by", "alice")
+    assert f"ownership case {case_id} has a reply not classified yet (ticket #{thread['id']}" in refused, refused
+    assert [e.status for e in actions(world, "registrant_update")] == ["parked"]
+    world.run("approvals", "reject", str(update.id), "--by", "bob", "--reason", "the holder objects")  # not refused
 
 
 def test_a_parked_step_tells_staff_by_one_ticket_with_whmcss_message(world: World):
@@ -98,6 +115,7 @@ def test_a_parked_step_tells_staff_by_one_ticket_with_whmcss_message(world: Worl
     [text] = staff_tickets(world, case_id, "a step of the hand-over is parked")
     assert "The WHOIS registrant update of majumakmur.co.id did not go through" in text, text
     assert "Registrar Error" in text and f"ownership record-step {case_id} --step registrant" in text, text
+    assert "WHMCS refused" not in text  # WHMCS's own words, without the bridge's English wrapper (any language)
     # Let run again while the registrar still refuses: parked again, and no second ticket.
     world.sandbox.control(
         "faults", {"status": 200, "count": 10, "actions": ["DomainUpdateWhoisInfo"], "message": "Registrar Error"}

@@ -107,8 +107,12 @@ def awaiting(db: Database) -> list[OutboxEntry]:
     return outbox.entries(db, statuses=outbox.WAITING)
 
 
-def decide(db: Database, action_id: int, *, approve: bool, by: str, reason: str, now: datetime) -> dict[str, Any]:
-    """Approve (the action runs on the next pass) or reject (it never runs) one held or parked action."""
+def decide(
+    db: Database, action_id: int, *, approve: bool, by: str, reason: str, now: datetime, config: Config | None = None
+) -> dict[str, Any]:
+    """Approve (the action runs on the next pass) or reject (it never runs) one held or parked action. With the
+    configuration: where the action's family has listed staff (its own `staff:` or the shared one), `by` must be
+    one of them, as that family's own commands require; the operating-system user is recorded beside it."""
     if not by.strip():
         raise BridgeError("say who decides (--by NAME): approvals are recorded in the audit chain")
     with db.atomic():
@@ -117,6 +121,14 @@ def decide(db: Database, action_id: int, *, approve: bool, by: str, reason: str,
             raise BridgeError(f"there is no action {action_id}; `whmcs-bridge approvals list` shows the waiting ones")
         if entry.status not in outbox.WAITING:
             raise BridgeError(f"action {action_id} is {entry.status}, not waiting for a decision")
+        if config is not None:
+            family = entry.family if hasattr(config, entry.family) else None
+            if listed(config, family):
+                by = member(config, by, family)
+        spec = next((f for f in families.FAMILIES if f.name == entry.family), None)
+        refused = spec.approval_refusal(db, entry) if approve and spec else None
+        if refused:
+            raise BridgeError(f"action {action_id} cannot be approved now: {refused}")
         status = outbox.record_decision(db, entry, approve=approve, by=by, reason=reason, now=now)
         if not approve:  # a rule waiting on the action hears that it will never run, and whether a try called WHMCS
             outbox.report_outcome(db, entry, "rejected", now, by=by, reason=reason, tried=entry.attempts > 0)
@@ -126,7 +138,14 @@ def decide(db: Database, action_id: int, *, approve: bool, by: str, reason: str,
             actor=f"staff:{by}",
             client_id=entry.client_id,
             subject=entry.subject,
-            detail={"action": action_id, "key": entry.key, "kind": entry.kind, "reason": reason, "was": entry.status},
+            detail={
+                "action": action_id,
+                "key": entry.key,
+                "kind": entry.kind,
+                "reason": reason,
+                "was": entry.status,
+                "os_user": os_user(),
+            },
             at=iso(now),
         )
     return {"id": action_id, "key": entry.key, "status": status}

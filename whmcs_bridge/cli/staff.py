@@ -81,14 +81,19 @@ def _ladder_facts(config: Config, db: Database, row: OutboxEntry) -> dict[str, A
 
 
 def _decide(obj: Context, action_id: int, approve: bool, by: str, reason: str) -> None:
-    with open_state(obj.config()) as db:
-        result = staff.decide(db, action_id, approve=approve, by=by, reason=reason, now=utcnow())
+    config = obj.config()
+    with open_state(config) as db:
+        result = staff.decide(db, action_id, approve=approve, by=by, reason=reason, now=utcnow(), config=config)
     click.echo(f"action #{result['id']} {result['key']} is now {result['status']}")
 
 
 @approvals.command("approve")
 @click.argument("action_id", type=ID)
-@click.option("--by", required=True, help="Who approves (recorded in the audit chain).")
+@click.option(
+    "--by",
+    required=True,
+    help="Who approves (recorded in the audit chain): one of the configured staff where the action's family lists them.",
+)
 @click.option("--reason", default="", help="Why (recorded in the audit chain).")
 @click.pass_obj
 @user_errors
@@ -99,7 +104,11 @@ def approvals_approve(obj: Context, action_id: int, by: str, reason: str) -> Non
 
 @approvals.command("reject")
 @click.argument("action_id", type=ID)
-@click.option("--by", required=True, help="Who rejects (recorded in the audit chain).")
+@click.option(
+    "--by",
+    required=True,
+    help="Who rejects (recorded in the audit chain): one of the configured staff where the action's family lists them.",
+)
 @click.option("--reason", required=True, help="Why (recorded in the audit chain).")
 @click.pass_obj
 @user_errors

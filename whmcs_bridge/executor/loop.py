@@ -153,7 +153,9 @@ class Executor:
             WhmcsApiError, WhmcsProtocolError, ActionError, MessageError, ConfigError, KeyError, ValueError, TypeError
         ) as exc:  # fmt: skip
             self.api_errors.inc(type(exc).__name__)
-            self.finish(attempt.row, "parked", now, error=str(exc))
+            # WHMCS's own words travel apart from the bridge's English sentence: a rule quotes them in any language.
+            said = {"whmcs_message": exc.whmcs_message} if isinstance(exc, WhmcsApiError) else None
+            self.finish(attempt.row, "parked", now, error=str(exc), outcome=said)
             report.parked.append(row.key)
             return
         if result is not None:

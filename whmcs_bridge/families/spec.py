@@ -31,6 +31,13 @@ class FamilySpec:
     def enabled(self, config: Config) -> bool:
         return bool(getattr(config, self.name).enabled)
 
+    def approval_refusal(self, db: Any, entry: Any) -> str | None:
+        """Why the family refuses staff's approval of one of its held or parked actions now (`approval_refused`
+        in f"{package}.staff", a shell module, if it has one: an ownership step waits while a reply in its case
+        is not classified), or None."""
+        check = getattr(importlib.import_module(f"{self.package}.staff"), "approval_refused", None)
+        return check(db, entry) if check else None
+
     def resync_reader(self) -> Callable[[Any], Any]:
         """The family's `read(source) -> facts` (intake/reread.py's Source and Facts)."""
         if self.resync is None:

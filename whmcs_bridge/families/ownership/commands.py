@@ -186,7 +186,8 @@ def complete_command(case: dict[str, Any], data: dict[str, Any], now: datetime, 
     if running:
         raise ValueError(
             f"the {and_words([step_words(e) for e in running])} has not run: it is planned or parked (whmcs-bridge "
-            "approvals list); approve it to run again, or reject it and do it in WHMCS's admin area, then complete"
+            "approvals list); approve it to run again, or do it in WHMCS's admin area and record it with "
+            f"`ownership record-step {case['id']} --step ... --subject ... --by NAME`, then complete"
         )
     return complete(case, now, rules, by=by_whom(data), note=note_of(data))
 

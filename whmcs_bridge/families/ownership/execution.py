@@ -137,7 +137,8 @@ def step_parked(
     step(case, now, f"{step_words(entry)} parked", "bridge", error)
     told = staff_ticket(
         case, rules, f"parked-{purpose}", "ownership.staff_step_parked",
-        step=entry["kind"], parked=[entry["subject"]], parked_ref=entry["subject"], whmcs_message=error,
+        step=entry["kind"], parked=[entry["subject"]], parked_ref=entry["subject"],
+        whmcs_message=str(data.get("whmcs_message") or error),
     )  # fmt: skip
     return Decision(state=case, actions=[told], due_at=due(case), refs=case_refs(case))
 

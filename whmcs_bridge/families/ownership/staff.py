@@ -24,7 +24,7 @@ from whmcs_bridge.config.load import Config
 from whmcs_bridge.errors import BridgeError, WhmcsApiError  # noqa: F401  (BridgeError used by the CLI)
 from whmcs_bridge.executor.reads import read_owners, registrant_differences
 from whmcs_bridge.families.ownership import build, filetypes, seen
-from whmcs_bridge.families.ownership.case import FINAL
+from whmcs_bridge.families.ownership.case import FINAL, replies_to_classify
 from whmcs_bridge.families.ownership.config import EVIDENCE_KINDS, GROUNDS
 from whmcs_bridge.families.ownership.execution import is_new_holder, outside, step_words
 from whmcs_bridge.families.ownership.filetypes import sniff
@@ -631,3 +631,18 @@ class StaffView:
         text = catalogue.render("ownership.staff_checklist", data, self.reader, CaseNames(case)).body
         lines = [line.strip() for line in text.splitlines()]
         return [x[2:] for x in lines if x.startswith("- ")], [x for x in lines if x.startswith("[ ]")]
+
+
+def approval_refused(db: Database, entry: outbox.OutboxEntry) -> str | None:
+    """`approvals approve` of a case's action waits, as `ownership approve` does, while a reply in the case is
+    not classified: it may be an objection (the spec's hook, families/spec.py approval_refusal)."""
+    case_id = str(entry.subject or "").removeprefix(f"{FAMILY}:")
+    case = states.get(db, FAMILY, f"case:{case_id}") or {}
+    replies = replies_to_classify(case)
+    if not replies:
+        return None
+    r = replies[0]
+    return (
+        f"ownership case {case_id} has a reply not classified yet (ticket #{r['ticket']}, by {r['writer']}): it may "
+        f"be an objection; record what it answers with `ownership record-answer {case_id} --party ...` first"
+    )
