@@ -800,3 +800,26 @@ def test_a_case_held_by_the_requesters_objection_while_executing_may_be_cancelle
     cancelled = run(ran, {"command": "cancel", "note": "the requester withdrew"}, T0 + timedelta(hours=2))
     assert (cancelled.state or {})["status"] == "cancelled"
 
+
+@pytest.mark.parametrize("status", ["collecting", "notified", "review", "executing"])
+def test_staffs_note_on_a_recorded_objection_stays_internal(status: str):
+    """From the issue-17 hostile test (M2, round h): the `--note` of `record-answer` (staff's internal note) was
+    sent to both clients as the holder's own reason. It stays with staff (their ticket, the timeline); the
+    parties' emails carry only a reason a party gave through its link."""
+    state = {
+        "collecting": lambda: opened(DOMAIN),
+        "notified": lambda: documented(opened(DOMAIN)),
+        "review": lambda: holder_answers(documented(opened(DOMAIN)), "accept").state or {},
+        "executing": lambda: run(
+            holder_answers(documented(opened(DOMAIN)), "accept").state or {}, {"command": "approve"}
+        ).state
+        or {},
+    }[status]()
+    assert state["status"] == status
+    note = "Bob's note: the vendor sounded angry, check its invoices"
+    objected = answer(state, "holder", "object", via="phone", note=note)
+    emails = [a for a in objected.actions if a.kind == "email"]
+    assert emails and all(not a.params["msg"]["data"].get("reason") for a in emails), emails
+    [ticket] = [a for a in objected.actions if a.kind == "ticket" and a.params["msg"]["id"].startswith("ownership.staff")]
+    assert ticket.params["msg"]["data"]["reason"] == note
+    assert note in (objected.state or {})["history"][-1]["why"]

@@ -319,7 +319,7 @@ def holder_recorded(case: dict[str, Any], answer: str, by: str, note: str, now: 
         case["status"] = "disputed"
         step(case, now, "disputed", by, f"the holder's recorded objection, before it was asked: {note}")
         return Decision(
-            state=case, actions=objection_notices(case, {"reason": note}, rules), due_at=due(case), refs=case_refs(case)
+            state=case, actions=objection_notices(case, {}, rules, note=note), due_at=due(case), refs=case_refs(case)
         )
     if status == "executing" and answer == "object":
         return stop_execution(case, by, note, now, rules)
@@ -339,7 +339,7 @@ def holder_recorded(case: dict[str, Any], answer: str, by: str, note: str, now: 
         return Decision(state=case, due_at=due(case), refs=case_refs(case))
     case["status"] = "disputed"
     step(case, now, "disputed", by, f"the holder's recorded objection: {note}")
-    actions = objection_notices(case, {"reason": note}, rules)
+    actions = objection_notices(case, {}, rules, note=note)
     return Decision(state=case, actions=actions, due_at=due(case), refs=case_refs(case))
 
 
@@ -361,9 +361,9 @@ def stop_execution(case: dict[str, Any], by: str, note: str, now: datetime, rule
         "waiting": [ref(x) for x in case["subjects"] if x.get("hand_over") == "move" and not x.get("moved_to")],
         "moved_services": sum(1 for x in moved if x["kind"] == "service"),
     }
-    actions = [
-        *tell(case, "requester", purpose, rules, "ownership.holder_objected", reason=note),
-        *tell(case, "holder", purpose, rules, "ownership.objection_recorded", reason=note),
+    actions = [  # staff's note is theirs: the parties' emails give no reason the holder did not give itself
+        *tell(case, "requester", purpose, rules, "ownership.holder_objected", reason=""),
+        *tell(case, "holder", purpose, rules, "ownership.objection_recorded", reason=""),
         staff_ticket(case, rules, purpose, "ownership.staff_objection_executing", reason=note, **moving),
         *party_notes(case, "disputed", sticky=True),
     ]
