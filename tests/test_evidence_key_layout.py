@@ -157,7 +157,8 @@ def test_check_and_audit_key_name_the_key_the_log_was_signed_with_not_a_swapped_
     put_key(config, other)
     said = (
         f"the signing key {tmp_path / keys.KEY_FILE} is {other.fingerprint}, not {bridge}, the key the audit log "
-        "was signed with: the key file was replaced; put the key the log was signed with back from your backup, "
+        "was signed with: nothing is signed with it; the key file was replaced: put the key the log was signed with "
+        "back from your backup, "
         f"then pin that one: `key_fingerprint: {bridge}` under `state:` in {config}"
     )
     code, out, err = run(config, "check")
@@ -177,3 +178,52 @@ def test_check_says_the_signing_key_is_missing_beside_a_signed_chain(tmp_path: P
     assert code == 3 and "configuration is valid" in out, err
     assert f"error: the signing key {tmp_path / keys.KEY_FILE} is missing" in err, err
     assert f"was signed with {bridge}: restore signing-key.pem from your backup" in err, err
+
+
+def test_nothing_signs_with_a_key_that_is_not_the_one_the_log_was_signed_with_pinned_or_not(
+    sandbox: Sandbox, tmp_path: Path
+):
+    """From the issue-17 outside test (H1, round h): unpinned, with the key file swapped for B under a log whose
+    head names A, `check` exited 3 but `ownership open`, `audit anchor`, `tick` and `run` went on signing with B;
+    the head then named B, and `check` and `audit key` advised pinning B. Nothing signs with B now, pin or no pin:
+    the same refusal as a pinned mismatch (exit 3, one sentence naming both keys), and the log keeps naming A."""
+    config = configure(tmp_path, sandbox, free_port())
+    bridge = signed_chain(config)
+    kept = keys.load(config.parent / keys.KEY_FILE)
+    assert kept is not None
+    other = keys.SigningKey.generate()
+    put_key(config, other)
+    said = (
+        f"the signing key {config.parent / keys.KEY_FILE} is {other.fingerprint}, not {bridge}, the key the audit "
+        "log was signed with: nothing is signed with it; the key file was replaced: put the key the log was signed "
+        f"with back from your backup, then pin that one: `key_fingerprint: {bridge}` under `state:` in {config}"
+    )
+    started = subprocess.run(
+        [sys.executable, "-m", "whmcs_bridge", "--config", str(config), "run"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert started.returncode == 3 and f"error: {said}\n" in started.stderr, started.stderr
+    for command in (["audit", "anchor"], ["tick"]):
+        code, out, err = run(config, *command)
+        assert (code, out, err) == (3, "", f"error: {said}\n"), (command, out, err)
+    code, out, err = run(config, "audit", "show")
+    assert code == 0 and "escalation.notice_sent" in out and err == f"warning: {said}\n", err
+    with Database(config.parent / "state.db") as db:
+        with pytest.raises(keys.KeyProblem, match="nothing is signed with it"):
+            audit.append(db, "escalation.notice_sent", client_id=1)
+        assert audit.head_fingerprint(db) == bridge and not audit.checkpoints(db)
+        with pytest.raises(keys.KeyProblem, match="nothing is signed with it"):
+            audit.checkpoint(db, "staff")
+    code, out, err = run(config, "check")
+    assert code == 3 and f"key_fingerprint: {other.fingerprint}" not in out + err, err
+    code, out, err = run(config, "audit", "key")
+    assert f"key_fingerprint: {other.fingerprint}" not in out + err, out + err
+    code, out, err = run(config, "audit", "verify")
+    assert code == 1 and f"not {bridge}, the key the audit log was signed with" in err, err
+    put_key(config, kept)
+    with Database(config.parent / "state.db") as db:
+        audit.append(db, "escalation.notice_sent", client_id=1)
+    code, out, err = run(config, "audit", "verify")
+    assert code == 0 and "audit chain intact: 2 entries" in out, out + err

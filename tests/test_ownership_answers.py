@@ -347,6 +347,36 @@ def test_an_objection_is_never_overturned_by_one_member_of_staff_with_a_file_of_
     assert case["status"] == "review" and case.get("holder_consent")
 
 
+def test_a_refused_answer_keeps_no_evidence(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """From the issue-17 hostile test (M3, round h): a `record-answer` refused (the second person's confirmation
+    by the same person) still attached its --evidence file: the evidence grew and the timeline said "evidence
+    received". A refused command changes nothing: the file is attached with the answer or not at all."""
+    case_id = open_and_document(world, "domain:20")
+    world.run(*record(world, case_id, "object", "alice"))
+    monkeypatch.setenv("SUDO_USER", "alice-login")
+    letter = tmp_path / "withdrawal.pdf"
+    letter.write_bytes(PDF + b"I withdraw my objection")
+    world.run(*record(world, case_id, "consent", "alice", "--evidence", str(letter)))
+    before = world.case(case_id)
+    with Database(world.tmp / "state.db") as db:
+        rows = audit.head(db)
+    for by, said in (("Alice", "alice already recorded"), ("bob", "one person may not count as two")):
+        other = tmp_path / f"{by}.pdf"
+        other.write_bytes(PDF + f"a letter brought by {by}".encode())
+        refused = world.fail(*record(world, case_id, "consent", by, "--evidence", str(other)))
+        assert said in refused, refused
+    after = world.case(case_id)
+    assert after["evidence"] == before["evidence"] and after["history"] == before["history"]
+    with Database(world.tmp / "state.db") as db:
+        assert audit.head(db) == rows
+    refused = world.fail(
+        "ownership", "record-answer", "nosuchcase", "--party", "holder", "--answer", "object", "--via", "post",
+        "--evidence", str(letter), "--by", "alice",
+    )
+    with Database(world.tmp / "state.db") as db:
+        assert audit.head(db) == rows, refused
+
+
 def test_staff_give_an_outside_requesters_contact_on_the_command_line(world: World):
     case_id = world.run(
         "ownership", "open", "--subject", "domain:20", "--requester", "PT Maju Makmur, legal@majumakmur.co.id",

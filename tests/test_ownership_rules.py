@@ -757,3 +757,69 @@ def test_an_extract_dated_in_the_future_is_not_fresh():
     """From the second issue-17 break test: `--dated 2027-06-01` satisfied the 90-day rule."""
     state = documented(opened(), dated=(T0 + timedelta(days=180)).date().isoformat())
     assert state["status"] == "collecting"
+
+
+def test_the_requesters_objection_recorded_while_executing_is_raised_and_holds_the_completion():
+    """From the issue-17 hostile test (H4, round h): `record-answer --party requester --answer object` while the
+    case executed changed nothing visible (no late-answer line, no staff ticket); staff then made the move and the
+    case completed and locked to the requester who had denied the request. The answer is kept and raised to staff,
+    and the case does not complete until staff decide: the requester's consent recorded, or the case cancelled."""
+    state = run(holder_answers(documented(opened(DOMAIN)), "accept").state or {}, {"command": "approve"}).state or {}
+    objected = answer(state, "requester", "object", via="post", note="letter: never asked for it")
+    case = objected.state or {}
+    assert case["status"] == "executing"
+    assert [h["what"] for h in case["history"][-2:]] == ["requester objected (post)", "late answer"]
+    [ticket] = [a for a in objected.actions if a.kind == "ticket"]
+    assert ticket.params["msg"]["id"] == "ownership.staff_requester_objected_executing"
+    assert ticket.params["msg"]["data"]["waiting"] == ["domain:20"]
+    assert not [a for a in objected.actions if a.kind == "email"]
+    moved = run(case, {"owners": {"domain:20": 21}}, T0 + timedelta(hours=1), kind="OwnershipOwners")
+    held = steps_done(moved.state or {}, T0 + timedelta(hours=1))
+    read = run(held.state or {}, {"owners": {"domain:20": 21}}, T0 + timedelta(hours=1), kind="OwnershipOwners")
+    assert (read.state or {})["status"] == "executing", [h["what"] for h in (read.state or {})["history"]]
+    with pytest.raises(ValueError, match="the requester's objection"):
+        run(read.state or {}, {"command": "complete"}, T0 + timedelta(hours=1))
+    confirmed = answer(read.state or {}, "requester", "consent", via="phone", note="called: it does want it")
+    assert [a.kind for a in confirmed.actions] == ["read_owners"]
+    done = run(confirmed.state or {}, {"owners": {"domain:20": 21}}, T0 + timedelta(hours=2), kind="OwnershipOwners")
+    assert (done.state or {})["status"] == "completed"
+
+
+def test_a_case_held_by_the_requesters_objection_while_executing_may_be_cancelled_once_nothing_moved():
+    state = run(holder_answers(documented(opened(DOMAIN)), "accept").state or {}, {"command": "approve"}).state or {}
+    with pytest.raises(ValueError, match="is executing"):
+        run(state, {"command": "cancel"})
+    held = answer(state, "requester", "object", via="post").state or {}
+    moved = run(held, {"owners": {"domain:20": 21}}, T0 + timedelta(hours=1), kind="OwnershipOwners").state or {}
+    with pytest.raises(ValueError, match="move it back to the holder"):
+        run(moved, {"command": "cancel"})
+    back = run(moved, {"owners": {"domain:20": 20}}, T0 + timedelta(hours=2), kind="OwnershipOwners").state or {}
+    with pytest.raises(ValueError, match="has not run"):  # the bridge's registrant update would still run
+        run(back, {"command": "cancel"})
+    ran = steps_done(back, T0 + timedelta(hours=2)).state or {}
+    cancelled = run(ran, {"command": "cancel", "note": "the requester withdrew"}, T0 + timedelta(hours=2))
+    assert (cancelled.state or {})["status"] == "cancelled"
+
+
+@pytest.mark.parametrize("status", ["collecting", "notified", "review", "executing"])
+def test_staffs_note_on_a_recorded_objection_stays_internal(status: str):
+    """From the issue-17 hostile test (M2, round h): the `--note` of `record-answer` (staff's internal note) was
+    sent to both clients as the holder's own reason. It stays with staff (their ticket, the timeline); the
+    parties' emails carry only a reason a party gave through its link."""
+    state = {
+        "collecting": lambda: opened(DOMAIN),
+        "notified": lambda: documented(opened(DOMAIN)),
+        "review": lambda: holder_answers(documented(opened(DOMAIN)), "accept").state or {},
+        "executing": lambda: run(
+            holder_answers(documented(opened(DOMAIN)), "accept").state or {}, {"command": "approve"}
+        ).state
+        or {},
+    }[status]()
+    assert state["status"] == status
+    note = "Bob's note: the vendor sounded angry, check its invoices"
+    objected = answer(state, "holder", "object", via="phone", note=note)
+    emails = [a for a in objected.actions if a.kind == "email"]
+    assert emails and all(not a.params["msg"]["data"].get("reason") for a in emails), emails
+    [ticket] = [a for a in objected.actions if a.kind == "ticket" and a.params["msg"]["id"].startswith("ownership.staff")]
+    assert ticket.params["msg"]["data"]["reason"] == note
+    assert note in (objected.state or {})["history"][-1]["why"]

@@ -148,6 +148,8 @@ class Bridge:
     ) -> PassReport:
         """One pass: poll WHMCS (when due, or when asked), decide on pending events and due timers,
         then run due actions. `tick` and the tests drive it. A dry run reads nothing new and writes nothing."""
+        if not dry_run and self.db.refused is not None:  # a key that may not sign: no event is parked for it
+            raise self.db.refused
         polled = None
         if not dry_run and (self.poll_due(now) if poll is None else poll):
             try:

@@ -62,11 +62,12 @@ def audit_verify(obj: Context, public_key: tuple[Path, ...], against_whmcs: bool
     replaced key would not be detected. With --against-whmcs, also exit 1 if the chain is not the one anchored
     in WHMCS (cut short, rewritten, an anchor missing from WHMCS, or restored from an older copy)."""
     config = obj.config()
-    with Database(existing_state(config), migrate=False) as db:
+    with Database(existing_state(config), migrate=False, signing=False) as db:
         given = [PublicKey.from_file(path) for path in public_key]
         head_by = audit_log.head_fingerprint(db)
         key = next((k for k in given if k.fingerprint == head_by), given[0]) if given else None
-        key = key or (db.signer.public if db.signer else None)
+        local = keys.load(keys.key_path(db.path.resolve()))  # read, never signing: a swapped key is named below
+        key = key or (local.public if local else None)
         if not given and key is not None and head_by is not None and key.fingerprint != head_by:
             path = keys.key_path(db.path.resolve())
             pinned = config.state.key_fingerprint

@@ -200,26 +200,46 @@ def pin_problem(fingerprint: str, pinned: str | None, config: Path) -> str | Non
 
 @dataclass(frozen=True)
 class KeyPin:
-    """`state.key_fingerprint` and the configuration file that sets it: what a loaded key must be to sign."""
+    """`state.key_fingerprint` (None when nothing is pinned) and the configuration file that sets it: what a
+    loaded key must be to sign, and where to pin the key the chain was signed with."""
 
-    fingerprint: str
+    fingerprint: str | None
     config: Path
 
 
-def pin_of(config: Any) -> KeyPin | None:
-    """The configuration's pin, None when nothing is pinned."""
-    pinned = config.state.key_fingerprint
-    return KeyPin(pinned, config.source) if pinned else None
+def pin_of(config: Any) -> KeyPin:
+    """The configuration's pin (its fingerprint None when nothing is pinned)."""
+    return KeyPin(config.state.key_fingerprint, config.source)
 
 
-def not_pinned(path: Path, fingerprint: str, pin: KeyPin) -> KeyProblem:
+def not_pinned(path: Path, fingerprint: str, pinned: str, config: Path) -> KeyProblem:
     """The one sentence for a key file that is not the pinned key: nothing is signed with it (issue 17, H1)."""
     return KeyProblem(
-        f"the signing key {path} is {fingerprint}, not the key pinned in the configuration ({pin.fingerprint}, "
-        f"state.key_fingerprint in {pin.config}): nothing is signed with it; put the pinned key back from your "
+        f"the signing key {path} is {fingerprint}, not the key pinned in the configuration ({pinned}, "
+        f"state.key_fingerprint in {config}): nothing is signed with it; put the pinned key back from your "
         "backup, or, if the key was replaced on purpose with `whmcs-bridge audit key --new`, set "
         f"state.key_fingerprint to {fingerprint}"
     )
+
+
+def refusal(path: Path, fingerprint: str, signed_by: str | None, pin: KeyPin | None) -> KeyProblem | None:
+    """Why the key file at `path` (`fingerprint`) may not sign this chain, None when it may: it must be the pinned
+    key, if one is pinned, and the key the chain was last signed with (`signed_by`), pinned or not: a key file
+    swapped beside an unpinned chain signs nothing either, rather than becoming the chain's signer (issue 17, H1)."""
+    pinned = pin.fingerprint if pin else None
+    config = pin.config if pin else None
+    if pinned is not None and fingerprint != pinned:
+        return not_pinned(path, fingerprint, pinned, config or Path("the configuration"))
+    if signed_by is None or signed_by == fingerprint:
+        return None
+    if pinned is not None:  # the pinned key is in place, the log names another: signing would vouch for its rows
+        return KeyProblem(
+            f"the audit log was last signed with {signed_by}, not with {pinned}, the key pinned in the configuration "
+            f"(state.key_fingerprint in {config}) that the signing key {path} is: nothing is signed with it, which "
+            "would vouch for rows another key signed; restore the state database from a backup made before that "
+            "key signed and compare with `audit verify --against-whmcs`"
+        )
+    return not_the_log_signer(path, fingerprint, signed_by, config)
 
 
 def not_the_signer(path: Path, fingerprint: str, signer: str, pinned: str | None, config: Path) -> str:
@@ -247,13 +267,15 @@ def not_the_signer(path: Path, fingerprint: str, signer: str, pinned: str | None
     )
 
 
-def not_the_log_signer(path: Path, fingerprint: str, signer: str, config: Path) -> KeyProblem:
-    """The one sentence for a key file that is not the key the audit log's head names, nothing pinned: the log's
-    key is the one to put back and pin, never the file's (issue 17, M1)."""
+def not_the_log_signer(path: Path, fingerprint: str, signer: str, config: Path | None) -> KeyProblem:
+    """The one sentence for a key file that is not the key the audit log was last signed with, nothing pinned:
+    nothing is signed with it, and the log's key is the one to put back and pin, never the file's (issue 17, M1
+    and H1)."""
+    where = f"in {config}" if config else "in the configuration"
     return KeyProblem(
-        f"the signing key {path} is {fingerprint}, not {signer}, the key the audit log was signed with: the key "
-        "file was replaced; put the key the log was signed with back from your backup, then pin that one: "
-        f"`key_fingerprint: {signer}` under `state:` in {config}"
+        f"the signing key {path} is {fingerprint}, not {signer}, the key the audit log was signed with: nothing is "
+        "signed with it; the key file was replaced: put the key the log was signed with back from your backup, "
+        f"then pin that one: `key_fingerprint: {signer}` under `state:` {where}"
     )
 
 
@@ -289,7 +311,7 @@ def pin_report(path: Path, pinned: str | None, config: Path, chain: ChainSigner 
         return PinReport(error=missing_beside_signed(path, chain.state, signed_by) if chain and signed else None)
     fingerprint = key.fingerprint
     if pinned is not None and fingerprint != pinned:
-        return PinReport(fingerprint, error=not_pinned(path, fingerprint, KeyPin(pinned, config)))
+        return PinReport(fingerprint, error=not_pinned(path, fingerprint, pinned, config))
     if signed_by is not None and signed_by != fingerprint:
         if pinned is not None:  # the pinned key is in place, the log names another: never recommend that one
             return PinReport(fingerprint, error=KeyProblem(not_the_signer(path, fingerprint, signed_by, pinned, config)))

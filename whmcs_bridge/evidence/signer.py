@@ -17,6 +17,6 @@ def chain_signer(state_path: Path) -> ChainSigner | None:
         return None
     try:
         with Database(state_path, migrate=False, signing=False) as db:
-            return ChainSigner(state_path, audit.head_fingerprint(db), audit.was_signed(db))
+            return ChainSigner(state_path, audit.signed_by(db), audit.was_signed(db))
     except BridgeError:  # a database this user may not open: nothing to hold the key against, as before
         return None

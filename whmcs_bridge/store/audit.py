@@ -484,6 +484,11 @@ def head_fingerprint(db: Database) -> str | None:
     return chain_head.fingerprint(db.conn)
 
 
+def signed_by(db: Database) -> str | None:
+    """The key the chain was last signed with (its head's, else its newest checkpoint's): the one that signs next."""
+    return chain_head.signed_by(db.conn)
+
+
 def hash_of(db: Database, row_id: int) -> str | None:
     """The stored hash of one row, None if there is no such row."""
     row = db.conn.execute("SELECT hash FROM audit_log WHERE id = ?", (row_id,)).fetchone()

@@ -51,6 +51,21 @@ def fingerprint(conn: sqlite3.Connection) -> str | None:
     return str(row[0]) if row and row[0] else None
 
 
+def signed_by(conn: sqlite3.Connection) -> str | None:
+    """The key the chain was last signed with: its head's, or, on a head left unsigned, its newest checkpoint's
+    (None if neither was ever signed). The one key that may sign it next (issue 17, H1)."""
+    head = fingerprint(conn)
+    if head is not None:
+        return head
+    try:
+        row = conn.execute(
+            "SELECT fingerprint FROM audit_checkpoint WHERE fingerprint IS NOT NULL ORDER BY count DESC LIMIT 1"
+        ).fetchone()
+    except sqlite3.OperationalError:  # a database not migrated yet: no checkpoint
+        return None
+    return str(row[0]) if row else None
+
+
 def was_signed(conn: sqlite3.Connection, *, signed_schema: bool) -> bool:
     """Whether this chain was ever signed: a signed head or checkpoint is left, or signing came in (migration
     0005, `signed_schema`) before now and the chain has rows. A forger who strips the signatures and deletes

@@ -337,8 +337,9 @@ class Database:
         # The signing key beside the file (evidence.keys); made on first use. None: appends leave the head
         # unsigned (a copy elsewhere without its key, or opened with signing=False: a throwaway preview).
         self.signer: SigningKey | None = None
-        # A key file that is not the pinned one (`pin`, state.key_fingerprint) signs nothing: what would sign
-        # raises this instead; what only reads goes on (issue 17, H1).
+        # A key file that is not the pinned one (`pin`, state.key_fingerprint), or not the one the chain was
+        # signed with, pinned or not, signs nothing: what would sign raises this instead; what only reads goes
+        # on (issue 17, H1).
         self.refused: KeyProblem | None = None
         applied: list[str] = []
         if migrate:
@@ -363,9 +364,10 @@ class Database:
                 self.signer, made = keys.load_or_create(path)
             else:
                 self.signer, made = keys.load(path), False
-            if self.signer is not None and pin is not None and self.signer.fingerprint != pin.fingerprint:
-                self.refused = keys.not_pinned(path, self.signer.fingerprint, pin)
-                self.signer = None
+            if self.signer is not None:  # only the pinned key, and the key the chain was signed with, signs it
+                signed_by = chain_head.signed_by(self.conn)
+                self.refused = keys.refusal(path, self.signer.fingerprint, signed_by, pin)
+                self.signer = None if self.refused else self.signer
             if self.signer is not None and (made or adopt):
                 with self.atomic() as conn:
                     chain_head.sign_as_it_stands(conn, self.signer)

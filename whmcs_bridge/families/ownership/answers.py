@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from whmcs_bridge.families.ownership.case import closed, due, unchanged
+from whmcs_bridge.families.ownership.execution import read_owners
 from whmcs_bridge.families.ownership.flow import advance, distinct_staff, objection_notices, to_review
 from whmcs_bridge.families.ownership.policies import (
     ANSWERING,
@@ -223,6 +224,8 @@ def record_answer(case: dict[str, Any], data: dict[str, Any], now: datetime, rul
     what = "consented" if answer == "consent" else "objected"
     evidence = f" (evidence item {data['evidence']})" if data.get("evidence") else ""
     step(case, now, f"{party} {what} ({via})", by, f"recorded by {by}{evidence}: {record['note']}")
+    if party == "requester" and case["status"] == "executing":
+        return requester_while_executing(case, record, now, rules)
     if party == "requester":
         return requester_recorded(case, answer, now, rules)
     return holder_recorded(case, answer, by, record["note"], now, rules)
@@ -270,6 +273,41 @@ def requester_recorded(case: dict[str, Any], answer: str, now: datetime, rules: 
     return Decision(state=case, due_at=due(case), refs=case_refs(case))
 
 
+def requester_while_executing(case: dict[str, Any], record: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    """The requester's answer recorded while the case executes. An objection (it denies making the request, or
+    withdraws it) is too late to stop the case by itself, not too late to stop staff: it is raised to them like a
+    reply in the thread, and the case holds (no new access, no completion) until they decide: the requester's
+    consent recorded (it still wants the hand-over), or the case cancelled once nothing sits with the requester."""
+    by, via, note = record["by"], record["via"], record["note"]
+    if record["answer"] == "consent":
+        held = case.pop("requester_objection", None)
+        if held is None:
+            step(case, now, "late answer", by, "recorded while executing: the requester still wants the hand-over")
+            return unchanged(case)
+        step(case, now, "requester objection settled", by, f"the requester still wants the hand-over: {note}")
+        case["checks"] = case.get("checks", 0) + 1  # what the hold kept back is decided on a new read of WHMCS
+        return Decision(state=case, actions=read_owners(case), due_at=due(case), refs=case_refs(case))
+    case["requester_objection"] = {"at": iso(now), "by": by, "via": via, "note": note}
+    step(
+        case, now, "late answer", by,
+        "the requester's objection, recorded while executing (it denies or withdraws the request): the case does "
+        f"not complete until staff decide (record-answer --party requester --answer consent, or cancel): {note}",
+    )  # fmt: skip
+    moving = [x for x in case["subjects"] if x.get("hand_over") == "move"]
+    flagged = staff_ticket(
+        case,
+        rules,
+        f"requester-objected-executing-{len(case.get('recorded_answers', []))}",
+        "ownership.staff_requester_objected_executing",
+        via=via,
+        recorded_by=by,
+        note=note,
+        moved=[ref(x) for x in moving if x.get("moved_to")],
+        waiting=[ref(x) for x in moving if not x.get("moved_to")],
+    )
+    return Decision(state=case, actions=[flagged], due_at=due(case), refs=case_refs(case))
+
+
 def holder_recorded(case: dict[str, Any], answer: str, by: str, note: str, now: datetime, rules: Rules) -> Decision:
     """Consent: review with the holder's consent (after an objection, the objection is withdrawn; before
     the holder was asked, once the documents are complete). An objection: the case is disputed and
@@ -284,7 +322,7 @@ def holder_recorded(case: dict[str, Any], answer: str, by: str, note: str, now: 
         case["status"] = "disputed"
         step(case, now, "disputed", by, f"the holder's recorded objection, before it was asked: {note}")
         return Decision(
-            state=case, actions=objection_notices(case, {"reason": note}, rules), due_at=due(case), refs=case_refs(case)
+            state=case, actions=objection_notices(case, {}, rules, note=note), due_at=due(case), refs=case_refs(case)
         )
     if status == "executing" and answer == "object":
         return stop_execution(case, by, note, now, rules)
@@ -304,7 +342,7 @@ def holder_recorded(case: dict[str, Any], answer: str, by: str, note: str, now: 
         return Decision(state=case, due_at=due(case), refs=case_refs(case))
     case["status"] = "disputed"
     step(case, now, "disputed", by, f"the holder's recorded objection: {note}")
-    actions = objection_notices(case, {"reason": note}, rules)
+    actions = objection_notices(case, {}, rules, note=note)
     return Decision(state=case, actions=actions, due_at=due(case), refs=case_refs(case))
 
 
@@ -326,9 +364,9 @@ def stop_execution(case: dict[str, Any], by: str, note: str, now: datetime, rule
         "waiting": [ref(x) for x in case["subjects"] if x.get("hand_over") == "move" and not x.get("moved_to")],
         "moved_services": sum(1 for x in moved if x["kind"] == "service"),
     }
-    actions = [
-        *tell(case, "requester", purpose, rules, "ownership.holder_objected", reason=note),
-        *tell(case, "holder", purpose, rules, "ownership.objection_recorded", reason=note),
+    actions = [  # staff's note is theirs: the parties' emails give no reason the holder did not give itself
+        *tell(case, "requester", purpose, rules, "ownership.holder_objected", reason=""),
+        *tell(case, "holder", purpose, rules, "ownership.objection_recorded", reason=""),
         staff_ticket(case, rules, purpose, "ownership.staff_objection_executing", reason=note, **moving),
         *party_notes(case, "disputed", sticky=True),
     ]

@@ -70,6 +70,13 @@ def _echo_case(c: dict[str, Any]) -> None:
             f"  every move is done; the backup hand-over waits: once sent, `ownership complete {c['id']} --by NAME "
             "--note ...` records it and completes the case"
         )
+    held = c.get("requester_objection") if c["status"] == "executing" else None
+    if held:
+        click.echo(
+            f"  the requester's objection recorded by {held['by']} holds the case: it completes once staff record the "
+            f"requester's consent (ownership record-answer {c['id']} --party requester --answer consent), or cancel "
+            "it once nothing sits with the requester"
+        )
     for r in c.get("replies", []):
         if not r.get("classified"):
             who = f"the {r['party']}" if r["party"] != "other" else r.get("writer") or "someone"

@@ -152,8 +152,21 @@ def reject(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rul
 
 
 def cancel(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
-    if case["status"] == "executing":
+    if case["status"] == "executing" and not case.get("requester_objection"):
         raise ValueError(f"case {case['id']} is executing: finish or undo the move in WHMCS first")
+    if case["status"] == "executing":  # held by the requester's objection: ended once nothing sits with it
+        kept = [s for s in case["subjects"] if s.get("moved_to") and s.get("owner_now") == s["moved_to"]]
+        if kept:
+            raise ValueError(
+                f"{', '.join(label(s) for s in kept)} belong to the requester in WHMCS: move it back to the holder "
+                "first (the bridge's next read sees it), then cancel"
+            )
+        planned = [e for e in case.get("steps", {}).values() if e["status"] == "planned"]
+        if planned:  # it would still run after the case ended
+            raise ValueError(
+                f"the {and_words([step_words(e) for e in planned])} has not run: it is planned or parked (whmcs-bridge "
+                "approvals list); reject it, then cancel"
+            )
     case["status"] = "cancelled"
     step(case, now, "cancelled", by_whom(data), note_of(data))
     return closed(case, rules, "cancelled", "cancelled", note_of(data))
@@ -174,6 +187,13 @@ def resolve_command(case: dict[str, Any], data: dict[str, Any], now: datetime, r
 def complete_command(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
     if case["status"] != "executing":
         raise ValueError(f"case {case['id']} is {case['status']}, not executing")
+    held = case.get("requester_objection")
+    if held:
+        raise ValueError(
+            f"the requester's objection recorded on {held['at'][:10]} by {held['by']} is not decided: record the "
+            f"requester's consent first (ownership record-answer {case['id']} --party requester --answer consent "
+            "--via ... --by NAME), or cancel the case once nothing sits with the requester"
+        )
     waiting = [s for s in case["subjects"] if s.get("hand_over") == "move" and not s.get("moved_to")]
     if waiting:
         names = ", ".join(label(s) for s in waiting)

@@ -199,6 +199,16 @@ def owners_read(case: dict[str, Any], data: dict[str, Any], now: datetime, rules
     missing_access = any(access_missing(case, s) for s in case["subjects"])
     if not all_with_new_holder(case) or steps_waiting(case) or missing_access:
         return Decision(state=case, actions=fresh, due_at=due(case), refs=case_refs(case))
+    held = case.get("requester_objection")
+    if held:  # the requester objected while executing: staff decide before anything completes
+        if not held.get("told_moved"):
+            held["told_moved"] = iso(now)
+            step(
+                case, now, "moved; held by the requester's objection", "bridge",
+                f"recorded on {held['at'][:10]} by {held['by']}: the case completes once staff record the requester's "
+                f"consent (ownership record-answer {case['id']} --party requester --answer consent)",
+            )  # fmt: skip
+        return Decision(state=case, actions=fresh, due_at=due(case), refs=case_refs(case))
     waiting = backups_due(case)
     if waiting:  # a mixed case: what moved is seen, the backup hand-over only staff can say they made
         if not case.get("backup_waiting"):
@@ -241,6 +251,8 @@ def subject_read(
         s["moved_to"] = owner
         step(case, now, "moved in WHMCS", "staff", f"{label(s)} now belongs to #{owner}")
     if not access_missing(case, s):
+        return []
+    if case.get("requester_objection"):  # the requester denied the request: nothing is handed over meanwhile
         return []
     replies = replies_to_classify(case)
     if replies:  # it may be an objection: nothing is handed over before staff say what it is

@@ -192,13 +192,15 @@ def holder_answer(case: dict[str, Any], data: dict[str, Any], now: datetime, rul
     return Decision(state=case, actions=objection_notices(case, data, rules), due_at=due(case), refs=case_refs(case))
 
 
-def objection_notices(case: dict[str, Any], data: dict[str, Any], rules: Rules) -> list[Action]:
-    """Both parties hear that the case is frozen; staff get a ticket saying how it can be resolved."""
+def objection_notices(case: dict[str, Any], data: dict[str, Any], rules: Rules, note: str = "") -> list[Action]:
+    """Both parties hear that the case is frozen; staff get a ticket saying how it can be resolved. The parties'
+    emails carry only the reason the holder gave through its link (`data`); `note`, staff's internal note on an
+    objection they recorded, is for staff's ticket only (issue 17, M2)."""
     reason = str(data.get("reason") or "")
     return [
         *tell(case, "requester", "objected", rules, "ownership.holder_objected", reason=reason),
         *tell(case, "holder", "objected", rules, "ownership.objection_recorded", reason=reason),
-        staff_ticket(case, rules, "disputed", "ownership.staff_disputed", reason=reason),
+        staff_ticket(case, rules, "disputed", "ownership.staff_disputed", reason=reason or note),
         *party_notes(case, "disputed", sticky=True),
     ]
 

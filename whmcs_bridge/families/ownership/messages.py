@@ -280,6 +280,15 @@ MESSAGES = define(
         "case executes; staff read it before moving anything, and record an objection if it is one.",
     ),
     _spec(
+        "ownership.staff_requester_objected_executing",
+        "ticket",
+        "staff",
+        {"via": "text", "recorded_by": "text", "note": "text", "moved": "subjects", "waiting": "subjects"},
+        "Staff ticket: the requester's objection (it denies or withdraws the request) was recorded while the case "
+        "executes; the case holds (no new access, no completion) until staff record the requester's consent or "
+        "cancel the case once nothing sits with the requester.",
+    ),
+    _spec(
         "ownership.staff_reply",
         "ticket",
         "staff",

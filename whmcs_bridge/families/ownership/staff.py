@@ -455,18 +455,21 @@ def record_answer(
     now: datetime,
 ) -> dict[str, Any]:
     """An answer received outside the link (a ticket, an email, a letter, a call), recorded by a listed
-    member of staff; its file, if any, is kept as the case's evidence first (the holder's own statement)."""
+    member of staff; its file, if any, is kept as the case's evidence first (the holder's own statement), in
+    the same transaction: an answer the rules refuse keeps no file either (issue 17, M3)."""
     staff.member(config, by, FAMILY)
-    item = None
-    if evidence is not None:
-        name, data = evidence
-        kind = "holder-statement" if party == "holder" else "other"
-        attached = attach(
-            config, db, case_id, data, name=name, kind=kind, sender=party, via=via, dated=None, ticket=None, by=by, now=now
-        )
-        item = attached["item"]
-    command = {"command": "answer", "party": party, "answer": answer, "via": via, "evidence": item, "note": note}
-    return submit(config, db, case_id, command, by=by, now=now)
+    with db.atomic():
+        item = None
+        if evidence is not None:
+            name, data = evidence
+            kind = "holder-statement" if party == "holder" else "other"
+            attached = attach(
+                config, db, case_id, data, name=name, kind=kind, sender=party, via=via, dated=None, ticket=None,
+                by=by, now=now,
+            )
+            item = attached["item"]
+        command = {"command": "answer", "party": party, "answer": answer, "via": via, "evidence": item, "note": note}
+        return submit(config, db, case_id, command, by=by, now=now)
 
 
 def record_step(
