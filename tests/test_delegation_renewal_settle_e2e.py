@@ -226,6 +226,21 @@ def test_the_owner_paying_a_later_invoice_first_is_paid_twice_not_renewed_again(
     assert "renewal 1: domain #11, renewed" not in world.run("delegations", "show", grant_id).output
 
 
+def test_an_owners_later_invoice_in_collections_is_a_staff_task_naming_it(world: World):
+    """The owner's renewal invoice made after the request is in Collections when the agency pays: staff's, nothing
+    renewed nor cut; the task names that invoice and its status as WHMCS shows them."""
+    sandbox = world.sandbox
+    grant_id, mine = domain_asked(world)
+    owners = later_owner_invoice(world)
+    sandbox.post("UpdateInvoice", invoiceid=owners["id"], status="Collections")
+    pay(world, mine["id"], "CARD-S13C")
+    world.settle(4)
+    assert [c for c in sandbox.calls() if c["action"] == "DomainRenew"] == []
+    assert sandbox.rows("invoices", id=owners["id"])[0]["status"] == "Collections"
+    [task] = staff_tasks(world, 10)
+    assert f"invoice #{owners['id']} that billed it is Collections" in task["note"], task["note"]
+
+
 def test_rejecting_a_crashed_domain_renewal_states_what_whmcs_shows(world: World, tmp_path: Path):
     """H5: the bridge died while the registrar renewed the delegate's domain (DomainRenew ran, the due date did not
     move): the action parks; staff reject it. The task states what WHMCS shows now (the domain's dates, which

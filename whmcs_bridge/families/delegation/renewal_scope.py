@@ -119,6 +119,29 @@ def part_paid_later(now: dict[str, Any]) -> dict[str, Any] | None:
     return next((i for i in now.get("later") or [] if Decimal(str(i["paid"])) > 0), None)
 
 
+def owners_seen(owner_invoice: Any, seen: dict[str, Any]) -> dict[str, str]:
+    """The owner's invoice a staff task names, as WHMCS showed it (`seen`: reads.renewal_now): one made after the
+    request that stopped the settlement (anything but Unpaid, or part paid), else the one the renewal was priced
+    from, else one made after the request that bills the period."""
+    later = list(seen.get("later") or [])
+    named = next((i for i in later if i["status"] != "Unpaid" or Decimal(str(i["paid"])) > 0), None)
+    if named is None and not owner_invoice and later:
+        named = later[0]
+    if named is not None:
+        return {
+            "owner_invoice": str(named["invoice"]),
+            "owner_status": str(named["status"]),
+            "owner_paid": str(named["paid"]),
+            "owner_line": "",
+        }
+    return {
+        "owner_invoice": str(owner_invoice or ""),
+        "owner_status": str(seen.get("owner_status") or ""),
+        "owner_paid": str(seen.get("owner_paid") or "0.00"),
+        "owner_line": str(seen.get("owner_line") or ""),
+    }
+
+
 def registrar_unknown(renewal: dict[str, Any], now: dict[str, Any]) -> str | None:
     """Why staff's rejection is "registrar unknown": a domain renewal's action rejected after a try of it called
     WHMCS, when that try may have reached DomainRenew (the owner's line off, or none: the line comes off first),

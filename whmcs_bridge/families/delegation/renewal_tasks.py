@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from whmcs_bridge.families.delegation.grants import FAMILY, about_grant, act, grant_refs, note, notice
-from whmcs_bridge.families.delegation.renewal_scope import OWNER_PAID, item_of, renewed
+from whmcs_bridge.families.delegation.renewal_scope import OWNER_PAID, item_of, owners_seen, renewed
 from whmcs_bridge.model import Decision, action_key, as_int, message
 
 
@@ -69,10 +69,7 @@ def not_settled(
         status=str(seen.get("status") or ""),
         due=str(seen.get("due") or ""),
         expiry=str(seen.get("expiry") or ""),
-        owner_invoice=str(renewal.get("owner_invoice") or ""),
-        owner_status=str(seen.get("owner_status") or ""),
-        owner_paid=str(seen.get("owner_paid") or "0.00"),
-        owner_line=str(seen.get("owner_line") or ""),
+        **owners_seen(renewal.get("owner_invoice"), seen),
         delegate_status=str(seen.get("delegate_status") or ""),
         **renewed(renewal),
     )
