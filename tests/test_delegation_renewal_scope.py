@@ -110,6 +110,35 @@ def test_a_domain_priced_without_an_owners_invoice_settles_on_its_due_date_alone
     assert scope.unsettled(expect, {"status": "Active", "due": "2028-07-14"}) == "renewed"
 
 
+def later(status: str, paid: str = "0.00") -> dict[str, Any]:
+    """An owner's invoice WHMCS made after the request that bills the period renewed (reads.later_lines)."""
+    return {"invoice": 9, "status": status, "paid": paid, "lines": [12]}
+
+
+@pytest.mark.parametrize(
+    "owner_invoice,found,why",
+    [
+        (None, [later("Unpaid")], None),  # its line comes off when the renewal is applied
+        (None, [later("Paid")], scope.OWNER_PAID),  # the owner paid it too: staff refund one payer
+        (None, [later("Unpaid", "5.00")], "owner part paid"),
+        (None, [later("Collections")], "owner invoice"),
+        (None, [later("Payment Pending")], "owner invoice"),
+        (40, [later("Paid")], scope.OWNER_PAID),  # the one it was priced from still open, another paid
+        (40, [later("Unpaid")], None),
+    ],
+)
+def test_an_owners_invoice_made_after_the_request_counts_at_settlement(
+    owner_invoice: int | None, found: list[dict[str, Any]], why: str | None
+):
+    """Issue 16, break s13/s13b: the owner's invoices that bill the period, read from WHMCS at settlement, not only
+    the one the renewal was priced from."""
+    expect = {**EXPECT, "owner_invoice": owner_invoice}
+    now = {**AS_INVOICED, "later": found} if owner_invoice else {"status": "Active", "due": EXPECT["from"], "later": found}
+    assert scope.unsettled(expect, now) == why
+    paid = scope.owner_paid(now)
+    assert paid == (9 if why == scope.OWNER_PAID else None)
+
+
 @pytest.mark.parametrize(
     "now,why",
     [

@@ -183,6 +183,64 @@ def domain_asked(world: World) -> tuple[str, dict]:
     return grant_id, mine
 
 
+def later_owner_invoice(world: World) -> dict:
+    """WHMCS's cron makes the owner's own renewal invoice for the domain after the agency was invoiced (GenInvoices):
+    one "Domain" line, relid 11, for the same period."""
+    world.sandbox.control("act", {"action": "GenInvoices", "clientid": 11, "domainids[0]": 11})
+    unpaid = [i for i in world.sandbox.rows("invoices", client_id=11) if i["status"] == "Unpaid"]
+    [owners] = [i for i in unpaid if i["total"] != "14.95"]
+    world.settle(2)
+    return owners
+
+
+def test_the_owners_invoice_made_after_the_request_stops_billing_what_the_agency_paid(world: World):
+    """Issue 16, break s13: the agency was invoiced at the TLD's price (the owner had no invoice yet), then WHMCS made
+    the owner's renewal invoice for the same period, then the agency paid: the domain renews once, and the owner's
+    invoice, read from WHMCS at settlement (not remembered from the request), no longer bills it (cancelled: the
+    line was its only item)."""
+    sandbox = world.sandbox
+    grant_id, mine = domain_asked(world)
+    owners = later_owner_invoice(world)
+    pay(world, mine["id"], "CARD-S13")
+    world.settle(4)
+    assert len([c for c in sandbox.calls() if c["action"] == "DomainRenew"]) == 1
+    assert sandbox.rows("invoices", id=owners["id"])[0]["status"] == "Cancelled"
+    assert "renewal 1: domain #11, renewed" in world.run("delegations", "show", grant_id).output
+    assert staff_tasks(world, 10) == [] and staff_tasks(world, 11) == []
+
+
+def test_the_owner_paying_a_later_invoice_first_is_paid_twice_not_renewed_again(world: World):
+    """Issue 16, break s13b: the owner's renewal invoice made after the request is paid by the owner, then the agency
+    pays its own: nothing is renewed again by the bridge; staff refund one payer (a sticky task naming the owner's
+    invoice), and the delegate is told."""
+    sandbox = world.sandbox
+    grant_id, mine = domain_asked(world)
+    owners = later_owner_invoice(world)
+    pay(world, owners["id"], "OWNER-S13B")
+    world.settle(2)
+    pay(world, mine["id"], "CARD-S13B")
+    world.settle(4)
+    assert [c for c in sandbox.calls() if c["action"] == "DomainRenew"] == []
+    [task] = staff_tasks(world, 10)
+    assert f"#{owners['id']}" in task["note"] and f"#{mine['id']}" in task["note"] and task["sticky"] == 1, task
+    assert "renewal 1: domain #11, renewed" not in world.run("delegations", "show", grant_id).output
+
+
+def test_an_owners_later_invoice_in_collections_is_a_staff_task_naming_it(world: World):
+    """The owner's renewal invoice made after the request is in Collections when the agency pays: staff's, nothing
+    renewed nor cut; the task names that invoice and its status as WHMCS shows them."""
+    sandbox = world.sandbox
+    grant_id, mine = domain_asked(world)
+    owners = later_owner_invoice(world)
+    sandbox.post("UpdateInvoice", invoiceid=owners["id"], status="Collections")
+    pay(world, mine["id"], "CARD-S13C")
+    world.settle(4)
+    assert [c for c in sandbox.calls() if c["action"] == "DomainRenew"] == []
+    assert sandbox.rows("invoices", id=owners["id"])[0]["status"] == "Collections"
+    [task] = staff_tasks(world, 10)
+    assert f"invoice #{owners['id']} that billed it is Collections" in task["note"], task["note"]
+
+
 def test_rejecting_a_crashed_domain_renewal_states_what_whmcs_shows(world: World, tmp_path: Path):
     """H5: the bridge died while the registrar renewed the delegate's domain (DomainRenew ran, the due date did not
     move): the action parks; staff reject it. The task states what WHMCS shows now (the domain's dates, which

@@ -374,12 +374,14 @@ def test_delegated_renewal_renews_the_one_service_once():
         "outcome_to": "DelegationRenewalApplied",
     }
     # Renewed once, only while the grant stands (revocation wins), and only as invoiced, as WHMCS has things when it
-    # runs: the due date invoiced, the owner's line at the amount paid, nothing paid on the owner's invoice.
+    # runs: the period invoiced, the owner's line at the amount paid, nothing paid on the owner's invoice (nor on
+    # another of its invoices billing that period, read then: reads.later_invoices).
     assert apply.guard == {
         "state_active": ["delegation", "grant:g1"],
         "renewal_settles": {
             "service_id": 110,
             "from": "2026-12-21",
+            "until": "2027-01-21",
             "amount": "14.95",
             "owner_invoice": 42,
             "line_id": 5,

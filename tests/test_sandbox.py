@@ -265,6 +265,23 @@ def test_state_changes(sandbox: Sandbox):
     assert sandbox.rows("module_commands", service_id=101)[0]["command"] == "lock_reseller"
 
 
+def test_paying_a_domain_renewal_invoice_renews_the_domain(sandbox: Sandbox):
+    """A domain's renewal is sent to the registrar when its renewal invoice is paid (DD:domain-registrars/index.md:
+    "triggered when payments are made within WHMCS for domain purchases or renewals"), and its next due date moves
+    its period on, as a service's does; the expiry date is the registrar's, synced later: left as it is."""
+    sandbox.load("agency")
+    [domain] = sandbox.rows("domains", id=11)
+    answer = sandbox.post("GenInvoices", clientid=11, **{"domainids[0]": 11}).json()
+    invoice = int(answer["latestinvoiceid"])
+    assert sandbox.rows("registrar_renewals", domain_id=11) == []
+    sandbox.post("AddInvoicePayment", invoiceid=invoice, transid="D-1", gateway="banktransfer", date="2026-11-20 09:30:00")
+    [renewal] = sandbox.rows("registrar_renewals", domain_id=11)
+    assert renewal["years"] == int(domain["regperiod"] or 1)
+    [after] = sandbox.rows("domains", id=11)
+    year = int(domain["nextduedate"][:4]) + renewal["years"]
+    assert after["nextduedate"] == f"{year}{domain['nextduedate'][4:]}" and after["expirydate"] == domain["expirydate"]
+
+
 def test_overdue_pseudo_status_and_pagination(sandbox: Sandbox):
     sandbox.load("reseller-overdue")
     overdue = sandbox.post("GetInvoices", status="Overdue", limitnum=5).json()

@@ -10,7 +10,7 @@ from typing import Any
 
 from whmcs_bridge.clock import utcnow
 from whmcs_bridge.executor.call import ActionError, ActionKind, Call, Observed, Result, done_if
-from whmcs_bridge.executor.reads import recent
+from whmcs_bridge.executor.reads import later_invoices, recent
 
 
 def _untouchable(invoice: Any, what: str) -> None:
@@ -105,6 +105,29 @@ def _line_off(c: Call, invoice: Any, billed: bool) -> str:
     return "kept"
 
 
+def _later_lines_off(c: Call) -> list[dict[str, Any]]:
+    """The renewed period's lines off the owner's other open invoices (WHMCS's cron made them after the request,
+    reads.later_invoices), as off the one the renewal was priced from: an invoice that billed nothing else cancelled,
+    else those lines deleted. [{"invoice", "left"}], told to the rules with the action's outcome."""
+    out = []
+    for invoice, lines in later_invoices(c.api, c.params, c.client()):
+        if not invoice.is_open:
+            continue  # paid or pending a payment: the guard stopped the renewal before; not this action's to change
+        _untouchable(invoice, "cancel or take lines off")
+        if len(lines) == len(invoice.items):
+            c.api.update_invoice(invoice.id, status="Cancelled")
+            out.append({"invoice": invoice.id, "left": "cancelled"})
+        else:
+            c.api.update_invoice(invoice.id, deletelineids=[line.id for line in lines])
+            out.append({"invoice": invoice.id, "left": "kept"})
+    return out
+
+
+def _later_open(c: Call) -> bool:
+    """Whether an owner's open invoice made after the request still bills the renewed period."""
+    return any(invoice.is_open for invoice, _ in later_invoices(c.api, c.params, c.client()))
+
+
 def _run_renew_service(c: Call) -> Result:
     """The delegate paid one service's renewal: take its line off the owner's invoice (UpdateInvoice
     `deletelineids`, DD:api-reference/updateinvoice.md; the totals follow the items), or cancel that invoice
@@ -114,12 +137,13 @@ def _run_renew_service(c: Call) -> Result:
     p = c.params
     invoice, billed = _renewal_line(c)
     left = _line_off(c, invoice, billed)
+    later = _later_lines_off(c)
     service = c.api.service(int(p["service_id"]))
     if service is None:
         raise ActionError(f"service {p['service_id']} no longer exists: its renewal cannot be applied")
     if service.nextduedate is not None and service.nextduedate.isoformat() == str(p["from"]):
         c.api.update_service_due(service.id, date.fromisoformat(str(p["until"])))
-    return {"nextduedate": str(p["until"]), "outcome": {"owner_invoice_left": left}}
+    return {"nextduedate": str(p["until"]), "outcome": {"owner_invoice_left": left, "later": later}}
 
 
 def _observe_renew_service(c: Call) -> Observed:
@@ -134,9 +158,12 @@ def _observe_renew_service(c: Call) -> Observed:
 
 def _line_taken_off(c: Call) -> bool:
     """Whether the renewed line is off the owner's invoice the way this action takes it off: deleted from it, or
-    the invoice cancelled when it was its only item; true when the renewal was priced without an owner's invoice.
+    the invoice cancelled when it was its only item, and off the owner's invoices made after the request
+    (_later_lines_off); true when the renewal was priced without an owner's invoice and none was made since.
     The owner's invoice paid with the line still on it is the owner's renewal, not this one (issue 16, H2: WHMCS
     moved the same due date for the owner's payment)."""
+    if _later_open(c):
+        return False
     if not c.params.get("owner_invoice"):
         return True
     invoice = c.api.invoice(int(c.params["owner_invoice"]))
@@ -255,6 +282,7 @@ def _run_renew_domain(c: Call) -> Result:
     p = c.params
     invoice, billed = _domain_line(c)
     left = _line_off(c, invoice, billed)
+    later = _later_lines_off(c)
     domain = _domain_now(c)
     if _expiry_moved_otherwise(c, domain):
         raise ActionError(_unknown_renew_domain(c))
@@ -262,7 +290,7 @@ def _run_renew_domain(c: Call) -> Result:
         if not _registrar_renewed(c, domain):
             c.api.renew_domain(domain.id, int(p["years"]))
         c.api.update_domain_due(domain.id, date.fromisoformat(str(p["until"])))
-    return {"nextduedate": str(p["until"]), "outcome": {"owner_invoice_left": left}}
+    return {"nextduedate": str(p["until"]), "outcome": {"owner_invoice_left": left, "later": later}}
 
 
 def _observe_renew_domain(c: Call) -> Observed:
@@ -282,7 +310,7 @@ def _observe_renew_domain(c: Call) -> Observed:
     if domain is not None and _registrar_renewed(c, domain):
         return False
     invoice, billed = _domain_line(c)
-    return False if billed else None
+    return False if billed or _later_open(c) else None  # the lines come off before DomainRenew is sent
 
 
 def _unknown_renew_domain(c: Call) -> str:

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from whmcs_bridge.errors import WhmcsApiError
 from whmcs_bridge.executor.reads import OPEN_INVOICE, live_facts, read_owners, renewal_now
-from whmcs_bridge.families.delegation.renewal_scope import unsettled
+from whmcs_bridge.families.delegation.renewal_scope import OWNER_PAID, owner_paid, part_paid_later, unsettled
 from whmcs_bridge.families.escalation.calendar import next_window
 from whmcs_bridge.model import message
 from whmcs_bridge.whmcs.api import WhmcsApi
@@ -175,16 +175,22 @@ def _guard_owned_by(api: WhmcsApi, spec: dict[str, Any], client_id: int | None =
 def _guard_renewal_settles(api: WhmcsApi, spec: dict[str, Any], client_id: int | None = None) -> str | None:
     """A delegate's paid renewal is applied only as it was invoiced, as WHMCS has things now: the service (or
     domain) still there and not cancelled, its next due date the one invoiced, the owner's invoice open with
-    nothing paid on it and the line at the amount the delegate paid. Anything else cancels it, and the rules
+    nothing paid on it and the line at the amount the delegate paid, and no other invoice of the owner's (one WHMCS
+    made after the request) paid or part paid for that period. Anything else cancels it, and the rules
     hear what WHMCS says (`why`, `seen`) to tell staff and the delegate."""
-    now = renewal_now(api, spec)
+    now = renewal_now(api, spec, client_id)
     why = unsettled(spec, now)
     if why is None:
         return None
     cancel = Cancel(f"the renewal is not settled as invoiced ({why}): left to staff")
     cancel.outcome = {"why": why, "seen": now}
-    if why == "owner part paid":  # the rules' part-paid path names the amount and the invoice
+    later = part_paid_later(now)
+    if why == "owner part paid" and later is not None:  # an invoice the rules do not know: told by its number
+        cancel.outcome.update(paid=later["paid"], later_invoice=later["invoice"])
+    elif why == "owner part paid":  # the rules' part-paid path names the amount and the invoice
         cancel.outcome.update(paid=now["owner_paid"], paid_invoice=int(spec["owner_invoice"]))
+    if why == OWNER_PAID:
+        cancel.outcome["owner_paid_invoice"] = owner_paid(now)
     return cancel
 
 

@@ -203,7 +203,7 @@ def _run_read_invoice(c: Call) -> Result:
 def _run_read_renewal(c: Call) -> Result:
     """A delegated renewal as WHMCS has it now (reads.renewal_now: the service or domain, the owner's line, the
     delegate's invoice), fed back to the rules (RenewalRead) to settle it or tell staff what WHMCS shows."""
-    return {"feed": ("RenewalRead", {**(c.params.get("report") or {}), **renewal_now(c.api, c.params)})}
+    return {"feed": ("RenewalRead", {**(c.params.get("report") or {}), **renewal_now(c.api, c.params, c.client())})}
 
 
 def _run_read_owners(c: Call) -> Result:

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from whmcs_bridge.errors import WhmcsApiError
+from whmcs_bridge.families.delegation.renewal_scope import period_mismatch
 from whmcs_bridge.whmcs import whois
 from whmcs_bridge.whmcs.api import WhmcsApi, not_found
 
@@ -217,11 +218,12 @@ def domain_renewal(api: WhmcsApi, p: Params) -> dict[str, Any]:
     return {**report, **facts, "invoice_id": None, "priced": True, "amount": str(price)}
 
 
-def renewal_now(api: WhmcsApi, p: Params) -> dict[str, Any]:
+def renewal_now(api: WhmcsApi, p: Params, client_id: int | None = None) -> dict[str, Any]:
     """What WHMCS says now about a delegated renewal, read when it is settled (or staff decided on its action):
     the service's or domain's status and next due date (a domain's expiry date too), the owner's invoice (its
-    status, what has been paid on it, the amount of the renewed line if it still has it) and the delegate's (its
-    status and what has been paid on it: its transactions less refunds, and credit, DD:api-reference/getinvoice.md).
+    status, what has been paid on it, the amount of the renewed line if it still has it), the owner's other
+    invoices that bill the same period (`later`: later_lines) and the delegate's invoice (its status and what has
+    been paid on it: its transactions less refunds, and credit, DD:api-reference/getinvoice.md).
     An invoice or item WHMCS no longer has is "Deleted"."""
     if p.get("domain_id"):
         domain = next(api.domains(domain_id=int(p["domain_id"])), None)
@@ -237,16 +239,56 @@ def renewal_now(api: WhmcsApi, p: Params) -> dict[str, Any]:
         owner = invoice_or_none(api, int(p["owner_invoice"]))
         line = next((i for i in owner.items if i.id == int(p["line_id"])), None) if owner else None
         facts.update(
+            owner_invoice=int(p["owner_invoice"]),
             owner_status=owner.status if owner else "Deleted",
             owner_paid=f"{owner.paid:.2f}" if owner else "0.00",
             owner_line=str(line.amount) if line is not None else None,
         )
+    if client_id is not None:  # the owner's
+        facts["later"] = later_lines(api, p, client_id)
     if p.get("delegate_invoice"):
         mine = invoice_or_none(api, int(p["delegate_invoice"]))
         facts.update(
             delegate_status=mine.status if mine else "Deleted", delegate_paid=f"{mine.paid:.2f}" if mine else "0.00"
         )
     return facts
+
+
+# An owner's invoice that no longer asks for anything: what it billed is not the owner's to pay (GetInvoices
+# `status`, DD:api-reference/getinvoices.md); a Draft is not sent to the client.
+NOT_BILLING = ("Cancelled", "Refunded", "Draft")
+
+
+def later_invoices(api: WhmcsApi, p: Params, owner: int) -> list[tuple[Any, list[Any]]]:
+    """The owner's invoices other than the one a renewal was priced from (WHMCS's cron makes the owner's own renewal
+    invoice after the delegate was invoiced), among its 25 newest, that bill the renewed item (a "Hosting" or
+    "Domain" item whose relid is it, DD:api-reference/getinvoice.md) for the period renewed (its line's dates from
+    `from` to `until`, renewal_scope.period_mismatch): each with those lines. None before a renewal had `until`."""
+    if not p.get("until"):
+        return []
+    kind, relid = ("Domain", int(p["domain_id"])) if p.get("domain_id") else ("Hosting", int(p["service_id"]))
+    first, until = date.fromisoformat(str(p["from"])), date.fromisoformat(str(p["until"]))
+    out = []
+    for summary in recent(api.invoices(client_id=owner, newest_first=True)):
+        if summary.id == int(p.get("owner_invoice") or 0) or summary.status in NOT_BILLING:
+            continue
+        invoice = api.invoice(summary.id)
+        lines = [
+            i
+            for i in invoice.items
+            if i.type == kind and i.relid == relid and period_mismatch(i.description, first, until) is None
+        ]
+        if lines and invoice.status not in NOT_BILLING:
+            out.append((invoice, lines))
+    return out
+
+
+def later_lines(api: WhmcsApi, p: Params, owner: int) -> list[dict[str, Any]]:
+    """later_invoices as the rules read them: [{"invoice", "status", "paid", "lines"}]."""
+    return [
+        {"invoice": i.id, "status": i.status, "paid": f"{i.paid:.2f}", "lines": [line.id for line in lines]}
+        for i, lines in later_invoices(api, p, owner)
+    ]
 
 
 def invoice_or_none(api: WhmcsApi, invoice_id: int) -> Any:

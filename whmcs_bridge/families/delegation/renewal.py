@@ -1,7 +1,9 @@
 """Renewal of one service by the delegate, invoiced to the payer (o2switch's rule), as pure steps of the
 delegation rules: find the service's line on the owner's open invoice, invoice the delegate that line's
 amount alone, and when the delegate pays, renew that one service once (its next due date one cycle on) and
-take its line off the owner's invoice, which keeps its other items. The owner paying first cancels the
+take its line off the owner's invoice, which keeps its other items, and off any other open invoice of the owner's
+WHMCS shows billing the same period then (made after the request: reads.later_invoices; one paid is both paid).
+The owner paying first cancels the
 delegate's invoice; a delegate's invoice cancelled leaves the owner's as it was (a part payment on it is a
 staff task); the owner's invoice cancelled withdraws the delegate's unpaid one; both paying, or a refund
 after the renewal, is a staff task (renewal_tasks.py). Settlement is decided in one place, from what WHMCS
@@ -27,9 +29,8 @@ expired before it was applied)."""
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -56,6 +57,7 @@ from whmcs_bridge.families.delegation.renewal_scope import (
     item_of,
     not_the_owners,
     open_renewal,
+    period_mismatch,
     refusal,
     registrar_unknown,
     renewed,
@@ -200,37 +202,6 @@ def next_due(day: date, cycle: str) -> date | None:
         except ValueError:
             continue
     return None
-
-
-# The period a WHMCS hosting line bills, at the end of its description: "Business - example.com (21/12/2026 -
-# 20/01/2027)", the dates in the date format configured in WHMCS (General Settings > Localisation), which the
-# bridge does not know: every reading of the dates that parses is a candidate.
-PERIOD = re.compile(r"\((\d{1,4}[./-]\d{1,2}[./-]\d{1,4})\s*-\s*(\d{1,4}[./-]\d{1,2}[./-]\d{1,4})\)")
-DATE_FORMATS = ("%d/%m/%Y", "%m/%d/%Y", "%Y-%m-%d", "%Y/%m/%d", "%d.%m.%Y", "%d-%m-%Y", "%m-%d-%Y")
-
-
-def billed_periods(description: str) -> set[tuple[date, date]]:
-    """Every (first day, last day) the line's period may mean; empty when it names none."""
-    found: set[tuple[date, date]] = set()
-    for first, last in PERIOD.findall(description):
-        for fmt in DATE_FORMATS:
-            try:
-                found.add((datetime.strptime(first, fmt).date(), datetime.strptime(last, fmt).date()))
-            except ValueError:
-                continue
-    return found
-
-
-def period_mismatch(line: str, due: date, until: date) -> str | None:
-    """Why the owner's line does not bill the period one cycle from the service's next due date (as WHMCS has
-    both now), or None when it does: the line's period starts on the due date and ends the day before the
-    next one (WHMCS's way) or on it."""
-    periods = billed_periods(line)
-    if not periods:
-        return "its line names no period"
-    if any(first == due and last in (until - timedelta(days=1), until) for first, last in periods):
-        return None
-    return "its line bills another period"
 
 
 def renewal_step(grant: dict[str, Any], kind: str, data: dict[str, Any], now: datetime) -> Decision:
@@ -489,6 +460,9 @@ def renewal_applied(grant: dict[str, Any], data: dict[str, Any], now: datetime) 
         renewal.update(status="renewed", renewed=at)
         # What became of the owner's invoice, as the action found it (unknown after a crash: nothing said).
         facts["left"] = str(data.get("owner_invoice_left") or "")
+        later = list(data.get("later") or [])  # the owner's invoice WHMCS made after the request, read at settlement
+        if later and not renewal.get("owner_invoice"):
+            facts.update(owner_invoice=str(later[0]["invoice"]), left=str(later[0]["left"]))
         grant["history"].append(
             {
                 "at": at,
@@ -515,7 +489,8 @@ def renewal_applied(grant: dict[str, Any], data: dict[str, Any], now: datetime) 
         paid_for = message("delegation.renewal_paid_for_owner", **{k: v for k, v in facts.items() if k != "invoice"})
         owner = act(grant, "email", f"renew:{n}:owner-told", notice(grant["owner"], paid_for), grant["owner"])
         return Decision(state=grant, actions=[told, owner], refs=grant_refs(grant))
-    return paid_twice(grant, renewal, now, str(data.get("error") or data.get("status")))
+    why = str(data.get("error") or data.get("status"))
+    return paid_twice(grant, renewal, now, why, as_int(data.get("owner_paid_invoice")))
 
 
 def cancel_invoice(grant: dict[str, Any], renewal: dict[str, Any]) -> Action:
@@ -553,11 +528,12 @@ def grant_ended(grant: dict[str, Any], now: datetime) -> list[Action]:
 
 def settle_spec(renewal: dict[str, Any]) -> dict[str, Any]:
     """What a renewal was invoiced for, as the executor re-reads it from WHMCS (reads.renewal_now, the guard
-    `renewal_settles`): the item, the due date invoiced, the amount, the owner's line and the delegate's invoice."""
+    `renewal_settles`): the item, the period invoiced, the amount, the owner's line and the delegate's invoice."""
     what, item = item_of(renewal)
     return {
         f"{what}_id": item,
         "from": renewal["due"],
+        "until": renewal["until"],
         "amount": renewal["amount"],
         "owner_invoice": renewal.get("owner_invoice"),
         "line_id": renewal.get("line"),

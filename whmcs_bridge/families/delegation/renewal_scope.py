@@ -7,7 +7,9 @@ lets the request through, whatever the bridge remembered."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -28,24 +30,58 @@ ENDED_ITEM = ("Cancelled", "Terminated", "Fraud", "Transferred Away", "Deleted")
 OWNER_PAID = "owner paid"
 
 
+# The period a WHMCS hosting line bills, at the end of its description: "Business - example.com (21/12/2026 -
+# 20/01/2027)", the dates in the date format configured in WHMCS (General Settings > Localisation), which the
+# bridge does not know: every reading of the dates that parses is a candidate.
+PERIOD = re.compile(r"\((\d{1,4}[./-]\d{1,2}[./-]\d{1,4})\s*-\s*(\d{1,4}[./-]\d{1,2}[./-]\d{1,4})\)")
+DATE_FORMATS = ("%d/%m/%Y", "%m/%d/%Y", "%Y-%m-%d", "%Y/%m/%d", "%d.%m.%Y", "%d-%m-%Y", "%m-%d-%Y")
+
+
+def billed_periods(description: str) -> set[tuple[date, date]]:
+    """Every (first day, last day) the line's period may mean; empty when it names none."""
+    found: set[tuple[date, date]] = set()
+    for first, last in PERIOD.findall(description):
+        for fmt in DATE_FORMATS:
+            try:
+                found.add((datetime.strptime(first, fmt).date(), datetime.strptime(last, fmt).date()))
+            except ValueError:
+                continue
+    return found
+
+
+def period_mismatch(line: str, due: date, until: date) -> str | None:
+    """Why the owner's line does not bill the period one cycle from the service's next due date (as WHMCS has
+    both now), or None when it does: the line's period starts on the due date and ends the day before the
+    next one (WHMCS's way) or on it."""
+    periods = billed_periods(line)
+    if not periods:
+        return "its line names no period"
+    if any(first == due and last in (until - timedelta(days=1), until) for first, last in periods):
+        return None
+    return "its line bills another period"
+
+
 def unsettled(expect: dict[str, Any], now: dict[str, Any]) -> str | None:
     """Why the delegate's payment cannot renew the item as it was invoiced, from what WHMCS says now (`now`:
     reads.renewal_now), or None when it can: the item cancelled or gone ("ended"); the owner's invoice paid
     (OWNER_PAID: both paid), or its due date moved otherwise ("renewed"); the owner's invoice anything but Unpaid
     (cancelled, refunded, gone, in collections, pending a payment: "owner invoice"), part paid ("owner part paid"),
     no longer billing the line ("line gone") or billing another amount for it than the delegate was invoiced
-    ("amount"). `expect`: the renewal's `from` (the due date invoiced), `amount` and `owner_invoice`; `resumed` when
+    ("amount"). The owner's other invoices billing the item for the period renewed (`later`: made after the request,
+    by WHMCS's cron) count as the owner's invoice does, but for the amount: the delegate paid for the period, and
+    their line comes off whatever it bills. `expect`: the renewal's `from` (the due date invoiced), `amount` and `owner_invoice`; `resumed` when
     an earlier try of the renewal may have run its first write (WHMCS answered after the timeout): the owner's
     invoice cancelled with nothing paid on it, or the line gone from it, is then what that try did
     (executor/billing_kinds.py _line_off), and the renewal goes on."""
     if str(now.get("status")) in ENDED_ITEM:
         return "ended"
-    if now.get("owner_status") == "Paid":
+    if now.get("owner_status") == "Paid" or owner_paid(now) is not None:
         return OWNER_PAID
     if now.get("due") != expect.get("from"):
         return "renewed"
-    if not expect.get("owner_invoice"):
-        return None
+    later = later_unsettled(now)
+    if later is not None or not expect.get("owner_invoice"):
+        return later
     paid = Decimal(str(now.get("owner_paid") or "0"))
     own_edit = bool(expect.get("resumed")) and paid == 0
     if now.get("owner_status") != "Unpaid":  # in collections, pending a payment, a draft: staff's, not the bridge's
@@ -57,6 +93,53 @@ def unsettled(expect: dict[str, Any], now: dict[str, Any]) -> str | None:
     if Decimal(str(now["owner_line"])) != Decimal(str(expect.get("amount"))):
         return "amount"
     return None
+
+
+def owner_paid(now: dict[str, Any]) -> int | None:
+    """The owner's invoice WHMCS shows paid for the period renewed (reads.renewal_now: the one the renewal was
+    priced from, else one made later), or None."""
+    if now.get("owner_status") == "Paid":
+        return as_int(now.get("owner_invoice"))
+    return next((as_int(i["invoice"]) for i in now.get("later") or [] if i["status"] == "Paid"), None)
+
+
+def later_unsettled(now: dict[str, Any]) -> str | None:
+    """Why an owner's invoice made after the request that bills the period renewed stops the settlement: anything
+    but Unpaid (in collections, pending a payment: "owner invoice"), or part paid ("owner part paid"); else None."""
+    for invoice in now.get("later") or []:
+        if invoice["status"] != "Unpaid":
+            return "owner invoice"
+        if Decimal(str(invoice["paid"])) > 0:
+            return "owner part paid"
+    return None
+
+
+def part_paid_later(now: dict[str, Any]) -> dict[str, Any] | None:
+    """The owner's invoice made after the request with part of it paid (reads.renewal_now `later`), or None."""
+    return next((i for i in now.get("later") or [] if Decimal(str(i["paid"])) > 0), None)
+
+
+def owners_seen(owner_invoice: Any, seen: dict[str, Any]) -> dict[str, str]:
+    """The owner's invoice a staff task names, as WHMCS showed it (`seen`: reads.renewal_now): one made after the
+    request that stopped the settlement (anything but Unpaid, or part paid), else the one the renewal was priced
+    from, else one made after the request that bills the period."""
+    later = list(seen.get("later") or [])
+    named = next((i for i in later if i["status"] != "Unpaid" or Decimal(str(i["paid"])) > 0), None)
+    if named is None and not owner_invoice and later:
+        named = later[0]
+    if named is not None:
+        return {
+            "owner_invoice": str(named["invoice"]),
+            "owner_status": str(named["status"]),
+            "owner_paid": str(named["paid"]),
+            "owner_line": "",
+        }
+    return {
+        "owner_invoice": str(owner_invoice or ""),
+        "owner_status": str(seen.get("owner_status") or ""),
+        "owner_paid": str(seen.get("owner_paid") or "0.00"),
+        "owner_line": str(seen.get("owner_line") or ""),
+    }
 
 
 def registrar_unknown(renewal: dict[str, Any], now: dict[str, Any]) -> str | None:

@@ -10,20 +10,23 @@ from datetime import datetime
 from typing import Any
 
 from whmcs_bridge.families.delegation.grants import FAMILY, about_grant, act, grant_refs, note, notice
-from whmcs_bridge.families.delegation.renewal_scope import OWNER_PAID, item_of, renewed
+from whmcs_bridge.families.delegation.renewal_scope import OWNER_PAID, item_of, owners_seen, renewed
 from whmcs_bridge.model import Decision, action_key, as_int, message
 
 
-def paid_twice(grant: dict[str, Any], renewal: dict[str, Any], now: datetime, why: str) -> Decision:
+def paid_twice(
+    grant: dict[str, Any], renewal: dict[str, Any], now: datetime, why: str, owner_invoice: int | None = None
+) -> Decision:
     """Both the owner and the delegate paid the renewal: the service was renewed once; staff refund or
-    credit the delegate (a sticky note on its account)."""
+    credit the delegate (a sticky note on its account). `owner_invoice`: the owner's invoice WHMCS shows paid,
+    when it is not the one the renewal was priced from (made after the request)."""
     n, at = renewal["n"], now.isoformat(timespec="seconds")
     renewal.update(status="paid twice", stopped=at)
     grant["history"].append({"at": at, "what": f"renewal {n} not applied: {why}", "by": "bridge"})
     facts = about_grant(
         grant,
         invoice=str(renewal["delegate_invoice"]),
-        owner_invoice=str(renewal.get("owner_invoice") or ""),
+        owner_invoice=str(owner_invoice or renewal.get("owner_invoice") or ""),
         **renewed(renewal),
         until=renewal["until"],
     )
@@ -66,10 +69,7 @@ def not_settled(
         status=str(seen.get("status") or ""),
         due=str(seen.get("due") or ""),
         expiry=str(seen.get("expiry") or ""),
-        owner_invoice=str(renewal.get("owner_invoice") or ""),
-        owner_status=str(seen.get("owner_status") or ""),
-        owner_paid=str(seen.get("owner_paid") or "0.00"),
-        owner_line=str(seen.get("owner_line") or ""),
+        **owners_seen(renewal.get("owner_invoice"), seen),
         delegate_status=str(seen.get("delegate_status") or ""),
         **renewed(renewal),
     )
@@ -166,11 +166,12 @@ def owner_part_paid(grant: dict[str, Any], renewal: dict[str, Any], data: dict[s
     nor cut. As when both paid (paid_twice), staff settle both from a sticky note on the account of the delegate,
     the second payer, naming the amounts on each invoice (issue 16, sixth break test M3), and the delegate is told."""
     n, at = renewal["n"], now.isoformat(timespec="seconds")
+    owners = as_int(data.get("later_invoice")) or renewal["owner_invoice"]  # one made after the request, else its own
     renewal.update(status="needs staff", stopped=at, owner_part_paid=str(data["paid"]))
     grant["history"].append(
         {
             "at": at,
-            "what": f"renewal {n} not applied: {data['paid']} paid on the owner's invoice #{renewal['owner_invoice']}",
+            "what": f"renewal {n} not applied: {data['paid']} paid on the owner's invoice #{owners}",
             "by": "bridge",
         }
     )
@@ -178,7 +179,7 @@ def owner_part_paid(grant: dict[str, Any], renewal: dict[str, Any], data: dict[s
         grant,
         invoice=str(renewal["delegate_invoice"]),
         amount=str(renewal["amount"]),
-        owner_invoice=str(renewal["owner_invoice"]),
+        owner_invoice=str(owners),
         paid=str(data["paid"]),
         **renewed(renewal),
     )

@@ -386,6 +386,7 @@ def _settle_if_paid(sb: SandboxState, p: Params, invoice_id: int) -> bool:
         return False
     sb.update("invoices", r["id"], status="Paid", datepaid=sb.stamp(), updated_at=sb.stamp())
     _mark_services_paid(sb, r["id"])
+    _renew_domains_paid(sb, r["id"])
     p.hooks.append(Hook("InvoicePaid", {"invoiceid": r["id"]}))
     return True
 
@@ -447,6 +448,27 @@ def _mark_services_paid(sb: SandboxState, invoice_id: int) -> None:
             year = due.year + (due.month == 12)
             nxt = due.replace(year=year, month=month, day=min(due.day, 28))
             sb.update("services", service["id"], nextduedate=nxt.isoformat())
+
+
+def _renew_domains_paid(sb: SandboxState, invoice_id: int) -> None:
+    """A paid domain renewal ("Domain" line): the registrar renews the domain (DD:domain-registrars/index.md:
+    renewals "are triggered when payments are made within WHMCS for domain purchases or renewals"), for its
+    period, and its next due date moves that period on (chosen, as a service's does); the expiry date is the
+    registrar's, synced later: left as it is."""
+    for item in sb.all("SELECT relid FROM invoice_items WHERE invoice_id = ? AND type = 'Domain'", [invoice_id]):
+        domain = sb.one("SELECT * FROM domains WHERE id = ?", [item["relid"]])
+        if domain is None:
+            continue
+        years = int(domain["regperiod"] or 1)
+        sb.insert("registrar_renewals", domain_id=domain["id"], years=years, at=sb.stamp())
+        sb.log(f"Domain Renewal Successful - {domain['domainname']} - {years} Year(s)", domain["client_id"])
+        if domain["nextduedate"]:
+            due = _date.fromisoformat(domain["nextduedate"])
+            try:
+                nxt = due.replace(year=due.year + years)
+            except ValueError:
+                nxt = due.replace(year=due.year + years, day=28)
+            sb.update("domains", domain["id"], nextduedate=nxt.isoformat())
 
 
 def gen_invoices(sb: SandboxState, p: Params) -> dict[str, Any]:
