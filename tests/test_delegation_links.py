@@ -41,6 +41,13 @@ from whmcs_bridge.families.delegation.copies import without_account_links
         ('<a href="https://b.example/viewinvoice.php?id=2&amp;payment_token=p1">Pay now</a>', "Pay now"),
         ("Done: https://b.example/callback/x.php?sig=AbC123", "Done: [link removed]"),
         ("Open https://b.example/login?access_token=eyJ", "Open [link removed]"),
+        # From the eighth break round (M2): a relative reset link, WHMCS 8's reset route URL-encoded, and a
+        # quick-renew address whose `?` is an HTML entity (a mail client shows `cart.php?a=renew&id=110`).
+        ('<a href="/pwreset.php?key=deadbeef">Reset</a>', "Reset"),
+        ('<a href="index.php?rp=%2Fpassword%2Freset%2Fredeem%2Fabc123">Reset</a>', "Reset"),
+        ("Reset: https://b.example/index.php?rp=%2Fpassword%2Freset%2Fredeem%2Fabc123", "Reset: [link removed]"),
+        ("Renew: cart.php&#63;a=renew&amp;id=110 today", "Renew: [link removed] today"),
+        ("Renew: /index.php?m=quickrenew&amp;s=XYZ", "Renew: [link removed]"),
     ],
 )
 def test_account_links_are_taken_out(email: str, copy: str):

@@ -9,6 +9,7 @@ import json
 import re
 from datetime import datetime
 from typing import Any
+from urllib.parse import unquote
 
 from whmcs_bridge.families.delegation import renewal_scope
 from whmcs_bridge.families.delegation.config import DelegationSection
@@ -41,24 +42,41 @@ SENSITIVE = re.compile(
 # it is logged in), a renewal through the cart, the quick-renew module or a /renew/ route. Never in a
 # delegate's copy (o2switch sends quick-renew links to owners only; a reset link hands over the account). An
 # address counts with or without its scheme (billing.example.com/pwreset.php?key=...).
-ACCOUNT_LINK = re.compile(
-    r"""(?:https?://|www\.|\b[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}(?::\d+)?/)[^\s"'<>]*?"""
+ACCOUNT_PART = (
     r"""(?:pwreset\.php|[?&;][\w-]*(?:key|token|hash|auth|sig|signature|verif|session|nonce|otp)[\w-]*=|"""
     r"""[?&;](?:timestamp|code|sid)=|/cpsess\d+|"""
     r"""/password/reset|/login/sso|/invite/|/renew/|"""
-    r"""[?&;]m=quickrenew|cart\.php\?[^\s"'<>]*\brenew)[^\s"'<>]*""",
+    r"""[?&;]m=quickrenew|cart\.php\?[^\s"'<>]*\brenew)"""
+)
+ACCOUNT_LINK = re.compile(
+    r"""(?:https?://|www\.|\b[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}(?::\d+)?/)[^\s"'<>]*?""" + ACCOUNT_PART + r"""[^\s"'<>]*""",
     re.IGNORECASE,
 )
+# The same, anywhere in one run of characters a link is made of, once its HTML entities and %-escapes are read
+# as a mail client and a browser read them: a relative link (/pwreset.php?key=...), a route written
+# %2Fpassword%2Freset, a `?` written &#63;.
+ACCOUNT_WORD = re.compile(ACCOUNT_PART, re.IGNORECASE)
+WORD = re.compile(r"""[^\s"'<>]+""")
 ANCHOR = re.compile(r"<a\b[^>]*\bhref\s*=\s*([\"'])(.*?)\1[^>]*>(.*?)</a\s*>", re.IGNORECASE | re.DOTALL)
+
+
+def as_read(link: str) -> str:
+    """A link as a mail client follows it: entities and %-escapes read (twice: either may hide the other)."""
+    for _ in range(2):
+        link = unquote(html.unescape(link))
+    return link
 
 
 def without_account_links(text: str) -> str:
     """The email with each such link taken out: an anchor keeps its words, a written address goes."""
 
     def anchor(match: re.Match[str]) -> str:
-        return match.group(3) if ACCOUNT_LINK.search(html.unescape(match.group(2))) else match.group(0)
+        return match.group(3) if ACCOUNT_WORD.search(as_read(match.group(2))) else match.group(0)
 
-    return ACCOUNT_LINK.sub("[link removed]", ANCHOR.sub(anchor, text))
+    def word(match: re.Match[str]) -> str:
+        return "[link removed]" if ACCOUNT_WORD.search(as_read(match.group(0))) else match.group(0)
+
+    return WORD.sub(word, ACCOUNT_LINK.sub("[link removed]", ANCHOR.sub(anchor, text)))
 
 
 def ticket_key(data: dict[str, Any]) -> str:
