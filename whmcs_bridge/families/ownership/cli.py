@@ -182,6 +182,9 @@ def show(obj: Context, case_id: str, as_json: bool) -> None:
         echo_json(c)
         return
     now_seen = _whmcs_now(config, c)
+    if isinstance(now_seen, list):  # a step the bridge has under way is not staff's to record
+        with _store(obj) as (_, db):
+            now_seen = [x for x in now_seen if not (x.done and own.under_way(own.step_rows(db, c, x.step, x.subject)))]
     for text in case_lines(own.StaffView(config), c, steps, now_seen):
         click.echo(text)
 

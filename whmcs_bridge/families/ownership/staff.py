@@ -502,22 +502,34 @@ def record_step(
         )
     data = {"command": "step", "step": what, "subject": subject, "seen": shown.read, "note": note}
     data.update({k: v for k, v in shown.facts.items() if k in ("owner", "emails")})
-    keys = [
-        action_key(FAMILY, f"case:{case_id}", purpose)
-        for purpose, entry in current.get("steps", {}).items()
-        if entry["kind"] == seen.STEPS[what] and entry["subject"] == subject
-    ]
     # One write: the bridge's actions for the step are read and rejected before any of them can start.
     with db.atomic():
-        rows = [row for row in (outbox.by_key(db, key) for key in keys) if row is not None]
-        if any(row.status not in (*outbox.WAITING, *NEVER_RUNS) for row in rows):
+        rows = step_rows(db, current, what, subject)
+        busy = under_way(rows)
+        if busy is not None:
             raise BridgeError(
-                f"the bridge is running {words} now: wait for it and look at `whmcs-bridge ownership show {case_id}`"
+                f"the bridge has {words} under way (its action is {busy.status.replace('_', ' ')}): the next pass "
+                f"finishes and records it; look at `whmcs-bridge ownership show {case_id}` after it"
             )
         submit(config, db, case_id, data, by=by, now=now)
         for row in (row for row in rows if row.status in outbox.WAITING):
             staff.decide(db, row.id, approve=False, by=by, reason=f"done by hand in WHMCS: {shown.read}", now=now)
     return case(db, case_id)
+
+
+def step_rows(db: Database, current: dict[str, Any], what: str, subject: str) -> list[outbox.OutboxEntry]:
+    """The bridge's actions for one execution step of the case (`what`: registrant or move, on `subject`)."""
+    keys = [
+        action_key(FAMILY, f"case:{current['id']}", purpose)
+        for purpose, entry in current.get("steps", {}).items()
+        if entry["kind"] == seen.STEPS[what] and entry["subject"] == subject
+    ]
+    return [row for row in (outbox.by_key(db, key) for key in keys) if row is not None]
+
+
+def under_way(rows: list[outbox.OutboxEntry]) -> outbox.OutboxEntry | None:
+    """The action among them that will still run or has run (planned, in flight, done): not staff's to record."""
+    return next((row for row in rows if row.status not in (*outbox.WAITING, *NEVER_RUNS)), None)
 
 
 def _differs(shown: seen.Seen) -> str:
