@@ -170,7 +170,9 @@ def agency_invoice(grant: dict[str, Any], kind: str, now: datetime) -> Decision:
         return Decision(state=grant, actions=[read_it], refs=grant_refs(grant))
     if kind == "InvoiceOverdue" and billing["status"] == "invoiced" and not billing.get("chased"):
         billing["chased"] = at
-        return staff_task(grant, "overdue", at)
+        # Its note says the order's items came off the owner's invoice: it waits for that step, and goes only if
+        # it ran (the owner had paid part meanwhile: the order is parked with its own task instead).
+        return staff_task(grant, "overdue", at, after=billing.get("lines_off"))
     return Decision(state=grant)
 
 
@@ -224,7 +226,7 @@ def parked(grant: dict[str, Any], owner_paid: str, at: str) -> Decision:
     )
 
 
-def staff_task(grant: dict[str, Any], why: str, at: str, paid: str | None = None) -> Decision:
+def staff_task(grant: dict[str, Any], why: str, at: str, paid: str | None = None, after: str | None = None) -> Decision:
     """The order stays as it is (unpaid and not accepted; or, paid twice, accepted once): staff decide, from a
     sticky note on the owner's account."""
     billing = grant["billing"]
@@ -234,7 +236,12 @@ def staff_task(grant: dict[str, Any], why: str, at: str, paid: str | None = None
     task = note(message("delegation.order_unsettled_note", **facts(grant, why=why, paid=paid)), sticky=True)
     return Decision(
         state=grant,
-        actions=[act(grant, "client_note", f"payer:{why.replace(' ', '-')}", task, grant["owner"])],
+        actions=[
+            act(
+                grant, "client_note", f"payer:{why.replace(' ', '-')}", task, grant["owner"],
+                guard={"after_steps": [after]} if after else None,
+            )
+        ],
         refs=grant_refs(grant),
     )
 
