@@ -58,6 +58,17 @@ def test_the_daemon_warns_of_the_key_at_start(sandbox: Sandbox, tmp_path: Path):
     assert code == 0 and warning is not None and f"WARNING whmcs_bridge.daemon: {warning}" in err, err
 
 
+def assert_run_refuses(config: Path, said: str) -> None:
+    """`run` exits 3 (the machine's problem) with `said` as its one-sentence error, before serving anything."""
+    started = subprocess.run(
+        [sys.executable, "-m", "whmcs_bridge", "--config", str(config), "run"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert started.returncode == 3 and f"error: {said}\n" in started.stderr, started.stderr
+
+
 def test_nothing_signs_with_a_key_that_is_not_the_pinned_one(sandbox: Sandbox, tmp_path: Path):
     """From the issue-17 outside test (H1): with the pin naming key A and the key file swapped for B, `run` only
     warned and went on signing with B, and `audit anchor` signed with it too. Nothing signs with B now: `run`
@@ -77,13 +88,7 @@ def test_nothing_signs_with_a_key_that_is_not_the_pinned_one(sandbox: Sandbox, t
         "pinned key back from your backup, or, if the key was replaced on purpose with `whmcs-bridge audit key --new`, "
         f"set state.key_fingerprint to {other.fingerprint}"
     )
-    started = subprocess.run(
-        [sys.executable, "-m", "whmcs_bridge", "--config", str(config), "run"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert started.returncode == 3 and f"error: {said}\n" in started.stderr, started.stderr
+    assert_run_refuses(config, said)
     code, out, err = run(config, "audit", "anchor")
     assert (code, out, err) == (3, "", f"error: {said}\n")
     code, out, err = run(config, "audit", "show")
@@ -198,13 +203,7 @@ def test_nothing_signs_with_a_key_that_is_not_the_one_the_log_was_signed_with_pi
         "log was signed with: nothing is signed with it; the key file was replaced: put the key the log was signed "
         f"with back from your backup, then pin that one: `key_fingerprint: {bridge}` under `state:` in {config}"
     )
-    started = subprocess.run(
-        [sys.executable, "-m", "whmcs_bridge", "--config", str(config), "run"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert started.returncode == 3 and f"error: {said}\n" in started.stderr, started.stderr
+    assert_run_refuses(config, said)
     for command in (["audit", "anchor"], ["tick"]):
         code, out, err = run(config, *command)
         assert (code, out, err) == (3, "", f"error: {said}\n"), (command, out, err)

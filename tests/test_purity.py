@@ -1,7 +1,7 @@
 """Pure modules stay pure: no network, database, CLI or clock imports (a pure core in a thin shell).
 
 The list is derived, not written by hand: the pure core below, plus every module of every registered
-family except its shell (families.SHELL: cli, demo, staff, dossier, resync). A new family is checked without
+family except its shell (families.SHELL: cli, demo, staff, staff_view, evidence_store, dossier, resync). A new family is checked without
 anyone remembering to add it. A pure module may import only other pure modules of the package.
 """
 

@@ -6,7 +6,8 @@
     cli.py      its click group, named `group`
     demo.py     its story for `make demo`: `CONFIG` (YAML merged into the demo's config) and `play`
 
-Everything but cli.py, demo.py, staff.py, resync.py and dossier-like exports named in SHELL is pure, and a test
+Everything but cli.py, demo.py, staff.py (and its staff_view.py, evidence_store.py), resync.py and dossier-like
+exports named in SHELL is pure, and a test
 checks it. Nothing in one family imports another family: the families talk through events.
 """
 

@@ -28,7 +28,9 @@ from whmcs_bridge.evidence.keys import PublicKey
 from whmcs_bridge.families.ownership import dossier, seen
 from whmcs_bridge.families.ownership import staff as own
 from whmcs_bridge.families.ownership.config import EVIDENCE_KINDS, GROUNDS
+from whmcs_bridge.families.ownership.evidence_store import evidence_dir
 from whmcs_bridge.families.ownership.policies import and_words, missing_contact
+from whmcs_bridge.families.ownership.staff_view import StaffView
 from whmcs_bridge.whmcs.api import WhmcsApi
 
 
@@ -185,7 +187,7 @@ def show(obj: Context, case_id: str, as_json: bool) -> None:
     if isinstance(now_seen, list):  # a step the bridge has under way is not staff's to record
         with _store(obj) as (_, db):
             now_seen = [x for x in now_seen if not (x.done and own.under_way(own.step_rows(db, c, x.step, x.subject)))]
-    for text in case_lines(own.StaffView(config), c, steps, now_seen):
+    for text in case_lines(StaffView(config), c, steps, now_seen):
         click.echo(text)
 
 
@@ -200,7 +202,7 @@ def _whmcs_now(config: Any, c: dict[str, Any]) -> list[seen.Seen] | str:
 
 
 def case_lines(
-    view: own.StaffView, c: dict[str, Any], steps: list[str] | None = None, now_seen: list[seen.Seen] | str = ""
+    view: StaffView, c: dict[str, Any], steps: list[str] | None = None, now_seen: list[seen.Seen] | str = ""
 ) -> list[str]:
     """The case as fields in words: names as recorded, instants to the minute in the configured zone; with
     `now_seen`, what WHMCS shows now of the steps still to do (or why it could not be read)."""
@@ -258,7 +260,7 @@ def _evidence_file(config: Config, path: Path) -> tuple[str, bytes]:
     """The file staff attach, refused if it is a link, not a regular file, too large, or one of the bridge's own
     (configuration, .env, state database, signing key, evidence store)."""
     state = config.state.path
-    private = [config.source, config.source.parent / ".env", own.evidence_dir(config), keys.key_path(state)]
+    private = [config.source, config.source.parent / ".env", evidence_dir(config), keys.key_path(state)]
     private += [state.with_name(state.name + suffix) for suffix in ("", "-wal", "-shm", ".lock")]
     limit = config.ownership.max_evidence_mb * 1048576
     return files.read(path, limit=limit, limit_name="ownership.max_evidence_mb", private=private)
@@ -272,7 +274,7 @@ def _seen_line(c: dict[str, Any], x: seen.Seen) -> str:
     )
 
 
-def recorded_line(view: own.StaffView, a: dict[str, Any]) -> str:
+def recorded_line(view: StaffView, a: dict[str, Any]) -> str:
     """An answer staff recorded: what, how it came, who recorded it (and as which system user), when."""
     what = "consented" if a["answer"] == "consent" else "objected"
     evidence = f"; evidence item {a['evidence']}" if a.get("evidence") else ""
@@ -282,7 +284,7 @@ def recorded_line(view: own.StaffView, a: dict[str, Any]) -> str:
     )
 
 
-def reply_line(view: own.StaffView, r: dict[str, Any]) -> str:
+def reply_line(view: StaffView, r: dict[str, Any]) -> str:
     """A party's reply in its ticket thread, and how staff classified it."""
     verdict = {"consent": "classified as consent", "object": "classified as an objection"}.get(
         str(r.get("classified")), "NOT CLASSIFIED YET (ownership record-answer)"
@@ -297,7 +299,7 @@ def _section(title: str, lines: list[str]) -> list[str]:
     return [f"  {title}:", *(f"    {x}" for x in lines)] if lines else []
 
 
-def _evidence_line(view: own.StaffView, e: dict[str, Any]) -> str:
+def _evidence_line(view: StaffView, e: dict[str, Any]) -> str:
     checked = ", ".join(ch["by"] for ch in e.get("checks", []))
     return (
         f"{e['item']}. {e['kind']}, {e['status']}{' (checked by ' + checked + ')' if checked else ''}: {e['name']} "

@@ -26,10 +26,11 @@ from whmcs_bridge.config.load import Config
 from whmcs_bridge.errors import BridgeError, WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
 from whmcs_bridge.evidence import anchor, folder, pdf
 from whmcs_bridge.evidence.keys import PublicKey
+from whmcs_bridge.families.ownership.evidence_store import evidence_path
 from whmcs_bridge.families.ownership.execution import step_words
 from whmcs_bridge.families.ownership.policies import requirements
-from whmcs_bridge.families.ownership.staff import StaffView, evidence_path
 from whmcs_bridge.families.ownership.staff import case as load_case
+from whmcs_bridge.families.ownership.staff_view import StaffView
 from whmcs_bridge.store import audit, consent, outbox
 from whmcs_bridge.store.db import Database
 
@@ -215,7 +216,9 @@ def recorded_problems(case: dict[str, Any], rows: list[dict[str, Any]]) -> list[
         if item.get("sha256") not in attached
     ]
     problems += staff_fact_problems(case, rows)
-    links = [(r.get("at"), r["detail"]) for r in rows if r["action"] == "consent.decided" and isinstance(r["detail"], dict)]
+    links = [
+        (r.get("at"), r["detail"]) for r in rows if r["action"] == "consent.decided" and isinstance(r["detail"], dict)
+    ]
     problems += [
         f"the {answer.get('party')}'s answer of {answer.get('at')}: not in the audit chain (entry edited)"
         for answer in case.get("answers", [])
@@ -286,8 +289,10 @@ STAFF_FACTS: tuple[tuple[str, set[str] | None, tuple[str, ...], Callable[[dict[s
         "recorded_answers",
         {"answer"},
         ("by", "os_user", "party", "answer", "via", "evidence", "note"),
-        lambda a: f"the {a.get('party')}'s answer recorded by {a.get('by')} of {a.get('at')} ({a.get('answer')}, by "
-        f"{a.get('via')})",
+        lambda a: (
+            f"the {a.get('party')}'s answer recorded by {a.get('by')} of {a.get('at')} ({a.get('answer')}, by "
+            f"{a.get('via')})"
+        ),
     ),
     (
         "consent_confirmations",

@@ -1,6 +1,6 @@
-"""Staff commands for ownership cases: open (reading the holder from WHMCS), evidence kept
-content-addressed, decisions, the freeze that refuses changes on a disputed or locked subject, and how
-staff read a case (names as recorded, dates in words, their to-do list as their ticket words it).
+"""Staff commands for ownership cases: open (reading the holder from WHMCS), evidence attached (kept by
+evidence_store), answers and steps recorded, decisions, and the freeze that refuses changes on a disputed or
+locked subject. How staff read a case is staff_view's.
 
 Every command goes through the inbox like any event (staff.submit), after a dry run of the pure
 rules on the current state, so a refused transition is a clear error and never a parked event."""
@@ -8,38 +8,30 @@ rules on the current state, so a refused transition is a clear error and never a
 from __future__ import annotations
 
 import base64
-import hashlib
 import os
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
-from pathlib import Path
+from datetime import datetime
 from typing import Any
-
-from babel.dates import format_date, format_datetime
 
 from whmcs_bridge import staff
 from whmcs_bridge.config.load import Config
 from whmcs_bridge.errors import BridgeError, WhmcsApiError  # noqa: F401  (BridgeError used by the CLI)
 from whmcs_bridge.executor.reads import read_owners, registrant_differences
-from whmcs_bridge.families.ownership import build, filetypes, seen
+from whmcs_bridge.families.ownership import build, seen
 from whmcs_bridge.families.ownership.case import FINAL, replies_to_classify
 from whmcs_bridge.families.ownership.config import EVIDENCE_KINDS, GROUNDS
+from whmcs_bridge.families.ownership.evidence_store import store_evidence
 from whmcs_bridge.families.ownership.execution import is_new_holder, outside, step_words
-from whmcs_bridge.families.ownership.filetypes import sniff
 from whmcs_bridge.families.ownership.policies import (
     FAMILY,
-    case_fields,
-    checklist_fields,
     evidence_needs,
     label,
     ref,
     registrant,
 )
 from whmcs_bridge.families.ownership.rules import Ownership
-from whmcs_bridge.messages import load
-from whmcs_bridge.messages.render import Named, Reader
 from whmcs_bridge.model import Event, action_key
 from whmcs_bridge.store import outbox, states
 from whmcs_bridge.store.db import Database
@@ -337,66 +329,6 @@ def new_case_id(db: Database) -> str:
             return case_id
 
 
-# --- evidence -----------------------------------------------------------------------------------------
-
-
-def evidence_dir(config: Config) -> Path:
-    if config.ownership.evidence_dir:
-        return Path(config.ownership.evidence_dir)
-    return config.state.path.parent / "evidence"
-
-
-def store_evidence(config: Config, data: bytes) -> tuple[str, str]:
-    """Keep the file content-addressed by SHA-256, read-only, never overwritten; return (hash, type)."""
-    limit = config.ownership.max_evidence_mb * 1024 * 1024
-    if not data:
-        raise BridgeError("the file is empty")
-    if len(data) > limit:
-        raise BridgeError(
-            f"the file is {len(data) / 1048576:.1f} MB; the limit is {config.ownership.max_evidence_mb} MB (ownership.max_evidence_mb)"
-        )
-    kind = sniff(data)
-    if kind is None or kind not in config.ownership.evidence_types:
-        allowed = ", ".join(config.ownership.evidence_types)
-        raise BridgeError(
-            f"the file is {'of an unrecognised type' if kind is None else 'a ' + kind + ' file'}; accepted: {allowed} (ownership.evidence_types)"
-        )
-    wrong = filetypes.problem(data, kind)
-    if wrong:
-        raise BridgeError(f"{wrong}; attach the whole document")
-    digest = hashlib.sha256(data).hexdigest()
-    root = evidence_dir(config)
-    folder = root / digest[:2]
-    folder.mkdir(parents=True, exist_ok=True)
-    for path in (root, folder):
-        os.chmod(path, 0o700)
-    target = folder / digest
-    if target.exists():
-        if hashlib.sha256(target.read_bytes()).hexdigest() != digest:
-            raise BridgeError(
-                f"the stored evidence {target} no longer matches its hash: it was altered; investigate before adding more"
-            )
-        return digest, kind
-    temp = folder / f".{digest}.{uuid.uuid4().hex}.tmp"
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.chmod(temp, 0o400)
-    try:
-        os.link(temp, target)  # fails if it appeared meanwhile: never replaced
-    except FileExistsError:
-        pass
-    finally:
-        temp.unlink()
-    return digest, kind
-
-
-def evidence_path(config: Config, digest: str) -> Path:
-    return evidence_dir(config) / digest[:2] / digest
-
-
 def attach(
     config: Config,
     db: Database,
@@ -464,8 +396,18 @@ def record_answer(
             name, data = evidence
             kind = "holder-statement" if party == "holder" else "other"
             attached = attach(
-                config, db, case_id, data, name=name, kind=kind, sender=party, via=via, dated=None, ticket=None,
-                by=by, now=now,
+                config,
+                db,
+                case_id,
+                data,
+                name=name,
+                kind=kind,
+                sender=party,
+                via=via,
+                dated=None,
+                ticket=None,
+                by=by,
+                now=now,
             )
             item = attached["item"]
         command = {"command": "answer", "party": party, "answer": answer, "via": via, "evidence": item, "note": note}
@@ -575,77 +517,6 @@ def ticket_attachment(api: WhmcsApi, ticket_id: int, index: int) -> tuple[str, b
         return filename or f"ticket-{ticket_id}-{index}", base64.b64decode(data, validate=True)
     except ValueError:
         raise BridgeError(f"ticket #{ticket_id} attachment {index}: WHMCS sent data that is not base64") from None
-
-
-# --- how staff read a case on their screens (show, the dossier) -------------------------------------
-
-
-@dataclass(frozen=True)
-class CaseNames:
-    """Names as the case recorded them when it opened (a screen or a dossier calls no WHMCS)."""
-
-    case: dict[str, Any]
-
-    def client(self, client_id: int) -> Named:
-        for party in (self.case["holder"], self.case["requester"]):
-            if party.get("client") == client_id:
-                return Named(party.get("company") or party.get("name") or f"client #{client_id}", client_id)
-        return Named(f"client #{client_id}", client_id)
-
-    def service(self, service_id: int) -> Named:
-        return self._subject("service", service_id)
-
-    def domain(self, domain_id: int) -> Named:
-        return self._subject("domain", domain_id)
-
-    def _subject(self, kind: str, record_id: int) -> Named:
-        for s in self.case["subjects"]:
-            if s["kind"] == kind and int(s["id"]) == record_id:
-                return Named(s.get("name") or f"{kind} #{record_id}", record_id)
-        return Named(f"{kind} #{record_id}", record_id)
-
-
-@dataclass(frozen=True)
-class StaffView:
-    """The staff language, the configured zone and the configured catalogue, for one screen."""
-
-    config: Config
-
-    @property
-    def reader(self) -> Reader:
-        return Reader(load.for_config(self.config).staff_locale, None, self.config.zone)
-
-    def when(self, instant: str | None) -> str:
-        """An instant to the minute, in the configured zone ("25 Nov 2026, 22:45")."""
-        if not instant:
-            return "-"
-        moment = datetime.fromisoformat(instant)
-        return format_datetime(moment, "d MMM y, HH:mm", tzinfo=self.config.zone, locale=self.reader.locale)
-
-    def why(self, entry: dict[str, Any]) -> str:
-        """A timeline line's reason, with the instant it ends on (`until`) in the configured zone."""
-        return f"{entry['why']} {self.when(entry['until'])}" if entry.get("until") else str(entry["why"])
-
-    def day(self, instant: str | None) -> str:
-        """A date in words ("9 December 2026")."""
-        if not instant:
-            return "-"
-        return format_date(date.fromisoformat(instant[:10]), format="long", locale=self.reader.locale)
-
-    def checklist(self, case: dict[str, Any], moved: frozenset[str] = frozenset()) -> tuple[list[str], list[str]]:
-        """The side effects and what staff have to do in WHMCS's admin area, as their ticket says them, less
-        the moves of `moved` (refs WHMCS shows with the new holder)."""
-        if not case.get("policies") or not any(s.get("hand_over") for s in case["subjects"]):
-            return [], []
-        catalogue = load.for_config(self.config)
-        approved_by = ", ".join(a["by"] for a in case.get("approvals", []))
-        fields = checklist_fields(case)
-        for key in ("move_services", "move_domains", "move_clients"):
-            fields[key] = [r for r in fields[key] if str(r) not in moved]
-        data = {**case_fields(case), **fields, "approved_by": approved_by}
-        text = catalogue.render("ownership.staff_checklist", data, self.reader, CaseNames(case)).body
-        lines = [line.strip() for line in text.splitlines()]
-        return [x[2:] for x in lines if x.startswith("- ")], [x for x in lines if x.startswith("[ ]")]
 
 
 def approval_refused(db: Database, entry: outbox.OutboxEntry) -> str | None:
