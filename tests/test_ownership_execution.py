@@ -94,6 +94,24 @@ def test_a_parked_registrant_update_keeps_the_case_executing(world: World):
     assert "registrant update of domain #20: done" in world.run("ownership", "show", case_id).output
 
 
+def test_a_move_whmcs_shows_leaves_the_to_do_list_while_the_registrant_update_is_parked(world: World):
+    """From the issue-17 outside test (eighth round, leftover): staff moved the domain by hand and recorded it,
+    the registrant update still parked; `show` kept "[ ] Move domain" in its to-do list because the pass had
+    already read the move (so it was no longer a step left to read). A move the case has seen is off the list;
+    the registrant update stays in the execution steps, parked."""
+    case_id, _ = parked_registrant_update(world)
+    world.sandbox.control("move", {"domain": 20, "client": 21})
+    world.run("ownership", "record-step", case_id, "--step", "move", "--subject", "domain:20", "--by", "bob")
+    world.later(hours=2)
+    shown = world.run("ownership", "show", case_id).output
+    assert world.case(case_id)["status"] == "executing", shown
+    todo = shown.partition("To do in WHMCS")[2].partition("Execution steps")[0]
+    assert "Move domain" not in todo, shown
+    assert "registrant update of domain #20: parked" in shown, shown
+    # and the timeline says what WHMCS showed once ("WHMCS shows it: WHMCS shows it with ..." before)
+    assert "recorded by bob: WHMCS shows it with client #21" in shown and "shows it: WHMCS" not in shown, shown
+
+
 def test_a_parked_step_is_not_approved_while_a_reply_in_the_case_is_not_classified(world: World):
     """Eighth break round M1: the holder objected in the case's thread while its registrant update was parked;
     `approvals approve` let the update run (`ownership approve` would have waited for staff to classify it)."""

@@ -153,7 +153,7 @@ def step_by_hand(case: dict[str, Any], data: dict[str, Any], now: datetime, rule
     if s is None:
         raise ValueError(f"{subject.replace(':', ' #')} does not move in case {case['id']}")
     seen, note = str(data.get("seen") or ""), str(data.get("note") or "")
-    why = f"WHMCS shows it: {seen}" + (f"; {note}" if note else "")
+    why = seen + (f"; {note}" if note else "")  # what the read found, in words ("WHMCS shows it with client #21")
     if what == "move":
         step(case, now, f"move of {label(s)} recorded", by, why)
         read = {"owners": {subject: data.get("owner")}, "emails": data.get("emails") or {}}
@@ -201,23 +201,19 @@ def owners_read(case: dict[str, Any], data: dict[str, Any], now: datetime, rules
         return Decision(state=case, actions=fresh, due_at=due(case), refs=case_refs(case))
     held = case.get("requester_objection")
     if held:  # the requester objected while executing: staff decide before anything completes
-        if not held.get("told_moved"):
-            held["told_moved"] = iso(now)
-            step(
-                case, now, "moved; held by the requester's objection", "bridge",
-                f"recorded on {held['at'][:10]} by {held['by']}: the case completes once staff record the requester's "
-                f"consent (ownership record-answer {case['id']} --party requester --answer consent)",
-            )  # fmt: skip
+        once(
+            case, held, "told_moved", now, "moved; held by the requester's objection",
+            f"recorded on {held['at'][:10]} by {held['by']}: the case completes once staff record the requester's "
+            f"consent (ownership record-answer {case['id']} --party requester --answer consent)",
+        )  # fmt: skip
         return Decision(state=case, actions=fresh, due_at=due(case), refs=case_refs(case))
     waiting = backups_due(case)
     if waiting:  # a mixed case: what moved is seen, the backup hand-over only staff can say they made
-        if not case.get("backup_waiting"):
-            case["backup_waiting"] = iso(now)
-            step(
-                case, now, "moved; backup hand-over to record", "bridge",
-                f"{', '.join(label(s) for s in waiting)}: once the backup is sent, "
-                f"`ownership complete {case['id']} --by NAME --note ...` records it and completes the case",
-            )  # fmt: skip
+        once(
+            case, case, "backup_waiting", now, "moved; backup hand-over to record",
+            f"{', '.join(label(s) for s in waiting)}: once the backup is sent, "
+            f"`ownership complete {case['id']} --by NAME --note ...` records it and completes the case",
+        )  # fmt: skip
         return Decision(state=case, actions=fresh, due_at=due(case), refs=case_refs(case))
     done = complete(case, now, rules, by="bridge")
     done.actions[:0] = fresh
@@ -277,6 +273,13 @@ def is_new_holder(case: dict[str, Any], subject: dict[str, Any], owner: int, ema
     if outside(case):
         return is_requester(case, emails.get(str(owner), ""))
     return bool(owner == case["requester"].get("client"))
+
+
+def once(case: dict[str, Any], record: dict[str, Any], flag: str, now: datetime, what: str, why: str) -> None:
+    """The timeline line of a wait, written the first pass the case waits for it (`record[flag]` keeps when)."""
+    if not record.get(flag):
+        record[flag] = iso(now)
+        step(case, now, what, "bridge", why)
 
 
 def all_with_new_holder(case: dict[str, Any]) -> bool:
