@@ -226,3 +226,27 @@ def test_nothing_signs_with_a_key_that_is_not_the_one_the_log_was_signed_with_pi
         audit.append(db, "escalation.notice_sent", client_id=1)
     code, out, err = run(config, "audit", "verify")
     assert code == 0 and "audit chain intact: 2 entries" in out, out + err
+
+
+def test_verify_dossier_without_a_public_key_takes_only_the_pinned_key(sandbox: Sandbox, tmp_path: Path):
+    """From the issue-17 outside test (eighth round, leftover): with the pin naming key A and the key file beside
+    the state swapped for B, `verify-dossier` (ownership, escalations) without --public-key verified with B, so a dossier B
+    signed "verified" on an install that pins A. It refuses (exit 3, one sentence naming both keys) before
+    reading the dossier; given the key with --public-key it does as before."""
+    config = configure(tmp_path, sandbox, free_port())
+    Database(config.parent / "state.db").close()
+    bridge = keys.load(config.parent / keys.KEY_FILE)
+    assert bridge is not None
+    pin(config, bridge.fingerprint)
+    other = keys.SigningKey.generate()
+    put_key(config, other)
+    folder = tmp_path / "dossier"
+    folder.mkdir()
+    said = (
+        f"error: the key beside the state database, {config.parent / keys.KEY_FILE}, is {other.fingerprint}, not the "
+        f"key pinned in the configuration ({bridge.fingerprint}, state.key_fingerprint in {config}): a dossier is "
+        "verified only with the pinned key; give its public key with --public-key FILE\n"
+    )
+    for family in ("ownership", "escalations"):  # the collections dossier's check takes the key the same way
+        code, out, err = run(config, family, "verify-dossier", str(folder))
+        assert (code, out, err) == (3, "", said), family

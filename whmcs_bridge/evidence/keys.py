@@ -212,6 +212,23 @@ def pin_of(config: Any) -> KeyPin:
     return KeyPin(config.state.key_fingerprint, config.source)
 
 
+def verifying_key(config: Any) -> PublicKey | None:
+    """The public half of the key beside the configured state database, for checking a dossier when no key is
+    given; None when there is none. A key file that is not the pinned key vouches for nothing: refused."""
+    path = key_path(config.state.path)
+    signer = load(path)
+    if signer is None:
+        return None
+    pin = pin_of(config)
+    if pin.fingerprint is not None and signer.fingerprint != pin.fingerprint:
+        raise KeyProblem(
+            f"the key beside the state database, {path}, is {signer.fingerprint}, not the key pinned in the "
+            f"configuration ({pin.fingerprint}, state.key_fingerprint in {pin.config}): a dossier is verified only "
+            "with the pinned key; give its public key with --public-key FILE"
+        )
+    return signer.public
+
+
 def not_pinned(path: Path, fingerprint: str, pinned: str, config: Path) -> KeyProblem:
     """The one sentence for a key file that is not the pinned key: nothing is signed with it (issue 17, H1)."""
     return KeyProblem(

@@ -245,7 +245,7 @@ def export(obj: Context, client_id: int, out: Path) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     help="The bridge's public key (PEM) to check the signature with, e.g. on a machine without the bridge "
-    "[default: the key beside this bridge's state database].",
+    "[default: the key beside this bridge's state database, which must be the pinned one if a key is pinned].",
 )
 @click.option(
     "--against-state",
@@ -262,10 +262,9 @@ def verify_dossier(obj: Context, folder: Path, public_key: Path | None, against_
     if key is None or against_state:
         config = obj.config()
         if key is None:
-            signer = keys.load(keys.key_path(config.state.path))
-            if signer is None:
+            key = keys.verifying_key(config)
+            if key is None:
                 raise click.UsageError("this bridge has no signing key beside its state: give --public-key FILE")
-            key = signer.public
     if against_state:
         with open_state(obj.config()) as db:
             found = dossier.verify(folder, key, db)

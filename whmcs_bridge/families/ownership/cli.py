@@ -581,7 +581,8 @@ def export(obj: Context, case_id: str, out: Path) -> None:
     "public_key",
     type=click.Path(dir_okay=False, path_type=Path),
     help="The bridge's public key (PEM, from `whmcs-bridge audit key`); without it, the key beside the "
-    "configured state database. Needs no configuration or database.",
+    "configured state database, which must be the pinned one (state.key_fingerprint) if a key is pinned. With "
+    "it, needs no configuration or database.",
 )
 @click.option(
     "--against-state",
@@ -604,10 +605,9 @@ def verify_dossier(obj: Context, folder: Path, public_key: Path | None, against_
                 f"without it the key is taken beside the configured state database, and there is no configuration "
                 f"here ({exc})"
             ) from None
-        signer = keys.load(keys.key_path(config.state.path))
-        if signer is None:
+        key = keys.verifying_key(config)
+        if key is None:
             raise click.UsageError("give the bridge's public key with --public-key (there is no key beside the state)")
-        key = signer.public
     if against_state:
         with _store(obj) as (_config, db):
             manifest = dossier.verify(folder, key, db)
