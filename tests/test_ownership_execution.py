@@ -377,6 +377,39 @@ def test_no_password_is_handed_over_while_a_partys_reply_is_unclassified(world: 
     assert world.case(case_id)["status"] == "completed"
 
 
+def test_a_domain_only_case_does_not_complete_while_a_partys_reply_is_unclassified(world: World):
+    """From the issue-17 outside test (eighth round, leftover): on a case with only a domain, nothing waits for a
+    new password, so the vendor's reply written in the thread after the approval did not stop the completion (and
+    its lock and 'completed' emails). The case waits, says why once in its timeline, and completes once staff
+    have classified the reply."""
+    case_id = open_and_document(world, "domain:20")
+    approved(world, case_id, "alice")
+    thread = next(
+        t for t in world.sandbox.rows("tickets", client_id=20) if t["subject"].startswith(f"Ownership case {case_id}")
+    )
+    world.sandbox.control(
+        "act", {"action": "AddTicketReply", "ticketid": thread["id"], "clientid": 20, "message": "SAYA KEBERATAN"}
+    )
+    world.settle(4)
+    world.sandbox.control("move", {"domain": 20, "client": 21})
+    world.later(hours=2)
+    world.later(hours=3)
+    case = world.case(case_id)
+    assert case["status"] == "executing", case["history"][-3:]
+    held = [h for h in case["history"] if h["what"] == "completion held"]
+    assert len(held) == 1 and f"ownership record-answer {case_id} --party" in held[0]["why"], case["history"][-3:]
+    assert not [e for e in world.emails(21) if "completed" in e["subject"].lower()]
+    refused = world.fail("ownership", "complete", case_id, "--by", "bob", "--note", "moved, all done")
+    assert "is not classified yet: it may be an objection" in refused, refused
+    world.run(
+        "ownership", "record-answer", case_id, "--party", "holder", "--answer", "consent", "--via", "ticket",
+        "--by", "alice", "--note", "a question about the invoice, not an objection",
+    )  # fmt: skip
+    world.later(hours=4)
+    world.later(hours=5)
+    assert world.case(case_id)["status"] == "completed"
+
+
 def test_the_completion_email_says_what_happened_to_each_subject(world: World):
     """Mixed case, the vendor silent: the domain (notice only) moves, the hosting (consent required) stays with
     the vendor and only a backup is handed over. The completion email said the hosting had changed hands."""

@@ -18,6 +18,7 @@ from whmcs_bridge.families.ownership.case import (
     due,
     evidence_item,
     note_of,
+    replies_to_classify,
 )
 from whmcs_bridge.families.ownership.execution import complete, step_by_hand, step_words
 from whmcs_bridge.families.ownership.flow import advance, approve, link_answer, opened, resolve_dispute
@@ -193,6 +194,13 @@ def complete_command(case: dict[str, Any], data: dict[str, Any], now: datetime, 
             f"the requester's objection recorded on {held['at'][:10]} by {held['by']} is not decided: record the "
             f"requester's consent first (ownership record-answer {case['id']} --party requester --answer consent "
             "--via ... --by NAME), or cancel the case once nothing sits with the requester"
+        )
+    replies = replies_to_classify(case)
+    if replies:
+        r = replies[0]
+        raise ValueError(
+            f"ticket #{r['ticket']} reply {r['reply']} by {r['writer']} is not classified yet: it may be an objection; "
+            f"record what it answers first (ownership record-answer {case['id']} --party ...)"
         )
     waiting = [s for s in case["subjects"] if s.get("hand_over") == "move" and not s.get("moved_to")]
     if waiting:

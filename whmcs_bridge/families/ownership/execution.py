@@ -207,6 +207,15 @@ def owners_read(case: dict[str, Any], data: dict[str, Any], now: datetime, rules
             f"consent (ownership record-answer {case['id']} --party requester --answer consent)",
         )  # fmt: skip
         return Decision(state=case, actions=fresh, due_at=due(case), refs=case_refs(case))
+    replies = replies_to_classify(case)
+    if replies:  # it may be an objection: staff classify it before the case completes, locks and tells the parties
+        r = replies[0]
+        once(
+            case, case.setdefault("completion_held", {}), f"{r['ticket']}-{r['reply']}", now, "completion held",
+            f"ticket #{r['ticket']} reply {r['reply']} by {r['writer']} is not classified yet "
+            f"(ownership record-answer {case['id']} --party ...)",
+        )  # fmt: skip
+        return Decision(state=case, actions=fresh, due_at=due(case), refs=case_refs(case))
     waiting = backups_due(case)
     if waiting:  # a mixed case: what moved is seen, the backup hand-over only staff can say they made
         once(
