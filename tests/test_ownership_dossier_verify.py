@@ -170,6 +170,18 @@ def test_forgery_04_add_a_file(built: tuple[Path, Database, keys.PublicKey]):
     assert problems(out, key) == ["evidence/02-letterhead-letter.pdf: not in the manifest (added)"]
 
 
+def test_forgery_04b_add_a_fifo_or_a_folder(built: tuple[Path, Database, keys.PublicKey]):
+    """From the issue-17 outside test (eighth round, LOW): an unlisted FIFO or folder inside a dossier verified;
+    anything in the folder that the manifest does not list is named, whatever it is (a FIFO is never opened)."""
+    out, _, key = built
+    os.mkfifo(out / "evidence" / "03-more.pdf")
+    (out / "extra" / "inner").mkdir(parents=True)
+    assert problems(out, key) == [
+        "evidence/03-more.pdf: not in the manifest (added)",
+        "extra: a folder not in the manifest (added)",
+    ]
+
+
 def test_forgery_05_edit_an_audit_row(built: tuple[Path, Database, keys.PublicKey]):
     out, _, key = built
     rows = rows_of(out)

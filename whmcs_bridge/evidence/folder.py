@@ -256,8 +256,8 @@ def signature_problems(folder: Path, manifest: dict[str, Any], text: bytes, key:
 
 
 def file_problems(folder: Path, files: dict[str, Any]) -> list[str]:
-    """Every listed file against its hash (a name leaving the folder is refused unread), then every
-    file or link in the folder that is not listed."""
+    """Every listed file against its hash (a name leaving the folder is refused unread), then anything in the
+    folder that is not listed (a file, link, FIFO or device, or a folder no listed file lies in)."""
     problems = []
     base = folder.resolve()
     for name, expected in sorted(files.items(), key=lambda item: str(item[0])):
@@ -273,9 +273,13 @@ def file_problems(folder: Path, files: dict[str, Any]) -> list[str]:
         elif (actual := sha256_file(path)) != expected:
             problems.append(f"{name}: changed (SHA-256 {actual[:16]}…, the manifest says {str(expected)[:16]}…)")
     listed = set(files) | {MANIFEST, SIGNATURE}
+    parents = {p.as_posix() for name in listed for p in PurePosixPath(str(name)).parents}  # "." included
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder).as_posix()
-        if (path.is_file() or path.is_symlink()) and rel not in listed:
+        if path.is_dir() and not path.is_symlink():
+            if rel not in parents and PurePosixPath(rel).parent.as_posix() in parents:  # named once, at its top
+                problems.append(f"{rel}: a folder not in the manifest (added)")
+        elif rel not in listed:  # a file, a link, a FIFO, a device: whatever it is, never opened
             problems.append(f"{rel}: not in the manifest (added)")
     return problems
 
