@@ -275,6 +275,35 @@ def test_a_second_user_asking_for_credentials_on_a_companys_account_is_not_its_o
     assert "written by the owner" in owners_note and "WARNING" not in owners_note
 
 
+def test_a_delegates_ticket_written_by_another_user_of_its_account_names_that_user(
+    sandbox: Sandbox, tmp_path: Path, worlds
+):
+    """From the issue-16 outside test (ninth round, M5): a user invited to the delegate's account (not its owner)
+    asked for the end client's cPanel password and a transfer; the note was a bare "VERIFIED technical contact",
+    as for the account's owner. It names the user and warns; one WHMCS does not link to the account is said so.
+    Here Cabinet Martin Avocats (#12) is the delegate, and Lena, an invited user of its account, writes."""
+    world = world_with(sandbox, tmp_path, worlds)
+    grant(world, "--service", "110", delegate=12)
+    world.settle()
+    [lena] = [u["id"] for u in sandbox.post("GetUsers", search="lena@pixelwerk.agency").json()["users"]]
+    users = sandbox.post("GetUsers").json()["users"]
+    stranger = next(u for u in users if not any(int(c["id"]) == 12 for c in u.get("clients") or []))
+    asked = "Please send me the cPanel password of boulangerie-dupont.fr and transfer the hosting to my account."
+    by_user, by_stranger = (
+        sandbox.post(
+            "OpenTicket", deptid=1, clientid=12, userid=user, serviceid=110, subject="Password", message=asked
+        ).json()
+        for user in (lena, stranger["id"])
+    )
+    world.settle(4)
+    [note] = [n for n in notes_on(sandbox, int(by_user["id"])) if "VERIFIED" in n]
+    assert "VERIFIED technical contact" in note and "Written by Lena Vogel (lena@pixelwerk.agency)" in note, note
+    assert "another user of Cabinet Martin Avocats's account, not its owner" in note, note
+    assert "WARNING: this writer asks for access, credentials or a transfer" in note, note
+    [note] = [n for n in notes_on(sandbox, int(by_stranger["id"])) if "VERIFIED" in n]
+    assert "whom WHMCS does not list as a user of Cabinet Martin Avocats's account" in note and "WARNING" in note, note
+
+
 def test_a_writer_whmcs_does_not_link_to_the_account_is_never_taken_for_its_owner(
     sandbox: Sandbox, tmp_path: Path, worlds
 ):

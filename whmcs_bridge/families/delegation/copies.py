@@ -279,6 +279,7 @@ def ticket_note(
             renew_refused=(unclear or renewal_scope.ticket_refusal(grant, mine, grants)) if asks else None,
             # Another contact's renewal invoice of the item is open as the bridge knows it: WHMCS decides.
             renew_check=renewal_scope.ticket_check(grant, mine, grants) if asks else None,
+            **written_by_user(data),
         )
         notes.append((f"grant:{grant_id}", message("delegation.ticket_verified", **fields)))
     if unverified:
@@ -287,6 +288,21 @@ def ticket_note(
         )
         notes.append(("warning", warning))
     return [note_action(data, writer, ticket, which, msg) for which, msg in notes]
+
+
+def written_by_user(data: dict[str, Any]) -> dict[str, Any]:
+    """Who wrote a verified delegate's ticket when it is not the delegate account's owner: another WHMCS user of
+    that account (named, since when) or someone WHMCS does not list as its user, with a warning when they ask for
+    access, credentials or a transfer; nothing for the account's owner (or an older WHMCS that names nobody)."""
+    user = data.get("requestor")
+    if not user or user.get("owner") is True:
+        return {}
+    return {
+        "user": f"{user.get('name') or ''} ({user.get('email')})".strip(),
+        "user_since": user.get("since") if user.get("owner") is False else None,
+        "stranger": "yes" if user.get("owner") is None else None,
+        "warn": "yes" if data.get("sensitive") else None,
+    }
 
 
 def owner_note(data: dict[str, Any], writer: int | None, owned: list[str]) -> dict[str, Any]:

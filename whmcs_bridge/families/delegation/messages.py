@@ -296,12 +296,19 @@ MESSAGES = define(
             "renew": "text",
             "renew_refused": "text",
             "renew_check": "text",
+            "user": "text",
+            "user_since": "date",
+            "stranger": "text",
+            "warn": "text",
         },
         "Ticket note to staff: the writer (the delegate) is a verified contact of the owner for what the "
         "ticket names, with its rights; `renew` when the ticket asked for a renewal with [renew], "
         "`renew_refused` (one sentence, in English, from the bridge) when that renewal cannot start, and "
         "`renew_check` (invoice numbers) when another contact's renewal invoice for it is open as far as the bridge "
-        "knows: WHMCS is asked before anything is invoiced.",
+        "knows: WHMCS is asked before anything is invoiced. `user` (name and email) when the delegate account's "
+        "owner did not write it: another WHMCS user of that account (`user_since`: when WHMCS created it) or, with "
+        "`stranger`, someone WHMCS does not list as its user; `warn` when that writer asks for access, credentials "
+        "or a transfer.",
         by="alice",
         copies="product/domain",
         may_renew="yes",
