@@ -16,7 +16,7 @@ from babel.dates import format_date
 
 from tests.conftest import Sandbox
 from tests.test_daemon import Running, free_port, wait_until
-from tests.test_delegation_renewal_e2e import World, agency_invoices, asked, due, next_month
+from tests.test_delegation_renewal_e2e import World, agency_invoices, asked, due, later_ticks, next_month
 from tests.test_delegation_renewal_interrupted_e2e import restarted
 from tests.test_delegation_renewal_settle_e2e import action_status, agency_world, domain_asked
 from whmcs_bridge.store import outbox
@@ -124,3 +124,40 @@ def test_a_kill_while_whmcs_makes_the_agencys_invoice_leaves_one_invoice_found_a
     assert done is not None and done.status == "done" and action_status(world, entry.key) == "done"
     assert len([c for c in world.sandbox.calls() if c["action"] == "CreateInvoice"]) == 1
     assert f"#{mine['id']}" in world.run("delegations", "show", grant_id).output
+
+
+def test_a_database_restored_from_before_the_invoice_was_written_finds_it_and_makes_no_second(
+    world: World, tmp_path: Path
+):
+    """The backup holds the agency's invoice planned, its text not yet written (WHMCS could not say the agency's
+    language then); the invoice is made after the backup; the backup is restored. The action may have run: its
+    text is written as it would have been (Dutch, the same names) and looked for before anything is sent again,
+    so the invoice made after the backup is found and no second one is made."""
+    world.sandbox.post("UpdateClient", clientid=10, language="dutch")
+    out = world.run(
+        "delegations", "grant", "--owner", "11", "--delegate", "10", "--service", "110", "--by", "alice",
+        "--basis", "owner's email",
+    ).output  # fmt: skip
+    grant_id = out.split()[0]
+    world.settle()
+    world.sandbox.control("faults", {"status": 503, "count": 1000, "actions": ["GetClientsDetails"]})
+    world.run("delegations", "renew", grant_id, "--by", "lena")
+    world.settle(4)
+    state = world.config.parent / "state.db"
+    with Database(state, migrate=False) as db:
+        [planned] = [e for e in outbox.entries(db) if e.kind == "create_invoice"]
+    assert agency_invoices(world) == [] and planned.status == "planned" and "lang" not in planned.params
+    backup = tmp_path / "backups" / "before.db"
+    backup.parent.mkdir()
+    world.run("backup", str(backup))
+    world.sandbox.control("faults", {"count": 0})
+    later_ticks(world)
+    [mine] = agency_invoices(world)
+    with Database(backup, migrate=False, signing=False) as copy:
+        copy.backup_to(state)  # restored: the daemon's state as the backup has it
+    later_ticks(world, (3, 4, 5))
+    assert agency_invoices(world) == [mine]
+    assert len([c for c in world.sandbox.calls() if c["action"] == "CreateInvoice"]) == 1
+    with Database(state, migrate=False) as db:
+        done = outbox.by_key(db, planned.key)
+    assert done is not None and done.status == "done", done
