@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from babel.dates import format_date
 from click.testing import CliRunner
 
 from tests.conftest import BridgeWorld, Sandbox, make_client, sql
@@ -368,7 +369,12 @@ def test_the_agency_renews_exactly_the_period_the_owners_line_bills(world: World
     _, invoices = asked(world)
     assert len(invoices) == 1 and invoices[0]["total"] == "44.85"
     [item] = sandbox.rows("invoice_items", invoice_id=invoices[0]["id"])
-    assert f"{before.isoformat()} to {until.isoformat()}" in item["description"]
+    # The period as WHMCS's own line shows it, ending the day before the next due date, in the agency's language.
+    shown = (
+        f"{format_date(before, 'long', locale='en')} to {format_date(until - timedelta(days=1), 'long', locale='en')}"
+    )
+    assert shown in item["description"], item
+    assert invoices[0]["duedate"] == before.isoformat()
     pay(world, invoices[0]["id"], "CARD-7")
     world.settle(4)
     assert due(world) == until.isoformat()
@@ -395,7 +401,8 @@ def test_a_domain_grant_renews_the_domain_once_at_its_tld_price(world: World):
     assert mine["total"] == price
     [line] = sandbox.rows("invoice_items", invoice_id=mine["id"])
     until = date.fromisoformat(domain["nextduedate"]).replace(year=date.fromisoformat(domain["nextduedate"]).year + 1)
-    assert "boulangerie-dupont.fr" in line["description"] and until.isoformat() in line["description"]
+    last = format_date(until - timedelta(days=1), "long", locale="en")
+    assert "boulangerie-dupont.fr" in line["description"] and last in line["description"], line
     refused = CliRunner().invoke(
         cli.main, ["--config", str(world.config), "delegations", "renew", grant_id, "--domain", "11", "--by", "lena"]
     )

@@ -313,7 +313,9 @@ def test_helpers():
     ) == ["boulangerie-dupont.fr", "garage-leroy.fr"]
 
 
-def renewing() -> tuple[dict[str, Any], list[Any]]:
+def renewing(due: str = "2026-12-21", period: str = "21/12/2026 - 20/01/2027") -> tuple[dict[str, Any], list[Any]]:
+    """Grant g1's renewal 1 of service 110, monthly, due `due`, whose line on the owner's invoice #42 bills `period`:
+    invoiced to the agency as #77."""
     grant = granted()
     asked = decide_all(
         {"grant:g1": grant}, event("DelegationCommand", command="renew", grant="g1", by="lena"), NOW, RULES
@@ -328,9 +330,9 @@ def renewing() -> tuple[dict[str, Any], list[Any]]:
         "invoice_id": 42,
         "line_id": 5,
         "amount": "14.95",
-        "due": "2026-12-21",
+        "due": due,
         "cycle": "Monthly",
-        "line": "Business - boulangerie-dupont.fr (21/12/2026 - 20/01/2027)",
+        "line": f"Business - boulangerie-dupont.fr ({period})",
     }
     found = decide_all(
         {"grant:g1": asked.state or {}},
@@ -339,18 +341,9 @@ def renewing() -> tuple[dict[str, Any], list[Any]]:
         RULES,
     )["grant:g1"]
     (invoice,) = found.actions
-    assert (
-        invoice.kind == "create_invoice"
-        and invoice.params["client_id"] == 10
-        and invoice.params["lines"]
-        == [
-            [
-                "Renewal of boulangerie-dupont.fr for Boulangerie Dupont, 2026-12-21 to 2027-01-21 "
-                "(its line on their invoice #42)",
-                "14.95",
-            ]
-        ]
-    )
+    assert invoice.kind == "create_invoice" and invoice.params["client_id"] == 10
+    [[line, amount]] = invoice.params["lines"]
+    assert amount == "14.95" and invoice.params["reference"] == "Delegated renewal 1, grant g1"
     created = decide_all(
         {"grant:g1": found.state or {}},
         event("RenewalInvoiceCreated", grant="g1", n=1, invoice_id=77, requested_by="delegation"),
@@ -359,6 +352,84 @@ def renewing() -> tuple[dict[str, Any], list[Any]]:
     )["grant:g1"]
     assert {"invoice:77", "invoice:42"} <= set(created.refs or [])
     return created.state or {}, [find, invoice]
+
+
+def invoice_text(action: Action, lang: str) -> tuple[str, str]:
+    """The agency's invoice line and notes as the executor renders them for a reader of `lang`."""
+    catalogue, reader = load.shipped(), Reader(lang, "EUR", UTC)
+    [[line, _]] = action.params["lines"]
+    notes = action.params["notes"]
+    said = [catalogue.render(m["id"], m["data"], reader, Names()).body.strip() for m in (line, notes)]
+    return said[0], f"{action.params['reference']}: {said[1]}"
+
+
+@pytest.mark.parametrize(
+    ("lang", "line", "notes"),
+    [
+        (
+            "en",
+            "Renewal of hosting Business (boulangerie-dupont.fr) for Boulangerie Dupont, December 21, 2026 to "
+            "January 20, 2027 (its line on their invoice #42)",
+            "Delegated renewal 1, grant g1: paying this invoice renews hosting Business (boulangerie-dupont.fr) for "
+            "Boulangerie Dupont: its next due date becomes January 21, 2027, and its line comes off their invoice #42.",
+        ),
+        (
+            "fr",
+            "Renouvellement de l'hébergement Business (boulangerie-dupont.fr) de Boulangerie Dupont, du 21 décembre "
+            "2026 au 20 janvier 2027 (ligne de sa facture #42)",
+            "Delegated renewal 1, grant g1: le règlement de cette facture renouvelle l'hébergement Business "
+            "(boulangerie-dupont.fr) de Boulangerie Dupont : sa prochaine échéance passera au 21 janvier 2027 et sa "
+            "ligne sera retirée de sa facture #42.",
+        ),
+        (
+            "nl",
+            "Verlenging van hosting Business (boulangerie-dupont.fr) van Boulangerie Dupont, 21 december 2026 t/m "
+            "20 januari 2027 (regel op hun factuur #42)",
+            "Delegated renewal 1, grant g1: met de betaling van deze factuur wordt hosting Business "
+            "(boulangerie-dupont.fr) van Boulangerie Dupont verlengd: de volgende vervaldatum wordt 21 januari 2027 "
+            "en de regel wordt van hun factuur #42 gehaald.",
+        ),
+    ],
+)
+def test_the_agencys_renewal_invoice_says_hosting_and_the_period_in_its_language(lang: str, line: str, notes: str):
+    """Issue 16, eighth break round M3: the line was English with ISO dates, named no kind, and ended the period
+    on the next due date (2027-01-21) where WHMCS's own line ends it the day before; the invoice was due at once."""
+    _, [_, invoice] = renewing()
+    assert invoice_text(invoice, lang) == (line, notes)
+    assert invoice.params["duedate"] == "2026-12-21"
+
+
+def test_a_renewal_already_due_is_invoiced_due_the_day_it_is_decided():
+    """The owner's line was due before the agency asked (NOW is 23 November): the agency's invoice is due that day,
+    not in the past; the period shown is still the line's."""
+    _, [_, invoice] = renewing(due="2026-11-01", period="01/11/2026 - 30/11/2026")
+    assert invoice.params["duedate"] == NOW.date().isoformat()
+    line, _ = invoice_text(invoice, "en")
+    assert "November 1, 2026 to November 30, 2026" in line
+
+
+def test_a_domain_priced_at_its_tld_price_is_invoiced_as_a_domain_for_its_years():
+    grant = granted(items=[{"kind": "domain", "id": 11}])
+    asked = decide_all(
+        {"grant:g1": grant}, event("DelegationCommand", command="renew", grant="g1", domain=11, by="lena"), NOW, RULES
+    )["grant:g1"]
+    priced = {"priced": True, "amount": "24.00", "due": "2027-03-10", "years": 2, "name": "boulangerie-dupont.fr"}
+    found = decide_all(
+        {"grant:g1": asked.state or {}},
+        event("OpenInvoiceFound", grant="g1", n=1, requested_by="delegation", **priced),
+        NOW,
+        RULES,
+    )["grant:g1"]
+    (invoice,) = found.actions
+    assert invoice_text(invoice, "fr")[0] == (
+        "Renouvellement du nom de domaine boulangerie-dupont.fr de Boulangerie Dupont, du 10 mars 2027 au 9 mars 2029 "
+        "(2 ans au tarif de renouvellement du domaine)"
+    )
+    assert invoice_text(invoice, "id")[0] == (
+        "Perpanjangan nama domain boulangerie-dupont.fr milik Boulangerie Dupont, 10 Maret 2027 s.d. 9 Maret 2029 "
+        "(2 tahun dengan harga perpanjangan domain)"
+    )
+    assert invoice.params["duedate"] == "2027-03-10"
 
 
 def test_delegated_renewal_renews_the_one_service_once():

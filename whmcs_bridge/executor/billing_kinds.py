@@ -40,8 +40,12 @@ def _invoice_lines(c: Call) -> list[tuple[str, Decimal]]:
 def _run_create_invoice(c: Call) -> Result:
     # No key in the invoice: its notes "appear on the created invoice" (DD:api-reference/createinvoice.md)
     # the client sees, and neither CreateInvoice nor UpdateInvoice has a field the client does not see.
+    # Due when the rule says (`duedate`), else the day it is made, as WHMCS does without one.
     notes = str(c.params.get("notes", ""))
-    invoice_id = c.api.create_invoice(c.client(), _invoice_lines(c), notes=notes, send=c.params.get("send", False))
+    due = date.fromisoformat(str(c.params["duedate"])) if c.params.get("duedate") else None
+    invoice_id = c.api.create_invoice(
+        c.client(), _invoice_lines(c), duedate=due, notes=notes, send=c.params.get("send", False)
+    )
     return {"invoice_id": invoice_id}
 
 

@@ -171,6 +171,11 @@ class Executor:
         # Found in flight (a crash, an unknown outcome), or approved after an attempt: it may have
         # taken effect, so WHMCS is read for it before anything runs again.
         resumed = self.may_have_run(row)
+        if resumed:
+            # Looked for as it would have been written: an action whose text was lost with the database (one
+            # restored from before it ran) has it written now, in the same language, from the same names.
+            call = self.with_text(attempt)
+            row = attempt.row
         if resumed and self.reconcile(row, kind, call, now, report):
             return None
         if self.waits(row, instant or now, report):

@@ -77,8 +77,15 @@ class Texts:
     zone: tzinfo
 
     def rendered(self, api: WhmcsApi, kind: str, params: dict[str, Any], client_id: int | None) -> dict[str, Any]:
+        """The params with their texts written out in the reader's language: an invoice's lines and notes, or
+        the message in the kind's fields; params without one, or already rendered, are returned as they are."""
+        if kind == "create_invoice":
+            return self.invoice(api, params, client_id)
+        return self.message(api, kind, params, client_id)
+
+    def message(self, api: WhmcsApi, kind: str, params: dict[str, Any], client_id: int | None) -> dict[str, Any]:
         """The params with the message's text in the kind's fields (and the consent page's summary in the
-        same language); params without a message, or already rendered, are returned as they are."""
+        same language)."""
         planned = params.get("msg")
         if not planned or params.get("lang"):
             return params
@@ -117,6 +124,32 @@ class Texts:
             out["consent"] = {**consent, "summary": made.body.strip(), "lang": made.lang}
         return out
 
+    def invoice(self, api: WhmcsApi, params: dict[str, Any], client_id: int | None) -> dict[str, Any]:
+        """An invoice whose lines or notes are planned messages, each rendered in its client's language (one line
+        each), the notes after their `reference`; an invoice written out already is returned as it is."""
+        lines, notes = params.get("lines") or [], params.get("notes")
+        planned = [text for text, _ in lines if isinstance(text, dict)] + ([notes] if isinstance(notes, dict) else [])
+        if not planned or params.get("lang"):
+            return params
+        reader = self.reader(api, "client", params.get("client_id", client_id))
+        names = WhmcsNames(api)
+
+        langs: list[str] = []
+
+        def made(text: Any) -> str:
+            if not isinstance(text, dict):
+                return str(text)
+            done = self.catalogue.render(text["id"], text.get("data", {}), reader, names)
+            langs.append(done.lang)
+            return done.body.strip()
+
+        out = {**params, "lines": [[made(text), amount] for text, amount in lines]}
+        if isinstance(notes, dict):
+            said = made(notes)
+            out["notes"] = f"{params['reference']}: {said}" if params.get("reference") else said
+        out["lang"] = langs[0]
+        return out
+
     def email_html(self, params: dict[str, Any], body: str, reader: Reader, names: WhmcsNames) -> str:
         """An email's HTML: the message, its `footer` message if it has one (a self-service link), then for a
         delegate's copy the email as WHMCS sent it (not ours to render)."""
@@ -141,6 +174,8 @@ class Texts:
                 language, currency = details.language, details.currency_code or None
             except WhmcsApiError as exc:
                 if not not_found(exc):  # never a text in the wrong language because one read failed
-                    raise WhmcsUnavailableError(f"reading client {client_id}'s language", str(exc), 1, sent=False) from None
+                    raise WhmcsUnavailableError(
+                        f"reading client {client_id}'s language", str(exc), 1, sent=False
+                    ) from None
                 # the client is gone: the default language, amounts without a currency
         return Reader(self.catalogue.reader_locale(audience, language), currency, self.zone)

@@ -68,6 +68,35 @@ BILLING = define(
     ),
     # --- renewals by the delegate --------------------------------------------------------------------
     MessageSpec(
+        "delegation.renewal_invoice_line",
+        "text",
+        "client",
+        {
+            "owner": "client",
+            "service": "service",
+            "domain": "domain",
+            "start": "date",
+            "end": "date",
+            "owner_invoice": "text",
+            "years": "number",
+        },
+        "The line of the delegate's invoice for a renewal: the hosting (`service`) or the `domain`, whose owner, "
+        "the period from `start` to `end` (the day before the next due date, as WHMCS's own lines show it), and "
+        "what priced it: the line on the owner's invoice `owner_invoice`, else `years` at the domain's renewal "
+        "price. Written once, before WHMCS makes the invoice (the bridge finds the invoice again by it).",
+        samples={"service": 1, "start": "2026-12-01", "end": "2026-12-31", "owner_invoice": "1012", "years": 1},
+    ),
+    MessageSpec(
+        "delegation.renewal_invoice_notes",
+        "text",
+        "client",
+        {"owner": "client", "service": "service", "domain": "domain", "until": "date", "owner_invoice": "text"},
+        "The notes of the delegate's invoice for a renewal, after its fixed reference (\"Delegated renewal N, grant "
+        'G: "): paying it renews the hosting (`service`) or the `domain`, whose next due date becomes `until`, '
+        "and takes it off the owner's invoice `owner_invoice` when one billed it.",
+        samples={"service": 1, "until": "2027-01-01", "owner_invoice": "1012"},
+    ),
+    MessageSpec(
         "delegation.renewal_nothing",
         "email",
         "client",
@@ -327,8 +356,15 @@ BILLING = define(
         "delegation.renewal_unsettled",
         "email",
         "client",
-        {"grant": "text", "invoice": "text", "paid": "money", "why": "text", "status": "text", "service": "service",
-         "domain": "domain"},
+        {
+            "grant": "text",
+            "invoice": "text",
+            "paid": "money",
+            "why": "text",
+            "status": "text",
+            "service": "service",
+            "domain": "domain",
+        },
         "To the delegate: its payment (`paid`) on its renewal invoice did not renew the service or domain, and why "
         '(`why` as in delegation.renewal_unsettled_note; "owner paid": the owner paid the renewal too; "grant ended": '
         'the grant ended before it was renewed, and it is refunded or credited; "owner part paid": the owner paid towards it '
@@ -344,8 +380,15 @@ BILLING = define(
         "delegation.renewal_withdrawn",
         "email",
         "client",
-        {"grant": "text", "invoice": "text", "why": "text", "status": "text", "owner_status": "text",
-         "service": "service", "domain": "domain"},
+        {
+            "grant": "text",
+            "invoice": "text",
+            "why": "text",
+            "status": "text",
+            "owner_status": "text",
+            "service": "service",
+            "domain": "domain",
+        },
         "To the delegate: its unpaid renewal invoice was cancelled, WHMCS showing the service or domain `status` "
         '(`why` "ended") or the owner\'s invoice that billed it `owner_status` (any other `why`).',
         invoice="1043",

@@ -139,14 +139,24 @@ def renewal(stage: Stage, echo: Echo, technical: str, service_id: int) -> None:
     echo(
         f"  Lena renews the hosting for her client: invoice #{agency_invoice['id']} ({agency_invoice['total']}) goes to the agency, not the owner"
     )
+    # The owner's invoice that bills the service (the agency's notes name it in the agency's language).
+    owner = stage.rows("services", id=service_id)[0]["client_id"]
+    billing = [
+        i["id"]
+        for i in stage.rows("invoices", client_id=owner)
+        if i["status"] == "Unpaid"
+        and any(
+            it["type"] == "Hosting" and it["relid"] == service_id
+            for it in stage.rows("invoice_items", invoice_id=i["id"])
+        )
+    ]
     stage.control(
         "act",
         {"action": "AddInvoicePayment", "invoiceid": agency_invoice["id"], "transid": "CARD-DEMO", "gateway": "stripe"},
     )
     stage.settle(4)
     service = stage.rows("services", id=service_id)[0]
-    named = re.search(r"off invoice #(\d+)", agency_invoice["notes"])  # the owner's, as the agency's names it
-    owner_invoice = stage.rows("invoices", id=int(named.group(1)))[0] if named else None
+    owner_invoice = stage.rows("invoices", id=billing[0])[0] if billing else None
     if owner_invoice and not any(
         i["relid"] == service_id for i in stage.rows("invoice_items", invoice_id=owner_invoice["id"])
     ):

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -215,7 +215,7 @@ def renewal_step(grant: dict[str, Any], kind: str, data: dict[str, Any], now: da
         return Decision(state=grant, refs=grant_refs(grant))
     if renewal["status"] != "looking":
         return Decision(state=grant)
-    what, item = item_of(renewal)
+    what, _ = item_of(renewal)
     stopped = refused_by_whmcs(grant, renewal, data, now)
     if stopped is not None:
         return stopped
@@ -245,34 +245,44 @@ def renewal_step(grant: dict[str, Any], kind: str, data: dict[str, Any], now: da
     why = period_mismatch(str(data.get("line") or ""), due, until) if renewal["owner_invoice"] else None
     if why is not None:  # the delegate pays what the line bills for what the service gets, or staff decide
         return needs_staff(grant, renewal, str(data.get("line") or ""), period, why, now)
-    # An invoice's lines and notes are not messages (the executor knows the invoice by its notes): they
-    # are written once, in English, naming the service, its period and the owner as the grant knows them.
-    name = (
-        next((i.get("name") for i in grant["items"] if i["id"] == item and i["kind"] == what), None)
-        or str(data.get("name") or "")
-        or f"{what} #{item}"
+    invoice = act(
+        grant,
+        "create_invoice",
+        f"renew:{renewal['n']}:invoice",
+        invoice_params(grant, renewal, due, until, now),
+        grant["delegate"],
+        guard=while_active(grant),
     )
-    owner = grant.get("owner_name") or f"client #{grant['owner']}"
-    source = (
-        f"its line on their invoice #{renewal['owner_invoice']}"
-        if renewal["owner_invoice"]
-        else f"{period} at the domain's renewal price"
+    return Decision(state=grant, actions=[invoice], refs=grant_refs(grant))
+
+
+def invoice_params(
+    grant: dict[str, Any], renewal: dict[str, Any], due: date, until: date, now: datetime
+) -> dict[str, Any]:
+    """The delegate's invoice: its line and notes are messages, rendered once in the delegate's WHMCS language just
+    before WHMCS makes it and kept in the action (the executor finds the invoice again by them); the notes open with
+    a reference in no language (staff search it). The period shown ends the day before the next due date, as
+    WHMCS's own lines show it; the invoice is due when the owner's line is, or the day it is decided if that is
+    past (CreateInvoice `duedate`, DD:api-reference/createinvoice.md; without it WHMCS makes it due at once)."""
+    owner_invoice = str(renewal["owner_invoice"] or "")
+    item = {**renewed(renewal), "owner": grant["owner"], "owner_invoice": owner_invoice}
+    line = message(
+        "delegation.renewal_invoice_line",
+        **item,
+        start=due.isoformat(),
+        end=(until - timedelta(days=1)).isoformat(),
+        years=renewal.get("years"),
     )
-    line = f"Renewal of {name} for {owner}, {due.isoformat()} to {until.isoformat()} ({source})"
-    also = f" and takes it off invoice #{renewal['owner_invoice']} of {owner}" if renewal["owner_invoice"] else ""
-    params = {
+    return {
         "client_id": grant["delegate"],
         "lines": [[line, renewal["amount"]]],
-        "notes": f"Delegated renewal {renewal['n']}, grant {grant['id']}: paying this invoice renews {name} until "
-        f"{until.isoformat()}{also}.",
+        "notes": message("delegation.renewal_invoice_notes", **item, until=until.isoformat()),
+        "reference": f"Delegated renewal {renewal['n']}, grant {grant['id']}",
+        "duedate": max(due, now.date()).isoformat(),
         "send": True,
         "report_as": "RenewalInvoiceCreated",
         "report": {"grant": grant["id"], "n": renewal["n"]},
     }
-    invoice = act(
-        grant, "create_invoice", f"renew:{renewal['n']}:invoice", params, grant["delegate"], guard=while_active(grant)
-    )
-    return Decision(state=grant, actions=[invoice], refs=grant_refs(grant))
 
 
 def period_of(what: str, data: dict[str, Any]) -> tuple[date | None, date | None]:
