@@ -123,6 +123,14 @@ def test_a_reply_by_someone_else_in_the_thread_stops_the_window_until_staff_clas
     assert case["status"] == "review"
     assert not [h for h in case["history"] if "without objection" in h["why"]]
     assert "Budi <budi@other.example>" in world.run("ownership", "show", case_id).output
+    # Ninth break round H1: the requester's answer classified the third party's objection as consent, and the
+    # case was approved. Only the holder's answer classifies what someone who is neither party wrote.
+    world.run(
+        "ownership", "record-answer", case_id, "--party", "requester", "--answer", "consent", "--via", "phone",
+        "--by", "bob", "--note", "the company confirms its request",
+    )  # fmt: skip
+    assert world.case(case_id)["replies"][0]["classified"] is None
+    assert f"ticket #{thread['id']}" in world.fail("ownership", "approve", case_id, "--by", "alice")
     world.run(
         "ownership", "record-answer", case_id, "--party", "holder", "--answer", "object", "--via", "ticket",
         "--by", "alice", "--note", "the holder's director, from his own address",

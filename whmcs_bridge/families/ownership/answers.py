@@ -189,9 +189,11 @@ def opened_answer(case: dict[str, Any], data: dict[str, Any], party: str | None)
 
 
 def unclassified(case: dict[str, Any], party: str = "holder") -> list[dict[str, Any]]:
-    """The party's replies not classified yet, and those of writers who are neither party (staff classify
-    them with whichever party's answer they record)."""
-    return [r for r in case.get("replies", []) if r["party"] in (party, "other") and not r.get("classified")]
+    """The party's replies not classified yet; for the holder, also those of writers who are neither party
+    (the holder objecting from another address, its lawyer): a requester's answer never classifies them, or
+    its consent would count as theirs."""
+    writers = ("holder", "other") if party == "holder" else (party,)
+    return [r for r in case.get("replies", []) if r["party"] in writers and not r.get("classified")]
 
 
 def record_answer(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
