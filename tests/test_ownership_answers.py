@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from tests.conftest import Sandbox
 from tests.test_ownership_e2e import PDF, World, open_and_document, vendor_world
@@ -113,7 +114,9 @@ def test_a_reply_by_someone_else_in_the_thread_stops_the_window_until_staff_clas
     [reply] = case["replies"]
     assert (reply["party"], reply["ticket"], reply["classified"]) == ("other", thread["id"], None)
     assert reply["writer"] == "Budi <budi@other.example>" and reply["reply"] and reply["date"]
-    flagged = [t for t in world.sandbox.rows("tickets") if t["subject"] == f"Ownership case {case_id}: a reply to classify"]
+    flagged = [
+        t for t in world.sandbox.rows("tickets") if t["subject"] == f"Ownership case {case_id}: a reply to classify"
+    ]
     assert len(flagged) == 1
     assert "budi@other.example" in world.sandbox.rows("ticket_replies", ticket_id=flagged[0]["id"])[0]["message"]
     refused = world.fail("ownership", "approve", case_id, "--by", "alice")
@@ -132,8 +135,19 @@ def test_a_reply_by_someone_else_in_the_thread_stops_the_window_until_staff_clas
     assert world.case(case_id)["replies"][0]["classified"] is None
     assert f"ticket #{thread['id']}" in world.fail("ownership", "approve", case_id, "--by", "alice")
     world.run(
-        "ownership", "record-answer", case_id, "--party", "holder", "--answer", "object", "--via", "ticket",
-        "--by", "alice", "--note", "the holder's director, from his own address",
+        "ownership",
+        "record-answer",
+        case_id,
+        "--party",
+        "holder",
+        "--answer",
+        "object",
+        "--via",
+        "ticket",
+        "--by",
+        "alice",
+        "--note",
+        "the holder's director, from his own address",
     )
     case = world.case(case_id)
     assert case["status"] == "disputed" and case["replies"][0]["classified"] == "object"
@@ -281,8 +295,19 @@ def test_a_staff_decision_is_anchored_in_whmcs_before_the_command_returns(world:
     before = len(anchor_lines(world))
     world.sandbox.control("faults", {"status": 503, "count": 1000, "actions": ["LogActivity", "GetActivityLog"]})
     out = world.run(
-        "ownership", "record-answer", case_id, "--party", "holder", "--answer", "object", "--via", "phone",
-        "--by", "alice", "--note", "called us",
+        "ownership",
+        "record-answer",
+        case_id,
+        "--party",
+        "holder",
+        "--answer",
+        "object",
+        "--via",
+        "phone",
+        "--by",
+        "alice",
+        "--note",
+        "called us",
     ).output
     world.sandbox.control("faults", {"status": 0, "count": 0})
     assert "not anchored in WHMCS" in out and "the decision stands" in out, out
@@ -378,8 +403,19 @@ def test_a_refused_answer_keeps_no_evidence(world: World, tmp_path: Path, monkey
     with Database(world.tmp / "state.db") as db:
         assert audit.head(db) == rows
     refused = world.fail(
-        "ownership", "record-answer", "nosuchcase", "--party", "holder", "--answer", "object", "--via", "post",
-        "--evidence", str(letter), "--by", "alice",
+        "ownership",
+        "record-answer",
+        "nosuchcase",
+        "--party",
+        "holder",
+        "--answer",
+        "object",
+        "--via",
+        "post",
+        "--evidence",
+        str(letter),
+        "--by",
+        "alice",
     )
     with Database(world.tmp / "state.db") as db:
         assert audit.head(db) == rows, refused
@@ -387,14 +423,35 @@ def test_a_refused_answer_keeps_no_evidence(world: World, tmp_path: Path, monkey
 
 def test_staff_give_an_outside_requesters_contact_on_the_command_line(world: World):
     case_id = world.run(
-        "ownership", "open", "--subject", "domain:20", "--requester", "PT Maju Makmur, legal@majumakmur.co.id",
-        "--grounds", "brand", "--by", "alice",
+        "ownership",
+        "open",
+        "--subject",
+        "domain:20",
+        "--requester",
+        "PT Maju Makmur, legal@majumakmur.co.id",
+        "--grounds",
+        "brand",
+        "--by",
+        "alice",
     ).output.split()[0]
     refused = world.fail("ownership", "requester-contact", case_id, "--country", "Indonesia", "--by", "alice")
     assert "expected the two-letter ISO code" in refused and "Traceback" not in refused
     world.run(
-        "ownership", "requester-contact", case_id, "--address1", "Jl. Sudirman 1", "--city", "Jakarta",
-        "--postcode", "10220", "--country", "id", "--phone", "+62.21 555-0100", "--by", "bob",
+        "ownership",
+        "requester-contact",
+        case_id,
+        "--address1",
+        "Jl. Sudirman 1",
+        "--city",
+        "Jakarta",
+        "--postcode",
+        "10220",
+        "--country",
+        "id",
+        "--phone",
+        "+62.21 555-0100",
+        "--by",
+        "bob",
     )
     requester = world.case(case_id)["requester"]
     assert (requester["country"], requester["phone"], requester["city"]) == ("ID", "+62.215550100", "Jakarta")
@@ -456,3 +513,54 @@ def test_an_objection_in_a_new_guest_ticket_naming_the_case_is_not_silence(world
     world.later(days=14, seconds=5)
     case = world.case(case_id)
     assert case["status"] == "review" and not [h for h in case["history"] if "without objection" in h["why"]]
+
+
+def test_a_case_whose_required_document_was_rejected_under_review_is_not_approved(world: World):
+    """From the issue-17 outside test (ninth round, H2, L1): under review, staff rejected the signatory's ID as
+    forged and withdrew the letterhead letter; `approve` still executed the case (only a document too old was
+    refused, and a rejected extract was called "older than 90 days"). Approval waits until every required
+    kind has an accepted item, and says which have none."""
+    case_id = open_and_document(world, "domain:20")
+    requests.post(world.link(20, "Ownership request"), data={"decision": "accept"}, timeout=5)
+    world.settle()
+    assert world.case(case_id)["status"] == "review"
+    items = {e["kind"]: e["item"] for e in world.case(case_id)["evidence"]}
+    world.run(
+        "ownership",
+        "check-evidence",
+        case_id,
+        str(items["signatory-id"]),
+        "--reject",
+        "--by",
+        "bob",
+        "--note",
+        "forged ID",
+    )
+    world.run(
+        "ownership",
+        "withdraw-evidence",
+        case_id,
+        str(items["letterhead-letter"]),
+        "--by",
+        "bob",
+        "--note",
+        "not signed",
+    )
+    world.run(
+        "ownership",
+        "check-evidence",
+        case_id,
+        str(items["registry-extract"]),
+        "--reject",
+        "--by",
+        "bob",
+        "--note",
+        "another company",
+    )
+    refused = world.fail("ownership", "approve", case_id, "--by", "alice")
+    assert (
+        f"case {case_id} cannot be approved: it has no accepted letterhead-letter, registry-extract and signatory-id "
+        "(rejected or withdrawn)"
+    ) in refused, refused
+    assert "older than" not in refused, refused
+    assert world.case(case_id)["status"] == "review" and not world.case(case_id).get("approvals")

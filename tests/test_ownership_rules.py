@@ -10,6 +10,7 @@ import pytest
 from tests.test_config import ENV, ROOT
 from whmcs_bridge.config.load import load_config
 from whmcs_bridge.config.reader import Duration
+from whmcs_bridge.families.ownership import policies
 from whmcs_bridge.families.ownership.config import EvidenceRule, OwnershipPolicy, OwnershipSection
 from whmcs_bridge.families.ownership.policies import match_policy
 from whmcs_bridge.families.ownership.rules import Ownership
@@ -823,3 +824,15 @@ def test_staffs_note_on_a_recorded_objection_stays_internal(status: str):
     [ticket] = [a for a in objected.actions if a.kind == "ticket" and a.params["msg"]["id"].startswith("ownership.staff")]
     assert ticket.params["msg"]["data"]["reason"] == note
     assert note in (objected.state or {})["history"][-1]["why"]
+
+
+def test_a_long_letter_still_names_the_case_and_its_domain():
+    """From the issue-17 outside test (ninth round, H5): a guest's objection letter listing 110 unpaid invoices
+    (dates, numbers, amounts) before naming the domain and the case id was never routed to the case: the words
+    were sorted and cut at 200, and every date and number sorts before a letter. Only what may name a case or a
+    domain is kept, in the order written."""
+    invoices = "\n".join(f"Invoice #{1000 + n} of 2026-{n % 12 + 1:02d}-15: IDR {n * 1000}.00 unpaid" for n in range(110))
+    letter = f"Formal objection on behalf of Kreatif Studio.\n{invoices}\nWe object to moving MajuMakmur.co.id (case o1a2b3c4)."
+    found = policies.mentions(letter)
+    assert "mention:majumakmur.co.id" in found and "mention:o1a2b3c4" in found, found[:10]
+    assert "mention:2026-01-15" not in found and "mention:1000" not in found, found[:10]

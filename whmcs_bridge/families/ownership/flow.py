@@ -302,7 +302,20 @@ def approve(case: dict[str, Any], by: str, note: str, now: datetime, rules: Rule
             f"{who} replied in ticket #{flagged[0]['ticket']}: record what it answered first "
             f"(ownership record-answer {case['id']} --party holder --answer consent|object --via ticket)"
         )
-    stale = [(kind, age) for kind, age in evidence_needs(case, now)[0] if age]
+    kept = [e for e in case.get("evidence", []) if e["status"] in ("ok", "pending")]
+    lacking = [kind for kind in requirements(case)["evidence"] if not any(e["kind"] == kind for e in kept)]
+    if lacking:  # staff rejected or withdrew it under review: the decision has nothing to rest on
+        raise ValueError(
+            f"case {case['id']} cannot be approved: it has no accepted {and_words(lacking)} (rejected or withdrawn): "
+            "ask the requester for it, attach it and check it"
+        )
+    needed, checking = evidence_needs(case, now)
+    if checking:
+        raise ValueError(
+            f"case {case['id']} cannot be approved: its {and_words(checking)} is not checked yet "
+            f"(ownership check-evidence {case['id']} ITEM --ok|--reject)"
+        )
+    stale = [(kind, age) for kind, age in needed if age]
     if stale:  # fresh when checked, too old by the decision
         raise ValueError(
             f"case {case['id']} cannot be approved: its {and_words([k for k, _ in stale])} is now older than "

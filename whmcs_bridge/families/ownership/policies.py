@@ -223,13 +223,18 @@ ANSWERING = ("collecting", "notified", "disputed", "review", "approved", "execut
 
 
 def mentions(text: str) -> list[str]:
-    """The `mention:` references of a new ticket's words: each word that may be a case id or a domain name."""
-    words = {w.strip(".").casefold() for w in MENTION.findall(text)}
-    return sorted(f"mention:{w}" for w in words if w)[:MAX_MENTIONS]
+    """The `mention:` references of a ticket's words: each word that may be a case id or a domain name, in the
+    order written (dates, amounts and invoice numbers name neither: a long letter listing them still reaches
+    its case)."""
+    words = (w.strip(".").casefold() for w in MENTION.findall(text))
+    named = dict.fromkeys(f"mention:{w}" for w in words if CASE_ID.fullmatch(w) or DOMAIN_LIKE.fullmatch(w))
+    return list(named)[:MAX_MENTIONS]
 
 
 MENTION = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]*")
-MAX_MENTIONS = 200  # a long message names at most this many of its words (a case id or domain is among the first)
+CASE_ID = re.compile(r"o[0-9a-f]{7}")  # staff.new_case_id
+DOMAIN_LIKE = re.compile(r"(?:[a-z0-9-]+\.)+[a-z][a-z0-9-]*[a-z0-9]")  # labels and a top-level one starting with a letter
+MAX_MENTIONS = 200  # a bound on one message's references, the words that may name a case or a domain
 
 
 def party_refs(case: dict[str, Any]) -> list[str]:
