@@ -564,3 +564,24 @@ def test_a_case_whose_required_document_was_rejected_under_review_is_not_approve
     ) in refused, refused
     assert "older than" not in refused, refused
     assert world.case(case_id)["status"] == "review" and not world.case(case_id).get("approvals")
+
+
+def test_the_requesters_denial_through_its_link_outweighs_a_phone_confirmation(world: World):
+    """From the issue-17 outside test (ninth round, H3): a caller claiming to be the company was recorded as the
+    requester's consent by phone; the holder was notified; the real company then denied the request through its
+    still valid link ("this was not me"). The page said "recorded" and nothing changed: the case went on to
+    approval. The denial through the requester's own link ends the case, as it does before the documents."""
+    case_id = open_and_document(world, "domain:20", confirmed_by_phone=True)
+    assert world.case(case_id)["status"] == "notified"
+    denied = requests.post(
+        world.link(21, "Ownership request"),
+        data={"decision": "decline", "reason": "This was not us: somebody is impersonating us."},
+        timeout=5,
+    )
+    assert denied.status_code == 200
+    world.settle()
+    case = world.case(case_id)
+    assert case["status"] == "cancelled", case["history"][-3:]
+    assert any("denied making the request" in h["why"] for h in case["history"]), case["history"][-3:]
+    for client in (20, 21):  # the holder, who was asked, and the requester hear that it ended
+        assert [e for e in world.emails(client) if e["subject"] == f"Ownership request {case_id} cancelled"], client

@@ -92,8 +92,9 @@ def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[World]:
     yield from vendor_world(sandbox, tmp_path)
 
 
-def open_and_document(world: World, *subjects: str) -> str:
-    """Open the company's case, confirm it as the requester, attach and check every document."""
+def open_and_document(world: World, *subjects: str, confirmed_by_phone: bool = False) -> str:
+    """Open the company's case, confirm it as the requester (through its link, or staff record a call and the
+    link stays unused), attach and check every document."""
     subject_args = [a for s in subjects for a in ("--subject", s)]
     out = world.run(
         "ownership", "open", *subject_args, "--requester", "client:21", "--grounds", "vendor", "--by", "alice"
@@ -101,8 +102,14 @@ def open_and_document(world: World, *subjects: str) -> str:
     case_id = out.split()[0]
     assert "collecting" in out and "letterhead-letter (not received)" in out
     world.settle()
-    answer = requests.post(world.link(21, "Ownership request"), data={"decision": "accept"}, timeout=5)
-    assert answer.status_code == 200 and "Yes, I made this request" in answer.text
+    if confirmed_by_phone:
+        world.run(
+            "ownership", "record-answer", case_id, "--party", "requester", "--answer", "consent", "--via", "phone",
+            "--by", "alice", "--note", "a caller for the company confirmed",
+        )  # fmt: skip
+    else:
+        answer = requests.post(world.link(21, "Ownership request"), data={"decision": "accept"}, timeout=5)
+        assert answer.status_code == 200 and "Yes, I made this request" in answer.text
     world.settle()
     today = datetime.now(UTC).date().isoformat()
     world.run(

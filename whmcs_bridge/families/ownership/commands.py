@@ -9,7 +9,13 @@ from typing import Any
 
 from babel import Locale
 
-from whmcs_bridge.families.ownership.answers import confirm_withdrawal, holder_recorded, record_answer
+from whmcs_bridge.families.ownership.answers import (
+    confirm_withdrawal,
+    holder_recorded,
+    record_answer,
+    requester_recorded,
+    requester_while_executing,
+)
 from whmcs_bridge.families.ownership.case import (
     FINAL,
     by_whom,
@@ -59,17 +65,28 @@ def command(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Ru
 
 
 def objects_after_notice(case: dict[str, Any], data: dict[str, Any]) -> bool:
-    """The holder declines through its own link once staff took another answer of its for consent (under
-    review) or the case executes: its objection counts as one staff recorded would, not as a late answer."""
-    holder = data.get("purpose") != "ownership-requester"
-    return holder and data.get("decision") != "accept" and case["status"] in ("review", "executing")
+    """A party declines through its own link once staff took another answer of its for consent (the holder's
+    under review, the requester's once the holder was asked) or the case executes: its objection counts as one
+    staff recorded would, not as a late answer."""
+    if data.get("decision") == "accept":
+        return False
+    if data.get("purpose") == "ownership-requester":
+        return case["status"] in ("notified", "review", "disputed", "executing")
+    return case["status"] in ("review", "executing")
 
 
 def link_objection(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    party = "requester" if data.get("purpose") == "ownership-requester" else "holder"
     answer = {k: data.get(k) for k in ("decision", "reason", "ip", "user_agent", "at")}
-    case.setdefault("answers", []).append({"party": "holder", **answer})
+    case.setdefault("answers", []).append({"party": party, **answer})
     note = f"through its link from {data.get('ip')}: {data.get('reason') or ''}"
-    return holder_recorded(case, "object", "holder", note, now, rules)
+    if party == "holder":
+        return holder_recorded(case, "object", "holder", note, now, rules)
+    if case["status"] == "executing":  # too late to stop by itself: it holds the case for staff
+        record = {"answer": "object", "by": "requester", "via": "link", "note": note}
+        return requester_while_executing(case, record, now, rules)
+    step(case, now, "requester denied", "requester", f"{note} (after an answer recorded for it)")
+    return requester_recorded(case, "object", now, rules)
 
 
 CaseCommand = Callable[[dict[str, Any], dict[str, Any], datetime, Rules], Decision]
