@@ -5,6 +5,8 @@ recorded a consent and the case was under review or executing."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from tests.test_ownership_rules import DOMAIN, SERVICE, answer, documented, holder_answers, opened, run
@@ -59,3 +61,53 @@ def test_the_holders_objection_through_its_link_while_executing_stops_what_is_le
     assert "changes nothing" not in case["history"][-1]["why"]
     ids = [a.params.get("msg", {}).get("id") for a in objected.actions]
     assert "ownership.staff_objection_executing" in ids, ids
+
+
+def test_the_requesters_denial_through_its_link_while_executing_holds_the_case():
+    """Ninth break round (H3), the hand-over under way: the requester's own link denying the request holds the
+    case for staff (no new access, no completion) with a staff ticket, as an objection staff record does."""
+    review = reviewed()
+    case = run(review, {"command": "approve", "by": "alice", "os_user": "alice"}).state or {}
+    case = run(case, {"command": "approve", "by": "bob", "os_user": "bob"}).state or {}
+    assert case["status"] == "executing"
+    denied = run(
+        case,
+        {
+            "command": "consent",
+            "purpose": "ownership-requester",
+            "decision": "decline",
+            "reason": "not us",
+            "ip": "192.0.2.9",
+        },
+    )
+    held = denied.state or {}
+    assert held["status"] == "executing" and held["requester_objection"]["via"] == "link"
+    tickets = [a.params["msg"]["id"] for a in denied.actions if a.kind == "ticket"]
+    assert tickets == ["ownership.staff_requester_objected_executing"], tickets
+
+
+def test_a_document_dated_today_in_a_zone_ahead_of_utc_is_not_after_today():
+    """Ninth break round (M5): at 00:35 in Paris (23:35 UTC), a registry extract dated that day was refused as
+    dated after today, the check reading the UTC date. A date that is today somewhere on Earth is not in the
+    future; one dated the day after that still is."""
+    late = datetime(2026, 11, 26, 23, 35, tzinfo=UTC)
+    case = documented(opened(DOMAIN), now=late, dated="2026-11-27")
+    assert case["status"] == "notified", case["history"][-2:]
+    case = documented(opened(DOMAIN), now=late, dated="2026-11-29")
+    assert case["status"] == "collecting"
+
+
+def test_the_same_file_attached_twice_is_refused_with_the_item_it_already_is():
+    """Ninth break round (L2): the letterhead letter was accepted again as the signatory's ID (same SHA-256), and
+    one ID file attached twice became two items, without a word. A file counts once: refused, naming the item."""
+    case = documented(opened(DOMAIN))
+    first = case["evidence"][0]
+    again = {
+        "command": "attach",
+        "sha256": first["sha256"],
+        "kind": "signatory-id",
+        "from": "requester",
+        "via": "email",
+    }
+    with pytest.raises(ValueError, match=f"this file is already item {first['item']} \\({first['kind']}\\)"):
+        run(case, again)
