@@ -243,7 +243,9 @@ def case_lines(
         [f"{a['by']} on {view.when(a['at'])}{': ' + a['note'] if a.get('note') else ''}" for a in c.get("approvals", [])],
     )
     done = [x for x in now_seen if x.done] if isinstance(now_seen, list) else []
-    moved = frozenset(x.subject for x in done if x.step == "move")
+    # Off staff's to-do list: the moves WHMCS shows done now, and those the case's last read saw with the new holder.
+    seen_moved = {f"{s['kind']}:{s['id']}" for s in c["subjects"] if s.get("moved_to") and s.get("owner_now") == s["moved_to"]}
+    moved = frozenset(x.subject for x in done if x.step == "move") | seen_moved
     out += _section("To do in WHMCS", view.checklist(c, moved)[1] if c["status"] == "executing" else [])
     out += _section("Execution steps", steps or [])
     out += _section("Done in WHMCS, read now", [_seen_line(c, x) for x in done])

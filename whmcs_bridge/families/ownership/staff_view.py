@@ -10,7 +10,7 @@ from typing import Any
 from babel.dates import format_date, format_datetime
 
 from whmcs_bridge.config.load import Config
-from whmcs_bridge.families.ownership.policies import case_fields, checklist_fields, ref
+from whmcs_bridge.families.ownership.policies import case_fields, checklist_fields
 from whmcs_bridge.messages import load
 from whmcs_bridge.messages.render import Named, Reader
 
@@ -69,14 +69,12 @@ class StaffView:
 
     def checklist(self, case: dict[str, Any], moved: frozenset[str] = frozenset()) -> tuple[list[str], list[str]]:
         """The side effects and what staff have to do in WHMCS's admin area, as their ticket says them, less
-        the moves WHMCS shows done: `moved` (refs a read now shows with the new holder) and those the case's
-        last read saw with the new holder."""
+        the moves of `moved` (refs WHMCS shows with the new holder)."""
         if not case.get("policies") or not any(s.get("hand_over") for s in case["subjects"]):
             return [], []
         catalogue = load.for_config(self.config)
         approved_by = ", ".join(a["by"] for a in case.get("approvals", []))
         fields = checklist_fields(case)
-        moved = moved | {ref(s) for s in case["subjects"] if s.get("moved_to") and s.get("owner_now") == s["moved_to"]}
         for key in ("move_services", "move_domains", "move_clients"):
             fields[key] = [r for r in fields[key] if str(r) not in moved]
         data = {**case_fields(case), **fields, "approved_by": approved_by}
