@@ -109,5 +109,5 @@ def test_the_same_file_attached_twice_is_refused_with_the_item_it_already_is():
         "from": "requester",
         "via": "email",
     }
-    with pytest.raises(ValueError, match=f"this file is already item {first['item']} \\({first['kind']}\\)"):
+    with pytest.raises(ValueError, match=f"this file is already item {first['item']} \\({first['kind']}, ok\\)"):
         run(case, again)
