@@ -5,11 +5,11 @@ recorded a consent and the case was under review or executing."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.test_ownership_rules import DOMAIN, SERVICE, answer, documented, holder_answers, opened, run
+from tests.test_ownership_rules import DOMAIN, SERVICE, T0, answer, documented, holder_answers, opened, run
 
 
 def reviewed() -> dict:
@@ -109,5 +109,25 @@ def test_the_same_file_attached_twice_is_refused_with_the_item_it_already_is():
         "from": "requester",
         "via": "email",
     }
-    with pytest.raises(ValueError, match=f"this file is already item {first['item']} \\({first['kind']}\\)"):
+    with pytest.raises(ValueError, match=f"this file is already item {first['item']} \\({first['kind']}, ok\\)"):
         run(case, again)
+
+
+def test_a_move_in_whmcs_before_the_approval_is_raised_to_staff_when_it_is_seen():
+    """Ninth break round (M2): staff moved the domain to the requester on day 1 of the holder's window; nothing
+    was raised, and after the approval the timeline dated the move after it. An open case (collecting, notified,
+    under review) watches its subjects like a disputed one: the move is recorded when first seen and raised to
+    staff by ticket; the reminder still comes at its own time."""
+    case = documented(opened(DOMAIN))
+    assert case["status"] == "notified"
+    first = run(case, {}, T0 + timedelta(hours=2), kind="Tick")
+    reads = [a for a in first.actions if a.kind == "read_owners"]
+    assert len(reads) == 1 and not [a for a in first.actions if a.kind == "email"], first.actions
+    seen = run(
+        first.state or {}, {"owners": {"domain:20": 21}}, T0 + timedelta(hours=2, minutes=1), kind="OwnershipOwners"
+    )
+    case = seen.state or {}
+    assert case["status"] == "notified"
+    assert [h["what"] for h in case["history"]][-1] == "moved in WHMCS while open", case["history"][-1]
+    tickets = [a.params["msg"] for a in seen.actions if a.kind == "ticket"]
+    assert [(t["id"], t["data"]["frozen"]) for t in tickets] == [("ownership.staff_moved_while_frozen", "open")]

@@ -46,7 +46,25 @@ def hand_over(case: dict[str, Any], subject: dict[str, Any]) -> str:
     return "backup-only" if policy["without_consent"] == "backup-only" else "none"
 
 
+# Before the approval, WHMCS is watched for a move of any subject (watch.py): none may change hands yet.
+BEFORE_APPROVAL = ("collecting", "notified", "review")
+
+
 def due(case: dict[str, Any]) -> datetime | None:
+    """When the case's next tick is due: its own deadline, or the next read of WHMCS while it is open."""
+    times = [t for t in (status_due(case), watch_due(case)) if t is not None]
+    return min(times) if times else None
+
+
+def watch_due(case: dict[str, Any]) -> datetime | None:
+    if case.get("status") not in BEFORE_APPROVAL:
+        return None
+    return datetime.fromisoformat(case.get("next_check") or case["history"][-1]["at"])
+
+
+def status_due(case: dict[str, Any]) -> datetime | None:
+    """The deadline of the case's status: the holder's reminder or window end, the next read while executing or
+    disputed, the lock's end."""
     status = case.get("status")
     if status == "notified":
         deadline = datetime.fromisoformat(case["deadline"])

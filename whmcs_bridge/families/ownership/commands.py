@@ -100,6 +100,13 @@ def confirm_draft(case: dict[str, Any], data: dict[str, Any], now: datetime, rul
 
 def attach(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
     by = by_whom(data)
+    same = [e for e in case.get("evidence", []) if e["sha256"] == data.get("sha256") and e["status"] != "withdrawn"]
+    if same:  # one document counts once: the letter again as the signatory's ID proves nothing more
+        e = same[0]
+        raise ValueError(
+            f"this file is already item {e['item']} ({e['kind']}, {e['status']}) of case {case['id']}: a document "
+            "counts once; attach the document that is missing"
+        )
     item: dict[str, Any] = {
         "item": len(case.get("evidence", [])) + 1,
         **{k: data.get(k) for k in ("sha256", "kind", "name", "media_type", "size", "from", "via", "ticket", "dated")},

@@ -336,8 +336,8 @@ MESSAGES = define(
         "ticket",
         "staff",
         {"moving": "subjects", "moved_to": "client", "frozen": "text"},
-        "Staff ticket: subjects of a disputed (frozen = disputed) or locked (frozen = locked) case changed "
-        "holder in WHMCS.",
+        "Staff ticket: subjects of a case not approved yet (frozen = open), disputed (frozen = disputed) or locked "
+        "(frozen = locked) changed holder in WHMCS.",
     ),
     _spec(
         "ownership.draft_note",

@@ -4,7 +4,7 @@ actions and history, the messages to the parties and staff (ids and facts: the c
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from whmcs_bridge.clock import iso
@@ -103,11 +103,17 @@ def evidence_needs(case: dict[str, Any], now: datetime) -> tuple[list[tuple[str,
             continue
         if max_age and not any(
             e.get("dated")
-            and (now - timedelta(days=max_age)).date() <= datetime.fromisoformat(e["dated"]).date() <= now.date()
+            and (now - timedelta(days=max_age)).date() <= datetime.fromisoformat(e["dated"]).date() <= latest_today(now)
             for e in items
         ):  # a document dated after today is no fresher than one without a date
             needed.append((kind, max_age))
     return needed, checking
+
+
+def latest_today(now: datetime) -> date:
+    """The date it is now where the day is furthest on (UTC+14): a document dated today where it was written is
+    never "after today", whatever the zone (at 00:30 in Paris it is still the day before in UTC)."""
+    return (now.astimezone(UTC) + timedelta(hours=14)).date()
 
 
 def evidence_fields(case: dict[str, Any], now: datetime) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from whmcs_bridge.families.ownership.policies import (
     FAMILY,
     evidence_needs,
     label,
+    latest_today,
     ref,
     registrant,
 )
@@ -94,7 +95,7 @@ def missing_evidence(c: dict[str, Any], now: datetime) -> list[str]:
         dates = [e["dated"][:10] for e in accepted if e.get("dated")]
         if accepted and not dates:  # its age cannot be told: it is not taken for fresh
             out.append(f"{kind} (the one accepted has no date: attach it again with --dated, at most {age} days old)")
-        elif accepted and max(dates) > now.date().isoformat():
+        elif accepted and max(dates) > latest_today(now).isoformat():
             out.append(f"{kind} (the one accepted is dated {max(dates)}, after today: attach it with its real date)")
         elif accepted:
             out.append(f"{kind} (the one accepted is older than {age} days)")

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from whmcs_bridge.families.ownership.case import due, unchanged
+from whmcs_bridge.families.ownership.case import due, status_due, unchanged, watch_due
 from whmcs_bridge.families.ownership.execution import checklist_reminder, read_owners
 from whmcs_bridge.families.ownership.flow import to_review
 from whmcs_bridge.families.ownership.policies import (
@@ -22,16 +22,24 @@ from whmcs_bridge.model import Decision
 
 
 def tick(case: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    """The case's own deadline, and while it is open (before the approval) a read of who owns its subjects."""
+    watching = watch_due(case)
+    reads = read_watched(case, now, rules) if watching is not None and now >= watching else []
     handler = TICKS.get(case["status"])
-    return handler(case, now, rules) if handler else unchanged(case)
+    out = handler(case, now, rules) if handler else unchanged(case)
+    if not reads:
+        return out
+    return Decision(state=out.state, actions=[*reads, *out.actions], due_at=out.due_at, refs=out.refs)
 
 
 def tick_notified(case: dict[str, Any], now: datetime, rules: Rules) -> Decision:
-    """The holder's window: at its end the case goes to review; before it, one reminder."""
+    """The holder's window: at its end the case goes to review; before it, one reminder at its time (a tick may
+    come earlier, for the watch)."""
     deadline = datetime.fromisoformat(case["deadline"])
     if now >= deadline:
         return window_ended(case, now, rules)
-    if case.get("reminded"):
+    when = status_due(case)
+    if case.get("reminded") or when is None or now < when:
         return unchanged(case)
     return remind_holder(case, now, deadline, rules)
 

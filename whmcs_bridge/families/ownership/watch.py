@@ -1,5 +1,5 @@
-"""What a disputed or locked case watches in WHMCS (pure): a subject frozen by a dispute must stay with its
-holder, one locked after completion with its new holder. WHMCS's admin area can move a service or a domain
+"""What an open, disputed or locked case watches in WHMCS (pure): a subject of a case not approved yet or frozen
+by a dispute must stay with its holder, one locked after completion with its new holder. WHMCS's admin area can move a service or a domain
 without the bridge; a move seen there is recorded in the case and raised to staff by ticket."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from whmcs_bridge.families.ownership.case import due
+from whmcs_bridge.families.ownership.case import BEFORE_APPROVAL, due
 from whmcs_bridge.families.ownership.policies import Rules, act, case_refs, iso, label, ref, staff_ticket, step
 from whmcs_bridge.model import Action, Decision
 
@@ -17,9 +17,9 @@ def locked(case: dict[str, Any]) -> bool:
 
 
 def watched(case: dict[str, Any]) -> list[dict[str, Any]]:
-    """While disputed: every subject (nothing may change). While locked: only what changed hands (a
-    backup-only or refused subject stayed with its holder and is not locked)."""
-    if case.get("status") == "disputed":
+    """While open (not approved yet) or disputed: every subject (nothing may change). While locked: only what
+    changed hands (a backup-only or refused subject stayed with its holder and is not locked)."""
+    if case.get("status") == "disputed" or case.get("status") in BEFORE_APPROVAL:
         return list(case["subjects"])
     if locked(case):
         return [s for s in case["subjects"] if s.get("moved_to")]
@@ -31,6 +31,8 @@ def expected(case: dict[str, Any], subject: dict[str, Any]) -> tuple[Any, ...]:
     the execution (staff may leave it there or move it back); locked, with its new holder."""
     if case["status"] == "disputed":
         return (subject["holder_ref"], subject["moved_to"]) if subject.get("moved_to") else (subject["holder_ref"],)
+    if case["status"] in BEFORE_APPROVAL:
+        return (subject["holder_ref"],)
     return (subject["moved_to"],)
 
 
@@ -52,7 +54,7 @@ def watched_owners(case: dict[str, Any], data: dict[str, Any], now: datetime, ru
     """Owners read while frozen or locked: each subject found with another client than it should have is
     recorded once (per new owner) and raised to staff in one ticket per client it went to."""
     owners = data.get("owners") or {}
-    frozen = "disputed" if case["status"] == "disputed" else "locked"
+    frozen = "open" if case["status"] in BEFORE_APPROVAL else "disputed" if case["status"] == "disputed" else "locked"
     moved: dict[int, list[str]] = {}
     seen = case.setdefault("moved_while_frozen", [])
     for s in watched(case):
