@@ -8,6 +8,7 @@ rules on the current state, so a refused transition is a clear error and never a
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 import re
 import uuid
@@ -374,6 +375,12 @@ def attach(
     return case(db, case_id)["evidence"][-1]
 
 
+def _same_file(current: dict[str, Any], data: bytes) -> int | None:
+    """The item of the case that already is this file (not withdrawn), or None."""
+    digest = hashlib.sha256(data).hexdigest()
+    return next((e["item"] for e in current.get("evidence", []) if e["sha256"] == digest and e["status"] != "withdrawn"), None)
+
+
 def record_answer(
     config: Config,
     db: Database,
@@ -393,7 +400,10 @@ def record_answer(
     staff.member(config, by, FAMILY)
     with db.atomic():
         item = None
-        if evidence is not None:
+        kept = _same_file(case(db, case_id), evidence[1]) if evidence is not None else None
+        if kept is not None:  # the letter already on file (a second try): the answer points to it, nothing is added
+            item = kept
+        elif evidence is not None:
             name, data = evidence
             kind = "holder-statement" if party == "holder" else "other"
             attached = attach(
