@@ -322,6 +322,7 @@ def renewing() -> tuple[dict[str, Any], list[Any]]:
     assert find.kind == "find_open_invoice" and find.params == {
         "client_id": 11,
         "service_id": 110,
+        "delegate_id": 10,
         "report": {"grant": "g1", "n": 1},
     }
     found_line = {
@@ -348,6 +349,7 @@ def renewing() -> tuple[dict[str, Any], list[Any]]:
                 "Renewal of boulangerie-dupont.fr for Boulangerie Dupont, 2026-12-21 to 2027-01-21 "
                 "(its line on their invoice #42)",
                 "14.95",
+                False,  # the owner's line is not taxed (the read said nothing of it)
             ]
         ]
     )

@@ -185,6 +185,44 @@ BILLING = define(
         service=1,
     ),
     grant_spec(
+        "delegation.renewal_currency_note",
+        "text",
+        "staff",
+        {
+            "grant": "text",
+            "owner_invoice": "text",
+            "service": "service",
+            "domain": "domain",
+            "amount": "text",
+            "currency": "text",
+            "delegate_currency": "text",
+            "due": "date",
+            "until": "date",
+        },
+        "Staff task (sticky note on the owner's account): the delegate asked to renew a service, but its WHMCS "
+        "account is in another currency (`delegate_currency`) than the owner's (`currency`), in which the "
+        "renewal bills `amount` (the owner's invoice `owner_invoice`, or the renewal price when empty): a WHMCS "
+        "invoice is in its client's currency, and the bridge converts no amount; nothing was invoiced.",
+        owner_invoice="1012",
+        service=1,
+        amount="14.95",
+        currency="EUR",
+        delegate_currency="USD",
+        due="2026-12-21",
+        until="2027-01-21",
+    ),
+    grant_spec(
+        "delegation.renewal_currency_check",
+        "email",
+        "client",
+        {"grant": "text", "service": "service", "domain": "domain", "currency": "text", "delegate_currency": "text"},
+        "To the delegate: its account's currency (`delegate_currency`) is not the owner's (`currency`), in which "
+        "the renewal is billed: staff settle it; nothing was invoiced.",
+        service=1,
+        currency="EUR",
+        delegate_currency="USD",
+    ),
+    grant_spec(
         "delegation.renewal_owner_paid",
         "email",
         "client",
@@ -327,8 +365,15 @@ BILLING = define(
         "delegation.renewal_unsettled",
         "email",
         "client",
-        {"grant": "text", "invoice": "text", "paid": "money", "why": "text", "status": "text", "service": "service",
-         "domain": "domain"},
+        {
+            "grant": "text",
+            "invoice": "text",
+            "paid": "money",
+            "why": "text",
+            "status": "text",
+            "service": "service",
+            "domain": "domain",
+        },
         "To the delegate: its payment (`paid`) on its renewal invoice did not renew the service or domain, and why "
         '(`why` as in delegation.renewal_unsettled_note; "owner paid": the owner paid the renewal too; "grant ended": '
         'the grant ended before it was renewed, and it is refunded or credited; "owner part paid": the owner paid towards it '
@@ -344,8 +389,15 @@ BILLING = define(
         "delegation.renewal_withdrawn",
         "email",
         "client",
-        {"grant": "text", "invoice": "text", "why": "text", "status": "text", "owner_status": "text",
-         "service": "service", "domain": "domain"},
+        {
+            "grant": "text",
+            "invoice": "text",
+            "why": "text",
+            "status": "text",
+            "owner_status": "text",
+            "service": "service",
+            "domain": "domain",
+        },
         "To the delegate: its unpaid renewal invoice was cancelled, WHMCS showing the service or domain `status` "
         '(`why` "ended") or the owner\'s invoice that billed it `owner_status` (any other `why`).',
         invoice="1043",
