@@ -515,4 +515,5 @@ def find_order_invoice(api: WhmcsApi, p: Params) -> dict[str, Any]:
         "lines": lines,
         "owner": name,
         "paid": f"{invoice.paid:.2f}",  # part paid by the owner already: the order is parked for staff
+        **currencies(api, invoice.client_id, p.get("delegate_id")),
     }

@@ -57,6 +57,38 @@ BILLING = define(
         owner_paid="5.00",
     ),
     grant_spec(
+        "delegation.order_currency_note",
+        "text",
+        "staff",
+        {
+            "grant": "text",
+            "order": "text",
+            "owner_invoice": "text",
+            "amount": "text",
+            "currency": "text",
+            "delegate_currency": "text",
+        },
+        "Sticky staff task on the owner's account: the order its administrative contact placed was not invoiced "
+        "to that contact, whose WHMCS account is in another currency (`delegate_currency`) than the owner's "
+        "invoice `owner_invoice` (`amount` `currency`): the bridge converts no amount; the order stays pending.",
+        order="7",
+        owner_invoice="501",
+        amount="21.90",
+        currency="EUR",
+        delegate_currency="USD",
+    ),
+    grant_spec(
+        "delegation.order_currency_told",
+        "email",
+        "client",
+        {"grant": "text", "order": "text", "currency": "text", "delegate_currency": "text"},
+        "To the contact: the order it placed is billed in the owner's currency, not its account's: it was not "
+        "invoiced; staff settle it.",
+        order="7",
+        currency="EUR",
+        delegate_currency="USD",
+    ),
+    grant_spec(
         "delegation.order_owner_paid",
         "email",
         "client",
