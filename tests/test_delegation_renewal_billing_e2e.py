@@ -6,6 +6,7 @@ with it."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from tests.test_delegation_renewal_e2e import (
     pay,
     staff_tasks,
 )
+from tests.test_delegation_renewal_settle_e2e import domain_asked, later_owner_invoice
 
 
 @pytest.fixture
@@ -140,3 +142,35 @@ def test_a_promotion_line_comes_off_with_the_item_and_the_owners_other_items_sta
     assert [i["description"] for i in sandbox.rows("invoice_items", invoice_id=invoice["id"])] == [
         "Mail Pro (boulangerie-dupont.fr)"
     ]
+
+
+def test_a_domains_promotion_line_is_billed_with_it_and_comes_off_with_it(world: World):
+    """The owner's renewal invoice for domain #11 (GenInvoices: one "Domain" line) carries the domain's promotion
+    (PromoDomain, the same relid): the agency is billed both, and paid, both come off the owner's invoice."""
+    sandbox = world.sandbox
+    sandbox.control("act", {"action": "GenInvoices", "clientid": 11, "domainids[0]": 11})
+    [owners] = [i for i in sandbox.rows("invoices", client_id=11) if i["status"] == "Unpaid" and i["total"] != "14.95"]
+    [line] = sandbox.rows("invoice_items", invoice_id=owners["id"])
+    promo = {"invoice": owners["id"], "type": "PromoDomain", "relid": 11, "description": "Promo", "amount": "-2.00"}
+    sandbox.control("line", promo)
+    grant_id, mine = domain_asked(world)
+    assert mine["total"] == f"{Decimal(line['amount']) - 2:.2f}", mine
+    pay(world, mine["id"], "CARD-DPROMO")
+    world.settle(4)
+    assert sandbox.rows("invoices", id=owners["id"])[0]["status"] == "Cancelled"
+    assert "renewal 1: domain #11, renewed" in world.run("delegations", "show", grant_id).output
+
+
+def test_a_promotion_line_on_an_owners_invoice_made_after_the_request_comes_off_with_the_line(world: World):
+    """The agency was invoiced at the TLD's price; WHMCS then made the owner's renewal invoice for the same period,
+    with the domain's promotion: paid by the agency, that invoice no longer bills the domain (its line and its
+    promotion were all of it: cancelled), rather than be left asking for the discount alone."""
+    sandbox = world.sandbox
+    grant_id, mine = domain_asked(world)
+    owners = later_owner_invoice(world)
+    promo = {"invoice": owners["id"], "type": "PromoDomain", "relid": 11, "description": "Promo", "amount": "-2.00"}
+    sandbox.control("line", promo)
+    pay(world, mine["id"], "CARD-LPROMO")
+    world.settle(4)
+    assert sandbox.rows("invoices", id=owners["id"])[0]["status"] == "Cancelled"
+    assert "renewal 1: domain #11, renewed" in world.run("delegations", "show", grant_id).output
