@@ -285,3 +285,46 @@ def test_an_order_seen_in_the_same_pass_as_its_administrative_grant_is_still_inv
     [invoice] = agency_invoices(payer)
     assert invoice["total"] == "21.90" and invoice["status"] == "Unpaid"
     assert "o1-10" in payer.run("delegations", "list").output
+
+
+def test_the_agencys_lines_are_taxed_as_the_owners_lines_they_bill(payer: BridgeWorld, tmp_path: Path):
+    """The order's hosting line is taxed on the owner's invoice (WHMCS adds its VAT), its domain line is not: each
+    line of the agency's invoice carries the flag of the line it bills (CreateInvoice `itemtaxedx`,
+    DD:api-reference/createinvoice.md), so no tax is dropped nor added (ninth break round H2)."""
+    sandbox = payer.sandbox
+    [order] = sandbox.rows("orders", id=1)
+    hosting = next(i for i in sandbox.rows("invoice_items", invoice_id=order["invoice_id"]) if i["type"] == "Hosting")
+    sandbox.control(
+        "act",
+        {
+            "action": "UpdateInvoice",
+            "invoiceid": order["invoice_id"],
+            f"itemdescription[{hosting['id']}]": hosting["description"],
+            f"itemamount[{hosting['id']}]": hosting["amount"],
+            f"itemtaxed[{hosting['id']}]": "1",
+        },
+    )
+    order_seen(payer, tmp_path)
+    [invoice] = agency_invoices(payer)
+    lines = sandbox.rows("invoice_items", invoice_id=invoice["id"])
+    assert sorted((i["amount"], i["taxed"]) for i in lines) == [("11.95", 0), ("9.95", 1)], lines
+
+
+def test_an_agency_in_another_currency_is_not_invoiced_the_owners_order(payer: BridgeWorld, tmp_path: Path):
+    """The agency's account is in USD, the owner's in EUR: a WHMCS invoice is in its client's currency, so the
+    order's 21.90 EUR is not billed as 21.90 USD; nothing comes off the owner's invoice, staff get one task naming
+    both currencies and the amount, and the agency is told it was not invoiced (ninth break round H1)."""
+    sandbox = payer.sandbox
+    sandbox.control("act", {"action": "UpdateClient", "clientid": 10, "currency": 2})
+    [order] = sandbox.rows("orders", id=1)
+    order_seen(payer, tmp_path)
+    assert agency_invoices(payer) == [] and not any(c["action"] == "CreateInvoice" for c in sandbox.calls())
+    owner_invoice = sandbox.rows("invoices", id=order["invoice_id"])[0]
+    assert owner_invoice["status"] == "Unpaid" and owner_invoice["total"] == "21.90"
+    tasks = [n for n in sandbox.rows("client_notes", client_id=12) if "STAFF TASK" in n["note"]]
+    assert len(tasks) == 1 and tasks[0]["sticky"] == 1, tasks
+    assert "21.90 EUR" in tasks[0]["note"] and "USD" in tasks[0]["note"] and "order #1" in tasks[0]["note"]
+    told = [e for e in payer.emails(10) if "Order #1" in e["subject"]]
+    assert len(told) == 1 and "USD" in told[0]["message"] and "EUR" in told[0]["message"], told
+    assert "not been invoiced" in told[0]["message"] or "Nothing has been invoiced" in told[0]["message"]
+    assert sandbox.rows("orders", id=1)[0]["status"] == "Pending"

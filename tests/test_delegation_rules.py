@@ -324,6 +324,7 @@ def renewing(due: str = "2026-12-21", period: str = "21/12/2026 - 20/01/2027") -
     assert find.kind == "find_open_invoice" and find.params == {
         "client_id": 11,
         "service_id": 110,
+        "delegate_id": 10,
         "report": {"grant": "g1", "n": 1},
     }
     found_line = {
@@ -342,8 +343,8 @@ def renewing(due: str = "2026-12-21", period: str = "21/12/2026 - 20/01/2027") -
     )["grant:g1"]
     (invoice,) = found.actions
     assert invoice.kind == "create_invoice" and invoice.params["client_id"] == 10
-    [[line, amount]] = invoice.params["lines"]
-    assert amount == "14.95" and invoice.params["reference"] == "Delegated renewal 1, grant g1"
+    [[line, amount, taxed]] = invoice.params["lines"]  # the owner's line is not taxed (the read said nothing of it)
+    assert (amount, taxed) == ("14.95", False) and invoice.params["reference"] == "Delegated renewal 1, grant g1"
     created = decide_all(
         {"grant:g1": found.state or {}},
         event("RenewalInvoiceCreated", grant="g1", n=1, invoice_id=77, requested_by="delegation"),
@@ -357,7 +358,7 @@ def renewing(due: str = "2026-12-21", period: str = "21/12/2026 - 20/01/2027") -
 def invoice_text(action: Action, lang: str) -> tuple[str, str]:
     """The agency's invoice line and notes as the executor renders them for a reader of `lang`."""
     catalogue, reader = load.shipped(), Reader(lang, "EUR", UTC)
-    [[line, _]] = action.params["lines"]
+    line = action.params["lines"][0][0]
     notes = action.params["notes"]
     said = [catalogue.render(m["id"], m["data"], reader, Names()).body.strip() for m in (line, notes)]
     return said[0], f"{action.params['reference']}: {said[1]}"

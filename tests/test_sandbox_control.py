@@ -147,3 +147,34 @@ def test_act_query_move_checkout(app: SandboxApp):
     )
     assert status == 200 and answer["TotalDue"] == "21.90"
     assert call(app, "GET", f"query?table=orders&id={answer['OrderID']}")[1]["rows"][0]["client_id"] == client["id"]
+
+
+def test_a_typed_line_staff_cannot_add_through_the_api(app: SandboxApp):
+    """POST /_sandbox/line: a promotion's line as WHMCS's billing writes it (type, relid), the totals following."""
+    call(app, "POST", "scenario", {"name": "agency"})
+    invoice = call(app, "GET", "query?table=invoices&client_id=11")[1]["rows"][0]
+    assert invoice["total"] == "14.95"
+    assert call(app, "POST", "line", {"invoice": invoice["id"]}) == (
+        400,
+        {"error": "type, description, amount required"},
+    )
+    line = {"type": "PromoHosting", "relid": 110, "description": "Promotional Code: FIDELE", "amount": "-3.00"}
+    assert call(app, "POST", "line", {"invoice": 999, **line}) == (404, {"error": "no invoice 999"})
+    status, answer = call(app, "POST", "line", {"invoice": invoice["id"], **line})
+    assert status == 200
+    [row] = call(app, "GET", f"query?table=invoice_items&id={answer['id']}")[1]["rows"]
+    assert (row["type"], row["relid"], row["amount"], row["taxed"]) == ("PromoHosting", 110, "-3.00", 0)
+    [now] = call(app, "GET", f"query?table=invoices&id={invoice['id']}")[1]["rows"]
+    assert (now["subtotal"], now["total"]) == ("11.95", "11.95")
+
+
+def test_a_clients_currency_is_set_by_its_id(app: SandboxApp):
+    """UpdateClient `currency` (DD:api-reference/updateclient.md): GetClientsDetails and GetInvoices follow it."""
+    call(app, "POST", "scenario", {"name": "agency"})
+    assert call(app, "POST", "act", {"action": "UpdateClient", "clientid": 10, "currency": 2})[1]["result"] == "success"
+    client = app.run("GetClientsDetails", {"clientid": "10"})[0]["client"]
+    assert (client["currency"], client["currency_code"]) == (2, "USD")
+    invoices = app.run("GetInvoices", {"userid": "10"})[0]["invoices"]
+    assert all(i["currencycode"] == "USD" for i in invoices["invoice"])
+    refused = call(app, "POST", "act", {"action": "UpdateClient", "clientid": 10, "currency": 9})[1]
+    assert refused == {"result": "error", "message": "Invalid Currency ID"}

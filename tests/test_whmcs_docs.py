@@ -466,6 +466,26 @@ def test_an_invoice_made_before_a_crash_is_found_by_its_notes_and_lines(sandbox:
     assert all(c["action"] != "CreateInvoice" for c in sandbox.calls(since))
 
 
+def test_a_taxed_line_made_before_a_crash_is_found_taxed(sandbox: Sandbox, db: Database, api: WhmcsApi):
+    """A line taxed as asked (CreateInvoice `itemtaxedx`, DD:api-reference/createinvoice.md) is part of what
+    recognises the invoice: the same notes and text untaxed are another invoice."""
+    sandbox.load("agency")
+    taxed = [[LINES[0][0], LINES[0][1], True]]
+    create = action("create_invoice", "renewal", {"client_id": 11, "lines": taxed, "notes": NOTES})
+    plan(db, create)
+    sql(db, "UPDATE outbox SET status = 'in_flight', attempts = 1")
+    made = sandbox.post(
+        "CreateInvoice", userid=11, notes=NOTES, itemdescription1=LINES[0][0], itemamount1=LINES[0][1], itemtaxed1=1
+    ).json()["invoiceid"]
+    # Made after it, the same notes and text untaxed: not the one.
+    sandbox.post("CreateInvoice", userid=11, notes=NOTES, itemdescription1=LINES[0][0], itemamount1=LINES[0][1])
+    since = len(sandbox.calls())
+    assert Executor(db, api).run_once(NOW).reconciled == [create.key]
+    entry = outbox.by_key(db, create.key)
+    assert entry is not None and entry.result == {"invoice_id": int(made)}
+    assert all(c["action"] != "CreateInvoice" for c in sandbox.calls(since))
+
+
 def test_an_invoice_without_notes_is_not_guessed_after_a_crash(sandbox: Sandbox, db: Database, api: WhmcsApi):
     sandbox.load("agency")
     create = action("create_invoice", "bare", {"client_id": 11, "lines": LINES})

@@ -10,7 +10,7 @@ from typing import Any
 
 from whmcs_bridge.clock import utcnow
 from whmcs_bridge.executor.call import ActionError, ActionKind, Call, Observed, Result, done_if
-from whmcs_bridge.executor.reads import later_invoices, recent
+from whmcs_bridge.executor.reads import later_invoices, recent, renewal_line_ids
 
 
 def _untouchable(invoice: Any, what: str) -> None:
@@ -33,8 +33,12 @@ def _observe_invoice_status(c: Call) -> Observed:
     return done_if(c.api.invoice(int(c.params["invoice_id"])).status == c.params["status"])
 
 
-def _invoice_lines(c: Call) -> list[tuple[str, Decimal]]:
-    return [(str(d), Decimal(str(a))) for d, a in c.params["lines"]]
+def _invoice_lines(c: Call) -> list[tuple[str, Decimal, bool]]:
+    """The invoice's lines: [description, amount] or [description, amount, taxed] (a row planned before lines
+    carried the flag bills untaxed, as it was planned)."""
+    return [
+        (str(line[0]), Decimal(str(line[1])), bool(line[2]) if len(line) > 2 else False) for line in c.params["lines"]
+    ]
 
 
 def _run_create_invoice(c: Call) -> Result:
@@ -50,7 +54,7 @@ def _run_create_invoice(c: Call) -> Result:
 
 
 def _observe_create_invoice(c: Call) -> Observed:
-    """The client's recent invoice with the action's notes and exactly its lines (rules write notes that
+    """The client's recent invoice with the action's notes and exactly its lines, taxed as asked (rules write notes that
     name what the invoice is for, e.g. which renewal, so they differ between actions); without notes the
     invoice cannot be told from another: unknowable."""
     notes = str(c.params.get("notes", "")).strip()
@@ -61,7 +65,7 @@ def _observe_create_invoice(c: Call) -> Observed:
         if summary.notes.strip() != notes:
             continue
         invoice = c.api.invoice(summary.id)
-        if sorted((item.description, item.amount) for item in invoice.items) == wanted:
+        if sorted((item.description, item.amount, item.taxed) for item in invoice.items) == wanted:
             return {"invoice_id": invoice.id}
     return False
 
@@ -90,22 +94,30 @@ def _observe_settle_invoice(c: Call) -> Observed:
 
 
 def _renewal_line(c: Call) -> tuple[Any, bool]:
-    """The owner's invoice, and whether it still bills the renewed service's line (open, with the line)."""
+    """The owner's invoice, and whether it still bills the renewed item (open, with its line or its promotions)."""
     invoice = c.api.invoice(int(c.params["owner_invoice"]))
-    return invoice, invoice.is_open and any(i.id == int(c.params["line_id"]) for i in invoice.items)
+    return invoice, invoice.is_open and bool(_renewal_items(c, invoice))
+
+
+def _renewal_items(c: Call, invoice: Any) -> list[int]:
+    """The ids of the owner's lines the renewal bills (its line and that line's promotions) still on the invoice."""
+    ids = set(renewal_line_ids(c.params))
+    return [i.id for i in invoice.items if i.id in ids]
 
 
 def _line_off(c: Call, invoice: Any, billed: bool) -> str:
-    """The renewed line off the owner's invoice: the invoice cancelled when it was its only item ("cancelled"),
-    else the line deleted and the rest still due ("kept"); "untouched" when it no longer billed it (an earlier
-    run, staff). Told to the rules with the action's outcome, so the owner's note says which."""
+    """The renewed item's lines (its line and that line's promotions, reads.billed) off the owner's invoice: the
+    invoice cancelled when they were all its items ("cancelled"), else those lines deleted and the rest still due
+    ("kept"); "untouched" when it no longer billed them (an earlier run, staff). Told to the rules with the
+    action's outcome, so the owner's note says which."""
     if not billed:
         return "untouched"
     _untouchable(invoice, "cancel or take lines off")
-    if len(invoice.items) == 1:
+    lines = _renewal_items(c, invoice)
+    if len(lines) == len(invoice.items):
         c.api.update_invoice(invoice.id, status="Cancelled")
         return "cancelled"
-    c.api.update_invoice(invoice.id, deletelineids=[int(c.params["line_id"])])
+    c.api.update_invoice(invoice.id, deletelineids=lines)
     return "kept"
 
 
@@ -171,7 +183,7 @@ def _line_taken_off(c: Call) -> bool:
     if not c.params.get("owner_invoice"):
         return True
     invoice = c.api.invoice(int(c.params["owner_invoice"]))
-    return invoice.status == "Cancelled" or not any(i.id == int(c.params["line_id"]) for i in invoice.items)
+    return invoice.status == "Cancelled" or not _renewal_items(c, invoice)
 
 
 def _lines_billed(c: Call) -> tuple[Any, list[int]]:

@@ -147,16 +147,41 @@ def find_open_invoice(api: WhmcsApi, p: Params) -> dict[str, Any]:
         if line is not None and invoice.is_open:
             return {
                 **report,
-                "invoice_id": invoice.id,
-                "line_id": line.id,
-                "amount": str(line.amount),
-                "line": line.description,  # the period it bills, in its words (renewal.billed_periods)
+                **billed(invoice, line, "service"),
                 "paid": f"{invoice.paid:.2f}",  # part paid already: the renewal is left to staff
                 "due": service.nextduedate.isoformat() if service.nextduedate else None,
                 "cycle": service.billingcycle,
                 "name": service.domain or service.name,  # a whole-account grant does not list it by name
+                **currencies(api, int(p["client_id"]), p.get("delegate_id")),
             }
     return {**report, "invoice_id": None}
+
+
+def billed(invoice: Any, line: Any, kind: str) -> dict[str, Any]:
+    """What the owner's invoice bills for a renewed item: its line and that line's promotions (the same relid,
+    RENEWAL_PROMOTIONS: lines_for, as an order's lines are found), their total (what the owner would pay for it),
+    each line's amount and whether it is taxed (GetInvoice `items.item[].taxed`, DD:api-reference/getinvoice.md)."""
+    lines = [line, *(i for _, i in lines_for(invoice, {(t, line.relid): kind for t in RENEWAL_PROMOTIONS[kind]}))]
+    return {
+        "invoice_id": invoice.id,
+        "line_id": line.id,
+        "line_ids": [i.id for i in lines],
+        "amount": str(sum((i.amount for i in lines), Decimal("0"))),
+        "items": [{"id": i.id, "description": i.description, "amount": str(i.amount), "taxed": i.taxed} for i in lines],
+        "line": line.description,  # the period it bills, in its words (renewal.billed_periods)
+    }
+
+
+def currencies(api: WhmcsApi, owner: int, delegate: Any) -> dict[str, Any]:
+    """The owner's and the delegate's currencies (GetClientsDetails `currency_code`,
+    DD:api-reference/getclientsdetails.md): an invoice is in its client's currency, so the owner's amount is the
+    delegate's only when both are the same. Nothing when the read names no delegate (a row planned before)."""
+    if not delegate:
+        return {}
+    return {
+        "currency": api.client_details(owner).currency_code,
+        "delegate_currency": api.client_details(int(delegate)).currency_code,
+    }
 
 
 def others_now(api: WhmcsApi, others: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -199,11 +224,9 @@ def domain_renewal(api: WhmcsApi, p: Params) -> dict[str, Any]:
             return {
                 **report,
                 **facts,
-                "invoice_id": invoice.id,
-                "line_id": line.id,
-                "amount": str(line.amount),
-                "line": line.description,
+                **billed(invoice, line, "domain"),
                 "paid": f"{invoice.paid:.2f}",  # part paid already: the renewal is left to staff
+                **currencies(api, int(p["client_id"]), p.get("delegate_id")),
             }
     # No line bills it: the price is WHMCS's renewal price for its TLD and registration period, in the owner's
     # currency (GetTLDPricing `pricing.<tld>.renew.<years>` with `clientid`, DD:api-reference/gettldpricing.md),
@@ -215,7 +238,14 @@ def domain_renewal(api: WhmcsApi, p: Params) -> dict[str, Any]:
     price = api.domain_renew_price(int(p["client_id"]), tld, years) if tld else None
     if price is None:
         return {**report, "invoice_id": None}
-    return {**report, **facts, "invoice_id": None, "priced": True, "amount": str(price)}
+    return {
+        **report,
+        **facts,
+        "invoice_id": None,
+        "priced": True,
+        "amount": str(price),
+        **currencies(api, int(p["client_id"]), p.get("delegate_id")),
+    }
 
 
 def renewal_now(api: WhmcsApi, p: Params, client_id: int | None = None) -> dict[str, Any]:
@@ -237,12 +267,11 @@ def renewal_now(api: WhmcsApi, p: Params, client_id: int | None = None) -> dict[
     )
     if p.get("owner_invoice"):
         owner = invoice_or_none(api, int(p["owner_invoice"]))
-        line = next((i for i in owner.items if i.id == int(p["line_id"])), None) if owner else None
         facts.update(
             owner_invoice=int(p["owner_invoice"]),
             owner_status=owner.status if owner else "Deleted",
             owner_paid=f"{owner.paid:.2f}" if owner else "0.00",
-            owner_line=str(line.amount) if line is not None else None,
+            owner_line=owner_lines(owner, p),
         )
     if client_id is not None:  # the owner's
         facts["later"] = later_lines(api, p, client_id)
@@ -252,6 +281,21 @@ def renewal_now(api: WhmcsApi, p: Params, client_id: int | None = None) -> dict[
             delegate_status=mine.status if mine else "Deleted", delegate_paid=f"{mine.paid:.2f}" if mine else "0.00"
         )
     return facts
+
+
+def renewal_line_ids(p: Params) -> list[int]:
+    """The owner's lines a renewal bills: its line and that line's promotions (`line_ids`), or its line alone (a
+    row planned before promotions were billed with it)."""
+    return [int(i) for i in p.get("line_ids") or [p["line_id"]]]
+
+
+def owner_lines(owner: Any, p: Params) -> str | None:
+    """What the owner's invoice still bills for the renewed item: the total of its line and that line's promotions
+    still on it, or None when the line itself is gone."""
+    if owner is None or not any(i.id == int(p["line_id"]) for i in owner.items):
+        return None
+    ids = set(renewal_line_ids(p))
+    return str(sum((i.amount for i in owner.items if i.id in ids), Decimal("0")))
 
 
 # An owner's invoice that no longer asks for anything: what it billed is not the owner's to pay (GetInvoices
@@ -278,6 +322,9 @@ def later_invoices(api: WhmcsApi, p: Params, owner: int) -> list[tuple[Any, list
             for i in invoice.items
             if i.type == kind and i.relid == relid and period_mismatch(i.description, first, until) is None
         ]
+        if lines:  # the promotions of the renewed item come off with it (billed())
+            item_kind = "domain" if p.get("domain_id") else "service"
+            lines += [i for _, i in lines_for(invoice, {(t, relid): item_kind for t in RENEWAL_PROMOTIONS[item_kind]})]
         if lines and invoice.status not in NOT_BILLING:
             out.append((invoice, lines))
     return out
@@ -430,11 +477,23 @@ ORDER_LINE_TYPES = {
     "service": ("Hosting", "PromoHosting"),
     "domain": ("DomainRegister", "DomainTransfer", "PromoDomain"),
 }
+# The item types of a renewed service's or domain's promotion (a recurring discount WHMCS writes beside its renewal
+# line, with the same relid): billed with the line and taken off with it.
+RENEWAL_PROMOTIONS = {"service": ("PromoHosting",), "domain": ("PromoDomain",)}
+
+
+def lines_for(invoice: Any, wanted: dict[tuple[str, int], str]) -> list[tuple[str, Any]]:
+    """The invoice's items that bill what `wanted` names by (item type, relid), each with its "kind:relid"."""
+    return [
+        (f"{wanted[(item.type, item.relid)]}:{item.relid}", item)
+        for item in invoice.items
+        if (item.type, item.relid) in wanted
+    ]
 
 
 def find_order_invoice(api: WhmcsApi, p: Params) -> dict[str, Any]:
     """The lines of the owner's order invoice that bill the order's services and domains (by item type and
-    relid), and whether that invoice is still open."""
+    relid), each with whether it is taxed, and whether that invoice is still open."""
     invoice = api.invoice(int(p["invoice_id"]))
     wanted = {(t, int(i["id"])): i["kind"] for i in p["items"] for t in ORDER_LINE_TYPES.get(i["kind"], ())}
     lines = [
@@ -442,10 +501,10 @@ def find_order_invoice(api: WhmcsApi, p: Params) -> dict[str, Any]:
             "id": item.id,
             "description": item.description,
             "amount": str(item.amount),
-            "item": f"{wanted[(item.type, item.relid)]}:{item.relid}",
+            "taxed": item.taxed,
+            "item": what,
         }
-        for item in invoice.items
-        if (item.type, item.relid) in wanted
+        for what, item in lines_for(invoice, wanted)
     ]
     owner = api.client_details(invoice.client_id)  # named on the agency's invoice as WHMCS names it now
     name = owner.companyname or f"{owner.firstname} {owner.lastname}".strip()
@@ -456,4 +515,5 @@ def find_order_invoice(api: WhmcsApi, p: Params) -> dict[str, Any]:
         "lines": lines,
         "owner": name,
         "paid": f"{invoice.paid:.2f}",  # part paid by the owner already: the order is parked for staff
+        **currencies(api, invoice.client_id, p.get("delegate_id")),
     }

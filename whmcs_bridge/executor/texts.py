@@ -128,7 +128,7 @@ class Texts:
         """An invoice whose lines or notes are planned messages, each rendered in its client's language (one line
         each), the notes after their `reference`; an invoice written out already is returned as it is."""
         lines, notes = params.get("lines") or [], params.get("notes")
-        planned = [text for text, _ in lines if isinstance(text, dict)] + ([notes] if isinstance(notes, dict) else [])
+        planned = [line[0] for line in lines if isinstance(line[0], dict)] + ([notes] if isinstance(notes, dict) else [])
         if not planned or params.get("lang"):
             return params
         reader = self.reader(api, "client", params.get("client_id", client_id))
@@ -143,7 +143,7 @@ class Texts:
             langs.append(done.lang)
             return done.body.strip()
 
-        out = {**params, "lines": [[made(text), amount] for text, amount in lines]}
+        out = {**params, "lines": [[made(line[0]), *line[1:]] for line in lines]}  # amount, and taxed if given
         if isinstance(notes, dict):
             said = made(notes)
             out["notes"] = f"{params['reference']}: {said}" if params.get("reference") else said

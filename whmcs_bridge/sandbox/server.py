@@ -22,6 +22,8 @@ Control endpoints (JSON in, JSON out; for tests and the demo, not part of WHMCS;
   POST /_sandbox/move      {"service": 3, "client": 12} | {"domain": 4, "client": 12}  staff's admin-area move
   POST /_sandbox/delete    {"ticket": 3} | {"order": 5} | {"email": 9}   staff delete a record in the admin area
   POST /_sandbox/checkout  {"client_id": 12, "user_id": 3, "pid": 3, "domain": "x.fr"}  a client-area order by that user
+  POST /_sandbox/line      {"invoice": 2, "type": "PromoHosting", "relid": 110, "description": "...", "amount": "-3.00",
+                           "taxed": false}  a line WHMCS's billing writes (a promotion's), which no API adds
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ from whmcs_bridge.config.reader import Duration
 from whmcs_bridge.intake import signing
 from whmcs_bridge.intake.serving import stop
 from whmcs_bridge.sandbox import scenarios
-from whmcs_bridge.sandbox.actions import BY_LOWER, ApiFail, Hook, Params
+from whmcs_bridge.sandbox.actions import BY_LOWER, ApiFail, Hook, Params, billing
 from whmcs_bridge.sandbox.orders import Orders
 from whmcs_bridge.sandbox.state import SandboxState
 
@@ -435,6 +437,16 @@ class SandboxApp:
                 self.state.db.execute(f"DELETE FROM {child} WHERE ticket_id = ?", (item,))
         return 200, {"ok": True}
 
+    def add_line(self, body: dict[str, Any], query: dict[str, str]) -> Reply:
+        """A typed line on an invoice, as WHMCS's own billing writes it (billing.add_typed_line)."""
+        missing = [k for k in ("invoice", "type", "description", "amount") if body.get(k) in (None, "")]
+        if missing:
+            return 400, {"error": f"{', '.join(missing)} required"}
+        with self.state.lock:
+            if not self.state.one("SELECT id FROM invoices WHERE id = ?", [int(body["invoice"])]):
+                return 404, {"error": f"no invoice {body['invoice']}"}
+            return 200, {"id": billing.add_typed_line(self.state, int(body["invoice"]), body)}
+
     def read_rows(self, body: dict[str, Any], query: dict[str, str]) -> Reply:
         table = query.get("table", "")
         if table not in READ_TABLES:
@@ -465,6 +477,7 @@ CONTROL: dict[tuple[str, str], ControlHandler] = {
     ("POST", "act"): SandboxApp.staff_act,
     ("POST", "template"): SandboxApp.add_template,
     ("POST", "checkout"): SandboxApp.checkout,
+    ("POST", "line"): SandboxApp.add_line,
     ("POST", "move"): SandboxApp.move,
     ("POST", "delete"): SandboxApp.delete,
     ("*", "query"): SandboxApp.read_rows,

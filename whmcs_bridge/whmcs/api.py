@@ -315,7 +315,7 @@ class WhmcsApi:
     def create_invoice(
         self,
         client_id: int,
-        lines: list[tuple[str, Decimal]],
+        lines: list[tuple[str, Decimal, bool]],
         *,
         duedate: date | None = None,
         notes: str = "",
@@ -329,9 +329,12 @@ class WhmcsApi:
             "sendinvoice": send,
             "paymentmethod": paymentmethod,
         }
-        for i, (description, amount) in enumerate(lines, start=1):
+        # Each line: its description, amount and whether it is taxed (`itemtaxedx`, DD:api-reference/createinvoice.md:
+        # WHMCS applies the client's tax rules to a taxed line; an untaxed one bills no tax).
+        for i, (description, amount, taxed) in enumerate(lines, start=1):
             params[f"itemdescription{i}"] = description
             params[f"itemamount{i}"] = amount
+            params[f"itemtaxed{i}"] = taxed
         return n.ids(self.client.call("CreateInvoice", params).get("invoiceid"))
 
     def update_invoice(self, invoice_id: int, **fields: Any) -> None:

@@ -57,6 +57,38 @@ BILLING = define(
         owner_paid="5.00",
     ),
     grant_spec(
+        "delegation.order_currency_note",
+        "text",
+        "staff",
+        {
+            "grant": "text",
+            "order": "text",
+            "owner_invoice": "text",
+            "amount": "text",
+            "currency": "text",
+            "delegate_currency": "text",
+        },
+        "Sticky staff task on the owner's account: the order its administrative contact placed was not invoiced "
+        "to that contact, whose WHMCS account is in another currency (`delegate_currency`) than the owner's "
+        "invoice `owner_invoice` (`amount` `currency`): the bridge converts no amount; the order stays pending.",
+        order="7",
+        owner_invoice="501",
+        amount="21.90",
+        currency="EUR",
+        delegate_currency="USD",
+    ),
+    grant_spec(
+        "delegation.order_currency_told",
+        "email",
+        "client",
+        {"grant": "text", "order": "text", "currency": "text", "delegate_currency": "text"},
+        "To the contact: the order it placed is billed in the owner's currency, not its account's: it was not "
+        "invoiced; staff settle it.",
+        order="7",
+        currency="EUR",
+        delegate_currency="USD",
+    ),
+    grant_spec(
         "delegation.order_owner_paid",
         "email",
         "client",
@@ -212,6 +244,44 @@ BILLING = define(
         {"grant": "text", "service": "service", "domain": "domain"},
         "To the delegate: its renewal request needs a check by staff before anything is invoiced.",
         service=1,
+    ),
+    grant_spec(
+        "delegation.renewal_currency_note",
+        "text",
+        "staff",
+        {
+            "grant": "text",
+            "owner_invoice": "text",
+            "service": "service",
+            "domain": "domain",
+            "amount": "text",
+            "currency": "text",
+            "delegate_currency": "text",
+            "due": "date",
+            "until": "date",
+        },
+        "Staff task (sticky note on the owner's account): the delegate asked to renew a service, but its WHMCS "
+        "account is in another currency (`delegate_currency`) than the owner's (`currency`), in which the "
+        "renewal bills `amount` (the owner's invoice `owner_invoice`, or the renewal price when empty): a WHMCS "
+        "invoice is in its client's currency, and the bridge converts no amount; nothing was invoiced.",
+        owner_invoice="1012",
+        service=1,
+        amount="14.95",
+        currency="EUR",
+        delegate_currency="USD",
+        due="2026-12-21",
+        until="2027-01-21",
+    ),
+    grant_spec(
+        "delegation.renewal_currency_check",
+        "email",
+        "client",
+        {"grant": "text", "service": "service", "domain": "domain", "currency": "text", "delegate_currency": "text"},
+        "To the delegate: its account's currency (`delegate_currency`) is not the owner's (`currency`), in which "
+        "the renewal is billed: staff settle it; nothing was invoiced.",
+        service=1,
+        currency="EUR",
+        delegate_currency="USD",
     ),
     grant_spec(
         "delegation.renewal_owner_paid",

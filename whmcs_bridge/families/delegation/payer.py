@@ -14,8 +14,12 @@ accepted once) with a sticky staff task on the owner's account.
 The owner having paid part of its order invoice (before the agency was invoiced, or before the order's lines came
 off) parks the order: nothing is moved off an invoice holding the owner's money, and staff get one task.
 
+The agency's WHMCS account in another currency than the owner's: nothing is invoiced (a WHMCS invoice is in its
+client's currency; the bridge converts no amount); staff get one task and the agency is told.
+
 A billing's status: looking, invoicing (the agency's invoice is being made), invoiced, settled, and the ends:
-nothing to move (the owner's invoice was paid or bills none of it), owner paid, cancelled, paid twice, parked."""
+nothing to move (the owner's invoice was paid or bills none of it), owner paid, cancelled, paid twice, parked,
+other currency."""
 
 from __future__ import annotations
 
@@ -43,6 +47,7 @@ def start(grant: dict[str, Any], order: dict[str, Any], decision: Decision) -> D
         {
             "invoice_id": invoice,
             "items": [{"kind": i["kind"], "id": i["id"]} for i in grant["items"]],
+            "delegate_id": grant["delegate"],  # whose currency the agency's invoice would be in
             "report": {"grant": grant["id"]},
         },
         grant["owner"],
@@ -76,8 +81,10 @@ def found(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decisio
         return Decision(state=grant)
     if Decimal(str(data.get("paid") or "0")) > 0:  # the owner's money is on it: nothing is moved, staff decide
         return parked(grant, str(data["paid"]), at)
-    billing.update(status="invoicing", lines=[int(line["id"]) for line in lines])
-    billing["amount"] = str(sum((Decimal(str(line["amount"])) for line in lines), Decimal("0")))
+    amount = str(sum((Decimal(str(line["amount"])) for line in lines), Decimal("0")))
+    if data.get("currency") and data.get("delegate_currency") and data["currency"] != data["delegate_currency"]:
+        return other_currency(grant, amount, str(data["currency"]), str(data["delegate_currency"]), at)
+    billing.update(status="invoicing", lines=[int(line["id"]) for line in lines], amount=amount)
     # An invoice's lines and notes are not messages: written once, in English, naming the owner and the order
     # (the executor recognises the invoice by its notes).
     owner = data.get("owner") or grant.get("owner_name") or f"client #{grant['owner']}"
@@ -91,7 +98,8 @@ def found(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decisio
 
     params = {
         "client_id": grant["delegate"],
-        "lines": [[described(line), line["amount"]] for line in lines],
+        # Each taxed as the owner's line it bills (CreateInvoice `itemtaxedx`, DD:api-reference/createinvoice.md).
+        "lines": [[described(line), line["amount"], bool(line.get("taxed"))] for line in lines],
         "notes": f"Order #{billing['order']} placed for {owner}: paying this invoice settles the order "
         f"(its items were taken off invoice #{billing['owner_invoice']} of {owner}).",
         "send": True,
@@ -100,6 +108,34 @@ def found(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decisio
     }
     invoice = act(grant, "create_invoice", "payer:invoice", params, grant["delegate"])
     return Decision(state=grant, actions=[invoice], refs=grant_refs(grant))
+
+
+def other_currency(grant: dict[str, Any], amount: str, currency: str, delegate_currency: str, at: str) -> Decision:
+    """The agency's WHMCS account is in another currency than the owner's, whose invoice bills the order: a WHMCS
+    invoice is in its client's currency (GetClientsDetails `currency_code`, DD:api-reference/getclientsdetails.md)
+    and the bridge converts no amount, so nothing is invoiced to the agency and nothing moves off the owner's
+    invoice; the order stays pending, with one sticky staff task on the owner's account, and the agency is told."""
+    billing = grant["billing"]
+    billing.update(status="other currency", amount=amount, stopped=at)
+    grant["history"].append(
+        {
+            "at": at,
+            "what": f"order #{billing['order']} not invoiced to the delegate: the owner's invoice is in {currency}, "
+            f"the delegate's account in {delegate_currency}",
+            "by": "bridge",
+        }
+    )
+    fields = facts(grant, amount=amount, currency=currency, delegate_currency=delegate_currency)
+    task = note(message("delegation.order_currency_note", **fields), sticky=True)
+    told = message("delegation.order_currency_told", **fields)
+    return Decision(
+        state=grant,
+        actions=[
+            act(grant, "client_note", "payer:currency", task, grant["owner"]),
+            act(grant, "email", "payer:currency-told", notice(grant["delegate"], told), grant["delegate"]),
+        ],
+        refs=grant_refs(grant),
+    )
 
 
 def invoiced(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision:
@@ -238,7 +274,11 @@ def staff_task(grant: dict[str, Any], why: str, at: str, paid: str | None = None
         state=grant,
         actions=[
             act(
-                grant, "client_note", f"payer:{why.replace(' ', '-')}", task, grant["owner"],
+                grant,
+                "client_note",
+                f"payer:{why.replace(' ', '-')}",
+                task,
+                grant["owner"],
                 guard={"after_steps": [after]} if after else None,
             )
         ],

@@ -139,6 +139,7 @@ def renew(
         {
             "client_id": grant["owner"],
             f"{kind}_id": wanted,
+            "delegate_id": grant["delegate"],  # whose currency the delegate's invoice would be in
             "report": {"grant": grant["id"], "n": n},
             # Another grant's open renewal invoice of the item: WHMCS says whether it is still open.
             **(
@@ -235,6 +236,8 @@ def renewal_step(grant: dict[str, Any], kind: str, data: dict[str, Any], now: da
         status="invoiced",
         owner_invoice=as_int(data.get("invoice_id")),
         line=as_int(data.get("line_id")),
+        # The owner's lines it bills: the item's line and that line's promotions (reads.billed).
+        **({"lines": [int(i) for i in data["line_ids"]]} if data.get("line_ids") else {}),
         amount=str(data["amount"]),
         due=due.isoformat(),
         until=until.isoformat(),
@@ -242,14 +245,14 @@ def renewal_step(grant: dict[str, Any], kind: str, data: dict[str, Any], now: da
     if what == "domain":
         renewal["years"] = as_int(data.get("years")) or 1
     period = f"{renewal['years']} year(s)" if what == "domain" else str(data.get("cycle"))
-    why = period_mismatch(str(data.get("line") or ""), due, until) if renewal["owner_invoice"] else None
-    if why is not None:  # the delegate pays what the line bills for what the service gets, or staff decide
-        return needs_staff(grant, renewal, str(data.get("line") or ""), period, why, now)
+    staff = staff_first(grant, renewal, data, period, now)
+    if staff is not None:
+        return staff
     invoice = act(
         grant,
         "create_invoice",
         f"renew:{renewal['n']}:invoice",
-        invoice_params(grant, renewal, due, until, now),
+        invoice_params(grant, renewal, data, due, until, now),
         grant["delegate"],
         guard=while_active(grant),
     )
@@ -257,7 +260,7 @@ def renewal_step(grant: dict[str, Any], kind: str, data: dict[str, Any], now: da
 
 
 def invoice_params(
-    grant: dict[str, Any], renewal: dict[str, Any], due: date, until: date, now: datetime
+    grant: dict[str, Any], renewal: dict[str, Any], data: dict[str, Any], due: date, until: date, now: datetime
 ) -> dict[str, Any]:
     """The delegate's invoice: its line and notes are messages, rendered once in the delegate's WHMCS language just
     before WHMCS makes it and kept in the action (the executor finds the invoice again by them); the notes open with
@@ -275,7 +278,7 @@ def invoice_params(
     )
     return {
         "client_id": grant["delegate"],
-        "lines": [[line, renewal["amount"]]],
+        "lines": billed_lines(line, data, renewal["amount"]),
         "notes": message("delegation.renewal_invoice_notes", **item, until=until.isoformat()),
         "reference": f"Delegated renewal {renewal['n']}, grant {grant['id']}",
         "duedate": max(due, now.date()).isoformat(),
@@ -283,6 +286,49 @@ def invoice_params(
         "report_as": "RenewalInvoiceCreated",
         "report": {"grant": grant["id"], "n": renewal["n"]},
     }
+
+
+def staff_first(
+    grant: dict[str, Any], renewal: dict[str, Any], data: dict[str, Any], period: str, now: datetime
+) -> Decision | None:
+    """What leaves the renewal to staff before anything is invoiced (needs_staff), or None: the owner's line bills
+    another period than WHMCS has for the item (the delegate pays what the line bills for what the item gets), or
+    the delegate's account is in another currency (a WHMCS invoice is in its client's currency,
+    DD:api-reference/getclientsdetails.md `currency_code`: no amount is converted on a guess)."""
+    line = str(data.get("line") or "")
+    due, until = date.fromisoformat(renewal["due"]), date.fromisoformat(renewal["until"])
+    why = period_mismatch(line, due, until) if renewal["owner_invoice"] else None
+    if why is not None:
+        return needs_staff(grant, renewal, line, period, why, now)
+    if other_currency(data):
+        return needs_staff(grant, renewal, line, period, "currency", now, currencies=currencies_of(data))
+    return None
+
+
+def other_currency(data: dict[str, Any]) -> bool:
+    """Whether the read found the owner's and the delegate's WHMCS accounts in different currencies
+    (reads.currencies; a read that did not say is taken as one currency, as before it said)."""
+    return (
+        bool(data.get("currency") and data.get("delegate_currency")) and data["currency"] != data["delegate_currency"]
+    )
+
+
+def currencies_of(data: dict[str, Any]) -> dict[str, str]:
+    return {"currency": str(data["currency"]), "delegate_currency": str(data["delegate_currency"])}
+
+
+def billed_lines(line: Any, data: dict[str, Any], amount: str) -> list[list[Any]]:
+    """The delegate's invoice lines: the item's line (`line`, a message rendered in the delegate's language) at its amount, then its promotions in WHMCS's
+    words, each taxed as the owner's line it bills (CreateInvoice `itemtaxedx`, DD:api-reference/createinvoice.md);
+    a domain priced from WHMCS's TLD pricing, with no owner's line, is one untaxed line at that price."""
+    items = list(data.get("items") or [])
+    if not items:
+        return [[line, amount, False]]
+    first, *promotions = items
+    return [
+        [line, str(first["amount"]), bool(first.get("taxed"))],
+        *([str(i["description"]), str(i["amount"]), bool(i.get("taxed"))] for i in promotions),
+    ]
 
 
 def period_of(what: str, data: dict[str, Any]) -> tuple[date | None, date | None]:
@@ -383,6 +429,7 @@ def settle(grant: dict[str, Any], renewal: dict[str, Any], now: datetime) -> Dec
         "until": renewal["until"],
         "owner_invoice": renewal["owner_invoice"],
         "line_id": renewal["line"],
+        **({"line_ids": renewal["lines"]} if renewal.get("lines") else {}),
         "outcome_to": OUTCOME,
     }
     if what == "domain":
@@ -547,6 +594,7 @@ def settle_spec(renewal: dict[str, Any]) -> dict[str, Any]:
         "amount": renewal["amount"],
         "owner_invoice": renewal.get("owner_invoice"),
         "line_id": renewal.get("line"),
+        **({"line_ids": renewal["lines"]} if renewal.get("lines") else {}),
         "delegate_invoice": renewal.get("delegate_invoice"),
     }
 

@@ -91,15 +91,27 @@ def not_settled(
 
 
 def needs_staff(
-    grant: dict[str, Any], renewal: dict[str, Any], line: str, cycle: str, why: str, now: datetime
+    grant: dict[str, Any],
+    renewal: dict[str, Any],
+    line: str,
+    cycle: str,
+    why: str,
+    now: datetime,
+    currencies: dict[str, str] | None = None,
 ) -> Decision:
     """The owner's line and WHMCS's service disagree on the period (a billing cycle changed after the invoice
-    was made, a due date moved): nothing is invoiced on a guess; staff get a task, the delegate is told."""
+    was made, a due date moved), or the delegate's WHMCS account is in another currency than the owner's
+    (`currencies`: an invoice is in its client's currency, and the bridge converts no amount): nothing is invoiced
+    on a guess; staff get a task, the delegate is told."""
     n, at = renewal["n"], now.isoformat(timespec="seconds")
     renewal["status"] = "needs staff"
-    grant["history"].append(
-        {"at": at, "what": f"renewal {n}: invoice #{renewal['owner_invoice']} {why}", "by": "bridge"}
+    where = f"invoice #{renewal['owner_invoice']}" if renewal.get("owner_invoice") else "the renewal price"
+    said = (
+        f"in {currencies['currency']}, the delegate's account in {currencies['delegate_currency']}"
+        if currencies
+        else why
     )
+    grant["history"].append({"at": at, "what": f"renewal {n}: {where} {said}", "by": "bridge"})
     facts = about_grant(
         grant,
         owner_invoice=str(renewal.get("owner_invoice") or ""),
@@ -108,14 +120,19 @@ def needs_staff(
         due=renewal["due"],
         cycle=cycle,
         until=renewal["until"],
+        **({"amount": str(renewal["amount"]), **currencies} if currencies else {}),
     )
-    task = note(message("delegation.renewal_mismatch_note", **facts), sticky=True)
-    told = notice(grant["delegate"], message("delegation.renewal_staff_check", **facts))
+    kind_of = "currency" if currencies else "mismatch"
+    task = note(message(f"delegation.renewal_{kind_of}_note", **facts), sticky=True)
+    checked = "delegation.renewal_currency_check" if currencies else "delegation.renewal_staff_check"
+    told = notice(grant["delegate"], message(checked, **facts))
     # One open task per subject and reason (issue 16, hostile round s13): keyed by the item, the owner's invoice,
     # its line and the disagreement, not by the request, so asking again while WHMCS still says the same adds
     # neither a second task nor a second email (the outbox plans a key once); a changed line or cycle is new.
     kind, item = item_of(renewal)
     reason = f"renew-mismatch:{kind}:{item}:{renewal.get('owner_invoice')}:{line}:{cycle}:{why}"
+    if currencies:  # a changed amount or currency is new
+        reason += f":{renewal['amount']}:{currencies['currency']}:{currencies['delegate_currency']}"
     return Decision(
         state=grant,
         actions=[

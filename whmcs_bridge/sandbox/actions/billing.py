@@ -21,8 +21,11 @@ from whmcs_bridge.sandbox.actions.base import (
 )
 from whmcs_bridge.sandbox.state import SandboxState
 
+PREFIXES = {"EUR": "€", "USD": "$", "GBP": "£"}
+
 
 def _invoice_summary(r: Any, client: Any) -> dict[str, Any]:
+    code = client["currency_code"] if client else "EUR"
     return {
         "id": r["id"],
         "userid": r["client_id"],
@@ -49,9 +52,10 @@ def _invoice_summary(r: Any, client: Any) -> dict[str, Any]:
         "notes": r["notes"],
         "created_at": r["created_at"],
         "updated_at": r["updated_at"],
-        "currencycode": "EUR",
-        "currencyprefix": "€",
-        "currencysuffix": " EUR",
+        # An invoice is in its client's currency (DD:api-reference/getinvoices.md lists `currencycode`).
+        "currencycode": code,
+        "currencyprefix": PREFIXES.get(code, ""),
+        "currencysuffix": f" {code}",
     }
 
 
@@ -284,6 +288,26 @@ def _edit_lines(sb: SandboxState, p: Params, invoice_id: int) -> bool:
     for gone in deleted:
         sb.db.execute("DELETE FROM invoice_items WHERE id = ? AND invoice_id = ?", (gone, invoice_id))
     return bool(changed or added or deleted)
+
+
+def add_typed_line(sb: SandboxState, invoice_id: int, line: dict[str, Any]) -> int:
+    """A line WHMCS's own billing writes on an invoice, with its type and relid (a promotion's discount:
+    `PromoHosting`, `PromoDomain`; a renewal: `Hosting`, `Domain`, DD:api-reference/getinvoice.md), which no API
+    call adds (UpdateInvoice's new items are untyped, DD:api-reference/updateinvoice.md); the totals follow the
+    lines, as UpdateInvoice's do. The new line's id."""
+    line_id = sb.insert(
+        "invoice_items",
+        invoice_id=invoice_id,
+        type=str(line["type"]),
+        relid=int(line.get("relid") or 0),
+        description=str(line["description"]),
+        amount=money(Decimal(str(line["amount"]))),
+        taxed=int(bool(line.get("taxed"))),
+    )
+    lines = sb.all("SELECT amount FROM invoice_items WHERE invoice_id = ?", [invoice_id])
+    total = money(sum((Decimal(item["amount"]) for item in lines), Decimal("0")))
+    sb.update("invoices", invoice_id, subtotal=total, total=total, updated_at=sb.stamp())
+    return line_id
 
 
 def _status_change(sb: SandboxState, p: Params, r: Any) -> dict[str, Any]:

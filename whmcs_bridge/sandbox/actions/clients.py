@@ -16,6 +16,10 @@ from whmcs_bridge.sandbox.actions.base import (
 from whmcs_bridge.sandbox.state import EMAIL_CATEGORIES, SandboxState
 
 CALLING_CODES = {"NL": "31", "ID": "62", "GB": "44", "FR": "33", "DE": "49", "BE": "32", "US": "1"}
+# The currencies this WHMCS has configured (tblcurrencies; their ids are an install's own: chosen), by id: a client
+# has one (UpdateClient `currency`, DD:api-reference/updateclient.md), which GetClientsDetails names by id
+# (`currency`) and code (`currency_code`, DD:api-reference/getclientsdetails.md).
+CURRENCIES = {1: "EUR", 2: "USD", 3: "GBP"}
 
 
 def get_clients(sb: SandboxState, p: Params) -> dict[str, Any]:
@@ -199,7 +203,7 @@ def _client_details(row: Any, customfields: list[dict[str, Any]], users: list[di
         "telephoneNumber": row["phonenumber"],
         "billingcid": 0,
         "notes": row["notes"],
-        "currency": 1,
+        "currency": next((i for i, code in CURRENCIES.items() if code == row["currency_code"]), 1),
         "defaultgateway": "",
         "groupid": row["groupid"],
         "status": row["status"],
@@ -221,6 +225,13 @@ def _client_details(row: Any, customfields: list[dict[str, Any]], users: list[di
         "customfields": customfields,
         "users": {"user": users},
     }
+
+
+def _currency(currency_id: int) -> str:
+    """A currency's code by its id; the page lists no error for an unknown id: the text is chosen."""
+    if currency_id not in CURRENCIES:
+        raise ApiFail("Invalid Currency ID")
+    return CURRENCIES[currency_id]
 
 
 def update_client(sb: SandboxState, p: Params) -> dict[str, Any]:
@@ -250,6 +261,8 @@ def update_client(sb: SandboxState, p: Params) -> dict[str, Any]:
     )
     if "groupid" in p.values:
         changes["groupid"] = p.num("groupid")
+    if "currency" in p.values:
+        changes["currency_code"] = _currency(p.num("currency"))
     for key in ("latefeeoveride", "overideduenotices"):
         if key in p.values:
             changes[key] = int(p.flag(key))
