@@ -585,3 +585,119 @@ def test_the_requesters_denial_through_its_link_outweighs_a_phone_confirmation(w
     assert any("denied making the request" in h["why"] for h in case["history"]), case["history"][-3:]
     for client in (20, 21):  # the holder, who was asked, and the requester hear that it ended
         assert [e for e in world.emails(client) if e["subject"] == f"Ownership request {case_id} cancelled"], client
+
+
+def staff_tickets(world: World, case_id: str) -> list[str]:
+    return [
+        t["subject"] for t in world.sandbox.rows("tickets") if t["subject"].startswith(f"Ownership case {case_id}:")
+    ]
+
+
+def test_the_holders_objection_in_a_reply_to_an_older_ticket_naming_the_case_is_not_silence(world: World):
+    """Ninth break round H4: the holder objected in a reply to one of its older tickets (about an invoice), not in
+    the case's thread nor in a new ticket: hook and poll delivered it, nothing was recorded, the window ended
+    "without objection". A reply in any ticket that names the case (its id or a domain name) reaches it like a
+    new ticket naming it; a reply there that names neither is not the case's."""
+    opened = world.sandbox.control(
+        "act",
+        {"action": "OpenTicket", "clientid": 20, "deptid": 1, "subject": "Invoice question", "message": "Resend it?"},
+    )
+    world.settle()
+    case_id = open_and_document(world, "domain:20")
+    old = int(opened["id"])
+    reply_as(world, old, clientid=20, message="Thanks, the invoice arrived.")
+    reply_as(
+        world,
+        old,
+        clientid=20,
+        message=f"Also: I received your email about case {case_id}. I OBJECT to handing majumakmur.co.id over.",
+    )
+    world.settle(4)
+    case = world.case(case_id)
+    [reply] = case["replies"]
+    assert (reply["party"], reply["ticket"], reply["classified"]) == ("holder", old, None), reply
+    assert "I OBJECT" in reply["message"]
+    assert case["status"] == "review"
+    assert f"Ownership case {case_id}: the holder replied" in staff_tickets(world, case_id)
+    refused = world.fail("ownership", "approve", case_id, "--by", "alice")
+    assert f"ticket #{old}" in refused and "record-answer" in refused
+    world.later(days=14, seconds=5)
+    case = world.case(case_id)
+    assert case["status"] == "review" and not [h for h in case["history"] if "without objection" in h["why"]]
+
+
+def test_a_guest_objection_found_only_by_the_poll_is_read_with_its_message(world: World):
+    """Ninth break round H6: with the hook's delivery lost, the poll found a guest ticket whose subject does not
+    name the case ("Formal objection"), only its message does; GetTickets has no message, so it was dropped. The
+    poll reads a new ticket's opening message (GetTicket) before it is routed, as the hook would have given it."""
+    case_id = open_and_document(world, "domain:20")
+    world.sandbox.control("hooks", {"url": None, "secret": None})
+    world.sandbox.control(
+        "act",
+        {
+            "action": "OpenTicket",
+            "deptid": 1,
+            "name": "Budi Santoso",
+            "email": "budi.santoso@mail.example",
+            "subject": "Formal objection",
+            "message": f"This is Budi of Kreatif Studio: I OBJECT to handing majumakmur.co.id over (case {case_id}).",
+        },
+    )
+    world.settle(4)
+    case = world.case(case_id)
+    [reply] = case["replies"]
+    assert (reply["party"], reply["reply"], reply["classified"]) == ("other", 0, None), reply
+    assert case["status"] == "review"
+    assert f"Ownership case {case_id}: a reply to classify" in staff_tickets(world, case_id)
+    world.later(days=14, seconds=5)
+    case = world.case(case_id)
+    assert case["status"] == "review" and not [h for h in case["history"] if "without objection" in h["why"]]
+
+
+def test_the_requesters_reply_in_its_request_ticket_pauses_the_case(world: World):
+    """Ninth break round M4: the case came from the requester's own ticket (a draft staff confirmed); its reply
+    in that ticket ("we withdraw our request") did nothing, and the holder was then asked. The request ticket is
+    one of the case's threads: the reply pauses the case until staff record whether the requester still wants it."""
+    opened = world.sandbox.control(
+        "act",
+        {
+            "action": "OpenTicket",
+            "clientid": 21,
+            "deptid": 1,
+            "subject": "Full access to majumakmur.co.id",
+            "message": "Our former vendor registered majumakmur.co.id; please give us full control.",
+        },
+    )
+    request = int(opened["id"])
+    world.settle(4)
+    [draft] = json.loads(world.run("ownership", "list", "--json").output)
+    case_id = draft["id"]
+    world.run("ownership", "confirm", case_id, "--grounds", "vendor", "--by", "alice")
+    world.settle()
+    answer = requests.post(world.link(21, "Ownership request"), data={"decision": "accept"}, timeout=5)
+    assert answer.status_code == 200
+    world.settle()
+    reply_as(world, request, clientid=21, message="Please stop: we withdraw our request, wrong domain.")
+    world.settle(4)
+    case = world.case(case_id)
+    [reply] = case["replies"]
+    assert (reply["party"], reply["ticket"], reply["classified"]) == ("requester", request, None), reply
+    assert f"Ownership case {case_id}: the requester wrote" in staff_tickets(world, case_id)
+    assert case["status"] == "collecting" and not case.get("notified")
+
+
+def test_the_holders_reply_while_disputed_is_raised_to_staff(world: World):
+    """Ninth break round L3: the holder, disputed, wrote in its thread "we withdraw our objection, go ahead": only a
+    timeline line, no staff ticket, and the holder believed it had withdrawn. Staff get the reply to classify."""
+    case_id = open_and_document(world, "domain:20")
+    world.run(*record(world, case_id, "object", "alice", "--note", "called: objects"))
+    world.settle()
+    thread = thread_of(world, case_id, 20)
+    before = staff_tickets(world, case_id)
+    reply_as(world, thread["id"], clientid=20, message="We withdraw our objection. Go ahead. Budi")
+    world.settle(4)
+    case = world.case(case_id)
+    assert case["status"] == "disputed"
+    assert [(r["party"], r["ticket"], r["classified"]) for r in case["replies"]] == [("holder", thread["id"], None)]
+    new = [s for s in staff_tickets(world, case_id) if s not in before]
+    assert new == [f"Ownership case {case_id}: the holder replied"], new

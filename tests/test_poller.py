@@ -75,9 +75,10 @@ def test_payment_and_new_invoice_and_ticket_are_reported(world: Sandbox, db: Dat
     assert paid[0]["data"]["datepaid"]
     created = events(db, "InvoiceCreated")
     assert len(created) == 1 and created[0]["data"]["userid"] == 2
-    assert [e["data"]["subject"] for e in events(db, "TicketOpen")] == ["Question"]
+    # With its message, read with GetTicket (GetTickets has none): the rules route by it as by the hook's.
+    assert [(e["data"]["subject"], e["data"]["message"]) for e in events(db, "TicketOpen")] == [("Question", "Hello")]
     assert any("Invoice ID: 1" in e["data"]["description"] for e in events(db, "ActivityLogged"))
-    assert report.calls == 5  # the four lists plus one GetInvoice for the hinted invoice
+    assert report.calls == 6  # the four lists, one GetInvoice for the hinted invoice, one GetTicket for the new ticket
     assert 1 not in poll.open_invoice_ids(db)
 
 

@@ -57,7 +57,6 @@ def reply_cursor(ticket_id: int) -> str:
 OWN_TRACE = marker("wb-")[:-1]  # "[wb-": the bridge's own activity lines are not news
 
 
-
 def _born(row: Any) -> str:
     """When a ticket, order or email was made: the same id with another date is another record."""
     return iso(row.date) if row.date else ""
@@ -89,8 +88,9 @@ def invoice_data(invoice: Invoice) -> dict[str, Any]:
     }
 
 
-def ticket_data(ticket: Any) -> dict[str, Any]:
-    """TicketOpen's data for a ticket WHMCS lists (GetTickets has no message: the hook's TicketOpen has it)."""
+def ticket_data(ticket: Any, message: str | None = None) -> dict[str, Any]:
+    """TicketOpen's data for a ticket WHMCS lists, with its opening message read with GetTicket (GetTickets has
+    none; the hook's TicketOpen has it, and the rules route by it: DD:api-reference/getticket.md)."""
     return {
         "ticketid": ticket.id,
         "ticketmask": ticket.tid,
@@ -101,6 +101,7 @@ def ticket_data(ticket: Any) -> dict[str, Any]:
         "requestor_email": ticket.requestor_email,
         "requestor_type": ticket.requestor_type,
         "service": f"{ticket.service_ref[0]}:{ticket.service_ref[1]}" if ticket.service_ref else None,
+        "message": message,
     }
 
 
@@ -285,25 +286,35 @@ class Poller:
         return int(value) if value is not None else None
 
     def _new_ticket(self, ticket: Any) -> list[Found]:
-        """A ticket not seen before: its opening, and the replies it already has (if any)."""
-        found = [self._ticket(ticket)]
-        # Replies it already has: a later last reply, or a status other than a new ticket's (replies made
-        # in the ticket's first second leave its last reply at its date).
-        if ticket.lastreply and ticket.date and (ticket.lastreply > ticket.date or ticket.status != "Open"):
-            found.extend(self._replies(ticket, ""))
-        return found
+        """A ticket not seen before: its opening with its message, and the replies it already has (if any).
+        It is read whole (GetTicket), so the rules see what the hook's TicketOpen would have given them: a
+        ticket whose message alone names what it is about (a guest's "Formal objection") is routed by it."""
+        full = self._read(ticket)
+        if full is None:  # deleted since it was listed: its opening as listed
+            return [self._ticket(ticket)]
+        opening = full.replies[0].message if full.replies else None
+        return [self._ticket(ticket, opening), *self._replies_of(full, "")]
+
+    def _read(self, ticket: Any) -> Any:
+        """The ticket with its replies oldest first, the opening message first; None if deleted since it was
+        listed (refused or failing: the poll fails, nothing is taken for gone)."""
+        try:
+            return self.api.ticket(ticket.id)
+        except WhmcsApiError as exc:
+            if not_found(exc):
+                return None
+            raise
 
     def _replies(self, ticket: Any, since: str) -> list[Found]:
-        """A ticket whose last reply or status moved: its replies after the last one seen, by its client
-        or a guest (TicketUserReply) or by staff (TicketAdminReply). Replies are told apart by id (WHMCS
-        dates them to the second, and a reply can be dated in the past); a ticket seen before the bridge
-        knew reply ids falls back to the date of its last reply seen."""
-        try:
-            full = self.api.ticket(ticket.id)  # replies oldest first, the opening message first
-        except WhmcsApiError as exc:
-            if not_found(exc):  # deleted since it was listed
-                return []
-            raise  # refused or failing: the poll fails, nothing is taken for gone
+        """A ticket whose last reply or status moved: its replies after the last one seen."""
+        full = self._read(ticket)
+        return self._replies_of(full, since) if full is not None else []
+
+    def _replies_of(self, full: Any, since: str) -> list[Found]:
+        """The replies of a ticket read whole after the last one seen, by its client or a guest
+        (TicketUserReply) or by staff (TicketAdminReply). Replies are told apart by id (WHMCS dates them to
+        the second, and a reply can be dated in the past); a ticket seen before the bridge knew reply ids
+        falls back to the date of its last reply seen."""
         last_id = self.cursor(reply_cursor(full.id))
         after = datetime.fromisoformat(since.split(" ", 1)[0]) if since.split(" ", 1)[0] else None
         found = []
@@ -367,8 +378,8 @@ class Poller:
         return Found("ActivityLogged", data, entry.date.isoformat() if entry.date else None)
 
     @staticmethod
-    def _ticket(ticket: Any) -> Found:
-        return Found("TicketOpen", ticket_data(ticket), ticket.date.isoformat() if ticket.date else None)
+    def _ticket(ticket: Any, message: str | None = None) -> Found:
+        return Found("TicketOpen", ticket_data(ticket, message), ticket.date.isoformat() if ticket.date else None)
 
     @staticmethod
     def _order(order: Any) -> Found:

@@ -27,6 +27,7 @@ from whmcs_bridge.families.ownership.policies import (
     staff_ticket,
     step,
     tell,
+    threads,
 )
 from whmcs_bridge.model import Decision, as_int
 
@@ -35,11 +36,18 @@ ANSWERABLE = ("notified", "review")
 
 
 def thread_reply(case: dict[str, Any], data: dict[str, Any]) -> Decision:
-    """Someone wrote in one of the case's ticket threads: read the reply from WHMCS to learn who."""
+    """Someone wrote in one of the case's ticket threads, or in another ticket in words that name the case while it
+    is open (the holder answering in an older ticket of its own): read the reply from WHMCS to learn who."""
     ticket, reply = as_int(data.get("ticketid")), as_int(data.get("replyid"))
     if not ticket or not reply or any(r["ticket"] == ticket and r["reply"] == reply for r in case.get("replies", [])):
         return unchanged(case)
-    params = {"ticket_id": ticket, "reply_id": reply, "report": {"case": case["id"]}}
+    report: dict[str, Any] = {"case": case["id"]}
+    if ticket not in threads(case):
+        words = f"{data.get('subject') or ''} {data.get('message') or ''}"
+        if case.get("status") not in ANSWERING or not names_case(case, words):
+            return unchanged(case)
+        report.update(named=True, subject=str(data.get("subject") or ""))
+    params = {"ticket_id": ticket, "reply_id": reply, "report": report}
     action = act(case, "read_reply", f"reply-{ticket}-{reply}", params, case["holder"].get("client"))
     return Decision(state=case, actions=[action], due_at=due(case), refs=case_refs(case))
 
@@ -50,9 +58,8 @@ def ticket_opened(case: dict[str, Any], data: dict[str, Any]) -> Decision:
     threads, nor a ticket the bridge opened."""
     ticket = as_int(data.get("ticketid"))
     text = f"{data.get('subject') or ''} {data.get('message') or ''}"
-    threads = {as_int(t) for t in (case.get("tickets") or {}).values()}
     seen = any(r["ticket"] == ticket for r in case.get("replies", []))
-    if not ticket or ticket in threads or seen or OWN_MARK in text or case.get("status") not in ANSWERING:
+    if not ticket or ticket in threads(case) or seen or OWN_MARK in text or case.get("status") not in ANSWERING:
         return unchanged(case)
     report = {"case": case["id"], "opened": True, "subject": str(data.get("subject") or "")}
     params = {"ticket_id": ticket, "reply_id": 0, "report": report}  # GetTicket: the opening message is reply 0
@@ -107,9 +114,10 @@ PAUSED_BY_REQUESTER = ("collecting", "notified", "disputed", "review")
 def reply_read(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
     """The reply as WHMCS has it: any reply not by staff is attached to the case; the holder's, or one by
     someone who is neither party, while the holder's answer still decides the case, sends the case to staff
-    review flagged until staff classify it."""
+    review flagged until staff classify it; while the case is disputed, staff are told (it may withdraw the
+    objection, which only they can record)."""
     party = writer(case, data) if data.get("found") else None
-    if data.get("opened") and not opened_answer(case, data, party):
+    if (data.get("opened") or data.get("named")) and not opened_answer(case, data, party):
         return unchanged(case)
     if party is None or any(
         r["ticket"] == data.get("ticket") and r["reply"] == data.get("reply") for r in case.get("replies", [])
@@ -128,64 +136,58 @@ def reply_read(case: dict[str, Any], data: dict[str, Any], now: datetime, rules:
     case.setdefault("replies", []).append(reply)
     who = party if party != "other" else reply["writer"]
     step(case, now, f"{who} replied", party, f"ticket #{reply['ticket']} reply {reply['reply']}: to classify")
+    purpose = f"reply-{reply['ticket']}-{reply['reply']}"
+    where = {"opened": int(bool(data.get("opened"))), "named": int(bool(data.get("named")))}
+    about = {"ticket": reply["ticket"], "reply": reply["reply"], "writer": reply["writer"]}
+    written = reply["date"] or reply["seen"]
     if case["status"] == "executing":  # too late to stop the case by itself, not too late to stop staff
         flagged = staff_ticket(
-            case,
-            rules,
-            f"reply-{reply['ticket']}-{reply['reply']}",
-            "ownership.staff_reply_executing",
-            ticket=reply["ticket"],
-            reply=reply["reply"],
-            writer=reply["writer"],
-            party=party,
-            written=reply["date"] or reply["seen"],
+            case, rules, purpose, "ownership.staff_reply_executing", **about, party=party, written=written, **where
         )
         return Decision(state=case, actions=[flagged], due_at=due(case), refs=case_refs(case))
     if party == "requester" and case["status"] in PAUSED_BY_REQUESTER:
         flagged = staff_ticket(
-            case,
-            rules,
-            f"reply-{reply['ticket']}-{reply['reply']}",
-            "ownership.staff_requester_wrote",
-            ticket=reply["ticket"],
-            reply=reply["reply"],
-            writer=reply["writer"],
-            written=reply["date"] or reply["seen"],
-            opened=int(bool(data.get("opened"))),
+            case, rules, purpose, "ownership.staff_requester_wrote", **about, written=written, **where
         )
         return Decision(state=case, actions=[flagged], due_at=due(case), refs=case_refs(case))
-    if party not in FLAGGING or case["status"] not in ANSWERABLE:
+    if party not in FLAGGING or case["status"] not in (*ANSWERABLE, "disputed"):
         return Decision(state=case, due_at=due(case), refs=case_refs(case))
-    case["approvals"] = []
-    purpose = f"reply-{reply['ticket']}-{reply['reply']}"
+    disputed = int(case["status"] == "disputed")
     if party == "holder":
-        out = to_review(case, now, rules, "reply", "the holder replied in its ticket thread: staff classify the reply")
         message_id = "ownership.staff_new_ticket" if data.get("opened") else "ownership.staff_reply"
-        flagged = staff_ticket(case, rules, purpose, message_id, ticket=reply["ticket"])
-    else:
-        where = "wrote in a new ticket naming the case" if data.get("opened") else "replied in the case's ticket thread"
-        out = to_review(
-            case, now, rules, "reply", f"{reply['writer']} {where}: staff classify it"
-        )
         flagged = staff_ticket(
-            case,
-            rules,
-            purpose,
-            "ownership.staff_reply_other",
-            ticket=reply["ticket"],
-            reply=reply["reply"],
-            writer=reply["writer"],
-            written=reply["date"] or reply["seen"],
-            opened=int(bool(data.get("opened"))),
+            case, rules, purpose, message_id, ticket=reply["ticket"], named=where["named"], disputed=disputed
         )
+        why = f"the holder {written_where(data, reply['ticket'])}: staff classify the reply"
+    else:
+        flagged = staff_ticket(
+            case, rules, purpose, "ownership.staff_reply_other", **about, written=written, disputed=disputed, **where
+        )
+        why = f"{reply['writer']} {written_where(data, reply['ticket'])}: staff classify it"
+    if disputed:  # the case stays frozen: only staff turn an objection into consent (confirm_withdrawal)
+        return Decision(state=case, actions=[flagged], due_at=due(case), refs=case_refs(case))
+    case["approvals"] = []
+    out = to_review(case, now, rules, "reply", why)
     return Decision(state=case, actions=[*out.actions, flagged], due_at=out.due_at, refs=out.refs)
 
 
+def written_where(data: dict[str, Any], ticket: Any) -> str:
+    """Where a reply was written, for the timeline."""
+    if data.get("opened"):
+        return "wrote in a new ticket naming the case"
+    if data.get("named"):
+        return f"replied in ticket #{ticket}, which names the case"
+    return "replied in the case's ticket thread"
+
+
 def opened_answer(case: dict[str, Any], data: dict[str, Any], party: str | None) -> bool:
-    """A new ticket counts as a reply when it names the case and is not the bridge's own: a party's, or one by
-    someone who is neither party (the holder writing as a guest from another address), flagged as such a reply."""
+    """A new ticket, or a reply in a ticket that is not the case's thread, counts as a reply in the thread when it
+    names the case (its id or one of its domain names): a party's, or one by someone who is neither party (the
+    holder writing as a guest from another address), flagged as such a reply. A new ticket the bridge opened is
+    its own; a reply not by staff is a person's, whatever it quotes."""
     text = f"{data.get('subject') or ''} {data.get('message') or ''}"
-    return party in ("holder", "requester", "other") and OWN_MARK not in text and names_case(case, text)
+    own = bool(data.get("opened")) and OWN_MARK in text
+    return party in ("holder", "requester", "other") and not own and names_case(case, text)
 
 
 def unclassified(case: dict[str, Any], party: str = "holder") -> list[dict[str, Any]]:

@@ -275,9 +275,17 @@ MESSAGES = define(
         "ownership.staff_reply_executing",
         "ticket",
         "staff",
-        {"ticket": "number", "reply": "number", "writer": "text", "party": "text", "written": "date"},
-        "Staff ticket: someone (party: holder, requester or other) replied in the case's ticket thread while the "
-        "case executes; staff read it before moving anything, and record an objection if it is one.",
+        {
+            "ticket": "number",
+            "reply": "number",
+            "writer": "text",
+            "party": "text",
+            "written": "date",
+            "named": "number",
+        },
+        "Staff ticket: someone (party: holder, requester or other) replied in the case's ticket thread, or in another "
+        "ticket in words naming the case (named = 1), while the case executes; staff read it before moving anything, "
+        "and record an objection if it is one.",
     ),
     _spec(
         "ownership.staff_requester_objected_executing",
@@ -292,35 +300,53 @@ MESSAGES = define(
         "ownership.staff_reply",
         "ticket",
         "staff",
-        {"ticket": "number"},
-        "Staff ticket: the holder replied in its case thread (ticket) while its answer decides the case; staff "
-        "record what it answers before the case can be approved.",
+        {"ticket": "number", "named": "number", "disputed": "number"},
+        "Staff ticket: the holder replied in its case thread (ticket), or in another ticket in words naming the case "
+        "(named = 1), while its answer decides the case; staff record what it answers before the case can be "
+        "approved. disputed = 1: the case is disputed (the reply may withdraw the objection: staff record it).",
     ),
     _spec(
         "ownership.staff_new_ticket",
         "ticket",
         "staff",
-        {"ticket": "number"},
+        {"ticket": "number", "disputed": "number"},
         "Staff ticket: the holder opened a new ticket (not the case's thread) naming the case or one of its "
-        "domains while its answer decides the case; staff record what it answers before the case can be approved.",
+        "domains while its answer decides the case; staff record what it answers before the case can be approved. "
+        "disputed = 1: the case is disputed (the ticket may withdraw the objection: staff record it).",
     ),
     _spec(
         "ownership.staff_reply_other",
         "ticket",
         "staff",
-        {"ticket": "number", "reply": "number", "writer": "text", "written": "date", "opened": "number"},
+        {
+            "ticket": "number",
+            "reply": "number",
+            "writer": "text",
+            "written": "date",
+            "opened": "number",
+            "named": "number",
+            "disputed": "number",
+        },
         "Staff ticket: someone who is neither party (a guest, another address, another client) replied in the "
-        "case's ticket thread, or opened a ticket naming the case (opened = 1), while the holder's answer decides "
-        "the case; staff classify the reply before the "
-        "case can be approved or its window end as no objection.",
+        "case's ticket thread, opened a ticket naming the case (opened = 1), or replied in another ticket in words "
+        "naming it (named = 1), while the holder's answer decides the case (disputed = 1: while it is disputed); "
+        "staff classify the reply before the case can be approved or its window end as no objection.",
     ),
     _spec(
         "ownership.staff_requester_wrote",
         "ticket",
         "staff",
-        {"ticket": "number", "reply": "number", "writer": "text", "written": "date", "opened": "number"},
-        "Staff ticket: the requester replied in the case's thread, or opened a ticket naming the case (opened = 1), "
-        "before the case executes; it is paused until staff record whether the requester still wants it.",
+        {
+            "ticket": "number",
+            "reply": "number",
+            "writer": "text",
+            "written": "date",
+            "opened": "number",
+            "named": "number",
+        },
+        "Staff ticket: the requester replied in the case's thread (its request ticket too), opened a ticket naming "
+        "the case (opened = 1), or replied in another ticket in words naming it (named = 1), before the case "
+        "executes; it is paused until staff record whether the requester still wants it.",
     ),
     _spec(
         "ownership.client_note",

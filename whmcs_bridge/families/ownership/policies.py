@@ -9,11 +9,10 @@ from typing import Any
 
 from whmcs_bridge.clock import iso
 from whmcs_bridge.families.ownership.config import OwnershipPolicy, OwnershipSection
-from whmcs_bridge.model import Action, action_key, message
+from whmcs_bridge.model import Action, action_key, as_int, message
 from whmcs_bridge.whmcs.whois import holder_details
 
 FAMILY = "ownership"
-
 
 
 class Rules:
@@ -220,8 +219,19 @@ def step(case: dict[str, Any], now: datetime, what: str, by: str, why: str, unti
 
 def case_refs(case: dict[str, Any]) -> list[str]:
     """The subjects, and the case's ticket threads (a reply in one reaches the case)."""
-    threads = [f"thread:{int(t)}" for t in (case.get("tickets") or {}).values() if t]
-    return [f"{s['kind']}:{s['id']}" for s in case["subjects"]] + threads + party_refs(case)
+    return (
+        [f"{s['kind']}:{s['id']}" for s in case["subjects"]] + [f"thread:{t}" for t in threads(case)] + party_refs(case)
+    )
+
+
+def threads(case: dict[str, Any]) -> list[int]:
+    """The case's ticket threads: those the bridge opened with each party, and once staff confirmed a case drafted
+    from the requester's ticket, that ticket (the thread the requester knows: a reply there may withdraw it)."""
+    found = [int(t) for t in (case.get("tickets") or {}).values() if t]
+    request = as_int(case.get("ticket"))
+    if request and case.get("status") != "draft" and request not in found:
+        found.append(request)
+    return found
 
 
 # Where a party's new ticket may be an answer (answers.py: ticket_opened); a draft has asked no one yet.

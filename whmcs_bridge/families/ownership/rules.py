@@ -84,9 +84,11 @@ class Ownership:
         return []
 
     def refs(self, event: Event) -> Sequence[str]:
-        # A reply in a case's ticket thread reaches the case (case_refs lists its threads).
+        # A reply in a case's ticket thread reaches the case (case_refs lists its threads); a reply in any other
+        # ticket reaches the open cases its words name, as a new ticket does (answers.thread_reply decides).
         if event.type == "TicketUserReply" and as_int(event.data.get("ticketid")):
-            return [f"thread:{as_int(event.data.get('ticketid'))}"]
+            words = f"{event.data.get('subject') or ''} {event.data.get('message') or ''}"
+            return [f"thread:{as_int(event.data.get('ticketid'))}", *mentions(words)]
         # A party's new ticket reaches its open cases (policies.party_refs); answers.py decides if it answers.
         if event.type == "TicketOpen" and as_int(event.data.get("ticketid")):
             userid, email = as_int(event.data.get("userid")), str(event.data.get("requestor_email") or "").strip()
