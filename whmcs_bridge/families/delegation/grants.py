@@ -58,6 +58,22 @@ def covered(grant: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(f"{i['kind']}:{i['id']}" for i in grant.get("items") or []))
 
 
+def rights_fields(grant: dict[str, Any], rules: DelegationSection) -> dict[str, Any]:
+    """What the grant lets its contact do, as message fields (message_fields.RIGHTS): `copies`, the email
+    categories it receives copies of ("product/domain"; on some items, only the kinds of those items: copies.concerns),
+    and "yes" or None for `support`, `may_renew` and `may_order`. Texts say exactly these, never the role's name."""
+    allowed = rights(grant, rules)
+    kinds = {i["kind"] for i in grant.get("items") or []}
+    reach = None if "client" in kinds else {"product" if k == "service" else k for k in kinds}
+    copies = [c for c in allowed.copy_emails if reach is None or c in reach]
+    return {
+        "copies": "/".join(copies) or None,
+        "support": "yes" if allowed.support_authority else None,
+        "may_renew": "yes" if allowed.renew else None,
+        "may_order": "yes" if allowed.order_for_owner else None,
+    }
+
+
 def about_grant(grant: dict[str, Any], **more: Any) -> dict[str, Any]:
     """A message's fields about a grant (message_fields.GRANT), with its own."""
     subjects = more.get("subjects", covered(grant))

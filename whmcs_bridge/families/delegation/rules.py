@@ -157,7 +157,8 @@ def page_link(action: Action, grant: dict[str, Any], rules: DelegationSection) -
         "summary": message("delegation.page_summary", side=side),
         "ttl_s": int(rules.consent_link_ttl.total_seconds()),
     }
-    footer = message("delegation.page_footer", side=side)
+    renews = side == "delegate" and rights(grant, rules).renew  # the delegate's page offers a renewal only then
+    footer = message("delegation.page_footer", side=side, may_renew="yes" if renews else None)
     return dataclasses.replace(action, params={**action.params, "consent": consent, "footer": footer})
 
 
