@@ -21,6 +21,7 @@ def grant_refs(grant: dict[str, Any]) -> list[str]:
         refs += [f"action:{renewal['action']}"] if renewal.get("action") else []
     billing = grant.get("billing") or {}  # an order invoiced to the delegate (payer.py): both invoices
     refs += [f"invoice:{billing[k]}" for k in ("delegate_invoice", "owner_invoice") if billing.get(k)]
+    refs += [f"action:{billing['accept']}"] if billing.get("accept") else []  # its AcceptOrder's outcome
     refs += [f"user:{u}" for u in grant.get("delegate_users", [])]
     for item in grant.get("items", []):
         refs.append(f"{item['kind']}:{item['id']}")

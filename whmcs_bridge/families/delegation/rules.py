@@ -342,6 +342,7 @@ def on_renewal_applied(
     out = {}
     for k, g in grant_copies(states).items():
         d = payer.part_paid(g, event.data, now) if event.data.get("paid") else None
+        d = d if d is not None else payer.accepted(g, event.data, now)
         d = d if d is not None else renewal_applied(g, event.data, now)
         if d is not None:
             out[k] = d
