@@ -1030,6 +1030,12 @@ def test_what_an_administrative_contact_may_do_is_what_both_sides_and_staff_read
     assert "one click" not in footer and "renew" not in footer.lower()
     if lang == "en":
         assert "support team may deal" not in told_owner + asked + summary
+    revoke = event("DelegationCommand", command="revoke", grant="g1", by="owner", reason="changed agency")
+    ended = decide_all({"grant:g1": granted(role="administrative")}, revoke, NOW, RULES)["grant:g1"]
+    reminded = granted(role="administrative", expires=(NOW + timedelta(days=30)).isoformat())
+    reminders = decide_all({"grant:g1": reminded}, event("Tick"), NOW + timedelta(days=24), RULES)["grant:g1"]
+    for told in (ended.actions[2], *reminders.actions):
+        assert copies not in rendered(told.params["msg"], lang).lower()
     technical = decide_all({}, grant_command(), NOW, RULES)["grant:g1"]
     assert copies in rendered(technical.actions[4].params["msg"], lang).lower()
     assert orders not in rendered(technical.actions[4].params["msg"], lang)

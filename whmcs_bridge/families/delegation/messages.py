@@ -125,7 +125,7 @@ MESSAGES = define(
         "email",
         "client",
         {"status": "text"},
-        "To the delegate: its access ended (revoked or expired); no more copies or support about it.",
+        "To the delegate: its access ended (revoked or expired): it no longer acts for the owner on it.",
         status="revoked",
     ),
     grant_spec(
