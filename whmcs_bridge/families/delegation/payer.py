@@ -205,7 +205,7 @@ def accepted(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Deci
         return None
     billing.update(status=ORDER_GONE, stopped=at)
     grant["history"].append(
-        {"at": at, "what": f"order #{billing['order']} no longer exists in WHMCS: not accepted", "by": "WHMCS"}
+        {"at": at, "what": f"order #{billing['order']} not accepted: it no longer exists in WHMCS", "by": "bridge"}
     )
     gone = facts(grant, paid=billing.get("amount") or "")
     task = note(message("delegation.order_gone_note", **gone), sticky=True)
