@@ -106,6 +106,34 @@ def test_the_agencys_order_is_invoiced_to_it_and_its_payment_accepts_the_owners_
     )
 
 
+def test_an_order_staff_deleted_is_not_settled_by_the_agencys_payment_staff_refund_it_and_the_agency_is_told(
+    payer: BridgeWorld, tmp_path: Path
+):
+    """Staff delete the order (fraud) in WHMCS; the agency pays its invoice anyway (ninth break round, M4): nothing
+    is accepted, the status shown says so, one sticky staff task names the money to refund, the agency is told."""
+    sandbox = payer.sandbox
+    order_seen(payer, tmp_path)
+    [invoice] = agency_invoices(payer)
+    sandbox.control("delete", {"order": 1})
+    before = len(sandbox.calls())
+    pay(payer, invoice["id"], "AGENCY-1")
+    payer.settle(4)
+    assert [c for c in sandbox.calls(before) if c["action"] == "AcceptOrder"] == []
+    shown = payer.run("delegations", "show", "o1-10").output
+    assert "order #1: paid, not accepted: the order no longer exists in WHMCS; refund due, 21.90" in shown, shown
+    tasks = [n for n in sandbox.rows("client_notes", client_id=12) if "STAFF TASK" in n["note"]]
+    assert len(tasks) == 1 and tasks[0]["sticky"] == 1, tasks
+    assert (
+        "no longer exists" in tasks[0]["note"]
+        and "21.90" in tasks[0]["note"]
+        and f"#{invoice['id']}" in tasks[0]["note"]
+    ), tasks
+    assert not any("accepted" in n["note"] and "paid invoice" in n["note"] for n in sandbox.rows("client_notes"))
+    told = [e for e in payer.emails(10) if "refund" in e["subject"].lower()]
+    assert len(told) == 1 and "21.90" in told[0]["message"], [e["subject"] for e in payer.emails(10)]
+    assert "no longer exists" not in payer.run("approvals", "list").output
+
+
 def test_the_agency_cancelling_leaves_the_order_unpaid_and_staff_get_a_task(payer: BridgeWorld, tmp_path: Path):
     sandbox = payer.sandbox
     order_seen(payer, tmp_path)

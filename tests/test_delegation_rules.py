@@ -999,3 +999,51 @@ def test_a_whmcs_default_credential_template_cannot_be_listed_as_printing_less(l
     assert f"bridge.yaml:20: delegation.email_templates.{path}.secret: expected " in str(caught.value), str(
         caught.value
     )
+
+
+def rendered(msg: dict[str, Any], lang: str = "en") -> str:
+    made = load.shipped().render(msg["id"], msg["data"], Reader(lang, "EUR", UTC), Names())
+    return f"{made.subject or ''}\n{made.body}"
+
+
+@pytest.mark.parametrize(
+    ("lang", "orders", "copies"),
+    [
+        ("en", "place orders in", "cop"),
+        ("fr", "passer des commandes", "copie"),
+        ("nl", "bestellingen plaatsen op", "kopie"),
+        ("id", "memesan atas nama", "salinan"),
+    ],
+)
+def test_what_an_administrative_contact_may_do_is_what_both_sides_and_staff_read(lang, orders, copies):
+    # The administrative role by default: no copies, no support authority, no renewal; it orders for the owner
+    # (break round 9, M3). Nothing may promise copies, support or one-click renewals it will never get.
+    decision = decide_all({}, grant_command(role="administrative"), NOW, RULES)["grant:g1"]
+    told_owner, told_delegate = (rendered(a.params["msg"], lang) for a in decision.actions[4:6])
+    footer = rendered(decision.actions[5].params["footer"], lang)
+    request = grant_command(role="administrative", command="request", grant="r1", by="lena", basis="site")
+    pending = decide_all({}, request, NOW, RULES)["grant:r1"]
+    named = decide_all({"grant:r1": state_of(pending)}, event("ClientContext", **CONTEXT), NOW, RULES)["grant:r1"]
+    consent = next(a for a in named.actions if a.kind == "email" and a.client_id == 11)
+    asked, summary = rendered(consent.params["msg"], lang), rendered(consent.params["consent"]["summary"], lang)
+    for text in (told_owner, told_delegate, asked, summary):
+        assert orders in text and copies not in text.lower(), text
+    assert "one click" not in footer and "renew" not in footer.lower()
+    if lang == "en":
+        assert "support team may deal" not in told_owner + asked + summary
+    revoke = event("DelegationCommand", command="revoke", grant="g1", by="owner", reason="changed agency")
+    ended = decide_all({"grant:g1": granted(role="administrative")}, revoke, NOW, RULES)["grant:g1"]
+    reminded = granted(role="administrative", expires=(NOW + timedelta(days=30)).isoformat())
+    reminders = decide_all({"grant:g1": reminded}, event("Tick"), NOW + timedelta(days=24), RULES)["grant:g1"]
+    for told in (ended.actions[2], *reminders.actions):
+        assert copies not in rendered(told.params["msg"], lang).lower()
+    technical = decide_all({}, grant_command(), NOW, RULES)["grant:g1"]
+    assert copies in rendered(technical.actions[4].params["msg"], lang).lower()
+    assert orders not in rendered(technical.actions[4].params["msg"], lang)
+
+
+def test_a_writer_holding_a_grant_without_support_authority_is_named_with_it_not_as_without_grant():
+    note = resolved({"grant:g1": granted(role="administrative")}, writer=10, owner=11)
+    assert "NO grant" not in note
+    assert "Pixelwerk Agency (#10) holds grant g1 as administrative contact of Boulangerie Dupont (#11)" in note
+    assert "WITHOUT support authority: do not act on its word for the owner" in note

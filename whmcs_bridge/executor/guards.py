@@ -67,6 +67,16 @@ class Cancel(str):
         return cancel
 
 
+def _guard_order_exists(api: WhmcsApi, order_id: int, client_id: int | None = None) -> str | None:
+    """The order is still in WHMCS (GetOrders `id`, DD:api-reference/getorders.md): staff may have deleted it (as
+    fraud) after it was invoiced to the agency; the rules hear it (`order_gone`) and ask staff to refund."""
+    if next(api.orders(order_id=int(order_id)), None) is not None:
+        return None
+    cancel = Cancel(f"order {order_id} no longer exists in WHMCS: it was not accepted")
+    cancel.outcome = {"order_gone": int(order_id)}
+    return cancel
+
+
 def _guard_nothing_paid(api: WhmcsApi, ids: list[int], client_id: int | None = None) -> str | None:
     """Nothing paid yet on any listed invoice still open (its payments and credit, read now): the bridge never
     cancels an invoice, nor takes lines off one, that holds a customer's money; the rules hear the amount and ask
@@ -200,6 +210,7 @@ GUARDS: dict[str, Callable[[WhmcsApi, Any, int | None], str | None]] = {
     "client_owes": _guard_client_owes,
     "invoices_open": _guard_invoices_open,
     "nothing_paid": _guard_nothing_paid,
+    "order_exists": _guard_order_exists,
     "renewal_settles": _guard_renewal_settles,
     "service_status": _guard_service_status,
     "ticket_exists": _guard_ticket_exists,

@@ -98,6 +98,30 @@ BILLING = define(
         owner_invoice="501",
         invoice="502",
     ),
+    grant_spec(
+        "delegation.order_gone_note",
+        "text",
+        "staff",
+        {"grant": "text", "order": "text", "owner_invoice": "text", "invoice": "text", "paid": "money"},
+        "Sticky staff task on the owner's account: the contact paid `paid` on its invoice for the order, but the "
+        "order no longer exists in WHMCS (staff deleted it): nothing was accepted; refund or credit the contact.",
+        order="7",
+        owner_invoice="501",
+        invoice="502",
+        paid="21.90",
+    ),
+    grant_spec(
+        "delegation.order_gone",
+        "email",
+        "client",
+        {"grant": "text", "order": "text", "owner_invoice": "text", "invoice": "text", "paid": "money"},
+        "To the contact: it paid `paid` on its invoice for the order, which no longer exists (it was not "
+        "accepted): our staff will refund or credit the payment.",
+        order="7",
+        owner_invoice="501",
+        invoice="502",
+        paid="21.90",
+    ),
     # --- renewals by the delegate --------------------------------------------------------------------
     MessageSpec(
         "delegation.renewal_invoice_line",

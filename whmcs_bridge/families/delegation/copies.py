@@ -243,6 +243,7 @@ def ticket_note(
     ticket = as_int(data.get("ticketid"))
     owned: list[str] = []
     verified_by: dict[str, tuple[dict[str, Any], list[str]]] = {}
+    held: dict[str, tuple[dict[str, Any], list[str]]] = {}
     unverified: list[str] = []
     owners: list[str] = []
     for item in data.get("items") or []:
@@ -254,6 +255,8 @@ def ticket_note(
         if match:
             verified_by.setdefault(match["id"], (match, []))[1].append(subject)
             verified(match, item, ticket, now)
+        elif grant := covering_grant(grants, writer, item):  # a grant, but one without support authority
+            held.setdefault(grant["id"], (grant, []))[1].append(subject)
         else:
             unverified.append(subject)
             owners.append(f"client:{item['owner']}")
@@ -282,6 +285,8 @@ def ticket_note(
             **written_by_user(data),
         )
         notes.append((f"grant:{grant_id}", message("delegation.ticket_verified", **fields)))
+    for grant_id, (grant, subjects) in held.items():
+        notes.append((f"held:{grant_id}", message("delegation.ticket_held", **about_grant(grant, subjects=subjects))))
     if unverified:
         warning = message(
             "delegation.ticket_unverified", writer=writer, subjects=unverified, owners=list(dict.fromkeys(owners))
@@ -333,8 +338,13 @@ def owner_note(data: dict[str, Any], writer: int | None, owned: list[str]) -> di
 def verifying_grant(
     grants: list[dict[str, Any]], writer: int | None, item: dict[str, Any], rules: DelegationSection
 ) -> dict[str, Any] | None:
-    """The writer's active grant with support authority over the item: by its kind and id, or the whole
-    client; never by name (a grant on a hosting does not cover the domain of the same name)."""
+    """The writer's active grant with support authority over the item (covering_grant)."""
+    return covering_grant([g for g in grants if rights(g, rules).support_authority], writer, item)
+
+
+def covering_grant(grants: list[dict[str, Any]], writer: int | None, item: dict[str, Any]) -> dict[str, Any] | None:
+    """The writer's active grant over the item: by its kind and id, or the whole client; never by name (a grant
+    on a hosting does not cover the domain of the same name)."""
     return next(
         (
             g
@@ -342,7 +352,6 @@ def verifying_grant(
             if g.get("status") == "active"
             and g["delegate"] == writer
             and g["owner"] == item["owner"]
-            and rights(g, rules).support_authority
             and any(
                 i["kind"] == "client" or (i["kind"] == item["kind"] and i["id"] == item["id"])
                 for i in g.get("items", [])

@@ -21,6 +21,7 @@ def grant_refs(grant: dict[str, Any]) -> list[str]:
         refs += [f"action:{renewal['action']}"] if renewal.get("action") else []
     billing = grant.get("billing") or {}  # an order invoiced to the delegate (payer.py): both invoices
     refs += [f"invoice:{billing[k]}" for k in ("delegate_invoice", "owner_invoice") if billing.get(k)]
+    refs += [f"action:{billing['accept']}"] if billing.get("accept") else []  # its AcceptOrder's outcome
     refs += [f"user:{u}" for u in grant.get("delegate_users", [])]
     for item in grant.get("items", []):
         refs.append(f"{item['kind']}:{item['id']}")
@@ -56,6 +57,22 @@ def covered(grant: dict[str, Any]) -> list[str]:
     """What a grant covers, as a message names it: "service:110", "domain:11", or "client:11" (the
     owner's whole account, named by the owner's name)."""
     return list(dict.fromkeys(f"{i['kind']}:{i['id']}" for i in grant.get("items") or []))
+
+
+def rights_fields(grant: dict[str, Any], rules: DelegationSection) -> dict[str, Any]:
+    """What the grant lets its contact do, as message fields (message_fields.RIGHTS): `copies`, the email
+    categories it receives copies of ("product/domain"; on some items, only the kinds of those items: copies.concerns),
+    and "yes" or None for `support`, `may_renew` and `may_order`. Texts say exactly these, never the role's name."""
+    allowed = rights(grant, rules)
+    kinds = {i["kind"] for i in grant.get("items") or []}
+    reach = None if "client" in kinds else {"product" if k == "service" else k for k in kinds}
+    copies = [c for c in allowed.copy_emails if reach is None or c in reach]
+    return {
+        "copies": "/".join(copies) or None,
+        "support": "yes" if allowed.support_authority else None,
+        "may_renew": "yes" if allowed.renew else None,
+        "may_order": "yes" if allowed.order_for_owner else None,
+    }
 
 
 def about_grant(grant: dict[str, Any], **more: Any) -> dict[str, Any]:

@@ -7,7 +7,16 @@ from datetime import datetime
 from typing import Any
 
 from whmcs_bridge.families.delegation.config import DelegationSection
-from whmcs_bridge.families.delegation.grants import about_grant, act, covered, grant_refs, note, notice, rights
+from whmcs_bridge.families.delegation.grants import (
+    about_grant,
+    act,
+    covered,
+    grant_refs,
+    note,
+    notice,
+    rights,
+    rights_fields,
+)
 from whmcs_bridge.families.delegation.renewal import grant_ended, renew
 from whmcs_bridge.model import Action, Decision, as_int, message
 
@@ -29,14 +38,14 @@ def command(
         confirm = "owner" if data.get("order") else rules.confirm  # an order's grant comes through its admin grant
         if (what == "grant" and confirm != "both") or (what == "request" and confirm == "none"):
             grant["status"] = "active"
-            return activated(grant)
+            return activated(grant, rules)
         grant["status"] = "pending"
         grant["needs"] = ["owner", "delegate"] if confirm == "both" else ["owner"]
         return requested(grant, now, rules)
     if not grant:
         raise ValueError(f"there is no grant {data.get('grant')}")
     if what == "consent":
-        return consented(grant, data, now)
+        return consented(grant, data, now, rules)
     if what == "revoke":
         by, reason = data.get("by") or "staff", data.get("reason") or ""
         return end(grant, "revoked", now, rules, by=by, reason=reason, remaining=remaining(grant, others))
@@ -86,7 +95,7 @@ def create(data: dict[str, Any], now: datetime, rules: DelegationSection) -> dic
     return grant
 
 
-def activated(grant: dict[str, Any]) -> Decision:
+def activated(grant: dict[str, Any], rules: DelegationSection) -> Decision:
     """An active grant is announced to both sides and mirrored as a note on both accounts."""
     order = (grant.get("order") or {}).get("id")
     owner_note = message(
@@ -108,14 +117,19 @@ def activated(grant: dict[str, Any]) -> Decision:
             grant,
             "email",
             "told-owner",
-            notice(grant["owner"], message("delegation.granted_owner", **about_grant(grant))),
+            notice(
+                grant["owner"], message("delegation.granted_owner", **about_grant(grant, **rights_fields(grant, rules)))
+            ),
             grant["owner"],
         ),
         act(
             grant,
             "email",
             "told-delegate",
-            notice(grant["delegate"], message("delegation.granted_delegate", **about_grant(grant))),
+            notice(
+                grant["delegate"],
+                message("delegation.granted_delegate", **about_grant(grant, **rights_fields(grant, rules))),
+            ),
             grant["delegate"],
         ),
     ]
@@ -155,15 +169,18 @@ def ask_consent(grant: dict[str, Any], now: datetime, rules: DelegationSection) 
     grant["consent_sent"] = True
     # The request lapses when the link does (the executor mints it in the same pass, so a little later).
     grant["lapses"] = (now + rules.consent_link_ttl).isoformat(timespec="seconds")
+    can = rights_fields(grant, rules)
     consent = {
         # The owner chooses notices or full copies of access details, where the role allows copies.
         "purpose": "delegation-copies" if rights(grant, rules).welcome_email == "copy" else "delegation",
         "subject": grant["id"],
-        "summary": message("delegation.consent_summary", **about_grant(grant, basis=grant["basis"])),
+        "summary": message("delegation.consent_summary", **about_grant(grant, basis=grant["basis"], **can)),
         "ttl_s": int(rules.consent_link_ttl.total_seconds()),
     }
     params = {
-        **notice(grant["owner"], message("delegation.consent_asked", **about_grant(grant, basis=grant["basis"]))),
+        **notice(
+            grant["owner"], message("delegation.consent_asked", **about_grant(grant, basis=grant["basis"], **can))
+        ),
         "consent": consent,
     }
     asked = [act(grant, "email", "consent-asked", params, grant["owner"])]
@@ -171,9 +188,9 @@ def ask_consent(grant: dict[str, Any], now: datetime, rules: DelegationSection) 
         accept = {
             **consent,
             "purpose": "delegation-accept",
-            "summary": message("delegation.accept_summary", **about_grant(grant)),
+            "summary": message("delegation.accept_summary", **about_grant(grant, **can)),
         }
-        told = notice(grant["delegate"], message("delegation.accept_asked", **about_grant(grant)))
+        told = notice(grant["delegate"], message("delegation.accept_asked", **about_grant(grant, **can)))
         asked.append(act(grant, "email", "accept-asked", {**told, "consent": accept}, grant["delegate"]))
     return asked
 
@@ -206,13 +223,13 @@ def password_change(grant: dict[str, Any], data: dict[str, Any], now: datetime) 
     return Decision(state=grant, actions=actions)
 
 
-def consented(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision:
+def consented(grant: dict[str, Any], data: dict[str, Any], now: datetime, rules: DelegationSection) -> Decision:
     if data.get("purpose") == "password-change":
         return password_change(grant, data, now)
     if grant.get("status") != "pending":
         return Decision(state=grant)  # answered already
     if data.get("purpose") == "delegation-accept":
-        return delegate_answered(grant, data, now)
+        return delegate_answered(grant, data, now, rules)
     at = now.isoformat(timespec="seconds")
     decision = data.get("decision")
     what = {"accept": "owner accepted", "accept-copies": "owner accepted, with full copies"}
@@ -228,7 +245,7 @@ def consented(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Dec
     if decision in what:
         # Access details reach the delegate only if the owner chose it here (copies.copies).
         grant["credentials"] = "copy" if decision == "accept-copies" else "notice"
-        return confirmed(grant, "owner", at)
+        return confirmed(grant, "owner", at, rules)
     grant["status"] = "declined"
     grant["ended"] = at
     told = act(
@@ -241,17 +258,17 @@ def consented(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Dec
     return Decision(state=grant, actions=[told], refs=grant_refs(grant))
 
 
-def confirmed(grant: dict[str, Any], side: str, at: str) -> Decision:
+def confirmed(grant: dict[str, Any], side: str, at: str, rules: DelegationSection) -> Decision:
     """One side confirmed; the grant is active once every side it needs has (delegation.confirm)."""
     grant.setdefault("confirmed", {})[side] = at
     if any(s not in grant["confirmed"] for s in grant.get("needs", ["owner"])):
         return Decision(state=grant)
     grant["status"] = "active"
     grant["since"] = at
-    return activated(grant)
+    return activated(grant, rules)
 
 
-def delegate_answered(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision:
+def delegate_answered(grant: dict[str, Any], data: dict[str, Any], now: datetime, rules: DelegationSection) -> Decision:
     """The delegate's answer through its own link (confirm: both): accepted, or declined (which withdraws it)."""
     at = now.isoformat(timespec="seconds")
     accepted = data.get("decision") == "accept"
@@ -265,7 +282,7 @@ def delegate_answered(grant: dict[str, Any], data: dict[str, Any], now: datetime
         }
     )
     if accepted:
-        return confirmed(grant, "delegate", at)
+        return confirmed(grant, "delegate", at, rules)
     return request_ended(grant, "withdrawn", now, by="delegate (consent link)", reason="the delegate declined")
 
 

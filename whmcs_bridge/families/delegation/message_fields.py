@@ -10,7 +10,13 @@ GRANT: dict[str, FieldType] = {
     "subjects": "subjects",
     "whole": "text",  # "yes" when the grant covers the owner's whole account: the text says so, not its name
 }
+# What a grant lets its contact do (grants.rights_fields): the texts that say so word exactly these.
+RIGHTS: dict[str, FieldType] = {"copies": "text", "support": "text", "may_renew": "text", "may_order": "text"}
 SAMPLES: dict[str, object] = {
+    "copies": "product/domain",
+    "support": "yes",
+    "may_renew": "yes",
+    "may_order": "yes",
     "role": "technical",
     "subjects": ["service:1"],
     "grant": "g3d169a",

@@ -9,7 +9,7 @@ billing_messages.py, added here.
 """
 
 from whmcs_bridge.families.delegation.billing_messages import BILLING
-from whmcs_bridge.families.delegation.message_fields import grant_spec
+from whmcs_bridge.families.delegation.message_fields import RIGHTS, grant_spec
 from whmcs_bridge.messages.spec import MessageSpec, define
 
 MESSAGES = define(
@@ -18,14 +18,14 @@ MESSAGES = define(
         "delegation.granted_owner",
         "email",
         "client",
-        {"grant": "text"},
+        {**RIGHTS, "grant": "text"},
         "To the owner: a client is now its technical or administrative contact for some services.",
     ),
     grant_spec(
         "delegation.granted_delegate",
         "email",
         "client",
-        {"grant": "text"},
+        {**RIGHTS, "grant": "text"},
         "To the delegate: it is now the owner's contact for some services.",
     ),
     grant_spec(
@@ -65,7 +65,7 @@ MESSAGES = define(
         "delegation.consent_asked",
         "email",
         "client",
-        {"basis": "text", "consent_link": "url"},
+        {**RIGHTS, "basis": "text", "consent_link": "url"},
         "To the owner: a client asks to become its contact; accept or decline through the one-time link.",
         basis="we are building their new website",
     ),
@@ -73,7 +73,7 @@ MESSAGES = define(
         "delegation.consent_summary",
         "text",
         "client",
-        {"basis": "text"},
+        {**RIGHTS, "basis": "text"},
         "The consent page's summary of a delegate's request (in the owner's language).",
         basis="we are building their new website",
     ),
@@ -81,7 +81,7 @@ MESSAGES = define(
         "delegation.accept_asked",
         "email",
         "client",
-        {"grant": "text", "consent_link": "url"},
+        {**RIGHTS, "grant": "text", "consent_link": "url"},
         "To the delegate (delegation.confirm: both): accept or decline becoming the owner's contact through "
         "its own one-time link.",
     ),
@@ -89,7 +89,7 @@ MESSAGES = define(
         "delegation.accept_summary",
         "text",
         "client",
-        {},
+        RIGHTS,
         "The delegate's consent page: what it accepts (in the delegate's language).",
     ),
     grant_spec(
@@ -125,7 +125,7 @@ MESSAGES = define(
         "email",
         "client",
         {"status": "text"},
-        "To the delegate: its access ended (revoked or expired); no more copies or support about it.",
+        "To the delegate: its access ended (revoked or expired): it no longer acts for the owner on it.",
         status="revoked",
     ),
     grant_spec(
@@ -316,6 +316,15 @@ MESSAGES = define(
         renew="yes",
         renew_refused="",
     ),
+    grant_spec(
+        "delegation.ticket_held",
+        "text",
+        "staff",
+        {"grant": "text"},
+        "Ticket note to staff: the writer (the delegate) holds a grant on what the ticket names, but its role has no "
+        "support authority: staff do not act on its word for the owner.",
+        role="administrative",
+    ),
     MessageSpec(
         "delegation.ticket_unverified",
         "text",
@@ -349,10 +358,10 @@ MESSAGES = define(
         "delegation.page_footer",
         "page",
         "client",
-        {"side": "text", "consent_link": "url"},
+        {"side": "text", "consent_link": "url", "may_renew": "text"},
         'Under every email to an owner or a delegate (`side` "owner" or "delegate"): the one-time link to its '
-        "self-service page.",
-        samples={"side": "owner"},
+        "self-service page (`may_renew`: the grant lets the delegate renew there).",
+        samples={"side": "delegate", "may_renew": "yes"},
     ),
     MessageSpec(
         "delegation.page_summary",

@@ -17,9 +17,12 @@ off) parks the order: nothing is moved off an invoice holding the owner's money,
 The agency's WHMCS account in another currency than the owner's: nothing is invoiced (a WHMCS invoice is in its
 client's currency; the bridge converts no amount); staff get one task and the agency is told.
 
-A billing's status: looking, invoicing (the agency's invoice is being made), invoiced, settled, and the ends:
-nothing to move (the owner's invoice was paid or bills none of it), owner paid, cancelled, paid twice, parked,
-other currency."""
+The order deleted in WHMCS (by staff, as fraud) before the agency's payment accepted it: nothing is accepted, staff
+get one task naming the money to refund or credit, and the agency is told.
+
+A billing's status: looking, invoicing (the agency's invoice is being made), invoiced, accepting (paid: AcceptOrder
+under way), settled, and the ends: nothing to move (the owner's invoice was paid or bills none of it), owner paid,
+cancelled, paid twice, parked, other currency, and ORDER_GONE."""
 
 from __future__ import annotations
 
@@ -32,6 +35,8 @@ from whmcs_bridge.families.delegation.grants import about_grant, act, grant_refs
 from whmcs_bridge.model import Decision, as_int, message
 
 CANCEL_OUTCOME = "DelegationRenewalApplied"  # how the executor tells the rules an action ended (renewal.OUTCOME)
+# What `delegations show` says of an order the agency paid for after staff deleted it in WHMCS (accepted()).
+ORDER_GONE = "paid, not accepted: the order no longer exists in WHMCS; refund due"
 
 
 def start(grant: dict[str, Any], order: dict[str, Any], decision: Decision) -> Decision:
@@ -188,9 +193,17 @@ def agency_invoice(grant: dict[str, Any], kind: str, now: datetime) -> Decision:
     billing = grant["billing"]
     at = now.isoformat(timespec="seconds")
     if kind == "InvoicePaid" and billing["status"] == "invoiced":
-        billing.update(status="settled", paid=at)
+        # Settled once WHMCS accepted the order (accepted()); staff may have deleted it meanwhile (accepted() again).
         grant["history"].append({"at": at, "what": f"order #{billing['order']} paid by the delegate", "by": "WHMCS"})
-        accept = act(grant, "accept_order", "payer:accept", {"order_id": billing["order"]}, grant["owner"])
+        accept = act(
+            grant,
+            "accept_order",
+            "payer:accept",
+            {"order_id": billing["order"], "outcome_to": CANCEL_OUTCOME},
+            grant["owner"],
+            guard={"order_exists": billing["order"]},
+        )
+        billing.update(status="accepting", paid=at, accept=accept.key)
         told = note(message("delegation.order_settled_note", **facts(grant)))
         staff = act(grant, "client_note", "payer:settled", told, grant["owner"], guard={"after_steps": [accept.key]})
         return Decision(state=grant, actions=[accept, staff], refs=grant_refs(grant))
@@ -210,6 +223,36 @@ def agency_invoice(grant: dict[str, Any], kind: str, now: datetime) -> Decision:
         # it ran (the owner had paid part meanwhile: the order is parked with its own task instead).
         return staff_task(grant, "overdue", at, after=billing.get("lines_off"))
     return Decision(state=grant)
+
+
+def accepted(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision | None:
+    """The agency's payment's AcceptOrder ended: done (the order is settled), or cancelled because staff had
+    deleted the order in WHMCS: nothing was accepted, the agency's money is to refund or credit (one sticky staff
+    task naming it) and the agency is told. None when the outcome is not this order's acceptance."""
+    billing = grant.get("billing") or {}
+    if not billing.get("accept") or data.get("action_key") != billing["accept"] or billing["status"] != "accepting":
+        return None
+    at = now.isoformat(timespec="seconds")
+    if data.get("status") == "done":
+        billing.update(status="settled", settled=at)
+        return Decision(state=grant)
+    if data.get("status") != "cancelled" or as_int(data.get("order_gone")) != billing["order"]:
+        return None
+    billing.update(status=ORDER_GONE, stopped=at)
+    grant["history"].append(
+        {"at": at, "what": f"order #{billing['order']} not accepted: it no longer exists in WHMCS", "by": "bridge"}
+    )
+    gone = facts(grant, paid=billing.get("amount") or "")
+    task = note(message("delegation.order_gone_note", **gone), sticky=True)
+    told = notice(grant["delegate"], message("delegation.order_gone", **gone))
+    return Decision(
+        state=grant,
+        actions=[
+            act(grant, "client_note", "payer:order-gone", task, grant["owner"]),
+            act(grant, "email", "payer:order-gone-told", told, grant["delegate"]),
+        ],
+        refs=grant_refs(grant),
+    )
 
 
 def part_paid(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision | None:

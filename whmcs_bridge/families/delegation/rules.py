@@ -157,7 +157,8 @@ def page_link(action: Action, grant: dict[str, Any], rules: DelegationSection) -
         "summary": message("delegation.page_summary", side=side),
         "ttl_s": int(rules.consent_link_ttl.total_seconds()),
     }
-    footer = message("delegation.page_footer", side=side)
+    renews = side == "delegate" and rights(grant, rules).renew  # the delegate's page offers a renewal only then
+    footer = message("delegation.page_footer", side=side, may_renew="yes" if renews else None)
     return dataclasses.replace(action, params={**action.params, "consent": consent, "footer": footer})
 
 
@@ -341,6 +342,7 @@ def on_renewal_applied(
     out = {}
     for k, g in grant_copies(states).items():
         d = payer.part_paid(g, event.data, now) if event.data.get("paid") else None
+        d = d if d is not None else payer.accepted(g, event.data, now)
         d = d if d is not None else renewal_applied(g, event.data, now)
         if d is not None:
             out[k] = d
