@@ -297,13 +297,14 @@ BILLING = define(
             "owner_paid": "money",
             "owner_line": "text",
             "delegate_status": "text",
+            "holder": "text",
             "service": "service",
             "domain": "domain",
         },
         "Staff task (sticky note on the delegate's account): the delegate paid `paid` of its renewal invoice, but "
         "the bridge did not renew the service or domain, because of what WHMCS showed when it was to be settled "
         '(`why`: "ended", the item `status` cancelled or gone; "owner invoice", the owner\'s invoice '
-        '`owner_status`; "renewed", its next due date moved meanwhile; "line gone"; "amount", the owner\'s line now `owner_line`, not the `amount` invoiced; '
+        '`owner_status`; "moved", the item belongs to client #`holder` now, not to the owner; "renewed", its next due date moved meanwhile; "line gone"; "amount", the owner\'s line now `owner_line`, not the `amount` invoiced; '
         '"grant ended", the grant ended before it was renewed; "rejected", staff rejected its action; "registrar unknown", staff rejected an interrupted domain renewal '
         'whose DomainRenew call may have reached the registrar; "cancelled", the delegate\'s invoice cancelled). '
         "The task states "
@@ -330,7 +331,8 @@ BILLING = define(
         {"grant": "text", "invoice": "text", "paid": "money", "why": "text", "status": "text", "service": "service",
          "domain": "domain"},
         "To the delegate: its payment (`paid`) on its renewal invoice did not renew the service or domain, and why "
-        '(`why` as in delegation.renewal_unsettled_note; "owner paid": the owner paid the renewal too; "grant ended": '
+        '(`why` as in delegation.renewal_unsettled_note; "owner paid": the owner paid the renewal too; "moved": it no '
+        'longer belongs to the owner, and it is refunded or credited; "grant ended": '
         'the grant ended before it was renewed, and it is refunded or credited; "owner part paid": the owner paid towards it '
         "on its own invoice too): staff "
         "will renew it or refund or credit the payment.",

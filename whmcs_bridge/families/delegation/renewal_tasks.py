@@ -71,6 +71,7 @@ def not_settled(
         expiry=str(seen.get("expiry") or ""),
         **owners_seen(renewal.get("owner_invoice"), seen),
         delegate_status=str(seen.get("delegate_status") or ""),
+        holder=str(seen.get("moved_to") or ""),  # the client WHMCS shows holding it now (why "moved")
         **renewed(renewal),
     )
     task = note(message("delegation.renewal_unsettled_note", **facts), sticky=True, client_id=grant["delegate"])
