@@ -11,8 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
-from tests.conftest import Sandbox
+from tests.conftest import Sandbox, SelfServiceWorld
+from tests.test_delegation_grants_e2e import link_in, refused
 from tests.test_delegation_renewal_e2e import World, asked, due, owner_invoice, pay, staff_tasks
 
 
@@ -51,3 +53,69 @@ def test_a_paid_renewal_of_a_service_moved_to_another_client_renews_nothing(worl
     shown = world.run("delegations", "show", grant_id).output
     assert "renewal 1: service #110, needs staff" in shown, shown
     assert "service #110 belongs to client #12 in WHMCS now" in shown, shown
+
+
+@pytest.fixture
+def paged(sandbox: Sandbox, tmp_path: Path) -> Iterator[SelfServiceWorld]:
+    """A world whose consent pages read WHMCS, as the daemon's do."""
+    sandbox.load("agency")
+    w = SelfServiceWorld(sandbox, tmp_path)
+    w.run("tick")
+    yield w
+    w.close()
+
+
+def test_a_consent_given_after_the_service_moved_activates_nothing(paged: SelfServiceWorld):
+    """M1: the agency asks for owner 11's service 110; staff move 110 to client 12; owner 11 accepts through its
+    link. WHMCS is read when the answer comes: the grant is not activated, the page says why in one sentence,
+    staff (a note on the owner's account) and the agency are told, and nothing of client 12's reaches the agency."""
+    world, sandbox = paged, paged.sandbox
+    out = world.run(
+        "delegations", "grant", "--owner", "11", "--delegate", "10", "--service", "110", "--by", "lena",
+        "--basis", "we build the site", "--request",
+    ).output  # fmt: skip
+    grant_id = out.split()[0]
+    world.settle()
+    link = link_in(world, 11, "Your consent is needed")
+    sandbox.control("move", {"service": 110, "client": 12})
+    answer = requests.post(link, data={"decision": "accept"}, timeout=5)
+    assert answer.status_code == 409, answer.text
+    # The owner reads it in its language, and not who holds it now (another client).
+    assert "Service #110 is no longer in your account" in answer.text and "#12" not in answer.text, answer.text
+    world.settle()
+    shown = world.run("delegations", "show", grant_id).output
+    assert "status:    void" in shown and "active" not in shown.split("history:")[0], shown
+    assert not any("now your" in e["subject"] or "is now" in e["subject"] for e in world.emails(11))
+    told = [e for e in world.emails(10) if grant_id in e["message"] and "not" in e["subject"]]
+    assert len(told) == 1 and "no longer" in told[0]["message"], [e["subject"] for e in world.emails(10)]
+    notes = [n["note"] for n in sandbox.rows("client_notes", client_id=11) if grant_id in n["note"]]
+    assert any("service #110 belongs to client #12" in n for n in notes), notes
+    sandbox.control("act", {"action": "SendEmail", "id": 110, "messagename": "Service Suspension Notification"})
+    world.settle()
+    assert not any(e["subject"].startswith("[Copy]") for e in world.emails(10))
+
+
+@pytest.mark.parametrize(
+    ("closed", "covers", "sentence"),
+    [
+        (11, ["--owner", "11", "--delegate", "10", "--domain", "11"], "client #11 (the owner) is Closed in WHMCS"),
+        (13, ["--owner", "12", "--delegate", "13", "--service", "120"], "client #13 (the delegate) is Closed in WHMCS"),
+        (
+            11,
+            ["--owner", "11", "--delegate", "10", "--service", "110", "--request"],
+            "client #11 (the owner) is Closed",
+        ),
+    ],
+)
+def test_a_grant_on_or_to_a_closed_client_is_refused(world: World, closed: int, covers: list[str], sentence: str):
+    """M2: WHMCS shows the owner or the delegate Closed (UpdateClient status=Closed, DD:api-reference/updateclient.md):
+    the grant or request is refused with one sentence naming which client, as the other grant-time checks are
+    (exit 2), and nothing is recorded or sent."""
+    world.sandbox.control("act", {"action": "UpdateClient", "clientid": closed, "status": "Closed"})
+    before = len(world.sandbox.calls())
+    result = refused(world, *covers, "--by", "alice", "--basis", "contract")
+    assert result.exit_code == 2, result.output
+    assert sentence in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    world.settle()
+    assert [c["action"] for c in world.sandbox.calls(before) if not c["action"].startswith("Get")] == []
+    assert "no grants" in world.run("delegations", "list").output

@@ -147,16 +147,21 @@ def new_id(db: Database) -> str:
 
 
 def check_in_whmcs(api: WhmcsApi, *, owner: int, delegate: int, items: list[dict[str, Any]]) -> None:
-    """WHMCS, not the command line, says what exists: the owner and the delegate are clients, and each
-    service or domain is the owner's (DD:api-reference/getclientsdetails.md, getclientsproducts.md,
+    """WHMCS, not the command line, says what exists: the owner and the delegate are clients whose accounts are
+    not Closed, and each service or domain is the owner's (DD:api-reference/getclientsdetails.md, getclientsproducts.md,
     getclientsdomains.md). Otherwise one sentence, and nothing is recorded or sent."""
-    for client in (owner, delegate):
+    for client, side in ((owner, "owner"), (delegate, "delegate")):
         try:
-            api.client_details(client)
+            details = api.client_details(client)
         except WhmcsApiError as exc:
             if not_found(exc):
                 raise UsageProblem(f"WHMCS has no client #{client}: check --owner and --delegate") from None
             raise
+        if details.status == "Closed":  # GetClientsDetails `status` (DD:api-reference/getclientsdetails.md)
+            raise UsageProblem(
+                f"client #{client} (the {side}) is Closed in WHMCS: a grant is neither given on nor to a closed "
+                "account (reopen it in WHMCS first)"
+            )
     for item in items:
         if item["kind"] not in ("service", "domain"):
             continue
