@@ -15,7 +15,7 @@ import requests
 
 from tests.conftest import Sandbox, SelfServiceWorld
 from tests.test_delegation_grants_e2e import link_in, refused
-from tests.test_delegation_renewal_e2e import World, asked, due, owner_invoice, pay, staff_tasks
+from tests.test_delegation_renewal_e2e import World, asked, due, next_month, owner_invoice, pay, staff_tasks
 
 
 @pytest.fixture
@@ -119,3 +119,25 @@ def test_a_grant_on_or_to_a_closed_client_is_refused(world: World, closed: int, 
     world.settle()
     assert [c["action"] for c in world.sandbox.calls(before) if not c["action"].startswith("Get")] == []
     assert "no grants" in world.run("delegations", "list").output
+
+
+def test_a_renewal_of_a_suspended_service_tells_staff_it_is_still_suspended(world: World):
+    """H4: WHMCS suspended service 110 for non-payment (ModuleSuspend, DD:api-reference/modulesuspend.md); the
+    agency renews it and pays. The renewal is applied (next due date on, the owner's line off), but the owner's
+    invoice was cancelled, not paid, so WHMCS's unsuspension on payment never runs, and the bridge does not lift a
+    suspension it cannot tell from staff's own: the service stays suspended, one staff task names WHMCS's reason and
+    says the agency's payment renewed it, and the owner's email does not say the service is back."""
+    sandbox = world.sandbox
+    sandbox.control("act", {"action": "ModuleSuspend", "serviceid": 110, "suspendreason": "Overdue on Payment"})
+    before = due(world)
+    _, invoices = asked(world)
+    pay(world, invoices[0]["id"], "CARD-H4")
+    world.settle(4)
+    assert due(world) == next_month(before)
+    service = sandbox.rows("services", id=110)[0]
+    assert service["status"] == "Suspended"
+    assert "ModuleUnsuspend" not in [c["action"] for c in sandbox.calls()]
+    tasks = [n["note"] for n in staff_tasks(world, 11) if "suspended" in n["note"]]
+    assert len(tasks) == 1 and "Overdue on Payment" in tasks[0] and "14.95" in tasks[0], tasks
+    [told] = [e for e in world.emails(11) if "renewal" in e["subject"]]
+    assert "still suspended" in told["message"], told["message"]

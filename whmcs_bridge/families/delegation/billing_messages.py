@@ -106,12 +106,36 @@ BILLING = define(
             "domain": "domain",
             "until": "date",
             "left": "text",
+            "suspended": "text",
         },
         "To the owner: the delegate (the agency acting for it) paid the renewal of one service or domain, renewed "
-        "until `until`; `left` as in delegation.renewal_settled_note says what became of the owner's invoice.",
+        "until `until`; `left` as in delegation.renewal_settled_note says what became of the owner's invoice; "
+        '`suspended` "yes" when WHMCS still shows the service suspended (staff check it: not said to be back).',
         owner_invoice="1012",
         until="2027-01-21",
         left="kept",
+        service=1,
+    ),
+    grant_spec(
+        "delegation.renewal_suspended_note",
+        "text",
+        "staff",
+        {
+            "grant": "text",
+            "invoice": "text",
+            "amount": "money",
+            "reason": "text",
+            "until": "date",
+            "service": "service",
+            "domain": "domain",
+        },
+        "Staff task (sticky note on the owner's account): the delegate's payment (`amount`, invoice `invoice`) renewed "
+        "the service until `until`, but WHMCS still shows it suspended for `reason`; unsuspend it in WHMCS if that "
+        "suspension was for non-payment (the owner's invoice was cut or cancelled, not paid, so WHMCS did not).",
+        invoice="1043",
+        amount="14.95",
+        reason="Overdue on Payment",
+        until="2027-01-21",
         service=1,
     ),
     grant_spec(
