@@ -98,6 +98,9 @@ AS_INVOICED = {"status": "Active", "due": "2026-12-21", "owner_status": "Unpaid"
         ({"owner_line": None}, "line gone"),
         ({"owner_line": "9.95"}, "amount"),  # H4: staff lowered the owner's line
         ({"owner_line": "14.950"}, None),
+        # Ninth break round H5: staff moved it to another client after the request, whatever else holds.
+        ({"moved_to": 12}, scope.MOVED),
+        ({"moved_to": 12, "owner_status": "Cancelled"}, scope.MOVED),
     ],
 )
 def test_a_paid_renewal_settles_only_as_invoiced_by_what_whmcs_says_now(now: dict[str, Any], why: str | None):

@@ -159,7 +159,14 @@ def _run_renew_service(c: Call) -> Result:
         raise ActionError(f"service {p['service_id']} no longer exists: its renewal cannot be applied")
     if service.nextduedate is not None and service.nextduedate.isoformat() == str(p["from"]):
         c.api.update_service_due(service.id, date.fromisoformat(str(p["until"])))
-    return {"nextduedate": str(p["until"]), "outcome": {"owner_invoice_left": left, "later": later}}
+    outcome: dict[str, Any] = {"owner_invoice_left": left, "later": later}
+    if service.status == "Suspended":
+        # WHMCS lifts a suspension for non-payment when the owner's invoice is paid; this one was cut or cancelled
+        # instead. The bridge does not unsuspend (it cannot tell WHMCS's overdue suspension from staff's own with
+        # the same words): the rules hear WHMCS's reason (GetClientsProducts `suspensionreason`,
+        # DD:api-reference/getclientsproducts.md) and ask staff.
+        outcome["suspended"] = service.suspension_reason
+    return {"nextduedate": str(p["until"]), "outcome": outcome}
 
 
 def _observe_renew_service(c: Call) -> Observed:

@@ -250,7 +250,8 @@ def domain_renewal(api: WhmcsApi, p: Params) -> dict[str, Any]:
 
 def renewal_now(api: WhmcsApi, p: Params, client_id: int | None = None) -> dict[str, Any]:
     """What WHMCS says now about a delegated renewal, read when it is settled (or staff decided on its action):
-    the service's or domain's status and next due date (a domain's expiry date too), the owner's invoice (its
+    the service's or domain's status and next due date (a domain's expiry date too), the client it belongs to if
+    not the owner's (`moved_to`), the owner's invoice (its
     status, what has been paid on it, the amount of the renewed line if it still has it), the owner's other
     invoices that bill the same period (`later`: later_lines) and the delegate's invoice (its status and what has
     been paid on it: its transactions less refunds, and credit, DD:api-reference/getinvoice.md).
@@ -265,6 +266,10 @@ def renewal_now(api: WhmcsApi, p: Params, client_id: int | None = None) -> dict[
         status=item.status if item is not None else "Deleted",
         due=item.nextduedate.isoformat() if item is not None and item.nextduedate else None,
     )
+    # Staff moved it to another client meanwhile (GetClientsProducts / GetClientsDomains `userid`,
+    # DD:api-reference/getclientsproducts.md): a grant renews only what its owner holds now.
+    if client_id is not None and item is not None and item.client_id != client_id:
+        facts["moved_to"] = item.client_id
     if p.get("owner_invoice"):
         owner = invoice_or_none(api, int(p["owner_invoice"]))
         facts.update(

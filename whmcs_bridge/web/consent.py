@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl
 from babel import Locale
 
 from whmcs_bridge import clock as wallclock
+from whmcs_bridge.errors import BridgeError
 from whmcs_bridge.messages import load
 from whmcs_bridge.messages.catalogue import FALLBACK, Catalogue
 from whmcs_bridge.messages.render import Named, Reader
@@ -44,7 +45,16 @@ HEADERS = [
     ("Vary", "Accept-Language"),
 ]
 STYLE = "body{font-family:sans-serif;max-width:36em;margin:3em auto;padding:0 1em;color:#222;line-height:1.5}button{font-size:1em;padding:.5em 1.2em;margin-right:1em}textarea{width:100%}"
-STATUS = {200: "200 OK", 400: "400 Bad Request", 404: "404 Not Found", 405: "405 Method Not Allowed", 410: "410 Gone"}
+STATUS = {
+    200: "200 OK",
+    400: "400 Bad Request",
+    404: "404 Not Found",
+    405: "405 Method Not Allowed",
+    409: "409 Conflict",
+    410: "410 Gone",
+    503: "503 Service Unavailable",
+}
+GRANT_CONSENTS = ("delegation", "delegation-copies", "delegation-accept")  # answers that would activate a grant
 TITLE = re.compile(r"<h1[^>]*>(.*?)</h1>", re.IGNORECASE | re.DOTALL)
 
 
@@ -93,6 +103,7 @@ def event_data(link: ConsentLink, answer: dict[str, str], now: datetime) -> dict
         "reason": answer["reason"],
         "ip": answer["ip"],
         "at": now.isoformat(timespec="seconds"),
+        **({"not_held": answer["not_held"]} if answer.get("not_held") else {}),
     }
 
 
@@ -116,6 +127,7 @@ class ConsentPages:
         self.on_decision = on_decision
         self.catalogue = catalogue or load.shipped()
         self.zone = zone
+        self.read_service, self.read_domain = read_service, read_domain
         # WHMCS's client-area invoice page (viewinvoice.php, where the ClientAreaPageViewInvoice hook of
         # DD:hooks-reference/client-area-interface.md runs): the client logs in there and pays.
         base = (whmcs_url or "").rstrip("/")
@@ -245,22 +257,55 @@ class ConsentPages:
         decision = form.get("decision")
         if decision not in ("accept", "decline") and not (decision == "accept-copies" and link.purpose in WITH_COPIES):
             return self.reply(start_response, 400, self.form(link, retry=True))
-        answer = {
+        answer: dict[str, Any] = {
             "decision": decision,
             "ip": environ.get("REMOTE_ADDR", ""),
             "forwarded_for": environ.get("HTTP_X_FORWARDED_FOR", "")[:200],
             "user_agent": environ.get("HTTP_USER_AGENT", "")[:300],
             "reason": form.get("reason", "")[:500],
         }
+        try:
+            moved = self.not_held(link) if decision != "decline" and link.purpose in GRANT_CONSENTS else []
+        except BridgeError:  # WHMCS not read: nothing is recorded, the link still works
+            said = self.text("delegation.consent_not_held", link.lang or FALLBACK, kind="", id="", reader="unread")
+            return self.reply(start_response, 503, said)
+        if moved:  # the rules hear what WHMCS showed, and do not activate the grant (lifecycle.void)
+            answer["not_held"] = moved
         if not self.record(link, answer, self.clock()):  # someone was faster with the same link, or it just expired
             fresh = consent.get(self.db(), link.id) or link
             gone = self.gone(fresh)
             return self.reply(start_response, 410, gone or self.text("consent.invalid", link.lang or FALLBACK))
         if self.on_decision:
             self.on_decision()
+        if moved:
+            reader = "delegate" if link.purpose == "delegation-accept" else "owner"
+            first = moved[0]
+            said = self.text(
+                "delegation.consent_not_held", link.lang or FALLBACK, kind=first["kind"], id=first["id"], reader=reader
+            )
+            return self.reply(start_response, 409, said)
         return self.reply(
             start_response, 200, self.text("consent.thanks", link.lang or FALLBACK, choice=self.choice(link, decision))
         )
+
+    def not_held(self, link: ConsentLink) -> list[dict[str, Any]]:
+        """The grant's services and domains that WHMCS no longer has under its owner, read when the answer comes
+        (GetClientsProducts / GetClientsDomains `userid`, DD:api-reference/getclientsproducts.md): staff may have
+        moved one since the request. [{"kind", "id", "holder"}]; empty when all are the owner's, or WHMCS is not
+        read here (no reader given)."""
+        grant = states.get(self.db(), "delegation", f"grant:{link.subject}")
+        if grant is None:
+            return []
+        out = []
+        for item in grant.get("items") or []:
+            read = {"service": self.read_service, "domain": self.read_domain}.get(item["kind"])
+            if read is None:
+                continue
+            found = read(int(item["id"]))
+            holder = found.client_id if found is not None else None
+            if holder != int(grant["owner"]):
+                out.append({"kind": item["kind"], "id": int(item["id"]), "holder": holder})
+        return out
 
     def record(self, link: ConsentLink, answer: dict[str, str], now: datetime) -> bool:
         """Claim the link with this answer, audit it and hand it to the rules, all or nothing; False if too late."""

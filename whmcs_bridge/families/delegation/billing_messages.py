@@ -191,12 +191,36 @@ BILLING = define(
             "domain": "domain",
             "until": "date",
             "left": "text",
+            "suspended": "text",
         },
         "To the owner: the delegate (the agency acting for it) paid the renewal of one service or domain, renewed "
-        "until `until`; `left` as in delegation.renewal_settled_note says what became of the owner's invoice.",
+        "until `until`; `left` as in delegation.renewal_settled_note says what became of the owner's invoice; "
+        '`suspended` "yes" when WHMCS still shows the service suspended (staff check it: not said to be back).',
         owner_invoice="1012",
         until="2027-01-21",
         left="kept",
+        service=1,
+    ),
+    grant_spec(
+        "delegation.renewal_suspended_note",
+        "text",
+        "staff",
+        {
+            "grant": "text",
+            "invoice": "text",
+            "amount": "money",
+            "reason": "text",
+            "until": "date",
+            "service": "service",
+            "domain": "domain",
+        },
+        "Staff task (sticky note on the owner's account): the delegate's payment (`amount`, invoice `invoice`) renewed "
+        "the service until `until`, but WHMCS still shows it suspended for `reason`; unsuspend it in WHMCS if that "
+        "suspension was for non-payment (the owner's invoice was cut or cancelled, not paid, so WHMCS did not).",
+        invoice="1043",
+        amount="14.95",
+        reason="Overdue on Payment",
+        until="2027-01-21",
         service=1,
     ),
     grant_spec(
@@ -420,13 +444,14 @@ BILLING = define(
             "owner_paid": "money",
             "owner_line": "text",
             "delegate_status": "text",
+            "holder": "text",
             "service": "service",
             "domain": "domain",
         },
         "Staff task (sticky note on the delegate's account): the delegate paid `paid` of its renewal invoice, but "
         "the bridge did not renew the service or domain, because of what WHMCS showed when it was to be settled "
         '(`why`: "ended", the item `status` cancelled or gone; "owner invoice", the owner\'s invoice '
-        '`owner_status`; "renewed", its next due date moved meanwhile; "line gone"; "amount", the owner\'s line now `owner_line`, not the `amount` invoiced; '
+        '`owner_status`; "moved", the item belongs to client #`holder` now, not to the owner; "renewed", its next due date moved meanwhile; "line gone"; "amount", the owner\'s line now `owner_line`, not the `amount` invoiced; '
         '"grant ended", the grant ended before it was renewed; "rejected", staff rejected its action; "registrar unknown", staff rejected an interrupted domain renewal '
         'whose DomainRenew call may have reached the registrar; "cancelled", the delegate\'s invoice cancelled). '
         "The task states "
@@ -460,7 +485,8 @@ BILLING = define(
             "domain": "domain",
         },
         "To the delegate: its payment (`paid`) on its renewal invoice did not renew the service or domain, and why "
-        '(`why` as in delegation.renewal_unsettled_note; "owner paid": the owner paid the renewal too; "grant ended": '
+        '(`why` as in delegation.renewal_unsettled_note; "owner paid": the owner paid the renewal too; "moved": it no '
+        'longer belongs to the owner, and it is refunded or credited; "grant ended": '
         'the grant ended before it was renewed, and it is refunded or credited; "owner part paid": the owner paid towards it '
         "on its own invoice too): staff "
         "will renew it or refund or credit the payment.",

@@ -56,6 +56,9 @@ def show(obj: Context, grant_id: str, as_json: bool) -> None:
         return
     for text in dg.show(g, obj.config().zone):
         click.echo(text)
+    # What WHMCS says now that the grant no longer matches (an item moved, a side closed): read, not remembered.
+    for text in dg.whmcs_now(WhmcsApi.from_config(obj.config()), g):
+        click.echo(f"  WHMCS now: {text}")
 
 
 @delegations.command("templates")

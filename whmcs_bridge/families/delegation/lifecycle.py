@@ -228,6 +228,8 @@ def consented(grant: dict[str, Any], data: dict[str, Any], now: datetime, rules:
         return password_change(grant, data, now)
     if grant.get("status") != "pending":
         return Decision(state=grant)  # answered already
+    if data.get("not_held") and data.get("decision") != "decline":
+        return void(grant, data, now)
     if data.get("purpose") == "delegation-accept":
         return delegate_answered(grant, data, now, rules)
     at = now.isoformat(timespec="seconds")
@@ -256,6 +258,34 @@ def consented(grant: dict[str, Any], data: dict[str, Any], now: datetime, rules:
         grant["delegate"],
     )
     return Decision(state=grant, actions=[told], refs=grant_refs(grant))
+
+
+def void(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision:
+    """An acceptance came when WHMCS no longer had every item under the owner (`not_held`, read by the consent page
+    when the answer came: staff moved one since the request): the grant is not activated but void, whatever the
+    bridge saw when it was asked; staff hear it (a note on the owner's account) and so does the delegate."""
+    at = now.isoformat(timespec="seconds")
+    side = "delegate" if data.get("purpose") == "delegation-accept" else "owner"
+    moved = [
+        f"{i['kind']} #{i['id']} "
+        + (f"belongs to client #{i['holder']}" if i.get("holder") else "no longer exists")
+        + f" in WHMCS now, not to client #{grant['owner']}"
+        for i in data.get("not_held") or []
+    ]
+    reason = "; ".join(moved) + ": a grant covers only what its owner holds"
+    grant["history"].append(
+        {"at": at, "what": f"{side} accepted", "by": f"{side} (consent link)", "ip": data.get("ip")}
+    )
+    grant["status"] = "void"
+    grant["ended"] = at
+    grant["history"].append({"at": at, "what": "void", "by": "bridge", "reason": reason})
+    ended = about_grant(grant, status="void", reason=reason, missing="")
+    staff = act(
+        grant, "client_note", "void-note-owner", note(message("delegation.request_ended_note", **ended)), grant["owner"]
+    )
+    told = message("delegation.request_void", **about_grant(grant))
+    email = act(grant, "email", "void-told-delegate", notice(grant["delegate"], told), grant["delegate"])
+    return Decision(state=grant, actions=[staff, email], refs=grant_refs(grant))
 
 
 def confirmed(grant: dict[str, Any], side: str, at: str, rules: DelegationSection) -> Decision:

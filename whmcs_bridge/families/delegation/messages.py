@@ -166,6 +166,14 @@ MESSAGES = define(
         "To the delegate: the owner did not answer its request before the consent link expired.",
     ),
     grant_spec(
+        "delegation.request_void",
+        "email",
+        "client",
+        {"grant": "text"},
+        "To the delegate: its request was accepted after staff moved something it names to another client (WHMCS "
+        "read when the answer came), so it was not activated; staff check it.",
+    ),
+    grant_spec(
         "delegation.request_withdrawn",
         "email",
         "client",
@@ -178,7 +186,8 @@ MESSAGES = define(
         "staff",
         {"grant": "text", "status": "text", "reason": "text", "missing": "text"},
         'Staff note on the owner\'s account: a request ended unanswered (`status` "withdrawn" by its '
-        'requester or in favour of staff\'s grant, or "lapsed" with its link; `missing`: who had not confirmed, '
+        'requester or in favour of staff\'s grant, "lapsed" with its link, or "void": accepted when WHMCS no '
+        'longer had what it names under the owner, `reason` saying what WHMCS showed; `missing`: who had not confirmed, '
         '"owner", "delegate" or "both").',
         status="lapsed",
         reason="no answer before the link expired",
@@ -447,6 +456,16 @@ MESSAGES = define(
             "amount": "14.95",
             "pay_link": "https://billing.example.com/viewinvoice.php?id=1043",
         },
+    ),
+    MessageSpec(
+        "delegation.consent_not_held",
+        "page",
+        "client",
+        {"kind": "text", "id": "text", "reader": "text"},
+        'After an acceptance on a consent page: the `kind` ("service" or "domain") #`id` the request names is no '
+        'longer the owner\'s in WHMCS, so nothing was activated (`reader`: "owner", or "delegate" confirming); or '
+        '(`reader` "unread") WHMCS could not be read, nothing was recorded and the link still works.',
+        samples={"kind": "service", "id": "110", "reader": "owner"},
     ),
     MessageSpec(
         "delegation.page_done",

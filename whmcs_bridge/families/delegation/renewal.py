@@ -71,6 +71,7 @@ from whmcs_bridge.families.delegation.renewal_tasks import (
     owner_paid_part_first,
     owner_part_paid,
     paid_twice,
+    still_suspended,
 )
 from whmcs_bridge.model import Action, Decision, as_int, message
 
@@ -543,9 +544,13 @@ def renewal_applied(grant: dict[str, Any], data: dict[str, Any], now: datetime) 
             grant["owner"],
         )
         # The owner hears it too, in its language: its agency paid, until when, and what became of its invoice.
+        suspended = data.get("suspended")  # WHMCS showed it still suspended when it was renewed: not "back"
+        facts["suspended"] = "yes" if suspended is not None else None
         paid_for = message("delegation.renewal_paid_for_owner", **{k: v for k, v in facts.items() if k != "invoice"})
         owner = act(grant, "email", f"renew:{n}:owner-told", notice(grant["owner"], paid_for), grant["owner"])
-        return Decision(state=grant, actions=[told, owner], refs=grant_refs(grant))
+        return Decision(
+            state=grant, actions=[told, owner, *still_suspended(grant, renewal, suspended)], refs=grant_refs(grant)
+        )
     why = str(data.get("error") or data.get("status"))
     return paid_twice(grant, renewal, now, why, as_int(data.get("owner_paid_invoice")))
 

@@ -28,6 +28,7 @@ STILL_OPEN = ("Unpaid", "Collections", "Payment Pending")
 ENDED_ITEM = ("Cancelled", "Terminated", "Fraud", "Transferred Away", "Deleted")
 # Why a paid renewal is not settled as invoiced, from what WHMCS says now (unsettled()).
 OWNER_PAID = "owner paid"
+MOVED = "moved"  # the item belongs to another client in WHMCS now (reads.renewal_now `moved_to`)
 
 
 # The period a WHMCS hosting line bills, at the end of its description: "Business - example.com (21/12/2026 -
@@ -63,7 +64,8 @@ def period_mismatch(line: str, due: date, until: date) -> str | None:
 
 def unsettled(expect: dict[str, Any], now: dict[str, Any]) -> str | None:
     """Why the delegate's payment cannot renew the item as it was invoiced, from what WHMCS says now (`now`:
-    reads.renewal_now), or None when it can: the item cancelled or gone ("ended"); the owner's invoice paid
+    reads.renewal_now), or None when it can: the item cancelled or gone ("ended"), or another client's now (MOVED:
+    staff moved it after the request); the owner's invoice paid
     (OWNER_PAID: both paid), or its due date moved otherwise ("renewed"); the owner's invoice anything but Unpaid
     (cancelled, refunded, gone, in collections, pending a payment: "owner invoice"), part paid ("owner part paid"),
     no longer billing the line ("line gone") or billing another amount for it than the delegate was invoiced
@@ -75,6 +77,8 @@ def unsettled(expect: dict[str, Any], now: dict[str, Any]) -> str | None:
     (executor/billing_kinds.py _line_off), and the renewal goes on."""
     if str(now.get("status")) in ENDED_ITEM:
         return "ended"
+    if as_int(now.get("moved_to")) is not None:  # another client's now: nothing of either client's is touched
+        return MOVED
     if now.get("owner_status") == "Paid" or owner_paid(now) is not None:
         return OWNER_PAID
     if now.get("due") != expect.get("from"):

@@ -11,7 +11,7 @@ from typing import Any
 
 from whmcs_bridge.families.delegation.grants import FAMILY, about_grant, act, grant_refs, note, notice
 from whmcs_bridge.families.delegation.renewal_scope import OWNER_PAID, item_of, owners_seen, renewed
-from whmcs_bridge.model import Decision, action_key, as_int, message
+from whmcs_bridge.model import Action, Decision, action_key, as_int, message
 
 
 def paid_twice(
@@ -71,6 +71,7 @@ def not_settled(
         expiry=str(seen.get("expiry") or ""),
         **owners_seen(renewal.get("owner_invoice"), seen),
         delegate_status=str(seen.get("delegate_status") or ""),
+        holder=str(seen.get("moved_to") or ""),  # the client WHMCS shows holding it now (why "moved")
         **renewed(renewal),
     )
     task = note(message("delegation.renewal_unsettled_note", **facts), sticky=True, client_id=grant["delegate"])
@@ -235,3 +236,23 @@ def owner_paid_part_first(
         actions=[act(grant, "email", f"renew:{n}:owner-part-paid", notice(grant["delegate"], told), grant["delegate"])],
         refs=grant_refs(grant),
     )
+
+
+def still_suspended(grant: dict[str, Any], renewal: dict[str, Any], reason: Any) -> list[Action]:
+    """The delegate's payment renewed a service WHMCS still shows suspended (`reason`, WHMCS's suspension reason;
+    None when it is not suspended): WHMCS lifts a suspension for non-payment when the owner pays its invoice, and the
+    renewal cut or cancelled that invoice instead. The bridge does not unsuspend: "Overdue on Payment" is also what
+    staff may write, and a suspension of staff's own (abuse) must stay. Staff get one task (sticky, on the owner's
+    account) naming WHMCS's reason and what the delegate paid, and decide."""
+    if reason is None:
+        return []
+    facts = about_grant(
+        grant,
+        invoice=str(renewal["delegate_invoice"]),
+        amount=str(renewal.get("amount") or ""),
+        reason=str(reason),
+        until=renewal["until"],
+        **renewed(renewal),
+    )
+    task = note(message("delegation.renewal_suspended_note", **facts), sticky=True)
+    return [act(grant, "client_note", f"renew:{renewal['n']}:suspended", task, grant["owner"])]

@@ -147,25 +147,25 @@ def new_id(db: Database) -> str:
 
 
 def check_in_whmcs(api: WhmcsApi, *, owner: int, delegate: int, items: list[dict[str, Any]]) -> None:
-    """WHMCS, not the command line, says what exists: the owner and the delegate are clients, and each
-    service or domain is the owner's (DD:api-reference/getclientsdetails.md, getclientsproducts.md,
+    """WHMCS, not the command line, says what exists: the owner and the delegate are clients whose accounts are
+    not Closed, and each service or domain is the owner's (DD:api-reference/getclientsdetails.md, getclientsproducts.md,
     getclientsdomains.md). Otherwise one sentence, and nothing is recorded or sent."""
-    for client in (owner, delegate):
+    for client, side in ((owner, "owner"), (delegate, "delegate")):
         try:
-            api.client_details(client)
+            details = api.client_details(client)
         except WhmcsApiError as exc:
             if not_found(exc):
                 raise UsageProblem(f"WHMCS has no client #{client}: check --owner and --delegate") from None
             raise
+        if details.status == "Closed":  # GetClientsDetails `status` (DD:api-reference/getclientsdetails.md)
+            raise UsageProblem(
+                f"client #{client} (the {side}) is Closed in WHMCS: a grant is neither given on nor to a closed "
+                "account (reopen it in WHMCS first)"
+            )
     for item in items:
-        if item["kind"] == "service":
-            service = api.service(int(item["id"]))
-            holder = service.client_id if service else None
-        elif item["kind"] == "domain":
-            domain = next(api.domains(domain_id=int(item["id"])), None)
-            holder = domain.client_id if domain else None
-        else:
+        if item["kind"] not in ("service", "domain"):
             continue
+        holder = holder_of(api, item)
         if holder is None:
             raise UsageProblem(f"WHMCS has no {item['kind']} #{item['id']}: check --{item['kind']}")
         if holder != owner:
@@ -173,6 +173,44 @@ def check_in_whmcs(api: WhmcsApi, *, owner: int, delegate: int, items: list[dict
                 f"{item['kind']} #{item['id']} belongs to client #{holder}, not to client #{owner}: "
                 "a grant covers only what its owner holds"
             )
+
+
+def holder_of(api: WhmcsApi, item: dict[str, Any]) -> int | None:
+    """The client WHMCS has a service or domain under now (GetClientsProducts / GetClientsDomains), or None."""
+    if item["kind"] == "service":
+        service = api.service(int(item["id"]))
+        return service.client_id if service else None
+    domain = next(api.domains(domain_id=int(item["id"])), None)
+    return domain.client_id if domain else None
+
+
+def whmcs_now(api: WhmcsApi, g: dict[str, Any]) -> list[str]:
+    """What WHMCS says now that a live grant no longer matches, a sentence each, for staff reading it: an item
+    its owner no longer holds (staff moved it: the grant does not act on it, and renews nothing of it), a side
+    whose account is closed (the grant does not act for it). Read when shown, never remembered."""
+    if g["status"] not in ("active", "pending"):
+        return []
+    out = []
+    for item in g.get("items") or []:
+        if item["kind"] not in ("service", "domain"):
+            continue
+        holder = holder_of(api, item)
+        if holder != g["owner"]:
+            where = f"belongs to client #{holder}" if holder else "no longer exists"
+            out.append(
+                f"{item['kind']} #{item['id']} {where} in WHMCS now, not to client #{g['owner']}: the grant does "
+                "not act on it (revoke the grant, or grant the new holder's)"
+            )
+    for side in ("owner", "delegate"):
+        if closed(api, int(g[side])):
+            out.append(f"the {side}, client #{g[side]}, is Closed in WHMCS now: the grant does not act (revoke it)")
+    return out
+
+
+def closed(api: WhmcsApi, client: int) -> bool:
+    """WHMCS shows the client's account Closed (GetClientsDetails `status`, DD:api-reference/getclientsdetails.md;
+    UpdateClient `status`, DD:api-reference/updateclient.md)."""
+    return api.client_details(client).status == "Closed"
 
 
 def held_subjects(items: list[dict[str, Any]], owner: int) -> list[str]:
