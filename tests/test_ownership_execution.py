@@ -6,6 +6,7 @@ kill -9 during the hosting's password change still ends with the new holder hold
 from __future__ import annotations
 
 import signal
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -465,3 +466,56 @@ def holder_notice(state: dict) -> Action:
         before.pop(key, None)
     decision = run(before, {"command": "check", "item": len(before["evidence"]), "ok": True})
     return next(a for a in decision.actions if a.params.get("msg", {}).get("id") == "ownership.holder_asked")
+
+
+def test_kill_9_while_the_checklist_ticket_reads_its_readers_language_sends_it_once(
+    checking_often: World, tmp_path: Path
+):
+    """The daemon is killed while WHMCS is slow to answer the read the staff checklist's text needs
+    (GetClientsDetails, rendering it). After the restart the text is rendered again and the ticket opened
+    once: the interrupted render is not taken for a rule bug (ninth break round, M1)."""
+    world = checking_often
+    case_id = open_and_document(world, "service:201", "domain:20")
+    requests.post(world.link(20, "Ownership request"), data={"decision": "accept"}, timeout=5)
+    world.settle()
+    for name in ("alice", "bob"):
+        world.run("ownership", "approve", case_id, "--by", name)
+    world.sandbox.control("faults", {"delay_s": 3.0, "count": 20, "actions": ["GetClientsDetails"]})
+    port = free_port()
+    config = tmp_path / "daemon.yaml"
+    config.write_text(
+        world.config.read_text()
+        .replace("receiver:\n", f"receiver:\n  listen: 127.0.0.1:{port}\n", 1)
+        .replace("  max_attempts: 2\n", "  max_attempts: 1\n  timeout_s: 4\n  retry_first: 1s\n  retry_max: 2s\n", 1)
+    )
+
+    def checklist() -> list[OutboxEntry]:
+        return [r for r in actions(world, "ticket") if r.params["msg"]["id"] == "ownership.staff_checklist"]
+
+    def rendering() -> bool:
+        return [(r.status, r.params.get("lang")) for r in checklist()] == [("in_flight", None)]
+
+    daemon = Running(config, port)
+    try:
+        wait_until(rendering, seconds=60)
+        time.sleep(0.5)  # its read is under way
+    finally:
+        daemon.proc.send_signal(signal.SIGKILL)
+        daemon.proc.wait(timeout=10)
+    assert rendering()
+    # After the restart the names the text needs cannot be read for a while (WHMCS answers 500).
+    world.sandbox.control("faults", {"status": 500, "count": 1000, "actions": ["GetClientsDetails"]})
+    daemon = Running(config, port)
+    try:
+        # Its text's read failed once the in-flight grace was over: it waits (or parks, when taken for a rule bug).
+        wait_until(lambda: any(r.status == "parked" or "500" in (r.error or "") for r in checklist()), seconds=60)
+        world.sandbox.control("faults", {"count": 0})
+        wait_until(lambda: [r.status for r in checklist()] in (["done"], ["parked"]), seconds=60)
+    finally:
+        code, err = daemon.stop()
+    assert code == 0, err
+    [row] = checklist()
+    assert row.status == "done", row.error
+    assert len([t for t in world.sandbox.rows("tickets") if t["subject"] == row.params["subject"]]) == 1
+    with Database(world.tmp / "state.db", migrate=False) as db:
+        assert [r.key for r in outbox.entries(db) if r.status == "parked"] == []

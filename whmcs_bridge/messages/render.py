@@ -20,7 +20,7 @@ from jinja2 import StrictUndefined, pass_context
 from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
 
-from whmcs_bridge.errors import BridgeError
+from whmcs_bridge.errors import BridgeError, WhmcsUnavailableError
 from whmcs_bridge.messages import statuses
 from whmcs_bridge.messages.spec import HTML_CHANNELS, MessageSpec
 
@@ -254,6 +254,10 @@ def render(
         values.update(plural=fmt.plural, lang=reader.locale)
         body = _render_one(template.body, values, html)
         subject = _render_one(template.subject, values, False) if template.subject is not None else None
+    except WhmcsUnavailableError:
+        # A name the text needs could not be read (WHMCS slow, down, or the daemon stopping): the template is
+        # not at fault, and the action is tried again later, never parked as a rule bug.
+        raise
     except Exception as exc:  # any failure of an operator's template (recursion, memory too)
         # A template that fails on this data (a field planned without a value it needs, a date that is not
         # one): the action parks with this sentence rather than sending a broken text.
