@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -45,6 +45,7 @@ from whmcs_bridge.families.delegation.grants import (
     record,
     rights,
 )
+from whmcs_bridge.families.delegation.renewal_invoice import invoice_params, staff_first
 from whmcs_bridge.families.delegation.renewal_scope import (
     ENDED,
     OWNER_PAID,
@@ -57,7 +58,6 @@ from whmcs_bridge.families.delegation.renewal_scope import (
     item_of,
     not_the_owners,
     open_renewal,
-    period_mismatch,
     refusal,
     registrar_unknown,
     renewed,
@@ -66,7 +66,6 @@ from whmcs_bridge.families.delegation.renewal_scope import (
 )
 from whmcs_bridge.families.delegation.renewal_tasks import (
     delegate_part_paid,
-    needs_staff,
     not_settled,
     owner_paid_part_first,
     owner_part_paid,
@@ -258,78 +257,6 @@ def renewal_step(grant: dict[str, Any], kind: str, data: dict[str, Any], now: da
         guard=while_active(grant),
     )
     return Decision(state=grant, actions=[invoice], refs=grant_refs(grant))
-
-
-def invoice_params(
-    grant: dict[str, Any], renewal: dict[str, Any], data: dict[str, Any], due: date, until: date, now: datetime
-) -> dict[str, Any]:
-    """The delegate's invoice: its line and notes are messages, rendered once in the delegate's WHMCS language just
-    before WHMCS makes it and kept in the action (the executor finds the invoice again by them); the notes open with
-    a reference in no language (staff search it). The period shown ends the day before the next due date, as
-    WHMCS's own lines show it; the invoice is due when the owner's line is, or the day it is decided if that is
-    past (CreateInvoice `duedate`, DD:api-reference/createinvoice.md; without it WHMCS makes it due at once)."""
-    owner_invoice = str(renewal["owner_invoice"] or "")
-    item = {**renewed(renewal), "owner": grant["owner"], "owner_invoice": owner_invoice}
-    line = message(
-        "delegation.renewal_invoice_line",
-        **item,
-        start=due.isoformat(),
-        end=(until - timedelta(days=1)).isoformat(),
-        years=renewal.get("years"),
-    )
-    return {
-        "client_id": grant["delegate"],
-        "lines": billed_lines(line, data, renewal["amount"]),
-        "notes": message("delegation.renewal_invoice_notes", **item, until=until.isoformat()),
-        "reference": f"Delegated renewal {renewal['n']}, grant {grant['id']}",
-        "duedate": max(due, now.date()).isoformat(),
-        "send": True,
-        "report_as": "RenewalInvoiceCreated",
-        "report": {"grant": grant["id"], "n": renewal["n"]},
-    }
-
-
-def staff_first(
-    grant: dict[str, Any], renewal: dict[str, Any], data: dict[str, Any], period: str, now: datetime
-) -> Decision | None:
-    """What leaves the renewal to staff before anything is invoiced (needs_staff), or None: the owner's line bills
-    another period than WHMCS has for the item (the delegate pays what the line bills for what the item gets), or
-    the delegate's account is in another currency (a WHMCS invoice is in its client's currency,
-    DD:api-reference/getclientsdetails.md `currency_code`: no amount is converted on a guess)."""
-    line = str(data.get("line") or "")
-    due, until = date.fromisoformat(renewal["due"]), date.fromisoformat(renewal["until"])
-    why = period_mismatch(line, due, until) if renewal["owner_invoice"] else None
-    if why is not None:
-        return needs_staff(grant, renewal, line, period, why, now)
-    if other_currency(data):
-        return needs_staff(grant, renewal, line, period, "currency", now, currencies=currencies_of(data))
-    return None
-
-
-def other_currency(data: dict[str, Any]) -> bool:
-    """Whether the read found the owner's and the delegate's WHMCS accounts in different currencies
-    (reads.currencies; a read that did not say is taken as one currency, as before it said)."""
-    return (
-        bool(data.get("currency") and data.get("delegate_currency")) and data["currency"] != data["delegate_currency"]
-    )
-
-
-def currencies_of(data: dict[str, Any]) -> dict[str, str]:
-    return {"currency": str(data["currency"]), "delegate_currency": str(data["delegate_currency"])}
-
-
-def billed_lines(line: Any, data: dict[str, Any], amount: str) -> list[list[Any]]:
-    """The delegate's invoice lines: the item's line (`line`, a message rendered in the delegate's language) at its amount, then its promotions in WHMCS's
-    words, each taxed as the owner's line it bills (CreateInvoice `itemtaxedx`, DD:api-reference/createinvoice.md);
-    a domain priced from WHMCS's TLD pricing, with no owner's line, is one untaxed line at that price."""
-    items = list(data.get("items") or [])
-    if not items:
-        return [[line, amount, False]]
-    first, *promotions = items
-    return [
-        [line, str(first["amount"]), bool(first.get("taxed"))],
-        *([str(i["description"]), str(i["amount"]), bool(i.get("taxed"))] for i in promotions),
-    ]
 
 
 def period_of(what: str, data: dict[str, Any]) -> tuple[date | None, date | None]:
