@@ -191,6 +191,20 @@ class Bridge:
         except (WhmcsUnavailableError, WhmcsApiError, WhmcsProtocolError) as exc:
             log.warning("the audit chain's anchor in WHMCS's activity log waits: %s", exc)
             return None
+        except EnvironmentProblem as exc:  # WHMCS holds anchors this chain does not reach: none written over them
+            log.error("%s", exc)
+            return None
+
+    def rolled_back(self) -> str | None:
+        """One sentence when WHMCS's activity log holds anchors of this chain that this database does not reach
+        (restored from an older backup); WHMCS unreachable: said in the log, not known."""
+        if self.db.signer is None:
+            return None
+        try:
+            return anchor.rolled_back(self.db, self.api, self.db.signer.public)
+        except (WhmcsUnavailableError, WhmcsApiError, WhmcsProtocolError) as exc:
+            log.warning("the audit chain could not be compared with its anchors in WHMCS: %s", exc)
+            return None
 
     def close(self) -> None:
         self.db.close()
@@ -337,6 +351,12 @@ class Daemon:
         self.bridge.db.quick_check()  # a damaged file is said at start, not found by a failing pass later
         if self.bridge.db.refused is not None:  # a key that is not the pinned one: nothing is signed with it
             raise self.bridge.db.refused
+        # A database restored from a backup older than WHMCS's newest anchor has lost decisions WHMCS already
+        # saw (an objection, a reversal): acting on it would send or execute them again. Refused until staff
+        # restore a newer backup or acknowledge the loss (`audit acknowledge-rollback`, itself audited).
+        lost = self.bridge.rolled_back()
+        if lost:
+            raise EnvironmentProblem(f"whmcs-bridge run refused: {lost}")
         self.server = listen(self.receiver, self.config)
         port = self.server.effective_port
         lease.tell(f"whmcs-bridge run on {self.config.receiver.host}:{port}")
