@@ -351,14 +351,14 @@ class Daemon:
         self.bridge.db.quick_check()  # a damaged file is said at start, not found by a failing pass later
         if self.bridge.db.refused is not None:  # a key that is not the pinned one: nothing is signed with it
             raise self.bridge.db.refused
+        self.server = listen(self.receiver, self.config)  # a port in use is said before WHMCS is read
+        port = self.server.effective_port
         # A database restored from a backup older than WHMCS's newest anchor has lost decisions WHMCS already
-        # saw (an objection, a reversal): acting on it would send or execute them again. Refused until staff
-        # restore a newer backup or acknowledge the loss (`audit acknowledge-rollback`, itself audited).
+        # saw (an objection, a reversal): acting on it would send or execute them again. Refused, before anything
+        # is served, until staff restore a newer backup or acknowledge the loss (`audit acknowledge-rollback`).
         lost = self.bridge.rolled_back()
         if lost:
             raise EnvironmentProblem(f"whmcs-bridge run refused: {lost}")
-        self.server = listen(self.receiver, self.config)
-        port = self.server.effective_port
         lease.tell(f"whmcs-bridge run on {self.config.receiver.host}:{port}")
         signal.signal(signal.SIGTERM, self.handle_signal)
         signal.signal(signal.SIGINT, self.handle_signal)
