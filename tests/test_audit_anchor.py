@@ -141,6 +141,8 @@ def test_a_database_restored_from_before_an_anchor_is_refused_until_staff_acknow
     code, out = run(config, "audit", "anchor")
     assert code == 3 and lost in out and "audit acknowledge-rollback" in out, out
     assert len(anchors(sandbox)) == written
+    code, out = run(config, "tick")
+    assert code == 3 and lost in out, out
     with socket.socket() as free:
         free.bind(("127.0.0.1", 0))
         port = free.getsockname()[1]

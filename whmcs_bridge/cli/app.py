@@ -221,6 +221,8 @@ def pass_lines(report: Any) -> list[dict[str, Any]]:
         lines.append({"what": "would_run", **row})
     if getattr(report, "pending_after", None):
         lines.append({"what": "still_pending", "events": report.pending_after})
+    if getattr(report, "waits", None):  # nothing sent: the audit chain not yet compared with WHMCS's anchors
+        lines.append({"what": "waits", "reason": report.waits})
     return lines
 
 
@@ -242,8 +244,10 @@ def echo_pass(report: Any, as_json: bool, heading: str) -> None:
     click.echo(
         f"{heading} at {report.at.isoformat()}: {engine.events} event(s), {engine.timers} timer(s), {engine.parked} parked, {len(engine.planned)} action(s) planned{left}"
     )
+    if getattr(report, "waits", None):
+        click.echo(report.waits)
     for line in lines:
-        if line["what"] in ("poll_failed", "still_pending"):  # said above
+        if line["what"] in ("poll_failed", "still_pending", "waits"):  # said above
             continue
         detail = f"{line.get('kind', '')} {line.get('subject') or ''}".strip()
         params = line.get("params") or {}
