@@ -3,6 +3,9 @@ and at least daily; `audit verify --against-whmcs` against the real sandbox, a f
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -107,6 +110,60 @@ def test_a_whole_database_rolled_back_is_caught_only_by_the_whmcs_anchors(sandbo
     code, out = run(config, "audit", "verify", "--against-whmcs")
     assert code == 1 and "intact" not in out, out
     assert f"WHMCS activity-log entry {newer.anchor_id} anchors 2 rows" in out and "newer than the chain's head" in out
+
+
+
+def test_a_database_restored_from_before_an_anchor_is_refused_until_staff_acknowledge_it(
+    sandbox: Sandbox, tmp_path: Path
+):
+    """A backup, then a decision anchored in WHMCS, then the backup restored as the README says: the daemon,
+    `check --online` and `audit anchor` say in one sentence what was lost and refuse (exit 3), no anchor is
+    written over the newer one; staff's acknowledgement, itself audited, lets them go on (ninth break round, H7)."""
+    config = write_config(tmp_path, sandbox.url)
+    with config.open("a") as handle:
+        handle.write("staff: [alice]\n")
+    api = WhmcsApi.from_config(cli.Context(str(config)).config())
+    with Database(tmp_path / "state.db") as db:
+        audit.append(db, "staff.OwnershipCommand.approve", case_id="o1", detail={"by": "alice"})
+        anchor.anchor(db, api, T0, "decision")
+    assert run(config, "backup", str(tmp_path / "older.db"))[0] == 0
+    with Database(tmp_path / "state.db") as db:
+        audit.append(db, "staff.OwnershipCommand.answer", case_id="o1", detail={"answer": "object"})
+        newer = anchor.anchor(db, api, T0 + timedelta(hours=1), "decision")
+    for part in ("state.db-wal", "state.db-shm"):
+        (tmp_path / part).unlink(missing_ok=True)
+    (tmp_path / "older.db").replace(tmp_path / "state.db")
+    lost = f"the chain in WHMCS goes to row 2 (head {newer.hash[:16]}…"
+    written = len(anchors(sandbox))
+
+    code, out = run(config, "check", "--online")
+    assert code == 3 and lost in out and "this database stops at row 1" in out, out
+    code, out = run(config, "audit", "anchor")
+    assert code == 3 and lost in out and "audit acknowledge-rollback" in out, out
+    assert len(anchors(sandbox)) == written
+    code, out = run(config, "tick")
+    assert code == 3 and lost in out, out
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    config.write_text(config.read_text().replace("receiver:\n", f"receiver:\n  listen: 127.0.0.1:{port}\n", 1))
+    daemon = subprocess.run(
+        [sys.executable, "-m", "whmcs_bridge", "--config", str(config), "run"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert daemon.returncode == 3 and "whmcs-bridge run refused" in daemon.stderr and lost in daemon.stderr, daemon
+
+    code, out = run(config, "audit", "acknowledge-rollback", "--by", "alice", "--note", "checked: case o1 re-recorded")
+    assert code == 0 and "rollback acknowledged at audit row 2 by alice" in out, out
+    with Database(tmp_path / "state.db", migrate=False) as db:
+        [ack] = audit.entries(db, action=anchor.ACKNOWLEDGED)
+    assert ack.actor == "staff:alice" and ack.detail["anchors"] == [[2, newer.hash]] and ack.detail["rows_here"] == 1
+    code, out = run(config, "audit", "anchor")
+    assert code == 0 and "audit chain anchored: 2 entries" in out, out
+    code, out = run(config, "check", "--online")
+    assert code == 0, out
 
 
 def test_a_pass_that_ran_an_ownership_cases_step_is_anchored_but_not_a_read(tmp_path: Path):

@@ -17,7 +17,7 @@ from whmcs_bridge import families, health, permissions, readable, resync
 from whmcs_bridge.clock import utcnow
 from whmcs_bridge.config.load import Config
 from whmcs_bridge.engine import Engine, EngineReport
-from whmcs_bridge.errors import EnvironmentProblem, WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
+from whmcs_bridge.errors import EnvironmentProblem, RolledBack, WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
 from whmcs_bridge.evidence import anchor, keys
 from whmcs_bridge.executor.loop import Executor, ExecutorReport
 from whmcs_bridge.executor.texts import Texts
@@ -57,6 +57,7 @@ class PassReport:
     pending_after: int | None = None
     resynced: list[str] = field(default_factory=list)  # families re-read from WHMCS (resync.py)
     anchored: audit.Checkpoint | None = None  # the audit chain's head, written into WHMCS's activity log
+    waits: str | None = None  # why no action ran (the audit chain not yet compared with WHMCS's anchors)
 
 
 class Previewer(Protocol):
@@ -89,6 +90,7 @@ class Bridge:
         interrupt = {"sleep": stop.wait, "stopping": stop.is_set, "interruptible": True} if stop is not None else {}
         self.api = WhmcsApi.from_config(config, client or WhmcsClient.from_config(config.whmcs, **interrupt))
         self.engine = Engine(self.db, families.enabled(config))
+        self.compared = False  # the audit chain compared with WHMCS's anchors (compare_with_anchors)
         self.poller = Poller(
             self.db,
             self.api,
@@ -176,6 +178,14 @@ class Bridge:
 
     def _finish(self, now: datetime, dry_run: bool, stop: Callable[[], bool], polled: PollReport | None) -> PassReport:
         engine = self.engine.plan(now) if dry_run else self.engine.run_once(now)
+        # Nothing is sent to WHMCS before the audit chain is compared with its anchors there (deciding needs
+        # no WHMCS: events and timers are decided meanwhile, and a chain grown on a rolled-back database is
+        # still told from WHMCS's anchors by the rows' hashes).
+        waits = None if dry_run else self.compare_with_anchors()
+        if waits is not None:
+            report = PassReport(now, engine, ExecutorReport(), polled, inbox.pending_count(self.db))
+            report.waits = waits
+            return report
         executor = self.executor.run_once(now, dry_run=dry_run, stop=stop)
         self.db.forget_scrubbed()
         anchored = None if dry_run or stop() else self.anchor(now)
@@ -191,6 +201,29 @@ class Bridge:
         except (WhmcsUnavailableError, WhmcsApiError, WhmcsProtocolError) as exc:
             log.warning("the audit chain's anchor in WHMCS's activity log waits: %s", exc)
             return None
+        except EnvironmentProblem as exc:  # WHMCS holds anchors this chain does not reach: none written over them
+            log.error("%s", exc)
+            return None
+
+    def compare_with_anchors(self) -> str | None:
+        """Before the first pass sends anything: the audit chain against WHMCS's anchors, once per process. A
+        database restored from a backup older than WHMCS's newest anchor has lost decisions WHMCS already saw (an
+        objection, a reversal), and acting on it would send or execute them again: RolledBack, until staff restore
+        a newer backup or acknowledge the loss (`audit acknowledge-rollback`). WHMCS unreachable: why nothing is
+        sent this pass (the next one compares again)."""
+        if self.compared or self.db.signer is None:
+            return None
+        try:
+            lost = anchor.rolled_back(self.db, self.api, self.db.signer.public)
+        except (WhmcsUnavailableError, WhmcsApiError, WhmcsProtocolError) as exc:
+            self.api_errors.inc(type(exc).__name__)
+            waits = f"nothing is sent until the audit chain is compared with its anchors in WHMCS: {exc}"
+            log.warning("%s", waits)
+            return waits
+        if lost:
+            raise RolledBack(lost)
+        self.compared = True
+        return None
 
     def close(self) -> None:
         self.db.close()
@@ -337,7 +370,7 @@ class Daemon:
         self.bridge.db.quick_check()  # a damaged file is said at start, not found by a failing pass later
         if self.bridge.db.refused is not None:  # a key that is not the pinned one: nothing is signed with it
             raise self.bridge.db.refused
-        self.server = listen(self.receiver, self.config)
+        self.server = listen(self.receiver, self.config)  # a port in use is said before WHMCS is read
         port = self.server.effective_port
         lease.tell(f"whmcs-bridge run on {self.config.receiver.host}:{port}")
         signal.signal(signal.SIGTERM, self.handle_signal)
@@ -358,6 +391,8 @@ class Daemon:
             log.warning("%s", exposed)
         try:
             self._loop()
+        except RolledBack as exc:
+            raise EnvironmentProblem(f"whmcs-bridge run refused: {exc}") from None
         except Interrupted as exc:  # SIGTERM while WHMCS was slow to answer: not waited for (whmcs/client.py)
             log.warning(
                 "%s: exiting without it; an action's call stays in flight and is looked for in WHMCS at the next "
@@ -379,6 +414,8 @@ class Daemon:
                     report = self.bridge.run_once(utcnow(), stop=self.stop.is_set)
                     busy = bool(report.engine.events or report.executor.done or report.executor.retrying)
                 self.trouble.cleared()
+            except RolledBack:  # the database is behind WHMCS's anchors: the daemon stops (exit 3)
+                raise
             except Exception as exc:  # one bad pass must not end the daemon; it is logged and retried
                 if self.trouble.since is None:  # the traceback once, then a line per failing pass
                     log.exception("pass failed; retrying shortly (/healthz says degraded meanwhile)")

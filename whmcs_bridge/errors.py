@@ -39,6 +39,11 @@ class EnvironmentProblem(BridgeError):
     exit_code = EXIT_ENVIRONMENT
 
 
+class RolledBack(EnvironmentProblem):
+    """The state database is behind the audit anchors WHMCS holds (restored from an older backup): nothing
+    may act on it until staff restore a newer one or acknowledge the loss."""
+
+
 class WhmcsApiError(BridgeError):
     """WHMCS answered `result: error` for an action."""
 

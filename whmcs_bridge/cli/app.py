@@ -31,7 +31,7 @@ from whmcs_bridge.clock import utcnow
 from whmcs_bridge.daemon import Bridge, Daemon, PassReport
 from whmcs_bridge.demo import run_demo
 from whmcs_bridge.errors import BridgeError, ConfigError, EnvironmentProblem, PollFailed
-from whmcs_bridge.evidence import keys
+from whmcs_bridge.evidence import anchor, keys
 from whmcs_bridge.evidence.signer import chain_signer
 from whmcs_bridge.families import FAMILIES
 from whmcs_bridge.install import default_url
@@ -42,7 +42,9 @@ from whmcs_bridge.preview import preview as preview_pass
 from whmcs_bridge.probe import gateway_problem, probe_actions, requestor_warning
 from whmcs_bridge.sandbox import scenarios
 from whmcs_bridge.sandbox.server import SandboxApp, serve
+from whmcs_bridge.store.db import Database
 from whmcs_bridge.store.lease import Lease
+from whmcs_bridge.whmcs.api import WhmcsApi
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -139,12 +141,25 @@ def check_online(config: Any, summary: dict[str, Any], as_json: bool) -> None:
     problem = gateway_problem(config)
     if problem:
         raise BridgeError(problem)
+    lost = rollback_problem(config)
+    if lost:
+        raise EnvironmentProblem(lost)
     warning = requestor_warning(config)
     summary["warnings"] = [warning] if warning else []
     if warning and not as_json:
         click.echo(warning)
     if not as_json:
         click.echo("WHMCS: credentials accepted; every action the bridge needs is allowed")
+
+
+def rollback_problem(config: Any) -> str | None:
+    """WHMCS holding anchors of the audit chain that the state database does not reach (restored from an
+    older backup), in one sentence; nothing to say without a database or its key."""
+    if not config.state.path.exists() or not keys.key_path(config.state.path).exists():
+        return None
+    with Database(config.state.path, migrate=False, signing=False) as db:
+        signer = keys.load(keys.key_path(db.path.resolve()))
+        return anchor.rolled_back(db, WhmcsApi.from_config(config), signer.public) if signer else None
 
 
 def echo_check(summary: dict[str, Any]) -> None:
@@ -206,6 +221,8 @@ def pass_lines(report: Any) -> list[dict[str, Any]]:
         lines.append({"what": "would_run", **row})
     if getattr(report, "pending_after", None):
         lines.append({"what": "still_pending", "events": report.pending_after})
+    if getattr(report, "waits", None):  # nothing sent: the audit chain not yet compared with WHMCS's anchors
+        lines.append({"what": "waits", "reason": report.waits})
     return lines
 
 
@@ -227,8 +244,10 @@ def echo_pass(report: Any, as_json: bool, heading: str) -> None:
     click.echo(
         f"{heading} at {report.at.isoformat()}: {engine.events} event(s), {engine.timers} timer(s), {engine.parked} parked, {len(engine.planned)} action(s) planned{left}"
     )
+    if getattr(report, "waits", None):
+        click.echo(report.waits)
     for line in lines:
-        if line["what"] in ("poll_failed", "still_pending"):  # said above
+        if line["what"] in ("poll_failed", "still_pending", "waits"):  # said above
             continue
         detail = f"{line.get('kind', '')} {line.get('subject') or ''}".strip()
         params = line.get("params") or {}

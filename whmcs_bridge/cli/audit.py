@@ -231,7 +231,8 @@ def _new_key(config: Any, by: str | None, note: str) -> None:
 @user_errors
 def audit_anchor(obj: Context) -> None:
     """Sign the chain's head now and write it into WHMCS's activity log (the daemon does this after each
-    case decision and at least daily)."""
+    case decision and at least daily). Refused (exit 3) while WHMCS holds an anchor this database does not
+    reach (restored from an older backup): see `audit acknowledge-rollback`."""
     config = obj.config()
     with open_state(config, migrate=False) as db:
         if db.signer is None:
@@ -239,6 +240,43 @@ def audit_anchor(obj: Context) -> None:
         point = anchor.anchor(db, WhmcsApi.from_config(config), utcnow(), "staff")
     where = f"WHMCS activity-log entry {point.anchor_id}" if point.anchor_id else "WHMCS (its entry was not found back)"
     click.echo(f"audit chain anchored: {point.count} entries, head {point.hash[:16]}…, in {where}")
+
+
+@audit.command("acknowledge-rollback")
+@click.option("--by", required=True, help="The member of staff who looked, one of the configured `staff` (recorded).")
+@click.option("--note", default="", help="What was looked at and why the bridge may go on (recorded).")
+@click.pass_obj
+@user_errors
+def audit_acknowledge_rollback(obj: Context, by: str, note: str) -> None:
+    """Let the bridge go on from a database restored from a backup older than the newest anchor in WHMCS
+    (`run`, `check --online` and `audit anchor` refuse until then): what the lost rows recorded (an objection,
+    a decision) is not in this database, so check it first with `audit verify --against-whmcs`. Recorded in
+    the audit chain with the anchors acknowledged, who and the note; later anchors are written after it."""
+    config = obj.config()
+    member = shared_staff.member(config, by)
+    with open_state(config, migrate=False) as db:
+        if db.signer is None:
+            raise db.refused or keys.missing(db.path)
+        lost = anchor.not_reached(db, WhmcsApi.from_config(config), db.signer.public)
+        if not lost:
+            click.echo("nothing to acknowledge: this database reaches every anchor WHMCS holds")
+            return
+        row = audit_log.append(
+            db,
+            anchor.ACKNOWLEDGED,
+            actor=f"staff:{member}",
+            detail={
+                "anchors": [[p.count, p.hash] for p in lost],
+                "rows_here": (audit_log.head(db) or (0, ""))[0],
+                "by": member,
+                "os_user": shared_staff.os_user(),
+                "note": note,
+            },
+        )
+    click.echo(
+        f"rollback acknowledged at audit row {row.id} by {member}: the chain in WHMCS went to row {lost[-1].count}; "
+        "the bridge goes on from this database"
+    )
 
 
 @audit.command("show")

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from whmcs_bridge.clock import iso
+from whmcs_bridge.errors import EnvironmentProblem
 from whmcs_bridge.evidence.keys import PublicKey
 from whmcs_bridge.executor.kinds import action_kind
 from whmcs_bridge.store import audit
@@ -45,6 +46,8 @@ DECISIONS: set[str] = {
 # start, not only from the next daily anchor. Reads (who owns a subject now, a reply's writer) are not steps:
 # a locked case reads WHMCS every `check_every` for weeks.
 CASE_SUBJECT = "ownership:"
+# The audit action of staff's acknowledgement that the database was rolled back behind WHMCS's anchors.
+ACKNOWLEDGED = "audit.rollback_acknowledged"
 
 
 def add_decisions(*actions: str) -> None:
@@ -123,6 +126,10 @@ def _as_anchor(point: audit.Checkpoint) -> audit.Checkpoint:
 def anchor(db: Database, api: ActivityLog, now: datetime, reason: str) -> audit.Checkpoint:
     """Keep the head as a checkpoint and write it into WHMCS's activity log (once: a line already there
     is found by its hash first); return the checkpoint with its activity-log id."""
+    if db.signer is not None:  # never an anchor on top of a chain WHMCS knows to have gone further
+        problem = rolled_back(db, api, db.signer.public)
+        if problem:
+            raise EnvironmentProblem(problem)
     point = audit.checkpoint(db, reason, at=iso(now))
     if point.anchor_id is not None:
         return point  # this head is anchored already
@@ -147,11 +154,16 @@ def anchor_if_due(db: Database, api: ActivityLog, now: datetime) -> audit.Checkp
 
 
 def compare(
-    db: Database, api: ActivityLog, key: PublicKey, older: Iterable[PublicKey] = ()
+    db: Database,
+    api: ActivityLog,
+    key: PublicKey,
+    older: Iterable[PublicKey] = (),
+    ahead: list[audit.Checkpoint] | None = None,
 ) -> tuple[int, list[str]]:
     """The chain against every anchor WHMCS's activity log holds: each must be signed with `key`, name a
     row the chain still has with the same hash, and none may count more rows than the chain has (a
-    truncated, wiped or rolled-back chain). Returns how many anchors were checked and the problems."""
+    truncated, wiped or rolled-back chain). Returns how many anchors were checked and the problems; `ahead`
+    receives the genuine anchors this chain does not reach or no longer has (newer, or rewritten since)."""
     problems: list[str] = []
     checked = 0
     count = audit.head(db)
@@ -182,12 +194,16 @@ def compare(
         elif not point.verifies(keys[point.fingerprint]):
             problems.append(f"WHMCS activity-log entry {entry_id}: an anchor whose signature does not verify (forged)")
         elif point.count > total:
+            if ahead is not None:
+                ahead.append(point)
             problems.append(
                 f"WHMCS activity-log entry {entry_id} anchors {point.count} rows, newer than the chain's head "
                 f"({total} rows): rows were cut off, the log wiped or an older copy of the database restored"
             )
         elif point.count and audit.hash_of(db, point.count) != point.hash:
             rewritten.append((entry_id, point))
+            if ahead is not None:
+                ahead.append(point)
         else:
             matching.append(point.count)
     problems.extend(_rewritten(db, rewritten, matching))
@@ -227,3 +243,44 @@ def missing(db: Database, found: dict[int, audit.Checkpoint]) -> list[str]:
             f"{where} on {point.at} is missing from WHMCS (the activity log was pruned or the entry deleted)"
         )
     return problems
+
+
+def not_reached(db: Database, api: ActivityLog, key: PublicKey) -> list[audit.Checkpoint]:
+    """The anchors in WHMCS, signed with `key`, that this chain does not reach or no longer has (a database
+    restored from an older backup, or rewritten), less those staff acknowledged (`audit acknowledge-rollback`);
+    the newest last. Read with the comparison of `audit verify --against-whmcs`."""
+    ahead: list[audit.Checkpoint] = []
+    compare(db, api, key, ahead=ahead)
+    known = acknowledged(db)
+    return sorted((p for p in ahead if (p.count, p.hash) not in known), key=lambda p: p.count)
+
+
+def acknowledged(db: Database) -> set[tuple[int, str]]:
+    """The anchors staff acknowledged as lost with a rollback (count, head hash), from the audit chain."""
+    return {
+        (int(count), str(head))
+        for entry in audit.entries(db, action=ACKNOWLEDGED)
+        for count, head in entry.detail.get("anchors", [])
+    }
+
+
+def rolled_back(db: Database, api: ActivityLog, key: PublicKey) -> str | None:
+    """One sentence when WHMCS holds anchors this chain does not reach (what was lost, and what to do), or None."""
+    ahead = not_reached(db, api, key)
+    if not ahead:
+        return None
+    newest = ahead[-1]
+    current = audit.head(db)
+    total = current[0] if current else 0
+    here = (
+        f"this database stops at row {total}"
+        if newest.count > total
+        else f"this database's row {newest.count} is another one (it has {total} rows)"
+    )
+    return (
+        f"WHMCS's activity log holds an anchor of this audit chain that this database does not reach: the chain "
+        f"in WHMCS goes to row {newest.count} (head {newest.hash[:16]}…, anchored {newest.at}), {here}, so what "
+        "was recorded after the backup it was restored from (decisions, objections, steps) is lost here; restore "
+        "a newer backup, or see `whmcs-bridge audit verify --against-whmcs`, and once you have looked, "
+        "`whmcs-bridge audit acknowledge-rollback --by NAME` lets the bridge go on from this database (recorded)"
+    )
