@@ -40,13 +40,16 @@ def free_port() -> int:
 
 
 def configure(tmp: Path, whmcs: Sandbox | str, port: int, extra: str = "", whmcs_extra: str = "") -> Path:
-    """A config for the daemon on `port` against the sandbox (or any WHMCS URL): calls time out after 2 s;
+    """A config for the daemon on `port` against the sandbox (or any WHMCS URL): calls time out after 2 s
+    and are looked for again 4 s after they began;
     `extra` is appended YAML, `whmcs_extra` more keys of the whmcs section."""
     path = write_config(tmp, whmcs if isinstance(whmcs, str) else whmcs.url, extra=extra)
+    # A call left unanswered is looked for again twice the timeout after it began (whmcs.settle_after).
+    settle = "" if "settle_after" in whmcs_extra else "  settle_after: 4s\n"
     text = (
         path.read_text()
         .replace("receiver:\n", f"receiver:\n  listen: 127.0.0.1:{port}\n")
-        .replace("  max_attempts: 1\n", f"  max_attempts: 1\n  timeout_s: 2\n{whmcs_extra}")
+        .replace("  max_attempts: 1\n", f"  max_attempts: 1\n  timeout_s: 2\n{settle}{whmcs_extra}")
     )
     path.write_text(text)
     return path
@@ -381,9 +384,14 @@ def test_one_daemon_per_state_database(world: Sandbox, tmp_path: Path):
         assert f"pid {running.proc.pid}" in second.stderr and "already works on" in second.stderr
         # the same file by another name (a symlink): the same database (found by a break test: it ran)
         (second_dir / "link.db").symlink_to(first_dir / "state.db")
-        other.write_text(other.read_text().replace(f"path: {first_dir / 'state.db'}", f"path: {second_dir / 'link.db'}"))
+        other.write_text(
+            other.read_text().replace(f"path: {first_dir / 'state.db'}", f"path: {second_dir / 'link.db'}")
+        )
         third = subprocess.run(
-            [sys.executable, "-m", "whmcs_bridge", "--config", str(other), "run"], capture_output=True, text=True, timeout=60
+            [sys.executable, "-m", "whmcs_bridge", "--config", str(other), "run"],
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert third.returncode == 3 and f"pid {running.proc.pid}" in third.stderr
         ticked = CliRunner().invoke(cli.main, ["--config", str(config), "tick"])
@@ -435,3 +443,32 @@ def test_sigterm_during_a_slow_whmcs_call_exits_at_once_and_leaves_it_in_flight(
         if c["action"] == "LogActivity" and not c["params"]["description"].startswith(anchor.PREFIX)
     ]
     assert repeated == []  # (the pass may anchor the audit chain: its own line, not the action's)
+
+
+def test_a_call_answered_later_than_twice_the_timeout_is_waited_for_not_sent_again(world: Sandbox, tmp_path: Path):
+    """Tenth break round (issue 16, H1): WHMCS (PHP) finishes a request after the bridge stopped waiting, and time
+    spent in I/O does not count against PHP's time limit, so a call may land long after twice whmcs.timeout_s. Its
+    effect is looked for, and the call sent again only if absent, once whmcs.settle_after has passed since it began
+    (here: timeout 2 s, the sandbox lands the call after 8 s, settle_after 12 s): one effect, not two."""
+    config = configure(
+        tmp_path,
+        world,
+        free_port(),
+        extra="poll:\n  enabled: false\n",
+        whmcs_extra="  retry_first: 1s\n  settle_after: 12s\n",
+    )
+    action = note(1)
+    plan_actions(tmp_path / "state.db", [action])
+    world.control("faults", {"delay_s": 8, "count": 1, "actions": ["LogActivity"]})
+    runner = CliRunner()
+    started = time.monotonic()
+    first = runner.invoke(cli.main, ["--config", str(config), "tick", "--json"], catch_exceptions=False)
+    assert "retrying" in [line["what"] for line in json.loads(first.stdout)], first.stdout
+    time.sleep(max(0.0, 5.5 - (time.monotonic() - started)))  # past twice the timeout, before the call lands
+    second = runner.invoke(cli.main, ["--config", str(config), "tick", "--json"], catch_exceptions=False)
+    assert second.exit_code == 0, second.output
+    time.sleep(max(0.0, 13 - (time.monotonic() - started)))  # the call landed; settle_after has passed
+    third = runner.invoke(cli.main, ["--config", str(config), "tick", "--json"], catch_exceptions=False)
+    notes = [r for r in world.rows("activity") if marker(action.key) in r["description"]]
+    assert len(notes) == 1, notes
+    assert "reconciled" in [line["what"] for line in json.loads(third.stdout)], third.stdout

@@ -26,7 +26,7 @@ from whmcs_bridge.store.db import Database
 @pytest.fixture
 def slow_world(sandbox: Sandbox, tmp_path: Path) -> Iterator[World]:
     """The agency world with a 2 s WHMCS timeout (an in-flight call is reconciled twice that after it began)."""
-    yield from agency_world(sandbox, tmp_path, "  timeout_s: 2\n")
+    yield from agency_world(sandbox, tmp_path, "  timeout_s: 2\n  settle_after: 4s\n")
 
 
 def registrar_calls(world: World) -> int:

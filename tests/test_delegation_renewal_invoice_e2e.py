@@ -39,7 +39,7 @@ def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[World]:
 @pytest.fixture
 def slow_world(sandbox: Sandbox, tmp_path: Path) -> Iterator[World]:
     """A 2 s WHMCS timeout: an in-flight call is reconciled twice that after it began."""
-    yield from agency_world(sandbox, tmp_path, "  timeout_s: 2\n")
+    yield from agency_world(sandbox, tmp_path, "  timeout_s: 2\n  settle_after: 4s\n")
 
 
 def written(day: date, locale: str) -> str:

@@ -291,7 +291,7 @@ def test_a_part_payment_on_a_cancelled_renewal_invoice_is_a_staff_task(world: Wo
 def quick_world(sandbox: Sandbox, tmp_path: Path) -> Iterator[World]:
     """The agency world with a 1 s WHMCS timeout from its first pass (an in-flight call is reconciled once
     twice the longest timeout the database was run with has passed)."""
-    yield from agency_world(sandbox, tmp_path, "  timeout_s: 1\n")
+    yield from agency_world(sandbox, tmp_path, "  timeout_s: 1\n  settle_after: 2s\n")
 
 
 @pytest.mark.parametrize("owner_items", [1, 3])

@@ -303,7 +303,7 @@ def test_kill_9_during_the_password_change_still_hands_over_credentials(checking
     config.write_text(
         world.config.read_text()
         .replace("receiver:\n", f"receiver:\n  listen: 127.0.0.1:{port}\n", 1)
-        .replace("  max_attempts: 2\n", "  max_attempts: 1\n  timeout_s: 4\n", 1)
+        .replace("  max_attempts: 2\n", "  max_attempts: 1\n  timeout_s: 4\n  settle_after: 8s\n", 1)
     )
     daemon = Running(config, port)
     try:
@@ -334,18 +334,54 @@ def test_a_case_on_what_an_open_case_covers_through_its_account_is_refused(world
     """The vendor's whole account is claimed; a second claim on a domain of that account would run a second
     execution on it. It is refused, naming the open case; the other way round too."""
     first = world.run(
-        "ownership", "open", "--subject", "client:20", "--requester", "client:21", "--grounds", "vendor", "--by", "alice"
+        "ownership",
+        "open",
+        "--subject",
+        "client:20",
+        "--requester",
+        "client:21",
+        "--grounds",
+        "vendor",
+        "--by",
+        "alice",
     ).output.split()[0]
     refused = world.fail(
-        "ownership", "open", "--subject", "domain:21", "--requester", "client:21", "--grounds", "vendor", "--by", "carol"
+        "ownership",
+        "open",
+        "--subject",
+        "domain:21",
+        "--requester",
+        "client:21",
+        "--grounds",
+        "vendor",
+        "--by",
+        "carol",
     )
     assert f"ownership case {first} " in refused and "client #20" in refused, refused
     world.run("ownership", "cancel", first, "--by", "alice", "--note", "opened by mistake")
     second = world.run(
-        "ownership", "open", "--subject", "domain:21", "--requester", "client:21", "--grounds", "vendor", "--by", "carol"
+        "ownership",
+        "open",
+        "--subject",
+        "domain:21",
+        "--requester",
+        "client:21",
+        "--grounds",
+        "vendor",
+        "--by",
+        "carol",
     ).output.split()[0]
     refused = world.fail(
-        "ownership", "open", "--subject", "client:20", "--requester", "client:21", "--grounds", "vendor", "--by", "alice"
+        "ownership",
+        "open",
+        "--subject",
+        "client:20",
+        "--requester",
+        "client:21",
+        "--grounds",
+        "vendor",
+        "--by",
+        "alice",
     )
     assert f"ownership case {second} " in refused, refused
 
@@ -359,7 +395,8 @@ def test_no_password_is_handed_over_while_a_partys_reply_is_unclassified(world: 
         t for t in world.sandbox.rows("tickets", client_id=20) if t["subject"].startswith(f"Ownership case {case_id}")
     )
     world.sandbox.control(
-        "act", {"action": "AddTicketReply", "ticketid": thread["id"], "clientid": 20, "message": "Tunggu, saya belum setuju"}
+        "act",
+        {"action": "AddTicketReply", "ticketid": thread["id"], "clientid": 20, "message": "Tunggu, saya belum setuju"},
     )
     world.settle(4)
     world.sandbox.control("move", {"service": 201, "client": 21})
@@ -428,7 +465,9 @@ def test_the_completion_email_says_what_happened_to_each_subject(world: World):
     [mail] = [e for e in world.emails(21) if "completed" in e["subject"]]
     text = mail["message"]
     assert "The holder of majumakmur.co.id is now PT Maju Makmur." in text, text
-    assert "Kreatif Studio remains the holder of Business (majumakmur.co.id); a backup of its data was handed over" in text
+    assert (
+        "Kreatif Studio remains the holder of Business (majumakmur.co.id); a backup of its data was handed over" in text
+    )
     assert "change of holder of" not in text
 
 
@@ -486,7 +525,11 @@ def test_kill_9_while_the_checklist_ticket_reads_its_readers_language_sends_it_o
     config.write_text(
         world.config.read_text()
         .replace("receiver:\n", f"receiver:\n  listen: 127.0.0.1:{port}\n", 1)
-        .replace("  max_attempts: 2\n", "  max_attempts: 1\n  timeout_s: 4\n  retry_first: 1s\n  retry_max: 2s\n", 1)
+        .replace(
+            "  max_attempts: 2\n",
+            "  max_attempts: 1\n  timeout_s: 4\n  settle_after: 8s\n  retry_first: 1s\n  retry_max: 2s\n",
+            1,
+        )
     )
 
     def checklist() -> list[OutboxEntry]:

@@ -111,6 +111,7 @@ class Bridge:
             consent_base_url=config.receiver.public_url,
             metrics=self.metrics,
             call_timeout=timedelta(seconds=config.whmcs.timeout_s),
+            settle=config.whmcs.settle_after,
             retry=(config.whmcs.retry_first, config.whmcs.retry_max),
             clock=utcnow,
             texts=Texts(catalogue.for_config(config), config.zone),
@@ -396,7 +397,7 @@ class Daemon:
         except Interrupted as exc:  # SIGTERM while WHMCS was slow to answer: not waited for (whmcs/client.py)
             log.warning(
                 "%s: exiting without it; an action's call stays in flight and is looked for in WHMCS at the next "
-                "start, once it cannot still be running (twice whmcs.timeout_s after it began); a poll reads again",
+                "start, once it cannot still be running (whmcs.settle_after after it began); a poll reads again",
                 exc,
             )
         finally:

@@ -134,6 +134,11 @@ class WhmcsSection:
     # twice that after each further failure, up to retry_max; it is never parked for it.
     retry_first: Duration = check(_some_time, Duration(minutes=1))
     retry_max: Duration = check(_some_time, Duration(hours=1))
+    # A write WHMCS did not answer (a timeout, a restart mid-call) may still complete there: PHP finishes a
+    # request after its client left, and time spent waiting on mail, the database or a registrar does not count
+    # against its time limit. Its effect is looked for, and the write sent again only if absent, this long
+    # after it began (never sooner than twice timeout_s).
+    settle_after: Duration = check(_some_time, Duration(minutes=5))
 
     @property
     def api_url(self) -> str:

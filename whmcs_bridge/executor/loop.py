@@ -89,6 +89,7 @@ class Executor:
         consent_base_url: str | None = None,
         metrics: Registry | None = None,
         call_timeout: timedelta = timedelta(seconds=20),
+        settle: timedelta | None = None,
         retry: tuple[timedelta, timedelta] = (RETRY_BASE, RETRY_CAP),
         clock: Callable[[], datetime] | None = None,
         texts: Texts | None = None,
@@ -103,8 +104,9 @@ class Executor:
         self.staff_email = staff_email
         self.consent_base_url = consent_base_url
         # An action found in flight is reconciled only once its call cannot still be running in WHMCS: PHP
-        # finishes a request after its client gave up, so it is given as long again as the call's timeout.
-        self.in_flight_grace = 2 * self.longest_timeout(call_timeout)
+        # finishes a request after its client gave up, so it is given `settle` (whmcs.settle_after), and at
+        # least as long again as the longest call timeout.
+        self.in_flight_grace = max(2 * self.longest_timeout(call_timeout), settle or timedelta(0))
         # A database restored from a backup: what was planned before the backup may have run since.
         self.backup_made_at = poll_store.cursor(db, poll_store.RESTORED_CURSOR)
         self.retry_first, self.retry_max = retry  # WHMCS unavailable: wait first, doubling up to max
