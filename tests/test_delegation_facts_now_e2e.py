@@ -141,3 +141,38 @@ def test_a_renewal_of_a_suspended_service_tells_staff_it_is_still_suspended(worl
     assert len(tasks) == 1 and "Overdue on Payment" in tasks[0] and "14.95" in tasks[0], tasks
     [told] = [e for e in world.emails(11) if "renewal" in e["subject"]]
     assert "still suspended" in told["message"], told["message"]
+
+
+def test_a_grant_whose_delegate_is_closed_in_whmcs_stops_acting(world: World):
+    """M2: the agency (delegate 10) closes its WHMCS account while its grant on owner 11's service is active. WHMCS
+    is read when the grant would act: no copy of the owner's email, no VERIFIED note on the closed agency's ticket,
+    and its [renew] invoices nothing; staff are told once (a note on the owner's account), and the grant's show says
+    which side WHMCS shows Closed."""
+    sandbox = world.sandbox
+    out = world.run(
+        "delegations", "grant", "--owner", "11", "--delegate", "10", "--service", "110", "--by", "alice",
+        "--basis", "contract",
+    ).output  # fmt: skip
+    grant_id = out.split()[0]
+    world.settle()
+    sandbox.control("act", {"action": "UpdateClient", "clientid": 10, "status": "Closed"})
+    sandbox.control("act", {"action": "SendEmail", "id": 110, "messagename": "Service Suspension Notification"})
+    world.settle()
+    ticket = sandbox.control(
+        "act",
+        {
+            "action": "OpenTicket", "clientid": 10, "deptid": 1, "subject": "boulangerie-dupont.fr",
+            "message": "please restart the hosting [renew service 110]", "serviceid": 110,
+        },
+    )  # fmt: skip
+    world.settle(4)
+    assert not any(e["subject"].startswith("[Copy]") for e in world.emails(10))
+    notes = [n.get("message") or n.get("note") or "" for n in sandbox.rows("ticket_notes")]
+    assert not any("VERIFIED" in n for n in notes), notes
+    assert [i for i in sandbox.rows("invoices", client_id=10) if "Delegated renewal" in (i["notes"] or "")] == []
+    told = [n["note"] for n in sandbox.rows("client_notes", client_id=11) if "Closed" in n["note"]]
+    assert len(told) == 1 and grant_id in told[0] and "client #10" in told[0], told
+    assert ticket  # the ticket was opened (its note, if any, is not VERIFIED)
+    shown = world.run("delegations", "show", grant_id).output
+    assert "the delegate, client #10, is Closed in WHMCS now" in shown, shown
+    assert "renewal 1: service #110, refused" in shown, shown

@@ -326,6 +326,7 @@ def renewing(due: str = "2026-12-21", period: str = "21/12/2026 - 20/01/2027") -
         "service_id": 110,
         "delegate_id": 10,
         "report": {"grant": "g1", "n": 1},
+        "parties": {"owner": 11, "delegate": 10},  # WHMCS says whether either account is Closed
     }
     found_line = {
         "invoice_id": 42,

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from whmcs_bridge.errors import WhmcsApiError
 from whmcs_bridge.executor.reads import OPEN_INVOICE, live_facts, read_owners, renewal_now
+from whmcs_bridge.families.delegation.grants import closed_note
 from whmcs_bridge.families.delegation.renewal_scope import OWNER_PAID, owner_paid, part_paid_later, unsettled
 from whmcs_bridge.families.escalation.calendar import next_window
 from whmcs_bridge.model import message
@@ -58,6 +59,7 @@ class Cancel(str):
     `outcome`, facts told to the rules with the action's outcome (its `outcome_to`)."""
 
     note: dict[str, Any] | None = None
+    note_key: str | None = None  # the note's own action key (one note for many cancels), else one per action
     outcome: dict[str, Any] | None = None
 
     @classmethod
@@ -182,6 +184,20 @@ def _guard_owned_by(api: WhmcsApi, spec: dict[str, Any], client_id: int | None =
     return None
 
 
+def _guard_clients_open(api: WhmcsApi, spec: dict[str, Any], client_id: int | None = None) -> str | None:
+    """Neither side of the grant has its account Closed in WHMCS now (GetClientsDetails `status`,
+    DD:api-reference/getclientsdetails.md; UpdateClient sets it, DD:api-reference/updateclient.md): a grant whose
+    owner or delegate closed does not copy or verify for it. Staff are told once per grant and closed client."""
+    for side in ("owner", "delegate"):
+        client = int(spec[side])
+        if api.client_details(client).status == "Closed":
+            key, note = closed_note(str(spec["grant"]), int(spec["owner"]), side, client)
+            cancel = Cancel.noting(f"client #{client} (the {side} of grant {spec['grant']}) is Closed in WHMCS", note)
+            cancel.note_key = key
+            return cancel
+    return None
+
+
 def _guard_renewal_settles(api: WhmcsApi, spec: dict[str, Any], client_id: int | None = None) -> str | None:
     """A delegate's paid renewal is applied only as it was invoiced, as WHMCS has things now: the service (or
     domain) still there and not cancelled, its next due date the one invoiced, the owner's invoice open with
@@ -206,6 +222,7 @@ def _guard_renewal_settles(api: WhmcsApi, spec: dict[str, Any], client_id: int |
 
 GUARDS: dict[str, Callable[[WhmcsApi, Any, int | None], str | None]] = {
     "owned_by": _guard_owned_by,
+    "clients_open": _guard_clients_open,
     "domain_due": _guard_domain_due,
     "client_owes": _guard_client_owes,
     "invoices_open": _guard_invoices_open,

@@ -198,7 +198,7 @@ class Executor:
                 "cancelled",
                 now,
                 error=str(cancel),
-                also=self.cancel_note(claimed, note) if note else None,
+                also=self.cancel_note(claimed, note, getattr(cancel, "note_key", None)) if note else None,
                 outcome=getattr(cancel, "outcome", None),
             )
             report.cancelled.append(row.key)
@@ -317,10 +317,11 @@ class Executor:
         report.waiting.append(row.key)
         return True
 
-    def cancel_note(self, row: OutboxEntry, note: dict[str, Any]) -> Action:
-        """The client note a cancelling guard asks for (e.g. a service left suspended for staff)."""
+    def cancel_note(self, row: OutboxEntry, note: dict[str, Any], key: str | None = None) -> Action:
+        """The client note a cancelling guard asks for (e.g. a service left suspended for staff); `key`, the guard's
+        own key for it when one note stands for every action it cancels (planned once)."""
         return Action(
-            key=action_key("executor", row.key, "cancelled-note"),
+            key=key or action_key("executor", row.key, "cancelled-note"),
             family=row.family,
             kind="client_note",
             params=note,
@@ -346,7 +347,7 @@ class Executor:
                 if not isinstance(reason, Cancel):
                     return text
                 cancel = Cancel.noting(text, reason.note) if reason.note else Cancel(text)
-                cancel.outcome = reason.outcome
+                cancel.outcome, cancel.note_key = reason.outcome, reason.note_key
                 return cancel
         return None
 

@@ -132,6 +132,11 @@ def find_open_invoice(api: WhmcsApi, p: Params) -> dict[str, Any]:
     relid and amount), and the service's next due date and billing cycle now (GetClientsProducts). A service
     that is gone, is another client's now or is not active has nothing to renew; none found is an answer too."""
     report = {**(p.get("report") or {}), "others": others_now(api, p.get("others") or [])}
+    # A grant whose owner or delegate WHMCS shows Closed renews nothing (GetClientsDetails `status`,
+    # DD:api-reference/getclientsdetails.md).
+    for side, client in sorted((p.get("parties") or {}).items()):
+        if api.client_details(int(client)).status == "Closed":
+            return {**report, "invoice_id": None, "closed": {"side": side, "client": int(client)}}
     if p.get("domain_id"):
         return domain_renewal(api, {**p, "report": report})
     service = api.service(int(p["service_id"]))

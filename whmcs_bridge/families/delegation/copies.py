@@ -13,7 +13,7 @@ from urllib.parse import unquote
 
 from whmcs_bridge.families.delegation import renewal_scope
 from whmcs_bridge.families.delegation.config import DelegationSection
-from whmcs_bridge.families.delegation.grants import FAMILY, about_grant, notice, record, rights
+from whmcs_bridge.families.delegation.grants import FAMILY, about_grant, notice, parties_open, record, rights
 from whmcs_bridge.model import Action, Decision, Event, action_key, as_int, message
 from whmcs_bridge.names import ask_owners, domain_names
 from whmcs_bridge.whmcs.templates import EmailIdentity, identify
@@ -168,7 +168,7 @@ def copies(
             params=params,
             client_id=grant["delegate"],
             subject=f"grant:{grant['id']}",
-            guard=while_active(grant),
+            guard={**while_active(grant), **parties_open(grant)},  # a side closed in WHMCS: not sent
         )
     ]
 
@@ -292,7 +292,8 @@ def ticket_note(
             "delegation.ticket_unverified", writer=writer, subjects=unverified, owners=list(dict.fromkeys(owners))
         )
         notes.append(("warning", warning))
-    return [note_action(data, writer, ticket, which, msg) for which, msg in notes]
+    closing = {f"grant:{g}": parties_open(grant) for g, (grant, _) in verified_by.items()}
+    return [note_action(data, writer, ticket, which, msg, closing.get(which)) for which, msg in notes]
 
 
 def written_by_user(data: dict[str, Any]) -> dict[str, Any]:
@@ -381,7 +382,12 @@ def ticket_item(grant: dict[str, Any], item: dict[str, Any]) -> bool:
 
 
 def note_action(
-    data: dict[str, Any], writer: int | None, ticket: int | None, which: str, msg: dict[str, Any]
+    data: dict[str, Any],
+    writer: int | None,
+    ticket: int | None,
+    which: str,
+    msg: dict[str, Any],
+    parties: dict[str, Any] | None = None,
 ) -> Action:
     key = str(data.get("state_key"))
     return Action(
@@ -391,6 +397,10 @@ def note_action(
         params={"ticket_id": ticket, "msg": msg},
         client_id=writer,
         subject=key,
-        # A VERIFIED note stands only while its grant does.
-        guard={"ticket_exists": ticket, **(while_active({"id": which[6:]}) if which.startswith("grant:") else {})},
+        # A VERIFIED note stands only while its grant does, and while WHMCS shows neither side Closed.
+        guard={
+            "ticket_exists": ticket,
+            **(while_active({"id": which[6:]}) if which.startswith("grant:") else {}),
+            **(parties or {}),
+        },
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from whmcs_bridge.families.delegation.config import DelegationSection, RoleRights
-from whmcs_bridge.model import Action, action_key
+from whmcs_bridge.model import Action, action_key, message
 
 FAMILY = "delegation"
 
@@ -28,6 +28,19 @@ def grant_refs(grant: dict[str, Any]) -> list[str]:
         if item.get("name"):
             refs.append(f"domain:{item['name']}")
     return refs
+
+
+def parties_open(grant: dict[str, Any]) -> dict[str, Any]:
+    """The guard `clients_open`: the action runs only while WHMCS shows neither side's account Closed."""
+    return {"clients_open": {"grant": grant["id"], "owner": grant["owner"], "delegate": grant["delegate"]}}
+
+
+def closed_note(grant_id: str, owner: int, side: str, client: int) -> tuple[str, dict[str, Any]]:
+    """Staff told, once per grant and closed client (the action key), that WHMCS shows one side of a grant
+    Closed, so it does not act: (its key, the client note's parameters, on the owner's account)."""
+    key = action_key(FAMILY, f"grant:{grant_id}", f"closed:{client}")
+    msg = message("delegation.grant_closed_note", grant=grant_id, side=side, client=str(client))
+    return key, {"msg": msg, "sticky": True, "client_id": owner}
 
 
 def rights(grant: dict[str, Any], rules: DelegationSection) -> RoleRights:

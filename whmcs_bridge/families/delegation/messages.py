@@ -458,6 +458,15 @@ MESSAGES = define(
         },
     ),
     MessageSpec(
+        "delegation.grant_closed_note",
+        "text",
+        "staff",
+        {"grant": "text", "side": "text", "client": "text"},
+        'Staff note on the owner\'s account, once per grant and closed client: WHMCS shows the grant\'s `side` ("owner" '
+        'or "delegate"), client #`client`, Closed, so the grant no longer copies, verifies or renews.',
+        samples={"grant": "g3d169a", "side": "delegate", "client": "10"},
+    ),
+    MessageSpec(
         "delegation.consent_not_held",
         "page",
         "client",

@@ -70,6 +70,7 @@ from whmcs_bridge.families.delegation.renewal_tasks import (
     owner_paid_part_first,
     owner_part_paid,
     paid_twice,
+    side_closed,
     still_suspended,
 )
 from whmcs_bridge.model import Action, Decision, as_int, message
@@ -141,6 +142,7 @@ def renew(
             f"{kind}_id": wanted,
             "delegate_id": grant["delegate"],  # whose currency the delegate's invoice would be in
             "report": {"grant": grant["id"], "n": n},
+            "parties": {"owner": grant["owner"], "delegate": grant["delegate"]},  # WHMCS says if one is Closed
             # Another grant's open renewal invoice of the item: WHMCS says whether it is still open.
             **(
                 {"others": [{"invoice": p["invoice"], "grant": p["grant"], "due": p.get("due")} for p in pending]}
@@ -175,6 +177,8 @@ def refused_by_whmcs(
     what, item = item_of(renewal)
     found = [dict(o) for o in data.get("others") or []]
     due_now = str(data["due"]) if data.get("due") else None  # the item's next due date in WHMCS now
+    if data.get("closed"):  # WHMCS shows the owner's or the delegate's account Closed
+        return side_closed(grant, renewal, dict(data["closed"]), now)
     entry = blocking(found, due_now)
     if entry is not None:
         why = str(held(what, item, found, due_now))

@@ -9,7 +9,7 @@ import dataclasses
 from datetime import datetime
 from typing import Any
 
-from whmcs_bridge.families.delegation.grants import FAMILY, about_grant, act, grant_refs, note, notice
+from whmcs_bridge.families.delegation.grants import FAMILY, about_grant, act, closed_note, grant_refs, note, notice
 from whmcs_bridge.families.delegation.renewal_scope import OWNER_PAID, item_of, owners_seen, renewed
 from whmcs_bridge.model import Action, Decision, action_key, as_int, message
 
@@ -256,3 +256,18 @@ def still_suspended(grant: dict[str, Any], renewal: dict[str, Any], reason: Any)
     )
     task = note(message("delegation.renewal_suspended_note", **facts), sticky=True)
     return [act(grant, "client_note", f"renew:{renewal['n']}:suspended", task, grant["owner"])]
+
+
+def side_closed(grant: dict[str, Any], renewal: dict[str, Any], closed: dict[str, Any], now: datetime) -> Decision:
+    """WHMCS showed the grant's owner or delegate Closed when the renewal started (reads.find_open_invoice): nothing
+    is invoiced, the request is refused (one sentence in the grant's history) and staff are told once per grant and
+    closed client (the note the executor's `clients_open` guard also plans, under the same key). No email: staff
+    decide with the delegate what becomes of a grant one side of which closed."""
+    n, at = renewal["n"], now.isoformat(timespec="seconds")
+    side, client = str(closed["side"]), int(closed["client"])
+    reason = f"client #{client} (the {side}) is Closed in WHMCS: a grant whose owner or delegate closed renews nothing"
+    renewal.update(status="refused", stopped=at, reason=reason)
+    grant["history"].append({"at": at, "what": f"renewal {n} refused", "by": "bridge", "reason": reason})
+    key, params = closed_note(grant["id"], grant["owner"], side, client)
+    told = dataclasses.replace(act(grant, "client_note", f"closed:{client}", params, grant["owner"]), key=key)
+    return Decision(state=grant, actions=[told], refs=grant_refs(grant))

@@ -207,7 +207,7 @@ def case_lines(
     """The case as fields in words: names as recorded, instants to the minute in the configured zone; with
     `now_seen`, what WHMCS shows now of the steps still to do (or why it could not be read)."""
     out = [f"Ownership case {c['id']}: {c['status']}"]
-    field = "  {:<12}{}".format
+    field = "  {:<14}{}".format  # "Locked until:" and "Still needed:" (13) keep a space before their value
     out.append(field("Subjects:", ", ".join(f"{s['kind']} #{s['id']} {s.get('name') or ''}".strip() for s in c["subjects"])))
     for role in ("holder", "requester"):
         party = c[role]
