@@ -45,6 +45,12 @@ def page_link(world: World, client: int, subject: str) -> str:
     return str(found[-1])
 
 
+def last_link(world: World, client: int) -> str:
+    """The self-service link of the newest email to the client that carries one."""
+    found = [re.findall(r'href="([^"]+/consent/[^"]+)"', e["message"]) for e in world.emails(client)]
+    return str([f for f in found if f][-1][-1])
+
+
 def text(response: requests.Response) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.text))
 
@@ -208,13 +214,43 @@ def test_a_hosting_and_a_domain_of_one_name_are_told_apart_on_the_page_and_in_a_
         "OpenTicket", deptid=2, clientid=10, subject="[renew] boulangerie-dupont.fr", message="Renew it please."
     ).json()
     world.settle(5)
-    [note] = [n["message"] for n in sandbox.rows("ticket_notes", ticket_id=int(plain["id"])) if "VERIFIED" in n["message"]]
+    [note] = [
+        n["message"] for n in sandbox.rows("ticket_notes", ticket_id=int(plain["id"])) if "VERIFIED" in n["message"]
+    ]
     assert "[renew] asked: refused" in note and "service #110" in note and "domain #11" in note, note
     assert [i for i in sandbox.rows("invoices", client_id=10) if "Delegated renewal" in i["notes"]] == []
     named = sandbox.post(
         "OpenTicket", deptid=2, clientid=10, subject="[renew domain 11] boulangerie-dupont.fr", message="The domain."
     ).json()
     world.settle(5)
-    [note] = [n["message"] for n in sandbox.rows("ticket_notes", ticket_id=int(named["id"])) if "VERIFIED" in n["message"]]
+    [note] = [
+        n["message"] for n in sandbox.rows("ticket_notes", ticket_id=int(named["id"])) if "VERIFIED" in n["message"]
+    ]
     assert "the renewal starts now" in note, note
     assert "renewal 1: domain #11, invoiced" in world.run("delegations", "show", grant_id).output
+
+
+def test_the_link_in_a_copy_of_one_owners_email_shows_only_that_owners_grants(world: World):
+    """Tenth break round H4: the agency forwards the [Copy] of Boulangerie Dupont's email to Marie; the link in it
+    showed the agency's grants on every client. A link in a copy shows (and renews) only what concerns that owner's
+    grants with the agency, whatever is posted to it; the link in the agency's own notice still shows all."""
+    for owner, service in ((11, 110), (12, 120), (13, 130)):
+        world.run(
+            "delegations", "grant", "--owner", str(owner), "--delegate", "10", "--service", str(service),
+            "--by", "alice", "--basis", "owner's email",
+        )  # fmt: skip
+    world.settle()
+    other = next(g.split()[0] for g in world.run("delegations", "list").output.splitlines() if "Cabinet" in g)
+    world.sandbox.control("act", {"action": "SendEmail", "id": 110, "messagename": "Service Suspension Notification"})
+    world.settle()
+    copy = page_link(world, 10, "[Copy] Service Suspension Notification")
+    said = text(requests.get(copy, timeout=10))
+    assert "boulangerie-dupont.fr" in said, said
+    assert "cabinet-martin" not in said and "garage-leroy" not in said and "Cabinet Martin" not in said, said
+    own = text(requests.get(page_link(world, 10, "You are now the technical contact"), timeout=10))
+    assert "cabinet-martin" in own and "garage-leroy" in own and "boulangerie-dupont.fr" in own, own
+    # Another owner's grant posted to the copy's link is not this page's to renew: refused, nothing invoiced.
+    refused = requests.post(copy, data={"do": "renew", "grant": other, "service": "120"}, timeout=10)
+    assert refused.status_code == 400, refused.text
+    world.settle(4)
+    assert [i for i in world.sandbox.rows("invoices", client_id=10) if "Delegated renewal" in i["notes"]] == []

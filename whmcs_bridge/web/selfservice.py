@@ -122,8 +122,15 @@ class SelfService:
         return self.catalogue.render(message_id, data, Reader(lang, None, self.zone), _Plain()).body
 
     def grants(self, link: ConsentLink) -> list[dict[str, Any]]:
+        """The link holder's grants the link shows: all of them, or (a link in a copy of one owner's email, its
+        scope "owner:11") those with that owner only."""
         side = PURPOSES[link.purpose]
-        return [g for g in staff.states_of(self.db(), FAMILY, "grant:") if str(g.get(side)) == link.subject]
+        owner = link.scope.removeprefix("owner:") if link.scope else None
+        return [
+            g
+            for g in staff.states_of(self.db(), FAMILY, "grant:")
+            if str(g.get(side)) == link.subject and (owner is None or str(g.get("owner")) == owner)
+        ]
 
     def page(self, link: ConsentLink) -> tuple[str, str]:
         lang = link.lang or FALLBACK
