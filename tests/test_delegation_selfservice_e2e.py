@@ -254,3 +254,35 @@ def test_the_link_in_a_copy_of_one_owners_email_shows_only_that_owners_grants(wo
     assert refused.status_code == 400, refused.text
     world.settle(4)
     assert [i for i in world.sandbox.rows("invoices", client_id=10) if "Delegated renewal" in i["notes"]] == []
+
+
+@pytest.mark.parametrize("status", ["Expired", "Grace", "Redemption"])
+def test_an_expired_domain_has_no_renew_button_and_the_page_says_to_contact_support(world: World, status: str):
+    """Tenth break round M1: an Expired (or Grace, Redemption) domain showed a renew button that was always refused,
+    the agency then told the owner must order it again (re-ordering a name still registered fails). The page shows
+    the domain with its status, no renew button, and says it has expired and to contact support quickly; a whole-
+    account contact sees it too; a renewal asked anyway is refused with the same advice, never 'order it again'."""
+    world.sandbox.post("UpdateClient", clientid=10, language="french")
+    world.sandbox.post(
+        "UpdateClientDomain", domainid=11, status=status, expirydate="2026-11-20", nextduedate="2026-11-20"
+    )
+    world.run(
+        "delegations", "grant", "--owner", "11", "--delegate", "10", "--domain", "11", "--by", "alice",
+        "--basis", "owner's email",
+    )  # fmt: skip
+    world.run(
+        "delegations", "grant", "--owner", "11", "--delegate", "10", "--whole-client", "--by", "alice",
+        "--basis", "owner's email",
+    )  # fmt: skip
+    world.settle()
+    listed = world.run("delegations", "list").output.splitlines()
+    grant_id = next(g.split()[0] for g in listed if "domain #11" in g)
+    page = requests.get(last_link(world, 10), timeout=10).text
+    said = text(requests.get(last_link(world, 10), timeout=10))
+    assert 'name=domain value="11"' not in page, page  # no button, on either grant
+    assert said.count("boulangerie-dupont.fr (#11)") == 2, said  # listed on the named grant and the whole-account one
+    assert "a expiré" in said and "support" in said and "commander" not in said, said
+    world.run("delegations", "renew", grant_id, "--domain", "11", "--by", "lena")
+    world.settle(4)
+    told = [e for e in world.emails(10) if "ne peut pas être renouvelé" in e["subject"]]
+    assert told and "a expiré" in told[-1]["message"] and "commander" not in told[-1]["message"], told

@@ -40,7 +40,8 @@ log = logging.getLogger("whmcs_bridge.selfservice")
 def owned(api: WhmcsApi, client_id: int) -> list[dict[str, Any]]:
     """A client's services (Active or Suspended, what a renewal renews) and active domains as WHMCS lists them now
     (GetClientsProducts and GetClientsDomains with `clientid`, DD:api-reference/getclientsproducts.md,
-    getclientsdomains.md): what a whole-account contact may ask to renew on its page."""
+    getclientsdomains.md): what a whole-account contact may ask to renew on its page; and its domains past their
+    expiry date that our staff may still save (renewal_scope.EXPIRED_DOMAIN), shown with their status."""
     items: list[dict[str, Any]] = [
         {
             "kind": "service",
@@ -63,7 +64,7 @@ def owned(api: WhmcsApi, client_id: int) -> list[dict[str, Any]]:
             "live": True,
         }
         for d in api.domains(client_id=client_id)
-        if d.status == "Active"
+        if d.status == "Active" or d.status in renewal_scope.EXPIRED_DOMAIN
     ]
     return items
 
@@ -183,8 +184,11 @@ class SelfService:
                         due=due,
                         grant=g["id"],
                         may_renew="yes"
-                        if self.may_renew(g["role"]) and renewal_scope.open_renewal(g, item["id"], item["kind"]) is None
+                        if self.may_renew(g["role"])
+                        and renewal_scope.renewable_now(item["kind"], status)
+                        and renewal_scope.open_renewal(g, item["id"], item["kind"]) is None
                         else "",
+                        expired="yes" if renewal_scope.expired_domain(item["kind"], status) else "",
                         renewal=last["status"] if last else "",
                         invoice=str(invoice) if invoice else "",
                         amount=last.get("amount") if last else "",

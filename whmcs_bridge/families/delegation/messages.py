@@ -187,7 +187,7 @@ MESSAGES = define(
         {"grant": "text", "status": "text", "reason": "text", "missing": "text"},
         'Staff note on the owner\'s account: a request ended unanswered (`status` "withdrawn" by its '
         'requester or in favour of staff\'s grant, "lapsed" with its link, or "void": accepted when WHMCS no '
-        'longer had what it names under the owner, `reason` saying what WHMCS showed; `missing`: who had not confirmed, '
+        "longer had what it names under the owner, `reason` saying what WHMCS showed; `missing`: who had not confirmed, "
         '"owner", "delegate" or "both").',
         status="lapsed",
         reason="no answer before the link expired",
@@ -438,11 +438,13 @@ MESSAGES = define(
             "invoice": "text",
             "amount": "text",
             "pay_link": "url",
+            "expired": "text",  # "yes": a domain past its expiry date, saved only by staff, never ordered again
         },
         "One service (or domain: `kind`) on the delegate's page, named by its kind, name and id (a hosting and a domain "
         "of one name are two rows): its owner, status and next due date (as WHMCS has them when the "
-        "page is shown; unknown when WHMCS cannot be read), a renew button, and the renewal under way with its "
-        "invoice and WHMCS's pay link.",
+        "page is shown; unknown when WHMCS cannot be read), a renew button (none for what WHMCS's status says cannot "
+        "be renewed), and the renewal under way with its invoice and WHMCS's pay link; an `expired` domain says to "
+        "contact support quickly, not to order it again.",
         samples={
             "owner": "Boulangerie Dupont",
             "service": "boulangerie-dupont.fr",
