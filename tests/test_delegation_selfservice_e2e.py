@@ -286,3 +286,33 @@ def test_an_expired_domain_has_no_renew_button_and_the_page_says_to_contact_supp
     world.settle(4)
     told = [e for e in world.emails(10) if "ne peut pas être renouvelé" in e["subject"]]
     assert told and "a expiré" in told[-1]["message"] and "commander" not in told[-1]["message"], told
+
+
+@pytest.mark.parametrize(
+    ("lang", "refused", "english", "open"),
+    [
+        ("french", "Seul le titulaire", "Only the owner", "déjà en cours"),
+        ("dutch", "Alleen de eigenaar", "Only the owner", "loopt al"),
+        ("indonesian", "Hanya pemilik", "Only the owner", "sedang berjalan"),
+    ],
+)
+def test_a_refusal_on_a_page_is_in_the_readers_language(world: World, lang: str, refused: str, english: str, open: str):
+    """Tenth break round L1: refusals were the bridge's English sentences on French, Dutch, Indonesian pages."""
+    world.sandbox.post("UpdateClient", clientid=10, language=lang)
+    grant_id = granted(world)
+    link = last_link(world, 10)
+    done = requests.post(link, data={"do": "revoke", "grant": grant_id}, timeout=10)
+    assert done.status_code == 400 and refused in text(done) and english not in text(done), text(done)
+    again = text(requests.get(link, timeout=10))
+    assert refused in again and english not in again, again
+    # An open renewal refuses a second one from an older page: said in the reader's language too.
+    world.run("delegations", "renew", grant_id, "--by", "lena")
+    world.run(
+        "delegations", "grant", "--owner", "11", "--delegate", "10", "--domain", "11", "--by", "alice",
+        "--basis", "owner's email",
+    )  # fmt: skip
+    world.settle(4)
+    fresh = last_link(world, 10)  # the new grant's email: a page opened before the renewal was asked
+    second = text(requests.post(fresh, data={"do": "renew", "grant": grant_id, "service": "110"}, timeout=10))
+    assert open in second and "is open" not in second and "renewal 1" not in second, second
+    assert open in text(requests.get(fresh, timeout=10))  # and when the used link is opened again
