@@ -45,6 +45,12 @@ def page_link(world: World, client: int, subject: str) -> str:
     return str(found[-1])
 
 
+def last_link(world: World, client: int) -> str:
+    """The self-service link of the newest email to the client that carries one."""
+    found = [re.findall(r'href="([^"]+/consent/[^"]+)"', e["message"]) for e in world.emails(client)]
+    return str([f for f in found if f][-1][-1])
+
+
 def text(response: requests.Response) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.text))
 
@@ -208,13 +214,105 @@ def test_a_hosting_and_a_domain_of_one_name_are_told_apart_on_the_page_and_in_a_
         "OpenTicket", deptid=2, clientid=10, subject="[renew] boulangerie-dupont.fr", message="Renew it please."
     ).json()
     world.settle(5)
-    [note] = [n["message"] for n in sandbox.rows("ticket_notes", ticket_id=int(plain["id"])) if "VERIFIED" in n["message"]]
+    [note] = [
+        n["message"] for n in sandbox.rows("ticket_notes", ticket_id=int(plain["id"])) if "VERIFIED" in n["message"]
+    ]
     assert "[renew] asked: refused" in note and "service #110" in note and "domain #11" in note, note
     assert [i for i in sandbox.rows("invoices", client_id=10) if "Delegated renewal" in i["notes"]] == []
     named = sandbox.post(
         "OpenTicket", deptid=2, clientid=10, subject="[renew domain 11] boulangerie-dupont.fr", message="The domain."
     ).json()
     world.settle(5)
-    [note] = [n["message"] for n in sandbox.rows("ticket_notes", ticket_id=int(named["id"])) if "VERIFIED" in n["message"]]
+    [note] = [
+        n["message"] for n in sandbox.rows("ticket_notes", ticket_id=int(named["id"])) if "VERIFIED" in n["message"]
+    ]
     assert "the renewal starts now" in note, note
     assert "renewal 1: domain #11, invoiced" in world.run("delegations", "show", grant_id).output
+
+
+def test_the_link_in_a_copy_of_one_owners_email_shows_only_that_owners_grants(world: World):
+    """Tenth break round H4: the agency forwards the [Copy] of Boulangerie Dupont's email to Marie; the link in it
+    showed the agency's grants on every client. A link in a copy shows (and renews) only what concerns that owner's
+    grants with the agency, whatever is posted to it; the link in the agency's own notice still shows all."""
+    for owner, service in ((11, 110), (12, 120), (13, 130)):
+        world.run(
+            "delegations", "grant", "--owner", str(owner), "--delegate", "10", "--service", str(service),
+            "--by", "alice", "--basis", "owner's email",
+        )  # fmt: skip
+    world.settle()
+    other = next(g.split()[0] for g in world.run("delegations", "list").output.splitlines() if "Cabinet" in g)
+    world.sandbox.control("act", {"action": "SendEmail", "id": 110, "messagename": "Service Suspension Notification"})
+    world.settle()
+    copy = page_link(world, 10, "[Copy] Service Suspension Notification")
+    said = text(requests.get(copy, timeout=10))
+    assert "boulangerie-dupont.fr" in said, said
+    assert "cabinet-martin" not in said and "garage-leroy" not in said and "Cabinet Martin" not in said, said
+    own = text(requests.get(page_link(world, 10, "You are now the technical contact"), timeout=10))
+    assert "cabinet-martin" in own and "garage-leroy" in own and "boulangerie-dupont.fr" in own, own
+    # Another owner's grant posted to the copy's link is not this page's to renew: refused, nothing invoiced.
+    refused = requests.post(copy, data={"do": "renew", "grant": other, "service": "120"}, timeout=10)
+    assert refused.status_code == 400, refused.text
+    world.settle(4)
+    assert [i for i in world.sandbox.rows("invoices", client_id=10) if "Delegated renewal" in i["notes"]] == []
+
+
+@pytest.mark.parametrize("status", ["Expired", "Grace", "Redemption"])
+def test_an_expired_domain_has_no_renew_button_and_the_page_says_to_contact_support(world: World, status: str):
+    """Tenth break round M1: an Expired (or Grace, Redemption) domain showed a renew button that was always refused,
+    the agency then told the owner must order it again (re-ordering a name still registered fails). The page shows
+    the domain with its status, no renew button, and says it has expired and to contact support quickly; a whole-
+    account contact sees it too; a renewal asked anyway is refused with the same advice, never 'order it again'."""
+    world.sandbox.post("UpdateClient", clientid=10, language="french")
+    world.sandbox.post(
+        "UpdateClientDomain", domainid=11, status=status, expirydate="2026-11-20", nextduedate="2026-11-20"
+    )
+    world.run(
+        "delegations", "grant", "--owner", "11", "--delegate", "10", "--domain", "11", "--by", "alice",
+        "--basis", "owner's email",
+    )  # fmt: skip
+    world.run(
+        "delegations", "grant", "--owner", "11", "--delegate", "10", "--whole-client", "--by", "alice",
+        "--basis", "owner's email",
+    )  # fmt: skip
+    world.settle()
+    listed = world.run("delegations", "list").output.splitlines()
+    grant_id = next(g.split()[0] for g in listed if "domain #11" in g)
+    page = requests.get(last_link(world, 10), timeout=10).text
+    said = text(requests.get(last_link(world, 10), timeout=10))
+    assert 'name=domain value="11"' not in page, page  # no button, on either grant
+    assert said.count("boulangerie-dupont.fr (#11)") == 2, said  # listed on the named grant and the whole-account one
+    assert "a expiré" in said and "support" in said and "commander" not in said, said
+    world.run("delegations", "renew", grant_id, "--domain", "11", "--by", "lena")
+    world.settle(4)
+    told = [e for e in world.emails(10) if "ne peut pas être renouvelé" in e["subject"]]
+    assert told and "a expiré" in told[-1]["message"] and "commander" not in told[-1]["message"], told
+
+
+@pytest.mark.parametrize(
+    ("lang", "refused", "english", "open"),
+    [
+        ("french", "Seul le titulaire", "Only the owner", "déjà en cours"),
+        ("dutch", "Alleen de eigenaar", "Only the owner", "loopt al"),
+        ("indonesian", "Hanya pemilik", "Only the owner", "sedang berjalan"),
+    ],
+)
+def test_a_refusal_on_a_page_is_in_the_readers_language(world: World, lang: str, refused: str, english: str, open: str):
+    """Tenth break round L1: refusals were the bridge's English sentences on French, Dutch, Indonesian pages."""
+    world.sandbox.post("UpdateClient", clientid=10, language=lang)
+    grant_id = granted(world)
+    link = last_link(world, 10)
+    done = requests.post(link, data={"do": "revoke", "grant": grant_id}, timeout=10)
+    assert done.status_code == 400 and refused in text(done) and english not in text(done), text(done)
+    again = text(requests.get(link, timeout=10))
+    assert refused in again and english not in again, again
+    # An open renewal refuses a second one from an older page: said in the reader's language too.
+    world.run("delegations", "renew", grant_id, "--by", "lena")
+    world.run(
+        "delegations", "grant", "--owner", "11", "--delegate", "10", "--domain", "11", "--by", "alice",
+        "--basis", "owner's email",
+    )  # fmt: skip
+    world.settle(4)
+    fresh = last_link(world, 10)  # the new grant's email: a page opened before the renewal was asked
+    second = text(requests.post(fresh, data={"do": "renew", "grant": grant_id, "service": "110"}, timeout=10))
+    assert open in second and "is open" not in second and "renewal 1" not in second, second
+    assert open in text(requests.get(fresh, timeout=10))  # and when the used link is opened again

@@ -409,6 +409,7 @@ class Executor:
                 expires_at=now + timedelta(seconds=int(spec["ttl_s"])),
                 now=now,
                 lang=str(spec.get("lang") or ""),  # the page speaks the language of the email it came in
+                scope=str(spec.get("scope") or ""),  # a copy's self-service link shows its owner's grants only
             )
         return f"{self.consent_base_url.rstrip('/')}/consent/{token}"
 

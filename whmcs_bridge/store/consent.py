@@ -10,7 +10,9 @@ from datetime import datetime
 from whmcs_bridge.clock import iso
 from whmcs_bridge.store.db import Database
 
-COLUMNS = "id, token_hash, purpose, subject, summary, expires_at, created_at, used_at, decision, ip, user_agent, lang"
+COLUMNS = (
+    "id, token_hash, purpose, subject, summary, expires_at, created_at, used_at, decision, ip, user_agent, lang, scope"
+)
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class ConsentLink:
     ip: str | None
     user_agent: str | None
     lang: str = ""  # the locale of the email that carried it ("fr"); '' for links made before it was kept
+    scope: str = ""  # a self-service link's: '' (all the holder's grants), or "owner:11" (those with that owner)
 
 
 def _link(row: sqlite3.Row | None) -> ConsentLink | None:
@@ -46,12 +49,14 @@ def create(
     expires_at: datetime,
     now: datetime,
     lang: str = "",
+    scope: str = "",
 ) -> int:
-    """A new link, unanswered, valid until `expires_at`, shown in `lang` (its email's language); its id."""
+    """A new link, unanswered, valid until `expires_at`, shown in `lang` (its email's language), showing what
+    `scope` allows (a self-service link's); its id."""
     cursor = db.conn.execute(
-        "INSERT INTO consent_link (token_hash, purpose, subject, summary, expires_at, created_at, lang)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (token_hash, purpose, subject, summary, iso(expires_at), iso(now), lang),
+        "INSERT INTO consent_link (token_hash, purpose, subject, summary, expires_at, created_at, lang, scope)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (token_hash, purpose, subject, summary, iso(expires_at), iso(now), lang, scope),
     )
     return int(cursor.lastrowid or 0)
 

@@ -248,6 +248,14 @@ MIGRATIONS: list[tuple[str, str]] = [
             WHERE expires_at IS NOT NULL AND expires_at NOT LIKE '%+00:00' AND strftime('%s', expires_at) IS NOT NULL;
         """,
     ),
+    (
+        "0007_consent_scope",
+        """
+        -- What a self-service link shows, kept with it (not in its address, which is only the token): '' for all
+        -- the holder's grants, "owner:11" for those with one owner (the link in a copy of that owner's email).
+        ALTER TABLE consent_link ADD COLUMN scope TEXT NOT NULL DEFAULT '';
+        """,
+    ),
 ]
 
 
@@ -405,7 +413,7 @@ class Database:
             return EnvironmentProblem(f"cannot write the state database {self.path}: {text}; free space on its disk")
         return StoreError(
             f"{self.path} is not a usable whmcs-bridge state database ({text}); restore it from a backup "
-            "(README, \"Backup and restore\")"
+            '(README, "Backup and restore")'
         )
 
     def quick_check(self) -> None:
@@ -418,7 +426,7 @@ class Database:
             first = " ".join(line for line in "\n".join(rows).splitlines() if not line.startswith("***"))
             raise StoreError(
                 f"the state database {self.path} is damaged (quick_check: {first}); stop the daemon and "
-                "restore it from a backup (README, \"Backup and restore\")"
+                'restore it from a backup (README, "Backup and restore")'
             )
 
     def close(self) -> None:

@@ -174,8 +174,9 @@ class ConsentPages:
             if not self.self_service.refuse(link, form, answer, refused, self.clock()):
                 fresh = consent.get(self.db(), link.id) or link
                 return self.reply(start_response, 410, self.gone(fresh) or self.text("consent.invalid", lang))
+            said = self.self_service.said(refused.case, refused.fields, lang)
             return self.reply(
-                start_response, 400, self.text("delegation.page_done", lang, what="", grant="", refused=refused)
+                start_response, 400, self.text("delegation.page_done", lang, what="", grant="", refused=said)
             )
         if not self.self_service.act(link, form, answer, self.clock()):
             fresh = consent.get(self.db(), link.id) or link

@@ -12,8 +12,10 @@ import logging
 import re
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, unquote
 
 from whmcs_bridge import staff
 from whmcs_bridge.errors import BridgeError
@@ -31,8 +33,33 @@ if TYPE_CHECKING:
 PURPOSES = {"delegation-owner": "owner", "delegation-delegate": "delegate"}
 LIVE = ("active", "pending")
 ACTIONS = ("revoke", "renew")
-# What a link was used for, as its record keeps it: "renew g1a2b3c", or "refused renew g1a2b3c: why".
-USED = re.compile(r"(?P<refused>refused )?(?P<what>\S+) (?P<grant>\S+)(?:: (?P<why>.*))?", re.DOTALL)
+# What a link was used for, as its record keeps it: "renew g1a2b3c", or "refused renew g1a2b3c [open kind=service
+# id=110 n=1 invoice=8 status=invoiced]: why" (the refusal's case and fields, which its page says in the reader's
+# language, then the same in English for the audit chain; a record made before the case was kept has none).
+USED = re.compile(
+    r"(?P<refused>refused )?(?P<what>\S+) (?P<grant>\S+)(?: \[(?P<case>[^\]]*)\])?(?:: (?P<why>.*))?", re.DOTALL
+)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a click is not done: its case and fields (delegation.page_refused, in the reader's language) and the
+    same as one English sentence (the audit chain's)."""
+
+    case: str
+    text: str
+    fields: dict[str, str] = field(default_factory=dict)
+
+    def kept(self) -> str:
+        """The case and fields as the link's record keeps them: "open kind=service id=110"."""
+        return " ".join([self.case, *(f"{k}={quote(v, safe='')}" for k, v in self.fields.items())])
+
+
+def kept_refusal(case: str) -> tuple[str, dict[str, str]]:
+    """A refusal's case and fields back from the link's record (Refusal.kept)."""
+    name, *pairs = case.split()
+    return name, {k: unquote(v) for k, _, v in (p.partition("=") for p in pairs)}
+
 
 log = logging.getLogger("whmcs_bridge.selfservice")
 
@@ -40,7 +67,8 @@ log = logging.getLogger("whmcs_bridge.selfservice")
 def owned(api: WhmcsApi, client_id: int) -> list[dict[str, Any]]:
     """A client's services (Active or Suspended, what a renewal renews) and active domains as WHMCS lists them now
     (GetClientsProducts and GetClientsDomains with `clientid`, DD:api-reference/getclientsproducts.md,
-    getclientsdomains.md): what a whole-account contact may ask to renew on its page."""
+    getclientsdomains.md): what a whole-account contact may ask to renew on its page; and its domains past their
+    expiry date that our staff may still save (renewal_scope.EXPIRED_DOMAIN), shown with their status."""
     items: list[dict[str, Any]] = [
         {
             "kind": "service",
@@ -63,7 +91,7 @@ def owned(api: WhmcsApi, client_id: int) -> list[dict[str, Any]]:
             "live": True,
         }
         for d in api.domains(client_id=client_id)
-        if d.status == "Active"
+        if d.status == "Active" or d.status in renewal_scope.EXPIRED_DOMAIN
     ]
     return items
 
@@ -122,8 +150,15 @@ class SelfService:
         return self.catalogue.render(message_id, data, Reader(lang, None, self.zone), _Plain()).body
 
     def grants(self, link: ConsentLink) -> list[dict[str, Any]]:
+        """The link holder's grants the link shows: all of them, or (a link in a copy of one owner's email, its
+        scope "owner:11") those with that owner only."""
         side = PURPOSES[link.purpose]
-        return [g for g in staff.states_of(self.db(), FAMILY, "grant:") if str(g.get(side)) == link.subject]
+        owner = link.scope.removeprefix("owner:") if link.scope else None
+        return [
+            g
+            for g in staff.states_of(self.db(), FAMILY, "grant:")
+            if str(g.get(side)) == link.subject and (owner is None or str(g.get("owner")) == owner)
+        ]
 
     def page(self, link: ConsentLink) -> tuple[str, str]:
         lang = link.lang or FALLBACK
@@ -176,8 +211,11 @@ class SelfService:
                         due=due,
                         grant=g["id"],
                         may_renew="yes"
-                        if self.may_renew(g["role"]) and renewal_scope.open_renewal(g, item["id"], item["kind"]) is None
+                        if self.may_renew(g["role"])
+                        and renewal_scope.renewable_now(item["kind"], status)
+                        and renewal_scope.open_renewal(g, item["id"], item["kind"]) is None
                         else "",
+                        expired="yes" if renewal_scope.expired_domain(item["kind"], status) else "",
                         renewal=last["status"] if last else "",
                         invoice=str(invoice) if invoice else "",
                         amount=last.get("amount") if last else "",
@@ -219,36 +257,50 @@ class SelfService:
         return str(found.status), due
 
     def used(self, link: ConsentLink) -> dict[str, str]:
-        """A used link's page fields (delegation.page_used): when, what for, or why it was refused."""
+        """A used link's page fields (delegation.page_used): when, what for, or why it was refused (in the link's
+        language when its record keeps the refusal's case)."""
         found = USED.fullmatch(link.decision or "")
         if found is None:
             return {"what": "", "grant": "", "used_at": link.used_at or "", "refused": ""}
-        return {
-            "what": found["what"],
-            "grant": found["grant"],
-            "used_at": link.used_at or "",
-            "refused": found["why"] or "" if found["refused"] else "",
-        }
+        refused = ""
+        if found["refused"]:
+            refused = self.said(*kept_refusal(found["case"]), link.lang or FALLBACK) if found["case"] else found["why"]
+        return {"what": found["what"], "grant": found["grant"], "used_at": link.used_at or "", "refused": refused or ""}
 
-    def refusal(self, link: ConsentLink, form: dict[str, str]) -> str | None:
-        """Why the click cannot be done (one sentence), or None: the grant must be the link holder's and
-        active, and a renewal must be allowed and not already open."""
+    def said(self, case: str, fields: dict[str, str], lang: str) -> str:
+        """A refusal in the reader's language, as plain text (the page escapes it)."""
+        return self.text("delegation.page_refused", lang, why=case, **fields).strip()
+
+    def refusal(self, link: ConsentLink, form: dict[str, str]) -> Refusal | None:
+        """Why the click cannot be done, or None: the grant must be the link holder's (and within the link's scope)
+        and active, and a renewal must be allowed and not already open."""
         what, grant_id = form.get("do"), form.get("grant", "")
         grant = next((g for g in self.grants(link) if g["id"] == grant_id), None)
         if what not in ACTIONS or grant is None:
-            return "This page offers no such action."
+            return Refusal("no_action", "This page offers no such action.")
         if grant.get("status") != "active":
-            return f"This access ({grant_id}) is no longer active."
+            return Refusal("ended", f"This access ({grant_id}) is no longer active.", {"grant": grant_id})
         if what == "revoke" and PURPOSES[link.purpose] != "owner":
-            return "Only the owner can end this access here."
+            return Refusal("owner_only", "Only the owner can end this access here.")
         if what == "renew":
             if PURPOSES[link.purpose] != "delegate" or not self.may_renew(grant["role"]):
-                return "This contact may not renew this service."
+                return Refusal("may_not_renew", "This contact may not renew this service.")
             try:
                 kind, item = renewal_scope.wanted_item(grant, form.get("service"), form.get("domain"))
             except ValueError as exc:
-                return f"{exc}."
-            return renewal_scope.refusal(grant, item, kind)
+                asked = "domain" if form.get("domain") else "service"
+                number = str(form.get(asked) or "")
+                return Refusal("not_covered", f"{exc}.", {"kind": asked, "id": number if number.isdigit() else ""})
+            current = renewal_scope.open_renewal(grant, item, kind)
+            if current is not None:
+                fields = {
+                    "kind": kind,
+                    "id": str(item),
+                    "n": str(current["n"]),
+                    "invoice": str(current.get("delegate_invoice") or ""),
+                    "status": str(current["status"]),
+                }
+                return Refusal("open", str(renewal_scope.refusal(grant, item, kind)), fields)
         return None
 
     def act(self, link: ConsentLink, form: dict[str, str], answer: dict[str, str], now: datetime) -> bool:
@@ -303,13 +355,15 @@ class SelfService:
             )
         return True
 
-    def refuse(self, link: ConsentLink, form: dict[str, str], answer: dict[str, str], why: str, now: datetime) -> bool:
+    def refuse(
+        self, link: ConsentLink, form: dict[str, str], answer: dict[str, str], why: Refusal, now: datetime
+    ) -> bool:
         """A refused click uses the link too (a one-time link is not a form to try again): recorded, with why,
         in the audit chain; nothing reaches the rules. False if the link was used or expired meanwhile."""
         what = form.get("do") if form.get("do") in ACTIONS else "-"
         grant = form.get("grant", "")
         grant = grant if grant.isalnum() and len(grant) <= 40 else "-"
-        decision = f"refused {what} {grant}: {why}"
+        decision = f"refused {what} {grant} [{why.kept()}]: {why.text}"
         db = self.db()
         with db.atomic():
             if not consent.claim(
@@ -325,7 +379,7 @@ class SelfService:
                     "purpose": link.purpose,
                     "subject": link.subject,
                     "decision": decision,
-                    "refused": why,
+                    "refused": why.text,
                     **answer,
                     "link": link.id,
                 },

@@ -187,7 +187,7 @@ MESSAGES = define(
         {"grant": "text", "status": "text", "reason": "text", "missing": "text"},
         'Staff note on the owner\'s account: a request ended unanswered (`status` "withdrawn" by its '
         'requester or in favour of staff\'s grant, "lapsed" with its link, or "void": accepted when WHMCS no '
-        'longer had what it names under the owner, `reason` saying what WHMCS showed; `missing`: who had not confirmed, '
+        "longer had what it names under the owner, `reason` saying what WHMCS showed; `missing`: who had not confirmed, "
         '"owner", "delegate" or "both").',
         status="lapsed",
         reason="no answer before the link expired",
@@ -438,11 +438,13 @@ MESSAGES = define(
             "invoice": "text",
             "amount": "text",
             "pay_link": "url",
+            "expired": "text",  # "yes": a domain past its expiry date, saved only by staff, never ordered again
         },
         "One service (or domain: `kind`) on the delegate's page, named by its kind, name and id (a hosting and a domain "
         "of one name are two rows): its owner, status and next due date (as WHMCS has them when the "
-        "page is shown; unknown when WHMCS cannot be read), a renew button, and the renewal under way with its "
-        "invoice and WHMCS's pay link.",
+        "page is shown; unknown when WHMCS cannot be read), a renew button (none for what WHMCS's status says cannot "
+        "be renewed), and the renewal under way with its invoice and WHMCS's pay link; an `expired` domain says to "
+        "contact support quickly, not to order it again.",
         samples={
             "owner": "Boulangerie Dupont",
             "service": "boulangerie-dupont.fr",
@@ -482,8 +484,36 @@ MESSAGES = define(
         "client",
         {"what": "text", "grant": "text", "refused": "text"},
         'After a click on a self-service page: `what` "revoke" or "renew" was recorded; or `refused` (one '
-        "sentence, in English, from the bridge) says why not.",
+        "sentence, delegation.page_refused in the page's language) says why not.",
         samples={"what": "revoke", "grant": "g3d169a", "refused": ""},
+    ),
+    MessageSpec(
+        "delegation.page_refused",
+        "text",
+        "client",
+        {
+            "why": "text",
+            "grant": "text",
+            "kind": "text",
+            "id": "text",
+            "n": "text",
+            "invoice": "text",
+            "status": "text",
+        },
+        'Why a click on a self-service page was not done, shown on the page in its language (`why`): "no_action" (the '
+        'page offers no such action), "ended" (the access `grant` is no longer active), "owner_only" (only the owner '
+        'ends an access), "may_not_renew" (the contact\'s role does not renew), "not_covered" (the access covers no '
+        '`kind` #`id`; no `id`: none was named), "open" (renewal `n` of `kind` #`id` is under way: its `invoice`, its '
+        '`status` "looking", "invoiced" or "paid").',
+        samples={
+            "why": "open",
+            "grant": "g3d169a",
+            "kind": "service",
+            "id": "110",
+            "n": "1",
+            "invoice": "1043",
+            "status": "invoiced",
+        },
     ),
     MessageSpec(
         "delegation.page_used",
@@ -491,7 +521,8 @@ MESSAGES = define(
         "client",
         {"what": "text", "grant": "text", "used_at": "datetime", "refused": "text"},
         'A self-service link opened again once used: when, and for what (`what` "revoke" or "renew" with its '
-        "`grant`), or that the click was refused and why (`refused`, one sentence, in English, from the bridge).",
+        "`grant`), or that the click was refused and why (`refused`, one sentence, delegation.page_refused in the page's "
+        "language; in English for a link used before the refusal's case was kept).",
         samples={"what": "renew", "grant": "g3d169a", "used_at": "2026-11-26T10:00:00+00:00", "refused": ""},
     ),
 )

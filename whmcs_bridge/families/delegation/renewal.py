@@ -56,6 +56,7 @@ from whmcs_bridge.families.delegation.renewal_scope import (
     elsewhere,
     held,
     item_of,
+    not_renewable,
     not_the_owners,
     open_renewal,
     refusal,
@@ -188,8 +189,7 @@ def refused_by_whmcs(
         why = not_the_owners(what, item, grant["owner"], holder)
         return refused(grant, renewal, why, now, "delegation.renewal_not_owners", kind=what, id=str(item))
     if data.get("status"):  # WHMCS's status says it cannot be renewed (terminated, cancelled, pending...)
-        able = "an active domain" if what == "domain" else "an active or suspended service"
-        why = f"{what} #{item} is {str(data['status']).lower()} in WHMCS: only {able} can be renewed"
+        why = not_renewable(what, item, str(data["status"]))
         return refused(grant, renewal, why, now, "delegation.renewal_not_renewable", status=str(data["status"]))
     return None
 

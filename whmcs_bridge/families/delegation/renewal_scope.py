@@ -26,6 +26,15 @@ STILL_OPEN = ("Unpaid", "Collections", "Payment Pending")
 # What WHMCS says of a service or domain that a renewal may no longer extend (GetClientsProducts `status`,
 # DD:api-reference/getclientsproducts.md; GetClientsDomains `status`, DD:api-reference/getclientsdomains.md).
 ENDED_ITEM = ("Cancelled", "Terminated", "Fraud", "Transferred Away", "Deleted")
+# A domain past its expiry date that may still be saved (GetClientsDomains `status` "Expired", or WHMCS 8's "Grace"
+# and "Redemption"). Its renewal then costs the TLD's grace or redemption fee on top (DD:api-reference/
+# createorupdatetld.md `grace_period_fee`, `redemption_period_fee`), which the renewal price the bridge reads
+# (DD:api-reference/gettldpricing.md `renew`) does not include, and DD:api-reference/domainrenew.md says nothing of
+# an expired domain: our staff renew it, not the bridge (tenth break round M1). Never ordered again: the name is
+# still registered, and a new registration of it fails.
+EXPIRED_DOMAIN = ("Expired", "Grace", "Redemption")
+# What WHMCS's status must be for a renewal to start (executor/reads.py service_renewal, domain_renewal).
+RENEWS_FROM = {"service": ("Active", "Suspended"), "domain": ("Active",)}
 # Why a paid renewal is not settled as invoiced, from what WHMCS says now (unsettled()).
 OWNER_PAID = "owner paid"
 MOVED = "moved"  # the item belongs to another client in WHMCS now (reads.renewal_now `moved_to`)
@@ -164,6 +173,28 @@ def renewed(renewal: dict[str, Any]) -> dict[str, Any]:
     """A message's fields naming what a renewal renews: `service`, or `domain` (the message says the one given)."""
     kind, item = item_of(renewal)
     return {"service": item} if kind == "service" else {"service": None, "domain": item}
+
+
+def renewable_now(kind: str, status: str | None) -> bool:
+    """Whether an item WHMCS shows with this status (None: WHMCS could not be read) may be asked to renew: its
+    page offers a renew button only then."""
+    return status is None or status in RENEWS_FROM.get(kind, ())
+
+
+def expired_domain(kind: str, status: str | None) -> bool:
+    """Whether the item is a domain past its expiry date that our staff may still save (EXPIRED_DOMAIN)."""
+    return kind == "domain" and status in EXPIRED_DOMAIN
+
+
+def not_renewable(kind: str, item: int, status: str) -> str:
+    """The sentence refusing a renewal of an item WHMCS's status says cannot be renewed now."""
+    if expired_domain(kind, status):
+        return (
+            f"domain #{item} has expired ({status} in WHMCS): only our staff can still renew it (at the TLD's grace "
+            "or redemption fee), and it must not be ordered again: the name is still registered"
+        )
+    able = "an active domain" if kind == "domain" else "an active or suspended service"
+    return f"{kind} #{item} is {status.lower()} in WHMCS: only {able} can be renewed"
 
 
 def whole_account(grant: dict[str, Any]) -> bool:

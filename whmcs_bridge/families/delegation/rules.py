@@ -157,6 +157,10 @@ def page_link(action: Action, grant: dict[str, Any], rules: DelegationSection) -
         "summary": message("delegation.page_summary", side=side),
         "ttl_s": int(rules.consent_link_ttl.total_seconds()),
     }
+    if side == "delegate" and "original_html" in action.params:
+        # A copy (or notice) of one owner's email is forwarded to that owner (tenth break round H4): its link shows
+        # only the grants with that owner. The scope is kept with the link, out of reach of its address.
+        consent["scope"] = f"owner:{grant['owner']}"
     renews = side == "delegate" and rights(grant, rules).renew  # the delegate's page offers a renewal only then
     footer = message("delegation.page_footer", side=side, may_renew="yes" if renews else None)
     return dataclasses.replace(action, params={**action.params, "consent": consent, "footer": footer})
