@@ -83,7 +83,13 @@ def new_grant(
     superseded = None
     if same is not None:
         if request or not is_request(same):
-            return str(same["id"])  # the same grant asked again (a command run twice): nothing new is sent
+            if (same.get("by"), same.get("basis")) == (by, basis):
+                return str(same["id"])  # the same grant asked again (a command run twice): nothing new is sent
+            # Another staff member (or basis) just made it: saying so keeps who agreed to what on record.
+            raise BridgeError(
+                f"no new grant: {same['id']} ({same['status']}, {granted(same)}) already gives exactly this; "
+                f"nothing was recorded by {by}"
+            )
         superseded = same  # staff grant what the delegate asked for: the request gives way (below)
     if (request or config.delegation.confirm == "both") and not config.receiver.public_url:
         raise BridgeError(
