@@ -412,8 +412,11 @@ def note_action(
     data: dict[str, Any], writer: int | None, ticket: int | None, which: str, msg: dict[str, Any]
 ) -> Action:
     key = str(data.get("state_key"))
+    # One note per ticket per verdict: a reply that changes nothing (the same writer, grant, items and rights) adds
+    # none, staff read the pair once, not on every reply.
+    verdict = hashlib.sha256(json.dumps([writer, msg], sort_keys=True, default=str).encode()).hexdigest()[:16]
     return Action(
-        key=action_key(FAMILY, key, "note" if which == "owner" else f"note:{which}"),
+        key=action_key(FAMILY, f"ticket:{ticket}", f"note:{which}:{verdict}"),
         family=FAMILY,
         kind="ticket_note",
         params={"ticket_id": ticket, "msg": msg},
