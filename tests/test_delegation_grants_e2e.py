@@ -199,3 +199,21 @@ def test_a_second_staff_granting_the_same_thing_is_told_who_granted_it(sandbox: 
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     listed = world.run("delegations", "list").output
     assert listed.count(" active") == 1 and "bob" not in listed, listed
+
+
+def test_a_requester_without_an_active_grant_is_not_offered_its_services_page(
+    sandbox: Sandbox, tmp_path: Path, worlds
+):
+    """Tenth break round, L2: a delegate whose request waits (or lapsed) was offered "see the services you are
+    contact for, and renew them with one click", a page listing nothing. Only a delegate holding the active grant
+    is offered it."""
+    world = world_with(sandbox, tmp_path, worlds)
+    grant(world, "--request", "--service", "110")
+    world.settle()
+    offer = "See the services you are contact for"
+    waiting = world.emails(10)
+    assert waiting and not [e["subject"] for e in waiting if offer in e["message"]], waiting
+    grant(world, "--service", "110")  # staff grant it: the request is superseded, the grant active
+    world.settle()
+    welcome = [e for e in world.emails(10) if e["subject"].startswith("You are now the technical contact")]
+    assert len(welcome) == 1 and offer in welcome[0]["message"], [e["subject"] for e in world.emails(10)]
