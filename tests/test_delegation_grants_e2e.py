@@ -167,3 +167,53 @@ def test_a_service_named_twice_is_stored_once(sandbox: Sandbox, tmp_path: Path, 
     grant_id = grant(world, "--service", "110", "--service", "110")
     shown = world.run("delegations", "show", grant_id, "--json").output
     assert shown.count('"id": 110') == 1, shown
+
+
+@pytest.mark.parametrize("item", [["--service", "110"], ["--domain", "11"]])
+def test_whole_client_with_a_service_or_domain_is_refused(sandbox: Sandbox, tmp_path: Path, worlds, item):
+    """Tenth break round, M5: `--whole-client --service 110` became a grant on the whole account (the service
+    staff typed dropped): staff meant one of the two, so the mix is refused in one sentence and nothing is sent."""
+    world = world_with(sandbox, tmp_path, worlds)
+    before = len(sandbox.calls())
+    args = ["--owner", "11", "--delegate", "10", "--whole-client", *item, "--by", "alice", "--basis", "x"]
+    result = refused(world, *args)
+    assert result.exit_code == 2, result.output
+    assert "--whole-client" in result.stderr and item[0] in result.stderr and "Traceback" not in result.output
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "no grants" in world.run("delegations", "list").output
+    world.settle()
+    assert not [c for c in sandbox.calls()[before:] if c["action"] in ("SendEmail", "AddClientNote")]
+
+
+def test_a_second_staff_granting_the_same_thing_is_told_who_granted_it(sandbox: Sandbox, tmp_path: Path, worlds):
+    """Tenth break round, L3: bob granting what alice just granted got alice's grant, exit 0, his name and basis
+    recorded nowhere. He is told in one sentence that alice's grant already gives it (its id), and nothing is
+    recorded in his name; the same staff running the same command twice still gets its grant back, exit 0."""
+    world = world_with(sandbox, tmp_path, worlds)
+    alices = grant(world, "--service", "110")
+    assert grant(world, "--service", "110") == alices  # alice's command run twice
+    args = ["--owner", "11", "--delegate", "10", "--service", "110", "--by", "bob", "--basis", "owner's email"]
+    result = refused(world, *args)
+    assert result.exit_code == 1, result.output
+    assert alices in result.stderr and "by alice" in result.stderr and "Traceback" not in result.output
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    listed = world.run("delegations", "list").output
+    assert listed.count(" active") == 1 and "bob" not in listed, listed
+
+
+def test_a_requester_without_an_active_grant_is_not_offered_its_services_page(
+    sandbox: Sandbox, tmp_path: Path, worlds
+):
+    """Tenth break round, L2: a delegate whose request waits (or lapsed) was offered "see the services you are
+    contact for, and renew them with one click", a page listing nothing. Only a delegate holding the active grant
+    is offered it."""
+    world = world_with(sandbox, tmp_path, worlds)
+    grant(world, "--request", "--service", "110")
+    world.settle()
+    offer = "See the services you are contact for"
+    waiting = world.emails(10)
+    assert waiting and not [e["subject"] for e in waiting if offer in e["message"]], waiting
+    grant(world, "--service", "110")  # staff grant it: the request is superseded, the grant active
+    world.settle()
+    welcome = [e for e in world.emails(10) if e["subject"].startswith("You are now the technical contact")]
+    assert len(welcome) == 1 and offer in welcome[0]["message"], [e["subject"] for e in world.emails(10)]

@@ -578,3 +578,33 @@ def test_asking_again_while_the_period_waits_for_staff_adds_no_second_task(world
     world.run("delegations", "renew", grant_id, "--by", "lena")
     world.settle(4)
     assert len(agency_invoices(world)) == 1 and len(staff_tasks(world, 11)) == 1
+
+
+def test_a_grant_ending_with_its_renewal_invoice_open_tells_both_sides(world: World):
+    """Tenth break round, M4: the grant's end cancelled the agency's open renewal invoice and nobody was told. The
+    reminder before the end tells each side the agency's invoice is open; the end tells both it was cancelled and
+    that the owner's own invoice is still due."""
+    last_day = (datetime.now(UTC) + timedelta(days=20)).date()
+    out = world.run(
+        "delegations", "grant", "--owner", "11", "--delegate", "10", "--service", "110", "--by", "alice",
+        "--basis", "owner's email", "--expires", last_day.isoformat(),
+    ).output  # fmt: skip
+    grant_id = out.split()[0]
+    world.settle()
+    world.run("delegations", "renew", grant_id, "--by", "lena")
+    world.settle(4)
+    [agency] = agency_invoices(world)
+    owners = owner_invoice(world)["id"]
+    before = datetime.combine(last_day - timedelta(days=3), datetime.min.time(), UTC).isoformat()
+    after = datetime.combine(last_day + timedelta(days=1), datetime.min.time(), UTC) + timedelta(minutes=5)
+    for when in (before, before, after.isoformat(), after.isoformat()):
+        world.run("tick", "--at", when)
+    for client in (10, 11):
+        [reminder] = [e for e in world.emails(client) if "ends on" in e["subject"]]
+        assert f"#{agency['id']}" in reminder["message"], reminder["message"]
+    [ended_delegate] = [e for e in world.emails(10) if e["subject"].endswith("has ended")]
+    [ended_owner] = [e for e in world.emails(11) if "is no longer your" in e["subject"]]
+    for mail in (ended_delegate, ended_owner):
+        assert f"#{agency['id']} " in mail["message"] and "cancelled" in mail["message"], mail["message"]
+        assert f"#{owners} is still due" in mail["message"], mail["message"]
+    assert world.sandbox.rows("invoices", id=agency["id"])[0]["status"] == "Cancelled"

@@ -35,13 +35,16 @@ class MessageError(BridgeError):
 
 
 class Named(str):
-    """A WHMCS record as its reader sees it (its name), with its id for staff templates (`{{ client.id }}`)."""
+    """A WHMCS record as its reader sees it (its name), with its id for staff templates (`{{ client.id }}`) and,
+    in a list of subjects, its kind ("service", "domain" or "client": the `with_kinds` filter)."""
 
     id: int | str
+    kind: str
 
-    def __new__(cls, text: str, record_id: int | str = "") -> Named:
+    def __new__(cls, text: str, record_id: int | str = "", kind: str = "") -> Named:
         made = super().__new__(cls, text)
         made.id = record_id
+        made.kind = kind
         return made
 
 
@@ -135,6 +138,7 @@ def environment(html: bool) -> SandboxedEnvironment:
     env.filters["and_list"] = _and_list
     env.filters["or_list"] = _or_list
     env.filters["whmcs_status"] = _whmcs_status
+    env.filters["with_kinds"] = _with_kinds
     return env
 
 
@@ -146,13 +150,23 @@ def _whmcs_status(context: Context, status: Any, gender: str = "m") -> str:
 
 @pass_context
 def _and_list(context: Context, values: Iterable[Any]) -> str:
-    """"a, b and c" in the reader's language."""
+    """ "a, b and c" in the reader's language."""
     return format_list([str(v) for v in values], style="standard", locale=context["lang"])
 
 
 @pass_context
 def _or_list(context: Context, values: Iterable[Any]) -> str:
     return format_list([str(v) for v in values], style="or", locale=context["lang"])
+
+
+def _with_kinds(values: Iterable[Any], **words: str) -> list[str]:
+    """Subjects as staff must tell them apart ("domain #11 boulangerie-dupont.fr" beside the hosting of the same
+    name), each kind in the template's words (`subjects|with_kinds(service="service", domain="domaine")`)."""
+    out = []
+    for value in values:
+        kind = getattr(value, "kind", "")
+        out.append(f"{words.get(kind, kind)} #{value.id} {value}" if kind else str(value))
+    return out
 
 
 ENVIRONMENTS = {True: environment(True), False: environment(False)}
@@ -231,7 +245,8 @@ class _Formatter:
         for item in raw:
             kind, _, number = str(item).partition(":")
             known = kind in ("client", "service", "domain")
-            out.append(getattr(self, f"as_{kind}")(number) if known else Named(self.clean(str(item))))
+            named = getattr(self, f"as_{kind}")(number) if known else Named(self.clean(str(item)))
+            out.append(Named(named, named.id, kind if known else ""))
         return out
 
     def plural(self, n: Any, **forms: str) -> str:
@@ -243,9 +258,7 @@ class _Formatter:
         return text.replace("#", format_decimal(count, locale=self.locale))
 
 
-def render(
-    spec: MessageSpec, template: Template, data: Mapping[str, Any], reader: Reader, names: Names
-) -> Rendered:
+def render(spec: MessageSpec, template: Template, data: Mapping[str, Any], reader: Reader, names: Names) -> Rendered:
     """The template filled with the data as the reader sees it; MessageError names the message and language."""
     html = spec.channel in HTML_CHANNELS
     fmt = _Formatter(reader, names, one_line=not html)

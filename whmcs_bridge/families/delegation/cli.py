@@ -19,6 +19,7 @@ from whmcs_bridge.cli.common import (
     user_errors,
 )
 from whmcs_bridge.clock import utcnow
+from whmcs_bridge.errors import UsageProblem
 from whmcs_bridge.families.delegation import staff as dg
 from whmcs_bridge.whmcs.api import WhmcsApi
 
@@ -124,6 +125,10 @@ def grant(
     --request: ask the owner, who accepts or declines through a one-time link). WHMCS is read first: both
     clients must exist and each service or domain must be the owner's. Granted by staff over the delegate's
     pending request for the same services, it supersedes the request (withdrawn; the delegate is told)."""
+    if whole_client and (services or domains):
+        # Staff meant one of the two: a whole-account grant silently dropping the item typed gives far more.
+        named = "--service" if services else "--domain"
+        raise UsageProblem(f"--whole-client is every service and domain of the owner: give it or {named}, not both")
     items = [{"kind": "service", "id": s} for s in services] + [{"kind": "domain", "id": d} for d in domains]
     if whole_client:
         items.append({"kind": "client", "id": owner})

@@ -24,6 +24,19 @@ COPY_COMMENT = f"<!-- {COPY_MARK} -->"
 OWN_EMAIL = "<!-- [wb-"  # every email the bridge sends carries its action key (executor: Call.marked)
 # [renew], or [renew service 110] / [renew domain 11] ("hosting" for service): one subject by its WHMCS type and id.
 RENEW_KEYWORD = re.compile(r"\[renew(?:\s+(service|hosting|domain)\s*#?(\d{1,18}))?\]", re.IGNORECASE)
+# Where a reply by email starts quoting what it answers: a line "On ... wrote:" and its French, Dutch and Indonesian
+# forms (a mail program may wrap it over two lines), or an "Original Message" rule. Nothing below is the writer's.
+# (WHMCS's docs describe no reply-above-this-line marker for piped ticket replies.)
+QUOTE_HEADER = re.compile(
+    r"^[ \t]*(?:(?:On|Le|Op|Pada)\b[^\n]*(?:\n[^\n]*)?\b(?:wrote|a [ée]crit|menulis|schreef\b[^\n]*)[ \t]*:[ \t]*$"
+    r"|-{2,}[ \t]*(?:Original Message|Message d'origine|Oorspronkelijk bericht|Pesan Asli)[ \t]*-{2,})",
+    re.IGNORECASE | re.MULTILINE,
+)
+# A [renew] the writer says not to do ("Please do NOT [renew] it", "ne pas [renew]", "jangan [renew]"): a negation
+# at most two words before it on its line.
+NEGATED = re.compile(
+    r"\b(?:not|don'?t|never|no|ne|pas|jamais|niet|geen|nooit|jangan|tidak|bukan)\b\W+(?:\w+\W+){0,2}$", re.IGNORECASE
+)
 # What a ticket asks that only the account's owner may have (seed 000): access, ownership, a transfer. In
 # the catalogue's languages (en, fr, nl, id); a match only adds a warning to a staff-only note.
 SENSITIVE = re.compile(
@@ -184,7 +197,7 @@ def while_active(grant: dict[str, Any]) -> dict[str, Any]:
 
 def ticket_opened(data: dict[str, Any], now: datetime) -> Decision:
     """Ask WHMCS who owns what the ticket names; the note comes with the answer (TicketResolved)."""
-    asked = renew_asked(f"{data.get('subject') or ''} {data.get('message') or ''}")
+    asked = renew_asked(f"{data.get('subject') or ''}\n{own_words(str(data.get('message') or ''))}")
     # What the [renew] names by type and id is what WHMCS is asked about (its owner), else the ticket's link.
     link = f"{asked['kind']}:{asked['id']}" if isinstance(asked, dict) else data.get("service")
     names = domain_names(str(data.get("subject") or ""), str(data.get("message") or ""))
@@ -209,12 +222,27 @@ def ticket_opened(data: dict[str, Any], now: datetime) -> Decision:
 def renew_asked(text: str) -> dict[str, Any] | bool:
     """What a ticket's [renew] asks for: {"kind", "id"} when it names one by type and id, True for a plain
     [renew] (the ticket must then name exactly one renewable subject), False for none."""
-    found = RENEW_KEYWORD.search(text)
+    found = next((m for m in RENEW_KEYWORD.finditer(text) if not negated(text, m.start())), None)
     if found is None:
         return False
     if found.group(1) is None:
         return True
     return {"kind": "domain" if found.group(1).lower() == "domain" else "service", "id": int(found.group(2))}
+
+
+def own_words(message: str) -> str:
+    """What the writer wrote in a reply, without what it quotes: lines starting with ">" and everything after a
+    reply header ("On ... wrote:"). Staff's own "write [renew] in a reply", quoted back, asks for nothing."""
+    message = message.replace("\r\n", "\n")
+    header = QUOTE_HEADER.search(message)
+    if header is not None:
+        message = message[: header.start()]
+    return "\n".join(line for line in message.split("\n") if not line.lstrip().startswith(">"))
+
+
+def negated(text: str, at: int) -> bool:
+    line_start = text.rfind("\n", 0, at) + 1
+    return NEGATED.search(text[line_start:at]) is not None
 
 
 def ticket_renewal(
@@ -390,8 +418,11 @@ def note_action(
     parties: dict[str, Any] | None = None,
 ) -> Action:
     key = str(data.get("state_key"))
+    # One note per ticket per verdict: a reply that changes nothing (the same writer, grant, items and rights) adds
+    # none, staff read the pair once, not on every reply.
+    verdict = hashlib.sha256(json.dumps([writer, msg], sort_keys=True, default=str).encode()).hexdigest()[:16]
     return Action(
-        key=action_key(FAMILY, key, "note" if which == "owner" else f"note:{which}"),
+        key=action_key(FAMILY, f"ticket:{ticket}", f"note:{which}:{verdict}"),
         family=FAMILY,
         kind="ticket_note",
         params={"ticket_id": ticket, "msg": msg},

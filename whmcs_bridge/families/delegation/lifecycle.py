@@ -354,7 +354,7 @@ def end(
             grant,
             "email",
             f"{status}-told-delegate",
-            notice(grant["delegate"], message("delegation.ended_delegate", **ended)),
+            notice(grant["delegate"], message("delegation.ended_delegate", **ended, **open_renewal(grant))),
             grant["delegate"],
         ),
     ]
@@ -362,6 +362,16 @@ def end(
     actions.append(act(grant, "email", f"{status}-told-owner", owner_email, grant["owner"]))
     actions += grant_ended(grant, now)  # its open renewals end with it
     return Decision(state=grant, actions=actions, due_at=None, refs=grant_refs(grant))
+
+
+def open_renewal(grant: dict[str, Any]) -> dict[str, Any]:
+    """The delegate's renewal invoice still open in the grant (the latest one invoiced), and the owner's invoice it
+    would have settled: the grant's end cancels the first (renewal.grant_ended), the second stays due. Both sides
+    are told, before the end and at it."""
+    invoiced = [r for r in grant.get("renewals") or [] if r["status"] == "invoiced" and r.get("delegate_invoice")]
+    if not invoiced:
+        return {}
+    return {"renewal_invoice": invoiced[-1]["delegate_invoice"], "owner_invoice": invoiced[-1].get("owner_invoice")}
 
 
 def remaining(grant: dict[str, Any], others: Sequence[dict[str, Any]]) -> list[str]:
@@ -388,7 +398,11 @@ def owner_end_email(
         offer = "link" if services and rules.links else "reply"
     owner_email = notice(
         grant["owner"],
-        message("delegation.ended_owner", **about_grant(grant, status=status, offer=offer, remaining=list(remaining))),
+        message(
+            "delegation.ended_owner",
+            **about_grant(grant, status=status, offer=offer, remaining=list(remaining)),
+            **open_renewal(grant),
+        ),
     )
     if offer == "link":
         changed = {**grant, "items": services}  # the password change concerns the services only
@@ -413,7 +427,7 @@ def expire(grant: dict[str, Any], now: datetime, rules: DelegationSection) -> De
     if remind is None or remind > now:
         return Decision(state=grant)
     grant["reminded"] = now.isoformat(timespec="seconds")
-    ending = about_grant(grant, expires=grant["expires"])
+    ending = about_grant(grant, expires=grant["expires"], **open_renewal(grant))
     actions = [
         act(
             grant,

@@ -10,7 +10,16 @@ billing_messages.py, added here.
 
 from whmcs_bridge.families.delegation.billing_messages import BILLING
 from whmcs_bridge.families.delegation.message_fields import RIGHTS, grant_spec
-from whmcs_bridge.messages.spec import MessageSpec, define
+from whmcs_bridge.messages.spec import FieldType, MessageSpec, define
+
+# A grant ending while the delegate's renewal invoice is open: that invoice is cancelled with the grant, the owner's
+# own invoice stays due (lifecycle.open_renewal). Said in the reminder before the end and in both end emails.
+RENEWAL_OPEN: dict[str, FieldType] = {"renewal_invoice": "text", "owner_invoice": "text"}
+RENEWAL_OPEN_SAID = (
+    "`renewal_invoice`: the delegate's renewal invoice still open (cancelled when the grant ends), "
+    "`owner_invoice`: the owner's invoice it would have settled, still due (either may be empty)."
+)
+RENEWAL_OPEN_SAMPLES = {"renewal_invoice": "8", "owner_invoice": "2"}
 
 MESSAGES = define(
     # --- a grant starts -----------------------------------------------------------------------------
@@ -124,21 +133,24 @@ MESSAGES = define(
         "delegation.ended_delegate",
         "email",
         "client",
-        {"status": "text"},
-        "To the delegate: its access ended (revoked or expired): it no longer acts for the owner on it.",
+        {"status": "text", **RENEWAL_OPEN},
+        "To the delegate: its access ended (revoked or expired): it no longer acts for the owner on it; "
+        + RENEWAL_OPEN_SAID,
         status="revoked",
+        **RENEWAL_OPEN_SAMPLES,
     ),
     grant_spec(
         "delegation.ended_owner",
         "email",
         "client",
-        {"status": "text", "offer": "text", "consent_link": "url", "remaining": "subjects"},
+        {"status": "text", "offer": "text", "consent_link": "url", "remaining": "subjects", **RENEWAL_OPEN},
         'To the owner: the contact no longer acts for it; with `offer` "reply" or "link", the advice to '
         "change the control-panel password (by replying, or through a one-time link); `remaining`: what the "
-        "same contact still covers under its other grants (empty when nothing stays).",
+        "same contact still covers under its other grants (empty when nothing stays); " + RENEWAL_OPEN_SAID,
         status="revoked",
         offer="link",
         remaining=["domain:1"],
+        **RENEWAL_OPEN_SAMPLES,
     ),
     grant_spec(
         "delegation.password_summary",
@@ -151,11 +163,12 @@ MESSAGES = define(
         "delegation.expiry_reminder",
         "email",
         "client",
-        {"grant": "text", "side": "text", "expires": "date"},
+        {"grant": "text", "side": "text", "expires": "date", **RENEWAL_OPEN},
         'To each side (`side` "owner" or "delegate"), delegation.expiry_reminder before a grant expires: '
-        "the day it ends, and how to extend it.",
+        "the day it ends, and how to extend it; " + RENEWAL_OPEN_SAID,
         side="delegate",
         expires="2026-12-20T00:00:00+00:00",
+        **RENEWAL_OPEN_SAMPLES,
     ),
     # --- a request ends unanswered ------------------------------------------------------------------
     grant_spec(

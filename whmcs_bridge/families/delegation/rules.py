@@ -151,6 +151,8 @@ def page_link(action: Action, grant: dict[str, Any], rules: DelegationSection) -
     )
     if side is None or (side == "owner" and grant.get("status") in ("revoked", "expired")):
         return action  # an owner is not offered to end, with one click, an access that already ended
+    if side == "delegate" and grant.get("status") != "active":
+        return action  # a request waiting or lapsed, an access ended: its page would list nothing of it
     consent = {
         "purpose": f"delegation-{side}",
         "subject": str(action.client_id),

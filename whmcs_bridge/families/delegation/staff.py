@@ -83,7 +83,7 @@ def new_grant(
     superseded = None
     if same is not None:
         if request or not is_request(same):
-            return str(same["id"])  # the same grant asked again (a command run twice): nothing new is sent
+            return asked_again(same, by, basis)
         superseded = same  # staff grant what the delegate asked for: the request gives way (below)
     if (request or config.delegation.confirm == "both") and not config.receiver.public_url:
         raise BridgeError(
@@ -110,6 +110,17 @@ def new_grant(
             db, config, "DelegationCommand", {**replaced, "by_grant": grant_id}, by=by, client_id=owner, now=now
         )
     return grant_id
+
+
+def asked_again(same: dict[str, Any], by: str, basis: str) -> str:
+    """The same grant asked again: a command run twice gets its grant back and nothing new is sent; another staff
+    member (or another basis) is told whose grant already gives it, so who agreed to what stays on record."""
+    if (same.get("by"), same.get("basis")) != (by, basis):
+        raise BridgeError(
+            f"no new grant: {same['id']} ({same['status']}, {granted(same)}) already gives exactly this; "
+            f"nothing was recorded by {by}"
+        )
+    return str(same["id"])
 
 
 def is_request(g: dict[str, Any]) -> bool:

@@ -1,0 +1,89 @@
+"""A delegate's tickets, the tenth break round's findings: [renew] in quoted text (a reply by email quoting staff)
+starts nothing, and the notes staff read name each item's kind and id, once per ticket while nothing changes. The
+agency scenario, the sandbox's hooks delivered to the real receiver, the bridge's passes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import BridgeWorld, Sandbox
+
+
+@pytest.fixture
+def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[BridgeWorld]:
+    sandbox.load("agency")
+    w = BridgeWorld(sandbox, tmp_path, "delegation:\n  enabled: true\n")
+    w.run("tick")
+    w.run(
+        "delegations", "grant", "--owner", "11", "--delegate", "10", "--service", "110", "--by", "alice",
+        "--basis", "owner's email",
+    )  # fmt: skip
+    w.settle()
+    yield w
+    w.close()
+
+
+def open_ticket(world: BridgeWorld) -> int:
+    opened = world.sandbox.control(
+        "act",
+        {
+            "action": "OpenTicket", "clientid": 10, "deptid": 1, "serviceid": 110,
+            "subject": "boulangerie-dupont.fr renewal?", "message": "When is boulangerie-dupont.fr due?",
+        },
+    )  # fmt: skip
+    world.settle(4)
+    return int(opened["id"])
+
+
+def reply(world: BridgeWorld, ticket: int, message: str, **who: Any) -> None:
+    world.sandbox.control("act", {"action": "AddTicketReply", "ticketid": ticket, "message": message, **who})
+    world.settle(4)
+
+
+def agency_renewals(world: BridgeWorld) -> list[dict[str, Any]]:
+    return [i for i in world.sandbox.rows("invoices", client_id=10) if "Delegated renewal" in i["notes"]]
+
+
+QUOTED = [
+    "Not now, thanks.\n\nOn 27/11 Support wrote:\n> It is due on 22 December. To have the renewal invoiced to you, "
+    "write [renew] in a reply.",
+    "Pas maintenant, merci.\r\n\r\nLe 27/11/2026 à 10:00, Support a écrit :\r\nPour la facture, écrivez [renew].",
+    "Nu niet, dank u.\n\nOp 27 nov. 2026 schreef Support:\nSchrijf [renew] in een antwoord.",
+    "Tidak sekarang.\n\nPada 27 Nov 2026, Support menulis:\nTulis [renew] di balasan.",
+    "Not now.\n> write [renew] in a reply",
+    "Please do NOT [renew] it, the client is leaving us.",
+    "Ne pas [renew], merci.",
+]
+
+
+@pytest.mark.parametrize("text", QUOTED)
+def test_renew_in_quoted_or_negated_text_starts_no_renewal(world: BridgeWorld, text: str):
+    """Tenth break round, M2: staff's "write [renew] in a reply", quoted below the agency's "Not now, thanks.",
+    started a renewal. Quoted lines (">") and everything after a reply header ("On ... wrote:" and its French, Dutch
+    and Indonesian forms) are not the writer's words; a [renew] the writer negates asks for nothing either."""
+    ticket = open_ticket(world)
+    reply(world, ticket, "To have the renewal invoiced to you, write [renew] in a reply.", adminusername="alice")
+    reply(world, ticket, text, clientid=10)
+    assert agency_renewals(world) == []
+    assert "renewal 1" not in world.run("delegations", "list").output
+    reply(world, ticket, "Yes please: [renew]\n\nOn 27/11 Support wrote:\n> write [renew] in a reply.", clientid=10)
+    assert len(agency_renewals(world)) == 1  # the writer's own [renew] above a quote still asks
+
+
+def test_ticket_notes_name_each_items_kind_and_id_once_per_ticket(world: BridgeWorld):
+    """Tenth break round, M3: "VERIFIED" for the hosting and "WARNING: NO grant" for "boulangerie-dupont.fr" (the
+    domain #11 of the same name) read as a contradiction, and both came again on every reply. Each note names the
+    kind and id; a reply that changes nothing adds no note."""
+    ticket = open_ticket(world)
+    notes = [n["message"] for n in world.sandbox.rows("ticket_notes", ticket_id=ticket)]
+    assert len(notes) == 2, notes
+    [warning] = [n for n in notes if "NO grant" in n]
+    assert "domain #11 boulangerie-dupont.fr" in warning, warning
+    [verified] = [n for n in notes if "VERIFIED" in n]
+    assert "service #110" in verified, verified
+    reply(world, ticket, "And the domain boulangerie-dupont.fr?", clientid=10)
+    assert len(world.sandbox.rows("ticket_notes", ticket_id=ticket)) == 2
