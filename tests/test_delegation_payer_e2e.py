@@ -53,7 +53,7 @@ def order_seen(world: BridgeWorld, tmp: Path) -> None:
 
 
 def agency_invoices(world: BridgeWorld) -> list[dict[str, Any]]:
-    return [i for i in world.sandbox.rows("invoices", client_id=10) if "Order #1 placed" in i["notes"]]
+    return [i for i in world.sandbox.rows("invoices", client_id=10) if i["notes"].startswith("Order #1, grant ")]
 
 
 def pay(world: BridgeWorld, invoice_id: int, transid: str) -> None:
@@ -356,3 +356,27 @@ def test_an_agency_in_another_currency_is_not_invoiced_the_owners_order(payer: B
     assert len(told) == 1 and "USD" in told[0]["message"] and "EUR" in told[0]["message"], told
     assert "not been invoiced" in told[0]["message"] or "Nothing has been invoiced" in told[0]["message"]
     assert sandbox.rows("orders", id=1)[0]["status"] == "Pending"
+
+
+# The agency's WHMCS language, and how its invoice's line and notes say the order was placed for the owner.
+LANGUAGES = [
+    ("french", "commandé pour Cabinet Martin Avocats, commande #1", "le règlement de cette facture"),
+    ("dutch", "besteld voor Cabinet Martin Avocats, bestelling #1", "met de betaling van deze factuur"),
+    ("indonesian", "dipesan untuk Cabinet Martin Avocats, pesanan #1", "dengan membayar tagihan ini"),
+]
+
+
+@pytest.mark.parametrize(("language", "line", "notes"), LANGUAGES)
+def test_the_agencys_order_invoice_is_in_its_language(
+    payer: BridgeWorld, tmp_path: Path, language: str, line: str, notes: str
+):
+    """The agency reads its WHMCS language: its invoice's lines and notes are written in it, as a delegated
+    renewal's invoice is, after WHMCS's own words for each item and a reference staff search (tenth break round L4)."""
+    sandbox = payer.sandbox
+    sandbox.post("UpdateClient", clientid=10, language=language)
+    order_seen(payer, tmp_path)
+    [invoice] = agency_invoices(payer)
+    lines = [i["description"] for i in sandbox.rows("invoice_items", invoice_id=invoice["id"])]
+    assert len(lines) == 2 and all(line in i and "martin-notaires.fr" in i for i in lines), lines
+    assert not any("ordered for" in i for i in lines), lines
+    assert invoice["notes"].startswith("Order #1, grant o1-10: " + notes), invoice["notes"]

@@ -577,6 +577,22 @@ def administrative(users: list[int]) -> dict[str, Any]:
     )
 
 
+def users_read(admin: dict[str, Any], order: dict[str, Any], users: list[int], owner_user: int = 7) -> dict[str, Any]:
+    """The order's OrderPlaced, then WHMCS's answer to the read it asks for: the delegate's users and the owner's
+    owner user now."""
+    [read] = decide_all({"grant:a1": admin}, event("OrderPlaced", **order), NOW, RULES)["grant:a1"].actions
+    assert read.kind == "refresh_client" and read.client_id == 10 and read.params["report"]["order"] == order
+    assert read.params["owner_user_of"] == order["userid"]
+    context = {
+        "userid": 10,
+        "users": [{"id": u, "is_owner": u == users[0]} for u in users],
+        "requested_by": "delegation",
+        "owner_user": owner_user,
+        "order": order,
+    }
+    return decide_all({"grant:a1": admin}, event("ClientContext", **context), NOW, RULES)
+
+
 def test_an_administrative_contacts_order_makes_it_technical_contact_of_what_it_ordered():
     admin = administrative([5])
     order = {
@@ -588,8 +604,12 @@ def test_an_administrative_contacts_order_makes_it_technical_contact_of_what_it_
             {"type": "domain", "relid": 121, "domain": "martin-notaires.fr"},
         ],
     }
-    decisions = decide_all({"grant:a1": admin}, event("OrderPlaced", **order), NOW, RULES)
-    new = decisions["grant:o1-10"]
+    # Who the agency's users are is read from WHMCS for every order, never taken from the grant's last read
+    # (tenth break round H3): the order alone grants nothing yet.
+    assert not any(
+        k.startswith("grant:o") for k in decide_all({"grant:a1": admin}, event("OrderPlaced", **order), NOW, RULES)
+    )
+    new = users_read(admin, order, [5])["grant:o1-10"]
     assert new.state and new.state["role"] == "technical" and new.state["delegate"] == 10 and new.state["owner"] == 12
     assert [(i["kind"], i["id"]) for i in new.state["items"]] == [("service", 121), ("domain", 121)]
     assert new.state["order"] == {"id": 1, "user": 5, "via": "a1"} and new.actions
@@ -598,19 +618,15 @@ def test_an_administrative_contacts_order_makes_it_technical_contact_of_what_it_
         note
     )
     again = decide_all({"grant:a1": admin, "grant:o1-10": new.state}, event("OrderPlaced", **order), NOW, RULES)
-    assert again["grant:o1-10"].actions == [] and again["grant:o1-10"].state == new.state  # seen twice: unchanged
-    by_stranger = {**order, "requestor_id": 99}
-    stranger = decide_all({"grant:a1": admin}, event("OrderPlaced", **by_stranger), NOW, RULES)
-    # Ordered by someone the grant does not know as the administrative contact's user: its users are read from
-    # WHMCS for that order (a user invited since), and WHMCS's answer decides; still not one of them: nothing.
-    [read] = stranger["grant:a1"].actions
-    assert read.kind == "refresh_client" and read.client_id == 10 and read.params["report"]["order"] == by_stranger
-    users: dict[str, Any] = {"userid": 10, "users": [{"id": 5, "is_owner": True}], "requested_by": "delegation"}
-    answer = decide_all({"grant:a1": admin}, event("ClientContext", **users, order=by_stranger), NOW, RULES)
-    assert set(answer) == {"grant:a1"} and answer["grant:a1"].actions == []
-    invited = {**users, "users": [{"id": 5, "is_owner": True}, {"id": 99, "is_owner": False}]}
-    answer = decide_all({"grant:a1": admin}, event("ClientContext", **invited, order=by_stranger), NOW, RULES)
-    assert answer["grant:o1-10"].state and answer["grant:o1-10"].state["order"]["user"] == 99
+    assert "grant:o1-10" not in again  # seen twice: only the read (the same action key) is asked again
+    # No longer among the agency's users in WHMCS (the grant last read it there): nothing.
+    assert set(users_read(admin, order, [6])) == {"grant:a1"}
+    # A user invited since: WHMCS's answer decides.
+    by_invited = {**order, "requestor_id": 99}
+    assert users_read(admin, by_invited, [5, 99])["grant:o1-10"].state["order"]["user"] == 99
+    # The owner's own (owner) user, also a user of the agency's account: her own order (tenth break round H2).
+    hers = users_read(admin, by_invited, [5, 99], owner_user=99)
+    assert not any(k.startswith("grant:o") for k in hers) and hers["grant:a1"].actions == []
 
 
 def test_a_request_waits_for_the_owners_consent():

@@ -47,6 +47,7 @@ def call(app: SandboxApp, method: str, path: str, body: Any = None, *, raw: byte
         ("GET", "act"),
         ("GET", "checkout"),
         ("GET", "move"),
+        ("GET", "access"),
         ("POST", "nothing"),
         ("GET", "nothing"),
     ],
@@ -166,6 +167,30 @@ def test_a_typed_line_staff_cannot_add_through_the_api(app: SandboxApp):
     assert (row["type"], row["relid"], row["amount"], row["taxed"]) == ("PromoHosting", 110, "-3.00", 0)
     [now] = call(app, "GET", f"query?table=invoices&id={invoice['id']}")[1]["rows"]
     assert (now["subtotal"], now["total"]) == ("11.95", "11.95")
+
+
+def test_staff_give_a_user_access_to_an_account_and_remove_it(app: SandboxApp):
+    """POST /_sandbox/access: the admin area's "Manage Users": an invited (non-owner) user added to an account or
+    removed from it, as GetClientsDetails `users` and GetUsers `clients` then say; an owner is not removed."""
+    call(app, "POST", "scenario", {"name": "agency"})
+
+    def users_of(client: int) -> list[tuple[int, bool]]:
+        details = app.run("GetClientsDetails", {"clientid": str(client)})[0]["client"]
+        return [(int(u["id"]), bool(u["is_owner"])) for u in details["users"]["user"]]
+
+    owner_10, owner_11 = users_of(10)[0][0], users_of(11)[0][0]
+    assert call(app, "POST", "access", {"user": owner_11, "client": 10}) == (200, {"ok": True})
+    assert users_of(10) == [(owner_10, True), (owner_11, False)]
+    [marie] = [u for u in app.run("GetUsers", {})[0]["users"] if u["id"] == owner_11]
+    assert {"id": 10, "isOwner": False} in marie["clients"] and {"id": 11, "isOwner": True} in marie["clients"]
+    assert call(app, "POST", "access", {"user": owner_11, "client": 10, "remove": True}) == (200, {"ok": True})
+    assert users_of(10) == [(owner_10, True)]
+    assert call(app, "POST", "access", {"user": owner_10, "client": 10, "remove": True}) == (
+        400,
+        {"error": f"user {owner_10} is the owner of client 10"},
+    )
+    assert call(app, "POST", "access", {"user": 999, "client": 10}) == (404, {"error": "no user 999"})
+    assert call(app, "POST", "access", {"user": owner_10, "client": 999}) == (404, {"error": "no client 999"})
 
 
 def test_a_clients_currency_is_set_by_its_id(app: SandboxApp):

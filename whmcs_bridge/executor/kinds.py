@@ -18,6 +18,7 @@ from whmcs_bridge.executor.reads import (
     find_open_invoice,
     find_order_invoice,
     holder_now,
+    owner_user,
     read_owners,
     registrant_now,
     renewal_now,
@@ -174,10 +175,13 @@ def _run_credential_change(c: Call) -> Result:
 
 def _run_refresh_client(c: Call) -> Result:
     """The client's context (ClientContext), with what the rules asked to hear back beside it (`report`: e.g.
-    the order a delegate's users were read for)."""
+    the order a delegate's users were read for; `owner_user_of`: that order's client's owner user, now)."""
     known = c.params.get("known_invoices")
     context = client_context(c.api, c.client(), None if known is None else [int(i) for i in known])
-    return {"context": {**(c.params.get("report") or {}), **context}}
+    report = dict(c.params.get("report") or {})
+    if c.params.get("owner_user_of"):
+        report["owner_user"] = owner_user(c.api, int(c.params["owner_user_of"]))
+    return {"context": {**report, **context}}
 
 
 def _run_resolve_ticket(c: Call) -> Result:
@@ -242,7 +246,12 @@ def _run_read_reply(c: Call) -> Result:
     else:
         replies = list(ticket.replies)
     reply = next((r for r in replies if r.id == reply_id), None)
-    data: dict[str, Any] = {**(c.params.get("report") or {}), "ticket": ticket_id, "reply": reply_id, "found": reply is not None}
+    data: dict[str, Any] = {
+        **(c.params.get("report") or {}),
+        "ticket": ticket_id,
+        "reply": reply_id,
+        "found": reply is not None,
+    }
     if reply is not None:
         data.update(
             userid=reply.client_id,

@@ -444,10 +444,14 @@ def read_owners(api: WhmcsApi, subjects: list[dict[str, Any]]) -> dict[str, int 
             domain = next(api.domains(domain_id=item_id), None)
             owners[f"domain:{item_id}"] = domain.client_id if domain else None
         else:  # a whole account: its owner user is the one WHMCS's "Make Owner" changes
-            details = api.client_details(item_id)
-            owner = next((u.id for u in details.users if u.is_owner), None)
-            owners[f"client:{item_id}"] = owner
+            owners[f"client:{item_id}"] = owner_user(api, item_id)
     return owners
+
+
+def owner_user(api: WhmcsApi, client_id: int) -> int | None:
+    """The client's owner user now: of its users, the one WHMCS marks `is_owner` (GetClientsDetails `users`,
+    DD:api-reference/getclientsdetails.md); the others are users invited on the account."""
+    return next((u.id for u in api.client_details(client_id).users if u.is_owner), None)
 
 
 def holder_now(api: WhmcsApi, params: Params) -> dict[str, str]:

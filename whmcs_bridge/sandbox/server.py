@@ -22,6 +22,8 @@ Control endpoints (JSON in, JSON out; for tests and the demo, not part of WHMCS;
   POST /_sandbox/move      {"service": 3, "client": 12} | {"domain": 4, "client": 12}  staff's admin-area move
   POST /_sandbox/delete    {"ticket": 3} | {"order": 5} | {"email": 9}   staff delete a record in the admin area
   POST /_sandbox/checkout  {"client_id": 12, "user_id": 3, "pid": 3, "domain": "x.fr"}  a client-area order by that user
+  POST /_sandbox/access    {"user": 2, "client": 10} | {"user": 1, "client": 10, "remove": true}  staff give a user access
+                           to an account (an invited, non-owner user), or remove it, in the admin area (no API does this)
   POST /_sandbox/line      {"invoice": 2, "type": "PromoHosting", "relid": 110, "description": "...", "amount": "-3.00",
                            "taxed": false}  a line WHMCS's billing writes (a promotion's), which no API adds
 """
@@ -415,6 +417,26 @@ class SandboxApp:
             self.state.log(f"Moved {table[:-1]} ID: {item} to client ID: {body['client']}", int(body["client"]))
         return 200, {"ok": True}
 
+    def access(self, body: dict[str, Any], query: dict[str, str]) -> Reply:
+        """Staff's "Manage Users" in the admin area: a user given access to an account, as an invited user (never
+        its owner), or its access removed. An owner's access is not removed (WHMCS asks for a new owner first)."""
+        user, client = int(body.get("user") or 0), int(body.get("client") or 0)
+        with self.state.lock:
+            if not self.state.one("SELECT id FROM users WHERE id = ?", [user]):
+                return 404, {"error": f"no user {user}"}
+            if not self.state.one("SELECT id FROM clients WHERE id = ?", [client]):
+                return 404, {"error": f"no client {client}"}
+            link = self.state.one(
+                "SELECT is_owner FROM user_clients WHERE user_id = ? AND client_id = ?", [user, client]
+            )
+            if link and link["is_owner"]:
+                return 400, {"error": f"user {user} is the owner of client {client}"}
+            if body.get("remove"):
+                self.state.db.execute("DELETE FROM user_clients WHERE user_id = ? AND client_id = ?", (user, client))
+            elif not link:
+                self.state.insert("user_clients", user_id=user, client_id=client, is_owner=0)
+        return 200, {"ok": True}
+
     def delete(self, body: dict[str, Any], query: dict[str, str]) -> Reply:
         """Staff delete a ticket (with its replies and notes), an order, an email-log entry, or an activity-log
         line (as System Cleanup's pruning of the activity log does)."""
@@ -479,6 +501,7 @@ CONTROL: dict[tuple[str, str], ControlHandler] = {
     ("POST", "checkout"): SandboxApp.checkout,
     ("POST", "line"): SandboxApp.add_line,
     ("POST", "move"): SandboxApp.move,
+    ("POST", "access"): SandboxApp.access,
     ("POST", "delete"): SandboxApp.delete,
     ("*", "query"): SandboxApp.read_rows,
     ("*", "orders"): SandboxApp.list_orders,

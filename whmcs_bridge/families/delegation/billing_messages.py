@@ -122,6 +122,26 @@ BILLING = define(
         invoice="502",
         paid="21.90",
     ),
+    MessageSpec(
+        "delegation.order_invoice_line",
+        "text",
+        "client",
+        {"said": "text", "owner": "client", "order": "text"},
+        "A line of the agency's invoice for an order it placed in the owner's name: WHMCS's own description of the "
+        "item as the owner's invoice has it (`said`, with the item's name when it does not say it), for whom and "
+        "which order. Written once, before WHMCS makes the invoice (the bridge finds the invoice again by it).",
+        samples={"said": "Starter (01/12/2026 - 31/12/2026) - example.fr", "order": "7"},
+    ),
+    MessageSpec(
+        "delegation.order_invoice_notes",
+        "text",
+        "client",
+        {"owner": "client", "order": "text", "owner_invoice": "text"},
+        "The notes of the agency's invoice for an order it placed in the owner's name, after its fixed reference "
+        '("Order #N, grant G: "): paying it settles the order, whose items came off the owner\'s invoice '
+        "`owner_invoice`.",
+        samples={"order": "7", "owner_invoice": "501"},
+    ),
     # --- renewals by the delegate --------------------------------------------------------------------
     MessageSpec(
         "delegation.renewal_invoice_line",

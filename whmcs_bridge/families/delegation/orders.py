@@ -18,12 +18,16 @@ def ordered(
     data: dict[str, Any],
     now: datetime,
     rules: DelegationSection,
-    users_read: bool = False,
+    users_of: int | None = None,
+    owner_user: int | None = None,
 ) -> dict[str, Decision]:
     """An administrative contact's user ordered in the owner's name: the delegate becomes technical
-    contact of what was ordered, automatically (and both sides are told). Who the delegate's users are is
-    read from WHMCS for the order when the grant does not know the requestor (users_read: that read's answer
-    is in the grants): the grant may be as new as the order, or the user invited since its last read."""
+    contact of what was ordered, automatically (and both sides are told). Who the delegate's users are, and who
+    the owner's own (owner) user is, are read from WHMCS for each order, never taken from what a grant last read
+    (tenth break round H3: a user staff removed from the agency's account is no longer its user). users_of: the
+    delegate whose users that read answered (they are in its grants); owner_user: the owner's owner user then.
+    An order its owner user placed is the owner's own, even when she is also a user of the agency's account
+    (tenth break round H2)."""
     # requestor_id is taken as "the WHMCS user who placed the order"; the docs state no meaning and older
     # WHMCS 8 versions send none (None here): then nothing is granted on a guess (unknown_requestor).
     requestor = as_int(data.get("requestor_id"))
@@ -34,9 +38,14 @@ def ordered(
     out: dict[str, Decision] = {}
     reads: dict[str, Decision] = {}
     for key, admin in grants.items():
-        if not items or not orders_for_owner(admin, owner, requestor, rules):
-            if items and not users_read and may_order(admin, owner, rules):
-                reads[key] = read_users(admin, data)
+        if not items or not may_order(admin, owner, rules):
+            continue
+        if users_of is None:
+            reads[key] = read_users(admin, data)
+            continue
+        if admin["delegate"] != users_of or not orders_for_owner(admin, owner, requestor, rules):
+            continue
+        if owner_user is None or requestor == owner_user:  # the owner's own order (or its owner unknown): hers
             continue
         grant_id = f"o{as_int(data.get('orderid'))}-{admin['delegate']}"
         command_data = {
@@ -63,9 +72,10 @@ def ordered(
 
 
 def read_users(admin: dict[str, Any], data: dict[str, Any]) -> Decision:
-    """Read the delegate's users from WHMCS now, for this order: the answer (a ClientContext carrying the
-    order) comes back to ordered() with users_read, once per order and grant."""
-    params = {"client_id": admin["delegate"], "report": {"order": data}}
+    """Read the delegate's users, and the owner's owner user, from WHMCS now, for this order: the answer (a
+    ClientContext carrying the order and `owner_user`) comes back to ordered() with users_of, once per order and
+    grant."""
+    params = {"client_id": admin["delegate"], "owner_user_of": admin["owner"], "report": {"order": data}}
     read = act(admin, "refresh_client", f"order:{as_int(data.get('orderid'))}:users", params, admin["delegate"])
     return Decision(state=admin, actions=[read], refs=grant_refs(admin))
 

@@ -90,23 +90,33 @@ def found(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decisio
     if data.get("currency") and data.get("delegate_currency") and data["currency"] != data["delegate_currency"]:
         return other_currency(grant, amount, str(data["currency"]), str(data["delegate_currency"]), at)
     billing.update(status="invoicing", lines=[int(line["id"]) for line in lines], amount=amount)
-    # An invoice's lines and notes are not messages: written once, in English, naming the owner and the order
-    # (the executor recognises the invoice by its notes).
-    owner = data.get("owner") or grant.get("owner_name") or f"client #{grant['owner']}"
+    # Its lines and notes are messages, rendered once in the agency's WHMCS language just before WHMCS makes the
+    # invoice and kept in the action (the executor finds the invoice again by them, executor/texts.py), as a
+    # delegated renewal's are; the notes open with a reference in no language (staff search it).
     names = {f"{i['kind']}:{i['id']}": i.get("name") or "" for i in grant["items"]}
+    order = str(billing["order"])
 
-    def described(line: dict[str, Any]) -> str:
+    def described(line: dict[str, Any]) -> dict[str, Any]:
         """WHMCS's own description, with the service's or domain's name when it does not say it."""
         said, name = str(line["description"]), names.get(str(line.get("item")), "")
-        text = said if not name or name in said else f"{said} - {name}"
-        return f"{text} (ordered for {owner}, order #{billing['order']})"
+        return message(
+            "delegation.order_invoice_line",
+            said=said if not name or name in said else f"{said} - {name}",
+            owner=grant["owner"],
+            order=order,
+        )
 
     params = {
         "client_id": grant["delegate"],
         # Each taxed as the owner's line it bills (CreateInvoice `itemtaxedx`, DD:api-reference/createinvoice.md).
         "lines": [[described(line), line["amount"], bool(line.get("taxed"))] for line in lines],
-        "notes": f"Order #{billing['order']} placed for {owner}: paying this invoice settles the order "
-        f"(its items were taken off invoice #{billing['owner_invoice']} of {owner}).",
+        "notes": message(
+            "delegation.order_invoice_notes",
+            owner=grant["owner"],
+            order=order,
+            owner_invoice=str(billing["owner_invoice"]),
+        ),
+        "reference": f"Order #{order}, grant {grant['id']}",
         "send": True,
         "report_as": "PayerInvoiceCreated",
         "report": {"grant": grant["id"]},

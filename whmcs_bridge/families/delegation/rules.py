@@ -220,8 +220,9 @@ def on_context(
     named = {k: with_names(g, event.data) for k, g in grant_copies(states).items()}
     out = {k: Decision(state=g, actions=ask_consent(g, now, rules), refs=grant_refs(g)) for k, g in named.items()}
     order = event.data.get("order")
-    if isinstance(order, dict):  # the delegate's users were read for this order (orders.read_users)
-        for key, decision in ordered(named, order, now, rules, users_read=True).items():
+    if isinstance(order, dict):  # the delegate's users, and the owner's owner user, read for this order (read_users)
+        read = as_int(event.data.get("userid")), as_int(event.data.get("owner_user"))
+        for key, decision in ordered(named, order, now, rules, users_of=read[0], owner_user=read[1]).items():
             before = out.get(key)
             actions = [*before.actions, *decision.actions] if before else decision.actions
             out[key] = dataclasses.replace(decision, actions=actions)
