@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -839,3 +840,21 @@ def test_a_long_letter_still_names_the_case_and_its_domain():
     found = policies.mentions(letter)
     assert "mention:majumakmur.co.id" in found and "mention:o1a2b3c4" in found, found[:10]
     assert "mention:2026-01-15" not in found and "mention:1000" not in found, found[:10]
+
+
+def test_a_ticket_older_than_the_case_is_not_news_on_a_resync():
+    """From the tenth issue-17 break round (M3): a configuration change re-read the open request ticket #1
+    (written before the case, its letter attached from it) as a new ticket: the case was paused until staff
+    recorded whether the requester still wanted it. A ticket older than the case's own threads (WHMCS numbers
+    tickets in order), or one the case's evidence came from, is not a new answer."""
+    state = run(documented(opened()), {"party": "requester", "ticket_id": 77}, kind="OwnershipTicket").state or {}
+    request = {"ticketid": 1, "userid": 21, "subject": "Full access please", "message": "kasus o1: majumakmur.co.id"}
+    replayed = FAMILY.decide_one(state, Event(id="n", type="TicketOpen", data=request), T0, "case:o1")
+    assert replayed.actions == [] and not (replayed.state or {}).get("replies")
+    attached = json.loads(json.dumps(state))
+    attached["tickets"] = {}
+    attached["evidence"][0]["ticket"] = 1
+    replayed = FAMILY.decide_one(attached, Event(id="n", type="TicketOpen", data=request), T0, "case:o1")
+    assert replayed.actions == []
+    newer = FAMILY.decide_one(state, Event(id="n", type="TicketOpen", data={**request, "ticketid": 90}), T0, "case:o1")
+    assert [a.kind for a in newer.actions] == ["read_reply"]

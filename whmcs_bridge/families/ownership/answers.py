@@ -61,10 +61,21 @@ def ticket_opened(case: dict[str, Any], data: dict[str, Any]) -> Decision:
     seen = any(r["ticket"] == ticket for r in case.get("replies", []))
     if not ticket or ticket in threads(case) or seen or OWN_MARK in text or case.get("status") not in ANSWERING:
         return unchanged(case)
+    if ticket in known_tickets(case) or ticket < min(threads(case), default=0):
+        return unchanged(case)  # the request itself, re-read on a resync (issue 17, tenth round M3)
     report = {"case": case["id"], "opened": True, "subject": str(data.get("subject") or "")}
     params = {"ticket_id": ticket, "reply_id": 0, "report": report}  # GetTicket: the opening message is reply 0
     action = act(case, "read_reply", f"opened-{ticket}", params, case["holder"].get("client"))
     return Decision(state=case, actions=[action], due_at=due(case), refs=case_refs(case))
+
+
+def known_tickets(case: dict[str, Any]) -> set[int]:
+    """The tickets the case already knows apart from its threads: those its evidence came from (the request's
+    own ticket, whose letter was attached) and those it read replies from. A ticket numbered below the case's
+    threads was written before them (WHMCS numbers tickets in order): neither is a new ticket."""
+    found = {as_int(e.get("ticket")) for e in case.get("evidence") or []}
+    found |= {as_int(r.get("ticket")) for r in case.get("replies") or []}
+    return {t for t in found if t}
 
 
 # The bridge marks what it writes ("[wb-" and the action key): its own tickets are not a party's answer.
