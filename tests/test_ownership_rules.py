@@ -858,3 +858,21 @@ def test_a_ticket_older_than_the_case_is_not_news_on_a_resync():
     assert replayed.actions == []
     newer = FAMILY.decide_one(state, Event(id="n", type="TicketOpen", data={**request, "ticketid": 90}), T0, "case:o1")
     assert [a.kind for a in newer.actions] == ["read_reply"]
+
+
+@pytest.mark.parametrize("party", ["holder", "requester"])
+def test_an_answer_recorded_on_a_closed_case_changes_nothing_and_staff_get_one_note(party):
+    """From the tenth issue-17 break round (L1): the holder's objection by post recorded on a completed case said
+    nothing of what it did; the requester's left no trace in the timeline and staff no note. Each late answer is
+    recorded, says in the timeline that it changes nothing, and gives staff one ticket note."""
+    closed = run(documented(opened()), {"command": "reject", "note": "no mandate"}).state or {}
+    answer = {"command": "answer", "party": party, "answer": "object", "via": "post", "note": "letter of 3 Dec"}
+    late = run(closed, answer)
+    case = late.state or {}
+    assert case["status"] == "rejected" and case["recorded_answers"][-1]["answer"] == "object"
+    assert [h["what"] for h in case["history"]][-1] == "late answer" and "changes nothing" in case["history"][-1]["why"]
+    [note] = late.actions
+    assert note.kind == "ticket" and note.params["msg"]["id"] == "ownership.staff_late_answer"
+    assert note.params["msg"]["data"]["party"] == party and note.params["msg"]["data"]["status"] == "rejected"
+    again = run(case, answer, T0 + timedelta(minutes=1))
+    assert [a.key for a in again.actions] != [note.key]  # one note per late answer

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from whmcs_bridge.families.ownership.case import closed, due, unchanged
+from whmcs_bridge.families.ownership.case import FINAL, closed, due, unchanged
 from whmcs_bridge.families.ownership.execution import read_owners
 from whmcs_bridge.families.ownership.flow import advance, distinct_staff, objection_notices, to_review
 from whmcs_bridge.families.ownership.policies import (
@@ -239,11 +239,32 @@ def record_answer(case: dict[str, Any], data: dict[str, Any], now: datetime, rul
     what = "consented" if answer == "consent" else "objected"
     evidence = f" (evidence item {data['evidence']})" if data.get("evidence") else ""
     step(case, now, f"{party} {what} ({via})", by, f"recorded by {by}{evidence}: {record['note']}")
+    if case["status"] in FINAL:
+        return late_answer(case, record, now, rules)
     if party == "requester" and case["status"] == "executing":
         return requester_while_executing(case, record, now, rules)
     if party == "requester":
         return requester_recorded(case, answer, now, rules)
     return holder_recorded(case, answer, by, record["note"], now, rules)
+
+
+def late_answer(case: dict[str, Any], record: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    """An answer recorded once the case is over (completed, rejected, cancelled) is kept and changes nothing;
+    staff get one ticket note for each, as they may have to act outside the case (issue 17, tenth round L1)."""
+    step(case, now, "late answer", record["by"], f"recorded while {case['status']}: changes nothing")
+    note = staff_ticket(
+        case,
+        rules,
+        f"late-answer-{len(case['recorded_answers'])}",
+        "ownership.staff_late_answer",
+        party=record["party"],
+        answer=record["answer"],
+        via=record["via"],
+        recorded_by=record["by"],
+        status=case["status"],
+        note=record["note"],
+    )
+    return Decision(state=case, actions=[note], due_at=due(case), refs=case_refs(case))
 
 
 # Distinct listed staff who must record the holder's consent after its objection. A file (the holder's letter)
