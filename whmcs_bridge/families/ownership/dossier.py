@@ -26,7 +26,7 @@ from whmcs_bridge.errors import BridgeError, WhmcsApiError, WhmcsProtocolError, 
 from whmcs_bridge.evidence import anchor, folder, pdf
 from whmcs_bridge.evidence.keys import PublicKey
 from whmcs_bridge.families.ownership.evidence_store import evidence_path
-from whmcs_bridge.families.ownership.integrity import recorded_problems
+from whmcs_bridge.families.ownership.integrity import ATTACHED, STAFF_COMMAND, recorded_problems  # noqa: F401  (named here by the tests)
 from whmcs_bridge.families.ownership.policies import requirements
 from whmcs_bridge.families.ownership.staff import case as load_case
 from whmcs_bridge.families.ownership.staff_view import StaffView
