@@ -115,3 +115,12 @@ def test_an_approval_that_moves_nothing_promises_no_lock(message_id, lang):
     assert "61" not in text.body
     moving = SHIPPED.render(message_id, fields, Reader(lang, "EUR", PARIS), TableNames())
     assert "61" in moving.body
+
+
+@pytest.mark.parametrize("lang", cat.SHIPPED)
+def test_the_requesters_person_in_the_holders_account_is_never_recorded_as_the_holder(lang):
+    """From the tenth issue-17 break round (M1): the staff ticket names the writer as the requester's person and
+    suggests recording the requester's answer only."""
+    fields = {**samples("ownership.staff_reply_other"), "requester_person": 1, "writer": "Siti Rahmawati <s@x.id>"}
+    text = SHIPPED.render("ownership.staff_reply_other", fields, Reader(lang, "EUR", PARIS), TableNames())
+    assert "Siti Rahmawati" in text.body and "--party holder" not in text.body and "--party requester" in text.body

@@ -876,3 +876,21 @@ def test_an_answer_recorded_on_a_closed_case_changes_nothing_and_staff_get_one_n
     assert note.params["msg"]["data"]["party"] == party and note.params["msg"]["data"]["status"] == "rejected"
     again = run(case, answer, T0 + timedelta(minutes=1))
     assert [a.key for a in again.actions] != [note.key]  # one note per late answer
+
+
+def test_the_requesters_person_writing_inside_the_holders_account_is_not_the_holder():
+    """From the tenth issue-17 break round (M1): the requester's own WHMCS user (its owner's address), invited to
+    the holder's account, opened a ticket there saying "we consent"; staff were told the holder wrote and to record
+    the holder's answer. The writer is named, said to be the requester's person, and is not taken for the holder."""
+    state = run(documented(opened()), {"party": "holder", "ticket_id": 77}, kind="OwnershipTicket").state or {}
+    found = {"ticket": 90, "reply": 0, "found": True, "opened": True, "subject": "Kasus o1", "userid": 20}
+    siti = {**found, "email": "Siti@MajuMakmur.co.id", "name": "Siti Rahmawati", "message": "o1: we consent"}
+    read = run(state, siti, kind="OwnershipReply")
+    case = read.state or {}
+    assert [r["party"] for r in case["replies"]] == ["other"]
+    [flagged] = [a for a in read.actions if a.params.get("msg", {}).get("id", "").startswith("ownership.staff_reply")]
+    assert flagged.params["msg"]["id"] == "ownership.staff_reply_other"
+    assert flagged.params["msg"]["data"]["requester_person"] == 1
+    assert "Siti Rahmawati" in flagged.params["msg"]["data"]["writer"]
+    budi = run(state, {**found, "email": "budi@kreatif.id", "name": "Budi Santoso", "message": "o1: no"}, kind="OwnershipReply")
+    assert [r["party"] for r in (budi.state or {})["replies"]] == ["holder"]

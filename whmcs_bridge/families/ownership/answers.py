@@ -95,6 +95,8 @@ def writer(case: dict[str, Any], data: dict[str, Any]) -> str | None:
     if data.get("admin"):
         return None
     userid, email = as_int(data.get("userid")), str(data.get("email") or "").strip().casefold()
+    if requester_person(case, data):
+        return "other"
     for party in ("holder", "requester"):
         who = case[party]
         if userid and who.get("client") == userid:
@@ -102,6 +104,15 @@ def writer(case: dict[str, Any], data: dict[str, Any]) -> str | None:
         if not userid and email and str(who.get("email") or "").strip().casefold() == email:
             return party
     return "other"
+
+
+def requester_person(case: dict[str, Any], data: dict[str, Any]) -> bool:
+    """The requester's own person (WHMCS names the requester's address as the writer) writing inside the holder's
+    account, where WHMCS gives the holder's client id: never the holder's answer (issue 17, tenth round M1)."""
+    email = str(data.get("email") or "").strip().casefold()
+    own = str(case["requester"].get("email") or "").strip().casefold()
+    holder = str(case["holder"].get("email") or "").strip().casefold()
+    return bool(email) and email == own and email != holder and as_int(data.get("userid")) == case["holder"].get("client")
 
 
 def written_by(data: dict[str, Any]) -> str:
@@ -172,7 +183,15 @@ def reply_read(case: dict[str, Any], data: dict[str, Any], now: datetime, rules:
         why = f"the holder {written_where(data, reply['ticket'])}: staff classify the reply"
     else:
         flagged = staff_ticket(
-            case, rules, purpose, "ownership.staff_reply_other", **about, written=written, disputed=disputed, **where
+            case,
+            rules,
+            purpose,
+            "ownership.staff_reply_other",
+            **about,
+            written=written,
+            disputed=disputed,
+            requester_person=int(requester_person(case, data)),
+            **where,
         )
         why = f"{reply['writer']} {written_where(data, reply['ticket'])}: staff classify it"
     if disputed:  # the case stays frozen: only staff turn an objection into consent (confirm_withdrawal)

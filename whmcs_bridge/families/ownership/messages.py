@@ -335,6 +335,7 @@ MESSAGES = define(
             "opened": "number",
             "named": "number",
             "disputed": "number",
+            "requester_person": "number",
         },
         "Staff ticket: someone who is neither party (a guest, another address, another client) replied in the "
         "case's ticket thread, opened a ticket naming the case (opened = 1), or replied in another ticket in words "
