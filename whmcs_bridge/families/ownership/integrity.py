@@ -84,17 +84,17 @@ def unrecorded_problems(
 ) -> list[str]:
     """What the chain recorded that the state must still hold: each answer through a link, each objection
     staff recorded, each evidence check. A fact erased from the state (the holder's objection) has its row
-    left over."""
+    left over; one edited is named by recorded_problems, so only the party and instant are matched here."""
     problems = [
         f"the {_party(detail)}'s answer of {at} through its link ({detail.get('decision')}) is in the audit chain "
         "but not in the case's state"
         for at, detail in links
-        if not any(_same_answer(answer, at, detail) for answer in case.get("answers") or [])
+        if not any(a.get("at") == at and a.get("party") == _party(detail) for a in case.get("answers") or [])
     ]
     for command, at, detail in staff_rows(rows):
         if command == "answer" and detail.get("answer") == "object":
             fact = {**detail, "at": at}
-            if not any(_same(fact, r, "at", "by", "party", "answer") for r in case.get("recorded_answers") or []):
+            if not any(_same(fact, r, "at", "party") for r in case.get("recorded_answers") or []):
                 problems.append(
                     f"the {detail.get('party')}'s objection recorded by {detail.get('by')} of {at} is in the audit "
                     "chain but not in the case's state"
@@ -103,7 +103,7 @@ def unrecorded_problems(
             item: dict[str, Any] = next(
                 (i for i in case.get("evidence") or [] if str(i.get("item")) == str(detail.get("item"))), {}
             )
-            if not any(c.get("at") == at and c.get("by") == detail.get("by") for c in item.get("checks") or []):
+            if not any(c.get("at") == at for c in item.get("checks") or []):
                 problems.append(
                     f"the {command} of evidence item {detail.get('item')} by {detail.get('by')} of {at} is in the "
                     "audit chain but not in the case's state"
