@@ -13,7 +13,10 @@ import requests
 from babel.dates import format_date
 
 from tests.conftest import Sandbox
+from tests.test_messages import PARIS, SHIPPED, TableNames, samples
 from tests.test_ownership_e2e import World, open_and_document, vendor_world
+from whmcs_bridge.messages import catalogue as cat
+from whmcs_bridge.messages.render import Reader
 
 HOSTILE = 'ACME<a href="https://evil.example/phish">x</a><img src="https://evil.example/track.gif">'
 
@@ -99,3 +102,25 @@ def test_an_outside_requester_reads_its_ticket_in_the_default_language_with_name
     assert "/consent/" in text and "Kreatif Studio" in text and "client #" not in text
     assert "Please confirm" in text and "<p>" not in text
     assert "a letter on your company's letterhead" in text
+
+
+@pytest.mark.parametrize("lang", cat.SHIPPED)
+@pytest.mark.parametrize("message_id", ["ownership.approved", "ownership.approved_ticket"])
+def test_an_approval_that_moves_nothing_promises_no_lock(message_id, lang):
+    """From the tenth issue-17 break round (L3): a backup-only approval told the vendor "no other change of holder
+    for 60 days" though nothing moved and nothing was locked. The lock is said only when something moves."""
+    fields = {**samples(message_id), "lock_days": 61}
+    backup = {**fields, "moving": [], "services_moving": 0, "domains_moving": 0}
+    text = SHIPPED.render(message_id, backup, Reader(lang, "EUR", PARIS), TableNames())
+    assert "61" not in text.body
+    moving = SHIPPED.render(message_id, fields, Reader(lang, "EUR", PARIS), TableNames())
+    assert "61" in moving.body
+
+
+@pytest.mark.parametrize("lang", cat.SHIPPED)
+def test_the_requesters_person_in_the_holders_account_is_never_recorded_as_the_holder(lang):
+    """From the tenth issue-17 break round (M1): the staff ticket names the writer as the requester's person and
+    suggests recording the requester's answer only."""
+    fields = {**samples("ownership.staff_reply_other"), "requester_person": 1, "writer": "Siti Rahmawati <s@x.id>"}
+    text = SHIPPED.render("ownership.staff_reply_other", fields, Reader(lang, "EUR", PARIS), TableNames())
+    assert "Siti Rahmawati" in text.body and "--party holder" not in text.body and "--party requester" in text.body

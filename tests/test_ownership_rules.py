@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -839,3 +840,57 @@ def test_a_long_letter_still_names_the_case_and_its_domain():
     found = policies.mentions(letter)
     assert "mention:majumakmur.co.id" in found and "mention:o1a2b3c4" in found, found[:10]
     assert "mention:2026-01-15" not in found and "mention:1000" not in found, found[:10]
+
+
+def test_a_ticket_older_than_the_case_is_not_news_on_a_resync():
+    """From the tenth issue-17 break round (M3): a configuration change re-read the open request ticket #1
+    (written before the case, its letter attached from it) as a new ticket: the case was paused until staff
+    recorded whether the requester still wanted it. A ticket older than the case's own threads (WHMCS numbers
+    tickets in order), or one the case's evidence came from, is not a new answer."""
+    state = run(documented(opened()), {"party": "requester", "ticket_id": 77}, kind="OwnershipTicket").state or {}
+    request = {"ticketid": 1, "userid": 21, "subject": "Full access please", "message": "kasus o1: majumakmur.co.id"}
+    replayed = FAMILY.decide_one(state, Event(id="n", type="TicketOpen", data=request), T0, "case:o1")
+    assert replayed.actions == [] and not (replayed.state or {}).get("replies")
+    attached = json.loads(json.dumps(state))
+    attached["tickets"] = {}
+    attached["evidence"][0]["ticket"] = 1
+    replayed = FAMILY.decide_one(attached, Event(id="n", type="TicketOpen", data=request), T0, "case:o1")
+    assert replayed.actions == []
+    newer = FAMILY.decide_one(state, Event(id="n", type="TicketOpen", data={**request, "ticketid": 90}), T0, "case:o1")
+    assert [a.kind for a in newer.actions] == ["read_reply"]
+
+
+@pytest.mark.parametrize("party", ["holder", "requester"])
+def test_an_answer_recorded_on_a_closed_case_changes_nothing_and_staff_get_one_note(party):
+    """From the tenth issue-17 break round (L1): the holder's objection by post recorded on a completed case said
+    nothing of what it did; the requester's left no trace in the timeline and staff no note. Each late answer is
+    recorded, says in the timeline that it changes nothing, and gives staff one ticket note."""
+    closed = run(documented(opened()), {"command": "reject", "note": "no mandate"}).state or {}
+    answer = {"command": "answer", "party": party, "answer": "object", "via": "post", "note": "letter of 3 Dec"}
+    late = run(closed, answer)
+    case = late.state or {}
+    assert case["status"] == "rejected" and case["recorded_answers"][-1]["answer"] == "object"
+    assert [h["what"] for h in case["history"]][-1] == "late answer" and "changes nothing" in case["history"][-1]["why"]
+    [note] = late.actions
+    assert note.kind == "ticket" and note.params["msg"]["id"] == "ownership.staff_late_answer"
+    assert note.params["msg"]["data"]["party"] == party and note.params["msg"]["data"]["status"] == "rejected"
+    again = run(case, answer, T0 + timedelta(minutes=1))
+    assert [a.key for a in again.actions] != [note.key]  # one note per late answer
+
+
+def test_the_requesters_person_writing_inside_the_holders_account_is_not_the_holder():
+    """From the tenth issue-17 break round (M1): the requester's own WHMCS user (its owner's address), invited to
+    the holder's account, opened a ticket there saying "we consent"; staff were told the holder wrote and to record
+    the holder's answer. The writer is named, said to be the requester's person, and is not taken for the holder."""
+    state = run(documented(opened()), {"party": "holder", "ticket_id": 77}, kind="OwnershipTicket").state or {}
+    found = {"ticket": 90, "reply": 0, "found": True, "opened": True, "subject": "Kasus o1", "userid": 20}
+    siti = {**found, "email": "Siti@MajuMakmur.co.id", "name": "Siti Rahmawati", "message": "o1: we consent"}
+    read = run(state, siti, kind="OwnershipReply")
+    case = read.state or {}
+    assert [r["party"] for r in case["replies"]] == ["other"]
+    [flagged] = [a for a in read.actions if a.params.get("msg", {}).get("id", "").startswith("ownership.staff_reply")]
+    assert flagged.params["msg"]["id"] == "ownership.staff_reply_other"
+    assert flagged.params["msg"]["data"]["requester_person"] == 1
+    assert "Siti Rahmawati" in flagged.params["msg"]["data"]["writer"]
+    budi = run(state, {**found, "email": "budi@kreatif.id", "name": "Budi Santoso", "message": "o1: no"}, kind="OwnershipReply")
+    assert [r["party"] for r in (budi.state or {})["replies"]] == ["holder"]

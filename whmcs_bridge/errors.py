@@ -44,6 +44,11 @@ class RolledBack(EnvironmentProblem):
     may act on it until staff restore a newer one or acknowledge the loss."""
 
 
+class StateEdited(EnvironmentProblem):
+    """A case's state in the database disagrees with the keyed audit chain (edited outside the bridge): nothing
+    of the case runs until staff restore the state from a backup."""
+
+
 class WhmcsApiError(BridgeError):
     """WHMCS answered `result: error` for an action."""
 

@@ -21,10 +21,11 @@ from whmcs_bridge.cli.common import (
     user_errors,
 )
 from whmcs_bridge.clock import utcnow
-from whmcs_bridge.errors import AuditChainError, BridgeError, EnvironmentProblem
+from whmcs_bridge.errors import AuditChainError, BridgeError, EnvironmentProblem, StateEdited
 from whmcs_bridge.evidence import anchor, keys
 from whmcs_bridge.evidence.keys import PublicKey
 from whmcs_bridge.evidence.signer import chain_signer
+from whmcs_bridge.families.ownership import integrity
 from whmcs_bridge.store import audit as audit_log
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.api import WhmcsApi
@@ -99,6 +100,11 @@ def audit_verify(obj: Context, public_key: tuple[Path, ...], against_whmcs: bool
             )
             if problems:
                 raise AuditChainError(count, "; ".join(problems))
+        edited = integrity.edited_cases(db)
+        if edited:
+            raise StateEdited(
+                f"audit chain intact ({count} entries), but {len(edited)} case state(s) disagree with it: {edited[0]}"
+            )
     is_pinned = config.state.key_fingerprint is not None
     signed = f", signed with {key.fingerprint}" + (", the key pinned in the configuration" if is_pinned else "")
     whmcs = f", matching {anchors} anchor(s) in WHMCS's activity log" if anchors is not None else ""

@@ -190,6 +190,11 @@ class Executor:
             log.info("action %s was taken by another process", row.key)
             return None
         attempt.row, attempt.claimed = claimed, True
+        edited = self.store.edited(claimed)
+        if edited:  # parked for staff: a state restored from a backup lets it run again
+            self.finish(claimed, "parked", now, error=edited)
+            report.parked.append(row.key)
+            return None
         cancel = self.guard_cancels(claimed, resumed)
         if cancel:
             note = getattr(cancel, "note", None)

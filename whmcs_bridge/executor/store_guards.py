@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from whmcs_bridge.executor.guards import STORE_GUARDS
+from whmcs_bridge.families.ownership import integrity
 from whmcs_bridge.store import outbox, states
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.store.outbox import OutboxEntry
@@ -28,6 +29,15 @@ class StoreGuards:
             if reason:
                 return f"guard {name}: {reason}"
         return None
+
+    def edited(self, row: OutboxEntry) -> str | None:
+        """Why an ownership case's step may not run: the case's state disagrees with the keyed audit chain
+        (edited in the database outside the bridge), or None."""
+        if not (row.subject or "").startswith(f"{integrity.FAMILY}:"):
+            return None
+        case_id = str(row.subject).split(":", 1)[1]
+        problems = integrity.live_problems(self.db, case_id)
+        return integrity.edited_sentence(case_id, problems[0]) if problems else None
 
     def waits(self, row: OutboxEntry, now: datetime) -> tuple[datetime | None, str]:
         """Until when the bridge's own store makes a step wait, and why; (None, "") when it does not."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from whmcs_bridge.families.ownership.case import closed, due, unchanged
+from whmcs_bridge.families.ownership.case import FINAL, closed, due, unchanged
 from whmcs_bridge.families.ownership.execution import read_owners
 from whmcs_bridge.families.ownership.flow import advance, distinct_staff, objection_notices, to_review
 from whmcs_bridge.families.ownership.policies import (
@@ -61,10 +61,21 @@ def ticket_opened(case: dict[str, Any], data: dict[str, Any]) -> Decision:
     seen = any(r["ticket"] == ticket for r in case.get("replies", []))
     if not ticket or ticket in threads(case) or seen or OWN_MARK in text or case.get("status") not in ANSWERING:
         return unchanged(case)
+    if ticket in known_tickets(case) or ticket < min(threads(case), default=0):
+        return unchanged(case)  # the request itself, re-read on a resync (issue 17, tenth round M3)
     report = {"case": case["id"], "opened": True, "subject": str(data.get("subject") or "")}
     params = {"ticket_id": ticket, "reply_id": 0, "report": report}  # GetTicket: the opening message is reply 0
     action = act(case, "read_reply", f"opened-{ticket}", params, case["holder"].get("client"))
     return Decision(state=case, actions=[action], due_at=due(case), refs=case_refs(case))
+
+
+def known_tickets(case: dict[str, Any]) -> set[int]:
+    """The tickets the case already knows apart from its threads: those its evidence came from (the request's
+    own ticket, whose letter was attached) and those it read replies from. A ticket numbered below the case's
+    threads was written before them (WHMCS numbers tickets in order): neither is a new ticket."""
+    found = {as_int(e.get("ticket")) for e in case.get("evidence") or []}
+    found |= {as_int(r.get("ticket")) for r in case.get("replies") or []}
+    return {t for t in found if t}
 
 
 # The bridge marks what it writes ("[wb-" and the action key): its own tickets are not a party's answer.
@@ -84,6 +95,8 @@ def writer(case: dict[str, Any], data: dict[str, Any]) -> str | None:
     if data.get("admin"):
         return None
     userid, email = as_int(data.get("userid")), str(data.get("email") or "").strip().casefold()
+    if requester_person(case, data):
+        return "other"
     for party in ("holder", "requester"):
         who = case[party]
         if userid and who.get("client") == userid:
@@ -91,6 +104,15 @@ def writer(case: dict[str, Any], data: dict[str, Any]) -> str | None:
         if not userid and email and str(who.get("email") or "").strip().casefold() == email:
             return party
     return "other"
+
+
+def requester_person(case: dict[str, Any], data: dict[str, Any]) -> bool:
+    """The requester's own person (WHMCS names the requester's address as the writer) writing inside the holder's
+    account, where WHMCS gives the holder's client id: never the holder's answer (issue 17, tenth round M1)."""
+    email = str(data.get("email") or "").strip().casefold()
+    own = str(case["requester"].get("email") or "").strip().casefold()
+    holder = str(case["holder"].get("email") or "").strip().casefold()
+    return bool(email) and email == own and email != holder and as_int(data.get("userid")) == case["holder"].get("client")
 
 
 def written_by(data: dict[str, Any]) -> str:
@@ -161,7 +183,15 @@ def reply_read(case: dict[str, Any], data: dict[str, Any], now: datetime, rules:
         why = f"the holder {written_where(data, reply['ticket'])}: staff classify the reply"
     else:
         flagged = staff_ticket(
-            case, rules, purpose, "ownership.staff_reply_other", **about, written=written, disputed=disputed, **where
+            case,
+            rules,
+            purpose,
+            "ownership.staff_reply_other",
+            **about,
+            written=written,
+            disputed=disputed,
+            requester_person=int(requester_person(case, data)),
+            **where,
         )
         why = f"{reply['writer']} {written_where(data, reply['ticket'])}: staff classify it"
     if disputed:  # the case stays frozen: only staff turn an objection into consent (confirm_withdrawal)
@@ -228,11 +258,32 @@ def record_answer(case: dict[str, Any], data: dict[str, Any], now: datetime, rul
     what = "consented" if answer == "consent" else "objected"
     evidence = f" (evidence item {data['evidence']})" if data.get("evidence") else ""
     step(case, now, f"{party} {what} ({via})", by, f"recorded by {by}{evidence}: {record['note']}")
+    if case["status"] in FINAL:
+        return late_answer(case, record, now, rules)
     if party == "requester" and case["status"] == "executing":
         return requester_while_executing(case, record, now, rules)
     if party == "requester":
         return requester_recorded(case, answer, now, rules)
     return holder_recorded(case, answer, by, record["note"], now, rules)
+
+
+def late_answer(case: dict[str, Any], record: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    """An answer recorded once the case is over (completed, rejected, cancelled) is kept and changes nothing;
+    staff get one ticket note for each, as they may have to act outside the case (issue 17, tenth round L1)."""
+    step(case, now, "late answer", record["by"], f"recorded while {case['status']}: changes nothing")
+    note = staff_ticket(
+        case,
+        rules,
+        f"late-answer-{len(case['recorded_answers'])}",
+        "ownership.staff_late_answer",
+        party=record["party"],
+        answer=record["answer"],
+        via=record["via"],
+        recorded_by=record["by"],
+        status=case["status"],
+        note=record["note"],
+    )
+    return Decision(state=case, actions=[note], due_at=due(case), refs=case_refs(case))
 
 
 # Distinct listed staff who must record the holder's consent after its objection. A file (the holder's letter)

@@ -27,6 +27,7 @@ from whmcs_bridge.evidence import anchor, files, keys
 from whmcs_bridge.evidence.keys import PublicKey
 from whmcs_bridge.families.ownership import dossier, seen
 from whmcs_bridge.families.ownership import staff as own
+from whmcs_bridge.families.ownership.case import FINAL
 from whmcs_bridge.families.ownership.config import EVIDENCE_KINDS, GROUNDS
 from whmcs_bridge.families.ownership.evidence_store import evidence_dir
 from whmcs_bridge.families.ownership.policies import and_words, missing_contact
@@ -421,6 +422,11 @@ def record_answer(
         anchored = _anchor(config, db)
     _echo_case(c)
     _echo_anchor(anchored)
+    if c.get("status") in FINAL:
+        click.echo(
+            f"case {case_id} is {c['status']}: the answer is recorded in its timeline and changes nothing in the case; "
+            "staff get a ticket note to decide whether anything must be done outside it"
+        )
 
 
 def _simple(name: str, help_text: str) -> None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ from whmcs_bridge.errors import BridgeError, WhmcsApiError, WhmcsProtocolError, 
 from whmcs_bridge.evidence import anchor, folder, pdf
 from whmcs_bridge.evidence.keys import PublicKey
 from whmcs_bridge.families.ownership.evidence_store import evidence_path
-from whmcs_bridge.families.ownership.execution import step_words
+from whmcs_bridge.families.ownership.integrity import ATTACHED, STAFF_COMMAND, recorded_problems  # noqa: F401  (named here by the tests)
 from whmcs_bridge.families.ownership.policies import requirements
 from whmcs_bridge.families.ownership.staff import case as load_case
 from whmcs_bridge.families.ownership.staff_view import StaffView
@@ -38,7 +37,6 @@ FORMAT = "whmcs-bridge-ownership-dossier/2"
 UNSIGNED_FORMAT = "whmcs-bridge-ownership-dossier/1"  # before dossiers were signed: not verifiable offline
 EXT = {"pdf": "pdf", "png": "png", "jpeg": "jpg", "text": "txt", "eml": "eml"}
 EXPORTED = "ownership.dossier_exported"
-ATTACHED = "staff.OwnershipCommand.attach"
 
 log = logging.getLogger("whmcs_bridge.ownership")
 sha256_file = folder.sha256_file
@@ -202,143 +200,6 @@ def case_problems(case: dict[str, Any], files: dict[str, str], rows: list[dict[s
         if item.get("sha256") not in by_hash
     ]
     return problems + recorded_problems(case, mine)
-
-
-def recorded_problems(case: dict[str, Any], rows: list[dict[str, Any]]) -> list[str]:
-    """The case's facts against the case's audit rows that recorded them: each evidence item's SHA-256 (its
-    attach row), what staff did (staff_fact_problems), each answer through a link (its consent.decided row:
-    the party, the answer, the address, the browser, the reason and the instant). Run at export on the live
-    rows and by verify on the dossier's."""
-    attached = {r["detail"].get("sha256") for r in rows if r["action"] == ATTACHED and isinstance(r["detail"], dict)}
-    problems = [
-        f"evidence item {item.get('item')}: its SHA-256 is not in the audit chain (entry edited)"
-        for item in case.get("evidence", [])
-        if item.get("sha256") not in attached
-    ]
-    problems += staff_fact_problems(case, rows)
-    links = [
-        (r.get("at"), r["detail"]) for r in rows if r["action"] == "consent.decided" and isinstance(r["detail"], dict)
-    ]
-    problems += [
-        f"the {answer.get('party')}'s answer of {answer.get('at')}: not in the audit chain (entry edited)"
-        for answer in case.get("answers", [])
-        if not any(_same_answer(answer, at, detail) for at, detail in links)
-    ]
-    return problems
-
-
-def _same_answer(answer: dict[str, Any], at: Any, detail: dict[str, Any]) -> bool:
-    party = "requester" if detail.get("purpose") == "ownership-requester" else "holder"
-    return (
-        at == answer.get("at")
-        and party == answer.get("party")
-        and all((detail.get(k) or "") == (answer.get(k) or "") for k in ("decision", "ip", "user_agent", "reason"))
-    )
-
-
-STAFF_COMMAND = "staff.OwnershipCommand."
-# The timeline's steps no staff command took: the rules', the parties' (a reply by someone who is neither is
-# "other"), and "staff" for a move someone made in WHMCS's admin area, which the bridge saw there.
-NOT_STAFF = frozenset({"bridge", "holder", "requester", "other", "staff"})
-
-
-def staff_fact_problems(case: dict[str, Any], rows: list[dict[str, Any]]) -> list[str]:
-    """What the case's state says staff did (each approval with the member of staff and the system user, each
-    answer staff recorded, each confirmation of a withdrawn objection, each evidence check, the timeline's
-    staff steps), each against the audit row the staff command left in the case's rows, same instant, same
-    person. The state is not keyed and the chain is: a fact edited in the database has no row to match
-    (issue 17, H3)."""
-    made = [
-        (str(r["action"])[len(STAFF_COMMAND) :], r.get("at"), r["detail"])
-        for r in rows
-        if str(r.get("action")).startswith(STAFF_COMMAND) and isinstance(r.get("detail"), dict)
-    ]
-
-    def recorded(commands: set[str] | None, fact: dict[str, Any], *fields: str) -> bool:
-        return any(
-            (commands is None or command in commands)
-            and at == fact.get("at")
-            and all((detail.get(k) or "") == (fact.get(k) or "") for k in fields)
-            for command, at, detail in made
-        )
-
-    problems = [
-        f"{describe(fact)} has no entry"
-        for section, commands, fields, describe in STAFF_FACTS
-        for fact in case.get(section) or []
-        if isinstance(fact, dict)
-        and not (section == "history" and fact.get("by") in NOT_STAFF)  # an approval "by bridge" is still checked
-        and not recorded(commands, fact, *fields)
-    ]
-    for item in case.get("evidence") or []:
-        problems += _check_problems(item, recorded)
-    problems += _by_hand_problems(case, recorded)
-    return [f"{p} in the audit chain" for p in problems]
-
-
-# Each list of the case's state that records what a member of staff did: the staff commands that make an
-# entry, the fields the entry shares with the command's audit row, and how the entry is named.
-STAFF_FACTS: tuple[tuple[str, set[str] | None, tuple[str, ...], Callable[[dict[str, Any]], str]], ...] = (
-    (
-        "approvals",
-        {"approve"},
-        ("by", "os_user", "note"),
-        lambda a: f"the approval by {a.get('by')} ({a.get('os_user')}) of {a.get('at')}",
-    ),
-    (
-        "recorded_answers",
-        {"answer"},
-        ("by", "os_user", "party", "answer", "via", "evidence", "note"),
-        lambda a: (
-            f"the {a.get('party')}'s answer recorded by {a.get('by')} of {a.get('at')} ({a.get('answer')}, by "
-            f"{a.get('via')})"
-        ),
-    ),
-    (
-        "consent_confirmations",
-        {"answer", "resolve"},
-        ("by", "os_user"),
-        lambda c: f"the confirmation by {c.get('by')} of {c.get('at')}",
-    ),
-    ("history", None, ("by",), lambda h: f"the timeline's step {h.get('what')!r} by {h.get('by')} of {h.get('at')}"),
-)
-
-
-def _by_hand_problems(case: dict[str, Any], recorded: Callable[..., bool]) -> list[str]:
-    """Each step staff recorded as done by hand (`ownership record-step`): who and what WHMCS showed, against
-    the step command's audit row for the same subject at the same instant."""
-    problems = []
-    for entry in (case.get("steps") or {}).values():
-        hand = entry.get("by_hand") if isinstance(entry, dict) else None
-        if not isinstance(hand, dict):
-            continue
-        if not recorded({"step"}, {**hand, "subject": entry.get("subject")}, "by", "seen", "subject"):
-            problems.append(
-                f"the {step_words(entry)} done by hand by {hand.get('by')} of {hand.get('at')} (WHMCS showed "
-                f"{hand.get('seen')}) has no entry"
-            )
-    return problems
-
-
-def _check_problems(item: dict[str, Any], recorded: Callable[..., bool]) -> list[str]:
-    """An evidence item's checks, each against its staff command (check --ok/--reject, withdraw), and its
-    status against its last check (an item no one checked is pending)."""
-    problems = []
-    checks = item.get("checks") or []
-    for c in checks:
-        result = c.get("result")
-        fact = {**c, "item": item.get("item"), "ok": result == "ok"}
-        command = "withdraw" if result == "withdrawn" else "check"
-        fields = ("by", "note", "item") + (("ok",) if command == "check" else ())
-        if not recorded({command}, fact, *fields):
-            problems.append(
-                f"the check of evidence item {item.get('item')} by {c.get('by')} of {c.get('at')} ({result}) "
-                "has no entry"
-            )
-    status = item.get("status")
-    if status != (checks[-1].get("result") if checks else "pending"):
-        problems.append(f"evidence item {item.get('item')} marked {status} has no check saying so")
-    return problems
 
 
 def live_problems(db: Database, rows: list[dict[str, Any]], seal: str) -> list[str]:

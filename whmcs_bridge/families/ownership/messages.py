@@ -297,6 +297,15 @@ MESSAGES = define(
         "cancel the case once nothing sits with the requester.",
     ),
     _spec(
+        "ownership.staff_late_answer",
+        "ticket",
+        "staff",
+        {"party": "text", "answer": "text", "via": "text", "recorded_by": "text", "status": "text", "note": "text"},
+        "Staff ticket: an answer (party: holder or requester; answer: consent or object) was recorded once the case "
+        "was over (status: completed, rejected or cancelled): it is kept and changes nothing in the case; staff "
+        "decide whether anything must be done outside it.",
+    ),
+    _spec(
         "ownership.staff_reply",
         "ticket",
         "staff",
@@ -326,6 +335,7 @@ MESSAGES = define(
             "opened": "number",
             "named": "number",
             "disputed": "number",
+            "requester_person": "number",
         },
         "Staff ticket: someone who is neither party (a guest, another address, another client) replied in the "
         "case's ticket thread, opened a ticket naming the case (opened = 1), or replied in another ticket in words "

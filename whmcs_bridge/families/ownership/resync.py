@@ -9,11 +9,12 @@ decision on it, stands."""
 from __future__ import annotations
 
 from whmcs_bridge.errors import WhmcsApiError
-from whmcs_bridge.families.ownership.policies import FAMILY, is_request
+from whmcs_bridge.families.ownership.answers import known_tickets
+from whmcs_bridge.families.ownership.policies import FAMILY, is_request, threads
 from whmcs_bridge.intake.poller import ticket_data
 from whmcs_bridge.intake.reread import Facts, Source
 from whmcs_bridge.model import action_key
-from whmcs_bridge.store import outbox
+from whmcs_bridge.store import outbox, states
 from whmcs_bridge.whmcs.api import not_found
 
 # Every status WHMCS counts as active (Open, Answered, Customer-Reply, In Progress and the configured
@@ -22,9 +23,13 @@ ACTIVE = "All Active Tickets"
 
 
 def read(source: Source) -> Facts:
+    cases = [case for _, case in states.items(source.db, FAMILY, "case:")]
+    known = {t for case in cases for t in (*threads(case), *known_tickets(case))}
     for ticket in source.api.tickets(status=ACTIVE):
         key = f"draft:ticket:{ticket.id}"  # the family's state key while it asks who owns what is named
         if outbox.by_key(source.db, action_key(FAMILY, key, "resolve")) is not None:
+            continue
+        if ticket.id in known:  # a case's own request or thread: a second draft on it would duplicate the case
             continue
         try:
             full = source.api.ticket(ticket.id)  # replies oldest first: the opening message first

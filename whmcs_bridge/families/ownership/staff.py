@@ -20,7 +20,7 @@ from whmcs_bridge import staff
 from whmcs_bridge.config.load import Config
 from whmcs_bridge.errors import BridgeError, WhmcsApiError  # noqa: F401  (BridgeError used by the CLI)
 from whmcs_bridge.executor.reads import read_owners, registrant_differences
-from whmcs_bridge.families.ownership import build, seen
+from whmcs_bridge.families.ownership import build, integrity, seen
 from whmcs_bridge.families.ownership.case import FINAL, replies_to_classify
 from whmcs_bridge.families.ownership.config import EVIDENCE_KINDS, GROUNDS
 from whmcs_bridge.families.ownership.evidence_store import store_evidence
@@ -271,6 +271,8 @@ def submit(
     by = staff.member(config, by, FAMILY)
     data = {**data, "case": case_id, "by": by, "os_user": os_user or staff.os_user()}
     state = states.load(db, FAMILY, f"case:{case_id}")
+    if data.get("command") == "approve" and state:  # nothing is executed on facts the chain does not hold
+        integrity.check(db, case_id, state)
     try:
         family.decide_one(state, Event(id="dry-run", type="OwnershipCommand", data=data, source="cli"), now)
     except ValueError as exc:

@@ -1,0 +1,293 @@
+"""A case's state against the keyed audit chain: the state (family_state) is not keyed, the chain is, so
+each decisive fact of the state must be one the chain recorded, each answer the chain recorded must be in
+the state, and what the state derives from them (each subject's hand-over, the holder's standing objection)
+must follow. Run at export and by a dossier's verify on the dossier's rows, and on the live rows before an
+approval, before each execution step and by `audit verify` (issue 17, tenth round H2 and H3)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from whmcs_bridge.errors import StateEdited
+from whmcs_bridge.families.ownership.case import hand_over
+from whmcs_bridge.families.ownership.execution import step_words
+from whmcs_bridge.store import audit, states
+from whmcs_bridge.store.db import Database
+
+ATTACHED = "staff.OwnershipCommand.attach"
+STAFF_COMMAND = "staff.OwnershipCommand."
+FAMILY = "ownership"
+
+
+def check(db: Database, case_id: str, case: dict[str, Any] | None = None) -> None:
+    """Refuse (StateEdited, one sentence naming the first difference) a case whose state disagrees with the
+    chain's entries for it: run before an approval and before each execution step."""
+    problems = live_problems(db, case_id, case)
+    if problems:
+        raise StateEdited(edited_sentence(case_id, problems[0]))
+
+
+def edited_cases(db: Database) -> list[str]:
+    """One sentence for each case whose state disagrees with the live chain (`audit verify`)."""
+    found = []
+    for key, case in states.items(db, FAMILY, "case:"):
+        problems = live_problems(db, key.split(":", 1)[1], case)
+        if problems:
+            found.append(edited_sentence(key.split(":", 1)[1], problems[0]))
+    return found
+
+
+def live_problems(db: Database, case_id: str, case: dict[str, Any] | None = None) -> list[str]:
+    """The case's state (read now unless given) against its rows in the live chain."""
+    case = case if case is not None else states.get(db, FAMILY, f"case:{case_id}")
+    if not case:
+        return []
+    rows = audit.raw_rows(db, case_id=case_id, subject=f"ownership:{case_id}")
+    return recorded_problems(case, rows)
+
+
+def edited_sentence(case_id: str, problem: str) -> str:
+    return (
+        f"case {case_id}: its state in the database was edited outside the bridge ({problem}), so nothing of it "
+        "runs: restore the state from a backup and check the chain with `whmcs-bridge audit verify`"
+    )
+
+
+def recorded_problems(case: dict[str, Any], rows: list[dict[str, Any]]) -> list[str]:
+    """The case's facts against the case's audit rows that recorded them: each evidence item's SHA-256 (its
+    attach row), what staff did (staff_fact_problems), each answer through a link (its consent.decided row:
+    the party, the answer, the address, the browser, the reason and the instant). Run at export on the live
+    rows and by verify on the dossier's."""
+    attached = {r["detail"].get("sha256") for r in rows if r["action"] == ATTACHED and isinstance(r["detail"], dict)}
+    problems = [
+        f"evidence item {item.get('item')}: its SHA-256 is not in the audit chain (entry edited)"
+        for item in case.get("evidence", [])
+        if item.get("sha256") not in attached
+    ]
+    problems += staff_fact_problems(case, rows)
+    links = [
+        (r.get("at"), r["detail"]) for r in rows if r["action"] == "consent.decided" and isinstance(r["detail"], dict)
+    ]
+    problems += [
+        f"the {answer.get('party')}'s answer of {answer.get('at')}: not in the audit chain (entry edited)"
+        for answer in case.get("answers", [])
+        if not any(_same_answer(answer, at, detail) for at, detail in links)
+    ]
+    problems += unrecorded_problems(case, rows, links)
+    return problems + derived_problems(case, rows)
+
+
+def unrecorded_problems(
+    case: dict[str, Any], rows: list[dict[str, Any]], links: list[tuple[Any, dict[str, Any]]]
+) -> list[str]:
+    """What the chain recorded that the state must still hold: each answer through a link, each objection
+    staff recorded, each evidence check. A fact erased from the state (the holder's objection) has its row
+    left over; one edited is named by recorded_problems, so only the party and instant are matched here."""
+    problems = [
+        f"the {_party(detail)}'s answer of {at} through its link ({detail.get('decision')}) is in the audit chain "
+        "but not in the case's state"
+        for at, detail in links
+        if not any(a.get("at") == at and a.get("party") == _party(detail) for a in case.get("answers") or [])
+    ]
+    for command, at, detail in staff_rows(rows):
+        if command == "answer" and detail.get("answer") == "object":
+            fact = {**detail, "at": at}
+            if not any(_same(fact, r, "at", "party") for r in case.get("recorded_answers") or []):
+                problems.append(
+                    f"the {detail.get('party')}'s objection recorded by {detail.get('by')} of {at} is in the audit "
+                    "chain but not in the case's state"
+                )
+        if command in ("check", "withdraw"):
+            item: dict[str, Any] = next(
+                (i for i in case.get("evidence") or [] if str(i.get("item")) == str(detail.get("item"))), {}
+            )
+            if not any(c.get("at") == at for c in item.get("checks") or []):
+                problems.append(
+                    f"the {command} of evidence item {detail.get('item')} by {detail.get('by')} of {at} is in the "
+                    "audit chain but not in the case's state"
+                )
+    return problems
+
+
+def derived_problems(case: dict[str, Any], rows: list[dict[str, Any]]) -> list[str]:
+    """What the state derives from its facts: the holder's consent and a court order each backed by their
+    fact, each subject's hand-over the one the policy and the answers give, and no case under review or
+    approved against the holder's objection that nothing since withdrew or overruled."""
+    problems = []
+    if case.get("holder_consent") and not [c for c in holder_answers(case) if c[1] == "consent"]:
+        problems.append(f"the holder's consent of {case['holder_consent']} has no answer saying so")
+    resolved = [(at, str(d.get("outcome"))) for command, at, d in staff_rows(rows) if command == "resolve"]
+    if case.get("court_order") and not any(outcome == "court-order" for _, outcome in resolved):
+        problems.append(f"the court order of {case['court_order']} has no entry in the audit chain")
+    if case.get("status") in ("review", "approved", "executing") and case.get("policies"):
+        for subject in case.get("subjects") or []:
+            chosen = subject.get("hand_over")
+            if chosen and subject.get("policy") in case["policies"] and chosen != hand_over(case, subject):
+                problems.append(
+                    f"{_subject(subject)} is set to {chosen}, but its policy and the recorded answers give "
+                    f"{hand_over(case, subject)}"
+                )
+    answers = holder_answers(case)
+    if case.get("status") in ("review", "approved") and answers and answers[-1][1] == "object":
+        objected = answers[-1][0]
+        if not any(_instant(at) >= objected for at, _ in resolved):
+            problems.append(
+                f"the holder's objection of {objected.isoformat()} stands (nothing since withdrew or overruled it), "
+                f"but the case is {case['status']}"
+            )
+    return problems
+
+
+def holder_answers(case: dict[str, Any]) -> list[tuple[Any, str]]:
+    """The holder's answers in the state, through its link and recorded by staff, oldest first: (instant,
+    consent|object)."""
+    found = [
+        (_instant(a.get("at")), "consent" if a.get("decision") == "accept" else "object")
+        for a in case.get("answers") or []
+        if a.get("party") == "holder"
+    ]
+    found += [
+        (_instant(r.get("at")), str(r.get("answer")))
+        for r in case.get("recorded_answers") or []
+        if r.get("party") == "holder"
+    ]
+    return sorted(found, key=lambda pair: pair[0])
+
+
+def staff_rows(rows: list[dict[str, Any]]) -> list[tuple[str, Any, dict[str, Any]]]:
+    """The case's staff commands in the chain: (command, instant, what it said)."""
+    return [
+        (str(r["action"])[len(STAFF_COMMAND) :], r.get("at"), r["detail"])
+        for r in rows
+        if str(r.get("action")).startswith(STAFF_COMMAND) and isinstance(r.get("detail"), dict)
+    ]
+
+
+def _instant(at: Any) -> datetime:
+    try:
+        moment = datetime.fromisoformat(str(at))
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _same(one: dict[str, Any], other: dict[str, Any], *fields: str) -> bool:
+    return all((one.get(k) or "") == (other.get(k) or "") for k in fields)
+
+
+def _party(detail: dict[str, Any]) -> str:
+    return "requester" if detail.get("purpose") == "ownership-requester" else "holder"
+
+
+def _subject(subject: dict[str, Any]) -> str:
+    return f"{subject.get('kind')} #{subject.get('id')} ({subject.get('name')})"
+
+
+def _same_answer(answer: dict[str, Any], at: Any, detail: dict[str, Any]) -> bool:
+    return (
+        at == answer.get("at")
+        and _party(detail) == answer.get("party")
+        and all((detail.get(k) or "") == (answer.get(k) or "") for k in ("decision", "ip", "user_agent", "reason"))
+    )
+
+
+# The timeline's steps no staff command took: the rules', the parties' (a reply by someone who is neither is
+# "other"), and "staff" for a move someone made in WHMCS's admin area, which the bridge saw there.
+NOT_STAFF = frozenset({"bridge", "holder", "requester", "other", "staff"})
+
+
+def staff_fact_problems(case: dict[str, Any], rows: list[dict[str, Any]]) -> list[str]:
+    """What the case's state says staff did (each approval with the member of staff and the system user, each
+    answer staff recorded, each confirmation of a withdrawn objection, each evidence check, the timeline's
+    staff steps), each against the audit row the staff command left in the case's rows, same instant, same
+    person. The state is not keyed and the chain is: a fact edited in the database has no row to match
+    (issue 17, H3)."""
+    made = staff_rows(rows)
+
+    def recorded(commands: set[str] | None, fact: dict[str, Any], *fields: str) -> bool:
+        return any(
+            (commands is None or command in commands)
+            and at == fact.get("at")
+            and all((detail.get(k) or "") == (fact.get(k) or "") for k in fields)
+            for command, at, detail in made
+        )
+
+    problems = [
+        f"{describe(fact)} has no entry"
+        for section, commands, fields, describe in STAFF_FACTS
+        for fact in case.get(section) or []
+        if isinstance(fact, dict)
+        and not (section == "history" and fact.get("by") in NOT_STAFF)  # an approval "by bridge" is still checked
+        and not recorded(commands, fact, *fields)
+    ]
+    for item in case.get("evidence") or []:
+        problems += _check_problems(item, recorded)
+    problems += _by_hand_problems(case, recorded)
+    return [f"{p} in the audit chain" for p in problems]
+
+
+# Each list of the case's state that records what a member of staff did: the staff commands that make an
+# entry, the fields the entry shares with the command's audit row, and how the entry is named.
+STAFF_FACTS: tuple[tuple[str, set[str] | None, tuple[str, ...], Callable[[dict[str, Any]], str]], ...] = (
+    (
+        "approvals",
+        {"approve"},
+        ("by", "os_user", "note"),
+        lambda a: f"the approval by {a.get('by')} ({a.get('os_user')}) of {a.get('at')}",
+    ),
+    (
+        "recorded_answers",
+        {"answer"},
+        ("by", "os_user", "party", "answer", "via", "evidence", "note"),
+        lambda a: (
+            f"the {a.get('party')}'s answer recorded by {a.get('by')} of {a.get('at')} ({a.get('answer')}, by "
+            f"{a.get('via')})"
+        ),
+    ),
+    (
+        "consent_confirmations",
+        {"answer", "resolve"},
+        ("by", "os_user"),
+        lambda c: f"the confirmation by {c.get('by')} of {c.get('at')}",
+    ),
+    ("history", None, ("by",), lambda h: f"the timeline's step {h.get('what')!r} by {h.get('by')} of {h.get('at')}"),
+)
+
+
+def _by_hand_problems(case: dict[str, Any], recorded: Callable[..., bool]) -> list[str]:
+    """Each step staff recorded as done by hand (`ownership record-step`): who and what WHMCS showed, against
+    the step command's audit row for the same subject at the same instant."""
+    problems = []
+    for entry in (case.get("steps") or {}).values():
+        hand = entry.get("by_hand") if isinstance(entry, dict) else None
+        if not isinstance(hand, dict):
+            continue
+        if not recorded({"step"}, {**hand, "subject": entry.get("subject")}, "by", "seen", "subject"):
+            problems.append(
+                f"the {step_words(entry)} done by hand by {hand.get('by')} of {hand.get('at')} (WHMCS showed "
+                f"{hand.get('seen')}) has no entry"
+            )
+    return problems
+
+
+def _check_problems(item: dict[str, Any], recorded: Callable[..., bool]) -> list[str]:
+    """An evidence item's checks, each against its staff command (check --ok/--reject, withdraw), and its
+    status against its last check (an item no one checked is pending)."""
+    problems = []
+    checks = item.get("checks") or []
+    for c in checks:
+        result = c.get("result")
+        fact = {**c, "item": item.get("item"), "ok": result == "ok"}
+        command = "withdraw" if result == "withdrawn" else "check"
+        fields = ("by", "note", "item") + (("ok",) if command == "check" else ())
+        if not recorded({command}, fact, *fields):
+            problems.append(
+                f"the check of evidence item {item.get('item')} by {c.get('by')} of {c.get('at')} ({result}) "
+                "has no entry"
+            )
+    status = item.get("status")
+    if status != (checks[-1].get("result") if checks else "pending"):
+        problems.append(f"evidence item {item.get('item')} marked {status} has no check saying so")
+    return problems
