@@ -317,7 +317,8 @@ def test_approvals_count_distinct_staff_then_execution_lists_and_acts():
     }  # fmt: skip
     assert password.client_id == 21
     # Its guard re-reads the owner before it runs: the password goes to no other client.
-    assert password.guard == {"owned_by": {"kind": "service", "id": 201, "client": 21}}
+    assert password.guard["owned_by"] == {"kind": "service", "id": 201, "client": 21}
+    assert password.guard["state_in"]["in"] == ["executing"]  # tenth break round H1: stopped by a dispute
     # Seen moved, the case waits for every step (the password too) and a read of WHMCS after them.
     assert (moved.state or {})["status"] == "executing"
     last = steps_done(moved.state or {})

@@ -1,6 +1,6 @@
 """The guards and waits an action's row names that the bridge answers from its own store (no WHMCS read):
 a step that undoes another only if that one ran, a step after others once they ended, a ladder still running,
-an approval still awaited, a grant still active."""
+an approval still awaited, a grant still active, a case still in the status its writes belong to."""
 
 from __future__ import annotations
 
@@ -9,13 +9,15 @@ from typing import Any
 
 from whmcs_bridge.executor.guards import STORE_GUARDS
 from whmcs_bridge.families.ownership import integrity
-from whmcs_bridge.store import outbox, states
+from whmcs_bridge.store import inbox, outbox, states
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.store.outbox import OutboxEntry
 
 FINISHED = ("done", "cancelled", "rejected")
 # How soon a step waiting on the bridge's own store (a held ladder, steps it follows) looks again.
 RECHECK = timedelta(minutes=15)
+# How soon a write waiting for the rules to decide an answer to its case (in the inbox) looks again: the next pass.
+ANSWER_RECHECK = timedelta(seconds=1)
 
 
 class StoreGuards:
@@ -46,6 +48,12 @@ class StoreGuards:
             case = states.get(self.db, str(running["family"]), str(running["key"])) or {}
             if case.get("hold") and not case.get("stopped") and case.get("cycle") == running.get("cycle"):
                 return now + RECHECK, f"staff to resume the held ladder ({case['hold'].get('reason')})"
+        case_open = row.guard.get("state_in")
+        if case_open and case_open.get("pending"):
+            pending = case_open["pending"]
+            if inbox.pending_about(self.db, str(pending["type"]), str(pending["field"]), str(pending["value"])):
+                # An answer given while the executor works (the holder's link) is decided before the next write.
+                return now + ANSWER_RECHECK, f"the rules to decide an answer to {case_open['key'].replace(':', ' ', 1)}"
         follows = row.guard.get("after_steps")
         if follows:
             entries = [e for e in (outbox.by_key(self.db, str(k)) for k in follows) if e is not None]
@@ -64,6 +72,7 @@ class StoreGuards:
             "ladder_running": self._ladder_running,
             "awaiting_approval": self._still_awaiting,
             "state_active": self._state_active,
+            "state_in": self._state_in,
         }.get(name)
         return check(value) if check else None
 
@@ -96,3 +105,10 @@ class StoreGuards:
         family, key = str(value[0]), str(value[1])
         status = (states.get(self.db, family, key) or {}).get("status") or "gone"
         return None if status == "active" else f"{key.replace(':', ' ', 1)} is {status}"
+
+    def _state_in(self, value: Any) -> str | None:
+        """{family, key, in}: e.g. an ownership case's WHMCS writes run only while it executes (an objection,
+        a dispute or a cancel recorded since stops the ones not sent yet)."""
+        key = str(value["key"])
+        status = (states.get(self.db, str(value["family"]), key) or {}).get("status") or "gone"
+        return None if status in value["in"] else f"{key.replace(':', ' ', 1)} is {status}"

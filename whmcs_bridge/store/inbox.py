@@ -130,6 +130,15 @@ def pending(db: Database, limit: int) -> list[InboxEntry]:
     return [InboxEntry(**dict(r)) for r in rows]
 
 
+def pending_about(db: Database, type: str, field: str, value: str) -> int:
+    """How many events of `type` whose data's `field` is `value` wait for the rules (e.g. an answer to a case)."""
+    row = db.conn.execute(
+        "SELECT COUNT(*) FROM inbox WHERE status = 'pending' AND type = ? AND json_extract(body, ?) = ?",
+        (type, f"$.data.{field}", value),
+    ).fetchone()
+    return int(row[0])
+
+
 def pending_count(db: Database) -> int:
     return int(db.conn.execute("SELECT COUNT(*) FROM inbox WHERE status = 'pending'").fetchone()[0])
 

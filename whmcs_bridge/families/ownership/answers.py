@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from whmcs_bridge.families.ownership.case import FINAL, closed, due, unchanged
-from whmcs_bridge.families.ownership.execution import read_owners
+from whmcs_bridge.families.ownership.execution import read_owners, steps_ran
 from whmcs_bridge.families.ownership.flow import advance, distinct_staff, objection_notices, to_review
 from whmcs_bridge.families.ownership.policies import (
     ANSWERING,
@@ -321,7 +321,7 @@ def requester_recorded(case: dict[str, Any], answer: str, now: datetime, rules: 
     if answer == "object":
         case["status"] = "cancelled"
         step(case, now, "cancelled", "requester", "the requester denied making the request")
-        return closed(case, rules, "cancelled", "declined")
+        return closed(case, rules, "cancelled", "declined", now=now)
     if case["status"] == "collecting":  # confirmed now, or what it wrote classified: the case may go on
         case["requester_confirmed"] = case.get("requester_confirmed") or iso(now)
         return advance(case, now, rules)
@@ -409,12 +409,16 @@ def stop_execution(case: dict[str, Any], by: str, note: str, now: datetime, rule
     moved = [x for x in case["subjects"] if x.get("hand_over") == "move" and x.get("moved_to")]
     case["approvals"] = []
     case["status"] = "disputed"
-    when = f"after {', '.join(label(x) for x in moved)} moved" if moved else "before anything moved"
+    when = stopped_when(case, moved)
     step(case, now, "disputed", by, f"the holder's recorded objection while executing, {when}: {note}")
     purpose = f"objected-executing-{len(case.get('recorded_answers', []))}"
     fields = hand_over_fields(case)
+    ran = [e for e in case.get("steps", {}).values() if e["status"] == "done"]
     moving = {
         **{k: fields[k] for k in ("moving", "domains_moving", "services_moving")},
+        "registrant_changed": [e["subject"] for e in ran if e["kind"] == "registrant_update"],
+        "locked": [e["subject"] for e in ran if e["kind"] == "domain_lock"],
+        "stopped": sum(1 for e in case.get("steps", {}).values() if e["status"] != "done"),
         "moved": [ref(x) for x in moved],
         "waiting": [ref(x) for x in case["subjects"] if x.get("hand_over") == "move" and not x.get("moved_to")],
         "moved_services": sum(1 for x in moved if x["kind"] == "service"),
@@ -426,3 +430,16 @@ def stop_execution(case: dict[str, Any], by: str, note: str, now: datetime, rule
         *party_notes(case, "disputed", sticky=True),
     ]
     return Decision(state=case, actions=actions, due_at=due(case), refs=case_refs(case))
+
+
+def stopped_when(case: dict[str, Any], moved: list[dict[str, Any]]) -> str:
+    """When the execution stopped, as the case knows it: which of its steps in WHMCS had run (those not sent
+    yet are stopped by their guard), and what WHMCS had shown moved."""
+    ran, total = steps_ran(case), len(case.get("steps", {}))
+    if ran:
+        said = f"after {len(ran)} of its {total} steps in WHMCS ran ({', '.join(ran)})"
+    else:
+        said = f"before any of its {total} steps in WHMCS ran" if total else "before any step in WHMCS ran"
+    if moved:
+        return f"{said}, after {', '.join(label(x) for x in moved)} moved"
+    return f"{said}, before anything moved"

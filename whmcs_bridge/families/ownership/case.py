@@ -9,9 +9,11 @@ from whmcs_bridge.families.ownership.policies import (
     Rules,
     case_refs,
     party_notes,
+    staff_ticket,
+    step,
     tell,
 )
-from whmcs_bridge.model import Decision, as_int
+from whmcs_bridge.model import Action, Decision, as_int
 
 OPEN = ("draft", "collecting", "notified", "disputed", "review", "approved", "executing")
 
@@ -101,13 +103,43 @@ def unchanged(case: dict[str, Any]) -> Decision:
     return Decision(state=case, due_at=due(case), refs=case_refs(case))
 
 
-def closed(case: dict[str, Any], rules: Rules, what: str, outcome: str, note: str = "") -> Decision:
-    """The case ended without a change: the requester is told, and the holder if it was asked.
-    outcome: rejected, cancelled, declined (the requester's link) or withdrawn (the request)."""
+def closed(
+    case: dict[str, Any], rules: Rules, what: str, outcome: str, note: str = "", now: datetime | None = None
+) -> Decision:
+    """The case ended without a change: the requester is told, and the holder if it was asked. What the bridge
+    already did in WHMCS for an approval (a registrant update, a transfer lock) stays there: staff hear which, to
+    undo it (left_in_whmcs). outcome: rejected, cancelled, declined (the requester's link) or withdrawn (the request)."""
     actions = [
         action
         for party in ("requester", "holder")
         if party == "requester" or case.get("notified")
         for action in tell(case, party, what, rules, "ownership.closed", outcome=outcome, note=note)
     ]
-    return Decision(state=case, actions=[*actions, *party_notes(case, what)], due_at=None, refs=case_refs(case))
+    return Decision(
+        state=case,
+        actions=[*actions, *party_notes(case, what), *left_in_whmcs(case, rules, now)],
+        due_at=None,
+        refs=case_refs(case),
+    )
+
+
+# What staff read of each execution step the bridge ran (execution.STEP_WORDS, kept here for the closed case).
+UNDO_WORDS = {"registrant_update": "registrant update", "domain_lock": "transfer lock"}
+
+
+def left_in_whmcs(case: dict[str, Any], rules: Rules, now: datetime | None) -> list[Action]:
+    """The execution steps that ran in WHMCS before the case closed (`left_in_whmcs`, shown by `ownership show`
+    and the command that closed it), in the timeline and one staff ticket naming what to put back."""
+    ran = [e for e in case.get("steps", {}).values() if e["status"] == "done" and e["kind"] in UNDO_WORDS]
+    if not ran:
+        return []
+    case["left_in_whmcs"] = [f"{UNDO_WORDS[e['kind']]} of {e['subject'].replace(':', ' #')}" for e in ran]
+    if now is not None:
+        step(case, now, "left in WHMCS", "bridge", f"for staff to undo: {', '.join(case['left_in_whmcs'])}")
+    return [
+        staff_ticket(
+            case, rules, "left-in-whmcs", "ownership.staff_closed_steps_ran",
+            registrant_changed=[e["subject"] for e in ran if e["kind"] == "registrant_update"],
+            locked=[e["subject"] for e in ran if e["kind"] == "domain_lock"],
+        )
+    ]  # fmt: skip

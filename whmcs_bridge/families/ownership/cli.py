@@ -80,10 +80,18 @@ def _echo_case(c: dict[str, Any]) -> None:
             f"requester's consent (ownership record-answer {c['id']} --party requester --answer consent), or cancel "
             "it once nothing sits with the requester"
         )
+    _echo_left(c)
     for r in c.get("replies", []):
         if not r.get("classified"):
             who = f"the {r['party']}" if r["party"] != "other" else r.get("writer") or "someone"
             click.echo(f"  {who} replied in ticket #{r['ticket']}: classify it with `ownership record-answer`")
+
+
+def _echo_left(c: dict[str, Any]) -> None:
+    """A closed case's steps the bridge ran in WHMCS, which stay there until staff put them back."""
+    left = c.get("left_in_whmcs") if c["status"] in ("cancelled", "rejected") else None
+    if left:
+        click.echo(f"  still in WHMCS for staff to undo: {', '.join(left)} (a staff ticket says how)")
 
 
 BY = click.option(
@@ -250,6 +258,7 @@ def case_lines(
     out += _section("To do in WHMCS", view.checklist(c, moved)[1] if c["status"] == "executing" else [])
     out += _section("Execution steps", steps or [])
     out += _section("Done in WHMCS, read now", [_seen_line(c, x) for x in done])
+    out += _section("Left in WHMCS for staff to undo", c.get("left_in_whmcs") or [])
     if isinstance(now_seen, str) and now_seen:
         out.append(f"  {now_seen}")
     out += _section(
@@ -530,7 +539,8 @@ def requester_contact(obj: Context, case_id: str, by: str, **fields: str | None)
 
 def _command(obj: Context, case_id: str, data: dict[str, Any], by: str) -> None:
     with _store(obj) as (config, db):
-        c = own.submit(config, db, case_id, data, by=by, now=utcnow())
+        api = _api(config) if data.get("command") == "approve" else None  # what moves is read in WHMCS first
+        c = own.submit(config, db, case_id, data, by=by, now=utcnow(), api=api)
         anchored = _anchor(config, db)
     _echo_case(c)
     _echo_anchor(anchored)

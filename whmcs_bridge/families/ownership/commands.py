@@ -173,7 +173,7 @@ def reject(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rul
         raise ValueError(f"case {case['id']} is {case['status']}: only a case under review can be rejected")
     case["status"] = "rejected"
     step(case, now, "rejected", by_whom(data), note_of(data))
-    return closed(case, rules, "rejected", "rejected", note_of(data))
+    return closed(case, rules, "rejected", "rejected", note_of(data), now)
 
 
 def cancel(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
@@ -194,7 +194,7 @@ def cancel(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rul
             )
     case["status"] = "cancelled"
     step(case, now, "cancelled", by_whom(data), note_of(data))
-    return closed(case, rules, "cancelled", "cancelled", note_of(data))
+    return closed(case, rules, "cancelled", "cancelled", note_of(data), now)
 
 
 def resolve_command(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:

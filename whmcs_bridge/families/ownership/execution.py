@@ -86,9 +86,29 @@ def execution_step(
 ) -> Action:
     """An action the case waits on before it may complete: recorded in the case (`steps`), and its outcome
     reported back to it (outcome_to)."""
-    case.setdefault("steps", {})[purpose] = {"kind": kind, "subject": ref(subject), "label": label(subject), "status": "planned"}
+    steps = case.setdefault("steps", {})
+    # Executed again (a dispute ended in a new approval): a new action; an earlier one that did not run is replaced.
+    if purpose in steps:
+        if steps[purpose]["status"] != "done":
+            del steps[purpose]
+        purpose = f"{purpose}-{len(case['history'])}"
+    steps[purpose] = {"kind": kind, "subject": ref(subject), "label": label(subject), "status": "planned"}
     # `tell_parked`: a step WHMCS refuses is told to the case too, for staff's ticket (step_parked).
-    return act(case, kind, purpose, {**params, "outcome_to": STEP_ENDED, "tell_parked": True}, client)
+    action = act(case, kind, purpose, {**params, "outcome_to": STEP_ENDED, "tell_parked": True}, client)
+    return dataclasses.replace(action, guard=while_executing(case))
+
+
+def while_executing(case: dict[str, Any]) -> dict[str, Any]:
+    """A step runs only while its case executes, as the store says just before each write (executor
+    store_guards `state_in`): an objection, a dispute or a cancel recorded since stops the steps not sent yet,
+    and an answer to the case still waiting in the inbox (the holder's link) is decided first."""
+    pending = {"type": "OwnershipCommand", "field": "case", "value": case["id"]}
+    return {"state_in": {"family": FAMILY, "key": f"case:{case['id']}", "in": ["executing"], "pending": pending}}
+
+
+def steps_ran(case: dict[str, Any]) -> list[str]:
+    """The execution steps done in WHMCS so far (by the bridge, or by staff by hand), as staff read them."""
+    return [step_words(entry) for entry in case.get("steps", {}).values() if entry["status"] == "done"]
 
 
 def steps_waiting(case: dict[str, Any]) -> list[str]:
@@ -117,6 +137,8 @@ def step_ended(case: dict[str, Any], data: dict[str, Any], now: datetime, rules:
         return Decision(state=case, due_at=due(case), refs=case_refs(case))
     entry["status"] = str(data.get("status") or "done")
     why = str(data.get("error") or data.get("reason") or "")
+    if entry["status"] == "done" and case["status"] != "executing":  # sent before the stop was recorded
+        why = f"it ran as the case became {case['status']}: put it back if the dispute calls for it"
     step(case, now, f"{step_words(entry)} {entry['status']}", str(data.get("by") or "bridge"), why)
     if case["status"] != "executing" or steps_waiting(case):
         return Decision(state=case, due_at=due(case), refs=case_refs(case))
@@ -324,7 +346,8 @@ def new_access(case: dict[str, Any], subject: dict[str, Any], rules: Rules) -> l
     change = execution_step(case, "credential_change", purpose, params, owner, subject)
     # Re-read before it runs (and before it runs again after an interruption): the password and the welcome
     # email only ever go to the client that holds the service then.
-    return [dataclasses.replace(change, guard={"owned_by": {"kind": "service", "id": subject["id"], "client": owner}})]
+    owned = {"owned_by": {"kind": "service", "id": subject["id"], "client": owner}}
+    return [dataclasses.replace(change, guard={**change.guard, **owned})]
 
 
 def access_missing(case: dict[str, Any], subject: dict[str, Any]) -> bool:

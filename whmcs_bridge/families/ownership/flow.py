@@ -171,7 +171,7 @@ def requester_answer(case: dict[str, Any], data: dict[str, Any], now: datetime, 
             "requester",
             f"the requester's address denied making the request: {data.get('reason') or ''}",
         )
-        return closed(case, rules, "cancelled", "declined")
+        return closed(case, rules, "cancelled", "declined", now=now)
     case["requester_confirmed"] = data.get("at") or iso(now)
     step(case, now, "requester confirmed", "requester", f"from {data.get('ip')}")
     return advance(case, now, rules)
@@ -211,7 +211,7 @@ def resolve_dispute(case: dict[str, Any], outcome: str, by: str, note: str, now:
     if outcome == "request-withdrawn":
         case["status"] = "cancelled"
         step(case, now, "cancelled", by, f"request withdrawn: {note}")
-        return closed(case, rules, "cancelled", "withdrawn", note)
+        return closed(case, rules, "cancelled", "withdrawn", note, now)
     if outcome == "court-order":
         if not any(e["kind"] == "court-order" and e["status"] == "ok" for e in case.get("evidence", [])):
             raise ValueError(

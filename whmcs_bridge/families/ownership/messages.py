@@ -266,10 +266,23 @@ MESSAGES = define(
             "moved": "subjects",
             "waiting": "subjects",
             "moved_services": "number",
+            "registrant_changed": "subjects",
+            "locked": "subjects",
+            "stopped": "number",
         },
         "Staff ticket: the holder's objection was recorded after approval: the execution stopped, the case is "
         "disputed; do not move what is left (waiting); what already moved (moved, of which moved_services "
-        "hostings with a new password) and how to undo it.",
+        "hostings with a new password) and how to undo it; the domains whose registrant the bridge already changed "
+        "(registrant_changed) or locked (locked), and how many of its steps in WHMCS were stopped unsent (stopped).",
+    ),
+    _spec(
+        "ownership.staff_closed_steps_ran",
+        "ticket",
+        "staff",
+        {"registrant_changed": "subjects", "locked": "subjects"},
+        "Staff ticket: the case ended without a change of holder (cancelled, rejected, withdrawn) after the bridge had "
+        "already changed the registrant of some domains to the requester (registrant_changed) or turned their "
+        "transfer lock on (locked): these stay in WHMCS, for staff to put back.",
     ),
     _spec(
         "ownership.staff_reply_executing",

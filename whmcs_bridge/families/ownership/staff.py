@@ -254,6 +254,32 @@ def _family(config: Config) -> Ownership:
     return build(config)
 
 
+# What WHMCS calls a subject that is no longer there to move (UpdateClientDomain / UpdateClientProduct `status`,
+# DD:api-reference/updateclientdomain.md, DD:api-reference/updateclientproduct.md): gone to another registrar,
+# cancelled, expired, terminated or marked as fraud.
+GONE = {
+    "domain": ("Transferred Away", "Cancelled", "Expired", "Fraud"),
+    "service": ("Terminated", "Cancelled", "Fraud"),
+}
+
+
+def not_movable(api: WhmcsApi, state: dict[str, Any]) -> str | None:
+    """The first moving subject WHMCS no longer has in a state to move, in words; None when every one is there."""
+    for s in (s for s in state.get("subjects") or [] if s.get("hand_over") == "move"):
+        if s["kind"] == "domain":
+            found: Any = next(api.domains(domain_id=int(s["id"])), None)
+        elif s["kind"] == "service":
+            found = api.service(int(s["id"]))
+        else:
+            continue
+        name = f"{s['kind']} #{s['id']}" + (f" {s['name']}" if s.get("name") else "")
+        if found is None:
+            return f"{name} is no longer in WHMCS"
+        if found.status in GONE[s["kind"]]:
+            return f"{name} is {found.status} in WHMCS: the bridge does not move it"
+    return None
+
+
 def submit(
     config: Config,
     db: Database,
@@ -263,16 +289,20 @@ def submit(
     by: str,
     now: datetime,
     os_user: str | None = None,
+    api: WhmcsApi | None = None,
 ) -> dict[str, Any]:
     """Dry-run the rules (a refused transition becomes a clear error), then submit through the inbox.
     `os_user`: who runs it, the operating-system user running this process unless said (the demo plays
-    two people in one process)."""
+    two people in one process). `api`: an approval reads the subjects in WHMCS first (not_movable)."""
     family = _family(config)
     by = staff.member(config, by, FAMILY)
     data = {**data, "case": case_id, "by": by, "os_user": os_user or staff.os_user()}
     state = states.load(db, FAMILY, f"case:{case_id}")
     if data.get("command") == "approve" and state:  # nothing is executed on facts the chain does not hold
         integrity.check(db, case_id, state)
+    gone = not_movable(api, state) if api is not None and data.get("command") == "approve" else None
+    if gone:
+        raise BridgeError(f"case {case_id} is not approved: {gone}; reject or cancel the case")
     try:
         family.decide_one(state, Event(id="dry-run", type="OwnershipCommand", data=data, source="cli"), now)
     except ValueError as exc:
