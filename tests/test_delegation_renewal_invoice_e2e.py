@@ -140,8 +140,9 @@ def test_a_database_restored_from_before_the_invoice_was_written_finds_it_and_ma
     ).output  # fmt: skip
     grant_id = out.split()[0]
     world.settle()
-    # The renewal's read asks both clients' currencies (two GetClientsDetails); the language is asked after them.
-    world.sandbox.control("faults", {"status": 503, "count": 1000, "skip": 2, "actions": ["GetClientsDetails"]})
+    # The renewal's read asks whether either client is Closed, then both clients' currencies (four
+    # GetClientsDetails); the language is asked after them.
+    world.sandbox.control("faults", {"status": 503, "count": 1000, "skip": 4, "actions": ["GetClientsDetails"]})
     world.run("delegations", "renew", grant_id, "--by", "lena")
     world.settle(4)
     state = world.config.parent / "state.db"
