@@ -31,7 +31,7 @@ from whmcs_bridge.families.ownership.case import FINAL
 from whmcs_bridge.families.ownership.config import EVIDENCE_KINDS, GROUNDS
 from whmcs_bridge.families.ownership.evidence_store import evidence_dir
 from whmcs_bridge.families.ownership.policies import and_words, missing_contact
-from whmcs_bridge.families.ownership.staff_view import StaffView
+from whmcs_bridge.families.ownership.staff_view import StaffView, case_lines
 from whmcs_bridge.whmcs.api import WhmcsApi
 
 
@@ -210,64 +210,6 @@ def _whmcs_now(config: Any, c: dict[str, Any]) -> list[seen.Seen] | str:
         return f"WHMCS could not be read now ({exc}): the steps are as the case last recorded them"
 
 
-def case_lines(
-    view: StaffView, c: dict[str, Any], steps: list[str] | None = None, now_seen: list[seen.Seen] | str = ""
-) -> list[str]:
-    """The case as fields in words: names as recorded, instants to the minute in the configured zone; with
-    `now_seen`, what WHMCS shows now of the steps still to do (or why it could not be read)."""
-    out = [f"Ownership case {c['id']}: {c['status']}"]
-    field = "  {:<14}{}".format  # "Locked until:" and "Still needed:" (13) keep a space before their value
-    out.append(field("Subjects:", ", ".join(f"{s['kind']} #{s['id']} {s.get('name') or ''}".strip() for s in c["subjects"])))
-    for role in ("holder", "requester"):
-        party = c[role]
-        contact = ", ".join(x for x in (f"client #{party['client']}" if party.get("client") else "", party.get("email")) if x)
-        out.append(field(f"{role.title()}:", f"{party.get('company') or party.get('name') or '-'} ({contact})"))
-    out.append(field("Grounds:", (c.get("grounds") or "not given yet") + (f"; {c['note']}" if c.get("note") else "")))
-    out.append(field("Opened:", view.when(c.get("opened"))))
-    if c["status"] == "notified":
-        out.append(field("Answer due:", view.day(c["deadline"])))
-    if c.get("lock_until"):
-        out.append(field("Locked until:", view.day(c["lock_until"]) + (" (ended)" if c.get("lock_ended") else "")))
-    elif c["status"] == "completed":
-        out.append(field("Lock:", "none: nothing changed hands"))
-    if c["status"] == "collecting":
-        missing = own.missing_evidence(c, utcnow())
-        if missing:
-            out.append(field("Still needed:", "; ".join(missing)))
-        if not c.get("requester_confirmed"):
-            out.append(field("", "waiting for the requester to confirm through its link"))
-    out += _section("Evidence", [_evidence_line(view, e) for e in c.get("evidence", [])])
-    out += _section(
-        "Answers",
-        [
-            f"{a['party']} {'consented' if a['decision'] == 'accept' else 'objected'} on {view.when(a.get('at'))} "
-            f"from {a.get('ip') or '-'} ({a.get('user_agent') or 'browser unknown'}){': ' + a['reason'] if a.get('reason') else ''}"
-            for a in c.get("answers", [])
-        ],
-    )
-    out += _section("Recorded answers", [recorded_line(view, a) for a in c.get("recorded_answers", [])])
-    out += _section("Thread replies", [reply_line(view, r) for r in c.get("replies", [])])
-    out += _section(
-        "Approvals",
-        [f"{a['by']} on {view.when(a['at'])}{': ' + a['note'] if a.get('note') else ''}" for a in c.get("approvals", [])],
-    )
-    done = [x for x in now_seen if x.done] if isinstance(now_seen, list) else []
-    # Off staff's to-do list: the moves WHMCS shows done now, and those the case's last read saw with the new holder.
-    seen_moved = {f"{s['kind']}:{s['id']}" for s in c["subjects"] if s.get("moved_to") and s.get("owner_now") == s["moved_to"]}
-    moved = frozenset(x.subject for x in done if x.step == "move") | seen_moved
-    out += _section("To do in WHMCS", view.checklist(c, moved)[1] if c["status"] == "executing" else [])
-    out += _section("Execution steps", steps or [])
-    out += _section("Done in WHMCS, read now", [_seen_line(c, x) for x in done])
-    out += _section("Left in WHMCS for staff to undo", c.get("left_in_whmcs") or [])
-    if isinstance(now_seen, str) and now_seen:
-        out.append(f"  {now_seen}")
-    out += _section(
-        "Timeline",
-        [f"{view.when(h['at'])}  {h['what']} by {h['by']}{': ' + view.why(h) if h['why'] else ''}" for h in c.get("history", [])],
-    )
-    return out
-
-
 def _evidence_file(config: Config, path: Path) -> tuple[str, bytes]:
     """The file staff attach, refused if it is a link, not a regular file, too large, or one of the bridge's own
     (configuration, .env, state database, signing key, evidence store)."""
@@ -276,48 +218,6 @@ def _evidence_file(config: Config, path: Path) -> tuple[str, bytes]:
     private += [state.with_name(state.name + suffix) for suffix in ("", "-wal", "-shm", ".lock")]
     limit = config.ownership.max_evidence_mb * 1048576
     return files.read(path, limit=limit, limit_name="ownership.max_evidence_mb", private=private)
-
-
-def _seen_line(c: dict[str, Any], x: seen.Seen) -> str:
-    words = "registrant update" if x.step == "registrant" else "move"
-    return (
-        f"[x] {words} of {x.subject.replace(':', ' #')}: {x.read}; record it with `ownership record-step "
-        f"{c['id']} --step {x.step} --subject {x.subject} --by NAME`"
-    )
-
-
-def recorded_line(view: StaffView, a: dict[str, Any]) -> str:
-    """An answer staff recorded: what, how it came, who recorded it (and as which system user), when."""
-    what = "consented" if a["answer"] == "consent" else "objected"
-    evidence = f"; evidence item {a['evidence']}" if a.get("evidence") else ""
-    return (
-        f"{a['party']} {what} by {a['via']}, recorded by {a['by']} (system user {a.get('os_user') or '-'}) on "
-        f"{view.when(a['at'])}{evidence}{': ' + a['note'] if a.get('note') else ''}"
-    )
-
-
-def reply_line(view: StaffView, r: dict[str, Any]) -> str:
-    """A party's reply in its ticket thread, and how staff classified it."""
-    verdict = {"consent": "classified as consent", "object": "classified as an objection"}.get(
-        str(r.get("classified")), "NOT CLASSIFIED YET (ownership record-answer)"
-    )
-    text = " ".join(str(r.get("message") or "").split())
-    who = r["party"] if r["party"] != "other" else f"{r.get('writer') or 'someone'} (neither party)"
-    where = f"ticket #{r['ticket']} reply {r['reply']}"
-    return f"{who} in {where} on {view.when(r.get('date') or r.get('seen'))}, {verdict}: {text[:300]}"
-
-
-def _section(title: str, lines: list[str]) -> list[str]:
-    return [f"  {title}:", *(f"    {x}" for x in lines)] if lines else []
-
-
-def _evidence_line(view: StaffView, e: dict[str, Any]) -> str:
-    checked = ", ".join(ch["by"] for ch in e.get("checks", []))
-    return (
-        f"{e['item']}. {e['kind']}, {e['status']}{' (checked by ' + checked + ')' if checked else ''}: {e['name']} "
-        f"from {e['from']} via {e['via']}, received {view.when(e['received'])}"
-        f"{', dated ' + view.day(e['dated']) if e.get('dated') else ''}; SHA-256 {e['sha256']}"
-    )
 
 
 @ownership.command("attach")
