@@ -187,8 +187,16 @@ def test_an_objection_after_part_of_the_move_stops_the_rest_and_says_how_to_undo
     objected = answer(part, "holder", "object", via="phone", note="never agreed")
     case = objected.state or {}
     assert case["status"] == "disputed" and case["approvals"] == []
-    assert "changes nothing" not in case["history"][-1]["why"] and "after service #201" in case["history"][-1]["why"]
-    [ticket] = [a for a in objected.actions if a.params.get("msg", {}).get("id") == "ownership.staff_objection_executing"]
+    assert "changes nothing" not in case["history"][-1]["why"]
+    # What moved is said once WHMCS is read just after the objection, not from the case's last read.
+    [read] = [a for a in objected.actions if a.kind == "read_owners"]
+    report = {**read.params["report"], "owners": {"domain:20": 20, "service:201": 21}}
+    after = run(case, report, kind="OwnershipOwners")
+    case = after.state or {}
+    assert "service #201 majumakmur.co.id was with #21 when the objection was recorded" in (
+        case["history"][-1]["why"]
+    ), case["history"][-1]
+    [ticket] = [a for a in after.actions if a.params.get("msg", {}).get("id") == "ownership.staff_objection_executing"]
     data = ticket.params["msg"]["data"]
     assert (data["moved"], data["waiting"], data["moved_services"]) == (["service:201"], ["domain:20"], 1)
     said = text(ticket)

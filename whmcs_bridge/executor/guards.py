@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from whmcs_bridge.errors import WhmcsApiError
-from whmcs_bridge.executor.reads import OPEN_INVOICE, live_facts, read_owners, renewal_now
+from whmcs_bridge.executor.reads import OPEN_INVOICE, live_facts, read_owners, renewal_now, subject_gone
 from whmcs_bridge.families.delegation.grants import closed_note
 from whmcs_bridge.families.delegation.renewal_scope import OWNER_PAID, owner_paid, part_paid_later, unsettled
 from whmcs_bridge.families.escalation.calendar import next_window
@@ -184,6 +184,18 @@ def _guard_owned_by(api: WhmcsApi, spec: dict[str, Any], client_id: int | None =
     return None
 
 
+def _guard_movable(api: WhmcsApi, spec: dict[str, Any], client_id: int | None = None) -> str | None:
+    """The subject of an ownership hand-over's step is still there to hand over (reads.subject_gone): not
+    transferred away, cancelled, expired or terminated since the case was approved. The case hears why
+    (its outcome `gone`) and tells staff."""
+    gone = subject_gone(api, spec, spec["gone"])
+    if gone is None:
+        return None
+    cancel = Cancel(gone[0])
+    cancel.outcome = {"gone": gone[1] or "absent"}
+    return cancel
+
+
 def _guard_clients_open(api: WhmcsApi, spec: dict[str, Any], client_id: int | None = None) -> str | None:
     """Neither side of the grant has its account Closed in WHMCS now (GetClientsDetails `status`,
     DD:api-reference/getclientsdetails.md; UpdateClient sets it, DD:api-reference/updateclient.md): a grant whose
@@ -222,6 +234,7 @@ def _guard_renewal_settles(api: WhmcsApi, spec: dict[str, Any], client_id: int |
 
 GUARDS: dict[str, Callable[[WhmcsApi, Any, int | None], str | None]] = {
     "owned_by": _guard_owned_by,
+    "movable": _guard_movable,
     "clients_open": _guard_clients_open,
     "domain_due": _guard_domain_due,
     "client_owes": _guard_client_owes,

@@ -448,6 +448,19 @@ def read_owners(api: WhmcsApi, subjects: list[dict[str, Any]]) -> dict[str, int 
     return owners
 
 
+def subject_gone(api: WhmcsApi, subject: dict[str, Any], gone: list[str] | tuple[str, ...]) -> tuple[str, str] | None:
+    """Why a service or domain is no longer there to hand over: (in words, "domain #20 example.com is
+    Transferred Away in WHMCS"; WHMCS's status, "" when it is not in WHMCS at all), or None when it is there."""
+    kind, item_id = subject["kind"], int(subject["id"])
+    found: Any = next(api.domains(domain_id=item_id), None) if kind == "domain" else api.service(item_id)
+    name = f"{kind} #{item_id}" + (f" {subject['name']}" if subject.get("name") else "")
+    if found is None:
+        return f"{name} is no longer in WHMCS", ""
+    if found.status in gone:
+        return f"{name} is {found.status} in WHMCS", str(found.status)
+    return None
+
+
 def owner_user(api: WhmcsApi, client_id: int) -> int | None:
     """The client's owner user now: of its users, the one WHMCS marks `is_owner` (GetClientsDetails `users`,
     DD:api-reference/getclientsdetails.md); the others are users invited on the account."""

@@ -55,6 +55,9 @@ STATUS = {
     503: "503 Service Unavailable",
 }
 GRANT_CONSENTS = ("delegation", "delegation-copies", "delegation-accept")  # answers that would activate a grant
+# Answers that act on the grant's services or domains: WHMCS is read first (not_held); a former owner's password
+# change never reaches a service staff moved to another client since.
+HELD_READ = (*GRANT_CONSENTS, "password-change")
 TITLE = re.compile(r"<h1[^>]*>(.*?)</h1>", re.IGNORECASE | re.DOTALL)
 
 
@@ -266,7 +269,7 @@ class ConsentPages:
             "reason": form.get("reason", "")[:500],
         }
         try:
-            moved = self.not_held(link) if decision != "decline" and link.purpose in GRANT_CONSENTS else []
+            moved = self.not_held(link) if decision != "decline" and link.purpose in HELD_READ else []
         except BridgeError:  # WHMCS not read: nothing is recorded, the link still works
             said = self.text("delegation.consent_not_held", link.lang or FALLBACK, kind="", id="", reader="unread")
             return self.reply(start_response, 503, said)
@@ -279,7 +282,7 @@ class ConsentPages:
         if self.on_decision:
             self.on_decision()
         if moved:
-            reader = "delegate" if link.purpose == "delegation-accept" else "owner"
+            reader = {"delegation-accept": "delegate", "password-change": "password"}.get(link.purpose, "owner")
             first = moved[0]
             said = self.text(
                 "delegation.consent_not_held", link.lang or FALLBACK, kind=first["kind"], id=first["id"], reader=reader
@@ -299,6 +302,8 @@ class ConsentPages:
             return []
         out = []
         for item in grant.get("items") or []:
+            if link.purpose == "password-change" and item["kind"] != "service":
+                continue  # only a service's password changes
             read = {"service": self.read_service, "domain": self.read_domain}.get(item["kind"])
             if read is None:
                 continue

@@ -209,6 +209,17 @@ def password_change(grant: dict[str, Any], data: dict[str, Any], now: datetime) 
             "ip": data.get("ip"),
         }
     )
+    moved = {int(i["id"]) for i in data.get("not_held") or [] if i.get("kind") == "service"}
+    for service_id in sorted(moved):  # read by the consent page: staff moved it to another client since
+        grant["history"].append(
+            {
+                "at": grant["password_changed"],
+                "what": f"service #{service_id} is no longer the owner's in WHMCS: its password was not changed",
+                "by": "bridge",
+            }
+        )
+    # Read again just before it runs: the new password and WHMCS's welcome email only ever reach the client
+    # that holds the service then (guards.py owned_by), the page's read being minutes or days old by then.
     actions = [
         act(
             grant,
@@ -216,9 +227,10 @@ def password_change(grant: dict[str, Any], data: dict[str, Any], now: datetime) 
             f"password:{item['id']}",
             {"service_id": item["id"], "notify_template": "Hosting Account Welcome Email"},
             grant["owner"],
+            guard={"owned_by": {"kind": "service", "id": int(item["id"]), "client": int(grant["owner"])}},
         )
         for item in grant.get("items", [])
-        if item["kind"] == "service"
+        if item["kind"] == "service" and int(item["id"]) not in moved
     ]
     return Decision(state=grant, actions=actions)
 

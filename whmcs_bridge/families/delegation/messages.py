@@ -487,7 +487,8 @@ MESSAGES = define(
         "client",
         {"kind": "text", "id": "text", "reader": "text"},
         'After an acceptance on a consent page: the `kind` ("service" or "domain") #`id` the request names is no '
-        'longer the owner\'s in WHMCS, so nothing was activated (`reader`: "owner", or "delegate" confirming); or '
+        'longer the owner\'s in WHMCS, so nothing was activated (`reader`: "owner", or "delegate" confirming; '
+        '"password": a former owner\'s password change, not made on a service moved to another client); or '
         '(`reader` "unread") WHMCS could not be read, nothing was recorded and the link still works.',
         samples={"kind": "service", "id": "110", "reader": "owner"},
     ),

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from whmcs_bridge.families.ownership.case import FINAL, closed, due, unchanged
-from whmcs_bridge.families.ownership.execution import read_owners, steps_ran
+from whmcs_bridge.families.ownership.execution import is_new_holder, read_owners, steps_ran
 from whmcs_bridge.families.ownership.flow import advance, distinct_staff, objection_notices, to_review
 from whmcs_bridge.families.ownership.policies import (
     ANSWERING,
@@ -29,7 +29,8 @@ from whmcs_bridge.families.ownership.policies import (
     tell,
     threads,
 )
-from whmcs_bridge.model import Decision, as_int
+from whmcs_bridge.families.ownership.watch import watched_owners
+from whmcs_bridge.model import Action, Decision, as_int
 
 # Where the holder's answer still decides the case: waiting for it, or under review before approval.
 ANSWERABLE = ("notified", "review")
@@ -404,14 +405,54 @@ def holder_recorded(case: dict[str, Any], answer: str, by: str, note: str, now: 
 def stop_execution(case: dict[str, Any], by: str, note: str, now: datetime, rules: Rules) -> Decision:
     """The holder objected after approval, while executing: the case is disputed again (its approvals void),
     so the steps left (the moves staff have not made, the new holder's access, the completion) stop and a move
-    staff make now is raised as a move during the dispute (watch.py). Staff hear what the bridge already did
-    on approval and, when part of the hand-over already moved in WHMCS, what moved and how to undo it."""
-    moved = [x for x in case["subjects"] if x.get("hand_over") == "move" and x.get("moved_to")]
+    staff make now is raised as a move during the dispute (watch.py). The parties hear it at once; staff once
+    WHMCS is read (objection_read): what moved by then is said from that read, not from the case's last one."""
     case["approvals"] = []
     case["status"] = "disputed"
-    when = stopped_when(case, moved)
-    step(case, now, "disputed", by, f"the holder's recorded objection while executing, {when}: {note}")
+    step(case, now, "disputed", by, f"the holder's recorded objection while executing, {stopped_when(case)}: {note}")
     purpose = f"objected-executing-{len(case.get('recorded_answers', []))}"
+    case["checks"] = case.get("checks", 0) + 1
+    read = read_owners(case, objection=purpose)
+    actions = [  # staff's note is theirs: the parties' emails give no reason the holder did not give itself
+        *tell(case, "requester", purpose, rules, "ownership.holder_objected", reason=""),
+        *tell(case, "holder", purpose, rules, "ownership.objection_recorded", reason=""),
+        *party_notes(case, "disputed", sticky=True),
+    ]
+    if read:
+        case["objection_read"] = {"purpose": purpose, "note": note}
+        return Decision(state=case, actions=[*actions, *read], due_at=due(case), refs=case_refs(case))
+    actions.append(objection_ticket(case, purpose, note, rules))
+    return Decision(state=case, actions=actions, due_at=due(case), refs=case_refs(case))
+
+
+def objection_read(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    """WHMCS read just after an objection while executing: a subject found with the new holder had moved before
+    it (staff followed the checklist) and stays where it is, expected there by the dispute's watch; staff's
+    ticket says what moved and what must not. A move to any other client is raised as the watch raises it."""
+    pending = case.pop("objection_read")
+    owners = data.get("owners") or {}
+    emails = {str(k): str(v or "") for k, v in (data.get("emails") or {}).items()}
+    found = []
+    for s in (s for s in case["subjects"] if s.get("hand_over") == "move"):
+        owner = owners.get(ref(s))
+        if owner is None or owner == s["holder_ref"] or not is_new_holder(case, s, int(owner), emails):
+            continue
+        s["moved_to"] = s["owner_now"] = int(owner)
+        found.append(f"{label(s)} was with #{owner}")
+    step(
+        case, now, "read at the objection", "bridge",
+        f"{'; '.join(found)} when the objection was recorded" if found
+        else "nothing had moved in WHMCS when the objection was recorded",
+    )  # fmt: skip
+    watched = watched_owners(case, data, now, rules)
+    watched.actions[:0] = [objection_ticket(case, pending["purpose"], pending["note"], rules)]
+    return watched
+
+
+def objection_ticket(case: dict[str, Any], purpose: str, note: str, rules: Rules) -> Action:
+    """Staff's ticket of an objection while executing: what moved (as last read), what must not, what the
+    bridge's own steps already changed and how many it stopped unsent."""
+    moved = [x for x in case["subjects"] if x.get("hand_over") == "move" and x.get("moved_to")]
     fields = hand_over_fields(case)
     ran = [e for e in case.get("steps", {}).values() if e["status"] == "done"]
     moving = {
@@ -423,23 +464,13 @@ def stop_execution(case: dict[str, Any], by: str, note: str, now: datetime, rule
         "waiting": [ref(x) for x in case["subjects"] if x.get("hand_over") == "move" and not x.get("moved_to")],
         "moved_services": sum(1 for x in moved if x["kind"] == "service"),
     }
-    actions = [  # staff's note is theirs: the parties' emails give no reason the holder did not give itself
-        *tell(case, "requester", purpose, rules, "ownership.holder_objected", reason=""),
-        *tell(case, "holder", purpose, rules, "ownership.objection_recorded", reason=""),
-        staff_ticket(case, rules, purpose, "ownership.staff_objection_executing", reason=note, **moving),
-        *party_notes(case, "disputed", sticky=True),
-    ]
-    return Decision(state=case, actions=actions, due_at=due(case), refs=case_refs(case))
+    return staff_ticket(case, rules, purpose, "ownership.staff_objection_executing", reason=note, **moving)
 
 
-def stopped_when(case: dict[str, Any], moved: list[dict[str, Any]]) -> str:
+def stopped_when(case: dict[str, Any]) -> str:
     """When the execution stopped, as the case knows it: which of its steps in WHMCS had run (those not sent
-    yet are stopped by their guard), and what WHMCS had shown moved."""
+    yet are stopped by their guard). What had moved is read from WHMCS next (objection_read)."""
     ran, total = steps_ran(case), len(case.get("steps", {}))
     if ran:
-        said = f"after {len(ran)} of its {total} steps in WHMCS ran ({', '.join(ran)})"
-    else:
-        said = f"before any of its {total} steps in WHMCS ran" if total else "before any step in WHMCS ran"
-    if moved:
-        return f"{said}, after {', '.join(label(x) for x in moved)} moved"
-    return f"{said}, before anything moved"
+        return f"after {len(ran)} of its {total} steps in WHMCS ran ({', '.join(ran)})"
+    return f"before any of its {total} steps in WHMCS ran" if total else "before any step in WHMCS ran"

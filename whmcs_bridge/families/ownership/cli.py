@@ -355,7 +355,8 @@ for _name, _help in (
     (
         "approve",
         "Approve a case under review; with enough distinct approvals it executes (distinct listed staff, each "
-        "under their own login: one operating-system user does not count as two).",
+        "under their own login: one operating-system user does not count as two). WHMCS is read first: a subject "
+        "gone or with a third client refuses it, one already with the requester is recorded as moved before it.",
     ),
     ("reject", "Reject the request; both parties are told."),
     ("cancel", "Cancel an open case (e.g. the parties settled it between them)."),
@@ -440,9 +441,12 @@ def requester_contact(obj: Context, case_id: str, by: str, **fields: str | None)
 def _command(obj: Context, case_id: str, data: dict[str, Any], by: str) -> None:
     with _store(obj) as (config, db):
         api = _api(config) if data.get("command") == "approve" else None  # what moves is read in WHMCS first
-        c = own.submit(config, db, case_id, data, by=by, now=utcnow(), api=api)
+        said: list[str] = []
+        c = own.submit(config, db, case_id, data, by=by, now=utcnow(), api=api, said=said)
         anchored = _anchor(config, db)
     _echo_case(c)
+    for line in said:
+        click.echo(f"  note: {line}")
     _echo_anchor(anchored)
 
 

@@ -165,7 +165,8 @@ def evidence_rejected(
 
 
 def approve_command(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
-    return approve(case, by_whom(data), note_of(data), now, rules, str(data.get("os_user") or ""))
+    owners = data.get("owners") if isinstance(data.get("owners"), dict) else None
+    return approve(case, by_whom(data), note_of(data), now, rules, str(data.get("os_user") or ""), owners)
 
 
 def reject(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
@@ -177,9 +178,10 @@ def reject(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rul
 
 
 def cancel(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
-    if case["status"] == "executing" and not case.get("requester_objection"):
+    if case["status"] == "executing" and not (case.get("requester_objection") or case.get("gone")):
         raise ValueError(f"case {case['id']} is executing: finish or undo the move in WHMCS first")
-    if case["status"] == "executing":  # held by the requester's objection: ended once nothing sits with it
+    if case["status"] == "executing":  # held by the requester's objection, or a subject left WHMCS (execution
+        # subject_left): ended once nothing sits with the requester
         kept = [s for s in case["subjects"] if s.get("moved_to") and s.get("owner_now") == s["moved_to"]]
         if kept:
             raise ValueError(

@@ -30,6 +30,15 @@ from whmcs_bridge.families.ownership.policies import (
 )
 from whmcs_bridge.model import Action, Decision, action_key
 
+# What WHMCS calls a subject that is no longer there to move (UpdateClientDomain / UpdateClientProduct `status`,
+# DD:api-reference/updateclientdomain.md, DD:api-reference/updateclientproduct.md): gone to another registrar,
+# cancelled, expired, terminated or marked as fraud. Read at approval (staff.not_movable) and before each write
+# of the execution (the `movable` guard).
+GONE = {
+    "domain": ("Transferred Away", "Cancelled", "Expired", "Fraud"),
+    "service": ("Terminated", "Cancelled", "Fraud"),
+}
+
 # How the executor tells a case that one of its execution steps ended (store/outbox.py report_outcome).
 STEP_ENDED = "OwnershipStepEnded"
 
@@ -95,7 +104,16 @@ def execution_step(
     steps[purpose] = {"kind": kind, "subject": ref(subject), "label": label(subject), "status": "planned"}
     # `tell_parked`: a step WHMCS refuses is told to the case too, for staff's ticket (step_parked).
     action = act(case, kind, purpose, {**params, "outcome_to": STEP_ENDED, "tell_parked": True}, client)
-    return dataclasses.replace(action, guard=while_executing(case))
+    # And only on a subject still there to move: one transferred away or cancelled since the approval is not
+    # written to (a registrar module would refuse it, the sandbox would not); the case tells staff (step_ended).
+    guard = while_executing(case)
+    if subject["kind"] in GONE:
+        guard["movable"] = {**ref_of(subject), "gone": GONE[subject["kind"]]}
+    return dataclasses.replace(action, guard=guard)
+
+
+def ref_of(subject: dict[str, Any]) -> dict[str, Any]:
+    return {"kind": subject["kind"], "id": subject["id"], "name": subject.get("name")}
 
 
 def while_executing(case: dict[str, Any]) -> dict[str, Any]:
@@ -140,10 +158,26 @@ def step_ended(case: dict[str, Any], data: dict[str, Any], now: datetime, rules:
     if entry["status"] == "done" and case["status"] != "executing":  # sent before the stop was recorded
         why = f"it ran as the case became {case['status']}: put it back if the dispute calls for it"
     step(case, now, f"{step_words(entry)} {entry['status']}", str(data.get("by") or "bridge"), why)
+    if data.get("gone"):  # the subject left WHMCS after the approval: staff decide, once per subject
+        return subject_left(case, entry, str(data["gone"]), rules)
     if case["status"] != "executing" or steps_waiting(case):
         return Decision(state=case, due_at=due(case), refs=case_refs(case))
     case["checks"] = case.get("checks", 0) + 1
     return Decision(state=case, actions=read_owners(case), due_at=due(case), refs=case_refs(case))
+
+
+def subject_left(case: dict[str, Any], entry: dict[str, Any], gone: str, rules: Rules) -> Decision:
+    """An execution step's subject is gone from WHMCS (transferred away, cancelled...): the step did not run,
+    the case cannot complete as approved (it may be cancelled while executing), and staff hear it once per
+    subject, with what they can do."""
+    if entry["subject"] in case.setdefault("gone", {}):
+        return Decision(state=case, due_at=due(case), refs=case_refs(case))
+    case["gone"][entry["subject"]] = gone
+    told = staff_ticket(
+        case, rules, f"gone-{entry['subject']}", "ownership.staff_subject_gone",
+        left=[entry["subject"]], subject_ref=entry["subject"], whmcs_status="" if gone == "absent" else gone,
+    )  # fmt: skip
+    return Decision(state=case, actions=[told], due_at=due(case), refs=case_refs(case))
 
 
 def step_parked(
@@ -443,14 +477,15 @@ def completion_fields(case: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def read_owners(case: dict[str, Any]) -> list[Action]:
-    """Read every moving subject's owner, moved already or not: completion is decided on what WHMCS says now."""
+def read_owners(case: dict[str, Any], **report: Any) -> list[Action]:
+    """Read every moving subject's owner, moved already or not: completion is decided on what WHMCS says now.
+    `report`: what the read's answer carries back besides the case (answers.objection_read: which objection)."""
     moving = [s for s in case["subjects"] if s["hand_over"] == "move"]
     if not moving:
         return []
     params: dict[str, Any] = {
         "subjects": [{"kind": s["kind"], "id": s["id"], "name": s.get("name")} for s in moving],
-        "report": {"case": case["id"]},
+        "report": {"case": case["id"], **report},
     }
     if outside(case):
         params["owner_emails"] = True

@@ -284,7 +284,18 @@ def to_review(case: dict[str, Any], now: datetime, rules: Rules, why: str, recor
     return Decision(state=case, actions=[review], due_at=due(case), refs=case_refs(case))
 
 
-def approve(case: dict[str, Any], by: str, note: str, now: datetime, rules: Rules, os_user: str = "") -> Decision:
+def approve(
+    case: dict[str, Any],
+    by: str,
+    note: str,
+    now: datetime,
+    rules: Rules,
+    os_user: str = "",
+    owners: dict[str, Any] | None = None,
+) -> Decision:
+    """One staff approval; with enough distinct ones the case executes. `owners`: who owns each moving subject
+    in WHMCS, read by the command (staff.owners_at_approval): a subject staff already moved is recorded as
+    moved before the approval, not later as if it followed it."""
     if case["status"] != "review":
         raise ValueError(f"case {case['id']} is {case['status']}: only a case under review can be approved")
     if all(s.get("hand_over") == "none" for s in case["subjects"]):
@@ -302,6 +313,27 @@ def approve(case: dict[str, Any], by: str, note: str, now: datetime, rules: Rule
             f"{who} replied in ticket #{flagged[0]['ticket']}: record what it answered first "
             f"(ownership record-answer {case['id']} --party holder --answer consent|object --via ticket)"
         )
+    approvable(case, now)
+    distinct_staff(case["approvals"], by, os_user, f"approved case {case['id']}")
+    case["approvals"].append({"by": by, "os_user": os_user, "at": iso(now), "note": note})
+    needed = requirements(case)["approvals"]
+    step(case, now, "approval", by, f"{len(case['approvals'])} of {needed}: {note}")
+    moved_before(case, owners or {}, by, now)
+    if len(case["approvals"]) < needed:
+        return Decision(state=case, due_at=due(case), refs=case_refs(case))
+    case["status"] = "executing"
+    case["executing"] = iso(now)
+    step(case, now, "executing", "bridge", "approved")
+    requester = case["requester"].get("client")
+    for s in case["subjects"]:  # already with the requester: moved, as the execution's reads would have found it
+        if s.get("hand_over") == "move" and requester and (owners or {}).get(ref(s)) == requester:
+            s["moved_to"] = s["owner_now"] = requester
+    return execute(case, now, rules)
+
+
+def approvable(case: dict[str, Any], now: datetime) -> None:
+    """What the case must have before any approval: its evidence accepted, checked and fresh enough, and for a
+    requester outside WHMCS the contact details the new registrant needs (ValueError saying what lacks)."""
     kept = [e for e in case.get("evidence", []) if e["status"] in ("ok", "pending")]
     lacking = [kind for kind in requirements(case)["evidence"] if not any(e["kind"] == kind for e in kept)]
     if lacking:  # staff rejected or withdrew it under review: the decision has nothing to rest on
@@ -329,13 +361,14 @@ def approve(case: dict[str, Any], by: str, note: str, now: datetime, rules: Rule
             f"record): give them with `ownership requester-contact {case['id']} --address1 ... --by NAME`, or "
             "open the case for the requester's WHMCS client account"
         )
-    distinct_staff(case["approvals"], by, os_user, f"approved case {case['id']}")
-    case["approvals"].append({"by": by, "os_user": os_user, "at": iso(now), "note": note})
-    needed = requirements(case)["approvals"]
-    step(case, now, "approval", by, f"{len(case['approvals'])} of {needed}: {note}")
-    if len(case["approvals"]) < needed:
-        return Decision(state=case, due_at=due(case), refs=case_refs(case))
-    case["status"] = "executing"
-    case["executing"] = iso(now)
-    step(case, now, "executing", "bridge", "approved")
-    return execute(case, now, rules)
+
+
+def moved_before(case: dict[str, Any], owners: dict[str, Any], by: str, now: datetime) -> None:
+    """Each moving subject an approval found with another client than its holder, recorded once per client."""
+    for s in (s for s in case["subjects"] if s.get("hand_over") == "move"):
+        owner = owners.get(ref(s))
+        if owner is None or owner == s["holder_ref"] or owner in s.get("moved_before_approval", []):
+            continue
+        s.setdefault("moved_before_approval", []).append(owner)
+        said = f"{label(s)} belonged to #{owner} when {by} approved"
+        step(case, now, "moved in WHMCS before the approval", "staff", said)

@@ -62,6 +62,9 @@ SAMPLES: dict[str, object] = {
     "parked": ["domain:1"],
     "parked_ref": "domain:1",
     "whmcs_message": "Registrar Error: the contact could not be updated",
+    "left": ["domain:1"],
+    "subject_ref": "domain:1",
+    "whmcs_status": "Transferred Away",
     "moved_to": 3,
     "ticket": 42,
     "status": "disputed",
@@ -245,6 +248,15 @@ MESSAGES = define(
         {"step": "text", "parked": "subjects", "parked_ref": "text", "whmcs_message": "text"},
         "Staff ticket: an execution step the bridge runs (the registrant update, the transfer lock, the new "
         "password) failed and is parked; WHMCS's message, and how to let it run again or do it by hand.",
+    ),
+    _spec(
+        "ownership.staff_subject_gone",
+        "ticket",
+        "staff",
+        {"left": "subjects", "subject_ref": "text", "whmcs_status": "text"},
+        "Staff ticket: a subject of an executing case left WHMCS after the approval (whmcs_status, WHMCS's own "
+        "word: Transferred Away, Cancelled, Terminated...; empty when WHMCS no longer has it at all); the bridge did "
+        "not write to it; cancel the case, or record the step by hand if it comes back.",
     ),
     _spec(
         "ownership.staff_moved_not_to_requester",

@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from whmcs_bridge.families.ownership.answers import reply_read, thread_reply, ticket_opened
+from whmcs_bridge.families.ownership.answers import objection_read, reply_read, thread_reply, ticket_opened
 from whmcs_bridge.families.ownership.case import due
 from whmcs_bridge.families.ownership.commands import command
 from whmcs_bridge.families.ownership.config import OwnershipSection
@@ -123,6 +123,8 @@ class Ownership:
 
 
 def _owners(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    if data.get("objection") and (case.get("objection_read") or {}).get("purpose") == data["objection"]:
+        return objection_read(case, data, now, rules)  # the read just after an objection while executing
     if watched(case):  # disputed or locked: a move there is raised to staff
         return watched_owners(case, data, now, rules)
     return owners_read(case, data, now, rules)

@@ -19,12 +19,12 @@ from typing import Any
 from whmcs_bridge import staff
 from whmcs_bridge.config.load import Config
 from whmcs_bridge.errors import BridgeError, WhmcsApiError  # noqa: F401  (BridgeError used by the CLI)
-from whmcs_bridge.executor.reads import read_owners, registrant_differences
+from whmcs_bridge.executor.reads import read_owners, registrant_differences, subject_gone
 from whmcs_bridge.families.ownership import build, integrity, seen
 from whmcs_bridge.families.ownership.case import FINAL, replies_to_classify
 from whmcs_bridge.families.ownership.config import EVIDENCE_KINDS, GROUNDS
 from whmcs_bridge.families.ownership.evidence_store import store_evidence
-from whmcs_bridge.families.ownership.execution import is_new_holder, outside, step_words
+from whmcs_bridge.families.ownership.execution import GONE, is_new_holder, outside, step_words
 from whmcs_bridge.families.ownership.policies import (
     FAMILY,
     evidence_needs,
@@ -254,30 +254,45 @@ def _family(config: Config) -> Ownership:
     return build(config)
 
 
-# What WHMCS calls a subject that is no longer there to move (UpdateClientDomain / UpdateClientProduct `status`,
-# DD:api-reference/updateclientdomain.md, DD:api-reference/updateclientproduct.md): gone to another registrar,
-# cancelled, expired, terminated or marked as fraud.
-GONE = {
-    "domain": ("Transferred Away", "Cancelled", "Expired", "Fraud"),
-    "service": ("Terminated", "Cancelled", "Fraud"),
-}
-
-
 def not_movable(api: WhmcsApi, state: dict[str, Any]) -> str | None:
     """The first moving subject WHMCS no longer has in a state to move, in words; None when every one is there."""
-    for s in (s for s in state.get("subjects") or [] if s.get("hand_over") == "move"):
-        if s["kind"] == "domain":
-            found: Any = next(api.domains(domain_id=int(s["id"])), None)
-        elif s["kind"] == "service":
-            found = api.service(int(s["id"]))
-        else:
-            continue
-        name = f"{s['kind']} #{s['id']}" + (f" {s['name']}" if s.get("name") else "")
-        if found is None:
-            return f"{name} is no longer in WHMCS"
-        if found.status in GONE[s["kind"]]:
-            return f"{name} is {found.status} in WHMCS: the bridge does not move it"
+    for s in (s for s in state.get("subjects") or [] if s.get("hand_over") == "move" and s["kind"] in GONE):
+        gone = subject_gone(api, s, GONE[s["kind"]])
+        if gone:
+            return f"{gone[0]}: the bridge does not move it" if gone[1] else gone[0]
     return None
+
+
+def owners_at_approval(api: WhmcsApi, state: dict[str, Any]) -> tuple[dict[str, int | None], list[str]]:
+    """Who owns each moving service and domain now, read for an approval, and what staff must hear of it: one
+    staff already moved to the requester is said (the case records it as moved before the approval); one with a
+    third client refuses the approval. For a requester outside WHMCS, any other client is said: the execution
+    hands it over only if that client carries the requester's address."""
+    moving = [s for s in state.get("subjects") or [] if s.get("hand_over") == "move" and s["kind"] != "client"]
+    owners = read_owners(api, moving)
+    requester = (state.get("requester") or {}).get("client")
+    said: list[str] = []
+    for s in moving:
+        owner = owners.get(ref(s))
+        if owner is None or owner == s["holder_ref"]:
+            continue
+        if requester and owner == requester:
+            said.append(
+                f"{label(s)} already belongs to the requester (#{owner}) in WHMCS: the case records it as moved "
+                "before the approval"
+            )
+        elif requester:
+            raise BridgeError(
+                f"case {state['id']} is not approved: {label(s)} belongs to client #{owner} in WHMCS now, neither the "
+                f"holder (#{s['holder_ref']}) nor the requester (#{requester}): move it back to the holder, or "
+                "cancel the case"
+            )
+        else:
+            said.append(
+                f"{label(s)} belongs to client #{owner} in WHMCS now, not to the holder: the bridge hands it over "
+                "only if that client's email is the requester's"
+            )
+    return owners, said
 
 
 def submit(
@@ -290,19 +305,25 @@ def submit(
     now: datetime,
     os_user: str | None = None,
     api: WhmcsApi | None = None,
+    said: list[str] | None = None,
 ) -> dict[str, Any]:
     """Dry-run the rules (a refused transition becomes a clear error), then submit through the inbox.
     `os_user`: who runs it, the operating-system user running this process unless said (the demo plays
-    two people in one process). `api`: an approval reads the subjects in WHMCS first (not_movable)."""
+    two people in one process). `api`: an approval reads the subjects in WHMCS first (not_movable,
+    owners_at_approval: the owners read go with the command, what staff must hear of them into `said`)."""
     family = _family(config)
     by = staff.member(config, by, FAMILY)
     data = {**data, "case": case_id, "by": by, "os_user": os_user or staff.os_user()}
     state = states.load(db, FAMILY, f"case:{case_id}")
     if data.get("command") == "approve" and state:  # nothing is executed on facts the chain does not hold
         integrity.check(db, case_id, state)
-    gone = not_movable(api, state) if api is not None and data.get("command") == "approve" else None
-    if gone:
-        raise BridgeError(f"case {case_id} is not approved: {gone}; reject or cancel the case")
+    if api is not None and data.get("command") == "approve" and state:
+        gone = not_movable(api, state)
+        if gone:
+            raise BridgeError(f"case {case_id} is not approved: {gone}; reject or cancel the case")
+        data["owners"], words = owners_at_approval(api, state)
+        if said is not None:
+            said.extend(words)
     try:
         family.decide_one(state, Event(id="dry-run", type="OwnershipCommand", data=data, source="cli"), now)
     except ValueError as exc:
