@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,14 @@ def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[SelfServiceWorld]:
     w.run("tick")
     yield w
     w.close()
+
+
+def later(world: BridgeWorld, minutes: int, passes: int = 6) -> None:
+    """Passes of the bridge at a moment after now: what waits for a retry (an outage's backoff) runs then."""
+    moment = (datetime.now(UTC) + timedelta(minutes=minutes)).isoformat(timespec="seconds")
+    world.sandbox.control("hooks")
+    for _ in range(passes):
+        world.run("tick", "--at", moment)
 
 
 def password_link(world: BridgeWorld, owner: int) -> str:
@@ -74,5 +83,81 @@ def test_the_password_change_is_read_again_before_it_runs(sandbox: Sandbox, tmp_
         world.settle()
         assert [c for c in sandbox.calls() if c["action"] == "ModuleChangePw"] == []
         assert not [c for c in sandbox.calls() if c["action"] == "SendEmail" and c["params"].get("id") == "120"]
+    finally:
+        world.close()
+
+
+def test_the_owner_paying_while_the_agencys_renewal_invoice_waits_for_whmcs_leaves_no_invoice_to_pay(
+    world: SelfServiceWorld,
+):
+    """F1 (c5_revoke_during_invoice.py ownerpays, OUTAGE=3): WHMCS refused the agency's CreateInvoice for a while;
+    the owner paid its own invoice meanwhile; the retried CreateInvoice then billed the agency for a period the owner
+    had paid: invoice #8 Unpaid, nobody told."""
+    from tests.test_delegation_renewal_e2e import agency_invoices, owner_invoice, pay
+
+    invoice = owner_invoice(world)  # type: ignore[arg-type]
+    out = grant_agency(world).output  # type: ignore[arg-type]
+    grant_id = out.split()[0]
+    world.settle()
+    world.sandbox.control("faults", {"status": 503, "count": 1000, "actions": ["CreateInvoice"]})
+    world.run("delegations", "renew", grant_id, "--by", "lena")
+    world.settle(4)
+    assert agency_invoices(world) == []  # type: ignore[arg-type]
+    pay(world, invoice["id"], "OWNER-1")  # type: ignore[arg-type]
+    world.settle(2)
+    world.sandbox.control("faults", {"status": 503, "count": 0})
+    later(world, 30)
+    assert [c for c in world.sandbox.calls() if c["action"] == "CreateInvoice" and c.get("outcome") == "success"] == []
+    left = [i for i in agency_invoices(world) if i["status"] != "Cancelled"]  # type: ignore[arg-type]
+    assert left == [], left
+    assert "owner paid" in world.run("delegations", "show", grant_id).output
+
+
+def test_a_renewal_invoice_whmcs_made_after_the_owner_paid_is_cancelled_and_the_agency_told():
+    """F1, the in-flight form: the CreateInvoice answered too late was found in WHMCS after the owner had paid; the
+    invoice it made is recorded on the renewal, then cancelled (the agency told), not left open. Found paid by the
+    agency already: staff's refund task, as for any payment after the owner's."""
+    from whmcs_bridge.families.delegation import renewal as r
+
+    now = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+    grant = {
+        "id": "g1", "owner": 11, "delegate": 10, "status": "active", "history": [], "role": "technical",
+        "items": [{"kind": "service", "id": 110, "name": "boulangerie-dupont.fr"}],
+        "renewals": [{
+            "n": 1, "service": 110, "status": "owner paid", "owner_invoice": 2, "amount": "14.95",
+            "due": "2026-12-22", "until": "2027-01-22",
+        }],
+    }  # fmt: skip
+    made = r.renewal_step(grant, "RenewalInvoiceCreated", {"n": 1, "invoice_id": 8}, now)
+    kinds = [(a.kind, a.params.get("status") or a.params.get("msg", {}).get("id")) for a in made.actions]
+    assert ("invoice_status", "Cancelled") in kinds and ("email", "delegation.renewal_owner_paid") in kinds, kinds
+    [cancel] = [a for a in made.actions if a.kind == "invoice_status"]
+    state = made.state or {}
+    paid = {"action_key": cancel.key, "status": "cancelled", "closed_invoice": 8, "invoice_status": "Paid"}
+    found = r.cancel_found_paid(state, paid, now)
+    assert found is not None
+    notes = [a for a in found.actions if a.kind == "client_note"]
+    assert [n.params["msg"]["id"] for n in notes] == ["delegation.renewal_paid_twice_note"], found.actions
+
+
+def test_the_owner_paying_while_the_agencys_order_invoice_waits_for_whmcs_leaves_no_invoice_to_pay(
+    sandbox: Sandbox, tmp_path: Path
+):
+    """F1 (c16_payer_outage.py): payer mode, CreateInvoice of the agency's order invoice refused for a while, the
+    owner paid its order invoice meanwhile: the agency was then invoiced 21.90 for an order its client had paid."""
+    from tests.test_delegation_payer_e2e import agency_invoices, order_seen, pay, world_with
+
+    world = world_with(sandbox, tmp_path, "payer")
+    try:
+        [order] = sandbox.rows("orders", id=1)
+        sandbox.control("faults", {"status": 503, "count": 1000, "actions": ["CreateInvoice"]})
+        order_seen(world, tmp_path)
+        assert agency_invoices(world) == []
+        pay(world, order["invoice_id"], "OWNER-1")
+        world.settle(2)
+        sandbox.control("faults", {"status": 503, "count": 0})
+        later(world, 30)
+        left = [i for i in agency_invoices(world) if i["status"] != "Cancelled"]
+        assert left == [], left
     finally:
         world.close()

@@ -106,3 +106,23 @@ def test_a_subject_that_leaves_whmcs_after_the_approval_is_not_written(world: Wo
     assert f"ownership cancel {case_id}" in ticket, ticket
     said = timeline(world, case_id)
     assert f"domain 20 is {status}" in said or f"domain #20 majumakmur.co.id is {status}" in said, said
+
+
+def test_a_subject_staff_move_to_a_third_client_after_the_approval_is_not_written(world: World):
+    """Eleventh break round H3 (moved_to_third_before_writes.py): approved, then staff moved the domain to client #22
+    before the daemon sent the hand-over's writes: the registrant update and the lock rewrote #22's domain's WHOIS."""
+    case_id = consented(world, "domain:20")
+    world.run("ownership", "approve", case_id, "--by", "alice")
+    world.sandbox.control("move", {"domain": 20, "client": 22})
+    world.settle()
+    assert sent(world) == []
+    assert {e.status for e in writes(world)} == {"cancelled"}
+    [ticket] = staff_tickets(world, case_id, "moved to another client")
+    assert "not to the requester" in ticket, ticket
+    assert "#22" in timeline(world, case_id)
+    # Staff put it where it belongs: the writes the move stopped are made then, and the case completes.
+    world.sandbox.control("move", {"domain": 20, "client": 21})
+    world.later(hours=2)
+    assert sorted(sent(world)) == ["DomainUpdateLockingStatus", "DomainUpdateWhoisInfo"]
+    world.later(hours=3)
+    assert world.case(case_id)["status"] == "completed", world.run("ownership", "show", case_id).output

@@ -33,7 +33,10 @@ def _guard_invoices_open(api: WhmcsApi, ids: list[int], client_id: int | None = 
     for invoice_id in sorted(wanted):
         status = statuses.get(invoice_id) or api.invoice(invoice_id).status  # not listed: read it
         if status not in OPEN_INVOICE:
-            return f"invoice {invoice_id} is now {status}"
+            # The rules hear which and how (an invoice of theirs found paid is a payment to act on).
+            cancel = Cancel(f"invoice {invoice_id} is now {status}")
+            cancel.outcome = {"closed_invoice": invoice_id, "invoice_status": status}
+            return cancel
     return None
 
 
@@ -186,13 +189,28 @@ def _guard_owned_by(api: WhmcsApi, spec: dict[str, Any], client_id: int | None =
 
 def _guard_movable(api: WhmcsApi, spec: dict[str, Any], client_id: int | None = None) -> str | None:
     """The subject of an ownership hand-over's step is still there to hand over (reads.subject_gone): not
-    transferred away, cancelled, expired or terminated since the case was approved. The case hears why
-    (its outcome `gone`) and tells staff."""
+    transferred away, cancelled, expired or terminated since the case was approved (outcome `gone`), and with
+    its holder or the new holder (`owners`, or a client with `requester_email`), not a third client staff
+    moved it to meanwhile (outcome `elsewhere`). The case hears which and tells staff."""
     gone = subject_gone(api, spec, spec["gone"])
-    if gone is None:
+    if gone is not None:
+        cancel = Cancel(gone[0])
+        cancel.outcome = {"gone": gone[1] or "absent"}
+        return cancel
+    allowed = spec.get("owners")
+    if not allowed:
         return None
-    cancel = Cancel(gone[0])
-    cancel.outcome = {"gone": gone[1] or "absent"}
+    owner = read_owners(api, [spec]).get(f"{spec['kind']}:{int(spec['id'])}")
+    if owner in allowed:
+        return None
+    wanted = str(spec.get("requester_email") or "").strip().casefold()
+    email = api.client_details(owner).email if owner and wanted else ""
+    if wanted and email.strip().casefold() == wanted:
+        return None
+    cancel = Cancel(
+        f"{spec['kind']} #{spec['id']} belongs to client #{owner} in WHMCS now, neither its holder nor the requester"
+    )
+    cancel.outcome = {"elsewhere": owner, "email": email}
     return cancel
 
 

@@ -32,7 +32,7 @@ from decimal import Decimal
 from typing import Any
 
 from whmcs_bridge.families.delegation.grants import about_grant, act, grant_refs, note, notice
-from whmcs_bridge.model import Decision, as_int, message
+from whmcs_bridge.model import Action, Decision, as_int, message
 
 CANCEL_OUTCOME = "DelegationRenewalApplied"  # how the executor tells the rules an action ended (renewal.OUTCOME)
 # What `delegations show` says of an order the agency paid for after staff deleted it in WHMCS (accepted()).
@@ -121,7 +121,9 @@ def found(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decisio
         "report_as": "PayerInvoiceCreated",
         "report": {"grant": grant["id"]},
     }
-    invoice = act(grant, "create_invoice", "payer:invoice", params, grant["delegate"])
+    # Not made once the owner paid its order invoice (a CreateInvoice waiting out an outage, say).
+    guard = {"invoices_open": [billing["owner_invoice"]]} if billing.get("owner_invoice") else {}
+    invoice = act(grant, "create_invoice", "payer:invoice", params, grant["delegate"], guard=guard)
     return Decision(state=grant, actions=[invoice], refs=grant_refs(grant))
 
 
@@ -156,6 +158,10 @@ def other_currency(grant: dict[str, Any], amount: str, currency: str, delegate_c
 def invoiced(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision:
     """The agency's invoice exists: the order's lines come off the owner's invoice (unless paid meanwhile)."""
     billing = grant.get("billing") or {}
+    if billing.get("status") == "owner paid" and not billing.get("delegate_invoice") and data.get("invoice_id"):
+        # Made by a call WHMCS answered late (or found in WHMCS after it), once the owner had paid: withdrawn.
+        billing["delegate_invoice"] = as_int(data.get("invoice_id"))
+        return Decision(state=grant, actions=withdraw_agency_invoice(grant), refs=grant_refs(grant))
     if billing.get("status") != "invoicing":
         return Decision(state=grant)
     billing.update(status="invoiced", delegate_invoice=as_int(data.get("invoice_id")))
@@ -346,9 +352,13 @@ def owner_paid_first(grant: dict[str, Any], now: datetime) -> Decision:
     at = now.isoformat(timespec="seconds")
     billing.update(status="owner paid", owner_paid=at)
     grant["history"].append({"at": at, "what": f"order #{billing['order']}: the owner paid first", "by": "WHMCS"})
-    invoice = billing.get("delegate_invoice")
-    if not invoice:
-        return Decision(state=grant, refs=grant_refs(grant))
+    actions = withdraw_agency_invoice(grant) if billing.get("delegate_invoice") else []
+    return Decision(state=grant, actions=actions, refs=grant_refs(grant))
+
+
+def withdraw_agency_invoice(grant: dict[str, Any]) -> list[Action]:
+    """The agency's invoice for an order the owner paid: cancelled, and the agency told once it is."""
+    invoice = grant["billing"]["delegate_invoice"]
     cancel = act(
         grant,
         "invoice_status",
@@ -363,6 +373,18 @@ def owner_paid_first(grant: dict[str, Any], now: datetime) -> Decision:
         grant, "email", "payer:owner-paid", notice(grant["delegate"], told), grant["delegate"],
         guard={"after_steps": [cancel.key]},
     )  # fmt: skip
-    return Decision(
-        state=grant, actions=[dataclasses.replace(cancel, destructive=False), email], refs=grant_refs(grant)
-    )
+    return [dataclasses.replace(cancel, destructive=False), email]
+
+
+def cancel_found_paid(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision | None:
+    """The agency's invoice found paid in full by its cancellation: a payment whose event may have come before
+    the invoice was known, acted on as that event would have been (agency_invoice)."""
+    billing = grant.get("billing") or {}
+    if (
+        data.get("status") != "cancelled"
+        or data.get("invoice_status") != "Paid"
+        or not billing.get("delegate_invoice")
+        or as_int(data.get("closed_invoice")) != billing["delegate_invoice"]
+    ):
+        return None
+    return agency_invoice(grant, "InvoicePaid", now)

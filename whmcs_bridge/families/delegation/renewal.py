@@ -214,10 +214,7 @@ def renewal_step(grant: dict[str, Any], kind: str, data: dict[str, Any], now: da
     if renewal is None:
         return Decision(state=grant)
     if kind == "RenewalInvoiceCreated":
-        renewal["delegate_invoice"] = as_int(data.get("invoice_id"))
-        if renewal["status"] == ENDED and renewal["delegate_invoice"]:  # issued just before the grant ended
-            return Decision(state=grant, actions=[cancel_invoice(grant, renewal)], refs=grant_refs(grant))
-        return Decision(state=grant, refs=grant_refs(grant))
+        return invoice_made(grant, renewal, data)
     if renewal["status"] != "looking":
         return Decision(state=grant)
     what, _ = item_of(renewal)
@@ -252,15 +249,30 @@ def renewal_step(grant: dict[str, Any], kind: str, data: dict[str, Any], now: da
     staff = staff_first(grant, renewal, data, period, now)
     if staff is not None:
         return staff
+    # Not made once the owner paid its invoice (a CreateInvoice waiting out an outage, say): the owner's payment
+    # renews it (owner_paid_first).
+    still_due = {"invoices_open": [renewal["owner_invoice"]]} if renewal.get("owner_invoice") else {}
     invoice = act(
         grant,
         "create_invoice",
         f"renew:{renewal['n']}:invoice",
         invoice_params(grant, renewal, data, due, until, now),
         grant["delegate"],
-        guard=while_active(grant),
+        guard=while_active(grant, **still_due),
     )
     return Decision(state=grant, actions=[invoice], refs=grant_refs(grant))
+
+
+def invoice_made(grant: dict[str, Any], renewal: dict[str, Any], data: dict[str, Any]) -> Decision:
+    """The delegate's invoice exists in WHMCS. Made (or found there after a call answered late) once the grant
+    had ended or the owner had paid first: withdrawn like one made before (a payment of it found on the way is
+    staff's refund task, renewal_applied)."""
+    renewal["delegate_invoice"] = as_int(data.get("invoice_id"))
+    if renewal["status"] == ENDED and renewal["delegate_invoice"]:  # issued just before the grant ended
+        return Decision(state=grant, actions=[cancel_invoice(grant, renewal)], refs=grant_refs(grant))
+    if renewal["status"] == "owner paid" and renewal["delegate_invoice"]:
+        return Decision(state=grant, actions=owner_paid_withdraws(grant, renewal), refs=grant_refs(grant))
+    return Decision(state=grant, refs=grant_refs(grant))
 
 
 def period_of(what: str, data: dict[str, Any]) -> tuple[date | None, date | None]:
@@ -391,20 +403,32 @@ def owner_paid_first(grant: dict[str, Any], renewal: dict[str, Any], now: dateti
     grant["history"].append(
         {"at": at, "what": f"renewal {n}: the owner paid invoice #{renewal['owner_invoice']} first", "by": "WHMCS"}
     )
-    invoice = renewal.get("delegate_invoice")
-    actions = []
-    if invoice:
-        cancel = cancel_invoice(grant, renewal)
-        told = message("delegation.renewal_owner_paid", **about_grant(grant, invoice=str(invoice), **renewed(renewal)))
-        # The delegate hears its invoice was cancelled once it was (paid meanwhile, it cannot be: staff refund it).
-        after = {"after_steps": [cancel.key]}
-        actions = [
-            cancel,
-            act(
-                grant, "email", f"renew:{n}:owner-paid", notice(grant["delegate"], told), grant["delegate"], guard=after
-            ),
-        ]
+    actions = owner_paid_withdraws(grant, renewal) if renewal.get("delegate_invoice") else []
     return Decision(state=grant, actions=actions, refs=grant_refs(grant))
+
+
+def owner_paid_withdraws(grant: dict[str, Any], renewal: dict[str, Any]) -> list[Action]:
+    """The delegate's invoice for a renewal the owner paid first: cancelled, and the delegate told once it is
+    (paid meanwhile, it cannot be: staff refund it)."""
+    invoice, n = renewal["delegate_invoice"], renewal["n"]
+    cancel = cancel_invoice(grant, renewal)
+    told = message("delegation.renewal_owner_paid", **about_grant(grant, invoice=str(invoice), **renewed(renewal)))
+    after = {"after_steps": [cancel.key]}
+    return [
+        cancel,
+        act(grant, "email", f"renew:{n}:owner-paid", notice(grant["delegate"], told), grant["delegate"], guard=after),
+    ]
+
+
+def cancel_found_paid(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision | None:
+    """A cancellation of the delegate's invoice found it paid in full: a payment whose event may have come before
+    the invoice was known (a CreateInvoice answered late), acted on as that event would have been."""
+    if data.get("status") != "cancelled" or data.get("invoice_status") != "Paid":
+        return None
+    found = next((r for r in grant.get("renewals", []) if r.get("cancel") == data.get("action_key")), None)
+    if found is None or found.get("delegate_invoice") != as_int(data.get("closed_invoice")):
+        return None
+    return delegate_invoice(grant, found, "InvoicePaid", now)
 
 
 def renewal_applied(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision | None:

@@ -45,6 +45,7 @@ from whmcs_bridge.families.delegation.lifecycle import (
 from whmcs_bridge.families.delegation.orders import ordered
 from whmcs_bridge.families.delegation.renewal import (
     OUTCOME,
+    cancel_found_paid,
     renew,
     renewal_applied,
     renewal_payment,
@@ -349,6 +350,8 @@ def on_renewal_applied(
     out = {}
     for k, g in grant_copies(states).items():
         d = payer.part_paid(g, event.data, now) if event.data.get("paid") else None
+        d = d if d is not None else payer.cancel_found_paid(g, event.data, now)
+        d = d if d is not None else cancel_found_paid(g, event.data, now)
         d = d if d is not None else payer.accepted(g, event.data, now)
         d = d if d is not None else renewal_applied(g, event.data, now)
         if d is not None:

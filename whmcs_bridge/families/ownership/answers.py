@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from whmcs_bridge.families.ownership.case import FINAL, closed, due, unchanged
+from whmcs_bridge.families.ownership.case import FINAL, closed, due, replies_to_classify, unchanged
 from whmcs_bridge.families.ownership.execution import is_new_holder, read_owners, steps_ran
 from whmcs_bridge.families.ownership.flow import advance, distinct_staff, objection_notices, to_review
 from whmcs_bridge.families.ownership.policies import (
@@ -198,6 +198,8 @@ def reply_read(case: dict[str, Any], data: dict[str, Any], now: datetime, rules:
     if disputed:  # the case stays frozen: only staff turn an objection into consent (confirm_withdrawal)
         return Decision(state=case, actions=[flagged], due_at=due(case), refs=case_refs(case))
     case["approvals"] = []
+    if case["status"] == "notified":  # the holder's window was still open: `unrelated` puts the case back in it
+        case["review_from_window"] = case["deadline"]
     out = to_review(case, now, rules, "reply", why)
     return Decision(state=case, actions=[*out.actions, flagged], due_at=out.due_at, refs=out.refs)
 
@@ -214,11 +216,16 @@ def written_where(data: dict[str, Any], ticket: Any) -> str:
 def opened_answer(case: dict[str, Any], data: dict[str, Any], party: str | None) -> bool:
     """A new ticket, or a reply in a ticket that is not the case's thread, counts as a reply in the thread when it
     names the case (its id or one of its domain names): a party's, or one by someone who is neither party (the
-    holder writing as a guest from another address), flagged as such a reply. A new ticket the bridge opened is
-    its own; a reply not by staff is a person's, whatever it quotes."""
+    holder writing as a guest from another address), flagged as such a reply; a new ticket opened in the holder's
+    own account counts whatever it says. A new ticket the bridge opened is its own; a reply not by staff is a
+    person's, whatever it quotes."""
     text = f"{data.get('subject') or ''} {data.get('message') or ''}"
     own = bool(data.get("opened")) and OWN_MARK in text
-    return party in ("holder", "requester", "other") and not own and names_case(case, text)
+    if own or party not in ("holder", "requester", "other"):
+        return False
+    # A new ticket of the holder's own account is shown to staff whatever its words (an objection need not spell
+    # the domain or the case id, eleventh round H1); staff say when it is about something else (`unrelated`).
+    return (party == "holder" and bool(data.get("opened"))) or names_case(case, text)
 
 
 def unclassified(case: dict[str, Any], party: str = "holder") -> list[dict[str, Any]]:
@@ -233,9 +240,11 @@ def record_answer(case: dict[str, Any], data: dict[str, Any], now: datetime, rul
     """An answer staff received by ticket, email, post or phone counts as the party's answer: recorded
     with who recorded it, how it came and its evidence item, and the case moves as it would for the link."""
     party, answer, via = str(data.get("party")), str(data.get("answer")), str(data.get("via"))
-    if party not in ("holder", "requester") or answer not in ("consent", "object"):
-        raise ValueError("--party holder|requester and --answer consent|object")
+    if party not in ("holder", "requester") or answer not in ("consent", "object", "unrelated"):
+        raise ValueError("--party holder|requester and --answer consent|object|unrelated")
     by = str(data.get("by") or "staff")
+    if answer == "unrelated":
+        return unrelated(case, party, by, str(data.get("note") or ""), now)
     if party == "holder" and answer == "consent" and case["status"] == "disputed":
         waiting = confirm_withdrawal(
             case, by, str(data.get("os_user") or ""), via, str(data.get("note") or ""), now, data.get("evidence")
@@ -266,6 +275,25 @@ def record_answer(case: dict[str, Any], data: dict[str, Any], now: datetime, rul
     if party == "requester":
         return requester_recorded(case, answer, now, rules)
     return holder_recorded(case, answer, by, record["note"], now, rules)
+
+
+def unrelated(case: dict[str, Any], party: str, by: str, note: str, now: datetime) -> Decision:
+    """Staff read the party's unclassified replies (a new ticket of the holder's account, say) and found them about
+    something else: no answer is recorded, the replies stop holding the case, and a holder's window they cut short
+    goes on until its deadline (then the case goes to review as it would have)."""
+    replies = unclassified(case, party)
+    if not replies:
+        raise ValueError(f"case {case['id']} has no reply of the {party} waiting to be classified")
+    for reply in replies:
+        reply["classified"] = "unrelated"
+    where = ", ".join(f"ticket #{r['ticket']} reply {r['reply']}" for r in replies)
+    step(case, now, f"{party} reply not an answer", by, f"{where}: not about the case: {note}")
+    back = case.get("review_from_window")
+    if case["status"] == "review" and back and not replies_to_classify(case) and not case.get("holder_consent"):
+        case.pop("review_from_window")
+        case["status"] = "notified"
+        step(case, now, "holder's window goes on", "bridge", f"until {back[:10]}")
+    return Decision(state=case, due_at=due(case), refs=case_refs(case))
 
 
 def late_answer(case: dict[str, Any], record: dict[str, Any], now: datetime, rules: Rules) -> Decision:

@@ -300,7 +300,13 @@ def withdraw_evidence(obj: Context, case_id: str, item: int, by: str, note: str)
 @ownership.command("record-answer")
 @click.argument("case_id")
 @click.option("--party", type=click.Choice(["holder", "requester"]), required=True, help="Whose answer it is.")
-@click.option("--answer", type=click.Choice(["consent", "object"]), required=True, help="What the party answered.")
+@click.option(
+    "--answer",
+    type=click.Choice(["consent", "object", "unrelated"]),
+    required=True,
+    help="What the party answered; unrelated: its replies waiting to be classified are about something else (no "
+    "answer is recorded, and a holder's window they interrupted goes on).",
+)
 @click.option("--via", type=click.Choice(["ticket", "email", "post", "phone"]), required=True, help="How it came.")
 @click.option(
     "--evidence",

@@ -60,26 +60,33 @@ def hand_over_actions(case: dict[str, Any]) -> list[Action]:
     holder = case["holder"]["client"]
     moving = [s for s in case["subjects"] if s["hand_over"] == "move"]
     actions: list[Action] = []
-    for s in moving:
-        if s["kind"] == "domain":
-            # The executor reads the current contacts and keeps every field (whmcs/whois.py).
-            params = {
-                "domain_id": s["id"],
-                "holder": registrant(case["requester"]),
-                "holder_client": case["requester"].get("client"),
-                "contact_type": "Registrant",
-            }
-            actions.append(execution_step(case, "registrant_update", f"whois-{s['id']}", params, holder, s))
-        if s["kind"] == "domain":
-            # DD:api-reference/domainupdatelockingstatus.md: the registrar module turns its transfer lock on;
-            # a module that cannot says so, and the case records it for staff.
-            params = {"domain_id": s["id"], "report": {"case": case["id"], "domain": s["id"]}}
-            actions.append(execution_step(case, "domain_lock", f"lock-{s['id']}", params, holder, s))
+    for s in (s for s in moving if s["kind"] == "domain"):
+        actions += [domain_step(case, s, kind, f"{DOMAIN_STEPS[kind]}-{s['id']}") for kind in DOMAIN_STEPS]
     if moving:
         subjects = [{"kind": s["kind"], "id": s["id"], "name": s.get("name")} for s in moving]
         event = {"type": "OwnershipChanged", "data": {"case": case["id"], "holder": holder, "subjects": subjects}}
         actions.append(act(case, "announce", "grants-end", event, holder))
     return actions
+
+
+# The steps the bridge runs for a moving domain, by kind, and the start of their purpose.
+DOMAIN_STEPS = {"registrant_update": "whois", "domain_lock": "lock"}
+
+
+def domain_step(case: dict[str, Any], s: dict[str, Any], kind: str, purpose: str) -> Action:
+    """A moving domain's registrant update (the new holder's details; the executor reads the current contacts
+    and keeps every other field, whmcs/whois.py) or its transfer lock (DD:api-reference/domainupdatelockingstatus.md:
+    the registrar module turns it on; a module that cannot says so, and the case records it for staff)."""
+    if kind == "registrant_update":
+        params: dict[str, Any] = {
+            "domain_id": s["id"],
+            "holder": registrant(case["requester"]),
+            "holder_client": case["requester"].get("client"),
+            "contact_type": "Registrant",
+        }
+    else:
+        params = {"domain_id": s["id"], "report": {"case": case["id"], "domain": s["id"]}}
+    return execution_step(case, kind, purpose, params, case["holder"]["client"], s)
 
 
 # What staff read of each execution step (ownership show), by its action kind.
@@ -108,7 +115,13 @@ def execution_step(
     # written to (a registrar module would refuse it, the sandbox would not); the case tells staff (step_ended).
     guard = while_executing(case)
     if subject["kind"] in GONE:
-        guard["movable"] = {**ref_of(subject), "gone": GONE[subject["kind"]]}
+        # Nor on one staff moved to a third client meanwhile: it is written to only while WHMCS shows it with its
+        # holder or the new holder (for a requester outside WHMCS: a client with its address).
+        owners = [subject["holder_ref"], *([case["requester"]["client"]] if case["requester"].get("client") else [])]
+        requester_email = "" if case["requester"].get("client") else str(case["requester"].get("email") or "")
+        guard["movable"] = {
+            **ref_of(subject), "gone": GONE[subject["kind"]], "owners": owners, "requester_email": requester_email,
+        }  # fmt: skip
     return dataclasses.replace(action, guard=guard)
 
 
@@ -160,6 +173,8 @@ def step_ended(case: dict[str, Any], data: dict[str, Any], now: datetime, rules:
     step(case, now, f"{step_words(entry)} {entry['status']}", str(data.get("by") or "bridge"), why)
     if data.get("gone"):  # the subject left WHMCS after the approval: staff decide, once per subject
         return subject_left(case, entry, str(data["gone"]), rules)
+    if data.get("elsewhere"):  # moved to a third client meanwhile: planned again once it is back (replan)
+        return step_elsewhere(case, entry, int(data["elsewhere"]), str(data.get("email") or ""), now, rules)
     if case["status"] != "executing" or steps_waiting(case):
         return Decision(state=case, due_at=due(case), refs=case_refs(case))
     case["checks"] = case.get("checks", 0) + 1
@@ -178,6 +193,38 @@ def subject_left(case: dict[str, Any], entry: dict[str, Any], gone: str, rules: 
         left=[entry["subject"]], subject_ref=entry["subject"], whmcs_status="" if gone == "absent" else gone,
     )  # fmt: skip
     return Decision(state=case, actions=[told], due_at=due(case), refs=case_refs(case))
+
+
+def step_elsewhere(
+    case: dict[str, Any], entry: dict[str, Any], owner: int, email: str, now: datetime, rules: Rules
+) -> Decision:
+    """A step's guard found its subject with a third client: nothing was written to it. Staff hear of the move
+    as a read would have raised it (one ticket per client); the step runs again once WHMCS shows the subject
+    with its holder or the new holder (replan)."""
+    entry["elsewhere"] = owner
+    s = next(x for x in case["subjects"] if ref(x) == entry["subject"])
+    elsewhere: dict[int, list[str]] = {}
+    emails = {str(owner): email}  # the guard read it for a requester outside WHMCS (not the requester's)
+    subject_read(case, s, owner, emails, now, rules, elsewhere)
+    told = [wrong_client(case, client, moved, emails, rules) for client, moved in elsewhere.items()]
+    return Decision(state=case, actions=told, due_at=due(case), refs=case_refs(case))
+
+
+def replan(case: dict[str, Any], owners: dict[str, Any], emails: dict[str, str]) -> list[Action]:
+    """The domain steps a move to a third client stopped (step_elsewhere), planned again once a read finds the
+    domain back with its holder or with the new holder."""
+    actions: list[Action] = []
+    for purpose, entry in list(case.get("steps", {}).items()):
+        owner = owners.get(entry["subject"])
+        if entry["status"] != "cancelled" or not entry.get("elsewhere") or owner is None:
+            continue
+        s = next(x for x in case["subjects"] if ref(x) == entry["subject"])
+        if owner != s["holder_ref"] and not is_new_holder(case, s, int(owner), emails):
+            continue
+        del case["steps"][purpose]
+        fresh = f"{DOMAIN_STEPS[entry['kind']]}-{s['id']}-{len(case['history'])}-{len(actions)}"
+        actions.append(domain_step(case, s, entry["kind"], fresh))
+    return actions
 
 
 def step_parked(
@@ -246,7 +293,7 @@ def owners_read(case: dict[str, Any], data: dict[str, Any], now: datetime, rules
         return Decision(state=case, due_at=due(case))
     owners = data.get("owners") or {}
     emails = {str(k): str(v or "") for k, v in (data.get("emails") or {}).items()}
-    fresh: list[Action] = []
+    fresh: list[Action] = replan(case, owners, emails)
     elsewhere: dict[int, list[str]] = {}
     for s in (s for s in case["subjects"] if s["hand_over"] == "move"):
         if owners.get(ref(s)) is not None:  # not read this time: what the last read found stands

@@ -1,0 +1,67 @@
+"""Eleventh break round, issue 17 H1: a ticket the holder opens while a case against it is open is shown to staff
+whatever its words; staff who find it is about something else say so, and the holder's window goes on."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Sandbox
+from tests.test_ownership_e2e import World, open_and_document, vendor_world
+
+
+@pytest.fixture
+def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[World]:
+    yield from vendor_world(sandbox, tmp_path)
+
+
+def holder_ticket(world: World, subject: str, message: str) -> int:
+    opened = world.sandbox.control(
+        "act", {"action": "OpenTicket", "clientid": 20, "deptid": 1, "subject": subject, "message": message}
+    )
+    world.settle(4)
+    return int(opened["id"])
+
+
+def test_the_holders_objection_in_a_new_ticket_that_names_neither_the_case_nor_the_domain_is_not_silence(
+    world: World,
+):
+    """new_ticket_unnamed_objection.py: "Kami KEBERATAN ... tidak boleh dipindahkan ke PT Maju Makmur" in a new
+    ticket of the holder's own account: nothing in the case, "window ended without objection", one approval moved
+    the domain."""
+    case_id = open_and_document(world, "domain:20")
+    ticket = holder_ticket(
+        world,
+        "Email Anda tentang PT Maju Makmur",
+        "Kami KEBERATAN. Domain dan hosting kami tidak boleh dipindahkan ke PT Maju Makmur. -- Budi, Kreatif Studio",
+    )
+    case = world.case(case_id)
+    [reply] = case["replies"]
+    assert (reply["party"], reply["ticket"], reply["classified"]) == ("holder", ticket, None), reply
+    refused = world.fail("ownership", "approve", case_id, "--by", "alice")
+    assert f"replied in ticket #{ticket}" in refused, refused
+    world.later(days=14, seconds=5)
+    case = world.case(case_id)
+    assert not [h for h in case["history"] if "without objection" in h["why"]], case["history"]
+
+
+def test_a_holders_ticket_about_something_else_is_classified_unrelated_and_the_window_goes_on(world: World):
+    case_id = open_and_document(world, "domain:20")
+    ticket = holder_ticket(world, "Invoice question", "Could you resend invoice #12?")
+    assert world.case(case_id)["status"] == "review"
+    out = world.run(
+        "ownership", "record-answer", case_id, "--party", "holder", "--answer", "unrelated", "--via", "ticket",
+        "--by", "alice", "--note", "an invoice question",
+    ).output  # fmt: skip
+    case = world.case(case_id)
+    assert case["status"] == "notified", out
+    assert [r["classified"] for r in case["replies"]] == ["unrelated"]
+    assert not case.get("recorded_answers"), case.get("recorded_answers")
+    assert any(f"ticket #{ticket}" in h["why"] and "not about the case" in h["why"] for h in case["history"])
+    refused = world.fail("ownership", "approve", case_id, "--by", "alice")
+    assert "notified" in refused, refused
+    world.later(days=14, seconds=5)
+    case = world.case(case_id)
+    assert case["status"] == "review" and any("without" in h["why"] for h in case["history"]), case["history"]
