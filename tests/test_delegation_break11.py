@@ -161,3 +161,23 @@ def test_the_owner_paying_while_the_agencys_order_invoice_waits_for_whmcs_leaves
         assert left == [], left
     finally:
         world.close()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("grant", "--owner", "11", "--delegate", "10", "--service", "110", "--by", "", "--basis", "email"),
+        ("grant", "--owner", "11", "--delegate", "10", "--service", "110", "--by", "alice", "--basis", "  "),
+        ("revoke", "g0000000", "--by", "alice", "--reason", ""),
+    ],
+)
+def test_a_blank_who_basis_or_reason_is_a_usage_error(world: SelfServiceWorld, args: tuple[str, ...]):
+    """F4 (c9_empty_names.py): `--by "$STAFF"` with the variable unset granted, renewed and revoked with exit 0; the
+    history then read "by : contract" and "revoked by bob" with no reason."""
+    from click.testing import CliRunner
+
+    from whmcs_bridge.cli import app
+
+    result = CliRunner().invoke(app.main, ["--config", str(world.config), "delegations", *args])
+    assert result.exit_code == 2 and "must not be empty" in result.output, result.output
+    assert "Traceback" not in result.output

@@ -57,6 +57,15 @@ QUOTED = [
     "Not now.\n> write [renew] in a reply",
     "Please do NOT [renew] it, the client is leaving us.",
     "Ne pas [renew], merci.",
+    # Eleventh round F2 (c13_outlook_quote.py): Outlook quotes under a rule and a From:/Sent: block.
+    "Not now, thanks.\n\n________________________________\nFrom: Support <support@example.com>\nSent: Friday, 27 "
+    "November 2026 10:00\nTo: Lena\nSubject: Re: hosting\n\nTo have the renewal invoiced to you, write [renew].",
+    "Pas maintenant.\r\n\r\nDe : Support <support@example.com>\r\nEnvoyé : vendredi 27 novembre 2026 10:00\r\n"
+    "À : Lena\r\nObjet : hébergement\r\n\r\nÉcrivez [renew] en réponse.",
+    "I do not want you to [renew] it.",
+    "Nous ne voulons pas que vous fassiez [renew].",
+    "Please cancel instead of [renew].",
+    "Without [renew] please.",
 ]
 
 

@@ -31,6 +31,22 @@ F = TypeVar("F", bound=Callable[..., Any])
 ID = click.IntRange(1, 2**63 - 1)
 
 
+class Words(click.ParamType):
+    """Text that must say something: who acts, on what basis, why. Blank (what `--by "$STAFF"` gives with the
+    variable unset) is a usage error naming the option; the text is kept stripped."""
+
+    name = "text"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = str(value).strip()
+        if not text:
+            self.fail("must not be empty", param, ctx)
+        return text
+
+
+WORDS = Words()
+
+
 class Context:
     def __init__(self, config_path: str | None) -> None:
         self.config_path = config_path

@@ -11,6 +11,7 @@ from whmcs_bridge.cli.common import (
     ID,
     JSON_LIST,
     JSON_OBJECT,
+    WORDS,
     Context,
     echo_json,
     echo_list,
@@ -90,9 +91,12 @@ def templates(obj: Context) -> None:
     show_default=True,
     help="The role, whose rights come from the configuration.",
 )
-@click.option("--by", required=True, help="Staff member granting it (or, with --request, who asks).")
+@click.option("--by", type=WORDS, required=True, help="Staff member granting it (or, with --request, who asks).")
 @click.option(
-    "--basis", required=True, help="On what basis (e.g. 'owner's email of 2026-11-20'), or the delegate's reason."
+    "--basis",
+    type=WORDS,
+    required=True,
+    help="On what basis (e.g. 'owner's email of 2026-11-20'), or the delegate's reason.",
 )
 @click.option(
     "--request",
@@ -158,8 +162,8 @@ def grant(
 
 @delegations.command("revoke")
 @click.argument("grant_id")
-@click.option("--by", required=True, help="Who revokes it: 'owner' (at the owner's request) or a staff member.")
-@click.option("--reason", required=True, help="Why (recorded, and told to both sides).")
+@click.option("--by", type=WORDS, required=True, help="Who revokes it: 'owner' (at the owner's request) or a staff member.")
+@click.option("--reason", type=WORDS, required=True, help="Why (recorded, and told to both sides).")
 @click.pass_obj
 @user_errors
 def revoke(obj: Context, grant_id: str, by: str, reason: str) -> None:
@@ -171,8 +175,8 @@ def revoke(obj: Context, grant_id: str, by: str, reason: str) -> None:
 
 @delegations.command("withdraw")
 @click.argument("grant_id")
-@click.option("--by", required=True, help="Who withdraws it: the delegate's contact, or staff for them.")
-@click.option("--reason", required=True, help="Why (recorded, and told to the owner).")
+@click.option("--by", type=WORDS, required=True, help="Who withdraws it: the delegate's contact, or staff for them.")
+@click.option("--reason", type=WORDS, required=True, help="Why (recorded, and told to the owner).")
 @click.pass_obj
 @user_errors
 def withdraw(obj: Context, grant_id: str, by: str, reason: str) -> None:
@@ -198,7 +202,7 @@ def withdraw(obj: Context, grant_id: str, by: str, reason: str) -> None:
     default=None,
     help="Which granted domain (on a whole-account grant, any of the owner's), to renew a domain instead.",
 )
-@click.option("--by", required=True, help="Who asks (the delegate's contact, or staff for them).")
+@click.option("--by", type=WORDS, required=True, help="Who asks (the delegate's contact, or staff for them).")
 @click.pass_obj
 @user_errors
 def renew(obj: Context, grant_id: str, service: int | None, domain: int | None, by: str) -> None:

@@ -27,16 +27,27 @@ RENEW_KEYWORD = re.compile(r"\[renew(?:\s+(service|hosting|domain)\s*#?(\d{1,18}
 # Where a reply by email starts quoting what it answers: a line "On ... wrote:" and its French, Dutch and Indonesian
 # forms (a mail program may wrap it over two lines), or an "Original Message" rule. Nothing below is the writer's.
 # (WHMCS's docs describe no reply-above-this-line marker for piped ticket replies.)
+# Outlook's forms: a rule of underscores, or a header block ("From: ..." then "Sent: ..." within three lines).
 QUOTE_HEADER = re.compile(
     r"^[ \t]*(?:(?:On|Le|Op|Pada)\b[^\n]*(?:\n[^\n]*)?\b(?:wrote|a [ée]crit|menulis|schreef\b[^\n]*)[ \t]*:[ \t]*$"
-    r"|-{2,}[ \t]*(?:Original Message|Message d'origine|Oorspronkelijk bericht|Pesan Asli)[ \t]*-{2,})",
+    r"|-{2,}[ \t]*(?:Original Message|Message d'origine|Oorspronkelijk bericht|Pesan Asli)[ \t]*-{2,}"
+    r"|_{8,}[ \t]*$"
+    r"|(?:From|De|Van|Dari)[ \t]*:[^\n]*\n(?:[^\n]*\n){0,2}?[ \t]*(?:Sent|Date|Envoy[ée]|Verzonden|Datum|Dikirim|Tanggal)"
+    r"[ \t]*:)",
     re.IGNORECASE | re.MULTILINE,
 )
-# A [renew] the writer says not to do ("Please do NOT [renew] it", "ne pas [renew]", "jangan [renew]"): a negation
-# at most two words before it on its line.
+# A [renew] the writer says not to do, or to do something else instead: a negation, "instead", "without" or
+# "cancel" anywhere before it in its sentence ("Please do NOT [renew] it", "I do not want you to [renew] it",
+# "Nous ne voulons pas que vous fassiez [renew]", "cancel instead of [renew]", "jangan [renew]"). On the safe
+# side: such a sentence starts nothing, and staff can still renew for the writer (delegations renew).
 NEGATED = re.compile(
-    r"\b(?:not|don'?t|never|no|ne|pas|jamais|niet|geen|nooit|jangan|tidak|bukan)\b\W+(?:\w+\W+){0,2}$", re.IGNORECASE
+    r"\b(?:not|don'?t|doesn'?t|didn'?t|won'?t|can'?t|never|no|without|instead|rather|cancel\w*|stop"
+    r"|ne|pas|jamais|sans|plut[ôo]t|annul\w*|niet|geen|nooit|zonder|liever|opzeg\w*"
+    r"|jangan|tidak|bukan|tanpa|batal\w*)\b",
+    re.IGNORECASE,
 )
+# Where a sentence ends: a negation before it does not reach the [renew] after it.
+SENTENCE_END = re.compile(r"[.!?;\n]")
 # What a ticket asks that only the account's owner may have (seed 000): access, ownership, a transfer. In
 # the catalogue's languages (en, fr, nl, id); a match only adds a warning to a staff-only note.
 SENSITIVE = re.compile(
@@ -241,8 +252,9 @@ def own_words(message: str) -> str:
 
 
 def negated(text: str, at: int) -> bool:
-    line_start = text.rfind("\n", 0, at) + 1
-    return NEGATED.search(text[line_start:at]) is not None
+    """A negation (NEGATED) before `at` in its sentence."""
+    ends = [m.end() for m in SENTENCE_END.finditer(text, 0, at)]
+    return NEGATED.search(text[ends[-1] if ends else 0 : at]) is not None
 
 
 def ticket_renewal(
