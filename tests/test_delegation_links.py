@@ -48,6 +48,13 @@ from whmcs_bridge.families.delegation.copies import without_account_links
         ("Reset: https://b.example/index.php?rp=%2Fpassword%2Freset%2Fredeem%2Fabc123", "Reset: [link removed]"),
         ("Renew: cart.php&#63;a=renew&amp;id=110 today", "Renew: [link removed] today"),
         ("Renew: /index.php?m=quickrenew&amp;s=XYZ", "Renew: [link removed]"),
+        # Eleventh break round (F6): WHMCS 8's renewal routes, and credentials written into a link.
+        ('<a href="https://b.example/index.php?rp=/cart/domain/renew">Renew your domains</a>', "Renew your domains"),
+        ("Renew: https://b.example/clientarea.php?action=domainrenew&domainid=11", "Renew: [link removed]"),
+        ("FTP: ftp://marie:S3cret!@ftp.example.fr/www", "FTP: [link removed]"),
+        ("Panel: https://b.example/login.php?user=marie&password=S3cret", "Panel: [link removed]"),
+        ("Plesk: https://p.example:8443/enterprise/rsession_init.php?secret=abc", "Plesk: [link removed]"),
+        ("Back: https://b.example/clientarea.php?PHPSESSID=a1b2c3", "Back: [link removed]"),
     ],
 )
 def test_account_links_are_taken_out(email: str, copy: str):
@@ -95,6 +102,7 @@ def test_session_and_verification_links_in_real_emails_are_taken_out(email: str,
         '<a href="https://b.example/cart.php?a=add&amp;promocode=SPRING">Order with SPRING</a>',
         '<a href="https://b.example/knowledgebase/12/cpanel-session-tips.html">Tips</a>',
         "Your verification is done; the code of conduct is at https://b.example/terms.php",
+        "Write to mailto:support@b.example or see https://b.example/renewals-faq.html",
     ],
 )
 def test_ordinary_links_that_look_alike_stay(email: str):

@@ -63,13 +63,15 @@ SENSITIVE = re.compile(
 # its query (a key, token, hash, signature, auth, verification, session or nonce parameter under any name, an
 # OAuth authorisation `code`), WHMCS's password reset page (pwreset.php, or WHMCS 8's route /password/reset),
 # single sign-on (/login/sso), a user invitation (/invite/), a cPanel session (/cpsess<digits>/: whoever holds
-# it is logged in), a renewal through the cart, the quick-renew module or a /renew/ route. Never in a
+# it is logged in), credentials in the link itself (user:password@, a password or secret parameter), a renewal
+# through the cart, the quick-renew module, a /renew route (WHMCS 8's /cart/domain/renew) or action=domainrenew. Never in a
 # delegate's copy (o2switch sends quick-renew links to owners only; a reset link hands over the account). An
 # address counts with or without its scheme (billing.example.com/pwreset.php?key=...).
 ACCOUNT_PART = (
-    r"""(?:pwreset\.php|[?&;][\w-]*(?:key|token|hash|auth|sig|signature|verif|session|nonce|otp)[\w-]*=|"""
+    r"""(?:pwreset\.php|[?&;][\w-]*(?:key|token|hash|auth|sig|signature|verif|session|sessid|nonce|otp)[\w-]*=|"""
+    r"""[?&;][\w-]*(?:pass|pwd|secret)[\w-]*=|(?<=//)[^\s"'<>@/:]+:[^\s"'<>@/]*@|"""
     r"""[?&;](?:timestamp|code|sid)=|/cpsess\d+|"""
-    r"""/password/reset|/login/sso|/invite/|/renew/|"""
+    r"""/password/reset|/login/sso|/invite/|/renew(?:/|\b(?!\w))|[?&;]action=\w*renew|"""
     r"""[?&;]m=quickrenew|cart\.php\?[^\s"'<>]*\brenew)"""
 )
 ACCOUNT_LINK = re.compile(
