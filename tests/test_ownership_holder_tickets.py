@@ -65,3 +65,28 @@ def test_a_holders_ticket_about_something_else_is_classified_unrelated_and_the_w
     world.later(days=14, seconds=5)
     case = world.case(case_id)
     assert case["status"] == "review" and any("without" in h["why"] for h in case["history"]), case["history"]
+
+
+def test_a_user_of_the_holders_account_who_is_not_its_owner_is_not_shown_as_the_holder(world: World):
+    """Eleventh round M5 (requester_user_other_email.sh): the requester's client email is info@, its director's own
+    WHMCS user (invited on the vendor's account long ago) writes "Kreatif Studio agrees" in the holder's account:
+    recorded as "holder replied by holder"; staff recorded it as the holder's consent and the move ran."""
+    world.sandbox.control("act", {"action": "UpdateClient", "clientid": 21, "email": "info@majumakmur.co.id"})
+    case_id = open_and_document(world, "domain:20")
+    world.sandbox.control("access", {"user": 2, "client": 20})
+    world.sandbox.control(
+        "act",
+        {
+            "action": "OpenTicket", "clientid": 20, "userid": 2, "deptid": 1, "subject": f"Case {case_id}: consent",
+            "message": f"Kreatif Studio agrees: we consent to the transfer of majumakmur.co.id (case {case_id}).",
+        },
+    )  # fmt: skip
+    world.settle(4)
+    [reply] = world.case(case_id)["replies"]
+    assert reply["party"] == "other", reply
+    assert "Siti" in reply["writer"], reply
+    shown = world.run("ownership", "show", case_id).output
+    assert "holder replied by holder" not in shown, shown
+    [ticket] = [t for t in world.sandbox.rows("tickets") if t["subject"] == f"Ownership case {case_id}: a reply to classify"]
+    said = world.sandbox.rows("ticket_replies", ticket_id=ticket["id"])[0]["message"]
+    assert "is a user invited on the account of the holder" in said, said

@@ -23,6 +23,7 @@ from whmcs_bridge.executor.reads import (
     registrant_now,
     renewal_now,
     resolve_ticket,
+    user_link,
 )
 from whmcs_bridge.whmcs import whois
 from whmcs_bridge.whmcs.api import not_found
@@ -262,6 +263,11 @@ def _run_read_reply(c: Call) -> Result:
             date=reply.date.isoformat() if reply.date else None,
             message=reply.message,
         )
+        if reply.client_id and reply.requestor_email and not reply.admin:
+            # Which user of the account wrote it: its owner, or a user invited on it (GetUsers `isOwner`);
+            # None when WHMCS does not say.
+            _, link = user_link(c.api, reply.requestor_email.strip(), int(reply.client_id))
+            data["account_owner"] = link.is_owner if link else None
     return {"feed": ("OwnershipReply", data)}
 
 

@@ -420,8 +420,7 @@ def ticket_requestor(api: WhmcsApi, ticket_id: int, reply_id: Any, client_id: in
     name = (message.requestor_name if message else ticket.requestor_name).strip()
     if not email:
         return None
-    user = next((u for u in api.users(search=email) if u.email.lower() == email.lower()), None)
-    link = next((c for c in user.clients if c.client_id == client_id), None) if user else None
+    user, link = user_link(api, email, client_id)
     return {
         "name": name,
         "email": email,
@@ -430,6 +429,14 @@ def ticket_requestor(api: WhmcsApi, ticket_id: int, reply_id: Any, client_id: in
         "since": user.datecreated.isoformat() if user and user.datecreated else None,
         "company": bool(api.client_details(client_id).companyname) if link and not link.is_owner else None,
     }
+
+
+def user_link(api: WhmcsApi, email: str, client_id: int) -> tuple[Any, Any]:
+    """The WHMCS user with this address and its link to the client (with `is_owner`), by GetUsers
+    (DD:api-reference/getusers.md); Nones when WHMCS has no such user or no such link."""
+    user = next((u for u in api.users(search=email) if u.email.lower() == email.lower()), None)
+    link = next((c for c in user.clients if c.client_id == client_id), None) if user else None
+    return user, link
 
 
 def read_owners(api: WhmcsApi, subjects: list[dict[str, Any]]) -> dict[str, int | None]:

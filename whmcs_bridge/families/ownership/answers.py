@@ -98,6 +98,8 @@ def writer(case: dict[str, Any], data: dict[str, Any]) -> str | None:
     userid, email = as_int(data.get("userid")), str(data.get("email") or "").strip().casefold()
     if requester_person(case, data):
         return "other"
+    if invited_user(case, data):
+        return "other"
     for party in ("holder", "requester"):
         who = case[party]
         if userid and who.get("client") == userid:
@@ -114,6 +116,13 @@ def requester_person(case: dict[str, Any], data: dict[str, Any]) -> bool:
     own = str(case["requester"].get("email") or "").strip().casefold()
     holder = str(case["holder"].get("email") or "").strip().casefold()
     return bool(email) and email == own and email != holder and as_int(data.get("userid")) == case["holder"].get("client")
+
+
+def invited_user(case: dict[str, Any], data: dict[str, Any]) -> bool:
+    """A user invited on the holder's account, not its owner (GetUsers `isOwner`, read with the reply), wrote it:
+    for staff to judge whom it speaks for, named, never the holder's word by default (eleventh round M5)."""
+    holder = case["holder"].get("client")
+    return bool(holder) and as_int(data.get("userid")) == holder and data.get("account_owner") is False
 
 
 def written_by(data: dict[str, Any]) -> str:
@@ -192,6 +201,7 @@ def reply_read(case: dict[str, Any], data: dict[str, Any], now: datetime, rules:
             written=written,
             disputed=disputed,
             requester_person=int(requester_person(case, data)),
+            invited=int(invited_user(case, data)),
             **where,
         )
         why = f"{reply['writer']} {written_where(data, reply['ticket'])}: staff classify it"

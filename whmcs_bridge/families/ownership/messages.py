@@ -361,8 +361,10 @@ MESSAGES = define(
             "named": "number",
             "disputed": "number",
             "requester_person": "number",
+            "invited": "number",
         },
-        "Staff ticket: someone who is neither party (a guest, another address, another client) replied in the "
+        "Staff ticket: someone who is neither party (a guest, another address, another client; invited = 1: a user "
+        "invited on the holder's account who is not its owner) replied in the "
         "case's ticket thread, opened a ticket naming the case (opened = 1), or replied in another ticket in words "
         "naming it (named = 1), while the holder's answer decides the case (disputed = 1: while it is disputed); "
         "staff classify the reply before the case can be approved or its window end as no objection.",
