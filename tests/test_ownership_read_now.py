@@ -126,3 +126,18 @@ def test_a_subject_staff_move_to_a_third_client_after_the_approval_is_not_writte
     assert sorted(sent(world)) == ["DomainUpdateLockingStatus", "DomainUpdateWhoisInfo"]
     world.later(hours=3)
     assert world.case(case_id)["status"] == "completed", world.run("ownership", "show", case_id).output
+
+
+def test_the_registrant_is_not_written_to_a_requester_whose_account_closed_after_the_approval(world: World):
+    """Eleventh round M4 (requester_closed_after_approval.py): the requester's WHMCS account was closed after the
+    approval; the registrant update still wrote it as the domain's new holder, and staff were not told."""
+    case_id = consented(world, "domain:20")
+    world.run("ownership", "approve", case_id, "--by", "alice")
+    world.sandbox.post("UpdateClient", clientid=21, status="Closed")
+    world.settle()
+    assert sent(world) == []
+    assert {e.status for e in writes(world)} == {"cancelled"}
+    [ticket] = staff_tickets(world, case_id, "the requester's account is closed")
+    assert "PT Maju Makmur is Closed in WHMCS" in ticket, ticket
+    world.run("ownership", "cancel", case_id, "--by", "alice", "--note", "the company closed its account")
+    assert world.case(case_id)["status"] == "cancelled"

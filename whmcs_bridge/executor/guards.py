@@ -191,11 +191,18 @@ def _guard_movable(api: WhmcsApi, spec: dict[str, Any], client_id: int | None = 
     """The subject of an ownership hand-over's step is still there to hand over (reads.subject_gone): not
     transferred away, cancelled, expired or terminated since the case was approved (outcome `gone`), and with
     its holder or the new holder (`owners`, or a client with `requester_email`), not a third client staff
-    moved it to meanwhile (outcome `elsewhere`). The case hears which and tells staff."""
+    moved it to meanwhile (outcome `elsewhere`); and the requester's account (`requester_client`) not Closed
+    (GetClientsDetails `status`, DD:api-reference/getclientsdetails.md; outcome `requester_closed`). The case
+    hears which and tells staff."""
     gone = subject_gone(api, spec, spec["gone"])
     if gone is not None:
         cancel = Cancel(gone[0])
         cancel.outcome = {"gone": gone[1] or "absent"}
+        return cancel
+    requester = spec.get("requester_client")
+    if requester and api.client_details(int(requester)).status == "Closed":
+        cancel = Cancel(f"the requester, client #{requester}, is Closed in WHMCS")
+        cancel.outcome = {"requester_closed": int(requester)}
         return cancel
     allowed = spec.get("owners")
     if not allowed:

@@ -121,6 +121,7 @@ def execution_step(
         requester_email = "" if case["requester"].get("client") else str(case["requester"].get("email") or "")
         guard["movable"] = {
             **ref_of(subject), "gone": GONE[subject["kind"]], "owners": owners, "requester_email": requester_email,
+            "requester_client": case["requester"].get("client"),
         }  # fmt: skip
     return dataclasses.replace(action, guard=guard)
 
@@ -171,8 +172,9 @@ def step_ended(case: dict[str, Any], data: dict[str, Any], now: datetime, rules:
     if entry["status"] == "done" and case["status"] != "executing":  # sent before the stop was recorded
         why = f"it ran as the case became {case['status']}: put it back if the dispute calls for it"
     step(case, now, f"{step_words(entry)} {entry['status']}", str(data.get("by") or "bridge"), why)
-    if data.get("gone"):  # the subject left WHMCS after the approval: staff decide, once per subject
-        return subject_left(case, entry, str(data["gone"]), rules)
+    if data.get("gone") or data.get("requester_closed"):  # staff decide, once per subject
+        gone = "requester-closed" if data.get("requester_closed") else str(data["gone"])
+        return subject_left(case, entry, gone, rules)
     if data.get("elsewhere"):  # moved to a third client meanwhile: planned again once it is back (replan)
         return step_elsewhere(case, entry, int(data["elsewhere"]), str(data.get("email") or ""), now, rules)
     if case["status"] != "executing" or steps_waiting(case):
@@ -182,15 +184,18 @@ def step_ended(case: dict[str, Any], data: dict[str, Any], now: datetime, rules:
 
 
 def subject_left(case: dict[str, Any], entry: dict[str, Any], gone: str, rules: Rules) -> Decision:
-    """An execution step's subject is gone from WHMCS (transferred away, cancelled...): the step did not run,
+    """An execution step's subject is gone from WHMCS (transferred away, cancelled...), or the requester's
+    account is Closed (`gone` "requester-closed"): the step did not run,
     the case cannot complete as approved (it may be cancelled while executing), and staff hear it once per
     subject, with what they can do."""
     if entry["subject"] in case.setdefault("gone", {}):
         return Decision(state=case, due_at=due(case), refs=case_refs(case))
     case["gone"][entry["subject"]] = gone
+    closed = gone == "requester-closed"  # the requester's account closed since the approval: nothing goes to it
     told = staff_ticket(
         case, rules, f"gone-{entry['subject']}", "ownership.staff_subject_gone",
-        left=[entry["subject"]], subject_ref=entry["subject"], whmcs_status="" if gone == "absent" else gone,
+        left=[entry["subject"]], subject_ref=entry["subject"], whmcs_status="" if gone == "absent" or closed else gone,
+        requester_closed=int(closed),
     )  # fmt: skip
     return Decision(state=case, actions=[told], due_at=due(case), refs=case_refs(case))
 

@@ -253,10 +253,11 @@ MESSAGES = define(
         "ownership.staff_subject_gone",
         "ticket",
         "staff",
-        {"left": "subjects", "subject_ref": "text", "whmcs_status": "text"},
+        {"left": "subjects", "subject_ref": "text", "whmcs_status": "text", "requester_closed": "number"},
         "Staff ticket: a subject of an executing case left WHMCS after the approval (whmcs_status, WHMCS's own "
-        "word: Transferred Away, Cancelled, Terminated...; empty when WHMCS no longer has it at all); the bridge did "
-        "not write to it; cancel the case, or record the step by hand if it comes back.",
+        "word: Transferred Away, Cancelled, Terminated...; empty when WHMCS no longer has it at all), or the "
+        "requester's account is Closed (requester_closed = 1); the bridge did not write to it; cancel the case, or "
+        "record the step by hand if it comes back.",
     ),
     _spec(
         "ownership.staff_moved_not_to_requester",
