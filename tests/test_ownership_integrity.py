@@ -18,7 +18,9 @@ from tests.conftest import Sandbox, staff_login
 from tests.test_ownership_dossier_e2e import edit_case
 from tests.test_ownership_e2e import World, open_and_document, vendor_world
 from whmcs_bridge.cli import app as cli
-from whmcs_bridge.store import outbox
+from whmcs_bridge.executor.store_guards import StoreGuards
+from whmcs_bridge.families.ownership import integrity
+from whmcs_bridge.store import outbox, states
 from whmcs_bridge.store.db import Database
 
 
@@ -120,3 +122,64 @@ def test_an_execution_step_of_an_edited_case_does_not_run(world: World):
         parked = [e for e in outbox.entries(db, subject=f"ownership:{case_id}") if e.status == "parked"]
     assert parked and all("edited outside the bridge" in str(e.error) for e in parked)
     assert f"case {case_id}: its state" in str(parked[0].error) and "evidence item 1 by b" in str(parked[0].error)
+
+
+def test_a_link_answer_given_during_the_executors_pass_is_not_an_edit(world: World, monkeypatch: pytest.MonkeyPatch):
+    """From the eleventh round (M1): the requester answered its link while the daemon's executor sent the case's
+    first messages; the answer's audit row and its event were committed, the rules had not decided it yet, and
+    the next steps were parked as "state edited outside the bridge". The answer is played between two steps of
+    one executor pass, as it came: nothing is parked, the rules record the answer on the next pass, and the
+    chain and the state agree."""
+    out = world.run(
+        "ownership", "open", "--subject", "service:201", "--subject", "domain:20", "--requester", "client:21",
+        "--grounds", "vendor", "--by", "alice",
+    ).output  # fmt: skip
+    case_id = out.split()[0]
+    answered: list[int] = []
+    check = StoreGuards.edited
+
+    def answer_first(guards: StoreGuards, row: outbox.OutboxEntry) -> str | None:
+        if not answered and [e for e in world.emails(21) if "Ownership request" in e["subject"]]:
+            answer = requests.post(world.link(21, "Ownership request"), data={"decision": "accept"}, timeout=5)
+            answered.append(answer.status_code)
+        return check(guards, row)
+
+    monkeypatch.setattr(StoreGuards, "edited", answer_first)
+    world.settle(passes=1)
+    assert answered == [200]
+    with Database(world.tmp / "state.db", signing=False) as db:
+        parked = [e.error for e in outbox.entries(db, subject=f"ownership:{case_id}") if e.status == "parked"]
+    assert parked == []
+    monkeypatch.undo()
+    world.settle()
+    assert [a["decision"] for a in world.case(case_id)["answers"] if a["party"] == "requester"] == ["accept"]
+    assert "intact" in world.run("audit", "verify").output
+
+
+def test_the_check_reads_the_state_and_the_chain_at_one_instant(world: World, monkeypatch: pytest.MonkeyPatch):
+    """`audit verify`, an approval or the executor beside a daemon whose rules decide the holder's link answer
+    between the check's read of the case's state and its read of the chain: the state read before the answer
+    was decided, the chain after, differed, and the case was called edited. The check reads both at one
+    instant."""
+    case_id = open_and_document(world, "domain:20")
+    answer = requests.post(
+        world.link(20, "Ownership request"), data={"decision": "decline", "reason": "ours"}, timeout=5
+    )
+    assert answer.status_code == 200
+    read = states.get
+    decided: list[str] = []
+
+    def rules_decide_meanwhile(db: Database, family: str, key: str) -> dict[str, Any] | None:
+        found = read(db, family, key)
+        if key == f"case:{case_id}" and not decided:
+            decided.append(key)
+            world.run("tick")  # the daemon's pass, another connection: the answer decided and committed
+        return found
+
+    monkeypatch.setattr(states, "get", rules_decide_meanwhile)
+    with Database(world.tmp / "state.db", signing=False) as db:
+        assert integrity.live_problems(db, case_id) == []
+    assert decided
+    monkeypatch.undo()
+    assert world.case(case_id)["status"] == "disputed"
+    assert "intact" in world.run("audit", "verify").output

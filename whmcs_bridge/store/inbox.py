@@ -139,6 +139,15 @@ def pending_about(db: Database, type: str, field: str, value: str) -> int:
     return int(row[0])
 
 
+def pending_about_entries(db: Database, type: str, field: str, value: str) -> list[InboxEntry]:
+    """The events of `type` whose data's `field` is `value` that wait for the rules, oldest first."""
+    rows = db.conn.execute(
+        f"SELECT {COLUMNS} FROM inbox WHERE status = 'pending' AND type = ? AND json_extract(body, ?) = ? ORDER BY id",
+        (type, f"$.data.{field}", value),
+    ).fetchall()
+    return [InboxEntry(**dict(r)) for r in rows]
+
+
 def pending_count(db: Database) -> int:
     return int(db.conn.execute("SELECT COUNT(*) FROM inbox WHERE status = 'pending'").fetchone()[0])
 

@@ -13,7 +13,9 @@ from typing import Any
 from whmcs_bridge.errors import StateEdited
 from whmcs_bridge.families.ownership.case import hand_over
 from whmcs_bridge.families.ownership.execution import step_words
-from whmcs_bridge.store import audit, states
+from whmcs_bridge.model import Event
+from whmcs_bridge.store import audit, inbox, states
+from whmcs_bridge.store.chain_head import canonical
 from whmcs_bridge.store.db import Database
 
 ATTACHED = "staff.OwnershipCommand.attach"
@@ -30,22 +32,47 @@ def check(db: Database, case_id: str, case: dict[str, Any] | None = None) -> Non
 
 
 def edited_cases(db: Database) -> list[str]:
-    """One sentence for each case whose state disagrees with the live chain (`audit verify`)."""
+    """One sentence for each case whose state disagrees with the live chain (`audit verify`), every case read
+    at one instant (live_problems)."""
     found = []
-    for key, case in states.items(db, FAMILY, "case:"):
-        problems = live_problems(db, key.split(":", 1)[1], case)
-        if problems:
-            found.append(edited_sentence(key.split(":", 1)[1], problems[0]))
+    with db.snapshot():
+        for key, case in states.items(db, FAMILY, "case:"):
+            problems = live_problems(db, key.split(":", 1)[1], case)
+            if problems:
+                found.append(edited_sentence(key.split(":", 1)[1], problems[0]))
     return found
 
 
 def live_problems(db: Database, case_id: str, case: dict[str, Any] | None = None) -> list[str]:
-    """The case's state (read now unless given) against its rows in the live chain."""
-    case = case if case is not None else states.get(db, FAMILY, f"case:{case_id}")
-    if not case:
-        return []
-    rows = audit.raw_rows(db, case_id=case_id, subject=f"ownership:{case_id}")
-    return recorded_problems(case, rows)
+    """The case's state (read now unless given) against its rows in the live chain. A link answer and a staff
+    command are written to the chain and the inbox in one transaction, and reach the state when the rules
+    decide the event (the engine, in another transaction, maybe another process): so the state, the chain and
+    the inbox are read at one instant (one read transaction), and a row whose event still waits in the inbox
+    is not yet the state's to hold (eleventh round M1). Once decided, it is checked like any other."""
+    with db.snapshot():
+        case = case if case is not None else states.get(db, FAMILY, f"case:{case_id}")
+        if not case:
+            return []
+        rows = audit.raw_rows(db, case_id=case_id, subject=f"ownership:{case_id}")
+        waiting = [e.event() for e in inbox.pending_about_entries(db, "OwnershipCommand", "case", case_id)]
+    return recorded_problems(case, [r for r in rows if not any(_carries(e, r) for e in waiting)])
+
+
+def _carries(event: Event, row: dict[str, Any]) -> bool:
+    """The inbox event written with this audit row and not decided yet: the link answer (web/consent.py
+    record: same link purpose, answer and instant) or the staff command (staff.submit: the same command)."""
+    data, detail = event.data, row["detail"]
+    if not isinstance(detail, dict):
+        return False
+    if row["action"] == "consent.decided":
+        return data.get("command") == "consent" and all(
+            data.get(k) == (row.get("at") if k == "at" else detail.get(k)) for k in ("purpose", "decision", "at")
+        )
+    return (
+        row["action"] == f"{STAFF_COMMAND}{data.get('command')}"
+        and event.occurred_at == row.get("at")
+        and canonical(data) == canonical(detail)
+    )
 
 
 def edited_sentence(case_id: str, problem: str) -> str:
