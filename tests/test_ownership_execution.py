@@ -5,6 +5,8 @@ kill -9 during the hosting's password change still ends with the new holder hold
 
 from __future__ import annotations
 
+import html
+import re
 import signal
 import time
 from collections.abc import Iterator
@@ -562,3 +564,34 @@ def test_kill_9_while_the_checklist_ticket_reads_its_readers_language_sends_it_o
     assert len([t for t in world.sandbox.rows("tickets") if t["subject"] == row.params["subject"]]) == 1
     with Database(world.tmp / "state.db", migrate=False) as db:
         assert [r.key for r in outbox.entries(db) if r.status == "parked"] == []
+
+
+def test_a_transfer_lock_the_registrar_refuses_is_shown_refused_with_a_to_do(world: World, tmp_path: Path):
+    """From the eleventh round (M3): the registrar module refused DomainUpdateLockingStatus (WHMCS: result error,
+    "Transfer lock not supported"); the step read "transfer lock of domain #20: done", the timeline "done" then
+    "refused", no to-do asked staff to set it, and the dossier's actions said "domain_lock done" for an unlocked
+    domain. The step is refused wherever it is shown, staff are told by one ticket and their to-do list, and the
+    case still completes once the move is seen (a registry may have no lock to set)."""
+    case_id = open_and_document(world, "domain:20")
+    refusal = "Registrar Error: Transfer lock not supported for .co.id"
+    world.sandbox.control(
+        "faults", {"status": 200, "count": 10, "actions": ["DomainUpdateLockingStatus"], "message": refusal}
+    )
+    approved(world, case_id, "alice")
+    world.sandbox.control("faults", {"count": 0})
+    shown = world.run("ownership", "show", case_id).output
+    todo = shown.partition("To do in WHMCS")[2].partition("Execution steps")[0]
+    steps = shown.partition("Execution steps")[2].partition("Timeline")[0]
+    assert "Set the transfer lock of domain #20 (majumakmur.co.id) by hand" in todo, shown
+    assert f"transfer lock of domain #20: refused by the registrar ({refusal})" in steps, shown
+    assert "transfer lock of domain #20: done" not in shown and "transfer lock of domain #20 done" not in shown, shown
+    [told] = staff_tickets(world, case_id, "the registrar refused the transfer lock")
+    assert refusal in told and "majumakmur.co.id" in told, told
+    world.sandbox.control("move", {"domain": 20, "client": 21})
+    world.later(hours=2)
+    assert world.case(case_id)["status"] == "completed"
+    out = tmp_path / "dossier"
+    world.run("ownership", "export", case_id, "--out", str(out))
+    summary = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", (out / "summary.html").read_text())))
+    assert "domain_lock refused by the registrar" in summary and "domain_lock done" not in summary, summary
+    assert "Set the transfer lock of domain #20 (majumakmur.co.id) by hand" in summary, summary

@@ -222,7 +222,9 @@ def _run_read_owners(c: Call) -> Result:
 
 def _run_domain_lock(c: Call) -> Result:
     """The domain's transfer lock on; a registrar module that refuses (it cannot lock, or the registry has
-    no such lock) is reported to the case, for staff to set it by hand, rather than parked."""
+    no such lock) ends the step as refused, with the registrar's words (its `outcome`, told to the case with
+    the step's end: execution.step_ended), for staff to set it by hand or accept it, rather than parked: a
+    registry without a lock would keep the case from completing for ever."""
     domain_id = int(c.params["domain_id"])
     report = {**(c.params.get("report") or {}), "domain": domain_id}
     try:
@@ -230,7 +232,7 @@ def _run_domain_lock(c: Call) -> Result:
     except WhmcsApiError as exc:
         if isinstance(exc, WhmcsAuthError):
             raise
-        return {"feed": ("OwnershipLock", {**report, "locked": False, "error": exc.whmcs_message})}
+        return {"outcome": {"refused": exc.whmcs_message or str(exc)}}
     return {"feed": ("OwnershipLock", {**report, "locked": True})}
 
 

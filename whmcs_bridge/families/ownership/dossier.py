@@ -127,19 +127,23 @@ def link_rows(db: Database, case_id: str) -> list[dict[str, Any]]:
 
 
 def action_rows(db: Database, case_id: str) -> list[dict[str, Any]]:
-    """The case's actions in the outbox: what ran, when, approved by whom, with which error."""
-    return [
-        {
-            "key": entry.key,
-            "kind": entry.kind,
-            "status": entry.status,
-            "created_at": entry.created_at,
-            "finished_at": entry.finished_at,
-            "decided_by": entry.decided_by,
-            "error": entry.error,
-        }
-        for entry in outbox.entries(db, subject=f"ownership:{case_id}")
-    ]
+    """The case's actions in the outbox: what ran, when, approved by whom, with which error. A step WHMCS
+    answered without doing it (the registrar module refused the transfer lock: its `outcome`) is not "done"."""
+    rows = []
+    for entry in outbox.entries(db, subject=f"ownership:{case_id}"):
+        refused = ((entry.result or {}).get("outcome") or {}).get("refused") if entry.status == "done" else None
+        rows.append(
+            {
+                "key": entry.key,
+                "kind": entry.kind,
+                "status": "refused by the registrar" if refused else entry.status,
+                "created_at": entry.created_at,
+                "finished_at": entry.finished_at,
+                "decided_by": entry.decided_by,
+                "error": refused or entry.error,
+            }
+        )
+    return rows
 
 
 def verify(path: Path, key: PublicKey, db: Database | None = None) -> dict[str, Any]:

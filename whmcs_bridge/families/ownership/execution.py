@@ -95,6 +95,9 @@ STEP_WORDS = {
     "domain_lock": "transfer lock",
     "credential_change": "new password sent by the welcome email",
 }
+# How a step ended, in staff's words where the status alone would not say it: a transfer lock the registrar
+# module refused ran (WHMCS answered) but set nothing.
+STATUS_WORDS = {"refused": "refused by the registrar"}
 
 
 def execution_step(
@@ -145,8 +148,10 @@ def steps_ran(case: dict[str, Any]) -> list[str]:
 
 def steps_waiting(case: dict[str, Any]) -> list[str]:
     """The execution steps not done yet (planned, running, parked for staff, or cancelled or rejected and
-    not done by staff since), as staff read them: "registrant update of domain #20"."""
-    return [step_words(entry) for entry in case.get("steps", {}).values() if entry["status"] != "done"]
+    not done by staff since), as staff read them: "registrant update of domain #20". A transfer lock the
+    registrar refused is not waited for: it stays refused in WHMCS whatever the bridge does, and staff's to-do
+    list says to set it by hand (or accept a registry without one); a case does not wait for ever on it."""
+    return [step_words(entry) for entry in case.get("steps", {}).values() if entry["status"] not in ("done", "refused")]
 
 
 def step_words(entry: dict[str, Any]) -> str:
@@ -169,18 +174,38 @@ def step_ended(case: dict[str, Any], data: dict[str, Any], now: datetime, rules:
         return Decision(state=case, due_at=due(case), refs=case_refs(case))
     entry["status"] = str(data.get("status") or "done")
     why = str(data.get("error") or data.get("reason") or "")
-    if entry["status"] == "done" and case["status"] != "executing":  # sent before the stop was recorded
+    told: list[Action] = []
+    if entry["status"] == "done" and data.get("refused"):  # the registrar module answered, and locked nothing
+        entry.update(status="refused", refused=str(data["refused"]))
+        why = entry["refused"]
+        told = lock_refused(case, entry, rules)
+    elif entry["status"] == "done" and case["status"] != "executing":  # sent before the stop was recorded
         why = f"it ran as the case became {case['status']}: put it back if the dispute calls for it"
-    step(case, now, f"{step_words(entry)} {entry['status']}", str(data.get("by") or "bridge"), why)
+    words = STATUS_WORDS.get(entry["status"], entry["status"])
+    step(case, now, f"{step_words(entry)} {words}", str(data.get("by") or "bridge"), why)
     if data.get("gone") or data.get("requester_closed"):  # staff decide, once per subject
         gone = "requester-closed" if data.get("requester_closed") else str(data["gone"])
         return subject_left(case, entry, gone, rules)
     if data.get("elsewhere"):  # moved to a third client meanwhile: planned again once it is back (replan)
         return step_elsewhere(case, entry, int(data["elsewhere"]), str(data.get("email") or ""), now, rules)
     if case["status"] != "executing" or steps_waiting(case):
-        return Decision(state=case, due_at=due(case), refs=case_refs(case))
+        return Decision(state=case, actions=told, due_at=due(case), refs=case_refs(case))
     case["checks"] = case.get("checks", 0) + 1
-    return Decision(state=case, actions=read_owners(case), due_at=due(case), refs=case_refs(case))
+    return Decision(state=case, actions=[*told, *read_owners(case)], due_at=due(case), refs=case_refs(case))
+
+
+def lock_refused(case: dict[str, Any], entry: dict[str, Any], rules: Rules) -> list[Action]:
+    """The registrar module refused the transfer lock (the registry may have none, e.g. .co.id): the domain
+    records it, and staff hear it by one ticket with the registrar's words and what to do by hand."""
+    for s in case["subjects"]:
+        if ref(s) == entry["subject"]:
+            s["transfer_lock"] = f"refused: {entry['refused']}"
+    return [
+        staff_ticket(
+            case, rules, f"lock-refused-{entry['subject']}", "ownership.staff_lock_refused",
+            refused=[entry["subject"]], whmcs_message=entry["refused"],
+        )
+    ]  # fmt: skip
 
 
 def subject_left(case: dict[str, Any], entry: dict[str, Any], gone: str, rules: Rules) -> Decision:

@@ -54,6 +54,8 @@ SAMPLES: dict[str, object] = {
     "move_services": ["service:1"],
     "move_domains": ["domain:1"],
     "move_clients": [],
+    "lock_by_hand": ["domain:1"],
+    "refused": ["domain:1"],
     "services_moving": 1,
     "domains_moving": 1,
     "commission": 1,
@@ -90,6 +92,7 @@ CHECKLIST: dict[str, FieldType] = {
     "move_services": "subjects",
     "move_domains": "subjects",
     "move_clients": "subjects",
+    "lock_by_hand": "subjects",
     "commission": "number",
     "extra": "text",
 }
@@ -248,6 +251,14 @@ MESSAGES = define(
         {"step": "text", "parked": "subjects", "parked_ref": "text", "whmcs_message": "text"},
         "Staff ticket: an execution step the bridge runs (the registrant update, the transfer lock, the new "
         "password) failed and is parked; WHMCS's message, and how to let it run again or do it by hand.",
+    ),
+    _spec(
+        "ownership.staff_lock_refused",
+        "ticket",
+        "staff",
+        {"refused": "subjects", "whmcs_message": "text"},
+        "Staff ticket: the registrar module refused the transfer lock of a moved domain (WHMCS's message); set it "
+        "by hand in WHMCS's admin area, or accept it where the registry has no transfer lock; the case completes.",
     ),
     _spec(
         "ownership.staff_subject_gone",

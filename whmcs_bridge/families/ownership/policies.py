@@ -155,9 +155,20 @@ def checklist_fields(case: dict[str, Any]) -> dict[str, Any]:
         "move_services": [ref(s) for s in moving if s["kind"] == "service"],
         "move_domains": [ref(s) for s in moving if s["kind"] == "domain"],
         "move_clients": [ref(s) for s in moving if s["kind"] == "client"],
+        "lock_by_hand": locks_refused(case),
         "commission": int(any(p["vendor_commission"] for p in policies)),
         "extra": "\n".join(dict.fromkeys(line for p in policies for line in p["side_effects"])),
     }
+
+
+def locks_refused(case: dict[str, Any]) -> list[str]:
+    """The domains (refs) whose transfer lock the registrar module refused (execution.step_ended): staff set
+    it by hand in WHMCS's admin area, or accept a registry that has none."""
+    return [
+        str(entry["subject"])
+        for entry in (case.get("steps") or {}).values()
+        if entry.get("kind") == "domain_lock" and entry.get("status") == "refused"
+    ]
 
 
 def registrant(party: dict[str, Any]) -> dict[str, str]:

@@ -136,7 +136,9 @@ def _thread(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Ru
 
 
 def _lock(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
-    """The registrar's answer to turning a moved domain's transfer lock on, recorded on the subject."""
+    """The registrar's answer to turning a moved domain's transfer lock on, recorded on the subject. A refusal
+    now comes with the step's end (execution.step_ended: the step is refused, staff get a ticket and a to-do);
+    `locked` false is only in events an older bridge left in the inbox."""
     for s in case["subjects"]:
         if s["kind"] == "domain" and int(s["id"]) == as_int(data.get("domain")):
             s["transfer_lock"] = "on" if data.get("locked") else f"refused: {data.get('error') or ''}"

@@ -71,6 +71,11 @@ def execution_steps(db: Database, c: dict[str, Any]) -> list[str]:
             status = "running"
         if entry.get("by_hand"):
             status = f"done by hand by {entry['by_hand']['by']} (WHMCS showed {entry['by_hand']['seen']})"
+        if status == "refused":  # nothing set in WHMCS: staff's to-do list says what to do by hand
+            status = (
+                f"refused by the registrar ({entry.get('refused')}): set it by hand in WHMCS's admin area, or "
+                "accept it where the registry has no transfer lock"
+            )
         lines.append(f"{step_words(entry)}: {status}")
     return lines
 
