@@ -183,3 +183,16 @@ def test_the_check_reads_the_state_and_the_chain_at_one_instant(world: World, mo
     monkeypatch.undo()
     assert world.case(case_id)["status"] == "disputed"
     assert "intact" in world.run("audit", "verify").output
+
+
+def test_an_export_while_an_answer_waits_for_the_rules_says_so(world: World, tmp_path: Path):
+    """The same race at export: the holder's answer recorded through its link, not yet decided by the rules. The
+    dossier would carry the answer's row without its fact; the export waits for the next pass and says so, not
+    that the state was edited."""
+    case_id = open_and_document(world, "domain:20")
+    answer = requests.post(world.link(20, "Ownership request"), data={"decision": "accept"}, timeout=5)
+    assert answer.status_code == 200
+    out = world.fail("ownership", "export", case_id, "--out", str(tmp_path / "early"))
+    assert "the rules have not decided yet" in out and "edited" not in out, out
+    world.settle()
+    world.run("ownership", "export", case_id, "--out", str(tmp_path / "dossier"))

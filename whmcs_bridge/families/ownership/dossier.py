@@ -30,7 +30,7 @@ from whmcs_bridge.families.ownership.integrity import ATTACHED, STAFF_COMMAND, r
 from whmcs_bridge.families.ownership.policies import requirements
 from whmcs_bridge.families.ownership.staff import case as load_case
 from whmcs_bridge.families.ownership.staff_view import StaffView
-from whmcs_bridge.store import audit, consent, outbox
+from whmcs_bridge.store import audit, consent, inbox, outbox
 from whmcs_bridge.store.db import Database
 
 FORMAT = "whmcs-bridge-ownership-dossier/2"
@@ -57,10 +57,17 @@ def export(
     the audit chain. With `api`, unless an anchor already covers the case's last row (the daemon's, after
     its last decision), the chain's head is first anchored in WHMCS's activity log, so that the segment's
     closing checkpoint carries an anchor id (WHMCS unreachable: the dossier is written without)."""
-    case = load_case(db, case_id)
+    with db.snapshot():  # the state, its rows and its undecided events at one instant (integrity.live_problems)
+        case = load_case(db, case_id)
+        rows = case_rows(db, case_id)
+        waiting = inbox.pending_about_entries(db, "OwnershipCommand", "case", case_id)
     if db.signer is None:
         raise db.refused or BridgeError(f"there is no signing key beside {db.path}: a dossier cannot be signed here")
-    rows = case_rows(db, case_id)
+    if waiting:  # its row is in the chain, not yet its fact in the state: the dossier would not verify
+        raise BridgeError(
+            f"case {case_id} has an answer or a staff command the rules have not decided yet: export it after "
+            "the daemon's next pass (or `whmcs-bridge tick`)"
+        )
     if not rows:
         raise BridgeError(f"case {case_id} has no rows in the audit chain: nothing to seal")
     edited = recorded_problems(case, rows)
