@@ -215,14 +215,12 @@ class Bridge:
         if self.compared or self.db.signer is None:
             return None
         try:
-            lost = anchor.rolled_back(self.db, self.api, self.db.signer.public)
+            anchor.refuse_if_rolled_back(self.db, self.api)
         except (WhmcsUnavailableError, WhmcsApiError, WhmcsProtocolError) as exc:
             self.api_errors.inc(type(exc).__name__)
             waits = f"nothing is sent until the audit chain is compared with its anchors in WHMCS: {exc}"
             log.warning("%s", waits)
             return waits
-        if lost:
-            raise RolledBack(lost)
         self.compared = True
         return None
 

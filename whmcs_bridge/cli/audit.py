@@ -25,6 +25,7 @@ from whmcs_bridge.errors import AuditChainError, BridgeError, EnvironmentProblem
 from whmcs_bridge.evidence import anchor, keys
 from whmcs_bridge.evidence.keys import PublicKey
 from whmcs_bridge.evidence.signer import chain_signer
+from whmcs_bridge.families import FAMILIES
 from whmcs_bridge.families.ownership import integrity
 from whmcs_bridge.store import audit as audit_log
 from whmcs_bridge.store.db import Database
@@ -255,9 +256,10 @@ def audit_anchor(obj: Context) -> None:
 @user_errors
 def audit_acknowledge_rollback(obj: Context, by: str, note: str) -> None:
     """Let the bridge go on from a database restored from a backup older than the newest anchor in WHMCS
-    (`run`, `check --online` and `audit anchor` refuse until then): what the lost rows recorded (an objection,
-    a decision) is not in this database, so check it first with `audit verify --against-whmcs`. Recorded in
-    the audit chain with the anchors acknowledged, who and the note; later anchors are written after it."""
+    (`run`, `tick`, `check --online`, `audit anchor` and every staff command that changes the state refuse until
+    then): what the lost rows recorded (an objection, a decision) is not in this database, so check it first
+    with `audit verify --against-whmcs`. Recorded in the audit chain with the anchors acknowledged, who and the
+    note; later anchors are written after it. Lists the open ownership cases to re-check against WHMCS."""
     config = obj.config()
     member = shared_staff.member(config, by)
     with open_state(config, migrate=False) as db:
@@ -267,6 +269,7 @@ def audit_acknowledge_rollback(obj: Context, by: str, note: str) -> None:
         if not lost:
             click.echo("nothing to acknowledge: this database reaches every anchor WHMCS holds")
             return
+        recheck = [item for spec in FAMILIES for item in spec.to_recheck(db)]
         row = audit_log.append(
             db,
             anchor.ACKNOWLEDGED,
@@ -277,12 +280,19 @@ def audit_acknowledge_rollback(obj: Context, by: str, note: str) -> None:
                 "by": member,
                 "os_user": shared_staff.os_user(),
                 "note": note,
+                "recheck": recheck,
             },
         )
     click.echo(
         f"rollback acknowledged at audit row {row.id} by {member}: the chain in WHMCS went to row {lost[-1].count}; "
         "the bridge goes on from this database"
     )
+    if recheck:
+        click.echo(
+            "what was recorded after the backup is not in this database, so re-check each open case against WHMCS "
+            f"(its tickets, client notes and activity log) before deciding it: {', '.join(recheck)}; a case opened "
+            "after the backup is not here at all (its tickets in WHMCS name it)"
+        )
 
 
 @audit.command("show")

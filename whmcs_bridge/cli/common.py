@@ -19,16 +19,26 @@ import click
 
 from whmcs_bridge.clock import utcnow
 from whmcs_bridge.config.load import Config, load_config
-from whmcs_bridge.errors import BridgeError, EnvironmentProblem, StoreError
-from whmcs_bridge.evidence import keys
+from whmcs_bridge.errors import (
+    BridgeError,
+    EnvironmentProblem,
+    StoreError,
+    WhmcsApiError,
+    WhmcsProtocolError,
+    WhmcsUnavailableError,
+)
+from whmcs_bridge.evidence import anchor, keys
 from whmcs_bridge.messages import load as catalogue
 from whmcs_bridge.messages.catalogue import Catalogue
 from whmcs_bridge.store.db import Database
+from whmcs_bridge.whmcs.api import WhmcsApi
+from whmcs_bridge.whmcs.client import WhmcsClient
 
 F = TypeVar("F", bound=Callable[..., Any])
 # A WHMCS or bridge id: a positive number that fits the store (SQLite's 64-bit integers); anything else
 # is a usage error naming the option, never a traceback.
 ID = click.IntRange(1, 2**63 - 1)
+log = logging.getLogger("whmcs_bridge.cli")
 
 
 class Words(click.ParamType):
@@ -186,13 +196,31 @@ def parse_at(value: str | None) -> datetime:
 
 
 @contextmanager
-def open_state(config: Config, **options: Any) -> Iterator[Database]:
+def open_state(config: Config, *, changes: bool = False, **options: Any) -> Iterator[Database]:
     """The existing state database with the configuration's key pin: a key file that is not the pinned key
-    signs nothing (what would append to the audit chain is refused), and a command that only read says so."""
+    signs nothing (what would append to the audit chain is refused), and a command that only read says so.
+    `changes`: a staff command that changes the state is refused before it writes anything while the database
+    is behind the anchors WHMCS holds (restored from an older backup, not yet acknowledged), as the daemon's
+    passes are: what it would record or undo may already have been decided otherwise (an objection lost with
+    the rollback). WHMCS unreachable: the command goes on, and nothing it queues is sent before the daemon's
+    pass has compared."""
     with Database(existing_state(config), pin=keys.pin_of(config), **options) as db:
+        if changes:
+            compare_with_anchors(config, db)
         yield db
         if db.refused is not None:
             click.echo(f"warning: {db.refused}", err=True)
+
+
+def compare_with_anchors(config: Config, db: Database) -> None:
+    """The daemon's check (evidence.anchor.refuse_if_rolled_back: RolledBack, exit 3), with one attempt: a
+    staff command is not kept waiting by retries while WHMCS is down."""
+    client = WhmcsClient.from_config(config.whmcs)
+    client.max_attempts = 1
+    try:
+        anchor.refuse_if_rolled_back(db, WhmcsApi.from_config(config, client))
+    except (WhmcsUnavailableError, WhmcsApiError, WhmcsProtocolError) as exc:
+        log.info("the audit chain is not compared with its anchors in WHMCS now: %s", exc)
 
 
 def existing_state(config: Config) -> Path:

@@ -82,7 +82,7 @@ def _ladder_facts(config: Config, db: Database, row: OutboxEntry) -> dict[str, A
 
 def _decide(obj: Context, action_id: int, approve: bool, by: str, reason: str) -> None:
     config = obj.config()
-    with open_state(config) as db:
+    with open_state(config, changes=True) as db:
         result = staff.decide(db, action_id, approve=approve, by=by, reason=reason, now=utcnow(), config=config)
     click.echo(f"action #{result['id']} {result['key']} is now {result['status']}")
 
@@ -148,7 +148,7 @@ def events_parked(obj: Context, as_json: bool) -> None:
 @user_errors
 def events_retry(obj: Context, event_id: int, by: str) -> None:
     """Put a parked event back in the queue (after fixing the rule or the config)."""
-    with open_state(obj.config()) as db:
+    with open_state(obj.config(), changes=True) as db:
         staff.retry_event(db, event_id, by=by, now=utcnow())
     click.echo(f"event #{event_id} is pending again")
 
@@ -183,7 +183,7 @@ def breaker_reset(obj: Context, by: str) -> None:
     """Release the destructive steps held now (after checking the rules and the outbox): they run, recorded
     with who released them; steps due later count against the limit again."""
     limit = obj.config().safety.max_destructive_per_hour
-    with open_state(obj.config()) as db:
+    with open_state(obj.config(), changes=True) as db:
         done = reset_breaker(db, by, utcnow())
     if done["released"]:
         click.echo(

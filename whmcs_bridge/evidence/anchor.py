@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from whmcs_bridge.clock import iso
-from whmcs_bridge.errors import EnvironmentProblem
+from whmcs_bridge.errors import RolledBack
 from whmcs_bridge.evidence.keys import PublicKey
 from whmcs_bridge.executor.kinds import action_kind
 from whmcs_bridge.store import audit
@@ -126,10 +126,7 @@ def _as_anchor(point: audit.Checkpoint) -> audit.Checkpoint:
 def anchor(db: Database, api: ActivityLog, now: datetime, reason: str) -> audit.Checkpoint:
     """Keep the head as a checkpoint and write it into WHMCS's activity log (once: a line already there
     is found by its hash first); return the checkpoint with its activity-log id."""
-    if db.signer is not None:  # never an anchor on top of a chain WHMCS knows to have gone further
-        problem = rolled_back(db, api, db.signer.public)
-        if problem:
-            raise EnvironmentProblem(problem)
+    refuse_if_rolled_back(db, api)  # never an anchor on top of a chain WHMCS knows to have gone further
     point = audit.checkpoint(db, reason, at=iso(now))
     if point.anchor_id is not None:
         return point  # this head is anchored already
@@ -262,6 +259,18 @@ def acknowledged(db: Database) -> set[tuple[int, str]]:
         for entry in audit.entries(db, action=ACKNOWLEDGED)
         for count, head in entry.detail.get("anchors", [])
     }
+
+
+def refuse_if_rolled_back(db: Database, api: ActivityLog) -> None:
+    """RolledBack when WHMCS holds anchors this chain does not reach (a database restored from an older backup,
+    not yet acknowledged): the one check before anything acts on the state, by the daemon's pass before it
+    sends, by an anchor before it is written, and by every staff command that changes the state before it
+    writes (cli.common.open_state). A database without its key has no anchors to compare."""
+    if db.signer is None:
+        return
+    lost = rolled_back(db, api, db.signer.public)
+    if lost:
+        raise RolledBack(lost)
 
 
 def rolled_back(db: Database, api: ActivityLog, key: PublicKey) -> str | None:

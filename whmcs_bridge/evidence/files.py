@@ -1,27 +1,46 @@
 """Reading a file staff give as evidence: a regular file of its own, never the bridge's own secrets.
 
-A link (`call-notes.txt` -> signing-key.pem), a device (/dev/zero), a FIFO or a file of the bridge (its
-configuration, .env, state database, signing key or evidence store) is refused with one sentence: what is
-attached is copied into dossiers that leave the machine."""
+A link (`call-notes.txt` -> signing-key.pem), a device (/dev/zero), a FIFO, a file of the bridge (its
+configuration, .env, state database, signing key or evidence store) by its path or as the same file under
+another name (a hard link), the system's password hashes, and any file holding one of the bridge's secrets
+or a PEM private key (a copy of the key, a forwarded .env) is refused with one sentence: what is attached is
+copied into dossiers that leave the machine. The sentence names the secret's variable, never its value."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
+from whmcs_bridge.config.load import Config, read_env_file
+from whmcs_bridge.config.reader import Secret
 from whmcs_bridge.errors import BridgeError
+from whmcs_bridge.evidence import keys
+
+# Readable by root only, and never a document: /etc/shadow attached by a command run as root (a break test).
+SYSTEM = tuple(Path(p) for p in ("/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-"))
+# Any PEM private key: PKCS#8 (encrypted or not), RSA, EC, DSA, OpenSSH, PGP.
+PRIVATE_KEY = re.compile(rb"-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----")
+# A shorter value (a .env flag such as "true") would refuse ordinary documents; WHMCS's API credentials are
+# 32 characters, a Standard Webhooks secret more, a line of a PEM key body 64.
+SHORTEST = 12
 
 
-def read(path: Path, *, limit: int, limit_name: str, private: Iterable[Path]) -> tuple[str, bytes]:
+def read(
+    path: Path, *, limit: int, limit_name: str, private: Iterable[Path], secrets: Iterable[tuple[str, bytes]] = ()
+) -> tuple[str, bytes]:
     """(file name, content) of the regular file at `path`, at most `limit` bytes; `private`: the bridge's own
-    files and folders (a folder covers what is inside it)."""
+    files and folders (a folder covers what is inside it); `secrets`: (what it is, value) pairs that no
+    evidence may contain (`bridge_secrets`)."""
     if path.is_symlink():
         raise BridgeError(f"{path} is a symbolic link: give the file itself")
     real = path.resolve()
+    private = [own.resolve() for own in private]
     for own in private:
-        own = own.resolve()
         if real == own or own in real.parents:
             raise BridgeError(f"{path} is the bridge's own file ({own}): it is never evidence")
     try:
@@ -32,9 +51,71 @@ def read(path: Path, *, limit: int, limit_name: str, private: Iterable[Path]) ->
         info = os.fstat(handle.fileno())
         if not stat.S_ISREG(info.st_mode):
             raise BridgeError(f"{path} is not a regular file: give a document")
+        _refuse_same_file(path, info, private)
         if info.st_size > limit:
             raise BridgeError(f"{path} is larger than {limit // 1048576} MB ({limit_name})")
         data = handle.read(limit + 1)
     if len(data) > limit:  # it grew while read
         raise BridgeError(f"{path} is larger than {limit // 1048576} MB ({limit_name})")
+    refuse_secrets(str(path), data, secrets)
     return path.name, data
+
+
+def _refuse_same_file(path: Path, info: os.stat_result, private: list[Path]) -> None:
+    """The bridge's own files and the system's password hashes by identity (device and inode), which a hard
+    link shares under any name and any folder."""
+    known_files = [(p, "the bridge's own file") for p in private] + [(p, "the system's password hashes") for p in SYSTEM]
+    for own, why in known_files:
+        try:
+            known = own.stat()
+        except OSError:
+            continue
+        if (known.st_dev, known.st_ino) == (info.st_dev, info.st_ino):
+            same = "" if path.resolve() == own else ", the same file under another name"
+            raise BridgeError(f"{path} is {why} ({own}{same}): it is never evidence")
+
+
+def refuse_secrets(where: str, data: bytes, secrets: Iterable[tuple[str, bytes]]) -> None:
+    """One sentence when `data` holds a PEM private key or one of `secrets` (named by what it is, not shown)."""
+    if PRIVATE_KEY.search(data):
+        raise BridgeError(
+            f"{where} holds a PEM private key: a private key is never evidence (the dossier leaves the machine)"
+        )
+    for what, value in secrets:
+        if len(value) >= SHORTEST and value in data:
+            raise BridgeError(
+                f"{where} contains one of the bridge's secrets ({what}): the bridge's secrets are never evidence "
+                "(the dossier leaves the machine)"
+            )
+
+
+def bridge_secrets(config: Config) -> list[tuple[str, bytes]]:
+    """What no evidence may contain: every secret of the configuration (the WHMCS API identifier and secret,
+    the webhook secrets), every value of the .env beside it, and each line of the signing key's PEM body (a
+    copy without its BEGIN line)."""
+    found = [(f"the value of {s.variable}", s.reveal().encode()) for s in _secrets_in(config)]
+    env_file = config.source.parent / ".env"
+    if env_file.is_file():
+        values = read_env_file(env_file).items()
+        found += [(f"the value of {name} in {env_file}", value.encode()) for name, value in values]
+    try:
+        pem = keys.key_path(config.state.path).read_bytes()
+    except OSError:  # no key here (yet), or not readable by this user: nothing of it to look for
+        pem = b""
+    body = [line.strip() for line in pem.splitlines() if line.strip() and not line.startswith(b"-----")]
+    found += [("a line of the bridge's signing key", line) for line in body]
+    return found
+
+
+def _secrets_in(value: Any) -> Iterator[Secret]:
+    if isinstance(value, Secret):
+        yield value
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for field in dataclasses.fields(value):
+            yield from _secrets_in(getattr(value, field.name))
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _secrets_in(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _secrets_in(item)

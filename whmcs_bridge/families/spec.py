@@ -40,6 +40,12 @@ class FamilySpec:
         check = getattr(importlib.import_module(f"{self.package}.staff"), "approval_refused", None)
         return check(db, entry) if check else None
 
+    def to_recheck(self, db: Any) -> list[str]:
+        """What staff must re-check against WHMCS after a restore behind its anchors (`to_recheck_after_rollback`
+        in f"{package}.staff", if it has one: the ownership cases still open), each as one phrase."""
+        check = getattr(importlib.import_module(f"{self.package}.staff"), "to_recheck_after_rollback", None)
+        return list(check(db)) if check else []
+
     def resync_reader(self) -> Callable[[Any], Any]:
         """The family's `read(source) -> facts` (intake/reread.py's Source and Facts)."""
         if self.resync is None:

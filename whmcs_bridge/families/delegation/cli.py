@@ -137,7 +137,7 @@ def grant(
     if whole_client:
         items.append({"kind": "client", "id": owner})
     config = obj.config()
-    with open_state(config) as db:
+    with open_state(config, changes=True) as db:
         grant_id = dg.new_grant(
             config,
             db,
@@ -169,7 +169,7 @@ def grant(
 def revoke(obj: Context, grant_id: str, by: str, reason: str) -> None:
     """End a grant at once: copies and support authority stop; both sides are told."""
     config = obj.config()
-    with open_state(config) as db:
+    with open_state(config, changes=True) as db:
         click.echo(dg.line(dg.revoke(config, db, grant_id, by=by, reason=reason, now=utcnow())))
 
 
@@ -183,7 +183,7 @@ def withdraw(obj: Context, grant_id: str, by: str, reason: str) -> None:
     """Withdraw a pending request (grant --request) before the owner answers: the owner is told, and its
     consent link no longer does anything."""
     config = obj.config()
-    with open_state(config) as db:
+    with open_state(config, changes=True) as db:
         click.echo(dg.line(dg.withdraw(config, db, grant_id, by=by, reason=reason, now=utcnow())))
 
 
@@ -213,7 +213,7 @@ def renew(obj: Context, grant_id: str, service: int | None, domain: int | None, 
     if service is not None and domain is not None:
         raise click.UsageError("give --service or --domain, not both")
     config = obj.config()
-    with open_state(config) as db:
+    with open_state(config, changes=True) as db:
         api = WhmcsApi.from_config(config)
         g = dg.renew(config, db, grant_id, by=by, service=service, domain=domain, now=utcnow(), api=api)
     last = g.get("renewals", [])[-1]

@@ -110,7 +110,7 @@ def show(obj: Context, client_id: int, as_json: bool) -> None:
 def _command(obj: Context, client_id: int, data: dict[str, Any], at: str | None = None) -> None:
     config = obj.config()
     now = parse_at(at) if at else utcnow()
-    with open_state(config) as db:
+    with open_state(config, changes=True) as db:
         esc.command(config, db, client_id, data, now)
         row = esc.summary(config, db, client_id, esc.case(db, client_id), now)
     click.echo(
@@ -229,7 +229,7 @@ def export(obj: Context, client_id: int, out: Path) -> None:
     recipient, text and WHMCS proof, the measures taken, promises, holds and staff decisions. Reads WHMCS;
     sealed (manifest.json) and recorded in the audit chain; it keeps the history after the client paid."""
     config = obj.config()
-    with open_state(config) as db:
+    with open_state(config, changes=True) as db:
         sealed = dossier.export(config, db, WhmcsApi.from_config(config), client_id, out, now=utcnow())
     click.echo(
         f"collections dossier of client #{client_id} written to {out}: {len(sealed.manifest['files'])} files, "

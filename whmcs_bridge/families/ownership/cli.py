@@ -36,9 +36,10 @@ from whmcs_bridge.whmcs.api import WhmcsApi
 
 
 @contextmanager
-def _store(obj: Context) -> Iterator[tuple[Any, Any]]:
+def _store(obj: Context, *, changes: bool = False) -> Iterator[tuple[Any, Any]]:
+    """The configuration and the state; `changes`: refused first while the state is behind WHMCS's anchors."""
     config = obj.config()
-    with open_state(config) as db:
+    with open_state(config, changes=changes) as db:
         yield config, db
 
 
@@ -121,7 +122,7 @@ def ownership() -> None:
 def open_(obj: Context, subjects: tuple[str, ...], requester: str, grounds: str, by: str, note: str) -> None:
     """Open a case: the current holder is read from WHMCS, the matching policy says what evidence,
     consent and approvals it needs, and the requester is asked to confirm."""
-    with _store(obj) as (config, db):
+    with _store(obj, changes=True) as (config, db):
         c = own.open_case(
             config,
             db,
@@ -145,7 +146,7 @@ def open_(obj: Context, subjects: tuple[str, ...], requester: str, grounds: str,
 @user_errors
 def confirm(obj: Context, case_id: str, grounds: str, by: str, note: str) -> None:
     """Confirm a draft case opened from a ticket (the holder and parties are read again from WHMCS)."""
-    with _store(obj) as (config, db):
+    with _store(obj, changes=True) as (config, db):
         draft = own.case(db, case_id)
         if draft["status"] != "draft":
             raise own.BridgeError(f"case {case_id} is {draft['status']}, not a draft")
@@ -211,13 +212,16 @@ def _whmcs_now(config: Any, c: dict[str, Any]) -> list[seen.Seen] | str:
 
 
 def _evidence_file(config: Config, path: Path) -> tuple[str, bytes]:
-    """The file staff attach, refused if it is a link, not a regular file, too large, or one of the bridge's own
-    (configuration, .env, state database, signing key, evidence store)."""
+    """The file staff attach, refused if it is a link, not a regular file, too large, one of the bridge's own
+    (configuration, .env, state database, signing key, evidence store: by path or as the same file under
+    another name), or if it holds a private key or one of the bridge's secrets (evidence.files)."""
     state = config.state.path
     private = [config.source, config.source.parent / ".env", evidence_dir(config), keys.key_path(state)]
     private += [state.with_name(state.name + suffix) for suffix in ("", "-wal", "-shm", ".lock")]
     limit = config.ownership.max_evidence_mb * 1048576
-    return files.read(path, limit=limit, limit_name="ownership.max_evidence_mb", private=private)
+    return files.read(
+        path, limit=limit, limit_name="ownership.max_evidence_mb", private=private, secrets=files.bridge_secrets(config)
+    )
 
 
 @ownership.command("attach")
@@ -244,12 +248,14 @@ def attach(
     dated: Any,
     by: str,
 ) -> None:
-    """Add a piece of evidence: kept by its SHA-256, read-only, never overwritten."""
+    """Add a piece of evidence: kept by its SHA-256, read-only, never overwritten. Refused: the bridge's own
+    files (also under another name), and a file holding a private key or one of the bridge's secrets."""
     if (file is None) == (ticket is None):
         raise click.UsageError("give either a FILE or --ticket ID")
-    with _store(obj) as (config, db):
+    with _store(obj, changes=True) as (config, db):
         if ticket is not None:
             name, data = own.ticket_attachment(_api(config), ticket, index)
+            files.refuse_secrets(f"attachment {index} of ticket #{ticket} ({name})", data, files.bridge_secrets(config))
         else:
             assert file is not None
             name, data = _evidence_file(config, file)
@@ -327,7 +333,7 @@ def record_answer(
     consent after its objection needs a second listed member of staff (another login) recording it too, with
     or without --evidence FILE: a file is kept but never replaces the second person. The decision is anchored
     in WHMCS's activity log before the command returns."""
-    with _store(obj) as (config, db):
+    with _store(obj, changes=True) as (config, db):
         data = None
         if evidence is not None:
             data = _evidence_file(config, evidence)
@@ -415,7 +421,7 @@ def record_step(obj: Context, case_id: str, what: str, subject: str, by: str, no
     done (the registrant block holds the new holder's details; the subject belongs to the new holder). The
     bridge's own parked action for it is rejected (refused while that action is approved to run or running);
     the audit chain names who recorded it and what was read."""
-    with _store(obj) as (config, db):
+    with _store(obj, changes=True) as (config, db):
         api = _api(config)
         c = own.record_step(config, db, api, case_id, what=what, subject=subject, by=by, note=note, now=utcnow())
         anchored = _anchor(config, db)
@@ -445,7 +451,7 @@ def requester_contact(obj: Context, case_id: str, by: str, **fields: str | None)
 
 
 def _command(obj: Context, case_id: str, data: dict[str, Any], by: str) -> None:
-    with _store(obj) as (config, db):
+    with _store(obj, changes=True) as (config, db):
         api = _api(config) if data.get("command") == "approve" else None  # what moves is read in WHMCS first
         said: list[str] = []
         c = own.submit(config, db, case_id, data, by=by, now=utcnow(), api=api, said=said)
@@ -490,7 +496,7 @@ def export(obj: Context, case_id: str, out: Path) -> None:
     its last row, and the public key. The audit chain is anchored in WHMCS's activity log first. Refused if
     the case's state says staff did something (an approval, a recorded answer, a timeline step) that no audit
     row records: the state was edited in the database."""
-    with _store(obj) as (config, db):
+    with _store(obj, changes=True) as (config, db):
         sealed = dossier.export(config, db, case_id, out, now=utcnow(), api=_api(config))
     manifest = sealed.manifest
     anchors = manifest["audit"]["anchors"]

@@ -86,7 +86,8 @@ def export(
     copy_evidence(config, case, writer)
     links = link_rows(db, case_id)
     actions = action_rows(db, case_id)
-    page = summary_html(StaffView(config), case, links, actions, segment, db.signer.fingerprint, writer.files)
+    restores = restored_since(db, rows[0]["id"])
+    page = summary_html(StaffView(config), case, links, actions, segment, db.signer.fingerprint, writer.files, restores)
     writer.add_text("summary.html", page)
     made = pdf.render(page)
     if made is not None:
@@ -109,6 +110,12 @@ def export(
         at=now.isoformat(timespec="seconds"),
     )
     return sealed
+
+
+def restored_since(db: Database, first_row: int) -> list[audit.AuditEntry]:
+    """The rollbacks staff acknowledged after the case's first row (`audit acknowledge-rollback`): the state
+    was restored from a backup while the case was open, and what was recorded after that backup is lost."""
+    return [entry for entry in audit.entries(db, action=anchor.ACKNOWLEDGED) if entry.id > first_row]
 
 
 def copy_evidence(config: Config, case: dict[str, Any], writer: folder.FolderWriter) -> None:
@@ -243,6 +250,7 @@ def summary_html(
     segment: audit.Segment,
     fingerprint: str,
     files: dict[str, str],
+    restores: list[audit.AuditEntry],
 ) -> str:
     """The dossier's readable page: names as the case recorded them, instants to the minute in the
     configured zone, staff's checklist as their ticket words it (the manifest keeps the raw records)."""
@@ -257,6 +265,7 @@ def summary_html(
     parts = [
         title,
         sealed,
+        *_restores_html(view, restores),
         *parties,
         *_policy_html(case),
         "<h2>Timeline</h2>",
@@ -276,6 +285,27 @@ def summary_html(
     head = f"<meta charset=utf-8><title>Ownership case {html.escape(case['id'])}</title><style>{style}</style>"
     lang = html.escape(view.reader.locale.replace("_", "-"))
     return f"<!doctype html><html lang={lang}><head>{head}</head><body>{''.join(parts)}</body></html>\n"
+
+
+def _restores_html(view: StaffView, restores: list[audit.AuditEntry]) -> list[str]:
+    """Each restore from a backup staff acknowledged while the case was open: the rows WHMCS's anchors reached
+    beyond this database's (an answer, an objection, a decision recorded after the backup) are not here."""
+    if not restores:
+        return []
+    lines = []
+    for entry in restores:
+        here = int(entry.detail.get("rows_here") or 0)
+        reached = max((int(count) for count, _ in entry.detail.get("anchors", [])), default=here)
+        lines.append(
+            f"<p><strong>The bridge's state was restored from a backup while this case was open</strong>: "
+            f"rollback acknowledged by {html.escape(str(entry.detail.get('by') or entry.actor))} on "
+            f"{html.escape(view.when(entry.at))} (audit row {entry.id}). The restored database stopped at audit row "
+            f"{here}; the chain anchored in WHMCS's activity log went to row {reached}: what was recorded in rows "
+            f"{here + 1} to {reached} (answers, objections, decisions, steps) is lost and is not in this dossier; "
+            f"WHMCS's tickets and client notes of the case show what it was. Note: "
+            f"{html.escape(str(entry.detail.get('note') or '-'))}.</p>"
+        )
+    return ["<h2>Restored from a backup</h2>", *lines]
 
 
 def _integrity_html(segment: audit.Segment, fingerprint: str, files: dict[str, str]) -> list[str]:

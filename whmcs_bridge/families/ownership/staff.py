@@ -588,6 +588,12 @@ def ticket_attachment(api: WhmcsApi, ticket_id: int, index: int) -> tuple[str, b
         raise BridgeError(f"ticket #{ticket_id} attachment {index}: WHMCS sent data that is not base64") from None
 
 
+def to_recheck_after_rollback(db: Database) -> list[str]:
+    """The open cases, after a restore behind WHMCS's anchors: the lost rows are not in the database, so which
+    case they touched cannot be told here; each open case may have lost an answer or a decision."""
+    return [f"ownership case {c['id']} ({c['status']})" for c in cases(db) if c["status"] not in FINAL]
+
+
 def approval_refused(db: Database, entry: outbox.OutboxEntry) -> str | None:
     """`approvals approve` of a case's action waits, as `ownership approve` does, while a reply in the case is
     not classified: it may be an objection (the spec's hook, families/spec.py approval_refusal)."""
