@@ -90,3 +90,12 @@ def test_a_user_of_the_holders_account_who_is_not_its_owner_is_not_shown_as_the_
     [ticket] = [t for t in world.sandbox.rows("tickets") if t["subject"] == f"Ownership case {case_id}: a reply to classify"]
     said = world.sandbox.rows("ticket_replies", ticket_id=ticket["id"])[0]["message"]
     assert "is a user invited on the account of the holder" in said, said
+
+
+def test_listing_cases_in_a_status_no_case_can_have_is_a_usage_error(world: World):
+    """Eleventh round L1: `ownership list --status bogus` printed "no ownership cases" with exit 0 while cases
+    existed."""
+    open_and_document(world, "domain:20")
+    refused = world.fail("ownership", "list", "--status", "bogus")
+    assert "Invalid value for '--status'" in refused and "'bogus' is not one of" in refused, refused
+    assert "notified" in world.run("ownership", "list", "--status", "NOTIFIED").output

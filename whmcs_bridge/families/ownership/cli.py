@@ -167,8 +167,19 @@ def confirm(obj: Context, case_id: str, grounds: str, by: str, note: str) -> Non
     _echo_case(c)
 
 
+# A case's statuses, in the order a case goes through them (a status no case can have is a usage error).
+CASE_STATUSES = (
+    "draft", "collecting", "notified", "review", "executing", "disputed", "completed", "rejected", "cancelled",
+)  # fmt: skip
+
+
 @ownership.command("list")
-@click.option("--status", default=None, help="Only cases in this status (e.g. disputed).")
+@click.option(
+    "--status",
+    type=click.Choice(CASE_STATUSES, case_sensitive=False),
+    default=None,
+    help="Only cases in this status.",
+)
 @click.option("--json", "as_json", is_flag=True, help=JSON_LIST)
 @click.pass_obj
 @user_errors
