@@ -24,6 +24,14 @@ def timeline(world: World, case_id: str) -> str:
     return world.run("ownership", "show", case_id).output.partition("Timeline")[2]
 
 
+def object_by_phone(world: World, case_id: str) -> None:
+    """Staff record the holder's objection, made by phone."""
+    world.run(
+        "ownership", "record-answer", case_id, "--party", "holder", "--answer", "object", "--via", "phone",
+        "--by", "bob", "--note", "the holder called: it objects",
+    )  # fmt: skip
+
+
 def test_an_objection_just_after_staff_made_the_move_says_it_had_moved(world: World):
     """Tenth break round M2 (objection_after_unseen_move.py): approved, staff moved the domain as the checklist asks,
     the holder objected before the bridge's next read: "before anything moved", "do not move them", and a day later
@@ -32,10 +40,7 @@ def test_an_objection_just_after_staff_made_the_move_says_it_had_moved(world: Wo
     world.run("ownership", "approve", case_id, "--by", "alice")
     world.settle()
     world.sandbox.control("move", {"domain": 20, "client": 21})
-    world.run(
-        "ownership", "record-answer", case_id, "--party", "holder", "--answer", "object", "--via", "phone",
-        "--by", "bob", "--note", "the holder called: it objects",
-    )  # fmt: skip
+    object_by_phone(world, case_id)
     world.settle()
     said = timeline(world, case_id)
     assert "before anything moved" not in said, said
@@ -53,10 +58,7 @@ def test_an_objection_before_the_move_still_says_nothing_had_moved_after_reading
     case_id = consented(world, "domain:20")
     world.run("ownership", "approve", case_id, "--by", "alice")
     world.settle()
-    world.run(
-        "ownership", "record-answer", case_id, "--party", "holder", "--answer", "object", "--via", "phone",
-        "--by", "bob", "--note", "the holder called: it objects",
-    )  # fmt: skip
+    object_by_phone(world, case_id)
     world.settle()
     said = timeline(world, case_id)
     assert "nothing had moved in WHMCS when the objection was recorded" in said, said

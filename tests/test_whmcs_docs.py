@@ -34,7 +34,7 @@ from whmcs_bridge.executor.loop import Executor
 from whmcs_bridge.families.delegation.rules import decide_all
 from whmcs_bridge.families.escalation.config import EmailSpec, EscalationSection
 from whmcs_bridge.families.ownership.policies import registrant
-from whmcs_bridge.families.ownership.staff import client_party
+from whmcs_bridge.families.ownership.whmcs_reads import client_party
 from whmcs_bridge.model import Decision, Event, State
 from whmcs_bridge.probe import orders_lack_requestor
 from whmcs_bridge.sandbox.server import READ_TABLES

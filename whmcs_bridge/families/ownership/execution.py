@@ -32,7 +32,7 @@ from whmcs_bridge.model import Action, Decision, action_key
 
 # What WHMCS calls a subject that is no longer there to move (UpdateClientDomain / UpdateClientProduct `status`,
 # DD:api-reference/updateclientdomain.md, DD:api-reference/updateclientproduct.md): gone to another registrar,
-# cancelled, expired, terminated or marked as fraud. Read at approval (staff.not_movable) and before each write
+# cancelled, expired, terminated or marked as fraud. Read at approval (whmcs_reads.not_movable) and before each write
 # of the execution (the `movable` guard).
 GONE = {
     "domain": ("Transferred Away", "Cancelled", "Expired", "Fraud"),

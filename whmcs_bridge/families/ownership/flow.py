@@ -294,7 +294,7 @@ def approve(
     owners: dict[str, Any] | None = None,
 ) -> Decision:
     """One staff approval; with enough distinct ones the case executes. `owners`: who owns each moving subject
-    in WHMCS, read by the command (staff.owners_at_approval): a subject staff already moved is recorded as
+    in WHMCS, read by the command (whmcs_reads.owners_at_approval): a subject staff already moved is recorded as
     moved before the approval, not later as if it followed it."""
     if case["status"] != "review":
         raise ValueError(f"case {case['id']} is {case['status']}: only a case under review can be approved")

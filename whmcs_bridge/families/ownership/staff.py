@@ -19,12 +19,12 @@ from typing import Any
 from whmcs_bridge import staff
 from whmcs_bridge.config.load import Config
 from whmcs_bridge.errors import BridgeError, WhmcsApiError  # noqa: F401  (BridgeError used by the CLI)
-from whmcs_bridge.executor.reads import read_owners, registrant_differences, subject_gone
+from whmcs_bridge.executor.reads import read_owners, registrant_differences
 from whmcs_bridge.families.ownership import build, integrity, seen
 from whmcs_bridge.families.ownership.case import FINAL, replies_to_classify
 from whmcs_bridge.families.ownership.config import EVIDENCE_KINDS, GROUNDS
 from whmcs_bridge.families.ownership.evidence_store import store_evidence
-from whmcs_bridge.families.ownership.execution import GONE, is_new_holder, outside, step_words
+from whmcs_bridge.families.ownership.execution import is_new_holder, outside, step_words
 from whmcs_bridge.families.ownership.policies import (
     FAMILY,
     evidence_needs,
@@ -34,6 +34,13 @@ from whmcs_bridge.families.ownership.policies import (
     registrant,
 )
 from whmcs_bridge.families.ownership.rules import Ownership
+from whmcs_bridge.families.ownership.whmcs_reads import (
+    client_party,
+    contents,
+    not_movable,
+    owners_at_approval,
+    read_subjects,
+)
 from whmcs_bridge.model import Event, action_key
 from whmcs_bridge.store import outbox, states
 from whmcs_bridge.store.db import Database
@@ -166,12 +173,6 @@ def frozen(
     return None
 
 
-def contents(api: WhmcsApi, client_id: int) -> list[dict[str, Any]]:
-    """What a whole account holds now, read from WHMCS: its services and its domains."""
-    services = [{"kind": "service", "id": s.id} for s in api.services(client_id=client_id)]
-    return services + [{"kind": "domain", "id": d.id} for d in api.domains(client_id=client_id)]
-
-
 # --- parties, read from WHMCS ------------------------------------------------------------------------
 
 
@@ -201,55 +202,6 @@ def parse_requester(text: str) -> Requester:
     return Requester(client=None, company=company.strip(), email=email.strip())
 
 
-def client_party(api: WhmcsApi, client_id: int) -> dict[str, Any]:
-    try:
-        details = api.client_details(client_id)
-    except WhmcsApiError as exc:
-        raise BridgeError(f"client #{client_id}: WHMCS says {exc.whmcs_message}") from None
-    return {
-        "client": details.id,
-        "name": f"{details.firstname} {details.lastname}".strip(),
-        "company": details.companyname,
-        "email": details.email,
-        **details.postal,  # the new registrant's address and phone, if a domain moves to it
-    }
-
-
-def read_subjects(api: WhmcsApi, subjects: list[tuple[str, int]]) -> tuple[list[dict[str, Any]], int]:
-    """Each subject with its name, current holder (from WHMCS), and for a domain its WHOIS registrant
-    before the change (kept in the dossier). All subjects must have one holder."""
-    out: list[dict[str, Any]] = []
-    owners = read_owners(api, [{"kind": k, "id": i} for k, i in subjects])
-    holders: set[int] = set()
-    for kind, item_id in subjects:
-        owner = owners.get(f"{kind}:{item_id}")
-        if owner is None:
-            raise BridgeError(f"{kind}:{item_id} does not exist in WHMCS")
-        subject: dict[str, Any] = {"kind": kind, "id": item_id, "holder_ref": owner}
-        if kind == "service":
-            service = api.service(item_id)
-            assert service is not None
-            subject["name"] = service.domain or service.name
-            holders.add(service.client_id)
-        elif kind == "domain":
-            domain = next(api.domains(domain_id=item_id))
-            subject["name"] = domain.domainname.lower()
-            holders.add(domain.client_id)
-            try:
-                subject["registrant_before"] = api.whois(item_id).contacts.get("Registrant", {})
-            except WhmcsApiError as exc:  # a registrar may not answer; the dossier says so
-                subject["registrant_before"] = {"unavailable": exc.whmcs_message}
-        else:
-            subject["name"] = f"client account #{item_id}"
-            holders.add(item_id)
-        out.append(subject)
-    if len(holders) != 1:
-        raise BridgeError(
-            f"the subjects belong to {len(holders)} different clients ({', '.join(f'#{h}' for h in sorted(holders))}): open one case per holder"
-        )
-    return out, holders.pop()
-
-
 # --- commands ------------------------------------------------------------------------------------------
 
 
@@ -257,47 +209,6 @@ def _family(config: Config) -> Ownership:
     if not config.ownership.enabled:
         raise BridgeError("ownership is not enabled (ownership.enabled in the configuration)")
     return build(config)
-
-
-def not_movable(api: WhmcsApi, state: dict[str, Any]) -> str | None:
-    """The first moving subject WHMCS no longer has in a state to move, in words; None when every one is there."""
-    for s in (s for s in state.get("subjects") or [] if s.get("hand_over") == "move" and s["kind"] in GONE):
-        gone = subject_gone(api, s, GONE[s["kind"]])
-        if gone:
-            return f"{gone[0]}: the bridge does not move it" if gone[1] else gone[0]
-    return None
-
-
-def owners_at_approval(api: WhmcsApi, state: dict[str, Any]) -> tuple[dict[str, int | None], list[str]]:
-    """Who owns each moving service and domain now, read for an approval, and what staff must hear of it: one
-    staff already moved to the requester is said (the case records it as moved before the approval); one with a
-    third client refuses the approval. For a requester outside WHMCS, any other client is said: the execution
-    hands it over only if that client carries the requester's address."""
-    moving = [s for s in state.get("subjects") or [] if s.get("hand_over") == "move" and s["kind"] != "client"]
-    owners = read_owners(api, moving)
-    requester = (state.get("requester") or {}).get("client")
-    said: list[str] = []
-    for s in moving:
-        owner = owners.get(ref(s))
-        if owner is None or owner == s["holder_ref"]:
-            continue
-        if requester and owner == requester:
-            said.append(
-                f"{label(s)} already belongs to the requester (#{owner}) in WHMCS: the case records it as moved "
-                "before the approval"
-            )
-        elif requester:
-            raise BridgeError(
-                f"case {state['id']} is not approved: {label(s)} belongs to client #{owner} in WHMCS now, neither the "
-                f"holder (#{s['holder_ref']}) nor the requester (#{requester}): move it back to the holder, or "
-                "cancel the case"
-            )
-        else:
-            said.append(
-                f"{label(s)} belongs to client #{owner} in WHMCS now, not to the holder: the bridge hands it over "
-                "only if that client's email is the requester's"
-            )
-    return owners, said
 
 
 def submit(
