@@ -68,7 +68,7 @@ def test_check_example_config(tmp_path: Path):
             None,
             "bridge.yaml:11: poll.evry: expected one of enabled, every, sweep_every, max_backoff (did you mean 'every'?), found unknown key",
         ),
-        ("poll:\n  every: 5\n  enabled: 3\n", None, "bridge.yaml:12: poll.enabled: expected true or false, found '3'"),
+        ("poll:\n  every: 5s\n  enabled: 3\n", None, "bridge.yaml:12: poll.enabled: expected true or false, found '3'"),
         ("poll:\n  every: soon\n", None, "bridge.yaml:11: poll.every: expected a duration"),
         (
             "",

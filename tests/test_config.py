@@ -81,7 +81,7 @@ def test_secrets_are_never_in_repr():
         (
             MINIMAL + "poll:\n  every: 5 minutes\n",
             10,
-            "poll.every: expected a duration such as 30s, 5m, 1h or 2d, found '5 minutes'",
+            "poll.every: expected a duration with its unit, such as 30s, 5m, 1h or 2d, found '5 minutes'",
         ),
         (MINIMAL + "poll:\n  enabled: maybe\n", 10, "poll.enabled: expected true or false, found 'maybe'"),
         (
@@ -131,6 +131,43 @@ def test_secrets_are_never_in_repr():
             "ownership.staff: expected each member of staff once",
         ),
         (MINIMAL + "staff: [' alice']\n", 9, "staff: expected names without surrounding spaces"),
+        # A bare number is refused with the unit it lacks, not read as seconds (issue 16, eleventh round F3).
+        (
+            MINIMAL + "delegation:\n  default_expiry: 90\n",
+            10,
+            "delegation.default_expiry: expected a duration with its unit, such as 30s, 5m, 1h or 2d, found '90'",
+        ),
+        # Template mistakes the bridge used to settle silently (issue 16, eleventh round F7): one template in two
+        # lists of a role, a WHMCS default given another type than WHMCS's, a template without a name.
+        (
+            MINIMAL + "delegation:\n  roles:\n    technical:\n      templates:\n        copy: [Invoice Payment Reminder]\n"
+            "        never: [Invoice Payment Reminder]\n",
+            14,
+            "delegation.roles.technical.templates.never[0]: expected each template in one list of a role "
+            "(Invoice Payment Reminder is also under copy)",
+        ),
+        (
+            MINIMAL + "delegation:\n  email_templates:\n    Invoice Payment Reminder:\n      type: product\n"
+            "      secret: none\n",
+            12,
+            "delegation.email_templates.Invoice Payment Reminder.type: expected 'invoice' (the type of WHMCS's "
+            "default template 'Invoice Payment Reminder'), found 'product'",
+        ),
+        (
+            MINIMAL + "delegation:\n  email_templates:\n    ' ':\n      type: product\n      secret: none\n",
+            11,
+            "delegation.email_templates: expected names that are not empty and have no surrounding spaces, found ' '",
+        ),
+        # A link valid for no time, a grant that ends when it starts, a window of nothing: refused.
+        (MINIMAL + "delegation:\n  consent_link_ttl: 0s\n", 10, "delegation.consent_link_ttl: expected a duration greater than 0"),
+        (MINIMAL + "delegation:\n  default_expiry: 0\n", 10, "delegation.default_expiry: expected a duration greater than 0"),
+        (MINIMAL + "ownership:\n  confirm_link_ttl: 0m\n", 10, "ownership.confirm_link_ttl: expected a duration greater than 0"),
+        (
+            MINIMAL + "ownership:\n  policies:\n    vendor:\n      subjects: [domain]\n    vendor:\n"
+            "      subjects: [service]\n",
+            13,
+            "ownership.policies.vendor: expected each name once, found it repeated",
+        ),
     ],
 )
 def test_mistakes_name_file_line_and_key(text: str, line: int, message: str):
@@ -277,13 +314,15 @@ def test_missing_file():
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("30s", 30), ("5m", 300), ("1h30m", 5400), ("2d", 172800), ("1w", 604800), ("45", 45)],
+    [("30s", 30), ("5m", 300), ("1h30m", 5400), ("2d", 172800), ("1w", 604800), ("0", 0)],
 )
 def test_durations(text: str, seconds: int):
     assert Duration.parse(text).total_seconds() == seconds
 
 
-@pytest.mark.parametrize("text", ["", "5 minutes", "m5", "1h x", "-3m"])
+# A bare number could be seconds or days (`default_expiry: 90` read as 90 seconds ended grants at once: issue
+# 16, eleventh round F3): only 0 goes without a unit.
+@pytest.mark.parametrize("text", ["", "5 minutes", "m5", "1h x", "-3m", "90", "45"])
 def test_bad_durations(text: str):
     with pytest.raises(ValueError):
         Duration.parse(text)
@@ -307,3 +346,66 @@ def test_every_mistake_is_reported_at_once_up_to_a_limit():
     lines = str(caught.value).splitlines()
     assert lines[0] == "25 mistakes in /etc/whmcs-bridge/bridge.yaml:" and lines[-1] == "  ... and 5 more"
     assert len(lines) == 1 + 20 + 1
+
+
+OWNERSHIP = (
+    MINIMAL
+    + """staff: [alice, bob]
+ownership:
+  enabled: true
+  remind_before: 3d
+  policies:
+    vendor:
+      subjects: [domain]
+      approvals: 2
+      window: 14d
+"""
+)
+
+
+def test_a_workable_ownership_section_passes():
+    config = parse(OWNERSHIP)
+    assert config.ownership.policies["vendor"].approvals == 2
+
+
+# `check` accepted configurations no case could get through (issue 17, eleventh round L2): nobody may decide,
+# more approvals than people who may give them, a reminder due before the window opens.
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        (
+            OWNERSHIP.replace("staff: [alice, bob]\n", ""),
+            15,
+            "ownership.policies.vendor.approvals: expected at most as many approvals as members of staff who may "
+            "give them (2 approvals; staff: nobody: list them under `staff:` or `ownership.staff:`)",
+        ),
+        (
+            OWNERSHIP.replace("staff: [alice, bob]\n", "staff: [alice]\n"),
+            16,
+            "ownership.policies.vendor.approvals: expected at most as many approvals as members of staff who may "
+            "give them (2 approvals; staff: alice)",
+        ),
+        (
+            OWNERSHIP.replace("  policies:\n", "  staff: [carol]\n  policies:\n"),
+            17,
+            "ownership.policies.vendor.approvals: expected at most as many approvals as members of staff who may "
+            "give them (2 approvals; staff: carol)",
+        ),
+        (
+            OWNERSHIP.replace("window: 14d", "window: 2d"),
+            17,
+            "ownership.policies.vendor.window: expected a window longer than ownership.remind_before (3d), "
+            "found '2d'",
+        ),
+    ],
+)
+def test_ownership_no_case_could_get_through_is_refused(text: str, line: int, message: str):
+    with pytest.raises(ConfigError) as caught:
+        parse(text)
+    text_out = str(caught.value)
+    assert text_out.startswith(f"/etc/whmcs-bridge/bridge.yaml:{line}: "), text_out
+    assert message in text_out
+
+
+def test_ownership_disabled_needs_no_staff():
+    parse(OWNERSHIP.replace("staff: [alice, bob]\n", "").replace("enabled: true", "enabled: false"))

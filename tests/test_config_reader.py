@@ -79,7 +79,7 @@ def test_every_scalar_type():
     )
     assert section.token.reveal() == "s3cret"
     assert read("name: x\nflag: off\nwhere: /abs/y\nday: null\n") == Section(name="x", where=Path("/abs/y"))
-    assert read("name: 'a $$ b'\nevery: 90\n") == Section(name="a $ b", every=Duration(seconds=90))
+    assert read("name: 'a $$ b'\nevery: 90s\n") == Section(name="a $ b", every=Duration(seconds=90))
 
 
 @pytest.mark.parametrize(
@@ -88,7 +88,7 @@ def test_every_scalar_type():
         ("name: x\nflag: maybe\n", ":2: flag: expected true or false, found 'maybe'"),
         ("name: x\ncount: 1.5\n", ":2: count: expected a whole number, found '1.5'"),
         ("name: x\nratio: half\n", ":2: ratio: expected a number, found 'half'"),
-        ("name: x\nevery: soon\n", ":2: every: expected a duration such as 30s, 5m, 1h or 2d, found 'soon'"),
+        ("name: x\nevery: soon\n", ":2: every: expected a duration with its unit, such as 30s, 5m, 1h or 2d, found 'soon'"),
         ("name: x\nday: 25/12\n", ":2: day: expected a date such as 2026-12-25, found '25/12'"),
         ("name: x\nmode: c\n", ":2: mode: expected one of 'a', 'b', found 'c'"),
         ("name: x\nmode:\n", ":2: mode: expected one of 'a', 'b', found nothing"),

@@ -23,7 +23,7 @@ import yaml
 from dotenv import dotenv_values
 
 from whmcs_bridge import permissions
-from whmcs_bridge.config.reader import Duration, Secret, _positive, _Reader, check, staff_names
+from whmcs_bridge.config.reader import Duration, Secret, _positive, _Reader, check, some_time, staff_names
 from whmcs_bridge.errors import ConfigError, EnvironmentProblem
 from whmcs_bridge.families.delegation.config import DelegationSection
 from whmcs_bridge.families.escalation.config import EscalationSection
@@ -108,11 +108,6 @@ def _key_fingerprint(value: str) -> str | None:
     return None
 
 
-def _some_time(value: Duration) -> str | None:
-    """A wait that is not zero: a zero retry or poll interval would be a hot loop against WHMCS."""
-    return None if value.total_seconds() > 0 else "a duration greater than 0 (e.g. 30s, 5m)"
-
-
 @dataclass(frozen=True, kw_only=True)
 class WhmcsSection:
     url: str = check(_http_url)
@@ -132,13 +127,13 @@ class WhmcsSection:
     payment_gateway: str = check(_gateway_name, "banktransfer")
     # An action WHMCS could not take (down, an error page, no answer in time) waits this long, then
     # twice that after each further failure, up to retry_max; it is never parked for it.
-    retry_first: Duration = check(_some_time, Duration(minutes=1))
-    retry_max: Duration = check(_some_time, Duration(hours=1))
+    retry_first: Duration = check(some_time, Duration(minutes=1))
+    retry_max: Duration = check(some_time, Duration(hours=1))
     # A write WHMCS did not answer (a timeout, a restart mid-call) may still complete there: PHP finishes a
     # request after its client left, and time spent waiting on mail, the database or a registrar does not count
     # against its time limit. Its effect is looked for, and the write sent again only if absent, this long
     # after it began (never sooner than twice timeout_s).
-    settle_after: Duration = check(_some_time, Duration(minutes=5))
+    settle_after: Duration = check(some_time, Duration(minutes=5))
 
     @property
     def api_url(self) -> str:
@@ -186,11 +181,11 @@ class StateSection:
 @dataclass(frozen=True, kw_only=True)
 class PollSection:
     enabled: bool = True
-    every: Duration = check(_some_time, Duration(minutes=5))
+    every: Duration = check(some_time, Duration(minutes=5))
     # How often the open invoices are re-read in full (the backstop for changes no hint reported).
     sweep_every: Duration = Duration(hours=6)
     # After a failed poll the next waits `every`, then twice that, and so on up to this.
-    max_backoff: Duration = check(_some_time, Duration(hours=1))
+    max_backoff: Duration = check(some_time, Duration(hours=1))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -256,6 +251,12 @@ class Config:
     messages: MessagesSection = field(default_factory=MessagesSection)
     source: Path = field(default=Path("<memory>"), metadata={"internal": True})
     machine_timezone: str = field(default="UTC", metadata={"internal": True})
+
+    def problem(self) -> tuple[str, str] | None:
+        """What no case could get through across sections: an ownership policy asking for more approvals
+        than the staff who may give them."""
+        found = self.ownership.staff_problem(list(self.staff))
+        return (f"ownership.{found[0]}", found[1]) if found else None
 
     @property
     def zone_name(self) -> str:

@@ -26,7 +26,9 @@ from whmcs_bridge.errors import ConfigError
 
 
 class Duration(timedelta):
-    """A span of time written as `30s`, `5m`, `1h30m`, `2d` or `1w` (or a whole number of seconds)."""
+    """A span of time written with its unit: `30s`, `5m`, `1h30m`, `2d` or `1w`; `0` alone needs none.
+
+    A bare number is refused: `default_expiry: 90` means days to whoever wrote it and seconds to a parser."""
 
     _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
     _PATTERN = re.compile(r"(\d+)\s*([smhdw])")
@@ -34,8 +36,8 @@ class Duration(timedelta):
     @classmethod
     def parse(cls, text: str) -> Duration:
         compact = text.strip().lower()
-        if compact.isdigit():
-            return cls(seconds=int(compact))
+        if compact == "0":
+            return cls(0)
         parts = cls._PATTERN.findall(compact)
         if not parts or cls._PATTERN.sub("", compact).strip():
             raise ValueError(text)
@@ -70,6 +72,12 @@ class Secret:
 
 def _positive(value: float) -> str | None:
     return None if value > 0 else "a number greater than 0"
+
+
+def some_time(value: Duration) -> str | None:
+    """A span that is not zero: a zero retry or poll interval is a hot loop, a zero link lifetime or expiry
+    ends what it starts."""
+    return None if value.total_seconds() > 0 else "a duration greater than 0 (e.g. 30s, 5m)"
 
 
 def staff_names(names: list[str]) -> str | None:
@@ -185,10 +193,24 @@ class _Reader:
         if origin is dict:
             if not isinstance(node, yaml.MappingNode):
                 raise self.fail(node, key_path, "a mapping", self.describe(node))
-            return {str(k.value): self.read(v, args[1], f"{key_path}.{k.value}") for k, v in node.value}
+            return self.read_dict(node, args[1], key_path)
         if not isinstance(node, yaml.ScalarNode):
             raise self.fail(node, key_path, self.expected_phrase(hint), self.describe(node))
         return self.read_scalar(node, hint, key_path)
+
+    def read_dict(self, node: yaml.MappingNode, hint: Any, key_path: str) -> dict[str, Any]:
+        """A mapping of names (policies, roles, templates) to values: each name once, not empty, without
+        surrounding spaces (a YAML mapping that repeats a key would otherwise keep only its last value)."""
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            name = str(key_node.value) if key_node.tag != "tag:yaml.org,2002:null" else ""
+            if not name.strip() or name != name.strip():
+                expected = "names that are not empty and have no surrounding spaces"
+                raise self.fail(key_node, key_path, expected, repr(name))
+            if name in out:
+                raise self.fail(key_node, f"{key_path}.{name}", "each name once", "it repeated")
+            out[name] = self.read(value_node, hint, f"{key_path}.{name}")
+        return out
 
     @staticmethod
     def expected_phrase(hint: Any) -> str:
@@ -199,7 +221,7 @@ class _Reader:
             int: "a whole number",
             float: "a number",
             bool: "true or false",
-            Duration: "a duration such as 30s, 5m, 1h or 2d",
+            Duration: "a duration with its unit, such as 30s, 5m, 1h or 2d",
             Secret: "a ${VARIABLE} reference to an environment variable",
             Path: "a file path",
             date: "a date such as 2026-12-25",

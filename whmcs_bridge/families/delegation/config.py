@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from whmcs_bridge.config.reader import Duration
+from whmcs_bridge.config.reader import Duration, check, some_time
 from whmcs_bridge.whmcs.templates import DEFAULT_TEMPLATES, TemplateInfo
 
 SECRET_RANK = {"none": 0, "service-access": 1, "takeover": 2}  # what a template prints, least first
@@ -23,7 +23,7 @@ class NamedTemplates:
     never: list[str] = field(default_factory=list)  # nothing at all
 
     def policy(self, template: str) -> Literal["copy", "notice", "never"] | None:
-        for name in ("never", "notice", "copy"):  # the most careful list wins
+        for name in ("never", "notice", "copy"):  # a name is in one list at most (checked when read)
             if template in getattr(self, name):
                 return name
         return None
@@ -50,7 +50,7 @@ def _default_roles() -> dict[str, RoleRights]:
 class DelegationSection:
     enabled: bool = False
     roles: dict[str, RoleRights] = field(default_factory=_default_roles)
-    default_expiry: Duration | None = None
+    default_expiry: Duration | None = check(some_time, None)
     # Who is invoiced for an order an administrative contact's user placed in the owner's name: "owner"
     # (as WHMCS invoiced it) or "payer" (o2switch's rule: the ordering agency gets an invoice for exactly the
     # order's items, the owner's invoice stops asking for them, and the agency's payment accepts the order).
@@ -62,12 +62,12 @@ class DelegationSection:
     # request and for staff's grant alike: OVHcloud's practice) or "none" (a request is active at once).
     confirm: Literal["owner", "both", "none"] = "owner"
     # How long an owner's consent link stays valid; a request nobody answered by then lapses.
-    consent_link_ttl: Duration = Duration(days=7)
+    consent_link_ttl: Duration = check(some_time, Duration(days=7))
     # This long before a grant's expiry, both sides are reminded of its end; null for no reminder.
     expiry_reminder: Duration | None = Duration(days=7)
     # This often, each owner gets one email per contact who acted, saying what it did on their
     # behalf (copies received, tickets answered as verified contact, renewals); null for none.
-    digest_every: Duration | None = Duration(days=7)
+    digest_every: Duration | None = check(some_time, Duration(days=7))
     # Email templates beyond WHMCS's defaults (whmcs/templates.py), by the exact name WHMCS gives
     # them: a custom template, a renamed or translated default. Each says its type and what secret it
     # prints. An email whose template is neither a default nor listed here is never copied.
@@ -87,6 +87,11 @@ class DelegationSection:
         as printing less than it does: (its key path, what was expected)."""
         for name, listed in self.email_templates.items():
             default = DEFAULT_TEMPLATES.get(name)
+            if default is not None and listed.type != default.type:
+                return (
+                    f"email_templates.{name}.type",
+                    f"{default.type!r} (the type of WHMCS's default template {name!r})",
+                )
             if default is not None and SECRET_RANK[listed.secret] < SECRET_RANK[default.secret]:
                 return (
                     f"email_templates.{name}.secret",
@@ -95,10 +100,13 @@ class DelegationSection:
                     "a listing cannot make it print less)",
                 )
         for role, rights in self.roles.items():
+            seen: dict[str, str] = {}
             for policy in ("copy", "notice", "never"):
                 for i, name in enumerate(getattr(rights.templates, policy)):
                     info = self.email_templates.get(name) or DEFAULT_TEMPLATES.get(name)
                     where = f"roles.{role}.templates.{policy}[{i}]"
+                    if seen.setdefault(name, policy) != policy:
+                        return (where, f"each template in one list of a role ({name} is also under {seen[name]})")
                     if info is None:
                         return (
                             where,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from whmcs_bridge.config.reader import Duration, _positive, check, staff_names
+from whmcs_bridge.config.reader import Duration, _positive, check, some_time, staff_names
 
 SubjectKind = Literal["domain", "service", "client"]
 PartyKind = Literal["company", "person", "any"]
@@ -51,7 +51,7 @@ class OwnershipPolicy:
     # When consent is required and the window passes without it: staff may only reject, or approve a
     # hand-over of a backup (the service itself stays with the holder, e.g. the vendor's own application).
     without_consent: Literal["reject", "backup-only"] = "reject"
-    window: Duration = Duration(days=14)
+    window: Duration = check(some_time, Duration(days=14))
     approvals: int = check(_positive, 1)
     # After completion no other case or delegation change on the subject is accepted for this long.
     lock: Duration = Duration(days=60)
@@ -97,9 +97,9 @@ class OwnershipSection:
     # Staff are reminded when the execution checklist is still undone after this long.
     checklist_reminder: Duration = Duration(days=3)
     # While a case is executing, WHMCS is read this often to see whether staff moved the subjects.
-    check_every: Duration = Duration(hours=1)
+    check_every: Duration = check(some_time, Duration(hours=1))
     # How long a requester's confirmation link stays valid.
-    confirm_link_ttl: Duration = Duration(days=14)
+    confirm_link_ttl: Duration = check(some_time, Duration(days=14))
     # Evidence files: where they are kept (content-addressed, read-only) [default: an `evidence`
     # folder beside state.path], their size limit, and the accepted types.
     evidence_dir: str | None = None
@@ -116,7 +116,27 @@ class OwnershipSection:
     # Who may decide on cases (`--by`, compared without case); empty: the shared top-level `staff:` list.
     staff: list[str] = check(staff_names, factory=list)
 
-    def problem(self) -> str | None:
+    def problem(self) -> str | tuple[str, str] | None:
         if self.enabled and not self.policies:
             return "at least one policy under `policies` when ownership is enabled"
+        for name, policy in self.policies.items():
+            if policy.consent != "none" and policy.window <= self.remind_before:
+                return (
+                    f"policies.{name}.window",
+                    f"a window longer than ownership.remind_before ({self.remind_before})",
+                )
+        return None
+
+    def staff_problem(self, shared: list[str]) -> tuple[str, str] | None:
+        """A policy asking for more approvals than there are staff to give them (this section's `staff:`, else
+        the shared list): (its key path in this section, the expected phrase)."""
+        staff = list(self.staff) or shared
+        for name, policy in self.policies.items() if self.enabled else ():
+            if policy.approvals > len(staff):
+                who = ", ".join(staff) if staff else "nobody: list them under `staff:` or `ownership.staff:`"
+                return (
+                    f"policies.{name}.approvals",
+                    "at most as many approvals as members of staff who may give them "
+                    f"({policy.approvals} approval{'s' if policy.approvals > 1 else ''}; staff: {who})",
+                )
         return None
