@@ -322,6 +322,27 @@ def test_out_of_range_ids_and_instants_are_usage_errors(tmp_path: Path, args: li
     assert "Invalid value" in result.stderr
 
 
+# A one-value option given twice kept the last silently: `ownership open --requester client:30 --requester client:31`
+# opened a case for the second requester (issue 17, eleventh round L3). Every command refuses it, naming the option.
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (
+            ["ownership", "open", "domain:1", "--requester", "client:30", "--requester", "client:31", "--grounds", "vendor"],
+            "--requester",
+        ),
+        (["ownership", "check-evidence", "c1", "1", "--ok", "--reject", "--by", "alice"], "--ok / --reject"),
+        (["delegations", "grant", "--owner", "1", "--owner", "2", "--delegate", "3", "--service", "1"], "--owner"),
+        (["approvals", "approve", "1", "--by", "alice", "--by", "bob"], "--by"),
+    ],
+)
+def test_a_one_value_option_given_twice_is_a_usage_error(tmp_path: Path, args: list[str], option: str):
+    config = write_config(tmp_path)
+    result = CliRunner().invoke(cli.main, ["--config", str(config), *args])
+    assert result.exit_code == 2, result.output + result.stderr
+    assert f"{option} is given twice: give it once" in result.stderr
+
+
 @pytest.mark.parametrize(
     "args",
     [

@@ -246,7 +246,7 @@ def test_breaker_trips_when_a_rule_would_suspend_many_clients(sandbox: Sandbox, 
     text = text.replace("  max_destructive_per_hour: 10", "  max_destructive_per_hour: 5")
     # one stage: suspend at once, no approval
     start = text.index("      ladder:\n")
-    end = text.index("\nownership:")
+    end = text.index("\nstaff:")  # the shared staff list and ownership stay
     text = (
         text[:start]
         + "      ladder:\n        - name: sites-off\n          after_days: 0\n          counted_from: due\n          actions:\n            - suspend: {reason: Administrative reasons}\n\n"

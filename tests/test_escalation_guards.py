@@ -18,7 +18,7 @@ from whmcs_bridge.store import audit, inbox, states
 from whmcs_bridge.store.db import Database
 
 LADDER_START = "      ladder:\n"
-LADDER_END = "\nownership:"
+LADDER_END = "\nstaff:"  # the shared staff list after the escalation section stays
 
 
 def with_ladder(config: Path, ladder: str, **replace: str) -> None:

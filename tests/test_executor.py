@@ -14,7 +14,8 @@ from tests.conftest import Sandbox, make_client, sql
 from whmcs_bridge import staff
 from whmcs_bridge.backup import make_backup
 from whmcs_bridge.engine import Engine
-from whmcs_bridge.executor.loop import Executor, ExecutorReport, reset_breaker
+from whmcs_bridge.executor.breaker import reset_breaker
+from whmcs_bridge.executor.loop import Executor, ExecutorReport
 from whmcs_bridge.model import Action, Decision, Event, action_key, marker
 from whmcs_bridge.store import audit, outbox, states
 from whmcs_bridge.store.db import Database
@@ -269,14 +270,14 @@ def test_circuit_breaker_counts_clients_and_a_reset_releases_what_it_held(world:
     report = executor.run_once(NOW)
     assert report.held == [a.key for a in suspends] and report.done == [note.key]
     assert calls(world, "ModuleSuspend") == 0
-    tripped = executor.breaker_state()
+    tripped = executor.breaker.state()
     assert tripped is not None and tripped["clients_due"] == 4
     staff = [t for t in world.rows("tickets") if "destructive actions on hold" in t["subject"]]
     assert len(staff) == 1
     # Staff release what it held: all four run (the reset is recorded with who released them)...
     assert reset_breaker(db, "alice", NOW) == {"was_tripped": True, "released": 4, "clients": 4}
     assert not executor.run_once(NOW).held and calls(world, "ModuleSuspend") == 4
-    assert executor.breaker_state() is None
+    assert executor.breaker.state() is None
     [reset] = list(audit.entries(db, action="executor.breaker_reset"))
     assert reset.actor == "staff:alice" and reset.detail["clients"] == [1, 2, 3, 4]
     # ...and a reset with nothing held says so (nothing recorded).
@@ -288,7 +289,7 @@ def test_one_clients_many_destructive_steps_are_one_client(world: Sandbox, db: D
     plan(db, *steps)
     executor = Executor(db, api, max_destructive_per_hour=1)
     report = executor.run_once(NOW)
-    assert not report.held and executor.breaker_state() is None
+    assert not report.held and executor.breaker.state() is None
 
 
 def test_dry_run_lists_without_calling(world: Sandbox, db: Database, api: WhmcsApi):

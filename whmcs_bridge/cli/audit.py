@@ -15,6 +15,7 @@ from whmcs_bridge.cli.common import (
     JSON_LIST,
     JSON_OBJECT,
     Context,
+    Group,
     echo_json,
     existing_state,
     open_state,
@@ -32,7 +33,7 @@ from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.api import WhmcsApi
 
 
-@click.group()
+@click.group(cls=Group)
 def audit() -> None:
     """The hash-chained audit log."""
 

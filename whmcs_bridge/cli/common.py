@@ -57,6 +57,30 @@ class Words(click.ParamType):
 WORDS = Words()
 
 
+class OnceCommand(click.Command):
+    """A command whose one-value options are given once: `--requester A --requester B` is a usage error
+    naming the option, not the last value kept without a word (so are `--ok --reject`)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        _, _, order = self.make_parser(ctx).parse_args(args=list(args))
+        seen: set[str | None] = set()
+        for param in order:
+            if not isinstance(param, click.Option) or param.multiple or param.count:
+                continue
+            if (not param.is_flag or param.secondary_opts) and param.name in seen:
+                names = " / ".join([*param.opts, *param.secondary_opts])
+                raise click.UsageError(f"{names} is given twice: give it once", ctx)
+            seen.add(param.name)
+        return super().parse_args(ctx, args)
+
+
+class Group(click.Group):
+    """Every group of the command line: its commands are OnceCommands, its subgroups Groups."""
+
+    command_class = OnceCommand
+    group_class = type
+
+
 class Context:
     def __init__(self, config_path: str | None) -> None:
         self.config_path = config_path

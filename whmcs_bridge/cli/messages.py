@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from whmcs_bridge.cli.common import JSON_LIST, JSON_OBJECT, Context, echo_json, user_errors
+from whmcs_bridge.cli.common import JSON_LIST, JSON_OBJECT, Context, Group, echo_json, user_errors
 from whmcs_bridge.errors import BridgeError
 from whmcs_bridge.messages.catalogue import locale_of
 from whmcs_bridge.messages.render import Named, Reader
@@ -26,7 +26,7 @@ class SampleNames:
         return Named("boulangerie-dupont.fr", domain_id)
 
 
-@click.group()
+@click.group(cls=Group)
 def messages() -> None:
     """The messages the bridge writes (emails, tickets, notes, consent pages), by id and language."""
 

@@ -12,13 +12,14 @@ from whmcs_bridge.cli.common import (
     JSON_LIST,
     JSON_OBJECT,
     Context,
+    Group,
     echo_json,
     open_state,
     user_errors,
 )
 from whmcs_bridge.clock import utcnow
 from whmcs_bridge.config.load import Config
-from whmcs_bridge.executor.loop import reset_breaker
+from whmcs_bridge.executor.breaker import reset_breaker
 from whmcs_bridge.families.escalation import approval as approval_facts
 from whmcs_bridge.families.escalation.staff import hold_reason
 from whmcs_bridge.families.escalation.steps import FAMILY as ESCALATION
@@ -27,7 +28,7 @@ from whmcs_bridge.store.db import Database
 from whmcs_bridge.store.outbox import OutboxEntry
 
 
-@click.group()
+@click.group(cls=Group)
 def approvals() -> None:
     """Actions held for a staff decision (needing approval, or parked after a failure)."""
 
@@ -117,7 +118,7 @@ def approvals_reject(obj: Context, action_id: int, by: str, reason: str) -> None
     _decide(obj, action_id, False, by, reason)
 
 
-@click.group()
+@click.group(cls=Group)
 def events() -> None:
     """Inbox events a rule failed on (parked), and retrying them."""
 
@@ -153,7 +154,7 @@ def events_retry(obj: Context, event_id: int, by: str) -> None:
     click.echo(f"event #{event_id} is pending again")
 
 
-@click.group()
+@click.group(cls=Group)
 def breaker() -> None:
     """The circuit breaker that holds destructive actions."""
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from whmcs_bridge.clock import iso, utcnow
 from whmcs_bridge.errors import ConfigError, WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
+from whmcs_bridge.executor.breaker import CircuitBreaker
 from whmcs_bridge.executor.call import ActionError, ActionKind, Call
 from whmcs_bridge.executor.guards import GUARDS, STORE_GUARDS, WAITS, Cancel, window_opens
 from whmcs_bridge.executor.kinds import action_kind
@@ -30,7 +31,7 @@ from whmcs_bridge.messages import load as catalogue
 from whmcs_bridge.messages.render import MessageError
 from whmcs_bridge.metrics import Registry
 from whmcs_bridge.model import Action, action_key, marker
-from whmcs_bridge.store import audit, consent, inbox, outbox, switches
+from whmcs_bridge.store import audit, consent, inbox, outbox
 from whmcs_bridge.store import poll as poll_store
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.store.outbox import OutboxEntry
@@ -99,9 +100,6 @@ class Executor:
         # How planned messages become text (the configuration's catalogue; the shipped one in UTC by default).
         self.texts = texts or Texts(catalogue.shipped(), UTC)
         self.api = api
-        self.max_destructive_per_hour = max_destructive_per_hour
-        self.staff_department_id = staff_department_id
-        self.staff_email = staff_email
         self.consent_base_url = consent_base_url
         # An action found in flight is reconciled only once its call cannot still be running in WHMCS: PHP
         # finishes a request after its client gave up, so it is given `settle` (whmcs.settle_after), and at
@@ -121,6 +119,15 @@ class Executor:
         )
         self.api_errors = self.metrics.counter(
             "whmcs_bridge_api_errors_total", "WHMCS API failures seen by the executor, by kind.", "kind"
+        )
+        self.breaker = CircuitBreaker(
+            db,
+            api,
+            self.texts,
+            self.metrics,
+            limit=max_destructive_per_hour,
+            staff_department_id=staff_department_id,
+            staff_email=staff_email,
         )
 
     # --- the loop -----------------------------------------------------------------------------
@@ -182,7 +189,7 @@ class Executor:
             return None
         if self.waits(row, instant or now, report):
             return None
-        if row.destructive and self.breaker_holds(now, row):
+        if row.destructive and self.breaker.holds(now, row):
             report.held.append(row.key)
             return None
         claimed = self.claim(row, now)
@@ -529,74 +536,3 @@ class Executor:
         )
         origin = FOUND_DONE if found else "done:"
         outbox.enqueue(self.db, line, destructive=False, event_id=f"{origin}{row.key}", now=now)
-
-    # --- the circuit breaker ------------------------------------------------------------------
-
-    def breaker_state(self) -> dict[str, Any] | None:
-        return switches.get(self.db, switches.BREAKER)
-
-    def breaker_holds(self, now: datetime, row: OutboxEntry | None = None) -> bool:
-        """True when destructive actions must wait: tripped earlier, or the clients hit by destructive steps
-        in the last hour plus the clients with one due now would pass the hourly limit (a bad rule must not
-        suspend half the customers; one client's many steps are one client). Steps staff released with
-        `breaker reset` run, and their clients no longer count against the limit."""
-        if self.breaker_state():
-            return True
-        released = switches.get(self.db, switches.RELEASED) or {}
-        if row is not None and row.id in set(released.get("ids") or []):
-            return False
-        ran, due = outbox.destructive_clients(self.db, now)
-        freed = set(released.get("clients") or [])
-        hit, coming = ran - freed, due - ran - freed
-        if len(hit) + len(coming) <= self.max_destructive_per_hour:
-            return False
-        self.trip(now, len(hit), len(coming))
-        return True
-
-    def trip(self, now: datetime, ran: int, due: int) -> None:
-        state = {
-            "tripped_at": iso(now),
-            "clients_hit_last_hour": ran,
-            "clients_due": due,
-            "limit": self.max_destructive_per_hour,
-        }
-        message = (
-            f"whmcs-bridge circuit breaker tripped: destructive steps hit {ran} clients in the last hour and are due "
-            f"for {due} more, above the limit of {self.max_destructive_per_hour} clients an hour; destructive "
-            "actions wait for `whmcs-bridge breaker reset`."
-        )
-        with self.db.atomic():
-            switches.turn_on(self.db, switches.BREAKER, state, now)
-            audit.append(self.db, "executor.breaker_tripped", actor="executor", detail=state, at=iso(now))
-        log.error(message)
-        self.metrics.counter("whmcs_bridge_breaker_trips_total", "Times the circuit breaker tripped.").inc()
-        if self.staff_department_id and self.staff_email:
-            try:
-                text = self.texts.for_staff(self.api, "core.breaker_tripped", ran=ran, due=due, limit=state["limit"])
-                self.api.open_ticket(
-                    deptid=self.staff_department_id,
-                    subject=text.subject or "",
-                    message=text.body,
-                    priority="High",
-                    notify=False,
-                    name="whmcs-bridge",
-                    email=self.staff_email,
-                )
-            except (WhmcsApiError, WhmcsUnavailableError, WhmcsProtocolError) as exc:
-                log.error("could not open the staff ticket about the breaker: %s", exc)
-
-
-def reset_breaker(db: Database, by: str, now: datetime) -> dict[str, Any]:
-    """Staff let the destructive steps held now run (recorded with who released them); steps due later count
-    against the limit again. What changed: whether it was tripped, and the steps and clients released."""
-    with db.atomic():
-        was_on = switches.turn_off(db, switches.BREAKER)
-        held = outbox.held_destructive(db, now)
-        clients = sorted({row.client_id for row in held if row.client_id is not None})
-        released = {"ids": [row.id for row in held], "clients": clients, "by": by, "at": iso(now)}
-        if held:
-            switches.turn_on(db, switches.RELEASED, released, now)
-        if was_on or held:
-            detail = {"was_tripped": was_on, "released": len(held), "clients": clients}
-            audit.append(db, "executor.breaker_reset", actor=f"staff:{by}", detail=detail, at=iso(now))
-    return {"was_tripped": was_on, "released": len(held), "clients": len(clients)}

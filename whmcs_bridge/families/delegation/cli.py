@@ -13,6 +13,7 @@ from whmcs_bridge.cli.common import (
     JSON_OBJECT,
     WORDS,
     Context,
+    Group,
     echo_json,
     echo_list,
     note_if_disabled,
@@ -25,7 +26,7 @@ from whmcs_bridge.families.delegation import staff as dg
 from whmcs_bridge.whmcs.api import WhmcsApi
 
 
-@click.group()
+@click.group(cls=Group)
 def delegations() -> None:
     """Contact delegation: a webmaster or agency acting on services its end clients own."""
 

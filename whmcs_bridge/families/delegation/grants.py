@@ -7,6 +7,9 @@ from typing import Any
 from whmcs_bridge.families.delegation.config import DelegationSection, RoleRights
 from whmcs_bridge.model import Action, action_key, message
 
+# How the executor tells the rules that a renewal's or an order's WHMCS action ended (its outcome event).
+OUTCOME = "DelegationRenewalApplied"
+
 FAMILY = "delegation"
 
 

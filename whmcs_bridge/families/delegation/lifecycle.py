@@ -17,7 +17,8 @@ from whmcs_bridge.families.delegation.grants import (
     rights,
     rights_fields,
 )
-from whmcs_bridge.families.delegation.renewal import grant_ended, renew
+from whmcs_bridge.families.delegation.renewal import renew
+from whmcs_bridge.families.delegation.renewal_invoice import grant_ended
 from whmcs_bridge.model import Action, Decision, as_int, message
 
 
@@ -378,7 +379,7 @@ def end(
 
 def open_renewal(grant: dict[str, Any]) -> dict[str, Any]:
     """The delegate's renewal invoice still open in the grant (the latest one invoiced), and the owner's invoice it
-    would have settled: the grant's end cancels the first (renewal.grant_ended), the second stays due. Both sides
+    would have settled: the grant's end cancels the first (renewal_invoice.grant_ended), the second stays due. Both sides
     are told, before the end and at it."""
     invoiced = [r for r in grant.get("renewals") or [] if r["status"] == "invoiced" and r.get("delegate_invoice")]
     if not invoiced:

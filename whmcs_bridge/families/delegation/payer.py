@@ -31,10 +31,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from whmcs_bridge.families.delegation.grants import about_grant, act, grant_refs, note, notice
+from whmcs_bridge.families.delegation.grants import OUTCOME, about_grant, act, grant_refs, note, notice
 from whmcs_bridge.model import Action, Decision, as_int, message
 
-CANCEL_OUTCOME = "DelegationRenewalApplied"  # how the executor tells the rules an action ended (renewal.OUTCOME)
 # What `delegations show` says of an order the agency paid for after staff deleted it in WHMCS (accepted()).
 ORDER_GONE = "paid, not accepted: the order no longer exists in WHMCS; refund due"
 
@@ -178,7 +177,7 @@ def invoiced(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Deci
         "payer:lines-off",
         # Part paid by the owner meanwhile: its lines stay (the kind would park unseen); the rules hear the
         # amount (part_paid) and park the order with a staff task.
-        {"invoice_id": billing["owner_invoice"], "line_ids": billing["lines"], "outcome_to": CANCEL_OUTCOME},
+        {"invoice_id": billing["owner_invoice"], "line_ids": billing["lines"], "outcome_to": OUTCOME},
         grant["owner"],
         guard={"invoices_open": [billing["owner_invoice"]], "nothing_paid": [billing["owner_invoice"]]},
     )
@@ -215,7 +214,7 @@ def agency_invoice(grant: dict[str, Any], kind: str, now: datetime) -> Decision:
             grant,
             "accept_order",
             "payer:accept",
-            {"order_id": billing["order"], "outcome_to": CANCEL_OUTCOME},
+            {"order_id": billing["order"], "outcome_to": OUTCOME},
             grant["owner"],
             guard={"order_exists": billing["order"]},
         )
@@ -364,7 +363,7 @@ def withdraw_agency_invoice(grant: dict[str, Any]) -> list[Action]:
         "invoice_status",
         "payer:cancel",
         # Part paid by the agency: not cancelled; the rules hear the amount (part_paid) and ask staff.
-        {"invoice_id": invoice, "status": "Cancelled", "outcome_to": CANCEL_OUTCOME},
+        {"invoice_id": invoice, "status": "Cancelled", "outcome_to": OUTCOME},
         grant["delegate"],
         guard={"invoices_open": [invoice], "nothing_paid": [invoice]},
     )

@@ -28,7 +28,6 @@ expired before it was applied)."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -37,6 +36,7 @@ from typing import Any
 from whmcs_bridge.families.delegation.config import DelegationSection
 from whmcs_bridge.families.delegation.grants import (
     FAMILY,
+    OUTCOME,
     about_grant,
     act,
     grant_refs,
@@ -45,7 +45,12 @@ from whmcs_bridge.families.delegation.grants import (
     record,
     rights,
 )
-from whmcs_bridge.families.delegation.renewal_invoice import invoice_params, staff_first
+from whmcs_bridge.families.delegation.renewal_invoice import (
+    cancel_invoice,
+    invoice_params,
+    owner_paid_withdraws,
+    staff_first,
+)
 from whmcs_bridge.families.delegation.renewal_scope import (
     ENDED,
     OWNER_PAID,
@@ -76,13 +81,12 @@ from whmcs_bridge.families.delegation.renewal_tasks import (
 )
 from whmcs_bridge.model import Action, Decision, as_int, message
 
-OUTCOME = "DelegationRenewalApplied"  # how the executor tells the rules the renewal's action ended
-# WHMCS's billing cycles (GetClientsProducts `billingcycle`) and their length in months; the others (Free
-# Account, One Time) do not renew.
 # A renewal whose unpaid invoice the bridge withdrew, WHMCS showing it can no longer be settled as invoiced.
 WITHDRAWN = "withdrawn"
 # A renewal whose delegate's invoice WHMCS cancelled or refunded: paid again (staff reopened it), WHMCS is read.
 REOPENED = ("cancelled", "refunded")
+# WHMCS's billing cycles (GetClientsProducts `billingcycle`) and their length in months; the others (Free
+# Account, One Time) do not renew.
 CYCLES = {"Monthly": 1, "Quarterly": 3, "Semi-Annually": 6, "Annually": 12, "Biennially": 24, "Triennially": 36}
 
 
@@ -407,19 +411,6 @@ def owner_paid_first(grant: dict[str, Any], renewal: dict[str, Any], now: dateti
     return Decision(state=grant, actions=actions, refs=grant_refs(grant))
 
 
-def owner_paid_withdraws(grant: dict[str, Any], renewal: dict[str, Any]) -> list[Action]:
-    """The delegate's invoice for a renewal the owner paid first: cancelled, and the delegate told once it is
-    (paid meanwhile, it cannot be: staff refund it)."""
-    invoice, n = renewal["delegate_invoice"], renewal["n"]
-    cancel = cancel_invoice(grant, renewal)
-    told = message("delegation.renewal_owner_paid", **about_grant(grant, invoice=str(invoice), **renewed(renewal)))
-    after = {"after_steps": [cancel.key]}
-    return [
-        cancel,
-        act(grant, "email", f"renew:{n}:owner-paid", notice(grant["delegate"], told), grant["delegate"], guard=after),
-    ]
-
-
 def cancel_found_paid(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision | None:
     """A cancellation of the delegate's invoice found it paid in full: a payment whose event may have come before
     the invoice was known (a CreateInvoice answered late), acted on as that event would have been."""
@@ -508,39 +499,6 @@ def renewal_applied(grant: dict[str, Any], data: dict[str, Any], now: datetime) 
         )
     why = str(data.get("error") or data.get("status"))
     return paid_twice(grant, renewal, now, why, as_int(data.get("owner_paid_invoice")))
-
-
-def cancel_invoice(grant: dict[str, Any], renewal: dict[str, Any]) -> Action:
-    """The delegate's renewal invoice cancelled in WHMCS, if it is still unpaid (a paid one is a staff task);
-    one with part of it paid is left as it is, and the rules hear the amount (delegate_part_paid)."""
-    invoice = renewal["delegate_invoice"]
-    cancel = act(
-        grant,
-        "invoice_status",
-        f"renew:{renewal['n']}:cancel",
-        {"invoice_id": invoice, "status": "Cancelled", "outcome_to": OUTCOME},
-        grant["delegate"],
-        guard={"invoices_open": [invoice], "nothing_paid": [invoice]},
-    )
-    renewal["cancel"] = cancel.key
-    return dataclasses.replace(cancel, destructive=False)  # the delegate's own unpaid invoice, now moot
-
-
-def grant_ended(grant: dict[str, Any], now: datetime) -> list[Action]:
-    """The grant was revoked or expired: its open renewals end with it (a paid one's renewal, if not applied
-    yet, is cancelled by its guard and becomes a staff task) and the delegate's unpaid invoices are cancelled."""
-    at = now.isoformat(timespec="seconds")
-    actions = []
-    for renewal in grant.get("renewals", []):
-        if renewal["status"] not in ("looking", "invoiced"):
-            continue
-        renewal.update(status=ENDED, stopped=at)
-        grant["history"].append(
-            {"at": at, "what": f"renewal {renewal['n']} ended with the grant ({grant['status']})", "by": "bridge"}
-        )
-        if renewal.get("delegate_invoice"):
-            actions.append(cancel_invoice(grant, renewal))
-    return actions
 
 
 def settle_spec(renewal: dict[str, Any]) -> dict[str, Any]:

@@ -1,16 +1,19 @@
 """The delegate's renewal invoice (pure): whether staff must look first (the owner's line bills another period, or
 the two WHMCS accounts are in different currencies), its lines (the item's line and its promotions, each taxed as
 the owner's line it bills) and the CreateInvoice parameters, its text a message rendered in the delegate's
-language when the executor makes it."""
+language when the executor makes it; and its withdrawal (cancelled while unpaid, the delegate told) when the owner
+paid first or the grant ended."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from whmcs_bridge.families.delegation.renewal_scope import period_mismatch, renewed
+from whmcs_bridge.families.delegation.grants import OUTCOME, about_grant, act, notice
+from whmcs_bridge.families.delegation.renewal_scope import ENDED, period_mismatch, renewed
 from whmcs_bridge.families.delegation.renewal_tasks import needs_staff
-from whmcs_bridge.model import Decision, message
+from whmcs_bridge.model import Action, Decision, message
 
 
 def invoice_params(
@@ -83,3 +86,51 @@ def billed_lines(line: Any, data: dict[str, Any], amount: str) -> list[list[Any]
         [line, str(first["amount"]), bool(first.get("taxed"))],
         *([str(i["description"]), str(i["amount"]), bool(i.get("taxed"))] for i in promotions),
     ]
+
+
+def owner_paid_withdraws(grant: dict[str, Any], renewal: dict[str, Any]) -> list[Action]:
+    """The delegate's invoice for a renewal the owner paid first: cancelled, and the delegate told once it is
+    (paid meanwhile, it cannot be: staff refund it)."""
+    invoice, n = renewal["delegate_invoice"], renewal["n"]
+    cancel = cancel_invoice(grant, renewal)
+    told = message("delegation.renewal_owner_paid", **about_grant(grant, invoice=str(invoice), **renewed(renewal)))
+    after = {"after_steps": [cancel.key]}
+    return [
+        cancel,
+        act(grant, "email", f"renew:{n}:owner-paid", notice(grant["delegate"], told), grant["delegate"], guard=after),
+    ]
+
+
+
+def cancel_invoice(grant: dict[str, Any], renewal: dict[str, Any]) -> Action:
+    """The delegate's renewal invoice cancelled in WHMCS, if it is still unpaid (a paid one is a staff task);
+    one with part of it paid is left as it is, and the rules hear the amount (delegate_part_paid)."""
+    invoice = renewal["delegate_invoice"]
+    cancel = act(
+        grant,
+        "invoice_status",
+        f"renew:{renewal['n']}:cancel",
+        {"invoice_id": invoice, "status": "Cancelled", "outcome_to": OUTCOME},
+        grant["delegate"],
+        guard={"invoices_open": [invoice], "nothing_paid": [invoice]},
+    )
+    renewal["cancel"] = cancel.key
+    return dataclasses.replace(cancel, destructive=False)  # the delegate's own unpaid invoice, now moot
+
+
+
+def grant_ended(grant: dict[str, Any], now: datetime) -> list[Action]:
+    """The grant was revoked or expired: its open renewals end with it (a paid one's renewal, if not applied
+    yet, is cancelled by its guard and becomes a staff task) and the delegate's unpaid invoices are cancelled."""
+    at = now.isoformat(timespec="seconds")
+    actions = []
+    for renewal in grant.get("renewals", []):
+        if renewal["status"] not in ("looking", "invoiced"):
+            continue
+        renewal.update(status=ENDED, stopped=at)
+        grant["history"].append(
+            {"at": at, "what": f"renewal {renewal['n']} ended with the grant ({grant['status']})", "by": "bridge"}
+        )
+        if renewal.get("delegate_invoice"):
+            actions.append(cancel_invoice(grant, renewal))
+    return actions

@@ -32,7 +32,7 @@ from whmcs_bridge.families.delegation.copies import (
     ticket_renewal,
 )
 from whmcs_bridge.families.delegation.digest import digest
-from whmcs_bridge.families.delegation.grants import DIGEST, FAMILY, UNKNOWN_TEMPLATES, grant_refs, rights
+from whmcs_bridge.families.delegation.grants import DIGEST, FAMILY, OUTCOME, UNKNOWN_TEMPLATES, grant_refs, rights
 from whmcs_bridge.families.delegation.lifecycle import (
     ask_consent,
     command,
@@ -44,7 +44,6 @@ from whmcs_bridge.families.delegation.lifecycle import (
 )
 from whmcs_bridge.families.delegation.orders import ordered
 from whmcs_bridge.families.delegation.renewal import (
-    OUTCOME,
     cancel_found_paid,
     renew,
     renewal_applied,

@@ -13,6 +13,7 @@ from whmcs_bridge.cli.common import (
     JSON_LIST,
     JSON_OBJECT,
     Context,
+    Group,
     echo_json,
     echo_list,
     note_if_disabled,
@@ -28,7 +29,7 @@ from whmcs_bridge.families.escalation import staff as esc
 from whmcs_bridge.whmcs.api import WhmcsApi
 
 
-@click.group()
+@click.group(cls=Group)
 def escalations() -> None:
     """The overdue reseller ladder: cases, promises, holds, letters and the collections dossier."""
 

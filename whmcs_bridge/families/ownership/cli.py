@@ -14,6 +14,7 @@ from whmcs_bridge.cli.common import (
     JSON_LIST,
     JSON_OBJECT,
     Context,
+    Group,
     echo_json,
     echo_list,
     note_if_disabled,
@@ -104,7 +105,7 @@ BY = click.option(
 NOTE = click.option("--note", default="", help="Why (recorded, and in the dossier).")
 
 
-@click.group()
+@click.group(cls=Group)
 def ownership() -> None:
     """Ownership-change cases: a company claims a domain or hosting its vendor or ex-employee holds."""
 
