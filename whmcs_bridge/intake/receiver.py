@@ -40,6 +40,7 @@ from whmcs_bridge.store.db import Database
 from whmcs_bridge.store.writer import InboxWriter
 from whmcs_bridge.web.consent import ConsentPages
 from whmcs_bridge.web.selfservice import owned
+from whmcs_bridge.whmcs.api import client_status
 
 if TYPE_CHECKING:
     from whmcs_bridge.whmcs.api import WhmcsApi
@@ -182,6 +183,7 @@ class Receiver:
         )
         self.metrics.gauge_sources.append(self._gauges)
 
+        self._read_lock = threading.Lock()
         # The consent pages speak the configuration's catalogue (its own templates too), times in its zone.
         self.consent = ConsentPages(
             lambda: self.db,
@@ -195,14 +197,12 @@ class Receiver:
             read_service=self._one_at_a_time(whmcs.service) if whmcs is not None else None,
             read_domain=self._one_at_a_time(lambda i: next(whmcs.domains(domain_id=i), None)) if whmcs else None,
             read_owned=self._one_at_a_time(lambda c: owned(whmcs, c)) if whmcs is not None else None,
+            read_client_status=self._one_at_a_time(lambda c: client_status(whmcs, c)) if whmcs else None,
         )
 
-    @staticmethod
-    def _one_at_a_time(read: Callable[[int], Any]) -> Callable[[int], Any]:
-        lock = threading.Lock()
-
+    def _one_at_a_time(self, read: Callable[[int], Any]) -> Callable[[int], Any]:
         def locked(item_id: int) -> Any:
-            with lock:
+            with self._read_lock:  # one WHMCS client, shared by every page's reads
                 return read(item_id)
 
         return locked

@@ -124,6 +124,7 @@ class ConsentPages:
         read_service: Callable[[int], Any] | None = None,
         read_domain: Callable[[int], Any] | None = None,
         read_owned: Callable[[int], list[dict[str, Any]]] | None = None,
+        read_client_status: Callable[[int], str] | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -131,6 +132,7 @@ class ConsentPages:
         self.catalogue = catalogue or load.shipped()
         self.zone = zone
         self.read_service, self.read_domain = read_service, read_domain
+        self.read_client_status = read_client_status  # GetClientsDetails `status` of one client
         # WHMCS's client-area invoice page (viewinvoice.php, where the ClientAreaPageViewInvoice hook of
         # DD:hooks-reference/client-area-interface.md runs): the client logs in there and pays.
         base = (whmcs_url or "").rstrip("/")
@@ -271,7 +273,9 @@ class ConsentPages:
         try:
             moved = self.not_held(link) if decision != "decline" and link.purpose in HELD_READ else []
         except BridgeError:  # WHMCS not read: nothing is recorded, the link still works
-            said = self.text("delegation.consent_not_held", link.lang or FALLBACK, kind="", id="", reader="unread")
+            said = self.text(
+                "delegation.consent_not_held", link.lang or FALLBACK, kind="", id="", reader="unread", side=""
+            )
             return self.reply(start_response, 503, said)
         if moved:  # the rules hear what WHMCS showed, and do not activate the grant (lifecycle.void)
             answer["not_held"] = moved
@@ -285,7 +289,12 @@ class ConsentPages:
             reader = {"delegation-accept": "delegate", "password-change": "password"}.get(link.purpose, "owner")
             first = moved[0]
             said = self.text(
-                "delegation.consent_not_held", link.lang or FALLBACK, kind=first["kind"], id=first["id"], reader=reader
+                "delegation.consent_not_held",
+                link.lang or FALLBACK,
+                kind=first["kind"],
+                id=first["id"],
+                reader=reader,
+                side=first.get("side", ""),
             )
             return self.reply(start_response, 409, said)
         return self.reply(
@@ -293,14 +302,20 @@ class ConsentPages:
         )
 
     def not_held(self, link: ConsentLink) -> list[dict[str, Any]]:
-        """The grant's services and domains that WHMCS no longer has under its owner, read when the answer comes
-        (GetClientsProducts / GetClientsDomains `userid`, DD:api-reference/getclientsproducts.md): staff may have
-        moved one since the request. [{"kind", "id", "holder"}]; empty when all are the owner's, or WHMCS is not
-        read here (no reader given)."""
+        """What WHMCS shows now that forbids the answer, read when it comes: the grant's owner or delegate Closed
+        (GetClientsDetails `status`, DD:api-reference/getclientsdetails.md), for an answer that would activate the
+        grant, as a grant is refused on or to a closed account when it is made ({"kind": "client", "id", "side"});
+        and the grant's services and domains no longer under its owner (GetClientsProducts / GetClientsDomains
+        `userid`, DD:api-reference/getclientsproducts.md): staff may have moved one since the request ({"kind",
+        "id", "holder"}). Empty when nothing is, or WHMCS is not read here (no reader given)."""
         grant = states.get(self.db(), "delegation", f"grant:{link.subject}")
         if grant is None:
             return []
         out = []
+        if link.purpose in GRANT_CONSENTS and self.read_client_status is not None:
+            for side in ("delegate", "owner"):
+                if self.read_client_status(int(grant[side])) == "Closed":
+                    out.append({"kind": "client", "id": int(grant[side]), "side": side})
         for item in grant.get("items") or []:
             if link.purpose == "password-change" and item["kind"] != "service":
                 continue  # only a service's password changes

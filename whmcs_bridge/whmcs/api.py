@@ -119,6 +119,17 @@ def not_found(exc: WhmcsApiError) -> bool:
     return not isinstance(exc, WhmcsAuthError) and "not found" in exc.whmcs_message.lower()
 
 
+def client_status(api: WhmcsApi, client_id: int) -> str:
+    """A client's account status (GetClientsDetails `status`, DD:api-reference/getclientsdetails.md: Active, Inactive,
+    Closed), "Closed" for a client WHMCS no longer has (deleted is closed for good)."""
+    try:
+        return api.client_details(client_id).status
+    except WhmcsApiError as exc:
+        if not_found(exc):
+            return "Closed"
+        raise
+
+
 class WhmcsApi:
     def __init__(
         self,

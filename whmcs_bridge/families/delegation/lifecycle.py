@@ -274,18 +274,24 @@ def consented(grant: dict[str, Any], data: dict[str, Any], now: datetime, rules:
 
 
 def void(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision:
-    """An acceptance came when WHMCS no longer had every item under the owner (`not_held`, read by the consent page
-    when the answer came: staff moved one since the request): the grant is not activated but void, whatever the
-    bridge saw when it was asked; staff hear it (a note on the owner's account) and so does the delegate."""
+    """An acceptance came when WHMCS no longer had every item under the owner, or showed the owner's or the delegate's
+    account Closed (`not_held`, read by the consent page when the answer came: staff moved one since the request, a
+    side closed its account): the grant is not activated but void, whatever the bridge saw when it was asked; staff
+    hear it (a note on the owner's account) and so does the delegate."""
     at = now.isoformat(timespec="seconds")
     side = "delegate" if data.get("purpose") == "delegation-accept" else "owner"
+    found = data.get("not_held") or []
+    closed = [i for i in found if i["kind"] == "client"]
     moved = [
         f"{i['kind']} #{i['id']} "
         + (f"belongs to client #{i['holder']}" if i.get("holder") else "no longer exists")
         + f" in WHMCS now, not to client #{grant['owner']}"
-        for i in data.get("not_held") or []
+        for i in found
+        if i["kind"] != "client"
     ]
-    reason = "; ".join(moved) + ": a grant covers only what its owner holds"
+    reasons = [f"client #{i['id']} (the {i['side']}) is Closed in WHMCS" for i in closed]
+    reasons += ["; ".join(moved) + ": a grant covers only what its owner holds"] if moved else []
+    reason = "; ".join(reasons)
     grant["history"].append(
         {"at": at, "what": f"{side} accepted", "by": f"{side} (consent link)", "ip": data.get("ip")}
     )
@@ -296,7 +302,7 @@ def void(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision
     staff = act(
         grant, "client_note", "void-note-owner", note(message("delegation.request_ended_note", **ended)), grant["owner"]
     )
-    told = message("delegation.request_void", **about_grant(grant))
+    told = message("delegation.request_void", **about_grant(grant, closed=closed[0]["side"] if closed else ""))
     email = act(grant, "email", "void-told-delegate", notice(grant["delegate"], told), grant["delegate"])
     return Decision(state=grant, actions=[staff, email], refs=grant_refs(grant))
 

@@ -182,9 +182,10 @@ MESSAGES = define(
         "delegation.request_void",
         "email",
         "client",
-        {"grant": "text"},
-        "To the delegate: its request was accepted after staff moved something it names to another client (WHMCS "
-        "read when the answer came), so it was not activated; staff check it.",
+        {"grant": "text", "closed": "text"},
+        "To the delegate: its request was accepted after staff moved something it names to another client, or "
+        '(`closed`: "owner" or "delegate") when WHMCS showed that side\'s account Closed (WHMCS read when the answer '
+        "came), so it was not activated; staff check it.",
     ),
     grant_spec(
         "delegation.request_withdrawn",
@@ -485,12 +486,13 @@ MESSAGES = define(
         "delegation.consent_not_held",
         "page",
         "client",
-        {"kind": "text", "id": "text", "reader": "text"},
+        {"kind": "text", "id": "text", "reader": "text", "side": "text"},
         'After an acceptance on a consent page: the `kind` ("service" or "domain") #`id` the request names is no '
         'longer the owner\'s in WHMCS, so nothing was activated (`reader`: "owner", or "delegate" confirming; '
-        '"password": a former owner\'s password change, not made on a service moved to another client); or '
+        '"password": a former owner\'s password change, not made on a service moved to another client); or `kind` '
+        '"client": the account of client #`id`, the grant\'s `side` ("owner" or "delegate"), is Closed in WHMCS; or '
         '(`reader` "unread") WHMCS could not be read, nothing was recorded and the link still works.',
-        samples={"kind": "service", "id": "110", "reader": "owner"},
+        samples={"kind": "service", "id": "110", "reader": "owner", "side": ""},
     ),
     MessageSpec(
         "delegation.page_done",
