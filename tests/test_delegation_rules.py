@@ -299,12 +299,14 @@ def test_a_ticket_asks_who_owns_what_it_names():
         and resolve.params["names"] == ["boulangerie-dupont.fr"]
         and resolve.params["writer"] == 10
     )
-    assert (
-        decide_all(
-            {}, event("TicketOpen", ticketid=8, userid=10, subject="How do I use FTP?", message="thanks"), NOW, RULES
-        )["ticket:8:0"].actions
-        == []
-    )
+    # A ticket that names nothing and that WHMCS links to nothing (the poller's event carries GetTicket's `service`)
+    # is a general question; the hook's TicketOpen does not carry the link (DD:hooks-reference/ticket.md), so WHMCS
+    # is read for it (twelfth round N2: a ticket about a service only through WHMCS's related-service field).
+    general = event("TicketOpen", ticketid=8, userid=10, subject="How do I use FTP?", message="thanks", service=None)
+    assert decide_all({}, general, NOW, RULES)["ticket:8:0"].actions == []
+    hooked = event("TicketOpen", ticketid=9, userid=10, subject="How do I use FTP?", message="thanks")
+    (read,) = decide_all({}, hooked, NOW, RULES)["ticket:9:0"].actions
+    assert read.kind == "resolve_ticket" and read.params["related"] is True and read.params["names"] == []
 
 
 def test_helpers():

@@ -359,36 +359,65 @@ def invoice_or_none(api: WhmcsApi, invoice_id: int) -> Any:
 
 
 def resolve_ticket(api: WhmcsApi, p: Params) -> dict[str, Any]:
-    """The owners of what a ticket names: its linked service or domain, and the domain names found in it."""
-    items: list[dict[str, Any]] = []
-    seen: set[tuple[str, int]] = set()
-
-    def add(kind: str, item_id: int, name: str, owner: int) -> None:
-        if (kind, item_id) not in seen:
-            seen.add((kind, item_id))
-            items.append({"kind": kind, "id": item_id, "name": name.lower(), "owner": owner})
-
-    link = p.get("link")  # "service:12" or "domain:3"
-    if link:
-        kind, _, raw = str(link).partition(":")
-        if kind == "service" and (service := api.service(int(raw))):
-            add("service", service.id, service.domain, service.client_id)
-        elif kind == "domain":
-            for domain in api.domains(domain_id=int(raw)):
-                add("domain", domain.id, domain.domainname, domain.client_id)
-    for name in p.get("names", []):
-        for found_service in api.services(domain=name):
-            add("service", found_service.id, name, found_service.client_id)
-        for found_domain in api.domains(domain=name):
-            add("domain", found_domain.id, name, found_domain.client_id)
+    """The owners of what a ticket names: its linked service or domain (`related`: read from GetTicket `service`,
+    DD:api-reference/getticket.md, when the event did not carry it), and the domain names found in it, a host name
+    under a site's name (webmail.example.com) being that site."""
+    items: dict[tuple[str, int], dict[str, Any]] = {}
+    for kind, item_id, name, owner in [*linked_item(api, p), *named_items(api, p.get("names", []))]:
+        items.setdefault((kind, item_id), {"kind": kind, "id": item_id, "name": name.lower(), "owner": owner})
     out = {
         "ticketid": p["ticket_id"],
         "writer": p.get("writer"),
-        "items": items,
+        "items": list(items.values()),
         "state_key": p.get("state_key"),
         "renew": p.get("renew", False),
     }
     return {**out, **who_wrote(api, p)} if items else out
+
+
+def linked_item(api: WhmcsApi, p: Params) -> list[tuple[str, int, str, int]]:
+    """The service or domain a ticket is linked to (`link`, "service:12" or "domain:3"; or, `related`, the one
+    GetTicket names): [(kind, id, name, owner)], empty when none or gone."""
+    link = p.get("link")
+    if not link and p.get("related"):
+        ticket = ticket_or_none(api, int(p["ticket_id"]))
+        link = f"{ticket.service_ref[0]}:{ticket.service_ref[1]}" if ticket and ticket.service_ref else None
+    kind, _, raw = str(link or "").partition(":")
+    if kind == "service" and (service := api.service(int(raw))):
+        return [("service", service.id, service.domain, service.client_id)]
+    if kind == "domain":
+        return [("domain", d.id, d.domainname, d.client_id) for d in api.domains(domain_id=int(raw))]
+    return []
+
+
+def named_items(api: WhmcsApi, names: list[str]) -> list[tuple[str, int, str, int]]:
+    """The services and domains of the names a text gives, each under its nearest site name (site_names)."""
+    out = []
+    for written in names:
+        for name in site_names(written):
+            found = [("service", s.id, name, s.client_id) for s in api.services(domain=name)]
+            found += [("domain", d.id, name, d.client_id) for d in api.domains(domain=name)]
+            if found:
+                out += found
+                break
+    return out
+
+
+def site_names(name: str) -> list[str]:
+    """A host name and the names above it down to two labels ("webmail.shop.example.co.id" -> itself,
+    "shop.example.co.id", "example.co.id", "co.id"): a site's service or domain is found under the nearest."""
+    labels = name.split(".")
+    return [".".join(labels[i:]) for i in range(max(len(labels) - 1, 1))]
+
+
+def ticket_or_none(api: WhmcsApi, ticket_id: int) -> Any:
+    """The ticket (GetTicket), or None when WHMCS no longer has it."""
+    try:
+        return api.ticket(ticket_id)
+    except WhmcsApiError as exc:
+        if not not_found(exc):
+            raise
+        return None
 
 
 def who_wrote(api: WhmcsApi, p: Params) -> dict[str, Any]:
@@ -407,12 +436,9 @@ def ticket_requestor(api: WhmcsApi, ticket_id: int, reply_id: Any, client_id: in
     with `isOwner` (DD:api-reference/getusers.md). GetTicket's requestor_type values are not listed, so only
     GetUsers' isOwner decides. None when WHMCS does not say (an older WHMCS, a guest, a ticket deleted
     meanwhile: its note's own guard then finds it gone)."""
-    try:
-        ticket = api.ticket(ticket_id)
-    except WhmcsApiError as exc:
-        if not_found(exc):
-            return None
-        raise
+    ticket = ticket_or_none(api, ticket_id)
+    if ticket is None:
+        return None
     message = next((r for r in ticket.replies if reply_id and r.id == int(reply_id)), None)
     if message is None and not reply_id and ticket.replies:
         message = ticket.replies[0]

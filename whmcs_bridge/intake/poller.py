@@ -199,7 +199,7 @@ class Poller:
                 name = reply_cursor(int(item.data["ticketid"]))
                 if int(item.data["replyid"]) > int(self.cursor(name) or 0):
                     poll.set_cursor(self.db, name, str(item.data["replyid"]), now)
-            elif item.type == "TicketOpen" and as_int(item.data.get("ticketid")):
+            elif item.type in ("TicketOpen", "TicketOpenAdmin") and as_int(item.data.get("ticketid")):
                 # A ticket seen new had its replies read with it (none, or their events follow): from now on
                 # its replies are known by id, so one dated in the second of its opening (WHMCS dates to the
                 # second) is not taken for one seen by the date of its last reply.
@@ -292,8 +292,12 @@ class Poller:
         full = self._read(ticket)
         if full is None:  # deleted since it was listed: its opening as listed
             return [self._ticket(ticket)]
-        opening = full.replies[0].message if full.replies else None
-        return [self._ticket(ticket, opening), *self._replies_of(full, "")]
+        first = full.replies[0] if full.replies else None
+        # A ticket staff opened in the admin area names its admin on its opening message (GetTicket `admin`,
+        # DD:api-reference/getticket.md) and fires TicketOpenAdmin, not TicketOpen (DD:hooks-reference/ticket.md):
+        # staff's words are not the client's request.
+        kind = "TicketOpenAdmin" if first is not None and first.admin else "TicketOpen"
+        return [self._ticket(ticket, first.message if first else None, kind), *self._replies_of(full, "")]
 
     def _read(self, ticket: Any) -> Any:
         """The ticket with its replies oldest first, the opening message first; None if deleted since it was
@@ -378,8 +382,8 @@ class Poller:
         return Found("ActivityLogged", data, entry.date.isoformat() if entry.date else None)
 
     @staticmethod
-    def _ticket(ticket: Any, message: str | None = None) -> Found:
-        return Found("TicketOpen", ticket_data(ticket, message), ticket.date.isoformat() if ticket.date else None)
+    def _ticket(ticket: Any, message: str | None = None, kind: str = "TicketOpen") -> Found:
+        return Found(kind, ticket_data(ticket, message), ticket.date.isoformat() if ticket.date else None)
 
     @staticmethod
     def _order(order: Any) -> Found:

@@ -40,21 +40,28 @@ QUOTE_HEADER = re.compile(
 # "cancel" anywhere before it in its sentence ("Please do NOT [renew] it", "I do not want you to [renew] it",
 # "Nous ne voulons pas que vous fassiez [renew]", "cancel instead of [renew]", "jangan [renew]"). On the safe
 # side: such a sentence starts nothing, and staff can still renew for the writer (delegations renew).
+# Asking to wait is not asking to renew either ("Please wait before [renew]", "Hold off on [renew]").
 NEGATED = re.compile(
     r"\b(?:not|don'?t|doesn'?t|didn'?t|won'?t|can'?t|never|no|without|instead|rather|cancel\w*|stop"
-    r"|ne|pas|jamais|sans|plut[ôo]t|annul\w*|niet|geen|nooit|zonder|liever|opzeg\w*"
-    r"|jangan|tidak|bukan|tanpa|batal\w*)\b",
+    r"|wait|hold|postpone\w*|later|until"
+    r"|ne|pas|jamais|sans|plut[ôo]t|annul\w*|attend\w*|report\w*|niet|geen|nooit|zonder|liever|opzeg\w*|wacht\w*"
+    r"|uitstel\w*|jangan|tidak|bukan|tanpa|batal\w*|tunggu|nanti|belum|tunda\w*)\b",
     re.IGNORECASE,
 )
-# Where a sentence ends: a negation before it does not reach the [renew] after it.
-SENTENCE_END = re.compile(r"[.!?;\n]")
+# Where a sentence ends: a negation before it does not reach the [renew] after it. A line break alone does not end
+# one (a plain-text mail program wraps "please do not" / "[renew] it" onto two lines); a blank line does.
+SENTENCE_END = re.compile(r"[.!?;]|\n[ \t\r]*\n")
 # What a ticket asks that only the account's owner may have (seed 000): access, ownership, a transfer. In
 # the catalogue's languages (en, fr, nl, id); a match only adds a warning to a staff-only note.
 SENSITIVE = re.compile(
-    r"password|passwd|credential|login|access|owner|transfer|\bepp\b|auth(?:orization|orisation)? code"
-    r"|mot de passe|identifiant|acc[eè]s|propri[eé]taire|propri[eé]t[eé]|transf[eé]r"
-    r"|wachtwoord|inlog|toegang|eigenaar|verhuiz|overdracht"
-    r"|kata sandi|sandi|akses|pemilik|kepemilikan|pindah",
+    r"password|passwd|\bpwd\b|credential|log-?in|sign-?in|access|owner|transfer|\bepp\b|authinfo"
+    r"|auth(?:orization|orisation)?[- ]?code|\bftp\b|\bsftp\b|\bssh\b|cpanel|plesk|directadmin|primary contact"
+    r"|mot de passe|\bmdp\b|identifiant|acc[eè]s|codes? d'acc[eè]s|les codes|propri[eé]taire|propri[eé]t[eé]|transf[eé]r"
+    r"|contact principal|wachtwoord|inlog|toegang|eigenaar|verhuiz|overdracht|hoofdcontact"
+    r"|kata sandi|sandi|akses|pemilik|kepemilikan|pindah|kontak utama"
+    # Changing the account's email address hands the account over at its next password reset.
+    r"|(?:change|update|modif\w*|remplac\w*|wijzig\w*|verander\w*|ubah|ganti)\b[^.!?\n]{0,40}"
+    r"(?:e-?mail|adresse|adres|alamat)",
     re.IGNORECASE,
 )
 
@@ -209,12 +216,18 @@ def while_active(grant: dict[str, Any]) -> dict[str, Any]:
 
 
 def ticket_opened(data: dict[str, Any], now: datetime) -> Decision:
-    """Ask WHMCS who owns what the ticket names; the note comes with the answer (TicketResolved)."""
-    asked = renew_asked(f"{data.get('subject') or ''}\n{own_words(str(data.get('message') or ''))}")
+    """Ask WHMCS who owns what the ticket names; the note comes with the answer (TicketResolved). A reply's request
+    is in what the reply says: WHMCS gives every reply the ticket's subject (DD:hooks-reference/ticket.md
+    TicketUserReply), so a "[renew]" in the subject asks once, with the message that opened the ticket."""
+    opening = not as_int(data.get("replyid"))
+    said = own_words(str(data.get("message") or ""))
+    asked = renew_asked(f"{data.get('subject') or ''}\n\n{said}" if opening else said)
     # What the [renew] names by type and id is what WHMCS is asked about (its owner), else the ticket's link.
     link = f"{asked['kind']}:{asked['id']}" if isinstance(asked, dict) else data.get("service")
     names = domain_names(str(data.get("subject") or ""), str(data.get("message") or ""))
-    if not link and not names:
+    # The hook's events do not carry the ticket's related service or domain (only the poller's do): WHMCS is read.
+    related = "service" not in data
+    if not link and not names and not related:
         return Decision(state=None)  # names nothing: a general question
     return ask_owners(
         FAMILY,
@@ -229,6 +242,7 @@ def ticket_opened(data: dict[str, Any], now: datetime) -> Decision:
         who_wrote=True,
         reply=as_int(data.get("replyid")),
         sensitive=bool(SENSITIVE.search(f"{data.get('subject') or ''} {data.get('message') or ''}")),
+        related=related and not link,
     )
 
 

@@ -37,6 +37,8 @@ def read(source: Source) -> Facts:
             if not_found(exc):  # deleted since it was listed
                 continue
             raise
+        if full.replies and full.replies[0].admin:  # opened by staff: no client's request (poller.TicketOpenAdmin)
+            continue
         data = {**ticket_data(ticket), "message": full.replies[0].message if full.replies else ""}
         if is_request(data, source.config.ownership):
             yield f"ticket:{ticket.id}", "TicketOpen", data

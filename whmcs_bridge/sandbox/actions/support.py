@@ -236,6 +236,11 @@ def open_ticket(sb: SandboxState, p: Params) -> dict[str, Any]:
         lastreply=stamp,
         service=service,
     )
+    # `admin` opens it as staff only with the admin's username, which localAPI takes beside the call's arguments
+    # (here `adminusername`); otherwise "the system still uses the client as the ticket opener"
+    # (DD:api-reference/openticket.md). Staff's opening fires TicketOpenAdmin (DD:hooks-reference/ticket.md), which
+    # hooks/whmcs_bridge.php does not register: no hook reaches the bridge.
+    admin = p.text("adminusername") if p.flag("admin") else ""
     sb.insert(
         "ticket_replies",
         ticket_id=ticket_id,
@@ -243,9 +248,12 @@ def open_ticket(sb: SandboxState, p: Params) -> dict[str, Any]:
         requestor_user_id=user_id,
         name=p.text("name"),
         email=p.text("email"),
+        admin=admin,
         date=stamp,
         message=p.text("message"),
     )
+    if admin:
+        return {"id": str(ticket_id), "tid": tid, "c": c}
     dept = sb.one("SELECT name FROM departments WHERE id = ?", [p.num("deptid")])
     p.hooks.append(
         Hook(
