@@ -130,17 +130,23 @@ def line(c: dict[str, Any]) -> str:
 
 
 def frozen(
-    db: Database, items: list[dict[str, Any]], now: datetime, *, open_cases: bool = False, court_order: bool = False
+    db: Database,
+    items: list[dict[str, Any]],
+    now: datetime,
+    *,
+    open_cases: bool = False,
+    court_order: bool = False,
+    but: str | None = None,
 ) -> str | None:
     """Why a change on these subjects is refused now (a disputed case, a lock after a completed one,
     and with `open_cases` any case still open), or None. `items` are {"kind", "id"}: a claim on a whole
     account lists what the account holds too (contents()). A disputed or open case covers its subjects
     and its holder's whole account; a completed one only what changed hands. The lock after a completion
     holds claims back, not a court order (`court_order`). An `account` item is the account that holds the
-    items: an open claim on that whole account covers them."""
+    items: an open claim on that whole account covers them. `but`: a case not to count (the one approved)."""
     wanted = {(i["kind"], int(i["id"])) for i in items}
     for c in cases(db):
-        if c["status"] in ("cancelled", "rejected", "draft"):
+        if c["status"] in ("cancelled", "rejected", "draft") or c["id"] == but:
             continue
         completed = c["status"] == "completed"
         if completed and (
@@ -237,6 +243,9 @@ def submit(
         gone = not_movable(api, state)
         if gone:
             raise BridgeError(f"case {case_id} is not approved: {gone}; reject or cancel the case")
+        held = frozen_now(db, api, state, now)
+        if held:
+            raise BridgeError(f"case {case_id} is not approved: {held}")
         data["owners"], words = owners_at_approval(api, state)
         if said is not None:
             said.extend(words)
@@ -247,6 +256,22 @@ def submit(
     holder = (state.get("holder") or data.get("holder") or {}).get("client")
     staff.submit(db, config, "OwnershipCommand", data, by=by, client_id=holder, now=now, case_id=case_id)
     return case(db, case_id)
+
+
+def frozen_now(db: Database, api: WhmcsApi, state: dict[str, Any], now: datetime) -> str | None:
+    """What the other cases say now of what an approval would hand over: a claim on a whole account covers what the
+    account holds when it is approved (read from WHMCS), which may have changed hands since the case was opened
+    (a domain another case moved into it and locked)."""
+    accounts = [int(s["id"]) for s in state.get("subjects") or [] if s["kind"] == "client"]
+    if not accounts:
+        return None
+    court_order = state.get("grounds") == "court-order"
+    for account in accounts:
+        for item in contents(api, account):
+            refusal = frozen(db, [item], now, open_cases=True, court_order=court_order, but=state["id"])
+            if refusal:
+                return f"client #{account} holds {item['kind']} #{item['id']} now: {refusal}"
+    return None
 
 
 def open_case(
