@@ -28,6 +28,7 @@ expired before it was applied)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -218,7 +219,7 @@ def renewal_step(grant: dict[str, Any], kind: str, data: dict[str, Any], now: da
     if renewal is None:
         return Decision(state=grant)
     if kind == "RenewalInvoiceCreated":
-        return invoice_made(grant, renewal, data)
+        return invoice_made(grant, renewal, data, now)
     if renewal["status"] != "looking":
         return Decision(state=grant)
     what, _ = item_of(renewal)
@@ -267,11 +268,16 @@ def renewal_step(grant: dict[str, Any], kind: str, data: dict[str, Any], now: da
     return Decision(state=grant, actions=[invoice], refs=grant_refs(grant))
 
 
-def invoice_made(grant: dict[str, Any], renewal: dict[str, Any], data: dict[str, Any]) -> Decision:
+def invoice_made(grant: dict[str, Any], renewal: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision:
     """The delegate's invoice exists in WHMCS. Made (or found there after a call answered late) once the grant
     had ended or the owner had paid first: withdrawn like one made before (a payment of it found on the way is
-    staff's refund task, renewal_applied)."""
+    staff's refund task, renewal_applied). Found paid (a call answered late, the delegate paying before the bridge
+    knew the invoice's number, so its InvoicePaid named an invoice of nobody's): that payment is acted on now, as
+    its event would have been (issue 16 twelfth round N3)."""
     renewal["delegate_invoice"] = as_int(data.get("invoice_id"))
+    if renewal["delegate_invoice"] and data.get("invoice_status") == "Paid":
+        paid = delegate_invoice(grant, renewal, "InvoicePaid", now)
+        return dataclasses.replace(paid, refs=grant_refs(grant))
     if renewal["status"] == ENDED and renewal["delegate_invoice"]:  # issued just before the grant ended
         return Decision(state=grant, actions=[cancel_invoice(grant, renewal)], refs=grant_refs(grant))
     if renewal["status"] == "owner paid" and renewal["delegate_invoice"]:

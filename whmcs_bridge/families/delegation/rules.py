@@ -121,8 +121,9 @@ class Delegation:
 
 
 def renewal_refs(data: dict[str, Any]) -> list[str]:
-    """What an invoice's event, or the outcome of a renewal's action, is about (a renewal lists both)."""
-    invoice = as_int(data.get("invoiceid")) or as_int(data.get("paid_invoice"))  # an action left a paid invoice
+    """What an invoice's event, or the outcome of a renewal's action, is about (a renewal lists both): an action
+    left a paid invoice, or found the invoice it was to cancel closed (paid meanwhile: cancel_found_paid)."""
+    invoice = as_int(data.get("invoiceid")) or as_int(data.get("paid_invoice")) or as_int(data.get("closed_invoice"))
     return [f"invoice:{invoice}"] if invoice else [f"action:{data['action_key']}"] if data.get("action_key") else []
 
 
