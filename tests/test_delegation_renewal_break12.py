@@ -22,11 +22,14 @@ from tests.test_delegation_renewal_e2e import (
     next_month,
     owner_invoice,
     pay,
+    pay_part,
     staff_tasks,
 )
 from tests.test_delegation_renewal_settle_e2e import (
     action_status,
     agency_world,
+    domain_asked,
+    later_owner_invoice,
     subjects,
 )
 from whmcs_bridge.store import outbox
@@ -123,6 +126,86 @@ def test_an_active_grants_renewal_invoice_made_late_and_paid_at_once_renews_once
     assert world.sandbox.rows("invoices", id=owners["id"])[0]["status"] == "Cancelled"
     assert "renewal 1: service #110, renewed" in world.run("delegations", "show", grant_id).output
     assert staff_tasks(world, 10) == [] and staff_tasks(world, 11) == []
+
+
+def test_the_owner_paying_whmcss_later_renewal_invoice_cancels_the_delegates_and_tells_it(world: World):
+    """N7 (d14_domain_cron_invoice.py): the agency was invoiced the domain at the TLD's price (the owner had no
+    invoice for it); WHMCS's cron then made the owner's own renewal invoice for the same period and the owner paid
+    it. The agency's invoice stayed Unpaid and the agency was not told; paying it then was a refund task."""
+    sandbox = world.sandbox
+    grant_id, mine = domain_asked(world)
+    owners = later_owner_invoice(world)
+    pay(world, owners["id"], "OWNER-N7")
+    world.settle(4)
+    assert sandbox.rows("invoices", id=mine["id"])[0]["status"] == "Cancelled"
+    told = [e for e in world.emails(10) if "already paid the renewal" in e["subject"]]
+    assert len(told) == 1 and f"#{mine['id']}" in told[0]["message"], subjects(world)
+    assert [c for c in sandbox.calls() if c["action"] == "DomainRenew"] == []
+    shown = world.run("delegations", "show", grant_id).output
+    assert "renewal 1: domain #11, owner paid" in shown and f"invoice #{owners['id']} first" in shown, shown
+    assert staff_tasks(world, 10) == [] and staff_tasks(world, 11) == []
+
+
+def test_the_owner_paying_an_unrelated_invoice_leaves_the_delegates_open(world: World):
+    """N7, the other way round: the owner pays an invoice that does not bill the renewed domain (its hosting's): the
+    agency's invoice stays open, nobody is told anything."""
+    sandbox = world.sandbox
+    hosting = owner_invoice(world)
+    _, mine = domain_asked(world)
+    pay(world, hosting["id"], "OWNER-HOSTING")
+    world.settle(4)
+    assert sandbox.rows("invoices", id=mine["id"])[0]["status"] == "Unpaid"
+    assert not [e for e in world.emails(10) if "already paid" in e["subject"]], subjects(world)
+
+
+def test_the_owner_paying_the_later_invoice_after_the_delegate_paid_part_is_a_staff_task(world: World):
+    """N7 with a part payment: the agency had paid 5.00 of its invoice when the owner paid WHMCS's later one: the
+    agency's invoice is not cancelled with the 5.00 on it; staff refund or credit it, the task naming the owner's
+    invoice that was paid."""
+    sandbox = world.sandbox
+    _, mine = domain_asked(world)
+    owners = later_owner_invoice(world)
+    pay_part(world, mine["id"], "AG-PART", "5.00")
+    world.settle(2)
+    pay(world, owners["id"], "OWNER-N7P")
+    world.settle(4)
+    assert sandbox.rows("invoices", id=mine["id"])[0]["status"] == "Unpaid"
+    [task] = staff_tasks(world, 10)
+    assert "5.00" in task["note"] and f"#{owners['id']}" in task["note"] and f"#{mine['id']}" in task["note"], task
+
+
+def test_the_owner_paying_the_later_invoice_while_the_delegates_is_being_made_leaves_it_cancelled(
+    quick_world: World,
+):
+    """N7, another order: the agency's invoice for domain 11 (TLD price) is being made, WHMCS answering late, when
+    WHMCS's cron makes the owner's renewal invoice and the owner pays it. The agency's invoice, once found, is
+    cancelled and the agency told; the registrar is not asked to renew."""
+    world = quick_world
+    sandbox = world.sandbox
+    out = world.run(
+        "delegations", "grant", "--owner", "11", "--delegate", "10", "--domain", "11", "--by", "alice",
+        "--basis", "owner's email",
+    ).output  # fmt: skip
+    grant_id = out.split()[0]
+    world.settle()
+    sandbox.control("faults", {"delay_s": 2.5, "count": 1, "actions": ["CreateInvoice"]})
+    world.run("delegations", "renew", grant_id, "--domain", "11", "--by", "lena")
+    for _ in range(4):
+        world.run("tick")
+        if any(c["action"] == "CreateInvoice" for c in sandbox.calls()):
+            break
+    with Database(world.config.parent / "state.db", migrate=False) as db:
+        [made] = [e for e in outbox.entries(db) if e.kind == "create_invoice"]
+    assert made.status == "in_flight", made
+    owners = later_owner_invoice(world)
+    pay(world, owners["id"], "OWNER-N7F")
+    world.settle(2)
+    reconciled(world, made.key)
+    [mine] = agency_invoices(world)
+    assert mine["status"] == "Cancelled", mine
+    assert [e for e in world.emails(10) if "already paid the renewal" in e["subject"]], subjects(world)
+    assert [c for c in sandbox.calls() if c["action"] == "DomainRenew"] == []
+    assert f"invoice #{owners['id']} first" in world.run("delegations", "show", grant_id).output
 
 
 def test_a_cancellation_that_found_the_delegates_invoice_paid_reaches_the_grant_that_knows_the_invoice():
