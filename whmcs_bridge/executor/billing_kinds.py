@@ -56,7 +56,9 @@ def _run_create_invoice(c: Call) -> Result:
 def _observe_create_invoice(c: Call) -> Observed:
     """The client's recent invoice with the action's notes and exactly its lines, taxed as asked (rules write notes that
     name what the invoice is for, e.g. which renewal, so they differ between actions); without notes the
-    invoice cannot be told from another: unknowable."""
+    invoice cannot be told from another: unknowable. Found after a call answered too late, the invoice may have been
+    paid before the rules knew its number (its InvoicePaid meant nothing to them then): its status and what was paid
+    on it, as WHMCS shows them now, go with it."""
     notes = str(c.params.get("notes", "")).strip()
     if not notes:
         return None
@@ -66,7 +68,7 @@ def _observe_create_invoice(c: Call) -> Observed:
             continue
         invoice = c.api.invoice(summary.id)
         if sorted((item.description, item.amount, item.taxed) for item in invoice.items) == wanted:
-            return {"invoice_id": invoice.id}
+            return {"invoice_id": invoice.id, "invoice_status": invoice.status, "invoice_paid": f"{invoice.paid:.2f}"}
     return False
 
 

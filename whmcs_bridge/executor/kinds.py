@@ -19,6 +19,7 @@ from whmcs_bridge.executor.reads import (
     find_order_invoice,
     holder_now,
     owner_user,
+    paid_invoice_now,
     read_owners,
     registrant_now,
     renewal_now,
@@ -207,8 +208,13 @@ def _run_read_invoice(c: Call) -> Result:
 
 def _run_read_renewal(c: Call) -> Result:
     """A delegated renewal as WHMCS has it now (reads.renewal_now: the service or domain, the owner's line, the
-    delegate's invoice), fed back to the rules (RenewalRead) to settle it or tell staff what WHMCS shows."""
-    return {"feed": ("RenewalRead", {**(c.params.get("report") or {}), **renewal_now(c.api, c.params, c.client())})}
+    delegate's invoice), fed back to the rules (RenewalRead) to settle it or tell staff what WHMCS shows; or, asked
+    about an invoice paid while it is open (`paid_invoice`), that invoice alone (reads.paid_invoice_now)."""
+    if c.params.get("paid_invoice"):
+        facts = paid_invoice_now(c.api, c.params)
+    else:
+        facts = renewal_now(c.api, c.params, c.client())
+    return {"feed": ("RenewalRead", {**(c.params.get("report") or {}), **facts})}
 
 
 def _run_read_owners(c: Call) -> Result:

@@ -320,24 +320,47 @@ def later_invoices(api: WhmcsApi, p: Params, owner: int) -> list[tuple[Any, list
     `from` to `until`, renewal_scope.period_mismatch): each with those lines. None before a renewal had `until`."""
     if not p.get("until"):
         return []
-    kind, relid = ("Domain", int(p["domain_id"])) if p.get("domain_id") else ("Hosting", int(p["service_id"]))
-    first, until = date.fromisoformat(str(p["from"])), date.fromisoformat(str(p["until"]))
     out = []
     for summary in recent(api.invoices(client_id=owner, newest_first=True)):
         if summary.id == int(p.get("owner_invoice") or 0) or summary.status in NOT_BILLING:
             continue
         invoice = api.invoice(summary.id)
-        lines = [
-            i
-            for i in invoice.items
-            if i.type == kind and i.relid == relid and period_mismatch(i.description, first, until) is None
-        ]
-        if lines:  # the promotions of the renewed item come off with it (billed())
-            item_kind = "domain" if p.get("domain_id") else "service"
-            lines += [i for _, i in lines_for(invoice, {(t, relid): item_kind for t in RENEWAL_PROMOTIONS[item_kind]})]
+        lines = period_lines(invoice, p)
         if lines and invoice.status not in NOT_BILLING:
             out.append((invoice, lines))
     return out
+
+
+def period_lines(invoice: Any, p: Params) -> list[Any]:
+    """The invoice's lines that bill the renewed item (a "Hosting" or "Domain" item whose relid is it,
+    DD:api-reference/getinvoice.md) for the period renewed (its line's dates from `from` to `until`,
+    renewal_scope.period_mismatch), with that item's promotions; [] when it bills no such line."""
+    kind, relid = ("Domain", int(p["domain_id"])) if p.get("domain_id") else ("Hosting", int(p["service_id"]))
+    first, until = date.fromisoformat(str(p["from"])), date.fromisoformat(str(p["until"]))
+    lines = [
+        i
+        for i in invoice.items
+        if i.type == kind and i.relid == relid and period_mismatch(i.description, first, until) is None
+    ]
+    if lines:  # the promotions of the renewed item come off with it (billed())
+        item_kind = "domain" if p.get("domain_id") else "service"
+        lines += [i for _, i in lines_for(invoice, {(t, relid): item_kind for t in RENEWAL_PROMOTIONS[item_kind]})]
+    return lines
+
+
+def paid_invoice_now(api: WhmcsApi, p: Params) -> dict[str, Any]:
+    """An invoice reported paid while a delegated renewal's invoice is open, as WHMCS has it now: whose it is, its
+    status, and whether it bills the renewed item for the period renewed (period_lines). The owner's payment of one
+    that does (WHMCS's cron made it after the request) is the owner paying first (issue 16 twelfth round N7)."""
+    invoice = invoice_or_none(api, int(p["paid_invoice"]))
+    if invoice is None:
+        return {"paid_invoice": int(p["paid_invoice"]), "paid_status": "Deleted", "bills": False}
+    return {
+        "paid_invoice": invoice.id,
+        "paid_client": invoice.client_id,
+        "paid_status": invoice.status,
+        "bills": bool(period_lines(invoice, p)),
+    }
 
 
 def later_lines(api: WhmcsApi, p: Params, owner: int) -> list[dict[str, Any]]:

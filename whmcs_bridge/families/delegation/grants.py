@@ -15,6 +15,7 @@ FAMILY = "delegation"
 
 DIGEST = "digest"  # the one state key that times the owners' digests
 UNKNOWN_TEMPLATES = "templates:unknown"  # the one state key counting emails of templates nobody classified
+RENEWING = "renewing"  # what a grant with a delegate's renewal invoice open refers to (and its owner's)
 
 
 def grant_refs(grant: dict[str, Any]) -> list[str]:
@@ -22,6 +23,10 @@ def grant_refs(grant: dict[str, Any]) -> list[str]:
     for renewal in grant.get("renewals", []):  # the invoices and the action a renewal waits on
         refs += [f"invoice:{renewal[k]}" for k in ("delegate_invoice", "owner_invoice") if renewal.get(k)]
         refs += [f"action:{renewal['action']}"] if renewal.get("action") else []
+    if any(r["status"] == "invoiced" for r in grant.get("renewals", [])):
+        # Any invoice paid (of the owner's, or of a client the event does not name) while the delegate's is open:
+        # one WHMCS made after the request may bill the same period (renewal_invoice.owner_paid_other).
+        refs += [RENEWING, f"{RENEWING}:{grant['owner']}"]
     billing = grant.get("billing") or {}  # an order invoiced to the delegate (payer.py): both invoices
     refs += [f"invoice:{billing[k]}" for k in ("delegate_invoice", "owner_invoice") if billing.get(k)]
     refs += [f"action:{billing['accept']}"] if billing.get("accept") else []  # its AcceptOrder's outcome

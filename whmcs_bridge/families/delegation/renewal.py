@@ -3,7 +3,8 @@ delegation rules: find the service's line on the owner's open invoice, invoice t
 amount alone, and when the delegate pays, renew that one service once (its next due date one cycle on) and
 take its line off the owner's invoice, which keeps its other items, and off any other open invoice of the owner's
 WHMCS shows billing the same period then (made after the request: reads.later_invoices; one paid is both paid).
-The owner paying first cancels the
+The owner paying first (its invoice, or any
+other of its own WHMCS shows billing the same period when its payment is reported: owner_paid_other) cancels the
 delegate's invoice; a delegate's invoice cancelled leaves the owner's as it was (a part payment on it is a
 staff task); the owner's invoice cancelled withdraws the delegate's unpaid one; both paying, or a refund
 after the renewal, is a staff task (renewal_tasks.py). Settlement is decided in one place, from what WHMCS
@@ -28,6 +29,7 @@ expired before it was applied)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -48,6 +50,8 @@ from whmcs_bridge.families.delegation.grants import (
 from whmcs_bridge.families.delegation.renewal_invoice import (
     cancel_invoice,
     invoice_params,
+    owner_paid_other,
+    owner_paid_this,
     owner_paid_withdraws,
     staff_first,
 )
@@ -67,6 +71,7 @@ from whmcs_bridge.families.delegation.renewal_scope import (
     refusal,
     registrar_unknown,
     renewed,
+    settle_spec,
     unsettled,
     wanted_item,
 )
@@ -218,7 +223,7 @@ def renewal_step(grant: dict[str, Any], kind: str, data: dict[str, Any], now: da
     if renewal is None:
         return Decision(state=grant)
     if kind == "RenewalInvoiceCreated":
-        return invoice_made(grant, renewal, data)
+        return invoice_made(grant, renewal, data, now)
     if renewal["status"] != "looking":
         return Decision(state=grant)
     what, _ = item_of(renewal)
@@ -267,11 +272,16 @@ def renewal_step(grant: dict[str, Any], kind: str, data: dict[str, Any], now: da
     return Decision(state=grant, actions=[invoice], refs=grant_refs(grant))
 
 
-def invoice_made(grant: dict[str, Any], renewal: dict[str, Any], data: dict[str, Any]) -> Decision:
+def invoice_made(grant: dict[str, Any], renewal: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision:
     """The delegate's invoice exists in WHMCS. Made (or found there after a call answered late) once the grant
     had ended or the owner had paid first: withdrawn like one made before (a payment of it found on the way is
-    staff's refund task, renewal_applied)."""
+    staff's refund task, renewal_applied). Found paid (a call answered late, the delegate paying before the bridge
+    knew the invoice's number, so its InvoicePaid named an invoice of nobody's): that payment is acted on now, as
+    its event would have been (issue 16 twelfth round N3)."""
     renewal["delegate_invoice"] = as_int(data.get("invoice_id"))
+    if renewal["delegate_invoice"] and data.get("invoice_status") == "Paid":
+        paid = delegate_invoice(grant, renewal, "InvoicePaid", now)
+        return dataclasses.replace(paid, refs=grant_refs(grant))
     if renewal["status"] == ENDED and renewal["delegate_invoice"]:  # issued just before the grant ended
         return Decision(state=grant, actions=[cancel_invoice(grant, renewal)], refs=grant_refs(grant))
     if renewal["status"] == "owner paid" and renewal["delegate_invoice"]:
@@ -314,6 +324,8 @@ def renewal_payment(grant: dict[str, Any], kind: str, data: dict[str, Any], now:
         # The owner's invoice that billed the renewal cancelled (staff cancelling the service with it): WHMCS is
         # read for what it says now before the delegate's invoice is withdrawn (renewal_read).
         return Decision(state=grant, actions=[read_now(grant, owners, "owner cancelled")], refs=grant_refs(grant))
+    if kind == "InvoicePaid" and invoice:
+        return owner_paid_other(grant, invoice, as_int(data.get("userid")))
     return None
 
 
@@ -339,7 +351,7 @@ def delegate_invoice(grant: dict[str, Any], renewal: dict[str, Any], kind: str, 
     if kind == "InvoicePaid" and renewal["status"] == "owner paid":
         # The owner paid first and the delegate paid too before its invoice was cancelled: nothing is renewed
         # twice (WHMCS renewed it for the owner's payment); staff refund or credit the delegate.
-        return paid_twice(grant, renewal, now, "the owner paid first")
+        return paid_twice(grant, renewal, now, "the owner paid first", as_int(renewal.get("owner_paid_invoice")))
     if kind == "InvoiceCancelled" and renewal["status"] == "invoiced":
         renewal.update(status="cancelled", cancelled=at)
         grant["history"].append(
@@ -398,14 +410,17 @@ def settle(grant: dict[str, Any], renewal: dict[str, Any], now: datetime) -> Dec
     return Decision(state=grant, actions=[apply], refs=grant_refs(grant))
 
 
-def owner_paid_first(grant: dict[str, Any], renewal: dict[str, Any], now: datetime) -> Decision:
+def owner_paid_first(
+    grant: dict[str, Any], renewal: dict[str, Any], now: datetime, paid: int | None = None
+) -> Decision:
     """The owner paid its invoice, the service's line with it, while the delegate's was open: WHMCS renews the
     service for that payment; the delegate's invoice is cancelled (unless it was paid meanwhile: then its
-    own event finds the service renewed) and the delegate is told."""
+    own event finds the service renewed) and the delegate is told. `paid`: the owner's invoice WHMCS shows paid
+    when it is another than the one the renewal was priced from (made after the request)."""
     n, at = renewal["n"], now.isoformat(timespec="seconds")
-    renewal.update(status="owner paid", owner_paid=at)
+    renewal.update(status="owner paid", owner_paid=at, owner_paid_invoice=paid or renewal.get("owner_invoice"))
     grant["history"].append(
-        {"at": at, "what": f"renewal {n}: the owner paid invoice #{renewal['owner_invoice']} first", "by": "WHMCS"}
+        {"at": at, "what": f"renewal {n}: the owner paid invoice #{renewal['owner_paid_invoice']} first", "by": "WHMCS"}
     )
     actions = owner_paid_withdraws(grant, renewal) if renewal.get("delegate_invoice") else []
     return Decision(state=grant, actions=actions, refs=grant_refs(grant))
@@ -501,22 +516,6 @@ def renewal_applied(grant: dict[str, Any], data: dict[str, Any], now: datetime) 
     return paid_twice(grant, renewal, now, why, as_int(data.get("owner_paid_invoice")))
 
 
-def settle_spec(renewal: dict[str, Any]) -> dict[str, Any]:
-    """What a renewal was invoiced for, as the executor re-reads it from WHMCS (reads.renewal_now, the guard
-    `renewal_settles`): the item, the period invoiced, the amount, the owner's line and the delegate's invoice."""
-    what, item = item_of(renewal)
-    return {
-        f"{what}_id": item,
-        "from": renewal["due"],
-        "until": renewal["until"],
-        "amount": renewal["amount"],
-        "owner_invoice": renewal.get("owner_invoice"),
-        "line_id": renewal.get("line"),
-        **({"line_ids": renewal["lines"]} if renewal.get("lines") else {}),
-        "delegate_invoice": renewal.get("delegate_invoice"),
-    }
-
-
 def read_now(grant: dict[str, Any], renewal: dict[str, Any], why: str) -> Action:
     """Read the renewal as WHMCS has it now (read_renewal, fed back as RenewalRead, renewal_read)."""
     report = {"grant": grant["id"], "n": renewal["n"], "why": why}
@@ -543,6 +542,8 @@ def renewal_read(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> 
         if late is None and status == "cancelled":  # a refunded one was applied once: its action is spent
             return settle(grant, renewal, now)
         return not_settled(grant, renewal, late or "renewed", data, now, "needs staff")
+    if why == "owner paid other" and status == "invoiced" and owner_paid_this(grant, data):
+        return owner_paid_first(grant, renewal, now, as_int(data.get("paid_invoice")))
     if why == "paid withdrawn" and status == WITHDRAWN:  # paid before its cancellation reached WHMCS
         late = unsettled(settle_spec(renewal), data) or str(renewal.get("why") or "owner invoice")
         return not_settled(grant, renewal, late, data, now, "needs staff")

@@ -2,7 +2,8 @@
 the two WHMCS accounts are in different currencies), its lines (the item's line and its promotions, each taxed as
 the owner's line it bills) and the CreateInvoice parameters, its text a message rendered in the delegate's
 language when the executor makes it; and its withdrawal (cancelled while unpaid, the delegate told) when the owner
-paid first or the grant ended."""
+paid first (an invoice of the owner's paid while it is open is read from WHMCS: owner_paid_other) or the grant
+ended."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ import dataclasses
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from whmcs_bridge.families.delegation.grants import OUTCOME, about_grant, act, notice
-from whmcs_bridge.families.delegation.renewal_scope import ENDED, period_mismatch, renewed
+from whmcs_bridge.families.delegation.grants import OUTCOME, about_grant, act, grant_refs, notice
+from whmcs_bridge.families.delegation.renewal_scope import ENDED, period_mismatch, renewed, settle_spec
 from whmcs_bridge.families.delegation.renewal_tasks import needs_staff
-from whmcs_bridge.model import Action, Decision, message
+from whmcs_bridge.model import Action, Decision, as_int, message
 
 
 def invoice_params(
@@ -101,6 +102,23 @@ def owner_paid_withdraws(grant: dict[str, Any], renewal: dict[str, Any]) -> list
     ]
 
 
+def owner_paid_other(grant: dict[str, Any], invoice: int, client: int | None) -> Decision | None:
+    """An invoice the grant does not know was paid while a delegate's renewal invoice is open: WHMCS is asked whose
+    it is and whether it bills the renewed item for the period invoiced (one its cron made after the request, e.g.
+    for a domain the delegate was invoiced at the TLD's price): the owner paying it is the owner paying first
+    (renewal_read, "owner paid other"). An invoice the event says is another client's is not read."""
+    if client is not None and client != grant["owner"]:
+        return None
+    reads = []
+    for renewal in grant.get("renewals", []):
+        if renewal["status"] != "invoiced" or renewal.get("owner_invoice") == invoice:
+            continue
+        report = {"grant": grant["id"], "n": renewal["n"], "why": "owner paid other"}
+        params = {**settle_spec(renewal), "paid_invoice": invoice, "report": report}
+        reads.append(act(grant, "read_renewal", f"renew:{renewal['n']}:paid-{invoice}", params, grant["owner"]))
+    return Decision(state=grant, actions=reads, refs=grant_refs(grant)) if reads else None
+
+
 
 def cancel_invoice(grant: dict[str, Any], renewal: dict[str, Any]) -> Action:
     """The delegate's renewal invoice cancelled in WHMCS, if it is still unpaid (a paid one is a staff task);
@@ -134,3 +152,13 @@ def grant_ended(grant: dict[str, Any], now: datetime) -> list[Action]:
         if renewal.get("delegate_invoice"):
             actions.append(cancel_invoice(grant, renewal))
     return actions
+
+
+def owner_paid_this(grant: dict[str, Any], data: dict[str, Any]) -> bool:
+    """Whether the invoice read (reads.paid_invoice_now) is the owner's, paid in full, billing the renewed item for
+    the period the delegate was invoiced."""
+    return (
+        as_int(data.get("paid_client")) == grant["owner"]
+        and data.get("paid_status") == "Paid"
+        and bool(data.get("bills"))
+    )

@@ -396,3 +396,19 @@ def not_the_owners(kind: str, item: int, owner: int, holder: Any) -> str:
     return (
         f"{kind} #{item} belongs to client #{holder}, not to client #{owner}: a grant renews only what its owner holds"
     )
+
+
+def settle_spec(renewal: dict[str, Any]) -> dict[str, Any]:
+    """What a renewal was invoiced for, as the executor re-reads it from WHMCS (reads.renewal_now, the guard
+    `renewal_settles`): the item, the period invoiced, the amount, the owner's line and the delegate's invoice."""
+    what, item = item_of(renewal)
+    return {
+        f"{what}_id": item,
+        "from": renewal["due"],
+        "until": renewal["until"],
+        "amount": renewal["amount"],
+        "owner_invoice": renewal.get("owner_invoice"),
+        "line_id": renewal.get("line"),
+        **({"line_ids": renewal["lines"]} if renewal.get("lines") else {}),
+        "delegate_invoice": renewal.get("delegate_invoice"),
+    }

@@ -156,13 +156,14 @@ def delegate_part_paid(grant: dict[str, Any], renewal: dict[str, Any], paid: str
     delegate's account) and the delegate is told they will."""
     n, at, invoice = renewal["n"], now.isoformat(timespec="seconds"), renewal["delegate_invoice"]
     renewal["part_paid"] = paid
+    owners = renewal.get("owner_paid_invoice") or renewal.get("owner_invoice")  # the one the owner paid, if it did
     grant["history"].append(
         {"at": at, "what": f"renewal {n}: invoice #{invoice} not cancelled, {paid} paid on it", "by": "bridge"}
     )
     facts = about_grant(
         grant,
         invoice=str(invoice),
-        owner_invoice=str(renewal.get("owner_invoice") or ""),
+        owner_invoice=str(owners or ""),
         paid=paid,
         **renewed(renewal),
     )

@@ -32,7 +32,15 @@ from whmcs_bridge.families.delegation.copies import (
     ticket_renewal,
 )
 from whmcs_bridge.families.delegation.digest import digest
-from whmcs_bridge.families.delegation.grants import DIGEST, FAMILY, OUTCOME, UNKNOWN_TEMPLATES, grant_refs, rights
+from whmcs_bridge.families.delegation.grants import (
+    DIGEST,
+    FAMILY,
+    OUTCOME,
+    RENEWING,
+    UNKNOWN_TEMPLATES,
+    grant_refs,
+    rights,
+)
 from whmcs_bridge.families.delegation.lifecycle import (
     ask_consent,
     command,
@@ -102,7 +110,7 @@ class Delegation:
         if event.type == "OrderPlaced" and as_int(data.get("userid")):
             return [f"owner:{as_int(data.get('userid'))}", f"user:{as_int(data.get('requestor_id'))}"]
         if event.type in ("InvoicePaid", "InvoiceCancelled", "InvoiceRefunded", "InvoiceOverdue", OUTCOME):
-            return renewal_refs(data)
+            return renewal_refs(data, paid=event.type == "InvoicePaid")
         if event.type == "OwnershipChanged":
             refs = [f"{s['kind']}:{s['id']}" for s in data.get("subjects") or []]
             return refs + [f"owner:{as_int(data.get('holder'))}"]
@@ -120,10 +128,15 @@ class Delegation:
         return decide_all(states, event, now, self.rules)
 
 
-def renewal_refs(data: dict[str, Any]) -> list[str]:
-    """What an invoice's event, or the outcome of a renewal's action, is about (a renewal lists both)."""
-    invoice = as_int(data.get("invoiceid")) or as_int(data.get("paid_invoice"))  # an action left a paid invoice
-    return [f"invoice:{invoice}"] if invoice else [f"action:{data['action_key']}"] if data.get("action_key") else []
+def renewal_refs(data: dict[str, Any], paid: bool = False) -> list[str]:
+    """What an invoice's event, or the outcome of a renewal's action, is about (a renewal lists both): an action
+    left a paid invoice, or found the invoice it was to cancel closed (paid meanwhile: cancel_found_paid). An
+    invoice paid (`paid`) also reaches the grants whose delegate's invoice is open (of the client the event names:
+    the poller names it, the hook does not): one of their owner's may bill the same period (owner_paid_other)."""
+    invoice = as_int(data.get("invoiceid")) or as_int(data.get("paid_invoice")) or as_int(data.get("closed_invoice"))
+    refs = [f"invoice:{invoice}"] if invoice else [f"action:{data['action_key']}"] if data.get("action_key") else []
+    client = as_int(data.get("userid"))
+    return refs + ([f"{RENEWING}:{client}" if client else RENEWING] if paid else [])
 
 
 def with_page_links(decisions: dict[str, Decision], rules: DelegationSection) -> dict[str, Decision]:
