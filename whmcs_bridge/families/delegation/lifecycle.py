@@ -344,7 +344,7 @@ def end(
     by: str,
     reason: str,
     case: str | None = None,
-    remaining: Sequence[str] = (),
+    remaining: dict[str, Any] | None = None,
 ) -> Decision:
     """The grant ends (`status` revoked or expired; `case`: the ownership case that ended it; `remaining`:
     what the same delegate still covers for the owner, which the owner is told stays)."""
@@ -393,21 +393,31 @@ def open_renewal(grant: dict[str, Any]) -> dict[str, Any]:
     return {"renewal_invoice": invoiced[-1]["delegate_invoice"], "owner_invoice": invoiced[-1].get("owner_invoice")}
 
 
-def remaining(grant: dict[str, Any], others: Sequence[dict[str, Any]]) -> list[str]:
-    """What the grant's delegate still covers for its owner through its other active grants."""
-    kept = [
-        subject
+def remaining(grant: dict[str, Any], others: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """What the grant's delegate still covers for its owner through its other active grants, as the owner's email
+    says it (delegation.ended_owner): `remaining`, the services and domains, in `remaining_role` (None when its grants
+    differ); `remaining_whole`, the role in which it stays the contact of the whole account (never the owner's own
+    name as if it were a thing covered)."""
+    staying = [
+        other
         for other in others
         if other.get("id") != grant["id"]
         and other.get("status") == "active"
         and (other.get("owner"), other.get("delegate")) == (grant["owner"], grant["delegate"])
-        for subject in covered(other)
     ]
-    return [subject for subject in dict.fromkeys(kept) if subject not in covered(grant)]
+    whole = [o["role"] for o in staying if any(s.startswith("client:") for s in covered(o))]
+    named = [o for o in staying if o["role"] not in whole]  # a whole-account role already covers its items
+    items = [s for o in named for s in covered(o) if not s.startswith("client:") and s not in covered(grant)]
+    roles = {o["role"] for o in named if any(s in items for s in covered(o))}
+    return {
+        "remaining": list(dict.fromkeys(items)),
+        "remaining_role": roles.pop() if len(roles) == 1 else None,
+        "remaining_whole": "administrative" if "administrative" in whole else (whole[0] if whole else None),
+    }
 
 
 def owner_end_email(
-    grant: dict[str, Any], status: str, rules: DelegationSection, remaining: Sequence[str] = ()
+    grant: dict[str, Any], status: str, rules: DelegationSection, remaining: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """The owner hears that the grant ended and, if configured, is offered a password change: by
     replying, or (for services, with links) through a one-time link."""
@@ -419,7 +429,7 @@ def owner_end_email(
         grant["owner"],
         message(
             "delegation.ended_owner",
-            **about_grant(grant, status=status, offer=offer, remaining=list(remaining)),
+            **about_grant(grant, status=status, offer=offer, **(remaining or {})),
             **open_renewal(grant),
         ),
     )

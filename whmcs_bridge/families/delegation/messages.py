@@ -143,13 +143,25 @@ MESSAGES = define(
         "delegation.ended_owner",
         "email",
         "client",
-        {"status": "text", "offer": "text", "consent_link": "url", "remaining": "subjects", **RENEWAL_OPEN},
+        {
+            "status": "text",
+            "offer": "text",
+            "consent_link": "url",
+            "remaining": "subjects",
+            "remaining_role": "text",
+            "remaining_whole": "text",
+            **RENEWAL_OPEN,
+        },
         'To the owner: the contact no longer acts for it; with `offer` "reply" or "link", the advice to '
-        "change the control-panel password (by replying, or through a one-time link); `remaining`: what the "
-        "same contact still covers under its other grants (empty when nothing stays); " + RENEWAL_OPEN_SAID,
+        "change the control-panel password (by replying, or through a one-time link); `remaining`: the services and "
+        "domains the same contact still covers under its other grants (empty when nothing stays), as `remaining_role` "
+        '("technical" or "administrative"; none when its grants differ); `remaining_whole`: the role in which it stays '
+        "the contact of the whole account; " + RENEWAL_OPEN_SAID,
         status="revoked",
         offer="link",
         remaining=["domain:1"],
+        remaining_role="technical",
+        remaining_whole="administrative",
         **RENEWAL_OPEN_SAMPLES,
     ),
     grant_spec(
