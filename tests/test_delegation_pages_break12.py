@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from tests.conftest import Sandbox, SelfServiceWorld
-from tests.test_delegation_selfservice_e2e import last_link
+from tests.test_delegation_selfservice_e2e import last_link, text
 
 
 @pytest.fixture
@@ -31,6 +31,73 @@ def grant(world: SelfServiceWorld, *covers: str, role: str = "technical") -> str
     ).output  # fmt: skip
     world.settle()
     return str(out.split()[0])
+
+
+# What the pages say of an item no longer in the owner's account, per language (the delegate's language and the
+# owner's are set alike): the delegate's row and refusal, the owner's row.
+MOVED = {
+    "english": ("is no longer in the account of Boulangerie Dupont", "is no longer in your account", "Next due date"),
+    "french": (
+        "ne fait plus partie du compte de Boulangerie Dupont",
+        "ne fait plus partie de votre compte",
+        "échéance",
+    ),
+    "dutch": (
+        "hoort niet meer bij het account van Boulangerie Dupont",
+        "hoort niet meer bij uw account",
+        "vervaldatum",
+    ),
+    "indonesian": ("tidak lagi berada di akun Boulangerie Dupont", "tidak lagi berada di akun Anda", "Jatuh tempo"),
+}
+
+
+@pytest.mark.parametrize(
+    ("kind", "item", "lang"),
+    [("service", 110, "english"), ("domain", 11, "english"), ("service", 110, "french"), ("domain", 11, "dutch"),
+     ("service", 110, "indonesian")],
+)  # fmt: skip
+def test_an_item_staff_moved_to_another_client_is_shown_as_no_longer_the_owners(
+    world: SelfServiceWorld, kind: str, item: int, lang: str
+):
+    """N5 (d1_moved_page.py): grant Boulangerie Dupont (11) -> Pixelwerk Agency (10) on hosting 110; staff moved
+    110 to Cabinet Martin (12) in WHMCS. The agency's page showed client 12's status and next due date under
+    "Owner: Boulangerie Dupont" with a renew button; its click answered "Renewal requested", then an email said it
+    could not be; the owner's page still showed the access as covering it. The pages read who holds the item now
+    (GetClientsProducts / GetClientsDomains give its client id: DD:api-reference/getclientsproducts.md,
+    getclientsdomains.md) and say it is no longer in the owner's account, without status, due date or button; a
+    click from a page opened before the move is refused at once with that sentence, nothing invoiced."""
+    for client in (10, 11):
+        world.sandbox.post("UpdateClient", clientid=client, language=lang)
+    grant_id = grant(world, f"--{kind}", str(item))
+    delegate_link, owner_link = last_link(world, 10), last_link(world, 11)
+    before = requests.get(delegate_link, timeout=10).text
+    assert f'name={kind} value="{item}"' in before, before  # the renew button, before the move
+    world.sandbox.control("move", {kind: item, "client": 12})
+    said, owner_said, due = MOVED[lang]
+    page = requests.get(delegate_link, timeout=10)
+    shown = text(page)
+    assert said in shown and f"#{item}" in shown, shown
+    assert due not in shown and "name=do value=renew" not in page.text, shown
+    calls = len(world.sandbox.calls())
+    click = requests.post(delegate_link, data={"do": "renew", "grant": grant_id, kind: str(item)}, timeout=10)
+    assert click.status_code == 400 and said in text(click), text(click)
+    world.settle()
+    assert [c for c in world.sandbox.calls(calls) if c["action"] in ("CreateInvoice", "SendEmail")] == []
+    assert "renewal" not in world.run("delegations", "show", grant_id).output
+    owner_page = text(requests.get(owner_link, timeout=10))
+    assert owner_said in owner_page and f"#{item}" in owner_page, owner_page
+
+
+def test_a_whole_account_contacts_page_lists_only_what_the_owner_holds_now(world: SelfServiceWorld):
+    """The same move under a grant on the owner's whole account: the page lists the owner's services and domains
+    as WHMCS has them now, so the moved hosting is simply not there; its click is refused with the sentence."""
+    grant_id = grant(world, "--whole-client")
+    link = last_link(world, 10)
+    world.sandbox.control("move", {"service": 110, "client": 12})
+    page = requests.get(link, timeout=10).text
+    assert 'name=service value="110"' not in page and 'name=domain value="11"' in page, page
+    click = requests.post(link, data={"do": "renew", "grant": grant_id, "service": "110"}, timeout=10)
+    assert click.status_code == 400 and "is no longer in the account of Boulangerie Dupont" in text(click), text(click)
 
 
 @pytest.mark.parametrize(

@@ -171,12 +171,15 @@ class SelfService:
         shown = [g for g in grants if g.get("status") in LIVE or g.get("ended")]
         name = next((g.get("owner_name") for g in grants if g.get("owner_name")), None) or f"#{link.subject}"
         live = [g for g in shown if g.get("status") in LIVE]
+        away = {g["id"]: self.moved_away(g) for g in live if not whole(g)}
         rows = [
             self.text(
                 "delegation.page_owner_row",
                 lang,
                 delegate=g.get("delegate_name") or f"#{g['delegate']}",
                 covers=covers(g),
+                moved=", ".join(f"{i.get('name') or i['kind']} (#{i['id']})" for i in away.get(g["id"]) or []),
+                moved_many="yes" if len(away.get(g["id"]) or []) > 1 else None,
                 whole="yes" if whole(g) else None,
                 role=g["role"],
                 since=g["since"],
@@ -195,7 +198,9 @@ class SelfService:
         for g in (g for g in grants if g.get("status") == "active"):
             for item in self.items(g):
                 live = item.get("live")  # read from WHMCS just now (a whole-account grant's), else read it here
-                status, due = (item["status"], item["due"]) if live else self.in_whmcs(item["id"], item["kind"])
+                status, due, away = (item["status"], item["due"], False) if live else self.in_whmcs(g, item)
+                if away:  # another client's now: its status and dates are not the owner's, nothing to renew
+                    status = due = None
                 mine = (item["kind"], item["id"])
                 last = next((r for r in reversed(g.get("renewals") or []) if renewal_scope.item_of(r) == mine), None)
                 invoice = last.get("delegate_invoice") if last else None
@@ -210,8 +215,10 @@ class SelfService:
                         status=status,
                         due=due,
                         grant=g["id"],
+                        moved="yes" if away else "",
                         may_renew="yes"
-                        if self.may_renew(g["role"])
+                        if not away
+                        and self.may_renew(g["role"])
                         and renewal_scope.renewable_now(item["kind"], status)
                         and renewal_scope.open_renewal(g, item["id"], item["kind"]) is None
                         else "",
@@ -239,22 +246,43 @@ class SelfService:
             log.warning("self-service page: client %s's services not read from WHMCS: %s", grant["owner"], exc)
             return []
 
-    def in_whmcs(self, item_id: int, kind: str = "service") -> tuple[str | None, str | None]:
+    def in_whmcs(self, grant: dict[str, Any], item: dict[str, Any]) -> tuple[str | None, str | None, bool]:
         """A service's (or domain's) status and next due date as WHMCS has them now (a renewal, staff or the
-        owner's payment may have moved the date since the bridge last read it); unknown (None) when WHMCS
-        cannot be read."""
-        read = self.read_domain if kind == "domain" else self.read_service
-        if read is None:
-            return None, None
+        owner's payment may have moved the date since the bridge last read it), and whether it is no longer in the
+        owner's account (staff moved it to another client, or WHMCS has it no more); unknown (None, None, False)
+        when WHMCS cannot be read."""
+        read, found = self.whmcs_record(item["kind"], int(item["id"]))
+        if not read:
+            return None, None, False
+        if found is None or found.client_id != int(grant["owner"]):
+            return None, None, True
+        due = found.nextduedate.isoformat() if found.nextduedate else None
+        return str(found.status), due, False
+
+    def whmcs_record(self, kind: str, item_id: int) -> tuple[bool, Any]:
+        """(read, record): WHMCS's service or domain now (GetClientsProducts / GetClientsDomains, whose `userid` /
+        client id says who holds it: DD:api-reference/getclientsproducts.md, getclientsdomains.md), None when
+        WHMCS has none; read False when WHMCS could not be read (or no reader was given)."""
+        reader = self.read_domain if kind == "domain" else self.read_service
+        if reader is None:
+            return False, None
         try:
-            found = read(item_id)
+            return True, reader(item_id)
         except BridgeError as exc:
             log.warning("self-service page: %s %s not read from WHMCS: %s", kind, item_id, exc)
-            return None, None
-        if found is None:
-            return None, None
-        due = found.nextduedate.isoformat() if found.nextduedate else None
-        return str(found.status), due
+            return False, None
+
+    def moved_away(self, grant: dict[str, Any]) -> list[dict[str, Any]]:
+        """The grant's services and domains WHMCS no longer has in the owner's account (one read each; none when
+        WHMCS cannot be read), for the owner's page."""
+        out = []
+        for item in grant.get("items") or []:
+            if item["kind"] not in renewal_scope.RENEWABLE:
+                continue
+            read, found = self.whmcs_record(item["kind"], int(item["id"]))
+            if read and (found is None or found.client_id != int(grant["owner"])):
+                out.append(item)
+        return out
 
     def used(self, link: ConsentLink) -> dict[str, str]:
         """A used link's page fields (delegation.page_used): when, what for, or why it was refused (in the link's
@@ -291,6 +319,11 @@ class SelfService:
                 asked = "domain" if form.get("domain") else "service"
                 number = str(form.get(asked) or "")
                 return Refusal("not_covered", f"{exc}.", {"kind": asked, "id": number if number.isdigit() else ""})
+            read, found = self.whmcs_record(kind, item)
+            if read and (found is None or found.client_id != int(grant["owner"])):  # WHMCS decides, not the page
+                owner = str(grant.get("owner_name") or f"#{grant['owner']}")
+                why = f"{kind.capitalize()} #{item} is no longer in the account of {owner}."
+                return Refusal("moved", why, {"kind": kind, "id": str(item), "owner": owner})
             current = renewal_scope.open_renewal(grant, item, kind)
             if current is not None:
                 fields = {

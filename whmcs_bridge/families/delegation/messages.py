@@ -427,8 +427,11 @@ MESSAGES = define(
             "status": "text",
             "expires": "date",
             "grant": "text",
+            "moved": "text",  # the grant's services and domains WHMCS no longer has in the owner's account, by name and id
+            "moved_many": "text",  # "yes": more than one
         },
-        "One grant on the owner's page: who, on what, since when, until when; a revoke button while active.",
+        "One grant on the owner's page: who, on what, since when, until when; a revoke button while active; what of it "
+        "WHMCS no longer has in the owner's account (`moved`: staff moved it to another client).",
         samples={
             "delegate": "Pixelwerk Agency",
             "covers": "boulangerie-dupont.fr",
@@ -465,6 +468,7 @@ MESSAGES = define(
             "amount": "text",
             "pay_link": "url",
             "expired": "text",  # "yes": a domain past its expiry date, saved only by staff, never ordered again
+            "moved": "text",  # "yes": WHMCS no longer has it in the owner's account: no status, due date or button
         },
         "One service (or domain: `kind`) on the delegate's page, named by its kind, name and id (a hosting and a domain "
         "of one name are two rows): its owner, status and next due date (as WHMCS has them when the "
@@ -527,12 +531,13 @@ MESSAGES = define(
             "n": "text",
             "invoice": "text",
             "status": "text",
+            "owner": "text",
         },
         'Why a click on a self-service page was not done, shown on the page in its language (`why`): "no_action" (the '
         'page offers no such action), "ended" (the access `grant` is no longer active), "owner_only" (only the owner '
         'ends an access), "may_not_renew" (the contact\'s role does not renew), "not_covered" (the access covers no '
         '`kind` #`id`; no `id`: none was named), "open" (renewal `n` of `kind` #`id` is under way: its `invoice`, its '
-        '`status` "looking", "invoiced" or "paid").',
+        '`status` "looking", "invoiced" or "paid"), "moved" (`kind` #`id` is no longer in the account of `owner` in WHMCS).',
         samples={
             "why": "open",
             "grant": "g3d169a",
