@@ -81,6 +81,7 @@ def test_an_item_staff_moved_to_another_client_is_shown_as_no_longer_the_owners(
     calls = len(world.sandbox.calls())
     click = requests.post(delegate_link, data={"do": "renew", "grant": grant_id, kind: str(item)}, timeout=10)
     assert click.status_code == 400 and said in text(click), text(click)
+    assert said in text(requests.get(delegate_link, timeout=10))  # the used link says why, in its language
     world.settle()
     assert [c for c in world.sandbox.calls(calls) if c["action"] in ("CreateInvoice", "SendEmail")] == []
     assert "renewal" not in world.run("delegations", "show", grant_id).output
@@ -98,6 +99,61 @@ def test_a_whole_account_contacts_page_lists_only_what_the_owner_holds_now(world
     assert 'name=service value="110"' not in page and 'name=domain value="11"' in page, page
     click = requests.post(link, data={"do": "renew", "grant": grant_id, "service": "110"}, timeout=10)
     assert click.status_code == 400 and "is no longer in the account of Boulangerie Dupont" in text(click), text(click)
+
+
+# The owner's page after it ended the access, and its email's subject, per language: (alone, both, subject).
+ENDED = {
+    "english": (
+        "you will receive a confirmation by email",
+        "both of you",
+        "Pixelwerk Agency is no longer your technical contact",
+    ),
+    "french": (
+        "vous recevrez une confirmation par e-mail",
+        "tous deux",
+        "Pixelwerk Agency n'est plus votre contact technique",
+    ),
+}
+
+
+@pytest.mark.parametrize("lang", sorted(ENDED))
+def test_a_deleted_delegate_is_a_closed_side_the_grant_does_not_act_and_the_owner_ends_it(
+    world: SelfServiceWorld, lang: str
+):
+    """N9 (d15_delegate_deleted.py): staff deleted the agency (client 10) in WHMCS (DeleteClient,
+    DD:api-reference/deleteclient.md; GetClientsDetails then answers "Client Not Found"). The copy of the owner's
+    product email parked for staff ("WHMCS refused GetClientsDetails: Client Not Found"); the owner's page promised
+    both sides an email and the agency's parked ("WHMCS refused SendEmail"); the owner's email named "client #10".
+    A deleted client is a Closed side: the copy is cancelled with the one staff note, the page promises the owner
+    alone an email, the owner's email names the agency by the name the grant kept, nothing waits for staff."""
+    world.sandbox.post("UpdateClient", clientid=11, language=lang)
+    alone, both, subject = ENDED[lang]
+    grant_id = grant(world, "--service", "110")
+    owner_link = last_link(world, 11)
+    world.sandbox.control("act", {"action": "DeleteClient", "clientid": 10})
+    deleted = len(world.sandbox.calls())
+    for _ in range(2):  # two product emails: one staff note, no copy
+        world.sandbox.control(
+            "act", {"action": "SendEmail", "id": 110, "messagename": "Service Suspension Notification"}
+        )
+        world.settle()
+    notes = [n["note"] for n in world.sandbox.rows("client_notes", client_id=11) if grant_id in n["note"]]
+    closed = [n for n in notes if "no longer exists in WHMCS" in n]
+    assert len(closed) == 1, notes
+    assert "nothing is waiting for a decision" in world.run("approvals", "list").output
+    ended = requests.post(owner_link, data={"do": "revoke", "grant": grant_id}, timeout=10)
+    assert ended.status_code == 200 and both not in text(ended) and alone in text(ended), text(ended)
+    before = len(world.emails(11))
+    world.settle()
+    [told] = world.emails(11)[before:]
+    assert told["subject"].startswith(subject), told["subject"]
+    assert "client #10" not in told["message"], told["message"]
+    assert "nothing is waiting for a decision" in world.run("approvals", "list").output
+    assert "revoked" in world.run("delegations", "show", grant_id).output
+    tried = [
+        c for c in world.sandbox.calls(deleted) if c["params"].get("id") == "10" or c["params"].get("userid") == "10"
+    ]
+    assert tried == [], tried  # no copy, note or email to the deleted agency was even tried
 
 
 @pytest.mark.parametrize(

@@ -134,6 +134,7 @@ class SelfService:
         read_service: Callable[[int], Any] | None = None,
         read_domain: Callable[[int], Any] | None = None,
         read_owned: Callable[[int], list[dict[str, Any]]] | None = None,
+        read_client_exists: Callable[[int], bool] | None = None,
     ) -> None:
         self.db = db
         self.catalogue = catalogue
@@ -145,6 +146,7 @@ class SelfService:
         # The owner's services and domains now (GetClientsProducts / GetClientsDomains with its clientid), for a
         # grant on the whole account: [{"kind", "id", "name", "status", "due", "live": True}].
         self.read_owned = read_owned
+        self.read_client_exists = read_client_exists  # GetClientsDetails: False once staff deleted the client
 
     def text(self, message_id: str, lang: str, **data: Any) -> str:
         return self.catalogue.render(message_id, data, Reader(lang, None, self.zone), _Plain()).body
@@ -283,6 +285,19 @@ class SelfService:
             if read and (found is None or found.client_id != int(grant["owner"])):
                 out.append(item)
         return out
+
+    def other_side_gone(self, link: ConsentLink, grant_id: str) -> bool:
+        """Whether WHMCS no longer has the grant's other side (staff deleted the client), so the end is emailed to
+        the link holder alone (the other side's note and email are cancelled: lifecycle.end); False when unknown."""
+        grant = next((g for g in self.grants(link) if g["id"] == grant_id), None)
+        if grant is None or self.read_client_exists is None:
+            return False
+        other = "delegate" if PURPOSES[link.purpose] == "owner" else "owner"
+        try:
+            return not self.read_client_exists(int(grant[other]))
+        except BridgeError as exc:
+            log.warning("self-service page: client %s not read from WHMCS: %s", grant[other], exc)
+            return False
 
     def used(self, link: ConsentLink) -> dict[str, str]:
         """A used link's page fields (delegation.page_used): when, what for, or why it was refused (in the link's

@@ -12,6 +12,7 @@ from whmcs_bridge.families.delegation.grants import (
     act,
     covered,
     grant_refs,
+    kept_names,
     note,
     notice,
     rights,
@@ -354,31 +355,41 @@ def end(
     grant["ended"] = now.isoformat(timespec="seconds")
     grant["history"].append({"at": grant["ended"], "what": status, "by": by, "reason": reason})
     ended = about_grant(grant, status=status, by=by, reason=reason, case=case)
+    # A side staff deleted in WHMCS meanwhile hears nothing (its note and email are cancelled, not parked), and the
+    # other side's texts name it as the grant last knew it, not "client #10".
+    exists = {side: {"client_exists": grant[side]} for side in ("owner", "delegate")}
     actions = [
         act(
             grant,
             "client_note",
             f"{status}-note-owner",
-            note(message("delegation.ended_owner_note", **ended)),
+            note(kept_names(grant, message("delegation.ended_owner_note", **ended))),
             grant["owner"],
+            exists["owner"],
         ),
         act(
             grant,
             "client_note",
             f"{status}-note-delegate",
-            note(message("delegation.ended_delegate_note", **ended)),
+            note(kept_names(grant, message("delegation.ended_delegate_note", **ended))),
             grant["delegate"],
+            exists["delegate"],
         ),
         act(
             grant,
             "email",
             f"{status}-told-delegate",
-            notice(grant["delegate"], message("delegation.ended_delegate", **ended, **open_renewal(grant))),
+            notice(
+                grant["delegate"],
+                kept_names(grant, message("delegation.ended_delegate", **ended, **open_renewal(grant))),
+            ),
             grant["delegate"],
+            exists["delegate"],
         ),
     ]
     owner_email = owner_end_email(grant, status, rules, remaining)
-    actions.append(act(grant, "email", f"{status}-told-owner", owner_email, grant["owner"]))
+    owner_email["msg"] = kept_names(grant, owner_email["msg"])
+    actions.append(act(grant, "email", f"{status}-told-owner", owner_email, grant["owner"], exists["owner"]))
     actions += grant_ended(grant, now)  # its open renewals end with it
     return Decision(state=grant, actions=actions, due_at=None, refs=grant_refs(grant))
 
@@ -462,8 +473,9 @@ def expire(grant: dict[str, Any], now: datetime, rules: DelegationSection) -> De
             grant,
             "email",
             f"reminder-{side}",
-            notice(grant[side], message("delegation.expiry_reminder", side=side, **ending)),
+            notice(grant[side], kept_names(grant, message("delegation.expiry_reminder", side=side, **ending))),
             grant[side],
+            {"client_exists": grant[side]},  # a side staff deleted is not reminded (cancelled, not parked)
         )
         for side in ("owner", "delegate")
     ]

@@ -493,9 +493,10 @@ MESSAGES = define(
         "delegation.grant_closed_note",
         "text",
         "staff",
-        {"grant": "text", "side": "text", "client": "text"},
+        {"grant": "text", "side": "text", "client": "text", "deleted": "text"},
         'Staff note on the owner\'s account, once per grant and closed client: WHMCS shows the grant\'s `side` ("owner" '
-        'or "delegate"), client #`client`, Closed, so the grant no longer copies, verifies or renews.',
+        'or "delegate"), client #`client`, Closed (`deleted` "yes": WHMCS no longer has it), so the grant no longer '
+        "copies, verifies or renews.",
         samples={"grant": "g3d169a", "side": "delegate", "client": "10"},
     ),
     MessageSpec(
@@ -514,8 +515,9 @@ MESSAGES = define(
         "delegation.page_done",
         "page",
         "client",
-        {"what": "text", "grant": "text", "refused": "text"},
-        'After a click on a self-service page: `what` "revoke" or "renew" was recorded; or `refused` (one '
+        {"what": "text", "grant": "text", "refused": "text", "alone": "text"},
+        'After a click on a self-service page: `what` "revoke" or "renew" was recorded (`alone` "yes": the other side '
+        "of an ended access is no longer in WHMCS, so only the reader is emailed); or `refused` (one "
         "sentence, delegation.page_refused in the page's language) says why not.",
         samples={"what": "revoke", "grant": "g3d169a", "refused": ""},
     ),
