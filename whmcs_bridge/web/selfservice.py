@@ -1,9 +1,10 @@
 """Contact delegation's self-service pages, behind the same one-time, expiring links as the consent pages
 (every notice and copy carries one): the owner sees who acts on what, since when, and ends an access with
 one click; the delegate sees the services and domains it is contact for (status and next due date read from WHMCS when
-the page is shown, never the bridge's memory of them) and asks for a renewal with one click, its invoice and
-WHMCS's pay link shown. A click uses the link, done or refused: it is recorded (time, IP address, user agent,
-and why a refused one was refused) in the audit chain; a click that is done is handed to the rules as the
+the page is shown, never the bridge's memory of them; one staff moved to another client is said to be no longer in
+the owner's account, on both pages) and asks for a renewal with one click, its invoice and WHMCS's pay link shown.
+A click uses the link, done or refused: it is recorded (time, IP address, user agent, and why a refused one was
+refused) in the audit chain; a click that is done is handed to the rules as the
 same command staff would give. A used link's page says when, and what for."""
 
 from __future__ import annotations
@@ -316,7 +317,8 @@ class SelfService:
 
     def refusal(self, link: ConsentLink, form: dict[str, str]) -> Refusal | None:
         """Why the click cannot be done, or None: the grant must be the link holder's (and within the link's scope)
-        and active, and a renewal must be allowed and not already open."""
+        and active, and a renewal must be allowed, of an item WHMCS shows in the owner's account now, and not
+        already open."""
         what, grant_id = form.get("do"), form.get("grant", "")
         grant = next((g for g in self.grants(link) if g["id"] == grant_id), None)
         if what not in ACTIONS or grant is None:
