@@ -132,7 +132,7 @@ def test_ending_one_of_two_grants_names_what_ended_and_what_stays(sandbox: Sandb
     world.settle()
     [ended] = [e for e in world.emails(11) if "is no longer your" in e["subject"]]
     assert ended["subject"].endswith("technical contact for Business (boulangerie-dupont.fr)"), ended["subject"]
-    stays = ended["message"].split("remains your contact for")
+    stays = ended["message"].split("remains your technical contact for")
     assert len(stays) == 2 and "boulangerie-dupont.fr" in stays[1] and "Business" not in stays[1], ended["message"]
 
 

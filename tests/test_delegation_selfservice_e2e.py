@@ -165,7 +165,7 @@ def test_the_owner_ending_one_of_two_grants_on_its_page_hears_what_stays(world: 
     assert requests.post(link, data={"do": "revoke", "grant": hosting}, timeout=10).status_code == 200
     world.settle()
     [ended] = [e for e in world.emails(11) if "is no longer your" in e["subject"]]
-    stays = ended["message"].split("remains your contact for")
+    stays = ended["message"].split("remains your technical contact for")
     assert len(stays) == 2 and "boulangerie-dupont.fr" in stays[1] and "Business" not in stays[1], ended["message"]
 
 

@@ -22,6 +22,7 @@ CASES: dict[str, tuple[str, dict[str, Any], tuple[str, str | None] | None]] = {
     "GetClients": ("reseller-overdue", {}, ("clients", "client")),
     "GetClientsDetails": ("reseller-overdue", {"clientid": 1, "stats": True}, None),
     "UpdateClient": ("reseller-overdue", {"clientid": 2, "companyname": "Renamed"}, None),
+    "DeleteClient": ("agency", {"clientid": 10}, None),
     "AddClientNote": ("reseller-overdue", {"userid": 1, "notes": "Called the client"}, None),
     "GetContacts": ("agency", {"userid": 11}, ("contacts", "contact")),
     "AddContact": (
@@ -106,7 +107,7 @@ def example(action: str) -> dict[str, Any]:
 
 def test_every_listed_action_has_a_case():
     assert set(CASES) == set(ACTIONS)
-    assert len(ACTIONS) == 43
+    assert len(ACTIONS) == 44
 
 
 @pytest.mark.parametrize("action", sorted(CASES))

@@ -16,7 +16,7 @@ from whmcs_bridge.families.delegation.grants import closed_note
 from whmcs_bridge.families.delegation.renewal_scope import OWNER_PAID, owner_paid, part_paid_later, unsettled
 from whmcs_bridge.families.escalation.calendar import next_window
 from whmcs_bridge.model import message
-from whmcs_bridge.whmcs.api import WhmcsApi
+from whmcs_bridge.whmcs.api import WhmcsApi, client_exists, not_found
 
 # --- guards: a reason to cancel, or None --------------------------------------------------------
 
@@ -223,16 +223,31 @@ def _guard_movable(api: WhmcsApi, spec: dict[str, Any], client_id: int | None = 
 
 def _guard_clients_open(api: WhmcsApi, spec: dict[str, Any], client_id: int | None = None) -> str | None:
     """Neither side of the grant has its account Closed in WHMCS now (GetClientsDetails `status`,
-    DD:api-reference/getclientsdetails.md; UpdateClient sets it, DD:api-reference/updateclient.md): a grant whose
-    owner or delegate closed does not copy or verify for it. Staff are told once per grant and closed client."""
+    DD:api-reference/getclientsdetails.md; UpdateClient sets it, DD:api-reference/updateclient.md), nor is gone
+    (staff deleted it: GetClientsDetails then says "Client Not Found"; DeleteClient, DD:api-reference/deleteclient.md,
+    closes it for good): a grant whose owner or delegate closed does not copy or verify for it. Staff are told once
+    per grant and closed client."""
     for side in ("owner", "delegate"):
         client = int(spec[side])
-        if api.client_details(client).status == "Closed":
-            key, note = closed_note(str(spec["grant"]), int(spec["owner"]), side, client)
-            cancel = Cancel.noting(f"client #{client} (the {side} of grant {spec['grant']}) is Closed in WHMCS", note)
+        try:
+            closed, deleted = api.client_details(client).status == "Closed", False
+        except WhmcsApiError as exc:
+            if not not_found(exc):
+                raise
+            closed, deleted = True, True
+        if closed:
+            key, note = closed_note(str(spec["grant"]), int(spec["owner"]), side, client, deleted=deleted)
+            said = "no longer exists" if deleted else "is Closed"
+            cancel = Cancel.noting(f"client #{client} (the {side} of grant {spec['grant']}) {said} in WHMCS", note)
             cancel.note_key = key
             return cancel
     return None
+
+
+def _guard_client_exists(api: WhmcsApi, client: int, client_id: int | None = None) -> str | None:
+    """The client a notice or note is for is still in WHMCS (GetClientsDetails, DD:api-reference/getclientsdetails.md:
+    "Client Not Found" once staff deleted it): what would go to a deleted client is cancelled, not parked."""
+    return None if client_exists(api, int(client)) else f"client #{client} no longer exists in WHMCS"
 
 
 def _guard_renewal_settles(api: WhmcsApi, spec: dict[str, Any], client_id: int | None = None) -> str | None:
@@ -261,6 +276,7 @@ GUARDS: dict[str, Callable[[WhmcsApi, Any, int | None], str | None]] = {
     "owned_by": _guard_owned_by,
     "movable": _guard_movable,
     "clients_open": _guard_clients_open,
+    "client_exists": _guard_client_exists,
     "domain_due": _guard_domain_due,
     "client_owes": _guard_client_owes,
     "invoices_open": _guard_invoices_open,

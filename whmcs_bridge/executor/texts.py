@@ -31,10 +31,12 @@ KIND_FIELDS: dict[str, tuple[str | None, str]] = {
 
 @dataclass
 class WhmcsNames:
-    """Names as WHMCS gives them now, read once per action; a record that is gone keeps its number."""
+    """Names as WHMCS gives them now, read once per action; a record that is gone keeps the name the message
+    kept for it (`kept`, "client:10" -> "Pixelwerk Agency": a client staff deleted), else its number."""
 
     api: WhmcsApi
     seen: dict[tuple[str, int], Named] = field(default_factory=dict)
+    kept: dict[str, str] = field(default_factory=dict)
 
     def client(self, client_id: int) -> Named:
         return self._named("client", client_id, self._client)
@@ -53,6 +55,7 @@ class WhmcsNames:
                 if not not_found(exc):  # a failed read is not a deleted record: try the action again later
                     raise WhmcsUnavailableError(f"naming {kind} {record_id}", str(exc), 1, sent=False) from None
                 text = None
+            text = text or self.kept.get(f"{kind}:{record_id}")
             self.seen[(kind, record_id)] = Named(text or f"{kind} #{record_id}", record_id)
         return self.seen[(kind, record_id)]
 
@@ -96,7 +99,7 @@ class Texts:
         # amounts are still in the currency of the client the action is about.
         reader_id = params.get("client_id", client_id)
         reader = self.reader(api, spec.audience, reader_id or (client_id if spec.audience == "staff" else None))
-        names = WhmcsNames(api)
+        names = WhmcsNames(api, kept=dict(planned.get("names") or {}))
         data = {**planned.get("data", {}), "consent_link": CONSENT_LINK}
         if planned.get("live"):  # the amount owed as WHMCS says now, not when the notice was planned
             data.update(live_facts(api, planned["live"]))

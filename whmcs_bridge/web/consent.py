@@ -125,6 +125,7 @@ class ConsentPages:
         read_domain: Callable[[int], Any] | None = None,
         read_owned: Callable[[int], list[dict[str, Any]]] | None = None,
         read_client_status: Callable[[int], str] | None = None,
+        read_client_exists: Callable[[int], bool] | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -145,6 +146,7 @@ class ConsentPages:
             read_service=read_service,  # the delegate's page shows WHMCS's status and next due date now
             read_domain=read_domain,
             read_owned=read_owned,  # a whole-account contact's page lists the owner's services and domains now
+            read_client_exists=read_client_exists,  # an access ended: is the other side still there to be emailed
         )
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -188,10 +190,11 @@ class ConsentPages:
             return self.reply(start_response, 410, self.gone(fresh) or self.text("consent.invalid", lang))
         if self.on_decision:
             self.on_decision()
+        alone = "yes" if form["do"] == "revoke" and self.self_service.other_side_gone(link, form["grant"]) else None
         return self.reply(
             start_response,
             200,
-            self.text("delegation.page_done", lang, what=form["do"], grant=form["grant"], refused=""),
+            self.text("delegation.page_done", lang, what=form["do"], grant=form["grant"], refused="", alone=alone),
         )
 
     @staticmethod

@@ -1,9 +1,10 @@
 """Contact delegation's self-service pages, behind the same one-time, expiring links as the consent pages
 (every notice and copy carries one): the owner sees who acts on what, since when, and ends an access with
 one click; the delegate sees the services and domains it is contact for (status and next due date read from WHMCS when
-the page is shown, never the bridge's memory of them) and asks for a renewal with one click, its invoice and
-WHMCS's pay link shown. A click uses the link, done or refused: it is recorded (time, IP address, user agent,
-and why a refused one was refused) in the audit chain; a click that is done is handed to the rules as the
+the page is shown, never the bridge's memory of them; one staff moved to another client is said to be no longer in
+the owner's account, on both pages) and asks for a renewal with one click, its invoice and WHMCS's pay link shown.
+A click uses the link, done or refused: it is recorded (time, IP address, user agent, and why a refused one was
+refused) in the audit chain; a click that is done is handed to the rules as the
 same command staff would give. A used link's page says when, and what for."""
 
 from __future__ import annotations
@@ -134,6 +135,7 @@ class SelfService:
         read_service: Callable[[int], Any] | None = None,
         read_domain: Callable[[int], Any] | None = None,
         read_owned: Callable[[int], list[dict[str, Any]]] | None = None,
+        read_client_exists: Callable[[int], bool] | None = None,
     ) -> None:
         self.db = db
         self.catalogue = catalogue
@@ -145,6 +147,7 @@ class SelfService:
         # The owner's services and domains now (GetClientsProducts / GetClientsDomains with its clientid), for a
         # grant on the whole account: [{"kind", "id", "name", "status", "due", "live": True}].
         self.read_owned = read_owned
+        self.read_client_exists = read_client_exists  # GetClientsDetails: False once staff deleted the client
 
     def text(self, message_id: str, lang: str, **data: Any) -> str:
         return self.catalogue.render(message_id, data, Reader(lang, None, self.zone), _Plain()).body
@@ -171,12 +174,15 @@ class SelfService:
         shown = [g for g in grants if g.get("status") in LIVE or g.get("ended")]
         name = next((g.get("owner_name") for g in grants if g.get("owner_name")), None) or f"#{link.subject}"
         live = [g for g in shown if g.get("status") in LIVE]
+        away = {g["id"]: self.moved_away(g) for g in live if not whole(g)}
         rows = [
             self.text(
                 "delegation.page_owner_row",
                 lang,
                 delegate=g.get("delegate_name") or f"#{g['delegate']}",
                 covers=covers(g),
+                moved=", ".join(f"{i.get('name') or i['kind']} (#{i['id']})" for i in away.get(g["id"]) or []),
+                moved_many="yes" if len(away.get(g["id"]) or []) > 1 else None,
                 whole="yes" if whole(g) else None,
                 role=g["role"],
                 since=g["since"],
@@ -195,7 +201,9 @@ class SelfService:
         for g in (g for g in grants if g.get("status") == "active"):
             for item in self.items(g):
                 live = item.get("live")  # read from WHMCS just now (a whole-account grant's), else read it here
-                status, due = (item["status"], item["due"]) if live else self.in_whmcs(item["id"], item["kind"])
+                status, due, away = (item["status"], item["due"], False) if live else self.in_whmcs(g, item)
+                if away:  # another client's now: its status and dates are not the owner's, nothing to renew
+                    status = due = None
                 mine = (item["kind"], item["id"])
                 last = next((r for r in reversed(g.get("renewals") or []) if renewal_scope.item_of(r) == mine), None)
                 invoice = last.get("delegate_invoice") if last else None
@@ -210,8 +218,10 @@ class SelfService:
                         status=status,
                         due=due,
                         grant=g["id"],
+                        moved="yes" if away else "",
                         may_renew="yes"
-                        if self.may_renew(g["role"])
+                        if not away
+                        and self.may_renew(g["role"])
                         and renewal_scope.renewable_now(item["kind"], status)
                         and renewal_scope.open_renewal(g, item["id"], item["kind"]) is None
                         else "",
@@ -239,22 +249,56 @@ class SelfService:
             log.warning("self-service page: client %s's services not read from WHMCS: %s", grant["owner"], exc)
             return []
 
-    def in_whmcs(self, item_id: int, kind: str = "service") -> tuple[str | None, str | None]:
+    def in_whmcs(self, grant: dict[str, Any], item: dict[str, Any]) -> tuple[str | None, str | None, bool]:
         """A service's (or domain's) status and next due date as WHMCS has them now (a renewal, staff or the
-        owner's payment may have moved the date since the bridge last read it); unknown (None) when WHMCS
-        cannot be read."""
-        read = self.read_domain if kind == "domain" else self.read_service
-        if read is None:
-            return None, None
+        owner's payment may have moved the date since the bridge last read it), and whether it is no longer in the
+        owner's account (staff moved it to another client, or WHMCS has it no more); unknown (None, None, False)
+        when WHMCS cannot be read."""
+        read, found = self.whmcs_record(item["kind"], int(item["id"]))
+        if not read:
+            return None, None, False
+        if found is None or found.client_id != int(grant["owner"]):
+            return None, None, True
+        due = found.nextduedate.isoformat() if found.nextduedate else None
+        return str(found.status), due, False
+
+    def whmcs_record(self, kind: str, item_id: int) -> tuple[bool, Any]:
+        """(read, record): WHMCS's service or domain now (GetClientsProducts / GetClientsDomains, whose `userid` /
+        client id says who holds it: DD:api-reference/getclientsproducts.md, getclientsdomains.md), None when
+        WHMCS has none; read False when WHMCS could not be read (or no reader was given)."""
+        reader = self.read_domain if kind == "domain" else self.read_service
+        if reader is None:
+            return False, None
         try:
-            found = read(item_id)
+            return True, reader(item_id)
         except BridgeError as exc:
             log.warning("self-service page: %s %s not read from WHMCS: %s", kind, item_id, exc)
-            return None, None
-        if found is None:
-            return None, None
-        due = found.nextduedate.isoformat() if found.nextduedate else None
-        return str(found.status), due
+            return False, None
+
+    def moved_away(self, grant: dict[str, Any]) -> list[dict[str, Any]]:
+        """The grant's services and domains WHMCS no longer has in the owner's account (one read each; none when
+        WHMCS cannot be read), for the owner's page."""
+        out = []
+        for item in grant.get("items") or []:
+            if item["kind"] not in renewal_scope.RENEWABLE:
+                continue
+            read, found = self.whmcs_record(item["kind"], int(item["id"]))
+            if read and (found is None or found.client_id != int(grant["owner"])):
+                out.append(item)
+        return out
+
+    def other_side_gone(self, link: ConsentLink, grant_id: str) -> bool:
+        """Whether WHMCS no longer has the grant's other side (staff deleted the client), so the end is emailed to
+        the link holder alone (the other side's note and email are cancelled: lifecycle.end); False when unknown."""
+        grant = next((g for g in self.grants(link) if g["id"] == grant_id), None)
+        if grant is None or self.read_client_exists is None:
+            return False
+        other = "delegate" if PURPOSES[link.purpose] == "owner" else "owner"
+        try:
+            return not self.read_client_exists(int(grant[other]))
+        except BridgeError as exc:
+            log.warning("self-service page: client %s not read from WHMCS: %s", grant[other], exc)
+            return False
 
     def used(self, link: ConsentLink) -> dict[str, str]:
         """A used link's page fields (delegation.page_used): when, what for, or why it was refused (in the link's
@@ -273,7 +317,8 @@ class SelfService:
 
     def refusal(self, link: ConsentLink, form: dict[str, str]) -> Refusal | None:
         """Why the click cannot be done, or None: the grant must be the link holder's (and within the link's scope)
-        and active, and a renewal must be allowed and not already open."""
+        and active, and a renewal must be allowed, of an item WHMCS shows in the owner's account now, and not
+        already open."""
         what, grant_id = form.get("do"), form.get("grant", "")
         grant = next((g for g in self.grants(link) if g["id"] == grant_id), None)
         if what not in ACTIONS or grant is None:
@@ -291,6 +336,11 @@ class SelfService:
                 asked = "domain" if form.get("domain") else "service"
                 number = str(form.get(asked) or "")
                 return Refusal("not_covered", f"{exc}.", {"kind": asked, "id": number if number.isdigit() else ""})
+            read, found = self.whmcs_record(kind, item)
+            if read and (found is None or found.client_id != int(grant["owner"])):  # WHMCS decides, not the page
+                owner = str(grant.get("owner_name") or f"#{grant['owner']}")
+                why = f"{kind.capitalize()} #{item} is no longer in the account of {owner}."
+                return Refusal("moved", why, {"kind": kind, "id": str(item), "owner": owner})
             current = renewal_scope.open_renewal(grant, item, kind)
             if current is not None:
                 fields = {

@@ -130,6 +130,18 @@ def client_status(api: WhmcsApi, client_id: int) -> str:
         raise
 
 
+def client_exists(api: WhmcsApi, client_id: int) -> bool:
+    """Whether WHMCS still has the client (GetClientsDetails answers "Client Not Found" once staff deleted it:
+    DD:api-reference/getclientsdetails.md, deleteclient.md); a failed read raises."""
+    try:
+        api.client_details(client_id)
+    except WhmcsApiError as exc:
+        if not_found(exc):
+            return False
+        raise
+    return True
+
+
 class WhmcsApi:
     def __init__(
         self,

@@ -16,6 +16,7 @@ FAMILY = "delegation"
 DIGEST = "digest"  # the one state key that times the owners' digests
 UNKNOWN_TEMPLATES = "templates:unknown"  # the one state key counting emails of templates nobody classified
 RENEWING = "renewing"  # what a grant with a delegate's renewal invoice open refers to (and its owner's)
+SIDES = ("owner", "delegate")
 
 
 def grant_refs(grant: dict[str, Any]) -> list[str]:
@@ -43,12 +44,23 @@ def parties_open(grant: dict[str, Any]) -> dict[str, Any]:
     return {"clients_open": {"grant": grant["id"], "owner": grant["owner"], "delegate": grant["delegate"]}}
 
 
-def closed_note(grant_id: str, owner: int, side: str, client: int) -> tuple[str, dict[str, Any]]:
+def closed_note(
+    grant_id: str, owner: int, side: str, client: int, *, deleted: bool = False
+) -> tuple[str, dict[str, Any]]:
     """Staff told, once per grant and closed client (the action key), that WHMCS shows one side of a grant
-    Closed, so it does not act: (its key, the client note's parameters, on the owner's account)."""
+    Closed (or, `deleted`, has it no more), so it does not act: (its key, the client note's parameters, on the
+    owner's account)."""
     key = action_key(FAMILY, f"grant:{grant_id}", f"closed:{client}")
-    msg = message("delegation.grant_closed_note", grant=grant_id, side=side, client=str(client))
+    said = {"deleted": "yes"} if deleted else {}
+    msg = message("delegation.grant_closed_note", grant=grant_id, side=side, client=str(client), **said)
     return key, {"msg": msg, "sticky": True, "client_id": owner}
+
+
+def kept_names(grant: dict[str, Any], msg: dict[str, Any]) -> dict[str, Any]:
+    """The message with the names the grant keeps of its two clients (as WHMCS last gave them): the text names a
+    client WHMCS no longer has (staff deleted it) by that name, not by its number (executor.texts.WhmcsNames)."""
+    names = {f"client:{grant[side]}": str(grant[f"{side}_name"]) for side in SIDES if grant.get(f"{side}_name")}
+    return {**msg, "names": names} if names else msg
 
 
 def rights(grant: dict[str, Any], rules: DelegationSection) -> RoleRights:

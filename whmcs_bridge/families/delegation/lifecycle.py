@@ -12,6 +12,7 @@ from whmcs_bridge.families.delegation.grants import (
     act,
     covered,
     grant_refs,
+    kept_names,
     note,
     notice,
     rights,
@@ -344,7 +345,7 @@ def end(
     by: str,
     reason: str,
     case: str | None = None,
-    remaining: Sequence[str] = (),
+    remaining: dict[str, Any] | None = None,
 ) -> Decision:
     """The grant ends (`status` revoked or expired; `case`: the ownership case that ended it; `remaining`:
     what the same delegate still covers for the owner, which the owner is told stays)."""
@@ -354,31 +355,41 @@ def end(
     grant["ended"] = now.isoformat(timespec="seconds")
     grant["history"].append({"at": grant["ended"], "what": status, "by": by, "reason": reason})
     ended = about_grant(grant, status=status, by=by, reason=reason, case=case)
+    # A side staff deleted in WHMCS meanwhile hears nothing (its note and email are cancelled, not parked), and the
+    # other side's texts name it as the grant last knew it, not "client #10".
+    exists = {side: {"client_exists": grant[side]} for side in ("owner", "delegate")}
     actions = [
         act(
             grant,
             "client_note",
             f"{status}-note-owner",
-            note(message("delegation.ended_owner_note", **ended)),
+            note(kept_names(grant, message("delegation.ended_owner_note", **ended))),
             grant["owner"],
+            exists["owner"],
         ),
         act(
             grant,
             "client_note",
             f"{status}-note-delegate",
-            note(message("delegation.ended_delegate_note", **ended)),
+            note(kept_names(grant, message("delegation.ended_delegate_note", **ended))),
             grant["delegate"],
+            exists["delegate"],
         ),
         act(
             grant,
             "email",
             f"{status}-told-delegate",
-            notice(grant["delegate"], message("delegation.ended_delegate", **ended, **open_renewal(grant))),
+            notice(
+                grant["delegate"],
+                kept_names(grant, message("delegation.ended_delegate", **ended, **open_renewal(grant))),
+            ),
             grant["delegate"],
+            exists["delegate"],
         ),
     ]
     owner_email = owner_end_email(grant, status, rules, remaining)
-    actions.append(act(grant, "email", f"{status}-told-owner", owner_email, grant["owner"]))
+    owner_email["msg"] = kept_names(grant, owner_email["msg"])
+    actions.append(act(grant, "email", f"{status}-told-owner", owner_email, grant["owner"], exists["owner"]))
     actions += grant_ended(grant, now)  # its open renewals end with it
     return Decision(state=grant, actions=actions, due_at=None, refs=grant_refs(grant))
 
@@ -393,21 +404,31 @@ def open_renewal(grant: dict[str, Any]) -> dict[str, Any]:
     return {"renewal_invoice": invoiced[-1]["delegate_invoice"], "owner_invoice": invoiced[-1].get("owner_invoice")}
 
 
-def remaining(grant: dict[str, Any], others: Sequence[dict[str, Any]]) -> list[str]:
-    """What the grant's delegate still covers for its owner through its other active grants."""
-    kept = [
-        subject
+def remaining(grant: dict[str, Any], others: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """What the grant's delegate still covers for its owner through its other active grants, as the owner's email
+    says it (delegation.ended_owner): `remaining`, the services and domains, in `remaining_role` (None when its grants
+    differ); `remaining_whole`, the role in which it stays the contact of the whole account (never the owner's own
+    name as if it were a thing covered)."""
+    staying = [
+        other
         for other in others
         if other.get("id") != grant["id"]
         and other.get("status") == "active"
         and (other.get("owner"), other.get("delegate")) == (grant["owner"], grant["delegate"])
-        for subject in covered(other)
     ]
-    return [subject for subject in dict.fromkeys(kept) if subject not in covered(grant)]
+    whole = [o["role"] for o in staying if any(s.startswith("client:") for s in covered(o))]
+    named = [o for o in staying if o["role"] not in whole]  # a whole-account role already covers its items
+    items = [s for o in named for s in covered(o) if not s.startswith("client:") and s not in covered(grant)]
+    roles = {o["role"] for o in named if any(s in items for s in covered(o))}
+    return {
+        "remaining": list(dict.fromkeys(items)),
+        "remaining_role": roles.pop() if len(roles) == 1 else None,
+        "remaining_whole": "administrative" if "administrative" in whole else (whole[0] if whole else None),
+    }
 
 
 def owner_end_email(
-    grant: dict[str, Any], status: str, rules: DelegationSection, remaining: Sequence[str] = ()
+    grant: dict[str, Any], status: str, rules: DelegationSection, remaining: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """The owner hears that the grant ended and, if configured, is offered a password change: by
     replying, or (for services, with links) through a one-time link."""
@@ -419,7 +440,7 @@ def owner_end_email(
         grant["owner"],
         message(
             "delegation.ended_owner",
-            **about_grant(grant, status=status, offer=offer, remaining=list(remaining)),
+            **about_grant(grant, status=status, offer=offer, **(remaining or {})),
             **open_renewal(grant),
         ),
     )
@@ -452,8 +473,9 @@ def expire(grant: dict[str, Any], now: datetime, rules: DelegationSection) -> De
             grant,
             "email",
             f"reminder-{side}",
-            notice(grant[side], message("delegation.expiry_reminder", side=side, **ending)),
+            notice(grant[side], kept_names(grant, message("delegation.expiry_reminder", side=side, **ending))),
             grant[side],
+            {"client_exists": grant[side]},  # a side staff deleted is not reminded (cancelled, not parked)
         )
         for side in ("owner", "delegate")
     ]

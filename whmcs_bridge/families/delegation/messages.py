@@ -143,13 +143,25 @@ MESSAGES = define(
         "delegation.ended_owner",
         "email",
         "client",
-        {"status": "text", "offer": "text", "consent_link": "url", "remaining": "subjects", **RENEWAL_OPEN},
+        {
+            "status": "text",
+            "offer": "text",
+            "consent_link": "url",
+            "remaining": "subjects",
+            "remaining_role": "text",
+            "remaining_whole": "text",
+            **RENEWAL_OPEN,
+        },
         'To the owner: the contact no longer acts for it; with `offer` "reply" or "link", the advice to '
-        "change the control-panel password (by replying, or through a one-time link); `remaining`: what the "
-        "same contact still covers under its other grants (empty when nothing stays); " + RENEWAL_OPEN_SAID,
+        "change the control-panel password (by replying, or through a one-time link); `remaining`: the services and "
+        "domains the same contact still covers under its other grants (empty when nothing stays), as `remaining_role` "
+        '("technical" or "administrative"; none when its grants differ); `remaining_whole`: the role in which it stays '
+        "the contact of the whole account; " + RENEWAL_OPEN_SAID,
         status="revoked",
         offer="link",
         remaining=["domain:1"],
+        remaining_role="technical",
+        remaining_whole="administrative",
         **RENEWAL_OPEN_SAMPLES,
     ),
     grant_spec(
@@ -415,8 +427,11 @@ MESSAGES = define(
             "status": "text",
             "expires": "date",
             "grant": "text",
+            "moved": "text",  # the grant's services and domains WHMCS no longer has in the owner's account, by name and id
+            "moved_many": "text",  # "yes": more than one
         },
-        "One grant on the owner's page: who, on what, since when, until when; a revoke button while active.",
+        "One grant on the owner's page: who, on what, since when, until when; a revoke button while active; what of it "
+        "WHMCS no longer has in the owner's account (`moved`: staff moved it to another client).",
         samples={
             "delegate": "Pixelwerk Agency",
             "covers": "boulangerie-dupont.fr",
@@ -453,6 +468,7 @@ MESSAGES = define(
             "amount": "text",
             "pay_link": "url",
             "expired": "text",  # "yes": a domain past its expiry date, saved only by staff, never ordered again
+            "moved": "text",  # "yes": WHMCS no longer has it in the owner's account: no status, due date or button
         },
         "One service (or domain: `kind`) on the delegate's page, named by its kind, name and id (a hosting and a domain "
         "of one name are two rows): its owner, status and next due date (as WHMCS has them when the "
@@ -477,9 +493,10 @@ MESSAGES = define(
         "delegation.grant_closed_note",
         "text",
         "staff",
-        {"grant": "text", "side": "text", "client": "text"},
+        {"grant": "text", "side": "text", "client": "text", "deleted": "text"},
         'Staff note on the owner\'s account, once per grant and closed client: WHMCS shows the grant\'s `side` ("owner" '
-        'or "delegate"), client #`client`, Closed, so the grant no longer copies, verifies or renews.',
+        'or "delegate"), client #`client`, Closed (`deleted` "yes": WHMCS no longer has it), so the grant no longer '
+        "copies, verifies or renews.",
         samples={"grant": "g3d169a", "side": "delegate", "client": "10"},
     ),
     MessageSpec(
@@ -498,8 +515,9 @@ MESSAGES = define(
         "delegation.page_done",
         "page",
         "client",
-        {"what": "text", "grant": "text", "refused": "text"},
-        'After a click on a self-service page: `what` "revoke" or "renew" was recorded; or `refused` (one '
+        {"what": "text", "grant": "text", "refused": "text", "alone": "text"},
+        'After a click on a self-service page: `what` "revoke" or "renew" was recorded (`alone` "yes": the other side '
+        "of an ended access is no longer in WHMCS, so only the reader is emailed); or `refused` (one "
         "sentence, delegation.page_refused in the page's language) says why not.",
         samples={"what": "revoke", "grant": "g3d169a", "refused": ""},
     ),
@@ -515,12 +533,13 @@ MESSAGES = define(
             "n": "text",
             "invoice": "text",
             "status": "text",
+            "owner": "text",
         },
         'Why a click on a self-service page was not done, shown on the page in its language (`why`): "no_action" (the '
         'page offers no such action), "ended" (the access `grant` is no longer active), "owner_only" (only the owner '
         'ends an access), "may_not_renew" (the contact\'s role does not renew), "not_covered" (the access covers no '
         '`kind` #`id`; no `id`: none was named), "open" (renewal `n` of `kind` #`id` is under way: its `invoice`, its '
-        '`status` "looking", "invoiced" or "paid").',
+        '`status` "looking", "invoiced" or "paid"), "moved" (`kind` #`id` is no longer in the account of `owner` in WHMCS).',
         samples={
             "why": "open",
             "grant": "g3d169a",

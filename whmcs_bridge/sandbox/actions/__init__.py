@@ -22,6 +22,7 @@ ACTIONS: dict[str, Handler] = {
     "GetClients": clients.get_clients,
     "GetClientsDetails": clients.get_clients_details,
     "UpdateClient": clients.update_client,
+    "DeleteClient": clients.delete_client,
     "AddClientNote": clients.add_client_note,
     "GetContacts": clients.get_contacts,
     "AddContact": clients.add_contact,

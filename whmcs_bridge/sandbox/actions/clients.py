@@ -289,6 +289,28 @@ def update_client(sb: SandboxState, p: Params) -> dict[str, Any]:
     return {"clientid": str(row["id"])}
 
 
+# What DeleteClient removes with the client ("Removes client record and all associated data",
+# DD:api-reference/deleteclient.md); the activity log stays, and transactions unless `deletetransactions`.
+OWNED_BY_CLIENT = (
+    "client_customfields", "client_notes", "user_clients", "contacts", "services", "domains", "emails", "tickets",
+    "orders",
+)  # fmt: skip
+
+
+def delete_client(sb: SandboxState, p: Params) -> dict[str, Any]:
+    """Staff's "Delete Client": the client and everything of its account are gone; reads of it then say "Client
+    Not Found" (GetClientsDetails, DD:api-reference/getclientsdetails.md)."""
+    cid = p.num("clientid")
+    if sb.one("SELECT id FROM clients WHERE id = ?", [cid]) is None:
+        raise ApiFail("Client ID Not Found")
+    sb.db.execute("DELETE FROM invoice_items WHERE invoice_id IN (SELECT id FROM invoices WHERE client_id = ?)", (cid,))
+    for table in (*OWNED_BY_CLIENT, "invoices", *(("transactions",) if p.flag("deletetransactions") else ())):
+        sb.db.execute(f"DELETE FROM {table} WHERE client_id = ?", (cid,))
+    sb.db.execute("DELETE FROM clients WHERE id = ?", (cid,))
+    sb.log(f"Client Deleted - Client ID: {cid}", 0)
+    return {"result": "success", "clientid": cid}
+
+
 def add_client_note(sb: SandboxState, p: Params) -> dict[str, Any]:
     row = sb.one("SELECT id FROM clients WHERE id = ?", [p.num("userid")])
     if row is None:
