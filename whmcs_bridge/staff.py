@@ -183,11 +183,15 @@ def submit(
     case_id: str | None = None,
 ) -> None:
     """A staff command goes through the inbox like any event, so the rules decide and the audit chain
-    records it; the engine runs at once so it takes effect now (actions follow on the next pass)."""
+    records it; the engine runs at once so it takes effect now (actions follow on the next pass). The command
+    checked the case before it was submitted; events taken first (another member of staff's command, a reply
+    read meanwhile) may have changed it: a command the rules then refuse is a BridgeError saying why, recorded as
+    refused, never a parked event."""
+    event_id = f"cli:{uuid.uuid4().hex}"
     with db.atomic():
         inbox.add(
             db,
-            event_id=f"cli:{uuid.uuid4().hex}",
+            event_id=event_id,
             type=kind,
             source="cli",
             body={"type": kind, "occurred_at": iso(now), "data": data},
@@ -204,3 +208,42 @@ def submit(
             at=iso(now),
         )
     Engine(db, families.enabled(config)).run_once(now)
+    refused(db, event_id, kind, data, by=by, client_id=client_id, case_id=case_id, now=now)
+
+
+REFUSED = "ValueError: "  # how the engine records an event a rule refused (a transition the state does not allow)
+
+
+def refused(
+    db: Database,
+    event_id: str,
+    kind: str,
+    data: dict[str, Any],
+    *,
+    by: str,
+    client_id: int | None,
+    case_id: str | None,
+    now: datetime,
+) -> None:
+    """Raise if the rules did not take the submitted command: refused (recorded as such, not parked) or failed
+    (parked, for `events parked` once the cause is fixed)."""
+    row = inbox.by_event_id(db, event_id)
+    if row is None or row.status != "parked":
+        return
+    error = str(row.error or "")
+    if not error.startswith(REFUSED):
+        raise BridgeError(f"the rules failed on the command ({error}); it is parked: see `whmcs-bridge events parked`")
+    why = error.removeprefix(REFUSED)
+    with db.atomic():
+        inbox.refuse(db, row.id, now, why)
+        audit.append(
+            db,
+            f"staff.{kind}.refused",
+            actor=f"staff:{by}",
+            client_id=client_id,
+            case_id=case_id,
+            detail={"command": data.get("command"), "why": why, "event": event_id},
+            at=iso(now),
+        )
+    what = f"`{data['command']}`" if data.get("command") else "the command"
+    raise BridgeError(f"not done: {what} was refused when the rules took it, after the case changed: {why}")

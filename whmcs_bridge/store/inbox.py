@@ -200,6 +200,14 @@ def mark_done(db: Database, inbox_id: int, now: datetime) -> None:
     )
 
 
+def refuse(db: Database, inbox_id: int, now: datetime, error: str) -> None:
+    """A staff command the rules refused when they took it (the case changed since the command checked it): done,
+    with why, never parked for a retry that would apply it to a case it no longer fits."""
+    db.conn.execute(
+        "UPDATE inbox SET status = 'done', processed_at = ?, error = ? WHERE id = ?", (iso(now), error, inbox_id)
+    )
+
+
 def park(db: Database, inbox_id: int, now: datetime, error: str) -> None:
     db.conn.execute(
         "UPDATE inbox SET status = 'parked', processed_at = ?, error = ? WHERE id = ?", (iso(now), error, inbox_id)

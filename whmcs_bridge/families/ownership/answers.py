@@ -253,8 +253,9 @@ def record_answer(case: dict[str, Any], data: dict[str, Any], now: datetime, rul
     if party not in ("holder", "requester") or answer not in ("consent", "object", "unrelated"):
         raise ValueError("--party holder|requester and --answer consent|object|unrelated")
     by = str(data.get("by") or "staff")
+    answered = answered_replies(case, party, answer, via, data.get("reply_to"))
     if answer == "unrelated":
-        return unrelated(case, party, by, str(data.get("note") or ""), now)
+        return unrelated(case, party, answered, by, str(data.get("note") or ""), now)
     if party == "holder" and answer == "consent" and case["status"] == "disputed":
         waiting = confirm_withdrawal(
             case, by, str(data.get("os_user") or ""), via, str(data.get("note") or ""), now, data.get("evidence")
@@ -273,7 +274,7 @@ def record_answer(case: dict[str, Any], data: dict[str, Any], now: datetime, rul
         "status": case["status"],
     }
     case.setdefault("recorded_answers", []).append(record)
-    for reply in unclassified(case, party):
+    for reply in answered:
         reply["classified"] = answer
     what = "consented" if answer == "consent" else "objected"
     evidence = f" (evidence item {data['evidence']})" if data.get("evidence") else ""
@@ -287,13 +288,45 @@ def record_answer(case: dict[str, Any], data: dict[str, Any], now: datetime, rul
     return holder_recorded(case, answer, by, record["note"], now, rules)
 
 
-def unrelated(case: dict[str, Any], party: str, by: str, note: str, now: datetime) -> Decision:
-    """Staff read the party's unclassified replies (a new ticket of the holder's account, say) and found them about
-    something else: no answer is recorded, the replies stop holding the case, and a holder's window they cut short
-    goes on until its deadline (then the case goes to review as it would have)."""
-    replies = unclassified(case, party)
-    if not replies:
+def answered_replies(
+    case: dict[str, Any], party: str, answer: str, via: str, pointer: dict[str, Any] | None
+) -> list[dict[str, Any]]:
+    """The written replies a recorded answer classifies: the one staff point at (`--reply TICKET[:REPLY]`); else,
+    for an answer read in a ticket or `unrelated`, the one reply waiting (with several, staff must say which); an
+    answer by email, post or phone classifies none: a written objection still waits for its own classification
+    (twelfth round H1, H9: `unrelated` for a billing ticket set aside the objection in the thread too, and a
+    phone consent classified a lawyer's written objection as consent)."""
+    waiting = unclassified(case, party)
+    listed = ", ".join(f"ticket #{r['ticket']} reply {r['reply']}" for r in waiting) or "none"
+    if pointer:
+        ticket, reply = as_int(pointer.get("ticket")), as_int(pointer.get("reply"))
+        chosen = [r for r in waiting if r["ticket"] == ticket and (reply is None or r["reply"] == reply)]
+        where = f"ticket #{ticket}" + (f" reply {reply}" if reply is not None else "")
+        if not chosen:
+            raise ValueError(f"no reply of the {party} waits to be classified in {where} (waiting: {listed})")
+        if len(chosen) > 1:
+            raise ValueError(
+                f"{len(chosen)} replies of the {party} wait in {where} ({listed}): name one with --reply {ticket}:REPLY"
+            )
+        return chosen
+    if answer != "unrelated" and via != "ticket":
+        return []
+    if len(waiting) > 1:
+        raise ValueError(
+            f"{len(waiting)} replies of the {party} wait to be classified ({listed}): name the one this answer is "
+            "about with --reply TICKET:REPLY"
+        )
+    if not waiting and answer == "unrelated":
         raise ValueError(f"case {case['id']} has no reply of the {party} waiting to be classified")
+    return waiting
+
+
+def unrelated(
+    case: dict[str, Any], party: str, replies: list[dict[str, Any]], by: str, note: str, now: datetime
+) -> Decision:
+    """Staff read a reply of the party waiting to be classified (a new ticket of the holder's account, say) and
+    found it about something else: no answer is recorded, it stops holding the case, and a holder's window it cut
+    short goes on until its deadline (then the case goes to review as it would have)."""
     for reply in replies:
         reply["classified"] = "unrelated"
     where = ", ".join(f"ticket #{r['ticket']} reply {r['reply']}" for r in replies)

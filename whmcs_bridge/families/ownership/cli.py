@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -103,6 +104,23 @@ BY = click.option(
     "recorded in the audit chain with the operating-system user.",
 )
 NOTE = click.option("--note", default="", help="Why (recorded, and in the dossier).")
+
+
+class ReplyRef(click.ParamType):
+    """A reply as `show` lists it: TICKET:REPLY (the opening message of a ticket is reply 0), or TICKET alone."""
+
+    name = "TICKET[:REPLY]"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[int, int | None]:
+        if isinstance(value, tuple):
+            return value
+        found = re.fullmatch(r"\s*#?(\d{1,18})\s*(?::\s*(\d{1,18})\s*)?", str(value))
+        if not found:
+            self.fail(f"{value!r} is not TICKET:REPLY (e.g. 3:4, or 3)", param, ctx)
+        return int(found.group(1)), int(found.group(2)) if found.group(2) is not None else None
+
+
+REPLY = ReplyRef()
 
 
 @click.group(cls=Group)
@@ -327,6 +345,15 @@ def withdraw_evidence(obj: Context, case_id: str, item: int, by: str, note: str)
 )
 @click.option("--via", type=click.Choice(["ticket", "email", "post", "phone"]), required=True, help="How it came.")
 @click.option(
+    "--reply",
+    "reply_to",
+    type=REPLY,
+    default=None,
+    help="The written reply this answer classifies, TICKET:REPLY as `show` lists it (TICKET alone when one waits "
+    "there). Without it, an answer --via ticket (or unrelated) classifies the one reply waiting, and refuses when "
+    "several wait; an answer by email, post or phone classifies no written reply.",
+)
+@click.option(
     "--evidence",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     default=None,
@@ -337,11 +364,20 @@ def withdraw_evidence(obj: Context, case_id: str, item: int, by: str, note: str)
 @click.pass_obj
 @user_errors
 def record_answer(
-    obj: Context, case_id: str, party: str, answer: str, via: str, evidence: Path | None, by: str, note: str
+    obj: Context,
+    case_id: str,
+    party: str,
+    answer: str,
+    via: str,
+    reply_to: tuple[int, int | None] | None,
+    evidence: Path | None,
+    by: str,
+    note: str,
 ) -> None:
     """Record an answer received outside the one-time link (a ticket reply, an email, a letter, a call): it
     counts as the party's answer (an objection disputes the case, consent sends it to review) and
-    classifies the party's flagged ticket replies (and those of writers who are neither party). The holder's
+    classifies the written reply it is (--reply; a reply by a writer who is neither party counts as the
+    holder's). The holder's
     consent after its objection needs a second listed member of staff (another login) recording it too, with
     or without --evidence FILE: a file is kept but never replaces the second person. The decision is anchored
     in WHMCS's activity log before the command returns."""
@@ -349,10 +385,27 @@ def record_answer(
         data = None
         if evidence is not None:
             data = _evidence_file(config, evidence)
+        before = {(r["ticket"], r["reply"]): r.get("classified") for r in own.case(db, case_id).get("replies", [])}
         c = own.record_answer(
-            config, db, case_id, party=party, answer=answer, via=via, evidence=data, by=by, note=note, now=utcnow()
+            config,
+            db,
+            case_id,
+            party=party,
+            answer=answer,
+            via=via,
+            evidence=data,
+            by=by,
+            note=note,
+            now=utcnow(),
+            reply_to=reply_to,
         )
         anchored = _anchor(config, db)
+    for r in c.get("replies", []):
+        where = f"ticket #{r['ticket']} reply {r['reply']}"
+        if r.get("classified") and not before.get((r["ticket"], r["reply"])):
+            click.echo(f"{where} classified as {r['classified']}")
+        elif not r.get("classified"):
+            click.echo(f"{where} still to classify (--reply {r['ticket']}:{r['reply']})")
     _echo_case(c)
     _echo_anchor(anchored)
     if c.get("status") in FINAL:

@@ -311,7 +311,8 @@ def approve(
         who = "the holder" if flagged[0]["party"] == "holder" else flagged[0].get("writer") or "someone"
         raise ValueError(
             f"{who} replied in ticket #{flagged[0]['ticket']}: record what it answered first "
-            f"(ownership record-answer {case['id']} --party holder --answer consent|object --via ticket)"
+            f"(ownership record-answer {case['id']} --party holder --answer consent|object|unrelated --via ticket "
+            f"--reply {flagged[0]['ticket']}:{flagged[0]['reply']})"
         )
     approvable(case, now)
     distinct_staff(case["approvals"], by, os_user, f"approved case {case['id']}")

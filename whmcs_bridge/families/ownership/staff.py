@@ -387,10 +387,12 @@ def record_answer(
     by: str,
     note: str,
     now: datetime,
+    reply_to: tuple[int, int | None] | None = None,
 ) -> dict[str, Any]:
     """An answer received outside the link (a ticket, an email, a letter, a call), recorded by a listed
     member of staff; its file, if any, is kept as the case's evidence first (the holder's own statement), in
-    the same transaction: an answer the rules refuse keeps no file either (issue 17, M3)."""
+    the same transaction: an answer the rules refuse keeps no file either (issue 17, M3). `reply_to`: the written
+    reply (ticket, reply) it classifies (answers.answered_replies)."""
     staff.member(config, by, FAMILY)
     with db.atomic():
         item = None
@@ -415,7 +417,16 @@ def record_answer(
                 now=now,
             )
             item = attached["item"]
-        command = {"command": "answer", "party": party, "answer": answer, "via": via, "evidence": item, "note": note}
+        command: dict[str, Any] = {
+            "command": "answer",
+            "party": party,
+            "answer": answer,
+            "via": via,
+            "evidence": item,
+            "note": note,
+        }
+        if reply_to is not None:
+            command["reply_to"] = {"ticket": reply_to[0], "reply": reply_to[1]}
         return submit(config, db, case_id, command, by=by, now=now)
 
 

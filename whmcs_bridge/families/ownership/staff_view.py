@@ -165,7 +165,11 @@ def recorded_line(view: StaffView, a: dict[str, Any]) -> str:
 
 def reply_line(view: StaffView, r: dict[str, Any]) -> str:
     """A party's reply in its ticket thread, and how staff classified it."""
-    verdict = {"consent": "classified as consent", "object": "classified as an objection"}.get(
+    verdict = {
+        "consent": "classified as consent",
+        "object": "classified as an objection",
+        "unrelated": "classified as unrelated (not about the case)",
+    }.get(
         str(r.get("classified")), "NOT CLASSIFIED YET (ownership record-answer)"
     )
     text = " ".join(str(r.get("message") or "").split())
