@@ -64,14 +64,14 @@ def unread_answers(case: dict[str, Any], deadline: datetime, polled_at: str | No
         r = reading[0]
         return f"ticket #{r['ticket']} reply {r['reply']} is not read from WHMCS yet"
     if polled_at and datetime.fromisoformat(polled_at) < deadline:
-        return f"WHMCS's tickets were last read through on {polled_at[:16].replace('T', ' ')}, before the deadline"
+        return f"WHMCS's tickets were last read through on {polled_at[:16].replace('T', ' ')} UTC, before the deadline"
     return ""
 
 
 def window_waits(case: dict[str, Any], now: datetime, why: str) -> Decision:
     """The window's end waits (said once in the timeline) until WHMCS's tickets are read past its deadline."""
     if case.get("window_waits") != why:
-        step(case, now, "window end waits", "bridge", f"{why}: silence is not concluded until it is read")
+        step(case, now, "window end waits", "bridge", f"{why}: the holder's silence is concluded only once WHMCS is read")
         case["window_waits"] = why
     case["window_wait_next"] = iso(now + WAIT_AGAIN)
     return unchanged(case)
