@@ -206,3 +206,21 @@ def test_staff_replies_are_not_a_partys_answer_and_a_second_user_of_the_account_
     assert (reply["ticket"], reply["party"]) == (ticket, "other") and "Siti" in reply["writer"], reply
     refused = world.fail("ownership", "approve", case_id, "--by", "carol")
     assert f"replied in ticket #{ticket}" in refused, refused
+
+
+def test_a_message_told_again_after_its_read_is_not_waited_for():
+    """Trying to break H8's `reading`: a message read and found not to answer the case (another client's words
+    naming it), told again (a resync, a hook after the poll), plans no second read and holds no window (the read's
+    action key is the same: no second read would ever come)."""
+    from tests.test_ownership_rules import FAMILY, T0, documented, opened, run
+    from whmcs_bridge.model import Event
+
+    case = run(documented(opened()), {"party": "holder", "ticket_id": 77}, kind="OwnershipTicket").state or {}
+    other = {"ticketid": 90, "replyid": 3, "userid": 44, "subject": "About o1", "message": "case o1?"}
+    first = FAMILY.decide_one(case, Event(id="a", type="TicketUserReply", data=other), T0, "case:o1")
+    assert [a.kind for a in first.actions] == ["read_reply"] and (first.state or {})["reading"]
+    found = {"ticket": 90, "reply": 3, "found": True, "named": True, "userid": 44, "message": "hello", "subject": "x"}
+    read = run(first.state or {}, found, kind="OwnershipReply").state or {}
+    assert not read.get("replies") and not read["reading"], read
+    again = FAMILY.decide_one(read, Event(id="b", type="TicketUserReply", data=other), T0, "case:o1")
+    assert again.actions == [] and not (again.state or {})["reading"]

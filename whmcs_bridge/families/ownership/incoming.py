@@ -86,8 +86,10 @@ def read_back(case: dict[str, Any], ticket: int, reply: int, purpose: str, repor
 
 
 def known_reply(case: dict[str, Any], ticket: int, reply: int) -> bool:
-    """The reply is already in the case, or being read."""
-    seen = [*case.get("replies", []), *case.get("reading", [])]
+    """The reply is already in the case, being read, or was read (and found not to answer it): the same message
+    told again (a hook and a poll, a resync) is not read again, and waits for no read (its action key is the same,
+    so no second read would come)."""
+    seen = [*case.get("replies", []), *case.get("reading", []), *case.get("read", [])]
     return any(as_int(r.get("ticket")) == ticket and as_int(r.get("reply")) == reply for r in seen)
 
 
@@ -201,6 +203,8 @@ def reply_read(case: dict[str, Any], data: dict[str, Any], now: datetime, rules:
     read) is attached with the words it was told with, said to be gone: never dropped."""
     ticket, number = as_int(data.get("ticket")), as_int(data.get("reply"))
     case["reading"] = [r for r in case.get("reading", []) if (r["ticket"], r["reply"]) != (ticket, number)]
+    if not known_reply(case, ticket or 0, number or 0):
+        case.setdefault("read", []).append({"ticket": ticket, "reply": number})
     facts = data if data.get("found") else {**data, **(data.get("told") or {}), "gone": True}
     if not data.get("found") and not data.get("told"):
         return unchanged(case)  # an older bridge's read, without what it was told: nothing to show
