@@ -596,8 +596,8 @@ def staff_tickets(world: World, case_id: str) -> list[str]:
 def test_the_holders_objection_in_a_reply_to_an_older_ticket_naming_the_case_is_not_silence(world: World):
     """Ninth break round H4: the holder objected in a reply to one of its older tickets (about an invoice), not in
     the case's thread nor in a new ticket: hook and poll delivered it, nothing was recorded, the window ended
-    "without objection". A reply in any ticket that names the case (its id or a domain name) reaches it like a
-    new ticket naming it; a reply there that names neither is not the case's."""
+    "without objection". A reply in any ticket by the holder's account reaches the case like a new ticket, whatever
+    it says (twelfth round H4: one naming neither the case nor a domain is attached too, for staff to classify)."""
     opened = world.sandbox.control(
         "act",
         {"action": "OpenTicket", "clientid": 20, "deptid": 1, "subject": "Invoice question", "message": "Resend it?"},
@@ -614,7 +614,8 @@ def test_the_holders_objection_in_a_reply_to_an_older_ticket_naming_the_case_is_
     )
     world.settle(4)
     case = world.case(case_id)
-    [reply] = case["replies"]
+    [thanks, reply] = case["replies"]
+    assert (thanks["party"], thanks["ticket"], thanks["classified"]) == ("holder", old, None), thanks
     assert (reply["party"], reply["ticket"], reply["classified"]) == ("holder", old, None), reply
     assert "I OBJECT" in reply["message"]
     assert case["status"] == "review"

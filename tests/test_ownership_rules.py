@@ -736,7 +736,8 @@ def test_a_new_ticket_by_the_holder_naming_the_case_is_an_answer_to_classify():
     read = FAMILY.decide_one(state.state or {}, event, T0, "case:o1")
     [action] = read.actions
     assert action.kind == "read_reply" and action.params["ticket_id"] == 90 and action.params["reply_id"] == 0
-    assert action.params["report"] == {"case": "o1", "opened": True, "subject": "Saya KEBERATAN"}
+    told = {"userid": 20, "email": "", "name": "", "subject": "Saya KEBERATAN", "message": "kasus o1: saya keberatan"}
+    assert action.params["report"] == {"case": "o1", "opened": True, "subject": "Saya KEBERATAN", "told": told}
     found = {"ticket": 90, "reply": 0, "found": True, "opened": True, "subject": "Saya KEBERATAN", "userid": 20}
     named = run(read.state or {}, {**found, "message": "Saya KEBERATAN (kasus o1)"}, kind="OwnershipReply")
     case = named.state or {}
@@ -747,10 +748,11 @@ def test_a_new_ticket_by_the_holder_naming_the_case_is_an_answer_to_classify():
         run(case, {"command": "approve"})
     by_domain = run(read.state or {}, {**found, "message": "about majumakmur.co.id: no"}, kind="OwnershipReply")
     assert (by_domain.state or {})["status"] == "review"
-    # The bridge's own ticket is not an answer; any other new ticket of the holder's account is, whatever it says
-    # (eleventh round H1): staff classify it, `unrelated` when it is about something else.
-    own = run(read.state or {}, {**found, "message": "Ownership case o1 [wb-0123456789abcdef0123]"}, kind="OwnershipReply")
-    assert own.actions == [] and (own.state or {})["status"] == "notified" and not (own.state or {}).get("replies")
+    # A new ticket of the holder's account is an answer whatever it says (eleventh round H1), even ending with the
+    # bridge's key (it quotes the bridge's message: twelfth round H2; the engine tells the bridge's own tickets
+    # from its outbox, never from a key): staff classify it, `unrelated` when it is about something else.
+    quoted = run(read.state or {}, {**found, "message": "TIDAK. > Ownership case o1 [wb-0123456789abcdef0123]"}, kind="OwnershipReply")
+    assert (quoted.state or {})["status"] == "review" and [r["party"] for r in (quoted.state or {})["replies"]] == ["holder"]
     other = run(read.state or {}, {**found, "message": "a question about my invoice"}, kind="OwnershipReply")
     assert (other.state or {})["status"] == "review" and [r["party"] for r in (other.state or {})["replies"]] == ["holder"]
     back = run(

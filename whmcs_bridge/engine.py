@@ -7,10 +7,11 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from whmcs_bridge.clock import iso
-from whmcs_bridge.model import Action, Decision, Event, Family, as_int, key_at_end
-from whmcs_bridge.store import audit, inbox, outbox, states
+from whmcs_bridge.model import Action, Decision, Event, Family, as_int, key_at_end, marker
+from whmcs_bridge.store import audit, inbox, outbox, poll, states
 from whmcs_bridge.store.db import Database
 
 log = logging.getLogger("whmcs_bridge.engine")
@@ -43,18 +44,22 @@ class Engine:
 
     # --- timers -------------------------------------------------------------------------------
 
-    def schedule_timers(self, now: datetime) -> int:
+    def schedule_timers(self, now: datetime, *, projected: bool = False) -> int:
         """Put a Tick in the inbox for every state whose deadline has passed. Idempotent: the tick's
-        id names the deadline, so a tick already queued (or parked) is not queued again."""
+        id names the deadline, so a tick already queued (or parked) is not queued again. Each tick says when
+        the last poll that read WHMCS through ran (`polled_at`): a rule concludes silence only from a read made
+        after its deadline. A projection (plan) assumes every poll succeeds at its instant."""
         count = 0
+        polled = iso(now) if projected else poll.cursor(self.db, poll.LAST_SUCCESS)
         with self.db.atomic():
             for due in states.due(self.db, now):
+                data = {"family": due.family, "key": due.key, "due_at": due.due_at, "polled_at": polled}
                 count += inbox.add(
                     self.db,
                     event_id=f"tick:{due.family}:{due.key}:{due.due_at}:v{due.version}",
                     type=TICK,
                     source="timer",
-                    body={"type": TICK, "data": {"family": due.family, "key": due.key, "due_at": due.due_at}},
+                    body={"type": TICK, "data": data},
                     occurred_at=due.due_at,
                     received_at=now,
                 )
@@ -62,9 +67,9 @@ class Engine:
 
     # --- events -------------------------------------------------------------------------------
 
-    def run_once(self, now: datetime, *, limit: int = 500) -> EngineReport:
+    def run_once(self, now: datetime, *, limit: int = 500, projected: bool = False) -> EngineReport:
         """Queue due timers, then decide on up to `limit` pending events, oldest first."""
-        report = EngineReport(timers=self.schedule_timers(now))
+        report = EngineReport(timers=self.schedule_timers(now, projected=projected))
         while report.events < limit:
             # One commit for a batch of events (each in its own savepoint, so a failing one is parked
             # alone): a burst costs a few fsyncs, and the receiver's writer is not starved of the lock.
@@ -93,7 +98,7 @@ class Engine:
         report = EngineReport()
         try:
             with self.db.atomic():
-                report = self.run_once(now, limit=limit)
+                report = self.run_once(now, limit=limit, projected=True)
                 self.assume_run(report, report.planned, now, limit)
                 moment = now
                 for _ in range(1000):  # bounded: a projection ends even if a rule keeps rescheduling
@@ -103,7 +108,7 @@ class Engine:
                     if deadline is None:
                         break
                     moment = max(moment, deadline)
-                    step = self.run_once(moment, limit=limit)
+                    step = self.run_once(moment, limit=limit, projected=True)
                     self.assume_run(step, step.planned, moment, limit)
                     if not (step.events or step.planned):
                         break
@@ -184,19 +189,25 @@ class Engine:
             return None
 
     def own_write(self, event: Event) -> str | None:
-        """The key of the bridge's action this event reports, if it reports one: the key at the end of the
-        message names an action of the matching kind (a reply made as the system has no client); a polled
-        TicketOpen, which carries no message, is matched by the ticket id the action recorded."""
+        """The key of the bridge's action this event reports, decided by facts, never by a key a party can paste
+        (a client quoting the bridge's message ends with its key too): a ticket the action recorded opening; while
+        that is not known yet (WHMCS fires TicketOpen during the OpenTicket call), exactly the text the action sent,
+        kept rendered in its row before the call (executor/loop.py with_text). A reply by a client is never ours."""
         kind = OWN_WRITES.get(event.type)
         if kind is None or event.source == "timer":
             return None
-        if "message" not in event.data:
-            return outbox.opened_ticket(self.db, as_int(event.data.get("ticketid")) or 0) if kind == "ticket" else None
-        key = key_at_end(str(event.data.get("message") or ""))
+        if kind == "ticket":
+            opened = outbox.opened_ticket(self.db, as_int(event.data.get("ticketid")) or 0)
+            if opened or "message" not in event.data:
+                return opened
+        text = str(event.data.get("message") or "")
+        key = key_at_end(text)
         if key is None or (kind == "ticket_reply" and as_int(event.data.get("userid"))):
             return None
         entry = outbox.by_key(self.db, key)
-        return key if entry is not None and entry.kind == kind else None
+        if entry is None or entry.kind != kind or (entry.result or {}).get("ticket_id"):
+            return None  # a ticket the action opened is known by its id (opened_ticket above): this is another
+        return key if same_text(text, sent_text(entry.params, key)) else None
 
     @staticmethod
     def grouped(routed: list[tuple[Family, str]]) -> list[tuple[Family, list[str]]]:
@@ -283,3 +294,14 @@ class Engine:
                     at=iso(now),
                 )
         return planned
+
+
+def sent_text(params: dict[str, Any], key: str) -> str:
+    """The text a ticket or reply action sends (executor/kinds.py: the preface, the message, the key marker)."""
+    parts = [str(params.get("preface") or ""), str(params.get("message") or ""), marker(key)]
+    return "\n\n".join(p for p in parts if p)
+
+
+def same_text(a: str, b: str) -> bool:
+    """The same words, whatever line endings or spacing WHMCS put between them."""
+    return " ".join(a.split()) == " ".join(b.split())

@@ -17,7 +17,7 @@ from whmcs_bridge.store import poll as poll_store
 from whmcs_bridge.store.db import Database
 
 # The poll's health, kept as poller cursors so that it survives a restart and `tick` sees it too.
-LAST_SUCCESS = "poll.last_run"
+LAST_SUCCESS = poll_store.LAST_SUCCESS
 LAST_ATTEMPT = "poll.last_attempt"
 FAILURES = "poll.failures"
 FAILING_SINCE = "poll.failing_since"

@@ -27,6 +27,9 @@ class OpenInvoice:
 # Written into a backup copy only: actions planned before this instant may have run after the copy was
 # made, so once it is restored the executor looks for each in WHMCS before running it.
 RESTORED_CURSOR = "backup.made_at"
+# When the last poll that read WHMCS through (its tickets with the rest) ran: health.py keeps it; a case's timer
+# is told it, as silence is concluded only from a read made after a deadline.
+LAST_SUCCESS = "poll.last_run"
 
 
 def cursor(db: Database, name: str) -> str | None:

@@ -68,6 +68,8 @@ def status_due(case: dict[str, Any]) -> datetime | None:
     """The deadline of the case's status: the holder's reminder or window end, the next read while executing or
     disputed, the lock's end."""
     status = case.get("status")
+    if status == "notified" and case.get("window_wait_next"):  # its end waits for WHMCS's tickets (timers.py)
+        return datetime.fromisoformat(case["window_wait_next"])
     if status == "notified":
         deadline = datetime.fromisoformat(case["deadline"])
         remind = deadline - timedelta(seconds=case.get("remind_s", 0))

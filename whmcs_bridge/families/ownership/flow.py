@@ -314,6 +314,12 @@ def approve(
             f"(ownership record-answer {case['id']} --party holder --answer consent|object|unrelated --via ticket "
             f"--reply {flagged[0]['ticket']}:{flagged[0]['reply']})"
         )
+    reading = case.get("reading") or []
+    if reading:  # WHMCS told of a message the bridge has not read back yet: it may be an objection
+        raise ValueError(
+            f"ticket #{reading[0]['ticket']} has a message the bridge has not read from WHMCS yet: approve once it "
+            "is read (the next pass reads it; `ownership show` then lists it to classify)"
+        )
     approvable(case, now)
     distinct_staff(case["approvals"], by, os_user, f"approved case {case['id']}")
     case["approvals"].append({"by": by, "os_user": os_user, "at": iso(now), "note": note})

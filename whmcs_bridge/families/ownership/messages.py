@@ -356,8 +356,8 @@ MESSAGES = define(
         "ticket",
         "staff",
         {"ticket": "number", "disputed": "number"},
-        "Staff ticket: the holder opened a new ticket (not the case's thread) naming the case or one of its "
-        "domains while its answer decides the case; staff record what it answers before the case can be approved. "
+        "Staff ticket: the holder's account opened a new ticket (not the case's thread), whatever its words, "
+        "while its answer decides the case; staff record what it answers before the case can be approved. "
         "disputed = 1: the case is disputed (the ticket may withdraw the objection: staff record it).",
     ),
     _spec(
@@ -396,6 +396,23 @@ MESSAGES = define(
         "Staff ticket: the requester replied in the case's thread (its request ticket too), opened a ticket naming "
         "the case (opened = 1), or replied in another ticket in words naming it (named = 1), before the case "
         "executes; it is paused until staff record whether the requester still wants it.",
+    ),
+    _spec(
+        "ownership.staff_reply_gone",
+        "ticket",
+        "staff",
+        {
+            "ticket": "number",
+            "reply": "number",
+            "writer": "text",
+            "party": "text",
+            "words": "text",
+            "opened": "number",
+            "status": "text",
+        },
+        "Staff ticket: WHMCS told of a message (opened = 1: a new ticket; else a reply) by a party (party: holder, "
+        "requester or other) while the case is open, gone from WHMCS (deleted, merged) before the bridge read it "
+        "back: its words as WHMCS told them (the hook), attached to the case to classify.",
     ),
     _spec(
         "ownership.client_note",

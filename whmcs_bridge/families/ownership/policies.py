@@ -264,13 +264,18 @@ DOMAIN_LIKE = re.compile(r"(?:[a-z0-9-]+\.)+[a-z][a-z0-9-]*[a-z0-9]")  # labels 
 MAX_MENTIONS = 200  # a bound on one message's references, the words that may name a case or a domain
 
 
+# Every open case's reference for a guest's ticket (no client account): answers.ticket_opened reads it only when
+# its words name the case or a party (a guest gives no other fact).
+GUEST = "guest"
+
+
 def party_refs(case: dict[str, Any]) -> list[str]:
-    """While the case is open, a new ticket reaches it when either party opens it (by its client, or its
-    address), or when it names the case or one of its domain names (`mention:`; a guest from an address WHMCS
-    does not know: the holder may write from another one)."""
+    """While the case is open, a new ticket or a reply in any ticket reaches it when either party writes it (by its
+    client, or its address), when it names the case or one of its domain names (`mention:`; a guest from an
+    address WHMCS does not know: the holder may write from another one), or a guest's new ticket (`guest`)."""
     if case.get("status") not in ANSWERING:
         return []
-    refs = [f"mention:{case['id']}".casefold()]
+    refs = [GUEST, f"mention:{case['id']}".casefold()]
     refs += [f"mention:{s['name']}".casefold() for s in case["subjects"] if s["kind"] != "client" and s.get("name")]
     for party in ("holder", "requester"):
         who = case.get(party) or {}

@@ -9,7 +9,7 @@ decision on it, stands."""
 from __future__ import annotations
 
 from whmcs_bridge.errors import WhmcsApiError
-from whmcs_bridge.families.ownership.answers import known_tickets
+from whmcs_bridge.families.ownership.incoming import known_tickets
 from whmcs_bridge.families.ownership.policies import FAMILY, is_request, threads
 from whmcs_bridge.intake.poller import ticket_data
 from whmcs_bridge.intake.reread import Facts, Source

@@ -28,14 +28,16 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from whmcs_bridge.families.ownership.answers import objection_read, reply_read, thread_reply, ticket_opened
+from whmcs_bridge.families.ownership.answers import objection_read
 from whmcs_bridge.families.ownership.case import due
 from whmcs_bridge.families.ownership.commands import command
 from whmcs_bridge.families.ownership.config import OwnershipSection
 from whmcs_bridge.families.ownership.drafts import draft_case, draft_lookup
 from whmcs_bridge.families.ownership.execution import STEP_ENDED, owners_read, step_ended
+from whmcs_bridge.families.ownership.incoming import reply_read, thread_reply, ticket_opened
 from whmcs_bridge.families.ownership.policies import (
     FAMILY,
+    GUEST,
     Rules,
     case_refs,
     held,
@@ -86,14 +88,12 @@ class Ownership:
     def refs(self, event: Event) -> Sequence[str]:
         # A reply in a case's ticket thread reaches the case (case_refs lists its threads); a reply in any other
         # ticket reaches the open cases its words name, as a new ticket does (answers.thread_reply decides).
-        if event.type == "TicketUserReply" and as_int(event.data.get("ticketid")):
+        # A reply in any ticket by a party's account reaches its open cases too (twelfth round H4, H7): who wrote
+        # it is WHMCS's fact (the hook's userid, then GetTicket), never its words.
+        if event.type in ("TicketUserReply", "TicketOpen") and as_int(event.data.get("ticketid")):
             words = f"{event.data.get('subject') or ''} {event.data.get('message') or ''}"
-            return [f"thread:{as_int(event.data.get('ticketid'))}", *mentions(words)]
-        # A party's new ticket reaches its open cases (policies.party_refs); answers.py decides if it answers.
-        if event.type == "TicketOpen" and as_int(event.data.get("ticketid")):
-            userid, email = as_int(event.data.get("userid")), str(event.data.get("requestor_email") or "").strip()
-            party = [f"party:{userid}"] if userid else ([f"party-email:{email.casefold()}"] if email else [])
-            return party + mentions(f"{event.data.get('subject') or ''} {event.data.get('message') or ''}")
+            thread = [f"thread:{as_int(event.data.get('ticketid'))}"] if event.type == "TicketUserReply" else []
+            return [*thread, *writer_refs(event.data), *mentions(words)]
         return []
 
     def decide(self, states: Mapping[str, State], event: Event, now: datetime) -> dict[str, Decision]:
@@ -148,7 +148,7 @@ def _lock(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rule
 
 # What each event does to an existing case.
 ON_CASE: dict[str, Callable[[dict[str, Any], dict[str, Any], datetime, Rules], Decision]] = {
-    "Tick": lambda case, data, now, rules: tick(case, now, rules),
+    "Tick": lambda case, data, now, rules: tick(case, now, rules, data),
     "OwnershipOwners": _owners,
     "OwnershipTicket": _thread,
     "TicketUserReply": lambda case, data, now, rules: thread_reply(case, data),
@@ -156,6 +156,15 @@ ON_CASE: dict[str, Callable[[dict[str, Any], dict[str, Any], datetime, Rules], D
     "OwnershipLock": _lock,
     STEP_ENDED: step_ended,
 }
+
+
+def writer_refs(data: Mapping[str, Any]) -> list[str]:
+    """The party references of who WHMCS says wrote a ticket or reply (policies.party_refs): its client, or for a
+    guest its address when WHMCS gives it, and `guest` (a guest's words may name a party: answers.names_party)."""
+    userid, email = as_int(data.get("userid")), str(data.get("requestor_email") or "").strip()
+    if userid:
+        return [f"party:{userid}"]
+    return [f"party-email:{email.casefold()}", GUEST] if email else [GUEST]
 
 
 def holds(case: State) -> list[Hold]:

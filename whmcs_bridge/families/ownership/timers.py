@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from whmcs_bridge.families.ownership.case import due, status_due, unchanged, watch_due
@@ -21,22 +21,29 @@ from whmcs_bridge.families.ownership.watch import read_watched
 from whmcs_bridge.model import Decision
 
 
-def tick(case: dict[str, Any], now: datetime, rules: Rules) -> Decision:
-    """The case's own deadline, and while it is open (before the approval) a read of who owns its subjects."""
+def tick(case: dict[str, Any], now: datetime, rules: Rules, data: dict[str, Any] | None = None) -> Decision:
+    """The case's own deadline, and while it is open (before the approval) a read of who owns its subjects.
+    `data`: the timer's facts (engine.schedule_timers), among them when the last poll read WHMCS through."""
     watching = watch_due(case)
     reads = read_watched(case, now, rules) if watching is not None and now >= watching else []
-    handler = TICKS.get(case["status"])
-    out = handler(case, now, rules) if handler else unchanged(case)
+    if case["status"] == "notified":
+        out = tick_notified(case, now, rules, (data or {}).get("polled_at"))
+    else:
+        handler = TICKS.get(case["status"])
+        out = handler(case, now, rules) if handler else unchanged(case)
     if not reads:
         return out
     return Decision(state=out.state, actions=[*reads, *out.actions], due_at=out.due_at, refs=out.refs)
 
 
-def tick_notified(case: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+def tick_notified(case: dict[str, Any], now: datetime, rules: Rules, polled_at: str | None = None) -> Decision:
     """The holder's window: at its end the case goes to review; before it, one reminder at its time (a tick may
     come earlier, for the watch)."""
     deadline = datetime.fromisoformat(case["deadline"])
     if now >= deadline:
+        unread = unread_answers(case, deadline, polled_at)
+        if unread:
+            return window_waits(case, now, unread)
         return window_ended(case, now, rules)
     when = status_due(case)
     if case.get("reminded") or when is None or now < when:
@@ -44,7 +51,35 @@ def tick_notified(case: dict[str, Any], now: datetime, rules: Rules) -> Decision
     return remind_holder(case, now, deadline, rules)
 
 
+# How often a window whose end waits for WHMCS's tickets to be read looks again.
+WAIT_AGAIN = timedelta(minutes=1)
+
+
+def unread_answers(case: dict[str, Any], deadline: datetime, polled_at: str | None) -> str:
+    """Why the holder's silence cannot be concluded yet, or "": a reply WHMCS told of (a hook) that the bridge
+    has not read back yet, or no poll has read WHMCS's tickets through since the deadline (GetTicket failing:
+    an answer may sit there unseen). Without any poll yet (hooks only), the hooks are all there is to read."""
+    reading = case.get("reading") or []
+    if reading:
+        r = reading[0]
+        return f"ticket #{r['ticket']} reply {r['reply']} is not read from WHMCS yet"
+    if polled_at and datetime.fromisoformat(polled_at) < deadline:
+        return f"WHMCS's tickets were last read through on {polled_at[:16].replace('T', ' ')} UTC, before the deadline"
+    return ""
+
+
+def window_waits(case: dict[str, Any], now: datetime, why: str) -> Decision:
+    """The window's end waits (said once in the timeline) until WHMCS's tickets are read past its deadline."""
+    if case.get("window_waits") != why:
+        step(case, now, "window end waits", "bridge", f"{why}: the holder's silence is concluded only once WHMCS is read")
+        case["window_waits"] = why
+    case["window_wait_next"] = iso(now + WAIT_AGAIN)
+    return unchanged(case)
+
+
 def window_ended(case: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    case.pop("window_waits", None)
+    case.pop("window_wait_next", None)
     consent_needed = any(case["policies"][s["policy"]]["consent"] == "required" for s in case["subjects"])
     step(case, now, "window ended", "bridge", "no answer from the holder")
     if consent_needed:

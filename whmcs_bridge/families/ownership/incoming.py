@@ -1,0 +1,319 @@
+"""A party's messages in WHMCS (pure): which messages WHMCS tells of (a reply in any ticket, a new ticket) reach an
+open case and are read back, who wrote each (WHMCS's facts: the ticket's client, the reply's userid, a guest's
+address, read with GetTicket; never the words or markers a party can paste), and what an attached reply does to the
+case: while it is answerable, a party's written answer is never lost (issue 17, twelfth round H4, H7, H5, H6)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from whmcs_bridge.families.ownership.case import due, unchanged
+from whmcs_bridge.families.ownership.flow import to_review
+from whmcs_bridge.families.ownership.policies import (
+    ANSWERING,
+    Rules,
+    act,
+    case_refs,
+    iso,
+    staff_ticket,
+    step,
+    threads,
+)
+from whmcs_bridge.model import Decision, as_int
+
+# Where the holder's answer still decides the case: waiting for it, or under review before approval.
+ANSWERABLE = ("notified", "review")
+
+
+def thread_reply(case: dict[str, Any], data: dict[str, Any]) -> Decision:
+    """Someone wrote in one of the case's ticket threads, or in another ticket while the case is open (it reached
+    the case because the ticket's client is a party, or its words name the case): read the reply from WHMCS to
+    learn who wrote it (reply_read decides whether it answers)."""
+    ticket, reply = as_int(data.get("ticketid")), as_int(data.get("replyid"))
+    if not ticket or not reply or known_reply(case, ticket, reply):
+        return unchanged(case)
+    report: dict[str, Any] = {"case": case["id"], "told": told(data)}
+    if ticket not in threads(case):
+        if case.get("status") not in ANSWERING:
+            return unchanged(case)
+        if not may_answer(case, data):
+            return unchanged(case)
+        words = f"{data.get('subject') or ''} {data.get('message') or ''}"
+        report.update(named=True, names=int(names_case(case, words)), subject=str(data.get("subject") or ""))
+    return read_back(case, ticket, reply, f"reply-{ticket}-{reply}", report)
+
+
+def ticket_opened(case: dict[str, Any], data: dict[str, Any]) -> Decision:
+    """A new ticket while the case is open, by a party's account, or naming the case or a party: its opening
+    message is read like a reply in the case's thread (reply_read decides whether it answers). Not the case's own
+    threads; the bridge's own tickets never reach a family (engine.own_write decides that from facts)."""
+    ticket = as_int(data.get("ticketid"))
+    if not ticket or ticket in threads(case) or known_reply(case, ticket, 0) or case.get("status") not in ANSWERING:
+        return unchanged(case)
+    if ticket in known_tickets(case) or ticket < min(threads(case), default=0):
+        return unchanged(case)  # the request itself, re-read on a resync (issue 17, tenth round M3)
+    if not may_answer(case, data):
+        return unchanged(case)
+    report = {"case": case["id"], "opened": True, "subject": str(data.get("subject") or ""), "told": told(data)}
+    return read_back(case, ticket, 0, f"opened-{ticket}", report)  # GetTicket: the opening message is reply 0
+
+
+def may_answer(case: dict[str, Any], data: dict[str, Any]) -> bool:
+    """A message outside the case's threads is read back from WHMCS when it may answer the case: WHMCS says a party's
+    client account, or a party's address, wrote it (whatever its words); or its words name the case, or, for a
+    guest, a party (rules.writer_refs sends every guest's message to every open case: most are about something
+    else, and are not read for each case)."""
+    if party_account(case, data):
+        return True
+    text = f"{data.get('subject') or ''} {data.get('message') or ''}"
+    if names_case(case, text):
+        return True
+    if as_int(data.get("userid")):
+        return False  # another client's words about someone else
+    email = str(data.get("requestor_email") or data.get("email") or "").strip().casefold()
+    addresses = {str(case[p].get("email") or "").strip().casefold() for p in ("holder", "requester")} - {""}
+    return email in addresses or names_party(case, text)
+
+
+def read_back(case: dict[str, Any], ticket: int, reply: int, purpose: str, report: dict[str, Any]) -> Decision:
+    """Plan the read of a reply WHMCS told of, and keep it as `reading` until it is read: the holder's silence is
+    not concluded meanwhile (timers.unread_answers) nor the case approved (flow.approve)."""
+    params = {"ticket_id": ticket, "reply_id": reply, "report": report}
+    action = act(case, "read_reply", purpose, params, case["holder"].get("client"))
+    case.setdefault("reading", []).append({"ticket": ticket, "reply": reply})
+    return Decision(state=case, actions=[action], due_at=due(case), refs=case_refs(case))
+
+
+def known_reply(case: dict[str, Any], ticket: int, reply: int) -> bool:
+    """The reply is already in the case, being read, or was read (and found not to answer it): the same message
+    told again (a hook and a poll, a resync) is not read again, and waits for no read (its action key is the same,
+    so no second read would come)."""
+    seen = [*case.get("replies", []), *case.get("reading", []), *case.get("read", [])]
+    return any(as_int(r.get("ticket")) == ticket and as_int(r.get("reply")) == reply for r in seen)
+
+
+def told(data: dict[str, Any]) -> dict[str, Any]:
+    """What WHMCS told of the message when it came (a hook gives its words): kept with the read, so that a message
+    gone from WHMCS before the read (deleted, merged) is still shown to staff with the words it had."""
+    return {
+        "userid": as_int(data.get("userid")),
+        "email": str(data.get("requestor_email") or data.get("email") or ""),
+        "name": str(data.get("requestor_name") or data.get("name") or ""),
+        "subject": str(data.get("subject") or ""),
+        "message": str(data.get("message") or ""),
+    }
+
+
+def known_tickets(case: dict[str, Any]) -> set[int]:
+    """The tickets the case already knows apart from its threads: those its evidence came from (the request's
+    own ticket, whose letter was attached) and those it read replies from. A ticket numbered below the case's
+    threads was written before them (WHMCS numbers tickets in order): neither is a new ticket."""
+    found = {as_int(e.get("ticket")) for e in case.get("evidence") or []}
+    found |= {as_int(r.get("ticket")) for r in case.get("replies") or []}
+    return {t for t in found if t}
+
+
+def names_case(case: dict[str, Any], text: str) -> bool:
+    """A new ticket is about the case when it names its id, or the domain name of one of its subjects."""
+    text = text.casefold()
+    names = [str(s.get("name") or "") for s in case["subjects"] if s["kind"] != "client"]
+    return str(case["id"]).casefold() in text or any(n and n.casefold() in text for n in names)
+
+
+# A party's name shorter than this is not looked for in a guest's words (it would match too much).
+NAME_MIN = 4
+
+
+def names_party(case: dict[str, Any], text: str) -> bool:
+    """A guest's words name a party of the case: the holder's or the requester's company or owner name as WHMCS
+    has them. A guest has no account: its words are the only fact it gives, so they only bring the ticket to staff
+    (to classify), never make it a party's answer (writer() still says `other`)."""
+    text = text.casefold()
+    names = [str(case[p].get(k) or "").strip().casefold() for p in ("holder", "requester") for k in ("company", "name")]
+    return any(len(n) >= NAME_MIN and n in text for n in names)
+
+
+def party_account(case: dict[str, Any], data: dict[str, Any]) -> bool:
+    """WHMCS says the holder's or the requester's client account wrote it (any user of the account: writer() says
+    which party, or `other` for a user who is not the account's owner), not staff."""
+    userid = as_int(data.get("userid"))
+    clients = {case["holder"].get("client"), case["requester"].get("client")}
+    return bool(userid) and not data.get("admin") and userid in clients
+
+
+def writer(case: dict[str, Any], data: dict[str, Any]) -> str | None:
+    """Which party wrote the reply, by its client id or (a guest) its address; `other` for anyone else who is
+    not staff (a guest from another address, another client); None for a staff (admin) reply."""
+    if data.get("admin"):
+        return None
+    userid, email = as_int(data.get("userid")), str(data.get("email") or "").strip().casefold()
+    if requester_person(case, data):
+        return "other"
+    if invited_user(case, data):
+        return "other"
+    for party in ("holder", "requester"):
+        who = case[party]
+        if userid and who.get("client") == userid:
+            return party
+        if not userid and email and str(who.get("email") or "").strip().casefold() == email:
+            return party
+    return "other"
+
+
+def requester_person(case: dict[str, Any], data: dict[str, Any]) -> bool:
+    """The requester's own person (WHMCS names the requester's address as the writer) writing inside the holder's
+    account, where WHMCS gives the holder's client id: never the holder's answer (issue 17, tenth round M1)."""
+    email = str(data.get("email") or "").strip().casefold()
+    own = str(case["requester"].get("email") or "").strip().casefold()
+    holder = str(case["holder"].get("email") or "").strip().casefold()
+    return bool(email) and email == own and email != holder and as_int(data.get("userid")) == case["holder"].get("client")
+
+
+def invited_user(case: dict[str, Any], data: dict[str, Any]) -> bool:
+    """A user invited on the holder's account, not its owner (GetUsers `isOwner`, read with the reply), wrote it:
+    for staff to judge whom it speaks for, named, never the holder's word by default (eleventh round M5)."""
+    holder = case["holder"].get("client")
+    return bool(holder) and as_int(data.get("userid")) == holder and data.get("account_owner") is False
+
+
+def written_by(data: dict[str, Any]) -> str:
+    """Who WHMCS says wrote a reply: its name and address, or its client id."""
+    name, email = str(data.get("name") or "").strip(), str(data.get("email") or "").strip()
+    userid = as_int(data.get("userid"))
+    who = f"{name} <{email}>" if name and email else (email or name)
+    if userid:
+        who = f"{who} (client #{userid})" if who else f"client #{userid}"
+    return who or "unknown"
+
+
+# Replies that stop a case until staff classify them: the holder's, and those of someone who is neither party
+# (the holder may write from another address or as a guest: what it says is for staff to judge).
+FLAGGING = ("holder", "other")
+# Where the requester's reply or new ticket pauses the case (it may withdraw or change the request) until staff
+# record whether it still wants it: the holder is not asked and nothing is approved meanwhile (case.requester_wrote).
+PAUSED_BY_REQUESTER = ("collecting", "notified", "disputed", "review")
+
+
+def reply_read(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    """The reply as WHMCS has it: any reply not by staff is attached to the case; the holder's, or one by
+    someone who is neither party, while the holder's answer still decides the case, sends the case to staff
+    review flagged until staff classify it; while the case is disputed, staff are told (it may withdraw the
+    objection, which only they can record). A reply WHMCS told of but no longer has (deleted, merged before the
+    read) is attached with the words it was told with, said to be gone: never dropped."""
+    ticket, number = as_int(data.get("ticket")), as_int(data.get("reply"))
+    case["reading"] = [r for r in case.get("reading", []) if (r["ticket"], r["reply"]) != (ticket, number)]
+    if not known_reply(case, ticket or 0, number or 0):
+        case.setdefault("read", []).append({"ticket": ticket, "reply": number})
+    facts = data if data.get("found") else {**data, **(data.get("told") or {}), "gone": True}
+    if not data.get("found") and not data.get("told"):
+        return unchanged(case)  # an older bridge's read, without what it was told: nothing to show
+    party = writer(case, facts)
+    if (data.get("opened") or data.get("named")) and not opened_answer(case, facts, party):
+        return unchanged(case)
+    if party is None or any(r["ticket"] == ticket and r["reply"] == number for r in case.get("replies", [])):
+        return unchanged(case)
+    reply = attach(case, facts, party, now)
+    return flag_reply(case, facts, reply, now, rules)
+
+
+def attach(case: dict[str, Any], data: dict[str, Any], party: str, now: datetime) -> dict[str, Any]:
+    """The reply kept in the case, to classify, and said in its timeline."""
+    reply = {
+        "party": party,
+        "writer": written_by(data),
+        "ticket": as_int(data.get("ticket")),
+        "reply": as_int(data.get("reply")),
+        "date": data.get("date"),
+        "seen": iso(now),
+        "message": str(data.get("message") or ""),
+        "classified": None,
+    }
+    if data.get("gone"):
+        reply["gone"] = True
+    case.setdefault("replies", []).append(reply)
+    who = party if party != "other" else reply["writer"]
+    gone = ": gone from WHMCS before the bridge read it (its words as WHMCS told them)" if data.get("gone") else ""
+    step(case, now, f"{who} replied", party, f"ticket #{reply['ticket']} reply {reply['reply']}: to classify{gone}")
+    return reply
+
+
+def flag_reply(
+    case: dict[str, Any], data: dict[str, Any], reply: dict[str, Any], now: datetime, rules: Rules
+) -> Decision:
+    """What an attached reply does to the case: staff hear of it, and it stops the case until they classify it."""
+    party = reply["party"]
+    purpose = f"reply-{reply['ticket']}-{reply['reply']}"
+    where = {"opened": int(bool(data.get("opened"))), "named": int(bool(data.get("named")))}
+    about = {"ticket": reply["ticket"], "reply": reply["reply"], "writer": reply["writer"]}
+    written = reply["date"] or reply["seen"]
+    gone = staff_ticket(
+        case, rules, purpose, "ownership.staff_reply_gone", **about, party=party, words=reply["message"],
+        opened=where["opened"], status=case["status"],
+    ) if data.get("gone") else None  # fmt: skip
+    if case["status"] == "executing":  # too late to stop the case by itself, not too late to stop staff
+        flagged = gone or staff_ticket(
+            case, rules, purpose, "ownership.staff_reply_executing", **about, party=party, written=written, **where
+        )
+        return Decision(state=case, actions=[flagged], due_at=due(case), refs=case_refs(case))
+    if party == "requester" and case["status"] in PAUSED_BY_REQUESTER:
+        flagged = gone or staff_ticket(
+            case, rules, purpose, "ownership.staff_requester_wrote", **about, written=written, **where
+        )
+        return Decision(state=case, actions=[flagged], due_at=due(case), refs=case_refs(case))
+    if party not in FLAGGING or case["status"] not in (*ANSWERABLE, "disputed"):
+        return Decision(state=case, actions=[gone] if gone else [], due_at=due(case), refs=case_refs(case))
+    disputed = int(case["status"] == "disputed")
+    if party == "holder":
+        message_id = "ownership.staff_new_ticket" if data.get("opened") else "ownership.staff_reply"
+        flagged = gone or staff_ticket(
+            case, rules, purpose, message_id, ticket=reply["ticket"], named=where["named"], disputed=disputed
+        )
+        why = f"the holder {written_where(data, reply['ticket'])}: staff classify the reply"
+    else:
+        flagged = gone or staff_ticket(
+            case,
+            rules,
+            purpose,
+            "ownership.staff_reply_other",
+            **about,
+            written=written,
+            disputed=disputed,
+            requester_person=int(requester_person(case, data)),
+            invited=int(invited_user(case, data)),
+            **where,
+        )
+        why = f"{reply['writer']} {written_where(data, reply['ticket'])}: staff classify it"
+    if disputed:  # the case stays frozen: only staff turn an objection into consent (confirm_withdrawal)
+        return Decision(state=case, actions=[flagged], due_at=due(case), refs=case_refs(case))
+    case["approvals"] = []
+    if case["status"] == "notified":  # the holder's window was still open: `unrelated` puts the case back in it
+        case["review_from_window"] = case["deadline"]
+    out = to_review(case, now, rules, "reply", why)
+    return Decision(state=case, actions=[*out.actions, flagged], due_at=out.due_at, refs=out.refs)
+
+
+def written_where(data: dict[str, Any], ticket: Any) -> str:
+    """Where a reply was written, for the timeline."""
+    gone = " (gone from WHMCS since)" if data.get("gone") else ""
+    if data.get("opened"):
+        return f"wrote in a new ticket{gone}"
+    if data.get("named"):
+        names = ", which names the case" if data.get("names") else ""
+        return f"replied in ticket #{ticket}{names}{gone}"
+    return f"replied in the case's ticket thread{gone}"
+
+
+def opened_answer(case: dict[str, Any], data: dict[str, Any], party: str | None) -> bool:
+    """A new ticket, or a reply in a ticket that is not the case's thread, is attached like a reply in the thread
+    when WHMCS says a party's client account wrote it, whatever its words (an objection need not spell the domain
+    or the case id: eleventh round H1, twelfth round H4, H7); staff say when it is about something else
+    (`unrelated`). Anyone else's (the holder writing as a guest from another address) is attached when its words
+    name the case, or, for a guest, one of the parties (twelfth round H6). A reply by staff never is."""
+    if party is None:
+        return False
+    if party in ("holder", "requester") or party_account(case, data):
+        return True
+    text = f"{data.get('subject') or ''} {data.get('message') or ''}"
+    guest = not as_int(data.get("userid"))
+    return names_case(case, text) or (guest and names_party(case, text))
