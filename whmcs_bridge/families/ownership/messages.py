@@ -337,10 +337,19 @@ MESSAGES = define(
         "ownership.staff_late_answer",
         "ticket",
         "staff",
-        {"party": "text", "answer": "text", "via": "text", "recorded_by": "text", "status": "text", "note": "text"},
+        {
+            "party": "text",
+            "answer": "text",
+            "via": "text",
+            "recorded_by": "text",
+            "status": "text",
+            "note": "text",
+            "link": "number",
+        },
         "Staff ticket: an answer (party: holder or requester; answer: consent or object) was recorded once the case "
         "was over (status: completed, rejected or cancelled): it is kept and changes nothing in the case; staff "
-        "decide whether anything must be done outside it.",
+        "decide whether anything must be done outside it. link = 1: the party answered through its one-time link "
+        "just before the case closed (note: the reason it gave); else staff recorded it (recorded_by, via).",
     ),
     _spec(
         "ownership.staff_reply",
@@ -421,4 +430,18 @@ MESSAGES = define(
         {},
         "Ticket note for staff: the ticket asks for what another client holds; a draft case waits.",
     ),
+)
+MESSAGES.update(
+    define(
+        MessageSpec(
+            "ownership.page_closed",
+            "page",
+            "client",
+            {"status": "text", "newer": "number"},
+            "The consent page of a link whose case is over (status: completed, rejected or cancelled): nothing is "
+            "asked or recorded; newer = 1: another case on the same services or domains is open (its own email "
+            "carries its link).",
+            samples={"status": "cancelled", "newer": 1},
+        ),
+    )
 )
