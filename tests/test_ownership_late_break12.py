@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from tests.conftest import Sandbox
-from tests.test_ownership_answers import staff_tickets
+from tests.test_ownership_answers import reply_as, staff_tickets, thread_of
 from tests.test_ownership_e2e import World, open_and_document, vendor_world
 from whmcs_bridge.store import consent
 from whmcs_bridge.store.db import Database
@@ -94,4 +94,52 @@ def test_an_answer_that_reaches_a_closed_case_through_its_link_is_raised_to_staf
     body = world.sandbox.rows("ticket_replies", ticket_id=late[0]["id"])
     text = late[0].get("message", "") + " ".join(r.get("message", "") for r in body)
     assert "one-time link" in text and "objects" in text and "KAMI KEBERATAN" in text and "cancelled" in text
+
+
+def ticket_text(world: World, subject: str) -> list[str]:
+    """The opening message of each staff ticket with this subject."""
+    found = [t for t in world.sandbox.rows("tickets") if t["subject"] == subject]
+    return [world.sandbox.rows("ticket_replies", ticket_id=t["id"])[0]["message"] for t in found]
+
+
+def completed_case(world: World) -> str:
+    case_id = open_and_document(world, "domain:20")
+    requests.post(holder_link(world, case_id), data={"decision": "accept"}, timeout=5)
+    world.settle()
+    world.run("ownership", "approve", case_id, "--by", "alice")
+    world.settle()
+    world.sandbox.control("move", {"domain": 20, "client": 21})
+    world.later(hours=2)
+    assert world.case(case_id)["status"] == "completed"
+    return case_id
+
+
+def test_the_holders_objection_after_completion_is_raised_to_staff_once_per_reply(world: World):
+    """M3: after completion, during the lock, the holder wrote in its thread "KAMI KEBERATAN, kembalikan domain
+    kami": a timeline line "to classify", no staff ticket. The lock is when a wrong move can still be put back."""
+    case_id = completed_case(world)
+    thread = thread_of(world, case_id, 20)
+    reply_as(world, thread["id"], clientid=20, message="Kami tidak pernah setuju! KAMI KEBERATAN, kembalikan domain kami.")
+    world.settle(4)
+    subject = f"Ownership case {case_id}: a reply after the case ended"
+    [text] = ticket_text(world, subject)
+    assert "completed" in text and "locked until" in text and f"ticket #{thread['id']}" in text
+    assert "record-answer" in text
+    case = world.case(case_id)
+    assert case["status"] == "completed" and [r["classified"] for r in case["replies"]] == [None]
+    world.later(hours=3)
+    assert len(ticket_text(world, subject)) == 1  # once per reply
+    reply_as(world, thread["id"], clientid=20, message="Tolong jawab kami.")
+    world.settle(4)
+    assert len(ticket_text(world, subject)) == 2
+
+
+def test_a_reply_on_a_cancelled_case_with_no_newer_case_is_raised_to_staff(world: World):
+    case_id = open_and_document(world, "domain:20")
+    thread = thread_of(world, case_id, 20)
+    cancel(world, case_id, "the parties settled it")
+    reply_as(world, thread["id"], clientid=20, message="Why was it cancelled? We object anyway.")
+    world.settle(4)
+    [text] = ticket_text(world, f"Ownership case {case_id}: a reply after the case ended")
+    assert "cancelled" in text and "locked until" not in text
 

@@ -177,6 +177,8 @@ def reply_read(case: dict[str, Any], data: dict[str, Any], now: datetime, rules:
             case, rules, purpose, "ownership.staff_reply_executing", **about, party=party, written=written, **where
         )
         return Decision(state=case, actions=[flagged], due_at=due(case), refs=case_refs(case))
+    if case["status"] in FINAL:  # over, but a wrong hand-over can still be put back during its lock
+        return reply_after_end(case, rules, purpose, {**about, "party": party, "written": written})
     if party == "requester" and case["status"] in PAUSED_BY_REQUESTER:
         flagged = staff_ticket(
             case, rules, purpose, "ownership.staff_requester_wrote", **about, written=written, **where
@@ -212,6 +214,17 @@ def reply_read(case: dict[str, Any], data: dict[str, Any], now: datetime, rules:
         case["review_from_window"] = case["deadline"]
     out = to_review(case, now, rules, "reply", why)
     return Decision(state=case, actions=[*out.actions, flagged], due_at=out.due_at, refs=out.refs)
+
+
+def reply_after_end(case: dict[str, Any], rules: Rules, purpose: str, about: dict[str, Any]) -> Decision:
+    """A reply in the thread of a case that is over (completed, rejected, cancelled) changes nothing in the case;
+    staff get one ticket for each such reply, since it may object to a hand-over they can still put back
+    while its lock lasts (issue 17, twelfth round M3)."""
+    lock = case.get("lock_until") if case["status"] == "completed" and not case.get("lock_ended") else None
+    flagged = staff_ticket(
+        case, rules, purpose, "ownership.staff_reply_closed", **about, status=case["status"], lock_until=lock
+    )
+    return Decision(state=case, actions=[flagged], due_at=due(case), refs=case_refs(case))
 
 
 def written_where(data: dict[str, Any], ticket: Any) -> str:

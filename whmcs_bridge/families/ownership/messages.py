@@ -352,6 +352,23 @@ MESSAGES = define(
         "just before the case closed (note: the reason it gave); else staff recorded it (recorded_by, via).",
     ),
     _spec(
+        "ownership.staff_reply_closed",
+        "ticket",
+        "staff",
+        {
+            "ticket": "number",
+            "reply": "number",
+            "writer": "text",
+            "party": "text",
+            "written": "date",
+            "status": "text",
+            "lock_until": "date",
+        },
+        "Staff ticket: someone (party: holder, requester or other) replied in the thread of a case that is over "
+        "(status: completed, rejected or cancelled; lock_until: while a completed case's lock lasts); nothing "
+        "changes in the case: staff read it (an objection to a hand-over they can still put back) and record it.",
+    ),
+    _spec(
         "ownership.staff_reply",
         "ticket",
         "staff",
