@@ -14,7 +14,7 @@ import requests
 
 from tests.conftest import Sandbox
 from tests.test_ownership_answers import reply_as, staff_tickets, thread_of
-from tests.test_ownership_e2e import World, open_and_document, vendor_world
+from tests.test_ownership_e2e import PDF, PNG, World, open_and_document, vendor_world
 from whmcs_bridge.store import consent
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.web.consent import ConsentPages
@@ -143,3 +143,47 @@ def test_a_reply_on_a_cancelled_case_with_no_newer_case_is_raised_to_staff(world
     [text] = ticket_text(world, f"Ownership case {case_id}: a reply after the case ended")
     assert "cancelled" in text and "locked until" not in text
 
+
+def test_the_holders_objection_while_collecting_is_raised_and_the_window_does_not_end_without_objection(
+    world: World,
+):
+    """M1: the holder objected in a new ticket while the case collected its documents: recorded "to classify", no
+    staff ticket; the window later ended "no answer from the holder" and the review said "without an objection"."""
+    out = world.run(
+        "ownership", "open", "--subject", "domain:20", "--requester", "client:21", "--grounds", "vendor", "--by", "alice"
+    ).output
+    case_id = out.split()[0]
+    world.settle()
+    requests.post(world.link(21, "Ownership request"), data={"decision": "accept"}, timeout=5)
+    world.settle()
+    world.sandbox.control(
+        "act",
+        {
+            "action": "OpenTicket", "clientid": 20, "deptid": 1, "subject": "Domain majumakmur.co.id",
+            "message": "Kami dengar ada yang minta domain kami. KAMI KEBERATAN: domain itu milik kami.",
+        },
+    )  # fmt: skip
+    world.settle(4)
+    case = world.case(case_id)
+    assert case["status"] == "collecting" and [r["party"] for r in case["replies"]] == ["holder"]
+    assert f"Ownership case {case_id}: the holder wrote in a new ticket" in staff_tickets(world, case_id)
+
+    today = datetime.now(UTC).date().isoformat()
+    for kind, path, extra in (
+        ("letterhead-letter", None, ["--ticket", "1"]),
+        ("registry-extract", world.file("ahu.pdf", PDF + b"registry"), ["--dated", today]),
+        ("signatory-id", world.file("ktp.png", PNG), []),
+    ):
+        where = [path] if path else []
+        world.run("ownership", "attach", case_id, *where, "--kind", kind, "--from", "requester", "--via", "email",
+                  "--by", "alice", *extra)  # fmt: skip
+    for item in (1, 2, 3):
+        world.run("ownership", "check-evidence", case_id, str(item), "--ok", "--by", "alice")
+    world.settle()
+    world.later(days=14, seconds=5)
+    case = world.case(case_id)
+    assert case["status"] == "review"
+    ended = [h for h in case["history"] if h["what"] == "window ended"]
+    assert ended and "waits to be classified" in ended[-1]["why"] and "no answer" not in ended[-1]["why"]
+    [review] = ticket_text(world, f"Review ownership case {case_id}")
+    assert "without an objection" not in review and "waits to be classified" in review

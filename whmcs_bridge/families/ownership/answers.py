@@ -184,7 +184,7 @@ def reply_read(case: dict[str, Any], data: dict[str, Any], now: datetime, rules:
             case, rules, purpose, "ownership.staff_requester_wrote", **about, written=written, **where
         )
         return Decision(state=case, actions=[flagged], due_at=due(case), refs=case_refs(case))
-    if party not in FLAGGING or case["status"] not in (*ANSWERABLE, "disputed"):
+    if party not in FLAGGING or case["status"] not in (*ANSWERABLE, "disputed", "collecting"):
         return Decision(state=case, due_at=due(case), refs=case_refs(case))
     disputed = int(case["status"] == "disputed")
     if party == "holder":
@@ -207,7 +207,9 @@ def reply_read(case: dict[str, Any], data: dict[str, Any], now: datetime, rules:
             **where,
         )
         why = f"{reply['writer']} {written_where(data, reply['ticket'])}: staff classify it"
-    if disputed:  # the case stays frozen: only staff turn an objection into consent (confirm_withdrawal)
+    # Disputed, the case stays frozen: only staff turn an objection into consent (confirm_withdrawal). Collecting,
+    # it goes on; staff hear the reply now, and the window's end waits for it (timers.window_ended, twelfth round M1).
+    if disputed or case["status"] == "collecting":
         return Decision(state=case, actions=[flagged], due_at=due(case), refs=case_refs(case))
     case["approvals"] = []
     if case["status"] == "notified":  # the holder's window was still open: `unrelated` puts the case back in it

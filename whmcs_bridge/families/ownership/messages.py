@@ -219,8 +219,9 @@ MESSAGES = define(
         {"why": "text", "moving": "subjects", "backup_only": "subjects", "staying": "subjects", "approvals": "number"},
         "Staff ticket: review the case. why: consented, window-consent (the window ended, consent was "
         "required), window-notice (the window ended without objection), court-order, objection-withdrawn, "
-        "reply (the holder replied in its ticket thread: staff classify it) or documents (the policy asks the "
-        "holder nothing).",
+        "reply (the holder replied in its ticket thread: staff classify it), window-reply (the window ended while a "
+        "reply of the holder, written before it was asked or since, waits to be classified) or documents (the "
+        "policy asks the holder nothing).",
     ),
     _spec(
         "ownership.staff_checklist",
