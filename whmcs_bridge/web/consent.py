@@ -17,6 +17,7 @@ from babel import Locale
 
 from whmcs_bridge import clock as wallclock
 from whmcs_bridge.errors import BridgeError
+from whmcs_bridge.families.ownership.case import FINAL, OPEN
 from whmcs_bridge.messages import load
 from whmcs_bridge.messages.catalogue import FALLBACK, Catalogue
 from whmcs_bridge.messages.render import Named, Reader
@@ -58,6 +59,7 @@ GRANT_CONSENTS = ("delegation", "delegation-copies", "delegation-accept")  # ans
 # Answers that act on the grant's services or domains: WHMCS is read first (not_held); a former owner's password
 # change never reaches a service staff moved to another client since.
 HELD_READ = (*GRANT_CONSENTS, "password-change")
+OWNERSHIP_LINKS = ("ownership-holder", "ownership-requester")
 TITLE = re.compile(r"<h1[^>]*>(.*?)</h1>", re.IGNORECASE | re.DOTALL)
 
 
@@ -243,7 +245,24 @@ class ConsentPages:
             grant = states.get(self.db(), "delegation", f"grant:{link.subject}")
             if grant is not None and grant.get("status") != "pending":
                 return self.text("consent.invalid", lang)
+        if link.purpose in OWNERSHIP_LINKS:
+            return self.case_over(link)
         return None
+
+    def case_over(self, link: ConsentLink) -> tuple[str, str] | None:
+        """An ownership case that is over (completed, rejected, cancelled) asks nothing any more: its link says the
+        request is closed, read when the page is shown and when it is answered, and whether a newer case on one of
+        its subjects is open (a holder who kept the first email answered a cancelled case while the reopened one
+        ended "no answer": issue 17, twelfth round H3)."""
+        db = self.db()
+        key = f"case:{link.subject}"
+        case = states.get(db, "ownership", key)
+        if case is None or case.get("status") not in FINAL:
+            return None
+        refs = [f"{s['kind']}:{s['id']}" for s in case.get("subjects") or []]
+        others = [states.get(db, "ownership", k) for k in states.keys_for_refs(db, "ownership", refs) if k != key]
+        newer = any(o and o.get("status") in OPEN and o.get("status") != "draft" for o in others)
+        return self.text("ownership.page_closed", link.lang or FALLBACK, status=case["status"], newer=int(newer))
 
     def form(self, link: ConsentLink, retry: bool = False) -> tuple[str, str]:
         return self.text(

@@ -147,8 +147,37 @@ def late_answer(case: dict[str, Any], record: dict[str, Any], now: datetime, rul
         recorded_by=record["by"],
         status=case["status"],
         note=record["note"],
+        link=0,
     )
     return Decision(state=case, actions=[note], due_at=due(case), refs=case_refs(case))
+
+
+def late_link_answer(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    """An answer through a party's link that reaches the case once it is over: the page no longer asks once the
+    case is closed (web/consent.py), but an answer taken just before reaches it after. It is kept, changes
+    nothing, and staff get a ticket as for a late answer they record (issue 17, twelfth round H3)."""
+    party = "requester" if data.get("purpose") == "ownership-requester" else "holder"
+    case.setdefault("answers", []).append({"party": party, **{k: data.get(k) for k in LINK_FIELDS}})
+    decision, reason = str(data.get("decision") or ""), str(data.get("reason") or "")
+    step(case, now, "late answer", party, f"{decision} through its link while {case['status']}: changes nothing")
+    note = staff_ticket(
+        case,
+        rules,
+        f"late-link-{len(case['answers'])}",
+        "ownership.staff_late_answer",
+        party=party,
+        answer="consent" if decision == "accept" else "object",
+        via="link",
+        recorded_by=party,
+        status=case["status"],
+        note=reason,
+        link=1,
+    )
+    return Decision(state=case, actions=[note], due_at=due(case), refs=case_refs(case))
+
+
+# What a link answer keeps (flow.link_answer keeps the same).
+LINK_FIELDS = ("decision", "reason", "ip", "user_agent", "at")
 
 
 # Distinct listed staff who must record the holder's consent after its objection. A file (the holder's letter)

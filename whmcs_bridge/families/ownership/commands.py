@@ -12,6 +12,7 @@ from babel import Locale
 from whmcs_bridge.families.ownership.answers import (
     confirm_withdrawal,
     holder_recorded,
+    late_link_answer,
     record_answer,
     requester_recorded,
     requester_while_executing,
@@ -50,6 +51,8 @@ def command(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Ru
         return opened(data, now, rules)
     if not case:
         raise ValueError(f"there is no ownership case {data.get('case')}")
+    if what == "consent" and case["status"] in FINAL:  # taken just before the case closed: staff hear it
+        return late_link_answer(case, data, now, rules)
     if what == "consent":  # a link answer; a link of a case that moved on changes nothing
         if objects_after_notice(case, data):
             return link_objection(case, data, now, rules)

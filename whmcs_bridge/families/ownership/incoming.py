@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from whmcs_bridge.families.ownership.case import due, unchanged
+from whmcs_bridge.families.ownership.case import FINAL, due, unchanged
 from whmcs_bridge.families.ownership.flow import to_review
 from whmcs_bridge.families.ownership.policies import (
     ANSWERING,
@@ -256,12 +256,14 @@ def flag_reply(
             case, rules, purpose, "ownership.staff_reply_executing", **about, party=party, written=written, **where
         )
         return Decision(state=case, actions=[flagged], due_at=due(case), refs=case_refs(case))
+    if case["status"] in FINAL:  # over, but a wrong hand-over can still be put back during its lock
+        return reply_after_end(case, rules, purpose, {**about, "party": party, "written": written})
     if party == "requester" and case["status"] in PAUSED_BY_REQUESTER:
         flagged = gone or staff_ticket(
             case, rules, purpose, "ownership.staff_requester_wrote", **about, written=written, **where
         )
         return Decision(state=case, actions=[flagged], due_at=due(case), refs=case_refs(case))
-    if party not in FLAGGING or case["status"] not in (*ANSWERABLE, "disputed"):
+    if party not in FLAGGING or case["status"] not in (*ANSWERABLE, "disputed", "collecting"):
         return Decision(state=case, actions=[gone] if gone else [], due_at=due(case), refs=case_refs(case))
     disputed = int(case["status"] == "disputed")
     if party == "holder":
@@ -284,13 +286,26 @@ def flag_reply(
             **where,
         )
         why = f"{reply['writer']} {written_where(data, reply['ticket'])}: staff classify it"
-    if disputed:  # the case stays frozen: only staff turn an objection into consent (confirm_withdrawal)
+    # Disputed, the case stays frozen: only staff turn an objection into consent (confirm_withdrawal). Collecting,
+    # it goes on; staff hear the reply now, and the window's end waits for it (timers.window_ended, twelfth round M1).
+    if disputed or case["status"] == "collecting":
         return Decision(state=case, actions=[flagged], due_at=due(case), refs=case_refs(case))
     case["approvals"] = []
     if case["status"] == "notified":  # the holder's window was still open: `unrelated` puts the case back in it
         case["review_from_window"] = case["deadline"]
     out = to_review(case, now, rules, "reply", why)
     return Decision(state=case, actions=[*out.actions, flagged], due_at=out.due_at, refs=out.refs)
+
+
+def reply_after_end(case: dict[str, Any], rules: Rules, purpose: str, about: dict[str, Any]) -> Decision:
+    """A reply in the thread of a case that is over (completed, rejected, cancelled) changes nothing in the case;
+    staff get one ticket for each such reply, since it may object to a hand-over they can still put back
+    while its lock lasts (issue 17, twelfth round M3)."""
+    lock = case.get("lock_until") if case["status"] == "completed" and not case.get("lock_ended") else None
+    flagged = staff_ticket(
+        case, rules, purpose, "ownership.staff_reply_closed", **about, status=case["status"], lock_until=lock
+    )
+    return Decision(state=case, actions=[flagged], due_at=due(case), refs=case_refs(case))
 
 
 def written_where(data: dict[str, Any], ticket: Any) -> str:

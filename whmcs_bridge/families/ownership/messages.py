@@ -219,8 +219,9 @@ MESSAGES = define(
         {"why": "text", "moving": "subjects", "backup_only": "subjects", "staying": "subjects", "approvals": "number"},
         "Staff ticket: review the case. why: consented, window-consent (the window ended, consent was "
         "required), window-notice (the window ended without objection), court-order, objection-withdrawn, "
-        "reply (the holder replied in its ticket thread: staff classify it) or documents (the policy asks the "
-        "holder nothing).",
+        "reply (the holder replied in its ticket thread: staff classify it), window-reply (the window ended while a "
+        "reply of the holder, written before it was asked or since, waits to be classified) or documents (the "
+        "policy asks the holder nothing).",
     ),
     _spec(
         "ownership.staff_checklist",
@@ -337,10 +338,36 @@ MESSAGES = define(
         "ownership.staff_late_answer",
         "ticket",
         "staff",
-        {"party": "text", "answer": "text", "via": "text", "recorded_by": "text", "status": "text", "note": "text"},
+        {
+            "party": "text",
+            "answer": "text",
+            "via": "text",
+            "recorded_by": "text",
+            "status": "text",
+            "note": "text",
+            "link": "number",
+        },
         "Staff ticket: an answer (party: holder or requester; answer: consent or object) was recorded once the case "
         "was over (status: completed, rejected or cancelled): it is kept and changes nothing in the case; staff "
-        "decide whether anything must be done outside it.",
+        "decide whether anything must be done outside it. link = 1: the party answered through its one-time link "
+        "just before the case closed (note: the reason it gave); else staff recorded it (recorded_by, via).",
+    ),
+    _spec(
+        "ownership.staff_reply_closed",
+        "ticket",
+        "staff",
+        {
+            "ticket": "number",
+            "reply": "number",
+            "writer": "text",
+            "party": "text",
+            "written": "date",
+            "status": "text",
+            "lock_until": "date",
+        },
+        "Staff ticket: someone (party: holder, requester or other) replied in the thread of a case that is over "
+        "(status: completed, rejected or cancelled; lock_until: while a completed case's lock lasts); nothing "
+        "changes in the case: staff read it (an objection to a hand-over they can still put back) and record it.",
     ),
     _spec(
         "ownership.staff_reply",
@@ -438,4 +465,18 @@ MESSAGES = define(
         {},
         "Ticket note for staff: the ticket asks for what another client holds; a draft case waits.",
     ),
+)
+MESSAGES.update(
+    define(
+        MessageSpec(
+            "ownership.page_closed",
+            "page",
+            "client",
+            {"status": "text", "newer": "number"},
+            "The consent page of a link whose case is over (status: completed, rejected or cancelled): nothing is "
+            "asked or recorded; newer = 1: another case on the same services or domains is open (its own email "
+            "carries its link).",
+            samples={"status": "cancelled", "newer": 1},
+        ),
+    )
 )

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from whmcs_bridge.families.ownership.answers import unclassified
 from whmcs_bridge.families.ownership.case import due, status_due, unchanged, watch_due
 from whmcs_bridge.families.ownership.execution import checklist_reminder, read_owners
 from whmcs_bridge.families.ownership.flow import to_review
@@ -78,8 +79,16 @@ def window_waits(case: dict[str, Any], now: datetime, why: str) -> Decision:
 
 
 def window_ended(case: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    """At the window's end the case goes to review: without the holder's answer, or (issue 17, twelfth round M1)
+    with a reply of the holder waiting to be classified, written while the case collected its documents: never
+    said to have ended "without objection" then."""
     case.pop("window_waits", None)
     case.pop("window_wait_next", None)
+    waiting = unclassified(case)
+    if waiting:
+        where = ", ".join(f"ticket #{r['ticket']} reply {r['reply']}" for r in waiting)
+        step(case, now, "window ended", "bridge", f"a reply of the holder waits to be classified: {where}")
+        return to_review(case, now, rules, "window-reply", "the response window ended with a reply to classify")
     consent_needed = any(case["policies"][s["policy"]]["consent"] == "required" for s in case["subjects"])
     step(case, now, "window ended", "bridge", "no answer from the holder")
     if consent_needed:
