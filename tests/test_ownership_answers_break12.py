@@ -4,6 +4,7 @@ classifies no written reply; a staff command the rules refuse exits non-zero and
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,8 @@ from tests.conftest import Sandbox
 from tests.test_ownership_answers import reply_as, thread_of
 from tests.test_ownership_e2e import World, open_and_document, vendor_world
 from tests.test_ownership_holder_tickets import holder_ticket
+from whmcs_bridge.store import inbox
+from whmcs_bridge.store.db import Database
 
 
 @pytest.fixture
@@ -85,18 +88,23 @@ def test_a_written_answer_names_the_reply_when_several_wait(world: World):
     assert replies == {thread: "object", billing: None}, replies
 
 
-def test_an_approval_the_rules_refuse_after_the_check_exits_non_zero_and_parks_nothing(world: World):
-    """M2 (approve_while_reply_unread.py): the holder's withdrawal was read by a pass and waited in the inbox; the
-    approval's check ran on the case before it, the rules then refused the approval: exit 0, a parked event."""
+def test_an_approval_the_rules_refuse_after_the_check_exits_non_zero_and_parks_nothing(world: World, tmp_path: Path):
+    """M2 (race_cancel_approve.py): carol approves while bob's cancel of the same case waits in the inbox (two shells
+    at once): the approval's check ran on the case before the cancel, the rules took the cancel first and refused the
+    approval: exit 0, a parked event. It exits 1 saying why; nothing is parked."""
     case_id = open_and_document(world, "domain:20")
     world.run(
         "ownership", "record-answer", case_id, "--party", "holder", "--answer", "consent", "--via", "phone",
         "--by", "alice", "--note", "Budi agreed",
     )  # fmt: skip
-    thread = thread_of(world, case_id, 20)["id"]
-    reply_as(world, thread, clientid=20, message="Saya TARIK persetujuan saya. KAMI KEBERATAN.")
-    world.run("tick")  # a pass reads the reply back: its answer waits in the inbox for the next pass
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    cancel = {"command": "cancel", "case": case_id, "by": "bob", "os_user": "bob", "note": "wrong letter"}
+    with Database(tmp_path / "state.db") as db, db.atomic():  # bob's cancel, submitted a moment before
+        inbox.add(
+            db, event_id="cli:bob-cancel", type="OwnershipCommand", source="cli",
+            body={"type": "OwnershipCommand", "occurred_at": now, "data": cancel}, received_at=now, occurred_at=now,
+        )  # fmt: skip
     refused = world.fail("ownership", "approve", case_id, "--by", "carol")
-    assert "not done: `approve` was refused" in refused and f"ticket #{thread}" in refused, refused
+    assert "not done: `approve` was refused" in refused and "cancelled" in refused, refused
     assert world.run("events", "parked", "--json").output.strip() == "[]"
-    assert world.case(case_id)["status"] == "review"
+    assert world.case(case_id)["status"] == "cancelled"
