@@ -15,7 +15,19 @@ if TYPE_CHECKING:  # the configuration imports each family's section: only the t
 # The modules of a family folder that may do I/O or write pages (a dossier's page is an export's
 # rendering, not a rule's text); every other module of the folder is pure and plans its text as messages.
 SHELL = frozenset(
-    {"cli", "demo", "staff", "staff_view", "evidence_store", "dossier", "dossier_page", "resync", "integrity", "whmcs_reads"}
+    {
+        "cli",
+        "cli_output",
+        "demo",
+        "staff",
+        "staff_view",
+        "evidence_store",
+        "dossier",
+        "dossier_page",
+        "resync",
+        "integrity",
+        "whmcs_reads",
+    }
 )
 
 

@@ -25,14 +25,14 @@ from whmcs_bridge.cli.common import (
 from whmcs_bridge.clock import utcnow
 from whmcs_bridge.config.load import Config
 from whmcs_bridge.errors import ConfigError, WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
-from whmcs_bridge.evidence import anchor, files, keys
+from whmcs_bridge.evidence import files, keys
 from whmcs_bridge.evidence.keys import PublicKey
 from whmcs_bridge.families.ownership import dossier, seen
 from whmcs_bridge.families.ownership import staff as own
 from whmcs_bridge.families.ownership.case import FINAL
+from whmcs_bridge.families.ownership.cli_output import anchor_now, echo_anchor, echo_case
 from whmcs_bridge.families.ownership.config import EVIDENCE_KINDS, GROUNDS
 from whmcs_bridge.families.ownership.evidence_store import evidence_dir
-from whmcs_bridge.families.ownership.policies import and_words, missing_contact
 from whmcs_bridge.families.ownership.staff_view import StaffView, case_lines
 from whmcs_bridge.whmcs.api import WhmcsApi
 
@@ -47,54 +47,6 @@ def _store(obj: Context, *, changes: bool = False) -> Iterator[tuple[Any, Any]]:
 
 def _api(config: Any) -> Any:
     return WhmcsApi.from_config(config)
-
-
-def _echo_case(c: dict[str, Any]) -> None:
-    click.echo(own.line(c))
-    if c["status"] == "collecting":
-        missing = own.missing_evidence(c, utcnow())
-        if missing:
-            click.echo(f"  still needed: {'; '.join(missing)}")
-        if not c.get("requester_confirmed"):
-            click.echo("  waiting for the requester to confirm through its link")
-    contact = missing_contact(c) if c["status"] == "review" else []
-    if contact:
-        click.echo(
-            f"  the requester is not a WHMCS client: its {and_words(contact)} are needed before the domain moves "
-            f"(ownership requester-contact {c['id']} ...)"
-        )
-    pending = c.get("consent_confirmations") or []
-    if c["status"] == "disputed" and pending:
-        names = ", ".join(p["by"] for p in pending)
-        click.echo(
-            f"  the holder's consent after its objection is recorded by {names}: a second member of staff must "
-            f"confirm it (ownership resolve {c['id']} --outcome objection-withdrawn --by NAME, or "
-            f"ownership record-answer {c['id']} --party holder --answer consent --by NAME)"
-        )
-    if c["status"] == "executing" and c.get("backup_waiting"):
-        click.echo(
-            f"  every move is done; the backup hand-over waits: once sent, `ownership complete {c['id']} --by NAME "
-            "--note ...` records it and completes the case"
-        )
-    held = c.get("requester_objection") if c["status"] == "executing" else None
-    if held:
-        click.echo(
-            f"  the requester's objection recorded by {held['by']} holds the case: it completes once staff record the "
-            f"requester's consent (ownership record-answer {c['id']} --party requester --answer consent), or cancel "
-            "it once nothing sits with the requester"
-        )
-    _echo_left(c)
-    for r in c.get("replies", []):
-        if not r.get("classified"):
-            who = f"the {r['party']}" if r["party"] != "other" else r.get("writer") or "someone"
-            click.echo(f"  {who} replied in ticket #{r['ticket']}: classify it with `ownership record-answer`")
-
-
-def _echo_left(c: dict[str, Any]) -> None:
-    """A closed case's steps the bridge ran in WHMCS, which stay there until staff put them back."""
-    left = c.get("left_in_whmcs") if c["status"] in ("cancelled", "rejected") else None
-    if left:
-        click.echo(f"  still in WHMCS for staff to undo: {', '.join(left)} (a staff ticket says how)")
 
 
 BY = click.option(
@@ -153,7 +105,7 @@ def open_(obj: Context, subjects: tuple[str, ...], requester: str, grounds: str,
             note=note,
             now=utcnow(),
         )
-    _echo_case(c)
+    echo_case(c)
 
 
 @ownership.command("confirm")
@@ -183,7 +135,7 @@ def confirm(obj: Context, case_id: str, grounds: str, by: str, note: str) -> Non
             now=utcnow(),
             draft=draft,
         )
-    _echo_case(c)
+    echo_case(c)
 
 
 # A case's statuses, in the order a case goes through them (a status no case can have is a usage error).
@@ -305,7 +257,7 @@ def attach(
         )
         c = own.case(db, case_id)
     click.echo(f"evidence {item['item']} of case {case_id}: {kind}, sha256 {item['sha256']} (to be checked)")
-    _echo_case(c)
+    echo_case(c)
 
 
 @ownership.command("check-evidence")
@@ -399,15 +351,15 @@ def record_answer(
             now=utcnow(),
             reply_to=reply_to,
         )
-        anchored = _anchor(config, db)
+        anchored = anchor_now(config, db)
     for r in c.get("replies", []):
         where = f"ticket #{r['ticket']} reply {r['reply']}"
         if r.get("classified") and not before.get((r["ticket"], r["reply"])):
             click.echo(f"{where} classified as {r['classified']}")
         elif not r.get("classified"):
             click.echo(f"{where} still to classify (--reply {r['ticket']}:{r['reply']})")
-    _echo_case(c)
-    _echo_anchor(anchored)
+    echo_case(c)
+    echo_anchor(anchored)
     if c.get("status") in FINAL:
         click.echo(
             f"case {case_id} is {c['status']}: the answer is recorded in its timeline and changes nothing in the case; "
@@ -489,9 +441,9 @@ def record_step(obj: Context, case_id: str, what: str, subject: str, by: str, no
     with _store(obj, changes=True) as (config, db):
         api = _api(config)
         c = own.record_step(config, db, api, case_id, what=what, subject=subject, by=by, note=note, now=utcnow())
-        anchored = _anchor(config, db)
-    _echo_case(c)
-    _echo_anchor(anchored)
+        anchored = anchor_now(config, db)
+    echo_case(c)
+    echo_anchor(anchored)
 
 
 @ownership.command("requester-contact")
@@ -520,32 +472,11 @@ def _command(obj: Context, case_id: str, data: dict[str, Any], by: str) -> None:
         api = _api(config) if data.get("command") == "approve" else None  # what moves is read in WHMCS first
         said: list[str] = []
         c = own.submit(config, db, case_id, data, by=by, now=utcnow(), api=api, said=said)
-        anchored = _anchor(config, db)
-    _echo_case(c)
+        anchored = anchor_now(config, db)
+    echo_case(c)
     for line in said:
         click.echo(f"  note: {line}")
-    _echo_anchor(anchored)
-
-
-def _anchor(config: Any, db: Any) -> str | None:
-    """A decision is anchored in WHMCS's activity log before the command returns (not at the next pass);
-    WHMCS unreachable: the decision stands, and the daemon's next pass anchors it. None: nothing to anchor."""
-    try:
-        point = anchor.anchor_if_due(db, _api(config), utcnow())
-    except (WhmcsUnavailableError, WhmcsApiError, WhmcsProtocolError) as exc:
-        return (
-            f"  the audit chain is not anchored in WHMCS yet ({exc}): the decision stands, and the bridge's "
-            "next pass anchors it"
-        )
-    if point is None:
-        return None
-    where = f"entry {point.anchor_id}" if point.anchor_id else "an entry whose id was not found back"
-    return f"  anchored in WHMCS's activity log ({where}, {point.count} audit rows)"
-
-
-def _echo_anchor(line: str | None) -> None:
-    if line is not None:
-        click.echo(line, err="not anchored" in line)
+    echo_anchor(anchored)
 
 
 @ownership.command("export")
