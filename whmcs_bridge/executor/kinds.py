@@ -23,9 +23,8 @@ from whmcs_bridge.executor.reads import (
     read_owners,
     registrant_now,
     renewal_now,
-    resolve_ticket,
-    user_link,
 )
+from whmcs_bridge.executor.ticket_reads import resolve_ticket, user_link
 from whmcs_bridge.whmcs import whois
 from whmcs_bridge.whmcs.api import not_found
 
