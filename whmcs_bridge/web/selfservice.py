@@ -289,7 +289,7 @@ class SelfService:
 
     def other_side_gone(self, link: ConsentLink, grant_id: str) -> bool:
         """Whether WHMCS no longer has the grant's other side (staff deleted the client), so the end is emailed to
-        the link holder alone (the other side's note and email are cancelled: lifecycle.end); False when unknown."""
+        the link holder alone (the other side's note and email are cancelled: ending.end); False when unknown."""
         grant = next((g for g in self.grants(link) if g["id"] == grant_id), None)
         if grant is None or self.read_client_exists is None:
             return False

@@ -13,7 +13,7 @@ from whmcs_bridge.families.delegation.message_fields import RIGHTS, grant_spec
 from whmcs_bridge.messages.spec import FieldType, MessageSpec, define
 
 # A grant ending while the delegate's renewal invoice is open: that invoice is cancelled with the grant, the owner's
-# own invoice stays due (lifecycle.open_renewal). Said in the reminder before the end and in both end emails.
+# own invoice stays due (ending.open_renewal). Said in the reminder before the end and in both end emails.
 RENEWAL_OPEN: dict[str, FieldType] = {"renewal_invoice": "text", "owner_invoice": "text"}
 RENEWAL_OPEN_SAID = (
     "`renewal_invoice`: the delegate's renewal invoice still open (cancelled when the grant ends), "

@@ -32,6 +32,7 @@ from whmcs_bridge.families.delegation.copies import (
     ticket_renewal,
 )
 from whmcs_bridge.families.delegation.digest import digest
+from whmcs_bridge.families.delegation.ending import covers, expire, next_timer, ownership_changed
 from whmcs_bridge.families.delegation.grants import (
     DIGEST,
     FAMILY,
@@ -41,15 +42,7 @@ from whmcs_bridge.families.delegation.grants import (
     grant_refs,
     rights,
 )
-from whmcs_bridge.families.delegation.lifecycle import (
-    ask_consent,
-    command,
-    covers,
-    expire,
-    next_timer,
-    ownership_changed,
-    with_names,
-)
+from whmcs_bridge.families.delegation.lifecycle import ask_consent, command, with_names
 from whmcs_bridge.families.delegation.orders import ordered
 from whmcs_bridge.families.delegation.renewal import (
     cancel_found_paid,

@@ -1,0 +1,261 @@
+"""A grant's end: revoked by staff or the delegate, expired with its date or ended by an ownership change (the owner
+and the delegate told, what the delegate still covers said, its open renewal cancelled), its expiry reminder, and a
+pending request's end (withdrawn, superseded or lapsed with its links). Pure: decisions from the grant and the
+rules."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from whmcs_bridge.families.delegation.config import DelegationSection
+from whmcs_bridge.families.delegation.grants import about_grant, act, covered, grant_refs, kept_names, note, notice
+from whmcs_bridge.families.delegation.renewal_invoice import grant_ended
+from whmcs_bridge.model import Decision, as_int, message
+
+
+def end(
+    grant: dict[str, Any],
+    status: str,
+    now: datetime,
+    rules: DelegationSection,
+    *,
+    by: str,
+    reason: str,
+    case: str | None = None,
+    remaining: dict[str, Any] | None = None,
+) -> Decision:
+    """The grant ends (`status` revoked or expired; `case`: the ownership case that ended it; `remaining`:
+    what the same delegate still covers for the owner, which the owner is told stays)."""
+    if grant.get("status") != "active":
+        return Decision(state=grant)
+    grant["status"] = status
+    grant["ended"] = now.isoformat(timespec="seconds")
+    grant["history"].append({"at": grant["ended"], "what": status, "by": by, "reason": reason})
+    ended = about_grant(grant, status=status, by=by, reason=reason, case=case)
+    # A side staff deleted in WHMCS meanwhile hears nothing (its note and email are cancelled, not parked), and the
+    # other side's texts name it as the grant last knew it, not "client #10".
+    exists = {side: {"client_exists": grant[side]} for side in ("owner", "delegate")}
+    actions = [
+        act(
+            grant,
+            "client_note",
+            f"{status}-note-owner",
+            note(kept_names(grant, message("delegation.ended_owner_note", **ended))),
+            grant["owner"],
+            exists["owner"],
+        ),
+        act(
+            grant,
+            "client_note",
+            f"{status}-note-delegate",
+            note(kept_names(grant, message("delegation.ended_delegate_note", **ended))),
+            grant["delegate"],
+            exists["delegate"],
+        ),
+        act(
+            grant,
+            "email",
+            f"{status}-told-delegate",
+            notice(
+                grant["delegate"],
+                kept_names(grant, message("delegation.ended_delegate", **ended, **open_renewal(grant))),
+            ),
+            grant["delegate"],
+            exists["delegate"],
+        ),
+    ]
+    owner_email = owner_end_email(grant, status, rules, remaining)
+    owner_email["msg"] = kept_names(grant, owner_email["msg"])
+    actions.append(act(grant, "email", f"{status}-told-owner", owner_email, grant["owner"], exists["owner"]))
+    actions += grant_ended(grant, now)  # its open renewals end with it
+    return Decision(state=grant, actions=actions, due_at=None, refs=grant_refs(grant))
+
+
+def open_renewal(grant: dict[str, Any]) -> dict[str, Any]:
+    """The delegate's renewal invoice still open in the grant (the latest one invoiced), and the owner's invoice it
+    would have settled: the grant's end cancels the first (renewal_invoice.grant_ended), the second stays due. Both sides
+    are told, before the end and at it."""
+    invoiced = [r for r in grant.get("renewals") or [] if r["status"] == "invoiced" and r.get("delegate_invoice")]
+    if not invoiced:
+        return {}
+    return {"renewal_invoice": invoiced[-1]["delegate_invoice"], "owner_invoice": invoiced[-1].get("owner_invoice")}
+
+
+def remaining(grant: dict[str, Any], others: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """What the grant's delegate still covers for its owner through its other active grants, as the owner's email
+    says it (delegation.ended_owner): `remaining`, the services and domains, in `remaining_role` (None when its grants
+    differ); `remaining_whole`, the role in which it stays the contact of the whole account (never the owner's own
+    name as if it were a thing covered)."""
+    staying = [
+        other
+        for other in others
+        if other.get("id") != grant["id"]
+        and other.get("status") == "active"
+        and (other.get("owner"), other.get("delegate")) == (grant["owner"], grant["delegate"])
+    ]
+    whole = [o["role"] for o in staying if any(s.startswith("client:") for s in covered(o))]
+    named = [o for o in staying if o["role"] not in whole]  # a whole-account role already covers its items
+    items = [s for o in named for s in covered(o) if not s.startswith("client:") and s not in covered(grant)]
+    roles = {o["role"] for o in named if any(s in items for s in covered(o))}
+    return {
+        "remaining": list(dict.fromkeys(items)),
+        "remaining_role": roles.pop() if len(roles) == 1 else None,
+        "remaining_whole": "administrative" if "administrative" in whole else (whole[0] if whole else None),
+    }
+
+
+def owner_end_email(
+    grant: dict[str, Any], status: str, rules: DelegationSection, remaining: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The owner hears that the grant ended and, if configured, is offered a password change: by
+    replying, or (for services, with links) through a one-time link."""
+    services = [i for i in grant.get("items", []) if i["kind"] == "service"]
+    offer = None
+    if rules.offer_password_change:
+        offer = "link" if services and rules.links else "reply"
+    owner_email = notice(
+        grant["owner"],
+        message(
+            "delegation.ended_owner",
+            **about_grant(grant, status=status, offer=offer, **(remaining or {})),
+            **open_renewal(grant),
+        ),
+    )
+    if offer == "link":
+        changed = {**grant, "items": services}  # the password change concerns the services only
+        owner_email["consent"] = {
+            "purpose": "password-change",
+            "subject": grant["id"],
+            "summary": message("delegation.password_summary", **about_grant(changed)),
+            "ttl_s": int(rules.consent_link_ttl.total_seconds()),
+        }
+    return owner_email
+
+
+def expire(grant: dict[str, Any], now: datetime, rules: DelegationSection) -> Decision:
+    """A grant's timer: its end reached, its reminder due, or (pending) its request lapsed."""
+    if grant.get("status") == "pending" and (lapse := lapses(grant, rules)) and lapse <= now:
+        return request_ended(grant, "lapsed", now, by="bridge", reason="no answer before the link expired")
+    if grant.get("status") != "active" or not grant.get("expires"):
+        return Decision(state=grant)
+    if datetime.fromisoformat(grant["expires"]) <= now:
+        return end(grant, "expired", now, rules, by="bridge", reason="expiry date")
+    remind = reminder_at(grant, rules)
+    if remind is None or remind > now:
+        return Decision(state=grant)
+    grant["reminded"] = now.isoformat(timespec="seconds")
+    ending = about_grant(grant, expires=grant["expires"], **open_renewal(grant))
+    actions = [
+        act(
+            grant,
+            "email",
+            f"reminder-{side}",
+            notice(grant[side], kept_names(grant, message("delegation.expiry_reminder", side=side, **ending))),
+            grant[side],
+            {"client_exists": grant[side]},  # a side staff deleted is not reminded (cancelled, not parked)
+        )
+        for side in ("owner", "delegate")
+    ]
+    return Decision(state=grant, actions=actions)
+
+
+def lapses(grant: dict[str, Any], rules: DelegationSection) -> datetime | None:
+    """When a pending request lapses: with its consent link (a request from before this was kept, a link's
+    lifetime after it was made)."""
+    if grant.get("lapses"):
+        return datetime.fromisoformat(grant["lapses"])
+    return datetime.fromisoformat(grant["since"]) + rules.consent_link_ttl if grant.get("since") else None
+
+
+def reminder_at(grant: dict[str, Any], rules: DelegationSection) -> datetime | None:
+    """When an active grant's end is announced to both sides (once), if it has an end and a reminder is due."""
+    if grant.get("reminded") or not grant.get("expires") or rules.expiry_reminder is None:
+        return None
+    return datetime.fromisoformat(grant["expires"]) - rules.expiry_reminder
+
+
+def next_timer(grant: dict[str, Any], rules: DelegationSection) -> datetime | None:
+    """The grant's next deadline, from its state alone, so that no decision about it loses the timer."""
+    if grant.get("status") == "pending":
+        return lapses(grant, rules) if grant.get("consent_sent") or grant.get("lapses") else None
+    if grant.get("status") != "active" or not grant.get("expires"):
+        return None
+    expires = datetime.fromisoformat(grant["expires"])
+    remind = reminder_at(grant, rules)
+    return min(remind, expires) if remind is not None else expires
+
+
+def request_ended(
+    grant: dict[str, Any], status: str, now: datetime, *, by: str, reason: str, superseded_by: str = ""
+) -> Decision:
+    """A pending request ends unanswered: withdrawn by its requester (the owner is told), superseded by staff's
+    grant of the same (the delegate is told), or lapsed with its links (each side hears what happened: who
+    did not confirm); a note on the owner's account says which."""
+    if grant.get("status") != "pending":
+        return Decision(state=grant)
+    grant["status"] = status
+    grant["ended"] = now.isoformat(timespec="seconds")
+    grant["history"].append({"at": grant["ended"], "what": status, "by": by, "reason": reason})
+    # Who had not confirmed when it lapsed: the owner, the delegate (confirm: both) or both of them.
+    waiting = [side for side in grant.get("needs", ["owner"]) if side not in grant.get("confirmed", {})]
+    missing = "both" if len(waiting) > 1 else (waiting[0] if waiting else "owner")
+    ended = about_grant(grant, status=status, reason=reason, missing=missing if status == "lapsed" else "")
+    if superseded_by:
+        grant["superseded_by"] = superseded_by
+        ended["reason"] = f"superseded by grant {superseded_by}"
+    actions = [
+        act(
+            grant,
+            "client_note",
+            f"{status}-note-owner",
+            note(
+                message(
+                    "delegation.request_ended_note", **{**ended, **({"status": "superseded"} if superseded_by else {})}
+                )
+            ),
+            grant["owner"],
+        )
+    ]
+    if superseded_by:
+        told = message("delegation.request_superseded", **about_grant(grant, by_grant=superseded_by))
+        actions.append(
+            act(grant, "email", "superseded-told-delegate", notice(grant["delegate"], told), grant["delegate"])
+        )
+    elif status == "withdrawn":
+        told = message("delegation.request_withdrawn", **ended)
+        actions.append(act(grant, "email", "withdrawn-told-owner", notice(grant["owner"], told), grant["owner"]))
+    elif missing == "owner":  # the owner never answered: the requester hears it lapsed
+        told = message("delegation.request_lapsed", **ended)
+        actions.append(act(grant, "email", "lapsed-told-delegate", notice(grant["delegate"], told), grant["delegate"]))
+    else:  # the delegate did not confirm (confirm: both): each side hears what actually happened
+        actions += [
+            act(
+                grant,
+                "email",
+                f"lapsed-told-{side}",
+                notice(grant[side], message("delegation.confirmation_lapsed", **ended, side=side)),
+                grant[side],
+            )
+            for side in ("owner", "delegate")
+        ]
+    return Decision(state=grant, actions=actions, refs=grant_refs(grant))
+
+
+def covers(grant: dict[str, Any], data: dict[str, Any]) -> bool:
+    """Does an ownership change (its subjects, from its holder) touch this grant?"""
+    if grant.get("status") != "active" or grant["owner"] != as_int(data.get("holder")):
+        return False
+    moved = {(s["kind"], int(s["id"])) for s in data.get("subjects") or []}
+    names = {str(s.get("name") or "").lower() for s in data.get("subjects") or []} - {""}
+    for item in grant.get("items", []):
+        if item["kind"] == "client" or (item["kind"], item["id"]) in moved or (item.get("name") or "") in names:
+            return True
+    return False
+
+
+def ownership_changed(grant: dict[str, Any], data: dict[str, Any], now: datetime, rules: DelegationSection) -> Decision:
+    """The subjects changed holder (an ownership case executed): the old holder's grants on them end."""
+    case = str(data.get("case") or "")
+    return end(grant, "revoked", now, rules, by=f"ownership case {case}", reason="holder changed", case=case)
