@@ -182,3 +182,43 @@ def test_the_owner_ending_the_technical_grant_hears_the_administrative_one_stays
     body = re.sub(r"\s+", " ", ended["message"])
     assert stays in body, body
     assert "Boulangerie Dupont" not in body, body  # the owner is not told it stays its own contact
+
+
+# The delegate's row in each language: WHMCS's status, the renewal under way with its amount in the delegate's
+# currency (the sandbox's clients are in EUR; the page's no-break spaces read as spaces), then the last renewal's outcome; none of them in English.
+PAGE_WORDS = {
+    "french": ("actif", "14,95 €", "renouvelé"),
+    "dutch": ("actief", "€ 14,95", "verlengd"),
+    "indonesian": ("aktif", "€14,95", "diperpanjang"),
+    "english": ("Active", "€14.95", "renewed"),
+}
+
+
+@pytest.mark.parametrize("lang", sorted(PAGE_WORDS))
+def test_the_delegates_page_says_status_amount_and_renewal_in_its_language(world: SelfServiceWorld, lang: str):
+    """Twelfth-round leftover: a French agency's page read "État : Active", "la facture #8 (14.95)" and, once paid,
+    "Dernier renouvellement : renewed": WHMCS's status word, an amount without its currency and the bridge's own
+    record word. The page says WHMCS's status in the reader's language (messages/statuses.py), the amount with the
+    currency of the delegate's invoice (GetClientsDetails `currency_code`, DD:api-reference/getclientsdetails.md), and
+    the renewal's outcome in words."""
+    for client in (10, 11):
+        world.sandbox.post("UpdateClient", clientid=client, language=lang)
+    grant_id = grant(world, "--service", "110")
+    status, amount, renewed = PAGE_WORDS[lang]
+    link = last_link(world, 10)
+    said = text(requests.get(link, timeout=10))
+    assert f" {status} . " in said, said
+    world.run("delegations", "renew", grant_id, "--by", "lena")  # the link stays unused: the same page, later
+    world.settle(4)
+    [invoice] = [i for i in world.sandbox.rows("invoices", client_id=10) if "Delegated renewal" in i["notes"]]
+    under_way = text(requests.get(link, timeout=10))
+    assert f"#{invoice['id']} ({amount})" in under_way, under_way
+    world.sandbox.control(
+        "act", {"action": "AddInvoicePayment", "invoiceid": invoice["id"], "transid": "t-page", "gateway": "stripe"}
+    )
+    world.settle(4)
+    assert "renewed" in world.run("delegations", "show", grant_id).output
+    after = text(requests.get(link, timeout=10))
+    assert f": {renewed} (" in after, after
+    if lang != "english":
+        assert not re.search(r"\b(Active|renewed|invoiced)\b", after), after

@@ -149,8 +149,9 @@ class SelfService:
         self.read_owned = read_owned
         self.read_client_exists = read_client_exists  # GetClientsDetails: False once staff deleted the client
 
-    def text(self, message_id: str, lang: str, **data: Any) -> str:
-        return self.catalogue.render(message_id, data, Reader(lang, None, self.zone), _Plain()).body
+    def text(self, message_id: str, lang: str, *, currency: str | None = None, **data: Any) -> str:
+        """A page's text in `lang`; its amounts in `currency` (the invoice's) when known."""
+        return self.catalogue.render(message_id, data, Reader(lang, currency, self.zone), _Plain()).body
 
     def grants(self, link: ConsentLink) -> list[dict[str, Any]]:
         """The link holder's grants the link shows: all of them, or (a link in a copy of one owner's email, its
@@ -211,6 +212,7 @@ class SelfService:
                     self.text(
                         "delegation.page_delegate_row",
                         lang,
+                        currency=last.get("currency") if last else None,
                         owner=g.get("owner_name") or f"#{g['owner']}",
                         service=item.get("name") or f"#{item['id']}",
                         id=str(item["id"]),

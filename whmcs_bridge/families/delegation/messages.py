@@ -465,7 +465,7 @@ MESSAGES = define(
             "may_renew": "text",
             "renewal": "text",
             "invoice": "text",
-            "amount": "text",
+            "amount": "money",  # in the currency of the delegate's invoice (its renewal's `currency`)
             "pay_link": "url",
             "expired": "text",  # "yes": a domain past its expiry date, saved only by staff, never ordered again
             "moved": "text",  # "yes": WHMCS no longer has it in the owner's account: no status, due date or button

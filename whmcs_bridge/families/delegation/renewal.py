@@ -249,6 +249,8 @@ def renewal_step(grant: dict[str, Any], kind: str, data: dict[str, Any], now: da
         # The owner's lines it bills: the item's line and that line's promotions (reads.billed).
         **({"lines": [int(i) for i in data["line_ids"]]} if data.get("line_ids") else {}),
         amount=str(data["amount"]),
+        # The delegate's invoice is in the delegate's currency, the owner's when it is invoiced at all (reads.currencies).
+        **({"currency": str(data["delegate_currency"])} if data.get("delegate_currency") else {}),
         due=due.isoformat(),
         until=until.isoformat(),
     )
