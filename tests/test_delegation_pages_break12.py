@@ -78,6 +78,8 @@ def test_an_item_staff_moved_to_another_client_is_shown_as_no_longer_the_owners(
     shown = text(page)
     assert said in shown and f"#{item}" in shown, shown
     assert due not in shown and "name=do value=renew" not in page.text, shown
+    none = {"english": "no service", "french": "aucun service", "dutch": "geen dienst", "indonesian": "tidak ada layanan"}
+    assert f"Pixelwerk Agency{' :' if lang == 'french' else ':'} {none[lang]}." in shown, shown  # the heading counts none
     calls = len(world.sandbox.calls())
     click = requests.post(delegate_link, data={"do": "renew", "grant": grant_id, kind: str(item)}, timeout=10)
     assert click.status_code == 400 and said in text(click), text(click)

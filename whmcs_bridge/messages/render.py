@@ -251,9 +251,10 @@ class _Formatter:
 
     def plural(self, n: Any, **forms: str) -> str:
         """The form of `n` in the reader's language (Babel's CLDR rules: French says "1 facture" and
-        "0 facture", Indonesian has one form); `#` in the form is the number, written in the locale."""
+        "0 facture", Indonesian has one form); a `zero` form, when given, says none in words in any language
+        ("aucun service", not "un service"); `#` in the form is the number, written in the locale."""
         count = n.value if isinstance(n, Number) else Decimal(str(n))
-        form = self.locale.plural_form(count)
+        form = "zero" if count == 0 and "zero" in forms else self.locale.plural_form(count)
         text = forms.get(form) or forms.get("other") or next(iter(forms.values()), "")
         return text.replace("#", format_decimal(count, locale=self.locale))
 

@@ -198,13 +198,14 @@ class SelfService:
 
     def delegate_page(self, link: ConsentLink, grants: list[dict[str, Any]], lang: str) -> str:
         name = next((g.get("delegate_name") for g in grants if g.get("delegate_name")), None) or f"#{link.subject}"
-        rows = []
+        rows, moved = [], 0
         for g in (g for g in grants if g.get("status") == "active"):
             for item in self.items(g):
                 live = item.get("live")  # read from WHMCS just now (a whole-account grant's), else read it here
                 status, due, away = (item["status"], item["due"], False) if live else self.in_whmcs(g, item)
                 if away:  # another client's now: its status and dates are not the owner's, nothing to renew
                     status = due = None
+                    moved += 1
                 mine = (item["kind"], item["id"])
                 last = next((r for r in reversed(g.get("renewals") or []) if renewal_scope.item_of(r) == mine), None)
                 invoice = last.get("delegate_invoice") if last else None
@@ -234,7 +235,9 @@ class SelfService:
                         pay_link=self.pay_link(invoice) if invoice else "",
                     )
                 )
-        head = self.text("delegation.page_delegate", lang, delegate=name, services=len(rows), expires=link.expires_at)
+        # The heading counts what the delegate is contact for now: not an item staff moved to another client.
+        held = len(rows) - moved
+        head = self.text("delegation.page_delegate", lang, delegate=name, services=held, expires=link.expires_at)
         return head + "".join(rows)
 
     def items(self, grant: dict[str, Any]) -> list[dict[str, Any]]:
