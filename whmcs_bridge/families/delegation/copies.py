@@ -36,21 +36,47 @@ QUOTE_HEADER = re.compile(
     r"[ \t]*:)",
     re.IGNORECASE | re.MULTILINE,
 )
-# A [renew] the writer says not to do, or to do something else instead: a negation, "instead", "without" or
-# "cancel" anywhere before it in its sentence ("Please do NOT [renew] it", "I do not want you to [renew] it",
-# "Nous ne voulons pas que vous fassiez [renew]", "cancel instead of [renew]", "jangan [renew]"). On the safe
-# side: such a sentence starts nothing, and staff can still renew for the writer (delegations renew).
-# Asking to wait is not asking to renew either ("Please wait before [renew]", "Hold off on [renew]").
+# A [renew] the writer says not to do, or to do something else instead: a negation, "instead", "without", "skip",
+# "against" or "cancel" anywhere in its sentence, before or after it ("Please do NOT [renew] it", "[renew] is not
+# needed", "[renew]: no thanks", "Aucun [renew] cette année", "ga usah [renew]"). On the safe side: such a sentence
+# starts nothing, and staff can still renew for the writer (delegations renew). Asking to wait is not asking to
+# renew either ("Please wait before [renew]", "Hold off on [renew]"). Apostrophes are read as typed by any mail
+# program (APOSTROPHES: "don’t" is "don't").
 NEGATED = re.compile(
-    r"\b(?:not|don'?t|doesn'?t|didn'?t|won'?t|can'?t|never|no|without|instead|rather|cancel\w*|stop"
-    r"|wait|hold|postpone\w*|later|until"
-    r"|ne|pas|jamais|sans|plut[ôo]t|annul\w*|attend\w*|report\w*|niet|geen|nooit|zonder|liever|opzeg\w*|wacht\w*"
-    r"|uitstel\w*|jangan|tidak|bukan|tanpa|batal\w*|tunggu|nanti|belum|tunda\w*)\b",
+    r"\b(?:not|don'?t|doesn'?t|didn'?t|won'?t|can'?t|never|no|without|instead|rather|cancel\w*|stop|skip\w*|against"
+    r"|forget|declin\w*|wait|hold|postpone\w*|later|until"
+    r"|ne|n'|pas|jamais|sans|aucun\w*|plut[ôo]t|annul\w*|attend\w*|report\w*|refus\w*"
+    r"|niet|geen|nooit|zonder|liever|opzeg\w*|wacht\w*|uitstel\w*|overslaan"
+    r"|jangan|jgn|tidak|tdk|tak|bukan|tanpa|batal\w*|tunggu|nanti|belum|tunda\w*|ga|gak|nggak|enggak|ngga|usah)\b",
     re.IGNORECASE,
 )
-# Where a sentence ends: a negation before it does not reach the [renew] after it. A line break alone does not end
-# one (a plain-text mail program wraps "please do not" / "[renew] it" onto two lines); a blank line does.
-SENTENCE_END = re.compile(r"[.!?;]|\n[ \t\r]*\n")
+APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u00b4": "'", "`": "'"})
+# A sentence that asks a question about [renew] ("How much would a [renew] cost?", "Quel est le prix d'un [renew] ?")
+# asks for nothing; a polite request phrased as a question ("Could you please [renew] it?", "Pouvez-vous faire le
+# [renew] ?", "Kunt u de [renew] doen?", "Bisa tolong [renew]?") does, unless it asks what, how much, when or if.
+QUESTION_WORDS = re.compile(
+    r"\b(?:what|how|why|when|which|whether|if|cost\w*|price\w*|quel\w*|combien|comment|pourquoi|quand|prix|co[uû]t\w*"
+    r"|si|wat|hoe|hoeveel|waarom|wanneer|welk\w*|kost\w*|prijs|als|apa|apakah|berapa|bagaimana|kenapa|mengapa|kapan"
+    r"|biaya|harga|jika|kalau)\b",
+    re.IGNORECASE,
+)
+POLITE = re.compile(
+    r"\b(?:(?:can|could|would|will)\s+(?:you|u)|please|pouv\w*|pourr\w*|peux|merci|svp|kunt|kun|zou\w*|wil|graag"
+    r"|alstublieft|bisa\w*|tolong|mohon|minta)\b",
+    re.IGNORECASE,
+)
+# The kinds of subject a message's words name, in the catalogue's languages: what a plain [renew] may mean when
+# a hosting and a domain share a name (renewal_scope.one_subject).
+KIND_WORDS = {
+    "service": re.compile(
+        r"\b(?:host\w*|webhost\w*|h[ée]bergement\w*|serveur|server|vps|layanan|paket hosting)\b", re.IGNORECASE
+    ),
+    "domain": re.compile(r"\b(?:domain\w*|domein\w*|nom de domaine)\b", re.IGNORECASE),
+}
+# Where a sentence ends: a negation in another sentence does not reach the [renew]. A full stop ends one only
+# before a space or the end (not the dot of "dupont.fr"). A line break alone does not end one (a plain-text mail
+# program wraps "please do not" / "[renew] it" onto two lines); a blank line does.
+SENTENCE_END = re.compile(r"[.!?;](?=\s|$)|\n[ \t\r]*\n")
 # What a ticket asks that only the account's owner may have (seed 000): access, ownership, a transfer. In
 # the catalogue's languages (en, fr, nl, id); a match only adds a warning to a staff-only note.
 SENSITIVE = re.compile(
@@ -59,6 +85,10 @@ SENSITIVE = re.compile(
     r"|mot de passe|\bmdp\b|identifiant|acc[eè]s|codes? d'acc[eè]s|les codes|propri[eé]taire|propri[eé]t[eé]|transf[eé]r"
     r"|contact principal|wachtwoord|inlog|toegang|eigenaar|verhuiz|overdracht|hoofdcontact"
     r"|kata sandi|sandi|akses|pemilik|kepemilikan|pindah|kontak utama"
+    # A registrant (holder) change hands the domain over; an admin role or two-factor off hands the account over.
+    r"|registrant|titulaire|holder|houder|pemegang|\bwhois\b|administrat\w*|\badmin\b|beheerder"
+    r"|\b2fa\b|\bmfa\b|two[- ]?factor|two[- ]?step|deux facteurs|double authentification|authenticator"
+    r"|tweestaps|twee[- ]?factor|dua faktor|dua langkah|verifikasi dua"
     # Changing the account's email address hands the account over at its next password reset.
     r"|(?:change|update|modif\w*|remplac\w*|wijzig\w*|verander\w*|ubah|ganti)\b[^.!?\n]{0,40}"
     r"(?:e-?mail|adresse|adres|alamat)",
@@ -223,7 +253,7 @@ def ticket_opened(data: dict[str, Any], now: datetime) -> Decision:
     said = own_words(str(data.get("message") or ""))
     asked = renew_asked(f"{data.get('subject') or ''}\n\n{said}" if opening else said)
     # What the [renew] names by type and id is what WHMCS is asked about (its owner), else the ticket's link.
-    link = f"{asked['kind']}:{asked['id']}" if isinstance(asked, dict) else data.get("service")
+    link = f"{asked['kind']}:{asked['id']}" if isinstance(asked, dict) and "kind" in asked else data.get("service")
     names = domain_names(str(data.get("subject") or ""), str(data.get("message") or ""))
     # The hook's events do not carry the ticket's related service or domain (only the poller's do): WHMCS is read.
     related = "service" not in data
@@ -248,13 +278,26 @@ def ticket_opened(data: dict[str, Any], now: datetime) -> Decision:
 
 def renew_asked(text: str) -> dict[str, Any] | bool:
     """What a ticket's [renew] asks for: {"kind", "id"} when it names one by type and id, True for a plain
-    [renew] (the ticket must then name exactly one renewable subject), False for none."""
-    found = next((m for m in RENEW_KEYWORD.finditer(text) if not negated(text, m.start())), None)
-    if found is None:
+    [renew] (the ticket must then name exactly one renewable subject), or {"plain": True, "says": [...]} for one
+    whose words name a kind of subject (KIND_WORDS: a hosting's contact asking for "the domain" is not asking for
+    the hosting of the same name), False for none; {"several": [...]} when the writer asks for more than one by
+    name (one request per message: none starts, the staff note says why)."""
+    text = text.translate(APOSTROPHES)
+    asked = [m for m in RENEW_KEYWORD.finditer(text) if not declined(text, m.start(), m.end())]
+    if not asked:
         return False
-    if found.group(1) is None:
-        return True
-    return {"kind": "domain" if found.group(1).lower() == "domain" else "service", "id": int(found.group(2))}
+    named = {
+        ("domain" if m.group(1).lower() == "domain" else "service", int(m.group(2))): None
+        for m in asked
+        if m.group(1) is not None
+    }
+    if len(named) > 1:
+        return {"several": [f"{kind} {id_}" for kind, id_ in named]}
+    if named:
+        kind, id_ = next(iter(named))
+        return {"kind": kind, "id": id_}
+    says = [kind for kind, words in KIND_WORDS.items() if words.search(text)]
+    return {"plain": True, "says": says} if says else True
 
 
 def own_words(message: str) -> str:
@@ -267,10 +310,17 @@ def own_words(message: str) -> str:
     return "\n".join(line for line in message.split("\n") if not line.lstrip().startswith(">"))
 
 
-def negated(text: str, at: int) -> bool:
-    """A negation (NEGATED) before `at` in its sentence."""
-    ends = [m.end() for m in SENTENCE_END.finditer(text, 0, at)]
-    return NEGATED.search(text[ends[-1] if ends else 0 : at]) is not None
+def declined(text: str, start: int, end: int) -> bool:
+    """The sentence of the [renew] at text[start:end] does not ask for it: a negation anywhere in it (NEGATED), or
+    it is a question that is not a polite request (QUESTION_WORDS, POLITE)."""
+    before = [m.end() for m in SENTENCE_END.finditer(text, 0, start)]
+    after = SENTENCE_END.search(text, end)
+    sentence = text[before[-1] if before else 0 : after.end() if after else len(text)]
+    if NEGATED.search(sentence.replace(text[start:end], " ")):
+        return True
+    if sentence.rstrip().endswith("?"):
+        return QUESTION_WORDS.search(sentence) is not None or POLITE.search(sentence) is None
+    return False
 
 
 def ticket_renewal(
@@ -286,7 +336,7 @@ def ticket_renewal(
         for i in g.get("verified_ticket_items") or []
     ]
     choices = list({(i["kind"], i["id"]): i for i in named}.values())
-    return renewal_scope.one_subject(choices, data.get("renew"))
+    return renewal_scope.one_subject(choices, data.get("renew"), data.get("items") or [])
 
 
 def ticket_note(

@@ -330,17 +330,38 @@ def ticket_refusal(
     return refusal(grant, wanted, kind) or being_invoiced(kind, wanted, elsewhere(others, grant, kind, wanted))
 
 
-def one_subject(choices: list[dict[str, Any]], asked: Any) -> tuple[dict[str, Any] | None, str | None]:
+def one_subject(
+    choices: list[dict[str, Any]], asked: Any, named: Iterable[dict[str, Any]] = ()
+) -> tuple[dict[str, Any] | None, str | None]:
     """The one service or domain a ticket's [renew] renews (of `choices`, the renewable subjects the writer was
     verified for on the ticket), or why none, as one sentence: [renew service 110] / [renew domain 11] names it by
-    WHMCS type and id; a plain [renew] needs exactly one (a hosting and a domain of one name are two)."""
+    WHMCS type and id; a plain [renew] needs exactly one (a hosting and a domain of one name are two). The one the
+    writer may renew is not taken for the other of the same name that its words ask for (`named`: every subject
+    the ticket names; the plain [renew]'s `says`: the kinds its words name, "please [renew] the hosting" from the
+    domain's contact is not the domain's renewal); one request per message."""
     renewable = [c for c in choices if c["kind"] in RENEWABLE]
-    if isinstance(asked, dict):
+    if isinstance(asked, dict) and asked.get("several"):
+        listed = ", ".join(f"[renew {s}]" for s in asked["several"])
+        return None, (
+            f"the message asks for more than one renewal ({listed}): write one [renew service ID] or "
+            "[renew domain ID] per message"
+        )
+    if isinstance(asked, dict) and "kind" in asked:
         found = next((c for c in renewable if (c["kind"], c["id"]) == (asked.get("kind"), asked.get("id"))), None)
         why = None if found else f"the ticket's [renew {asked.get('kind')} {asked.get('id')}] names nothing it covers"
         return found, why
     if len(renewable) == 1:
-        return renewable[0], None
+        mine = renewable[0]
+        says = set(asked.get("says") or []) if isinstance(asked, dict) else set()
+        same = [
+            n
+            for n in named
+            if n["kind"] in RENEWABLE and (n["kind"], n["id"]) != (mine["kind"], mine["id"])
+            and n.get("name") and n.get("name") == mine.get("name") and n["kind"] in says
+        ]  # fmt: skip
+        if not same:
+            return mine, None
+        renewable = [mine, *same]
     if not renewable:
         return None, None  # ticket_refusal says the ticket names nothing to renew
     listed = ", ".join(f"{c['kind']} #{c['id']} ({c.get('name') or '?'})" for c in renewable)

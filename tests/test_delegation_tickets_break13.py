@@ -1,0 +1,145 @@
+"""Issue 16, thirteenth break round: a ticket's [renew] starts a renewal only when its writer asks for one, for the
+one thing it means. A refusal in any of its usual spellings (a typographic apostrophe, a negation after the keyword,
+"aucun", colloquial Indonesian) or a question about [renew] asks for nothing; a plain [renew] on a ticket that names
+a hosting and a domain of one name, or a message with two requests, starts nothing and the staff note says why; a
+registrant change, an admin role or a 2FA reset asked by another user of a company's account is warned about."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import BridgeWorld, Sandbox
+from tests.test_delegation_tickets_break12 import notes, open_ticket
+from tests.test_delegation_tickets_e2e import agency_renewals, reply
+from whmcs_bridge.families.delegation.copies import renew_asked
+
+NOT_ASKED = [
+    "Please don\u2019t [renew] boulangerie-dupont.fr, the client is leaving us.",
+    "[renew] is not needed for boulangerie-dupont.fr, the client is leaving us.",
+    "We won\u2019t need the [renew] this year.",
+    "[renew]: no thanks, forget it.",
+    "Aucun [renew] cette année, le client part.",
+    "Merci de n\u2019effectuer aucun [renew].",
+    "Ga usah [renew] ya",
+    "Gak usah [renew] dulu",
+    "Tak perlu [renew].",
+    "Please skip the [renew] this year.",
+    "We decided against [renew].",
+    "What happens if I write [renew]?",
+    "How much would a [renew] cost us?",
+    "Quel est le prix d'un [renew] ?",
+    "Wat kost een [renew]?",
+    "Berapa biaya [renew]?",
+]
+
+ASKED = [
+    "Please [renew] it.",
+    "[renew] please. No rush.",
+    "Could you please [renew] boulangerie-dupont.fr?",
+    "Can you [renew] it for our client?",
+    "Pouvez-vous faire le [renew] du domaine ?",
+    "Kunt u de [renew] doen?",
+    "Bisa tolong [renew]?",
+    "Hello,\n\n[renew] please.",
+]
+
+
+@pytest.mark.parametrize("text", NOT_ASKED)
+def test_refusals_and_questions_ask_for_no_renewal(text: str):
+    """F3 (e2_renew_words.py): each of these started a renewal invoiced to the agency."""
+    assert renew_asked(text) is False
+
+
+@pytest.mark.parametrize("text", ASKED)
+def test_a_request_is_still_a_request_polite_question_included(text: str):
+    assert renew_asked(text) in (True, {"plain": True, "says": ["domain"]})
+
+
+@pytest.fixture
+def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[BridgeWorld]:
+    sandbox.load("agency")
+    w = BridgeWorld(sandbox, tmp_path, "delegation:\n  enabled: true\n")
+    w.run("tick")
+    yield w
+    w.close()
+
+
+def grant(world: BridgeWorld, *covers: str) -> None:
+    world.run(
+        "delegations", "grant", "--owner", "11", "--delegate", "10", *covers, "--by", "alice",
+        "--basis", "owner's email",
+    )  # fmt: skip
+    world.settle()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Please don\u2019t [renew] boulangerie-dupont.fr, the client is leaving us.",
+        "[renew] is not needed for boulangerie-dupont.fr, the client is leaving us.",
+        "How much would a [renew] cost us?",
+    ],
+)
+def test_a_refusal_or_question_in_a_ticket_invoices_nothing(world: BridgeWorld, text: str):
+    """F3 (e3_refusal_e2e.py curly/after): through the receiver, the agency was invoiced 14.95."""
+    grant(world, "--service", "110")
+    ticket = open_ticket(world, clientid=10, serviceid=110, subject="boulangerie-dupont.fr", message="Hello")
+    reply(world, ticket, text, clientid=10)
+    assert agency_renewals(world) == []
+
+
+def test_a_plain_renew_of_the_hosting_does_not_renew_the_domain_of_the_same_name(world: BridgeWorld):
+    """F4 (e6_plain_renew_hosting_words.py): the agency holds a grant on domain 11 only and asks, with a plain
+    [renew], for the hosting of the same name: it was invoiced a year of the domain. A plain [renew] on a ticket
+    that names a hosting and a domain of one name renews neither; the staff note asks to name one."""
+    grant(world, "--domain", "11")
+    ticket = open_ticket(
+        world, clientid=10, subject="boulangerie-dupont.fr",
+        message="The hosting of boulangerie-dupont.fr expires soon, please [renew] the hosting for our client.",
+    )  # fmt: skip
+    world.settle(2)
+    assert agency_renewals(world) == []
+    said = notes(world, ticket)
+    assert any("refused" in n and "[renew service ID] or [renew domain ID]" in n for n in said), said
+    reply(world, ticket, "Sorry: [renew domain 11] then.", clientid=10)
+    assert len(agency_renewals(world)) == 1
+
+
+def test_two_renew_requests_in_one_message_start_neither_and_the_note_says_why(world: BridgeWorld):
+    """F5 (e5_two_requests.py): "[renew service 110] and [renew domain 11]" invoiced the service only, and the note
+    and the agency believed both were asked. One request per message: neither starts, the note says so."""
+    grant(world, "--service", "110", "--domain", "11")
+    ticket = open_ticket(
+        world, clientid=10, subject="boulangerie-dupont.fr",
+        message="Please renew both for our client: [renew service 110] and [renew domain 11].",
+    )  # fmt: skip
+    world.settle(2)
+    assert agency_renewals(world) == []
+    said = notes(world, ticket)
+    assert any("refused" in n and "one [renew" in n for n in said), said
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Please change the registrant of cabinet-martin.fr to Pixelwerk Agency, we are taking over.",
+        "Merci de faire le changement de titulaire de cabinet-martin.fr au nom de Pixelwerk Agency.",
+        "Please add me as an administrator on the account of cabinet-martin.fr.",
+        "Please disable two-factor authentication on the account of cabinet-martin.fr, I cannot get in.",
+        "Please reset the 2FA of cabinet-martin.fr",
+        "Please update the WHOIS holder of cabinet-martin.fr",
+        "Kunt u de houder van cabinet-martin.fr wijzigen?",
+        "Tolong ganti pemegang domain cabinet-martin.fr",
+    ],
+)
+def test_a_registrant_change_an_admin_role_or_a_2fa_reset_is_warned_about(world: BridgeWorld, text: str):
+    """F6 (e8_sensitive_e2e.py, e7_sensitive_more.py): Lena, an invited non-owner user of Cabinet Martin, asked for
+    these and the note only said "another user of that account": a registrant change hands the domain over, an
+    admin role and 2FA off hand the account over."""
+    ticket = open_ticket(world, clientid=12, userid=1, subject="Question", message=text)
+    world.settle(2)
+    said = notes(world, ticket)
+    assert any("WARNING: this user asks for access" in n for n in said), said
