@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import BridgeWorld, Sandbox
 from tests.test_delegation_tickets_break12 import notes, open_ticket
 from tests.test_delegation_tickets_e2e import agency_renewals, reply
-from whmcs_bridge.families.delegation.copies import renew_asked
+from whmcs_bridge.families.delegation.copies import own_words, renew_asked
 
 NOT_ASKED = [
     "Please don\u2019t [renew] boulangerie-dupont.fr, the client is leaving us.",
@@ -143,3 +143,31 @@ def test_a_registrant_change_an_admin_role_or_a_2fa_reset_is_warned_about(world:
     world.settle(2)
     said = notes(world, ticket)
     assert any("WARNING: this user asks for access" in n for n in said), said
+
+
+STAFF_SAID = "It is due on 22 December. To have the renewal invoiced to you, write [renew] in a reply."
+QUOTED_ELSEWHERE = [
+    "Nein danke, der Kunde kündigt.\n\nLena\n\n-----Ursprüngliche Nachricht-----\nVon: Hosting Support "
+    "<support@billing.example.com>\nGesendet: Freitag, 27. November 2026 07:00\nAn: Lena\nBetreff: renewal?\n\n"
+    + STAFF_SAID,
+    "Nein danke.\n\nAm Fr., 27. Nov. 2026 um 07:00 Uhr schrieb Hosting Support <support@billing.example.com>:\n\n"
+    + STAFF_SAID,
+    "No, gracias.\n\nEl vie, 27 nov 2026 a las 07:00, Hosting Support (<support@billing.example.com>) escribió:\n"
+    + STAFF_SAID,
+    "No, grazie.\n\nIl giorno ven 27 nov 2026 alle ore 07:00 Hosting Support <support@billing.example.com> ha "
+    "scritto:\n" + STAFF_SAID,
+    "Não, obrigado.\n\nEm sex., 27 de nov. de 2026 às 07:00, Hosting Support <support@billing.example.com> "
+    "escreveu:\n" + STAFF_SAID,
+    "No, gracias.\n\n-----Mensaje original-----\nDe: Hosting Support\nEnviado: viernes\n\n" + STAFF_SAID,
+    "No, grazie.\n\nDa: Hosting Support\nInviato: venerdì 27 novembre 2026 07:00\nA: Lena\n\n" + STAFF_SAID,
+]
+
+
+@pytest.mark.parametrize("text", QUOTED_ELSEWHERE)
+def test_staffs_words_quoted_by_a_german_spanish_italian_or_portuguese_mail_program_ask_nothing(text: str):
+    """F3b (e12_german_quote.py): "Nein danke" answered from a German Outlook or Gmail, staff's "write [renew] in a
+    reply" quoted below without ">", invoiced the agency twice; Spanish and Italian headers did the same. Agencies
+    write from mail programs set in any language, not only the four the catalogue speaks."""
+    said = own_words(text)
+    assert "[renew]" not in said and said.strip(), said
+    assert renew_asked(said) is False

@@ -24,16 +24,19 @@ COPY_COMMENT = f"<!-- {COPY_MARK} -->"
 OWN_EMAIL = "<!-- [wb-"  # every email the bridge sends carries its action key (executor: Call.marked)
 # [renew], or [renew service 110] / [renew domain 11] ("hosting" for service): one subject by its WHMCS type and id.
 RENEW_KEYWORD = re.compile(r"\[renew(?:\s+(service|hosting|domain)\s*#?(\d{1,18}))?\]", re.IGNORECASE)
-# Where a reply by email starts quoting what it answers: a line "On ... wrote:" and its French, Dutch and Indonesian
-# forms (a mail program may wrap it over two lines), or an "Original Message" rule. Nothing below is the writer's.
+# Where a reply by email starts quoting what it answers: a line "On ... wrote:" in the forms mail programs write it
+# (English, French, Dutch, Indonesian, German, Spanish, Italian, Portuguese: an agency's mail program may be set in
+# any language; it may wrap the line over two), or an "Original Message" rule. Nothing below is the writer's.
 # (WHMCS's docs describe no reply-above-this-line marker for piped ticket replies.)
 # Outlook's forms: a rule of underscores, or a header block ("From: ..." then "Sent: ..." within three lines).
 QUOTE_HEADER = re.compile(
-    r"^[ \t]*(?:(?:On|Le|Op|Pada)\b[^\n]*(?:\n[^\n]*)?\b(?:wrote|a [ée]crit|menulis|schreef\b[^\n]*)[ \t]*:[ \t]*$"
-    r"|-{2,}[ \t]*(?:Original Message|Message d'origine|Oorspronkelijk bericht|Pesan Asli)[ \t]*-{2,}"
+    r"^[ \t]*(?:(?:On|Le|Op|Pada|Am|El|Il|Em)\b[^\n]*(?:\n[^\n]*)?"
+    r"\b(?:wrote|a [ée]crit|menulis|schreef|schrieb|escribi[óo]|ha scritto|escreveu)\b[^\n]*:[ \t]*$"
+    r"|-{2,}[ \t]*(?:Original Message|Message d'origine|Oorspronkelijk bericht|Pesan Asli|Urspr[üu]ngliche Nachricht"
+    r"|Mensaje original|Messaggio originale|Mensagem original)[ \t]*-{2,}"
     r"|_{8,}[ \t]*$"
-    r"|(?:From|De|Van|Dari)[ \t]*:[^\n]*\n(?:[^\n]*\n){0,2}?[ \t]*(?:Sent|Date|Envoy[ée]|Verzonden|Datum|Dikirim|Tanggal)"
-    r"[ \t]*:)",
+    r"|(?:From|De|Van|Dari|Von|Da)[ \t]*:[^\n]*\n(?:[^\n]*\n){0,2}?[ \t]*"
+    r"(?:Sent|Date|Envoy[ée]|Verzonden|Datum|Dikirim|Tanggal|Gesendet|Enviado|Fecha|Inviato|Data)[ \t]*:)",
     re.IGNORECASE | re.MULTILINE,
 )
 # A [renew] the writer says not to do, or to do something else instead: a negation, "instead", "without", "skip",
