@@ -109,7 +109,7 @@ def test_secrets_are_never_in_repr():
             MINIMAL
             + "delegation:\n  email_templates:\n    Bienvenue VPS:\n      type: product\n      secret: password\n",
             13,
-            "delegation.email_templates.Bienvenue VPS.secret: expected one of 'none', 'service-access', 'takeover'",
+            "delegation.email_templates.Bienvenue VPS.secret: expected one of 'none', 'service-access', 'free-text', 'takeover'",
         ),
         (
             MINIMAL.replace("${WHMCS_API_SECRET}", "plain-text-secret"),

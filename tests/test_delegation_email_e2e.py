@@ -191,10 +191,13 @@ def test_two_emails_alike_but_for_their_service_are_two_copies(sandbox: Sandbox,
 
 def test_a_ticket_reply_with_a_cpanel_session_link_is_copied_without_it(sandbox: Sandbox, tmp_path: Path, worlds):
     """Hostile round of issue 16, finding 5: staff answered the owner's ticket with links into cPanel carrying
-    its session (/cpsess<digits>/) and a verification link; the agency's copy keeps the reply, not the keys."""
+    its session (/cpsess<digits>/) and a verification link; the agency's copy keeps the reply, not the keys. (A
+    ticket reply is copied at all only where the owner chose full copies: break round 13 F5.)"""
+    from tests.test_delegation_identity_e2e import owner_grants
+
     world = world_with(sandbox, tmp_path, COPYING_ROLE)
     worlds.append(world)
-    grant(world, "--whole-client")
+    owner_grants(world, "accept-copies", "--whole-client")
     session = "https://server12.example-host.com:2083/cpsess7302881146/frontend/jupiter/filemanager/index.html"
     verify = "https://billing.example-host.com/clientarea.php?verificationId=QkQ3Yzk1ZjE4YTc2NDk"
     subject = "[Ticket ID: 481516] Files restored"

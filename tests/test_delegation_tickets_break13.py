@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import BridgeWorld, Sandbox
+from tests.test_delegation_rules import NOW, body, decide_all, event, granted
 from tests.test_delegation_tickets_break12 import notes, open_ticket
 from tests.test_delegation_tickets_e2e import agency_renewals, reply
+from whmcs_bridge.families.delegation.config import DelegationSection
 from whmcs_bridge.families.delegation.copies import own_words, renew_asked
 
 NOT_ASKED = [
@@ -171,3 +173,25 @@ def test_staffs_words_quoted_by_a_german_spanish_italian_or_portuguese_mail_prog
     said = own_words(text)
     assert "[renew]" not in said and said.strip(), said
     assert renew_asked(said) is False
+
+
+def test_a_support_email_is_a_notice_unless_the_owner_chose_full_copies():
+    """F5 (e15_ticket_reply_copy.py): with `copy_emails: [product, domain, support]` on a whole-account grant, the
+    agency got "[Copy] ..." of staff's ticket reply carrying the owner's new cPanel password, and of the owner's
+    own ticket asking to remove the agency's access. A support email's text is written by a person (staff or the
+    owner) and may carry anything: it is copied verbatim only when the owner chose full copies for the grant,
+    else the delegate hears that the owner received it (its subject, not its text)."""
+    rules = DelegationSection(enabled=True)
+    technical = rules.roles["technical"].__class__(copy_emails=["product", "domain", "support"], support_authority=True)
+    rules = DelegationSection(enabled=True, roles={**rules.roles, "technical": technical})
+    grant = {**granted(items=[{"kind": "client", "id": 11}])}
+    for template in ("Support Ticket Reply", "Support Ticket Opened", "Support Ticket Opened by Admin"):
+        reply = event(
+            "EmailPreLog", userid=11, date="2026-11-23 10:00:00", subject="[Ticket ID: 481516] PASSWORD",
+            message="<p>Your new cPanel password is Qx7!pLm2zR</p>", messagename=template, relid=3,
+        )  # fmt: skip
+        [notice] = decide_all({"grant:g1": grant}, reply, NOW, rules)["grant:g1"].actions
+        assert "Qx7!pLm2zR" not in str(notice.params) and "Qx7!pLm2zR" not in body(notice), template
+        assert "[Ticket ID: 481516] PASSWORD" in body(notice)
+        [copy] = decide_all({"grant:g1": {**grant, "credentials": "copy"}}, reply, NOW, rules)["grant:g1"].actions
+        assert "Qx7!pLm2zR" in body(copy)

@@ -8,6 +8,8 @@ there, and a welcome email need not say "welcome".
 Each template also says which secret it prints, so that nothing guesses it:
 - `none`: nothing that gives access.
 - `service-access`: a service's access details (every welcome email: control panel, FTP, root passwords).
+- `free-text`: what a person wrote (a support ticket's message or staff's reply): it may carry anything, a
+  password staff pasted included.
 - `takeover`: what hands over the client's account or a domain (client-area passwords, password-reset
   links, email-verification links, EPP/transfer codes).
 A template WHMCS ships is known here by its default name; a template staff made, renamed or gave another
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 EmailType = Literal["general", "product", "domain", "invoice", "support", "affiliate"]
-Secret = Literal["none", "service-access", "takeover"]
+Secret = Literal["none", "service-access", "free-text", "takeover"]
 
 # The record a related id names, per template type (DD:api-reference/sendemail.md).
 RELATED: dict[str, str] = {
@@ -104,9 +106,10 @@ DEFAULT_TEMPLATES: dict[str, TemplateInfo] = {
     "Third Invoice Overdue Notice": _t("invoice"),
     "Invoice Refund Confirmation": _t("invoice"),
     # support: related id = ticket id
-    "Support Ticket Opened": _t("support"),
-    "Support Ticket Reply": _t("support"),
-    "Support Ticket Opened by Admin": _t("support"),
+    # The ticket's message, the client's or staff's words, is in the email: free text.
+    "Support Ticket Opened": _t("support", "free-text"),
+    "Support Ticket Reply": _t("support", "free-text"),
+    "Support Ticket Opened by Admin": _t("support", "free-text"),
     "Support Ticket Auto Close Notification": _t("support"),
     "Support Ticket Feedback Request": _t("support"),
 }

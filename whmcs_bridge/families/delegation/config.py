@@ -8,7 +8,13 @@ from typing import Literal
 from whmcs_bridge.config.reader import Duration, check, some_time
 from whmcs_bridge.whmcs.templates import DEFAULT_TEMPLATES, TemplateInfo
 
-SECRET_RANK = {"none": 0, "service-access": 1, "takeover": 2}  # what a template prints, least first
+SECRET_RANK = {"none": 0, "free-text": 1, "service-access": 1, "takeover": 2}  # what a template prints, least first
+# What a default template of each kind prints, as a configuration error says it.
+PRINTS = {
+    "service-access": "access details",
+    "free-text": "what a person wrote, which may carry a password",
+    "takeover": "what hands over the account",
+}
 
 EmailCategory = Literal["product", "domain", "invoice", "support", "general"]
 
@@ -96,7 +102,7 @@ class DelegationSection:
                 return (
                     f"email_templates.{name}.secret",
                     f"{default.secret} or more (WHMCS's default template {name!r} prints "
-                    f"{'access details' if default.secret == 'service-access' else 'what hands over the account'}; "
+                    f"{PRINTS[default.secret]}; "
                     "a listing cannot make it print less)",
                 )
         for role, rights in self.roles.items():

@@ -212,9 +212,12 @@ def copies(
         return []
     if not welcome and named is None and email.type not in allowed.copy_emails:
         return []
+    # What a person wrote (a support ticket's message, staff's reply) may carry a password: copied only where the
+    # owner chose full copies for this grant, else a notice that the owner received it.
+    written = email.secret == "free-text" and grant.get("credentials") != "copy"
     fingerprint = email_fingerprint(data, email, subject, text)
     fields = about_grant(grant, about=[about], subject=subject)
-    if (welcome and mode == "notice") or (not welcome and named == "notice"):
+    if (welcome and mode == "notice") or (not welcome and (named == "notice" or written)):
         said = "delegation.access_notice" if welcome else "delegation.email_notice"
         params = {**notice(grant["delegate"], message(said, **fields)), "original_html": COPY_COMMENT}
     else:
