@@ -195,3 +195,22 @@ def test_a_support_email_is_a_notice_unless_the_owner_chose_full_copies():
         assert "[Ticket ID: 481516] PASSWORD" in body(notice)
         [copy] = decide_all({"grant:g1": {**grant, "credentials": "copy"}}, reply, NOW, rules)["grant:g1"].actions
         assert "Qx7!pLm2zR" in body(copy)
+
+
+def test_a_ticket_opened_by_a_contact_of_the_account_is_not_the_owners(world: BridgeWorld):
+    """F8 (e11_guest_and_contact.py case b): the billing contact of Cabinet Martin (a WHMCS contact, not a user)
+    opened a ticket asking for the cPanel password; the note said "written by the owner, Cabinet Martin Avocats",
+    no warning. GetTicket names the contact a message was opened by (`contactid`, DD:api-reference/getticket.md),
+    and its submitter's name and email are the contact's."""
+    contact = world.sandbox.post(
+        "AddContact", clientid=12, firstname="Paul", lastname="Compta", email="compta@cabinet-martin.fr"
+    ).json()["contactid"]
+    ticket = open_ticket(
+        world, clientid=12, contactid=int(contact), subject="cPanel",
+        message="Please send me the cPanel password of cabinet-martin.fr",
+    )  # fmt: skip
+    world.settle(2)
+    said = notes(world, ticket)
+    assert not any("written by the owner" in n for n in said), said
+    assert any(f"WHMCS contact #{contact}" in n and "compta@cabinet-martin.fr" in n for n in said), said
+    assert any("WARNING" in n for n in said), said

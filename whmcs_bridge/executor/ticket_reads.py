@@ -88,7 +88,8 @@ def ticket_requestor(api: WhmcsApi, ticket_id: int, reply_id: Any, client_id: in
     DD:api-reference/getticket.md); GetUsers gives the user's id, creation date and its link to each client
     with `isOwner` (DD:api-reference/getusers.md). GetTicket's requestor_type values are not listed, so only
     GetUsers' isOwner decides. None when WHMCS does not say (an older WHMCS, a guest, a ticket deleted
-    meanwhile: its note's own guard then finds it gone)."""
+    meanwhile: its note's own guard then finds it gone). A message a contact of the client wrote (`contactid`) is
+    the contact's, named as GetTicket names its submitter."""
     ticket = ticket_or_none(api, ticket_id)
     if ticket is None:
         return None
@@ -99,6 +100,10 @@ def ticket_requestor(api: WhmcsApi, ticket_id: int, reply_id: Any, client_id: in
     name = (message.requestor_name if message else ticket.requestor_name).strip()
     if not email:
         return None
+    contact = message.contact_id if message else ticket.contact_id
+    if contact:  # a contact of the client opened it (GetTicket `contactid`): never its owner, nor one of its users
+        company = bool(api.client_details(client_id).companyname)
+        return {"name": name, "email": email, "user": None, "owner": False, "contact": contact, "company": company}
     user, link = user_link(api, email, client_id)
     return {
         "name": name,

@@ -438,13 +438,15 @@ def owner_note(data: dict[str, Any], writer: int | None, owned: list[str]) -> di
             user=f"{user.get('name') or ''} ({user.get('email')})".strip(),
             warn="yes" if data.get("sensitive") else None,
         )
+    contact = as_int(user.get("contact"))  # a WHMCS contact of the account: never its holder, whatever the account
     return message(
         "delegation.ticket_user",
         writer=writer,
         subjects=owned,
         user=f"{user.get('name') or ''} ({user.get('email')})".strip(),
         since=user.get("since"),
-        warn="yes" if data.get("sensitive") and user.get("company") else None,
+        contact=contact,
+        warn="yes" if data.get("sensitive") and (user.get("company") or contact) else None,
     )
 
 

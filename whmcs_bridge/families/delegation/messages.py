@@ -300,11 +300,11 @@ MESSAGES = define(
         "delegation.ticket_user",
         "text",
         "staff",
-        {"writer": "client", "subjects": "subjects", "user": "text", "since": "date", "warn": "text"},
+        {"writer": "client", "subjects": "subjects", "user": "text", "since": "date", "contact": "number", "warn": "text"},
         "Ticket note to staff: the writer's account owns what the ticket names, but the message was written "
         "by another WHMCS user of that account, not its owner (`user`: name and email, `since`: when WHMCS "
-        "created that user); `warn` when that user asks for access, ownership or a transfer on a company's "
-        "account.",
+        "created that user), or by one of its contacts (`contact`: the WHMCS contact id); `warn` when that user "
+        "asks for access, ownership or a transfer on a company's account (a contact: on any account).",
         samples={"subjects": ["service:1"], "user": "Lena Vogel (lena@example.com)", "warn": "yes"},
     ),
     grant_spec(

@@ -161,7 +161,15 @@ def get_emails(sb: SandboxState, p: Params) -> dict[str, Any]:
 # --- tickets ------------------------------------------------------------------------------------
 
 
-def _requestor(sb: SandboxState, user_id: int, client_id: int, name: str, email: str) -> tuple[str, str, str]:
+def _requestor(
+    sb: SandboxState, user_id: int, client_id: int, name: str, email: str, contact_id: int = 0
+) -> tuple[str, str, str]:
+    """Who submitted a ticket's message: a contact of the client when it was opened by one (`contactid`: "the contact
+    ID the ticket was opened by"; `name`, `email`: "the ticket submitter's", DD:api-reference/getticket.md), the
+    user who wrote it, the client, or a guest. The requestor_type values are not listed by the docs."""
+    contact = sb.one("SELECT * FROM contacts WHERE id = ?", [contact_id]) if contact_id else None
+    if contact:
+        return f"{contact['firstname']} {contact['lastname']}", contact["email"], "Sub-Account"
     if user_id:
         user = sb.one(
             "SELECT u.*, uc.is_owner FROM users u LEFT JOIN user_clients uc ON uc.user_id = u.id AND uc.client_id = ? WHERE u.id = ?",
@@ -245,6 +253,7 @@ def open_ticket(sb: SandboxState, p: Params) -> dict[str, Any]:
         "ticket_replies",
         ticket_id=ticket_id,
         client_id=client_id,
+        contact_id=p.num("contactid"),
         requestor_user_id=user_id,
         name=p.text("name"),
         email=p.text("email"),
@@ -309,6 +318,7 @@ def add_ticket_reply(sb: SandboxState, p: Params) -> dict[str, Any]:
         "ticket_replies",
         ticket_id=row["id"],
         client_id=0 if admin else p.num("clientid"),
+        contact_id=0 if admin else p.num("contactid"),  # a contact belonging to the client
         name=p.text("name"),
         email=p.text("email"),
         admin=admin,
@@ -337,15 +347,19 @@ def get_ticket_attachment(sb: SandboxState, p: Params) -> dict[str, Any]:
 def _ticket_summary(sb: SandboxState, r: Any) -> dict[str, Any]:
     client = sb.one("SELECT * FROM clients WHERE id = ?", [r["client_id"]]) if r["client_id"] else None
     owner = f"{client['firstname']} {client['lastname']}" if client else ""
-    rname, remail, rtype = _requestor(sb, r["requestor_user_id"], r["client_id"], r["name"], r["email"])
+    rname, remail, rtype = _requestor(
+        sb, r["requestor_user_id"], r["client_id"], r["name"], r["email"], r["contact_id"]
+    )
+    fallback = (r["name"] or owner, r["email"] or (client["email"] if client else ""))
+    submitter = (rname, remail) if r["contact_id"] else fallback
     return {
         "id": str(r["id"]),
         "tid": r["tid"],
         "deptid": str(r["deptid"]),
         "userid": str(r["client_id"]),
-        "name": r["name"] or owner,
+        "name": submitter[0],
         "owner_name": owner,
-        "email": r["email"] or (client["email"] if client else ""),
+        "email": submitter[1],
         "requestor_name": rname,
         "requestor_email": remail,
         "requestor_type": rtype,
@@ -404,7 +418,7 @@ def get_ticket(sb: SandboxState, p: Params) -> dict[str, Any]:
             rname, remail, rtype = reply["admin"], "", "Operator"
         else:
             rname, remail, rtype = _requestor(
-                sb, reply["requestor_user_id"], reply["client_id"], reply["name"], reply["email"]
+                sb, reply["requestor_user_id"], reply["client_id"], reply["name"], reply["email"], reply["contact_id"]
             )
         replies.append(
             {
