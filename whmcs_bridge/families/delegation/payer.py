@@ -36,6 +36,8 @@ from whmcs_bridge.model import Action, Decision, as_int, message
 
 # What `delegations show` says of an order the agency paid for after staff deleted it in WHMCS (accepted()).
 ORDER_GONE = "paid, not accepted: the order no longer exists in WHMCS; refund due"
+# ... and of one staff had cancelled or marked as fraud (its WHMCS status: Cancelled, Fraud).
+ORDER_CLOSED = "paid, not accepted: the order is {status} in WHMCS; refund due"
 
 
 def start(grant: dict[str, Any], order: dict[str, Any], decision: Decision) -> Decision:
@@ -216,7 +218,8 @@ def agency_invoice(grant: dict[str, Any], kind: str, now: datetime) -> Decision:
             "payer:accept",
             {"order_id": billing["order"], "outcome_to": OUTCOME},
             grant["owner"],
-            guard={"order_exists": billing["order"]},
+            # Deleted, or cancelled or marked as fraud, meanwhile: not accepted (accepted() asks staff to refund).
+            guard={"order_exists": billing["order"], "order_open": billing["order"]},
         )
         billing.update(status="accepting", paid=at, accept=accept.key)
         told = note(message("delegation.order_settled_note", **facts(grant)))
@@ -241,9 +244,11 @@ def agency_invoice(grant: dict[str, Any], kind: str, now: datetime) -> Decision:
 
 
 def accepted(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision | None:
-    """The agency's payment's AcceptOrder ended: done (the order is settled), or cancelled because staff had
-    deleted the order in WHMCS: nothing was accepted, the agency's money is to refund or credit (one sticky staff
-    task naming it) and the agency is told. None when the outcome is not this order's acceptance."""
+    """The agency's payment's AcceptOrder ended: done (WHMCS shows the order Active: the order is settled), or
+    cancelled because staff had deleted the order in WHMCS, or cancelled it or marked it as fraud (its status read
+    from WHMCS just before: guards `order_exists`, `order_open`): nothing was accepted, the agency's money is to
+    refund or credit (one sticky staff task naming it) and the agency is told. None when the outcome is not this
+    order's acceptance."""
     billing = grant.get("billing") or {}
     if not billing.get("accept") or data.get("action_key") != billing["accept"] or billing["status"] != "accepting":
         return None
@@ -251,20 +256,33 @@ def accepted(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Deci
     if data.get("status") == "done":
         billing.update(status="settled", settled=at)
         return Decision(state=grant)
-    if data.get("status") != "cancelled" or as_int(data.get("order_gone")) != billing["order"]:
+    if data.get("status") != "cancelled":
         return None
-    billing.update(status=ORDER_GONE, stopped=at)
-    grant["history"].append(
-        {"at": at, "what": f"order #{billing['order']} not accepted: it no longer exists in WHMCS", "by": "bridge"}
-    )
-    gone = facts(grant, paid=billing.get("amount") or "")
-    task = note(message("delegation.order_gone_note", **gone), sticky=True)
-    told = notice(grant["delegate"], message("delegation.order_gone", **gone))
+    if as_int(data.get("order_gone")) == billing["order"]:
+        return not_accepted(grant, ORDER_GONE, "it no longer exists in WHMCS", "order_gone", at)
+    if as_int(data.get("order_closed")) == billing["order"]:
+        status = str(data.get("order_status") or "")
+        return not_accepted(
+            grant, ORDER_CLOSED.format(status=status), f"it is {status} in WHMCS", "order_closed", at, status=status
+        )
+    return None
+
+
+def not_accepted(grant: dict[str, Any], shown: str, why: str, kind: str, at: str, **more: str) -> Decision:
+    """The agency paid for an order that WHMCS no longer has, or shows cancelled or as fraud: nothing is accepted;
+    one sticky staff task on the owner's account names the money to refund or credit, and the agency is told."""
+    billing = grant["billing"]
+    billing.update(status=shown, stopped=at)
+    grant["history"].append({"at": at, "what": f"order #{billing['order']} not accepted: {why}", "by": "bridge"})
+    fields = facts(grant, paid=billing.get("amount") or "", **more)
+    task = note(message(f"delegation.{kind}_note", **fields), sticky=True)
+    told = notice(grant["delegate"], message(f"delegation.{kind}", **fields))
+    step = kind.replace("_", "-")
     return Decision(
         state=grant,
         actions=[
-            act(grant, "client_note", "payer:order-gone", task, grant["owner"]),
-            act(grant, "email", "payer:order-gone-told", told, grant["delegate"]),
+            act(grant, "client_note", f"payer:{step}", task, grant["owner"]),
+            act(grant, "email", f"payer:{step}-told", told, grant["delegate"]),
         ],
         refs=grant_refs(grant),
     )
