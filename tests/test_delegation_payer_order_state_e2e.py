@@ -91,7 +91,9 @@ def test_the_owner_paying_what_is_left_after_the_orders_lines_came_off_is_not_th
     assert sandbox.rows("invoices", id=owner_invoice)[0]["status"] == "Paid"
     assert sandbox.rows("invoices", id=invoice["id"])[0]["status"] == "Unpaid"
     assert not any("nothing for you to pay" in e["subject"] for e in payer.emails(10))
-    assert "owner paid" not in payer.run("delegations", "show", "o1-10").output
+    shown = payer.run("delegations", "show", "o1-10").output
+    assert "order #1: invoiced, 21.90" in shown and "the owner paid first" not in shown, shown
+    assert f"the owner paid invoice #{owner_invoice} for its other items" in shown, shown
     before = len(sandbox.calls())
     pay(payer, invoice["id"], "AGENCY-1")
     payer.settle(4)

@@ -7,7 +7,9 @@ getorders.md); the calls are GetInvoice (its items' type and relid, getinvoice.m
 (createinvoice.md), UpdateInvoice `deletelineids` or `status` (updateinvoice.md) and AcceptOrder
 (acceptorder.md), each in the executor's kinds.
 
-The owner paying first cancels the agency's invoice (the agency is told); the agency cancelling its invoice,
+The owner paying first (its order invoice while it still bills the order's lines) cancels the agency's invoice (the
+agency is told); the owner paying that invoice once the order's lines came off it pays its other items (an addon, a
+setup fee) and changes nothing; the agency cancelling its invoice,
 letting it go overdue, or paying after the owner did, leaves the order as it is (unpaid, not accepted, or
 accepted once) with a sticky staff task on the owner's account.
 
@@ -17,12 +19,14 @@ off) parks the order: nothing is moved off an invoice holding the owner's money,
 The agency's WHMCS account in another currency than the owner's: nothing is invoiced (a WHMCS invoice is in its
 client's currency; the bridge converts no amount); staff get one task and the agency is told.
 
-The order deleted in WHMCS (by staff, as fraud) before the agency's payment accepted it: nothing is accepted, staff
-get one task naming the money to refund or credit, and the agency is told.
+The order deleted in WHMCS (by staff, as fraud), or cancelled or marked as fraud there (its status Cancelled or Fraud,
+read from WHMCS just before AcceptOrder), before the agency's payment accepted it: nothing is accepted, staff get one
+task naming the money to refund or credit, and the agency is told. Only WHMCS showing the order Active counts as
+accepted (by this payment, by staff meanwhile, or by an AcceptOrder interrupted before its outcome was recorded).
 
 A billing's status: looking, invoicing (the agency's invoice is being made), invoiced, accepting (paid: AcceptOrder
 under way), settled, and the ends: nothing to move (the owner's invoice was paid or bills none of it), owner paid,
-cancelled, paid twice, parked, other currency, and ORDER_GONE."""
+cancelled, paid twice, parked, other currency, ORDER_GONE and ORDER_CLOSED."""
 
 from __future__ import annotations
 
@@ -202,7 +206,10 @@ def payment(grant: dict[str, Any], kind: str, data: dict[str, Any], now: datetim
         and kind == "InvoicePaid"
         and billing["status"] in ("invoicing", "invoiced")
     ):
-        return owner_paid_first(grant, now)
+        # Paid after the order's lines came off it, the invoice billed the owner's other items (an addon, a setup
+        # fee): the agency's invoice stays (thirteenth break round F2). Its lines-off step's outcome comes before
+        # this event: that step ends before the owner can see, and pay, what is left.
+        return owner_paid_rest(grant, now) if billing.get("lines_off_done") else owner_paid_first(grant, now)
     return None
 
 
@@ -360,6 +367,31 @@ def staff_task(grant: dict[str, Any], why: str, at: str, paid: str | None = None
         ],
         refs=grant_refs(grant),
     )
+
+
+def lines_off_ended(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision | None:
+    """The order's lines came off the owner's invoice (its lines-off step done): from now on the owner paying that
+    invoice pays its other items, not the order (payment()). None when the outcome is not that step's."""
+    billing = grant.get("billing") or {}
+    if not billing.get("lines_off") or data.get("action_key") != billing["lines_off"] or data.get("status") != "done":
+        return None
+    billing["lines_off_done"] = now.isoformat(timespec="seconds")
+    return Decision(state=grant)
+
+
+def owner_paid_rest(grant: dict[str, Any], now: datetime) -> Decision:
+    """The owner paid what was left on its order invoice once the order's lines had come off it: not the order,
+    which the agency's invoice still bills; nothing changes but the history."""
+    billing = grant["billing"]
+    grant["history"].append(
+        {
+            "at": now.isoformat(timespec="seconds"),
+            "what": f"the owner paid invoice #{billing['owner_invoice']} for its other items (order "
+            f"#{billing['order']}'s had come off it)",
+            "by": "WHMCS",
+        }
+    )
+    return Decision(state=grant)
 
 
 def owner_paid_first(grant: dict[str, Any], now: datetime) -> Decision:

@@ -357,6 +357,7 @@ def on_renewal_applied(
         d = payer.part_paid(g, event.data, now) if event.data.get("paid") else None
         d = d if d is not None else payer.cancel_found_paid(g, event.data, now)
         d = d if d is not None else cancel_found_paid(g, event.data, now)
+        d = d if d is not None else payer.lines_off_ended(g, event.data, now)
         d = d if d is not None else payer.accepted(g, event.data, now)
         d = d if d is not None else renewal_applied(g, event.data, now)
         if d is not None:
