@@ -8,12 +8,15 @@ the sandbox, the real receiver and the CLI."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import BridgeWorld, Sandbox
 from tests.test_delegation_payer_e2e import agency_invoices, order_seen, pay, world_with
+from whmcs_bridge.store import inbox
+from whmcs_bridge.store.db import Database
 
 
 @pytest.fixture
@@ -101,3 +104,53 @@ def test_the_owner_paying_what_is_left_after_the_orders_lines_came_off_is_not_th
     assert [c["action"] for c in sandbox.calls(before) if c["action"] == "AcceptOrder"] == ["AcceptOrder"]
     assert "order #1: settled, 21.90" in payer.run("delegations", "show", "o1-10").output
     assert staff_tasks(payer) == []
+
+
+@pytest.mark.parametrize("staff_action, status", [("CancelOrder", "Cancelled"), ("FraudOrder", "Fraud")])
+def test_an_order_staff_cancel_while_the_agencys_invoice_is_unpaid_withdraws_that_invoice_and_the_agency_is_told(
+    payer: BridgeWorld, tmp_path: Path, staff_action: str, status: str
+):
+    """WHMCS's CancelOrder or FraudOrder hook (DD:hooks-reference/shopping-cart.md) runs before the order's status
+    changes: the bridge waits a minute, reads the status, and cancels the agency's unpaid invoice for it."""
+    sandbox = payer.sandbox
+    order_seen(payer, tmp_path)
+    [invoice] = agency_invoices(payer)
+    sandbox.control("act", {"action": staff_action, "orderid": 1})
+    payer.settle(2)
+    for minutes in (5, 30):  # past the minute the status is read after; then the email that follows the cancel
+        payer.run("tick", "--at", (datetime.now(UTC) + timedelta(minutes=minutes)).isoformat(timespec="seconds"))
+    assert sandbox.rows("orders", id=1)[0]["status"] == status
+    assert sandbox.rows("invoices", id=invoice["id"])[0]["status"] == "Cancelled"
+    told = [e for e in payer.emails(10) if "cancelled" in e["subject"].lower()]
+    assert len(told) == 1 and f"#{invoice['id']}" in told[0]["message"], [e["subject"] for e in payer.emails(10)]
+    shown = payer.run("delegations", "show", "o1-10").output
+    assert "order #1: not paid: the order was cancelled in WHMCS; the delegate's invoice cancelled" in shown, shown
+    assert staff_tasks(payer) == []
+    assert "nothing is waiting" in payer.run("approvals", "list").output
+
+
+def test_an_order_cancel_request_that_leaves_the_order_pending_leaves_the_agencys_invoice(
+    payer: BridgeWorld, tmp_path: Path
+):
+    """The hook runs before the change, which may not happen: the order read still Pending, nothing is withdrawn
+    and the agency's payment accepts the order."""
+    sandbox = payer.sandbox
+    order_seen(payer, tmp_path)
+    [invoice] = agency_invoices(payer)
+    with Database(tmp_path / "state.db") as db, db.atomic():
+        inbox.add(
+            db,
+            event_id="cancel-request",
+            type="CancelOrder",
+            source="webhook",
+            body={"type": "CancelOrder", "data": {"orderid": 1}},
+            received_at=datetime.now(UTC),
+        )
+    payer.settle(2)
+    later = (datetime.now(UTC) + timedelta(minutes=5)).isoformat(timespec="seconds")
+    payer.run("tick", "--at", later)
+    assert sandbox.rows("invoices", id=invoice["id"])[0]["status"] == "Unpaid"
+    pay(payer, invoice["id"], "AGENCY-1")
+    payer.settle(4)
+    assert sandbox.rows("orders", id=1)[0]["status"] == "Active"
+    assert "order #1: settled, 21.90" in payer.run("delegations", "show", "o1-10").output

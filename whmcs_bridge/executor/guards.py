@@ -95,6 +95,18 @@ def _guard_order_open(api: WhmcsApi, order_id: int, client_id: int | None = None
     return cancel
 
 
+def _guard_order_closed(api: WhmcsApi, order_id: int, client_id: int | None = None) -> str | None:
+    """The order is no longer Pending nor Active (Cancelled, Fraud, or deleted: GetOrders, DD:api-reference/
+    getorders.md): staff's cancel request (the CancelOrder or FraudOrder hook runs before the status changes,
+    DD:hooks-reference/shopping-cart.md) went through; the rules hear otherwise (`order_status`)."""
+    order = next(api.orders(order_id=int(order_id)), None)
+    if order is None or order.status not in ("Pending", "Active"):
+        return None
+    cancel = Cancel(f"order {order_id} is still {order.status} in WHMCS")
+    cancel.outcome = {"order_status": order.status}
+    return cancel
+
+
 def _guard_nothing_paid(api: WhmcsApi, ids: list[int], client_id: int | None = None) -> str | None:
     """Nothing paid yet on any listed invoice still open (its payments and credit, read now): the bridge never
     cancels an invoice, nor takes lines off one, that holds a customer's money; the rules hear the amount and ask
@@ -296,6 +308,7 @@ GUARDS: dict[str, Callable[[WhmcsApi, Any, int | None], str | None]] = {
     "nothing_paid": _guard_nothing_paid,
     "order_exists": _guard_order_exists,
     "order_open": _guard_order_open,
+    "order_closed": _guard_order_closed,
     "renewal_settles": _guard_renewal_settles,
     "service_status": _guard_service_status,
     "ticket_exists": _guard_ticket_exists,

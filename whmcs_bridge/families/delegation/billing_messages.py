@@ -149,6 +149,17 @@ BILLING = define(
         paid="21.90",
         status="Cancelled",
     ),
+    grant_spec(
+        "delegation.order_cancelled",
+        "email",
+        "client",
+        {"grant": "text", "order": "text", "owner_invoice": "text", "invoice": "text"},
+        "To the contact: the order it placed for the owner was cancelled in WHMCS (by staff, or as fraud: both told "
+        "as cancelled) before it paid its invoice for it, so that invoice was cancelled: nothing to pay.",
+        order="7",
+        owner_invoice="501",
+        invoice="502",
+    ),
     MessageSpec(
         "delegation.order_invoice_line",
         "text",

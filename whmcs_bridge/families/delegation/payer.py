@@ -23,15 +23,18 @@ The order deleted in WHMCS (by staff, as fraud), or cancelled or marked as fraud
 read from WHMCS just before AcceptOrder), before the agency's payment accepted it: nothing is accepted, staff get one
 task naming the money to refund or credit, and the agency is told. Only WHMCS showing the order Active counts as
 accepted (by this payment, by staff meanwhile, or by an AcceptOrder interrupted before its outcome was recorded).
+Staff cancelling the order, or marking it as fraud, while the agency's invoice is unpaid (WHMCS's CancelOrder or
+FraudOrder hook): a minute later, the order read no longer Pending nor Active, that invoice is cancelled and the
+agency told; read still Pending, nothing changes.
 
 A billing's status: looking, invoicing (the agency's invoice is being made), invoiced, accepting (paid: AcceptOrder
 under way), settled, and the ends: nothing to move (the owner's invoice was paid or bills none of it), owner paid,
-cancelled, paid twice, parked, other currency, ORDER_GONE and ORDER_CLOSED."""
+cancelled, paid twice, parked, other currency, ORDER_GONE, ORDER_CLOSED and ORDER_CANCELLED (WITHDRAWING before it)."""
 
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -42,6 +45,12 @@ from whmcs_bridge.model import Action, Decision, as_int, message
 ORDER_GONE = "paid, not accepted: the order no longer exists in WHMCS; refund due"
 # ... and of one staff had cancelled or marked as fraud (its WHMCS status: Cancelled, Fraud).
 ORDER_CLOSED = "paid, not accepted: the order is {status} in WHMCS; refund due"
+# Staff cancelling the order (or marking it as fraud) while the agency's invoice was unpaid (order_closing()).
+WITHDRAWING = "invoiced, the order being cancelled in WHMCS"
+ORDER_CANCELLED = "not paid: the order was cancelled in WHMCS; the delegate's invoice cancelled"
+# WHMCS runs the CancelOrder and FraudOrder hooks "prior to the change of status actually occurring"
+# (DD:hooks-reference/shopping-cart.md): the status is read this long after the hook.
+CLOSING_READ_AFTER = timedelta(minutes=1)
 
 
 def start(grant: dict[str, Any], order: dict[str, Any], decision: Decision) -> Decision:
@@ -216,8 +225,10 @@ def payment(grant: dict[str, Any], kind: str, data: dict[str, Any], now: datetim
 def agency_invoice(grant: dict[str, Any], kind: str, now: datetime) -> Decision:
     billing = grant["billing"]
     at = now.isoformat(timespec="seconds")
-    if kind == "InvoicePaid" and billing["status"] == "invoiced":
-        # Settled once WHMCS accepted the order (accepted()); staff may have deleted it meanwhile (accepted() again).
+    if kind == "InvoicePaid" and billing["status"] in ("invoiced", WITHDRAWING):
+        # Settled once WHMCS accepted the order (accepted()); staff may have deleted it, cancelled it or marked it
+        # as fraud meanwhile (accepted() again: nothing accepted, a refund task). Paid while its withdrawal for a
+        # cancelled order waited: the same (the withdrawal's guards stop it).
         grant["history"].append({"at": at, "what": f"order #{billing['order']} paid by the delegate", "by": "WHMCS"})
         accept = act(
             grant,
@@ -281,7 +292,7 @@ def not_accepted(grant: dict[str, Any], shown: str, why: str, kind: str, at: str
     billing = grant["billing"]
     billing.update(status=shown, stopped=at)
     grant["history"].append({"at": at, "what": f"order #{billing['order']} not accepted: {why}", "by": "bridge"})
-    fields = facts(grant, paid=billing.get("amount") or "", **more)
+    fields = facts(grant, **{"paid": billing.get("amount") or "", **more})
     task = note(message(f"delegation.{kind}_note", **fields), sticky=True)
     told = notice(grant["delegate"], message(f"delegation.{kind}", **fields))
     step = kind.replace("_", "-")
@@ -310,6 +321,13 @@ def part_paid(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Dec
         return parked(grant, str(data["paid"]), now.isoformat(timespec="seconds"))
     if as_int(data.get("paid_invoice")) != billing.get("delegate_invoice"):
         return None
+    if billing.get("status") == WITHDRAWING and data.get("action_key") == billing.get("withdraw"):
+        # The order cancelled, the agency's invoice part paid: left open; the refund task names the amount.
+        status = str(billing.get("order_status") or "Cancelled")
+        return not_accepted(
+            grant, ORDER_CLOSED.format(status=status), f"it is {status} in WHMCS", "order_closed",
+            now.isoformat(timespec="seconds"), status=status, paid=str(data["paid"]),
+        )  # fmt: skip
     billing["part_paid"] = str(data["paid"])
     return staff_task(grant, "part paid", now.isoformat(timespec="seconds"), str(data["paid"]))
 
@@ -423,6 +441,57 @@ def withdraw_agency_invoice(grant: dict[str, Any]) -> list[Action]:
         guard={"after_steps": [cancel.key]},
     )  # fmt: skip
     return [dataclasses.replace(cancel, destructive=False), email]
+
+
+def order_closing(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision | None:
+    """Staff asked WHMCS to cancel the order, or to mark it as fraud (the CancelOrder or FraudOrder hook, which runs
+    before the status changes, DD:hooks-reference/shopping-cart.md), while the agency's invoice for it is unpaid:
+    a minute later, with the order's status read from WHMCS then (guard `order_closed`), that invoice is cancelled
+    (UpdateInvoice `status`, DD:api-reference/updateinvoice.md; not if anything was paid on it) and the agency is
+    told. None when the event is not about this order."""
+    billing = grant.get("billing") or {}
+    if not billing or as_int(data.get("orderid")) != billing.get("order"):
+        return None
+    if billing.get("status") != "invoiced" or not billing.get("delegate_invoice"):
+        return Decision(state=grant)  # not invoiced yet, paid, or ended: the payment's AcceptOrder reads the status
+    at = now.isoformat(timespec="seconds")
+    invoice = billing["delegate_invoice"]
+    cancel = act(
+        grant,
+        "invoice_status",
+        "payer:order-closed-cancel",
+        {"invoice_id": invoice, "status": "Cancelled", "outcome_to": OUTCOME},
+        grant["delegate"],
+        guard={"invoices_open": [invoice], "nothing_paid": [invoice], "order_closed": billing["order"]},
+    )
+    billing.update(status=WITHDRAWING, closing=at, withdraw=cancel.key)
+    told = notice(grant["delegate"], message("delegation.order_cancelled", **facts(grant)))
+    email = act(grant, "email", "payer:order-closed-told", told, grant["delegate"], guard={"after_steps": [cancel.key]})
+    cancel = dataclasses.replace(cancel, destructive=False, not_before=now + CLOSING_READ_AFTER)
+    return Decision(state=grant, actions=[cancel, email], refs=grant_refs(grant))
+
+
+def withdrawn(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision | None:
+    """How the agency's invoice's withdrawal for a cancelled order ended: done (or found cancelled already): the
+    order stays unpaid; the order read still Pending or Active (the cancel request did not go through): nothing
+    changes, the invoice stays. A payment found meanwhile is cancel_found_paid()'s, part of one part_paid()'s.
+    None when the outcome is not that withdrawal's."""
+    billing = grant.get("billing") or {}
+    if not billing.get("withdraw") or data.get("action_key") != billing["withdraw"] or billing["status"] != WITHDRAWING:
+        return None
+    at = now.isoformat(timespec="seconds")
+    closed = as_int(data.get("closed_invoice")) == billing.get("delegate_invoice")
+    if data.get("status") == "done" or (closed and data.get("invoice_status") == "Cancelled"):
+        billing.update(status=ORDER_CANCELLED, stopped=at)
+        what = f"order #{billing['order']} cancelled in WHMCS: the delegate's invoice cancelled"
+        grant["history"].append({"at": at, "what": what, "by": "bridge"})
+        return Decision(state=grant)
+    if data.get("status") == "cancelled" and data.get("order_status"):
+        billing["status"] = "invoiced"
+        what = f"order #{billing['order']} still {data['order_status']} in WHMCS: the delegate's invoice stays"
+        grant["history"].append({"at": at, "what": what, "by": "bridge"})
+        return Decision(state=grant)
+    return None
 
 
 def cancel_found_paid(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision | None:

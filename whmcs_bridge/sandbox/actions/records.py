@@ -66,6 +66,10 @@ def _order_status_to(sb: SandboxState, p: Params, status: str) -> dict[str, Any]
     r = sb.one("SELECT * FROM orders WHERE id = ?", [p.num("orderid")])
     if r is None or (status == "Cancelled" and r["status"] != "Pending"):
         raise ApiFail("Order ID not found or Status not Pending" if status == "Cancelled" else "Order ID not found")
+    # The CancelOrder and FraudOrder hooks (DD:hooks-reference/shopping-cart.md, `orderid`) "run when an order is
+    # requested to be" cancelled or set as fraud, "prior to the change of status actually occurring"; here they are
+    # delivered after the call, as every hook is.
+    p.hooks.append(Hook("CancelOrder" if status == "Cancelled" else "FraudOrder", {"orderid": r["id"]}))
     sb.db.execute("UPDATE orders SET status = ? WHERE id = ?", (status, r["id"]))
     return {}
 
