@@ -129,7 +129,7 @@ BILLING = define(
         {"grant": "text", "order": "text", "owner_invoice": "text", "invoice": "text", "paid": "money", "status": "text"},
         "Sticky staff task on the owner's account: the contact paid `paid` on its invoice for the order, but WHMCS "
         "shows the order `status` (Cancelled, or Fraud: staff cancelled it or marked it as fraud): nothing was "
-        "accepted; refund or credit the contact, or accept the order by hand if it is to go ahead.",
+        "accepted; refund or credit the contact, or set the order back to Pending and accept it if it is to go ahead.",
         order="7",
         owner_invoice="501",
         invoice="502",

@@ -322,7 +322,7 @@ def part_paid(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Dec
     if as_int(data.get("paid_invoice")) != billing.get("delegate_invoice"):
         return None
     if billing.get("status") == WITHDRAWING and data.get("action_key") == billing.get("withdraw"):
-        # The order cancelled, the agency's invoice part paid: left open; the refund task names the amount.
+        # The order being cancelled, the agency's invoice part paid: left open; the refund task names the amount.
         status = str(billing.get("order_status") or "Cancelled")
         return not_accepted(
             grant, ORDER_CLOSED.format(status=status), f"it is {status} in WHMCS", "order_closed",
@@ -443,12 +443,13 @@ def withdraw_agency_invoice(grant: dict[str, Any]) -> list[Action]:
     return [dataclasses.replace(cancel, destructive=False), email]
 
 
-def order_closing(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision | None:
+def order_closing(grant: dict[str, Any], kind: str, data: dict[str, Any], now: datetime) -> Decision | None:
     """Staff asked WHMCS to cancel the order, or to mark it as fraud (the CancelOrder or FraudOrder hook, which runs
     before the status changes, DD:hooks-reference/shopping-cart.md), while the agency's invoice for it is unpaid:
     a minute later, with the order's status read from WHMCS then (guard `order_closed`), that invoice is cancelled
     (UpdateInvoice `status`, DD:api-reference/updateinvoice.md; not if anything was paid on it) and the agency is
-    told. None when the event is not about this order."""
+    told. None when the event is not about this order. `kind`: the hook (the status asked for, which a refund
+    task for a part payment found meanwhile names, part_paid())."""
     billing = grant.get("billing") or {}
     if not billing or as_int(data.get("orderid")) != billing.get("order"):
         return None
@@ -459,14 +460,15 @@ def order_closing(grant: dict[str, Any], data: dict[str, Any], now: datetime) ->
     cancel = act(
         grant,
         "invoice_status",
-        "payer:order-closed-cancel",
+        "payer:withdraw",
         {"invoice_id": invoice, "status": "Cancelled", "outcome_to": OUTCOME},
         grant["delegate"],
         guard={"invoices_open": [invoice], "nothing_paid": [invoice], "order_closed": billing["order"]},
     )
-    billing.update(status=WITHDRAWING, closing=at, withdraw=cancel.key)
+    asked = "Fraud" if kind == "FraudOrder" else "Cancelled"
+    billing.update(status=WITHDRAWING, closing=at, order_status=asked, withdraw=cancel.key)
     told = notice(grant["delegate"], message("delegation.order_cancelled", **facts(grant)))
-    email = act(grant, "email", "payer:order-closed-told", told, grant["delegate"], guard={"after_steps": [cancel.key]})
+    email = act(grant, "email", "payer:withdraw-told", told, grant["delegate"], guard={"after_steps": [cancel.key]})
     cancel = dataclasses.replace(cancel, destructive=False, not_before=now + CLOSING_READ_AFTER)
     return Decision(state=grant, actions=[cancel, email], refs=grant_refs(grant))
 

@@ -366,7 +366,7 @@ def on_order_closing(
     """Staff cancel an order, or mark it as fraud, in WHMCS: one invoiced to the delegate (payer.py)."""
     out = {}
     for k, g in grant_copies(states).items():
-        d = payer.order_closing(g, event.data, now)
+        d = payer.order_closing(g, event.type, event.data, now)
         if d is not None:
             out[k] = d
     return out
