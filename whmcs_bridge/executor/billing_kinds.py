@@ -213,11 +213,20 @@ def _run_invoice_lines_off(c: Call) -> Result:
         c.api.update_invoice(invoice.id, status="Cancelled")
     elif billed:
         c.api.update_invoice(invoice.id, deletelineids=billed)
-    return {}
+    return _kept_on_closed(c, invoice) if not billed else {}
 
 
 def _observe_invoice_lines_off(c: Call) -> Observed:
-    return done_if(not _lines_billed(c)[1])
+    invoice, billed = _lines_billed(c)
+    return False if billed else _kept_on_closed(c, invoice)
+
+
+def _kept_on_closed(c: Call, invoice: Any) -> dict[str, Any]:
+    """Nothing to take off because the owner's invoice was closed (paid) with the lines still on it, not because
+    they came off: told to the rules (`lines_kept`), for whom the owner then paid the order itself."""
+    wanted = {int(i) for i in c.params["line_ids"]}
+    kept = invoice.status != "Cancelled" and any(item.id in wanted for item in invoice.items)
+    return {"outcome": {"lines_kept": invoice.status}} if kept else {}
 
 
 def _order_status(c: Call) -> str:

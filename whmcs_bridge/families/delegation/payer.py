@@ -393,7 +393,8 @@ def lines_off_ended(grant: dict[str, Any], data: dict[str, Any], now: datetime) 
     billing = grant.get("billing") or {}
     if not billing.get("lines_off") or data.get("action_key") != billing["lines_off"] or data.get("status") != "done":
         return None
-    billing["lines_off_done"] = now.isoformat(timespec="seconds")
+    if not data.get("lines_kept"):  # else found on the invoice the owner paid: the owner paid the order itself
+        billing["lines_off_done"] = now.isoformat(timespec="seconds")
     return Decision(state=grant)
 
 
