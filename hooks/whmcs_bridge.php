@@ -95,6 +95,8 @@ if (!function_exists('whmcs_bridge_allowed')) {
             'ContactEdit' => array_merge($contact, array('olddata' => $contact)),
             'UserAdd' => array('user_id', 'firstname', 'lastname', 'email', 'language'),
             'AcceptOrder' => array('orderid'),
+            'CancelOrder' => array('orderid'),
+            'FraudOrder' => array('orderid'),
             'AfterShoppingCartCheckout' => array('OrderID', 'OrderNumber', 'ServiceIDs' => '*', 'AddonIDs' => '*',
                 'DomainIDs' => '*', 'RenewalIDs' => '*', 'InvoiceID', 'TotalDue', 'PaymentMethod'),
             'TicketOpen' => array('ticketid', 'ticketmask', 'userid', 'deptid', 'deptname', 'subject', 'message', 'priority'),

@@ -78,6 +78,8 @@ CASES: dict[str, tuple[str, dict[str, Any], tuple[str, str | None] | None]] = {
     "GetTicket": ("agency", {"ticketid": 1}, None),
     "GetOrders": ("agency", {}, ("orders", "order")),
     "AcceptOrder": ("agency", {"orderid": 1}, None),
+    "CancelOrder": ("agency", {"orderid": 1}, None),
+    "FraudOrder": ("agency", {"orderid": 1}, None),
     "LogActivity": ("reseller-overdue", {"description": "whmcs-bridge: test", "clientid": 1}, None),
     "GetActivityLog": ("reseller-overdue", {}, ("activity", "entry")),
     "GetClientsDomains": ("agency", {"clientid": 11}, ("domains", "domain")),
@@ -107,7 +109,7 @@ def example(action: str) -> dict[str, Any]:
 
 def test_every_listed_action_has_a_case():
     assert set(CASES) == set(ACTIONS)
-    assert len(ACTIONS) == 44
+    assert len(ACTIONS) == 46
 
 
 @pytest.mark.parametrize("action", sorted(CASES))

@@ -213,31 +213,49 @@ def _run_invoice_lines_off(c: Call) -> Result:
         c.api.update_invoice(invoice.id, status="Cancelled")
     elif billed:
         c.api.update_invoice(invoice.id, deletelineids=billed)
-    return {}
+    return _kept_on_closed(c, invoice) if not billed else {}
 
 
 def _observe_invoice_lines_off(c: Call) -> Observed:
-    return done_if(not _lines_billed(c)[1])
+    invoice, billed = _lines_billed(c)
+    return False if billed else _kept_on_closed(c, invoice)
 
 
-def _order_pending(c: Call) -> bool:
-    """Whether WHMCS lists the order as Pending now (GetOrders `id`, DD:api-reference/getorders.md)."""
+def _kept_on_closed(c: Call, invoice: Any) -> dict[str, Any]:
+    """Nothing to take off because the owner's invoice was closed (paid) with the lines still on it, not because
+    they came off: told to the rules (`lines_kept`), for whom the owner then paid the order itself."""
+    wanted = {int(i) for i in c.params["line_ids"]}
+    kept = invoice.status != "Cancelled" and any(item.id in wanted for item in invoice.items)
+    return {"outcome": {"lines_kept": invoice.status}} if kept else {}
+
+
+def _order_status(c: Call) -> str:
+    """The order's status in WHMCS now (GetOrders `id`, DD:api-reference/getorders.md)."""
     order = next(c.api.orders(order_id=int(c.params["order_id"])), None)
     if order is None:
         raise ActionError(f"order {c.params['order_id']} no longer exists in WHMCS: it cannot be accepted")
-    return order.status == "Pending"
+    return str(order.status)
 
 
 def _run_accept_order(c: Call) -> Result:
-    """AcceptOrder (DD:api-reference/acceptorder.md), once: an order no longer Pending (accepted by staff
-    meanwhile, or by this action before an interruption) is not accepted again."""
-    if _order_pending(c):
+    """AcceptOrder (DD:api-reference/acceptorder.md, "Accepts a pending order"), once: an order Active (accepted by
+    staff meanwhile, or by this action before an interruption) is not accepted again. One staff cancelled or marked
+    as fraud (Cancelled, Fraud: DD:api-reference/getorderstatuses.md) is not accepted: the guard `order_open` tells
+    the rules first; found so between that guard and this call, the action parks for staff."""
+    status = _order_status(c)
+    if status == "Pending":
         c.api.accept_order(int(c.params["order_id"]))
+    elif status != "Active":
+        raise ActionError(
+            f"order {c.params['order_id']} is {status} in WHMCS: it was not accepted; refund or credit its payer"
+        )
     return {}
 
 
 def _observe_accept_order(c: Call) -> Observed:
-    return done_if(not _order_pending(c))
+    """Done when WHMCS shows the order Active, as AcceptOrder leaves it (the GetOrders example, DD:api-reference/
+    getorders.md); Cancelled or Fraud is not this action's effect: it runs again, and its guard stops it."""
+    return done_if(_order_status(c) == "Active")
 
 
 def _domain_line(c: Call) -> tuple[Any, bool]:
@@ -367,7 +385,7 @@ BILLING_KINDS: tuple[ActionKind, ...] = (
     ActionKind("renew_service", _run_renew_service, _observe_renew_service),
     # UpdateInvoice deletelineids (or status=Cancelled): the lines' absence tells
     ActionKind("invoice_lines_off", _run_invoice_lines_off, _observe_invoice_lines_off),
-    # AcceptOrder, only while the order is Pending: its status tells
+    # AcceptOrder, only while the order is Pending: its status (Active) tells
     ActionKind("accept_order", _run_accept_order, _observe_accept_order),
     # UpdateInvoice as for a service, DomainRenew, UpdateClientDomain nextduedate: the due date, the line's absence
     # and the expiry date against the one recorded before the first try tell

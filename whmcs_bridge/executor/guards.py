@@ -82,6 +82,31 @@ def _guard_order_exists(api: WhmcsApi, order_id: int, client_id: int | None = No
     return cancel
 
 
+def _guard_order_open(api: WhmcsApi, order_id: int, client_id: int | None = None) -> str | None:
+    """The order is Pending, or Active as AcceptOrder leaves it (GetOrders `status`, DD:api-reference/getorders.md;
+    the statuses, DD:api-reference/getorderstatuses.md): staff may have cancelled it, or marked it as fraud
+    (DD:api-reference/cancelorder.md, fraudorder.md), after it was invoiced to the agency; the rules hear which
+    (`order_closed`, `order_status`) and ask staff to refund. A deleted order is `order_exists`'s."""
+    order = next(api.orders(order_id=int(order_id)), None)
+    if order is None or order.status in ("Pending", "Active"):
+        return None
+    cancel = Cancel(f"order {order_id} is {order.status} in WHMCS: it was not accepted")
+    cancel.outcome = {"order_closed": int(order_id), "order_status": order.status}
+    return cancel
+
+
+def _guard_order_closed(api: WhmcsApi, order_id: int, client_id: int | None = None) -> str | None:
+    """The order is no longer Pending nor Active (Cancelled, Fraud, or deleted: GetOrders, DD:api-reference/
+    getorders.md): staff's cancel request (the CancelOrder or FraudOrder hook runs before the status changes,
+    DD:hooks-reference/shopping-cart.md) went through; the rules hear otherwise (`order_status`)."""
+    order = next(api.orders(order_id=int(order_id)), None)
+    if order is None or order.status not in ("Pending", "Active"):
+        return None
+    cancel = Cancel(f"order {order_id} is still {order.status} in WHMCS")
+    cancel.outcome = {"order_status": order.status}
+    return cancel
+
+
 def _guard_nothing_paid(api: WhmcsApi, ids: list[int], client_id: int | None = None) -> str | None:
     """Nothing paid yet on any listed invoice still open (its payments and credit, read now): the bridge never
     cancels an invoice, nor takes lines off one, that holds a customer's money; the rules hear the amount and ask
@@ -282,6 +307,8 @@ GUARDS: dict[str, Callable[[WhmcsApi, Any, int | None], str | None]] = {
     "invoices_open": _guard_invoices_open,
     "nothing_paid": _guard_nothing_paid,
     "order_exists": _guard_order_exists,
+    "order_open": _guard_order_open,
+    "order_closed": _guard_order_closed,
     "renewal_settles": _guard_renewal_settles,
     "service_status": _guard_service_status,
     "ticket_exists": _guard_ticket_exists,

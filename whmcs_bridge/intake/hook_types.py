@@ -24,6 +24,8 @@ HOOK_TYPES: frozenset[str] = frozenset(
         "ContactEdit",
         "UserAdd",
         "AcceptOrder",
+        "CancelOrder",
+        "FraudOrder",
         "AfterShoppingCartCheckout",
         "TicketOpen",
         "TicketUserReply",

@@ -122,6 +122,44 @@ BILLING = define(
         invoice="502",
         paid="21.90",
     ),
+    grant_spec(
+        "delegation.order_closed_note",
+        "text",
+        "staff",
+        {"grant": "text", "order": "text", "owner_invoice": "text", "invoice": "text", "paid": "money", "status": "text"},
+        "Sticky staff task on the owner's account: the contact paid `paid` on its invoice for the order, but WHMCS "
+        "shows the order `status` (Cancelled, or Fraud: staff cancelled it or marked it as fraud): nothing was "
+        "accepted; refund or credit the contact, or set the order back to Pending and accept it if it is to go ahead.",
+        order="7",
+        owner_invoice="501",
+        invoice="502",
+        paid="21.90",
+        status="Cancelled",
+    ),
+    grant_spec(
+        "delegation.order_closed",
+        "email",
+        "client",
+        {"grant": "text", "order": "text", "owner_invoice": "text", "invoice": "text", "paid": "money", "status": "text"},
+        "To the contact: it paid `paid` on its invoice for the order, which had been cancelled (`status`: Cancelled "
+        "or Fraud, both told as cancelled), so it was not carried out: our staff will refund or credit the payment.",
+        order="7",
+        owner_invoice="501",
+        invoice="502",
+        paid="21.90",
+        status="Cancelled",
+    ),
+    grant_spec(
+        "delegation.order_cancelled",
+        "email",
+        "client",
+        {"grant": "text", "order": "text", "owner_invoice": "text", "invoice": "text"},
+        "To the contact: the order it placed for the owner was cancelled in WHMCS (by staff, or as fraud: both told "
+        "as cancelled) before it paid its invoice for it, so that invoice was cancelled: nothing to pay.",
+        order="7",
+        owner_invoice="501",
+        invoice="502",
+    ),
     MessageSpec(
         "delegation.order_invoice_line",
         "text",

@@ -7,7 +7,9 @@ getorders.md); the calls are GetInvoice (its items' type and relid, getinvoice.m
 (createinvoice.md), UpdateInvoice `deletelineids` or `status` (updateinvoice.md) and AcceptOrder
 (acceptorder.md), each in the executor's kinds.
 
-The owner paying first cancels the agency's invoice (the agency is told); the agency cancelling its invoice,
+The owner paying first (its order invoice while it still bills the order's lines) cancels the agency's invoice (the
+agency is told); the owner paying that invoice once the order's lines came off it pays its other items (an addon, a
+setup fee) and changes nothing; the agency cancelling its invoice,
 letting it go overdue, or paying after the owner did, leaves the order as it is (unpaid, not accepted, or
 accepted once) with a sticky staff task on the owner's account.
 
@@ -17,17 +19,22 @@ off) parks the order: nothing is moved off an invoice holding the owner's money,
 The agency's WHMCS account in another currency than the owner's: nothing is invoiced (a WHMCS invoice is in its
 client's currency; the bridge converts no amount); staff get one task and the agency is told.
 
-The order deleted in WHMCS (by staff, as fraud) before the agency's payment accepted it: nothing is accepted, staff
-get one task naming the money to refund or credit, and the agency is told.
+The order deleted in WHMCS (by staff, as fraud), or cancelled or marked as fraud there (its status Cancelled or Fraud,
+read from WHMCS just before AcceptOrder), before the agency's payment accepted it: nothing is accepted, staff get one
+task naming the money to refund or credit, and the agency is told. Only WHMCS showing the order Active counts as
+accepted (by this payment, by staff meanwhile, or by an AcceptOrder interrupted before its outcome was recorded).
+Staff cancelling the order, or marking it as fraud, while the agency's invoice is unpaid (WHMCS's CancelOrder or
+FraudOrder hook): a minute later, the order read no longer Pending nor Active, that invoice is cancelled and the
+agency told; read still Pending, nothing changes.
 
 A billing's status: looking, invoicing (the agency's invoice is being made), invoiced, accepting (paid: AcceptOrder
 under way), settled, and the ends: nothing to move (the owner's invoice was paid or bills none of it), owner paid,
-cancelled, paid twice, parked, other currency, and ORDER_GONE."""
+cancelled, paid twice, parked, other currency, ORDER_GONE, ORDER_CLOSED and ORDER_CANCELLED (WITHDRAWING before it)."""
 
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -36,6 +43,14 @@ from whmcs_bridge.model import Action, Decision, as_int, message
 
 # What `delegations show` says of an order the agency paid for after staff deleted it in WHMCS (accepted()).
 ORDER_GONE = "paid, not accepted: the order no longer exists in WHMCS; refund due"
+# ... and of one staff had cancelled or marked as fraud (its WHMCS status: Cancelled, Fraud).
+ORDER_CLOSED = "paid, not accepted: the order is {status} in WHMCS; refund due"
+# Staff cancelling the order (or marking it as fraud) while the agency's invoice was unpaid (order_closing()).
+WITHDRAWING = "invoiced, the order being cancelled in WHMCS"
+ORDER_CANCELLED = "not paid: the order was cancelled in WHMCS; the delegate's invoice cancelled"
+# WHMCS runs the CancelOrder and FraudOrder hooks "prior to the change of status actually occurring"
+# (DD:hooks-reference/shopping-cart.md): the status is read this long after the hook.
+CLOSING_READ_AFTER = timedelta(minutes=1)
 
 
 def start(grant: dict[str, Any], order: dict[str, Any], decision: Decision) -> Decision:
@@ -200,15 +215,20 @@ def payment(grant: dict[str, Any], kind: str, data: dict[str, Any], now: datetim
         and kind == "InvoicePaid"
         and billing["status"] in ("invoicing", "invoiced")
     ):
-        return owner_paid_first(grant, now)
+        # Paid after the order's lines came off it, the invoice billed the owner's other items (an addon, a setup
+        # fee): the agency's invoice stays (thirteenth break round F2). Its lines-off step's outcome comes before
+        # this event: that step ends before the owner can see, and pay, what is left.
+        return owner_paid_rest(grant, now) if billing.get("lines_off_done") else owner_paid_first(grant, now)
     return None
 
 
 def agency_invoice(grant: dict[str, Any], kind: str, now: datetime) -> Decision:
     billing = grant["billing"]
     at = now.isoformat(timespec="seconds")
-    if kind == "InvoicePaid" and billing["status"] == "invoiced":
-        # Settled once WHMCS accepted the order (accepted()); staff may have deleted it meanwhile (accepted() again).
+    if kind == "InvoicePaid" and billing["status"] in ("invoiced", WITHDRAWING):
+        # Settled once WHMCS accepted the order (accepted()); staff may have deleted it, cancelled it or marked it
+        # as fraud meanwhile (accepted() again: nothing accepted, a refund task). Paid while its withdrawal for a
+        # cancelled order waited: the same (the withdrawal's guards stop it).
         grant["history"].append({"at": at, "what": f"order #{billing['order']} paid by the delegate", "by": "WHMCS"})
         accept = act(
             grant,
@@ -216,7 +236,8 @@ def agency_invoice(grant: dict[str, Any], kind: str, now: datetime) -> Decision:
             "payer:accept",
             {"order_id": billing["order"], "outcome_to": OUTCOME},
             grant["owner"],
-            guard={"order_exists": billing["order"]},
+            # Deleted, or cancelled or marked as fraud, meanwhile: not accepted (accepted() asks staff to refund).
+            guard={"order_exists": billing["order"], "order_open": billing["order"]},
         )
         billing.update(status="accepting", paid=at, accept=accept.key)
         told = note(message("delegation.order_settled_note", **facts(grant)))
@@ -241,9 +262,11 @@ def agency_invoice(grant: dict[str, Any], kind: str, now: datetime) -> Decision:
 
 
 def accepted(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision | None:
-    """The agency's payment's AcceptOrder ended: done (the order is settled), or cancelled because staff had
-    deleted the order in WHMCS: nothing was accepted, the agency's money is to refund or credit (one sticky staff
-    task naming it) and the agency is told. None when the outcome is not this order's acceptance."""
+    """The agency's payment's AcceptOrder ended: done (WHMCS shows the order Active: the order is settled), or
+    cancelled because staff had deleted the order in WHMCS, or cancelled it or marked it as fraud (its status read
+    from WHMCS just before: guards `order_exists`, `order_open`): nothing was accepted, the agency's money is to
+    refund or credit (one sticky staff task naming it) and the agency is told. None when the outcome is not this
+    order's acceptance."""
     billing = grant.get("billing") or {}
     if not billing.get("accept") or data.get("action_key") != billing["accept"] or billing["status"] != "accepting":
         return None
@@ -251,20 +274,33 @@ def accepted(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Deci
     if data.get("status") == "done":
         billing.update(status="settled", settled=at)
         return Decision(state=grant)
-    if data.get("status") != "cancelled" or as_int(data.get("order_gone")) != billing["order"]:
+    if data.get("status") != "cancelled":
         return None
-    billing.update(status=ORDER_GONE, stopped=at)
-    grant["history"].append(
-        {"at": at, "what": f"order #{billing['order']} not accepted: it no longer exists in WHMCS", "by": "bridge"}
-    )
-    gone = facts(grant, paid=billing.get("amount") or "")
-    task = note(message("delegation.order_gone_note", **gone), sticky=True)
-    told = notice(grant["delegate"], message("delegation.order_gone", **gone))
+    if as_int(data.get("order_gone")) == billing["order"]:
+        return not_accepted(grant, ORDER_GONE, "it no longer exists in WHMCS", "order_gone", at)
+    if as_int(data.get("order_closed")) == billing["order"]:
+        status = str(data.get("order_status") or "")
+        return not_accepted(
+            grant, ORDER_CLOSED.format(status=status), f"it is {status} in WHMCS", "order_closed", at, status=status
+        )
+    return None
+
+
+def not_accepted(grant: dict[str, Any], shown: str, why: str, kind: str, at: str, **more: str) -> Decision:
+    """The agency paid for an order that WHMCS no longer has, or shows cancelled or as fraud: nothing is accepted;
+    one sticky staff task on the owner's account names the money to refund or credit, and the agency is told."""
+    billing = grant["billing"]
+    billing.update(status=shown, stopped=at)
+    grant["history"].append({"at": at, "what": f"order #{billing['order']} not accepted: {why}", "by": "bridge"})
+    fields = facts(grant, **{"paid": billing.get("amount") or "", **more})
+    task = note(message(f"delegation.{kind}_note", **fields), sticky=True)
+    told = notice(grant["delegate"], message(f"delegation.{kind}", **fields))
+    step = kind.replace("_", "-")
     return Decision(
         state=grant,
         actions=[
-            act(grant, "client_note", "payer:order-gone", task, grant["owner"]),
-            act(grant, "email", "payer:order-gone-told", told, grant["delegate"]),
+            act(grant, "client_note", f"payer:{step}", task, grant["owner"]),
+            act(grant, "email", f"payer:{step}-told", told, grant["delegate"]),
         ],
         refs=grant_refs(grant),
     )
@@ -285,6 +321,13 @@ def part_paid(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Dec
         return parked(grant, str(data["paid"]), now.isoformat(timespec="seconds"))
     if as_int(data.get("paid_invoice")) != billing.get("delegate_invoice"):
         return None
+    if billing.get("status") == WITHDRAWING and data.get("action_key") == billing.get("withdraw"):
+        # The order being cancelled, the agency's invoice part paid: left open; the refund task names the amount.
+        status = str(billing.get("order_status") or "Cancelled")
+        return not_accepted(
+            grant, ORDER_CLOSED.format(status=status), f"it is {status} in WHMCS", "order_closed",
+            now.isoformat(timespec="seconds"), status=status, paid=str(data["paid"]),
+        )  # fmt: skip
     billing["part_paid"] = str(data["paid"])
     return staff_task(grant, "part paid", now.isoformat(timespec="seconds"), str(data["paid"]))
 
@@ -344,6 +387,32 @@ def staff_task(grant: dict[str, Any], why: str, at: str, paid: str | None = None
     )
 
 
+def lines_off_ended(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision | None:
+    """The order's lines came off the owner's invoice (its lines-off step done): from now on the owner paying that
+    invoice pays its other items, not the order (payment()). None when the outcome is not that step's."""
+    billing = grant.get("billing") or {}
+    if not billing.get("lines_off") or data.get("action_key") != billing["lines_off"] or data.get("status") != "done":
+        return None
+    if not data.get("lines_kept"):  # else found on the invoice the owner paid: the owner paid the order itself
+        billing["lines_off_done"] = now.isoformat(timespec="seconds")
+    return Decision(state=grant)
+
+
+def owner_paid_rest(grant: dict[str, Any], now: datetime) -> Decision:
+    """The owner paid what was left on its order invoice once the order's lines had come off it: not the order,
+    which the agency's invoice still bills; nothing changes but the history."""
+    billing = grant["billing"]
+    grant["history"].append(
+        {
+            "at": now.isoformat(timespec="seconds"),
+            "what": f"the owner paid invoice #{billing['owner_invoice']} for its other items (order "
+            f"#{billing['order']}'s had come off it)",
+            "by": "WHMCS",
+        }
+    )
+    return Decision(state=grant)
+
+
 def owner_paid_first(grant: dict[str, Any], now: datetime) -> Decision:
     """The owner paid its order invoice before its lines came off: WHMCS settles the order for that payment;
     the agency's invoice is cancelled (unless paid meanwhile: its own event then asks staff) and it is told."""
@@ -373,6 +442,59 @@ def withdraw_agency_invoice(grant: dict[str, Any]) -> list[Action]:
         guard={"after_steps": [cancel.key]},
     )  # fmt: skip
     return [dataclasses.replace(cancel, destructive=False), email]
+
+
+def order_closing(grant: dict[str, Any], kind: str, data: dict[str, Any], now: datetime) -> Decision | None:
+    """Staff asked WHMCS to cancel the order, or to mark it as fraud (the CancelOrder or FraudOrder hook, which runs
+    before the status changes, DD:hooks-reference/shopping-cart.md), while the agency's invoice for it is unpaid:
+    a minute later, with the order's status read from WHMCS then (guard `order_closed`), that invoice is cancelled
+    (UpdateInvoice `status`, DD:api-reference/updateinvoice.md; not if anything was paid on it) and the agency is
+    told. None when the event is not about this order. `kind`: the hook (the status asked for, which a refund
+    task for a part payment found meanwhile names, part_paid())."""
+    billing = grant.get("billing") or {}
+    if not billing or as_int(data.get("orderid")) != billing.get("order"):
+        return None
+    if billing.get("status") != "invoiced" or not billing.get("delegate_invoice"):
+        return Decision(state=grant)  # not invoiced yet, paid, or ended: the payment's AcceptOrder reads the status
+    at = now.isoformat(timespec="seconds")
+    invoice = billing["delegate_invoice"]
+    cancel = act(
+        grant,
+        "invoice_status",
+        "payer:withdraw",
+        {"invoice_id": invoice, "status": "Cancelled", "outcome_to": OUTCOME},
+        grant["delegate"],
+        guard={"invoices_open": [invoice], "nothing_paid": [invoice], "order_closed": billing["order"]},
+    )
+    asked = "Fraud" if kind == "FraudOrder" else "Cancelled"
+    billing.update(status=WITHDRAWING, closing=at, order_status=asked, withdraw=cancel.key)
+    told = notice(grant["delegate"], message("delegation.order_cancelled", **facts(grant)))
+    email = act(grant, "email", "payer:withdraw-told", told, grant["delegate"], guard={"after_steps": [cancel.key]})
+    cancel = dataclasses.replace(cancel, destructive=False, not_before=now + CLOSING_READ_AFTER)
+    return Decision(state=grant, actions=[cancel, email], refs=grant_refs(grant))
+
+
+def withdrawn(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision | None:
+    """How the agency's invoice's withdrawal for a cancelled order ended: done (or found cancelled already): the
+    order stays unpaid; the order read still Pending or Active (the cancel request did not go through): nothing
+    changes, the invoice stays. A payment found meanwhile is cancel_found_paid()'s, part of one part_paid()'s.
+    None when the outcome is not that withdrawal's."""
+    billing = grant.get("billing") or {}
+    if not billing.get("withdraw") or data.get("action_key") != billing["withdraw"] or billing["status"] != WITHDRAWING:
+        return None
+    at = now.isoformat(timespec="seconds")
+    closed = as_int(data.get("closed_invoice")) == billing.get("delegate_invoice")
+    if data.get("status") == "done" or (closed and data.get("invoice_status") == "Cancelled"):
+        billing.update(status=ORDER_CANCELLED, stopped=at)
+        what = f"order #{billing['order']} cancelled in WHMCS: the delegate's invoice cancelled"
+        grant["history"].append({"at": at, "what": what, "by": "bridge"})
+        return Decision(state=grant)
+    if data.get("status") == "cancelled" and data.get("order_status"):
+        billing["status"] = "invoiced"
+        what = f"order #{billing['order']} still {data['order_status']} in WHMCS: the delegate's invoice stays"
+        grant["history"].append({"at": at, "what": what, "by": "bridge"})
+        return Decision(state=grant)
+    return None
 
 
 def cancel_found_paid(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision | None:

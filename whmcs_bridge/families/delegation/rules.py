@@ -102,8 +102,8 @@ class Delegation:
             return [f"owner:{as_int(data.get('userid'))}", f"delegate:{as_int(data.get('userid'))}"]
         if event.type == "OrderPlaced" and as_int(data.get("userid")):
             return [f"owner:{as_int(data.get('userid'))}", f"user:{as_int(data.get('requestor_id'))}"]
-        if event.type in ("InvoicePaid", "InvoiceCancelled", "InvoiceRefunded", "InvoiceOverdue", OUTCOME):
-            return renewal_refs(data, paid=event.type == "InvoicePaid")
+        if event.type in ("InvoicePaid", "InvoiceCancelled", "InvoiceRefunded", "InvoiceOverdue", OUTCOME, *ORDER_CLOSING):
+            return billing_refs(event.type, data)
         if event.type == "OwnershipChanged":
             refs = [f"{s['kind']}:{s['id']}" for s in data.get("subjects") or []]
             return refs + [f"owner:{as_int(data.get('holder'))}"]
@@ -119,6 +119,17 @@ class Delegation:
 
     def decide(self, states: Mapping[str, State], event: Event, now: datetime) -> dict[str, Decision]:
         return decide_all(states, event, now, self.rules)
+
+
+# Staff cancelling an order, or marking it as fraud, in WHMCS (hooks): one invoiced to the delegate (payer.py).
+ORDER_CLOSING = ("CancelOrder", "FraudOrder")
+
+
+def billing_refs(kind: str, data: dict[str, Any]) -> list[str]:
+    """What an invoice's or an order's event, or a billing step's outcome, is about."""
+    if kind in ORDER_CLOSING:
+        return [f"order:{as_int(data.get('orderid'))}"] if as_int(data.get("orderid")) else []
+    return renewal_refs(data, paid=kind == "InvoicePaid")
 
 
 def renewal_refs(data: dict[str, Any], paid: bool = False) -> list[str]:
@@ -349,6 +360,18 @@ def on_order_invoice(
     return {key: step(grants[key], event.data, now)}
 
 
+def on_order_closing(
+    states: Mapping[str, State], event: Event, now: datetime, rules: DelegationSection
+) -> dict[str, Decision]:
+    """Staff cancel an order, or mark it as fraud, in WHMCS: one invoiced to the delegate (payer.py)."""
+    out = {}
+    for k, g in grant_copies(states).items():
+        d = payer.order_closing(g, event.type, event.data, now)
+        if d is not None:
+            out[k] = d
+    return out
+
+
 def on_renewal_applied(
     states: Mapping[str, State], event: Event, now: datetime, rules: DelegationSection
 ) -> dict[str, Decision]:
@@ -357,6 +380,8 @@ def on_renewal_applied(
         d = payer.part_paid(g, event.data, now) if event.data.get("paid") else None
         d = d if d is not None else payer.cancel_found_paid(g, event.data, now)
         d = d if d is not None else cancel_found_paid(g, event.data, now)
+        d = d if d is not None else payer.lines_off_ended(g, event.data, now)
+        d = d if d is not None else payer.withdrawn(g, event.data, now)
         d = d if d is not None else payer.accepted(g, event.data, now)
         d = d if d is not None else renewal_applied(g, event.data, now)
         if d is not None:
@@ -404,6 +429,8 @@ EVENTS: dict[str, EventHandler] = {
     "OrderInvoiceFound": on_order_invoice,
     "PayerInvoiceCreated": on_order_invoice,
     "InvoiceRead": on_order_invoice,
+    "CancelOrder": on_order_closing,
+    "FraudOrder": on_order_closing,
     OUTCOME: on_renewal_applied,
     "RenewalRead": on_renewal_read,
     "OwnershipChanged": on_ownership_changed,

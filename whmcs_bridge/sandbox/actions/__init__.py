@@ -53,6 +53,8 @@ ACTIONS: dict[str, Handler] = {
     "GetTicket": support.get_ticket,
     "GetOrders": records.get_orders,
     "AcceptOrder": records.accept_order,
+    "CancelOrder": records.cancel_order,
+    "FraudOrder": records.fraud_order,
     "LogActivity": records.log_activity,
     "GetActivityLog": records.get_activity_log,
     "GetClientsDomains": records.get_clients_domains,

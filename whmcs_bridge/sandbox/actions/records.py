@@ -1,4 +1,4 @@
-"""Orders, the activity log and domains: GetOrders, AcceptOrder, LogActivity, GetActivityLog, GetClientsDomains, DomainGet/UpdateWhoisInfo."""
+"""Orders, the activity log and domains: GetOrders, AcceptOrder, CancelOrder, FraudOrder, LogActivity, GetActivityLog, GetClientsDomains, DomainGet/UpdateWhoisInfo."""
 
 from __future__ import annotations
 
@@ -45,6 +45,32 @@ def accept_order(sb: SandboxState, p: Params) -> dict[str, Any]:
             sb.db.execute(f"UPDATE {table} SET status = 'Active' WHERE id = ? AND status = 'Pending'", (line["relid"],))
     sb.log(f"Order Accepted - Order ID: {r['id']}", r["client_id"])
     p.hooks.append(Hook("AcceptOrder", {"orderid": r["id"]}))
+    return {}
+
+
+def cancel_order(sb: SandboxState, p: Params) -> dict[str, Any]:
+    """CancelOrder (DD:api-reference/cancelorder.md, "Cancel a Pending Order"): the order becomes Cancelled. The
+    page says nothing of its services, domains or invoice: they are left as they are. An order missing or not
+    Pending is refused with a text chosen here."""
+    return _order_status_to(sb, p, "Cancelled")
+
+
+def fraud_order(sb: SandboxState, p: Params) -> dict[str, Any]:
+    """FraudOrder (DD:api-reference/fraudorder.md, "Marks an order as fraudulent"): the order becomes Fraud (a
+    status GetOrderStatuses lists, DD:api-reference/getorderstatuses.md). The page says nothing of its services,
+    domains or invoice, nor of which statuses it accepts: any existing order; a missing one is refused."""
+    return _order_status_to(sb, p, "Fraud")
+
+
+def _order_status_to(sb: SandboxState, p: Params, status: str) -> dict[str, Any]:
+    r = sb.one("SELECT * FROM orders WHERE id = ?", [p.num("orderid")])
+    if r is None or (status == "Cancelled" and r["status"] != "Pending"):
+        raise ApiFail("Order ID not found or Status not Pending" if status == "Cancelled" else "Order ID not found")
+    # The CancelOrder and FraudOrder hooks (DD:hooks-reference/shopping-cart.md, `orderid`) "run when an order is
+    # requested to be" cancelled or set as fraud, "prior to the change of status actually occurring"; here they are
+    # delivered after the call, as every hook is.
+    p.hooks.append(Hook("CancelOrder" if status == "Cancelled" else "FraudOrder", {"orderid": r["id"]}))
+    sb.db.execute("UPDATE orders SET status = ? WHERE id = ?", (status, r["id"]))
     return {}
 
 
