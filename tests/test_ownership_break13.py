@@ -9,7 +9,9 @@ import pytest
 import requests
 
 from tests.conftest import Sandbox
+from tests.test_ownership_answers import reply_as, thread_of
 from tests.test_ownership_e2e import World, open_and_document, vendor_world
+from whmcs_bridge.pasted import masked
 
 
 @pytest.fixture
@@ -31,3 +33,51 @@ def test_an_objection_with_a_long_reason_in_thai_is_recorded(world: World):
     [answer] = [a for a in case["answers"] if a["party"] == "holder"]
     assert answer["decision"] == "decline" and answer["reason"] == reason
     assert case["status"] == "disputed"
+
+
+EPP, PASSWORD = "Xy7#pQ2!kLzz", "Rahasia-Budi-2026!"
+
+
+def files_holding(root: Path, secret: str) -> list[str]:
+    """Every file under `root` (the state database and its journal, the exported dossier) holding `secret`."""
+    return [str(p) for p in root.rglob("*") if p.is_file() and secret.encode() in p.read_bytes()]
+
+
+def test_a_code_or_password_a_party_quotes_in_a_ticket_is_kept_nowhere(world: World):
+    """HIGH 5 (secret_in_reply.py): the holder objected "to prove it is ours" quoting the domain's EPP code and its
+    cPanel password; both sat in the state database (inbox, outbox, case, audit chain) and in the exported dossier,
+    which is handed to lawyers and the other party: whoever holds it can transfer the domain away. A code or
+    password written after its label is masked before anything is kept; the reply stays readable."""
+    case_id = open_and_document(world, "domain:20")
+    thread = thread_of(world, case_id, 20)
+    said = (
+        "KAMI KEBERATAN. Bukti bahwa domain milik kami: kode EPP (auth code) domain majumakmur.co.id: "
+        f"{EPP} dan password cPanel: {PASSWORD} -- Budi"
+    )
+    reply_as(world, thread["id"], clientid=20, message=said)
+    world.settle(4)
+    world.run("ownership", "record-answer", case_id, "--party", "holder", "--answer", "object", "--via", "ticket",
+              "--by", "alice", "--note", "objects in its thread")  # fmt: skip
+    world.settle()
+    out = world.tmp / "dossier"
+    world.run("ownership", "export", case_id, "--out", str(out))
+    for secret in (EPP, PASSWORD):
+        assert files_holding(world.tmp, secret) == [], secret
+    shown = world.run("ownership", "show", case_id).output
+    assert "KAMI KEBERATAN" in shown and "[hidden]" in shown, shown
+
+
+@pytest.mark.parametrize(
+    ("said", "kept"),
+    [
+        ("The password is Qx7!pLm2zR", "The password is [hidden]"),
+        ("mot de passe : azerty123", "mot de passe : [hidden]"),
+        ("EPP code=ABCD1234, thanks", "EPP code=[hidden] thanks"),
+        ("wachtwoord: geheim-2026", "wachtwoord: [hidden]"),
+        ("kata sandi adalah Rahasia99", "kata sandi adalah [hidden]"),
+        ("Please send me the password of cabinet-martin.fr", "Please send me the password of cabinet-martin.fr"),
+        ("Bypass: yes", "Bypass: yes"),
+    ],
+)
+def test_a_pasted_secret_is_masked_and_the_words_around_it_stay(said: str, kept: str):
+    assert masked(said) == kept

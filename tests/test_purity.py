@@ -19,6 +19,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "whmcs_bridge"
 CORE = [
     "model.py",
     "names.py",
+    "pasted.py",
     "errors.py",
     "permissions.py",
     "metrics.py",

@@ -25,6 +25,7 @@ from whmcs_bridge.executor.reads import (
     renewal_now,
 )
 from whmcs_bridge.executor.ticket_reads import resolve_ticket, user_link
+from whmcs_bridge.pasted import masked
 from whmcs_bridge.whmcs import whois
 from whmcs_bridge.whmcs.api import not_found
 
@@ -268,7 +269,7 @@ def _run_read_reply(c: Call) -> Result:
             name=reply.requestor_name or reply.name,
             admin=bool(reply.admin),
             date=reply.date.isoformat() if reply.date else None,
-            message=reply.message,
+            message=masked(reply.message),  # a code or password the writer pasted is never kept (pasted.py)
         )
         if reply.client_id and reply.requestor_email and not reply.admin:
             # Which user of the account wrote it: its owner, or a user invited on it (GetUsers `isOwner`);

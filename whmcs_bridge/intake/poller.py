@@ -32,6 +32,7 @@ from whmcs_bridge.errors import WhmcsApiError
 from whmcs_bridge.intake.census import Census, Listing
 from whmcs_bridge.intake.facts import fact_of
 from whmcs_bridge.model import as_int, marker
+from whmcs_bridge.pasted import masked
 from whmcs_bridge.store import inbox, poll
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.api import WhmcsApi, not_found
@@ -101,7 +102,7 @@ def ticket_data(ticket: Any, message: str | None = None) -> dict[str, Any]:
         "requestor_email": ticket.requestor_email,
         "requestor_type": ticket.requestor_type,
         "service": f"{ticket.service_ref[0]}:{ticket.service_ref[1]}" if ticket.service_ref else None,
-        "message": message,
+        "message": masked(message) if message else message,  # a pasted code or password is never kept (pasted.py)
     }
 
 
@@ -340,7 +341,7 @@ class Poller:
             "userid": full.client_id if reply.admin else reply.client_id,
             "deptid": full.deptid,
             "subject": full.subject,
-            "message": reply.message,
+            "message": masked(reply.message),
             "status": full.status,
             "admin": reply.admin,
             "requestor_name": reply.requestor_name,

@@ -35,6 +35,7 @@ from whmcs_bridge.intake.facts import fact_of
 from whmcs_bridge.intake.hook_types import HOOK_TYPES
 from whmcs_bridge.messages.catalogue import Catalogue
 from whmcs_bridge.metrics import Registry
+from whmcs_bridge.pasted import masked
 from whmcs_bridge.store import inbox, outbox, switches
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.store.writer import InboxWriter
@@ -332,12 +333,19 @@ class Receiver:
     @staticmethod
     def redact(event: dict[str, Any], body: bytes) -> bytes:
         """Consent links are for their recipient only: never keep one found in a forwarded email or a
-        ticket message (an outside requester's link travels in its ticket thread). An email without a
+        ticket message (an outside requester's link travels in its ticket thread); nor a code or password pasted
+        into a ticket. An email without a
         template name (a custom message) is never copied, so its body is never stored: only its hash."""
         if event["type"] in inbox.EMAIL_BODIES and not event["data"].get("messagename"):
             scrubbed = inbox.without_message(event["data"])
             if scrubbed is not event["data"]:
                 event["data"] = scrubbed
+                body = json.dumps(event).encode()
+        if event["type"].startswith("Ticket") and isinstance(event["data"].get("message"), str):
+            # A code or password someone pasted into a ticket is never kept (pasted.py).
+            hidden = masked(event["data"]["message"])
+            if hidden != event["data"]["message"]:
+                event["data"]["message"] = hidden
                 body = json.dumps(event).encode()
         if b"/consent/" not in body:
             return body
