@@ -214,3 +214,18 @@ def test_a_ticket_opened_by_a_contact_of_the_account_is_not_the_owners(world: Br
     assert not any("written by the owner" in n for n in said), said
     assert any(f"WHMCS contact #{contact}" in n and "compta@cabinet-martin.fr" in n for n in said), said
     assert any("WARNING" in n for n in said), said
+
+
+def test_a_guest_tickets_warning_says_a_guest_wrote_it_not_client_0(world: BridgeWorld):
+    """F11 (e11_guest_and_contact.py case a): a guest ticket (an email from an address WHMCS has no client for)
+    naming the granted site got "WARNING: client #0 (#0) has NO grant on this"."""
+    grant(world, "--service", "110")
+    ticket = open_ticket(
+        world, name="Lena Vogel", email="lena@pixelwerk.agency", subject="boulangerie-dupont.fr",
+        message="[renew] boulangerie-dupont.fr please.",
+    )  # fmt: skip
+    world.settle(2)
+    said = notes(world, ticket)
+    assert any("a guest, without a client account" in n for n in said), said
+    assert not any("client #0" in n for n in said), said
+    assert agency_renewals(world) == []

@@ -401,7 +401,10 @@ def ticket_note(
         notes.append((f"held:{grant_id}", message("delegation.ticket_held", **about_grant(grant, subjects=subjects))))
     if unverified:
         warning = message(
-            "delegation.ticket_unverified", writer=writer, subjects=unverified, owners=list(dict.fromkeys(owners))
+            "delegation.ticket_unverified",
+            writer=writer or None,  # a guest (WHMCS gives client 0): said as one, never "client #0"
+            subjects=unverified,
+            owners=list(dict.fromkeys(owners)),
         )
         notes.append(("warning", warning))
     closing = {f"grant:{g}": parties_open(grant) for g, (grant, _) in verified_by.items()}
