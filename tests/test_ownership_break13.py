@@ -10,7 +10,7 @@ import requests
 
 from tests.conftest import Sandbox
 from tests.test_ownership_answers import reply_as, thread_of
-from tests.test_ownership_e2e import World, open_and_document, vendor_world
+from tests.test_ownership_e2e import PDF, World, open_and_document, vendor_world
 from whmcs_bridge.pasted import masked
 
 
@@ -81,3 +81,17 @@ def test_a_code_or_password_a_party_quotes_in_a_ticket_is_kept_nowhere(world: Wo
 )
 def test_a_pasted_secret_is_masked_and_the_words_around_it_stay(said: str, kept: str):
     assert masked(said) == kept
+
+
+def test_a_document_dated_after_today_is_refused_when_attached(world: World):
+    """LOW 3 (cli_fuzz.py, future_dated_extract.py): `attach --dated 2062-11-27` was taken without a word; only
+    check-evidence said the date was after today, and the document never counted as fresh."""
+    case_id = open_and_document(world, "domain:20")
+    before = len(world.case(case_id)["evidence"])
+    extract = world.file("extract.pdf", PDF + b"% another extract\n")
+    refused = world.fail(
+        "ownership", "attach", case_id, extract, "--kind", "registry-extract", "--from", "requester", "--via",
+        "email", "--dated", "2062-11-27", "--by", "alice",
+    )  # fmt: skip
+    assert "2062-11-27 is after today" in refused and len(refused.strip().splitlines()) == 1, refused
+    assert len(world.case(case_id)["evidence"]) == before

@@ -13,7 +13,7 @@ import os
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from whmcs_bridge import staff
@@ -345,6 +345,8 @@ def attach(
         raise BridgeError(f"case {case_id} is {current['status']}: no more evidence is taken")
     if kind not in EVIDENCE_KINDS:
         raise BridgeError(f"evidence kind {kind!r}: expected one of {', '.join(EVIDENCE_KINDS)}")
+    if dated and date.fromisoformat(dated) > latest_today(now):  # a typo, or a date the document cannot bear
+        raise BridgeError(f"--dated {dated} is after today: attach the document with the date it bears")
     digest, media = store_evidence(config, data)
     display = re.sub(r"[^\w.\- ]", "_", os.path.basename(name))[:120] or "file"  # shown, never used as a path
     submit(
