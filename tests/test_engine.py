@@ -170,3 +170,30 @@ def test_an_event_another_process_decided_meanwhile_is_not_decided_again(tmp_pat
         assert Engine(first, [Reminders()]).run_once(NOW).events == 0
         assert states.items(first, "reminders") == [("7", {"invoice": 7, "sent": 1})]
         assert len(outbox(first)) == 1
+
+
+class Refusing(Reminders):
+    """Refuses a staff command the state no longer allows, as a rule does (a ValueError)."""
+
+    def route(self, event: Event) -> Sequence[str]:
+        return ["1"] if event.type == "RemindersCommand" else super().route(event)
+
+    def decide_one(self, state: State, event: Event, now: datetime) -> Decision:
+        if event.type == "RemindersCommand":
+            raise ValueError("case 1 is cancelled: only a case under review can be approved")
+        return super().decide_one(state, event, now)
+
+
+def test_a_staff_command_the_rules_refuse_is_logged_as_refused_not_parked(
+    db: Database, caplog: pytest.LogCaptureFixture
+):
+    """Issue 17, thirteenth round LOW 2 (race_cancel_approve.py): a refused approve logged "ERROR ... parked:
+    ValueError" while `events parked` said none (the command turns it into a refusal: staff.refused)."""
+    with db.atomic():
+        inbox.add(
+            db, event_id="cli:1", type="RemindersCommand", source="cli", body={"type": "RemindersCommand", "data": {}},
+            received_at=NOW,
+        )  # fmt: skip
+    Engine(db, [Refusing()]).run_once(NOW)
+    assert "refused: case 1 is cancelled" in caplog.text and "parked" not in caplog.text
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]

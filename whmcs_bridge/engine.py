@@ -176,7 +176,10 @@ class Engine:
             return planned
         except Exception as exc:  # a rule failed on this event: park it with its error, go on with the others
             reason = f"{type(exc).__name__}: {exc}"
-            log.error("event %s (%s) parked: %s", entry.event_id, entry.type, reason)
+            if isinstance(exc, ValueError) and entry.source == "cli" and entry.type.endswith("Command"):  # refused
+                log.warning("event %s (%s) refused: %s", entry.event_id, entry.type, exc)  # (staff.refused)
+            else:
+                log.error("event %s (%s) parked: %s", entry.event_id, entry.type, reason)
             with self.db.atomic():
                 inbox.park(self.db, inbox_id, now, reason)
                 audit.append(
