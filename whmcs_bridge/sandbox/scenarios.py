@@ -559,6 +559,41 @@ def checkout(sb: SandboxState, client_id: int, user_id: int, pid: int, domain: s
     return [Hook("AfterShoppingCartCheckout", data)]
 
 
+def addon_checkout(sb: SandboxState, client_id: int, user_id: int, service_id: int, amount: str) -> list[Any]:
+    """A client-area order of one addon only for a service of the client (AddOrder's "Addon Only Order",
+    DD:api-reference/addorder.md `addonid`/`serviceid`): its invoice, the order (its requestor is the user) and the
+    AfterShoppingCartCheckout hook with the addon in `AddonIDs` (DD:hooks-reference/shopping-cart.md). The
+    invoice item's type ("Addon") and the order line's ("addon") are the sandbox's: the pages document neither."""
+    w = World(sb)
+    order_id = int(sb.scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM orders"))
+    addon_id = order_id  # one addon per order here: its id is not read by anything else
+    invoice = w.invoice(client_id, 0, [("Addon", addon_id, f"Daily backups (addon) - service #{service_id}", amount)])
+    sb.insert(
+        "orders",
+        id=order_id,
+        ordernum=str(7264919934 + order_id),
+        client_id=client_id,
+        requestor_id=user_id,
+        date=sb.stamp(),
+        amount=amount,
+        invoice_id=invoice,
+        status="Pending",
+    )
+    sb.insert("order_lines", order_id=order_id, type="addon", relid=addon_id, amount=amount, billingcycle="Monthly")
+    data = {
+        "OrderID": order_id,
+        "OrderNumber": str(7264919934 + order_id),
+        "ServiceIDs": [],
+        "DomainIDs": [],
+        "AddonIDs": [addon_id],
+        "RenewalIDs": [],
+        "InvoiceID": invoice,
+        "TotalDue": amount,
+        "PaymentMethod": "banktransfer",
+    }
+    return [Hook("AfterShoppingCartCheckout", data)]
+
+
 LOADERS: dict[str, Callable[..., dict[str, Any]]] = {
     "reseller-overdue": reseller_overdue,
     "agency": agency,

@@ -390,13 +390,22 @@ class SandboxApp:
         with self.state.lock:
             self.state.db.execute("BEGIN")
             try:
-                hooks = scenarios.checkout(
-                    self.state,
-                    int(body["client_id"]),
-                    int(body["user_id"]),
-                    int(body.get("pid", 3)),
-                    str(body["domain"]),
-                )
+                if body.get("addon_for"):  # an order of an addon only, for this service
+                    hooks = scenarios.addon_checkout(
+                        self.state,
+                        int(body["client_id"]),
+                        int(body["user_id"]),
+                        int(body["addon_for"]),
+                        str(body.get("amount", "4.00")),
+                    )
+                else:
+                    hooks = scenarios.checkout(
+                        self.state,
+                        int(body["client_id"]),
+                        int(body["user_id"]),
+                        int(body.get("pid", 3)),
+                        str(body["domain"]),
+                    )
                 self.state.db.execute("COMMIT")
             except BaseException:
                 self.state.db.execute("ROLLBACK")

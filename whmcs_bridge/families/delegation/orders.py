@@ -37,8 +37,10 @@ def ordered(
         return unknown_requestor(grants, data, owner, items, rules)
     out: dict[str, Decision] = {}
     reads: dict[str, Decision] = {}
+    # Payer mode: an order that bills only what it does not move (an addon) is still the agency's to note.
+    others = left_lines(data) if rules.order_invoice_to == "payer" and not items else []
     for key, admin in grants.items():
-        if not items or not may_order(admin, owner, rules):
+        if not (items or others) or not may_order(admin, owner, rules):
             continue
         if users_of is None:
             reads[key] = read_users(admin, data)
@@ -46,6 +48,9 @@ def ordered(
         if admin["delegate"] != users_of or not orders_for_owner(admin, owner, requestor, rules):
             continue
         if owner_user is None or requestor == owner_user:  # the owner's own order (or its owner unknown): hers
+            continue
+        if not items:
+            out[key] = left_to_owner(admin, data, others, now)
             continue
         grant_id = f"o{as_int(data.get('orderid'))}-{admin['delegate']}"
         command_data = {
@@ -116,6 +121,38 @@ def ordered_items(data: dict[str, Any]) -> list[dict[str, Any]]:
         for line in data.get("lines") or []
         if line.get("type") in ("product", "domain") and line.get("relid")
     ]
+
+
+def left_lines(data: dict[str, Any]) -> list[str]:
+    """The types of an order's lines that are neither a service nor a domain (an addon, say), in order, once each."""
+    kinds = [str(line.get("type") or "") for line in data.get("lines") or []]
+    return list(dict.fromkeys(k for k in kinds if k and k not in ("product", "domain")))
+
+
+def left_to_owner(admin: dict[str, Any], data: dict[str, Any], kinds: list[str], now: datetime) -> Decision:
+    """`order_invoice_to: payer`: the agency's user placed an order that bills no hosting and no domain (an addon
+    only). The bridge moves none of it to the agency: GetInvoice documents the item type and relid only by a
+    hosting's example and GetOrders an order line only by a product's (DD:api-reference/getinvoice.md,
+    getorders.md), so an addon's line on the owner's invoice cannot be told from WHMCS's documented answers; and an
+    addon is no service or domain a grant covers (the agency is made technical contact of nothing). So the order
+    stays on the owner's invoice, and one sticky staff task on the owner's account says so and why, once per order."""
+    order = as_int(data.get("orderid"))
+    if order is None or order in admin.setdefault("orders_left", []):
+        return Decision(state=admin)
+    admin["orders_left"].append(order)
+    invoice = str(as_int(data.get("invoiceid")) or "")
+    admin["history"].append(
+        {
+            "at": now.isoformat(timespec="seconds"),
+            "what": f"order #{order} placed by the delegate's user bills no hosting or domain: left on the owner's "
+            f"invoice #{invoice or '?'}",
+            "by": "bridge",
+        }
+    )
+    fields = about_grant(admin, order=str(order), owner_invoice=invoice, lines=", ".join(kinds))
+    task = note(message("delegation.order_left_to_owner_note", **fields), sticky=True)
+    flag = act(admin, "client_note", f"order:{order}:left-to-owner", task, admin["owner"])
+    return Decision(state=admin, actions=[flag], refs=grant_refs(admin))
 
 
 def may_order(admin: dict[str, Any], owner: int | None, rules: DelegationSection) -> bool:
