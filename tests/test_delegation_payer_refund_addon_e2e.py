@@ -104,3 +104,31 @@ def test_an_addon_only_order_in_owner_mode_asks_nothing(
 ):
     addon_order(owner, tmp_path, user=1)
     assert staff_tasks(owner) == []
+
+
+def test_an_addon_ordered_with_a_hosting_stays_on_the_owners_invoice_with_a_staff_task(
+    payer: BridgeWorld, tmp_path: Path
+):
+    """The hosting and the domain go to the agency as usual; the addon's line stays on the owner's invoice, which
+    then bills only it, and the owner's account says so, once."""
+    sandbox = payer.sandbox
+    payer.run(
+        "delegations", "grant", "--owner", "12", "--delegate", "10", "--whole-client", "--role", "administrative",
+        "--by", "alice", "--basis", "signed mandate",
+    )  # fmt: skip
+    payer.settle()
+    placed = sandbox.control(
+        "checkout", {"client_id": 12, "user_id": 1, "domain": "nouveau-martin.fr", "addon_for": 1, "addon": "4.00"}
+    )
+    payer.settle(6)
+    order, owner_invoice = int(placed["OrderID"]), int(placed["InvoiceID"])
+    [agency] = [i for i in sandbox.rows("invoices", client_id=10) if i["notes"].startswith(f"Order #{order}, grant ")]
+    assert agency["total"] == "21.90", agency
+    [left] = sandbox.rows("invoices", id=owner_invoice)
+    assert left["status"] == "Unpaid" and left["total"] == "4.00", left
+    tasks = [t for t in staff_tasks(payer) if "addon" in str(t["note"])]
+    assert len(tasks) == 1 and tasks[0]["sticky"] == 1, staff_tasks(payer)
+    said = str(tasks[0]["note"])
+    assert f"order #{order}" in said and f"#{owner_invoice}" in said and "besides its hostings and domains" in said, said
+    payer.settle(2)
+    assert len([t for t in staff_tasks(payer) if "addon" in str(t["note"])]) == 1

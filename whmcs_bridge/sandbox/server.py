@@ -390,7 +390,7 @@ class SandboxApp:
         with self.state.lock:
             self.state.db.execute("BEGIN")
             try:
-                if body.get("addon_for"):  # an order of an addon only, for this service
+                if body.get("addon_for") and not body.get("domain"):  # an order of an addon only, for this service
                     hooks = scenarios.addon_checkout(
                         self.state,
                         int(body["client_id"]),
@@ -405,6 +405,7 @@ class SandboxApp:
                         int(body["user_id"]),
                         int(body.get("pid", 3)),
                         str(body["domain"]),
+                        str(body["addon"]) if body.get("addon") else None,
                     )
                 self.state.db.execute("COMMIT")
             except BaseException:

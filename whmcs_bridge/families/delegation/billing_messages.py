@@ -61,11 +61,12 @@ BILLING = define(
         "delegation.order_left_to_owner_note",
         "text",
         "staff",
-        {"grant": "text", "order": "text", "owner_invoice": "text", "lines": "text"},
+        {"grant": "text", "order": "text", "owner_invoice": "text", "lines": "text", "moved": "text"},
         "Sticky staff task on the owner's account: a user of its administrative contact placed an order that bills "
-        "no hosting and no domain (its order lines' types, `lines`: an addon, say); with `order_invoice_to: payer` "
-        "the bridge moves only hostings and domains, so the order stayed on the owner's invoice `owner_invoice` "
-        "(none when WHMCS named no invoice).",
+        "something other than a hosting or a domain (those order lines' types, `lines`: an addon, say); with "
+        "`order_invoice_to: payer` the bridge moves only hostings and domains, so those lines (the whole order, or, "
+        "`moved` \"yes\", what is left once its hostings and domains were invoiced to the contact) stayed on the "
+        "owner's invoice `owner_invoice` (none when WHMCS named no invoice).",
         order="7",
         owner_invoice="501",
         lines="addon",
