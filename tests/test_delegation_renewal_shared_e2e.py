@@ -156,7 +156,7 @@ def test_a_whole_account_grant_refuses_another_clients_service(world: BridgeWorl
     grant_id = granted(world, 10, "--whole-client")
     said = refused(world, "delegations", "renew", grant_id, "--service", "120", "--by", "lena", code=2)
     assert "service #120 belongs to client #12, not to client #11" in said, said
-    said = refused(world, "delegations", "renew", grant_id, "--by", "lena")
+    said = refused(world, "delegations", "renew", grant_id, "--by", "lena", code=2)  # no --service: the command line
     assert "name the service or domain to renew" in said, said
     # Reaching the rules without the CLI's check: WHMCS is read, nothing is invoiced, the delegate is told.
     asked_on_page(world, tmp_path, grant_id, service=120)

@@ -390,13 +390,23 @@ class SandboxApp:
         with self.state.lock:
             self.state.db.execute("BEGIN")
             try:
-                hooks = scenarios.checkout(
-                    self.state,
-                    int(body["client_id"]),
-                    int(body["user_id"]),
-                    int(body.get("pid", 3)),
-                    str(body["domain"]),
-                )
+                if body.get("addon_for") and not body.get("domain"):  # an order of an addon only, for this service
+                    hooks = scenarios.addon_checkout(
+                        self.state,
+                        int(body["client_id"]),
+                        int(body["user_id"]),
+                        int(body["addon_for"]),
+                        str(body.get("amount", "4.00")),
+                    )
+                else:
+                    hooks = scenarios.checkout(
+                        self.state,
+                        int(body["client_id"]),
+                        int(body["user_id"]),
+                        int(body.get("pid", 3)),
+                        str(body["domain"]),
+                        str(body["addon"]) if body.get("addon") else None,
+                    )
                 self.state.db.execute("COMMIT")
             except BaseException:
                 self.state.db.execute("ROLLBACK")

@@ -44,6 +44,34 @@ BILLING = define(
         paid="10.00",
     ),
     grant_spec(
+        "delegation.order_refunded_note",
+        "text",
+        "staff",
+        {"grant": "text", "order": "text", "owner_invoice": "text", "invoice": "text", "amount": "text"},
+        "Sticky staff task on the owner's account: the contact paid its invoice `invoice` (`amount`) for the order, "
+        "which was accepted, and staff refunded that invoice afterwards: the order's items had come off the owner's "
+        "invoice `owner_invoice`, so its services are unpaid; staff decide (invoice the owner, have the contact pay, "
+        "or suspend or cancel them).",
+        order="7",
+        owner_invoice="501",
+        invoice="502",
+        amount="21.90",
+    ),
+    grant_spec(
+        "delegation.order_left_to_owner_note",
+        "text",
+        "staff",
+        {"grant": "text", "order": "text", "owner_invoice": "text", "lines": "text", "moved": "text"},
+        "Sticky staff task on the owner's account: a user of its administrative contact placed an order that bills "
+        "something other than a hosting or a domain (those order lines' types, `lines`: an addon, say); with "
+        "`order_invoice_to: payer` the bridge moves only hostings and domains, so those lines (the whole order, or, "
+        "`moved` \"yes\", what is left once its hostings and domains were invoiced to the contact) stayed on the "
+        "owner's invoice `owner_invoice` (none when WHMCS named no invoice).",
+        order="7",
+        owner_invoice="501",
+        lines="addon",
+    ),
+    grant_spec(
         "delegation.order_parked_note",
         "text",
         "staff",

@@ -26,6 +26,21 @@ from whmcs_bridge.families.delegation import staff as dg
 from whmcs_bridge.whmcs.api import WhmcsApi
 
 
+class GrantId(click.ParamType):
+    """A grant's id as printed by `delegations list`; spaces around it (a pasted id) are not part of it."""
+
+    name = "GRANT_ID"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = str(value).strip()
+        if not text:
+            self.fail("give a grant id (`whmcs-bridge delegations list` shows them)", param, ctx)
+        return text
+
+
+GRANT_ID = GrantId()
+
+
 @click.group(cls=Group)
 def delegations() -> None:
     """Contact delegation: a webmaster or agency acting on services its end clients own."""
@@ -45,7 +60,7 @@ def list_grants(obj: Context, owner: int | None, delegate: int | None, as_json: 
 
 
 @delegations.command("show")
-@click.argument("grant_id")
+@click.argument("grant_id", type=GRANT_ID)
 @click.option("--json", "as_json", is_flag=True, help=JSON_OBJECT)
 @click.pass_obj
 @user_errors
@@ -162,7 +177,7 @@ def grant(
 
 
 @delegations.command("revoke")
-@click.argument("grant_id")
+@click.argument("grant_id", type=GRANT_ID)
 @click.option("--by", type=WORDS, required=True, help="Who revokes it: 'owner' (at the owner's request) or a staff member.")
 @click.option("--reason", type=WORDS, required=True, help="Why (recorded, and told to both sides).")
 @click.pass_obj
@@ -175,7 +190,7 @@ def revoke(obj: Context, grant_id: str, by: str, reason: str) -> None:
 
 
 @delegations.command("withdraw")
-@click.argument("grant_id")
+@click.argument("grant_id", type=GRANT_ID)
 @click.option("--by", type=WORDS, required=True, help="Who withdraws it: the delegate's contact, or staff for them.")
 @click.option("--reason", type=WORDS, required=True, help="Why (recorded, and told to the owner).")
 @click.pass_obj
@@ -189,7 +204,7 @@ def withdraw(obj: Context, grant_id: str, by: str, reason: str) -> None:
 
 
 @delegations.command("renew")
-@click.argument("grant_id")
+@click.argument("grant_id", type=GRANT_ID)
 @click.option(
     "--service",
     type=ID,

@@ -37,8 +37,10 @@ def ordered(
         return unknown_requestor(grants, data, owner, items, rules)
     out: dict[str, Decision] = {}
     reads: dict[str, Decision] = {}
+    # Payer mode: what an order bills that it does not move (an addon) is noted, with or without what it moves.
+    others = left_lines(data) if rules.order_invoice_to == "payer" else []
     for key, admin in grants.items():
-        if not items or not may_order(admin, owner, rules):
+        if not (items or others) or not may_order(admin, owner, rules):
             continue
         if users_of is None:
             reads[key] = read_users(admin, data)
@@ -47,28 +49,44 @@ def ordered(
             continue
         if owner_user is None or requestor == owner_user:  # the owner's own order (or its owner unknown): hers
             continue
-        grant_id = f"o{as_int(data.get('orderid'))}-{admin['delegate']}"
-        command_data = {
-            "command": "grant",
-            "grant": grant_id,
-            "owner": owner,
-            "delegate": admin["delegate"],
-            "role": "technical",
-            "items": items,
-            "by": "bridge",
-            "basis": "",
-            # What made it: the order, the user who placed it, and the administrative grant it came through.
-            "order": {"id": as_int(data.get("orderid")), "user": requestor, "via": admin["id"]},
-        }
-        key = f"grant:{grant_id}"
-        existing = json.loads(json.dumps(grants.get(key) or {}))
-        decision = command(existing, command_data, now, rules)  # seen again: unchanged
-        if not existing and rules.order_invoice_to == "payer" and decision.state is not None:
-            decision = payer.start(decision.state, data, decision)  # invoiced to the agency that ordered
-        out[key] = decision
+        if others:
+            out[key] = left_to_owner(admin, data, others, now, moved=bool(items))
+        if items:
+            out.update(technical_grant(grants, admin, data, items, now, rules))
     if not out:
         out.update(agency_became_owner(grants, data, requestor, owner))
     return {**reads, **out}
+
+
+def technical_grant(
+    grants: dict[str, dict[str, Any]],
+    admin: dict[str, Any],
+    data: dict[str, Any],
+    items: list[dict[str, Any]],
+    now: datetime,
+    rules: DelegationSection,
+) -> dict[str, Decision]:
+    """The delegate made technical contact of what its user ordered through `admin` (once per order: seen again,
+    unchanged), and, in payer mode, the order invoiced to it (payer.start)."""
+    grant_id = f"o{as_int(data.get('orderid'))}-{admin['delegate']}"
+    command_data = {
+        "command": "grant",
+        "grant": grant_id,
+        "owner": as_int(data.get("userid")),
+        "delegate": admin["delegate"],
+        "role": "technical",
+        "items": items,
+        "by": "bridge",
+        "basis": "",
+        # What made it: the order, the user who placed it, and the administrative grant it came through.
+        "order": {"id": as_int(data.get("orderid")), "user": as_int(data.get("requestor_id")), "via": admin["id"]},
+    }
+    key = f"grant:{grant_id}"
+    existing = json.loads(json.dumps(grants.get(key) or {}))
+    decision = command(existing, command_data, now, rules)  # seen again: unchanged
+    if not existing and rules.order_invoice_to == "payer" and decision.state is not None:
+        decision = payer.start(decision.state, data, decision)  # invoiced to the agency that ordered
+    return {key: decision}
 
 
 def read_users(admin: dict[str, Any], data: dict[str, Any]) -> Decision:
@@ -116,6 +134,46 @@ def ordered_items(data: dict[str, Any]) -> list[dict[str, Any]]:
         for line in data.get("lines") or []
         if line.get("type") in ("product", "domain") and line.get("relid")
     ]
+
+
+def left_lines(data: dict[str, Any]) -> list[str]:
+    """The types of an order's lines that are neither a service nor a domain (an addon, say), in order, once each."""
+    kinds = [str(line.get("type") or "") for line in data.get("lines") or []]
+    return list(dict.fromkeys(k for k in kinds if k and k not in ("product", "domain")))
+
+
+def left_to_owner(
+    admin: dict[str, Any], data: dict[str, Any], kinds: list[str], now: datetime, *, moved: bool = False
+) -> Decision:
+    """`order_invoice_to: payer`: the agency's user placed an order that bills something other than a hosting or a
+    domain (an addon): the bridge moves none of it to the agency. GetInvoice documents the item type and relid only
+    by a hosting's example and GetOrders an order line only by a product's (DD:api-reference/getinvoice.md,
+    getorders.md), so an addon's line on the owner's invoice cannot be told from WHMCS's documented answers; and an
+    addon is no service or domain a grant covers. So those lines stay on the owner's invoice (the whole order when
+    it bills nothing else; `moved`: its hostings and domains go to the agency as usual), and one sticky staff task
+    on the owner's account says so and why, once per order."""
+    order = as_int(data.get("orderid"))
+    if order is None or order in admin.setdefault("orders_left", []):
+        return Decision(state=admin)
+    admin["orders_left"].append(order)
+    invoice = str(as_int(data.get("invoiceid")) or "")
+    admin["history"].append(
+        {
+            "at": now.isoformat(timespec="seconds"),
+            "what": f"order #{order} placed by the delegate's user: its {', '.join(kinds)} line(s) left on the owner's "
+            f"invoice #{invoice or '?'}"
+            if moved
+            else f"order #{order} placed by the delegate's user bills no hosting or domain: left on the owner's "
+            f"invoice #{invoice or '?'}",
+            "by": "bridge",
+        }
+    )
+    fields = about_grant(
+        admin, order=str(order), owner_invoice=invoice, lines=", ".join(kinds), moved="yes" if moved else None
+    )
+    task = note(message("delegation.order_left_to_owner_note", **fields), sticky=True)
+    flag = act(admin, "client_note", f"order:{order}:left-to-owner", task, admin["owner"])
+    return Decision(state=admin, actions=[flag], refs=grant_refs(admin))
 
 
 def may_order(admin: dict[str, Any], owner: int | None, rules: DelegationSection) -> bool:

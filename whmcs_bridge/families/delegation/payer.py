@@ -29,7 +29,8 @@ agency told; read still Pending, nothing changes.
 
 A billing's status: looking, invoicing (the agency's invoice is being made), invoiced, accepting (paid: AcceptOrder
 under way), settled, and the ends: nothing to move (the owner's invoice was paid or bills none of it), owner paid,
-cancelled, paid twice, parked, other currency, ORDER_GONE, ORDER_CLOSED and ORDER_CANCELLED (WITHDRAWING before it)."""
+cancelled, paid twice, parked, other currency, ORDER_GONE, ORDER_CLOSED, ORDER_CANCELLED (WITHDRAWING before it) and
+ORDER_REFUNDED (the agency's paid invoice refunded afterwards: the order's services are unpaid; a staff task)."""
 
 from __future__ import annotations
 
@@ -48,6 +49,8 @@ ORDER_CLOSED = "paid, not accepted: the order is {status} in WHMCS; refund due"
 # Staff cancelling the order (or marking it as fraud) while the agency's invoice was unpaid (order_closing()).
 WITHDRAWING = "invoiced, the order being cancelled in WHMCS"
 ORDER_CANCELLED = "not paid: the order was cancelled in WHMCS; the delegate's invoice cancelled"
+# The agency's paid invoice refunded by staff afterwards (InvoiceRefunded: the hook, or the poll finding it Refunded).
+ORDER_REFUNDED = "paid, then refunded: the order's services are unpaid; staff decide"
 # WHMCS runs the CancelOrder and FraudOrder hooks "prior to the change of status actually occurring"
 # (DD:hooks-reference/shopping-cart.md): the status is read this long after the hook.
 CLOSING_READ_AFTER = timedelta(minutes=1)
@@ -246,6 +249,8 @@ def agency_invoice(grant: dict[str, Any], kind: str, now: datetime) -> Decision:
     if kind == "InvoicePaid" and billing["status"] == "owner paid":
         billing.update(status="paid twice", stopped=at)
         return staff_task(grant, "paid twice", at)
+    if kind == "InvoiceRefunded" and billing["status"] in ("accepting", "settled"):
+        return refunded(grant, at)
     if kind == "InvoiceCancelled" and billing["status"] == "invoiced":
         # The staff task says what the delegate had paid on it, read from WHMCS first (InvoiceRead, read()).
         billing.update(status="cancelled", cancelled=at)
@@ -259,6 +264,24 @@ def agency_invoice(grant: dict[str, Any], kind: str, now: datetime) -> Decision:
         # it ran (the owner had paid part meanwhile: the order is parked with its own task instead).
         return staff_task(grant, "overdue", at, after=billing.get("lines_off"))
     return Decision(state=grant)
+
+
+def refunded(grant: dict[str, Any], at: str) -> Decision:
+    """The agency's invoice, paid (the order accepted, or being accepted), refunded by staff afterwards (WHMCS's
+    InvoiceRefunded, DD:hooks-reference/invoices.md; the poll reports an invoice found Refunded the same way): the
+    order's items had come off the owner's invoice, so nobody pays for them now. Nothing is suspended or invoiced
+    on a guess: one sticky staff task on the owner's account (as for a delegated renewal refunded, renewal.py), and
+    `delegations show` no longer says settled. Once: a second report finds the status changed."""
+    billing = grant["billing"]
+    billing.update(status=ORDER_REFUNDED, refunded=at, stopped=at)
+    what = f"order #{billing['order']}: the delegate's invoice #{billing['delegate_invoice']} refunded"
+    grant["history"].append({"at": at, "what": what, "by": "WHMCS"})
+    task = note(message("delegation.order_refunded_note", **facts(grant, amount=billing.get("amount") or "")), sticky=True)
+    return Decision(
+        state=grant,
+        actions=[act(grant, "client_note", "payer:refunded", task, grant["owner"])],
+        refs=grant_refs(grant),
+    )
 
 
 def accepted(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision | None:

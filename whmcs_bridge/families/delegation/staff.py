@@ -25,8 +25,11 @@ def grants(db: Database, *, owner: int | None = None, delegate: int | None = Non
 
 
 def grant(db: Database, grant_id: str) -> dict[str, Any]:
-    missing = f"there is no grant {grant_id}; `whmcs-bridge delegations list` shows them"
-    return staff.state(db, FAMILY, f"grant:{grant_id}", missing)
+    """The grant the command line names; an id naming none is a usage error (exit 2), as an unknown client is."""
+    found = states.get(db, FAMILY, f"grant:{grant_id}")
+    if found is None:
+        raise UsageProblem(f"there is no grant {grant_id}; `whmcs-bridge delegations list` shows them")
+    return found
 
 
 def unknown_templates(db: Database, zone: tzinfo | None = None) -> list[str]:
@@ -68,7 +71,7 @@ def new_grant(
     if owner == delegate:
         raise UsageProblem(f"client #{owner} is the owner and cannot be its own delegate: give another --delegate")
     if not items:
-        raise BridgeError("name what the grant covers: --service ID, --domain ID or --whole-client")
+        raise UsageProblem("name what the grant covers: --service ID, --domain ID or --whole-client")
     if expires is not None and expires <= now:
         raise UsageProblem(
             f"--expires {expires.date().isoformat()} is in the past: a grant's last day is today or later (or give "
@@ -309,8 +312,8 @@ def renew(
     if current["status"] == "active":
         try:
             kind, wanted = renewal_scope.wanted_item(current, service, domain)
-        except ValueError as exc:
-            raise BridgeError(str(exc)) from None
+        except ValueError as exc:  # the command line names no item the grant covers: a usage error
+            raise UsageProblem(str(exc)) from None
         why = renewal_scope.refusal(current, wanted, kind) or elsewhere_open(db, api, current, kind, wanted)
         if why:
             raise BridgeError(f"grant {grant_id}: {why}")

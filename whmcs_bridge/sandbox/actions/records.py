@@ -121,7 +121,12 @@ def _order(sb: SandboxState, r: Any) -> dict[str, Any]:
 
 
 def _order_line(sb: SandboxState, li: Any) -> dict[str, Any]:
-    """One line of an order: a product (its service) or a domain registration."""
+    """One line of an order: a product (its service), an addon, or a domain registration."""
+    if li["type"] == "addon":  # GetOrders documents no addon line: the sandbox names it and leaves the rest empty
+        return {
+            "type": "addon", "relid": li["relid"], "producttype": "", "product": "Addon", "domain": "",
+            "billingcycle": li["billingcycle"], "amount": money(li["amount"]), "status": "Pending",
+        }  # fmt: skip
     if li["type"] == "product":
         svc = sb.one(
             "SELECT s.*, p.name AS pname, p.type AS ptype FROM services s JOIN products p ON p.id = s.pid WHERE s.id = ?",
