@@ -78,6 +78,8 @@ class StoreGuards:
         if not spec:
             return None, ""
         case = states.get(self.db, str(spec["family"]), str(spec["key"])) or {}
+        if case.get("status") != "executing":  # disputed, cancelled...: `state_in` cancels it, nothing to wait for
+            return None, ""
         why, reading = writes_wait(case)
         if not why:
             return None, ""

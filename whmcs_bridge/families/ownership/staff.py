@@ -250,7 +250,8 @@ def submit(
         if held:
             raise BridgeError(f"case {case_id} is not approved: {held}")
         data["owners"], words = owners_at_approval(api, state)
-        unread = unread_messages(api, state, lambda ticket, reply: own_message(db, ticket, reply))
+        # Only a case under review is approved (flow.approve says so otherwise): its parties' messages are read.
+        unread = state.get("status") == "review" and unread_messages(api, state, lambda t, r: own_message(db, t, r))
         if unread:
             raise BridgeError(f"case {case_id} is not approved: {unread}")
         if said is not None:
