@@ -78,7 +78,7 @@ def read_subjects(api: WhmcsApi, subjects: list[tuple[str, int]]) -> tuple[list[
 def unread_messages(api: WhmcsApi, state: dict[str, Any], ours: Ours) -> str | None:
     """The first message a party may have written to the case that the case has not read, in words (None when
     there is none), read in WHMCS for an approval: a reply in the case's ticket threads (GetTicket), or a message in
-    a ticket of the holder's or the requester's since the case was opened (GetTickets by client, or by address for
+    a ticket of the holder's or the requester's since the case was opened (opened_at; GetTickets by client, or by address for
     a requester outside WHMCS, DD:api-reference/gettickets.md). A hook lost, or a poll failing, must not let an
     objection sit unseen while the case is approved (break round 13 H1). WHMCS not answering refuses the approval:
     what it holds cannot be known."""
@@ -106,7 +106,7 @@ def unread(api: WhmcsApi, state: dict[str, Any], ours: Ours) -> Iterator[tuple[i
         for reply in messages(api, ticket_id):
             if reply.id and not reply.admin and not ours(ticket_id, reply) and unheard(state, ticket_id, reply.id):
                 yield ticket_id, reply
-    since = whmcs_time(api, state["opened"])
+    since = whmcs_time(api, opened_at(state))
     for ticket in party_tickets(api, state):
         last = max((d for d in (ticket.date, ticket.lastreply) if d is not None), default=None)
         if ticket.id in own or (last is not None and last < since):
@@ -136,6 +136,12 @@ def party_tickets(api: WhmcsApi, state: dict[str, Any]) -> Iterator[Ticket]:
             yield from api.tickets(client_id=int(who["client"]))
         elif who.get("email"):
             yield from api.tickets(email=str(who["email"]))
+
+
+def opened_at(state: dict[str, Any]) -> str:
+    """When the case was opened for the parties: a case drafted from a ticket, once staff confirmed it (while a draft
+    it reads no message, incoming.ANSWERING)."""
+    return next((h["at"] for h in state.get("history") or [] if h.get("what") == "opened"), state["opened"])
 
 
 def whmcs_time(api: WhmcsApi, moment: str) -> datetime:
