@@ -192,25 +192,8 @@ class Engine:
             return None
 
     def own_write(self, event: Event) -> str | None:
-        """The key of the bridge's action this event reports, decided by facts, never by a key a party can paste
-        (a client quoting the bridge's message ends with its key too): a ticket the action recorded opening; while
-        that is not known yet (WHMCS fires TicketOpen during the OpenTicket call), exactly the text the action sent,
-        kept rendered in its row before the call (executor/loop.py with_text). A reply by a client is never ours."""
-        kind = OWN_WRITES.get(event.type)
-        if kind is None or event.source == "timer":
-            return None
-        if kind == "ticket":
-            opened = outbox.opened_ticket(self.db, as_int(event.data.get("ticketid")) or 0)
-            if opened or "message" not in event.data:
-                return opened
-        text = str(event.data.get("message") or "")
-        key = key_at_end(text)
-        if key is None or (kind == "ticket_reply" and as_int(event.data.get("userid"))):
-            return None
-        entry = outbox.by_key(self.db, key)
-        if entry is None or entry.kind != kind or (entry.result or {}).get("ticket_id"):
-            return None  # a ticket the action opened is known by its id (opened_ticket above): this is another
-        return key if same_text(text, sent_text(entry.params, key)) else None
+        """The key of the bridge's action this event reports, or None (own_write)."""
+        return own_write(self.db, event)
 
     @staticmethod
     def grouped(routed: list[tuple[Family, str]]) -> list[tuple[Family, list[str]]]:
@@ -297,6 +280,28 @@ class Engine:
                     at=iso(now),
                 )
         return planned
+
+
+def own_write(db: Database, event: Event) -> str | None:
+    """The key of the bridge's action this event reports, decided by facts, never by a key a party can paste
+    (a client quoting the bridge's message ends with its key too): a ticket the action recorded opening; while
+    that is not known yet (WHMCS fires TicketOpen during the OpenTicket call), exactly the text the action sent,
+    kept rendered in its row before the call (executor/loop.py with_text). A reply by a client is never ours."""
+    kind = OWN_WRITES.get(event.type)
+    if kind is None or event.source == "timer":
+        return None
+    if kind == "ticket":
+        opened = outbox.opened_ticket(db, as_int(event.data.get("ticketid")) or 0)
+        if opened or "message" not in event.data:
+            return opened
+    text = str(event.data.get("message") or "")
+    key = key_at_end(text)
+    if key is None or (kind == "ticket_reply" and as_int(event.data.get("userid"))):
+        return None
+    entry = outbox.by_key(db, key)
+    if entry is None or entry.kind != kind or (entry.result or {}).get("ticket_id"):
+        return None  # a ticket the action opened is known by its id (opened_ticket above): this is another
+    return key if same_text(text, sent_text(entry.params, key)) else None
 
 
 def sent_text(params: dict[str, Any], key: str) -> str:

@@ -319,8 +319,9 @@ GUARDS: dict[str, Callable[[WhmcsApi, Any, int | None], str | None]] = {
 }
 # Guards answered from the bridge's own store rather than WHMCS.
 STORE_GUARDS = {"action_done", "awaiting_approval", "state_active", "state_in", "after_steps", "ladder_running"}
-# Guards that make an action wait rather than cancel it (checked before the breaker and the claim).
-WAITS = {"window"}
+# Guards that make an action wait rather than cancel it (checked before the breaker and the claim; `quiet`, answered
+# from the store, again once the action is claimed, just before its call: store_guards.StoreGuards.quiet).
+WAITS = {"window", "quiet"}
 
 
 def window_opens(api: WhmcsApi, spec: dict[str, Any], now: datetime) -> tuple[datetime, str]:

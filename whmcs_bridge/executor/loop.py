@@ -202,6 +202,12 @@ class Executor:
             self.finish(claimed, "parked", now, error=edited)
             report.parked.append(row.key)
             return None
+        quiet, why = self.store.quiet(claimed, instant or now)
+        if quiet is not None:  # a message to its case came since the wait was asked: the write waits, unsent
+            with self.db.atomic():
+                outbox.release(self.db, claimed, quiet, f"waits until {iso(quiet)} for {why}", now)
+            report.waiting.append(row.key)
+            return None
         cancel = self.guard_cancels(claimed, resumed)
         if cancel:
             note = getattr(cancel, "note", None)

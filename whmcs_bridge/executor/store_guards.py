@@ -9,6 +9,7 @@ from typing import Any
 
 from whmcs_bridge.executor.guards import STORE_GUARDS
 from whmcs_bridge.families.ownership import integrity
+from whmcs_bridge.families.ownership.execution import writes_wait
 from whmcs_bridge.store import inbox, outbox, states
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.store.outbox import OutboxEntry
@@ -18,6 +19,8 @@ FINISHED = ("done", "cancelled", "rejected")
 RECHECK = timedelta(minutes=15)
 # How soon a write waiting for the rules to decide an answer to its case (in the inbox) looks again: the next pass.
 ANSWER_RECHECK = timedelta(seconds=1)
+# How soon a write waiting for staff to classify a party's message to its case looks again.
+CLASSIFY_RECHECK = timedelta(minutes=1)
 
 
 class StoreGuards:
@@ -48,6 +51,9 @@ class StoreGuards:
             case = states.get(self.db, str(running["family"]), str(running["key"])) or {}
             if case.get("hold") and not case.get("stopped") and case.get("cycle") == running.get("cycle"):
                 return now + RECHECK, f"staff to resume the held ladder ({case['hold'].get('reason')})"
+        held, why = self.quiet(row, now)
+        if held is not None:
+            return held, why
         case_open = row.guard.get("state_in")
         if case_open and case_open.get("pending"):
             pending = case_open["pending"]
@@ -63,6 +69,21 @@ class StoreGuards:
                 until = max(now + RECHECK, min(dates)) if dates else now + RECHECK
                 return until, f"the steps it follows ({', '.join(e.key for e in waiting)}) to end"
         return None, ""
+
+    def quiet(self, row: OutboxEntry, now: datetime) -> tuple[datetime | None, str]:
+        """`quiet`: an ownership case's write waits while a party's message to the case is being read from WHMCS
+        (looked at again on the next pass) or waits for staff to classify it (execution.writes_wait); asked before
+        the claim and again once claimed, just before the call: the pass that plans the read never sends the write."""
+        spec = row.guard.get("quiet")
+        if not spec:
+            return None, ""
+        case = states.get(self.db, str(spec["family"]), str(spec["key"])) or {}
+        if case.get("status") != "executing":  # disputed, cancelled...: `state_in` cancels it, nothing to wait for
+            return None, ""
+        why, reading = writes_wait(case)
+        if not why:
+            return None, ""
+        return now + (ANSWER_RECHECK if reading else CLASSIFY_RECHECK), why
 
     def cancels(self, name: str, value: Any) -> str | None:
         """Why a guard answered from the bridge's own store cancels the action now, or None."""

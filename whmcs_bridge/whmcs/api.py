@@ -231,9 +231,18 @@ class WhmcsApi:
             yield n.email(raw)
 
     def tickets(
-        self, *, client_id: int | None = None, status: str | None = None, subject: str | None = None
+        self,
+        *,
+        client_id: int | None = None,
+        status: str | None = None,
+        subject: str | None = None,
+        email: str | None = None,
     ) -> Iterator[n.Ticket]:
-        params = {"clientid": client_id, "status": status, "subject": subject, "ignore_dept_assignments": True}
+        """GetTickets; `email`: a non-client's tickets (DD:api-reference/gettickets.md)."""
+        params = {
+            "clientid": client_id, "email": email, "status": status, "subject": subject,
+            "ignore_dept_assignments": True,
+        }  # fmt: skip
         for raw in self.client.iterate("GetTickets", "tickets", "ticket", params):
             yield n.ticket(raw)
 

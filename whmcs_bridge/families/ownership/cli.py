@@ -385,7 +385,9 @@ for _name, _help in (
         "approve",
         "Approve a case under review; with enough distinct approvals it executes (distinct listed staff, each "
         "under their own login: one operating-system user does not count as two). WHMCS is read first: a subject "
-        "gone or with a third client refuses it, one already with the requester is recorded as moved before it.",
+        "gone or with a third client refuses it, one already with the requester is recorded as moved before it; a "
+        "party's message in the case's tickets or the parties' tickets that the bridge has not read yet, or WHMCS "
+        "not answering, refuses it.",
     ),
     ("reject", "Reject the request; both parties are told."),
     ("cancel", "Cancel an open case (e.g. the parties settled it between them)."),

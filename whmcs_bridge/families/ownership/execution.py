@@ -136,9 +136,34 @@ def ref_of(subject: dict[str, Any]) -> dict[str, Any]:
 def while_executing(case: dict[str, Any]) -> dict[str, Any]:
     """A step runs only while its case executes, as the store says just before each write (executor
     store_guards `state_in`): an objection, a dispute or a cancel recorded since stops the steps not sent yet,
-    and an answer to the case still waiting in the inbox (the holder's link) is decided first."""
+    and an answer to the case still waiting in the inbox (the holder's link) is decided first; and (`quiet`) it
+    waits while a party's message to the case is read from WHMCS or waits to be classified (writes_wait)."""
     pending = {"type": "OwnershipCommand", "field": "case", "value": case["id"]}
-    return {"state_in": {"family": FAMILY, "key": f"case:{case['id']}", "in": ["executing"], "pending": pending}}
+    key = f"case:{case['id']}"
+    return {
+        "state_in": {"family": FAMILY, "key": key, "in": ["executing"], "pending": pending},
+        "quiet": {"family": FAMILY, "key": key},
+    }
+
+
+def writes_wait(case: dict[str, Any]) -> tuple[str, bool]:
+    """Why the case's steps in WHMCS not sent yet wait, and whether for a read of WHMCS (the next pass makes it)
+    rather than for staff; ("", False) when they may run. A message WHMCS told of and the bridge has not read back
+    (`reading`), or a reply read and not classified yet, may be the holder's objection: nothing is written against
+    it. Staff classify it: an objection stops the steps (answers.stop_execution, their `state_in` guard), anything
+    else lets them run (break round 13 H7)."""
+    reading = case.get("reading") or []
+    if reading:
+        return f"ticket #{reading[0]['ticket']} reply {reading[0]['reply']} to be read from WHMCS", True
+    replies = replies_to_classify(case)
+    if replies:
+        r = replies[0]
+        return (
+            f"staff to classify ticket #{r['ticket']} reply {r['reply']} by {r['writer']} "
+            f"(ownership record-answer {case['id']} --party ... --reply {r['ticket']}:{r['reply']})",
+            False,
+        )
+    return "", False
 
 
 def steps_ran(case: dict[str, Any]) -> list[str]:

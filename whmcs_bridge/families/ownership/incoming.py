@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from whmcs_bridge.families.ownership.case import FINAL, due, unchanged
+from whmcs_bridge.families.ownership.execution import step_words
 from whmcs_bridge.families.ownership.flow import to_review
 from whmcs_bridge.families.ownership.policies import (
     ANSWERING,
@@ -91,6 +92,15 @@ def known_reply(case: dict[str, Any], ticket: int, reply: int) -> bool:
     so no second read would come)."""
     seen = [*case.get("replies", []), *case.get("reading", []), *case.get("read", [])]
     return any(as_int(r.get("ticket")) == ticket and as_int(r.get("reply")) == reply for r in seen)
+
+
+def unheard(case: dict[str, Any], ticket: int, reply: int) -> bool:
+    """A party's message WHMCS has (read by an approval, whmcs_reads.unread_messages) that the case would read and
+    has not: not in it, not being read, not read and found not to answer it. A new ticket the case would not take
+    as new (ticket_opened: one it knows, or one older than its threads) is not waited for: no read would come."""
+    if known_reply(case, ticket, reply):
+        return False
+    return bool(reply) or not (ticket in known_tickets(case) or ticket < min(threads(case), default=0))
 
 
 def told(data: dict[str, Any]) -> dict[str, Any]:
@@ -251,10 +261,12 @@ def flag_reply(
         case, rules, purpose, "ownership.staff_reply_gone", **about, party=party, words=reply["message"],
         opened=where["opened"], status=case["status"],
     ) if data.get("gone") else None  # fmt: skip
-    if case["status"] == "executing":  # too late to stop the case by itself, not too late to stop staff
+    if case["status"] == "executing":  # the steps not sent yet wait for staff to classify it (execution.writes_wait)
+        held = steps_held(case, now, reply)
         flagged = gone or staff_ticket(
-            case, rules, purpose, "ownership.staff_reply_executing", **about, party=party, written=written, **where
-        )
+            case, rules, purpose, "ownership.staff_reply_executing", **about, party=party, written=written, **where,
+            held=held,
+        )  # fmt: skip
         return Decision(state=case, actions=[flagged], due_at=due(case), refs=case_refs(case))
     if case["status"] in FINAL:  # over, but a wrong hand-over can still be put back during its lock
         return reply_after_end(case, rules, purpose, {**about, "party": party, "written": written})
@@ -295,6 +307,20 @@ def flag_reply(
         case["review_from_window"] = case["deadline"]
     out = to_review(case, now, rules, "reply", why)
     return Decision(state=case, actions=[*out.actions, flagged], due_at=out.due_at, refs=out.refs)
+
+
+def steps_held(case: dict[str, Any], now: datetime, reply: dict[str, Any]) -> int:
+    """A reply read while the case executes holds its steps in WHMCS not sent yet until staff classify it (the
+    executor's `quiet` guard: it may be an objection, break round 13 H7); said in the timeline. How many wait."""
+    waiting = [step_words(e) for e in case.get("steps", {}).values() if e["status"] == "planned"]
+    if waiting:
+        step(
+            case, now, "steps held", "bridge",
+            f"{', '.join(waiting)} wait until staff classify ticket #{reply['ticket']} reply {reply['reply']} "
+            f"(ownership record-answer {case['id']} --party ... --reply {reply['ticket']}:{reply['reply']}): an "
+            "objection stops them",
+        )  # fmt: skip
+    return len(waiting)
 
 
 def reply_after_end(case: dict[str, Any], rules: Rules, purpose: str, about: dict[str, Any]) -> Decision:

@@ -18,6 +18,7 @@ from typing import Any
 
 from whmcs_bridge import staff
 from whmcs_bridge.config.load import Config
+from whmcs_bridge.engine import own_write
 from whmcs_bridge.errors import BridgeError, WhmcsApiError  # noqa: F401  (BridgeError used by the CLI)
 from whmcs_bridge.executor.reads import read_owners, registrant_differences
 from whmcs_bridge.families.ownership import build, integrity, seen
@@ -40,11 +41,13 @@ from whmcs_bridge.families.ownership.whmcs_reads import (
     not_movable,
     owners_at_approval,
     read_subjects,
+    unread_messages,
 )
 from whmcs_bridge.model import Event, action_key
 from whmcs_bridge.store import outbox, states
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.api import WhmcsApi
+from whmcs_bridge.whmcs.records import TicketReply
 
 SUBJECT = re.compile(r"^(service|domain|client):(\d+)$")
 EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
@@ -247,6 +250,10 @@ def submit(
         if held:
             raise BridgeError(f"case {case_id} is not approved: {held}")
         data["owners"], words = owners_at_approval(api, state)
+        # Only a case under review is approved (flow.approve says so otherwise): its parties' messages are read.
+        unread = state.get("status") == "review" and unread_messages(api, state, lambda t, r: own_message(db, t, r))
+        if unread:
+            raise BridgeError(f"case {case_id} is not approved: {unread}")
         if said is not None:
             said.extend(words)
     try:
@@ -256,6 +263,14 @@ def submit(
     holder = (state.get("holder") or data.get("holder") or {}).get("client")
     staff.submit(db, config, "OwnershipCommand", data, by=by, client_id=holder, now=now, case_id=case_id)
     return case(db, case_id)
+
+
+def own_message(db: Database, ticket: int, reply: TicketReply) -> bool:
+    """The bridge wrote this message (a ticket its action opened, a reply it sent), as the engine decides it for an
+    event WHMCS tells of (engine.own_write)."""
+    kind = "TicketUserReply" if reply.id else "TicketOpen"
+    data = {"ticketid": ticket, "userid": reply.client_id, "message": reply.message}
+    return own_write(db, Event(id="approval-read", type=kind, data=data, source="cli")) is not None
 
 
 def frozen_now(db: Database, api: WhmcsApi, state: dict[str, Any], now: datetime) -> str | None:

@@ -4,13 +4,20 @@ commands that use them are staff.py's."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
-from whmcs_bridge.errors import BridgeError, WhmcsApiError
+from whmcs_bridge.errors import BridgeError, WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
 from whmcs_bridge.executor.reads import read_owners, subject_gone
 from whmcs_bridge.families.ownership.execution import GONE
-from whmcs_bridge.families.ownership.policies import label, ref
-from whmcs_bridge.whmcs.api import WhmcsApi
+from whmcs_bridge.families.ownership.incoming import unheard
+from whmcs_bridge.families.ownership.policies import label, ref, threads
+from whmcs_bridge.whmcs.api import WhmcsApi, not_found
+from whmcs_bridge.whmcs.records import Ticket, TicketReply
+
+# Whether a message in WHMCS is the bridge's own (engine.own_write: a ticket its action opened, a reply it sent).
+Ours = Callable[[int, TicketReply], bool]
 
 
 def contents(api: WhmcsApi, client_id: int) -> list[dict[str, Any]]:
@@ -66,6 +73,83 @@ def read_subjects(api: WhmcsApi, subjects: list[tuple[str, int]]) -> tuple[list[
             f"the subjects belong to {len(holders)} different clients ({', '.join(f'#{h}' for h in sorted(holders))}): open one case per holder"
         )
     return out, holders.pop()
+
+
+def unread_messages(api: WhmcsApi, state: dict[str, Any], ours: Ours) -> str | None:
+    """The first message a party may have written to the case that the case has not read, in words (None when
+    there is none), read in WHMCS for an approval: a reply in the case's ticket threads (GetTicket), or a message in
+    a ticket of the holder's or the requester's since the case was opened (opened_at; GetTickets by client, or by address for
+    a requester outside WHMCS, DD:api-reference/gettickets.md). A hook lost, or a poll failing, must not let an
+    objection sit unseen while the case is approved (break round 13 H1). WHMCS not answering refuses the approval:
+    what it holds cannot be known."""
+    try:
+        found = next(unread(api, state, ours), None)
+    except (WhmcsApiError, WhmcsUnavailableError, WhmcsProtocolError):
+        raise BridgeError(f"case {state['id']} is not approved: WHMCS could not be read: approve once it can") from None
+    if found is None:
+        return None
+    ticket, reply = found
+    where = "its opening message" if not reply.id else f"reply {reply.id}"
+    written = f", written {reply.date:%Y-%m-%d %H:%M}" if reply.date else ""
+    return (
+        f"ticket #{ticket} has a message the bridge has not read yet ({where}{written}): approve once it is read "
+        "(the next pass reads it; `ownership show` then lists it to classify)"
+    )
+
+
+def unread(api: WhmcsApi, state: dict[str, Any], ours: Ours) -> Iterator[tuple[int, TicketReply]]:
+    """Each message (ticket, reply) WHMCS has from a party that the case has not read (incoming.unheard). Staff's
+    replies (GetTicket `admin`, DD:api-reference/getticket.md) and the bridge's own are not a party's; a thread's
+    opening message (reply 0) is the bridge's or the request itself."""
+    own = threads(state)
+    for ticket_id in own:
+        for reply in messages(api, ticket_id):
+            if reply.id and not reply.admin and not ours(ticket_id, reply) and unheard(state, ticket_id, reply.id):
+                yield ticket_id, reply
+    since = whmcs_time(api, opened_at(state))
+    for ticket in party_tickets(api, state):
+        last = max((d for d in (ticket.date, ticket.lastreply) if d is not None), default=None)
+        if ticket.id in own or (last is not None and last < since):
+            continue
+        for reply in messages(api, ticket.id):
+            if reply.admin or (reply.date is not None and reply.date < since) or ours(ticket.id, reply):
+                continue
+            if unheard(state, ticket.id, reply.id):
+                yield ticket.id, reply
+
+
+def messages(api: WhmcsApi, ticket_id: int) -> list[TicketReply]:
+    """A ticket's messages, its opening one first (reply 0); none for a ticket WHMCS no longer has (deleted)."""
+    try:
+        return list(api.ticket(ticket_id).replies)
+    except WhmcsApiError as exc:
+        if not not_found(exc):
+            raise
+        return []
+
+
+def party_tickets(api: WhmcsApi, state: dict[str, Any]) -> Iterator[Ticket]:
+    """The holder's and the requester's tickets: by client, or by address for a party outside WHMCS."""
+    for party in ("holder", "requester"):
+        who = state.get(party) or {}
+        if who.get("client"):
+            yield from api.tickets(client_id=int(who["client"]))
+        elif who.get("email"):
+            yield from api.tickets(email=str(who["email"]))
+
+
+def opened_at(state: dict[str, Any]) -> str:
+    """When the case was opened for the parties: a case drafted from a ticket, once staff confirmed it (while a draft
+    it reads no message, incoming.ANSWERING)."""
+    return next((h["at"] for h in state.get("history") or [] if h.get("what") == "opened"), state["opened"])
+
+
+def whmcs_time(api: WhmcsApi, moment: str) -> datetime:
+    """A moment the bridge recorded (UTC) on WHMCS's wall clock, as WHMCS writes its dates (naive, its server's
+    zone: config `timezone:`)."""
+    at = datetime.fromisoformat(moment)
+    at = at if at.tzinfo else at.replace(tzinfo=UTC)
+    return at.astimezone(api.zone).replace(tzinfo=None) if api.zone else at.astimezone(UTC).replace(tzinfo=None)
 
 
 def not_movable(api: WhmcsApi, state: dict[str, Any]) -> str | None:
