@@ -11,6 +11,7 @@ import requests
 from tests.conftest import Sandbox
 from tests.test_ownership_answers import reply_as, thread_of
 from tests.test_ownership_e2e import PDF, World, open_and_document, vendor_world
+from tests.test_ownership_execution import actions, parked_registrant_update
 from whmcs_bridge.pasted import masked
 
 
@@ -95,3 +96,17 @@ def test_a_document_dated_after_today_is_refused_when_attached(world: World):
     )  # fmt: skip
     assert "2062-11-27 is after today" in refused and len(refused.strip().splitlines()) == 1, refused
     assert len(world.case(case_id)["evidence"]) == before
+
+
+def test_a_parked_write_of_a_disputed_case_is_refused_at_approval_not_planned(world: World):
+    """LOW 1 (parked_write_after_objection.py): the registrant update was parked, the holder then objected by
+    phone (the case disputed); `approvals approve` said "is now planned" and the next pass cancelled it. The
+    approval is refused at once, saying the case is disputed."""
+    case_id, update = parked_registrant_update(world)
+    world.run("ownership", "record-answer", case_id, "--party", "holder", "--answer", "object", "--via", "phone",
+              "--by", "alice", "--note", "called: not us")  # fmt: skip
+    world.settle()
+    assert world.case(case_id)["status"] == "disputed"
+    refused = world.fail("approvals", "approve", str(update.id), "--by", "bob")
+    assert f"ownership case {case_id} is disputed" in refused and "is now planned" not in refused, refused
+    assert [e.status for e in actions(world, "registrant_update")] == ["parked"]

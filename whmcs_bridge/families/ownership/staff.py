@@ -560,9 +560,13 @@ def to_recheck_after_rollback(db: Database) -> list[str]:
 
 def approval_refused(db: Database, entry: outbox.OutboxEntry) -> str | None:
     """`approvals approve` of a case's action waits, as `ownership approve` does, while a reply in the case is
-    not classified: it may be an objection (the spec's hook, families/spec.py approval_refusal)."""
+    not classified: it may be an objection (the spec's hook, families/spec.py approval_refusal); it is refused
+    while the case is in a status its writes do not run in (disputed, cancelled: their guard `state_in`)."""
     case_id = str(entry.subject or "").removeprefix(f"{FAMILY}:")
     case = states.get(db, FAMILY, f"case:{case_id}") or {}
+    allowed = (entry.guard.get("state_in") or {}).get("in")
+    if allowed and case.get("status") not in allowed:  # its guard would cancel it on the next pass: say it now
+        return f"ownership case {case_id} is {case.get('status') or 'gone'}: its writes run only while it executes"
     replies = replies_to_classify(case)
     if not replies:
         return None
