@@ -102,8 +102,8 @@ def test_the_vendors_objection_in_its_ticket_thread_is_not_silence(world: World)
 
 def test_a_reply_by_someone_else_in_the_thread_stops_the_window_until_staff_classify_it(world: World):
     """From the issue-17 break test: an objection written in the case's ticket as a guest from another address
-    was dropped and the window ended "without objection". Any reply not by staff is attached and flagged;
-    a staff reply is not an answer."""
+    was dropped and the window ended "without objection". Any reply is attached and flagged; a staff reply too
+    (thirteenth round H3: it may report a phoned answer), said to be staff's."""
     case_id = open_and_document(world, "domain:20")
     thread = thread_of(world, case_id, 20)
     reply_as(world, thread["id"], adminusername="alice", message="We will look into it.")
@@ -111,7 +111,9 @@ def test_a_reply_by_someone_else_in_the_thread_stops_the_window_until_staff_clas
     world.settle(4)
     case = world.case(case_id)
     assert case["status"] == "review", case["status"]
-    [reply] = case["replies"]
+    [staff] = [r for r in case["replies"] if r.get("staff")]
+    assert staff["writer"] == "alice (staff)", staff
+    [reply] = [r for r in case["replies"] if not r.get("staff")]
     assert (reply["party"], reply["ticket"], reply["classified"]) == ("other", thread["id"], None)
     assert reply["writer"] == "Budi <budi@other.example>" and reply["reply"] and reply["date"]
     flagged = [
@@ -132,25 +134,16 @@ def test_a_reply_by_someone_else_in_the_thread_stops_the_window_until_staff_clas
         "ownership", "record-answer", case_id, "--party", "requester", "--answer", "consent", "--via", "phone",
         "--by", "bob", "--note", "the company confirms its request",
     )  # fmt: skip
-    assert world.case(case_id)["replies"][0]["classified"] is None
+    assert not [r for r in world.case(case_id)["replies"] if r["classified"]]
     assert f"ticket #{thread['id']}" in world.fail("ownership", "approve", case_id, "--by", "alice")
+    # Someone else's words are the holder's answer only when staff name them (thirteenth round H9).
     world.run(
-        "ownership",
-        "record-answer",
-        case_id,
-        "--party",
-        "holder",
-        "--answer",
-        "object",
-        "--via",
-        "ticket",
-        "--by",
-        "alice",
-        "--note",
-        "the holder's director, from his own address",
-    )
+        "ownership", "record-answer", case_id, "--party", "holder", "--answer", "object", "--via", "ticket",
+        "--reply", f"{thread['id']}:{reply['reply']}", "--by", "alice", "--note", "the holder's director, from his own address",
+    )  # fmt: skip
     case = world.case(case_id)
-    assert case["status"] == "disputed" and case["replies"][0]["classified"] == "object"
+    classified = {r["reply"]: r["classified"] for r in case["replies"]}
+    assert case["status"] == "disputed" and classified == {reply["reply"]: "object", staff["reply"]: None}
 
 
 def test_an_answer_by_post_with_its_letter_counts(world: World, tmp_path: Path):

@@ -560,7 +560,7 @@ def test_a_holder_answer_before_it_was_asked_counts_once_the_documents_are_in():
     assert withdrawn["status"] == "collecting"  # the documents still come first
 
 
-def test_a_thread_reply_is_read_then_flagged_unless_staff_or_the_requester_wrote_it():
+def test_a_thread_reply_is_read_then_flagged_unless_the_requester_wrote_it():
     state = documented(opened())
     state = run(state, {"party": "holder", "ticket_id": 77}, kind="OwnershipTicket").state or {}
     read = FAMILY.decide_one(
@@ -569,8 +569,12 @@ def test_a_thread_reply_is_read_then_flagged_unless_staff_or_the_requester_wrote
     [action] = read.actions
     assert action.kind == "read_reply" and action.params["ticket_id"] == 77 and action.params["reply_id"] == 5
     reply = {"ticket": 77, "reply": 5, "found": True, "message": "KEBERATAN"}
-    staff = run(state, {**reply, "userid": 0, "admin": True}, kind="OwnershipReply")
-    assert staff.state and staff.state["status"] == "notified" and not staff.state.get("replies")
+    # Staff's reply in the case's thread may report the holder's answer (a phone call): attached for staff to
+    # classify, as someone's who is neither party (thirteenth round H3).
+    staff = run(state, {**reply, "userid": 0, "admin": True, "admin_name": "bob"}, kind="OwnershipReply")
+    assert staff.state and staff.state["status"] == "review"
+    assert [(r["party"], r.get("staff"), r["writer"]) for r in staff.state["replies"]] == [("other", True, "bob (staff)")]
+    assert "ownership.staff_reply_staff" in [a.params.get("msg", {}).get("id") for a in staff.actions]
     requester = run(state, {**reply, "userid": 21}, kind="OwnershipReply")
     assert requester.state and requester.state["status"] == "notified" and requester.state["replies"]
     stranger = run(state, {**reply, "userid": 99}, kind="OwnershipReply")  # issue-17 break test: not dropped
@@ -737,7 +741,8 @@ def test_a_new_ticket_by_the_holder_naming_the_case_is_an_answer_to_classify():
     [action] = read.actions
     assert action.kind == "read_reply" and action.params["ticket_id"] == 90 and action.params["reply_id"] == 0
     told = {"userid": 20, "email": "", "name": "", "subject": "Saya KEBERATAN", "message": "kasus o1: saya keberatan"}
-    assert action.params["report"] == {"case": "o1", "opened": True, "subject": "Saya KEBERATAN", "told": told}
+    report = {"case": "o1", "opened": True, "subject": "Saya KEBERATAN", "told": told, "parties": [20, 21]}
+    assert action.params["report"] == report
     found = {"ticket": 90, "reply": 0, "found": True, "opened": True, "subject": "Saya KEBERATAN", "userid": 20}
     named = run(read.state or {}, {**found, "message": "Saya KEBERATAN (kasus o1)"}, kind="OwnershipReply")
     case = named.state or {}

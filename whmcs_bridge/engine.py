@@ -19,8 +19,9 @@ TICK = "Tick"
 BATCH = 50  # events decided per transaction
 # Hook events the bridge's own writes cause, and the action kind that writes each: WHMCS fires TicketOpen
 # for a ticket the API opens (DD:api-reference/openticket.md: "the system still uses the client as the
-# ticket opener") and TicketUserReply for a reply made as the system.
-OWN_WRITES = {"TicketOpen": "ticket", "TicketUserReply": "ticket_reply"}
+# ticket opener") and TicketUserReply for a reply made as the system; the poller reports a reply made as the
+# configured admin (whmcs.reply_admin, DD:api-reference/addticketreply.md `adminusername`) as TicketAdminReply.
+OWN_WRITES = {"TicketOpen": "ticket", "TicketUserReply": "ticket_reply", "TicketAdminReply": "ticket_reply"}
 
 
 @dataclass
@@ -296,7 +297,9 @@ def own_write(db: Database, event: Event) -> str | None:
             return opened
     text = str(event.data.get("message") or "")
     key = key_at_end(text)
-    if key is None or (kind == "ticket_reply" and as_int(event.data.get("userid"))):
+    # A client's reply is never ours; a staff reply names the ticket's client (intake/poller.py), and is ours only
+    # by its text.
+    if key is None or (event.type == "TicketUserReply" and as_int(event.data.get("userid"))):
         return None
     entry = outbox.by_key(db, key)
     if entry is None or entry.kind != kind or (entry.result or {}).get("ticket_id"):

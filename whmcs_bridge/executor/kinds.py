@@ -24,7 +24,7 @@ from whmcs_bridge.executor.reads import (
     registrant_now,
     renewal_now,
 )
-from whmcs_bridge.executor.ticket_reads import resolve_ticket, user_link
+from whmcs_bridge.executor.ticket_reads import resolve_ticket, user_links
 from whmcs_bridge.pasted import masked
 from whmcs_bridge.whmcs import whois
 from whmcs_bridge.whmcs.api import not_found
@@ -268,14 +268,18 @@ def _run_read_reply(c: Call) -> Result:
             email=reply.requestor_email or reply.email,
             name=reply.requestor_name or reply.name,
             admin=bool(reply.admin),
+            admin_name=str(reply.admin or ""),
             date=reply.date.isoformat() if reply.date else None,
             message=masked(reply.message),  # a code or password the writer pasted is never kept (pasted.py)
         )
         if reply.client_id and reply.requestor_email and not reply.admin:
             # Which user of the account wrote it: its owner, or a user invited on it (GetUsers `isOwner`);
-            # None when WHMCS does not say.
-            _, link = user_link(c.api, reply.requestor_email.strip(), int(reply.client_id))
-            data["account_owner"] = link.is_owner if link else None
+            # None when WHMCS does not say. And whether that user is also a user of one of the parties' accounts
+            # (a party's person writing with another account selected, DD:api-reference/getusers.md `clients`).
+            parties = [int(p) for p in (c.params.get("report") or {}).get("parties") or []]
+            links = user_links(c.api, reply.requestor_email.strip(), [int(reply.client_id), *parties])
+            data["account_owner"] = links.get(int(reply.client_id))
+            data["user_of"] = {str(p): links[p] for p in parties if p in links and p != reply.client_id}
     return {"feed": ("OwnershipReply", data)}
 
 

@@ -121,3 +121,11 @@ def user_link(api: WhmcsApi, email: str, client_id: int) -> tuple[Any, Any]:
     user = next((u for u in api.users(search=email) if u.email.lower() == email.lower()), None)
     link = next((c for c in user.clients if c.client_id == client_id), None) if user else None
     return user, link
+
+
+def user_links(api: WhmcsApi, email: str, client_ids: list[int]) -> dict[int, bool]:
+    """Which of these clients the WHMCS user with this address is a user of, and whether its owner (`isOwner`),
+    by one GetUsers (DD:api-reference/getusers.md); empty when WHMCS has no such user."""
+    user = next((u for u in api.users(search=email) if u.email.lower() == email.lower()), None)
+    wanted = set(client_ids)
+    return {c.client_id: bool(c.is_owner) for c in user.clients if c.client_id in wanted} if user else {}

@@ -84,14 +84,16 @@ def record_answer(case: dict[str, Any], data: dict[str, Any], now: datetime, rul
 def answered_replies(
     case: dict[str, Any], party: str, answer: str, via: str, pointer: dict[str, Any] | None
 ) -> list[dict[str, Any]]:
-    """The written replies a recorded answer classifies: the one staff point at (`--reply TICKET[:REPLY]`); else,
-    for an answer read in a ticket or `unrelated`, the one reply waiting (with several, staff must say which); an
+    """The written replies a recorded answer classifies: the one staff point at (`--reply TICKET[:REPLY]`, the
+    party's or one by a writer who is neither party); else, for an answer read in a ticket or `unrelated`, the one
+    reply of the party itself waiting (with several, staff must say which; with only someone else's waiting, staff
+    must name it: thirteenth round H9, a lawyer's objection was classified as the holder's consent); an
     answer by email, post or phone classifies none: a written objection still waits for its own classification
     (twelfth round H1, H9: `unrelated` for a billing ticket set aside the objection in the thread too, and a
     phone consent classified a lawyer's written objection as consent)."""
-    waiting = unclassified(case, party)
+    waiting = [r for r in case.get("replies", []) if r["party"] in (party, "other") and not r.get("classified")]
     listed = ", ".join(f"ticket #{r['ticket']} reply {r['reply']}" for r in waiting) or "none"
-    if pointer:
+    if pointer:  # staff name the reply: any reply waiting that the other party did not write (a lawyer's, staff's)
         ticket, reply = as_int(pointer.get("ticket")), as_int(pointer.get("reply"))
         chosen = [r for r in waiting if r["ticket"] == ticket and (reply is None or r["reply"] == reply)]
         where = f"ticket #{ticket}" + (f" reply {reply}" if reply is not None else "")
@@ -104,6 +106,16 @@ def answered_replies(
         return chosen
     if answer != "unrelated" and via != "ticket":
         return []
+    own = [r for r in waiting if r["party"] == party]
+    if not own and waiting:  # only someone else's words wait: never taken as the party's without staff naming them
+        first = waiting[0]
+        raise ValueError(
+            f"ticket #{first['ticket']} reply {first['reply']} was written by {first.get('writer') or 'someone'}, "
+            f"not the {party}: name it with --reply {first['ticket']}:{first['reply']} if it is the {party}'s answer "
+            f"(waiting: {listed})"
+        )
+    waiting = own
+    listed = ", ".join(f"ticket #{r['ticket']} reply {r['reply']}" for r in waiting) or "none"
     if len(waiting) > 1:
         raise ValueError(
             f"{len(waiting)} replies of the {party} wait to be classified ({listed}): name the one this answer is "

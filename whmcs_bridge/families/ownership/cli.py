@@ -302,8 +302,10 @@ def withdraw_evidence(obj: Context, case_id: str, item: int, by: str, note: str)
     type=REPLY,
     default=None,
     help="The written reply this answer classifies, TICKET:REPLY as `show` lists it (TICKET alone when one waits "
-    "there). Without it, an answer --via ticket (or unrelated) classifies the one reply waiting, and refuses when "
-    "several wait; an answer by email, post or phone classifies no written reply.",
+    "there): the party's own, or one by a writer who is neither party (a guest, staff, another account). Without "
+    "it, an answer --via ticket (or unrelated) classifies the one reply of the party itself waiting, and refuses "
+    "when several wait or when only someone else's wait; an answer by email, post or phone classifies no written "
+    "reply.",
 )
 @click.option(
     "--evidence",
@@ -328,8 +330,8 @@ def record_answer(
 ) -> None:
     """Record an answer received outside the one-time link (a ticket reply, an email, a letter, a call): it
     counts as the party's answer (an objection disputes the case, consent sends it to review) and
-    classifies the written reply it is (--reply; a reply by a writer who is neither party counts as the
-    holder's). The holder's
+    classifies the written reply it is (--reply; a reply by a writer who is neither party is classified only
+    when named, and the output says whose words it classified). The holder's
     consent after its objection needs a second listed member of staff (another login) recording it too, with
     or without --evidence FILE: a file is kept but never replaces the second person. The decision is anchored
     in WHMCS's activity log before the command returns."""
@@ -355,7 +357,11 @@ def record_answer(
     for r in c.get("replies", []):
         where = f"ticket #{r['ticket']} reply {r['reply']}"
         if r.get("classified") and not before.get((r["ticket"], r["reply"])):
-            click.echo(f"{where} classified as {r['classified']}")
+            if r["party"] != party:  # whose words they were, and what they say (thirteenth round H9)
+                words = " ".join(str(r.get("message") or "").split())
+                words = words if len(words) <= 160 else words[:157] + "..."
+                where = f"{where} by {r.get('writer') or 'someone'} (not the {party}): '{words}'"
+            click.echo(f"{where} classified as {r['classified']}" + (f" ({party}'s answer)" if r["party"] != party else ""))
         elif not r.get("classified"):
             click.echo(f"{where} still to classify (--reply {r['ticket']}:{r['reply']})")
     echo_case(c)

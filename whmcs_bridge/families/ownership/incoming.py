@@ -28,13 +28,16 @@ ANSWERABLE = ("notified", "review")
 
 
 def thread_reply(case: dict[str, Any], data: dict[str, Any]) -> Decision:
-    """Someone wrote in one of the case's ticket threads, or in another ticket while the case is open (it reached
-    the case because the ticket's client is a party, or its words name the case): read the reply from WHMCS to
-    learn who wrote it (reply_read decides whether it answers)."""
+    """Someone wrote in one of the case's ticket threads (staff too, while the holder's answer decides the case:
+    staff_in_thread), or in another ticket while the case is open (it reached the case because the ticket's client
+    is a party, or its words name the case): read the reply from WHMCS to learn who wrote it (reply_read decides
+    whether it answers)."""
     ticket, reply = as_int(data.get("ticketid")), as_int(data.get("replyid"))
     if not ticket or not reply or known_reply(case, ticket, reply):
         return unchanged(case)
-    report: dict[str, Any] = {"case": case["id"], "told": told(data)}
+    if data.get("admin") and (ticket not in threads(case) or case.get("status") not in ANSWERABLE):
+        return unchanged(case)  # staff's words count in the case's threads while the holder's answer decides it
+    report: dict[str, Any] = {"case": case["id"], "told": told(data), "parties": party_clients(case)}
     if ticket not in threads(case):
         if case.get("status") not in ANSWERING:
             return unchanged(case)
@@ -56,7 +59,10 @@ def ticket_opened(case: dict[str, Any], data: dict[str, Any]) -> Decision:
         return unchanged(case)  # the request itself, re-read on a resync (issue 17, tenth round M3)
     if not may_answer(case, data):
         return unchanged(case)
-    report = {"case": case["id"], "opened": True, "subject": str(data.get("subject") or ""), "told": told(data)}
+    report = {
+        "case": case["id"], "opened": True, "subject": str(data.get("subject") or ""), "told": told(data),
+        "parties": party_clients(case),
+    }  # fmt: skip
     return read_back(case, ticket, 0, f"opened-{ticket}", report)  # GetTicket: the opening message is reply 0
 
 
@@ -70,11 +76,15 @@ def may_answer(case: dict[str, Any], data: dict[str, Any]) -> bool:
     text = f"{data.get('subject') or ''} {data.get('message') or ''}"
     if names_case(case, text):
         return True
-    if as_int(data.get("userid")):
-        return False  # another client's words about someone else
     email = str(data.get("requestor_email") or data.get("email") or "").strip().casefold()
     addresses = {str(case[p].get("email") or "").strip().casefold() for p in ("holder", "requester")} - {""}
-    return email in addresses or names_party(case, text)
+    if email in addresses:
+        return True  # a party's address, whatever account it wrote under (thirteenth round H2): read who it is
+    if as_int(data.get("userid")):
+        # Another client's message: the hook does not say which of its users wrote it (DD:hooks-reference/
+        # ticket.md), and that user may be a party's own (thirteenth round H2): read back to learn it.
+        return not email
+    return names_party(case, text)
 
 
 def read_back(case: dict[str, Any], ticket: int, reply: int, purpose: str, report: dict[str, Any]) -> Decision:
@@ -84,6 +94,12 @@ def read_back(case: dict[str, Any], ticket: int, reply: int, purpose: str, repor
     action = act(case, "read_reply", purpose, params, case["holder"].get("client"))
     case.setdefault("reading", []).append({"ticket": ticket, "reply": reply})
     return Decision(state=case, actions=[action], due_at=due(case), refs=case_refs(case))
+
+
+def party_clients(case: dict[str, Any]) -> list[int]:
+    """The parties' client accounts: the read of a message by a user of another account also asks WHMCS whether
+    that user belongs to one of them (executor/kinds.py _run_read_reply, GetUsers)."""
+    return [int(c) for c in (case["holder"].get("client"), case["requester"].get("client")) if c]
 
 
 def known_reply(case: dict[str, Any], ticket: int, reply: int) -> bool:
@@ -126,9 +142,15 @@ def known_tickets(case: dict[str, Any]) -> set[int]:
 
 def names_case(case: dict[str, Any], text: str) -> bool:
     """A new ticket is about the case when it names its id, or the domain name of one of its subjects."""
-    text = text.casefold()
-    names = [str(s.get("name") or "") for s in case["subjects"] if s["kind"] != "client"]
-    return str(case["id"]).casefold() in text or any(n and n.casefold() in text for n in names)
+    text = plain(text)
+    names = [plain(str(s.get("name") or "")) for s in case["subjects"] if s["kind"] != "client"]
+    return plain(str(case["id"])) in text or any(n and n in text for n in names)
+
+
+def plain(text: str) -> str:
+    """Words compared as a reader sees them: any run of spaces, tabs or line breaks (a mail client wraps a name
+    over two lines: thirteenth round H8) is one space, and case is ignored."""
+    return " ".join(text.split()).casefold()
 
 
 # A party's name shorter than this is not looked for in a guest's words (it would match too much).
@@ -139,8 +161,8 @@ def names_party(case: dict[str, Any], text: str) -> bool:
     """A guest's words name a party of the case: the holder's or the requester's company or owner name as WHMCS
     has them. A guest has no account: its words are the only fact it gives, so they only bring the ticket to staff
     (to classify), never make it a party's answer (writer() still says `other`)."""
-    text = text.casefold()
-    names = [str(case[p].get(k) or "").strip().casefold() for p in ("holder", "requester") for k in ("company", "name")]
+    text = plain(text)
+    names = [plain(str(case[p].get(k) or "")) for p in ("holder", "requester") for k in ("company", "name")]
     return any(len(n) >= NAME_MIN and n in text for n in names)
 
 
@@ -153,22 +175,52 @@ def party_account(case: dict[str, Any], data: dict[str, Any]) -> bool:
 
 
 def writer(case: dict[str, Any], data: dict[str, Any]) -> str | None:
-    """Which party wrote the reply, by its client id or (a guest) its address; `other` for anyone else who is
-    not staff (a guest from another address, another client); None for a staff (admin) reply."""
+    """Which party wrote the reply, by its client id (its owner writing in its account), or for a guest from the
+    requester's address, the requester (what it says only pauses the case); `other` for anyone else who is not
+    staff (a guest, another client, a party's person writing from another account: account_user, a guest from
+    the holder's address, which WHMCS does not verify: guest_of); None for a staff (admin) reply."""
     if data.get("admin"):
         return None
-    userid, email = as_int(data.get("userid")), str(data.get("email") or "").strip().casefold()
-    if requester_person(case, data):
-        return "other"
-    if invited_user(case, data):
+    userid = as_int(data.get("userid"))
+    if requester_person(case, data) or invited_user(case, data):
         return "other"
     for party in ("holder", "requester"):
-        who = case[party]
-        if userid and who.get("client") == userid:
+        if userid and case[party].get("client") == userid:
             return party
-        if not userid and email and str(who.get("email") or "").strip().casefold() == email:
-            return party
-    return "other"
+    return "requester" if guest_of(case, data) == "requester" else "other"
+
+
+def guest_of(case: dict[str, Any], data: dict[str, Any]) -> str:
+    """The party whose address a guest (no client account: client 0) wrote from, "" for none. WHMCS takes a
+    guest's address from the mail's From: line (email piping) or the form, and verifies neither: a guest from the
+    holder's address is never the holder's account writing, nor its answer until staff name it (thirteenth
+    round H6)."""
+    email = str(data.get("email") or "").strip().casefold()
+    if as_int(data.get("userid")) or data.get("admin") or not email:
+        return ""
+    return next((p for p in ("holder", "requester") if str(case[p].get("email") or "").strip().casefold() == email), "")
+
+
+def account_user(case: dict[str, Any], data: dict[str, Any]) -> tuple[str, bool]:
+    """The party whose account the writer of a message filed under another client account is a user of, and
+    whether it is that account's owner (GetUsers, read with the message: executor/kinds.py `user_of`); ("", False)
+    for none. A party's person is often a user of other accounts (a vendor of its customers'): what it writes
+    there reaches the case, said to be written from that account (thirteenth round H2)."""
+    links = data.get("user_of") or {}
+    for party in ("holder", "requester"):
+        client = case[party].get("client")
+        if client and str(client) in links and as_int(data.get("userid")) != client:
+            return party, bool(links[str(client)])
+    return "", False
+
+
+def staff_in_thread(case: dict[str, Any], data: dict[str, Any]) -> bool:
+    """Staff (an admin reply: the bridge's own never reach the case, engine.own_write) wrote in one of the case's
+    threads while the holder's answer still decides it: it may report an answer ("as discussed on the phone, you
+    object"), so it is attached for staff to classify, never dropped (thirteenth round H3)."""
+    ticket = as_int(data.get("ticket"))
+    inside = ticket in threads(case) and not data.get("opened") and not data.get("named")
+    return bool(data.get("admin")) and inside and case.get("status") in ANSWERABLE
 
 
 def requester_person(case: dict[str, Any], data: dict[str, Any]) -> bool:
@@ -188,7 +240,9 @@ def invited_user(case: dict[str, Any], data: dict[str, Any]) -> bool:
 
 
 def written_by(data: dict[str, Any]) -> str:
-    """Who WHMCS says wrote a reply: its name and address, or its client id."""
+    """Who WHMCS says wrote a reply: its name and address, or its client id; staff by their admin name."""
+    if data.get("admin"):
+        return f"{str(data.get('admin_name') or data.get('name') or '').strip() or 'a member of staff'} (staff)"
     name, email = str(data.get("name") or "").strip(), str(data.get("email") or "").strip()
     userid = as_int(data.get("userid"))
     who = f"{name} <{email}>" if name and email else (email or name)
@@ -218,7 +272,7 @@ def reply_read(case: dict[str, Any], data: dict[str, Any], now: datetime, rules:
     facts = data if data.get("found") else {**data, **(data.get("told") or {}), "gone": True}
     if not data.get("found") and not data.get("told"):
         return unchanged(case)  # an older bridge's read, without what it was told: nothing to show
-    party = writer(case, facts)
+    party = "other" if staff_in_thread(case, facts) else writer(case, facts)
     if (data.get("opened") or data.get("named")) and not opened_answer(case, facts, party):
         return unchanged(case)
     if party is None or any(r["ticket"] == ticket and r["reply"] == number for r in case.get("replies", [])):
@@ -241,6 +295,8 @@ def attach(case: dict[str, Any], data: dict[str, Any], party: str, now: datetime
     }
     if data.get("gone"):
         reply["gone"] = True
+    if data.get("admin"):
+        reply["staff"] = True
     case.setdefault("replies", []).append(reply)
     who = party if party != "other" else reply["writer"]
     gone = ": gone from WHMCS before the bridge read it (its words as WHMCS told them)" if data.get("gone") else ""
@@ -284,7 +340,11 @@ def flag_reply(
             case, rules, purpose, message_id, ticket=reply["ticket"], named=where["named"], disputed=disputed
         )
         why = f"the holder {written_where(data, reply['ticket'])}: staff classify the reply"
+    elif reply.get("staff"):
+        flagged = gone or staff_ticket(case, rules, purpose, "ownership.staff_reply_staff", **about, written=written)
+        why = f"{reply['writer']} wrote in the case's ticket thread: staff record the answer it reports, or classify it"
     else:
+        user_of, owner = account_user(case, data)
         flagged = gone or staff_ticket(
             case,
             rules,
@@ -295,6 +355,10 @@ def flag_reply(
             disputed=disputed,
             requester_person=int(requester_person(case, data)),
             invited=int(invited_user(case, data)),
+            guest_of=guest_of(case, data),
+            user_of=user_of,
+            user_owner=int(owner),
+            account=as_int(data.get("userid")) or 0,
             **where,
         )
         why = f"{reply['writer']} {written_where(data, reply['ticket'])}: staff classify it"
@@ -353,8 +417,10 @@ def opened_answer(case: dict[str, Any], data: dict[str, Any], party: str | None)
     name the case, or, for a guest, one of the parties (twelfth round H6). A reply by staff never is."""
     if party is None:
         return False
-    if party in ("holder", "requester") or party_account(case, data):
+    if party in ("holder", "requester") or party_account(case, data) or guest_of(case, data):
         return True
+    if account_user(case, data)[0]:
+        return True  # a party's person, writing from another account it is a user of (thirteenth round H2)
     text = f"{data.get('subject') or ''} {data.get('message') or ''}"
     guest = not as_int(data.get("userid"))
     return names_case(case, text) or (guest and names_party(case, text))

@@ -403,12 +403,28 @@ MESSAGES = define(
             "disputed": "number",
             "requester_person": "number",
             "invited": "number",
+            "guest_of": "text",
+            "user_of": "text",
+            "user_owner": "number",
+            "account": "number",
         },
         "Staff ticket: someone who is neither party (a guest, another address, another client; invited = 1: a user "
-        "invited on the holder's account who is not its owner) replied in the "
-        "case's ticket thread, opened a ticket naming the case (opened = 1), or replied in another ticket in words "
-        "naming it (named = 1), while the holder's answer decides the case (disputed = 1: while it is disputed); "
-        "staff classify the reply before the case can be approved or its window end as no objection.",
+        "invited on the holder's account who is not its owner; guest_of = holder: a guest, without an account, "
+        "from the holder's address, which WHMCS does not verify; user_of = holder or requester: a user of that "
+        "party's account, its owner if user_owner = 1, writing from the account of client `account`) replied in "
+        "the case's ticket thread, opened a ticket naming the case (opened = 1), or replied in another ticket in "
+        "words naming it (named = 1), while the holder's answer decides the case (disputed = 1: while it is "
+        "disputed); staff classify the reply before the case can be approved or its window end as no objection.",
+    ),
+    _spec(
+        "ownership.staff_reply_staff",
+        "ticket",
+        "staff",
+        {"ticket": "number", "reply": "number", "writer": "text", "written": "date"},
+        "Staff ticket: a member of staff (writer, an admin reply that is not the bridge's own) replied in a case's "
+        "ticket thread while the holder's answer decides the case: it may report an answer nobody recorded (a "
+        "phone call); staff record that answer naming the reply, or classify it unrelated, before the case can be "
+        "approved or its window end as no objection.",
     ),
     _spec(
         "ownership.staff_requester_wrote",

@@ -267,21 +267,25 @@ MAX_MENTIONS = 200  # a bound on one message's references, the words that may na
 # Every open case's reference for a guest's ticket (no client account): answers.ticket_opened reads it only when
 # its words name the case or a party (a guest gives no other fact).
 GUEST = "guest"
+# A client's message whose writer WHMCS's event does not name (a hook gives the account, not the user): it may be
+# a party's person writing with another account selected, so every open case reads it back (thirteenth round H2).
+UNNAMED_WRITER = "writer-unnamed"
 
 
 def party_refs(case: dict[str, Any]) -> list[str]:
     """While the case is open, a new ticket or a reply in any ticket reaches it when either party writes it (by its
-    client, or its address), when it names the case or one of its domain names (`mention:`; a guest from an
-    address WHMCS does not know: the holder may write from another one), or a guest's new ticket (`guest`)."""
+    client, or its address under any account), when a client's event does not name its writer, when it names the
+    case or one of its domain names (`mention:`; a guest from an address WHMCS does not know: the holder may write
+    from another one), or a guest's new ticket (`guest`)."""
     if case.get("status") not in ANSWERING:
         return []
-    refs = [GUEST, f"mention:{case['id']}".casefold()]
+    refs = [GUEST, UNNAMED_WRITER, f"mention:{case['id']}".casefold()]
     refs += [f"mention:{s['name']}".casefold() for s in case["subjects"] if s["kind"] != "client" and s.get("name")]
     for party in ("holder", "requester"):
         who = case.get(party) or {}
         if who.get("client"):
             refs.append(f"party:{int(who['client'])}")
-        elif str(who.get("email") or "").strip():
+        if str(who.get("email") or "").strip():  # its address, whatever account it writes under
             refs.append(f"party-email:{str(who['email']).strip().casefold()}")
     return refs
 

@@ -38,6 +38,7 @@ from whmcs_bridge.families.ownership.incoming import reply_read, thread_reply, t
 from whmcs_bridge.families.ownership.policies import (
     FAMILY,
     GUEST,
+    UNNAMED_WRITER,
     Rules,
     case_refs,
     held,
@@ -90,6 +91,10 @@ class Ownership:
         # ticket reaches the open cases its words name, as a new ticket does (answers.thread_reply decides).
         # A reply in any ticket by a party's account reaches its open cases too (twelfth round H4, H7): who wrote
         # it is WHMCS's fact (the hook's userid, then GetTicket), never its words.
+        # A staff reply (TicketAdminReply, from the poll) reaches only the case whose thread it is in (thirteenth
+        # round H3); the bridge's own never reach a family (engine.own_write).
+        if event.type == "TicketAdminReply" and as_int(event.data.get("ticketid")):
+            return [f"thread:{as_int(event.data.get('ticketid'))}"]
         if event.type in ("TicketUserReply", "TicketOpen") and as_int(event.data.get("ticketid")):
             words = f"{event.data.get('subject') or ''} {event.data.get('message') or ''}"
             thread = [f"thread:{as_int(event.data.get('ticketid'))}"] if event.type == "TicketUserReply" else []
@@ -152,6 +157,7 @@ ON_CASE: dict[str, Callable[[dict[str, Any], dict[str, Any], datetime, Rules], D
     "OwnershipOwners": _owners,
     "OwnershipTicket": _thread,
     "TicketUserReply": lambda case, data, now, rules: thread_reply(case, data),
+    "TicketAdminReply": lambda case, data, now, rules: thread_reply(case, data),
     "OwnershipReply": reply_read,
     "OwnershipLock": _lock,
     STEP_ENDED: step_ended,
@@ -159,12 +165,15 @@ ON_CASE: dict[str, Callable[[dict[str, Any], dict[str, Any], datetime, Rules], D
 
 
 def writer_refs(data: Mapping[str, Any]) -> list[str]:
-    """The party references of who WHMCS says wrote a ticket or reply (policies.party_refs): its client, or for a
-    guest its address when WHMCS gives it, and `guest` (a guest's words may name a party: answers.names_party)."""
+    """The party references of who WHMCS says wrote a ticket or reply (policies.party_refs): its client, and the
+    requestor's address when WHMCS gives it (a party's person may write with another account selected: thirteenth
+    round H2), or `writer` when it does not (a hook names no requestor: the message is read back to learn it);
+    for a guest its address, and `guest` (a guest's words may name a party: incoming.names_party)."""
     userid, email = as_int(data.get("userid")), str(data.get("requestor_email") or "").strip()
+    by_address = [f"party-email:{email.casefold()}"] if email else []
     if userid:
-        return [f"party:{userid}"]
-    return [f"party-email:{email.casefold()}", GUEST] if email else [GUEST]
+        return [f"party:{userid}", *(by_address or [UNNAMED_WRITER])]
+    return [*by_address, GUEST]
 
 
 def holds(case: State) -> list[Hold]:
