@@ -116,8 +116,13 @@ def test_an_approval_with_every_message_read_goes_ahead(world: World):
     reply_as(world, thread["id"], adminusername="alice", message="Terima kasih, kami proses.")
     reply_as(world, thread["id"], clientid=20, message="Baik, terima kasih.")
     world.settle(4)
+    # Staff's reply in the thread is attached to classify too (H3: it may report the holder's answer).
+    waiting = {r["party"]: r for r in world.case(case_id)["replies"] if not r.get("classified")}
+    staff_reply, holders = waiting["other"], waiting["holder"]
+    world.run("ownership", "record-answer", case_id, "--party", "holder", "--answer", "unrelated", "--via", "ticket",
+              "--by", "alice", "--reply", f"{thread['id']}:{staff_reply['reply']}", "--note", "our thanks")  # fmt: skip
     world.run("ownership", "record-answer", case_id, "--party", "holder", "--answer", "consent", "--via", "ticket",
-              "--by", "alice", "--reply", f"{thread['id']}", "--note", "thanks us")  # fmt: skip
+              "--by", "alice", "--reply", f"{thread['id']}:{holders['reply']}", "--note", "thanks us")  # fmt: skip
     world.settle()
     done = approve(world, case_id, "carol")
     assert done.exit_code == 0, done.output
