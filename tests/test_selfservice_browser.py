@@ -106,7 +106,7 @@ def test_the_delegate_renews_and_the_owner_ends_the_access_in_a_browser(
     world.settle()
     browser.get(page_link(last_email(world, 10, "[Copy] Service Unsuspension Notification")))
     body = browser.find_element(By.TAG_NAME, "body").text
-    assert f"invoice #{invoice['id']} (14.95) was issued to you" in body
+    assert f"invoice #{invoice['id']} (€14.95) was issued to you" in body
     pay = browser.find_element(By.CSS_SELECTOR, "a.pay").get_attribute("href")
     assert pay == f"{sandbox.url.rstrip('/')}/viewinvoice.php?id={invoice['id']}"
     assert browser.find_elements(By.TAG_NAME, "button") == []  # one renewal at a time

@@ -321,7 +321,7 @@ def flag_reply(
         held = steps_held(case, now, reply)
         flagged = gone or staff_ticket(
             case, rules, purpose, "ownership.staff_reply_executing", **about, party=party, written=written, **where,
-            held=held,
+            held_steps=held,
         )  # fmt: skip
         return Decision(state=case, actions=[flagged], due_at=due(case), refs=case_refs(case))
     if case["status"] in FINAL:  # over, but a wrong hand-over can still be put back during its lock

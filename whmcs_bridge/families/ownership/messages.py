@@ -320,11 +320,11 @@ MESSAGES = define(
             "party": "text",
             "written": "date",
             "named": "number",
-            "held": "number",
+            "held_steps": "number",
         },
         "Staff ticket: someone (party: holder, requester or other) replied in the case's ticket thread, or in another "
         "ticket in words naming the case (named = 1), while the case executes; staff read it before moving anything, "
-        "and record an objection if it is one. held: how many of the bridge's own steps in WHMCS not sent yet (the "
+        "and record an objection if it is one. held_steps: how many of the bridge's own steps in WHMCS not sent yet (the "
         "registrant update, the transfer lock) wait until staff classify the reply.",
     ),
     _spec(
