@@ -4,12 +4,13 @@ A grant's fields: `owner` and `delegate` are clients, `subjects` what the grant 
 "domain:11", or "client:11" for the whole account), `role` is "technical" or "administrative" (the
 templates word it), `grant` the grant's id (for staff, and as a reference the client can quote), `whole` "yes" for
 a grant on the owner's whole account (its subjects are then that account, worded as every service and domain of
-it rather than by the owner's name again): message_fields.GRANT. The renewals' and the payer orders' messages are
-billing_messages.py, added here.
+it rather than by the owner's name again): message_fields.GRANT. The renewals' messages are billing_messages.py,
+the payer orders' order_messages.py, added here.
 """
 
 from whmcs_bridge.families.delegation.billing_messages import BILLING
 from whmcs_bridge.families.delegation.message_fields import RIGHTS, grant_spec
+from whmcs_bridge.families.delegation.order_messages import ORDERS
 from whmcs_bridge.messages.spec import FieldType, MessageSpec, define
 
 # A grant ending while the delegate's renewal invoice is open: that invoice is cancelled with the grant, the owner's
@@ -561,4 +562,5 @@ MESSAGES = define(
         samples={"what": "renew", "grant": "g3d169a", "used_at": "2026-11-26T10:00:00+00:00", "refused": ""},
     ),
 )
-MESSAGES.update(BILLING)  # renewals and orders invoiced to the delegate (billing_messages.py)
+MESSAGES.update(BILLING)  # renewals invoiced to the delegate (billing_messages.py)
+MESSAGES.update(ORDERS)  # orders invoiced to the agency that placed them (order_messages.py)
