@@ -10,7 +10,6 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from whmcs_bridge.sandbox.actions import Hook
 from whmcs_bridge.sandbox.catalogue import products
 from whmcs_bridge.sandbox.scale import scale
 from whmcs_bridge.sandbox.state import SandboxState
@@ -511,95 +510,6 @@ def vendor_dispute(sb: SandboxState) -> dict[str, Any]:
     # Another of the vendor's customers: where a slip in the admin area can send the company's domain.
     w.client(22, "Dewi", "Lestari", "dewi@tokosejahtera.id", "Toko Sejahtera", country="ID", created=-700)
     return {"vendor_client_id": 20, "company_client_id": 21, "service_id": sid, "domain_id": did, "ticket_id": 1}
-
-
-def checkout(
-    sb: SandboxState, client_id: int, user_id: int, pid: int, domain: str, addon: str | None = None
-) -> list[Any]:
-    """A client-area checkout by a user for a client: hosting and a domain, their invoice, the order
-    (its requestor is the user), and the AfterShoppingCartCheckout hook; `addon`: with an addon for the new
-    hosting at that price (its lines typed as addon_checkout's)."""
-    w = World(sb)
-    service_id = int(sb.scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM services"))
-    domain_id = int(sb.scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM domains"))
-    order_id = int(sb.scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM orders"))
-    # Due today, as its first invoice bills it: the line below runs from today for one month (the service
-    # was due on the day 30 after it, two periods for one line, which the delegated renewal rightly refused).
-    w.service(service_id, client_id, pid, domain, "9.95", due=0, order_id=order_id, regdate=0)
-    w.domain(domain_id, client_id, domain, order_id=order_id)
-    extra = [("Addon", order_id, f"Daily backups (addon) - {domain}", addon)] if addon else []
-    invoice = w.invoice(
-        client_id,
-        0,
-        w.monthly_lines(service_id, "Starter", "9.95", 0)
-        + [("DomainRegister", domain_id, f"Domain Registration - {domain} - 1 Year", "11.95")]
-        + extra,
-    )
-    total = f"{Decimal('21.90') + Decimal(addon or '0'):.2f}"
-    sb.insert(
-        "orders",
-        id=order_id,
-        ordernum=str(7264919934 + order_id),
-        client_id=client_id,
-        requestor_id=user_id,
-        date=sb.stamp(),
-        amount=total,
-        invoice_id=invoice,
-        status="Pending",
-    )
-    sb.insert("order_lines", order_id=order_id, type="product", relid=service_id, amount="9.95", billingcycle="Monthly")
-    sb.insert(
-        "order_lines", order_id=order_id, type="domain", relid=domain_id, amount="11.95", billingcycle="1 Year(s)"
-    )
-    if addon:
-        sb.insert("order_lines", order_id=order_id, type="addon", relid=order_id, amount=addon, billingcycle="Monthly")
-    data = {
-        "OrderID": order_id,
-        "OrderNumber": str(7264919934 + order_id),
-        "ServiceIDs": [service_id],
-        "DomainIDs": [domain_id],
-        "AddonIDs": [order_id] if addon else [],
-        "RenewalIDs": [],
-        "InvoiceID": invoice,
-        "TotalDue": total,
-        "PaymentMethod": "banktransfer",
-    }
-    return [Hook("AfterShoppingCartCheckout", data)]
-
-
-def addon_checkout(sb: SandboxState, client_id: int, user_id: int, service_id: int, amount: str) -> list[Any]:
-    """A client-area order of one addon only for a service of the client (AddOrder's "Addon Only Order",
-    DD:api-reference/addorder.md `addonid`/`serviceid`): its invoice, the order (its requestor is the user) and the
-    AfterShoppingCartCheckout hook with the addon in `AddonIDs` (DD:hooks-reference/shopping-cart.md). The
-    invoice item's type ("Addon") and the order line's ("addon") are the sandbox's: the pages document neither."""
-    w = World(sb)
-    order_id = int(sb.scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM orders"))
-    addon_id = order_id  # one addon per order here: its id is not read by anything else
-    invoice = w.invoice(client_id, 0, [("Addon", addon_id, f"Daily backups (addon) - service #{service_id}", amount)])
-    sb.insert(
-        "orders",
-        id=order_id,
-        ordernum=str(7264919934 + order_id),
-        client_id=client_id,
-        requestor_id=user_id,
-        date=sb.stamp(),
-        amount=amount,
-        invoice_id=invoice,
-        status="Pending",
-    )
-    sb.insert("order_lines", order_id=order_id, type="addon", relid=addon_id, amount=amount, billingcycle="Monthly")
-    data = {
-        "OrderID": order_id,
-        "OrderNumber": str(7264919934 + order_id),
-        "ServiceIDs": [],
-        "DomainIDs": [],
-        "AddonIDs": [addon_id],
-        "RenewalIDs": [],
-        "InvoiceID": invoice,
-        "TotalDue": amount,
-        "PaymentMethod": "banktransfer",
-    }
-    return [Hook("AfterShoppingCartCheckout", data)]
 
 
 LOADERS: dict[str, Callable[..., dict[str, Any]]] = {

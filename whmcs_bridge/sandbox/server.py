@@ -48,7 +48,7 @@ from waitress.server import create_server
 from whmcs_bridge.config.reader import Duration
 from whmcs_bridge.intake import signing
 from whmcs_bridge.intake.serving import stop
-from whmcs_bridge.sandbox import scenarios
+from whmcs_bridge.sandbox import checkout, scenarios
 from whmcs_bridge.sandbox.actions import BY_LOWER, ApiFail, Hook, Params, billing
 from whmcs_bridge.sandbox.orders import Orders
 from whmcs_bridge.sandbox.state import SandboxState
@@ -391,7 +391,7 @@ class SandboxApp:
             self.state.db.execute("BEGIN")
             try:
                 if body.get("addon_for") and not body.get("domain"):  # an order of an addon only, for this service
-                    hooks = scenarios.addon_checkout(
+                    hooks = checkout.addon_checkout(
                         self.state,
                         int(body["client_id"]),
                         int(body["user_id"]),
@@ -399,7 +399,7 @@ class SandboxApp:
                         str(body.get("amount", "4.00")),
                     )
                 else:
-                    hooks = scenarios.checkout(
+                    hooks = checkout.checkout(
                         self.state,
                         int(body["client_id"]),
                         int(body["user_id"]),
