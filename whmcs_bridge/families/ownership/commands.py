@@ -169,7 +169,8 @@ def evidence_rejected(
 
 def approve_command(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
     owners = data.get("owners") if isinstance(data.get("owners"), dict) else None
-    return approve(case, by_whom(data), note_of(data), now, rules, str(data.get("os_user") or ""), owners)
+    held = data.get("contents") if isinstance(data.get("contents"), dict) else None
+    return approve(case, by_whom(data), note_of(data), now, rules, str(data.get("os_user") or ""), owners, held)
 
 
 def reject(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:

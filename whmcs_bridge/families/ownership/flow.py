@@ -10,6 +10,7 @@ from whmcs_bridge.families.ownership.case import by_whom, closed, due, hand_over
 from whmcs_bridge.families.ownership.execution import execute
 from whmcs_bridge.families.ownership.policies import (
     Rules,
+    account_items,
     and_words,
     case_refs,
     evidence_fields,
@@ -144,6 +145,7 @@ def holder_asked(case: dict[str, Any], deadline: datetime, window: timedelta, ru
             deadline=iso(deadline),
             consent_subjects=required,
             notice_subjects=[ref(s) for s in case["subjects"] if ref(s) not in required],
+            account_items=account_items(case),
         ),
         *tell(case, "requester", "notified", rules, "ownership.documents_complete", deadline=iso(deadline)),
     ]
@@ -279,6 +281,7 @@ def to_review(case: dict[str, Any], now: datetime, rules: Rules, why: str, recor
         moving=fields["moving"],
         backup_only=fields["backup_only"],
         staying=fields["staying"],
+        account_items=account_items(case),
         approvals=requirements(case)["approvals"],
     )
     return Decision(state=case, actions=[review], due_at=due(case), refs=case_refs(case))
@@ -292,10 +295,12 @@ def approve(
     rules: Rules,
     os_user: str = "",
     owners: dict[str, Any] | None = None,
+    held: dict[str, Any] | None = None,
 ) -> Decision:
     """One staff approval; with enough distinct ones the case executes. `owners`: who owns each moving subject
     in WHMCS, read by the command (whmcs_reads.owners_at_approval): a subject staff already moved is recorded as
-    moved before the approval, not later as if it followed it."""
+    moved before the approval, not later as if it followed it. `held`: what each whole account handed over holds
+    now (whmcs_reads.account_contents), which staff's checklist lists."""
     if case["status"] != "review":
         raise ValueError(f"case {case['id']} is {case['status']}: only a case under review can be approved")
     if all(s.get("hand_over") == "none" for s in case["subjects"]):
@@ -326,6 +331,7 @@ def approve(
     needed = requirements(case)["approvals"]
     step(case, now, "approval", by, f"{len(case['approvals'])} of {needed}: {note}")
     moved_before(case, owners or {}, by, now)
+    held_at_approval(case, held or {})
     if len(case["approvals"]) < needed:
         return Decision(state=case, due_at=due(case), refs=case_refs(case))
     case["status"] = "executing"
@@ -336,6 +342,13 @@ def approve(
         if s.get("hand_over") == "move" and requester and (owners or {}).get(ref(s)) == requester:
             s["moved_to"] = s["owner_now"] = requester
     return execute(case, now, rules)
+
+
+def held_at_approval(case: dict[str, Any], held: dict[str, Any]) -> None:
+    """What each whole account holds as its approval read it in WHMCS (policies.account_items: the checklist's)."""
+    for s in case["subjects"]:
+        if s["kind"] == "client" and isinstance(held.get(ref(s)), list):
+            s["contents_approved"] = [str(item) for item in held[ref(s)]]
 
 
 def approvable(case: dict[str, Any], now: datetime) -> None:

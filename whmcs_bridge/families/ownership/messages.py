@@ -54,6 +54,7 @@ SAMPLES: dict[str, object] = {
     "move_services": ["service:1"],
     "move_domains": ["domain:1"],
     "move_clients": [],
+    "account_items": ["service:1", "domain:1"],
     "lock_by_hand": ["domain:1"],
     "refused": ["domain:1"],
     "services_moving": 1,
@@ -92,6 +93,7 @@ CHECKLIST: dict[str, FieldType] = {
     "move_services": "subjects",
     "move_domains": "subjects",
     "move_clients": "subjects",
+    "account_items": "subjects",
     "lock_by_hand": "subjects",
     "commission": "number",
     "extra": "text",
@@ -162,6 +164,7 @@ MESSAGES = define(
             "deadline": "date",
             "consent_subjects": "subjects",
             "notice_subjects": "subjects",
+            "account_items": "subjects",
             "consent_link": "url",
         },
         "To the holder: the requester asks for its subjects; consent or object through the link by the "
@@ -216,7 +219,14 @@ MESSAGES = define(
         "ownership.staff_review",
         "ticket",
         "staff",
-        {"why": "text", "moving": "subjects", "backup_only": "subjects", "staying": "subjects", "approvals": "number"},
+        {
+            "why": "text",
+            "moving": "subjects",
+            "backup_only": "subjects",
+            "staying": "subjects",
+            "account_items": "subjects",
+            "approvals": "number",
+        },
         "Staff ticket: review the case. why: consented, window-consent (the window ended, consent was "
         "required), window-notice (the window ended without objection), court-order, objection-withdrawn, "
         "reply (the holder replied in its ticket thread: staff classify it), window-reply (the window ended while a "

@@ -145,6 +145,17 @@ def hand_over_fields(case: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def account_items(case: dict[str, Any]) -> list[str]:
+    """What the whole accounts the case claims hold (refs), as WHMCS showed them at the last approval, else when the
+    case opened (what the holder is asked about); an account that stays with its holder lists nothing."""
+    return [
+        str(item)
+        for s in case["subjects"]
+        if s["kind"] == "client" and s.get("hand_over") != "none"
+        for item in s.get("contents_approved", s.get("contents") or [])
+    ]
+
+
 def checklist_fields(case: dict[str, Any]) -> dict[str, Any]:
     """Staff's side effects and checklist: what only they can do in WHMCS's admin area (there is no API
     to move a service or a domain), by kind of subject, and the policies' own lines (as configured)."""
@@ -155,6 +166,7 @@ def checklist_fields(case: dict[str, Any]) -> dict[str, Any]:
         "move_services": [ref(s) for s in moving if s["kind"] == "service"],
         "move_domains": [ref(s) for s in moving if s["kind"] == "domain"],
         "move_clients": [ref(s) for s in moving if s["kind"] == "client"],
+        "account_items": account_items(case),
         "lock_by_hand": locks_refused(case),
         "commission": int(any(p["vendor_commission"] for p in policies)),
         "extra": "\n".join(dict.fromkeys(line for p in policies for line in p["side_effects"])),

@@ -36,6 +36,7 @@ from whmcs_bridge.families.ownership.policies import (
 )
 from whmcs_bridge.families.ownership.rules import Ownership
 from whmcs_bridge.families.ownership.whmcs_reads import (
+    account_contents,
     client_party,
     contents,
     not_movable,
@@ -250,6 +251,9 @@ def submit(
         if held:
             raise BridgeError(f"case {case_id} is not approved: {held}")
         data["owners"], words = owners_at_approval(api, state)
+        data["contents"], grown = account_contents(api, state)
+        if grown:
+            raise BridgeError(f"case {case_id} is not approved: {grown}")
         # Only a case under review is approved (flow.approve says so otherwise): its parties' messages are read.
         unread = state.get("status") == "review" and unread_messages(api, state, lambda t, r: own_message(db, t, r))
         if unread:

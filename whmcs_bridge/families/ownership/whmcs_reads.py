@@ -12,7 +12,7 @@ from whmcs_bridge.errors import BridgeError, WhmcsApiError, WhmcsProtocolError, 
 from whmcs_bridge.executor.reads import read_owners, subject_gone
 from whmcs_bridge.families.ownership.execution import GONE
 from whmcs_bridge.families.ownership.incoming import unheard
-from whmcs_bridge.families.ownership.policies import label, ref, threads
+from whmcs_bridge.families.ownership.policies import and_words, label, ref, threads
 from whmcs_bridge.whmcs.api import WhmcsApi, not_found
 from whmcs_bridge.whmcs.records import Ticket, TicketReply
 
@@ -21,9 +21,33 @@ Ours = Callable[[int, TicketReply], bool]
 
 
 def contents(api: WhmcsApi, client_id: int) -> list[dict[str, Any]]:
-    """What a whole account holds now, read from WHMCS: its services and its domains."""
-    services = [{"kind": "service", "id": s.id} for s in api.services(client_id=client_id)]
-    return services + [{"kind": "domain", "id": d.id} for d in api.domains(client_id=client_id)]
+    """What a whole account holds now, read from WHMCS: its services and its domains, with their names."""
+    services = [{"kind": "service", "id": s.id, "name": s.domain or s.name} for s in api.services(client_id=client_id)]
+    return services + [{"kind": "domain", "id": d.id, "name": d.domainname.lower()} for d in api.domains(client_id=client_id)]
+
+
+def account_contents(api: WhmcsApi, state: dict[str, Any]) -> tuple[dict[str, list[str]], str | None]:
+    """What each whole account the case hands over holds now (refs by the account's ref), read for an approval,
+    and why the approval is refused: the account holds what it did not hold when the case opened (the subject's
+    `contents`), which its holder was never asked about (break round 13, MEDIUM 1). Something gone from it since
+    refuses nothing: it does not change hands."""
+    now: dict[str, list[str]] = {}
+    for s in state.get("subjects") or []:
+        if s["kind"] != "client" or s.get("hand_over") != "move":
+            continue
+        held = contents(api, int(s["id"]))
+        now[ref(s)] = [ref(item) for item in held]
+        if "contents" not in s:  # a case opened before the bridge recorded it: nothing to compare with
+            continue
+        added = [label(item) for item in held if ref(item) not in s["contents"]]
+        if added:
+            them = "it" if len(added) == 1 else "them"
+            return now, (
+                f"client #{s['id']} holds {and_words(added)}, added after the case was opened on "
+                f"{state['opened'][:10]}: its holder was not asked about {them}; move {them} out of the account in "
+                "WHMCS first, or cancel the case and open a new one on the account as it is now"
+            )
+    return now, None
 
 
 def client_party(api: WhmcsApi, client_id: int) -> dict[str, Any]:
@@ -66,6 +90,9 @@ def read_subjects(api: WhmcsApi, subjects: list[tuple[str, int]]) -> tuple[list[
                 subject["registrant_before"] = {"unavailable": exc.whmcs_message}
         else:
             subject["name"] = f"client account #{item_id}"
+            # What the holder is asked about: an approval refuses what the account holds beyond it
+            # (account_contents).
+            subject["contents"] = [ref(item) for item in contents(api, item_id)]
             holders.add(item_id)
         out.append(subject)
     if len(holders) != 1:
