@@ -37,6 +37,8 @@ def in_review(world: World) -> str:
 
 def test_what_the_holder_added_after_it_was_asked_refuses_the_approval(world: World):
     case_id = in_review(world)
+    asked = [e["message"] for e in world.emails(20) if "Ownership request" in e["subject"]][-1]
+    assert "Your account holds" in asked and "kreatifstudio.id" in asked and "majumakmur.co.id" in asked, asked
     review = staff_ticket(world, case_id, f"Review ownership case {case_id}")
     # The review names what the account held when the holder was asked: the hosting and both domains.
     assert "kreatifstudio.id" in review and "majumakmur.co.id" in review, review
