@@ -805,6 +805,19 @@ COPYING = DelegationSection(
 )
 
 
+def test_a_whole_account_grants_notice_names_the_service_whose_access_was_sent():
+    """Break round 13, F13: under a grant on the whole account, the notice names the service the welcome email was
+    for (its related id), not the account: the agency can tell which service's access details were sent."""
+    (notice,) = copy_of(
+        granted(items=[{"kind": "client", "id": 11}]),
+        "New Account Information",
+        "<p>Domain: boulangerie-dupont.fr Username: boulange Password: s3cret</p>",
+        template="Hosting Account Welcome Email",
+    )
+    assert "s3cret" not in body(notice)
+    assert "Boulangerie Dupont has received the access details for Business (boulangerie-dupont.fr)" in body(notice)
+
+
 def test_the_dedicated_server_welcome_email_is_a_notice_by_default():
     """Its subject ("New Dedicated Server Information") has no welcome word, and "server" made it a
     product email copied as is, root password included."""

@@ -158,9 +158,12 @@ def concerns(grant: dict[str, Any], email: EmailIdentity) -> str | None:
     that very service or domain matches (a hosting and a domain of the same name are two things). Other
     types name an invoice, a ticket or the client, which may concern any of the owner's items: only a grant
     on the whole account gets them. Never a name found in the text (a grant on dupont.fr is no grant on
-    boulangerie-dupont.fr)."""
+    boulangerie-dupont.fr). Under a grant on the whole account, a product or domain template is about its own
+    service or domain (its related id): the copy or notice names that one, not the account (break round 13, F13)."""
     items = grant.get("items") or []
     if any(i["kind"] == "client" for i in items):
+        if email.record in ("service", "domain") and email.record_id:
+            return f"{email.record}:{email.record_id}"
         return f"client:{grant['owner']}"
     if email.record in ("service", "domain"):
         item = next((i for i in items if i["kind"] == email.record and i["id"] == email.record_id), None)
