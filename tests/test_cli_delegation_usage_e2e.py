@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import BridgeWorld, Sandbox
+from tests.test_ownership_e2e import ownership_section
 from whmcs_bridge.cli import app as cli
 
 
@@ -63,3 +64,23 @@ def test_wrong_grant_ids_and_options_are_usage_errors_and_refusals_stay_refusals
     assert code == 1 and "only a pending request can be withdrawn" in err, err
     world.run("delegations", "revoke", f"  {grant_id}", "--by", "alice", "--reason", "owner asked")
     assert f"{grant_id} revoked" in world.run("delegations", "list").output
+
+
+def test_unknown_case_and_action_ids_of_the_other_commands_are_usage_errors(sandbox: Sandbox, tmp_path: Path):
+    """The same for the other families' ids and the approvals' (left after F12): an ownership case, an escalation
+    case or an action that does not exist exit 2, in one sentence naming it."""
+    sandbox.load("agency")
+    world = BridgeWorld(sandbox, tmp_path, "delegation:\n  enabled: true\n" + ownership_section())
+    try:
+        world.run("tick")
+        wrong = [
+            (("ownership", "show", "onosuch"), "there is no ownership case onosuch"),
+            (("ownership", "approve", "onosuch", "--by", "alice"), "there is no ownership case onosuch"),
+            (("approvals", "approve", "99999", "--by", "alice"), "there is no action 99999"),
+            (("approvals", "reject", "99999", "--by", "alice", "--reason", "r"), "there is no action 99999"),
+        ]
+        for args, said in wrong:
+            code, err = invoke(world, *args)
+            assert code == 2 and said in err and len(err.strip().splitlines()) == 1, (args, code, err)
+    finally:
+        world.close()

@@ -329,5 +329,5 @@ def test_export_refuses_with_a_sentence(story: Story):
     taken = export("1", "--out", str(story.out))
     assert taken.exit_code == 1 and "not an empty folder" in taken.output and "Traceback" not in taken.output
     unknown = export("99", "--out", str(story.out.parent / "none"))
-    assert unknown.exit_code == 1 and "client 99 has no escalation case" in unknown.output
+    assert unknown.exit_code == 2 and "client 99 has no escalation case" in unknown.output
     assert export("1").exit_code == 2  # --out is required

@@ -309,4 +309,4 @@ def test_promise_hold_resume_and_show_from_the_command_line(story: Bridge):
     missing = CliRunner().invoke(
         cli.main, ["--config", str(story.config), "escalations", "hold", "99", "--reason", "x", "--by", "bob"]
     )
-    assert missing.exit_code == 1 and "client 99 has no escalation case" in missing.stderr
+    assert missing.exit_code == 2 and "client 99 has no escalation case" in missing.stderr

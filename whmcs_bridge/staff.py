@@ -13,7 +13,7 @@ from whmcs_bridge import families
 from whmcs_bridge.clock import iso
 from whmcs_bridge.config.load import Config
 from whmcs_bridge.engine import Engine
-from whmcs_bridge.errors import BridgeError
+from whmcs_bridge.errors import BridgeError, UsageProblem
 from whmcs_bridge.model import State
 from whmcs_bridge.permissions import user_name
 from whmcs_bridge.store import audit, inbox, outbox, states
@@ -95,10 +95,10 @@ def states_of(db: Database, family: str, prefix: str) -> list[State]:
 
 
 def state(db: Database, family: str, key: str, missing: str) -> State:
-    """One family state; `missing` is the error when there is none."""
+    """One family state; `missing` is the error when there is none (the command named it: a usage error)."""
     found = states.get(db, family, key)
     if found is None:
-        raise BridgeError(missing)
+        raise UsageProblem(missing)
     return found
 
 
@@ -118,7 +118,7 @@ def decide(
     with db.atomic():
         entry = outbox.get(db, action_id)
         if entry is None:
-            raise BridgeError(f"there is no action {action_id}; `whmcs-bridge approvals list` shows the waiting ones")
+            raise UsageProblem(f"there is no action {action_id}; `whmcs-bridge approvals list` shows the waiting ones")
         if entry.status not in outbox.WAITING:
             raise BridgeError(f"action {action_id} is {entry.status}, not waiting for a decision")
         if config is not None:

@@ -241,6 +241,8 @@ def submit(
     by = staff.member(config, by, FAMILY)
     data = {**data, "case": case_id, "by": by, "os_user": os_user or staff.os_user()}
     state = states.load(db, FAMILY, f"case:{case_id}")
+    if not state and data.get("command") != "open":  # the command names a case that does not exist
+        case(db, case_id)
     if data.get("command") == "approve" and state:  # nothing is executed on facts the chain does not hold
         integrity.check(db, case_id)  # the state read with the chain, at one instant
     if api is not None and data.get("command") == "approve" and state:
