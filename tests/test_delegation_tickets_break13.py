@@ -6,6 +6,8 @@ registrant change, an admin role or a 2FA reset asked by another user of a compa
 
 from __future__ import annotations
 
+import json
+
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -186,15 +188,22 @@ def test_a_support_email_is_a_notice_unless_the_owner_chose_full_copies():
     rules = DelegationSection(enabled=True, roles={**rules.roles, "technical": technical})
     grant = {**granted(items=[{"kind": "client", "id": 11}])}
     for template in ("Support Ticket Reply", "Support Ticket Opened", "Support Ticket Opened by Admin"):
+        # Fourteenth round G3: the subject is written by a person too ("Remove the agency's access - my password
+        # is now ..."): the notice names the email by its template, and the grant's history keeps no subject either.
         reply = event(
-            "EmailPreLog", userid=11, date="2026-11-23 10:00:00", subject="[Ticket ID: 481516] PASSWORD",
+            "EmailPreLog", userid=11, date="2026-11-23 10:00:00",
+            subject="[Ticket ID: 481516] Remove Pixelwerk Agency's access - my cPanel password is now Qx7!pLm2zR",
             message="<p>Your new cPanel password is Qx7!pLm2zR</p>", messagename=template, relid=3,
         )  # fmt: skip
-        [notice] = decide_all({"grant:g1": grant}, reply, NOW, rules)["grant:g1"].actions
+        decision = decide_all({"grant:g1": grant}, reply, NOW, rules)["grant:g1"]
+        [notice] = decision.actions
         assert "Qx7!pLm2zR" not in str(notice.params) and "Qx7!pLm2zR" not in body(notice), template
-        assert "[Ticket ID: 481516] PASSWORD" in body(notice)
-        [copy] = decide_all({"grant:g1": {**grant, "credentials": "copy"}}, reply, NOW, rules)["grant:g1"].actions
-        assert "Qx7!pLm2zR" in body(copy)
+        assert "Remove Pixelwerk" not in str(notice.params) and "Remove Pixelwerk" not in body(notice), template
+        assert f'"{template}"' in body(notice), body(notice)
+        assert "Qx7!pLm2zR" not in json.dumps(decision.state), template
+        copied = decide_all({"grant:g1": {**grant, "credentials": "copy"}}, reply, NOW, rules)["grant:g1"]
+        [copy] = copied.actions
+        assert "Qx7!pLm2zR" in body(copy) and "Qx7!pLm2zR" not in json.dumps(copied.state)
 
 
 def test_a_ticket_opened_by_a_contact_of_the_account_is_not_the_owners(world: BridgeWorld):

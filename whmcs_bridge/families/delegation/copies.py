@@ -219,7 +219,10 @@ def copies(
     # owner chose full copies for this grant, else a notice that the owner received it.
     written = email.secret == "free-text" and grant.get("credentials") != "copy"
     fingerprint = email_fingerprint(data, email, subject, text)
-    fields = about_grant(grant, about=[about], subject=subject)
+    # A free-text email's subject is written by a person as its text is (a ticket's "my password is now ..."): the
+    # notice and the grant's history name it by its template (fourteenth break round, G3).
+    named_as = email.template if email.secret == "free-text" else subject
+    fields = about_grant(grant, about=[about], subject=named_as if written else subject)
     if (welcome and mode == "notice") or (not welcome and (named == "notice" or written)):
         said = "delegation.access_notice" if welcome else "delegation.email_notice"
         params = {**notice(grant["delegate"], message(said, **fields)), "original_html": COPY_COMMENT}
@@ -229,7 +232,7 @@ def copies(
             **notice(grant["delegate"], message("delegation.copy", **fields)),
             "original_html": COPY_COMMENT + without_account_links(text),
         }
-    record(grant, now.isoformat(timespec="seconds"), "copy", email=subject, about=about)
+    record(grant, now.isoformat(timespec="seconds"), "copy", email=named_as, about=about)
     # Keyed per delegate, not per grant: two grants to one delegate give one copy.
     key = action_key(FAMILY, f"delegate:{grant['delegate']}", f"copy:{fingerprint}")
     return [
