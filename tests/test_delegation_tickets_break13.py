@@ -7,7 +7,6 @@ registrant change, an admin role or a 2FA reset asked by another user of a compa
 from __future__ import annotations
 
 import json
-
 from collections.abc import Iterator
 from pathlib import Path
 

@@ -97,13 +97,26 @@ def remaining(grant: dict[str, Any], others: Sequence[dict[str, Any]]) -> dict[s
     ]
     whole = [o["role"] for o in staying if any(s.startswith("client:") for s in covered(o))]
     named = [o for o in staying if o["role"] not in whole]  # a whole-account role already covers its items
-    items = [s for o in named for s in covered(o) if not s.startswith("client:") and s not in covered(grant)]
+    # What another grant covers stays, the ended grant's own items too (an administrative grant ended, the technical
+    # one on the same hosting stays).
+    items = [s for o in named for s in covered(o) if not s.startswith("client:")]
     roles = {o["role"] for o in named if any(s in items for s in covered(o))}
     return {
         "remaining": list(dict.fromkeys(items)),
         "remaining_role": roles.pop() if len(roles) == 1 else None,
         "remaining_whole": "administrative" if "administrative" in whole else (whole[0] if whole else None),
+        "access_copies": "yes" if any(gets_access_details(o, grant) for o in staying) else None,
     }
+
+
+def gets_access_details(other: dict[str, Any], grant: dict[str, Any]) -> bool:
+    """Whether `other`, a grant of the same delegate that stays, receives the access details WHMCS sends for what
+    `grant` covered (the owner chose full copies for it, copies.copies): a new password made because `grant` ended
+    would reach the same delegate (fourteenth break round, G7)."""
+    if other.get("credentials") != "copy":
+        return False
+    mine, theirs = set(covered(grant)), set(covered(other))
+    return bool(mine & theirs) or any(s.startswith("client:") for s in mine | theirs)
 
 
 def owner_end_email(
@@ -113,7 +126,8 @@ def owner_end_email(
     replying, or (for services, with links) through a one-time link."""
     services = [i for i in grant.get("items", []) if i["kind"] == "service"]
     offer = None
-    if rules.offer_password_change:
+    # A new password would reach the same delegate through the access that stays (remaining's access_copies): no offer.
+    if rules.offer_password_change and not (remaining or {}).get("access_copies"):
         offer = "link" if services and rules.links else "reply"
     owner_email = notice(
         grant["owner"],

@@ -151,15 +151,18 @@ MESSAGES = define(
             "remaining": "subjects",
             "remaining_role": "text",
             "remaining_whole": "text",
+            "access_copies": "text",
             **RENEWAL_OPEN,
         },
         'To the owner: the contact no longer acts for it; with `offer` "reply" or "link", the advice to '
         "change the control-panel password (by replying, or through a one-time link); `remaining`: the services and "
         "domains the same contact still covers under its other grants (empty when nothing stays), as `remaining_role` "
         '("technical" or "administrative"; none when its grants differ); `remaining_whole`: the role in which it stays '
-        "the contact of the whole account; " + RENEWAL_OPEN_SAID,
+        "the contact of the whole account; `access_copies` (yes): that access still receives copies of the access "
+        "details (the owner chose full copies), so no password change is offered; " + RENEWAL_OPEN_SAID,
         status="revoked",
         offer="link",
+        access_copies="yes",
         remaining=["domain:1"],
         remaining_role="technical",
         remaining_whole="administrative",
