@@ -3,7 +3,10 @@
 G7: the owner ends one access of an agency that keeps another on the same hosting, with full copies of access
 details chosen by the owner. Offering to change the password "now that they no longer act for you" would send the
 new password to that very agency (WHMCS's welcome email, copied to it): the owner is told the agency stays and still
-receives the access details, and is offered no change until that access ends too."""
+receives the access details, and is offered no change until that access ends too.
+
+G1/G2: a [renew] in lines that repeat an earlier message of the same ticket (staff's "write [renew]", or the agency's
+own first request, quoted under a header the bridge does not know) asks for nothing."""
 
 from __future__ import annotations
 
@@ -15,6 +18,8 @@ import pytest
 from tests.conftest import BridgeWorld, Sandbox
 from tests.test_delegation_email_e2e import COPYING_ROLE, world_with
 from tests.test_delegation_identity_e2e import owner_grants
+from tests.test_delegation_tickets_break12 import notes
+from tests.test_delegation_tickets_e2e import agency_renewals, open_ticket, reply
 
 
 @pytest.fixture
@@ -59,3 +64,65 @@ def test_the_change_is_offered_when_no_other_access_gets_the_access_details(worl
     said = ended_email(world)
     assert "/consent/" in said and "recommend changing it" in said, said
     assert "receives copies of the access details" not in said, said
+
+
+# --- G1, G2: a [renew] repeated from an earlier message of the same ticket -------------------------------------
+
+# A Dutch Apple Mail header and a Polish Outlook one: neither is a quote header the bridge knows, so the quoted
+# lines look like the writer's own. What tells them apart is a fact: WHMCS has those lines in an earlier message of
+# the ticket (GetTicket), staff's or the writer's own.
+STAFF_SAID = "It is due on 22 December. To have the renewal invoiced to you, write [renew] in a reply."
+APPLE_NL = (
+    "Nee, nog niet.\n\nOp 27 nov. 2026 om 10:00 heeft Support <support@billing.example.com> het volgende "
+    f"geschreven:\n\n{STAFF_SAID}"
+)
+FIRST_ASK = "Please [renew] boulangerie-dupont.fr for our client."
+OUTLOOK_PL = (
+    "Thanks, all paid!\n\nLena\n\nOd: Lena Vogel <lena@pixelwerk.agency>\nWysłano: piątek, 27 listopada 2026 10:00\n"
+    f"Do: Support\nTemat: boulangerie-dupont.fr\n\nHello,\n\n{FIRST_ASK}\n\nLena"
+)
+
+
+@pytest.fixture
+def agency(sandbox: Sandbox, tmp_path: Path) -> Iterator[BridgeWorld]:
+    sandbox.load("agency")
+    w = BridgeWorld(sandbox, tmp_path, "delegation:\n  enabled: true\n")
+    w.run("tick")
+    w.run(
+        "delegations", "grant", "--owner", "11", "--delegate", "10", "--service", "110", "--by", "alice",
+        "--basis", "owner's email",
+    )  # fmt: skip
+    w.settle()
+    yield w
+    w.close()
+
+
+def test_staffs_words_quoted_under_an_unknown_header_ask_nothing(agency: BridgeWorld):
+    ticket = open_ticket(agency)
+    reply(agency, ticket, STAFF_SAID, adminusername="Support")
+    reply(agency, ticket, APPLE_NL, clientid=10)
+    assert agency_renewals(agency) == []
+    last = notes(agency, ticket)[-1]
+    assert "repeated from an earlier message of this ticket" in last, last
+
+
+def test_the_agencys_own_first_request_quoted_back_asks_nothing_again(agency: BridgeWorld):
+    opened = agency.sandbox.control(
+        "act",
+        {"action": "OpenTicket", "clientid": 10, "deptid": 1, "serviceid": 110, "subject": "boulangerie-dupont.fr",
+         "message": f"Hello,\n\n{FIRST_ASK}\n\nLena"},
+    )  # fmt: skip
+    agency.settle(4)
+    ticket = int(opened["id"])
+    [first] = agency_renewals(agency)
+    reply(agency, ticket, OUTLOOK_PL, clientid=10)
+    assert [i["id"] for i in agency_renewals(agency)] == [first["id"]]
+    last = notes(agency, ticket)[-1]
+    assert "repeated from an earlier message of this ticket" in last, last
+
+
+def test_a_new_request_in_the_writers_own_words_still_asks(agency: BridgeWorld):
+    ticket = open_ticket(agency)
+    reply(agency, ticket, STAFF_SAID, adminusername="Support")
+    reply(agency, ticket, "Yes please, [renew] it for our client.", clientid=10)
+    assert len(agency_renewals(agency)) == 1

@@ -283,9 +283,24 @@ def ticket_opened(data: dict[str, Any], now: datetime) -> Decision:
         # Which WHMCS user wrote it (an invited user is not the account's owner), and what it asks.
         who_wrote=True,
         reply=as_int(data.get("replyid")),
+        # A reply's lines carrying a [renew]: WHMCS is asked whether an earlier message of the ticket has them (a quote
+        # under a header the bridge does not know: staff's instructions, or the writer's own first request).
+        renew_lines=[] if opening or not asked else renew_lines(said),
         sensitive=bool(SENSITIVE.search(f"{data.get('subject') or ''} {data.get('message') or ''}")),
         related=related and not link,
     )
+
+
+def renew_lines(said: str) -> list[str]:
+    """The lines of a reply's own words that carry a [renew] keyword (ticket_reads.repeated_lines compares them with
+    the ticket's earlier messages)."""
+    return [line.strip() for line in said.split("\n") if RENEW_KEYWORD.search(line)]
+
+
+REPEATED = (
+    "the [renew] is in lines repeated from an earlier message of this ticket (quoted, not written anew): nothing "
+    "is asked; to ask, write [renew] in a message of your own words, or use the renewal page"
+)
 
 
 def renew_asked(text: str) -> dict[str, Any] | bool:
@@ -341,6 +356,8 @@ def ticket_renewal(
     """The one subject a ticket's [renew] renews, among what the writer was just verified for with the right to
     renew (verified()), or why none: a plain [renew] about a hosting and a domain of one name is ambiguous."""
     ticket = as_int(data.get("ticketid"))
+    if data.get("renew_repeated"):  # WHMCS has these lines in an earlier message of the ticket
+        return None, REPEATED
     named = [
         {"kind": i["kind"], "id": i["id"], "name": i.get("name") or ""}
         for g in grants
