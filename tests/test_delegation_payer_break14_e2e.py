@@ -144,6 +144,30 @@ def test_an_order_cancelled_while_the_agency_was_being_invoiced_has_that_invoice
     assert "nothing is waiting" in payer.run("approvals", "list").output
 
 
+def test_a_part_paid_invoice_for_an_order_cancelled_before_its_lines_came_off_says_they_are_still_on_the_owners(
+    payer: BridgeWorld, tmp_path: Path
+):
+    """G4's race with G5's part payment: the agency paid 10.00 of its invoice, then staff cancel the order before
+    its lines came off the owner's invoice: the owner's invoice is left whole, the agency's stays open (it holds the
+    agency's money), and the refund task names the 10.00 and says the items are still on the owner's invoice."""
+    sandbox = payer.sandbox
+    sandbox.control("faults", {"status": 503, "count": 1000, "actions": ["UpdateInvoice"]})
+    order_seen(payer, tmp_path)
+    [invoice] = agency_invoices(payer)
+    pay_part(payer, invoice["id"], "AG-PART", "10.00")
+    sandbox.control("hooks", {"url": None, "secret": None})
+    sandbox.control("act", {"action": "CancelOrder", "orderid": 1})
+    sandbox.control("hooks", {"url": f"{payer.public}/hooks/whmcs", "secret": WEBHOOK_SECRET})
+    sandbox.control("faults", {"status": 503, "count": 0})
+    later(payer, 120, 180, 240, 300)
+    mine = owner_invoice(payer)
+    assert mine["status"] == "Unpaid" and mine["total"] == "21.90", mine
+    assert sandbox.rows("invoices", id=invoice["id"])[0]["status"] == "Unpaid"
+    [task] = staff_tasks(payer)
+    said = str(task["note"])
+    assert "10.00" in said and f"are still on invoice #{mine['id']}" in said and "had come off" not in said, said
+
+
 # --- G5 ----------------------------------------------------------------------------------------------------------
 
 

@@ -163,18 +163,21 @@ ORDERS = define(
             "paid": "money",
             "status": "text",
             "earlier": "money",
+            "kept": "text",
         },
         "Sticky staff task on the owner's account: the contact paid `paid` on its invoice for the order, but WHMCS "
         "shows the order `status` (Cancelled, or Fraud: staff cancelled it or marked it as fraud): nothing was "
         "accepted; refund or credit the contact, or set the order back to Pending and accept it if it is to go ahead. "
         "`earlier`: what an earlier task named, when the contact had paid part of the invoice then and paid the rest "
-        "since (`paid` is then the whole invoice; none otherwise).",
+        "since (`paid` is then the whole invoice; none otherwise). `kept` \"yes\": the order's items are still on the "
+        "owner's invoice `owner_invoice` (the order was closed before they came off); else they had come off it.",
         order="7",
         owner_invoice="501",
         invoice="502",
         paid="21.90",
         status="Cancelled",
         earlier="10.00",
+        kept="yes",
     ),
     grant_spec(
         "delegation.order_closed",

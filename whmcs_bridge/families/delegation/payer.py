@@ -388,7 +388,8 @@ def not_accepted(grant: dict[str, Any], shown: str, why: str, kind: str, at: str
     billing = grant["billing"]
     billing.update(status=shown, stopped=at)
     grant["history"].append({"at": at, "what": f"order #{billing['order']} not accepted: {why}", "by": "bridge"})
-    fields = facts(grant, **{"paid": billing.get("amount") or "", **more})
+    kept = {"kept": billing.get("lines_kept") or ""} if kind == "order_closed" else {}  # still on the owner's?
+    fields = facts(grant, **{"paid": billing.get("amount") or "", **kept, **more})
     billing.update(refund_kind=kind, refund_named=fields["paid"])  # what the staff task names (rest_paid())
     task = note(message(f"delegation.{kind}_note", **fields), sticky=True)
     told = notice(grant["delegate"], message(f"delegation.{kind}", **fields))
@@ -416,7 +417,8 @@ def rest_paid(grant: dict[str, Any], at: str) -> Decision:
     billing["refund_named"] = paid
     what = f"order #{billing['order']}: the delegate paid the rest of invoice #{billing['delegate_invoice']}"
     grant["history"].append({"at": at, "what": f"{what}; refund due {paid}", "by": "WHMCS"})
-    fields = facts(grant, paid=paid, earlier=earlier, status=str(billing.get("order_status") or "Cancelled"))
+    status = str(billing.get("order_status") or "Cancelled")
+    fields = facts(grant, paid=paid, earlier=earlier, status=status, kept=billing.get("lines_kept") or "")
     task = note(message("delegation.order_closed_note", **fields), sticky=True)
     told = notice(grant["delegate"], message("delegation.order_closed", **fields))
     return Decision(
@@ -599,11 +601,10 @@ def lines_kept_for_closed(grant: dict[str, Any], data: dict[str, Any], now: date
         or billing.get("status") != "invoiced"
     ):
         return None
-    if as_int(data.get("order_gone")) == billing["order"]:
-        return withdraw_for_closed(grant, "Cancelled", now)
-    if as_int(data.get("order_closed")) == billing["order"]:
-        return withdraw_for_closed(grant, str(data.get("order_status") or "Cancelled"), now)
-    return None
+    if as_int(data.get("order_gone")) != billing["order"] and as_int(data.get("order_closed")) != billing["order"]:
+        return None
+    billing["lines_kept"] = "yes"  # a refund task for a part payment says they are still on the owner's invoice
+    return withdraw_for_closed(grant, str(data.get("order_status") or "Cancelled"), now)
 
 
 def withdraw_for_closed(grant: dict[str, Any], asked: str, now: datetime, wait: timedelta | None = None) -> Decision:
