@@ -247,7 +247,21 @@ def record_outcome(
             entry.attempts,
         ),
     )
+    if cursor.rowcount == 1 and status in ("done", "cancelled"):
+        wake_followers(db, entry.key, now)
     return cursor.rowcount == 1
+
+
+def wake_followers(db: Database, key: str, now: datetime) -> None:
+    """The planned actions deferred while this one had not ended (guard `after_steps`: looked at again only every so
+    often, store_guards.RECHECK) are due now: a note that follows a step found done after an interruption is written
+    on the next pass, not a quarter of an hour later (fourteenth break round G14). Only that wait is cut short (the
+    executor wrote why it waits); their guards and waits are asked again when they come up."""
+    db.conn.execute(
+        "UPDATE outbox SET not_before = ?, updated_at = ? WHERE status = 'planned' AND not_before > ?"
+        " AND error LIKE 'waits until % for the steps it follows %' AND guard LIKE ?",
+        (iso(now), iso(now), iso(now), f'%"{key}"%'),
+    )
 
 
 def report_outcome(db: Database, entry: OutboxEntry, status: str, now: datetime, **detail: Any) -> None:

@@ -30,7 +30,7 @@ def grant_refs(grant: dict[str, Any]) -> list[str]:
         refs += [RENEWING, f"{RENEWING}:{grant['owner']}"]
     billing = grant.get("billing") or {}  # an order invoiced to the delegate (payer.py): both invoices
     refs += [f"invoice:{billing[k]}" for k in ("delegate_invoice", "owner_invoice") if billing.get(k)]
-    refs += [f"action:{billing[k]}" for k in ("lines_off", "accept", "withdraw") if billing.get(k)]  # its steps'
+    refs += [f"action:{billing[k]}" for k in ("invoice", "lines_off", "accept", "withdraw") if billing.get(k)]  # its steps'
     refs += [f"order:{billing['order']}"] if billing.get("order") else []  # staff cancelling it (CancelOrder)
     refs += [f"user:{u}" for u in grant.get("delegate_users", [])]
     for item in grant.get("items", []):

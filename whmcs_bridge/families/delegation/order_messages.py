@@ -155,28 +155,113 @@ ORDERS = define(
         "delegation.order_closed_note",
         "text",
         "staff",
-        {"grant": "text", "order": "text", "owner_invoice": "text", "invoice": "text", "paid": "money", "status": "text"},
+        {
+            "grant": "text",
+            "order": "text",
+            "owner_invoice": "text",
+            "invoice": "text",
+            "paid": "money",
+            "status": "text",
+            "earlier": "money",
+            "kept": "text",
+        },
         "Sticky staff task on the owner's account: the contact paid `paid` on its invoice for the order, but WHMCS "
         "shows the order `status` (Cancelled, or Fraud: staff cancelled it or marked it as fraud): nothing was "
-        "accepted; refund or credit the contact, or set the order back to Pending and accept it if it is to go ahead.",
+        "accepted; refund or credit the contact, or set the order back to Pending and accept it if it is to go ahead. "
+        "`earlier`: what an earlier task named, when the contact had paid part of the invoice then and paid the rest "
+        "since (`paid` is then the whole invoice; none otherwise). `kept` \"yes\": the order's items are still on the "
+        "owner's invoice `owner_invoice` (the order was closed before they came off); else they had come off it.",
         order="7",
         owner_invoice="501",
         invoice="502",
         paid="21.90",
         status="Cancelled",
+        earlier="10.00",
+        kept="yes",
     ),
     grant_spec(
         "delegation.order_closed",
         "email",
         "client",
-        {"grant": "text", "order": "text", "owner_invoice": "text", "invoice": "text", "paid": "money", "status": "text"},
+        {
+            "grant": "text",
+            "order": "text",
+            "owner_invoice": "text",
+            "invoice": "text",
+            "paid": "money",
+            "status": "text",
+            "earlier": "money",
+        },
         "To the contact: it paid `paid` on its invoice for the order, which had been cancelled (`status`: Cancelled "
-        "or Fraud, both told as cancelled), so it was not carried out: our staff will refund or credit the payment.",
+        "or Fraud, both told as cancelled), so it was not carried out: our staff will refund or credit the payment. "
+        "`earlier`: the part paid an earlier email named, when the contact has paid the rest since (none otherwise).",
         order="7",
         owner_invoice="501",
         invoice="502",
         paid="21.90",
         status="Cancelled",
+        earlier="10.00",
+    ),
+    grant_spec(
+        "delegation.order_ended_note",
+        "text",
+        "staff",
+        {
+            "grant": "text",
+            "order": "text",
+            "owner_invoice": "text",
+            "invoice": "text",
+            "amount": "text",
+            "paid": "money",
+            "lines_off": "text",
+        },
+        "Sticky staff task on the owner's account: the grant under which the contact was invoiced `invoice` "
+        "(`amount`) for the order ended (revoked, expired) before the contact paid: that invoice was cancelled "
+        "(`paid` none) or, `paid`, the contact paid it all the same (refund or credit it); the order is pending, not "
+        "accepted. `lines_off` \"yes\": the order's items had come off the owner's invoice `owner_invoice` (staff "
+        "invoice the owner again, or cancel the order); else they are still on it.",
+        order="7",
+        owner_invoice="501",
+        invoice="502",
+        amount="21.90",
+        paid="21.90",
+        lines_off="yes",
+    ),
+    grant_spec(
+        "delegation.order_ended",
+        "email",
+        "client",
+        {"grant": "text", "order": "text", "owner_invoice": "text", "invoice": "text", "amount": "text", "paid": "money"},
+        "To the contact: its role for the owner ended before it paid its invoice `invoice` for the order it placed "
+        "for the owner, so that invoice was cancelled (nothing to pay), or, `paid`, what it paid on it all the same "
+        "will be refunded or credited; the order was not carried out on its payment.",
+        order="7",
+        owner_invoice="501",
+        invoice="502",
+        amount="21.90",
+        paid="21.90",
+    ),
+    grant_spec(
+        "delegation.order_ended_owner",
+        "email",
+        "client",
+        {
+            "grant": "text",
+            "order": "text",
+            "owner_invoice": "text",
+            "invoice": "text",
+            "amount": "text",
+            "paid": "money",
+            "lines_off": "text",
+        },
+        "To the owner: the order its former contact placed in its name was to be paid by that contact, whose role "
+        "ended first: the order is not paid and waits; our staff will contact the owner about paying it (it is no "
+        "longer on the owner's invoice `owner_invoice` when `lines_off` is \"yes\", else still on it).",
+        order="7",
+        owner_invoice="501",
+        invoice="502",
+        amount="21.90",
+        lines_off="yes",
     ),
     grant_spec(
         "delegation.order_cancelled",

@@ -25,12 +25,19 @@ task naming the money to refund or credit, and the agency is told. Only WHMCS sh
 accepted (by this payment, by staff meanwhile, or by an AcceptOrder interrupted before its outcome was recorded).
 Staff cancelling the order, or marking it as fraud, while the agency's invoice is unpaid (WHMCS's CancelOrder or
 FraudOrder hook): a minute later, the order read no longer Pending nor Active, that invoice is cancelled and the
-agency told; read still Pending, nothing changes.
+agency told; read still Pending, nothing changes. The order's status is read again just before CreateInvoice and
+before the lines-off step (guards `order_exists`, `order_open`): closed then, nothing is invoiced, or the agency's
+invoice made meanwhile is withdrawn, and the owner's invoice is left as it is. A part-paid agency invoice for a
+cancelled order stays open; the rest paid later is one more staff task naming the whole amount (rest_paid()).
+
+The grant ending (revoked, expired) before the agency paid: its invoice is cancelled, the agency and the owner told,
+and staff get one task (grant_ended()); a payment after that is a refund task (ended_paid()).
 
 A billing's status: looking, invoicing (the agency's invoice is being made), invoiced, accepting (paid: AcceptOrder
 under way), settled, and the ends: nothing to move (the owner's invoice was paid or bills none of it), owner paid,
-cancelled, paid twice, parked, other currency, ORDER_GONE, ORDER_CLOSED, ORDER_CANCELLED (WITHDRAWING before it) and
-ORDER_REFUNDED (the agency's paid invoice refunded afterwards: the order's services are unpaid; a staff task)."""
+cancelled, paid twice, parked, other currency, ORDER_GONE, ORDER_CLOSED, ORDER_CANCELLED (WITHDRAWING before it),
+ORDER_REFUNDED (the agency's paid invoice refunded afterwards: the order's services are unpaid; a staff task),
+NOT_INVOICED, GRANT_ENDED, ENDED_UNINVOICED and ENDED_PAID."""
 
 from __future__ import annotations
 
@@ -40,6 +47,7 @@ from decimal import Decimal
 from typing import Any
 
 from whmcs_bridge.families.delegation.grants import OUTCOME, about_grant, act, grant_refs, note, notice
+from whmcs_bridge.families.delegation.renewal import while_active
 from whmcs_bridge.model import Action, Decision, as_int, message
 
 # What `delegations show` says of an order the agency paid for after staff deleted it in WHMCS (accepted()).
@@ -49,6 +57,13 @@ ORDER_CLOSED = "paid, not accepted: the order is {status} in WHMCS; refund due"
 # Staff cancelling the order (or marking it as fraud) while the agency's invoice was unpaid (order_closing()).
 WITHDRAWING = "invoiced, the order being cancelled in WHMCS"
 ORDER_CANCELLED = "not paid: the order was cancelled in WHMCS; the delegate's invoice cancelled"
+# ... and before the agency was invoiced (the order's status read from WHMCS just before CreateInvoice).
+NOT_INVOICED = "not invoiced: the order is {status} in WHMCS"
+# The grant ended (revoked, expired) before the agency paid (grant_ended()): its invoice withdrawn, or not made; and
+# the agency paying it all the same (ended_paid()).
+GRANT_ENDED = "not paid: the grant ended; the delegate's invoice withdrawn"
+ENDED_UNINVOICED = "not invoiced: the grant ended"
+ENDED_PAID = "paid after the grant ended, not accepted; refund due"
 # The agency's paid invoice refunded by staff afterwards (InvoiceRefunded: the hook, or the poll finding it Refunded).
 ORDER_REFUNDED = "paid, then refunded: the order's services are unpaid; staff decide"
 # WHMCS runs the CancelOrder and FraudOrder hooks "prior to the change of status actually occurring"
@@ -137,11 +152,40 @@ def found(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decisio
         "send": True,
         "report_as": "PayerInvoiceCreated",
         "report": {"grant": grant["id"]},
+        "outcome_to": OUTCOME,  # cancelled by a guard: the rules hear why (not_invoiced)
     }
-    # Not made once the owner paid its order invoice (a CreateInvoice waiting out an outage, say).
-    guard = {"invoices_open": [billing["owner_invoice"]]} if billing.get("owner_invoice") else {}
+    # Not made once the owner paid its order invoice (a CreateInvoice waiting out an outage, say), nor for an order
+    # WHMCS no longer shows Pending or Active: staff deleted it, cancelled it or marked it as fraud before the bridge
+    # invoiced the agency (its status read now, not a hook remembered; fourteenth break round G4).
+    guard: dict[str, Any] = {"invoices_open": [billing["owner_invoice"]]} if billing.get("owner_invoice") else {}
+    guard.update(order_exists=billing["order"], order_open=billing["order"], **while_active(grant))
     invoice = act(grant, "create_invoice", "payer:invoice", params, grant["delegate"], guard=guard)
+    billing["invoice"] = invoice.key
     return Decision(state=grant, actions=[invoice], refs=grant_refs(grant))
+
+
+def not_invoiced(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision | None:
+    """The agency's CreateInvoice cancelled because WHMCS no longer shows the order (deleted) or shows it
+    Cancelled or Fraud (guards `order_exists`, `order_open`): nothing is invoiced to the agency and nothing moves off
+    the owner's invoice, which is left as WHMCS has it; `delegations show` says why. None when the outcome is not
+    that step's."""
+    billing = grant.get("billing") or {}
+    if (
+        not billing.get("invoice")
+        or data.get("action_key") != billing["invoice"]
+        or data.get("status") != "cancelled"
+        or billing.get("status") != "invoicing"
+    ):
+        return None
+    gone = as_int(data.get("order_gone")) == billing["order"]
+    if not gone and as_int(data.get("order_closed")) != billing["order"]:
+        return None
+    at = now.isoformat(timespec="seconds")
+    status = "deleted" if gone else str(data.get("order_status") or "")
+    billing.update(status=NOT_INVOICED.format(status=status), stopped=at)
+    what = f"order #{billing['order']} not invoiced to the delegate: it is {status} in WHMCS"
+    grant["history"].append({"at": at, "what": what, "by": "bridge"})
+    return Decision(state=grant)
 
 
 def other_currency(grant: dict[str, Any], amount: str, currency: str, delegate_currency: str, at: str) -> Decision:
@@ -173,12 +217,26 @@ def other_currency(grant: dict[str, Any], amount: str, currency: str, delegate_c
 
 
 def invoiced(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision:
-    """The agency's invoice exists: the order's lines come off the owner's invoice (unless paid meanwhile)."""
+    """The agency's invoice exists: the order's lines come off the owner's invoice (unless paid meanwhile). Found
+    in WHMCS already paid (a CreateInvoice answered late, the agency paying before the bridge knew its number, so
+    its InvoicePaid named an invoice of nobody's; fourteenth break round G6): that payment is acted on now, as its
+    event would have been (agency_invoice), as a delegated renewal's is (renewal.invoice_made)."""
     billing = grant.get("billing") or {}
+    found_paid = data.get("invoice_status") == "Paid" and bool(as_int(data.get("invoice_id")))
     if billing.get("status") == "owner paid" and not billing.get("delegate_invoice") and data.get("invoice_id"):
-        # Made by a call WHMCS answered late (or found in WHMCS after it), once the owner had paid: withdrawn.
+        # Made by a call WHMCS answered late (or found in WHMCS after it), once the owner had paid: withdrawn; found
+        # paid, both paid (a staff task).
         billing["delegate_invoice"] = as_int(data.get("invoice_id"))
+        if found_paid:
+            return dataclasses.replace(agency_invoice(grant, "InvoicePaid", now), refs=grant_refs(grant))
         return Decision(state=grant, actions=withdraw_agency_invoice(grant), refs=grant_refs(grant))
+    if billing.get("status") == ENDED_UNINVOICED and not billing.get("delegate_invoice") and data.get("invoice_id"):
+        # Made by a call WHMCS answered late, once the grant had ended: withdrawn as one made before (grant_ended()).
+        billing.update(status="invoiced", delegate_invoice=as_int(data.get("invoice_id")))
+        if found_paid:
+            paid = ended_paid(grant, str(billing.get("amount") or ""), now.isoformat(timespec="seconds"))
+            return dataclasses.replace(paid, refs=grant_refs(grant))
+        return Decision(state=grant, actions=grant_ended(grant, now), refs=grant_refs(grant))
     if billing.get("status") != "invoicing":
         return Decision(state=grant)
     billing.update(status="invoiced", delegate_invoice=as_int(data.get("invoice_id")))
@@ -197,9 +255,20 @@ def invoiced(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Deci
         # amount (part_paid) and park the order with a staff task.
         {"invoice_id": billing["owner_invoice"], "line_ids": billing["lines"], "outcome_to": OUTCOME},
         grant["owner"],
-        guard={"invoices_open": [billing["owner_invoice"]], "nothing_paid": [billing["owner_invoice"]]},
+        # Nor for an order WHMCS shows deleted, cancelled or as fraud now (staff acted while the agency's invoice was
+        # being made): the owner's invoice is left as it is and the agency's withdrawn (lines_kept_for_closed).
+        guard={
+            "invoices_open": [billing["owner_invoice"]],
+            "nothing_paid": [billing["owner_invoice"]],
+            "order_exists": billing["order"],
+            "order_open": billing["order"],
+            **while_active(grant),  # the grant ended meanwhile: the lines stay the owner's (grant_ended())
+        },
     )
     billing["lines_off"] = off.key
+    if found_paid:  # its lines come off, then its payment accepts the order (and says so)
+        paid = agency_invoice(grant, "InvoicePaid", now)
+        return dataclasses.replace(paid, actions=[off, *paid.actions], refs=grant_refs(grant))
     told = note(message("delegation.order_invoiced_note", **facts(grant, amount=billing["amount"])))
     staff = act(grant, "client_note", "payer:note", told, grant["owner"], guard={"after_steps": [off.key]})
     return Decision(state=grant, actions=[off, staff], refs=grant_refs(grant))
@@ -246,9 +315,13 @@ def agency_invoice(grant: dict[str, Any], kind: str, now: datetime) -> Decision:
         told = note(message("delegation.order_settled_note", **facts(grant)))
         staff = act(grant, "client_note", "payer:settled", told, grant["owner"], guard={"after_steps": [accept.key]})
         return Decision(state=grant, actions=[accept, staff], refs=grant_refs(grant))
+    if kind == "InvoicePaid" and billing["status"] == GRANT_ENDED:
+        return ended_paid(grant, str(billing.get("amount") or ""), at)
     if kind == "InvoicePaid" and billing["status"] == "owner paid":
         billing.update(status="paid twice", stopped=at)
         return staff_task(grant, "paid twice", at)
+    if kind == "InvoicePaid" and billing.get("refund_kind") == "order_closed" and billing.get("refund_named"):
+        return rest_paid(grant, at)
     if kind == "InvoiceRefunded" and billing["status"] in ("accepting", "settled"):
         return refunded(grant, at)
     if kind == "InvoiceCancelled" and billing["status"] == "invoiced":
@@ -315,7 +388,9 @@ def not_accepted(grant: dict[str, Any], shown: str, why: str, kind: str, at: str
     billing = grant["billing"]
     billing.update(status=shown, stopped=at)
     grant["history"].append({"at": at, "what": f"order #{billing['order']} not accepted: {why}", "by": "bridge"})
-    fields = facts(grant, **{"paid": billing.get("amount") or "", **more})
+    kept = {"kept": billing.get("lines_kept") or ""} if kind == "order_closed" else {}  # still on the owner's?
+    fields = facts(grant, **{"paid": billing.get("amount") or "", **kept, **more})
+    billing.update(refund_kind=kind, refund_named=fields["paid"])  # what the staff task names (rest_paid())
     task = note(message(f"delegation.{kind}_note", **fields), sticky=True)
     told = notice(grant["delegate"], message(f"delegation.{kind}", **fields))
     step = kind.replace("_", "-")
@@ -324,6 +399,33 @@ def not_accepted(grant: dict[str, Any], shown: str, why: str, kind: str, at: str
         actions=[
             act(grant, "client_note", f"payer:{step}", task, grant["owner"]),
             act(grant, "email", f"payer:{step}-told", told, grant["delegate"]),
+        ],
+        refs=grant_refs(grant),
+    )
+
+
+def rest_paid(grant: dict[str, Any], at: str) -> Decision:
+    """The agency's invoice for a cancelled order paid in full (InvoicePaid) after its refund task named a part of
+    it: the bridge leaves an invoice holding a customer's money open (it does not cancel it), so WHMCS went on asking
+    for the rest, and the agency paid it (fourteenth break round G5). One more sticky staff task names the whole
+    amount, replacing the first one's, and the agency is told: every cent paid for the cancelled order is in a task.
+    Once: the amount named is then the invoice's."""
+    billing = grant["billing"]
+    earlier, paid = str(billing["refund_named"]), str(billing.get("amount") or "")
+    if not paid or Decimal(earlier) >= Decimal(paid):
+        return Decision(state=grant)  # the task named it all already (an InvoicePaid reported again)
+    billing["refund_named"] = paid
+    what = f"order #{billing['order']}: the delegate paid the rest of invoice #{billing['delegate_invoice']}"
+    grant["history"].append({"at": at, "what": f"{what}; refund due {paid}", "by": "WHMCS"})
+    status = str(billing.get("order_status") or "Cancelled")
+    fields = facts(grant, paid=paid, earlier=earlier, status=status, kept=billing.get("lines_kept") or "")
+    task = note(message("delegation.order_closed_note", **fields), sticky=True)
+    told = notice(grant["delegate"], message("delegation.order_closed", **fields))
+    return Decision(
+        state=grant,
+        actions=[
+            act(grant, "client_note", "payer:order-closed-rest", task, grant["owner"]),
+            act(grant, "email", "payer:order-closed-rest-told", told, grant["delegate"]),
         ],
         refs=grant_refs(grant),
     )
@@ -351,6 +453,8 @@ def part_paid(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Dec
             grant, ORDER_CLOSED.format(status=status), f"it is {status} in WHMCS", "order_closed",
             now.isoformat(timespec="seconds"), status=status, paid=str(data["paid"]),
         )  # fmt: skip
+    if billing.get("status") == GRANT_ENDED and data.get("action_key") == billing.get("ended_cancel"):
+        return ended_paid(grant, str(data["paid"]), now.isoformat(timespec="seconds"))
     billing["part_paid"] = str(data["paid"])
     return staff_task(grant, "part paid", now.isoformat(timespec="seconds"), str(data["paid"]))
 
@@ -478,7 +582,36 @@ def order_closing(grant: dict[str, Any], kind: str, data: dict[str, Any], now: d
     if not billing or as_int(data.get("orderid")) != billing.get("order"):
         return None
     if billing.get("status") != "invoiced" or not billing.get("delegate_invoice"):
-        return Decision(state=grant)  # not invoiced yet, paid, or ended: the payment's AcceptOrder reads the status
+        # Not invoiced yet: CreateInvoice and the lines-off step read the order's status first; paid or ended: the
+        # payment's AcceptOrder reads it.
+        return Decision(state=grant)
+    return withdraw_for_closed(grant, "Fraud" if kind == "FraudOrder" else "Cancelled", now, CLOSING_READ_AFTER)
+
+
+def lines_kept_for_closed(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision | None:
+    """The order's lines-off step cancelled because WHMCS no longer shows the order, or shows it Cancelled or Fraud
+    (staff acted while the agency's invoice was being made, or before a late CreateInvoice was found; fourteenth
+    break round G4): the owner's invoice is left as it is, and the agency's is withdrawn at once as for an order
+    cancelled while invoiced (order_closing). None when the outcome is not that step's."""
+    billing = grant.get("billing") or {}
+    if (
+        not billing.get("lines_off")
+        or data.get("action_key") != billing["lines_off"]
+        or data.get("status") != "cancelled"
+        or billing.get("status") != "invoiced"
+    ):
+        return None
+    if as_int(data.get("order_gone")) != billing["order"] and as_int(data.get("order_closed")) != billing["order"]:
+        return None
+    billing["lines_kept"] = "yes"  # a refund task for a part payment says they are still on the owner's invoice
+    return withdraw_for_closed(grant, str(data.get("order_status") or "Cancelled"), now)
+
+
+def withdraw_for_closed(grant: dict[str, Any], asked: str, now: datetime, wait: timedelta | None = None) -> Decision:
+    """The agency's unpaid invoice for an order staff cancel (or mark as fraud): cancelled once WHMCS shows the order
+    so (guard `order_closed`, read after `wait`), and the agency told. `asked`: the status a refund task for a part
+    payment found meanwhile names (part_paid())."""
+    billing = grant["billing"]
     at = now.isoformat(timespec="seconds")
     invoice = billing["delegate_invoice"]
     cancel = act(
@@ -489,11 +622,10 @@ def order_closing(grant: dict[str, Any], kind: str, data: dict[str, Any], now: d
         grant["delegate"],
         guard={"invoices_open": [invoice], "nothing_paid": [invoice], "order_closed": billing["order"]},
     )
-    asked = "Fraud" if kind == "FraudOrder" else "Cancelled"
     billing.update(status=WITHDRAWING, closing=at, order_status=asked, withdraw=cancel.key)
     told = notice(grant["delegate"], message("delegation.order_cancelled", **facts(grant)))
     email = act(grant, "email", "payer:withdraw-told", told, grant["delegate"], guard={"after_steps": [cancel.key]})
-    cancel = dataclasses.replace(cancel, destructive=False, not_before=now + CLOSING_READ_AFTER)
+    cancel = dataclasses.replace(cancel, destructive=False, not_before=now + wait if wait else None)
     return Decision(state=grant, actions=[cancel, email], refs=grant_refs(grant))
 
 
@@ -532,3 +664,64 @@ def cancel_found_paid(grant: dict[str, Any], data: dict[str, Any], now: datetime
     ):
         return None
     return agency_invoice(grant, "InvoicePaid", now)
+
+
+def grant_ended(grant: dict[str, Any], now: datetime) -> list[Action]:
+    """The grant was revoked or expired before the agency paid for the order (fourteenth break round G10, as its open
+    renewals end with it, renewal_invoice.grant_ended): the agency's unpaid invoice is cancelled (not if anything was
+    paid on it: ended_paid()) and the agency told; the order stays the owner's, pending and not accepted, and the
+    owner is told; one sticky staff task on the owner's account says whether its items came off the owner's invoice
+    (then staff invoice the owner again, or cancel the order) or stay on it (the lines-off step stops with the
+    grant). Not invoiced yet: nothing is (CreateInvoice's guard `state_active`), and the owner's invoice stays."""
+    billing = grant.get("billing") or {}
+    at = now.isoformat(timespec="seconds")
+    if billing.get("status") in ("looking", "invoicing"):
+        billing.update(status=ENDED_UNINVOICED, stopped=at)
+        what = f"order #{billing['order']} not invoiced: the grant ended"
+        grant["history"].append({"at": at, "what": what, "by": "bridge"})
+        return []
+    if billing.get("status") != "invoiced" or not billing.get("delegate_invoice"):
+        return []  # paid (being accepted, settled) or ended otherwise: nothing is withdrawn
+    invoice = billing["delegate_invoice"]
+    cancel = act(
+        grant,
+        "invoice_status",
+        "payer:ended-cancel",
+        {"invoice_id": invoice, "status": "Cancelled", "outcome_to": OUTCOME},
+        grant["delegate"],
+        # Paid meanwhile: cancel_found_paid(); part paid: part_paid(); both ended_paid().
+        guard={"invoices_open": [invoice], "nothing_paid": [invoice]},
+    )
+    billing.update(status=GRANT_ENDED, stopped=at, ended_cancel=cancel.key)
+    what = f"order #{billing['order']}: the grant ended; the delegate's invoice #{invoice} withdrawn"
+    grant["history"].append({"at": at, "what": what, "by": "bridge"})
+    after = {"after_steps": [cancel.key]}
+    return [dataclasses.replace(cancel, destructive=False), *ended_told(grant, None, after)]
+
+
+def ended_told(grant: dict[str, Any], paid: str | None, guard: dict[str, Any] | None) -> list[Action]:
+    """The staff task on the owner's account, and the agency and the owner told, of an order whose grant ended before
+    the agency paid: `paid`, what the agency paid all the same (to refund or credit), else None (its invoice
+    cancelled)."""
+    billing = grant["billing"]
+    lines_off = "yes" if billing.get("lines_off_done") else ""
+    fields = facts(grant, paid=paid, amount=str(billing.get("amount") or ""), lines_off=lines_off)
+    step = "ended-paid" if paid else "ended"
+    task = note(message("delegation.order_ended_note", **fields), sticky=True)
+    agency = notice(grant["delegate"], message("delegation.order_ended", **fields))
+    owner = notice(grant["owner"], message("delegation.order_ended_owner", **fields))
+    return [
+        act(grant, "client_note", f"payer:{step}-task", task, grant["owner"], guard=guard),
+        act(grant, "email", f"payer:{step}-told", agency, grant["delegate"], guard=guard),
+        act(grant, "email", f"payer:{step}-told-owner", owner, grant["owner"], guard=guard),
+    ]
+
+
+def ended_paid(grant: dict[str, Any], paid: str, at: str) -> Decision:
+    """The agency paid (all or `paid` of) its order invoice after the grant ended: the order is not accepted on the
+    word of a contact the owner no longer has; staff refund or credit it (one sticky task), and both are told."""
+    billing = grant["billing"]
+    billing.update(status=ENDED_PAID, stopped=at, refund_named=paid)
+    what = f"order #{billing['order']}: the delegate paid {paid} on invoice #{billing['delegate_invoice']}, the grant ended"
+    grant["history"].append({"at": at, "what": what, "by": "WHMCS"})
+    return Decision(state=grant, actions=ended_told(grant, paid, None), refs=grant_refs(grant))

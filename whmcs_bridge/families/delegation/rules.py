@@ -381,6 +381,8 @@ def on_renewal_applied(
         d = d if d is not None else payer.cancel_found_paid(g, event.data, now)
         d = d if d is not None else cancel_found_paid(g, event.data, now)
         d = d if d is not None else payer.lines_off_ended(g, event.data, now)
+        d = d if d is not None else payer.lines_kept_for_closed(g, event.data, now)
+        d = d if d is not None else payer.not_invoiced(g, event.data, now)
         d = d if d is not None else payer.withdrawn(g, event.data, now)
         d = d if d is not None else payer.accepted(g, event.data, now)
         d = d if d is not None else renewal_applied(g, event.data, now)
