@@ -280,6 +280,12 @@ def _run_read_reply(c: Call) -> Result:
             links = user_links(c.api, reply.requestor_email.strip(), [int(reply.client_id), *parties])
             data["account_owner"] = links.get(int(reply.client_id))
             data["user_of"] = {str(p): links[p] for p in parties if p in links and p != reply.client_id}
+        elif not reply.client_id and not reply.admin and (reply.email or reply.requestor_email).strip():
+            # A guest (no client account): whether a user of a party's account has its address, as WHMCS says now.
+            # WHMCS does not verify a guest's address: it is shown as such, never as that user's login.
+            parties = [int(p) for p in (c.params.get("report") or {}).get("parties") or []]
+            links = user_links(c.api, (reply.email or reply.requestor_email).strip(), parties) if parties else {}
+            data["user_of"] = {str(p): links[p] for p in parties if p in links}
     return {"feed": ("OwnershipReply", data)}
 
 

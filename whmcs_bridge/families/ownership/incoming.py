@@ -68,22 +68,26 @@ def ticket_opened(case: dict[str, Any], data: dict[str, Any]) -> Decision:
 
 def may_answer(case: dict[str, Any], data: dict[str, Any]) -> bool:
     """A message outside the case's threads is read back from WHMCS when it may answer the case: WHMCS says a party's
-    client account, or a party's address, wrote it (whatever its words); or its words name the case, or, for a
-    guest, a party (rules.writer_refs sends every guest's message to every open case: most are about something
-    else, and are not read for each case)."""
+    client account wrote it, or another client account (whatever its words: its user may be a party's person); or
+    its words name the case; or, for a guest, its address is a party's or one of its users', or its words name a
+    party (rules.writer_refs sends every guest's message to every open case: most are about something else, and
+    are not read for each case)."""
     if party_account(case, data):
         return True
     text = f"{data.get('subject') or ''} {data.get('message') or ''}"
     if names_case(case, text):
         return True
-    email = str(data.get("requestor_email") or data.get("email") or "").strip().casefold()
-    addresses = {str(case[p].get("email") or "").strip().casefold() for p in ("holder", "requester")} - {""}
-    if email in addresses:
-        return True  # a party's address, whatever account it wrote under (thirteenth round H2): read who it is
     if as_int(data.get("userid")):
-        # Another client's message: the hook does not say which of its users wrote it (DD:hooks-reference/
-        # ticket.md), and that user may be a party's own (thirteenth round H2): read back to learn it.
-        return not email
+        # Another client's message: whether the user who wrote it is a user of a party's account is WHMCS's fact
+        # (GetUsers), not an equality of its address with the party's profile email (WHMCS 8 keeps a client's
+        # email and its users' apart), and the hook does not name the user at all (DD:hooks-reference/ticket.md):
+        # read back to learn it, whichever path told of it (thirteenth round H2, fourteenth round HIGH 3).
+        return True
+    email = str(data.get("requestor_email") or data.get("email") or "").strip().casefold()
+    addresses = {str(case[p].get("email") or "").strip().casefold() for p in ("holder", "requester")}
+    addresses |= {str(a).casefold() for p in ("holder", "requester") for a in case[p].get("user_emails") or []}
+    if email and email in addresses:
+        return True  # a guest from a party's address or its user's: read it (presented as unverified: guest_of)
     return names_party(case, text)
 
 
@@ -205,7 +209,9 @@ def account_user(case: dict[str, Any], data: dict[str, Any]) -> tuple[str, bool]
     """The party whose account the writer of a message filed under another client account is a user of, and
     whether it is that account's owner (GetUsers, read with the message: executor/kinds.py `user_of`); ("", False)
     for none. A party's person is often a user of other accounts (a vendor of its customers'): what it writes
-    there reaches the case, said to be written from that account (thirteenth round H2)."""
+    there reaches the case, said to be written from that account (thirteenth round H2). For a guest, the party one
+    of whose users WHMCS has with the guest's address: never that user's login, since WHMCS does not verify a
+    guest's address (the staff ticket says so; fourteenth round HIGH 3's variant)."""
     links = data.get("user_of") or {}
     for party in ("holder", "requester"):
         client = case[party].get("client")

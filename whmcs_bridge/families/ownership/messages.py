@@ -421,7 +421,8 @@ MESSAGES = define(
         "Staff ticket: someone who is neither party (a guest, another address, another client; invited = 1: a user "
         "invited on the holder's account who is not its owner; guest_of = holder: a guest, without an account, "
         "from the holder's address, which WHMCS does not verify; user_of = holder or requester: a user of that "
-        "party's account, its owner if user_owner = 1, writing from the account of client `account`) replied in "
+        "party's account, its owner if user_owner = 1, writing from the account of client `account`, or, account = "
+        "0, a guest from the address WHMCS has for that user, which it does not verify) replied in "
         "the case's ticket thread, opened a ticket naming the case (opened = 1), or replied in another ticket in "
         "words naming it (named = 1), while the holder's answer decides the case (disputed = 1: while it is "
         "disputed); staff classify the reply before the case can be approved or its window end as no objection.",

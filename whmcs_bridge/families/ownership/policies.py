@@ -286,7 +286,8 @@ UNNAMED_WRITER = "writer-unnamed"
 
 def party_refs(case: dict[str, Any]) -> list[str]:
     """While the case is open, a new ticket or a reply in any ticket reaches it when either party writes it (by its
-    client, or its address under any account), when a client's event does not name its writer, when it names the
+    client, or its address under any account), any client's (`writer`: whether its user is a party's person is read
+    back from WHMCS, GetUsers, whether or not the event names the user's address), when it names the
     case or one of its domain names (`mention:`; a guest from an address WHMCS does not know: the holder may write
     from another one), or a guest's new ticket (`guest`)."""
     if case.get("status") not in ANSWERING:

@@ -165,14 +165,17 @@ ON_CASE: dict[str, Callable[[dict[str, Any], dict[str, Any], datetime, Rules], D
 
 
 def writer_refs(data: Mapping[str, Any]) -> list[str]:
-    """The party references of who WHMCS says wrote a ticket or reply (policies.party_refs): its client, and the
-    requestor's address when WHMCS gives it (a party's person may write with another account selected: thirteenth
-    round H2), or `writer` when it does not (a hook names no requestor: the message is read back to learn it);
-    for a guest its address, and `guest` (a guest's words may name a party: incoming.names_party)."""
+    """The party references of who WHMCS says wrote a ticket or reply (policies.party_refs): its client, the
+    requestor's address when WHMCS gives it, and `writer` whatever the event says of the requestor: whether the
+    user who wrote under a client account is a user of a party's account is GetUsers' fact, read back with the
+    message (a party's person may write with another account selected, from its own login address, not the
+    party's profile email: thirteenth round H2, fourteenth round HIGH 3; the hook names no requestor, the poll
+    does, and both are read); for a guest its address, and `guest` (a guest's words may name a party:
+    incoming.names_party)."""
     userid, email = as_int(data.get("userid")), str(data.get("requestor_email") or "").strip()
     by_address = [f"party-email:{email.casefold()}"] if email else []
     if userid:
-        return [f"party:{userid}", *(by_address or [UNNAMED_WRITER])]
+        return [f"party:{userid}", *by_address, UNNAMED_WRITER]
     return [*by_address, GUEST]
 
 

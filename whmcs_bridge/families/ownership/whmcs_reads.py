@@ -60,6 +60,11 @@ def client_party(api: WhmcsApi, client_id: int) -> dict[str, Any]:
         "name": f"{details.firstname} {details.lastname}".strip(),
         "company": details.companyname,
         "email": details.email,
+        # The addresses of the account's users (GetClientsDetails `users`, DD:api-reference/getclientsdetails.md;
+        # WHMCS 8 keeps them apart from the profile's email): only to choose which guest messages the case reads
+        # back (incoming.may_answer: a guest's message reaches every open case, most are about something else).
+        # Whether an address is a user's of the account is read from WHMCS again with the message (GetUsers).
+        "user_emails": sorted({u.email.strip().casefold() for u in details.users if u.email.strip()}),
         **details.postal,  # the new registrant's address and phone, if a domain moves to it
     }
 
