@@ -56,7 +56,7 @@ def test_the_vendors_objection_in_its_ticket_thread_is_not_silence(world: World)
     refused = world.fail("ownership", "approve", case_id, "--by", "alice")
     assert f"the holder replied in ticket #{thread['id']}" in refused and "record-answer" in refused
     # The window's end does not turn the reply into "no objection".
-    world.later(days=14, seconds=5)
+    world.later(days=15)
     case = world.case(case_id)
     assert case["status"] == "review"
     assert not [h for h in case["history"] if "without objection" in h["why"]]
@@ -123,7 +123,7 @@ def test_a_reply_by_someone_else_in_the_thread_stops_the_window_until_staff_clas
     assert "budi@other.example" in world.sandbox.rows("ticket_replies", ticket_id=flagged[0]["id"])[0]["message"]
     refused = world.fail("ownership", "approve", case_id, "--by", "alice")
     assert f"ticket #{thread['id']}" in refused and "record-answer" in refused
-    world.later(days=14, seconds=5)
+    world.later(days=15)
     case = world.case(case_id)
     assert case["status"] == "review"
     assert not [h for h in case["history"] if "without objection" in h["why"]]
@@ -178,7 +178,7 @@ def test_an_answer_by_post_with_its_letter_counts(world: World, tmp_path: Path):
 
 def test_two_person_approval_needs_two_listed_staff(world: World):
     case_id = open_and_document(world, "service:201")
-    world.later(days=14, seconds=5)
+    world.later(days=15)
     assert world.case(case_id)["status"] == "review"
     world.run("ownership", "approve", case_id, "--by", "alice")
     assert "another member of staff" in world.fail("ownership", "approve", case_id, "--by", "Alice")
@@ -475,7 +475,7 @@ def test_the_vendors_objection_in_a_new_ticket_naming_the_case_is_not_silence(wo
     assert len(flagged) == 1
     refused = world.fail("ownership", "approve", case_id, "--by", "alice")
     assert f"replied in ticket #{reply['ticket']}" in refused
-    world.later(days=14, seconds=5)
+    world.later(days=15)
     case = world.case(case_id)
     assert case["status"] == "review" and not [h for h in case["history"] if "without objection" in h["why"]]
 
@@ -503,7 +503,7 @@ def test_an_objection_in_a_new_guest_ticket_naming_the_case_is_not_silence(world
     assert case["status"] == "review"
     refused = world.fail("ownership", "approve", case_id, "--by", "alice")
     assert f"ticket #{reply['ticket']}" in refused and "record-answer" in refused
-    world.later(days=14, seconds=5)
+    world.later(days=15)
     case = world.case(case_id)
     assert case["status"] == "review" and not [h for h in case["history"] if "without objection" in h["why"]]
 
@@ -615,7 +615,7 @@ def test_the_holders_objection_in_a_reply_to_an_older_ticket_naming_the_case_is_
     assert f"Ownership case {case_id}: the holder replied" in staff_tickets(world, case_id)
     refused = world.fail("ownership", "approve", case_id, "--by", "alice")
     assert f"ticket #{old}" in refused and "record-answer" in refused
-    world.later(days=14, seconds=5)
+    world.later(days=15)
     case = world.case(case_id)
     assert case["status"] == "review" and not [h for h in case["history"] if "without objection" in h["why"]]
 
@@ -643,7 +643,7 @@ def test_a_guest_objection_found_only_by_the_poll_is_read_with_its_message(world
     assert (reply["party"], reply["reply"], reply["classified"]) == ("other", 0, None), reply
     assert case["status"] == "review"
     assert f"Ownership case {case_id}: a reply to classify" in staff_tickets(world, case_id)
-    world.later(days=14, seconds=5)
+    world.later(days=15)
     case = world.case(case_id)
     assert case["status"] == "review" and not [h for h in case["history"] if "without objection" in h["why"]]
 

@@ -52,7 +52,7 @@ def test_unrelated_classifies_only_the_reply_it_names(world: World):
     assert "classified as unrelated" in shown and "NOT CLASSIFIED YET" in shown, shown
     refused = world.fail("ownership", "approve", case_id, "--by", "carol")
     assert f"ticket #{thread}" in refused, refused
-    world.later(days=14, seconds=5)
+    world.later(days=15)
     assert not [h for h in world.case(case_id)["history"] if "without objection" in h["why"]]
 
 

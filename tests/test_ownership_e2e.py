@@ -372,14 +372,14 @@ def test_window_without_answer_goes_to_review_and_the_reminder_comes_first(world
     world.later(days=12)  # three days before the 14-day deadline: a reminder with a fresh link
     assert world.case(case_id)["status"] == "notified"
     assert any(e["subject"].startswith("Reminder: ownership request") for e in world.emails(20))
-    world.later(days=14, seconds=5)
+    world.later(days=15)
     case = world.case(case_id)
     assert case["status"] == "review" and case["subjects"][0]["hand_over"] == "move"
 
 
 def test_hosting_without_vendor_consent_is_a_backup_only_hand_over(world: World):
     case_id = open_and_document(world, "service:201")
-    world.later(days=14, seconds=5)
+    world.later(days=15)
     case = world.case(case_id)
     assert case["status"] == "review" and case["subjects"][0]["hand_over"] == "backup-only"
     world.run("ownership", "approve", case_id, "--by", "alice")

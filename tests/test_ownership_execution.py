@@ -454,14 +454,14 @@ def test_the_completion_email_says_what_happened_to_each_subject(world: World):
     """Mixed case, the vendor silent: the domain (notice only) moves, the hosting (consent required) stays with
     the vendor and only a backup is handed over. The completion email said the hosting had changed hands."""
     case_id = open_and_document(world, "domain:20", "service:201")
-    world.later(days=14, seconds=5)
+    world.later(days=15)
     assert [s["hand_over"] for s in world.case(case_id)["subjects"]] == ["move", "backup-only"]
     world.run("ownership", "approve", case_id, "--by", "alice")
     world.run("ownership", "approve", case_id, "--by", "bob")
     world.settle()
     world.sandbox.control("move", {"domain": 20, "client": 21})
-    world.later(days=14, hours=2)
-    world.later(days=14, hours=3)
+    world.later(days=15, hours=2)
+    world.later(days=15, hours=3)
     world.run("ownership", "complete", case_id, "--by", "alice", "--note", "backup sent by WeTransfer")
     world.settle()
     [mail] = [e for e in world.emails(21) if "completed" in e["subject"]]

@@ -42,7 +42,7 @@ def test_the_holders_objection_in_a_new_ticket_that_names_neither_the_case_nor_t
     assert (reply["party"], reply["ticket"], reply["classified"]) == ("holder", ticket, None), reply
     refused = world.fail("ownership", "approve", case_id, "--by", "alice")
     assert f"replied in ticket #{ticket}" in refused, refused
-    world.later(days=14, seconds=5)
+    world.later(days=15)
     case = world.case(case_id)
     assert not [h for h in case["history"] if "without objection" in h["why"]], case["history"]
 
@@ -62,7 +62,7 @@ def test_a_holders_ticket_about_something_else_is_classified_unrelated_and_the_w
     assert any(f"ticket #{ticket}" in h["why"] and "not about the case" in h["why"] for h in case["history"])
     refused = world.fail("ownership", "approve", case_id, "--by", "alice")
     assert "notified" in refused, refused
-    world.later(days=14, seconds=5)
+    world.later(days=15)
     case = world.case(case_id)
     assert case["status"] == "review" and any("without" in h["why"] for h in case["history"]), case["history"]
 

@@ -74,7 +74,7 @@ def test_a_hand_over_edited_in_the_state_refuses_the_approval(world: World):
     """The choice of what moves follows from the policy and the holder's answers: a backup-only subject edited
     to move is named."""
     case_id = open_and_document(world, "service:201")
-    world.later(days=14, seconds=5)
+    world.later(days=15)
     assert world.case(case_id)["subjects"][0]["hand_over"] == "backup-only"
 
     def moved(case: dict[str, Any]) -> None:
@@ -89,7 +89,7 @@ def test_a_forged_approval_in_the_state_refuses_the_approval(world: World):
     """From the tenth round (H3): two approvals needed, one forged into the state as bob's; alice's approval ran
     the move. Approve now checks the state's approvals against the chain first."""
     case_id = open_and_document(world, "service:201")
-    world.later(days=14, seconds=5)
+    world.later(days=15)
 
     def bob_approved(case: dict[str, Any]) -> None:
         case["approvals"].append({"at": case["history"][-1]["at"], "by": "bob", "note": "", "os_user": "nobody"})

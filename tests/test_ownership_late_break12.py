@@ -180,7 +180,7 @@ def test_the_holders_objection_while_collecting_is_raised_and_the_window_does_no
     for item in (1, 2, 3):
         world.run("ownership", "check-evidence", case_id, str(item), "--ok", "--by", "alice")
     world.settle()
-    world.later(days=14, seconds=5)
+    world.later(days=15)
     case = world.case(case_id)
     assert case["status"] == "review"
     ended = [h for h in case["history"] if h["what"] == "window ended"]

@@ -79,7 +79,7 @@ def test_a_move_in_whmcs_during_a_dispute_is_raised_to_staff(world: World):
 
 def test_a_backup_only_completion_locks_nothing_of_the_vendors(world: World):
     case_id = open_and_document(world, "service:201")
-    world.later(days=14, seconds=5)
+    world.later(days=15)
     assert world.case(case_id)["subjects"][0]["hand_over"] == "backup-only"
     world.run("ownership", "approve", case_id, "--by", "alice")
     world.run("ownership", "approve", case_id, "--by", "bob")

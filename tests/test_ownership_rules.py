@@ -207,23 +207,26 @@ def test_a_registry_extract_older_than_allowed_does_not_count():
 
 def test_notice_deadline_reminder_and_window_edge():
     state = documented(opened())
-    assert state["status"] == "notified" and state["deadline"] == (T0 + timedelta(days=14)).isoformat()
+    # Told as a day, the deadline lasts to the end of it (in the configured zone, UTC here: break round 14 H6).
+    deadline = datetime(2026, 12, 6, 23, 59, 59, tzinfo=UTC)
+    assert (T0 + timedelta(days=14)).date() == deadline.date()
+    assert state["status"] == "notified" and state["deadline"] == deadline.isoformat()
     d = holder_answers(state, "accept", T0)  # what a consent does, for comparison below
     assert d.state and d.state["status"] == "review"
     tick = FAMILY.decide_one(
-        state, Event(id="t", type="Tick", data={}, source="timer"), T0 + timedelta(days=11), "case:o1"
+        state, Event(id="t", type="Tick", data={}, source="timer"), deadline - timedelta(days=3), "case:o1"
     )
     [reminder] = [a for a in tick.actions if a.kind == "email"]
     assert tick.state and tick.state["reminded"] and reminder.params["consent"]["ttl_s"] == 3 * 86400
     # The next tick: the next read of who owns the subjects (an open case is watched), well before the window ends.
-    assert tick.due_at == T0 + timedelta(days=11, hours=1)
+    assert tick.due_at == deadline - timedelta(days=3, hours=-1)
     early = FAMILY.decide_one(
-        tick.state, Event(id="t", type="Tick", data={}, source="timer"), T0 + timedelta(days=14, seconds=-1), "case:o1"
+        tick.state, Event(id="t", type="Tick", data={}, source="timer"), deadline - timedelta(seconds=1), "case:o1"
     )
     assert early.state and early.state["status"] == "notified"
-    assert [a.kind for a in early.actions] == ["read_owners"] and early.due_at == T0 + timedelta(days=14)
+    assert [a.kind for a in early.actions] == ["read_owners"] and early.due_at == deadline
     edge = FAMILY.decide_one(
-        tick.state, Event(id="t", type="Tick", data={}, source="timer"), T0 + timedelta(days=14), "case:o1"
+        tick.state, Event(id="t", type="Tick", data={}, source="timer"), deadline, "case:o1"
     )
     assert edge.state and edge.state["status"] == "review" and edge.state["subjects"][0]["hand_over"] == "move"
 

@@ -10,7 +10,7 @@ from typing import Any
 from whmcs_bridge.executor.guards import STORE_GUARDS
 from whmcs_bridge.families.ownership import integrity
 from whmcs_bridge.families.ownership.execution import writes_wait
-from whmcs_bridge.store import inbox, outbox, states
+from whmcs_bridge.store import inbox, outbox, poll, states
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.store.outbox import OutboxEntry
 
@@ -71,8 +71,9 @@ class StoreGuards:
         return None, ""
 
     def quiet(self, row: OutboxEntry, now: datetime) -> tuple[datetime | None, str]:
-        """`quiet`: an ownership case's write waits while a party's message to the case is being read from WHMCS
-        (looked at again on the next pass) or waits for staff to classify it (execution.writes_wait); asked before
+        """`quiet`: an ownership case's write waits while a party's message to the case is being read from WHMCS,
+        or until a poll read WHMCS's tickets through after the approval (looked at again on the next pass), or waits
+        for staff to classify a message (execution.writes_wait); asked before
         the claim and again once claimed, just before the call: the pass that plans the read never sends the write."""
         spec = row.guard.get("quiet")
         if not spec:
@@ -80,7 +81,7 @@ class StoreGuards:
         case = states.get(self.db, str(spec["family"]), str(spec["key"])) or {}
         if case.get("status") != "executing":  # disputed, cancelled...: `state_in` cancels it, nothing to wait for
             return None, ""
-        why, reading = writes_wait(case)
+        why, reading = writes_wait(case, poll.cursor(self.db, poll.LAST_SUCCESS))
         if not why:
             return None, ""
         return now + (ANSWER_RECHECK if reading else CLASSIFY_RECHECK), why

@@ -97,7 +97,7 @@ def ticket_data(ticket: Any, message: str | None = None) -> dict[str, Any]:
         "ticketmask": ticket.tid,
         "userid": ticket.client_id,
         "deptid": ticket.deptid,
-        "subject": ticket.subject,
+        "subject": masked(ticket.subject),  # a subject may hold a pasted code too
         "requestor_name": ticket.requestor_name,
         "requestor_email": ticket.requestor_email,
         "requestor_type": ticket.requestor_type,
@@ -340,7 +340,7 @@ class Poller:
             # the system); an admin reply names the ticket's client, as the rules route by it.
             "userid": full.client_id if reply.admin else reply.client_id,
             "deptid": full.deptid,
-            "subject": full.subject,
+            "subject": masked(full.subject),
             "message": masked(reply.message),
             "status": full.status,
             "admin": reply.admin,

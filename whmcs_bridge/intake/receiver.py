@@ -341,11 +341,11 @@ class Receiver:
             if scrubbed is not event["data"]:
                 event["data"] = scrubbed
                 body = json.dumps(event).encode()
-        if event["type"].startswith("Ticket") and isinstance(event["data"].get("message"), str):
-            # A code or password someone pasted into a ticket is never kept (pasted.py).
-            hidden = masked(event["data"]["message"])
-            if hidden != event["data"]["message"]:
-                event["data"]["message"] = hidden
+        for key in ("message", "subject") if event["type"].startswith("Ticket") else ():
+            # A code or password someone pasted into a ticket, its subject too, is never kept (pasted.py).
+            said = event["data"].get(key)
+            if isinstance(said, str) and masked(said) != said:
+                event["data"][key] = masked(said)
                 body = json.dumps(event).encode()
         if b"/consent/" not in body:
             return body

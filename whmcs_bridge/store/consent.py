@@ -71,12 +71,15 @@ def get(db: Database, link_id: int) -> ConsentLink | None:
     return _link(db.conn.execute(f"SELECT {COLUMNS} FROM consent_link WHERE id = ?", (link_id,)).fetchone())
 
 
-def claim(db: Database, link_id: int, *, decision: str, ip: str, user_agent: str, now: datetime) -> bool:
-    """Record the one answer to a link still unanswered and unexpired at `now`; False if it is too late."""
+def claim(
+    db: Database, link_id: int, *, decision: str, ip: str, user_agent: str, now: datetime, late: bool = False
+) -> bool:
+    """Record the one answer to a link still unanswered and unexpired at `now` (`late`: expired too, an answer
+    after its deadline kept for staff); False if it is too late."""
     cursor = db.conn.execute(
         "UPDATE consent_link SET used_at = ?, decision = ?, ip = ?, user_agent = ?"
-        " WHERE id = ? AND used_at IS NULL AND expires_at > ?",
-        (iso(now), decision, ip, user_agent, link_id, iso(now)),
+        " WHERE id = ? AND used_at IS NULL AND (expires_at > ? OR ?)",
+        (iso(now), decision, ip, user_agent, link_id, iso(now), int(late)),
     )
     return cursor.rowcount == 1
 

@@ -21,6 +21,7 @@ from whmcs_bridge.families.ownership.case import FINAL, OPEN
 from whmcs_bridge.messages import load
 from whmcs_bridge.messages.catalogue import FALLBACK, Catalogue
 from whmcs_bridge.messages.render import Named, Reader
+from whmcs_bridge.pasted import masked
 from whmcs_bridge.store import audit, consent, inbox, states
 from whmcs_bridge.store.consent import ConsentLink
 from whmcs_bridge.store.db import Database
@@ -109,6 +110,7 @@ def event_data(link: ConsentLink, answer: dict[str, str], now: datetime) -> dict
         "ip": answer["ip"],
         "at": now.isoformat(timespec="seconds"),
         **({"not_held": answer["not_held"]} if answer.get("not_held") else {}),
+        **({"late": answer["late"]} if answer.get("late") else {}),
     }
 
 
@@ -248,7 +250,7 @@ class ConsentPages:
             return self.text("delegation.page_used", lang, **self.self_service.used(link))
         if link.used_at:
             return self.text("consent.used", lang, choice=self.choice(link, link.decision or ""), used_at=link.used_at)
-        if datetime.fromisoformat(link.expires_at) <= self.clock():
+        if self.expired(link) and not self.late_taken(link):
             return self.text("consent.expired", lang, expires=link.expires_at)
         if link.purpose in ("delegation", "delegation-copies", "delegation-accept"):
             # A request withdrawn or lapsed meanwhile (or answered through the other side's link) is not
@@ -259,6 +261,27 @@ class ConsentPages:
         if link.purpose in OWNERSHIP_LINKS:
             return self.case_over(link)
         return None
+
+    def expired(self, link: ConsentLink) -> bool:
+        return datetime.fromisoformat(link.expires_at) <= self.clock()
+
+    def late_taken(self, link: ConsentLink) -> bool:
+        """Whether the holder's link, past its deadline, still takes an answer: while its case is open, an answer
+        after the deadline is recorded as a late answer for staff, never dropped (break round 14 H6)."""
+        if link.purpose != "ownership-holder" or link.used_at:
+            return False
+        case = states.get(self.db(), "ownership", f"case:{link.subject}")
+        return case is not None and case.get("status") not in FINAL
+
+    def standing(self, link: ConsentLink) -> str:
+        """What the holder's page says before and after an answer that no longer decides the case by itself:
+        "late" (past its deadline), "disputed" (its objection stands: break round 14 L2), or "" for none."""
+        if link.purpose != "ownership-holder":
+            return ""
+        if self.expired(link):
+            return "late"
+        case = states.get(self.db(), "ownership", f"case:{link.subject}") or {}
+        return "disputed" if case.get("status") == "disputed" else ""
 
     def case_over(self, link: ConsentLink) -> tuple[str, str] | None:
         """An ownership case that is over (completed, rejected, cancelled) asks nothing any more: its link says the
@@ -276,6 +299,15 @@ class ConsentPages:
         return self.text("ownership.page_closed", link.lang or FALLBACK, status=case["status"], newer=int(newer))
 
     def form(self, link: ConsentLink, retry: bool = False) -> tuple[str, str]:
+        standing = self.standing(link)
+        if standing:  # said first: what an answer given now does
+            lang, note = self.text("ownership.page_standing", link.lang or FALLBACK, standing=standing, done=0,
+                                   deadline=link.expires_at, choice="")  # fmt: skip
+            lang, form = self.plain_form(link, retry)
+            return lang, note + form
+        return self.plain_form(link, retry)
+
+    def plain_form(self, link: ConsentLink, retry: bool = False) -> tuple[str, str]:
         return self.text(
             "consent.form",
             link.lang or FALLBACK,
@@ -297,8 +329,12 @@ class ConsentPages:
             "ip": environ.get("REMOTE_ADDR", ""),
             "forwarded_for": environ.get("HTTP_X_FORWARDED_FOR", "")[:200],
             "user_agent": environ.get("HTTP_USER_AGENT", "")[:300],
-            "reason": form.get("reason", "")[:500],
+            # A code or password typed into the reason is never kept nor told to the other party (pasted.py).
+            "reason": masked(form.get("reason", "")[:500]),
         }
+        standing = self.standing(link)  # read before the answer changes it
+        if standing == "late":
+            answer["late"] = "yes"
         try:
             moved = self.not_held(link) if decision != "decline" and link.purpose in HELD_READ else []
         except BridgeError:  # WHMCS not read: nothing is recorded, the link still works
@@ -326,6 +362,10 @@ class ConsentPages:
                 side=first.get("side", ""),
             )
             return self.reply(start_response, 409, said)
+        if standing:  # kept for staff: the page says so, not that the answer decided anything
+            said = self.text("ownership.page_standing", link.lang or FALLBACK, standing=standing, done=1,
+                             deadline=link.expires_at, choice=self.choice(link, decision))  # fmt: skip
+            return self.reply(start_response, 200, said)
         return self.reply(
             start_response, 200, self.text("consent.thanks", link.lang or FALLBACK, choice=self.choice(link, decision))
         )
@@ -362,8 +402,9 @@ class ConsentPages:
         db = self.db()
         with db.atomic():
             if not consent.claim(
-                db, link.id, decision=answer["decision"], ip=answer["ip"], user_agent=answer["user_agent"], now=now
-            ):
+                db, link.id, decision=answer["decision"], ip=answer["ip"], user_agent=answer["user_agent"], now=now,
+                late=bool(answer.get("late")),
+            ):  # fmt: skip
                 return False
             audit.append(
                 db,

@@ -18,6 +18,7 @@ def build(config: Config) -> Ownership:
         department_id=config.safety.staff_department_id,
         staff_email=config.safety.staff_email,
         links=bool(config.receiver.public_url),
+        zone=config.zone_name,
     )
 
 

@@ -103,6 +103,12 @@ def answered_replies(
             raise ValueError(
                 f"{len(chosen)} replies of the {party} wait in {where} ({listed}): name one with --reply {ticket}:REPLY"
             )
+        side = chosen[0].get("side")
+        if side and side != party:  # WHMCS says the other party's person wrote it (break round 14 H7)
+            raise ValueError(
+                f"ticket #{ticket} reply {chosen[0]['reply']} was written by {chosen[0].get('writer') or 'someone'}, "
+                f"a person of the {side}'s account: record it with --party {side}"
+            )
         return chosen
     if answer != "unrelated" and via != "ticket":
         return []
@@ -160,6 +166,7 @@ def late_answer(case: dict[str, Any], record: dict[str, Any], now: datetime, rul
         status=case["status"],
         note=record["note"],
         link=0,
+        late="closed",
     )
     return Decision(state=case, actions=[note], due_at=due(case), refs=case_refs(case))
 
@@ -167,7 +174,8 @@ def late_answer(case: dict[str, Any], record: dict[str, Any], now: datetime, rul
 def late_link_answer(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
     """An answer through a party's link that reaches the case once it is over: the page no longer asks once the
     case is closed (web/consent.py), but an answer taken just before reaches it after. It is kept, changes
-    nothing, and staff get a ticket as for a late answer they record (issue 17, twelfth round H3)."""
+    nothing, and staff get a ticket as for a late answer they record (issue 17, twelfth round H3). So is the
+    holder's answer after its deadline, or while its objection stands (commands.answered_late)."""
     party = "requester" if data.get("purpose") == "ownership-requester" else "holder"
     case.setdefault("answers", []).append({"party": party, **{k: data.get(k) for k in LINK_FIELDS}})
     decision, reason = str(data.get("decision") or ""), str(data.get("reason") or "")
@@ -184,6 +192,7 @@ def late_link_answer(case: dict[str, Any], data: dict[str, Any], now: datetime, 
         status=case["status"],
         note=reason,
         link=1,
+        late="deadline" if data.get("late") else "disputed" if case["status"] == "disputed" else "closed",
     )
     return Decision(state=case, actions=[note], due_at=due(case), refs=case_refs(case))
 

@@ -51,12 +51,8 @@ def command(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Ru
         return opened(data, now, rules)
     if not case:
         raise ValueError(f"there is no ownership case {data.get('case')}")
-    if what == "consent" and case["status"] in FINAL:  # taken just before the case closed: staff hear it
-        return late_link_answer(case, data, now, rules)
-    if what == "consent":  # a link answer; a link of a case that moved on changes nothing
-        if objects_after_notice(case, data):
-            return link_objection(case, data, now, rules)
-        return link_answer(case, data, now, rules)
+    if what == "consent":
+        return consent(case, data, now, rules)
     if what == "answer":  # an answer staff received: recorded even once the case is over
         return record_answer(case, data, now, rules)
     if case["status"] in FINAL:
@@ -65,6 +61,17 @@ def command(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Ru
     if handler is None:
         raise ValueError(f"unknown ownership command {what!r}")
     return handler(case, data, now, rules)
+
+
+def consent(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    """A link answer; a link of a case that moved on changes nothing."""
+    if case["status"] in FINAL:  # taken just before the case closed: staff hear it
+        return late_link_answer(case, data, now, rules)
+    if objects_after_notice(case, data):
+        return link_objection(case, data, now, rules)
+    if answered_late(case, data):
+        return late_link_answer(case, data, now, rules)
+    return link_answer(case, data, now, rules)
 
 
 def objects_after_notice(case: dict[str, Any], data: dict[str, Any]) -> bool:
@@ -76,6 +83,15 @@ def objects_after_notice(case: dict[str, Any], data: dict[str, Any]) -> bool:
     if data.get("purpose") == "ownership-requester":
         return case["status"] in ("notified", "review", "disputed", "executing")
     return case["status"] in ("review", "executing")
+
+
+def answered_late(case: dict[str, Any], data: dict[str, Any]) -> bool:
+    """The holder answers through its link once the case no longer asks it: after the deadline it was told (the
+    window ended; its page took the answer as late, break round 14 H6) or while its objection stands (L2). Kept, and
+    staff get a ticket; an objection after the window ended counts as one (objects_after_notice)."""
+    if data.get("purpose") == "ownership-requester" or case["status"] == "notified":
+        return False
+    return bool(data.get("late")) or case["status"] == "disputed"
 
 
 def link_objection(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:

@@ -146,15 +146,25 @@ def while_executing(case: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def writes_wait(case: dict[str, Any]) -> tuple[str, bool]:
+def writes_wait(case: dict[str, Any], polled_at: str | None = None) -> tuple[str, bool]:
     """Why the case's steps in WHMCS not sent yet wait, and whether for a read of WHMCS (the next pass makes it)
     rather than for staff; ("", False) when they may run. A message WHMCS told of and the bridge has not read back
     (`reading`), or a reply read and not classified yet, may be the holder's objection: nothing is written against
     it. Staff classify it: an objection stops the steps (answers.stop_execution, their `state_in` guard), anything
-    else lets them run (break round 13 H7)."""
+    else lets them run (break round 13 H7). `polled_at`: when a poll last read WHMCS's tickets through; one older
+    than the approval (GetTicket failing since) cannot say no party wrote meanwhile: the steps wait for a poll that
+    did (break round 14 H5). Without any poll (hooks only), the hooks are all there is to read."""
     reading = case.get("reading") or []
     if reading:
         return f"ticket #{reading[0]['ticket']} reply {reading[0]['reply']} to be read from WHMCS", True
+    if polled_at and case.get("executing") and datetime.fromisoformat(polled_at) < datetime.fromisoformat(
+        case["executing"]
+    ):
+        return (
+            f"WHMCS's tickets to be read through since the approval (last read on "
+            f"{polled_at[:16].replace('T', ' ')} UTC)",
+            True,
+        )
     replies = replies_to_classify(case)
     if replies:
         r = replies[0]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from whmcs_bridge.families.ownership.case import by_whom, closed, due, hand_over, requester_wrote
 from whmcs_bridge.families.ownership.execution import execute
@@ -117,8 +118,8 @@ def advance(case: dict[str, Any], now: datetime, rules: Rules) -> Decision:
         return to_review(case, now, rules, "documents", "the documents suffice: the policy asks the holder nothing")
     if case.get("holder_consent"):  # the holder consented before it was asked (a recorded answer)
         return to_review(case, now, rules, "consented", "the holder had consented")
-    window = timedelta(seconds=requirements(case)["window_s"])
-    deadline = now + window
+    deadline = day_end(now + timedelta(seconds=requirements(case)["window_s"]), rules.zone)
+    window = deadline - now
     case["status"] = "notified"
     case["deadline"] = iso(deadline)
     case["notified"] = iso(now)
@@ -126,6 +127,15 @@ def advance(case: dict[str, Any], now: datetime, rules: Rules) -> Decision:
     step(case, now, "holder notified", "bridge", "answer by", until=deadline)
     actions = holder_asked(case, deadline, window, rules)
     return Decision(state=case, actions=actions, due_at=due(case), refs=case_refs(case))
+
+
+def day_end(moment: datetime, zone: str) -> datetime:
+    """The last second of the day `moment` falls on in `zone` (the configured `timezone:`), in UTC: the holder is
+    told its deadline as a date ("by December 11, 2026"), and a person reads that as the whole day; its window and
+    its link last until then (break round 14 H6)."""
+    where = ZoneInfo(zone)
+    last = datetime.combine(moment.astimezone(where).date(), time(23, 59, 59), tzinfo=where)
+    return last.astimezone(UTC)
 
 
 def holder_asked(case: dict[str, Any], deadline: datetime, window: timedelta, rules: Rules) -> list[Action]:
@@ -314,9 +324,14 @@ def approve(
     flagged = [r for r in case.get("replies", []) if r["party"] in ("holder", "other") and not r.get("classified")]
     if flagged:
         who = "the holder" if flagged[0]["party"] == "holder" else flagged[0].get("writer") or "someone"
+        # The requester's own person writing from another account speaks for the requester (break round 14 H7).
+        party, answers = (
+            ("requester", "consent|object") if flagged[0].get("side") == "requester"
+            else ("holder", "consent|object|unrelated")
+        )  # fmt: skip
         raise ValueError(
             f"{who} replied in ticket #{flagged[0]['ticket']}: record what it answered first "
-            f"(ownership record-answer {case['id']} --party holder --answer consent|object|unrelated --via ticket "
+            f"(ownership record-answer {case['id']} --party {party} --answer {answers} --via ticket "
             f"--reply {flagged[0]['ticket']}:{flagged[0]['reply']})"
         )
     reading = case.get("reading") or []

@@ -5,6 +5,7 @@ case: while it is answerable, a party's written answer is never lost (issue 17, 
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -161,12 +162,42 @@ def plain(text: str) -> str:
 NAME_MIN = 4
 
 
+# A company's legal form, written before or after its name with or without dots ("PT.", "CV", "Tbk.", "S.A.R.L.",
+# "B.V.", "GmbH"): a reader sees the same company with it or without it.
+FORMS = frozenset("pt cv ud tbk persero sa sas sasu sarl eurl bv nv vof gmbh ag ltd llc inc corp co plc".split())
+
+
+def name_words(text: str) -> str:
+    """A name as a reader compares it: case ignored, any punctuation (a hyphen, a dot, a comma, an apostrophe) or
+    run of spaces and line breaks one space, and letters spelled out with dots ("S.A.R.L.") one word."""
+    out: list[str] = []
+    letters = ""
+    for word in [*re.sub(r"[\W_]+", " ", text.casefold()).split(), ""]:
+        if len(word) == 1 and word.isalpha():
+            letters += word
+            continue
+        out += [w for w in (letters, word) if w]
+        letters = ""
+    return " ".join(out)
+
+
+def company_core(name: str) -> str:
+    """A party's name without the legal form written before or after it ("PT Maju Makmur": "maju makmur")."""
+    words = name_words(name).split()
+    while words and words[0] in FORMS:
+        words = words[1:]
+    while words and words[-1] in FORMS:
+        words = words[:-1]
+    return " ".join(words)
+
+
 def names_party(case: dict[str, Any], text: str) -> bool:
     """A guest's words name a party of the case: the holder's or the requester's company or owner name as WHMCS
-    has them. A guest has no account: its words are the only fact it gives, so they only bring the ticket to staff
-    (to classify), never make it a party's answer (writer() still says `other`)."""
-    text = plain(text)
-    names = [plain(str(case[p].get(k) or "")) for p in ("holder", "requester") for k in ("company", "name")]
+    has them, compared whatever the spacing, punctuation or legal form (break round 14 H4: "CV Kreatif-Studio",
+    "PT. Maju-Makmur"). A guest has no account: its words are the only fact it gives, so they only bring the ticket
+    to staff (to classify), never make it a party's answer (writer() still says `other`)."""
+    text = name_words(text)
+    names = [company_core(str(case[p].get(k) or "")) for p in ("holder", "requester") for k in ("company", "name")]
     return any(len(n) >= NAME_MIN and n in text for n in names)
 
 
@@ -303,6 +334,12 @@ def attach(case: dict[str, Any], data: dict[str, Any], party: str, now: datetime
         reply["gone"] = True
     if data.get("admin"):
         reply["staff"] = True
+    # Whose person WHMCS says wrote it, for one that is neither party's account writing (a party's user writing
+    # from another account, the requester's own address inside the holder's account): staff record it for that
+    # party (flow.approve names it; break round 14 H7).
+    side = account_user(case, data)[0] or ("requester" if requester_person(case, data) else "")
+    if party == "other" and side:
+        reply["side"] = side
     case.setdefault("replies", []).append(reply)
     who = party if party != "other" else reply["writer"]
     gone = ": gone from WHMCS before the bridge read it (its words as WHMCS told them)" if data.get("gone") else ""

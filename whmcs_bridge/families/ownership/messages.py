@@ -78,6 +78,7 @@ SAMPLES: dict[str, object] = {
     "moved": ["domain:1"],
     "backup": ["service:1"],
     "kept": [],
+    "late": "deadline",
 }
 EVIDENCE: dict[str, FieldType] = {"needed": "text", "checking": "text"}
 HAND_OVER: dict[str, FieldType] = {
@@ -358,11 +359,14 @@ MESSAGES = define(
             "status": "text",
             "note": "text",
             "link": "number",
+            "late": "text",
         },
         "Staff ticket: an answer (party: holder or requester; answer: consent or object) was recorded once the case "
         "was over (status: completed, rejected or cancelled): it is kept and changes nothing in the case; staff "
         "decide whether anything must be done outside it. link = 1: the party answered through its one-time link "
-        "just before the case closed (note: the reason it gave); else staff recorded it (recorded_by, via).",
+        "(note: the reason it gave) just before the case closed (late: closed), after the deadline it was told "
+        "(late: deadline; the case is under review or executing), or while its objection stands (late: disputed); "
+        "else staff recorded it (recorded_by, via).",
     ),
     _spec(
         "ownership.staff_reply_closed",
@@ -506,6 +510,17 @@ MESSAGES.update(
             "asked or recorded; newer = 1: another case on the same services or domains is open (its own email "
             "carries its link).",
             samples={"status": "cancelled", "newer": 1},
+        ),
+        MessageSpec(
+            "ownership.page_standing",
+            "page",
+            "client",
+            {"standing": "text", "done": "number", "deadline": "datetime", "choice": "text"},
+            "The holder's consent page once an answer there no longer decides the case by itself: standing 'late' "
+            "(past the deadline, until when the link was valid; the answer is recorded as a late answer for staff) "
+            "or 'disputed' (its objection stands; an answer is recorded for staff and does not withdraw it). done = "
+            "0: said above the form; done = 1: the page after the answer (choice) was recorded.",
+            samples={"standing": "late", "done": 1, "deadline": "2026-12-11T22:59:59+00:00", "choice": "I object"},
         ),
     )
 )

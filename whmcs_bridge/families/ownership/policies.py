@@ -17,12 +17,18 @@ FAMILY = "ownership"
 
 class Rules:
     def __init__(
-        self, section: OwnershipSection, department_id: int | None, staff_email: str | None, links: bool
+        self,
+        section: OwnershipSection,
+        department_id: int | None,
+        staff_email: str | None,
+        links: bool,
+        zone: str = "UTC",
     ) -> None:
         self.section = section
         self.department_id = department_id
         self.staff_email = staff_email
         self.links = links
+        self.zone = zone  # the configured `timezone:`, where a deadline told as a day ends
 
 
 def is_request(data: dict[str, Any], rules: OwnershipSection) -> bool:

@@ -62,11 +62,13 @@ class Ownership:
         department_id: int | None = None,
         staff_email: str | None = None,
         links: bool = True,
+        zone: str = "UTC",
     ) -> None:
         self.rules = rules
         self.department_id = rules.department_id or department_id
         self.staff_email = staff_email
         self.links = links
+        self.zone = zone
 
     def route(self, event: Event) -> Sequence[str]:
         data = event.data
@@ -112,7 +114,7 @@ class Ownership:
 
     def _decide(self, state: State, event: Event, now: datetime, key: str) -> Decision:
         case = json.loads(json.dumps(state)) if state else {}
-        rules = Rules(self.rules, self.department_id, self.staff_email, self.links)
+        rules = Rules(self.rules, self.department_id, self.staff_email, self.links, self.zone)
         if event.type == "TicketOpen" and key.startswith("case:"):
             return ticket_opened(case, event.data) if case else Decision(state=None)
         if event.type == "TicketOpen":

@@ -59,6 +59,9 @@ NEVER_RUNS = ("rejected", "cancelled")
 # --- reading cases --------------------------------------------------------------------------------
 
 
+# The earliest date a document of a case may bear: no registry extract or contract in a hosting dispute is older.
+EARLIEST_DATED = date(1990, 1, 1)
+
 def cases(db: Database) -> list[dict[str, Any]]:
     return staff.states_of(db, FAMILY, "case:")
 
@@ -368,6 +371,10 @@ def attach(
         raise BridgeError(f"evidence kind {kind!r}: expected one of {', '.join(EVIDENCE_KINDS)}")
     if dated and date.fromisoformat(dated) > latest_today(now):  # a typo, or a date the document cannot bear
         raise BridgeError(f"--dated {dated} is after today: attach the document with the date it bears")
+    if dated and date.fromisoformat(dated) < EARLIEST_DATED:  # "0001-01-01": a typo (break round 14 L1)
+        raise BridgeError(
+            f"--dated {dated} is before {EARLIEST_DATED.isoformat()}: attach the document with the date it bears"
+        )
     digest, media = store_evidence(config, data)
     display = re.sub(r"[^\w.\- ]", "_", os.path.basename(name))[:120] or "file"  # shown, never used as a path
     submit(
