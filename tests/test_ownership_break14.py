@@ -19,6 +19,7 @@ from tests.test_ownership_break13_words import files_holding
 from tests.test_ownership_break13_writes import WITHDRAWAL, approve, consented, unhooked, writes
 from tests.test_ownership_e2e import PDF, World, open_and_document, vendor_world
 from whmcs_bridge.cli import app as cli
+from whmcs_bridge.families.ownership.execution import writes_wait
 from whmcs_bridge.families.ownership.flow import day_end
 from whmcs_bridge.families.ownership.incoming import names_party
 from whmcs_bridge.pasted import masked
@@ -57,6 +58,19 @@ def test_the_writes_wait_while_the_poll_cannot_read_the_tickets_after_the_approv
     case = world.case(case_id)
     assert [(r["party"], r["classified"]) for r in case["replies"]] == [("holder", None)]
     assert writes(world) == []
+
+
+@pytest.mark.parametrize(("polled_at", "waits"), [
+    ("2026-11-27T10:00:05+00:00", True),  # the poll began in the approval's second: it may have read before it
+    ("2026-11-27T10:00:04+00:00", True),
+    ("2026-11-27T10:00:06+00:00", False),
+])
+def test_a_poll_stamped_in_the_approvals_second_does_not_count_as_read_after_it(polled_at: str, waits: bool):
+    """CI run of stop 30: a poll stamped (to the second, at its start) in the same second as the approval let the
+    writes go though GetTicket failed from then on: the holder's withdrawal sat unread."""
+    case = {"id": "C1", "executing": "2026-11-27T10:00:05+00:00", "replies": []}
+    why, reading = writes_wait(case, polled_at)
+    assert (bool(why), reading) == (waits, waits)
 
 
 def test_the_writes_go_once_the_tickets_are_read_again(world: World):

@@ -157,7 +157,8 @@ def writes_wait(case: dict[str, Any], polled_at: str | None = None) -> tuple[str
     reading = case.get("reading") or []
     if reading:
         return f"ticket #{reading[0]['ticket']} reply {reading[0]['reply']} to be read from WHMCS", True
-    if polled_at and case.get("executing") and datetime.fromisoformat(polled_at) < datetime.fromisoformat(
+    # A poll is stamped to the second at its start: one stamped in the approval's second may have read before it.
+    if polled_at and case.get("executing") and datetime.fromisoformat(polled_at) <= datetime.fromisoformat(
         case["executing"]
     ):
         return (

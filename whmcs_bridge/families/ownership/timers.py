@@ -64,7 +64,7 @@ def unread_answers(case: dict[str, Any], deadline: datetime, polled_at: str | No
     if reading:
         r = reading[0]
         return f"ticket #{r['ticket']} reply {r['reply']} is not read from WHMCS yet"
-    if polled_at and datetime.fromisoformat(polled_at) < deadline:
+    if polled_at and datetime.fromisoformat(polled_at) <= deadline:  # stamped at its start, to the second
         return f"WHMCS's tickets were last read through on {polled_at[:16].replace('T', ' ')} UTC, before the deadline"
     return ""
 
