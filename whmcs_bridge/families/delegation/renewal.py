@@ -77,6 +77,7 @@ from whmcs_bridge.families.delegation.renewal_scope import (
 )
 from whmcs_bridge.families.delegation.renewal_tasks import (
     delegate_part_paid,
+    held_by_whmcs,
     not_settled,
     owner_paid_part_first,
     owner_part_paid,
@@ -393,6 +394,7 @@ def settle(grant: dict[str, Any], renewal: dict[str, Any], now: datetime) -> Dec
         "line_id": renewal["line"],
         **({"line_ids": renewal["lines"]} if renewal.get("lines") else {}),
         "outcome_to": OUTCOME,
+        "tell_parked": True,  # WHMCS refusing it (a registrar error) parks it for staff: the delegate is told
     }
     if what == "domain":
         params["years"] = renewal.get("years") or 1
@@ -468,6 +470,8 @@ def renewal_applied(grant: dict[str, Any], data: dict[str, Any], now: datetime) 
         # it by hand), read first (renewal_read, "paid ended"), never what the bridge remembers.
         renewal.update(status=ENDED, stopped=at)
         return Decision(state=grant, actions=[read_now(grant, renewal, "paid ended")], refs=grant_refs(grant))
+    if data.get("status") == "parked":
+        return held_by_whmcs(grant, renewal, data, now)
     why = str(data.get("why") or "")
     if data.get("status") == "cancelled" and why and why != OWNER_PAID:
         return not_settled(grant, renewal, why, dict(data.get("seen") or {}), now, "needs staff")
