@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BridgeWorld, Sandbox
-from tests.test_delegation_renewal_e2e import agency_invoices, pay
+from tests.conftest import Sandbox
+from tests.test_delegation_renewal_e2e import World, agency_invoices, pay
 from tests.test_delegation_tickets_break12 import notes, open_ticket
 from whmcs_bridge.families.delegation.copies import SENSITIVE
 
@@ -54,21 +54,21 @@ def test_everyday_questions_are_not_warned_about(text: str):
 
 
 @pytest.fixture
-def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[BridgeWorld]:
+def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[World]:
     sandbox.load("agency")
-    w = BridgeWorld(sandbox, tmp_path, "delegation:\n  enabled: true\n")
+    w = World(sandbox, tmp_path)
     w.run("tick")
     yield w
     w.close()
 
 
-def grant(world: BridgeWorld, owner: str, *items: str) -> None:
+def grant(world: World, owner: str, *items: str) -> None:
     world.run("delegations", "grant", "--owner", owner, "--delegate", "10", *items, "--by", "alice",
               "--basis", "owner's email")  # fmt: skip
     world.settle()
 
 
-def test_a_non_owner_user_is_cautioned_whatever_it_asks_and_warned_on_nameservers(world: BridgeWorld):
+def test_a_non_owner_user_is_cautioned_whatever_it_asks_and_warned_on_nameservers(world: World):
     """G9: a word list always misses a way to ask; what the bridge knows for a fact (the writer is not the owner of a
     company's account) is said on every note, with what to confirm with the owner first."""
     plain = open_ticket(world, clientid=12, userid=1, subject="Slow site",
@@ -83,7 +83,7 @@ def test_a_non_owner_user_is_cautioned_whatever_it_asks_and_warned_on_nameserver
     assert "WARNING: this user asks for access" in warned, warned
 
 
-def test_a_contact_of_the_agencys_account_is_called_a_contact(world: BridgeWorld):
+def test_a_contact_of_the_agencys_account_is_called_a_contact(world: World):
     """G13 (f11_delegate_contact.py): contact #2 of the agency (not a WHMCS user) wrote about the owner's service
     and the note called it "another user of Pixelwerk Agency's account"."""
     grant(world, "11", "--service", "110")
@@ -98,7 +98,7 @@ def test_a_contact_of_the_agencys_account_is_called_a_contact(world: BridgeWorld
     assert "another user" not in note and "WARNING" in note, note
 
 
-def test_a_note_naming_two_owners_items_says_which_owner_owns_which(world: BridgeWorld):
+def test_a_note_naming_two_owners_items_says_which_owner_owns_which(world: World):
     """G12 (f10_wrong_ids.py t3): "service #130 ... and domain #11 ... (owner: Garage Leroy and Boulangerie Dupont)"
     left staff to guess which owns which."""
     services = {int(s["id"]): s for s in world.sandbox.rows("services")}
@@ -113,7 +113,7 @@ def test_a_note_naming_two_owners_items_says_which_owner_owns_which(world: Bridg
     assert any(mine["domain"] in n and "Boulangerie Dupont" in n for n in warnings), warnings
 
 
-def test_a_registrar_error_after_the_agency_paid_tells_the_agency_its_payment_is_being_checked(world: BridgeWorld):
+def test_a_registrar_error_after_the_agency_paid_tells_the_agency_its_payment_is_being_checked(world: World):
     """G11 (f9_registrar_fails.py perm): the agency paid its domain renewal; WHMCS refused DomainRenew ("Registrar
     Error: Insufficient account balance") and the action parked for staff; the agency, which had paid, heard
     nothing. It is told once, whatever the passes; staff approving it once the registrar works renews it once."""

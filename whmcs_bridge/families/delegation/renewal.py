@@ -441,6 +441,14 @@ def cancel_found_paid(grant: dict[str, Any], data: dict[str, Any], now: datetime
     return delegate_invoice(grant, found, "InvoicePaid", now)
 
 
+def renewal_held(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision | None:
+    """The renewal's action parked after the delegate paid (WHMCS refused it): held_by_whmcs."""
+    renewal = next((r for r in grant.get("renewals", []) if r.get("action") == data.get("action_key")), None)
+    if data.get("status") != "parked" or renewal is None or renewal["status"] != "paid":
+        return None
+    return held_by_whmcs(grant, renewal, data, now)
+
+
 def renewal_applied(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision | None:
     """Step 3: the renewal's action ended: done (the service renewed, its line off the owner's invoice), or
     cancelled because the service had been renewed meanwhile (both paid: staff refund or credit the delegate)."""
@@ -470,8 +478,6 @@ def renewal_applied(grant: dict[str, Any], data: dict[str, Any], now: datetime) 
         # it by hand), read first (renewal_read, "paid ended"), never what the bridge remembers.
         renewal.update(status=ENDED, stopped=at)
         return Decision(state=grant, actions=[read_now(grant, renewal, "paid ended")], refs=grant_refs(grant))
-    if data.get("status") == "parked":
-        return held_by_whmcs(grant, renewal, data, now)
     why = str(data.get("why") or "")
     if data.get("status") == "cancelled" and why and why != OWNER_PAID:
         return not_settled(grant, renewal, why, dict(data.get("seen") or {}), now, "needs staff")
