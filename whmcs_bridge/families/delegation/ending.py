@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from whmcs_bridge.families.delegation import payer
+from whmcs_bridge.families.delegation import payer_closing
 from whmcs_bridge.families.delegation.config import DelegationSection
 from whmcs_bridge.families.delegation.grants import about_grant, act, covered, grant_refs, kept_names, note, notice
 from whmcs_bridge.families.delegation.renewal_invoice import grant_ended
@@ -71,7 +71,7 @@ def end(
     owner_email["msg"] = kept_names(grant, owner_email["msg"])
     actions.append(act(grant, "email", f"{status}-told-owner", owner_email, grant["owner"], exists["owner"]))
     actions += grant_ended(grant, now)  # its open renewals end with it
-    actions += payer.grant_ended(grant, now)  # and the order invoiced to the delegate, unpaid
+    actions += payer_closing.grant_ended(grant, now)  # and the order invoiced to the delegate, unpaid
     return Decision(state=grant, actions=actions, due_at=None, refs=grant_refs(grant))
 
 

@@ -124,6 +124,18 @@ def about_grant(grant: dict[str, Any], **more: Any) -> dict[str, Any]:
     }
 
 
+def about_order(grant: dict[str, Any], **more: Any) -> dict[str, Any]:
+    """A message's fields about an order invoiced to the agency (`order_invoice_to: payer`: the grant's `billing`)."""
+    billing = grant["billing"]
+    return about_grant(
+        grant,
+        order=str(billing["order"]),
+        owner_invoice=str(billing["owner_invoice"]),
+        invoice=str(billing.get("delegate_invoice") or ""),
+        **more,
+    )
+
+
 def notice(client: int, msg: dict[str, Any]) -> dict[str, Any]:
     """An email to a client: a message of the catalogue (model.message), rendered when it is sent."""
     return {"related_id": client, "type": "general", "msg": msg}

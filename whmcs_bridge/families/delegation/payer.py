@@ -30,7 +30,8 @@ before the lines-off step (guards `order_exists`, `order_open`): closed then, no
 invoice made meanwhile is withdrawn, and the owner's invoice is left as it is. A part-paid agency invoice for a
 cancelled order stays open; the rest paid later is one more staff task naming the whole amount (rest_paid()).
 
-The grant ending (revoked, expired) before the agency paid: its invoice is cancelled, the agency and the owner told,
+Staff closing the order, and the grant ending, are payer_closing.py's. The grant ending (revoked, expired) before
+the agency paid: its invoice is cancelled, the agency and the owner told,
 and staff get one task (grant_ended()); a payment after that is a refund task (ended_paid()).
 
 A billing's status: looking, invoicing (the agency's invoice is being made), invoiced, accepting (paid: AcceptOrder
@@ -42,11 +43,19 @@ NOT_INVOICED, GRANT_ENDED, ENDED_UNINVOICED and ENDED_PAID."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from whmcs_bridge.families.delegation.grants import OUTCOME, about_grant, act, grant_refs, note, notice
+from whmcs_bridge.families.delegation.grants import OUTCOME, about_order, act, grant_refs, note, notice
+from whmcs_bridge.families.delegation.payer_closing import (
+    ENDED_UNINVOICED,
+    GRANT_ENDED,
+    WITHDRAWING,
+    cancel_agency_invoice,
+    ended_paid,
+    grant_ended,
+)
 from whmcs_bridge.families.delegation.renewal import while_active
 from whmcs_bridge.model import Action, Decision, as_int, message
 
@@ -54,21 +63,10 @@ from whmcs_bridge.model import Action, Decision, as_int, message
 ORDER_GONE = "paid, not accepted: the order no longer exists in WHMCS; refund due"
 # ... and of one staff had cancelled or marked as fraud (its WHMCS status: Cancelled, Fraud).
 ORDER_CLOSED = "paid, not accepted: the order is {status} in WHMCS; refund due"
-# Staff cancelling the order (or marking it as fraud) while the agency's invoice was unpaid (order_closing()).
-WITHDRAWING = "invoiced, the order being cancelled in WHMCS"
-ORDER_CANCELLED = "not paid: the order was cancelled in WHMCS; the delegate's invoice cancelled"
 # ... and before the agency was invoiced (the order's status read from WHMCS just before CreateInvoice).
 NOT_INVOICED = "not invoiced: the order is {status} in WHMCS"
-# The grant ended (revoked, expired) before the agency paid (grant_ended()): its invoice withdrawn, or not made; and
-# the agency paying it all the same (ended_paid()).
-GRANT_ENDED = "not paid: the grant ended; the delegate's invoice withdrawn"
-ENDED_UNINVOICED = "not invoiced: the grant ended"
-ENDED_PAID = "paid after the grant ended, not accepted; refund due"
 # The agency's paid invoice refunded by staff afterwards (InvoiceRefunded: the hook, or the poll finding it Refunded).
 ORDER_REFUNDED = "paid, then refunded: the order's services are unpaid; staff decide"
-# WHMCS runs the CancelOrder and FraudOrder hooks "prior to the change of status actually occurring"
-# (DD:hooks-reference/shopping-cart.md): the status is read this long after the hook.
-CLOSING_READ_AFTER = timedelta(minutes=1)
 
 
 def start(grant: dict[str, Any], order: dict[str, Any], decision: Decision) -> Decision:
@@ -90,17 +88,6 @@ def start(grant: dict[str, Any], order: dict[str, Any], decision: Decision) -> D
         grant["owner"],
     )
     return dataclasses.replace(decision, state=grant, actions=[*decision.actions, find], refs=grant_refs(grant))
-
-
-def facts(grant: dict[str, Any], **more: Any) -> dict[str, Any]:
-    billing = grant["billing"]
-    return about_grant(
-        grant,
-        order=str(billing["order"]),
-        owner_invoice=str(billing["owner_invoice"]),
-        invoice=str(billing.get("delegate_invoice") or ""),
-        **more,
-    )
 
 
 def found(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision:
@@ -203,7 +190,7 @@ def other_currency(grant: dict[str, Any], amount: str, currency: str, delegate_c
             "by": "bridge",
         }
     )
-    fields = facts(grant, amount=amount, currency=currency, delegate_currency=delegate_currency)
+    fields = about_order(grant, amount=amount, currency=currency, delegate_currency=delegate_currency)
     task = note(message("delegation.order_currency_note", **fields), sticky=True)
     told = message("delegation.order_currency_told", **fields)
     return Decision(
@@ -269,7 +256,7 @@ def invoiced(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Deci
     if found_paid:  # its lines come off, then its payment accepts the order (and says so)
         paid = agency_invoice(grant, "InvoicePaid", now)
         return dataclasses.replace(paid, actions=[off, *paid.actions], refs=grant_refs(grant))
-    told = note(message("delegation.order_invoiced_note", **facts(grant, amount=billing["amount"])))
+    told = note(message("delegation.order_invoiced_note", **about_order(grant, amount=billing["amount"])))
     staff = act(grant, "client_note", "payer:note", told, grant["owner"], guard={"after_steps": [off.key]})
     return Decision(state=grant, actions=[off, staff], refs=grant_refs(grant))
 
@@ -312,7 +299,7 @@ def agency_invoice(grant: dict[str, Any], kind: str, now: datetime) -> Decision:
             guard={"order_exists": billing["order"], "order_open": billing["order"]},
         )
         billing.update(status="accepting", paid=at, accept=accept.key)
-        told = note(message("delegation.order_settled_note", **facts(grant)))
+        told = note(message("delegation.order_settled_note", **about_order(grant)))
         staff = act(grant, "client_note", "payer:settled", told, grant["owner"], guard={"after_steps": [accept.key]})
         return Decision(state=grant, actions=[accept, staff], refs=grant_refs(grant))
     if kind == "InvoicePaid" and billing["status"] == GRANT_ENDED:
@@ -349,7 +336,7 @@ def refunded(grant: dict[str, Any], at: str) -> Decision:
     billing.update(status=ORDER_REFUNDED, refunded=at, stopped=at)
     what = f"order #{billing['order']}: the delegate's invoice #{billing['delegate_invoice']} refunded"
     grant["history"].append({"at": at, "what": what, "by": "WHMCS"})
-    task = note(message("delegation.order_refunded_note", **facts(grant, amount=billing.get("amount") or "")), sticky=True)
+    task = note(message("delegation.order_refunded_note", **about_order(grant, amount=billing.get("amount") or "")), sticky=True)
     return Decision(
         state=grant,
         actions=[act(grant, "client_note", "payer:refunded", task, grant["owner"])],
@@ -389,7 +376,7 @@ def not_accepted(grant: dict[str, Any], shown: str, why: str, kind: str, at: str
     billing.update(status=shown, stopped=at)
     grant["history"].append({"at": at, "what": f"order #{billing['order']} not accepted: {why}", "by": "bridge"})
     kept = {"kept": billing.get("lines_kept") or ""} if kind == "order_closed" else {}  # still on the owner's?
-    fields = facts(grant, **{"paid": billing.get("amount") or "", **kept, **more})
+    fields = about_order(grant, **{"paid": billing.get("amount") or "", **kept, **more})
     billing.update(refund_kind=kind, refund_named=fields["paid"])  # what the staff task names (rest_paid())
     task = note(message(f"delegation.{kind}_note", **fields), sticky=True)
     told = notice(grant["delegate"], message(f"delegation.{kind}", **fields))
@@ -418,7 +405,7 @@ def rest_paid(grant: dict[str, Any], at: str) -> Decision:
     what = f"order #{billing['order']}: the delegate paid the rest of invoice #{billing['delegate_invoice']}"
     grant["history"].append({"at": at, "what": f"{what}; refund due {paid}", "by": "WHMCS"})
     status = str(billing.get("order_status") or "Cancelled")
-    fields = facts(grant, paid=paid, earlier=earlier, status=status, kept=billing.get("lines_kept") or "")
+    fields = about_order(grant, paid=paid, earlier=earlier, status=status, kept=billing.get("lines_kept") or "")
     task = note(message("delegation.order_closed_note", **fields), sticky=True)
     told = notice(grant["delegate"], message("delegation.order_closed", **fields))
     return Decision(
@@ -482,7 +469,7 @@ def parked(grant: dict[str, Any], owner_paid: str, at: str) -> Decision:
             "by": "bridge",
         }
     )
-    task = note(message("delegation.order_parked_note", **facts(grant, owner_paid=owner_paid)), sticky=True)
+    task = note(message("delegation.order_parked_note", **about_order(grant, owner_paid=owner_paid)), sticky=True)
     return Decision(
         state=grant,
         actions=[act(grant, "client_note", "payer:parked", task, grant["owner"])],
@@ -497,7 +484,7 @@ def staff_task(grant: dict[str, Any], why: str, at: str, paid: str | None = None
     grant["history"].append(
         {"at": at, "what": f"order #{billing['order']}: the delegate's invoice {why}", "by": "WHMCS"}
     )
-    task = note(message("delegation.order_unsettled_note", **facts(grant, why=why, paid=paid)), sticky=True)
+    task = note(message("delegation.order_unsettled_note", **about_order(grant, why=why, paid=paid)), sticky=True)
     return Decision(
         state=grant,
         actions=[
@@ -553,103 +540,13 @@ def owner_paid_first(grant: dict[str, Any], now: datetime) -> Decision:
 
 def withdraw_agency_invoice(grant: dict[str, Any]) -> list[Action]:
     """The agency's invoice for an order the owner paid: cancelled, and the agency told once it is."""
-    invoice = grant["billing"]["delegate_invoice"]
-    cancel = act(
-        grant,
-        "invoice_status",
-        "payer:cancel",
-        # Part paid by the agency: not cancelled; the rules hear the amount (part_paid) and ask staff.
-        {"invoice_id": invoice, "status": "Cancelled", "outcome_to": OUTCOME},
-        grant["delegate"],
-        guard={"invoices_open": [invoice], "nothing_paid": [invoice]},
-    )
-    told = message("delegation.order_owner_paid", **facts(grant))
+    cancel = cancel_agency_invoice(grant, "payer:cancel")
+    told = message("delegation.order_owner_paid", **about_order(grant))
     email = act(
         grant, "email", "payer:owner-paid", notice(grant["delegate"], told), grant["delegate"],
         guard={"after_steps": [cancel.key]},
     )  # fmt: skip
-    return [dataclasses.replace(cancel, destructive=False), email]
-
-
-def order_closing(grant: dict[str, Any], kind: str, data: dict[str, Any], now: datetime) -> Decision | None:
-    """Staff asked WHMCS to cancel the order, or to mark it as fraud (the CancelOrder or FraudOrder hook, which runs
-    before the status changes, DD:hooks-reference/shopping-cart.md), while the agency's invoice for it is unpaid:
-    a minute later, with the order's status read from WHMCS then (guard `order_closed`), that invoice is cancelled
-    (UpdateInvoice `status`, DD:api-reference/updateinvoice.md; not if anything was paid on it) and the agency is
-    told. None when the event is not about this order. `kind`: the hook (the status asked for, which a refund
-    task for a part payment found meanwhile names, part_paid())."""
-    billing = grant.get("billing") or {}
-    if not billing or as_int(data.get("orderid")) != billing.get("order"):
-        return None
-    if billing.get("status") != "invoiced" or not billing.get("delegate_invoice"):
-        # Not invoiced yet: CreateInvoice and the lines-off step read the order's status first; paid or ended: the
-        # payment's AcceptOrder reads it.
-        return Decision(state=grant)
-    return withdraw_for_closed(grant, "Fraud" if kind == "FraudOrder" else "Cancelled", now, CLOSING_READ_AFTER)
-
-
-def lines_kept_for_closed(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision | None:
-    """The order's lines-off step cancelled because WHMCS no longer shows the order, or shows it Cancelled or Fraud
-    (staff acted while the agency's invoice was being made, or before a late CreateInvoice was found; fourteenth
-    break round G4): the owner's invoice is left as it is, and the agency's is withdrawn at once as for an order
-    cancelled while invoiced (order_closing). None when the outcome is not that step's."""
-    billing = grant.get("billing") or {}
-    if (
-        not billing.get("lines_off")
-        or data.get("action_key") != billing["lines_off"]
-        or data.get("status") != "cancelled"
-        or billing.get("status") != "invoiced"
-    ):
-        return None
-    if as_int(data.get("order_gone")) != billing["order"] and as_int(data.get("order_closed")) != billing["order"]:
-        return None
-    billing["lines_kept"] = "yes"  # a refund task for a part payment says they are still on the owner's invoice
-    return withdraw_for_closed(grant, str(data.get("order_status") or "Cancelled"), now)
-
-
-def withdraw_for_closed(grant: dict[str, Any], asked: str, now: datetime, wait: timedelta | None = None) -> Decision:
-    """The agency's unpaid invoice for an order staff cancel (or mark as fraud): cancelled once WHMCS shows the order
-    so (guard `order_closed`, read after `wait`), and the agency told. `asked`: the status a refund task for a part
-    payment found meanwhile names (part_paid())."""
-    billing = grant["billing"]
-    at = now.isoformat(timespec="seconds")
-    invoice = billing["delegate_invoice"]
-    cancel = act(
-        grant,
-        "invoice_status",
-        "payer:withdraw",
-        {"invoice_id": invoice, "status": "Cancelled", "outcome_to": OUTCOME},
-        grant["delegate"],
-        guard={"invoices_open": [invoice], "nothing_paid": [invoice], "order_closed": billing["order"]},
-    )
-    billing.update(status=WITHDRAWING, closing=at, order_status=asked, withdraw=cancel.key)
-    told = notice(grant["delegate"], message("delegation.order_cancelled", **facts(grant)))
-    email = act(grant, "email", "payer:withdraw-told", told, grant["delegate"], guard={"after_steps": [cancel.key]})
-    cancel = dataclasses.replace(cancel, destructive=False, not_before=now + wait if wait else None)
-    return Decision(state=grant, actions=[cancel, email], refs=grant_refs(grant))
-
-
-def withdrawn(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision | None:
-    """How the agency's invoice's withdrawal for a cancelled order ended: done (or found cancelled already): the
-    order stays unpaid; the order read still Pending or Active (the cancel request did not go through): nothing
-    changes, the invoice stays. A payment found meanwhile is cancel_found_paid()'s, part of one part_paid()'s.
-    None when the outcome is not that withdrawal's."""
-    billing = grant.get("billing") or {}
-    if not billing.get("withdraw") or data.get("action_key") != billing["withdraw"] or billing["status"] != WITHDRAWING:
-        return None
-    at = now.isoformat(timespec="seconds")
-    closed = as_int(data.get("closed_invoice")) == billing.get("delegate_invoice")
-    if data.get("status") == "done" or (closed and data.get("invoice_status") == "Cancelled"):
-        billing.update(status=ORDER_CANCELLED, stopped=at)
-        what = f"order #{billing['order']} cancelled in WHMCS: the delegate's invoice cancelled"
-        grant["history"].append({"at": at, "what": what, "by": "bridge"})
-        return Decision(state=grant)
-    if data.get("status") == "cancelled" and data.get("order_status"):
-        billing["status"] = "invoiced"
-        what = f"order #{billing['order']} still {data['order_status']} in WHMCS: the delegate's invoice stays"
-        grant["history"].append({"at": at, "what": what, "by": "bridge"})
-        return Decision(state=grant)
-    return None
+    return [cancel, email]
 
 
 def cancel_found_paid(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision | None:
@@ -664,64 +561,3 @@ def cancel_found_paid(grant: dict[str, Any], data: dict[str, Any], now: datetime
     ):
         return None
     return agency_invoice(grant, "InvoicePaid", now)
-
-
-def grant_ended(grant: dict[str, Any], now: datetime) -> list[Action]:
-    """The grant was revoked or expired before the agency paid for the order (fourteenth break round G10, as its open
-    renewals end with it, renewal_invoice.grant_ended): the agency's unpaid invoice is cancelled (not if anything was
-    paid on it: ended_paid()) and the agency told; the order stays the owner's, pending and not accepted, and the
-    owner is told; one sticky staff task on the owner's account says whether its items came off the owner's invoice
-    (then staff invoice the owner again, or cancel the order) or stay on it (the lines-off step stops with the
-    grant). Not invoiced yet: nothing is (CreateInvoice's guard `state_active`), and the owner's invoice stays."""
-    billing = grant.get("billing") or {}
-    at = now.isoformat(timespec="seconds")
-    if billing.get("status") in ("looking", "invoicing"):
-        billing.update(status=ENDED_UNINVOICED, stopped=at)
-        what = f"order #{billing['order']} not invoiced: the grant ended"
-        grant["history"].append({"at": at, "what": what, "by": "bridge"})
-        return []
-    if billing.get("status") != "invoiced" or not billing.get("delegate_invoice"):
-        return []  # paid (being accepted, settled) or ended otherwise: nothing is withdrawn
-    invoice = billing["delegate_invoice"]
-    cancel = act(
-        grant,
-        "invoice_status",
-        "payer:ended-cancel",
-        {"invoice_id": invoice, "status": "Cancelled", "outcome_to": OUTCOME},
-        grant["delegate"],
-        # Paid meanwhile: cancel_found_paid(); part paid: part_paid(); both ended_paid().
-        guard={"invoices_open": [invoice], "nothing_paid": [invoice]},
-    )
-    billing.update(status=GRANT_ENDED, stopped=at, ended_cancel=cancel.key)
-    what = f"order #{billing['order']}: the grant ended; the delegate's invoice #{invoice} withdrawn"
-    grant["history"].append({"at": at, "what": what, "by": "bridge"})
-    after = {"after_steps": [cancel.key]}
-    return [dataclasses.replace(cancel, destructive=False), *ended_told(grant, None, after)]
-
-
-def ended_told(grant: dict[str, Any], paid: str | None, guard: dict[str, Any] | None) -> list[Action]:
-    """The staff task on the owner's account, and the agency and the owner told, of an order whose grant ended before
-    the agency paid: `paid`, what the agency paid all the same (to refund or credit), else None (its invoice
-    cancelled)."""
-    billing = grant["billing"]
-    lines_off = "yes" if billing.get("lines_off_done") else ""
-    fields = facts(grant, paid=paid, amount=str(billing.get("amount") or ""), lines_off=lines_off)
-    step = "ended-paid" if paid else "ended"
-    task = note(message("delegation.order_ended_note", **fields), sticky=True)
-    agency = notice(grant["delegate"], message("delegation.order_ended", **fields))
-    owner = notice(grant["owner"], message("delegation.order_ended_owner", **fields))
-    return [
-        act(grant, "client_note", f"payer:{step}-task", task, grant["owner"], guard=guard),
-        act(grant, "email", f"payer:{step}-told", agency, grant["delegate"], guard=guard),
-        act(grant, "email", f"payer:{step}-told-owner", owner, grant["owner"], guard=guard),
-    ]
-
-
-def ended_paid(grant: dict[str, Any], paid: str, at: str) -> Decision:
-    """The agency paid (all or `paid` of) its order invoice after the grant ended: the order is not accepted on the
-    word of a contact the owner no longer has; staff refund or credit it (one sticky task), and both are told."""
-    billing = grant["billing"]
-    billing.update(status=ENDED_PAID, stopped=at, refund_named=paid)
-    what = f"order #{billing['order']}: the delegate paid {paid} on invoice #{billing['delegate_invoice']}, the grant ended"
-    grant["history"].append({"at": at, "what": what, "by": "WHMCS"})
-    return Decision(state=grant, actions=ended_told(grant, paid, None), refs=grant_refs(grant))

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from whmcs_bridge.families.delegation import payer
+from whmcs_bridge.families.delegation import payer, payer_closing
 from whmcs_bridge.families.delegation.config import DelegationSection
 from whmcs_bridge.families.delegation.copies import (
     COPY_MARK,
@@ -367,7 +367,7 @@ def on_order_closing(
     """Staff cancel an order, or mark it as fraud, in WHMCS: one invoiced to the delegate (payer.py)."""
     out = {}
     for k, g in grant_copies(states).items():
-        d = payer.order_closing(g, event.type, event.data, now)
+        d = payer_closing.order_closing(g, event.type, event.data, now)
         if d is not None:
             out[k] = d
     return out
@@ -382,9 +382,9 @@ def on_renewal_applied(
         d = d if d is not None else payer.cancel_found_paid(g, event.data, now)
         d = d if d is not None else cancel_found_paid(g, event.data, now)
         d = d if d is not None else payer.lines_off_ended(g, event.data, now)
-        d = d if d is not None else payer.lines_kept_for_closed(g, event.data, now)
+        d = d if d is not None else payer_closing.lines_kept_for_closed(g, event.data, now)
         d = d if d is not None else payer.not_invoiced(g, event.data, now)
-        d = d if d is not None else payer.withdrawn(g, event.data, now)
+        d = d if d is not None else payer_closing.withdrawn(g, event.data, now)
         d = d if d is not None else payer.accepted(g, event.data, now)
         d = d if d is not None else renewal_held(g, event.data, now)
         d = d if d is not None else renewal_applied(g, event.data, now)
