@@ -73,7 +73,8 @@ def test_a_note_classified_unrelated_lets_the_window_go_on(world: World):
     assert f"ticket #{thread['id']} note {note}" in wrong, wrong
     done = world.run("ownership", "record-answer", case_id, "--party", "holder", "--answer", "unrelated", "--via",
                      "ticket", "--reply", f"{thread['id']}:n{note}", "--by", "alice", "--note", "no answer yet")
-    assert f"ticket #{thread['id']} note {note} classified as unrelated" in done.output, done.output
+    assert f"ticket #{thread['id']} note {note} by bob (staff)" in done.output, done.output
+    assert "classified as unrelated" in done.output, done.output
     assert world.case(case_id)["status"] == "notified"
 
 
