@@ -413,7 +413,7 @@ def flag_reply(
         why = f"the holder {written_where(data, reply['ticket'])}: staff classify the reply"
     elif data.get("note"):
         flagged = staff_ticket(
-            case, rules, purpose, "ownership.staff_note", ticket=reply["ticket"], note=int(str(reply["reply"])[1:]),
+            case, rules, purpose, "ownership.staff_note", ticket=reply["ticket"], note_id=int(str(reply["reply"])[1:]),
             writer=reply["writer"], written=written,
         )  # fmt: skip
         why = f"{reply['writer']} added a note to the case's ticket thread: staff record the answer it reports, or classify it"
