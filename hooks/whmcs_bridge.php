@@ -102,6 +102,9 @@ if (!function_exists('whmcs_bridge_allowed')) {
             'TicketOpen' => array('ticketid', 'ticketmask', 'userid', 'deptid', 'deptname', 'subject', 'message', 'priority'),
             'TicketUserReply' => array('ticketid', 'replyid', 'userid', 'deptid', 'deptname', 'subject', 'message',
                 'priority', 'status'),
+            // A staff note names neither the note nor its ticket's client (hooks-reference/ticket.md): the
+            // bridge's poll reads the note with its id (GetTicket `notes`); never its attachments.
+            'TicketAddNote' => array('ticketid', 'message', 'adminid'),
             'ServiceEdit' => array('userid', 'serviceid'),
             'EmailPreLog' => array('userid', 'date', 'to', 'cc', 'bcc', 'subject', 'message'),
             'DailyCronJob' => array(),

@@ -153,6 +153,10 @@ FIRED: list[dict[str, Any]] = [
             "status": "Customer-Reply",
         },
     },
+    {
+        "hook": "TicketAddNote",
+        "vars": {"ticketid": 1, "message": "Budi phoned: he objects", "adminid": 3, "attachments": "scan.pdf"},
+    },
     {"hook": "ServiceEdit", "vars": {"userid": 1, "serviceid": 101}},
     {
         "hook": "EmailPreLog",
@@ -260,6 +264,7 @@ def test_every_hook_point_arrives_signed_and_clean(daemon: Daemon, tmp_path: Pat
     assert (
         "attachments" not in by_type["EmailPreLog"] and by_type["EmailPreLog"]["subject"] == "New Account Information"
     )
+    assert by_type["TicketAddNote"] == {"ticketid": 1, "message": "Budi phoned: he objects", "adminid": 3}
     assert by_type["DailyCronJob"] == {}
     assert not list((tmp_path / "spool").glob("*.json"))
 

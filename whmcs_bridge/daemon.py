@@ -98,6 +98,7 @@ class Bridge:
             progress=progress,
             tracked_clients=self.tracked_clients,
             email_clients=self.email_clients,
+            watched_tickets=self.watched_tickets,
         )
         self.api_errors = self.metrics.counter(
             "whmcs_bridge_api_errors_total", "WHMCS API failures of polls and actions, by kind.", "kind"
@@ -130,6 +131,12 @@ class Bridge:
         delegation copies (their "owner:<id>" references). No family reads the emails of the clients it
         tracks, so they are not walked each cycle."""
         return states.referenced_ids(self.db, "owner:")
+
+    def watched_tickets(self) -> list[int]:
+        """Tickets the poller reads whole each cycle, whatever their status: the threads of the ownership cases a
+        party may still answer (their "thread-read:<id>" references), for replies in a thread staff closed and
+        for staff notes, which no list shows."""
+        return states.referenced_ids(self.db, "thread-read:")
 
     def poll_due(self, now: datetime) -> bool:
         """Every poll.every; after failures, that doubled per failure up to poll.max_backoff. A family

@@ -21,7 +21,13 @@ BATCH = 50  # events decided per transaction
 # for a ticket the API opens (DD:api-reference/openticket.md: "the system still uses the client as the
 # ticket opener") and TicketUserReply for a reply made as the system; the poller reports a reply made as the
 # configured admin (whmcs.reply_admin, DD:api-reference/addticketreply.md `adminusername`) as TicketAdminReply.
-OWN_WRITES = {"TicketOpen": "ticket", "TicketUserReply": "ticket_reply", "TicketAdminReply": "ticket_reply"}
+# A note the bridge adds (AddTicketNote, staff-only) is reported by the poll, and by the hook, as TicketAddNote.
+OWN_WRITES = {
+    "TicketOpen": "ticket",
+    "TicketUserReply": "ticket_reply",
+    "TicketAdminReply": "ticket_reply",
+    "TicketAddNote": "ticket_note",
+}
 
 
 @dataclass

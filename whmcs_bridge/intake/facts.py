@@ -40,6 +40,9 @@ def fact_of(kind: str, data: dict[str, Any]) -> str | None:
     if kind in ("TicketUserReply", "TicketAdminReply"):
         ticket, reply = _id(data, "ticketid"), _id(data, "replyid")
         return f"ticket:{ticket}:reply:{reply}" if ticket and reply else None
+    if kind == "TicketAddNote":  # the poll names the note; the hook does not (DD:hooks-reference/ticket.md)
+        ticket, note = _id(data, "ticketid"), _id(data, "noteid")
+        return f"ticket:{ticket}:note:{note}" if ticket and note else None
     if kind == "InvoiceOverdue":  # once per invoice and due date (a due date can be moved)
         invoice = _id(data, "invoiceid")
         return f"invoice:{invoice}:overdue:{data.get('duedate')}" if invoice and data.get("duedate") else None

@@ -29,6 +29,7 @@ HOOK_TYPES: frozenset[str] = frozenset(
         "AfterShoppingCartCheckout",
         "TicketOpen",
         "TicketUserReply",
+        "TicketAddNote",
         "ServiceEdit",
         "EmailPreLog",
         "DailyCronJob",

@@ -25,6 +25,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from whmcs_bridge.clock import iso
@@ -46,6 +47,7 @@ OPEN_STATUSES = ("Unpaid", "Collections")
 INVOICE_HINT = re.compile(r"Invoice ID:? ?#?(\d+)", re.IGNORECASE)
 SERVICE_HINT = re.compile(r"Service ID:? ?#?(\d+)", re.IGNORECASE)
 REPLY_EVENTS = ("TicketUserReply", "TicketAdminReply")
+NOTE_EVENT = "TicketAddNote"  # a staff note on a ticket, as the hook of that name tells it (with its id here)
 HINTS = "invoices.hinted"  # invoices activity lines named, whose status is still to be read
 TOUCHED = "clients.touched"  # clients activity lines named, whose services are still to be read
 
@@ -53,6 +55,11 @@ TOUCHED = "clients.touched"  # clients activity lines named, whose services are 
 def reply_cursor(ticket_id: int) -> str:
     """The poll cursor holding the id of the last reply of this ticket reported."""
     return f"ticket.{ticket_id}.reply"
+
+
+def note_cursor(ticket_id: int) -> str:
+    """The poll cursor holding the id of the last note of this ticket reported."""
+    return f"ticket.{ticket_id}.note"
 
 
 OWN_TRACE = marker("wb-")[:-1]  # "[wb-": the bridge's own activity lines are not news
@@ -129,6 +136,7 @@ class Poller:
         progress: Progress | None = None,
         tracked_clients: Callable[[], Iterable[int]] = lambda: (),
         email_clients: Callable[[], Iterable[int]] = lambda: (),
+        watched_tickets: Callable[[], Iterable[int]] = lambda: (),
     ) -> None:
         self.db = db
         self.api = api
@@ -136,6 +144,7 @@ class Poller:
         self.progress = progress
         self.tracked_clients = tracked_clients
         self.email_clients = email_clients
+        self.watched_tickets = watched_tickets
         self.census = Census(db, api, recheck_every=sweep_every, page_size=api.client.page_size)
 
     # --- the cycle ----------------------------------------------------------------------------
@@ -165,6 +174,7 @@ class Poller:
         )
         for listing in self.listings():
             self.census.read(listing, now, lambda found: self.store(found, now, report))
+        self.watched(now, report)
         self.check_invoices(self._hints(), now, report)
         self.services(now, report)
         if self.sweep_due(now):
@@ -200,6 +210,10 @@ class Poller:
                 name = reply_cursor(int(item.data["ticketid"]))
                 if int(item.data["replyid"]) > int(self.cursor(name) or 0):
                     poll.set_cursor(self.db, name, str(item.data["replyid"]), now)
+            elif item.type == NOTE_EVENT:
+                name = note_cursor(int(item.data["ticketid"]))
+                if int(item.data["noteid"]) > int(self.cursor(name) or 0):
+                    poll.set_cursor(self.db, name, str(item.data["noteid"]), now)
             elif item.type in ("TicketOpen", "TicketOpenAdmin") and as_int(item.data.get("ticketid")):
                 # A ticket seen new had its replies read with it (none, or their events follow): from now on
                 # its replies are known by id, so one dated in the second of its opening (WHMCS dates to the
@@ -309,6 +323,39 @@ class Poller:
             if not_found(exc):
                 return None
             raise
+
+    def watched(self, now: datetime, report: PollReport) -> None:
+        """The tickets a family reads whole each cycle (an open ownership case's threads), whatever their status
+        or place in the list: GetTickets lists a ticket staff answered and closed at once only in a full walk
+        (DD:api-reference/gettickets.md), and a note moves nothing GetTickets shows that the docs name
+        (DD:api-reference/getticket.md lists `notes` apart from `replies`). Their replies after the last one
+        seen, and their notes after the last one seen (TicketAddNote, DD:hooks-reference/ticket.md): a note is
+        staff's, and may report a party's answer by phone. A ticket read for the first time with no reply known
+        by id has its replies taken as seen (they were written before the case watched it, and read then)."""
+        for ticket_id in sorted({int(t) for t in self.watched_tickets()}):
+            full = self._read(SimpleNamespace(id=ticket_id))
+            if full is None:
+                continue
+            with self.db.atomic():
+                if self.cursor(reply_cursor(ticket_id)) is None:
+                    newest = max((r.id for r in full.replies), default=0)
+                    poll.set_cursor(self.db, reply_cursor(ticket_id), str(newest), now)
+                last_note = int(self.cursor(note_cursor(ticket_id)) or 0)
+                notes = [self._note(full, n) for n in full.notes if n.id > last_note]
+                self.store([*self._replies_of(full, ""), *notes], now, report)
+
+    @staticmethod
+    def _note(full: Any, note: Any) -> Found:
+        data = {
+            "ticketid": full.id,
+            "noteid": note.id,
+            "userid": full.client_id,
+            "subject": masked(full.subject),
+            "message": masked(note.message),
+            "admin": note.admin,
+            "date": note.date.isoformat() if note.date else None,
+        }
+        return Found(NOTE_EVENT, data, note.date.isoformat() if note.date else None)
 
     def _replies(self, ticket: Any, since: str) -> list[Found]:
         """A ticket whose last reply or status moved: its replies after the last one seen."""

@@ -21,6 +21,8 @@ from whmcs_bridge.families.ownership.policies import (
     hand_over_fields,
     iso,
     label,
+    message_id,
+    msg_ref,
     party_notes,
     ref,
     staff_ticket,
@@ -92,11 +94,11 @@ def answered_replies(
     (twelfth round H1, H9: `unrelated` for a billing ticket set aside the objection in the thread too, and a
     phone consent classified a lawyer's written objection as consent)."""
     waiting = [r for r in case.get("replies", []) if r["party"] in (party, "other") and not r.get("classified")]
-    listed = ", ".join(f"ticket #{r['ticket']} reply {r['reply']}" for r in waiting) or "none"
+    listed = ", ".join(f"{msg_ref(r)}" for r in waiting) or "none"
     if pointer:  # staff name the reply: any reply waiting that the other party did not write (a lawyer's, staff's)
-        ticket, reply = as_int(pointer.get("ticket")), as_int(pointer.get("reply"))
-        chosen = [r for r in waiting if r["ticket"] == ticket and (reply is None or r["reply"] == reply)]
-        where = f"ticket #{ticket}" + (f" reply {reply}" if reply is not None else "")
+        ticket, reply = as_int(pointer.get("ticket")), message_id(pointer.get("reply"))
+        chosen = [r for r in waiting if r["ticket"] == ticket and (reply is None or message_id(r["reply"]) == reply)]
+        where = msg_ref({"ticket": ticket, "reply": reply}) if reply is not None else f"ticket #{ticket}"
         if not chosen:
             raise ValueError(f"no reply of the {party} waits to be classified in {where} (waiting: {listed})")
         if len(chosen) > 1:
@@ -106,7 +108,7 @@ def answered_replies(
         side = chosen[0].get("side")
         if side and side != party:  # WHMCS says the other party's person wrote it (break round 14 H7)
             raise ValueError(
-                f"ticket #{ticket} reply {chosen[0]['reply']} was written by {chosen[0].get('writer') or 'someone'}, "
+                f"{msg_ref(chosen[0])} was written by {chosen[0].get('writer') or 'someone'}, "
                 f"a person of the {side}'s account: record it with --party {side}"
             )
         return chosen
@@ -116,12 +118,12 @@ def answered_replies(
     if not own and waiting:  # only someone else's words wait: never taken as the party's without staff naming them
         first = waiting[0]
         raise ValueError(
-            f"ticket #{first['ticket']} reply {first['reply']} was written by {first.get('writer') or 'someone'}, "
+            f"{msg_ref(first)} was written by {first.get('writer') or 'someone'}, "
             f"not the {party}: name it with --reply {first['ticket']}:{first['reply']} if it is the {party}'s answer "
             f"(waiting: {listed})"
         )
     waiting = own
-    listed = ", ".join(f"ticket #{r['ticket']} reply {r['reply']}" for r in waiting) or "none"
+    listed = ", ".join(f"{msg_ref(r)}" for r in waiting) or "none"
     if len(waiting) > 1:
         raise ValueError(
             f"{len(waiting)} replies of the {party} wait to be classified ({listed}): name the one this answer is "
@@ -140,7 +142,7 @@ def unrelated(
     short goes on until its deadline (then the case goes to review as it would have)."""
     for reply in replies:
         reply["classified"] = "unrelated"
-    where = ", ".join(f"ticket #{r['ticket']} reply {r['reply']}" for r in replies)
+    where = ", ".join(f"{msg_ref(r)}" for r in replies)
     step(case, now, f"{party} reply not an answer", by, f"{where}: not about the case: {note}")
     back = case.get("review_from_window")
     if case["status"] == "review" and back and not replies_to_classify(case) and not case.get("holder_consent"):

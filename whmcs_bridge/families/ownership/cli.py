@@ -33,6 +33,7 @@ from whmcs_bridge.families.ownership.case import FINAL
 from whmcs_bridge.families.ownership.cli_output import anchor_now, echo_anchor, echo_case
 from whmcs_bridge.families.ownership.config import EVIDENCE_KINDS, GROUNDS
 from whmcs_bridge.families.ownership.evidence_store import evidence_dir
+from whmcs_bridge.families.ownership.policies import msg_ref
 from whmcs_bridge.families.ownership.staff_view import StaffView, case_lines
 from whmcs_bridge.whmcs.api import WhmcsApi
 
@@ -59,17 +60,23 @@ NOTE = click.option("--note", default="", help="Why (recorded, and in the dossie
 
 
 class ReplyRef(click.ParamType):
-    """A reply as `show` lists it: TICKET:REPLY (the opening message of a ticket is reply 0), or TICKET alone."""
+    """A message as `show` lists it: TICKET:REPLY (the opening message of a ticket is reply 0), TICKET:nNOTE for a
+    note staff added to the ticket (its own ids: note 3 is not reply 3), or TICKET alone."""
 
-    name = "TICKET[:REPLY]"
+    name = "TICKET[:REPLY|:nNOTE]"
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[int, int | None]:
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> tuple[int, int | str | None]:
         if isinstance(value, tuple):
             return value
-        found = re.fullmatch(r"\s*#?(\d{1,18})\s*(?::\s*(\d{1,18})\s*)?", str(value))
+        found = re.fullmatch(r"\s*#?(\d{1,18})\s*(?::\s*([nN]?)(\d{1,18})\s*)?", str(value))
         if not found:
-            self.fail(f"{value!r} is not TICKET:REPLY (e.g. 3:4, or 3)", param, ctx)
-        return int(found.group(1)), int(found.group(2)) if found.group(2) is not None else None
+            self.fail(f"{value!r} is not TICKET:REPLY or TICKET:nNOTE (e.g. 3:4, 3:n2, or 3)", param, ctx)
+        if found.group(3) is None:
+            return int(found.group(1)), None
+        number = int(found.group(3))
+        return int(found.group(1)), f"n{number}" if found.group(2) else number
 
 
 REPLY = ReplyRef()
@@ -301,8 +308,8 @@ def withdraw_evidence(obj: Context, case_id: str, item: int, by: str, note: str)
     "reply_to",
     type=REPLY,
     default=None,
-    help="The written reply this answer classifies, TICKET:REPLY as `show` lists it (TICKET alone when one waits "
-    "there): the party's own, or one by a writer who is neither party (a guest, staff, another account). Without "
+    help="The written reply this answer classifies, TICKET:REPLY as `show` lists it (TICKET:nNOTE for a note staff "
+    "added to the ticket; TICKET alone when one waits there): the party's own, or one by a writer who is neither party (a guest, staff, another account). Without "
     "it, an answer --via ticket (or unrelated) classifies the one reply of the party itself waiting, and refuses "
     "when several wait or when only someone else's wait; an answer by email, post or phone classifies no written "
     "reply.",
@@ -323,7 +330,7 @@ def record_answer(
     party: str,
     answer: str,
     via: str,
-    reply_to: tuple[int, int | None] | None,
+    reply_to: tuple[int, int | str | None] | None,
     evidence: Path | None,
     by: str,
     note: str,
@@ -355,7 +362,7 @@ def record_answer(
         )
         anchored = anchor_now(config, db)
     for r in c.get("replies", []):
-        where = f"ticket #{r['ticket']} reply {r['reply']}"
+        where = msg_ref(r)
         if r.get("classified") and not before.get((r["ticket"], r["reply"])):
             if r["party"] != party:  # whose words they were, and what they say (thirteenth round H9)
                 words = " ".join(str(r.get("message") or "").split())

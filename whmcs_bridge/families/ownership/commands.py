@@ -37,6 +37,7 @@ from whmcs_bridge.families.ownership.policies import (
     evidence_fields,
     iso,
     label,
+    msg_ref,
     step,
     tell,
 )
@@ -245,7 +246,7 @@ def complete_command(case: dict[str, Any], data: dict[str, Any], now: datetime, 
     if replies:
         r = replies[0]
         raise ValueError(
-            f"ticket #{r['ticket']} reply {r['reply']} by {r['writer']} is not classified yet: it may be an objection; "
+            f"{msg_ref(r)} by {r['writer']} is not classified yet: it may be an objection; "
             f"record what it answers first (ownership record-answer {case['id']} --party ...)"
         )
     waiting = [s for s in case["subjects"] if s.get("hand_over") == "move" and not s.get("moved_to")]

@@ -20,6 +20,7 @@ from whmcs_bridge.families.ownership.policies import (
     hand_over_fields,
     iso,
     label,
+    msg_ref,
     party_notes,
     ref,
     registrant,
@@ -156,7 +157,7 @@ def writes_wait(case: dict[str, Any], polled_at: str | None = None) -> tuple[str
     did (break round 14 H5). Without any poll (hooks only), the hooks are all there is to read."""
     reading = case.get("reading") or []
     if reading:
-        return f"ticket #{reading[0]['ticket']} reply {reading[0]['reply']} to be read from WHMCS", True
+        return f"{msg_ref(reading[0])} to be read from WHMCS", True
     # A poll is stamped to the second at its start: one stamped in the approval's second may have read before it.
     if polled_at and case.get("executing") and datetime.fromisoformat(polled_at) <= datetime.fromisoformat(
         case["executing"]
@@ -170,7 +171,7 @@ def writes_wait(case: dict[str, Any], polled_at: str | None = None) -> tuple[str
     if replies:
         r = replies[0]
         return (
-            f"staff to classify ticket #{r['ticket']} reply {r['reply']} by {r['writer']} "
+            f"staff to classify {msg_ref(r)} by {r['writer']} "
             f"(ownership record-answer {case['id']} --party ... --reply {r['ticket']}:{r['reply']})",
             False,
         )
@@ -381,7 +382,7 @@ def owners_read(case: dict[str, Any], data: dict[str, Any], now: datetime, rules
         r = replies[0]
         once(
             case, case.setdefault("completion_held", {}), f"{r['ticket']}-{r['reply']}", now, "completion held",
-            f"ticket #{r['ticket']} reply {r['reply']} by {r['writer']} is not classified yet "
+            f"{msg_ref(r)} by {r['writer']} is not classified yet "
             f"(ownership record-answer {case['id']} --party ...)",
         )  # fmt: skip
         return Decision(state=case, actions=fresh, due_at=due(case), refs=case_refs(case))
@@ -434,7 +435,7 @@ def subject_read(
             s["access_held"] = replies[0]["reply"]
             step(
                 case, now, "new access held", "bridge",
-                f"{label(s)}: ticket #{replies[0]['ticket']} reply {replies[0]['reply']} is not classified yet "
+                f"{label(s)}: {msg_ref(replies[0])} is not classified yet "
                 f"(ownership record-answer {case['id']} --party ...)",
             )  # fmt: skip
         return []

@@ -17,11 +17,13 @@ from whmcs_bridge.families.ownership.policies import (
     evidence_fields,
     evidence_needs,
     hand_over_fields,
+    is_note,
     iso,
     label,
     link_spec,
     match_policy,
     missing_contact,
+    msg_ref,
     party_kind,
     party_notes,
     ref,
@@ -329,8 +331,10 @@ def approve(
             ("requester", "consent|object") if flagged[0].get("side") == "requester"
             else ("holder", "consent|object|unrelated")
         )  # fmt: skip
+        # Staff's note has ids of its own (fifteenth round HIGH 2).
+        how = f"added {msg_ref(flagged[0])}" if is_note(flagged[0]["reply"]) else f"replied in ticket #{flagged[0]['ticket']}"
         raise ValueError(
-            f"{who} replied in ticket #{flagged[0]['ticket']}: record what it answered first "
+            f"{who} {how}: record what it answered first "
             f"(ownership record-answer {case['id']} --party {party} --answer {answers} --via ticket "
             f"--reply {flagged[0]['ticket']}:{flagged[0]['reply']})"
         )

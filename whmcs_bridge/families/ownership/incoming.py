@@ -18,6 +18,8 @@ from whmcs_bridge.families.ownership.policies import (
     act,
     case_refs,
     iso,
+    message_id,
+    msg_ref,
     staff_ticket,
     step,
     threads,
@@ -67,6 +69,28 @@ def ticket_opened(case: dict[str, Any], data: dict[str, Any]) -> Decision:
     return read_back(case, ticket, 0, f"opened-{ticket}", report)  # GetTicket: the opening message is reply 0
 
 
+def thread_note(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    """A note staff added to one of the case's threads (TicketAddNote, DD:hooks-reference/ticket.md; read by the
+    poll with GetTicket's `notes`, DD:api-reference/getticket.md) while the holder's answer decides the case. A note
+    is staff-only: staff's words, which may report an answer by phone ("he OBJECTS"); it is attached like staff's
+    reply there (staff_in_thread) for staff to classify, in its own id space (`nN`, `--reply TICKET:nN`), and holds
+    the window's end as silence, the approval and the writes until they do (fifteenth round HIGH 2). WHMCS names its
+    admin and date; no read back is needed. The bridge's own notes never reach the case (engine.own_write). The
+    hook names no note id: the note is taken when the poll reads it."""
+    ticket, note = as_int(data.get("ticketid")), as_int(data.get("noteid"))
+    if not ticket or not note or ticket not in threads(case) or case.get("status") not in ANSWERABLE:
+        return unchanged(case)
+    number = f"n{note}"
+    if known_reply(case, ticket, number):
+        return unchanged(case)
+    facts = {
+        "ticket": ticket, "reply": number, "admin": True, "admin_name": str(data.get("admin") or ""),
+        "date": data.get("date"), "message": str(data.get("message") or ""), "note": True,
+    }  # fmt: skip
+    reply = attach(case, facts, "other", now)
+    return flag_reply(case, facts, reply, now, rules)
+
+
 def may_answer(case: dict[str, Any], data: dict[str, Any]) -> bool:
     """A message outside the case's threads is read back from WHMCS when it may answer the case: WHMCS says a party's
     client account wrote it, or another client account (whatever its words: its user may be a party's person); or
@@ -107,15 +131,16 @@ def party_clients(case: dict[str, Any]) -> list[int]:
     return [int(c) for c in (case["holder"].get("client"), case["requester"].get("client")) if c]
 
 
-def known_reply(case: dict[str, Any], ticket: int, reply: int) -> bool:
+def known_reply(case: dict[str, Any], ticket: int, reply: int | str) -> bool:
     """The reply is already in the case, being read, or was read (and found not to answer it): the same message
     told again (a hook and a poll, a resync) is not read again, and waits for no read (its action key is the same,
     so no second read would come)."""
     seen = [*case.get("replies", []), *case.get("reading", []), *case.get("read", [])]
-    return any(as_int(r.get("ticket")) == ticket and as_int(r.get("reply")) == reply for r in seen)
+    number = message_id(reply)
+    return any(as_int(r.get("ticket")) == ticket and message_id(r.get("reply")) == number for r in seen)
 
 
-def unheard(case: dict[str, Any], ticket: int, reply: int) -> bool:
+def unheard(case: dict[str, Any], ticket: int, reply: int | str) -> bool:
     """A party's message WHMCS has (read by an approval, whmcs_reads.unread_messages) that the case would read and
     has not: not in it, not being read, not read and found not to answer it. A new ticket the case would not take
     as new (ticket_opened: one it knows, or one older than its threads) is not waited for: no read would come."""
@@ -302,8 +327,8 @@ def reply_read(case: dict[str, Any], data: dict[str, Any], now: datetime, rules:
     review flagged until staff classify it; while the case is disputed, staff are told (it may withdraw the
     objection, which only they can record). A reply WHMCS told of but no longer has (deleted, merged before the
     read) is attached with the words it was told with, said to be gone: never dropped."""
-    ticket, number = as_int(data.get("ticket")), as_int(data.get("reply"))
-    case["reading"] = [r for r in case.get("reading", []) if (r["ticket"], r["reply"]) != (ticket, number)]
+    ticket, number = as_int(data.get("ticket")), message_id(data.get("reply"))
+    case["reading"] = [r for r in case.get("reading", []) if (r["ticket"], message_id(r["reply"])) != (ticket, number)]
     if not known_reply(case, ticket or 0, number or 0):
         case.setdefault("read", []).append({"ticket": ticket, "reply": number})
     facts = data if data.get("found") else {**data, **(data.get("told") or {}), "gone": True}
@@ -312,7 +337,7 @@ def reply_read(case: dict[str, Any], data: dict[str, Any], now: datetime, rules:
     party = "other" if staff_in_thread(case, facts) else writer(case, facts)
     if (data.get("opened") or data.get("named")) and not opened_answer(case, facts, party):
         return unchanged(case)
-    if party is None or any(r["ticket"] == ticket and r["reply"] == number for r in case.get("replies", [])):
+    if party is None or any(r["ticket"] == ticket and message_id(r["reply"]) == number for r in case.get("replies", [])):
         return unchanged(case)
     reply = attach(case, facts, party, now)
     return flag_reply(case, facts, reply, now, rules)
@@ -324,7 +349,7 @@ def attach(case: dict[str, Any], data: dict[str, Any], party: str, now: datetime
         "party": party,
         "writer": written_by(data),
         "ticket": as_int(data.get("ticket")),
-        "reply": as_int(data.get("reply")),
+        "reply": message_id(data.get("reply")),
         "date": data.get("date"),
         "seen": iso(now),
         "message": str(data.get("message") or ""),
@@ -342,8 +367,11 @@ def attach(case: dict[str, Any], data: dict[str, Any], party: str, now: datetime
         reply["side"] = side
     case.setdefault("replies", []).append(reply)
     who = party if party != "other" else reply["writer"]
+    if data.get("note"):
+        step(case, now, f"{who} wrote a note", party, f"{msg_ref(reply)}: to classify")
+        return reply
     gone = ": gone from WHMCS before the bridge read it (its words as WHMCS told them)" if data.get("gone") else ""
-    step(case, now, f"{who} replied", party, f"ticket #{reply['ticket']} reply {reply['reply']}: to classify{gone}")
+    step(case, now, f"{who} replied", party, f"{msg_ref(reply)}: to classify{gone}")
     return reply
 
 
@@ -383,6 +411,12 @@ def flag_reply(
             case, rules, purpose, message_id, ticket=reply["ticket"], named=where["named"], disputed=disputed
         )
         why = f"the holder {written_where(data, reply['ticket'])}: staff classify the reply"
+    elif data.get("note"):
+        flagged = staff_ticket(
+            case, rules, purpose, "ownership.staff_note", ticket=reply["ticket"], note_id=int(str(reply["reply"])[1:]),
+            writer=reply["writer"], written=written,
+        )  # fmt: skip
+        why = f"{reply['writer']} added a note to the case's ticket thread: staff record the answer it reports, or classify it"
     elif reply.get("staff"):
         flagged = gone or staff_ticket(case, rules, purpose, "ownership.staff_reply_staff", **about, written=written)
         why = f"{reply['writer']} wrote in the case's ticket thread: staff record the answer it reports, or classify it"
@@ -423,7 +457,7 @@ def steps_held(case: dict[str, Any], now: datetime, reply: dict[str, Any]) -> in
     if waiting:
         step(
             case, now, "steps held", "bridge",
-            f"{', '.join(waiting)} wait until staff classify ticket #{reply['ticket']} reply {reply['reply']} "
+            f"{', '.join(waiting)} wait until staff classify {msg_ref(reply)} "
             f"(ownership record-answer {case['id']} --party ... --reply {reply['ticket']}:{reply['reply']}): an "
             "objection stops them",
         )  # fmt: skip

@@ -442,6 +442,16 @@ MESSAGES = define(
         "approved or its window end as no objection.",
     ),
     _spec(
+        "ownership.staff_note",
+        "ticket",
+        "staff",
+        {"ticket": "number", "note_id": "number", "writer": "text", "written": "date"},
+        "Staff ticket: a member of staff (writer) added a note (note_id: its id, apart from the replies' ids) to a case's "
+        "ticket thread while the holder's answer decides the case: a note may report an answer nobody recorded (a "
+        "phone call); staff record that answer naming the note (--reply TICKET:nNOTE), or classify it unrelated, "
+        "before the case can be approved or its window end as no objection.",
+    ),
+    _spec(
         "ownership.staff_requester_wrote",
         "ticket",
         "staff",

@@ -247,9 +247,15 @@ def step(case: dict[str, Any], now: datetime, what: str, by: str, why: str, unti
 
 
 def case_refs(case: dict[str, Any]) -> list[str]:
-    """The subjects, and the case's ticket threads (a reply in one reaches the case)."""
+    """The subjects, and the case's ticket threads (a reply in one reaches the case); while a party may still answer
+    it, its threads are read whole by each poll too (`thread-read:`, intake/poller.py Poller.watched: a thread staff
+    closed is not among the active tickets, and a staff note shows in no list)."""
+    reads = [f"thread-read:{t}" for t in threads(case)] if case.get("status") in ANSWERING else []
     return (
-        [f"{s['kind']}:{s['id']}" for s in case["subjects"]] + [f"thread:{t}" for t in threads(case)] + party_refs(case)
+        [f"{s['kind']}:{s['id']}" for s in case["subjects"]]
+        + [f"thread:{t}" for t in threads(case)]
+        + reads
+        + party_refs(case)
     )
 
 
@@ -261,6 +267,29 @@ def threads(case: dict[str, Any]) -> list[int]:
     if request and case.get("status") != "draft" and request not in found:
         found.append(request)
     return found
+
+
+def message_id(value: Any) -> int | str | None:
+    """A message's id within its ticket, as the case keeps it: a reply's number (0: the ticket's opening message),
+    or `nN` for the ticket's note N. Notes have ids of their own in WHMCS (GetTicket lists `notes` apart from
+    `replies`, each with its `noteid`: DD:api-reference/getticket.md), so note 3 and reply 3 are two messages."""
+    text = str(value if value is not None else "").strip()
+    if text[:1] in ("n", "N") and text[1:].isascii() and text[1:].isdigit():
+        return f"n{int(text[1:])}"
+    return as_int(value)
+
+
+def is_note(value: Any) -> bool:
+    return isinstance(message_id(value), str)
+
+
+def msg_ref(r: dict[str, Any]) -> str:
+    """A message of the case's threads as staff read it: "ticket #12 reply 5", or "ticket #12 note 3" for a note
+    (`--reply 12:n3` names it)."""
+    number = message_id(r.get("reply"))
+    if isinstance(number, str):
+        return f"ticket #{r['ticket']} note {number[1:]}"
+    return f"ticket #{r['ticket']} reply {number}"
 
 
 # Where a party's new ticket may be an answer (answers.py: ticket_opened); a draft has asked no one yet.

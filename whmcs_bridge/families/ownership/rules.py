@@ -34,7 +34,7 @@ from whmcs_bridge.families.ownership.commands import command
 from whmcs_bridge.families.ownership.config import OwnershipSection
 from whmcs_bridge.families.ownership.drafts import draft_case, draft_lookup
 from whmcs_bridge.families.ownership.execution import STEP_ENDED, owners_read, step_ended
-from whmcs_bridge.families.ownership.incoming import reply_read, thread_reply, ticket_opened
+from whmcs_bridge.families.ownership.incoming import reply_read, thread_note, thread_reply, ticket_opened
 from whmcs_bridge.families.ownership.policies import (
     FAMILY,
     GUEST,
@@ -95,7 +95,8 @@ class Ownership:
         # it is WHMCS's fact (the hook's userid, then GetTicket), never its words.
         # A staff reply (TicketAdminReply, from the poll) reaches only the case whose thread it is in (thirteenth
         # round H3); the bridge's own never reach a family (engine.own_write).
-        if event.type == "TicketAdminReply" and as_int(event.data.get("ticketid")):
+        # A staff note (TicketAddNote) likewise reaches only the case whose thread it is in (fifteenth round HIGH 2).
+        if event.type in ("TicketAdminReply", "TicketAddNote") and as_int(event.data.get("ticketid")):
             return [f"thread:{as_int(event.data.get('ticketid'))}"]
         if event.type in ("TicketUserReply", "TicketOpen") and as_int(event.data.get("ticketid")):
             words = f"{event.data.get('subject') or ''} {event.data.get('message') or ''}"
@@ -160,6 +161,7 @@ ON_CASE: dict[str, Callable[[dict[str, Any], dict[str, Any], datetime, Rules], D
     "OwnershipTicket": _thread,
     "TicketUserReply": lambda case, data, now, rules: thread_reply(case, data),
     "TicketAdminReply": lambda case, data, now, rules: thread_reply(case, data),
+    "TicketAddNote": thread_note,
     "OwnershipReply": reply_read,
     "OwnershipLock": _lock,
     STEP_ENDED: step_ended,

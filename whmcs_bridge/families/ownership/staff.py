@@ -48,7 +48,7 @@ from whmcs_bridge.model import Event, action_key
 from whmcs_bridge.store import outbox, states
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.api import WhmcsApi
-from whmcs_bridge.whmcs.records import TicketReply
+from whmcs_bridge.whmcs.records import TicketNote, TicketReply
 
 SUBJECT = re.compile(r"^(service|domain|client):(\d+)$")
 EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
@@ -274,9 +274,12 @@ def submit(
     return case(db, case_id)
 
 
-def own_message(db: Database, ticket: int, reply: TicketReply) -> bool:
-    """The bridge wrote this message (a ticket its action opened, a reply it sent), as the engine decides it for an
-    event WHMCS tells of (engine.own_write)."""
+def own_message(db: Database, ticket: int, reply: TicketReply | TicketNote) -> bool:
+    """The bridge wrote this message (a ticket its action opened, a reply or a note it sent), as the engine decides
+    it for an event WHMCS tells of (engine.own_write)."""
+    if isinstance(reply, TicketNote):
+        note = {"ticketid": ticket, "noteid": reply.id, "message": reply.message}
+        return own_write(db, Event(id="approval-read", type="TicketAddNote", data=note, source="cli")) is not None
     kind = "TicketUserReply" if reply.id else "TicketOpen"
     data = {"ticketid": ticket, "userid": reply.client_id, "message": reply.message}
     return own_write(db, Event(id="approval-read", type=kind, data=data, source="cli")) is not None
@@ -417,7 +420,7 @@ def record_answer(
     by: str,
     note: str,
     now: datetime,
-    reply_to: tuple[int, int | None] | None = None,
+    reply_to: tuple[int, int | str | None] | None = None,
 ) -> dict[str, Any]:
     """An answer received outside the link (a ticket, an email, a letter, a call), recorded by a listed
     member of staff; its file, if any, is kept as the case's evidence first (the holder's own statement), in

@@ -14,7 +14,7 @@ from whmcs_bridge.clock import utcnow
 from whmcs_bridge.config.load import Config
 from whmcs_bridge.families.ownership import seen
 from whmcs_bridge.families.ownership import staff as own
-from whmcs_bridge.families.ownership.policies import case_fields, checklist_fields
+from whmcs_bridge.families.ownership.policies import case_fields, checklist_fields, msg_ref
 from whmcs_bridge.messages import load
 from whmcs_bridge.messages.render import Named, Reader
 
@@ -174,7 +174,7 @@ def reply_line(view: StaffView, r: dict[str, Any]) -> str:
     )
     text = " ".join(str(r.get("message") or "").split())
     who = r["party"] if r["party"] != "other" else f"{r.get('writer') or 'someone'} (neither party)"
-    where = f"ticket #{r['ticket']} reply {r['reply']}"
+    where = f"{msg_ref(r)}"
     return f"{who} in {where} on {view.when(r.get('date') or r.get('seen'))}, {verdict}: {text[:300]}"
 
 

@@ -15,6 +15,7 @@ from whmcs_bridge.families.ownership.policies import (
     case_refs,
     iso,
     link_spec,
+    msg_ref,
     step,
     tell,
 )
@@ -63,7 +64,7 @@ def unread_answers(case: dict[str, Any], deadline: datetime, polled_at: str | No
     reading = case.get("reading") or []
     if reading:
         r = reading[0]
-        return f"ticket #{r['ticket']} reply {r['reply']} is not read from WHMCS yet"
+        return f"{msg_ref(r)} is not read from WHMCS yet"
     if polled_at and datetime.fromisoformat(polled_at) <= deadline:  # stamped at its start, to the second
         return f"WHMCS's tickets were last read through on {polled_at[:16].replace('T', ' ')} UTC, before the deadline"
     return ""
@@ -86,7 +87,7 @@ def window_ended(case: dict[str, Any], now: datetime, rules: Rules) -> Decision:
     case.pop("window_wait_next", None)
     waiting = unclassified(case)
     if waiting:
-        where = ", ".join(f"ticket #{r['ticket']} reply {r['reply']}" for r in waiting)
+        where = ", ".join(f"{msg_ref(r)}" for r in waiting)
         step(case, now, "window ended", "bridge", f"a reply of the holder waits to be classified: {where}")
         return to_review(case, now, rules, "window-reply", "the response window ended with a reply to classify")
     consent_needed = any(case["policies"][s["policy"]]["consent"] == "required" for s in case["subjects"])

@@ -14,10 +14,11 @@ from whmcs_bridge.families.ownership.execution import GONE
 from whmcs_bridge.families.ownership.incoming import unheard
 from whmcs_bridge.families.ownership.policies import and_words, label, ref, threads
 from whmcs_bridge.whmcs.api import WhmcsApi, not_found
-from whmcs_bridge.whmcs.records import Ticket, TicketReply
+from whmcs_bridge.whmcs.records import Ticket, TicketNote, TicketReply
 
-# Whether a message in WHMCS is the bridge's own (engine.own_write: a ticket its action opened, a reply it sent).
-Ours = Callable[[int, TicketReply], bool]
+# Whether a message in WHMCS is the bridge's own (engine.own_write: a ticket its action opened, a reply or a note it
+# sent).
+Ours = Callable[[int, TicketReply | TicketNote], bool]
 
 
 def contents(api: WhmcsApi, client_id: int) -> list[dict[str, Any]]:
@@ -121,7 +122,7 @@ def unread_messages(api: WhmcsApi, state: dict[str, Any], ours: Ours) -> str | N
     if found is None:
         return None
     ticket, reply = found
-    where = "its opening message" if not reply.id else f"reply {reply.id}"
+    where = f"note {reply.id}" if isinstance(reply, TicketNote) else f"reply {reply.id}" if reply.id else "its opening message"
     written = f", written {reply.date:%Y-%m-%d %H:%M}" if reply.date else ""
     return (
         f"ticket #{ticket} has a message the bridge has not read yet ({where}{written}): approve once it is read "
@@ -129,15 +130,15 @@ def unread_messages(api: WhmcsApi, state: dict[str, Any], ours: Ours) -> str | N
     )
 
 
-def unread(api: WhmcsApi, state: dict[str, Any], ours: Ours) -> Iterator[tuple[int, TicketReply]]:
+def unread(api: WhmcsApi, state: dict[str, Any], ours: Ours) -> Iterator[tuple[int, TicketReply | TicketNote]]:
     """Each message (ticket, reply) WHMCS has from a party that the case has not read (incoming.unheard). Staff's
     replies (GetTicket `admin`, DD:api-reference/getticket.md) and the bridge's own are not a party's; a thread's
-    opening message (reply 0) is the bridge's or the request itself."""
+    opening message (reply 0) is the bridge's or the request itself. A staff note in one of the case's threads
+    (GetTicket `notes`) the case has not read is waited for like a party's reply: it may report one (fifteenth
+    round HIGH 2); the bridge's own notes are not."""
     own = threads(state)
     for ticket_id in own:
-        for reply in messages(api, ticket_id):
-            if reply.id and not reply.admin and not ours(ticket_id, reply) and unheard(state, ticket_id, reply.id):
-                yield ticket_id, reply
+        yield from unread_in_thread(api, state, ours, ticket_id)
     since = whmcs_time(api, opened_at(state))
     for ticket in party_tickets(api, state):
         last = max((d for d in (ticket.date, ticket.lastreply) if d is not None), default=None)
@@ -148,6 +149,31 @@ def unread(api: WhmcsApi, state: dict[str, Any], ours: Ours) -> Iterator[tuple[i
                 continue
             if unheard(state, ticket.id, reply.id):
                 yield ticket.id, reply
+
+
+def unread_in_thread(
+    api: WhmcsApi, state: dict[str, Any], ours: Ours, ticket_id: int
+) -> Iterator[tuple[int, TicketReply | TicketNote]]:
+    """unread()'s messages in one of the case's threads: a reply not by staff, and a note, the case has not read."""
+    replies, notes = thread_messages(api, ticket_id)
+    for reply in replies:
+        if reply.id and not reply.admin and not ours(ticket_id, reply) and unheard(state, ticket_id, reply.id):
+            yield ticket_id, reply
+    for note in notes:
+        if not ours(ticket_id, note) and unheard(state, ticket_id, f"n{note.id}"):
+            yield ticket_id, note
+
+
+def thread_messages(api: WhmcsApi, ticket_id: int) -> tuple[list[TicketReply], list[TicketNote]]:
+    """A ticket's messages, its opening one first (reply 0), and its staff notes; none for a ticket WHMCS no longer
+    has (deleted)."""
+    try:
+        ticket = api.ticket(ticket_id)
+    except WhmcsApiError as exc:
+        if not not_found(exc):
+            raise
+        return [], []
+    return list(ticket.replies), list(ticket.notes)
 
 
 def messages(api: WhmcsApi, ticket_id: int) -> list[TicketReply]:

@@ -295,10 +295,15 @@ def _ticket_row(sb: SandboxState, p: Params) -> Any:
 
 
 def add_ticket_note(sb: SandboxState, p: Params) -> dict[str, Any]:
+    """A staff-only note on the ticket (DD:api-reference/addticketnote.md). Staff adding it in the admin area are
+    named as its admin (here `adminusername`, which localAPI takes beside the call's arguments); the API's own is
+    "API Admin". The docs say nothing of a note moving the ticket's last reply or status: neither moves here, so the
+    bridge cannot count on a note showing in GetTickets."""
     row = _ticket_row(sb, p)
     if not p.text("message").strip():
         raise ApiFail("Message is required")
-    sb.insert("ticket_notes", ticket_id=row["id"], admin="API Admin", date=sb.stamp(), message=p.text("message"))
+    admin = p.text("adminusername") or "API Admin"
+    sb.insert("ticket_notes", ticket_id=row["id"], admin=admin, date=sb.stamp(), message=p.text("message"))
     return {}
 
 
