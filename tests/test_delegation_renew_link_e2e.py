@@ -6,17 +6,22 @@ scenario, the sandbox's hooks delivered to the real receiver, the link followed 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
 
 from tests.conftest import BridgeWorld, Sandbox
 from tests.test_delegation_tickets_break12 import notes
-from tests.test_delegation_tickets_e2e import agency_renewals, open_ticket, reply
+from tests.test_delegation_tickets_e2e import (
+    agency_renewals,
+    click_renew,
+    link_emails,
+    open_ticket,
+    renew_link,
+    reply,
+)
 
 
 @pytest.fixture
@@ -31,28 +36,6 @@ def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[BridgeWorld]:
     w.settle()
     yield w
     w.close()
-
-
-def link_emails(world: BridgeWorld, ticket: int, client: int = 10) -> list[dict[str, Any]]:
-    """The emails to the client answering a [renew] in the ticket: each names the ticket and carries a page link."""
-    return [e for e in world.emails(client) if f"#{ticket}" in e["subject"] and "/consent/" in e["message"]]
-
-
-def renew_link(world: BridgeWorld, ticket: int, client: int = 10) -> str:
-    """The renewal page link of the one email a [renew] in the ticket sent the client."""
-    [email] = link_emails(world, ticket, client)
-    found = re.findall(r'href="([^"]+/consent/[^"]+)"', email["message"])
-    assert found, email["message"]
-    return str(found[0])
-
-
-def click_renew(world: BridgeWorld, link: str, **item: str) -> requests.Response:
-    """The delegate clicks renew on its page for `item` (service="110" or domain="11"), then the bridge's passes."""
-    grant = re.search(r'name=grant value="([^"]+)"', requests.get(link, timeout=10).text)
-    assert grant, "the page offers a renewal"
-    done = requests.post(link, data={"do": "renew", "grant": grant.group(1), **item}, timeout=10)
-    world.settle(4)
-    return done
 
 
 def renew_noted(world: BridgeWorld, ticket: int) -> str:

@@ -127,7 +127,6 @@ def renew(
         return Decision(state=grant)
     renewals = grant.setdefault("renewals", [])
     n = len(renewals) + 1
-    grant.pop("renew_links", None)  # a [renew] written after this renewal was asked gets a fresh page link
     renewal = {
         "n": n,
         kind: wanted,
