@@ -20,7 +20,15 @@ from tests.conftest import BridgeWorld, Sandbox
 from tests.test_delegation_email_e2e import COPYING_ROLE, world_with
 from tests.test_delegation_identity_e2e import owner_grants
 from tests.test_delegation_tickets_break12 import notes
-from tests.test_delegation_tickets_e2e import agency_renewals, click_renew, link_emails, open_ticket, renew_link, reply
+from tests.test_delegation_tickets_e2e import (
+    agency_granted,
+    agency_renewals,
+    click_renew,
+    link_emails,
+    open_ticket,
+    renew_link,
+    reply,
+)
 
 
 @pytest.fixture
@@ -85,16 +93,7 @@ OUTLOOK_PL = (
 
 @pytest.fixture
 def agency(sandbox: Sandbox, tmp_path: Path) -> Iterator[BridgeWorld]:
-    sandbox.load("agency")
-    w = BridgeWorld(sandbox, tmp_path, "delegation:\n  enabled: true\n")
-    w.run("tick")
-    w.run(
-        "delegations", "grant", "--owner", "11", "--delegate", "10", "--service", "110", "--by", "alice",
-        "--basis", "owner's email",
-    )  # fmt: skip
-    w.settle()
-    yield w
-    w.close()
+    yield from agency_granted(sandbox, tmp_path)
 
 
 def test_staffs_words_quoted_under_an_unknown_header_invoice_nothing(agency: BridgeWorld):

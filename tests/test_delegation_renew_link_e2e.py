@@ -13,8 +13,10 @@ import pytest
 import requests
 
 from tests.conftest import BridgeWorld, Sandbox
+from tests.test_delegation_break14_e2e import APPLE_NL, STAFF_SAID
 from tests.test_delegation_tickets_break12 import notes
 from tests.test_delegation_tickets_e2e import (
+    agency_granted,
     agency_renewals,
     click_renew,
     link_emails,
@@ -26,16 +28,7 @@ from tests.test_delegation_tickets_e2e import (
 
 @pytest.fixture
 def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[BridgeWorld]:
-    sandbox.load("agency")
-    w = BridgeWorld(sandbox, tmp_path, "delegation:\n  enabled: true\n")
-    w.run("tick")
-    w.run(
-        "delegations", "grant", "--owner", "11", "--delegate", "10", "--service", "110", "--by", "alice",
-        "--basis", "owner's email",
-    )  # fmt: skip
-    w.settle()
-    yield w
-    w.close()
+    yield from agency_granted(sandbox, tmp_path)
 
 
 def renew_noted(world: BridgeWorld, ticket: int) -> str:
@@ -93,11 +86,9 @@ def test_an_urgent_renew_is_never_dropped_and_the_click_invoices_once(world: Bri
     assert len(agency_renewals(world)) == 1
 
 
-STAFF_SAID = "It is due on 22 December. To have the renewal invoiced to you, write [renew] in a reply."
 QUOTED = [
     # Apple Mail in Dutch and Outlook in Polish: quote headers no list of patterns knew (break round 14).
-    "Nee, nog niet.\n\nOp 27 nov. 2026 om 10:00 heeft Support <support@billing.example.com> het volgende "
-    f"geschreven:\n\n{STAFF_SAID}",
+    APPLE_NL,
     "Nie, dziękuję.\n\nOd: Support <support@billing.example.com>\nWysłano: piątek, 27 listopada 2026 10:00\n"
     f"Do: Lena\nTemat: boulangerie-dupont.fr\n\n{STAFF_SAID}",
 ]

@@ -12,21 +12,19 @@ from typing import Any
 import pytest
 
 from tests.conftest import BridgeWorld, Sandbox
-from tests.test_delegation_tickets_e2e import agency_renewals, click_renew, link_emails, renew_link, reply
+from tests.test_delegation_tickets_e2e import (
+    agency_granted,
+    agency_renewals,
+    click_renew,
+    link_emails,
+    renew_link,
+    reply,
+)
 
 
 @pytest.fixture
 def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[BridgeWorld]:
-    sandbox.load("agency")
-    w = BridgeWorld(sandbox, tmp_path, "delegation:\n  enabled: true\n")
-    w.run("tick")
-    w.run(
-        "delegations", "grant", "--owner", "11", "--delegate", "10", "--service", "110", "--by", "alice",
-        "--basis", "owner's email",
-    )  # fmt: skip
-    w.settle()
-    yield w
-    w.close()
+    yield from agency_granted(sandbox, tmp_path)
 
 
 def open_ticket(world: BridgeWorld, **fields: Any) -> int:

@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from tests.conftest import BridgeWorld, Sandbox
+from tests.test_delegation_break14_e2e import STAFF_SAID
 from tests.test_delegation_rules import NOW, RULES, body, decide_all, event, granted, state_of
 from tests.test_delegation_tickets_break12 import notes, open_ticket
 from tests.test_delegation_tickets_e2e import agency_renewals, click_renew, link_emails, renew_link, reply
@@ -50,7 +51,6 @@ ASKED = [
     "Hello,\n\n[renew] please.",
 ]
 
-STAFF_SAID = "It is due on 22 December. To have the renewal invoiced to you, write [renew] in a reply."
 QUOTED_ELSEWHERE = [
     "Nein danke, der Kunde kündigt.\n\nLena\n\n-----Ursprüngliche Nachricht-----\nVon: Hosting Support "
     "<support@billing.example.com>\nGesendet: Freitag, 27. November 2026 07:00\nAn: Lena\nBetreff: renewal?\n\n"

@@ -16,8 +16,8 @@ import requests
 from tests.conftest import BridgeWorld, Sandbox
 
 
-@pytest.fixture
-def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[BridgeWorld]:
+def agency_granted(sandbox: Sandbox, tmp_path: Path) -> Iterator[BridgeWorld]:
+    """The agency scenario with the agency (10) technical contact of Boulangerie Dupont's (11) hosting 110."""
     sandbox.load("agency")
     w = BridgeWorld(sandbox, tmp_path, "delegation:\n  enabled: true\n")
     w.run("tick")
@@ -28,6 +28,11 @@ def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[BridgeWorld]:
     w.settle()
     yield w
     w.close()
+
+
+@pytest.fixture
+def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[BridgeWorld]:
+    yield from agency_granted(sandbox, tmp_path)
 
 
 def open_ticket(world: BridgeWorld) -> int:
