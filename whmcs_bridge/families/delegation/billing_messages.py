@@ -372,8 +372,8 @@ BILLING = define(
         '(`why` as in delegation.renewal_unsettled_note; "owner paid": the owner paid the renewal too; "moved": it no '
         'longer belongs to the owner, and it is refunded or credited; "grant ended": '
         'the grant ended before it was renewed, and it is refunded or credited; "owner part paid": the owner paid towards it '
-        "on its own invoice too): staff "
-        "will renew it or refund or credit the payment.",
+        'on its own invoice too; "held": WHMCS refused its renewal after the payment, a registrar error say, and the '
+        "action waits for staff): staff will renew it or refund or credit the payment.",
         invoice="1043",
         paid="14.95",
         why="ended",

@@ -25,6 +25,8 @@ COPY_COMMENT = f"<!-- {COPY_MARK} -->"
 OWN_EMAIL = "<!-- [wb-"  # every email the bridge sends carries its action key (executor: Call.marked)
 # What a ticket asks that only the account's owner may have (seed 000): access, ownership, a transfer. In
 # the catalogue's languages (en, fr, nl, id); a match only adds a warning to a staff-only note.
+# A few words later in the same sentence (a dot inside an address or a name, "lena@pixelwerk.agency", does not end it).
+NEAR = r"(?:[^.!?\n]|[.](?=\S)){0,40}"
 SENSITIVE = re.compile(
     r"password|passwd|\bpwd\b|credential|log-?in|sign-?in|access|owner|transfer|\bepp\b|authinfo"
     r"|auth(?:orization|orisation)?[- ]?code|\bftp\b|\bsftp\b|\bssh\b|cpanel|plesk|directadmin|primary contact"
@@ -35,9 +37,16 @@ SENSITIVE = re.compile(
     r"|registrant|titulaire|holder|houder|pemegang|\bwhois\b|administrat\w*|\badmin\b|beheerder"
     r"|\b2fa\b|\bmfa\b|two[- ]?factor|two[- ]?step|deux facteurs|double authentification|authenticator"
     r"|tweestaps|twee[- ]?factor|dua faktor|dua langkah|verifikasi dua"
-    # Changing the account's email address hands the account over at its next password reset.
-    r"|(?:change|update|modif\w*|remplac\w*|wijzig\w*|verander\w*|ubah|ganti)\b[^.!?\n]{0,40}"
-    r"(?:e-?mail|adresse|adres|alamat)",
+    # Changing the account's email address or phone hands the account over at its next password reset.
+    r"|(?:change|update|set|modif\w*|remplac\w*|chang\w*|wijzig\w*|verander\w*|zet|ubah|ganti)\b" + NEAR
+    + r"(?:e-?mail|adresse|adres|alamat|phone|t[ée]l[ée]phone|telefoon|telepon|num[ée]ro|nummer|nomor)"
+    r"|(?:receive|recevoir|ontvang\w*|menerima|terima)\b" + NEAR + r"\b(?:all|tous|toutes|alle|semua)\b"
+    # Unlocking a domain (with its code, a transfer), its nameservers or MX (the site and the mail), a code to move it.
+    r"|unlock|d[ée]verrouill|ontgrendel|buka kunci|name ?servers?|naamserver|\bdns\b|\bmx\b"
+    r"|verhuiscode|(?:code|kode)\b" + NEAR + r"(?:move|moving|d[ée]m[ée]nag|verhuiz|pindah)"
+    # A new user of the account, or rights on it.
+    r"|invit\w*|uitnodig\w*|undang|permission|droits|rechten|\bizin\b"
+    r"|(?:add|ajout\w*|voeg\w*|toevoeg\w*|tambah\w*)\b" + NEAR + r"(?:user|utilisateur|gebruiker|pengguna)",
     re.IGNORECASE,
 )
 
@@ -280,12 +289,12 @@ def ticket_note(
         notes.append((f"grant:{grant_id}", message("delegation.ticket_verified", **fields)))
     for grant_id, (grant, subjects) in held.items():
         notes.append((f"held:{grant_id}", message("delegation.ticket_held", **about_grant(grant, subjects=subjects))))
-    if unverified:
+    for owner in dict.fromkeys(owners):  # one warning per owner: which owner owns what is never left to guess
         warning = message(
             "delegation.ticket_unverified",
             writer=writer or None,  # a guest (WHMCS gives client 0): said as one, never "client #0"
-            subjects=unverified,
-            owners=list(dict.fromkeys(owners)),
+            subjects=[s for s, o in zip(unverified, owners, strict=True) if o == owner],
+            owners=[owner],
         )
         notes.append(("warning", warning))
     closing = {f"grant:{g}": parties_open(grant) for g, (grant, _) in verified_by.items()}
@@ -299,12 +308,23 @@ def written_by_user(data: dict[str, Any]) -> dict[str, Any]:
     user = data.get("requestor")
     if not user or user.get("owner") is True:
         return {}
+    contact = as_int(user.get("contact"))  # a WHMCS contact of the delegate's account, not one of its users
     return {
         "user": f"{user.get('name') or ''} ({user.get('email')})".strip(),
-        "user_since": user.get("since") if user.get("owner") is False else None,
+        "user_since": user.get("since") if user.get("owner") is False and not contact else None,
         "stranger": "yes" if user.get("owner") is None else None,
-        "warn": "yes" if data.get("sensitive") else None,
+        "contact": contact,
+        **warned(data, True),
     }
+
+
+def warned(data: dict[str, Any], applies: bool) -> dict[str, Any]:
+    """What a note says when someone other than the account's owner writes (`applies`): a WARNING when the message
+    asks for access, credentials or a takeover in words the bridge knows (SENSITIVE), else a caution naming what to
+    confirm with the owner first: no word list sees every way to ask, the writer not being the owner is a fact."""
+    if not applies:
+        return {}
+    return {"warn": "yes"} if data.get("sensitive") else {"caution": "yes"}
 
 
 def owner_note(data: dict[str, Any], writer: int | None, owned: list[str]) -> dict[str, Any]:
@@ -320,7 +340,7 @@ def owner_note(data: dict[str, Any], writer: int | None, owned: list[str]) -> di
             writer=writer,
             subjects=owned,
             user=f"{user.get('name') or ''} ({user.get('email')})".strip(),
-            warn="yes" if data.get("sensitive") else None,
+            **warned(data, True),
         )
     contact = as_int(user.get("contact"))  # a WHMCS contact of the account: never its holder, whatever the account
     return message(
@@ -330,7 +350,7 @@ def owner_note(data: dict[str, Any], writer: int | None, owned: list[str]) -> di
         user=f"{user.get('name') or ''} ({user.get('email')})".strip(),
         since=user.get("since"),
         contact=contact,
-        warn="yes" if data.get("sensitive") and (user.get("company") or contact) else None,
+        **warned(data, bool(user.get("company") or contact)),
     )
 
 

@@ -304,21 +304,30 @@ MESSAGES = define(
         "delegation.ticket_user",
         "text",
         "staff",
-        {"writer": "client", "subjects": "subjects", "user": "text", "since": "date", "contact": "number", "warn": "text"},
+        {
+            "writer": "client",
+            "subjects": "subjects",
+            "user": "text",
+            "since": "date",
+            "contact": "number",
+            "warn": "text",
+            "caution": "text",
+        },
         "Ticket note to staff: the writer's account owns what the ticket names, but the message was written "
         "by another WHMCS user of that account, not its owner (`user`: name and email, `since`: when WHMCS "
         "created that user), or by one of its contacts (`contact`: the WHMCS contact id); `warn` when that user "
-        "asks for access, ownership or a transfer on a company's account (a contact: on any account).",
+        "asks for access, ownership or a transfer on a company's account (a contact: on any account), else `caution`: "
+        "what to confirm with the owner first.",
         samples={"subjects": ["service:1"], "user": "Lena Vogel (lena@example.com)", "warn": "yes"},
     ),
     grant_spec(
         "delegation.ticket_stranger",
         "text",
         "staff",
-        {"writer": "client", "subjects": "subjects", "user": "text", "warn": "text"},
+        {"writer": "client", "subjects": "subjects", "user": "text", "warn": "text", "caution": "text"},
         "Ticket note to staff: the writer's account owns what the ticket names, but the message was written by "
         "someone WHMCS does not list as a user of that account (`user`: name and email); `warn` when they ask "
-        "for access, ownership or a transfer.",
+        "for access, ownership or a transfer, else `caution`: what to confirm with the owner first.",
         samples={"subjects": ["service:1"], "user": "Paul Martin (paul@example.com)", "warn": "yes"},
     ),
     grant_spec(
@@ -337,7 +346,9 @@ MESSAGES = define(
             "user": "text",
             "user_since": "date",
             "stranger": "text",
+            "contact": "number",
             "warn": "text",
+            "caution": "text",
         },
         "Ticket note to staff: the writer (the delegate) is a verified contact of the owner for what the "
         "ticket names, with its rights; `renew` when the message carries [renew] (it never invoices): "
@@ -345,8 +356,9 @@ MESSAGES = define(
         "this ticket is still valid: nothing new sent), \"no_link\" (no page can be linked: receiver.public_url is "
         "unset) or \"no_right\" (the role may not renew). `user` (name and email) when the delegate account's "
         "owner did not write it: another WHMCS user of that account (`user_since`: when WHMCS created it) or, with "
-        "`stranger`, someone WHMCS does not list as its user; `warn` when that writer asks for access, credentials "
-        "or a transfer.",
+        "`stranger`, someone WHMCS does not list as its user, or one of its contacts (`contact`: the WHMCS contact "
+        "id); `warn` when that writer asks for access, credentials or a transfer, else `caution`: what to confirm "
+        "with the delegate's owner first.",
         by="alice",
         copies="product/domain",
         may_renew="yes",

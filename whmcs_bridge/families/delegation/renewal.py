@@ -77,6 +77,7 @@ from whmcs_bridge.families.delegation.renewal_scope import (
 )
 from whmcs_bridge.families.delegation.renewal_tasks import (
     delegate_part_paid,
+    held_by_whmcs,
     not_settled,
     owner_paid_part_first,
     owner_part_paid,
@@ -393,6 +394,7 @@ def settle(grant: dict[str, Any], renewal: dict[str, Any], now: datetime) -> Dec
         "line_id": renewal["line"],
         **({"line_ids": renewal["lines"]} if renewal.get("lines") else {}),
         "outcome_to": OUTCOME,
+        "tell_parked": True,  # WHMCS refusing it (a registrar error) parks it for staff: the delegate is told
     }
     if what == "domain":
         params["years"] = renewal.get("years") or 1
@@ -437,6 +439,14 @@ def cancel_found_paid(grant: dict[str, Any], data: dict[str, Any], now: datetime
     if found is None or found.get("delegate_invoice") != as_int(data.get("closed_invoice")):
         return None
     return delegate_invoice(grant, found, "InvoicePaid", now)
+
+
+def renewal_held(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision | None:
+    """The renewal's action parked after the delegate paid (WHMCS refused it): held_by_whmcs."""
+    renewal = next((r for r in grant.get("renewals", []) if r.get("action") == data.get("action_key")), None)
+    if data.get("status") != "parked" or renewal is None or renewal["status"] != "paid":
+        return None
+    return held_by_whmcs(grant, renewal, data, now)
 
 
 def renewal_applied(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision | None:

@@ -1,7 +1,8 @@
 """How a delegated renewal ends in a person's hands (pure): the staff tasks (sticky notes) and what the delegate
 is told when the bridge cannot settle a renewal itself: both paid, the owner's line and WHMCS's service disagree on
 the period, a part payment on either invoice, or what WHMCS shows when the delegate's payment is settled is not what
-was invoiced, or its grant ended before it was (not_settled)."""
+was invoiced, or its grant ended before it was (not_settled); or WHMCS refused the renewal after the delegate paid
+(held_by_whmcs)."""
 
 from __future__ import annotations
 
@@ -44,6 +45,30 @@ def paid_twice(
             act(grant, "client_note", f"renew:{n}:paid-twice", note_params, grant["delegate"]),
             act(grant, "email", f"renew:{n}:paid-twice-told", notice(grant["delegate"], told), grant["delegate"]),
         ],
+        refs=grant_refs(grant),
+    )
+
+
+def held_by_whmcs(grant: dict[str, Any], renewal: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision:
+    """The renewal's action parked after the delegate paid: WHMCS refused it (a registrar error, say) and it waits
+    for staff (`approvals list`, with WHMCS's words). The delegate, who paid, is told once that its payment is being
+    checked; the renewal stays paid: approved, it renews once; rejected, it is not_settled's staff task."""
+    if renewal.get("held"):
+        return Decision(state=grant, refs=grant_refs(grant))
+    n, at = renewal["n"], now.isoformat(timespec="seconds")
+    renewal["held"] = at
+    grant["history"].append(
+        {"at": at, "what": f"renewal {n} held: WHMCS refused it ({data.get('error') or 'no reason given'})", "by": "WHMCS"}
+    )
+    told = message(
+        "delegation.renewal_unsettled",
+        **about_grant(grant, invoice=str(renewal["delegate_invoice"]), **renewed(renewal), why="held"),
+        paid=str(renewal["amount"]),
+        status="",
+    )
+    return Decision(
+        state=grant,
+        actions=[act(grant, "email", f"renew:{n}:held-told", notice(grant["delegate"], told), grant["delegate"])],
         refs=grant_refs(grant),
     )
 

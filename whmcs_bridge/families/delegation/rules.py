@@ -45,6 +45,7 @@ from whmcs_bridge.families.delegation.orders import ordered
 from whmcs_bridge.families.delegation.renewal import (
     cancel_found_paid,
     renewal_applied,
+    renewal_held,
     renewal_payment,
     renewal_read,
     renewal_step,
@@ -366,6 +367,7 @@ def on_renewal_applied(
         d = d if d is not None else payer.not_invoiced(g, event.data, now)
         d = d if d is not None else payer.withdrawn(g, event.data, now)
         d = d if d is not None else payer.accepted(g, event.data, now)
+        d = d if d is not None else renewal_held(g, event.data, now)
         d = d if d is not None else renewal_applied(g, event.data, now)
         if d is not None:
             out[k] = d
