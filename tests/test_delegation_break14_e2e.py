@@ -6,7 +6,8 @@ new password to that very agency (WHMCS's welcome email, copied to it): the owne
 receives the access details, and is offered no change until that access ends too.
 
 G1/G2: a [renew] in lines that repeat an earlier message of the same ticket (staff's "write [renew]", or the agency's
-own first request, quoted under a header the bridge does not know) asks for nothing."""
+own first request, quoted under a header the bridge does not know) invoiced the agency. Since the fifteenth round no
+[renew] invoices: it sends the agency its renewal page link, once per ticket while that link is valid."""
 
 from __future__ import annotations
 
@@ -19,7 +20,15 @@ from tests.conftest import BridgeWorld, Sandbox
 from tests.test_delegation_email_e2e import COPYING_ROLE, world_with
 from tests.test_delegation_identity_e2e import owner_grants
 from tests.test_delegation_tickets_break12 import notes
-from tests.test_delegation_tickets_e2e import agency_renewals, open_ticket, reply
+from tests.test_delegation_tickets_e2e import (
+    agency_granted,
+    agency_renewals,
+    click_renew,
+    link_emails,
+    open_ticket,
+    renew_link,
+    reply,
+)
 
 
 @pytest.fixture
@@ -68,9 +77,8 @@ def test_the_change_is_offered_when_no_other_access_gets_the_access_details(worl
 
 # --- G1, G2: a [renew] repeated from an earlier message of the same ticket -------------------------------------
 
-# A Dutch Apple Mail header and a Polish Outlook one: neither is a quote header the bridge knows, so the quoted
-# lines look like the writer's own. What tells them apart is a fact: WHMCS has those lines in an earlier message of
-# the ticket (GetTicket), staff's or the writer's own.
+# A Dutch Apple Mail header and a Polish Outlook one: quote headers no list of patterns knew. No pattern is needed:
+# whatever the lines are, a [renew] in them invoices nothing.
 STAFF_SAID = "It is due on 22 December. To have the renewal invoiced to you, write [renew] in a reply."
 APPLE_NL = (
     "Nee, nog niet.\n\nOp 27 nov. 2026 om 10:00 heeft Support <support@billing.example.com> het volgende "
@@ -85,28 +93,19 @@ OUTLOOK_PL = (
 
 @pytest.fixture
 def agency(sandbox: Sandbox, tmp_path: Path) -> Iterator[BridgeWorld]:
-    sandbox.load("agency")
-    w = BridgeWorld(sandbox, tmp_path, "delegation:\n  enabled: true\n")
-    w.run("tick")
-    w.run(
-        "delegations", "grant", "--owner", "11", "--delegate", "10", "--service", "110", "--by", "alice",
-        "--basis", "owner's email",
-    )  # fmt: skip
-    w.settle()
-    yield w
-    w.close()
+    yield from agency_granted(sandbox, tmp_path)
 
 
-def test_staffs_words_quoted_under_an_unknown_header_ask_nothing(agency: BridgeWorld):
+def test_staffs_words_quoted_under_an_unknown_header_invoice_nothing(agency: BridgeWorld):
     ticket = open_ticket(agency)
     reply(agency, ticket, STAFF_SAID, adminusername="Support")
     reply(agency, ticket, APPLE_NL, clientid=10)
     assert agency_renewals(agency) == []
     last = notes(agency, ticket)[-1]
-    assert "repeated from an earlier message of this ticket" in last, last
+    assert "was sent its renewal page link" in last and "nothing is invoiced until it asks there" in last, last
 
 
-def test_the_agencys_own_first_request_quoted_back_asks_nothing_again(agency: BridgeWorld):
+def test_the_agencys_own_first_request_quoted_back_sends_nothing_again(agency: BridgeWorld):
     opened = agency.sandbox.control(
         "act",
         {"action": "OpenTicket", "clientid": 10, "deptid": 1, "serviceid": 110, "subject": "boulangerie-dupont.fr",
@@ -114,15 +113,20 @@ def test_the_agencys_own_first_request_quoted_back_asks_nothing_again(agency: Br
     )  # fmt: skip
     agency.settle(4)
     ticket = int(opened["id"])
+    assert agency_renewals(agency) == []
+    click_renew(agency, renew_link(agency, ticket), service="110")
     [first] = agency_renewals(agency)
     reply(agency, ticket, OUTLOOK_PL, clientid=10)
     assert [i["id"] for i in agency_renewals(agency)] == [first["id"]]
+    assert len(link_emails(agency, ticket)) == 1  # the link sent for this ticket is still valid: nothing new
     last = notes(agency, ticket)[-1]
-    assert "repeated from an earlier message of this ticket" in last, last
+    assert "already sent its renewal page link for this ticket" in last, last
 
 
-def test_a_new_request_in_the_writers_own_words_still_asks(agency: BridgeWorld):
+def test_a_new_request_in_the_writers_own_words_is_answered_with_the_link(agency: BridgeWorld):
     ticket = open_ticket(agency)
     reply(agency, ticket, STAFF_SAID, adminusername="Support")
     reply(agency, ticket, "Yes please, [renew] it for our client.", clientid=10)
+    assert agency_renewals(agency) == []
+    click_renew(agency, renew_link(agency, ticket), service="110")
     assert len(agency_renewals(agency)) == 1

@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from tests.conftest import BridgeWorld, Sandbox, sql
+from tests.test_delegation_tickets_e2e import click_renew, link_emails, renew_link
 from whmcs_bridge.store import audit, inbox
 from whmcs_bridge.store.db import Database
 
@@ -272,6 +273,8 @@ def test_an_agency_user_creating_an_end_clients_account_is_flagged_for_staff(wor
 
 
 def test_a_verified_delegate_can_ask_for_the_renewal_in_a_ticket(world: World):
+    """Its [renew] invoices nothing: it is emailed its renewal page link, and the click there invoices it; a writer
+    with no grant gets nothing."""
     sandbox = world.sandbox
     grant_agency(world)
     world.settle()
@@ -286,7 +289,9 @@ def test_a_verified_delegate_can_ask_for_the_renewal_in_a_ticket(world: World):
     # Two notes: VERIFIED for the granted hosting, a warning for the domain of the same name, in either order (on a
     # loaded machine the warning was once written first).
     notes = [n["message"] for n in sandbox.rows("ticket_notes", ticket_id=int(ticket["id"]))]
-    assert any("VERIFIED technical contact" in n and "[renew] asked" in n for n in notes), notes
+    assert any("VERIFIED technical contact" in n and "was sent its renewal page link" in n for n in notes), notes
+    assert [i for i in sandbox.rows("invoices", client_id=10) if "Delegated renewal" in i["notes"]] == []
+    click_renew(world, renew_link(world, int(ticket["id"])), service="110")
     invoices = [i for i in sandbox.rows("invoices", client_id=10) if "Delegated renewal" in i["notes"]]
     assert len(invoices) == 1
     stranger = sandbox.post(
@@ -294,6 +299,7 @@ def test_a_verified_delegate_can_ask_for_the_renewal_in_a_ticket(world: World):
     ).json()
     world.settle(5)
     assert "NO grant" in sandbox.rows("ticket_notes", ticket_id=int(stranger["id"]))[0]["message"]
+    assert link_emails(world, int(stranger["id"]), client=13) == []
     assert [i for i in sandbox.rows("invoices", client_id=13) if "Delegated renewal" in i["notes"]] == []
 
 

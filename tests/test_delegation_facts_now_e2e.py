@@ -146,8 +146,8 @@ def test_a_renewal_of_a_suspended_service_tells_staff_it_is_still_suspended(worl
 def test_a_grant_whose_delegate_is_closed_in_whmcs_stops_acting(world: World):
     """M2: the agency (delegate 10) closes its WHMCS account while its grant on owner 11's service is active. WHMCS
     is read when the grant would act: no copy of the owner's email, no VERIFIED note on the closed agency's ticket,
-    and its [renew] invoices nothing; staff are told once (a note on the owner's account), and the grant's show says
-    which side WHMCS shows Closed."""
+    and its [renew] sends no renewal page link (nor invoices anything); staff are told once (a note on the owner's
+    account), and the grant's show says which side WHMCS shows Closed."""
     sandbox = world.sandbox
     out = world.run(
         "delegations", "grant", "--owner", "11", "--delegate", "10", "--service", "110", "--by", "alice",
@@ -175,4 +175,5 @@ def test_a_grant_whose_delegate_is_closed_in_whmcs_stops_acting(world: World):
     assert ticket  # the ticket was opened (its note, if any, is not VERIFIED)
     shown = world.run("delegations", "show", grant_id).output
     assert "the delegate, client #10, is Closed in WHMCS now" in shown, shown
-    assert "renewal 1: service #110, refused" in shown, shown
+    assert "renewal 1" not in shown, shown
+    assert not [e for e in world.emails(10) if "/consent/" in e["message"] and "[renew]" in e["subject"]]

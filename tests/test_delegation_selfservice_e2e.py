@@ -1,7 +1,7 @@
 """The delegation self-service pages over plain HTTP, against the sandbox and the real receiver (issue 16, the
 break test's leftovers): a used link says what it was used for and when (410), a refused click uses the link
-too and the page says so, the delegate's next due date is WHMCS's now, and a ticket's [renew] that the rules
-refuse is noted as refused, with why."""
+too and the page says so, the delegate's next due date is WHMCS's now, and a ticket's [renew] is answered with the
+page link, whose click renews (or is refused, with why, while a renewal is open)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from tests.conftest import Sandbox, SelfServiceWorld
+from tests.test_delegation_tickets_e2e import click_renew, link_emails, renew_link
 from whmcs_bridge.store import audit
 from whmcs_bridge.store.db import Database
 
@@ -98,7 +99,7 @@ def test_the_delegates_page_shows_the_next_due_date_whmcs_has_now(world: World):
     assert "Status: Suspended" in said
 
 
-def test_a_ticket_renew_refused_while_one_is_open_is_noted_as_refused(world: World):
+def test_a_ticket_renew_while_one_is_open_sends_the_link_and_the_page_refuses_a_second(world: World):
     sandbox = world.sandbox
     grant_id = granted(world)
     world.run("delegations", "renew", grant_id, "--by", "lena")
@@ -109,9 +110,12 @@ def test_a_ticket_renew_refused_while_one_is_open_is_noted_as_refused(world: Wor
     ).json()
     world.settle(5)
     note = sandbox.rows("ticket_notes", ticket_id=int(ticket["id"]))[0]["message"]
-    assert "VERIFIED technical contact" in note
-    assert "starts now" not in note
-    assert "[renew] asked: refused" in note and f"invoice #{invoice['id']}" in note
+    assert "VERIFIED technical contact" in note and "was sent its renewal page link" in note, note
+    link = renew_link(world, int(ticket["id"]))
+    assert 'name=service value="110"' not in requests.get(link, timeout=10).text  # no button while one is open
+    refused = requests.post(link, data={"do": "renew", "grant": grant_id, "service": "110"}, timeout=10)
+    assert refused.status_code == 400 and f"invoice #{invoice['id']}" in text(refused), text(refused)
+    world.settle(4)
     assert len([i for i in sandbox.rows("invoices", client_id=10) if "Delegated renewal" in i["notes"]]) == 1
 
 
@@ -136,7 +140,7 @@ def test_the_delegate_asks_for_a_granted_domains_renewal_on_its_page(world: Worl
     assert "renewal 1: domain #11, invoiced" in world.run("delegations", "show", grant_id).output
 
 
-def test_a_tickets_renew_about_a_granted_domain_renews_the_domain(world: World):
+def test_a_tickets_renew_about_a_granted_domain_links_to_the_domains_renewal(world: World):
     sandbox = world.sandbox
     world.run(
         "delegations", "grant", "--owner", "11", "--delegate", "10", "--domain", "11", "--by", "alice",
@@ -149,7 +153,9 @@ def test_a_tickets_renew_about_a_granted_domain_renews_the_domain(world: World):
     ).json()
     world.settle(5)
     note = sandbox.rows("ticket_notes", ticket_id=int(ticket["id"]))[0]["message"]
-    assert "VERIFIED technical contact" in note and "the renewal starts now" in note
+    assert "VERIFIED technical contact" in note and "nothing is invoiced until it asks there" in note, note
+    assert "renewal 1" not in world.run("delegations", "show", grant_id).output
+    click_renew(world, renew_link(world, int(ticket["id"])), domain="11")
     assert "renewal 1: domain #11, invoiced" in world.run("delegations", "show", grant_id).output
 
 
@@ -195,8 +201,8 @@ def test_a_whole_account_contact_sees_and_renews_the_owners_services_on_its_page
 def test_a_hosting_and_a_domain_of_one_name_are_told_apart_on_the_page_and_in_a_tickets_renew(world: World):
     """Hostile round of issue 16 (finding 3): the owner's hosting #110 and domain #11 are both
     boulangerie-dupont.fr. On the whole-account contact's page each is named by its kind and id; a ticket's
-    plain [renew] naming that name is ambiguous and renews nothing (the note says why and how to say which);
-    [renew domain 11] renews exactly that domain, by its WHMCS id and type."""
+    plain [renew] naming that name renews nothing: its link's email names both; [renew domain 11]'s names the domain
+    only, and the click on the page renews exactly that domain, by its WHMCS id and type."""
     sandbox = world.sandbox
     world.run(
         "delegations", "grant", "--owner", "11", "--delegate", "10", "--whole-client", "--by", "alice",
@@ -214,19 +220,16 @@ def test_a_hosting_and_a_domain_of_one_name_are_told_apart_on_the_page_and_in_a_
         "OpenTicket", deptid=2, clientid=10, subject="[renew] boulangerie-dupont.fr", message="Renew it please."
     ).json()
     world.settle(5)
-    [note] = [
-        n["message"] for n in sandbox.rows("ticket_notes", ticket_id=int(plain["id"])) if "VERIFIED" in n["message"]
-    ]
-    assert "[renew] asked: refused" in note and "service #110" in note and "domain #11" in note, note
+    [email] = link_emails(world, int(plain["id"]))
+    assert "Business (boulangerie-dupont.fr)" in email["message"] and "and boulangerie-dupont.fr" in email["message"]
     assert [i for i in sandbox.rows("invoices", client_id=10) if "Delegated renewal" in i["notes"]] == []
     named = sandbox.post(
         "OpenTicket", deptid=2, clientid=10, subject="[renew domain 11] boulangerie-dupont.fr", message="The domain."
     ).json()
     world.settle(5)
-    [note] = [
-        n["message"] for n in sandbox.rows("ticket_notes", ticket_id=int(named["id"])) if "VERIFIED" in n["message"]
-    ]
-    assert "the renewal starts now" in note, note
+    [email] = link_emails(world, int(named["id"]))
+    assert "Business" not in email["message"], email["message"]  # the one it names: the domain
+    click_renew(world, renew_link(world, int(named["id"])), domain="11")
     assert "renewal 1: domain #11, invoiced" in world.run("delegations", "show", grant_id).output
 
 

@@ -1,6 +1,7 @@
-"""Issue 16, twelfth break round: what a ticket asks is read from its writer's own words in the message it is
-(never from its subject again, never from staff's words), and what it is about includes WHMCS's related service
-and a host name under a site's name. The agency scenario, the sandbox's hooks delivered to the real receiver."""
+"""Issue 16, twelfth break round: a [renew] counts in the message it is (never from its subject again on every
+reply, never from staff's words), and what a ticket is about includes WHMCS's related service and a host name under a
+site's name. Since the fifteenth round a [renew] invoices nothing: it sends its writer the renewal page link. The
+agency scenario, the sandbox's hooks delivered to the real receiver."""
 
 from __future__ import annotations
 
@@ -11,21 +12,19 @@ from typing import Any
 import pytest
 
 from tests.conftest import BridgeWorld, Sandbox
-from tests.test_delegation_tickets_e2e import agency_renewals, reply
+from tests.test_delegation_tickets_e2e import (
+    agency_granted,
+    agency_renewals,
+    click_renew,
+    link_emails,
+    renew_link,
+    reply,
+)
 
 
 @pytest.fixture
 def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[BridgeWorld]:
-    sandbox.load("agency")
-    w = BridgeWorld(sandbox, tmp_path, "delegation:\n  enabled: true\n")
-    w.run("tick")
-    w.run(
-        "delegations", "grant", "--owner", "11", "--delegate", "10", "--service", "110", "--by", "alice",
-        "--basis", "owner's email",
-    )  # fmt: skip
-    w.settle()
-    yield w
-    w.close()
+    yield from agency_granted(sandbox, tmp_path)
 
 
 def open_ticket(world: BridgeWorld, **fields: Any) -> int:
@@ -54,11 +53,14 @@ def test_a_renew_in_the_subject_asks_once_not_on_every_reply(world: BridgeWorld)
     """N1 (d8_subject_renew.py): the agency opened a ticket titled "[renew service 110] boulangerie-dupont.fr";
     renewal 1 was invoiced and paid. Its later "Thanks, all good!" on the same ticket started renewal 2 (WHMCS keeps
     the subject on every reply: DD:hooks-reference/ticket.md TicketUserReply `subject`), and the agency was told
-    "nothing to renew yet" for a request it never made; with the owner's next invoice issued, it paid twice."""
+    "nothing to renew yet" for a request it never made; with the owner's next invoice issued, it paid twice. The
+    subject's [renew] sends the page link with the opening message only; the renewal is the agency's click."""
     ticket = open_ticket(
         world, clientid=10, serviceid=110, subject="[renew service 110] boulangerie-dupont.fr",
         message="Hello, please renew it for our client.",
     )  # fmt: skip
+    assert agency_renewals(world) == []
+    click_renew(world, renew_link(world, ticket), service="110")
     [invoice] = agency_renewals(world)
     world.sandbox.control(
         "act", {"action": "AddInvoicePayment", "invoiceid": invoice["id"], "transid": "N1", "gateway": "stripe"}
@@ -66,7 +68,7 @@ def test_a_renew_in_the_subject_asks_once_not_on_every_reply(world: BridgeWorld)
     world.settle(4)
     reply(world, ticket, "Thanks, all good!", clientid=10)
     world.settle(2)
-    assert len(agency_renewals(world)) == 1
+    assert len(agency_renewals(world)) == 1 and len(link_emails(world, ticket)) == 1
     shown = history(world)
     assert "renewal 1" in shown and "renewal 2" not in shown, shown
     assert not [e for e in world.emails(10) if "othing to renew" in e["subject"] + e["message"]]
@@ -76,8 +78,8 @@ def test_a_ticket_staff_open_is_not_the_agencys_request(world: BridgeWorld):
     """N1b (d16_staff_opened_ticket.py): staff opened a ticket on the agency's account in the admin area (GetTicket
     names the admin on its opening message, DD:api-reference/getticket.md; the hook fires TicketOpenAdmin, which the
     bridge's hook does not forward, DD:hooks-reference/ticket.md) saying "write [renew] in a reply": the agency was
-    invoiced though it wrote nothing, and the history said the agency asked. Staff's words ask for nothing; the
-    agency's own [renew] in its reply does."""
+    invoiced though it wrote nothing, and the history said the agency asked. Staff's words send nothing; the
+    agency's own [renew] in its reply sends its page link, and its click there invoices."""
     ticket = open_ticket(
         world, clientid=10, serviceid=110, subject="Renewal of boulangerie-dupont.fr", admin=True,
         adminusername="alice",
@@ -85,9 +87,11 @@ def test_a_ticket_staff_open_is_not_the_agencys_request(world: BridgeWorld):
         "reply.",
     )  # fmt: skip
     world.settle(2)
-    assert agency_renewals(world) == []
+    assert agency_renewals(world) == [] and link_emails(world, ticket) == []
     assert "asked by delegate" not in history(world)
     reply(world, ticket, "[renew] please.", clientid=10)
+    assert agency_renewals(world) == []
+    click_renew(world, renew_link(world, ticket), service="110")
     assert len(agency_renewals(world)) == 1
 
 
@@ -104,22 +108,25 @@ WRAPPED = [
 
 
 @pytest.mark.parametrize("text", WRAPPED)
-def test_a_refusal_wrapped_onto_two_lines_starts_no_renewal(world: BridgeWorld, text: str):
+def test_a_refusal_wrapped_onto_two_lines_invoices_nothing(world: BridgeWorld, text: str):
     """N4 (d4_wrapped_negation.py): a plain-text mail program wraps "please do not" / "[renew] ..." onto two lines;
-    a line break ended the sentence, so the refusal was read as a request and the agency invoiced. A line break
-    inside a paragraph is not the end of a sentence; asking to wait is not asking to renew."""
+    a line break ended the sentence, so the refusal was read as a request and the agency invoiced. No [renew]
+    invoices now: the agency gets its page link and decides there."""
     ticket = open_ticket(
         world, clientid=10, serviceid=110, subject="boulangerie-dupont.fr", message="When is it due?"
     )  # fmt: skip
     reply(world, ticket, text, clientid=10)
     assert agency_renewals(world) == []
+    assert renew_link(world, ticket)
 
 
-def test_a_plain_renew_on_its_own_line_after_a_greeting_still_asks(world: BridgeWorld):
-    """The other side of N4: a request is still a request when it follows a paragraph break."""
+def test_a_plain_renew_on_its_own_line_after_a_greeting_is_not_dropped(world: BridgeWorld):
+    """The other side of N4: a request is answered with the page link, whatever comes before it."""
     ticket = open_ticket(world, clientid=10, serviceid=110, subject="boulangerie-dupont.fr", message="Hello")
     reply(world, ticket, "Hello,\n\n[renew] please. No rush.", clientid=10)
-    assert len(agency_renewals(world)) == 1
+    assert agency_renewals(world) == []
+    assert any("was sent its renewal page link" in n for n in notes(world, ticket)), notes(world, ticket)
+    assert renew_link(world, ticket)
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,9 @@
-"""Issue 16, thirteenth break round: a ticket's [renew] starts a renewal only when its writer asks for one, for the
-one thing it means. A refusal in any of its usual spellings (a typographic apostrophe, a negation after the keyword,
-"aucun", colloquial Indonesian) or a question about [renew] asks for nothing; a plain [renew] on a ticket that names
-a hosting and a domain of one name, or a message with two requests, starts nothing and the staff note says why; a
-registrant change, an admin role or a 2FA reset asked by another user of a company's account is warned about."""
+"""Issue 16, thirteenth break round: a ticket's [renew] invoiced the agency for refusals in their usual spellings (a
+typographic apostrophe, a negation after the keyword, "aucun", colloquial Indonesian) and for questions about
+[renew]. Since the fifteenth round no words around a [renew] are read and none invoices: its verified writer gets its
+renewal page link, and renews with one click there, for the one item it picks (a hosting and a domain of one name are
+two buttons). A registrant change, an admin role or a 2FA reset asked by another user of a company's account is
+warned about."""
 
 from __future__ import annotations
 
@@ -11,13 +12,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.conftest import BridgeWorld, Sandbox
-from tests.test_delegation_rules import NOW, body, decide_all, event, granted
+from tests.test_delegation_break14_e2e import STAFF_SAID
+from tests.test_delegation_rules import NOW, RULES, body, decide_all, event, granted, state_of
 from tests.test_delegation_tickets_break12 import notes, open_ticket
-from tests.test_delegation_tickets_e2e import agency_renewals, reply
+from tests.test_delegation_tickets_e2e import agency_renewals, click_renew, link_emails, renew_link, reply
 from whmcs_bridge.families.delegation.config import DelegationSection
-from whmcs_bridge.families.delegation.copies import own_words, renew_asked
 
 NOT_ASKED = [
     "Please don\u2019t [renew] boulangerie-dupont.fr, the client is leaving us.",
@@ -49,16 +51,47 @@ ASKED = [
     "Hello,\n\n[renew] please.",
 ]
 
+QUOTED_ELSEWHERE = [
+    "Nein danke, der Kunde kündigt.\n\nLena\n\n-----Ursprüngliche Nachricht-----\nVon: Hosting Support "
+    "<support@billing.example.com>\nGesendet: Freitag, 27. November 2026 07:00\nAn: Lena\nBetreff: renewal?\n\n"
+    + STAFF_SAID,
+    "Nein danke.\n\nAm Fr., 27. Nov. 2026 um 07:00 Uhr schrieb Hosting Support <support@billing.example.com>:\n\n"
+    + STAFF_SAID,
+    "No, gracias.\n\nEl vie, 27 nov 2026 a las 07:00, Hosting Support (<support@billing.example.com>) escribió:\n"
+    + STAFF_SAID,
+    "No, grazie.\n\nIl giorno ven 27 nov 2026 alle ore 07:00 Hosting Support <support@billing.example.com> ha "
+    "scritto:\n" + STAFF_SAID,
+    "Não, obrigado.\n\nEm sex., 27 de nov. de 2026 às 07:00, Hosting Support <support@billing.example.com> "
+    "escreveu:\n" + STAFF_SAID,
+    "No, gracias.\n\n-----Mensaje original-----\nDe: Hosting Support\nEnviado: viernes\n\n" + STAFF_SAID,
+    "No, grazie.\n\nDa: Hosting Support\nInviato: venerdì 27 novembre 2026 07:00\nA: Lena\n\n" + STAFF_SAID,
+]
 
-@pytest.mark.parametrize("text", NOT_ASKED)
-def test_refusals_and_questions_ask_for_no_renewal(text: str):
-    """F3 (e2_renew_words.py): each of these started a renewal invoiced to the agency."""
-    assert renew_asked(text) is False
 
-
-@pytest.mark.parametrize("text", ASKED)
-def test_a_request_is_still_a_request_polite_question_included(text: str):
-    assert renew_asked(text) in (True, {"plain": True, "says": ["domain"]})
+@pytest.mark.parametrize("text", NOT_ASKED + ASKED + QUOTED_ELSEWHERE)
+def test_any_renew_sends_the_page_link_and_invoices_nothing(text: str):
+    """F3 (e2_renew_words.py), F3b (e12_german_quote.py): refusals, questions and staff's words quoted by a German,
+    Spanish, Italian or Portuguese mail program invoiced the agency; polite requests had to be told from them. No
+    word is read now: whatever the text, a verified delegate's [renew] gets the renewal page link (in an email the
+    executor mints it into) and no renewal starts; the staff note says so."""
+    opened = decide_all({}, event("TicketUserReply", ticketid=7, replyid=3, userid=10, message=text), NOW, RULES)
+    [resolve] = opened["ticket:7:3"].actions
+    assert resolve.params["renew"] == {"named": []}
+    data = {
+        "ticketid": 7,
+        "writer": 10,
+        "items": [{"kind": "service", "id": 110, "name": "boulangerie-dupont.fr", "owner": 11}],
+        "state_key": "ticket:7:3",
+        "requested_by": "delegation",
+        "renew": resolve.params["renew"],
+    }
+    decisions = decide_all({"grant:g1": granted()}, event("TicketResolved", **data), NOW, RULES)
+    [note, email] = decisions["ticket:7:3"].actions
+    assert email.kind == "email" and email.client_id == 10 and email.params["consent"]["subject"] == "10"
+    said = body(email)
+    assert "ticket #7" in said and "Nothing is invoiced from a ticket" in said and "until Nov 30, 2026" in said, said
+    assert "was sent its renewal page link" in body(note) and "nothing is invoiced until it asks there" in body(note)
+    assert decisions["grant:g1"].actions == [] and not state_of(decisions["grant:g1"]).get("renewals")
 
 
 @pytest.fixture
@@ -92,12 +125,13 @@ def test_a_refusal_or_question_in_a_ticket_invoices_nothing(world: BridgeWorld, 
     ticket = open_ticket(world, clientid=10, serviceid=110, subject="boulangerie-dupont.fr", message="Hello")
     reply(world, ticket, text, clientid=10)
     assert agency_renewals(world) == []
+    assert renew_link(world, ticket)
 
 
 def test_a_plain_renew_of_the_hosting_does_not_renew_the_domain_of_the_same_name(world: BridgeWorld):
     """F4 (e6_plain_renew_hosting_words.py): the agency holds a grant on domain 11 only and asks, with a plain
-    [renew], for the hosting of the same name: it was invoiced a year of the domain. A plain [renew] on a ticket
-    that names a hosting and a domain of one name renews neither; the staff note asks to name one."""
+    [renew], for the hosting of the same name: it was invoiced a year of the domain. Nothing is invoiced from the
+    ticket now: the link's email names the domain (what the agency may renew), and its page offers the domain only."""
     grant(world, "--domain", "11")
     ticket = open_ticket(
         world, clientid=10, subject="boulangerie-dupont.fr",
@@ -105,15 +139,17 @@ def test_a_plain_renew_of_the_hosting_does_not_renew_the_domain_of_the_same_name
     )  # fmt: skip
     world.settle(2)
     assert agency_renewals(world) == []
-    said = notes(world, ticket)
-    assert any("refused" in n and "[renew service ID] or [renew domain ID]" in n for n in said), said
-    reply(world, ticket, "Sorry: [renew domain 11] then.", clientid=10)
-    assert len(agency_renewals(world)) == 1
+    link = renew_link(world, ticket)
+    page = requests.get(link, timeout=10).text
+    assert 'name=domain value="11"' in page and "name=service" not in page, page
+    assert click_renew(world, link, domain="11").status_code == 200
+    [invoice] = agency_renewals(world)
+    assert "boulangerie-dupont.fr" in world.sandbox.rows("invoice_items", invoice_id=invoice["id"])[0]["description"]
 
 
-def test_two_renew_requests_in_one_message_start_neither_and_the_note_says_why(world: BridgeWorld):
+def test_two_renew_requests_in_one_message_send_one_link_naming_both(world: BridgeWorld):
     """F5 (e5_two_requests.py): "[renew service 110] and [renew domain 11]" invoiced the service only, and the note
-    and the agency believed both were asked. One request per message: neither starts, the note says so."""
+    and the agency believed both were asked. Now one email names both and invoices neither; each is a click."""
     grant(world, "--service", "110", "--domain", "11")
     ticket = open_ticket(
         world, clientid=10, subject="boulangerie-dupont.fr",
@@ -121,8 +157,10 @@ def test_two_renew_requests_in_one_message_start_neither_and_the_note_says_why(w
     )  # fmt: skip
     world.settle(2)
     assert agency_renewals(world) == []
-    said = notes(world, ticket)
-    assert any("refused" in n and "one [renew" in n for n in said), said
+    [email] = link_emails(world, ticket)
+    said = email["message"]
+    assert said.count("boulangerie-dupont.fr") >= 2, said
+    assert any("was sent its renewal page link" in n for n in notes(world, ticket)), notes(world, ticket)
 
 
 @pytest.mark.parametrize(
@@ -146,34 +184,6 @@ def test_a_registrant_change_an_admin_role_or_a_2fa_reset_is_warned_about(world:
     world.settle(2)
     said = notes(world, ticket)
     assert any("WARNING: this user asks for access" in n for n in said), said
-
-
-STAFF_SAID = "It is due on 22 December. To have the renewal invoiced to you, write [renew] in a reply."
-QUOTED_ELSEWHERE = [
-    "Nein danke, der Kunde kündigt.\n\nLena\n\n-----Ursprüngliche Nachricht-----\nVon: Hosting Support "
-    "<support@billing.example.com>\nGesendet: Freitag, 27. November 2026 07:00\nAn: Lena\nBetreff: renewal?\n\n"
-    + STAFF_SAID,
-    "Nein danke.\n\nAm Fr., 27. Nov. 2026 um 07:00 Uhr schrieb Hosting Support <support@billing.example.com>:\n\n"
-    + STAFF_SAID,
-    "No, gracias.\n\nEl vie, 27 nov 2026 a las 07:00, Hosting Support (<support@billing.example.com>) escribió:\n"
-    + STAFF_SAID,
-    "No, grazie.\n\nIl giorno ven 27 nov 2026 alle ore 07:00 Hosting Support <support@billing.example.com> ha "
-    "scritto:\n" + STAFF_SAID,
-    "Não, obrigado.\n\nEm sex., 27 de nov. de 2026 às 07:00, Hosting Support <support@billing.example.com> "
-    "escreveu:\n" + STAFF_SAID,
-    "No, gracias.\n\n-----Mensaje original-----\nDe: Hosting Support\nEnviado: viernes\n\n" + STAFF_SAID,
-    "No, grazie.\n\nDa: Hosting Support\nInviato: venerdì 27 novembre 2026 07:00\nA: Lena\n\n" + STAFF_SAID,
-]
-
-
-@pytest.mark.parametrize("text", QUOTED_ELSEWHERE)
-def test_staffs_words_quoted_by_a_german_spanish_italian_or_portuguese_mail_program_ask_nothing(text: str):
-    """F3b (e12_german_quote.py): "Nein danke" answered from a German Outlook or Gmail, staff's "write [renew] in a
-    reply" quoted below without ">", invoiced the agency twice; Spanish and Italian headers did the same. Agencies
-    write from mail programs set in any language, not only the four the catalogue speaks."""
-    said = own_words(text)
-    assert "[renew]" not in said and said.strip(), said
-    assert renew_asked(said) is False
 
 
 def test_a_support_email_is_a_notice_unless_the_owner_chose_full_copies():

@@ -1,20 +1,23 @@
 """A delegate's tickets, the tenth break round's findings: [renew] in quoted text (a reply by email quoting staff)
-starts nothing, and the notes staff read name each item's kind and id, once per ticket while nothing changes. The
-agency scenario, the sandbox's hooks delivered to the real receiver, the bridge's passes."""
+invoices nothing (no [renew] does: its writer gets its renewal page link), and the notes staff read name each
+item's kind and id, once per ticket while nothing changes. The agency scenario, the sandbox's hooks delivered to the
+real receiver, the bridge's passes."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from tests.conftest import BridgeWorld, Sandbox
 
 
-@pytest.fixture
-def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[BridgeWorld]:
+def agency_granted(sandbox: Sandbox, tmp_path: Path) -> Iterator[BridgeWorld]:
+    """The agency scenario with the agency (10) technical contact of Boulangerie Dupont's (11) hosting 110."""
     sandbox.load("agency")
     w = BridgeWorld(sandbox, tmp_path, "delegation:\n  enabled: true\n")
     w.run("tick")
@@ -25,6 +28,11 @@ def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[BridgeWorld]:
     w.settle()
     yield w
     w.close()
+
+
+@pytest.fixture
+def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[BridgeWorld]:
+    yield from agency_granted(sandbox, tmp_path)
 
 
 def open_ticket(world: BridgeWorld) -> int:
@@ -46,6 +54,31 @@ def reply(world: BridgeWorld, ticket: int, message: str, **who: Any) -> None:
 
 def agency_renewals(world: BridgeWorld) -> list[dict[str, Any]]:
     return [i for i in world.sandbox.rows("invoices", client_id=10) if "Delegated renewal" in i["notes"]]
+
+
+# A ticket's [renew] invoices nothing: its writer gets its renewal page link, and renews with a click there.
+def link_emails(world: BridgeWorld, ticket: int, client: int = 10) -> list[dict[str, Any]]:
+    """The emails to the client answering a [renew] in the ticket: each names the ticket and carries a page link."""
+    return [e for e in world.emails(client) if f"#{ticket}" in e["subject"] and "/consent/" in e["message"]]
+
+
+def renew_link(world: BridgeWorld, ticket: int, client: int = 10) -> str:
+    """The renewal page link of the one email a [renew] in the ticket sent the client."""
+    [email] = link_emails(world, ticket, client)
+    found = re.findall(r'href="([^"]+/consent/[^"]+)"', email["message"])
+    assert found, email["message"]
+    return str(found[0])
+
+
+def click_renew(world: BridgeWorld, link: str, **item: str) -> requests.Response:
+    """The delegate clicks renew on its page for `item` (service="110" or domain="11"), then the bridge's passes."""
+    [(kind, number)] = item.items()
+    page = requests.get(link, timeout=10).text
+    grant = re.search(rf'name=grant value="([^"]+)"><input type=hidden name={kind} value="{number}"', page)
+    assert grant, f"the page offers to renew {kind} #{number}: {page}"
+    done = requests.post(link, data={"do": "renew", "grant": grant.group(1), kind: number}, timeout=10)
+    world.settle(4)
+    return done
 
 
 QUOTED = [
@@ -70,17 +103,20 @@ QUOTED = [
 
 
 @pytest.mark.parametrize("text", QUOTED)
-def test_renew_in_quoted_or_negated_text_starts_no_renewal(world: BridgeWorld, text: str):
+def test_renew_in_quoted_or_negated_text_invoices_nothing_and_sends_the_page_link(world: BridgeWorld, text: str):
     """Tenth break round, M2: staff's "write [renew] in a reply", quoted below the agency's "Not now, thanks.",
-    started a renewal. Quoted lines (">") and everything after a reply header ("On ... wrote:" and its French, Dutch
-    and Indonesian forms) are not the writer's words; a [renew] the writer negates asks for nothing either."""
+    started a renewal. Fifteenth round: no words around a [renew] are read, and none invoices; the agency gets its
+    renewal page link once for the ticket, and a click there invoices the renewal."""
     ticket = open_ticket(world)
     reply(world, ticket, "To have the renewal invoiced to you, write [renew] in a reply.", adminusername="alice")
     reply(world, ticket, text, clientid=10)
     assert agency_renewals(world) == []
     assert "renewal 1" not in world.run("delegations", "list").output
+    link = renew_link(world, ticket)
     reply(world, ticket, "Yes please: [renew]\n\nOn 27/11 Support wrote:\n> write [renew] in a reply.", clientid=10)
-    assert len(agency_renewals(world)) == 1  # the writer's own [renew] above a quote still asks
+    assert agency_renewals(world) == [] and len(link_emails(world, ticket)) == 1  # the link sent still serves
+    assert click_renew(world, link, service="110").status_code == 200
+    assert len(agency_renewals(world)) == 1
 
 
 def test_ticket_notes_name_each_items_kind_and_id_once_per_ticket(world: BridgeWorld):

@@ -90,10 +90,10 @@ def test_a_whole_account_grant_is_not_named_after_its_owner_twice(lang: str):
     assert all(phrase in subject + text for subject, text in said), said
 
 
-def test_a_tickets_renew_while_another_contacts_renewal_invoice_is_open_does_not_say_it_starts():
-    """M1 through a ticket: another contact's renewal invoice for the service is open as the bridge knows it; the
-    renewal is asked and WHMCS decides (its invoice may have been cancelled meanwhile), so the staff note says
-    that, naming the invoice, rather than "the renewal starts now"."""
+def test_a_tickets_renew_while_another_contacts_renewal_invoice_is_open_sends_the_link_only():
+    """M1 through a ticket: another contact's renewal invoice for the service is open as the bridge knows it. A
+    ticket's [renew] starts nothing (no read of WHMCS's invoices, nothing invoiced): the delegate is sent its renewal
+    page link, where WHMCS's facts decide at the click; the staff note says so, not "the renewal starts now"."""
     mine = granted()
     other = {
         **granted(),
@@ -108,14 +108,15 @@ def test_a_tickets_renew_while_another_contacts_renewal_invoice_is_open_does_not
         "items": [{"kind": "service", "id": 110, "name": "boulangerie-dupont.fr", "owner": 11}],
         "state_key": "ticket:7:0",
         "requested_by": "delegation",
-        "renew": True,
+        "renew": True,  # as an event queued before the upgrade says it
     }
     states = {"ticket:7:0": {"ticket": 7}, "grant:g1": mine, "grant:g2": other}
     decisions = decide_all(states, event("TicketResolved", **data), NOW, RULES)
-    said = body(decisions["ticket:7:0"].actions[0])
-    assert "starts now" not in said and "#88" in said, said
-    (find,) = decisions["grant:g1"].actions
-    assert find.kind == "find_open_invoice" and find.params["others"] == [{"invoice": 88, "grant": "g2", "due": None}]
+    note, email = decisions["ticket:7:0"].actions
+    said = body(note)
+    assert "starts now" not in said and "was sent its renewal page link" in said, said
+    assert email.kind == "email" and email.client_id == 10 and email.params["consent"]["purpose"] == "delegation-delegate"
+    assert decisions["grant:g1"].actions == []
 
 
 @pytest.mark.parametrize(

@@ -25,25 +25,7 @@ def resolve_ticket(api: WhmcsApi, p: Params) -> dict[str, Any]:
         "state_key": p.get("state_key"),
         "renew": p.get("renew", False),
     }
-    if items and p.get("renew_lines") and p.get("reply"):
-        out["renew_repeated"] = repeated_lines(api, int(p["ticket_id"]), int(p["reply"]), p["renew_lines"])
     return {**out, **who_wrote(api, p)} if items else out
-
-
-def repeated_lines(api: WhmcsApi, ticket_id: int, reply_id: int, lines: list[str]) -> bool:
-    """Whether every one of a reply's `lines` is in an earlier message of its ticket, as WHMCS has them
-    (GetTicket, DD:api-reference/getticket.md): a quote under a header no pattern knows, of staff's words or of the
-    writer's own first request, is not asked anew. Compared line by line, whitespace, ">" and case aside."""
-    ticket = ticket_or_none(api, ticket_id)
-    if ticket is None:
-        return False
-    earlier = {plain_line(line) for r in ticket.replies if r.id < reply_id for line in r.message.splitlines()}
-    earlier.discard("")
-    return all(plain_line(line) in earlier for line in lines)
-
-
-def plain_line(line: str) -> str:
-    return " ".join(line.strip().lstrip(">").split()).casefold()
 
 
 def linked_item(api: WhmcsApi, p: Params) -> list[tuple[str, int, str, int]]:

@@ -225,7 +225,9 @@ def renew(obj: Context, grant_id: str, service: int | None, domain: int | None, 
     """Renew one granted service (or domain) for its owner, invoiced to the delegate: the delegate's invoice
     bills exactly the period of the owner's invoice line (a domain without one: one registration period at
     WHMCS's price); when the delegate pays, it is renewed once and its line comes off the owner's invoice.
-    Refused while a renewal invoice for the same item is open in WHMCS, through this grant or another one."""
+    Refused while a renewal invoice for the same item is open in WHMCS, through this grant or another one.
+    A delegate's [renew] in a ticket invoices nothing: it is emailed its renewal page link; this command is how
+    staff renew for it (when it asks in a ticket and cannot use the page, say)."""
     if service is not None and domain is not None:
         raise click.UsageError("give --service or --domain, not both")
     config = obj.config()

@@ -11,9 +11,10 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
 
-from whmcs_bridge.families.delegation import renewal_scope
+from whmcs_bridge.families.delegation import ticket_renew
 from whmcs_bridge.families.delegation.config import DelegationSection
 from whmcs_bridge.families.delegation.grants import FAMILY, about_grant, notice, parties_open, record, rights
+from whmcs_bridge.families.delegation.ticket_renew import renew_asked
 from whmcs_bridge.model import Action, Decision, Event, action_key, as_int, message
 from whmcs_bridge.names import ask_owners, domain_names
 from whmcs_bridge.whmcs.templates import EmailIdentity, identify
@@ -22,64 +23,6 @@ COPY_MARK = "whmcs-bridge delegated copy"
 # Written into every copy, whatever the language of its header: a copy is never copied again.
 COPY_COMMENT = f"<!-- {COPY_MARK} -->"
 OWN_EMAIL = "<!-- [wb-"  # every email the bridge sends carries its action key (executor: Call.marked)
-# [renew], or [renew service 110] / [renew domain 11] ("hosting" for service): one subject by its WHMCS type and id.
-RENEW_KEYWORD = re.compile(r"\[renew(?:\s+(service|hosting|domain)\s*#?(\d{1,18}))?\]", re.IGNORECASE)
-# Where a reply by email starts quoting what it answers: a line "On ... wrote:" in the forms mail programs write it
-# (English, French, Dutch, Indonesian, German, Spanish, Italian, Portuguese: an agency's mail program may be set in
-# any language; it may wrap the line over two), or an "Original Message" rule. Nothing below is the writer's.
-# (WHMCS's docs describe no reply-above-this-line marker for piped ticket replies.)
-# Outlook's forms: a rule of underscores, or a header block ("From: ..." then "Sent: ..." within three lines).
-QUOTE_HEADER = re.compile(
-    r"^[ \t]*(?:(?:On|Le|Op|Pada|Am|El|Il|Em)\b[^\n]*(?:\n[^\n]*)?"
-    r"\b(?:wrote|a [ée]crit|menulis|schreef|schrieb|escribi[óo]|ha scritto|escreveu)\b[^\n]*:[ \t]*$"
-    r"|-{2,}[ \t]*(?:Original Message|Message d'origine|Oorspronkelijk bericht|Pesan Asli|Urspr[üu]ngliche Nachricht"
-    r"|Mensaje original|Messaggio originale|Mensagem original)[ \t]*-{2,}"
-    r"|_{8,}[ \t]*$"
-    r"|(?:From|De|Van|Dari|Von|Da)[ \t]*:[^\n]*\n(?:[^\n]*\n){0,2}?[ \t]*"
-    r"(?:Sent|Date|Envoy[ée]|Verzonden|Datum|Dikirim|Tanggal|Gesendet|Enviado|Fecha|Inviato|Data)[ \t]*:)",
-    re.IGNORECASE | re.MULTILINE,
-)
-# A [renew] the writer says not to do, or to do something else instead: a negation, "instead", "without", "skip",
-# "against" or "cancel" anywhere in its sentence, before or after it ("Please do NOT [renew] it", "[renew] is not
-# needed", "[renew]: no thanks", "Aucun [renew] cette année", "ga usah [renew]"). On the safe side: such a sentence
-# starts nothing, and staff can still renew for the writer (delegations renew). Asking to wait is not asking to
-# renew either ("Please wait before [renew]", "Hold off on [renew]"). Apostrophes are read as typed by any mail
-# program (APOSTROPHES: "don’t" is "don't").
-NEGATED = re.compile(
-    r"\b(?:not|don'?t|doesn'?t|didn'?t|won'?t|can'?t|never|no|without|instead|rather|cancel\w*|stop|skip\w*|against"
-    r"|forget|declin\w*|wait|hold|postpone\w*|later|until"
-    r"|ne|n'|pas|jamais|sans|aucun\w*|plut[ôo]t|annul\w*|attend\w*|report\w*|refus\w*"
-    r"|niet|geen|nooit|zonder|liever|opzeg\w*|wacht\w*|uitstel\w*|overslaan"
-    r"|jangan|jgn|tidak|tdk|tak|bukan|tanpa|batal\w*|tunggu|nanti|belum|tunda\w*|ga|gak|nggak|enggak|ngga|usah)\b",
-    re.IGNORECASE,
-)
-APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u00b4": "'", "`": "'"})
-# A sentence that asks a question about [renew] ("How much would a [renew] cost?", "Quel est le prix d'un [renew] ?")
-# asks for nothing; a polite request phrased as a question ("Could you please [renew] it?", "Pouvez-vous faire le
-# [renew] ?", "Kunt u de [renew] doen?", "Bisa tolong [renew]?") does, unless it asks what, how much, when or if.
-QUESTION_WORDS = re.compile(
-    r"\b(?:what|how|why|when|which|whether|if|cost\w*|price\w*|quel\w*|combien|comment|pourquoi|quand|prix|co[uû]t\w*"
-    r"|si|wat|hoe|hoeveel|waarom|wanneer|welk\w*|kost\w*|prijs|als|apa|apakah|berapa|bagaimana|kenapa|mengapa|kapan"
-    r"|biaya|harga|jika|kalau)\b",
-    re.IGNORECASE,
-)
-POLITE = re.compile(
-    r"\b(?:(?:can|could|would|will)\s+(?:you|u)|please|pouv\w*|pourr\w*|peux|merci|svp|kunt|kun|zou\w*|wil|graag"
-    r"|alstublieft|bisa\w*|tolong|mohon|minta)\b",
-    re.IGNORECASE,
-)
-# The kinds of subject a message's words name, in the catalogue's languages: what a plain [renew] may mean when
-# a hosting and a domain share a name (renewal_scope.one_subject).
-KIND_WORDS = {
-    "service": re.compile(
-        r"\b(?:host\w*|webhost\w*|h[ée]bergement\w*|serveur|server|vps|layanan|paket hosting)\b", re.IGNORECASE
-    ),
-    "domain": re.compile(r"\b(?:domain\w*|domein\w*|nom de domaine)\b", re.IGNORECASE),
-}
-# Where a sentence ends: a negation in another sentence does not reach the [renew]. A full stop ends one only
-# before a space or the end (not the dot of "dupont.fr"). A line break alone does not end one (a plain-text mail
-# program wraps "please do not" / "[renew] it" onto two lines); a blank line does.
-SENTENCE_END = re.compile(r"[.!?;](?=\s|$)|\n[ \t\r]*\n")
 # What a ticket asks that only the account's owner may have (seed 000): access, ownership, a transfer. In
 # the catalogue's languages (en, fr, nl, id); a match only adds a warning to a staff-only note.
 # A few words later in the same sentence (a dot inside an address or a name, "lena@pixelwerk.agency", does not end it).
@@ -267,15 +210,17 @@ def while_active(grant: dict[str, Any]) -> dict[str, Any]:
 
 
 def ticket_opened(data: dict[str, Any], now: datetime) -> Decision:
-    """Ask WHMCS who owns what the ticket names; the note comes with the answer (TicketResolved). A reply's request
-    is in what the reply says: WHMCS gives every reply the ticket's subject (DD:hooks-reference/ticket.md
-    TicketUserReply), so a "[renew]" in the subject asks once, with the message that opened the ticket."""
+    """Ask WHMCS who owns what the ticket names; the note comes with the answer (TicketResolved). A [renew] anywhere
+    in the message (quoted or not, whatever the words around it: ticket_renew) sends its writer, once verified, the
+    renewal page link and invoices nothing. WHMCS gives every reply the ticket's subject (DD:hooks-reference/ticket.md
+    TicketUserReply), so a "[renew]" in the subject counts with the message that opened the ticket only."""
     opening = not as_int(data.get("replyid"))
-    said = own_words(str(data.get("message") or ""))
-    asked = renew_asked(f"{data.get('subject') or ''}\n\n{said}" if opening else said)
+    message_text = str(data.get("message") or "")
+    asked = renew_asked(f"{data.get('subject') or ''}\n\n{message_text}" if opening else message_text)
     # What the [renew] names by type and id is what WHMCS is asked about (its owner), else the ticket's link.
-    link = f"{asked['kind']}:{asked['id']}" if isinstance(asked, dict) and "kind" in asked else data.get("service")
-    names = domain_names(str(data.get("subject") or ""), str(data.get("message") or ""))
+    named = asked.get("named") if isinstance(asked, dict) else None
+    link = named[0] if named else data.get("service")
+    names = domain_names(str(data.get("subject") or ""), message_text)
     # The hook's events do not carry the ticket's related service or domain (only the poller's do): WHMCS is read.
     related = "service" not in data
     if not link and not names and not related:
@@ -287,94 +232,13 @@ def ticket_opened(data: dict[str, Any], now: datetime) -> Decision:
         names,
         now,
         link=link,
-        # A delegate may ask for a renewal by writing [renew] in a ticket about the service (or naming it).
         renew=asked,
         # Which WHMCS user wrote it (an invited user is not the account's owner), and what it asks.
         who_wrote=True,
         reply=as_int(data.get("replyid")),
-        # A reply's lines carrying a [renew]: WHMCS is asked whether an earlier message of the ticket has them (a quote
-        # under a header the bridge does not know: staff's instructions, or the writer's own first request).
-        renew_lines=[] if opening or not asked else renew_lines(said),
         sensitive=bool(SENSITIVE.search(f"{data.get('subject') or ''} {data.get('message') or ''}")),
         related=related and not link,
     )
-
-
-def renew_lines(said: str) -> list[str]:
-    """The lines of a reply's own words that carry a [renew] keyword (ticket_reads.repeated_lines compares them with
-    the ticket's earlier messages)."""
-    return [line.strip() for line in said.split("\n") if RENEW_KEYWORD.search(line)]
-
-
-REPEATED = (
-    "the [renew] is in lines repeated from an earlier message of this ticket (quoted, not written anew): nothing "
-    "is asked; to ask, write [renew] in a message of your own words, or use the renewal page"
-)
-
-
-def renew_asked(text: str) -> dict[str, Any] | bool:
-    """What a ticket's [renew] asks for: {"kind", "id"} when it names one by type and id, True for a plain
-    [renew] (the ticket must then name exactly one renewable subject), or {"plain": True, "says": [...]} for one
-    whose words name a kind of subject (KIND_WORDS: a hosting's contact asking for "the domain" is not asking for
-    the hosting of the same name), False for none; {"several": [...]} when the writer asks for more than one by
-    name (one request per message: none starts, the staff note says why)."""
-    text = text.translate(APOSTROPHES)
-    asked = [m for m in RENEW_KEYWORD.finditer(text) if not declined(text, m.start(), m.end())]
-    if not asked:
-        return False
-    named = {
-        ("domain" if m.group(1).lower() == "domain" else "service", int(m.group(2))): None
-        for m in asked
-        if m.group(1) is not None
-    }
-    if len(named) > 1:
-        return {"several": [f"{kind} {id_}" for kind, id_ in named]}
-    if named:
-        kind, id_ = next(iter(named))
-        return {"kind": kind, "id": id_}
-    says = [kind for kind, words in KIND_WORDS.items() if words.search(text)]
-    return {"plain": True, "says": says} if says else True
-
-
-def own_words(message: str) -> str:
-    """What the writer wrote in a reply, without what it quotes: lines starting with ">" and everything after a
-    reply header ("On ... wrote:"). Staff's own "write [renew] in a reply", quoted back, asks for nothing."""
-    message = message.replace("\r\n", "\n")
-    header = QUOTE_HEADER.search(message)
-    if header is not None:
-        message = message[: header.start()]
-    return "\n".join(line for line in message.split("\n") if not line.lstrip().startswith(">"))
-
-
-def declined(text: str, start: int, end: int) -> bool:
-    """The sentence of the [renew] at text[start:end] does not ask for it: a negation anywhere in it (NEGATED), or
-    it is a question that is not a polite request (QUESTION_WORDS, POLITE)."""
-    before = [m.end() for m in SENTENCE_END.finditer(text, 0, start)]
-    after = SENTENCE_END.search(text, end)
-    sentence = text[before[-1] if before else 0 : after.end() if after else len(text)]
-    if NEGATED.search(sentence.replace(text[start:end], " ")):
-        return True
-    if sentence.rstrip().endswith("?"):
-        return QUESTION_WORDS.search(sentence) is not None or POLITE.search(sentence) is None
-    return False
-
-
-def ticket_renewal(
-    grants: list[dict[str, Any]], data: dict[str, Any], rules: DelegationSection
-) -> tuple[dict[str, Any] | None, str | None]:
-    """The one subject a ticket's [renew] renews, among what the writer was just verified for with the right to
-    renew (verified()), or why none: a plain [renew] about a hosting and a domain of one name is ambiguous."""
-    ticket = as_int(data.get("ticketid"))
-    if data.get("renew_repeated"):  # WHMCS has these lines in an earlier message of the ticket
-        return None, REPEATED
-    named = [
-        {"kind": i["kind"], "id": i["id"], "name": i.get("name") or ""}
-        for g in grants
-        if g.get("verified_ticket") == ticket and rights(g, rules).renew
-        for i in g.get("verified_ticket_items") or []
-    ]
-    choices = list({(i["kind"], i["id"]): i for i in named}.values())
-    return renewal_scope.one_subject(choices, data.get("renew"), data.get("items") or [])
 
 
 def ticket_note(
@@ -382,7 +246,7 @@ def ticket_note(
 ) -> list[Action]:
     """The staff-only notes on a ticket, one per verdict on the items it names: written by their owner,
     by a verified delegate (one note per grant that verifies it), or a warning that the writer has no
-    grant on them."""
+    grant on them; and, for a verified delegate's [renew], the email with its renewal page link."""
     writer = as_int(data.get("writer"))
     ticket = as_int(data.get("ticketid"))
     owned: list[str] = []
@@ -404,14 +268,13 @@ def ticket_note(
         else:
             unverified.append(subject)
             owners.append(f"client:{item['owner']}")
-    chosen, unclear = ticket_renewal(grants, data, rules) if data.get("renew") else (None, None)
+    # A [renew]: the renewal page link to the writer, never an invoice (ticket_renew); each grant's note says which.
+    renewal, emails = ticket_renew.answer([g for g, _ in verified_by.values()], data, now, rules)
     notes: list[tuple[str, dict[str, Any]]] = []
     if owned:
         notes.append(("owner", owner_note(data, writer, owned)))
     for grant_id, (grant, subjects) in verified_by.items():
         allowed = rights(grant, rules)
-        mine = chosen if chosen is not None and ticket_item(grant, chosen) else None
-        asks = bool(data.get("renew")) and allowed.renew and (mine is not None or unclear is not None)
         fields = about_grant(
             grant,
             subjects=subjects,
@@ -420,12 +283,7 @@ def ticket_note(
             copies="/".join(allowed.copy_emails),
             may_renew="yes" if allowed.renew else None,
             may_order="yes" if allowed.order_for_owner else None,
-            # A delegate may ask for a renewal with [renew] (rules.verified_on_ticket starts it, unless
-            # one is open: then the note says it was refused, and why).
-            renew="yes" if asks else None,
-            renew_refused=(unclear or renewal_scope.ticket_refusal(grant, mine, grants)) if asks else None,
-            # Another contact's renewal invoice of the item is open as the bridge knows it: WHMCS decides.
-            renew_check=renewal_scope.ticket_check(grant, mine, grants) if asks else None,
+            **renewal.get(grant_id, {}),
             **written_by_user(data),
         )
         notes.append((f"grant:{grant_id}", message("delegation.ticket_verified", **fields)))
@@ -440,7 +298,7 @@ def ticket_note(
         )
         notes.append(("warning", warning))
     closing = {f"grant:{g}": parties_open(grant) for g, (grant, _) in verified_by.items()}
-    return [note_action(data, writer, ticket, which, msg, closing.get(which)) for which, msg in notes]
+    return [note_action(data, writer, ticket, which, msg, closing.get(which)) for which, msg in notes] + emails
 
 
 def written_by_user(data: dict[str, Any]) -> dict[str, Any]:
@@ -529,7 +387,7 @@ def verified(grant: dict[str, Any], item: dict[str, Any], ticket: int | None, no
         record(grant, now.isoformat(timespec="seconds"), "ticket", ticket=ticket)
         grant["verified_ticket_items"] = []
     grant["verified_ticket"] = ticket
-    # Every subject verified on the ticket: a [renew] renews exactly one of them (ticket_renewal).
+    # Every subject verified on the ticket: a [renew]'s email names them (ticket_renew.items_named).
     if not ticket_item(grant, item):
         grant.setdefault("verified_ticket_items", []).append(
             {"kind": item["kind"], "id": item["id"], "name": item.get("name") or ""}

@@ -342,8 +342,7 @@ MESSAGES = define(
             "may_renew": "text",
             "may_order": "text",
             "renew": "text",
-            "renew_refused": "text",
-            "renew_check": "text",
+            "renew_until": "datetime",
             "user": "text",
             "user_since": "date",
             "stranger": "text",
@@ -352,10 +351,10 @@ MESSAGES = define(
             "caution": "text",
         },
         "Ticket note to staff: the writer (the delegate) is a verified contact of the owner for what the "
-        "ticket names, with its rights; `renew` when the ticket asked for a renewal with [renew], "
-        "`renew_refused` (one sentence, in English, from the bridge) when that renewal cannot start, and "
-        "`renew_check` (invoice numbers) when another contact's renewal invoice for it is open as far as the bridge "
-        "knows: WHMCS is asked before anything is invoiced. `user` (name and email) when the delegate account's "
+        "ticket names, with its rights; `renew` when the message carries [renew] (it never invoices): "
+        "\"link\" (the delegate was sent its renewal page link, valid until `renew_until`), \"again\" (one sent for "
+        "this ticket is still valid: nothing new sent), \"no_link\" (no page can be linked: receiver.public_url is "
+        "unset) or \"no_right\" (the role may not renew). `user` (name and email) when the delegate account's "
         "owner did not write it: another WHMCS user of that account (`user_since`: when WHMCS created it) or, with "
         "`stranger`, someone WHMCS does not list as its user, or one of its contacts (`contact`: the WHMCS contact "
         "id); `warn` when that writer asks for access, credentials or a transfer, else `caution`: what to confirm "
@@ -364,8 +363,8 @@ MESSAGES = define(
         copies="product/domain",
         may_renew="yes",
         may_order="",
-        renew="yes",
-        renew_refused="",
+        renew="link",
+        renew_until="2026-12-03T10:00:00+00:00",
     ),
     grant_spec(
         "delegation.ticket_held",
@@ -403,6 +402,17 @@ MESSAGES = define(
         "and may now own that client's account.",
         order="7",
         user="5",
+    ),
+    grant_spec(
+        "delegation.renew_link",
+        "email",
+        "client",
+        {"ticket": "text", "items": "subjects", "until": "datetime", "consent_link": "url"},
+        "To the delegate: it wrote [renew] in ticket `ticket` about `items`; nothing is invoiced from a ticket, the "
+        "renewal is asked on its self-service page, through the one-time link (valid until `until`).",
+        ticket="482",
+        items=["service:1"],
+        until="2026-12-03T10:00:00+00:00",
     ),
     # --- the self-service pages (web/selfservice.py), behind one-time links in every notice and copy -------
     MessageSpec(

@@ -116,7 +116,7 @@ def renew(
     if not rights(grant, rules).renew:
         raise ValueError(f"the {grant['role']} role may not renew (delegation.roles.{grant['role']}.renew)")
     kind, wanted = wanted_item(grant, data.get("service"), data.get("domain"))
-    if open_renewal(grant, wanted, kind) is not None:  # staff's command refuses it first; a [renew] ends here
+    if open_renewal(grant, wanted, kind) is not None:  # staff's command refuses it first; a page's click ends here
         grant["history"].append(
             {
                 "at": now.isoformat(timespec="seconds"),

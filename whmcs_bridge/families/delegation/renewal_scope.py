@@ -318,69 +318,6 @@ def held(kind: str, item: int, found: list[dict[str, Any]], due_now: str | None 
     )
 
 
-def ticket_refusal(
-    grant: dict[str, Any], item: dict[str, Any] | None, others: Iterable[dict[str, Any]] = ()
-) -> str | None:
-    """Why a ticket's [renew] starts no renewal (one sentence), or None when it starts one: the ticket must
-    name a service or domain the grant covers, and no renewal of it may be open through this grant or be
-    being invoiced through another (another's open invoice is asked of WHMCS when the renewal starts)."""
-    if item is None or item["kind"] not in RENEWABLE:
-        return f"the ticket names no service or domain of grant {grant['id']} to renew"
-    kind, wanted = item["kind"], int(item["id"])
-    return refusal(grant, wanted, kind) or being_invoiced(kind, wanted, elsewhere(others, grant, kind, wanted))
-
-
-def one_subject(
-    choices: list[dict[str, Any]], asked: Any, named: Iterable[dict[str, Any]] = ()
-) -> tuple[dict[str, Any] | None, str | None]:
-    """The one service or domain a ticket's [renew] renews (of `choices`, the renewable subjects the writer was
-    verified for on the ticket), or why none, as one sentence: [renew service 110] / [renew domain 11] names it by
-    WHMCS type and id; a plain [renew] needs exactly one (a hosting and a domain of one name are two). The one the
-    writer may renew is not taken for the other of the same name that its words ask for (`named`: every subject
-    the ticket names; the plain [renew]'s `says`: the kinds its words name, "please [renew] the hosting" from the
-    domain's contact is not the domain's renewal); one request per message."""
-    renewable = [c for c in choices if c["kind"] in RENEWABLE]
-    if isinstance(asked, dict) and asked.get("several"):
-        listed = ", ".join(f"[renew {s}]" for s in asked["several"])
-        return None, (
-            f"the message asks for more than one renewal ({listed}): write one [renew service ID] or "
-            "[renew domain ID] per message"
-        )
-    if isinstance(asked, dict) and "kind" in asked:
-        found = next((c for c in renewable if (c["kind"], c["id"]) == (asked.get("kind"), asked.get("id"))), None)
-        why = None if found else f"the ticket's [renew {asked.get('kind')} {asked.get('id')}] names nothing it covers"
-        return found, why
-    if len(renewable) == 1:
-        mine = renewable[0]
-        says = set(asked.get("says") or []) if isinstance(asked, dict) else set()
-        same = [
-            n
-            for n in named
-            if n["kind"] in RENEWABLE and (n["kind"], n["id"]) != (mine["kind"], mine["id"])
-            and n.get("name") and n.get("name") == mine.get("name") and n["kind"] in says
-        ]  # fmt: skip
-        if not same:
-            return mine, None
-        renewable = [mine, *same]
-    if not renewable:
-        return None, None  # ticket_refusal says the ticket names nothing to renew
-    listed = ", ".join(f"{c['kind']} #{c['id']} ({c.get('name') or '?'})" for c in renewable)
-    return None, (
-        f"the ticket names more than one thing to renew ({listed}): write [renew service ID] or [renew domain ID] "
-        "to say which"
-    )
-
-
-def ticket_check(grant: dict[str, Any], item: dict[str, Any] | None, others: Iterable[dict[str, Any]]) -> str | None:
-    """For a ticket's [renew] that starts: the other grants' open renewal invoices of the item as the bridge knows
-    them ("#88"), which WHMCS is asked about before anything is invoiced; None when there are none."""
-    if item is None or item["kind"] not in RENEWABLE:
-        return None
-    pending = elsewhere(others, grant, item["kind"], int(item["id"]))
-    invoices = [f"#{p['invoice']}" for p in pending if p.get("invoice")]
-    return ", ".join(invoices) or None
-
-
 def wanted_service(grant: dict[str, Any], asked: Any) -> int:
     services = [i for i in grant.get("items", []) if i["kind"] == "service"]
     wanted = as_int(asked) or (services[0]["id"] if services else None)

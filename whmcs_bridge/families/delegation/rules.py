@@ -25,11 +25,9 @@ from whmcs_bridge.families.delegation.config import DelegationSection
 from whmcs_bridge.families.delegation.copies import (
     COPY_MARK,
     copies,
-    ticket_item,
     ticket_key,
     ticket_note,
     ticket_opened,
-    ticket_renewal,
 )
 from whmcs_bridge.families.delegation.digest import digest
 from whmcs_bridge.families.delegation.ending import covers, expire, next_timer, ownership_changed
@@ -46,7 +44,6 @@ from whmcs_bridge.families.delegation.lifecycle import ask_consent, command, wit
 from whmcs_bridge.families.delegation.orders import ordered
 from whmcs_bridge.families.delegation.renewal import (
     cancel_found_paid,
-    renew,
     renewal_applied,
     renewal_held,
     renewal_payment,
@@ -113,8 +110,6 @@ class Delegation:
             for item in data.get("items") or []:
                 refs.append(f"{item['kind']}:{item['id']}")
                 refs.append(f"domain:{item['name']}")
-                # The owner's other grants: their renewals of the item a [renew] asks for (renewal_scope).
-                refs += [f"owner:{as_int(item.get('owner'))}"] if as_int(item.get("owner")) else []
             return refs
         return []
 
@@ -292,39 +287,25 @@ def on_ticket(
 def on_ticket_resolved(
     states: Mapping[str, State], event: Event, now: datetime, rules: DelegationSection
 ) -> dict[str, Decision]:
-    """The ticket gets its note; the grants it verified remember it for the owner's digest, and a
-    delegate's [renew] starts the renewal of the service it names."""
+    """The ticket gets its note (and a delegate's [renew] its renewal page link: ticket_renew); the grants it verified
+    remember it for the owner's digest, and a link they sent for it."""
     data = event.data
     grants = grant_copies(states)
     out = {
         str(data.get("state_key")): Decision(state=None, actions=ticket_note(list(grants.values()), data, now, rules))
     }
-    chosen, _ = ticket_renewal(list(grants.values()), data, rules) if data.get("renew") else (None, None)
     for key, grant in grants.items():
         if grant.get("verified_ticket") == as_int(data.get("ticketid")):
-            others = [g for k, g in grants.items() if k != key]
-            out[key] = verified_on_ticket(grant, data, now, rules, others, chosen)
+            out[key] = Decision(state=forget_ticket(grant))
     return out
 
 
-def verified_on_ticket(
-    grant: dict[str, Any],
-    data: dict[str, Any],
-    now: datetime,
-    rules: DelegationSection,
-    others: list[dict[str, Any]],
-    chosen: dict[str, Any] | None,
-) -> Decision:
-    """The grant forgets the ticket; a [renew] starts the renewal of the one subject it resolves to
-    (copies.ticket_renewal), through the grant that was verified for it."""
-    item = chosen if chosen is not None and ticket_item(grant, chosen) else None
+def forget_ticket(grant: dict[str, Any]) -> dict[str, Any]:
+    """The grant keeps no ticket it was verified on once the note is decided."""
     grant.pop("verified_ticket_items", None)
     grant.pop("verified_ticket_item", None)  # as an older version kept it
     grant.pop("verified_ticket")
-    if data.get("renew") and rights(grant, rules).renew and item and item["kind"] in ("service", "domain"):
-        asked = {item["kind"]: item["id"], "by": f"delegate, ticket #{data.get('ticketid')}"}
-        return renew(grant, asked, now, rules, others)
-    return Decision(state=grant)
+    return grant
 
 
 def on_renewal_invoice(

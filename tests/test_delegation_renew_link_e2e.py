@@ -1,0 +1,143 @@
+"""Issue 16, fifteenth round: a ticket's [renew] never invoices anything by itself. Deciding from words whether a
+[renew] asks for a renewal failed both ways (break rounds 13 and 14): refusals invoiced the agency, urgent requests
+were dropped in silence. Whatever the words around it, a verified delegate with the right to renew who writes
+[renew] is emailed its one-time renewal page link; the renewal happens only when it clicks renew there. The agency
+scenario, the sandbox's hooks delivered to the real receiver, the link followed over HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.conftest import BridgeWorld, Sandbox
+from tests.test_delegation_break14_e2e import APPLE_NL, STAFF_SAID
+from tests.test_delegation_tickets_break12 import notes
+from tests.test_delegation_tickets_e2e import (
+    agency_granted,
+    agency_renewals,
+    click_renew,
+    link_emails,
+    open_ticket,
+    renew_link,
+    reply,
+)
+
+
+@pytest.fixture
+def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[BridgeWorld]:
+    yield from agency_granted(sandbox, tmp_path)
+
+
+def renew_noted(world: BridgeWorld, ticket: int) -> str:
+    said = [n for n in notes(world, ticket) if "[renew] in this message" in n]
+    assert said, notes(world, ticket)
+    return said[-1]
+
+
+REFUSALS = [
+    "[renew] : non merci, le client résilie",
+    "Please disregard my [renew], the client is leaving.",
+    "[renew]? nee",
+    "[renew]? nope",
+    "Please do NOT [renew] it, the client is leaving us.",
+    "How much would a [renew] cost us?",
+]
+
+
+@pytest.mark.parametrize("text", REFUSALS)
+def test_a_renew_with_a_refusal_around_it_invoices_nothing_and_sends_the_page_link(world: BridgeWorld, text: str):
+    """Break rounds 13 and 14: each of these (or one like it) invoiced the agency, a card on file may be charged.
+    Nothing is invoiced from a ticket; the agency gets its page link and decides there."""
+    ticket = open_ticket(world)
+    reply(world, ticket, text, clientid=10)
+    assert agency_renewals(world) == []
+    assert renew_link(world, ticket)
+    said = renew_noted(world, ticket)
+    assert "was sent its renewal page link" in said and "nothing is invoiced until it asks there" in said, said
+
+
+URGENT = [
+    "Please [renew] boulangerie-dupont.fr now, we can't let the shop go offline",
+    "Please don't forget to [renew] boulangerie-dupont.fr!",
+    "Jangan lupa [renew] boulangerie-dupont.fr",
+]
+
+
+@pytest.mark.parametrize("text", URGENT)
+def test_an_urgent_renew_is_never_dropped_and_the_click_invoices_once(world: BridgeWorld, text: str):
+    """Break round 14: these were read as refusals and dropped: no renewal, no word in the note, nothing to the
+    agency. The link is sent and the note says so; the renewal is invoiced when the agency clicks, exactly once."""
+    ticket = open_ticket(world)
+    reply(world, ticket, text, clientid=10)
+    assert agency_renewals(world) == []
+    link = renew_link(world, ticket)
+    assert "was sent its renewal page link" in renew_noted(world, ticket)
+    said = link_emails(world, ticket)[0]["message"]
+    assert "Nothing is invoiced from a ticket" in said and "boulangerie-dupont.fr" in said, said
+    done = click_renew(world, link, service="110")
+    assert done.status_code == 200 and "Renewal requested" in done.text
+    [invoice] = agency_renewals(world)
+    assert invoice["total"] == "14.95"
+    assert requests.post(link, data={"do": "renew", "service": "110"}, timeout=10).status_code == 410
+    world.settle(2)
+    assert len(agency_renewals(world)) == 1
+
+
+QUOTED = [
+    # Apple Mail in Dutch and Outlook in Polish: quote headers no list of patterns knew (break round 14).
+    APPLE_NL,
+    "Nie, dziękuję.\n\nOd: Support <support@billing.example.com>\nWysłano: piątek, 27 listopada 2026 10:00\n"
+    f"Do: Lena\nTemat: boulangerie-dupont.fr\n\n{STAFF_SAID}",
+]
+
+
+@pytest.mark.parametrize("text", QUOTED)
+def test_staffs_renew_quoted_under_an_unknown_header_invoices_nothing(world: BridgeWorld, text: str):
+    ticket = open_ticket(world)
+    reply(world, ticket, STAFF_SAID, adminusername="Support")
+    reply(world, ticket, text, clientid=10)
+    assert agency_renewals(world) == []
+    assert renew_link(world, ticket)  # the page decides: a click there, or nothing
+
+
+def test_a_reply_quoting_the_renew_again_sends_no_second_link(world: BridgeWorld):
+    """One link per ticket while it is valid: a reply that quotes the first [renew] (or writes it again) sends
+    nothing new; the note says the link was sent already."""
+    ticket = open_ticket(world)
+    reply(world, ticket, "Please [renew] it for our client.", clientid=10)
+    reply(world, ticket, "Thanks!\n\n> Please [renew] it for our client.", clientid=10)
+    reply(world, ticket, "[renew] again, please", clientid=10)
+    assert len(link_emails(world, ticket)) == 1
+    assert "already sent" in renew_noted(world, ticket)
+    assert agency_renewals(world) == []
+
+
+def test_the_link_email_speaks_the_delegates_language_and_names_the_item(world: BridgeWorld):
+    world.sandbox.post("UpdateClient", clientid=10, language="french")
+    ticket = open_ticket(world)
+    reply(world, ticket, "[renew service 110] merci", clientid=10)
+    [email] = link_emails(world, ticket)
+    said = email["message"]
+    assert "facturé depuis un ticket" in said and "boulangerie-dupont.fr" in said and "Nothing" not in said, said
+    assert agency_renewals(world) == []
+
+
+def test_a_writer_without_the_right_to_renew_gets_no_link(world: BridgeWorld):
+    """A contact whose role may not renew (administrative, by default) is told nothing; the note says it may not."""
+    world.run(
+        "delegations", "grant", "--owner", "12", "--delegate", "10", "--service", "120", "--role", "administrative",
+        "--by", "alice", "--basis", "owner's email",
+    )  # fmt: skip
+    world.settle()
+    opened = world.sandbox.control(
+        "act",
+        {"action": "OpenTicket", "clientid": 10, "deptid": 1, "serviceid": 120, "subject": "cabinet-martin.fr",
+         "message": "Please [renew] it."},
+    )  # fmt: skip
+    world.settle(4)
+    ticket = int(opened["id"])
+    assert link_emails(world, ticket) == []
+    assert agency_renewals(world) == []
