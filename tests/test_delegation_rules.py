@@ -447,6 +447,7 @@ def test_delegated_renewal_renews_the_one_service_once():
         "owner_invoice": 42,
         "line_id": 5,
         "outcome_to": "DelegationRenewalApplied",
+        "tell_parked": True,
     }
     # Renewed once, only while the grant stands (revocation wins), and only as invoiced, as WHMCS has things when it
     # runs: the period invoiced, the owner's line at the amount paid, nothing paid on the owner's invoice (nor on

@@ -189,6 +189,9 @@ def answer_and_approve(stage: Stage, echo: Echo, case_id: str) -> None:
             os_user=f"{who} (demo)",  # two people, each at their own login
         )
     stage.settle()
+    # The daemon's next poll, a moment later: the writes wait for WHMCS's tickets read after the approval (a poll
+    # stamped in the approval's second may have read before it).
+    stage.settle(passes=2, at=datetime.now(UTC) + timedelta(seconds=1))
     checklist = staff_ticket(stage, case_id, "execute the hand-over")
     echo(f"  two staff approve; the case is {case['status']}. Side effects, as staff's ticket lists them:")
     for line in checklist.splitlines():
