@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import Sandbox
 from tests.test_ownership_answers import reply_as, staff_tickets, thread_of
 from tests.test_ownership_break13 import staff_text, waiting
-from tests.test_ownership_break13_writes import approve, unhooked, writes
+from tests.test_ownership_break13_writes import approve, consented, unhooked, writes
 from tests.test_ownership_detect_break12 import never_silence
 from tests.test_ownership_e2e import World, open_and_document, vendor_world
 from whmcs_bridge.engine import Engine
@@ -143,3 +143,24 @@ def test_the_holders_objection_in_a_thread_staff_closed_at_once_is_read_at_the_w
     assert not [s for s in staff_tickets(world, case_id) if "without" in s], staff_tickets(world, case_id)
     assert approve(world, case_id, "carol").exit_code != 0
     assert writes(world) == []
+
+
+@pytest.mark.parametrize("how", ["note", "reply"])
+def test_staffs_words_in_the_case_thread_after_the_approval_hold_the_writes_not_sent_yet(world: World, how: str):
+    """Fifteenth break round HIGH 1 (n1_note_after_approve_secret.py, n1b_staff_reply_after_approve.py): carol
+    approved; before the writes ran, bob wrote the holder's phoned objection in the case thread, as a note or as a
+    reply; three passes later the registrant update and the lock were sent, the note never in the case."""
+    case_id = consented(world)
+    unhooked(world)
+    assert approve(world, case_id, "carol").exit_code == 0
+    thread = thread_of(world, case_id, 20)
+    if how == "note":
+        add_note(world, thread["id"], PHONED)
+    else:
+        world.sandbox.control("act", {"action": "AddTicketReply", "ticketid": thread["id"], "adminusername": "bob",
+                                      "message": PHONED})  # fmt: skip
+    world.settle(4)
+    assert writes(world) == []
+    [found] = waiting(world, case_id)
+    assert found.get("staff") and "OBJECTS" in found["message"], found
+    assert world.case(case_id)["status"] == "executing"

@@ -28,6 +28,10 @@ from whmcs_bridge.model import Decision, as_int
 
 # Where the holder's answer still decides the case: waiting for it, or under review before approval.
 ANSWERABLE = ("notified", "review")
+# Staff's words in a case thread (a reply or a note: a phoned objection) count while the holder's answer decides the
+# case, and while its writes in WHMCS have not all run (executing: the steps not sent yet wait for them to be
+# classified, execution.writes_wait; fifteenth break round HIGH 1).
+STAFF_HEARD = (*ANSWERABLE, "executing")
 
 
 def thread_reply(case: dict[str, Any], data: dict[str, Any]) -> Decision:
@@ -38,7 +42,7 @@ def thread_reply(case: dict[str, Any], data: dict[str, Any]) -> Decision:
     ticket, reply = as_int(data.get("ticketid")), as_int(data.get("replyid"))
     if not ticket or not reply or known_reply(case, ticket, reply):
         return unchanged(case)
-    if data.get("admin") and (ticket not in threads(case) or case.get("status") not in ANSWERABLE):
+    if data.get("admin") and (ticket not in threads(case) or case.get("status") not in STAFF_HEARD):
         return unchanged(case)  # staff's words count in the case's threads while the holder's answer decides it
     report: dict[str, Any] = {"case": case["id"], "told": told(data), "parties": party_clients(case)}
     if ticket not in threads(case):
@@ -78,7 +82,7 @@ def thread_note(case: dict[str, Any], data: dict[str, Any], now: datetime, rules
     admin and date; no read back is needed. The bridge's own notes never reach the case (engine.own_write). The
     hook names no note id: the note is taken when the poll reads it."""
     ticket, note = as_int(data.get("ticketid")), as_int(data.get("noteid"))
-    if not ticket or not note or ticket not in threads(case) or case.get("status") not in ANSWERABLE:
+    if not ticket or not note or ticket not in threads(case) or case.get("status") not in STAFF_HEARD:
         return unchanged(case)
     number = f"n{note}"
     if known_reply(case, ticket, number):
@@ -282,7 +286,7 @@ def staff_in_thread(case: dict[str, Any], data: dict[str, Any]) -> bool:
     object"), so it is attached for staff to classify, never dropped (thirteenth round H3)."""
     ticket = as_int(data.get("ticket"))
     inside = ticket in threads(case) and not data.get("opened") and not data.get("named")
-    return bool(data.get("admin")) and inside and case.get("status") in ANSWERABLE
+    return bool(data.get("admin")) and inside and case.get("status") in STAFF_HEARD
 
 
 def requester_person(case: dict[str, Any], data: dict[str, Any]) -> bool:
