@@ -397,6 +397,12 @@ def test_a_workable_ownership_section_passes():
             "ownership.policies.vendor.window: expected a window longer than ownership.remind_before (3d), "
             "found '2d'",
         ),
+        (
+            # Fifteenth round MEDIUM 1: a staff note in a case's thread is known only by the poll's read.
+            OWNERSHIP + "poll:\n  enabled: false\n",
+            OWNERSHIP.count("\n") + 2,
+            "poll.enabled: expected true while ownership is enabled",
+        ),
     ],
 )
 def test_ownership_no_case_could_get_through_is_refused(text: str, line: int, message: str):

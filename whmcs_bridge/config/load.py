@@ -254,9 +254,20 @@ class Config:
 
     def problem(self) -> tuple[str, str] | None:
         """What no case could get through across sections: an ownership policy asking for more approvals
-        than the staff who may give them."""
+        than the staff who may give them; ownership without the poll. A staff note in a case's ticket thread (it
+        may report the holder's objection by phone) is known only by reading the ticket (the TicketAddNote hook
+        names no note, DD:hooks-reference/ticket.md), and the holder's silence and the writes after an approval
+        wait for a read of WHMCS's tickets made after them: without the poll, none comes (fifteenth round M1)."""
         found = self.ownership.staff_problem(list(self.staff))
-        return (f"ownership.{found[0]}", found[1]) if found else None
+        if found:
+            return (f"ownership.{found[0]}", found[1])
+        if self.ownership.enabled and not self.poll.enabled:
+            return (
+                "poll.enabled",
+                "true while ownership is enabled (a case reads its ticket threads, staff's notes included, "
+                "through the poll, and waits for it before concluding silence or writing)",
+            )
+        return None
 
     @property
     def zone_name(self) -> str:

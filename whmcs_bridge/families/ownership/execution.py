@@ -154,7 +154,7 @@ def writes_wait(case: dict[str, Any], polled_at: str | None = None) -> tuple[str
     it. Staff classify it: an objection stops the steps (answers.stop_execution, their `state_in` guard), anything
     else lets them run (break round 13 H7). `polled_at`: when a poll last read WHMCS's tickets through; one older
     than the approval (GetTicket failing since) cannot say no party wrote meanwhile: the steps wait for a poll that
-    did (break round 14 H5). Without any poll (hooks only), the hooks are all there is to read."""
+    did (break round 14 H5). Before any poll has read WHMCS (ownership requires the poll, config.load), the hooks are all there is."""
     reading = case.get("reading") or []
     if reading:
         return f"{msg_ref(reading[0])} to be read from WHMCS", True

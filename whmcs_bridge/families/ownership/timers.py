@@ -60,7 +60,7 @@ WAIT_AGAIN = timedelta(minutes=1)
 def unread_answers(case: dict[str, Any], deadline: datetime, polled_at: str | None) -> str:
     """Why the holder's silence cannot be concluded yet, or "": a reply WHMCS told of (a hook) that the bridge
     has not read back yet, or no poll has read WHMCS's tickets through since the deadline (GetTicket failing:
-    an answer may sit there unseen). Without any poll yet (hooks only), the hooks are all there is to read."""
+    an answer may sit there unseen). Before any poll has read WHMCS (a state database that never polled; ownership requires the poll, config.load), the hooks are all there is."""
     reading = case.get("reading") or []
     if reading:
         r = reading[0]
