@@ -4,8 +4,18 @@ note (MEDIUM 2)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
 import pytest
 
+from tests.conftest import Sandbox
+from tests.test_ownership_answers import reply_as, thread_of
+from tests.test_ownership_break15 import PHONED, add_note
+from tests.test_ownership_e2e import World, open_and_document, vendor_world
+from tests.test_ownership_rules import FAMILY, documented, opened
+from whmcs_bridge.model import Event
 from whmcs_bridge.pasted import masked
 
 
@@ -44,3 +54,40 @@ def test_a_secret_written_any_usual_way_is_masked(said: str, kept: str):
     `password - X` and `login: budi / X` reached the state database and the dossier in clear; `sandi X!` kept the
     `!` of the password."""
     assert masked(said) == kept
+
+
+@pytest.fixture
+def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[World]:
+    yield from vendor_world(sandbox, tmp_path)
+
+
+def test_shows_list_of_messages_to_classify_names_a_note_and_how_to_record_it(world: World):
+    """MEDIUM 2 (n2_note_secret_wrong_ids.py): `ownership show` listed a staff note to classify as "bob (staff)
+    replied in ticket #12", without its note id: the `--reply 12:n3` staff must give was nowhere on the line."""
+    case_id = open_and_document(world, "domain:20")
+    thread = thread_of(world, case_id, 20)
+    note = add_note(world, thread["id"], PHONED)
+    reply_as(world, thread["id"], clientid=20, message="Kami keberatan.")
+    world.settle(4)
+    shown = world.run("ownership", "show", case_id).output
+    lines = [line for line in shown.splitlines() if "NOT CLASSIFIED" in line]
+    noted = [line for line in lines if f"--reply {thread['id']}:n{note}" in line]
+    assert len(noted) == 1 and all(f"note {note}" in line and "replied" not in line for line in noted), shown
+    replied = [line for line in lines if "holder" in line and "bob" not in line]
+    assert len(replied) == 1 and all(f"--reply {thread['id']}:" in line for line in replied), shown
+
+
+def test_a_reminder_come_too_late_to_be_of_use_is_not_sent():
+    """LOW (fifteenth round): a reminder the daemon could not send at its time (stopped, WHMCS down) went out at
+    23:59 on the deadline day, its link valid one minute. Past a quarter of `remind_before` before the deadline it
+    is not sent, and the timeline says so; a late one with time left still goes."""
+    state = documented(opened())
+    deadline = datetime.fromisoformat(state["deadline"])
+    late = FAMILY.decide_one(state, Event(id="t", type="Tick", data={}, source="timer"),
+                             deadline - timedelta(minutes=1), "case:o1")  # fmt: skip
+    assert [a for a in late.actions if a.kind == "email"] == []
+    assert late.state and late.state["reminded"] and "not reminded" in late.state["history"][-1]["what"]
+    state = documented(opened())
+    still = FAMILY.decide_one(state, Event(id="t", type="Tick", data={}, source="timer"),
+                              deadline - timedelta(hours=20), "case:o1")  # fmt: skip
+    assert [a.kind for a in still.actions if a.kind == "email"] == ["email"]

@@ -11,7 +11,7 @@ from whmcs_bridge.clock import utcnow
 from whmcs_bridge.errors import WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
 from whmcs_bridge.evidence import anchor
 from whmcs_bridge.families.ownership import staff as own
-from whmcs_bridge.families.ownership.policies import and_words, missing_contact
+from whmcs_bridge.families.ownership.policies import and_words, missing_contact, to_classify
 from whmcs_bridge.whmcs.api import WhmcsApi
 
 
@@ -52,8 +52,7 @@ def echo_case(c: dict[str, Any]) -> None:
     echo_left(c)
     for r in c.get("replies", []):
         if not r.get("classified"):
-            who = f"the {r['party']}" if r["party"] != "other" else r.get("writer") or "someone"
-            click.echo(f"  {who} replied in ticket #{r['ticket']}: classify it with `ownership record-answer`")
+            click.echo(f"  to classify: {to_classify(c, r)}")
 
 
 def echo_left(c: dict[str, Any]) -> None:

@@ -17,13 +17,11 @@ from whmcs_bridge.families.ownership.policies import (
     evidence_fields,
     evidence_needs,
     hand_over_fields,
-    is_note,
     iso,
     label,
     link_spec,
     match_policy,
     missing_contact,
-    msg_ref,
     party_kind,
     party_notes,
     ref,
@@ -32,6 +30,7 @@ from whmcs_bridge.families.ownership.policies import (
     staff_ticket,
     step,
     tell,
+    to_classify,
 )
 from whmcs_bridge.model import Action, Decision
 
@@ -324,20 +323,8 @@ def approve(
             f"(ownership record-answer {case['id']} --party requester --answer consent|object --via ticket)"
         )
     flagged = [r for r in case.get("replies", []) if r["party"] in ("holder", "other") and not r.get("classified")]
-    if flagged:
-        who = "the holder" if flagged[0]["party"] == "holder" else flagged[0].get("writer") or "someone"
-        # The requester's own person writing from another account speaks for the requester (break round 14 H7).
-        party, answers = (
-            ("requester", "consent|object") if flagged[0].get("side") == "requester"
-            else ("holder", "consent|object|unrelated")
-        )  # fmt: skip
-        # Staff's note has ids of its own (fifteenth round HIGH 2).
-        how = f"added {msg_ref(flagged[0])}" if is_note(flagged[0]["reply"]) else f"replied in ticket #{flagged[0]['ticket']}"
-        raise ValueError(
-            f"{who} {how}: record what it answered first "
-            f"(ownership record-answer {case['id']} --party {party} --answer {answers} --via ticket "
-            f"--reply {flagged[0]['ticket']}:{flagged[0]['reply']})"
-        )
+    if flagged:  # staff's note has ids of its own (fifteenth round HIGH 2)
+        raise ValueError(to_classify(case, flagged[0]))
     reading = case.get("reading") or []
     if reading:  # WHMCS told of a message the bridge has not read back yet: it may be an objection
         raise ValueError(

@@ -292,6 +292,33 @@ def msg_ref(r: dict[str, Any]) -> str:
     return f"ticket #{r['ticket']} reply {number}"
 
 
+def to_classify(case: dict[str, Any], r: dict[str, Any]) -> str:
+    """A message waiting for staff as staff read it, with the command that records what it answers: "the holder
+    replied in ticket #12 (reply 5): record what it answered first (ownership record-answer ...)", or "bob
+    (staff) added ticket #12 note 3: ..." for a note."""
+    who = f"the {r['party']}" if r["party"] != "other" else r.get("writer") or "someone"
+    number = message_id(r.get("reply"))
+    how = (
+        f"added {msg_ref(r)}" if isinstance(number, str)
+        else f"replied in ticket #{r['ticket']}" + (f" (reply {number})" if number else "")
+    )  # fmt: skip
+    return f"{who} {how}: record what it answered first ({classify_command(case['id'], r)})"
+
+
+def classify_command(case_id: str, r: dict[str, Any]) -> str:
+    """The command that records what a message in the case's threads answers, naming it (`--reply 12:5`, a note
+    `--reply 12:n3`). The requester's own person writing from another account speaks for the requester (break round
+    14 H7)."""
+    party, answers = (
+        ("requester", "consent|object") if "requester" in (r["party"], r.get("side"))
+        else ("holder", "consent|object|unrelated")
+    )  # fmt: skip
+    return (
+        f"ownership record-answer {case_id} --party {party} --answer {answers} --via ticket "
+        f"--reply {r['ticket']}:{r['reply']}"
+    )
+
+
 # Where a party's new ticket may be an answer (answers.py: ticket_opened); a draft has asked no one yet.
 ANSWERING = ("collecting", "notified", "disputed", "review", "approved", "executing")
 

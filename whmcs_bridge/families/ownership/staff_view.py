@@ -14,7 +14,7 @@ from whmcs_bridge.clock import utcnow
 from whmcs_bridge.config.load import Config
 from whmcs_bridge.families.ownership import seen
 from whmcs_bridge.families.ownership import staff as own
-from whmcs_bridge.families.ownership.policies import case_fields, checklist_fields, msg_ref
+from whmcs_bridge.families.ownership.policies import case_fields, checklist_fields, classify_command, msg_ref
 from whmcs_bridge.messages import load
 from whmcs_bridge.messages.render import Named, Reader
 
@@ -123,7 +123,7 @@ def case_lines(
         ],
     )
     out += _section("Recorded answers", [recorded_line(view, a) for a in c.get("recorded_answers", [])])
-    out += _section("Thread replies", [reply_line(view, r) for r in c.get("replies", [])])
+    out += _section("Thread replies", [reply_line(view, c, r) for r in c.get("replies", [])])
     out += _section(
         "Approvals",
         [f"{a['by']} on {view.when(a['at'])}{': ' + a['note'] if a.get('note') else ''}" for a in c.get("approvals", [])],
@@ -163,15 +163,14 @@ def recorded_line(view: StaffView, a: dict[str, Any]) -> str:
     )
 
 
-def reply_line(view: StaffView, r: dict[str, Any]) -> str:
-    """A party's reply in its ticket thread, and how staff classified it."""
+def reply_line(view: StaffView, c: dict[str, Any], r: dict[str, Any]) -> str:
+    """A message in the case's threads, and how staff classified it, or the command that does (fifteenth round M2:
+    a note's `--reply 12:n3` was nowhere on screen)."""
     verdict = {
         "consent": "classified as consent",
         "object": "classified as an objection",
         "unrelated": "classified as unrelated (not about the case)",
-    }.get(
-        str(r.get("classified")), "NOT CLASSIFIED YET (ownership record-answer)"
-    )
+    }.get(str(r.get("classified")), f"NOT CLASSIFIED YET ({classify_command(c['id'], r)})")
     text = " ".join(str(r.get("message") or "").split())
     who = r["party"] if r["party"] != "other" else f"{r.get('writer') or 'someone'} (neither party)"
     where = f"{msg_ref(r)}"

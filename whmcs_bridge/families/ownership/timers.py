@@ -50,6 +50,13 @@ def tick_notified(case: dict[str, Any], now: datetime, rules: Rules, polled_at: 
     when = status_due(case)
     if case.get("reminded") or when is None or now < when:
         return unchanged(case)
+    if deadline - now < timedelta(seconds=case.get("remind_s", 0)) / 4:
+        # Come too late to be of use (the daemon stopped, WHMCS down at its time): a link valid a few minutes and
+        # "answer by today" would only alarm; the timeline says it was not sent (fifteenth round LOW).
+        case["reminded"] = iso(now)
+        step(case, now, "holder not reminded", "bridge", f"the reminder was due on {iso(when)[:16].replace('T', ' ')} "
+             f"UTC; too little time was left before the deadline for it to be of use")  # fmt: skip
+        return unchanged(case)
     return remind_holder(case, now, deadline, rules)
 
 
