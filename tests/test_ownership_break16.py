@@ -12,6 +12,7 @@ import pytest
 
 from tests.conftest import Sandbox
 from tests.test_ownership_answers import reply_as, thread_of
+from tests.test_ownership_break13_words import files_holding
 from tests.test_ownership_break15 import PHONED, add_note
 from tests.test_ownership_e2e import World, open_and_document, vendor_world
 from tests.test_ownership_rules import FAMILY, documented, opened
@@ -91,3 +92,73 @@ def test_a_reminder_come_too_late_to_be_of_use_is_not_sent():
     still = FAMILY.decide_one(state, Event(id="t", type="Tick", data={}, source="timer"),
                               deadline - timedelta(hours=20), "case:o1")  # fmt: skip
     assert [a.kind for a in still.actions if a.kind == "email"] == ["email"]
+
+
+@pytest.mark.parametrize(
+    ("said", "secret"),
+    [
+        ("**Password:** `RmArk9down`", "RmArk9down"),
+        ("<p>EPP code: <code>RhTml77ab</code></p>", "RhTml77ab"),
+        ("password:<br />Br0kenLine", "Br0kenLine"),
+        ("password: &quot;My Secret Phrase 1&quot;", "Secret Phrase"),
+        ("EPP code: &lt;Ab12Cd34&gt;", "Ab12Cd34"),
+        ("password&#58; Ent1ty999", "Ent1ty999"),
+        ("Das Kennwort lautet RdEutsch20", "RdEutsch20"),
+        ("Auth-Code lautet NdE9code1", "NdE9code1"),
+        ("credentials: budi:RpAir5566x", "RpAir5566x"),
+        ("nom d'utilisateur: martin / FrPair777", "FrPair777"),
+        ("Zugangsdaten: budi / DeZug4ng1", "DeZug4ng1"),
+        ("EPP code (for majumakmur.co.id) — RdAsh5678a", "RdAsh5678a"),
+        ("Passwords: first1234, second5678", "second5678"),
+        ("EPP code: Ab12-Cd34 Ef56", "Ef56"),
+        ("ＰＡＳＳＷＯＲＤ: Fullwidth9", "Fullwidth9"),
+        ("P@ssword: AtSign123", "AtSign123"),
+        ("password, it's Comma7777", "Comma7777"),
+        ("my pwd's Apos12345", "Apos12345"),
+        ("user budi pass Bud1Pass", "Bud1Pass"),
+        ("PIN 4711", "4711"),
+        ("kode auth: IdAuth1234", "IdAuth1234"),
+        ("The password for the control panel, which I set yesterday after the incident, is Longer5555", "Longer5555"),
+        ("Here it is, no label at all: Xy7#pQ2!kLzz", "Xy7#pQ2!kLzz"),
+    ],
+)
+def test_a_secret_behind_markup_another_language_or_no_label_is_masked(said: str, secret: str):
+    """Sixteenth round H1, H3 (secrets_e2e.py, mask_corpus.py): 43 of 108 phrasings kept the secret; markdown, HTML
+    and its entities, German, login pairs, an em dash, lists, and a code without a label at all."""
+    assert secret not in masked(said), masked(said)
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "The EPP code is never to be given to PT Maju Makmur.",
+        "Het wachtwoord is niet gedeeld met de klant.",
+        "Le code de transfert est jamais demandé par nous.",
+        "Kode EPP adalah bukan milik mereka.",
+        "kata sandi: tidak pernah diberikan",
+        "Mot de passe: oublié, merci de le réinitialiser",
+        "Kennwort: vergessen",
+        "Token: thanks for your patience",
+        "EPP code: please send it to the company directly",
+        "Pin: pinned to the wall of the office",
+        "user: Kreatif / role: vendor",
+        "login: siti / hosting expired",
+        "See invoice INV-2023-0042 and contract CT2023A.",
+        "Our registrar is O2switch, see https://www.o2switch.fr/Contact2024 or budi.Santoso2@kreatif.id",
+    ],
+)
+def test_an_everyday_sentence_near_a_label_keeps_its_words(said: str):
+    """Sixteenth round M1 (mask_negation.py): "The EPP code is never to be given" became "is [hidden] to be given":
+    an objection lost its "not"."""
+    assert masked(said) == said
+
+
+def test_a_secret_staff_type_into_a_note_is_not_kept(world: World):
+    """Sixteenth round M3 (cli_note.py): `ownership cancel --note "... EPP code: CliNote99x"` kept the code in the
+    state database and the dossier."""
+    case_id = open_and_document(world, "domain:20")
+    world.run("ownership", "cancel", case_id, "--by", "alice", "--note", "holder phoned; EPP code: CliNote99x")
+    world.settle()
+    world.run("ownership", "export", case_id, "--out", str(world.tmp / "dossier"))
+    assert files_holding(world.tmp, "CliNote99x") == []
+    assert "holder phoned; EPP code: [hidden]" in world.run("ownership", "show", case_id).output

@@ -15,6 +15,7 @@ from whmcs_bridge.config.load import Config
 from whmcs_bridge.engine import Engine
 from whmcs_bridge.errors import BridgeError, UsageProblem
 from whmcs_bridge.model import State
+from whmcs_bridge.pasted import masked
 from whmcs_bridge.permissions import user_name
 from whmcs_bridge.store import audit, inbox, outbox, states
 from whmcs_bridge.store.db import Database
@@ -188,6 +189,8 @@ def submit(
     read meanwhile) may have changed it: a command the rules then refuse is a BridgeError saying why, recorded as
     refused, never a parked event."""
     event_id = f"cli:{uuid.uuid4().hex}"
+    # A code or password staff typed into a note is never kept either (pasted.py; sixteenth round M3).
+    data = {k: masked(v) if k in TYPED and isinstance(v, str) else v for k, v in data.items()}
     with db.atomic():
         inbox.add(
             db,
@@ -211,6 +214,8 @@ def submit(
     refused(db, event_id, kind, data, by=by, client_id=client_id, case_id=case_id, now=now)
 
 
+# The words staff type into a command (`--note`, `--reason`), which may hold a pasted secret.
+TYPED = ("note", "reason", "message")
 REFUSED = "ValueError: "  # how the engine records an event a rule refused (a transition the state does not allow)
 
 
