@@ -162,3 +162,27 @@ def test_a_secret_staff_type_into_a_note_is_not_kept(world: World):
     world.run("ownership", "export", case_id, "--out", str(world.tmp / "dossier"))
     assert files_holding(world.tmp, "CliNote99x") == []
     assert "holder phoned; EPP code: [hidden]" in world.run("ownership", "show", case_id).output
+
+
+def test_the_review_ticket_a_staff_note_raises_names_the_note_and_a_command_that_works(world: World):
+    """Sixteenth round M2 (review_ticket_cmd.py): the "Review ownership case" ticket a staff note raised said "The
+    holder replied" and gave `record-answer ... --party holder --answer consent|object --via ticket --by NAME`, which,
+    pasted, was refused: "written by bob (staff), not the holder: name it with --reply 3:n1"."""
+    case_id = open_and_document(world, "domain:20")
+    thread = thread_of(world, case_id, 20)
+    note = add_note(world, thread["id"], PHONED)
+    world.settle(4)
+    [review] = [
+        " ".join(t["message"].split())
+        for t in world.sandbox.rows("tickets")
+        if t["subject"] == f"Review ownership case {case_id}"
+        for t in world.sandbox.rows("ticket_replies", ticket_id=t["id"])[:1]
+    ]
+    assert "The holder replied" not in review and f"note {note} to ticket #{thread['id']}" in review, review
+    command = review.split("(whmcs-bridge ", 1)[1].split(" --by NAME)", 1)[0]
+    assert f"--reply {thread['id']}:n{note}" in command, command
+    args = command.split()[1:]  # after "ownership": record-answer CASE --party ... --answer A|B|C ...
+    args[args.index("--answer") + 1] = "object"
+    world.run("ownership", *args, "--by", "alice", "--note", "Budi phoned: objects")
+    world.settle()
+    assert world.case(case_id)["status"] == "disputed"

@@ -14,6 +14,7 @@ from whmcs_bridge.families.ownership.policies import (
     account_items,
     and_words,
     case_refs,
+    classify_command,
     evidence_fields,
     evidence_needs,
     hand_over_fields,
@@ -21,6 +22,7 @@ from whmcs_bridge.families.ownership.policies import (
     label,
     link_spec,
     match_policy,
+    message_id,
     missing_contact,
     party_kind,
     party_notes,
@@ -275,9 +277,20 @@ def distinct_staff(entries: list[dict[str, Any]], by: str, os_user: str, what: s
             )
 
 
-def to_review(case: dict[str, Any], now: datetime, rules: Rules, why: str, record: str) -> Decision:
+def to_review(
+    case: dict[str, Any], now: datetime, rules: Rules, why: str, record: str, reply: dict[str, Any] | None = None
+) -> Decision:
     """Staff review the case: each subject's hand-over is settled, staff get a ticket saying why (a code
-    the message words: consented, window-consent, window-notice, court-order, objection-withdrawn)."""
+    the message words: consented, window-consent, window-notice, court-order, objection-withdrawn; reply, with the
+    message to classify named and the command that does, a staff note as such: sixteenth round M2)."""
+    number = message_id(reply["reply"]) if reply else 0
+    about = {
+        "party": reply["party"] if reply else "",
+        "writer": str(reply.get("writer") or "") if reply else "",
+        "ticket": int(reply["ticket"]) if reply else 0,
+        "note_id": int(number[1:]) if isinstance(number, str) else 0,
+        "command": classify_command(case["id"], reply) if reply else "",
+    }
     case["status"] = "review"
     for subject in case["subjects"]:
         subject["hand_over"] = hand_over(case, subject)
@@ -294,6 +307,7 @@ def to_review(case: dict[str, Any], now: datetime, rules: Rules, why: str, recor
         staying=fields["staying"],
         account_items=account_items(case),
         approvals=requirements(case)["approvals"],
+        **about,
     )
     return Decision(state=case, actions=[review], due_at=due(case), refs=case_refs(case))
 

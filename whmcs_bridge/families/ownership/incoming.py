@@ -450,7 +450,7 @@ def flag_reply(
     case["approvals"] = []
     if case["status"] == "notified":  # the holder's window was still open: `unrelated` puts the case back in it
         case["review_from_window"] = case["deadline"]
-    out = to_review(case, now, rules, "reply", why)
+    out = to_review(case, now, rules, "reply", why, reply)
     return Decision(state=case, actions=[*out.actions, flagged], due_at=out.due_at, refs=out.refs)
 
 

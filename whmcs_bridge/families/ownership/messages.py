@@ -227,10 +227,16 @@ MESSAGES = define(
             "staying": "subjects",
             "account_items": "subjects",
             "approvals": "number",
+            "party": "text",
+            "writer": "text",
+            "ticket": "number",
+            "note_id": "number",
+            "command": "text",
         },
         "Staff ticket: review the case. why: consented, window-consent (the window ended, consent was "
         "required), window-notice (the window ended without objection), court-order, objection-withdrawn, "
-        "reply (the holder replied in its ticket thread: staff classify it), window-reply (the window ended while a "
+        "reply (a message in the case's threads to classify: party holder or other, writer, ticket, note_id (a "
+        "staff note's id, 0 for a reply), command: the record-answer command naming it), window-reply (the window ended while a "
         "reply of the holder, written before it was asked or since, waits to be classified) or documents (the "
         "policy asks the holder nothing).",
     ),
