@@ -12,6 +12,7 @@ import pytest
 
 from tests.conftest import Sandbox
 from tests.test_ownership_answers import reply_as, thread_of
+from tests.test_ownership_break13 import waiting
 from tests.test_ownership_break13_words import files_holding
 from tests.test_ownership_break15 import PHONED, add_note
 from tests.test_ownership_e2e import World, open_and_document, vendor_world
@@ -186,3 +187,19 @@ def test_the_review_ticket_a_staff_note_raises_names_the_note_and_a_command_that
     world.run("ownership", *args, "--by", "alice", "--note", "Budi phoned: objects")
     world.settle()
     assert world.case(case_id)["status"] == "disputed"
+
+
+def test_a_reply_classified_meanwhile_by_someone_else_is_named_with_who_did_it(world: World):
+    """Sixteenth round M4 (race_e2e.py): alice and bob classified the same reply at once; bob was told "no reply
+    ... waits (waiting: none)", not that alice had classified it, nor as what."""
+    case_id = open_and_document(world, "domain:20")
+    thread = thread_of(world, case_id, 20)
+    reply_as(world, thread["id"], clientid=20, message="Kami setuju.")
+    world.settle(4)
+    [found] = waiting(world, case_id)
+    pointer = f"{thread['id']}:{found['reply']}"
+    world.run("ownership", "record-answer", case_id, "--party", "holder", "--answer", "consent", "--via", "ticket",
+              "--reply", pointer, "--by", "alice", "--note", "agrees")  # fmt: skip
+    late = world.fail("ownership", "record-answer", case_id, "--party", "holder", "--answer", "object", "--via",
+                      "ticket", "--reply", pointer, "--by", "bob", "--note", "objects")  # fmt: skip
+    assert "already classified as consent by alice" in late, late

@@ -71,6 +71,7 @@ def record_answer(case: dict[str, Any], data: dict[str, Any], now: datetime, rul
     case.setdefault("recorded_answers", []).append(record)
     for reply in answered:
         reply["classified"] = answer
+        reply["classified_by"], reply["classified_at"] = by, iso(now)
     what = "consented" if answer == "consent" else "objected"
     evidence = f" (evidence item {data['evidence']})" if data.get("evidence") else ""
     step(case, now, f"{party} {what} ({via})", by, f"recorded by {by}{evidence}: {record['note']}")
@@ -81,6 +82,23 @@ def record_answer(case: dict[str, Any], data: dict[str, Any], now: datetime, rul
     if party == "requester":
         return requester_recorded(case, answer, now, rules)
     return holder_recorded(case, answer, by, record["note"], now, rules)
+
+
+def already_classified(case: dict[str, Any], ticket: int | None, reply: int | str | None) -> str:
+    """Why a message staff name cannot be classified because someone has already (two members of staff at once):
+    who did it, when and as what, and how to change the case's answer (sixteenth round M4). "" when it is not."""
+    done = [
+        r for r in case.get("replies", [])
+        if r["ticket"] == ticket and message_id(r["reply"]) == reply and r.get("classified")
+    ]  # fmt: skip
+    if not done:
+        return ""
+    r = done[0]
+    by = f" by {r['classified_by']} on {r['classified_at'][:16].replace('T', ' ')} UTC" if r.get("classified_by") else ""
+    return (
+        f"{msg_ref(r)} was already classified as {r['classified']}{by}: to record another answer of the party, "
+        "run record-answer again without --reply (`ownership show` lists the answers recorded)"
+    )
 
 
 def answered_replies(
@@ -100,7 +118,9 @@ def answered_replies(
         chosen = [r for r in waiting if r["ticket"] == ticket and (reply is None or message_id(r["reply"]) == reply)]
         where = msg_ref({"ticket": ticket, "reply": reply}) if reply is not None else f"ticket #{ticket}"
         if not chosen:
-            raise ValueError(f"no reply of the {party} waits to be classified in {where} (waiting: {listed})")
+            raise ValueError(already_classified(case, ticket, reply) or (
+                f"no reply of the {party} waits to be classified in {where} (waiting: {listed})"
+            ))  # fmt: skip
         if len(chosen) > 1:
             raise ValueError(
                 f"{len(chosen)} replies of the {party} wait in {where} ({listed}): name one with --reply {ticket}:REPLY"
@@ -142,6 +162,7 @@ def unrelated(
     short goes on until its deadline (then the case goes to review as it would have)."""
     for reply in replies:
         reply["classified"] = "unrelated"
+        reply["classified_by"], reply["classified_at"] = by, iso(now)
     where = ", ".join(f"{msg_ref(r)}" for r in replies)
     step(case, now, f"{party} reply not an answer", by, f"{where}: not about the case: {note}")
     back = case.get("review_from_window")
