@@ -6,7 +6,10 @@ scenario, the sandbox's hooks delivered to the real receiver, the link followed 
 
 from __future__ import annotations
 
+import re
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -141,3 +144,48 @@ def test_a_writer_without_the_right_to_renew_gets_no_link(world: BridgeWorld):
     ticket = int(opened["id"])
     assert link_emails(world, ticket) == []
     assert agency_renewals(world) == []
+
+
+def concurrent_renew_clicks(world: BridgeWorld, links: list[str]) -> list[requests.Response]:
+    """Each link's page read, then every link's renew click posted at the same moment (one thread each)."""
+    forms = []
+    for link in links:
+        page = requests.get(link, timeout=10).text
+        grant = re.search(r'name=grant value="([^"]+)"><input type=hidden name=service value="110"', page)
+        assert grant, page
+        forms.append((link, {"do": "renew", "grant": grant.group(1), "service": "110"}))
+    start = threading.Barrier(len(forms))
+
+    def click(link: str, form: dict[str, str]) -> requests.Response:
+        start.wait()
+        return requests.post(link, data=form, timeout=30)
+
+    with ThreadPoolExecutor(len(forms)) as pool:
+        done = list(pool.map(lambda f: click(*f), forms))
+    world.settle(4)
+    return done
+
+
+def test_two_tabs_clicking_renew_at_once_record_one_renewal(world: BridgeWorld):
+    """Outside tester, M3: two tabs on the same page link, renew clicked in both at the same moment: exactly one
+    click records the renewal, the other is told the link was used; WHMCS ends with one renewal invoice."""
+    ticket = open_ticket(world)
+    reply(world, ticket, "[renew]", clientid=10)
+    link = renew_link(world, ticket)
+    done = concurrent_renew_clicks(world, [link, link])
+    assert sorted(r.status_code for r in done) == [200, 410], [r.text for r in done]
+    assert sum("Renewal requested" in r.text for r in done) == 1
+    assert len(agency_renewals(world)) == 1
+
+
+def test_two_page_links_clicking_renew_at_once_record_one_renewal(world: BridgeWorld):
+    """Outside tester, M3: the delegate's two page links (two tickets' [renew]) open in two tabs, renew clicked in
+    both at the same moment for the same hosting: one records the renewal, the other is told it is already asked
+    for; WHMCS ends with one renewal invoice."""
+    first, second = open_ticket(world), open_ticket(world)
+    reply(world, first, "[renew]", clientid=10)
+    reply(world, second, "[renew]", clientid=10)
+    done = concurrent_renew_clicks(world, [renew_link(world, first), renew_link(world, second)])
+    assert sum("Renewal requested" in r.text for r in done) == 1, [r.text for r in done]
+    assert sorted(r.status_code for r in done) == [200, 400], [r.text for r in done]
+    assert len(agency_renewals(world)) == 1

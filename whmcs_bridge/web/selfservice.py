@@ -24,7 +24,7 @@ from whmcs_bridge.families.delegation import renewal_scope
 from whmcs_bridge.families.delegation.grants import FAMILY
 from whmcs_bridge.messages.catalogue import FALLBACK, Catalogue
 from whmcs_bridge.messages.render import Named, Reader
-from whmcs_bridge.store import audit, consent, inbox
+from whmcs_bridge.store import audit, consent, inbox, states
 from whmcs_bridge.store.consent import ConsentLink
 from whmcs_bridge.store.db import Database
 
@@ -358,8 +358,33 @@ class SelfService:
                 return Refusal("open", str(renewal_scope.refusal(grant, item, kind)), fields)
         return None
 
-    def act(self, link: ConsentLink, form: dict[str, str], answer: dict[str, str], now: datetime) -> bool:
-        """Use the link for the click, audit it and hand the command to the rules, all or nothing."""
+    def asked_meanwhile(self, db: Database, link: ConsentLink, form: dict[str, str]) -> Refusal | None:
+        """Why a renew click the page allowed is not recorded after all, read in the click's own transaction: the
+        same item's renewal was asked meanwhile (another page link, another tab, a moment ago) and waits for the
+        rules, or was opened since (outside tester M3: two tabs both said "recorded"). None when it is the first."""
+        grant = states.get(db, FAMILY, f"grant:{form['grant']}")
+        if grant is None or grant.get("status") != "active":
+            return None  # the rules refuse it with their own sentence
+        try:
+            kind, item = renewal_scope.wanted_item(grant, form.get("service"), form.get("domain"))
+        except ValueError:
+            return None
+        waiting = [
+            e.event().data
+            for e in inbox.pending_about_entries(db, "DelegationCommand", kind, item)
+            if e.event().data.get("command") == "renew"
+        ]
+        if waiting or renewal_scope.open_renewal(grant, item, kind) is not None:
+            why = f"The renewal of {kind} #{item} was already asked for, from another page."
+            return Refusal("asked", why, {"kind": kind, "id": str(item)})
+        return None
+
+    def act(
+        self, link: ConsentLink, form: dict[str, str], answer: dict[str, str], now: datetime
+    ) -> bool | Refusal:
+        """Use the link for the click, audit it and hand the command to the rules, all or nothing; False if the
+        link was used or expired meanwhile. A renewal asked meanwhile through another link (asked_meanwhile) is
+        a refused click instead, returned, in the same transaction: one click records one renewal."""
         side = PURPOSES[link.purpose]
         decision = f"{form['do']} {form['grant']}"
         data: dict[str, Any] = {
@@ -379,7 +404,10 @@ class SelfService:
             if owner is not None:
                 data["owner"] = int(owner)
         db = self.db()
-        with db.atomic():
+        with db.atomic():  # BEGIN IMMEDIATE: two clicks' checks and records run one after the other
+            late = self.asked_meanwhile(db, link, form) if form["do"] == "renew" else None
+            if late is not None:
+                return late if self.refuse(link, form, answer, late, now) else False
             if not consent.claim(
                 db, link.id, decision=decision, ip=answer["ip"], user_agent=answer["user_agent"], now=now
             ):
