@@ -189,3 +189,27 @@ def test_two_page_links_clicking_renew_at_once_record_one_renewal(world: BridgeW
     assert sum("Renewal requested" in r.text for r in done) == 1, [r.text for r in done]
     assert sorted(r.status_code for r in done) == [200, 400], [r.text for r in done]
     assert len(agency_renewals(world)) == 1
+
+
+def test_the_renewal_link_reaches_the_delegate_alone_not_its_contacts_who_get_general_emails(world: BridgeWorld):
+    """Outside tester, M2: the link email went by SendEmail as a general email, which WHMCS also sends to the
+    client's contacts who receive general emails (addcontact.md `email_preferences[general]`): a one-time link for
+    one delegate reached its accountant. With such a contact, the link goes as a ticket for no client in the
+    agency's own name and address, which WHMCS mails to that address alone; the link works from there."""
+    world.sandbox.post(
+        "AddContact", clientid=10, firstname="Kim", lastname="Compta", email="compta@pixelwerk.example",
+        **{"email_preferences[general]": 1},
+    )  # fmt: skip
+    ticket = open_ticket(world)
+    reply(world, ticket, "[renew]", clientid=10)
+    assert link_emails(world, ticket) == []  # not by SendEmail: its CC would name the contact
+    [agency] = world.sandbox.rows("clients", id=10)
+    [alone] = [t for t in world.sandbox.rows("tickets") if f"#{ticket}" in t["subject"] and t["client_id"] == 0]
+    assert alone["email"] == agency["email"], alone
+    [opening] = world.sandbox.rows("ticket_replies", ticket_id=alone["id"])[:1]
+    found = re.findall(r"(http://\S+/consent/[\w-]+)", opening["message"])
+    assert found, opening["message"]
+    assert "Nothing is invoiced from a ticket" in opening["message"], opening["message"]
+    done = click_renew(world, found[0], service="110")
+    assert done.status_code == 200 and "Renewal requested" in done.text
+    assert len(agency_renewals(world)) == 1

@@ -90,6 +90,9 @@ def link_email(
         "subject": str(delegate),
         "summary": message("delegation.page_summary", side="delegate"),
         "ttl_s": int(rules.consent_link_ttl.total_seconds()),
+        # Outside tester M2: the link renews, invoiced to the delegate; it reaches the delegate's own address alone,
+        # never its contacts who receive general emails (executor/one_recipient.py says how, and which doc lines).
+        "alone": True,
     }
     msg = message("delegation.renew_link", **about_grant(grant, ticket=ticket, items=items, until=until))
     return Action(
