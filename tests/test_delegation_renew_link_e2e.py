@@ -213,3 +213,28 @@ def test_the_renewal_link_reaches_the_delegate_alone_not_its_contacts_who_get_ge
     done = click_renew(world, found[0], service="110")
     assert done.status_code == 200 and "Renewal requested" in done.text
     assert len(agency_renewals(world)) == 1
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "said"),
+    [("service", "999", "&#34;999&#34;"), ("service", "11x", "&#34;11x&#34;"), ("grant", "gbogus", "&#34;gbogus&#34;")],
+)
+def test_a_tampered_renewal_form_is_refused_naming_the_field_and_leaves_the_link_usable(
+    world: BridgeWorld, field: str, value: str, said: str
+):
+    """Outside tester, L1: a renew form whose item id (or grant) was changed in the POST was refused as "this page
+    offers no such action" and used the link up. It is refused naming the field the page never offered, and the
+    link still renews."""
+    ticket = open_ticket(world)
+    reply(world, ticket, "[renew]", clientid=10)
+    link = renew_link(world, ticket)
+    page = requests.get(link, timeout=10).text
+    grant = re.search(r'name=grant value="([^"]+)"><input type=hidden name=service value="110"', page)
+    assert grant, page
+    form = {"do": "renew", "grant": grant.group(1), "service": "110", field: value}
+    refused = requests.post(link, data=form, timeout=10)
+    assert refused.status_code == 400 and said in refused.text and field in refused.text, refused.text
+    assert requests.get(link, timeout=10).status_code == 200
+    done = click_renew(world, link, service="110")
+    assert done.status_code == 200 and "Renewal requested" in done.text
+    assert len(agency_renewals(world)) == 1
