@@ -238,3 +238,21 @@ def test_a_tampered_renewal_form_is_refused_naming_the_field_and_leaves_the_link
     done = click_renew(world, link, service="110")
     assert done.status_code == 200 and "Renewal requested" in done.text
     assert len(agency_renewals(world)) == 1
+
+
+def test_one_link_per_delegate_and_ticket_even_with_a_second_grant_since(world: BridgeWorld):
+    """Outside tester, L3: the README says one link per delegate and ticket while it is valid, the code kept it per
+    grant: a second grant of the same agency (the domain of the same name), verified on the ticket later, sent a
+    second link, though the first link's page shows every grant of the delegate. One link per delegate and ticket."""
+    ticket = open_ticket(world)
+    reply(world, ticket, "[renew]", clientid=10)
+    world.run(
+        "delegations", "grant", "--owner", "11", "--delegate", "10", "--domain", "11", "--by", "alice",
+        "--basis", "owner's email",
+    )  # fmt: skip
+    world.settle()
+    reply(world, ticket, "[renew] the domain boulangerie-dupont.fr too", clientid=10)
+    assert len(link_emails(world, ticket)) == 1
+    assert "already sent" in renew_noted(world, ticket)
+    page = requests.get(renew_link(world, ticket), timeout=10).text
+    assert 'name=domain value="11"' in page, page  # the first link's page renews what the new grant covers
