@@ -256,3 +256,24 @@ def test_one_link_per_delegate_and_ticket_even_with_a_second_grant_since(world: 
     assert "already sent" in renew_noted(world, ticket)
     page = requests.get(renew_link(world, ticket), timeout=10).text
     assert 'name=domain value="11"' in page, page  # the first link's page renews what the new grant covers
+
+
+def test_a_hosting_tickets_note_warns_of_the_domain_of_the_same_name_only_when_the_ticket_names_it(world: BridgeWorld):
+    """Outside tester, L4: the agency's grant covers the hosting boulangerie-dupont.fr; a ticket naming that name
+    got "NOT authorised ... WARNING" about domain #11 of the same name, as if a stranger asked. A ticket that does
+    not name it says nothing of the domain; one that names it says plainly that the name is also a domain the grant
+    does not cover (a domain and a hosting of one name are two things)."""
+    opened = world.sandbox.control(
+        "act",
+        {"action": "OpenTicket", "clientid": 10, "deptid": 1, "serviceid": 110, "subject": "Question",
+         "message": "When is our client's hosting due?"},
+    )  # fmt: skip
+    world.settle(4)
+    said = notes(world, int(opened["id"]))
+    assert not [n for n in said if "NO grant" in n], said
+    assert [n for n in said if "VERIFIED" in n and "service #110" in n], said
+    named = open_ticket(world)  # "When is boulangerie-dupont.fr due?"
+    [plain] = [n for n in notes(world, named) if "NO grant" in n]
+    # Not an alarm about a stranger: the name is the hosting's the agency looks after; the domain is another thing.
+    assert "domain #11 boulangerie-dupont.fr" in plain and "service #110" in plain, plain
+    assert "WARNING" not in plain and "NOT authorised" not in plain, plain

@@ -376,6 +376,15 @@ MESSAGES = define(
         role="administrative",
     ),
     MessageSpec(
+        "delegation.ticket_namesake",
+        "text",
+        "staff",
+        {"subjects": "subjects", "owners": "subjects", "hostings": "subjects"},
+        "Ticket note to staff: a domain the ticket names has the name of a hosting (`hostings`) the writer's grant "
+        "covers, but the grant does not cover the domain itself (not a WARNING: the writer may mean the hosting).",
+        samples={"subjects": ["domain:1"], "owners": ["client:1"], "hostings": ["service:1"]},
+    ),
+    MessageSpec(
         "delegation.ticket_unverified",
         "text",
         "staff",
