@@ -5,6 +5,7 @@ contact of the agency's account is called a contact, not "another user"."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -138,3 +139,37 @@ def test_a_registrar_error_after_the_agency_paid_tells_the_agency_its_payment_is
     world.settle(4)
     assert len([c for c in world.sandbox.calls() if c["action"] == "DomainRenew" and c.get("outcome") != "fault"]) >= 1
     assert "renewal 1: domain #11, renewed" in world.run("delegations", "show", grant_id).output
+
+
+FRENCH_MONTHS = "janvier février mars avril mai juin juillet août septembre octobre novembre décembre".split()
+
+
+def test_a_held_renewal_approved_by_staff_tells_the_agency_once_it_is_renewed(world: World):
+    """Outside tester, M4: the agency was told its payment was being checked (the registrar refused the renewal);
+    staff approved it once the registrar worked and the domain was renewed, and the agency heard nothing more. It is
+    told once, in its language, that the renewal is done and until when (the due date the renewal wrote in WHMCS)."""
+    world.sandbox.post("UpdateClient", clientid=10, language="french")
+    grant(world, "11", "--domain", "11")
+    grant_id = world.run("delegations", "list", "--owner", "11").output.split()[0]
+    world.run("delegations", "renew", grant_id, "--domain", "11", "--by", "lena")
+    world.settle(4)
+    [mine] = agency_invoices(world)
+    world.sandbox.control("faults", {"status": 200, "count": 99, "actions": ["DomainRenew"],
+                                     "message": "Registrar Error: Insufficient account balance"})  # fmt: skip
+    pay(world, mine["id"], "CARD-11")
+    world.settle(6)
+    world.sandbox.control("faults", {"status": 0, "count": 0})
+    before = {int(e["id"]) for e in world.sandbox.rows("emails", client_id=10)}
+    [parked] = [line.split()[0] for line in world.run("approvals", "list").output.splitlines() if "renew_domain" in line]
+    world.run("approvals", "approve", parked.lstrip("#"), "--by", "carol")
+    world.settle(6)
+    [domain] = world.sandbox.rows("domains", id=11)
+    told = [e for e in world.sandbox.rows("emails", client_id=10) if int(e["id"]) not in before]
+    done = [e for e in told if "est effectué" in e["subject"] and f"#{mine['id']}" in e["subject"]]
+    assert len(done) == 1, [(e["subject"], e["message"]) for e in told]
+    due = date.fromisoformat(domain["nextduedate"])
+    until = f"jusqu'au {due.day} {FRENCH_MONTHS[due.month - 1]} {due.year}"  # the date WHMCS shows now
+    assert "est renouvelé" in done[0]["message"] and until in done[0]["message"], (until, done[0]["message"])
+    world.settle(4)
+    again = [e for e in world.sandbox.rows("emails", client_id=10) if int(e["id"]) not in before]
+    assert len(again) == len(told), [e["subject"] for e in again]

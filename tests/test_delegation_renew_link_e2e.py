@@ -6,7 +6,10 @@ scenario, the sandbox's hooks delivered to the real receiver, the link followed 
 
 from __future__ import annotations
 
+import re
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -141,3 +144,136 @@ def test_a_writer_without_the_right_to_renew_gets_no_link(world: BridgeWorld):
     ticket = int(opened["id"])
     assert link_emails(world, ticket) == []
     assert agency_renewals(world) == []
+
+
+def concurrent_renew_clicks(world: BridgeWorld, links: list[str]) -> list[requests.Response]:
+    """Each link's page read, then every link's renew click posted at the same moment (one thread each)."""
+    forms = []
+    for link in links:
+        page = requests.get(link, timeout=10).text
+        grant = re.search(r'name=grant value="([^"]+)"><input type=hidden name=service value="110"', page)
+        assert grant, page
+        forms.append((link, {"do": "renew", "grant": grant.group(1), "service": "110"}))
+    start = threading.Barrier(len(forms))
+
+    def click(link: str, form: dict[str, str]) -> requests.Response:
+        start.wait()
+        return requests.post(link, data=form, timeout=30)
+
+    with ThreadPoolExecutor(len(forms)) as pool:
+        done = list(pool.map(lambda f: click(*f), forms))
+    world.settle(4)
+    return done
+
+
+def test_two_tabs_clicking_renew_at_once_record_one_renewal(world: BridgeWorld):
+    """Outside tester, M3: two tabs on the same page link, renew clicked in both at the same moment: exactly one
+    click records the renewal, the other is told the link was used; WHMCS ends with one renewal invoice."""
+    ticket = open_ticket(world)
+    reply(world, ticket, "[renew]", clientid=10)
+    link = renew_link(world, ticket)
+    done = concurrent_renew_clicks(world, [link, link])
+    assert sorted(r.status_code for r in done) == [200, 410], [r.text for r in done]
+    assert sum("Renewal requested" in r.text for r in done) == 1
+    assert len(agency_renewals(world)) == 1
+
+
+def test_two_page_links_clicking_renew_at_once_record_one_renewal(world: BridgeWorld):
+    """Outside tester, M3: the delegate's two page links (two tickets' [renew]) open in two tabs, renew clicked in
+    both at the same moment for the same hosting: one records the renewal, the other is told it is already asked
+    for; WHMCS ends with one renewal invoice."""
+    first, second = open_ticket(world), open_ticket(world)
+    reply(world, first, "[renew]", clientid=10)
+    reply(world, second, "[renew]", clientid=10)
+    done = concurrent_renew_clicks(world, [renew_link(world, first), renew_link(world, second)])
+    assert sum("Renewal requested" in r.text for r in done) == 1, [r.text for r in done]
+    assert sorted(r.status_code for r in done) == [200, 400], [r.text for r in done]
+    assert len(agency_renewals(world)) == 1
+
+
+def test_the_renewal_link_reaches_the_delegate_alone_not_its_contacts_who_get_general_emails(world: BridgeWorld):
+    """Outside tester, M2: the link email went by SendEmail as a general email, which WHMCS also sends to the
+    client's contacts who receive general emails (addcontact.md `email_preferences[general]`): a one-time link for
+    one delegate reached its accountant. With such a contact, the link goes as a ticket for no client in the
+    agency's own name and address, which WHMCS mails to that address alone; the link works from there."""
+    world.sandbox.post(
+        "AddContact", clientid=10, firstname="Kim", lastname="Compta", email="compta@pixelwerk.example",
+        **{"email_preferences[general]": 1},
+    )  # fmt: skip
+    ticket = open_ticket(world)
+    reply(world, ticket, "[renew]", clientid=10)
+    assert link_emails(world, ticket) == []  # not by SendEmail: its CC would name the contact
+    [agency] = world.sandbox.rows("clients", id=10)
+    [alone] = [t for t in world.sandbox.rows("tickets") if f"#{ticket}" in t["subject"] and t["client_id"] == 0]
+    assert alone["email"] == agency["email"], alone
+    [opening] = world.sandbox.rows("ticket_replies", ticket_id=alone["id"])[:1]
+    found = re.findall(r"(http://\S+/consent/[\w-]+)", opening["message"])
+    assert found, opening["message"]
+    assert "Nothing is invoiced from a ticket" in opening["message"], opening["message"]
+    done = click_renew(world, found[0], service="110")
+    assert done.status_code == 200 and "Renewal requested" in done.text
+    assert len(agency_renewals(world)) == 1
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "said"),
+    [("service", "999", "&#34;999&#34;"), ("service", "11x", "&#34;11x&#34;"), ("grant", "gbogus", "&#34;gbogus&#34;")],
+)
+def test_a_tampered_renewal_form_is_refused_naming_the_field_and_leaves_the_link_usable(
+    world: BridgeWorld, field: str, value: str, said: str
+):
+    """Outside tester, L1: a renew form whose item id (or grant) was changed in the POST was refused as "this page
+    offers no such action" and used the link up. It is refused naming the field the page never offered, and the
+    link still renews."""
+    ticket = open_ticket(world)
+    reply(world, ticket, "[renew]", clientid=10)
+    link = renew_link(world, ticket)
+    page = requests.get(link, timeout=10).text
+    grant = re.search(r'name=grant value="([^"]+)"><input type=hidden name=service value="110"', page)
+    assert grant, page
+    form = {"do": "renew", "grant": grant.group(1), "service": "110", field: value}
+    refused = requests.post(link, data=form, timeout=10)
+    assert refused.status_code == 400 and said in refused.text and field in refused.text, refused.text
+    assert requests.get(link, timeout=10).status_code == 200
+    done = click_renew(world, link, service="110")
+    assert done.status_code == 200 and "Renewal requested" in done.text
+    assert len(agency_renewals(world)) == 1
+
+
+def test_one_link_per_delegate_and_ticket_even_with_a_second_grant_since(world: BridgeWorld):
+    """Outside tester, L3: the README says one link per delegate and ticket while it is valid, the code kept it per
+    grant: a second grant of the same agency (the domain of the same name), verified on the ticket later, sent a
+    second link, though the first link's page shows every grant of the delegate. One link per delegate and ticket."""
+    ticket = open_ticket(world)
+    reply(world, ticket, "[renew]", clientid=10)
+    world.run(
+        "delegations", "grant", "--owner", "11", "--delegate", "10", "--domain", "11", "--by", "alice",
+        "--basis", "owner's email",
+    )  # fmt: skip
+    world.settle()
+    reply(world, ticket, "[renew] the domain boulangerie-dupont.fr too", clientid=10)
+    assert len(link_emails(world, ticket)) == 1
+    assert "already sent" in renew_noted(world, ticket)
+    page = requests.get(renew_link(world, ticket), timeout=10).text
+    assert 'name=domain value="11"' in page, page  # the first link's page renews what the new grant covers
+
+
+def test_a_hosting_tickets_note_warns_of_the_domain_of_the_same_name_only_when_the_ticket_names_it(world: BridgeWorld):
+    """Outside tester, L4: the agency's grant covers the hosting boulangerie-dupont.fr; a ticket naming that name
+    got "NOT authorised ... WARNING" about domain #11 of the same name, as if a stranger asked. A ticket that does
+    not name it says nothing of the domain; one that names it says plainly that the name is also a domain the grant
+    does not cover (a domain and a hosting of one name are two things)."""
+    opened = world.sandbox.control(
+        "act",
+        {"action": "OpenTicket", "clientid": 10, "deptid": 1, "serviceid": 110, "subject": "Question",
+         "message": "When is our client's hosting due?"},
+    )  # fmt: skip
+    world.settle(4)
+    said = notes(world, int(opened["id"]))
+    assert not [n for n in said if "NO grant" in n], said
+    assert [n for n in said if "VERIFIED" in n and "service #110" in n], said
+    named = open_ticket(world)  # "When is boulangerie-dupont.fr due?"
+    [plain] = [n for n in notes(world, named) if "NO grant" in n]
+    # Not an alarm about a stranger: the name is the hosting's the agency looks after; the domain is another thing.
+    assert "domain #11 boulangerie-dupont.fr" in plain and "service #110" in plain, plain
+    assert "WARNING" not in plain and "NOT authorised" not in plain, plain

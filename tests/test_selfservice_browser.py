@@ -154,5 +154,7 @@ def test_a_page_does_only_what_its_holder_may(world: World):
     world.settle()
     other_link = page_link(last_email(world, 10, "now the technical contact"))
     other = requests.post(other_link, data={"do": "renew", "grant": "g0000000", "service": "120"}, timeout=5)
-    assert other.status_code == 400 and "This page offers no such action." in other.text
+    # A grant id the page never offered is a changed form (outside tester L1): refused naming it, the link unused.
+    assert other.status_code == 400 and "grant &#34;g0000000&#34;, which this page did not offer" in other.text
+    assert requests.get(other_link, timeout=5).status_code == 200
     assert f"{grant_id} active" in world.run("delegations", "list").output

@@ -34,6 +34,7 @@ PROBES: dict[str, dict[str, Any]] = {
     "GetTicketAttachment": {"relatedid": 0, "type": "ticket", "index": 0},
     "GetPaymentMethods": {},
     "GetTransactions": {"transid": "whmcs-bridge-check"},
+    "GetContacts": {"limitnum": 1},
     "AddClientNote": {"userid": 0, "notes": ""},
     "ModuleSuspend": {"serviceid": 0},
     "ModuleUnsuspend": {"serviceid": 0},

@@ -159,9 +159,12 @@ def _run_renew_service(c: Call) -> Result:
     service = c.api.service(int(p["service_id"]))
     if service is None:
         raise ActionError(f"service {p['service_id']} no longer exists: its renewal cannot be applied")
-    if service.nextduedate is not None and service.nextduedate.isoformat() == str(p["from"]):
+    due = service.nextduedate.isoformat() if service.nextduedate else None
+    if due == str(p["from"]):
         c.api.update_service_due(service.id, date.fromisoformat(str(p["until"])))
-    outcome: dict[str, Any] = {"owner_invoice_left": left, "later": later}
+        due = str(p["until"])  # WHMCS took it (UpdateClientProduct answered success)
+    # `due`: the next due date WHMCS has now, what the delegate is told it is renewed until (not the bridge's memory).
+    outcome: dict[str, Any] = {"owner_invoice_left": left, "later": later, "due": due}
     if service.status == "Suspended":
         # WHMCS lifts a suspension for non-payment when the owner's invoice is paid; this one was cut or cancelled
         # instead. The bridge does not unsuspend (it cannot tell WHMCS's overdue suspension from staff's own with
@@ -178,7 +181,9 @@ def _observe_renew_service(c: Call) -> Observed:
         and service.nextduedate is not None
         and service.nextduedate.isoformat() == str(c.params["until"])
     )
-    return {"nextduedate": str(c.params["until"])} if moved and _line_taken_off(c) else False
+    if not (moved and _line_taken_off(c)):
+        return False
+    return {"nextduedate": str(c.params["until"]), "outcome": {"due": str(c.params["until"])}}
 
 
 def _line_taken_off(c: Call) -> bool:
@@ -329,11 +334,13 @@ def _run_renew_domain(c: Call) -> Result:
     domain = _domain_now(c)
     if _expiry_moved_otherwise(c, domain):
         raise ActionError(_unknown_renew_domain(c))
-    if domain.nextduedate is not None and domain.nextduedate.isoformat() == str(p["from"]):
+    due = _dates(domain)["due"]
+    if due == str(p["from"]):
         if not _registrar_renewed(c, domain):
             c.api.renew_domain(domain.id, int(p["years"]))
         c.api.update_domain_due(domain.id, date.fromisoformat(str(p["until"])))
-    return {"nextduedate": str(p["until"]), "outcome": {"owner_invoice_left": left, "later": later}}
+        due = str(p["until"])  # WHMCS took it (UpdateClientDomain answered success)
+    return {"nextduedate": str(p["until"]), "outcome": {"owner_invoice_left": left, "later": later, "due": due}}
 
 
 def _observe_renew_domain(c: Call) -> Observed:
@@ -347,7 +354,7 @@ def _observe_renew_domain(c: Call) -> Observed:
     if moved and not _line_taken_off(c):
         return False  # the owner's own payment renewed it: not this action's effect
     if moved:
-        return {"nextduedate": str(c.params["until"])}
+        return {"nextduedate": str(c.params["until"]), "outcome": {"due": str(c.params["until"])}}
     if domain is not None and _expiry_moved_otherwise(c, domain):
         return None
     if domain is not None and _registrar_renewed(c, domain):

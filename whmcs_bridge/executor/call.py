@@ -41,6 +41,7 @@ class Call:
     params: Params
     key: str
     client_id: int | None
+    department_id: int | None = None  # safety.staff_department_id: where a ticket for no client is opened
 
     @property
     def tag(self) -> str:

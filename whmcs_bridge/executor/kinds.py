@@ -11,6 +11,7 @@ from types import MappingProxyType
 from typing import Any
 
 from whmcs_bridge.errors import WhmcsApiError, WhmcsAuthError
+from whmcs_bridge.executor import one_recipient
 from whmcs_bridge.executor.billing_kinds import BILLING_KINDS
 from whmcs_bridge.executor.call import ActionKind, Call, Observed, Result, done_if, email_with
 from whmcs_bridge.executor.reads import (
@@ -37,6 +38,10 @@ def _run_email(c: Call) -> Result:
     if p.get("template"):
         c.api.send_email(int(p["related_id"]), template=p["template"], merge=p.get("merge"))
         return {}
+    if (p.get("consent") or {}).get("alone"):  # a one-time link for one person: never to the client's contacts too
+        contacts = one_recipient.copied_to(c)
+        if contacts:
+            return one_recipient.send_alone(c, contacts, c.department_id)
     c.api.send_email(
         int(p["related_id"]),
         custom_type=p.get("type", "general"),
@@ -53,6 +58,8 @@ def _observe_email(c: Call) -> Observed:
     if c.params.get("template") or c.client_id is None:
         return None  # a template's text is WHMCS's own (no key in it), or no client's email log to read
     found = email_with(c.api, c.client_id, c.tag, c.params.get("subject"))
+    if not found and (c.params.get("consent") or {}).get("alone"):
+        return one_recipient.observe_alone(c)
     return {"email_id": found} if found else False
 
 

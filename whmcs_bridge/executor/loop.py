@@ -55,8 +55,8 @@ class _Attempt:
     calling: bool = False
     writes_before: int = 0  # the client's count of writes that left, when this try's calls began
 
-    def call(self, api: WhmcsApi) -> Call:
-        return Call(api, self.row.params, self.row.key, self.row.client_id)
+    def call(self, api: WhmcsApi, department: int | None = None) -> Call:
+        return Call(api, self.row.params, self.row.key, self.row.client_id, department)
 
 
 class _TakenMeanwhile(Exception):
@@ -101,6 +101,7 @@ class Executor:
         self.texts = texts or Texts(catalogue.shipped(), UTC)
         self.api = api
         self.consent_base_url = consent_base_url
+        self.staff_department_id = staff_department_id
         # An action found in flight is reconciled only once its call cannot still be running in WHMCS: PHP
         # finishes a request after its client gave up, so it is given `settle` (whmcs.settle_after), and at
         # least as long again as the longest call timeout.
@@ -168,13 +169,15 @@ class Executor:
             report.parked.append(row.key)
             return
         if result is not None:
-            self.record_run(attempt.row, action_kind(row.kind), attempt.call(self.api), result, now, report)
+            call = attempt.call(self.api, self.staff_department_id)
+            self.record_run(attempt.row, action_kind(row.kind), call, result, now, report)
 
     def attempt(
         self, attempt: _Attempt, now: datetime, report: ExecutorReport, instant: datetime | None = None
     ) -> dict[str, Any] | None:
         """Reconcile, hold, claim, guard, then run the action; its result, or None when it went no further."""
-        row, kind, call = attempt.row, action_kind(attempt.row.kind), attempt.call(self.api)
+        row, kind = attempt.row, action_kind(attempt.row.kind)
+        call = attempt.call(self.api, self.staff_department_id)
         if self.may_still_run(row, now, report):
             return None
         # Found in flight (a crash, an unknown outcome), or approved after an attempt: it may have
@@ -242,14 +245,14 @@ class Executor:
             with self.db.atomic():
                 outbox.set_params(self.db, row, params)
             attempt.row = replace(row, params=params)
-        return attempt.call(self.api)
+        return attempt.call(self.api, self.staff_department_id)
 
     def record_before(self, attempt: _Attempt, kind: ActionKind) -> None:
         """What a kind reads of WHMCS before its first try (`before`), kept in the action's row before any of its
         calls leaves; a later try finds it there and does not read it again."""
         if kind.before is None:
             return
-        params = kind.before(attempt.call(self.api))
+        params = kind.before(attempt.call(self.api, self.staff_department_id))
         if params == attempt.row.params:
             return
         with self.db.atomic():

@@ -139,7 +139,7 @@ def pending_about(db: Database, type: str, field: str, value: str) -> int:
     return int(row[0])
 
 
-def pending_about_entries(db: Database, type: str, field: str, value: str) -> list[InboxEntry]:
+def pending_about_entries(db: Database, type: str, field: str, value: str | int) -> list[InboxEntry]:
     """The events of `type` whose data's `field` is `value` that wait for the rules, oldest first."""
     rows = db.conn.execute(
         f"SELECT {COLUMNS} FROM inbox WHERE status = 'pending' AND type = ? AND json_extract(body, ?) = ? ORDER BY id",

@@ -95,9 +95,10 @@ def by_key(db: Database, key: str) -> OutboxEntry | None:
 
 
 def opened_ticket(db: Database, ticket_id: int) -> str | None:
-    """The key of the bridge's action that opened this WHMCS ticket (its recorded result), or None."""
+    """The key of the bridge's action that opened this WHMCS ticket (its recorded result), or None: a ticket
+    action's, or an email's that carried a one-time link to its client alone (executor/one_recipient.py)."""
     row = db.conn.execute(
-        "SELECT action_key FROM outbox WHERE kind = 'ticket' AND json_extract(result, '$.ticket_id') = ?",
+        "SELECT action_key FROM outbox WHERE kind IN ('ticket', 'email') AND json_extract(result, '$.ticket_id') = ?",
         (ticket_id,),
     ).fetchone()
     return str(row["action_key"]) if row else None

@@ -26,7 +26,7 @@ from whmcs_bridge.store import audit, consent, inbox, states
 from whmcs_bridge.store.consent import ConsentLink
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.web.selfservice import PURPOSES as SELF_SERVICE
-from whmcs_bridge.web.selfservice import SelfService
+from whmcs_bridge.web.selfservice import Refusal, SelfService
 
 StartResponse = Callable[..., Any]
 PREFIX = "/consent/"
@@ -196,15 +196,23 @@ class ConsentPages:
             return self.reply(start_response, 200, self.self_service.page(link))
         form, answer = self.posted(environ)
         refused = self.self_service.refusal(link, form)
+        if refused and refused.case == "bad_field":  # a changed form: said, audited, the link left as it was
+            self.self_service.tampered(link, answer, refused, self.clock())
+        elif refused and not self.self_service.refuse(link, form, answer, refused, self.clock()):
+            fresh = consent.get(self.db(), link.id) or link
+            return self.reply(start_response, 410, self.gone(fresh) or self.text("consent.invalid", lang))
         if refused:
-            if not self.self_service.refuse(link, form, answer, refused, self.clock()):
-                fresh = consent.get(self.db(), link.id) or link
-                return self.reply(start_response, 410, self.gone(fresh) or self.text("consent.invalid", lang))
             said = self.self_service.said(refused.case, refused.fields, lang)
             return self.reply(
                 start_response, 400, self.text("delegation.page_done", lang, what="", grant="", refused=said)
             )
-        if not self.self_service.act(link, form, answer, self.clock()):
+        done = self.self_service.act(link, form, answer, self.clock())
+        if isinstance(done, Refusal):  # the same renewal asked a moment ago through another link
+            said = self.self_service.said(done.case, done.fields, lang)
+            return self.reply(
+                start_response, 400, self.text("delegation.page_done", lang, what="", grant="", refused=said)
+            )
+        if not done:
             fresh = consent.get(self.db(), link.id) or link
             return self.reply(start_response, 410, self.gone(fresh) or self.text("consent.invalid", lang))
         if self.on_decision:

@@ -24,7 +24,7 @@ from whmcs_bridge.families.delegation import renewal_scope
 from whmcs_bridge.families.delegation.grants import FAMILY
 from whmcs_bridge.messages.catalogue import FALLBACK, Catalogue
 from whmcs_bridge.messages.render import Named, Reader
-from whmcs_bridge.store import audit, consent, inbox
+from whmcs_bridge.store import audit, consent, inbox, states
 from whmcs_bridge.store.consent import ConsentLink
 from whmcs_bridge.store.db import Database
 
@@ -54,6 +54,14 @@ class Refusal:
     def kept(self) -> str:
         """The case and fields as the link's record keeps them: "open kind=service id=110"."""
         return " ".join([self.case, *(f"{k}={quote(v, safe='')}" for k, v in self.fields.items())])
+
+
+def changed(field_name: str, value: str) -> Refusal:
+    """A form the page did not offer (a field changed in the POST: outside tester L1): refused naming the field, and
+    the link is not used (SelfService.tampered)."""
+    shown = value[:40]
+    return Refusal("bad_field", f"The form sent {field_name} {shown!r}, which this page did not offer.",
+                   {"field": field_name, "value": shown})  # fmt: skip
 
 
 def kept_refusal(case: str) -> tuple[str, dict[str, str]]:
@@ -326,40 +334,76 @@ class SelfService:
         already open."""
         what, grant_id = form.get("do"), form.get("grant", "")
         grant = next((g for g in self.grants(link) if g["id"] == grant_id), None)
-        if what not in ACTIONS or grant is None:
-            return Refusal("no_action", "This page offers no such action.")
+        if what not in ACTIONS:
+            return changed("do", form.get("do", ""))
+        if grant is None:
+            return changed("grant", grant_id)
         if grant.get("status") != "active":
             return Refusal("ended", f"This access ({grant_id}) is no longer active.", {"grant": grant_id})
         if what == "revoke" and PURPOSES[link.purpose] != "owner":
             return Refusal("owner_only", "Only the owner can end this access here.")
         if what == "renew":
-            if PURPOSES[link.purpose] != "delegate" or not self.may_renew(grant["role"]):
-                return Refusal("may_not_renew", "This contact may not renew this service.")
-            try:
-                kind, item = renewal_scope.wanted_item(grant, form.get("service"), form.get("domain"))
-            except ValueError as exc:
-                asked = "domain" if form.get("domain") else "service"
-                number = str(form.get(asked) or "")
-                return Refusal("not_covered", f"{exc}.", {"kind": asked, "id": number if number.isdigit() else ""})
-            read, found = self.whmcs_record(kind, item)
-            if read and (found is None or found.client_id != int(grant["owner"])):  # WHMCS decides, not the page
-                owner = str(grant.get("owner_name") or f"#{grant['owner']}")
-                why = f"{kind.capitalize()} #{item} is no longer in the account of {owner}."
-                return Refusal("moved", why, {"kind": kind, "id": str(item), "owner": owner})
-            current = renewal_scope.open_renewal(grant, item, kind)
-            if current is not None:
-                fields = {
-                    "kind": kind,
-                    "id": str(item),
-                    "n": str(current["n"]),
-                    "invoice": str(current.get("delegate_invoice") or ""),
-                    "status": str(current["status"]),
-                }
-                return Refusal("open", str(renewal_scope.refusal(grant, item, kind)), fields)
+            return self.renew_refusal(link, grant, form)
         return None
 
-    def act(self, link: ConsentLink, form: dict[str, str], answer: dict[str, str], now: datetime) -> bool:
-        """Use the link for the click, audit it and hand the command to the rules, all or nothing."""
+    def renew_refusal(self, link: ConsentLink, grant: dict[str, Any], form: dict[str, str]) -> Refusal | None:
+        """Why a renew click cannot be done (refusal), or None."""
+        if PURPOSES[link.purpose] != "delegate" or not self.may_renew(grant["role"]):
+            return Refusal("may_not_renew", "This contact may not renew this service.")
+        for name in ("service", "domain"):
+            if form.get(name) and not form[name].isdigit():
+                return changed(name, form[name])
+        try:
+            kind, item = renewal_scope.wanted_item(grant, form.get("service"), form.get("domain"))
+        except ValueError:
+            asked = "domain" if form.get("domain") else "service"
+            if form.get(asked):  # an item the page did not offer: the form was changed
+                return changed(asked, form[asked])
+            return Refusal("not_covered", "Choose on the page the service or domain to renew.", {"kind": asked})
+        read, found = self.whmcs_record(kind, item)
+        if read and (found is None or found.client_id != int(grant["owner"])):  # WHMCS decides, not the page
+            owner = str(grant.get("owner_name") or f"#{grant['owner']}")
+            why = f"{kind.capitalize()} #{item} is no longer in the account of {owner}."
+            return Refusal("moved", why, {"kind": kind, "id": str(item), "owner": owner})
+        current = renewal_scope.open_renewal(grant, item, kind)
+        if current is None:
+            return None
+        fields = {
+            "kind": kind,
+            "id": str(item),
+            "n": str(current["n"]),
+            "invoice": str(current.get("delegate_invoice") or ""),
+            "status": str(current["status"]),
+        }
+        return Refusal("open", str(renewal_scope.refusal(grant, item, kind)), fields)
+
+    def asked_meanwhile(self, db: Database, link: ConsentLink, form: dict[str, str]) -> Refusal | None:
+        """Why a renew click the page allowed is not recorded after all, read in the click's own transaction: the
+        same item's renewal was asked meanwhile (another page link, another tab, a moment ago) and waits for the
+        rules, or was opened since (outside tester M3: two tabs both said "recorded"). None when it is the first."""
+        grant = states.get(db, FAMILY, f"grant:{form['grant']}")
+        if grant is None or grant.get("status") != "active":
+            return None  # the rules refuse it with their own sentence
+        try:
+            kind, item = renewal_scope.wanted_item(grant, form.get("service"), form.get("domain"))
+        except ValueError:
+            return None
+        waiting = [
+            e.event().data
+            for e in inbox.pending_about_entries(db, "DelegationCommand", kind, item)
+            if e.event().data.get("command") == "renew"
+        ]
+        if waiting or renewal_scope.open_renewal(grant, item, kind) is not None:
+            why = f"The renewal of {kind} #{item} was already asked for, from another page."
+            return Refusal("asked", why, {"kind": kind, "id": str(item)})
+        return None
+
+    def act(
+        self, link: ConsentLink, form: dict[str, str], answer: dict[str, str], now: datetime
+    ) -> bool | Refusal:
+        """Use the link for the click, audit it and hand the command to the rules, all or nothing; False if the
+        link was used or expired meanwhile. A renewal asked meanwhile through another link (asked_meanwhile) is
+        a refused click instead, returned, in the same transaction: one click records one renewal."""
         side = PURPOSES[link.purpose]
         decision = f"{form['do']} {form['grant']}"
         data: dict[str, Any] = {
@@ -379,7 +423,10 @@ class SelfService:
             if owner is not None:
                 data["owner"] = int(owner)
         db = self.db()
-        with db.atomic():
+        with db.atomic():  # BEGIN IMMEDIATE: two clicks' checks and records run one after the other
+            late = self.asked_meanwhile(db, link, form) if form["do"] == "renew" else None
+            if late is not None:
+                return late if self.refuse(link, form, answer, late, now) else False
             if not consent.claim(
                 db, link.id, decision=decision, ip=answer["ip"], user_agent=answer["user_agent"], now=now
             ):
@@ -409,6 +456,20 @@ class SelfService:
                 occurred_at=now.isoformat(),
             )
         return True
+
+    def tampered(self, link: ConsentLink, answer: dict[str, str], why: Refusal, now: datetime) -> None:
+        """A form the page did not offer (`changed`): recorded in the audit chain, the link left unused (the page
+        the holder was shown still works; what was sent did not come from it)."""
+        db = self.db()
+        with db.atomic():
+            audit.append(
+                db,
+                "selfservice.changed_form",
+                actor="link-holder",
+                subject=f"{link.purpose}:{link.subject}",
+                detail={"purpose": link.purpose, "subject": link.subject, "refused": why.text, **answer, "link": link.id},
+                at=now.isoformat(timespec="seconds"),
+            )
 
     def refuse(
         self, link: ConsentLink, form: dict[str, str], answer: dict[str, str], why: Refusal, now: datetime

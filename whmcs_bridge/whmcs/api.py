@@ -42,6 +42,7 @@ READ_ACTIONS = (
     "GetPaymentMethods",
     "GetTransactions",
     "GetTLDPricing",
+    "GetContacts",
 )
 WRITE_ACTIONS = (
     "AddClientNote",
@@ -180,6 +181,12 @@ class WhmcsApi:
 
     def client_details(self, client_id: int, *, stats: bool = False) -> n.ClientDetails:
         return n.client_details(self.client.call("GetClientsDetails", {"clientid": client_id, "stats": stats}))
+
+    def contacts(self, client_id: int) -> Iterator[n.Contact]:
+        """The client's contacts (GetContacts `userid`, DD:api-reference/getcontacts.md), with their email
+        preferences (`generalemails`...: which of the client's emails each one also receives)."""
+        for raw in self.client.iterate("GetContacts", "contacts", "contact", {"userid": client_id}):
+            yield n.contact(raw)
 
     def users(self, *, search: str | None = None) -> Iterator[n.User]:
         for raw in self.client.iterate("GetUsers", "users", None, {"search": search}):

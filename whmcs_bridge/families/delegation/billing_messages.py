@@ -86,6 +86,18 @@ BILLING = define(
         service=1,
     ),
     grant_spec(
+        "delegation.renewal_done_delegate",
+        "email",
+        "client",
+        {"grant": "text", "invoice": "text", "service": "service", "domain": "domain", "until": "date"},
+        "To the delegate whose paid renewal was held for staff (it was told its payment on `invoice` was being "
+        "checked): the renewal went through once staff approved it; `until` is the next due date the renewal wrote "
+        "in WHMCS (or found there).",
+        invoice="1043",
+        until="2027-01-21",
+        domain=1,
+    ),
+    grant_spec(
         "delegation.renewal_suspended_note",
         "text",
         "staff",

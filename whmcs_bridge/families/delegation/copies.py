@@ -289,6 +289,15 @@ def ticket_note(
         notes.append((f"grant:{grant_id}", message("delegation.ticket_verified", **fields)))
     for grant_id, (grant, subjects) in held.items():
         notes.append((f"held:{grant_id}", message("delegation.ticket_held", **about_grant(grant, subjects=subjects))))
+    # A domain named like a hosting the grant covers: said plainly, not as a stranger's ask (outside tester L4);
+    # still the WARNING when the message asks for what takes a domain over (a transfer code, its DNS: SENSITIVE).
+    namesakes = {} if data.get("sensitive") else same_names(data.get("items") or [], unverified, verified_by)
+    kept = [(s, o) for s, o in zip(unverified, owners, strict=True) if s not in namesakes]
+    unverified, owners = [s for s, _ in kept], [o for _, o in kept]
+    notes += [
+        (f"namesake:{subject}", message("delegation.ticket_namesake", subjects=[subject], owners=[o], hostings=[h]))
+        for subject, (o, h) in namesakes.items()
+    ]
     for owner in dict.fromkeys(owners):  # one warning per owner: which owner owns what is never left to guess
         warning = message(
             "delegation.ticket_unverified",
@@ -299,6 +308,28 @@ def ticket_note(
         notes.append(("warning", warning))
     closing = {f"grant:{g}": parties_open(grant) for g, (grant, _) in verified_by.items()}
     return [note_action(data, writer, ticket, which, msg, closing.get(which)) for which, msg in notes] + emails
+
+
+def same_names(
+    items: list[dict[str, Any]], unverified: list[str], verified_by: dict[str, tuple[dict[str, Any], list[str]]]
+) -> dict[str, tuple[str, str]]:
+    """The unverified domains the ticket names whose name is a hosting's the writer is verified for, of the same
+    owner: {"domain:11": ("client:11", "service:110")}. A domain and a hosting of one name are two things: the
+    writer may well mean the hosting (outside tester L4)."""
+    by_subject = {f"{i['kind']}:{i['id']}": i for i in items}
+    hostings = {
+        (by_subject[s]["name"], by_subject[s]["owner"]): s
+        for _, subjects in verified_by.values()
+        for s in subjects
+        if s.startswith("service:") and by_subject.get(s, {}).get("name")
+    }
+    out = {}
+    for subject in unverified:
+        item = by_subject.get(subject) or {}
+        hosting = hostings.get((item.get("name"), item.get("owner")))
+        if subject.startswith("domain:") and hosting:
+            out[subject] = (f"client:{item['owner']}", hosting)
+    return out
 
 
 def written_by_user(data: dict[str, Any]) -> dict[str, Any]:

@@ -376,6 +376,15 @@ MESSAGES = define(
         role="administrative",
     ),
     MessageSpec(
+        "delegation.ticket_namesake",
+        "text",
+        "staff",
+        {"subjects": "subjects", "owners": "subjects", "hostings": "subjects"},
+        "Ticket note to staff: a domain the ticket names has the name of a hosting (`hostings`) the writer's grant "
+        "covers, but the grant does not cover the domain itself (not a WARNING: the writer may mean the hosting).",
+        samples={"subjects": ["domain:1"], "owners": ["client:1"], "hostings": ["service:1"]},
+    ),
+    MessageSpec(
         "delegation.ticket_unverified",
         "text",
         "staff",
@@ -560,12 +569,16 @@ MESSAGES = define(
             "invoice": "text",
             "status": "text",
             "owner": "text",
+            "field": "text",
+            "value": "text",
         },
         'Why a click on a self-service page was not done, shown on the page in its language (`why`): "no_action" (the '
         'page offers no such action), "ended" (the access `grant` is no longer active), "owner_only" (only the owner '
         'ends an access), "may_not_renew" (the contact\'s role does not renew), "not_covered" (the access covers no '
         '`kind` #`id`; no `id`: none was named), "open" (renewal `n` of `kind` #`id` is under way: its `invoice`, its '
-        '`status` "looking", "invoiced" or "paid"), "moved" (`kind` #`id` is no longer in the account of `owner` in WHMCS).',
+        '`status` "looking", "invoiced" or "paid"), "moved" (`kind` #`id` is no longer in the account of `owner` in WHMCS), "asked" (the renewal of `kind` #`id` was asked '
+        'a moment ago through another page link), "bad_field" (the form sent `field` = `value`, which the page did '
+        "not offer: a changed form, refused without using the link).",
         samples={
             "why": "open",
             "grant": "g3d169a",

@@ -522,10 +522,24 @@ def renewal_applied(grant: dict[str, Any], data: dict[str, Any], now: datetime) 
         paid_for = message("delegation.renewal_paid_for_owner", **{k: v for k, v in facts.items() if k != "invoice"})
         owner = act(grant, "email", f"renew:{n}:owner-told", notice(grant["owner"], paid_for), grant["owner"])
         return Decision(
-            state=grant, actions=[told, owner, *still_suspended(grant, renewal, suspended)], refs=grant_refs(grant)
+            state=grant,
+            actions=[told, owner, *held_done(grant, renewal, data), *still_suspended(grant, renewal, suspended)],
+            refs=grant_refs(grant),
         )
     why = str(data.get("error") or data.get("status"))
     return paid_twice(grant, renewal, now, why, as_int(data.get("owner_paid_invoice")))
+
+
+def held_done(grant: dict[str, Any], renewal: dict[str, Any], data: dict[str, Any]) -> list[Action]:
+    """The delegate told its payment was being checked (held_by_whmcs) hears, once, that the renewal went through
+    after staff approved it (outside tester M4): until the next due date WHMCS shows, as the action wrote or found
+    it (its outcome's `due`; the date invoiced when the action could not say)."""
+    if not renewal.get("held"):
+        return []
+    until = str(data.get("due") or renewal["until"])
+    facts = about_grant(grant, invoice=str(renewal["delegate_invoice"]), **renewed(renewal), until=until)
+    done = message("delegation.renewal_done_delegate", **facts)
+    return [act(grant, "email", f"renew:{renewal['n']}:held-done", notice(grant["delegate"], done), grant["delegate"])]
 
 
 def read_now(grant: dict[str, Any], renewal: dict[str, Any], why: str) -> Action:

@@ -46,9 +46,12 @@ def answer(
         return said, []
     if not rules.links:
         return {**said, **{g["id"]: {"renew": "no_link"} for g in renewers}}, []
-    earlier = {g["id"]: valid_link(g, ticket, now) for g in renewers}
-    if all(earlier.values()):  # a reply quoting the [renew], or writing it again: the link sent still serves
-        return {**said, **{g["id"]: {"renew": "again", "renew_until": earlier[g["id"]]} for g in renewers}}, []
+    # One link per delegate and ticket while it is valid, whichever of its grants it was sent under: its page shows
+    # every grant of the delegate (outside tester L3). A reply quoting the [renew], or writing it again, or a grant
+    # made since: the link sent still serves.
+    earlier = max((u for u in (valid_link(g, ticket, now) for g in renewers) if u), default=None)
+    if earlier:
+        return {**said, **{g["id"]: {"renew": "again", "renew_until": earlier} for g in renewers}}, []
     until = (now + rules.consent_link_ttl).isoformat(timespec="seconds")
     for grant in renewers:
         links = {t: u for t, u in (grant.get("renew_links") or {}).items() if datetime.fromisoformat(u) > now}
@@ -90,6 +93,9 @@ def link_email(
         "subject": str(delegate),
         "summary": message("delegation.page_summary", side="delegate"),
         "ttl_s": int(rules.consent_link_ttl.total_seconds()),
+        # Outside tester M2: the link renews, invoiced to the delegate; it reaches the delegate's own address alone,
+        # never its contacts who receive general emails (executor/one_recipient.py says how, and which doc lines).
+        "alone": True,
     }
     msg = message("delegation.renew_link", **about_grant(grant, ticket=ticket, items=items, until=until))
     return Action(

@@ -73,6 +73,16 @@ def _created(p: Params) -> str | None:
     return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
+def _contacts_copied(sb: SandboxState, kind: str, client_id: int) -> str:
+    """The client's contacts who receive this type of email, as the email's CC: a contact's email preferences say
+    whether it "should receive general (product, domain, invoice, support, affiliate) emails"
+    (DD:api-reference/addcontact.md, updatecontact.md `email_preferences[...]`, getcontacts.md `generalemails`)."""
+    if kind not in EMAIL_CATEGORIES:
+        return ""
+    rows = sb.all(f"SELECT * FROM contacts WHERE client_id = ? AND {kind}emails = 1 ORDER BY id", [client_id])
+    return ", ".join(f"{r['firstname']} {r['lastname']} <{r['email']}>" for r in rows)
+
+
 def send_email(sb: SandboxState, p: Params) -> dict[str, Any]:
     if not p.has("id"):
         raise ApiFail("A related ID is required")  # DD:api-reference/sendemail.md
@@ -94,15 +104,16 @@ def send_email(sb: SandboxState, p: Params) -> dict[str, Any]:
         raise ApiFail(SENDING_FAILED)
     message = mail.framed(body)
     to = f"{client['firstname']} {client['lastname']} <{client['email']}>"
+    cc = _contacts_copied(sb, kind, int(client["id"]))
     email_id = sb.insert(
-        "emails", client_id=client["id"], subject=subject, message=message, date=sb.stamp(), to_addr=to
+        "emails", client_id=client["id"], subject=subject, message=message, date=sb.stamp(), to_addr=to, cc=cc
     )
     sb.log(f"Email Sent to {to} ({subject})", client["id"])
     logged = {
         "userid": client["id"],
         "date": sb.stamp(),
         "to": to,
-        "cc": "",
+        "cc": cc,
         "bcc": "",
         "subject": subject,
         "message": message,

@@ -1,0 +1,65 @@
+"""An email carrying a one-time link (a consent or self-service page) reaches one person: its client's own address.
+
+SendEmail sends a client's email to the client and to each of its contacts whose preference for that type of email
+is ticked: a contact "should receive general emails" (DD:api-reference/addcontact.md, updatecontact.md
+`email_preferences[general]`; GetContacts shows it as `generalemails`, DD:api-reference/getcontacts.md). SendEmail
+takes no recipient (DD:api-reference/sendemail.md: `id` "should be the client id for a general type email"), so when
+such a contact exists the link goes another way: a ticket opened for no client, in the client's own name and email
+address, which WHMCS mails to that address alone (DD:api-reference/openticket.md: `name`, `email` "of the person
+opening the ticket (if not a client)"), as the ownership family reaches an outside party."""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+from whmcs_bridge.executor.call import ActionError, Call, Observed, Result
+
+LINK = re.compile(r'<a\s[^>]*href="([^"]+)"[^>]*>(.*?)</a>', re.IGNORECASE | re.DOTALL)
+BREAK = re.compile(r"<br\s*/?>|</p>|</li>|</h\d>", re.IGNORECASE)
+TAG = re.compile(r"<[^>]+>")
+
+
+def copied_to(c: Call) -> list[str]:
+    """The client's contacts WHMCS would also send this email to (their preference for its type ticked)."""
+    kind = str(c.params.get("type", "general"))
+    return [f"contact #{k.id}" for k in c.api.contacts(c.client()) if k.email_preferences.get(kind)]
+
+
+def as_text(body: str) -> str:
+    """An email's HTML as a ticket's plain text, each link's address written out after its words."""
+    text = LINK.sub(lambda m: f"{TAG.sub('', m.group(2)).strip()}: {m.group(1)}", body)
+    text = TAG.sub("", BREAK.sub("\n", text))
+    lines = [html.unescape(line).strip() for line in text.splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def send_alone(c: Call, contacts: list[str], department: int | None) -> Result:
+    """The email as a ticket for no client, in the client's name and address (see the module's doc)."""
+    if not department:
+        raise ActionError(
+            f"client #{c.client()} has {', '.join(contacts)} receiving its {c.params.get('type', 'general')} emails, "
+            "so this one-time link cannot go by email to the client alone: set safety.staff_department_id (its "
+            "ticket then reaches the client's address only)"
+        )
+    client = c.api.client_details(c.client())
+    ticket_id, tid = c.api.open_ticket(
+        deptid=department,
+        subject=str(c.params["subject"]),
+        message=c.marked(as_text(str(c.params["html"]))),
+        name=f"{client.firstname} {client.lastname}".strip() or client.companyname,
+        email=client.email,
+    )
+    return {"ticket_id": ticket_id, "tid": tid, "alone": client.email}
+
+
+def observe_alone(c: Call) -> Observed:
+    """The ticket send_alone opened, found by its key among the tickets of the client's address with its subject."""
+    email = c.api.client_details(c.client()).email
+    for ticket in c.api.tickets(email=email, subject=str(c.params["subject"])):
+        full = c.api.ticket(ticket.id)
+        if full.replies and c.tag in full.replies[0].message:
+            found: dict[str, Any] = {"ticket_id": full.id, "tid": full.tid, "alone": email}
+            return found
+    return False
