@@ -123,7 +123,7 @@ def test_a_parked_step_is_not_approved_while_a_reply_in_the_case_is_not_classifi
     reply_as(world, thread["id"], clientid=20, message="I OBJECT: the phone call was not us")
     world.settle()
     refused = world.fail("approvals", "approve", str(update.id), "--by", "alice")
-    assert f"ownership case {case_id} has a reply not classified yet (ticket #{thread['id']}" in refused, refused
+    assert f"ownership case {case_id} has a message not classified yet (ticket #{thread['id']} reply" in refused and "--reply" in refused, refused
     assert [e.status for e in actions(world, "registrant_update")] == ["parked"]
     world.run("approvals", "reject", str(update.id), "--by", "bob", "--reason", "the holder objects")  # not refused
 

@@ -34,6 +34,7 @@ from whmcs_bridge.families.ownership.policies import (
     Rules,
     and_words,
     case_refs,
+    classify_command,
     evidence_fields,
     iso,
     label,
@@ -247,7 +248,7 @@ def complete_command(case: dict[str, Any], data: dict[str, Any], now: datetime, 
         r = replies[0]
         raise ValueError(
             f"{msg_ref(r)} by {r['writer']} is not classified yet: it may be an objection; "
-            f"record what it answers first (ownership record-answer {case['id']} --party ...)"
+            f"record what it answers first ({classify_command(case['id'], r)})"
         )
     waiting = [s for s in case["subjects"] if s.get("hand_over") == "move" and not s.get("moved_to")]
     if waiting:

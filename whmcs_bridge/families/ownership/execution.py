@@ -17,6 +17,7 @@ from whmcs_bridge.families.ownership.policies import (
     act,
     case_refs,
     checklist_fields,
+    classify_command,
     hand_over_fields,
     iso,
     label,
@@ -172,7 +173,7 @@ def writes_wait(case: dict[str, Any], polled_at: str | None = None) -> tuple[str
         r = replies[0]
         return (
             f"staff to classify {msg_ref(r)} by {r['writer']} "
-            f"(ownership record-answer {case['id']} --party ... --reply {r['ticket']}:{r['reply']})",
+            f"({classify_command(case['id'], r)})",
             False,
         )
     return "", False
@@ -383,7 +384,7 @@ def owners_read(case: dict[str, Any], data: dict[str, Any], now: datetime, rules
         once(
             case, case.setdefault("completion_held", {}), f"{r['ticket']}-{r['reply']}", now, "completion held",
             f"{msg_ref(r)} by {r['writer']} is not classified yet "
-            f"(ownership record-answer {case['id']} --party ...)",
+            f"({classify_command(case['id'], r)})",
         )  # fmt: skip
         return Decision(state=case, actions=fresh, due_at=due(case), refs=case_refs(case))
     waiting = backups_due(case)
@@ -436,7 +437,7 @@ def subject_read(
             step(
                 case, now, "new access held", "bridge",
                 f"{label(s)}: {msg_ref(replies[0])} is not classified yet "
-                f"(ownership record-answer {case['id']} --party ...)",
+                f"({classify_command(case['id'], replies[0])})",
             )  # fmt: skip
         return []
     # Moved now, or back with the new holder after its password step's guard found it elsewhere.

@@ -17,6 +17,7 @@ from whmcs_bridge.families.ownership.policies import (
     Rules,
     act,
     case_refs,
+    classify_command,
     iso,
     message_id,
     msg_ref,
@@ -462,7 +463,7 @@ def steps_held(case: dict[str, Any], now: datetime, reply: dict[str, Any]) -> in
         step(
             case, now, "steps held", "bridge",
             f"{', '.join(waiting)} wait until staff classify {msg_ref(reply)} "
-            f"(ownership record-answer {case['id']} --party ... --reply {reply['ticket']}:{reply['reply']}): an "
+            f"({classify_command(case['id'], reply)}): an "
             "objection stops them",
         )  # fmt: skip
     return len(waiting)

@@ -28,9 +28,11 @@ from whmcs_bridge.families.ownership.evidence_store import store_evidence
 from whmcs_bridge.families.ownership.execution import is_new_holder, outside, step_words
 from whmcs_bridge.families.ownership.policies import (
     FAMILY,
+    classify_command,
     evidence_needs,
     label,
     latest_today,
+    msg_ref,
     ref,
     registrant,
 )
@@ -588,6 +590,6 @@ def approval_refused(db: Database, entry: outbox.OutboxEntry) -> str | None:
         return None
     r = replies[0]
     return (
-        f"ownership case {case_id} has a reply not classified yet (ticket #{r['ticket']}, by {r['writer']}): it may "
-        f"be an objection; record what it answers with `ownership record-answer {case_id} --party ...` first"
+        f"ownership case {case_id} has a message not classified yet ({msg_ref(r)}, by {r['writer']}): it may be an "
+        f"objection; record what it answers with `{classify_command(case_id, r)}` first"
     )
