@@ -203,3 +203,15 @@ def test_a_reply_classified_meanwhile_by_someone_else_is_named_with_who_did_it(w
     late = world.fail("ownership", "record-answer", case_id, "--party", "holder", "--answer", "object", "--via",
                       "ticket", "--reply", pointer, "--by", "bob", "--note", "objects")  # fmt: skip
     assert "already classified as consent by alice" in late, late
+
+
+def test_a_note_set_aside_as_unrelated_is_not_called_the_holders_answer(world: World):
+    """Sixteenth round LOW (notes_e2e.py): classifying bob's note `unrelated` printed "classified as unrelated
+    (holder's answer)"."""
+    case_id = open_and_document(world, "domain:20")
+    thread = thread_of(world, case_id, 20)
+    note = add_note(world, thread["id"], "Called Budi, no answer; will try again tomorrow. -- bob")
+    world.settle(4)
+    done = world.run("ownership", "record-answer", case_id, "--party", "holder", "--answer", "unrelated", "--via",
+                     "ticket", "--reply", f"{thread['id']}:n{note}", "--by", "alice", "--note", "no answer yet")
+    assert "classified as unrelated" in done.output and "holder's answer" not in done.output, done.output

@@ -74,7 +74,8 @@ def record_answer(case: dict[str, Any], data: dict[str, Any], now: datetime, rul
         reply["classified_by"], reply["classified_at"] = by, iso(now)
     what = "consented" if answer == "consent" else "objected"
     evidence = f" (evidence item {data['evidence']})" if data.get("evidence") else ""
-    step(case, now, f"{party} {what} ({via})", by, f"recorded by {by}{evidence}: {record['note']}")
+    said = f": {record['note']}" if record["note"].strip() else ""
+    step(case, now, f"{party} {what} ({via})", by, f"recorded by {by}{evidence}{said}")
     if case["status"] in FINAL:
         return late_answer(case, record, now, rules)
     if party == "requester" and case["status"] == "executing":

@@ -368,7 +368,8 @@ def record_answer(
                 words = " ".join(str(r.get("message") or "").split())
                 words = words if len(words) <= 160 else words[:157] + "..."
                 where = f"{where} by {r.get('writer') or 'someone'} (not the {party}): '{words}'"
-            click.echo(f"{where} classified as {r['classified']}" + (f" ({party}'s answer)" if r["party"] != party else ""))
+            taken = r["party"] != party and r["classified"] != "unrelated"  # unrelated: no one's answer
+            click.echo(f"{where} classified as {r['classified']}" + (f" ({party}'s answer)" if taken else ""))
         elif not r.get("classified"):
             click.echo(f"{where} still to classify (--reply {r['ticket']}:{r['reply']})")
     echo_case(c)
