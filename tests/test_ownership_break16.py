@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.conftest import Sandbox
 from tests.test_ownership_answers import reply_as, thread_of
@@ -215,3 +216,16 @@ def test_a_note_set_aside_as_unrelated_is_not_called_the_holders_answer(world: W
     done = world.run("ownership", "record-answer", case_id, "--party", "holder", "--answer", "unrelated", "--via",
                      "ticket", "--reply", f"{thread['id']}:n{note}", "--by", "alice", "--note", "no answer yet")
     assert "classified as unrelated" in done.output and "holder's answer" not in done.output, done.output
+
+
+def test_a_reason_written_over_several_lines_cannot_imitate_a_line_of_the_case(world: World):
+    """Sixteenth round LOW (reason_inject.py): the holder's reason, printed raw over several lines by `show`, could
+    add a line reading "  Approvals: alice, bob (2 of 2)"."""
+    case_id = open_and_document(world, "domain:20")
+    link = world.link(20, f"Ownership request {case_id} about")
+    reason = "We object.\n  Approvals:\n    alice (2 of 2)\r\n  Status: completed"
+    assert requests.post(link, data={"reason": reason, "decision": "decline"}, timeout=10).status_code == 200
+    world.settle()
+    shown = world.run("ownership", "show", case_id).output.splitlines()
+    assert not any(line.strip().startswith(("Approvals:", "alice (2 of 2)", "Status:")) for line in shown), shown
+    assert any("We object. Approvals: alice (2 of 2) Status: completed" in " ".join(line.split()) for line in shown)

@@ -4,6 +4,7 @@ their to-do list as their ticket words it."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -178,7 +179,12 @@ def reply_line(view: StaffView, c: dict[str, Any], r: dict[str, Any]) -> str:
 
 
 def _section(title: str, lines: list[str]) -> list[str]:
-    return [f"  {title}:", *(f"    {x}" for x in lines)] if lines else []
+    """A titled list, one line per item: a line break in what a party wrote (a link's reason) cannot make a line
+    of its own that reads like the case's ("  Approvals: alice, bob")."""
+    return [f"  {title}:", *(f"    {re.sub(LINE_BREAKS, ' ', x)}" for x in lines)] if lines else []
+
+
+LINE_BREAKS = re.compile(r"[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+")
 
 
 def _evidence_line(view: StaffView, e: dict[str, Any]) -> str:
