@@ -18,6 +18,7 @@ import requests
 from tests.conftest import BridgeWorld, Sandbox
 from tests.test_delegation_break14_e2e import APPLE_NL, STAFF_SAID
 from tests.test_delegation_tickets_break12 import notes
+from tests.test_delegation_tickets_break12 import open_ticket as ticket_with
 from tests.test_delegation_tickets_e2e import (
     agency_granted,
     agency_renewals,
@@ -135,13 +136,7 @@ def test_a_writer_without_the_right_to_renew_gets_no_link(world: BridgeWorld):
         "--by", "alice", "--basis", "owner's email",
     )  # fmt: skip
     world.settle()
-    opened = world.sandbox.control(
-        "act",
-        {"action": "OpenTicket", "clientid": 10, "deptid": 1, "serviceid": 120, "subject": "cabinet-martin.fr",
-         "message": "Please [renew] it."},
-    )  # fmt: skip
-    world.settle(4)
-    ticket = int(opened["id"])
+    ticket = ticket_with(world, clientid=10, serviceid=120, subject="cabinet-martin.fr", message="Please [renew] it.")
     assert link_emails(world, ticket) == []
     assert agency_renewals(world) == []
 
@@ -263,13 +258,8 @@ def test_a_hosting_tickets_note_warns_of_the_domain_of_the_same_name_only_when_t
     got "NOT authorised ... WARNING" about domain #11 of the same name, as if a stranger asked. A ticket that does
     not name it says nothing of the domain; one that names it says plainly that the name is also a domain the grant
     does not cover (a domain and a hosting of one name are two things)."""
-    opened = world.sandbox.control(
-        "act",
-        {"action": "OpenTicket", "clientid": 10, "deptid": 1, "serviceid": 110, "subject": "Question",
-         "message": "When is our client's hosting due?"},
-    )  # fmt: skip
-    world.settle(4)
-    said = notes(world, int(opened["id"]))
+    said = notes(world, ticket_with(world, clientid=10, serviceid=110, subject="Question",
+                                    message="When is our client's hosting due?"))  # fmt: skip
     assert not [n for n in said if "NO grant" in n], said
     assert [n for n in said if "VERIFIED" in n and "service #110" in n], said
     named = open_ticket(world)  # "When is boulangerie-dupont.fr due?"
