@@ -13,9 +13,11 @@ from typing import Any
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.conftest import WEBHOOK_SECRET, needs
@@ -93,11 +95,15 @@ def site(tmp_path: Path) -> Iterator[Site]:
 
 def answer(browser: webdriver.Chrome, link: str, button: str, reason: str) -> str:
     browser.get(link)
+    form_page = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(By.NAME, "reason").send_keys(reason)
     browser.find_element(By.XPATH, f"//button[normalize-space()='{button}']").click()
-    # The answer page replaces the form: wait for it (a bound, not a timing assertion).
-    WebDriverWait(browser, 20).until(lambda d: d.title != "Your decision is needed")
-    return WebDriverWait(browser, 20).until(lambda d: d.find_element(By.TAG_NAME, "body")).text
+    # The answer page replaces the form: wait until the form's page is gone, whatever its language
+    # (a bound, not a timing assertion), then read the page that replaced it.
+    WebDriverWait(browser, 20).until(expected_conditions.staleness_of(form_page))
+    return WebDriverWait(browser, 20, ignored_exceptions=[StaleElementReferenceException]).until(
+        lambda d: d.find_element(By.TAG_NAME, "body").text
+    )
 
 
 def test_holder_consents_in_a_browser(browser: webdriver.Chrome, site: Site):

@@ -16,9 +16,11 @@ from pathlib import Path
 import pytest
 import requests
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.conftest import Sandbox, SelfServiceWorld, needs
@@ -72,10 +74,13 @@ def shot(browser: webdriver.Chrome, name: str) -> None:
 
 
 def click(browser: webdriver.Chrome, label: str) -> str:
-    title = browser.title
+    page = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(By.XPATH, f"//button[normalize-space()='{label}']").click()
-    WebDriverWait(browser, 20).until(lambda d: d.title != title)  # a bound, not a timing assertion
-    return browser.find_element(By.TAG_NAME, "body").text
+    # Wait until the clicked page is gone (a bound, not a timing assertion), then read the new one.
+    WebDriverWait(browser, 20).until(expected_conditions.staleness_of(page))
+    return WebDriverWait(browser, 20, ignored_exceptions=[StaleElementReferenceException]).until(
+        lambda d: d.find_element(By.TAG_NAME, "body").text
+    )
 
 
 def test_the_delegate_renews_and_the_owner_ends_the_access_in_a_browser(
