@@ -318,7 +318,8 @@ def test_a_language_that_is_not_one_is_refused_with_its_line():
 def test_staff_screens_print_no_escape_sequence_from_whmcs():
     from whmcs_bridge import readable
 
-    assert readable.value("SnelHost \x1b]0;pwned\x07\x1b[2K") == "SnelHost ]0;pwned[2K"
+    # A whole escape sequence goes, not only its ESC: no "]0;pwned[2K" left over for staff to puzzle at.
+    assert readable.value("SnelHost \x1b]0;pwned\x07\x1b[2K ok") == "SnelHost  ok"
     written = {"msg": {"id": "escalation.closed_note", "data": {"undone": 4}}, "text": "Escalation closed\nmore", "lang": "en"}
     assert readable.action(written) == "Escalation closed"  # what was written, not the message id
 

@@ -19,6 +19,8 @@ import html
 import re
 import unicodedata
 
+from whmcs_bridge.readable import CONTROLS
+
 HIDDEN = "[hidden]"
 
 # What names a secret, in the catalogue's languages (en, fr, nl, id) and German: a password, a domain's transfer
@@ -79,10 +81,13 @@ EVERYDAY = frozenset(
 
 
 def masked(text: str) -> str:
-    """The text with every value written after a secret's label, and every word shaped like a generated code,
-    replaced by [hidden]."""
+    """The text without its terminal escapes and invisible controls (line breaks kept), with every value written
+    after a secret's label, and every word shaped like a generated code, replaced by [hidden]. The controls go
+    first: an escape inside a code would otherwise split it into harmless-looking pieces, and one after a word
+    would make the word look like a code."""
     if not text:
         return text
+    text = CONTROLS.sub(lambda m: m.group() if m.group() == "\r" else "", text)
     seen = seen_through(text)
     spans = [span for way in WAYS for m in way.finditer(seen) if (span := value_span(m)) is not None]
     spans += [m.span() for m in GENERATED.finditer(seen) if generated(m.group())]

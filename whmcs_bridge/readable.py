@@ -12,13 +12,18 @@ from typing import Any
 
 from babel.numbers import format_currency
 
-_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# A terminal's escape sequence whole (CSI "ESC [ ... letter"; OSC "ESC ] ... BEL or ESC \\"; else ESC and the
+# one character after it), then any other control character or bidi override alone.
+CONTROLS = re.compile(
+    "\x1b\\[[0-?]*[ -/]*[@-~]?|\x1b\\][^\x07\x1b]{0,200}(?:\x07|\x1b\\\\)|\x1b[0-~]?"
+    "|[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
+)
 _INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
 
 def safe(text: str) -> str:
     """Text from WHMCS or a person as a terminal may print it: no escape sequences, no bidi overrides."""
-    return _CONTROLS.sub("", text)
+    return CONTROLS.sub("", text)
 
 
 def value(item: Any) -> str:

@@ -21,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from whmcs_bridge import readable
 from whmcs_bridge.config.load import Config
 from whmcs_bridge.errors import BridgeError, WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
 from whmcs_bridge.evidence import anchor, folder, pdf
@@ -284,7 +285,8 @@ def summary_html(
     style = "body{font-family:sans-serif;max-width:60em;margin:2em auto;color:#222}table{border-collapse:collapse;margin:.5em 0 1em}td,th{border:1px solid #bbb;padding:.25em .5em;text-align:left;vertical-align:top;font-size:.9em}td:last-child{word-break:break-all}"
     head = f"<meta charset=utf-8><title>Ownership case {html.escape(case['id'])}</title><style>{style}</style>"
     lang = html.escape(view.reader.locale.replace("_", "-"))
-    return f"<!doctype html><html lang={lang}><head>{head}</head><body>{''.join(parts)}</body></html>\n"
+    # Names and words from WHMCS or a party, as `show` prints them: no terminal escapes for `cat` to obey.
+    return readable.safe(f"<!doctype html><html lang={lang}><head>{head}</head><body>{''.join(parts)}</body></html>\n")
 
 
 def _restores_html(view: StaffView, restores: list[audit.AuditEntry]) -> list[str]:

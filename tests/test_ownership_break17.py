@@ -1,0 +1,34 @@
+"""Sixteenth break round, issue 17, the LOW findings left for the next session: the dossier's page keeping
+terminal escapes a party wrote."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.conftest import Sandbox
+from tests.test_ownership_e2e import World, open_and_document, vendor_world
+
+
+@pytest.fixture
+def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[World]:
+    yield from vendor_world(sandbox, tmp_path)
+
+
+def test_the_dossier_page_drops_the_terminal_escapes_a_party_wrote(world: World):
+    """Sixteenth round LOW (summary_escapes.py): `show` dropped the escape sequences in a holder's reason, but the
+    dossier's summary.html kept them, so `cat summary.html` cleared a staff member's screen. Seen while writing this
+test: the escapes after "object" made it look like a generated code, and the objection read "We [hidden]"."""
+    case_id = open_and_document(world, "domain:20")
+    link = world.link(20, f"Ownership request {case_id} about")
+    reason = "We object\x1b[2J\x1b[31m, red now\u202e reversed"
+    assert requests.post(link, data={"reason": reason, "decision": "decline"}, timeout=10).status_code == 200
+    world.settle()
+    world.run("ownership", "export", case_id, "--out", str(world.tmp / "dossier"))
+    summary = (world.tmp / "dossier" / "summary.html").read_text()
+    # The reason as it reads; "object" followed by escapes is not taken for a generated code and hidden.
+    assert "We object, red now reversed" in summary
+    assert "\x1b" not in summary and "\u202e" not in summary
