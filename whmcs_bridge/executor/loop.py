@@ -78,6 +78,15 @@ class ExecutorReport:
 Params = dict[str, Any]
 
 
+def in_flight_grace(db: Database, call_timeout: timedelta, settle: timedelta | None) -> timedelta:
+    """How long after its call started an action found in flight waits before WHMCS is asked whether it ran:
+    PHP finishes a request after its client gave up, so `settle` (whmcs.settle_after), and at least twice the
+    longest call timeout this database ran with."""
+    recorded = poll_store.cursor(db, CALL_TIMEOUT_CURSOR)
+    longest = max(call_timeout, timedelta(seconds=float(recorded or 0)))
+    return max(2 * longest, settle or timedelta(0))
+
+
 class Executor:
     def __init__(
         self,
@@ -102,10 +111,9 @@ class Executor:
         self.api = api
         self.consent_base_url = consent_base_url
         self.staff_department_id = staff_department_id
-        # An action found in flight is reconciled only once its call cannot still be running in WHMCS: PHP
-        # finishes a request after its client gave up, so it is given `settle` (whmcs.settle_after), and at
-        # least as long again as the longest call timeout.
-        self.in_flight_grace = max(2 * self.longest_timeout(call_timeout), settle or timedelta(0))
+        # An action found in flight is reconciled only once its call cannot still be running in WHMCS.
+        self.longest_timeout(call_timeout)
+        self.in_flight_grace = in_flight_grace(db, call_timeout, settle)
         # A database restored from a backup: what was planned before the backup may have run since.
         self.backup_made_at = poll_store.cursor(db, poll_store.RESTORED_CURSOR)
         self.retry_first, self.retry_max = retry  # WHMCS unavailable: wait first, doubling up to max

@@ -178,7 +178,7 @@ def show(obj: Context, case_id: str, as_json: bool) -> None:
     note_if_disabled(obj.config(), "ownership")
     with _store(obj) as (config, db):
         c = own.case(db, case_id)
-        steps = own.execution_steps(db, c)
+        steps = own.execution_steps(config, db, c)
     if as_json:
         echo_json(c)
         return

@@ -13,13 +13,17 @@ import os
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from babel.dates import format_datetime
+
 from whmcs_bridge import staff
+from whmcs_bridge.clock import iso
 from whmcs_bridge.config.load import Config
 from whmcs_bridge.engine import own_write
 from whmcs_bridge.errors import BridgeError, WhmcsApiError  # noqa: F401  (BridgeError used by the CLI)
+from whmcs_bridge.executor.loop import in_flight_grace
 from whmcs_bridge.executor.reads import read_owners, registrant_differences
 from whmcs_bridge.families.ownership import build, integrity, seen
 from whmcs_bridge.families.ownership.case import FINAL, replies_to_classify
@@ -46,6 +50,8 @@ from whmcs_bridge.families.ownership.whmcs_reads import (
     read_subjects,
     unread_messages,
 )
+from whmcs_bridge.messages import load
+from whmcs_bridge.messages.render import Reader
 from whmcs_bridge.model import Event, action_key
 from whmcs_bridge.store import outbox, states
 from whmcs_bridge.store.db import Database
@@ -73,7 +79,30 @@ def case(db: Database, case_id: str) -> dict[str, Any]:
     return staff.state(db, FAMILY, f"case:{case_id}", missing)
 
 
-def execution_steps(db: Database, c: dict[str, Any]) -> list[str]:
+def when(config: Config, instant: str | None) -> str:
+    """An instant to the minute, in the configured zone and the staff language ("25 Nov 2026, 22:45")."""
+    if not instant:
+        return "-"
+    moment = datetime.fromisoformat(instant)
+    locale = Reader(load.for_config(config).staff_locale, None, config.zone).locale
+    return format_datetime(moment, "d MMM y, HH:mm", tzinfo=config.zone, locale=locale)
+
+
+def running(config: Config, db: Database, row: outbox.OutboxEntry) -> str:
+    """An action in flight as staff read it: since when, and when the bridge asks WHMCS whether it ran if no
+    answer came (the daemon was stopped mid-call): the executor's own wait (executor/loop.py)."""
+    if not row.started_at:
+        return "running"
+    grace = in_flight_grace(db, timedelta(seconds=config.whmcs.timeout_s), config.whmcs.settle_after)
+    checked = iso(datetime.fromisoformat(row.started_at) + grace)
+    return (
+        f"running: its call to WHMCS started {when(config, row.started_at)}; with no answer by "
+        f"{when(config, checked)} (the bridge stopped mid-call), the daemon asks WHMCS whether it ran, then "
+        "records it or parks it for staff"
+    )
+
+
+def execution_steps(config: Config, db: Database, c: dict[str, Any]) -> list[str]:
     """Each execution step and how it stands: as the case heard it ended, or, not ended yet, as the outbox
     holds it now (a parked step names the action staff approve or reject)."""
     lines = []
@@ -84,7 +113,7 @@ def execution_steps(db: Database, c: dict[str, Any]) -> list[str]:
             why = row.error or "it needs approval"
             status = f"{row.status} ({why}): whmcs-bridge approvals approve|reject {row.id}"
         elif row is not None and row.status == "in_flight":
-            status = "running"
+            status = running(config, db, row)
         if entry.get("by_hand"):
             status = f"done by hand by {entry['by_hand']['by']} (WHMCS showed {entry['by_hand']['seen']})"
         if status == "refused":  # nothing set in WHMCS: staff's to-do list says what to do by hand
@@ -500,9 +529,11 @@ def record_step(
         rows = step_rows(db, current, what, subject)
         busy = under_way(rows)
         if busy is not None:
+            how = running(config, db, busy) if busy.status == "in_flight" else busy.status.replace("_", " ")
+            after = "" if busy.status == "in_flight" else ": the next pass finishes and records it"
             raise BridgeError(
-                f"the bridge has {words} under way (its action is {busy.status.replace('_', ' ')}): the next pass "
-                f"finishes and records it; look at `whmcs-bridge ownership show {case_id}` after it"
+                f"the bridge has {words} under way (its action is {how}){after}; look at "
+                f"`whmcs-bridge ownership show {case_id}` after it"
             )
         submit(config, db, case_id, data, by=by, now=now)
         for row in (row for row in rows if row.status in outbox.WAITING):

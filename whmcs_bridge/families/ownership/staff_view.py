@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date
 
 from whmcs_bridge.clock import utcnow
 from whmcs_bridge.config.load import Config
@@ -57,10 +57,7 @@ class StaffView:
 
     def when(self, instant: str | None) -> str:
         """An instant to the minute, in the configured zone ("25 Nov 2026, 22:45")."""
-        if not instant:
-            return "-"
-        moment = datetime.fromisoformat(instant)
-        return format_datetime(moment, "d MMM y, HH:mm", tzinfo=self.config.zone, locale=self.reader.locale)
+        return own.when(self.config, instant)
 
     def why(self, entry: dict[str, Any]) -> str:
         """A timeline line's reason, with the instant it ends on (`until`) in the configured zone."""
