@@ -6,7 +6,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -430,6 +430,9 @@ class Database:
             )
 
     def close(self) -> None:
+        # A command that scrubbed a secret (a rejected copy) leaves no older copy of it in the log behind it.
+        with suppress(sqlite3.Error):
+            self.forget_scrubbed()
         self.conn.close()
 
     # Set when a secret was scrubbed (an email body): its older copies still sit in the write-ahead log.

@@ -134,9 +134,11 @@ def counts(db: Database) -> dict[str, int]:
 def record_decision(db: Database, entry: OutboxEntry, *, approve: bool, by: str, reason: str, now: datetime) -> str:
     """Staff approved (it runs on the next pass) or rejected (it never runs) a waiting action; its new status."""
     status = "planned" if approve else "rejected"
+    params = entry.params if approve else kept(db, entry.params)  # rejected: it ended, and keeps no copied email
     db.conn.execute(
-        "UPDATE outbox SET status = ?, decided_by = ?, not_before = NULL, error = ?, updated_at = ? WHERE id = ?",
-        (status, by, entry.error if approve else f"rejected by {by}: {reason}", iso(now), entry.id),
+        "UPDATE outbox SET status = ?, decided_by = ?, not_before = NULL, error = ?, params = ?, updated_at = ?"
+        " WHERE id = ?",
+        (status, by, entry.error if approve else f"rejected by {by}: {reason}", _json(params), iso(now), entry.id),
     )
     return status
 
@@ -148,9 +150,9 @@ def withdraw(db: Database, key: str, reason: str, now: datetime) -> OutboxEntry 
     if entry is None or entry.status != "awaiting_approval":
         return None
     cursor = db.conn.execute(
-        "UPDATE outbox SET status = 'cancelled', error = ?, finished_at = ?, updated_at = ?"
+        "UPDATE outbox SET status = 'cancelled', error = ?, params = ?, finished_at = ?, updated_at = ?"
         " WHERE id = ? AND status = 'awaiting_approval'",
-        (reason, iso(now), iso(now), entry.id),
+        (reason, _json(kept(db, entry.params)), iso(now), iso(now), entry.id),
     )
     return entry if cursor.rowcount == 1 else None
 
@@ -185,7 +187,7 @@ def claim(db: Database, entry: OutboxEntry, now: datetime) -> OutboxEntry | None
 def set_params(db: Database, entry: OutboxEntry, params: dict[str, Any]) -> None:
     """Keep what an action will send (its message rendered at its first try) with the action."""
     db.conn.execute(
-        "UPDATE outbox SET params = ? WHERE id = ?", (json.dumps(params, sort_keys=True, default=str), entry.id)
+        "UPDATE outbox SET params = ? WHERE id = ?", (_json(params), entry.id)
     )
 
 
@@ -224,15 +226,26 @@ def at_rest(params: dict[str, Any]) -> dict[str, Any]:
     return {**params, field: {"sha256": hashlib.sha256(text.encode()).hexdigest(), "chars": len(text)}}
 
 
+def _json(params: dict[str, Any]) -> str:
+    return json.dumps(params, sort_keys=True, default=str)
+
+
+def kept(db: Database, params: dict[str, Any]) -> dict[str, Any]:
+    """An ended action's parameters as the store keeps them (at_rest), marking the database for its log to be
+    written back when a copied email was dropped (Database.forget_scrubbed)."""
+    rest = at_rest(params)
+    if rest is not params:
+        db.scrubbed = True
+    return rest
+
+
 def record_outcome(
     db: Database, entry: OutboxEntry, status: str, now: datetime, *, result: dict[str, Any] | None, error: str | None
 ) -> bool:
     """How the action ended: done, cancelled (a guard), or parked (for staff). A compare-and-set like
     claim(): False when another process changed the action since it was read (nothing is written)."""
     # Parked actions may run again; any other outcome is final, and keeps no copied email.
-    params = entry.params if status == "parked" else at_rest(entry.params)
-    if params is not entry.params:
-        db.scrubbed = True
+    params = entry.params if status == "parked" else kept(db, entry.params)
     cursor = db.conn.execute(
         "UPDATE outbox SET status = ?, params = ?, result = ?, error = ?, finished_at = ?, updated_at = ?"
         " WHERE id = ? AND status = ? AND attempts = ?",
