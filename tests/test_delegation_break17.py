@@ -3,14 +3,25 @@ events through the real receiver, the CLI as staff run it)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
-from tests.conftest import Sandbox, sql
-from tests.test_delegation_identity_e2e import COPY_ALL, owner_grants, stored_text, world_with, worlds  # noqa: F401
+import pytest
+
+from tests.conftest import BridgeWorld, Sandbox, sql
+from tests.test_delegation_identity_e2e import COPY_ALL, owner_grants, stored_text, world_with
 from whmcs_bridge.store.db import Database
 
 
-def test_a_copy_staff_reject_keeps_no_password_at_rest(sandbox: Sandbox, tmp_path: Path, worlds):
+@pytest.fixture
+def worlds(sandbox: Sandbox) -> Iterator[list[BridgeWorld]]:
+    made: list[BridgeWorld] = []
+    yield made
+    for world in made:
+        world.close()
+
+
+def test_a_copy_staff_reject_keeps_no_password_at_rest(sandbox: Sandbox, tmp_path: Path, worlds: list[BridgeWorld]):
     """H1: the owner chose full copies; WHMCS refused the copy's SendEmail ("Email Sending Failed"), so it was
     parked; staff rejected it. The welcome email's password stayed in the outbox (and every backup) for good."""
     world = world_with(sandbox, tmp_path, worlds, COPY_ALL + "      welcome_email: copy\n")
