@@ -10,6 +10,9 @@ import pytest
 
 from tests.conftest import BridgeWorld, Sandbox, sql
 from tests.test_delegation_identity_e2e import COPY_ALL, owner_grants, stored_text, world_with
+from tests.test_delegation_renewal_e2e import staff_tasks
+from tests.test_delegation_renewal_interrupted_e2e import killed_while_renewing, registrar_calls, restarted
+from tests.test_delegation_renewal_settle_e2e import action_status, agency_world, parked
 from whmcs_bridge.store.db import Database
 
 
@@ -37,3 +40,54 @@ def test_a_copy_staff_reject_keeps_no_password_at_rest(sandbox: Sandbox, tmp_pat
     world.run("approvals", "reject", str(parked["id"]), "--by", "bob", "--reason", "not now")
     assert service_password.encode() not in stored_text(tmp_path / "state.db")
     assert not [e for e in world.emails(10) if e["subject"] == "[Copy] New Account Information"]
+
+
+def test_a_renewal_killed_at_the_registrar_then_ended_by_revocation_still_warns_staff(
+    sandbox: Sandbox, tmp_path: Path
+):
+    """H2: the daemon was killed while DomainRenew reached the registrar; the action parked ("may have reached the
+    registrar"); the owner revoked the grant and staff approved the action, which the revocation cancelled. The
+    staff task then said "grant ended before it was renewed" and "renew it by hand": a second renewal, or a refund
+    of a renewal the registrar made. It keeps the warning."""
+    worlds_made = agency_world(sandbox, tmp_path, "  timeout_s: 2\n  settle_after: 4s\n")
+    world = next(worlds_made)
+    try:
+        key = killed_while_renewing(world, tmp_path)
+        restarted(world, key)
+        [action] = parked(world)
+        grant_id = world.run("delegations", "list", "--owner", "11").output.split()[0]
+        world.run("delegations", "revoke", grant_id, "--by", "owner", "--reason", "we part ways")
+        world.run("approvals", "approve", str(action["id"]), "--by", "bob")
+        world.settle(4)
+        assert action_status(world, key) == "cancelled"
+        [task] = staff_tasks(world, 10)
+        assert "DomainRenew" in task["note"] and "may have" in task["note"], task["note"]
+        assert "ended (revoked or expired) before it was renewed" not in task["note"], task["note"]
+        assert registrar_calls(world) == 1
+    finally:
+        next(worlds_made, None)
+
+
+def test_a_full_copy_with_the_owners_password_reaches_the_delegate_alone_not_its_contacts(
+    sandbox: Sandbox, tmp_path: Path, worlds: list[BridgeWorld]
+):
+    """H3: the owner chose full copies for its agency; the agency's accountant, a WHMCS contact receiving general
+    emails, got the welcome email's password too (SendEmail copies a client's contacts: addcontact.md
+    `email_preferences[general]`). The owner consented to the agency, not to its contacts: the copy goes as a
+    ticket to the agency's own address alone, as a one-time link does."""
+    world = world_with(sandbox, tmp_path, worlds, COPY_ALL + "      welcome_email: copy\n")
+    sandbox.post(
+        "AddContact", clientid=10, firstname="Kim", lastname="Compta", email="compta@pixelwerk.example",
+        **{"email_preferences[general]": 1},
+    )  # fmt: skip
+    owner_grants(world, "accept-copies", "--whole-client")
+    sandbox.post("SendEmail", id=110, messagename="Hosting Account Welcome Email")
+    world.settle()
+    service_password = sandbox.rows("services", id=110)[0]["password"]
+    leaked = [e for e in sandbox.rows("emails") if service_password in e["message"] and "compta@" in str(e)]
+    assert leaked == []
+    [agency] = sandbox.rows("clients", id=10)
+    [alone] = [t for t in sandbox.rows("tickets") if "[Copy] New Account Information" in t["subject"]]
+    assert alone["email"] == agency["email"] and alone["client_id"] == 0, alone
+    [opening] = sandbox.rows("ticket_replies", ticket_id=alone["id"])[:1]
+    assert service_password in opening["message"]  # the owner chose full copies: the agency has it

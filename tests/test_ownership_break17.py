@@ -11,6 +11,7 @@ import requests
 
 from tests.conftest import Sandbox
 from tests.test_ownership_e2e import World, open_and_document, vendor_world
+from whmcs_bridge.whmcs import whois
 
 
 @pytest.fixture
@@ -32,3 +33,25 @@ test: the escapes after "object" made it look like a generated code, and the obj
     # The reason as it reads; "object" followed by escapes is not taken for a generated code and hidden.
     assert "We object, red now reversed" in summary
     assert "\x1b" not in summary and "\u202e" not in summary
+
+
+def test_the_new_registrant_keeps_nothing_that_reaches_or_names_the_previous_holder():
+    """Seventeenth round H2: an Enom/OpenSRS-style block kept the vendor's Fax, Mobile, Phone Ext and Company
+    Number, and "State/Province" kept Jawa Barat for a holder in DKI Jakarta (the slash hid the field)."""
+    block = {
+        "First Name": "Budi", "Last Name": "Santoso", "Organisation Name": "Kreatif Studio",
+        "Address 1": "Jl. Braga 10", "City": "Bandung", "State/Province": "Jawa Barat", "Postcode": "40111",
+        "Country": "ID", "Phone": "+62.224201234", "Phone Ext": "12", "Fax": "+62.224209999",
+        "Mobile": "+62.8121234567", "Company Number": "AHU-0012345", "Email": "budi@kreatifstudio.id",
+        "Language": "id",
+    }  # fmt: skip
+    holder = whois.holder_details(
+        {"name": "Siti Rahmawati", "company": "PT Maju Makmur", "email": "siti@majumakmur.co.id",
+         "address1": "Jl. Sudirman 1", "city": "Jakarta", "state": "DKI Jakarta", "postcode": "10210",
+         "country": "ID", "phone": "+62.215550199"}
+    )  # fmt: skip
+    new = whois.with_holder(block, holder)
+    assert new["State/Province"] == "DKI Jakarta"
+    assert new["Fax"] == new["Mobile"] == new["Phone Ext"] == new["Company Number"] == "", new
+    assert new["Language"] == "id"  # not about the holder: kept as the registrar had it
+    assert "Budi" not in str(new) and "Kreatif" not in str(new) and "Bandung" not in str(new), new

@@ -251,6 +251,8 @@ def test_seed_000_consent_approval_move_and_dossier(world: World, tmp_path: Path
     message = sandbox.rows("ticket_replies", ticket_id=checklist["id"])[0]["message"]
     assert "Move service #201" in message and "Move domain #20" in message and "commission" in message
     assert "confirm the change of registrant" in message and "transfer lock" in message
+    # Seventeenth round M1: the Admin, Tech and Billing contacts still name the vendor; staff are told.
+    assert "Admin, Tech and Billing contacts are not changed" in message, message
     assert f"{grant} revoked" in world.run("delegations", "list", "--owner", "20").output
 
     # Nothing moved yet: a check finds the subjects still with the vendor; staff then move them.

@@ -38,7 +38,7 @@ def _run_email(c: Call) -> Result:
     if p.get("template"):
         c.api.send_email(int(p["related_id"]), template=p["template"], merge=p.get("merge"))
         return {}
-    if (p.get("consent") or {}).get("alone"):  # a one-time link for one person: never to the client's contacts too
+    if one_recipient.for_one(p):  # a one-time link, or access details, for one person: not the client's contacts
         contacts = one_recipient.copied_to(c)
         if contacts:
             return one_recipient.send_alone(c, contacts, c.department_id)
@@ -58,7 +58,7 @@ def _observe_email(c: Call) -> Observed:
     if c.params.get("template") or c.client_id is None:
         return None  # a template's text is WHMCS's own (no key in it), or no client's email log to read
     found = email_with(c.api, c.client_id, c.tag, c.params.get("subject"))
-    if not found and (c.params.get("consent") or {}).get("alone"):
+    if not found and one_recipient.for_one(c.params):
         return one_recipient.observe_alone(c)
     return {"email_id": found} if found else False
 

@@ -228,7 +228,8 @@ class Executor:
                 now,
                 error=str(cancel),
                 also=self.cancel_note(claimed, note, getattr(cancel, "note_key", None)) if note else None,
-                outcome=getattr(cancel, "outcome", None),
+                # An earlier try may have called WHMCS (`tried`): its rule must not say nothing was done.
+                outcome={**(getattr(cancel, "outcome", None) or {}), **({"tried": True} if resumed else {})},
             )
             report.cancelled.append(row.key)
             return None

@@ -1,4 +1,6 @@
-"""An email carrying a one-time link (a consent or self-service page) reaches one person: its client's own address.
+"""An email carrying a one-time link (a consent or self-service page), or a delegate's verbatim copy of an email that
+may carry access details (the owner chose full copies), reaches one person: its client's own address. The owner
+consented to the delegate, not to each of the delegate's contacts.
 
 SendEmail sends a client's email to the client and to each of its contacts whose preference for that type of email
 is ticked: a contact "should receive general emails" (DD:api-reference/addcontact.md, updatecontact.md
@@ -21,6 +23,11 @@ BREAK = re.compile(r"<br\s*/?>|</p>|</li>|</h\d>", re.IGNORECASE)
 TAG = re.compile(r"<[^>]+>")
 
 
+def for_one(params: dict[str, Any]) -> bool:
+    """The email is for its client alone: `alone` in its params (a copy), or in its one-time link's (`consent`)."""
+    return bool(params.get("alone") or (params.get("consent") or {}).get("alone"))
+
+
 def copied_to(c: Call) -> list[str]:
     """The client's contacts WHMCS would also send this email to (their preference for its type ticked)."""
     kind = str(c.params.get("type", "general"))
@@ -40,8 +47,8 @@ def send_alone(c: Call, contacts: list[str], department: int | None) -> Result:
     if not department:
         raise ActionError(
             f"client #{c.client()} has {', '.join(contacts)} receiving its {c.params.get('type', 'general')} emails, "
-            "so this one-time link cannot go by email to the client alone: set safety.staff_department_id (its "
-            "ticket then reaches the client's address only)"
+            "so this email (a one-time link, or a copy that may carry access details) cannot go by email to the "
+            "client alone: set safety.staff_department_id (its ticket then reaches the client's address only)"
         )
     client = c.api.client_details(c.client())
     ticket_id, tid = c.api.open_ticket(

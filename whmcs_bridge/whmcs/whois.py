@@ -15,7 +15,7 @@ import re
 from typing import Any
 from xml.sax.saxutils import escape
 
-# A holder's detail -> the spellings registrar modules use for it, compared without case, `_`, `-` or spaces.
+# A holder's detail -> the spellings registrar modules use for it, compared by letters and digits alone (_plain).
 SPELLINGS: dict[str, tuple[str, ...]] = {
     "first_name": ("firstname", "first", "givenname"),
     "last_name": ("lastname", "last", "surname", "familyname"),
@@ -33,6 +33,11 @@ SPELLINGS: dict[str, tuple[str, ...]] = {
     "phone_number": ("telephone", "tel"),
     "phone_cc": ("telcountrycode", "phonecountrycode", "phonecc"),
     "job_title": ("jobtitle", "position"),
+    # Other ways to reach or name the previous holder (Enom and OpenSRS style blocks carry them).
+    "fax": ("fax", "faxnumber", "facsimile", "telefax"),
+    "mobile": ("mobile", "mobilephone", "mobilenumber", "cell", "cellphone", "handphone"),
+    "phone_ext": ("phoneext", "phoneextension", "extension", "telext", "telephoneext"),
+    "company_number": ("companynumber", "companyregistrationnumber", "registrationnumber", "companyid", "vatnumber"),
 }
 # With no block to start from (the registrar returned none), the spellings of the documented example.
 DOCUMENTED = {
@@ -52,13 +57,15 @@ _BY_SPELLING = {spelling: detail for detail, names in SPELLINGS.items() for spel
 # A holder with an address replaces the whole address: a line it does not have is emptied, never left
 # from the previous holder's (a new street with the old postcode is worse than a blank line).
 ADDRESS = ("address1", "address2", "address3", "city", "state", "postcode")
-# What describes the previous holder as a person (DD:api-reference/domaingetwhoisinfo.md `Job_Title`): a new
-# holder who gave none gets it empty, never the previous holder's ("Owner" of the vendor's company).
-PERSONAL = ("job_title",)
+# What describes or reaches the previous holder (DD:api-reference/domaingetwhoisinfo.md `Job_Title`; a fax, a
+# mobile, an extension, a company's registration number): a new holder who gave none gets it empty, never the
+# previous holder's ("Owner" of the vendor's company, the vendor's fax).
+PERSONAL = ("job_title", "fax", "mobile", "phone_ext", "company_number")
 
 
 def _plain(field_name: str) -> str:
-    return re.sub(r"[\s_\-]", "", field_name).lower()
+    """A field's name as compared: letters and digits only, without case (`State/Province`: stateprovince)."""
+    return re.sub(r"[^0-9a-z]", "", field_name.lower())
 
 
 def detail_of(field_name: str) -> str | None:

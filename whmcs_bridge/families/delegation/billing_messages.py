@@ -348,7 +348,7 @@ BILLING = define(
         "the bridge did not renew the service or domain, because of what WHMCS showed when it was to be settled "
         '(`why`: "ended", the item `status` cancelled or gone; "owner invoice", the owner\'s invoice '
         '`owner_status`; "moved", the item belongs to client #`holder` now, not to the owner; "renewed", its next due date moved meanwhile; "line gone"; "amount", the owner\'s line now `owner_line`, not the `amount` invoiced; '
-        '"grant ended", the grant ended before it was renewed; "rejected", staff rejected its action; "registrar unknown", staff rejected an interrupted domain renewal '
+        '"grant ended", the grant ended before it was renewed; "rejected", staff rejected its action; "registrar unknown", an interrupted domain renewal stopped (staff rejected it, or its grant ended) '
         'whose DomainRenew call may have reached the registrar; "cancelled", the delegate\'s invoice cancelled). '
         "The task states "
         "what WHMCS shows now (the item's status, next due date `due`, a domain's `expiry`, each invoice's "

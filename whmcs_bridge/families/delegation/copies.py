@@ -135,6 +135,17 @@ def email_fingerprint(data: dict[str, Any], email: EmailIdentity, subject: str, 
     return digest.hexdigest()[:16]
 
 
+def verbatim(grant: dict[str, Any], fields: dict[str, Any], text: str, email: EmailIdentity) -> dict[str, Any]:
+    """A verbatim copy's email: our header, a message in the delegate's language, then the email as WHMCS sent it
+    (not ours). One that may carry access details or what a person wrote goes to the delegate alone, not to its
+    own contacts too (seventeenth break round H3; executor/one_recipient.py)."""
+    params = {
+        **notice(grant["delegate"], message("delegation.copy", **fields)),
+        "original_html": COPY_COMMENT + without_account_links(text),
+    }
+    return {**params, "alone": True} if email.secret != "none" else params
+
+
 def copies(
     grant: dict[str, Any], data: dict[str, Any], event: Event, now: datetime, rules: DelegationSection
 ) -> list[Action]:
@@ -179,11 +190,7 @@ def copies(
         said = "delegation.access_notice" if welcome else "delegation.email_notice"
         params = {**notice(grant["delegate"], message(said, **fields)), "original_html": COPY_COMMENT}
     else:
-        # Our header is a message in the delegate's language; the email follows as WHMCS sent it (not ours).
-        params = {
-            **notice(grant["delegate"], message("delegation.copy", **fields)),
-            "original_html": COPY_COMMENT + without_account_links(text),
-        }
+        params = verbatim(grant, fields, text, email)
     record(grant, now.isoformat(timespec="seconds"), "copy", email=named_as, about=about)
     # Keyed per delegate, not per grant: two grants to one delegate give one copy.
     key = action_key(FAMILY, f"delegate:{grant['delegate']}", f"copy:{fingerprint}")

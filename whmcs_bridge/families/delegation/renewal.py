@@ -476,7 +476,7 @@ def renewal_applied(grant: dict[str, Any], data: dict[str, Any], now: datetime) 
         # Its grant ended before it ran: nothing more is done for it, and what staff and the delegate are told is
         # what WHMCS shows now (a try killed mid-way may have changed the owner's invoice; staff may have renewed
         # it by hand), read first (renewal_read, "paid ended"), never what the bridge remembers.
-        renewal.update(status=ENDED, stopped=at)
+        renewal.update(status=ENDED, stopped=at, tried=bool(data.get("tried")))  # tried: registrar_unknown
         return Decision(state=grant, actions=[read_now(grant, renewal, "paid ended")], refs=grant_refs(grant))
     why = str(data.get("why") or "")
     if data.get("status") == "cancelled" and why and why != OWNER_PAID:
@@ -562,7 +562,7 @@ def renewal_read(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> 
     if why == "cancelled" and status == "cancelled" and Decimal(str(data.get("delegate_paid") or "0")) > 0:
         return not_settled(grant, renewal, "cancelled", data, now, "cancelled")
     if why == "paid ended" and status == ENDED:  # paid after the grant ended, or before it but not yet renewed
-        return not_settled(grant, renewal, ENDED, data, now, ENDED)
+        return not_settled(grant, renewal, registrar_unknown(renewal, data) or ENDED, data, now, ENDED)
     if why == "paid cancelled" and status in REOPENED and not renewal.get("why"):
         late = ENDED if grant.get("status") != "active" else unsettled(settle_spec(renewal), data)
         if late is None and status == "cancelled":  # a refunded one was applied once: its action is spent

@@ -156,8 +156,8 @@ def owners_seen(owner_invoice: Any, seen: dict[str, Any]) -> dict[str, str]:
 
 
 def registrar_unknown(renewal: dict[str, Any], now: dict[str, Any]) -> str | None:
-    """Why staff's rejection is "registrar unknown": a domain renewal's action rejected after a try of it called
-    WHMCS, when that try may have reached DomainRenew (the owner's line off, or none: the line comes off first),
+    """Why a renewal stopped unapplied is "registrar unknown": a domain renewal's action rejected by staff, or
+    cancelled by its grant's end, after a try of it called WHMCS, when that try may have reached DomainRenew (the owner's line off, or none: the line comes off first),
     whose effect WHMCS does not show (DD:api-reference/domainrenew.md); else None."""
     what, _ = item_of(renewal)
     reached = not renewal.get("owner_invoice") or now.get("owner_line") is None
