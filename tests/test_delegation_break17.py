@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import BridgeWorld, Sandbox, sql
-from tests.test_delegation_identity_e2e import COPY_ALL, owner_grants, stored_text, world_with
+from tests.test_delegation_email_e2e import report
+from tests.test_delegation_identity_e2e import COPY_ALL, grant, owner_grants, stored_text, world_with
 from tests.test_delegation_renewal_e2e import staff_tasks
 from tests.test_delegation_renewal_interrupted_e2e import killed_while_renewing, registrar_calls, restarted
 from tests.test_delegation_renewal_settle_e2e import action_status, agency_world, parked
@@ -91,3 +92,25 @@ def test_a_full_copy_with_the_owners_password_reaches_the_delegate_alone_not_its
     assert alone["email"] == agency["email"] and alone["client_id"] == 0, alone
     [opening] = sandbox.rows("ticket_replies", ticket_id=alone["id"])[:1]
     assert service_password in opening["message"]  # the owner chose full copies: the agency has it
+
+
+def test_an_email_naming_another_clients_service_is_not_copied_under_a_whole_account_grant(
+    sandbox: Sandbox, tmp_path: Path, worlds: list[BridgeWorld]
+):
+    """M5: under a grant on owner 11's whole account, a signed EmailPreLog to client 11 whose related id is
+    service 120 (client 12's) was copied to the agency "about" client 12's service. WHMCS is asked whose it is
+    when the copy goes (the `owned_by` guard): nothing is sent. The owner's own service still is."""
+    world = world_with(sandbox, tmp_path, worlds, COPY_ALL)
+    grant(world, "--whole-client")
+    world.settle()
+    assert sandbox.rows("services", id=120)[0]["client_id"] == 12
+    for hook_id, relid, marker in (("msg_x12", 120, "XCLIENT-55"), ("msg_own", 110, "OWNCLIENT-56")):
+        data = {
+            "userid": 11, "date": "2026-11-25 10:00:00", "subject": "Service Suspension Notification",
+            "message": f"<p>{marker}</p>", "messagename": "Service Suspension Notification", "relid": relid,
+        }  # fmt: skip
+        report(world, hook_id, data)
+    world.settle()
+    copied = " ".join(e["message"] for e in world.emails(10))
+    assert "XCLIENT-55" not in copied
+    assert "OWNCLIENT-56" in copied

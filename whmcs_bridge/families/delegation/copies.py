@@ -123,6 +123,16 @@ def concerns(grant: dict[str, Any], email: EmailIdentity) -> str | None:
     return None
 
 
+def owners_item(grant: dict[str, Any], about: str) -> dict[str, Any]:
+    """The guard `owned_by` for an email about a service or domain: WHMCS shows it the owner's when the copy goes.
+    An event naming another client's service (a forged or mismatched related id) copies nothing, whatever the
+    grant covers (seventeenth break round M5)."""
+    kind, _, item = about.partition(":")
+    if kind not in ("service", "domain"):
+        return {}
+    return {"owned_by": {"kind": kind, "id": int(item), "client": int(grant["owner"])}}
+
+
 def email_fingerprint(data: dict[str, Any], email: EmailIdentity, subject: str, message: str) -> str:
     """What tells one email from another: its client, second, template, related id, subject and text.
     The same email reported twice yields the same fingerprint, so one copy; two emails of one template
@@ -202,7 +212,8 @@ def copies(
             params=params,
             client_id=grant["delegate"],
             subject=f"grant:{grant['id']}",
-            guard={**while_active(grant), **parties_open(grant)},  # a side closed in WHMCS: not sent
+            # A side closed in WHMCS, or the service or domain the email names not the owner's: not sent.
+            guard={**while_active(grant), **parties_open(grant), **owners_item(grant, about)},
         )
     ]
 
