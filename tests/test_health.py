@@ -219,3 +219,23 @@ def test_a_full_disk_mid_command_is_one_sentence_and_exit_3():
     result = CliRunner().invoke(filling, [])
     assert result.exit_code == 3 and "Traceback" not in result.output
     assert "the state database cannot be written (database or disk is full)" in result.output
+
+
+def test_a_pass_run_at_a_later_instant_does_not_stop_the_daemons_polls_until_then(tmp_path: Path):
+    """Seventeenth break round, issue 16 M4: `tick --at` a week ahead (to see an expiry pass) recorded its poll a
+    week ahead, and the daemon made no poll until then while /healthz said ok. A poll recorded after now is due."""
+    from whmcs_bridge.daemon import Bridge
+    from whmcs_bridge.health import record_poll
+
+    config = load_config(write_config(tmp_path, f"http://127.0.0.1:{free_port()}/", extra="poll:\n  every: 1m\n"))
+    bridge = Bridge(config)
+    try:
+        now = datetime.now(UTC)
+        with bridge.db.atomic():
+            record_poll(bridge.db, now, None)
+        assert not bridge.poll_due(now + timedelta(seconds=10))  # polled a moment ago: not due
+        with bridge.db.atomic():
+            record_poll(bridge.db, now + timedelta(days=7), None)  # as `tick --at` a week ahead records it
+        assert bridge.poll_due(now + timedelta(seconds=10))
+    finally:
+        bridge.close()

@@ -146,7 +146,15 @@ class Bridge:
             return False
         state = health.PollHealth.read(self.db)
         due = state.next_due(self.config)
-        return due is None or due <= now or (state.failures == 0 and bool(resync.changed(self.db, self.config)))
+        # A poll recorded after now (`tick --at` a later instant, to see a deadline pass) is no reason to wait
+        # until then: the schedule starts again from now (seventeenth break round, issue 16 M4).
+        ahead = (state.last_attempt or state.last_success or now) > now
+        return (
+            due is None
+            or due <= now
+            or ahead
+            or (state.failures == 0 and bool(resync.changed(self.db, self.config)))
+        )
 
     def run_once(
         self,
