@@ -280,8 +280,8 @@ def wake_followers(db: Database, key: str, now: datetime) -> None:
 
 def report_outcome(db: Database, entry: OutboxEntry, status: str, now: datetime, **detail: Any) -> None:
     """An action that asks for it (`outcome_to` in its params) has how it ended (done, cancelled, rejected; and
-    parked, with `tell_parked`) told to its family as an event, in the caller's transaction (e.g. a ladder
-    stage is done when its waiting steps have ended)."""
+    parked, with `tell_parked`) told to its family as an event, with its `outcome_facts`, in the caller's
+    transaction (e.g. a ladder stage is done when its waiting steps have ended)."""
     kind = entry.params.get("outcome_to")
     if not kind:
         return
@@ -291,6 +291,7 @@ def report_outcome(db: Database, entry: OutboxEntry, status: str, now: datetime,
         "action_key": entry.key,
         "status": status,
         "at": iso(now),
+        **(entry.params.get("outcome_facts") or {}),  # what the rule asked to hear back with it
         **detail,
     }
     inbox.add(

@@ -20,6 +20,8 @@ from whmcs_bridge.names import ask_owners, domain_names
 from whmcs_bridge.whmcs.templates import EmailIdentity, identify
 
 COPY_MARK = "whmcs-bridge delegated copy"
+# How a copy's action ended, told back to its grant (store/outbox.py report_outcome): sent, it is in the digest.
+COPY_SENT = "DelegationCopyEnded"
 # Written into every copy, whatever the language of its header: a copy is never copied again.
 COPY_COMMENT = f"<!-- {COPY_MARK} -->"
 OWN_EMAIL = "<!-- [wb-"  # every email the bridge sends carries its action key (executor: Call.marked)
@@ -201,7 +203,9 @@ def copies(
         params = {**notice(grant["delegate"], message(said, **fields)), "original_html": COPY_COMMENT}
     else:
         params = verbatim(grant, fields, text, email)
-    record(grant, now.isoformat(timespec="seconds"), "copy", email=named_as, about=about)
+    # The owner's digest counts the copy once it was sent (COPY_SENT), not when it was decided: one cancelled
+    # by a revocation, or parked and rejected, was never received (seventeenth break round M1).
+    params.update(outcome_to=COPY_SENT, outcome_facts={"grant": grant["id"], "email": named_as, "about": about})
     # Keyed per delegate, not per grant: two grants to one delegate give one copy.
     key = action_key(FAMILY, f"delegate:{grant['delegate']}", f"copy:{fingerprint}")
     return [

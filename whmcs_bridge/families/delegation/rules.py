@@ -24,6 +24,7 @@ from whmcs_bridge.families.delegation import payer, payer_closing
 from whmcs_bridge.families.delegation.config import DelegationSection
 from whmcs_bridge.families.delegation.copies import (
     COPY_MARK,
+    COPY_SENT,
     copies,
     ticket_key,
     ticket_note,
@@ -38,6 +39,7 @@ from whmcs_bridge.families.delegation.grants import (
     RENEWING,
     UNKNOWN_TEMPLATES,
     grant_refs,
+    record,
     rights,
 )
 from whmcs_bridge.families.delegation.lifecycle import ask_consent, command, with_names
@@ -84,6 +86,8 @@ class Delegation:
             and data.get("requested_by") == FAMILY
             and data.get("grant")
         ):
+            return [f"grant:{data['grant']}"]
+        if event.type == COPY_SENT and data.get("grant"):  # a copy's action ended (copies.py)
             return [f"grant:{data['grant']}"]
         return []
 
@@ -258,6 +262,16 @@ def on_email(states: Mapping[str, State], event: Event, now: datetime, rules: De
     return out
 
 
+def on_copy_ended(states: Mapping[str, State], event: Event, now: datetime, rules: DelegationSection) -> dict[str, Decision]:
+    """A copy's action ended: sent ("done"), it joins the owner's next digest; cancelled or rejected, nothing."""
+    data = event.data
+    grant = grant_copies(states).get(f"grant:{data.get('grant')}")
+    if grant is None or data.get("status") != "done":
+        return {}
+    record(grant, str(data.get("at") or now.isoformat(timespec="seconds")), "copy", email=data.get("email"), about=data.get("about"))
+    return {f"grant:{grant['id']}": Decision(state=grant, refs=grant_refs(grant))}
+
+
 def unknown_template(data: dict[str, Any], rules: DelegationSection) -> str | None:
     """The name of a template neither WHMCS's defaults nor delegation.email_templates know: its emails are
     never copied, so staff are shown it to classify (an email without a name is a custom message)."""
@@ -417,6 +431,7 @@ EVENTS: dict[str, EventHandler] = {
     "CancelOrder": on_order_closing,
     "FraudOrder": on_order_closing,
     OUTCOME: on_renewal_applied,
+    COPY_SENT: on_copy_ended,
     "RenewalRead": on_renewal_read,
     "OwnershipChanged": on_ownership_changed,
 }
