@@ -11,6 +11,7 @@ import requests
 
 from tests.conftest import Sandbox
 from tests.test_ownership_e2e import World, open_and_document, vendor_world
+from whmcs_bridge.families.ownership.incoming import names_party
 from whmcs_bridge.whmcs import whois
 
 
@@ -55,3 +56,15 @@ def test_the_new_registrant_keeps_nothing_that_reaches_or_names_the_previous_hol
     assert new["Fax"] == new["Mobile"] == new["Phone Ext"] == new["Company Number"] == "", new
     assert new["Language"] == "id"  # not about the holder: kept as the registrar had it
     assert "Budi" not in str(new) and "Kreatif" not in str(new) and "Bandung" not in str(new), new
+
+
+@pytest.mark.parametrize("said", ["kreatifstudio menolak pemindahan", "PT MajuMakmur", "BudiSantoso", "CV Kreatif-Studio"])
+def test_a_guest_naming_a_party_with_the_words_joined_is_brought_to_the_case(said: str):
+    """Seventeenth round M2: "kreatifstudio menolak" (a brand, a domain label) was not brought to the open case,
+    while "PT. Kreatif-Studio" was."""
+    case = {
+        "holder": {"company": "Kreatif Studio", "name": "Budi Santoso"},
+        "requester": {"company": "PT Maju Makmur", "name": "Siti Rahmawati"},
+    }
+    assert names_party(case, said)
+    assert not names_party(case, "Kami ingin memindahkan domain lain")

@@ -224,11 +224,12 @@ def company_core(name: str) -> str:
 def names_party(case: dict[str, Any], text: str) -> bool:
     """A guest's words name a party of the case: the holder's or the requester's company or owner name as WHMCS
     has them, compared whatever the spacing, punctuation or legal form (break round 14 H4: "CV Kreatif-Studio",
-    "PT. Maju-Makmur"). A guest has no account: its words are the only fact it gives, so they only bring the ticket
-    to staff (to classify), never make it a party's answer (writer() still says `other`)."""
-    text = name_words(text)
+    "PT. Maju-Makmur"), its words joined too, as brands and domain labels are written (seventeenth round M2:
+    "kreatifstudio", "PT MajuMakmur"). A guest has no account: its words are the only fact it gives, so they only
+    bring the ticket to staff (to classify), never make it a party's answer (writer() still says `other`)."""
+    joined = name_words(text).replace(" ", "")
     names = [company_core(str(case[p].get(k) or "")) for p in ("holder", "requester") for k in ("company", "name")]
-    return any(len(n) >= NAME_MIN and n in text for n in names)
+    return any(len(n) >= NAME_MIN and n.replace(" ", "") in joined for n in names)
 
 
 def party_account(case: dict[str, Any], data: dict[str, Any]) -> bool:
