@@ -349,7 +349,9 @@ class SelfService:
     def renew_refusal(self, link: ConsentLink, grant: dict[str, Any], form: dict[str, str]) -> Refusal | None:
         """Why a renew click cannot be done (refusal), or None."""
         if PURPOSES[link.purpose] != "delegate" or not self.may_renew(grant["role"]):
-            return Refusal("may_not_renew", "This contact may not renew this service.")
+            # The page showed no renew button (the owner's page, or a role that may not renew): a changed form,
+            # refused without using the link (seventeenth break round L2).
+            return changed("do", "renew")
         for name in ("service", "domain"):
             if form.get(name) and not form[name].isdigit():
                 return changed(name, form[name])
