@@ -14,6 +14,7 @@ from tests.test_delegation_identity_e2e import COPY_ALL, grant, owner_grants, st
 from tests.test_delegation_renewal_e2e import staff_tasks
 from tests.test_delegation_renewal_interrupted_e2e import killed_while_renewing, registrar_calls, restarted
 from tests.test_delegation_renewal_settle_e2e import action_status, agency_world, parked
+from tests.test_delegation_tickets_e2e import agency_granted, open_ticket, reply
 from whmcs_bridge.store.db import Database
 
 
@@ -114,3 +115,19 @@ def test_an_email_naming_another_clients_service_is_not_copied_under_a_whole_acc
     copied = " ".join(e["message"] for e in world.emails(10))
     assert "XCLIENT-55" not in copied
     assert "OWNCLIENT-56" in copied
+
+
+def test_the_renew_link_email_names_the_ticket_as_the_client_area_numbers_it(sandbox: Sandbox, tmp_path: Path):
+    """L3: "You wrote [renew] in ticket #12" named WHMCS's database id; the delegate's client area shows the ticket
+    by its mask (#100080 in the tester's WHMCS). The email names the mask GetTicket gives (`tid`)."""
+    made = agency_granted(sandbox, tmp_path)
+    world = next(made)
+    try:
+        ticket = open_ticket(world)
+        reply(world, ticket, "[renew] please", clientid=10)
+        [row] = sandbox.rows("tickets", id=ticket)
+        assert row["tid"] != str(ticket)
+        [email] = [e for e in world.emails(10) if "/consent/" in e["message"] and "[renew]" in e["subject"]]
+        assert f"ticket #{row['tid']}" in email["subject"] and f"ticket #{ticket}:" not in email["subject"], email
+    finally:
+        next(made, None)

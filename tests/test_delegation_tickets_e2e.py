@@ -58,8 +58,10 @@ def agency_renewals(world: BridgeWorld) -> list[dict[str, Any]]:
 
 # A ticket's [renew] invoices nothing: its writer gets its renewal page link, and renews with a click there.
 def link_emails(world: BridgeWorld, ticket: int, client: int = 10) -> list[dict[str, Any]]:
-    """The emails to the client answering a [renew] in the ticket: each names the ticket and carries a page link."""
-    return [e for e in world.emails(client) if f"#{ticket}" in e["subject"] and "/consent/" in e["message"]]
+    """The emails to the client answering a [renew] in the ticket: each names the ticket as the client area numbers it
+    (its mask, GetTicket `tid`) and carries a page link."""
+    [row] = world.sandbox.rows("tickets", id=ticket)
+    return [e for e in world.emails(client) if f"#{row['tid']}" in e["subject"] and "/consent/" in e["message"]]
 
 
 def renew_link(world: BridgeWorld, ticket: int, client: int = 10) -> str:

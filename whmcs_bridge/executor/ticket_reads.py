@@ -7,6 +7,7 @@ from typing import Any
 
 from whmcs_bridge.errors import WhmcsApiError
 from whmcs_bridge.whmcs.api import WhmcsApi, not_found
+from whmcs_bridge.whmcs.records import Ticket
 
 Params = dict[str, Any]
 
@@ -78,11 +79,14 @@ def who_wrote(api: WhmcsApi, p: Params) -> dict[str, Any]:
     asks for something only the account's owner may have (`sensitive`, decided by the rules)."""
     if not p.get("who_wrote") or not p.get("writer"):
         return {}
-    requestor = ticket_requestor(api, int(p["ticket_id"]), p.get("reply"), int(p["writer"]))
-    return {"requestor": requestor, "sensitive": bool(p.get("sensitive"))}
+    ticket = ticket_or_none(api, int(p["ticket_id"]))
+    requestor = ticket_requestor(api, ticket, p.get("reply"), int(p["writer"]))
+    # The ticket as its client knows it (GetTicket `tid`, the mask the client area shows), not the database id.
+    mask = {"ticketmask": ticket.tid} if ticket is not None and ticket.tid else {}
+    return {"requestor": requestor, "sensitive": bool(p.get("sensitive")), **mask}
 
 
-def ticket_requestor(api: WhmcsApi, ticket_id: int, reply_id: Any, client_id: int) -> dict[str, Any] | None:
+def ticket_requestor(api: WhmcsApi, ticket: Ticket | None, reply_id: Any, client_id: int) -> dict[str, Any] | None:
     """Which WHMCS user wrote the ticket's message on the client's account, and whether that user is the
     account's owner: GetTicket names the requestor of each message (WHMCS 8.0+, by name and email,
     DD:api-reference/getticket.md); GetUsers gives the user's id, creation date and its link to each client
@@ -90,7 +94,6 @@ def ticket_requestor(api: WhmcsApi, ticket_id: int, reply_id: Any, client_id: in
     GetUsers' isOwner decides. None when WHMCS does not say (an older WHMCS, a guest, a ticket deleted
     meanwhile: its note's own guard then finds it gone). A message a contact of the client wrote (`contactid`) is
     the contact's, named as GetTicket names its submitter."""
-    ticket = ticket_or_none(api, ticket_id)
     if ticket is None:
         return None
     message = next((r for r in ticket.replies if reply_id and r.id == int(reply_id)), None)
@@ -100,7 +103,7 @@ def ticket_requestor(api: WhmcsApi, ticket_id: int, reply_id: Any, client_id: in
     name = (message.requestor_name if message else ticket.requestor_name).strip()
     if not email:
         return None
-    contact = message.contact_id if message else ticket.contact_id
+    contact = message.contact_id if message else 0  # (a Ticket record has no contact: its opening message has)
     if contact:  # a contact of the client opened it (GetTicket `contactid`): never its owner, nor one of its users
         company = bool(api.client_details(client_id).companyname)
         return {"name": name, "email": email, "user": None, "owner": False, "contact": contact, "company": company}

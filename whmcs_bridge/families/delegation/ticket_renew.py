@@ -58,7 +58,8 @@ def answer(
         grant["renew_links"] = {**links, ticket: until}
         what = f"[renew] in ticket #{ticket}: renewal page link emailed to the delegate, nothing invoiced"
         grant.setdefault("history", []).append({"at": now.isoformat(timespec="seconds"), "what": what, "by": "bridge"})
-    email = link_email(renewers, ticket, items_named(renewers, data), until, rules)
+    shown = str(data.get("ticketmask") or ticket)  # as the delegate's client area numbers it (ticket_reads)
+    email = link_email(renewers, ticket, shown, items_named(renewers, data), until, rules)
     return {**said, **{g["id"]: {"renew": "link", "renew_until": until} for g in renewers}}, [email]
 
 
@@ -81,7 +82,7 @@ def items_named(renewers: list[dict[str, Any]], data: dict[str, Any]) -> list[st
 
 
 def link_email(
-    renewers: list[dict[str, Any]], ticket: str, items: list[str], until: str, rules: DelegationSection
+    renewers: list[dict[str, Any]], ticket: str, shown: str, items: list[str], until: str, rules: DelegationSection
 ) -> Action:
     """The delegate's email: it wrote [renew] in the ticket about these items; nothing is invoiced from a ticket; its
     page (the one-time link, minted when the email is sent) renews with one click. Revocation wins: it is sent only
@@ -97,7 +98,7 @@ def link_email(
         # never its contacts who receive general emails (executor/one_recipient.py says how, and which doc lines).
         "alone": True,
     }
-    msg = message("delegation.renew_link", **about_grant(grant, ticket=ticket, items=items, until=until))
+    msg = message("delegation.renew_link", **about_grant(grant, ticket=shown, items=items, until=until))
     return Action(
         # One per delegate, ticket and link: two grants verified on one ticket send one email.
         key=action_key(FAMILY, f"delegate:{delegate}", f"renew-link:{ticket}:{until}"),
