@@ -68,3 +68,15 @@ def test_a_guest_naming_a_party_with_the_words_joined_is_brought_to_the_case(sai
     }
     assert names_party(case, said)
     assert not names_party(case, "Kami ingin memindahkan domain lain")
+
+
+def test_a_form_with_two_answers_records_neither(world: World):
+    """Seventeenth round LOW: a hand-made POST carrying both `decision=consent` and `decision=decline` was recorded
+    as the last one. It answers nothing, and the link still takes the holder's real answer."""
+    case_id = open_and_document(world, "domain:20")
+    link = world.link(20, f"Ownership request {case_id} about")
+    both = requests.post(link, data=[("decision", "consent"), ("decision", "decline")], timeout=10)
+    assert both.status_code == 400, both.text
+    world.settle()
+    assert not [h for h in world.case(case_id)["history"] if "holder" in h["what"] and "object" in h["what"]]
+    assert requests.post(link, data={"decision": "decline", "reason": "no"}, timeout=10).status_code == 200

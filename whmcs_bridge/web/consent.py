@@ -121,12 +121,17 @@ FORM_BYTES = 16 * 1024
 
 
 def read_form(environ: dict[str, Any]) -> dict[str, str]:
-    """The fields a page posted (at most FORM_BYTES of them)."""
+    """The fields a page posted (at most FORM_BYTES of them). A field sent twice with two values (a hand-made
+    `decision=accept&decision=decline`: no page sends it) is sent as empty, so that it is refused as missing rather
+    than the last value taken for the answer (seventeenth break round LOW)."""
     try:
         length = min(max(int(environ.get("CONTENT_LENGTH") or 0), 0), FORM_BYTES)
     except ValueError:
         length = 0
-    return dict(parse_qsl(environ["wsgi.input"].read(length).decode("utf-8", "replace")))
+    fields: dict[str, str] = {}
+    for name, value in parse_qsl(environ["wsgi.input"].read(length).decode("utf-8", "replace")):
+        fields[name] = value if fields.get(name, value) == value else ""
+    return fields
 
 
 class ConsentPages:
