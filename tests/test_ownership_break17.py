@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from tests.conftest import Sandbox
+from tests.test_ownership_answers import reply_as, thread_of
 from tests.test_ownership_e2e import World, open_and_document, vendor_world
 from whmcs_bridge.families.ownership.incoming import names_party
 from whmcs_bridge.whmcs import whois
@@ -80,3 +81,17 @@ def test_a_form_with_two_answers_records_neither(world: World):
     world.settle()
     assert not [h for h in world.case(case_id)["history"] if "holder" in h["what"] and "object" in h["what"]]
     assert requests.post(link, data={"decision": "decline", "reason": "no"}, timeout=10).status_code == 200
+
+
+def test_a_cancelled_case_asks_no_one_to_classify_its_replies(world: World):
+    """Seventeenth round LOW: `show` of a cancelled case still said "NOT CLASSIFIED YET (ownership record-answer
+    ...)", a command that only logs, for a case nothing waits on."""
+    case_id = open_and_document(world, "domain:20")
+    thread = thread_of(world, case_id, 20)
+    reply_as(world, thread["id"], clientid=20, message="Kami setuju.")
+    world.settle(4)
+    assert "NOT CLASSIFIED YET" in world.run("ownership", "show", case_id).output
+    world.run("ownership", "cancel", case_id, "--by", "alice", "--note", "the parties agreed between themselves")
+    world.settle()
+    shown = world.run("ownership", "show", case_id).output
+    assert "NOT CLASSIFIED YET" not in shown and "not classified (the case is cancelled)" in shown, shown

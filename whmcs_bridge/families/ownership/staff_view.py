@@ -15,6 +15,7 @@ from whmcs_bridge.clock import utcnow
 from whmcs_bridge.config.load import Config
 from whmcs_bridge.families.ownership import seen
 from whmcs_bridge.families.ownership import staff as own
+from whmcs_bridge.families.ownership.case import FINAL
 from whmcs_bridge.families.ownership.policies import case_fields, checklist_fields, classify_command, msg_ref
 from whmcs_bridge.messages import load
 from whmcs_bridge.messages.render import Named, Reader
@@ -169,6 +170,8 @@ def reply_line(view: StaffView, c: dict[str, Any], r: dict[str, Any]) -> str:
         "object": "classified as an objection",
         "unrelated": "classified as unrelated (not about the case)",
     }.get(str(r.get("classified")), f"NOT CLASSIFIED YET ({classify_command(c['id'], r)})")
+    if not r.get("classified") and c.get("status") in FINAL:  # nothing waits on it any more: no command to run
+        verdict = f"not classified (the case is {c['status']})"
     text = " ".join(str(r.get("message") or "").split())
     who = r["party"] if r["party"] != "other" else f"{r.get('writer') or 'someone'} (neither party)"
     where = f"{msg_ref(r)}"
