@@ -4,9 +4,18 @@ recursion limit crashing `verify-dossier` (HIGH 3); an outside requester given t
 
 from __future__ import annotations
 
-import pytest
+from collections.abc import Iterator
+from pathlib import Path
 
+import pytest
+from click.testing import CliRunner
+
+from tests.test_ownership_dossier_verify import build
+from whmcs_bridge.cli.app import main
 from whmcs_bridge.pasted import masked
+from whmcs_bridge.store.db import Database
+
+NESTED = "[" * 100000 + "]" * 100000
 
 
 @pytest.mark.parametrize(
@@ -50,3 +59,39 @@ def test_a_secret_holding_markups_signs_is_masked_whole(said: str, kept: str):
 )
 def test_harmless_words_with_markups_signs_are_kept(said: str):
     assert masked(said) == said
+
+
+@pytest.fixture()
+def dossier_and_key(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
+    """A sealed dossier (as `export` seals it) and its public key in a file."""
+    with Database(tmp_path / "state.db") as db:
+        build(tmp_path / "dossier", db)
+        assert db.signer is not None
+        (tmp_path / "key.pem").write_text(db.signer.public.pem())
+    yield tmp_path / "dossier", tmp_path / "key.pem"
+
+
+def verify_dossier(out: Path, key: Path) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["ownership", "verify-dossier", str(out), "--public-key", str(key)])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exc_info
+    return result.exit_code, result.output
+
+
+def test_a_manifest_nested_past_the_recursion_limit_is_refused_in_one_sentence(dossier_and_key: tuple[Path, Path]):
+    """HIGH 3: a manifest.json of 100000 nested arrays crashed `verify-dossier` with a RecursionError."""
+    out, key = dossier_and_key
+    (out / "manifest.json").write_text("{nope")
+    broken = verify_dossier(out, key)
+    (out / "manifest.json").write_text(NESTED)
+    code, said = verify_dossier(out, key)
+    assert code == broken[0] != 0 and "manifest.json is not valid JSON" in said and "Traceback" not in said, said
+    assert len(said.strip().splitlines()) == 1, said
+
+
+def test_audit_rows_nested_past_the_recursion_limit_are_a_named_problem(dossier_and_key: tuple[Path, Path]):
+    """HIGH 3: so was an audit.jsonl line of 100000 nested arrays."""
+    out, key = dossier_and_key
+    with (out / "audit.jsonl").open("a") as rows:
+        rows.write(NESTED + "\n")
+    code, said = verify_dossier(out, key)
+    assert code == 1 and "audit.jsonl line 6: not an audit row" in said and "Traceback" not in said, said
