@@ -8,10 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from tests.test_ownership_dossier_verify import build
 from whmcs_bridge.cli.app import main
+from whmcs_bridge.errors import ConfigError
+from whmcs_bridge.messages import catalogue, load
 from whmcs_bridge.pasted import masked
 from whmcs_bridge.store.db import Database
 
@@ -95,3 +98,28 @@ def test_audit_rows_nested_past_the_recursion_limit_are_a_named_problem(dossier_
         rows.write(NESTED + "\n")
     code, said = verify_dossier(out, key)
     assert code == 1 and "audit.jsonl line 6: not an audit row" in said and "Traceback" not in said, said
+
+
+@pytest.mark.parametrize(
+    ("subject", "body", "expected"),
+    [
+        (
+            "Demande {{ case }}",
+            "<p>Répondez avant le {{ deadline | date }} : {{ consent_link }}</p>",
+            r"^bridge\.yaml:6: ownership\.holder_asked \(fr\) body: No filter named 'date'\.$",
+        ),
+        ("Demande {{ case | shout }}", "<p>{{ consent_link }}</p>", r"^bridge\.yaml:5: .* subject: No filter named 'shout'"),
+    ],
+)
+def test_a_configured_template_with_an_unknown_filter_is_refused_in_one_sentence(subject: str, body: str, expected: str):
+    """HIGH 2: a configured template using a filter Jinja does not have (`deadline | date`) crashed `check` and `run`
+    with jinja2's TemplateAssertionError: it is only found when the template is compiled, not when it is parsed."""
+    text = (
+        "messages:\n  templates:\n    ownership.holder_asked:\n      fr:\n"
+        f"        subject: {subject!r}\n        body: {body!r}\n"
+    )
+    problems: list[str] = []
+    mine = catalogue.read_overrides(yaml.compose(text, Loader=yaml.SafeLoader), "bridge.yaml", problems)
+    assert problems == []
+    with pytest.raises(ConfigError, match=expected):
+        catalogue.build(load.all_specs(), load.shipped_templates(), mine)
