@@ -11,7 +11,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from tests.conftest import Sandbox, staff_login
 from tests.test_ownership_dossier_verify import build
+from tests.test_ownership_e2e import World, vendor_world
 from whmcs_bridge.cli.app import main
 from whmcs_bridge.errors import ConfigError
 from whmcs_bridge.messages import catalogue, load
@@ -123,3 +125,21 @@ def test_a_configured_template_with_an_unknown_filter_is_refused_in_one_sentence
     assert problems == []
     with pytest.raises(ConfigError, match=expected):
         catalogue.build(load.all_specs(), load.shipped_templates(), mine)
+
+
+@pytest.fixture
+def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[World]:
+    yield from vendor_world(sandbox, tmp_path)
+
+
+@pytest.mark.parametrize("address", ["BUDI@kreatifstudio.id", " budi@KreatifStudio.ID"])
+def test_an_outside_requester_given_the_holders_own_address_is_refused(world: World, address: str):
+    """MEDIUM 4: `--requester "PT X, BUDI@kreatifstudio.id"` on domain:21 was taken although the address is its
+    holder's (client #20): the requester's links and messages would have gone to the holder."""
+    args = ("ownership", "open", "--subject", "domain:21", "--requester", f"PT X,{address}", "--grounds", "vendor",
+            "--by", "alice")  # fmt: skip
+    result = world.runner.invoke(main, ["--config", str(world.config), *args], env=staff_login(args))
+    assert result.exit_code == 2, result.output
+    said = result.output.strip()
+    assert address.strip() in said and "client #20" in said and "holds" in said and len(said.splitlines()) == 1, said
+    assert world.run("ownership", "list").output.count("domain:21") == 0
