@@ -9,9 +9,11 @@ reason, a note staff type); the words around it stay readable, and the label say
 Two signals, as no list of phrasings sees every way to write one: the value after a secret's label, and, anywhere, a
 word shaped like a generated code or password (eight characters or more mixing capitals, small letters and digits,
 as EPP codes and generated passwords are). After a label, an everyday word that goes on into a sentence is not a
-value ("the EPP code is never to be given", "Token: thanks for your patience"): an objection keeps its "not". Markup
-(markdown, HTML tags and entities) and full-width letters are seen through. A passphrase of plain words written
-without quotes cannot be told from a sentence and is kept."""
+value ("the EPP code is never to be given", "Token: thanks for your patience"): an objection keeps its "not"; any
+other value is the whole word up to the next space, whatever signs it holds (registrars' codes hold "<", "&" and
+quotes: "Ab3<xY9!qz" cut at its "<" would leave most of it). Markup (markdown, HTML tags and entities) and
+full-width letters are seen through. A passphrase of plain words written without quotes cannot be told from a
+sentence and is kept."""
 
 from __future__ import annotations
 
