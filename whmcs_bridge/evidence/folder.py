@@ -196,6 +196,15 @@ class Inspection:
             raise EvidenceError(self.problems)
 
 
+def parsed(text: str) -> Any:
+    """JSON read from a sealed folder, where a forger chose every byte: nested past Python's recursion limit
+    ("[[[[..."), it raises ValueError as any other broken JSON does, not a RecursionError crashing the command."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
 def read_manifest(folder: Path, formats: tuple[str, ...]) -> tuple[dict[str, Any], bytes]:
     for name in (MANIFEST, SIGNATURE):
         if (folder / name).is_symlink():
@@ -207,7 +216,7 @@ def read_manifest(folder: Path, formats: tuple[str, ...]) -> tuple[dict[str, Any
     except OSError as exc:
         raise EnvironmentProblem(f"cannot read {folder / MANIFEST}: {exc.strerror or exc}") from None
     try:
-        manifest = json.loads(text.decode("utf-8"))
+        manifest = parsed(text.decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise BridgeError(f"{folder}/{MANIFEST} is not valid JSON ({exc})") from None
     if not isinstance(manifest, dict) or manifest.get("format") not in formats:
@@ -350,7 +359,7 @@ def read_rows(path: Path, problems: list[str]) -> list[dict[str, Any]]:
         return rows
     for number, text in enumerate(lines, start=1):
         try:
-            row = json.loads(text)
+            row = parsed(text)
             content = {k: row[k] for k in ROW_FIELDS}
             if not isinstance(row["id"], int) or isinstance(row["id"], bool) or not isinstance(row["detail"], dict):
                 raise TypeError

@@ -22,7 +22,7 @@ from whmcs_bridge import staff
 from whmcs_bridge.clock import iso
 from whmcs_bridge.config.load import Config
 from whmcs_bridge.engine import own_write
-from whmcs_bridge.errors import BridgeError, WhmcsApiError  # noqa: F401  (BridgeError used by the CLI)
+from whmcs_bridge.errors import BridgeError, UsageProblem, WhmcsApiError  # noqa: F401  (BridgeError used by the CLI)
 from whmcs_bridge.executor.loop import in_flight_grace
 from whmcs_bridge.executor.reads import read_owners, registrant_differences
 from whmcs_bridge.families.ownership import build, integrity, seen
@@ -366,6 +366,14 @@ def open_case(
             raise BridgeError(f"client #{holder_id} already holds these subjects")
         party = client_party(api, who.client)
     else:
+        # The holder's address (its profile's or a user's of its account) as an outside requester's: the links and
+        # messages for the requester would go to the holder, who could consent for the other party. All subjects have
+        # this one holder (read_subjects), so no client owning one of them is left out.
+        if who.email.casefold() in {holder["email"].strip().casefold(), *holder["user_emails"]}:
+            raise UsageProblem(
+                f"requester {who.email}: this is the email address of client #{holder_id}, who holds these subjects "
+                "(the requester's links would go to the holder); give the requester's own address"
+            )
         party = {"client": None, "name": "", "company": who.company, "email": who.email}
     data = {"subjects": read, "holder": holder, "requester": party, "grounds": grounds, "note": note}
     if draft:
