@@ -168,9 +168,11 @@ def test_a_real_logged_email_is_copied_intact_through_smarty(sandbox: Sandbox, t
 def test_two_emails_alike_but_for_their_service_are_two_copies(sandbox: Sandbox, tmp_path: Path, worlds):
     """Issue 13's break test: two suspension emails to client 11 in one second, one subject, about
     services 110 and 111, gave the agency one copy. Now two; the first reported again (another webhook
-    id, as a second report of the same email would be) is still one."""
+    id, as a second report of the same email would be) is still one. The second service is 120, moved to client
+    11 (a copy goes only for a service WHMCS shows the owner's: service 111 is no one's)."""
     world = world_with(sandbox, tmp_path)
     worlds.append(world)
+    sandbox.control("move", {"service": 120, "client": 11})
     grant(world, "--whole-client")
     suspended = {
         "userid": 11,
@@ -183,7 +185,7 @@ def test_two_emails_alike_but_for_their_service_are_two_copies(sandbox: Sandbox,
         "messagename": "Service Suspension Notification",
     }
     report(world, "msg_suspended_110", {**suspended, "relid": 110})
-    report(world, "msg_suspended_111", {**suspended, "relid": 111})
+    report(world, "msg_suspended_120", {**suspended, "relid": 120})
     report(world, "msg_suspended_110_again", {**suspended, "relid": 110})
     world.settle()
     assert len(copies_to_agency(world, "Service Suspension Notification")) == 2

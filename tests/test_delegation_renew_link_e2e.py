@@ -199,7 +199,8 @@ def test_the_renewal_link_reaches_the_delegate_alone_not_its_contacts_who_get_ge
     reply(world, ticket, "[renew]", clientid=10)
     assert link_emails(world, ticket) == []  # not by SendEmail: its CC would name the contact
     [agency] = world.sandbox.rows("clients", id=10)
-    [alone] = [t for t in world.sandbox.rows("tickets") if f"#{ticket}" in t["subject"] and t["client_id"] == 0]
+    [mask] = [t["tid"] for t in world.sandbox.rows("tickets", id=ticket)]  # as the client area numbers it
+    [alone] = [t for t in world.sandbox.rows("tickets") if f"#{mask}" in t["subject"] and t["client_id"] == 0]
     assert alone["email"] == agency["email"], alone
     [opening] = world.sandbox.rows("ticket_replies", ticket_id=alone["id"])[:1]
     found = re.findall(r"(http://\S+/consent/[\w-]+)", opening["message"])
