@@ -13,10 +13,11 @@ import requests
 
 from tests.conftest import WEBHOOK_SECRET, BridgeWorld, Sandbox, sql
 from tests.test_delegation_identity_e2e import COPY_ALL, owner_grants, stored_text, world_with, worlds
+from tests.test_delegation_renewal_e2e import World, asked, due, next_month, owner_invoice, pay, world
 from whmcs_bridge.intake import signing
 from whmcs_bridge.store.db import Database
 
-__all__ = ["worlds"]  # the fixture, used by name
+__all__ = ["world", "worlds"]  # the fixtures, used by name
 
 
 def deliver(world: BridgeWorld, webhook_id: str, data: dict[str, Any], occurred_at: str | None = None) -> Any:
@@ -89,3 +90,30 @@ def test_an_email_event_whose_message_or_subject_is_no_text_is_refused(sandbox: 
     world.settle()
     kept = stored_text(tmp_path / "state.db")
     assert b"SECRETP1" not in kept and b"SECRETP2" not in kept
+
+
+# --- 2. staff's renew checks another grant's renewal as the rules do ----------------------------------------
+
+
+def test_staff_renew_after_another_grants_renewal_was_paid_twice(world: World):
+    """Renewal 1 of service 130 ended "paid twice" (the agency's invoice paid, the owner paid too, WHMCS renewed the
+    service once): its paid invoice is for a period WHMCS shows renewed, so another grant's renewal may be asked.
+    Staff's `renew` read the invoice's status but not the service's due date, and refused it for good."""
+    invoice = owner_invoice(world, 13)
+    before = due(world, 130)
+    first, invoices = asked(world, owner=13, service=130)
+    pay(world, invoices[0]["id"], "CARD-17")
+    pay(world, invoice["id"], "OWNER-17")
+    world.settle(4)
+    assert due(world, 130) == next_month(before)
+    assert "renewal 1: service #130, paid twice" in world.run("delegations", "show", first).output
+    other = world.run(
+        "delegations", "grant", "--owner", "13", "--delegate", "12", "--whole-client",
+        "--by", "alice", "--basis", "owner's email",
+    ).output.split()[0]  # fmt: skip
+    world.settle()
+    again = world.run("delegations", "renew", other, "--service", "130", "--by", "claire")
+    assert again.exit_code == 0 and "renewal 1 of grant" in again.output, again.output
+    world.settle(4)
+    shown = world.run("delegations", "show", other).output  # the rules, asking WHMCS again, agree
+    assert "renewal 1: service #130" in shown and "refused" not in shown.split("renewal 1:")[-1], shown
