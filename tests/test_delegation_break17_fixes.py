@@ -12,7 +12,7 @@ from typing import Any
 import requests
 
 from tests.conftest import WEBHOOK_SECRET, BridgeWorld, Sandbox, sql
-from tests.test_delegation_identity_e2e import COPY_ALL, owner_grants, stored_text, world_with, worlds
+from tests.test_delegation_identity_e2e import COPY_ALL, grant, owner_grants, stored_text, world_with, worlds
 from tests.test_delegation_renewal_e2e import World, asked, due, next_month, owner_invoice, pay, world
 from whmcs_bridge.intake import signing
 from whmcs_bridge.store.db import Database
@@ -21,10 +21,12 @@ __all__ = ["world", "worlds"]  # the fixtures, used by name
 
 
 def deliver(world: BridgeWorld, webhook_id: str, data: dict[str, Any], occurred_at: str | None = None) -> Any:
-    """The PHP hook's EmailPreLog event for `data`, signed, sent to the bridge's receiver: its answer."""
+    """The PHP hook's EmailPreLog event for `data`, signed, sent to the bridge's receiver: its answer. Stamped now
+    unless `occurred_at` says when (an empty one: not stamped at all)."""
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()) if occurred_at is None else occurred_at
     event = {
         "type": "EmailPreLog",
-        "occurred_at": occurred_at or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        **({"occurred_at": stamp} if stamp else {}),
         "source": {"whmcs_url": world.sandbox.url, "hook_version": 2},
         "data": data,
     }
@@ -117,3 +119,28 @@ def test_staff_renew_after_another_grants_renewal_was_paid_twice(world: World):
     world.settle(4)
     shown = world.run("delegations", "show", other).output  # the rules, asking WHMCS again, agree
     assert "renewal 1: service #130" in shown and "refused" not in shown.split("renewal 1:")[-1], shown
+
+
+# --- 3. no copy of an email sent before the grant started -------------------------------------------------
+
+
+def test_an_email_sent_before_the_grant_started_is_not_copied(sandbox: Sandbox, tmp_path: Path, worlds):
+    """A grant made today; the hook's spool delivers late a suspension notice WHMCS sent the owner weeks before
+    (stamped then, or with its WHMCS date only): the agency was no contact then, and gets no copy. The same email
+    sent now is copied."""
+    world = world_with(sandbox, tmp_path, worlds, COPY_ALL)
+    assert grant(world, "--service", "110").exit_code == 0
+    world.settle()
+    suspension = {"userid": 11, "subject": "Service Suspension Notification", "messagename": "Service Suspension Notification", "relid": 110}
+    now = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
+    sent = {
+        "old_stamped": ("2026-10-01 10:00:00", "2026-10-01T10:00:00Z"),
+        "old_unstamped": ("2026-10-01 10:00:00", ""),
+        "now": (now, None),
+    }
+    for n, (name, (date, stamp)) in enumerate(sent.items()):
+        data = {**suspension, "date": date, "message": f"<p>suspended ({name})</p>"}
+        assert deliver(world, f"msg_before_{n}", data, occurred_at=stamp).status_code == 202
+    world.settle()
+    copies = [e for e in world.emails(10) if e["subject"] == "[Copy] Service Suspension Notification"]
+    assert [("(now)" in e["message"]) for e in copies] == [True], [e["message"][-200:] for e in copies]
