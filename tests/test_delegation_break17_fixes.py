@@ -13,7 +13,7 @@ import requests
 
 from tests.conftest import WEBHOOK_SECRET, BridgeWorld, Sandbox, sql
 from tests.test_delegation_identity_e2e import COPY_ALL, grant, owner_grants, stored_text, world_with, worlds
-from tests.test_delegation_renewal_e2e import World, asked, due, next_month, owner_invoice, pay, world
+from tests.test_delegation_renewal_e2e import World, asked, due, next_month, owner_invoice, pay, pay_part, world
 from whmcs_bridge.intake import signing
 from whmcs_bridge.store.db import Database
 
@@ -144,3 +144,29 @@ def test_an_email_sent_before_the_grant_started_is_not_copied(sandbox: Sandbox, 
     world.settle()
     copies = [e for e in world.emails(10) if e["subject"] == "[Copy] Service Suspension Notification"]
     assert [("(now)" in e["message"]) for e in copies] == [True], [e["message"][-200:] for e in copies]
+
+
+# --- 4. the delegate is told what WHMCS shows when the owner paid part of its own invoice -------------------
+
+
+def test_the_delegate_is_told_the_truth_when_the_owner_paid_part_of_its_invoice(world: World):
+    """The owner's invoice bills an Extra line of 1.00 with the hosting's 14.95; the owner pays 1.00, then the
+    agency pays its renewal invoice: nothing is renewed (staff settle both), and the agency is told so, with what
+    WHMCS shows paid on the owner's invoice, not "it was not renewed twice"."""
+    sandbox = world.sandbox
+    invoice = owner_invoice(world)
+    sandbox.control(
+        "act",
+        {"action": "UpdateInvoice", "invoiceid": invoice["id"], "newitemdescription[0]": "Extra",
+         "newitemamount[0]": "1.00", "newitemtaxed[0]": "0"},
+    )  # fmt: skip
+    before = due(world)
+    _, invoices = asked(world)
+    pay_part(world, invoice["id"], "OWNER-17", "1.00")
+    pay(world, invoices[0]["id"], "CARD-17")
+    world.settle(4)
+    assert due(world) == before
+    [told] = [e for e in world.emails(10) if "is being checked" in e["subject"] or "checked by" in e["subject"]]
+    text = told["message"]
+    assert "renewed twice" not in text and "has not been renewed yet" in text, text
+    assert "1.00" in text and f"#{invoice['id']}" in text, text
