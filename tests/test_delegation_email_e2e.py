@@ -66,10 +66,11 @@ def copies_to_agency(world: BridgeWorld, subject: str) -> list[dict[str, Any]]:
 
 
 def report(world: BridgeWorld, webhook_id: str, data: dict[str, Any]) -> None:
-    """The PHP hook's EmailPreLog event for `data`, signed, sent to the bridge's receiver."""
+    """The PHP hook's EmailPreLog event for `data`, signed, sent to the bridge's receiver, stamped now as the hook
+    stamps an email it reports as WHMCS sends it (one stamped before the grant started is not copied)."""
     event = {
         "type": "EmailPreLog",
-        "occurred_at": "2026-11-25T10:00:00Z",
+        "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "source": {"whmcs_url": world.sandbox.url, "hook_version": 2},
         "data": data,
     }

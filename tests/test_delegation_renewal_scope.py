@@ -28,12 +28,12 @@ WHOLE = {"id": "g2", "owner": 11, "items": [{"kind": "client", "id": 11}]}
     ],
 )
 def test_another_grants_invoice_refuses_by_what_whmcs_says_now(found: list[dict[str, Any]], says: str | None):
-    why = scope.held("service", 110, found)
+    why = scope.held("service", 110, found, None)
     if says is None:
-        assert why is None and scope.blocking(found) is None
+        assert why is None and scope.blocking(found, None) is None
     else:
         assert why is not None and why.startswith("a renewal invoice for service #110 is already open") and says in why
-        entry = scope.blocking(found)
+        entry = scope.blocking(found, None)
         assert entry is not None and f"#{entry['invoice']}" in says
 
 

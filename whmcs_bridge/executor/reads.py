@@ -131,7 +131,8 @@ def find_open_invoice(api: WhmcsApi, p: Params) -> dict[str, Any]:
     "Hosting" item whose relid is the service: DD:api-reference/getinvoice.md lists each item's id, type,
     relid and amount), and the service's next due date and billing cycle now (GetClientsProducts). A service
     that is gone, is another client's now or is not active has nothing to renew; none found is an answer too."""
-    report = {**(p.get("report") or {}), "others": others_now(api, p.get("others") or [])}
+    item = ("domain", int(p["domain_id"])) if p.get("domain_id") else ("service", int(p["service_id"]))
+    report = {**(p.get("report") or {}), **renewals_elsewhere(api, *item, p.get("others") or [])}
     # A grant whose owner or delegate WHMCS shows Closed renews nothing (GetClientsDetails `status`,
     # DD:api-reference/getclientsdetails.md).
     for side, client in sorted((p.get("parties") or {}).items()):
@@ -189,10 +190,12 @@ def currencies(api: WhmcsApi, owner: int, delegate: Any) -> dict[str, Any]:
     }
 
 
-def others_now(api: WhmcsApi, others: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Other grants' renewal invoices for the same item as WHMCS has them now (GetInvoice `status`,
-    DD:api-reference/getinvoice.md): the rules refuse a second renewal while one is still open. An invoice WHMCS
-    no longer has is "Deleted"."""
+def renewals_elsewhere(api: WhmcsApi, kind: str, item: int, others: list[dict[str, Any]]) -> dict[str, Any]:
+    """Other grants' renewal invoices for the same item as WHMCS has them now (`others`: GetInvoice `status`,
+    DD:api-reference/getinvoice.md; an invoice WHMCS no longer has is "Deleted") and, when there are any, the item's
+    next due date now (`item_due`: GetClientsProducts / GetClientsDomains `nextduedate`), which tells a paid one
+    whose period WHMCS renewed from one still to be applied. What renewal_scope.held weighs, read the same way for the
+    rules (find_open_invoice) and for staff's `delegations renew` (families/delegation/staff.py)."""
     out = []
     for other in others:
         try:
@@ -202,7 +205,11 @@ def others_now(api: WhmcsApi, others: list[dict[str, Any]]) -> list[dict[str, An
                 raise
             status = "Deleted"
         out.append({**other, "status": status})
-    return out
+    if not out:
+        return {"others": out}
+    found: Any = api.service(item) if kind == "service" else next(api.domains(domain_id=item), None)
+    due = found.nextduedate.isoformat() if found is not None and found.nextduedate else None
+    return {"others": out, "item_due": due}
 
 
 def domain_renewal(api: WhmcsApi, p: Params) -> dict[str, Any]:

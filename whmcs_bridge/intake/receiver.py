@@ -130,6 +130,17 @@ class Rejected(Exception):
         self.message = message
 
 
+def words_are_text(data: dict[str, Any]) -> None:
+    """WHMCS renders an email's or a ticket's subject and message as text, and the PHP hook sends them so: any other
+    shape is the sender's fault. Refused (a 400: the hook logs it and never resends it) rather than stored, since
+    neither the scrubbing of secrets (store/inbox.py, pasted.py) nor the rules read words out of a list or an object:
+    kept whole, whatever it carried would stay at rest."""
+    for key in inbox.EMAIL_WORDS:
+        said = data.get(key)
+        if said is not None and not isinstance(said, str):
+            raise Rejected(400, "shape", f"`{key}` in `data` must be a string, as WHMCS renders it")
+
+
 def backlog(db: Database) -> dict[str, Any]:
     events = inbox.counts(db)
     return {
@@ -325,6 +336,7 @@ class Receiver:
             raise Rejected(400, "type", f"{kind[:40]} is not a WHMCS hook point the bridge's PHP hook sends")
         if not isinstance(event.get("data"), dict):
             raise Rejected(400, "shape", "the body needs a `data` object")
+        words_are_text(event["data"])
         occurred = event.get("occurred_at")
         if occurred is not None and not isinstance(occurred, str):
             raise Rejected(400, "shape", "`occurred_at` must be an ISO-8601 string")

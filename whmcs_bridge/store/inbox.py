@@ -16,16 +16,22 @@ from whmcs_bridge.store.db import Database
 
 Source = Literal["webhook", "poll", "timer", "cli"]
 
-# Events whose `message` is a rendered email (passwords, reset links): kept only until the rules decided.
+# Events whose `message` is a rendered email (passwords, reset links) and whose `subject` may carry what a person
+# typed (a ticket reply's subject, "my new password is ..."): both kept only until the rules decided.
 EMAIL_BODIES = {"EmailPreLog"}
+# The words of an email event: once decided on, each is kept as its SHA-256 (what the audit can match), never read
+# again (the delegate's copy was made from them when the rules decided; its own row keeps what it sends).
+EMAIL_WORDS = ("message", "subject")
 
 
 def without_message(data: dict[str, Any]) -> dict[str, Any]:
-    """The event's data with its message replaced by the message's SHA-256 (what the audit can match)."""
-    message = data.get("message")
-    if not isinstance(message, str) or not message:
+    """The event's data with its message and subject each replaced by its SHA-256 (`message_sha256`,
+    `subject_sha256`); the same data (the same object) when there is nothing to scrub."""
+    words = {k: v for k in EMAIL_WORDS if isinstance(v := data.get(k), str) and v}
+    if not words:
         return data
-    return {**data, "message": "", "message_sha256": hashlib.sha256(message.encode()).hexdigest()}
+    hashed = {f"{k}_sha256": hashlib.sha256(v.encode()).hexdigest() for k, v in words.items()}
+    return {**data, **dict.fromkeys(words, ""), **hashed}
 
 
 def scrub_message(db: Database, inbox_id: int) -> None:

@@ -379,12 +379,14 @@ BILLING = define(
             "status": "text",
             "service": "service",
             "domain": "domain",
+            "owner_paid": "money",
+            "owner_invoice": "text",
         },
         "To the delegate: its payment (`paid`) on its renewal invoice did not renew the service or domain, and why "
         '(`why` as in delegation.renewal_unsettled_note; "owner paid": the owner paid the renewal too; "moved": it no '
         'longer belongs to the owner, and it is refunded or credited; "grant ended": '
-        'the grant ended before it was renewed, and it is refunded or credited; "owner part paid": the owner paid towards it '
-        'on its own invoice too; "held": WHMCS refused its renewal after the payment, a registrar error say, and the '
+        'the grant ended before it was renewed, and it is refunded or credited; "owner part paid": the owner paid `owner_paid` '
+        'on its own invoice `owner_invoice` (as WHMCS showed it), which is not paid in full, so it is not renewed yet; "held": WHMCS refused its renewal after the payment, a registrar error say, and the '
         "action waits for staff): staff will renew it or refund or credit the payment.",
         invoice="1043",
         paid="14.95",

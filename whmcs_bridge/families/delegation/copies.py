@@ -7,7 +7,7 @@ import hashlib
 import html
 import json
 import re
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
 
@@ -25,6 +25,8 @@ COPY_SENT = "DelegationCopyEnded"
 # Written into every copy, whatever the language of its header: a copy is never copied again.
 COPY_COMMENT = f"<!-- {COPY_MARK} -->"
 OWN_EMAIL = "<!-- [wb-"  # every email the bridge sends carries its action key (executor: Call.marked)
+# How far a time in WHMCS's own zone (an email's `date`) may be from the same instant in UTC: any zone's offset.
+ANY_ZONE = timedelta(hours=14)
 # What a ticket asks that only the account's owner may have (seed 000): access, ownership, a transfer. In
 # the catalogue's languages (en, fr, nl, id); a match only adds a warning to a staff-only note.
 # A few words later in the same sentence (a dot inside an address or a name, "lena@pixelwerk.agency", does not end it).
@@ -168,7 +170,7 @@ def copies(
     subject, text = str(data.get("subject") or ""), str(data.get("message") or "")
     if COPY_MARK in subject + text or OWN_EMAIL in text:
         return []  # a copy is never copied, and neither is anything the bridge itself sent (consent links!)
-    if grant.get("expires") and datetime.fromisoformat(grant["expires"]) <= now:
+    if out_of_time(grant, data, event, now):
         return []
     email = identify(data.get("messagename"), data.get("relid"), data.get("userid"), rules.email_templates)
     if email is None or email.secret == "takeover":
@@ -220,6 +222,39 @@ def copies(
             guard={**while_active(grant), **parties_open(grant), **owners_item(grant, about)},
         )
     ]
+
+
+def out_of_time(grant: dict[str, Any], data: dict[str, Any], event: Event, now: datetime) -> bool:
+    """Whether the grant does not cover the email in time: expired by now, or the email sent before it started (the
+    delegate was no contact then: an event the hook's spool delivered late)."""
+    if grant.get("expires") and datetime.fromisoformat(grant["expires"]) <= now:
+        return True
+    return sent_before(grant, data, event)
+
+
+def sent_before(grant: dict[str, Any], data: dict[str, Any], event: Event) -> bool:
+    """Whether WHMCS sent the email before the grant started (its `since`): a copy is for what the owner receives
+    while the delegate is its contact, however late the event comes (the PHP hook spools what the daemon could not
+    take, and resends it hours or days later). When is the email's own time, never the event's arrival: the instant
+    the hook stamped (`occurred_at`, UTC); else WHMCS's `date`, in WHMCS's zone, which the rules do not know, so
+    only when it is earlier than the start by more than any zone's offset."""
+    since = instant(grant.get("since"))
+    if since is None:
+        return False
+    stamped = instant(event.occurred_at)
+    if stamped is not None:
+        return stamped < since
+    dated = instant(data.get("date"))
+    return dated is not None and dated + ANY_ZONE < since
+
+
+def instant(value: Any) -> datetime | None:
+    """An ISO date and time as an instant (UTC when it names no zone), or None when it is none."""
+    try:
+        when = datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+    return when.replace(tzinfo=UTC) if when is not None and when.tzinfo is None else when
 
 
 def while_active(grant: dict[str, Any]) -> dict[str, Any]:

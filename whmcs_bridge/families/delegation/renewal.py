@@ -71,6 +71,7 @@ from whmcs_bridge.families.delegation.renewal_scope import (
     refusal,
     registrar_unknown,
     renewed,
+    seen_elsewhere,
     settle_spec,
     unsettled,
     wanted_item,
@@ -186,8 +187,7 @@ def refused_by_whmcs(
     still open, the item not the owner's (a whole-account grant names any id), or its status one that is not
     renewed (reads.find_open_invoice); None when nothing does."""
     what, item = item_of(renewal)
-    found = [dict(o) for o in data.get("others") or []]
-    due_now = str(data["due"]) if data.get("due") else None  # the item's next due date in WHMCS now
+    found, due_now = seen_elsewhere(data)  # and the item's next due date in WHMCS now
     if data.get("closed"):  # WHMCS shows the owner's or the delegate's account Closed
         return side_closed(grant, renewal, dict(data["closed"]), now)
     entry = blocking(found, due_now)

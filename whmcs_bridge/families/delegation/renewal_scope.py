@@ -284,7 +284,15 @@ def being_invoiced(kind: str, item: int, pending: list[dict[str, Any]]) -> str |
     )
 
 
-def blocking(found: list[dict[str, Any]], due_now: str | None = None) -> dict[str, Any] | None:
+def seen_elsewhere(report: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None]:
+    """Other grants' renewal invoices for the item and the item's next due date, as a read of WHMCS reported them
+    (executor/reads.py renewals_elsewhere): what blocking() and held() weigh, for the rules and for staff alike. A
+    report read before `item_due` was (an older version's) has the due date of the owner's invoice's read, if any."""
+    due = report.get("item_due") or report.get("due")
+    return [dict(o) for o in report.get("others") or []], str(due) if due else None
+
+
+def blocking(found: list[dict[str, Any]], due_now: str | None) -> dict[str, Any] | None:
     """Of other grants' renewal invoices for the item as WHMCS has them now (`found`: [{"invoice", "status",
     "grant", "due"}]), the first that keeps the item's renewal open: unpaid, or paid while the period it was for
     is still the item's next due date in WHMCS (`due_now`: a later one means that period was renewed, by the
@@ -300,8 +308,10 @@ def _still_open(entry: dict[str, Any], due_now: str | None) -> bool:
     return status in STILL_OPEN
 
 
-def held(kind: str, item: int, found: list[dict[str, Any]], due_now: str | None = None) -> str | None:
-    """Why another grant's open renewal invoice for the item refuses the request (one sentence), or None."""
+def held(kind: str, item: int, found: list[dict[str, Any]], due_now: str | None) -> str | None:
+    """Why another grant's open renewal invoice for the item refuses the request (one sentence), or None. `due_now`
+    is not optional: without the item's due date, a paid invoice whose period WHMCS renewed (both paid, the owner
+    renewing it) would look unapplied for ever (seventeenth break round, finding 2)."""
     entry = blocking(found, due_now)
     if entry is None:
         return None

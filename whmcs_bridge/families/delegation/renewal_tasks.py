@@ -233,6 +233,10 @@ def owner_part_paid(grant: dict[str, Any], renewal: dict[str, Any], data: dict[s
         **about_grant(grant, invoice=str(renewal["delegate_invoice"]), **renewed(renewal), why="owner part paid"),
         paid=str(renewal["amount"]),
         status="",
+        # What WHMCS showed paid on the owner's invoice when the delegate's payment was weighed (the guard's read),
+        # never what the bridge remembers: the owner's part payment did not renew it, nor did the delegate's.
+        owner_paid=str(data["paid"]),
+        owner_invoice=str(owners),
     )
     return Decision(
         state=grant,

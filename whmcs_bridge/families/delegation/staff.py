@@ -9,6 +9,7 @@ from typing import Any
 from whmcs_bridge import staff
 from whmcs_bridge.config.load import Config
 from whmcs_bridge.errors import BridgeError, UsageProblem, WhmcsApiError
+from whmcs_bridge.executor.reads import renewals_elsewhere
 from whmcs_bridge.families.delegation import renewal_scope
 from whmcs_bridge.families.delegation.grants import FAMILY, UNKNOWN_TEMPLATES
 from whmcs_bridge.store import holds, states
@@ -332,11 +333,11 @@ def elsewhere_open(db: Database, api: WhmcsApi | None, current: dict[str, Any], 
     busy = renewal_scope.being_invoiced(kind, item, pending)
     if busy or api is None or not pending:
         return busy
-    try:
-        found = [{**p, "status": api.invoice(int(p["invoice"])).status} for p in pending]
+    try:  # read as the rules read it (find_open_invoice), weighed as they weigh it
+        found, due_now = renewal_scope.seen_elsewhere(renewals_elsewhere(api, kind, item, pending))
     except WhmcsApiError:
         return None
-    return renewal_scope.held(kind, item, found)
+    return renewal_scope.held(kind, item, found, due_now)
 
 
 # --- how staff read a grant (the CLI's list and show; the CLI is in English) ----------------------------
