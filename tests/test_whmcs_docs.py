@@ -351,7 +351,8 @@ def test_a_whois_update_made_before_a_crash_is_not_sent_again(sandbox: Sandbox, 
         # WHMCS's own field names for many registrars, with spaces
         (
             {"First Name": "Budi", "Last Name": "Santoso", "Company Name": "K", "Email Address": "b@k.id", "Fax": "1"},
-            {"First Name": "PT Maju Makmur", "Last Name": "PT Maju Makmur", "Company Name": "PT Maju Makmur"},
+            # the previous holder's fax is emptied too (seventeenth break round, issue 17 H2)
+            {"First Name": "PT Maju Makmur", "Last Name": "PT Maju Makmur", "Company Name": "PT Maju Makmur", "Fax": ""},
         ),
         # a field the bridge does not know is kept as it was
         ({"Name": "Budi Santoso", "Nexus_Category": "C11", "Email": "b@k.id"}, {"Name": "PT Maju Makmur"}),
