@@ -224,3 +224,14 @@ def test_the_delegates_page_says_status_amount_and_renewal_in_its_language(world
     assert f": {renewed} (" in after, after
     if lang != "english":
         assert not re.search(r"\b(Active|renewed|invoiced)\b", after), after
+
+
+def test_a_renew_form_posted_to_the_owners_page_leaves_its_link_usable(world: SelfServiceWorld):
+    """Seventeenth break round L2: the owner's page has no renew button; a POST of do=renew to it used the link up with "This contact may
+    not renew this service". A form the page did not offer is refused naming it, and the link still works."""
+    grant_id = grant(world, "--service", "110")
+    owner_link = last_link(world, 11)
+    click = requests.post(owner_link, data={"do": "renew", "grant": grant_id, "service": "110"}, timeout=10)
+    assert click.status_code == 400 and "did not offer" in text(click), text(click)
+    page = requests.get(owner_link, timeout=10)
+    assert page.status_code == 200 and "name=do value=revoke" in page.text, text(page)
