@@ -34,7 +34,8 @@ from whmcs_bridge.families.ownership.cli_output import anchor_now, echo_anchor, 
 from whmcs_bridge.families.ownership.config import EVIDENCE_KINDS, GROUNDS
 from whmcs_bridge.families.ownership.evidence_store import evidence_dir
 from whmcs_bridge.families.ownership.policies import msg_ref
-from whmcs_bridge.families.ownership.staff_view import StaffView, case_lines
+from whmcs_bridge.families.ownership.staff_view import StaffView, case_lines, execution_steps
+from whmcs_bridge.families.ownership.whmcs_reads import ticket_attachment, whmcs_now
 from whmcs_bridge.whmcs.api import WhmcsApi
 
 
@@ -178,7 +179,7 @@ def show(obj: Context, case_id: str, as_json: bool) -> None:
     note_if_disabled(obj.config(), "ownership")
     with _store(obj) as (config, db):
         c = own.case(db, case_id)
-        steps = own.execution_steps(config, db, c)
+        steps = execution_steps(config, db, c)
     if as_json:
         echo_json(c)
         return
@@ -195,7 +196,7 @@ def _whmcs_now(config: Any, c: dict[str, Any]) -> list[seen.Seen] | str:
     if c["status"] != "executing":
         return []
     try:
-        return own.whmcs_now(_api(config), c)
+        return whmcs_now(_api(config), c)
     except (WhmcsUnavailableError, WhmcsApiError, WhmcsProtocolError) as exc:
         return f"WHMCS could not be read now ({exc}): the steps are as the case last recorded them"
 
@@ -243,7 +244,7 @@ def attach(
         raise click.UsageError("give either a FILE or --ticket ID")
     with _store(obj, changes=True) as (config, db):
         if ticket is not None:
-            name, data = own.ticket_attachment(_api(config), ticket, index)
+            name, data = ticket_attachment(_api(config), ticket, index)
             files.refuse_secrets(f"attachment {index} of ticket #{ticket} ({name})", data, files.bridge_secrets(config))
         else:
             assert file is not None

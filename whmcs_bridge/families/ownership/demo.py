@@ -19,6 +19,7 @@ from whmcs_bridge.demo_stage import Stage
 from whmcs_bridge.errors import BridgeError
 from whmcs_bridge.families.ownership import dossier
 from whmcs_bridge.families.ownership import staff as own
+from whmcs_bridge.families.ownership.whmcs_reads import ticket_attachment
 from whmcs_bridge.store import audit
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.api import WhmcsApi
@@ -132,7 +133,7 @@ def collect_documents(stage: Stage, echo: Echo, case_id: str) -> None:
     """Four documents arrive by four channels, the letter taken from the ticket; staff check each."""
     now = datetime.now(UTC)
     ticket_id = stage.scenario["ticket_id"]
-    name, letter = own.ticket_attachment(stage.bridge.api, ticket_id, 0)
+    name, letter = ticket_attachment(stage.bridge.api, ticket_id, 0)
     documents = [
         (letter, name, "letterhead-letter", "ticket"),
         (REGISTRY, "ahu-extract.txt", "registry-extract", "email"),

@@ -1,6 +1,6 @@
 """What WHMCS shows now of an executing case's hand-over (facts over memory), in words: which steps the case
 still waits for and what a read found, for `ownership show` and `ownership record-step` (staff did the step
-by hand); the read itself is staff.whmcs_now (pure)."""
+by hand); the read itself is whmcs_reads.whmcs_now."""
 
 from __future__ import annotations
 

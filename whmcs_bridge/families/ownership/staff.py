@@ -7,7 +7,6 @@ rules on the current state, so a refused transition is a clear error and never a
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import os
 import re
@@ -24,21 +23,17 @@ from whmcs_bridge.config.load import Config
 from whmcs_bridge.engine import own_write
 from whmcs_bridge.errors import BridgeError, UsageProblem, WhmcsApiError  # noqa: F401  (BridgeError used by the CLI)
 from whmcs_bridge.executor.loop import in_flight_grace
-from whmcs_bridge.executor.reads import read_owners, registrant_differences
 from whmcs_bridge.families.ownership import build, integrity, seen
 from whmcs_bridge.families.ownership.case import FINAL, replies_to_classify
 from whmcs_bridge.families.ownership.config import EVIDENCE_KINDS, GROUNDS
 from whmcs_bridge.families.ownership.evidence_store import store_evidence
-from whmcs_bridge.families.ownership.execution import is_new_holder, outside, step_words
 from whmcs_bridge.families.ownership.policies import (
     FAMILY,
     classify_command,
     evidence_needs,
-    label,
     latest_today,
     msg_ref,
     ref,
-    registrant,
 )
 from whmcs_bridge.families.ownership.rules import Ownership
 from whmcs_bridge.families.ownership.whmcs_reads import (
@@ -49,6 +44,7 @@ from whmcs_bridge.families.ownership.whmcs_reads import (
     owners_at_approval,
     read_subjects,
     unread_messages,
+    whmcs_now,
 )
 from whmcs_bridge.messages import load
 from whmcs_bridge.messages.render import Reader
@@ -100,29 +96,6 @@ def running(config: Config, db: Database, row: outbox.OutboxEntry) -> str:
         f"{when(config, checked)} (the bridge stopped mid-call), the daemon asks WHMCS whether it ran, then "
         "records it or parks it for staff"
     )
-
-
-def execution_steps(config: Config, db: Database, c: dict[str, Any]) -> list[str]:
-    """Each execution step and how it stands: as the case heard it ended, or, not ended yet, as the outbox
-    holds it now (a parked step names the action staff approve or reject)."""
-    lines = []
-    for purpose, entry in c.get("steps", {}).items():
-        status = entry["status"]
-        row = outbox.by_key(db, action_key(FAMILY, f"case:{c['id']}", purpose)) if status == "planned" else None
-        if row is not None and row.status in outbox.WAITING:
-            why = row.error or "it needs approval"
-            status = f"{row.status} ({why}): whmcs-bridge approvals approve|reject {row.id}"
-        elif row is not None and row.status == "in_flight":
-            status = running(config, db, row)
-        if entry.get("by_hand"):
-            status = f"done by hand by {entry['by_hand']['by']} (WHMCS showed {entry['by_hand']['seen']})"
-        if status == "refused":  # nothing set in WHMCS: staff's to-do list says what to do by hand
-            status = (
-                f"refused by the registrar ({entry.get('refused')}): set it by hand in WHMCS's admin area, or "
-                "accept it where the registry has no transfer lock"
-            )
-        lines.append(f"{step_words(entry)}: {status}")
-    return lines
 
 
 def subjects_text(c: dict[str, Any]) -> str:
@@ -569,44 +542,6 @@ def _differs(shown: seen.Seen) -> str:
     differs = shown.facts.get("differs") or []
     said = (f"{k} shows {v or 'nothing'} where the case expects {want or 'nothing'}" for k, v, want in differs)
     return f"; it differs: {'; '.join(said)}" if differs else ""
-
-
-def whmcs_now(api: WhmcsApi, case: dict[str, Any]) -> list[seen.Seen]:
-    """Read WHMCS for every step the case still waits for."""
-    return [_read(api, case, what, s) for what, s in seen.pending(case)]
-
-
-def _read(api: WhmcsApi, case: dict[str, Any], what: str, s: dict[str, Any]) -> seen.Seen:
-    if what == "move":
-        owner = read_owners(api, [{"kind": s["kind"], "id": s["id"]}]).get(ref(s))
-        if owner is None:
-            return seen.Seen(what, ref(s), False, f"WHMCS no longer has {label(s)}")
-        emails = {str(owner): api.client_details(owner).email} if outside(case) and s["kind"] != "client" else {}
-        done = owner != s["holder_ref"] and is_new_holder(case, s, owner, emails)
-        holder = "user" if s["kind"] == "client" else "client"
-        read = f"WHMCS shows it with {holder} #{owner}"
-        return seen.Seen(what, ref(s), done, read, {"owner": owner, "emails": emails})
-    params = {
-        "domain_id": s["id"],
-        "holder": registrant(case["requester"]),
-        "holder_client": case["requester"].get("client"),
-        "contact_type": "Registrant",
-    }
-    block, differs = registrant_differences(api, params)
-    done = bool(block) and not differs
-    return seen.Seen(what, ref(s), done, seen.registrant_words(block), {"registrant": block, "differs": differs})
-
-
-def ticket_attachment(api: WhmcsApi, ticket_id: int, index: int) -> tuple[str, bytes]:
-    """A file attached to a ticket's opening message (GetTicketAttachment, base64)."""
-    try:
-        filename, data = api.ticket_attachment(ticket_id, index)
-    except WhmcsApiError as exc:
-        raise BridgeError(f"ticket #{ticket_id} attachment {index}: WHMCS says {exc.whmcs_message}") from None
-    try:
-        return filename or f"ticket-{ticket_id}-{index}", base64.b64decode(data, validate=True)
-    except ValueError:
-        raise BridgeError(f"ticket #{ticket_id} attachment {index}: WHMCS sent data that is not base64") from None
 
 
 def to_recheck_after_rollback(db: Database) -> list[str]:

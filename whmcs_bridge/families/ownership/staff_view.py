@@ -16,9 +16,13 @@ from whmcs_bridge.config.load import Config
 from whmcs_bridge.families.ownership import seen
 from whmcs_bridge.families.ownership import staff as own
 from whmcs_bridge.families.ownership.case import FINAL
-from whmcs_bridge.families.ownership.policies import case_fields, checklist_fields, classify_command, msg_ref
+from whmcs_bridge.families.ownership.execution import step_words
+from whmcs_bridge.families.ownership.policies import FAMILY, case_fields, checklist_fields, classify_command, msg_ref
 from whmcs_bridge.messages import load
 from whmcs_bridge.messages.render import Named, Reader
+from whmcs_bridge.model import action_key
+from whmcs_bridge.store import outbox
+from whmcs_bridge.store.db import Database
 
 
 @dataclass(frozen=True)
@@ -194,3 +198,26 @@ def _evidence_line(view: StaffView, e: dict[str, Any]) -> str:
         f"from {e['from']} via {e['via']}, received {view.when(e['received'])}"
         f"{', dated ' + view.day(e['dated']) if e.get('dated') else ''}; SHA-256 {e['sha256']}"
     )
+
+
+def execution_steps(config: Config, db: Database, c: dict[str, Any]) -> list[str]:
+    """Each execution step and how it stands: as the case heard it ended, or, not ended yet, as the outbox
+    holds it now (a parked step names the action staff approve or reject)."""
+    lines = []
+    for purpose, entry in c.get("steps", {}).items():
+        status = entry["status"]
+        row = outbox.by_key(db, action_key(FAMILY, f"case:{c['id']}", purpose)) if status == "planned" else None
+        if row is not None and row.status in outbox.WAITING:
+            why = row.error or "it needs approval"
+            status = f"{row.status} ({why}): whmcs-bridge approvals approve|reject {row.id}"
+        elif row is not None and row.status == "in_flight":
+            status = own.running(config, db, row)
+        if entry.get("by_hand"):
+            status = f"done by hand by {entry['by_hand']['by']} (WHMCS showed {entry['by_hand']['seen']})"
+        if status == "refused":  # nothing set in WHMCS: staff's to-do list says what to do by hand
+            status = (
+                f"refused by the registrar ({entry.get('refused')}): set it by hand in WHMCS's admin area, or "
+                "accept it where the registry has no transfer lock"
+            )
+        lines.append(f"{step_words(entry)}: {status}")
+    return lines

@@ -4,15 +4,17 @@ commands that use them are staff.py's."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 from whmcs_bridge.errors import BridgeError, WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
-from whmcs_bridge.executor.reads import read_owners, subject_gone
-from whmcs_bridge.families.ownership.execution import GONE
+from whmcs_bridge.executor.reads import read_owners, registrant_differences, subject_gone
+from whmcs_bridge.families.ownership import seen
+from whmcs_bridge.families.ownership.execution import GONE, is_new_holder, outside
 from whmcs_bridge.families.ownership.incoming import unheard
-from whmcs_bridge.families.ownership.policies import and_words, label, ref, threads
+from whmcs_bridge.families.ownership.policies import and_words, label, ref, registrant, threads
 from whmcs_bridge.whmcs.api import WhmcsApi, not_found
 from whmcs_bridge.whmcs.records import Ticket, TicketNote, TicketReply
 
@@ -249,3 +251,41 @@ def owners_at_approval(api: WhmcsApi, state: dict[str, Any]) -> tuple[dict[str, 
                 "only if that client's email is the requester's"
             )
     return owners, said
+
+
+def whmcs_now(api: WhmcsApi, case: dict[str, Any]) -> list[seen.Seen]:
+    """Read WHMCS for every step the case still waits for."""
+    return [_read(api, case, what, s) for what, s in seen.pending(case)]
+
+
+def _read(api: WhmcsApi, case: dict[str, Any], what: str, s: dict[str, Any]) -> seen.Seen:
+    if what == "move":
+        owner = read_owners(api, [{"kind": s["kind"], "id": s["id"]}]).get(ref(s))
+        if owner is None:
+            return seen.Seen(what, ref(s), False, f"WHMCS no longer has {label(s)}")
+        emails = {str(owner): api.client_details(owner).email} if outside(case) and s["kind"] != "client" else {}
+        done = owner != s["holder_ref"] and is_new_holder(case, s, owner, emails)
+        holder = "user" if s["kind"] == "client" else "client"
+        read = f"WHMCS shows it with {holder} #{owner}"
+        return seen.Seen(what, ref(s), done, read, {"owner": owner, "emails": emails})
+    params = {
+        "domain_id": s["id"],
+        "holder": registrant(case["requester"]),
+        "holder_client": case["requester"].get("client"),
+        "contact_type": "Registrant",
+    }
+    block, differs = registrant_differences(api, params)
+    done = bool(block) and not differs
+    return seen.Seen(what, ref(s), done, seen.registrant_words(block), {"registrant": block, "differs": differs})
+
+
+def ticket_attachment(api: WhmcsApi, ticket_id: int, index: int) -> tuple[str, bytes]:
+    """A file attached to a ticket's opening message (GetTicketAttachment, base64)."""
+    try:
+        filename, data = api.ticket_attachment(ticket_id, index)
+    except WhmcsApiError as exc:
+        raise BridgeError(f"ticket #{ticket_id} attachment {index}: WHMCS says {exc.whmcs_message}") from None
+    try:
+        return filename or f"ticket-{ticket_id}-{index}", base64.b64decode(data, validate=True)
+    except ValueError:
+        raise BridgeError(f"ticket #{ticket_id} attachment {index}: WHMCS sent data that is not base64") from None
