@@ -12,8 +12,9 @@ from datetime import datetime
 from typing import Any
 
 from whmcs_bridge.families.ownership.case import FINAL, closed, due, replies_to_classify, unchanged
-from whmcs_bridge.families.ownership.execution import is_new_holder, read_owners, steps_ran
+from whmcs_bridge.families.ownership.execution import read_owners, steps_ran
 from whmcs_bridge.families.ownership.flow import advance, distinct_staff, objection_notices, to_review
+from whmcs_bridge.families.ownership.holder import is_new_holder
 from whmcs_bridge.families.ownership.incoming import ANSWERABLE
 from whmcs_bridge.families.ownership.policies import (
     Rules,

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from whmcs_bridge.families.ownership.case import due, replies_to_classify
+from whmcs_bridge.families.ownership.holder import is_new_holder, outside, wrong_client
 from whmcs_bridge.families.ownership.policies import (
     FAMILY,
     Rules,
@@ -444,17 +445,6 @@ def subject_read(
     return new_access(case, s, rules)
 
 
-def is_new_holder(case: dict[str, Any], subject: dict[str, Any], owner: int, emails: dict[str, str]) -> bool:
-    """Whether the client WHMCS names as the owner is the new holder: the requester's client, or for a
-    requester outside WHMCS the client staff made with its address. A whole account's owner is a user
-    the case does not know beforehand: any user but the holder's."""
-    if subject["kind"] == "client":
-        return True
-    if outside(case):
-        return is_requester(case, emails.get(str(owner), ""))
-    return bool(owner == case["requester"].get("client"))
-
-
 def once(case: dict[str, Any], record: dict[str, Any], flag: str, now: datetime, what: str, why: str) -> None:
     """The timeline line of a wait, written the first pass the case waits for it (`record[flag]` keeps when)."""
     if not record.get(flag):
@@ -466,15 +456,6 @@ def all_with_new_holder(case: dict[str, Any]) -> bool:
     """Every moving subject was found, on the last read, with the new holder (there is at least one)."""
     moving = [s for s in case["subjects"] if s["hand_over"] == "move"]
     return bool(moving) and all(s.get("moved_to") and s.get("owner_now") == s["moved_to"] for s in moving)
-
-
-def wrong_client(case: dict[str, Any], client: int, moved: list[str], emails: dict[str, str], rules: Rules) -> Action:
-    if outside(case):
-        return not_to_requester(case, client, moved, emails[str(client)], rules)
-    return staff_ticket(
-        case, rules, f"wrong-client-{client}-{'-'.join(moved)}", "ownership.staff_moved_elsewhere",
-        moving=moved, moved_to=client,
-    )  # fmt: skip
 
 
 def new_access(case: dict[str, Any], subject: dict[str, Any], rules: Rules) -> list[Action]:
@@ -518,31 +499,6 @@ def access_cancelled(case: dict[str, Any], subject: dict[str, Any]) -> list[str]
         for purpose, e in case.get("steps", {}).items()
         if e["kind"] == "credential_change" and e["subject"] == ref(subject) and e["status"] == "cancelled"
     ]
-
-
-def outside(case: dict[str, Any]) -> bool:
-    """The requester is not a WHMCS client: the client staff move the subjects to must carry its address."""
-    return not case["requester"].get("client")
-
-
-def is_requester(case: dict[str, Any], email: str) -> bool:
-    wanted = str(case["requester"].get("email") or "").strip().casefold()
-    return bool(wanted) and email.strip().casefold() == wanted
-
-
-def not_to_requester(case: dict[str, Any], client: int, moved: list[str], email: str, rules: Rules) -> Action:
-    """Staff moved an outside requester's subjects to a client with another address: nothing is sent to
-    it, the case waits for them to reach the requester's account."""
-    return staff_ticket(
-        case,
-        rules,
-        f"not-requester-{client}-{'-'.join(moved)}",
-        "ownership.staff_moved_not_to_requester",
-        moving=moved,
-        moved_to=client,
-        moved_to_email=email,
-        requester_email=str(case["requester"].get("email") or ""),
-    )
 
 
 def backups_due(case: dict[str, Any]) -> list[dict[str, Any]]:

@@ -12,7 +12,8 @@ from typing import Any
 from whmcs_bridge.errors import BridgeError, WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
 from whmcs_bridge.executor.reads import read_owners, registrant_differences, subject_gone
 from whmcs_bridge.families.ownership import seen
-from whmcs_bridge.families.ownership.execution import GONE, is_new_holder, outside
+from whmcs_bridge.families.ownership.execution import GONE
+from whmcs_bridge.families.ownership.holder import is_new_holder, outside
 from whmcs_bridge.families.ownership.incoming import unheard
 from whmcs_bridge.families.ownership.policies import and_words, label, ref, registrant, threads
 from whmcs_bridge.whmcs.api import WhmcsApi, not_found

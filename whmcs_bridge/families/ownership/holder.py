@@ -1,0 +1,58 @@
+"""Who the new holder of a case's subjects is, as WHMCS shows it (pure): the requester's client, or for a requester
+outside WHMCS the client staff made with its address; and what staff hear when a subject moved to another client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from whmcs_bridge.families.ownership.policies import Rules, staff_ticket
+from whmcs_bridge.model import Action
+
+
+def is_new_holder(case: dict[str, Any], subject: dict[str, Any], owner: int, emails: dict[str, str]) -> bool:
+    """Whether the client WHMCS names as the owner is the new holder: the requester's client, or for a
+    requester outside WHMCS the client staff made with its address. A whole account's owner is a user
+    the case does not know beforehand: any user but the holder's."""
+    if subject["kind"] == "client":
+        return True
+    if outside(case):
+        return is_requester(case, emails.get(str(owner), ""))
+    return bool(owner == case["requester"].get("client"))
+
+
+
+def wrong_client(case: dict[str, Any], client: int, moved: list[str], emails: dict[str, str], rules: Rules) -> Action:
+    if outside(case):
+        return not_to_requester(case, client, moved, emails[str(client)], rules)
+    return staff_ticket(
+        case, rules, f"wrong-client-{client}-{'-'.join(moved)}", "ownership.staff_moved_elsewhere",
+        moving=moved, moved_to=client,
+    )  # fmt: skip
+
+
+
+def outside(case: dict[str, Any]) -> bool:
+    """The requester is not a WHMCS client: the client staff move the subjects to must carry its address."""
+    return not case["requester"].get("client")
+
+
+
+def is_requester(case: dict[str, Any], email: str) -> bool:
+    wanted = str(case["requester"].get("email") or "").strip().casefold()
+    return bool(wanted) and email.strip().casefold() == wanted
+
+
+
+def not_to_requester(case: dict[str, Any], client: int, moved: list[str], email: str, rules: Rules) -> Action:
+    """Staff moved an outside requester's subjects to a client with another address: nothing is sent to
+    it, the case waits for them to reach the requester's account."""
+    return staff_ticket(
+        case,
+        rules,
+        f"not-requester-{client}-{'-'.join(moved)}",
+        "ownership.staff_moved_not_to_requester",
+        moving=moved,
+        moved_to=client,
+        moved_to_email=email,
+        requester_email=str(case["requester"].get("email") or ""),
+    )
