@@ -40,6 +40,12 @@ def evidence_item(case: dict[str, Any], number: Any) -> dict[str, Any]:
     raise ValueError(f"case {case['id']} has no evidence item {number}")
 
 
+def checked_by(item: dict[str, Any]) -> str:
+    """Who checked an evidence item and what each found, once per person and result, in order
+    ("alice (rejected), bob (ok)"): a second identical check by the same person adds nothing to read."""
+    return ", ".join(dict.fromkeys(f"{c['by']} ({c.get('result') or '?'})" for c in item.get("checks") or []))
+
+
 def hand_over(case: dict[str, Any], subject: dict[str, Any]) -> str:
     """move, backup-only or none: what this subject may get given the holder's answer."""
     policy = case["policies"][subject["policy"]]

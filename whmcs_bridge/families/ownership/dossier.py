@@ -26,6 +26,7 @@ from whmcs_bridge.config.load import Config
 from whmcs_bridge.errors import BridgeError, WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
 from whmcs_bridge.evidence import anchor, folder, pdf
 from whmcs_bridge.evidence.keys import PublicKey
+from whmcs_bridge.families.ownership.case import checked_by
 from whmcs_bridge.families.ownership.evidence_store import evidence_path
 from whmcs_bridge.families.ownership.integrity import ATTACHED, STAFF_COMMAND, recorded_problems  # noqa: F401  (named here by the tests)
 from whmcs_bridge.families.ownership.policies import requirements
@@ -404,7 +405,7 @@ def _evidence_html(view: StaffView, case: dict[str, Any]) -> list[str]:
                     view.day(e.get("dated")),
                     view.when(e["received"]),
                     e["status"],
-                    ", ".join(c["by"] for c in e.get("checks", [])),
+                    checked_by(e),
                     e["sha256"],
                 ]
                 for e in case.get("evidence", [])

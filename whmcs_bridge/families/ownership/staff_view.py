@@ -15,7 +15,7 @@ from whmcs_bridge.clock import utcnow
 from whmcs_bridge.config.load import Config
 from whmcs_bridge.families.ownership import seen
 from whmcs_bridge.families.ownership import staff as own
-from whmcs_bridge.families.ownership.case import FINAL
+from whmcs_bridge.families.ownership.case import FINAL, checked_by
 from whmcs_bridge.families.ownership.execution import step_words
 from whmcs_bridge.families.ownership.policies import FAMILY, case_fields, checklist_fields, classify_command, msg_ref
 from whmcs_bridge.messages import load
@@ -192,7 +192,7 @@ LINE_BREAKS = re.compile(r"[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+")
 
 
 def _evidence_line(view: StaffView, e: dict[str, Any]) -> str:
-    checked = ", ".join(ch["by"] for ch in e.get("checks", []))
+    checked = checked_by(e)
     return (
         f"{e['item']}. {e['kind']}, {e['status']}{' (checked by ' + checked + ')' if checked else ''}: {e['name']} "
         f"from {e['from']} via {e['via']}, received {view.when(e['received'])}"
