@@ -467,6 +467,13 @@ def test_a_template_the_bridge_does_not_know_is_counted_for_staff_and_copied_onc
     else:
         assert copies == []
         assert "Disk space warning: 2 email(s)" in shown and "delegation.email_templates" in shown
+    # The same list for a script (seventeenth round LOW 6): one object per template, [] when none is left.
+    listed_json = json.loads(world.run("delegations", "templates", "--json").output)
+    if listed:
+        assert listed_json == []
+    else:
+        assert [(t["template"], t["count"]) for t in listed_json] == [("Disk space warning", 2)]
+        assert listed_json[0]["first"] <= listed_json[0]["last"]
 
 
 def test_a_ticket_deleted_before_it_is_read_parks_nothing(sandbox: Sandbox, tmp_path: Path, worlds):

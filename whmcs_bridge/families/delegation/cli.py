@@ -80,15 +80,19 @@ def show(obj: Context, grant_id: str, as_json: bool) -> None:
 
 
 @delegations.command("templates")
+@click.option("--json", "as_json", is_flag=True, help=JSON_LIST)
 @click.pass_obj
 @user_errors
-def templates(obj: Context) -> None:
+def templates(obj: Context, as_json: bool) -> None:
     """Email templates WHMCS sent to owners that the bridge does not know (never copied), with how to list them."""
     config = obj.config()
     note_if_disabled(config, "delegation")
     with open_state(config) as db:
-        lines = dg.unknown_templates(db, config.zone)
-    for text in lines or ["no email template left unclassified"]:
+        unknown = dg.unknown_templates(db)
+    if as_json:
+        echo_json(unknown)
+        return
+    for text in [dg.unknown_template_line(t, config.zone) for t in unknown] or ["no email template left unclassified"]:
         click.echo(text)
 
 

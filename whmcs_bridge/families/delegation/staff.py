@@ -33,15 +33,23 @@ def grant(db: Database, grant_id: str) -> dict[str, Any]:
     return found
 
 
-def unknown_templates(db: Database, zone: tzinfo | None = None) -> list[str]:
-    """The email templates WHMCS sent that nobody classified (never copied), most seen first."""
+def unknown_templates(db: Database) -> list[dict[str, Any]]:
+    """The email templates WHMCS sent that nobody classified (never copied), most seen first: each with how many
+    emails and the first and last instant (ISO, UTC)."""
     seen = states.get(db, FAMILY, UNKNOWN_TEMPLATES) or {}
     ranked = sorted(seen.items(), key=lambda item: (-int(item[1]["count"]), item[0]))
     return [
-        f"{name}: {entry['count']} email(s), first {when(entry['first'], zone)}, last {when(entry['last'], zone)}; "
-        "never copied: list it under delegation.email_templates with its type and the secret it prints"
+        {"template": name, "count": int(entry["count"]), "first": entry["first"], "last": entry["last"]}
         for name, entry in ranked
     ]
+
+
+def unknown_template_line(entry: dict[str, Any], zone: tzinfo | None = None) -> str:
+    return (
+        f"{entry['template']}: {entry['count']} email(s), first {when(entry['first'], zone)}, last "
+        f"{when(entry['last'], zone)}; never copied: list it under delegation.email_templates with its type and the "
+        "secret it prints"
+    )
 
 
 def _enabled(config: Config) -> None:
