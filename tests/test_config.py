@@ -131,6 +131,17 @@ def test_secrets_are_never_in_repr():
             "ownership.staff: expected each member of staff once",
         ),
         (MINIMAL + "staff: [' alice']\n", 9, "staff: expected names without surrounding spaces"),
+        # The seventeenth round's LOWs: the name said twice is named; an empty request word (it would match every
+        # ticket), a department 0 and a response window of 270 years are refused, each at its line.
+        (MINIMAL + "staff: [alice, bob, Alice]\n", 9, "compared without case), found 'Alice' twice"),
+        (MINIMAL + "ownership:\n  request_words: [transfer, '']\n", 10, "ownership.request_words[1]: expected a word"),
+        (MINIMAL + "ownership:\n  department_id: 0\n", 10, "ownership.department_id: expected a number greater than 0"),
+        (
+            MINIMAL + "ownership:\n  policies:\n    p:\n      subjects: [domain]\n      window: 100000d\n",
+            13,
+            "ownership.policies.p.window: expected a duration of at most 10 years (3650d), found '100000d'",
+        ),
+        (MINIMAL + "poll:\n  every: 99999999999w\n", 10, "poll.every: expected a duration of at most 10 years"),
         # A bare number is refused with the unit it lacks, not read as seconds (issue 16, eleventh round F3).
         (
             MINIMAL + "delegation:\n  default_expiry: 90\n",

@@ -25,12 +25,23 @@ import yaml
 from whmcs_bridge.errors import ConfigError
 
 
+class NotExpected(ValueError):
+    """A value of the right type that is still refused, with what was expected of it."""
+
+    def __init__(self, text: str, expected: str) -> None:
+        super().__init__(text)
+        self.expected = expected
+
+
 class Duration(timedelta):
     """A span of time written with its unit: `30s`, `5m`, `1h30m`, `2d` or `1w`; `0` alone needs none.
 
     A bare number is refused: `default_expiry: 90` means days to whoever wrote it and seconds to a parser."""
 
     _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+    # No span the bridge waits for is longer (a lock, an expiry, a window); past it is a typo, and far past it a
+    # date the calendar cannot hold.
+    LONGEST_DAYS = 3650
     _PATTERN = re.compile(r"(\d+)\s*([smhdw])")
 
     @classmethod
@@ -41,7 +52,10 @@ class Duration(timedelta):
         parts = cls._PATTERN.findall(compact)
         if not parts or cls._PATTERN.sub("", compact).strip():
             raise ValueError(text)
-        return cls(seconds=sum(int(n) * cls._UNITS[u] for n, u in parts))
+        seconds = sum(int(n) * cls._UNITS[u] for n, u in parts)
+        if seconds > cls.LONGEST_DAYS * 86400:
+            raise NotExpected(text, f"a duration of at most 10 years ({cls.LONGEST_DAYS}d)")
+        return cls(seconds=seconds)
 
     def __str__(self) -> str:
         seconds = int(self.total_seconds())
@@ -80,18 +94,24 @@ def some_time(value: Duration) -> str | None:
     return None if value.total_seconds() > 0 else "a duration greater than 0 (e.g. 30s, 5m)"
 
 
-def staff_names(names: list[str]) -> str | None:
+def staff_names(names: list[str]) -> str | tuple[str, str] | None:
     """A `staff:` list: names without surrounding spaces, each once (compared without case, as `--by` is)."""
     if any(not n.strip() or n != n.strip() for n in names):
         return "names without surrounding spaces"
     folded = [n.casefold() for n in names]
-    if len(set(folded)) != len(folded):
-        return "each member of staff once (names are compared without case)"
+    again = next((n for i, n in enumerate(names) if n.casefold() in folded[:i]), None)
+    if again is not None:
+        return "each member of staff once (names are compared without case)", f"{again!r} twice"
     return None
 
 
+def a_word(word: str) -> str | None:
+    """A word looked for in a text: an empty one is found in every text."""
+    return None if word.strip() else "a word (an empty one is in every text)"
+
+
 def check(
-    fn: Callable[[Any], str | None],
+    fn: Callable[[Any], str | tuple[str, str] | None],
     default: Any = dataclasses.MISSING,
     *,
     factory: Callable[[], Any] | None = None,
@@ -100,7 +120,8 @@ def check(
 ) -> Any:
     """A dataclass field with a validation function (and optionally a default or default factory).
 
-    With `each=True` the field is a list and the function checks every item (errors name the item).
+    With `each=True` the field is a list and the function checks every item (errors name the item). The function
+    returns what was expected, or (what was expected, what was found) when the value's own words would not say it.
     """
     metadata = {"check": fn, "doc": doc, "each": each}
     if factory is not None:
@@ -245,6 +266,8 @@ class _Reader:
             raise TypeError(f"config field type {hint!r} is not supported")  # a programming error
         try:
             return parse(text)
+        except NotExpected as exc:
+            raise self.fail(node, key_path, exc.expected, self.describe(node)) from None
         except ValueError:
             raise self.fail(node, key_path, expected, self.describe(node)) from None
 
@@ -338,6 +361,8 @@ class _Reader:
                 raise bad[-1]
         elif checker and value is not None:
             problem = checker(value)
+            if isinstance(problem, tuple):
+                raise self.fail(node, key_path, *problem)
             if problem:
                 raise self.fail(node, key_path, problem, self.describe(node))
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from whmcs_bridge.config.reader import Duration, _positive, check, some_time, staff_names
+from whmcs_bridge.config.reader import Duration, _positive, a_word, check, some_time, staff_names
 
 SubjectKind = Literal["domain", "service", "client"]
 PartyKind = Literal["company", "person", "any"]
@@ -91,7 +91,7 @@ class OwnershipSection:
     policies: dict[str, OwnershipPolicy] = field(default_factory=dict)
     # Where case tickets (to the requester, the holder and staff) are opened [default:
     # safety.staff_department_id].
-    department_id: int | None = None
+    department_id: int | None = check(_positive, None)
     # A reminder to the holder this long before the response window ends.
     remind_before: Duration = Duration(days=3)
     # Staff are reminded when the execution checklist is still undone after this long.
@@ -109,7 +109,7 @@ class OwnershipSection:
     )
     # A ticket containing one of these (case-insensitive) about something the writer does not own
     # opens a draft case for staff to confirm; empty: never.
-    request_words: list[str] = field(default_factory=_default_request_words)
+    request_words: list[str] = check(a_word, factory=_default_request_words, each=True)
     # The WHMCS email template that gives a service's access details (the product's welcome email): sent
     # with SendEmail for a service once it is the new holder's and its password was changed.
     welcome_email: str = "Hosting Account Welcome Email"
