@@ -1,5 +1,6 @@
 """Eighteenth break round and the LOWs left from the seventeenth, the ownership family's: an evidence item checked
-twice by the same person read "checked by alice, alice" in `show` and in the dossier, without what each check found."""
+twice by the same person read "checked by alice, alice" in `show` and in the dossier, without what each check found;
+an export that failed half-way left a half-written folder where the dossier was to be."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Sandbox
-from tests.test_ownership_e2e import PDF, World, vendor_world
+from tests.test_ownership_e2e import PDF, World, open_and_document, vendor_world
 
 
 @pytest.fixture
@@ -33,3 +34,18 @@ def test_an_item_checked_twice_names_each_check_and_what_it_found(world: World):
     shown = world.run("ownership", "show", case_id).output
     line = next(x for x in shown.splitlines() if "dissolution-record," in x)
     assert "(checked by alice (rejected), alice (ok))" in line, line
+
+
+def test_an_export_that_fails_half_way_leaves_no_folder(world: World, tmp_path: Path):
+    """The second evidence file changed in the store after the first was copied: the export is refused, and
+    neither the dossier's folder nor a half of it is left for someone to file as the dossier."""
+    case_id = open_and_document(world, "domain:20", "service:201")
+    items = world.case(case_id)["evidence"]
+    assert len(items) >= 2
+    stored = next(p for p in world.tmp.rglob(items[-1]["sha256"]) if p.parent.parent.name == "evidence")
+    stored.chmod(0o600)
+    stored.write_bytes(stored.read_bytes() + b" altered")
+    out = tmp_path / "dossiers" / "case"
+    refused = world.fail("ownership", "export", case_id, "--out", str(out))
+    assert "no longer matches its SHA-256" in refused, refused
+    assert not out.exists() and list(out.parent.iterdir()) == [], list(out.parent.iterdir())

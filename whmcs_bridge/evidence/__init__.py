@@ -34,7 +34,9 @@ Anchors (evidence.anchor)
     anchor.compare(db, api, key) -> (anchors_checked, problems)
 
 Sealed folders (evidence.folder)
-    w = FolderWriter(out)                      refuses a non-empty folder; 0700 folders, 0600 files
+    with FolderWriter(out) as w:               refuses a non-empty folder; 0700 folders, 0600 files, written in a
+                                               hidden folder beside `out` that becomes `out` at seal (an error
+                                               before: nothing left)
     w.add_bytes(name, data) / w.add_text(name, text) / w.add_copy(name, source, sha256=None) -> sha256
     w.seal(format=..., key=db.signer, exported_at=..., sections={...}, segment=..., own_rows=[ids])
         -> Sealed(folder, manifest, seal, signature)

@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import stat
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -56,18 +57,40 @@ def unsafe_name(name: str) -> str | None:
 
 
 class FolderWriter:
-    """A new sealed folder being written: 0700 folders, 0600 files, each file's SHA-256 noted."""
+    """A new sealed folder being written: 0700 folders, 0600 files, each file's SHA-256 noted.
+
+    It is written in a hidden folder beside `out` and becomes `out` only once sealed: an export that fails
+    half-way (used as a context manager) leaves nothing that could be filed as the dossier."""
 
     def __init__(self, out: Path) -> None:
         if out.exists() and (not out.is_dir() or any(out.iterdir())):
             raise BridgeError(f"{out} is not an empty folder: a dossier is written to a new folder")
         try:
-            out.mkdir(parents=True, exist_ok=True, mode=0o700)
-            os.chmod(out, 0o700)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))  # 0700
         except OSError as exc:
             raise EnvironmentProblem(f"cannot create {out}: {exc.strerror or exc}") from None
-        self.folder = out
+        self.out = out
+        self.folder = work
         self.files: dict[str, str] = {}
+
+    def __enter__(self) -> FolderWriter:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        """Not sealed (an error on the way): what was written goes."""
+        if self.folder != self.out:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _publish(self) -> None:
+        """The written folder becomes `out` (an empty folder given as `out` is replaced)."""
+        try:
+            if self.out.is_dir():
+                self.out.rmdir()
+            os.rename(self.folder, self.out)
+        except OSError as exc:
+            raise EnvironmentProblem(f"cannot create {self.out}: {exc.strerror or exc}") from None
+        self.folder = self.out
 
     def _target(self, name: str) -> Path:
         problem = unsafe_name(name)
@@ -90,7 +113,7 @@ class FolderWriter:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
         except OSError as exc:
-            raise EnvironmentProblem(f"cannot write {target}: {exc.strerror or exc}") from None
+            raise EnvironmentProblem(f"cannot write {self.out / name}: {exc.strerror or exc}") from None
         self.files[name] = hashlib.sha256(data).hexdigest()
         return self.files[name]
 
@@ -105,7 +128,7 @@ class FolderWriter:
             with os.fdopen(fd, "wb") as handle, source.open("rb") as src:
                 shutil.copyfileobj(src, handle)
         except OSError as exc:
-            raise EnvironmentProblem(f"cannot copy {source} to {target}: {exc.strerror or exc}") from None
+            raise EnvironmentProblem(f"cannot copy {source} to {self.out / name}: {exc.strerror or exc}") from None
         digest = sha256_file(target)
         if sha256 is not None and digest != sha256:
             target.unlink()
@@ -146,6 +169,7 @@ class FolderWriter:
         signature = key.sign(text)
         self.add_bytes(MANIFEST, text)
         self.add_text(SIGNATURE, signature + "\n")
+        self._publish()
         return Sealed(self.folder, manifest, hashlib.sha256(text).hexdigest(), signature)
 
 

@@ -523,20 +523,20 @@ def export(config: Config, db: Database, api: WhmcsApi, client_id: int, out: Pat
     if db.signer is None:
         raise db.refused or BridgeError(f"no signing key beside {db.path}: the dossier cannot be signed on this copy of the state")
     data = gather(config, db, api, client_id, now)
-    writer = folder.FolderWriter(out)
-    writer.add_text(DATA, json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n")
-    writer.add_text(PAGE, render_html(data, staff_locale(config)))
-    head = audit.head(db)
-    name = data["debtor"].get("company") or data["debtor"].get("contact")
-    sealed = writer.seal(
-        format=FORMAT,
-        key=db.signer,
-        exported_at=data["generated_at"],
-        sections={
-            "dossier": {"client": client_id, "debtor": name},
-            "chain_head": {"id": head[0], "hash": head[1]} if head else None,
-        },
-    )
+    with folder.FolderWriter(out) as writer:
+        writer.add_text(DATA, json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n")
+        writer.add_text(PAGE, render_html(data, staff_locale(config)))
+        head = audit.head(db)
+        name = data["debtor"].get("company") or data["debtor"].get("contact")
+        sealed = writer.seal(
+            format=FORMAT,
+            key=db.signer,
+            exported_at=data["generated_at"],
+            sections={
+                "dossier": {"client": client_id, "debtor": name},
+                "chain_head": {"id": head[0], "hash": head[1]} if head else None,
+            },
+        )
     audit.append(
         db,
         "escalation.dossier_exported",

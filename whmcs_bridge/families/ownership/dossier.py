@@ -84,24 +84,24 @@ def export(
         except (WhmcsUnavailableError, WhmcsApiError, WhmcsProtocolError) as exc:
             log.warning("case %s: the dossier is written without a fresh WHMCS anchor: %s", case_id, exc)
     segment = audit.segment(db, rows[0]["id"], rows[-1]["id"], at=now.isoformat(timespec="seconds"))
-    writer = folder.FolderWriter(out)
-    copy_evidence(config, case, writer)
-    links = link_rows(db, case_id)
-    actions = action_rows(db, case_id)
-    restores = restored_since(db, rows[0]["id"])
-    page = summary_html(StaffView(config), case, links, actions, segment, db.signer.fingerprint, writer.files, restores)
-    writer.add_text("summary.html", page)
-    made = pdf.render(page)
-    if made is not None:
-        writer.add_bytes("summary.pdf", made)
-    sealed = writer.seal(
-        format=FORMAT,
-        key=db.signer,
-        exported_at=now.isoformat(timespec="seconds"),
-        sections={"case": case, "links": links, "actions": actions},
-        segment=segment,
-        own_rows=[row["id"] for row in segment.rows if is_case_row(row, case_id)],
-    )
+    with folder.FolderWriter(out) as writer:
+        copy_evidence(config, case, writer)
+        links = link_rows(db, case_id)
+        actions = action_rows(db, case_id)
+        restores = restored_since(db, rows[0]["id"])
+        page = summary_html(StaffView(config), case, links, actions, segment, db.signer.fingerprint, writer.files, restores)
+        writer.add_text("summary.html", page)
+        made = pdf.render(page)
+        if made is not None:
+            writer.add_bytes("summary.pdf", made)
+        sealed = writer.seal(
+            format=FORMAT,
+            key=db.signer,
+            exported_at=now.isoformat(timespec="seconds"),
+            sections={"case": case, "links": links, "actions": actions},
+            segment=segment,
+            own_rows=[row["id"] for row in segment.rows if is_case_row(row, case_id)],
+        )
     audit.append(
         db,
         EXPORTED,
