@@ -1,9 +1,12 @@
 """Eighteenth break round and the LOWs left from the seventeenth, the ownership family's: an evidence item checked
 twice by the same person read "checked by alice, alice" in `show` and in the dossier, without what each check found;
-an export that failed half-way left a half-written folder where the dossier was to be."""
+an export that failed half-way left a half-written folder where the dossier was to be; a ticket asking for what an
+open case is already about opened a second, draft case (its note telling staff of it), which staff could never
+confirm."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -49,3 +52,28 @@ def test_an_export_that_fails_half_way_leaves_no_folder(world: World, tmp_path: 
     refused = world.fail("ownership", "export", case_id, "--out", str(out))
     assert "no longer matches its SHA-256" in refused, refused
     assert not out.exists() and list(out.parent.iterdir()) == [], list(out.parent.iterdir())
+
+
+@pytest.mark.parametrize("subject", ["domain:20", "client:20"])
+def test_a_ticket_asking_for_what_an_open_case_is_about_opens_no_second_case(world: World, subject: str):
+    """The requester's case on the domain (or on the holder's whole account) is open; its director writes a
+    ticket asking for the domain: the open case hears of it (its thread logic), no draft duplicates it."""
+    case_id = world.run(
+        "ownership", "open", "--subject", subject, "--requester", "client:21", "--grounds", "vendor", "--by", "alice"
+    ).output.split()[0]  # fmt: skip
+    world.settle()
+    world.sandbox.control(
+        "act",
+        {
+            "action": "OpenTicket",
+            "clientid": 21,
+            "deptid": 1,
+            "subject": "We want full access to majumakmur.co.id",
+            "message": "Our vendor registered majumakmur.co.id; please give us full control.",
+        },
+    )
+    world.settle(4)
+    cases = json.loads(world.run("ownership", "list", "--json").output)
+    assert [c["id"] for c in cases] == [case_id], cases
+    notes = [n["message"] for n in world.sandbox.rows("ticket_notes") if "draft" in n["message"].lower()]
+    assert notes == [], notes

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from whmcs_bridge.families.ownership.case import OPEN
 from whmcs_bridge.families.ownership.policies import (
     FAMILY,
     Rules,
     act,
-    ref,
 )
-from whmcs_bridge.model import Decision, as_int, message
+from whmcs_bridge.model import Decision, State, as_int
 from whmcs_bridge.names import ask_owners, domain_names
 
 
@@ -24,36 +25,32 @@ def draft_lookup(data: dict[str, Any], key: str, now: datetime) -> Decision:
     return ask_owners(FAMILY, key, data, names, now)
 
 
-def draft_case(data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
-    """The draft waits for staff (`ownership confirm`); only items the writer does not own count."""
+def item_refs(data: dict[str, Any]) -> list[str]:
+    """How an open case about a ticket's items is found (policies.case_refs): each item, and its holder's whole
+    account (a case on `client:ID`)."""
+    items = [i for i in data.get("items") or [] if isinstance(i, dict)]
+    return list(dict.fromkeys([f"{i['kind']}:{i['id']}" for i in items] + [f"client:{i['owner']}" for i in items]))
+
+
+def open_subjects(cases: Iterable[State]) -> frozenset[str]:
+    """The subjects (refs) of the cases still open, drafts included."""
+    return frozenset(f"{s['kind']}:{s['id']}" for c in cases if c.get("status") in OPEN for s in c.get("subjects") or [])
+
+
+def draft_case(data: dict[str, Any], now: datetime, rules: Rules, covered: frozenset[str] = frozenset()) -> Decision:
+    """The draft waits for staff (`ownership confirm`); only items the writer does not own count. An item an open
+    case is already about (`covered`), or whose holder's whole account it claims, makes no second case: that case
+    heard of the ticket itself (incoming.ticket_opened)."""
     writer = as_int(data.get("writer"))
     foreign = [i for i in data.get("items") or [] if i["owner"] != writer]
-    if not foreign:
+    if not foreign or any({f"{i['kind']}:{i['id']}", f"client:{i['owner']}"} & covered for i in foreign):
         return Decision(state=None)
     holder = foreign[0]["owner"]
     subjects = [{"kind": i["kind"], "id": i["id"], "name": i["name"]} for i in foreign if i["owner"] == holder]
     case_id = draft_id(as_int(data.get("ticketid")) or 0)
-    note = act(
-        {"id": case_id},
-        "ticket_note",
-        "draft-note",
-        {
-            "ticket_id": data.get("ticketid"),
-            "msg": message(
-                "ownership.draft_note",
-                case=case_id,
-                subjects=[ref(s) for s in subjects],
-                holder=holder,
-                requester=writer,
-                requester_name="",
-            ),
-        },
-        writer,
-    )
     return Decision(
         state=None,
         actions=[
-            note,
             act(
                 {"id": case_id},
                 "announce",

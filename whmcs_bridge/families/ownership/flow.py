@@ -12,6 +12,7 @@ from whmcs_bridge.families.ownership.execution import execute
 from whmcs_bridge.families.ownership.policies import (
     Rules,
     account_items,
+    act,
     and_words,
     case_refs,
     classify_command,
@@ -34,7 +35,7 @@ from whmcs_bridge.families.ownership.policies import (
     tell,
     to_classify,
 )
-from whmcs_bridge.model import Action, Decision
+from whmcs_bridge.model import Action, Decision, message
 
 
 def opened(data: dict[str, Any], now: datetime, rules: Rules, draft: dict[str, Any] | None = None) -> Decision:
@@ -67,12 +68,30 @@ def opened(data: dict[str, Any], now: datetime, rules: Rules, draft: dict[str, A
 
 
 def drafted(case: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision:
-    """A case from a ticket waits as a draft until staff confirm it (with the grounds)."""
+    """A case from a ticket waits as a draft until staff confirm it (with the grounds); staff read of it on the
+    ticket once it exists."""
     case["status"] = "draft"
     case["ticket"] = data.get("ticket")
     names = ", ".join(label(s) for s in case["subjects"])
     step(case, now, "draft", "bridge", f"ticket #{data.get('ticket')} asks for {names}")
-    return Decision(state=case, refs=case_refs(case))
+    note = act(
+        case,
+        "ticket_note",
+        "draft-note",
+        {
+            "ticket_id": data.get("ticket"),
+            "msg": message(
+                "ownership.draft_note",
+                case=case["id"],
+                subjects=[ref(s) for s in case["subjects"]],
+                holder=case["holder"].get("client"),
+                requester=case["requester"].get("client"),
+                requester_name="",
+            ),
+        },
+        case["requester"].get("client"),
+    )
+    return Decision(state=case, actions=[note], refs=case_refs(case))
 
 
 def policies_for(

@@ -32,7 +32,7 @@ from whmcs_bridge.families.ownership.answers import objection_read
 from whmcs_bridge.families.ownership.case import due
 from whmcs_bridge.families.ownership.commands import command
 from whmcs_bridge.families.ownership.config import OwnershipSection
-from whmcs_bridge.families.ownership.drafts import draft_case, draft_lookup
+from whmcs_bridge.families.ownership.drafts import draft_case, draft_lookup, item_refs, open_subjects
 from whmcs_bridge.families.ownership.execution import STEP_ENDED, owners_read, step_ended
 from whmcs_bridge.families.ownership.incoming import reply_read, thread_note, thread_reply, ticket_opened
 from whmcs_bridge.families.ownership.policies import (
@@ -102,18 +102,26 @@ class Ownership:
             words = f"{event.data.get('subject') or ''} {event.data.get('message') or ''}"
             thread = [f"thread:{as_int(event.data.get('ticketid'))}"] if event.type == "TicketUserReply" else []
             return [*thread, *writer_refs(event.data), *mentions(words)]
+        if event.type == "TicketResolved" and event.data.get("requested_by") == FAMILY:
+            return item_refs(event.data)  # the open cases about what the ticket named (decide: no second case)
         return []
 
     def decide(self, states: Mapping[str, State], event: Event, now: datetime) -> dict[str, Decision]:
+        if event.type == "TicketResolved":  # the owners a ticket named: only its draft decides, in view of the
+            key = str(event.data.get("state_key") or "")  # open cases the items reached (refs), left unchanged
+            covered = open_subjects(state for other, state in states.items() if other != key and state)
+            return {key: self.decide_one(states.get(key) or {}, event, now, key, covered)}
         return {key: self.decide_one(state, event, now, key) for key, state in states.items()}
 
-    def decide_one(self, state: State, event: Event, now: datetime, key: str = "") -> Decision:
-        decision = self._decide(state, event, now, key)
+    def decide_one(
+        self, state: State, event: Event, now: datetime, key: str = "", covered: frozenset[str] = frozenset()
+    ) -> Decision:
+        decision = self._decide(state, event, now, key, covered)
         if decision.state is None or not str(decision.state.get("id") or "") or key.startswith("draft:"):
             return decision
         return dataclasses.replace(decision, holds=holds(decision.state))
 
-    def _decide(self, state: State, event: Event, now: datetime, key: str) -> Decision:
+    def _decide(self, state: State, event: Event, now: datetime, key: str, covered: frozenset[str]) -> Decision:
         case = json.loads(json.dumps(state)) if state else {}
         rules = Rules(self.rules, self.department_id, self.staff_email, self.links, self.zone)
         if event.type == "TicketOpen" and key.startswith("case:"):
@@ -121,7 +129,7 @@ class Ownership:
         if event.type == "TicketOpen":
             return draft_lookup(event.data, key, now)
         if event.type == "TicketResolved":
-            return draft_case(event.data, now, rules)
+            return draft_case(event.data, now, rules, covered)
         if event.type == "OwnershipCommand":
             return command(case, event.data, now, rules)
         if not case:
