@@ -177,6 +177,7 @@ class Engine:
                         self.save(family.name, key, decision, now)
                         planned.extend(self.enqueue(decision.actions, event, now))
                         self.withdraw(family.name, decision, now)
+                        inbox.forget_facts(self.db, decision.unheard)
                 inbox.mark_done(self.db, inbox_id, now)
                 if entry.type in inbox.EMAIL_BODIES:
                     inbox.scrub_message(self.db, inbox_id)

@@ -167,6 +167,10 @@ class Decision:
     # Milestones the engine records in the audit chain, in the decision's transaction, as `<family>.<name>`
     # with this detail (its "case" and "subject" fill the row's columns): e.g. a case's move completed.
     milestones: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    # One-time facts (intake/facts.py, e.g. "invoice:12:paid") that WHMCS did not confirm when read (an InvoicePaid
+    # for an invoice it shows unpaid: a hook resent, a payment staff took back): forgotten, so that the real one,
+    # reported later by the hook or the poll, is heard rather than taken for the same fact again.
+    unheard: list[str] = field(default_factory=list)
 
 
 State = dict[str, Any]

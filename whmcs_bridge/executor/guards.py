@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from whmcs_bridge.errors import WhmcsApiError
 from whmcs_bridge.executor.reads import OPEN_INVOICE, live_facts, read_owners, renewal_now, subject_gone
 from whmcs_bridge.families.delegation.grants import closed_note
-from whmcs_bridge.families.delegation.renewal_scope import OWNER_PAID, owner_paid, part_paid_later, unsettled
+from whmcs_bridge.families.delegation.renewal_scope import OWNER_PAID, owner_paid, part_paid_later, unpaid, unsettled
 from whmcs_bridge.families.escalation.calendar import next_window
 from whmcs_bridge.model import message
 from whmcs_bridge.whmcs.api import WhmcsApi, client_exists, not_found
@@ -282,7 +282,7 @@ def _guard_renewal_settles(api: WhmcsApi, spec: dict[str, Any], client_id: int |
     made after the request) paid or part paid for that period. Anything else cancels it, and the rules
     hear what WHMCS says (`why`, `seen`) to tell staff and the delegate."""
     now = renewal_now(api, spec, client_id)
-    why = unsettled(spec, now)
+    why = unpaid(spec, now) or unsettled(spec, now)
     if why is None:
         return None
     cancel = Cancel(f"the renewal is not settled as invoiced ({why}): left to staff")

@@ -200,6 +200,14 @@ def entries(db: Database, *, status: str | None = None, type: str | None = None)
     return [InboxEntry(**dict(r)) for r in rows]
 
 
+def forget_facts(db: Database, facts: Sequence[str]) -> None:
+    """The events that reported these one-time facts keep their place but no longer stand for the fact: WHMCS did
+    not confirm it when read (Decision.unheard), and the real one, when it comes, must be stored (the poller names
+    its events by their fact: that name is freed too)."""
+    for fact in facts:
+        db.conn.execute("UPDATE inbox SET fact = NULL, event_id = event_id || '#unheard-' || id WHERE fact = ?", (fact,))
+
+
 def mark_done(db: Database, inbox_id: int, now: datetime) -> None:
     db.conn.execute(
         "UPDATE inbox SET status = 'done', processed_at = ?, error = NULL WHERE id = ?", (iso(now), inbox_id)

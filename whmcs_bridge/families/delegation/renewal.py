@@ -57,6 +57,7 @@ from whmcs_bridge.families.delegation.renewal_invoice import (
 )
 from whmcs_bridge.families.delegation.renewal_scope import (
     ENDED,
+    NOT_PAID,
     OWNER_PAID,
     STILL_OPEN,
     being_invoiced,
@@ -353,8 +354,9 @@ def delegate_invoice(grant: dict[str, Any], renewal: dict[str, Any], kind: str, 
         return Decision(state=grant, actions=[read_now(grant, renewal, "paid withdrawn")], refs=grant_refs(grant))
     if kind == "InvoicePaid" and renewal["status"] == "owner paid":
         # The owner paid first and the delegate paid too before its invoice was cancelled: nothing is renewed
-        # twice (WHMCS renewed it for the owner's payment); staff refund or credit the delegate.
-        return paid_twice(grant, renewal, now, "the owner paid first", as_int(renewal.get("owner_paid_invoice")))
+        # twice (WHMCS renewed it for the owner's payment); staff refund or credit the delegate, once WHMCS shows
+        # the payment (renewal_read, "paid owner paid": a payment it does not show is nobody's to refund).
+        return Decision(state=grant, actions=[read_now(grant, renewal, "paid owner paid")], refs=grant_refs(grant))
     if kind == "InvoiceCancelled" and renewal["status"] == "invoiced":
         renewal.update(status="cancelled", cancelled=at)
         grant["history"].append(
@@ -375,6 +377,30 @@ def delegate_invoice(grant: dict[str, Any], renewal: dict[str, Any], kind: str, 
             refs=grant_refs(grant),
         )
     return Decision(state=grant)
+
+
+def paid_in_whmcs(seen: dict[str, Any]) -> bool:
+    """WHMCS shows the delegate's invoice paid, or something paid on it (reads.renewal_now)."""
+    return seen.get("delegate_status") == "Paid" or Decimal(str(seen.get("delegate_paid") or "0")) > 0
+
+
+def payment_unconfirmed(grant: dict[str, Any], renewal: dict[str, Any], seen: dict[str, Any], now: datetime) -> Decision:
+    """An InvoicePaid for the delegate's invoice that WHMCS does not show (nothing paid on it now: a hook resent, a
+    payment staff took back): nothing is renewed, refunded or told; the renewal stays as it was, and the fact is
+    forgotten so the real payment, when it comes, is heard (Decision.unheard)."""
+    invoice = renewal["delegate_invoice"]
+    if renewal["status"] == "paid":  # the apply's guard found it unpaid: open again, a new apply when it is paid
+        renewal.update(status="invoiced", applies=int(renewal.get("applies") or 1) + 1)
+        renewal.pop("paid", None)
+    grant["history"].append(
+        {
+            "at": now.isoformat(timespec="seconds"),
+            "what": f"renewal {renewal['n']}: invoice #{invoice} reported paid, but WHMCS shows nothing paid on it "
+            f"({seen.get('delegate_status') or 'unknown'}): not acted on",
+            "by": "bridge",
+        }
+    )
+    return Decision(state=grant, refs=grant_refs(grant), unheard=[f"invoice:{invoice}:paid"])
 
 
 def settle(grant: dict[str, Any], renewal: dict[str, Any], now: datetime) -> Decision:
@@ -398,10 +424,11 @@ def settle(grant: dict[str, Any], renewal: dict[str, Any], now: datetime) -> Dec
     }
     if what == "domain":
         params["years"] = renewal.get("years") or 1
+    again = int(renewal.get("applies") or 1)  # a payment WHMCS did not show came first (payment_unconfirmed)
     apply = act(
         grant,
         f"renew_{what}",
-        f"renew:{n}:apply",
+        f"renew:{n}:apply" + (f"-{again}" if again > 1 else ""),
         params,
         grant["owner"],
         # Its grant ended meanwhile: not at all; the rules hear it and ask staff.
@@ -438,6 +465,8 @@ def cancel_found_paid(grant: dict[str, Any], data: dict[str, Any], now: datetime
     found = next((r for r in grant.get("renewals", []) if r.get("cancel") == data.get("action_key")), None)
     if found is None or found.get("delegate_invoice") != as_int(data.get("closed_invoice")):
         return None
+    if found["status"] == "owner paid":  # WHMCS showed it paid: no read needed before staff's refund task
+        return paid_twice(grant, found, now, "the owner paid first", as_int(found.get("owner_paid_invoice")))
     return delegate_invoice(grant, found, "InvoicePaid", now)
 
 
@@ -480,7 +509,9 @@ def renewal_applied(grant: dict[str, Any], data: dict[str, Any], now: datetime) 
         return Decision(state=grant, actions=[read_now(grant, renewal, "paid ended")], refs=grant_refs(grant))
     why = str(data.get("why") or "")
     if data.get("status") == "cancelled" and why and why != OWNER_PAID:
-        return not_settled(grant, renewal, why, dict(data.get("seen") or {}), now, "needs staff")
+        seen = dict(data.get("seen") or {})
+        unconfirmed = why == NOT_PAID  # the guard found nothing paid on the delegate's invoice
+        return payment_unconfirmed(grant, renewal, seen, now) if unconfirmed else not_settled(grant, renewal, why, seen, now, "needs staff")
     if data.get("status") == "rejected":
         # Staff rejected the action (e.g. one interrupted whose outcome WHMCS could not tell): nothing is asserted
         # about what happened; WHMCS is read and the staff task states what it shows (renewal_read), and whether a
@@ -543,9 +574,12 @@ def held_done(grant: dict[str, Any], renewal: dict[str, Any], data: dict[str, An
 
 
 def read_now(grant: dict[str, Any], renewal: dict[str, Any], why: str) -> Action:
-    """Read the renewal as WHMCS has it now (read_renewal, fed back as RenewalRead, renewal_read)."""
+    """Read the renewal as WHMCS has it now (read_renewal, fed back as RenewalRead, renewal_read). A read for the
+    same reason again (a payment WHMCS did not show, then a real one) is a read of its own."""
     report = {"grant": grant["id"], "n": renewal["n"], "why": why}
-    key = f"renew:{renewal['n']}:read-{why.replace(' ', '-')}"
+    reads = renewal.setdefault("reads", {})
+    reads[why] = reads.get(why, 0) + 1
+    key = f"renew:{renewal['n']}:read-{why.replace(' ', '-')}" + (f"-{reads[why]}" if reads[why] > 1 else "")
     return act(grant, "read_renewal", key, {**settle_spec(renewal), "report": report}, grant["owner"])
 
 
@@ -557,22 +591,14 @@ def renewal_read(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> 
     if renewal is None:
         return Decision(state=grant)
     why, status = str(data.get("why")), renewal["status"]
+    if why.startswith("paid "):
+        return paid_read(grant, renewal, data, now) or Decision(state=grant)
     if why == "rejected" and status == "paid":
         return not_settled(grant, renewal, registrar_unknown(renewal, data) or "rejected", data, now, "needs staff")
     if why == "cancelled" and status == "cancelled" and Decimal(str(data.get("delegate_paid") or "0")) > 0:
         return not_settled(grant, renewal, "cancelled", data, now, "cancelled")
-    if why == "paid ended" and status == ENDED:  # paid after the grant ended, or before it but not yet renewed
-        return not_settled(grant, renewal, registrar_unknown(renewal, data) or ENDED, data, now, ENDED)
-    if why == "paid cancelled" and status in REOPENED and not renewal.get("why"):
-        late = ENDED if grant.get("status") != "active" else unsettled(settle_spec(renewal), data)
-        if late is None and status == "cancelled":  # a refunded one was applied once: its action is spent
-            return settle(grant, renewal, now)
-        return not_settled(grant, renewal, late or "renewed", data, now, "needs staff")
     if why == "owner paid other" and status == "invoiced" and owner_paid_this(grant, data):
         return owner_paid_first(grant, renewal, now, as_int(data.get("paid_invoice")))
-    if why == "paid withdrawn" and status == WITHDRAWN:  # paid before its cancellation reached WHMCS
-        late = unsettled(settle_spec(renewal), data) or str(renewal.get("why") or "owner invoice")
-        return not_settled(grant, renewal, late, data, now, "needs staff")
     reason = unsettled(settle_spec(renewal), data) if why == "owner cancelled" and status == "invoiced" else None
     if reason is None or data.get("delegate_status") not in STILL_OPEN:
         return Decision(state=grant)
@@ -596,3 +622,25 @@ def renewal_read(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> 
         guard={"after_steps": [cancel.key]},  # told once it is cancelled (part paid: staff's task instead)
     )
     return Decision(state=grant, actions=[cancel, email], refs=grant_refs(grant))
+
+
+def paid_read(grant: dict[str, Any], renewal: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision | None:
+    """What WHMCS says now of a payment on the delegate's invoice that came when nothing could be renewed for it as
+    invoiced (`why` "paid ..."): nothing paid there, nothing done (payment_unconfirmed); else staff's task, or the
+    renewal settled after all."""
+    why, status = str(data.get("why")), renewal["status"]
+    if not paid_in_whmcs(data):
+        return payment_unconfirmed(grant, renewal, data, now)
+    if why == "paid owner paid" and status == "owner paid":
+        return paid_twice(grant, renewal, now, "the owner paid first", as_int(renewal.get("owner_paid_invoice")))
+    if why == "paid ended" and status == ENDED:  # paid after the grant ended, or before it but not yet renewed
+        return not_settled(grant, renewal, registrar_unknown(renewal, data) or ENDED, data, now, ENDED)
+    if why == "paid cancelled" and status in REOPENED and not renewal.get("why"):
+        late = ENDED if grant.get("status") != "active" else unsettled(settle_spec(renewal), data)
+        if late is None and status == "cancelled":  # a refunded one was applied once: its action is spent
+            return settle(grant, renewal, now)
+        return not_settled(grant, renewal, late or "renewed", data, now, "needs staff")
+    if why == "paid withdrawn" and status == WITHDRAWN:  # paid before its cancellation reached WHMCS
+        late = unsettled(settle_spec(renewal), data) or str(renewal.get("why") or "owner invoice")
+        return not_settled(grant, renewal, late, data, now, "needs staff")
+    return None

@@ -37,6 +37,8 @@ EXPIRED_DOMAIN = ("Expired", "Grace", "Redemption")
 RENEWS_FROM = {"service": ("Active", "Suspended"), "domain": ("Active",)}
 # Why a paid renewal is not settled as invoiced, from what WHMCS says now (unsettled()).
 OWNER_PAID = "owner paid"
+# The delegate's invoice shows nothing paid when its renewal would run (an InvoicePaid WHMCS does not confirm).
+NOT_PAID = "not paid"
 MOVED = "moved"  # the item belongs to another client in WHMCS now (reads.renewal_now `moved_to`)
 
 
@@ -69,6 +71,15 @@ def period_mismatch(line: str, due: date, until: date) -> str | None:
     if any(first == due and last in (until - timedelta(days=1), until) for first, last in periods):
         return None
     return "its line bills another period"
+
+
+def unpaid(expect: dict[str, Any], now: dict[str, Any]) -> str | None:
+    """NOT_PAID when WHMCS shows the delegate's invoice neither Paid nor with anything paid on it (reads.renewal_now):
+    a renewal runs for a payment WHMCS shows, never for the event that reported one."""
+    if not expect.get("delegate_invoice") or "delegate_status" not in now:
+        return None
+    paid = now.get("delegate_status") == "Paid" or Decimal(str(now.get("delegate_paid") or "0")) > 0
+    return None if paid else NOT_PAID
 
 
 def unsettled(expect: dict[str, Any], now: dict[str, Any]) -> str | None:
