@@ -1,21 +1,25 @@
 """Eighteenth break round, the delegation family's findings: an InvoicePaid WHMCS does not confirm (a hook resent, a
 payment staff took back) made a staff task to refund money never received, and could renew what nobody paid for
-(HIGH 1)."""
+(HIGH 1); a welcome template whose subject staff made print the password gave that subject, password included, to
+the delegate's notice and kept it in the outbox, the audit chain, the grant's history and the poller's log events
+(HIGH 2); what a client wrote in a ticket stayed in the inbox for good (MEDIUM 2)."""
 
 from __future__ import annotations
 
 import json
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import requests
 
-from tests.conftest import WEBHOOK_SECRET, BridgeWorld
+from tests.conftest import WEBHOOK_SECRET, BridgeWorld, Sandbox
+from tests.test_delegation_identity_e2e import grant, stored_text, world_with, worlds
 from tests.test_delegation_renewal_e2e import World, asked, due, owner_invoice, pay, world
 from whmcs_bridge.intake import signing
 
-__all__ = ["world"]  # the fixture, used by name
+__all__ = ["world", "worlds"]  # the fixtures, used by name
 
 
 def hook(world: BridgeWorld, kind: str, data: dict[str, Any]) -> int:
@@ -71,3 +75,43 @@ def test_an_invoice_paid_whmcs_does_not_show_renews_nothing_until_it_is_paid(wor
     world.settle(4)
     assert due(world) == renewed_once
     assert "renewed" in world.run("delegations", "show", grant_id).output
+
+
+def test_a_credential_templates_notice_never_carries_its_subject(sandbox: Sandbox, tmp_path: Path, worlds):
+    """Staff edited WHMCS's hosting welcome template (its name kept) so that its subject prints the password. The
+    delegate's notice names the email by its template, and the subject is kept nowhere at rest."""
+    world = world_with(sandbox, tmp_path, worlds)
+    sandbox.control(
+        "template",
+        {
+            "name": "Hosting Account Welcome Email",
+            "type": "product",
+            "subject": "Welcome {$service_domain} - your password is {$service_password}",
+            "message": "<p>Your password: {$service_password}</p>",
+        },
+    )
+    grant(world, "--service", "110")
+    world.settle()
+    sandbox.control("act", {"action": "SendEmail", "id": 110, "messagename": "Hosting Account Welcome Email"})
+    world.settle()
+    password = sandbox.rows("services", id=110)[0]["password"]
+    [owners] = [e for e in world.emails(11) if "your password is" in e["subject"]]
+    assert password in owners["subject"]  # the template does print it: what WHMCS sent the owner
+    told = [e for e in world.emails(10) if "Hosting Account Welcome Email" in e["subject"] + e["message"]]
+    assert told, [e["subject"] for e in world.emails(10)]
+    for mail in world.emails(10):
+        assert password not in mail["subject"] + mail["message"], mail["subject"]
+    world.run("tick")
+    assert password.encode() not in stored_text(tmp_path / "state.db")
+
+
+def test_what_a_client_wrote_in_a_ticket_is_not_kept_once_decided(sandbox: Sandbox, tmp_path: Path, worlds):
+    world = world_with(sandbox, tmp_path, worlds)
+    grant(world, "--service", "110")
+    world.settle()
+    words = "Please send me the FTP login of boulangerie-dupont.fr, my cousin Zebulon-Quartz needs it"
+    sandbox.post("OpenTicket", deptid=1, clientid=11, subject="FTP for Zebulon-Quartz", message=words)
+    world.settle(4)
+    world.run("tick")
+    kept = stored_text(tmp_path / "state.db")
+    assert b"Zebulon-Quartz" not in kept

@@ -179,8 +179,8 @@ class Engine:
                         self.withdraw(family.name, decision, now)
                         inbox.forget_facts(self.db, decision.unheard)
                 inbox.mark_done(self.db, inbox_id, now)
-                if entry.type in inbox.EMAIL_BODIES:
-                    inbox.scrub_message(self.db, inbox_id)
+                if entry.type in inbox.WORDS:
+                    inbox.scrub_message(self.db, inbox_id, inbox.WORDS[entry.type])
             return planned
         except Exception as exc:  # a rule failed on this event: park it with its error, go on with the others
             reason = f"{type(exc).__name__}: {exc}"

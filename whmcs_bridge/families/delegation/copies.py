@@ -196,11 +196,13 @@ def copies(
     # owner chose full copies for this grant, else a notice that the owner received it.
     written = email.secret == "free-text" and grant.get("credentials") != "copy"
     fingerprint = email_fingerprint(data, email, subject, text)
-    # A free-text email's subject is written by a person as its text is (a ticket's "my password is now ..."): the
-    # notice and the grant's history name it by its template (fourteenth break round, G3).
-    named_as = email.template if email.secret == "free-text" else subject
-    fields = about_grant(grant, about=[about], subject=named_as if written else subject)
-    if (welcome and mode == "notice") or (not welcome and (named == "notice" or written)):
+    # A free-text email's subject is written by a person as its text is (a ticket's "my password is now ..."), and a
+    # template that carries a secret may print it in its subject too (staff edit WHMCS's templates): the notice and
+    # the grant's history name it by its template (fourteenth break round G3, eighteenth round HIGH 2).
+    named_as = email.template if email.secret != "none" else subject
+    is_notice = (welcome and mode == "notice") or (not welcome and (named == "notice" or written))
+    fields = about_grant(grant, about=[about], subject=named_as if is_notice else subject)
+    if is_notice:
         said = "delegation.access_notice" if welcome else "delegation.email_notice"
         params = {**notice(grant["delegate"], message(said, **fields)), "original_html": COPY_COMMENT}
     else:
