@@ -2,7 +2,8 @@
 payment staff took back) made a staff task to refund money never received, and could renew what nobody paid for
 (HIGH 1); a welcome template whose subject staff made print the password gave that subject, password included, to
 the delegate's notice and kept it in the outbox, the audit chain, the grant's history and the poller's log events
-(HIGH 2); what a client wrote in a ticket stayed in the inbox for good (MEDIUM 2)."""
+(HIGH 2); what a client wrote in a ticket stayed in the inbox for good (MEDIUM 2); a grant revoked while the
+agency had paid part of its renewal invoice told it the invoice "has been cancelled", which it was not (MEDIUM 1)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import requests
 
 from tests.conftest import WEBHOOK_SECRET, BridgeWorld, Sandbox
 from tests.test_delegation_identity_e2e import grant, stored_text, world_with, worlds
-from tests.test_delegation_renewal_e2e import World, asked, due, owner_invoice, pay, world
+from tests.test_delegation_renewal_e2e import World, asked, due, owner_invoice, pay, pay_part, world
 from whmcs_bridge.intake import signing
 
 __all__ = ["world", "worlds"]  # the fixtures, used by name
@@ -115,3 +116,20 @@ def test_what_a_client_wrote_in_a_ticket_is_not_kept_once_decided(sandbox: Sandb
     world.run("tick")
     kept = stored_text(tmp_path / "state.db")
     assert b"Zebulon-Quartz" not in kept
+
+
+def test_a_grant_ended_with_a_part_paid_renewal_invoice_tells_the_agency_no_falsehood(world: World):
+    """The agency paid 5.00 of its 14.95 renewal invoice, then the owner revoked the grant. The invoice is not
+    cancelled (staff refund or credit the 5.00); the end email does not say it was."""
+    grant_id, invoices = asked(world)
+    mine = invoices[0]["id"]
+    pay_part(world, mine, "PART-1", "5.00")
+    world.settle(4)
+    world.run("delegations", "revoke", grant_id, "--by", "owner", "--reason", "changed agency")
+    world.settle(4)
+    assert world.sandbox.rows("invoices", id=mine)[0]["status"] == "Unpaid"
+    [ended] = [e for e in world.emails(10) if "has ended" in e["subject"]]
+    text = ended["message"]
+    assert "has been cancelled" not in text and f"#{mine}" in text, text
+    assert "refund or credit" in text, text
+    assert staff_tasks(world, 10) or staff_tasks(world, 11)
