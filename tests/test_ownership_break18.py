@@ -2,7 +2,8 @@
 twice by the same person read "checked by alice, alice" in `show` and in the dossier, without what each check found;
 an export that failed half-way left a half-written folder where the dossier was to be; a ticket asking for what an
 open case is already about opened a second, draft case (its note telling staff of it), which staff could never
-confirm."""
+confirm; the new registrant kept the previous holder's identity number and date of birth under a registrar's own field
+names (MEDIUM 2)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 
 from tests.conftest import Sandbox
 from tests.test_ownership_e2e import PDF, World, open_and_document, vendor_world
+from whmcs_bridge.whmcs.whois import with_holder
 
 
 @pytest.fixture
@@ -77,3 +79,13 @@ def test_a_ticket_asking_for_what_an_open_case_is_about_opens_no_second_case(wor
     assert [c["id"] for c in cases] == [case_id], cases
     notes = [n["message"] for n in world.sandbox.rows("ticket_notes") if "draft" in n["message"].lower()]
     assert notes == [], notes
+
+
+@pytest.mark.parametrize(
+    "field",
+    ["Identity_Number", "Date_of_Birth", "ID Card Number", "Passport", "National_ID", "Birth_Place", "Tax_ID", "NIK"],
+)
+def test_what_identifies_the_previous_holder_is_emptied_for_a_new_one(field: str):
+    block = {"Full_Name": "Budi Santoso", "Email": "budi@kreatif.id", field: "3273012345670001", "Country": "ID"}
+    out = with_holder(block, {"name": "Siti Rahmawati", "email": "siti@majumakmur.co.id", "country": "ID"})
+    assert out[field] == "" and out["Full_Name"] == "Siti Rahmawati" and list(out) == list(block)

@@ -38,7 +38,13 @@ SPELLINGS: dict[str, tuple[str, ...]] = {
     "mobile": ("mobile", "mobilephone", "mobilenumber", "cell", "cellphone", "handphone"),
     "phone_ext": ("phoneext", "phoneextension", "extension", "telext", "telephoneext"),
     "company_number": ("companynumber", "companyregistrationnumber", "registrationnumber", "companyid", "vatnumber"),
+    # What identifies the previous holder as a person or taxpayer (registries of .id, .es, .it, .fi... ask for them):
+    # also any field whose name holds one of IDENTIFYING (detail_of).
+    "identity": ("nik", "ktp", "dob", "ssn", "taxid", "taxnumber", "idnumber", "idcard", "nationalid", "identity"),
 }
+# Words in a field's name that make it the previous holder's identity whatever the rest says ("Date_of_Birth",
+# "ID Card Number", "Passport_No"): emptied for a new holder like PERSONAL's.
+IDENTIFYING = ("birth", "identity", "identification", "passport", "nationalid", "idcard", "idnumber", "taxid")
 # With no block to start from (the registrar returned none), the spellings of the documented example.
 DOCUMENTED = {
     "name": "Name",
@@ -60,7 +66,7 @@ ADDRESS = ("address1", "address2", "address3", "city", "state", "postcode")
 # What describes or reaches the previous holder (DD:api-reference/domaingetwhoisinfo.md `Job_Title`; a fax, a
 # mobile, an extension, a company's registration number): a new holder who gave none gets it empty, never the
 # previous holder's ("Owner" of the vendor's company, the vendor's fax).
-PERSONAL = ("job_title", "fax", "mobile", "phone_ext", "company_number")
+PERSONAL = ("job_title", "fax", "mobile", "phone_ext", "company_number", "identity")
 
 
 def _plain(field_name: str) -> str:
@@ -70,7 +76,10 @@ def _plain(field_name: str) -> str:
 
 def detail_of(field_name: str) -> str | None:
     """Which holder detail a registrar's field carries (`Organisation_Name` -> company), or None."""
-    return _BY_SPELLING.get(_plain(field_name))
+    plain = _plain(field_name)
+    if plain in _BY_SPELLING:
+        return _BY_SPELLING[plain]
+    return "identity" if any(word in plain for word in IDENTIFYING) else None
 
 
 def holder_details(party: dict[str, Any]) -> dict[str, str]:
