@@ -134,6 +134,9 @@ def test_secrets_are_never_in_repr():
         # The seventeenth round's LOWs: the name said twice is named; an empty request word (it would match every
         # ticket), a department 0 and a response window of 270 years are refused, each at its line.
         (MINIMAL + "staff: [alice, bob, Alice]\n", 9, "compared without case), found 'Alice' twice"),
+        # Eighteenth round MEDIUM 3: names a reader cannot tell apart (a Cyrillic "а", a zero-width space).
+        (MINIMAL + "staff: [alice, \"\u0430lice\"]\n", 9, "staff: expected names in one alphabet each"),
+        (MINIMAL + "staff: [\"bob\u200b\", bob]\n", 9, "staff: expected names without invisible characters"),
         (MINIMAL + "ownership:\n  request_words: [transfer, '']\n", 10, "ownership.request_words[1]: expected a word"),
         (MINIMAL + "ownership:\n  department_id: 0\n", 10, "ownership.department_id: expected a number greater than 0"),
         (

@@ -14,6 +14,7 @@ import functools
 import re
 import types
 import typing
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -98,11 +99,27 @@ def staff_names(names: list[str]) -> str | tuple[str, str] | None:
     """A `staff:` list: names without surrounding spaces, each once (compared without case, as `--by` is)."""
     if any(not n.strip() or n != n.strip() for n in names):
         return "names without surrounding spaces"
-    folded = [n.casefold() for n in names]
+    hidden = next((n for n in names if any(unicodedata.category(c) in ("Cf", "Cc", "Co", "Cn") for c in n)), None)
+    if hidden is not None:
+        return "names without invisible characters", repr(hidden)
+    # Two names a reader cannot tell apart ("alice" and "аlice" with a Cyrillic а) would read as one person twice
+    # in a case's approvals: each name's letters come from one alphabet.
+    mixed = next((n for n in names if len({_script(c) for c in n if c.isalpha()}) > 1), None)
+    if mixed is not None:
+        return "names in one alphabet each (a letter of another that looks the same reads as another person)", repr(
+            mixed
+        )
+    folded = [unicodedata.normalize("NFKC", n).casefold() for n in names]
     again = next((n for i, n in enumerate(names) if n.casefold() in folded[:i]), None)
     if again is not None:
         return "each member of staff once (names are compared without case)", f"{again!r} twice"
     return None
+
+
+def _script(letter: str) -> str:
+    """A letter's alphabet, as its Unicode name begins (LATIN, CYRILLIC, GREEK, ...)."""
+    script = unicodedata.name(letter, "UNKNOWN").split(" ", 1)[0]
+    return "CJK" if script in ("HIRAGANA", "KATAKANA", "HANGUL") else script  # written together in one name
 
 
 def a_word(word: str) -> str | None:
