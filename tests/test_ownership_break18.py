@@ -3,11 +3,15 @@ twice by the same person read "checked by alice, alice" in `show` and in the dos
 an export that failed half-way left a half-written folder where the dossier was to be; a ticket asking for what an
 open case is already about opened a second, draft case (its note telling staff of it), which staff could never
 confirm; the new registrant kept the previous holder's identity number and date of birth under a registrar's own field
-names (MEDIUM 2)."""
+names (MEDIUM 2); the bridge's API secret was refused in a plain text file but accepted in a compressed PDF, an email
+whose body is base64 or quoted-printable, or a text that wraps it over two lines (HIGH 1)."""
 
 from __future__ import annotations
 
+import base64
 import json
+import quopri
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +19,8 @@ import pytest
 
 from tests.conftest import Sandbox
 from tests.test_ownership_e2e import PDF, World, open_and_document, vendor_world
+from whmcs_bridge.errors import BridgeError
+from whmcs_bridge.evidence.files import refuse_secrets
 from whmcs_bridge.whmcs.whois import with_holder
 
 
@@ -89,3 +95,42 @@ def test_what_identifies_the_previous_holder_is_emptied_for_a_new_one(field: str
     block = {"Full_Name": "Budi Santoso", "Email": "budi@kreatif.id", field: "3273012345670001", "Country": "ID"}
     out = with_holder(block, {"name": "Siti Rahmawati", "email": "siti@majumakmur.co.id", "country": "ID"})
     assert out[field] == "" and out["Full_Name"] == "Siti Rahmawati" and list(out) == list(block)
+
+
+SECRET = b"sandbox-secret-very-long-123"
+
+
+def pdf_with(text: bytes) -> bytes:
+    content = zlib.compress(b"BT /F1 12 Tf 72 712 Td (" + text + b") Tj ET")
+    return (
+        b"%PDF-1.4\n1 0 obj << /Length " + str(len(content)).encode() + b" /Filter /FlateDecode >>\nstream\n"
+        + content + b"\nendstream\nendobj\n%%EOF\n"
+    )  # fmt: skip
+
+
+def eml(encoding: str, body: bytes) -> bytes:
+    return (
+        b"From: vendor@kreatif.id\nTo: legal@majumakmur.co.id\nSubject: credentials\nMIME-Version: 1.0\n"
+        b"Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: " + encoding.encode() + b"\n\n" + body
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("plain", b"the secret " + SECRET + b"."),
+        ("wrapped", b"the secret sandbox-secret-\nvery-long-123."),
+        ("pdf", pdf_with(b"secret " + SECRET)),
+        ("base64 email", eml("base64", base64.encodebytes(b"Here it is: secret " + SECRET + b".\n"))),
+        ("quoted-printable email", eml("quoted-printable", quopri.encodestring(b"x" * 70 + SECRET + b"\n"))),
+        ("base64 anywhere", b"blob: " + base64.b64encode(b"xx" + SECRET + b"yy")),
+    ],
+)
+def test_a_bridge_secret_is_found_however_the_file_encodes_it(name: str, data: bytes):
+    with pytest.raises(BridgeError, match="contains one of the bridge's secrets"):
+        refuse_secrets(name, data, [("the value of WHMCS_API_SECRET", SECRET)])
+
+
+def test_a_document_without_the_secret_is_accepted():
+    for data in (pdf_with(b"a letter"), eml("base64", base64.encodebytes(b"hello")), b"sandbox-secret-very-long-12"):
+        refuse_secrets("doc", data, [("the value of WHMCS_API_SECRET", SECRET)])

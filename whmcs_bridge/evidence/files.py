@@ -8,10 +8,14 @@ copied into dossiers that leave the machine. The sentence names the secret's var
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import email
 import os
+import quopri
 import re
 import stat
+import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -76,17 +80,66 @@ def _refuse_same_file(path: Path, info: os.stat_result, private: list[Path]) -> 
 
 
 def refuse_secrets(where: str, data: bytes, secrets: Iterable[tuple[str, bytes]]) -> None:
-    """One sentence when `data` holds a PEM private key or one of `secrets` (named by what it is, not shown)."""
-    if PRIVATE_KEY.search(data):
+    """One sentence when `data` holds a PEM private key or one of `secrets` (named by what it is, not shown), as
+    written or however the file encodes it (readable_forms; a secret in base64 anywhere, too)."""
+    forms = list(readable_forms(data))
+    if any(PRIVATE_KEY.search(form) for form in forms):
         raise BridgeError(
             f"{where} holds a PEM private key: a private key is never evidence (the dossier leaves the machine)"
         )
     for what, value in secrets:
-        if len(value) >= SHORTEST and value in data:
+        if len(value) >= SHORTEST and any(v in form for form in forms for v in (value, *base64_forms(value))):
             raise BridgeError(
                 f"{where} contains one of the bridge's secrets ({what}): the bridge's secrets are never evidence "
                 "(the dossier leaves the machine)"
             )
+
+
+# A PDF's compressed stream (FlateDecode, the usual text encoding; eighteenth break round HIGH 1).
+PDF_STREAM = re.compile(rb"stream\r?\n(.*?)\r?\nendstream", re.DOTALL)
+SPACES = re.compile(rb"\s+")
+LARGEST_INFLATED = 64 * 1048576  # a stream that inflates past this is a bomb, not a document: read that far
+
+
+def readable_forms(data: bytes) -> Iterator[bytes]:
+    """The file as written, and as a reader would see its text: each PDF stream inflated, each part of an email
+    decoded (base64, quoted-printable), and each of these without its spaces and line breaks (a value wrapped over
+    two lines, quoted-printable's soft breaks)."""
+    plain = [data, quopri.decodestring(data), *_pdf_streams(data), *_email_parts(data)]
+    for form in plain:
+        yield form
+        yield SPACES.sub(b"", form.replace(b"=\r\n", b"").replace(b"=\n", b""))
+
+
+def _pdf_streams(data: bytes) -> Iterator[bytes]:
+    if not data.startswith(b"%PDF"):
+        return
+    for found in PDF_STREAM.finditer(data):
+        try:
+            yield zlib.decompressobj().decompress(found.group(1), LARGEST_INFLATED)
+        except zlib.error:
+            continue
+
+
+def _email_parts(data: bytes) -> Iterator[bytes]:
+    if b"Content-Transfer-Encoding" not in data[:65536] and b"content-transfer-encoding" not in data[:65536].lower():
+        return
+    for part in email.message_from_bytes(data).walk():
+        payload = part.get_payload(decode=True) if not part.is_multipart() else None
+        if isinstance(payload, bytes):
+            yield payload
+
+
+def base64_forms(value: bytes) -> list[bytes]:
+    """What `value` looks like inside any base64 text, whatever its offset there: its three encodings, each without
+    the characters that depend on its neighbours."""
+    out = []
+    for pad in range(3):
+        encoded = base64.b64encode(b"\0" * pad + value)
+        start = (pad * 4 + 2) // 3 + (1 if pad else 0)  # the characters mixing the padding's bits
+        end = len(encoded) - (4 if (pad + len(value)) % 3 else 0)  # and the last group's, mixing what follows
+        out.append(encoded[start:end].rstrip(b"="))
+    return [o for o in out if len(o) >= SHORTEST]
 
 
 def bridge_secrets(config: Config) -> list[tuple[str, bytes]]:
