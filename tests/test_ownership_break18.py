@@ -14,11 +14,14 @@ import quopri
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
-from tests.conftest import Sandbox
+from tests.conftest import Sandbox, staff_login
 from tests.test_ownership_e2e import PDF, World, open_and_document, vendor_world
+from whmcs_bridge.cli import app as cli
 from whmcs_bridge.errors import BridgeError
 from whmcs_bridge.evidence.files import refuse_secrets
 from whmcs_bridge.whmcs.whois import with_holder
@@ -134,3 +137,27 @@ def test_a_bridge_secret_is_found_however_the_file_encodes_it(name: str, data: b
 def test_a_document_without_the_secret_is_accepted():
     for data in (pdf_with(b"a letter"), eml("base64", base64.encodebytes(b"hello")), b"sandbox-secret-very-long-12"):
         refuse_secrets("doc", data, [("the value of WHMCS_API_SECRET", SECRET)])
+
+
+def invoke(world: World, *args: str) -> Any:
+    return CliRunner().invoke(cli.main, ["--config", str(world.config), *args], env=staff_login(args))
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--subject", "domain:abc", "--requester", "client:21"], "expected service:ID, domain:ID or client:ID"),
+        (["--subject", "domain:20", "--requester", "Acme"], 'expected client:ID or "Company name, contact@email"'),
+        (["--subject", "domain:99999999999999999999999", "--requester", "client:21"], "an id WHMCS cannot have"),
+    ],
+)
+def test_a_malformed_open_is_a_usage_error_before_any_whmcs_call(world: World, args: list[str], said: str):
+    """LOW 5: exit 1 (or 5 after five WHMCS retries for an id out of range) where a wrong command line is exit 2."""
+    result = invoke(world, "ownership", "open", *args, "--grounds", "vendor", "--by", "alice")
+    assert result.exit_code == 2 and said in result.output, result.output
+
+
+def test_verify_dossier_reads_no_endless_public_key(world: World, tmp_path: Path):
+    """LOW 6: --public-key /dev/zero grew until the process was killed."""
+    result = invoke(world, "ownership", "verify-dossier", str(tmp_path), "--public-key", "/dev/zero")
+    assert result.exit_code != 0 and "not a public key file" in result.output, result.output

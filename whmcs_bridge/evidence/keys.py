@@ -32,6 +32,10 @@ def key_path(state_path: Path) -> Path:
     return state_path.parent / KEY_FILE
 
 
+# A PEM public key is a few hundred bytes; a file far larger (or a device) is not one.
+LARGEST_PEM = 65536
+
+
 @dataclass(frozen=True)
 class PublicKey:
     """The half that checks: give it (its PEM) to whoever must verify a dossier or the audit chain."""
@@ -54,7 +58,13 @@ class PublicKey:
     @classmethod
     def from_file(cls, path: Path) -> PublicKey:
         try:
-            return cls.from_pem(path.read_bytes(), str(path))
+            with path.open("rb") as handle:
+                if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                    raise BridgeError(f"{path} is not a public key file (not a regular file)")
+                data = handle.read(LARGEST_PEM + 1)
+            if len(data) > LARGEST_PEM:
+                raise BridgeError(f"{path} is not a public key file (larger than {LARGEST_PEM} bytes)")
+            return cls.from_pem(data, str(path))
         except FileNotFoundError:
             raise BridgeError(f"{path}: no such public key file") from None
         except OSError as exc:

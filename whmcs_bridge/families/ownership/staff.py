@@ -54,7 +54,7 @@ from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.api import WhmcsApi
 from whmcs_bridge.whmcs.records import TicketNote, TicketReply
 
-SUBJECT = re.compile(r"^(service|domain|client):(\d+)$")
+SUBJECT = re.compile(r"^(service|domain|client):([0-9]+)$")
 EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
 # An action in these statuses will not call WHMCS (any more): staff may record its step as done by hand.
 NEVER_RUNS = ("rejected", "cancelled")
@@ -193,10 +193,15 @@ def frozen(
 # --- parties, read from WHMCS ------------------------------------------------------------------------
 
 
+LARGEST_ID = 2**31 - 1  # WHMCS's ids are MySQL INT columns
+
+
 def parse_subject(text: str) -> tuple[str, int]:
     match = SUBJECT.match(text.strip())
     if not match:
-        raise BridgeError(f"subject {text!r}: expected service:ID, domain:ID or client:ID")
+        raise UsageProblem(f"subject {text!r}: expected service:ID, domain:ID or client:ID")
+    if len(match[2]) > 10 or int(match[2]) > LARGEST_ID:
+        raise UsageProblem(f"subject {text!r}: an id WHMCS cannot have (at most {LARGEST_ID})")
     return match[1], int(match[2])
 
 
@@ -215,7 +220,7 @@ def parse_requester(text: str) -> Requester:
         return Requester(client=raw)
     company, _, email = text.rpartition(",")
     if not company.strip() or not EMAIL.match(email.strip()):
-        raise BridgeError(f'requester {text!r}: expected client:ID or "Company name, contact@email"')
+        raise UsageProblem(f'requester {text!r}: expected client:ID or "Company name, contact@email"')
     return Requester(client=None, company=company.strip(), email=email.strip())
 
 
