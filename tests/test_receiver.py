@@ -512,3 +512,23 @@ def test_concurrent_webhooks_share_commits_and_each_is_on_disk_when_acknowledged
         thread.join(timeout=120)
     assert seen_late == []
     assert len(server.rows()) == 160
+
+
+@pytest.mark.parametrize("occurred_at", ["yesterday", "2026-13-40T10:00:00Z", "", "1e9"])
+def test_an_occurred_at_that_is_no_instant_is_a_400(tmp_path: Path, receivers: Callable[[Path], Receiver], occurred_at):
+    """Eighteenth round LOW: `occurred_at: "yesterday"` was stored as given; the rules compare it with a grant's
+    start (copies.sent_before) and the hook always stamps ISO-8601."""
+    app = receivers(tmp_path / "o.db")
+    body = json.dumps({"type": "InvoicePaid", "occurred_at": occurred_at, "data": {"invoiceid": 1}}).encode()
+    headers = signing.headers(WEBHOOK_SECRET, "msg_occurred", int(time.time()), body)
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/hooks/whmcs",
+        "CONTENT_LENGTH": str(len(body)),
+        "CONTENT_TYPE": "application/json",
+        "wsgi.input": io.BytesIO(body),
+        **{"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items() if k.startswith("webhook")},
+    }
+    statuses: list[str] = []
+    answer = b"".join(app(environ, lambda status, hdrs: statuses.append(status)))
+    assert statuses[0].startswith("400") and b"occurred_at" in answer, (statuses, answer)

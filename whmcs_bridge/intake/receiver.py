@@ -130,6 +130,17 @@ class Rejected(Exception):
         self.message = message
 
 
+def is_instant(value: Any) -> bool:
+    """An ISO-8601 date and time, as the PHP hook stamps `occurred_at` (`2026-11-22T10:15:00Z`)."""
+    if not isinstance(value, str) or not value.isascii() or "T" not in value.upper():
+        return False
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
 def words_are_text(data: dict[str, Any]) -> None:
     """WHMCS renders an email's or a ticket's subject and message as text, and the PHP hook sends them so: any other
     shape is the sender's fault. Refused (a 400: the hook logs it and never resends it) rather than stored, since
@@ -338,8 +349,8 @@ class Receiver:
             raise Rejected(400, "shape", "the body needs a `data` object")
         words_are_text(event["data"])
         occurred = event.get("occurred_at")
-        if occurred is not None and not isinstance(occurred, str):
-            raise Rejected(400, "shape", "`occurred_at` must be an ISO-8601 string")
+        if occurred is not None and not is_instant(occurred):
+            raise Rejected(400, "shape", "`occurred_at` must be an ISO-8601 date and time (the hook stamps it so)")
         return event
 
     @staticmethod
