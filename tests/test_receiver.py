@@ -340,19 +340,8 @@ def test_fuzz_signed_bodies_never_5xx(tmp_path: Path, receivers: Callable[[Path]
     ]
     samples += [bytes(rng.randrange(256) for _ in range(rng.randrange(60))) for _ in range(100)]
     for i, body in enumerate(samples):
-        headers = signing.headers(WEBHOOK_SECRET, f"msg_{i}", int(time.time()), body)
-        environ = {
-            "REQUEST_METHOD": "POST",
-            "PATH_INFO": "/hooks/whmcs",
-            "CONTENT_LENGTH": str(len(body)),
-            "CONTENT_TYPE": "application/json",
-            "wsgi.input": io.BytesIO(body),
-        }
-        environ.update(
-            {"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items() if k.startswith("webhook")}
-        )
         statuses: list[str] = []
-        app(environ, lambda status, hdrs, seen=statuses: seen.append(status))
+        app(signed_environ(body, msg_id=f"msg_{i}"), lambda status, hdrs, seen=statuses: seen.append(status))
         assert int(statuses[0].split()[0]) in (202, 400), (body, statuses)
 
 
@@ -520,15 +509,6 @@ def test_an_occurred_at_that_is_no_instant_is_a_400(tmp_path: Path, receivers: C
     start (copies.sent_before) and the hook always stamps ISO-8601."""
     app = receivers(tmp_path / "o.db")
     body = json.dumps({"type": "InvoicePaid", "occurred_at": occurred_at, "data": {"invoiceid": 1}}).encode()
-    headers = signing.headers(WEBHOOK_SECRET, "msg_occurred", int(time.time()), body)
-    environ = {
-        "REQUEST_METHOD": "POST",
-        "PATH_INFO": "/hooks/whmcs",
-        "CONTENT_LENGTH": str(len(body)),
-        "CONTENT_TYPE": "application/json",
-        "wsgi.input": io.BytesIO(body),
-        **{"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items() if k.startswith("webhook")},
-    }
     statuses: list[str] = []
-    answer = b"".join(app(environ, lambda status, hdrs: statuses.append(status)))
+    answer = b"".join(app(signed_environ(body, msg_id="msg_occurred"), lambda status, hdrs: statuses.append(status)))
     assert statuses[0].startswith("400") and b"occurred_at" in answer, (statuses, answer)
