@@ -3,6 +3,7 @@ receiver, the bridge's passes; the sandbox's email log and call log show copies,
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterator
@@ -86,7 +87,7 @@ def test_grant_copies_support_authority_and_revocation(world: World):
     world.settle()
     password = sandbox.rows("services", id=110)[0]["password"]
     assert any(password in e["message"] for e in world.emails(11))  # the owner got it
-    notice = [e for e in world.emails(10) if e["subject"] == "[Copy] New Account Information"]
+    notice = [e for e in world.emails(10) if e["subject"] == "[Copy] Hosting Account Welcome Email"]  # by its template
     assert len(notice) == 1 and password not in notice[0]["message"] and "access details" in notice[0]["message"]
 
     # The agency asks support about its client's site: a staff-only note says it is a verified contact.
@@ -313,4 +314,6 @@ def test_an_owners_email_no_hook_reported_is_found_by_the_poll(world: World, tmp
     world.settle()
     with Database(tmp_path / "state.db") as db:
         found = [e.event().data for e in inbox.entries(db, type="EmailLogged")]
-    assert [(d["userid"], d["subject"]) for d in found if d["subject"] == "Lost hook"] == [(11, "Lost hook")]
+    # Its subject is kept as a hash once decided on (eighteenth round: no words at rest).
+    lost = hashlib.sha256(b"Lost hook").hexdigest()
+    assert [d["userid"] for d in found if d.get("subject_sha256") == lost] == [11]
