@@ -83,7 +83,10 @@ from whmcs_bridge.families.delegation.renewal_tasks import (
     not_settled,
     owner_paid_part_first,
     owner_part_paid,
+    paid_in_whmcs,
     paid_twice,
+    payment_unconfirmed,
+    read_now,
     side_closed,
     still_suspended,
 )
@@ -379,30 +382,6 @@ def delegate_invoice(grant: dict[str, Any], renewal: dict[str, Any], kind: str, 
     return Decision(state=grant)
 
 
-def paid_in_whmcs(seen: dict[str, Any]) -> bool:
-    """WHMCS shows the delegate's invoice paid, or something paid on it (reads.renewal_now)."""
-    return seen.get("delegate_status") == "Paid" or Decimal(str(seen.get("delegate_paid") or "0")) > 0
-
-
-def payment_unconfirmed(grant: dict[str, Any], renewal: dict[str, Any], seen: dict[str, Any], now: datetime) -> Decision:
-    """An InvoicePaid for the delegate's invoice that WHMCS does not show (nothing paid on it now: a hook resent, a
-    payment staff took back): nothing is renewed, refunded or told; the renewal stays as it was, and the fact is
-    forgotten so the real payment, when it comes, is heard (Decision.unheard)."""
-    invoice = renewal["delegate_invoice"]
-    if renewal["status"] == "paid":  # the apply's guard found it unpaid: open again, a new apply when it is paid
-        renewal.update(status="invoiced", applies=int(renewal.get("applies") or 1) + 1)
-        renewal.pop("paid", None)
-    grant["history"].append(
-        {
-            "at": now.isoformat(timespec="seconds"),
-            "what": f"renewal {renewal['n']}: invoice #{invoice} reported paid, but WHMCS shows nothing paid on it "
-            f"({seen.get('delegate_status') or 'unknown'}): not acted on",
-            "by": "bridge",
-        }
-    )
-    return Decision(state=grant, refs=grant_refs(grant), unheard=[f"invoice:{invoice}:paid"])
-
-
 def settle(grant: dict[str, Any], renewal: dict[str, Any], now: datetime) -> Decision:
     """The delegate's invoice paid: the renewal's action, guarded to settle only as invoiced while the grant is
     active."""
@@ -571,16 +550,6 @@ def held_done(grant: dict[str, Any], renewal: dict[str, Any], data: dict[str, An
     facts = about_grant(grant, invoice=str(renewal["delegate_invoice"]), **renewed(renewal), until=until)
     done = message("delegation.renewal_done_delegate", **facts)
     return [act(grant, "email", f"renew:{renewal['n']}:held-done", notice(grant["delegate"], done), grant["delegate"])]
-
-
-def read_now(grant: dict[str, Any], renewal: dict[str, Any], why: str) -> Action:
-    """Read the renewal as WHMCS has it now (read_renewal, fed back as RenewalRead, renewal_read). A read for the
-    same reason again (a payment WHMCS did not show, then a real one) is a read of its own."""
-    report = {"grant": grant["id"], "n": renewal["n"], "why": why}
-    reads = renewal.setdefault("reads", {})
-    reads[why] = reads.get(why, 0) + 1
-    key = f"renew:{renewal['n']}:read-{why.replace(' ', '-')}" + (f"-{reads[why]}" if reads[why] > 1 else "")
-    return act(grant, "read_renewal", key, {**settle_spec(renewal), "report": report}, grant["owner"])
 
 
 def renewal_read(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision:

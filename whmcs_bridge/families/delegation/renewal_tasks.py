@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from whmcs_bridge.families.delegation.grants import FAMILY, about_grant, act, closed_note, grant_refs, note, notice
-from whmcs_bridge.families.delegation.renewal_scope import OWNER_PAID, item_of, owners_seen, renewed
+from whmcs_bridge.families.delegation.renewal_scope import OWNER_PAID, item_of, owners_seen, renewed, settle_spec
 from whmcs_bridge.model import Action, Decision, action_key, as_int, message
 
 
@@ -301,3 +302,39 @@ def side_closed(grant: dict[str, Any], renewal: dict[str, Any], closed: dict[str
     key, params = closed_note(grant["id"], grant["owner"], side, client)
     told = dataclasses.replace(act(grant, "client_note", f"closed:{client}", params, grant["owner"]), key=key)
     return Decision(state=grant, actions=[told], refs=grant_refs(grant))
+
+
+def paid_in_whmcs(seen: dict[str, Any]) -> bool:
+    """WHMCS shows the delegate's invoice paid, or something paid on it (reads.renewal_now)."""
+    return seen.get("delegate_status") == "Paid" or Decimal(str(seen.get("delegate_paid") or "0")) > 0
+
+
+
+def payment_unconfirmed(grant: dict[str, Any], renewal: dict[str, Any], seen: dict[str, Any], now: datetime) -> Decision:
+    """An InvoicePaid for the delegate's invoice that WHMCS does not show (nothing paid on it now: a hook resent, a
+    payment staff took back): nothing is renewed, refunded or told; the renewal stays as it was, and the fact is
+    forgotten so the real payment, when it comes, is heard (Decision.unheard)."""
+    invoice = renewal["delegate_invoice"]
+    if renewal["status"] == "paid":  # the apply's guard found it unpaid: open again, a new apply when it is paid
+        renewal.update(status="invoiced", applies=int(renewal.get("applies") or 1) + 1)
+        renewal.pop("paid", None)
+    grant["history"].append(
+        {
+            "at": now.isoformat(timespec="seconds"),
+            "what": f"renewal {renewal['n']}: invoice #{invoice} reported paid, but WHMCS shows nothing paid on it "
+            f"({seen.get('delegate_status') or 'unknown'}): not acted on",
+            "by": "bridge",
+        }
+    )
+    return Decision(state=grant, refs=grant_refs(grant), unheard=[f"invoice:{invoice}:paid"])
+
+
+
+def read_now(grant: dict[str, Any], renewal: dict[str, Any], why: str) -> Action:
+    """Read the renewal as WHMCS has it now (read_renewal, fed back as RenewalRead, renewal_read). A read for the
+    same reason again (a payment WHMCS did not show, then a real one) is a read of its own."""
+    report = {"grant": grant["id"], "n": renewal["n"], "why": why}
+    reads = renewal.setdefault("reads", {})
+    reads[why] = reads.get(why, 0) + 1
+    key = f"renew:{renewal['n']}:read-{why.replace(' ', '-')}" + (f"-{reads[why]}" if reads[why] > 1 else "")
+    return act(grant, "read_renewal", key, {**settle_spec(renewal), "report": report}, grant["owner"])
