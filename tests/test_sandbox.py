@@ -70,6 +70,7 @@ CASES: dict[str, tuple[str, dict[str, Any], tuple[str, str | None] | None]] = {
         None,
     ),
     "GetEmails": ("reseller-overdue", {"clientid": 1}, ("emails", "email")),
+    "GetEmailTemplates": ("empty", {"type": "product"}, ("emailtemplates", "emailtemplate")),
     "OpenTicket": ("agency", {"deptid": 1, "clientid": 11, "subject": "Hello", "message": "Question"}, None),
     "AddTicketNote": ("agency", {"ticketid": 1, "message": "Staff only"}, None),
     "GetTicketAttachment": ("vendor-dispute", {"relatedid": 1, "type": "ticket", "index": 0}, None),
@@ -109,7 +110,7 @@ def example(action: str) -> dict[str, Any]:
 
 def test_every_listed_action_has_a_case():
     assert set(CASES) == set(ACTIONS)
-    assert len(ACTIONS) == 46
+    assert len(ACTIONS) == 47
 
 
 @pytest.mark.parametrize("action", sorted(CASES))

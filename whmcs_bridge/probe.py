@@ -25,6 +25,7 @@ PROBES: dict[str, dict[str, Any]] = {
     "GetInvoices": {"limitnum": 1},
     "GetInvoice": {"invoiceid": 0},
     "GetEmails": {"clientid": 0},
+    "GetEmailTemplates": {"type": "whmcs-bridge-check"},
     "GetTickets": {"limitnum": 1},
     "GetTicket": {"ticketid": 0},
     "GetOrders": {"limitnum": 1},

@@ -5,13 +5,13 @@ which are destructive by default are model.KINDS and model.DESTRUCTIVE_KINDS (th
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
 from whmcs_bridge.errors import WhmcsApiError, WhmcsAuthError
 from whmcs_bridge.executor import one_recipient
+from whmcs_bridge.executor.access_kinds import CREDENTIAL_CHANGE
 from whmcs_bridge.executor.billing_kinds import BILLING_KINDS
 from whmcs_bridge.executor.call import ActionKind, Call, Observed, Result, done_if, email_with
 from whmcs_bridge.executor.reads import (
@@ -174,14 +174,6 @@ def _observe_registrant_update(c: Call) -> Observed:
     return done_if(registrant_now(c.api, c.params)[1])
 
 
-def _run_credential_change(c: Call) -> Result:
-    # Made here, sent to WHMCS, never stored or logged: the owner gets it through WHMCS's own email.
-    c.api.change_password(int(c.params["service_id"]), secrets.token_urlsafe(15))
-    if c.params.get("notify_template"):
-        c.api.send_email(int(c.params["service_id"]), template=c.params["notify_template"])
-    return {}
-
-
 def _run_refresh_client(c: Call) -> Result:
     """The client's context (ClientContext), with what the rules asked to hear back beside it (`report`: e.g.
     the order a delegate's users were read for; `owner_user_of`: that order's client's owner user, now)."""
@@ -330,11 +322,9 @@ ACTION_KINDS: Mapping[str, ActionKind] = MappingProxyType(
             ActionKind("registrant_update", _run_registrant_update, _observe_registrant_update),
             # DomainUpdateLockingStatus: turning the lock on twice is harmless (OwnershipLock)
             ActionKind("domain_lock", _run_domain_lock, repeat_safe=True),
-            # ModuleChangePw, then the service's welcome email: WHMCS cannot tell whether an interrupted one
-            # ran (the template's email carries no key), and it is repeated: a fresh password set again and
-            # sent again leaves the new holder with working credentials, where a parked one left it with none
-            # (a password changed by the lost call and never sent). The bridge never keeps the password.
-            ActionKind("credential_change", _run_credential_change, repeat_safe=True),
+            # ModuleChangePw, then the service's welcome email: found by that email in the holder's log
+            # (access_kinds.py); the bridge never keeps the password.
+            CREDENTIAL_CHANGE,
             # Reads, fed back to the rules as events: the client's details and services (ClientContext),
             # who owns what a ticket names (TicketResolved), a client's unpaid invoice for a service
             # (OpenInvoiceFound), who owns each subject of an ownership case now (OwnershipOwners).

@@ -1,6 +1,6 @@
 """Orders the WHMCS docs leave unstated, chosen per run from a seed: the sandbox never picks the convenient one.
 
-GetTickets, GetOrders, GetEmails and GetActivityLog have no sort parameter and their pages state no order; GetInvoices
+GetTickets, GetOrders, GetEmails, GetEmailTemplates and GetActivityLog have no sort parameter and their pages state no order; GetInvoices
 has `orderby`/`order` (DD:api-reference/getinvoices.md) but no stated default; GetTicket's `repliessort`
 is ASC or DESC with no stated default (DD:api-reference/getticket.md). For each, the sandbox draws one
 of the plausible answers from `random.Random(seed)`, so a bridge that depends on one of them fails
@@ -30,6 +30,7 @@ CHOICES: dict[str, dict[str, str]] = {
     "GetInvoices.order": {"asc": "ASC", "desc": "DESC"},  # when `orderby` is given without `order`
     "GetTicket.replies": {"ASC": "ASC", "DESC": "DESC"},  # when no `repliessort` is given
     "GetActivityLog": {"newest first": "id DESC", "oldest first": "id ASC"},
+    "GetEmailTemplates": {"by id": "ASC", "by id, descending": "DESC"},
 }
 
 

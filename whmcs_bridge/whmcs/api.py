@@ -32,6 +32,7 @@ READ_ACTIONS = (
     "GetInvoices",
     "GetInvoice",
     "GetEmails",
+    "GetEmailTemplates",
     "GetTickets",
     "GetTicket",
     "GetOrders",
@@ -324,6 +325,17 @@ class WhmcsApi:
         filter; the page names no paging parameters, so one call)."""
         answer = self.client.call("GetTransactions", {"transid": transid})
         return [n.transaction(t) for t in n.as_list(answer.get("transactions"), "transaction")]
+
+    def template_subjects(self, name: str, *, language: str = "") -> list[str]:
+        """The subject of the email template named `name` in the default language and, when `language` is given,
+        in that one too (DD:api-reference/getemailtemplates.md: the default language's when none is asked for;
+        the page names no paging parameters, so one call each)."""
+        subjects = []
+        for asked in ("", language) if language else ("",):
+            answer = self.client.call("GetEmailTemplates", {"language": asked or None})
+            found = n.as_list(answer.get("emailtemplates"), "emailtemplate")
+            subjects += [n.to_str(t.get("subject")) for t in found if n.to_str(t.get("name")) == name]
+        return [s for s in subjects if s]
 
     def whois(self, domain_id: int) -> n.WhoisInfo:
         return n.whois_info(self.client.call("DomainGetWhoisInfo", {"domainid": domain_id}))

@@ -581,6 +581,13 @@ def items_of(pages: Iterable[Page]) -> Iterable[dict[str, Any]]:
         yield from p.items
 
 
+def rendered_from(template_subject: str, subject: str) -> bool:
+    """Whether a logged subject is the template's subject once Smarty rendered it: its literal parts, in
+    order, with anything where each `{...}` tag was (WHMCS logs the rendered subject)."""
+    parts = [re.escape(part.strip()) for part in re.split(r"\{[^{}]*\}", template_subject)]
+    return bool(re.fullmatch(r"\s*" + r".*?".join(parts) + r"\s*", subject, re.DOTALL))
+
+
 def subject_filter(subject: str) -> str | None:
     """What to pass as GetEmails' `subject` (approximate match, DD:api-reference/getemails.md) to find
     an email sent with this subject: WHMCS logs the subject after Smarty rendered it, so `{...}` tags

@@ -45,6 +45,7 @@ ACTIONS: dict[str, Handler] = {
     "GetTransactions": billing.get_transactions,
     "SendEmail": support.send_email,
     "GetEmails": support.get_emails,
+    "GetEmailTemplates": support.get_email_templates,
     "OpenTicket": support.open_ticket,
     "AddTicketNote": support.add_ticket_note,
     "AddTicketReply": support.add_ticket_reply,

@@ -1,4 +1,4 @@
-"""Email and tickets: SendEmail, GetEmails, OpenTicket, AddTicketNote, GetTickets, GetTicket."""
+"""Email and tickets: SendEmail, GetEmails, GetEmailTemplates, OpenTicket, AddTicketNote, GetTickets, GetTicket."""
 
 from __future__ import annotations
 
@@ -124,6 +124,27 @@ def send_email(sb: SandboxState, p: Params) -> dict[str, Any]:
         logged.update(messagename=name, relid=p.num("id"))
     p.hooks.append(Hook("EmailPreLog", logged))
     return {}
+
+
+def get_email_templates(sb: SandboxState, p: Params) -> dict[str, Any]:
+    """The templates of one type, or all (DD:api-reference/getemailtemplates.md): the default language's when no
+    `language` is given. The sandbox has no translations, so a language asked for has none (chosen: the page does
+    not say whether WHMCS then falls back to the default's). The order is unstated: chosen per run."""
+    if p.text("language"):
+        return {"totalresults": "0", "emailtemplates": {"emailtemplate": []}}
+    made = {r["name"]: r for r in sb.all("SELECT rowid, * FROM email_templates")}
+    rows = []
+    for number, name in enumerate(mail.TEMPLATES, start=1):
+        kind, subject, _ = mail.TEMPLATES[name]
+        row = made.pop(name, None)
+        rows.append((str(number), name, row["type"] if row else kind, row["subject"] if row else subject, "0"))
+    rows += [(str(1000 + r["rowid"]), r["name"], r["type"], r["subject"], "1") for r in made.values()]
+    if p.text("type"):
+        rows = [r for r in rows if r[2] == p.text("type")]
+    rows.sort(key=lambda r: int(r[0]), reverse=sb.orders.sql("GetEmailTemplates") == "DESC")
+    keys = ("id", "name", "subject", "custom")
+    listed = [dict(zip(keys, (r[0], r[1], r[3], r[4]), strict=True)) for r in rows]
+    return {"totalresults": str(len(listed)), "emailtemplates": {"emailtemplate": listed}}
 
 
 def get_emails(sb: SandboxState, p: Params) -> dict[str, Any]:

@@ -1,0 +1,82 @@
+"""The password step (credential_change): ModuleChangePw, then the service's welcome email, which gives the holder
+the password WHMCS has now. The bridge makes the password, sends it to WHMCS and keeps it nowhere.
+
+After an interruption WHMCS is read for the welcome email, not for the password (no API shows whether it
+changed): the holder's email log since the step began (its newest email id, kept in the row before any call
+left) tells whether the email went out.
+- The template's email is there (its subject, rendered, in the default language or the holder's): the step ran
+  through, since the email follows the password change. Done: a second run would void the password the holder
+  just received.
+- No email since: it did not go out. Running again (a fresh password, then the email) leaves the holder with
+  working credentials, where parking would leave them with none.
+- Only other emails since: WHMCS cannot tell (a subject translated or edited meanwhile). Staff are told what the
+  log shows and decide.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from whmcs_bridge.executor.call import ActionKind, Call, Observed, Params, Result
+from whmcs_bridge.whmcs import normalize as n
+from whmcs_bridge.whmcs.records import Email
+
+# What the bridge's own emails carry (model.marker of an action key): never a WHMCS template's email.
+_BRIDGE_KEY = re.compile(r"\[wb-[0-9a-f]{20}\]")
+
+
+def _run(c: Call) -> Result:
+    c.api.change_password(int(c.params["service_id"]), secrets.token_urlsafe(15))
+    if c.params.get("notify_template"):
+        c.api.send_email(int(c.params["service_id"]), template=c.params["notify_template"])
+    return {}
+
+
+def _holder(c: Call) -> int:
+    service = c.api.service(int(c.params["service_id"]))
+    if service is None:
+        raise ValueError(f"service #{c.params['service_id']} is not in WHMCS")
+    return service.client_id
+
+
+def _before(c: Call) -> Params:
+    """The newest email id in the holder's log before the first try."""
+    if "emails_before" in c.params or not c.params.get("notify_template"):
+        return c.params
+    newest = max((e.id for e in c.api.emails(_holder(c))), default=0)
+    return {**c.params, "emails_before": newest}
+
+
+def _since(c: Call) -> tuple[list[Email], list[Email]]:
+    """The holder's emails since the step began, not the bridge's own: (the welcome template's, the others)."""
+    holder = _holder(c)
+    language = c.api.client_details(holder).language
+    subjects = c.api.template_subjects(str(c.params["notify_template"]), language=language)
+    since = [e for e in c.api.emails(holder) if e.id > int(c.params["emails_before"])]
+    since = [e for e in since if not _BRIDGE_KEY.search(e.message)]
+    welcome = [e for e in since if any(n.rendered_from(s, e.subject) for s in subjects)]
+    return welcome, [e for e in since if e not in welcome]
+
+
+def _observe(c: Call) -> Observed:
+    if not c.params.get("notify_template") or "emails_before" not in c.params:
+        return False  # no email to find (or a step planned before this was read): a fresh password again
+    welcome, others = _since(c)
+    if welcome:
+        return {"email_id": welcome[0].id}
+    return None if others else False
+
+
+def _unknown(c: Call) -> str:
+    _, others = _since(c)
+    seen = "; ".join(f'"{e.subject}"' for e in others[:5]) + ("; ..." if len(others) > 5 else "")
+    return (
+        f"interrupted while changing the password of service #{c.params['service_id']} and sending its welcome "
+        f"email ({c.params['notify_template']}): the holder's email log shows since then {seen}, none with that "
+        "template's subject. Check whether the new password reached the holder: if it did, reject; if not, approve "
+        "to set a new password and send the welcome email again"
+    )
+
+
+CREDENTIAL_CHANGE = ActionKind("credential_change", _run, _observe, before=_before, unknown=_unknown)
