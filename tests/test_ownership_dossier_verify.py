@@ -182,6 +182,21 @@ def test_forgery_04b_add_a_fifo_or_a_folder(built: tuple[Path, Database, keys.Pu
     ]
 
 
+def test_forgery_04c_a_listed_file_replaced_by_a_fifo_or_a_folder(built: tuple[Path, Database, keys.PublicKey]):
+    """From the eighteenth round (LOW): a listed file replaced by a FIFO was reported "missing", which sends the
+    reader looking for a lost file; it is named as what it is, and never opened."""
+    out, _, key = built
+    (out / "summary.html").unlink()
+    os.mkfifo(out / "summary.html")
+    letter = out / "evidence" / "01-letterhead-letter.pdf"
+    letter.unlink()
+    letter.mkdir()
+    assert problems(out, key) == [
+        "evidence/01-letterhead-letter.pdf: not a regular file (replaced; not read)",
+        "summary.html: not a regular file (replaced; not read)",
+    ]
+
+
 def test_forgery_05_edit_an_audit_row(built: tuple[Path, Database, keys.PublicKey]):
     out, _, key = built
     rows = rows_of(out)

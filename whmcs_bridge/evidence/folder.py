@@ -301,8 +301,10 @@ def file_problems(folder: Path, files: dict[str, Any]) -> list[str]:
         path = folder / name
         if path.is_symlink() or not path.resolve().is_relative_to(base):
             problems.append(f"{name}: a link, possibly out of the dossier's folder (refused, not read)")
-        elif not path.is_file():
+        elif not path.exists():
             problems.append(f"{name}: missing")
+        elif not path.is_file():  # a folder, a FIFO, a device under a listed file's name: never opened
+            problems.append(f"{name}: not a regular file (replaced; not read)")
         elif (actual := sha256_file(path)) != expected:
             problems.append(f"{name}: changed (SHA-256 {actual[:16]}…, the manifest says {str(expected)[:16]}…)")
     listed = set(files) | {MANIFEST, SIGNATURE}
@@ -310,7 +312,7 @@ def file_problems(folder: Path, files: dict[str, Any]) -> list[str]:
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder).as_posix()
         if path.is_dir() and not path.is_symlink():
-            if rel not in parents and PurePosixPath(rel).parent.as_posix() in parents:  # named once, at its top
+            if rel not in parents | listed and PurePosixPath(rel).parent.as_posix() in parents:  # named once, at its top
                 problems.append(f"{rel}: a folder not in the manifest (added)")
         elif rel not in listed:  # a file, a link, a FIFO, a device: whatever it is, never opened
             problems.append(f"{rel}: not in the manifest (added)")

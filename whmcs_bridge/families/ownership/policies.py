@@ -239,7 +239,10 @@ def case_fields(case: dict[str, Any]) -> dict[str, Any]:
 
 def step(case: dict[str, Any], now: datetime, what: str, by: str, why: str, until: datetime | None = None) -> None:
     """One line of the case's timeline; `until`: an instant `why` ends on ("answer by"), which screens show in
-    the configured zone."""
+    the configured zone. A line written to end with staff's note ("...: {note}") ends at the colon when staff
+    gave none."""
+    why = why.rstrip()
+    why = why[:-1].rstrip() if why.endswith(":") else why
     entry = {"at": iso(now), "what": what, "by": by, "why": why, "status": case.get("status")}
     if until is not None:
         entry["until"] = iso(until)
