@@ -288,25 +288,31 @@ def signature_problems(folder: Path, manifest: dict[str, Any], text: bytes, key:
     return []
 
 
+def listed_problem(folder: Path, name: Any, expected: Any) -> str | None:
+    """What is wrong with one file the manifest lists (a name leaving the folder is refused unread), or None."""
+    problem = unsafe_name(name)
+    if problem:
+        return f"{MANIFEST} names {name!r}: {problem} (refused, not read)"
+    path = folder / name
+    if path.is_symlink() or not path.resolve().is_relative_to(folder.resolve()):
+        return f"{name}: a link, possibly out of the dossier's folder (refused, not read)"
+    if not path.exists():
+        return f"{name}: missing"
+    if not path.is_file():  # a folder, a FIFO, a device under a listed file's name: never opened
+        return f"{name}: not a regular file (replaced; not read)"
+    if (actual := sha256_file(path)) != expected:
+        return f"{name}: changed (SHA-256 {actual[:16]}…, the manifest says {str(expected)[:16]}…)"
+    return None
+
+
 def file_problems(folder: Path, files: dict[str, Any]) -> list[str]:
     """Every listed file against its hash (a name leaving the folder is refused unread), then anything in the
     folder that is not listed (a file, link, FIFO or device, or a folder no listed file lies in)."""
-    problems = []
-    base = folder.resolve()
-    for name, expected in sorted(files.items(), key=lambda item: str(item[0])):
-        problem = unsafe_name(name)
-        if problem:
-            problems.append(f"{MANIFEST} names {name!r}: {problem} (refused, not read)")
-            continue
-        path = folder / name
-        if path.is_symlink() or not path.resolve().is_relative_to(base):
-            problems.append(f"{name}: a link, possibly out of the dossier's folder (refused, not read)")
-        elif not path.exists():
-            problems.append(f"{name}: missing")
-        elif not path.is_file():  # a folder, a FIFO, a device under a listed file's name: never opened
-            problems.append(f"{name}: not a regular file (replaced; not read)")
-        elif (actual := sha256_file(path)) != expected:
-            problems.append(f"{name}: changed (SHA-256 {actual[:16]}…, the manifest says {str(expected)[:16]}…)")
+    problems = [
+        problem
+        for name, expected in sorted(files.items(), key=lambda item: str(item[0]))
+        if (problem := listed_problem(folder, name, expected))
+    ]
     listed = set(files) | {MANIFEST, SIGNATURE}
     parents = {p.as_posix() for name in listed for p in PurePosixPath(str(name)).parents}  # "." included
     for path in sorted(folder.rglob("*")):
