@@ -83,7 +83,8 @@ def test_a_withdrawn_requests_owner_link_is_gone_when_full_copies_were_offered(
     sandbox: Sandbox, tmp_path: Path, worlds
 ):
     """The role allows full copies, so the owner's link offers them (purpose delegation-copies): withdrawn, it is
-    gone (410) like a used or expired link, and the request stays withdrawn."""
+    gone (410) like a used or expired link, and the request stays withdrawn. The page says the request was
+    withdrawn (nineteenth round, L1: it said the link was not valid and to check it was copied whole)."""
     world = world_with(sandbox, tmp_path, worlds, "  roles:\n    technical:\n      welcome_email: copy\n")
     grant_id = grant(world, "--request", "--service", "110")
     world.settle()
@@ -92,7 +93,7 @@ def test_a_withdrawn_requests_owner_link_is_gone_when_full_copies_were_offered(
     world.settle()
     assert requests.get(link, timeout=5).status_code == 410
     late = requests.post(link, data={"decision": "accept-copies"}, timeout=5)
-    assert late.status_code == 410 and "This link is not valid" in late.text
+    assert late.status_code == 410 and "This request is closed" in late.text and "It was withdrawn" in late.text
     world.settle()
     assert f"{grant_id} withdrawn" in world.run("delegations", "list", "--owner", "11").output
 

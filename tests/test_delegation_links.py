@@ -55,6 +55,12 @@ from whmcs_bridge.families.delegation.copies import without_account_links
         ("Panel: https://b.example/login.php?user=marie&password=S3cret", "Panel: [link removed]"),
         ("Plesk: https://p.example:8443/enterprise/rsession_init.php?secret=abc", "Plesk: [link removed]"),
         ("Back: https://b.example/clientarea.php?PHPSESSID=a1b2c3", "Back: [link removed]"),
+        # Nineteenth break round (H2): WHMCS's ticket link carries the ticket's access key (`c`), which opens the
+        # thread (what the owner wrote in it) without logging in; one-letter and short token names (`k`, `tok`).
+        ('<a href="https://b.example/viewticket.php?tid=781234&amp;c=Xy7AbCd9">here</a>', "here"),
+        ("View: https://b.example/viewticket.php?tid=781234&c=Xy7AbCd9&feedback=1", "View: [link removed]"),
+        ("Open https://b.example/x.php?tok=9a8b7c now", "Open [link removed] now"),
+        ("Open https://b.example/dl.php?id=3&k=9a8b7c now", "Open [link removed] now"),
     ],
 )
 def test_account_links_are_taken_out(email: str, copy: str):

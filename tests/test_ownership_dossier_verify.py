@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from whmcs_bridge.cli import app as cli
 from whmcs_bridge.errors import BridgeError
 from whmcs_bridge.evidence import folder, keys
 from whmcs_bridge.families.ownership import dossier
@@ -195,6 +197,22 @@ def test_forgery_04c_a_listed_file_replaced_by_a_fifo_or_a_folder(built: tuple[P
         "evidence/01-letterhead-letter.pdf: not a regular file (replaced; not read)",
         "summary.html: not a regular file (replaced; not read)",
     ]
+
+
+def test_forgery_04d_a_file_named_with_terminal_codes_is_named_without_them(
+    built: tuple[Path, Database, keys.PublicKey], tmp_path: Path
+):
+    """From the nineteenth round (M3): a file added to a dossier under a name holding terminal escape codes (set the
+    window title, write the clipboard, clear the screen) had them printed raw by `verify-dossier`."""
+    out, _, key = built
+    (out / "evidence" / "02-\x1b]0;pwned\x07note\x1b[2J.txt").write_bytes(b"forged")
+    (tmp_path / "public.pem").write_text(key.pem())
+    result = CliRunner().invoke(
+        cli.main, ["ownership", "verify-dossier", str(out), "--public-key", str(tmp_path / "public.pem")]
+    )
+    assert result.exit_code == 1, result.output
+    assert "02-note.txt: not in the manifest (added)" in result.output, result.output
+    assert "\x1b" not in result.output and "\x07" not in result.output
 
 
 def test_forgery_05_edit_an_audit_row(built: tuple[Path, Database, keys.PublicKey]):

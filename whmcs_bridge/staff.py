@@ -214,8 +214,8 @@ def submit(
     refused(db, event_id, kind, data, by=by, client_id=client_id, case_id=case_id, now=now)
 
 
-# The words staff type into a command (`--note`, `--reason`), which may hold a pasted secret.
-TYPED = ("note", "reason", "message")
+# The words staff type into a command (`--note`, `--reason`, a grant's `--basis`), which may hold a pasted secret.
+TYPED = ("note", "reason", "message", "basis")
 REFUSED = "ValueError: "  # how the engine records an event a rule refused (a transition the state does not allow)
 
 

@@ -30,6 +30,7 @@ from whmcs_bridge.errors import (
 from whmcs_bridge.evidence import anchor, keys
 from whmcs_bridge.messages import load as catalogue
 from whmcs_bridge.messages.catalogue import Catalogue
+from whmcs_bridge.readable import safe
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.api import WhmcsApi
 from whmcs_bridge.whmcs.client import WhmcsClient
@@ -151,7 +152,8 @@ def fail(exc: BridgeError, as_json: bool = False) -> NoReturn:
     on stdout (what the command would have told, where it got that far: `BridgeError.detail`)."""
     if as_json:
         echo_json({**exc.detail, "error": str(exc), "exit_code": exc.exit_code})
-    click.echo(f"error: {exc}", err=True)
+    # An error may name what a hostile party made (a file name in a forged dossier): never a terminal's escape codes.
+    click.echo(f"error: {safe(str(exc))}", err=True)
     sys.exit(exc.exit_code)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import email
+import itertools
 import os
 import quopri
 import re
@@ -19,6 +20,9 @@ import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from whmcs_bridge.config.load import Config, read_env_file
 from whmcs_bridge.config.reader import Secret
@@ -81,44 +85,138 @@ def _refuse_same_file(path: Path, info: os.stat_result, private: list[Path]) -> 
 
 def refuse_secrets(where: str, data: bytes, secrets: Iterable[tuple[str, bytes]]) -> None:
     """One sentence when `data` holds a PEM private key or one of `secrets` (named by what it is, not shown), as
-    written or however the file encodes it (readable_forms; a secret in base64 anywhere, too)."""
-    forms = list(readable_forms(data))
-    if any(PRIVATE_KEY.search(form) for form in forms):
-        raise BridgeError(
-            f"{where} holds a PEM private key: a private key is never evidence (the dossier leaves the machine)"
-        )
-    for what, value in secrets:
-        if len(value) >= SHORTEST and any(v in form for form in forms for v in (value, *base64_forms(value))):
+    written or however the file encodes it (readable_forms), in base64 or in hex anywhere (secret_forms)."""
+    wanted = [(what, secret_forms(value)) for what, value in secrets if len(value) >= SHORTEST]
+    for form in readable_forms(where, data):
+        if PRIVATE_KEY.search(form):
             raise BridgeError(
-                f"{where} contains one of the bridge's secrets ({what}): the bridge's secrets are never evidence "
-                "(the dossier leaves the machine)"
+                f"{where} holds a PEM private key: a private key is never evidence (the dossier leaves the machine)"
             )
+        for what, forms in wanted:
+            if any(v in form for v in forms):
+                raise BridgeError(
+                    f"{where} contains one of the bridge's secrets ({what}): the bridge's secrets are never evidence "
+                    "(the dossier leaves the machine)"
+                )
 
 
-# A PDF's compressed stream (FlateDecode, the usual text encoding; eighteenth break round HIGH 1).
+def secret_forms(value: bytes) -> list[bytes]:
+    """How a secret may be written in a file: as it is, in base64 (whatever its offset) and in hex (a PDF's <...>
+    string, a key printed by a tool)."""
+    return [value, *base64_forms(value), value.hex().encode(), value.hex().upper().encode()]
+
+
+# A PDF's streams (nineteenth round H1: compressed, or ASCIIHex/ASCII85 encoded) and strings: (literal, with its
+# escapes) and <hex>, which are what a reader shows as text.
 PDF_STREAM = re.compile(rb"stream\r?\n(.*?)\r?\nendstream", re.DOTALL)
-SPACES = re.compile(rb"\s+")
-LARGEST_INFLATED = 64 * 1048576  # a stream that inflates past this is a bomb, not a document: read that far
+PDF_LITERAL = re.compile(rb"\((?:\\.|[^\\()])*\)", re.DOTALL)
+PDF_HEX = re.compile(rb"<([0-9A-Fa-f\s]{2,})>")
+PDF_ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}
+PDF_ESCAPE = re.compile(rb"\\([0-7]{1,3}|\r?\n|.)", re.DOTALL)
+IMAGE = re.compile(rb"/Subtype\s*/Image")
+SPACES = re.compile(rb"[\s:]+")  # and the colons of a key printed as hex pairs (ab:cd:...)
+# What a file's streams may inflate to, all together: past it, the file is a bomb, not a document, and is
+# refused (nineteenth round H6: a 0.8 MB PDF of 12 streams of 64 MB took 917 MB to read). Images are not
+# inflated: their pixels are no text.
+LARGEST_INFLATED = 128 * 1048576
 
 
-def readable_forms(data: bytes) -> Iterator[bytes]:
-    """The file as written, and as a reader would see its text: each PDF stream inflated, each part of an email
-    decoded (base64, quoted-printable), and each of these without its spaces and line breaks (a value wrapped over
-    two lines, quoted-printable's soft breaks)."""
-    plain = [data, quopri.decodestring(data), *_pdf_streams(data), *_email_parts(data)]
-    for form in plain:
+def readable_forms(where: str, data: bytes) -> Iterator[bytes]:
+    """The file as written, and as a reader would see its text: each PDF stream decoded and each PDF string read,
+    each part of an email decoded (base64, quoted-printable), each compressed text of a PNG inflated; and each of
+    these without its spaces and line breaks (a value wrapped over two lines, quoted-printable's soft breaks)."""
+    budget = [LARGEST_INFLATED]
+    decoded = (_pdf_forms(where, data, budget), _png_texts(where, data, budget), _email_parts(data))
+    for form in itertools.chain((data, quopri.decodestring(data)), *decoded):  # one at a time: bounded memory
         yield form
         yield SPACES.sub(b"", form.replace(b"=\r\n", b"").replace(b"=\n", b""))
 
 
-def _pdf_streams(data: bytes) -> Iterator[bytes]:
+def _inflated(where: str, raw: bytes, budget: list[int]) -> bytes | None:
+    """`raw` inflated (zlib), within what is left of the file's budget; None if it is not zlib data."""
+    inflater = zlib.decompressobj()
+    try:
+        out = inflater.decompress(raw, budget[0] + 1)
+    except zlib.error:
+        return None
+    if len(out) > budget[0]:
+        raise BridgeError(
+            f"{where} inflates past {LARGEST_INFLATED // 1048576} MB: too large to check for secrets, so never "
+            "evidence (a document that large is a compression bomb, or should be given as several files)"
+        )
+    budget[0] -= len(out)
+    return out
+
+
+def _decoded_stream(where: str, raw: bytes, budget: list[int]) -> bytes | None:
+    """A PDF stream's content as the reader decodes it: inflated, or ASCIIHex or ASCII85 text read."""
+    text = raw.strip()
+    if text.endswith(b">") and re.fullmatch(rb"[0-9A-Fa-f\s]*>", text):
+        return _unhexed(text[:-1])
+    if text.endswith(b"~>"):
+        try:
+            return base64.a85decode(text, adobe=True, ignorechars=b" \t\r\n")
+        except ValueError:
+            return None
+    return _inflated(where, raw, budget)
+
+
+def _pdf_forms(where: str, data: bytes, budget: list[int]) -> Iterator[bytes]:
+    """Each stream of a PDF decoded (twice: a filter chain), and the text of the strings of the file and of each
+    stream, joined (a reader shows `(Se) Tj (cret) Tj` as one word)."""
     if not data.startswith(b"%PDF"):
         return
+    yield _pdf_strings(data)
     for found in PDF_STREAM.finditer(data):
-        try:
-            yield zlib.decompressobj().decompress(found.group(1), LARGEST_INFLATED)
-        except zlib.error:
+        if IMAGE.search(data[max(0, found.start() - 1024) : found.start()]):
             continue
+        content: bytes | None = found.group(1)
+        for _ in range(2):
+            content = _decoded_stream(where, content, budget) if content is not None else None
+            if content is None:
+                break
+            yield content
+            yield _pdf_strings(content)
+
+
+def _pdf_strings(content: bytes) -> bytes:
+    literal = [PDF_ESCAPE.sub(_unescaped, m.group(0)[1:-1]) for m in PDF_LITERAL.finditer(content)]
+    return b"".join(literal) + b"".join(_unhexed(m.group(1)) for m in PDF_HEX.finditer(content))
+
+
+def _unhexed(text: bytes) -> bytes:
+    """PDF hex text: spaces ignored, a last odd digit followed by 0 (PDF 32000-1, 7.3.4.3)."""
+    digits = re.sub(rb"\s", b"", text)
+    return bytes.fromhex((digits + b"0" * (len(digits) % 2)).decode())
+
+
+def _unescaped(match: re.Match[bytes]) -> bytes:
+    code = match.group(1)
+    if code[:1].isdigit():
+        return bytes([int(code, 8) & 0xFF])
+    if code in (b"\n", b"\r\n"):  # a line continued
+        return b""
+    return PDF_ESCAPES.get(code, code)
+
+
+def _png_texts(where: str, data: bytes, budget: list[int]) -> Iterator[bytes]:
+    """A PNG's compressed text chunks (zTXt, and iTXt when compressed), inflated; tEXt is in the file as written."""
+    if not data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return
+    at = 8
+    while at + 8 <= len(data):
+        size, kind = int.from_bytes(data[at : at + 4], "big"), data[at + 4 : at + 8]
+        body = data[at + 8 : at + 8 + size]
+        at += 12 + size
+        if kind == b"zTXt" and b"\0" in body:
+            text = _inflated(where, body.split(b"\0", 1)[1][1:], budget)
+        elif kind == b"iTXt" and b"\0" in body and body.split(b"\0", 1)[1][:1] == b"\1":
+            rest = body.split(b"\0", 1)[1][2:]  # compression flag and method, then language and keyword, each ended
+            text = _inflated(where, rest.split(b"\0", 2)[-1], budget)
+        else:
+            continue
+        if text:
+            yield text
 
 
 def _email_parts(data: bytes) -> Iterator[bytes]:
@@ -157,7 +255,21 @@ def bridge_secrets(config: Config) -> list[tuple[str, bytes]]:
         pem = b""
     body = [line.strip() for line in pem.splitlines() if line.strip() and not line.startswith(b"-----")]
     found += [("a line of the bridge's signing key", line) for line in body]
-    return found
+    return found + [("the bridge's signing key", value) for value in key_encodings(pem)]
+
+
+def key_encodings(pem: bytes) -> list[bytes]:
+    """The signing key as other tools write it (nineteenth round H2): its DER encoding and its raw 32-byte seed
+    (secret_forms looks for each in hex and base64 too)."""
+    try:
+        key = serialization.load_pem_private_key(pem, password=None)
+    except (ValueError, TypeError):
+        return []
+    plain = serialization.NoEncryption()
+    der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, plain)
+    if not isinstance(key, Ed25519PrivateKey):
+        return [der]
+    return [der, key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, plain)]
 
 
 def _secrets_in(value: Any) -> Iterator[Secret]:

@@ -270,7 +270,8 @@ class ConsentPages:
             # waiting any more: the link does nothing, and says so.
             grant = states.get(self.db(), "delegation", f"grant:{link.subject}")
             if grant is not None and grant.get("status") != "pending":
-                return self.text("consent.invalid", lang)
+                status = grant.get("status") if grant.get("status") in ("withdrawn", "lapsed") else "answered"
+                return self.text("consent.request_over", lang, status=status)
         if link.purpose in OWNERSHIP_LINKS:
             return self.case_over(link)
         return None

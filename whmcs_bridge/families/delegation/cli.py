@@ -38,6 +38,8 @@ class GrantId(click.ParamType):
         return text
 
 
+LONGEST_GRANT = timedelta(days=3650)  # as far ahead as a configured duration may reach (config: 10 years)
+
 GRANT_ID = GrantId()
 
 
@@ -153,6 +155,12 @@ def grant(
         # Staff meant one of the two: a whole-account grant silently dropping the item typed gives far more.
         named = "--service" if services else "--domain"
         raise UsageProblem(f"--whole-client is every service and domain of the owner: give it or {named}, not both")
+    if expires is not None and expires.date() > date.today() + LONGEST_GRANT:
+        # The timers that end it and remind of it must be reckonable (a date near 9999 overflowed them).
+        raise UsageProblem(
+            f"--expires {expires.date().isoformat()} is more than 10 years away: give a nearer last day, or no "
+            "--expires for a grant that lasts until it is revoked"
+        )
     items = [{"kind": "service", "id": s} for s in services] + [{"kind": "domain", "id": d} for d in domains]
     if whole_client:
         items.append({"kind": "client", "id": owner})

@@ -57,7 +57,8 @@ SENSITIVE = re.compile(
 
 # A link that renews, pays, resets a password or logs in without the owner's password: a one-time key in
 # its query (a key, token, hash, signature, auth, verification, session or nonce parameter under any name, an
-# OAuth authorisation `code`), WHMCS's password reset page (pwreset.php, or WHMCS 8's route /password/reset),
+# OAuth authorisation `code`, a ticket's access key `c` in viewticket.php?tid=...&c=..., which opens the thread
+# without logging in, a one-letter `k` or a `tok`), WHMCS's password reset page (pwreset.php, or WHMCS 8's route /password/reset),
 # single sign-on (/login/sso), a user invitation (/invite/), a cPanel session (/cpsess<digits>/: whoever holds
 # it is logged in), credentials in the link itself (user:password@, a password or secret parameter), a renewal
 # through the cart, the quick-renew module, a /renew route (WHMCS 8's /cart/domain/renew) or action=domainrenew. Never in a
@@ -66,7 +67,7 @@ SENSITIVE = re.compile(
 ACCOUNT_PART = (
     r"""(?:pwreset\.php|[?&;][\w-]*(?:key|token|hash|auth|sig|signature|verif|session|sessid|nonce|otp)[\w-]*=|"""
     r"""[?&;][\w-]*(?:pass|pwd|secret)[\w-]*=|(?<=//)[^\s"'<>@/:]+:[^\s"'<>@/]*@|"""
-    r"""[?&;](?:timestamp|code|sid)=|/cpsess\d+|"""
+    r"""[?&;](?:timestamp|code|sid|c|k|tok)=|/cpsess\d+|"""
     r"""/password/reset|/login/sso|/invite/|/renew(?:/|\b(?!\w))|[?&;]action=\w*renew|"""
     r"""[?&;]m=quickrenew|cart\.php\?[^\s"'<>]*\brenew)"""
 )
@@ -344,6 +345,8 @@ def ticket_note(
             may_order="yes" if allowed.order_for_owner else None,
             **renewal.get(grant_id, {}),
             **written_by_user(data),
+            # A grant makes a contact, not the owner: credentials, a transfer or the ownership are the owner's to give.
+            for_owner="yes" if data.get("sensitive") else None,
         )
         notes.append((f"grant:{grant_id}", message("delegation.ticket_verified", **fields)))
     for grant_id, (grant, subjects) in held.items():

@@ -351,6 +351,7 @@ MESSAGES = define(
             "contact": "number",
             "warn": "text",
             "caution": "text",
+            "for_owner": "text",
         },
         "Ticket note to staff: the writer (the delegate) is a verified contact of the owner for what the "
         "ticket names, with its rights; `renew` when the message carries [renew] (it never invoices): "
@@ -360,13 +361,15 @@ MESSAGES = define(
         "owner did not write it: another WHMCS user of that account (`user_since`: when WHMCS created it) or, with "
         "`stranger`, someone WHMCS does not list as its user, or one of its contacts (`contact`: the WHMCS contact "
         "id); `warn` when that writer asks for access, credentials or a transfer, else `caution`: what to confirm "
-        "with the delegate's owner first.",
+        "with the delegate's owner first. `for_owner` when the message asks for access, credentials or a transfer: the "
+        "grant makes the delegate a contact, not the owner, whose confirmation it needs.",
         by="alice",
         copies="product/domain",
         may_renew="yes",
         may_order="",
         renew="link",
         renew_until="2026-12-03T10:00:00+00:00",
+        for_owner="yes",
     ),
     grant_spec(
         "delegation.ticket_held",

@@ -296,6 +296,30 @@ def distinct_staff(entries: list[dict[str, Any]], by: str, os_user: str, what: s
             )
 
 
+def not_alone(case: dict[str, Any], by: str, os_user: str) -> None:
+    """The holder's consent staff recorded (a call, a letter, a reply they classified) is one person's word: the
+    approvals that execute a case going on it must include someone else (nineteenth round H5: alice recorded a
+    written objection as consent and approved alone). Refused for the last approval a policy needs when every
+    approver, this one included, would be the person who recorded it."""
+    recorded = [a for a in case.get("recorded_answers", []) if a["party"] == "holder"]
+    if not recorded or recorded[-1]["answer"] != "consent" or case.get("holder_consent") != recorded[-1]["at"]:
+        return
+    if len(case["approvals"]) + 1 < requirements(case)["approvals"]:
+        return
+    approvers = [*case["approvals"], {"by": by, "os_user": os_user}]
+    if all(_same_staff(a, recorded[-1]) for a in approvers):
+        raise ValueError(
+            f"{recorded[-1]['by']} recorded the holder's consent ({recorded[-1]['via']}): a case going on one person's "
+            "word needs another member of staff's approval"
+        )
+
+
+def _same_staff(one: dict[str, Any], other: dict[str, Any]) -> bool:
+    """Whether two decisions were one person's: the same listed name, or the same login behind them."""
+    logins = str(one.get("os_user") or ""), str(other.get("os_user") or "")
+    return one["by"].casefold() == other["by"].casefold() or bool(all(logins) and same_person(*logins))
+
+
 def to_review(
     case: dict[str, Any], now: datetime, rules: Rules, why: str, record: str, reply: dict[str, Any] | None = None
 ) -> Decision:
@@ -366,6 +390,7 @@ def approve(
         )
     approvable(case, now)
     distinct_staff(case["approvals"], by, os_user, f"approved case {case['id']}")
+    not_alone(case, by, os_user)
     case["approvals"].append({"by": by, "os_user": os_user, "at": iso(now), "note": note})
     needed = requirements(case)["approvals"]
     step(case, now, "approval", by, f"{len(case['approvals'])} of {needed}: {note}")

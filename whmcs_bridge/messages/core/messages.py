@@ -82,6 +82,15 @@ MESSAGES.update(
             "A link opened after it expired.",
         ),
         MessageSpec("consent.invalid", "page", "client", {}, "A link that is not (or no longer) known."),
+        MessageSpec(
+            "consent.request_over",
+            "page",
+            "client",
+            {"status": "text"},
+            "A delegation request's link opened once the request no longer waits for an answer: `status` is "
+            '"withdrawn", "lapsed" or "answered" (accepted, declined, or ended since).',
+            samples={"status": "withdrawn"},
+        ),
         MessageSpec("consent.not_allowed", "page", "client", {}, "A request other than opening or answering."),
     )
 )
