@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from whmcs_bridge.clock import iso
+from whmcs_bridge.families import FAMILIES
 from whmcs_bridge.model import Action, Decision, Event, Family, as_int, key_at_end, marker
 from whmcs_bridge.store import audit, inbox, outbox, poll, states
 from whmcs_bridge.store.db import Database
@@ -213,6 +214,10 @@ class Engine:
     def decisions(self, family: Family, keys: list[str], event: Event, now: datetime) -> list[tuple[str, Decision]]:
         """One call with every routed state in view; the family may also create new keys."""
         seen = {key: states.load(self.db, family.name, key) for key in keys}
+        for key, state in seen.items():
+            refused = state_refusal(self.db, family.name, key, state) if state else None
+            if refused:  # the state the rules would decide on disagrees with the audit chain: the event is parked
+                raise ValueError(refused)
         return list(family.decide(seen, event, now).items())
 
     def route(self, event: Event) -> list[tuple[Family, str]]:
@@ -288,6 +293,12 @@ class Engine:
                     at=iso(now),
                 )
         return planned
+
+
+def state_refusal(db: Database, family: str, key: str, state: dict[str, Any]) -> str | None:
+    """Why a registered family's rules may not decide on this state now (FamilySpec.state_refusal), or None."""
+    spec = next((f for f in FAMILIES if f.name == family), None)
+    return spec.state_refusal(db, key, state) if spec else None
 
 
 def own_write(db: Database, event: Event) -> str | None:

@@ -52,6 +52,12 @@ class FamilySpec:
         check = getattr(importlib.import_module(f"{self.package}.staff"), "approval_refused", None)
         return check(db, entry) if check else None
 
+    def state_refusal(self, db: Any, key: str, state: Any) -> str | None:
+        """Why the family's rules may not decide on one of its states now (`state_refused` in f"{package}.staff",
+        if it has one: an ownership case whose policy is not the one the audit chain recorded), or None."""
+        check = getattr(importlib.import_module(f"{self.package}.staff"), "state_refused", None)
+        return check(db, key, state) if check else None
+
     def to_recheck(self, db: Any) -> list[str]:
         """What staff must re-check against WHMCS after a restore behind its anchors (`to_recheck_after_rollback`
         in f"{package}.staff", if it has one: the ownership cases still open), each as one phrase."""

@@ -14,6 +14,7 @@ from whmcs_bridge.families.ownership.policies import (
     account_items,
     act,
     and_words,
+    applied_policy,
     case_refs,
     classify_command,
     evidence_fields,
@@ -63,8 +64,17 @@ def opened(data: dict[str, Any], now: datetime, rules: Rules, draft: dict[str, A
     case["requester_confirmed"] = None if rules.links else iso(now)
     step(case, now, "opened", by_whom(data), f"{grounds} grounds; policies {', '.join(case['policies'])}")
     actions = [*opening_notice(case, now, rules), *party_notes(case, "opened")]
+    # The policy applied goes into the keyed chain with the state, so the state's copy (not keyed) can be checked
+    # against it before the case decides anything (integrity.policy_problems).
+    applied = {"case": case["id"], "subject": f"ownership:{case['id']}", **applied_policy(case)}
     out = advance(case, now, rules)
-    return Decision(state=out.state, actions=actions + out.actions, due_at=out.due_at, refs=case_refs(case))
+    return Decision(
+        state=out.state,
+        actions=actions + out.actions,
+        due_at=out.due_at,
+        refs=case_refs(case),
+        milestones=[("policy_applied", applied), *out.milestones],
+    )
 
 
 def drafted(case: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision:

@@ -2,7 +2,8 @@
 each decisive fact of the state must be one the chain recorded, each answer the chain recorded must be in
 the state, and what the state derives from them (each subject's hand-over, the holder's standing objection)
 must follow. Run at export and by a dossier's verify on the dossier's rows, and on the live rows before an
-approval, before each execution step and by `audit verify` (issue 17, tenth round H2 and H3)."""
+approval, before each execution step and by `audit verify` (issue 17, tenth round H2 and H3). The policy the
+case applies is also checked before the rules decide anything of the case (policy_refusal: nineteenth round H4)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 from whmcs_bridge.errors import StateEdited
 from whmcs_bridge.families.ownership.case import hand_over
 from whmcs_bridge.families.ownership.execution import step_words
+from whmcs_bridge.families.ownership.policies import applied_policy
 from whmcs_bridge.model import Event
 from whmcs_bridge.store import audit, inbox, states
 from whmcs_bridge.store.chain_head import canonical
@@ -21,6 +23,7 @@ from whmcs_bridge.store.db import Database
 ATTACHED = "staff.OwnershipCommand.attach"
 STAFF_COMMAND = "staff.OwnershipCommand."
 FAMILY = "ownership"
+POLICY_APPLIED = "ownership.policy_applied"  # the opening's milestone (flow.opened)
 
 
 def check(db: Database, case_id: str, case: dict[str, Any] | None = None) -> None:
@@ -41,6 +44,15 @@ def edited_cases(db: Database) -> list[str]:
             if problems:
                 found.append(edited_sentence(key.split(":", 1)[1], problems[0]))
     return found
+
+
+def policy_refusal(db: Database, case_id: str, case: dict[str, Any]) -> str | None:
+    """Why the rules may not decide on the case now (the engine asks before each decision, staff commands before
+    their dry run): the policy its state applies is not the one the chain recorded when it opened; or None. Only
+    the policy is compared here, the rest of the state is checked where it is acted on (live_problems)."""
+    rows = audit.raw_rows(db, case_id=case_id, subject=f"ownership:{case_id}")
+    problems = policy_problems(case, [r for r in rows if r["action"] == POLICY_APPLIED])
+    return edited_sentence(case_id, problems[0]) if problems else None
 
 
 def live_problems(db: Database, case_id: str, case: dict[str, Any] | None = None) -> list[str]:
@@ -88,7 +100,7 @@ def recorded_problems(case: dict[str, Any], rows: list[dict[str, Any]]) -> list[
     the party, the answer, the address, the browser, the reason and the instant). Run at export on the live
     rows and by verify on the dossier's."""
     attached = {r["detail"].get("sha256") for r in rows if r["action"] == ATTACHED and isinstance(r["detail"], dict)}
-    problems = [
+    problems = policy_problems(case, rows) + [
         f"evidence item {item.get('item')}: its SHA-256 is not in the audit chain (entry edited)"
         for item in case.get("evidence", [])
         if item.get("sha256") not in attached
@@ -104,6 +116,43 @@ def recorded_problems(case: dict[str, Any], rows: list[dict[str, Any]]) -> list[
     ]
     problems += unrecorded_problems(case, rows, links)
     return problems + derived_problems(case, rows)
+
+
+def policy_problems(case: dict[str, Any], rows: list[dict[str, Any]]) -> list[str]:
+    """The policy the case's state applies (every field of each policy's snapshot: the documents, whom it asks,
+    the window, the approvals, the lock...; and which policy each subject follows) against the last one the
+    chain recorded for the case (its opening's `policy_applied`; no other path changes a case's policy)."""
+    recorded = [r["detail"] for r in rows if r["action"] == POLICY_APPLIED and isinstance(r["detail"], dict)]
+    if not recorded:
+        # A case opened before the bridge recorded the policy it applied has no such row: its policy is taken as
+        # stored (nothing to compare it with). A newer case's row cannot be removed without breaking the chain's
+        # links, which `audit verify` and a dossier's verify name.
+        return []
+    last = recorded[-1]
+    was = {k: last[k] if isinstance(last.get(k), dict) else {} for k in ("policies", "subjects")}
+    now = applied_policy(case)
+    problems = []
+    for name in sorted({*was["policies"], *now["policies"]}):
+        before, after = was["policies"].get(name), now["policies"].get(name)
+        if not isinstance(before, dict) or not isinstance(after, dict):
+            problems.append(
+                f"policy {name} is not in the case's state, but the audit chain recorded it when the case opened"
+                if isinstance(before, dict)
+                else f"policy {name} is in the case's state, but the audit chain recorded no such policy"
+            )
+            continue
+        problems += [
+            f"policy {name}'s {field} is {after.get(field)!r}, but the audit chain recorded {before.get(field)!r} "
+            "when the case opened"
+            for field in sorted({*before, *after})
+            if before.get(field) != after.get(field)
+        ]
+    return problems + [
+        f"{subject} follows policy {now['subjects'].get(subject)}, but the audit chain recorded "
+        f"{was['subjects'].get(subject)} when the case opened"
+        for subject in sorted({*was["subjects"], *now["subjects"]})
+        if was["subjects"].get(subject) != now["subjects"].get(subject)
+    ]
 
 
 def unrecorded_problems(

@@ -75,6 +75,21 @@ def snapshot(policy: OwnershipPolicy) -> dict[str, Any]:
     }
 
 
+def applied_policy(case: dict[str, Any]) -> dict[str, Any]:
+    """What a case applies, as the opening records it in the audit chain (milestone `policy_applied`) and
+    integrity compares with the case's state: each policy's snapshot by name, and which policy each subject
+    follows (nineteenth round H4)."""
+    policies, subjects = case.get("policies"), case.get("subjects")
+    return {
+        "policies": policies if isinstance(policies, dict) else {},
+        "subjects": {
+            f"{s.get('kind')}:{s.get('id')}": s.get("policy")
+            for s in (subjects if isinstance(subjects, list) else [])
+            if isinstance(s, dict)
+        },
+    }
+
+
 def requirements(case: dict[str, Any]) -> dict[str, Any]:
     """The case's combined requirements: every subject's evidence, the longest window and lock, the
     most approvals."""

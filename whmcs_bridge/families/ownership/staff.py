@@ -21,7 +21,7 @@ from whmcs_bridge import staff
 from whmcs_bridge.clock import iso
 from whmcs_bridge.config.load import Config
 from whmcs_bridge.engine import own_write
-from whmcs_bridge.errors import BridgeError, UsageProblem, WhmcsApiError  # noqa: F401  (BridgeError used by the CLI)
+from whmcs_bridge.errors import BridgeError, StateEdited, UsageProblem, WhmcsApiError  # noqa: F401  (BridgeError used by the CLI)
 from whmcs_bridge.executor.loop import in_flight_grace
 from whmcs_bridge.families.ownership import build, integrity, seen
 from whmcs_bridge.families.ownership.case import FINAL, replies_to_classify
@@ -255,8 +255,8 @@ def submit(
     state = states.load(db, FAMILY, f"case:{case_id}")
     if not state and data.get("command") != "open":  # the command names a case that does not exist
         case(db, case_id)
-    if data.get("command") == "approve" and state:  # nothing is executed on facts the chain does not hold
-        integrity.check(db, case_id)  # the state read with the chain, at one instant
+    if state:
+        refuse_edited(db, case_id, state, str(data.get("command")))
     if api is not None and data.get("command") == "approve" and state:
         gone = not_movable(api, state)
         if gone:
@@ -281,6 +281,16 @@ def submit(
     holder = (state.get("holder") or data.get("holder") or {}).get("client")
     staff.submit(db, config, "OwnershipCommand", data, by=by, client_id=holder, now=now, case_id=case_id)
     return case(db, case_id)
+
+
+def refuse_edited(db: Database, case_id: str, state: dict[str, Any], command: str) -> None:
+    """A command on a case whose policy is not the one the chain recorded is refused before it goes into the chain
+    (the engine would refuse it: state_refused); an approval, on any fact the chain does not hold."""
+    edited = integrity.policy_refusal(db, case_id, state)
+    if edited:
+        raise StateEdited(edited)
+    if command == "approve":  # nothing is executed on facts the chain does not hold
+        integrity.check(db, case_id)  # the state read with the chain, at one instant
 
 
 def own_message(db: Database, ticket: int, reply: TicketReply | TicketNote) -> bool:
@@ -553,6 +563,14 @@ def to_recheck_after_rollback(db: Database) -> list[str]:
     """The open cases, after a restore behind WHMCS's anchors: the lost rows are not in the database, so which
     case they touched cannot be told here; each open case may have lost an answer or a decision."""
     return [f"ownership case {c['id']} ({c['status']})" for c in cases(db) if c["status"] not in FINAL]
+
+
+def state_refused(db: Database, key: str, state: dict[str, Any]) -> str | None:
+    """The rules decide nothing of a case whose policy is not the one the audit chain recorded when it opened
+    (the spec's hook, families/spec.py state_refusal, asked by the engine before each decision)."""
+    if not key.startswith("case:"):
+        return None
+    return integrity.policy_refusal(db, key.split(":", 1)[1], state)
 
 
 def approval_refused(db: Database, entry: outbox.OutboxEntry) -> str | None:
