@@ -563,16 +563,22 @@ def test_a_guarded_write_is_not_sent_again_once_its_grant_ended_during_the_retry
 WELCOME = "Hosting Account Welcome Email"
 
 
+def password_step_tried(world: Sandbox, db: Database, fault: dict[str, Any], timeout_s: float) -> tuple[Action, Executor]:
+    """A password step (ModuleChangePw, then the welcome email) planned and tried once while WHMCS has `fault`."""
+    api = WhmcsApi(make_client(world.api_url, timeout_s=timeout_s, max_attempts=1))
+    change = action("credential_change", "pw", {"service_id": 101, "notify_template": WELCOME})
+    plan(db, change)
+    world.control("faults", {**fault, "count": 1})
+    executor = Executor(db, api)
+    executor.run_once(NOW)
+    return change, executor
+
+
 def test_a_password_change_whose_welcome_email_landed_after_a_timeout_is_not_repeated(world: Sandbox, db: Database):
     """The welcome email's SendEmail times out, and WHMCS sends it anyway (PHP finishes): the holder has working
     credentials. Found in WHMCS's email log (the template's subject, logged after the step began), the step is
     done; no second password and no second welcome email, which would void the first one the holder holds."""
-    api = WhmcsApi(make_client(world.api_url, timeout_s=0.3, max_attempts=1))
-    change = action("credential_change", "pw", {"service_id": 101, "notify_template": WELCOME})
-    plan(db, change)
-    world.control("faults", {"delay_s": 1.0, "count": 1, "actions": ["SendEmail"]})
-    executor = Executor(db, api)
-    executor.run_once(NOW)
+    change, executor = password_step_tried(world, db, {"delay_s": 1.0, "actions": ["SendEmail"]}, 0.3)
     assert status(db, change.key).status == "in_flight"
     wait_until(lambda: calls(world, "SendEmail") == 1)  # the slow WHMCS finishes
     later = executor.run_once(NOW + timedelta(minutes=5))
@@ -583,13 +589,8 @@ def test_a_password_change_whose_welcome_email_landed_after_a_timeout_is_not_rep
 def test_a_password_change_whose_welcome_email_never_left_runs_again(world: Sandbox, db: Database):
     """The password changed, the welcome email did not leave (WHMCS refused it): the holder has no working
     credentials yet, so the step runs again, sending a fresh password; earlier emails in the log do not count."""
-    api = WhmcsApi(make_client(world.api_url, timeout_s=5, max_attempts=1))
-    change = action("credential_change", "pw", {"service_id": 101, "notify_template": WELCOME})
     world.post("SendEmail", messagename=WELCOME, id=101)  # the original welcome email, months ago
-    plan(db, change)
-    world.control("faults", {"status": 503, "count": 1, "actions": ["SendEmail"]})
-    executor = Executor(db, api)
-    executor.run_once(NOW)
+    change, executor = password_step_tried(world, db, {"status": 503, "actions": ["SendEmail"]}, 5)
     assert calls(world, "ModuleChangePw") == 1 and calls(world, "SendEmail") == 1
     later = executor.run_once(NOW + timedelta(minutes=5))
     assert later.done == [change.key]
@@ -600,12 +601,7 @@ def test_a_password_change_with_another_email_since_parks_naming_it(world: Sandb
     """Interrupted, and the client's log shows an email since the step began that is not the welcome template's:
     WHMCS cannot tell whether the welcome left; staff are told what the log shows rather than the holder sent
     a second password (or none)."""
-    api = WhmcsApi(make_client(world.api_url, timeout_s=5, max_attempts=1))
-    change = action("credential_change", "pw", {"service_id": 101, "notify_template": WELCOME})
-    plan(db, change)
-    world.control("faults", {"status": 503, "count": 1, "actions": ["ModuleChangePw"]})
-    executor = Executor(db, api)
-    executor.run_once(NOW)
+    change, executor = password_step_tried(world, db, {"status": 503, "actions": ["ModuleChangePw"]}, 5)
     sql(db, "UPDATE outbox SET status = 'in_flight', started_at = ?", NOW.isoformat())  # what a crash leaves
     world.post("SendEmail", customtype="product", id=101, customsubject="Disk space warning", custommessage="<p>x</p>")
     later = executor.run_once(NOW + timedelta(minutes=5))
