@@ -94,9 +94,9 @@ def test_a_pending_request_can_be_withdrawn_and_only_a_pending_one(world: World)
     assert f"{grant_id} withdrawn" in world.run("delegations", "list", "--owner", "11").output
     assert any("withdrawn" in n["note"] for n in world.sandbox.rows("client_notes", client_id=11))
     assert any("was withdrawn" in e["subject"] for e in world.emails(11))
-    # The owner's consent link does nothing any more, and says so.
+    # The owner's consent link does nothing any more, and says why (nineteenth round L1: not "not valid").
     late = requests.post(link.group(1), data={"decision": "accept"}, timeout=5)
-    assert late.status_code == 410 and "This link is not valid" in late.text
+    assert late.status_code == 410 and "This request is closed" in late.text and "It was withdrawn" in late.text
     # Nothing to withdraw any more (nor on an active grant): one sentence, refused (exit 1).
     again = CliRunner().invoke(
         cli.main, ["--config", str(world.config), "delegations", "withdraw", grant_id, "--by", "lena", "--reason", "x"]
