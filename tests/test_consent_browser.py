@@ -13,11 +13,10 @@ from typing import Any
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.conftest import WEBHOOK_SECRET, needs
@@ -93,6 +92,16 @@ def site(tmp_path: Path) -> Iterator[Site]:
     s.receiver.close()
 
 
+def replaced(element: Any) -> bool:
+    """Whether the page holding `element` was replaced: the element is stale, or Chromium, caught mid-navigation,
+    says its node "does not belong to the document" (an inspector error, not a StaleElementReferenceException)."""
+    try:
+        element.is_enabled()
+    except WebDriverException:
+        return True
+    return False
+
+
 def answer(browser: webdriver.Chrome, link: str, button: str, reason: str) -> str:
     browser.get(link)
     form_page = browser.find_element(By.TAG_NAME, "html")
@@ -100,7 +109,7 @@ def answer(browser: webdriver.Chrome, link: str, button: str, reason: str) -> st
     browser.find_element(By.XPATH, f"//button[normalize-space()='{button}']").click()
     # The answer page replaces the form: wait until the form's page is gone, whatever its language
     # (a bound, not a timing assertion), then read the page that replaced it.
-    WebDriverWait(browser, 20).until(expected_conditions.staleness_of(form_page))
+    WebDriverWait(browser, 20).until(lambda _: replaced(form_page))
     return WebDriverWait(browser, 20, ignored_exceptions=[StaleElementReferenceException]).until(
         lambda d: d.find_element(By.TAG_NAME, "body").text
     )
