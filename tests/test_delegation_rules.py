@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from whmcs_bridge.families.delegation import renewal, renewal_scope
+from whmcs_bridge.families.delegation import billing_periods, renewal_scope
 from whmcs_bridge.families.delegation.config import DelegationSection, RoleRights
 from whmcs_bridge.families.delegation.copies import COPY_MARK
 from whmcs_bridge.families.delegation.rules import decide_all
@@ -493,7 +493,7 @@ def test_delegated_renewal_renews_the_one_service_once():
 )
 def test_the_renewal_period_is_the_one_the_owners_line_bills(line: str, due: str, cycle: str, why: str | None):
     start = date.fromisoformat(due)
-    until = renewal.next_due(start, cycle)
+    until = billing_periods.next_due(start, cycle)
     assert until is not None and renewal_scope.period_mismatch(line, start, until) == why
 
 

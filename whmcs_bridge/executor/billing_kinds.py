@@ -11,6 +11,7 @@ from typing import Any
 from whmcs_bridge.clock import utcnow
 from whmcs_bridge.executor.call import ActionError, ActionKind, Call, Observed, Result, done_if
 from whmcs_bridge.executor.reads import later_invoices, recent, renewal_line_ids
+from whmcs_bridge.families.delegation.billing_periods import years_on
 
 
 def _untouchable(invoice: Any, what: str) -> None:
@@ -294,22 +295,13 @@ def _before_renew_domain(c: Call) -> dict[str, Any]:
     return {**c.params, "seen_before": _dates(_domain_now(c))}
 
 
-def _years_on(day: str, years: int) -> str:
-    """The date `years` years after `day` (29 February on to the 28th when the year has none)."""
-    d = date.fromisoformat(day)
-    try:
-        return d.replace(year=d.year + years).isoformat()
-    except ValueError:
-        return d.replace(year=d.year + years, day=28).isoformat()
-
-
 def _registrar_renewed(c: Call, domain: Any) -> bool:
     """Whether WHMCS shows the registrar renewed the domain for the years paid since the first try began: its expiry
     date exactly those years after the one recorded before it (WHMCS's domain sync writes the registrar's date;
     DomainRenew's page does not say the call moves it, DD:api-reference/domainrenew.md)."""
     before = (c.params.get("seen_before") or {}).get("expiry")
     now = _dates(domain)["expiry"]
-    return bool(before and now and now == _years_on(str(before), int(c.params.get("years") or 1)))
+    return bool(before and now and now == years_on(date.fromisoformat(str(before)), int(c.params.get("years") or 1)).isoformat())
 
 
 def _expiry_moved_otherwise(c: Call, domain: Any) -> bool:

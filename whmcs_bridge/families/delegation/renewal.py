@@ -31,10 +31,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from whmcs_bridge.families.delegation.billing_periods import period_of
 from whmcs_bridge.families.delegation.config import DelegationSection
 from whmcs_bridge.families.delegation.grants import (
     FAMILY,
@@ -96,9 +97,6 @@ from whmcs_bridge.model import Action, Decision, as_int, message
 WITHDRAWN = "withdrawn"
 # A renewal whose delegate's invoice WHMCS cancelled or refunded: paid again (staff reopened it), WHMCS is read.
 REOPENED = ("cancelled", "refunded")
-# WHMCS's billing cycles (GetClientsProducts `billingcycle`) and their length in months; the others (Free
-# Account, One Time) do not renew.
-CYCLES = {"Monthly": 1, "Quarterly": 3, "Semi-Annually": 6, "Annually": 12, "Biennially": 24, "Triennially": 36}
 
 
 def while_active(grant: dict[str, Any], **more: Any) -> dict[str, Any]:
@@ -208,21 +206,6 @@ def refused_by_whmcs(
     return None
 
 
-def next_due(day: date, cycle: str) -> date | None:
-    """The due date one billing cycle after `day` (the day of the month kept, or the month's last day)."""
-    months = CYCLES.get(cycle)
-    if months is None:
-        return None
-    index = day.month - 1 + months
-    year, month = day.year + index // 12, index % 12 + 1
-    for last in (31, 30, 29, 28):
-        try:
-            return date(year, month, min(day.day, last))
-        except ValueError:
-            continue
-    return None
-
-
 def renewal_step(grant: dict[str, Any], kind: str, data: dict[str, Any], now: datetime) -> Decision:
     renewal = next((r for r in grant.get("renewals", []) if r["n"] == as_int(data.get("n"))), None)
     if renewal is None:
@@ -294,25 +277,6 @@ def invoice_made(grant: dict[str, Any], renewal: dict[str, Any], data: dict[str,
     if renewal["status"] == "owner paid" and renewal["delegate_invoice"]:
         return Decision(state=grant, actions=owner_paid_withdraws(grant, renewal), refs=grant_refs(grant))
     return Decision(state=grant, refs=grant_refs(grant))
-
-
-def period_of(what: str, data: dict[str, Any]) -> tuple[date | None, date | None]:
-    """The period a renewal bills, from what the read found: (its next due date, the one after), or Nones."""
-    found = bool(data.get("invoice_id")) or (what == "domain" and bool(data.get("priced")))
-    due = date.fromisoformat(str(data["due"])) if found and data.get("due") else None
-    if due is None:
-        return None, None
-    if what == "domain":
-        return due, years_on(due, as_int(data.get("years")) or 1)
-    return due, next_due(due, str(data.get("cycle") or ""))
-
-
-def years_on(day: date, years: int) -> date:
-    """A domain's next due date one registration period on (29 February becomes 28 February)."""
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:
-        return day.replace(year=day.year + years, day=28)
 
 
 def renewal_payment(grant: dict[str, Any], kind: str, data: dict[str, Any], now: datetime) -> Decision | None:
