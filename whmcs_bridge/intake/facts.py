@@ -27,6 +27,7 @@ FACTS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "InvoiceCancelled": ("invoice", ("invoiceid",), "cancelled"),
     "TicketOpen": ("ticket", ("ticketid",), "opened"),
     "TicketOpenAdmin": ("ticket", ("ticketid",), "opened"),  # opened by staff (the poller tells it by GetTicket)
+    "TicketGone": ("ticket", ("ticketid",), "gone"),  # a watched ticket WHMCS no longer has (deleted: once)
     "AcceptOrder": ("order", ("orderid",), "accepted"),
     # The checkout hook and the poller's OrderPlaced report one order but not the same facts: only
     # the poll carries who placed it (requestor), so they must not swallow each other.

@@ -48,6 +48,7 @@ INVOICE_HINT = re.compile(r"Invoice ID:? ?#?(\d+)", re.IGNORECASE)
 SERVICE_HINT = re.compile(r"Service ID:? ?#?(\d+)", re.IGNORECASE)
 REPLY_EVENTS = ("TicketUserReply", "TicketAdminReply")
 NOTE_EVENT = "TicketAddNote"  # a staff note on a ticket, as the hook of that name tells it (with its id here)
+GONE_EVENT = "TicketGone"  # a watched ticket GetTicket no longer finds (staff deleted it in the admin area)
 HINTS = "invoices.hinted"  # invoices activity lines named, whose status is still to be read
 TOUCHED = "clients.touched"  # clients activity lines named, whose services are still to be read
 
@@ -331,10 +332,14 @@ class Poller:
         (DD:api-reference/getticket.md lists `notes` apart from `replies`). Their replies after the last one
         seen, and their notes after the last one seen (TicketAddNote, DD:hooks-reference/ticket.md): a note is
         staff's, and may report a party's answer by phone. A ticket read for the first time with no reply known
-        by id has its replies taken as seen (they were written before the case watched it, and read then)."""
+        by id has its replies taken as seen (they were written before the case watched it, and read then). A watched
+        ticket WHMCS no longer has (GetTicket "Ticket ID Not Found", DD:api-reference/getticket.md; staff deleted it,
+        with whatever was written there since the last read) is reported once (TicketGone): never taken as silence."""
         for ticket_id in sorted({int(t) for t in self.watched_tickets()}):
             full = self._read(SimpleNamespace(id=ticket_id))
             if full is None:
+                with self.db.atomic():
+                    self.store([self._gone(ticket_id, now)], now, report)
                 continue
             with self.db.atomic():
                 if self.cursor(reply_cursor(ticket_id)) is None:
@@ -343,6 +348,17 @@ class Poller:
                 last_note = int(self.cursor(note_cursor(ticket_id)) or 0)
                 notes = [self._note(full, n) for n in full.notes if n.id > last_note]
                 self.store([*self._replies_of(full, ""), *notes], now, report)
+
+    def _gone(self, ticket_id: int, now: datetime) -> Found:
+        """A watched ticket gone from WHMCS: its id, the last reply and note of it the bridge read, and when it found
+        it gone (the deletion itself is dated nowhere the API shows)."""
+        data = {
+            "ticketid": ticket_id,
+            "last_reply": as_int(self.cursor(reply_cursor(ticket_id))),
+            "last_note": as_int(self.cursor(note_cursor(ticket_id))),
+            "seen_at": iso(now),
+        }
+        return Found(GONE_EVENT, data, iso(now))
 
     @staticmethod
     def _note(full: Any, note: Any) -> Found:

@@ -26,6 +26,7 @@ from whmcs_bridge.families.ownership.policies import (
     msg_ref,
     party_notes,
     ref,
+    reply_arg,
     staff_ticket,
     step,
     tell,
@@ -141,7 +142,7 @@ def answered_replies(
         first = waiting[0]
         raise ValueError(
             f"{msg_ref(first)} was written by {first.get('writer') or 'someone'}, "
-            f"not the {party}: name it with --reply {first['ticket']}:{first['reply']} if it is the {party}'s answer "
+            f"not the {party}: name it with --reply {reply_arg(first)} if it is the {party}'s answer "
             f"(waiting: {listed})"
         )
     waiting = own

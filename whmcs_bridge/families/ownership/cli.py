@@ -33,7 +33,7 @@ from whmcs_bridge.families.ownership.case import FINAL
 from whmcs_bridge.families.ownership.cli_output import anchor_now, echo_anchor, echo_case
 from whmcs_bridge.families.ownership.config import EVIDENCE_KINDS, GROUNDS
 from whmcs_bridge.families.ownership.evidence_store import evidence_dir
-from whmcs_bridge.families.ownership.policies import msg_ref
+from whmcs_bridge.families.ownership.policies import msg_ref, reply_arg
 from whmcs_bridge.families.ownership.staff_view import StaffView, case_lines, execution_steps
 from whmcs_bridge.families.ownership.whmcs_reads import ticket_attachment, whmcs_now
 from whmcs_bridge.whmcs.api import WhmcsApi
@@ -372,7 +372,7 @@ def record_answer(
             taken = r["party"] != party and r["classified"] != "unrelated"  # unrelated: no one's answer
             click.echo(f"{where} classified as {r['classified']}" + (f" ({party}'s answer)" if taken else ""))
         elif not r.get("classified"):
-            click.echo(f"{where} still to classify (--reply {r['ticket']}:{r['reply']})")
+            click.echo(f"{where} still to classify (--reply {reply_arg(r)})")
     echo_case(c)
     echo_anchor(anchored)
     if c.get("status") in FINAL:

@@ -471,7 +471,7 @@ def _recorded_html(view: StaffView, case: dict[str, Any]) -> list[str]:
                 [
                     r.get("party") if r.get("party") != "other" else f"{r.get('writer') or '?'} (neither party)",
                     r.get("ticket"),
-                    r.get("reply"),
+                    "the whole thread, gone from WHMCS" if r.get("thread_gone") else r.get("reply"),
                     view.when(r.get("date") or r.get("seen")),
                     r.get("classified") or "not yet",
                     r.get("message"),

@@ -433,7 +433,7 @@ def subject_read(
         return []
     replies = replies_to_classify(case)
     if replies:  # it may be an objection: nothing is handed over before staff say what it is
-        if s.get("access_held") != replies[0]["reply"]:
+        if s.get("access_held", "") != replies[0]["reply"]:  # a gone thread's reply is None
             s["access_held"] = replies[0]["reply"]
             step(
                 case, now, "new access held", "bridge",

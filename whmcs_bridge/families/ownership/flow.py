@@ -342,6 +342,7 @@ def to_review(
         "writer": str(reply.get("writer") or "") if reply else "",
         "ticket": int(reply["ticket"]) if reply else 0,
         "note_id": int(number[1:]) if isinstance(number, str) else 0,
+        "gone": int(bool(reply.get("thread_gone"))) if reply else 0,  # the party's whole thread (incoming.thread_gone)
         "command": classify_command(case["id"], reply) if reply else "",
     }
     case["status"] = "review"

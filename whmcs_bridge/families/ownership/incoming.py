@@ -25,7 +25,7 @@ from whmcs_bridge.families.ownership.policies import (
     step,
     threads,
 )
-from whmcs_bridge.model import Decision, as_int
+from whmcs_bridge.model import Action, Decision, as_int
 
 # Where the holder's answer still decides the case: waiting for it, or under review before approval.
 ANSWERABLE = ("notified", "review")
@@ -94,6 +94,31 @@ def thread_note(case: dict[str, Any], data: dict[str, Any], now: datetime, rules
     }  # fmt: skip
     reply = attach(case, facts, "other", now)
     return flag_reply(case, facts, reply, now, rules)
+
+
+def thread_gone(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    """One of the case's ticket threads WHMCS no longer has: the poll's GetTicket answered "Ticket ID Not Found"
+    (DD:api-reference/getticket.md), so staff deleted it in the admin area, with whatever was written there since the
+    bridge last read it (the holder's objection: nineteenth break round M2). It is never taken as silence: attached
+    once like a reply of the thread's party the bridge could not read, `--reply TICKET` to classify, and flagged as
+    one (flag_reply: staff's ticket, the review; the window's end, the approval and the writes wait for staff to
+    record what the party answered, or `unrelated`)."""
+    ticket = as_int(data.get("ticketid"))
+    if not ticket or ticket not in threads(case) or case.get("status") not in ANSWERING:
+        return unchanged(case)
+    if any(r.get("thread_gone") and r["ticket"] == ticket for r in case.get("replies", [])):
+        return unchanged(case)  # said once
+    party = next((p for p, t in (case.get("tickets") or {}).items() if as_int(t) == ticket), "requester")
+    reply = {
+        "party": party, "writer": "unknown", "ticket": ticket, "reply": None, "date": None, "seen": iso(now),
+        "message": "", "classified": None, "thread_gone": True,
+    }  # fmt: skip
+    case.setdefault("replies", []).append(reply)
+    last = as_int(data.get("last_reply"))
+    read = f"after reply {last}" if last else "since it was opened"
+    step(case, now, "thread gone", "bridge", f"{msg_ref(reply)}, the case's thread with the {party}: what was written "
+         f"there {read} is unknown, to classify ({classify_command(case['id'], reply)})")  # fmt: skip
+    return flag_reply(case, {**data, "ticket": ticket, "thread_gone": True}, reply, now, rules)
 
 
 def may_answer(case: dict[str, Any], data: dict[str, Any]) -> bool:
@@ -390,10 +415,7 @@ def flag_reply(
     where = {"opened": int(bool(data.get("opened"))), "named": int(bool(data.get("named")))}
     about = {"ticket": reply["ticket"], "reply": reply["reply"], "writer": reply["writer"]}
     written = reply["date"] or reply["seen"]
-    gone = staff_ticket(
-        case, rules, purpose, "ownership.staff_reply_gone", **about, party=party, words=reply["message"],
-        opened=where["opened"], status=case["status"],
-    ) if data.get("gone") else None  # fmt: skip
+    gone = gone_notice(case, data, reply, rules)
     if case["status"] == "executing":  # the steps not sent yet wait for staff to classify it (execution.writes_wait)
         held = steps_held(case, now, reply)
         flagged = gone or staff_ticket(
@@ -456,6 +478,23 @@ def flag_reply(
     return Decision(state=case, actions=[*out.actions, flagged], due_at=out.due_at, refs=out.refs)
 
 
+def gone_notice(case: dict[str, Any], data: dict[str, Any], reply: dict[str, Any], rules: Rules) -> Action | None:
+    """Staff's ticket of a message gone from WHMCS before the bridge read it (with the words WHMCS told of it), or of
+    a whole thread gone (thread_gone: what was written there is unknown); None for a message read."""
+    about = {"ticket": reply["ticket"], "party": reply["party"], "status": case["status"]}
+    if data.get("thread_gone"):
+        return staff_ticket(
+            case, rules, f"thread-gone-{reply['ticket']}", "ownership.staff_thread_gone", **about,
+            last_reply=as_int(data.get("last_reply")) or 0, command=classify_command(case["id"], reply),
+        )  # fmt: skip
+    if not data.get("gone"):
+        return None
+    return staff_ticket(
+        case, rules, f"reply-{reply['ticket']}-{reply['reply']}", "ownership.staff_reply_gone", **about,
+        reply=reply["reply"], writer=reply["writer"], words=reply["message"], opened=int(bool(data.get("opened"))),
+    )  # fmt: skip
+
+
 def steps_held(case: dict[str, Any], now: datetime, reply: dict[str, Any]) -> int:
     """A reply read while the case executes holds its steps in WHMCS not sent yet until staff classify it (the
     executor's `quiet` guard: it may be an objection, break round 13 H7); said in the timeline. How many wait."""
@@ -483,6 +522,8 @@ def reply_after_end(case: dict[str, Any], rules: Rules, purpose: str, about: dic
 
 def written_where(data: dict[str, Any], ticket: Any) -> str:
     """Where a reply was written, for the timeline."""
+    if data.get("thread_gone"):
+        return f"may have written in ticket #{ticket}, the case's thread, gone from WHMCS before the bridge read it"
     gone = " (gone from WHMCS since)" if data.get("gone") else ""
     if data.get("opened"):
         return f"wrote in a new ticket{gone}"

@@ -231,12 +231,14 @@ MESSAGES = define(
             "writer": "text",
             "ticket": "number",
             "note_id": "number",
+            "gone": "number",
             "command": "text",
         },
         "Staff ticket: review the case. why: consented, window-consent (the window ended, consent was "
         "required), window-notice (the window ended without objection), court-order, objection-withdrawn, "
         "reply (a message in the case's threads to classify: party holder or other, writer, ticket, note_id (a "
-        "staff note's id, 0 for a reply), command: the record-answer command naming it), window-reply (the window ended while a "
+        "staff note's id, 0 for a reply), gone = 1: the case's thread with the party is gone from WHMCS, command: the "
+        "record-answer command naming it), window-reply (the window ended while a "
         "reply of the holder, written before it was asked or since, waits to be classified) or documents (the "
         "policy asks the holder nothing).",
     ),
@@ -489,6 +491,15 @@ MESSAGES = define(
         "Staff ticket: WHMCS told of a message (opened = 1: a new ticket; else a reply) by a party (party: holder, "
         "requester or other) while the case is open, gone from WHMCS (deleted, merged) before the bridge read it "
         "back: its words as WHMCS told them (the hook), attached to the case to classify.",
+    ),
+    _spec(
+        "ownership.staff_thread_gone",
+        "ticket",
+        "staff",
+        {"ticket": "number", "party": "text", "status": "text", "last_reply": "number", "command": "text"},
+        "Staff ticket: the case's ticket thread with a party (party: holder or requester) is gone from WHMCS "
+        "(GetTicket: not found; staff deleted it) while the case is open: what was written there after the last reply "
+        "the bridge read (last_reply, 0: none) is unknown; attached to the case to classify (command).",
     ),
     _spec(
         "ownership.client_note",

@@ -303,7 +303,9 @@ def is_note(value: Any) -> bool:
 
 def msg_ref(r: dict[str, Any]) -> str:
     """A message of the case's threads as staff read it: "ticket #12 reply 5", or "ticket #12 note 3" for a note
-    (`--reply 12:n3` names it)."""
+    (`--reply 12:n3` names it), or "ticket #12 (gone from WHMCS)" for a thread WHMCS no longer has (`--reply 12`)."""
+    if r.get("thread_gone"):
+        return f"ticket #{r['ticket']} (gone from WHMCS)"
     number = message_id(r.get("reply"))
     if isinstance(number, str):
         return f"ticket #{r['ticket']} note {number[1:]}"
@@ -314,6 +316,12 @@ def to_classify(case: dict[str, Any], r: dict[str, Any]) -> str:
     """A message waiting for staff as staff read it, with the command that records what it answers: "the holder
     replied in ticket #12 (reply 5): record what it answered first (ownership record-answer ...)", or "bob
     (staff) added ticket #12 note 3: ..." for a note."""
+    if r.get("thread_gone"):
+        return (
+            f"ticket #{r['ticket']}, the case's thread with the {r['party']}, is gone from WHMCS (deleted before the "
+            f"bridge read all of it): find out what the {r['party']} wrote there and record it "
+            f"({classify_command(case['id'], r)})"
+        )
     who = f"the {r['party']}" if r["party"] != "other" else r.get("writer") or "someone"
     number = message_id(r.get("reply"))
     how = (
@@ -331,10 +339,14 @@ def classify_command(case_id: str, r: dict[str, Any]) -> str:
         ("requester", "consent|object") if "requester" in (r["party"], r.get("side"))
         else ("holder", "consent|object|unrelated")
     )  # fmt: skip
-    return (
-        f"ownership record-answer {case_id} --party {party} --answer {answers} --via ticket "
-        f"--reply {r['ticket']}:{r['reply']}"
-    )
+    via = "ticket|email|post|phone" if r.get("thread_gone") else "ticket"  # its words are gone: staff ask the party
+    return f"ownership record-answer {case_id} --party {party} --answer {answers} --via {via} --reply {reply_arg(r)}"
+
+
+def reply_arg(r: dict[str, Any]) -> str:
+    """How `--reply` names a message of the case's threads: TICKET:REPLY (TICKET:nNOTE), or TICKET alone for a
+    thread gone from WHMCS (no one message of it is known)."""
+    return f"{r['ticket']}" if r.get("reply") is None else f"{r['ticket']}:{r['reply']}"
 
 
 # Where a party's new ticket may be an answer (answers.py: ticket_opened); a draft has asked no one yet.

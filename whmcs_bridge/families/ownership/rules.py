@@ -17,7 +17,7 @@ Events: OwnershipCommand (staff commands and link answers), Tick (deadlines, rem
 OwnershipOwners (who owns the subjects now, read while executing), OwnershipStepEnded (an execution step
 done, cancelled or rejected), TicketOpen then TicketResolved
 (a draft case; or a party's new ticket, read like a reply: it may answer an open case), OwnershipTicket (the ids of the case's ticket threads), TicketUserReply then OwnershipReply
-(a reply in a thread, read from WHMCS to learn who wrote it), OwnershipLock (a moved domain's transfer lock).
+(a reply in a thread, read from WHMCS to learn who wrote it), TicketGone (a thread WHMCS no longer has), OwnershipLock (a moved domain's transfer lock).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from whmcs_bridge.families.ownership.commands import command
 from whmcs_bridge.families.ownership.config import OwnershipSection
 from whmcs_bridge.families.ownership.drafts import draft_case, draft_lookup, item_refs, open_subjects
 from whmcs_bridge.families.ownership.execution import STEP_ENDED, owners_read, step_ended
-from whmcs_bridge.families.ownership.incoming import reply_read, thread_note, thread_reply, ticket_opened
+from whmcs_bridge.families.ownership.incoming import reply_read, thread_gone, thread_note, thread_reply, ticket_opened
 from whmcs_bridge.families.ownership.policies import (
     FAMILY,
     GUEST,
@@ -95,8 +95,9 @@ class Ownership:
         # it is WHMCS's fact (the hook's userid, then GetTicket), never its words.
         # A staff reply (TicketAdminReply, from the poll) reaches only the case whose thread it is in (thirteenth
         # round H3); the bridge's own never reach a family (engine.own_write).
-        # A staff note (TicketAddNote) likewise reaches only the case whose thread it is in (fifteenth round HIGH 2).
-        if event.type in ("TicketAdminReply", "TicketAddNote") and as_int(event.data.get("ticketid")):
+        # A staff note (TicketAddNote) likewise reaches only the case whose thread it is in (fifteenth round HIGH 2),
+        # and so does a thread the poll found gone from WHMCS (TicketGone: nineteenth round M2).
+        if event.type in ("TicketAdminReply", "TicketAddNote", "TicketGone") and as_int(event.data.get("ticketid")):
             return [f"thread:{as_int(event.data.get('ticketid'))}"]
         if event.type in ("TicketUserReply", "TicketOpen") and as_int(event.data.get("ticketid")):
             words = f"{event.data.get('subject') or ''} {event.data.get('message') or ''}"
@@ -170,6 +171,7 @@ ON_CASE: dict[str, Callable[[dict[str, Any], dict[str, Any], datetime, Rules], D
     "TicketUserReply": lambda case, data, now, rules: thread_reply(case, data),
     "TicketAdminReply": lambda case, data, now, rules: thread_reply(case, data),
     "TicketAddNote": thread_note,
+    "TicketGone": thread_gone,
     "OwnershipReply": reply_read,
     "OwnershipLock": _lock,
     STEP_ENDED: step_ended,

@@ -177,6 +177,8 @@ def reply_line(view: StaffView, c: dict[str, Any], r: dict[str, Any]) -> str:
     if not r.get("classified") and c.get("status") in FINAL:  # nothing waits on it any more: no command to run
         verdict = f"not classified (the case is {c['status']})"
     text = " ".join(str(r.get("message") or "").split())
+    if r.get("thread_gone"):  # incoming.thread_gone: no words to show, and none may be taken as silence
+        text = "the thread was deleted in WHMCS before the bridge read all of it: what was written there is unknown"
     who = r["party"] if r["party"] != "other" else f"{r.get('writer') or 'someone'} (neither party)"
     where = f"{msg_ref(r)}"
     return f"{who} in {where} on {view.when(r.get('date') or r.get('seen'))}, {verdict}: {text[:300]}"
