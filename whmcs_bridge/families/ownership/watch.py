@@ -18,17 +18,40 @@ def locked(case: dict[str, Any]) -> bool:
 
 def watched(case: dict[str, Any]) -> list[dict[str, Any]]:
     """While open (not approved yet) or disputed: every subject (nothing may change). While locked: only what
-    changed hands (a backup-only or refused subject stayed with its holder and is not locked)."""
+    changed hands (a backup-only or refused subject stayed with its holder and is not locked). A whole account
+    brings what it holds (held_by_account)."""
     if case.get("status") == "disputed" or case.get("status") in BEFORE_APPROVAL:
-        return list(case["subjects"])
-    if locked(case):
-        return [s for s in case["subjects"] if s.get("moved_to")]
-    return []
+        subjects = list(case["subjects"])
+    elif locked(case):
+        subjects = [s for s in case["subjects"] if s.get("moved_to")]
+    else:
+        return []
+    return subjects + held_by_account(subjects)
+
+
+def held_by_account(subjects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The services and domains of each whole account among `subjects`, as WHMCS showed them at the last approval,
+    else when the case opened: each must stay in the account, which is what changes hands. Moved out of it in
+    WHMCS's admin area, it would leave the claim (or the lock) unseen (break round 19, MEDIUM 1)."""
+    named = {ref(s) for s in subjects}
+    items = []
+    for s in subjects:
+        if s["kind"] != "client":
+            continue
+        for item in s.get("contents_approved", s.get("contents") or []):
+            kind, item_id = str(item).split(":")
+            if item not in named:
+                named.add(item)
+                items.append({"kind": kind, "id": int(item_id), "in_account": int(s["id"])})
+    return items
 
 
 def expected(case: dict[str, Any], subject: dict[str, Any]) -> tuple[Any, ...]:
     """Where the subject may be: disputed, with its holder, or where it had moved before the objection stopped
-    the execution (staff may leave it there or move it back); locked, with its new holder."""
+    the execution (staff may leave it there or move it back); locked, with its new holder. What a whole account
+    holds stays in the account, whoever owns the account."""
+    if "in_account" in subject:
+        return (subject["in_account"],)
     if case["status"] == "disputed":
         return (subject["holder_ref"], subject["moved_to"]) if subject.get("moved_to") else (subject["holder_ref"],)
     if case["status"] in BEFORE_APPROVAL:
