@@ -5,6 +5,9 @@ claimed service or domain is."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -67,3 +70,52 @@ def test_a_locked_account_watches_what_it_held_at_approval():
     }  # fmt: skip
     items = {f"{s['kind']}:{s['id']}": expected(case, s) for s in watched(case)}
     assert items == {"client:20": (7,), "service:201": (20,), "domain:20": (20,)}
+
+
+def attachments(*files: tuple[str, bytes]) -> str:
+    """OpenTicket/AddTicketReply/AddTicketNote's `attachments`: base64 of a JSON list of {name, data in base64}
+    (DD:api-reference/addticketreply.md)."""
+    listed = [{"name": name, "data": base64.b64encode(data).decode()} for name, data in files]
+    return base64.b64encode(json.dumps(listed).encode()).decode()
+
+
+PROXY = b"%PDF-1.4\n% the director's proxy, sent later in the thread, signed and stamped\n" + b"0" * 200 + b"\n%%EOF\n"
+EXTRACT = b"%PDF-1.4\n% a registry extract received by post and scanned by staff\n" + b"1" * 200 + b"\n%%EOF\n"
+
+
+def test_a_file_attached_to_a_later_reply_or_a_note_is_taken_as_evidence(world: World):
+    """Nineteenth round, MEDIUM 4: `attach --ticket` read only the ticket's opening message, so a document the
+    requester sent in a later reply (or staff attached to a note) could not be taken from WHMCS."""
+    case_id = open_and_document(world, "domain:20")
+    world.sandbox.control(
+        "act",
+        {"action": "AddTicketReply", "ticketid": 1, "clientid": 21, "message": "The proxy, signed.",
+         "attachments": attachments(("proxy.pdf", PROXY))},
+    )  # fmt: skip
+    world.sandbox.control(
+        "act",
+        {"action": "AddTicketNote", "ticketid": 1, "message": "Extract received by post, scanned.",
+         "attachments": attachments(("readme.txt", b"nothing"), ("extract.pdf", EXTRACT))},
+    )  # fmt: skip
+    reply = [r for r in world.sandbox.rows("ticket_replies", ticket_id=1)][-1]["id"]
+    note = [n for n in world.sandbox.rows("ticket_notes", ticket_id=1)][-1]["id"]
+    listed = world.sandbox.post("GetTicket", ticketid=1, repliessort="ASC").json()
+    assert listed["replies"]["reply"][-1]["attachments"] == [{"filename": "proxy.pdf", "index": 0}]
+    assert [a["filename"] for a in listed["notes"]["note"][-1]["attachments"]] == ["readme.txt", "extract.pdf"]
+    common = ["--from", "requester", "--via", "ticket", "--by", "alice"]
+    world.run("ownership", "attach", case_id, "--ticket", f"1:{reply}", "--kind", "signatory-id", *common)
+    world.run("ownership", "attach", case_id, "--ticket", f"1:n{note}", "--index", "1", "--kind", "registry-extract", *common)
+    items = world.case(case_id)["evidence"]
+    assert [(e["name"], e["sha256"]) for e in items[-2:]] == [
+        ("proxy.pdf", hashlib.sha256(PROXY).hexdigest()),
+        ("extract.pdf", hashlib.sha256(EXTRACT).hexdigest()),
+    ]
+    assert (items[-2]["ticket"], items[-2]["message"]) == (1, f"1:{reply}")
+    # A reply of another ticket, named as if it were this one's, is refused: what WHMCS says the ticket holds.
+    other = world.sandbox.rows("ticket_replies")[-1]
+    elsewhere = next(r for r in world.sandbox.rows("ticket_replies") if r["ticket_id"] != 1)
+    refused = world.fail("ownership", "attach", case_id, "--ticket", f"1:{elsewhere['id']}", "--kind", "other", *common)
+    assert f"ticket #1 has no reply {elsewhere['id']}" in refused, refused
+    assert other  # the thread holds replies; only the one named is not of it
+    refused = world.fail("ownership", "attach", case_id, "--ticket", f"1:{reply}", "--index", "3", "--kind", "other", *common)
+    assert f"ticket #1 reply {reply} attachment 3: WHMCS says" in refused, refused

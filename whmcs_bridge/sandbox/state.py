@@ -87,7 +87,9 @@ CREATE TABLE ticket_replies (
     requestor_user_id INTEGER DEFAULT 0, name TEXT DEFAULT '', email TEXT DEFAULT '', admin TEXT DEFAULT '',
     date TEXT, message TEXT
 );
-CREATE TABLE ticket_attachments (ticket_id INTEGER, idx INTEGER, filename TEXT, data BLOB);
+CREATE TABLE ticket_attachments (
+    ticket_id INTEGER, idx INTEGER, filename TEXT, data BLOB, part TEXT DEFAULT 'ticket', part_id INTEGER DEFAULT 0
+);
 CREATE TABLE ticket_notes (id INTEGER PRIMARY KEY, ticket_id INTEGER, admin TEXT, date TEXT, message TEXT);
 CREATE TABLE orders (
     id INTEGER PRIMARY KEY, ordernum TEXT, client_id INTEGER, contact_id INTEGER DEFAULT 0,

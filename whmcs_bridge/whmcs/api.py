@@ -309,10 +309,10 @@ class WhmcsApi:
         for raw in self.client.iterate("GetClientsDomains", "domains", "domain", params):
             yield n.domain(raw)
 
-    def ticket_attachment(self, ticket_id: int, index: int) -> tuple[str, str]:
-        """A file attached to a ticket's first message: its name and base64 content
-        (DD:api-reference/getticketattachment.md)."""
-        answer = self.client.call("GetTicketAttachment", {"relatedid": ticket_id, "type": "ticket", "index": index})
+    def ticket_attachment(self, related_id: int, index: int, part: str = "ticket") -> tuple[str, str]:
+        """A file attached to a ticket's first message (`part` "ticket", `related_id` the ticket), a reply or a
+        note ("reply", "note": their own ids): its name and base64 content (DD:api-reference/getticketattachment.md)."""
+        answer = self.client.call("GetTicketAttachment", {"relatedid": related_id, "type": part, "index": index})
         return str(answer.get("filename") or ""), str(answer.get("data") or "")
 
     def payment_methods(self) -> list[str]:

@@ -217,8 +217,15 @@ def _evidence_file(config: Config, path: Path) -> tuple[str, bytes]:
 @ownership.command("attach")
 @click.argument("case_id")
 @click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--ticket", type=ID, default=None, help="Take the file from this ticket's attachments instead.")
-@click.option("--index", type=click.IntRange(0, 1000), default=0, show_default=True, help="Which attachment of the ticket (from 0).")
+@click.option(
+    "--ticket",
+    "message",
+    type=REPLY,
+    default=None,
+    help="Take the file from a ticket instead: TICKET for its opening message, TICKET:REPLY for a reply, "
+    "TICKET:nNOTE for a staff note, as `show` lists them.",
+)
+@click.option("--index", type=click.IntRange(0, 1000), default=0, show_default=True, help="Which attachment of the message (from 0).")
 @click.option("--kind", type=click.Choice(EVIDENCE_KINDS), required=True, help="What the document is.")
 @click.option("--from", "sender", required=True, help="Who sent it (e.g. 'requester', 'holder', a name).")
 @click.option("--via", type=click.Choice(["email", "ticket", "post", "upload"]), required=True, help="How it came.")
@@ -230,7 +237,7 @@ def attach(
     obj: Context,
     case_id: str,
     file: Path | None,
-    ticket: int | None,
+    message: tuple[int, int | str | None] | None,
     index: int,
     kind: str,
     sender: str,
@@ -240,12 +247,13 @@ def attach(
 ) -> None:
     """Add a piece of evidence: kept by its SHA-256, read-only, never overwritten. Refused: the bridge's own
     files (also under another name), and a file holding a private key or one of the bridge's secrets."""
-    if (file is None) == (ticket is None):
-        raise click.UsageError("give either a FILE or --ticket ID")
+    if (file is None) == (message is None):
+        raise click.UsageError("give either a FILE or --ticket TICKET[:REPLY|:nNOTE]")
     with _store(obj, changes=True) as (config, db):
-        if ticket is not None:
-            name, data = ticket_attachment(_api(config), ticket, index)
-            files.refuse_secrets(f"attachment {index} of ticket #{ticket} ({name})", data, files.bridge_secrets(config))
+        if message is not None:
+            name, data = ticket_attachment(_api(config), *message, index)
+            where = f"ticket #{reply_arg({'ticket': message[0], 'reply': message[1] or None})}"
+            files.refuse_secrets(f"attachment {index} of {where} ({name})", data, files.bridge_secrets(config))
         else:
             assert file is not None
             name, data = _evidence_file(config, file)
@@ -259,7 +267,8 @@ def attach(
             sender=sender,
             via=via,
             dated=dated.date().isoformat() if dated else None,
-            ticket=ticket,
+            ticket=message[0] if message else None,
+            message=reply_arg({"ticket": message[0], "reply": message[1]}) if message and message[1] else None,
             by=by,
             now=utcnow(),
         )

@@ -131,6 +131,7 @@ def attach(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rul
     item: dict[str, Any] = {
         "item": len(case.get("evidence", [])) + 1,
         **{k: data.get(k) for k in ("sha256", "kind", "name", "media_type", "size", "from", "via", "ticket", "dated")},
+        **({"message": str(data["message"])} if data.get("message") else {}),
         "received": iso(now),
         "by": by,
         "status": "pending",

@@ -133,7 +133,7 @@ def collect_documents(stage: Stage, echo: Echo, case_id: str) -> None:
     """Four documents arrive by four channels, the letter taken from the ticket; staff check each."""
     now = datetime.now(UTC)
     ticket_id = stage.scenario["ticket_id"]
-    name, letter = ticket_attachment(stage.bridge.api, ticket_id, 0)
+    name, letter = ticket_attachment(stage.bridge.api, ticket_id, None, 0)
     documents = [
         (letter, name, "letterhead-letter", "ticket"),
         (REGISTRY, "ahu-extract.txt", "registry-extract", "email"),

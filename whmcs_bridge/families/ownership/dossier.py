@@ -401,7 +401,7 @@ def _evidence_html(view: StaffView, case: dict[str, Any]) -> list[str]:
                     e["item"],
                     e["kind"],
                     e.get("from"),
-                    e.get("via"),
+                    f"{e.get('via')} (ticket #{e.get('message') or e['ticket']})" if e.get("ticket") else e.get("via"),
                     view.day(e.get("dated")),
                     view.when(e["received"]),
                     e["status"],

@@ -393,6 +393,7 @@ def attach(
     ticket: int | None,
     by: str,
     now: datetime,
+    message: str | None = None,
 ) -> dict[str, Any]:
     current = case(db, case_id)
     if current["status"] in FINAL:
@@ -422,6 +423,7 @@ def attach(
             "via": via,
             "dated": dated,
             "ticket": ticket,
+            **({"message": message} if message else {}),  # TICKET:REPLY or TICKET:nNOTE, a later message's file
         },
         by=by,
         now=now,

@@ -280,13 +280,28 @@ def _read(api: WhmcsApi, case: dict[str, Any], what: str, s: dict[str, Any]) -> 
     return seen.Seen(what, ref(s), done, seen.registrant_words(block), {"registrant": block, "differs": differs})
 
 
-def ticket_attachment(api: WhmcsApi, ticket_id: int, index: int) -> tuple[str, bytes]:
-    """A file attached to a ticket's opening message (GetTicketAttachment, base64)."""
+def ticket_attachment(api: WhmcsApi, ticket_id: int, message: int | str | None, index: int) -> tuple[str, bytes]:
+    """A file attached to a message of a ticket (GetTicketAttachment, base64): its opening message (`message` None
+    or 0), a reply (its id, as `show` and GetTicket list it) or a note ("nID"). A reply or a note is first found in
+    the ticket as WHMCS shows it now (GetTicket): their ids are WHMCS-wide, and a file taken from another ticket
+    must not be recorded as this one's."""
+    where, part, related = f"ticket #{ticket_id}", "ticket", ticket_id
+    if message:
+        note = isinstance(message, str)
+        part, related = ("note", int(str(message)[1:])) if note else ("reply", int(message))
+        where = f"ticket #{ticket_id} {part} {related}"
+        try:
+            thread = api.ticket(ticket_id)
+        except WhmcsApiError as exc:
+            raise BridgeError(f"ticket #{ticket_id}: WHMCS says {exc.whmcs_message}") from None
+        held = [n.id for n in thread.notes] if note else [r.id for r in thread.replies]
+        if related not in held:
+            raise BridgeError(f"ticket #{ticket_id} has no {part} {related}: name one as `show` lists it (TICKET:REPLY, TICKET:nNOTE)")
     try:
-        filename, data = api.ticket_attachment(ticket_id, index)
+        filename, data = api.ticket_attachment(related, index, part)
     except WhmcsApiError as exc:
-        raise BridgeError(f"ticket #{ticket_id} attachment {index}: WHMCS says {exc.whmcs_message}") from None
+        raise BridgeError(f"{where} attachment {index}: WHMCS says {exc.whmcs_message}") from None
     try:
         return filename or f"ticket-{ticket_id}-{index}", base64.b64decode(data, validate=True)
     except ValueError:
-        raise BridgeError(f"ticket #{ticket_id} attachment {index}: WHMCS sent data that is not base64") from None
+        raise BridgeError(f"{where} attachment {index}: WHMCS sent data that is not base64") from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import secrets
 from datetime import datetime
 from typing import Any
@@ -253,8 +254,37 @@ def _ticket_service(sb: SandboxState, p: Params) -> str:
     return ""
 
 
+def _attachments(p: Params) -> list[tuple[str, bytes]]:
+    """The files a message carries: `attachments` of OpenTicket, AddTicketReply and AddTicketNote, a base64 JSON
+    list of {name, data in base64} (DD:api-reference/addticketreply.md). The pages name no error for a list that
+    is not one; the call fails rather than dropping the files."""
+    if not p.has("attachments"):
+        return []
+    try:
+        listed = json.loads(base64.b64decode(p.text("attachments"), validate=True))
+        return [(str(f["name"]), base64.b64decode(str(f["data"]), validate=True)) for f in listed]
+    except (ValueError, KeyError, TypeError):
+        raise ApiFail("Invalid attachments: expected base64 encoded JSON of name and data") from None
+
+
+def _keep_attachments(sb: SandboxState, files: list[tuple[str, bytes]], ticket_id: int, part: str, part_id: int) -> None:
+    for index, (name, data) in enumerate(files):
+        sb.insert("ticket_attachments", ticket_id=ticket_id, idx=index, filename=name, data=data, part=part, part_id=part_id)
+
+
+def _listed_attachments(sb: SandboxState, ticket_id: int, part: str, part_id: int) -> list[Any]:
+    """A message's attachments as GetTicket lists them: filename and index, or `[[]]` when it has none (the
+    shape DD:api-reference/getticket.md shows)."""
+    rows = sb.all(
+        "SELECT idx, filename FROM ticket_attachments WHERE ticket_id = ? AND part = ? AND (part = 'ticket' OR part_id = ?) ORDER BY idx",
+        [ticket_id, part, part_id],
+    )
+    return [{"filename": r["filename"], "index": r["idx"]} for r in rows] or [[]]
+
+
 def open_ticket(sb: SandboxState, p: Params) -> dict[str, Any]:
     client_id, user_id = _ticket_writer(sb, p)
+    files = _attachments(p)
     service = _ticket_service(sb, p)
     tid = str(100000 + int(sb.scalar("SELECT COALESCE(MAX(id), 0) FROM tickets") or 0) * 7 + 3)
     c = secrets.token_urlsafe(6)[:8]
@@ -293,6 +323,7 @@ def open_ticket(sb: SandboxState, p: Params) -> dict[str, Any]:
         date=stamp,
         message=p.text("message"),
     )
+    _keep_attachments(sb, files, ticket_id, "ticket", ticket_id)
     if admin:
         return {"id": str(ticket_id), "tid": tid, "c": c}
     dept = sb.one("SELECT name FROM departments WHERE id = ?", [p.num("deptid")])
@@ -335,7 +366,9 @@ def add_ticket_note(sb: SandboxState, p: Params) -> dict[str, Any]:
     if not p.text("message").strip():
         raise ApiFail("Message is required")
     admin = p.text("adminusername") or "API Admin"
-    sb.insert("ticket_notes", ticket_id=row["id"], admin=admin, date=sb.stamp(), message=p.text("message"))
+    files = _attachments(p)
+    note = sb.insert("ticket_notes", ticket_id=row["id"], admin=admin, date=sb.stamp(), message=p.text("message"))
+    _keep_attachments(sb, files, row["id"], "note", note)
     return {}
 
 
@@ -351,7 +384,8 @@ def add_ticket_reply(sb: SandboxState, p: Params) -> dict[str, Any]:
     if not admin and not p.has("clientid") and not (p.has("name") and p.has("email")):
         raise ApiFail("Name and email address are required if not a client")
     stamp = _created(p) or sb.stamp()
-    sb.insert(
+    files = _attachments(p)
+    reply = sb.insert(
         "ticket_replies",
         ticket_id=row["id"],
         client_id=0 if admin else p.num("clientid"),
@@ -362,6 +396,7 @@ def add_ticket_reply(sb: SandboxState, p: Params) -> dict[str, Any]:
         date=stamp,
         message=p.text("message"),
     )
+    _keep_attachments(sb, files, row["id"], "reply", reply)
     sb.update(
         "tickets", row["id"], lastreply=stamp, status=p.text("status") or ("Answered" if admin else "Customer-Reply")
     )
@@ -369,14 +404,17 @@ def add_ticket_reply(sb: SandboxState, p: Params) -> dict[str, Any]:
 
 
 def get_ticket_attachment(sb: SandboxState, p: Params) -> dict[str, Any]:
-    """DD:api-reference/getticketattachment.md: filename and base64 data of one attachment (only the
-    ticket's opening message carries attachments here)."""
-    if p.text("type") not in ("ticket", "reply", "note"):
+    """DD:api-reference/getticketattachment.md: filename and base64 data of one attachment of a ticket's opening
+    message (`relatedid` the ticket), a reply or a note (`relatedid` the reply's or the note's own id)."""
+    part = p.text("type")
+    if part not in ("ticket", "reply", "note"):
         raise ApiFail("Invalid Type. Must be one of ticket, reply, note")
+    where = "ticket_id = ?" if part == "ticket" else "part_id = ?"
     row = sb.one(
-        "SELECT * FROM ticket_attachments WHERE ticket_id = ? AND idx = ?", [p.num("relatedid"), p.num("index")]
+        f"SELECT * FROM ticket_attachments WHERE part = ? AND {where} AND idx = ?",
+        [part, p.num("relatedid"), p.num("index")],
     )
-    if p.text("type") != "ticket" or row is None:
+    if row is None:
         raise ApiFail("Invalid Attachment Index")
     return {"filename": row["filename"], "data": base64.b64encode(row["data"]).decode("ascii")}
 
@@ -470,7 +508,9 @@ def get_ticket(sb: SandboxState, p: Params) -> dict[str, Any]:
                 "date": reply["date"],
                 "message": reply["message"],
                 "attachment": "",
-                "attachments": [[]],
+                "attachments": _listed_attachments(
+                    sb, r["id"], "ticket" if reply["id"] == opening else "reply", reply["id"]
+                ),
                 "attachments_removed": False,
                 "admin": reply["admin"],
                 "rating": "0",
@@ -482,7 +522,7 @@ def get_ticket(sb: SandboxState, p: Params) -> dict[str, Any]:
             "date": n["date"],
             "message": n["message"],
             "attachment": "",
-            "attachments": [[]],
+            "attachments": _listed_attachments(sb, r["id"], "note", n["id"]),
             "attachments_removed": False,
             "admin": n["admin"],
         }
