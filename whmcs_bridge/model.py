@@ -84,6 +84,17 @@ def key_at_end(text: str) -> str | None:
     return found.group(1) if found else None
 
 
+_KEY_IN_EMAIL = re.compile(r"<!-- \[(wb-[0-9a-f]{20})\] -->")
+
+
+def key_in_email(html: str) -> str | None:
+    """The action key of an email the bridge sent (executor: Call.marked writes it as an HTML comment; WHMCS wraps
+    the message in its header and footer, so it is not at the end), or None. Only staff and the bridge write
+    an email's words."""
+    found = _KEY_IN_EMAIL.search(html)
+    return found.group(1) if found else None
+
+
 def message(message_id: str, **data: Any) -> dict[str, Any]:
     """What a rule writes where a text goes (an email, a ticket, a note): a message of the catalogue and
     its fields (ids, amounts as strings, ISO dates), rendered in the reader's language when the action runs.

@@ -35,6 +35,7 @@ from whmcs_bridge.intake.facts import fact_of
 from whmcs_bridge.intake.hook_types import HOOK_TYPES
 from whmcs_bridge.messages.catalogue import Catalogue
 from whmcs_bridge.metrics import Registry
+from whmcs_bridge.model import key_in_email
 from whmcs_bridge.pasted import masked
 from whmcs_bridge.store import inbox, outbox, switches
 from whmcs_bridge.store.db import Database
@@ -360,9 +361,12 @@ class Receiver:
         into a ticket. An email without a
         template name (a custom message) is never copied, so its body is never stored: only its hash."""
         if event["type"] in inbox.EMAIL_BODIES and not event["data"].get("messagename"):
+            key = key_in_email(str(event["data"].get("message") or ""))
             scrubbed = inbox.without_message(event["data"])
             if scrubbed is not event["data"]:
-                event["data"] = scrubbed
+                # Which of the bridge's actions sent it, if one did: a custom email that is not the bridge's own is
+                # counted for staff where an owner's delegate missed it (delegation rules: custom_email).
+                event["data"] = {**scrubbed, **({"message_key": key} if key else {})}
                 body = json.dumps(event).encode()
         for key in ("message", "subject") if event["type"].startswith("Ticket") else ():
             # A code or password someone pasted into a ticket, its subject too, is never kept (pasted.py).

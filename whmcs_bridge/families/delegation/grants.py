@@ -15,6 +15,7 @@ FAMILY = "delegation"
 
 DIGEST = "digest"  # the one state key that times the owners' digests
 UNKNOWN_TEMPLATES = "templates:unknown"  # the one state key counting emails of templates nobody classified
+CUSTOM = "(custom message)"  # its entry for emails without a template (custom messages) to owners with an active grant
 RENEWING = "renewing"  # what a grant with a delegate's renewal invoice open refers to (and its owner's)
 SIDES = ("owner", "delegate")
 

@@ -25,6 +25,7 @@ from whmcs_bridge.families.delegation.config import DelegationSection
 from whmcs_bridge.families.delegation.copies import (
     COPY_MARK,
     COPY_SENT,
+    OWN_EMAIL,
     copies,
     ticket_key,
     ticket_note,
@@ -33,6 +34,7 @@ from whmcs_bridge.families.delegation.copies import (
 from whmcs_bridge.families.delegation.digest import digest
 from whmcs_bridge.families.delegation.ending import covers, expire, next_timer, ownership_changed
 from whmcs_bridge.families.delegation.grants import (
+    CUSTOM,
     DIGEST,
     FAMILY,
     OUTCOME,
@@ -67,7 +69,7 @@ class Delegation:
         data = event.data
         if event.type == "DelegationCommand" and data.get("grant"):
             return [f"grant:{data['grant']}"]
-        if event.type == "EmailPreLog" and unknown_template(data, self.rules):
+        if event.type == "EmailPreLog" and (unknown_template(data, self.rules) or custom_email(data)):
             return [UNKNOWN_TEMPLATES]
         if event.type in ("TicketOpen", "TicketUserReply") and as_int(data.get("ticketid")):
             return [ticket_key(data)]
@@ -257,6 +259,8 @@ def on_email(states: Mapping[str, State], event: Event, now: datetime, rules: De
         if g.get("status") == "active"
     }
     name = unknown_template(event.data, rules)
+    if not name and custom_email(event.data) and any(g.get("status") == "active" for g in grant_copies(states).values()):
+        name = CUSTOM  # a delegate of the owner missed it: staff see how many, never its words
     if name:
         out[UNKNOWN_TEMPLATES] = Decision(state=counted(states.get(UNKNOWN_TEMPLATES) or {}, name, now))
     return out
@@ -280,6 +284,16 @@ def unknown_template(data: dict[str, Any], rules: DelegationSection) -> str | No
         return None
     known = identify(name, data.get("relid"), data.get("userid"), rules.email_templates)
     return None if known else name.strip()[:200]
+
+
+def custom_email(data: dict[str, Any]) -> bool:
+    """An email WHMCS sent a client without a template name (a custom message, or one logged by a hook older than
+    version 2), not one the bridge sent itself: its emails end with their action key, which the receiver keeps
+    (`message_key`) when it drops the words of an email nobody copies (inbox.without_message)."""
+    name, text = data.get("messagename"), f"{data.get('subject') or ''}{data.get('message') or ''}"
+    unnamed = not isinstance(name, str) or not name.strip()
+    ours = data.get("message_key") or OWN_EMAIL in text or COPY_MARK in text
+    return unnamed and bool(as_int(data.get("userid"))) and not ours
 
 
 def counted(seen: State, name: str, now: datetime) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from whmcs_bridge.config.load import Config
 from whmcs_bridge.errors import BridgeError, UsageProblem, WhmcsApiError
 from whmcs_bridge.executor.reads import renewals_elsewhere
 from whmcs_bridge.families.delegation import renewal_scope
-from whmcs_bridge.families.delegation.grants import FAMILY, UNKNOWN_TEMPLATES
+from whmcs_bridge.families.delegation.grants import CUSTOM, FAMILY, UNKNOWN_TEMPLATES
 from whmcs_bridge.store import holds, states
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.api import WhmcsApi, not_found
@@ -39,17 +39,25 @@ def unknown_templates(db: Database) -> list[dict[str, Any]]:
     seen = states.get(db, FAMILY, UNKNOWN_TEMPLATES) or {}
     ranked = sorted(seen.items(), key=lambda item: (-int(item[1]["count"]), item[0]))
     return [
-        {"template": name, "count": int(entry["count"]), "first": entry["first"], "last": entry["last"]}
+        {
+            "template": name,
+            "count": int(entry["count"]),
+            "first": entry["first"],
+            "last": entry["last"],
+            "custom": name == CUSTOM,
+        }
         for name, entry in ranked
     ]
 
 
 def unknown_template_line(entry: dict[str, Any], zone: tzinfo | None = None) -> str:
-    return (
-        f"{entry['template']}: {entry['count']} email(s), first {when(entry['first'], zone)}, last "
-        f"{when(entry['last'], zone)}; never copied: list it under delegation.email_templates with its type and the "
-        "secret it prints"
-    )
+    seen = f"{entry['count']} email(s), first {when(entry['first'], zone)}, last {when(entry['last'], zone)}"
+    if entry["template"] == CUSTOM:
+        return (
+            f"custom emails (no template): {seen} to owners with a delegate; never copied: nothing tells what they "
+            "carry, so forward one by hand when its delegate needs it"
+        )
+    return f"{entry['template']}: {seen}; never copied: list it under delegation.email_templates with its type and the secret it prints"
 
 
 def _enabled(config: Config) -> None:
