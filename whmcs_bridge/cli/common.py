@@ -52,8 +52,20 @@ class Words(click.ParamType):
         text = str(value).strip()
         if not text:
             self.fail("must not be empty", param, ctx)
+        hidden = next((c for c in text if c in HIDDEN or (ord(c) < 32 and c not in "\t\n") or ord(c) == 127), None)
+        if hidden is not None:
+            self.fail(
+                f"holds U+{ord(hidden):04X}, a control or text-direction character that would change how the name or "
+                "text reads in the history and the audit chain: type it plainly",
+                param,
+                ctx,
+            )
         return text
 
+
+# Text-direction controls (U+202A..U+202E, U+2066..U+2069, the marks U+200E, U+200F, U+061C): "alice" written with
+# a right-to-left override reads as another name in every history (twentieth break round LOW).
+HIDDEN = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
 
 WORDS = Words()
 
@@ -80,6 +92,17 @@ class Group(click.Group):
 
     command_class = OnceCommand
     group_class = type
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Arguments are text: bytes that are not UTF-8 (Python keeps them as lone surrogates) are a usage error
+        naming the argument, not a traceback from wherever they would be stored (twentieth break round M3)."""
+        for arg in args if ctx.parent is None else ():
+            try:
+                arg.encode("utf-8")
+            except UnicodeEncodeError:
+                shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")[:60]
+                raise click.UsageError(f'the argument "{shown}" is not UTF-8 text: type it again', ctx) from None
+        return super().parse_args(ctx, args)
 
 
 class Context:

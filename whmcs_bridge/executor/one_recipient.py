@@ -24,8 +24,10 @@ TAG = re.compile(r"<[^>]+>")
 
 
 def for_one(params: dict[str, Any]) -> bool:
-    """The email is for its client alone: `alone` in its params (a copy), or in its one-time link's (`consent`)."""
-    return bool(params.get("alone") or (params.get("consent") or {}).get("alone"))
+    """The email is for its client alone: `alone` in its params (a copy that may carry access details), or it
+    carries a one-time link (`consent`: a consent, a self-service or a password-change page), whoever asked for it
+    (twentieth break round H1: the owner's accountant, a contact, could accept for the owner)."""
+    return bool(params.get("alone") or params.get("consent"))
 
 
 def copied_to(c: Call) -> list[str]:

@@ -123,10 +123,13 @@ class StoreGuards:
         return None
 
     def _state_active(self, value: Any) -> str | None:
-        """[family, key]: e.g. a delegate's copy goes out only while its grant is active."""
-        family, key = str(value[0]), str(value[1])
-        status = (states.get(self.db, family, key) or {}).get("status") or "gone"
-        return None if status == "active" else f"{key.replace(':', ' ', 1)} is {status}"
+        """[family, key, ...]: e.g. a delegate's copy goes out only while a grant that covers it is active (any of
+        the keys: two grants of one delegate may cover one email)."""
+        family, keys = str(value[0]), [str(k) for k in value[1:]]
+        found = {key: (states.get(self.db, family, key) or {}).get("status") or "gone" for key in keys}
+        if "active" in found.values():
+            return None
+        return ", ".join(f"{key.replace(':', ' ', 1)} is {status}" for key, status in found.items())
 
     def _state_in(self, value: Any) -> str | None:
         """{family, key, in}: e.g. an ownership case's WHMCS writes run only while it executes (an objection,

@@ -363,6 +363,9 @@ def agency(sb: SandboxState) -> dict[str, Any]:
             cid, "New Account Information", f"<p>Your hosting for {domain} is ready. Username: {domain[:8]}</p>", 590
         )
         out["end_clients"].append({"client_id": cid, "service_id": sid, "domain_id": did, "domain": domain})
+    # The bakery's accountant receives its invoices, not its general emails. (With general emails ticked, the
+    # owner's one-time links would go to the owner alone as tickets: executor/one_recipient.py; tests add such a
+    # contact where they check that path.)
     sb.insert(
         "contacts",
         client_id=11,
@@ -371,7 +374,7 @@ def agency(sb: SandboxState) -> dict[str, Any]:
         email="compta@boulangerie-dupont.fr",
         country="FR",
         invoiceemails=1,
-        generalemails=1,
+        generalemails=0,
         created_at=w.stamp,
         updated_at=w.stamp,
     )

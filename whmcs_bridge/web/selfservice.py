@@ -56,6 +56,15 @@ class Refusal:
         return " ".join([self.case, *(f"{k}={quote(v, safe='')}" for k, v in self.fields.items())])
 
 
+FORM_ID = re.compile(r"[0-9]{1,18}")
+
+
+def form_id(value: str | None) -> int | None:
+    """A service's or domain's id as the page's form sends it: ASCII digits, no more than an id can have (str.isdigit
+    also takes "²", which int() refuses, and int() refuses 4,300 digits: twentieth break round M1); else None."""
+    return int(value) if value and FORM_ID.fullmatch(value) else None
+
+
 def changed(field_name: str, value: str) -> Refusal:
     """A form the page did not offer (a field changed in the POST: outside tester L1): refused naming the field, and
     the link is not used (SelfService.tampered)."""
@@ -353,7 +362,7 @@ class SelfService:
             # refused without using the link (seventeenth break round L2).
             return changed("do", "renew")
         for name in ("service", "domain"):
-            if form.get(name) and not form[name].isdigit():
+            if form.get(name) and form_id(form[name]) is None:
                 return changed(name, form[name])
         try:
             kind, item = renewal_scope.wanted_item(grant, form.get("service"), form.get("domain"))
@@ -418,8 +427,7 @@ class SelfService:
         if side == "owner":  # the rules then see the owner's other grants: the email says what stays
             data["owner"] = int(link.subject)
         if form["do"] == "renew":
-            data["service"] = int(form["service"]) if form.get("service", "").isdigit() else None
-            data["domain"] = int(form["domain"]) if form.get("domain", "").isdigit() else None
+            data["service"], data["domain"] = form_id(form.get("service")), form_id(form.get("domain"))
             # The rules then see the owner's other grants: another delegate's renewal of the same item refuses it.
             owner = next((g["owner"] for g in self.grants(link) if g["id"] == form["grant"]), None)
             if owner is not None:

@@ -253,11 +253,8 @@ def on_order(states: Mapping[str, State], event: Event, now: datetime, rules: De
 
 
 def on_email(states: Mapping[str, State], event: Event, now: datetime, rules: DelegationSection) -> dict[str, Decision]:
-    out = {
-        k: Decision(state=g, actions=copies(g, event.data, event, now, rules))
-        for k, g in grant_copies(states).items()
-        if g.get("status") == "active"
-    }
+    made = {k: copies(g, event.data, event, now, rules) for k, g in grant_copies(states).items() if g.get("status") == "active"}
+    out = {k: Decision(state=grant_copies(states)[k], actions=shared(actions, made)) for k, actions in made.items()}
     name = unknown_template(event.data, rules)
     if not name and custom_email(event.data) and any(g.get("status") == "active" for g in grant_copies(states).values()):
         name = CUSTOM  # a delegate of the owner missed it: staff see how many, never its words
@@ -284,6 +281,18 @@ def unknown_template(data: dict[str, Any], rules: DelegationSection) -> str | No
         return None
     known = identify(name, data.get("relid"), data.get("userid"), rules.email_templates)
     return None if known else name.strip()[:200]
+
+
+def shared(actions: list[Action], made: dict[str, list[Action]]) -> list[Action]:
+    """A copy is keyed per delegate (copies.py): two grants of one delegate covering the email give one copy, which
+    goes while either of them is active, not only the one that happened to plan it (twentieth break round H3)."""
+    out = []
+    for action in actions:
+        covering = sorted(k for k, others in made.items() if any(o.key == action.key for o in others))
+        if len(covering) > 1 and "state_active" in action.guard:
+            action = dataclasses.replace(action, guard={**action.guard, "state_active": [FAMILY, *covering]})
+        out.append(action)
+    return out
 
 
 def custom_email(data: dict[str, Any]) -> bool:

@@ -103,13 +103,14 @@ def new_grant(
     superseded = None
     if same is not None:
         if request or not is_request(same):
-            return asked_again(same, by, basis)
+            return asked_again(same, by, basis, expires.isoformat(timespec="seconds") if expires else None)
         superseded = same  # staff grant what the delegate asked for: the request gives way (below)
     if (request or config.delegation.confirm == "both") and not config.receiver.public_url:
         raise BridgeError(
             "a request needs the owner's consent link: set receiver.public_url to where clients reach the daemon"
         )
     check_in_whmcs(api, owner=owner, delegate=delegate, items=items)
+    held_in_account(db, api, owner, items, now)
     grant_id = new_id(db)
     data = {
         "command": "request" if request else "grant",
@@ -132,13 +133,20 @@ def new_grant(
     return grant_id
 
 
-def asked_again(same: dict[str, Any], by: str, basis: str) -> str:
+def asked_again(same: dict[str, Any], by: str, basis: str, expires: str | None) -> str:
     """The same grant asked again: a command run twice gets its grant back and nothing new is sent; another staff
-    member (or another basis) is told whose grant already gives it, so who agreed to what stays on record."""
+    member (or another basis) is told whose grant already gives it, so who agreed to what stays on record; another
+    end is refused, not dropped without a word (twentieth break round LOW)."""
     if (same.get("by"), same.get("basis")) != (by, basis):
         raise BridgeError(
             f"no new grant: {same['id']} ({same['status']}, {granted(same)}) already gives exactly this; "
             f"nothing was recorded by {by}"
+        )
+    if same.get("expires") != expires:
+        ends = f"ends {same['expires'][:10]}" if same.get("expires") else "has no end"
+        raise BridgeError(
+            f"no new grant: {same['id']} ({same['status']}) already gives exactly this and {ends}; a grant's end is "
+            "not changed: revoke it and grant again with the end wanted"
         )
     return str(same["id"])
 
@@ -242,6 +250,19 @@ def closed(api: WhmcsApi, client: int) -> bool:
     """WHMCS shows the client's account Closed (GetClientsDetails `status`, DD:api-reference/getclientsdetails.md;
     UpdateClient `status`, DD:api-reference/updateclient.md)."""
     return api.client_details(client).status == "Closed"
+
+
+def held_in_account(db: Database, api: WhmcsApi, owner: int, items: list[dict[str, Any]], now: datetime) -> None:
+    """A grant on a whole account reaches each service and domain WHMCS shows in it now: one held (a lock after an
+    ownership change, a dispute) refuses it, as a grant naming it would be (twentieth break round, ownership M1)."""
+    if not any(i["kind"] == "client" for i in items):
+        return
+    held = [("service", s.id) for s in api.services(client_id=owner)]
+    held += [("domain", d.id) for d in api.domains(client_id=owner)]
+    for kind, item in held:
+        refusal = holds.refusal(db, [f"{kind}:{item}"], now)
+        if refusal:
+            raise BridgeError(f"no new grant: client #{owner}'s account holds {kind} #{item}: {refusal}")
 
 
 def held_subjects(items: list[dict[str, Any]], owner: int) -> list[str]:
