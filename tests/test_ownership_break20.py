@@ -13,9 +13,13 @@ from pathlib import Path
 
 import pytest
 import requests
+from click.testing import CliRunner
 
 from tests.conftest import Sandbox
 from tests.test_ownership_e2e import World, open_and_document, vendor_world
+from whmcs_bridge.cli import app as cli
+from whmcs_bridge.errors import EnvironmentProblem
+from whmcs_bridge.evidence import folder
 from whmcs_bridge.families.ownership.watch import expected, watched
 
 
@@ -119,3 +123,57 @@ def test_a_file_attached_to_a_later_reply_or_a_note_is_taken_as_evidence(world: 
     assert other  # the thread holds replies; only the one named is not of it
     refused = world.fail("ownership", "attach", case_id, "--ticket", f"1:{reply}", "--index", "3", "--kind", "other", *common)
     assert f"ticket #1 reply {reply} attachment 3: WHMCS says" in refused, refused
+
+
+def test_a_whole_account_grant_is_refused_while_a_domain_the_account_holds_is_locked(world: World):
+    """Round 20 (ownership), MEDIUM 1: after a completion locked domain 20 with the company, a grant on the domain to
+    the vendor it was taken from was refused, but one on the company's whole account, which holds the domain, went
+    through: the vendor was its technical contact again."""
+    case_id = open_and_document(world, "domain:20")
+    requests.post(world.link(20, "Ownership request"), data={"decision": "accept"}, timeout=5)
+    world.settle()
+    world.run("ownership", "approve", case_id, "--by", "alice")
+    world.settle()
+    world.sandbox.control("move", {"domain": 20, "client": 21})
+    world.later(hours=2)
+    assert world.case(case_id)["status"] == "completed"
+    for how in ([], ["--request"]):
+        refused = world.fail(
+            "delegations", "grant", "--owner", "21", "--delegate", "20", "--whole-client", *how, "--by", "alice",
+            "--basis", "the vendor asks",
+        )  # fmt: skip
+        assert "domain #20" in refused and "locked until" in refused, refused
+    assert "active" not in world.run("delegations", "list").output
+
+
+@pytest.mark.parametrize("args", [["ownership", "show", "\udcff"], ["ownership", "cancel", "o1", "--by", "alice", "--note", "caf\udce9"]])
+def test_an_argument_that_is_not_utf8_is_a_usage_error_not_a_traceback(args: list[str]):
+    """Round 20 (ownership), MEDIUM 3: bytes that are not UTF-8 in an argument (a Latin-1 terminal) reached SQLite
+    and ended in a UnicodeEncodeError traceback."""
+    result = CliRunner().invoke(cli.main, ["--config", "/nonexistent.yaml", *args])
+    assert result.exit_code == 2 and "is not UTF-8 text" in result.output, result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_dossier_folder_name_too_long_for_the_file_system_is_one_sentence(tmp_path: Path):
+    """Round 20 (ownership), MEDIUM 4: `export --out` with a 300-character folder name ended in an OSError
+    traceback (the first look at the folder raised ENAMETOOLONG)."""
+    with pytest.raises(EnvironmentProblem, match="cannot create .*: File name too long"):
+        folder.FolderWriter(tmp_path / ("x" * 300))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_written_reply_recorded_as_a_phone_answer_is_refused(world: World):
+    """Round 20 (ownership), LOW 6: `record-answer --via phone --reply T:R` classified the holder's written reply and
+    the dossier said the holder objected by phone."""
+    case_id = open_and_document(world, "domain:20")
+    thread = next(t for t in world.sandbox.rows("tickets", client_id=20) if t["subject"].startswith(f"Ownership case {case_id}"))
+    world.sandbox.control("act", {"action": "AddTicketReply", "ticketid": thread["id"], "clientid": 20, "message": "Saya keberatan"})
+    world.settle(3)
+    [reply] = world.case(case_id)["replies"]
+    refused = world.fail(
+        "ownership", "record-answer", case_id, "--party", "holder", "--answer", "object", "--via", "phone",
+        "--reply", f"{thread['id']}:{reply['reply']}", "--by", "alice",
+    )  # fmt: skip
+    assert "give --via ticket" in refused, refused
+    assert world.case(case_id)["replies"][0]["classified"] is None
