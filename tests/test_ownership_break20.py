@@ -9,6 +9,7 @@ import base64
 import hashlib
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -177,3 +178,18 @@ def test_a_written_reply_recorded_as_a_phone_answer_is_refused(world: World):
     )  # fmt: skip
     assert "give --via ticket" in refused, refused
     assert world.case(case_id)["replies"][0]["classified"] is None
+
+
+def test_a_projection_cut_by_its_bound_says_so(world: World):
+    """Round 20 (ownership), 5: two watched cases (a check each hour) filled `plan --at` two months out with 999
+    checks up to mid-December and nothing said the projection stopped there: the lock's end was not shown."""
+    for subject in ("domain:20", "service:201"):
+        world.run(
+            "ownership", "open", "--subject", subject, "--requester", "client:21", "--grounds", "vendor", "--by", "alice"
+        )
+    world.settle()
+    far = (datetime.now(UTC) + timedelta(days=90)).isoformat(timespec="seconds")
+    shown = world.run("plan", "--at", far).output
+    assert "the projection stopped at" in shown and "after 1,000 deadlines" in shown, shown[-600:]
+    cut = [line for line in json.loads(world.run("plan", "--at", far, "--json").output) if line["what"] == "cut"]
+    assert len(cut) == 1 and cut[0]["at"] < far, cut

@@ -39,6 +39,8 @@ class EngineReport:
     planned: list[Action] = field(default_factory=list)
     # When each planned action was decided (a projection by plan(until=...) spans several instants).
     when: list[datetime] = field(default_factory=list)
+    # A projection that reached its bound before `until`: the instant it stopped at (later deadlines not shown).
+    cut_at: datetime | None = None
 
 
 class _Rollback(Exception):
@@ -125,6 +127,8 @@ class Engine:
                     report.parked += step.parked
                     report.planned.extend(step.planned)
                     report.when.extend(step.when)
+                else:  # the bound, not the end of what was asked (twentieth break round, ownership 5)
+                    report.cut_at = moment
                 raise _Rollback
         except _Rollback:
             pass

@@ -224,7 +224,13 @@ def pass_lines(report: Any) -> list[dict[str, Any]]:
         lines.append({"what": "still_pending", "events": report.pending_after})
     if getattr(report, "waits", None):  # nothing sent: the audit chain not yet compared with WHMCS's anchors
         lines.append({"what": "waits", "reason": report.waits})
+    if report.engine.cut_at is not None:
+        cut = report.engine.cut_at.isoformat(timespec="minutes")
+        lines.append({"what": "cut", "at": cut, "reason": CUT.format(at=cut)})
     return lines
+
+
+CUT = "the projection stopped at {at}, after 1,000 deadlines: what would fall due after that is not shown"
 
 
 def echo_pass(report: Any, as_json: bool, heading: str) -> None:
@@ -249,6 +255,9 @@ def echo_pass(report: Any, as_json: bool, heading: str) -> None:
         click.echo(report.waits)
     for line in lines:
         if line["what"] in ("poll_failed", "still_pending", "waits"):  # said above
+            continue
+        if line["what"] == "cut":
+            click.echo(line["reason"])
             continue
         detail = f"{line.get('kind', '')} {line.get('subject') or ''}".strip()
         params = line.get("params") or {}
