@@ -137,6 +137,8 @@ def test_secrets_are_never_in_repr():
         # Eighteenth round MEDIUM 3: names a reader cannot tell apart (a Cyrillic "а", a zero-width space).
         (MINIMAL + "staff: [alice, \"\u0430lice\"]\n", 9, "staff: expected names in one alphabet each"),
         (MINIMAL + "staff: [\"bob\u200b\", bob]\n", 9, "staff: expected names without invisible characters"),
+        # Twentieth round L10: Turkish dotted capital I folds to "i" plus a mark: "ALİCE" is alice.
+        (MINIMAL + "staff: [alice, \"AL\u0130CE\"]\n", 9, "staff: expected each member of staff once"),
         (MINIMAL + "ownership:\n  request_words: [transfer, '']\n", 10, "ownership.request_words[1]: expected a word"),
         (MINIMAL + "ownership:\n  department_id: 0\n", 10, "ownership.department_id: expected a number greater than 0"),
         (

@@ -12,6 +12,7 @@ from typing import Any
 from whmcs_bridge import families
 from whmcs_bridge.clock import iso
 from whmcs_bridge.config.load import Config
+from whmcs_bridge.config.reader import name_key
 from whmcs_bridge.engine import Engine
 from whmcs_bridge.errors import BridgeError, UsageProblem
 from whmcs_bridge.model import State
@@ -38,7 +39,7 @@ def member(config: Config, by: str, family: str | None = None) -> str:
         raise BridgeError(
             f"no staff are configured: list who may decide under `{where}` in the configuration, then give one with --by"
         )
-    found = next((n for n in names if n.casefold() == by.strip().casefold()), None)
+    found = next((n for n in names if name_key(n) == name_key(by)), None)
     if found is None:
         raise BridgeError(f"--by {by!r} is not one of the configured staff ({', '.join(names)}; `{where}`)")
     return found
