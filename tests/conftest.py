@@ -264,3 +264,12 @@ class SelfServiceWorld(BridgeWorld):
         self.config.write_text(self.config.read_text().replace(old, self.public))
         run_in_thread(self.server)
         sandbox.control("hooks", {"url": f"{self.public}/hooks/whmcs", "secret": WEBHOOK_SECRET})
+
+
+@pytest.fixture
+def worlds() -> Iterator[list[BridgeWorld]]:
+    """Bridges a test makes (tests/test_delegation_identity_e2e.py: world_with), each closed after it."""
+    made: list[BridgeWorld] = []
+    yield made
+    for world in made:
+        world.close()

@@ -22,14 +22,6 @@ from whmcs_bridge.store import outbox
 from whmcs_bridge.store.db import Database
 
 
-@pytest.fixture
-def worlds(sandbox: Sandbox, tmp_path: Path) -> Iterator[list[BridgeWorld]]:
-    made: list[BridgeWorld] = []
-    yield made
-    for world in made:
-        world.close()
-
-
 def custom_email(sandbox: Sandbox, client: int, words: str) -> None:
     sandbox.control(
         "act",

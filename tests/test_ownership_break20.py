@@ -1,7 +1,9 @@
-"""Issue 17, nineteenth break round, MEDIUM 1, against the sandbox: a claim on a whole client account watches what
-the account holds. A service or a domain moved out of the account in WHMCS's admin area while the case is open or
-disputed leaves the claim without anyone noticing; it is found by the next check and raised to staff, as a move of a
-claimed service or domain is."""
+"""Issue 17 against the sandbox: the nineteenth break round's open MEDIUMs and the twentieth round's findings.
+
+Nineteenth round M1: a claim on a whole client account watches what the account holds. A service or a domain moved
+out of the account in WHMCS's admin area while the case is open or disputed left the claim without anyone noticing;
+it is found by the next check and raised to staff, as a move of a claimed service or domain is. M4: a file attached
+to a later reply or a note of a ticket is taken as evidence."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from click.testing import CliRunner
 
 from tests.conftest import Sandbox
 from tests.test_ownership_e2e import World, open_and_document, vendor_world
+from tests.test_ownership_locks import staff_tickets
 from whmcs_bridge.cli import app as cli
 from whmcs_bridge.errors import EnvironmentProblem
 from whmcs_bridge.evidence import folder
@@ -27,11 +30,6 @@ from whmcs_bridge.families.ownership.watch import expected, watched
 @pytest.fixture
 def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[World]:
     yield from vendor_world(sandbox, tmp_path)
-
-
-def staff_tickets(world: World, case_id: str, part: str) -> list[str]:
-    found = [t for t in world.sandbox.rows("tickets") if t["subject"].startswith(f"Ownership case {case_id}: {part}")]
-    return [world.sandbox.rows("ticket_replies", ticket_id=t["id"])[0]["message"] for t in found]
 
 
 def test_a_service_moved_out_of_a_disputed_account_is_raised_to_staff(world: World):
