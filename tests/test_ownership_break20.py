@@ -191,3 +191,11 @@ def test_a_projection_cut_by_its_bound_says_so(world: World):
     assert "the projection stopped at" in shown and "after 1,000 deadlines" in shown, shown[-600:]
     cut = [line for line in json.loads(world.run("plan", "--at", far, "--json").output) if line["what"] == "cut"]
     assert len(cut) == 1 and cut[0]["at"] < far, cut
+
+
+def test_a_dossier_is_not_written_into_the_evidence_store(world: World):
+    """Round 20 (ownership), LOW 8: `export --out` inside the bridge's evidence store was accepted."""
+    case_id = open_and_document(world, "domain:20")
+    inside = world.tmp / "evidence" / "dossier"
+    refused = world.fail("ownership", "export", case_id, "--out", str(inside))
+    assert "is inside the evidence store" in refused and not inside.exists(), refused

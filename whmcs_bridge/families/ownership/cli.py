@@ -24,7 +24,7 @@ from whmcs_bridge.cli.common import (
 )
 from whmcs_bridge.clock import utcnow
 from whmcs_bridge.config.load import Config
-from whmcs_bridge.errors import ConfigError, WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
+from whmcs_bridge.errors import ConfigError, UsageProblem, WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
 from whmcs_bridge.evidence import files, keys
 from whmcs_bridge.evidence.keys import PublicKey
 from whmcs_bridge.families.ownership import dossier, seen
@@ -525,6 +525,9 @@ def export(obj: Context, case_id: str, out: Path) -> None:
     the case's state says staff did something (an approval, a recorded answer, a timeline step) that no audit
     row records: the state was edited in the database."""
     with _store(obj, changes=True) as (config, db):
+        store = evidence_dir(config).resolve()
+        if out.resolve() == store or store in out.resolve().parents:  # round 20 L8: its files are the bridge's own
+            raise UsageProblem(f"--out {out} is inside the evidence store ({store}): write the dossier elsewhere")
         sealed = dossier.export(config, db, case_id, out, now=utcnow(), api=_api(config))
     manifest = sealed.manifest
     anchors = manifest["audit"]["anchors"]
