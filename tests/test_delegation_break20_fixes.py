@@ -1,0 +1,86 @@
+"""Fixes for the twentieth break round of contact delegation (issue 16): a digest more often than daily keeps every
+digest, an ownership change ends exactly the grants' items it moved, a reminder queued during an outage is not sent
+after the grant ended, and the access notice says it is a notice. Against the sandbox through the real receiver where
+the fault is end to end."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import BridgeWorld, Sandbox, sql
+from tests.test_delegation_identity_e2e import grant, world_with
+from whmcs_bridge.config.reader import Duration
+from whmcs_bridge.families.delegation import digest as digest_module
+from whmcs_bridge.families.delegation.config import DelegationSection
+from whmcs_bridge.families.delegation.grants import DIGEST
+from whmcs_bridge.store.db import Database
+
+DIGEST_SUBJECT = "What Pixelwerk Agency did on your behalf"
+
+
+@pytest.fixture
+def worlds(sandbox: Sandbox, tmp_path: Path) -> Iterator[list[BridgeWorld]]:
+    made: list[BridgeWorld] = []
+    yield made
+    for world in made:
+        world.close()
+
+
+def at(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def grant_state(tmp: Path, grant_id: str) -> dict[str, Any]:
+    with Database(tmp / "state.db") as db:
+        [row] = sql(db, "SELECT state FROM family_state WHERE family = 'delegation' AND key = ?", f"grant:{grant_id}")
+    return dict(json.loads(row["state"]))
+
+
+# --- H2: a digest more often than daily -------------------------------------------------------------------------
+
+
+def test_an_hourly_digest_sends_every_digest_of_the_same_day(sandbox: Sandbox, tmp_path: Path, worlds):
+    world = world_with(sandbox, tmp_path, worlds, "  digest_every: 1h\n")
+    grant_id = grant(world, "--service", "110").output.split()[0]
+    world.settle()
+    # Two digests an hour apart: on the same UTC date unless the test runs just before midnight.
+    start = datetime.now(UTC)
+    sent = ["Service Suspension Notification", "Service Unsuspension Notification"]
+    for n, template in enumerate(sent, start=1):
+        sandbox.control("act", {"action": "SendEmail", "id": 110, "messagename": template})
+        world.settle()
+        world.run("tick", "--at", at(start + timedelta(minutes=65 * n)))
+        world.run("tick", "--at", at(start + timedelta(minutes=65 * n + 1)))
+    digests = [e["message"] for e in world.emails(11) if e["subject"] == DIGEST_SUBJECT]
+    assert len(digests) == 2, digests
+    assert sent[0] in digests[0] and sent[1] in digests[1] and sent[0] not in digests[1]
+    assert grant_state(tmp_path, grant_id).get("activity") == []  # cleared only because a digest carried it
+
+
+def test_the_same_digest_tick_decided_twice_makes_the_same_action():
+    """The engine may decide one Tick twice after a crash: the same state and the same event give the same key,
+    and the next digest (its state saved) a new one, on the same day."""
+    rules = DelegationSection(enabled=True, digest_every=Duration(hours=1))
+
+    def fresh() -> dict[str, dict[str, Any]]:
+        entry = {"at": "2026-11-28T09:00:00+00:00", "what": "copy", "email": "Service Suspension Notification"}
+        return {"grant:g1": {"id": "g1", "owner": 11, "delegate": 10, "role": "technical", "items": [],
+                             "activity": [entry]}}  # fmt: skip
+
+    now = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
+    first = digest_module.digest(fresh(), {}, now, rules)
+    again = digest_module.digest(fresh(), {}, now + timedelta(seconds=30), rules)
+    [key] = [a.key for a in first[DIGEST].actions]
+    assert [a.key for a in again[DIGEST].actions] == [key]
+    saved, timer = first["grant:g1"].state, first[DIGEST].state
+    assert saved is not None and timer is not None and saved["activity"] == []
+    saved["activity"] = [{"at": "2026-11-28T10:30:00+00:00", "what": "ticket"}]
+    later = digest_module.digest({"grant:g1": saved}, timer, now + timedelta(hours=1), rules)
+    [next_key] = [a.key for a in later[DIGEST].actions]
+    assert next_key != key
