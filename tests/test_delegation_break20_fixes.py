@@ -84,3 +84,31 @@ def test_the_same_digest_tick_decided_twice_makes_the_same_action():
     later = digest_module.digest({"grant:g1": saved}, timer, now + timedelta(hours=1), rules)
     [next_key] = [a.key for a in later[DIGEST].actions]
     assert next_key != key
+
+
+# --- L: an expiry reminder queued during an outage -------------------------------------------------------------------
+
+
+def test_an_expiry_reminder_queued_during_an_outage_is_not_sent_once_the_grant_is_revoked(
+    sandbox: Sandbox, tmp_path: Path, worlds
+):
+    world = world_with(sandbox, tmp_path, worlds)
+    sandbox.control("faults", {"status": 503, "count": 1000, "actions": ["SendEmail"]})
+    last_day = (datetime.now(UTC) + timedelta(days=3)).strftime("%Y-%m-%d")  # within the 7 days' reminder
+    grant_id = grant(world, "--service", "110", "--expires", last_day).output.split()[0]
+    world.settle()
+    with Database(tmp_path / "state.db") as db:
+        waiting = "kind = 'email' AND status != 'done' AND params LIKE '%expiry_reminder%'"
+        queued = sql(db, f"SELECT action_key FROM outbox WHERE {waiting}")
+    assert len(queued) == 2  # the owner's and the delegate's, both waiting for WHMCS
+    world.run("delegations", "revoke", grant_id, "--by", "owner", "--reason", "ended early")
+    sandbox.control("faults", {"count": 0})
+    later = datetime.now(UTC) + timedelta(hours=2)
+    for hours in (0, 1, 2):
+        world.run("tick", "--at", at(later + timedelta(hours=hours)))
+    subjects = [e["subject"] for client in (10, 11) for e in world.emails(client)]
+    assert not [s for s in subjects if s.startswith("Your technical contact arrangement for")], subjects
+    assert any("no longer" in s for s in subjects)  # the revocation itself was told
+    with Database(tmp_path / "state.db") as db:
+        rows = [sql(db, "SELECT status, error FROM outbox WHERE action_key = ?", q["action_key"])[0] for q in queued]
+    assert all(r["status"] == "cancelled" and f"grant {grant_id} is revoked" in r["error"] for r in rows), rows

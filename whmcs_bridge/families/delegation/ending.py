@@ -11,6 +11,7 @@ from typing import Any
 
 from whmcs_bridge.families.delegation import payer_closing
 from whmcs_bridge.families.delegation.config import DelegationSection
+from whmcs_bridge.families.delegation.copies import while_active
 from whmcs_bridge.families.delegation.grants import about_grant, act, covered, grant_refs, kept_names, note, notice
 from whmcs_bridge.families.delegation.renewal_invoice import grant_ended
 from whmcs_bridge.model import Decision, as_int, message
@@ -170,7 +171,9 @@ def expire(grant: dict[str, Any], now: datetime, rules: DelegationSection) -> De
             f"reminder-{side}",
             notice(grant[side], kept_names(grant, message("delegation.expiry_reminder", side=side, **ending))),
             grant[side],
-            {"client_exists": grant[side]},  # a side staff deleted is not reminded (cancelled, not parked)
+            # A side staff deleted is not reminded (cancelled, not parked); nor anyone once the grant ended, a reminder
+            # queued during an outage say (revocation wins, like a copy's).
+            {"client_exists": grant[side], **while_active(grant)},
         )
         for side in ("owner", "delegate")
     ]
