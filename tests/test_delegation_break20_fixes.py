@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,9 +16,11 @@ import pytest
 
 from tests.conftest import BridgeWorld, Sandbox, sql
 from tests.test_delegation_identity_e2e import grant, world_with
+from tests.test_delegation_rules import copy_of, granted, shown
 from whmcs_bridge.config.reader import Duration
 from whmcs_bridge.families.delegation import digest as digest_module
 from whmcs_bridge.families.delegation.config import DelegationSection
+from whmcs_bridge.families.delegation.copies import COPY_MARK
 from whmcs_bridge.families.delegation.grants import DIGEST
 from whmcs_bridge.store.db import Database
 
@@ -112,3 +115,25 @@ def test_an_expiry_reminder_queued_during_an_outage_is_not_sent_once_the_grant_i
     with Database(tmp_path / "state.db") as db:
         rows = [sql(db, "SELECT status, error FROM outbox WHERE action_key = ?", q["action_key"])[0] for q in queued]
     assert all(r["status"] == "cancelled" and f"grant {grant_id} is revoked" in r["error"] for r in rows), rows
+
+
+# --- L: the access notice says it is a notice -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", ["en", "fr", "nl", "id"])
+def test_the_access_notice_says_it_is_a_notice_and_is_never_copied_again(lang: str):
+    """Sent instead of a welcome email's copy, without the credentials: its subject says notice, as the other notices'
+    do, never copy, in each language; the copy mark it carries (not its subject) keeps it from being copied again."""
+    secret = "<p>Domain: boulangerie-dupont.fr Username: boulange Password: s3cret</p>"
+    (notice,) = copy_of(granted(), "New Account Information", secret, template="Hosting Account Welcome Email")
+    # The other notice (a template the role names under `notice`), with the same fields.
+    other = replace(notice, params={"msg": {**notice.params["msg"], "id": "delegation.email_notice"}})
+    (copy,) = copy_of(granted(), "SSL certificate renewed", "<p>renewed</p>")
+    subject, text = shown(notice, lang)
+    notice_mark, copy_mark = shown(other, lang)[0].split("] ")[0], shown(copy, lang)[0].split("] ")[0]
+    assert notice_mark != copy_mark and "s3cret" not in text
+    assert subject == f"{notice_mark}] Hosting Account Welcome Email"
+    # The delegate's own email logged by WHMCS (a delegate that is itself an owner with a grant): never copied.
+    assert COPY_MARK in text and copy_of(granted(), subject, text, template=None) == []
+    assert copy_of(granted(), subject, text, template="Hosting Account Welcome Email") == []
+
