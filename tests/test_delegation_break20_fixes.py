@@ -16,12 +16,14 @@ import pytest
 
 from tests.conftest import BridgeWorld, Sandbox, sql
 from tests.test_delegation_identity_e2e import grant, world_with
-from tests.test_delegation_rules import copy_of, granted, shown
+from tests.test_delegation_rules import NOW, RULES, copy_of, event, granted, shown, state_of
 from whmcs_bridge.config.reader import Duration
 from whmcs_bridge.families.delegation import digest as digest_module
 from whmcs_bridge.families.delegation.config import DelegationSection
 from whmcs_bridge.families.delegation.copies import COPY_MARK
+from whmcs_bridge.families.delegation.ending import covers
 from whmcs_bridge.families.delegation.grants import DIGEST
+from whmcs_bridge.families.delegation.rules import decide_all
 from whmcs_bridge.store.db import Database
 
 DIGEST_SUBJECT = "What Pixelwerk Agency did on your behalf"
@@ -137,3 +139,54 @@ def test_the_access_notice_says_it_is_a_notice_and_is_never_copied_again(lang: s
     assert COPY_MARK in text and copy_of(granted(), subject, text, template=None) == []
     assert copy_of(granted(), subject, text, template="Hosting Account Welcome Email") == []
 
+
+# --- M2: an ownership change ends exactly what moved ------------------------------------------------------------------
+
+HOSTING = {"kind": "service", "id": 110, "name": "boulangerie-dupont.fr"}
+DOMAIN_MOVED = {"holder": 11, "case": "own-1", "subjects": [{"kind": "domain", "id": 11, "name": "boulangerie-dupont.fr"}]}
+
+
+@pytest.mark.parametrize(
+    ("items", "expected"),
+    [
+        ([HOSTING], False),  # a hosting and a domain of the same name are different subjects (issue 16, Build 1)
+        ([{**HOSTING, "name": "Boulangerie-Dupont.fr"}], False),
+        ([{**HOSTING, "name": "dupont.fr"}], False),
+        ([{"kind": "domain", "id": 12, "name": "boulangerie-dupont.fr"}], False),  # another domain, its name alike
+        ([{"kind": "domain", "id": 11, "name": "boulangerie-dupont.fr"}], True),
+        ([HOSTING, {"kind": "domain", "id": 11}], True),
+    ],
+)
+def test_an_ownership_change_covers_a_grant_by_kind_and_id_only(items: list[dict[str, Any]], expected: bool):
+    assert covers({"status": "active", "owner": 11, "items": items}, DOMAIN_MOVED) is expected
+
+
+def moved(grant: dict[str, Any], *subjects: dict[str, Any]) -> dict[str, Any]:
+    data = {"holder": 11, "case": "own-1", "subjects": list(subjects)}
+    return decide_all({"grant:g1": grant}, event("OwnershipChanged", **data), NOW, RULES)
+
+
+def test_a_domain_moved_ends_only_that_item_of_a_grant_and_both_sides_are_told():
+    grant = granted(items=[{"kind": "service", "id": 110}, {"kind": "domain", "id": 11}])
+    decision = moved(grant, {"kind": "domain", "id": 11, "name": "boulangerie-dupont.fr"})["grant:g1"]
+    state = state_of(decision)
+    assert state["status"] == "active" and [(i["kind"], i["id"]) for i in state["items"]] == [("service", 110)]
+    assert "domain:11" in str(state["history"][-1]) and "own-1" in str(state["history"][-1])
+    emails = {a.client_id: shown(a) for a in decision.actions if a.kind == "email"}
+    notes = {a.client_id: shown(a)[1] for a in decision.actions if a.kind == "client_note"}
+    assert set(emails) == {10, 11} and set(notes) == {10, 11}
+    owner_subject, owner_text = emails[11]
+    assert owner_subject == "Pixelwerk Agency is no longer your technical contact for boulangerie-dupont.fr"
+    assert "remains your technical contact for Business (boulangerie-dupont.fr)" in owner_text
+    assert "password" not in owner_text  # what moved is no longer the owner's: no password change offered
+    assert emails[10][0] == "Your access to boulangerie-dupont.fr has ended"
+    assert "ownership case own-1" in notes[11] and "Business" not in notes[11]
+    # The grant's copies and notes keep running for the hosting: nothing of the grant itself was ended.
+    assert not [a for a in decision.actions if a.kind == "invoice_status"]
+
+
+def test_an_ownership_change_moving_all_a_grants_items_ends_the_grant():
+    grant = granted(items=[{"kind": "service", "id": 110}, {"kind": "domain", "id": 11}])
+    both = moved(grant, {"kind": "service", "id": 110}, {"kind": "domain", "id": 11})["grant:g1"]
+    assert state_of(both)["status"] == "revoked"
+    assert moved(granted(), {"kind": "domain", "id": 11, "name": "boulangerie-dupont.fr"}) == {}
