@@ -87,7 +87,7 @@ def test_grant_copies_support_authority_and_revocation(world: World):
     world.settle()
     password = sandbox.rows("services", id=110)[0]["password"]
     assert any(password in e["message"] for e in world.emails(11))  # the owner got it
-    notice = [e for e in world.emails(10) if e["subject"] == "[Copy] Hosting Account Welcome Email"]  # by its template
+    notice = [e for e in world.emails(10) if e["subject"] == "[Notice] Hosting Account Welcome Email"]  # by its template
     assert len(notice) == 1 and password not in notice[0]["message"] and "access details" in notice[0]["message"]
 
     # The agency asks support about its client's site: a staff-only note says it is a verified contact.

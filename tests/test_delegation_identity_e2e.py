@@ -404,7 +404,7 @@ def test_access_details_reach_the_delegate_only_if_the_owner_chose_full_copies(
     password = sandbox.rows("services", id=110)[0]["password"]
     # A copy the owner chose carries WHMCS's subject; a notice names the template (eighteenth round HIGH 2).
     subject = "New Dedicated Server Information" if copied else "Dedicated/VPS Server Welcome Email"
-    [to_agency] = [e for e in world.emails(10) if e["subject"] == f"[Copy] {subject}"]
+    [to_agency] = [e for e in world.emails(10) if e["subject"] == f"{'[Copy]' if copied else '[Notice]'} {subject}"]
     assert (password in to_agency["message"]) is copied
     if not copied:
         assert "has received the access details" in to_agency["message"]

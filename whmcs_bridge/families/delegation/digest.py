@@ -26,11 +26,15 @@ def digest(
             continue
         owner = grant["owner"]
         summary = message("delegation.digest", **about_grant(grant, since=since, **activity(grant["activity"])))
-        grant["activity"] = []
+        grant["activity"] = []  # all of it is in this digest
+        # The grant's own count of digests names this one: a digest every hour is one action each (a key by the day
+        # made the day's second one a duplicate, dropped with its activity), and the same Tick decided again after a
+        # crash (the same state) makes the same key.
+        grant["digests"] = int(grant.get("digests") or 0) + 1
         out[key] = Decision(state=grant, refs=grant_refs(grant))
         actions.append(
             Action(
-                key=action_key(FAMILY, f"owner:{owner}", f"digest:{now.date().isoformat()}:{grant['id']}"),
+                key=action_key(FAMILY, f"owner:{owner}", f"digest:{grant['id']}:{grant['digests']}"),
                 family=FAMILY,
                 kind="email",
                 params=notice(owner, summary),

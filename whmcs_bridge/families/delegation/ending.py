@@ -1,7 +1,7 @@
-"""A grant's end: revoked by staff or the delegate, expired with its date or ended by an ownership change (the owner
-and the delegate told, what the delegate still covers said, its open renewal cancelled), its expiry reminder, and a
-pending request's end (withdrawn, superseded or lapsed with its links). Pure: decisions from the grant and the
-rules."""
+"""A grant's end: revoked by staff or the delegate, expired with its date or ended by an ownership change (for the
+moved items only when others stay the owner's; the owner and the delegate told, what the delegate still covers said,
+its open renewal cancelled), its expiry reminder, and a pending request's end (withdrawn, superseded or lapsed with its
+links). Pure: decisions from the grant and the rules."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from typing import Any
 
 from whmcs_bridge.families.delegation import payer_closing
 from whmcs_bridge.families.delegation.config import DelegationSection
+from whmcs_bridge.families.delegation.copies import while_active
 from whmcs_bridge.families.delegation.grants import about_grant, act, covered, grant_refs, kept_names, note, notice
 from whmcs_bridge.families.delegation.renewal_invoice import grant_ended
-from whmcs_bridge.model import Decision, as_int, message
+from whmcs_bridge.model import Action, Decision, as_int, message
 
 
 def end(
@@ -34,6 +35,27 @@ def end(
     grant["status"] = status
     grant["ended"] = now.isoformat(timespec="seconds")
     grant["history"].append({"at": grant["ended"], "what": status, "by": by, "reason": reason})
+    actions = told_ended(grant, status, rules, by=by, reason=reason, case=case, remaining=remaining)
+    actions += grant_ended(grant, now)  # its open renewals end with it
+    actions += payer_closing.grant_ended(grant, now)  # and the order invoiced to the delegate, unpaid
+    return Decision(state=grant, actions=actions, due_at=None, refs=grant_refs(grant))
+
+
+def told_ended(
+    grant: dict[str, Any],
+    status: str,
+    rules: DelegationSection,
+    *,
+    by: str,
+    reason: str,
+    case: str | None = None,
+    remaining: dict[str, Any] | None = None,
+    purpose: str | None = None,
+    offer: bool = True,
+) -> list[Action]:
+    """The notes on both accounts and the emails to both sides saying what ended (`grant`'s items), keyed by `purpose`
+    (the status, or what ended of a grant that stays); `offer`: whether the owner may be offered a password change."""
+    purpose = purpose or status
     ended = about_grant(grant, status=status, by=by, reason=reason, case=case)
     # A side staff deleted in WHMCS meanwhile hears nothing (its note and email are cancelled, not parked), and the
     # other side's texts name it as the grant last knew it, not "client #10".
@@ -42,7 +64,7 @@ def end(
         act(
             grant,
             "client_note",
-            f"{status}-note-owner",
+            f"{purpose}-note-owner",
             note(kept_names(grant, message("delegation.ended_owner_note", **ended))),
             grant["owner"],
             exists["owner"],
@@ -50,7 +72,7 @@ def end(
         act(
             grant,
             "client_note",
-            f"{status}-note-delegate",
+            f"{purpose}-note-delegate",
             note(kept_names(grant, message("delegation.ended_delegate_note", **ended))),
             grant["delegate"],
             exists["delegate"],
@@ -58,7 +80,7 @@ def end(
         act(
             grant,
             "email",
-            f"{status}-told-delegate",
+            f"{purpose}-told-delegate",
             notice(
                 grant["delegate"],
                 kept_names(grant, message("delegation.ended_delegate", **ended, **open_renewal(grant))),
@@ -67,12 +89,10 @@ def end(
             exists["delegate"],
         ),
     ]
-    owner_email = owner_end_email(grant, status, rules, remaining)
+    owner_email = owner_end_email(grant, status, rules, remaining, offer=offer)
     owner_email["msg"] = kept_names(grant, owner_email["msg"])
-    actions.append(act(grant, "email", f"{status}-told-owner", owner_email, grant["owner"], exists["owner"]))
-    actions += grant_ended(grant, now)  # its open renewals end with it
-    actions += payer_closing.grant_ended(grant, now)  # and the order invoiced to the delegate, unpaid
-    return Decision(state=grant, actions=actions, due_at=None, refs=grant_refs(grant))
+    actions.append(act(grant, "email", f"{purpose}-told-owner", owner_email, grant["owner"], exists["owner"]))
+    return actions
 
 
 def open_renewal(grant: dict[str, Any]) -> dict[str, Any]:
@@ -122,24 +142,29 @@ def gets_access_details(other: dict[str, Any], grant: dict[str, Any]) -> bool:
 
 
 def owner_end_email(
-    grant: dict[str, Any], status: str, rules: DelegationSection, remaining: dict[str, Any] | None = None
+    grant: dict[str, Any],
+    status: str,
+    rules: DelegationSection,
+    remaining: dict[str, Any] | None = None,
+    *,
+    offer: bool = True,
 ) -> dict[str, Any]:
     """The owner hears that the grant ended and, if configured, is offered a password change: by
     replying, or (for services, with links) through a one-time link."""
     services = [i for i in grant.get("items", []) if i["kind"] == "service"]
-    offer = None
+    offered = None
     # A new password would reach the same delegate through the access that stays (remaining's access_copies): no offer.
-    if rules.offer_password_change and not (remaining or {}).get("access_copies"):
-        offer = "link" if services and rules.links else "reply"
+    if offer and rules.offer_password_change and not (remaining or {}).get("access_copies"):
+        offered = "link" if services and rules.links else "reply"
     owner_email = notice(
         grant["owner"],
         message(
             "delegation.ended_owner",
-            **about_grant(grant, status=status, offer=offer, **(remaining or {})),
+            **about_grant(grant, status=status, offer=offered, **(remaining or {})),
             **open_renewal(grant),
         ),
     )
-    if offer == "link":
+    if offered == "link":
         changed = {**grant, "items": services}  # the password change concerns the services only
         owner_email["consent"] = {
             "purpose": "password-change",
@@ -170,7 +195,9 @@ def expire(grant: dict[str, Any], now: datetime, rules: DelegationSection) -> De
             f"reminder-{side}",
             notice(grant[side], kept_names(grant, message("delegation.expiry_reminder", side=side, **ending))),
             grant[side],
-            {"client_exists": grant[side]},  # a side staff deleted is not reminded (cancelled, not parked)
+            # A side staff deleted is not reminded (cancelled, not parked); nor anyone once the grant ended, a reminder
+            # queued during an outage say (revocation wins, like a copy's).
+            {"client_exists": grant[side], **while_active(grant)},
         )
         for side in ("owner", "delegate")
     ]
@@ -260,18 +287,56 @@ def request_ended(
 
 
 def covers(grant: dict[str, Any], data: dict[str, Any]) -> bool:
-    """Does an ownership change (its subjects, from its holder) touch this grant?"""
+    """Does an ownership change (its subjects, from its holder) touch this grant? A subject is its kind and id, never
+    its name: a domain and a hosting of the same name are different subjects (issue 16, Build 1)."""
     if grant.get("status") != "active" or grant["owner"] != as_int(data.get("holder")):
         return False
-    moved = {(s["kind"], int(s["id"])) for s in data.get("subjects") or []}
-    names = {str(s.get("name") or "").lower() for s in data.get("subjects") or []} - {""}
-    for item in grant.get("items", []):
-        if item["kind"] == "client" or (item["kind"], item["id"]) in moved or (item.get("name") or "") in names:
-            return True
-    return False
+    return any(item["kind"] == "client" for item in grant.get("items", [])) or bool(moved_items(grant, data))
+
+
+def moved_items(grant: dict[str, Any], data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The grant's services and domains among the subjects an ownership change moved (by kind and id)."""
+    moved = {(str(s["kind"]), as_int(s["id"])) for s in data.get("subjects") or []}
+    return [i for i in grant.get("items", []) if (str(i["kind"]), as_int(i["id"])) in moved]
 
 
 def ownership_changed(grant: dict[str, Any], data: dict[str, Any], now: datetime, rules: DelegationSection) -> Decision:
-    """The subjects changed holder (an ownership case executed): the old holder's grants on them end."""
+    """The subjects changed holder (an ownership case executed): the old holder's grants on them end. A grant on the
+    whole account, or all of whose items moved, ends; one with items that stay the owner's ends for the moved ones
+    only (a hosting company's staff expect the agency to stay the contact of the site it still looks after)."""
     case = str(data.get("case") or "")
-    return end(grant, "revoked", now, rules, by=f"ownership case {case}", reason="holder changed", case=case)
+    gone = moved_items(grant, data)
+    if any(i["kind"] == "client" for i in grant["items"]) or len(gone) == len(grant["items"]):
+        return end(grant, "revoked", now, rules, by=f"ownership case {case}", reason="holder changed", case=case)
+    return items_ended(grant, gone, case, now, rules)
+
+
+def items_ended(
+    grant: dict[str, Any], gone: list[dict[str, Any]], case: str, now: datetime, rules: DelegationSection
+) -> Decision:
+    """Some of an active grant's items moved to another holder: the grant stays for the others, and both sides are
+    told what ended (the owner what stays); open renewals of the moved items end (their invoice cancelled). No
+    password change is offered: what moved is no longer the owner's (the ownership case changes its access)."""
+    at = now.isoformat(timespec="seconds")
+    grant["items"] = [i for i in grant["items"] if i not in gone]
+    ended = {**grant, "items": gone, "status": "revoked"}
+    names = covered(ended)
+    grant["history"].append(
+        {"at": at, "what": f"ended for {', '.join(names)}", "by": f"ownership case {case}", "reason": "holder changed"}
+    )
+    stays = {"remaining": covered(grant), "remaining_role": grant["role"]}
+    # What the moved items' open renewals are: the delegate is told not to pay them, and they end.
+    ended["renewals"] = [r for r in grant.get("renewals") or [] if any(r.get(i["kind"]) == i["id"] for i in gone)]
+    actions = told_ended(
+        ended,
+        "revoked",
+        rules,
+        by=f"ownership case {case}",
+        reason="holder changed",
+        case=case,
+        remaining=stays,
+        purpose=f"moved:{case}",
+        offer=False,
+    )
+    actions += grant_ended(ended, now)
+    return Decision(state=grant, actions=actions, refs=grant_refs(grant))
