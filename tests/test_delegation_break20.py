@@ -78,8 +78,18 @@ def test_a_one_time_link_reaches_its_client_alone_never_its_contacts(sandbox: Sa
     assert requests.post(link.group(1), data={"decision": "accept"}, timeout=5).status_code == 200
     world.settle()
     assert "active" in world.run("delegations", "list").output
-    # The notices that followed carry each side's self-service link: to each side alone too.
+    # The notices that followed are emails as before, to the contacts too, so without the self-service link at their
+    # foot (the page is each side's alone): no notice became a ticket.
     assert links_cc(world, 11) == [] and links_cc(world, 10) == []
+    told = [e for e in world.emails(11) if "now your technical contact" in e["subject"]]
+    assert len(told) == 1 and "paul@boulangerie-dupont.fr" in told[0]["cc"] and "/consent/" not in told[0]["message"]
+    assert [t["subject"] for t in sandbox.rows("tickets") if t["client_id"] == 0 and t["email"] == owner] == [
+        asked["subject"]
+    ]
+    # The delegate's notice too: its contact ex@ gets it, so it comes without the link (a delegate without such a
+    # contact finds its page link at the foot of every notice: tests/test_delegation_selfservice_e2e.py).
+    [accepted] = [e for e in world.emails(10) if "You are now the technical contact" in e["subject"]]
+    assert "ex@other.example" in accepted["cc"] and "/consent/" not in accepted["message"]
 
 
 TWO_ROLES = """  roles:

@@ -42,6 +42,8 @@ def _run_email(c: Call) -> Result:
         contacts = one_recipient.copied_to(c)
         if contacts:
             return one_recipient.send_alone(c, contacts, c.department_id)
+    elif one_recipient.page_link_only(p) and one_recipient.copied_to(c):
+        p = {**p, "html": one_recipient.without_page_link(str(p["html"]))}  # the page link is not the contacts'
     c.api.send_email(
         int(p["related_id"]),
         custom_type=p.get("type", "general"),

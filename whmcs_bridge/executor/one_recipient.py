@@ -23,11 +23,31 @@ BREAK = re.compile(r"<br\s*/?>|</p>|</li>|</h\d>", re.IGNORECASE)
 TAG = re.compile(r"<[^>]+>")
 
 
+# Where the self-service page link an email carries at its foot begins and ends (texts.email_html): cut out, with
+# its link, when the email would also reach the client's contacts (page_link_only).
+PAGE_LINK_START, PAGE_LINK_END = "<!-- wb-page-link -->", "<!-- /wb-page-link -->"
+PAGE_LINK = re.compile(re.escape(PAGE_LINK_START) + ".*?" + re.escape(PAGE_LINK_END), re.DOTALL)
+
+
 def for_one(params: dict[str, Any]) -> bool:
     """The email is for its client alone: `alone` in its params (a copy that may carry access details), or it
-    carries a one-time link (`consent`: a consent, a self-service or a password-change page), whoever asked for it
-    (twentieth break round H1: the owner's accountant, a contact, could accept for the owner)."""
-    return bool(params.get("alone") or params.get("consent"))
+    exists for its one-time link (`consent`: a consent, an acceptance, a password change, a [renew] page link),
+    whoever asked for it (twentieth break round H1: the owner's accountant, a contact, could accept for the owner).
+    A notice or a copy whose only link is the self-service page's at its foot is not: see page_link_only."""
+    return bool(params.get("alone") or (params.get("consent") and not page_link_only(params)))
+
+
+def page_link_only(params: dict[str, Any]) -> bool:
+    """The email's one-time link is the self-service page's at its foot, not what the email is for: sent the usual
+    way, it reaches the client's contacts too, so without that link when they would get it (without_page_link): a
+    notice or a copy stays an email, and no contact holds the link to the owner's or the delegate's page."""
+    return bool(params.get("footer") and params.get("consent")) and not (
+        params.get("alone") or params["consent"].get("alone")
+    )
+
+
+def without_page_link(html: str) -> str:
+    return PAGE_LINK.sub("", html)
 
 
 def copied_to(c: Call) -> list[str]:

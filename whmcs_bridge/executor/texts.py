@@ -12,6 +12,7 @@ from datetime import tzinfo
 from typing import Any
 
 from whmcs_bridge.errors import ConfigError, WhmcsApiError, WhmcsUnavailableError
+from whmcs_bridge.executor.one_recipient import PAGE_LINK_END, PAGE_LINK_START
 from whmcs_bridge.executor.reads import live_facts
 from whmcs_bridge.messages.catalogue import Catalogue
 from whmcs_bridge.messages.render import Named, Reader, Rendered
@@ -159,7 +160,8 @@ class Texts:
         footer = params.get("footer")
         if footer:
             data = {**footer.get("data", {}), "consent_link": CONSENT_LINK}
-            body += self.catalogue.render(footer["id"], data, reader, names).body
+            rendered = self.catalogue.render(footer["id"], data, reader, names).body
+            body += f"{PAGE_LINK_START}{rendered}{PAGE_LINK_END}"  # cut out where contacts get it (one_recipient)
         return body + str(params.get("original_html", ""))
 
     def for_staff(self, api: WhmcsApi, message_id: str, **data: Any) -> Rendered:
