@@ -199,3 +199,10 @@ def test_a_dossier_is_not_written_into_the_evidence_store(world: World):
     inside = world.tmp / "evidence" / "dossier"
     refused = world.fail("ownership", "export", case_id, "--out", str(inside))
     assert "is inside the evidence store" in refused and not inside.exists(), refused
+
+
+def test_the_folders_an_export_makes_on_its_way_are_private(tmp_path: Path):
+    """Round 20 (ownership), LOW 8: `export --out a/b/dossier` made a and b with mode 0755."""
+    with folder.FolderWriter(tmp_path / "a" / "b" / "dossier"):
+        pass
+    assert [oct((tmp_path / p).stat().st_mode & 0o777) for p in ("a", "a/b")] == ["0o700", "0o700"]

@@ -66,7 +66,8 @@ class FolderWriter:
         try:  # a name too long for the file system is an OSError from the first look (twentieth break round M4)
             if out.exists() and (not out.is_dir() or any(out.iterdir())):
                 raise BridgeError(f"{out} is not an empty folder: a dossier is written to a new folder")
-            out.parent.mkdir(parents=True, exist_ok=True)
+            for missing in reversed([p for p in (out.parent, *out.parent.parents) if not p.exists()]):
+                missing.mkdir(mode=0o700)  # folders it makes are private too (twentieth break round L8)
             work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))  # 0700
         except OSError as exc:
             raise EnvironmentProblem(f"cannot create {out}: {exc.strerror or exc}") from None
