@@ -32,8 +32,17 @@ from whmcs_bridge.clock import iso
 from whmcs_bridge.errors import WhmcsApiError
 from whmcs_bridge.intake.census import Census, Listing
 from whmcs_bridge.intake.facts import fact_of
+from whmcs_bridge.intake.found import (
+    NOTE_EVENT,
+    Found,
+    email_found,
+    invoice_data,
+    note_found,
+    order_found,
+    reply_found,
+    ticket_found,
+)
 from whmcs_bridge.model import as_int, marker
-from whmcs_bridge.pasted import masked
 from whmcs_bridge.store import inbox, poll
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.api import WhmcsApi, not_found
@@ -47,7 +56,6 @@ OPEN_STATUSES = ("Unpaid", "Collections")
 INVOICE_HINT = re.compile(r"Invoice ID:? ?#?(\d+)", re.IGNORECASE)
 SERVICE_HINT = re.compile(r"Service ID:? ?#?(\d+)", re.IGNORECASE)
 REPLY_EVENTS = ("TicketUserReply", "TicketAdminReply")
-NOTE_EVENT = "TicketAddNote"  # a staff note on a ticket, as the hook of that name tells it (with its id here)
 GONE_EVENT = "TicketGone"  # a watched ticket GetTicket no longer finds (staff deleted it in the admin area)
 HINTS = "invoices.hinted"  # invoices activity lines named, whose status is still to be read
 TOUCHED = "clients.touched"  # clients activity lines named, whose services are still to be read
@@ -78,53 +86,6 @@ class PollReport:
     swept: bool = False
     by_type: dict[str, int] = field(default_factory=dict)
     error: str | None = None
-
-
-@dataclass(frozen=True)
-class Found:
-    type: str
-    data: dict[str, Any]
-    occurred_at: str | None = None
-
-
-def invoice_data(invoice: Invoice) -> dict[str, Any]:
-    return {
-        "invoiceid": invoice.id,
-        "userid": invoice.client_id,
-        "status": invoice.status,
-        "duedate": invoice.duedate.isoformat() if invoice.duedate else None,
-        "total": str(invoice.total),
-    }
-
-
-def ticket_data(ticket: Any, message: str | None = None) -> dict[str, Any]:
-    """TicketOpen's data for a ticket WHMCS lists, with its opening message read with GetTicket (GetTickets has
-    none; the hook's TicketOpen has it, and the rules route by it: DD:api-reference/getticket.md)."""
-    return {
-        "ticketid": ticket.id,
-        "ticketmask": ticket.tid,
-        "userid": ticket.client_id,
-        "deptid": ticket.deptid,
-        "subject": masked(ticket.subject),  # a subject may hold a pasted code too
-        "requestor_name": ticket.requestor_name,
-        "requestor_email": ticket.requestor_email,
-        "requestor_type": ticket.requestor_type,
-        "service": f"{ticket.service_ref[0]}:{ticket.service_ref[1]}" if ticket.service_ref else None,
-        "message": masked(message) if message else message,  # a pasted code or password is never kept (pasted.py)
-    }
-
-
-def order_data(order: Any) -> dict[str, Any]:
-    """OrderPlaced's data for an order WHMCS lists: who placed it, and what it made."""
-    return {
-        "orderid": order.id,
-        "userid": order.client_id,
-        "requestor_id": order.requestor_id,
-        "admin_requestor_id": order.admin_requestor_id,
-        "invoiceid": order.invoice_id,
-        "status": order.status,
-        "lines": [{"type": line.type, "relid": line.relid, "domain": line.domain} for line in order.lines],
-    }
 
 
 class Poller:
@@ -288,11 +249,11 @@ class Poller:
                 changing={"status": "All Active Tickets"},
                 news_above=self._former_cursor("tickets"),
             ),
-            Listing("orders", "orders", lambda o: [self._order(o)], born=_born, news_above=self._former_cursor("orders")),
+            Listing("orders", "orders", lambda o: [order_found(o)], born=_born, news_above=self._former_cursor("orders")),
         ]
         for client_id in sorted({int(c) for c in self.email_clients()}):
             out.append(
-                Listing(f"emails:{client_id}", "emails", lambda e: [self._email(e)], {"clientid": client_id}, born=_born)
+                Listing(f"emails:{client_id}", "emails", lambda e: [email_found(e)], {"clientid": client_id}, born=_born)
             )
         return out
 
@@ -307,13 +268,13 @@ class Poller:
         ticket whose message alone names what it is about (a guest's "Formal objection") is routed by it."""
         full = self._read(ticket)
         if full is None:  # deleted since it was listed: its opening as listed
-            return [self._ticket(ticket)]
+            return [ticket_found(ticket)]
         first = full.replies[0] if full.replies else None
         # A ticket staff opened in the admin area names its admin on its opening message (GetTicket `admin`,
         # DD:api-reference/getticket.md) and fires TicketOpenAdmin, not TicketOpen (DD:hooks-reference/ticket.md):
         # staff's words are not the client's request.
         kind = "TicketOpenAdmin" if first is not None and first.admin else "TicketOpen"
-        return [self._ticket(ticket, first.message if first else None, kind), *self._replies_of(full, "")]
+        return [ticket_found(ticket, first.message if first else None, kind), *self._replies_of(full, "")]
 
     def _read(self, ticket: Any) -> Any:
         """The ticket with its replies oldest first, the opening message first; None if deleted since it was
@@ -346,7 +307,7 @@ class Poller:
                     newest = max((r.id for r in full.replies), default=0)
                     poll.set_cursor(self.db, reply_cursor(ticket_id), str(newest), now)
                 last_note = int(self.cursor(note_cursor(ticket_id)) or 0)
-                notes = [self._note(full, n) for n in full.notes if n.id > last_note]
+                notes = [note_found(full, n) for n in full.notes if n.id > last_note]
                 self.store([*self._replies_of(full, ""), *notes], now, report)
 
     def _gone(self, ticket_id: int, now: datetime) -> Found:
@@ -359,19 +320,6 @@ class Poller:
             "seen_at": iso(now),
         }
         return Found(GONE_EVENT, data, iso(now))
-
-    @staticmethod
-    def _note(full: Any, note: Any) -> Found:
-        data = {
-            "ticketid": full.id,
-            "noteid": note.id,
-            "userid": full.client_id,
-            "subject": masked(full.subject),
-            "message": masked(note.message),
-            "admin": note.admin,
-            "date": note.date.isoformat() if note.date else None,
-        }
-        return Found(NOTE_EVENT, data, note.date.isoformat() if note.date else None)
 
     def _replies(self, ticket: Any, since: str) -> list[Found]:
         """A ticket whose last reply or status moved: its replies after the last one seen."""
@@ -391,41 +339,8 @@ class Poller:
                 continue
             if last_id is None and after is not None and reply.date is not None and reply.date <= after:
                 continue
-            found.append(self._reply(full, reply))
+            found.append(reply_found(full, reply))
         return found
-
-    @staticmethod
-    def _reply(full: Any, reply: Any) -> Found:
-        data = {
-            "ticketid": full.id,
-            "replyid": reply.id,
-            # TicketUserReply's userid is who wrote (0 for a guest writing in by email, or a reply made as
-            # the system); an admin reply names the ticket's client, as the rules route by it.
-            "userid": full.client_id if reply.admin else reply.client_id,
-            "deptid": full.deptid,
-            "subject": masked(full.subject),
-            "message": masked(reply.message),
-            "status": full.status,
-            "admin": reply.admin,
-            "requestor_name": reply.requestor_name,
-            "requestor_email": reply.requestor_email,
-            "requestor_type": reply.requestor_type,
-            "service": f"{full.service_ref[0]}:{full.service_ref[1]}" if full.service_ref else None,
-        }
-        kind = "TicketAdminReply" if reply.admin else "TicketUserReply"
-        return Found(kind, data, reply.date.isoformat() if reply.date else None)
-
-    @staticmethod
-    def _email(email: Any) -> Found:
-        data = {
-            "emailid": email.id,
-            "userid": email.client_id,
-            "subject": email.subject,
-            "to": email.to,
-            "cc": email.cc,
-            "failed": email.failed,
-        }
-        return Found("EmailLogged", data, email.date.isoformat() if email.date else None)
 
     def _new_invoices(self) -> Iterator[Invoice]:
         return self.api.invoices(newest_first=True)
@@ -444,20 +359,6 @@ class Poller:
             "username": entry.username,
         }
         return Found("ActivityLogged", data, entry.date.isoformat() if entry.date else None)
-
-    @staticmethod
-    def _ticket(ticket: Any, message: str | None = None, kind: str = "TicketOpen") -> Found:
-        return Found(kind, ticket_data(ticket, message), ticket.date.isoformat() if ticket.date else None)
-
-    @staticmethod
-    def _order(order: Any) -> Found:
-        if order.requestor_id is None:
-            log.warning(
-                "order #%s: GetOrders gave no requestor_id, so who placed it is unknown; an order by an "
-                "administrative contact is flagged for staff instead of granted (README: Known WHMCS uncertainties)",
-                order.id,
-            )
-        return Found("OrderPlaced", order_data(order), order.date.isoformat() if order.date else None)
 
     # --- invoice status ---------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from whmcs_bridge.errors import WhmcsApiError
 from whmcs_bridge.executor.reads import client_context
 from whmcs_bridge.families.delegation.grants import FAMILY
 from whmcs_bridge.families.delegation.staff import grants
-from whmcs_bridge.intake.poller import order_data
+from whmcs_bridge.intake.found import order_data
 from whmcs_bridge.intake.reread import Facts, Source
 from whmcs_bridge.whmcs.api import not_found
 

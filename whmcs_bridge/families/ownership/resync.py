@@ -11,7 +11,7 @@ from __future__ import annotations
 from whmcs_bridge.errors import WhmcsApiError
 from whmcs_bridge.families.ownership.incoming import known_tickets
 from whmcs_bridge.families.ownership.policies import FAMILY, is_request, threads
-from whmcs_bridge.intake.poller import ticket_data
+from whmcs_bridge.intake.found import ticket_data
 from whmcs_bridge.intake.reread import Facts, Source
 from whmcs_bridge.model import action_key
 from whmcs_bridge.store import outbox, states
