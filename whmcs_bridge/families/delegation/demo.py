@@ -91,7 +91,7 @@ def welcome_and_support(stage: Stage, echo: Echo, service_id: int, last_mail: in
     stage.settle()
     password = stage.rows("services", id=service_id)[0]["password"]
     for mail in mails_to(stage, agency, last_mail):
-        if mail["subject"].startswith("[Copy]"):
+        if mail["subject"].startswith(("[Copy]", "[Notice]")):  # a copy, or the access notice in its place
             leaked = bool(password) and password in mail["message"]
             echo(
                 f"  WHMCS sends the owner the welcome email; the agency gets {mail['subject']!r}: {'the credentials' if leaked else 'a notice that the owner has the access details, not the password'}"
