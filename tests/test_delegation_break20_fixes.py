@@ -6,7 +6,6 @@ the fault is end to end."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import BridgeWorld, Sandbox, sql
+from tests.conftest import Sandbox, sql
 from tests.test_delegation_identity_e2e import grant, world_with
 from tests.test_delegation_rules import NOW, RULES, copy_of, event, granted, shown, state_of
 from whmcs_bridge.config.reader import Duration
@@ -27,14 +26,6 @@ from whmcs_bridge.families.delegation.rules import decide_all
 from whmcs_bridge.store.db import Database
 
 DIGEST_SUBJECT = "What Pixelwerk Agency did on your behalf"
-
-
-@pytest.fixture
-def worlds(sandbox: Sandbox, tmp_path: Path) -> Iterator[list[BridgeWorld]]:
-    made: list[BridgeWorld] = []
-    yield made
-    for world in made:
-        world.close()
 
 
 def at(when: datetime) -> str:
