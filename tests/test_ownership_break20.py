@@ -174,7 +174,7 @@ def test_a_written_reply_recorded_as_a_phone_answer_is_refused(world: World):
         "ownership", "record-answer", case_id, "--party", "holder", "--answer", "object", "--via", "phone",
         "--reply", f"{thread['id']}:{reply['reply']}", "--by", "alice",
     )  # fmt: skip
-    assert "give --via ticket" in refused, refused
+    assert "own reply, written in the ticket: record it --via ticket" in refused, refused
     assert world.case(case_id)["replies"][0]["classified"] is None
 
 

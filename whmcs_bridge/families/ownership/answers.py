@@ -104,6 +104,11 @@ def already_classified(case: dict[str, Any], ticket: int | None, reply: int | st
     )
 
 
+def own_words(r: dict[str, Any], party: str) -> bool:
+    """A reply the party itself wrote in a ticket (not staff's reply or note about it, nor a thread gone)."""
+    return r["party"] == party and not r.get("staff") and not r.get("thread_gone") and isinstance(r.get("reply"), int)
+
+
 def answered_replies(
     case: dict[str, Any], party: str, answer: str, via: str, pointer: dict[str, Any] | None
 ) -> list[dict[str, Any]]:
@@ -134,6 +139,10 @@ def answered_replies(
                 f"{msg_ref(chosen[0])} was written by {chosen[0].get('writer') or 'someone'}, "
                 f"a person of the {side}'s account: record it with --party {side}"
             )
+        if via != "ticket" and answer != "unrelated" and own_words(chosen[0], party):
+            # The dossier would say the party's written reply came by phone (twentieth round L6). Staff's reply or
+            # note reporting a call, or a thread gone from WHMCS, may come with any channel.
+            raise ValueError(f"{msg_ref(chosen[0])} is the {party}'s own reply, written in the ticket: record it --via ticket")
         return chosen
     if answer != "unrelated" and via != "ticket":
         return []

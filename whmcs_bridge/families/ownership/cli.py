@@ -352,12 +352,6 @@ def record_answer(
     consent after its objection needs a second listed member of staff (another login) recording it too, with
     or without --evidence FILE: a file is kept but never replaces the second person. The decision is anchored
     in WHMCS's activity log before the command returns."""
-    if reply_to is not None and isinstance(reply_to[1], int) and via != "ticket":
-        # A party's reply is written in the ticket: the dossier would say it came by phone (twentieth round L6). A
-        # staff note (TICKET:nNOTE) reports an answer that came another way; a thread gone has no words left.
-        raise click.UsageError(
-            f"--reply {reply_to[0]}:{reply_to[1]} is a reply written in the ticket: give --via ticket, not --via {via}"
-        )
     with _store(obj, changes=True) as (config, db):
         data = None
         if evidence is not None:
