@@ -20,6 +20,7 @@ from click.testing import CliRunner
 
 from tests.conftest import Sandbox
 from tests.test_ownership_e2e import World, open_and_document, vendor_world
+from tests.test_ownership_late_break12 import completed_case
 from tests.test_ownership_locks import staff_tickets
 from whmcs_bridge.cli import app as cli
 from whmcs_bridge.errors import EnvironmentProblem
@@ -128,14 +129,7 @@ def test_a_whole_account_grant_is_refused_while_a_domain_the_account_holds_is_lo
     """Round 20 (ownership), MEDIUM 1: after a completion locked domain 20 with the company, a grant on the domain to
     the vendor it was taken from was refused, but one on the company's whole account, which holds the domain, went
     through: the vendor was its technical contact again."""
-    case_id = open_and_document(world, "domain:20")
-    requests.post(world.link(20, "Ownership request"), data={"decision": "accept"}, timeout=5)
-    world.settle()
-    world.run("ownership", "approve", case_id, "--by", "alice")
-    world.settle()
-    world.sandbox.control("move", {"domain": 20, "client": 21})
-    world.later(hours=2)
-    assert world.case(case_id)["status"] == "completed"
+    completed_case(world)  # domain 20 moved to the company, locked
     for how in ([], ["--request"]):
         refused = world.fail(
             "delegations", "grant", "--owner", "21", "--delegate", "20", "--whole-client", *how, "--by", "alice",

@@ -13,6 +13,7 @@ import requests
 
 from tests.conftest import Sandbox
 from tests.test_ownership_e2e import World, open_and_document, vendor_world
+from tests.test_ownership_late_break12 import completed_case
 
 
 @pytest.fixture
@@ -26,14 +27,7 @@ def staff_tickets(world: World, case_id: str, part: str) -> list[str]:
 
 
 def test_a_whole_account_claim_is_refused_while_a_domain_it_holds_is_locked(world: World):
-    case_id = open_and_document(world, "domain:20")
-    requests.post(world.link(20, "Ownership request"), data={"decision": "accept"}, timeout=5)
-    world.settle()
-    world.run("ownership", "approve", case_id, "--by", "alice")
-    world.settle()
-    world.sandbox.control("move", {"domain": 20, "client": 21})
-    world.later(hours=2)
-    assert world.case(case_id)["status"] == "completed"
+    case_id = completed_case(world)  # domain 20 moved to the company, locked
     # The company now holds the domain, locked: the vendor's claim on the company's whole account is refused.
     refused = world.fail(
         "ownership",
