@@ -17,12 +17,13 @@ from babel import Locale
 
 from whmcs_bridge import clock as wallclock
 from whmcs_bridge.errors import BridgeError
+from whmcs_bridge.families.delegation.grants import held_subjects
 from whmcs_bridge.families.ownership.case import FINAL, OPEN
 from whmcs_bridge.messages import load
 from whmcs_bridge.messages.catalogue import FALLBACK, Catalogue
 from whmcs_bridge.messages.render import Named, Reader
 from whmcs_bridge.pasted import masked
-from whmcs_bridge.store import audit, consent, inbox, states
+from whmcs_bridge.store import audit, consent, holds, inbox, states
 from whmcs_bridge.store.consent import ConsentLink
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.web.selfservice import PURPOSES as SELF_SERVICE
@@ -394,7 +395,7 @@ class ConsentPages:
         grant = states.get(self.db(), "delegation", f"grant:{link.subject}")
         if grant is None:
             return []
-        out = []
+        out = self.held(grant) if link.purpose in GRANT_CONSENTS else []
         if link.purpose in GRANT_CONSENTS and self.read_client_status is not None:
             for side in ("delegate", "owner"):
                 if self.read_client_status(int(grant[side])) == "Closed":
@@ -410,6 +411,21 @@ class ConsentPages:
             if holder != int(grant["owner"]):
                 out.append({"kind": item["kind"], "id": int(item["id"]), "holder": holder})
         return out
+
+    def held(self, grant: dict[str, Any]) -> list[dict[str, Any]]:
+        """The hold another family put on what the grant covers since it was asked (an ownership dispute, the lock
+        after a completed change: store/holds), as staff's grant is refused on it when made (delegation/staff.py):
+        each item, the owner's account, and for a whole-account grant each service and domain WHMCS shows in the
+        account now ({"kind": "hold", "id", "reason"})."""
+        subjects = held_subjects(grant.get("items") or [], int(grant["owner"]))
+        if "client" in {i["kind"] for i in grant.get("items") or []} and self.self_service.read_owned is not None:
+            subjects += [f"{i['kind']}:{int(i['id'])}" for i in self.self_service.read_owned(int(grant["owner"]))]
+        now = self.clock()
+        for subject in subjects:
+            reason = holds.refusal(self.db(), [subject], now)
+            if reason:
+                return [{"kind": "hold", "id": subject, "reason": reason}]
+        return []
 
     def record(self, link: ConsentLink, answer: dict[str, str], now: datetime) -> bool:
         """Claim the link with this answer, audit it and hand it to the rules, all or nothing; False if too late."""

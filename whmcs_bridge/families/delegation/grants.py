@@ -152,3 +152,12 @@ def record(grant: dict[str, Any], at: str, what: str, **facts: Any) -> None:
     (with the email's `email` subject), "ticket" (with its `ticket`), "renewal" (with its `service` or `domain`
     and `invoice`) or "refund" (that invoice refunded after the renewal)."""
     grant.setdefault("activity", []).append({"at": at, "what": what, **facts})
+
+
+def held_subjects(items: list[dict[str, Any]], owner: int) -> list[str]:
+    """The subjects a grant touches, as holds name them: each item, and the owner's whole account when
+    the grant covers it (a hold on any of the owner's subjects then concerns it too)."""
+    subjects = [f"{i['kind']}:{int(i['id'])}" for i in items]
+    if any(i["kind"] == "client" for i in items):
+        subjects.append(f"client:{owner}")
+    return subjects

@@ -276,21 +276,23 @@ def consented(grant: dict[str, Any], data: dict[str, Any], now: datetime, rules:
 
 def void(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision:
     """An acceptance came when WHMCS no longer had every item under the owner, or showed the owner's or the delegate's
-    account Closed (`not_held`, read by the consent page when the answer came: staff moved one since the request, a
-    side closed its account): the grant is not activated but void, whatever the bridge saw when it was asked; staff
+    account Closed, or an ownership case held part of it (`not_held`, read by the consent page when the answer came:
+    staff moved one since the request, a side closed its account, a dispute froze it): the grant is not activated but void, whatever the bridge saw when it was asked; staff
     hear it (a note on the owner's account) and so does the delegate."""
     at = now.isoformat(timespec="seconds")
     side = "delegate" if data.get("purpose") == "delegation-accept" else "owner"
     found = data.get("not_held") or []
     closed = [i for i in found if i["kind"] == "client"]
+    held = [i for i in found if i["kind"] == "hold"]
     moved = [
         f"{i['kind']} #{i['id']} "
         + (f"belongs to client #{i['holder']}" if i.get("holder") else "no longer exists")
         + f" in WHMCS now, not to client #{grant['owner']}"
         for i in found
-        if i["kind"] != "client"
+        if i["kind"] not in ("client", "hold")
     ]
     reasons = [f"client #{i['id']} (the {i['side']}) is Closed in WHMCS" for i in closed]
+    reasons += [f"{i['id']} is held: {i['reason']}" for i in held]
     reasons += ["; ".join(moved) + ": a grant covers only what its owner holds"] if moved else []
     reason = "; ".join(reasons)
     grant["history"].append(
@@ -303,7 +305,8 @@ def void(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision
     staff = act(
         grant, "client_note", "void-note-owner", note(message("delegation.request_ended_note", **ended)), grant["owner"]
     )
-    told = message("delegation.request_void", **about_grant(grant, closed=closed[0]["side"] if closed else ""))
+    why = closed[0]["side"] if closed else "hold" if held else ""
+    told = message("delegation.request_void", **about_grant(grant, closed=why))
     email = act(grant, "email", "void-told-delegate", notice(grant["delegate"], told), grant["delegate"])
     return Decision(state=grant, actions=[staff, email], refs=grant_refs(grant))
 

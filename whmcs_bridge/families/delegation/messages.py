@@ -203,7 +203,7 @@ MESSAGES = define(
         {"grant": "text", "closed": "text"},
         "To the delegate: its request was accepted after staff moved something it names to another client, or "
         '(`closed`: "owner" or "delegate") when WHMCS showed that side\'s account Closed (WHMCS read when the answer '
-        "came), so it was not activated; staff check it.",
+        'came), or ("hold") an ownership case held part of it then, so it was not activated; staff check it.',
     ),
     grant_spec(
         "delegation.request_withdrawn",

@@ -11,7 +11,7 @@ from whmcs_bridge.config.load import Config
 from whmcs_bridge.errors import BridgeError, UsageProblem, WhmcsApiError
 from whmcs_bridge.executor.reads import renewals_elsewhere
 from whmcs_bridge.families.delegation import renewal_scope
-from whmcs_bridge.families.delegation.grants import CUSTOM, FAMILY, UNKNOWN_TEMPLATES
+from whmcs_bridge.families.delegation.grants import CUSTOM, FAMILY, UNKNOWN_TEMPLATES, held_subjects
 from whmcs_bridge.store import holds, states
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.api import WhmcsApi, not_found
@@ -263,15 +263,6 @@ def held_in_account(db: Database, api: WhmcsApi, owner: int, items: list[dict[st
         refusal = holds.refusal(db, [f"{kind}:{item}"], now)
         if refusal:
             raise BridgeError(f"no new grant: client #{owner}'s account holds {kind} #{item}: {refusal}")
-
-
-def held_subjects(items: list[dict[str, Any]], owner: int) -> list[str]:
-    """The subjects a grant touches, as holds name them: each item, and the owner's whole account when
-    the grant covers it (a hold on any of the owner's subjects then concerns it too)."""
-    subjects = [f"{i['kind']}:{int(i['id'])}" for i in items]
-    if any(i["kind"] == "client" for i in items):
-        subjects.append(f"client:{owner}")
-    return subjects
 
 
 def _on_active(
