@@ -5,15 +5,21 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 
 from tests.conftest import Sandbox, SelfServiceWorld
 from tests.test_delegation_e2e import grant_agency
-from whmcs_bridge.model import Hold
+from tests.test_delegation_rules import NOW, RULES, event, granted, shown
+from whmcs_bridge.families.delegation.rules import decide_all
+from whmcs_bridge.model import Decision, Hold
 from whmcs_bridge.store import holds
 from whmcs_bridge.store.db import Database
+
+SERVICE = {"kind": "service", "id": 110, "name": "boulangerie-dupont.fr"}
+DOMAIN = {"kind": "domain", "id": 11, "name": "boulangerie-dupont.fr"}
 
 
 @pytest.fixture
@@ -59,3 +65,38 @@ def test_an_acceptance_while_an_ownership_case_holds_the_service_activates_nothi
     assert "void" in shown and "ownership case o1 is disputed" in shown, shown
     activated = [e for e in world.emails(10) + world.emails(11) if "is now" in e["subject"]]
     assert activated == [], activated
+
+
+def moved(grant: dict[str, Any], *subjects: dict[str, Any]) -> Decision:
+    data = {"holder": 11, "case": "own-1", "subjects": list(subjects)}
+    return decide_all({"grant:g1": grant}, event("OwnershipChanged", **data), NOW, RULES)["grant:g1"]
+
+
+def told(decision: Decision) -> tuple[dict[int, tuple[str, str]], dict[int, str]]:
+    emails = {a.client_id: shown(a) for a in decision.actions if a.kind == "email"}
+    notes = {a.client_id: shown(a)[1] for a in decision.actions if a.kind == "client_note"}
+    return emails, notes  # type: ignore[return-value]
+
+
+def test_a_grant_ended_by_an_ownership_change_is_not_said_to_be_revoked_or_withdrawn():
+    """Twentieth round, left open: a grant an ownership case ended (in part or whole) was worded as staff's revocation
+    ("Delegation g1 revoked", "has been withdrawn"), as if the agency had been removed for cause. It ended because
+    what it covers changed holder, and every text says so."""
+    part = moved(granted(items=[SERVICE, DOMAIN]), DOMAIN)
+    whole = moved(granted(items=[SERVICE, DOMAIN]), SERVICE, DOMAIN)
+    for decision in (part, whole):
+        emails, notes = told(decision)
+        texts = [notes[10], notes[11], emails[10][1]]
+        assert not [t for t in texts if "revoked" in t or "withdrawn" in t], texts
+        assert "changed holder" in emails[10][1] and "own-1" in notes[10], (emails[10], notes[10])
+        assert "ended" in notes[11] and "ended" in notes[10], notes
+
+
+def test_a_grant_whose_every_item_changed_holder_offers_the_former_owner_no_password_change():
+    """Twentieth round, left open: a grant all of whose services moved to another client ended with the usual offer
+    of a password change for them, to their former owner (the page then refused it: not theirs any more). The
+    ownership case hands the new holder its own access; the former owner is offered nothing for what it no longer
+    holds."""
+    emails, _ = told(moved(granted(items=[SERVICE, DOMAIN]), SERVICE, DOMAIN))
+    assert "password" not in emails[11][1], emails[11][1]
+    assert not [a for a in moved(granted(items=[SERVICE]), SERVICE).actions if a.params.get("consent")]

@@ -27,15 +27,17 @@ def end(
     reason: str,
     case: str | None = None,
     remaining: dict[str, Any] | None = None,
+    offer: bool = True,
 ) -> Decision:
     """The grant ends (`status` revoked or expired; `case`: the ownership case that ended it; `remaining`:
-    what the same delegate still covers for the owner, which the owner is told stays)."""
+    what the same delegate still covers for the owner, which the owner is told stays; `offer`: whether the owner may
+    be offered a password change)."""
     if grant.get("status") != "active":
         return Decision(state=grant)
     grant["status"] = status
     grant["ended"] = now.isoformat(timespec="seconds")
     grant["history"].append({"at": grant["ended"], "what": status, "by": by, "reason": reason})
-    actions = told_ended(grant, status, rules, by=by, reason=reason, case=case, remaining=remaining)
+    actions = told_ended(grant, status, rules, by=by, reason=reason, case=case, remaining=remaining, offer=offer)
     actions += grant_ended(grant, now)  # its open renewals end with it
     actions += payer_closing.grant_ended(grant, now)  # and the order invoiced to the delegate, unpaid
     return Decision(state=grant, actions=actions, due_at=None, refs=grant_refs(grant))
@@ -303,11 +305,16 @@ def moved_items(grant: dict[str, Any], data: dict[str, Any]) -> list[dict[str, A
 def ownership_changed(grant: dict[str, Any], data: dict[str, Any], now: datetime, rules: DelegationSection) -> Decision:
     """The subjects changed holder (an ownership case executed): the old holder's grants on them end. A grant on the
     whole account, or all of whose items moved, ends; one with items that stay the owner's ends for the moved ones
-    only (a hosting company's staff expect the agency to stay the contact of the site it still looks after)."""
+    only (a hosting company's staff expect the agency to stay the contact of the site it still looks after). Every
+    text says the grant ended because what it covered changed holder, not that it was revoked."""
     case = str(data.get("case") or "")
     gone = moved_items(grant, data)
-    if any(i["kind"] == "client" for i in grant["items"]) or len(gone) == len(grant["items"]):
-        return end(grant, "revoked", now, rules, by=f"ownership case {case}", reason="holder changed", case=case)
+    whole = any(i["kind"] == "client" for i in grant["items"])
+    if whole or len(gone) == len(grant["items"]):
+        # A password change is offered for what stays the owner's (a whole account's other services), never for
+        # what the case moved away: its new holder gets its own access from the case.
+        return end(grant, "revoked", now, rules, by=f"ownership case {case}", reason="holder changed", case=case,
+                   offer=whole)  # fmt: skip
     return items_ended(grant, gone, case, now, rules)
 
 

@@ -128,16 +128,18 @@ MESSAGES = define(
         "delegation.ended_delegate_note",
         "text",
         "staff",
-        {"grant": "text", "status": "text"},
-        "Staff note on the delegate's account: it is no longer the owner's contact.",
+        {"grant": "text", "status": "text", "case": "text"},
+        "Staff note on the delegate's account: it is no longer the owner's contact (`case`: the ownership case that "
+        "ended it, if one did).",
         status="revoked",
     ),
     grant_spec(
         "delegation.ended_delegate",
         "email",
         "client",
-        {"status": "text", **RENEWAL_OPEN},
-        "To the delegate: its access ended (revoked or expired): it no longer acts for the owner on it; "
+        {"status": "text", "case": "text", **RENEWAL_OPEN},
+        "To the delegate: its access ended (revoked, expired, or `case`: what it covered changed holder in that "
+        "ownership case): it no longer acts for the owner on it; "
         + RENEWAL_OPEN_SAID,
         status="revoked",
         **RENEWAL_OPEN_SAMPLES,
