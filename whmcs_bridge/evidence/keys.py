@@ -44,13 +44,16 @@ class PublicKey:
 
     @classmethod
     def from_pem(cls, data: bytes, source: str = "the public key") -> PublicKey:
+        if b"PRIVATE KEY-----" in data:
+            # Whoever holds it could sign what they check: verifiers get the public half only.
+            raise BridgeError(
+                f"{source} is a private key, not a public one: never hand it to a verifier; give the public half "
+                "(`whmcs-bridge audit key --out FILE` writes it)"
+            )
         try:
             key = serialization.load_pem_public_key(data)
         except ValueError:
-            try:  # the private key file works too: its public half is in it
-                key = serialization.load_pem_private_key(data, password=None).public_key()
-            except (ValueError, TypeError):
-                raise BridgeError(f"{source} is not a PEM public key") from None
+            raise BridgeError(f"{source} is not a PEM public key") from None
         if not isinstance(key, Ed25519PublicKey):
             raise BridgeError(f"{source} is not an {ALGORITHM} key (whmcs-bridge signs with {ALGORITHM})")
         return cls(key)
