@@ -609,3 +609,25 @@ def test_a_password_change_with_another_email_since_parks_naming_it(world: Sandb
     error = status(db, change.key).error or ""
     assert "Disk space warning" in error and WELCOME in error, error
     assert calls(world, "ModuleChangePw") == 0
+
+
+def test_an_action_whose_call_may_still_run_says_when_it_is_really_tried_again(
+    world: Sandbox, db: Database, caplog: pytest.LogCaptureFixture
+):
+    """Twentieth round, left open: an email sent, its proof's read failing, was logged "waits 0:01:00" and given that
+    time, while the bridge would not ask WHMCS whether it ran before its in-flight grace (twice the call timeout)
+    had passed: staff watching the log expected a retry that did not come. It is given, and says, the later time."""
+    api = WhmcsApi(make_client(world.api_url, timeout_s=1.0, max_attempts=1))
+    email = action("email", "grace", {"related_id": 1, "type": "general", "subject": "Grace", "html": "<p>x</p>"})
+    plan(db, email)
+    world.control("faults", {"status": 200, "body": "html", "count": 1000, "actions": ["GetEmails"]})
+    executor = Executor(db, api, call_timeout=timedelta(minutes=5))
+    with caplog.at_level("WARNING"):
+        assert executor.run_once(NOW).retrying == [email.key]
+    world.control("faults", {"count": 0})
+    row = status(db, email.key)
+    assert row.started_at is not None
+    settled = datetime.fromisoformat(row.started_at) + executor.in_flight_grace
+    assert datetime.fromisoformat(str(row.not_before)) == settled, (row.not_before, settled)
+    said = [r.getMessage() for r in caplog.records if email.key in r.getMessage()]
+    assert said and "0:10:00" in said[-1] and "may still be running" in said[-1], said

@@ -392,11 +392,16 @@ class Executor:
         # before it in this try did (an email sent, then its proof read failing: the email left).
         wrote = self.api.client.writes > attempt.writes_before
         never_left = attempt.claimed and (not attempt.calling or (not exc.sent and not wrote))
+        until, why = now + delay, str(exc)
+        if not never_left and row.started_at:  # WHMCS is asked whether it ran only once its call cannot still run
+            settled = datetime.fromisoformat(row.started_at) + self.in_flight_grace
+            if settled > until:
+                until, why = settled, f"{exc}; its call may still be running in WHMCS until then"
         with self.db.atomic():
             give_back = outbox.release if never_left else outbox.defer
-            if not give_back(self.db, row, now + delay, str(exc), now):
+            if not give_back(self.db, row, until, why, now):
                 return
-        log.warning("action %s (%s) waits %s: %s", row.key, row.kind, delay, exc)
+        log.warning("action %s (%s) waits %s: %s", row.key, row.kind, until - now, why)
         report.retrying.append(row.key)
 
     def record_run(
