@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from tests.conftest import Sandbox, SelfServiceWorld
+from tests.conftest import SelfServiceWorld
+from tests.test_delegation_break12 import consent_link, world  # noqa: F401  (the fixture)
 from tests.test_delegation_e2e import grant_agency
 from tests.test_delegation_rules import NOW, RULES, event, granted, shown
 from whmcs_bridge.families.delegation.rules import decide_all
@@ -22,27 +20,11 @@ SERVICE = {"kind": "service", "id": 110, "name": "boulangerie-dupont.fr"}
 DOMAIN = {"kind": "domain", "id": 11, "name": "boulangerie-dupont.fr"}
 
 
-@pytest.fixture
-def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[SelfServiceWorld]:
-    sandbox.load("agency")
-    w = SelfServiceWorld(sandbox, tmp_path)
-    w.run("tick")
-    yield w
-    w.close()
-
-
-def consent_link(world: SelfServiceWorld, client: int) -> str:
-    mail = next(e for e in world.emails(client) if e["subject"].startswith("Your consent is needed"))
-    found = re.search(r'href="([^"]+/consent/[^"]+)"', mail["message"])
-    assert found, mail["message"]
-    return found.group(1)
-
-
 @pytest.mark.parametrize(
     ("subject", "whole"), [("service:110", False), ("client:11", True), ("service:110", True)]
 )
 def test_an_acceptance_while_an_ownership_case_holds_the_service_activates_nothing(
-    world: SelfServiceWorld, subject: str, whole: bool
+    world: SelfServiceWorld, subject: str, whole: bool  # noqa: F811
 ):
     """Twentieth round, left open: the agency asked to become the technical contact of service 110; before the
     owner clicked "accept", an ownership dispute froze the service (or the owner's whole account). Staff could not
