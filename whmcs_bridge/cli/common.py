@@ -9,6 +9,7 @@ import logging
 import os
 import sqlite3
 import sys
+import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -44,15 +45,19 @@ log = logging.getLogger("whmcs_bridge.cli")
 
 class Words(click.ParamType):
     """Text that must say something: who acts, on what basis, why. Blank (what `--by "$STAFF"` gives with the
-    variable unset) is a usage error naming the option; the text is kept stripped."""
+    variable unset) is a usage error naming the option; the text is kept stripped. `one_line`: a name, which a
+    line break or a tab would make read as two lines of a history (twenty-first round L2)."""
 
     name = "text"
+
+    def __init__(self, one_line: bool = False) -> None:
+        self.allowed = "" if one_line else "\t\n"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
         text = str(value).strip()
         if not text:
             self.fail("must not be empty", param, ctx)
-        hidden = next((c for c in text if c in HIDDEN or (ord(c) < 32 and c not in "\t\n") or ord(c) == 127), None)
+        hidden = next((c for c in text if c in HIDDEN or (ord(c) < 32 and c not in self.allowed) or ord(c) == 127), None)
         if hidden is not None:
             self.fail(
                 f"holds U+{ord(hidden):04X}, a control or text-direction character that would change how the name or "
@@ -68,6 +73,32 @@ class Words(click.ParamType):
 HIDDEN = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
 
 WORDS = Words()
+ONE_LINE = Words(one_line=True)
+
+
+class Reference(click.ParamType):
+    """An id the bridge gave (a case's): one that holds an invisible character (a zero-width space, a control, a
+    text-direction mark pasted with it from a chat or a web page) is refused naming it, not looked up and reported
+    missing (twenty-first round L2); the id is not changed behind staff's back."""
+
+    name = "id"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = str(value)
+        # Bytes that are not UTF-8 (surrogates, Cs) are refused as such after parsing (refuse_undecodable).
+        hidden = next((c for c in text if unicodedata.category(c)[0] in "CZ" and unicodedata.category(c) != "Cs"), None)
+        if hidden is not None:
+            shown = "".join(c if c != hidden else "" for c in text)
+            self.fail(
+                f"holds U+{ord(hidden):04X} ({unicodedata.name(hidden, 'a control character')}), an invisible "
+                f"character pasted with it: type the id plainly ({shown!r} without it)",
+                param,
+                ctx,
+            )
+        return text
+
+
+CASE_ID = Reference()
 
 
 class OnceCommand(click.Command):
@@ -84,7 +115,9 @@ class OnceCommand(click.Command):
                 names = " / ".join([*param.opts, *param.secondary_opts])
                 raise click.UsageError(f"{names} is given twice: give it once", ctx)
             seen.add(param.name)
-        return super().parse_args(ctx, args)
+        rest = super().parse_args(ctx, args)
+        refuse_undecodable(ctx)
+        return rest
 
 
 class Group(click.Group):
@@ -94,15 +127,32 @@ class Group(click.Group):
     group_class = type
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        """Arguments are text: bytes that are not UTF-8 (Python keeps them as lone surrogates) are a usage error
-        naming the argument, not a traceback from wherever they would be stored (twentieth break round M3)."""
-        for arg in args if ctx.parent is None else ():
-            try:
-                arg.encode("utf-8")
-            except UnicodeEncodeError:
+        rest = super().parse_args(ctx, args)
+        refuse_undecodable(ctx)
+        return rest
+
+
+def refuse_undecodable(ctx: click.Context) -> None:
+    """Text arguments are text: bytes that are not UTF-8 (Python keeps them as lone surrogates) are a usage error
+    naming the argument, not a traceback from wherever they would be stored (twentieth break round M3). A file's
+    path is the system's bytes, not text staff typed: a file copied from a share with a Latin-1 name is read as
+    named (twenty-first round L1); where its name is kept, it is kept escaped (evidence.files.shown_name)."""
+    for param in ctx.command.params:
+        if isinstance(param.type, click.Path):
+            continue
+        value = ctx.params.get(param.name or "")
+        for arg in value if isinstance(value, tuple | list) else (value,):
+            if isinstance(arg, str) and not _is_utf8(arg):
                 shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")[:60]
-                raise click.UsageError(f'the argument "{shown}" is not UTF-8 text: type it again', ctx) from None
-        return super().parse_args(ctx, args)
+                raise click.UsageError(f'the argument "{shown}" is not UTF-8 text: type it again', ctx)
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class Context:

@@ -36,7 +36,8 @@ Anchors (evidence.anchor)
 Sealed folders (evidence.folder)
     with FolderWriter(out) as w:               refuses a non-empty folder; 0700 folders, 0600 files, written in a
                                                hidden folder beside `out` that becomes `out` at seal (an error
-                                               before: nothing left)
+                                               before: nothing left); locked while written, and one a killed
+                                               writer left there is removed (logged) by the next writer
     w.add_bytes(name, data) / w.add_text(name, text) / w.add_copy(name, source, sha256=None) -> sha256
     w.seal(format=..., key=db.signer, exported_at=..., sections={...}, segment=..., own_rows=[ids])
         -> Sealed(folder, manifest, seal, signature)

@@ -9,8 +9,11 @@ copied into dossiers that leave the machine. The sentence names the secret's var
 from __future__ import annotations
 
 import base64
+import codecs
 import dataclasses
 import email
+import email.header
+import email.message
 import itertools
 import os
 import quopri
@@ -66,7 +69,13 @@ def read(
     if len(data) > limit:  # it grew while read
         raise BridgeError(f"{path} is larger than {limit // 1048576} MB ({limit_name})")
     refuse_secrets(str(path), data, secrets)
-    return path.name, data
+    return shown_name(path), data
+
+
+def shown_name(path: Path) -> str:
+    """The file's name as text: bytes of it that are not UTF-8 (a Latin-1 name from a share) as backslash escapes
+    (`Vertrag-M\\xfcller.pdf`); the name is only displayed."""
+    return os.fsencode(path.name).decode("utf-8", "backslashreplace")
 
 
 def _refuse_same_file(path: Path, info: os.stat_result, private: list[Path]) -> None:
@@ -119,6 +128,9 @@ SPACES = re.compile(rb"[\s:]+")  # and the colons of a key printed as hex pairs 
 # refused (nineteenth round H6: a 0.8 MB PDF of 12 streams of 64 MB took 917 MB to read). Images are not
 # inflated: their pixels are no text.
 LARGEST_INFLATED = 128 * 1048576
+# How a string that is not plain bytes says so (twenty-first round H3): a PDF text string in UTF-16BE with its byte
+# order mark (PDF 32000-1, 7.9.2.2; PDF 2.0 adds UTF-8 with its mark), and the UTF-16LE a text editor writes.
+TEXT_MARKS = ((codecs.BOM_UTF16_BE, "utf-16-be"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF8, "utf-8"))
 
 
 def readable_forms(where: str, data: bytes) -> Iterator[bytes]:
@@ -126,8 +138,10 @@ def readable_forms(where: str, data: bytes) -> Iterator[bytes]:
     each part of an email decoded (base64, quoted-printable), each compressed text of a PNG inflated; and each of
     these without its spaces and line breaks (a value wrapped over two lines, quoted-printable's soft breaks)."""
     budget = [LARGEST_INFLATED]
-    decoded = (_pdf_forms(where, data, budget), _png_texts(where, data, budget), _email_parts(data))
-    for form in itertools.chain((data, quopri.decodestring(data)), *decoded):  # one at a time: bounded memory
+    decoded = (_pdf_forms(where, data, budget), _png_texts(where, data, budget), _email_parts(where, data))
+    marked = as_text(data)
+    as_written = (data, quopri.decodestring(data)) + ((marked,) if marked is not data else ())
+    for form in itertools.chain(as_written, *decoded):  # one at a time: bounded memory
         yield form
         yield SPACES.sub(b"", form.replace(b"=\r\n", b"").replace(b"=\n", b""))
 
@@ -180,8 +194,31 @@ def _pdf_forms(where: str, data: bytes, budget: list[int]) -> Iterator[bytes]:
 
 
 def _pdf_strings(content: bytes) -> bytes:
-    literal = [PDF_ESCAPE.sub(_unescaped, m.group(0)[1:-1]) for m in PDF_LITERAL.finditer(content)]
-    return b"".join(literal) + b"".join(_unhexed(m.group(1)) for m in PDF_HEX.finditer(content))
+    """The text of every string in `content`, each read as a PDF text string (as_text), in UTF-8."""
+    strings = [PDF_ESCAPE.sub(_unescaped, m.group(0)[1:-1]) for m in PDF_LITERAL.finditer(content)]
+    strings += [_unhexed(m.group(1)) for m in PDF_HEX.finditer(content)]
+    return b"".join(as_text(s) for s in strings)
+
+
+def as_text(raw: bytes) -> bytes:
+    """`raw` as a reader shows it, in UTF-8: decoded by its byte order mark (TEXT_MARKS); without one, `raw` itself
+    (PDFDocEncoding or Latin-1, in which a secret, ASCII, reads as written)."""
+    for mark, codec in TEXT_MARKS:
+        if raw.startswith(mark):
+            return raw[len(mark) :].decode(codec, errors="replace").encode()
+    return raw
+
+
+def in_charset(where: str, raw: bytes, charset: str) -> bytes:
+    """`raw` decoded from the character set an email declares for it (any Python codec), in UTF-8; a set the
+    bridge cannot read refuses the file: what it cannot read, it cannot check for secrets."""
+    try:
+        return raw.decode(charset, errors="replace").encode()
+    except LookupError:
+        raise BridgeError(
+            f"{where} has text in the character set {charset!r}, which the bridge cannot read, so cannot check for "
+            "secrets: it is never evidence as it is (save or forward the email as UTF-8, or print it to PDF)"
+        ) from None
 
 
 def _unhexed(text: bytes) -> bytes:
@@ -219,13 +256,26 @@ def _png_texts(where: str, data: bytes, budget: list[int]) -> Iterator[bytes]:
             yield text
 
 
-def _email_parts(data: bytes) -> Iterator[bytes]:
-    if b"Content-Transfer-Encoding" not in data[:65536] and b"content-transfer-encoding" not in data[:65536].lower():
+def _email_parts(where: str, data: bytes) -> Iterator[bytes]:
+    """Each part of an email decoded (base64, quoted-printable) and read in its declared character set, and its
+    headers' encoded words (=?utf-16?b?...?=) read in theirs, as a mail client shows them."""
+    head = data[:65536].lower()
+    if b"content-transfer-encoding" not in head and b"charset=" not in head and b"=?" not in head:
         return
     for part in email.message_from_bytes(data).walk():
+        yield _header_text(where, part)
         payload = part.get_payload(decode=True) if not part.is_multipart() else None
-        if isinstance(payload, bytes):
-            yield payload
+        if not isinstance(payload, bytes):
+            continue
+        yield payload
+        charset = part.get_content_charset()
+        if charset:
+            yield in_charset(where, payload, charset)
+
+
+def _header_text(where: str, part: email.message.Message) -> bytes:
+    words = [word for value in part.values() for word in email.header.decode_header(str(value))]
+    return b"".join(in_charset(where, text, charset) for text, charset in words if isinstance(text, bytes) and charset)
 
 
 def base64_forms(value: bytes) -> list[bytes]:

@@ -4,9 +4,12 @@ public key, naming every problem found."""
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
+import logging
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -24,6 +27,9 @@ PUBLIC_KEY = "public-key.pem"
 AUDIT_FILE = "audit.jsonl"
 RESERVED = ("format", "exported_at", "signed_by", "files", "audit")
 ROW_FIELDS = ("id", "at", "actor", "action", "client_id", "case_id", "subject", "detail")
+# The hidden folder a FolderWriter writes in (`.NAME.` + tempfile.mkdtemp's eight characters + `.partial`).
+PARTIAL = re.compile(r"\..+\.[a-z0-9_]{8}\.partial")
+log = logging.getLogger("whmcs_bridge.evidence")
 
 
 class EvidenceError(BridgeError):
@@ -60,7 +66,9 @@ class FolderWriter:
     """A new sealed folder being written: 0700 folders, 0600 files, each file's SHA-256 noted.
 
     It is written in a hidden folder beside `out` and becomes `out` only once sealed: an export that fails
-    half-way (used as a context manager) leaves nothing that could be filed as the dossier."""
+    half-way (used as a context manager) leaves nothing that could be filed as the dossier. The writer holds a
+    lock on that folder while it lives; one killed (kill -9) leaves it unlocked, with copies of the evidence, and
+    the next writer in the same parent folder removes it and says so (twenty-first round L3)."""
 
     def __init__(self, out: Path) -> None:
         try:  # a name too long for the file system is an OSError from the first look (twentieth break round M4)
@@ -68,7 +76,9 @@ class FolderWriter:
                 raise BridgeError(f"{out} is not an empty folder: a dossier is written to a new folder")
             for missing in reversed([p for p in (out.parent, *out.parent.parents) if not p.exists()]):
                 missing.mkdir(mode=0o700)  # folders it makes are private too (twentieth break round L8)
+            remove_leftovers(out.parent)
             work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))  # 0700
+            self._lock = _locked(work)
         except OSError as exc:
             raise EnvironmentProblem(f"cannot create {out}: {exc.strerror or exc}") from None
         self.out = out
@@ -82,6 +92,9 @@ class FolderWriter:
         """Not sealed (an error on the way): what was written goes."""
         if self.folder != self.out:
             shutil.rmtree(self.folder, ignore_errors=True)
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
 
     def _publish(self) -> None:
         """The written folder becomes `out` (an empty folder given as `out` is replaced)."""
@@ -172,6 +185,43 @@ class FolderWriter:
         self.add_text(SIGNATURE, signature + "\n")
         self._publish()
         return Sealed(self.folder, manifest, hashlib.sha256(text).hexdigest(), signature)
+
+
+def _locked(folder: Path) -> int | None:
+    """An open descriptor of `folder` holding an exclusive lock on it (released when it is closed, or the process
+    dies); None if `folder` is locked already."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def remove_leftovers(parent: Path) -> None:
+    """Remove what exports killed on their way left in `parent`: this user's folders named as a FolderWriter names
+    its own (PARTIAL) that no living writer holds locked. One line says which."""
+    removed = []
+    for entry in os.scandir(parent):
+        if not PARTIAL.fullmatch(entry.name) or not entry.is_dir(follow_symlinks=False):
+            continue
+        if entry.stat(follow_symlinks=False).st_uid != os.getuid():
+            continue
+        fd = _locked(Path(entry.path))
+        if fd is None:  # an export writing now
+            continue
+        try:
+            shutil.rmtree(entry.path)
+        finally:
+            os.close(fd)
+        removed.append(entry.name)
+    if removed:
+        log.warning(
+            "removed %s in %s: left by an export that was interrupted (copies of evidence, never a dossier)",
+            ", ".join(sorted(removed)),
+            parent,
+        )
 
 
 def segment_part(segment: audit.Segment, own_rows: list[int]) -> dict[str, Any]:

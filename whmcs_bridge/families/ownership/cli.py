@@ -11,9 +11,11 @@ from typing import Any
 import click
 
 from whmcs_bridge.cli.common import (
+    CASE_ID,
     ID,
     JSON_LIST,
     JSON_OBJECT,
+    ONE_LINE,
     Context,
     Group,
     echo_json,
@@ -117,7 +119,7 @@ def open_(obj: Context, subjects: tuple[str, ...], requester: str, grounds: str,
 
 
 @ownership.command("confirm")
-@click.argument("case_id")
+@click.argument("case_id", type=CASE_ID)
 @click.option("--grounds", type=click.Choice(GROUNDS), required=True, help="Why the requester claims it.")
 @BY
 @NOTE
@@ -170,7 +172,7 @@ def list_(obj: Context, status: str | None, as_json: bool) -> None:
 
 
 @ownership.command("show")
-@click.argument("case_id")
+@click.argument("case_id", type=CASE_ID)
 @click.option("--json", "as_json", is_flag=True, help=JSON_OBJECT)
 @click.pass_obj
 @user_errors
@@ -215,7 +217,7 @@ def _evidence_file(config: Config, path: Path) -> tuple[str, bytes]:
 
 
 @ownership.command("attach")
-@click.argument("case_id")
+@click.argument("case_id", type=CASE_ID)
 @click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--ticket",
@@ -227,7 +229,7 @@ def _evidence_file(config: Config, path: Path) -> tuple[str, bytes]:
 )
 @click.option("--index", type=click.IntRange(0, 1000), default=0, show_default=True, help="Which attachment of the message (from 0).")
 @click.option("--kind", type=click.Choice(EVIDENCE_KINDS), required=True, help="What the document is.")
-@click.option("--from", "sender", required=True, help="Who sent it (e.g. 'requester', 'holder', a name).")
+@click.option("--from", "sender", type=ONE_LINE, required=True, help="Who sent it, on one line (e.g. 'requester', 'holder', a name).")
 @click.option("--via", type=click.Choice(["email", "ticket", "post", "upload"]), required=True, help="How it came.")
 @click.option("--dated", type=click.DateTime(["%Y-%m-%d"]), default=None, help="The document's own date.")
 @BY
@@ -278,7 +280,7 @@ def attach(
 
 
 @ownership.command("check-evidence")
-@click.argument("case_id")
+@click.argument("case_id", type=CASE_ID)
 @click.argument("item", type=ID)
 @click.option("--ok/--reject", "ok", required=True, help="Accept the document, or reject it (the requester is told).")
 @BY
@@ -291,7 +293,7 @@ def check_evidence(obj: Context, case_id: str, item: int, ok: bool, by: str, not
 
 
 @ownership.command("withdraw-evidence")
-@click.argument("case_id")
+@click.argument("case_id", type=CASE_ID)
 @click.argument("item", type=ID)
 @BY
 @NOTE
@@ -303,7 +305,7 @@ def withdraw_evidence(obj: Context, case_id: str, item: int, by: str, note: str)
 
 
 @ownership.command("record-answer")
-@click.argument("case_id")
+@click.argument("case_id", type=CASE_ID)
 @click.option("--party", type=click.Choice(["holder", "requester"]), required=True, help="Whose answer it is.")
 @click.option(
     "--answer",
@@ -395,7 +397,7 @@ def _simple(name: str, help_text: str) -> None:
     """A command that takes a case, who acts and why, and submits one step of the case."""
 
     @ownership.command(name, help=help_text)
-    @click.argument("case_id")
+    @click.argument("case_id", type=CASE_ID)
     @BY
     @NOTE
     @click.pass_obj
@@ -425,7 +427,7 @@ for _name, _help in (
 
 
 @ownership.command("resolve")
-@click.argument("case_id")
+@click.argument("case_id", type=CASE_ID)
 @click.option(
     "--outcome",
     type=click.Choice(["court-order", "objection-withdrawn", "request-withdrawn"]),
@@ -443,7 +445,7 @@ def resolve(obj: Context, case_id: str, outcome: str, by: str, note: str) -> Non
 
 
 @ownership.command("record-step")
-@click.argument("case_id")
+@click.argument("case_id", type=CASE_ID)
 @click.option(
     "--step",
     "what",
@@ -473,7 +475,7 @@ def record_step(obj: Context, case_id: str, what: str, subject: str, by: str, no
 
 
 @ownership.command("requester-contact")
-@click.argument("case_id")
+@click.argument("case_id", type=CASE_ID)
 @click.option("--name", default=None, help="The contact person's name (the registrant's Name fields).")
 @click.option("--address1", default=None, help="Street and number.")
 @click.option("--address2", default=None, help="Second address line.")
@@ -506,7 +508,7 @@ def _command(obj: Context, case_id: str, data: dict[str, Any], by: str) -> None:
 
 
 @ownership.command("export")
-@click.argument("case_id")
+@click.argument("case_id", type=CASE_ID)
 @click.option(
     "--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), help="A new, empty folder."
 )
