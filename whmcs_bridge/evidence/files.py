@@ -134,9 +134,10 @@ TEXT_MARKS = ((codecs.BOM_UTF16_BE, "utf-16-be"), (codecs.BOM_UTF16_LE, "utf-16-
 
 
 def readable_forms(where: str, data: bytes) -> Iterator[bytes]:
-    """The file as written, and as a reader would see its text: each PDF stream decoded and each PDF string read,
-    each part of an email decoded (base64, quoted-printable), each compressed text of a PNG inflated; and each of
-    these without its spaces and line breaks (a value wrapped over two lines, quoted-printable's soft breaks)."""
+    """The file as written (and read by its byte order mark, a UTF-16 text file), and as a reader would see its
+    text: each PDF stream decoded and each PDF string read as PDF text, each part of an email decoded (base64,
+    quoted-printable) and read in its character set, each compressed text of a PNG inflated; and each of these
+    without its spaces and line breaks (a value wrapped over two lines, quoted-printable's soft breaks)."""
     budget = [LARGEST_INFLATED]
     decoded = (_pdf_forms(where, data, budget), _png_texts(where, data, budget), _email_parts(where, data))
     marked = as_text(data)
