@@ -42,7 +42,7 @@ from whmcs_bridge.store.db import Database
 from whmcs_bridge.store.writer import InboxWriter
 from whmcs_bridge.web.consent import ConsentPages
 from whmcs_bridge.web.selfservice import owned
-from whmcs_bridge.whmcs.api import client_exists, client_status
+from whmcs_bridge.whmcs.api import account_items, client_exists, client_status
 
 if TYPE_CHECKING:
     from whmcs_bridge.whmcs.api import WhmcsApi
@@ -223,6 +223,7 @@ class Receiver:
             read_owned=self._one_at_a_time(lambda c: owned(whmcs, c)) if whmcs is not None else None,
             read_client_status=self._one_at_a_time(lambda c: client_status(whmcs, c)) if whmcs else None,
             read_client_exists=self._one_at_a_time(lambda c: client_exists(whmcs, c)) if whmcs else None,
+            read_account=self._one_at_a_time(lambda c: account_items(whmcs, c)) if whmcs else None,
         )
 
     def _one_at_a_time(self, read: Callable[[int], Any]) -> Callable[[int], Any]:

@@ -17,7 +17,7 @@ from babel import Locale
 
 from whmcs_bridge import clock as wallclock
 from whmcs_bridge.errors import BridgeError
-from whmcs_bridge.families.delegation.grants import held_subjects
+from whmcs_bridge.families.delegation.grants import new_grant_subjects
 from whmcs_bridge.families.ownership.case import FINAL, OPEN
 from whmcs_bridge.messages import load
 from whmcs_bridge.messages.catalogue import FALLBACK, Catalogue
@@ -151,6 +151,7 @@ class ConsentPages:
         read_owned: Callable[[int], list[dict[str, Any]]] | None = None,
         read_client_status: Callable[[int], str] | None = None,
         read_client_exists: Callable[[int], bool] | None = None,
+        read_account: Callable[[int], list[str]] | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -159,6 +160,7 @@ class ConsentPages:
         self.zone = zone
         self.read_service, self.read_domain = read_service, read_domain
         self.read_client_status = read_client_status  # GetClientsDetails `status` of one client
+        self.read_account = read_account  # every service and domain in a client's account (whmcs.api.account_items)
         # WHMCS's client-area invoice page (viewinvoice.php, where the ClientAreaPageViewInvoice hook of
         # DD:hooks-reference/client-area-interface.md runs): the client logs in there and pays.
         base = (whmcs_url or "").rstrip("/")
@@ -201,7 +203,7 @@ class ConsentPages:
         if method == "GET":
             return self.reply(start_response, 200, self.self_service.page(link))
         form, answer = self.posted(environ)
-        refused = self.self_service.refusal(link, form)
+        refused = self.self_service.refusal(link, form, self.clock())
         if refused and refused.case == "bad_field":  # a changed form: said, audited, the link left as it was
             self.self_service.tampered(link, answer, refused, self.clock())
         elif refused and not self.self_service.refuse(link, form, answer, refused, self.clock()):
@@ -395,7 +397,7 @@ class ConsentPages:
         grant = states.get(self.db(), "delegation", f"grant:{link.subject}")
         if grant is None:
             return []
-        out = self.held(grant) if link.purpose in GRANT_CONSENTS else []
+        out = self.held(link, grant)
         if link.purpose in GRANT_CONSENTS and self.read_client_status is not None:
             for side in ("delegate", "owner"):
                 if self.read_client_status(int(grant[side])) == "Closed":
@@ -412,20 +414,26 @@ class ConsentPages:
                 out.append({"kind": item["kind"], "id": int(item["id"]), "holder": holder})
         return out
 
-    def held(self, grant: dict[str, Any]) -> list[dict[str, Any]]:
-        """The hold another family put on what the grant covers since it was asked (an ownership dispute, the lock
-        after a completed change: store/holds), as staff's grant is refused on it when made (delegation/staff.py):
-        each item, the owner's account, and for a whole-account grant each service and domain WHMCS shows in the
-        account now ({"kind": "hold", "id", "reason"})."""
-        subjects = held_subjects(grant.get("items") or [], int(grant["owner"]))
-        if "client" in {i["kind"] for i in grant.get("items") or []} and self.self_service.read_owned is not None:
-            subjects += [f"{i['kind']}:{int(i['id'])}" for i in self.self_service.read_owned(int(grant["owner"]))]
+    def held(self, link: ConsentLink, grant: dict[str, Any]) -> list[dict[str, Any]]:
+        """The hold another family put since the request on what the answer would act on (an ownership dispute, the
+        lock after a completed change: store/holds), as staff's grant is refused on it when made (delegation/staff.py):
+        an acceptance, on each item, the owner's account, and for a whole-account grant each service and domain WHMCS
+        shows in the account now; a password change, on each service ({"kind": "hold", "id": subject, "reason"})."""
+        owner, items = int(grant["owner"]), grant.get("items") or []
+        if link.purpose == "password-change":
+            subjects = [f"service:{int(i['id'])}" for i in items if i["kind"] == "service"]
+        elif link.purpose in GRANT_CONSENTS:
+            subjects = new_grant_subjects(items, owner)
+            if "client" in {i["kind"] for i in items} and self.read_account is not None:
+                subjects += self.read_account(owner)
+        else:
+            return []
         now = self.clock()
-        for subject in subjects:
-            reason = holds.refusal(self.db(), [subject], now)
-            if reason:
-                return [{"kind": "hold", "id": subject, "reason": reason}]
-        return []
+        return [
+            {"kind": "hold", "id": subject, "reason": reason}
+            for subject in dict.fromkeys(subjects)
+            if (reason := holds.refusal(self.db(), [subject], now))
+        ]
 
     def record(self, link: ConsentLink, answer: dict[str, str], now: datetime) -> bool:
         """Claim the link with this answer, audit it and hand it to the rules, all or nothing; False if too late."""

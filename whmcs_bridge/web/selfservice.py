@@ -24,7 +24,7 @@ from whmcs_bridge.families.delegation import renewal_scope
 from whmcs_bridge.families.delegation.grants import FAMILY
 from whmcs_bridge.messages.catalogue import FALLBACK, Catalogue
 from whmcs_bridge.messages.render import Named, Reader
-from whmcs_bridge.store import audit, consent, inbox, states
+from whmcs_bridge.store import audit, consent, holds, inbox, states
 from whmcs_bridge.store.consent import ConsentLink
 from whmcs_bridge.store.db import Database
 
@@ -215,47 +215,55 @@ class SelfService:
 
     def delegate_page(self, link: ConsentLink, grants: list[dict[str, Any]], lang: str) -> str:
         name = next((g.get("delegate_name") for g in grants if g.get("delegate_name")), None) or f"#{link.subject}"
-        rows, moved = [], 0
+        # One row per service or domain, however many of the delegate's grants cover it: the one that may renew it
+        # if any does (a technical and an administrative grant on one hosting list it once, counted once).
+        rows: dict[tuple[Any, str, int], tuple[bool, bool, str]] = {}
         for g in (g for g in grants if g.get("status") == "active"):
             for item in self.items(g):
-                live = item.get("live")  # read from WHMCS just now (a whole-account grant's), else read it here
-                status, due, away = (item["status"], item["due"], False) if live else self.in_whmcs(g, item)
-                if away:  # another client's now: its status and dates are not the owner's, nothing to renew
-                    status = due = None
-                    moved += 1
-                mine = (item["kind"], item["id"])
-                last = next((r for r in reversed(g.get("renewals") or []) if renewal_scope.item_of(r) == mine), None)
-                invoice = last.get("delegate_invoice") if last else None
-                rows.append(
-                    self.text(
-                        "delegation.page_delegate_row",
-                        lang,
-                        currency=last.get("currency") if last else None,
-                        owner=g.get("owner_name") or f"#{g['owner']}",
-                        service=item.get("name") or f"#{item['id']}",
-                        id=str(item["id"]),
-                        kind=item["kind"],
-                        status=status,
-                        due=due,
-                        grant=g["id"],
-                        moved="yes" if away else "",
-                        may_renew="yes"
-                        if not away
-                        and self.may_renew(g["role"])
-                        and renewal_scope.renewable_now(item["kind"], status)
-                        and renewal_scope.open_renewal(g, item["id"], item["kind"]) is None
-                        else "",
-                        expired="yes" if renewal_scope.expired_domain(item["kind"], status) else "",
-                        renewal=last["status"] if last else "",
-                        invoice=str(invoice) if invoice else "",
-                        amount=last.get("amount") if last else "",
-                        pay_link=self.pay_link(invoice) if invoice else "",
-                    )
-                )
+                key = (g["owner"], item["kind"], int(item["id"]))
+                made = self.delegate_row(g, item, lang)
+                if key not in rows or (made[1] and not rows[key][1]):
+                    rows[key] = made
         # The heading counts what the delegate is contact for now: not an item staff moved to another client.
-        held = len(rows) - moved
+        held = sum(1 for away, _, _ in rows.values() if not away)
         head = self.text("delegation.page_delegate", lang, delegate=name, services=held, expires=link.expires_at)
-        return head + "".join(rows)
+        return head + "".join(text for _, _, text in rows.values())
+
+    def delegate_row(self, g: dict[str, Any], item: dict[str, Any], lang: str) -> tuple[bool, bool, str]:
+        """One item's row on the delegate's page: (moved away, may renew, text)."""
+        live = item.get("live")  # read from WHMCS just now (a whole-account grant's), else read it here
+        status, due, away = (item["status"], item["due"], False) if live else self.in_whmcs(g, item)
+        if away:  # another client's now: its status and dates are not the owner's, nothing to renew
+            status = due = None
+        mine = (item["kind"], item["id"])
+        last = next((r for r in reversed(g.get("renewals") or []) if renewal_scope.item_of(r) == mine), None)
+        invoice = last.get("delegate_invoice") if last else None
+        may_renew = (
+            not away
+            and self.may_renew(g["role"])
+            and renewal_scope.renewable_now(item["kind"], status)
+            and renewal_scope.open_renewal(g, item["id"], item["kind"]) is None
+        )
+        text = self.text(
+            "delegation.page_delegate_row",
+            lang,
+            currency=last.get("currency") if last else None,
+            owner=g.get("owner_name") or f"#{g['owner']}",
+            service=item.get("name") or f"#{item['id']}",
+            id=str(item["id"]),
+            kind=item["kind"],
+            status=status,
+            due=due,
+            grant=g["id"],
+            moved="yes" if away else "",
+            may_renew="yes" if may_renew else "",
+            expired="yes" if renewal_scope.expired_domain(item["kind"], status) else "",
+            renewal=last["status"] if last else "",
+            invoice=str(invoice) if invoice else "",
+            amount=last.get("amount") if last else "",
+            pay_link=self.pay_link(invoice) if invoice else "",
+        )
+        return bool(away), bool(may_renew), text
 
     def items(self, grant: dict[str, Any]) -> list[dict[str, Any]]:
         """What the delegate may ask to renew through a grant: its listed services and domains, or, for a grant on
@@ -337,10 +345,10 @@ class SelfService:
         """A refusal in the reader's language, as plain text (the page escapes it)."""
         return self.text("delegation.page_refused", lang, why=case, **fields).strip()
 
-    def refusal(self, link: ConsentLink, form: dict[str, str]) -> Refusal | None:
+    def refusal(self, link: ConsentLink, form: dict[str, str], now: datetime) -> Refusal | None:
         """Why the click cannot be done, or None: the grant must be the link holder's (and within the link's scope)
-        and active, and a renewal must be allowed, of an item WHMCS shows in the owner's account now, and not
-        already open."""
+        and active, and a renewal must be allowed, of an item WHMCS shows in the owner's account now, that no ownership
+        case holds (store/holds), and not already open."""
         what, grant_id = form.get("do"), form.get("grant", "")
         grant = next((g for g in self.grants(link) if g["id"] == grant_id), None)
         if what not in ACTIONS:
@@ -352,10 +360,12 @@ class SelfService:
         if what == "revoke" and PURPOSES[link.purpose] != "owner":
             return Refusal("owner_only", "Only the owner can end this access here.")
         if what == "renew":
-            return self.renew_refusal(link, grant, form)
+            return self.renew_refusal(link, grant, form, now)
         return None
 
-    def renew_refusal(self, link: ConsentLink, grant: dict[str, Any], form: dict[str, str]) -> Refusal | None:
+    def renew_refusal(
+        self, link: ConsentLink, grant: dict[str, Any], form: dict[str, str], now: datetime
+    ) -> Refusal | None:
         """Why a renew click cannot be done (refusal), or None."""
         if PURPOSES[link.purpose] != "delegate" or not self.may_renew(grant["role"]):
             # The page showed no renew button (the owner's page, or a role that may not renew): a changed form,
@@ -376,6 +386,9 @@ class SelfService:
             owner = str(grant.get("owner_name") or f"#{grant['owner']}")
             why = f"{kind.capitalize()} #{item} is no longer in the account of {owner}."
             return Refusal("moved", why, {"kind": kind, "id": str(item), "owner": owner})
+        held = holds.refusal(self.db(), [f"{kind}:{item}"], now)
+        if held:  # an ownership dispute or lock: nothing changes on it, a renewal invoiced to the delegate neither
+            return Refusal("held", held, {"kind": kind, "id": str(item)})
         current = renewal_scope.open_renewal(grant, item, kind)
         if current is None:
             return None

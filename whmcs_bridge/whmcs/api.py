@@ -121,6 +121,15 @@ def not_found(exc: WhmcsApiError) -> bool:
     return not isinstance(exc, WhmcsAuthError) and "not found" in exc.whmcs_message.lower()
 
 
+def account_items(api: WhmcsApi, client_id: int) -> list[str]:
+    """Every service and domain WHMCS shows in a client's account now, whatever its status, as holds name them
+    ("service:12", "domain:4"; GetClientsProducts and GetClientsDomains with `clientid`,
+    DD:api-reference/getclientsproducts.md, getclientsdomains.md)."""
+    return [f"service:{s.id}" for s in api.services(client_id=client_id)] + [
+        f"domain:{d.id}" for d in api.domains(client_id=client_id)
+    ]
+
+
 def client_status(api: WhmcsApi, client_id: int) -> str:
     """A client's account status (GetClientsDetails `status`, DD:api-reference/getclientsdetails.md: Active, Inactive,
     Closed), "Closed" for a client WHMCS no longer has (deleted is closed for good)."""

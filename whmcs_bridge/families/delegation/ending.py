@@ -28,16 +28,20 @@ def end(
     case: str | None = None,
     remaining: dict[str, Any] | None = None,
     offer: bool = True,
+    account_moved: bool = False,
 ) -> Decision:
     """The grant ends (`status` revoked or expired; `case`: the ownership case that ended it; `remaining`:
     what the same delegate still covers for the owner, which the owner is told stays; `offer`: whether the owner may
-    be offered a password change)."""
+    be offered a password change; `account_moved`: the owner's whole account changed holder)."""
     if grant.get("status") != "active":
         return Decision(state=grant)
     grant["status"] = status
     grant["ended"] = now.isoformat(timespec="seconds")
     grant["history"].append({"at": grant["ended"], "what": status, "by": by, "reason": reason})
-    actions = told_ended(grant, status, rules, by=by, reason=reason, case=case, remaining=remaining, offer=offer)
+    actions = told_ended(
+        grant, status, rules, by=by, reason=reason, case=case, remaining=remaining, offer=offer,
+        account_moved=account_moved,
+    )  # fmt: skip
     actions += grant_ended(grant, now)  # its open renewals end with it
     actions += payer_closing.grant_ended(grant, now)  # and the order invoiced to the delegate, unpaid
     return Decision(state=grant, actions=actions, due_at=None, refs=grant_refs(grant))
@@ -54,6 +58,7 @@ def told_ended(
     remaining: dict[str, Any] | None = None,
     purpose: str | None = None,
     offer: bool = True,
+    account_moved: bool = False,
 ) -> list[Action]:
     """The notes on both accounts and the emails to both sides saying what ended (`grant`'s items), keyed by `purpose`
     (the status, or what ended of a grant that stays); `offer`: whether the owner may be offered a password change."""
@@ -85,7 +90,16 @@ def told_ended(
             f"{purpose}-told-delegate",
             notice(
                 grant["delegate"],
-                kept_names(grant, message("delegation.ended_delegate", **ended, **open_renewal(grant))),
+                kept_names(
+                    grant,
+                    message(
+                        "delegation.ended_delegate",
+                        **ended,
+                        **open_renewal(grant),
+                        remaining=(remaining or {}).get("remaining") if purpose != status else None,
+                        account_moved="yes" if account_moved else None,
+                    ),
+                ),
             ),
             grant["delegate"],
             exists["delegate"],
@@ -313,8 +327,10 @@ def ownership_changed(grant: dict[str, Any], data: dict[str, Any], now: datetime
     if whole or len(gone) == len(grant["items"]):
         # A password change is offered for what stays the owner's (a whole account's other services), never for
         # what the case moved away: its new holder gets its own access from the case.
+        account = {"kind": "client", "id": grant["owner"]}
+        moved_all = any((str(s.get("kind")), as_int(s.get("id"))) == tuple(account.values()) for s in data.get("subjects") or [])
         return end(grant, "revoked", now, rules, by=f"ownership case {case}", reason="holder changed", case=case,
-                   offer=whole)  # fmt: skip
+                   offer=whole and not moved_all, account_moved=moved_all)  # fmt: skip
     return items_ended(grant, gone, case, now, rules)
 
 

@@ -154,6 +154,14 @@ def record(grant: dict[str, Any], at: str, what: str, **facts: Any) -> None:
     grant.setdefault("activity", []).append({"at": at, "what": what, **facts})
 
 
+def new_grant_subjects(items: list[dict[str, Any]], owner: int) -> list[str]:
+    """The subjects a new grant (made, or accepted on a consent page) touches: its items and always the owner's
+    account, whose hold (a dispute freezing the holder's account, the lock on an account that changed hands) covers
+    whatever the account holds. Acting on a grant that exists (held_subjects) looks at its items only, so that a
+    renewal of an unrelated service never waits for another's dispute."""
+    return list(dict.fromkeys([*held_subjects(items, owner), f"client:{owner}"]))
+
+
 def held_subjects(items: list[dict[str, Any]], owner: int) -> list[str]:
     """The subjects a grant touches, as holds name them: each item, and the owner's whole account when
     the grant covers it (a hold on any of the owner's subjects then concerns it too)."""

@@ -211,15 +211,19 @@ def password_change(grant: dict[str, Any], data: dict[str, Any], now: datetime) 
             "ip": data.get("ip"),
         }
     )
-    moved = {int(i["id"]) for i in data.get("not_held") or [] if i.get("kind") == "service"}
-    for service_id in sorted(moved):  # read by the consent page: staff moved it to another client since
+    found = data.get("not_held") or []
+    moved = {int(i["id"]) for i in found if i.get("kind") == "service"}
+    held = {int(str(i["id"]).split(":")[1]) for i in found if i.get("kind") == "hold"}  # "service:N"
+    for service_id in sorted(moved | held):  # read by the consent page: moved since, or held by an ownership case
+        why = "is held by an ownership case" if service_id in held else "is no longer the owner's in WHMCS"
         grant["history"].append(
             {
                 "at": grant["password_changed"],
-                "what": f"service #{service_id} is no longer the owner's in WHMCS: its password was not changed",
+                "what": f"service #{service_id} {why}: its password was not changed",
                 "by": "bridge",
             }
         )
+    moved |= held
     # Read again just before it runs: the new password and WHMCS's welcome email only ever reach the client
     # that holds the service then (guards.py owned_by), the page's read being minutes or days old by then.
     actions = [

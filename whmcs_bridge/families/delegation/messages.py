@@ -137,9 +137,10 @@ MESSAGES = define(
         "delegation.ended_delegate",
         "email",
         "client",
-        {"status": "text", "case": "text", **RENEWAL_OPEN},
+        {"status": "text", "case": "text", "account_moved": "text", "remaining": "subjects", **RENEWAL_OPEN},
         "To the delegate: its access ended (revoked, expired, or `case`: what it covered changed holder in that "
-        "ownership case): it no longer acts for the owner on it; "
+        'ownership case, `account_moved` "yes" the owner\'s whole account); `remaining`: what its access still covers '
+        "(part of a grant ended); it no longer acts for the owner on it; "
         + RENEWAL_OPEN_SAID,
         status="revoked",
         **RENEWAL_OPEN_SAMPLES,

@@ -157,7 +157,8 @@ PAGES = define(
         'page offers no such action), "ended" (the access `grant` is no longer active), "owner_only" (only the owner '
         'ends an access), "may_not_renew" (the contact\'s role does not renew), "not_covered" (the access covers no '
         '`kind` #`id`; no `id`: none was named), "open" (renewal `n` of `kind` #`id` is under way: its `invoice`, its '
-        '`status` "looking", "invoiced" or "paid"), "moved" (`kind` #`id` is no longer in the account of `owner` in WHMCS), "asked" (the renewal of `kind` #`id` was asked '
+        '`status` "looking", "invoiced" or "paid"), "moved" (`kind` #`id` is no longer in the account of `owner` in WHMCS), "held" (an '
+        'ownership case holds `kind` #`id`: a dispute or the lock after a change of holder), "asked" (the renewal of `kind` #`id` was asked '
         'a moment ago through another page link), "bad_field" (the form sent `field` = `value`, which the page did '
         "not offer: a changed form, refused without using the link).",
         samples={

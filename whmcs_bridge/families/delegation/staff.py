@@ -11,10 +11,16 @@ from whmcs_bridge.config.load import Config
 from whmcs_bridge.errors import BridgeError, UsageProblem, WhmcsApiError
 from whmcs_bridge.executor.reads import renewals_elsewhere
 from whmcs_bridge.families.delegation import renewal_scope
-from whmcs_bridge.families.delegation.grants import CUSTOM, FAMILY, UNKNOWN_TEMPLATES, held_subjects
+from whmcs_bridge.families.delegation.grants import (
+    CUSTOM,
+    FAMILY,
+    UNKNOWN_TEMPLATES,
+    held_subjects,
+    new_grant_subjects,
+)
 from whmcs_bridge.store import holds, states
 from whmcs_bridge.store.db import Database
-from whmcs_bridge.whmcs.api import WhmcsApi, not_found
+from whmcs_bridge.whmcs.api import WhmcsApi, account_items, not_found
 
 
 def grants(db: Database, *, owner: int | None = None, delegate: int | None = None) -> list[dict[str, Any]]:
@@ -96,7 +102,7 @@ def new_grant(
         )
     # A service or domain named twice is covered once.
     items = list({(i["kind"], int(i["id"])): {**i, "id": int(i["id"])} for i in items}.values())
-    refusal = holds.refusal(db, held_subjects(items, owner), now)
+    refusal = holds.refusal(db, new_grant_subjects(items, owner), now)
     if refusal:
         raise BridgeError(f"no new grant: {refusal}")
     same = same_grant(db, owner=owner, delegate=delegate, role=role, items=items)
@@ -137,16 +143,17 @@ def asked_again(same: dict[str, Any], by: str, basis: str, expires: str | None) 
     """The same grant asked again: a command run twice gets its grant back and nothing new is sent; another staff
     member (or another basis) is told whose grant already gives it, so who agreed to what stays on record; another
     end is refused, not dropped without a word (twentieth break round LOW)."""
-    if (same.get("by"), same.get("basis")) != (by, basis):
-        raise BridgeError(
-            f"no new grant: {same['id']} ({same['status']}, {granted(same)}) already gives exactly this; "
-            f"nothing was recorded by {by}"
-        )
-    if same.get("expires") != expires:
+    other = (same.get("by"), same.get("basis")) != (by, basis)
+    whose = f"{same['status']}, {granted(same)}" if other else str(same["status"])
+    if same.get("expires") != expires:  # said whoever asks: the grant does not end when this one would have
         ends = f"ends {same['expires'][:10]}" if same.get("expires") else "has no end"
         raise BridgeError(
-            f"no new grant: {same['id']} ({same['status']}) already gives exactly this and {ends}; a grant's end is "
-            "not changed: revoke it and grant again with the end wanted"
+            f"no new grant: {same['id']} ({whose}) already gives this and {ends}; a grant's end is not changed: "
+            "revoke it and grant again with the end wanted" + (f"; nothing was recorded by {by}" if other else "")
+        )
+    if other:
+        raise BridgeError(
+            f"no new grant: {same['id']} ({whose}) already gives exactly this; nothing was recorded by {by}"
         )
     return str(same["id"])
 
@@ -257,11 +264,10 @@ def held_in_account(db: Database, api: WhmcsApi, owner: int, items: list[dict[st
     ownership change, a dispute) refuses it, as a grant naming it would be (twentieth break round, ownership M1)."""
     if not any(i["kind"] == "client" for i in items):
         return
-    held = [("service", s.id) for s in api.services(client_id=owner)]
-    held += [("domain", d.id) for d in api.domains(client_id=owner)]
-    for kind, item in held:
-        refusal = holds.refusal(db, [f"{kind}:{item}"], now)
+    for subject in account_items(api, owner):
+        refusal = holds.refusal(db, [subject], now)
         if refusal:
+            kind, item = subject.split(":")
             raise BridgeError(f"no new grant: client #{owner}'s account holds {kind} #{item}: {refusal}")
 
 
@@ -284,8 +290,10 @@ def _on_active(
     if data["command"] == "renew" and not config.delegation.roles[current["role"]].renew:
         raise BridgeError(f"the {current['role']} role may not renew (delegation.roles.{current['role']}.renew)")
     # A revocation only takes access away and stays possible; anything else waits for the case.
+    # A renewal acts on its item (one of a whole account's too): the hold on that item refuses it.
+    target = [f"{k}:{int(data[k])}" for k in ("service", "domain") if data.get(k)]
     refusal = (
-        holds.refusal(db, held_subjects(current["items"], current["owner"]), now)
+        holds.refusal(db, [*held_subjects(current["items"], current["owner"]), *target], now)
         if data["command"] not in ("revoke", "withdraw")
         else None
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from datetime import datetime
@@ -167,7 +168,7 @@ def evidence_checked(
     step(case, now, f"evidence {item['status']}", by, f"item {item['item']} ({item['kind']}): {note}")
     actions = evidence_rejected(case, item, note, now, rules) if item["status"] == "rejected" else []
     out = advance(case, now, rules)
-    return Decision(state=out.state, actions=actions + out.actions, due_at=out.due_at, refs=out.refs)
+    return dataclasses.replace(out, actions=actions + out.actions)  # its milestones kept
 
 
 def evidence_rejected(

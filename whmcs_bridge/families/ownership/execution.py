@@ -522,7 +522,13 @@ def complete(case: dict[str, Any], now: datetime, rules: Rules, *, by: str, note
         step(case, now, "completed", by, "nothing changed hands: nothing is locked")
     # Audited as a milestone, after which the chain is anchored in WHMCS (evidence.anchor.DECISIONS).
     moved = {ref(s): s["moved_to"] for s in case["subjects"] if s.get("moved_to")}
-    milestone = {"case": case["id"], "subject": f"ownership:{case['id']}", "by": by, "moved": moved}
+    milestone = {
+        "case": case["id"],
+        "subject": f"ownership:{case['id']}",
+        "by": by,
+        "moved": moved,
+        "lock_until": case["lock_until"],  # the state's is checked against it (integrity.dates_problems)
+    }
     outcome = completion_fields(case)
     actions = [
         *tell(case, "requester", "completed", rules, "ownership.completed", lock_until=case["lock_until"], **outcome),

@@ -158,7 +158,11 @@ def advance(case: dict[str, Any], now: datetime, rules: Rules) -> Decision:
     case["remind_s"] = int(rules.section.remind_before.total_seconds())
     step(case, now, "holder notified", "bridge", "answer by", until=deadline)
     actions = holder_asked(case, deadline, window, rules)
-    return Decision(state=case, actions=actions, due_at=due(case), refs=case_refs(case))
+    # The deadline goes into the audit chain too: the state's is checked against it (integrity.dates_problems).
+    noted = {"case": case["id"], "subject": f"ownership:{case['id']}", "deadline": case["deadline"]}
+    return Decision(
+        state=case, actions=actions, due_at=due(case), refs=case_refs(case), milestones=[("holder_notified", noted)]
+    )
 
 
 def day_end(moment: datetime, zone: str) -> datetime:

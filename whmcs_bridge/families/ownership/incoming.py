@@ -5,6 +5,7 @@ case: while it is answerable, a party's written answer is never lost (issue 17, 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import datetime
 from typing import Any
@@ -475,7 +476,7 @@ def flag_reply(
     if case["status"] == "notified":  # the holder's window was still open: `unrelated` puts the case back in it
         case["review_from_window"] = case["deadline"]
     out = to_review(case, now, rules, "reply", why, reply)
-    return Decision(state=case, actions=[*out.actions, flagged], due_at=out.due_at, refs=out.refs)
+    return dataclasses.replace(out, state=case, actions=[*out.actions, flagged])  # its milestones kept
 
 
 def gone_notice(case: dict[str, Any], data: dict[str, Any], reply: dict[str, Any], rules: Rules) -> Action | None:

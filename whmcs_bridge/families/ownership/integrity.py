@@ -24,6 +24,9 @@ ATTACHED = "staff.OwnershipCommand.attach"
 STAFF_COMMAND = "staff.OwnershipCommand."
 FAMILY = "ownership"
 POLICY_APPLIED = "ownership.policy_applied"  # the opening's milestone (flow.opened)
+# The dates a case's milestones record, as the state keeps them (flow.advance, execution.complete).
+DATES = {"deadline": ("ownership.holder_notified", "the holder's deadline"),
+         "lock_until": ("ownership.execution_completed", "the lock until")}  # fmt: skip
 
 
 def check(db: Database, case_id: str, case: dict[str, Any] | None = None) -> None:
@@ -115,7 +118,20 @@ def recorded_problems(case: dict[str, Any], rows: list[dict[str, Any]]) -> list[
         if not any(_same_answer(answer, at, detail) for at, detail in links)
     ]
     problems += unrecorded_problems(case, rows, links)
-    return problems + derived_problems(case, rows)
+    return problems + dates_problems(case, rows) + derived_problems(case, rows)
+
+
+def dates_problems(case: dict[str, Any], rows: list[dict[str, Any]]) -> list[str]:
+    """The holder's deadline and the lock after completion against the last milestone that set them (a case
+    notified or completed before milestones recorded them has none: taken as stored)."""
+    problems = []
+    for field, (action, named) in DATES.items():
+        recorded = [r["detail"] for r in rows if r["action"] == action and isinstance(r["detail"], dict)]
+        if recorded and field in recorded[-1] and recorded[-1][field] != case.get(field):
+            problems.append(
+                f"{named} {str(case.get(field))[:19]} is not the {str(recorded[-1][field])[:19]} the chain recorded"
+            )
+    return problems
 
 
 def policy_problems(case: dict[str, Any], rows: list[dict[str, Any]]) -> list[str]:
@@ -299,6 +315,7 @@ def staff_fact_problems(case: dict[str, Any], rows: list[dict[str, Any]]) -> lis
         and not recorded(commands, fact, *fields)
     ]
     for item in case.get("evidence") or []:
+        problems += _attached_problems(item, recorded)
         problems += _check_problems(item, recorded)
     problems += _by_hand_problems(case, recorded)
     return [f"{p} in the audit chain" for p in problems]
@@ -346,6 +363,22 @@ def _by_hand_problems(case: dict[str, Any], recorded: Callable[..., bool]) -> li
                 f"{hand.get('seen')}) has no entry"
             )
     return problems
+
+
+# What an evidence item keeps of the attach command that made it (commands.attach): the file, what it is, where it
+# came from, the date it bears, who attached it.
+ATTACH_FIELDS = ("sha256", "kind", "name", "media_type", "size", "from", "via", "ticket", "dated", "message", "by")
+
+
+def _attached_problems(item: dict[str, Any], recorded: Callable[..., bool]) -> list[str]:
+    """An evidence item against its attach command's audit row, same instant, every field it keeps (twenty-first
+    break round H1: an item re-dated, pointed at another stored file or relabelled in the database was exported)."""
+    if recorded({"attach"}, {**item, "at": item.get("received")}, *ATTACH_FIELDS):
+        return []
+    return [
+        f"evidence item {item.get('item')} ({item.get('kind')} from {item.get('from')} via {item.get('via')}, "
+        f"dated {item.get('dated') or 'undated'}) has no attach entry matching it"
+    ]
 
 
 def _check_problems(item: dict[str, Any], recorded: Callable[..., bool]) -> list[str]:

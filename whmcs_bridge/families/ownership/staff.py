@@ -140,6 +140,23 @@ def line(c: dict[str, Any]) -> str:
     )
 
 
+def covers(c: dict[str, Any]) -> tuple[set[tuple[str, int]], set[tuple[str, int]]]:
+    """What a case stops changes on: its subjects (once completed, only what changed hands), and while open its
+    holder's account as a whole; and the accounts whose contents it covers (`account` items): a claim on a whole
+    account covers every service and domain it holds (a second case on one of them would run a second execution on
+    it), so does the lock on an account that changed hands, and a dispute freezes the holder's account."""
+    completed = c["status"] == "completed"
+    held = [s for s in c["subjects"] if not completed or s.get("moved_to")]
+    covered = {(s["kind"], int(s["id"])) for s in held}
+    accounts = {("account", int(s["id"])) for s in held if s["kind"] == "client"}
+    holder = c["holder"].get("client")
+    if not completed and holder:
+        covered.add(("client", int(holder)))
+    if c["status"] == "disputed" and holder:
+        accounts.add(("account", int(holder)))
+    return covered, accounts
+
+
 def frozen(
     db: Database,
     items: list[dict[str, Any]],
@@ -167,12 +184,7 @@ def frozen(
             or datetime.fromisoformat(c["lock_until"]) <= now
         ):
             continue
-        covered = {(s["kind"], int(s["id"])) for s in c["subjects"] if not completed or s.get("moved_to")}
-        if not completed and c["holder"].get("client"):
-            covered.add(("client", int(c["holder"]["client"])))
-        # A claim on a whole account covers every service and domain it holds (a second case on one of them
-        # would run a second execution on it).
-        accounts = {("account", int(s["id"])) for s in c["subjects"] if s["kind"] == "client" and not completed}
+        covered, accounts = covers(c)
         if not (covered | accounts) & wanted:
             continue
         if c["status"] == "disputed":

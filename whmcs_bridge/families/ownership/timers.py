@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,7 +36,7 @@ def tick(case: dict[str, Any], now: datetime, rules: Rules, data: dict[str, Any]
         out = handler(case, now, rules) if handler else unchanged(case)
     if not reads:
         return out
-    return Decision(state=out.state, actions=[*reads, *out.actions], due_at=out.due_at, refs=out.refs)
+    return dataclasses.replace(out, actions=[*reads, *out.actions])  # its milestones kept
 
 
 def tick_notified(case: dict[str, Any], now: datetime, rules: Rules, polled_at: str | None = None) -> Decision:
