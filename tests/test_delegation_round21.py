@@ -12,6 +12,9 @@ import requests
 from tests.conftest import BridgeWorld, Sandbox, SelfServiceWorld, staff_login
 from tests.test_delegation_break11 import password_link
 from tests.test_delegation_break12 import consent_link, world  # noqa: F401  (the fixture)
+from tests.test_delegation_confirm_e2e import consent_link as confirm_link
+from tests.test_delegation_confirm_e2e import grant as confirm_grant
+from tests.test_delegation_confirm_e2e import world_with as confirm_world
 from tests.test_delegation_e2e import grant_agency
 from tests.test_delegation_identity_e2e import grant as identity_grant
 from tests.test_delegation_identity_e2e import world_with
@@ -210,3 +213,25 @@ def test_a_service_two_grants_cover_is_listed_and_counted_once_on_the_delegates_
     shown = text(page)
     assert shown.count("(#110) Owner:") == 1 and "Pixelwerk Agency: one service." in shown, shown
     assert 'name=service value="110"' in page.text  # the technical grant's renew button
+
+
+def test_with_both_confirming_the_owner_hears_when_the_delegates_confirmation_activates_nothing(
+    sandbox: Sandbox, tmp_path: Path
+):
+    """Twenty-first round L1: with `delegation.confirm: both`, the owner accepted, a dispute then held the service,
+    and the delegate's confirmation was void: only the delegate heard it; the owner, who had said yes, was never
+    told the agency does not act for it."""
+    both = confirm_world(sandbox, tmp_path, "both")
+    grant_id = confirm_grant(both)
+    both.settle()
+    owner = confirm_link(both, 11, "Your consent is needed")
+    delegate = confirm_link(both, 10, "Please confirm: you become the technical contact")
+    assert requests.post(owner, data={"decision": "accept"}, timeout=5).status_code == 200
+    both.settle()
+    with Database(both.config.parent / "state.db") as db, db.atomic():
+        holds.replace(db, "ownership", "case:o1", [Hold("service:110", "ownership case o1 on it is disputed")])
+    assert requests.post(delegate, data={"decision": "accept"}, timeout=5).status_code == 409
+    both.settle()
+    assert "void" in both.run("delegations", "show", grant_id).output
+    [told] = [e for e in both.emails(11) if e["subject"] == "Pixelwerk Agency did not become your technical contact"]
+    assert "an ownership procedure concerned part of it" in told["message"], told["message"]

@@ -312,7 +312,11 @@ def void(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision
     why = closed[0]["side"] if closed else "hold" if held else ""
     told = message("delegation.request_void", **about_grant(grant, closed=why))
     email = act(grant, "email", "void-told-delegate", notice(grant["delegate"], told), grant["delegate"])
-    return Decision(state=grant, actions=[staff, email], refs=grant_refs(grant))
+    actions = [staff, email]
+    if side == "delegate" and (grant.get("confirmed") or {}).get("owner"):  # the owner accepted, and hears it failed
+        owner = message("delegation.void_owner", **about_grant(grant, closed=why))
+        actions.append(act(grant, "email", "void-told-owner", notice(grant["owner"], owner), grant["owner"]))
+    return Decision(state=grant, actions=actions, refs=grant_refs(grant))
 
 
 def confirmed(grant: dict[str, Any], side: str, at: str, rules: DelegationSection) -> Decision:

@@ -209,6 +209,15 @@ MESSAGES = define(
         'came), or ("hold") an ownership case held part of it then, so it was not activated; staff check it.',
     ),
     grant_spec(
+        "delegation.void_owner",
+        "email",
+        "client",
+        {"grant": "text", "closed": "text"},
+        "To the owner who accepted (delegation.confirm: both): the delegate's confirmation came when part of what the "
+        'grant names was no longer the owner\'s, a side\'s account was Closed (`closed` "owner" or "delegate"), or an '
+        'ownership case held part of it (`closed` "hold"), so nothing was activated; staff check it.',
+    ),
+    grant_spec(
         "delegation.request_withdrawn",
         "email",
         "client",
