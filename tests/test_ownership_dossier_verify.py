@@ -47,7 +47,7 @@ def build(out: Path, db: Database) -> None:
     writer.add_text("summary.html", f"<!doctype html><title>Ownership case {CASE}</title>")
     case = {
         "id": CASE,
-        "evidence": [{"item": 1, "sha256": sha, "status": "pending", "checks": []}],
+        "evidence": [{"item": 1, "sha256": sha, "received": AT, "status": "pending", "checks": []}],
         "answers": [{"party": "holder", "decision": "accept", "ip": "192.0.2.1", "at": AT}],
         "approvals": [{"by": "alice", "os_user": "alice-login", "at": AT, "note": "checked"}],
         "history": [{"at": AT, "what": "approval", "by": "alice", "why": "1 of 1: checked"}],
