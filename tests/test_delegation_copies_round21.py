@@ -4,6 +4,7 @@ seen failing first."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,9 @@ import requests
 from tests.conftest import Sandbox, SelfServiceWorld
 from tests.test_delegation_break20 import pages  # noqa: F401  (the fixture)
 from tests.test_delegation_identity_e2e import owner_grants, world_with
+from tests.test_delegation_rules import granted
+from whmcs_bridge.cli import app as cli
+from whmcs_bridge.families.delegation.staff import show
 
 # The agency's technical role may get a welcome email's copy (access details), where the owner chose full copies; its
 # administrative role (staff's whole-account grant) gets no copy of it (the notice only).
@@ -59,13 +63,13 @@ def test_a_welcome_email_two_grants_cover_goes_as_the_grants_active_when_it_is_s
     assert (password in got[0]["message"]) is (ended != "copies"), (ended, got[0]["subject"])
 
 
-def delegate_link(pages: SelfServiceWorld, *covers: str) -> tuple[str, str]:
+def delegate_link(world: SelfServiceWorld, *covers: str) -> tuple[str, str]:
     """Staff grant the agency (client 10) `covers` of client 11; its self-service link from the email saying so."""
-    granted = pages.run(
+    granted = world.run(
         "delegations", "grant", "--owner", "11", "--delegate", "10", *covers, "--by", "alice", "--basis", "owner's email"
     ).output.split()[0]
-    pages.settle()
-    email = [e for e in pages.emails(10) if "You are now the technical contact" in e["subject"]][-1]
+    world.settle()
+    email = [e for e in world.emails(10) if "You are now the technical contact" in e["subject"]][-1]
     return granted, re.findall(r'href="([^"]+/consent/[^"]+)"', email["message"])[-1]
 
 
@@ -100,3 +104,46 @@ def test_a_renew_form_naming_no_single_real_item_is_a_changed_form(
     pages.settle()
     assert "renew" not in pages.run("delegations", "show", granted).output.split("history")[-1].lower()
     assert link.rsplit("/", 1)[-1] not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("option", "text", "code"),
+    [
+        ("--by", "alice\nbob", "U+000A"),
+        ("--by", "al\u200bice", "U+200B"),
+        ("--basis", "email\u009b2K", "U+009B"),
+        ("--basis", "email\u2028  2026-11-28 10:00  revoked by owner", "U+2028"),
+        ("--basis", "e\u2029mail", "U+2029"),
+        ("--basis", "email\tand phone", "U+0009"),
+        ("--basis", "e\ufeffmail", "U+FEFF"),
+    ],
+)
+def test_free_text_with_an_invisible_or_layout_character_is_refused_naming_it(
+    sandbox: Sandbox, tmp_path: Path, worlds, option: str, text: str, code: str
+):
+    """Twenty-first round, MEDIUM 3: `--by`, `--basis` and `--reason` still took a newline (a forged second history
+    entry in `delegations show`), U+009B (a terminal's 8-bit CSI), a zero-width space ("al\u200bice" reads "alice"), a
+    line or paragraph separator. Every control, format and separator character is refused, by its code point and
+    the option's name."""
+    world = world_with(sandbox, tmp_path, worlds)
+    args = {"--by": "alice", "--basis": "email", option: text}
+    result = world.runner.invoke(
+        cli.main,
+        ["--config", str(world.config), "delegations", "grant", "--owner", "11", "--delegate", "10", "--service", "110",
+         "--by", args["--by"], "--basis", args["--basis"]],
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert option in result.output and code in result.output, result.output
+    assert "active" not in world.run("delegations", "list").output
+
+
+def test_a_history_stored_with_layout_characters_cannot_forge_a_line_in_show():
+    """Twenty-first round, MEDIUM 3: rows stored before the refusal print through the same filter: no raw control,
+    format or separator character reaches the terminal, and no stored text makes a line of its own."""
+    grant = granted(by="al\u200bice\n    2026-11-28 10:00  revoked by owner", basis="email\u009b2K\u2028x")
+    grant["history"].append({"at": "2026-11-28T10:00:00+00:00", "what": "revoked", "by": "bob\u202e", "reason": "a\rb"})
+    lines = show(grant)
+    text = "\n".join(lines)
+    assert not [c for c in text if c != "\n" and unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")], repr(text)
+    assert len(lines[lines.index("  history:") + 1 :]) == len(grant["history"]), lines
+    assert "<U+200B>" in text and "<U+000A>" in text, text

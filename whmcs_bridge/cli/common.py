@@ -9,6 +9,7 @@ import logging
 import os
 import sqlite3
 import sys
+import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -52,20 +53,22 @@ class Words(click.ParamType):
         text = str(value).strip()
         if not text:
             self.fail("must not be empty", param, ctx)
-        hidden = next((c for c in text if c in HIDDEN or (ord(c) < 32 and c not in "\t\n") or ord(c) == 127), None)
+        hidden = next((c for c in text if unicodedata.category(c) in HIDDEN), None)
         if hidden is not None:
             self.fail(
-                f"holds U+{ord(hidden):04X}, a control or text-direction character that would change how the name or "
-                "text reads in the history and the audit chain: type it plainly",
+                f"holds U+{ord(hidden):04X}, an invisible control, zero-width, line-separator or text-direction "
+                "character that would change how the name or text reads in the history and the audit chain: type it "
+                "plainly, on one line",
                 param,
                 ctx,
             )
         return text
 
 
-# Text-direction controls (U+202A..U+202E, U+2066..U+2069, the marks U+200E, U+200F, U+061C): "alice" written with
-# a right-to-left override reads as another name in every history (twentieth break round LOW).
-HIDDEN = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
+# The Unicode categories no name or reason shown to staff may hold: controls (a newline forges a second history entry,
+# U+009B is a terminal's escape), format characters (a zero-width space makes "al\u200bice" read "alice", a
+# right-to-left override another name: twentieth and twenty-first break rounds), line and paragraph separators.
+HIDDEN = frozenset(("Cc", "Cf", "Zl", "Zp"))
 
 WORDS = Words()
 
