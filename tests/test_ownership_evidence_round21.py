@@ -129,7 +129,7 @@ def test_attach_from_refuses_line_breaks_and_text_direction_characters(world: Wo
     case_id = opened(world)
     path = world.file("letter.pdf", PDF + b"% a letter on the company's letterhead, signed\n%%EOF\n")
     refused = world.fail("ownership", "attach", *attach(world, case_id, path, sender=sender))
-    assert "--from" in refused and "a control or text-direction character" in refused, refused
+    assert "--from" in refused and "control" in refused and "text-direction character" in refused, refused
     assert world.case(case_id)["evidence"] == []
 
 

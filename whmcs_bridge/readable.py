@@ -5,6 +5,7 @@ as "name: value" words instead of JSON, instants to the minute, an action by wha
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
@@ -24,6 +25,15 @@ _INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 def safe(text: str) -> str:
     """Text from WHMCS or a person as a terminal may print it: no escape sequences, no bidi overrides."""
     return CONTROLS.sub("", text)
+
+
+def one_line(text: Any) -> str:
+    """Free text a person typed (a name, a basis, a reason) on one line of a staff screen: `safe`, then every other
+    control, format or separator character (a newline, a zero-width space, U+2028) shown by its code point, so that
+    a row stored before the CLI refused them cannot forge a line or pass for another name."""
+    return "".join(
+        f"<U+{ord(c):04X}>" if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in safe(str(text))
+    )
 
 
 def value(item: Any) -> str:

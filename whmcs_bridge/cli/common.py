@@ -45,35 +45,34 @@ log = logging.getLogger("whmcs_bridge.cli")
 
 class Words(click.ParamType):
     """Text that must say something: who acts, on what basis, why. Blank (what `--by "$STAFF"` gives with the
-    variable unset) is a usage error naming the option; the text is kept stripped. `one_line`: a name, which a
-    line break or a tab would make read as two lines of a history (twenty-first round L2)."""
+    variable unset) is a usage error naming the option; the text is kept stripped. Every text is one line: a line
+    break or a tab would make it read as two lines of a history (twenty-first round L2, M3)."""
 
     name = "text"
-
-    def __init__(self, one_line: bool = False) -> None:
-        self.allowed = "" if one_line else "\t\n"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
         text = str(value).strip()
         if not text:
             self.fail("must not be empty", param, ctx)
-        hidden = next((c for c in text if c in HIDDEN or (ord(c) < 32 and c not in self.allowed) or ord(c) == 127), None)
+        hidden = next((c for c in text if unicodedata.category(c) in HIDDEN), None)
         if hidden is not None:
             self.fail(
-                f"holds U+{ord(hidden):04X}, a control or text-direction character that would change how the name or "
-                "text reads in the history and the audit chain: type it plainly",
+                f"holds U+{ord(hidden):04X}, an invisible control, zero-width, line-separator or text-direction "
+                "character that would change how the name or text reads in the history and the audit chain: type it "
+                "plainly, on one line",
                 param,
                 ctx,
             )
         return text
 
 
-# Text-direction controls (U+202A..U+202E, U+2066..U+2069, the marks U+200E, U+200F, U+061C): "alice" written with
-# a right-to-left override reads as another name in every history (twentieth break round LOW).
-HIDDEN = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
+# The Unicode categories no name or reason shown to staff may hold: controls (a newline forges a second history entry,
+# U+009B is a terminal's escape), format characters (a zero-width space makes "al\u200bice" read "alice", a
+# right-to-left override another name: twentieth and twenty-first break rounds), line and paragraph separators.
+HIDDEN = frozenset(("Cc", "Cf", "Zl", "Zp"))
 
 WORDS = Words()
-ONE_LINE = Words(one_line=True)
+ONE_LINE = WORDS
 
 
 class Reference(click.ParamType):

@@ -318,7 +318,9 @@ GUARDS: dict[str, Callable[[WhmcsApi, Any, int | None], str | None]] = {
     "services_active": _guard_services_active,
 }
 # Guards answered from the bridge's own store rather than WHMCS.
-STORE_GUARDS = {"action_done", "awaiting_approval", "state_active", "state_in", "after_steps", "ladder_running"}
+STORE_GUARDS = {
+    "action_done", "awaiting_approval", "state_active", "state_in", "after_steps", "ladder_running", "instead_of"
+}  # fmt: skip
 # Guards that make an action wait rather than cancel it (checked before the breaker and the claim; `quiet`, answered
 # from the store, again once the action is claimed, just before its call: store_guards.StoreGuards.quiet).
 WAITS = {"window", "quiet"}

@@ -1,6 +1,7 @@
 """The guards and waits an action's row names that the bridge answers from its own store (no WHMCS read):
 a step that undoes another only if that one ran, a step after others once they ended, a ladder still running,
-an approval still awaited, a grant still active, a case still in the status its writes belong to."""
+an approval still awaited, a grant still active, a case still in the status its writes belong to, a delegate's
+notice only once the full copy it stands in for ended unsent."""
 
 from __future__ import annotations
 
@@ -60,7 +61,9 @@ class StoreGuards:
             if inbox.pending_about(self.db, str(pending["type"]), str(pending["field"]), str(pending["value"])):
                 # An answer given while the executor works (the holder's link) is decided before the next write.
                 return now + ANSWER_RECHECK, f"the rules to decide an answer to {case_open['key'].replace(':', ' ', 1)}"
-        follows = row.guard.get("after_steps")
+        # A notice waits for the full copy it stands in for to end (sent: no notice; cancelled: the notice may go).
+        stead = row.guard.get("instead_of")
+        follows = [*(row.guard.get("after_steps") or []), *([stead["action"]] if stead else [])]
         if follows:
             entries = [e for e in (outbox.by_key(self.db, str(k)) for k in follows) if e is not None]
             waiting = [e for e in entries if e.status not in FINISHED]
@@ -95,6 +98,7 @@ class StoreGuards:
             "awaiting_approval": self._still_awaiting,
             "state_active": self._state_active,
             "state_in": self._state_in,
+            "instead_of": self._instead_of,
         }.get(name)
         return check(value) if check else None
 
@@ -130,6 +134,17 @@ class StoreGuards:
         if "active" in found.values():
             return None
         return ", ".join(f"{key.replace(':', ' ', 1)} is {status}" for key, status in found.items())
+
+    def _instead_of(self, value: Any) -> str | None:
+        """{family, action, grants}: a delegate's notice stands in for the full copy `action` (delegation/copies.py
+        instead_of), and waits for it to end (`waits`): not sent once that copy was, nor while one of `grants` (those
+        allowing the copy) is active (the copy was refused for what refuses the notice too)."""
+        sent = outbox.by_key(self.db, str(value["action"]))
+        if sent and sent.status == "done":
+            return "the full copy it stands in for was sent"
+        family = str(value["family"])
+        active = [str(k) for k in value.get("grants") or [] if (states.get(self.db, family, str(k)) or {}).get("status") == "active"]
+        return f"{active[0].replace(':', ' ', 1)} is active: the full copy goes under it" if active else None
 
     def _state_in(self, value: Any) -> str | None:
         """{family, key, in}: e.g. an ownership case's WHMCS writes run only while it executes (an objection,

@@ -130,7 +130,8 @@ def read_form(environ: dict[str, Any]) -> dict[str, str]:
     except ValueError:
         length = 0
     fields: dict[str, str] = {}
-    for name, value in parse_qsl(environ["wsgi.input"].read(length).decode("utf-8", "replace")):
+    # An empty value counts (`service=110&service=` is two values, not one: twenty-first break round L4).
+    for name, value in parse_qsl(environ["wsgi.input"].read(length).decode("utf-8", "replace"), keep_blank_values=True):
         fields[name] = value if fields.get(name, value) == value else ""
     return fields
 

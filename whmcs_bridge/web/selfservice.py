@@ -56,12 +56,13 @@ class Refusal:
         return " ".join([self.case, *(f"{k}={quote(v, safe='')}" for k, v in self.fields.items())])
 
 
-FORM_ID = re.compile(r"[0-9]{1,18}")
+FORM_ID = re.compile(r"[1-9][0-9]{0,17}")  # no id is 0, and none is written with a leading 0
 
 
 def form_id(value: str | None) -> int | None:
     """A service's or domain's id as the page's form sends it: ASCII digits, no more than an id can have (str.isdigit
-    also takes "²", which int() refuses, and int() refuses 4,300 digits: twentieth break round M1); else None."""
+    also takes "²", which int() refuses, and int() refuses 4,300 digits: twentieth break round M1), never 0 (no item,
+    once read as "the grant's first": twenty-first round M1); else None."""
     return int(value) if value and FORM_ID.fullmatch(value) else None
 
 
@@ -371,8 +372,8 @@ class SelfService:
             # The page showed no renew button (the owner's page, or a role that may not renew): a changed form,
             # refused without using the link (seventeenth break round L2).
             return changed("do", "renew")
-        for name in ("service", "domain"):
-            if form.get(name) and form_id(form[name]) is None:
+        for name in ("service", "domain"):  # sent twice with two values, a field reads "" (read_form): changed too
+            if name in form and form_id(form[name]) is None:
                 return changed(name, form[name])
         try:
             kind, item = renewal_scope.wanted_item(grant, form.get("service"), form.get("domain"))

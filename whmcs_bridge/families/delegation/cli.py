@@ -118,7 +118,7 @@ def templates(obj: Context, as_json: bool) -> None:
     "--basis",
     type=WORDS,
     required=True,
-    help="On what basis (e.g. 'owner's email of 2026-11-20'), or the delegate's reason.",
+    help="On what basis (e.g. 'owner's email of 2026-11-20'), or the delegate's reason; one line, no control characters.",
 )
 @click.option(
     "--request",

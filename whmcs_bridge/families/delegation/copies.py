@@ -211,20 +211,29 @@ def copies(
     # The owner's digest counts the copy once it was sent (COPY_SENT), not when it was decided: one cancelled
     # by a revocation, or parked and rejected, was never received (seventeenth break round M1).
     params.update(outcome_to=COPY_SENT, outcome_facts={"grant": grant["id"], "email": named_as, "about": about})
-    # Keyed per delegate, not per grant: two grants to one delegate give one copy.
-    key = action_key(FAMILY, f"delegate:{grant['delegate']}", f"copy:{fingerprint}")
-    return [
-        Action(
-            key=key,
-            family=FAMILY,
-            kind="email",
-            params=params,
-            client_id=grant["delegate"],
-            subject=f"grant:{grant['id']}",
-            # A side closed in WHMCS, or the service or domain the email names not the owner's: not sent.
-            guard={**while_active(grant), **parties_open(grant), **owners_item(grant, about)},
-        )
-    ]
+    return [copy_action(grant, params, about, fingerprint, is_notice)]
+
+
+def copy_action(grant: dict[str, Any], params: dict[str, Any], about: str, fingerprint: str, is_notice: bool) -> Action:
+    """Keyed per delegate, not per grant: two grants to one delegate give one copy, and one notice in its stead."""
+    full = action_key(FAMILY, f"delegate:{grant['delegate']}", f"copy:{fingerprint}")
+    key = action_key(FAMILY, f"delegate:{grant['delegate']}", f"notice:{fingerprint}") if is_notice else full
+    # A side closed in WHMCS, or the service or domain the email names not the owner's: not sent.
+    guard = {**while_active(grant), **parties_open(grant), **owners_item(grant, about)}
+    if is_notice:
+        guard["instead_of"] = instead_of(full)
+    return Action(
+        key=key, family=FAMILY, kind="email", params=params, client_id=grant["delegate"], subject=f"grant:{grant['id']}", guard=guard
+    )
+
+
+def instead_of(full: str) -> dict[str, Any]:
+    """A notice is the full copy's stand-in (twenty-first break round H1): two grants of one delegate may cover one
+    email, one allowing its full copy, the other its notice only. Each version is its own action: the full copy goes
+    while a grant allowing it is active (rules.shared lists them all), the notice only while none is (the guard
+    `instead_of`, whose `grants` rules.shared fills in) and the full copy was not sent (under the key copies had before
+    there were two versions: an email decided again after an upgrade is not told twice)."""
+    return {"family": FAMILY, "action": full, "grants": []}
 
 
 def out_of_time(grant: dict[str, Any], data: dict[str, Any], event: Event, now: datetime) -> bool:

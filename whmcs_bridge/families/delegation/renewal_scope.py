@@ -339,9 +339,19 @@ def held(kind: str, item: int, found: list[dict[str, Any]], due_now: str | None)
     )
 
 
+def asked_id(kind: str, asked: Any) -> int | None:
+    """The id of the service or domain asked for, None when none is; ValueError when what is asked is no id (0 or
+    below: never "the grant's first", twenty-first break round M1)."""
+    wanted = as_int(asked)
+    if wanted is not None and wanted < 1:
+        raise ValueError(f"{wanted} is no {kind} id: name the {kind} to renew by its id")
+    return wanted
+
+
 def wanted_service(grant: dict[str, Any], asked: Any) -> int:
     services = [i for i in grant.get("items", []) if i["kind"] == "service"]
-    wanted = as_int(asked) or (services[0]["id"] if services else None)
+    wanted = asked_id("service", asked)
+    wanted = wanted if wanted is not None else (services[0]["id"] if services else None)
     if wanted is not None and whole_account(grant):
         return wanted  # any of the owner's services: WHMCS says whether the owner holds it
     if wanted is None or not any(i["id"] == wanted for i in services):
@@ -361,7 +371,7 @@ def wanted_item(grant: dict[str, Any], service: Any = None, domain: Any = None) 
             "to renew (--service ID or --domain ID)"
         )
     if as_int(domain) is not None or (as_int(service) is None and not services and domains):
-        wanted = as_int(domain) or domains[0]
+        wanted = asked_id("domain", domain) or domains[0]
         if wanted not in domains and not whole_account(grant):
             raise ValueError(f"grant {grant['id']} covers no domain {wanted} to renew")
         return "domain", wanted

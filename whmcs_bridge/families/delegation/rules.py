@@ -285,14 +285,25 @@ def unknown_template(data: dict[str, Any], rules: DelegationSection) -> str | No
 
 def shared(actions: list[Action], made: dict[str, list[Action]]) -> list[Action]:
     """A copy is keyed per delegate (copies.py): two grants of one delegate covering the email give one copy, which
-    goes while either of them is active, not only the one that happened to plan it (twentieth break round H3)."""
+    goes while either of them is active, not only the one that happened to plan it (twentieth break round H3).
+    A notice in the stead of a full copy (copies.instead_of) is not sent while a grant that plans the full copy is
+    active: its guard names those grants (twenty-first break round H1)."""
     out = []
     for action in actions:
-        covering = sorted(k for k, others in made.items() if any(o.key == action.key for o in others))
+        covering = planned(action.key, made)
         if len(covering) > 1 and "state_active" in action.guard:
             action = dataclasses.replace(action, guard={**action.guard, "state_active": [FAMILY, *covering]})
+        stead = action.guard.get("instead_of")
+        if stead:
+            stead = {**stead, "grants": planned(stead["action"], made)}
+            action = dataclasses.replace(action, guard={**action.guard, "instead_of": stead})
         out.append(action)
     return out
+
+
+def planned(key: str, made: dict[str, list[Action]]) -> list[str]:
+    """The grants whose decision plans the action `key`."""
+    return sorted(k for k, others in made.items() if any(o.key == key for o in others))
 
 
 def custom_email(data: dict[str, Any]) -> bool:

@@ -18,6 +18,7 @@ from whmcs_bridge.families.delegation.grants import (
     held_subjects,
     new_grant_subjects,
 )
+from whmcs_bridge.readable import one_line
 from whmcs_bridge.store import holds, states
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.api import WhmcsApi, account_items, not_found
@@ -412,7 +413,7 @@ def granted(g: dict[str, Any]) -> str:
         return (
             f"automatically: order #{order['id']} placed by user #{order['user']} (administrative grant {order['via']})"
         )
-    return f"by {g['by']}" + (f": {g['basis']}" if g.get("basis") else "")
+    return f"by {one_line(g['by'])}" + (f": {one_line(g['basis'])}" if g.get("basis") else "")
 
 
 def line(g: dict[str, Any]) -> str:
@@ -459,8 +460,7 @@ def show(g: dict[str, Any], zone: tzinfo | None = None) -> list[str]:
     if g.get("history"):
         out.append("  history:")
     for entry in g.get("history", []):
-        said = entry.get("basis") or entry.get("reason") or ""
-        out.append(
-            f"    {when(entry['at'], zone, time=True)}  {entry['what']} by {entry.get('by')}{': ' + said if said else ''}"
-        )
+        said = one_line(entry.get("basis") or entry.get("reason") or "")
+        by = one_line(entry.get("by"))
+        out.append(f"    {when(entry['at'], zone, time=True)}  {entry['what']} by {by}{': ' + said if said else ''}")
     return out
