@@ -175,7 +175,8 @@ def test_the_holders_objection_while_collecting_is_raised_and_the_window_does_no
         ("signatory-id", world.file("ktp.png", PNG), []),
     ):
         where = [path] if path else []
-        world.run("ownership", "attach", case_id, *where, "--kind", kind, "--from", "requester", "--via", "email",
+        via = "email" if path else "ticket"  # a file taken from a ticket came by ticket (round 21 M1)
+        world.run("ownership", "attach", case_id, *where, "--kind", kind, "--from", "requester", "--via", via,
                   "--by", "alice", *extra)  # fmt: skip
     for item in (1, 2, 3):
         world.run("ownership", "check-evidence", case_id, str(item), "--ok", "--by", "alice")

@@ -15,6 +15,7 @@ from babel.dates import format_date
 from tests.conftest import Sandbox
 from tests.test_messages import PARIS, SHIPPED, TableNames, samples
 from tests.test_ownership_e2e import World, open_and_document, vendor_world
+from whmcs_bridge.families.ownership.policies import classify_command
 from whmcs_bridge.messages import catalogue as cat
 from whmcs_bridge.messages.render import Reader
 
@@ -120,7 +121,11 @@ def test_an_approval_that_moves_nothing_promises_no_lock(message_id, lang):
 @pytest.mark.parametrize("lang", cat.SHIPPED)
 def test_the_requesters_person_in_the_holders_account_is_never_recorded_as_the_holder(lang):
     """From the tenth issue-17 break round (M1): the staff ticket names the writer as the requester's person and
-    suggests recording the requester's answer only."""
-    fields = {**samples("ownership.staff_reply_other"), "requester_person": 1, "writer": "Siti Rahmawati <s@x.id>"}
+    suggests recording the requester's answer only: the command `show` gives for it (policies.classify_command)."""
+    reply = {"party": "other", "side": "requester", "ticket": 42, "reply": 0}
+    command = classify_command("o3f9a2c1", reply)
+    fields = {
+        **samples("ownership.staff_reply_other"), "requester_person": 1, "writer": "Siti Rahmawati <s@x.id>", "command": command,
+    }  # fmt: skip
     text = SHIPPED.render("ownership.staff_reply_other", fields, Reader(lang, "EUR", PARIS), TableNames())
     assert "Siti Rahmawati" in text.body and "--party holder" not in text.body and "--party requester" in text.body

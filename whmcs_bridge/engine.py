@@ -39,8 +39,23 @@ class EngineReport:
     planned: list[Action] = field(default_factory=list)
     # When each planned action was decided (a projection by plan(until=...) spans several instants).
     when: list[datetime] = field(default_factory=list)
-    # A projection that reached its bound before `until`: the instant it stopped at (later deadlines not shown).
+    # A projection that reached its bound before `until`: the instant it stopped at (later deadlines not shown),
+    # and how many deadlines it walked.
     cut_at: datetime | None = None
+    cut_after: int = 0
+
+
+# A projection's bound: the deadlines that decide something (a routine read does not count: `routine`), and, so
+# that it ends whatever the rules do, every deadline it walks.
+DEADLINES = 1000
+STEPS = 10_000
+
+
+def routine(actions: list[Action]) -> bool:
+    """Only reads a rule repeats every so often while nothing happens (params `every_s`, e.g. ownership's owner
+    reads every check_every): a projection folds them into one line and does not count them toward its bound
+    (twenty-first break round, ownership M4: hourly reads filled the bound after three weeks)."""
+    return bool(actions) and all(a.params.get("every_s") for a in actions)
 
 
 class _Rollback(Exception):
@@ -110,29 +125,36 @@ class Engine:
             with self.db.atomic():
                 report = self.run_once(now, limit=limit, projected=True)
                 self.assume_run(report, report.planned, now, limit)
-                moment = now
-                for _ in range(1000):  # bounded: a projection ends even if a rule keeps rescheduling
-                    if until is None:
-                        break
-                    deadline = states.next_deadline(self.db, until)
-                    if deadline is None:
-                        break
-                    moment = max(moment, deadline)
-                    step = self.run_once(moment, limit=limit, projected=True)
-                    self.assume_run(step, step.planned, moment, limit)
-                    if not (step.events or step.planned):
-                        break
-                    report.events += step.events
-                    report.timers += step.timers
-                    report.parked += step.parked
-                    report.planned.extend(step.planned)
-                    report.when.extend(step.when)
-                else:  # the bound, not the end of what was asked (twentieth break round, ownership 5)
-                    report.cut_at = moment
+                if until is not None:
+                    self.project(report, now, until, limit)
                 raise _Rollback
         except _Rollback:
             pass
         return report
+
+    def project(self, report: EngineReport, now: datetime, until: datetime, limit: int) -> None:
+        """plan()'s walk from deadline to deadline up to `until`, bounded: a projection ends even if a rule keeps
+        rescheduling. Reaching the bound first is said (cut_at; twentieth break round, ownership 5)."""
+        moment, counted, walked = now, 0, 0
+        for walked in range(STEPS):  # noqa: B007 (said when cut)
+            deadline = states.next_deadline(self.db, until)
+            if deadline is None or counted >= DEADLINES:
+                break
+            moment = max(moment, deadline)
+            step = self.run_once(moment, limit=limit, projected=True)
+            self.assume_run(step, step.planned, moment, limit)
+            if not (step.events or step.planned):
+                return
+            counted += 0 if routine(step.planned) else 1
+            report.events += step.events
+            report.timers += step.timers
+            report.parked += step.parked
+            report.planned.extend(step.planned)
+            report.when.extend(step.when)
+        else:
+            deadline, walked = moment, STEPS
+        if deadline is not None:  # the bound, not the end of what was asked
+            report.cut_at, report.cut_after = moment, walked
 
     def assume_run(self, report: EngineReport, planned: list[Action], now: datetime, limit: int) -> None:
         """In a projection, the steps a rule waits on (`outcome_to`) are taken as approved and done when

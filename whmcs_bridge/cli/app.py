@@ -6,6 +6,7 @@ import importlib
 import json
 import signal
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -199,9 +200,47 @@ def pass_lines(report: Any) -> list[dict[str, Any]]:
     lines: list[dict[str, Any]] = []
     if report.poll is not None and report.poll.error:
         lines.append({"what": "poll_failed", "error": report.poll.error})
+    lines.extend(planned_lines(report))
+    for outcome in ("done", "reconciled", "cancelled", "retrying", "parked", "held"):
+        for key in getattr(report.executor, outcome):
+            lines.append({"what": outcome, "key": key})
+    for row in report.executor.would_run:
+        lines.append({"what": "would_run", **row})
+    if getattr(report, "pending_after", None):
+        lines.append({"what": "still_pending", "events": report.pending_after})
+    if getattr(report, "waits", None):  # nothing sent: the audit chain not yet compared with WHMCS's anchors
+        lines.append({"what": "waits", "reason": report.waits})
+    if report.engine.cut_at is not None:
+        cut = report.engine.cut_at.isoformat(timespec="minutes")
+        lines.append({"what": "cut", "at": cut, "reason": CUT.format(at=cut, n=report.engine.cut_after)})
+    return lines
+
+
+CUT = (
+    "the projection stopped at {at}, after {n:,} deadlines (of which at most 1,000 not routine reads): what would "
+    "fall due after that is not shown"
+)
+
+
+def planned_lines(report: Any) -> list[dict[str, Any]]:
+    """Each planned action, when it was decided; the reads a rule repeats every so often while nothing happens
+    (engine.routine) in one line per subject and kind, "reads who owns its subjects every 1:00:00 from ... to ..."
+    (twenty-first break round, ownership M4: a projection listed 996 hourly reads)."""
     planned = report.engine.planned
     whens = report.engine.when if len(report.engine.when) == len(planned) else [report.at] * len(planned)
+    groups: dict[tuple[Any, ...], list[datetime]] = {}
     for action, when in zip(planned, whens, strict=True):
+        if action.params.get("every_s"):
+            groups.setdefault((action.family, action.subject, action.kind, action.params["every_s"]), []).append(when)
+    lines: list[dict[str, Any]] = []
+    folded: set[tuple[Any, ...]] = set()
+    for action, when in zip(planned, whens, strict=True):
+        group = (action.family, action.subject, action.kind, action.params.get("every_s"))
+        if group[3] and len(groups[group]) > 1:
+            if group not in folded:
+                folded.add(group)
+                lines.append(routine_line(action, groups[group]))
+            continue
         lines.append(
             {
                 "what": "planned",
@@ -215,22 +254,28 @@ def pass_lines(report: Any) -> list[dict[str, Any]]:
                 "needs_approval": action.needs_approval,
             }
         )
-    for outcome in ("done", "reconciled", "cancelled", "retrying", "parked", "held"):
-        for key in getattr(report.executor, outcome):
-            lines.append({"what": outcome, "key": key})
-    for row in report.executor.would_run:
-        lines.append({"what": "would_run", **row})
-    if getattr(report, "pending_after", None):
-        lines.append({"what": "still_pending", "events": report.pending_after})
-    if getattr(report, "waits", None):  # nothing sent: the audit chain not yet compared with WHMCS's anchors
-        lines.append({"what": "waits", "reason": report.waits})
-    if report.engine.cut_at is not None:
-        cut = report.engine.cut_at.isoformat(timespec="minutes")
-        lines.append({"what": "cut", "at": cut, "reason": CUT.format(at=cut)})
     return lines
 
 
-CUT = "the projection stopped at {at}, after 1,000 deadlines: what would fall due after that is not shown"
+# What a routine read does, in words (engine.routine).
+ROUTINE = {"read_owners": "reads who owns its subjects"}
+
+
+def routine_line(action: Any, whens: list[datetime]) -> dict[str, Any]:
+    first, last = whens[0].isoformat(timespec="minutes"), whens[-1].isoformat(timespec="minutes")
+    every = timedelta(seconds=int(action.params["every_s"]))
+    does = ROUTINE.get(action.kind, f"runs {action.kind}")
+    return {
+        "what": "routine",
+        "when": first,
+        "until": last,
+        "every": str(every),
+        "count": len(whens),
+        "family": action.family,
+        "kind": action.kind,
+        "subject": action.subject,
+        "reason": f"{does} every {every} from {first} to {last} ({len(whens)} reads)",
+    }
 
 
 def echo_pass(report: Any, as_json: bool, heading: str) -> None:
@@ -258,6 +303,9 @@ def echo_pass(report: Any, as_json: bool, heading: str) -> None:
             continue
         if line["what"] == "cut":
             click.echo(line["reason"])
+            continue
+        if line["what"] == "routine":
+            click.echo(f"  {line['when'][:10]} {'routine':<10} {line['kind']} {line['subject']} {line['reason']}")
             continue
         detail = f"{line.get('kind', '')} {line.get('subject') or ''}".strip()
         params = line.get("params") or {}

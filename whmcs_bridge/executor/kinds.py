@@ -272,6 +272,7 @@ def _run_read_reply(c: Call) -> Result:
             admin_name=str(reply.admin or ""),
             date=reply.date.isoformat() if reply.date else None,
             message=masked(reply.message),  # a code or password the writer pasted is never kept (pasted.py)
+            attachments=[{"index": index, "name": name} for index, name in reply.attachments],
         )
         if reply.client_id and reply.requestor_email and not reply.admin:
             # Which user of the account wrote it: its owner, or a user invited on it (GetUsers `isOwner`);

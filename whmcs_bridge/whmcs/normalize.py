@@ -432,6 +432,16 @@ def ticket_reply(r: Raw) -> TicketReply:
         date=to_datetime(r.get("date")),
         message=to_str(r.get("message")),
         admin=to_str(r.get("admin")),
+        attachments=_attachments(r.get("attachments")),
+    )
+
+
+def _attachments(value: Any) -> tuple[tuple[int, str], ...]:
+    """GetTicket's `attachments` of a message: a list of {filename, index}, or `[[]]`/"" when it has none
+    (DD:api-reference/getticket.md)."""
+    listed = value if isinstance(value, list) else []
+    return tuple(
+        (ids(a.get("index")), to_str(a.get("filename"))) for a in listed if isinstance(a, dict) and a.get("filename")
     )
 
 

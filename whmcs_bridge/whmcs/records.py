@@ -201,6 +201,8 @@ class TicketReply:
     date: datetime | None
     message: str
     admin: str
+    # The files attached to the message, (index, file name), as GetTicket lists them (DD:api-reference/getticket.md).
+    attachments: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -109,6 +109,21 @@ def own_words(r: dict[str, Any], party: str) -> bool:
     return r["party"] == party and not r.get("staff") and not r.get("thread_gone") and isinstance(r.get("reply"), int)
 
 
+def channel_fits(r: dict[str, Any], party: str, via: str) -> None:
+    """Refuse an answer recorded from a message with a channel it did not come by: the party's own written reply
+    came by ticket (twentieth round L6: the dossier said a written objection came by phone); staff's words (a note,
+    a staff reply) report an answer that came another way, never "by ticket", which is the party's own written
+    reply (twenty-first round M2: a note on a phone call was recorded as the holder's consent by ticket). A thread
+    gone from WHMCS may come with any channel."""
+    if via != "ticket" and own_words(r, party):
+        raise ValueError(f"{msg_ref(r)} is the {party}'s own reply, written in the ticket: record it --via ticket")
+    if via == "ticket" and r.get("staff"):
+        raise ValueError(
+            f"{msg_ref(r)} is staff's words, not the {party}'s written reply: record the answer it reports with how "
+            "it came, --via phone|email|post"
+        )
+
+
 def answered_replies(
     case: dict[str, Any], party: str, answer: str, via: str, pointer: dict[str, Any] | None
 ) -> list[dict[str, Any]]:
@@ -139,10 +154,8 @@ def answered_replies(
                 f"{msg_ref(chosen[0])} was written by {chosen[0].get('writer') or 'someone'}, "
                 f"a person of the {side}'s account: record it with --party {side}"
             )
-        if via != "ticket" and answer != "unrelated" and own_words(chosen[0], party):
-            # The dossier would say the party's written reply came by phone (twentieth round L6). Staff's reply or
-            # note reporting a call, or a thread gone from WHMCS, may come with any channel.
-            raise ValueError(f"{msg_ref(chosen[0])} is the {party}'s own reply, written in the ticket: record it --via ticket")
+        if answer != "unrelated":
+            channel_fits(chosen[0], party, via)
         return chosen
     if answer != "unrelated" and via != "ticket":
         return []

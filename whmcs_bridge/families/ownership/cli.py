@@ -37,7 +37,7 @@ from whmcs_bridge.families.ownership.config import EVIDENCE_KINDS, GROUNDS
 from whmcs_bridge.families.ownership.evidence_store import evidence_dir
 from whmcs_bridge.families.ownership.policies import msg_ref, reply_arg
 from whmcs_bridge.families.ownership.staff_view import StaffView, case_lines, execution_steps
-from whmcs_bridge.families.ownership.whmcs_reads import ticket_attachment, whmcs_now
+from whmcs_bridge.families.ownership.whmcs_reads import ticket_attachment, ticket_source, whmcs_now
 from whmcs_bridge.whmcs.api import WhmcsApi
 
 
@@ -230,7 +230,12 @@ def _evidence_file(config: Config, path: Path) -> tuple[str, bytes]:
 @click.option("--index", type=click.IntRange(0, 1000), default=0, show_default=True, help="Which attachment of the message (from 0).")
 @click.option("--kind", type=click.Choice(EVIDENCE_KINDS), required=True, help="What the document is.")
 @click.option("--from", "sender", type=ONE_LINE, required=True, help="Who sent it, on one line (e.g. 'requester', 'holder', a name).")
-@click.option("--via", type=click.Choice(["email", "ticket", "post", "upload"]), required=True, help="How it came.")
+@click.option(
+    "--via",
+    type=click.Choice(["email", "ticket", "post", "upload"]),
+    default=None,
+    help="How it came (required with a FILE; a file taken with --ticket came by ticket).",
+)
 @click.option("--dated", type=click.DateTime(["%Y-%m-%d"]), default=None, help="The document's own date.")
 @BY
 @click.pass_obj
@@ -243,19 +248,23 @@ def attach(
     index: int,
     kind: str,
     sender: str,
-    via: str,
+    via: str | None,
     dated: Any,
     by: str,
 ) -> None:
     """Add a piece of evidence: kept by its SHA-256, read-only, never overwritten. Refused: the bridge's own
-    files (also under another name), and a file holding a private key or one of the bridge's secrets."""
+    files (also under another name), and a file holding a private key or one of the bridge's secrets. A file taken
+    from a ticket is recorded as from whoever WHMCS says wrote its message (a party's; staff forwarding what a
+    party sent keep --from), via ticket."""
     if (file is None) == (message is None):
         raise click.UsageError("give either a FILE or --ticket TICKET[:REPLY|:nNOTE]")
+    if message is None and via is None:
+        raise click.UsageError("give --via with a FILE: how it came")
+    source = None
     with _store(obj, changes=True) as (config, db):
         if message is not None:
-            name, data = ticket_attachment(_api(config), *message, index)
-            where = f"ticket #{reply_arg({'ticket': message[0], 'reply': message[1] or None})}"
-            files.refuse_secrets(f"attachment {index} of {where} ({name})", data, files.bridge_secrets(config))
+            name, data, sender, source = _ticket_file(config, own.case(db, case_id), message, index, sender, via)
+            via = "ticket"
         else:
             assert file is not None
             name, data = _evidence_file(config, file)
@@ -267,7 +276,8 @@ def attach(
             name=name,
             kind=kind,
             sender=sender,
-            via=via,
+            via=str(via),
+            source=source,
             dated=dated.date().isoformat() if dated else None,
             ticket=message[0] if message else None,
             message=reply_arg({"ticket": message[0], "reply": message[1]}) if message and message[1] else None,
@@ -277,6 +287,27 @@ def attach(
         c = own.case(db, case_id)
     click.echo(f"evidence {item['item']} of case {case_id}: {kind}, sha256 {item['sha256']} (to be checked)")
     echo_case(c)
+
+
+def _ticket_file(
+    config: Config, case: dict[str, Any], message: tuple[int, int | str | None], index: int, sender: str, via: str | None
+) -> tuple[str, bytes, str, str]:
+    """The file of a ticket's message, who it is from and where it came (`attach --ticket`): a message WHMCS says
+    the holder or the requester wrote is that party's, and a --from naming another is refused; staff's (a note, a
+    staff reply) keeps the --from typed, forwarded by staff (twenty-first round M1)."""
+    where = f"ticket #{reply_arg({'ticket': message[0], 'reply': message[1] or None})}"
+    if via not in (None, "ticket"):
+        raise own.BridgeError(f"a file taken from {where} came by ticket: give --via ticket, or leave --via out")
+    api = _api(config)
+    written = ticket_source(api, case, *message)
+    party = written["party"]
+    if party and sender.strip().casefold() != party:
+        raise own.BridgeError(
+            f"{written['where']} was written by the {party}, {written['who']}, as WHMCS says: attach it --from {party}"
+        )
+    name, data = ticket_attachment(api, *message, index)
+    files.refuse_secrets(f"attachment {index} of {where} ({name})", data, files.bridge_secrets(config))
+    return name, data, party or sender, written["source"]
 
 
 @ownership.command("check-evidence")

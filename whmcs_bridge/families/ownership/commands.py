@@ -133,6 +133,7 @@ def attach(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rul
         "item": len(case.get("evidence", [])) + 1,
         **{k: data.get(k) for k in ("sha256", "kind", "name", "media_type", "size", "from", "via", "ticket", "dated")},
         **({"message": str(data["message"])} if data.get("message") else {}),
+        **({"source": str(data["source"])} if data.get("source") else {}),
         "received": iso(now),
         "by": by,
         "status": "pending",
@@ -141,6 +142,7 @@ def attach(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rul
     case.setdefault("evidence", []).append(item)
     step(
         case, now, "evidence received", by, f"item {item['item']}: {item['kind']} from {item['from']} via {item['via']}"
+        + (f" ({item['source']})" if item.get("source") else "")
     )
     return advance(case, now, rules)
 

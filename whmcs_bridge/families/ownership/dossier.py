@@ -391,6 +391,13 @@ def _lock(case: dict[str, Any], need: dict[str, Any]) -> str:
     return f"lock {need.get('lock_s', 0) // 86400} days"
 
 
+def evidence_via(e: dict[str, Any]) -> Any:
+    """How an item came, with the ticket message it was taken from and who WHMCS says wrote it."""
+    if e.get("source"):
+        return f"{e.get('via')} ({e['source']})"
+    return f"{e.get('via')} (ticket #{e.get('message') or e['ticket']})" if e.get("ticket") else e.get("via")
+
+
 def _evidence_html(view: StaffView, case: dict[str, Any]) -> list[str]:
     return [
         "<h2>Evidence</h2>",
@@ -401,7 +408,7 @@ def _evidence_html(view: StaffView, case: dict[str, Any]) -> list[str]:
                     e["item"],
                     e["kind"],
                     e.get("from"),
-                    f"{e.get('via')} (ticket #{e.get('message') or e['ticket']})" if e.get("ticket") else e.get("via"),
+                    evidence_via(e),
                     view.day(e.get("dated")),
                     view.when(e["received"]),
                     e["status"],

@@ -391,6 +391,10 @@ def attach(case: dict[str, Any], data: dict[str, Any], party: str, now: datetime
         reply["gone"] = True
     if data.get("admin"):
         reply["staff"] = True
+    if data.get("attachments"):  # its files, for staff to take as evidence (`show` names them)
+        reply["attachments"] = [
+            {"index": as_int(a.get("index")) or 0, "name": str(a.get("name") or "")} for a in data["attachments"]
+        ]
     # Whose person WHMCS says wrote it, for one that is neither party's account writing (a party's user writing
     # from another account, the requester's own address inside the holder's account): staff record it for that
     # party (flow.approve names it; break round 14 H7).
@@ -415,6 +419,7 @@ def flag_reply(
     purpose = f"reply-{reply['ticket']}-{reply['reply']}"
     where = {"opened": int(bool(data.get("opened"))), "named": int(bool(data.get("named")))}
     about = {"ticket": reply["ticket"], "reply": reply["reply"], "writer": reply["writer"]}
+    command = classify_command(case["id"], reply)  # the one `show` gives (twenty-first round L5)
     written = reply["date"] or reply["seen"]
     gone = gone_notice(case, data, reply, rules)
     if case["status"] == "executing":  # the steps not sent yet wait for staff to classify it (execution.writes_wait)
@@ -428,7 +433,7 @@ def flag_reply(
         return reply_after_end(case, rules, purpose, {**about, "party": party, "written": written})
     if party == "requester" and case["status"] in PAUSED_BY_REQUESTER:
         flagged = gone or staff_ticket(
-            case, rules, purpose, "ownership.staff_requester_wrote", **about, written=written, **where
+            case, rules, purpose, "ownership.staff_requester_wrote", **about, written=written, **where, command=command
         )
         return Decision(state=case, actions=[flagged], due_at=due(case), refs=case_refs(case))
     if party not in FLAGGING or case["status"] not in (*ANSWERABLE, "disputed", "collecting"):
@@ -437,17 +442,18 @@ def flag_reply(
     if party == "holder":
         message_id = "ownership.staff_new_ticket" if data.get("opened") else "ownership.staff_reply"
         flagged = gone or staff_ticket(
-            case, rules, purpose, message_id, ticket=reply["ticket"], named=where["named"], disputed=disputed
-        )
+            case, rules, purpose, message_id, ticket=reply["ticket"], named=where["named"], disputed=disputed,
+            command=command,
+        )  # fmt: skip
         why = f"the holder {written_where(data, reply['ticket'])}: staff classify the reply"
     elif data.get("note"):
         flagged = staff_ticket(
             case, rules, purpose, "ownership.staff_note", ticket=reply["ticket"], note_id=int(str(reply["reply"])[1:]),
-            writer=reply["writer"], written=written,
+            writer=reply["writer"], written=written, command=command,
         )  # fmt: skip
         why = f"{reply['writer']} added a note to the case's ticket thread: staff record the answer it reports, or classify it"
     elif reply.get("staff"):
-        flagged = gone or staff_ticket(case, rules, purpose, "ownership.staff_reply_staff", **about, written=written)
+        flagged = gone or staff_ticket(case, rules, purpose, "ownership.staff_reply_staff", **about, written=written, command=command)
         why = f"{reply['writer']} wrote in the case's ticket thread: staff record the answer it reports, or classify it"
     else:
         user_of, owner = account_user(case, data)
@@ -466,6 +472,7 @@ def flag_reply(
             user_owner=int(owner),
             account=as_int(data.get("userid")) or 0,
             **where,
+            command=command,
         )
         why = f"{reply['writer']} {written_where(data, reply['ticket'])}: staff classify it"
     # Disputed, the case stays frozen: only staff turn an objection into consent (confirm_withdrawal). Collecting,

@@ -397,7 +397,7 @@ MESSAGES = define(
         "ownership.staff_reply",
         "ticket",
         "staff",
-        {"ticket": "number", "named": "number", "disputed": "number"},
+        {"ticket": "number", "named": "number", "disputed": "number", "command": "text"},
         "Staff ticket: the holder replied in its case thread (ticket), or in another ticket in words naming the case "
         "(named = 1), while its answer decides the case; staff record what it answers before the case can be "
         "approved. disputed = 1: the case is disputed (the reply may withdraw the objection: staff record it).",
@@ -406,7 +406,7 @@ MESSAGES = define(
         "ownership.staff_new_ticket",
         "ticket",
         "staff",
-        {"ticket": "number", "disputed": "number"},
+        {"ticket": "number", "disputed": "number", "command": "text"},
         "Staff ticket: the holder's account opened a new ticket (not the case's thread), whatever its words, "
         "while its answer decides the case; staff record what it answers before the case can be approved. "
         "disputed = 1: the case is disputed (the ticket may withdraw the objection: staff record it).",
@@ -429,6 +429,7 @@ MESSAGES = define(
             "user_of": "text",
             "user_owner": "number",
             "account": "number",
+            "command": "text",
         },
         "Staff ticket: someone who is neither party (a guest, another address, another client; invited = 1: a user "
         "invited on the holder's account who is not its owner; guest_of = holder: a guest, without an account, "
@@ -443,7 +444,7 @@ MESSAGES = define(
         "ownership.staff_reply_staff",
         "ticket",
         "staff",
-        {"ticket": "number", "reply": "number", "writer": "text", "written": "date"},
+        {"ticket": "number", "reply": "number", "writer": "text", "written": "date", "command": "text"},
         "Staff ticket: a member of staff (writer, an admin reply that is not the bridge's own) replied in a case's "
         "ticket thread while the holder's answer decides the case: it may report an answer nobody recorded (a "
         "phone call); staff record that answer naming the reply, or classify it unrelated, before the case can be "
@@ -453,7 +454,7 @@ MESSAGES = define(
         "ownership.staff_note",
         "ticket",
         "staff",
-        {"ticket": "number", "note_id": "number", "writer": "text", "written": "date"},
+        {"ticket": "number", "note_id": "number", "writer": "text", "written": "date", "command": "text"},
         "Staff ticket: a member of staff (writer) added a note (note_id: its id, apart from the replies' ids) to a case's "
         "ticket thread while the holder's answer decides the case: a note may report an answer nobody recorded (a "
         "phone call); staff record that answer naming the note (--reply TICKET:nNOTE), or classify it unrelated, "
@@ -470,6 +471,7 @@ MESSAGES = define(
             "written": "date",
             "opened": "number",
             "named": "number",
+            "command": "text",
         },
         "Staff ticket: the requester replied in the case's thread (its request ticket too), opened a ticket naming "
         "the case (opened = 1), or replied in another ticket in words naming it (named = 1), before the case "

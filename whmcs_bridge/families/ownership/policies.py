@@ -334,12 +334,14 @@ def to_classify(case: dict[str, Any], r: dict[str, Any]) -> str:
 def classify_command(case_id: str, r: dict[str, Any]) -> str:
     """The command that records what a message in the case's threads answers, naming it (`--reply 12:5`, a note
     `--reply 12:n3`). The requester's own person writing from another account speaks for the requester (break round
-    14 H7)."""
+    14 H7). A party's written words came by ticket; staff's (a note, a staff reply) report an answer that came
+    another way, staff say which (twenty-first round M2); a thread gone from WHMCS, staff ask the party. `show` and
+    the staff ticket raised for the message both give this command (twenty-first round L5)."""
     party, answers = (
         ("requester", "consent|object") if "requester" in (r["party"], r.get("side"))
         else ("holder", "consent|object|unrelated")
     )  # fmt: skip
-    via = "ticket|email|post|phone" if r.get("thread_gone") else "ticket"  # its words are gone: staff ask the party
+    via = "ticket|email|post|phone" if r.get("thread_gone") else "phone|email|post" if r.get("staff") else "ticket"
     return f"ownership record-answer {case_id} --party {party} --answer {answers} --via {via} --reply {reply_arg(r)}"
 
 

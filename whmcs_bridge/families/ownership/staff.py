@@ -406,6 +406,7 @@ def attach(
     by: str,
     now: datetime,
     message: str | None = None,
+    source: str | None = None,
 ) -> dict[str, Any]:
     current = case(db, case_id)
     if current["status"] in FINAL:
@@ -436,6 +437,7 @@ def attach(
             "dated": dated,
             "ticket": ticket,
             **({"message": message} if message else {}),  # TICKET:REPLY or TICKET:nNOTE, a later message's file
+            **({"source": source} if source else {}),  # who WHMCS says wrote the message it came from
         },
         by=by,
         now=now,

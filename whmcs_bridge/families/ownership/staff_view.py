@@ -17,7 +17,14 @@ from whmcs_bridge.families.ownership import seen
 from whmcs_bridge.families.ownership import staff as own
 from whmcs_bridge.families.ownership.case import FINAL, checked_by
 from whmcs_bridge.families.ownership.execution import step_words
-from whmcs_bridge.families.ownership.policies import FAMILY, case_fields, checklist_fields, classify_command, msg_ref
+from whmcs_bridge.families.ownership.policies import (
+    FAMILY,
+    case_fields,
+    checklist_fields,
+    classify_command,
+    msg_ref,
+    reply_arg,
+)
 from whmcs_bridge.messages import load
 from whmcs_bridge.messages.render import Named, Reader
 from whmcs_bridge.model import action_key
@@ -181,7 +188,23 @@ def reply_line(view: StaffView, c: dict[str, Any], r: dict[str, Any]) -> str:
         text = "the thread was deleted in WHMCS before the bridge read all of it: what was written there is unknown"
     who = r["party"] if r["party"] != "other" else f"{r.get('writer') or 'someone'} (neither party)"
     where = f"{msg_ref(r)}"
-    return f"{who} in {where} on {view.when(r.get('date') or r.get('seen'))}, {verdict}: {text[:300]}"
+    return f"{who} in {where} on {view.when(r.get('date') or r.get('seen'))}, {verdict}: {text[:300]}{files_of(c, r)}"
+
+
+SHOWN_NAME = re.compile(r"[^\w.\- ]")  # a sender's file name is only shown (staff.attach)
+
+
+def files_of(c: dict[str, Any], r: dict[str, Any]) -> str:
+    """The files a message carries (GetTicket lists them per message), with their index and the command that takes
+    one as evidence (twenty-first round L4: show never said a reply carried a document)."""
+    listed = r.get("attachments") or []
+    if not listed:
+        return ""
+    names = ", ".join(f"{a['index']}: {re.sub(SHOWN_NAME, '_', str(a['name']))[:120]}" for a in listed)
+    return (
+        f" [{len(listed)} attachment{'s' if len(listed) > 1 else ''}: {names}; take one with ownership attach {c['id']} "
+        f"--ticket {reply_arg(r)} --index N --kind KIND --from {r['party'] if r['party'] != 'other' else 'WHO'} --by NAME]"
+    )
 
 
 def _section(title: str, lines: list[str]) -> list[str]:
@@ -197,7 +220,8 @@ def _evidence_line(view: StaffView, e: dict[str, Any]) -> str:
     checked = checked_by(e)
     return (
         f"{e['item']}. {e['kind']}, {e['status']}{' (checked by ' + checked + ')' if checked else ''}: {e['name']} "
-        f"from {e['from']} via {e['via']}, received {view.when(e['received'])}"
+        f"from {e['from']} via {e['via']}{' (' + e['source'] + ')' if e.get('source') else ''}, "
+        f"received {view.when(e['received'])}"
         f"{', dated ' + view.day(e['dated']) if e.get('dated') else ''}; SHA-256 {e['sha256']}"
     )
 

@@ -69,6 +69,8 @@ def read_watched(case: dict[str, Any], now: datetime, rules: Rules) -> list[Acti
     params = {
         "subjects": [{"kind": s["kind"], "id": s["id"], "name": s.get("name")} for s in subjects],
         "report": {"case": case["id"]},
+        # read again every check_every while nothing happens: a projection folds these (engine.routine)
+        "every_s": int(rules.section.check_every.total_seconds()),
     }
     return [act(case, "read_owners", f"watch-{case['checks']}", params, case["holder"].get("client"))]
 

@@ -14,7 +14,7 @@ from whmcs_bridge.executor.reads import read_owners, registrant_differences, sub
 from whmcs_bridge.families.ownership import seen
 from whmcs_bridge.families.ownership.execution import GONE
 from whmcs_bridge.families.ownership.holder import is_new_holder, outside
-from whmcs_bridge.families.ownership.incoming import unheard
+from whmcs_bridge.families.ownership.incoming import known_tickets, party_clients, unheard, writer, written_by
 from whmcs_bridge.families.ownership.policies import and_words, label, ref, registrant, threads
 from whmcs_bridge.whmcs.api import WhmcsApi, not_found
 from whmcs_bridge.whmcs.records import Ticket, TicketNote, TicketReply
@@ -305,3 +305,53 @@ def ticket_attachment(api: WhmcsApi, ticket_id: int, message: int | str | None, 
         return filename or f"ticket-{ticket_id}-{index}", base64.b64decode(data, validate=True)
     except ValueError:
         raise BridgeError(f"{where} attachment {index}: WHMCS sent data that is not base64") from None
+
+
+def ticket_source(api: WhmcsApi, case: dict[str, Any], ticket_id: int, message: int | str | None) -> dict[str, Any]:
+    """Who wrote the message of a ticket a file is taken from, as WHMCS names it (GetTicket: a reply's `userid`,
+    `contactid` and `admin`, a note is staff's, DD:api-reference/getticket.md): `party`, the party whose account
+    wrote it (incoming.writer: its owner, a contact of it), or None for staff (a note, a staff reply: they forward
+    what a party sent them) and for anyone else; `who` wrote it, `where` it is, and the words the evidence keeps
+    (`source`: "written by the holder, ..., in ticket #3 reply 4", "forwarded by staff in ticket #3 note 1"). A
+    ticket that is neither a thread of the case, one it knows (its request's), nor a ticket of the holder's or the
+    requester's is refused: a third client's file is no evidence of this case (twenty-first round M1)."""
+    try:
+        thread = api.ticket(ticket_id)
+    except WhmcsApiError as exc:
+        raise BridgeError(f"ticket #{ticket_id}: WHMCS says {exc.whmcs_message}") from None
+    if not _case_ticket(case, thread):
+        raise BridgeError(
+            f"ticket #{ticket_id} is neither a thread of case {case['id']} nor a ticket of the holder's or the "
+            "requester's: a file is taken only from the case's threads and the parties' own tickets"
+        )
+    if isinstance(message, str):
+        where = f"ticket #{ticket_id} note {message[1:]}"
+        note = next((n for n in thread.notes if f"n{n.id}" == message), None)
+        return _staff(where, note.admin if note else "")
+    where = f"ticket #{ticket_id} reply {message}" if message else f"ticket #{ticket_id}, its opening message"
+    reply = next((r for r in thread.replies if r.id == (message or 0)), None)
+    if reply is None:  # ticket_attachment refuses it
+        return {"party": None, "who": "unknown", "where": where, "source": f"in {where}"}
+    facts = {"admin": reply.admin, "userid": reply.client_id, "email": reply.email, "name": reply.name, "ticket": ticket_id}
+    party, who = writer(case, facts), written_by(facts)
+    if party is None:
+        return _staff(where, reply.admin)
+    if party == "other":
+        return {"party": None, "who": who, "where": where, "source": f"written by {who} in {where}"}
+    return {"party": party, "who": who, "where": where, "source": f"written by the {party}, {who}, in {where}"}
+
+
+def _staff(where: str, admin: str) -> dict[str, Any]:
+    who = f"{admin} (staff)" if admin else "staff"
+    return {"party": None, "who": who, "where": where, "source": f"forwarded by staff in {where} ({who})"}
+
+
+def _case_ticket(case: dict[str, Any], thread: Ticket) -> bool:
+    """A ticket a file may be taken from for the case: one of its threads, one it knows (the request's, one a
+    party wrote in), or one of the holder's or the requester's (by client, or by address outside WHMCS)."""
+    if thread.id in threads(case) or thread.id in known_tickets(case) or thread.id == case.get("ticket"):
+        return True
+    if thread.client_id:
+        return thread.client_id in party_clients(case)
+    emails = {str(case[p].get("email") or "").strip().casefold() for p in ("holder", "requester")} - {""}
+    return thread.email.strip().casefold() in emails
