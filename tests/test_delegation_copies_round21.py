@@ -84,6 +84,8 @@ def delegate_link(world: SelfServiceWorld, *covers: str) -> tuple[str, str]:
         (("--service", "110", "--domain", "11"), {"service": "0"}),
         (("--service", "110"), [("service", "110"), ("service", "111")]),
         (("--service", "110"), [("service", "110"), ("service", "110"), ("service", "")]),
+        (("--service", "110", "--domain", "11"), [("service", "110"), ("domain", "11")]),
+        (("--whole-client",), [("domain", "11"), ("service", "110")]),
     ],
 )
 def test_a_renew_form_naming_no_single_real_item_is_a_changed_form(
@@ -95,7 +97,9 @@ def test_a_renew_form_naming_no_single_real_item_is_a_changed_form(
     """Twenty-first round, MEDIUM 1 and LOW 4: `domain=0` on a whole-account grant's renew form was a 500 whose
     traceback logged the link's token (`as_int(domain) or domains[0]` on no domain); on a grant naming a domain,
     `domain=0` was read as its first domain, and that renewal recorded and invoiced; `service=110&service=111` was
-    taken too. 0 is no id and a field sent twice is no choice: a changed form (400), the link left usable."""
+    taken too. 0 is no id and a field sent twice is no choice: a changed form (400), the link left usable. The page's
+    form names one service or one domain: both at once is a changed form too (the domain was renewed, the service
+    named with it ignored)."""
     granted, link = delegate_link(pages, *covers)
     fields = [("do", "renew"), ("grant", granted), *(form.items() if isinstance(form, dict) else form)]
     refused = requests.post(link, data=fields, timeout=10)

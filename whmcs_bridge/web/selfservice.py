@@ -375,6 +375,8 @@ class SelfService:
         for name in ("service", "domain"):  # sent twice with two values, a field reads "" (read_form): changed too
             if name in form and form_id(form[name]) is None:
                 return changed(name, form[name])
+        if "service" in form and "domain" in form:  # the page's form names one item: both is no choice
+            return changed("domain", form["domain"])
         try:
             kind, item = renewal_scope.wanted_item(grant, form.get("service"), form.get("domain"))
         except ValueError:
