@@ -185,6 +185,8 @@ def test_the_review_ticket_a_staff_note_raises_names_the_note_and_a_command_that
     assert f"--reply {thread['id']}:n{note}" in command, command
     args = command.split()[1:]  # after "ownership": record-answer CASE --party ... --answer A|B|C ...
     args[args.index("--answer") + 1] = "object"
+    assert args[args.index("--via") + 1] == "phone|email|post", command  # staff's words never came by ticket (round 21 M2)
+    args[args.index("--via") + 1] = "phone"
     world.run("ownership", *args, "--by", "alice", "--note", "Budi phoned: objects")
     world.settle()
     assert world.case(case_id)["status"] == "disputed"
