@@ -14,7 +14,6 @@ import dataclasses
 import email
 import email.header
 import email.message
-import itertools
 import os
 import quopri
 import re
@@ -30,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from whmcs_bridge.config.load import Config, read_env_file
 from whmcs_bridge.config.reader import Secret
 from whmcs_bridge.errors import BridgeError
-from whmcs_bridge.evidence import keys
+from whmcs_bridge.evidence import decoders, keys
 
 # Readable by root only, and never a document: /etc/shadow attached by a command run as root (a break test).
 SYSTEM = tuple(Path(p) for p in ("/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-"))
@@ -135,31 +134,60 @@ TEXT_MARKS = ((codecs.BOM_UTF16_BE, "utf-16-be"), (codecs.BOM_UTF16_LE, "utf-16-
 
 def readable_forms(where: str, data: bytes) -> Iterator[bytes]:
     """The file as written (and read by its byte order mark, a UTF-16 text file), and as a reader would see its
-    text: each PDF stream decoded and each PDF string read as PDF text, each part of an email decoded (base64,
-    quoted-printable) and read in its character set, each compressed text of a PNG inflated; and each of these
-    without its spaces and line breaks (a value wrapped over two lines, quoted-printable's soft breaks)."""
+    text: each PDF stream through the filters it declares and each PDF string read as PDF text, each part of an
+    email decoded (base64, quoted-printable) and read in its character set, each compressed text of a PNG inflated,
+    and, read the same way, each attachment of an email and each member of an archive or compressed file in it
+    (a ZIP, an office document, gzip, bzip2, xz); and each of these without its spaces and line breaks (a value
+    wrapped over two lines, quoted-printable's soft breaks). What the bridge cannot decode refuses the file
+    (decoders.Unreadable): it cannot be checked."""
     budget = [LARGEST_INFLATED]
-    decoded = (_pdf_forms(where, data, budget), _png_texts(where, data, budget), _email_parts(where, data))
-    marked = as_text(data)
-    as_written = (data, quopri.decodestring(data)) + ((marked,) if marked is not data else ())
-    for form in itertools.chain(as_written, *decoded):  # one at a time: bounded memory
-        yield form
-        yield SPACES.sub(b"", form.replace(b"=\r\n", b"").replace(b"=\n", b""))
-
-
-def _inflated(where: str, raw: bytes, budget: list[int]) -> bytes | None:
-    """`raw` inflated (zlib), within what is left of the file's budget; None if it is not zlib data."""
-    inflater = zlib.decompressobj()
     try:
-        out = inflater.decompress(raw, budget[0] + 1)
-    except zlib.error:
-        return None
-    if len(out) > budget[0]:
+        for form in _forms(where, data, budget, 0):  # one at a time: bounded memory
+            yield form
+            yield SPACES.sub(b"", form.replace(b"=\r\n", b"").replace(b"=\n", b""))
+    except decoders.Unreadable as exc:
+        raise BridgeError(
+            f"{where} has {exc.what}, which the bridge cannot read, so cannot check for secrets: it is never evidence "
+            f"as it is ({exc.instead})"
+        ) from None
+
+
+# How deep attachments and archives may nest (an email's ZIP holding a ZIP is 2): deeper is no document.
+DEEPEST = 4
+
+
+def _forms(where: str, data: bytes, budget: list[int], depth: int) -> Iterator[bytes]:
+    if depth > DEEPEST:
+        raise decoders.Unreadable(
+            f"attachments or archives nested more than {DEEPEST} deep", decoders.UNPACKED
+        )
+    marked = as_text(data)
+    yield from (data, quopri.decodestring(data)) + ((marked,) if marked is not data else ())
+    yield from _pdf_forms(where, data, budget)
+    yield from _png_texts(where, data, budget)
+    yield from _email_parts(where, data, budget, depth)
+    for member in decoders.unpacked(data, budget):
+        _spend(where, budget, len(member))
+        yield from _forms(where, member, budget, depth + 1)
+
+
+def _spend(where: str, budget: list[int], size: int) -> None:
+    """Count `size` decoded bytes against what the file may decode to, all together."""
+    if size > budget[0]:
         raise BridgeError(
             f"{where} inflates past {LARGEST_INFLATED // 1048576} MB: too large to check for secrets, so never "
             "evidence (a document that large is a compression bomb, or should be given as several files)"
         )
-    budget[0] -= len(out)
+    budget[0] -= size
+
+
+def _inflated(where: str, raw: bytes, budget: list[int]) -> bytes | None:
+    """`raw` inflated (zlib), within what is left of the file's budget; None if it is not zlib data."""
+    try:
+        out = zlib.decompressobj().decompress(raw, budget[0] + 1)
+    except zlib.error:
+        return None
+    _spend(where, budget, len(out))
     return out
 
 
@@ -177,21 +205,31 @@ def _decoded_stream(where: str, raw: bytes, budget: list[int]) -> bytes | None:
 
 
 def _pdf_forms(where: str, data: bytes, budget: list[int]) -> Iterator[bytes]:
-    """Each stream of a PDF decoded (twice: a filter chain), and the text of the strings of the file and of each
-    stream, joined (a reader shows `(Se) Tj (cret) Tj` as one word)."""
-    if not data.startswith(b"%PDF"):
+    """Each stream of a PDF through the filters its dictionary declares, in order, with their predictors (one that
+    declares none: guessed, twice, as before), and the text of the strings of the file and of each stream, joined
+    (a reader shows `(Se) Tj (cret) Tj` as one word). An image's pixels are no text: not decoded."""
+    if b"%PDF-" not in data[:1024]:  # a reader finds the header within the first kilobyte
         return
     yield _pdf_strings(data)
     for found in PDF_STREAM.finditer(data):
-        if IMAGE.search(data[max(0, found.start() - 1024) : found.start()]):
+        dictionary = decoders.stream_dictionary(data[max(0, found.start() - 4096) : found.start()])
+        if IMAGE.search(dictionary):
             continue
-        content: bytes | None = found.group(1)
+        filters, params = decoders.declared(dictionary)
+        if filters:
+            content = decoders.decoded(found.group(1), filters, params, budget[0])
+            if content is not None:
+                _spend(where, budget, len(content))
+                yield content
+                yield _pdf_strings(content)
+            continue
+        guessed: bytes | None = found.group(1)
         for _ in range(2):
-            content = _decoded_stream(where, content, budget) if content is not None else None
-            if content is None:
+            guessed = _decoded_stream(where, guessed, budget) if guessed is not None else None
+            if guessed is None:
                 break
-            yield content
-            yield _pdf_strings(content)
+            yield guessed
+            yield _pdf_strings(guessed)
 
 
 def _pdf_strings(content: bytes) -> bytes:
@@ -257,9 +295,10 @@ def _png_texts(where: str, data: bytes, budget: list[int]) -> Iterator[bytes]:
             yield text
 
 
-def _email_parts(where: str, data: bytes) -> Iterator[bytes]:
-    """Each part of an email decoded (base64, quoted-printable) and read in its declared character set, and its
-    headers' encoded words (=?utf-16?b?...?=) read in theirs, as a mail client shows them."""
+def _email_parts(where: str, data: bytes, budget: list[int], depth: int) -> Iterator[bytes]:
+    """Each part of an email decoded (base64, quoted-printable) and read as what it is (its text in its declared
+    character set, a PDF, an archive: _forms), and its headers' encoded words (=?utf-16?b?...?=) read in theirs, as
+    a mail client shows them."""
     head = data[:65536].lower()
     if b"content-transfer-encoding" not in head and b"charset=" not in head and b"=?" not in head:
         return
@@ -268,10 +307,11 @@ def _email_parts(where: str, data: bytes) -> Iterator[bytes]:
         payload = part.get_payload(decode=True) if not part.is_multipart() else None
         if not isinstance(payload, bytes):
             continue
-        yield payload
         charset = part.get_content_charset()
         if charset:
             yield in_charset(where, payload, charset)
+        _spend(where, budget, len(payload))
+        yield from _forms(where, payload, budget, depth + 1)
 
 
 def _header_text(where: str, part: email.message.Message) -> bytes:
