@@ -243,3 +243,32 @@ def test_each_png_row_filter_is_undone_as_a_reader_does(kind: int):
     assert decoders.unpredicted(predicted, params).startswith(PEM)
     assert decoders.run_length(run_length_packed(PEM), 1 << 20) == PEM
     assert decoders.lzw(lzw(PEM), 1 << 20) == PEM
+
+
+def stored_then_deflated(stored: bytes, hidden: bytes) -> bytes:
+    """A zlib stream of two blocks (RFC 1950/1951): `stored` as written (a stored block), then `hidden` deflated."""
+    size = len(stored).to_bytes(2, "little")
+    raw = zlib.compressobj(9, zlib.DEFLATED, -15)
+    body = b"\x00" + size + bytes(b ^ 0xFF for b in size) + stored + raw.compress(hidden) + raw.flush()
+    return b"\x78\x9c" + body + zlib.adler32(stored + hidden).to_bytes(4, "big")
+
+
+def test_a_stream_is_read_to_its_declared_length_past_an_endstream_inside_its_data():
+    """A reader takes /Length bytes (PDF 32000-1, 7.3.8.1): "endstream" written inside the data (a stored deflate
+    block) does not end it there, so the key deflated after it is read too."""
+    data = stored_then_deflated(b"\nendstream\n", PEM)
+    assert zlib.decompress(data) == b"\nendstream\n" + PEM
+    hidden = (
+        b"%PDF-1.4\n1 0 obj\n<< /Length " + str(len(data)).encode() + b" /Filter [/FlateDecode] >>\nstream\n" + data
+        + b"\nendstream\nendobj\n%%EOF\n"
+    )  # fmt: skip
+    with pytest.raises(BridgeError, match="PEM private key"):
+        refuse_secrets("letter", hidden, SECRETS)
+
+
+def test_an_encrypted_pdf_is_refused_as_unreadable():
+    """An encrypted PDF's streams are ciphertext: the bridge cannot read them, so cannot check them."""
+    data = pdf(b"\x93\x11" * 40, b"/FlateDecode").replace(b"trailer\n<< >>", b"trailer\n<< /Encrypt 9 0 R >>")
+    with pytest.raises(BridgeError, match="an encrypted PDF, which the bridge cannot read") as refused:
+        refuse_secrets("letter", data, SECRETS)
+    assert "without a password" in str(refused.value)

@@ -62,6 +62,17 @@ def declared(dictionary: bytes) -> tuple[list[str], dict[str, int]]:
     return [SHORT.get(n.decode("latin-1"), n.decode("latin-1")) for n in names], params
 
 
+def stream_contents(data: bytes, start: int, found: bytes, dictionary: bytes) -> list[bytes]:
+    """A stream's data: the `found` bytes up to the first "endstream", and, when its dictionary gives a direct
+    /Length that says otherwise, those bytes, which is what a reader takes (7.3.8.1): "endstream" written inside
+    the data does not hide what follows it."""
+    length = re.search(rb"/Length\s+(\d+)(?!\s+\d+\s+R)", dictionary)
+    declared_length = int(length.group(1)) if length else None
+    if declared_length is None or declared_length == len(found) or start + declared_length > len(data):
+        return [found]
+    return [found, data[start : start + declared_length]]
+
+
 def decoded(data: bytes, filters: list[str], params: dict[str, int], limit: int) -> bytes | None:
     """`data` through each filter in order, each output at most `limit` + 1 bytes (the caller refuses more); None
     when the stream is an image (its pixels are no text)."""

@@ -116,12 +116,13 @@ def secret_forms(value: bytes) -> list[bytes]:
 
 # A PDF's streams (nineteenth round H1: compressed, or ASCIIHex/ASCII85 encoded) and strings: (literal, with its
 # escapes) and <hex>, which are what a reader shows as text.
-PDF_STREAM = re.compile(rb"stream\r?\n(.*?)\r?\nendstream", re.DOTALL)
+PDF_STREAM = re.compile(rb"stream(?:\r\n|\r|\n)(.*?)(?:\r\n|\r|\n)?endstream", re.DOTALL)
 PDF_LITERAL = re.compile(rb"\((?:\\.|[^\\()])*\)", re.DOTALL)
 PDF_HEX = re.compile(rb"<([0-9A-Fa-f\s]{2,})>")
 PDF_ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}
 PDF_ESCAPE = re.compile(rb"\\([0-7]{1,3}|\r?\n|.)", re.DOTALL)
 IMAGE = re.compile(rb"/Subtype\s*/Image")
+ENCRYPTED = re.compile(rb"/Encrypt\b")  # the trailer's: every stream and string is ciphertext (7.6)
 SPACES = re.compile(rb"[\s:]+")  # and the colons of a key printed as hex pairs (ab:cd:...)
 # What a file's streams may inflate to, all together: past it, the file is a bomb, not a document, and is
 # refused (nineteenth round H6: a 0.8 MB PDF of 12 streams of 64 MB took 917 MB to read). Images are not
@@ -210,6 +211,8 @@ def _pdf_forms(where: str, data: bytes, budget: list[int]) -> Iterator[bytes]:
     (a reader shows `(Se) Tj (cret) Tj` as one word). An image's pixels are no text: not decoded."""
     if b"%PDF-" not in data[:1024]:  # a reader finds the header within the first kilobyte
         return
+    if ENCRYPTED.search(data):
+        raise decoders.Unreadable("an encrypted PDF", "print it to PDF again without a password")
     yield _pdf_strings(data)
     for found in PDF_STREAM.finditer(data):
         dictionary = decoders.stream_dictionary(data[max(0, found.start() - 4096) : found.start()])
@@ -217,11 +220,12 @@ def _pdf_forms(where: str, data: bytes, budget: list[int]) -> Iterator[bytes]:
             continue
         filters, params = decoders.declared(dictionary)
         if filters:
-            content = decoders.decoded(found.group(1), filters, params, budget[0])
-            if content is not None:
-                _spend(where, budget, len(content))
-                yield content
-                yield _pdf_strings(content)
+            for raw in decoders.stream_contents(data, found.start(1), found.group(1), dictionary):
+                content = decoders.decoded(raw, filters, params, budget[0])
+                if content is not None:
+                    _spend(where, budget, len(content))
+                    yield content
+                    yield _pdf_strings(content)
             continue
         guessed: bytes | None = found.group(1)
         for _ in range(2):
