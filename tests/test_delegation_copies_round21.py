@@ -120,6 +120,9 @@ def test_a_renew_form_naming_no_single_real_item_is_a_changed_form(
         ("--basis", "e\u2029mail", "U+2029"),
         ("--basis", "email\tand phone", "U+0009"),
         ("--basis", "e\ufeffmail", "U+FEFF"),
+        ("--by", "alice\u00a0smith", "U+00A0"),  # twenty-second round LOW: reads "alice smith", another actor
+        ("--by", "alice\u3000smith", "U+3000"),
+        ("--basis", "owner's\u2007email", "U+2007"),
     ],
 )
 def test_free_text_with_an_invisible_or_layout_character_is_refused_naming_it(

@@ -54,12 +54,13 @@ class Words(click.ParamType):
         text = str(value).strip()
         if not text:
             self.fail("must not be empty", param, ctx)
-        hidden = next((c for c in text if unicodedata.category(c) in HIDDEN), None)
+        hidden = next((c for c in text if unicodedata.category(c) in HIDDEN or (c.isspace() and c != " ")), None)
         if hidden is not None:
             self.fail(
-                f"holds U+{ord(hidden):04X}, an invisible control, zero-width, line-separator or text-direction "
-                "character that would change how the name or text reads in the history and the audit chain: type it "
-                "plainly, on one line",
+                f"holds U+{ord(hidden):04X} ({unicodedata.name(hidden, 'a control character')}), an invisible "
+                "control, zero-width, line-separator, look-alike space or text-direction character that would change "
+                "how the name or text reads in the history and the audit chain: type it plainly, on one line, with "
+                "ordinary spaces",
                 param,
                 ctx,
             )
@@ -68,7 +69,8 @@ class Words(click.ParamType):
 
 # The Unicode categories no name or reason shown to staff may hold: controls (a newline forges a second history entry,
 # U+009B is a terminal's escape), format characters (a zero-width space makes "al\u200bice" read "alice", a
-# right-to-left override another name: twentieth and twenty-first break rounds), line and paragraph separators.
+# right-to-left override another name: twentieth and twenty-first break rounds), line and paragraph separators; and
+# any space but the ordinary one ("alice\u00a0smith" reads "alice smith" and is another actor: twenty-second round).
 HIDDEN = frozenset(("Cc", "Cf", "Zl", "Zp"))
 
 WORDS = Words()
