@@ -139,6 +139,8 @@ HIDDEN = {
     "a gzip file in an email": mail(("application/gzip", gzip.compress(PEM))),
     "a bzip2 file in an email": mail(("application/x-bzip2", bz2.compress(ENV))),
     "a compressed PDF attached to an email": mail(("application/pdf", pdf(zlib.compress(PEM), b"/FlateDecode"))),
+    "a private key in base64 in a text file": b"Our key, as asked:\n" + base64.encodebytes(PEM) + b"Regards, the holder\n",
+    "a private key in base64 at another offset": b"k=" + base64.b64encode(b"x" + PEM) + b"\n" + b"Regards " * 8,
     "a word document (a zip) in an email": mail(
         ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", zipped(("word/document.xml", ENV)))
     ),

@@ -96,7 +96,7 @@ def refuse_secrets(where: str, data: bytes, secrets: Iterable[tuple[str, bytes]]
     written or however the file encodes it (readable_forms), in base64 or in hex anywhere (secret_forms)."""
     wanted = [(what, secret_forms(value)) for what, value in secrets if len(value) >= SHORTEST]
     for form in readable_forms(where, data):
-        if PRIVATE_KEY.search(form):
+        if PRIVATE_KEY.search(form) or any(b in form for b in PRIVATE_KEY_BASE64):
             raise BridgeError(
                 f"{where} holds a PEM private key: a private key is never evidence (the dossier leaves the machine)"
             )
@@ -333,6 +333,13 @@ def base64_forms(value: bytes) -> list[bytes]:
         end = len(encoded) - (4 if (pad + len(value)) % 3 else 0)  # and the last group's, mixing what follows
         out.append(encoded[start:end].rstrip(b"="))
     return [o for o in out if len(o) >= SHORTEST]
+
+
+# A PEM private key pasted as base64 (LS0tLS1CRUdJTi...: how keys are often handed over in a ticket, a .env or a
+# Kubernetes secret), whatever its offset in the base64 text (twenty-second round MEDIUM).
+PRIVATE_KEY_BASE64 = tuple(
+    form for marker in (b" PRIVATE KEY-----", b"-----BEGIN OPENSSH PRIVATE") for form in base64_forms(marker)
+)
 
 
 def bridge_secrets(config: Config) -> list[tuple[str, bytes]]:
