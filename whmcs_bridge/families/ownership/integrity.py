@@ -163,12 +163,19 @@ def policy_problems(case: dict[str, Any], rows: list[dict[str, Any]]) -> list[st
             for field in sorted({*before, *after})
             if before.get(field) != after.get(field)
         ]
-    return problems + [
+    problems += [
         f"{subject} follows policy {now['subjects'].get(subject)}, but the audit chain recorded "
         f"{was['subjects'].get(subject)} when the case opened"
         for subject in sorted({*was["subjects"], *now["subjects"]})
         if was["subjects"].get(subject) != now["subjects"].get(subject)
     ]
+    facts = last.get("facts")  # recorded since the twenty-second round; an older case's are taken as stored
+    return problems + [
+        f"the {name} is {now['facts'].get(name)!r}, but the audit chain recorded {facts.get(name)!r} when the case "
+        "opened"
+        for name in sorted({*facts, *now["facts"]})
+        if facts.get(name) != now["facts"].get(name)
+    ] if isinstance(facts, dict) else problems
 
 
 def unrecorded_problems(

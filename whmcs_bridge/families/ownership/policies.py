@@ -80,14 +80,26 @@ def applied_policy(case: dict[str, Any]) -> dict[str, Any]:
     integrity compares with the case's state: each policy's snapshot by name, and which policy each subject
     follows (nineteenth round H4)."""
     policies, subjects = case.get("policies"), case.get("subjects")
+    listed = [s for s in (subjects if isinstance(subjects, list) else []) if isinstance(s, dict)]
     return {
         "policies": policies if isinstance(policies, dict) else {},
-        "subjects": {
-            f"{s.get('kind')}:{s.get('id')}": s.get("policy")
-            for s in (subjects if isinstance(subjects, list) else [])
-            if isinstance(s, dict)
+        "subjects": {f"{s.get('kind')}:{s.get('id')}": s.get("policy") for s in listed},
+        # Who the case is between, on what grounds, about what (twenty-second round H: a holder's name edited in the
+        # state was signed into a dossier); none of it changes once the case is open.
+        "facts": {
+            "grounds": case.get("grounds"),
+            **{f"{s.get('kind')}:{s.get('id')} name": s.get("name") for s in listed},
+            **{
+                f"{party} {field}": (case.get(party) or {}).get(field)
+                for party in ("holder", "requester")
+                for field in PARTY_FIELDS
+            },
         },
     }
+
+
+# What names a party in the case, its messages and its dossier.
+PARTY_FIELDS = ("client", "name", "company", "email")
 
 
 def requirements(case: dict[str, Any]) -> dict[str, Any]:
