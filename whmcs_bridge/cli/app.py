@@ -278,12 +278,25 @@ def routine_line(action: Any, whens: list[datetime]) -> dict[str, Any]:
     }
 
 
+def counts(report: Any, lines: list[dict[str, Any]]) -> str:
+    """The header's figures, as the lines below show them: the routine reads folded into a line are counted apart
+    from the actions planned, with the events and timers that only brought them (twenty-second break round,
+    ownership LOW: "2882 action(s) planned" above two)."""
+    engine = report.engine
+    planned = sum(1 for line in lines if line["what"] == "planned")
+    reads = sum(line["count"] for line in lines if line["what"] == "routine")
+    said = f"{engine.events:,} event(s), {engine.timers:,} timer(s), {engine.parked:,} parked, {planned:,} action(s) planned"
+    if reads:
+        said += f", and {reads:,} routine read(s) folded below"
+    remaining = report.pending_after
+    return said + (f", {remaining:,} event(s) still pending (the next pass takes them)" if remaining else "")
+
+
 def echo_pass(report: Any, as_json: bool, heading: str) -> None:
     lines = pass_lines(report)
     if as_json:
         echo_json(lines)
         return
-    engine = report.engine
     for line in getattr(report, "resynced", []):
         click.echo(line)
     if report.poll is not None and report.poll.error:
@@ -291,11 +304,7 @@ def echo_pass(report: Any, as_json: bool, heading: str) -> None:
     elif report.poll is not None:
         swept = " (open invoices swept)" if report.poll.swept else ""
         click.echo(f"poll: {report.poll.events} new event(s) in {report.poll.calls} WHMCS call(s){swept}")
-    remaining = report.pending_after
-    left = f", {remaining:,} event(s) still pending (the next pass takes them)" if remaining else ""
-    click.echo(
-        f"{heading} at {report.at.isoformat()}: {engine.events} event(s), {engine.timers} timer(s), {engine.parked} parked, {len(engine.planned)} action(s) planned{left}"
-    )
+    click.echo(f"{heading} at {report.at.isoformat()}: {counts(report, lines)}")
     if getattr(report, "waits", None):
         click.echo(report.waits)
     for line in lines:
