@@ -37,7 +37,7 @@ from whmcs_bridge.families.ownership.config import EVIDENCE_KINDS, GROUNDS
 from whmcs_bridge.families.ownership.evidence_store import evidence_dir
 from whmcs_bridge.families.ownership.policies import msg_ref, reply_arg
 from whmcs_bridge.families.ownership.staff_view import StaffView, case_lines, execution_steps
-from whmcs_bridge.families.ownership.whmcs_reads import ticket_attachment, ticket_source, whmcs_now
+from whmcs_bridge.families.ownership.whmcs_reads import ticket_file, whmcs_now
 from whmcs_bridge.whmcs.api import WhmcsApi
 
 
@@ -263,7 +263,9 @@ def attach(
     source = None
     with _store(obj, changes=True) as (config, db):
         if message is not None:
-            name, data, sender, source = _ticket_file(config, own.case(db, case_id), message, index, sender, via)
+            name, data, sender, source = ticket_file(
+                _api(config), own.case(db, case_id), message, index, sender, via, files.bridge_secrets(config)
+            )
             via = "ticket"
         else:
             assert file is not None
@@ -287,27 +289,6 @@ def attach(
         c = own.case(db, case_id)
     click.echo(f"evidence {item['item']} of case {case_id}: {kind}, sha256 {item['sha256']} (to be checked)")
     echo_case(c)
-
-
-def _ticket_file(
-    config: Config, case: dict[str, Any], message: tuple[int, int | str | None], index: int, sender: str, via: str | None
-) -> tuple[str, bytes, str, str]:
-    """The file of a ticket's message, who it is from and where it came (`attach --ticket`): a message WHMCS says
-    the holder or the requester wrote is that party's, and a --from naming another is refused; staff's (a note, a
-    staff reply) keeps the --from typed, forwarded by staff (twenty-first round M1)."""
-    where = f"ticket #{reply_arg({'ticket': message[0], 'reply': message[1] or None})}"
-    if via not in (None, "ticket"):
-        raise own.BridgeError(f"a file taken from {where} came by ticket: give --via ticket, or leave --via out")
-    api = _api(config)
-    written = ticket_source(api, case, *message)
-    party = written["party"]
-    if party and sender.strip().casefold() != party:
-        raise own.BridgeError(
-            f"{written['where']} was written by the {party}, {written['who']}, as WHMCS says: attach it --from {party}"
-        )
-    name, data = ticket_attachment(api, *message, index)
-    files.refuse_secrets(f"attachment {index} of {where} ({name})", data, files.bridge_secrets(config))
-    return name, data, party or sender, written["source"]
 
 
 @ownership.command("check-evidence")

@@ -10,12 +10,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from whmcs_bridge.errors import BridgeError, WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
+from whmcs_bridge.evidence import files
 from whmcs_bridge.executor.reads import read_owners, registrant_differences, subject_gone
 from whmcs_bridge.families.ownership import seen
 from whmcs_bridge.families.ownership.execution import GONE
 from whmcs_bridge.families.ownership.holder import is_new_holder, outside
 from whmcs_bridge.families.ownership.incoming import known_tickets, party_clients, unheard, writer, written_by
-from whmcs_bridge.families.ownership.policies import and_words, label, ref, registrant, threads
+from whmcs_bridge.families.ownership.policies import and_words, label, ref, registrant, reply_arg, threads
 from whmcs_bridge.whmcs.api import WhmcsApi, not_found
 from whmcs_bridge.whmcs.records import Ticket, TicketNote, TicketReply
 
@@ -339,6 +340,32 @@ def ticket_source(api: WhmcsApi, case: dict[str, Any], ticket_id: int, message: 
     if party == "other":
         return {"party": None, "who": who, "where": where, "source": f"written by {who} in {where}"}
     return {"party": party, "who": who, "where": where, "source": f"written by the {party}, {who}, in {where}"}
+
+
+def ticket_file(
+    api: WhmcsApi,
+    case: dict[str, Any],
+    message: tuple[int, int | str | None],
+    index: int,
+    sender: str,
+    via: str | None,
+    secrets: list[tuple[str, bytes]],
+) -> tuple[str, bytes, str, str]:
+    """The file of a ticket's message, who it is from and where it came (`attach --ticket`): a message WHMCS says
+    the holder or the requester wrote is that party's, and a --from naming another is refused; staff's (a note, a
+    staff reply) keeps the --from typed, forwarded by staff (twenty-first round M1)."""
+    where = f"ticket #{reply_arg({'ticket': message[0], 'reply': message[1] or None})}"
+    if via not in (None, "ticket"):
+        raise BridgeError(f"a file taken from {where} came by ticket: give --via ticket, or leave --via out")
+    written = ticket_source(api, case, *message)
+    party = written["party"]
+    if party and sender.strip().casefold() != party:
+        raise BridgeError(
+            f"{written['where']} was written by the {party}, {written['who']}, as WHMCS says: attach it --from {party}"
+        )
+    name, data = ticket_attachment(api, *message, index)
+    files.refuse_secrets(f"attachment {index} of {where} ({name})", data, secrets)
+    return name, data, party or sender, written["source"]
 
 
 def _staff(where: str, admin: str) -> dict[str, Any]:
