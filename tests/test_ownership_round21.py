@@ -14,7 +14,7 @@ from tests.conftest import Sandbox
 from tests.test_ownership_dossier_e2e import edit_case, put_back
 from tests.test_ownership_e2e import World, open_and_document, vendor_world
 from tests.test_ownership_late_break12 import completed_case
-from whmcs_bridge.families.ownership.staff import frozen
+from whmcs_bridge.families.ownership.freeze import frozen
 from whmcs_bridge.model import Decision
 from whmcs_bridge.store import states
 from whmcs_bridge.store.db import Database

@@ -27,6 +27,7 @@ from whmcs_bridge.families.ownership import build, integrity, seen
 from whmcs_bridge.families.ownership.case import FINAL, replies_to_classify
 from whmcs_bridge.families.ownership.config import EVIDENCE_KINDS, GROUNDS
 from whmcs_bridge.families.ownership.evidence_store import store_evidence
+from whmcs_bridge.families.ownership.freeze import cases, frozen, frozen_now
 from whmcs_bridge.families.ownership.policies import (
     FAMILY,
     classify_command,
@@ -65,9 +66,6 @@ NEVER_RUNS = ("rejected", "cancelled")
 
 # The earliest date a document of a case may bear: no registry extract or contract in a hosting dispute is older.
 EARLIEST_DATED = date(1990, 1, 1)
-
-def cases(db: Database) -> list[dict[str, Any]]:
-    return staff.states_of(db, FAMILY, "case:")
 
 
 def case(db: Database, case_id: str) -> dict[str, Any]:
@@ -138,68 +136,6 @@ def line(c: dict[str, Any]) -> str:
         f"{c['id']} {c['status']}: {subjects_text(c)} held by {party_name(c['holder'])}, asked by "
         f"{party_name(c['requester'])} ({c.get('grounds') or 'grounds not given'}; opened {c['opened'][:10]}{extra})"
     )
-
-
-def covers(c: dict[str, Any]) -> tuple[set[tuple[str, int]], set[tuple[str, int]]]:
-    """What a case stops changes on: its subjects (once completed, only what changed hands), and while open its
-    holder's account as a whole; and the accounts whose contents it covers (`account` items): a claim on a whole
-    account covers every service and domain it holds (a second case on one of them would run a second execution on
-    it), so does the lock on an account that changed hands, and a dispute freezes the holder's account."""
-    completed = c["status"] == "completed"
-    held = [s for s in c["subjects"] if not completed or s.get("moved_to")]
-    covered = {(s["kind"], int(s["id"])) for s in held}
-    accounts = {("account", int(s["id"])) for s in held if s["kind"] == "client"}
-    holder = c["holder"].get("client")
-    if not completed and holder:
-        covered.add(("client", int(holder)))
-    if c["status"] == "disputed" and holder:
-        accounts.add(("account", int(holder)))
-    return covered, accounts
-
-
-def frozen(
-    db: Database,
-    items: list[dict[str, Any]],
-    now: datetime,
-    *,
-    open_cases: bool = False,
-    court_order: bool = False,
-    but: str | None = None,
-) -> str | None:
-    """Why a change on these subjects is refused now (a disputed case, a lock after a completed one,
-    and with `open_cases` any case still open), or None. `items` are {"kind", "id"}: a claim on a whole
-    account lists what the account holds too (contents()). A disputed or open case covers its subjects
-    and its holder's whole account; a completed one only what changed hands. The lock after a completion
-    holds claims back, not a court order (`court_order`). An `account` item is the account that holds the
-    items: an open claim on that whole account covers them. `but`: a case not to count (the one approved)."""
-    wanted = {(i["kind"], int(i["id"])) for i in items}
-    for c in cases(db):
-        if c["status"] in ("cancelled", "rejected", "draft") or c["id"] == but:
-            continue
-        completed = c["status"] == "completed"
-        if completed and (
-            court_order
-            or c.get("lock_ended")
-            or not c.get("lock_until")
-            or datetime.fromisoformat(c["lock_until"]) <= now
-        ):
-            continue
-        covered, accounts = covers(c)
-        if not (covered | accounts) & wanted:
-            continue
-        if c["status"] == "disputed":
-            return f"ownership case {c['id']} on it is disputed: nothing changes until it is resolved"
-        if completed:
-            return f"ownership case {c['id']} completed on {c['completed'][:10]}: it is locked until {c['lock_until'][:10]}"
-        if open_cases and not covered & wanted:  # only through the account it claims
-            [(_, account)] = accounts & wanted
-            return (
-                f"ownership case {c['id']} on the whole account of client #{account}, which holds it, is open "
-                f"({c['status']}): finish or cancel it first"
-            )
-        if open_cases:
-            return f"ownership case {c['id']} on it is open ({c['status']}): finish or cancel it first"
-    return None
 
 
 # --- parties, read from WHMCS ------------------------------------------------------------------------
@@ -314,22 +250,6 @@ def own_message(db: Database, ticket: int, reply: TicketReply | TicketNote) -> b
     kind = "TicketUserReply" if reply.id else "TicketOpen"
     data = {"ticketid": ticket, "userid": reply.client_id, "message": reply.message}
     return own_write(db, Event(id="approval-read", type=kind, data=data, source="cli")) is not None
-
-
-def frozen_now(db: Database, api: WhmcsApi, state: dict[str, Any], now: datetime) -> str | None:
-    """What the other cases say now of what an approval would hand over: a claim on a whole account covers what the
-    account holds when it is approved (read from WHMCS), which may have changed hands since the case was opened
-    (a domain another case moved into it and locked)."""
-    accounts = [int(s["id"]) for s in state.get("subjects") or [] if s["kind"] == "client"]
-    if not accounts:
-        return None
-    court_order = state.get("grounds") == "court-order"
-    for account in accounts:
-        for item in contents(api, account):
-            refusal = frozen(db, [item], now, open_cases=True, court_order=court_order, but=state["id"])
-            if refusal:
-                return f"client #{account} holds {item['kind']} #{item['id']} now: {refusal}"
-    return None
 
 
 def open_case(
@@ -448,7 +368,9 @@ def attach(
 def _same_file(current: dict[str, Any], data: bytes) -> int | None:
     """The item of the case that already is this file (not withdrawn), or None."""
     digest = hashlib.sha256(data).hexdigest()
-    return next((e["item"] for e in current.get("evidence", []) if e["sha256"] == digest and e["status"] != "withdrawn"), None)
+    return next(
+        (e["item"] for e in current.get("evidence", []) if e["sha256"] == digest and e["status"] != "withdrawn"), None
+    )
 
 
 def record_answer(
