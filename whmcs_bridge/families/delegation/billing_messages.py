@@ -416,6 +416,18 @@ BILLING = define(
         service=1,
     ),
     grant_spec(
+        "delegation.renewal_owner_held",
+        "email",
+        "client",
+        {"grant": "text", "invoice": "text", "status": "text", "service": "service", "domain": "domain"},
+        "To the delegate: its renewal request was refused, nothing invoiced, because the owner's own invoice for the "
+        "service or domain (`invoice`) is held in WHMCS (`status`, WHMCS's word: Payment Pending, a payment on its "
+        "way; Collections): it is settled there.",
+        invoice="1044",
+        status="Collections",
+        service=1,
+    ),
+    grant_spec(
         "delegation.renewal_not_renewable",
         "email",
         "client",

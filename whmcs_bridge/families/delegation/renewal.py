@@ -70,6 +70,7 @@ from whmcs_bridge.families.delegation.renewal_scope import (
     not_renewable,
     not_the_owners,
     open_renewal,
+    owner_invoice_held,
     refusal,
     registrar_unknown,
     renewed,
@@ -200,6 +201,12 @@ def refused_by_whmcs(
         holder = as_int(data.get("holder"))
         why = not_the_owners(what, item, grant["owner"], holder)
         return refused(grant, renewal, why, now, "delegation.renewal_not_owners", kind=what, id=str(item))
+    if data.get("owner_held"):  # the owner's invoice for it is in collections, or its payment on the way
+        on = dict(data["owner_held"])
+        why = owner_invoice_held(what, item, int(on["invoice"]), str(on["status"]))
+        return refused(
+            grant, renewal, why, now, "delegation.renewal_owner_held", invoice=str(on["invoice"]), status=str(on["status"])
+        )
     if data.get("status"):  # WHMCS's status says it cannot be renewed (terminated, cancelled, pending...)
         why = not_renewable(what, item, str(data["status"]))
         return refused(grant, renewal, why, now, "delegation.renewal_not_renewable", status=str(data["status"]))

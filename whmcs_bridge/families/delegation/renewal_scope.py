@@ -197,6 +197,14 @@ def expired_domain(kind: str, status: str | None) -> bool:
     return kind == "domain" and status in EXPIRED_DOMAIN
 
 
+def owner_invoice_held(kind: str, item: int, invoice: int, status: str) -> str:
+    """The sentence refusing a renewal the owner's own invoice bills while WHMCS holds it (reads.held_by_owner)."""
+    return (
+        f"the owner's invoice #{invoice}, which bills {kind} #{item}, is {status} in WHMCS: its renewal is settled "
+        "there, so nothing was invoiced to the delegate"
+    )
+
+
 def not_renewable(kind: str, item: int, status: str) -> str:
     """The sentence refusing a renewal of an item WHMCS's status says cannot be renewed now."""
     if expired_domain(kind, status):
