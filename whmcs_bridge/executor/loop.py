@@ -105,7 +105,8 @@ class Executor:
         texts: Texts | None = None,
     ) -> None:
         self.db = db
-        self.store = StoreGuards(db)  # the guards and waits answered from the bridge's own store
+        # The guards and waits answered from the bridge's own store, at the instant of the pass.
+        self.store = StoreGuards(db, lambda: self.instant or utcnow())
         # How planned messages become text (the configuration's catalogue; the shipped one in UTC by default).
         self.texts = texts or Texts(catalogue.shipped(), UTC)
         self.api = api

@@ -5,9 +5,11 @@ notice only once the full copy it stands in for ended unsent."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from whmcs_bridge.clock import utcnow
 from whmcs_bridge.executor.guards import STORE_GUARDS
 from whmcs_bridge.families.ownership import integrity
 from whmcs_bridge.families.ownership.execution import writes_wait
@@ -25,8 +27,9 @@ CLASSIFY_RECHECK = timedelta(minutes=1)
 
 
 class StoreGuards:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, clock: Callable[[], datetime] = utcnow) -> None:
         self.db = db
+        self.clock = clock  # the instant of the pass: a state's `expires` is compared with it
 
     def first_cancel(self, row: OutboxEntry) -> str | None:
         """Why the action's guards answered from the bridge's own store cancel it now (no WHMCS read), or None."""
@@ -130,10 +133,19 @@ class StoreGuards:
         """[family, key, ...]: e.g. a delegate's copy goes out only while a grant that covers it is active (any of
         the keys: two grants of one delegate may cover one email)."""
         family, keys = str(value[0]), [str(k) for k in value[1:]]
-        found = {key: (states.get(self.db, family, key) or {}).get("status") or "gone" for key in keys}
+        found = {key: self._status(states.get(self.db, family, key) or {}) for key in keys}
         if "active" in found.values():
             return None
         return ", ".join(f"{key.replace(':', ' ', 1)} is {status}" for key, status in found.items())
+
+    def _status(self, state: dict[str, Any]) -> str:
+        """A state's status now: an active one whose `expires` has passed (a grant's end, its timer not decided yet:
+        it may wait behind a burst of events) is expired (twenty-third break round, delegation HIGH 1)."""
+        status = str(state.get("status") or "gone")
+        ends = state.get("expires")
+        if status == "active" and ends and datetime.fromisoformat(str(ends)) <= self.clock():
+            return f"expired (its end, {ends}, has passed)"
+        return status
 
     def _instead_of(self, value: Any) -> str | None:
         """{family, action, grants}: a delegate's notice stands in for the full copy `action` (delegation/copies.py
