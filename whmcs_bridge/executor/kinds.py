@@ -24,6 +24,7 @@ from whmcs_bridge.executor.reads import (
     read_owners,
     registrant_now,
     renewal_now,
+    user_facts,
 )
 from whmcs_bridge.executor.ticket_reads import resolve_ticket, user_links
 from whmcs_bridge.pasted import masked
@@ -221,9 +222,15 @@ def _run_read_renewal(c: Call) -> Result:
 def _run_read_owners(c: Call) -> Result:
     owners = read_owners(c.api, c.params["subjects"])
     report = {**(c.params.get("report") or {}), "owners": owners}
+    emails: dict[str, str] = {}
     if c.params.get("owner_emails"):  # an outside requester is recognised by its address (ownership execution)
         clients = {o for k, o in owners.items() if o and not k.startswith("client:")}
-        report["emails"] = {str(o): c.api.client_details(o).email for o in sorted(clients)}
+        emails = {str(o): c.api.client_details(o).email for o in sorted(clients)}
+    for subject, user in owners.items():  # a whole account's owner user: whose user it is (holder.is_new_holder)
+        if user and subject.startswith("client:"):
+            emails.update(user_facts(c.api, int(subject.split(":")[1]), int(user)))
+    if emails:
+        report["emails"] = emails
     return {"feed": ("OwnershipOwners", report)}
 
 

@@ -460,6 +460,17 @@ def subject_gone(api: WhmcsApi, subject: dict[str, Any], gone: list[str] | tuple
     return None
 
 
+def user_facts(api: WhmcsApi, client_id: int, user_id: int) -> dict[str, str]:
+    """Who a whole account's owner user is, for the rules to tell the new holder from anyone else: its email
+    (`user:ID`, from the account's users, GetClientsDetails `users`) and the accounts it is a user of
+    (`user:ID:clients`, GetUsers `clients`, DD:api-reference/getusers.md), comma-separated (twenty-third break
+    round, ownership HIGH 2: any owner but the holder's was taken for the requester)."""
+    email = next((u.email for u in api.client_details(client_id).users if u.id == user_id), "")
+    user = next((u for u in api.users(search=email) if u.id == user_id), None) if email else None
+    clients = ",".join(str(c.client_id) for c in user.clients) if user else ""
+    return {f"user:{user_id}": email, f"user:{user_id}:clients": clients}
+
+
 def owner_user(api: WhmcsApi, client_id: int) -> int | None:
     """The client's owner user now: of its users, the one WHMCS marks `is_owner` (GetClientsDetails `users`,
     DD:api-reference/getclientsdetails.md); the others are users invited on the account."""

@@ -83,8 +83,15 @@ TEMPLATES: dict[str, tuple[str, str, str]] = {
     ),
     "Support Ticket Opened": (
         "support",
-        "New Support Ticket Opened",
+        "[Ticket ID: {$ticket_id}] {$ticket_subject}",  # WHMCS's default subject
         "<p>{$client_name},</p><p>Ticket #{$ticket_id}: {$ticket_subject}</p>",
+    ),
+    # WHMCS's default prints the ticket's subject, department, priority and status.
+    "Support Ticket Auto Close Notification": (
+        "support",
+        "Support Ticket Resolved",
+        "<p>{$client_name},</p><p>This is a notification to let you know that we are changing the status of your "
+        "ticket #{$ticket_id} to Closed.</p><p>Subject: {$ticket_subject}<br />Department: Support</p>",
     ),
 }
 

@@ -23,7 +23,8 @@ Control endpoints (JSON in, JSON out; for tests and the demo, not part of WHMCS;
   POST /_sandbox/delete    {"ticket": 3} | {"order": 5} | {"email": 9}   staff delete a record in the admin area
   POST /_sandbox/checkout  {"client_id": 12, "user_id": 3, "pid": 3, "domain": "x.fr"}  a client-area order by that user
   POST /_sandbox/access    {"user": 2, "client": 10} | {"user": 1, "client": 10, "remove": true}  staff give a user access
-                           to an account (an invited, non-owner user), or remove it, in the admin area (no API does this)
+                           to an account (an invited, non-owner user), or remove it, in the admin area (no API does this);
+                           {"user": 2, "client": 10, "owner": true}: "Make Owner" (the owner until now stays invited)
   POST /_sandbox/line      {"invoice": 2, "type": "PromoHosting", "relid": 110, "description": "...", "amount": "-3.00",
                            "taxed": false}  a line WHMCS's billing writes (a promotion's), which no API adds
 """
@@ -428,8 +429,8 @@ class SandboxApp:
         return 200, {"ok": True}
 
     def access(self, body: dict[str, Any], query: dict[str, str]) -> Reply:
-        """Staff's "Manage Users" in the admin area: a user given access to an account, as an invited user (never
-        its owner), or its access removed. An owner's access is not removed (WHMCS asks for a new owner first)."""
+        """Staff's "Manage Users" in the admin area: a user given access to an account, as an invited user, or made
+        its owner ("Make Owner"), or its access removed. An owner's access is not removed (WHMCS asks for a new owner first)."""
         user, client = int(body.get("user") or 0), int(body.get("client") or 0)
         with self.state.lock:
             if not self.state.one("SELECT id FROM users WHERE id = ?", [user]):
@@ -441,7 +442,16 @@ class SandboxApp:
             )
             if link and link["is_owner"]:
                 return 400, {"error": f"user {user} is the owner of client {client}"}
-            if body.get("remove"):
+            if body.get("owner"):  # "Make Owner": the owner until now stays on the account as an invited user
+                self.state.db.execute("UPDATE user_clients SET is_owner = 0 WHERE client_id = ?", (client,))
+                if link:
+                    self.state.db.execute(
+                        "UPDATE user_clients SET is_owner = 1 WHERE user_id = ? AND client_id = ?", (user, client)
+                    )
+                else:
+                    self.state.insert("user_clients", user_id=user, client_id=client, is_owner=1)
+                self.state.update("clients", client, owner_user_id=user)
+            elif body.get("remove"):
                 self.state.db.execute("DELETE FROM user_clients WHERE user_id = ? AND client_id = ?", (user, client))
             elif not link:
                 self.state.insert("user_clients", user_id=user, client_id=client, is_owner=0)

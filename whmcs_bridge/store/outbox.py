@@ -216,14 +216,25 @@ EMAIL_COPY = "original_html"
 
 
 def at_rest(params: dict[str, Any]) -> dict[str, Any]:
-    """The parameters as they may be kept for good (the audit chain, a finished action): a copied email
-    replaced by its SHA-256 and length, since it may print credentials."""
+    """The parameters as they may be kept for good (the audit chain, a finished action): a copied email, its body
+    and its subject, each replaced by its SHA-256 and length, since either may print credentials (a ticket's
+    subject a person typed a password into: twenty-third break round, delegation MEDIUM 4)."""
     # Before rendering, the copy is `original_html`; rendered, it is the end of `html` (executor/texts.py).
     field = EMAIL_COPY if isinstance(params.get(EMAIL_COPY), str) else "html"
     text = params.get(field) if field == EMAIL_COPY or params.get("copy_of_email") else None
     if not isinstance(text, str):
         return params
-    return {**params, field: {"sha256": hashlib.sha256(text.encode()).hexdigest(), "chars": len(text)}}
+    rest = {**params, field: _digest(text)}
+    if isinstance(params.get("subject"), str):
+        rest["subject"] = _digest(params["subject"])
+    msg = params.get("msg")
+    if isinstance(msg, dict) and isinstance(msg.get("data"), dict) and isinstance(msg["data"].get("subject"), str):
+        rest["msg"] = {**msg, "data": {**msg["data"], "subject": _digest(msg["data"]["subject"])}}
+    return rest
+
+
+def _digest(text: str) -> dict[str, Any]:
+    return {"sha256": hashlib.sha256(text.encode()).hexdigest(), "chars": len(text)}
 
 
 def _json(params: dict[str, Any]) -> str:

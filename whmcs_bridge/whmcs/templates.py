@@ -110,8 +110,9 @@ DEFAULT_TEMPLATES: dict[str, TemplateInfo] = {
     "Support Ticket Opened": _t("support", "free-text"),
     "Support Ticket Reply": _t("support", "free-text"),
     "Support Ticket Opened by Admin": _t("support", "free-text"),
-    "Support Ticket Auto Close Notification": _t("support"),
-    "Support Ticket Feedback Request": _t("support"),
+    # Both print the ticket's subject ({$ticket_subject}), which a person typed (twenty-third break round, HIGH 3).
+    "Support Ticket Auto Close Notification": _t("support", "free-text"),
+    "Support Ticket Feedback Request": _t("support", "free-text"),
 }
 
 

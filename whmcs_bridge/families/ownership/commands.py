@@ -32,6 +32,7 @@ from whmcs_bridge.families.ownership.execution import complete, step_by_hand, st
 from whmcs_bridge.families.ownership.flow import advance, approve, link_answer, opened, resolve_dispute
 from whmcs_bridge.families.ownership.policies import (
     CONTACT_FIELDS,
+    FAMILY,
     Rules,
     and_words,
     case_refs,
@@ -141,8 +142,12 @@ def attach(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rul
     }
     case.setdefault("evidence", []).append(item)
     step(
-        case, now, "evidence received", by, f"item {item['item']}: {item['kind']} from {item['from']} via {item['via']}"
-        + (f" ({item['source']})" if item.get("source") else "")
+        case,
+        now,
+        "evidence received",
+        by,
+        f"item {item['item']}: {item['kind']} from {item['from']} via {item['via']}"
+        + (f" ({item['source']})" if item.get("source") else ""),
     )
     return advance(case, now, rules)
 
@@ -258,7 +263,9 @@ def complete_command(case: dict[str, Any], data: dict[str, Any], now: datetime, 
     if waiting:
         names = ", ".join(label(s) for s in waiting)
         raise ValueError(f"{names} still belong to the holder in WHMCS: move them, the case completes by itself")
-    elsewhere = [s for s in case["subjects"] if s.get("hand_over") == "move" and s.get("owner_now") != s.get("moved_to")]
+    elsewhere = [
+        s for s in case["subjects"] if s.get("hand_over") == "move" and s.get("owner_now") != s.get("moved_to")
+    ]
     if elsewhere:
         names = ", ".join(f"{label(s)} (client #{s.get('owner_now')})" for s in elsewhere)
         raise ValueError(f"{names} no longer belong to the new holder in WHMCS: move them to it first")
@@ -309,7 +316,11 @@ def requester_contact(case: dict[str, Any], data: dict[str, Any], now: datetime,
         given["phone"] = phone
     requester.update(given)
     step(case, now, "requester contact", by_whom(data), ", ".join(f"{k}: {v}" for k, v in given.items()))
-    return Decision(state=case, due_at=due(case), refs=case_refs(case))
+    # A name is one of the parties' facts the opening recorded (policies.applied_policy): recorded again in the
+    # keyed chain with the state, so that integrity compares the state with it (twenty-third round M6).
+    named = {"case": case["id"], "subject": f"{FAMILY}:{case['id']}", "name": given.get("name")}
+    milestones = [("requester_named", named)] if "name" in given else []
+    return Decision(state=case, due_at=due(case), refs=case_refs(case), milestones=milestones)
 
 
 # The commands on an open case (open and consent come first: they may find no case, or a final one).

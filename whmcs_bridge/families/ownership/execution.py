@@ -421,7 +421,8 @@ def subject_read(
     if not is_new_holder(case, s, owner, emails):
         if owner not in s.setdefault("moved_elsewhere", []):
             s["moved_elsewhere"].append(owner)
-            step(case, now, "moved to another client", "staff", f"{label(s)} now belongs to #{owner}")
+            whom = f"user #{owner}, who is not the requester's" if s["kind"] == "client" else f"#{owner}"
+            step(case, now, "moved to another client", "staff", f"{label(s)} now belongs to {whom}")
             elsewhere.setdefault(owner, []).append(ref(s))
         return []
     if s.get("moved_to") != owner:

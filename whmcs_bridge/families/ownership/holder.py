@@ -11,10 +11,16 @@ from whmcs_bridge.model import Action
 
 def is_new_holder(case: dict[str, Any], subject: dict[str, Any], owner: int, emails: dict[str, str]) -> bool:
     """Whether the client WHMCS names as the owner is the new holder: the requester's client, or for a
-    requester outside WHMCS the client staff made with its address. A whole account's owner is a user
-    the case does not know beforehand: any user but the holder's."""
+    requester outside WHMCS the client staff made with its address. A whole account's owner is a user: one of the
+    requester's account's users, or for a requester outside WHMCS one with its address, as the read found them
+    (`user:ID`, `user:ID:clients` in `emails`: executor/reads.user_facts); a read from before it named them
+    (a row planned by an older version) takes any user but the holder's, as then."""
     if subject["kind"] == "client":
-        return True
+        if f"user:{owner}" not in emails:
+            return True
+        if outside(case):
+            return is_requester(case, emails[f"user:{owner}"])
+        return str(case["requester"].get("client")) in emails.get(f"user:{owner}:clients", "").split(",")
     if outside(case):
         return is_requester(case, emails.get(str(owner), ""))
     return bool(owner == case["requester"].get("client"))

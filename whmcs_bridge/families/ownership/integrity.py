@@ -54,7 +54,7 @@ def policy_refusal(db: Database, case_id: str, case: dict[str, Any]) -> str | No
     their dry run): the policy its state applies is not the one the chain recorded when it opened; or None. Only
     the policy is compared here, the rest of the state is checked where it is acted on (live_problems)."""
     rows = audit.raw_rows(db, case_id=case_id, subject=f"ownership:{case_id}")
-    problems = policy_problems(case, [r for r in rows if r["action"] == POLICY_APPLIED])
+    problems = policy_problems(case, [r for r in rows if r["action"] == POLICY_APPLIED or r["action"] in NAMING])
     return edited_sentence(case_id, problems[0]) if problems else None
 
 
@@ -170,12 +170,33 @@ def policy_problems(case: dict[str, Any], rows: list[dict[str, Any]]) -> list[st
         if was["subjects"].get(subject) != now["subjects"].get(subject)
     ]
     facts = last.get("facts")  # recorded since the twenty-second round; an older case's are taken as stored
-    return problems + [
-        f"the {name} is {now['facts'].get(name)!r}, but the audit chain recorded {facts.get(name)!r} when the case "
-        "opened"
-        for name in sorted({*facts, *now["facts"]})
-        if facts.get(name) != now["facts"].get(name)
-    ] if isinstance(facts, dict) else problems
+    if isinstance(facts, dict):
+        facts = {**facts, **named_since(rows)}
+    return (
+        problems
+        + [
+            f"the {name} is {now['facts'].get(name)!r}, but the audit chain recorded {facts.get(name)!r} when the case "
+            "opened"
+            for name in sorted({*facts, *now["facts"]})
+            if facts.get(name) != now["facts"].get(name)
+        ]
+        if isinstance(facts, dict)
+        else problems
+    )
+
+
+# The milestone the rules record, with the state, when staff name a requester outside WHMCS (commands.py
+# requester_contact): the one party fact that changes in an open case.
+NAMED = f"{FAMILY}.requester_named"
+NAMING = (NAMED,)
+
+
+def named_since(rows: list[dict[str, Any]]) -> dict[str, str]:
+    """The requester's name staff gave after the opening (`requester-contact --name`), as the rules recorded it
+    with the state (twenty-third break round, ownership MEDIUM 6: the case was taken for one edited outside the
+    bridge, its link answers parked and even `cancel` refused)."""
+    named = [r["detail"] for r in rows if r["action"] == NAMED and isinstance(r["detail"], dict)]
+    return {"requester name": str(named[-1].get("name"))} if named else {}
 
 
 def unrecorded_problems(

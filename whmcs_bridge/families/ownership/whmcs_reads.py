@@ -11,7 +11,7 @@ from typing import Any
 
 from whmcs_bridge.errors import BridgeError, WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
 from whmcs_bridge.evidence import files
-from whmcs_bridge.executor.reads import read_owners, registrant_differences, subject_gone
+from whmcs_bridge.executor.reads import read_owners, registrant_differences, subject_gone, user_facts
 from whmcs_bridge.families.ownership import seen
 from whmcs_bridge.families.ownership.execution import GONE
 from whmcs_bridge.families.ownership.holder import is_new_holder, outside
@@ -28,7 +28,9 @@ Ours = Callable[[int, TicketReply | TicketNote], bool]
 def contents(api: WhmcsApi, client_id: int) -> list[dict[str, Any]]:
     """What a whole account holds now, read from WHMCS: its services and its domains, with their names."""
     services = [{"kind": "service", "id": s.id, "name": s.domain or s.name} for s in api.services(client_id=client_id)]
-    return services + [{"kind": "domain", "id": d.id, "name": d.domainname.lower()} for d in api.domains(client_id=client_id)]
+    return services + [
+        {"kind": "domain", "id": d.id, "name": d.domainname.lower()} for d in api.domains(client_id=client_id)
+    ]
 
 
 def account_contents(api: WhmcsApi, state: dict[str, Any]) -> tuple[dict[str, list[str]], str | None]:
@@ -126,7 +128,13 @@ def unread_messages(api: WhmcsApi, state: dict[str, Any], ours: Ours) -> str | N
     if found is None:
         return None
     ticket, reply = found
-    where = f"note {reply.id}" if isinstance(reply, TicketNote) else f"reply {reply.id}" if reply.id else "its opening message"
+    where = (
+        f"note {reply.id}"
+        if isinstance(reply, TicketNote)
+        else f"reply {reply.id}"
+        if reply.id
+        else "its opening message"
+    )
     written = f", written {reply.date:%Y-%m-%d %H:%M}" if reply.date else ""
     return (
         f"ticket #{ticket} has a message the bridge has not read yet ({where}{written}): approve once it is read "
@@ -265,7 +273,10 @@ def _read(api: WhmcsApi, case: dict[str, Any], what: str, s: dict[str, Any]) -> 
         owner = read_owners(api, [{"kind": s["kind"], "id": s["id"]}]).get(ref(s))
         if owner is None:
             return seen.Seen(what, ref(s), False, f"WHMCS no longer has {label(s)}")
-        emails = {str(owner): api.client_details(owner).email} if outside(case) and s["kind"] != "client" else {}
+        if s["kind"] == "client":
+            emails = user_facts(api, int(s["id"]), owner)
+        else:
+            emails = {str(owner): api.client_details(owner).email} if outside(case) else {}
         done = owner != s["holder_ref"] and is_new_holder(case, s, owner, emails)
         holder = "user" if s["kind"] == "client" else "client"
         read = f"WHMCS shows it with {holder} #{owner}"
@@ -297,7 +308,9 @@ def ticket_attachment(api: WhmcsApi, ticket_id: int, message: int | str | None, 
             raise BridgeError(f"ticket #{ticket_id}: WHMCS says {exc.whmcs_message}") from None
         held = [n.id for n in thread.notes] if note else [r.id for r in thread.replies]
         if related not in held:
-            raise BridgeError(f"ticket #{ticket_id} has no {part} {related}: name one as `show` lists it (TICKET:REPLY, TICKET:nNOTE)")
+            raise BridgeError(
+                f"ticket #{ticket_id} has no {part} {related}: name one as `show` lists it (TICKET:REPLY, TICKET:nNOTE)"
+            )
     try:
         filename, data = api.ticket_attachment(related, index, part)
     except WhmcsApiError as exc:
@@ -333,7 +346,13 @@ def ticket_source(api: WhmcsApi, case: dict[str, Any], ticket_id: int, message: 
     reply = next((r for r in thread.replies if r.id == (message or 0)), None)
     if reply is None:  # ticket_attachment refuses it
         return {"party": None, "who": "unknown", "where": where, "source": f"in {where}"}
-    facts = {"admin": reply.admin, "userid": reply.client_id, "email": reply.email, "name": reply.name, "ticket": ticket_id}
+    facts = {
+        "admin": reply.admin,
+        "userid": reply.client_id,
+        "email": reply.email,
+        "name": reply.name,
+        "ticket": ticket_id,
+    }
     party, who = writer(case, facts), written_by(facts)
     if party is None:
         return _staff(where, reply.admin)
