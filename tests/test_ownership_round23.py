@@ -1,15 +1,15 @@
 """Issue 17, twenty-third break round (ownership flow): the requester's name staff give with `requester-contact`
 made the case look edited outside the bridge (the opening's recorded parties), so the holder's answer through its
-link was parked and even `cancel` was refused (MEDIUM 6, a regression of the twenty-second round's H fix)."""
+link was parked and even `cancel` was refused (MEDIUM 6, a regression of the twenty-second round's H fix), and a whole account made a third client's user's completed (HIGH 2)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
-import json
 
 from tests.conftest import Sandbox
 from tests.test_ownership_dossier_e2e import edit_case
