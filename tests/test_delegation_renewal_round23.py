@@ -6,6 +6,8 @@ invoiced at the TLD's price and its payment was then held for staff (MEDIUM 2)."
 from __future__ import annotations
 
 import re
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -91,3 +93,39 @@ def test_the_owners_domain_invoice_held_in_whmcs_refuses_the_request_before_any_
     assert len(told) == 1 and status.lower() in told[0]["message"].lower(), [e["message"] for e in world.emails(10)]
     shown = world.run("delegations", "show", grant_id).output
     assert "renewal 1: domain #11, refused" in shown, shown
+
+
+def pay_once_updating(world: World, invoice: int) -> None:
+    """The owner pays as soon as WHMCS has received the bridge's UpdateInvoice (held there by the fault: taken, the
+    sandbox's faults say none is left)."""
+    for _ in range(600):
+        if world.sandbox.control("faults")["count"] == 0:
+            pay(world, invoice, "CARD-OWNER")
+            return
+        time.sleep(0.05)
+
+
+def test_the_owner_paying_while_the_renewal_is_applied_is_paid_twice_for_staff(world: World):
+    """HIGH 1 (billing tester): the owner paid its invoice while the bridge's UpdateInvoice taking the renewed line off
+    it was still running in WHMCS (held 4 s): its paid invoice was cancelled, the renewal said "renewed", and nobody was
+    asked to refund anyone. The invoice is read again after the write: a payment that landed meanwhile is the owner
+    paying too, a staff task, and the service moves one period, not two."""
+    sandbox = world.sandbox
+    invoice = owner_invoice(world)
+    before = due(world)
+    grant_id, [mine] = asked(world)
+    sandbox.control("faults", {"delay_s": 4, "count": 1, "actions": ["UpdateInvoice"]})
+    pay(world, mine["id"], "CARD-AGENCY")
+    sandbox.control("hooks")
+    owner_pays = threading.Thread(target=pay_once_updating, args=(world, invoice["id"]))
+    owner_pays.start()
+    try:
+        world.settle(4)
+    finally:
+        owner_pays.join()
+    world.settle(3)
+    assert due(world) == next_month(before)
+    shown = world.run("delegations", "show", grant_id).output
+    assert "renewal 1: service #110, paid twice" in shown, shown
+    notes = [n["note"] for n in sandbox.rows("client_notes", client_id=10)]
+    assert any(grant_id in n and str(invoice["id"]) in n for n in notes), notes

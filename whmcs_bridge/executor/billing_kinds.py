@@ -156,6 +156,9 @@ def _run_renew_service(c: Call) -> Result:
     p = c.params
     invoice, billed = _renewal_line(c)
     left = _line_off(c, invoice, billed)
+    # Read again after the write: the owner may have paid while it ran in WHMCS (the guard read nothing paid just
+    # before), and then both paid for one period (twenty-third break round, delegation billing HIGH 1).
+    paid_meanwhile = billed and c.api.invoice(invoice.id).paid > invoice.paid
     later = _later_lines_off(c)
     service = c.api.service(int(p["service_id"]))
     if service is None:
@@ -166,6 +169,8 @@ def _run_renew_service(c: Call) -> Result:
         due = str(p["until"])  # WHMCS took it (UpdateClientProduct answered success)
     # `due`: the next due date WHMCS has now, what the delegate is told it is renewed until (not the bridge's memory).
     outcome: dict[str, Any] = {"owner_invoice_left": left, "later": later, "due": due}
+    if paid_meanwhile:
+        outcome["owner_paid_meanwhile"] = invoice.id
     if service.status == "Suspended":
         # WHMCS lifts a suspension for non-payment when the owner's invoice is paid; this one was cut or cancelled
         # instead. The bridge does not unsuspend (it cannot tell WHMCS's overdue suspension from staff's own with

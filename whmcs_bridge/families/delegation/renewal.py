@@ -205,7 +205,13 @@ def refused_by_whmcs(
         on = dict(data["owner_held"])
         why = owner_invoice_held(what, item, int(on["invoice"]), str(on["status"]))
         return refused(
-            grant, renewal, why, now, "delegation.renewal_owner_held", invoice=str(on["invoice"]), status=str(on["status"])
+            grant,
+            renewal,
+            why,
+            now,
+            "delegation.renewal_owner_held",
+            invoice=str(on["invoice"]),
+            status=str(on["status"]),
         )
     if data.get("status"):  # WHMCS's status says it cannot be renewed (terminated, cancelled, pending...)
         why = not_renewable(what, item, str(data["status"]))
@@ -441,7 +447,7 @@ def renewal_applied(grant: dict[str, Any], data: dict[str, Any], now: datetime) 
     renewal = next((r for r in grant.get("renewals", []) if r.get("action") == data.get("action_key")), None)
     if renewal is None or renewal["status"] != "paid":
         return None
-    n, at = renewal["n"], now.isoformat(timespec="seconds")
+    at = now.isoformat(timespec="seconds")
     facts = about_grant(
         grant,
         invoice=str(renewal["delegate_invoice"]),
@@ -461,7 +467,11 @@ def renewal_applied(grant: dict[str, Any], data: dict[str, Any], now: datetime) 
     if data.get("status") == "cancelled" and why and why != OWNER_PAID:
         seen = dict(data.get("seen") or {})
         unconfirmed = why == NOT_PAID  # the guard found nothing paid on the delegate's invoice
-        return payment_unconfirmed(grant, renewal, seen, now) if unconfirmed else not_settled(grant, renewal, why, seen, now, "needs staff")
+        return (
+            payment_unconfirmed(grant, renewal, seen, now)
+            if unconfirmed
+            else not_settled(grant, renewal, why, seen, now, "needs staff")
+        )
     if data.get("status") == "rejected":
         # Staff rejected the action (e.g. one interrupted whose outcome WHMCS could not tell): nothing is asserted
         # about what happened; WHMCS is read and the staff task states what it shows (renewal_read), and whether a
@@ -469,46 +479,60 @@ def renewal_applied(grant: dict[str, Any], data: dict[str, Any], now: datetime) 
         renewal["tried"] = bool(data.get("tried"))
         return Decision(state=grant, actions=[read_now(grant, renewal, "rejected")], refs=grant_refs(grant))
     if data.get("status") == "done":
-        renewal.update(status="renewed", renewed=at)
-        # What became of the owner's invoice, as the action found it (unknown after a crash: nothing said).
-        facts["left"] = str(data.get("owner_invoice_left") or "")
-        later = list(data.get("later") or [])  # the owner's invoice WHMCS made after the request, read at settlement
-        if later and not renewal.get("owner_invoice"):
-            facts.update(owner_invoice=str(later[0]["invoice"]), left=str(later[0]["left"]))
-        grant["history"].append(
-            {
-                "at": at,
-                "what": "renewal {}: {} #{} renewed until {}".format(n, *item_of(renewal), renewal["until"]),
-                "by": "bridge",
-            }
-        )
-        record(
-            grant,
-            at,
-            "renewal",
-            **renewed(renewal),
-            invoice=renewal["delegate_invoice"],
-            owner_invoice=renewal["owner_invoice"],
-        )
-        told = act(
-            grant,
-            "client_note",
-            f"renew:{n}:note",
-            note(message("delegation.renewal_settled_note", **facts)),
-            grant["owner"],
-        )
-        # The owner hears it too, in its language: its agency paid, until when, and what became of its invoice.
-        suspended = data.get("suspended")  # WHMCS showed it still suspended when it was renewed: not "back"
-        facts["suspended"] = "yes" if suspended is not None else None
-        paid_for = message("delegation.renewal_paid_for_owner", **{k: v for k, v in facts.items() if k != "invoice"})
-        owner = act(grant, "email", f"renew:{n}:owner-told", notice(grant["owner"], paid_for), grant["owner"])
-        return Decision(
-            state=grant,
-            actions=[told, owner, *held_done(grant, renewal, data), *still_suspended(grant, renewal, suspended)],
-            refs=grant_refs(grant),
-        )
+        return applied_done(grant, renewal, data, facts, now)
     why = str(data.get("error") or data.get("status"))
     return paid_twice(grant, renewal, now, why, as_int(data.get("owner_paid_invoice")))
+
+
+def applied_done(
+    grant: dict[str, Any], renewal: dict[str, Any], data: dict[str, Any], facts: dict[str, Any], now: datetime
+) -> Decision:
+    """The renewal's action done: the item renewed and the owner's line off its invoice; unless the owner paid that
+    invoice while the action ran (twenty-third break round, billing HIGH 1)."""
+    n, at = renewal["n"], now.isoformat(timespec="seconds")
+    if data.get("owner_paid_meanwhile"):
+        # The owner paid its invoice while the action took the line off it: both paid for one period, which WHMCS
+        # renewed once; staff refund or credit one of them (the owner's invoice was changed after its payment).
+        why = f"the owner paid its invoice #{data['owner_paid_meanwhile']} while the renewal was being applied"
+        return paid_twice(grant, renewal, now, why, as_int(data["owner_paid_meanwhile"]))
+    renewal.update(status="renewed", renewed=at)
+    # What became of the owner's invoice, as the action found it (unknown after a crash: nothing said).
+    facts["left"] = str(data.get("owner_invoice_left") or "")
+    later = list(data.get("later") or [])  # the owner's invoice WHMCS made after the request, read at settlement
+    if later and not renewal.get("owner_invoice"):
+        facts.update(owner_invoice=str(later[0]["invoice"]), left=str(later[0]["left"]))
+    grant["history"].append(
+        {
+            "at": at,
+            "what": "renewal {}: {} #{} renewed until {}".format(n, *item_of(renewal), renewal["until"]),
+            "by": "bridge",
+        }
+    )
+    record(
+        grant,
+        at,
+        "renewal",
+        **renewed(renewal),
+        invoice=renewal["delegate_invoice"],
+        owner_invoice=renewal["owner_invoice"],
+    )
+    told = act(
+        grant,
+        "client_note",
+        f"renew:{n}:note",
+        note(message("delegation.renewal_settled_note", **facts)),
+        grant["owner"],
+    )
+    # The owner hears it too, in its language: its agency paid, until when, and what became of its invoice.
+    suspended = data.get("suspended")  # WHMCS showed it still suspended when it was renewed: not "back"
+    facts["suspended"] = "yes" if suspended is not None else None
+    paid_for = message("delegation.renewal_paid_for_owner", **{k: v for k, v in facts.items() if k != "invoice"})
+    owner = act(grant, "email", f"renew:{n}:owner-told", notice(grant["owner"], paid_for), grant["owner"])
+    return Decision(
+        state=grant,
+        actions=[told, owner, *held_done(grant, renewal, data), *still_suspended(grant, renewal, suspended)],
+        refs=grant_refs(grant),
+    )
 
 
 def held_done(grant: dict[str, Any], renewal: dict[str, Any], data: dict[str, Any]) -> list[Action]:
