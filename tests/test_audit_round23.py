@@ -10,6 +10,7 @@ old key and verify-dossier took one --public-key, so it verified with neither ke
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -23,9 +24,11 @@ from click.testing import CliRunner
 
 from tests.conftest import Sandbox
 from tests.test_audit_tamper import forge, verify, write_config
+from tests.test_ownership_dossier_verify import CASE, build
 from whmcs_bridge.cli import app as cli
 from whmcs_bridge.errors import AuditChainError
 from whmcs_bridge.evidence import keys
+from whmcs_bridge.families.ownership import dossier
 from whmcs_bridge.store import audit
 from whmcs_bridge.store.db import Database
 
@@ -151,3 +154,78 @@ def test_a_writer_killed_mid_append_leaves_a_chain_the_bridge_extends(tmp_path: 
     code, out = verify(config)
     assert code == 0 and "audit chain intact" in out, out
 
+
+# --- M: a dossier across a key rotation ------------------------------------------------------------------------
+
+
+def rotated(tmp_path: Path) -> tuple[Path, Path, Path, Path]:
+    """A case whose first row and a checkpoint were signed with the first key; the key lost for good and replaced
+    with `audit key --new`; the case's later rows and its dossier signed with the new one. The configuration, the
+    dossier, and the two public keys (old, new)."""
+    config = write_config(tmp_path)
+    with config.open("a") as handle:
+        handle.write("staff: [alice]\n")
+    with Database(tmp_path / "state.db") as db:
+        audit.append(db, "ownership.request_received", case_id=CASE, detail={}, at=AT)
+        audit.checkpoint(db, "decision", at=AT)
+        assert db.signer is not None
+        (tmp_path / "old.pem").write_text(db.signer.public.pem())
+    (tmp_path / keys.KEY_FILE).unlink()  # lost for good
+    result = CliRunner().invoke(
+        cli.main, ["--config", str(config), "audit", "key", "--new", "--by", "alice"], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    with Database(tmp_path / "state.db") as db:
+        build(tmp_path / "dossier", db)
+        assert db.signer is not None
+        (tmp_path / "new.pem").write_text(db.signer.public.pem())
+    return config, tmp_path / "dossier", tmp_path / "old.pem", tmp_path / "new.pem"
+
+
+def verify_dossier(config: Path | None, *args: str) -> tuple[int, str]:
+    head = ["--config", str(config)] if config else []
+    result = CliRunner().invoke(cli.main, [*head, "ownership", "verify-dossier", *args], catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def test_an_honest_dossier_across_a_key_replacement_verifies_with_both_public_keys(tmp_path: Path):
+    config, out, old, new = rotated(tmp_path)
+    manifest = json.loads((out / "manifest.json").read_text())
+    signers = {p["fingerprint"] for p in manifest["audit"]["checkpoints"]} | {
+        manifest["audit"]["closing"]["fingerprint"]
+    }
+    old_key, new_key = keys.PublicKey.from_file(old), keys.PublicKey.from_file(new)
+    assert signers == {old_key.fingerprint, new_key.fingerprint}  # the segment spans the replacement
+
+    code, output = verify_dossier(None, str(out), "--public-key", str(new), "--public-key", str(old))
+    assert code == 0 and f"verifies with {new_key.fingerprint} and {old_key.fingerprint}" in output, output
+    code, output = verify_dossier(None, str(out), "--public-key", str(old), "--public-key", str(new))
+    assert code == 0, output
+    assert dossier.verify(out, new_key, older=[old_key])["case"]["id"] == CASE
+
+    # One key is not enough: the replaced key's checkpoints are named, with what to give.
+    code, output = verify_dossier(None, str(out), "--public-key", str(new))
+    assert code == 1 and f"signed with {old_key.fingerprint}, which audit row 2 records as replaced" in output, output
+    assert "another --public-key" in output, output
+    code, output = verify_dossier(config, str(out))  # the key beside the state: the new one only
+    assert code == 1 and "records as replaced" in output, output
+    code, output = verify_dossier(None, str(out), "--public-key", str(old))
+    assert code == 1 and f"signed with the key {new_key.fingerprint}, not with the given key" in output, output
+
+
+def test_a_forger_without_a_key_still_fails_with_both_keys_given(tmp_path: Path):
+    _, out, old, new = rotated(tmp_path)
+    rows = [json.loads(line) for line in (out / "audit.jsonl").read_text().splitlines()]
+    rows[0]["detail"] = {"forged": True}
+    (out / "audit.jsonl").write_text("".join(audit.canonical(r) + "\n" for r in rows))
+    code, output = verify_dossier(None, str(out), "--public-key", str(new), "--public-key", str(old))
+    assert code == 1 and "audit.jsonl: changed" in output, output
+
+    stranger = keys.SigningKey.generate()
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["signed_by"]["fingerprint"] = stranger.fingerprint
+    text = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
+    (out / "manifest.json").write_bytes(text)
+    (out / "manifest.sig").write_text(stranger.sign(text) + "\n")
+    code, output = verify_dossier(None, str(out), "--public-key", str(new), "--public-key", str(old))
+    assert code == 1 and f"signed with the key {stranger.fingerprint}, not with the given key" in output, output

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -89,7 +90,9 @@ def export(
         links = link_rows(db, case_id)
         actions = action_rows(db, case_id)
         restores = restored_since(db, rows[0]["id"])
-        page = summary_html(StaffView(config), case, links, actions, segment, db.signer.fingerprint, writer.files, restores)
+        page = summary_html(
+            StaffView(config), case, links, actions, segment, db.signer.fingerprint, writer.files, restores
+        )
         writer.add_text("summary.html", page)
         made = pdf.render(page)
         if made is not None:
@@ -162,12 +165,15 @@ def action_rows(db: Database, case_id: str) -> list[dict[str, Any]]:
     return rows
 
 
-def verify(path: Path, key: PublicKey, db: Database | None = None) -> dict[str, Any]:
-    """Check a dossier offline against `key` (evidence.folder.inspect) and the case's facts against its
+def verify(
+    path: Path, key: PublicKey, db: Database | None = None, *, older: Sequence[PublicKey] = ()
+) -> dict[str, Any]:
+    """Check a dossier offline against `key` (evidence.folder.inspect; `older`: the public halves of keys
+    replaced with `audit key --new`, for a segment that spans the replacement) and the case's facts against its
     audit rows; raise EvidenceError naming each problem. With the live store, also check the audit rows
     against the chain and that this export was recorded."""
     try:
-        found = folder.inspect(path, FORMAT, key)
+        found = folder.inspect(path, FORMAT, key, older)
     except BridgeError:
         if (path / folder.MANIFEST).is_file() and UNSIGNED_FORMAT in (path / folder.MANIFEST).read_text(
             "utf-8", "replace"
@@ -319,8 +325,9 @@ def _integrity_html(segment: audit.Segment, fingerprint: str, files: dict[str, s
         "<h2>Integrity</h2>",
         f"<p>Signed with the key <code>{html.escape(fingerprint)}</code> (manifest.sig). audit.jsonl holds the "
         f"audit chain's rows {start + 1} to {segment.closing.count} without a gap, between checkpoints signed "
-        "with the same key. Check this folder with the bridge's public key, obtained from the bridge "
-        "(<code>whmcs-bridge audit key</code>), not from the folder: "
+        "with the same key (or, before a key replacement the rows record, with the replaced key: give its public "
+        "half too, with a second --public-key). Check this folder with the bridge's public key, obtained from the "
+        "bridge (<code>whmcs-bridge audit key</code>), not from the folder: "
         "<code>whmcs-bridge ownership verify-dossier DIR --public-key KEY.pem</code>.</p>",
         _table(
             ["Checkpoint", "Rows", "Head", "WHMCS activity-log entry"],
