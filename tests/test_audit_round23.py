@@ -10,6 +10,7 @@ old key and verify-dossier took one --public-key, so it verified with neither ke
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -17,23 +18,27 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
 from tests.conftest import Sandbox
 from tests.test_audit_tamper import forge, verify, write_config
-from tests.test_ownership_dossier_verify import CASE, build
+from tests.test_ownership_dossier_verify import AT as AT_BUILT
+from tests.test_ownership_dossier_verify import CASE, LETTER, build, problems, resign
 from whmcs_bridge.cli import app as cli
 from whmcs_bridge.errors import AuditChainError
-from whmcs_bridge.evidence import keys
+from whmcs_bridge.evidence import folder, keys
 from whmcs_bridge.families.ownership import dossier
 from whmcs_bridge.store import audit
 from whmcs_bridge.store.db import Database
 
 AT = "2026-11-26T10:00:00+00:00"
 REFUSED = "is not the chain the bridge last signed"
+LETTER_SHA = hashlib.sha256(LETTER).hexdigest()
 
 
 def recorded(folder: Path, n: int) -> Path:
@@ -229,3 +234,211 @@ def test_a_forger_without_a_key_still_fails_with_both_keys_given(tmp_path: Path)
     (out / "manifest.sig").write_text(stranger.sign(text) + "\n")
     code, output = verify_dossier(None, str(out), "--public-key", str(new), "--public-key", str(old))
     assert code == 1 and f"signed with the key {stranger.fingerprint}, not with the given key" in output, output
+
+
+# --- H (design), in part: evidence facts the chain holds and the state lost or changed ----------------------------
+
+
+def edited_dossier(tmp_path: Path, edit: Callable[[dict[str, Any]], None]) -> tuple[Path, keys.PublicKey]:
+    """A dossier whose case state was edited before the bridge signed it (as an export from an edited database
+    would be), and the bridge's public key."""
+    out = tmp_path / "dossier"
+    with Database(tmp_path / "state.db") as db:
+        build(out, db)
+        manifest = json.loads((out / "manifest.json").read_text())
+        edit(manifest["case"])
+        assert db.signer is not None
+        resign(out, manifest, db.signer)
+        return out, db.signer.public
+
+
+def test_an_attached_evidence_item_dropped_from_the_state_is_named(tmp_path: Path):
+    """The break tester dropped the holder's counter-evidence (attached, not yet checked) from the state: the
+    dossier verified without it. Its attach row is in the chain, so the item must be in the case."""
+    out, key = edited_dossier(tmp_path, lambda case: case.update(evidence=[]))
+    assert problems(out, key) == [
+        f"the evidence attached of {AT_BUILT} (SHA-256 {LETTER_SHA[:16]}…) is in the audit chain but not in the "
+        "case's state"
+    ]
+
+
+def test_an_evidence_items_source_edited_in_the_state_is_named(tmp_path: Path):
+    """Who WHMCS says wrote the message an item came from (`source`) is part of its attach row."""
+    out, key = edited_dossier(
+        tmp_path, lambda case: case["evidence"][0].update(source="forwarded by staff in ticket #1 note 1")
+    )
+    assert problems(out, key) == [
+        "evidence item 1 (None from None via None, dated undated) has no attach entry matching it in the audit chain"
+    ]
+
+
+# The dossier's link and action tables come from the consent_link and outbox tables, not keyed either: each is
+# checked against the rows the click, the staff decision and the executor left in the chain.
+LINK = {
+    "id": 1,
+    "purpose": "ownership-holder",
+    "created_at": "2026-11-01T10:00:00+00:00",
+    "expires_at": "2026-11-15T10:00:00+00:00",
+    "used_at": AT_BUILT,
+    "decision": "accept",
+    "ip": "192.0.2.1",
+    "user_agent": "Mozilla/5.0",
+}
+DONE_AT = "2026-11-03T10:00:00+00:00"
+ACTION = {
+    "key": "wb-registrant",
+    "kind": "registrant_update",
+    "status": "done",
+    "created_at": AT_BUILT,
+    "finished_at": DONE_AT,
+    "decided_by": "alice",
+    "error": None,
+}
+
+
+def tables_dossier(tmp_path: Path, edit: Callable[[list[dict[str, Any]], list[dict[str, Any]]], None]) -> Path:
+    """A dossier with one used link and one approved action done, their rows in the chain; `edit` changes the
+    tables before the bridge signs them (as an export from a database edited there would)."""
+    out = tmp_path / "dossier"
+    with Database(tmp_path / "state.db") as db:
+        answer = {k: LINK[k] for k in ("decision", "ip", "user_agent")}
+        subject = f"ownership:{CASE}"
+        audit.append(
+            db,
+            "consent.decided",
+            actor="link-holder",
+            subject=f"ownership-holder:{CASE}",
+            case_id=CASE,
+            detail={"purpose": "ownership-holder", "subject": CASE, **answer, "link": 1},
+            at=AT_BUILT,
+        )
+        decision = {"action": 1, "key": ACTION["key"], "kind": ACTION["kind"], "reason": "", "was": "awaiting_approval"}
+        audit.append(db, "staff.approved", actor="staff:alice", subject=subject, detail=decision, at=AT_BUILT)
+        done: dict[str, Any] = {"key": ACTION["key"], "kind": ACTION["kind"], "params": {}}
+        audit.append(db, "executor.done", actor="executor", subject=subject, detail=done, at=DONE_AT)
+        rows = dossier.case_rows(db, CASE)
+        segment = audit.segment(db, rows[0]["id"], rows[-1]["id"], at=DONE_AT)
+        links, actions = [dict(LINK)], [dict(ACTION)]
+        edit(links, actions)
+        case = {"id": CASE, "answers": [{"party": "holder", "at": AT_BUILT, **answer}], "evidence": [], "history": []}
+        writer = folder.FolderWriter(out)
+        writer.add_text("summary.html", f"<!doctype html><title>Ownership case {CASE}</title>")
+        assert db.signer is not None
+        writer.seal(
+            format=dossier.FORMAT,
+            key=db.signer,
+            exported_at=DONE_AT,
+            sections={"case": case, "links": links, "actions": actions},
+            segment=segment,
+            own_rows=[r["id"] for r in segment.rows if dossier.is_case_row(r, CASE)],
+        )
+        (tmp_path / "key.pem").write_text(db.signer.public.pem())
+    return out
+
+
+def test_the_link_and_action_tables_as_recorded_verify(tmp_path: Path):
+    out = tables_dossier(tmp_path, lambda links, actions: None)
+    assert dossier.verify(out, keys.PublicKey.from_file(tmp_path / "key.pem"))["case"]["id"] == CASE
+
+
+@pytest.mark.parametrize(
+    ("edit", "named"),
+    [
+        (
+            lambda links, actions: links[0].update(used_at="2026-12-20T23:00:00+00:00"),
+            "link 1 (ownership-holder) used 2026-12-20T23:00:00+00:00 (accept): the audit chain recorded no "
+            "answer through it then",
+        ),
+        (
+            lambda links, actions: links[0].update(used_at=None, decision=None, ip=None, user_agent=None),
+            f"link 1 (ownership-holder) shows no use, but the audit chain recorded an answer through it of {AT_BUILT}",
+        ),
+        (
+            lambda links, actions: actions[0].update(decided_by="mallory"),
+            "action wb-registrant (registrant_update) approved or rejected by mallory: the audit chain recorded no "
+            "such decision by them",
+        ),
+        (
+            lambda links, actions: actions[0].update(status="parked"),
+            f"action wb-registrant (registrant_update) is parked, but the audit chain recorded it done at {DONE_AT}",
+        ),
+        (
+            lambda links, actions: actions.append(
+                {**ACTION, "key": "wb-lock", "kind": "domain_lock", "decided_by": None}
+            ),
+            f"action wb-lock (domain_lock) done at {DONE_AT}: the audit chain recorded no such outcome",
+        ),
+    ],
+)
+def test_link_and_action_tables_edited_in_the_database_are_named(
+    tmp_path: Path, edit: Callable[[list[dict[str, Any]], list[dict[str, Any]]], None], named: str
+):
+    """The break tester set the holder's link used weeks later, an action approved by mallory and done: the
+    signed dossier showed it and verified."""
+    out = tables_dossier(tmp_path, edit)
+    assert problems(out, keys.PublicKey.from_file(tmp_path / "key.pem")) == [named]
+
+
+REGISTRANT = {"First_Name": "Budi", "Last_Name": "Santoso", "Organisation_Name": "Kreatif Studio"}
+OPENED = {
+    "command": "open",
+    "case": CASE,
+    "by": "alice",
+    "grounds": "vendor",
+    "note": "requested by the new owner's lawyer",
+    "subjects": [{"kind": "domain", "id": 20, "name": "majumakmur.co.id", "registrant_before": REGISTRANT}],
+}
+
+
+def opened_dossier(tmp_path: Path, edit: Callable[[dict[str, Any]], None]) -> Path:
+    """A dossier of a case opened by staff (its open command's row in the chain); `edit` changes the case's state
+    before the bridge signs it."""
+    out = tmp_path / "dossier"
+    with Database(tmp_path / "state.db") as db:
+        audit.append(db, f"{dossier.STAFF_COMMAND}open", actor="staff:alice", case_id=CASE, detail=OPENED, at=AT_BUILT)
+        rows = dossier.case_rows(db, CASE)
+        segment = audit.segment(db, rows[0]["id"], rows[-1]["id"], at=AT_BUILT)
+        case = {"id": CASE, "note": OPENED["note"], "subjects": json.loads(json.dumps(OPENED["subjects"]))}
+        edit(case)
+        writer = folder.FolderWriter(out)
+        writer.add_text("summary.html", f"<!doctype html><title>Ownership case {CASE}</title>")
+        assert db.signer is not None
+        writer.seal(
+            format=dossier.FORMAT,
+            key=db.signer,
+            exported_at=AT_BUILT,
+            sections={"case": case, "links": [], "actions": []},
+            segment=segment,
+            own_rows=[r["id"] for r in segment.rows if dossier.is_case_row(r, CASE)],
+        )
+        (tmp_path / "key.pem").write_text(db.signer.public.pem())
+    return out
+
+
+@pytest.mark.parametrize(
+    ("edit", "named"),
+    [
+        (lambda case: None, None),
+        (
+            lambda case: case.update(note="opened on the holder's own written request"),
+            "the case's note is \"opened on the holder's own written request\", but the audit chain recorded "
+            '"requested by the new owner\'s lawyer" when the case opened',
+        ),
+        (
+            lambda case: case["subjects"][0]["registrant_before"].update(Organisation_Name="PT Maju Makmur"),
+            "domain #20 (majumakmur.co.id)'s registrant before the change is not the one the audit chain recorded "
+            "when the case opened",
+        ),
+    ],
+)
+def test_the_opening_note_and_previous_registrant_are_the_ones_the_chain_recorded(
+    tmp_path: Path, edit: Callable[[dict[str, Any]], None], named: str | None
+):
+    """The break tester rewrote the opening note (the Grounds line) and the domain's previous WHOIS registrant in
+    the database; both come from the staff command that opened the case, whose row holds them."""
+    out = opened_dossier(tmp_path, edit)
+    key = keys.PublicKey.from_file(tmp_path / "key.pem")
+    if named is None:
+        assert dossier.verify(out, key)["case"]["id"] == CASE
+    else:
+        assert problems(out, key) == [named]

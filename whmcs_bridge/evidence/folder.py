@@ -4,6 +4,7 @@ public key, naming every problem found."""
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import hashlib
 import json
@@ -312,7 +313,9 @@ def inspect(
     manifest, text = read_manifest(folder, formats)
     found = Inspection(folder, manifest, seal=hashlib.sha256(text).hexdigest())
     given = Given({k.fingerprint: k for k in (key, *older)}, key)
-    found.problems += signature_problems(folder, manifest, text, given.signer_of(manifest))
+    signed = signature_problems(folder, manifest, text, given.signer_of(manifest))
+    found.problems += signed
+    given = dataclasses.replace(given, vouched=not signed)
     files = manifest.get("files")
     if not isinstance(files, dict):
         found.problems.append(f"{MANIFEST}: no `files` section")
@@ -390,6 +393,7 @@ class Given:
 
     keys: dict[str, PublicKey]
     first: PublicKey
+    vouched: bool = False  # the manifest (which lists the checkpoints) verifies with a given key
 
     def signer_of(self, manifest: dict[str, Any]) -> PublicKey:
         """The given key the manifest names as its signer (the first given if it names none of them)."""
@@ -404,10 +408,17 @@ class Given:
         if point.verifies(key):
             return None
         problem = f"the audit checkpoint at row {point.count}: not signed with {key.fingerprint}"
-        if point.fingerprint in replaced and point.fingerprint not in self.keys:
-            problem += (
+        if point.fingerprint in self.keys:
+            return problem
+        if point.fingerprint in replaced:
+            return problem + (
                 f"; it is signed with {point.fingerprint}, which audit row {replaced[point.fingerprint]} records as "
                 "replaced (`audit key --new`): give that key's public half too with another --public-key FILE"
+            )
+        if self.vouched:  # the given key signed the manifest that lists it: the key before a replacement, likely
+            return problem + (
+                f"; it is signed with {point.fingerprint}: if that is a key replaced with `audit key --new`, give its "
+                "public half too (your own copy of it, not one from the folder) with another --public-key FILE"
             )
         return problem
 

@@ -33,6 +33,7 @@ from whmcs_bridge.families.ownership.integrity import ATTACHED, STAFF_COMMAND, r
 from whmcs_bridge.families.ownership.policies import requirements
 from whmcs_bridge.families.ownership.staff import case as load_case
 from whmcs_bridge.families.ownership.staff_view import StaffView
+from whmcs_bridge.families.ownership.tables_check import table_problems
 from whmcs_bridge.store import audit, consent, inbox, outbox
 from whmcs_bridge.store.db import Database
 
@@ -60,12 +61,14 @@ def export(
     the audit chain. With `api`, unless an anchor already covers the case's last row (the daemon's, after
     its last decision), the chain's head is first anchored in WHMCS's activity log, so that the segment's
     closing checkpoint carries an anchor id (WHMCS unreachable: the dossier is written without)."""
-    with db.snapshot():  # the state, its rows and its undecided events at one instant (integrity.live_problems)
+    with db.snapshot():  # the state, its rows, links, actions and undecided events at one instant (live_problems)
         case = load_case(db, case_id)
         rows = case_rows(db, case_id)
+        links, actions = link_rows(db, case_id), action_rows(db, case_id)  # not keyed either: checked below
         waiting = inbox.pending_about_entries(db, "OwnershipCommand", "case", case_id)
     if db.signer is None:
         raise db.refused or BridgeError(f"there is no signing key beside {db.path}: a dossier cannot be signed here")
+    audit.check_extendable(db)  # a chain cut or edited without the key: nothing is signed over it, a dossier neither
     if waiting:  # its row is in the chain, not yet its fact in the state: the dossier would not verify
         raise BridgeError(
             f"case {case_id} has an answer or a staff command the rules have not decided yet: export it after "
@@ -73,7 +76,7 @@ def export(
         )
     if not rows:
         raise BridgeError(f"case {case_id} has no rows in the audit chain: nothing to seal")
-    edited = recorded_problems(case, rows)
+    edited = recorded_problems(case, rows) + table_problems(links, actions, rows)
     if edited:
         raise BridgeError(
             f"case {case_id} cannot be exported: its state in the database was edited outside the bridge "
@@ -87,8 +90,6 @@ def export(
     segment = audit.segment(db, rows[0]["id"], rows[-1]["id"], at=now.isoformat(timespec="seconds"))
     with folder.FolderWriter(out) as writer:
         copy_evidence(config, case, writer)
-        links = link_rows(db, case_id)
-        actions = action_rows(db, case_id)
         restores = restored_since(db, rows[0]["id"])
         page = summary_html(
             StaffView(config), case, links, actions, segment, db.signer.fingerprint, writer.files, restores
@@ -196,6 +197,8 @@ def verify(
     )
     try:
         found.problems += case_problems(case, found.manifest.get("files") or {}, found.rows, own)
+        mine = [row for row in found.rows if row["id"] in own and is_case_row(row, str(case.get("id")))]
+        found.problems += table_problems(found.manifest.get("links"), found.manifest.get("actions"), mine)
     except (TypeError, AttributeError, KeyError, ValueError):  # a forger's shapes: already unsigned
         found.problems.append("manifest.json: the case section is not what the bridge writes")
     if db is not None and not found.problems:
