@@ -19,6 +19,7 @@ import sys
 import textwrap
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -442,3 +443,35 @@ def test_the_opening_note_and_previous_registrant_are_the_ones_the_chain_recorde
         assert dossier.verify(out, key)["case"]["id"] == CASE
     else:
         assert problems(out, key) == [named]
+
+
+CUT_CASE = {
+    "id": "o1",
+    "status": "collecting",
+    "opened": AT,
+    "subjects": [],
+    "holder": {"client": 1, "name": "Ana"},
+    "requester": {"client": 2, "name": "Ben"},
+    "grounds": "vendor",
+    "note": "",
+    "evidence": [],
+    "history": [],
+    "approvals": [],
+}
+
+
+def test_an_export_signs_no_dossier_over_a_cut_chain(tmp_path: Path):
+    """The break tester's export wrote a signed dossier of the cut chain (its segment closed by the anchor before
+    the cut) before it failed to record itself; now nothing is written."""
+    config = recorded(tmp_path, 4)
+    with Database(tmp_path / "state.db") as db:
+        db.conn.execute(
+            "INSERT INTO family_state (family, key, state, updated_at) VALUES ('ownership', ?, ?, ?)",
+            ("case:o1", json.dumps(CUT_CASE), AT),
+        )
+        audit.checkpoint(db, "decision", at=AT)
+    cut_tail(config, 2)
+    with Database(tmp_path / "state.db") as db, pytest.raises(AuditChainError) as refused:
+        dossier.export(cli.Context(str(config)).config(), db, "o1", tmp_path / "dossier", now=datetime.now(UTC))
+    assert REFUSED in str(refused.value)
+    assert not (tmp_path / "dossier").exists()
