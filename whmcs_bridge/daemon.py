@@ -38,7 +38,6 @@ SWITCH_INTERVAL_S = 0.0005  # see Daemon._run
 log = logging.getLogger("whmcs_bridge.daemon")
 
 
-
 def page_reader(config: Config) -> WhmcsApi:
     """The self-service pages' own WHMCS client: one attempt per read, so a page shows "unknown" at once
     while WHMCS is down rather than wait out the retries a pass would."""
@@ -150,10 +149,7 @@ class Bridge:
         # until then: the schedule starts again from now (seventeenth break round, issue 16 M4).
         ahead = (state.last_attempt or state.last_success or now) > now
         return (
-            due is None
-            or due <= now
-            or ahead
-            or (state.failures == 0 and bool(resync.changed(self.db, self.config)))
+            due is None or due <= now or ahead or (state.failures == 0 and bool(resync.changed(self.db, self.config)))
         )
 
     def run_once(
@@ -168,6 +164,8 @@ class Bridge:
         then run due actions. `tick` and the tests drive it. A dry run reads nothing new and writes nothing."""
         if not dry_run and self.db.refused is not None:  # a key that may not sign: no event is parked for it
             raise self.db.refused
+        if not dry_run:  # a chain cut or rewritten without the key: no event is decided (or parked) on it
+            audit.check_extendable(self.db)
         polled = None
         if not dry_run and (self.poll_due(now) if poll is None else poll):
             try:
@@ -353,7 +351,9 @@ class Daemon:
             log.debug("dry run: nothing new would be planned")
             return
         more = "" if first else " more"
-        log.info("dry run (read from WHMCS on a copy, nothing sent): %d%s action(s) would be planned", len(planned), more)
+        log.info(
+            "dry run (read from WHMCS on a copy, nothing sent): %d%s action(s) would be planned", len(planned), more
+        )
         for action in planned[:20]:
             log.info("dry run: would %s %s %s", action.kind, action.subject or "", readable.action(action.params))
 
@@ -440,4 +440,3 @@ class Daemon:
             if not busy:
                 self.wake.wait(self.trouble.wait(self.idle_s))
                 self.wake.clear()
-

@@ -4,6 +4,7 @@ public key, naming every problem found."""
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import hashlib
 import json
@@ -13,6 +14,7 @@ import re
 import shutil
 import stat
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -299,14 +301,21 @@ def read_manifest(folder: Path, formats: tuple[str, ...]) -> tuple[dict[str, Any
     return manifest, text
 
 
-def inspect(folder: Path, formats: str | tuple[str, ...], key: PublicKey) -> Inspection:
+def inspect(
+    folder: Path, formats: str | tuple[str, ...], key: PublicKey, older: Sequence[PublicKey] = ()
+) -> Inspection:
     """Check a sealed folder offline against `key`: the signature over manifest.json, every named path
     (refused, never read, if it leaves the folder), every file's SHA-256, files not in the manifest, and
-    the audit segment (each row's hash, contiguity, the signed checkpoints that bound it)."""
+    the audit segment (each row's hash, contiguity, the signed checkpoints that bound it). `older` are the
+    public halves of keys replaced with `audit key --new`: a segment spanning the replacement carries
+    checkpoints the replaced key signed, each checked with the given key of its fingerprint."""
     formats = (formats,) if isinstance(formats, str) else formats
     manifest, text = read_manifest(folder, formats)
     found = Inspection(folder, manifest, seal=hashlib.sha256(text).hexdigest())
-    found.problems += signature_problems(folder, manifest, text, key)
+    given = Given({k.fingerprint: k for k in (key, *older)}, key)
+    signed = signature_problems(folder, manifest, text, given.signer_of(manifest))
+    found.problems += signed
+    given = dataclasses.replace(given, vouched=not signed)
     files = manifest.get("files")
     if not isinstance(files, dict):
         found.problems.append(f"{MANIFEST}: no `files` section")
@@ -314,13 +323,13 @@ def inspect(folder: Path, formats: str | tuple[str, ...], key: PublicKey) -> Ins
     found.problems += file_problems(folder, files)
     part = manifest.get("audit")
     if part is not None:
-        found.rows = segment_problems(folder, part, files, key, found.problems)
+        found.rows = segment_problems(folder, part, files, given, found.problems)
     return found
 
 
-def verify(folder: Path, formats: str | tuple[str, ...], key: PublicKey) -> Inspection:
+def verify(folder: Path, formats: str | tuple[str, ...], key: PublicKey, older: Sequence[PublicKey] = ()) -> Inspection:
     """inspect(), raising EvidenceError if anything was found."""
-    found = inspect(folder, formats, key)
+    found = inspect(folder, formats, key, older)
     found.raise_problems()
     return found
 
@@ -369,18 +378,69 @@ def file_problems(folder: Path, files: dict[str, Any]) -> list[str]:
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder).as_posix()
         if path.is_dir() and not path.is_symlink():
-            if rel not in parents | listed and PurePosixPath(rel).parent.as_posix() in parents:  # named once, at its top
+            if (
+                rel not in parents | listed and PurePosixPath(rel).parent.as_posix() in parents
+            ):  # named once, at its top
                 problems.append(f"{rel}: a folder not in the manifest (added)")
         elif rel not in listed:  # a file, a link, a FIFO, a device: whatever it is, never opened
             problems.append(f"{rel}: not in the manifest (added)")
     return problems
 
 
+@dataclass(frozen=True)
+class Given:
+    """The public keys a reader gave, by fingerprint; `first` is the one named when none fits."""
+
+    keys: dict[str, PublicKey]
+    first: PublicKey
+    vouched: bool = False  # the manifest (which lists the checkpoints) verifies with a given key
+
+    def signer_of(self, manifest: dict[str, Any]) -> PublicKey:
+        """The given key the manifest names as its signer (the first given if it names none of them)."""
+        signed_by = manifest.get("signed_by")
+        fingerprint = signed_by.get("fingerprint") if isinstance(signed_by, dict) else None
+        return self.keys.get(fingerprint, self.first) if isinstance(fingerprint, str) else self.first
+
+    def checkpoint_problem(self, point: audit.Checkpoint, replaced: dict[str, int]) -> str | None:
+        """Why a checkpoint does not verify with the given key of its fingerprint, naming a key the segment
+        records as replaced (`replaced`: fingerprint -> its KEY_REPLACED row) so the reader knows what to add."""
+        key = self.keys.get(point.fingerprint, self.first)
+        if point.verifies(key):
+            return None
+        problem = f"the audit checkpoint at row {point.count}: not signed with {key.fingerprint}"
+        if point.fingerprint in self.keys:
+            return problem
+        if point.fingerprint in replaced:
+            return problem + (
+                f"; it is signed with {point.fingerprint}, which audit row {replaced[point.fingerprint]} records as "
+                "replaced (`audit key --new`): give that key's public half too with another --public-key FILE"
+            )
+        if self.vouched:  # the given key signed the manifest that lists it: the key before a replacement, likely
+            return problem + (
+                f"; it is signed with {point.fingerprint}: if that is a key replaced with `audit key --new`, give its "
+                "public half too (your own copy of it, not one from the folder) with another --public-key FILE"
+            )
+        return problem
+
+
+def replaced_in(rows: list[dict[str, Any]]) -> dict[str, int]:
+    """The fingerprints the segment's key replacements (audit.KEY_REPLACED rows) record as replaced, each with
+    its row."""
+    found: dict[str, int] = {}
+    for row in rows:
+        detail = row.get("detail")
+        if row.get("action") == audit.KEY_REPLACED and isinstance(detail, dict):
+            old = detail.get("old_fingerprints")
+            for fingerprint in old if isinstance(old, list) else []:
+                found.setdefault(str(fingerprint), int(row["id"]))
+    return found
+
+
 def segment_problems(
-    folder: Path, part: Any, files: dict[str, Any], key: PublicKey, problems: list[str]
+    folder: Path, part: Any, files: dict[str, Any], given: Given, problems: list[str]
 ) -> list[dict[str, Any]]:
     """The audit segment: every row re-hashed, contiguous from `from` to `to`, linking the opening
-    checkpoint's hash to the closing one's, both (and those between) signed with the key."""
+    checkpoint's hash to the closing one's, both (and those between) signed with a given key."""
     if not isinstance(part, dict) or part.get("file") != AUDIT_FILE or AUDIT_FILE not in files:
         problems.append(f"{MANIFEST}: the `audit` section does not name {AUDIT_FILE}")
         return []
@@ -396,9 +456,11 @@ def segment_problems(
     if not isinstance(own, list) or not all(isinstance(n, int) and not isinstance(n, bool) for n in own):
         problems.append(f"{MANIFEST}: the audit segment's own rows are not a list of row numbers")
         own = []
+    replaced = replaced_in(rows)
     for point in (opening, closing, *inner):
-        if point is not None and not point.verifies(key):
-            problems.append(f"the audit checkpoint at row {point.count}: not signed with {key.fingerprint}")
+        problem = given.checkpoint_problem(point, replaced) if point is not None else None
+        if problem:
+            problems.append(problem)
     assert closing is not None
     by_id = link_problems(rows, opening, closing, problems)
     for point in (closing, *inner):

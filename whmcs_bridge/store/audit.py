@@ -128,6 +128,8 @@ def append(
     # Round-trip the detail so what is stored is exactly what is hashed.
     detail = json.loads(canonical(detail or {}))
     with db.atomic() as conn:
+        if action != KEY_REPLACED:  # a new key signs over the lost one's head, whose rows `audit key --new` checked
+            check_extendable(db)
         head = conn.execute("SELECT last_id, last_hash FROM audit_head WHERE one = 1").fetchone()
         last_id, prev = (head["last_id"], head["last_hash"]) if head else (0, GENESIS)
         row_id = last_id + 1
@@ -142,6 +144,22 @@ def append(
         if row_id % CHECKPOINT_EVERY == 0:
             _keep_checkpoint(db, row_id, digest, at, f"every {CHECKPOINT_EVERY} rows")
     return AuditEntry(row_id, at, actor, action, client_id, case_id, subject, detail, prev, digest)
+
+
+def check_extendable(db: Database) -> None:
+    """Raise AuditChainError unless the chain is the one the bridge's key last signed (chain_head.unextendable):
+    nothing is added to, or signed on, a chain cut, extended or rewritten without the key. Without a key (a copy
+    elsewhere) nothing is signed, so there is nothing to check."""
+    if db.signer is None:
+        return
+    row = chain_head.unextendable(db.conn, db.signer, signed_schema=_signed_schema(db))
+    if row is not None:
+        raise AuditChainError(
+            row,
+            f"it is not the chain the bridge last signed (rows were cut off, added or edited in {db.path} without the "
+            "signing key), so nothing is added to it or signed: `whmcs-bridge audit verify` names the break; restore "
+            'the state database from a backup (README, "Backup and restore")',
+        )
 
 
 def _write_head(db: Database, count: int, digest: str) -> None:
@@ -171,6 +189,7 @@ def checkpoint(db: Database, reason: str, *, at: str | None = None) -> Checkpoin
     if db.signer is None:
         raise db.refused or AuditChainError(0, f"no signing key beside {db.path}: a checkpoint cannot be signed here")
     with db.atomic():
+        check_extendable(db)
         found = head(db)
         count, digest = found if found else (0, GENESIS)
         point = _keep_checkpoint(db, count, digest, at or iso(utcnow()), reason)

@@ -12,11 +12,20 @@ GENESIS = "0" * 64
 CHAIN = "whmcs-bridge-audit/1"
 
 
+class Verifier(Protocol):
+    """What checks a head's signature (evidence.keys.PublicKey)."""
+
+    def verifies(self, signature: str, data: bytes) -> bool: ...
+
+
 class Signer(Protocol):
     """What signs a head (evidence.keys.SigningKey)."""
 
     @property
     def fingerprint(self) -> str: ...
+
+    @property
+    def public(self) -> Verifier: ...
 
     def sign(self, data: bytes) -> str: ...
 
@@ -90,6 +99,22 @@ def write(conn: sqlite3.Connection, signer: Signer | None, count: int, digest: s
         " signature = excluded.signature, fingerprint = excluded.fingerprint",
         (count, digest, signature, signer.fingerprint if signer else None),
     )
+
+
+def unextendable(conn: sqlite3.Connection, signer: Signer, *, signed_schema: bool) -> int | None:
+    """The row at which the chain is not the one `signer` last signed (None when it is): its head must name the
+    log's last row and carry the signer's signature over that count and hash, so rows cut off (the head fixed
+    up), added or rewritten by someone without the key are never signed over by the next append (twenty-third
+    break round H). A head never signed, on a chain that never was (a first start killed before it signed), is
+    no rewrite. The head moves with its row in one transaction, so a crash leaves both or neither."""
+    head = conn.execute("SELECT last_id, last_hash, signature, fingerprint FROM audit_head WHERE one = 1").fetchone()
+    last = conn.execute("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
+    count, digest = (int(last[0]), str(last[1])) if last else (0, GENESIS)
+    if head is None or not head[2]:
+        return count if was_signed(conn, signed_schema=signed_schema) else None
+    if (head[0], head[1]) != (count, digest) or head[3] != signer.fingerprint:
+        return min(int(head[0]), count)
+    return None if signer.public.verifies(str(head[2]), statement(count, digest, head=True)) else count
 
 
 def sign_as_it_stands(conn: sqlite3.Connection, signer: Signer | None) -> None:

@@ -522,6 +522,7 @@ def export(config: Config, db: Database, api: WhmcsApi, client_id: int, out: Pat
     manifest names the chain's signed head instead, which `verify-dossier --against-state` checks."""
     if db.signer is None:
         raise db.refused or BridgeError(f"no signing key beside {db.path}: the dossier cannot be signed on this copy of the state")
+    audit.check_extendable(db)  # a chain cut or edited without the key: nothing is signed over it, a dossier neither
     data = gather(config, db, api, client_id, now)
     with folder.FolderWriter(out) as writer:
         writer.add_text(DATA, json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n")

@@ -227,9 +227,21 @@ def _evidence_file(config: Config, path: Path) -> tuple[str, bytes]:
     help="Take the file from a ticket instead: TICKET for its opening message, TICKET:REPLY for a reply, "
     "TICKET:nNOTE for a staff note, as `show` lists them.",
 )
-@click.option("--index", type=click.IntRange(0, 1000), default=0, show_default=True, help="Which attachment of the message (from 0).")
+@click.option(
+    "--index",
+    type=click.IntRange(0, 1000),
+    default=0,
+    show_default=True,
+    help="Which attachment of the message (from 0).",
+)
 @click.option("--kind", type=click.Choice(EVIDENCE_KINDS), required=True, help="What the document is.")
-@click.option("--from", "sender", type=ONE_LINE, required=True, help="Who sent it, on one line (e.g. 'requester', 'holder', a name).")
+@click.option(
+    "--from",
+    "sender",
+    type=ONE_LINE,
+    required=True,
+    help="Who sent it, on one line (e.g. 'requester', 'holder', a name).",
+)
 @click.option(
     "--via",
     type=click.Choice(["email", "ticket", "post", "upload"]),
@@ -553,9 +565,11 @@ def export(obj: Context, case_id: str, out: Path) -> None:
     "--public-key",
     "public_key",
     type=click.Path(dir_okay=False, path_type=Path),
+    multiple=True,
     help="The bridge's public key (PEM, from `whmcs-bridge audit key`); without it, the key beside the "
     "configured state database, which must be the pinned one (state.key_fingerprint) if a key is pinned. With "
-    "it, needs no configuration or database.",
+    "it, needs no configuration or database. Repeat it to add the public half of a key replaced with "
+    "`audit key --new`, for a case whose audit rows span the replacement.",
 )
 @click.option(
     "--against-state",
@@ -564,11 +578,13 @@ def export(obj: Context, case_id: str, out: Path) -> None:
 )
 @click.pass_obj
 @user_errors
-def verify_dossier(obj: Context, folder: Path, public_key: Path | None, against_state: bool) -> None:
+def verify_dossier(obj: Context, folder: Path, public_key: tuple[Path, ...], against_state: bool) -> None:
     """Check a dossier offline: its signature with the public key, every file's SHA-256, no path leaving the
-    folder, the audit segment against its signed checkpoints, each staff fact and answer of the case against
-    its audit row; name each thing that failed (exit 1)."""
-    key = PublicKey.from_file(public_key) if public_key else None
+    folder, the audit segment against its signed checkpoints (each with the given key of its fingerprint: the
+    replaced key's before an `audit key --new`), each staff fact and answer of the case against its audit row;
+    name each thing that failed (exit 1)."""
+    given = [PublicKey.from_file(path) for path in public_key]
+    key = given[0] if given else None
     if key is None:
         try:
             config = obj.config()
@@ -581,13 +597,15 @@ def verify_dossier(obj: Context, folder: Path, public_key: Path | None, against_
         key = keys.verifying_key(config)
         if key is None:
             raise click.UsageError("give the bridge's public key with --public-key (there is no key beside the state)")
+    older = given[1:]
     if against_state:
         with _store(obj) as (_config, db):
-            manifest = dossier.verify(folder, key, db)
+            manifest = dossier.verify(folder, key, db, older=older)
     else:
-        manifest = dossier.verify(folder, key)
+        manifest = dossier.verify(folder, key, older=older)
     click.echo(
-        f"dossier of case {manifest['case']['id']} verifies with {key.fingerprint}: {len(manifest['files'])} files "
+        f"dossier of case {manifest['case']['id']} verifies with {' and '.join(k.fingerprint for k in (key, *older))}: "
+        f"{len(manifest['files'])} files "
         f"and audit rows {manifest['audit']['from']} to {manifest['audit']['to']} match"
         + (" and the live audit chain" if against_state else "")
     )

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from whmcs_bridge.families.ownership.integrity import ATTACHED, STAFF_COMMAND, r
 from whmcs_bridge.families.ownership.policies import requirements
 from whmcs_bridge.families.ownership.staff import case as load_case
 from whmcs_bridge.families.ownership.staff_view import StaffView
+from whmcs_bridge.families.ownership.tables_check import table_problems
 from whmcs_bridge.store import audit, consent, inbox, outbox
 from whmcs_bridge.store.db import Database
 
@@ -59,12 +61,14 @@ def export(
     the audit chain. With `api`, unless an anchor already covers the case's last row (the daemon's, after
     its last decision), the chain's head is first anchored in WHMCS's activity log, so that the segment's
     closing checkpoint carries an anchor id (WHMCS unreachable: the dossier is written without)."""
-    with db.snapshot():  # the state, its rows and its undecided events at one instant (integrity.live_problems)
+    with db.snapshot():  # the state, its rows, links, actions and undecided events at one instant (live_problems)
         case = load_case(db, case_id)
         rows = case_rows(db, case_id)
+        links, actions = link_rows(db, case_id), action_rows(db, case_id)  # not keyed either: checked below
         waiting = inbox.pending_about_entries(db, "OwnershipCommand", "case", case_id)
     if db.signer is None:
         raise db.refused or BridgeError(f"there is no signing key beside {db.path}: a dossier cannot be signed here")
+    audit.check_extendable(db)  # a chain cut or edited without the key: nothing is signed over it, a dossier neither
     if waiting:  # its row is in the chain, not yet its fact in the state: the dossier would not verify
         raise BridgeError(
             f"case {case_id} has an answer or a staff command the rules have not decided yet: export it after "
@@ -72,7 +76,7 @@ def export(
         )
     if not rows:
         raise BridgeError(f"case {case_id} has no rows in the audit chain: nothing to seal")
-    edited = recorded_problems(case, rows)
+    edited = recorded_problems(case, rows) + table_problems(links, actions, rows)
     if edited:
         raise BridgeError(
             f"case {case_id} cannot be exported: its state in the database was edited outside the bridge "
@@ -86,10 +90,10 @@ def export(
     segment = audit.segment(db, rows[0]["id"], rows[-1]["id"], at=now.isoformat(timespec="seconds"))
     with folder.FolderWriter(out) as writer:
         copy_evidence(config, case, writer)
-        links = link_rows(db, case_id)
-        actions = action_rows(db, case_id)
         restores = restored_since(db, rows[0]["id"])
-        page = summary_html(StaffView(config), case, links, actions, segment, db.signer.fingerprint, writer.files, restores)
+        page = summary_html(
+            StaffView(config), case, links, actions, segment, db.signer.fingerprint, writer.files, restores
+        )
         writer.add_text("summary.html", page)
         made = pdf.render(page)
         if made is not None:
@@ -162,12 +166,15 @@ def action_rows(db: Database, case_id: str) -> list[dict[str, Any]]:
     return rows
 
 
-def verify(path: Path, key: PublicKey, db: Database | None = None) -> dict[str, Any]:
-    """Check a dossier offline against `key` (evidence.folder.inspect) and the case's facts against its
+def verify(
+    path: Path, key: PublicKey, db: Database | None = None, *, older: Sequence[PublicKey] = ()
+) -> dict[str, Any]:
+    """Check a dossier offline against `key` (evidence.folder.inspect; `older`: the public halves of keys
+    replaced with `audit key --new`, for a segment that spans the replacement) and the case's facts against its
     audit rows; raise EvidenceError naming each problem. With the live store, also check the audit rows
     against the chain and that this export was recorded."""
     try:
-        found = folder.inspect(path, FORMAT, key)
+        found = folder.inspect(path, FORMAT, key, older)
     except BridgeError:
         if (path / folder.MANIFEST).is_file() and UNSIGNED_FORMAT in (path / folder.MANIFEST).read_text(
             "utf-8", "replace"
@@ -190,6 +197,8 @@ def verify(path: Path, key: PublicKey, db: Database | None = None) -> dict[str, 
     )
     try:
         found.problems += case_problems(case, found.manifest.get("files") or {}, found.rows, own)
+        mine = [row for row in found.rows if row["id"] in own and is_case_row(row, str(case.get("id")))]
+        found.problems += table_problems(found.manifest.get("links"), found.manifest.get("actions"), mine)
     except (TypeError, AttributeError, KeyError, ValueError):  # a forger's shapes: already unsigned
         found.problems.append("manifest.json: the case section is not what the bridge writes")
     if db is not None and not found.problems:
@@ -319,8 +328,9 @@ def _integrity_html(segment: audit.Segment, fingerprint: str, files: dict[str, s
         "<h2>Integrity</h2>",
         f"<p>Signed with the key <code>{html.escape(fingerprint)}</code> (manifest.sig). audit.jsonl holds the "
         f"audit chain's rows {start + 1} to {segment.closing.count} without a gap, between checkpoints signed "
-        "with the same key. Check this folder with the bridge's public key, obtained from the bridge "
-        "(<code>whmcs-bridge audit key</code>), not from the folder: "
+        "with the same key (or, before a key replacement the rows record, with the replaced key: give its public "
+        "half too, with a second --public-key). Check this folder with the bridge's public key, obtained from the "
+        "bridge (<code>whmcs-bridge audit key</code>), not from the folder: "
         "<code>whmcs-bridge ownership verify-dossier DIR --public-key KEY.pem</code>.</p>",
         _table(
             ["Checkpoint", "Rows", "Head", "WHMCS activity-log entry"],

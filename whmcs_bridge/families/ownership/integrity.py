@@ -117,7 +117,7 @@ def recorded_problems(case: dict[str, Any], rows: list[dict[str, Any]]) -> list[
         for answer in case.get("answers", [])
         if not any(_same_answer(answer, at, detail) for at, detail in links)
     ]
-    problems += unrecorded_problems(case, rows, links)
+    problems += unrecorded_problems(case, rows, links) + dropped_evidence(case, rows) + opening_problems(case, rows)
     return problems + dates_problems(case, rows) + derived_problems(case, rows)
 
 
@@ -231,6 +231,44 @@ def unrecorded_problems(
     return problems
 
 
+def opening_problems(case: dict[str, Any], rows: list[dict[str, Any]]) -> list[str]:
+    """The case's note and each domain's WHOIS registrant before the change against the staff command that opened
+    the case (or confirmed its draft: the last one sets both, flow.opened); a case with no such row (a draft the
+    bridge made) is taken as stored (twenty-third break round H)."""
+    made = [detail for command, _, detail in staff_rows(rows) if command in ("open", "confirm")]
+    if not made:
+        return []
+    last = made[-1]
+    problems = []
+    if (last.get("note") or "") != (case.get("note") or ""):
+        problems.append(
+            f"the case's note is {case.get('note')!r}, but the audit chain recorded {last.get('note')!r} when the "
+            "case opened"
+        )
+    subjects = last.get("subjects")
+    subjects = subjects if isinstance(subjects, list) else []
+    recorded = {(s.get("kind"), s.get("id")): s.get("registrant_before") for s in subjects if isinstance(s, dict)}
+    return problems + [
+        f"{_subject(s)}'s registrant before the change is not the one the audit chain recorded when the case opened"
+        for s in case.get("subjects") or []
+        if isinstance(s, dict) and s.get("registrant_before") != recorded.get((s.get("kind"), s.get("id")))
+    ]
+
+
+def dropped_evidence(case: dict[str, Any], rows: list[dict[str, Any]]) -> list[str]:
+    """Each file the chain recorded as attached must be an item of the case, whatever became of it (a withdrawn
+    item stays, marked withdrawn): an item dropped from the state, the holder's counter-evidence not yet checked
+    say, would otherwise leave a signed dossier without it (twenty-third break round H)."""
+    items = case.get("evidence") or []
+    return [
+        f"the evidence attached of {at} (SHA-256 {str(detail.get('sha256'))[:16]}…) is in the audit chain but not "
+        "in the case's state"
+        for command, at, detail in staff_rows(rows)
+        if command == "attach"
+        and not any(i.get("sha256") == detail.get("sha256") and i.get("received") == at for i in items)
+    ]
+
+
 def derived_problems(case: dict[str, Any], rows: list[dict[str, Any]]) -> list[str]:
     """What the state derives from its facts: the holder's consent and a court order each backed by their
     fact, each subject's hand-over the one the policy and the answers give, and no case under review or
@@ -283,6 +321,11 @@ def staff_rows(rows: list[dict[str, Any]]) -> list[tuple[str, Any, dict[str, Any
         for r in rows
         if str(r.get("action")).startswith(STAFF_COMMAND) and isinstance(r.get("detail"), dict)
     ]
+
+
+def instant(at: Any) -> datetime:
+    """An instant as written in a row or the state (a broken one sorts first)."""
+    return _instant(at)
 
 
 def _instant(at: Any) -> datetime:
@@ -394,8 +437,10 @@ def _by_hand_problems(case: dict[str, Any], recorded: Callable[..., bool]) -> li
 
 
 # What an evidence item keeps of the attach command that made it (commands.attach): the file, what it is, where it
-# came from, the date it bears, who attached it.
-ATTACH_FIELDS = ("sha256", "kind", "name", "media_type", "size", "from", "via", "ticket", "dated", "message", "by")
+# came from (and who WHMCS says wrote the message it came from: `source`), the date it bears, who attached it.
+ATTACH_FIELDS = (
+    "sha256", "kind", "name", "media_type", "size", "from", "via", "ticket", "dated", "message", "source", "by",
+)  # fmt: skip
 
 
 def _attached_problems(item: dict[str, Any], recorded: Callable[..., bool]) -> list[str]:
