@@ -47,3 +47,19 @@ def test_a_full_copys_subject_stays_nowhere_at_rest(sandbox: Sandbox, tmp_path: 
     assert len(copied) == 1, [e["subject"] for e in world.emails(10)]  # the owner chose full copies
     world.run("tick")
     assert SECRET.encode() not in stored_text(tmp_path / "state.db")
+
+
+def test_an_unknown_templates_name_is_shown_on_one_line(sandbox: Sandbox, tmp_path: Path, worlds):
+    """LOW 7: `delegations templates` printed a WHMCS template's name as it came: a newline in it forged a line of
+    the listing, a zero-width character was invisible (delegations show prints them as <U+XXXX>)."""
+    world = world_with(sandbox, tmp_path, worlds)
+    world.run("delegations", "grant", "--owner", "11", "--delegate", "10", "--service", "110", "--by", "alice",
+              "--basis", "mandate")  # fmt: skip
+    world.settle()
+    name = "Bienvenue\nall templates classified\u200b"
+    sandbox.control("template", {"name": name, "type": "product", "subject": "Bienvenue", "message": "<p>Bonjour</p>"})
+    sandbox.control("act", {"action": "SendEmail", "id": 110, "messagename": name})
+    world.settle()
+    shown = world.run("delegations", "templates").output
+    assert "Bienvenue<U+000A>all templates classified<U+200B>: 1 email(s)" in shown, shown
+    assert not [line for line in shown.splitlines() if line.startswith("all templates classified")], shown

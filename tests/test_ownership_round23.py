@@ -84,3 +84,22 @@ def test_a_whole_account_made_a_third_clients_users_is_raised_not_completed(worl
     world.sandbox.control("access", {"user": owner_of(world, 21), "client": 20, "owner": True})
     world.later(hours=4)
     assert world.case(case_id)["status"] == "completed", json.dumps(world.case(case_id), indent=1)[-3000:]
+
+
+def test_a_backup_only_hosting_moved_to_the_requester_does_not_complete_as_nothing_changed_hands(world: World):
+    """Round 23 (ownership), HIGH 1: the vendor never consented, so only a backup of its hosting was to go; staff moved
+    the service to the requester anyway, and `complete` closed the case, "nothing changed hands: nothing is locked".
+    WHMCS is read first: what was to stay with its holder and is not refuses the completion, in one sentence."""
+    case_id = open_and_document(world, "service:201")
+    world.later(days=15)
+    assert world.case(case_id)["subjects"][0]["hand_over"] == "backup-only"
+    world.run("ownership", "approve", case_id, "--by", "alice")
+    world.run("ownership", "approve", case_id, "--by", "bob")
+    world.settle()
+    world.sandbox.control("move", {"service": 201, "client": 21})
+    refused = world.fail("ownership", "complete", case_id, "--by", "alice", "--note", "backup sent")
+    assert "service #201" in refused and "client #21" in refused and "stay with its holder" in refused, refused
+    assert world.case(case_id)["status"] == "executing"
+    world.sandbox.control("move", {"service": 201, "client": 20})
+    world.run("ownership", "complete", case_id, "--by", "alice", "--note", "backup sent")
+    assert world.case(case_id)["status"] == "completed"

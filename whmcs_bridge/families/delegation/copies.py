@@ -33,7 +33,8 @@ ANY_ZONE = timedelta(hours=14)
 NEAR = r"(?:[^.!?\n]|[.](?=\S)){0,40}"
 SENSITIVE = re.compile(
     r"password|passwd|\bpwd\b|credential|log-?in|sign-?in|access|owner|transfer|\bepp\b|authinfo"
-    r"|auth(?:orization|orisation)?[- ]?code|\bftp\b|\bsftp\b|\bssh\b|cpanel|plesk|directadmin|primary contact"
+    r"|auth(?:orization|orisation)?[- ]?code|(?:code|kode)\s+auth\b|autori[sz]ati\w*|otorisasi|mot-de-passe|verplaats"
+    r"|\bftp\b|\bsftp\b|\bssh\b|cpanel|plesk|directadmin|primary contact"
     r"|mot de passe|\bmdp\b|identifiant|acc[eè]s|codes? d'acc[eè]s|les codes|propri[eé]taire|propri[eé]t[eé]|transf[eé]r"
     r"|contact principal|wachtwoord|inlog|toegang|eigenaar|verhuiz|overdracht|hoofdcontact"
     r"|kata sandi|sandi|akses|pemilik|kepemilikan|pindah|kontak utama"

@@ -64,7 +64,7 @@ def unknown_template_line(entry: dict[str, Any], zone: tzinfo | None = None) -> 
             f"custom emails (no template): {seen} to owners with a delegate; never copied: nothing tells what they "
             "carry, so forward one by hand when its delegate needs it"
         )
-    return f"{entry['template']}: {seen}; never copied: list it under delegation.email_templates with its type and the secret it prints"
+    return f"{one_line(entry['template'])}: {seen}; never copied: list it under delegation.email_templates with its type and the secret it prints"
 
 
 def _enabled(config: Config) -> None:

@@ -521,7 +521,8 @@ def requester_contact(obj: Context, case_id: str, by: str, **fields: str | None)
 
 def _command(obj: Context, case_id: str, data: dict[str, Any], by: str) -> None:
     with _store(obj, changes=True) as (config, db):
-        api = _api(config) if data.get("command") == "approve" else None  # what moves is read in WHMCS first
+        # What moves (an approval), and what stays (a completion), is read in WHMCS first.
+        api = _api(config) if data.get("command") in ("approve", "complete") else None
         said: list[str] = []
         c = own.submit(config, db, case_id, data, by=by, now=utcnow(), api=api, said=said)
         anchored = anchor_now(config, db)

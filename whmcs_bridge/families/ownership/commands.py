@@ -41,6 +41,7 @@ from whmcs_bridge.families.ownership.policies import (
     iso,
     label,
     msg_ref,
+    ref,
     step,
     tell,
 )
@@ -258,6 +259,16 @@ def complete_command(case: dict[str, Any], data: dict[str, Any], now: datetime, 
         raise ValueError(
             f"{msg_ref(r)} by {r['writer']} is not classified yet: it may be an objection; "
             f"record what it answers first ({classify_command(case['id'], r)})"
+        )
+    kept = data.get("kept") or {}
+    moved_off = [s for s in case["subjects"] if ref(s) in kept and kept[ref(s)] != s["holder_ref"]]
+    if moved_off:
+        names = ", ".join(
+            f"{label(s)} ({s.get('hand_over')}: WHMCS shows it with client #{kept[ref(s)]})" for s in moved_off
+        )
+        raise ValueError(
+            f"{names} was to stay with its holder under this case, which does not hand it over: move it back to the "
+            "holder in WHMCS first (or cancel the case and open one that hands it over)"
         )
     waiting = [s for s in case["subjects"] if s.get("hand_over") == "move" and not s.get("moved_to")]
     if waiting:

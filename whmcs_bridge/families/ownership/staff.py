@@ -23,6 +23,7 @@ from whmcs_bridge.config.load import Config
 from whmcs_bridge.engine import own_write
 from whmcs_bridge.errors import BridgeError, StateEdited, UsageProblem, WhmcsApiError  # noqa: F401  (BridgeError used by the CLI)
 from whmcs_bridge.executor.loop import in_flight_grace
+from whmcs_bridge.executor.reads import read_owners
 from whmcs_bridge.families.ownership import build, integrity, seen
 from whmcs_bridge.families.ownership.case import FINAL, replies_to_classify
 from whmcs_bridge.families.ownership.config import EVIDENCE_KINDS, GROUNDS
@@ -205,7 +206,29 @@ def submit(
         case(db, case_id)
     if state:
         refuse_edited(db, case_id, state, str(data.get("command")))
-    if api is not None and data.get("command") == "approve" and state:
+    if api is not None and state:
+        read_first(db, api, case_id, state, data, now, said)
+    try:
+        family.decide_one(state, Event(id="dry-run", type="OwnershipCommand", data=data, source="cli"), now)
+    except ValueError as exc:
+        raise BridgeError(str(exc)) from None
+    holder = (state.get("holder") or data.get("holder") or {}).get("client")
+    staff.submit(db, config, "OwnershipCommand", data, by=by, client_id=holder, now=now, case_id=case_id)
+    return case(db, case_id)
+
+
+def read_first(
+    db: Database,
+    api: WhmcsApi,
+    case_id: str,
+    state: dict[str, Any],
+    data: dict[str, Any],
+    now: datetime,
+    said: list[str] | None,
+) -> None:
+    """What a command reads in WHMCS before it goes into the chain, added to its `data` (or a BridgeError): an
+    approval, the subjects that move and the other cases on them; a completion, what stays with the holder."""
+    if data.get("command") == "approve":
         gone = not_movable(api, state)
         if gone:
             raise BridgeError(f"case {case_id} is not approved: {gone}; reject or cancel the case")
@@ -222,13 +245,11 @@ def submit(
             raise BridgeError(f"case {case_id} is not approved: {unread}")
         if said is not None:
             said.extend(words)
-    try:
-        family.decide_one(state, Event(id="dry-run", type="OwnershipCommand", data=data, source="cli"), now)
-    except ValueError as exc:
-        raise BridgeError(str(exc)) from None
-    holder = (state.get("holder") or data.get("holder") or {}).get("client")
-    staff.submit(db, config, "OwnershipCommand", data, by=by, client_id=holder, now=now, case_id=case_id)
-    return case(db, case_id)
+    if data.get("command") == "complete":
+        # What the case does not hand over (a backup only, refused) must still be the holder's in WHMCS: read first
+        # (commands.complete_command refuses otherwise; twenty-third break round, ownership HIGH 1).
+        kept = [s for s in state.get("subjects") or [] if s.get("hand_over") != "move"]
+        data["kept"] = {k: v for k, v in read_owners(api, kept).items()} if kept else {}
 
 
 def refuse_edited(db: Database, case_id: str, state: dict[str, Any], command: str) -> None:
