@@ -7,8 +7,11 @@ a link to /dev/zero or a link out of the folder under the names manifest.json, m
 from __future__ import annotations
 
 import base64
+import io
 import random
+import zipfile
 import zlib
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -117,3 +120,112 @@ def test_an_email_is_still_read_as_one(name: str):
     data = EMAILS[name] + base64.b64encode(SECRET.encode()) + b"?=" + newline + newline + b"Hello." + newline
     with pytest.raises(BridgeError, match="the bridge's secrets"):
         refuse_secrets("evidence", data, SECRETS)
+
+
+def cid_pdf(lines: list[str]) -> bytes:
+    """Text as most PDF writers write it (PDF 32000-1, 9.10.3): a Type0 font, Identity-H, glyph ids in the page and
+    a ToUnicode map telling readers which character each glyph is; the streams deflated, no font file embedded."""
+    chars = sorted({c for line in lines for c in line})
+    glyph = {c: 3 + ord(c) - 32 for c in chars}
+    cmap = (
+        "/CIDInit /ProcSet findresource begin 12 dict begin begincmap /CIDSystemInfo <</Registry (Adobe) /Ordering "
+        "(UCS) /Supplement 0>> def /CMapName /Adobe-Identity-UCS def /CMapType 2 def 1 begincodespacerange <0000> "
+        f"<FFFF> endcodespacerange\n{len(chars)} beginbfchar\n"
+        + "".join(f"<{glyph[c]:04X}> <{ord(c):04X}>\n" for c in chars)
+        + "endbfchar endcmap CMapName currentdict /CMap defineresource pop end end"
+    ).encode()
+    shown = " ".join("<" + "".join(f"{glyph[c]:04X}" for c in line) + "> Tj T*" for line in lines)
+    content = b"BT /F1 12 Tf 14 TL 50 780 Td " + shown.encode() + b" ET"
+    return whole_pdf(
+        [
+            *PAGES,
+            b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Resources<</Font<</F1 4 0 R>>>>/Contents 5 0 R>>",
+            b"<</Type/Font/Subtype/Type0/BaseFont/DejaVuSans/Encoding/Identity-H/DescendantFonts[6 0 R]"
+            b"/ToUnicode 7 0 R>>",
+            stream(zlib.compress(content), b"/Filter/FlateDecode"),
+            b"<</Type/Font/Subtype/CIDFontType2/BaseFont/DejaVuSans/CIDSystemInfo<</Registry(Adobe)/Ordering(Identity)"
+            b"/Supplement 0>>/FontDescriptor 8 0 R/DW 600>>",
+            stream(zlib.compress(cmap), b"/Filter/FlateDecode"),
+            b"<</Type/FontDescriptor/FontName/DejaVuSans/Flags 32/FontBBox[-1021 -463 1793 1232]/ItalicAngle 0"
+            b"/Ascent 928/Descent -236/CapHeight 729/StemV 80>>",
+        ]
+    )
+
+
+PEM_LINES = [
+    "-----BEGIN PRIVATE KEY-----",
+    "MC4CAQAwBQYDK2VwBCIEIDc0b3Rlc3RrZXlzZWVkdGVzdGtleXNlZWR0ZXN0a2V5",
+    "-----END PRIVATE KEY-----",
+]
+
+
+def docx(*runs: str) -> bytes:
+    """A Word document whose paragraph is `runs`, each its own <w:r> as Word splits text (a revision, a spell check)."""
+    body = "".join(f'<w:r w:rsidR="00A1B2C3"><w:t xml:space="preserve">{run}</w:t></w:r><w:proofErr/>' for run in runs)
+    document = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document xmlns:w="http://schemas.openxmlformats'
+        f'.org/wordprocessingml/2006/main"><w:body><w:p>{body}</w:p></w:body></w:document>'
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types/>')
+        archive.writestr("word/document.xml", document)
+    return buffer.getvalue()
+
+
+def email_with(content: bytes, maintype: str, subtype: str, filename: str | None = None) -> bytes:
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "siti@majumakmur.co.id", "support@host.example", "Extract"
+    message.set_content("Please find the extract attached.\nSiti")
+    if filename:
+        message.add_attachment(content, maintype=maintype, subtype=subtype, filename=filename)
+    else:
+        message.add_alternative(content.decode(), subtype=subtype)
+    return bytes(message)
+
+
+SPLIT = {
+    "a PDF with a CID font holding the API secret": (cid_pdf(["Call notes", f"WHMCS API secret: {SECRET}"]), "secrets"),
+    "a PDF with a CID font holding a private key": (cid_pdf(["Call notes", *PEM_LINES]), "PEM private key"),
+    "an email carrying a .docx whose secret Word split over two runs": (
+        email_with(
+            docx("WHMCS API secret: ", SECRET[:14], SECRET[14:]),
+            "application",
+            "vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "extract.docx",
+        ),  # fmt: skip
+        "secrets",
+    ),
+    "an HTML email with the secret in two spans": (
+        email_with(
+            f"<p>API secret: <span>{SECRET[:10]}</span><span lang=en>{SECRET[10:]}</span></p>".encode(), "text", "html"
+        ),  # fmt: skip
+        "secrets",
+    ),
+    "an HTML email with the secret as character references": (
+        email_with(("<p>again: " + "".join(f"&#{ord(c)};" for c in SECRET) + "</p>").encode(), "text", "html"),
+        "secrets",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", SPLIT)
+def test_a_secret_as_a_reader_shows_it_is_refused(name: str):
+    """HIGH: each was accepted and exported; a PDF reader, Word or a mail client shows the secret whole."""
+    data, said = SPLIT[name]
+    with pytest.raises(BridgeError, match=said) as refused:
+        refuse_secrets("evidence", data, SECRETS)
+    assert SECRET not in str(refused.value)
+
+
+def test_a_pdf_with_a_cid_font_and_no_secret_is_accepted():
+    refuse_secrets("evidence", cid_pdf(["Registry extract", "PT Maju Makmur, director Siti Rahmawati"]), SECRETS)
+
+
+def test_a_pdf_no_reader_can_open_is_refused_with_one_sentence():
+    """What pdfium (Chromium's PDF engine) cannot open, the bridge cannot read as a reader would: refused, as an
+    unknown filter is."""
+    with pytest.raises(BridgeError, match="cannot check for secrets") as refused:
+        refuse_secrets("evidence", b"%PDF-1.4\n" + b"\x00" * 200 + b"\n%%EOF\n", SECRETS)
+    assert "a PDF that a PDF reader cannot open" in str(refused.value) and "\n" not in str(refused.value)
+

@@ -14,6 +14,7 @@ import dataclasses
 import email
 import email.header
 import email.message
+import html
 import os
 import quopri
 import re
@@ -29,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from whmcs_bridge.config.load import Config, read_env_file
 from whmcs_bridge.config.reader import Secret
 from whmcs_bridge.errors import BridgeError
-from whmcs_bridge.evidence import decoders, keys
+from whmcs_bridge.evidence import decoders, keys, pdftext
 
 # Readable by root only, and never a document: /etc/shadow attached by a command run as root (a break test).
 SYSTEM = tuple(Path(p) for p in ("/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-"))
@@ -166,6 +167,7 @@ def _forms(where: str, data: bytes, budget: list[int], depth: int) -> Iterator[b
     marked = as_text(data)
     yield from (data, quopri.decodestring(data)) + ((marked,) if marked is not data else ())
     yield from _pdf_forms(where, data, budget)
+    yield from _markup_text(data)
     yield from _png_texts(where, data, budget)
     yield from _email_parts(where, data, budget, depth)
     for member in decoders.unpacked(data, budget):
@@ -215,6 +217,13 @@ def _pdf_forms(where: str, data: bytes, budget: list[int]) -> Iterator[bytes]:
     if ENCRYPTED.search(data):
         raise decoders.Unreadable("an encrypted PDF", "print it to PDF again without a password")
     yield _pdf_strings(data)
+    yield from _pdf_streams(where, data, budget)
+    for text in pdftext.page_texts(data):  # after the streams: a bomb is refused before pdfium inflates it
+        _spend(where, budget, len(text))
+        yield text
+
+
+def _pdf_streams(where: str, data: bytes, budget: list[int]) -> Iterator[bytes]:
     for found in PDF_STREAM.finditer(data):
         dictionary = decoders.stream_dictionary(data[max(0, found.start() - 4096) : found.start()])
         if IMAGE.search(dictionary):
@@ -282,6 +291,19 @@ def _unescaped(match: re.Match[bytes]) -> bytes:
     return PDF_ESCAPES.get(code, code)
 
 
+# An XML or HTML document (an office document's members: word/document.xml, xl/sharedStrings.xml, ppt/slides/*,
+# content.xml; an HTML email): its text is what lies between its tags, with its character references read.
+MARKUP = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*<[?!A-Za-z]")
+TAG = re.compile(rb"<[^>]*>")
+
+
+def _markup_text(data: bytes) -> Iterator[bytes]:
+    """The text an XML or HTML document shows: its tags removed (Word's runs, an email's spans joined, as a reader
+    shows them) and its character references (&#NN;) read."""
+    if MARKUP.match(data[:1024]):
+        yield html.unescape(TAG.sub(b"", data).decode("utf-8", "replace")).encode()
+
+
 def _png_texts(where: str, data: bytes, budget: list[int]) -> Iterator[bytes]:
     """A PNG's compressed text chunks (zTXt, and iTXt when compressed), inflated; tEXt is in the file as written."""
     if not data.startswith(b"\x89PNG\r\n\x1a\n"):
@@ -315,7 +337,8 @@ def _email_parts(where: str, data: bytes, budget: list[int], depth: int) -> Iter
             continue
         charset = part.get_content_charset()
         if charset:
-            yield in_charset(where, payload, charset)
+            yield (text := in_charset(where, payload, charset))
+            yield from _markup_text(text)
         _spend(where, budget, len(payload))
         yield from _forms(where, payload, budget, depth + 1)
 
@@ -332,8 +355,8 @@ MAIL_FIELDS = frozenset((b"from", b"to", b"subject", b"date", b"received", b"mes
 
 
 def is_email(data: bytes) -> bool:
-    """Whether `data` is laid out as an email: header fields from its first line to an empty line (or its end),
-    one of them a field every email or MIME part has (MAIL_FIELDS)."""
+    """Whether `data` is laid out as an email: header fields from its first line to an empty line (or its end, or a
+    line that is no field), one of them a field every email or MIME part has (MAIL_FIELDS)."""
     lines = _lines(data)
     names: set[bytes] = set()
     for number, line in enumerate(lines):
@@ -344,8 +367,8 @@ def is_email(data: bytes) -> bool:
         if line[:1] in (b" ", b"\t") and names:
             continue
         field = FIELD.match(line)
-        if field is None:
-            return False
+        if field is None:  # the body, its empty line missing (as a mail client reads it): a first line ends it all
+            break
         names.add(field.group(0).rstrip(b" \t:").lower())
     return bool(names & MAIL_FIELDS)
 
