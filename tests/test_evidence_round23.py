@@ -8,17 +8,24 @@ from __future__ import annotations
 
 import base64
 import io
+import os
 import random
+import subprocess
+import sys
 import zipfile
 import zlib
+from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import SECRET
+from tests.test_ownership_dossier_verify import build
 from whmcs_bridge.errors import BridgeError
+from whmcs_bridge.evidence import folder
 from whmcs_bridge.evidence.files import refuse_secrets
+from whmcs_bridge.store.db import Database
 
 SECRETS = [("the value of WHMCS_API_SECRET", SECRET.encode())]
 
@@ -229,3 +236,65 @@ def test_a_pdf_no_reader_can_open_is_refused_with_one_sentence():
         refuse_secrets("evidence", b"%PDF-1.4\n" + b"\x00" * 200 + b"\n%%EOF\n", SECRETS)
     assert "a PDF that a PDF reader cannot open" in str(refused.value) and "\n" not in str(refused.value)
 
+
+def verify_dossier(folder: Path, key: Path) -> subprocess.CompletedProcess[str]:
+    """`ownership verify-dossier` as a reader runs it, in its own process: a hang is a failure, not a stuck suite."""
+    command = [str(Path(sys.executable).with_name("whmcs-bridge")), "ownership", "verify-dossier", str(folder)]
+    return subprocess.run([*command, "--public-key", str(key)], capture_output=True, text=True, timeout=30)
+
+
+@pytest.fixture
+def sealed(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
+    """A dossier as export seals it (test_ownership_dossier_verify.build) and the bridge's public key in a file."""
+    with Database(tmp_path / "state.db") as db:
+        build(tmp_path / "dossier", db)
+        assert db.signer is not None
+        (tmp_path / "public.pem").write_text(db.signer.public.pem())
+    yield tmp_path / "dossier", tmp_path / "public.pem"
+
+
+@pytest.mark.parametrize("name", ["manifest.json", "manifest.sig", "audit.jsonl"])
+def test_verify_dossier_names_a_fifo_and_never_waits_on_it(sealed: tuple[Path, Path], name: str):
+    """MEDIUM: a FIFO under these names hung the verifier forever."""
+    out, key = sealed
+    (out / name).unlink()
+    os.mkfifo(out / name)
+    done = verify_dossier(out, key)
+    assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr
+    assert f"{name}: not a regular file" in done.stdout + done.stderr, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("name", ["manifest.json", "manifest.sig", "audit.jsonl"])
+def test_verify_dossier_refuses_a_link_unread(sealed: tuple[Path, Path], name: str, tmp_path: Path):
+    """MEDIUM: audit.jsonl linked to /dev/zero read until MemoryError; a link to a file outside the folder was read
+    although the verifier said "refused, not read". Neither is opened now (a link's target is never reached)."""
+    out, key = sealed
+    outside = tmp_path / f"outside-{name}"
+    (out / name).rename(outside)
+    (out / name).symlink_to(outside)
+    done = verify_dossier(out, key)
+    assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr
+    said = done.stdout + done.stderr
+    assert f"{name}: a link, possibly out of the dossier's folder (refused, not read)" in said, said
+    os.utime(outside, (0, 0))
+    verify_dossier(out, key)
+    assert outside.stat().st_atime == 0, "the link's target was opened and read"
+    (out / name).unlink()
+    (out / name).symlink_to("/dev/zero")
+    done = verify_dossier(out, key)
+    assert done.returncode != 0 and "Traceback" not in done.stderr and "MemoryError" not in done.stderr, done.stderr
+
+
+def test_verify_dossier_refuses_an_audit_file_larger_than_any_dossier_writes(sealed: tuple[Path, Path]):
+    out, key = sealed
+    with (out / "audit.jsonl").open("r+b") as handle:
+        handle.truncate(folder.LARGEST_AUDIT + 1)  # sparse: no disk, yet read whole it was that much memory
+    done = verify_dossier(out, key)
+    assert done.returncode != 0 and "audit.jsonl: larger than" in done.stdout + done.stderr, done.stdout + done.stderr
+
+
+def test_a_public_key_given_as_a_fifo_is_named_not_waited_on(sealed: tuple[Path, Path], tmp_path: Path):
+    out, _ = sealed
+    os.mkfifo(tmp_path / "key.fifo")
+    done = verify_dossier(out, tmp_path / "key.fifo")
+    assert done.returncode != 0 and "not a regular file" in done.stdout + done.stderr, done.stdout + done.stderr
