@@ -22,6 +22,7 @@ from tests.test_ownership_e2e import World, vendor_world
 from whmcs_bridge.errors import BridgeError
 from whmcs_bridge.evidence import decoders
 from whmcs_bridge.evidence.files import refuse_secrets
+from whmcs_bridge.sandbox.documents import whole_pdf
 
 PEM = (
     b"-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIDc0b3Rlc3RrZXlzZWVkdGVzdGtleXNlZWR0ZXN0a2V5\n"
@@ -31,11 +32,20 @@ SECRETS = [("the value of WHMCS_API_SECRET", SECRET.encode())]
 LETTER = b"BT /F1 12 Tf 72 712 Td (We confirm the transfer of example.id to PT Maju.) Tj ET\n" * 3
 
 
-def pdf(stream: bytes, filters: bytes, extra: bytes = b"") -> bytes:
+def stream_object(stream: bytes, filters: bytes, extra: bytes = b"") -> bytes:
     return (
-        b"%PDF-1.4\n1 0 obj\n<< /Length " + str(len(stream)).encode() + b" /Filter " + filters + b" " + extra
-        + b" >>\nstream\n" + stream + b"\nendstream\nendobj\ntrailer\n<< >>\n%%EOF\n"
+        b"<< /Length " + str(len(stream)).encode() + b" /Filter " + filters + b" " + extra + b" >>\nstream\n" + stream
+        + b"\nendstream"
     )  # fmt: skip
+
+
+def pdf_of(*streams: bytes) -> bytes:
+    """A whole PDF a reader opens (since the twenty-third round every PDF is read by one too), holding `streams`."""
+    return whole_pdf([b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>", *streams])
+
+
+def pdf(stream: bytes, filters: bytes, extra: bytes = b"") -> bytes:
+    return pdf_of(stream_object(stream, filters, extra))
 
 
 def runlength(data: bytes) -> bytes:
@@ -126,10 +136,10 @@ HIDDEN = {
     "RL (abbreviated) holding the secret": pdf(runlength(b"api secret: " + SECRET.encode()), b"/RL"),
     "LZWDecode": pdf(lzw(PEM), b"/LZWDecode", b"/DecodeParms << /EarlyChange 1 >>"),
     "three filters": pdf(hexed(a85(zlib.compress(PEM))), b"[/ASCIIHexDecode /ASCII85Decode /FlateDecode]"),
-    "five filters": pdf(
-        hexed(a85(hexed(runlength(zlib.compress(PEM))))), b"[/AHx /A85 /AHx /RL /Fl]"
+    "five filters": pdf(hexed(a85(hexed(runlength(zlib.compress(PEM))))), b"[/AHx /A85 /AHx /RL /Fl]"),
+    "Flate with the PNG Up predictor": pdf(
+        png_predicted(PEM), b"/FlateDecode", b"/DecodeParms << /Predictor 12 /Columns 4 >>"
     ),
-    "Flate with the PNG Up predictor": pdf(png_predicted(PEM), b"/FlateDecode", b"/DecodeParms << /Predictor 12 /Columns 4 >>"),
     "Flate with the TIFF predictor": pdf(
         tiff_predicted(PEM), b"/FlateDecode", b"/DecodeParms << /Predictor 2 /Colors 3 /Columns 100 >>"
     ),
@@ -139,7 +149,9 @@ HIDDEN = {
     "a gzip file in an email": mail(("application/gzip", gzip.compress(PEM))),
     "a bzip2 file in an email": mail(("application/x-bzip2", bz2.compress(ENV))),
     "a compressed PDF attached to an email": mail(("application/pdf", pdf(zlib.compress(PEM), b"/FlateDecode"))),
-    "a private key in base64 in a text file": b"Our key, as asked:\n" + base64.encodebytes(PEM) + b"Regards, the holder\n",
+    "a private key in base64 in a text file": b"Our key, as asked:\n"
+    + base64.encodebytes(PEM)
+    + b"Regards, the holder\n",
     "a private key in base64 at another offset": b"k=" + base64.b64encode(b"x" + PEM) + b"\n" + b"Regards " * 8,
     "a word document (a zip) in an email": mail(
         ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", zipped(("word/document.xml", ENV)))
@@ -163,7 +175,12 @@ UNREADABLE = {
     "a 7-Zip archive": (mail(("application/x-7z-compressed", b"7z\xbc\xaf\x27\x1c" + b"\x00" * 80)), "a 7-Zip archive"),
     "a broken LZW stream": (pdf(b"\xff" * 40, b"/LZWDecode"), "cannot decode"),
     "archives nested too deep": (
-        mail(("application/zip", zipped(("1.zip", zipped(("2.zip", zipped(("3.zip", zipped(("4.zip", zipped(("a", b"a")))))))))))),
+        mail(
+            (
+                "application/zip",
+                zipped(("1.zip", zipped(("2.zip", zipped(("3.zip", zipped(("4.zip", zipped(("a", b"a")))))))))),
+            )
+        ),
         "nested",
     ),
 }
@@ -182,10 +199,15 @@ def test_what_the_check_cannot_read_refuses_the_file_with_a_sentence(name: str):
 
 INNOCENT = {
     "a letter in a filter chain": pdf(hexed(a85(runlength(zlib.compress(LETTER)))), b"[/AHx /A85 /RL /Fl]"),
-    "a scanned page (a JPEG image) and its text": pdf(b"\xff\xd8\xff" + b"\x00" * 200 + b"\xff\xd9", b"/DCTDecode")
-    + pdf(png_predicted(LETTER), b"/FlateDecode", b"/DecodeParms << /Predictor 15 /Columns 4 >>"),
+    "a scanned page (a JPEG image) and its text": pdf_of(
+        stream_object(b"\xff\xd8\xff" + b"\x00" * 200 + b"\xff\xd9", b"/DCTDecode"),
+        stream_object(png_predicted(LETTER), b"/FlateDecode", b"/DecodeParms << /Predictor 15 /Columns 4 >>"),
+    ),
     "an email with a zipped contract and a PDF": mail(
-        ("application/zip", zipped(("contract.txt", LETTER), ("annex/extract.pdf", pdf(zlib.compress(LETTER), b"/Fl")))),
+        (
+            "application/zip",
+            zipped(("contract.txt", LETTER), ("annex/extract.pdf", pdf(zlib.compress(LETTER), b"/Fl"))),
+        ),
         ("application/pdf", pdf(lzw(LETTER[:150]), b"/LZW")),
     ),
 }
@@ -211,7 +233,16 @@ def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[World]:
 def test_attach_refuses_a_key_hidden_by_run_length_and_exports_nothing_of_it(world: World):
     """The finding as staff met it: `ownership attach` took the file and `export` put the key in the dossier."""
     case_id = world.run(
-        "ownership", "open", "--subject", "domain:21", "--requester", "client:21", "--grounds", "vendor", "--by", "alice"
+        "ownership",
+        "open",
+        "--subject",
+        "domain:21",
+        "--requester",
+        "client:21",
+        "--grounds",
+        "vendor",
+        "--by",
+        "alice",
     ).output.split()[0]
     path = world.file("letter.pdf", HIDDEN["RunLengthDecode"])
     refused = world.fail(
@@ -270,7 +301,7 @@ def test_a_stream_is_read_to_its_declared_length_past_an_endstream_inside_its_da
 
 def test_an_encrypted_pdf_is_refused_as_unreadable():
     """An encrypted PDF's streams are ciphertext: the bridge cannot read them, so cannot check them."""
-    data = pdf(b"\x93\x11" * 40, b"/FlateDecode").replace(b"trailer\n<< >>", b"trailer\n<< /Encrypt 9 0 R >>")
+    data = pdf(b"\x93\x11" * 40, b"/FlateDecode").replace(b"trailer\n<<", b"trailer\n<</Encrypt 9 0 R")
     with pytest.raises(BridgeError, match="an encrypted PDF, which the bridge cannot read") as refused:
         refuse_secrets("letter", data, SECRETS)
     assert "without a password" in str(refused.value)

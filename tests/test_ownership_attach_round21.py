@@ -20,6 +20,7 @@ from tests.conftest import Sandbox
 from tests.test_ownership_break20 import attachments
 from tests.test_ownership_e2e import World, open_and_document, vendor_world
 from tests.test_ownership_locks import staff_tickets
+from whmcs_bridge.sandbox.documents import text_pdf
 
 
 @pytest.fixture
@@ -27,20 +28,24 @@ def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[World]:
     yield from vendor_world(sandbox, tmp_path)
 
 
-CONTRACT = b"%PDF-1.4\n% the vendor's contract: the domain stays with Kreatif Studio until paid\n" + b"2" * 200 + b"\n%%EOF\n"
-TAX = b"%PDF-1.4\n% Toko Sejahtera's tax statement, about no case\n" + b"3" * 200 + b"\n%%EOF\n"
-SCAN = b"%PDF-1.4\n% a registry extract the requester posted, scanned by staff\n" + b"4" * 200 + b"\n%%EOF\n"
+CONTRACT = text_pdf(["the vendor's contract: the domain stays with Kreatif Studio until paid"])
+TAX = text_pdf(["Toko Sejahtera's tax statement, about no case"])
+SCAN = text_pdf(["a registry extract the requester posted, scanned by staff"])
 
 
 def holder_thread(world: World, case_id: str) -> int:
     return next(
-        t["id"] for t in world.sandbox.rows("tickets", client_id=20) if t["subject"].startswith(f"Ownership case {case_id}")
+        t["id"]
+        for t in world.sandbox.rows("tickets", client_id=20)
+        if t["subject"].startswith(f"Ownership case {case_id}")
     )
 
 
 def holder_reply(world: World, ticket: int, message: str, *files: tuple[str, bytes]) -> int:
     extra = {"attachments": attachments(*files)} if files else {}
-    world.sandbox.control("act", {"action": "AddTicketReply", "ticketid": ticket, "clientid": 20, "message": message, **extra})
+    world.sandbox.control(
+        "act", {"action": "AddTicketReply", "ticketid": ticket, "clientid": 20, "message": message, **extra}
+    )
     return int(world.sandbox.rows("ticket_replies", ticket_id=ticket)[-1]["id"])
 
 
@@ -58,10 +63,23 @@ def test_a_file_taken_from_a_ticket_is_recorded_as_from_its_writer(world: World)
     reply = holder_reply(world, thread, "I object, contract attached.", ("kontrak.pdf", CONTRACT))
     world.settle(3)
     common = ["--kind", "vendor-contract", "--by", "alice"]
-    refused = world.fail("ownership", "attach", case_id, "--ticket", f"{thread}:{reply}", "--from", "requester", "--via", "ticket", *common)
+    refused = world.fail(
+        "ownership",
+        "attach",
+        case_id,
+        "--ticket",
+        f"{thread}:{reply}",
+        "--from",
+        "requester",
+        "--via",
+        "ticket",
+        *common,
+    )
     assert f"ticket #{thread} reply {reply} was written by the holder" in refused, refused
     assert "--from holder" in refused, refused
-    refused = world.fail("ownership", "attach", case_id, "--ticket", f"{thread}:{reply}", "--from", "holder", "--via", "email", *common)
+    refused = world.fail(
+        "ownership", "attach", case_id, "--ticket", f"{thread}:{reply}", "--from", "holder", "--via", "email", *common
+    )
     assert "--via ticket" in refused, refused
     world.run("ownership", "attach", case_id, "--ticket", f"{thread}:{reply}", "--from", "holder", *common)
     item = world.case(case_id)["evidence"][-1]
@@ -73,8 +91,23 @@ def test_a_file_taken_from_a_ticket_is_recorded_as_from_its_writer(world: World)
         attachments=attachments(("pajak.pdf", TAX)),
     ).json()  # fmt: skip
     other = int(opened["id"])
-    refused = world.fail("ownership", "attach", case_id, "--ticket", str(other), "--from", "requester", "--kind", "other", "--by", "alice")
-    assert f"ticket #{other} is neither a thread of case {case_id} nor a ticket of the holder's or the requester's" in refused, refused
+    refused = world.fail(
+        "ownership",
+        "attach",
+        case_id,
+        "--ticket",
+        str(other),
+        "--from",
+        "requester",
+        "--kind",
+        "other",
+        "--by",
+        "alice",
+    )
+    assert (
+        f"ticket #{other} is neither a thread of case {case_id} nor a ticket of the holder's or the requester's"
+        in refused
+    ), refused
     assert len([e for e in world.case(case_id)["evidence"] if e["kind"] == "other"]) == 0
     # A note: staff forward what a party sent them; the typed --from stays, said forwarded by staff.
     note = staff_note(world, thread, "The requester posted this extract.", ("extract.pdf", SCAN))
@@ -83,7 +116,9 @@ def test_a_file_taken_from_a_ticket_is_recorded_as_from_its_writer(world: World)
         "--by", "alice",
     )  # fmt: skip
     item = world.case(case_id)["evidence"][-1]
-    assert item["from"] == "requester" and item["source"].startswith(f"forwarded by staff in ticket #{thread} note {note}"), item
+    assert item["from"] == "requester" and item["source"].startswith(
+        f"forwarded by staff in ticket #{thread} note {note}"
+    ), item
     shown = world.run("ownership", "show", case_id).output
     assert f"forwarded by staff in ticket #{thread} note {note}" in shown, shown
     assert f"ticket #{thread} reply {reply}" in shown, shown
@@ -132,7 +167,16 @@ def test_routine_owner_reads_neither_fill_nor_crowd_a_projection(world: World):
     owner reads (996 lines, 4 real ones) and stopped after three weeks: the later deadlines were not shown."""
     for subject in ("domain:20", "service:201"):
         world.run(
-            "ownership", "open", "--subject", subject, "--requester", "client:21", "--grounds", "vendor", "--by", "alice"
+            "ownership",
+            "open",
+            "--subject",
+            subject,
+            "--requester",
+            "client:21",
+            "--grounds",
+            "vendor",
+            "--by",
+            "alice",
         )
     world.settle()
     far = (datetime.now(UTC) + timedelta(days=60)).isoformat(timespec="seconds")

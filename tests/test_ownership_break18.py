@@ -24,6 +24,7 @@ from tests.test_ownership_e2e import PDF, World, open_and_document, vendor_world
 from whmcs_bridge.cli import app as cli
 from whmcs_bridge.errors import BridgeError
 from whmcs_bridge.evidence.files import refuse_secrets
+from whmcs_bridge.sandbox.documents import whole_pdf
 from whmcs_bridge.whmcs.whois import with_holder
 
 
@@ -105,10 +106,9 @@ SECRET = b"sandbox-secret-very-long-123"
 
 def pdf_with(text: bytes) -> bytes:
     content = zlib.compress(b"BT /F1 12 Tf 72 712 Td (" + text + b") Tj ET")
-    return (
-        b"%PDF-1.4\n1 0 obj << /Length " + str(len(content)).encode() + b" /Filter /FlateDecode >>\nstream\n"
-        + content + b"\nendstream\nendobj\n%%EOF\n"
-    )  # fmt: skip
+    page = b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>"  # a whole PDF: a reader opens each since round 23
+    stream = b"<< /Length " + str(len(content)).encode() + b" /Filter /FlateDecode >>\nstream\n" + content
+    return whole_pdf([page, stream + b"\nendstream"])
 
 
 def eml(encoding: str, body: bytes) -> bytes:

@@ -20,6 +20,7 @@ from tests.test_ownership_e2e import World, open_and_document, vendor_world
 from whmcs_bridge.errors import BridgeError
 from whmcs_bridge.evidence import keys
 from whmcs_bridge.evidence.files import key_encodings, refuse_secrets
+from whmcs_bridge.sandbox.documents import whole_pdf
 
 
 @pytest.fixture
@@ -46,11 +47,15 @@ SECRET = b"sandbox-secret-very-long-123"
 API_SECRET = [("the value of WHMCS_API_SECRET", SECRET)]
 
 
+PAGE = (
+    b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>"  # whole PDFs: since the twenty-third round a reader opens each
+)
+
+
 def pdf(content: bytes, filters: bytes = b"") -> bytes:
-    return (
-        b"%PDF-1.4\n1 0 obj << /Length " + str(len(content)).encode() + filters + b" >>\nstream\n" + content
-        + b"\nendstream\nendobj\n%%EOF\n"
-    )  # fmt: skip
+    return whole_pdf(
+        [PAGE, b"<< /Length " + str(len(content)).encode() + filters + b" >>\nstream\n" + content + b"\nendstream"]
+    )
 
 
 def png_chunk(kind: bytes, body: bytes) -> bytes:
@@ -59,7 +64,12 @@ def png_chunk(kind: bytes, body: bytes) -> bytes:
 
 def png_with(text: bytes) -> bytes:
     header = png_chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
-    return b"\x89PNG\r\n\x1a\n" + header + png_chunk(b"zTXt", b"Comment\0\0" + zlib.compress(text)) + png_chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + header
+        + png_chunk(b"zTXt", b"Comment\0\0" + zlib.compress(text))
+        + png_chunk(b"IEND", b"")
+    )
 
 
 OCTAL = "".join(f"\\{c:03o}" for c in SECRET).encode()
@@ -70,8 +80,17 @@ OCTAL = "".join(f"\\{c:03o}" for c in SECRET).encode()
     [
         ("pdf hex string", pdf(b"BT <" + SECRET.hex().encode() + b"> Tj ET")),
         ("pdf octal string", pdf(b"BT (" + OCTAL + b") Tj ET")),
-        ("pdf split string", pdf(zlib.compress(b"BT [(" + SECRET[:9] + b") -20 (" + SECRET[9:] + b")] TJ ET"), b" /Filter /FlateDecode")),
-        ("pdf asciihex stream", pdf(b"BT (secret ".hex().encode() + SECRET.hex().encode() + b"29 Tj ET".hex().encode() + b">", b" /Filter /ASCIIHexDecode")),
+        (
+            "pdf split string",
+            pdf(zlib.compress(b"BT [(" + SECRET[:9] + b") -20 (" + SECRET[9:] + b")] TJ ET"), b" /Filter /FlateDecode"),
+        ),
+        (
+            "pdf asciihex stream",
+            pdf(
+                b"BT (secret ".hex().encode() + SECRET.hex().encode() + b"29 Tj ET".hex().encode() + b">",
+                b" /Filter /ASCIIHexDecode",
+            ),
+        ),
         ("png ztxt", png_with(b"password " + SECRET)),
     ],
 )

@@ -27,6 +27,7 @@ from whmcs_bridge.cli import app as cli
 from whmcs_bridge.errors import EnvironmentProblem
 from whmcs_bridge.evidence import folder
 from whmcs_bridge.families.ownership.watch import expected, watched
+from whmcs_bridge.sandbox.documents import text_pdf
 
 
 @pytest.fixture
@@ -84,8 +85,8 @@ def attachments(*files: tuple[str, bytes]) -> str:
     return base64.b64encode(json.dumps(listed).encode()).decode()
 
 
-PROXY = b"%PDF-1.4\n% the director's proxy, sent later in the thread, signed and stamped\n" + b"0" * 200 + b"\n%%EOF\n"
-EXTRACT = b"%PDF-1.4\n% a registry extract received by post and scanned by staff\n" + b"1" * 200 + b"\n%%EOF\n"
+PROXY = text_pdf(["the director's proxy, sent later in the thread, signed and stamped"])
+EXTRACT = text_pdf(["a registry extract received by post and scanned by staff"])
 
 
 def test_a_file_attached_to_a_later_reply_or_a_note_is_taken_as_evidence(world: World):
@@ -109,7 +110,9 @@ def test_a_file_attached_to_a_later_reply_or_a_note_is_taken_as_evidence(world: 
     assert [a["filename"] for a in listed["notes"]["note"][-1]["attachments"]] == ["readme.txt", "extract.pdf"]
     common = ["--from", "requester", "--via", "ticket", "--by", "alice"]
     world.run("ownership", "attach", case_id, "--ticket", f"1:{reply}", "--kind", "signatory-id", *common)
-    world.run("ownership", "attach", case_id, "--ticket", f"1:n{note}", "--index", "1", "--kind", "registry-extract", *common)
+    world.run(
+        "ownership", "attach", case_id, "--ticket", f"1:n{note}", "--index", "1", "--kind", "registry-extract", *common
+    )
     items = world.case(case_id)["evidence"]
     assert [(e["name"], e["sha256"]) for e in items[-2:]] == [
         ("proxy.pdf", hashlib.sha256(PROXY).hexdigest()),
@@ -122,7 +125,9 @@ def test_a_file_attached_to_a_later_reply_or_a_note_is_taken_as_evidence(world: 
     refused = world.fail("ownership", "attach", case_id, "--ticket", f"1:{elsewhere['id']}", "--kind", "other", *common)
     assert f"ticket #1 has no reply {elsewhere['id']}" in refused, refused
     assert other  # the thread holds replies; only the one named is not of it
-    refused = world.fail("ownership", "attach", case_id, "--ticket", f"1:{reply}", "--index", "3", "--kind", "other", *common)
+    refused = world.fail(
+        "ownership", "attach", case_id, "--ticket", f"1:{reply}", "--index", "3", "--kind", "other", *common
+    )
     assert f"ticket #1 reply {reply} attachment 3: WHMCS says" in refused, refused
 
 
@@ -140,7 +145,9 @@ def test_a_whole_account_grant_is_refused_while_a_domain_the_account_holds_is_lo
     assert "active" not in world.run("delegations", "list").output
 
 
-@pytest.mark.parametrize("args", [["ownership", "show", "\udcff"], ["ownership", "cancel", "o1", "--by", "alice", "--note", "caf\udce9"]])
+@pytest.mark.parametrize(
+    "args", [["ownership", "show", "\udcff"], ["ownership", "cancel", "o1", "--by", "alice", "--note", "caf\udce9"]]
+)
 def test_an_argument_that_is_not_utf8_is_a_usage_error_not_a_traceback(args: list[str]):
     """Round 20 (ownership), MEDIUM 3: bytes that are not UTF-8 in an argument (a Latin-1 terminal) reached SQLite
     and ended in a UnicodeEncodeError traceback."""
@@ -161,8 +168,12 @@ def test_a_written_reply_recorded_as_a_phone_answer_is_refused(world: World):
     """Round 20 (ownership), LOW 6: `record-answer --via phone --reply T:R` classified the holder's written reply and
     the dossier said the holder objected by phone."""
     case_id = open_and_document(world, "domain:20")
-    thread = next(t for t in world.sandbox.rows("tickets", client_id=20) if t["subject"].startswith(f"Ownership case {case_id}"))
-    world.sandbox.control("act", {"action": "AddTicketReply", "ticketid": thread["id"], "clientid": 20, "message": "Saya keberatan"})
+    thread = next(
+        t for t in world.sandbox.rows("tickets", client_id=20) if t["subject"].startswith(f"Ownership case {case_id}")
+    )
+    world.sandbox.control(
+        "act", {"action": "AddTicketReply", "ticketid": thread["id"], "clientid": 20, "message": "Saya keberatan"}
+    )
     world.settle(3)
     [reply] = world.case(case_id)["replies"]
     refused = world.fail(
@@ -181,12 +192,23 @@ def test_a_projection_cut_by_its_bound_says_so(world: World, monkeypatch: pytest
     monkeypatch.setattr(engine, "STEPS", 50)
     for subject in ("domain:20", "service:201"):
         world.run(
-            "ownership", "open", "--subject", subject, "--requester", "client:21", "--grounds", "vendor", "--by", "alice"
+            "ownership",
+            "open",
+            "--subject",
+            subject,
+            "--requester",
+            "client:21",
+            "--grounds",
+            "vendor",
+            "--by",
+            "alice",
         )
     world.settle()
     far = (datetime.now(UTC) + timedelta(days=90)).isoformat(timespec="seconds")
     shown = world.run("plan", "--at", far).output
-    assert "the projection stopped at" in shown and "deadlines (of which at most 1,000 not routine reads)" in shown, shown[-600:]
+    assert "the projection stopped at" in shown and "deadlines (of which at most 1,000 not routine reads)" in shown, (
+        shown[-600:]
+    )
     cut = [line for line in json.loads(world.run("plan", "--at", far, "--json").output) if line["what"] == "cut"]
     assert len(cut) == 1 and cut[0]["at"] < far, cut
 

@@ -20,6 +20,7 @@ from tests.test_daemon import Running, configure, free_port, wait_until
 from whmcs_bridge.cli import app as cli
 from whmcs_bridge.executor.call import Call
 from whmcs_bridge.executor.kinds import action_kind
+from whmcs_bridge.sandbox.documents import text_pdf
 from whmcs_bridge.whmcs.api import WhmcsApi
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,7 +30,7 @@ PNG = (
     b"\x00\x00\x00\x0cIDATx\x9cc\xf8\xcf\xc0\x00\x00\x03\x01\x01\x00\xc9\xfe\x92\xef"
     b"\x00\x00\x00\x00IEND\xaeB`\x82"
 )
-PDF = b"%PDF-1.4\n% contract between PT Maju Makmur and Kreatif Studio\n%%EOF\n"
+PDF = text_pdf(["contract between PT Maju Makmur and Kreatif Studio"])
 
 
 def ownership_section() -> str:
@@ -271,7 +272,9 @@ def test_seed_000_consent_approval_move_and_dossier(world: World, tmp_path: Path
     world.settle()
     assert [c["action"] for c in sandbox.calls() if c["action"] == "ModuleChangePw"] == ["ModuleChangePw"]
     welcome = [c for c in sandbox.calls() if c["action"] == "SendEmail" and c["params"].get("messagename")]
-    assert [(c["params"]["messagename"], c["params"]["id"]) for c in welcome] == [("Hosting Account Welcome Email", "201")]
+    assert [(c["params"]["messagename"], c["params"]["id"]) for c in welcome] == [
+        ("Hosting Account Welcome Email", "201")
+    ]
     assert [e for e in world.emails(21) if e["subject"] == "New Account Information"]  # the template's subject
     assert not [e for e in world.emails(20) if e["subject"] == "New Account Information"]
     assert case["subjects"][0]["transfer_lock"] == "on"
@@ -423,7 +426,16 @@ def test_bad_input_is_a_clear_error(world: World):
         "ownership", "open", "--subject", "svc:1", "--requester", "client:21", "--grounds", "vendor", "--by", "alice"
     )
     assert "does not exist in WHMCS" in world.fail(
-        "ownership", "open", "--subject", "service:999", "--requester", "client:21", "--grounds", "vendor", "--by", "alice"
+        "ownership",
+        "open",
+        "--subject",
+        "service:999",
+        "--requester",
+        "client:21",
+        "--grounds",
+        "vendor",
+        "--by",
+        "alice",
     )
     assert "Company name, contact@email" in world.fail(
         "ownership", "open", "--subject", "domain:20", "--requester", "PT X", "--grounds", "vendor", "--by", "alice"
@@ -457,12 +469,18 @@ def test_bad_input_is_a_clear_error(world: World):
     attach = ("--kind", "other", "--from", "requester", "--via", "email", "--by", "alice")
     key = world.config.parent / "signing-key.pem"
     (world.config.parent / "notes.txt").symlink_to(key)
-    assert "is a symbolic link: give the file itself" in world.fail("ownership", "attach", case_id, str(world.config.parent / "notes.txt"), *attach)
-    assert "is the bridge's own file" in world.fail("ownership", "attach", case_id, str(world.config.parent / ".env"), *attach)
+    assert "is a symbolic link: give the file itself" in world.fail(
+        "ownership", "attach", case_id, str(world.config.parent / "notes.txt"), *attach
+    )
+    assert "is the bridge's own file" in world.fail(
+        "ownership", "attach", case_id, str(world.config.parent / ".env"), *attach
+    )
     assert "is the bridge's own file" in world.fail("ownership", "attach", case_id, str(key), *attach)
     assert "not a regular file" in world.fail("ownership", "attach", case_id, "/dev/zero", *attach)
     os.mkfifo(world.config.parent / "pipe")
-    assert "not a regular file" in world.fail("ownership", "attach", case_id, str(world.config.parent / "pipe"), *attach)
+    assert "not a regular file" in world.fail(
+        "ownership", "attach", case_id, str(world.config.parent / "pipe"), *attach
+    )
     assert "is the bridge's own file" in world.fail(
         "ownership", "record-answer", case_id, "--party", "holder", "--answer", "object", "--via", "phone",
         "--evidence", str(key), "--by", "alice", "--note", "call",

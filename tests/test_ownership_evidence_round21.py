@@ -22,6 +22,7 @@ from tests.test_ownership_e2e import PDF, World, vendor_world
 from whmcs_bridge.errors import BridgeError
 from whmcs_bridge.evidence import folder
 from whmcs_bridge.evidence.files import refuse_secrets
+from whmcs_bridge.sandbox.documents import whole_pdf
 
 
 @pytest.fixture
@@ -31,7 +32,16 @@ def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[World]:
 
 def opened(world: World) -> str:
     out = world.run(
-        "ownership", "open", "--subject", "domain:21", "--requester", "client:21", "--grounds", "vendor", "--by", "alice"
+        "ownership",
+        "open",
+        "--subject",
+        "domain:21",
+        "--requester",
+        "client:21",
+        "--grounds",
+        "vendor",
+        "--by",
+        "alice",
     ).output
     return str(out.split()[0])
 
@@ -43,16 +53,20 @@ def attach(world: World, case_id: str, path: str, sender: str = "requester") -> 
 UTF16 = ("\ufeff" + SECRET).encode("utf-16-be")
 
 
+PAGE = (
+    b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>"  # whole PDFs: since the twenty-third round a reader opens each
+)
+
+
 def info_pdf(title: bytes) -> bytes:
-    return b"%PDF-1.4\n1 0 obj << /Title " + title + b" >> endobj\ntrailer << /Info 1 0 R >>\n%%EOF\n"
+    return whole_pdf([PAGE, b"<< /Title " + title + b" >>"])
 
 
 def stream_pdf(content: bytes) -> bytes:
     z = zlib.compress(content)
-    return (
-        b"%PDF-1.4\n1 0 obj << /Length " + str(len(z)).encode() + b" /Filter /FlateDecode >>\nstream\n" + z
-        + b"\nendstream\nendobj\n%%EOF\n"
-    )  # fmt: skip
+    return whole_pdf(
+        [PAGE, b"<< /Length " + str(len(z)).encode() + b" /Filter /FlateDecode >>\nstream\n" + z + b"\nendstream"]
+    )
 
 
 def mail(text: str, charset: str, data: bytes | None = None) -> bytes:
@@ -66,7 +80,9 @@ def mail(text: str, charset: str, data: bytes | None = None) -> bytes:
 SECRET_FORMS = {
     "pdf utf-16 hex string": info_pdf(b"<" + UTF16.hex().upper().encode() + b">"),
     "pdf utf-16 octal literal": info_pdf(b"(" + b"".join(b"\\%03o" % c for c in UTF16) + b")"),
-    "pdf utf-16 string in a compressed stream": stream_pdf(b"BT /F1 12 Tf 72 712 Td <" + UTF16.hex().encode() + b"> Tj ET"),
+    "pdf utf-16 string in a compressed stream": stream_pdf(
+        b"BT /F1 12 Tf 72 712 Td <" + UTF16.hex().encode() + b"> Tj ET"
+    ),
     "pdf utf-16le string": info_pdf(b"<" + ("\ufeff" + SECRET).encode("utf-16-le").hex().encode() + b">"),
     "email utf-16 part": mail(f"Our reference is {SECRET}, regards", "utf-16"),
     "email cp500 part": mail(f"Our reference is {SECRET}", "cp500"),
@@ -94,7 +110,9 @@ def test_innocent_utf16_text_is_accepted_and_an_unreadable_charset_is_refused_wi
     innocent = info_pdf(b"<" + title.hex().upper().encode() + b">") + b"% " + b"x" * 64 + b"\n%%EOF\n"
     world.run("ownership", "attach", *attach(world, case_id, world.file("vertrag.pdf", innocent)))
     letter = mail("", "utf-8", ("Dear staff, our contract is attached. " * 3).encode("utf-16-le"))
-    world.run("ownership", "attach", *attach(world, case_id, world.file("ok.eml", letter.replace(b"utf-8", b"utf-16le"))))
+    world.run(
+        "ownership", "attach", *attach(world, case_id, world.file("ok.eml", letter.replace(b"utf-8", b"utf-16le")))
+    )
     unknown = mail("", "x-klingon", ("Our reference is attached, with our best regards. " * 2).encode())
     refused = world.fail("ownership", "attach", *attach(world, case_id, world.file("odd.eml", unknown)))
     assert "character set 'x-klingon', which the bridge cannot read" in refused, refused

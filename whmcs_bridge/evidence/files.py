@@ -14,6 +14,7 @@ import dataclasses
 import email
 import email.header
 import email.message
+import html
 import os
 import quopri
 import re
@@ -29,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from whmcs_bridge.config.load import Config, read_env_file
 from whmcs_bridge.config.reader import Secret
 from whmcs_bridge.errors import BridgeError
-from whmcs_bridge.evidence import decoders, keys
+from whmcs_bridge.evidence import decoders, keys, pdftext
 
 # Readable by root only, and never a document: /etc/shadow attached by a command run as root (a break test).
 SYSTEM = tuple(Path(p) for p in ("/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-"))
@@ -80,7 +81,9 @@ def shown_name(path: Path) -> str:
 def _refuse_same_file(path: Path, info: os.stat_result, private: list[Path]) -> None:
     """The bridge's own files and the system's password hashes by identity (device and inode), which a hard
     link shares under any name and any folder."""
-    known_files = [(p, "the bridge's own file") for p in private] + [(p, "the system's password hashes") for p in SYSTEM]
+    known_files = [(p, "the bridge's own file") for p in private] + [
+        (p, "the system's password hashes") for p in SYSTEM
+    ]
     for own, why in known_files:
         try:
             known = own.stat()
@@ -121,6 +124,7 @@ PDF_LITERAL = re.compile(rb"\((?:\\.|[^\\()])*\)", re.DOTALL)
 PDF_HEX = re.compile(rb"<([0-9A-Fa-f\s]{2,})>")
 PDF_ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}
 PDF_ESCAPE = re.compile(rb"\\([0-7]{1,3}|\r?\n|.)", re.DOTALL)
+OCTAL = frozenset(b"01234567")
 IMAGE = re.compile(rb"/Subtype\s*/Image")
 ENCRYPTED = re.compile(rb"/Encrypt\b")  # the trailer's: every stream and string is ciphertext (7.6)
 SPACES = re.compile(rb"[\s:]+")  # and the colons of a key printed as hex pairs (ab:cd:...)
@@ -159,12 +163,11 @@ DEEPEST = 4
 
 def _forms(where: str, data: bytes, budget: list[int], depth: int) -> Iterator[bytes]:
     if depth > DEEPEST:
-        raise decoders.Unreadable(
-            f"attachments or archives nested more than {DEEPEST} deep", decoders.UNPACKED
-        )
+        raise decoders.Unreadable(f"attachments or archives nested more than {DEEPEST} deep", decoders.UNPACKED)
     marked = as_text(data)
     yield from (data, quopri.decodestring(data)) + ((marked,) if marked is not data else ())
     yield from _pdf_forms(where, data, budget)
+    yield from _markup_text(data)
     yield from _png_texts(where, data, budget)
     yield from _email_parts(where, data, budget, depth)
     for member in decoders.unpacked(data, budget):
@@ -214,6 +217,13 @@ def _pdf_forms(where: str, data: bytes, budget: list[int]) -> Iterator[bytes]:
     if ENCRYPTED.search(data):
         raise decoders.Unreadable("an encrypted PDF", "print it to PDF again without a password")
     yield _pdf_strings(data)
+    yield from _pdf_streams(where, data, budget)
+    for text in pdftext.page_texts(data):  # after the streams: a bomb is refused before pdfium inflates it
+        _spend(where, budget, len(text))
+        yield text
+
+
+def _pdf_streams(where: str, data: bytes, budget: list[int]) -> Iterator[bytes]:
     for found in PDF_STREAM.finditer(data):
         dictionary = decoders.stream_dictionary(data[max(0, found.start() - 4096) : found.start()])
         if IMAGE.search(dictionary):
@@ -271,12 +281,27 @@ def _unhexed(text: bytes) -> bytes:
 
 
 def _unescaped(match: re.Match[bytes]) -> bytes:
+    """One escape of a PDF literal string (7.3.4.2): octal digits are a byte; a backslash before any other
+    character (`\\8` in an image's bytes) is ignored, as a reader ignores it."""
     code = match.group(1)
-    if code[:1].isdigit():
+    if code[0] in OCTAL:
         return bytes([int(code, 8) & 0xFF])
     if code in (b"\n", b"\r\n"):  # a line continued
         return b""
     return PDF_ESCAPES.get(code, code)
+
+
+# An XML or HTML document (an office document's members: word/document.xml, xl/sharedStrings.xml, ppt/slides/*,
+# content.xml; an HTML email): its text is what lies between its tags, with its character references read.
+MARKUP = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*<[?!A-Za-z]")
+TAG = re.compile(rb"<[^>]*>")
+
+
+def _markup_text(data: bytes) -> Iterator[bytes]:
+    """The text an XML or HTML document shows: its tags removed (Word's runs, an email's spans joined, as a reader
+    shows them) and its character references (&#NN;) read."""
+    if MARKUP.match(data[:1024]):
+        yield html.unescape(TAG.sub(b"", data).decode("utf-8", "replace")).encode()
 
 
 def _png_texts(where: str, data: bytes, budget: list[int]) -> Iterator[bytes]:
@@ -303,8 +328,7 @@ def _email_parts(where: str, data: bytes, budget: list[int], depth: int) -> Iter
     """Each part of an email decoded (base64, quoted-printable) and read as what it is (its text in its declared
     character set, a PDF, an archive: _forms), and its headers' encoded words (=?utf-16?b?...?=) read in theirs, as
     a mail client shows them."""
-    head = data[:65536].lower()
-    if b"content-transfer-encoding" not in head and b"charset=" not in head and b"=?" not in head:
+    if not is_email(data):
         return
     for part in email.message_from_bytes(data).walk():
         yield _header_text(where, part)
@@ -313,9 +337,50 @@ def _email_parts(where: str, data: bytes, budget: list[int], depth: int) -> Iter
             continue
         charset = part.get_content_charset()
         if charset:
-            yield in_charset(where, payload, charset)
+            yield (text := in_charset(where, payload, charset))
+            yield from _markup_text(text)
         _spend(where, budget, len(payload))
         yield from _forms(where, payload, budget, depth + 1)
+
+
+# An email's first lines (RFC 5322, 2.2 and 3.6): header fields, `name: value` with a name of printable ASCII and
+# no space, each perhaps continued on lines starting with a space or tab, up to an empty line; a mailbox file's
+# first "From " line before them. A file is read as an email only when it starts so (twenty-third round: any "=?"
+# in a JPEG's or a PDF's bytes once made it one, its "body" again one, until refused as nested too deep).
+FIELD = re.compile(rb"[!-9;-~]+[ \t]*:")
+MAILBOX_LINE = b"From "
+# The header fields one of which an email or a MIME part saved on its own has; a text of "Note: ..." lines has none.
+MAIL_FIELDS = frozenset((b"from", b"to", b"subject", b"date", b"received", b"message-id", b"mime-version",
+                         b"content-type", b"return-path", b"delivered-to"))  # fmt: skip
+
+
+def is_email(data: bytes) -> bool:
+    """Whether `data` is laid out as an email: header fields from its first line to an empty line (or its end, or a
+    line that is no field), one of them a field every email or MIME part has (MAIL_FIELDS)."""
+    lines = _lines(data)
+    names: set[bytes] = set()
+    for number, line in enumerate(lines):
+        if number == 0 and line.startswith(MAILBOX_LINE):
+            continue
+        if not line:
+            break
+        if line[:1] in (b" ", b"\t") and names:
+            continue
+        field = FIELD.match(line)
+        if field is None:  # the body, its empty line missing (as a mail client reads it): a first line ends it all
+            break
+        names.add(field.group(0).rstrip(b" \t:").lower())
+    return bool(names & MAIL_FIELDS)
+
+
+def _lines(data: bytes) -> Iterator[bytes]:
+    """`data`'s lines without their ends (LF or CRLF), one at a time: a file that is no email stops at its first."""
+    at = 0
+    while at < len(data):
+        end = data.find(b"\n", at)
+        end = len(data) if end == -1 else end
+        yield data[at:end].removesuffix(b"\r")
+        at = end + 1
 
 
 def _header_text(where: str, part: email.message.Message) -> bytes:

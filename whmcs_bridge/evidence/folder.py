@@ -5,6 +5,7 @@ public key, naming every problem found."""
 from __future__ import annotations
 
 import dataclasses
+import errno
 import fcntl
 import hashlib
 import json
@@ -31,6 +32,12 @@ RESERVED = ("format", "exported_at", "signed_by", "files", "audit")
 ROW_FIELDS = ("id", "at", "actor", "action", "client_id", "case_id", "subject", "detail")
 # The hidden folder a FolderWriter writes in (`.NAME.` + tempfile.mkdtemp's eight characters + `.partial`).
 PARTIAL = re.compile(r"\..+\.[a-z0-9_]{8}\.partial")
+# What a dossier's own files may hold, read whole: far more than `export` writes (a case's manifest, one signature
+# line, the audit rows of one case's segment), far less than /dev/zero or a sparse file a forger made (twenty-third
+# round: audit.jsonl linked to /dev/zero was read until MemoryError).
+LARGEST_MANIFEST = 64 * 1048576
+LARGEST_SIGNATURE = 4096
+LARGEST_AUDIT = 256 * 1048576
 log = logging.getLogger("whmcs_bridge.evidence")
 
 
@@ -40,6 +47,62 @@ class EvidenceError(BridgeError):
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         super().__init__("the dossier does not verify:\n  " + "\n  ".join(problems))
+
+
+class Refused(BridgeError):
+    """A file of a dossier that is not read: a link, not a regular file, missing, or too large (the sentence)."""
+
+
+def opened_inside(folder: Path, name: str) -> int:
+    """A descriptor of the regular file `name` (a relative path, unsafe_name has checked it) inside `folder`, every
+    part opened without following a link (O_NOFOLLOW) and the file without waiting on a FIFO (O_NONBLOCK): what a
+    forger put under a listed name is named, never opened through (twenty-third round: a FIFO hung the verifier, a
+    link out of the folder was read although the verifier said it was not)."""
+    parts = name.split("/")
+    try:
+        at = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as exc:
+        raise Refused(f"{name}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        for part in parts[:-1]:
+            inner = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=at)
+            os.close(at)
+            at = inner
+        fd = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=at)
+    except OSError as exc:
+        raise Refused(_why_not_opened(name, exc)) from None
+    finally:
+        os.close(at)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):  # a folder, a FIFO, a device under a listed file's name
+        os.close(fd)
+        raise Refused(f"{name}: not a regular file (replaced; not read)")
+    return fd
+
+
+def _why_not_opened(name: str, exc: OSError) -> str:
+    if exc.errno in (errno.ELOOP, errno.EMLINK):  # O_NOFOLLOW met a link (FreeBSD says EMLINK)
+        return f"{name}: a link, possibly out of the dossier's folder (refused, not read)"
+    if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+        return f"{name}: missing"
+    return f"{name}: cannot be read ({exc.strerror or exc})"
+
+
+def read_inside(folder: Path, name: str, limit: int) -> bytes:
+    """The content of the regular file `name` inside `folder` (opened_inside), at most `limit` bytes."""
+    with os.fdopen(opened_inside(folder, name), "rb") as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise Refused(f"{name}: larger than {limit} bytes, more than any dossier holds (not read)")
+    return data
+
+
+def sha256_inside(folder: Path, name: str) -> str:
+    """The SHA-256 of the regular file `name` inside `folder` (opened_inside), read in blocks."""
+    digest = hashlib.sha256()
+    with os.fdopen(opened_inside(folder, name), "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 16), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def sha256_file(path: Path) -> str:
@@ -283,15 +346,12 @@ def parsed(text: str) -> Any:
 
 
 def read_manifest(folder: Path, formats: tuple[str, ...]) -> tuple[dict[str, Any], bytes]:
-    for name in (MANIFEST, SIGNATURE):
-        if (folder / name).is_symlink():
-            raise BridgeError(f"{folder}/{name} is a link: refused, not read")
     try:
-        text = (folder / MANIFEST).read_bytes()
-    except FileNotFoundError:
-        raise BridgeError(f"{folder}: no {MANIFEST}, not a dossier") from None
-    except OSError as exc:
-        raise EnvironmentProblem(f"cannot read {folder / MANIFEST}: {exc.strerror or exc}") from None
+        text = read_inside(folder, MANIFEST, LARGEST_MANIFEST)
+    except Refused as exc:
+        if str(exc) == f"{MANIFEST}: missing":
+            raise BridgeError(f"{folder}: no {MANIFEST}, not a dossier") from None
+        raise BridgeError(f"{folder}/{exc}") from None
     try:
         manifest = parsed(text.decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
@@ -338,8 +398,12 @@ def signature_problems(folder: Path, manifest: dict[str, Any], text: bytes, key:
     signed_by = manifest.get("signed_by")
     fingerprint = signed_by.get("fingerprint") if isinstance(signed_by, dict) else None
     try:
-        signature = (folder / SIGNATURE).read_text(encoding="ascii").strip()
-    except (OSError, UnicodeDecodeError):
+        signature = read_inside(folder, SIGNATURE, LARGEST_SIGNATURE).decode("ascii").strip()
+    except Refused as exc:
+        if str(exc) == f"{SIGNATURE}: missing":
+            return [f"{SIGNATURE}: missing or unreadable: the dossier is not signed"]
+        raise BridgeError(f"{folder}/{exc}") from None
+    except UnicodeDecodeError:
         return [f"{SIGNATURE}: missing or unreadable: the dossier is not signed"]
     if fingerprint != key.fingerprint:
         return [f"{MANIFEST}: signed with the key {fingerprint}, not with the given key {key.fingerprint}"]
@@ -353,14 +417,11 @@ def listed_problem(folder: Path, name: Any, expected: Any) -> str | None:
     problem = unsafe_name(name)
     if problem:
         return f"{MANIFEST} names {name!r}: {problem} (refused, not read)"
-    path = folder / name
-    if path.is_symlink() or not path.resolve().is_relative_to(folder.resolve()):
-        return f"{name}: a link, possibly out of the dossier's folder (refused, not read)"
-    if not path.exists():
-        return f"{name}: missing"
-    if not path.is_file():  # a folder, a FIFO, a device under a listed file's name: never opened
-        return f"{name}: not a regular file (replaced; not read)"
-    if (actual := sha256_file(path)) != expected:
+    try:
+        actual = sha256_inside(folder, name)
+    except Refused as exc:
+        return str(exc)
+    if actual != expected:
         return f"{name}: changed (SHA-256 {actual[:16]}…, the manifest says {str(expected)[:16]}…)"
     return None
 
@@ -444,7 +505,7 @@ def segment_problems(
     if not isinstance(part, dict) or part.get("file") != AUDIT_FILE or AUDIT_FILE not in files:
         problems.append(f"{MANIFEST}: the `audit` section does not name {AUDIT_FILE}")
         return []
-    rows = read_rows(folder / AUDIT_FILE, problems)
+    rows = read_rows(folder, problems)
     closing = audit.Checkpoint.from_dict(part.get("closing"))
     opening = audit.Checkpoint.from_dict(part.get("opening")) if part.get("opening") is not None else None
     listed = part.get("checkpoints") or []
@@ -495,12 +556,16 @@ def link_problems(
     return by_id
 
 
-def read_rows(path: Path, problems: list[str]) -> list[dict[str, Any]]:
-    """The audit rows, each re-hashed from its content and its predecessor's hash."""
+def read_rows(folder: Path, problems: list[str]) -> list[dict[str, Any]]:
+    """The audit rows of the folder's audit.jsonl, each re-hashed from its content and its predecessor's hash."""
     rows: list[dict[str, Any]] = []
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
+        lines = read_inside(folder, AUDIT_FILE, LARGEST_AUDIT).decode("utf-8").splitlines()
+    except Refused as exc:  # named once: the file's own check (listed_problem) may have named it already
+        if str(exc) not in problems:
+            problems.append(str(exc))
+        return rows
+    except UnicodeDecodeError:
         return rows
     for number, text in enumerate(lines, start=1):
         try:

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from whmcs_bridge.sandbox.catalogue import products
+from whmcs_bridge.sandbox.documents import text_pdf
 from whmcs_bridge.sandbox.scale import scale
 from whmcs_bridge.sandbox.state import SandboxState
 
@@ -434,13 +435,13 @@ def agency(sb: SandboxState) -> dict[str, Any]:
     return out
 
 
-LETTER = (
-    b"%PDF-1.4\n% PT Maju Makmur - letterhead\n"
-    b"1 0 obj << /Type /Catalog >> endobj\n"
-    b"% Jakarta, 2026. PT Maju Makmur, owner of the brand Maju Makmur, asks that the domain\n"
-    b"% majumakmur.co.id and its hosting be placed in its own client account.\n"
-    b"% Signed: Siti Rahmawati, Director (authorised representative)\n"
-    b"trailer << /Root 1 0 R >>\n%%EOF\n"
+LETTER = text_pdf(
+    [
+        "PT Maju Makmur - letterhead",
+        "Jakarta, 2026. PT Maju Makmur, owner of the brand Maju Makmur, asks that the domain",
+        "majumakmur.co.id and its hosting be placed in its own client account.",
+        "Signed: Siti Rahmawati, Director (authorised representative)",
+    ]
 )
 
 

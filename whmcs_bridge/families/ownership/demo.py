@@ -20,6 +20,7 @@ from whmcs_bridge.errors import BridgeError
 from whmcs_bridge.families.ownership import dossier
 from whmcs_bridge.families.ownership import staff as own
 from whmcs_bridge.families.ownership.whmcs_reads import ticket_attachment
+from whmcs_bridge.sandbox.documents import text_pdf
 from whmcs_bridge.store import audit
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.api import WhmcsApi
@@ -69,7 +70,7 @@ ID_CARD = (
     b"\x00\x00\x00\x0cIDATx\x9cc\xf8\xcf\xc0\x00\x00\x03\x01\x01\x00\xc9\xfe\x92\xef"
     b"\x00\x00\x00\x00IEND\xaeB`\x82"
 )
-CONTRACT = b"%PDF-1.4\n% Website contract between PT Maju Makmur and Kreatif Studio, 2023\n%%EOF\n"
+CONTRACT = text_pdf(["Website contract between PT Maju Makmur and Kreatif Studio, 2023"])
 
 
 def play(config: Config, sandbox_url: str, echo: Echo) -> Path:

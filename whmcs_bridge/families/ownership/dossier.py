@@ -176,9 +176,7 @@ def verify(
     try:
         found = folder.inspect(path, FORMAT, key, older)
     except BridgeError:
-        if (path / folder.MANIFEST).is_file() and UNSIGNED_FORMAT in (path / folder.MANIFEST).read_text(
-            "utf-8", "replace"
-        ):
+        if UNSIGNED_FORMAT in _manifest_text(path):
             raise BridgeError(
                 f"{path} is an unsigned dossier ({UNSIGNED_FORMAT}, written before dossiers were signed): it cannot "
                 "be verified offline; export the case again"
@@ -205,6 +203,14 @@ def verify(
         found.problems += live_problems(db, found.rows, found.seal)
     found.raise_problems()
     return found.manifest
+
+
+def _manifest_text(path: Path) -> str:
+    """The folder's manifest.json as text, "" when it is not a regular file inside the folder (folder.read_inside)."""
+    try:
+        return folder.read_inside(path, folder.MANIFEST, folder.LARGEST_MANIFEST).decode("utf-8", "replace")
+    except BridgeError:
+        return ""
 
 
 def case_problems(case: dict[str, Any], files: dict[str, str], rows: list[dict[str, Any]], own: set[int]) -> list[str]:
