@@ -444,7 +444,8 @@ for _name, _help in (
     (
         "complete",
         "Complete an executing case whose checklist has no move left to detect (a backup-only hand-over, or a mixed "
-        "case's backup): records each backup as sent, with --note.",
+        "case's backup): records each backup as sent, with --note. WHMCS is read first: what the case does not hand "
+        "over, found with another client than its holder, refuses it.",
     ),
 ):
     _simple(_name, _help)
