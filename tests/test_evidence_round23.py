@@ -25,28 +25,15 @@ from tests.test_ownership_dossier_verify import build
 from whmcs_bridge.errors import BridgeError
 from whmcs_bridge.evidence import folder
 from whmcs_bridge.evidence.files import refuse_secrets
+from whmcs_bridge.sandbox.documents import whole_pdf
 from whmcs_bridge.store.db import Database
 
 SECRETS = [("the value of WHMCS_API_SECRET", SECRET.encode())]
 
 
-def whole_pdf(objects: list[bytes]) -> bytes:
-    """A PDF as writers lay it out: numbered objects, a cross-reference table, a trailer naming the catalog (1)."""
-    out, offsets = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    table = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % at for at in offsets)
-    return out + b"trailer\n<</Size %d/Root 1 0 R>>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, table)
-
-
 def stream(data: bytes, extra: bytes = b"") -> bytes:
     return b"<</Length %d%s>>\nstream\n" % (len(data), extra) + data + b"\nendstream"
 
-
-PAGES = [b"<</Type/Catalog/Pages 2 0 R>>", b"<</Type/Pages/Kids[3 0 R]/Count 1>>"]
 
 
 def jpeg(size: int, inside: bytes, seed: int = 7) -> bytes:
@@ -62,7 +49,7 @@ def scanned(image: bytes) -> bytes:
     page = b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Resources<</XObject<</Im0 4 0 R>>>>/Contents 5 0 R>>"
     picture = stream(image, b"/Type/XObject/Subtype/Image/Width 1240/Height 1754/ColorSpace/DeviceRGB"
                      b"/BitsPerComponent 8/Filter/DCTDecode")  # fmt: skip
-    return whole_pdf([*PAGES, page, picture, stream(b"q 595 0 0 842 0 0 cm /Im0 Do Q")])
+    return whole_pdf([page, picture, stream(b"q 595 0 0 842 0 0 cm /Im0 Do Q")])
 
 
 def text_pdf(lines: list[str]) -> bytes:
@@ -71,7 +58,7 @@ def text_pdf(lines: list[str]) -> bytes:
     page = b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Resources<</Font<</F1 4 0 R>>>>/Contents 5 0 R>>"
     font = b"<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>"
     content = zlib.compress(b"BT /F1 12 Tf 14 TL 50 780 Td " + shown + b" ET")
-    return whole_pdf([*PAGES, page, font, stream(content, b"/Filter/FlateDecode")])
+    return whole_pdf([page, font, stream(content, b"/Filter/FlateDecode")])
 
 
 # The PDFs and JPEGs of this machine that were refused or crashed the check (skipped where absent).
@@ -145,7 +132,6 @@ def cid_pdf(lines: list[str]) -> bytes:
     content = b"BT /F1 12 Tf 14 TL 50 780 Td " + shown.encode() + b" ET"
     return whole_pdf(
         [
-            *PAGES,
             b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Resources<</Font<</F1 4 0 R>>>>/Contents 5 0 R>>",
             b"<</Type/Font/Subtype/Type0/BaseFont/DejaVuSans/Encoding/Identity-H/DescendantFonts[6 0 R]"
             b"/ToUnicode 7 0 R>>",
