@@ -103,3 +103,21 @@ def test_a_backup_only_hosting_moved_to_the_requester_does_not_complete_as_nothi
     world.sandbox.control("move", {"service": 201, "client": 20})
     world.run("ownership", "complete", case_id, "--by", "alice", "--note", "backup sent")
     assert world.case(case_id)["status"] == "completed"
+
+
+def test_evidence_holding_a_live_one_time_link_is_refused(world: World):
+    """Round 23 (ownership evidence), HIGH 7: the holder forwarded the bridge's notice, its link in it, to say it
+    objects; staff attached that email; the dossier carried the live link, and whoever read the dossier answered for
+    the holder through it. A file holding a live link of the bridge is refused until the link is used or expired."""
+    case_id = open_and_document(world, "domain:20")
+    link = world.link(20, "Ownership request")
+    forwarded = (
+        "From: budi@kreatifstudio.id\r\nSubject: Fwd: Ownership request\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        f"\r\nWe object, see below.\r\n\r\n> Answer here: {link}\r\n"
+    ).encode()
+    args = [case_id, world.file("forwarded.eml", forwarded), "--kind", "other", "--from", "holder", "--via", "email"]
+    refused = world.fail("ownership", "attach", *args, "--by", "alice")
+    assert "live one-time link" in refused and link not in refused, refused
+    assert requests.post(link, data={"decision": "decline", "reason": "we object"}, timeout=5).status_code == 200
+    world.settle()
+    world.run("ownership", "attach", *args, "--by", "alice")  # used: it answers nothing any more

@@ -20,7 +20,7 @@ import quopri
 import re
 import stat
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +109,22 @@ def refuse_secrets(where: str, data: bytes, secrets: Iterable[tuple[str, bytes]]
                     f"{where} contains one of the bridge's secrets ({what}): the bridge's secrets are never evidence "
                     "(the dossier leaves the machine)"
                 )
+
+
+# A one-time link of the bridge's pages (executor/loop.py mint_consent_link: /consent/ and a urlsafe token).
+LINK_TOKEN = re.compile(rb"/consent/([A-Za-z0-9_-]{20,})")
+
+
+def refuse_live_links(where: str, data: bytes, live: Callable[[str], bool]) -> None:
+    """One sentence when `data` holds, however the file encodes it (readable_forms), one of the bridge's one-time
+    links that still answers (`live`): a dossier leaves the machine, and whoever reads it would answer for the party
+    the link was sent to (twenty-third break round, ownership evidence HIGH 7). The link is not shown."""
+    for form in readable_forms(where, data):
+        if any(live(m.group(1).decode()) for m in LINK_TOKEN.finditer(form)):
+            raise BridgeError(
+                f"{where} holds a live one-time link of the bridge, which lets whoever reads the dossier answer for "
+                "the party it was sent to: attach it once the link is used or expired, or a copy without the link"
+            )
 
 
 def secret_forms(value: bytes) -> list[bytes]:

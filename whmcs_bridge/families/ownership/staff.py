@@ -22,6 +22,7 @@ from whmcs_bridge.clock import iso
 from whmcs_bridge.config.load import Config
 from whmcs_bridge.engine import own_write
 from whmcs_bridge.errors import BridgeError, StateEdited, UsageProblem, WhmcsApiError  # noqa: F401  (BridgeError used by the CLI)
+from whmcs_bridge.evidence.files import refuse_live_links
 from whmcs_bridge.executor.loop import in_flight_grace
 from whmcs_bridge.executor.reads import read_owners
 from whmcs_bridge.families.ownership import build, integrity, seen
@@ -51,7 +52,7 @@ from whmcs_bridge.families.ownership.whmcs_reads import (
 from whmcs_bridge.messages import load
 from whmcs_bridge.messages.render import Reader
 from whmcs_bridge.model import Event, action_key
-from whmcs_bridge.store import outbox, states
+from whmcs_bridge.store import consent, outbox, states
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.api import WhmcsApi
 from whmcs_bridge.whmcs.records import TicketNote, TicketReply
@@ -360,6 +361,7 @@ def attach(
         raise BridgeError(
             f"--dated {dated} is before {EARLIEST_DATED.isoformat()}: attach the document with the date it bears"
         )
+    refuse_live_links(f"the file {os.path.basename(name)!r}", data, lambda token: consent.live(db, token, now))
     digest, media = store_evidence(config, data)
     display = re.sub(r"[^\w.\- ]", "_", os.path.basename(name))[:120] or "file"  # shown, never used as a path
     submit(
