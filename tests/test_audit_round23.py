@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from tests.conftest import Sandbox
+from tests.conftest import Sandbox, sql
 from tests.test_audit_tamper import forge, verify, write_config
 from tests.test_ownership_dossier_verify import AT as AT_BUILT
 from tests.test_ownership_dossier_verify import CASE, LETTER, build, problems, resign
@@ -465,9 +465,12 @@ def test_an_export_signs_no_dossier_over_a_cut_chain(tmp_path: Path):
     the cut) before it failed to record itself; now nothing is written."""
     config = recorded(tmp_path, 4)
     with Database(tmp_path / "state.db") as db:
-        db.conn.execute(
+        sql(
+            db,
             "INSERT INTO family_state (family, key, state, updated_at) VALUES ('ownership', ?, ?, ?)",
-            ("case:o1", json.dumps(CUT_CASE), AT),
+            "case:o1",
+            json.dumps(CUT_CASE),
+            AT,
         )
         audit.checkpoint(db, "decision", at=AT)
     cut_tail(config, 2)

@@ -26,6 +26,8 @@ SHELL = frozenset(
         "dossier_page",
         "resync",
         "integrity",
+        "tables_check",
+        "freeze",
         "whmcs_reads",
     }
 )

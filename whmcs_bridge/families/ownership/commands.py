@@ -32,7 +32,6 @@ from whmcs_bridge.families.ownership.execution import complete, step_by_hand, st
 from whmcs_bridge.families.ownership.flow import advance, approve, link_answer, opened, resolve_dispute
 from whmcs_bridge.families.ownership.policies import (
     CONTACT_FIELDS,
-    FAMILY,
     Rules,
     and_words,
     case_refs,
@@ -329,7 +328,7 @@ def requester_contact(case: dict[str, Any], data: dict[str, Any], now: datetime,
     step(case, now, "requester contact", by_whom(data), ", ".join(f"{k}: {v}" for k, v in given.items()))
     # A name is one of the parties' facts the opening recorded (policies.applied_policy): recorded again in the
     # keyed chain with the state, so that integrity compares the state with it (twenty-third round M6).
-    named = {"case": case["id"], "subject": f"{FAMILY}:{case['id']}", "name": given.get("name")}
+    named = {"case": case["id"], "subject": f"ownership:{case['id']}", "name": given.get("name")}
     milestones = [("requester_named", named)] if "name" in given else []
     return Decision(state=case, due_at=due(case), refs=case_refs(case), milestones=milestones)
 
