@@ -12,7 +12,7 @@ from typing import Any
 from whmcs_bridge.clock import iso
 from whmcs_bridge.families import FAMILIES
 from whmcs_bridge.model import Action, Decision, Event, Family, as_int, key_at_end, marker
-from whmcs_bridge.store import audit, inbox, outbox, poll, states
+from whmcs_bridge.store import audit, inbox, outbox, poll, seals, states
 from whmcs_bridge.store.db import Database
 
 log = logging.getLogger("whmcs_bridge.engine")
@@ -278,6 +278,9 @@ class Engine:
 
     def save(self, family: str, key: str, decision: Decision, now: datetime) -> None:
         states.save(self.db, family, key, decision, now)
+        sealed = next((f.seal_of(key) for f in FAMILIES if f.name == family), None)
+        if sealed is not None:
+            seals.seal(self.db, family, key, *sealed, at=iso(now))
         for name, detail in decision.milestones:
             audit.append(
                 self.db,

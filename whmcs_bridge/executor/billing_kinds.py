@@ -142,6 +142,19 @@ def _later_lines_off(c: Call) -> list[dict[str, Any]]:
     return out
 
 
+def _nothing_due(c: Call, kept: int | None, later: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The owner's invoices this action took lines off and left open with nothing to pay (a 0.00 free domain's
+    renewal, a goodwill line of the owner's): [{"invoice", "total"}], for staff (WHMCS renews what an invoice bills
+    only once it is paid, and a credit line is the owner's; what becomes of such an invoice is not documented)."""
+    ids = ([kept] if kept else []) + [int(x["invoice"]) for x in later if x["left"] == "kept"]
+    found = []
+    for invoice_id in ids:
+        now = c.api.invoice(invoice_id)
+        if now.is_open and now.total <= 0:
+            found.append({"invoice": invoice_id, "total": f"{now.total:.2f}"})
+    return found
+
+
 def _later_open(c: Call) -> bool:
     """Whether an owner's open invoice made after the request still bills the renewed period."""
     return any(invoice.is_open for invoice, _ in later_invoices(c.api, c.params, c.client()))
@@ -169,6 +182,7 @@ def _run_renew_service(c: Call) -> Result:
         due = str(p["until"])  # WHMCS took it (UpdateClientProduct answered success)
     # `due`: the next due date WHMCS has now, what the delegate is told it is renewed until (not the bridge's memory).
     outcome: dict[str, Any] = {"owner_invoice_left": left, "later": later, "due": due}
+    outcome["nothing_due"] = _nothing_due(c, invoice.id if left == "kept" else None, later)
     if paid_meanwhile:
         outcome["owner_paid_meanwhile"] = invoice.id
     if service.status == "Suspended":
@@ -337,7 +351,9 @@ def _run_renew_domain(c: Call) -> Result:
             c.api.renew_domain(domain.id, int(p["years"]))
         c.api.update_domain_due(domain.id, date.fromisoformat(str(p["until"])))
         due = str(p["until"])  # WHMCS took it (UpdateClientDomain answered success)
-    return {"nextduedate": str(p["until"]), "outcome": {"owner_invoice_left": left, "later": later, "due": due}}
+    outcome = {"owner_invoice_left": left, "later": later, "due": due}
+    outcome["nothing_due"] = _nothing_due(c, invoice.id if left == "kept" else None, later)
+    return {"nextduedate": str(p["until"]), "outcome": outcome}
 
 
 def _observe_renew_domain(c: Call) -> Observed:

@@ -11,8 +11,10 @@ from typing import Any
 
 from whmcs_bridge.errors import WhmcsApiError
 from whmcs_bridge.families.delegation.renewal_scope import period_mismatch
+from whmcs_bridge.families.escalation.position import RENEWED_ELSEWHERE
 from whmcs_bridge.whmcs import whois
 from whmcs_bridge.whmcs.api import WhmcsApi, not_found
+from whmcs_bridge.whmcs.records import Invoice
 
 Params = dict[str, Any]
 OPEN_INVOICE = ("Unpaid", "Collections")
@@ -63,13 +65,41 @@ def account(api: WhmcsApi, client_id: int, known: list[int]) -> dict[str, Any]:
     left: dict[str, str] = {}
     for invoice_id in sorted({int(i) for i in known} - still):
         try:
-            left[str(invoice_id)] = api.invoice(invoice_id).status
+            invoice = api.invoice(invoice_id)
         except WhmcsApiError:
             left[str(invoice_id)] = "Deleted"
+            continue
+        left[str(invoice_id)] = RENEWED_ELSEWHERE if renewed_elsewhere(api, invoice) else invoice.status
     return {
         "invoices": [{**i, "total": str(i["total"]), "balance": str(i["balance"])} for i in invoices],
         "left": left,
     }
+
+
+# The line types that renew a service or a domain (DD:api-reference/getinvoice.md: each item's type and relid), and
+# the promotions that follow them.
+RENEWS = {"Hosting": "service", "Domain": "domain"}
+FOLLOWS = ("PromoHosting", "PromoDomain")
+
+
+def renewed_elsewhere(api: WhmcsApi, invoice: Invoice) -> bool:
+    """Whether a cancelled invoice's debt was paid on another invoice: every line of it renews a service or a domain
+    (its promotions aside) whose next due date WHMCS has moved past the invoice's due date, as it does when an
+    invoice renewing it is paid, whoever's (a delegate's renewal of exactly that period took the line off and
+    cancelled the owner's invoice). Staff moving the date by hand forgive the period: the same for the debt."""
+    if invoice.status != "Cancelled" or invoice.duedate is None:
+        return False
+    lines = [i for i in invoice.items if i.type not in FOLLOWS]
+    if not lines or any(i.type not in RENEWS for i in lines):
+        return False
+    for line in lines:
+        if RENEWS[line.type] == "service":
+            item: Any = api.service(line.relid)
+        else:
+            item = next(api.domains(domain_id=line.relid), None)
+        if item is None or item.nextduedate is None or item.nextduedate <= invoice.duedate:
+            return False
+    return True
 
 
 def live_facts(api: WhmcsApi, spec: dict[str, Any]) -> dict[str, Any]:

@@ -43,6 +43,16 @@ class FamilySpec:
     # log line counts it ("open overdue invoice(s)"); None when it has nothing to re-read. The reader is
     # `read` in f"{package}.resync" (a shell module: it reads WHMCS and the store; see whmcs_bridge/resync.py).
     resync: str | None = None
+    # The prefix of the keys whose state each decision seals in the audit chain (store/seals.py), the rest of
+    # the key being the case id the seal rows carry (subject f"{name}:{id}"); None: the family seals nothing.
+    sealed: str | None = None
+
+    def seal_of(self, key: str) -> tuple[str, str] | None:
+        """The case id and subject a state's seal rows carry, or None when the state is not sealed."""
+        if self.sealed is None or not key.startswith(self.sealed):
+            return None
+        case_id = key.removeprefix(self.sealed)
+        return case_id, f"{self.name}:{case_id}"
 
     def enabled(self, config: Config) -> bool:
         return bool(getattr(config, self.name).enabled)

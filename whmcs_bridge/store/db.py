@@ -256,6 +256,14 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE consent_link ADD COLUMN scope TEXT NOT NULL DEFAULT '';
         """,
     ),
+    (
+        "0008_audit_action",
+        """
+        -- The rows of one kind, found without reading the whole chain: the states a family sealed (store/seals.py),
+        -- asked before any change on a held subject.
+        CREATE INDEX audit_action ON audit_log (action, id);
+        """,
+    ),
 ]
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from whmcs_bridge.clock import iso
 from whmcs_bridge.model import Hold
+from whmcs_bridge.store import seals
 from whmcs_bridge.store.db import Database
 
 
@@ -25,6 +26,12 @@ def refusal(db: Database, subjects: Iterable[str], now: datetime) -> str | None:
     wanted = sorted(set(subjects))
     if not wanted:
         return None
+    edited = seals.edited(db)  # the holds are as unkeyed as the states: deleted ones would hold nothing
+    if edited:
+        return (
+            f"the state of {edited}, edited outside the bridge: no change on a held subject until the state is "
+            "restored from a backup (check with `whmcs-bridge audit verify`)"
+        )
     marks = ",".join("?" * len(wanted))
     row = db.conn.execute(
         f"SELECT reason FROM subject_hold WHERE subject IN ({marks}) AND (until IS NULL OR until > ?)"

@@ -120,6 +120,26 @@ BILLING = define(
         service=1,
     ),
     grant_spec(
+        "delegation.renewal_nothing_due_note",
+        "text",
+        "staff",
+        {
+            "grant": "text",
+            "invoice": "text",
+            "owner_invoice": "text",
+            "total": "money",
+            "service": "service",
+            "domain": "domain",
+        },
+        "Staff task (sticky note on the owner's account): the delegate's paid renewal (invoice `invoice`) took its "
+        "line off the owner's invoice `owner_invoice`, left open with nothing to pay (`total`, 0.00 or less): a free "
+        "item's renewal WHMCS applies only once the invoice is paid, or a credit line of the owner's; staff decide.",
+        invoice="1043",
+        owner_invoice="1012",
+        total="0.00",
+        service=1,
+    ),
+    grant_spec(
         "delegation.renewal_refunded_note",
         "text",
         "staff",

@@ -90,6 +90,7 @@ from whmcs_bridge.families.delegation.renewal_tasks import (
     payment_unconfirmed,
     read_now,
     side_closed,
+    left_nothing_due,
     still_suspended,
 )
 from whmcs_bridge.model import Action, Decision, as_int, message
@@ -530,7 +531,13 @@ def applied_done(
     owner = act(grant, "email", f"renew:{n}:owner-told", notice(grant["owner"], paid_for), grant["owner"])
     return Decision(
         state=grant,
-        actions=[told, owner, *held_done(grant, renewal, data), *still_suspended(grant, renewal, suspended)],
+        actions=[
+            told,
+            owner,
+            *held_done(grant, renewal, data),
+            *still_suspended(grant, renewal, suspended),
+            *left_nothing_due(grant, renewal, data),
+        ],
         refs=grant_refs(grant),
     )
 

@@ -289,6 +289,26 @@ def still_suspended(grant: dict[str, Any], renewal: dict[str, Any], reason: Any)
     return [act(grant, "client_note", f"renew:{renewal['n']}:suspended", task, grant["owner"])]
 
 
+def left_nothing_due(grant: dict[str, Any], renewal: dict[str, Any], data: dict[str, Any]) -> list[Action]:
+    """The owner's invoices the renewal took its line off and left open with nothing to pay (`nothing_due` of the
+    action's outcome: a 0.00 free domain's renewal WHMCS renews only once the invoice is paid, a goodwill line of
+    the owner's left as a credit): one sticky task for staff per invoice, who decide (twenty-third break round,
+    delegation billing MEDIUM)."""
+    tasks = []
+    for left in data.get("nothing_due") or []:
+        facts = about_grant(
+            grant,
+            invoice=str(renewal["delegate_invoice"]),
+            owner_invoice=str(left["invoice"]),
+            total=str(left["total"]),
+            **renewed(renewal),
+        )
+        task = note(message("delegation.renewal_nothing_due_note", **facts), sticky=True)
+        purpose = f"renew:{renewal['n']}:nothing-due:{left['invoice']}"
+        tasks.append(act(grant, "client_note", purpose, task, grant["owner"]))
+    return tasks
+
+
 def side_closed(grant: dict[str, Any], renewal: dict[str, Any], closed: dict[str, Any], now: datetime) -> Decision:
     """WHMCS showed the grant's owner or delegate Closed when the renewal started (reads.find_open_invoice): nothing
     is invoiced, the request is refused (one sentence in the grant's history) and staff are told once per grant and

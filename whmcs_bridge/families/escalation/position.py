@@ -16,6 +16,11 @@ from whmcs_bridge.model import as_int
 # at once or within days; a later invoice is the next month's, counted from its own due date).
 REPLACED_WITHIN = timedelta(days=7)
 BRIDGE = "whmcs-bridge"  # who holds a case the bridge held itself (cancelled invoices)
+# What the account read (executor/reads.py renewed_elsewhere) says of a cancelled invoice whose every line renews a
+# service or domain WHMCS has since renewed past its due date: the period it billed was paid on another invoice
+# (an agency's delegated renewal of it), so its debt went away by a payment.
+RENEWED_ELSEWHERE = "Renewed elsewhere"
+PAID = ("Paid", RENEWED_ELSEWHERE)
 
 
 class AccountPosition:
@@ -75,7 +80,7 @@ class AccountPosition:
             if invoice not in before:
                 continue
             self.log(f"invoice {status.lower()}", {"invoice": int(invoice)})
-            if status != "Paid":
+            if status not in PAID:
                 due = before[invoice].get("due")
                 replaced = min(replaced, due) if replaced and due else (replaced or due)
                 self.s.setdefault("cancelled", []).append(int(invoice))

@@ -22,4 +22,4 @@ def build(config: Config) -> Ownership:
     )
 
 
-FAMILY = FamilySpec(NAME, build, __name__, resync="open ticket(s) asking for ownership")
+FAMILY = FamilySpec(NAME, build, __name__, resync="open ticket(s) asking for ownership", sealed="case:")

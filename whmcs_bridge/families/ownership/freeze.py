@@ -8,8 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from whmcs_bridge import staff
+from whmcs_bridge.families.ownership.integrity import edited_sentence
 from whmcs_bridge.families.ownership.policies import FAMILY
 from whmcs_bridge.families.ownership.whmcs_reads import contents
+from whmcs_bridge.store import seals
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.api import WhmcsApi
 
@@ -52,6 +54,9 @@ def frozen(
     holds claims back, not a court order (`court_order`). An `account` item is the account that holds the
     items: an open claim on that whole account covers them. `but`: a case not to count (the one approved)."""
     wanted = {(i["kind"], int(i["id"])) for i in items}
+    edited = edited_case(db)
+    if edited:
+        return edited
     for c in cases(db):
         if c["status"] in ("cancelled", "rejected", "draft") or c["id"] == but:
             continue
@@ -78,6 +83,17 @@ def frozen(
             )
         if open_cases:
             return f"ownership case {c['id']} on it is open ({c['status']}): finish or cancel it first"
+    return None
+
+
+def edited_case(db: Database) -> str | None:
+    """A case whose state is not the one its last seal recorded (store/seals.py), as the sentence naming it, or
+    None: an edited status or subject list would say what it covers, so nothing is decided on what it says
+    (twenty-third break round: a dispute set to "cancelled" let a new case open on what it froze)."""
+    for family, key, case_id in seals.sealed(db):
+        found = seals.problems(db, family, key, case_id) if family == FAMILY else []
+        if found:
+            return edited_sentence(case_id, found[0])
     return None
 
 

@@ -16,7 +16,7 @@ from whmcs_bridge.families.ownership.case import hand_over
 from whmcs_bridge.families.ownership.execution import step_words
 from whmcs_bridge.families.ownership.policies import applied_policy
 from whmcs_bridge.model import Event
-from whmcs_bridge.store import audit, inbox, states
+from whmcs_bridge.store import audit, inbox, seals, states
 from whmcs_bridge.store.chain_head import canonical
 from whmcs_bridge.store.db import Database
 
@@ -42,10 +42,17 @@ def edited_cases(db: Database) -> list[str]:
     at one instant (live_problems)."""
     found = []
     with db.snapshot():
-        for key, case in states.items(db, FAMILY, "case:"):
+        cases = dict(states.items(db, FAMILY, "case:"))
+        for key, case in cases.items():
             problems = live_problems(db, key.split(":", 1)[1], case)
             if problems:
                 found.append(edited_sentence(key.split(":", 1)[1], problems[0]))
+        found += [  # a case deleted from the database: its seals are still in the chain
+            edited_sentence(case_id, problem)
+            for family, key, case_id in seals.sealed(db)
+            if family == FAMILY and key not in cases
+            for problem in seals.problems(db, family, key, case_id)[:1]
+        ]
     return found
 
 
@@ -70,7 +77,8 @@ def live_problems(db: Database, case_id: str, case: dict[str, Any] | None = None
             return []
         rows = audit.raw_rows(db, case_id=case_id, subject=f"ownership:{case_id}")
         waiting = [e.event() for e in inbox.pending_about_entries(db, "OwnershipCommand", "case", case_id)]
-    return recorded_problems(case, [r for r in rows if not any(_carries(e, r) for e in waiting)])
+        held = seals.held_problem(db, FAMILY, f"case:{case_id}", case_id)
+    return recorded_problems(case, [r for r in rows if not any(_carries(e, r) for e in waiting)]) + held
 
 
 def _carries(event: Event, row: dict[str, Any]) -> bool:
@@ -118,7 +126,15 @@ def recorded_problems(case: dict[str, Any], rows: list[dict[str, Any]]) -> list[
         if not any(_same_answer(answer, at, detail) for at, detail in links)
     ]
     problems += unrecorded_problems(case, rows, links) + dropped_evidence(case, rows) + opening_problems(case, rows)
-    return problems + dates_problems(case, rows) + derived_problems(case, rows)
+    return problems + dates_problems(case, rows) + derived_problems(case, rows) + sealed_problems(case, rows)
+
+
+def sealed_problems(case: dict[str, Any], rows: list[dict[str, Any]]) -> list[str]:
+    """The whole state against the last seal the rules wrote in the chain (store/seals.py): what no fact above
+    compares (the status, the opening's date and note, a timeline line, a party's reply) is covered too
+    (twenty-third break round, ownership HIGH 3)."""
+    problem = seals.state_problem(case, seals.last_in(rows, FAMILY, f"case:{case.get('id')}"))
+    return [problem] if problem else []
 
 
 def dates_problems(case: dict[str, Any], rows: list[dict[str, Any]]) -> list[str]:

@@ -52,7 +52,7 @@ from whmcs_bridge.families.ownership.whmcs_reads import (
 from whmcs_bridge.messages import load
 from whmcs_bridge.messages.render import Reader
 from whmcs_bridge.model import Event, action_key
-from whmcs_bridge.store import consent, outbox, states
+from whmcs_bridge.store import consent, outbox, seals, states
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.api import WhmcsApi
 from whmcs_bridge.whmcs.records import TicketNote, TicketReply
@@ -527,11 +527,14 @@ def to_recheck_after_rollback(db: Database) -> list[str]:
 
 
 def state_refused(db: Database, key: str, state: dict[str, Any]) -> str | None:
-    """The rules decide nothing of a case whose policy is not the one the audit chain recorded when it opened
-    (the spec's hook, families/spec.py state_refusal, asked by the engine before each decision)."""
+    """The rules decide nothing of a case whose state is not the one they last sealed in the audit chain, or whose
+    policy is not the one the chain recorded when it opened (the spec's hook, families/spec.py state_refusal,
+    asked by the engine before each decision)."""
     if not key.startswith("case:"):
         return None
-    return integrity.policy_refusal(db, key.split(":", 1)[1], state)
+    case_id = key.split(":", 1)[1]
+    edited = seals.problems(db, FAMILY, key, case_id)
+    return integrity.edited_sentence(case_id, edited[0]) if edited else integrity.policy_refusal(db, case_id, state)
 
 
 def approval_refused(db: Database, entry: outbox.OutboxEntry) -> str | None:
