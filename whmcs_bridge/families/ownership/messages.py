@@ -521,6 +521,14 @@ MESSAGES = define(
         "(frozen = locked) changed holder in WHMCS.",
     ),
     _spec(
+        "ownership.staff_account_owner_changed",
+        "ticket",
+        "staff",
+        {"user": "text", "was": "text", "frozen": "text"},
+        "Staff ticket: the holder's account, which holds the subjects of a case not approved yet (frozen = open) or "
+        "disputed (frozen = disputed), has another owner user in WHMCS (user; was: the owner when the case opened).",
+    ),
+    _spec(
         "ownership.draft_note",
         "text",
         "staff",

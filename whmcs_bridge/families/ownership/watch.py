@@ -59,9 +59,28 @@ def expected(case: dict[str, Any], subject: dict[str, Any]) -> tuple[Any, ...]:
     return (subject["moved_to"],)
 
 
+def watched_account(case: dict[str, Any]) -> int | None:
+    """The holder's account whose owner user is watched, or None: while the case is open or disputed, a case on
+    services or domains of the account (a claim on the whole account watches its owner as its subject) recorded
+    the owner when it opened. WHMCS's "Make Owner" on that account hands whoever it names everything the account
+    holds, the frozen subjects included, though their client id stays the holder's (twenty-fourth break round,
+    ownership HIGH 3)."""
+    holder = case.get("holder") or {}
+    if not (case.get("status") == "disputed" or case.get("status") in BEFORE_APPROVAL):
+        return None
+    if not holder.get("owner_user") or not holder.get("client"):
+        return None
+    if any(s["kind"] == "client" for s in case["subjects"]):
+        return None
+    return int(holder["client"])
+
+
 def read_watched(case: dict[str, Any], now: datetime, rules: Rules) -> list[Action]:
-    """Read who owns the watched subjects now, and again after `check_every`."""
+    """Read who owns the watched subjects (and the holder's account) now, and again after `check_every`."""
     subjects = watched(case)
+    account = watched_account(case)
+    if account is not None:
+        subjects = [*subjects, {"kind": "client", "id": account, "name": None}]
     case["checks"] = case.get("checks", 0) + 1
     case["next_check"] = iso(now + rules.section.check_every)
     if not subjects:
@@ -89,7 +108,7 @@ def watched_owners(case: dict[str, Any], data: dict[str, Any], now: datetime, ru
         seen.append([ref(s), owner])
         step(case, now, f"moved in WHMCS while {frozen}", "staff", f"{label(s)} now belongs to #{owner}")
         moved.setdefault(int(owner), []).append(ref(s))
-    actions = [
+    actions = account_owner_changed(case, owners, frozen, now, rules) + [
         staff_ticket(
             case,
             rules,
@@ -102,3 +121,30 @@ def watched_owners(case: dict[str, Any], data: dict[str, Any], now: datetime, ru
         for client, subjects in moved.items()
     ]
     return Decision(state=case, actions=actions, due_at=due(case), refs=case_refs(case))
+
+
+def account_owner_changed(
+    case: dict[str, Any], owners: dict[str, Any], frozen: str, now: datetime, rules: Rules
+) -> list[Action]:
+    """The holder's account with another owner user than when the case opened (watched_account): recorded once per
+    new owner and raised to staff in one ticket."""
+    account = watched_account(case)
+    owner = owners.get(f"client:{account}") if account is not None else None
+    was = case["holder"].get("owner_user")
+    seen = case.setdefault("owner_changed_while_frozen", [])
+    if owner is None or int(owner) == int(was) or int(owner) in seen:
+        return []
+    seen.append(int(owner))
+    why = f"client #{account}'s owner is now user #{owner} (user #{was} when the case opened)"
+    step(case, now, f"account owner changed in WHMCS while {frozen}", "staff", why)
+    return [
+        staff_ticket(
+            case,
+            rules,
+            f"owner-{frozen}-{owner}",
+            "ownership.staff_account_owner_changed",
+            user=str(owner),
+            was=str(was),
+            frozen=frozen,
+        )
+    ]

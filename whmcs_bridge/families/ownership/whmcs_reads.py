@@ -72,6 +72,9 @@ def client_party(api: WhmcsApi, client_id: int) -> dict[str, Any]:
         # back (incoming.may_answer: a guest's message reaches every open case, most are about something else).
         # Whether an address is a user's of the account is read from WHMCS again with the message (GetUsers).
         "user_emails": sorted({u.email.strip().casefold() for u in details.users if u.email.strip()}),
+        # The account's owner user (GetClientsDetails `owner_user_id`, DD:api-reference/getclientsdetails.md): who
+        # controls what it holds; watched while a case on its services or domains is open (watch.watched_account).
+        "owner_user": details.owner_user_id or None,
         **details.postal,  # the new registrant's address and phone, if a domain moves to it
     }
 
