@@ -1,7 +1,9 @@
 """A dossier's link and action tables against the case's audit rows: they come from the consent_link and outbox
 tables, which are not keyed, so each use of a link, each staff decision on an action and each action shown done
 must be one the keyed chain recorded (the click's consent.decided, staff.decide's staff.approved or
-staff.rejected, the executor's executor.done), and each recorded one must show (twenty-third break round H).
+staff.rejected, the executor's executor.done, with the outcome it recorded: done, or refused by the registrar), and
+each action recorded done must show done (twenty-third break round H; twenty-fourth, MEDIUM 7: a deleted row or a
+rewritten outcome).
 Run at export on the live tables and rows, and by a dossier's verify on the dossier's."""
 
 from __future__ import annotations
@@ -24,7 +26,13 @@ def table_problems(links: Any, actions: Any, rows: list[dict[str, Any]]) -> list
     problems = [p for link in links if (p := link_problem(link, rows))]
     for action in actions:
         problems += action_problems(action, rows)
-    return problems
+    shown = {a.get("key") for a in actions if a.get("status") in SHOWN_DONE}
+    return problems + [
+        f"action {r['detail'].get('key')} ({r['detail'].get('kind')}): the audit chain recorded it done at {r['at']}, "
+        "but the action table does not show it done"
+        for r in rows
+        if r["action"] == DONE and r["detail"].get("key") and r["detail"].get("key") not in shown
+    ]
 
 
 def link_problem(link: dict[str, Any], rows: list[dict[str, Any]]) -> str | None:
@@ -56,8 +64,21 @@ def action_problems(action: dict[str, Any], rows: list[dict[str, Any]]) -> list[
         problems.append(f"{named} approved or rejected by {by}: the audit chain recorded no such decision by them")
     done = [r for r in mine if r["action"] == DONE]
     if action.get("status") in SHOWN_DONE:
-        if not any(instant(r.get("at")) == instant(action.get("finished_at")) for r in done):
-            problems.append(f"{named} done at {action.get('finished_at')}: the audit chain recorded no such outcome")
+        if not any(
+            instant(r.get("at")) == instant(action.get("finished_at")) and shown_as(r) == action.get("status")
+            for r in done
+        ):
+            problems.append(
+                f"{named} {action.get('status')} at {action.get('finished_at')}: the audit chain recorded no such outcome"
+            )
     elif done:
         problems.append(f"{named} is {action.get('status')}, but the audit chain recorded it done at {done[-1]['at']}")
     return problems
+
+
+def shown_as(row: dict[str, Any]) -> str:
+    """What the action table shows for an action the executor's row recorded done (dossier.action_rows): refused
+    by the registrar when WHMCS answered without doing it (the result's `outcome`), else done."""
+    result = row["detail"].get("result")
+    outcome = result.get("outcome") if isinstance(result, dict) else None
+    return SHOWN_DONE[1] if isinstance(outcome, dict) and outcome.get("refused") else SHOWN_DONE[0]
