@@ -29,13 +29,9 @@ EVERY = timedelta(days=1)
 log = logging.getLogger("whmcs_bridge.evidence")
 
 # Audit actions that are a case decision: the chain is anchored after each (families add theirs). Staff's
-# ownership commands are audited as staff.OwnershipCommand.<command> (staff.py); a party's answer through
+# ownership commands are audited as staff.OwnershipCommand.<command> (staff.py: every one is, decisive()); a party's answer through
 # a one-time link (consent, or an objection that disputes the case) as consent.decided (web/consent.py).
 DECISIONS: set[str] = {
-    *(
-        f"staff.OwnershipCommand.{command}"
-        for command in ("approve", "reject", "cancel", "resolve", "complete", "answer")
-    ),
     "consent.decided",
     # An ownership move's completion, by staff's `complete` or by the bridge seeing every subject moved.
     "ownership.execution_completed",
@@ -48,6 +44,17 @@ DECISIONS: set[str] = {
 CASE_SUBJECT = "ownership:"
 # The audit action of staff's acknowledgement that the database was rolled back behind WHMCS's anchors.
 ACKNOWLEDGED = "audit.rollback_acknowledged"
+
+
+# Every staff command on an ownership case is one: an evidence item attached or checked, an answer recorded, a
+# requester named; left to the daily anchor, a tail cut back to the signed head before it went unseen (twenty-fourth
+# break round, MEDIUM 6).
+STAFF_CASE_COMMAND = "staff.OwnershipCommand."
+
+
+def decisive(action: str) -> bool:
+    """Whether the chain is anchored after this audit action at the next pass."""
+    return action in DECISIONS or action.startswith(STAFF_CASE_COMMAND)
 
 
 def add_decisions(*actions: str) -> None:
@@ -91,7 +98,7 @@ def due(db: Database, now: datetime) -> str | None:
     last = audit.last_anchored(db)
     if last is not None and last.count >= current[0]:
         return None
-    decided = sorted(audit.actions_since(db, last.count if last else 0) & DECISIONS)
+    decided = sorted(a for a in audit.actions_since(db, last.count if last else 0) if decisive(a))
     if decided:
         return f"decision ({decided[0]})"
     stepped = sorted(k for k in audit.kinds_run_since(db, last.count if last else 0, CASE_SUBJECT) if not _read(k))
