@@ -155,6 +155,32 @@ def _nothing_due(c: Call, kept: int | None, later: list[dict[str, Any]]) -> list
     return found
 
 
+def _owners_money(c: Call, touched: list[int]) -> list[dict[str, Any]]:
+    """The owner's invoices this renewal changed that hold the owner's money now, read again after the writes: one it
+    changed in this try (nothing paid on it just before, _untouchable) now with a payment or Payment Pending (a
+    gateway's payment on its way, staff's per README), or the one it was priced from Cancelled with a payment on it
+    (GetInvoice `transactions`, DD:api-reference/getinvoice.md), whichever try cancelled it: the owner paid while the
+    write ran in WHMCS, and both paid for one period (twenty-third and twenty-fourth break rounds). Each with its
+    status and what was paid on it, so staff can restore it: [{"invoice", "status", "paid"}]."""
+    priced = int(c.params.get("owner_invoice") or 0)
+    found = []
+    for invoice_id in dict.fromkeys([*touched, *([priced] if priced else [])]):
+        now = c.api.invoice(invoice_id)
+        mine = invoice_id in touched
+        if (mine and (now.paid > 0 or now.status == "Payment Pending")) or (now.status == "Cancelled" and now.paid > 0):
+            found.append({"invoice": invoice_id, "status": now.status, "paid": f"{now.paid:.2f}"})
+    return found
+
+
+def _paid_meanwhile(c: Call, outcome: dict[str, Any], billed: Any, later: list[dict[str, Any]]) -> None:
+    """Told to the rules with the action's outcome: the owner's invoices found holding its money after the writes
+    (_owners_money), the first one's number as `owner_paid_meanwhile`."""
+    found = _owners_money(c, ([billed.id] if billed is not None else []) + [int(x["invoice"]) for x in later])
+    if found:
+        outcome["owner_paid_meanwhile"] = found[0]["invoice"]
+        outcome["owners_money"] = found
+
+
 def _later_open(c: Call) -> bool:
     """Whether an owner's open invoice made after the request still bills the renewed period."""
     return any(invoice.is_open for invoice, _ in later_invoices(c.api, c.params, c.client()))
@@ -169,9 +195,6 @@ def _run_renew_service(c: Call) -> Result:
     p = c.params
     invoice, billed = _renewal_line(c)
     left = _line_off(c, invoice, billed)
-    # Read again after the write: the owner may have paid while it ran in WHMCS (the guard read nothing paid just
-    # before), and then both paid for one period (twenty-third break round, delegation billing HIGH 1).
-    paid_meanwhile = billed and c.api.invoice(invoice.id).paid > invoice.paid
     later = _later_lines_off(c)
     service = c.api.service(int(p["service_id"]))
     if service is None:
@@ -183,8 +206,7 @@ def _run_renew_service(c: Call) -> Result:
     # `due`: the next due date WHMCS has now, what the delegate is told it is renewed until (not the bridge's memory).
     outcome: dict[str, Any] = {"owner_invoice_left": left, "later": later, "due": due}
     outcome["nothing_due"] = _nothing_due(c, invoice.id if left == "kept" else None, later)
-    if paid_meanwhile:
-        outcome["owner_paid_meanwhile"] = invoice.id
+    _paid_meanwhile(c, outcome, invoice if billed else None, later)
     if service.status == "Suspended":
         # WHMCS lifts a suspension for non-payment when the owner's invoice is paid; this one was cut or cancelled
         # instead. The bridge does not unsuspend (it cannot tell WHMCS's overdue suspension from staff's own with
@@ -203,7 +225,15 @@ def _observe_renew_service(c: Call) -> Observed:
     )
     if not (moved and _line_taken_off(c)):
         return False
-    return {"nextduedate": str(c.params["until"]), "outcome": {"due": str(c.params["until"])}}
+    return _observed_done(c)
+
+
+def _observed_done(c: Call) -> dict[str, Any]:
+    """The renewal found done after an interruption: with the owner's money found on the invoice it was priced from,
+    Cancelled (_owners_money): the due date may have moved for the owner's payment, not for this action."""
+    outcome: dict[str, Any] = {"due": str(c.params["until"])}
+    _paid_meanwhile(c, outcome, None, [])
+    return {"nextduedate": str(c.params["until"]), "outcome": outcome}
 
 
 def _line_taken_off(c: Call) -> bool:
@@ -320,7 +350,9 @@ def _registrar_renewed(c: Call, domain: Any) -> bool:
     DomainRenew's page does not say the call moves it, DD:api-reference/domainrenew.md)."""
     before = (c.params.get("seen_before") or {}).get("expiry")
     now = _dates(domain)["expiry"]
-    return bool(before and now and now == years_on(date.fromisoformat(str(before)), int(c.params.get("years") or 1)).isoformat())
+    return bool(
+        before and now and now == years_on(date.fromisoformat(str(before)), int(c.params.get("years") or 1)).isoformat()
+    )
 
 
 def _expiry_moved_otherwise(c: Call, domain: Any) -> bool:
@@ -353,6 +385,7 @@ def _run_renew_domain(c: Call) -> Result:
         due = str(p["until"])  # WHMCS took it (UpdateClientDomain answered success)
     outcome = {"owner_invoice_left": left, "later": later, "due": due}
     outcome["nothing_due"] = _nothing_due(c, invoice.id if left == "kept" else None, later)
+    _paid_meanwhile(c, outcome, invoice if billed else None, later)
     return {"nextduedate": str(p["until"]), "outcome": outcome}
 
 
@@ -367,7 +400,7 @@ def _observe_renew_domain(c: Call) -> Observed:
     if moved and not _line_taken_off(c):
         return False  # the owner's own payment renewed it: not this action's effect
     if moved:
-        return {"nextduedate": str(c.params["until"]), "outcome": {"due": str(c.params["until"])}}
+        return _observed_done(c)
     if domain is not None and _expiry_moved_otherwise(c, domain):
         return None
     if domain is not None and _registrar_renewed(c, domain):

@@ -169,13 +169,21 @@ BILLING = define(
             "service": "service",
             "domain": "domain",
             "until": "date",
+            "money_invoice": "text",
+            "money_status": "text",
+            "money_paid": "text",
         },
         "Staff task (sticky note on the delegate's account): the delegate paid a renewal, but the service "
-        "had been renewed meanwhile (the owner paid its own invoice too): refund or credit the delegate.",
+        "had been renewed meanwhile (the owner paid its own invoice too): refund or credit the delegate; and, when "
+        "the renewal changed the owner's invoice while the owner paid it, which invoice, its status and what was paid "
+        "on it, to restore.",
         invoice="1043",
         owner_invoice="1012",
         service=1,
         until="2027-01-20",
+        money_invoice="1012",
+        money_status="Cancelled",
+        money_paid="14.95",
     ),
     grant_spec(
         "delegation.renewal_mismatch_note",

@@ -495,7 +495,8 @@ def applied_done(
         # The owner paid its invoice while the action took the line off it: both paid for one period, which WHMCS
         # renewed once; staff refund or credit one of them (the owner's invoice was changed after its payment).
         why = f"the owner paid its invoice #{data['owner_paid_meanwhile']} while the renewal was being applied"
-        return paid_twice(grant, renewal, now, why, as_int(data["owner_paid_meanwhile"]))
+        money = next(iter(data.get("owners_money") or []), None)
+        return paid_twice(grant, renewal, now, why, as_int(data["owner_paid_meanwhile"]), money)
     renewal.update(status="renewed", renewed=at)
     # What became of the owner's invoice, as the action found it (unknown after a crash: nothing said).
     facts["left"] = str(data.get("owner_invoice_left") or "")

@@ -17,11 +17,19 @@ from whmcs_bridge.model import Action, Decision, action_key, as_int, message
 
 
 def paid_twice(
-    grant: dict[str, Any], renewal: dict[str, Any], now: datetime, why: str, owner_invoice: int | None = None
+    grant: dict[str, Any],
+    renewal: dict[str, Any],
+    now: datetime,
+    why: str,
+    owner_invoice: int | None = None,
+    money: dict[str, Any] | None = None,
 ) -> Decision:
     """Both the owner and the delegate paid the renewal: the service was renewed once; staff refund or
     credit the delegate (a sticky note on its account). `owner_invoice`: the owner's invoice WHMCS shows paid,
-    when it is not the one the renewal was priced from (made after the request)."""
+    when it is not the one the renewal was priced from (made after the request). `money`: the owner's invoice the
+    renewal changed while the owner paid it, as WHMCS showed it after (its status, what was paid on it): the bridge
+    does not restore a paid invoice (DD:api-reference/updateinvoice.md names no way back from Cancelled for its
+    payments), the task tells staff to."""
     n, at = renewal["n"], now.isoformat(timespec="seconds")
     renewal.update(status="paid twice", stopped=at)
     grant["history"].append({"at": at, "what": f"renewal {n} not applied: {why}", "by": "bridge"})
@@ -32,6 +40,10 @@ def paid_twice(
         **renewed(renewal),
         until=renewal["until"],
     )
+    if money:
+        facts.update(
+            money_invoice=str(money["invoice"]), money_status=str(money["status"]), money_paid=str(money["paid"])
+        )
     task = message("delegation.renewal_paid_twice_note", **facts)
     note_params = note(task, sticky=True, client_id=grant["delegate"])
     told = message(
@@ -59,7 +71,11 @@ def held_by_whmcs(grant: dict[str, Any], renewal: dict[str, Any], data: dict[str
     n, at = renewal["n"], now.isoformat(timespec="seconds")
     renewal["held"] = at
     grant["history"].append(
-        {"at": at, "what": f"renewal {n} held: WHMCS refused it ({data.get('error') or 'no reason given'})", "by": "WHMCS"}
+        {
+            "at": at,
+            "what": f"renewal {n} held: WHMCS refused it ({data.get('error') or 'no reason given'})",
+            "by": "WHMCS",
+        }
     )
     told = message(
         "delegation.renewal_unsettled",
@@ -329,8 +345,9 @@ def paid_in_whmcs(seen: dict[str, Any]) -> bool:
     return seen.get("delegate_status") == "Paid" or Decimal(str(seen.get("delegate_paid") or "0")) > 0
 
 
-
-def payment_unconfirmed(grant: dict[str, Any], renewal: dict[str, Any], seen: dict[str, Any], now: datetime) -> Decision:
+def payment_unconfirmed(
+    grant: dict[str, Any], renewal: dict[str, Any], seen: dict[str, Any], now: datetime
+) -> Decision:
     """An InvoicePaid for the delegate's invoice that WHMCS does not show (nothing paid on it now: a hook resent, a
     payment staff took back): nothing is renewed, refunded or told; the renewal stays as it was, and the fact is
     forgotten so the real payment, when it comes, is heard (Decision.unheard)."""
@@ -347,7 +364,6 @@ def payment_unconfirmed(grant: dict[str, Any], renewal: dict[str, Any], seen: di
         }
     )
     return Decision(state=grant, refs=grant_refs(grant), unheard=[f"invoice:{invoice}:paid"])
-
 
 
 def read_now(grant: dict[str, Any], renewal: dict[str, Any], why: str) -> Action:
