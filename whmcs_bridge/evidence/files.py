@@ -45,7 +45,7 @@ PUTTY_KEY = re.compile(rb"PuTTY-User-Key-File-\d+:")
 # PKCS#8 ("MC4CAQAw"), with room for a key after it; each is loaded to be sure (twenty-fourth round LOW).
 DER_KEY_START = re.compile(rb"(?:MI[GHIJ]|MC4CAQAw)(?=[A-Za-z0-9+/]{56})")
 BASE64_RUN = re.compile(rb"[A-Za-z0-9+/]*")
-DER_TRIES = 256  # candidates looked at in one form: a long base64 text holds "MI" every few kilobytes
+DER_TRIES = 4096  # candidates looked at in one form: a long base64 text holds "MI" every few kilobytes
 # A shorter value (a .env flag such as "true") would refuse ordinary documents; WHMCS's API credentials are
 # 32 characters, a Standard Webhooks secret more, a line of a PEM key body 64.
 SHORTEST = 12
@@ -149,10 +149,27 @@ def refuse_live_links(where: str, data: bytes, live: Callable[[str], bool]) -> N
 LINK_DECODINGS = 4
 
 
+# Where a link may be written: a run of printable ASCII without spaces (a percent-encoded link has none), at least
+# as long as a token; only a run holding % or & is decoded (random binary holds both, and read whole took a minute).
+LINK_RUN = re.compile(rb"[!-~]{20,}")
+LINK_WINDOW = 1 << 16  # a run (minified HTML) decoded this much at a time, a link's length more: bounded memory
+LONGEST_LINK = 1 << 13
+
+
 def link_forms(form: bytes) -> Iterator[bytes]:
-    """`form`, then as a browser reads a link written in it: its HTML character references (`&amp;`, `&#47;`) and
-    its percent-encoding read, again on what that gives, up to LINK_DECODINGS times."""
+    """`form`, then as a browser reads each link written in it: its HTML character references (`&amp;`, `&#47;`)
+    and its percent-encoding read, again on what that gives, up to LINK_DECODINGS times."""
     yield form
+    if b"%" not in form and b"&" not in form:
+        return
+    for run in LINK_RUN.finditer(form):
+        text = run.group(0)
+        if b"%" in text or b"&" in text:
+            for start in range(0, len(text), LINK_WINDOW):
+                yield from _decoded_links(text[start : start + LINK_WINDOW + LONGEST_LINK])
+
+
+def _decoded_links(form: bytes) -> Iterator[bytes]:
     for _ in range(LINK_DECODINGS):
         if b"%" not in form and b"&" not in form:
             return
