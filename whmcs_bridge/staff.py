@@ -25,16 +25,24 @@ from whmcs_bridge.store.outbox import OutboxEntry
 
 
 def listed(config: Config, family: str | None = None) -> list[str]:
-    """Who may decide for a family: its own `staff:` list if it has one, else the shared one."""
-    own: list[str] = list(getattr(getattr(config, family), "staff", None) or []) if family else []
-    return own or list(config.staff)
+    """Who may decide for a family: its own `staff:` list if it has one, else the shared one. For the bridge as a
+    whole (`audit key --new`, `audit acknowledge-rollback`: no family): the shared list and every family's own, so
+    an install listing its staff only under `ownership:` names them (twenty-fourth round LOW)."""
+    if family is None:
+        names = list(config.staff) + [n for f in families.FAMILIES for n in _own_staff(config, f.name)]
+        return list(dict.fromkeys(names))
+    return _own_staff(config, family) or list(config.staff)
+
+
+def _own_staff(config: Config, family: str) -> list[str]:
+    return list(getattr(getattr(config, family, None), "staff", None) or [])
 
 
 def member(config: Config, by: str, family: str | None = None) -> str:
     """`--by` as the configured list spells it (compared without case: `Alice` is `alice`), or a
     BridgeError naming the list. Names are the evidence of who decided: a free-text name is not."""
     names = listed(config, family)
-    where = f"{family}.staff or staff" if family else "staff"
+    where = f"{family}.staff or staff" if family else "staff or a family's own (ownership.staff)"
     if not names:
         raise BridgeError(
             f"no staff are configured: list who may decide under `{where}` in the configuration, then give one with --by"

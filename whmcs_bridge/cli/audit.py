@@ -94,7 +94,9 @@ def audit_verify(obj: Context, public_key: tuple[Path, ...], against_whmcs: bool
             )
         pinned = keys.pin_problem(key.fingerprint, config.state.key_fingerprint, config.source)
         if pinned:
-            raise BridgeError(f"audit chain NOT verified: its {count} row(s) link up but its head is signed with {pinned}")
+            raise BridgeError(
+                f"audit chain NOT verified: its {count} row(s) link up but its head is signed with {pinned}"
+            )
         anchors = None
         if against_whmcs:
             anchors, problems = anchor.compare(
@@ -112,7 +114,13 @@ def audit_verify(obj: Context, public_key: tuple[Path, ...], against_whmcs: bool
     whmcs = f", matching {anchors} anchor(s) in WHMCS's activity log" if anchors is not None else ""
     if as_json:
         echo_json(
-            {"intact": True, "entries": count, "key": key.fingerprint, "key_pinned": is_pinned, "whmcs_anchors": anchors}
+            {
+                "intact": True,
+                "entries": count,
+                "key": key.fingerprint,
+                "key_pinned": is_pinned,
+                "whmcs_anchors": anchors,
+            }
         )
     else:
         click.echo(f"audit chain intact: {count} entr{'y' if count == 1 else 'ies'}{signed}{whmcs}")
@@ -133,7 +141,11 @@ def audit_verify(obj: Context, public_key: tuple[Path, ...], against_whmcs: bool
     help="Make a new key because signing-key.pem is lost for good (never while it exists): recorded in the audit "
     "chain with the old and new fingerprints and who did it (--by).",
 )
-@click.option("--by", default=None, help="With --new: the member of staff doing it, one of the configured `staff`.")
+@click.option(
+    "--by",
+    default=None,
+    help="With --new: the member of staff doing it, one of the configured `staff` or `ownership.staff`.",
+)
 @click.option("--note", default="", help="With --new: why (recorded).")
 @click.pass_obj
 @user_errors
@@ -177,7 +189,9 @@ def _pin_advice(config: Any, signer: keys.SigningKey) -> None:
     chain = chain_signer(config.state.path)
     signed_by = chain.signed_by if chain else None
     if pinned is None and signed_by is not None and signed_by != signer.fingerprint:  # never pin a swapped key
-        swapped = keys.not_the_log_signer(keys.key_path(config.state.path), signer.fingerprint, signed_by, config.source)
+        swapped = keys.not_the_log_signer(
+            keys.key_path(config.state.path), signer.fingerprint, signed_by, config.source
+        )
         click.echo(f"warning: {swapped}", err=True)
     elif pinned is None:
         click.echo(
@@ -251,7 +265,11 @@ def audit_anchor(obj: Context) -> None:
 
 
 @audit.command("acknowledge-rollback")
-@click.option("--by", required=True, help="The member of staff who looked, one of the configured `staff` (recorded).")
+@click.option(
+    "--by",
+    required=True,
+    help="The member of staff who looked, one of the configured `staff` or `ownership.staff` (recorded).",
+)
 @click.option("--note", default="", help="What was looked at and why the bridge may go on (recorded).")
 @click.pass_obj
 @user_errors

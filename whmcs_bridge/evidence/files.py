@@ -19,11 +19,13 @@ import os
 import quopri
 import re
 import stat
+import urllib.parse
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -36,6 +38,14 @@ from whmcs_bridge.evidence import decoders, keys, pdftext
 SYSTEM = tuple(Path(p) for p in ("/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-"))
 # Any PEM private key: PKCS#8 (encrypted or not), RSA, EC, DSA, OpenSSH, PGP.
 PRIVATE_KEY = re.compile(rb"-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----")
+# PuTTY's private key file (its header line; the key lines follow it in base64).
+PUTTY_KEY = re.compile(rb"PuTTY-User-Key-File-\d+:")
+# Where a DER private key pasted as base64 may start (a .env's SSH_PRIVATE_KEY=MIIE..., a Kubernetes secret): a
+# SEQUENCE of two length bytes ("MII": RSA, DSA, most EC keys), one ("MIG", "MIH": a P-256 key) or an Ed25519 key's
+# PKCS#8 ("MC4CAQAw"), with room for a key after it; each is loaded to be sure (twenty-fourth round LOW).
+DER_KEY_START = re.compile(rb"(?:MI[GHIJ]|MC4CAQAw)(?=[A-Za-z0-9+/]{56})")
+BASE64_RUN = re.compile(rb"[A-Za-z0-9+/]*")
+DER_TRIES = 4096  # candidates looked at in one form: a long base64 text holds "MI" every few kilobytes
 # A shorter value (a .env flag such as "true") would refuse ordinary documents; WHMCS's API credentials are
 # 32 characters, a Standard Webhooks secret more, a line of a PEM key body 64.
 SHORTEST = 12
@@ -103,6 +113,11 @@ def refuse_secrets(where: str, data: bytes, secrets: Iterable[tuple[str, bytes]]
             raise BridgeError(
                 f"{where} holds a PEM private key: a private key is never evidence (the dossier leaves the machine)"
             )
+        if PUTTY_KEY.search(form) or holds_der_key(form):
+            raise BridgeError(
+                f"{where} holds a private key (PuTTY's or DER in base64): a private key is never evidence (the "
+                "dossier leaves the machine)"
+            )
         for what, forms in wanted:
             if any(v in form for v in forms):
                 raise BridgeError(
@@ -116,15 +131,77 @@ LINK_TOKEN = re.compile(rb"/consent/([A-Za-z0-9_-]{20,})")
 
 
 def refuse_live_links(where: str, data: bytes, live: Callable[[str], bool]) -> None:
-    """One sentence when `data` holds, however the file encodes it (readable_forms), one of the bridge's one-time
-    links that still answers (`live`): a dossier leaves the machine, and whoever reads it would answer for the party
-    the link was sent to (twenty-third break round, ownership evidence HIGH 7). The link is not shown."""
+    """One sentence when `data` holds, however the file encodes it (readable_forms) and however a link is written
+    in it (link_forms: an Outlook Safe Links URL), one of the bridge's one-time links that still answers (`live`): a
+    dossier leaves the machine, and whoever reads it would answer for the party the link was sent to (twenty-third
+    break round, ownership evidence HIGH 7). The link is not shown."""
     for form in readable_forms(where, data):
-        if any(live(m.group(1).decode()) for m in LINK_TOKEN.finditer(form)):
+        if any(live(m.group(1).decode()) for text in link_forms(form) for m in LINK_TOKEN.finditer(text)):
             raise BridgeError(
                 f"{where} holds a live one-time link of the bridge, which lets whoever reads the dossier answer for "
                 "the party it was sent to: attach it once the link is used or expired, or a copy without the link"
             )
+
+
+# How many times a link may be found percent-encoded in another (twenty-fourth round HIGH: Outlook's Safe Links
+# rewrite every link of a mail as `...safelinks.protection.outlook.com/?url=http%3A%2F%2F...`, and a mail forwarded
+# through two such mailboxes holds it encoded twice); deeper is no mail client's doing.
+LINK_DECODINGS = 4
+
+
+# Where a link may be written: a run of printable ASCII without spaces (a percent-encoded link has none), at least
+# as long as a token; only a run holding % or & is decoded (random binary holds both, and read whole took a minute).
+LINK_RUN = re.compile(rb"[!-~]{20,}")
+LINK_WINDOW = 1 << 16  # a run (minified HTML) decoded this much at a time, a link's length more: bounded memory
+LONGEST_LINK = 1 << 13
+
+
+def link_forms(form: bytes) -> Iterator[bytes]:
+    """`form`, then as a browser reads each link written in it: its HTML character references (`&amp;`, `&#47;`)
+    and its percent-encoding read, again on what that gives, up to LINK_DECODINGS times."""
+    yield form
+    if b"%" not in form and b"&" not in form:
+        return
+    for run in LINK_RUN.finditer(form):
+        text = run.group(0)
+        if b"%" in text or b"&" in text:
+            for start in range(0, len(text), LINK_WINDOW):
+                yield from _decoded_links(text[start : start + LINK_WINDOW + LONGEST_LINK])
+
+
+def _decoded_links(form: bytes) -> Iterator[bytes]:
+    for _ in range(LINK_DECODINGS):
+        if b"%" not in form and b"&" not in form:
+            return
+        decoded = urllib.parse.unquote_to_bytes(html.unescape(form.decode("latin-1")).encode("utf-8"))
+        if decoded == form:
+            return
+        form = decoded
+        yield form
+
+
+def holds_der_key(form: bytes) -> bool:
+    """Whether `form` holds a DER private key written in base64 (PKCS#8, encrypted or not, PKCS#1, SEC1): each
+    place one may start (DER_KEY_START) decoded to the length its first bytes declare and loaded."""
+    for number, found in enumerate(DER_KEY_START.finditer(form)):
+        if number >= DER_TRIES:
+            return False
+        run = BASE64_RUN.match(form, found.start(), found.start() + 87_400)  # the longest 2-byte DER length
+        text = run.group(0) if run else b""
+        head = base64.b64decode(text[:8])
+        size = {0x82: 4 + int.from_bytes(head[2:4], "big"), 0x81: 3 + head[2]}.get(head[1], 2 + head[1])
+        chunk = text[: (size * 4 + 2) // 3]  # its last group's padding (=) is not part of the run
+        if head[1] > 0x82 or len(chunk) < (size * 4 + 2) // 3:
+            continue
+        der = base64.b64decode(chunk + b"=" * (-len(chunk) % 4))[:size]
+        try:
+            serialization.load_der_private_key(der, password=None)
+        except TypeError:  # a key, encrypted
+            return True
+        except (ValueError, UnsupportedAlgorithm):
+            continue
+        return True
+    return False
 
 
 def secret_forms(value: bytes) -> list[bytes]:
@@ -142,6 +219,7 @@ PDF_ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}
 PDF_ESCAPE = re.compile(rb"\\([0-7]{1,3}|\r?\n|.)", re.DOTALL)
 OCTAL = frozenset(b"01234567")
 IMAGE = re.compile(rb"/Subtype\s*/Image")
+EMBEDDED_FILE = re.compile(rb"/Type\s*/EmbeddedFile\b")
 ENCRYPTED = re.compile(rb"/Encrypt\b")  # the trailer's: every stream and string is ciphertext (7.6)
 SPACES = re.compile(rb"[\s:]+")  # and the colons of a key printed as hex pairs (ab:cd:...)
 # What a file's streams may inflate to, all together: past it, the file is a bomb, not a document, and is
@@ -182,8 +260,10 @@ def _forms(where: str, data: bytes, budget: list[int], depth: int) -> Iterator[b
         raise decoders.Unreadable(f"attachments or archives nested more than {DEEPEST} deep", decoders.UNPACKED)
     marked = as_text(data)
     yield from (data, quopri.decodestring(data)) + ((marked,) if marked is not data else ())
-    yield from _pdf_forms(where, data, budget)
+    yield from _pdf_forms(where, data, budget, depth)
     yield from _markup_text(data)
+    if decoders.is_rtf(data):
+        yield decoders.rtf_text(data)
     yield from _png_texts(where, data, budget)
     yield from _email_parts(where, data, budget, depth)
     for member in decoders.unpacked(data, budget):
@@ -224,7 +304,7 @@ def _decoded_stream(where: str, raw: bytes, budget: list[int]) -> bytes | None:
     return _inflated(where, raw, budget)
 
 
-def _pdf_forms(where: str, data: bytes, budget: list[int]) -> Iterator[bytes]:
+def _pdf_forms(where: str, data: bytes, budget: list[int], depth: int) -> Iterator[bytes]:
     """Each stream of a PDF through the filters its dictionary declares, in order, with their predictors (one that
     declares none: guessed, twice, as before), and the text of the strings of the file and of each stream, joined
     (a reader shows `(Se) Tj (cret) Tj` as one word). An image's pixels are no text: not decoded."""
@@ -233,25 +313,30 @@ def _pdf_forms(where: str, data: bytes, budget: list[int]) -> Iterator[bytes]:
     if ENCRYPTED.search(data):
         raise decoders.Unreadable("an encrypted PDF", "print it to PDF again without a password")
     yield _pdf_strings(data)
-    yield from _pdf_streams(where, data, budget)
+    yield from _pdf_streams(where, data, budget, depth)
     for text in pdftext.page_texts(data):  # after the streams: a bomb is refused before pdfium inflates it
         _spend(where, budget, len(text))
         yield text
 
 
-def _pdf_streams(where: str, data: bytes, budget: list[int]) -> Iterator[bytes]:
+def _pdf_streams(where: str, data: bytes, budget: list[int], depth: int) -> Iterator[bytes]:
+    """Each stream decoded (_pdf_forms); a file attached to the PDF (an /EmbeddedFile stream: Acrobat's paper clip, a
+    PDF/A-3 invoice's XML) is then read as the file it is, as an email's attachment is (twenty-fourth round HIGH: a
+    .docx attached inside a PDF hid the API secret)."""
     for found in PDF_STREAM.finditer(data):
         dictionary = decoders.stream_dictionary(data[max(0, found.start() - 4096) : found.start()])
         if IMAGE.search(dictionary):
             continue
+        attached = EMBEDDED_FILE.search(dictionary) is not None
         filters, params = decoders.declared(dictionary)
-        if filters:
+        if filters or attached:
             for raw in decoders.stream_contents(data, found.start(1), found.group(1), dictionary):
                 content = decoders.decoded(raw, filters, params, budget[0])
                 if content is not None:
                     _spend(where, budget, len(content))
                     yield content
                     yield _pdf_strings(content)
+                    yield from _forms(where, content, budget, depth + 1) if attached else ()
             continue
         guessed: bytes | None = found.group(1)
         for _ in range(2):
@@ -278,12 +363,23 @@ def as_text(raw: bytes) -> bytes:
     return raw
 
 
+# UTF-16 and UTF-32 declared without their byte order: big-endian when the text has no mark (RFC 2781, 4.3; the
+# Unicode standard, 3.10), where Python would read this machine's order (twenty-fourth round MEDIUM).
+NO_MARK = {
+    "utf-16": ((codecs.BOM_UTF16_BE, codecs.BOM_UTF16_LE), "utf-16-be"),
+    "utf-32": ((codecs.BOM_UTF32_BE, codecs.BOM_UTF32_LE), "utf-32-be"),
+}
+
+
 def in_charset(where: str, raw: bytes, charset: str) -> bytes:
     """`raw` decoded from the character set an email declares for it (any Python codec), in UTF-8; a set the
     bridge cannot read refuses the file: what it cannot read, it cannot check for secrets."""
     try:
-        return raw.decode(charset, errors="replace").encode()
-    except LookupError:
+        codec = codecs.lookup(charset).name
+        if codec in NO_MARK and not raw.startswith(NO_MARK[codec][0]):
+            codec = NO_MARK[codec][1]
+        return raw.decode(codec, errors="replace").encode()
+    except (LookupError, UnicodeError, ValueError):  # "idna", "undefined" (no decoding), a NUL in the name
         raise BridgeError(
             f"{where} has text in the character set {charset!r}, which the bridge cannot read, so cannot check for "
             "secrets: it is never evidence as it is (save or forward the email as UTF-8, or print it to PDF)"
@@ -313,10 +409,11 @@ MARKUP = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*<[?!A-Za-z]")
 TAG = re.compile(rb"<[^>]*>")
 
 
-def _markup_text(data: bytes) -> Iterator[bytes]:
+def _markup_text(data: bytes, html_part: bool = False) -> Iterator[bytes]:
     """The text an XML or HTML document shows: its tags removed (Word's runs, an email's spans joined, as a reader
-    shows them) and its character references (&#NN;) read."""
-    if MARKUP.match(data[:1024]):
+    shows them) and its character references (&#NN;) read. A document is one when it starts with a tag, an email's
+    part when its Content-Type says text/html (`html_part`), whatever it starts with (twenty-fourth round MEDIUM)."""
+    if html_part or MARKUP.match(data[:1024]):
         yield html.unescape(TAG.sub(b"", data).decode("utf-8", "replace")).encode()
 
 
@@ -354,7 +451,9 @@ def _email_parts(where: str, data: bytes, budget: list[int], depth: int) -> Iter
         charset = part.get_content_charset()
         if charset:
             yield (text := in_charset(where, payload, charset))
-            yield from _markup_text(text)
+            yield from _markup_text(text, part.get_content_type() == "text/html")
+        elif part.get_content_type() == "text/html":
+            yield from _markup_text(payload, True)
         _spend(where, budget, len(payload))
         yield from _forms(where, payload, budget, depth + 1)
 

@@ -38,6 +38,10 @@ PARTIAL = re.compile(r"\..+\.[a-z0-9_]{8}\.partial")
 LARGEST_MANIFEST = 64 * 1048576
 LARGEST_SIGNATURE = 4096
 LARGEST_AUDIT = 256 * 1048576
+# A file the manifest lists (evidence, the summary), hashed: at most the largest evidence the bridge takes
+# (families/ownership/config.py LARGEST_EVIDENCE_MB, the most ownership.max_evidence_mb may be); a larger one is
+# named unread (twenty-fourth round: a 200 GB sparse file was hashed for minutes).
+LARGEST_LISTED = 1024 * 1048576
 log = logging.getLogger("whmcs_bridge.evidence")
 
 
@@ -96,11 +100,18 @@ def read_inside(folder: Path, name: str, limit: int) -> bytes:
     return data
 
 
-def sha256_inside(folder: Path, name: str) -> str:
-    """The SHA-256 of the regular file `name` inside `folder` (opened_inside), read in blocks."""
-    digest = hashlib.sha256()
+def sha256_inside(folder: Path, name: str, limit: int = LARGEST_LISTED) -> str:
+    """The SHA-256 of the regular file `name` inside `folder` (opened_inside), read in blocks; a file larger than
+    `limit` is refused before it is read."""
+    digest, size = hashlib.sha256(), 0
+    too_large = Refused(f"{name}: larger than {limit // 1048576} MB, the largest evidence the bridge takes (not read)")
     with os.fdopen(opened_inside(folder, name), "rb") as handle:
+        if os.fstat(handle.fileno()).st_size > limit:
+            raise too_large
         for block in iter(lambda: handle.read(1 << 16), b""):
+            size += len(block)
+            if size > limit:  # it grew while read
+                raise too_large
             digest.update(block)
     return digest.hexdigest()
 

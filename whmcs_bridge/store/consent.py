@@ -3,7 +3,6 @@ page. Only the SHA-256 of a link's token is kept; the raw token exists only in t
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
@@ -65,12 +64,6 @@ def create(
 def by_token_hash(db: Database, token_hash: str) -> ConsentLink | None:
     """The link whose token hashes to this, if any."""
     return _link(db.conn.execute(f"SELECT {COLUMNS} FROM consent_link WHERE token_hash = ?", (token_hash,)).fetchone())
-
-
-def live(db: Database, token: str, now: datetime) -> bool:
-    """Whether a link's raw token (found in a file) still answers: known, not used, not expired."""
-    link = by_token_hash(db, hashlib.sha256(token.encode()).hexdigest())
-    return link is not None and not link.used_at and datetime.fromisoformat(link.expires_at) > now
 
 
 def get(db: Database, link_id: int) -> ConsentLink | None:

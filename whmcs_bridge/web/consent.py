@@ -136,6 +136,29 @@ def read_form(environ: dict[str, Any]) -> dict[str, str]:
     return fields
 
 
+def late_taken(db: Database, link: ConsentLink) -> bool:
+    """Whether the holder's link, past its deadline, still takes an answer: while its case is open, an answer
+    after the deadline is recorded as a late answer for staff, never dropped (break round 14 H6)."""
+    if link.purpose != "ownership-holder" or link.used_at:
+        return False
+    case = states.get(db, "ownership", f"case:{link.subject}")
+    return case is not None and case.get("status") not in FINAL
+
+
+def takes_answers(db: Database, link: ConsentLink, now: datetime) -> bool:
+    """Whether the page still takes an answer through `link` at `now`: unused, and before its deadline or past it
+    taking a late answer (late_taken). The one rule of the page and of the evidence check (live)."""
+    return not link.used_at and (datetime.fromisoformat(link.expires_at) > now or late_taken(db, link))
+
+
+def live(db: Database, token: str, now: datetime) -> bool:
+    """Whether a link's raw token (found in a file) still answers on the page (takes_answers): a file holding it
+    lets whoever reads it answer (twenty-fourth round HIGH: the holder's link past its deadline still takes a late
+    answer while the case is open, and was taken as dead)."""
+    link = consent.by_token_hash(db, hashlib.sha256(token.encode()).hexdigest())
+    return link is not None and takes_answers(db, link, now)
+
+
 class ConsentPages:
     def __init__(
         self,
@@ -267,7 +290,7 @@ class ConsentPages:
             return self.text("delegation.page_used", lang, **self.self_service.used(link))
         if link.used_at:
             return self.text("consent.used", lang, choice=self.choice(link, link.decision or ""), used_at=link.used_at)
-        if self.expired(link) and not self.late_taken(link):
+        if not takes_answers(self.db(), link, self.clock()):  # past its deadline, and no late answer taken
             return self.text("consent.expired", lang, expires=link.expires_at)
         if link.purpose in ("delegation", "delegation-copies", "delegation-accept"):
             # A request withdrawn or lapsed meanwhile (or answered through the other side's link) is not
@@ -282,14 +305,6 @@ class ConsentPages:
 
     def expired(self, link: ConsentLink) -> bool:
         return datetime.fromisoformat(link.expires_at) <= self.clock()
-
-    def late_taken(self, link: ConsentLink) -> bool:
-        """Whether the holder's link, past its deadline, still takes an answer: while its case is open, an answer
-        after the deadline is recorded as a late answer for staff, never dropped (break round 14 H6)."""
-        if link.purpose != "ownership-holder" or link.used_at:
-            return False
-        case = states.get(self.db(), "ownership", f"case:{link.subject}")
-        return case is not None and case.get("status") not in FINAL
 
     def standing(self, link: ConsentLink) -> str:
         """What the holder's page says before and after an answer that no longer decides the case by itself:

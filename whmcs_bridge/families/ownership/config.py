@@ -26,6 +26,14 @@ EvidenceKind = Literal[
 ]
 GROUNDS: tuple[str, ...] = ("vendor", "ex-employee", "brand", "dissolved", "deceased", "court-order")
 EVIDENCE_KINDS: tuple[str, ...] = EvidenceKind.__args__  # type: ignore[attr-defined]
+# The largest evidence file the bridge takes (ownership.max_evidence_mb at most this): what `verify-dossier`, which
+# has no configuration, hashes of a file a dossier lists, at most (evidence/folder.py LARGEST_LISTED; twenty-fourth
+# round: a 200 GB sparse file under an evidence name was read for minutes).
+LARGEST_EVIDENCE_MB = 1024
+
+
+def _evidence_mb(value: int) -> str | None:
+    return None if 0 < value <= LARGEST_EVIDENCE_MB else f"a number of MB from 1 to {LARGEST_EVIDENCE_MB}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -103,7 +111,7 @@ class OwnershipSection:
     # Evidence files: where they are kept (content-addressed, read-only) [default: an `evidence`
     # folder beside state.path], their size limit, and the accepted types.
     evidence_dir: str | None = None
-    max_evidence_mb: int = check(_positive, 20)
+    max_evidence_mb: int = check(_evidence_mb, 20)
     evidence_types: list[Literal["pdf", "png", "jpeg", "text", "eml"]] = field(
         default_factory=lambda: ["pdf", "png", "jpeg", "text", "eml"]
     )

@@ -52,8 +52,9 @@ from whmcs_bridge.families.ownership.whmcs_reads import (
 from whmcs_bridge.messages import load
 from whmcs_bridge.messages.render import Reader
 from whmcs_bridge.model import Event, action_key
-from whmcs_bridge.store import consent, outbox, seals, states
+from whmcs_bridge.store import outbox, seals, states
 from whmcs_bridge.store.db import Database
+from whmcs_bridge.web import consent as consent_page
 from whmcs_bridge.whmcs.api import WhmcsApi
 from whmcs_bridge.whmcs.records import TicketNote, TicketReply
 
@@ -361,7 +362,7 @@ def attach(
         raise BridgeError(
             f"--dated {dated} is before {EARLIEST_DATED.isoformat()}: attach the document with the date it bears"
         )
-    refuse_live_links(f"the file {os.path.basename(name)!r}", data, lambda token: consent.live(db, token, now))
+    refuse_live_links(f"the file {os.path.basename(name)!r}", data, lambda token: consent_page.live(db, token, now))
     digest, media = store_evidence(config, data)
     display = re.sub(r"[^\w.\- ]", "_", os.path.basename(name))[:120] or "file"  # shown, never used as a path
     submit(
