@@ -16,7 +16,7 @@ from whmcs_bridge.families.delegation.config import DelegationSection
 from whmcs_bridge.families.delegation.grants import FAMILY, about_grant, notice, parties_open, record, rights
 from whmcs_bridge.families.delegation.ticket_renew import renew_asked
 from whmcs_bridge.model import Action, Decision, Event, action_key, as_int, message
-from whmcs_bridge.names import ask_owners, domain_names
+from whmcs_bridge.names import ask_owners, domain_names, plain
 from whmcs_bridge.whmcs.templates import EmailIdentity, identify
 
 COPY_MARK = "whmcs-bridge delegated copy"
@@ -32,7 +32,7 @@ ANY_ZONE = timedelta(hours=14)
 # A few words later in the same sentence (a dot inside an address or a name, "lena@pixelwerk.agency", does not end it).
 NEAR = r"(?:[^.!?\n]|[.](?=\S)){0,40}"
 SENSITIVE = re.compile(
-    r"password|passwd|\bpwd\b|credential|log-?in|sign-?in|access|owner|transfer|\bepp\b|authinfo"
+    r"password|passwd|\bpwd\b|credential|log-?in|sign-?in|access|owner|transfer|\bepp\b"
     r"|auth(?:orization|orisation)?[- ]?code|(?:code|kode)\s+auth\b|autori[sz]ati\w*|otorisasi|mot-de-passe|verplaats"
     r"|\bftp\b|\bsftp\b|\bssh\b|cpanel|plesk|directadmin|primary contact"
     r"|mot de passe|\bmdp\b|identifiant|acc[eè]s|codes? d'acc[eè]s|les codes|propri[eé]taire|propri[eé]t[eé]|transf[eé]r"
@@ -43,7 +43,8 @@ SENSITIVE = re.compile(
     r"|\b2fa\b|\bmfa\b|two[- ]?factor|two[- ]?step|deux facteurs|double authentification|authenticator"
     r"|tweestaps|twee[- ]?factor|dua faktor|dua langkah|verifikasi dua"
     # Changing the account's email address or phone hands the account over at its next password reset.
-    r"|(?:change|update|set|modif\w*|remplac\w*|chang\w*|wijzig\w*|verander\w*|zet|ubah|ganti)\b" + NEAR
+    r"|(?:change|update|set|modif\w*|remplac\w*|chang\w*|wijzig\w*|verander\w*|zet|ubah|ganti)\b"
+    + NEAR
     + r"(?:e-?mail|adresse|adres|alamat|phone|t[ée]l[ée]phone|telefoon|telepon|num[ée]ro|nummer|nomor)"
     r"|(?:receive|recevoir|ontvang\w*|menerima|terima)\b" + NEAR + r"\b(?:all|tous|toutes|alle|semua)\b"
     # Unlocking a domain (with its code, a transfer), its nameservers or MX (the site and the mail), a code to move it.
@@ -51,7 +52,21 @@ SENSITIVE = re.compile(
     r"|verhuiscode|(?:code|kode)\b" + NEAR + r"(?:move|moving|d[ée]m[ée]nag|verhuiz|pindah)"
     # A new user of the account, or rights on it.
     r"|invit\w*|uitnodig\w*|undang|permission|droits|rechten|\bizin\b"
-    r"|(?:add|ajout\w*|voeg\w*|toevoeg\w*|tambah\w*)\b" + NEAR + r"(?:user|utilisateur|gebruiker|pengguna)",
+    r"|(?:add|ajout\w*|voeg\w*|toevoeg\w*|tambah\w*)\b" + NEAR + r"(?:user|utilisateur|gebruiker|pengguna)"
+    # A transfer code spelled apart (auth-info, Auth Info, AUTH_INFO), a move to another registrar or, for .uk, a new
+    # IPS tag (its registrar's tag): the domain leaves; a domain put in someone's name is a registrant change.
+    r"|auth[-_. ]?info|registrar|registrateur|bureau d'enregistrement|\bips[-_ ]?tag|\btag\s+ips\b"
+    r"|d[ée]pla[cç]\w*\s+(?:le|du|mon|notre|ce|nos|mes|les|ces)\s+(?:noms?\s+de\s+)?domaines?"
+    r"|\b(?:put|place|register\w*|change|switch|transfer\w*|move)\b"
+    + NEAR
+    + r"\b(?:in|into|under|to)\s+(?:my|our|his|her|their|your|the\s+\w+'s)\s+(?:own\s+)?(?:company'?s?\s+)?name\b"
+    r"|\b(?:mett\w*|mis\w*|pass\w*|enregistr\w*|chang\w*)\b"
+    + NEAR
+    + r"(?:[àa]\s+(?:mon|notre|son|leur|ton|votre)\s+nom\b|\bau\s+nom\s+d)"
+    r"|\b(?:zet\w*|overzet\w*|registreer\w*|wijzig\w*|verander\w*)\b"
+    + NEAR
+    + r"\bop\s+(?:(?:mijn|onze|ons|zijn|haar|hun|jouw|uw)\s+)?naam\b"
+    r"|balik\s+nama|\b(?:ubah|ganti|alih\w*|jadikan|daftar\w*)\b" + NEAR + r"\batas\s+nama\b",
     re.IGNORECASE,
 )
 
@@ -224,7 +239,13 @@ def copy_action(grant: dict[str, Any], params: dict[str, Any], about: str, finge
     if is_notice:
         guard["instead_of"] = instead_of(full)
     return Action(
-        key=key, family=FAMILY, kind="email", params=params, client_id=grant["delegate"], subject=f"grant:{grant['id']}", guard=guard
+        key=key,
+        family=FAMILY,
+        kind="email",
+        params=params,
+        client_id=grant["delegate"],
+        subject=f"grant:{grant['id']}",
+        guard=guard,
     )
 
 
@@ -306,7 +327,7 @@ def ticket_opened(data: dict[str, Any], now: datetime) -> Decision:
         # Which WHMCS user wrote it (an invited user is not the account's owner), and what it asks.
         who_wrote=True,
         reply=as_int(data.get("replyid")),
-        sensitive=bool(SENSITIVE.search(f"{data.get('subject') or ''} {data.get('message') or ''}")),
+        sensitive=bool(SENSITIVE.search(plain(f"{data.get('subject') or ''} {data.get('message') or ''}"))),
         related=related and not link,
     )
 

@@ -82,6 +82,7 @@ from whmcs_bridge.families.delegation.renewal_scope import (
 from whmcs_bridge.families.delegation.renewal_tasks import (
     delegate_part_paid,
     held_by_whmcs,
+    left_nothing_due,
     not_settled,
     owner_paid_part_first,
     owner_part_paid,
@@ -90,7 +91,6 @@ from whmcs_bridge.families.delegation.renewal_tasks import (
     payment_unconfirmed,
     read_now,
     side_closed,
-    left_nothing_due,
     still_suspended,
 )
 from whmcs_bridge.model import Action, Decision, as_int, message
