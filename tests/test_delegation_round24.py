@@ -4,12 +4,21 @@ transfer-code wordings without a warning (LOW 4); ..."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
+import requests
 
+from tests.conftest import Sandbox, SelfServiceWorld, sql
+from tests.test_delegation_break12 import consent_link, world  # noqa: F401  (the fixture)
+from tests.test_delegation_e2e import grant_agency
+from tests.test_delegation_identity_e2e import stored_text, world_with
+from tests.test_delegation_rules import NOW, RULES, event, grant_command
 from whmcs_bridge.families.delegation.copies import SENSITIVE, ticket_opened
+from whmcs_bridge.families.delegation.rules import decide_all
 from whmcs_bridge.names import domain_names
+from whmcs_bridge.store.db import Database
 
 
 @pytest.mark.parametrize(
@@ -117,3 +126,68 @@ def test_a_ticket_spelling_a_word_with_a_lookalike_hyphen_still_warns():
     data = {"ticketid": 7, "userid": 10, "subject": "Domain", "message": "Send the auth\u2011info of roy.fr please"}
     (resolve,) = ticket_opened(data, datetime(2026, 11, 29, 6, tzinfo=UTC)).actions
     assert resolve.params["names"] == ["roy.fr"] and resolve.params["sensitive"] is True
+
+
+MAINT = """  roles:
+    technical:
+      copy_emails: [product, domain]
+      templates:
+        copy: [Maint notice]
+  email_templates:
+    Maint notice:
+      type: product
+      secret: none
+"""
+
+
+def test_a_full_copys_subject_is_not_kept_in_its_outcome_either(sandbox: Sandbox, tmp_path: Path, worlds):
+    """MEDIUM 2: the subject of a full copy (a template with no secret, its subject printing one a member of staff
+    put there) was hashed in the message but kept in clear in the facts told back to the grant: the outbox row, the
+    audit chain, the DelegationCopyEnded event and the grant's activity."""
+    bridge = world_with(sandbox, tmp_path, worlds, MAINT)
+    sandbox.control("template", {"name": "Maint notice", "type": "product",
+                                 "subject": "Maint for {$service_domain} pw Hunter2xq",
+                                 "message": "<p>Works on {$service_domain}</p>"})  # fmt: skip
+    bridge.run("delegations", "grant", "--owner", "11", "--delegate", "10", "--service", "110", "--by", "alice",
+              "--basis", "mandate")  # fmt: skip
+    bridge.settle()
+    sandbox.control("act", {"action": "SendEmail", "id": 110, "messagename": "Maint notice"})
+    bridge.settle()
+    assert [e for e in bridge.emails(10) if "Hunter2xq" in e["subject"]]  # copied in full, as the role says
+    bridge.run("tick")
+    assert b"Hunter2xq" not in stored_text(tmp_path / "state.db")
+
+
+def test_a_request_accepted_after_its_last_day_ends_and_activates_nothing(world: SelfServiceWorld):  # noqa: F811
+    """MEDIUM 3: a request (`grant --request ... --expires DAY`) whose owner clicked "accept" after DAY became active
+    with its start after its end, and both sides were told it started; staff's `--expires` in the past is refused,
+    and so is this acceptance: the page says the request's last day has passed, and the request ends."""
+    grant_id = grant_agency(world, "--request", "--expires", date.today().isoformat(), by="lena",  # type: ignore[arg-type]
+                            basis="a one-day fix").output.split()[0]  # fmt: skip
+    world.settle()
+    link = consent_link(world, 11)
+    with Database(world.config.parent / "state.db") as db:  # its last day was yesterday: the owner clicks late
+        sql(db, "UPDATE family_state SET state = json_set(state, '$.expires', ?) WHERE key = ?",
+            "2020-01-01T23:59:59+01:00", f"grant:{grant_id}")  # fmt: skip
+    answer = requests.post(link, data={"decision": "accept"}, timeout=5)
+    assert answer.status_code == 409 and "last day of this request (2020-01-01) has passed" in answer.text, answer.text
+    world.settle()
+    shown = world.run("delegations", "show", grant_id).output
+    assert "void" in shown and "active" not in shown.split("\n")[0], shown
+    started = [e for e in world.emails(10) + world.emails(11) if "is now" in e["subject"]]
+    assert started == [], started
+    [told] = [e for e in world.emails(10) if "was not activated" in e["subject"]]
+    assert "the last day of the request had passed" in told["message"], told["message"]
+
+
+def test_the_rules_refuse_an_acceptance_decided_after_the_last_day_whatever_the_page_saw():
+    """The page records the answer; the rules decide it later (a backlog, a pause): it is the decision's time that
+    counts, as for staff's grant."""
+    request = grant_command(command="request", expires="2026-11-23T23:59:59+01:00")
+    grant = decide_all({}, request, NOW, RULES)["grant:g1"].state or {}
+    assert grant["status"] == "pending"
+    answer = event("DelegationCommand", command="consent", grant="g1", decision="accept", purpose="delegation")
+    decided = decide_all({"grant:g1": grant}, answer, NOW + timedelta(days=2), RULES)["grant:g1"]
+    assert decided.state and decided.state["status"] == "void", decided.state
+    assert "last day" in decided.state["history"][-1]["reason"]
+    assert not [a for a in decided.actions if a.kind == "email" and a.client_id == 11 and "told-owner" in a.key]

@@ -225,8 +225,10 @@ def copies(
     else:
         params = verbatim(grant, fields, text, email)
     # The owner's digest counts the copy once it was sent (COPY_SENT), not when it was decided: one cancelled
-    # by a revocation, or parked and rejected, was never received (seventeenth break round M1).
-    params.update(outcome_to=COPY_SENT, outcome_facts={"grant": grant["id"], "email": named_as, "about": about})
+    # by a revocation, or parked and rejected, was never received (seventeenth break round M1). It names the email by
+    # its template: these facts are kept for good (the outbox, the audit chain, the grant's activity), and a subject
+    # may print what staff put in the template (a full copy's subject is kept only hashed: outbox.at_rest).
+    params.update(outcome_to=COPY_SENT, outcome_facts={"grant": grant["id"], "email": email.template, "about": about})
     return [copy_action(grant, params, about, fingerprint, is_notice)]
 
 
