@@ -275,6 +275,8 @@ class ConsentPages:
             grant = states.get(self.db(), "delegation", f"grant:{link.subject}")
             if grant is not None and grant.get("status") != "pending":
                 status = grant.get("status") if grant.get("status") in ("withdrawn", "lapsed") else "answered"
+                if status == "withdrawn" and grant.get("declined_by") == "delegate":  # confirm: both, not a withdrawal
+                    status = "declined"
                 return self.text("consent.request_over", lang, status=status)
         if link.purpose in OWNERSHIP_LINKS:
             return self.case_over(link)

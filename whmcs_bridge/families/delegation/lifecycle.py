@@ -359,6 +359,7 @@ def delegate_answered(grant: dict[str, Any], data: dict[str, Any], now: datetime
     )
     if accepted:
         return confirmed(grant, "delegate", at, rules)
+    grant["declined_by"] = "delegate"  # the owner hears the delegate declined, not that a request was withdrawn
     return request_ended(grant, "withdrawn", now, by="delegate (consent link)", reason="the delegate declined")
 
 
