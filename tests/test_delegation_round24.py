@@ -4,17 +4,27 @@ transfer-code wordings without a warning (LOW 4); ..."""
 
 from __future__ import annotations
 
+import json
+import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.conftest import Sandbox, SelfServiceWorld, sql
+from tests.conftest import Sandbox, SelfServiceWorld, sql, staff_login
+from tests.test_delegation_backlog_round23 import cron_burst
 from tests.test_delegation_break12 import consent_link, world  # noqa: F401  (the fixture)
+from tests.test_delegation_confirm_e2e import consent_link as confirm_link
+from tests.test_delegation_confirm_e2e import grant as confirm_grant
+from tests.test_delegation_confirm_e2e import world_with as confirm_world
 from tests.test_delegation_e2e import grant_agency
+from tests.test_delegation_email_e2e import grant as email_grant
+from tests.test_delegation_email_e2e import report, send
+from tests.test_delegation_email_e2e import world_with as email_world
 from tests.test_delegation_identity_e2e import stored_text, world_with
 from tests.test_delegation_rules import NOW, RULES, event, grant_command
+from whmcs_bridge.cli import app as cli
 from whmcs_bridge.families.delegation.copies import SENSITIVE, ticket_opened
 from whmcs_bridge.families.delegation.rules import decide_all
 from whmcs_bridge.names import domain_names
@@ -191,3 +201,82 @@ def test_the_rules_refuse_an_acceptance_decided_after_the_last_day_whatever_the_
     assert decided.state and decided.state["status"] == "void", decided.state
     assert "last day" in decided.state["history"][-1]["reason"]
     assert not [a for a in decided.actions if a.kind == "email" and a.client_id == 11 and "told-owner" in a.key]
+
+
+def test_a_custom_message_labelled_with_an_aborted_sends_template_is_not_copied(sandbox: Sandbox, tmp_path: Path):
+    """HIGH 5: the PHP hook pairs each EmailPreSend with the next EmailPreLog of its client; one whose send another
+    hook aborted (no EmailPreLog) left its template name waiting, and the custom message logged next in the same
+    request took it: staff's "Your FTP password is now ..." went to the delegate as a Service Suspension
+    Notification, in full. A copy goes only when the logged subject is one that template renders; otherwise the
+    email is unknown: not copied, not even as a notice, and counted for staff."""
+    bridge = email_world(sandbox, tmp_path)
+    try:
+        email_grant(bridge, "--service", "110")
+        report(bridge, "msg_paired_wrongly", {
+            "userid": 11, "date": time.strftime("%Y-%m-%d %H:%M:%S"), "to": "marie@boulangerie-dupont.fr",
+            "subject": "Your FTP access", "message": "<p>Your FTP password is now: hunter2</p>",
+            "messagename": "Service Suspension Notification", "relid": 110,
+        })  # fmt: skip
+        bridge.settle()
+        to_agency = bridge.emails(10)
+        assert not [e for e in to_agency if "FTP" in e["subject"] or "Suspension" in e["subject"]], to_agency
+        listed = json.loads(bridge.run("delegations", "templates", "--json").output)
+        assert [(t["template"], t["count"]) for t in listed] == [("(custom message)", 1)], listed
+        sent = send(bridge, "Service Suspension Notification", 110)  # the template's own email is still copied
+        bridge.settle()
+        assert [e for e in bridge.emails(10) if e["subject"] == f"[Copy] {sent['subject']}"], bridge.emails(10)
+    finally:
+        bridge.close()
+
+
+def test_a_withdrawal_decided_after_the_owners_acceptance_in_a_backlog_is_refused_as_without_one(
+    sandbox: Sandbox, tmp_path: Path
+):
+    """LOW 6: `delegations withdraw` typed while a backlog held the owner's acceptance exited 0 printing the grant
+    "active", without saying the withdrawal did nothing; without a backlog it refuses with a sentence."""
+    bridge = email_world(sandbox, tmp_path)
+    try:
+        asked = ["delegations", "grant", "--request", "--owner", "11", "--delegate", "10", "--service", "110",
+                 "--by", "lena", "--basis", "site"]  # fmt: skip
+        grant_id = bridge.run(*asked).output.split()[0]
+        bridge.settle()
+        cron_burst(tmp_path / "state.db", 600)
+        link = confirm_link(bridge, 11, "Your consent is needed")
+        assert requests.post(link, data={"decision": "accept"}, timeout=5).status_code == 200
+        args = [
+            "--config",
+            str(bridge.config),
+            "delegations",
+            "withdraw",
+            grant_id,
+            "--by",
+            "lena",
+            "--reason",
+            "not needed",
+        ]
+        out = bridge.runner.invoke(cli.main, args, env=staff_login(args))
+        assert out.exit_code != 0, out.output
+        assert f"grant {grant_id} is active: only a pending request can be withdrawn" in out.output, out.output
+    finally:
+        bridge.close()
+
+
+def test_the_owner_hears_the_delegate_declined_a_staff_grant_not_that_a_request_was_withdrawn(
+    sandbox: Sandbox, tmp_path: Path
+):
+    """LOW 6: under `confirm: both`, staff's grant declined by the delegate told the owner "the request of <delegate>
+    was withdrawn", and the owner's link said "withdrawn by whoever made it": staff made it, the delegate declined."""
+    both = confirm_world(sandbox, tmp_path, "both")
+    try:
+        confirm_grant(both)
+        both.settle()
+        owner = confirm_link(both, 11, "Your consent is needed")
+        delegate = confirm_link(both, 10, "Please confirm: you become the technical contact")
+        assert requests.post(delegate, data={"decision": "decline"}, timeout=5).status_code == 200
+        both.settle()
+        page = requests.get(owner, timeout=5).text
+        assert "declined by the contact it named" in page and "whoever made it" not in page, page
+        [told] = [e for e in both.emails(11) if "Pixelwerk Agency" in e["subject"] and "declined" in e["subject"]]
+        assert "withdrawn" not in told["subject"] + told["message"], told
+    finally:
+        both.close()

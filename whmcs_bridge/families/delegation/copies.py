@@ -223,21 +223,32 @@ def copies(
         said = "delegation.access_notice" if welcome else "delegation.email_notice"
         params = {**notice(grant["delegate"], message(said, **fields)), "original_html": COPY_COMMENT}
     else:
-        params = verbatim(grant, fields, text, email)
+        # A full copy carries the subject already (a notice never does: it names the template); kept apart for the
+        # guard that checks it is one the template renders (copy_action), hashed at rest (outbox.at_rest).
+        params = {**verbatim(grant, fields, text, email), "logged_subject": subject}
     # The owner's digest counts the copy once it was sent (COPY_SENT), not when it was decided: one cancelled
     # by a revocation, or parked and rejected, was never received (seventeenth break round M1). It names the email by
     # its template: these facts are kept for good (the outbox, the audit chain, the grant's activity), and a subject
     # may print what staff put in the template (a full copy's subject is kept only hashed: outbox.at_rest).
     params.update(outcome_to=COPY_SENT, outcome_facts={"grant": grant["id"], "email": email.template, "about": about})
-    return [copy_action(grant, params, about, fingerprint, is_notice)]
+    return [copy_action(grant, params, about, fingerprint, is_notice, email.template)]
 
 
-def copy_action(grant: dict[str, Any], params: dict[str, Any], about: str, fingerprint: str, is_notice: bool) -> Action:
-    """Keyed per delegate, not per grant: two grants to one delegate give one copy, and one notice in its stead."""
+def copy_action(
+    grant: dict[str, Any], params: dict[str, Any], about: str, fingerprint: str, is_notice: bool, template: str
+) -> Action:
+    """Keyed per delegate, not per grant: two grants to one delegate give one copy, and one notice in its stead.
+    The template name comes from the PHP hook, which pairs EmailPreSend with the next EmailPreLog of its client: an
+    EmailPreSend whose send another hook aborted leaves its name to the next email, a custom message staff typed a
+    password into (twenty-fourth break round HIGH 5). A full copy goes only if the logged subject is one that template
+    renders (guards.py rendered_from); otherwise it is an unknown email: not copied, counted. A notice carries no
+    words of the email, so it is not checked (it would keep the subject for the check)."""
     full = action_key(FAMILY, f"delegate:{grant['delegate']}", f"copy:{fingerprint}")
     key = action_key(FAMILY, f"delegate:{grant['delegate']}", f"notice:{fingerprint}") if is_notice else full
     # A side closed in WHMCS, or the service or domain the email names not the owner's: not sent.
     guard = {**while_active(grant), **parties_open(grant), **owners_item(grant, about)}
+    if not is_notice:
+        guard["rendered_from"] = {"template": template, "client": int(grant["owner"])}
     if is_notice:
         guard["instead_of"] = instead_of(full)
     return Action(
