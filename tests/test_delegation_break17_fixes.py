@@ -57,7 +57,7 @@ def test_no_email_subject_stays_at_rest_templated_custom_or_unknown(sandbox: San
         data = {
             "userid": 11,
             "date": sent,
-            "subject": f"[Ticket #1] my new password is {subject}",
+            "subject": f"[Ticket ID: 1] my new password is {subject}",  # as the template renders it
             "message": f"<p>{body}</p>",
             "relid": 1,
             **({"messagename": name} if name else {}),

@@ -766,7 +766,8 @@ def test_the_owner_digest_lists_what_each_delegate_did():
     (mail,) = sent["digest"].actions
     subject, text = shown(mail)
     assert mail.params["related_id"] == 11 and subject == "What Pixelwerk Agency did on your behalf"
-    assert "<li>received a copy of 1 email we sent you: SSL certificate renewed</li>" in text
+    # By its template, not its subject: the grant's activity is kept for good (twenty-fourth break round MEDIUM 2).
+    assert "<li>received a copy of 1 email we sent you: Service Unsuspension Notification</li>" in text
     assert "<li>contacted our support team once about it" in text
     assert "Depuis le 23 novembre 2026, Pixelwerk Agency" in body(mail, "fr")
     assert state_of(sent["grant:g1"])["activity"] == [] and sent["digest"].due_at == NOW + timedelta(days=14)

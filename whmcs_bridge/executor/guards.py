@@ -17,6 +17,7 @@ from whmcs_bridge.families.delegation.renewal_scope import OWNER_PAID, owner_pai
 from whmcs_bridge.families.escalation.calendar import next_window
 from whmcs_bridge.model import message
 from whmcs_bridge.whmcs.api import WhmcsApi, client_exists, not_found
+from whmcs_bridge.whmcs.normalize import rendered_from
 
 # --- guards: a reason to cancel, or None --------------------------------------------------------
 
@@ -212,6 +213,22 @@ def _guard_owned_by(api: WhmcsApi, spec: dict[str, Any], client_id: int | None =
     return None
 
 
+def _guard_rendered_from(api: WhmcsApi, spec: dict[str, Any], client_id: int | None = None) -> str | None:
+    """A delegate's copy of an email goes only if the subject WHMCS logged is one its template renders, in the
+    default language or the owner's (GetEmailTemplates, DD:api-reference/getemailtemplates.md): the PHP hook names
+    an email by the EmailPreSend before it, and one whose send another hook aborted names the next email, a custom
+    message (copies.copy_action). Its words are never said: the subject may print a password."""
+    subject = spec.get("subject")
+    if not isinstance(subject, str):
+        return None  # planned before the subject was kept: as it was planned then
+    language = api.client_details(int(spec["client"])).language
+    if any(rendered_from(s, subject) for s in api.template_subjects(str(spec["template"]), language=language)):
+        return None
+    cancel = Cancel(f"the email's subject is not one template {spec['template']!r} renders: an unknown email")
+    cancel.outcome = {"unpaired": True}
+    return cancel
+
+
 def _guard_movable(api: WhmcsApi, spec: dict[str, Any], client_id: int | None = None) -> str | None:
     """The subject of an ownership hand-over's step is still there to hand over (reads.subject_gone): not
     transferred away, cancelled, expired or terminated since the case was approved (outcome `gone`), and with
@@ -299,6 +316,7 @@ def _guard_renewal_settles(api: WhmcsApi, spec: dict[str, Any], client_id: int |
 
 GUARDS: dict[str, Callable[[WhmcsApi, Any, int | None], str | None]] = {
     "owned_by": _guard_owned_by,
+    "rendered_from": _guard_rendered_from,
     "movable": _guard_movable,
     "clients_open": _guard_clients_open,
     "client_exists": _guard_client_exists,

@@ -370,6 +370,8 @@ class Executor:
                 continue
             if resumed and isinstance(value, dict):
                 value = {**value, "resumed": True}
+            if name == "rendered_from":  # the subject is in the params, which the store hashes once ended
+                value = {**value, "subject": row.params.get(outbox.LOGGED_SUBJECT)}
             reason = (
                 self.store.cancels(name, value) if name in STORE_GUARDS else GUARDS[name](self.api, value, row.client_id)
             )

@@ -86,6 +86,11 @@ TEMPLATES: dict[str, tuple[str, str, str]] = {
         "[Ticket ID: {$ticket_id}] {$ticket_subject}",  # WHMCS's default subject
         "<p>{$client_name},</p><p>Ticket #{$ticket_id}: {$ticket_subject}</p>",
     ),
+    "Support Ticket Reply": (
+        "support",
+        "[Ticket ID: {$ticket_id}] {$ticket_subject}",  # WHMCS's default subject
+        "<p>{$client_name},</p><p>A reply was added to ticket #{$ticket_id}: {$ticket_subject}</p>",
+    ),
     # WHMCS's default prints the ticket's subject, department, priority and status.
     "Support Ticket Auto Close Notification": (
         "support",

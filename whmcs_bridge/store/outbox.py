@@ -213,6 +213,8 @@ def defer(db: Database, entry: OutboxEntry, until: datetime, error: str, now: da
 
 # Action parameters that carry a copy of an email (a delegate's copy): kept until the action ended.
 EMAIL_COPY = "original_html"
+# A delegate's copy keeps the subject of the email it copies until it is sent (executor/guards.py rendered_from).
+LOGGED_SUBJECT = "logged_subject"
 
 
 def at_rest(params: dict[str, Any]) -> dict[str, Any]:
@@ -220,6 +222,8 @@ def at_rest(params: dict[str, Any]) -> dict[str, Any]:
     and its subject, each replaced by its SHA-256 and length, since either may print credentials (a ticket's
     subject a person typed a password into: twenty-third break round, delegation MEDIUM 4)."""
     # Before rendering, the copy is `original_html`; rendered, it is the end of `html` (executor/texts.py).
+    if isinstance(params.get(LOGGED_SUBJECT), str):  # the copied email's subject as WHMCS logged it
+        params = {**params, LOGGED_SUBJECT: _digest(params[LOGGED_SUBJECT])}
     field = EMAIL_COPY if isinstance(params.get(EMAIL_COPY), str) else "html"
     text = params.get(field) if field == EMAIL_COPY or params.get("copy_of_email") else None
     if not isinstance(text, str):

@@ -298,6 +298,8 @@ class ConsentPages:
             grant = states.get(self.db(), "delegation", f"grant:{link.subject}")
             if grant is not None and grant.get("status") != "pending":
                 status = grant.get("status") if grant.get("status") in ("withdrawn", "lapsed") else "answered"
+                if status == "withdrawn" and grant.get("declined_by") == "delegate":  # confirm: both, not a withdrawal
+                    status = "declined"
                 return self.text("consent.request_over", lang, status=status)
         if link.purpose in OWNERSHIP_LINKS:
             return self.case_over(link)
@@ -409,11 +411,16 @@ class ConsentPages:
         grant, as a grant is refused on or to a closed account when it is made ({"kind": "client", "id", "side"});
         and the grant's services and domains no longer under its owner (GetClientsProducts / GetClientsDomains
         `userid`, DD:api-reference/getclientsproducts.md): staff may have moved one since the request ({"kind",
-        "id", "holder"}). Empty when nothing is, or WHMCS is not read here (no reader given)."""
+        "id", "holder"}); first, an acceptance after the request's last day ({"kind": "expired", "id": the day}).
+        Empty when nothing is, or WHMCS is not read here (no reader given)."""
         grant = states.get(self.db(), "delegation", f"grant:{link.subject}")
         if grant is None:
             return []
         out = self.held(link, grant)
+        expires = grant.get("expires")
+        if link.purpose in GRANT_CONSENTS and expires and datetime.fromisoformat(str(expires)) <= self.clock():
+            # The request's last day has passed: it would start after it ended (lifecycle.past_last_day).
+            out.insert(0, {"kind": "expired", "id": str(expires)[:10]})
         if link.purpose in GRANT_CONSENTS and self.read_client_status is not None:
             for side in ("delegate", "owner"):
                 if self.read_client_status(int(grant[side])) == "Closed":

@@ -16,7 +16,7 @@ from whmcs_bridge.families.delegation.config import DelegationSection
 from whmcs_bridge.families.delegation.grants import FAMILY, about_grant, notice, parties_open, record, rights
 from whmcs_bridge.families.delegation.ticket_renew import renew_asked
 from whmcs_bridge.model import Action, Decision, Event, action_key, as_int, message
-from whmcs_bridge.names import ask_owners, domain_names
+from whmcs_bridge.names import ask_owners, domain_names, plain
 from whmcs_bridge.whmcs.templates import EmailIdentity, identify
 
 COPY_MARK = "whmcs-bridge delegated copy"
@@ -32,7 +32,7 @@ ANY_ZONE = timedelta(hours=14)
 # A few words later in the same sentence (a dot inside an address or a name, "lena@pixelwerk.agency", does not end it).
 NEAR = r"(?:[^.!?\n]|[.](?=\S)){0,40}"
 SENSITIVE = re.compile(
-    r"password|passwd|\bpwd\b|credential|log-?in|sign-?in|access|owner|transfer|\bepp\b|authinfo"
+    r"password|passwd|\bpwd\b|credential|log-?in|sign-?in|access|owner|transfer|\bepp\b"
     r"|auth(?:orization|orisation)?[- ]?code|(?:code|kode)\s+auth\b|autori[sz]ati\w*|otorisasi|mot-de-passe|verplaats"
     r"|\bftp\b|\bsftp\b|\bssh\b|cpanel|plesk|directadmin|primary contact"
     r"|mot de passe|\bmdp\b|identifiant|acc[eè]s|codes? d'acc[eè]s|les codes|propri[eé]taire|propri[eé]t[eé]|transf[eé]r"
@@ -43,7 +43,8 @@ SENSITIVE = re.compile(
     r"|\b2fa\b|\bmfa\b|two[- ]?factor|two[- ]?step|deux facteurs|double authentification|authenticator"
     r"|tweestaps|twee[- ]?factor|dua faktor|dua langkah|verifikasi dua"
     # Changing the account's email address or phone hands the account over at its next password reset.
-    r"|(?:change|update|set|modif\w*|remplac\w*|chang\w*|wijzig\w*|verander\w*|zet|ubah|ganti)\b" + NEAR
+    r"|(?:change|update|set|modif\w*|remplac\w*|chang\w*|wijzig\w*|verander\w*|zet|ubah|ganti)\b"
+    + NEAR
     + r"(?:e-?mail|adresse|adres|alamat|phone|t[ée]l[ée]phone|telefoon|telepon|num[ée]ro|nummer|nomor)"
     r"|(?:receive|recevoir|ontvang\w*|menerima|terima)\b" + NEAR + r"\b(?:all|tous|toutes|alle|semua)\b"
     # Unlocking a domain (with its code, a transfer), its nameservers or MX (the site and the mail), a code to move it.
@@ -51,7 +52,21 @@ SENSITIVE = re.compile(
     r"|verhuiscode|(?:code|kode)\b" + NEAR + r"(?:move|moving|d[ée]m[ée]nag|verhuiz|pindah)"
     # A new user of the account, or rights on it.
     r"|invit\w*|uitnodig\w*|undang|permission|droits|rechten|\bizin\b"
-    r"|(?:add|ajout\w*|voeg\w*|toevoeg\w*|tambah\w*)\b" + NEAR + r"(?:user|utilisateur|gebruiker|pengguna)",
+    r"|(?:add|ajout\w*|voeg\w*|toevoeg\w*|tambah\w*)\b" + NEAR + r"(?:user|utilisateur|gebruiker|pengguna)"
+    # A transfer code spelled apart (auth-info, Auth Info, AUTH_INFO), a move to another registrar or, for .uk, a new
+    # IPS tag (its registrar's tag): the domain leaves; a domain put in someone's name is a registrant change.
+    r"|auth[-_. ]?info|registrar|registrateur|bureau d'enregistrement|\bips[-_ ]?tag|\btag\s+ips\b"
+    r"|d[ée]pla[cç]\w*\s+(?:le|du|mon|notre|ce|nos|mes|les|ces)\s+(?:noms?\s+de\s+)?domaines?"
+    r"|\b(?:put|place|register\w*|change|switch|transfer\w*|move)\b"
+    + NEAR
+    + r"\b(?:in|into|under|to)\s+(?:my|our|his|her|their|your|the\s+\w+'s)\s+(?:own\s+)?(?:company'?s?\s+)?name\b"
+    r"|\b(?:mett\w*|mis\w*|pass\w*|enregistr\w*|chang\w*)\b"
+    + NEAR
+    + r"(?:[àa]\s+(?:mon|notre|son|leur|ton|votre)\s+nom\b|\bau\s+nom\s+d)"
+    r"|\b(?:zet\w*|overzet\w*|registreer\w*|wijzig\w*|verander\w*)\b"
+    + NEAR
+    + r"\bop\s+(?:(?:mijn|onze|ons|zijn|haar|hun|jouw|uw)\s+)?naam\b"
+    r"|balik\s+nama|\b(?:ubah|ganti|alih\w*|jadikan|daftar\w*)\b" + NEAR + r"\batas\s+nama\b",
     re.IGNORECASE,
 )
 
@@ -208,23 +223,42 @@ def copies(
         said = "delegation.access_notice" if welcome else "delegation.email_notice"
         params = {**notice(grant["delegate"], message(said, **fields)), "original_html": COPY_COMMENT}
     else:
-        params = verbatim(grant, fields, text, email)
+        # A full copy carries the subject already (a notice never does: it names the template); kept apart for the
+        # guard that checks it is one the template renders (copy_action), hashed at rest (outbox.at_rest).
+        params = {**verbatim(grant, fields, text, email), "logged_subject": subject}
     # The owner's digest counts the copy once it was sent (COPY_SENT), not when it was decided: one cancelled
-    # by a revocation, or parked and rejected, was never received (seventeenth break round M1).
-    params.update(outcome_to=COPY_SENT, outcome_facts={"grant": grant["id"], "email": named_as, "about": about})
-    return [copy_action(grant, params, about, fingerprint, is_notice)]
+    # by a revocation, or parked and rejected, was never received (seventeenth break round M1). It names the email by
+    # its template: these facts are kept for good (the outbox, the audit chain, the grant's activity), and a subject
+    # may print what staff put in the template (a full copy's subject is kept only hashed: outbox.at_rest).
+    params.update(outcome_to=COPY_SENT, outcome_facts={"grant": grant["id"], "email": email.template, "about": about})
+    return [copy_action(grant, params, about, fingerprint, is_notice, email.template)]
 
 
-def copy_action(grant: dict[str, Any], params: dict[str, Any], about: str, fingerprint: str, is_notice: bool) -> Action:
-    """Keyed per delegate, not per grant: two grants to one delegate give one copy, and one notice in its stead."""
+def copy_action(
+    grant: dict[str, Any], params: dict[str, Any], about: str, fingerprint: str, is_notice: bool, template: str
+) -> Action:
+    """Keyed per delegate, not per grant: two grants to one delegate give one copy, and one notice in its stead.
+    The template name comes from the PHP hook, which pairs EmailPreSend with the next EmailPreLog of its client: an
+    EmailPreSend whose send another hook aborted leaves its name to the next email, a custom message staff typed a
+    password into (twenty-fourth break round HIGH 5). A full copy goes only if the logged subject is one that template
+    renders (guards.py rendered_from); otherwise it is an unknown email: not copied, counted. A notice carries no
+    words of the email, so it is not checked (it would keep the subject for the check)."""
     full = action_key(FAMILY, f"delegate:{grant['delegate']}", f"copy:{fingerprint}")
     key = action_key(FAMILY, f"delegate:{grant['delegate']}", f"notice:{fingerprint}") if is_notice else full
     # A side closed in WHMCS, or the service or domain the email names not the owner's: not sent.
     guard = {**while_active(grant), **parties_open(grant), **owners_item(grant, about)}
+    if not is_notice:
+        guard["rendered_from"] = {"template": template, "client": int(grant["owner"])}
     if is_notice:
         guard["instead_of"] = instead_of(full)
     return Action(
-        key=key, family=FAMILY, kind="email", params=params, client_id=grant["delegate"], subject=f"grant:{grant['id']}", guard=guard
+        key=key,
+        family=FAMILY,
+        kind="email",
+        params=params,
+        client_id=grant["delegate"],
+        subject=f"grant:{grant['id']}",
+        guard=guard,
     )
 
 
@@ -306,7 +340,7 @@ def ticket_opened(data: dict[str, Any], now: datetime) -> Decision:
         # Which WHMCS user wrote it (an invited user is not the account's owner), and what it asks.
         who_wrote=True,
         reply=as_int(data.get("replyid")),
-        sensitive=bool(SENSITIVE.search(f"{data.get('subject') or ''} {data.get('message') or ''}")),
+        sensitive=bool(SENSITIVE.search(plain(f"{data.get('subject') or ''} {data.get('message') or ''}"))),
         related=related and not link,
     )
 

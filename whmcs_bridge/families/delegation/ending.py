@@ -283,7 +283,8 @@ def request_ended(
             act(grant, "email", "superseded-told-delegate", notice(grant["delegate"], told), grant["delegate"])
         )
     elif status == "withdrawn":
-        told = message("delegation.request_withdrawn", **ended)
+        declined = "yes" if grant.get("declined_by") == "delegate" else ""  # staff's grant, declined (confirm: both)
+        told = message("delegation.request_withdrawn", **ended, declined=declined)
         actions.append(act(grant, "email", "withdrawn-told-owner", notice(grant["owner"], told), grant["owner"]))
     elif missing == "owner":  # the owner never answered: the requester hears it lapsed
         told = message("delegation.request_lapsed", **ended)

@@ -206,7 +206,8 @@ MESSAGES = define(
         {"grant": "text", "closed": "text"},
         "To the delegate: its request was accepted after staff moved something it names to another client, or "
         '(`closed`: "owner" or "delegate") when WHMCS showed that side\'s account Closed (WHMCS read when the answer '
-        'came), or ("hold") an ownership case held part of it then, so it was not activated; staff check it.',
+        'came), or ("hold") an ownership case held part of it then, or ("expired") its last day had passed, so it was '
+        "not activated; staff check it.",
     ),
     grant_spec(
         "delegation.void_owner",
@@ -215,14 +216,16 @@ MESSAGES = define(
         {"grant": "text", "closed": "text"},
         "To the owner who accepted (delegation.confirm: both): the delegate's confirmation came when part of what the "
         'grant names was no longer the owner\'s, a side\'s account was Closed (`closed` "owner" or "delegate"), or an '
-        'ownership case held part of it (`closed` "hold"), so nothing was activated; staff check it.',
+        'ownership case held part of it (`closed` "hold"), or its last day had passed (`closed` "expired"), so nothing '
+        "was activated; staff check it.",
     ),
     grant_spec(
         "delegation.request_withdrawn",
         "email",
         "client",
-        {"grant": "text"},
-        "To the owner: the delegate withdrew its request; the consent link no longer does anything.",
+        {"grant": "text", "declined": "text"},
+        "To the owner: the delegate withdrew its request; the consent link no longer does anything. `declined` "
+        '"yes": the delegate declined staff\'s grant through its own link (delegation.confirm: both), not a withdrawal.',
     ),
     grant_spec(
         "delegation.request_ended_note",

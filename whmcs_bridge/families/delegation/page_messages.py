@@ -124,7 +124,8 @@ PAGES = define(
         'longer the owner\'s in WHMCS, so nothing was activated (`reader`: "owner", or "delegate" confirming; '
         '"password": a former owner\'s password change, not made on a service moved to another client); or `kind` '
         '"client": the account of client #`id`, the grant\'s `side` ("owner" or "delegate"), is Closed in WHMCS; or `kind` '
-        '"hold": an ownership case holds what the request covers (`id` names it); or (`reader` "unread") WHMCS could not be read, nothing was recorded and the link still works.',
+        '"hold": an ownership case holds what the request covers (`id` names it); or `kind` "expired": the request\'s '
+        'last day (`id`) has passed; or (`reader` "unread") WHMCS could not be read, nothing was recorded and the link still works.',
         samples={"kind": "service", "id": "110", "reader": "owner", "side": ""},
     ),
     MessageSpec(

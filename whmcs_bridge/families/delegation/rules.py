@@ -90,7 +90,8 @@ class Delegation:
         ):
             return [f"grant:{data['grant']}"]
         if event.type == COPY_SENT and data.get("grant"):  # a copy's action ended (copies.py)
-            return [f"grant:{data['grant']}"]
+            # Cancelled as an email its template does not render (a custom message the hook named): counted.
+            return [f"grant:{data['grant']}"] + ([UNKNOWN_TEMPLATES] if data.get("unpaired") else [])
         return []
 
     def refs(self, event: Event) -> Sequence[str]:
@@ -267,6 +268,8 @@ def on_copy_ended(states: Mapping[str, State], event: Event, now: datetime, rule
     """A copy's action ended: sent ("done"), it joins the owner's next digest; cancelled or rejected, nothing."""
     data = event.data
     grant = grant_copies(states).get(f"grant:{data.get('grant')}")
+    if data.get("unpaired") and data.get("status") == "cancelled":  # not the template's email: a custom message
+        return {UNKNOWN_TEMPLATES: Decision(state=counted(states.get(UNKNOWN_TEMPLATES) or {}, CUSTOM, now))}
     if grant is None or data.get("status") != "done":
         return {}
     record(grant, str(data.get("at") or now.isoformat(timespec="seconds")), "copy", email=data.get("email"), about=data.get("about"))

@@ -282,8 +282,11 @@ def _on_active(
     now: datetime,
     why: str,
     status: str = "active",
+    ends_as: str = "",
 ) -> dict[str, Any]:
-    """Submit a staff command about a grant in `status`; return the grant as the rules left it."""
+    """Submit a staff command about a grant in `status`; return the grant as the rules left it. A command that ends
+    the grant (`ends_as`) and did not (what waited in the inbox, decided first, changed it: the owner's acceptance
+    before a withdrawal) is refused with the sentence it gets without a backlog."""
     _enabled(config)
     current = grant(db, grant_id)
     if current["status"] != status:
@@ -309,7 +312,10 @@ def _on_active(
         client_id=current["owner"],
         now=now,
     )
-    return grant(db, grant_id)
+    after = grant(db, grant_id)
+    if ends_as and after["status"] != ends_as:
+        raise BridgeError(f"grant {grant_id} is {after['status']}: {why}")
+    return after
 
 
 def revoke(config: Config, db: Database, grant_id: str, *, by: str, reason: str, now: datetime) -> dict[str, Any]:
@@ -329,6 +335,7 @@ def withdraw(config: Config, db: Database, grant_id: str, *, by: str, reason: st
         now=now,
         why="only a pending request can be withdrawn",
         status="pending",
+        ends_as="withdrawn",
     )
 
 

@@ -88,7 +88,8 @@ MESSAGES.update(
             "client",
             {"status": "text"},
             "A delegation request's link opened once the request no longer waits for an answer: `status` is "
-            '"withdrawn", "lapsed" or "answered" (accepted, declined, or ended since).',
+            '"withdrawn", "declined" (by the delegate, staff\'s grant under delegation.confirm: both), "lapsed" or '
+            '"answered" (accepted, declined, or ended since).',
             samples={"status": "withdrawn"},
         ),
         MessageSpec("consent.not_allowed", "page", "client", {}, "A request other than opening or answering."),
