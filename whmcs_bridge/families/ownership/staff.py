@@ -480,7 +480,7 @@ def record_step(
             f"WHMCS does not show {words} yet ({shown.read}{_differs(shown)}): do it in WHMCS first, then record it"
         )
     data = {"command": "step", "step": what, "subject": subject, "seen": shown.read, "note": note}
-    data.update({k: v for k, v in shown.facts.items() if k in ("owner", "emails")})
+    data.update({k: v for k, v in shown.facts.items() if k in ("owner", "emails", "holds")})
     # One write: the bridge's actions for the step are read and rejected before any of them can start.
     with db.atomic():
         rows = step_rows(db, current, what, subject)
