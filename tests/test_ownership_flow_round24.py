@@ -8,9 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.conftest import Sandbox
-from tests.test_ownership_e2e import World, vendor_world
+from tests.test_ownership_e2e import World, open_and_document, vendor_world
 from tests.test_ownership_round23 import executing_whole_account, owner_of
 
 
@@ -29,8 +30,9 @@ def test_a_whole_account_made_a_user_it_had_at_opening_is_raised_not_completed(w
     own hands."""
     login = owner_of(world, 22)
     world.sandbox.control("access", {"user": login, "client": 20})
-    world.sandbox.control("access", {"user": login, "client": 21})
     case_id = executing_whole_account(world)
+    # Invited on the requester's account once the case executes (before, the holder's link would be held: HIGH 3).
+    world.sandbox.control("access", {"user": login, "client": 21})
     before = staff_tickets(world, case_id)
     world.sandbox.control("access", {"user": login, "client": 20, "owner": True})
     world.later(hours=2)
@@ -64,3 +66,69 @@ def test_what_a_whole_account_gained_after_the_approval_holds_its_completion(wor
     world.sandbox.control("move", {"domain": added, "client": 22})
     world.later(hours=4)
     assert world.case(case_id)["status"] == "completed", world.case(case_id)["history"][-3:]
+
+
+def test_a_holders_link_answer_the_requesters_person_could_give_waits_for_staff(world: World):
+    """HIGH 3: the requester's owner user is an invited user of the holder's account, whose email history holds the
+    holder's link: its consent went to review as "The holder consented". It now waits for staff's record-answer."""
+    world.sandbox.control("access", {"user": owner_of(world, 21), "client": 20})
+    case_id = open_and_document(world, "service:201")
+    before = staff_tickets(world, case_id)
+    assert requests.post(world.link(20, "Ownership request"), data={"decision": "accept"}, timeout=5).status_code == 200
+    world.settle()
+    case = world.case(case_id)
+    assert case["status"] == "notified", case["status"]
+    raised = [t for t in world.sandbox.rows("tickets") if case_id in t["subject"] and t["subject"] not in before]
+    assert raised, staff_tickets(world, case_id)
+    body = world.sandbox.rows("ticket_replies", ticket_id=raised[-1]["id"])[0]["message"]
+    assert "siti.rahmawati@majumakmur.co.id" in body and "record-answer" in body, body
+    world.run(
+        "ownership", "record-answer", case_id, "--party", "holder", "--answer", "consent", "--via", "phone",
+        "--by", "alice", "--note", "Budi confirmed on the phone",
+    )  # fmt: skip
+    assert world.case(case_id)["status"] == "review"
+
+
+def test_an_approval_given_before_a_document_was_withdrawn_no_longer_counts(world: World):
+    """MEDIUM 4: an approval given on a letter later withdrawn as forged still counted once a new letter was checked."""
+    case_id = open_and_document(world, "service:201")
+    assert requests.post(world.link(20, "Ownership request"), data={"decision": "accept"}, timeout=5).status_code == 200
+    world.settle()
+    assert world.case(case_id)["status"] == "review"
+    world.run("ownership", "approve", case_id, "--by", "alice")
+    assert world.case(case_id)["status"] == "review"  # one of two
+    letter = next(e["item"] for e in world.case(case_id)["evidence"] if e["kind"] == "registry-extract")
+    world.run("ownership", "withdraw-evidence", case_id, str(letter), "--by", "bob", "--note", "forged")
+    case = world.case(case_id)
+    assert not case["approvals"], case["history"][-4:]
+    assert any("withdrawn" in h["why"] and h["what"] == "approvals void" for h in case["history"]), case["history"][-3:]
+
+
+def test_an_executing_case_in_which_nothing_moved_can_be_cancelled(world: World):
+    """MEDIUM 5: approved, nothing moved in WHMCS (the domain is the holder's still): cancel was refused ("finish or
+    undo the move") though there was none. WHMCS is read: nothing with the requester, the cancel goes through."""
+    case_id = open_and_document(world, "domain:20")
+    assert requests.post(world.link(20, "Ownership request"), data={"decision": "accept"}, timeout=5).status_code == 200
+    world.settle()
+    for who in ("alice", "bob"):
+        if world.case(case_id)["status"] == "review":
+            world.run("ownership", "approve", case_id, "--by", who)
+    world.settle()
+    assert world.case(case_id)["status"] == "executing"
+    world.run("ownership", "cancel", case_id, "--by", "alice", "--note", "the letter was forged")
+    assert world.case(case_id)["status"] == "cancelled"
+
+
+def test_a_backup_only_subject_deleted_in_whmcs_does_not_block_completion(world: World):
+    """MEDIUM 5: the backup-only hosting deleted in WHMCS made `complete` refuse for ever ("client #None")."""
+    case_id = open_and_document(world, "service:201")
+    world.later(days=15)
+    assert world.case(case_id)["subjects"][0]["hand_over"] == "backup-only"
+    world.run("ownership", "approve", case_id, "--by", "alice")
+    world.run("ownership", "approve", case_id, "--by", "bob")
+    world.settle()
+    world.sandbox.control("delete", {"service": 201})
+    world.run("ownership", "complete", case_id, "--by", "alice", "--note", "backup sent before it was deleted")
+    case = world.case(case_id)
+    assert case["status"] == "completed", case["status"]
+    assert any(h["what"] == "no longer in WHMCS" for h in case["history"]), case["history"][-3:]

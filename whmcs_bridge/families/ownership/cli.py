@@ -440,7 +440,11 @@ for _name, _help in (
         "not answering, refuses it.",
     ),
     ("reject", "Reject the request; both parties are told."),
-    ("cancel", "Cancel an open case (e.g. the parties settled it between them)."),
+    (
+        "cancel",
+        "Cancel an open case (e.g. the parties settled it between them). An executing case is cancelled once WHMCS, "
+        "read first, shows nothing with the requester.",
+    ),
     (
         "complete",
         "Complete an executing case whose checklist has no move left to detect (a backup-only hand-over, or a mixed "
@@ -522,8 +526,9 @@ def requester_contact(obj: Context, case_id: str, by: str, **fields: str | None)
 
 def _command(obj: Context, case_id: str, data: dict[str, Any], by: str) -> None:
     with _store(obj, changes=True) as (config, db):
-        # What moves (an approval), and what stays (a completion), is read in WHMCS first.
-        api = _api(config) if data.get("command") in ("approve", "complete") else None
+        # What moves (an approval), what stays (a completion), and whether anything moved (a cancel) is read in
+        # WHMCS first.
+        api = _api(config) if data.get("command") in ("approve", "complete", "cancel") else None
         said: list[str] = []
         c = own.submit(config, db, case_id, data, by=by, now=utcnow(), api=api, said=said)
         anchored = anchor_now(config, db)

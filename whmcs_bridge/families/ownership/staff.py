@@ -246,6 +246,10 @@ def read_first(
             raise BridgeError(f"case {case_id} is not approved: {unread}")
         if said is not None:
             said.extend(words)
+    if data.get("command") == "cancel" and state.get("status") == "executing":
+        # An executing case may be cancelled when WHMCS shows nothing moved (commands.nothing_moved): read it now.
+        moving = [s for s in state.get("subjects") or [] if s.get("hand_over") == "move"]
+        data["owners_now"] = read_owners(api, moving)
     if data.get("command") == "complete":
         # What the case does not hand over (a backup only, refused) must still be the holder's in WHMCS: read first
         # (commands.complete_command refuses otherwise; twenty-third break round, ownership HIGH 1).
