@@ -132,3 +132,14 @@ def test_a_backup_only_subject_deleted_in_whmcs_does_not_block_completion(world:
     case = world.case(case_id)
     assert case["status"] == "completed", case["status"]
     assert any(h["what"] == "no longer in WHMCS" for h in case["history"]), case["history"][-3:]
+
+
+@pytest.mark.parametrize("city", ["Jakarta\nCountry: NL", "Jakarta\u202eatrakaJ", "Jakarta\x1b[2J"])
+def test_requester_contact_refuses_control_and_direction_characters(world: World, city: str):
+    """LOW 7: requester-contact took a newline, a right-to-left override or an escape into the registrant's fields."""
+    from tests.test_ownership_round23 import outside_case
+
+    case_id = outside_case(world)
+    refused = world.fail("ownership", "requester-contact", case_id, "--city", city, "--by", "bob")
+    assert "--city" in refused and "U+" in refused, refused
+    assert world.case(case_id)["requester"].get("city") in (None, "")

@@ -18,6 +18,7 @@ from whmcs_bridge.cli.common import (
     ONE_LINE,
     Context,
     Group,
+    Words,
     echo_json,
     echo_list,
     note_if_disabled,
@@ -503,16 +504,28 @@ def record_step(obj: Context, case_id: str, what: str, subject: str, by: str, no
     echo_anchor(anchored)
 
 
+class ContactText(Words):
+    """A registrant field staff type: on one line without hidden characters, as --by and --from (a newline or a
+    text-direction mark would reach the WHOIS record: twenty-fourth break round, ownership LOW 7); left empty, it
+    clears the field."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        return super().convert(value, param, ctx) if str(value).strip() else ""
+
+
+CONTACT = ContactText()
+
+
 @ownership.command("requester-contact")
 @click.argument("case_id", type=CASE_ID)
-@click.option("--name", default=None, help="The contact person's name (the registrant's Name fields).")
-@click.option("--address1", default=None, help="Street and number.")
-@click.option("--address2", default=None, help="Second address line.")
-@click.option("--city", default=None, help="City.")
-@click.option("--state", default=None, help="State, region or province, where the country has them.")
-@click.option("--postcode", default=None, help="Postcode.")
-@click.option("--country", default=None, help="Two-letter ISO country code (ID, NL, FR).")
-@click.option("--phone", default=None, help="Phone as +CC.NUMBER, e.g. +62.215550100.")
+@click.option("--name", type=CONTACT, default=None, help="The contact person's name (the registrant's Name fields).")
+@click.option("--address1", type=CONTACT, default=None, help="Street and number.")
+@click.option("--address2", type=CONTACT, default=None, help="Second address line.")
+@click.option("--city", type=CONTACT, default=None, help="City.")
+@click.option("--state", type=CONTACT, default=None, help="State, region or province, where the country has them.")
+@click.option("--postcode", type=CONTACT, default=None, help="Postcode.")
+@click.option("--country", type=CONTACT, default=None, help="Two-letter ISO country code (ID, NL, FR).")
+@click.option("--phone", type=CONTACT, default=None, help="Phone as +CC.NUMBER, e.g. +62.215550100.")
 @BY
 @click.pass_obj
 @user_errors
