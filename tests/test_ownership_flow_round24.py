@@ -143,3 +143,15 @@ def test_requester_contact_refuses_control_and_direction_characters(world: World
     refused = world.fail("ownership", "requester-contact", case_id, "--city", city, "--by", "bob")
     assert "--city" in refused and "U+" in refused, refused
     assert world.case(case_id)["requester"].get("city") in (None, "")
+
+
+def test_a_refused_evidence_file_says_the_answer_was_not_recorded(world: World):
+    """LOW 7: record-answer with an unreadable scan spoke only of the file; the objection itself was not recorded."""
+    case_id = open_and_document(world, "domain:20")
+    scan = world.file("letter.pdf", b"%PDF-1.4\n% holder objection letter, scanned\n%%EOF\n")
+    refused = world.fail(
+        "ownership", "record-answer", case_id, "--party", "holder", "--answer", "object", "--via", "post",
+        "--by", "bob", "--evidence", scan, "--note", "letter received",
+    )  # fmt: skip
+    assert "was not recorded" in refused, refused
+    assert not world.case(case_id).get("recorded_answers")

@@ -27,7 +27,14 @@ from whmcs_bridge.cli.common import (
 )
 from whmcs_bridge.clock import utcnow
 from whmcs_bridge.config.load import Config
-from whmcs_bridge.errors import ConfigError, UsageProblem, WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
+from whmcs_bridge.errors import (
+    BridgeError,
+    ConfigError,
+    UsageProblem,
+    WhmcsApiError,
+    WhmcsProtocolError,
+    WhmcsUnavailableError,
+)
 from whmcs_bridge.evidence import files, keys
 from whmcs_bridge.evidence.keys import PublicKey
 from whmcs_bridge.families.ownership import dossier, seen
@@ -382,7 +389,10 @@ def record_answer(
     with _store(obj, changes=True) as (config, db):
         data = None
         if evidence is not None:
-            data = _evidence_file(config, evidence)
+            try:
+                data = _evidence_file(config, evidence)
+            except BridgeError as exc:
+                raise own.not_recorded(exc, party, answer) from None
         before = {(r["ticket"], r["reply"]): r.get("classified") for r in own.case(db, case_id).get("replies", [])}
         c = own.record_answer(
             config,

@@ -400,6 +400,13 @@ def _same_file(current: dict[str, Any], data: bytes) -> int | None:
     )
 
 
+def not_recorded(exc: BridgeError, party: str, answer: str) -> BridgeError:
+    """A refused evidence file refuses the whole answer: the error says so first, or staff read it as "the file was
+    not kept" and the answer is lost (twenty-fourth break round, ownership LOW 7)."""
+    kind = UsageProblem if isinstance(exc, UsageProblem) else BridgeError
+    return kind(f"the {party}'s answer ({answer}) was not recorded, nor its file: {exc}")
+
+
 def record_answer(
     config: Config,
     db: Database,
@@ -427,20 +434,13 @@ def record_answer(
         elif evidence is not None:
             name, data = evidence
             kind = "holder-statement" if party == "holder" else "other"
-            attached = attach(
-                config,
-                db,
-                case_id,
-                data,
-                name=name,
-                kind=kind,
-                sender=party,
-                via=via,
-                dated=None,
-                ticket=None,
-                by=by,
-                now=now,
-            )
+            try:
+                attached = attach(
+                    config, db, case_id, data, name=name, kind=kind, sender=party, via=via, dated=None, ticket=None,
+                    by=by, now=now,
+                )  # fmt: skip
+            except BridgeError as exc:
+                raise not_recorded(exc, party, answer) from None
             item = attached["item"]
         command: dict[str, Any] = {
             "command": "answer",
