@@ -155,3 +155,24 @@ def test_a_refused_evidence_file_says_the_answer_was_not_recorded(world: World):
     )  # fmt: skip
     assert "was not recorded" in refused, refused
     assert not world.case(case_id).get("recorded_answers")
+
+
+def test_a_guests_draft_is_confirmed_with_the_requester_staff_name(world: World):
+    """MEDIUM 6: a guest's request drafted a case with requester client #0 that `confirm` could never confirm."""
+    import json
+
+    world.sandbox.post(
+        "OpenTicket", deptid=1, name="Rina Hartono", email="rina@majumakmur.co.id", subject="Domain majumakmur.co.id",
+        message="Kami PT Maju Makmur pemilik merek. Mohon full access dan kepemilikan domain majumakmur.co.id dan hosting.",
+    )  # fmt: skip
+    world.settle()
+    drafts = [c for c in json.loads(world.run("ownership", "list", "--json").output) if c["status"] == "draft"]
+    assert drafts, world.run("ownership", "list").output
+    case_id = drafts[0]["id"]
+    refused = world.fail("ownership", "confirm", case_id, "--grounds", "brand", "--by", "alice")
+    assert "--requester" in refused and "guest" in refused, refused
+    world.run(
+        "ownership", "confirm", case_id, "--grounds", "brand", "--by", "alice",
+        "--requester", "PT Maju Makmur, rina@majumakmur.co.id",
+    )  # fmt: skip
+    assert world.case(case_id)["status"] == "collecting", world.case(case_id)["status"]

@@ -129,18 +129,31 @@ def open_(obj: Context, subjects: tuple[str, ...], requester: str, grounds: str,
 @ownership.command("confirm")
 @click.argument("case_id", type=CASE_ID)
 @click.option("--grounds", type=click.Choice(GROUNDS), required=True, help="Why the requester claims it.")
+@click.option(
+    "--requester",
+    "named",
+    type=ONE_LINE,
+    default=None,
+    help="Who asks, for a draft from a guest's ticket (no WHMCS client wrote it): client:ID (the client made for "
+    "it), or 'Company, email' for a requester outside WHMCS.",
+)
 @BY
 @NOTE
 @click.pass_obj
 @user_errors
-def confirm(obj: Context, case_id: str, grounds: str, by: str, note: str) -> None:
+def confirm(obj: Context, case_id: str, grounds: str, named: str | None, by: str, note: str) -> None:
     """Confirm a draft case opened from a ticket (the holder and parties are read again from WHMCS)."""
     with _store(obj, changes=True) as (config, db):
         draft = own.case(db, case_id)
         if draft["status"] != "draft":
             raise own.BridgeError(f"case {case_id} is {draft['status']}, not a draft")
         subjects = [f"{s['kind']}:{s['id']}" for s in draft["subjects"]]
-        requester = f"client:{draft['requester']['client']}"
+        requester = named or f"client:{draft['requester'].get('client') or 0}"
+        if requester == "client:0":  # a guest wrote the ticket (twenty-fourth break round, ownership MEDIUM 6)
+            raise own.BridgeError(
+                f"case {case_id} was drafted from a guest's ticket, written by no WHMCS client: confirm it with "
+                "--requester client:ID (the client made for the requester) or --requester 'Company, email'"
+            )
         c = own.open_case(
             config,
             db,
