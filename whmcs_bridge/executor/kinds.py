@@ -15,6 +15,7 @@ from whmcs_bridge.executor.access_kinds import CREDENTIAL_CHANGE
 from whmcs_bridge.executor.billing_kinds import BILLING_KINDS
 from whmcs_bridge.executor.call import ActionKind, Call, Observed, Result, done_if, email_with
 from whmcs_bridge.executor.reads import (
+    account_holds,
     client_context,
     find_open_invoice,
     find_order_invoice,
@@ -229,6 +230,10 @@ def _run_read_owners(c: Call) -> Result:
     for subject, user in owners.items():  # a whole account's owner user: whose user it is (holder.is_new_holder)
         if user and subject.startswith("client:"):
             emails.update(user_facts(c.api, int(subject.split(":")[1]), int(user)))
+    # And what a whole account holds now: completion refuses what it gained since the approval (execution.grown).
+    holds = {k: account_holds(c.api, int(k.split(":")[1])) for k, o in owners.items() if o and k.startswith("client:")}
+    if holds:
+        report["holds"] = holds
     if emails:
         report["emails"] = emails
     return {"feed": ("OwnershipOwners", report)}

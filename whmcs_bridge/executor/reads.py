@@ -501,6 +501,13 @@ def user_facts(api: WhmcsApi, client_id: int, user_id: int) -> dict[str, str]:
     return {f"user:{user_id}": email, f"user:{user_id}:clients": clients}
 
 
+def account_holds(api: WhmcsApi, client_id: int) -> list[str]:
+    """What a whole account holds now, as refs ("service:12", "domain:20"): its services and its domains
+    (GetClientsProducts, GetClientsDomains by client)."""
+    services = [f"service:{s.id}" for s in api.services(client_id=client_id)]
+    return services + [f"domain:{d.id}" for d in api.domains(client_id=client_id)]
+
+
 def owner_user(api: WhmcsApi, client_id: int) -> int | None:
     """The client's owner user now: of its users, the one WHMCS marks `is_owner` (GetClientsDetails `users`,
     DD:api-reference/getclientsdetails.md); the others are users invited on the account."""

@@ -458,9 +458,10 @@ class SandboxApp:
         return 200, {"ok": True}
 
     def delete(self, body: dict[str, Any], query: dict[str, str]) -> Reply:
-        """Staff delete a ticket (with its replies and notes), an order, an email-log entry, or an activity-log
-        line (as System Cleanup's pruning of the activity log does)."""
+        """Staff delete a ticket (with its replies and notes), an order, a service (the product's page > Delete), an
+        email-log entry, or an activity-log line (as System Cleanup's pruning of the activity log does)."""
         tables = {
+            "service": ("services",),
             "ticket": ("tickets", "ticket_replies", "ticket_notes"),
             "order": ("orders",),
             "email": ("emails",),

@@ -18,6 +18,7 @@ from whmcs_bridge.cli.common import (
     ONE_LINE,
     Context,
     Group,
+    Words,
     echo_json,
     echo_list,
     note_if_disabled,
@@ -26,7 +27,14 @@ from whmcs_bridge.cli.common import (
 )
 from whmcs_bridge.clock import utcnow
 from whmcs_bridge.config.load import Config
-from whmcs_bridge.errors import ConfigError, UsageProblem, WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
+from whmcs_bridge.errors import (
+    BridgeError,
+    ConfigError,
+    UsageProblem,
+    WhmcsApiError,
+    WhmcsProtocolError,
+    WhmcsUnavailableError,
+)
 from whmcs_bridge.evidence import files, keys
 from whmcs_bridge.evidence.keys import PublicKey
 from whmcs_bridge.families.ownership import dossier, seen
@@ -121,18 +129,31 @@ def open_(obj: Context, subjects: tuple[str, ...], requester: str, grounds: str,
 @ownership.command("confirm")
 @click.argument("case_id", type=CASE_ID)
 @click.option("--grounds", type=click.Choice(GROUNDS), required=True, help="Why the requester claims it.")
+@click.option(
+    "--requester",
+    "named",
+    type=ONE_LINE,
+    default=None,
+    help="Who asks, for a draft from a guest's ticket (no WHMCS client wrote it): client:ID (the client made for "
+    "it), or 'Company, email' for a requester outside WHMCS.",
+)
 @BY
 @NOTE
 @click.pass_obj
 @user_errors
-def confirm(obj: Context, case_id: str, grounds: str, by: str, note: str) -> None:
+def confirm(obj: Context, case_id: str, grounds: str, named: str | None, by: str, note: str) -> None:
     """Confirm a draft case opened from a ticket (the holder and parties are read again from WHMCS)."""
     with _store(obj, changes=True) as (config, db):
         draft = own.case(db, case_id)
         if draft["status"] != "draft":
             raise own.BridgeError(f"case {case_id} is {draft['status']}, not a draft")
         subjects = [f"{s['kind']}:{s['id']}" for s in draft["subjects"]]
-        requester = f"client:{draft['requester']['client']}"
+        requester = named or f"client:{draft['requester'].get('client') or 0}"
+        if requester == "client:0":  # a guest wrote the ticket (twenty-fourth break round, ownership MEDIUM 6)
+            raise own.BridgeError(
+                f"case {case_id} was drafted from a guest's ticket, written by no WHMCS client: confirm it with "
+                "--requester client:ID (the client made for the requester) or --requester 'Company, email'"
+            )
         c = own.open_case(
             config,
             db,
@@ -381,7 +402,10 @@ def record_answer(
     with _store(obj, changes=True) as (config, db):
         data = None
         if evidence is not None:
-            data = _evidence_file(config, evidence)
+            try:
+                data = _evidence_file(config, evidence)
+            except BridgeError as exc:
+                raise own.not_recorded(exc, party, answer) from None
         before = {(r["ticket"], r["reply"]): r.get("classified") for r in own.case(db, case_id).get("replies", [])}
         c = own.record_answer(
             config,
@@ -440,7 +464,11 @@ for _name, _help in (
         "not answering, refuses it.",
     ),
     ("reject", "Reject the request; both parties are told."),
-    ("cancel", "Cancel an open case (e.g. the parties settled it between them)."),
+    (
+        "cancel",
+        "Cancel an open case (e.g. the parties settled it between them). An executing case is cancelled once WHMCS, "
+        "read first, shows nothing with the requester.",
+    ),
     (
         "complete",
         "Complete an executing case whose checklist has no move left to detect (a backup-only hand-over, or a mixed "
@@ -499,16 +527,28 @@ def record_step(obj: Context, case_id: str, what: str, subject: str, by: str, no
     echo_anchor(anchored)
 
 
+class ContactText(Words):
+    """A registrant field staff type: on one line without hidden characters, as --by and --from (a newline or a
+    text-direction mark would reach the WHOIS record: twenty-fourth break round, ownership LOW 7); left empty, it
+    clears the field."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        return super().convert(value, param, ctx) if str(value).strip() else ""
+
+
+CONTACT = ContactText()
+
+
 @ownership.command("requester-contact")
 @click.argument("case_id", type=CASE_ID)
-@click.option("--name", default=None, help="The contact person's name (the registrant's Name fields).")
-@click.option("--address1", default=None, help="Street and number.")
-@click.option("--address2", default=None, help="Second address line.")
-@click.option("--city", default=None, help="City.")
-@click.option("--state", default=None, help="State, region or province, where the country has them.")
-@click.option("--postcode", default=None, help="Postcode.")
-@click.option("--country", default=None, help="Two-letter ISO country code (ID, NL, FR).")
-@click.option("--phone", default=None, help="Phone as +CC.NUMBER, e.g. +62.215550100.")
+@click.option("--name", type=CONTACT, default=None, help="The contact person's name (the registrant's Name fields).")
+@click.option("--address1", type=CONTACT, default=None, help="Street and number.")
+@click.option("--address2", type=CONTACT, default=None, help="Second address line.")
+@click.option("--city", type=CONTACT, default=None, help="City.")
+@click.option("--state", type=CONTACT, default=None, help="State, region or province, where the country has them.")
+@click.option("--postcode", type=CONTACT, default=None, help="Postcode.")
+@click.option("--country", type=CONTACT, default=None, help="Two-letter ISO country code (ID, NL, FR).")
+@click.option("--phone", type=CONTACT, default=None, help="Phone as +CC.NUMBER, e.g. +62.215550100.")
 @BY
 @click.pass_obj
 @user_errors
@@ -522,8 +562,9 @@ def requester_contact(obj: Context, case_id: str, by: str, **fields: str | None)
 
 def _command(obj: Context, case_id: str, data: dict[str, Any], by: str) -> None:
     with _store(obj, changes=True) as (config, db):
-        # What moves (an approval), and what stays (a completion), is read in WHMCS first.
-        api = _api(config) if data.get("command") in ("approve", "complete") else None
+        # What moves (an approval), what stays (a completion), and whether anything moved (a cancel) is read in
+        # WHMCS first.
+        api = _api(config) if data.get("command") in ("approve", "complete", "cancel") else None
         said: list[str] = []
         c = own.submit(config, db, case_id, data, by=by, now=utcnow(), api=api, said=said)
         anchored = anchor_now(config, db)

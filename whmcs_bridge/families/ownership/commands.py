@@ -161,8 +161,14 @@ def check_evidence(case: dict[str, Any], data: dict[str, Any], now: datetime, ru
 
 
 def withdraw_evidence(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
+    """A document withdrawn (forged, sent by mistake): the approvals given while it stood were given on it and are
+    void, as after a late objection (twenty-fourth break round, ownership MEDIUM 4); the timeline says so."""
     item = evidence_item(case, data.get("item"))
     item["status"] = "withdrawn"
+    if case.get("approvals") and case["status"] not in ("executing", *FINAL):
+        given = ", ".join(a["by"] for a in case["approvals"])
+        case["approvals"] = []
+        step(case, now, "approvals void", by_whom(data), f"given by {given} before item {item['item']} was withdrawn")
     return evidence_checked(case, item, data, now, rules)
 
 
@@ -209,11 +215,15 @@ def reject(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rul
 
 
 def cancel(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
-    if case["status"] == "executing" and not (case.get("requester_objection") or case.get("gone")):
+    read = data.get("owners_now") if isinstance(data.get("owners_now"), dict) else None
+    stoppable = case.get("requester_objection") or case.get("gone") or nothing_moved(case, read)
+    if case["status"] == "executing" and not stoppable:
         raise ValueError(f"case {case['id']} is executing: finish or undo the move in WHMCS first")
-    if case["status"] == "executing":  # held by the requester's objection, or a subject left WHMCS (execution
-        # subject_left): ended once nothing sits with the requester
+    if case["status"] == "executing":  # held by the requester's objection, a subject left WHMCS (execution
+        # subject_left), or WHMCS shows nothing moved: ended once nothing sits with the requester
         kept = [s for s in case["subjects"] if s.get("moved_to") and s.get("owner_now") == s["moved_to"]]
+        if read is not None:  # what WHMCS shows now, read by the command (staff.prepare)
+            kept = [s for s in kept if read.get(ref(s)) not in (s["holder_ref"], None)]
         if kept:
             raise ValueError(
                 f"{', '.join(label(s) for s in kept)} belong to the requester in WHMCS: move it back to the holder "
@@ -228,6 +238,13 @@ def cancel(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rul
     case["status"] = "cancelled"
     step(case, now, "cancelled", by_whom(data), note_of(data))
     return closed(case, rules, "cancelled", "cancelled", note_of(data), now)
+
+
+def nothing_moved(case: dict[str, Any], read: dict[str, Any] | None) -> bool:
+    """Whether WHMCS, read by the cancel command, shows every moving subject still with its holder (or gone): an
+    executing case in which nothing changed hands may be stopped (twenty-fourth break round, ownership MEDIUM 5)."""
+    moving = [s for s in case["subjects"] if s.get("hand_over") == "move"]
+    return read is not None and all(read.get(ref(s)) in (s["holder_ref"], None) for s in moving)
 
 
 def resolve_command(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
@@ -260,7 +277,11 @@ def complete_command(case: dict[str, Any], data: dict[str, Any], now: datetime, 
             f"record what it answers first ({classify_command(case['id'], r)})"
         )
     kept = data.get("kept") or {}
-    moved_off = [s for s in case["subjects"] if ref(s) in kept and kept[ref(s)] != s["holder_ref"]]
+    # One WHMCS no longer has (deleted) is with nobody: it does not block the completion, the timeline says so
+    # (twenty-fourth break round, ownership MEDIUM 5).
+    moved_off = [s for s in case["subjects"] if kept.get(ref(s), s["holder_ref"]) not in (s["holder_ref"], None)]
+    for s in (s for s in case["subjects"] if ref(s) in kept and kept[ref(s)] is None):
+        step(case, now, "no longer in WHMCS", by_whom(data), f"{label(s)} is gone from WHMCS: nothing stays with its holder")
     if moved_off:
         names = ", ".join(
             f"{label(s)} ({s.get('hand_over')}: WHMCS shows it with client #{kept[ref(s)]})" for s in moved_off

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from whmcs_bridge.families.ownership.case import due, replies_to_classify
-from whmcs_bridge.families.ownership.holder import is_new_holder, outside, wrong_client
+from whmcs_bridge.families.ownership.holder import holders_own, is_new_holder, outside, wrong_client
 from whmcs_bridge.families.ownership.policies import (
     FAMILY,
     Rules,
@@ -328,7 +328,7 @@ def step_by_hand(case: dict[str, Any], data: dict[str, Any], now: datetime, rule
     why = seen + (f"; {note}" if note else "")  # what the read found, in words ("WHMCS shows it with client #21")
     if what == "move":
         step(case, now, f"move of {label(s)} recorded", by, why)
-        read = {"owners": {subject: data.get("owner")}, "emails": data.get("emails") or {}}
+        read = {"owners": {subject: data.get("owner")}, "emails": data.get("emails") or {}, "holds": data.get("holds")}
         return owners_read(case, read, now, rules)
     entries = [
         e for e in case.get("steps", {}).values()
@@ -368,8 +368,9 @@ def owners_read(case: dict[str, Any], data: dict[str, Any], now: datetime, rules
         if owners.get(ref(s)) is not None:  # not read this time: what the last read found stands
             fresh += subject_read(case, s, int(owners[ref(s)]), emails, now, rules, elsewhere)
     fresh += [wrong_client(case, client, moved, emails, rules) for client, moved in elsewhere.items()]
+    fresh += grown(case, data.get("holds") or {}, now, rules)
     missing_access = any(access_missing(case, s) for s in case["subjects"])
-    if not all_with_new_holder(case) or steps_waiting(case) or missing_access:
+    if not all_with_new_holder(case) or steps_waiting(case) or missing_access or case.get("grown"):
         return Decision(state=case, actions=fresh, due_at=due(case), refs=case_refs(case))
     held = case.get("requester_objection")
     if held:  # the requester objected while executing: staff decide before anything completes
@@ -401,6 +402,29 @@ def owners_read(case: dict[str, Any], data: dict[str, Any], now: datetime, rules
     return done
 
 
+def grown(case: dict[str, Any], holds: dict[str, Any], now: datetime, rules: Rules) -> list[Action]:
+    """What each whole account the case hands over holds now beyond what the approval found in it (`holds`, read
+    with its owner: executor/reads.account_holds), as the approval itself refuses it (whmcs_reads.account_contents):
+    the holder was never asked about it, and "Make Owner" would hand it over unsaid (twenty-fourth break round,
+    ownership HIGH 2). `case["grown"]` keeps what holds the completion back; staff hear of each new set once."""
+    added: list[str] = []
+    for s in (s for s in case["subjects"] if s["kind"] == "client" and s.get("hand_over") == "move"):
+        approved = s.get("contents_approved", s.get("contents"))
+        if ref(s) in holds and approved is not None:
+            s["holds_now"] = [str(item) for item in holds[ref(s)]]
+        if approved is not None and "holds_now" in s:
+            added += [item for item in s["holds_now"] if item not in approved]
+    if not added:
+        case.pop("grown", None)
+        return []
+    if case.get("grown") == added:
+        return []
+    case["grown"] = added
+    words = ", ".join(item.replace(":", " #") for item in added)
+    step(case, now, "completion held", "bridge", f"the account holds {words}, added after the approval")
+    return [staff_ticket(case, rules, f"grown-{'-'.join(added)}", "ownership.staff_account_grown", added=added)]
+
+
 def subject_read(
     case: dict[str, Any],
     s: dict[str, Any],
@@ -421,7 +445,7 @@ def subject_read(
     if not is_new_holder(case, s, owner, emails):
         if owner not in s.setdefault("moved_elsewhere", []):
             s["moved_elsewhere"].append(owner)
-            whom = f"user #{owner}, who is not the requester's" if s["kind"] == "client" else f"#{owner}"
+            whom = user_words(case, owner, emails) if s["kind"] == "client" else f"#{owner}"
             step(case, now, "moved to another client", "staff", f"{label(s)} now belongs to {whom}")
             elsewhere.setdefault(owner, []).append(ref(s))
         return []
@@ -444,6 +468,13 @@ def subject_read(
         return []
     # Moved now, or back with the new holder after its password step's guard found it elsewhere.
     return new_access(case, s, rules)
+
+
+def user_words(case: dict[str, Any], owner: int, emails: dict[str, str]) -> str:
+    """Who a whole account's wrong owner user is, in the timeline's words."""
+    if holders_own(case, emails.get(f"user:{owner}", "")):
+        return f"user #{owner}, who was a user of the holder's account when the case opened"
+    return f"user #{owner}, who is not the requester's"
 
 
 def once(case: dict[str, Any], record: dict[str, Any], flag: str, now: datetime, what: str, why: str) -> None:

@@ -231,6 +231,9 @@ def holder_answer(case: dict[str, Any], data: dict[str, Any], now: datetime, rul
     if case["status"] != "notified":
         step(case, now, "late answer", "holder", f"{decision} while {case['status']}: recorded, changes nothing")
         return Decision(state=case, due_at=due(case))
+    reaches = requester_on_holder(case)
+    if decision == "accept" and reaches:
+        return consent_held(case, data, reaches, now, rules)
     if decision == "accept":
         case["holder_consent"] = data.get("at") or iso(now)
         step(case, now, "holder consented", "holder", f"from {data.get('ip')}: {data.get('reason') or ''}")
@@ -238,6 +241,32 @@ def holder_answer(case: dict[str, Any], data: dict[str, Any], now: datetime, rul
     case["status"] = "disputed"
     step(case, now, "disputed", "holder", f"objection from {data.get('ip')}: {data.get('reason') or ''}")
     return Decision(state=case, actions=objection_notices(case, data, rules), due_at=due(case), refs=case_refs(case))
+
+
+def requester_on_holder(case: dict[str, Any]) -> list[str]:
+    """The requester's addresses (its own, its account's users') that are users of the holder's account, as the
+    case recorded both when it opened (GetClientsDetails `users`, DD:api-reference/getclientsdetails.md): such a
+    user reads the holder's email history, where the holder's link is (twenty-fourth break round, ownership HIGH 3)."""
+    holder = case["holder"]
+    holders = {str(a).strip().casefold() for a in [holder.get("email") or "", *(holder.get("user_emails") or [])]}
+    requester = case["requester"]
+    theirs = {str(a).strip().casefold() for a in [requester.get("email") or "", *(requester.get("user_emails") or [])]}
+    return sorted(a for a in theirs & holders if a)
+
+
+def consent_held(
+    case: dict[str, Any], data: dict[str, Any], reaches: list[str], now: datetime, rules: Rules
+) -> Decision:
+    """A consent through the holder's link that the requester's person could have given: recorded, not counted; staff
+    hear why and confirm it with the holder themselves (ownership record-answer)."""
+    case["holder_link_held"] = data.get("at") or iso(now)
+    step(
+        case, now, "holder's link answer held", "holder",
+        f"consent from {data.get('ip')}: {', '.join(reaches)}, the requester's, is a user of the holder's account "
+        "and can read the link; it counts once staff confirm it with the holder",
+    )  # fmt: skip
+    told = staff_ticket(case, rules, "holder-link-held", "ownership.staff_holder_link_held", users=", ".join(reaches))
+    return Decision(state=case, actions=[told], due_at=due(case), refs=case_refs(case))
 
 
 def objection_notices(case: dict[str, Any], data: dict[str, Any], rules: Rules, note: str = "") -> list[Action]:

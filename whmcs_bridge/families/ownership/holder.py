@@ -18,6 +18,8 @@ def is_new_holder(case: dict[str, Any], subject: dict[str, Any], owner: int, ema
     if subject["kind"] == "client":
         if f"user:{owner}" not in emails:
             return True
+        if holders_own(case, emails[f"user:{owner}"]):
+            return False
         if outside(case):
             return is_requester(case, emails[f"user:{owner}"])
         return str(case["requester"].get("client")) in emails.get(f"user:{owner}:clients", "").split(",")
@@ -25,6 +27,17 @@ def is_new_holder(case: dict[str, Any], subject: dict[str, Any], owner: int, ema
         return is_requester(case, emails.get(str(owner), ""))
     return bool(owner == case["requester"].get("client"))
 
+
+def holders_own(case: dict[str, Any], email: str) -> bool:
+    """Whether a whole account's owner user, by its address as read now, was one of the holder's own: a user of the
+    holder's account when the case opened (`user_emails`, GetClientsDetails `users`,
+    DD:api-reference/getclientsdetails.md) or the account's own address. Such a login stays the holder's even when it
+    is invited on the requester's account too: "Make Owner" on it hands nothing over (twenty-fourth break round,
+    ownership HIGH 1)."""
+    holder = case["holder"]
+    known = {str(a).strip().casefold() for a in [holder.get("email") or "", *(holder.get("user_emails") or [])]}
+    address = email.strip().casefold()
+    return bool(address) and address in known
 
 
 def wrong_client(case: dict[str, Any], client: int, moved: list[str], emails: dict[str, str], rules: Rules) -> Action:
@@ -36,17 +49,14 @@ def wrong_client(case: dict[str, Any], client: int, moved: list[str], emails: di
     )  # fmt: skip
 
 
-
 def outside(case: dict[str, Any]) -> bool:
     """The requester is not a WHMCS client: the client staff move the subjects to must carry its address."""
     return not case["requester"].get("client")
 
 
-
 def is_requester(case: dict[str, Any], email: str) -> bool:
     wanted = str(case["requester"].get("email") or "").strip().casefold()
     return bool(wanted) and email.strip().casefold() == wanted
-
 
 
 def not_to_requester(case: dict[str, Any], client: int, moved: list[str], email: str, rules: Rules) -> Action:

@@ -257,6 +257,22 @@ MESSAGES = define(
         "Staff ticket: the move in WHMCS is still not done.",
     ),
     _spec(
+        "ownership.staff_account_grown",
+        "ticket",
+        "staff",
+        {"added": "subjects"},
+        "Staff ticket: a whole account the case hands over holds services or domains added after the approval; the "
+        "case does not complete until they are moved out of it, or it is cancelled.",
+    ),
+    _spec(
+        "ownership.staff_holder_link_held",
+        "ticket",
+        "staff",
+        {"users": "text"},
+        "Staff ticket: the holder's link consented, but the requester's address (users) is a user of the holder's "
+        "account, where the link is; it counts once staff confirm it with the holder (record-answer).",
+    ),
+    _spec(
         "ownership.staff_moved_elsewhere",
         "ticket",
         "staff",

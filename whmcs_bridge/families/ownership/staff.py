@@ -247,6 +247,10 @@ def read_first(
             raise BridgeError(f"case {case_id} is not approved: {unread}")
         if said is not None:
             said.extend(words)
+    if data.get("command") == "cancel" and state.get("status") == "executing":
+        # An executing case may be cancelled when WHMCS shows nothing moved (commands.nothing_moved): read it now.
+        moving = [s for s in state.get("subjects") or [] if s.get("hand_over") == "move"]
+        data["owners_now"] = read_owners(api, moving)
     if data.get("command") == "complete":
         # What the case does not hand over (a backup only, refused) must still be the holder's in WHMCS: read first
         # (commands.complete_command refuses otherwise; twenty-third break round, ownership HIGH 1).
@@ -397,6 +401,13 @@ def _same_file(current: dict[str, Any], data: bytes) -> int | None:
     )
 
 
+def not_recorded(exc: BridgeError, party: str, answer: str) -> BridgeError:
+    """A refused evidence file refuses the whole answer: the error says so first, or staff read it as "the file was
+    not kept" and the answer is lost (twenty-fourth break round, ownership LOW 7)."""
+    kind = UsageProblem if isinstance(exc, UsageProblem) else BridgeError
+    return kind(f"the {party}'s answer ({answer}) was not recorded, nor its file: {exc}")
+
+
 def record_answer(
     config: Config,
     db: Database,
@@ -424,20 +435,13 @@ def record_answer(
         elif evidence is not None:
             name, data = evidence
             kind = "holder-statement" if party == "holder" else "other"
-            attached = attach(
-                config,
-                db,
-                case_id,
-                data,
-                name=name,
-                kind=kind,
-                sender=party,
-                via=via,
-                dated=None,
-                ticket=None,
-                by=by,
-                now=now,
-            )
+            try:
+                attached = attach(
+                    config, db, case_id, data, name=name, kind=kind, sender=party, via=via, dated=None, ticket=None,
+                    by=by, now=now,
+                )  # fmt: skip
+            except BridgeError as exc:
+                raise not_recorded(exc, party, answer) from None
             item = attached["item"]
         command: dict[str, Any] = {
             "command": "answer",
@@ -481,7 +485,7 @@ def record_step(
             f"WHMCS does not show {words} yet ({shown.read}{_differs(shown)}): do it in WHMCS first, then record it"
         )
     data = {"command": "step", "step": what, "subject": subject, "seen": shown.read, "note": note}
-    data.update({k: v for k, v in shown.facts.items() if k in ("owner", "emails")})
+    data.update({k: v for k, v in shown.facts.items() if k in ("owner", "emails", "holds")})
     # One write: the bridge's actions for the step are read and rejected before any of them can start.
     with db.atomic():
         rows = step_rows(db, current, what, subject)

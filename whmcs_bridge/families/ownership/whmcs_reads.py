@@ -11,7 +11,7 @@ from typing import Any
 
 from whmcs_bridge.errors import BridgeError, WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
 from whmcs_bridge.evidence import files
-from whmcs_bridge.executor.reads import read_owners, registrant_differences, subject_gone, user_facts
+from whmcs_bridge.executor.reads import account_holds, read_owners, registrant_differences, subject_gone, user_facts
 from whmcs_bridge.families.ownership import seen
 from whmcs_bridge.families.ownership.execution import GONE
 from whmcs_bridge.families.ownership.holder import is_new_holder, outside
@@ -276,14 +276,16 @@ def _read(api: WhmcsApi, case: dict[str, Any], what: str, s: dict[str, Any]) -> 
         owner = read_owners(api, [{"kind": s["kind"], "id": s["id"]}]).get(ref(s))
         if owner is None:
             return seen.Seen(what, ref(s), False, f"WHMCS no longer has {label(s)}")
+        facts: dict[str, Any] = {"owner": owner}
         if s["kind"] == "client":
             emails = user_facts(api, int(s["id"]), owner)
+            facts["holds"] = {ref(s): account_holds(api, int(s["id"]))}  # completion reads it (execution.grown)
         else:
             emails = {str(owner): api.client_details(owner).email} if outside(case) else {}
         done = owner != s["holder_ref"] and is_new_holder(case, s, owner, emails)
         holder = "user" if s["kind"] == "client" else "client"
         read = f"WHMCS shows it with {holder} #{owner}"
-        return seen.Seen(what, ref(s), done, read, {"owner": owner, "emails": emails})
+        return seen.Seen(what, ref(s), done, read, {**facts, "emails": emails})
     params = {
         "domain_id": s["id"],
         "holder": registrant(case["requester"]),
