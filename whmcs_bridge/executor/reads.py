@@ -177,20 +177,38 @@ def find_open_invoice(api: WhmcsApi, p: Params) -> dict[str, Any]:
     # terminated or cancelled one is not renewed by paying (WHMCS's status, which the delegate is told).
     if service.status not in ("Active", "Suspended"):
         return {**report, "invoice_id": None, "status": service.status, "name": service.domain or service.name}
-    for summary in recent(api.invoices(client_id=int(p["client_id"]), status="Unpaid", newest_first=True), 50):
+    found = period_due(api, int(p["client_id"]), service.id, service.nextduedate)
+    if found is None:
+        return {**report, "invoice_id": None, **held_by_owner(api, int(p["client_id"]), "Hosting", service.id)}
+    invoice, line = found
+    return {
+        **report,
+        **billed(invoice, line, "service"),
+        "paid": f"{invoice.paid:.2f}",  # part paid already: the renewal is left to staff
+        "due": service.nextduedate.isoformat() if service.nextduedate else None,
+        "cycle": service.billingcycle,
+        "name": service.domain or service.name,  # a whole-account grant does not list it by name
+        **currencies(api, int(p["client_id"]), p.get("delegate_id")),
+    }
+
+
+def period_due(api: WhmcsApi, owner: int, service_id: int, next_due: date | None) -> tuple[Any, Any] | None:
+    """The owner's unpaid invoice that bills the service's period due, and its line: among the 50 newest billing
+    the service, the one WHMCS dated on the service's next due date (WHMCS dates a renewal invoice on it: GetInvoice
+    `duedate`, DD:api-reference/getinvoice.md); else the newest, whose period the rules then compare (an owner
+    behind by two periods has both: twenty-fourth break round, billing MEDIUM 2). None when none bills it, or when
+    the period due is in an invoice the owner has in Payment Pending or Collections (held_by_owner)."""
+    found = []
+    for summary in recent(api.invoices(client_id=owner, status="Unpaid", newest_first=True), 50):
         invoice = api.invoice(summary.id)
-        line = next((i for i in invoice.items if i.type == "Hosting" and i.relid == service.id), None)
+        line = next((i for i in invoice.items if i.type == "Hosting" and i.relid == service_id), None)
         if line is not None and invoice.is_open:
-            return {
-                **report,
-                **billed(invoice, line, "service"),
-                "paid": f"{invoice.paid:.2f}",  # part paid already: the renewal is left to staff
-                "due": service.nextduedate.isoformat() if service.nextduedate else None,
-                "cycle": service.billingcycle,
-                "name": service.domain or service.name,  # a whole-account grant does not list it by name
-                **currencies(api, int(p["client_id"]), p.get("delegate_id")),
-            }
-    return {**report, "invoice_id": None, **held_by_owner(api, int(p["client_id"]), "Hosting", service.id)}
+            if next_due is not None and invoice.duedate == next_due:
+                return invoice, line
+            found.append((invoice, line))
+    if not found or held_by_owner(api, owner, "Hosting", service_id):
+        return None
+    return found[0]
 
 
 # An owner's invoice that still bills what it billed but is not the owner's to be asked for now: a payment on its
