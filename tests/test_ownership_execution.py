@@ -26,7 +26,7 @@ from tests.test_ownership_dossier_verify import manifest_of, resign
 from tests.test_ownership_e2e import World, open_and_document, vendor_world
 from tests.test_ownership_locks import staff_tickets
 from tests.test_ownership_rules import DOMAIN, SERVICE, documented, opened, run
-from whmcs_bridge.executor.reads import holder_now
+from whmcs_bridge.executor.owner_reads import holder_now
 from whmcs_bridge.model import Action
 from whmcs_bridge.store import audit, outbox
 from whmcs_bridge.store.db import Database

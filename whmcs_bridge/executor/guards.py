@@ -11,7 +11,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from whmcs_bridge.errors import WhmcsApiError
-from whmcs_bridge.executor.reads import OPEN_INVOICE, live_facts, read_owners, renewal_now, subject_gone
+from whmcs_bridge.executor.owner_reads import read_owners, subject_gone
+from whmcs_bridge.executor.reads import OPEN_INVOICE, live_facts, renewal_now
 from whmcs_bridge.families.delegation.grants import closed_note
 from whmcs_bridge.families.delegation.renewal_scope import OWNER_PAID, owner_paid, part_paid_later, unpaid, unsettled
 from whmcs_bridge.families.escalation.calendar import next_window

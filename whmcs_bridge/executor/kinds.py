@@ -14,18 +14,20 @@ from whmcs_bridge.executor import one_recipient
 from whmcs_bridge.executor.access_kinds import CREDENTIAL_CHANGE
 from whmcs_bridge.executor.billing_kinds import BILLING_KINDS
 from whmcs_bridge.executor.call import ActionKind, Call, Observed, Result, done_if, email_with
-from whmcs_bridge.executor.reads import (
+from whmcs_bridge.executor.owner_reads import (
     account_holds,
+    holder_now,
+    owner_user,
+    read_owners,
+    registrant_now,
+    user_facts,
+)
+from whmcs_bridge.executor.reads import (
     client_context,
     find_open_invoice,
     find_order_invoice,
-    holder_now,
-    owner_user,
     paid_invoice_now,
-    read_owners,
-    registrant_now,
     renewal_now,
-    user_facts,
 )
 from whmcs_bridge.executor.ticket_reads import resolve_ticket, user_links
 from whmcs_bridge.pasted import masked

@@ -404,7 +404,7 @@ def owners_read(case: dict[str, Any], data: dict[str, Any], now: datetime, rules
 
 def grown(case: dict[str, Any], holds: dict[str, Any], now: datetime, rules: Rules) -> list[Action]:
     """What each whole account the case hands over holds now beyond what the approval found in it (`holds`, read
-    with its owner: executor/reads.account_holds), as the approval itself refuses it (whmcs_reads.account_contents):
+    with its owner: executor/owner_reads.account_holds), as the approval itself refuses it (whmcs_reads.account_contents):
     the holder was never asked about it, and "Make Owner" would hand it over unsaid (twenty-fourth break round,
     ownership HIGH 2). `case["grown"]` keeps what holds the completion back; staff hear of each new set once."""
     added: list[str] = []

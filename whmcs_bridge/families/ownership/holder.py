@@ -13,7 +13,7 @@ def is_new_holder(case: dict[str, Any], subject: dict[str, Any], owner: int, ema
     """Whether the client WHMCS names as the owner is the new holder: the requester's client, or for a
     requester outside WHMCS the client staff made with its address. A whole account's owner is a user: one of the
     requester's account's users, or for a requester outside WHMCS one with its address, as the read found them
-    (`user:ID`, `user:ID:clients` in `emails`: executor/reads.user_facts); a read from before it named them
+    (`user:ID`, `user:ID:clients` in `emails`: executor/owner_reads.user_facts); a read from before it named them
     (a row planned by an older version) takes any user but the holder's, as then."""
     if subject["kind"] == "client":
         if f"user:{owner}" not in emails:

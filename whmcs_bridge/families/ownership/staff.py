@@ -24,7 +24,7 @@ from whmcs_bridge.engine import own_write
 from whmcs_bridge.errors import BridgeError, StateEdited, UsageProblem, WhmcsApiError  # noqa: F401  (BridgeError used by the CLI)
 from whmcs_bridge.evidence.files import refuse_live_links
 from whmcs_bridge.executor.loop import in_flight_grace
-from whmcs_bridge.executor.reads import read_owners
+from whmcs_bridge.executor.owner_reads import read_owners
 from whmcs_bridge.families.ownership import build, integrity, seen
 from whmcs_bridge.families.ownership.case import FINAL, replies_to_classify
 from whmcs_bridge.families.ownership.config import EVIDENCE_KINDS, GROUNDS

@@ -11,7 +11,13 @@ from typing import Any
 
 from whmcs_bridge.errors import BridgeError, WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
 from whmcs_bridge.evidence import files
-from whmcs_bridge.executor.reads import account_holds, read_owners, registrant_differences, subject_gone, user_facts
+from whmcs_bridge.executor.owner_reads import (
+    account_holds,
+    read_owners,
+    registrant_differences,
+    subject_gone,
+    user_facts,
+)
 from whmcs_bridge.families.ownership import seen
 from whmcs_bridge.families.ownership.execution import GONE
 from whmcs_bridge.families.ownership.holder import is_new_holder, outside
