@@ -538,8 +538,9 @@ def state_refused(db: Database, key: str, state: dict[str, Any]) -> str | None:
     if not key.startswith("case:"):
         return None
     case_id = key.split(":", 1)[1]
+    refused = integrity.policy_refusal(db, case_id, state)  # the more telling sentence when the policy was edited
     edited = seals.problems(db, FAMILY, key, case_id)
-    return integrity.edited_sentence(case_id, edited[0]) if edited else integrity.policy_refusal(db, case_id, state)
+    return refused or (integrity.edited_sentence(case_id, edited[0]) if edited else None)
 
 
 def approval_refused(db: Database, entry: outbox.OutboxEntry) -> str | None:
