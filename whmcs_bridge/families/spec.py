@@ -28,6 +28,7 @@ SHELL = frozenset(
         "integrity",
         "tables_check",
         "freeze",
+        "live_links",
         "whmcs_reads",
     }
 )

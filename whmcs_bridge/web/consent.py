@@ -19,6 +19,7 @@ from whmcs_bridge import clock as wallclock
 from whmcs_bridge.errors import BridgeError
 from whmcs_bridge.families.delegation.grants import new_grant_subjects
 from whmcs_bridge.families.ownership.case import FINAL, OPEN
+from whmcs_bridge.families.ownership.live_links import takes_answers
 from whmcs_bridge.messages import load
 from whmcs_bridge.messages.catalogue import FALLBACK, Catalogue
 from whmcs_bridge.messages.render import Named, Reader
@@ -134,29 +135,6 @@ def read_form(environ: dict[str, Any]) -> dict[str, str]:
     for name, value in parse_qsl(environ["wsgi.input"].read(length).decode("utf-8", "replace"), keep_blank_values=True):
         fields[name] = value if fields.get(name, value) == value else ""
     return fields
-
-
-def late_taken(db: Database, link: ConsentLink) -> bool:
-    """Whether the holder's link, past its deadline, still takes an answer: while its case is open, an answer
-    after the deadline is recorded as a late answer for staff, never dropped (break round 14 H6)."""
-    if link.purpose != "ownership-holder" or link.used_at:
-        return False
-    case = states.get(db, "ownership", f"case:{link.subject}")
-    return case is not None and case.get("status") not in FINAL
-
-
-def takes_answers(db: Database, link: ConsentLink, now: datetime) -> bool:
-    """Whether the page still takes an answer through `link` at `now`: unused, and before its deadline or past it
-    taking a late answer (late_taken). The one rule of the page and of the evidence check (live)."""
-    return not link.used_at and (datetime.fromisoformat(link.expires_at) > now or late_taken(db, link))
-
-
-def live(db: Database, token: str, now: datetime) -> bool:
-    """Whether a link's raw token (found in a file) still answers on the page (takes_answers): a file holding it
-    lets whoever reads it answer (twenty-fourth round HIGH: the holder's link past its deadline still takes a late
-    answer while the case is open, and was taken as dead)."""
-    link = consent.by_token_hash(db, hashlib.sha256(token.encode()).hexdigest())
-    return link is not None and takes_answers(db, link, now)
 
 
 class ConsentPages:

@@ -25,7 +25,7 @@ from whmcs_bridge.errors import BridgeError, StateEdited, UsageProblem, WhmcsApi
 from whmcs_bridge.evidence.files import refuse_live_links
 from whmcs_bridge.executor.loop import in_flight_grace
 from whmcs_bridge.executor.owner_reads import read_owners
-from whmcs_bridge.families.ownership import build, integrity, seen
+from whmcs_bridge.families.ownership import build, integrity, live_links, seen
 from whmcs_bridge.families.ownership.case import FINAL, replies_to_classify
 from whmcs_bridge.families.ownership.config import EVIDENCE_KINDS, GROUNDS
 from whmcs_bridge.families.ownership.evidence_store import store_evidence
@@ -54,7 +54,6 @@ from whmcs_bridge.messages.render import Reader
 from whmcs_bridge.model import Event, action_key
 from whmcs_bridge.store import outbox, seals, states
 from whmcs_bridge.store.db import Database
-from whmcs_bridge.web import consent as consent_page
 from whmcs_bridge.whmcs.api import WhmcsApi
 from whmcs_bridge.whmcs.records import TicketNote, TicketReply
 
@@ -366,7 +365,7 @@ def attach(
         raise BridgeError(
             f"--dated {dated} is before {EARLIEST_DATED.isoformat()}: attach the document with the date it bears"
         )
-    refuse_live_links(f"the file {os.path.basename(name)!r}", data, lambda token: consent_page.live(db, token, now))
+    refuse_live_links(f"the file {os.path.basename(name)!r}", data, lambda token: live_links.live(db, token, now))
     digest, media = store_evidence(config, data)
     display = re.sub(r"[^\w.\- ]", "_", os.path.basename(name))[:120] or "file"  # shown, never used as a path
     submit(
