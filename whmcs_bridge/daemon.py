@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -34,8 +35,19 @@ from whmcs_bridge.whmcs.api import WhmcsApi
 from whmcs_bridge.whmcs.client import Interrupted, WhmcsClient
 
 SWITCH_INTERVAL_S = 0.0005  # see Daemon._run
+# While webhooks keep arriving (one within ARRIVING_S), the engine gives the receiver YIELD_SHARE times the time
+# its last batch or pass took, at most YIELD_MAX_S at once (Daemon.ingest_first).
+ARRIVING_S = 0.05
+YIELD_SHARE = 4.0
+YIELD_MAX_S = 0.5
 
 log = logging.getLogger("whmcs_bridge.daemon")
+
+
+def yield_for(arriving: bool, spent_s: float) -> float:
+    """How long the engine steps back after a batch or pass that took `spent_s`: YIELD_SHARE times that while
+    webhooks arrive (at most YIELD_MAX_S), else not at all (Daemon.ingest_first)."""
+    return min(max(spent_s, 0.0) * YIELD_SHARE, YIELD_MAX_S) if arriving else 0.0
 
 
 def page_reader(config: Config) -> WhmcsApi:
@@ -89,6 +101,7 @@ class Bridge:
         interrupt = {"sleep": stop.wait, "stopping": stop.is_set, "interruptible": True} if stop is not None else {}
         self.api = WhmcsApi.from_config(config, client or WhmcsClient.from_config(config.whmcs, **interrupt))
         self.engine = Engine(self.db, families.enabled(config))
+        self.between_batches: Callable[[float], None] | None = None  # the daemon's ingest_first
         self.compared = False  # the audit chain compared with WHMCS's anchors (compare_with_anchors)
         self.poller = Poller(
             self.db,
@@ -191,7 +204,7 @@ class Bridge:
         return self._finish(now, dry_run, stop, polled)
 
     def _finish(self, now: datetime, dry_run: bool, stop: Callable[[], bool], polled: PollReport | None) -> PassReport:
-        engine = self.engine.plan(now) if dry_run else self.engine.run_once(now)
+        engine = self.engine.plan(now) if dry_run else self.engine.run_once(now, between=self.between_batches)
         # Nothing is sent to WHMCS before the audit chain is compared with its anchors there (deciding needs
         # no WHMCS: events and timers are decided meanwhile, and a chain grown on a rolled-back database is
         # still told from WHMCS's anchors by the rows' hashes).
@@ -311,6 +324,17 @@ class Daemon:
         )
         self.server: Any = None
         self._signals = 0
+        self.bridge.between_batches = self.ingest_first
+
+    def ingest_first(self, spent_s: float) -> None:
+        """The receiver first during a burst of webhooks (WHMCS's billing-day cron: InvoiceCreated and EmailPreLog
+        for every invoice, the hook waiting for each answer): the engine shares the process, its GIL and the
+        database's write lock with the receiver, so after each batch of decisions it steps back for YIELD_SHARE
+        times what the batch took while events keep arriving. Events wait in the inbox meanwhile, durable; the
+        engine keeps a fifth of the time, so it never stops (issue 12: ingest at saturation)."""
+        wait = yield_for(self.receiver.writer.arriving(ARRIVING_S), spent_s)
+        if wait:
+            self.stop.wait(wait)
 
     def handle_signal(self, signum: int, frame: object) -> None:
         self._signals += 1
@@ -425,8 +449,11 @@ class Daemon:
                     self.dry_pass()
                     busy = False
                 else:
+                    started = time.monotonic()
                     report = self.bridge.run_once(utcnow(), stop=self.stop.is_set)
                     busy = bool(report.engine.events or report.executor.done or report.executor.retrying)
+                    if busy:
+                        self.ingest_first(time.monotonic() - started)
                 self.trouble.cleared()
             except RolledBack:  # the database is behind WHMCS's anchors: the daemon stops (exit 3)
                 raise

@@ -4,7 +4,8 @@ planned actions written in one transaction (the transactional outbox). A failing
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -96,10 +97,14 @@ class Engine:
 
     # --- events -------------------------------------------------------------------------------
 
-    def run_once(self, now: datetime, *, limit: int = 500, projected: bool = False) -> EngineReport:
-        """Queue due timers, then decide on up to `limit` pending events, oldest first."""
+    def run_once(
+        self, now: datetime, *, limit: int = 500, projected: bool = False, between: Callable[[float], None] | None = None
+    ) -> EngineReport:
+        """Queue due timers, then decide on up to `limit` pending events, oldest first. `between` is called after
+        each batch but the last with the seconds the batch took (the daemon's ingest_first)."""
         report = EngineReport(timers=self.schedule_timers(now, projected=projected))
         while report.events < limit:
+            started = time.monotonic()
             # One commit for a batch of events (each in its own savepoint, so a failing one is parked
             # alone): a burst costs a few fsyncs, and the receiver's writer is not starved of the lock.
             # The batch is read inside its transaction, under the write lock: an event another process
@@ -110,6 +115,8 @@ class Engine:
                     self.count(report, self.process(entry, now), now)
             if len(batch) < BATCH:
                 break
+            if between is not None:
+                between(time.monotonic() - started)
         return report
 
     @staticmethod
