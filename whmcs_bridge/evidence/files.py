@@ -45,7 +45,10 @@ PUTTY_KEY = re.compile(rb"PuTTY-User-Key-File-\d+:")
 # PKCS#8 ("MC4CAQAw"), with room for a key after it; each is loaded to be sure (twenty-fourth round LOW).
 DER_KEY_START = re.compile(rb"(?:MI[GHIJ]|MC4CAQAw)(?=[A-Za-z0-9+/]{56})")
 BASE64_RUN = re.compile(rb"[A-Za-z0-9+/]*")
-DER_TRIES = 4096  # candidates looked at in one form: a long base64 text holds "MI" every few kilobytes
+# Candidates looked at in one form: DER_TRIES, and one more per DER_DENSITY bytes of it. Random base64 holds a
+# candidate every 64 KiB or so (three given characters): a long attachment stays well within, decoys do not.
+DER_TRIES = 4096
+DER_DENSITY = 16_384
 # A shorter value (a .env flag such as "true") would refuse ordinary documents; WHMCS's API credentials are
 # 32 characters, a Standard Webhooks secret more, a line of a PEM key body 64.
 SHORTEST = 12
@@ -113,7 +116,14 @@ def refuse_secrets(where: str, data: bytes, secrets: Iterable[tuple[str, bytes]]
             raise BridgeError(
                 f"{where} holds a PEM private key: a private key is never evidence (the dossier leaves the machine)"
             )
-        if PUTTY_KEY.search(form) or holds_der_key(form):
+        der = holds_der_key(form)
+        if der is None:  # past the places looked at, a key could hide behind decoys: refused, not passed unread
+            raise BridgeError(
+                f"{where} holds more places where a private key in base64 (DER) may start than are checked "
+                f"({DER_TRIES:,} and one per {DER_DENSITY // 1024} KiB): a private key is never evidence (remove the "
+                "base64 runs, or attach the file in parts)"
+            )
+        if PUTTY_KEY.search(form) or der:
             raise BridgeError(
                 f"{where} holds a private key (PuTTY's or DER in base64): a private key is never evidence (the "
                 "dossier leaves the machine)"
@@ -180,12 +190,15 @@ def _decoded_links(form: bytes) -> Iterator[bytes]:
         yield form
 
 
-def holds_der_key(form: bytes) -> bool:
+def holds_der_key(form: bytes) -> bool | None:
     """Whether `form` holds a DER private key written in base64 (PKCS#8, encrypted or not, PKCS#1, SEC1): each
-    place one may start (DER_KEY_START) decoded to the length its first bytes declare and loaded."""
+    place one may start (DER_KEY_START) decoded to the length its first bytes declare and loaded. None when there
+    are more such places than are looked at (DER_TRIES, DER_DENSITY): what the rest hold is not known, and only a
+    text stuffed with decoys gets there."""
+    tries = DER_TRIES + len(form) // DER_DENSITY
     for number, found in enumerate(DER_KEY_START.finditer(form)):
-        if number >= DER_TRIES:
-            return False
+        if number >= tries:
+            return None
         run = BASE64_RUN.match(form, found.start(), found.start() + 87_400)  # the longest 2-byte DER length
         text = run.group(0) if run else b""
         head = base64.b64decode(text[:8])
