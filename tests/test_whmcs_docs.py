@@ -118,7 +118,7 @@ def test_needed_actions_are_exactly_what_the_bridge_calls():
 def test_readme_role_lists_exactly_the_needed_actions():
     readme = (ROOT / "README.md").read_text()
     section = readme.split("### Minimal WHMCS API role", 1)[1].split("\n#", 1)[0]
-    listed = set(re.findall(r"\b(?:Get|Add|Update|Module|Create|Send|Open|Log|Domain|Accept)[A-Za-z]+\b", section))
+    listed = set(re.findall(r"\b(?:Get|Add|Update|Module|Create|Send|Open|Log|Domain|Accept|Delete)[A-Za-z]+\b", section))
     assert listed == set(NEEDED_ACTIONS)
 
 

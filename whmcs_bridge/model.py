@@ -31,6 +31,7 @@ KINDS = frozenset(
         "renew_domain",
         "registrant_update",
         "credential_change",
+        "remove_user",
         "refresh_client",
         "resolve_ticket",
         "find_open_invoice",
@@ -48,7 +49,15 @@ KINDS = frozenset(
 # The kinds destructive by default: they wait for the circuit breaker and count against its hourly
 # limit. An Action may override the default (a module command is destructive or not per configuration).
 DESTRUCTIVE_KINDS = frozenset(
-    {"suspend", "module_command", "invoice_status", "terminate", "registrant_update", "credential_change"}
+    {
+        "suspend",
+        "module_command",
+        "invoice_status",
+        "terminate",
+        "registrant_update",
+        "credential_change",
+        "remove_user",
+    }
 )
 
 

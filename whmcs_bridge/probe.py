@@ -57,6 +57,7 @@ PROBES: dict[str, dict[str, Any]] = {
     "GetTLDPricing": {"currencyid": 1},
     "DomainRenew": {"domainid": 0},
     "UpdateClientDomain": {"domainid": 0},
+    "DeleteUserClient": {"user_id": 0, "client_id": 0},
 }
 assert set(PROBES) == set(NEEDED_ACTIONS), "every needed action has a probe"
 

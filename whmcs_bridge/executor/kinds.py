@@ -16,6 +16,7 @@ from whmcs_bridge.executor.billing_kinds import BILLING_KINDS
 from whmcs_bridge.executor.call import ActionKind, Call, Observed, Result, done_if, email_with
 from whmcs_bridge.executor.owner_reads import (
     account_holds,
+    account_users,
     holder_now,
     owner_user,
     read_owners,
@@ -236,9 +237,31 @@ def _run_read_owners(c: Call) -> Result:
     holds = {k: account_holds(c.api, int(k.split(":")[1])) for k, o in owners.items() if o and k.startswith("client:")}
     if holds:
         report["holds"] = holds
+        # And who else may act for it: the holder's logins lose the account once it is handed over
+        # (execution.ex_holder_logins).
+        report["users"] = {k: account_users(c.api, int(k.split(":")[1])) for k in holds}
     if emails:
         report["emails"] = emails
     return {"feed": ("OwnershipOwners", report)}
+
+
+def _on_account(c: Call) -> bool:
+    """Whether the user is still one of the account's users (GetClientsDetails `users`)."""
+    user = int(c.params["user_id"])
+    return any(u.id == user for u in c.api.client_details(int(c.params["client_id"])).users)
+
+
+def _run_remove_user(c: Call) -> Result:
+    """A login's access to a whole account handed over removed (ownership execution.ex_holder_logins); one staff
+    removed meanwhile has nothing left to remove."""
+    if _on_account(c):
+        c.api.remove_user(int(c.params["client_id"]), int(c.params["user_id"]))
+    return {}
+
+
+def _observe_remove_user(c: Call) -> Observed:
+    """After an interruption: gone from the account's users, it ran; still there, it did not."""
+    return done_if(not _on_account(c))
 
 
 def _run_domain_lock(c: Call) -> Result:
@@ -339,6 +362,7 @@ ACTION_KINDS: Mapping[str, ActionKind] = MappingProxyType(
             ActionKind("registrant_update", _run_registrant_update, _observe_registrant_update),
             # DomainUpdateLockingStatus: turning the lock on twice is harmless (OwnershipLock)
             ActionKind("domain_lock", _run_domain_lock, repeat_safe=True),
+            ActionKind("remove_user", _run_remove_user, _observe_remove_user),
             # ModuleChangePw, then the service's welcome email: found by that email in the holder's log
             # (access_kinds.py); the bridge never keeps the password.
             CREDENTIAL_CHANGE,

@@ -59,6 +59,12 @@ def account_holds(api: WhmcsApi, client_id: int) -> list[str]:
     return services + [f"domain:{d.id}" for d in api.domains(client_id=client_id)]
 
 
+def account_users(api: WhmcsApi, client_id: int) -> dict[str, str]:
+    """Who may act for a whole account now: each of its users' id and email (GetClientsDetails `users`,
+    DD:api-reference/getclientsdetails.md), the owner among them."""
+    return {str(u.id): u.email for u in api.client_details(client_id).users}
+
+
 def owner_user(api: WhmcsApi, client_id: int) -> int | None:
     """The client's owner user now: of its users, the one WHMCS marks `is_owner` (GetClientsDetails `users`,
     DD:api-reference/getclientsdetails.md); the others are users invited on the account."""

@@ -66,6 +66,7 @@ WRITE_ACTIONS = (
     "AcceptOrder",
     "DomainRenew",
     "UpdateClientDomain",
+    "DeleteUserClient",
 )
 NEEDED_ACTIONS = READ_ACTIONS + WRITE_ACTIONS
 
@@ -525,3 +526,8 @@ class WhmcsApi:
         """The registrar's transfer lock on (DD:api-reference/domainupdatelockingstatus.md: `lockstatus`
         true); a registrar module that cannot answers with an error ("Registrar Error Message")."""
         self.client.call("DomainUpdateLockingStatus", {"domainid": domain_id, "lockstatus": True})
+
+    def remove_user(self, client_id: int, user_id: int) -> None:
+        """A user's access to an account removed (DD:api-reference/deleteuserclient.md: `user_id`, `client_id`); the
+        user itself stays, with any other account it is a user of."""
+        self.client.call("DeleteUserClient", {"user_id": user_id, "client_id": client_id})

@@ -132,7 +132,11 @@ def closed(
 
 
 # What staff read of each execution step the bridge ran (execution.STEP_WORDS, kept here for the closed case).
-UNDO_WORDS = {"registrant_update": "registrant update", "domain_lock": "transfer lock"}
+UNDO_WORDS = {
+    "registrant_update": "registrant update",
+    "domain_lock": "transfer lock",
+    "remove_user": "holder's login removed",
+}
 
 
 def left_in_whmcs(case: dict[str, Any], rules: Rules, now: datetime | None) -> list[Action]:

@@ -104,17 +104,23 @@ STATUS_WORDS = {"refused": "refused by the registrar"}
 
 
 def execution_step(
-    case: dict[str, Any], kind: str, purpose: str, params: dict[str, Any], client: int | None, subject: dict[str, Any]
+    case: dict[str, Any],
+    kind: str,
+    purpose: str,
+    params: dict[str, Any],
+    client: int | None,
+    subject: dict[str, Any],
+    **entry: Any,
 ) -> Action:
-    """An action the case waits on before it may complete: recorded in the case (`steps`), and its outcome
-    reported back to it (outcome_to)."""
+    """An action the case waits on before it may complete: recorded in the case (`steps`, with `entry`'s facts for
+    staff's words: step_words), and its outcome reported back to it (outcome_to)."""
     steps = case.setdefault("steps", {})
     # Executed again (a dispute ended in a new approval): a new action; an earlier one that did not run is replaced.
     if purpose in steps:
         if steps[purpose]["status"] != "done":
             del steps[purpose]
         purpose = f"{purpose}-{len(case['history'])}"
-    steps[purpose] = {"kind": kind, "subject": ref(subject), "label": label(subject), "status": "planned"}
+    steps[purpose] = {"kind": kind, "subject": ref(subject), "label": label(subject), "status": "planned", **entry}
     # `tell_parked`: a step WHMCS refuses is told to the case too, for staff's ticket (step_parked).
     action = act(case, kind, purpose, {**params, "outcome_to": STEP_ENDED, "tell_parked": True}, client)
     # And only on a subject still there to move: one transferred away or cancelled since the approval is not
@@ -194,7 +200,10 @@ def steps_waiting(case: dict[str, Any]) -> list[str]:
 
 
 def step_words(entry: dict[str, Any]) -> str:
-    return f"{STEP_WORDS.get(entry['kind'], entry['kind'])} of {entry['subject'].replace(':', ' #')}"
+    subject = entry["subject"].replace(":", " #")
+    if entry["kind"] == "remove_user":
+        return f"removal of user #{entry.get('user')}'s access to {subject}"
+    return f"{STEP_WORDS.get(entry['kind'], entry['kind'])} of {subject}"
 
 
 def step_ended(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
@@ -369,6 +378,7 @@ def owners_read(case: dict[str, Any], data: dict[str, Any], now: datetime, rules
             fresh += subject_read(case, s, int(owners[ref(s)]), emails, now, rules, elsewhere)
     fresh += [wrong_client(case, client, moved, emails, rules) for client, moved in elsewhere.items()]
     fresh += grown(case, data.get("holds") or {}, now, rules)
+    fresh += ex_holder_logins(case, data.get("users") or {})
     missing_access = any(access_missing(case, s) for s in case["subjects"])
     if not all_with_new_holder(case) or steps_waiting(case) or missing_access or case.get("grown"):
         return Decision(state=case, actions=fresh, due_at=due(case), refs=case_refs(case))
@@ -423,6 +433,32 @@ def grown(case: dict[str, Any], holds: dict[str, Any], now: datetime, rules: Rul
     words = ", ".join(item.replace(":", " #") for item in added)
     step(case, now, "completion held", "bridge", f"the account holds {words}, added after the approval")
     return [staff_ticket(case, rules, f"grown-{'-'.join(added)}", "ownership.staff_account_grown", added=added)]
+
+
+def ex_holder_logins(case: dict[str, Any], users: dict[str, Any]) -> list[Action]:
+    """A whole account now the new holder's still lets in the holder's logins: "Make Owner" keeps the owner until
+    then as an invited user, and the holder's other users stay too (GetClientsDetails `users`, as the read found
+    them: `users`, DD:api-reference/getclientsdetails.md). Each user of the holder's account when the case opened
+    (holders_own) but the new owner loses its access to it (DeleteUserClient, DD:api-reference/deleteuserclient.md),
+    as a step the completion waits on, written only while the account is still the new owner's (guard
+    `owned_by`). A user invited since the opening is the new holder's to keep or remove."""
+    actions: list[Action] = []
+    for s in (s for s in case["subjects"] if s["kind"] == "client" and s.get("hand_over") == "move"):
+        on = users.get(ref(s))
+        owner = s.get("owner_now")
+        if not isinstance(on, dict) or not s.get("moved_to") or owner != s["moved_to"]:
+            continue
+        for user, email in sorted(on.items()):
+            if int(user) == owner or not holders_own(case, str(email or "")):
+                continue
+            purpose = f"access-{s['id']}-{user}"
+            if case.get("steps", {}).get(purpose, {}).get("status") in ("planned", "parked"):
+                continue  # planned already, or waiting for staff
+            params = {"client_id": s["id"], "user_id": int(user), "report": {"case": case["id"]}}
+            action = execution_step(case, "remove_user", purpose, params, s["id"], s, user=int(user))
+            owned = {"owned_by": {"kind": "client", "id": s["id"], "client": owner}}
+            actions.append(dataclasses.replace(action, guard={**action.guard, **owned}))
+    return actions
 
 
 def subject_read(

@@ -27,6 +27,7 @@ ACTIONS: dict[str, Handler] = {
     "GetContacts": clients.get_contacts,
     "AddContact": clients.add_contact,
     "GetUsers": clients.get_users,
+    "DeleteUserClient": clients.delete_user_client,
     "GetClientsProducts": services.get_clients_products,
     "UpdateClientProduct": services.update_client_product,
     "ModuleSuspend": services.module_suspend,

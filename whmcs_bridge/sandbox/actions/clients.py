@@ -311,6 +311,26 @@ def delete_client(sb: SandboxState, p: Params) -> dict[str, Any]:
     return {"result": "success", "clientid": cid}
 
 
+def delete_user_client(sb: SandboxState, p: Params) -> dict[str, Any]:
+    """A user's access to an account removed; the user stays (DD:api-reference/deleteuserclient.md: `user_id` and
+    `client_id` required, the answer only `result`). The page names no error: a user or client that is not there,
+    or a user without access to the account, is refused with a sentence saying so, and the account's owner keeps
+    its access as in the admin area, where WHMCS asks for another owner first (the sandbox's `access` control)."""
+    user, client = p.num("user_id"), p.num("client_id")
+    if sb.one("SELECT id FROM users WHERE id = ?", [user]) is None:
+        raise ApiFail("User Not Found")
+    if sb.one("SELECT id FROM clients WHERE id = ?", [client]) is None:
+        raise ApiFail("Client Not Found")
+    link = sb.one("SELECT is_owner FROM user_clients WHERE user_id = ? AND client_id = ?", [user, client])
+    if link is None:
+        raise ApiFail("User is not associated with the client")
+    if link["is_owner"]:
+        raise ApiFail("The owner of a client cannot be removed")
+    sb.db.execute("DELETE FROM user_clients WHERE user_id = ? AND client_id = ?", (user, client))
+    sb.log(f"User Access Removed - User ID: {user}", client)
+    return {"result": "success"}
+
+
 def add_client_note(sb: SandboxState, p: Params) -> dict[str, Any]:
     row = sb.one("SELECT id FROM clients WHERE id = ?", [p.num("userid")])
     if row is None:
