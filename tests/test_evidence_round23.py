@@ -23,7 +23,7 @@ import pytest
 from tests.conftest import SECRET
 from tests.test_ownership_dossier_verify import build
 from whmcs_bridge.errors import BridgeError
-from whmcs_bridge.evidence import folder
+from whmcs_bridge.evidence import bounded
 from whmcs_bridge.evidence.files import refuse_secrets
 from whmcs_bridge.sandbox.documents import whole_pdf
 from whmcs_bridge.store.db import Database
@@ -274,7 +274,7 @@ def test_verify_dossier_refuses_a_link_unread(sealed: tuple[Path, Path], name: s
 def test_verify_dossier_refuses_an_audit_file_larger_than_any_dossier_writes(sealed: tuple[Path, Path]):
     out, key = sealed
     with (out / "audit.jsonl").open("r+b") as handle:
-        handle.truncate(folder.LARGEST_AUDIT + 1)  # sparse: no disk, yet read whole it was that much memory
+        handle.truncate(bounded.LARGEST_AUDIT + 1)  # sparse: no disk, yet read whole it was that much memory
     done = verify_dossier(out, key)
     assert done.returncode != 0 and "audit.jsonl: larger than" in done.stdout + done.stderr, done.stdout + done.stderr
 

@@ -32,7 +32,7 @@ from tests.test_ownership_dossier_verify import build
 from tests.test_ownership_e2e import World, open_and_document, vendor_world
 from whmcs_bridge.cli import app as cli
 from whmcs_bridge.errors import BridgeError
-from whmcs_bridge.evidence import folder, keys
+from whmcs_bridge.evidence import bounded, keys
 from whmcs_bridge.evidence.files import refuse_live_links, refuse_secrets
 from whmcs_bridge.families.ownership import config as ownership_config
 from whmcs_bridge.sandbox.documents import whole_pdf
@@ -218,7 +218,7 @@ def test_verify_dossier_names_a_listed_file_larger_than_any_evidence_unread(tmp_
 
 
 def test_the_largest_listed_file_is_the_largest_evidence_the_bridge_accepts():
-    assert folder.LARGEST_LISTED == ownership_config.LARGEST_EVIDENCE_MB * 1048576
+    assert bounded.LARGEST_LISTED == ownership_config.LARGEST_EVIDENCE_MB * 1048576
 
 
 def test_a_max_evidence_size_past_what_verify_dossier_reads_is_a_config_error(tmp_path: Path):

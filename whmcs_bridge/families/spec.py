@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # the configuration imports each family's section: only the t
 SHELL = frozenset(
     {
         "cli",
+        "cli_dossier",
         "cli_output",
         "demo",
         "staff",

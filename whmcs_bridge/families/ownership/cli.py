@@ -1,4 +1,4 @@
-"""`whmcs-bridge ownership ...`: ownership-change cases, their evidence and their dossier."""
+"""`whmcs-bridge ownership ...`: ownership-change cases and their evidence (their dossier: cli_dossier.py)."""
 
 from __future__ import annotations
 
@@ -29,17 +29,15 @@ from whmcs_bridge.clock import utcnow
 from whmcs_bridge.config.load import Config
 from whmcs_bridge.errors import (
     BridgeError,
-    ConfigError,
-    UsageProblem,
     WhmcsApiError,
     WhmcsProtocolError,
     WhmcsUnavailableError,
 )
 from whmcs_bridge.evidence import files, keys
-from whmcs_bridge.evidence.keys import PublicKey
-from whmcs_bridge.families.ownership import dossier, seen
+from whmcs_bridge.families.ownership import seen
 from whmcs_bridge.families.ownership import staff as own
 from whmcs_bridge.families.ownership.case import FINAL
+from whmcs_bridge.families.ownership.cli_dossier import export, verify_dossier
 from whmcs_bridge.families.ownership.cli_output import anchor_now, echo_anchor, echo_case
 from whmcs_bridge.families.ownership.config import EVIDENCE_KINDS, GROUNDS
 from whmcs_bridge.families.ownership.evidence_store import evidence_dir
@@ -574,84 +572,7 @@ def _command(obj: Context, case_id: str, data: dict[str, Any], by: str) -> None:
     echo_anchor(anchored)
 
 
-@ownership.command("export")
-@click.argument("case_id", type=CASE_ID)
-@click.option(
-    "--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), help="A new, empty folder."
-)
-@click.pass_obj
-@user_errors
-def export(obj: Context, case_id: str, out: Path) -> None:
-    """Write the case's signed dossier into a new folder (0700, files 0600): summary.html and its PDF copy,
-    manifest.json signed in manifest.sig, the evidence files, the audit segment from the case's first to
-    its last row, and the public key. The audit chain is anchored in WHMCS's activity log first. Refused if
-    the case's state says staff did something (an approval, a recorded answer, a timeline step) that no audit
-    row records: the state was edited in the database."""
-    with _store(obj, changes=True) as (config, db):
-        store = evidence_dir(config).resolve()
-        if out.resolve() == store or store in out.resolve().parents:  # round 20 L8: its files are the bridge's own
-            raise UsageProblem(f"--out {out} is inside the evidence store ({store}): write the dossier elsewhere")
-        sealed = dossier.export(config, db, case_id, out, now=utcnow(), api=_api(config))
-    manifest = sealed.manifest
-    anchors = manifest["audit"]["anchors"]
-    click.echo(
-        f"dossier of case {case_id} written to {out}: {len(manifest['files'])} files, signed with "
-        f"{manifest['signed_by']['fingerprint']}, seal {sealed.seal}; audit rows {manifest['audit']['from']} to "
-        f"{manifest['audit']['to']}, WHMCS anchor(s) {', '.join(map(str, anchors)) or 'none yet'}"
-        + ("" if "summary.pdf" in manifest["files"] else "; no summary.pdf (Chromium is not installed)")
-    )
-
-
-@ownership.command("verify-dossier")
-@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option(
-    "--public-key",
-    "public_key",
-    type=click.Path(dir_okay=False, path_type=Path),
-    multiple=True,
-    help="The bridge's public key (PEM, from `whmcs-bridge audit key`); without it, the key beside the "
-    "configured state database, which must be the pinned one (state.key_fingerprint) if a key is pinned. With "
-    "it, needs no configuration or database. Repeat it to add the public half of a key replaced with "
-    "`audit key --new`, for a case whose audit rows span the replacement.",
-)
-@click.option(
-    "--against-state",
-    is_flag=True,
-    help="Also check the audit rows and the export against this bridge's live audit chain.",
-)
-@click.pass_obj
-@user_errors
-def verify_dossier(obj: Context, folder: Path, public_key: tuple[Path, ...], against_state: bool) -> None:
-    """Check a dossier offline: its signature with the public key, every file's SHA-256, no path leaving the
-    folder, the audit segment against its signed checkpoints (each with the given key of its fingerprint: the
-    replaced key's before an `audit key --new`), each staff fact and answer of the case against its audit row;
-    name each thing that failed (exit 1)."""
-    given = [PublicKey.from_file(path) for path in public_key]
-    key = given[0] if given else None
-    if key is None:
-        try:
-            config = obj.config()
-        except ConfigError as exc:  # a reader's machine has no bridge: the key is all it needs
-            raise click.UsageError(
-                "give the bridge's public key with --public-key FILE (from `whmcs-bridge audit key --out FILE`); "
-                f"without it the key is taken beside the configured state database, and there is no configuration "
-                f"here ({exc})"
-            ) from None
-        key = keys.verifying_key(config)
-        if key is None:
-            raise click.UsageError("give the bridge's public key with --public-key (there is no key beside the state)")
-    older = given[1:]
-    if against_state:
-        with _store(obj) as (_config, db):
-            manifest = dossier.verify(folder, key, db, older=older)
-    else:
-        manifest = dossier.verify(folder, key, older=older)
-    click.echo(
-        f"dossier of case {manifest['case']['id']} verifies with {' and '.join(k.fingerprint for k in (key, *older))}: "
-        f"{len(manifest['files'])} files "
-        f"and audit rows {manifest['audit']['from']} to {manifest['audit']['to']} match"
-        + (" and the live audit chain" if against_state else "")
-    )
-
+ownership.add_command(export)
+ownership.add_command(verify_dossier)
 
 group = ownership  # what the command line registers (families/__init__.py)

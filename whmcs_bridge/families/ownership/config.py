@@ -27,7 +27,7 @@ EvidenceKind = Literal[
 GROUNDS: tuple[str, ...] = ("vendor", "ex-employee", "brand", "dissolved", "deceased", "court-order")
 EVIDENCE_KINDS: tuple[str, ...] = EvidenceKind.__args__  # type: ignore[attr-defined]
 # The largest evidence file the bridge takes (ownership.max_evidence_mb at most this): what `verify-dossier`, which
-# has no configuration, hashes of a file a dossier lists, at most (evidence/folder.py LARGEST_LISTED; twenty-fourth
+# has no configuration, hashes of a file a dossier lists, at most (evidence/bounded.py LARGEST_LISTED; twenty-fourth
 # round: a 200 GB sparse file under an evidence name was read for minutes).
 LARGEST_EVIDENCE_MB = 1024
 

@@ -25,7 +25,7 @@ from typing import Any
 from whmcs_bridge import readable
 from whmcs_bridge.config.load import Config
 from whmcs_bridge.errors import BridgeError, WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
-from whmcs_bridge.evidence import anchor, folder, pdf
+from whmcs_bridge.evidence import anchor, bounded, folder, pdf
 from whmcs_bridge.evidence.keys import PublicKey
 from whmcs_bridge.families.ownership.case import checked_by
 from whmcs_bridge.families.ownership.evidence_store import evidence_path
@@ -206,9 +206,9 @@ def verify(
 
 
 def _manifest_text(path: Path) -> str:
-    """The folder's manifest.json as text, "" when it is not a regular file inside the folder (folder.read_inside)."""
+    """The folder's manifest.json as text, "" when it is not a regular file inside the folder (bounded.read_inside)."""
     try:
-        return folder.read_inside(path, folder.MANIFEST, folder.LARGEST_MANIFEST).decode("utf-8", "replace")
+        return bounded.read_inside(path, folder.MANIFEST, bounded.LARGEST_MANIFEST).decode("utf-8", "replace")
     except BridgeError:
         return ""
 
