@@ -17,8 +17,11 @@ from tests.conftest import BridgeWorld, Sandbox
 from tests.test_delegation_billing_round24 import owner_pays_during_the_write
 from tests.test_delegation_payer_e2e import pay as pay_order
 from tests.test_delegation_payer_e2e import world_with
-from tests.test_delegation_renewal_e2e import World, agency_invoices, asked, owner_invoice, pay
+from tests.test_delegation_renewal_e2e import World, agency_invoices, asked, next_month, owner_invoice, pay
 from tests.test_delegation_renewal_settle_e2e import agency_world
+from whmcs_bridge.executor.call import ActionError, Call
+from whmcs_bridge.executor.kinds import action_kind
+from whmcs_bridge.whmcs.api import WhmcsApi
 
 
 @pytest.fixture
@@ -193,3 +196,26 @@ def test_the_owner_paying_its_later_invoice_during_a_write_answered_after_the_ti
     assert "renewal 1: service #110, paid twice" in shown, shown
     notes = [n["note"] for n in sandbox.rows("client_notes", client_id=10) if grant_id in n["note"]]
     assert any(f"#{later} " in n and "Cancelled" in n and "14.95" in n for n in notes), notes
+
+
+def test_the_owners_invoice_payment_pending_just_before_the_cancel_parks_the_renewal(sandbox: Sandbox, api: WhmcsApi):
+    """MEDIUM 1, the part WHMCS shows: the owner's invoice the renewal was priced from went Payment Pending (a
+    gateway's payment on its way, staff's per README) after the guard read it and before the renewal's own read just
+    before its cancel. That read says so: nothing is cancelled nor moved, the action parks for staff. (Payment Pending
+    set while the cancel itself runs in WHMCS leaves no fact: no status history, no transaction.)"""
+    sandbox.load("agency")
+    [line] = sandbox.rows("invoice_items", invoice_id=2)
+    due = str(sandbox.rows("services", id=110)[0]["nextduedate"])
+    sandbox.control("act", {"action": "UpdateInvoice", "invoiceid": 2, "status": "Payment Pending"})
+    params = {
+        "owner_invoice": 2,
+        "line_id": line["id"],
+        "line_ids": [line["id"]],
+        "service_id": 110,
+        "from": due,
+        "until": next_month(due),
+    }
+    with pytest.raises(ActionError, match="Payment Pending"):
+        action_kind("renew_service").run(Call(api, params, "renew:1:apply", 11))
+    assert sandbox.rows("invoices", id=2)[0]["status"] == "Payment Pending"
+    assert str(sandbox.rows("services", id=110)[0]["nextduedate"]) == due

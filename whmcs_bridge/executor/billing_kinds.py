@@ -11,7 +11,7 @@ from typing import Any
 
 from whmcs_bridge.clock import utcnow
 from whmcs_bridge.executor.call import ActionError, ActionKind, Call, Observed, Result, done_if
-from whmcs_bridge.executor.reads import later_invoices, recent, renewal_line_ids
+from whmcs_bridge.executor.reads import later_invoices, period_lines, recent, renewal_line_ids
 from whmcs_bridge.families.delegation.billing_periods import years_on
 
 
@@ -114,6 +114,7 @@ def _line_off(c: Call, invoice: Any, billed: bool) -> str:
     invoice cancelled when they were all its items ("cancelled"), else those lines deleted and the rest still due
     ("kept"); "untouched" when it no longer billed them (an earlier run, staff). Told to the rules with the
     action's outcome, so the owner's note says which."""
+    _payment_on_its_way(c, invoice)
     if not billed:
         return "untouched"
     _untouchable(invoice, "cancel or take lines off")
@@ -125,14 +126,30 @@ def _line_off(c: Call, invoice: Any, billed: bool) -> str:
     return "kept"
 
 
+def _payment_on_its_way(c: Call, invoice: Any) -> None:
+    """The owner's invoice Payment Pending (a gateway's payment on its way, staff's per README) while it still bills
+    the renewed item, read just before the bridge would cancel it or take its lines off: the owner is paying that
+    period, so nothing is changed nor renewed for the delegate; the action parks for staff (twenty-fifth round
+    MEDIUM 1). WHMCS keeps no status history and a pending payment records no transaction (GetInvoice `status`,
+    `transactions`, DD:api-reference/getinvoice.md): Payment Pending set while the write itself runs is not seen."""
+    if invoice is None or invoice.status != "Payment Pending":
+        return
+    if _renewal_items(c, invoice) or (c.params.get("until") and period_lines(invoice, c.params)):
+        raise ActionError(
+            f"the owner's invoice {invoice.id} is Payment Pending in WHMCS (a payment on its way) and still bills the "
+            "renewed period: the bridge neither changes it nor renews for the delegate; staff settle it"
+        )
+
+
 def _later_lines_off(c: Call) -> list[dict[str, Any]]:
     """The renewed period's lines off the owner's other open invoices (WHMCS's cron made them after the request,
     reads.later_invoices), as off the one the renewal was priced from: an invoice that billed nothing else cancelled,
     else those lines deleted. [{"invoice", "left"}], told to the rules with the action's outcome."""
     out = []
     for invoice, lines in later_invoices(c.api, c.params, c.client()):
+        _payment_on_its_way(c, invoice)
         if not invoice.is_open:
-            continue  # paid or pending a payment: the guard stopped the renewal before; not this action's to change
+            continue  # paid: the guard stopped the renewal before; not this action's to change
         _untouchable(invoice, "cancel or take lines off")
         if len(lines) == len(invoice.items):
             c.api.update_invoice(invoice.id, status="Cancelled")
