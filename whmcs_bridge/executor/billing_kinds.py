@@ -4,13 +4,14 @@ interruption (kinds.py holds the whole table)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from whmcs_bridge.clock import utcnow
 from whmcs_bridge.executor.call import ActionError, ActionKind, Call, Observed, Result, done_if
-from whmcs_bridge.executor.reads import later_invoices, recent, renewal_line_ids
+from whmcs_bridge.executor.reads import later_invoices, period_lines, recent, renewal_line_ids
 from whmcs_bridge.families.delegation.billing_periods import years_on
 
 
@@ -113,6 +114,7 @@ def _line_off(c: Call, invoice: Any, billed: bool) -> str:
     invoice cancelled when they were all its items ("cancelled"), else those lines deleted and the rest still due
     ("kept"); "untouched" when it no longer billed them (an earlier run, staff). Told to the rules with the
     action's outcome, so the owner's note says which."""
+    _payment_on_its_way(c, invoice)
     if not billed:
         return "untouched"
     _untouchable(invoice, "cancel or take lines off")
@@ -124,14 +126,30 @@ def _line_off(c: Call, invoice: Any, billed: bool) -> str:
     return "kept"
 
 
+def _payment_on_its_way(c: Call, invoice: Any) -> None:
+    """The owner's invoice Payment Pending (a gateway's payment on its way, staff's per README) while it still bills
+    the renewed item, read just before the bridge would cancel it or take its lines off: the owner is paying that
+    period, so nothing is changed nor renewed for the delegate; the action parks for staff (twenty-fifth round
+    MEDIUM 1). WHMCS keeps no status history and a pending payment records no transaction (GetInvoice `status`,
+    `transactions`, DD:api-reference/getinvoice.md): Payment Pending set while the write itself runs is not seen."""
+    if invoice is None or invoice.status != "Payment Pending":
+        return
+    if _renewal_items(c, invoice) or (c.params.get("until") and period_lines(invoice, c.params)):
+        raise ActionError(
+            f"the owner's invoice {invoice.id} is Payment Pending in WHMCS (a payment on its way) and still bills the "
+            "renewed period: the bridge neither changes it nor renews for the delegate; staff settle it"
+        )
+
+
 def _later_lines_off(c: Call) -> list[dict[str, Any]]:
     """The renewed period's lines off the owner's other open invoices (WHMCS's cron made them after the request,
     reads.later_invoices), as off the one the renewal was priced from: an invoice that billed nothing else cancelled,
     else those lines deleted. [{"invoice", "left"}], told to the rules with the action's outcome."""
     out = []
     for invoice, lines in later_invoices(c.api, c.params, c.client()):
+        _payment_on_its_way(c, invoice)
         if not invoice.is_open:
-            continue  # paid or pending a payment: the guard stopped the renewal before; not this action's to change
+            continue  # paid: the guard stopped the renewal before; not this action's to change
         _untouchable(invoice, "cancel or take lines off")
         if len(lines) == len(invoice.items):
             c.api.update_invoice(invoice.id, status="Cancelled")
@@ -161,10 +179,13 @@ def _owners_money(c: Call, touched: list[int]) -> list[dict[str, Any]]:
     gateway's payment on its way, staff's per README), or the one it was priced from Cancelled with a payment on it
     (GetInvoice `transactions`, DD:api-reference/getinvoice.md), whichever try cancelled it: the owner paid while the
     write ran in WHMCS, and both paid for one period (twenty-third and twenty-fourth break rounds). Each with its
-    status and what was paid on it, so staff can restore it: [{"invoice", "status", "paid"}]."""
+    status and what was paid on it, so staff can restore it: [{"invoice", "status", "paid"}]. The owner's later
+    invoices the first try found billing the period (`later_seen`) are read the same way: after a write answered past
+    the timeout, one that try cancelled is no longer among later_invoices (twenty-fifth round MEDIUM 6)."""
     priced = int(c.params.get("owner_invoice") or 0)
+    seen = [int(i) for i in c.params.get("later_seen") or []]  # as the first try found them (_before_renewal)
     found = []
-    for invoice_id in dict.fromkeys([*touched, *([priced] if priced else [])]):
+    for invoice_id in dict.fromkeys([*touched, *([priced] if priced else []), *seen]):
         now = c.api.invoice(invoice_id)
         mine = invoice_id in touched
         if (mine and (now.paid > 0 or now.status == "Payment Pending")) or (now.status == "Cancelled" and now.paid > 0):
@@ -179,6 +200,17 @@ def _paid_meanwhile(c: Call, outcome: dict[str, Any], billed: Any, later: list[d
     if found:
         outcome["owner_paid_meanwhile"] = found[0]["invoice"]
         outcome["owners_money"] = found
+
+
+def _before_renewal(c: Call) -> dict[str, Any]:
+    """The owner's open invoices other than the one the renewal was priced from that bill the renewed period
+    (reads.later_invoices), as the first try finds them, kept in the action's row before any write leaves
+    (`later_seen`): a later try, or the read after an interruption, looks at the same invoices for the owner's money
+    (_owners_money), also once a write of an earlier try cancelled one."""
+    if "later_seen" in c.params:
+        return c.params
+    seen = [invoice.id for invoice, _ in later_invoices(c.api, c.params, c.client()) if invoice.is_open]
+    return {**c.params, "later_seen": seen}
 
 
 def _later_open(c: Call) -> bool:
@@ -304,13 +336,34 @@ def _run_accept_order(c: Call) -> Result:
         raise ActionError(
             f"order {c.params['order_id']} is {status} in WHMCS: it was not accepted; refund or credit its payer"
         )
-    return {}
+    return _due_not_moved(c)
 
 
 def _observe_accept_order(c: Call) -> Observed:
     """Done when WHMCS shows the order Active, as AcceptOrder leaves it (the GetOrders example, DD:api-reference/
     getorders.md); Cancelled or Fraud is not this action's effect: it runs again, and its guard stops it."""
-    return done_if(_order_status(c) == "Active")
+    return _due_not_moved(c) if _order_status(c) == "Active" else False
+
+
+# Billing cycles with no next period to bill (GetClientsProducts `billingcycle`, DD:api-reference/getclientsproducts.md).
+NO_RENEWAL = ("Free Account", "One Time", "Free", "Onetime")
+
+
+def _due_not_moved(c: Call) -> Result:
+    """The order's services (`services`, a payer-mode order the agency paid) whose next due date WHMCS still shows on
+    their registration date once the order is accepted (GetClientsProducts `regdate`, `nextduedate`,
+    DD:api-reference/getclientsproducts.md): WHMCS moves it when the order's own invoice is paid, and the bridge took
+    that invoice's lines off, so its cron would bill the owner the period the agency paid. AcceptOrder's page says
+    nothing of due dates (DD:api-reference/acceptorder.md), and the README leaves them to staff: the rules hear them
+    (`due_not_moved`: [{"service", "due", "cycle"}]) and ask staff, nothing is moved on a guess."""
+    found = []
+    for service_id in c.params.get("services") or []:
+        service = c.api.service(int(service_id))
+        if service is None or service.billingcycle in NO_RENEWAL or service.nextduedate is None:
+            continue
+        if service.regdate is not None and service.nextduedate <= service.regdate:
+            found.append({"service": service.id, "due": service.nextduedate.isoformat(), "cycle": service.billingcycle})
+    return {"outcome": {"due_not_moved": found}}
 
 
 def _domain_line(c: Call) -> tuple[Any, bool]:
@@ -338,10 +391,10 @@ def _dates(domain: Any) -> dict[str, str | None]:
 
 def _before_renew_domain(c: Call) -> dict[str, Any]:
     """The domain's dates before the first try (kept in the action's row before DomainRenew can leave): a later
-    try tells the registrar's renewal from them."""
+    try tells the registrar's renewal from them; and the owner's later invoices, as for a service (_before_renewal)."""
     if c.params.get("seen_before"):
-        return c.params
-    return {**c.params, "seen_before": _dates(_domain_now(c))}
+        return _before_renewal(c)
+    return _before_renewal(replace(c, params={**c.params, "seen_before": _dates(_domain_now(c))}))
 
 
 def _registrar_renewed(c: Call, domain: Any) -> bool:
@@ -435,7 +488,7 @@ BILLING_KINDS: tuple[ActionKind, ...] = (
     ActionKind("settle_invoice", _run_settle_invoice, _observe_settle_invoice),
     # UpdateInvoice deletelineids (or status=Cancelled) then UpdateClientProduct nextduedate: the
     # service's due date and its line's absence tell
-    ActionKind("renew_service", _run_renew_service, _observe_renew_service),
+    ActionKind("renew_service", _run_renew_service, _observe_renew_service, before=_before_renewal),
     # UpdateInvoice deletelineids (or status=Cancelled): the lines' absence tells
     ActionKind("invoice_lines_off", _run_invoice_lines_off, _observe_invoice_lines_off),
     # AcceptOrder, only while the order is Pending: its status (Active) tells

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from whmcs_bridge.errors import WhmcsApiError
-from whmcs_bridge.families.delegation.renewal_scope import period_mismatch
+from whmcs_bridge.families.delegation.renewal_scope import billed_periods, period_mismatch
 from whmcs_bridge.families.escalation.position import RENEWED_ELSEWHERE
 from whmcs_bridge.whmcs.api import WhmcsApi, not_found
 from whmcs_bridge.whmcs.records import Invoice
@@ -191,21 +191,24 @@ def find_open_invoice(api: WhmcsApi, p: Params) -> dict[str, Any]:
     }
 
 
-def period_due(api: WhmcsApi, owner: int, service_id: int, next_due: date | None) -> tuple[Any, Any] | None:
-    """The owner's unpaid invoice that bills the service's period due, and its line: among the 50 newest billing
-    the service, the one WHMCS dated on the service's next due date (WHMCS dates a renewal invoice on it: GetInvoice
-    `duedate`, DD:api-reference/getinvoice.md); else the newest, whose period the rules then compare (an owner
-    behind by two periods has both: twenty-fourth break round, billing MEDIUM 2). None when none bills it, or when
-    the period due is in an invoice the owner has in Payment Pending or Collections (held_by_owner)."""
+def period_due(
+    api: WhmcsApi, owner: int, item_id: int, next_due: date | None, kind: str = "Hosting"
+) -> tuple[Any, Any] | None:
+    """The owner's unpaid invoice that bills the service's (`kind` "Hosting") or domain's ("Domain") period due, and
+    its line: among the 50 newest billing the item, the one WHMCS dated on the item's next due date (WHMCS dates a
+    renewal invoice on it: GetInvoice `duedate`, DD:api-reference/getinvoice.md); else the newest, whose period the
+    rules then compare (an owner behind by two periods has both: twenty-fourth break round, billing MEDIUM 2, and
+    for a domain the twenty-fifth round). None when none bills it, or when the period due is in an invoice the owner
+    has in Payment Pending or Collections (held_by_owner)."""
     found = []
     for summary in recent(api.invoices(client_id=owner, status="Unpaid", newest_first=True), 50):
         invoice = api.invoice(summary.id)
-        line = next((i for i in invoice.items if i.type == "Hosting" and i.relid == service_id), None)
+        line = next((i for i in invoice.items if i.type == kind and i.relid == item_id), None)
         if line is not None and invoice.is_open:
             if next_due is not None and invoice.duedate == next_due:
                 return invoice, line
             found.append((invoice, line))
-    if not found or held_by_owner(api, owner, "Hosting", service_id):
+    if not found or held_by_owner(api, owner, kind, item_id):
         return None
     return found[0]
 
@@ -278,10 +281,10 @@ def renewals_elsewhere(api: WhmcsApi, kind: str, item: int, others: list[dict[st
 
 
 def domain_renewal(api: WhmcsApi, p: Params) -> dict[str, Any]:
-    """A domain's renewal for one registration period: its line on the owner's open invoice if there is one
-    (a "Domain" item whose relid is the domain: DD:api-reference/getinvoice.md), else WHMCS's renewal price
-    for its TLD and period (GetTLDPricing), with its next due date and period now (GetClientsDomains). A
-    domain that is gone, is another client's now or is not active has nothing to renew."""
+    """A domain's renewal for one registration period: its line on the owner's open invoice of the period due if
+    there is one (a "Domain" item whose relid is the domain: DD:api-reference/getinvoice.md; period_due), else
+    WHMCS's renewal price for its TLD and period (GetTLDPricing), with its next due date and period now
+    (GetClientsDomains). A domain that is gone, is another client's now or is not active has nothing to renew."""
     report = p.get("report") or {}
     domain = next(api.domains(domain_id=int(p["domain_id"])), None)
     if domain is None or domain.client_id != int(p["client_id"]):  # a whole-account grant names any id
@@ -294,17 +297,16 @@ def domain_renewal(api: WhmcsApi, p: Params) -> dict[str, Any]:
         "years": years,
         "name": domain.domainname,
     }
-    for summary in recent(api.invoices(client_id=int(p["client_id"]), status="Unpaid", newest_first=True), 50):
-        invoice = api.invoice(summary.id)
-        line = next((i for i in invoice.items if i.type == "Domain" and i.relid == domain.id), None)
-        if line is not None and invoice.is_open:
-            return {
-                **report,
-                **facts,
-                **billed(invoice, line, "domain"),
-                "paid": f"{invoice.paid:.2f}",  # part paid already: the renewal is left to staff
-                **currencies(api, int(p["client_id"]), p.get("delegate_id")),
-            }
+    found = period_due(api, int(p["client_id"]), domain.id, domain.nextduedate, "Domain")
+    if found is not None:
+        invoice, line = found
+        return {
+            **report,
+            **facts,
+            **billed(invoice, line, "domain"),
+            "paid": f"{invoice.paid:.2f}",  # part paid already: the renewal is left to staff
+            **currencies(api, int(p["client_id"]), p.get("delegate_id")),
+        }
     # No line bills it: the price is WHMCS's renewal price for its TLD and registration period, in the owner's
     # currency (GetTLDPricing `pricing.<tld>.renew.<years>` with `clientid`, DD:api-reference/gettldpricing.md),
     # not a per-domain recurring amount: GetClientsDomains documents its `domains` only as "the domains that
@@ -456,8 +458,29 @@ def paid_invoice_now(api: WhmcsApi, p: Params) -> dict[str, Any]:
         "paid_invoice": invoice.id,
         "paid_client": invoice.client_id,
         "paid_status": invoice.status,
-        "bills": bool(period_lines(invoice, p)),
+        "bills": bool(period_lines(invoice, p)) or covers_period(api, invoice, p),
     }
+
+
+def covers_period(api: WhmcsApi, invoice: Any, p: Params) -> bool:
+    """Whether the invoice bills a longer period of the renewed item that holds the one renewed (a line of it from
+    `from` to past `until`: an owner renewing a domain for two years itself, twenty-fifth round MEDIUM 3), and WHMCS
+    shows the item's next due date moved past `until` for it (GetClientsDomains / GetClientsProducts `nextduedate`,
+    DD:api-reference/getclientsdomains.md): what the delegate's invoice renews, WHMCS has renewed."""
+    if not p.get("until"):
+        return False
+    kind, relid = ("Domain", int(p["domain_id"])) if p.get("domain_id") else ("Hosting", int(p["service_id"]))
+    first, until = date.fromisoformat(str(p["from"])), date.fromisoformat(str(p["until"]))
+    longer = any(
+        start == first and last >= until
+        for i in invoice.items
+        if i.type == kind and i.relid == relid
+        for start, last in billed_periods(i.description)
+    )
+    if not longer:
+        return False
+    item: Any = next(api.domains(domain_id=relid), None) if kind == "Domain" else api.service(relid)
+    return item is not None and item.nextduedate is not None and item.nextduedate > until
 
 
 def later_lines(api: WhmcsApi, p: Params, owner: int) -> list[dict[str, Any]]:

@@ -456,6 +456,16 @@ BILLING = define(
         service=1,
     ),
     grant_spec(
+        "delegation.renewal_nothing_to_pay",
+        "email",
+        "client",
+        {"grant": "text", "amount": "money", "service": "service", "domain": "domain"},
+        "To the delegate: its renewal request was refused, nothing invoiced, because the renewal comes to `amount` "
+        "(0.00 or less: the owner's line and its promotions, or WHMCS's TLD price): there is nothing to pay.",
+        amount="0.00",
+        service=1,
+    ),
+    grant_spec(
         "delegation.renewal_not_renewable",
         "email",
         "client",

@@ -30,6 +30,28 @@ ORDERS = define(
         invoice="502",
     ),
     grant_spec(
+        "delegation.order_due_not_moved_note",
+        "text",
+        "staff",
+        {
+            "grant": "text",
+            "order": "text",
+            "owner_invoice": "text",
+            "invoice": "text",
+            "service": "service",
+            "due": "text",
+            "cycle": "text",
+        },
+        "Sticky staff task on the owner's account: the contact paid for the order, which was accepted, but WHMCS "
+        "still shows the order's `service` due on its order date (`due`, `cycle`): WHMCS moves it only when the "
+        "order's own invoice is paid, whose items came off it; staff move it one cycle on.",
+        order="7",
+        owner_invoice="501",
+        invoice="502",
+        due="2026-11-29",
+        cycle="Monthly",
+    ),
+    grant_spec(
         "delegation.order_unsettled_note",
         "text",
         "staff",

@@ -293,7 +293,8 @@ def agency_invoice(grant: dict[str, Any], kind: str, now: datetime) -> Decision:
             grant,
             "accept_order",
             "payer:accept",
-            {"order_id": billing["order"], "outcome_to": OUTCOME},
+            # Its services' next due dates are read once it is accepted (billing_kinds._due_not_moved: accepted()).
+            {"order_id": billing["order"], "services": order_services(grant), "outcome_to": OUTCOME},
             grant["owner"],
             # Deleted, or cancelled or marked as fraud, meanwhile: not accepted (accepted() asks staff to refund).
             guard={"order_exists": billing["order"], "order_open": billing["order"]},
@@ -356,7 +357,7 @@ def accepted(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Deci
     at = now.isoformat(timespec="seconds")
     if data.get("status") == "done":
         billing.update(status="settled", settled=at)
-        return Decision(state=grant)
+        return Decision(state=grant, actions=due_not_moved(grant, data), refs=grant_refs(grant))
     if data.get("status") != "cancelled":
         return None
     if as_int(data.get("order_gone")) == billing["order"]:
@@ -367,6 +368,24 @@ def accepted(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Deci
             grant, ORDER_CLOSED.format(status=status), f"it is {status} in WHMCS", "order_closed", at, status=status
         )
     return None
+
+
+def order_services(grant: dict[str, Any]) -> list[int]:
+    """The order's services (the order's grant covers exactly its items)."""
+    return [int(i["id"]) for i in grant.get("items") or [] if i.get("kind") == "service"]
+
+
+def due_not_moved(grant: dict[str, Any], data: dict[str, Any]) -> list[Action]:
+    """One sticky staff task on the owner's account per service of the order WHMCS still shows due on its order date
+    once the agency's payment accepted the order (billing_kinds._due_not_moved; twenty-fifth round MEDIUM 4): WHMCS's
+    cron would bill the owner the period the agency paid. Staff move it (the README leaves due dates to them)."""
+    out = []
+    for found in data.get("due_not_moved") or []:
+        fields = about_order(grant, service=int(found["service"]), due=str(found["due"]), cycle=str(found["cycle"]))
+        task = note(message("delegation.order_due_not_moved_note", **fields), sticky=True)
+        key = f"payer:due-{found['service']}"
+        out.append(act(grant, "client_note", key, task, grant["owner"]))
+    return out
 
 
 def not_accepted(grant: dict[str, Any], shown: str, why: str, kind: str, at: str, **more: str) -> Decision:

@@ -69,6 +69,7 @@ from whmcs_bridge.families.delegation.renewal_scope import (
     item_of,
     not_renewable,
     not_the_owners,
+    nothing_to_pay,
     open_renewal,
     owner_invoice_held,
     refusal,
@@ -217,6 +218,9 @@ def refused_by_whmcs(
     if data.get("status"):  # WHMCS's status says it cannot be renewed (terminated, cancelled, pending...)
         why = not_renewable(what, item, str(data["status"]))
         return refused(grant, renewal, why, now, "delegation.renewal_not_renewable", status=str(data["status"]))
+    if data.get("amount") is not None and Decimal(str(data["amount"])) <= 0:  # free with a hosting, say
+        why = nothing_to_pay(what, item, str(data["amount"]))
+        return refused(grant, renewal, why, now, "delegation.renewal_nothing_to_pay", amount=str(data["amount"]))
     return None
 
 

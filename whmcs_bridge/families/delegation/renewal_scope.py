@@ -205,6 +205,12 @@ def owner_invoice_held(kind: str, item: int, invoice: int, status: str) -> str:
     )
 
 
+def nothing_to_pay(kind: str, item: int, amount: str) -> str:
+    """The sentence refusing a renewal whose price is nothing (the owner's line and its promotions, or WHMCS's TLD
+    price, come to `amount`, 0.00 or less): an invoice for it would ask the delegate for nothing."""
+    return f"the renewal of {kind} #{item} comes to {amount}: there is nothing to pay, so nothing was invoiced"
+
+
 def not_renewable(kind: str, item: int, status: str) -> str:
     """The sentence refusing a renewal of an item WHMCS's status says cannot be renewed now."""
     if expired_domain(kind, status):
