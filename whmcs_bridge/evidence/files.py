@@ -267,8 +267,21 @@ def holds_der_key(form: bytes) -> bool | None:
 
 def secret_forms(value: bytes) -> list[bytes]:
     """How a secret may be written in a file: as it is, in base64 (whatever its offset) and in hex (a PDF's <...>
-    string, a key printed by a tool)."""
-    return [value, *base64_forms(value), value.hex().encode(), value.hex().upper().encode()]
+    string, a key printed by a tool), and escaped as a JSON or form reader shows it as it is (escaped_forms)."""
+    return [value, *base64_forms(value), value.hex().encode(), value.hex().upper().encode(), *escaped_forms(value)]
+
+
+PERCENT_ESCAPE = re.compile(rb"%[0-9A-F]{2}")
+
+
+def escaped_forms(value: bytes) -> list[bytes]:
+    """`value` as PHP's json_encode writes it ('/' as '\\/': the WHMCS hook is PHP) and percent-encoded as a form body
+    or a query string carries it ('/' escaped or not, '%2b' or '%2B'), the twenty-fifth round's MEDIUM: a webhook
+    secret (whsec_ and base64) holds '/' and '+' about half the time."""
+    quoted = [urllib.parse.quote_from_bytes(value, safe=safe).encode() for safe in ("", "/")]
+    lower = [PERCENT_ESCAPE.sub(lambda m: m.group(0).lower(), q) for q in quoted]
+    forms = [value.replace(b"/", b"\\/"), *quoted, *lower]
+    return [form for form in dict.fromkeys(forms) if form != value]
 
 
 # A PDF's streams (nineteenth round H1: compressed, or ASCIIHex/ASCII85 encoded) and strings: (literal, with its
