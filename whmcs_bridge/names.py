@@ -3,6 +3,7 @@ owns them, for the families that act on what a text names (pure)."""
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from datetime import datetime
@@ -19,15 +20,51 @@ HYPHENS = "\u2212\u2043\u02d7\u2796\u2e3a\u2e3b"
 # What may come right before a name: the text's start, a space, or punctuation that opens or separates (a URL's
 # '/' and ':', brackets, quotes). After any other character the name is part of a longer word, never read alone.
 BEFORE_NAME = set("/\\([{<>,;:!?*|\"'«»“”„‘’‚‹›")
+# Emphasis a ticket's Markdown or HTML puts on part of a name (WHMCS renders a ticket's Markdown): between two of a
+# name's characters it is not shown, so 'boulangerie-**dupont.fr**' and 'boulangerie-<b>dupont.fr</b>' show
+# 'boulangerie-dupont.fr' and are read so (twenty-fifth round HIGH); elsewhere ('**dupont.fr**') it opens a name.
+# An underscore between two letters is part of a word (CommonMark: no emphasis inside a word), not markup.
+INLINE_TAGS = "b|strong|i|em|u|s|strike|del|ins|mark|span|font|code|small|big|tt|sub|sup"
+GLUED_MARKUP = re.compile(
+    rf"(?<=[\w.-])(?<!_)(?:[*~`]+|(?<![^\W_])_+|_+(?![^\W_])|</?(?:{INLINE_TAGS})(?:\s[^<>]*)?>)+(?=[\w.-])(?!_)",
+    re.IGNORECASE,
+)
+EDGE_UNDERSCORES = re.compile(r"(?<![^\W_])_+|_+(?![^\W_])")  # '__dupont.fr__' elsewhere: emphasis, not the name
+# Cyrillic and Greek letters drawn like a Latin one (Unicode's confusables, the letters of a name): a name written
+# with them shows as the Latin name and is read as it (its skeleton), when every letter of it has such a look-alike
+# (twenty-fifth round HIGH: 'dup\u043ent.fr' was read as no name at all, and staff got no note). A name in another
+# script (a letter without a Latin look-alike, '\u043f\u0440\u0438\u043c\u0435\u0440.\u0440\u0444') is left as it is.
+LOOKALIKES = str.maketrans(
+    "\u0430\u0435\u043e\u0440\u0441\u0443\u0445\u0456\u0458\u0455\u04bb\u0501\u051b\u051d\u04cf"
+    "\u0410\u0412\u0415\u041a\u041c\u041d\u041e\u0420\u0421\u0422\u0425\u0423\u0406\u0408\u0405\u051a\u051c"
+    "\u03bf\u03b1\u03bd\u03b9\u03ba\u03c1\u03c5\u03c7"
+    "\u0391\u0392\u0395\u0396\u0397\u0399\u039a\u039c\u039d\u039f\u03a1\u03a4\u03a5\u03a7",
+    "aeopcyxijshdqwlABEKMHOPCTXYIJSQWoavikpuxABEZHIKMNOPTYX",
+)
+WORD = re.compile(r"[\w.-]*\.[\w.-]*")
 
 
 def plain(text: str) -> str:
     """The text as a reader sees it: NFKC (full-width letters and dots, U+3002 the ideographic full stop), every
-    dash or look-alike hyphen as '-', invisible characters (zero-width, soft hyphen, joiners) removed."""
+    dash or look-alike hyphen as '-', invisible characters (zero-width, soft hyphen, joiners) removed. A space NFKC
+    leaves is one fonts draw as a stroke (U+1680 OGHAM SPACE MARK; the others become ' '): read as the '-' it shows,
+    else 'boulangerie\u1680dupont.fr' reads as 'dupont.fr' (twenty-fifth round HIGH)."""
     text = unicodedata.normalize("NFKC", text).replace("\u3002", ".")
-    return "".join(
-        "-" if c in HYPHENS or unicodedata.category(c) == "Pd" else c for c in text if unicodedata.category(c) != "Cf"
-    )
+    return "".join(_as_shown(c) for c in text if unicodedata.category(c) != "Cf")
+
+
+def _as_shown(char: str) -> str:
+    dash = char in HYPHENS or unicodedata.category(char) == "Pd" or (unicodedata.category(char) == "Zs" and char != " ")
+    return "-" if dash else char
+
+
+def _unmarked(text: str) -> str:
+    return EDGE_UNDERSCORES.sub(" ", GLUED_MARKUP.sub("", text))
+
+
+def _skeleton(word: re.Match[str]) -> str:
+    shown = word.group(0).translate(LOOKALIKES)
+    return shown if shown.isascii() else word.group(0)
 
 
 def domain_names(*texts: str) -> list[str]:
@@ -35,7 +72,8 @@ def domain_names(*texts: str) -> list[str]:
     email addresses are not domains."""
     found: list[str] = []
     for text in texts:
-        read = re.sub(r"[<>\"'=]", " ", plain(text or ""))
+        read = _unmarked(plain(html.unescape(text or "")))  # '&#8209;' is the U+2011 it shows
+        read = WORD.sub(_skeleton, re.sub(r"[<>\"'=]", " ", read))
         for hit in DOMAIN_NAME.finditer(read):
             before = read[hit.start() - 1] if hit.start() else " "
             if not (before.isspace() or before in BEFORE_NAME):

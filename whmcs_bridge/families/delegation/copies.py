@@ -31,6 +31,8 @@ ANY_ZONE = timedelta(hours=14)
 # the catalogue's languages (en, fr, nl, id); a match only adds a warning to a staff-only note.
 # A few words later in the same sentence (a dot inside an address or a name, "lena@pixelwerk.agency", does not end it).
 NEAR = r"(?:[^.!?\n]|[.](?=\S)){0,40}"
+# A Dutch clause, object first and verb last: the account, the domain and who it is for may come between.
+CLAUSE = r"(?:[^.!?\n]|[.](?=\S)){0,80}"
 SENSITIVE = re.compile(
     r"password|passwd|\bpwd\b|credential|log-?in|sign-?in|access|owner|transfer|\bepp\b"
     r"|auth(?:orization|orisation)?[- ]?code|(?:code|kode)\s+auth\b|autori[sz]ati\w*|otorisasi|mot-de-passe|verplaats"
@@ -49,6 +51,12 @@ SENSITIVE = re.compile(
     r"|(?:receive|recevoir|ontvang\w*|menerima|terima)\b" + NEAR + r"\b(?:all|tous|toutes|alle|semua)\b"
     # Unlocking a domain (with its code, a transfer), its nameservers or MX (the site and the mail), a code to move it.
     r"|unlock|d[ée]verrouill|ontgrendel|buka kunci|name ?servers?|naamserver|\bdns\b|\bmx\b"
+    # Unblocking the domain (either order: "le domaine ... à débloquer"), its lock ("retirer le verrou"); in Dutch the
+    # verb ends the clause ("het e-mailadres van het account ... wijzigen"): twenty-fifth round LOW.
+    r"|\bverrou(?:s|illage)?\b|\b(?:d[ée]bloqu|deblokk|debloque)\w*" + NEAR + r"\b(?:domaine|domein)"
+    r"|\b(?:domaine|domein)" + NEAR + r"\b(?:d[ée]bloqu|deblokk|debloque)"
+    r"|(?:e-?mail|adres|telefoon|nummer|gsm)\w*" + CLAUSE + r"\b(?:wijzig|verander|aanpass|aan\s+te\s+passen|bijwerk"
+    r"|bij\s+te\s+werken|updat|gewijzigd|veranderd|aangepast|bijgewerkt|ge-?update)"
     r"|verhuiscode|(?:code|kode)\b" + NEAR + r"(?:move|moving|d[ée]m[ée]nag|verhuiz|pindah)"
     # A new user of the account, or rights on it.
     r"|invit\w*|uitnodig\w*|undang|permission|droits|rechten|\bizin\b"
