@@ -170,3 +170,12 @@ def test_a_deceased_holder_with_a_placeholder_company_name_is_a_person(world: Wo
     case = world.case(out.split()[0])
     assert case["status"] == "collecting" and case["holder"]["company"] == "", case["holder"]
     assert "held by Budi Santoso (client #20)" in world.run("ownership", "list").output
+
+
+def test_a_guests_name_is_listed_on_one_line():
+    """The guest's name is what a stranger typed: `ownership list` shows it on one line, with no terminal escape."""
+    from whmcs_bridge.families.ownership.staff import asked_by
+
+    draft = {"status": "draft", "requester": {"client": 0}, "guest": {"name": "Rina\x1b[2J\nHartono", "email": "r@x.id"}}
+    shown = asked_by(draft)
+    assert shown == "the guest Rina<U+000A>Hartono (r@x.id), no WHMCS client", shown

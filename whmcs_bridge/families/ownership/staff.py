@@ -52,6 +52,7 @@ from whmcs_bridge.families.ownership.whmcs_reads import (
 from whmcs_bridge.messages import load
 from whmcs_bridge.messages.render import Reader
 from whmcs_bridge.model import Event, action_key
+from whmcs_bridge.readable import one_line
 from whmcs_bridge.store import outbox, seals, states
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.api import WhmcsApi
@@ -111,11 +112,12 @@ def party_name(party: dict[str, Any]) -> str:
 
 
 def asked_by(c: dict[str, Any]) -> str:
-    """The requester for staff; for a draft from a guest's ticket, the guest as it wrote (no requester yet)."""
+    """The requester for staff; for a draft from a guest's ticket, the guest as it wrote (no requester yet), on one
+    line whatever it typed (readable.one_line)."""
     guest = c.get("guest") if c.get("status") == "draft" else None
     if not guest:
         return party_name(c["requester"])
-    name, email = str(guest.get("name") or ""), str(guest.get("email") or "")
+    name, email = one_line(guest.get("name") or ""), one_line(guest.get("email") or "")
     return f"the guest {name} ({email}), no WHMCS client" if name else f"the guest {email}, no WHMCS client"
 
 
