@@ -26,7 +26,16 @@ def resolve_ticket(api: WhmcsApi, p: Params) -> dict[str, Any]:
         "state_key": p.get("state_key"),
         "renew": p.get("renew", False),
     }
-    return {**out, **who_wrote(api, p)} if items else out
+    return {**out, **who_wrote(api, p), **guest(api, p)} if items else out
+
+
+def guest(api: WhmcsApi, p: Params) -> dict[str, Any]:
+    """For a family that asks (`guest`): who wrote a ticket no client wrote (`writer` 0), by the name and email it
+    gave (GetTicket `name`, `email`, DD:api-reference/getticket.md), for staff to name the requester by."""
+    if not p.get("guest") or p.get("writer"):
+        return {}
+    ticket = ticket_or_none(api, int(p["ticket_id"]))
+    return {"guest": {"name": ticket.name.strip(), "email": ticket.email.strip()}} if ticket and ticket.email else {}
 
 
 def linked_item(api: WhmcsApi, p: Params) -> list[tuple[str, int, str, int]]:

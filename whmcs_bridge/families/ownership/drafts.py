@@ -22,7 +22,7 @@ def draft_lookup(data: dict[str, Any], key: str, now: datetime) -> Decision:
     names = domain_names(str(data.get("subject") or ""), str(data.get("message") or ""))
     if not names:
         return Decision(state=None)
-    return ask_owners(FAMILY, key, data, names, now)
+    return ask_owners(FAMILY, key, data, names, now, guest=True)  # a guest's ticket: its name and email, read too
 
 
 def item_refs(data: dict[str, Any]) -> list[str]:
@@ -66,6 +66,7 @@ def draft_case(data: dict[str, Any], now: datetime, rules: Rules, covered: froze
                         "subjects": subjects,
                         "holder": {"client": holder},
                         "requester": {"client": writer},
+                        "guest": data.get("guest") if not writer else None,
                         "grounds": "",
                     },
                 },

@@ -31,6 +31,7 @@ from whmcs_bridge.families.ownership.policies import (
     step,
     tell,
 )
+from whmcs_bridge.families.ownership.watch import account_owner_changed, account_read
 from whmcs_bridge.model import Action, Decision, action_key
 
 # What WHMCS calls a subject that is no longer there to move (UpdateClientDomain / UpdateClientProduct `status`,
@@ -378,6 +379,7 @@ def owners_read(case: dict[str, Any], data: dict[str, Any], now: datetime, rules
             fresh += subject_read(case, s, int(owners[ref(s)]), emails, now, rules, elsewhere)
     fresh += [wrong_client(case, client, moved, emails, rules) for client, moved in elsewhere.items()]
     fresh += grown(case, data.get("holds") or {}, now, rules)
+    fresh += account_owner_changed(case, owners, "executing", now, rules)
     fresh += ex_holder_logins(case, data.get("users") or {})
     missing_access = any(access_missing(case, s) for s in case["subjects"])
     if not all_with_new_holder(case) or steps_waiting(case) or missing_access or case.get("grown"):
@@ -623,13 +625,14 @@ def completion_fields(case: dict[str, Any]) -> dict[str, Any]:
 
 
 def read_owners(case: dict[str, Any], **report: Any) -> list[Action]:
-    """Read every moving subject's owner, moved already or not: completion is decided on what WHMCS says now.
+    """Read every moving subject's owner, moved already or not: completion is decided on what WHMCS says now; and
+    the owner user of the holder's account (watch.account_read: staff were to move the subjects, not the account).
     `report`: what the read's answer carries back besides the case (answers.objection_read: which objection)."""
     moving = [s for s in case["subjects"] if s["hand_over"] == "move"]
     if not moving:
         return []
     params: dict[str, Any] = {
-        "subjects": [{"kind": s["kind"], "id": s["id"], "name": s.get("name")} for s in moving],
+        "subjects": [{"kind": s["kind"], "id": s["id"], "name": s.get("name")} for s in moving] + account_read(case),
         "report": {"case": case["id"], **report},
     }
     if outside(case):

@@ -36,6 +36,7 @@ from whmcs_bridge.families.ownership.policies import (
     tell,
     to_classify,
 )
+from whmcs_bridge.families.ownership.shared import one_browser, shared_mail_domain, users_of_both
 from whmcs_bridge.model import Action, Decision, message
 
 
@@ -82,6 +83,9 @@ def drafted(case: dict[str, Any], data: dict[str, Any], now: datetime) -> Decisi
     ticket once it exists."""
     case["status"] = "draft"
     case["ticket"] = data.get("ticket")
+    guest = data.get("guest") or {}
+    if guest:  # no WHMCS client wrote the ticket: staff name the requester as they confirm (--requester)
+        case["guest"] = {"name": str(guest.get("name") or ""), "email": str(guest.get("email") or "")}
     names = ", ".join(label(s) for s in case["subjects"])
     step(case, now, "draft", "bridge", f"ticket #{data.get('ticket')} asks for {names}")
     note = act(
@@ -97,6 +101,8 @@ def drafted(case: dict[str, Any], data: dict[str, Any], now: datetime) -> Decisi
                 holder=case["holder"].get("client"),
                 requester=case["requester"].get("client"),
                 requester_name="",
+                guest_name=guest.get("name") or "",
+                guest_email=guest.get("email") or "",
             ),
         },
         case["requester"].get("client"),
@@ -231,7 +237,7 @@ def holder_answer(case: dict[str, Any], data: dict[str, Any], now: datetime, rul
     if case["status"] != "notified":
         step(case, now, "late answer", "holder", f"{decision} while {case['status']}: recorded, changes nothing")
         return Decision(state=case, due_at=due(case))
-    reaches = requester_on_holder(case)
+    reaches = users_of_both(case)
     if decision == "accept" and reaches:
         return consent_held(case, data, reaches, now, rules)
     if decision == "accept":
@@ -243,27 +249,17 @@ def holder_answer(case: dict[str, Any], data: dict[str, Any], now: datetime, rul
     return Decision(state=case, actions=objection_notices(case, data, rules), due_at=due(case), refs=case_refs(case))
 
 
-def requester_on_holder(case: dict[str, Any]) -> list[str]:
-    """The requester's addresses (its own, its account's users') that are users of the holder's account, as the
-    case recorded both when it opened (GetClientsDetails `users`, DD:api-reference/getclientsdetails.md): such a
-    user reads the holder's email history, where the holder's link is (twenty-fourth break round, ownership HIGH 3)."""
-    holder = case["holder"]
-    holders = {str(a).strip().casefold() for a in [holder.get("email") or "", *(holder.get("user_emails") or [])]}
-    requester = case["requester"]
-    theirs = {str(a).strip().casefold() for a in [requester.get("email") or "", *(requester.get("user_emails") or [])]}
-    return sorted(a for a in theirs & holders if a)
-
-
 def consent_held(
     case: dict[str, Any], data: dict[str, Any], reaches: list[str], now: datetime, rules: Rules
 ) -> Decision:
-    """A consent through the holder's link that the requester's person could have given: recorded, not counted; staff
-    hear why and confirm it with the holder themselves (ownership record-answer)."""
+    """A consent through the holder's link that one person, a user of both parties' accounts (shared.users_of_both),
+    could have given for both: recorded, not counted; staff hear why and confirm it with the holder themselves
+    (ownership record-answer)."""
     case["holder_link_held"] = data.get("at") or iso(now)
     step(
         case, now, "holder's link answer held", "holder",
-        f"consent from {data.get('ip')}: {', '.join(reaches)}, the requester's, is a user of the holder's account "
-        "and can read the link; it counts once staff confirm it with the holder",
+        f"consent from {data.get('ip')}: {', '.join(reaches)}, a user of both accounts, can read both parties' "
+        "links; it counts once staff confirm it with the holder",
     )  # fmt: skip
     told = staff_ticket(case, rules, "holder-link-held", "ownership.staff_holder_link_held", users=", ".join(reaches))
     return Decision(state=case, actions=[told], due_at=due(case), refs=case_refs(case))
@@ -395,6 +391,8 @@ def to_review(
         account_items=account_items(case),
         approvals=requirements(case)["approvals"],
         **about,
+        **shared_mail_domain(case),
+        **one_browser(case),
     )
     return Decision(state=case, actions=[review], due_at=due(case), refs=case_refs(case))
 

@@ -233,14 +233,21 @@ MESSAGES = define(
             "note_id": "number",
             "gone": "number",
             "command": "text",
+            "mail_domain": "text",
+            "holder_email": "text",
+            "requester_email": "text",
+            "one_ip": "text",
+            "one_agent": "text",
         },
-        "Staff ticket: review the case. why: consented, window-consent (the window ended, consent was "
-        "required), window-notice (the window ended without objection), court-order, objection-withdrawn, "
-        "reply (a message in the case's threads to classify: party holder or other, writer, ticket, note_id (a "
-        "staff note's id, 0 for a reply), gone = 1: the case's thread with the party is gone from WHMCS, command: the "
-        "record-answer command naming it), window-reply (the window ended while a "
-        "reply of the holder, written before it was asked or since, waits to be classified) or documents (the "
-        "policy asks the holder nothing).",
+        "Staff ticket: review the case. why: consented, window-consent (the window ended, consent was required), "
+        "window-notice (the window ended without objection), court-order, objection-withdrawn, reply (a message in "
+        "the case's threads to classify: party holder or other, writer, ticket, note_id (a staff note's id, 0 for a "
+        "reply), gone = 1: the case's thread with the party is gone from WHMCS, command: the record-answer command "
+        "naming it), window-reply (the window ended while a reply of the holder, written before it was asked or "
+        "since, waits to be classified) or documents (the policy asks the holder nothing). mail_domain: the mail "
+        "domain of both the holder's address (holder_email) and the requester's (requester_email), empty if they "
+        "differ; one_ip: the IP address both parties answered their links from, one_agent: their browser "
+        "(User-Agent) if it is one too; each empty otherwise.",
     ),
     _spec(
         "ownership.staff_checklist",
@@ -269,8 +276,9 @@ MESSAGES = define(
         "ticket",
         "staff",
         {"users": "text"},
-        "Staff ticket: the holder's link consented, but the requester's address (users) is a user of the holder's "
-        "account, where the link is; it counts once staff confirm it with the holder (record-answer).",
+        "Staff ticket: the holder's link consented, but an address (users) is a user of both parties' accounts (the "
+        "requester's person invited on the holder's account, or the holder's on the requester's): one person reads "
+        "both links; it counts once staff confirm it with the holder (record-answer).",
     ),
     _spec(
         "ownership.staff_moved_elsewhere",
@@ -540,16 +548,20 @@ MESSAGES = define(
         "ownership.staff_account_owner_changed",
         "ticket",
         "staff",
-        {"user": "text", "was": "text", "frozen": "text"},
-        "Staff ticket: the holder's account, which holds the subjects of a case not approved yet (frozen = open) or "
-        "disputed (frozen = disputed), has another owner user in WHMCS (user; was: the owner when the case opened).",
+        {"user": "text", "was": "text", "frozen": "text", "lock_until": "date"},
+        "Staff ticket: the holder's account, which holds the subjects of a case not approved yet (frozen = open), "
+        "disputed (frozen = disputed) or being executed (frozen = executing), or the new holder's account while what "
+        "changed hands is locked until lock_until (frozen = locked), has another owner user in WHMCS (user; was: the "
+        "owner when the case opened).",
     ),
     _spec(
         "ownership.draft_note",
         "text",
         "staff",
-        {},
-        "Ticket note for staff: the ticket asks for what another client holds; a draft case waits.",
+        {"guest_name": "text", "guest_email": "text"},
+        "Ticket note for staff: the ticket asks for what another client holds; a draft case waits. guest_name, "
+        "guest_email: who wrote it, as given, when no WHMCS client did (staff then name the requester as they confirm "
+        "it: --requester); empty otherwise.",
     ),
 )
 MESSAGES.update(

@@ -42,7 +42,21 @@ def is_request(data: dict[str, Any], rules: OwnershipSection) -> bool:
 
 
 def party_kind(party: dict[str, Any]) -> str:
-    return "company" if (party.get("company") or "").strip() else "person"
+    return "company" if company_name(party.get("company")) else "person"
+
+
+# What sign-ups type into WHMCS's optional Company Name field when there is no company (twenty-fourth break round,
+# ownership LOW 13: "-" made a dead person a company): such a name is none. So is one without a letter or digit.
+NO_COMPANY = frozenset({"n/a", "none"})
+
+
+def company_name(text: Any) -> str:
+    """A client's company name as WHMCS holds it (GetClientsDetails `companyname`,
+    DD:api-reference/getclientsdetails.md), "" when it is blank or a placeholder ("-", ".", "n/a", "none", "—")."""
+    name = str(text or "").strip()
+    if name.casefold() in NO_COMPANY or not any(ch.isalnum() for ch in name):
+        return ""
+    return name
 
 
 def match_policy(

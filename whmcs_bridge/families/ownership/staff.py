@@ -52,6 +52,7 @@ from whmcs_bridge.families.ownership.whmcs_reads import (
 from whmcs_bridge.messages import load
 from whmcs_bridge.messages.render import Reader
 from whmcs_bridge.model import Event, action_key
+from whmcs_bridge.readable import one_line
 from whmcs_bridge.store import outbox, seals, states
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.api import WhmcsApi
@@ -110,6 +111,16 @@ def party_name(party: dict[str, Any]) -> str:
     return f"{name} ({client})" if name else client
 
 
+def asked_by(c: dict[str, Any]) -> str:
+    """The requester for staff; for a draft from a guest's ticket, the guest as it wrote (no requester yet), on one
+    line whatever it typed (readable.one_line)."""
+    guest = c.get("guest") if c.get("status") == "draft" else None
+    if not guest:
+        return party_name(c["requester"])
+    name, email = one_line(guest.get("name") or ""), one_line(guest.get("email") or "")
+    return f"the guest {name} ({email}), no WHMCS client" if name else f"the guest {email}, no WHMCS client"
+
+
 def missing_evidence(c: dict[str, Any], now: datetime) -> list[str]:
     """What is still needed before the holder is notified, for staff's command line."""
     needed, checking = evidence_needs(c, now)
@@ -136,7 +147,7 @@ def line(c: dict[str, Any]) -> str:
         extra = f", locked until {c['lock_until'][:10]}"
     return (
         f"{c['id']} {c['status']}: {subjects_text(c)} held by {party_name(c['holder'])}, asked by "
-        f"{party_name(c['requester'])} ({c.get('grounds') or 'grounds not given'}; opened {c['opened'][:10]}{extra})"
+        f"{asked_by(c)} ({c.get('grounds') or 'grounds not given'}; opened {c['opened'][:10]}{extra})"
     )
 
 

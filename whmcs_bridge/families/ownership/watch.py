@@ -1,6 +1,7 @@
 """What an open, disputed or locked case watches in WHMCS (pure): a subject of a case not approved yet or frozen
 by a dispute must stay with its holder, one locked after completion with its new holder. WHMCS's admin area can move a service or a domain
-without the bridge; a move seen there is recorded in the case and raised to staff by ticket."""
+without the bridge; a move seen there is recorded in the case and raised to staff by ticket. The owner user of the
+account holding the subjects is watched too, while executing as well (watched_account)."""
 
 from __future__ import annotations
 
@@ -59,28 +60,35 @@ def expected(case: dict[str, Any], subject: dict[str, Any]) -> tuple[Any, ...]:
     return (subject["moved_to"],)
 
 
-def watched_account(case: dict[str, Any]) -> int | None:
-    """The holder's account whose owner user is watched, or None: while the case is open or disputed, a case on
-    services or domains of the account (a claim on the whole account watches its owner as its subject) recorded
-    the owner when it opened. WHMCS's "Make Owner" on that account hands whoever it names everything the account
-    holds, the frozen subjects included, though their client id stays the holder's (twenty-fourth break round,
-    ownership HIGH 3)."""
-    holder = case.get("holder") or {}
-    if not (case.get("status") == "disputed" or case.get("status") in BEFORE_APPROVAL):
-        return None
-    if not holder.get("owner_user") or not holder.get("client"):
-        return None
+def watched_account(case: dict[str, Any]) -> str | None:
+    """The party whose account's owner user is watched, or None. While the case is open, disputed or executing:
+    the holder's, holding the subjects (staff were to move them one by one, not the account). While locked: the
+    new holder's, holding what changed hands. WHMCS's "Make Owner" on that account hands whoever it names
+    everything the account holds, though each subject's client id stays the same (twenty-fourth break round,
+    ownership HIGH 3 and its companions during the execution and the lock). A claim on a whole account watches
+    its owner as its subject; an account whose owner the case did not record when it opened is not watched."""
     if any(s["kind"] == "client" for s in case["subjects"]):
         return None
-    return int(holder["client"])
+    status = case.get("status")
+    if status in ("disputed", "executing") or status in BEFORE_APPROVAL:
+        party = "holder"
+    elif locked(case) and any(s.get("moved_to") == case["requester"].get("client") for s in case["subjects"]):
+        party = "requester"
+    else:
+        return None
+    account = case.get(party) or {}
+    return party if account.get("owner_user") and account.get("client") else None
+
+
+def account_read(case: dict[str, Any]) -> list[dict[str, Any]]:
+    """The watched account (watched_account) as a subject of a read of owners, or nothing."""
+    party = watched_account(case)
+    return [{"kind": "client", "id": int(case[party]["client"]), "name": None}] if party else []
 
 
 def read_watched(case: dict[str, Any], now: datetime, rules: Rules) -> list[Action]:
-    """Read who owns the watched subjects (and the holder's account) now, and again after `check_every`."""
-    subjects = watched(case)
-    account = watched_account(case)
-    if account is not None:
-        subjects = [*subjects, {"kind": "client", "id": account, "name": None}]
+    """Read who owns the watched subjects (and the watched account: account_read) now, and again after `check_every`."""
+    subjects = [*watched(case), *account_read(case)]
     case["checks"] = case.get("checks", 0) + 1
     case["next_check"] = iso(now + rules.section.check_every)
     if not subjects:
@@ -126,12 +134,16 @@ def watched_owners(case: dict[str, Any], data: dict[str, Any], now: datetime, ru
 def account_owner_changed(
     case: dict[str, Any], owners: dict[str, Any], frozen: str, now: datetime, rules: Rules
 ) -> list[Action]:
-    """The holder's account with another owner user than when the case opened (watched_account): recorded once per
-    new owner and raised to staff in one ticket."""
-    account = watched_account(case)
-    owner = owners.get(f"client:{account}") if account is not None else None
-    was = case["holder"].get("owner_user")
-    seen = case.setdefault("owner_changed_while_frozen", [])
+    """The watched account (watched_account) with another owner user than when the case opened: recorded once per
+    new owner and raised to staff in one ticket. `frozen`: open, disputed, executing or locked."""
+    party = watched_account(case)
+    if party is None:
+        return []
+    account, was = int(case[party]["client"]), case[party]["owner_user"]
+    owner = owners.get(f"client:{account}")
+    # The holder's account keeps the list older cases recorded; the new holder's has its own (an owner raised
+    # for one account is news for the other).
+    seen = case.setdefault("owner_changed_while_frozen" if party == "holder" else "new_holder_owner_changed", [])
     if owner is None or int(owner) == int(was) or int(owner) in seen:
         return []
     seen.append(int(owner))
@@ -146,5 +158,6 @@ def account_owner_changed(
             user=str(owner),
             was=str(was),
             frozen=frozen,
+            lock_until=case.get("lock_until"),
         )
     ]

@@ -22,7 +22,7 @@ from whmcs_bridge.families.ownership import seen
 from whmcs_bridge.families.ownership.execution import GONE
 from whmcs_bridge.families.ownership.holder import is_new_holder, outside
 from whmcs_bridge.families.ownership.incoming import known_tickets, party_clients, unheard, writer, written_by
-from whmcs_bridge.families.ownership.policies import and_words, label, ref, registrant, reply_arg, threads
+from whmcs_bridge.families.ownership.policies import and_words, company_name, label, ref, registrant, reply_arg, threads
 from whmcs_bridge.whmcs.api import WhmcsApi, not_found
 from whmcs_bridge.whmcs.records import Ticket, TicketNote, TicketReply
 
@@ -71,7 +71,7 @@ def client_party(api: WhmcsApi, client_id: int) -> dict[str, Any]:
     return {
         "client": details.id,
         "name": f"{details.firstname} {details.lastname}".strip(),
-        "company": details.companyname,
+        "company": company_name(details.companyname),  # a placeholder ("-") is no company
         "email": details.email,
         # The addresses of the account's users (GetClientsDetails `users`, DD:api-reference/getclientsdetails.md;
         # WHMCS 8 keeps them apart from the profile's email): only to choose which guest messages the case reads
@@ -79,7 +79,8 @@ def client_party(api: WhmcsApi, client_id: int) -> dict[str, Any]:
         # Whether an address is a user's of the account is read from WHMCS again with the message (GetUsers).
         "user_emails": sorted({u.email.strip().casefold() for u in details.users if u.email.strip()}),
         # The account's owner user (GetClientsDetails `owner_user_id`, DD:api-reference/getclientsdetails.md): who
-        # controls what it holds; watched while a case on its services or domains is open (watch.watched_account).
+        # controls what it holds; the holder's is watched while a case on its services or domains is open, disputed
+        # or executing, the new holder's while what it received is locked (watch.watched_account).
         "owner_user": details.owner_user_id or None,
         **details.postal,  # the new registrant's address and phone, if a domain moves to it
     }

@@ -1,0 +1,58 @@
+"""What a case's two parties share, as WHMCS and their one-time links recorded it (pure): facts the reviewers read
+before they approve. The holder's address on the requester's own mail domain (an ex-employee's work mailbox, which
+the company reads, the holder's link included) and both parties' link answers from one IP address and browser say
+who may have answered for whom; the bridge states them, staff judge (twenty-fourth break round, ownership MEDIUM 9).
+A person who is a user of both accounts holds the holder's consent for staff (users_of_both)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def mail_domain(address: str) -> str:
+    """The domain of an email address as WHMCS holds it, case-folded ("" without one)."""
+    local, at, domain = str(address or "").strip().rpartition("@")
+    return domain.casefold() if at and local and domain else ""
+
+
+def shared_mail_domain(case: dict[str, Any]) -> dict[str, str]:
+    """The holder's address and the requester's when both are on one mail domain (the client profiles' emails the
+    case recorded from GetClientsDetails, DD:api-reference/getclientsdetails.md; an outside requester's as given),
+    as the review's fields; else empty ones."""
+    holder = str(case["holder"].get("email") or "").strip()
+    requester = str(case["requester"].get("email") or "").strip()
+    domain = mail_domain(holder)
+    if not domain or domain != mail_domain(requester):
+        return {"mail_domain": "", "holder_email": "", "requester_email": ""}
+    return {"mail_domain": domain, "holder_email": holder, "requester_email": requester}
+
+
+def one_browser(case: dict[str, Any]) -> dict[str, str]:
+    """The IP address both parties answered their links from (and the browser, when that is one too), as the review's
+    fields; else empty ones. Each link answer carries its consent.decided row's `ip` and `user_agent`
+    (web/consent.py, flow.link_answer); answers staff recorded carry neither."""
+    answers = [a for a in case.get("answers") or [] if a.get("ip")]
+    pairs = [
+        (r, h) for r in answers if r["party"] == "requester" for h in answers if h["party"] == "holder" and h["ip"] == r["ip"]
+    ]
+    same = [(r, h) for r, h in pairs if r.get("user_agent") and r.get("user_agent") == h.get("user_agent")]
+    if same:
+        return {"one_ip": str(same[0][0]["ip"]), "one_agent": str(same[0][0]["user_agent"])}
+    return {"one_ip": str(pairs[0][0]["ip"]) if pairs else "", "one_agent": ""}
+
+
+def users_of_both(case: dict[str, Any]) -> list[str]:
+    """The addresses that are the holder's (its own, its account's users') and the requester's (likewise) at once,
+    as the case recorded both when it opened (GetClientsDetails `users`, DD:api-reference/getclientsdetails.md).
+    One rule for both directions: the requester's person invited on the holder's account reads the holder's email
+    history, where the holder's link is (twenty-fourth break round, ownership HIGH 4); the holder's login invited on
+    the requester's account reads the requester's, and would see the hosting and its new access there (MEDIUM 10).
+    Either way one person may answer for both parties: the holder's consent through its link waits for staff
+    (flow.consent_held)."""
+    return sorted(set(addresses(case["holder"])) & set(addresses(case["requester"])))
+
+
+def addresses(party: dict[str, Any]) -> list[str]:
+    """A party's profile address and its account's users' addresses, case-folded."""
+    found = [str(a).strip().casefold() for a in [party.get("email") or "", *(party.get("user_emails") or [])]]
+    return [a for a in found if a]
