@@ -231,7 +231,7 @@ def holder_answer(case: dict[str, Any], data: dict[str, Any], now: datetime, rul
     if case["status"] != "notified":
         step(case, now, "late answer", "holder", f"{decision} while {case['status']}: recorded, changes nothing")
         return Decision(state=case, due_at=due(case))
-    reaches = requester_on_holder(case)
+    reaches = requester_on_holder(case, data.get("holder_users"))
     if decision == "accept" and reaches:
         return consent_held(case, data, reaches, now, rules)
     if decision == "accept":
@@ -243,12 +243,15 @@ def holder_answer(case: dict[str, Any], data: dict[str, Any], now: datetime, rul
     return Decision(state=case, actions=objection_notices(case, data, rules), due_at=due(case), refs=case_refs(case))
 
 
-def requester_on_holder(case: dict[str, Any]) -> list[str]:
+def requester_on_holder(case: dict[str, Any], users_now: list[str] | None = None) -> list[str]:
     """The requester's addresses (its own, its account's users') that are users of the holder's account, as the
-    case recorded both when it opened (GetClientsDetails `users`, DD:api-reference/getclientsdetails.md): such a
-    user reads the holder's email history, where the holder's link is (twenty-fourth break round, ownership HIGH 3)."""
+    case recorded both when it opened (GetClientsDetails `users`, DD:api-reference/getclientsdetails.md), and among
+    the holder's account's users read when the answer came (`users_now`, web/consent.holder_users: one invited since
+    the opening, twenty-fifth break round, ownership HIGH 4): such a user reads the holder's email history, where the
+    holder's link is (twenty-fourth break round, ownership HIGH 3)."""
     holder = case["holder"]
-    holders = {str(a).strip().casefold() for a in [holder.get("email") or "", *(holder.get("user_emails") or [])]}
+    recorded = [holder.get("email") or "", *(holder.get("user_emails") or []), *(users_now or [])]
+    holders = {str(a).strip().casefold() for a in recorded}
     requester = case["requester"]
     theirs = {str(a).strip().casefold() for a in [requester.get("email") or "", *(requester.get("user_emails") or [])]}
     return sorted(a for a in theirs & holders if a)
