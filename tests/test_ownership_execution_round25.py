@@ -136,3 +136,18 @@ def test_a_holders_consent_counts_when_no_requesters_person_is_on_its_account(re
     assert answer.status_code == 200, answer.text
     world.settle()
     assert world.case(case_id)["status"] == "review"
+
+
+def test_an_approval_given_before_a_document_was_rejected_no_longer_counts(world: World):
+    """MEDIUM 4: the round-24 rule voided approvals given before a document was withdrawn, not before staff re-checked
+    it and rejected it as forged: one rule now for both."""
+    case_id = open_and_document(world, "service:201")
+    assert requests.post(world.link(20, "Ownership request"), data={"decision": "accept"}, timeout=5).status_code == 200
+    world.settle()
+    assert world.case(case_id)["status"] == "review"
+    world.run("ownership", "approve", case_id, "--by", "alice")
+    letter = next(e["item"] for e in world.case(case_id)["evidence"] if e["kind"] == "registry-extract")
+    world.run("ownership", "check-evidence", case_id, str(letter), "--reject", "--by", "bob", "--note", "forged")
+    case = world.case(case_id)
+    assert not case["approvals"], case["history"][-4:]
+    assert any("rejected" in h["why"] and h["what"] == "approvals void" for h in case["history"]), case["history"][-3:]
