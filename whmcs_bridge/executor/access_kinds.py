@@ -11,6 +11,14 @@ left) tells whether the email went out.
   working credentials, where parking would leave them with none.
 - Only other emails since: WHMCS cannot tell (a subject translated or edited meanwhile). Staff are told what the
   log shows and decide.
+
+The welcome email is WHMCS's own template, sent for the service (a product email): SendEmail also sends it to each
+contact of the client whose "product emails" preference is ticked (DD:api-reference/addcontact.md
+`email_preferences[product]`; GetContacts `productemails`, DD:api-reference/getcontacts.md), and takes no recipient
+(DD:api-reference/sendemail.md: `id` is the service's). A template's rendered password cannot go the other way
+one_recipient sends a custom email (a ticket in the client's name) without the bridge writing it down. So while
+such a contact exists the step changes nothing and is held for staff, naming each contact (twenty-fifth break round,
+ownership HIGH 6: the vendor, a contact of the company's account, got the password meant to shut it out).
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ from __future__ import annotations
 import re
 import secrets
 
-from whmcs_bridge.executor.call import ActionKind, Call, Observed, Params, Result
+from whmcs_bridge.executor.call import ActionError, ActionKind, Call, Observed, Params, Result
 from whmcs_bridge.whmcs import normalize as n
 from whmcs_bridge.whmcs.records import Email
 
@@ -27,6 +35,8 @@ _BRIDGE_KEY = re.compile(r"\[wb-[0-9a-f]{20}\]")
 
 
 def _run(c: Call) -> Result:
+    if c.params.get("notify_template"):
+        _alone(c)
     c.api.change_password(int(c.params["service_id"]), secrets.token_urlsafe(15))
     if c.params.get("notify_template"):
         c.api.send_email(int(c.params["service_id"]), template=c.params["notify_template"])
@@ -38,6 +48,19 @@ def _holder(c: Call) -> int:
     if service is None:
         raise ValueError(f"service #{c.params['service_id']} is not in WHMCS")
     return service.client_id
+
+
+def _alone(c: Call) -> None:
+    """Held (ActionError parks it) before the password changes while the welcome email would reach a contact too."""
+    holder = _holder(c)
+    copied = [k for k in c.api.contacts(holder) if k.email_preferences.get("product")]
+    if copied:
+        who = ", ".join(f"contact #{k.id} ({k.email})" for k in copied)
+        raise ActionError(
+            f"client #{holder} has {who} receiving its product emails, so WHMCS's welcome email with the new password "
+            f"of service #{c.params['service_id']} would reach them too: untick their product emails in WHMCS (or give "
+            "the client new access details by hand and reject this action), then approve it"
+        )
 
 
 def _before(c: Call) -> Params:

@@ -13,7 +13,7 @@ from whmcs_bridge.errors import WhmcsApiError, WhmcsAuthError
 from whmcs_bridge.executor import one_recipient
 from whmcs_bridge.executor.access_kinds import CREDENTIAL_CHANGE
 from whmcs_bridge.executor.billing_kinds import BILLING_KINDS
-from whmcs_bridge.executor.call import ActionKind, Call, Observed, Result, done_if, email_with
+from whmcs_bridge.executor.call import ActionError, ActionKind, Call, Observed, Result, done_if, email_with
 from whmcs_bridge.executor.owner_reads import (
     account_holds,
     account_users,
@@ -171,10 +171,30 @@ def _run_registrant_update(c: Call) -> Result:
     """Read the domain's contacts, put the holder's details in place, send every block whole: a partial
     block would wipe the address and phone at a registrar that replaces it (whmcs/whois.py)."""
     domain_id, kind = int(c.params["domain_id"]), c.params.get("contact_type", "Registrant")
+    _still_the_company(c)
     contacts = dict(c.api.whois(domain_id).contacts)
     contacts[kind] = whois.with_holder(contacts.get(kind, {}), holder_now(c.api, c.params))
     c.api.update_whois(domain_id, whois.contacts_xml(contacts))
     return {}
+
+
+def _still_the_company(c: Call) -> None:
+    """A new holder that was a company when its case opened (`company`) is written as the registrant only while its
+    WHMCS profile still names that company (GetClientsDetails `companyname`, DD:api-reference/getclientsdetails.md):
+    a profile edited since to a person's would make that person the registrant of the company's domain. Held
+    (ActionError parks it) for staff, naming what the profile says now."""
+    company = str(c.params.get("company") or "").strip()
+    if not company or not c.params.get("holder_client"):
+        return
+    client = int(c.params["holder_client"])
+    now = c.api.client_details(client).companyname.strip()
+    if " ".join(now.split()).casefold() != " ".join(company.split()).casefold():
+        named = f'the company "{now}"' if now else "no company"
+        raise ActionError(
+            f'client #{client}\'s WHMCS profile names {named}, not "{company}" as when the case opened, so domain '
+            f"#{c.params['domain_id']}'s registrant would not be the company: correct the profile and approve this "
+            "action, or reject it"
+        )
 
 
 def _observe_registrant_update(c: Call) -> Observed:

@@ -43,7 +43,7 @@ from whmcs_bridge.store.db import Database
 from whmcs_bridge.store.writer import InboxWriter
 from whmcs_bridge.web.consent import ConsentPages
 from whmcs_bridge.web.selfservice import owned
-from whmcs_bridge.whmcs.api import account_items, client_exists, client_status
+from whmcs_bridge.whmcs.api import account_items, account_user_emails, client_exists, client_status
 
 if TYPE_CHECKING:
     from whmcs_bridge.whmcs.api import WhmcsApi
@@ -225,6 +225,7 @@ class Receiver:
             read_client_status=self._one_at_a_time(lambda c: client_status(whmcs, c)) if whmcs else None,
             read_client_exists=self._one_at_a_time(lambda c: client_exists(whmcs, c)) if whmcs else None,
             read_account=self._one_at_a_time(lambda c: account_items(whmcs, c)) if whmcs else None,
+            read_users=self._one_at_a_time(lambda c: account_user_emails(whmcs, c)) if whmcs else None,
         )
 
     def _one_at_a_time(self, read: Callable[[int], Any]) -> Callable[[int], Any]:

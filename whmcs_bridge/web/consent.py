@@ -99,7 +99,7 @@ def browser_locale(header: str, catalogue: Catalogue) -> str:
 WITH_COPIES = {"delegation-copies"}
 
 
-def event_data(link: ConsentLink, answer: dict[str, str], now: datetime) -> dict[str, str]:
+def event_data(link: ConsentLink, answer: dict[str, Any], now: datetime) -> dict[str, Any]:
     """What the rules see of an answer: a consent command about the link's grant or case."""
     return {
         "command": "consent",
@@ -113,6 +113,7 @@ def event_data(link: ConsentLink, answer: dict[str, str], now: datetime) -> dict
         "at": now.isoformat(timespec="seconds"),
         **({"not_held": answer["not_held"]} if answer.get("not_held") else {}),
         **({"late": answer["late"]} if answer.get("late") else {}),
+        **({"holder_users": answer["holder_users"]} if "holder_users" in answer else {}),
     }
 
 
@@ -154,6 +155,7 @@ class ConsentPages:
         read_client_status: Callable[[int], str] | None = None,
         read_client_exists: Callable[[int], bool] | None = None,
         read_account: Callable[[int], list[str]] | None = None,
+        read_users: Callable[[int], list[str]] | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -163,6 +165,7 @@ class ConsentPages:
         self.read_service, self.read_domain = read_service, read_domain
         self.read_client_status = read_client_status  # GetClientsDetails `status` of one client
         self.read_account = read_account  # every service and domain in a client's account (whmcs.api.account_items)
+        self.read_users = read_users  # the addresses of a client's account's users (whmcs.api.account_user_emails)
         # WHMCS's client-area invoice page (viewinvoice.php, where the ClientAreaPageViewInvoice hook of
         # DD:hooks-reference/client-area-interface.md runs): the client logs in there and pays.
         base = (whmcs_url or "").rstrip("/")
@@ -350,6 +353,7 @@ class ConsentPages:
             answer["late"] = "yes"
         try:
             moved = self.not_held(link) if decision != "decline" and link.purpose in HELD_READ else []
+            users = self.holder_users(link) if decision == "accept" else None
         except BridgeError:  # WHMCS not read: nothing is recorded, the link still works
             said = self.text(
                 "delegation.consent_not_held", link.lang or FALLBACK, kind="", id="", reader="unread", side=""
@@ -357,6 +361,8 @@ class ConsentPages:
             return self.reply(start_response, 503, said)
         if moved:  # the rules hear what WHMCS showed, and do not activate the grant (lifecycle.void)
             answer["not_held"] = moved
+        if users is not None:
+            answer["holder_users"] = users
         if not self.record(link, answer, self.clock()):  # someone was faster with the same link, or it just expired
             fresh = consent.get(self.db(), link.id) or link
             gone = self.gone(fresh)
@@ -414,6 +420,18 @@ class ConsentPages:
             if holder != int(grant["owner"]):
                 out.append({"kind": item["kind"], "id": int(item["id"]), "holder": holder})
         return out
+
+    def holder_users(self, link: ConsentLink) -> list[str] | None:
+        """For a holder's consent in an ownership case: the addresses of the holder's account's users now, read when
+        the answer comes (GetClientsDetails `users`, DD:api-reference/getclientsdetails.md). Such a user reads the
+        account's email history, where the holder's link is: one of the requester's, invited since the case opened,
+        could give the holder's consent (twenty-fifth break round, ownership HIGH 4; shared.users_of_both).
+        None when not read (another link, or WHMCS not read here)."""
+        if link.purpose != "ownership-holder" or self.read_users is None:
+            return None
+        case = states.get(self.db(), "ownership", f"case:{link.subject}")
+        holder = (case or {}).get("holder", {}).get("client")
+        return sorted(self.read_users(int(holder))) if holder else None
 
     def held(self, link: ConsentLink, grant: dict[str, Any]) -> list[dict[str, Any]]:
         """The hold another family put since the request on what the answer would act on (an ownership dispute, the

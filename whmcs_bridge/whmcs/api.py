@@ -131,6 +131,12 @@ def account_items(api: WhmcsApi, client_id: int) -> list[str]:
     ]
 
 
+def account_user_emails(api: WhmcsApi, client_id: int) -> list[str]:
+    """The addresses of a client's account's users now, the owner's among them, as compared (trimmed, casefolded;
+    GetClientsDetails `users`, DD:api-reference/getclientsdetails.md)."""
+    return sorted({u.email.strip().casefold() for u in api.client_details(client_id).users if u.email.strip()})
+
+
 def client_status(api: WhmcsApi, client_id: int) -> str:
     """A client's account status (GetClientsDetails `status`, DD:api-reference/getclientsdetails.md: Active, Inactive,
     Closed), "Closed" for a client WHMCS no longer has (deleted is closed for good)."""

@@ -156,20 +156,28 @@ def check_evidence(case: dict[str, Any], data: dict[str, Any], now: datetime, ru
     item = evidence_item(case, data.get("item"))
     if item["status"] == "withdrawn":
         raise ValueError(f"item {item['item']} was withdrawn")
-    item["status"] = "ok" if data.get("ok") else "rejected"
+    status = "ok" if data.get("ok") else "rejected"
+    if status == "rejected" and item["status"] != "rejected":
+        void_approvals(case, item, "rejected", data, now)
+    item["status"] = status
     return evidence_checked(case, item, data, now, rules)
 
 
 def withdraw_evidence(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
-    """A document withdrawn (forged, sent by mistake): the approvals given while it stood were given on it and are
-    void, as after a late objection (twenty-fourth break round, ownership MEDIUM 4); the timeline says so."""
     item = evidence_item(case, data.get("item"))
+    void_approvals(case, item, "withdrawn", data, now)
     item["status"] = "withdrawn"
+    return evidence_checked(case, item, data, now, rules)
+
+
+def void_approvals(case: dict[str, Any], item: dict[str, Any], how: str, data: dict[str, Any], now: datetime) -> None:
+    """A document withdrawn (forged, sent by mistake) or re-checked and rejected (forged): the approvals given while
+    it stood were given on it and are void, as after a late objection (twenty-fourth break round, ownership MEDIUM 4;
+    one rule for both since the twenty-fifth, MEDIUM 8); the timeline says so."""
     if case.get("approvals") and case["status"] not in ("executing", *FINAL):
         given = ", ".join(a["by"] for a in case["approvals"])
         case["approvals"] = []
-        step(case, now, "approvals void", by_whom(data), f"given by {given} before item {item['item']} was withdrawn")
-    return evidence_checked(case, item, data, now, rules)
+        step(case, now, "approvals void", by_whom(data), f"given by {given} before item {item['item']} was {how}")
 
 
 def evidence_checked(

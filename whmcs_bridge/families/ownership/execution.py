@@ -88,6 +88,10 @@ def domain_step(case: dict[str, Any], s: dict[str, Any], kind: str, purpose: str
             "holder_client": case["requester"].get("client"),
             "contact_type": "Registrant",
         }
+        if case["requester"].get("client") and str(case["requester"].get("company") or "").strip():
+            # The company the case opened for: a profile read at execution that no longer names it holds the step
+            # (executor kinds `company`; twenty-fifth break round, ownership HIGH 7).
+            params["company"] = str(case["requester"]["company"]).strip()
     else:
         params = {"domain_id": s["id"], "report": {"case": case["id"], "domain": s["id"]}}
     return execution_step(case, kind, purpose, params, case["holder"]["client"], s)

@@ -237,7 +237,7 @@ def holder_answer(case: dict[str, Any], data: dict[str, Any], now: datetime, rul
     if case["status"] != "notified":
         step(case, now, "late answer", "holder", f"{decision} while {case['status']}: recorded, changes nothing")
         return Decision(state=case, due_at=due(case))
-    reaches = users_of_both(case)
+    reaches = users_of_both(case, data.get("holder_users"))
     if decision == "accept" and reaches:
         return consent_held(case, data, reaches, now, rules)
     if decision == "accept":

@@ -41,15 +41,18 @@ def one_browser(case: dict[str, Any]) -> dict[str, str]:
     return {"one_ip": str(pairs[0][0]["ip"]) if pairs else "", "one_agent": ""}
 
 
-def users_of_both(case: dict[str, Any]) -> list[str]:
+def users_of_both(case: dict[str, Any], holder_users_now: list[str] | None = None) -> list[str]:
     """The addresses that are the holder's (its own, its account's users') and the requester's (likewise) at once,
     as the case recorded both when it opened (GetClientsDetails `users`, DD:api-reference/getclientsdetails.md).
     One rule for both directions: the requester's person invited on the holder's account reads the holder's email
     history, where the holder's link is (twenty-fourth break round, ownership HIGH 4); the holder's login invited on
     the requester's account reads the requester's, and would see the hosting and its new access there (MEDIUM 10).
     Either way one person may answer for both parties: the holder's consent through its link waits for staff
-    (flow.consent_held)."""
-    return sorted(set(addresses(case["holder"])) & set(addresses(case["requester"])))
+    (flow.consent_held). The holder's account's users read when the answer came (`holder_users_now`,
+    web/consent.holder_users) count too: one invited since the opening reads that history as well (twenty-fifth
+    break round, ownership HIGH 4)."""
+    now = [str(a).strip().casefold() for a in holder_users_now or []]
+    return sorted((set(addresses(case["holder"])) | {a for a in now if a}) & set(addresses(case["requester"])))
 
 
 def addresses(party: dict[str, Any]) -> list[str]:
