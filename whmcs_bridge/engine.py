@@ -15,6 +15,7 @@ from whmcs_bridge.families import FAMILIES
 from whmcs_bridge.model import Action, Decision, Event, Family, as_int, key_at_end, marker
 from whmcs_bridge.store import audit, inbox, outbox, poll, seals, states
 from whmcs_bridge.store.db import Database
+from whmcs_bridge.store.planned import of_action
 
 log = logging.getLogger("whmcs_bridge.engine")
 TICK = "Tick"
@@ -319,7 +320,8 @@ class Engine:
         """Insert actions into the outbox; an action key already there is not planned twice."""
         planned = []
         for action in actions:
-            if outbox.enqueue(self.db, action, destructive=action.is_destructive, event_id=event.id, now=now):
+            row = outbox.enqueue(self.db, action, destructive=action.is_destructive, event_id=event.id, now=now)
+            if row is not None:
                 planned.append(action)
                 audit.append(
                     self.db,
@@ -333,6 +335,9 @@ class Engine:
                         "params": outbox.at_rest(action.params),
                         "event": event.id,
                         "needs_approval": action.needs_approval,
+                        # What the executor compares the row with before it runs it (store/planned.py).
+                        "row": row,
+                        "digest": of_action(action),
                     },
                     at=iso(now),
                 )

@@ -29,6 +29,7 @@ from whmcs_bridge.evidence.signer import chain_signer
 from whmcs_bridge.families import FAMILIES
 from whmcs_bridge.families.ownership import integrity
 from whmcs_bridge.store import audit as audit_log
+from whmcs_bridge.store import planned
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.api import WhmcsApi
 
@@ -104,11 +105,7 @@ def audit_verify(obj: Context, public_key: tuple[Path, ...], against_whmcs: bool
             )
             if problems:
                 raise AuditChainError(count, "; ".join(problems))
-        edited = integrity.edited_cases(db)
-        if edited:
-            raise StateEdited(
-                f"audit chain intact ({count} entries), but {len(edited)} case state(s) disagree with it: {edited[0]}"
-            )
+        _states_agree(db, count)
     is_pinned = config.state.key_fingerprint is not None
     signed = f", signed with {key.fingerprint}" + (", the key pinned in the configuration" if is_pinned else "")
     whmcs = f", matching {anchors} anchor(s) in WHMCS's activity log" if anchors is not None else ""
@@ -126,6 +123,22 @@ def audit_verify(obj: Context, public_key: tuple[Path, ...], against_whmcs: bool
         click.echo(f"audit chain intact: {count} entr{'y' if count == 1 else 'ies'}{signed}{whmcs}")
     if not is_pinned:
         click.echo(f"warning: {keys.unpinned(key.fingerprint, config.source)}", err=True)
+
+
+def _states_agree(db: Database, count: int) -> None:
+    """Refuse (StateEdited) a chain that links up and is signed, but that a case's state or an action not yet
+    ended in the outbox disagrees with (edited in the database without the key)."""
+    edited = integrity.edited_cases(db)
+    if edited:
+        raise StateEdited(
+            f"audit chain intact ({count} entries), but {len(edited)} case state(s) disagree with it: {edited[0]}"
+        )
+    actions = planned.edited(db)
+    if actions:
+        raise StateEdited(
+            f"audit chain intact ({count} entries), but {len(actions)} action(s) in the outbox disagree with it: "
+            f"{actions[0]}"
+        )
 
 
 @audit.command("key")

@@ -31,7 +31,7 @@ from whmcs_bridge.messages import load as catalogue
 from whmcs_bridge.messages.render import MessageError
 from whmcs_bridge.metrics import Registry
 from whmcs_bridge.model import Action, action_key, marker
-from whmcs_bridge.store import audit, consent, inbox, outbox
+from whmcs_bridge.store import audit, consent, inbox, outbox, planned
 from whmcs_bridge.store import poll as poll_store
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.store.outbox import OutboxEntry
@@ -187,7 +187,7 @@ class Executor:
         """Reconcile, hold, claim, guard, then run the action; its result, or None when it went no further."""
         row, kind = attempt.row, action_kind(attempt.row.kind)
         call = attempt.call(self.api, self.staff_department_id)
-        if self.may_still_run(row, now, report):
+        if self.may_still_run(row, now, report) or self.not_planned(row, now, report):
             return None
         # Found in flight (a crash, an unknown outcome), or approved after an attempt: it may have
         # taken effect, so WHMCS is read for it before anything runs again.
@@ -246,14 +246,22 @@ class Executor:
         finally:
             self.api.client.resend_check = None
 
+    def not_planned(self, row: OutboxEntry, now: datetime, report: ExecutorReport) -> bool:
+        """An action whose row is not the one the audit chain recorded (store/planned.py) is parked before anything
+        of it runs or is kept in it (with_text would record its edited parameters as the executor's own)."""
+        edited = planned.problem(self.db, row)
+        if edited:
+            self.finish(row, "parked", now, error=edited)
+            report.parked.append(row.key)
+        return edited is not None
+
     def with_text(self, attempt: _Attempt) -> Call:
         """The action's message rendered in its reader's language and kept in its row before WHMCS is
         called: a later try, or a reconciliation, uses the very same text."""
         row = attempt.row
         params = self.texts.rendered(self.api, row.kind, row.params, row.client_id)
         if params is not row.params:
-            with self.db.atomic():
-                outbox.set_params(self.db, row, params)
+            planned.keep_params(self.db, row, params)
             attempt.row = replace(row, params=params)
         return attempt.call(self.api, self.staff_department_id)
 
@@ -265,8 +273,7 @@ class Executor:
         params = kind.before(attempt.call(self.api, self.staff_department_id))
         if params == attempt.row.params:
             return
-        with self.db.atomic():
-            outbox.set_params(self.db, attempt.row, params)
+        planned.keep_params(self.db, attempt.row, params)
         attempt.row = replace(attempt.row, params=params)
 
     def may_have_run(self, row: OutboxEntry) -> bool:
@@ -437,10 +444,11 @@ class Executor:
         if not self.consent_base_url:
             raise ActionError("no consent link can be made: set receiver.public_url")
         token = secrets.token_urlsafe(32)
+        token_hash = hashlib.sha256(token.encode()).hexdigest()
         with self.db.atomic():
-            consent.create(
+            link = consent.create(
                 self.db,
-                token_hash=hashlib.sha256(token.encode()).hexdigest(),
+                token_hash=token_hash,
                 purpose=spec["purpose"],
                 subject=spec["subject"],
                 summary=spec["summary"],
@@ -448,6 +456,9 @@ class Executor:
                 now=now,
                 lang=str(spec.get("lang") or ""),  # the page speaks the language of the email it came in
                 scope=str(spec.get("scope") or ""),  # a copy's self-service link shows its owner's grants only
+            )
+            consent.record_minted(
+                self.db, link, token_hash=token_hash, purpose=spec["purpose"], subject=spec["subject"], at=iso(now)
             )
         return f"{self.consent_base_url.rstrip('/')}/consent/{token}"
 

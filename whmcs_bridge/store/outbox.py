@@ -55,8 +55,9 @@ def _entry(row: sqlite3.Row) -> OutboxEntry:
     return OutboxEntry(**values)
 
 
-def enqueue(db: Database, action: Action, *, destructive: bool, event_id: str, now: datetime) -> bool:
-    """Plan one action; an action key already in the outbox is not planned twice. True if planned."""
+def enqueue(db: Database, action: Action, *, destructive: bool, event_id: str, now: datetime) -> int | None:
+    """Plan one action; an action key already in the outbox is not planned twice. Its row id if planned, else
+    None."""
     try:
         cursor = db.conn.execute(
             "INSERT INTO outbox (action_key, family, kind, client_id, subject, params, destructive, guard,"
@@ -81,7 +82,7 @@ def enqueue(db: Database, action: Action, *, destructive: bool, event_id: str, n
         )
     except sqlite3.IntegrityError as exc:
         raise ValueError(f"action {action.key} cannot be planned: {exc}") from None
-    return cursor.rowcount == 1
+    return cursor.lastrowid if cursor.rowcount == 1 else None
 
 
 def get(db: Database, action_id: int) -> OutboxEntry | None:

@@ -109,6 +109,11 @@ def held_problem(
     return ["its holds or references are not the ones the audit chain sealed at the rules' last decision"]
 
 
+def any_sealed(db: Database) -> bool:
+    """Whether the chain sealed any state yet: from then on each decision of a sealed family leaves a seal."""
+    return db.conn.execute("SELECT 1 FROM audit_log WHERE action = ? LIMIT 1", (SEALED,)).fetchone() is not None
+
+
 def sealed(db: Database) -> list[tuple[str, str, str]]:
     """Every (family, key, case id) the chain ever sealed."""
     rows = db.conn.execute(

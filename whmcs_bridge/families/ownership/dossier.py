@@ -29,7 +29,7 @@ from whmcs_bridge.evidence import anchor, bounded, folder, pdf
 from whmcs_bridge.evidence.keys import PublicKey
 from whmcs_bridge.families.ownership.case import checked_by
 from whmcs_bridge.families.ownership.evidence_store import evidence_path
-from whmcs_bridge.families.ownership.integrity import ATTACHED, STAFF_COMMAND, recorded_problems  # noqa: F401  (named here by the tests)
+from whmcs_bridge.families.ownership.integrity import ATTACHED, STAFF_COMMAND, recorded_problems, unopened  # noqa: F401  (named here by the tests)
 from whmcs_bridge.families.ownership.policies import requirements
 from whmcs_bridge.families.ownership.staff import case as load_case
 from whmcs_bridge.families.ownership.staff_view import StaffView
@@ -74,9 +74,10 @@ def export(
             f"case {case_id} has an answer or a staff command the rules have not decided yet: export it after "
             "the daemon's next pass (or `whmcs-bridge tick`)"
         )
-    if not rows:
+    edited = unopened(db, rows)
+    if not rows and not edited:
         raise BridgeError(f"case {case_id} has no rows in the audit chain: nothing to seal")
-    edited = recorded_problems(case, rows) + table_problems(links, actions, rows)
+    edited += recorded_problems(case, rows) + table_problems(links, actions, rows)
     if edited:
         raise BridgeError(
             f"case {case_id} cannot be exported: its state in the database was edited outside the bridge "

@@ -61,8 +61,19 @@ def policy_refusal(db: Database, case_id: str, case: dict[str, Any]) -> str | No
     their dry run): the policy its state applies is not the one the chain recorded when it opened; or None. Only
     the policy is compared here, the rest of the state is checked where it is acted on (live_problems)."""
     rows = audit.raw_rows(db, case_id=case_id, subject=f"ownership:{case_id}")
-    problems = policy_problems(case, [r for r in rows if r["action"] == POLICY_APPLIED or r["action"] in NAMING])
+    problems = unopened(db, rows) + policy_problems(
+        case, [r for r in rows if r["action"] == POLICY_APPLIED or r["action"] in NAMING]
+    )
     return edited_sentence(case_id, problems[0]) if problems else None
+
+
+def unopened(db: Database, rows: list[dict[str, Any]]) -> list[str]:
+    """A case the bridge opened has its opening in the chain: the policy it applied, or (a draft from a ticket)
+    the seal of its first decision. A case with neither, once the chain holds seals, was put into the database
+    outside the bridge (twenty-fifth break round, HIGH 1): it is not taken as decided before seals existed."""
+    if any(r["action"] in (POLICY_APPLIED, seals.SEALED) for r in rows) or not seals.any_sealed(db):
+        return []
+    return ["the audit chain recorded no opening of it: the bridge never opened such a case"]
 
 
 def live_problems(db: Database, case_id: str, case: dict[str, Any] | None = None) -> list[str]:
@@ -78,7 +89,8 @@ def live_problems(db: Database, case_id: str, case: dict[str, Any] | None = None
         rows = audit.raw_rows(db, case_id=case_id, subject=f"ownership:{case_id}")
         waiting = [e.event() for e in inbox.pending_about_entries(db, "OwnershipCommand", "case", case_id)]
         held = seals.held_problem(db, FAMILY, f"case:{case_id}", case_id)
-    return recorded_problems(case, [r for r in rows if not any(_carries(e, r) for e in waiting)]) + held
+        opening = unopened(db, rows)
+    return opening + recorded_problems(case, [r for r in rows if not any(_carries(e, r) for e in waiting)]) + held
 
 
 def _carries(event: Event, row: dict[str, Any]) -> bool:

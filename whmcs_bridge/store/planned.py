@@ -1,0 +1,144 @@
+"""Each action bound to the keyed audit chain: the outbox is not keyed, so the `engine.action_planned` row that
+records an action carries the SHA-256 of what the rules planned (its kind, parameters, client, subject, guard and
+whether it is destructive or waits for staff), and each time the executor keeps more in its parameters before the
+call (its message rendered, what it read of WHMCS first) an `executor.params_kept` row carries the new one. An
+action whose row is not the one the chain last recorded was edited in the database outside the bridge (another
+domain put in an approved registrant update: twenty-fifth break round, HIGH 3): it is parked before it runs, and
+`audit verify` names it. Actions planned before the chain recorded these (no SHA-256 in their row) run as before."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from whmcs_bridge.clock import iso, utcnow
+from whmcs_bridge.model import Action
+from whmcs_bridge.store import audit, outbox
+from whmcs_bridge.store.chain_head import canonical
+from whmcs_bridge.store.db import Database
+from whmcs_bridge.store.outbox import OutboxEntry
+
+PLANNED = "engine.action_planned"
+KEPT = "executor.params_kept"
+# What the executor plans itself beside an outcome (a cancelling guard's client note, the trace line in WHMCS's
+# activity log): recorded by the outcome's row, not by one of their own.
+OWN_LINES: dict[str, tuple[str, ...]] = {"client_note": ("cancelled:",), "activity": ("done:", "found:")}
+UNFINISHED = ("planned", "awaiting_approval", "in_flight", "parked")
+
+
+def digest(
+    *,
+    kind: str,
+    params: dict[str, Any],
+    client_id: int | None,
+    subject: str | None,
+    guard: dict[str, Any],
+    destructive: bool,
+    needs_approval: bool,
+) -> str:
+    """The SHA-256 of an action as the outbox stores it (its parameters and guard as JSON read back)."""
+    content = {
+        "kind": kind,
+        "params": json.loads(json.dumps(params, sort_keys=True, default=str)),
+        "client_id": client_id,
+        "subject": subject,
+        "guard": json.loads(json.dumps(guard, sort_keys=True, default=str)),
+        "destructive": bool(destructive),
+        "needs_approval": bool(needs_approval),
+    }
+    return hashlib.sha256(canonical(content).encode()).hexdigest()
+
+
+def of_action(action: Action) -> str:
+    return digest(
+        kind=action.kind,
+        params=action.params,
+        client_id=action.client_id,
+        subject=action.subject,
+        guard=action.guard,
+        destructive=action.is_destructive,
+        needs_approval=action.needs_approval,
+    )
+
+
+def of_entry(entry: OutboxEntry, params: dict[str, Any] | None = None) -> str:
+    return digest(
+        kind=entry.kind,
+        params=entry.params if params is None else params,
+        client_id=entry.client_id,
+        subject=entry.subject,
+        guard=entry.guard,
+        destructive=entry.destructive,
+        needs_approval=entry.needs_approval,
+    )
+
+
+def keep_params(db: Database, entry: OutboxEntry, params: dict[str, Any], at: str | None = None) -> None:
+    """Keep what the action will send in its row, and its new SHA-256 in the chain (one transaction)."""
+    with db.atomic():
+        outbox.set_params(db, entry, params)
+        audit.append(
+            db,
+            KEPT,
+            actor="executor",
+            client_id=entry.client_id,
+            subject=entry.subject,
+            detail={"key": entry.key, "kind": entry.kind, "digest": of_entry(entry, params)},
+            at=at or iso(utcnow()),
+        )
+
+
+def recorded(db: Database, key: str, client_id: int | None) -> str | None:
+    """The SHA-256 the chain last recorded for the action with this key, or None (none recorded)."""
+    found = None
+    for action in (PLANNED, KEPT):
+        # A detail that is not JSON is named by the chain's own check (audit.verify), not failed on here; the
+        # client narrows the rows read (audit_client), a row whose client was changed finds none.
+        row = db.conn.execute(
+            "SELECT id, CASE WHEN json_valid(detail) THEN json_extract(detail, '$.digest') END AS digest"
+            " FROM audit_log WHERE action = ? AND client_id IS ?"
+            " AND CASE WHEN json_valid(detail) THEN json_extract(detail, '$.key') END = ? ORDER BY id DESC LIMIT 1",
+            (action, client_id, key),
+        ).fetchone()
+        if row is not None and row["digest"] is not None and (found is None or row["id"] > found[0]):
+            found = (row["id"], str(row["digest"]))
+    return found[1] if found else None
+
+
+def first_bound(db: Database) -> int | None:
+    """The outbox id of the first action whose planning the chain recorded with its SHA-256: every action
+    planned since has its own row."""
+    row = db.conn.execute(
+        "SELECT MIN(CASE WHEN json_valid(detail) THEN json_extract(detail, '$.row') END) AS first FROM audit_log"
+        " WHERE action = ?",
+        (PLANNED,),
+    ).fetchone()
+    return int(row["first"]) if row and row["first"] is not None else None
+
+
+def problem(db: Database, entry: OutboxEntry) -> str | None:
+    """Why this action may not run: it is not the one the chain recorded (one sentence naming it), or None."""
+    expected = recorded(db, entry.key, entry.client_id)
+    if expected is None:
+        prefixes = OWN_LINES.get(entry.kind)
+        if prefixes and (entry.event_id or "").startswith(prefixes):
+            return None  # the executor's own line, recorded by the outcome that planned it
+        first = first_bound(db)
+        if first is None or entry.id < first:
+            return None  # planned before the chain recorded actions' SHA-256: as before
+        why = "the audit chain recorded no such action planned"
+    elif expected != of_entry(entry):
+        why = "its parameters, client, subject or guard are not the ones the audit chain recorded when it was planned"
+    else:
+        return None
+    return (
+        f"action {entry.key} ({entry.kind}): its row in the database was edited outside the bridge ({why}), so it "
+        "does not run: restore the state from a backup and check the chain with `whmcs-bridge audit verify`"
+    )
+
+
+def edited(db: Database) -> list[str]:
+    """One sentence for each action not yet ended whose row is not the one the chain recorded (`audit verify`)."""
+    with db.snapshot():
+        return [p for p in (problem(db, e) for e in outbox.entries(db, statuses=UNFINISHED)) if p]
