@@ -14,7 +14,7 @@ from whmcs_bridge.daemon import YIELD_MAX_S, YIELD_SHARE, yield_for
 from whmcs_bridge.engine import BATCH, Engine
 from whmcs_bridge.store import inbox
 from whmcs_bridge.store.db import Database
-from whmcs_bridge.store.writer import InboxWriter
+from whmcs_bridge.store.writer import BURST, InboxWriter
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 
@@ -36,15 +36,20 @@ def test_the_engine_steps_back_only_while_webhooks_arrive():
     assert yield_for(True, -1.0) == 0.0  # a clock step back is no reason to wait
 
 
-def test_the_writer_says_when_events_arrive(tmp_path: Path):
+def test_the_writer_says_when_events_arrive_as_a_burst(tmp_path: Path):
+    """One event now and then is acted on at once (the engine does not step back for it); BURST of them within the
+    window are a burst."""
     Database(tmp_path / "state.db").close()
     writer = InboxWriter(tmp_path / "state.db")
     try:
         assert not writer.arriving(3600)
-        assert writer.add(
-            event_id="w1", type="InvoicePaid", source="webhook", body="{}", received_at=NOW, fact="invoice-paid:1"
-        )
+        for n in range(BURST):
+            assert not writer.arriving(3600)
+            assert writer.add(
+                event_id=f"w{n}", type="InvoicePaid", source="webhook", body="{}", received_at=NOW, fact=f"paid:{n}"
+            )
         assert writer.arriving(3600)
+        assert not writer.arriving(0.0)  # the same events, older than the window
     finally:
         writer.close()
 

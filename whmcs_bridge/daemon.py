@@ -35,8 +35,8 @@ from whmcs_bridge.whmcs.api import WhmcsApi
 from whmcs_bridge.whmcs.client import Interrupted, WhmcsClient
 
 SWITCH_INTERVAL_S = 0.0005  # see Daemon._run
-# While webhooks keep arriving (one within ARRIVING_S), the engine gives the receiver YIELD_SHARE times the time
-# its last batch or pass took, at most YIELD_MAX_S at once (Daemon.ingest_first).
+# While webhooks keep arriving as a burst (store/writer.BURST of them within ARRIVING_S), the engine gives the
+# receiver YIELD_SHARE times what its last batch or pass took, at most YIELD_MAX_S at once (Daemon.ingest_first).
 ARRIVING_S = 0.05
 YIELD_SHARE = 4.0
 YIELD_MAX_S = 0.5
