@@ -19,7 +19,8 @@ from tests.conftest import Sandbox
 from tests.test_evidence_round24 import LINK, TOKEN, safelinks
 from tests.test_ownership_e2e import World, open_and_document, vendor_world
 from whmcs_bridge.errors import BridgeError
-from whmcs_bridge.evidence.files import refuse_live_links, refuse_secrets
+from whmcs_bridge.evidence.files import refuse_secrets
+from whmcs_bridge.evidence.links import refuse_live_links
 from whmcs_bridge.families.delegation.copies import SENSITIVE, ticket_opened
 from whmcs_bridge.names import domain_names
 

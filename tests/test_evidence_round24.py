@@ -33,7 +33,8 @@ from tests.test_ownership_e2e import World, open_and_document, vendor_world
 from whmcs_bridge.cli import app as cli
 from whmcs_bridge.errors import BridgeError
 from whmcs_bridge.evidence import bounded, keys
-from whmcs_bridge.evidence.files import refuse_live_links, refuse_secrets
+from whmcs_bridge.evidence.files import refuse_secrets
+from whmcs_bridge.evidence.links import refuse_live_links
 from whmcs_bridge.families.ownership import config as ownership_config
 from whmcs_bridge.sandbox.documents import whole_pdf
 from whmcs_bridge.store import audit

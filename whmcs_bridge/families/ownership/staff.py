@@ -22,7 +22,7 @@ from whmcs_bridge.clock import iso
 from whmcs_bridge.config.load import Config
 from whmcs_bridge.engine import own_write
 from whmcs_bridge.errors import BridgeError, StateEdited, UsageProblem, WhmcsApiError  # noqa: F401  (BridgeError used by the CLI)
-from whmcs_bridge.evidence.files import refuse_live_links
+from whmcs_bridge.evidence.links import refuse_live_links
 from whmcs_bridge.executor.loop import in_flight_grace
 from whmcs_bridge.executor.owner_reads import read_owners
 from whmcs_bridge.families.ownership import build, integrity, live_links, seen
