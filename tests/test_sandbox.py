@@ -23,6 +23,7 @@ CASES: dict[str, tuple[str, dict[str, Any], tuple[str, str | None] | None]] = {
     "GetClientsDetails": ("reseller-overdue", {"clientid": 1, "stats": True}, None),
     "UpdateClient": ("reseller-overdue", {"clientid": 2, "companyname": "Renamed"}, None),
     "DeleteClient": ("agency", {"clientid": 10}, None),
+    "DeleteUserClient": ("agency", {"user_id": 1, "client_id": 12}, None),  # the agency's user on client 12
     "AddClientNote": ("reseller-overdue", {"userid": 1, "notes": "Called the client"}, None),
     "GetContacts": ("agency", {"userid": 11}, ("contacts", "contact")),
     "AddContact": (
@@ -110,7 +111,7 @@ def example(action: str) -> dict[str, Any]:
 
 def test_every_listed_action_has_a_case():
     assert set(CASES) == set(ACTIONS)
-    assert len(ACTIONS) == 47
+    assert len(ACTIONS) == 48
 
 
 @pytest.mark.parametrize("action", sorted(CASES))
