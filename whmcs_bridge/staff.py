@@ -18,7 +18,7 @@ from whmcs_bridge.errors import BridgeError, UsageProblem
 from whmcs_bridge.model import State
 from whmcs_bridge.pasted import masked
 from whmcs_bridge.permissions import user_name
-from whmcs_bridge.store import audit, inbox, outbox, states
+from whmcs_bridge.store import audit, inbox, outbox, planned, states
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.store.inbox import InboxEntry
 from whmcs_bridge.store.outbox import OutboxEntry
@@ -137,6 +137,9 @@ def decide(
                 by = member(config, by, family)
         spec = next((f for f in families.FAMILIES if f.name == entry.family), None)
         refused = spec.approval_refusal(db, entry) if approve and spec else None
+        done_at = planned.ran(db, entry.key, entry.client_id) if approve else None
+        if done_at:  # its row moved back by SQL, then parked (store/planned.py standing_problem)
+            refused = f"the audit chain recorded it done at {done_at}, so it would run twice: reject it"
         if refused:
             raise BridgeError(f"action {action_id} cannot be approved now: {refused}")
         status = outbox.record_decision(db, entry, approve=approve, by=by, reason=reason, now=now)

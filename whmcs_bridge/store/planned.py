@@ -131,10 +131,67 @@ def problem(db: Database, entry: OutboxEntry) -> str | None:
     elif expected != of_entry(entry):
         why = "its parameters, client, subject or guard are not the ones the audit chain recorded when it was planned"
     else:
-        return None
+        return standing_problem(db, entry)
     return (
         f"action {entry.key} ({entry.kind}): its row in the database was edited outside the bridge ({why}), so it "
         "does not run: restore the state from a backup and check the chain with `whmcs-bridge audit verify`"
+    )
+
+
+# The chain's rows that say where an action stands: its planning, staff's decisions, the executor's outcomes.
+STANDING = (PLANNED, KEPT, "staff.approved", "staff.rejected", "executor.parked", "executor.done", "executor.cancelled")
+WITHDRAWN = "%.approval_withdrawn"  # a rule's waiting step it no longer wants (engine.withdraw)
+RUNNABLE = ("planned", "in_flight")
+
+
+def standing(db: Database, key: str, client_id: int | None) -> dict[str, Any] | None:
+    """The last row of the chain that says where the action with this key stands (its action, at, detail)."""
+    row = db.conn.execute(
+        "SELECT action, at, CASE WHEN json_valid(detail) THEN detail END AS detail FROM audit_log"
+        f" WHERE (action IN ({','.join('?' * len(STANDING))}) OR action LIKE ?) AND client_id IS ?"
+        " AND CASE WHEN json_valid(detail) THEN json_extract(detail, '$.key') END = ? ORDER BY id DESC LIMIT 1",
+        (*STANDING, WITHDRAWN, client_id, key),
+    ).fetchone()
+    if row is None:
+        return None
+    return {"action": str(row["action"]), "at": str(row["at"]), "detail": json.loads(row["detail"] or "{}")}
+
+
+def ran(db: Database, key: str, client_id: int | None) -> str | None:
+    """When the chain recorded the action done, if it did: an action is done once, so it never runs again (its row
+    moved back by SQL, then parked, would otherwise run twice on staff's approval)."""
+    row = db.conn.execute(
+        "SELECT at FROM audit_log WHERE action = 'executor.done' AND client_id IS ?"
+        " AND CASE WHEN json_valid(detail) THEN json_extract(detail, '$.key') END = ? ORDER BY id LIMIT 1",
+        (client_id, key),
+    ).fetchone()
+    return str(row["at"]) if row else None
+
+
+def standing_problem(db: Database, entry: OutboxEntry) -> str | None:
+    """An action whose status lets it run though the chain says it may not (its `status` is in no hash: a row moved
+    from waiting for staff, parked or ended to `planned` by SQL): one sentence naming it, or None. A row found in
+    flight after the chain recorded it done is left to reconciliation, which looks in WHMCS before any call."""
+    if entry.status not in RUNNABLE:
+        return None
+    done_at = ran(db, entry.key, entry.client_id) if entry.status == "planned" else None
+    last = standing(db, entry.key, entry.client_id)
+    if last is None:
+        return None
+    action, at = last["action"], last["at"]
+    if done_at:
+        why = f"the audit chain recorded it done at {done_at}: reject it, it would run twice"
+    elif action == PLANNED and last["detail"].get("needs_approval"):
+        why = "it waits for a staff decision, and the audit chain recorded none"
+    elif action == "executor.parked":
+        why = f"it was parked at {at}, and the audit chain recorded no staff decision since"
+    elif action in ("staff.rejected", "executor.cancelled") or action.endswith(".approval_withdrawn"):
+        why = f"the audit chain recorded it ended at {at} ({action})"
+    else:
+        return None
+    return (
+        f"action {entry.key} ({entry.kind}): its status in the database was edited outside the bridge ({why}), so it "
+        "does not run: decide it with `whmcs-bridge approvals`, and check the chain with `whmcs-bridge audit verify`"
     )
 
 
