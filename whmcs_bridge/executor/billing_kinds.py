@@ -181,16 +181,28 @@ def _owners_money(c: Call, touched: list[int]) -> list[dict[str, Any]]:
     write ran in WHMCS, and both paid for one period (twenty-third and twenty-fourth break rounds). Each with its
     status and what was paid on it, so staff can restore it: [{"invoice", "status", "paid"}]. The owner's later
     invoices the first try found billing the period (`later_seen`) are read the same way: after a write answered past
-    the timeout, one that try cancelled is no longer among later_invoices (twenty-fifth round MEDIUM 6)."""
+    the timeout, one that try cancelled is no longer among later_invoices (twenty-fifth round MEDIUM 6). One whose lines
+    a write cut after the owner paid it (Paid, more paid on it than it bills now: _paid_then_cut) is the owner's
+    money too, whichever try cut it (twenty-sixth round F2)."""
     priced = int(c.params.get("owner_invoice") or 0)
     seen = [int(i) for i in c.params.get("later_seen") or []]  # as the first try found them (_before_renewal)
     found = []
     for invoice_id in dict.fromkeys([*touched, *([priced] if priced else []), *seen]):
         now = c.api.invoice(invoice_id)
-        mine = invoice_id in touched
-        if (mine and (now.paid > 0 or now.status == "Payment Pending")) or (now.status == "Cancelled" and now.paid > 0):
+        mine = invoice_id in touched and (now.paid > 0 or now.status == "Payment Pending")
+        if mine or (now.status == "Cancelled" and now.paid > 0) or _paid_then_cut(now):
             found.append({"invoice": invoice_id, "status": now.status, "paid": f"{now.paid:.2f}"})
     return found
+
+
+def _paid_then_cut(invoice: Any) -> bool:
+    """Whether WHMCS shows an owner's invoice Paid with more paid on it than its lines bill now: its payments
+    (GetInvoice `transactions`, DD:api-reference/getinvoice.md) above its `total`, which the credit applied to it
+    already lowered (so credit is left out of both), the totals following the items
+    (DD:api-reference/updateinvoice.md): lines deleted after the owner paid, as the renewal's write does when it lands
+    after the owner's payment."""
+    paid_in = invoice.paid - invoice.credit
+    return invoice.status == "Paid" and paid_in > invoice.total
 
 
 def _paid_meanwhile(c: Call, outcome: dict[str, Any], billed: Any, later: list[dict[str, Any]]) -> None:
@@ -262,7 +274,8 @@ def _observe_renew_service(c: Call) -> Observed:
 
 def _observed_done(c: Call) -> dict[str, Any]:
     """The renewal found done after an interruption: with the owner's money found on the invoice it was priced from,
-    Cancelled (_owners_money): the due date may have moved for the owner's payment, not for this action."""
+    Cancelled, or Paid and then cut (_owners_money): the due date may have moved for the owner's payment, not for this
+    action."""
     outcome: dict[str, Any] = {"due": str(c.params["until"])}
     _paid_meanwhile(c, outcome, None, [])
     return {"nextduedate": str(c.params["until"]), "outcome": outcome}
