@@ -191,8 +191,20 @@ def _owners_money(c: Call, touched: list[int]) -> list[dict[str, Any]]:
         now = c.api.invoice(invoice_id)
         mine = invoice_id in touched and (now.paid > 0 or now.status == "Payment Pending")
         if mine or (now.status == "Cancelled" and now.paid > 0) or _paid_then_cut(now):
-            found.append({"invoice": invoice_id, "status": now.status, "paid": f"{now.paid:.2f}"})
+            money = {"invoice": invoice_id, "status": now.status, "paid": f"{now.paid:.2f}"}
+            found.append({**money, "part": True} if _part_paid(now) else money)
     return found
+
+
+def _part_paid(invoice: Any) -> bool:
+    """Whether the owner's money on an invoice is less than it billed: still open (Unpaid, Collections) with a
+    payment, or Cancelled with payments below its `total` (GetInvoice, DD:api-reference/getinvoice.md; a cancel
+    leaves the total as it was). WHMCS runs a payment's automation (the renewal of what the invoice bills) when the
+    invoice is Paid (InvoicePaid, DD:hooks-reference/invoices-and-quotes.md), so that money renewed nothing
+    (twenty-sixth round F6). Paid, or Payment Pending (a payment on its way, of an amount WHMCS does not show), is
+    not."""
+    paid_in = invoice.paid - invoice.credit
+    return invoice.is_open or (invoice.status == "Cancelled" and paid_in < invoice.total)
 
 
 def _paid_then_cut(invoice: Any) -> bool:
@@ -305,7 +317,8 @@ def _lines_billed(c: Call) -> tuple[Any, list[int]]:
 def _run_invoice_lines_off(c: Call) -> Result:
     """An order invoiced to the agency instead: its lines come off the owner's invoice (UpdateInvoice
     `deletelineids`, DD:api-reference/updateinvoice.md), or that invoice is cancelled when they were all its
-    items (as for a delegated renewal: no zero invoice whose fate WHMCS does not document). Reads first."""
+    items (as for a delegated renewal: no zero invoice whose fate WHMCS does not document). Reads first, and the
+    invoice again after the write (_order_paid_meanwhile)."""
     invoice, billed = _lines_billed(c)
     if billed:
         _untouchable(invoice, "cancel or take lines off")
@@ -313,12 +326,28 @@ def _run_invoice_lines_off(c: Call) -> Result:
         c.api.update_invoice(invoice.id, status="Cancelled")
     elif billed:
         c.api.update_invoice(invoice.id, deletelineids=billed)
-    return _kept_on_closed(c, invoice) if not billed else {}
+    return (_kept_on_closed(c, invoice) if not billed else {}) or _order_paid_meanwhile(c)
 
 
 def _observe_invoice_lines_off(c: Call) -> Observed:
     invoice, billed = _lines_billed(c)
-    return False if billed else _kept_on_closed(c, invoice)
+    return False if billed else (_kept_on_closed(c, invoice) or _order_paid_meanwhile(c))
+
+
+def _order_paid_meanwhile(c: Call) -> dict[str, Any]:
+    """The owner's order invoice read again after the write (or after an interruption): Cancelled with a payment on
+    it, or Paid with more paid on it than it bills now (_paid_then_cut): the owner paid it, the order's items with
+    it, while the write ran in WHMCS (the `nothing_paid` guard found nothing paid just before; twenty-sixth round F4).
+    Told to the rules (`owner_paid_meanwhile`: the invoice's status and what was paid on it, and the order's status
+    now, GetOrders, DD:api-reference/getorders.md), who withdraw the agency's invoice and ask staff to restore it."""
+    invoice = c.api.invoice(int(c.params["invoice_id"]))
+    if not ((invoice.status == "Cancelled" and invoice.paid > 0) or _paid_then_cut(invoice)):
+        return {}
+    money: dict[str, Any] = {"invoice": invoice.id, "status": invoice.status, "paid": f"{invoice.paid:.2f}"}
+    if c.params.get("order_id"):  # rows planned before it carried the order: its status left unsaid
+        order = next(c.api.orders(order_id=int(c.params["order_id"])), None)
+        money["order_status"] = str(order.status) if order is not None else "deleted"
+    return {"outcome": {"owner_paid_meanwhile": money}}
 
 
 def _kept_on_closed(c: Call, invoice: Any) -> dict[str, Any]:
