@@ -198,8 +198,8 @@ def _owners_money(c: Call, touched: list[int]) -> list[dict[str, Any]]:
 
 def _part_paid(invoice: Any) -> bool:
     """Whether the owner's money on an invoice is less than it billed: still open (Unpaid, Collections) with a
-    payment, or Cancelled with payments below its `total` (GetInvoice, DD:api-reference/getinvoice.md; a cancel
-    leaves the total as it was). WHMCS runs a payment's automation (the renewal of what the invoice bills) when the
+    payment, or Cancelled with payments below its `total` (GetInvoice, DD:api-reference/getinvoice.md; setting the
+    status alone changes no item, DD:api-reference/updateinvoice.md). WHMCS runs a payment's automation (the renewal of what the invoice bills) when the
     invoice is Paid (InvoicePaid, DD:hooks-reference/invoices-and-quotes.md), so that money renewed nothing
     (twenty-sixth round F6). Paid, or Payment Pending (a payment on its way, of an amount WHMCS does not show), is
     not."""
