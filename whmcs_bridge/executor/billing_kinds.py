@@ -181,16 +181,40 @@ def _owners_money(c: Call, touched: list[int]) -> list[dict[str, Any]]:
     write ran in WHMCS, and both paid for one period (twenty-third and twenty-fourth break rounds). Each with its
     status and what was paid on it, so staff can restore it: [{"invoice", "status", "paid"}]. The owner's later
     invoices the first try found billing the period (`later_seen`) are read the same way: after a write answered past
-    the timeout, one that try cancelled is no longer among later_invoices (twenty-fifth round MEDIUM 6)."""
+    the timeout, one that try cancelled is no longer among later_invoices (twenty-fifth round MEDIUM 6). One whose lines
+    a write cut after the owner paid it (Paid, more paid on it than it bills now: _paid_then_cut) is the owner's
+    money too, whichever try cut it (twenty-sixth round F2)."""
     priced = int(c.params.get("owner_invoice") or 0)
     seen = [int(i) for i in c.params.get("later_seen") or []]  # as the first try found them (_before_renewal)
     found = []
     for invoice_id in dict.fromkeys([*touched, *([priced] if priced else []), *seen]):
         now = c.api.invoice(invoice_id)
-        mine = invoice_id in touched
-        if (mine and (now.paid > 0 or now.status == "Payment Pending")) or (now.status == "Cancelled" and now.paid > 0):
-            found.append({"invoice": invoice_id, "status": now.status, "paid": f"{now.paid:.2f}"})
+        mine = invoice_id in touched and (now.paid > 0 or now.status == "Payment Pending")
+        if mine or (now.status == "Cancelled" and now.paid > 0) or _paid_then_cut(now):
+            money = {"invoice": invoice_id, "status": now.status, "paid": f"{now.paid:.2f}"}
+            found.append({**money, "part": True} if _part_paid(now) else money)
     return found
+
+
+def _part_paid(invoice: Any) -> bool:
+    """Whether the owner's money on an invoice is less than it billed: still open (Unpaid, Collections) with a
+    payment, or Cancelled with payments below its `total` (GetInvoice, DD:api-reference/getinvoice.md; setting the
+    status alone changes no item, DD:api-reference/updateinvoice.md). WHMCS runs a payment's automation (the renewal of what the invoice bills) when the
+    invoice is Paid (InvoicePaid, DD:hooks-reference/invoices-and-quotes.md), so that money renewed nothing
+    (twenty-sixth round F6). Paid, or Payment Pending (a payment on its way, of an amount WHMCS does not show), is
+    not."""
+    paid_in = invoice.paid - invoice.credit
+    return invoice.is_open or (invoice.status == "Cancelled" and paid_in < invoice.total)
+
+
+def _paid_then_cut(invoice: Any) -> bool:
+    """Whether WHMCS shows an owner's invoice Paid with more paid on it than its lines bill now: its payments
+    (GetInvoice `transactions`, DD:api-reference/getinvoice.md) above its `total`, which the credit applied to it
+    already lowered (so credit is left out of both), the totals following the items
+    (DD:api-reference/updateinvoice.md): lines deleted after the owner paid, as the renewal's write does when it lands
+    after the owner's payment."""
+    paid_in = invoice.paid - invoice.credit
+    return invoice.status == "Paid" and paid_in > invoice.total
 
 
 def _paid_meanwhile(c: Call, outcome: dict[str, Any], billed: Any, later: list[dict[str, Any]]) -> None:
@@ -262,7 +286,8 @@ def _observe_renew_service(c: Call) -> Observed:
 
 def _observed_done(c: Call) -> dict[str, Any]:
     """The renewal found done after an interruption: with the owner's money found on the invoice it was priced from,
-    Cancelled (_owners_money): the due date may have moved for the owner's payment, not for this action."""
+    Cancelled, or Paid and then cut (_owners_money): the due date may have moved for the owner's payment, not for this
+    action."""
     outcome: dict[str, Any] = {"due": str(c.params["until"])}
     _paid_meanwhile(c, outcome, None, [])
     return {"nextduedate": str(c.params["until"]), "outcome": outcome}
@@ -292,7 +317,8 @@ def _lines_billed(c: Call) -> tuple[Any, list[int]]:
 def _run_invoice_lines_off(c: Call) -> Result:
     """An order invoiced to the agency instead: its lines come off the owner's invoice (UpdateInvoice
     `deletelineids`, DD:api-reference/updateinvoice.md), or that invoice is cancelled when they were all its
-    items (as for a delegated renewal: no zero invoice whose fate WHMCS does not document). Reads first."""
+    items (as for a delegated renewal: no zero invoice whose fate WHMCS does not document). Reads first, and the
+    invoice again after the write (_order_paid_meanwhile)."""
     invoice, billed = _lines_billed(c)
     if billed:
         _untouchable(invoice, "cancel or take lines off")
@@ -300,12 +326,28 @@ def _run_invoice_lines_off(c: Call) -> Result:
         c.api.update_invoice(invoice.id, status="Cancelled")
     elif billed:
         c.api.update_invoice(invoice.id, deletelineids=billed)
-    return _kept_on_closed(c, invoice) if not billed else {}
+    return (_kept_on_closed(c, invoice) if not billed else {}) or _order_paid_meanwhile(c)
 
 
 def _observe_invoice_lines_off(c: Call) -> Observed:
     invoice, billed = _lines_billed(c)
-    return False if billed else _kept_on_closed(c, invoice)
+    return False if billed else (_kept_on_closed(c, invoice) or _order_paid_meanwhile(c))
+
+
+def _order_paid_meanwhile(c: Call) -> dict[str, Any]:
+    """The owner's order invoice read again after the write (or after an interruption): Cancelled with a payment on
+    it, or Paid with more paid on it than it bills now (_paid_then_cut): the owner paid it, the order's items with
+    it, while the write ran in WHMCS (the `nothing_paid` guard found nothing paid just before; twenty-sixth round F4).
+    Told to the rules (`owner_paid_meanwhile`: the invoice's status and what was paid on it, and the order's status
+    now, GetOrders, DD:api-reference/getorders.md), who withdraw the agency's invoice and ask staff to restore it."""
+    invoice = c.api.invoice(int(c.params["invoice_id"]))
+    if not ((invoice.status == "Cancelled" and invoice.paid > 0) or _paid_then_cut(invoice)):
+        return {}
+    money: dict[str, Any] = {"invoice": invoice.id, "status": invoice.status, "paid": f"{invoice.paid:.2f}"}
+    if c.params.get("order_id"):  # rows planned before it carried the order: its status left unsaid
+        order = next(c.api.orders(order_id=int(c.params["order_id"])), None)
+        money["order_status"] = str(order.status) if order is not None else "deleted"
+    return {"outcome": {"owner_paid_meanwhile": money}}
 
 
 def _kept_on_closed(c: Call, invoice: Any) -> dict[str, Any]:

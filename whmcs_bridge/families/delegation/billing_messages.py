@@ -140,6 +140,30 @@ BILLING = define(
         service=1,
     ),
     grant_spec(
+        "delegation.renewal_owner_part_refund_note",
+        "text",
+        "staff",
+        {
+            "grant": "text",
+            "invoice": "text",
+            "owner_invoice": "text",
+            "status": "text",
+            "paid": "money",
+            "until": "date",
+            "service": "service",
+            "domain": "domain",
+        },
+        "Staff task (sticky note on the owner's account): the owner paid part (`paid`) of its invoice `owner_invoice` "
+        "while the delegate's paid renewal (invoice `invoice`) took its line off it; WHMCS shows it `status`. The "
+        "delegate's payment renewed the item once (until `until`); staff refund or credit the owner's part payment.",
+        invoice="1043",
+        owner_invoice="1012",
+        status="Cancelled",
+        paid="5.00",
+        until="2027-01-24",
+        service=1,
+    ),
+    grant_spec(
         "delegation.renewal_refunded_note",
         "text",
         "staff",

@@ -108,6 +108,32 @@ ORDERS = define(
         owner_paid="5.00",
     ),
     grant_spec(
+        "delegation.order_owner_paid_during_note",
+        "text",
+        "staff",
+        {
+            "grant": "text",
+            "order": "text",
+            "owner_invoice": "text",
+            "invoice": "text",
+            "status": "text",
+            "paid": "money",
+            "order_status": "text",
+            "both": "text",
+        },
+        "Sticky staff task on the owner's account: the owner paid its order invoice while the bridge took the order's "
+        "items off it; WHMCS shows that invoice `status` with `paid` on it. Staff restore it, then accept the order "
+        "(`order_status`: its status in WHMCS, when read), or, the contact having paid too (`both`) and the order "
+        "accepted for it, refund or credit the contact.",
+        order="7",
+        owner_invoice="501",
+        invoice="502",
+        status="Cancelled",
+        paid="21.90",
+        order_status="Pending",
+        both="",
+    ),
+    grant_spec(
         "delegation.order_currency_note",
         "text",
         "staff",

@@ -240,7 +240,13 @@ def invoiced(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Deci
         "payer:lines-off",
         # Part paid by the owner meanwhile: its lines stay (the kind would park unseen); the rules hear the
         # amount (part_paid) and park the order with a staff task.
-        {"invoice_id": billing["owner_invoice"], "line_ids": billing["lines"], "outcome_to": OUTCOME},
+        # `order_id`: the order's status, read again should the owner's money be found on its invoice after the write.
+        {
+            "invoice_id": billing["owner_invoice"],
+            "line_ids": billing["lines"],
+            "order_id": billing["order"],
+            "outcome_to": OUTCOME,
+        },
         grant["owner"],
         # Nor for an order WHMCS shows deleted, cancelled or as fraud now (staff acted while the agency's invoice was
         # being made): the owner's invoice is left as it is and the agency's withdrawn (lines_kept_for_closed).
@@ -256,9 +262,8 @@ def invoiced(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Deci
     if found_paid:  # its lines come off, then its payment accepts the order (and says so)
         paid = agency_invoice(grant, "InvoicePaid", now)
         return dataclasses.replace(paid, actions=[off, *paid.actions], refs=grant_refs(grant))
-    told = note(message("delegation.order_invoiced_note", **about_order(grant, amount=billing["amount"])))
-    staff = act(grant, "client_note", "payer:note", told, grant["owner"], guard={"after_steps": [off.key]})
-    return Decision(state=grant, actions=[off, staff], refs=grant_refs(grant))
+    billing["tell_owner"] = True  # the owner's note once its items came off its invoice (lines_off_ended)
+    return Decision(state=grant, actions=[off], refs=grant_refs(grant))
 
 
 def payment(grant: dict[str, Any], kind: str, data: dict[str, Any], now: datetime) -> Decision | None:
@@ -526,9 +531,49 @@ def lines_off_ended(grant: dict[str, Any], data: dict[str, Any], now: datetime) 
     billing = grant.get("billing") or {}
     if not billing.get("lines_off") or data.get("action_key") != billing["lines_off"] or data.get("status") != "done":
         return None
-    if not data.get("lines_kept"):  # else found on the invoice the owner paid: the owner paid the order itself
-        billing["lines_off_done"] = now.isoformat(timespec="seconds")
-    return Decision(state=grant)
+    if data.get("owner_paid_meanwhile"):  # the owner paid that invoice while the write ran in WHMCS
+        return owner_paid_during_off(grant, dict(data["owner_paid_meanwhile"]), now)
+    if data.get("lines_kept"):  # found on the invoice the owner paid: the owner paid the order itself
+        return Decision(state=grant)
+    billing["lines_off_done"] = now.isoformat(timespec="seconds")
+    if not billing.pop("tell_owner", None):
+        return Decision(state=grant)
+    # Written once WHMCS showed the items off the owner's invoice with nothing of the owner's on it, so it is true.
+    told = note(message("delegation.order_invoiced_note", **about_order(grant, amount=billing["amount"])))
+    return Decision(state=grant, actions=[act(grant, "client_note", "payer:note", told, grant["owner"])])
+
+
+def owner_paid_during_off(grant: dict[str, Any], money: dict[str, Any], now: datetime) -> Decision:
+    """WHMCS showed the owner's order invoice holding the owner's money after the write that took the order's items
+    off it (billing_kinds._order_paid_meanwhile: Cancelled with a payment, or Paid for more than it bills now): the
+    owner paid the order itself while that write ran (twenty-sixth round F4). As when the owner pays first, the
+    agency's unpaid invoice is withdrawn and the agency told; the bridge does not restore a paid invoice, so staff get
+    one sticky task on the owner's account naming the invoice, what WHMCS shows on it and the order to accept (or,
+    the agency having paid too and the order accepted for it, the payment to refund or credit)."""
+    billing = grant["billing"]
+    at = now.isoformat(timespec="seconds")
+    billing.pop("tell_owner", None)
+    billing["owner_money"] = money
+    withdrawn = owner_paid_first(grant, now).actions if billing["status"] == "invoiced" else []
+    both = billing["status"] in ("accepting", "settled")  # the agency paid and the order was accepted for it
+    grant["history"].append(
+        {
+            "at": at,
+            "what": f"order #{billing['order']}: the owner paid invoice #{money['invoice']} ({money['paid']}) while "
+            "its items came off it",
+            "by": "WHMCS",
+        }
+    )
+    facts = about_order(
+        grant,
+        status=str(money["status"]),
+        paid=str(money["paid"]),
+        order_status=str(money.get("order_status") or ""),
+        both="yes" if both else "",
+    )
+    task = note(message("delegation.order_owner_paid_during_note", **facts), sticky=True)
+    staff = act(grant, "client_note", "payer:owner-paid-during", task, grant["owner"])
+    return Decision(state=grant, actions=[*withdrawn, staff], refs=grant_refs(grant))
 
 
 def owner_paid_rest(grant: dict[str, Any], now: datetime) -> Decision:

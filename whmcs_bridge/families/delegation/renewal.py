@@ -87,6 +87,7 @@ from whmcs_bridge.families.delegation.renewal_tasks import (
     not_settled,
     owner_paid_part_first,
     owner_part_paid,
+    owner_part_refunds,
     paid_in_whmcs,
     paid_twice,
     payment_unconfirmed,
@@ -462,7 +463,7 @@ def renewal_applied(grant: dict[str, Any], data: dict[str, Any], now: datetime) 
     )
     if data.get("status") == "cancelled" and data.get("paid"):
         return owner_part_paid(grant, renewal, data, now)
-    if data.get("status") == "cancelled" and grant.get("status") != "active":
+    if data.get("status") == "cancelled" and grant_over(grant, now):
         # Its grant ended before it ran: nothing more is done for it, and what staff and the delegate are told is
         # what WHMCS shows now (a try killed mid-way may have changed the owner's invoice; staff may have renewed
         # it by hand), read first (renewal_read, "paid ended"), never what the bridge remembers.
@@ -489,18 +490,29 @@ def renewal_applied(grant: dict[str, Any], data: dict[str, Any], now: datetime) 
     return paid_twice(grant, renewal, now, why, as_int(data.get("owner_paid_invoice")))
 
 
+def grant_over(grant: dict[str, Any], now: datetime) -> bool:
+    """The grant ended, or its last day passed (its end not decided yet: delegation was off, or the timer waits behind
+    other events), as the executor's `state_active` guard reads it (twenty-sixth round F8): a renewal its guard
+    stopped then is the grant's end, not a payment of the owner's."""
+    ends = grant.get("expires")
+    return grant.get("status") != "active" or bool(ends and datetime.fromisoformat(str(ends)) <= now)
+
+
 def applied_done(
     grant: dict[str, Any], renewal: dict[str, Any], data: dict[str, Any], facts: dict[str, Any], now: datetime
 ) -> Decision:
     """The renewal's action done: the item renewed and the owner's line off its invoice; unless the owner paid that
     invoice while the action ran (twenty-third break round, billing HIGH 1)."""
     n, at = renewal["n"], now.isoformat(timespec="seconds")
-    if data.get("owner_paid_meanwhile"):
+    money = list(data.get("owners_money") or [])
+    full = next((m for m in money if not m.get("part")), None)
+    if data.get("owner_paid_meanwhile") and (full is not None or not money):
         # The owner paid its invoice while the action took the line off it: both paid for one period, which WHMCS
         # renewed once; staff refund or credit one of them (the owner's invoice was changed after its payment).
         why = f"the owner paid its invoice #{data['owner_paid_meanwhile']} while the renewal was being applied"
-        money = next(iter(data.get("owners_money") or []), None)
-        return paid_twice(grant, renewal, now, why, as_int(data["owner_paid_meanwhile"]), money)
+        return paid_twice(grant, renewal, now, why, as_int(data["owner_paid_meanwhile"]), full)
+    # Only part payments of the owner's meanwhile (`part`): WHMCS renewed nothing for them, the delegate's payment
+    # renewed it; staff refund or credit the owner's money (owner_part_refunds, twenty-sixth round F6).
     renewal.update(status="renewed", renewed=at)
     # What became of the owner's invoice, as the action found it (unknown after a crash: nothing said).
     facts["left"] = str(data.get("owner_invoice_left") or "")
@@ -542,6 +554,7 @@ def applied_done(
             *held_done(grant, renewal, data),
             *still_suspended(grant, renewal, suspended),
             *left_nothing_due(grant, renewal, data),
+            *owner_part_refunds(grant, renewal, money),
         ],
         refs=grant_refs(grant),
     )

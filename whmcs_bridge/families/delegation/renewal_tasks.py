@@ -325,6 +325,28 @@ def left_nothing_due(grant: dict[str, Any], renewal: dict[str, Any], data: dict[
     return tasks
 
 
+def owner_part_refunds(grant: dict[str, Any], renewal: dict[str, Any], money: list[dict[str, Any]]) -> list[Action]:
+    """The owner's invoices the renewal changed while the owner paid part of them (`money`, each `part`: the action's
+    outcome, billing_kinds._owners_money): WHMCS renewed nothing for a part payment, the delegate's payment renewed
+    the item once. One sticky task per invoice on the owner's account, naming what WHMCS shows on it: staff refund or
+    credit the owner's money (twenty-sixth round F6)."""
+    tasks = []
+    for part in money:
+        facts = about_grant(
+            grant,
+            invoice=str(renewal["delegate_invoice"]),
+            owner_invoice=str(part["invoice"]),
+            status=str(part["status"]),
+            paid=str(part["paid"]),
+            until=renewal["until"],
+            **renewed(renewal),
+        )
+        task = note(message("delegation.renewal_owner_part_refund_note", **facts), sticky=True)
+        purpose = f"renew:{renewal['n']}:owner-part-refund:{part['invoice']}"
+        tasks.append(act(grant, "client_note", purpose, task, grant["owner"]))
+    return tasks
+
+
 def side_closed(grant: dict[str, Any], renewal: dict[str, Any], closed: dict[str, Any], now: datetime) -> Decision:
     """WHMCS showed the grant's owner or delegate Closed when the renewal started (reads.find_open_invoice): nothing
     is invoiced, the request is refused (one sentence in the grant's history) and staff are told once per grant and

@@ -50,16 +50,25 @@ CLOSED = {"Paid": "InvoicePaid", "Cancelled": "InvoiceCancelled", "Refunded": "I
 
 
 def waited_invoices(all_grants: list[dict[str, Any]], source: Source) -> Facts:
-    """The delegate's invoice each renewal (and payer-mode order) of a grant waits on, as WHMCS has it now: one it
-    shows paid, cancelled or refunded is told as the poller tells it (intake/poller.py), since the poller's report
-    went by while delegation was off (twenty-fourth break round, billing HIGH 6). Still open: nothing to tell."""
+    """The delegate's invoice each renewal (and payer-mode order) of a grant waits on, and the owner's invoice each
+    invoiced renewal was priced from, as WHMCS has them now: one it shows paid, cancelled or refunded is told as the
+    poller tells it (intake/poller.py), since the poller's report went by while delegation was off (twenty-fourth
+    break round, billing HIGH 6): the owner's paid first withdraws the delegate's invoice (twenty-sixth round F3).
+    Still open: nothing to tell."""
     waiting = {
         int(item["delegate_invoice"])
         for grant in all_grants
         for item in [*(grant.get("renewals") or []), grant.get("billing") or {}]
         if item.get("status") in WAITING and item.get("delegate_invoice")
     }
-    for invoice_id in sorted(waiting):
+    owners = {
+        int(renewal["owner_invoice"])
+        for grant in all_grants
+        for renewal in grant.get("renewals") or []
+        if renewal.get("status") == "invoiced" and renewal.get("owner_invoice")
+    }
+    # The owner's read first: both paid while off ends as the owner paying first, the delegate's payment staff's refund.
+    for invoice_id in [*sorted(owners - waiting), *sorted(waiting)]:
         try:
             invoice = source.api.invoice(invoice_id)
         except WhmcsApiError as exc:
