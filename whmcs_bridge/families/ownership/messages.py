@@ -79,6 +79,8 @@ SAMPLES: dict[str, object] = {
     "backup": ["service:1"],
     "kept": [],
     "late": "deadline",
+    "event": 17,
+    "what": "link",
 }
 EVIDENCE: dict[str, FieldType] = {"needed": "text", "checking": "text"}
 HAND_OVER: dict[str, FieldType] = {
@@ -287,6 +289,15 @@ MESSAGES = define(
         {"moving": "subjects", "moved_to": "client"},
         "Staff ticket: staff moved subjects to a client other than the requester; nothing was sent to it and the "
         "case stays open until they belong to the requester.",
+    ),
+    _spec(
+        "ownership.staff_answer_parked",
+        "ticket",
+        "staff",
+        {"event": "number", "what": "text", "party": "text", "ticket": "number", "written": "date"},
+        "Staff ticket: the holder's window has ended while an event that may answer the case is parked (what: link, "
+        "a party's answer through its link; record, an answer staff recorded; reply, a message in the holder's "
+        "ticket); the window's end waits for it; staff retry it (events retry) once its cause is fixed.",
     ),
     _spec(
         "ownership.staff_step_parked",

@@ -1,0 +1,87 @@
+"""Issue 17, twenty-sixth round of ownership fixes (break round 25's MEDIUM 9 and 10, LOW 12), against the
+vendor-dispute sandbox, the real receiver and the CLI."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.conftest import Sandbox, sql
+from tests.test_ownership_e2e import World, open_and_document, vendor_world
+from tests.test_ownership_late_break12 import holder_link
+from tests.test_ownership_locks import staff_tickets
+from whmcs_bridge.store.db import Database
+
+
+@pytest.fixture
+def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[World]:
+    yield from vendor_world(sandbox, tmp_path)
+
+
+# --- MEDIUM 9 (repro_parked_objection_window_ends): the holder's objection parked, the window's end -------------
+
+
+def state_row(world: World, case_id: str) -> str:
+    with Database(world.tmp / "state.db", signing=False) as db:
+        [row] = sql(db, "SELECT state FROM family_state WHERE family = 'ownership' AND key = ?", f"case:{case_id}")
+    return str(row["state"])
+
+
+def put_state(world: World, case_id: str, state: str) -> None:
+    with Database(world.tmp / "state.db", signing=False) as db:
+        sql(db, "UPDATE family_state SET state = ? WHERE family = 'ownership' AND key = ?", state, f"case:{case_id}")
+
+
+def parked_objection(world: World) -> str:
+    """A notified company-brand-domain case (notice: silence suffices) whose holder objects through its link while
+    the case's state is edited in the database: the objection is parked; the state is then put back as sealed."""
+    case_id = open_and_document(world, "domain:20")
+    assert world.case(case_id)["status"] == "notified"
+    sealed = state_row(world, case_id)
+    put_state(world, case_id, json.dumps({**json.loads(sealed), "note": "edited"}))
+    answer = requests.post(
+        holder_link(world, case_id), data={"decision": "decline", "reason": "my client's domain"}, timeout=5
+    )
+    assert answer.status_code == 200
+    world.settle()
+    put_state(world, case_id, sealed)
+    return case_id
+
+
+def parked_id(world: World) -> int:
+    with Database(world.tmp / "state.db", signing=False) as db:
+        [row] = sql(db, "SELECT id FROM inbox WHERE status = 'parked' AND type = 'OwnershipCommand'")
+    return int(row["id"])
+
+
+def test_the_window_does_not_end_in_silence_while_the_holders_objection_is_parked(world: World):
+    case_id = parked_objection(world)
+    event = parked_id(world)
+    world.later(days=15)
+    case = world.case(case_id)
+    assert case["status"] == "notified", case["history"][-2:]
+    waits = [h for h in case["history"] if h["what"] == "window end waits"]
+    assert waits and f"whmcs-bridge events retry {event}" in waits[-1]["why"], case["history"][-2:]
+    [text] = staff_tickets(world, case_id, "an answer for it is parked")
+    assert f"whmcs-bridge events retry {event} --by NAME" in text, text
+    assert "backup" not in text, text
+    world.later(days=15, hours=2)
+    assert len(staff_tickets(world, case_id, "an answer for it is parked")) == 1
+    # The retry is the remedy: the objection then counts.
+    world.run("events", "retry", str(event), "--by", "alice")
+    world.settle()
+    assert world.case(case_id)["status"] == "disputed"
+
+
+def test_a_refusal_for_a_parked_answer_names_events_retry_not_a_backup(world: World, tmp_path: Path):
+    case_id = parked_objection(world)
+    event = parked_id(world)
+    refused = world.fail("ownership", "export", case_id, "--out", str(tmp_path / "dossier"))
+    assert f"whmcs-bridge events retry {event} --by NAME" in refused, refused
+    assert "backup" not in refused, refused
+    verify = world.fail("audit", "verify")
+    assert f"whmcs-bridge events retry {event} --by NAME" in verify, verify
