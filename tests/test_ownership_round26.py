@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests import test_ownership_execution_round25 as round25
 from tests.conftest import Sandbox, sql
+from tests.test_ownership_account_owner_round24 import make_owner, owner_of
 from tests.test_ownership_e2e import World, open_and_document, vendor_world
 from tests.test_ownership_late_break12 import holder_link
 from tests.test_ownership_locks import staff_tickets
@@ -20,6 +22,9 @@ from whmcs_bridge.store.db import Database
 @pytest.fixture
 def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[World]:
     yield from vendor_world(sandbox, tmp_path)
+
+
+reading = round25.reading  # the world whose consent pages read WHMCS when answered, as the daemon's do
 
 
 # --- MEDIUM 9 (repro_parked_objection_window_ends): the holder's objection parked, the window's end -------------
@@ -85,3 +90,61 @@ def test_a_refusal_for_a_parked_answer_names_events_retry_not_a_backup(world: Wo
     assert "backup" not in refused, refused
     verify = world.fail("audit", "verify")
     assert f"whmcs-bridge events retry {event} --by NAME" in verify, verify
+
+
+# --- MEDIUM 10 (repro_consent_after_make_owner_to_requester): the holder's account made the requester's person's ---
+
+
+def made_requesters(world: World) -> str:
+    """A vendor-hosting case (consent required) notified; staff "Make Owner" the requester's owner user (Siti) on the
+    holder's account #20, and the watch reads it."""
+    case_id = open_and_document(world, "service:201")
+    assert world.case(case_id)["status"] == "notified"
+    make_owner(world, 20, owner_of(world, 21))
+    world.later(hours=2)
+    assert world.case(case_id)["history"][-1]["what"] == "account owner changed in WHMCS while open"
+    return case_id
+
+
+def consent_through_holders_link(world: World, case_id: str) -> None:
+    answer = requests.post(holder_link(world, case_id), data={"decision": "accept", "reason": "setuju"}, timeout=5)
+    assert answer.status_code == 200, answer.text
+    world.settle()
+
+
+def assert_held(world: World, case_id: str) -> None:
+    case = world.case(case_id)
+    assert case["status"] == "notified" and case.get("holder_link_held"), case["history"][-2:]
+    assert "approve" not in [h["what"] for h in case["history"]]
+    refused = world.fail("ownership", "approve", case_id, "--by", "bob")
+    assert "only a case under review" in refused, refused
+
+
+def test_a_consent_after_the_holders_account_was_made_the_requesters_is_held(world: World):
+    """The page of this world does not read WHMCS: the rules hold the consent on the watch's fact (the holder's
+    account's owner is now the requester's person)."""
+    case_id = made_requesters(world)
+    consent_through_holders_link(world, case_id)
+    assert_held(world, case_id)
+    [text] = staff_tickets(world, case_id, "the holder's consent needs your confirmation")
+    assert "record-answer" in text and f"user #{owner_of(world, 21)}" in text, text
+
+
+def test_a_consent_after_the_make_owner_is_held_when_the_page_reads_whmcs(reading: World):
+    case_id = made_requesters(reading)
+    consent_through_holders_link(reading, case_id)
+    assert_held(reading, case_id)
+    [text] = staff_tickets(reading, case_id, "the holder's consent needs your confirmation")
+    assert "siti.rahmawati@majumakmur.co.id" in text and "record-answer" in text, text
+
+
+def test_a_consent_right_after_a_make_owner_to_anyone_is_held_when_the_page_reads_whmcs(reading: World):
+    """The page reads who owns the holder's account with the answer: a Make Owner the watch has not read yet (to a
+    person of neither party) holds the consent too."""
+    case_id = open_and_document(reading, "service:201")
+    third = owner_of(reading, 22)
+    make_owner(reading, 20, third)
+    consent_through_holders_link(reading, case_id)
+    assert_held(reading, case_id)
+    [text] = staff_tickets(reading, case_id, "the holder's consent needs your confirmation")
+    assert f"user #{third}" in text and "record-answer" in text, text

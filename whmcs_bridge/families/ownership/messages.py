@@ -277,10 +277,12 @@ MESSAGES = define(
         "ownership.staff_holder_link_held",
         "ticket",
         "staff",
-        {"users": "text"},
+        {"users": "text", "owner": "number"},
         "Staff ticket: the holder's link consented, but an address (users) is a user of both parties' accounts (the "
         "requester's person invited on the holder's account, or the holder's on the requester's): one person reads "
-        "both links; it counts once staff confirm it with the holder (record-answer).",
+        "both links; or (users empty) WHMCS gave the holder's account another owner user (owner: its id) since the "
+        "case opened, who reads the account's email history; it counts once staff confirm it with the holder "
+        "(record-answer).",
     ),
     _spec(
         "ownership.staff_moved_elsewhere",
