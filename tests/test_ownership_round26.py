@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ import requests
 from tests import test_ownership_execution_round25 as round25
 from tests.conftest import Sandbox, sql
 from tests.test_ownership_account_owner_round24 import make_owner, owner_of
-from tests.test_ownership_e2e import World, open_and_document, vendor_world
+from tests.test_ownership_e2e import PDF, PNG, World, open_and_document, vendor_world
 from tests.test_ownership_late_break12 import holder_link
 from tests.test_ownership_locks import staff_tickets
 from whmcs_bridge.store.db import Database
@@ -148,3 +149,56 @@ def test_a_consent_right_after_a_make_owner_to_anyone_is_held_when_the_page_read
     assert_held(reading, case_id)
     [text] = staff_tickets(reading, case_id, "the holder's consent needs your confirmation")
     assert f"user #{third}" in text and "record-answer" in text, text
+
+
+# --- LOW 12 (repro_outside_requester_company_as_person_name): no person's name for an outside requester --------
+
+
+def outside_review(world: World) -> str:
+    """domain #20 claimed by PT Maju Makmur outside WHMCS (its name and address only), confirmed by phone,
+    documented, the holder consenting: in review."""
+    case_id = str(
+        world.run(
+            "ownership", "open", "--subject", "domain:20", "--requester", "PT Maju Makmur, siti@majumakmur.co.id",
+            "--grounds", "vendor", "--by", "alice",
+        ).output.split()[0]
+    )  # fmt: skip
+    world.settle()
+    world.run(
+        "ownership", "record-answer", case_id, "--party", "requester", "--answer", "consent", "--via", "phone",
+        "--by", "alice", "--note", "Siti confirmed by phone",
+    )  # fmt: skip
+    for kind, name, data in (
+        ("letterhead-letter", "letter.pdf", PDF + b"letter"),
+        ("registry-extract", "ahu.pdf", PDF + b"registry"),
+        ("signatory-id", "ktp.png", PNG),
+    ):
+        world.run(
+            "ownership", "attach", case_id, world.file(name, data), "--kind", kind, "--from", "requester",
+            "--via", "email", "--dated", datetime.now(UTC).date().isoformat(), "--by", "alice",
+        )  # fmt: skip
+    for item in range(1, 4):
+        world.run("ownership", "check-evidence", case_id, str(item), "--ok", "--by", "alice", "--note", "seen")
+    world.settle()
+    requests.post(holder_link(world, case_id), data={"decision": "accept"}, timeout=5)
+    world.settle()
+    assert world.case(case_id)["status"] == "review", world.case(case_id)["history"][-2:]
+    return case_id
+
+
+def test_an_outside_requester_without_a_persons_name_is_asked_for_it_before_the_domain_moves(world: World):
+    case_id = outside_review(world)
+    given = world.run(
+        "ownership", "requester-contact", case_id, "--address1", "Jl. Sudirman 45", "--city", "Jakarta",
+        "--postcode", "10210", "--country", "ID", "--phone", "+62.215550199", "--by", "alice",
+    ).output  # fmt: skip
+    assert "its contact person's name are needed" not in given and "contact person's name is needed" in given, given
+    refused = world.fail("ownership", "approve", case_id, "--by", "bob")
+    assert "contact person's name" in refused and f"requester-contact {case_id} --name" in refused, refused
+    world.run("ownership", "requester-contact", case_id, "--name", "Siti Rahmawati", "--by", "alice")
+    world.run("ownership", "approve", case_id, "--by", "bob")
+    world.settle()
+    world.later(minutes=5)
+    whois = json.loads(world.sandbox.rows("domains", id=20)[0]["whois"])["Registrant"]
+    assert (whois["First_Name"], whois["Last_Name"]) == ("Siti", "Rahmawati"), whois
+    assert whois["Organisation_Name"] == "PT Maju Makmur", whois

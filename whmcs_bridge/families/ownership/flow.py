@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from whmcs_bridge.families.ownership.case import by_whom, closed, due, hand_over, requester_wrote
 from whmcs_bridge.families.ownership.execution import execute
 from whmcs_bridge.families.ownership.policies import (
+    PERSON,
     Rules,
     account_items,
     act,
@@ -509,10 +510,16 @@ def approvable(case: dict[str, Any], now: datetime) -> None:
     if missing:
         raise ValueError(
             f"case {case['id']} cannot be executed: the requester, the domain's new registrant, is not a WHMCS "
-            f"client and its {and_words(missing)} are not known (the old holder's must not stay in the WHOIS "
-            f"record): give them with `ownership requester-contact {case['id']} --address1 ... --by NAME`, or "
-            "open the case for the requester's WHMCS client account"
+            f"client and its {and_words(missing)} {'is' if len(missing) == 1 else 'are'} not known (the old "
+            "holder's must not stay in the WHOIS record): give "
+            f"{'it' if len(missing) == 1 else 'them'} with `ownership requester-contact {case['id']} "
+            f"{' '.join(contact_options(missing))} --by NAME`, or open the case for the requester's WHMCS client account"
         )
+
+
+def contact_options(missing: list[str]) -> list[str]:
+    """The `requester-contact` options that give these missing details (missing_contact)."""
+    return [f"--{'name' if field == PERSON else field} ..." for field in missing]
 
 
 def moved_before(case: dict[str, Any], owners: dict[str, Any], by: str, now: datetime) -> None:
