@@ -595,6 +595,7 @@ def test_a_thread_reply_is_read_then_flagged_unless_the_requester_wrote_it():
 
 OUTSIDE = {"client": None, "company": "PT Maju Makmur", "email": "legal@majumakmur.co.id"}
 FULL = {
+    "name": "Siti Rahmawati",  # the registrant's person (missing_contact: the company's name is no person's)
     "address1": "Jl. Sudirman 1",
     "city": "Jakarta",
     "postcode": "10220",

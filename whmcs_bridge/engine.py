@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -260,7 +260,37 @@ class Engine:
             refused = state_refusal(self.db, family.name, key, state) if state else None
             if refused:  # the state the rules would decide on disagrees with the audit chain: the event is parked
                 raise ValueError(refused)
+        if event.type == TICK and event.source == "timer":  # read as it decides: an event parked a moment ago counts
+            event = replace(event, data={**event.data, "parked": self.parked_for(family, str(event.data.get("key")))})
         return list(family.decide(seen, event, now).items())
+
+    def parked_for(self, family: Family, key: str) -> list[dict[str, Any]]:
+        """The parked events (a timer's aside) the engine would route to this state, each as the facts that name
+        what it is about: a rule that concludes from silence (an ownership case's window end) waits while one
+        that may answer it waits for staff's `events retry` (twenty-fifth break round, ownership MEDIUM 9)."""
+        found = []
+        for entry in inbox.entries(self.db, status="parked"):
+            if entry.source == "timer":
+                continue
+            try:
+                event = entry.event()
+                keys = [*family.route(event), *self.keys_for_refs(family, event)]
+            except Exception:  # a body that cannot be read, or routed: it names no state (process parked it so)
+                continue
+            if key in keys:
+                data = event.data
+                found.append(
+                    {
+                        "id": entry.id,
+                        "type": entry.type,
+                        "at": entry.occurred_at or entry.received_at,
+                        "case": data.get("case"),
+                        "command": data.get("command"),
+                        "purpose": data.get("purpose"),
+                        "ticket": as_int(data.get("ticketid")),
+                    }
+                )
+        return found
 
     def route(self, event: Event) -> list[tuple[Family, str]]:
         if event.type == TICK and event.source == "timer":

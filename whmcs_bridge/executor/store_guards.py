@@ -45,8 +45,7 @@ class StoreGuards:
         if not (row.subject or "").startswith(f"{integrity.FAMILY}:"):
             return None
         case_id = str(row.subject).split(":", 1)[1]
-        problems = integrity.live_problems(self.db, case_id)
-        return integrity.edited_sentence(case_id, problems[0]) if problems else None
+        return integrity.step_refusal(self.db, case_id, row.key)
 
     def waits(self, row: OutboxEntry, now: datetime) -> tuple[datetime | None, str]:
         """Until when the bridge's own store makes a step wait, and why; (None, "") when it does not."""

@@ -226,6 +226,7 @@ class Receiver:
             read_client_exists=self._one_at_a_time(lambda c: client_exists(whmcs, c)) if whmcs else None,
             read_account=self._one_at_a_time(lambda c: account_items(whmcs, c)) if whmcs else None,
             read_users=self._one_at_a_time(lambda c: account_user_emails(whmcs, c)) if whmcs else None,
+            read_owner=self._one_at_a_time(lambda c: whmcs.client_details(c).owner_user_id) if whmcs else None,
         )
 
     def _one_at_a_time(self, read: Callable[[int], Any]) -> Callable[[int], Any]:

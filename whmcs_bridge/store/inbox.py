@@ -169,6 +169,15 @@ def pending_about_entries(db: Database, type: str, field: str, value: str | int)
     return [InboxEntry(**dict(r)) for r in rows]
 
 
+def parked_about_entries(db: Database, type: str, field: str, value: str | int) -> list[InboxEntry]:
+    """The events of `type` whose data's `field` is `value` that the rules failed on (parked), oldest first."""
+    rows = db.conn.execute(
+        f"SELECT {COLUMNS} FROM inbox WHERE status = 'parked' AND type = ? AND json_extract(body, ?) = ? ORDER BY id",
+        (type, f"$.data.{field}", value),
+    ).fetchall()
+    return [InboxEntry(**dict(r)) for r in rows]
+
+
 def pending_count(db: Database) -> int:
     return int(db.conn.execute("SELECT COUNT(*) FROM inbox WHERE status = 'pending'").fetchone()[0])
 

@@ -114,6 +114,7 @@ def event_data(link: ConsentLink, answer: dict[str, Any], now: datetime) -> dict
         **({"not_held": answer["not_held"]} if answer.get("not_held") else {}),
         **({"late": answer["late"]} if answer.get("late") else {}),
         **({"holder_users": answer["holder_users"]} if "holder_users" in answer else {}),
+        **({"holder_owner": answer["holder_owner"]} if answer.get("holder_owner") else {}),
     }
 
 
@@ -156,6 +157,7 @@ class ConsentPages:
         read_client_exists: Callable[[int], bool] | None = None,
         read_account: Callable[[int], list[str]] | None = None,
         read_users: Callable[[int], list[str]] | None = None,
+        read_owner: Callable[[int], int] | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -166,6 +168,7 @@ class ConsentPages:
         self.read_client_status = read_client_status  # GetClientsDetails `status` of one client
         self.read_account = read_account  # every service and domain in a client's account (whmcs.api.account_items)
         self.read_users = read_users  # the addresses of a client's account's users (whmcs.api.account_user_emails)
+        self.read_owner = read_owner  # a client's account's owner user (GetClientsDetails `owner_user_id`)
         # WHMCS's client-area invoice page (viewinvoice.php, where the ClientAreaPageViewInvoice hook of
         # DD:hooks-reference/client-area-interface.md runs): the client logs in there and pays.
         base = (whmcs_url or "").rstrip("/")
@@ -353,7 +356,7 @@ class ConsentPages:
             answer["late"] = "yes"
         try:
             moved = self.not_held(link) if decision != "decline" and link.purpose in HELD_READ else []
-            users = self.holder_users(link) if decision == "accept" else None
+            reads = self.holder_reads(link) if decision == "accept" else {}
         except BridgeError:  # WHMCS not read: nothing is recorded, the link still works
             said = self.text(
                 "delegation.consent_not_held", link.lang or FALLBACK, kind="", id="", reader="unread", side=""
@@ -361,8 +364,7 @@ class ConsentPages:
             return self.reply(start_response, 503, said)
         if moved:  # the rules hear what WHMCS showed, and do not activate the grant (lifecycle.void)
             answer["not_held"] = moved
-        if users is not None:
-            answer["holder_users"] = users
+        answer.update(reads)
         if not self.record(link, answer, self.clock()):  # someone was faster with the same link, or it just expired
             fresh = consent.get(self.db(), link.id) or link
             gone = self.gone(fresh)
@@ -432,6 +434,24 @@ class ConsentPages:
         case = states.get(self.db(), "ownership", f"case:{link.subject}")
         holder = (case or {}).get("holder", {}).get("client")
         return sorted(self.read_users(int(holder))) if holder else None
+
+    def holder_reads(self, link: ConsentLink) -> dict[str, Any]:
+        """What WHMCS shows of the holder's account when its consent comes, as the answer carries it: its users
+        (holder_users) and its owner (holder_owner), each left out when not read."""
+        users, owner = self.holder_users(link), self.holder_owner(link)
+        return {**({"holder_users": users} if users is not None else {}), **({"holder_owner": owner} if owner else {})}
+
+    def holder_owner(self, link: ConsentLink) -> int | None:
+        """For a holder's consent in an ownership case: the holder's account's owner user now, read when the answer
+        comes (GetClientsDetails `owner_user_id`, DD:api-reference/getclientsdetails.md). WHMCS's "Make Owner" since
+        the opening gives another person the account and its email history, where the holder's link is: the rules
+        hold such a consent for staff (flow.new_holder_owners; twenty-fifth break round, ownership MEDIUM 10), before
+        the watch's next read has seen the change. None when not read."""
+        if link.purpose != "ownership-holder" or self.read_owner is None:
+            return None
+        case = states.get(self.db(), "ownership", f"case:{link.subject}")
+        holder = (case or {}).get("holder", {}).get("client")
+        return (self.read_owner(int(holder)) or None) if holder else None
 
     def held(self, link: ConsentLink, grant: dict[str, Any]) -> list[dict[str, Any]]:
         """The hold another family put since the request on what the answer would act on (an ownership dispute, the

@@ -552,8 +552,9 @@ CONTACT = ContactText()
 @user_errors
 def requester_contact(obj: Context, case_id: str, by: str, **fields: str | None) -> None:
     """Give the contact of a requester outside WHMCS, the domain's new registrant: a case moving a domain to
-    it executes only once its address1, city, postcode, country and phone are known (the old holder's are
-    never left in the WHOIS record). A requester that is a WHMCS client gets them from its profile."""
+    it executes only once its contact person's name, address1, city, postcode, country and phone are known (the
+    old holder's are never left in the WHOIS record, nor the company's name in the person's). A requester that is
+    a WHMCS client gets them from its profile."""
     given = {k: v for k, v in fields.items() if v is not None}
     _command(obj, case_id, {"command": "contact", **given}, by)
 

@@ -26,7 +26,8 @@ def echo_case(c: dict[str, Any]) -> None:
     contact = missing_contact(c) if c["status"] == "review" else []
     if contact:
         click.echo(
-            f"  the requester is not a WHMCS client: its {and_words(contact)} are needed before the domain moves "
+            f"  the requester is not a WHMCS client: its {and_words(contact)} {'is' if len(contact) == 1 else 'are'} "
+            "needed before the domain moves "
             f"(ownership requester-contact {c['id']} ...)"
         )
     pending = c.get("consent_confirmations") or []

@@ -27,6 +27,7 @@ from whmcs_bridge.config.load import Config
 from whmcs_bridge.errors import BridgeError, WhmcsApiError, WhmcsProtocolError, WhmcsUnavailableError
 from whmcs_bridge.evidence import anchor, bounded, folder, pdf
 from whmcs_bridge.evidence.keys import PublicKey
+from whmcs_bridge.families.ownership import integrity
 from whmcs_bridge.families.ownership.case import checked_by
 from whmcs_bridge.families.ownership.evidence_store import evidence_path
 from whmcs_bridge.families.ownership.integrity import ATTACHED, STAFF_COMMAND, recorded_problems, unopened  # noqa: F401  (named here by the tests)
@@ -66,6 +67,7 @@ def export(
         rows = case_rows(db, case_id)
         links, actions = link_rows(db, case_id), action_rows(db, case_id)  # not keyed either: checked below
         waiting = inbox.pending_about_entries(db, "OwnershipCommand", "case", case_id)
+        parked = inbox.parked_about_entries(db, "OwnershipCommand", "case", case_id)
     if db.signer is None:
         raise db.refused or BridgeError(f"there is no signing key beside {db.path}: a dossier cannot be signed here")
     audit.check_extendable(db)  # a chain cut or edited without the key: nothing is signed over it, a dossier neither
@@ -74,6 +76,8 @@ def export(
             f"case {case_id} has an answer or a staff command the rules have not decided yet: export it after "
             "the daemon's next pass (or `whmcs-bridge tick`)"
         )
+    if parked:  # likewise, until staff retry it (not a restore from a backup: integrity.parked_sentence)
+        raise BridgeError(f"{integrity.parked_sentence(case_id, parked[0])}; export it once the retried event is decided")
     edited = unopened(db, rows)
     if not rows and not edited:
         raise BridgeError(f"case {case_id} has no rows in the audit chain: nothing to seal")

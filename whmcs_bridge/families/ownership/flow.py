@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from whmcs_bridge.families.ownership.case import by_whom, closed, due, hand_over, requester_wrote
 from whmcs_bridge.families.ownership.execution import execute
 from whmcs_bridge.families.ownership.policies import (
+    PERSON,
     Rules,
     account_items,
     act,
@@ -37,7 +38,7 @@ from whmcs_bridge.families.ownership.policies import (
     to_classify,
 )
 from whmcs_bridge.families.ownership.shared import one_browser, shared_mail_domain, users_of_both
-from whmcs_bridge.model import Action, Decision, message
+from whmcs_bridge.model import Action, Decision, as_int, message
 
 
 def opened(data: dict[str, Any], now: datetime, rules: Rules, draft: dict[str, Any] | None = None) -> Decision:
@@ -238,8 +239,9 @@ def holder_answer(case: dict[str, Any], data: dict[str, Any], now: datetime, rul
         step(case, now, "late answer", "holder", f"{decision} while {case['status']}: recorded, changes nothing")
         return Decision(state=case, due_at=due(case))
     reaches = users_of_both(case, data.get("holder_users"))
-    if decision == "accept" and reaches:
-        return consent_held(case, data, reaches, now, rules)
+    owners = new_holder_owners(case, data.get("holder_owner"))
+    if decision == "accept" and (reaches or owners):
+        return consent_held(case, data, reaches, now, rules, owners)
     if decision == "accept":
         case["holder_consent"] = data.get("at") or iso(now)
         step(case, now, "holder consented", "holder", f"from {data.get('ip')}: {data.get('reason') or ''}")
@@ -249,19 +251,44 @@ def holder_answer(case: dict[str, Any], data: dict[str, Any], now: datetime, rul
     return Decision(state=case, actions=objection_notices(case, data, rules), due_at=due(case), refs=case_refs(case))
 
 
+def new_holder_owners(case: dict[str, Any], owner_now: Any = None) -> list[int]:
+    """The owner users WHMCS gave the holder's account since the case opened ("Make Owner"), as the watch saw them
+    (watch.account_owner_changed) and as the consent page read it with the answer (`owner_now`, web/consent.py
+    holder_owner): the account is no longer the one the case asked, and whoever owns it now reads its email
+    history, the holder's link included (twenty-fifth break round, ownership MEDIUM 10: the requester's person made
+    owner consented through it, and two approvals executed)."""
+    seen = [int(u) for u in case.get("owner_changed_while_frozen") or []]
+    was, now = as_int(case["holder"].get("owner_user")), as_int(owner_now)
+    return seen + ([now] if was and now and now != was and now not in seen else [])
+
+
 def consent_held(
-    case: dict[str, Any], data: dict[str, Any], reaches: list[str], now: datetime, rules: Rules
+    case: dict[str, Any],
+    data: dict[str, Any],
+    reaches: list[str],
+    now: datetime,
+    rules: Rules,
+    owners: list[int] | None = None,
 ) -> Decision:
     """A consent through the holder's link that one person, a user of both parties' accounts (shared.users_of_both),
-    could have given for both: recorded, not counted; staff hear why and confirm it with the holder themselves
+    could have given for both, or that came after WHMCS gave the holder's account another owner (`owners`:
+    new_holder_owners): recorded, not counted; staff hear why and confirm it with the holder themselves
     (ownership record-answer)."""
     case["holder_link_held"] = data.get("at") or iso(now)
+    owner = (owners or [0])[-1]
+    who = (
+        f"{', '.join(reaches)}, a user of both accounts, can read both parties' links"
+        if reaches
+        else f"the holder's account has been user #{owner}'s since the case opened (its owner changed in WHMCS): "
+        "the new owner reads its email history, the link included"
+    )
     step(
         case, now, "holder's link answer held", "holder",
-        f"consent from {data.get('ip')}: {', '.join(reaches)}, a user of both accounts, can read both parties' "
-        "links; it counts once staff confirm it with the holder",
+        f"consent from {data.get('ip')}: {who}; it counts once staff confirm it with the holder",
     )  # fmt: skip
-    told = staff_ticket(case, rules, "holder-link-held", "ownership.staff_holder_link_held", users=", ".join(reaches))
+    told = staff_ticket(
+        case, rules, "holder-link-held", "ownership.staff_holder_link_held", users=", ".join(reaches), owner=owner
+    )
     return Decision(state=case, actions=[told], due_at=due(case), refs=case_refs(case))
 
 
@@ -483,10 +510,16 @@ def approvable(case: dict[str, Any], now: datetime) -> None:
     if missing:
         raise ValueError(
             f"case {case['id']} cannot be executed: the requester, the domain's new registrant, is not a WHMCS "
-            f"client and its {and_words(missing)} are not known (the old holder's must not stay in the WHOIS "
-            f"record): give them with `ownership requester-contact {case['id']} --address1 ... --by NAME`, or "
-            "open the case for the requester's WHMCS client account"
+            f"client and its {and_words(missing)} {'is' if len(missing) == 1 else 'are'} not known (the old "
+            "holder's must not stay in the WHOIS record): give "
+            f"{'it' if len(missing) == 1 else 'them'} with `ownership requester-contact {case['id']} "
+            f"{' '.join(contact_options(missing))} --by NAME`, or open the case for the requester's WHMCS client account"
         )
+
+
+def contact_options(missing: list[str]) -> list[str]:
+    """The `requester-contact` options that give these missing details (missing_contact)."""
+    return [f"--{'name' if field == PERSON else field} ..." for field in missing]
 
 
 def moved_before(case: dict[str, Any], owners: dict[str, Any], by: str, now: datetime) -> None:

@@ -15,7 +15,7 @@ from whmcs_bridge.errors import StateEdited
 from whmcs_bridge.families.ownership.case import hand_over
 from whmcs_bridge.families.ownership.execution import step_words
 from whmcs_bridge.families.ownership.policies import applied_policy
-from whmcs_bridge.model import Event
+from whmcs_bridge.model import Event, action_key
 from whmcs_bridge.store import audit, inbox, seals, states
 from whmcs_bridge.store.chain_head import canonical
 from whmcs_bridge.store.db import Database
@@ -32,9 +32,60 @@ DATES = {"deadline": ("ownership.holder_notified", "the holder's deadline"),
 def check(db: Database, case_id: str, case: dict[str, Any] | None = None) -> None:
     """Refuse (StateEdited, one sentence naming the first difference) a case whose state disagrees with the
     chain's entries for it: run before an approval and before each execution step."""
-    problems = live_problems(db, case_id, case)
-    if problems:
-        raise StateEdited(edited_sentence(case_id, problems[0]))
+    refused = live_refusal(db, case_id, case)
+    if refused:
+        raise StateEdited(refused)
+
+
+def live_refusal(db: Database, case_id: str, case: dict[str, Any] | None = None) -> str | None:
+    """Why nothing of the case may run now, as one sentence, or None: the first difference between its state and
+    the chain (live_problems), else an answer or a staff command for it the rules parked (parked_sentence)."""
+    return step_refusal(db, case_id, "", case)
+
+
+def step_refusal(db: Database, case_id: str, key: str, case: dict[str, Any] | None = None) -> str | None:
+    """live_refusal for the case's action `key` (the executor's, before each step): the staff ticket naming a
+    parked event (timers.answer_parked) still goes, staff's only way to hear of it; all else of the case waits."""
+    with db.snapshot():
+        parked = inbox.parked_about_entries(db, "OwnershipCommand", "case", case_id)
+        problems = live_problems(db, case_id, case)
+    if problems:  # the state to put back first; an event parked meanwhile is retried after
+        retry = [
+            f"; then retry event {e.id}, parked meanwhile, with `whmcs-bridge events retry {e.id} --by NAME`"
+            for e in parked
+        ]
+        return edited_sentence(case_id, problems[0]) + "".join(retry[:1])
+    if not parked or key in {parked_ticket_key(case_id, int(e.id)) for e in parked}:
+        return None
+    return parked_sentence(case_id, parked[0])
+
+
+def parked_ticket_key(case_id: str, event: int) -> str:
+    """The key of staff's ticket about a parked event of the case (timers.answer_parked, policies.staff_ticket)."""
+    return action_key(FAMILY, f"case:{case_id}", f"staff-answer-parked-{event}")
+
+
+def parked_sentence(case_id: str, entry: inbox.InboxEntry) -> str:
+    """A fact of the case in the chain whose event the rules parked (its state edited when it came, say) is not
+    the state's yet: the remedy is that event's retry once its cause is fixed, never a restore from a backup
+    (twenty-fifth break round, MEDIUM 9: a restore of the whole database drops the answer from the chain and
+    opens the used link again)."""
+    return (
+        f"case {case_id}: {parked_what(entry)} waits in event {entry.id}, which the rules parked, so nothing of the "
+        "case runs without it: `whmcs-bridge events parked` says why; once that is fixed, retry it with "
+        f"`whmcs-bridge events retry {entry.id} --by NAME`"
+    )
+
+
+def parked_what(entry: inbox.InboxEntry) -> str:
+    """A parked OwnershipCommand as staff read it: a party's answer through its link, or a staff command."""
+    data = entry.event().data
+    if data.get("command") == "consent":
+        party = "requester" if data.get("purpose") == "ownership-requester" else "holder"
+        return (
+            f"the {party}'s answer of {data.get('at') or entry.occurred_at} through its link ({data.get('decision')})"
+        )
+    return f"the staff command `{data.get('command')}` of {entry.occurred_at}"
 
 
 def edited_cases(db: Database) -> list[str]:
@@ -44,9 +95,9 @@ def edited_cases(db: Database) -> list[str]:
     with db.snapshot():
         cases = dict(states.items(db, FAMILY, "case:"))
         for key, case in cases.items():
-            problems = live_problems(db, key.split(":", 1)[1], case)
-            if problems:
-                found.append(edited_sentence(key.split(":", 1)[1], problems[0]))
+            refused = live_refusal(db, key.split(":", 1)[1], case)
+            if refused:
+                found.append(refused)
         found += [  # a case deleted from the database: its seals are still in the chain
             edited_sentence(case_id, problem)
             for family, key, case_id in seals.sealed(db)
@@ -81,13 +132,18 @@ def live_problems(db: Database, case_id: str, case: dict[str, Any] | None = None
     command are written to the chain and the inbox in one transaction, and reach the state when the rules
     decide the event (the engine, in another transaction, maybe another process): so the state, the chain and
     the inbox are read at one instant (one read transaction), and a row whose event still waits in the inbox
-    is not yet the state's to hold (eleventh round M1). Once decided, it is checked like any other."""
+    is not yet the state's to hold (eleventh round M1); nor one whose event the rules parked (live_refusal
+    names that event and its retry). Once decided, it is checked like any other."""
     with db.snapshot():
         case = case if case is not None else states.get(db, FAMILY, f"case:{case_id}")
         if not case:
             return []
         rows = audit.raw_rows(db, case_id=case_id, subject=f"ownership:{case_id}")
-        waiting = [e.event() for e in inbox.pending_about_entries(db, "OwnershipCommand", "case", case_id)]
+        waiting = [
+            e.event()
+            for e in inbox.pending_about_entries(db, "OwnershipCommand", "case", case_id)
+            + inbox.parked_about_entries(db, "OwnershipCommand", "case", case_id)  # named apart: live_refusal
+        ]
         held = seals.held_problem(db, FAMILY, f"case:{case_id}", case_id)
         opening = unopened(db, rows)
     return opening + recorded_problems(case, [r for r in rows if not any(_carries(e, r) for e in waiting)]) + held

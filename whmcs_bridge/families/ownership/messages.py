@@ -79,6 +79,8 @@ SAMPLES: dict[str, object] = {
     "backup": ["service:1"],
     "kept": [],
     "late": "deadline",
+    "event": 17,
+    "what": "link",
 }
 EVIDENCE: dict[str, FieldType] = {"needed": "text", "checking": "text"}
 HAND_OVER: dict[str, FieldType] = {
@@ -275,10 +277,12 @@ MESSAGES = define(
         "ownership.staff_holder_link_held",
         "ticket",
         "staff",
-        {"users": "text"},
+        {"users": "text", "owner": "number"},
         "Staff ticket: the holder's link consented, but an address (users) is a user of both parties' accounts (the "
         "requester's person invited on the holder's account, or the holder's on the requester's): one person reads "
-        "both links; it counts once staff confirm it with the holder (record-answer).",
+        "both links; or (users empty) WHMCS gave the holder's account another owner user (owner: its id) since the "
+        "case opened, who reads the account's email history; it counts once staff confirm it with the holder "
+        "(record-answer).",
     ),
     _spec(
         "ownership.staff_moved_elsewhere",
@@ -287,6 +291,15 @@ MESSAGES = define(
         {"moving": "subjects", "moved_to": "client"},
         "Staff ticket: staff moved subjects to a client other than the requester; nothing was sent to it and the "
         "case stays open until they belong to the requester.",
+    ),
+    _spec(
+        "ownership.staff_answer_parked",
+        "ticket",
+        "staff",
+        {"event": "number", "what": "text", "party": "text", "ticket": "number", "written": "date"},
+        "Staff ticket: the holder's window has ended while an event that may answer the case is parked (what: link, "
+        "a party's answer through its link; record, an answer staff recorded; reply, a message in the holder's "
+        "ticket); the window's end waits for it; staff retry it (events retry) once its cause is fixed.",
     ),
     _spec(
         "ownership.staff_step_parked",

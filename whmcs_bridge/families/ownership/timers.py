@@ -17,11 +17,12 @@ from whmcs_bridge.families.ownership.policies import (
     iso,
     link_spec,
     msg_ref,
+    staff_ticket,
     step,
     tell,
 )
 from whmcs_bridge.families.ownership.watch import read_watched
-from whmcs_bridge.model import Decision
+from whmcs_bridge.model import Decision, as_int
 
 
 def tick(case: dict[str, Any], now: datetime, rules: Rules, data: dict[str, Any] | None = None) -> Decision:
@@ -30,7 +31,7 @@ def tick(case: dict[str, Any], now: datetime, rules: Rules, data: dict[str, Any]
     watching = watch_due(case)
     reads = read_watched(case, now, rules) if watching is not None and now >= watching else []
     if case["status"] == "notified":
-        out = tick_notified(case, now, rules, (data or {}).get("polled_at"))
+        out = tick_notified(case, now, rules, (data or {}).get("polled_at"), (data or {}).get("parked") or [])
     else:
         handler = TICKS.get(case["status"])
         out = handler(case, now, rules) if handler else unchanged(case)
@@ -39,11 +40,16 @@ def tick(case: dict[str, Any], now: datetime, rules: Rules, data: dict[str, Any]
     return dataclasses.replace(out, actions=[*reads, *out.actions])  # its milestones kept
 
 
-def tick_notified(case: dict[str, Any], now: datetime, rules: Rules, polled_at: str | None = None) -> Decision:
+def tick_notified(
+    case: dict[str, Any], now: datetime, rules: Rules, polled_at: str | None = None, parked: list[Any] | None = None
+) -> Decision:
     """The holder's window: at its end the case goes to review; before it, one reminder at its time (a tick may
-    come earlier, for the watch)."""
+    come earlier, for the watch). `parked`: the engine's parked events routed to the case (Engine.parked_for)."""
     deadline = datetime.fromisoformat(case["deadline"])
     if now >= deadline:
+        answers = parked_answers(case, parked or [])
+        if answers:
+            return answer_parked(case, now, rules, answers[0])
         unread = unread_answers(case, deadline, polled_at)
         if unread:
             return window_waits(case, now, unread)
@@ -78,10 +84,62 @@ def unread_answers(case: dict[str, Any], deadline: datetime, polled_at: str | No
     return ""
 
 
-def window_waits(case: dict[str, Any], now: datetime, why: str) -> Decision:
-    """The window's end waits (said once in the timeline) until WHMCS's tickets are read past its deadline."""
+# The parked events that may carry the holder's answer: its link's or one staff recorded (OwnershipCommand), a
+# reply read back (OwnershipReply), naming the case; a message in the holder's thread (by the ticket's id).
+ANSWER_COMMANDS = ("consent", "answer")
+THREAD_EVENTS = ("TicketUserReply", "TicketAddNote", "TicketAdminReply")
+
+
+def parked_answers(case: dict[str, Any], parked: list[Any]) -> list[dict[str, Any]]:
+    """The parked events that may answer for the holder (ANSWER_COMMANDS, THREAD_EVENTS), oldest first."""
+    thread = as_int((case.get("tickets") or {}).get("holder"))
+
+    def answers(p: dict[str, Any]) -> bool:
+        if p.get("type") in THREAD_EVENTS:
+            return bool(thread) and as_int(p.get("ticket")) == thread
+        if p.get("case") != case["id"]:
+            return False
+        return p.get("type") == "OwnershipReply" or (
+            p.get("type") == "OwnershipCommand" and p.get("command") in ANSWER_COMMANDS
+        )
+
+    return [p for p in parked if isinstance(p, dict) and answers(p)]
+
+
+def answer_parked(case: dict[str, Any], now: datetime, rules: Rules, parked: dict[str, Any]) -> Decision:
+    """The window's end waits while an answer for the holder is parked (twenty-fifth break round, MEDIUM 9: the
+    holder's objection, parked while the state was edited, was taken for silence once the state was put back);
+    staff get one ticket for each such event, naming its retry."""
+    event = int(parked["id"])
+    decision = window_waits(
+        case,
+        now,
+        f"event {event}, an answer for the case, is parked (`whmcs-bridge events retry {event} --by NAME` "
+        "once `whmcs-bridge events parked` shows its cause fixed)",
+        "once it is decided",
+    )
+    what = (
+        "link" if parked.get("command") == "consent" else "reply" if parked.get("type") in THREAD_EVENTS else "record"
+    )
+    ticket = staff_ticket(
+        case,
+        rules,
+        f"answer-parked-{event}",
+        "ownership.staff_answer_parked",
+        event=event,
+        what=what,
+        party="requester" if parked.get("purpose") == "ownership-requester" else "holder",
+        ticket=as_int(parked.get("ticket")) or 0,
+        written=str(parked.get("at") or "")[:10],
+    )
+    return dataclasses.replace(decision, actions=[ticket])
+
+
+def window_waits(case: dict[str, Any], now: datetime, why: str, until: str = "once WHMCS is read") -> Decision:
+    """The window's end waits (said once in the timeline) until WHMCS's tickets are read past its deadline, or
+    (`until`) what else it waits for is decided."""
     if case.get("window_waits") != why:
-        step(case, now, "window end waits", "bridge", f"{why}: the holder's silence is concluded only once WHMCS is read")
+        step(case, now, "window end waits", "bridge", f"{why}: the holder's silence is concluded only {until}")
         case["window_waits"] = why
     case["window_wait_next"] = iso(now + WAIT_AGAIN)
     return unchanged(case)
