@@ -160,20 +160,12 @@ def pending_about(db: Database, type: str, field: str, value: str) -> int:
     return int(row[0])
 
 
-def pending_about_entries(db: Database, type: str, field: str, value: str | int) -> list[InboxEntry]:
-    """The events of `type` whose data's `field` is `value` that wait for the rules, oldest first."""
+def about_entries(db: Database, type: str, field: str, value: str | int, status: str = "pending") -> list[InboxEntry]:
+    """The events of `type` whose data's `field` is `value` in `status` (waiting for the rules, or `parked`: the rules
+    failed on them), oldest first."""
     rows = db.conn.execute(
-        f"SELECT {COLUMNS} FROM inbox WHERE status = 'pending' AND type = ? AND json_extract(body, ?) = ? ORDER BY id",
-        (type, f"$.data.{field}", value),
-    ).fetchall()
-    return [InboxEntry(**dict(r)) for r in rows]
-
-
-def parked_about_entries(db: Database, type: str, field: str, value: str | int) -> list[InboxEntry]:
-    """The events of `type` whose data's `field` is `value` that the rules failed on (parked), oldest first."""
-    rows = db.conn.execute(
-        f"SELECT {COLUMNS} FROM inbox WHERE status = 'parked' AND type = ? AND json_extract(body, ?) = ? ORDER BY id",
-        (type, f"$.data.{field}", value),
+        f"SELECT {COLUMNS} FROM inbox WHERE status = ? AND type = ? AND json_extract(body, ?) = ? ORDER BY id",
+        (status, type, f"$.data.{field}", value),
     ).fetchall()
     return [InboxEntry(**dict(r)) for r in rows]
 

@@ -417,7 +417,7 @@ class SelfService:
             return None
         waiting = [
             e.event().data
-            for e in inbox.pending_about_entries(db, "DelegationCommand", kind, item)
+            for e in inbox.about_entries(db, "DelegationCommand", kind, item)
             if e.event().data.get("command") == "renew"
         ]
         if waiting or renewal_scope.open_renewal(grant, item, kind) is not None:

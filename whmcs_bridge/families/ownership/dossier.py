@@ -66,8 +66,8 @@ def export(
         case = load_case(db, case_id)
         rows = case_rows(db, case_id)
         links, actions = link_rows(db, case_id), action_rows(db, case_id)  # not keyed either: checked below
-        waiting = inbox.pending_about_entries(db, "OwnershipCommand", "case", case_id)
-        parked = inbox.parked_about_entries(db, "OwnershipCommand", "case", case_id)
+        waiting = inbox.about_entries(db, "OwnershipCommand", "case", case_id)
+        parked = inbox.about_entries(db, "OwnershipCommand", "case", case_id, "parked")
     if db.signer is None:
         raise db.refused or BridgeError(f"there is no signing key beside {db.path}: a dossier cannot be signed here")
     audit.check_extendable(db)  # a chain cut or edited without the key: nothing is signed over it, a dossier neither

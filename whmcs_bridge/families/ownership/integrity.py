@@ -47,7 +47,7 @@ def step_refusal(db: Database, case_id: str, key: str, case: dict[str, Any] | No
     """live_refusal for the case's action `key` (the executor's, before each step): the staff ticket naming a
     parked event (timers.answer_parked) still goes, staff's only way to hear of it; all else of the case waits."""
     with db.snapshot():
-        parked = inbox.parked_about_entries(db, "OwnershipCommand", "case", case_id)
+        parked = inbox.about_entries(db, "OwnershipCommand", "case", case_id, "parked")
         problems = live_problems(db, case_id, case)
     if problems:  # the state to put back first; an event parked meanwhile is retried after
         retry = [
@@ -141,8 +141,8 @@ def live_problems(db: Database, case_id: str, case: dict[str, Any] | None = None
         rows = audit.raw_rows(db, case_id=case_id, subject=f"ownership:{case_id}")
         waiting = [
             e.event()
-            for e in inbox.pending_about_entries(db, "OwnershipCommand", "case", case_id)
-            + inbox.parked_about_entries(db, "OwnershipCommand", "case", case_id)  # named apart: live_refusal
+            for e in inbox.about_entries(db, "OwnershipCommand", "case", case_id)
+            + inbox.about_entries(db, "OwnershipCommand", "case", case_id, "parked")  # named apart: live_refusal
         ]
         held = seals.held_problem(db, FAMILY, f"case:{case_id}", case_id)
         opening = unopened(db, rows)
