@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from whmcs_bridge.families.ownership.case import due, replies_to_classify
-from whmcs_bridge.families.ownership.holder import holders_own, is_new_holder, outside, wrong_client
+from whmcs_bridge.families.ownership.holder import holders_own, is_new_holder, outside, requesters_own, wrong_client
 from whmcs_bridge.families.ownership.policies import (
     FAMILY,
     Rules,
@@ -447,15 +447,21 @@ def ex_holder_logins(case: dict[str, Any], users: dict[str, Any]) -> list[Action
     them: `users`, DD:api-reference/getclientsdetails.md). Each user of the holder's account when the case opened
     (holders_own) but the new owner loses its access to it (DeleteUserClient, DD:api-reference/deleteuserclient.md),
     as a step the completion waits on, written only while the account is still the new owner's (guard
-    `owned_by`). A user invited since the opening is the new holder's to keep or remove."""
+    `owned_by`). Until WHMCS showed the new owner, only the holder could invite anyone on the account: every user the
+    first read after the hand-over finds there (`users_at_hand_over`), but the new owner and the requester's own
+    people, is the holder's too, one invited after the opening included (twenty-sixth break round, ownership HIGH 1).
+    A user invited after that read is the new holder's to keep or remove."""
     actions: list[Action] = []
     for s in (s for s in case["subjects"] if s["kind"] == "client" and s.get("hand_over") == "move"):
         on = users.get(ref(s))
         owner = s.get("owner_now")
         if not isinstance(on, dict) or not s.get("moved_to") or owner != s["moved_to"]:
             continue
+        at_hand_over = s.setdefault("users_at_hand_over", sorted(int(u) for u in on))
         for user, email in sorted(on.items()):
-            if int(user) == owner or not holders_own(case, str(email or "")):
+            address = str(email or "")
+            holders = holders_own(case, address) or (int(user) in at_hand_over and not requesters_own(case, address))
+            if int(user) == owner or not holders:
                 continue
             purpose = f"access-{s['id']}-{user}"
             if case.get("steps", {}).get(purpose, {}).get("status") in ("planned", "parked"):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from whmcs_bridge.families.ownership.policies import Rules, staff_ticket
+from whmcs_bridge.families.ownership.shared import addresses
 from whmcs_bridge.model import Action
 
 
@@ -38,6 +39,13 @@ def holders_own(case: dict[str, Any], email: str) -> bool:
     known = {str(a).strip().casefold() for a in [holder.get("email") or "", *(holder.get("user_emails") or [])]}
     address = email.strip().casefold()
     return bool(address) and address in known
+
+
+def requesters_own(case: dict[str, Any], email: str) -> bool:
+    """Whether a user, by its address as read now, is one of the requester's own people: its profile address or a
+    user of its account when the case opened (the holder may have invited them before; they stay at a hand-over)."""
+    address = email.strip().casefold()
+    return bool(address) and address in addresses(case["requester"])
 
 
 def wrong_client(case: dict[str, Any], client: int, moved: list[str], emails: dict[str, str], rules: Rules) -> Action:
