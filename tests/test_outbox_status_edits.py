@@ -117,3 +117,40 @@ def test_audit_verify_names_an_action_whose_status_was_edited(world: Sandbox, db
     sql(db, "UPDATE outbox SET status = 'planned' WHERE id = ?", held.id)
     problems = planned.edited(db)
     assert len(problems) == 1 and held.key in problems[0] and "staff decision" in problems[0], problems
+
+
+def test_an_action_inserted_below_the_first_recorded_one_is_not_taken_for_an_old_one(world: Sandbox, db, api):
+    """Twenty-sixth break round, ownership HIGH 7: an action row inserted with id 0, below the first the chain
+    recorded, read as one planned before the chain recorded actions, and ran. The bridge never deletes an action,
+    so every id from 1 below the first recorded one is an older action's: id 0 (or less) is none."""
+    plan(db, email("first"))
+    sql(
+        db,
+        "INSERT INTO outbox (id, action_key, family, kind, params, client_id, subject, guard, destructive,"
+        " needs_approval, status, attempts, created_at, updated_at)"
+        " SELECT 0, 'forged', family, kind, params, client_id, subject, guard, destructive, needs_approval,"
+        " 'planned', 0, created_at, updated_at FROM outbox WHERE id = 1",
+    )
+    report = Executor(db, api).run_once(NOW)
+    assert "forged" in report.parked and sent(world) == 1, report
+    assert "recorded no such action" in str(status(db, "forged").error)
+
+
+@pytest.mark.parametrize("ended", ["done", "cancelled", "rejected"])
+def test_an_action_ended_by_sql_is_named_by_audit_verify(world: Sandbox, db: Database, ended: str):
+    """Twenty-sixth break round, ownership MEDIUM 12: the removal of the ex-holder's login set to `done` in the
+    database never ran, and `audit verify` said intact; an end the chain never recorded is named."""
+    quiet = plan(db, email(f"quiet-{ended}"))
+    sql(db, "UPDATE outbox SET status = ?, finished_at = updated_at WHERE id = ?", ended, quiet.id)
+    problems = planned.edited(db)
+    assert len(problems) == 1 and quiet.key in problems[0] and ended in problems[0], problems
+    assert "recorded no such end" in problems[0]
+
+
+def test_actions_that_really_ended_are_not_named(world: Sandbox, db: Database, api: WhmcsApi):
+    ran = plan(db, email("ran"))
+    refused = plan(db, email("refused", needs_approval=True))
+    staff.decide(db, refused.id, approve=False, by="alice", reason="not now", now=NOW)
+    Executor(db, api).run_once(NOW)
+    assert status(db, ran.key).status == "done" and status(db, refused.key).status == "rejected"
+    assert planned.edited(db) == []

@@ -146,13 +146,27 @@ def inserted_link(world: World, case_id: str) -> None:
         )  # fmt: skip
 
 
+def inserted_link_below_the_first(world: World, case_id: str) -> None:
+    """Twenty-sixth break round, ownership HIGH 6: a row whose id is below the first link the chain recorded read as
+    a link minted before the chain recorded them; id 0 is below every link an install ever minted."""
+    real = holder_link_row(world, case_id)
+    with Database(world.tmp / "state.db", signing=False) as db:
+        sql(
+            db,
+            "INSERT INTO consent_link (id, token_hash, purpose, subject, summary, expires_at, created_at, lang, scope)"
+            " VALUES (0, ?, ?, ?, ?, ?, ?, ?, ?)",
+            hashlib.sha256(TOKEN.encode()).hexdigest(), "ownership-holder", case_id, real["summary"],
+            real["expires_at"], real["created_at"], real["lang"], real["scope"],
+        )  # fmt: skip
+
+
 def rekeyed_link(world: World, case_id: str) -> None:
     real = holder_link_row(world, case_id)
     with Database(world.tmp / "state.db", signing=False) as db:
         sql(db, "UPDATE consent_link SET token_hash = ? WHERE id = ?", hashlib.sha256(TOKEN.encode()).hexdigest(), real["id"])
 
 
-@pytest.mark.parametrize("forge", [inserted_link, rekeyed_link])
+@pytest.mark.parametrize("forge", [inserted_link, rekeyed_link, inserted_link_below_the_first])
 def test_an_answer_through_a_link_the_bridge_did_not_mint_is_refused(world: World, forge: Any):
     case_id = open_and_document(world, "domain:20")
     assert world.case(case_id)["status"] == "notified"

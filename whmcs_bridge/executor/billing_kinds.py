@@ -208,13 +208,13 @@ def _part_paid(invoice: Any) -> bool:
 
 
 def _paid_then_cut(invoice: Any) -> bool:
-    """Whether WHMCS shows an owner's invoice Paid with more paid on it than its lines bill now: its payments
-    (GetInvoice `transactions`, DD:api-reference/getinvoice.md) above its `total`, which the credit applied to it
-    already lowered (so credit is left out of both), the totals following the items
-    (DD:api-reference/updateinvoice.md): lines deleted after the owner paid, as the renewal's write does when it lands
-    after the owner's payment."""
-    paid_in = invoice.paid - invoice.credit
-    return invoice.status == "Paid" and paid_in > invoice.total
+    """Whether WHMCS shows an owner's invoice Paid with more of the owner's money on it than its lines bill now: its
+    payments and the credit applied to it (GetInvoice `transactions` and `credit`, DD:api-reference/getinvoice.md)
+    above its `subtotal` and `tax`, which follow the items (DD:api-reference/updateinvoice.md): lines deleted after
+    the owner paid, as the renewal's write does when it lands after the owner's payment. `total` is left out: the
+    pages do not say how WHMCS nets the credit into it, and an invoice paid by credit alone counts too (twenty-sixth
+    break round, delegation HIGH 2)."""
+    return invoice.status == "Paid" and invoice.paid > invoice.subtotal + invoice.tax
 
 
 def _paid_meanwhile(c: Call, outcome: dict[str, Any], billed: Any, later: list[dict[str, Any]]) -> None:

@@ -125,8 +125,8 @@ def problem(db: Database, entry: OutboxEntry) -> str | None:
         if prefixes and (entry.event_id or "").startswith(prefixes):
             return None  # the executor's own line, recorded by the outcome that planned it
         first = first_bound(db)
-        if first is None or entry.id < first:
-            return None  # planned before the chain recorded actions' SHA-256: as before
+        if first is None or 1 <= entry.id < first:  # ids start at 1 and the bridge deletes no action: each id
+            return None  # below the first recorded one is an action planned before the chain recorded SHA-256s
         why = "the audit chain recorded no such action planned"
     elif expected != of_entry(entry):
         why = "its parameters, client, subject or guard are not the ones the audit chain recorded when it was planned"
@@ -196,6 +196,37 @@ def standing_problem(db: Database, entry: OutboxEntry) -> str | None:
 
 
 def edited(db: Database) -> list[str]:
-    """One sentence for each action not yet ended whose row is not the one the chain recorded (`audit verify`)."""
+    """One sentence for each action not yet ended whose row is not the one the chain recorded, then for each action
+    shown ended in a way the chain never recorded (`audit verify`)."""
     with db.snapshot():
-        return [p for p in (problem(db, e) for e in outbox.entries(db, statuses=UNFINISHED)) if p]
+        found = [p for p in (problem(db, e) for e in outbox.entries(db, statuses=UNFINISHED)) if p]
+        return found + ended_unrecorded(db)
+
+
+# How the chain records each end an action may show: the executor's outcome, staff's rejection, a rule withdrawing it.
+ENDS = {"done": ("executor.done",), "cancelled": ("executor.cancelled", WITHDRAWN), "rejected": ("staff.rejected",)}
+
+
+def ended_unrecorded(db: Database) -> list[str]:
+    """Actions shown done, cancelled or rejected with no such end in the chain: a status set by SQL (an ex-holder's
+    login removal shown done never ran: twenty-sixth break round, ownership MEDIUM 12). Actions planned before the
+    chain recorded them are left out, as in `problem`."""
+    first = first_bound(db)
+    if first is None:
+        return []
+    recorded: dict[tuple[str, int | None], set[str]] = {}
+    rows = db.conn.execute(
+        "SELECT action, client_id, json_extract(detail, '$.key') AS key FROM audit_log"
+        " WHERE (action IN ('executor.done', 'executor.cancelled', 'staff.rejected') OR action LIKE ?)"
+        " AND json_valid(detail)",
+        (WITHDRAWN,),
+    )
+    for row in rows:
+        end = WITHDRAWN if str(row["action"]).endswith(".approval_withdrawn") else str(row["action"])
+        recorded.setdefault((str(row["key"]), row["client_id"]), set()).add(end)
+    return [
+        f"action {e.key} ({e.kind}) shows {e.status} at {e.finished_at}, but the audit chain recorded no such end: its "
+        "status was edited in the database outside the bridge; restore the state from a backup"
+        for e in outbox.entries(db, statuses=tuple(ENDS))
+        if e.id >= first and not recorded.get((e.key, e.client_id), set()) & set(ENDS[e.status])
+    ]
