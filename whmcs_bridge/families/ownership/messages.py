@@ -299,7 +299,7 @@ MESSAGES = define(
         {"event": "number", "what": "text", "party": "text", "ticket": "number", "written": "date"},
         "Staff ticket: the holder's window has ended while an event that may answer the case is parked (what: link, "
         "a party's answer through its link; record, an answer staff recorded; reply, a message in the holder's "
-        "ticket); the window's end waits for it; staff retry it (events retry) once its cause is fixed.",
+        "ticket; writer, a new ticket or a reply in another ticket by the holder's account); the window's end waits for it; staff retry it (events retry) once its cause is fixed.",
     ),
     _spec(
         "ownership.staff_step_parked",
