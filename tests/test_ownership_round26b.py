@@ -7,16 +7,18 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 
 from tests import test_ownership_locks as locks
 from tests import test_ownership_round26 as round26
-from tests.conftest import Sandbox, sql
+from tests.conftest import Sandbox, make_client, sql
 from tests.test_ownership_e2e import World, open_and_document, vendor_world
 from tests.test_ownership_execution_round25 import approved, first_message, staff_tickets
 from whmcs_bridge.store.db import Database
+from whmcs_bridge.whmcs.api import WhmcsApi
 
 
 @pytest.fixture
@@ -142,3 +144,36 @@ def test_a_parked_ticket_of_another_client_is_no_answer_of_the_holder():
     }
     other = {"id": 8, "type": "TicketOpen", "ticket": 11, "userid": 22}
     assert parked_answers(case, [mine, by_address, other]) == [mine, by_address]
+
+
+# --- HIGH 5: an outside requester's "account" made and owned by the holder's own login --------------------------
+
+
+def test_an_account_the_holders_login_controls_is_not_the_outside_requesters(sandbox: Sandbox):
+    """A client account with the outside requester's address that the vendor's login (user #1, Budi) owns; staff move
+    the hosting there. Read with its users, it is not taken for the requester's account (no new password, staff told
+    which login); with the address and no login of the holder's it still is."""
+    from whmcs_bridge.executor.call import Call
+    from whmcs_bridge.executor.kinds import action_kind
+    from whmcs_bridge.families.ownership.holder import holders_login, is_new_holder
+
+    sandbox.load("vendor-dispute")
+    api = WhmcsApi(make_client(sandbox.api_url))
+    changed = sandbox.post("UpdateClient", clientid=22, companyname="PT Sinar Jaya", email="direktur@sinarjaya.co.id")
+    assert changed.json()["result"] == "success", changed.text
+    sandbox.control("move", {"service": 201, "client": 22})
+    params = {"subjects": [{"kind": "service", "id": 201}], "report": {"case": "o1"}, "owner_emails": True}
+    case: dict[str, Any] = {
+        "id": "o1",
+        "holder": {"client": 20, "email": "budi@kreatifstudio.id", "user_emails": ["budi@kreatifstudio.id"]},
+        "requester": {"client": None, "name": "PT Sinar Jaya", "email": "direktur@sinarjaya.co.id"},
+        "subjects": [{"kind": "service", "id": 201, "name": "majumakmur.co.id", "holder_ref": 20}],
+    }
+    subject = case["subjects"][0]
+    _, data = action_kind("read_owners").run(Call(api, params, "k", 20))["feed"]
+    assert data["owners"] == {"service:201": 22}
+    assert is_new_holder(case, subject, 22, data["emails"])  # the address, and no login of the holder's
+    sandbox.control("access", {"user": 1, "client": 22, "owner": True})  # the vendor's Budi made its owner
+    _, data = action_kind("read_owners").run(Call(api, params, "k", 20))["feed"]
+    assert not is_new_holder(case, subject, 22, data["emails"])
+    assert holders_login(case, 22, data["emails"]) == "budi@kreatifstudio.id"  # named in staff's ticket

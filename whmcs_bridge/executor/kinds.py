@@ -268,6 +268,9 @@ def _run_read_owners(c: Call) -> Result:
     if c.params.get("owner_emails"):  # an outside requester is recognised by its address (ownership execution)
         clients = {o for k, o in owners.items() if o and not k.startswith("client:")}
         emails = {str(o): c.api.client_details(o).email for o in sorted(clients)}
+        # And who may act for each such client (its owner and invited users): an account the holder's own login
+        # controls is not the requester's, whatever its address (holder.holders_login).
+        emails.update({f"{o}:users": ",".join(account_users(c.api, o).values()) for o in sorted(clients)})
     for subject, user in owners.items():  # a whole account's owner user: whose user it is (holder.is_new_holder)
         if user and subject.startswith("client:"):
             emails.update(user_facts(c.api, int(subject.split(":")[1]), int(user)))

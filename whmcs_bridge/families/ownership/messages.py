@@ -331,9 +331,13 @@ MESSAGES = define(
         "ownership.staff_moved_not_to_requester",
         "ticket",
         "staff",
-        {"moving": "subjects", "moved_to": "client", "moved_to_email": "text", "requester_email": "text"},
+        {
+            "moving": "subjects", "moved_to": "client", "moved_to_email": "text", "requester_email": "text",
+            "holder_login": "text",
+        },
         "Staff ticket: staff moved an outside requester's subjects to a client whose WHMCS email is not the "
-        "requester's; nothing was sent to that client and the case waits.",
+        "requester's, or (holder_login) one of whose users is a login of the holder's account; nothing was sent to "
+        "that client and the case waits.",
     ),
     _spec(
         "ownership.staff_objection_executing",
