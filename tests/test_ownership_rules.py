@@ -317,6 +317,8 @@ def test_approvals_count_distinct_staff_then_execution_lists_and_acts():
     assert password.params == {
         "service_id": 201, "notify_template": "Hosting Account Welcome Email", "outcome_to": "OwnershipStepEnded",
         "tell_parked": True,
+        # Held should the new holder's profile email be the old holder's (round 26's HIGH 4).
+        "holder_marks": {"addresses": ["budi@kreatif.id"], "domains": ["kreatif.id"]},
     }  # fmt: skip
     assert password.client_id == 21
     # Its guard re-reads the owner before it runs: the password goes to no other client.

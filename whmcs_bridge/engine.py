@@ -288,6 +288,10 @@ class Engine:
                         "command": data.get("command"),
                         "purpose": data.get("purpose"),
                         "ticket": as_int(data.get("ticketid")),
+                        # Who wrote a ticket or reply, as WHMCS says (the client; the requestor's address when
+                        # given): a party's message in any of its tickets may answer (twenty-sixth round HIGH 8).
+                        "userid": as_int(data.get("userid")),
+                        "requestor_email": str(data.get("requestor_email") or ""),
                     }
                 )
         return found

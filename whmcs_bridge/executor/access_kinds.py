@@ -27,6 +27,7 @@ import re
 import secrets
 
 from whmcs_bridge.executor.call import ActionError, ActionKind, Call, Observed, Params, Result
+from whmcs_bridge.executor.owner_reads import holders_address
 from whmcs_bridge.whmcs import normalize as n
 from whmcs_bridge.whmcs.records import Email
 
@@ -53,6 +54,7 @@ def _holder(c: Call) -> int:
 def _alone(c: Call) -> None:
     """Held (ActionError parks it) before the password changes while the welcome email would reach a contact too."""
     holder = _holder(c)
+    _not_the_old_holders(c, holder)
     copied = [k for k in c.api.contacts(holder) if k.email_preferences.get("product")]
     if copied:
         who = ", ".join(f"contact #{k.id} ({k.email})" for k in copied)
@@ -60,6 +62,21 @@ def _alone(c: Call) -> None:
             f"client #{holder} has {who} receiving its product emails, so WHMCS's welcome email with the new password "
             f"of service #{c.params['service_id']} would reach them too: untick their product emails in WHMCS (or give "
             "the client new access details by hand and reject this action), then approve it"
+        )
+
+
+def _not_the_old_holders(c: Call, holder: int) -> None:
+    """Nor while the client's profile email, where WHMCS sends the welcome email (GetClientsDetails `email`,
+    DD:api-reference/getclientsdetails.md), is the case's old holder's (`holder_marks`,
+    owner_reads.holders_address): the password meant to shut the holder out would reach it (twenty-sixth break round,
+    ownership HIGH 4)."""
+    email = c.api.client_details(holder).email.strip() if c.params.get("holder_marks") else ""
+    why = holders_address(email, c.params.get("holder_marks"))
+    if why:
+        raise ActionError(
+            f"client #{holder}'s WHMCS profile email {email} is {why}, so WHMCS's welcome email with the new password "
+            f"of service #{c.params['service_id']} would reach the holder: correct the profile and approve this "
+            "action, or reject it"
         )
 
 

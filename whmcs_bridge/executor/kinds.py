@@ -18,6 +18,7 @@ from whmcs_bridge.executor.owner_reads import (
     account_holds,
     account_users,
     holder_now,
+    holders_address,
     owner_user,
     read_owners,
     registrant_now,
@@ -172,6 +173,7 @@ def _run_registrant_update(c: Call) -> Result:
     block would wipe the address and phone at a registrar that replaces it (whmcs/whois.py)."""
     domain_id, kind = int(c.params["domain_id"]), c.params.get("contact_type", "Registrant")
     _still_the_company(c)
+    _not_the_holders(c)
     contacts = dict(c.api.whois(domain_id).contacts)
     contacts[kind] = whois.with_holder(contacts.get(kind, {}), holder_now(c.api, c.params))
     c.api.update_whois(domain_id, whois.contacts_xml(contacts))
@@ -194,6 +196,22 @@ def _still_the_company(c: Call) -> None:
             f'client #{client}\'s WHMCS profile names {named}, not "{company}" as when the case opened, so domain '
             f"#{c.params['domain_id']}'s registrant would not be the company: correct the profile and approve this "
             "action, or reject it"
+        )
+
+
+def _not_the_holders(c: Call) -> None:
+    """Nor while the new holder's profile email (GetClientsDetails `email`, DD:api-reference/getclientsdetails.md),
+    which becomes the registrant's email, is the old holder's (`holder_marks`, owner_reads.holders_address): the holder
+    would keep the registrant's mailbox of the domain it hands over (twenty-sixth break round, ownership HIGH 3)."""
+    if not c.params.get("holder_marks") or not c.params.get("holder_client"):
+        return
+    client = int(c.params["holder_client"])
+    email = c.api.client_details(client).email.strip()
+    why = holders_address(email, c.params["holder_marks"])
+    if why:
+        raise ActionError(
+            f"client #{client}'s WHMCS profile email {email} is {why}, so domain #{c.params['domain_id']}'s registrant "
+            "email would be the holder's: correct the profile and approve this action, or reject it"
         )
 
 
@@ -250,6 +268,9 @@ def _run_read_owners(c: Call) -> Result:
     if c.params.get("owner_emails"):  # an outside requester is recognised by its address (ownership execution)
         clients = {o for k, o in owners.items() if o and not k.startswith("client:")}
         emails = {str(o): c.api.client_details(o).email for o in sorted(clients)}
+        # And who may act for each such client (its owner and invited users): an account the holder's own login
+        # controls is not the requester's, whatever its address (holder.holders_login).
+        emails.update({f"{o}:users": ",".join(account_users(c.api, o).values()) for o in sorted(clients)})
     for subject, user in owners.items():  # a whole account's owner user: whose user it is (holder.is_new_holder)
         if user and subject.startswith("client:"):
             emails.update(user_facts(c.api, int(subject.split(":")[1]), int(user)))

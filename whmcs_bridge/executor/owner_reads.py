@@ -89,6 +89,18 @@ def holder_now(api: WhmcsApi, params: Params) -> dict[str, str]:
     return {str(k): str(v) for k, v in details.items()}
 
 
+def holders_address(email: str, marks: dict[str, Any] | None) -> str:
+    """Why an address read at execution is the case's old holder's (`marks`, ownership shared.holders_marks: its
+    recorded addresses and its own mail domains), in words ("" when it is not): mail to it reaches the holder."""
+    address = str(email or "").strip().casefold()
+    if not address or not marks:
+        return ""
+    if address in marks.get("addresses", []):
+        return "an address the case recorded for the holder"
+    domain = address.rpartition("@")[2]
+    return f"on the holder's mail domain {domain}" if domain in marks.get("domains", []) else ""
+
+
 def registrant_now(api: WhmcsApi, params: Params) -> tuple[dict[str, str], bool]:
     """A domain's contact block as DomainGetWhoisInfo reads it now (`contact_type`, the Registrant unless
     said), and whether it shows the new holder: putting the holder in place would change nothing."""

@@ -31,6 +31,7 @@ from whmcs_bridge.families.ownership.policies import (
     step,
     tell,
 )
+from whmcs_bridge.families.ownership.shared import holders_marks
 from whmcs_bridge.families.ownership.watch import account_owner_changed, account_read
 from whmcs_bridge.model import Action, Decision, action_key
 
@@ -92,6 +93,9 @@ def domain_step(case: dict[str, Any], s: dict[str, Any], kind: str, purpose: str
             # The company the case opened for: a profile read at execution that no longer names it holds the step
             # (executor kinds `company`; twenty-fifth break round, ownership HIGH 7).
             params["company"] = str(case["requester"]["company"]).strip()
+        if case["requester"].get("client"):
+            # Nor the holder's address as the registrant's email (executor _not_the_holders).
+            params["holder_marks"] = holders_marks(case)
     else:
         params = {"domain_id": s["id"], "report": {"case": case["id"], "domain": s["id"]}}
     return execution_step(case, kind, purpose, params, case["holder"]["client"], s)
@@ -547,7 +551,12 @@ def new_access(case: dict[str, Any], subject: dict[str, Any], rules: Rules) -> l
     # records a move to any other client without calling it moved).
     if subject["kind"] != "service" or (requester and subject.get("moved_to") != requester):
         return []
-    params = {"service_id": subject["id"], "notify_template": rules.section.welcome_email}
+    # Nor to the holder's address, should the new holder's profile email be one (executor access_kinds).
+    params = {
+        "service_id": subject["id"],
+        "notify_template": rules.section.welcome_email,
+        "holder_marks": holders_marks(case),
+    }
     owner = int(subject["moved_to"])
     earlier = access_cancelled(case, subject)
     for purpose in earlier:  # replaced by this one

@@ -25,7 +25,7 @@ def is_new_holder(case: dict[str, Any], subject: dict[str, Any], owner: int, ema
             return is_requester(case, emails[f"user:{owner}"])
         return str(case["requester"].get("client")) in emails.get(f"user:{owner}:clients", "").split(",")
     if outside(case):
-        return is_requester(case, emails.get(str(owner), ""))
+        return is_requester(case, emails.get(str(owner), "")) and not holders_login(case, owner, emails)
     return bool(owner == case["requester"].get("client"))
 
 
@@ -48,9 +48,17 @@ def requesters_own(case: dict[str, Any], email: str) -> bool:
     return bool(address) and address in addresses(case["requester"])
 
 
+def holders_login(case: dict[str, Any], client: int, emails: dict[str, str]) -> str:
+    """A user of the client (its owner or an invited one, as the read found them: `ID:users`, executor read_owners)
+    that was one of the holder's (holders_own), or "": an account with the outside requester's address that the
+    holder's own login controls is not the requester's (twenty-sixth break round, ownership HIGH 5)."""
+    users = [u for u in emails.get(f"{client}:users", "").split(",") if u]
+    return next((u for u in users if holders_own(case, u)), "")
+
+
 def wrong_client(case: dict[str, Any], client: int, moved: list[str], emails: dict[str, str], rules: Rules) -> Action:
     if outside(case):
-        return not_to_requester(case, client, moved, emails[str(client)], rules)
+        return not_to_requester(case, client, moved, emails, rules)
     return staff_ticket(
         case, rules, f"wrong-client-{client}-{'-'.join(moved)}", "ownership.staff_moved_elsewhere",
         moving=moved, moved_to=client,
@@ -67,9 +75,11 @@ def is_requester(case: dict[str, Any], email: str) -> bool:
     return bool(wanted) and email.strip().casefold() == wanted
 
 
-def not_to_requester(case: dict[str, Any], client: int, moved: list[str], email: str, rules: Rules) -> Action:
-    """Staff moved an outside requester's subjects to a client with another address: nothing is sent to
-    it, the case waits for them to reach the requester's account."""
+def not_to_requester(
+    case: dict[str, Any], client: int, moved: list[str], emails: dict[str, str], rules: Rules
+) -> Action:
+    """Staff moved an outside requester's subjects to a client with another address, or one a login of the holder's
+    account is a user of: nothing is sent to it, the case waits for them to reach the requester's account."""
     return staff_ticket(
         case,
         rules,
@@ -77,6 +87,7 @@ def not_to_requester(case: dict[str, Any], client: int, moved: list[str], email:
         "ownership.staff_moved_not_to_requester",
         moving=moved,
         moved_to=client,
-        moved_to_email=email,
+        moved_to_email=emails[str(client)],
         requester_email=str(case["requester"].get("email") or ""),
+        holder_login=holders_login(case, client, emails),
     )

@@ -299,7 +299,7 @@ MESSAGES = define(
         {"event": "number", "what": "text", "party": "text", "ticket": "number", "written": "date"},
         "Staff ticket: the holder's window has ended while an event that may answer the case is parked (what: link, "
         "a party's answer through its link; record, an answer staff recorded; reply, a message in the holder's "
-        "ticket); the window's end waits for it; staff retry it (events retry) once its cause is fixed.",
+        "ticket; writer, a new ticket or a reply in another ticket by the holder's account); the window's end waits for it; staff retry it (events retry) once its cause is fixed.",
     ),
     _spec(
         "ownership.staff_step_parked",
@@ -331,9 +331,13 @@ MESSAGES = define(
         "ownership.staff_moved_not_to_requester",
         "ticket",
         "staff",
-        {"moving": "subjects", "moved_to": "client", "moved_to_email": "text", "requester_email": "text"},
+        {
+            "moving": "subjects", "moved_to": "client", "moved_to_email": "text", "requester_email": "text",
+            "holder_login": "text",
+        },
         "Staff ticket: staff moved an outside requester's subjects to a client whose WHMCS email is not the "
-        "requester's; nothing was sent to that client and the case waits.",
+        "requester's, or (holder_login) one of whose users is a login of the holder's account; nothing was sent to "
+        "that client and the case waits.",
     ),
     _spec(
         "ownership.staff_objection_executing",

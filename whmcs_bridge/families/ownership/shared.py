@@ -33,7 +33,11 @@ def one_browser(case: dict[str, Any]) -> dict[str, str]:
     (web/consent.py, flow.link_answer); answers staff recorded carry neither."""
     answers = [a for a in case.get("answers") or [] if a.get("ip")]
     pairs = [
-        (r, h) for r in answers if r["party"] == "requester" for h in answers if h["party"] == "holder" and h["ip"] == r["ip"]
+        (r, h)
+        for r in answers
+        if r["party"] == "requester"
+        for h in answers
+        if h["party"] == "holder" and h["ip"] == r["ip"]
     ]
     same = [(r, h) for r, h in pairs if r.get("user_agent") and r.get("user_agent") == h.get("user_agent")]
     if same:
@@ -53,6 +57,31 @@ def users_of_both(case: dict[str, Any], holder_users_now: list[str] | None = Non
     break round, ownership HIGH 4)."""
     now = [str(a).strip().casefold() for a in holder_users_now or []]
     return sorted((set(addresses(case["holder"])) | {a for a in now if a}) & set(addresses(case["requester"])))
+
+
+# Mail domains anyone may have an address on (free mail): an address there says nothing of whose mailbox it is, so only
+# the holder's own addresses on them count (holders_marks).
+FREE_MAIL = frozenset(
+    {
+        "gmail.com", "googlemail.com", "yahoo.com", "yahoo.co.id", "ymail.com", "rocketmail.com", "hotmail.com",
+        "outlook.com", "live.com", "msn.com", "icloud.com", "me.com", "mac.com", "aol.com", "proton.me",
+        "protonmail.com", "gmx.com", "gmx.net", "mail.com", "yandex.com", "zoho.com",
+    }
+)  # fmt: skip
+
+
+def holders_marks(case: dict[str, Any]) -> dict[str, list[str]]:
+    """What makes an address the holder's, for the steps that write or send to the new holder's address read at
+    execution (the registrant's email, the welcome email with the new password): the addresses the case recorded for
+    the holder and its account's users, and their mail domains but a free-mail one, the requester's own, or a domain
+    the case hands over (mail there is the requester's from now on). The requester's profile email changed before the
+    hand-over to one of these would give the holder the registrant's mailbox or the new password (twenty-sixth break
+    round, ownership HIGH 3 and 4)."""
+    own = addresses(case["holder"])
+    theirs = {mail_domain(a) for a in addresses(case["requester"])}
+    handed = {str(s.get("name") or "").casefold() for s in case.get("subjects") or []}
+    domains = {mail_domain(a) for a in own} - theirs - handed - FREE_MAIL - {""}
+    return {"addresses": sorted(set(own)), "domains": sorted(domains)}
 
 
 def addresses(party: dict[str, Any]) -> list[str]:

@@ -21,6 +21,7 @@ from whmcs_bridge.families.ownership.policies import (
     step,
     tell,
 )
+from whmcs_bridge.families.ownership.shared import addresses
 from whmcs_bridge.families.ownership.watch import read_watched
 from whmcs_bridge.model import Decision, as_int
 
@@ -85,18 +86,24 @@ def unread_answers(case: dict[str, Any], deadline: datetime, polled_at: str | No
 
 
 # The parked events that may carry the holder's answer: its link's or one staff recorded (OwnershipCommand), a
-# reply read back (OwnershipReply), naming the case; a message in the holder's thread (by the ticket's id).
+# reply read back (OwnershipReply), naming the case; a message in the holder's thread (by the ticket's id); a new
+# ticket or a reply in any ticket the holder's account writes (WRITER_EVENTS: by its client, or an address the case
+# recorded for it or its users).
 ANSWER_COMMANDS = ("consent", "answer")
 THREAD_EVENTS = ("TicketUserReply", "TicketAddNote", "TicketAdminReply")
+WRITER_EVENTS = ("TicketOpen", "TicketUserReply")
 
 
 def parked_answers(case: dict[str, Any], parked: list[Any]) -> list[dict[str, Any]]:
-    """The parked events that may answer for the holder (ANSWER_COMMANDS, THREAD_EVENTS), oldest first."""
+    """The parked events that may answer for the holder (ANSWER_COMMANDS, THREAD_EVENTS, WRITER_EVENTS), oldest
+    first."""
     thread = as_int((case.get("tickets") or {}).get("holder"))
 
     def answers(p: dict[str, Any]) -> bool:
-        if p.get("type") in THREAD_EVENTS:
-            return bool(thread) and as_int(p.get("ticket")) == thread
+        if p.get("type") in THREAD_EVENTS and thread and as_int(p.get("ticket")) == thread:
+            return True
+        if p.get("type") in WRITER_EVENTS and holders_message(case, p):
+            return True
         if p.get("case") != case["id"]:
             return False
         return p.get("type") == "OwnershipReply" or (
@@ -104,6 +111,18 @@ def parked_answers(case: dict[str, Any], parked: list[Any]) -> list[dict[str, An
         )
 
     return [p for p in parked if isinstance(p, dict) and answers(p)]
+
+
+def holders_message(case: dict[str, Any], parked: dict[str, Any]) -> bool:
+    """Whether WHMCS says the holder's account wrote a parked ticket or reply: by its client (the event's `userid`),
+    or from an address the case recorded for the holder or its account's users (`requestor_email`). The holder may
+    object by a new ticket or in an older one of its own: parked, it is not the holder's silence (twenty-sixth break
+    round, ownership HIGH 8)."""
+    holder = as_int(case["holder"].get("client"))
+    if holder and as_int(parked.get("userid")) == holder:
+        return True
+    email = str(parked.get("requestor_email") or "").strip().casefold()
+    return bool(email) and email in addresses(case["holder"])
 
 
 def answer_parked(case: dict[str, Any], now: datetime, rules: Rules, parked: dict[str, Any]) -> Decision:
@@ -118,9 +137,7 @@ def answer_parked(case: dict[str, Any], now: datetime, rules: Rules, parked: dic
         "once `whmcs-bridge events parked` shows its cause fixed)",
         "once it is decided",
     )
-    what = (
-        "link" if parked.get("command") == "consent" else "reply" if parked.get("type") in THREAD_EVENTS else "record"
-    )
+    what = parked_what(case, parked)
     ticket = staff_ticket(
         case,
         rules,
@@ -133,6 +150,16 @@ def answer_parked(case: dict[str, Any], now: datetime, rules: Rules, parked: dic
         written=str(parked.get("at") or "")[:10],
     )
     return dataclasses.replace(decision, actions=[ticket])
+
+
+def parked_what(case: dict[str, Any], parked: dict[str, Any]) -> str:
+    """What a parked answer is, in the staff ticket's words (ownership.staff_answer_parked `what`)."""
+    if parked.get("command") == "consent":
+        return "link"
+    thread = as_int((case.get("tickets") or {}).get("holder"))
+    if parked.get("type") in THREAD_EVENTS and thread and as_int(parked.get("ticket")) == thread:
+        return "reply"
+    return "writer" if parked.get("type") in WRITER_EVENTS else "record"
 
 
 def window_waits(case: dict[str, Any], now: datetime, why: str, until: str = "once WHMCS is read") -> Decision:

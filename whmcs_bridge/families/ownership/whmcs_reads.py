@@ -13,6 +13,7 @@ from whmcs_bridge.errors import BridgeError, WhmcsApiError, WhmcsProtocolError, 
 from whmcs_bridge.evidence import files
 from whmcs_bridge.executor.owner_reads import (
     account_holds,
+    account_users,
     read_owners,
     registrant_differences,
     subject_gone,
@@ -289,6 +290,8 @@ def _read(api: WhmcsApi, case: dict[str, Any], what: str, s: dict[str, Any]) -> 
             facts["holds"] = {ref(s): account_holds(api, int(s["id"]))}  # completion reads it (execution.grown)
         else:
             emails = {str(owner): api.client_details(owner).email} if outside(case) else {}
+            if outside(case):  # and who may act for it: one the holder's login controls is not the requester's
+                emails[f"{owner}:users"] = ",".join(account_users(api, owner).values())
         done = owner != s["holder_ref"] and is_new_holder(case, s, owner, emails)
         holder = "user" if s["kind"] == "client" else "client"
         read = f"WHMCS shows it with {holder} #{owner}"
