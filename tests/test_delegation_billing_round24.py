@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,16 +25,24 @@ def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[World]:
     yield from agency_world(sandbox, tmp_path, "  timeout_s: 1\n  settle_after: 2s\n")
 
 
-def owner_pays_during_the_write(world: World, invoice: int, delegate_invoice: int, held: float, skip: int = 0) -> None:
+def owner_pays_during_the_write(
+    world: World,
+    invoice: int,
+    delegate_invoice: int,
+    held: float,
+    skip: int = 0,
+    owner_pays_by: Callable[[World, int], None] = pay_once_updating,
+) -> None:
     """The delegate pays; the bridge's UpdateInvoice is held `held` seconds in WHMCS; the owner pays `invoice`
-    as soon as WHMCS took that call; then the bridge runs until the write landed and after."""
+    (`owner_pays_by`: in full by default) as soon as WHMCS took that call; then the bridge runs until the write
+    landed and after."""
     fault = {"delay_s": held, "count": 1, "actions": ["UpdateInvoice"]}
     if skip:
         fault["skip"] = skip
     world.sandbox.control("faults", fault)
     pay(world, delegate_invoice, "CARD-AGENCY")
     world.sandbox.control("hooks")
-    owner_pays = threading.Thread(target=pay_once_updating, args=(world, invoice))
+    owner_pays = threading.Thread(target=owner_pays_by, args=(world, invoice))
     owner_pays.start()
     try:
         world.settle(2)

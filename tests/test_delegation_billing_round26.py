@@ -6,6 +6,7 @@ passed while delegation was off was told as "paid twice" (F8)."""
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Iterator
@@ -167,17 +168,8 @@ def test_the_owner_part_paying_during_the_write_is_renewed_for_the_delegate_and_
     invoice = owner_invoice(world)
     before = due(world)
     grant_id, [mine] = asked(world)
-    sandbox.control("faults", {"delay_s": 0.8, "count": 1, "actions": ["UpdateInvoice"]})
-    pay(world, mine["id"], "CARD-AGENCY")
-    sandbox.control("hooks")
-    owner_pays = threading.Thread(target=pay_part_once_updating, args=(world, invoice["id"], "5.00"))
-    owner_pays.start()
-    try:
-        world.settle(2)
-    finally:
-        owner_pays.join()
-    time.sleep(1)
-    world.settle(4)
+    part = functools.partial(pay_part_once_updating, amount="5.00")
+    owner_pays_during_the_write(world, invoice["id"], mine["id"], 0.8, owner_pays_by=part)
     assert sandbox.rows("invoices", id=invoice["id"])[0]["status"] == "Cancelled"
     assert due(world) == next_month(before)  # renewed once, by the bridge, for the delegate's payment
     shown = world.run("delegations", "show", grant_id).output

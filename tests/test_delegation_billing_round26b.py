@@ -8,12 +8,14 @@ and `tax`), which do not depend on how WHMCS nets the credit into `total`."""
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 
 from tests.conftest import BridgeWorld
+from tests.test_delegation_billing_round24 import owner_pays_during_the_write
 from tests.test_delegation_billing_round26 import grant_notes, past_grace, payer, slow, with_domain_line
-from tests.test_delegation_renewal_e2e import asked, due, next_month, pay
+from tests.test_delegation_renewal_e2e import asked, due, next_month
 from tests.test_delegation_renewal_settle_e2e import World
 
 __all__ = ["payer", "slow"]  # the fixtures, used by name
@@ -36,17 +38,8 @@ def test_the_owner_paying_its_kept_invoice_by_credit_during_a_late_write_is_paid
     invoice = with_domain_line(world)
     before = due(world)
     grant_id, [mine] = asked(world)
-    sandbox.control("faults", {"delay_s": 3, "count": 1, "actions": ["UpdateInvoice"]})
-    pay(world, mine["id"], "CARD-AGENCY")
-    sandbox.control("hooks")
-    owner_pays = threading.Thread(target=credit_once_updating, args=(world, invoice["id"], "24.90"))
-    owner_pays.start()
-    try:
-        world.settle(2)
-    finally:
-        owner_pays.join()
-    time.sleep(3)
-    world.settle(4)
+    by_credit = functools.partial(credit_once_updating, amount="24.90")
+    owner_pays_during_the_write(world, invoice["id"], mine["id"], 3, owner_pays_by=by_credit)
     past_grace(world)
     [now] = sandbox.rows("invoices", id=invoice["id"])
     assert now["status"] == "Paid" and now["credit"] == "24.90", now  # the repro's facts
