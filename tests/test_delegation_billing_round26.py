@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -88,10 +88,12 @@ def payer(sandbox: Sandbox, tmp_path: Path) -> Iterator[BridgeWorld]:
     w.close()
 
 
-def owner_pays_order_during_lines_off(world: BridgeWorld, addon: str | None = None) -> tuple[int, int, int]:
+def owner_pays_order_during_lines_off(
+    world: BridgeWorld, addon: str | None = None, owner_pays_by: Callable[[Any, int], None] = pay_once_updating
+) -> tuple[int, int, int]:
     """Payer mode: the agency's user orders for client 12; the bridge's UpdateInvoice taking the order's items off
-    the owner's order invoice is held 3 s in WHMCS, and the owner pays that invoice in full meanwhile. The order, the
-    owner's invoice, the agency's invoice."""
+    the owner's order invoice is held 3 s in WHMCS, and the owner pays that invoice meanwhile (`owner_pays_by`: in
+    full by default). The order, the owner's invoice, the agency's invoice."""
     sandbox = world.sandbox
     world.run(
         "delegations", "grant", "--owner", "12", "--delegate", "10", "--whole-client", "--role", "administrative",
@@ -104,7 +106,7 @@ def owner_pays_order_during_lines_off(world: BridgeWorld, addon: str | None = No
         {"client_id": 12, "user_id": 1, "pid": 3, "domain": "martin-new.fr", **({"addon": addon} if addon else {})},
     )
     owners = int(made["InvoiceID"])
-    owner_pays = threading.Thread(target=pay_once_updating, args=(world, owners))
+    owner_pays = threading.Thread(target=owner_pays_by, args=(world, owners))
     owner_pays.start()
     try:
         world.settle(6)

@@ -9,12 +9,18 @@ and `tax`), which do not depend on how WHMCS nets the credit into `total`."""
 from __future__ import annotations
 
 import functools
-import threading
 import time
 
 from tests.conftest import BridgeWorld
 from tests.test_delegation_billing_round24 import owner_pays_during_the_write
-from tests.test_delegation_billing_round26 import grant_notes, past_grace, payer, slow, with_domain_line
+from tests.test_delegation_billing_round26 import (
+    grant_notes,
+    owner_pays_order_during_lines_off,
+    past_grace,
+    payer,
+    slow,
+    with_domain_line,
+)
 from tests.test_delegation_renewal_e2e import asked, due, next_month
 from tests.test_delegation_renewal_settle_e2e import World
 
@@ -54,26 +60,9 @@ def test_payer_mode_the_owner_paying_its_order_invoice_by_credit_during_the_line
     """HIGH 3: payer mode, the owner applies credit to its order invoice (the order and a 5.00 addon) while the
     bridge's write taking the order's items off it is held: the invoice ends Paid, billing 5.00 with 26.90 of credit
     on it. The owner paid the order: one sticky staff task to restore it and accept the order."""
-    world = payer
-    sandbox = world.sandbox
-    world.run(
-        "delegations", "grant", "--owner", "12", "--delegate", "10", "--whole-client", "--role", "administrative",
-        "--by", "alice", "--basis", "signed mandate",
-    )  # fmt: skip
-    world.settle()
-    sandbox.control("faults", {"delay_s": 3, "count": 1, "actions": ["UpdateInvoice"]})
-    made = sandbox.control(
-        "checkout", {"client_id": 12, "user_id": 1, "pid": 3, "domain": "martin-new.fr", "addon": "5.00"}
-    )
-    owners = int(made["InvoiceID"])
-    owner_pays = threading.Thread(target=credit_once_updating, args=(world, owners, "26.90"))
-    owner_pays.start()
-    try:
-        world.settle(6)
-    finally:
-        owner_pays.join()
-    time.sleep(3)
-    world.settle(6)
+    sandbox = payer.sandbox
+    by_credit = functools.partial(credit_once_updating, amount="26.90")
+    _, owners, _ = owner_pays_order_during_lines_off(payer, "5.00", owner_pays_by=by_credit)
     [now] = sandbox.rows("invoices", id=owners)
     assert now["status"] == "Paid" and now["credit"] == "26.90", now  # the repro's facts
     tasks = [n for n in sandbox.rows("client_notes", client_id=12) if "STAFF TASK" in n["note"] and "26.90" in n["note"]]
