@@ -7,16 +7,17 @@ an edit is parked before it runs, and `audit verify` names it."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import Sandbox, sql
+from tests.conftest import BridgeWorld, Sandbox, sql
 from whmcs_bridge import staff
 from whmcs_bridge.engine import Engine
 from whmcs_bridge.errors import BridgeError
 from whmcs_bridge.executor.loop import Executor
-from whmcs_bridge.model import Action, Event, action_key
+from whmcs_bridge.model import Action, Decision, Event, action_key
 from whmcs_bridge.store import outbox, planned
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.api import WhmcsApi
@@ -154,3 +155,40 @@ def test_actions_that_really_ended_are_not_named(world: Sandbox, db: Database, a
     Executor(db, api).run_once(NOW)
     assert status(db, ran.key).status == "done" and status(db, refused.key).status == "rejected"
     assert planned.edited(db) == []
+
+
+@pytest.mark.parametrize("waiting", ["parked", "awaiting_approval"])
+def test_a_rejected_action_moved_back_to_waiting_cannot_be_approved(
+    world: Sandbox, db: Database, api: WhmcsApi, waiting: str, tmp_path: Path, worlds: list[BridgeWorld]
+):
+    """Twenty-seventh break round, delegation HIGH 3: staff rejected a parked renewal; its row set back to `parked`
+    by SQL was offered again by `approvals list`, `approve` accepted it and it ran, while `audit verify` said intact.
+    An action the chain recorded ended (rejected, cancelled, withdrawn, done) is ended whatever its row says."""
+    refused = plan(db, email("refused-then-edited", needs_approval=True))
+    staff.decide(db, refused.id, approve=False, by="alice", reason="refund the delegate", now=NOW)
+    assert planned.edited(db) == []
+    sql(db, "UPDATE outbox SET status = ?, finished_at = NULL WHERE id = ?", waiting, refused.id)
+    problems = planned.edited(db)
+    assert len(problems) == 1 and refused.key in problems[0] and "staff.rejected" in problems[0], problems
+    worlds.append(BridgeWorld(world, tmp_path, ""))  # the same state.db as `db`
+    listed = worlds[0].run("approvals", "list").output
+    assert f"#{refused.id} " in listed and "edited outside the bridge" in listed, listed
+    with pytest.raises(BridgeError, match="staff.rejected"):
+        staff.decide(db, refused.id, approve=True, by="bob", reason="retry", now=NOW + timedelta(minutes=1))
+    Executor(db, api).run_once(NOW + timedelta(minutes=2))
+    assert sent(world) == 0
+    # Rejecting it again is how staff put the row back in line with the chain.
+    staff.decide(db, refused.id, approve=False, by="bob", reason="was rejected", now=NOW + timedelta(minutes=3))
+    assert status(db, refused.key).status == "rejected" and planned.edited(db) == []
+
+
+def test_a_withdrawn_action_moved_back_to_awaiting_approval_cannot_be_approved(world: Sandbox, db: Database):
+    held = plan(db, email("withdrawn", needs_approval=True))
+    with db.atomic():
+        Engine(db, []).withdraw("test", Decision(None, withdraw=[held.key], withdraw_reason="case closed"), NOW)
+    assert status(db, held.key).status == "cancelled" and planned.edited(db) == []
+    sql(db, "UPDATE outbox SET status = 'awaiting_approval', finished_at = NULL WHERE id = ?", held.id)
+    problems = planned.edited(db)
+    assert len(problems) == 1 and "test.approval_withdrawn" in problems[0], problems
+    with pytest.raises(BridgeError, match="approval_withdrawn"):
+        staff.decide(db, held.id, approve=True, by="bob", reason="retry", now=NOW + timedelta(minutes=1))

@@ -137,9 +137,9 @@ def decide(
                 by = member(config, by, family)
         spec = next((f for f in families.FAMILIES if f.name == entry.family), None)
         refused = spec.approval_refusal(db, entry) if approve and spec else None
-        done_at = planned.ran(db, entry.key, entry.client_id) if approve else None
-        if done_at:  # its row moved back by SQL, then parked (store/planned.py standing_problem)
-            refused = f"the audit chain recorded it done at {done_at}, so it would run twice: reject it"
+        end = planned.ended(db, entry.key, entry.client_id) if approve else None
+        if end:  # its row moved back by SQL to waiting (store/planned.py standing_problem)
+            refused = planned.ended_why(end)
         if refused:
             raise BridgeError(f"action {action_id} cannot be approved now: {refused}")
         status = outbox.record_decision(db, entry, approve=approve, by=by, reason=reason, now=now)

@@ -23,7 +23,7 @@ from whmcs_bridge.executor.breaker import reset_breaker
 from whmcs_bridge.families.escalation import approval as approval_facts
 from whmcs_bridge.families.escalation.staff import hold_reason
 from whmcs_bridge.families.escalation.steps import FAMILY as ESCALATION
-from whmcs_bridge.store import states, switches
+from whmcs_bridge.store import planned, states, switches
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.store.outbox import OutboxEntry
 
@@ -44,11 +44,13 @@ def approvals_list(obj: Context, as_json: bool) -> None:
     with open_state(obj.config()) as db:
         rows = staff.awaiting(db)
         facts = {row.id: _ladder_facts(obj.config(), db, row) for row in rows}
+        edited = {row.id: planned.problem(db, row) for row in rows}  # a row the chain does not back (`approve` refuses)
     if as_json:
         fields = ("id", "key", "family", "kind", "client_id", "subject", "params", "status", "error", "created_at")
         echo_json(
             [
-                {"action_key" if f == "key" else f: getattr(row, f) for f in fields} | {"decide_on": facts[row.id]}
+                {"action_key" if f == "key" else f: getattr(row, f) for f in fields}
+                | {"decide_on": facts[row.id], "edited": edited[row.id]}
                 for row in rows
             ]
         )
@@ -59,7 +61,7 @@ def approvals_list(obj: Context, as_json: bool) -> None:
         if decide_on and approval_facts.line(decide_on) != header:
             header = approval_facts.line(decide_on)
             click.echo(header + ":")
-        why = "needs approval" if row.status == "awaiting_approval" else f"parked: {row.error}"
+        why = edited[row.id] or ("needs approval" if row.status == "awaiting_approval" else f"parked: {row.error}")
         about = ", ".join(x for x in (row.subject, readable.target(row.params)) if x)
         params = {k: v for k, v in row.params.items() if k != "outcome_to"}
         click.echo(f"#{row.id} {row.family} {row.kind} {about}: {readable.action(params)} ({why})")

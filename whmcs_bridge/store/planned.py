@@ -157,36 +157,48 @@ def standing(db: Database, key: str, client_id: int | None) -> dict[str, Any] | 
     return {"action": str(row["action"]), "at": str(row["at"]), "detail": json.loads(row["detail"] or "{}")}
 
 
-def ran(db: Database, key: str, client_id: int | None) -> str | None:
-    """When the chain recorded the action done, if it did: an action is done once, so it never runs again (its row
-    moved back by SQL, then parked, would otherwise run twice on staff's approval)."""
+def ended(db: Database, key: str, client_id: int | None) -> tuple[str, str] | None:
+    """The first end the chain recorded for the action with this key (its row's action and when), if any: done,
+    rejected by staff, cancelled by the executor, or withdrawn by its rule. Each is final, so the action never runs
+    again whatever its status says (a rejected renewal set back to `parked` by SQL, then approved, ran:
+    twenty-seventh break round, delegation HIGH 3; one done moved back would run twice)."""
     row = db.conn.execute(
-        "SELECT at FROM audit_log WHERE action = 'executor.done' AND client_id IS ?"
-        " AND CASE WHEN json_valid(detail) THEN json_extract(detail, '$.key') END = ? ORDER BY id LIMIT 1",
-        (client_id, key),
+        "SELECT action, at FROM audit_log"
+        " WHERE (action IN ('executor.done', 'staff.rejected', 'executor.cancelled') OR action LIKE ?)"
+        " AND client_id IS ? AND CASE WHEN json_valid(detail) THEN json_extract(detail, '$.key') END = ?"
+        " ORDER BY id LIMIT 1",
+        (WITHDRAWN, client_id, key),
     ).fetchone()
-    return str(row["at"]) if row else None
+    return (str(row["action"]), str(row["at"])) if row else None
+
+
+def ended_why(end: tuple[str, str]) -> str:
+    action, at = end
+    if action == "executor.done":
+        return f"the audit chain recorded it done at {at}: reject it, it would run twice"
+    return f"the audit chain recorded it ended at {at} ({action}): reject it, it may not run"
 
 
 def standing_problem(db: Database, entry: OutboxEntry) -> str | None:
-    """An action whose status lets it run though the chain says it may not (its `status` is in no hash: a row moved
-    from waiting for staff, parked or ended to `planned` by SQL): one sentence naming it, or None. A row found in
-    flight after the chain recorded it done is left to reconciliation, which looks in WHMCS before any call."""
-    if entry.status not in RUNNABLE:
+    """An action whose status lets it run, or offers it to staff, though the chain says it may not (its `status` is
+    in no hash: a row moved from waiting for staff, parked or ended to `planned`, `parked` or `awaiting_approval`
+    by SQL): one sentence naming it, or None. A row found in flight after the chain recorded it done is left to
+    reconciliation, which looks in WHMCS before any call."""
+    if entry.status not in UNFINISHED:
         return None
-    done_at = ran(db, entry.key, entry.client_id) if entry.status == "planned" else None
-    last = standing(db, entry.key, entry.client_id)
-    if last is None:
-        return None
-    action, at = last["action"], last["at"]
-    if done_at:
-        why = f"the audit chain recorded it done at {done_at}: reject it, it would run twice"
-    elif action == PLANNED and last["detail"].get("needs_approval"):
-        why = "it waits for a staff decision, and the audit chain recorded none"
-    elif action == "executor.parked":
-        why = f"it was parked at {at}, and the audit chain recorded no staff decision since"
-    elif action in ("staff.rejected", "executor.cancelled") or action.endswith(".approval_withdrawn"):
-        why = f"the audit chain recorded it ended at {at} ({action})"
+    end = ended(db, entry.key, entry.client_id)
+    if end and not (entry.status == "in_flight" and end[0] == "executor.done"):
+        why = ended_why(end)
+    elif entry.status in RUNNABLE:
+        last = standing(db, entry.key, entry.client_id)
+        if last is None:
+            return None
+        if last["action"] == PLANNED and last["detail"].get("needs_approval"):
+            why = "it waits for a staff decision, and the audit chain recorded none"
+        elif last["action"] == "executor.parked":
+            why = f"it was parked at {last['at']}, and the audit chain recorded no staff decision since"
+        else:
+            return None
     else:
         return None
     return (
