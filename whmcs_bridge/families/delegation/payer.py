@@ -59,6 +59,7 @@ from whmcs_bridge.families.delegation.payer_closing import (
 from whmcs_bridge.families.delegation.payer_owner import (
     owner_paid_first,
     owner_paid_rest,
+    owner_paid_second,
     parked,
     withdraw_agency_invoice,
 )
@@ -289,6 +290,9 @@ def payment(grant: dict[str, Any], kind: str, data: dict[str, Any], now: datetim
         # fee): the agency's invoice stays (thirteenth break round F2). Its lines-off step's outcome comes before
         # this event: that step ends before the owner can see, and pay, what is left.
         return owner_paid_rest(grant, now) if billing.get("lines_off_done") else owner_paid_first(grant, now)
+    if invoice == billing.get("owner_invoice") and kind == "InvoicePaid" and billing.get("owner_pending"):
+        if billing["status"] in ("accepting", "settled") and not billing.get("lines_off_done"):
+            return owner_paid_second(grant, now)  # its pending payment cleared after the agency's
     return None
 
 
@@ -370,7 +374,10 @@ def accepted(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Deci
     at = now.isoformat(timespec="seconds")
     if data.get("status") == "done":
         billing.update(status="settled", settled=at)
-        return Decision(state=grant, actions=due_not_moved(grant, data), refs=grant_refs(grant))
+        # The order's items still on the owner's invoice, whose payment was pending (payer_owner.owner_pending):
+        # WHMCS moves the due dates when that invoice is paid; staff's task says what to do otherwise.
+        due = [] if billing.get("owner_pending") and not billing.get("lines_off_done") else due_not_moved(grant, data)
+        return Decision(state=grant, actions=due, refs=grant_refs(grant))
     if data.get("status") != "cancelled":
         return None
     if as_int(data.get("order_gone")) == billing["order"]:

@@ -10,7 +10,7 @@ from typing import Any
 
 from whmcs_bridge.families.delegation.grants import about_order, act, grant_refs, note, notice
 from whmcs_bridge.families.delegation.payer_closing import cancel_agency_invoice
-from whmcs_bridge.model import Action, Decision, message
+from whmcs_bridge.model import Action, Decision, as_int, message
 
 
 def parked(grant: dict[str, Any], owner_paid: str, at: str) -> Decision:
@@ -41,8 +41,11 @@ def lines_off_ended(grant: dict[str, Any], data: dict[str, Any], now: datetime) 
     billing = grant.get("billing") or {}
     if not billing.get("lines_off") or data.get("action_key") != billing["lines_off"] or data.get("status") != "done":
         return None
-    if data.get("owner_paid_meanwhile"):  # the owner paid that invoice while the write ran in WHMCS
-        return owner_paid_during_off(grant, dict(data["owner_paid_meanwhile"]), now)
+    money = dict(data.get("owner_paid_meanwhile") or {})
+    if money.get("part"):  # the owner paid part of that invoice while the write ran: no order paid
+        return owner_part_paid_during_off(grant, money, now)
+    if money:  # the owner paid that invoice while the write ran in WHMCS
+        return owner_paid_during_off(grant, money, now)
     if data.get("lines_kept"):  # found on the invoice the owner paid: the owner paid the order itself
         return Decision(state=grant)
     billing["lines_off_done"] = now.isoformat(timespec="seconds")
@@ -122,3 +125,79 @@ def withdraw_agency_invoice(grant: dict[str, Any]) -> list[Action]:
     )  # fmt: skip
     return [cancel, email]
 
+
+def owner_part_paid_during_off(grant: dict[str, Any], money: dict[str, Any], now: datetime) -> Decision:
+    """WHMCS showed the owner's order invoice still open with the owner's money on it after the write that took the
+    order's items off it (billing_kinds._order_paid_meanwhile, `part`): the owner paid part of it while that write
+    ran, which paid no order (WHMCS settles what an invoice bills only once it is Paid), and the invoice now bills
+    less than was asked when the owner paid (twenty-sixth break round F7). The order stays invoiced to the agency;
+    staff get one sticky task on the owner's account naming the invoice, what it bills now and the owner's money on
+    it, to refund or credit; the owner's note that the items came off is not written (staff's task says it)."""
+    billing = grant["billing"]
+    at = now.isoformat(timespec="seconds")
+    billing.pop("tell_owner", None)
+    billing.update(lines_off_done=at, owner_money=money)
+    what = f"order #{billing['order']}: the owner paid {money['paid']} of invoice #{money['invoice']} while its items came off it"
+    grant["history"].append({"at": at, "what": what, "by": "WHMCS"})
+    facts = about_order(
+        grant, status=str(money["status"]), paid=str(money["paid"]), bills=str(money.get("bills") or "")
+    )
+    task = note(message("delegation.order_owner_part_paid_during_note", **facts), sticky=True)
+    return Decision(
+        state=grant,
+        actions=[act(grant, "client_note", "payer:owner-part-paid-during", task, grant["owner"])],
+        refs=grant_refs(grant),
+    )
+
+
+def owner_pending(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision | None:
+    """The order's lines-off step cancelled because WHMCS showed the owner's order invoice Payment Pending (guard
+    `invoices_open`: a gateway's payment on its way, or staff's, GetInvoice `status`, DD:api-reference/getinvoice.md):
+    the owner is paying the order, and the bridge changes no invoice with a payment on its way, so the order's items
+    stay on it while the agency's invoice for them is open too (twenty-sixth break round F6). Staff hear it at once
+    (one sticky task on the owner's account): whichever money comes second is to refund or credit. The owner's
+    payment clearing first withdraws the agency's invoice (owner_paid_first); coming after the agency's payment
+    accepted the order, it is staff's refund task (owner_paid_second). None when the outcome is not that step's."""
+    billing = grant.get("billing") or {}
+    if (
+        not billing.get("lines_off")
+        or data.get("action_key") != billing["lines_off"]
+        or data.get("status") != "cancelled"
+        or as_int(data.get("closed_invoice")) != billing.get("owner_invoice")
+        or data.get("invoice_status") != "Payment Pending"
+        or billing.get("status") != "invoiced"
+    ):
+        return None
+    at = now.isoformat(timespec="seconds")
+    billing.pop("tell_owner", None)  # the items did not come off its invoice
+    billing["owner_pending"] = at
+    what = f"order #{billing['order']}: the owner's invoice #{billing['owner_invoice']} is Payment Pending; its items stay on it"
+    grant["history"].append({"at": at, "what": what, "by": "WHMCS"})
+    task = note(
+        message("delegation.order_owner_pending_note", **about_order(grant, amount=billing["amount"])), sticky=True
+    )
+    return Decision(
+        state=grant,
+        actions=[act(grant, "client_note", "payer:owner-pending", task, grant["owner"])],
+        refs=grant_refs(grant),
+    )
+
+
+def owner_paid_second(grant: dict[str, Any], now: datetime) -> Decision:
+    """The owner's order invoice paid (its pending payment cleared) after the agency's payment had the order accepted,
+    the order's items still on it (owner_pending()): both paid for one order, the owner second. One sticky staff task
+    on the owner's account names the owner's invoice and the order's amount on it to refund or credit the owner (the
+    order was accepted for the agency's payment); `delegations show` says paid twice."""
+    billing = grant["billing"]
+    at = now.isoformat(timespec="seconds")
+    billing.update(status="paid twice", stopped=at, owner_paid=at)
+    what = f"order #{billing['order']}: the owner paid invoice #{billing['owner_invoice']} after the delegate"
+    grant["history"].append({"at": at, "what": what, "by": "WHMCS"})
+    task = note(
+        message("delegation.order_owner_paid_second_note", **about_order(grant, amount=billing["amount"])), sticky=True
+    )
+    return Decision(
+        state=grant,
+        actions=[act(grant, "client_note", "payer:owner-paid-second", task, grant["owner"])],
+        refs=grant_refs(grant),
+    )

@@ -414,6 +414,7 @@ def on_renewal_applied(
         d = d if d is not None else payer.cancel_found_paid(g, event.data, now)
         d = d if d is not None else cancel_found_paid(g, event.data, now)
         d = d if d is not None else payer_owner.lines_off_ended(g, event.data, now)
+        d = d if d is not None else payer_owner.owner_pending(g, event.data, now)
         d = d if d is not None else payer_closing.lines_kept_for_closed(g, event.data, now)
         d = d if d is not None else payer.not_invoiced(g, event.data, now)
         d = d if d is not None else payer_closing.withdrawn(g, event.data, now)
