@@ -91,6 +91,7 @@ from whmcs_bridge.families.delegation.renewal_tasks import (
     paid_twice,
     payment_unconfirmed,
     read_now,
+    refunded_unapplied,
     side_closed,
 )
 from whmcs_bridge.model import Decision, as_int, message
@@ -348,6 +349,8 @@ def delegate_invoice(grant: dict[str, Any], renewal: dict[str, Any], kind: str, 
         )
         # What the delegate had paid on it is read from WHMCS (renewal_read): a part payment is staff's to refund.
         return Decision(state=grant, actions=[read_now(grant, renewal, "cancelled")], refs=grant_refs(grant))
+    if kind == "InvoiceRefunded" and renewal["status"] == "invoiced":
+        return refunded_unapplied(grant, renewal, now)
     if kind == "InvoiceRefunded" and renewal["status"] == "renewed":
         renewal.update(status="refunded", refunded=at)
         record(grant, at, "refund", **renewed(renewal), invoice=invoice)  # the digest no longer says it was paid
@@ -550,7 +553,7 @@ def paid_read(grant: dict[str, Any], renewal: dict[str, Any], data: dict[str, An
         return not_settled(grant, renewal, registrar_unknown(renewal, data) or ENDED, data, now, ENDED)
     if why == "paid cancelled" and status in REOPENED and not renewal.get("why"):
         late = ENDED if grant.get("status") != "active" else unsettled(settle_spec(renewal), data)
-        if late is None and status == "cancelled":  # a refunded one was applied once: its action is spent
+        if late is None and (status == "cancelled" or renewal.get("unapplied")):  # a refunded one applied: spent
             return settle(grant, renewal, now)
         return not_settled(grant, renewal, late or "renewed", data, now, "needs staff")
     if why == "paid withdrawn" and status == WITHDRAWN:  # paid before its cancellation reached WHMCS
