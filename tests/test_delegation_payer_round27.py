@@ -74,6 +74,9 @@ def test_the_owners_payment_pending_before_the_lines_off_is_a_staff_task_and_cle
     pay(payer, mine, "CARD-AGENCY")
     payer.settle(4)
     assert [o["status"] for o in sandbox.rows("orders", id=order)] == ["Active"]
+    notes = [n["note"] for n in sandbox.rows("client_notes", client_id=12)]
+    assert [n for n in notes if f"items are still on invoice #{owners}," in n], notes  # not "came off"
+    assert not [n for n in notes if f"came off invoice #{owners}" in n], notes
     pay(payer, owners, "BANK-OWNER")
     payer.settle(4)
     assert sandbox.rows("invoices", id=owners)[0]["status"] == "Paid"

@@ -23,11 +23,13 @@ ORDERS = define(
         "delegation.order_settled_note",
         "text",
         "staff",
-        {"grant": "text", "order": "text", "owner_invoice": "text", "invoice": "text"},
-        "Staff note on the owner's account: the contact paid its invoice for the order, which was accepted.",
+        {"grant": "text", "order": "text", "owner_invoice": "text", "invoice": "text", "kept": "text"},
+        "Staff note on the owner's account: the contact paid its invoice for the order, which was accepted; `kept` "
+        "\"yes\" when the order's items are still on the owner's invoice, whose payment was pending.",
         order="7",
         owner_invoice="501",
         invoice="502",
+        kept="",
     ),
     grant_spec(
         "delegation.order_due_not_moved_note",

@@ -315,7 +315,8 @@ def agency_invoice(grant: dict[str, Any], kind: str, now: datetime) -> Decision:
             guard={"order_exists": billing["order"], "order_open": billing["order"]},
         )
         billing.update(status="accepting", paid=at, accept=accept.key)
-        told = note(message("delegation.order_settled_note", **about_order(grant)))
+        kept = "yes" if billing.get("owner_pending") and not billing.get("lines_off_done") else ""
+        told = note(message("delegation.order_settled_note", **about_order(grant, kept=kept)))
         staff = act(grant, "client_note", "payer:settled", told, grant["owner"], guard={"after_steps": [accept.key]})
         return Decision(state=grant, actions=[accept, staff], refs=grant_refs(grant))
     if kind == "InvoicePaid" and billing["status"] == GRANT_ENDED:
