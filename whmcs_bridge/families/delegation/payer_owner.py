@@ -1,7 +1,8 @@
 """`order_invoice_to: payer` (payer.py): the owner's money on its own order invoice, the one WHMCS made at checkout
 and whose order's items the bridge takes off for the agency: the owner paying it first, paying its other items once
-the order's came off, paying part of it (the order parked), or paying while the write taking the items off ran in
-WHMCS. The statuses are a billing's (payer.py lists them all)."""
+the order's came off, paying part of it (the order parked), paying all or part of it while the write taking the
+items off ran in WHMCS, or its payment pending (Payment Pending) when they would come off. The statuses are a
+billing's (payer.py lists them all)."""
 
 from __future__ import annotations
 
