@@ -339,11 +339,19 @@ def _order_paid_meanwhile(c: Call) -> dict[str, Any]:
     it, or Paid with more paid on it than it bills now (_paid_then_cut): the owner paid it, the order's items with
     it, while the write ran in WHMCS (the `nothing_paid` guard found nothing paid just before; twenty-sixth round F4).
     Told to the rules (`owner_paid_meanwhile`: the invoice's status and what was paid on it, and the order's status
-    now, GetOrders, DD:api-reference/getorders.md), who withdraw the agency's invoice and ask staff to restore it."""
+    now, GetOrders, DD:api-reference/getorders.md), who withdraw the agency's invoice and ask staff to restore it.
+    Still open with the owner's money on it (payments and credit, GetInvoice `transactions` and `credit`,
+    DD:api-reference/getinvoice.md): a part payment made while the write ran, which paid no order (WHMCS settles what
+    an invoice bills only once it is Paid); told with `part` and what the invoice bills now (`subtotal` and `tax`,
+    which follow the items, DD:api-reference/updateinvoice.md), for staff to refund or credit (twenty-sixth break
+    round F7, as the renewal's write does since round 26 F6: _owners_money)."""
     invoice = c.api.invoice(int(c.params["invoice_id"]))
-    if not ((invoice.status == "Cancelled" and invoice.paid > 0) or _paid_then_cut(invoice)):
+    part = invoice.is_open and invoice.paid > 0
+    if not (part or (invoice.status == "Cancelled" and invoice.paid > 0) or _paid_then_cut(invoice)):
         return {}
     money: dict[str, Any] = {"invoice": invoice.id, "status": invoice.status, "paid": f"{invoice.paid:.2f}"}
+    if part:
+        money.update(part=True, bills=f"{invoice.subtotal + invoice.tax:.2f}")
     if c.params.get("order_id"):  # rows planned before it carried the order: its status left unsaid
         order = next(c.api.orders(order_id=int(c.params["order_id"])), None)
         money["order_status"] = str(order.status) if order is not None else "deleted"

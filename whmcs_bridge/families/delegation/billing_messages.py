@@ -164,6 +164,18 @@ BILLING = define(
         service=1,
     ),
     grant_spec(
+        "delegation.renewal_refunded_unapplied_note",
+        "text",
+        "staff",
+        {"grant": "text", "invoice": "text", "owner_invoice": "text", "service": "service", "domain": "domain"},
+        "Staff note on the owner's account: the delegate's renewal invoice was refunded before the renewal was "
+        "applied: nothing was renewed for it, and the owner's invoice (`owner_invoice`, none when priced from "
+        "WHMCS's TLD price) still bills the period.",
+        invoice="1043",
+        owner_invoice="1012",
+        service=1,
+    ),
+    grant_spec(
         "delegation.renewal_refunded_note",
         "text",
         "staff",

@@ -23,11 +23,13 @@ ORDERS = define(
         "delegation.order_settled_note",
         "text",
         "staff",
-        {"grant": "text", "order": "text", "owner_invoice": "text", "invoice": "text"},
-        "Staff note on the owner's account: the contact paid its invoice for the order, which was accepted.",
+        {"grant": "text", "order": "text", "owner_invoice": "text", "invoice": "text", "kept": "text"},
+        "Staff note on the owner's account: the contact paid its invoice for the order, which was accepted; `kept` "
+        "\"yes\" when the order's items are still on the owner's invoice, whose payment was pending.",
         order="7",
         owner_invoice="501",
         invoice="502",
+        kept="",
     ),
     grant_spec(
         "delegation.order_due_not_moved_note",
@@ -132,6 +134,55 @@ ORDERS = define(
         paid="21.90",
         order_status="Pending",
         both="",
+    ),
+    grant_spec(
+        "delegation.order_owner_part_paid_during_note",
+        "text",
+        "staff",
+        {
+            "grant": "text",
+            "order": "text",
+            "owner_invoice": "text",
+            "invoice": "text",
+            "status": "text",
+            "paid": "money",
+            "bills": "money",
+        },
+        "Sticky staff task on the owner's account: the owner paid part (`paid`) of its order invoice while the bridge "
+        "took the order's items off it; WHMCS shows that invoice `status`, billing `bills` now. The order stays "
+        "invoiced to the contact (`invoice`); staff refund or credit the owner's money.",
+        order="7",
+        owner_invoice="501",
+        invoice="502",
+        status="Unpaid",
+        paid="15.00",
+        bills="5.00",
+    ),
+    grant_spec(
+        "delegation.order_owner_pending_note",
+        "text",
+        "staff",
+        {"grant": "text", "order": "text", "owner_invoice": "text", "invoice": "text", "amount": "money"},
+        "Sticky staff task on the owner's account: the owner's order invoice was Payment Pending when the bridge "
+        "would take the order's items off it, so they stay on it while the contact's invoice (`invoice`, `amount`) "
+        "bills them too: whichever payment comes second is to refund or credit.",
+        order="7",
+        owner_invoice="501",
+        invoice="502",
+        amount="21.90",
+    ),
+    grant_spec(
+        "delegation.order_owner_paid_second_note",
+        "text",
+        "staff",
+        {"grant": "text", "order": "text", "owner_invoice": "text", "invoice": "text", "amount": "money"},
+        "Sticky staff task on the owner's account: the owner's pending payment of its order invoice cleared after "
+        "the contact paid its invoice (`invoice`) and the order was accepted for it: staff refund or credit the "
+        "owner the order's `amount`.",
+        order="7",
+        owner_invoice="501",
+        invoice="502",
+        amount="21.90",
     ),
     grant_spec(
         "delegation.order_currency_note",

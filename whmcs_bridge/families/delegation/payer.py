@@ -30,7 +30,8 @@ before the lines-off step (guards `order_exists`, `order_open`): closed then, no
 invoice made meanwhile is withdrawn, and the owner's invoice is left as it is. A part-paid agency invoice for a
 cancelled order stays open; the rest paid later is one more staff task naming the whole amount (rest_paid()).
 
-Staff closing the order, and the grant ending, are payer_closing.py's. The grant ending (revoked, expired) before
+Staff closing the order, and the grant ending, are payer_closing.py's; the owner's money on its own order
+invoice (paid first, paid for its other items, part paid, paid during the write) payer_owner.py's. The grant ending (revoked, expired) before
 the agency paid: its invoice is cancelled, the agency and the owner told,
 and staff get one task (grant_ended()); a payment after that is a refund task (ended_paid()).
 
@@ -52,9 +53,15 @@ from whmcs_bridge.families.delegation.payer_closing import (
     ENDED_UNINVOICED,
     GRANT_ENDED,
     WITHDRAWING,
-    cancel_agency_invoice,
     ended_paid,
     grant_ended,
+)
+from whmcs_bridge.families.delegation.payer_owner import (
+    owner_paid_first,
+    owner_paid_rest,
+    owner_paid_second,
+    parked,
+    withdraw_agency_invoice,
 )
 from whmcs_bridge.families.delegation.renewal import while_active
 from whmcs_bridge.model import Action, Decision, as_int, message
@@ -283,6 +290,9 @@ def payment(grant: dict[str, Any], kind: str, data: dict[str, Any], now: datetim
         # fee): the agency's invoice stays (thirteenth break round F2). Its lines-off step's outcome comes before
         # this event: that step ends before the owner can see, and pay, what is left.
         return owner_paid_rest(grant, now) if billing.get("lines_off_done") else owner_paid_first(grant, now)
+    if invoice == billing.get("owner_invoice") and kind == "InvoicePaid" and billing.get("owner_pending"):
+        if billing["status"] in ("accepting", "settled") and not billing.get("lines_off_done"):
+            return owner_paid_second(grant, now)  # its pending payment cleared after the agency's
     return None
 
 
@@ -305,7 +315,8 @@ def agency_invoice(grant: dict[str, Any], kind: str, now: datetime) -> Decision:
             guard={"order_exists": billing["order"], "order_open": billing["order"]},
         )
         billing.update(status="accepting", paid=at, accept=accept.key)
-        told = note(message("delegation.order_settled_note", **about_order(grant)))
+        kept = "yes" if billing.get("owner_pending") and not billing.get("lines_off_done") else ""
+        told = note(message("delegation.order_settled_note", **about_order(grant, kept=kept)))
         staff = act(grant, "client_note", "payer:settled", told, grant["owner"], guard={"after_steps": [accept.key]})
         return Decision(state=grant, actions=[accept, staff], refs=grant_refs(grant))
     if kind == "InvoicePaid" and billing["status"] == GRANT_ENDED:
@@ -342,7 +353,9 @@ def refunded(grant: dict[str, Any], at: str) -> Decision:
     billing.update(status=ORDER_REFUNDED, refunded=at, stopped=at)
     what = f"order #{billing['order']}: the delegate's invoice #{billing['delegate_invoice']} refunded"
     grant["history"].append({"at": at, "what": what, "by": "WHMCS"})
-    task = note(message("delegation.order_refunded_note", **about_order(grant, amount=billing.get("amount") or "")), sticky=True)
+    task = note(
+        message("delegation.order_refunded_note", **about_order(grant, amount=billing.get("amount") or "")), sticky=True
+    )
     return Decision(
         state=grant,
         actions=[act(grant, "client_note", "payer:refunded", task, grant["owner"])],
@@ -362,7 +375,10 @@ def accepted(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Deci
     at = now.isoformat(timespec="seconds")
     if data.get("status") == "done":
         billing.update(status="settled", settled=at)
-        return Decision(state=grant, actions=due_not_moved(grant, data), refs=grant_refs(grant))
+        # The order's items still on the owner's invoice, whose payment was pending (payer_owner.owner_pending):
+        # WHMCS moves the due dates when that invoice is paid; staff's task says what to do otherwise.
+        due = [] if billing.get("owner_pending") and not billing.get("lines_off_done") else due_not_moved(grant, data)
+        return Decision(state=grant, actions=due, refs=grant_refs(grant))
     if data.get("status") != "cancelled":
         return None
     if as_int(data.get("order_gone")) == billing["order"]:
@@ -479,28 +495,6 @@ def read(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision
     return staff_task(grant, str(data.get("why") or "cancelled"), now.isoformat(timespec="seconds"), paid)
 
 
-def parked(grant: dict[str, Any], owner_paid: str, at: str) -> Decision:
-    """The owner has paid part of the invoice that bills the order: the bridge neither invoices the agency nor
-    takes the order's lines off that invoice (it never cuts an invoice holding a customer's money), and the order
-    is parked, pending, with one sticky staff task on the owner's account saying what and why (the agency's
-    invoice, if one was made, is named there too)."""
-    billing = grant["billing"]
-    billing.update(status="parked", owner_paid=owner_paid, stopped=at)
-    grant["history"].append(
-        {
-            "at": at,
-            "what": f"order #{billing['order']} parked: {owner_paid} paid on invoice #{billing['owner_invoice']}",
-            "by": "bridge",
-        }
-    )
-    task = note(message("delegation.order_parked_note", **about_order(grant, owner_paid=owner_paid)), sticky=True)
-    return Decision(
-        state=grant,
-        actions=[act(grant, "client_note", "payer:parked", task, grant["owner"])],
-        refs=grant_refs(grant),
-    )
-
-
 def staff_task(grant: dict[str, Any], why: str, at: str, paid: str | None = None, after: str | None = None) -> Decision:
     """The order stays as it is (unpaid and not accepted; or, paid twice, accepted once): staff decide, from a
     sticky note on the owner's account."""
@@ -523,94 +517,6 @@ def staff_task(grant: dict[str, Any], why: str, at: str, paid: str | None = None
         ],
         refs=grant_refs(grant),
     )
-
-
-def lines_off_ended(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision | None:
-    """The order's lines came off the owner's invoice (its lines-off step done): from now on the owner paying that
-    invoice pays its other items, not the order (payment()). None when the outcome is not that step's."""
-    billing = grant.get("billing") or {}
-    if not billing.get("lines_off") or data.get("action_key") != billing["lines_off"] or data.get("status") != "done":
-        return None
-    if data.get("owner_paid_meanwhile"):  # the owner paid that invoice while the write ran in WHMCS
-        return owner_paid_during_off(grant, dict(data["owner_paid_meanwhile"]), now)
-    if data.get("lines_kept"):  # found on the invoice the owner paid: the owner paid the order itself
-        return Decision(state=grant)
-    billing["lines_off_done"] = now.isoformat(timespec="seconds")
-    if not billing.pop("tell_owner", None):
-        return Decision(state=grant)
-    # Written once WHMCS showed the items off the owner's invoice with nothing of the owner's on it, so it is true.
-    told = note(message("delegation.order_invoiced_note", **about_order(grant, amount=billing["amount"])))
-    return Decision(state=grant, actions=[act(grant, "client_note", "payer:note", told, grant["owner"])])
-
-
-def owner_paid_during_off(grant: dict[str, Any], money: dict[str, Any], now: datetime) -> Decision:
-    """WHMCS showed the owner's order invoice holding the owner's money after the write that took the order's items
-    off it (billing_kinds._order_paid_meanwhile: Cancelled with a payment, or Paid for more than it bills now): the
-    owner paid the order itself while that write ran (twenty-sixth round F4). As when the owner pays first, the
-    agency's unpaid invoice is withdrawn and the agency told; the bridge does not restore a paid invoice, so staff get
-    one sticky task on the owner's account naming the invoice, what WHMCS shows on it and the order to accept (or,
-    the agency having paid too and the order accepted for it, the payment to refund or credit)."""
-    billing = grant["billing"]
-    at = now.isoformat(timespec="seconds")
-    billing.pop("tell_owner", None)
-    billing["owner_money"] = money
-    withdrawn = owner_paid_first(grant, now).actions if billing["status"] == "invoiced" else []
-    both = billing["status"] in ("accepting", "settled")  # the agency paid and the order was accepted for it
-    grant["history"].append(
-        {
-            "at": at,
-            "what": f"order #{billing['order']}: the owner paid invoice #{money['invoice']} ({money['paid']}) while "
-            "its items came off it",
-            "by": "WHMCS",
-        }
-    )
-    facts = about_order(
-        grant,
-        status=str(money["status"]),
-        paid=str(money["paid"]),
-        order_status=str(money.get("order_status") or ""),
-        both="yes" if both else "",
-    )
-    task = note(message("delegation.order_owner_paid_during_note", **facts), sticky=True)
-    staff = act(grant, "client_note", "payer:owner-paid-during", task, grant["owner"])
-    return Decision(state=grant, actions=[*withdrawn, staff], refs=grant_refs(grant))
-
-
-def owner_paid_rest(grant: dict[str, Any], now: datetime) -> Decision:
-    """The owner paid what was left on its order invoice once the order's lines had come off it: not the order,
-    which the agency's invoice still bills; nothing changes but the history."""
-    billing = grant["billing"]
-    grant["history"].append(
-        {
-            "at": now.isoformat(timespec="seconds"),
-            "what": f"the owner paid invoice #{billing['owner_invoice']} for its other items (order "
-            f"#{billing['order']}'s had come off it)",
-            "by": "WHMCS",
-        }
-    )
-    return Decision(state=grant)
-
-
-def owner_paid_first(grant: dict[str, Any], now: datetime) -> Decision:
-    """The owner paid its order invoice before its lines came off: WHMCS settles the order for that payment;
-    the agency's invoice is cancelled (unless paid meanwhile: its own event then asks staff) and it is told."""
-    billing = grant["billing"]
-    at = now.isoformat(timespec="seconds")
-    billing.update(status="owner paid", owner_paid=at)
-    grant["history"].append({"at": at, "what": f"order #{billing['order']}: the owner paid first", "by": "WHMCS"})
-    actions = withdraw_agency_invoice(grant) if billing.get("delegate_invoice") else []
-    return Decision(state=grant, actions=actions, refs=grant_refs(grant))
-
-
-def withdraw_agency_invoice(grant: dict[str, Any]) -> list[Action]:
-    """The agency's invoice for an order the owner paid: cancelled, and the agency told once it is."""
-    cancel = cancel_agency_invoice(grant, "payer:cancel")
-    told = message("delegation.order_owner_paid", **about_order(grant))
-    email = act(
-        grant, "email", "payer:owner-paid", notice(grant["delegate"], told), grant["delegate"],
-        guard={"after_steps": [cancel.key]},
-    )  # fmt: skip
-    return [cancel, email]
 
 
 def cancel_found_paid(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision | None:

@@ -7,7 +7,7 @@ The owner paying first (its invoice, or any
 other of its own WHMCS shows billing the same period when its payment is reported: owner_paid_other) cancels the
 delegate's invoice; a delegate's invoice cancelled leaves the owner's as it was (a part payment on it is a
 staff task); the owner's invoice cancelled withdraws the delegate's unpaid one; both paying, or a refund
-after the renewal, is a staff task (renewal_tasks.py). Settlement is decided in one place, from what WHMCS
+after the renewal, is a staff task (renewal_tasks.py); the renewal applied is renewal_done.py's. Settlement is decided in one place, from what WHMCS
 says when the renewal runs (the apply action's `renewal_settles` guard, renewal_scope.unsettled): anything
 but what was invoiced renews nothing and is a staff task stating what WHMCS shows, as is staff rejecting
 the action (WHMCS read first: read_now, renewal_read); a second request while one is open is refused, whichever grant on the
@@ -48,6 +48,7 @@ from whmcs_bridge.families.delegation.grants import (
     record,
     rights,
 )
+from whmcs_bridge.families.delegation.renewal_done import applied_done
 from whmcs_bridge.families.delegation.renewal_invoice import (
     cancel_invoice,
     invoice_params,
@@ -83,19 +84,17 @@ from whmcs_bridge.families.delegation.renewal_scope import (
 from whmcs_bridge.families.delegation.renewal_tasks import (
     delegate_part_paid,
     held_by_whmcs,
-    left_nothing_due,
     not_settled,
     owner_paid_part_first,
     owner_part_paid,
-    owner_part_refunds,
     paid_in_whmcs,
     paid_twice,
     payment_unconfirmed,
     read_now,
+    refunded_unapplied,
     side_closed,
-    still_suspended,
 )
-from whmcs_bridge.model import Action, Decision, as_int, message
+from whmcs_bridge.model import Decision, as_int, message
 
 # A renewal whose unpaid invoice the bridge withdrew, WHMCS showing it can no longer be settled as invoiced.
 WITHDRAWN = "withdrawn"
@@ -350,6 +349,8 @@ def delegate_invoice(grant: dict[str, Any], renewal: dict[str, Any], kind: str, 
         )
         # What the delegate had paid on it is read from WHMCS (renewal_read): a part payment is staff's to refund.
         return Decision(state=grant, actions=[read_now(grant, renewal, "cancelled")], refs=grant_refs(grant))
+    if kind == "InvoiceRefunded" and renewal["status"] == "invoiced":
+        return refunded_unapplied(grant, renewal, now)
     if kind == "InvoiceRefunded" and renewal["status"] == "renewed":
         renewal.update(status="refunded", refunded=at)
         record(grant, at, "refund", **renewed(renewal), invoice=invoice)  # the digest no longer says it was paid
@@ -498,80 +499,6 @@ def grant_over(grant: dict[str, Any], now: datetime) -> bool:
     return grant.get("status") != "active" or bool(ends and datetime.fromisoformat(str(ends)) <= now)
 
 
-def applied_done(
-    grant: dict[str, Any], renewal: dict[str, Any], data: dict[str, Any], facts: dict[str, Any], now: datetime
-) -> Decision:
-    """The renewal's action done: the item renewed and the owner's line off its invoice; unless the owner paid that
-    invoice while the action ran (twenty-third break round, billing HIGH 1)."""
-    n, at = renewal["n"], now.isoformat(timespec="seconds")
-    money = list(data.get("owners_money") or [])
-    full = next((m for m in money if not m.get("part")), None)
-    if data.get("owner_paid_meanwhile") and (full is not None or not money):
-        # The owner paid its invoice while the action took the line off it: both paid for one period, which WHMCS
-        # renewed once; staff refund or credit one of them (the owner's invoice was changed after its payment).
-        why = f"the owner paid its invoice #{data['owner_paid_meanwhile']} while the renewal was being applied"
-        return paid_twice(grant, renewal, now, why, as_int(data["owner_paid_meanwhile"]), full)
-    # Only part payments of the owner's meanwhile (`part`): WHMCS renewed nothing for them, the delegate's payment
-    # renewed it; staff refund or credit the owner's money (owner_part_refunds, twenty-sixth round F6).
-    renewal.update(status="renewed", renewed=at)
-    # What became of the owner's invoice, as the action found it (unknown after a crash: nothing said).
-    facts["left"] = str(data.get("owner_invoice_left") or "")
-    later = list(data.get("later") or [])  # the owner's invoice WHMCS made after the request, read at settlement
-    if later and not renewal.get("owner_invoice"):
-        facts.update(owner_invoice=str(later[0]["invoice"]), left=str(later[0]["left"]))
-    grant["history"].append(
-        {
-            "at": at,
-            "what": "renewal {}: {} #{} renewed until {}".format(n, *item_of(renewal), renewal["until"]),
-            "by": "bridge",
-        }
-    )
-    record(
-        grant,
-        at,
-        "renewal",
-        **renewed(renewal),
-        invoice=renewal["delegate_invoice"],
-        owner_invoice=renewal["owner_invoice"],
-    )
-    told = act(
-        grant,
-        "client_note",
-        f"renew:{n}:note",
-        note(message("delegation.renewal_settled_note", **facts)),
-        grant["owner"],
-    )
-    # The owner hears it too, in its language: its agency paid, until when, and what became of its invoice.
-    suspended = data.get("suspended")  # WHMCS showed it still suspended when it was renewed: not "back"
-    facts["suspended"] = "yes" if suspended is not None else None
-    paid_for = message("delegation.renewal_paid_for_owner", **{k: v for k, v in facts.items() if k != "invoice"})
-    owner = act(grant, "email", f"renew:{n}:owner-told", notice(grant["owner"], paid_for), grant["owner"])
-    return Decision(
-        state=grant,
-        actions=[
-            told,
-            owner,
-            *held_done(grant, renewal, data),
-            *still_suspended(grant, renewal, suspended),
-            *left_nothing_due(grant, renewal, data),
-            *owner_part_refunds(grant, renewal, money),
-        ],
-        refs=grant_refs(grant),
-    )
-
-
-def held_done(grant: dict[str, Any], renewal: dict[str, Any], data: dict[str, Any]) -> list[Action]:
-    """The delegate told its payment was being checked (held_by_whmcs) hears, once, that the renewal went through
-    after staff approved it (outside tester M4): until the next due date WHMCS shows, as the action wrote or found
-    it (its outcome's `due`; the date invoiced when the action could not say)."""
-    if not renewal.get("held"):
-        return []
-    until = str(data.get("due") or renewal["until"])
-    facts = about_grant(grant, invoice=str(renewal["delegate_invoice"]), **renewed(renewal), until=until)
-    done = message("delegation.renewal_done_delegate", **facts)
-    return [act(grant, "email", f"renew:{renewal['n']}:held-done", notice(grant["delegate"], done), grant["delegate"])]
-
-
 def renewal_read(grant: dict[str, Any], data: dict[str, Any], now: datetime) -> Decision:
     """What WHMCS says now about a renewal, read because staff rejected its action ("rejected"), the delegate's
     invoice was cancelled ("cancelled") or the owner's was ("owner cancelled"): a staff task stating it, or the
@@ -626,7 +553,7 @@ def paid_read(grant: dict[str, Any], renewal: dict[str, Any], data: dict[str, An
         return not_settled(grant, renewal, registrar_unknown(renewal, data) or ENDED, data, now, ENDED)
     if why == "paid cancelled" and status in REOPENED and not renewal.get("why"):
         late = ENDED if grant.get("status") != "active" else unsettled(settle_spec(renewal), data)
-        if late is None and status == "cancelled":  # a refunded one was applied once: its action is spent
+        if late is None and (status == "cancelled" or renewal.get("unapplied")):  # a refunded one applied: spent
             return settle(grant, renewal, now)
         return not_settled(grant, renewal, late or "renewed", data, now, "needs staff")
     if why == "paid withdrawn" and status == WITHDRAWN:  # paid before its cancellation reached WHMCS

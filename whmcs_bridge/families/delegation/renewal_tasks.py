@@ -396,3 +396,24 @@ def read_now(grant: dict[str, Any], renewal: dict[str, Any], why: str) -> Action
     reads[why] = reads.get(why, 0) + 1
     key = f"renew:{renewal['n']}:read-{why.replace(' ', '-')}" + (f"-{reads[why]}" if reads[why] > 1 else "")
     return act(grant, "read_renewal", key, {**settle_spec(renewal), "report": report}, grant["owner"])
+
+
+def refunded_unapplied(grant: dict[str, Any], renewal: dict[str, Any], now: datetime) -> Decision:
+    """The delegate's invoice refunded before the renewal was applied (InvoiceRefunded while the renewal waits on it:
+    paid and refunded while delegation was off, which the resync reads Refunded; twenty-sixth break round F8): nothing
+    was renewed for it, and the owner's line never came off its invoice (it comes off only when the renewal is
+    applied), so the renewal ends refunded and a note on the owner's account says so. The invoice paid again later is
+    read first (renewal_read, "paid cancelled"), as a cancelled one's, and settled if the owner's line is still due."""
+    n, at, invoice = renewal["n"], now.isoformat(timespec="seconds"), renewal["delegate_invoice"]
+    renewal.update(status="refunded", refunded=at, unapplied=True)
+    what = f"renewal {n}: the delegate's invoice #{invoice} refunded before it was applied; nothing renewed"
+    grant["history"].append({"at": at, "what": what, "by": "WHMCS"})
+    facts = about_grant(
+        grant, invoice=str(invoice), owner_invoice=str(renewal.get("owner_invoice") or ""), **renewed(renewal)
+    )
+    told = note(message("delegation.renewal_refunded_unapplied_note", **facts))
+    return Decision(
+        state=grant,
+        actions=[act(grant, "client_note", f"renew:{n}:refunded", told, grant["owner"])],
+        refs=grant_refs(grant),
+    )

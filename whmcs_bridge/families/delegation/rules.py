@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from whmcs_bridge.families.delegation import payer, payer_closing
+from whmcs_bridge.families.delegation import payer, payer_closing, payer_owner
 from whmcs_bridge.families.delegation.config import DelegationSection
 from whmcs_bridge.families.delegation.copies import (
     COPY_MARK,
@@ -413,7 +413,8 @@ def on_renewal_applied(
         d = payer.part_paid(g, event.data, now) if event.data.get("paid") else None
         d = d if d is not None else payer.cancel_found_paid(g, event.data, now)
         d = d if d is not None else cancel_found_paid(g, event.data, now)
-        d = d if d is not None else payer.lines_off_ended(g, event.data, now)
+        d = d if d is not None else payer_owner.lines_off_ended(g, event.data, now)
+        d = d if d is not None else payer_owner.owner_pending(g, event.data, now)
         d = d if d is not None else payer_closing.lines_kept_for_closed(g, event.data, now)
         d = d if d is not None else payer.not_invoiced(g, event.data, now)
         d = d if d is not None else payer_closing.withdrawn(g, event.data, now)
