@@ -103,16 +103,30 @@ def read_watched(case: dict[str, Any], now: datetime, rules: Rules) -> list[Acti
 
 
 def watched_owners(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
-    """Owners read while frozen or locked: each subject found with another client than it should have is
-    recorded once (per new owner) and raised to staff in one ticket per client it went to."""
+    """Owners read while frozen or locked: each subject found with another client than it should have is recorded
+    and raised to staff in one ticket per client it went to. What is raised is each move WHMCS shows, not each
+    destination: the same move read again is not news, but a subject put back where it should be and moved away
+    again (to the same client or not) is raised again (twenty-sixth break round, ownership MEDIUM 10)."""
     owners = data.get("owners") or {}
     frozen = "open" if case["status"] in BEFORE_APPROVAL else "disputed" if case["status"] == "disputed" else "locked"
     moved: dict[int, list[str]] = {}
     seen = case.setdefault("moved_while_frozen", [])
+    away = moved_away(case)
     for s in watched(case):
         owner = owners.get(ref(s))
-        if owner is None or owner in expected(case, s) or [ref(s), owner] in seen:
+        if owner is None or away.get(ref(s)) == owner:
             continue
+        if owner in expected(case, s):
+            if away.pop(ref(s), None) is not None:
+                step(
+                    case,
+                    now,
+                    f"back in WHMCS where expected while {frozen}",
+                    "staff",
+                    f"{label(s)} belongs to #{owner}",
+                )
+            continue
+        away[ref(s)] = owner
         seen.append([ref(s), owner])
         step(case, now, f"moved in WHMCS while {frozen}", "staff", f"{label(s)} now belongs to #{owner}")
         moved.setdefault(int(owner), []).append(ref(s))
@@ -131,11 +145,23 @@ def watched_owners(case: dict[str, Any], data: dict[str, Any], now: datetime, ru
     return Decision(state=case, actions=actions, due_at=due(case), refs=case_refs(case))
 
 
+def moved_away(case: dict[str, Any]) -> dict[str, Any]:
+    """Where each watched subject last read away from where it should be was found (by its ref), the move already
+    raised; a subject read back where it should be leaves it. A case recorded before this was kept has it from the
+    moves it raised, the last one of each subject."""
+    if "moved_away" not in case:
+        case["moved_away"] = {item: owner for item, owner in case.get("moved_while_frozen") or []}
+    away: dict[str, Any] = case["moved_away"]
+    return away
+
+
 def account_owner_changed(
     case: dict[str, Any], owners: dict[str, Any], frozen: str, now: datetime, rules: Rules
 ) -> list[Action]:
-    """The watched account (watched_account) with another owner user than when the case opened: recorded once per
-    new owner and raised to staff in one ticket. `frozen`: open, disputed, executing or locked."""
+    """The watched account (watched_account) with another owner user than when the case opened: recorded and
+    raised to staff in one ticket for each change WHMCS shows (the same owner read again is not news; an owner put
+    back and changed again is: MEDIUM 10 of the twenty-sixth break round). `frozen`: open, disputed, executing or
+    locked."""
     party = watched_account(case)
     if party is None:
         return []
@@ -144,8 +170,18 @@ def account_owner_changed(
     # The holder's account keeps the list older cases recorded; the new holder's has its own (an owner raised
     # for one account is news for the other).
     seen = case.setdefault("owner_changed_while_frozen" if party == "holder" else "new_holder_owner_changed", [])
-    if owner is None or int(owner) == int(was) or int(owner) in seen:
+    # The owner raised last (None once it read the recorded owner again); a case recorded before this was kept
+    # has it from the owners it raised.
+    away = case.setdefault("owner_away", {})
+    last = away.get(party, seen[-1] if seen else None)
+    if owner is None or int(owner) == int(was if last is None else last):
         return []
+    if int(owner) == int(was):
+        away[party] = None
+        back = f"client #{account}'s owner is user #{owner} again"
+        step(case, now, f"account owner back in WHMCS while {frozen}", "staff", back)
+        return []
+    away[party] = int(owner)
     seen.append(int(owner))
     why = f"client #{account}'s owner is now user #{owner} (user #{was} when the case opened)"
     step(case, now, f"account owner changed in WHMCS while {frozen}", "staff", why)
@@ -153,7 +189,7 @@ def account_owner_changed(
         staff_ticket(
             case,
             rules,
-            f"owner-{frozen}-{owner}",
+            f"owner-{frozen}-{owner}" + (f"-{len(seen)}" if len(seen) > 1 else ""),
             "ownership.staff_account_owner_changed",
             user=str(owner),
             was=str(was),
