@@ -14,6 +14,7 @@ from tests.test_ownership_account_owner_round24 import make_owner, owner_of
 from tests.test_ownership_e2e import World, open_and_document, vendor_world
 from tests.test_ownership_late_break12 import completed_case
 from tests.test_ownership_locks import staff_tickets
+from tests.test_ownership_round23 import executing_whole_account
 
 
 @pytest.fixture
@@ -64,3 +65,56 @@ def test_a_second_make_owner_to_the_same_user_during_a_dispute_is_raised_again(w
     assert f"user #{siti}" in texts[-1], texts[-1]
     world.later(hours=8)
     assert len(staff_tickets(world, case_id, "account")) == 2  # the same change read twice
+
+
+# --- MEDIUM 11 (repro_whole_account_item_moved_out_completes): a whole account's contents change in the window ---
+
+
+def notified_whole_account(world: World) -> str:
+    case_id = open_and_document(world, "client:20")
+    assert world.case(case_id)["status"] == "notified"
+    return case_id
+
+
+def test_an_item_moved_out_of_a_claimed_account_refuses_the_approval_until_it_is_back(world: World):
+    case_id = notified_whole_account(world)
+    world.sandbox.control("move", {"domain": 20, "client": 22})  # staff "tidy up" the vendor's accounts
+    world.later(hours=2)
+    [text] = staff_tickets(world, case_id, "moved in WHMCS while not approved yet")
+    assert "majumakmur.co.id" in text and "no approval counts" in text, text
+    requests.post(world.link(20, "Ownership request"), data={"decision": "accept"}, timeout=5)
+    world.settle()
+    assert world.case(case_id)["status"] == "review"
+    refused = world.fail("ownership", "approve", case_id, "--by", "alice")
+    assert "client #20 no longer holds" in refused and "majumakmur.co.id" in refused, refused
+    assert "move it back into the account" in refused and f"ownership cancel {case_id}" in refused, refused
+    assert not world.case(case_id)["approvals"]
+    world.sandbox.control("move", {"domain": 20, "client": 20})  # put back
+    world.run("ownership", "approve", case_id, "--by", "alice")
+    assert len(world.case(case_id)["approvals"]) == 1
+
+
+def test_an_item_added_to_a_claimed_account_in_the_window_is_raised(world: World):
+    case_id = notified_whole_account(world)
+    world.later(hours=2)
+    assert not staff_tickets(world, case_id, "the account's contents changed")
+    world.sandbox.control("checkout", {"client_id": 20, "user_id": 1, "pid": 1, "domain": "budi-pribadi.id"})
+    world.later(hours=4)
+    [text] = staff_tickets(world, case_id, "the account's contents changed")
+    assert "budi-pribadi.id" in text and "no approval counts" in text, text
+    case = world.case(case_id)
+    assert case["history"][-1]["what"] == "added to the account in WHMCS while open", case["history"][-1]
+    world.later(hours=6)
+    assert len(staff_tickets(world, case_id, "the account's contents changed")) == 1  # the same change read twice
+
+
+def test_the_completion_of_a_whole_account_lists_what_the_account_held(world: World):
+    case_id = executing_whole_account(world)
+    make_owner(world, 20, owner_of(world, 21))
+    world.later(hours=4)
+    world.later(hours=8)
+    assert world.case(case_id)["status"] == "completed", world.case(case_id)["history"][-3:]
+    for client in (20, 21):
+        [done] = [e["message"] for e in world.emails(client) if "Ownership change completed" in e["subject"]]
+        assert "The account went with everything it held" in done, done
+        assert "majumakmur.co.id" in done and "kreatifstudio.id" in done, done
