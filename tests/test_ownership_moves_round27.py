@@ -118,3 +118,35 @@ def test_the_completion_of_a_whole_account_lists_what_the_account_held(world: Wo
         [done] = [e["message"] for e in world.emails(client) if "Ownership change completed" in e["subject"]]
         assert "The account went with everything it held" in done, done
         assert "majumakmur.co.id" in done and "kreatifstudio.id" in done, done
+
+
+# --- MEDIUM 9 (repro_make_owner_requester_user_at_open_dead_end): the requester's person already on the account ---
+
+
+def test_make_owner_to_the_requesters_owner_already_a_user_of_the_holders_account_hands_it_over(world: World):
+    """Seed 000's shape: the vendor had invited the company's director Siti (the owner user of the requester's
+    account) on its own account before any case. Staff follow the checklist and make her the owner of the claimed
+    account: that is the hand-over the case expected, not a move "to another client"."""
+    siti = owner_of(world, 21)
+    world.sandbox.control("access", {"user": siti, "client": 20})
+    case_id = open_and_document(world, "client:20")
+    requests.post(world.link(20, "Ownership request"), data={"decision": "accept"}, timeout=5)
+    world.settle()
+    if world.case(case_id)["status"] == "notified":  # Siti reads both accounts' mail: the link's consent is held
+        world.run(
+            "ownership", "record-answer", case_id, "--party", "holder", "--answer", "consent", "--via", "phone",
+            "--by", "alice", "--note", "Budi confirmed by phone",
+        )  # fmt: skip
+    assert world.case(case_id)["status"] == "review", world.case(case_id)["history"][-2:]
+    world.run("ownership", "approve", case_id, "--by", "bob")
+    world.run("ownership", "approve", case_id, "--by", "carol")
+    world.settle()
+    assert world.case(case_id)["status"] == "executing"
+    make_owner(world, 20, siti)
+    world.later(hours=4)
+    world.later(hours=8)
+    assert not staff_tickets(world, case_id, "moved to another client")
+    case = world.case(case_id)
+    assert case["status"] == "completed", case["history"][-3:]
+    users = world.sandbox.post("GetClientsDetails", clientid=20).json()["client"]["users"]["user"]
+    assert [int(u["id"]) for u in users] == [siti], users  # the vendor's login lost the account
