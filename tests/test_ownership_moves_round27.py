@@ -150,3 +150,14 @@ def test_make_owner_to_the_requesters_owner_already_a_user_of_the_holders_accoun
     assert case["status"] == "completed", case["history"][-3:]
     users = world.sandbox.post("GetClientsDetails", clientid=20).json()["client"]["users"]["user"]
     assert [int(u["id"]) for u in users] == [siti], users  # the vendor's login lost the account
+
+
+def test_complete_on_a_whole_account_with_another_owner_names_what_gets_out(world: World):
+    case_id = executing_whole_account(world)
+    make_owner(world, 20, owner_of(world, 22))  # a third client's owner user
+    world.later(hours=4)
+    assert world.case(case_id)["status"] == "executing"
+    refused = world.fail("ownership", "complete", case_id, "--by", "alice", "--note", "done")
+    assert f"user #{owner_of(world, 22)}" in refused and f"user #{owner_of(world, 21)}" in refused, refused
+    assert "Make Owner" in refused and f"ownership cancel {case_id}" in refused, refused
+    assert "still belong to the holder" not in refused, refused
