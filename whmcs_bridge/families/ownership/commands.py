@@ -208,6 +208,26 @@ def evidence_rejected(
     )
 
 
+def not_handed_over(case: dict[str, Any], waiting: list[dict[str, Any]]) -> str:
+    """Why `complete` refuses while subjects wait for their move, with what gets staff out: a whole account is handed
+    over by making a user of the requester's its owner (Users > Make Owner), not by a move, and one WHMCS shows
+    with another owner user waits for that, or for the case to be cancelled (twenty-sixth break round, ownership
+    MEDIUM 9: "still belong to the holder: move them" named neither)."""
+    account = next((s for s in waiting if s["kind"] == "client"), None)
+    if account is None:
+        names = ", ".join(label(s) for s in waiting)
+        return f"{names} still belong to the holder in WHMCS: move them, the case completes by itself"
+    mine, owner, was = case["requester"].get("owner_user"), account.get("owner_now"), account["holder_ref"]
+    whom = f"user #{mine}, the owner of the requester's account," if mine else "a user of the requester's account"
+    # A case is cancelled while executing only if nothing changed hands (nothing_moved): the holder's owner first.
+    back = f"make user #{was} its owner again and cancel" if owner not in (None, was) else "cancel"
+    return (
+        f"client #{account['id']}'s owner in WHMCS is user #{owner or was}, not the requester's: make {whom} its "
+        f"owner (Users > Make Owner) and the case completes by itself, or {back} the case (ownership cancel "
+        f"{case['id']} --by NAME --note ...)"
+    )
+
+
 def approve_command(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
     owners = data.get("owners") if isinstance(data.get("owners"), dict) else None
     held = data.get("contents") if isinstance(data.get("contents"), dict) else None
@@ -300,8 +320,7 @@ def complete_command(case: dict[str, Any], data: dict[str, Any], now: datetime, 
         )
     waiting = [s for s in case["subjects"] if s.get("hand_over") == "move" and not s.get("moved_to")]
     if waiting:
-        names = ", ".join(label(s) for s in waiting)
-        raise ValueError(f"{names} still belong to the holder in WHMCS: move them, the case completes by itself")
+        raise ValueError(not_handed_over(case, waiting))
     elsewhere = [
         s for s in case["subjects"] if s.get("hand_over") == "move" and s.get("owner_now") != s.get("moved_to")
     ]

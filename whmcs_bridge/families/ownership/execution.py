@@ -32,7 +32,7 @@ from whmcs_bridge.families.ownership.policies import (
     tell,
 )
 from whmcs_bridge.families.ownership.shared import holders_marks
-from whmcs_bridge.families.ownership.watch import account_owner_changed, account_read
+from whmcs_bridge.families.ownership.watch import account_held, account_owner_changed, account_read
 from whmcs_bridge.model import Action, Decision, action_key
 
 # What WHMCS calls a subject that is no longer there to move (UpdateClientDomain / UpdateClientProduct `status`,
@@ -640,6 +640,7 @@ def completion_fields(case: dict[str, Any]) -> dict[str, Any]:
         "moved": [ref(s) for s in case["subjects"] if s.get("moved_to")],
         "backup": [ref(s) for s in case["subjects"] if not s.get("moved_to") and s.get("backup_sent")],
         "kept": [ref(s) for s in case["subjects"] if not s.get("moved_to") and not s.get("backup_sent")],
+        "account_items": account_held(case),  # what a whole account went with (watch.account_held)
     }
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from whmcs_bridge import staff
 from whmcs_bridge.families.ownership.integrity import edited_sentence
-from whmcs_bridge.families.ownership.policies import FAMILY
+from whmcs_bridge.families.ownership.policies import FAMILY, and_words, ref
 from whmcs_bridge.families.ownership.whmcs_reads import contents
 from whmcs_bridge.store import seals
 from whmcs_bridge.store.db import Database
@@ -100,10 +100,14 @@ def edited_case(db: Database) -> str | None:
 def frozen_now(db: Database, api: WhmcsApi, state: dict[str, Any], now: datetime) -> str | None:
     """What the other cases say now of what an approval would hand over: a claim on a whole account covers what the
     account holds when it is approved (read from WHMCS), which may have changed hands since the case was opened
-    (a domain another case moved into it and locked)."""
+    (a domain another case moved into it and locked); and what it no longer holds of what it held then
+    (left_account)."""
     accounts = [int(s["id"]) for s in state.get("subjects") or [] if s["kind"] == "client"]
     if not accounts:
         return None
+    left = left_account(api, state)
+    if left:
+        return left
     court_order = state.get("grounds") == "court-order"
     for account in accounts:
         for item in contents(api, account):
@@ -111,3 +115,35 @@ def frozen_now(db: Database, api: WhmcsApi, state: dict[str, Any], now: datetime
             if refusal:
                 return f"client #{account} holds {item['kind']} #{item['id']} now: {refusal}"
     return None
+
+
+def left_account(api: WhmcsApi, state: dict[str, Any]) -> str | None:
+    """What a whole account the case hands over no longer holds in WHMCS of what it held when the case was opened
+    (the subject's `contents`, what its holder was asked about), in words, or None: the approval would hand over
+    the account without it, and the completion would say nothing (twenty-sixth break round, ownership MEDIUM 11: a
+    domain moved out to a third client in the window, approved and completed without it). Named as WHMCS has it now
+    (GetClientsProducts, GetClientsDomains; DD:api-reference/getclientsproducts.md)."""
+    for s in state.get("subjects") or []:
+        if s["kind"] != "client" or s.get("hand_over") != "move" or "contents" not in s:
+            continue
+        held = {ref(item) for item in contents(api, int(s["id"]))}
+        gone = [item for item in s["contents"] if item not in held]
+        if gone:
+            them = "it" if len(gone) == 1 else "them"
+            return (
+                f"client #{s['id']} no longer holds {and_words([where_now(api, item) for item in gone])}, which it "
+                f"held when the case was opened on {state['opened'][:10]} and its holder was asked about: move {them} "
+                f"back into the account in WHMCS, or cancel the case (ownership cancel {state['id']} --by NAME --note "
+                "...) and open a new one on the account as it is now"
+            )
+    return None
+
+
+def where_now(api: WhmcsApi, item: str) -> str:
+    """A service or a domain ("domain:20") as WHMCS has it now: its name and the client holding it, or gone."""
+    kind, item_id = item.split(":")
+    found: Any = next(api.domains(domain_id=int(item_id)), None) if kind == "domain" else api.service(int(item_id))
+    if found is None:
+        return f"{kind} #{item_id} (no longer in WHMCS)"
+    name = found.domainname.lower() if kind == "domain" else found.domain or found.name
+    return f"{kind} #{item_id} {name} (with client #{found.client_id} now)"

@@ -16,6 +16,7 @@ when the document may be no older than that), `outcome` and `why` (listed with t
 
 from __future__ import annotations
 
+from whmcs_bridge.families.ownership.page_messages import PAGES
 from whmcs_bridge.messages.spec import FieldType, MessageSpec, define
 
 CASE: dict[str, FieldType] = {
@@ -146,10 +147,10 @@ MESSAGES = define(
     ),
     *_to_requester(
         "ownership.completed",
-        {"lock_until": "date", "moved": "subjects", "backup": "subjects", "kept": "subjects"},
+        {"lock_until": "date", "moved": "subjects", "backup": "subjects", "kept": "subjects", "account_items": "subjects"},
         "To either party: the case is complete, each subject as it ended: `moved` now the requester's, `backup` "
         "kept by the holder with a backup handed over, `kept` kept by the holder; no other change of holder of what "
-        "moved until the lock ends.",
+        "moved until the lock ends. account_items: what a whole account that changed hands held when it did.",
     ),
     *_to_requester(
         "ownership.closed",
@@ -557,9 +558,18 @@ MESSAGES = define(
         "ownership.staff_moved_while_frozen",
         "ticket",
         "staff",
-        {"moving": "subjects", "moved_to": "client", "frozen": "text"},
+        {"moving": "subjects", "moved_to": "client", "frozen": "text", "left_account": "number"},
         "Staff ticket: subjects of a case not approved yet (frozen = open), disputed (frozen = disputed) or locked "
-        "(frozen = locked) changed holder in WHMCS.",
+        "(frozen = locked) changed holder in WHMCS; left_account = 1: they left the whole account the case claims "
+        "(no approval counts until they are back).",
+    ),
+    _spec(
+        "ownership.staff_account_changed",
+        "ticket",
+        "staff",
+        {"added": "subjects", "frozen": "text"},
+        "Staff ticket: the whole account a case not approved yet (frozen = open) or disputed claims holds services or "
+        "domains it did not hold when its holder was asked (added): no approval counts until they are moved out.",
     ),
     _spec(
         "ownership.staff_account_owner_changed",
@@ -581,28 +591,4 @@ MESSAGES = define(
         "it: --requester); empty otherwise.",
     ),
 )
-MESSAGES.update(
-    define(
-        MessageSpec(
-            "ownership.page_closed",
-            "page",
-            "client",
-            {"status": "text", "newer": "number"},
-            "The consent page of a link whose case is over (status: completed, rejected or cancelled): nothing is "
-            "asked or recorded; newer = 1: another case on the same services or domains is open (its own email "
-            "carries its link).",
-            samples={"status": "cancelled", "newer": 1},
-        ),
-        MessageSpec(
-            "ownership.page_standing",
-            "page",
-            "client",
-            {"standing": "text", "done": "number", "deadline": "datetime", "choice": "text"},
-            "The holder's consent page once an answer there no longer decides the case by itself: standing 'late' "
-            "(past the deadline, until when the link was valid; the answer is recorded as a late answer for staff) "
-            "or 'disputed' (its objection stands; an answer is recorded for staff and does not withdraw it). done = "
-            "0: said above the form; done = 1: the page after the answer (choice) was recorded.",
-            samples={"standing": "late", "done": 1, "deadline": "2026-12-11T22:59:59+00:00", "choice": "I object"},
-        ),
-    )
-)
+MESSAGES.update(PAGES)  # the consent pages once an answer no longer decides (page_messages.py)

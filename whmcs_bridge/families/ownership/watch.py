@@ -47,6 +47,18 @@ def held_by_account(subjects: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return items
 
 
+def account_held(case: dict[str, Any]) -> list[str]:
+    """What each whole account that changed hands held when it did, as the last read of WHMCS found it (`holds_now`,
+    execution.grown), else as the approval did: the completion lists it (twenty-sixth break round, ownership MEDIUM
+    11: the parties were never told what went with the account)."""
+    return [
+        str(item)
+        for s in case["subjects"]
+        if s["kind"] == "client" and s.get("moved_to")
+        for item in s.get("holds_now", s.get("contents_approved", s.get("contents") or []))
+    ]
+
+
 def expected(case: dict[str, Any], subject: dict[str, Any]) -> tuple[Any, ...]:
     """Where the subject may be: disputed, with its holder, or where it had moved before the objection stopped
     the execution (staff may leave it there or move it back); locked, with its new holder. What a whole account
@@ -103,39 +115,96 @@ def read_watched(case: dict[str, Any], now: datetime, rules: Rules) -> list[Acti
 
 
 def watched_owners(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
-    """Owners read while frozen or locked: each subject found with another client than it should have is
-    recorded once (per new owner) and raised to staff in one ticket per client it went to."""
+    """Owners read while frozen or locked: each subject found with another client than it should have is recorded
+    and raised to staff in one ticket per client it went to. What is raised is each move WHMCS shows, not each
+    destination: the same move read again is not news, but a subject put back where it should be and moved away
+    again (to the same client or not) is raised again (twenty-sixth break round, ownership MEDIUM 10). A whole
+    account's contents are read with its owner (`holds`): what came into it is raised too (account_changed)."""
     owners = data.get("owners") or {}
     frozen = "open" if case["status"] in BEFORE_APPROVAL else "disputed" if case["status"] == "disputed" else "locked"
-    moved: dict[int, list[str]] = {}
-    seen = case.setdefault("moved_while_frozen", [])
+    moved: dict[int, list[dict[str, Any]]] = {}
     for s in watched(case):
         owner = owners.get(ref(s))
-        if owner is None or owner in expected(case, s) or [ref(s), owner] in seen:
-            continue
-        seen.append([ref(s), owner])
-        step(case, now, f"moved in WHMCS while {frozen}", "staff", f"{label(s)} now belongs to #{owner}")
-        moved.setdefault(int(owner), []).append(ref(s))
+        if owner is not None and moved_now(case, s, owner, frozen, now):
+            moved.setdefault(int(owner), []).append(s)
     actions = account_owner_changed(case, owners, frozen, now, rules) + [
         staff_ticket(
             case,
             rules,
-            f"moved-{frozen}-{client}-{len(seen)}",
+            f"moved-{frozen}-{client}-{len(case['moved_while_frozen'])}",
             "ownership.staff_moved_while_frozen",
-            moving=subjects,
+            moving=[ref(s) for s in subjects],
             moved_to=client,
             frozen=frozen,
+            # Out of the whole account the case claims, before its approval: no approval counts until it is back
+            # (freeze.left_account refuses it).
+            left_account=int(frozen != "locked" and any("in_account" in s for s in subjects)),
         )
         for client, subjects in moved.items()
     ]
+    actions += account_changed(case, data.get("holds") or {}, frozen, now, rules)
     return Decision(state=case, actions=actions, due_at=due(case), refs=case_refs(case))
+
+
+def moved_now(case: dict[str, Any], s: dict[str, Any], owner: Any, frozen: str, now: datetime) -> bool:
+    """Whether a watched subject read with `owner` moved since the last read (recorded, to raise): away from where it
+    should be, and not where the last move raised found it; one read back where it should be is said in the timeline."""
+    away = moved_away(case)
+    if away.get(ref(s)) == owner:
+        return False
+    if owner in expected(case, s):
+        if away.pop(ref(s), None) is not None:
+            step(case, now, f"back in WHMCS where expected while {frozen}", "staff", f"{label(s)} belongs to #{owner}")
+        return False
+    away[ref(s)] = owner
+    case.setdefault("moved_while_frozen", []).append([ref(s), owner])
+    step(case, now, f"moved in WHMCS while {frozen}", "staff", f"{label(s)} now belongs to #{owner}")
+    return True
+
+
+def account_changed(
+    case: dict[str, Any], holds: dict[str, Any], frozen: str, now: datetime, rules: Rules
+) -> list[Action]:
+    """What a whole account the case claims holds now beyond what its holder was asked about (`holds`, read with its
+    owner: executor/owner_reads.account_holds), while the case is not approved yet or disputed: "Make Owner" would
+    hand it over unasked, so it is recorded and raised to staff in one ticket (an approval is refused meanwhile:
+    whmcs_reads.account_contents). Each arrival WHMCS shows is raised once; one gone and back again is raised again
+    (twenty-sixth break round, ownership MEDIUM 11: a whole account's contents changed in the window unseen)."""
+    if frozen == "locked":  # the new holder's account: what it gains is its own
+        return []
+    added: list[str] = []
+    for s in (s for s in case["subjects"] if s["kind"] == "client" and isinstance(holds.get(ref(s)), list)):
+        recorded = s.get("contents_approved", s.get("contents"))
+        if recorded is None:  # a case opened before the bridge recorded it: nothing to compare with
+            continue
+        arrived = [str(item) for item in holds[ref(s)] if str(item) not in recorded]
+        added += [item for item in arrived if item not in s.get("arrived", [])]
+        s["arrived"] = arrived
+    if not added:
+        return []
+    words = ", ".join(item.replace(":", " #") for item in added)
+    step(case, now, f"added to the account in WHMCS while {frozen}", "staff", f"the account now holds {words}")
+    purpose = f"added-{frozen}-{len(case['history'])}"
+    return [staff_ticket(case, rules, purpose, "ownership.staff_account_changed", added=added, frozen=frozen)]
+
+
+def moved_away(case: dict[str, Any]) -> dict[str, Any]:
+    """Where each watched subject last read away from where it should be was found (by its ref), the move already
+    raised; a subject read back where it should be leaves it. A case recorded before this was kept has it from the
+    moves it raised, the last one of each subject."""
+    if "moved_away" not in case:
+        case["moved_away"] = {item: owner for item, owner in case.get("moved_while_frozen") or []}
+    away: dict[str, Any] = case["moved_away"]
+    return away
 
 
 def account_owner_changed(
     case: dict[str, Any], owners: dict[str, Any], frozen: str, now: datetime, rules: Rules
 ) -> list[Action]:
-    """The watched account (watched_account) with another owner user than when the case opened: recorded once per
-    new owner and raised to staff in one ticket. `frozen`: open, disputed, executing or locked."""
+    """The watched account (watched_account) with another owner user than when the case opened: recorded and
+    raised to staff in one ticket for each change WHMCS shows (the same owner read again is not news; an owner put
+    back and changed again is: MEDIUM 10 of the twenty-sixth break round). `frozen`: open, disputed, executing or
+    locked."""
     party = watched_account(case)
     if party is None:
         return []
@@ -144,8 +213,18 @@ def account_owner_changed(
     # The holder's account keeps the list older cases recorded; the new holder's has its own (an owner raised
     # for one account is news for the other).
     seen = case.setdefault("owner_changed_while_frozen" if party == "holder" else "new_holder_owner_changed", [])
-    if owner is None or int(owner) == int(was) or int(owner) in seen:
+    # The owner raised last (None once it read the recorded owner again); a case recorded before this was kept
+    # has it from the owners it raised.
+    away = case.setdefault("owner_away", {})
+    last = away.get(party, seen[-1] if seen else None)
+    if owner is None or int(owner) == int(was if last is None else last):
         return []
+    if int(owner) == int(was):
+        away[party] = None
+        back = f"client #{account}'s owner is user #{owner} again"
+        step(case, now, f"account owner back in WHMCS while {frozen}", "staff", back)
+        return []
+    away[party] = int(owner)
     seen.append(int(owner))
     why = f"client #{account}'s owner is now user #{owner} (user #{was} when the case opened)"
     step(case, now, f"account owner changed in WHMCS while {frozen}", "staff", why)
@@ -153,7 +232,7 @@ def account_owner_changed(
         staff_ticket(
             case,
             rules,
-            f"owner-{frozen}-{owner}",
+            f"owner-{frozen}-{owner}" + (f"-{len(seen)}" if len(seen) > 1 else ""),
             "ownership.staff_account_owner_changed",
             user=str(owner),
             was=str(was),
