@@ -83,3 +83,63 @@ def test_a_ticket_with_an_invisible_mark_in_a_name_asks_who_owns_it():
     data = {"ticketid": 7, "userid": 10, "subject": "FTP", "message": "FTP password of boulangerie-dup\ufe0font.fr"}
     (resolve,) = ticket_opened(data, NOW).actions
     assert resolve.params["names"] == ["boulangerie-dupont.fr"]
+
+
+def test_a_name_in_an_html_anchor_on_part_of_a_longer_one_reads_the_longer_one():
+    text = '<p>FTP of boulangerie-<a href="https://garage-leroy.fr/">dupont.fr</a> please</p>'
+    assert domain_names(text) == ["boulangerie-dupont.fr", "garage-leroy.fr"]
+
+
+# --- 3 (LOW): more wordings of unlocking a domain or changing the account's email or phone -----------------------
+
+
+def asks_sensitive(message: str) -> bool:
+    data = {"ticketid": 7, "userid": 10, "subject": "boulangerie-dupont.fr", "message": message}
+    (resolve,) = ticket_opened(data, NOW).actions
+    return bool(resolve.params["sensitive"])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Bonjour, pouvez-vous débloquer boulangerie-dupont.fr ? Merci, Lena",
+        "Bonjour, pouvez-vous debloquer boulangerie-dupont.fr dès que possible ? Lena",
+        "Bonjour, boulangerie-dupont.fr est à débloquer.",
+        "Bonjour, merci de mettre à jour l'adresse e-mail du compte de boulangerie-dupont.fr : lena@pixelwerk.agency",
+        "Bonjour, le nouvel e-mail du compte boulangerie-dupont.fr est lena@pixelwerk.agency, merci de le mettre à jour.",
+        "Bonjour, merci de mettre à jour le numéro de téléphone de boulangerie-dupont.fr : 0612345678",
+        "Merci d'actualiser le téléphone du compte.",
+        "Goedemiddag, kunt u boulangerie-dupont.fr deblokkeren?",
+        "Goedemiddag, kunt u de domeinvergrendeling van boulangerie-dupont.fr opheffen?",
+        "Kunt u de vergrendeling eraf halen?",
+        "Kunt u het e-mailadres van boulangerie-dupont.fr vervangen door lena@pixelwerk.agency?",
+        "Kunt u het telefoonnummer vervangen?",
+        "Halo, tolong buka blokir domain boulangerie-dupont.fr",
+        "Halo, tolong perbarui email akun boulangerie-dupont.fr menjadi lena@pixelwerk.agency",
+        "Halo, tolong memperbarui nomor telepon akun saya",
+        "Hello, please remove the lock on boulangerie-dupont.fr",
+        "Hello, please lift the lock of the domain",
+        "Hello, can the domain lock be turned off?",
+        "Hello, please unblock boulangerie-dupont.fr",
+        "Hello, please update the account's e-mail for boulangerie-dupont.fr to lena@pixelwerk.agency",
+        "Hello, please send the pass<wbr>word for boulangerie-dupont.fr",  # markup inside a word is read through
+    ],
+)
+def test_more_unlocking_and_contact_change_wordings_warn(text: str):
+    assert asks_sensitive(text), text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Bonjour, pouvez-vous débloquer mon adresse IP du pare-feu ?",
+        "Hello, please unblock my IP address, the site boulangerie-dupont.fr is down.",
+        "Halo, tolong buka blokir IP saya.",
+        "Mijn telefoonnummer is 0612345678, de site is traag.",
+        "Le site boulangerie-dupont.fr est lent depuis la mise à jour de WordPress.",
+        "The site is slow since the last WordPress update.",
+        "Kunt u de afbeeldingen op de homepage vervangen?",
+    ],
+)
+def test_ordinary_requests_do_not_warn(text: str):
+    assert not asks_sensitive(text), text

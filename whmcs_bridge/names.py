@@ -111,6 +111,12 @@ def shown(text: str) -> str:
     )
 
 
+def read_as_shown(text: str) -> str:
+    """The text as its reader sees it, for the names and words in it: HTML character references read, plain, what
+    Markdown and HTML show (shown), emphasis glued inside a word dropped."""
+    return _unmarked(shown(plain(html.unescape(text or ""))))  # '&#8209;' is the U+2011 it shows
+
+
 def _unmarked(text: str) -> str:
     return EDGE_UNDERSCORES.sub(" ", GLUED_MARKUP.sub("", text))
 
@@ -125,8 +131,7 @@ def domain_names(*texts: str) -> list[str]:
     email addresses are not domains."""
     found: list[str] = []
     for text in texts:
-        read = _unmarked(shown(plain(html.unescape(text or ""))))  # '&#8209;' is the U+2011 it shows
-        read = WORD.sub(_skeleton, re.sub(r"[<>\"'=]", " ", read))
+        read = WORD.sub(_skeleton, re.sub(r"[<>\"'=]", " ", read_as_shown(text)))
         for hit in DOMAIN_NAME.finditer(read):
             before = read[hit.start() - 1] if hit.start() else " "
             if not (before.isspace() or before in BEFORE_NAME):
