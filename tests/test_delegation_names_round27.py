@@ -7,12 +7,16 @@ Indonesian and English wordings of unlocking a domain or changing the account's 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
+from tests.conftest import BridgeWorld, Sandbox
+from tests.test_delegation_tickets_break12 import notes, open_ticket
 from whmcs_bridge.families.delegation.copies import ticket_opened
-from whmcs_bridge.names import domain_names
+from whmcs_bridge.names import domain_names, unread_names
 
 NOW = datetime(2026, 11, 29, 16, tzinfo=UTC)
 
@@ -83,6 +87,49 @@ def test_a_ticket_with_an_invisible_mark_in_a_name_asks_who_owns_it():
     data = {"ticketid": 7, "userid": 10, "subject": "FTP", "message": "FTP password of boulangerie-dup\ufe0font.fr"}
     (resolve,) = ticket_opened(data, NOW).actions
     assert resolve.params["names"] == ["boulangerie-dupont.fr"]
+
+
+@pytest.fixture
+def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[BridgeWorld]:
+    sandbox.load("agency")
+    w = BridgeWorld(sandbox, tmp_path, "delegation:\n  enabled: true\n")
+    w.run("tick")
+    yield w
+    w.close()
+
+
+def test_a_name_with_a_letter_read_as_no_latin_one_is_still_asked_about():
+    text = "the FTP password of boulangerie-dup\u1d0fnt.fr please"  # U+1D0F LATIN LETTER SMALL CAPITAL O
+    assert domain_names(text) == []
+    assert unread_names(text) == ["boulangerie-dup\u1d0fnt.fr"]
+    assert unread_names("see \u043f\u0440\u0438\u043c\u0435\u0440.\u0440\u0444 and dupont.fr") == [
+        "\u043f\u0440\u0438\u043c\u0435\u0440.\u0440\u0444"
+    ]
+    data = {"ticketid": 7, "userid": 10, "subject": "FTP", "message": text}
+    (resolve,) = ticket_opened(data, NOW).actions
+    assert resolve.params["names"] == ["boulangerie-dup\u1d0fnt.fr"]
+
+
+@pytest.mark.parametrize(
+    "message, named",
+    [
+        ("Please send us the FTP password of boulangerie-dupont-paris.fr. Lena", "boulangerie-dupont-paris.fr"),
+        ("Please send us the site of boulangerie-dup\u1d0fnt.fr. Lena", "boulangerie-dup\u1d0fnt.fr"),
+    ],
+)
+def test_a_name_whmcs_lists_for_no_client_gets_a_warning(world: BridgeWorld, message: str, named: str):
+    """F5: a sensitive ask about a name WHMCS lists for nobody, or a name with a letter the bridge reads as no Latin
+    one, got no note at all: staff are warned that the writer is verified for nothing of that name."""
+    ticket = open_ticket(world, clientid=10, subject="Site", message=message)
+    world.settle(2)
+    said = notes(world, ticket)
+    assert any("WARNING" in n and named in n for n in said), said
+
+
+def test_an_ordinary_ask_naming_an_unknown_site_gets_no_note(world: BridgeWorld):
+    ticket = open_ticket(world, clientid=10, subject="Slow", message="Our site links to example.org and is slow.")
+    world.settle(2)
+    assert notes(world, ticket) == []
 
 
 def test_a_name_in_an_html_anchor_on_part_of_a_longer_one_reads_the_longer_one():

@@ -18,7 +18,7 @@ from whmcs_bridge.families.delegation.sensitive import SENSITIVE as SENSITIVE  #
 from whmcs_bridge.families.delegation.sensitive import asks_for_the_account
 from whmcs_bridge.families.delegation.ticket_renew import renew_asked
 from whmcs_bridge.model import Action, Decision, Event, action_key, as_int, message
-from whmcs_bridge.names import ask_owners, domain_names
+from whmcs_bridge.names import ask_owners, domain_names, unread_names
 from whmcs_bridge.whmcs.templates import EmailIdentity, identify
 
 COPY_MARK = "whmcs-bridge delegated copy"
@@ -282,7 +282,13 @@ def ticket_opened(data: dict[str, Any], now: datetime) -> Decision:
     # What the [renew] names by type and id is what WHMCS is asked about (its owner), else the ticket's link.
     named = asked.get("named") if isinstance(asked, dict) else None
     link = named[0] if named else data.get("service")
-    names = domain_names(str(data.get("subject") or ""), message_text)
+    # A name shaped like a domain that cannot be read as a Latin one is asked about as written (unread_names).
+    names = list(
+        dict.fromkeys(
+            domain_names(data.get("subject") or "", message_text)
+            + unread_names(data.get("subject") or "", message_text)
+        )
+    )[:20]
     # The hook's events do not carry the ticket's related service or domain (only the poller's do): WHMCS is read.
     related = "service" not in data
     if not link and not names and not related:
@@ -300,6 +306,7 @@ def ticket_opened(data: dict[str, Any], now: datetime) -> Decision:
         reply=as_int(data.get("replyid")),
         sensitive=asks_for_the_account(str(data.get("subject") or ""), message_text),
         related=related and not link,
+        unmatched=True,  # the names WHMCS lists for nobody come back: a warning when unknown_names says so
     )
 
 
@@ -370,8 +377,19 @@ def ticket_note(
             owners=[owner],
         )
         notes.append(("warning", warning))
+    if unknown := unknown_names(data):
+        notes.append(("unknown", message("delegation.ticket_unknown", writer=writer or None, names=", ".join(unknown))))
     closing = {f"grant:{g}": parties_open(grant) for g, (grant, _) in verified_by.items()}
     return [note_action(data, writer, ticket, which, msg, closing.get(which)) for which, msg in notes] + emails
+
+
+def unknown_names(data: dict[str, Any]) -> list[str]:
+    """The names the ticket gives that WHMCS lists for no client (`unmatched`), when staff must hear of them: the
+    message asks for access, credentials or the account (SENSITIVE), or a name is written with a letter read as no
+    Latin one (a look-alike no table lists). Whoever the name is, the writer is verified for nothing of it; a ticket
+    only mentioning a site WHMCS does not host gets no note."""
+    names = [str(n) for n in data.get("unmatched") or []]
+    return names if data.get("sensitive") or not all(n.isascii() for n in names) else []
 
 
 def same_names(
