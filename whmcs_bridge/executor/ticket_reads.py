@@ -17,7 +17,8 @@ def resolve_ticket(api: WhmcsApi, p: Params) -> dict[str, Any]:
     DD:api-reference/getticket.md, when the event did not carry it), and the domain names found in it, a host name
     under a site's name (webmail.example.com) being that site."""
     items: dict[tuple[str, int], dict[str, Any]] = {}
-    for kind, item_id, name, owner in [*linked_item(api, p), *named_items(api, p.get("names", []))]:
+    named = {name: named_items(api, [name]) for name in p.get("names", [])}
+    for kind, item_id, name, owner in [*linked_item(api, p), *(i for found in named.values() for i in found)]:
         items.setdefault((kind, item_id), {"kind": kind, "id": item_id, "name": name.lower(), "owner": owner})
     out = {
         "ticketid": p["ticket_id"],
@@ -26,6 +27,8 @@ def resolve_ticket(api: WhmcsApi, p: Params) -> dict[str, Any]:
         "state_key": p.get("state_key"),
         "renew": p.get("renew", False),
     }
+    if p.get("unmatched"):  # for a family that asks: the names WHMCS lists for nobody, and what the text asks
+        out.update(unmatched=[n for n, found in named.items() if not found], sensitive=bool(p.get("sensitive")))
     return {**out, **who_wrote(api, p), **guest(api, p)} if items else out
 
 

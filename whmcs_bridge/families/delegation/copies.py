@@ -14,9 +14,11 @@ from urllib.parse import unquote
 from whmcs_bridge.families.delegation import ticket_renew
 from whmcs_bridge.families.delegation.config import DelegationSection
 from whmcs_bridge.families.delegation.grants import FAMILY, about_grant, notice, parties_open, record, rights
+from whmcs_bridge.families.delegation.sensitive import SENSITIVE as SENSITIVE  # where the words lived before
+from whmcs_bridge.families.delegation.sensitive import asks_for_the_account
 from whmcs_bridge.families.delegation.ticket_renew import renew_asked
 from whmcs_bridge.model import Action, Decision, Event, action_key, as_int, message
-from whmcs_bridge.names import ask_owners, domain_names, plain
+from whmcs_bridge.names import ask_owners, domain_names, unread_names
 from whmcs_bridge.whmcs.templates import EmailIdentity, identify
 
 COPY_MARK = "whmcs-bridge delegated copy"
@@ -27,58 +29,6 @@ COPY_COMMENT = f"<!-- {COPY_MARK} -->"
 OWN_EMAIL = "<!-- [wb-"  # every email the bridge sends carries its action key (executor: Call.marked)
 # How far a time in WHMCS's own zone (an email's `date`) may be from the same instant in UTC: any zone's offset.
 ANY_ZONE = timedelta(hours=14)
-# What a ticket asks that only the account's owner may have (seed 000): access, ownership, a transfer. In
-# the catalogue's languages (en, fr, nl, id); a match only adds a warning to a staff-only note.
-# A few words later in the same sentence (a dot inside an address or a name, "lena@pixelwerk.agency", does not end it).
-NEAR = r"(?:[^.!?\n]|[.](?=\S)){0,40}"
-# A Dutch clause, object first and verb last: the account, the domain and who it is for may come between.
-CLAUSE = r"(?:[^.!?\n]|[.](?=\S)){0,80}"
-SENSITIVE = re.compile(
-    r"password|passwd|\bpwd\b|credential|log-?in|sign-?in|access|owner|transfer|\bepp\b"
-    r"|auth(?:orization|orisation)?[- ]?code|(?:code|kode)\s+auth\b|autori[sz]ati\w*|otorisasi|mot-de-passe|verplaats"
-    r"|\bftp\b|\bsftp\b|\bssh\b|cpanel|plesk|directadmin|primary contact"
-    r"|mot de passe|\bmdp\b|identifiant|acc[eè]s|codes? d'acc[eè]s|les codes|propri[eé]taire|propri[eé]t[eé]|transf[eé]r"
-    r"|contact principal|wachtwoord|inlog|toegang|eigenaar|verhuiz|overdracht|hoofdcontact"
-    r"|kata sandi|sandi|akses|pemilik|kepemilikan|pindah|kontak utama"
-    # A registrant (holder) change hands the domain over; an admin role or two-factor off hands the account over.
-    r"|registrant|titulaire|holder|houder|pemegang|\bwhois\b|administrat\w*|\badmin\b|beheerder"
-    r"|\b2fa\b|\bmfa\b|two[- ]?factor|two[- ]?step|deux facteurs|double authentification|authenticator"
-    r"|tweestaps|twee[- ]?factor|dua faktor|dua langkah|verifikasi dua"
-    # Changing the account's email address or phone hands the account over at its next password reset.
-    r"|(?:change|update|set|modif\w*|remplac\w*|chang\w*|wijzig\w*|verander\w*|zet|ubah|ganti)\b"
-    + NEAR
-    + r"(?:e-?mail|adresse|adres|alamat|phone|t[ée]l[ée]phone|telefoon|telepon|num[ée]ro|nummer|nomor)"
-    r"|(?:receive|recevoir|ontvang\w*|menerima|terima)\b" + NEAR + r"\b(?:all|tous|toutes|alle|semua)\b"
-    # Unlocking a domain (with its code, a transfer), its nameservers or MX (the site and the mail), a code to move it.
-    r"|unlock|d[ée]verrouill|ontgrendel|buka kunci|name ?servers?|naamserver|\bdns\b|\bmx\b"
-    # Unblocking the domain (either order: "le domaine ... à débloquer"), its lock ("retirer le verrou"); in Dutch the
-    # verb ends the clause ("het e-mailadres van het account ... wijzigen"): twenty-fifth round LOW.
-    r"|\bverrou(?:s|illage)?\b|\b(?:d[ée]bloqu|deblokk|debloque)\w*" + NEAR + r"\b(?:domaine|domein)"
-    r"|\b(?:domaine|domein)" + NEAR + r"\b(?:d[ée]bloqu|deblokk|debloque)"
-    r"|(?:e-?mail|adres|telefoon|nummer|gsm)\w*" + CLAUSE + r"\b(?:wijzig|verander|aanpass|aan\s+te\s+passen|bijwerk"
-    r"|bij\s+te\s+werken|updat|gewijzigd|veranderd|aangepast|bijgewerkt|ge-?update)"
-    r"|verhuiscode|(?:code|kode)\b" + NEAR + r"(?:move|moving|d[ée]m[ée]nag|verhuiz|pindah)"
-    # A new user of the account, or rights on it.
-    r"|invit\w*|uitnodig\w*|undang|permission|droits|rechten|\bizin\b"
-    r"|(?:add|ajout\w*|voeg\w*|toevoeg\w*|tambah\w*)\b" + NEAR + r"(?:user|utilisateur|gebruiker|pengguna)"
-    # A transfer code spelled apart (auth-info, Auth Info, AUTH_INFO), a move to another registrar or, for .uk, a new
-    # IPS tag (its registrar's tag): the domain leaves; a domain put in someone's name is a registrant change.
-    r"|auth[-_. ]?info|registrar|registrateur|bureau d'enregistrement|\bips[-_ ]?tag|\btag\s+ips\b"
-    r"|d[ée]pla[cç]\w*\s+(?:le|du|mon|notre|ce|nos|mes|les|ces)\s+(?:noms?\s+de\s+)?domaines?"
-    r"|\b(?:put|place|register\w*|change|switch|transfer\w*|move)\b"
-    + NEAR
-    + r"\b(?:in|into|under|to)\s+(?:my|our|his|her|their|your|the\s+\w+'s)\s+(?:own\s+)?(?:company'?s?\s+)?name\b"
-    r"|\b(?:mett\w*|mis\w*|pass\w*|enregistr\w*|chang\w*)\b"
-    + NEAR
-    + r"(?:[àa]\s+(?:mon|notre|son|leur|ton|votre)\s+nom\b|\bau\s+nom\s+d)"
-    r"|\b(?:zet\w*|overzet\w*|registreer\w*|wijzig\w*|verander\w*)\b"
-    + NEAR
-    + r"\bop\s+(?:(?:mijn|onze|ons|zijn|haar|hun|jouw|uw)\s+)?naam\b"
-    r"|balik\s+nama|\b(?:ubah|ganti|alih\w*|jadikan|daftar\w*)\b" + NEAR + r"\batas\s+nama\b",
-    re.IGNORECASE,
-)
-
-
 # A link that renews, pays, resets a password or logs in without the owner's password: a one-time key in
 # its query (a key, token, hash, signature, auth, verification, session or nonce parameter under any name, an
 # OAuth authorisation `code`, a ticket's access key `c` in viewticket.php?tid=...&c=..., which opens the thread
@@ -332,7 +282,13 @@ def ticket_opened(data: dict[str, Any], now: datetime) -> Decision:
     # What the [renew] names by type and id is what WHMCS is asked about (its owner), else the ticket's link.
     named = asked.get("named") if isinstance(asked, dict) else None
     link = named[0] if named else data.get("service")
-    names = domain_names(str(data.get("subject") or ""), message_text)
+    # A name shaped like a domain that cannot be read as a Latin one is asked about as written (unread_names).
+    names = list(
+        dict.fromkeys(
+            domain_names(data.get("subject") or "", message_text)
+            + unread_names(data.get("subject") or "", message_text)
+        )
+    )[:20]
     # The hook's events do not carry the ticket's related service or domain (only the poller's do): WHMCS is read.
     related = "service" not in data
     if not link and not names and not related:
@@ -348,8 +304,9 @@ def ticket_opened(data: dict[str, Any], now: datetime) -> Decision:
         # Which WHMCS user wrote it (an invited user is not the account's owner), and what it asks.
         who_wrote=True,
         reply=as_int(data.get("replyid")),
-        sensitive=bool(SENSITIVE.search(plain(f"{data.get('subject') or ''} {data.get('message') or ''}"))),
+        sensitive=asks_for_the_account(str(data.get("subject") or ""), message_text),
         related=related and not link,
+        unmatched=True,  # the names WHMCS lists for nobody come back: a warning when unknown_names says so
     )
 
 
@@ -420,8 +377,19 @@ def ticket_note(
             owners=[owner],
         )
         notes.append(("warning", warning))
+    if unknown := unknown_names(data):
+        notes.append(("unknown", message("delegation.ticket_unknown", writer=writer or None, names=", ".join(unknown))))
     closing = {f"grant:{g}": parties_open(grant) for g, (grant, _) in verified_by.items()}
     return [note_action(data, writer, ticket, which, msg, closing.get(which)) for which, msg in notes] + emails
+
+
+def unknown_names(data: dict[str, Any]) -> list[str]:
+    """The names the ticket gives that WHMCS lists for no client (`unmatched`), when staff must hear of them: the
+    message asks for access, credentials or the account (SENSITIVE), or a name is written with a letter read as no
+    Latin one (a look-alike no table lists). Whoever the name is, the writer is verified for nothing of it; a ticket
+    only mentioning a site WHMCS does not host gets no note."""
+    names = [str(n) for n in data.get("unmatched") or []]
+    return names if data.get("sensitive") or not all(n.isascii() for n in names) else []
 
 
 def same_names(

@@ -412,6 +412,15 @@ MESSAGES = define(
         "Ticket note to staff: a WARNING that the writer has no grant on what the ticket names.",
         samples={"subjects": ["service:1"], "owners": ["client:1"]},
     ),
+    MessageSpec(
+        "delegation.ticket_unknown",
+        "text",
+        "staff",
+        {"writer": "client", "names": "text"},
+        "Ticket note to staff: a WARNING that the ticket names what WHMCS lists for no client (`names`), asking for "
+        "access or the account, or written with letters that are not Latin ones: the writer is verified for none.",
+        samples={"names": "boulangerie-dup\u1d0fnt.fr"},
+    ),
     # --- orders placed by a delegate's user ---------------------------------------------------------
     grant_spec(
         "delegation.order_requestor_unknown",
