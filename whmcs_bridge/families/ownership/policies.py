@@ -221,7 +221,7 @@ def checklist_fields(case: dict[str, Any]) -> dict[str, Any]:
 
 
 def locks_refused(case: dict[str, Any]) -> list[str]:
-    """The domains (refs) whose transfer lock the registrar module refused (execution.step_ended): staff set
+    """The domains (refs) whose transfer lock the registrar module refused (completion.step_ended): staff set
     it by hand in WHMCS's admin area, or accept a registry that has none."""
     return [
         str(entry["subject"])
