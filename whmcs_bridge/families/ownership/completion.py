@@ -66,6 +66,9 @@ def step_ended(case: dict[str, Any], data: dict[str, Any], now: datetime, rules:
         entry.update(status="refused", refused=str(data["refused"]))
         why = entry["refused"]
         told = lock_refused(case, entry, rules)
+    elif entry["status"] == "done" and data.get("skipped"):  # a service of a whole account with no panel
+        entry.update(status="skipped")
+        why = str(data["skipped"])
     elif entry["status"] == "done" and case["status"] != "executing":  # sent before the stop was recorded
         why = f"it ran as the case became {case['status']}: put it back if the dispute calls for it"
     words = STATUS_WORDS.get(entry["status"], entry["status"])
@@ -317,7 +320,10 @@ def all_with_new_holder(case: dict[str, Any]) -> bool:
 def new_access(case: dict[str, Any], subject: dict[str, Any], rules: Rules) -> list[Action]:
     """A service now the requester's: its password changes (the previous holder may know it) and WHMCS's
     welcome email, sent for the service, gives the new holder the new access details. Moved to another
-    client than a requester that is a client, staff hear of it (moved_elsewhere) and nothing is sent."""
+    client than a requester that is a client, staff hear of it (moved_elsewhere) and nothing is sent. A whole
+    account now the new owner's: the same for each service it holds (account_access)."""
+    if subject["kind"] == "client":
+        return account_access(case, subject, rules)
     requester = case["requester"].get("client")
     # A requester outside WHMCS gets the account staff made for it: the client with its address (owners_read
     # records a move to any other client without calling it moved).
@@ -341,11 +347,53 @@ def new_access(case: dict[str, Any], subject: dict[str, Any], rules: Rules) -> l
     return [dataclasses.replace(change, guard={**change.guard, **owned})]
 
 
+def account_access(case: dict[str, Any], account: dict[str, Any], rules: Rules) -> list[Action]:
+    """A whole account now the new owner's: "Make Owner" changes who logs in to the account, not the hosting
+    panels' passwords, which the holder set and knows (twenty-sixth break round, ownership HIGH 2). Each service
+    the account holds gets a new password and WHMCS's welcome email, as a service case does, as a step the
+    completion waits on. The email goes to the account's profile email and its contacts that receive product
+    emails (DD:api-reference/sendemail.md, DD:api-reference/getcontacts.md), still the holder's after "Make
+    Owner": the executor holds the step until staff changed them (access_kinds `holder_marks`, `_alone`), as
+    the checklist asks. A service that is no hosting with a panel (not active, no server) ends skipped."""
+    owner = int(account["moved_to"])
+    actions: list[Action] = []
+    for service in services_without_access(case, account):
+        params = {
+            "service_id": service,
+            "notify_template": rules.section.welcome_email,
+            "holder_marks": holders_marks(case),
+            "hosting_only": True,
+        }
+        for purpose in [p for p, e in case.get("steps", {}).items() if e.get("service") == service]:
+            del case["steps"][purpose]  # one that ended without running (its guard found another owner): replaced
+        purpose = f"password-{account['id']}-{service}"
+        change = execution_step(case, "credential_change", purpose, params, account["id"], account, service=service)
+        # Only while the account is still the new owner's (as the ex-holder's logins' removal: ex_holder_logins).
+        owned = {"owned_by": {"kind": "client", "id": account["id"], "client": owner}}
+        actions.append(dataclasses.replace(change, guard={**change.guard, **owned}))
+    return actions
+
+
+def services_without_access(case: dict[str, Any], account: dict[str, Any]) -> list[int]:
+    """The services of a whole account handed over (as the last approval found them) with no password step
+    planned, done or skipped."""
+    held = [str(item) for item in account.get("contents_approved", account.get("contents") or [])]
+    covered = {
+        e.get("service")
+        for e in case.get("steps", {}).values()
+        if e["kind"] == "credential_change" and e["status"] in ("planned", "done", "skipped")
+    }
+    return [int(i.split(":")[1]) for i in held if i.startswith("service:") and int(i.split(":")[1]) not in covered]
+
+
 def access_missing(case: dict[str, Any], subject: dict[str, Any]) -> bool:
     """A service with the new holder that has no password step planned or done (none yet, or one that ended
-    without running): the new holder would have no credentials."""
-    if subject["kind"] != "service" or not subject.get("moved_to"):
+    without running): the new holder would have no credentials. A whole account with the new owner: one of
+    its services has none."""
+    if subject["kind"] not in ("service", "client") or not subject.get("moved_to"):
         return False
+    if subject["kind"] == "client":
+        return subject.get("hand_over") == "move" and bool(services_without_access(case, subject))
     return not [
         e
         for e in case.get("steps", {}).values()

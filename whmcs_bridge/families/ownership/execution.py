@@ -109,7 +109,7 @@ STEP_WORDS = {
 }
 # How a step ended, in staff's words where the status alone would not say it: a transfer lock the registrar
 # module refused ran (WHMCS answered) but set nothing.
-STATUS_WORDS = {"refused": "refused by the registrar"}
+STATUS_WORDS = {"refused": "refused by the registrar", "skipped": "not needed"}
 
 
 def execution_step(
@@ -205,11 +205,15 @@ def steps_waiting(case: dict[str, Any]) -> list[str]:
     not done by staff since), as staff read them: "registrant update of domain #20". A transfer lock the
     registrar refused is not waited for: it stays refused in WHMCS whatever the bridge does, and staff's to-do
     list says to set it by hand (or accept a registry without one); a case does not wait for ever on it."""
-    return [step_words(entry) for entry in case.get("steps", {}).values() if entry["status"] not in ("done", "refused")]
+    # Skipped: a whole account's service with no control panel (completion.account_access).
+    waited = ("done", "refused", "skipped")
+    return [step_words(entry) for entry in case.get("steps", {}).values() if entry["status"] not in waited]
 
 
 def step_words(entry: dict[str, Any]) -> str:
     subject = entry["subject"].replace(":", " #")
+    if entry.get("service"):  # a whole account's service (completion.account_access)
+        subject = f"service #{entry['service']} in {subject}"
     if entry["kind"] == "remove_user":
         return f"removal of user #{entry.get('user')}'s access to {subject}"
     return f"{STEP_WORDS.get(entry['kind'], entry['kind'])} of {subject}"

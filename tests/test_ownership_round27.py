@@ -1,0 +1,64 @@
+"""Twenty-sixth break round (ownership), fixed in round 27: a whole account handed over keeps its hosting panels'
+passwords (HIGH 2); the holder's mail on the claimed domain (LOW 13); company placeholders in more words (LOW 14);
+invisible characters inside a live holder link (LOW 15)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Sandbox
+from tests.test_ownership_e2e import World, vendor_world
+from tests.test_ownership_execution import actions
+from tests.test_ownership_execution_round25 import first_message, staff_tickets
+from tests.test_ownership_round23 import executing_whole_account, owner_of
+
+
+@pytest.fixture
+def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[World]:
+    yield from vendor_world(sandbox, tmp_path)
+
+
+def passwords(world: World) -> list[tuple[str, str]]:
+    """The new passwords and welcome emails WHMCS was asked for, by service."""
+    return [
+        (c["action"], str(c["params"].get("serviceid") or c["params"].get("id")))
+        for c in world.sandbox.calls()
+        if c["action"] == "ModuleChangePw" or c["params"].get("messagename")
+    ]
+
+
+def test_a_whole_account_handed_over_gives_its_hosting_a_new_password_once_its_profile_email_is_the_new_holders(
+    world: World,
+):
+    """HIGH 2: "Make Owner" to the requester's login, and the account's hosting #201 kept the vendor's panel password;
+    no checklist line said so. Each hosting service of the account gets a new password and the welcome email, held
+    while the account's profile email is still the vendor's, and the case completes only after it."""
+    case_id = executing_whole_account(world)
+    checklist = next(t for t in staff_tickets(world, case_id) if t["subject"].endswith("execute the hand-over"))
+    said = first_message(world, checklist)
+    assert "new control-panel password" in said and "profile email" in said, said
+    before = [t["id"] for t in staff_tickets(world, case_id)]
+    world.sandbox.control("access", {"user": owner_of(world, 21), "client": 20, "owner": True})
+    world.later(hours=2)
+    world.later(hours=2)
+    assert passwords(world) == []  # the welcome email would reach the vendor's address
+    case = world.case(case_id)
+    assert case["status"] == "executing", case["history"][-3:]
+    raised = [first_message(world, t) for t in staff_tickets(world, case_id) if t["id"] not in before]
+    assert any("budi@kreatifstudio.id" in m and "service #201" in m for m in raised), raised
+    assert (
+        "new password sent by the welcome email of service #201 in client #20"
+        in world.run("ownership", "show", case_id).output
+    )
+    # Staff give the account the company's address, then let the held step run.
+    changed = world.sandbox.post("UpdateClient", clientid=20, email="siti@majumakmur.co.id")
+    assert changed.json()["result"] == "success", changed.text
+    [held] = [a for a in actions(world, "credential_change") if a.status == "parked"]
+    world.run("approvals", "approve", str(held.id), "--by", "alice")
+    world.settle()
+    world.later(hours=3)
+    assert passwords(world) == [("ModuleChangePw", "201"), ("SendEmail", "201")]
+    assert world.case(case_id)["status"] == "completed", world.case(case_id)["history"][-3:]
