@@ -62,3 +62,26 @@ def test_a_whole_account_handed_over_gives_its_hosting_a_new_password_once_its_p
     world.later(hours=3)
     assert passwords(world) == [("ModuleChangePw", "201"), ("SendEmail", "201")]
     assert world.case(case_id)["status"] == "completed", world.case(case_id)["history"][-3:]
+
+
+@pytest.mark.parametrize(
+    "placeholder",
+    ["Pribadi", "Perorangan", "Tidak ada", "N/A.", "NA", "-none-", "Personal", "Individu", "néant", "Geen", "n.v.t."],
+)
+def test_more_placeholder_company_names_are_no_company(placeholder: str):
+    """LOW 14: what sign-ups type in WHMCS's optional Company Name field when they have none, in the bridge's four
+    languages, punctuation and case aside: no company, so no company policy."""
+    from whmcs_bridge.families.ownership.policies import company_name, party_kind
+
+    assert company_name(placeholder) == "" and party_kind({"company": placeholder}) == "person"
+    assert company_name("PT Pribadi Sejahtera") == "PT Pribadi Sejahtera"
+
+
+def test_a_personal_company_name_does_not_choose_the_company_policy(world: World):
+    world.sandbox.control("act", {"action": "UpdateClient", "clientid": 21, "companyname": "Pribadi"})
+    out = world.run(
+        "ownership", "open", "--subject", "domain:20", "--requester", "client:21", "--grounds", "vendor",
+        "--by", "alice",
+    ).output  # fmt: skip
+    case = world.case(out.split()[0])
+    assert case["requester"]["company"] == "" and "company-brand-domain" not in case["policies"], case["policies"]
