@@ -10,10 +10,12 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Sandbox
-from tests.test_ownership_e2e import World, vendor_world
+from tests.test_ownership_e2e import World, open_and_document, vendor_world
 from tests.test_ownership_execution import actions
 from tests.test_ownership_execution_round25 import first_message, staff_tickets
 from tests.test_ownership_round23 import executing_whole_account, owner_of
+from whmcs_bridge.errors import BridgeError
+from whmcs_bridge.evidence.links import refuse_live_links
 
 
 @pytest.fixture
@@ -85,3 +87,24 @@ def test_a_personal_company_name_does_not_choose_the_company_policy(world: World
     ).output  # fmt: skip
     case = world.case(out.split()[0])
     assert case["requester"]["company"] == "" and "company-brand-domain" not in case["policies"], case["policies"]
+
+
+@pytest.mark.parametrize("invisible", ["\u200b", "\u00ad", "&#8203;", "&shy;"])
+def test_a_live_link_with_an_invisible_character_in_its_token_is_found(invisible: str):
+    """LOW 15: a zero-width space (HTML-to-text converters, so that long links wrap) or a soft hyphen inside the
+    token: the reader sees the link whole, and the check did not."""
+    token = "AbCdEfGhIjKlMnOpQrStUvWxYz012345"
+    link = f"https://bridge.example/consent/{token[:10]}{invisible}{token[10:]}"
+    for data in (f"Your answer: {link}\n".encode(), f"Your answer: {link}\n".encode("utf-16")):
+        with pytest.raises(BridgeError, match="live one-time link"):
+            refuse_live_links("evidence", data, lambda found: found == token)
+        refuse_live_links("evidence", data, lambda found: False)  # used or expired: taken
+
+
+def test_a_forwarded_link_with_a_zero_width_space_is_refused_as_evidence(world: World):
+    case_id = open_and_document(world, "domain:20")
+    base, token = world.link(20, "Ownership request").split("/consent/")
+    hidden = f"{base}/consent/{token[:12]}\u200b{token[12:]}"
+    data = f"Forwarded for the record.\nYour answer: {hidden}\nRegards, Budi\n".encode()
+    args = [case_id, world.file("zwsp.txt", data), "--kind", "other", "--from", "holder", "--via", "email"]
+    assert "live one-time link" in world.fail("ownership", "attach", *args, "--by", "alice")
