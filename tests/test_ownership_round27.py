@@ -14,6 +14,7 @@ from tests.test_ownership_e2e import World, open_and_document, vendor_world
 from tests.test_ownership_execution import actions
 from tests.test_ownership_execution_round25 import first_message, staff_tickets
 from tests.test_ownership_round23 import executing_whole_account, owner_of
+from tests.test_ownership_round25 import consented_case, review_text
 from whmcs_bridge.errors import BridgeError
 from whmcs_bridge.evidence.links import refuse_live_links
 
@@ -64,6 +65,17 @@ def test_a_whole_account_handed_over_gives_its_hosting_a_new_password_once_its_p
     world.later(hours=3)
     assert passwords(world) == [("ModuleChangePw", "201"), ("SendEmail", "201")]
     assert world.case(case_id)["status"] == "completed", world.case(case_id)["history"][-3:]
+
+
+def test_the_holders_address_on_the_claimed_domain_is_flagged_to_the_reviewers(world: World):
+    """LOW 13: the ex-employee's address is on the very domain the case claims (andi@majumakmur.co.id), the company
+    writes from a free-mail address: the review said nothing, though the holder's link went to a mailbox on the
+    domain that moves (and the requester gets the holder's mail with it)."""
+    world.sandbox.control("act", {"action": "UpdateClient", "clientid": 20, "email": "andi@majumakmur.co.id"})
+    world.sandbox.control("act", {"action": "UpdateClient", "clientid": 21, "email": "ptmajumakmur@gmail.com"})
+    case_id = consented_case(world)
+    before = review_text(world, case_id).split("May move")[0]
+    assert "andi@majumakmur.co.id is on majumakmur.co.id, a domain this case moves" in before, before
 
 
 @pytest.mark.parametrize(
