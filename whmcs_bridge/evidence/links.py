@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import html
 import re
+import unicodedata
 import urllib.parse
 from collections.abc import Callable, Iterator
 
@@ -23,11 +24,30 @@ def refuse_live_links(where: str, data: bytes, live: Callable[[str], bool]) -> N
     dossier leaves the machine, and whoever reads it would answer for the party the link was sent to (twenty-third
     break round, ownership evidence HIGH 7). The link is not shown."""
     for form in readable_forms(where, data):
-        if any(live(m.group(1).decode()) for text in link_forms(form) for m in LINK_TOKEN.finditer(text)):
+        texts = (seen for text in link_forms(form) for seen in _as_seen(text))
+        if any(live(m.group(1).decode()) for text in texts for m in LINK_TOKEN.finditer(text)):
             raise BridgeError(
                 f"{where} holds a live one-time link of the bridge, which lets whoever reads the dossier answer for "
                 "the party it was sent to: attach it once the link is used or expired, or a copy without the link"
             )
+
+
+def _as_seen(text: bytes) -> Iterator[bytes]:
+    """`text`, then, when it holds any, without the characters a reader does not see: Unicode's format characters
+    (category Cf: U+200B zero-width space, U+00AD soft hyphen, U+2060 word joiner...). A zero-width space
+    (HTML-to-text converters put one in a long link so that it wraps) or a soft hyphen (a word processor's) inside a
+    token shows the link whole (twenty-sixth break round, ownership LOW 15). Read as UTF-8 (the text forms
+    readable_forms gives) and, a lone byte 0xAD, as a Latin-1 soft hyphen."""
+    yield text
+    if text.isascii():
+        return
+    chars = text.decode("utf-8", "surrogateescape")
+    hidden = {ord(c): None for c in set(chars) if c == SOFT_HYPHEN_BYTE or unicodedata.category(c) == "Cf"}
+    if hidden:
+        yield chars.translate(hidden).encode("utf-8", "surrogateescape")
+
+
+SOFT_HYPHEN_BYTE = "\udcad"  # a lone byte 0xAD (Latin-1's soft hyphen), as surrogateescape reads it
 
 
 # How many times a link may be found percent-encoded in another (twenty-fourth round HIGH: Outlook's Safe Links

@@ -36,12 +36,29 @@ _BRIDGE_KEY = re.compile(r"\[wb-[0-9a-f]{20}\]")
 
 
 def _run(c: Call) -> Result:
+    skipped = _no_panel(c) if c.params.get("hosting_only") else ""
+    if skipped:  # told to the case with the step's end (ownership completion.step_ended): nothing to change
+        return {"outcome": {"skipped": skipped}}
     if c.params.get("notify_template"):
         _alone(c)
     c.api.change_password(int(c.params["service_id"]), secrets.token_urlsafe(15))
     if c.params.get("notify_template"):
         c.api.send_email(int(c.params["service_id"]), template=c.params["notify_template"])
     return {}
+
+
+def _no_panel(c: Call) -> str:
+    """Why a whole account's service has no control-panel password to change (`hosting_only`, ownership
+    completion.account_access), or "": only an Active or Suspended service on a server has a panel account
+    (GetClientsProducts `status`, `serverid`, DD:api-reference/getclientsproducts.md)."""
+    service = c.api.service(int(c.params["service_id"]))
+    if service is None:
+        return f"service #{c.params['service_id']} is not in WHMCS"
+    if service.status not in ("Active", "Suspended"):
+        return f"service #{service.id} is {service.status}: no control panel to give new access to"
+    if not service.serverid:
+        return f"service #{service.id} is on no server: no control panel to give new access to"
+    return ""
 
 
 def _holder(c: Call) -> int:

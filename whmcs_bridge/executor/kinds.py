@@ -274,12 +274,12 @@ def _run_read_owners(c: Call) -> Result:
     for subject, user in owners.items():  # a whole account's owner user: whose user it is (holder.is_new_holder)
         if user and subject.startswith("client:"):
             emails.update(user_facts(c.api, int(subject.split(":")[1]), int(user)))
-    # And what a whole account holds now: completion refuses what it gained since the approval (execution.grown).
+    # And what a whole account holds now: completion refuses what it gained since the approval (completion.grown).
     holds = {k: account_holds(c.api, int(k.split(":")[1])) for k, o in owners.items() if o and k.startswith("client:")}
     if holds:
         report["holds"] = holds
         # And who else may act for it: the holder's logins lose the account once it is handed over
-        # (execution.ex_holder_logins).
+        # (completion.ex_holder_logins).
         report["users"] = {k: account_users(c.api, int(k.split(":")[1])) for k in holds}
     if emails:
         report["emails"] = emails
@@ -293,7 +293,7 @@ def _on_account(c: Call) -> bool:
 
 
 def _run_remove_user(c: Call) -> Result:
-    """A login's access to a whole account handed over removed (ownership execution.ex_holder_logins); one staff
+    """A login's access to a whole account handed over removed (ownership completion.ex_holder_logins); one staff
     removed meanwhile has nothing left to remove."""
     if _on_account(c):
         c.api.remove_user(int(c.params["client_id"]), int(c.params["user_id"]))
@@ -308,7 +308,7 @@ def _observe_remove_user(c: Call) -> Observed:
 def _run_domain_lock(c: Call) -> Result:
     """The domain's transfer lock on; a registrar module that refuses (it cannot lock, or the registry has
     no such lock) ends the step as refused, with the registrar's words (its `outcome`, told to the case with
-    the step's end: execution.step_ended), for staff to set it by hand or accept it, rather than parked: a
+    the step's end: completion.step_ended), for staff to set it by hand or accept it, rather than parked: a
     registry without a lock would keep the case from completing for ever."""
     domain_id = int(c.params["domain_id"])
     report = {**(c.params.get("report") or {}), "domain": domain_id}

@@ -421,8 +421,8 @@ def objection_ticket(case: dict[str, Any], purpose: str, note: str, rules: Rules
         **{k: fields[k] for k in ("moving", "domains_moving", "services_moving")},
         "registrant_changed": [e["subject"] for e in ran if e["kind"] == "registrant_update"],
         "locked": [e["subject"] for e in ran if e["kind"] == "domain_lock"],
-        # A transfer lock the registrar refused was sent (and set nothing): neither locked nor stopped.
-        "stopped": sum(1 for e in case.get("steps", {}).values() if e["status"] not in ("done", "refused")),
+        # A transfer lock the registrar refused was sent (and set nothing), a password skipped ran: neither stopped.
+        "stopped": sum(1 for e in case.get("steps", {}).values() if e["status"] not in ("done", "refused", "skipped")),
         "moved": [ref(x) for x in moved],
         "waiting": [ref(x) for x in case["subjects"] if x.get("hand_over") == "move" and not x.get("moved_to")],
         "moved_services": sum(1 for x in moved if x["kind"] == "service"),

@@ -28,7 +28,8 @@ from whmcs_bridge.families.ownership.case import (
     note_of,
     replies_to_classify,
 )
-from whmcs_bridge.families.ownership.execution import complete, step_by_hand, step_words
+from whmcs_bridge.families.ownership.completion import complete, step_by_hand
+from whmcs_bridge.families.ownership.execution import step_words
 from whmcs_bridge.families.ownership.flow import advance, approve, link_answer, opened, resolve_dispute
 from whmcs_bridge.families.ownership.policies import (
     CONTACT_FIELDS,

@@ -24,7 +24,7 @@ ATTACHED = "staff.OwnershipCommand.attach"
 STAFF_COMMAND = "staff.OwnershipCommand."
 FAMILY = "ownership"
 POLICY_APPLIED = "ownership.policy_applied"  # the opening's milestone (flow.opened)
-# The dates a case's milestones record, as the state keeps them (flow.advance, execution.complete).
+# The dates a case's milestones record, as the state keeps them (flow.advance, completion.complete).
 DATES = {"deadline": ("ownership.holder_notified", "the holder's deadline"),
          "lock_until": ("ownership.execution_completed", "the lock until")}  # fmt: skip
 

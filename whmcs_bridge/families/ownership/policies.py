@@ -4,6 +4,7 @@ actions and history, the messages to the parties and staff (ids and facts: the c
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -45,16 +46,39 @@ def party_kind(party: dict[str, Any]) -> str:
     return "company" if company_name(party.get("company")) else "person"
 
 
-# What sign-ups type into WHMCS's optional Company Name field when there is no company (twenty-fourth break round,
-# ownership LOW 13: "-" made a dead person a company): such a name is none. So is one without a letter or digit.
-NO_COMPANY = frozenset({"n/a", "none"})
+# What sign-ups type into WHMCS's optional Company Name field when there is no company, in the bridge's languages
+# (en, fr, nl, id), as placeholder_words reads them: such a name is none (twenty-fourth break round, ownership LOW
+# 13: "-" made a dead person a company; twenty-sixth, LOW 14: "Pribadi", "Tidak ada", "N/A.", "-none-" made a person a
+# company). So is one without a letter or digit.
+NO_COMPANY = frozenset(
+    {
+        # en
+        "na", "none", "nil", "no", "nothing", "personal", "individual", "private", "private person", "self",
+        "self employed", "not applicable",
+        # fr (and nl: "particulier")
+        "aucun", "aucune", "neant", "sans", "particulier", "personnel", "personne physique", "non applicable",
+        # nl
+        "geen", "nvt", "prive", "niet van toepassing",
+        # id
+        "pribadi", "perorangan", "perseorangan", "individu", "tidak ada", "tidak", "kosong", "belum ada",
+    }
+)  # fmt: skip
+
+
+def placeholder_words(name: str) -> str:
+    """A company name as NO_COMPANY lists it: case-folded, accents and punctuation left out ("N/A." is "na", "-none-"
+    "none", "Néant" "neant"), spaces made one."""
+    bare = unicodedata.normalize("NFKD", name.casefold())
+    kept = "".join(ch if ch.isalnum() else " " if ch.isspace() else "" for ch in bare if not unicodedata.combining(ch))
+    return " ".join(kept.split())
 
 
 def company_name(text: Any) -> str:
     """A client's company name as WHMCS holds it (GetClientsDetails `companyname`,
-    DD:api-reference/getclientsdetails.md), "" when it is blank or a placeholder ("-", ".", "n/a", "none", "—")."""
+    DD:api-reference/getclientsdetails.md), "" when it is blank or a placeholder ("-", ".", "n/a", "none", "—",
+    "Pribadi": NO_COMPANY)."""
     name = str(text or "").strip()
-    if name.casefold() in NO_COMPANY or not any(ch.isalnum() for ch in name):
+    if placeholder_words(name) in NO_COMPANY or not any(ch.isalnum() for ch in name):
         return ""
     return name
 
@@ -221,7 +245,7 @@ def checklist_fields(case: dict[str, Any]) -> dict[str, Any]:
 
 
 def locks_refused(case: dict[str, Any]) -> list[str]:
-    """The domains (refs) whose transfer lock the registrar module refused (execution.step_ended): staff set
+    """The domains (refs) whose transfer lock the registrar module refused (completion.step_ended): staff set
     it by hand in WHMCS's admin area, or accept a registry that has none."""
     return [
         str(entry["subject"])

@@ -31,9 +31,10 @@ from typing import Any
 from whmcs_bridge.families.ownership.answers import objection_read
 from whmcs_bridge.families.ownership.case import due
 from whmcs_bridge.families.ownership.commands import command
+from whmcs_bridge.families.ownership.completion import owners_read, step_ended
 from whmcs_bridge.families.ownership.config import OwnershipSection
 from whmcs_bridge.families.ownership.drafts import draft_case, draft_lookup, item_refs, open_subjects
-from whmcs_bridge.families.ownership.execution import STEP_ENDED, owners_read, step_ended
+from whmcs_bridge.families.ownership.execution import STEP_ENDED
 from whmcs_bridge.families.ownership.incoming import reply_read, thread_gone, thread_note, thread_reply, ticket_opened
 from whmcs_bridge.families.ownership.policies import (
     FAMILY,
@@ -154,7 +155,7 @@ def _thread(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Ru
 
 def _lock(case: dict[str, Any], data: dict[str, Any], now: datetime, rules: Rules) -> Decision:
     """The registrar's answer to turning a moved domain's transfer lock on, recorded on the subject. A refusal
-    now comes with the step's end (execution.step_ended: the step is refused, staff get a ticket and a to-do);
+    now comes with the step's end (completion.step_ended: the step is refused, staff get a ticket and a to-do);
     `locked` false is only in events an older bridge left in the inbox."""
     for s in case["subjects"]:
         if s["kind"] == "domain" and int(s["id"]) == as_int(data.get("domain")):

@@ -22,9 +22,20 @@ def shared_mail_domain(case: dict[str, Any]) -> dict[str, str]:
     holder = str(case["holder"].get("email") or "").strip()
     requester = str(case["requester"].get("email") or "").strip()
     domain = mail_domain(holder)
-    if not domain or domain != mail_domain(requester):
-        return {"mail_domain": "", "holder_email": "", "requester_email": ""}
-    return {"mail_domain": domain, "holder_email": holder, "requester_email": requester}
+    if domain and domain == mail_domain(requester):
+        return {"mail_domain": domain, "holder_email": holder, "requester_email": requester}
+    if domain and claimed_mail(case, domain):
+        # The holder's mailbox is on a domain the case moves: whoever runs its mail now may read the holder's link,
+        # and the requester gets the holder's mail with the domain (twenty-sixth break round, ownership LOW 13). No
+        # requester's address: the review's sentence says so (catalogue `staff_review`).
+        return {"mail_domain": domain, "holder_email": holder, "requester_email": ""}
+    return {"mail_domain": "", "holder_email": "", "requester_email": ""}
+
+
+def claimed_mail(case: dict[str, Any], domain: str) -> bool:
+    """Whether a mail domain is a domain the case claims (a domain, a hosting's), or a name under one."""
+    names = {str(s.get("name") or "").strip().casefold() for s in case.get("subjects") or []} - {""}
+    return any(domain == name or domain.endswith(f".{name}") for name in names if "." in name)
 
 
 def one_browser(case: dict[str, Any]) -> dict[str, str]:

@@ -287,7 +287,7 @@ def _read(api: WhmcsApi, case: dict[str, Any], what: str, s: dict[str, Any]) -> 
         facts: dict[str, Any] = {"owner": owner}
         if s["kind"] == "client":
             emails = user_facts(api, int(s["id"]), owner)
-            facts["holds"] = {ref(s): account_holds(api, int(s["id"]))}  # completion reads it (execution.grown)
+            facts["holds"] = {ref(s): account_holds(api, int(s["id"]))}  # completion reads it (completion.grown)
         else:
             emails = {str(owner): api.client_details(owner).email} if outside(case) else {}
             if outside(case):  # and who may act for it: one the holder's login controls is not the requester's
