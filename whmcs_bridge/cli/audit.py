@@ -29,7 +29,7 @@ from whmcs_bridge.evidence.signer import chain_signer
 from whmcs_bridge.families import FAMILIES
 from whmcs_bridge.families.ownership import integrity
 from whmcs_bridge.store import audit as audit_log
-from whmcs_bridge.store import planned
+from whmcs_bridge.store import fed, planned
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.api import WhmcsApi
 
@@ -126,8 +126,9 @@ def audit_verify(obj: Context, public_key: tuple[Path, ...], against_whmcs: bool
 
 
 def _states_agree(db: Database, count: int) -> None:
-    """Refuse (StateEdited) a chain that links up and is signed, but that a case's state or an action not yet
-    ended in the outbox disagrees with (edited in the database without the key)."""
+    """Refuse (StateEdited) a chain that links up and is signed, but that a case's state, an action not yet
+    ended in the outbox, or an event claiming to be an executor's read disagrees with (edited in the database
+    without the key)."""
     edited = integrity.edited_cases(db)
     if edited:
         raise StateEdited(
@@ -138,6 +139,12 @@ def _states_agree(db: Database, count: int) -> None:
         raise StateEdited(
             f"audit chain intact ({count} entries), but {len(actions)} action(s) in the outbox disagree with it: "
             f"{actions[0]}"
+        )
+    events = fed.unbacked(db)
+    if events:
+        raise StateEdited(
+            f"audit chain intact ({count} entries), but {len(events)} event(s) in the inbox disagree with it: "
+            f"{events[0]}"
         )
 
 
