@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import Sandbox, sql
+from tests.conftest import BridgeWorld, Sandbox, sql
+from whmcs_bridge.cli import app as cli
 from whmcs_bridge.engine import Engine
 from whmcs_bridge.executor.loop import Executor
 from whmcs_bridge.model import Action, Event, action_key
@@ -177,3 +179,19 @@ def test_a_read_with_another_actions_id_is_parked(world: Sandbox, db: Database, 
     inbox_row(db, f"read:{ran.key}", "OwnershipOwners", {"case": "OC-1", "owners": {"domain:20": 21}})
     Engine(db, []).run_once(NOW)
     assert status(db, f"read:{ran.key}").status == "parked"
+
+
+def test_audit_verify_and_events_name_a_forged_read(
+    world: Sandbox, db: Database, tmp_path: Path, worlds: list[BridgeWorld]
+):
+    plan(db, email("first"))
+    inbox_row(db, "read:wb-forged", "OwnershipOwners", {"case": "OC-1", "owners": {"domain:20": 21}})
+    Engine(db, []).run_once(NOW)
+    worlds.append(BridgeWorld(world, tmp_path, ""))  # the same state.db as `db`
+    bridge = worlds[0]
+    result = bridge.runner.invoke(cli.main, ["--config", str(bridge.config), "audit", "verify"])
+    verified = result.output
+    assert result.exit_code != 0, verified
+    assert "1 event(s) in the inbox disagree" in verified and "read:wb-forged" in verified, verified
+    parked = worlds[0].run("events", "parked").output
+    assert "read:wb-forged" in parked and "outside the bridge" in parked, parked

@@ -64,7 +64,9 @@ def audit_verify(obj: Context, public_key: tuple[Path, ...], against_whmcs: bool
     replaced) is named as such, against the pinned fingerprint if there is one, and no row is blamed. With the key's fingerprint pinned in the configuration
     (state.key_fingerprint), exit 1 if the chain is signed with any other key; unpinned, it says that a
     replaced key would not be detected. With --against-whmcs, also exit 1 if the chain is not the one anchored
-    in WHMCS (cut short, rewritten, an anchor missing from WHMCS, or restored from an older copy)."""
+    in WHMCS (cut short, rewritten, an anchor missing from WHMCS, or restored from an older copy). A chain
+    intact also exits 1 naming a case's state, an outbox action, or an inbox event claiming to be what the
+    executor read in WHMCS, that disagrees with it (edited or inserted in the database without the key)."""
     config = obj.config()
     with Database(existing_state(config), migrate=False, signing=False) as db:
         given = [PublicKey.from_file(path) for path in public_key]
