@@ -163,6 +163,19 @@ def test_an_executor_read_inserted_by_sql_is_parked_and_named(world: Sandbox, db
     assert len(unbacked) == 1 and event_id in unbacked[0], unbacked
 
 
+@pytest.mark.parametrize(
+    ("event_id", "type"),
+    [("resync:delegation:2026-11-29T10:00:00+00:00:client:1", "ClientContext"), ("cli:alice-2", "OwnershipCommand")],
+)
+def test_a_type_others_produce_too_is_decided_on(world: Sandbox, db: Database, event_id: str, type: str):
+    """A resync reads a client's context as the executor does, staff submit ownership commands as `announce` does:
+    such a type is checked by its id, not taken for a forged read."""
+    plan(db, email("first"))
+    inbox_row(db, event_id, type, {"case": "OC-1"}, "cli" if event_id.startswith("cli:") else "poll")
+    Engine(db, []).run_once(NOW)
+    assert status(db, event_id).status == "done" and fed.unbacked(db) == []
+
+
 def test_a_fed_read_edited_before_the_rules_took_it_is_parked(world: Sandbox, db: Database, api: WhmcsApi):
     read = plan(db, announce("edited", {"case": "OC-1", "holder": 20}))
     Executor(db, api).run_once(NOW)

@@ -20,13 +20,12 @@ from whmcs_bridge.store.chain_head import canonical
 from whmcs_bridge.store.db import Database
 
 READ = "read:"  # the event id of what an action fed back: read:<its action key>
-# The event types only the executor produces (executor/kinds.py `feed`, loop.py record_run's ClientContext, and the
-# families' `report_as`): neither the receiver (intake/hook_types.py), the poller (intake/) nor a staff command
-# names one. `announce` feeds the type its rule names: OwnershipChanged is only ever announced; OwnershipCommand is
-# a staff command too, and is checked by its own rules.
+# The event types only the executor produces (executor/kinds.py `feed`, and the families' `report_as`): neither the
+# receiver (intake/hook_types.py), the poller (intake/), a resync (resync.py) nor a staff command names one.
+# `announce` feeds the type its rule names: OwnershipChanged is only ever announced; OwnershipCommand is a staff
+# command too, and ClientContext (loop.py record_run) a delegation resync's read too: those are checked by their id.
 EXECUTOR_ONLY: frozenset[str] = frozenset(
     {
-        "ClientContext",
         "TicketResolved",
         "OpenInvoiceFound",
         "OrderInvoiceFound",
