@@ -13,7 +13,7 @@ from typing import Any
 from whmcs_bridge.clock import iso
 from whmcs_bridge.families import FAMILIES
 from whmcs_bridge.model import Action, Decision, Event, Family, as_int, key_at_end, marker
-from whmcs_bridge.store import audit, inbox, outbox, poll, seals, states
+from whmcs_bridge.store import audit, fed, inbox, outbox, poll, seals, states
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.store.planned import of_action
 
@@ -99,7 +99,12 @@ class Engine:
     # --- events -------------------------------------------------------------------------------
 
     def run_once(
-        self, now: datetime, *, limit: int = 500, projected: bool = False, between: Callable[[float], None] | None = None
+        self,
+        now: datetime,
+        *,
+        limit: int = 500,
+        projected: bool = False,
+        between: Callable[[float], None] | None = None,
     ) -> EngineReport:
         """Queue due timers, then decide on up to `limit` pending events, oldest first. `between` is called after
         each batch but the last with the seconds the batch took (the daemon's ingest_first)."""
@@ -209,7 +214,7 @@ class Engine:
         planned, or None when the event was parked."""
         inbox_id = entry.id
         try:
-            event = entry.event()  # inside: a body that cannot be read is this event's problem only
+            event = self.checked(entry)  # inside: a body that cannot be read is this event's problem only
             with self.db.atomic():
                 planned: list[Action] = []
                 own = self.own_write(event)
@@ -241,6 +246,14 @@ class Engine:
                     at=iso(now),
                 )
             return None
+
+    def checked(self, entry: inbox.InboxEntry) -> Event:
+        """The event as the rules see it, once it is known not to be a read the executor never fed: one put in the
+        database outside the bridge is parked, naming it (store/fed.py)."""
+        refused = fed.problem(self.db, entry)
+        if refused:
+            raise ValueError(refused)
+        return entry.event()
 
     def own_write(self, event: Event) -> str | None:
         """The key of the bridge's action this event reports, or None (own_write)."""

@@ -29,7 +29,7 @@ from whmcs_bridge.evidence.signer import chain_signer
 from whmcs_bridge.families import FAMILIES
 from whmcs_bridge.families.ownership import integrity
 from whmcs_bridge.store import audit as audit_log
-from whmcs_bridge.store import planned
+from whmcs_bridge.store import fed, planned
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.whmcs.api import WhmcsApi
 
@@ -64,7 +64,9 @@ def audit_verify(obj: Context, public_key: tuple[Path, ...], against_whmcs: bool
     replaced) is named as such, against the pinned fingerprint if there is one, and no row is blamed. With the key's fingerprint pinned in the configuration
     (state.key_fingerprint), exit 1 if the chain is signed with any other key; unpinned, it says that a
     replaced key would not be detected. With --against-whmcs, also exit 1 if the chain is not the one anchored
-    in WHMCS (cut short, rewritten, an anchor missing from WHMCS, or restored from an older copy)."""
+    in WHMCS (cut short, rewritten, an anchor missing from WHMCS, or restored from an older copy). A chain
+    intact also exits 1 naming a case's state, an outbox action, or an inbox event claiming to be what the
+    executor read in WHMCS, that disagrees with it (edited or inserted in the database without the key)."""
     config = obj.config()
     with Database(existing_state(config), migrate=False, signing=False) as db:
         given = [PublicKey.from_file(path) for path in public_key]
@@ -126,8 +128,9 @@ def audit_verify(obj: Context, public_key: tuple[Path, ...], against_whmcs: bool
 
 
 def _states_agree(db: Database, count: int) -> None:
-    """Refuse (StateEdited) a chain that links up and is signed, but that a case's state or an action not yet
-    ended in the outbox disagrees with (edited in the database without the key)."""
+    """Refuse (StateEdited) a chain that links up and is signed, but that a case's state, an action not yet
+    ended in the outbox, or an event claiming to be an executor's read disagrees with (edited in the database
+    without the key)."""
     edited = integrity.edited_cases(db)
     if edited:
         raise StateEdited(
@@ -138,6 +141,12 @@ def _states_agree(db: Database, count: int) -> None:
         raise StateEdited(
             f"audit chain intact ({count} entries), but {len(actions)} action(s) in the outbox disagree with it: "
             f"{actions[0]}"
+        )
+    events = fed.unbacked(db)
+    if events:
+        raise StateEdited(
+            f"audit chain intact ({count} entries), but {len(events)} event(s) in the inbox disagree with it: "
+            f"{events[0]}"
         )
 
 

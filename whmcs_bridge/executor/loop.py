@@ -31,7 +31,7 @@ from whmcs_bridge.messages import load as catalogue
 from whmcs_bridge.messages.render import MessageError
 from whmcs_bridge.metrics import Registry
 from whmcs_bridge.model import Action, action_key, marker
-from whmcs_bridge.store import audit, consent, inbox, outbox, planned
+from whmcs_bridge.store import audit, consent, fed, outbox, planned
 from whmcs_bridge.store import poll as poll_store
 from whmcs_bridge.store.db import Database
 from whmcs_bridge.store.outbox import OutboxEntry
@@ -380,7 +380,9 @@ class Executor:
             if name == "rendered_from":  # the subject is in the params, which the store hashes once ended
                 value = {**value, "subject": row.params.get(outbox.LOGGED_SUBJECT)}
             reason = (
-                self.store.cancels(name, value) if name in STORE_GUARDS else GUARDS[name](self.api, value, row.client_id)
+                self.store.cancels(name, value)
+                if name in STORE_GUARDS
+                else GUARDS[name](self.api, value, row.client_id)
             )
             if reason:
                 text = f"guard {name}: {reason}"
@@ -523,27 +525,16 @@ class Executor:
                     **(outcome or {}),
                     **(told if isinstance(told, dict) else {}),
                 )
-            if also is not None:
-                outbox.enqueue(self.db, also, destructive=False, event_id=f"cancelled:{row.key}", now=now)
-            if status == "done":
-                # Found done in WHMCS rather than done now: its trace line may be there already too.
-                self.plan_summary_line(row, now, found=(note or "").startswith(("reconciled", "interrupted")))
-            if feed is not None:
-                inbox.add(
-                    self.db,
-                    event_id=f"read:{row.key}",
-                    type=feed[0],
-                    source="poll",
-                    body={
-                        "type": feed[0],
-                        "occurred_at": iso(now),
-                        "source": {"executor": row.key},
-                        "data": {**feed[1], "requested_by": row.family},  # only the family that asked reacts
-                    },
-                    occurred_at=iso(now),
-                    received_at=now,
-                )
+            # The lines planned beside the outcome, and what a read fed back to the rules, are recorded by the
+            # outcome's row (their SHA-256s): a row of that shape the chain does not back is refused
+            # (store/planned.py own_line_problem, store/fed.py).
+            lines = self.plan_lines(
+                row, status, now, also, found=(note or "").startswith(("reconciled", "interrupted"))
+            )
             detail: dict[str, Any] = {"key": row.key, "kind": row.kind, "params": outbox.at_rest(row.params)}
+            detail["lines"] = lines
+            if feed is not None:
+                detail["fed"] = fed.add(self.db, row.key, row.family, feed[0], feed[1], now)
             for name, value in (("result", result), ("error", error), ("note", note)):
                 if value is not None:
                     detail[name] = value
@@ -557,11 +548,25 @@ class Executor:
                 at=iso(now),
             )
 
-    def plan_summary_line(self, row: OutboxEntry, now: datetime, *, found: bool = False) -> None:
+    def plan_lines(
+        self, row: OutboxEntry, status: str, now: datetime, also: Action | None, *, found: bool
+    ) -> dict[str, str]:
+        """Plan what the executor writes itself beside an outcome (a cancelling guard's client note; a done action's
+        trace line, `found` done in WHMCS rather than done now: its trace line may be there already too): each
+        line planned now, by its key, with its SHA-256."""
+        lines = [also, self.summary_line(row) if status == "done" else None]
+        planned_now = {}
+        for line in (x for x in lines if x is not None):
+            origin = "cancelled:" if line is also else FOUND_DONE if found else "done:"
+            if outbox.enqueue(self.db, line, destructive=False, event_id=f"{origin}{row.key}", now=now) is not None:
+                planned_now[line.key] = planned.of_line(line)
+        return planned_now
+
+    def summary_line(self, row: OutboxEntry) -> Action | None:
         """A one-line trace in WHMCS's activity log of what was done, planned in the same transaction as
         the outcome and run like any action: an outage delays it, a crash does not lose or double it."""
         if row.kind == "activity" or action_kind(row.kind).read_only:
-            return
+            return None
         what = row.subject or ", ".join(f"{k}={v}" for k, v in row.params.items() if k.endswith("_id"))
         line = Action(
             key=action_key("executor", row.key, "summary"),
@@ -571,5 +576,4 @@ class Executor:
             client_id=row.client_id,
             subject=row.subject,
         )
-        origin = FOUND_DONE if found else "done:"
-        outbox.enqueue(self.db, line, destructive=False, event_id=f"{origin}{row.key}", now=now)
+        return line

@@ -22,8 +22,10 @@ from whmcs_bridge.store.outbox import OutboxEntry
 PLANNED = "engine.action_planned"
 KEPT = "executor.params_kept"
 # What the executor plans itself beside an outcome (a cancelling guard's client note, the trace line in WHMCS's
-# activity log): recorded by the outcome's row, not by one of their own.
+# activity log): recorded by the outcome's row (its `lines`: each line's key and SHA-256), not by one of their own.
+# Their event id names that outcome: its prefix, the outcome's action in the chain.
 OWN_LINES: dict[str, tuple[str, ...]] = {"client_note": ("cancelled:",), "activity": ("done:", "found:")}
+OUTCOME_OF = {"cancelled": "executor.cancelled", "done": "executor.done", "found": "executor.done"}
 UNFINISHED = ("planned", "awaiting_approval", "in_flight", "parked")
 
 
@@ -123,11 +125,14 @@ def problem(db: Database, entry: OutboxEntry) -> str | None:
     if expected is None:
         prefixes = OWN_LINES.get(entry.kind)
         if prefixes and (entry.event_id or "").startswith(prefixes):
-            return None  # the executor's own line, recorded by the outcome that planned it
-        first = first_bound(db)
-        if first is None or 1 <= entry.id < first:  # ids start at 1 and the bridge deletes no action: each id
-            return None  # below the first recorded one is an action planned before the chain recorded SHA-256s
-        why = "the audit chain recorded no such action planned"
+            why = own_line_problem(db, entry)  # the executor's own line, recorded by the outcome that planned it
+            if why is None:
+                return standing_problem(db, entry)
+        else:
+            first = first_bound(db)
+            if first is None or 1 <= entry.id < first:  # ids start at 1 and the bridge deletes no action: each id
+                return None  # below the first recorded one is an action planned before the chain recorded SHA-256s
+            why = "the audit chain recorded no such action planned"
     elif expected != of_entry(entry):
         why = "its parameters, client, subject or guard are not the ones the audit chain recorded when it was planned"
     else:
@@ -136,6 +141,41 @@ def problem(db: Database, entry: OutboxEntry) -> str | None:
         f"action {entry.key} ({entry.kind}): its row in the database was edited outside the bridge ({why}), so it "
         "does not run: restore the state from a backup and check the chain with `whmcs-bridge audit verify`"
     )
+
+
+def of_line(action: Action) -> str:
+    """The SHA-256 of a line the executor plans beside an outcome (never destructive: outbox.enqueue's argument)."""
+    return digest(
+        kind=action.kind,
+        params=action.params,
+        client_id=action.client_id,
+        subject=action.subject,
+        guard=action.guard,
+        destructive=False,
+        needs_approval=action.needs_approval,
+    )
+
+
+def own_line_problem(db: Database, entry: OutboxEntry) -> str | None:
+    """Why a row shaped like the executor's own line is not one (twenty-seventh break round, ownership MEDIUM 6: a
+    client note inserted by SQL with the event id `cancelled:<its key>` was written into WHMCS as a sticky note in
+    the bridge's words), or None: the outcome row of the action its event id names records its key and SHA-256.
+    Outcome rows written before the chain recorded lines (none of them has `lines`) back their lines as before."""
+    prefix, _, key = str(entry.event_id).partition(":")
+    rows = db.conn.execute(
+        "SELECT detail FROM audit_log WHERE action = ? AND client_id IS ? AND json_valid(detail)"
+        " AND json_extract(detail, '$.key') = ?",
+        (OUTCOME_OF[prefix], entry.client_id, key),
+    ).fetchall()
+    outcomes = [d for d in (json.loads(r["detail"]) for r in rows) if isinstance(d, dict)]
+    if outcomes and all("lines" not in d for d in outcomes):
+        return None
+    lines: list[dict[str, Any]] = [d["lines"] for d in outcomes if isinstance(d.get("lines"), dict)]
+    if any(line.get(entry.key) == of_entry(entry) for line in lines):
+        return None
+    if any(entry.key in line for line in lines):
+        return "its parameters, client, subject or guard are not the ones the audit chain recorded when it was planned"
+    return f"the audit chain recorded no outcome of {key or 'an action'} that planned it"
 
 
 # The chain's rows that say where an action stands: its planning, staff's decisions, the executor's outcomes.
