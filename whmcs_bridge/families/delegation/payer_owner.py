@@ -173,15 +173,7 @@ def owner_pending(grant: dict[str, Any], data: dict[str, Any], now: datetime) ->
     billing.pop("tell_owner", None)  # the items did not come off its invoice
     billing["owner_pending"] = at
     what = f"order #{billing['order']}: the owner's invoice #{billing['owner_invoice']} is Payment Pending; its items stay on it"
-    grant["history"].append({"at": at, "what": what, "by": "WHMCS"})
-    task = note(
-        message("delegation.order_owner_pending_note", **about_order(grant, amount=billing["amount"])), sticky=True
-    )
-    return Decision(
-        state=grant,
-        actions=[act(grant, "client_note", "payer:owner-pending", task, grant["owner"])],
-        refs=grant_refs(grant),
-    )
+    return _owners_order_task(grant, at, what, "delegation.order_owner_pending_note", "payer:owner-pending")
 
 
 def owner_paid_second(grant: dict[str, Any], now: datetime) -> Decision:
@@ -193,12 +185,14 @@ def owner_paid_second(grant: dict[str, Any], now: datetime) -> Decision:
     at = now.isoformat(timespec="seconds")
     billing.update(status="paid twice", stopped=at, owner_paid=at)
     what = f"order #{billing['order']}: the owner paid invoice #{billing['owner_invoice']} after the delegate"
+    return _owners_order_task(grant, at, what, "delegation.order_owner_paid_second_note", "payer:owner-paid-second")
+
+
+def _owners_order_task(grant: dict[str, Any], at: str, what: str, message_id: str, purpose: str) -> Decision:
+    """What WHMCS showed of the owner's order invoice, in the grant's history, and one sticky staff task on the
+    owner's account naming the order's amount on it."""
     grant["history"].append({"at": at, "what": what, "by": "WHMCS"})
-    task = note(
-        message("delegation.order_owner_paid_second_note", **about_order(grant, amount=billing["amount"])), sticky=True
-    )
+    task = note(message(message_id, **about_order(grant, amount=grant["billing"]["amount"])), sticky=True)
     return Decision(
-        state=grant,
-        actions=[act(grant, "client_note", "payer:owner-paid-second", task, grant["owner"])],
-        refs=grant_refs(grant),
+        state=grant, actions=[act(grant, "client_note", purpose, task, grant["owner"])], refs=grant_refs(grant)
     )
